@@ -1,0 +1,37 @@
+"""``python -m napari_ldcsr``: napari with the LDCSR dock widget and the sample scene."""
+
+from __future__ import annotations
+
+import argparse
+
+PLUGIN = "napari-ldcsr"
+WIDGET = "LDCSR super-resolution"
+SAMPLE = "neon_osbs"
+
+
+def open_viewer(*, sample: bool = True, paths: list[str] | None = None, show: bool = True):
+    """A napari viewer with the plugin docked and the sample scene (and ``paths``) opened."""
+    import napari
+
+    viewer = napari.Viewer(title="napari-ldcsr", show=show)
+    if sample:
+        viewer.open_sample(PLUGIN, SAMPLE)
+    for path in paths or []:
+        viewer.open(path, plugin=PLUGIN)
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    return viewer, widget
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m napari_ldcsr", description=__doc__)
+    parser.add_argument("paths", nargs="*", help="GeoTIFF/TIFF files to open as well")
+    parser.add_argument("--no-sample", action="store_true", help="do not open the NEON sample scene")
+    args = parser.parse_args(argv)
+    import napari
+
+    open_viewer(sample=not args.no_sample, paths=args.paths)
+    napari.run()
+
+
+if __name__ == "__main__":
+    main()

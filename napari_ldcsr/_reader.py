@@ -1,0 +1,97 @@
+"""GeoTIFF/TIFF reader contribution: georeferenced layers that line up in CRS units."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._geometry import layer_placement_from_transform
+
+__all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff"]
+
+_EXTENSIONS = (".tif", ".tiff")
+
+LayerData = tuple[Any, dict, str]
+
+
+def napari_get_reader(path: str | list[str]) -> Callable[[str | list[str]], list[LayerData]] | None:
+    """Return :func:`read_geotiff` for ``.tif``/``.tiff`` paths, else None (let others try)."""
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if not paths or not all(str(p).lower().endswith(_EXTENSIONS) for p in paths):
+        return None
+    return read_geotiff
+
+
+def read_geotiff(path: str | list[str]) -> list[LayerData]:
+    """Read one or more (Geo)TIFF files into napari layer data tuples."""
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    layers: list[LayerData] = []
+    for p in paths:
+        layers.extend(layer_data_from_geotiff(p))
+    return layers
+
+
+def _is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
+    if count not in (3, 4):
+        return False
+    if [c.lower() for c in colorinterp[:3]] == ["red", "green", "blue"]:
+        return True
+    return dtype == "uint8"
+
+
+def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
+    """Layer data for one (Geo)TIFF.
+
+    * ``rgb=True`` (H x W x 3/4) for RGB(A) rasters, one 2-D layer for single-band rasters,
+      and ``channel_axis=0`` (one layer per band) otherwise;
+    * ``scale`` = pixel size and ``translate`` = centre of the first pixel, in
+      ``(-northing, easting)`` CRS units (an ``affine`` for rotated rasters), so that the
+      layer's world extent is the raster's bounds;
+    * ``metadata`` keeps ``crs`` (WKT), ``crs_name``, ``transform`` (6 GDAL/rasterio
+      coefficients), ``nodata``, ``band_names``, ``units``, ``pixel_size`` and ``path``.
+    """
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path) as src:
+            data = src.read()  # (bands, H, W)
+            crs = src.crs
+            transform = src.transform
+            nodata = src.nodata
+            count = src.count
+            dtype = src.dtypes[0]
+            colorinterp = [ci.name for ci in src.colorinterp]
+            descriptions = list(src.descriptions)
+            tags = src.tags()
+    georeferenced = crs is not None or not transform.is_identity
+    band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
+                  for i, d in enumerate(descriptions)]
+    name = os.path.splitext(os.path.basename(str(path)))[0]
+    metadata: dict[str, Any] = {
+        "path": os.fspath(path),
+        "crs": crs.to_wkt() if crs is not None else None,
+        "crs_name": crs.to_string() if crs is not None else None,
+        "transform": tuple(transform)[:6] if georeferenced else None,
+        "nodata": nodata,
+        "band_names": band_names,
+        "units": (crs.linear_units if crs is not None and crs.is_projected else None),
+        "pixel_size": (abs(transform.e), abs(transform.a)) if georeferenced else None,
+        "tags": tags,
+    }
+    kwargs: dict[str, Any] = {"name": name, "metadata": metadata}
+    if georeferenced:
+        kwargs.update(layer_placement_from_transform(tuple(transform)[:6]))
+    if _is_rgb(count, dtype, colorinterp):
+        kwargs["rgb"] = True
+        return [(np.moveaxis(data, 0, -1), kwargs, "image")]
+    if count == 1:
+        return [(data[0], kwargs, "image")]
+    kwargs["channel_axis"] = 0
+    kwargs["name"] = [f"{name} [{b}]" for b in band_names]
+    return [(data, kwargs, "image")]

@@ -1,0 +1,308 @@
+"""Reading, remapping, loading and writing LDCSR checkpoints.
+
+Loading never executes pickled code: ``.ckpt`` files go through ``torch.load(weights_only=True)``
+and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (pure) →
+``load_state_dict(strict=True)``-style checks that name every bad key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import re
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Mapping
+
+import torch
+
+from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
+from .errors import CheckpointError
+from .models.ldcsr import LDCSR
+
+__all__ = ["read_state_dict", "remap_official", "infer_config", "load_model", "save_model",
+           "convert_checkpoint", "default_model_path", "resolve_device", "file_sha256", "build_model"]
+
+log = logging.getLogger(__name__)
+
+FORMAT_TAG = "ldcsr-safetensors-1"
+DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7.safetensors"
+SCHEDULE_KEYS = (
+    "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
+    "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod",
+    "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
+)
+# entries of an official checkpoint that inference does not need: reported, then ignored
+IGNORED_PREFIXES = ("first_stage_model.encoder.", "first_stage_model.quant_conv.", "first_stage_model.loss.",
+                    "loss.", "model_ema.", "raw_unet.")
+IGNORED_KEYS = set(SCHEDULE_KEYS) | {"logvar", "lvlb_weights"}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Read tensors and metadata from a ``.safetensors`` file or a Lightning ``.ckpt`` (weights only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                sd = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as e:  # safetensors raises its own error types
+            raise CheckpointError(f"{path} is not a readable safetensors file: {e}") from None
+        return sd, dict(meta)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"refusing to load {path}: it contains pickled objects that would have to run code to load "
+            f"(only plain tensors are accepted; torch said: {str(e).splitlines()[0]}). Re-save it as a "
+            "plain state dict or convert it with `ldcsr convert` in an environment you trust.") from None
+    except Exception as e:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from None
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} does not hold a state dict of tensors")
+    return dict(obj), {}
+
+
+def remap_official(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Map an official ``S2Model`` state dict onto our inference keys (pure function, no I/O).
+
+    The UNet is taken from the EMA shadow copy (``model_ema.<name without dots>``), as official
+    sampling does; everything else keeps its name.  Native state dicts are returned unchanged.
+    """
+    sd = {re.sub(r"^(module\.|_orig_mod\.)", "", k): v for k, v in state_dict.items()}
+    if not any(k.startswith("model_ema.") for k in sd):
+        return sd
+    ema = {k[len("model_ema."):]: v for k, v in sd.items() if k.startswith("model_ema.")}
+    out: dict[str, torch.Tensor] = {}
+    for k, v in sd.items():
+        if k.startswith("model.diffusion_model."):
+            shadow = k[len("model."):].replace(".", "")
+            if shadow not in ema:
+                raise CheckpointError(f"the checkpoint has EMA weights but no shadow copy of {k} "
+                                      f"(expected model_ema.{shadow})")
+            out[k] = ema[shadow]
+            out["raw_unet." + k] = v  # reported as unused
+        elif not k.startswith("model_ema."):
+            out[k] = v
+    out.update({"model_ema." + k: v for k, v in ema.items() if k in ("decay", "num_updates")})
+    return out
+
+
+def _count(sd, pattern):
+    rx = re.compile(pattern)
+    return len({m.group(1) for k in sd for m in [rx.match(k)] if m})
+
+
+def _encoder_config(sd, prefix) -> EncoderConfig:
+    ch, cin = sd[prefix + "conv_in.weight"].shape[:2]
+    levels = _count(sd, re.escape(prefix) + r"down\.(\d+)\.")
+    nrb = _count(sd, re.escape(prefix) + r"down\.0\.block\.(\d+)\.")
+    mult = tuple(int(sd[f"{prefix}down.{i}.block.0.conv2.weight"].shape[0] // ch) if nrb else 1
+                 for i in range(levels))
+    zout = sd[prefix + "conv_out.weight"].shape[0]
+    double = prefix.startswith("first_stage_model")
+    return EncoderConfig(in_channels=int(cin), ch=int(ch), ch_mult=mult, num_res_blocks=nrb,
+                         z_channels=int(zout // 2 if double else zout), double_z=double)
+
+
+def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
+                 with_encoder: bool = False) -> ModelConfig:
+    """Read the architecture off tensor shapes (official checkpoints carry no config).
+
+    The attention head width is not visible in the weights; the official value 32 is assumed.
+    """
+    try:
+        d = "first_stage_model.decoder."
+        ch = int(sd[d + "head.weight"].shape[0])
+        levels = _count(sd, re.escape(d) + r"up\.(\d+)\.transfer")
+        dec = DecoderConfig(
+            ch=ch, out_ch=int(sd[d + "upsampler.fuse.8.weight"].shape[0]), ch_mult=(1,) * levels,
+            num_res_blocks=_count(sd, re.escape(d) + r"up\.0\.block\.(\d+)\."),
+            z_channels=int(sd[d + "conv_in.weight"].shape[1]), in_channels=int(sd[d + "head.weight"].shape[1]),
+            num_sr_modules=tuple(_count(sd, re.escape(d) + rf"FRUList\.{k}\.IMDB\.(\d+)\.") for k in range(levels)),
+            fuse_width=int(sd[d + "upsampler.fuse.0.weight"].shape[0]))
+        u = "model.diffusion_model."
+        mc = int(sd[u + "input_blocks.0.0.weight"].shape[0])
+        n_in = _count(sd, re.escape(u) + r"input_blocks\.(\d+)\.")
+        mult, attn, nrb, ds, run = [], [], None, 1, 0
+        for i in range(1, n_in):
+            if u + f"input_blocks.{i}.0.op.weight" in sd:
+                nrb = run if nrb is None else nrb
+                run, ds = 0, ds * 2
+                continue
+            run += 1
+            out_ch = int(sd[u + f"input_blocks.{i}.0.in_layers.2.weight"].shape[0])
+            if run == 1:
+                mult.append(out_ch // mc)
+            if u + f"input_blocks.{i}.1.qkv.weight" in sd and ds not in attn:
+                attn.append(ds)
+        nrb = run if nrb is None else nrb
+        unet = UNetConfig(in_channels=int(sd[u + "input_blocks.0.0.weight"].shape[1]),
+                          out_channels=int(sd[u + "out.2.weight"].shape[0]), model_channels=mc,
+                          channel_mult=tuple(mult), num_res_blocks=nrb, attention_resolutions=tuple(attn),
+                          num_head_channels=num_head_channels,
+                          use_scale_embedding=u + "scale_embed.0.weight" in sd,
+                          use_osize_embedding=u + "osize_embed.0.weight" in sd)
+        diff = DiffusionConfig(embed_dim=int(sd["first_stage_model.post_quant_conv.weight"].shape[1]))
+        if "betas" in sd:
+            b = sd["betas"].double()
+            diff = DiffusionConfig(timesteps=int(b.numel()), linear_start=round(float(b[0]), 6),
+                                   linear_end=round(float(b[-1]), 6), embed_dim=diff.embed_dim)
+        enc = None
+        if with_encoder and "first_stage_model.encoder.conv_in.weight" in sd:
+            enc = _encoder_config(sd, "first_stage_model.encoder.")
+        return ModelConfig(decoder=dec, cond_encoder=_encoder_config(sd, "cond_stage_model."),
+                           unet=unet, diffusion=diff, encoder=enc).validate()
+    except KeyError as e:
+        raise CheckpointError(f"not an LDCSR checkpoint: it lacks {e.args[0]!r}") from None
+
+
+def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -> list[str]:
+    expected = model.state_dict()
+    ignored = sorted(k for k in sd if k not in expected and (k in IGNORED_KEYS or k.startswith(IGNORED_PREFIXES)))
+    unexpected = sorted(k for k in sd if k not in expected and k not in ignored)
+    missing = sorted(k for k in expected if k not in sd)
+    if missing == ["first_stage_model.decoder.style.weight"]:  # dead official parameter
+        missing = []
+    mismatched = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(v.shape)}"
+                  for k, v in expected.items() if k in sd and tuple(sd[k].shape) != tuple(v.shape)]
+    problems = []
+    if missing:
+        problems.append(f"missing {len(missing)} tensors: {', '.join(missing[:12])}{' …' if len(missing) > 12 else ''}")
+    if unexpected:
+        problems.append(f"unexpected {len(unexpected)} tensors: {', '.join(unexpected[:12])}{' …' if len(unexpected) > 12 else ''}")
+    if mismatched:
+        problems.append(f"{len(mismatched)} shape mismatches: {'; '.join(mismatched[:8])}")
+    if problems:
+        raise CheckpointError(f"{source} does not match the LDCSR model: " + " | ".join(problems))
+    with torch.no_grad():
+        for k, v in expected.items():
+            if k in sd:
+                v.copy_(sd[k].to(v.dtype))
+    if ignored:
+        groups = sorted({k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("first_stage_model") else "")
+                         for k in ignored})
+        log.info("%s: ignored %d entries not needed for inference (%s)", source, len(ignored), ", ".join(groups))
+    return ignored
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA, then Apple MPS, then the CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise CheckpointError(f"unknown device {device!r} (use auto, cpu, cuda or mps)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise CheckpointError("device 'cuda' was asked for but no CUDA GPU is available")
+    return dev
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("ldcsr_core") / "weights" / DEFAULT_WEIGHTS))
+
+
+def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str = "cpu") -> LDCSR:
+    """A model with freshly initialised (random) weights, e.g. for tests or training."""
+    from .config import tiny_test_config
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = LDCSR(config or tiny_test_config())
+    finally:
+        torch.random.set_rng_state(gen_state)
+    return model.eval().to(resolve_device(device))
+
+
+def load_model(source: str | os.PathLike | None = None, *, device: str | torch.device = "auto",
+               config: ModelConfig | None = None, with_encoder: bool = False) -> LDCSR:
+    """Load an LDCSR model for inference.
+
+    Parameters
+    ----------
+    source : path to an official Lightning ``.ckpt`` (UNet from its EMA weights), to our
+        ``.safetensors`` format (config and provenance in its metadata), or None for the default
+        model shipped inside the package.
+    device : "auto" (CUDA, MPS, then CPU), "cpu", "cuda", "mps" or a torch.device.
+    config : override the architecture (otherwise read from metadata or inferred from shapes).
+    with_encoder : also load the stage-1 encoder (training / fine-tuning only).
+    """
+    if source is None:
+        path = default_model_path()
+        if not path.is_file():
+            raise CheckpointError(
+                "no default model is shipped in this installation (expected "
+                f"{path}); pass the path of a checkpoint, e.g. the authors' official .ckpt")
+    else:
+        path = Path(source)
+    raw, meta = read_state_dict(path)
+    if meta.get("format") == FORMAT_TAG:
+        cfg = config or ModelConfig.from_json(meta["config"])
+        if not with_encoder:
+            cfg = ModelConfig(decoder=cfg.decoder, cond_encoder=cfg.cond_encoder, unet=cfg.unet,
+                              diffusion=cfg.diffusion, encoder=None)
+        sd = raw
+    else:
+        sd = remap_official(raw)
+        cfg = config or infer_config(sd, with_encoder=with_encoder)
+    model = LDCSR(cfg)
+    _check_and_load(model, sd, str(path))
+    model.name = meta.get("name", path.stem)
+    model.version = meta.get("version", "official" if not meta else "0")
+    model.notes = meta.get("notes", "")
+    model.weights_sha256 = file_sha256(path)
+    return model.eval().requires_grad_(False).to(resolve_device(device))
+
+
+def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str = "0", notes: str = "",
+               extra: Mapping[str, str] | None = None) -> Path:
+    """Write ``model`` in our format: safetensors with config, name, version and notes in metadata.
+    The file is written to a temporary name in the destination folder and renamed when complete."""
+    from safetensors.torch import save_file
+    path = Path(path)
+    sd = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
+          for k, v in model.state_dict().items()}
+    meta = {"format": FORMAT_TAG, "config": model.config.to_json(), "name": name, "version": version,
+            "notes": notes, **(extra or {})}
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(sd, tmp, metadata=meta)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None,
+                       config: ModelConfig | None = None) -> Path:
+    """Convert an official ``.ckpt`` into our ``.safetensors`` format (inference tensors only)."""
+    model = load_model(src, device="cpu", config=config)
+    return save_model(model, dst, name=name or Path(src).stem, version="official",
+                      notes=f"converted from {Path(src).name} (sha256 {model.weights_sha256})")

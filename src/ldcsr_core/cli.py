@@ -1,0 +1,505 @@
+"""The ``ldcsr`` command line: ``upscale``, ``info``, ``models``, ``convert`` (+ commands added later).
+
+Each command goes parse → validate → engine → write, and imports torch, rasterio and dask lazily
+so ``ldcsr --help`` stays quick. Bad input ends in a one-line ``Error: ...`` and a non-zero exit,
+never a traceback (``-v`` shows tracebacks of unexpected errors).
+
+Other modules add commands with ``main.add_command(cmd)``; the names in :data:`LAZY_COMMANDS`
+(``train``, ``evaluate``) are imported only when invoked and listed only when their module exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import options as opt
+
+__all__ = ["main", "LAZY_COMMANDS"]
+
+log = logging.getLogger("ldcsr_core")
+
+# name -> "module:attribute" of a click command, imported on first use (hook for train/evaluate).
+LAZY_COMMANDS: dict[str, str] = {
+    "train": "ldcsr_core.training:train_command",
+    "evaluate": "ldcsr_core.evaluate:evaluate_command",
+}
+
+
+class LdcsrGroup(click.Group):
+    """A click group with lazily imported commands and one-line errors instead of tracebacks."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands if lazy_commands is not None else {}
+
+    def _lazy_available(self, name: str) -> bool:
+        mod = self.lazy_commands[name].partition(":")[0]
+        try:
+            return importlib.util.find_spec(mod) is not None
+        except (ImportError, ValueError):
+            return False
+
+    def list_commands(self, ctx):
+        names = set(super().list_commands(ctx))
+        names |= {n for n in self.lazy_commands if self._lazy_available(n)}
+        return sorted(names)
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is None and name in self.lazy_commands and self._lazy_available(name):
+            mod, _, attr = self.lazy_commands[name].partition(":")
+            cmd = getattr(importlib.import_module(mod), attr)
+            self.add_command(cmd, name)
+        return cmd
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt,
+                SystemExit):
+            raise
+        except Exception as e:  # engine errors, rasterio errors, OSError: one clean line
+            raise _as_click_error(e, verbose=(ctx.obj or {}).get("verbose", 0)) from None
+
+
+def _as_click_error(e: BaseException, verbose: int = 0) -> click.ClickException:
+    from .errors import LdcsrError
+
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if verbose:
+        import traceback
+
+        traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
+    if not isinstance(e, (LdcsrError, OSError, ValueError)) and type(e).__module__.split(".")[0] \
+            not in ("rasterio",):
+        msg = f"{type(e).__name__}: {msg} (run 'ldcsr -v ...' for the traceback)"
+    return click.ClickException(msg)
+
+
+def _sigterm(signum, frame):  # turn SIGTERM into a clean unwind (temp files removed)
+    raise KeyboardInterrupt
+
+
+@click.group(cls=LdcsrGroup, lazy_commands=LAZY_COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.version_option(None, "--version", package_name="napari-ldcsr", prog_name="ldcsr")
+@click.pass_context
+def main(ctx, verbose, quiet):
+    """LDCSR continuous-scale super-resolution of remote-sensing rasters."""
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    ctx.obj["quiet"] = quiet
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        signal.signal(signal.SIGTERM, _sigterm)
+    except (ValueError, OSError):  # not in the main thread (e.g. some test runners)
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# upscale
+# ---------------------------------------------------------------------------------------------
+
+
+def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
+    """Files to process, and whether the request is a batch (folder or several files)."""
+    from .io import is_raster_name
+
+    files: list[Path] = []
+    batch = len(inputs) > 1
+    for p in inputs:
+        if p.is_dir():
+            batch = True
+            found = sorted(q for q in p.iterdir() if is_raster_name(q))
+            if not found:
+                raise click.BadParameter(f"no raster files (.tif, .png, .jp2, ...) in folder {p}",
+                                         param_hint="'IN'")
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise click.BadParameter(f"input not found: {p}", param_hint="'IN'")
+    return files, batch
+
+
+def _output_name(src: Path) -> str:
+    return f"{src.stem}_sr.tif"
+
+
+def _plan_outputs(files: list[Path], batch: bool, output: Path) -> list[tuple[Path, Path]]:
+    from .io import same_file
+
+    if batch or output.is_dir():
+        if not output.is_dir():
+            raise click.BadParameter(
+                f"output folder does not exist: {output} (several inputs need an existing folder)",
+                param_hint="'-o'")
+        pairs = [(f, output / _output_name(f)) for f in files]
+    else:
+        if not output.parent.is_dir():
+            raise click.BadParameter(f"output folder does not exist: {output.parent}",
+                                     param_hint="'-o'")
+        pairs = [(files[0], output)]
+    seen: dict[Path, Path] = {}
+    for src, dst in pairs:
+        for other in files:
+            if same_file(other, dst):
+                raise click.BadParameter(f"output path is an input file: {dst}", param_hint="'-o'")
+        key = dst.resolve()
+        if key in seen:
+            raise click.BadParameter(
+                f"{seen[key].name} and {src.name} would both be written to {dst}", param_hint="'IN'")
+        seen[key] = src
+    return pairs
+
+
+class _Bar:
+    """tqdm progress per file (tiles, rate, ETA); silent when quiet."""
+
+    def __init__(self, name: str, quiet: bool):
+        self.name, self.quiet, self.bar = name, quiet, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=self.name, unit="tile", dynamic_ncols=True,
+                            file=sys.stderr, leave=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Output GeoTIFF (one input) or existing folder (several inputs or a folder).")
+@opt.scale_opt
+@opt.target_resolution_opt
+@opt.model_opt
+@opt.mode_opt
+@opt.seed_opt
+@opt.tile_opt
+@opt.device_opt
+@opt.bands_opt
+@opt.stretch_opt
+@opt.compress_opt
+@opt.overwrite_opt
+@opt.dask_opt
+@click.pass_context
+def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, seed, tile, device,
+            bands, stretch, compress, overwrite, dask_address):
+    """Super-resolve rasters IN... (files or folders) into tiled, compressed GeoTIFFs.
+
+    \b
+    Examples:
+      ldcsr upscale scene.tif -o scene_x2.tif --scale 2
+      ldcsr upscale tiles/ -o out/ --target-resolution 0.5 --mode fast
+      ldcsr upscale s2.tif -o s2_sr.tif --scale 2.5 --bands 4,3,2 --dask local:4
+
+    Outputs in a folder are named NAME_sr.tif. A batch is resumable: outputs that exist and are
+    complete results of the same request are skipped. Inputs are never modified.
+    """
+    from .errors import InputError, LdcsrError
+    from .io import open_raster, raster_info
+    from .radiometry import parse_bands
+
+    quiet = ctx.obj.get("quiet", False)
+    if (scale is None) == (target_resolution is None):
+        raise click.UsageError("give exactly one of --scale or --target-resolution")
+    try:
+        band_sel = parse_bands(bands)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="'--bands'") from None
+    if dask_address:
+        from .distributed import parse_dask_address
+
+        try:
+            parse_dask_address(dask_address)
+        except InputError as e:
+            raise click.BadParameter(str(e), param_hint="'--dask'") from None
+    files, batch = _expand_inputs(inputs)
+    pairs = _plan_outputs(files, batch, output)
+
+    # Validate every input (readable, non-empty, scale sensible) before loading the model.
+    from .raster import plan_output
+
+    req = {"scale": (scale[1], scale[0]) if scale else None,  # CLI is X,Y; engine is (sy, sx)
+           "target_resolution": target_resolution}
+    jobs = []
+    for src, dst in pairs:
+        try:
+            with open_raster(src) as ds:
+                info = raster_info(ds)
+            shape, _ = plan_output(info, **req)
+            if band_sel is not None:
+                from .radiometry import plan_bands
+
+                plan_bands(info.count, info.colorinterp, band_sel)
+        except InputError as e:
+            if batch:
+                jobs.append((src, dst, None, str(e)))
+                continue
+            raise click.ClickException(str(e)) from None
+        if dst.exists() and not overwrite and not _has_ldcsr_tags(dst):
+            raise click.ClickException(f"output exists: {dst} (use --overwrite to replace it)")
+        jobs.append((src, dst, shape, None))
+
+    if all(err for *_, err in jobs):
+        for src, _, _, err in jobs:
+            click.echo(f"Error: {err}", err=True)
+        raise click.ClickException("no input could be processed")
+
+    model = _load_model(model_path, device)
+    results = []
+    runner_cm = _runner(dask_address, model_path, device)
+    with runner_cm as runner:
+        for src, dst, shape, err in jobs:
+            if err:
+                results.append((src, dst, "failed", err, None))
+                continue
+            bar = _Bar(src.name, quiet)
+            try:
+                from .raster import upscale_raster
+
+                res = upscale_raster(
+                    src, dst, model=model, mode=mode, seed=seed, tile=tile, bands=band_sel,
+                    stretch=stretch, overwrite=overwrite, skip_complete=True, runner=runner,
+                    progress=bar, compress=compress, **req)
+            except (LdcsrError, OSError) as e:
+                if not batch:
+                    raise click.ClickException(_line(e)) from None
+                results.append((src, dst, "failed", _line(e), None))
+                continue
+            finally:
+                bar.close()
+            results.append((src, dst, res.status, "", res))
+    _summary(results, quiet)
+    failed = [r for r in results if r[2] == "failed"]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
+
+
+def _line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0] if s else type(e).__name__
+
+
+def _has_ldcsr_tags(path: Path) -> bool:
+    try:
+        import rasterio
+
+        with rasterio.open(path) as ds:
+            return "LDCSR_NOTICE" in ds.tags()
+    except Exception:
+        return False
+
+
+def _load_model(model_path, device):
+    from . import load_model
+
+    model = load_model(model_path, device=device)
+    log.info("model %s (sha256 %s) on %s", getattr(model, "name", "?"),
+             getattr(model, "weights_sha256", "?"), device)
+    return model
+
+
+def _runner(dask_address, model_path, device):
+    import contextlib
+
+    if not dask_address:
+        return contextlib.nullcontext(None)
+    from .distributed import ModelSource, dask_runner
+
+    # Workers run on their own machines: 'auto' is resolved there.
+    src = ModelSource(path=str(model_path) if model_path else None, device=device)
+    return dask_runner(dask_address, src)
+
+
+def _summary(results, quiet: bool) -> None:
+    if quiet:
+        return
+    written = sum(1 for r in results if r[2] == "written")
+    skipped = sum(1 for r in results if r[2] == "skipped")
+    failed = sum(1 for r in results if r[2] == "failed")
+    for src, dst, status, err, res in results:
+        if res is not None and status == "written":
+            (h, w), (H, W) = res.in_shape, res.out_shape
+            extra = (f"{w}x{h} -> {W}x{H}, {res.tiles} tiles"
+                     + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
+                     + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s")
+        elif status == "skipped":
+            extra = "complete output already there"
+        else:
+            extra = err
+        click.echo(f"{status:8s} {src} -> {dst}: {extra}", err=True)
+    click.echo(f"{len(results)} inputs: {written} written, {skipped} skipped, {failed} failed",
+               err=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# info
+# ---------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@opt.scale_opt
+@opt.target_resolution_opt
+@opt.bands_opt
+def info(file, scale, target_resolution, bands):
+    """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2)."""
+    from .errors import InputError
+    from .io import open_raster, output_profile, raster_info
+    from .radiometry import plan_bands
+    from .raster import plan_output
+
+    with open_raster(file) as ds:
+        i = raster_info(ds)
+        click.echo(f"file:        {file}")
+        click.echo(f"driver:      {i.driver}")
+        click.echo(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
+        click.echo(f"crs:         {i.crs or 'none'}")
+        unit = i.units or "units"
+        click.echo(f"pixel size:  {i.res[0]:.6g} x {i.res[1]:.6g} {unit}")
+        click.echo(f"bounds:      {', '.join(f'{b:.6f}' for b in i.bounds)}")
+        click.echo(f"nodata:      {i.nodata}")
+        click.echo(f"colour:      {', '.join(i.colorinterp)}")
+        if any(i.descriptions):
+            click.echo(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")
+        bp = plan_bands(i.count, i.colorinterp, bands)
+        groups = " ".join("(" + ",".join(str(b + 1) for b in g) + ")" for g in bp.groups)
+        alpha = f"; alpha/mask band(s): {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
+        click.echo(f"model input: triplets {groups}{alpha}")
+        req = {"scale": (scale[1], scale[0]) if scale else None,
+               "target_resolution": target_resolution}
+        if scale is None and target_resolution is None:
+            req["scale"] = 2.0
+        try:
+            (H, W), (sy, sx) = plan_output(i, **req)
+        except InputError as e:
+            click.echo(f"output:      not possible: {e}")
+            return
+        prof = output_profile(ds, (H, W))
+        size = H * W * i.count * _itemsize(i.dtype)
+        click.echo(f"output:      {W} x {H} px (x{sx:.6g} x, x{sy:.6g} y), "
+                   f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, {i.dtype}, "
+                   f"{size / 2**30:.2f} GiB uncompressed"
+                   + (", BigTIFF" if prof["bigtiff"] == "YES" else ""))
+
+
+def _itemsize(dtype: str) -> int:
+    import numpy as np
+
+    return np.dtype(dtype).itemsize
+
+
+# ---------------------------------------------------------------------------------------------
+# models, convert
+# ---------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def models(paths):
+    """List the built-in model and the checkpoints PATHS...: name, config, size, SHA-256."""
+    from importlib import resources
+
+    builtin = Path(str(resources.files("ldcsr_core") / "weights"))
+    files = sorted(builtin.glob("*.safetensors")) if builtin.is_dir() else []
+    if not files and not paths:
+        click.echo("no built-in model is installed; pass checkpoint paths to describe them")
+    for p in files:
+        _describe_model(p, builtin=True)
+    for p in paths:
+        _describe_model(p, builtin=False)
+
+
+def _describe_model(path: Path, *, builtin: bool) -> None:
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    size = path.stat().st_size
+    click.echo(f"{path.name}{'  [built-in]' if builtin else ''}")
+    click.echo(f"  path:    {path}")
+    click.echo(f"  size:    {size / 2**20:.1f} MiB")
+    click.echo(f"  sha256:  {h.hexdigest()}")
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+            n = 0
+            for k in f.keys():
+                shape = f.get_slice(k).get_shape()
+                c = 1
+                for s in shape:
+                    c *= s
+                n += c
+        click.echo(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())
+        click.echo(f"  params:  {n / 1e6:.2f} M")
+        if meta.get("notes"):
+            click.echo(f"  notes:   {meta['notes']}")
+        if meta.get("config"):
+            cfg = json.loads(meta["config"])
+            click.echo(f"  config:  {_config_summary(cfg)}")
+    else:
+        from . import load_model
+
+        m = load_model(path, device="cpu")
+        n = sum(p.numel() for p in m.parameters())
+        click.echo(f"  name:    {m.name} {m.version}")
+        click.echo(f"  params:  {n / 1e6:.2f} M")
+        click.echo(f"  config:  {_config_summary(m.config.to_dict())}")
+
+
+def _config_summary(cfg: dict) -> str:
+    d, u = cfg.get("decoder", {}), cfg.get("unet", {})
+    return (f"decoder ch {d.get('ch')} x{tuple(d.get('ch_mult', ()))}, "
+            f"unet ch {u.get('model_channels')} x{tuple(u.get('channel_mult', ()))}")
+
+
+@main.command()
+@click.argument("ckpt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Model name stored in the file (default: CKPT's stem).")
+@opt.overwrite_opt
+def convert(ckpt, out, name, overwrite):
+    """Convert an official Lightning CKPT into the ldcsr .safetensors format OUT."""
+    from .io import same_file
+
+    if same_file(ckpt, out):
+        raise click.BadParameter("OUT is CKPT itself", param_hint="'OUT'")
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"output folder does not exist: {out.parent}", param_hint="'OUT'")
+    if out.exists() and not overwrite:
+        raise click.ClickException(f"output exists: {out} (use --overwrite to replace it)")
+    from .checkpoints import convert_checkpoint
+
+    t0 = time.perf_counter()
+    dst = convert_checkpoint(ckpt, out, name=name)
+    click.echo(f"wrote {dst} ({Path(dst).stat().st_size / 2**20:.1f} MiB) in "
+               f"{time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,189 @@
+"""Plain, frozen configuration objects for LDCSR models.
+
+Both the official default config (``configs/second_stage_van_v4.yaml``) and the small golden-vector
+config are expressible here; :func:`from_official` reads the official YAML/JSON structure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = [
+    "EncoderConfig", "DecoderConfig", "UNetConfig", "DiffusionConfig", "ModelConfig",
+    "official_default_config", "tiny_test_config", "compact_config", "from_official",
+]
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """GAPEncoder (stage-1 encoder: in 6, double_z; condition encoder: in 3, single z)."""
+
+    in_channels: int = 3
+    ch: int = 64
+    ch_mult: tuple[int, ...] = (1, 2, 2, 4)
+    num_res_blocks: int = 2
+    z_channels: int = 4
+    double_z: bool = False
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """GAPDecoder. ``fuse_width`` is the upsampler MLP width (hard-coded 256 in the official code)."""
+
+    ch: int = 64
+    out_ch: int = 3
+    ch_mult: tuple[int, ...] = (1, 1, 1, 1)
+    num_res_blocks: int = 2
+    z_channels: int = 4
+    in_channels: int = 3
+    num_sr_modules: tuple[int, ...] = (12, 12, 12, 12)
+    fuse_width: int = 256
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    in_channels: int = 8
+    out_channels: int = 4
+    model_channels: int = 64
+    channel_mult: tuple[int, ...] = (1, 2, 2, 4)
+    num_res_blocks: int = 2
+    attention_resolutions: tuple[int, ...] = (8,)
+    num_head_channels: int = 32
+    num_heads: int = -1
+    use_scale_embedding: bool = True
+    use_osize_embedding: bool = True
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """Noise schedule of the 4-step chain: betas = linspace(sqrt(start), sqrt(end), T)**2."""
+
+    timesteps: int = 4
+    linear_start: float = 0.1
+    linear_end: float = 0.99
+    embed_dim: int = 4
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A whole LDCSR model. ``encoder`` (stage-1) is only needed for training."""
+
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    cond_encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    unet: UNetConfig = field(default_factory=UNetConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    encoder: EncoderConfig | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "ModelConfig":
+        def build(cls, sub):
+            if sub is None:
+                return None
+            names = {f.name for f in dataclasses.fields(cls)}
+            unknown = set(sub) - names
+            if unknown:
+                raise ConfigError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()})
+        try:
+            return ModelConfig(
+                decoder=build(DecoderConfig, d["decoder"]),
+                cond_encoder=build(EncoderConfig, d["cond_encoder"]),
+                unet=build(UNetConfig, d["unet"]),
+                diffusion=build(DiffusionConfig, d.get("diffusion", {})),
+                encoder=build(EncoderConfig, d.get("encoder")),
+            )
+        except KeyError as e:
+            raise ConfigError(f"model config lacks the section {e.args[0]!r}") from None
+
+    @staticmethod
+    def from_json(text: str) -> "ModelConfig":
+        return ModelConfig.from_dict(json.loads(text))
+
+    def validate(self) -> "ModelConfig":
+        for name, c in (("decoder", self.decoder), ("cond_encoder", self.cond_encoder), ("encoder", self.encoder)):
+            if c is not None and c.ch % 32:
+                raise ConfigError(f"{name}.ch must be a multiple of 32 (GroupNorm has 32 groups), got {c.ch}")
+        if self.unet.model_channels % 32:
+            raise ConfigError(f"unet.model_channels must be a multiple of 32, got {self.unet.model_channels}")
+        if self.unet.in_channels != 2 * self.diffusion.embed_dim:
+            raise ConfigError("unet.in_channels must be 2 × embed_dim (hybrid_adm concatenation)")
+        if len(self.decoder.num_sr_modules) != len(self.decoder.ch_mult):
+            raise ConfigError("decoder.num_sr_modules needs one entry per level")
+        return self
+
+
+def official_default_config(with_encoder: bool = False) -> ModelConfig:
+    """``configs/second_stage_van_v4.yaml`` of the official release (31.3 M inference parameters)."""
+    enc = EncoderConfig(in_channels=6, double_z=True) if with_encoder else None
+    return ModelConfig(encoder=enc)
+
+
+def tiny_test_config(with_encoder: bool = False) -> ModelConfig:
+    """The smallest expressible model: random-weight tests of geometry, tiling and I/O."""
+    enc = EncoderConfig(in_channels=6, ch=32, ch_mult=(1, 1, 1, 1), num_res_blocks=0, double_z=True)
+    return ModelConfig(
+        decoder=DecoderConfig(ch=32, num_res_blocks=1, num_sr_modules=(1, 1, 1, 1), fuse_width=32),
+        cond_encoder=EncoderConfig(ch=32, ch_mult=(1, 1, 1, 1), num_res_blocks=0),
+        unet=UNetConfig(model_channels=32, channel_mult=(1, 1, 1, 1), num_res_blocks=1,
+                        attention_resolutions=(8,)),
+        encoder=enc if with_encoder else None,
+    )
+
+
+def compact_config(with_encoder: bool = False) -> ModelConfig:
+    """The shipped default's architecture: LDCSR at width 32, sized for CPU use."""
+    enc = EncoderConfig(in_channels=6, ch=32, ch_mult=(1, 1, 2, 2), num_res_blocks=1, double_z=True)
+    return ModelConfig(
+        decoder=DecoderConfig(ch=32, num_res_blocks=1, num_sr_modules=(2, 2, 2, 2), fuse_width=64),
+        cond_encoder=EncoderConfig(ch=32, ch_mult=(1, 1, 2, 2), num_res_blocks=1),
+        unet=UNetConfig(model_channels=32, channel_mult=(1, 2, 2, 2), num_res_blocks=1,
+                        attention_resolutions=(8,)),
+        encoder=enc if with_encoder else None,
+    )
+
+
+def from_official(cfg: dict[str, Any], *, with_encoder: bool = False, fuse_width: int = 256) -> ModelConfig:
+    """Read the official ``model: {target, params}`` structure (YAML loaded to a dict)."""
+    p = cfg.get("model", cfg).get("params", cfg)
+    try:
+        u = p["unet_config"]["params"]
+        fs = p["first_stage_config"]["params"]
+        d = fs["decoder_config"]["params"]
+        e = fs["encoder_config"]["params"]
+        c = p["cond_stage_config"]["params"]
+    except KeyError as err:
+        raise ConfigError(f"official config lacks {err.args[0]!r}") from None
+
+    def enc(x):
+        return EncoderConfig(in_channels=x["in_channels"], ch=x["ch"], ch_mult=tuple(x["ch_mult"]),
+                             num_res_blocks=x["num_res_blocks"], z_channels=x["z_channels"],
+                             double_z=bool(x.get("double_z", True)))
+
+    return ModelConfig(
+        decoder=DecoderConfig(ch=d["ch"], out_ch=d["out_ch"], ch_mult=tuple(d["ch_mult"]),
+                              num_res_blocks=d["num_res_blocks"], z_channels=d["z_channels"],
+                              in_channels=d["in_channels"], num_sr_modules=tuple(d["num_sr_modules"]),
+                              fuse_width=fuse_width),
+        cond_encoder=enc(c),
+        unet=UNetConfig(in_channels=u["in_channels"], out_channels=u["out_channels"],
+                        model_channels=u["model_channels"], channel_mult=tuple(u["channel_mult"]),
+                        num_res_blocks=u["num_res_blocks"],
+                        attention_resolutions=tuple(u["attention_resolutions"]),
+                        num_head_channels=u.get("num_head_channels", -1), num_heads=u.get("num_heads", -1),
+                        use_scale_embedding=u.get("use_scale_embedding", False),
+                        use_osize_embedding=u.get("use_osize_embedding", False)),
+        diffusion=DiffusionConfig(timesteps=p.get("timesteps", 1000), linear_start=p.get("linear_start", 1e-4),
+                                  linear_end=p.get("linear_end", 2e-2), embed_dim=fs.get("embed_dim", 4)),
+        encoder=enc(e) if with_encoder else None,
+    ).validate()

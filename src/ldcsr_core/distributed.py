@@ -1,0 +1,235 @@
+"""Run a raster's tiles on a Dask cluster (optional extra: ``pip install "napari-ldcsr[cluster]"``).
+
+The client reads each tile's window, the workers run the model on it, and the client feeds the
+results, in plan order, into the same ``RowMerger`` and GeoTIFF sink as a single-process run.
+Each worker loads the model once (a :class:`ModelPlugin` registered on the cluster, also set up
+on workers that join later). The engine keys noise to the global latent position, so the same
+seed gives the same output file as the single-process run. Workers need no access to the input
+or output files; with a checkpoint path they do need the checkpoint at that path.
+
+>>> with dask_runner("local:2", ModelSource(path="model.safetensors")) as runner:  # doctest: +SKIP
+...     upscale_raster("in.tif", "out.tif", model=model, scale=2, runner=runner)
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from .errors import InputError, LdcsrError
+
+__all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """How a worker obtains the model: a checkpoint ``path`` or a picklable zero-arg ``builder``.
+
+    ``path=None`` and no builder means the shipped default model. ``key`` identifies the model in
+    each worker's cache; by default the path's SHA-256 (or the builder's repr).
+    """
+
+    path: str | None = None
+    builder: Callable[[], Any] | None = None
+    device: str = "cpu"
+    key: str | None = None
+
+    def cache_key(self) -> str:
+        if self.key:
+            return self.key
+        if self.path is not None:
+            h = hashlib.sha256()
+            with open(self.path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            return f"{Path(self.path).name}-{h.hexdigest()[:16]}-{self.device}"
+        if self.builder is not None:
+            return hashlib.sha256(repr(self.builder).encode()).hexdigest()[:16] + f"-{self.device}"
+        return f"default-{self.device}"
+
+    def load(self):
+        if self.builder is not None:
+            return self.builder()
+        from . import load_model
+
+        return load_model(self.path, device=self.device)
+
+
+try:  # the plugin base class only exists with the cluster extra installed
+    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
+except ImportError:  # pragma: no cover - dask not installed
+    _WorkerPlugin = object
+
+
+class ModelPlugin(_WorkerPlugin):
+    """Loads the model once per worker, when the worker starts (or when the plugin is registered)."""
+
+    def __init__(self, source: ModelSource, name: str):
+        self.source = source
+        self.name = name
+        self.model = None
+        self.loads = 0
+
+    def setup(self, worker=None):
+        self.model = self.source.load()
+        self.loads += 1
+
+    def teardown(self, worker=None):
+        self.model = None
+
+
+def _worker_model(plugin_name: str, source: ModelSource):
+    """The worker's cached model (loaded by its plugin; loaded here if the plugin is missing)."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    plugin = worker.plugins.get(plugin_name)
+    if plugin is None:
+        plugin = ModelPlugin(source, plugin_name)
+        worker.plugins[plugin_name] = plugin
+    if plugin.model is None:
+        plugin.setup(worker)
+    return plugin.model
+
+
+def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
+              seed: int) -> np.ndarray:
+    from .raster import infer_tile
+
+    model = _worker_model(plugin_name, source)
+    return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
+
+
+def _plugin_loads(dask_worker, plugin_name: str) -> int:
+    p = dask_worker.plugins.get(plugin_name)
+    return 0 if p is None else p.loads
+
+
+class DaskRunner:
+    """Runs tiles as Dask tasks; yields results in plan order with a bounded number in flight.
+
+    Parameters
+    ----------
+    client : a ``distributed.Client``.
+    source : how workers load the model.
+    in_flight : tiles submitted ahead of the one being merged (default: 2 per worker thread + 2);
+        bounds the client's memory.
+    """
+
+    def __init__(self, client, source: ModelSource, *, in_flight: int | None = None):
+        self.client = client
+        self.source = source
+        self.plugin_name = f"ldcsr-model-{source.cache_key()}"
+        try:
+            client.register_plugin(ModelPlugin(source, self.plugin_name), name=self.plugin_name)
+        except Exception as e:
+            raise LdcsrError(f"the Dask workers could not load the model: {_one_line(e)}") from None
+        if in_flight is None:
+            threads = sum(client.nthreads().values()) or 1
+            in_flight = 2 * threads + 2
+        self.in_flight = max(1, int(in_flight))
+
+    def model_loads(self) -> dict[str, int]:
+        """How many times each worker loaded the model (1 each, by design)."""
+        return self.client.run(_plugin_loads, plugin_name=self.plugin_name)
+
+    def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
+            ) -> Iterator[tuple[Any, np.ndarray | None]]:
+        [plan_f] = self.client.scatter([plan], broadcast=True, hash=False)
+        queue: collections.deque = collections.deque()
+        it = iter(jobs)
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(queue) < self.in_flight:
+                    try:
+                        tile, arr = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    fut = None
+                    if arr is not None:
+                        fut = self.client.submit(
+                            _run_tile, self.plugin_name, self.source, arr, tile, plan_f, mode,
+                            seed, pure=False, retries=1,
+                        )
+                    queue.append((tile, fut))
+                if not queue:
+                    return
+                tile, fut = queue.popleft()
+                yield tile, (None if fut is None else fut.result())
+        finally:
+            pending = [f for _, f in queue if f is not None]
+            if pending:
+                self.client.cancel(pending)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.unregister_worker_plugin(self.plugin_name)
+
+
+def parse_dask_address(text: str) -> tuple[str, Any]:
+    """``"local:N"`` → ``("local", N)``; ``"tcp://host:8786"`` (or tls://, ws://) → address."""
+    t = text.strip()
+    if t.startswith("local:") or t == "local":
+        n = t.partition(":")[2] or "2"
+        try:
+            k = int(n)
+        except ValueError:
+            raise InputError(f"--dask local:N needs a worker count, got {text!r}") from None
+        if k < 1:
+            raise InputError(f"--dask local:N needs at least one worker, got {text!r}")
+        return "local", k
+    if "://" in t and t.split("://", 1)[1]:
+        return "remote", t
+    raise InputError(
+        f"--dask must be a scheduler address like tcp://HOST:8786 or local:N, got {text!r}"
+    )
+
+
+@contextlib.contextmanager
+def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_flight=None):
+    """A :class:`DaskRunner` on ``local:N`` (a LocalCluster of N processes) or a scheduler address."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise LdcsrError(
+            'Dask is not installed: pip install "napari-ldcsr[cluster]"'
+        ) from None
+    kind, arg = parse_dask_address(address)
+    cluster = None
+    client = None
+    try:
+        try:
+            if kind == "local":
+                cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+                client = Client(cluster)
+            else:
+                client = Client(arg, timeout=timeout)
+        except OSError as e:
+            raise LdcsrError(f"cannot reach the Dask scheduler at {arg}: {_one_line(e)}") from None
+        runner = DaskRunner(client, source, in_flight=in_flight)
+        try:
+            yield runner
+        finally:
+            runner.close()
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _one_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0] if s else type(e).__name__

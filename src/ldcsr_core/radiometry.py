@@ -1,0 +1,393 @@
+"""Radiometry: map analysts' bands (any dtype, any band count, nodata) to the RGB model and back.
+
+The model is trained on 8-bit RGB in ``[0, 1]``. Real scenes are 16-bit, signed or float, have one,
+four or a dozen bands and carry nodata. This module holds the pure, array-level half of that bridge:
+
+* :func:`plan_bands` groups the bands into triplets for the model (``--bands 3,2,1`` picks the first
+  one; a lone band is replicated and averaged back; alpha bands are masks, never colours);
+* :func:`compute_stretch` fits one robust per-band stretch to a decimated read of the whole scene
+  (fitting it per tile would make neighbouring tiles disagree);
+* :class:`Stretch` maps to ``[0, 1]`` and back to the original units and dtype, clipped to its range;
+* :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_rows` / :func:`nearest_cols` keep
+  nodata and NaN away from valid pixels: fill before inference, restore the upsampled mask after.
+
+No rasterio or torch import here: everything works on NumPy arrays in ``(bands, rows, cols)`` order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = [
+    "ALPHA",
+    "BandPlan",
+    "Stretch",
+    "plan_bands",
+    "parse_bands",
+    "compute_stretch",
+    "valid_mask",
+    "fill_invalid",
+    "nearest_index",
+    "upsample_nearest",
+    "restore_nodata",
+    "dtype_range",
+]
+
+ALPHA = "alpha"  # rasterio ColorInterp.alpha.name
+
+# Default stretch percentiles: robust to a few hot pixels, keeps almost all of the histogram.
+DEFAULT_PERCENTILES = (0.05, 99.95)
+
+
+# ---------------------------------------------------------------------------------------------
+# Band plan
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BandPlan:
+    """How the ``count`` source bands travel through the three-channel model.
+
+    ``groups`` are triplets of 0-based band indices, each one model pass; a band may appear several
+    times in a group (grayscale replication), and its output is the mean of those channels.
+    ``alpha`` holds the 0-based indices of alpha bands: they are masks, upsampled by nearest
+    neighbour and never fed to the model.
+    """
+
+    count: int
+    groups: tuple[tuple[int, int, int], ...]
+    alpha: tuple[int, ...] = ()
+
+    @property
+    def colour(self) -> tuple[int, ...]:
+        return tuple(b for b in range(self.count) if b not in self.alpha)
+
+    @property
+    def channels(self) -> int:
+        """Number of model channels per tile (3 per group)."""
+        return 3 * len(self.groups)
+
+    def gather(self, bands_hw: np.ndarray) -> np.ndarray:
+        """``(count, h, w)`` → ``(h, w, 3·groups)``: the model input, group after group."""
+        idx = [b for g in self.groups for b in g]
+        return np.moveaxis(bands_hw[idx], 0, -1)
+
+    def scatter(self, channels_hwc: np.ndarray) -> np.ndarray:
+        """``(h, w, 3·groups)`` → ``(colour bands, h, w)`` float32, averaging replicated bands."""
+        h, w = channels_hwc.shape[:2]
+        out = {}
+        for gi, g in enumerate(self.groups):
+            for ci, b in enumerate(g):
+                out.setdefault(b, []).append(3 * gi + ci)
+        res = np.empty((len(self.colour), h, w), np.float32)
+        for k, b in enumerate(self.colour):
+            chans = out[b]
+            if len(chans) == 1:
+                res[k] = channels_hwc[..., chans[0]]
+            else:
+                res[k] = channels_hwc[..., chans].mean(axis=-1)
+        return res
+
+
+def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
+    """Parse ``"3,2,1"`` (1-based band numbers) into a tuple; ``None``/``""`` stays ``None``."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, str):
+        try:
+            vals = tuple(int(t) for t in text.replace(" ", "").split(","))
+        except ValueError:
+            raise InputError(
+                f"bands must be 1-based band numbers like '3,2,1', got {text!r}"
+            ) from None
+    else:
+        vals = tuple(int(v) for v in text)
+    if len(vals) not in (1, 3):
+        raise InputError(f"bands must name 1 or 3 bands (e.g. '3,2,1'), got {len(vals)}: {text!r}")
+    return vals
+
+
+def plan_bands(
+    count: int, colorinterp: Sequence[str] | None = None, bands: Sequence[int] | None = None
+) -> BandPlan:
+    """Group ``count`` bands into model triplets.
+
+    Parameters
+    ----------
+    count : number of bands in the source.
+    colorinterp : per-band colour interpretation names (``"red"``, ``"alpha"``, ...); alpha bands
+        become masks.
+    bands : optional 1-based band numbers (one or three) for the first, display/model triplet,
+        e.g. ``(3, 2, 1)`` for a BGR-ordered file or ``(4, 3, 2)`` for a false-colour composite.
+
+    Returns
+    -------
+    BandPlan
+        The first group is the chosen triplet (default: the first three colour bands). The other
+        colour bands follow in file order, three at a time; a short last group repeats its last
+        band. A single-band image is replicated to ``(b, b, b)`` and averaged back.
+    """
+    if count < 1:
+        raise InputError(f"the raster has no bands (count={count})")
+    ci = [str(c).lower() for c in (colorinterp or ["undefined"] * count)]
+    alpha = tuple(i for i, c in enumerate(ci) if c == ALPHA)
+    # A one-band "alpha" file is not a mask of anything: treat it as data.
+    if len(alpha) == count:
+        alpha = ()
+    colour = [b for b in range(count) if b not in alpha]
+
+    if bands is not None:
+        bands = parse_bands(bands)
+        for b in bands:
+            if not 1 <= b <= count:
+                raise InputError(f"band {b} does not exist: the file has bands 1..{count}")
+            if b - 1 in alpha:
+                raise InputError(f"band {b} is an alpha band (a mask), it cannot be a colour band")
+        first = [b - 1 for b in bands]
+        if len(first) == 1:
+            first = first * 3
+    else:
+        first = colour[:3]
+        while len(first) < 3:
+            first.append(first[-1])
+
+    groups = [tuple(first)]
+    rest = [b for b in colour if b not in first]
+    for i in range(0, len(rest), 3):
+        g = rest[i : i + 3]
+        while len(g) < 3:
+            g.append(g[-1])
+        groups.append(tuple(g))
+    return BandPlan(count=count, groups=tuple(groups), alpha=alpha)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Stretch
+# ---------------------------------------------------------------------------------------------
+
+
+def dtype_range(dtype) -> tuple[float, float]:
+    """The representable range of ``dtype`` (±inf-free for floats: the float32 limits)."""
+    dt = np.dtype(dtype)
+    if dt.kind in "ui":
+        info = np.iinfo(dt)
+        return float(info.min), float(info.max)
+    if dt.kind == "f":
+        info = np.finfo(dt)
+        return float(info.min), float(info.max)
+    raise InputError(f"unsupported data type {dt.name}: use integer or floating-point bands")
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A per-band linear stretch ``[lo, hi] → [0, 1]`` and its inverse (original units/dtype)."""
+
+    lo: tuple[float, ...]
+    hi: tuple[float, ...]
+    dtype: str
+
+    def _coef(self, n: int):
+        lo = np.asarray(self.lo[:n], np.float64)[:, None, None]
+        hi = np.asarray(self.hi[:n], np.float64)[:, None, None]
+        return lo, hi
+
+    def to_unit(self, bands_hw: np.ndarray, band_index: Sequence[int] | None = None) -> np.ndarray:
+        """``(bands, h, w)`` in original units → float32 in ``[0, 1]`` (clipped; NaN stays NaN)."""
+        idx = list(range(bands_hw.shape[0])) if band_index is None else list(band_index)
+        lo = np.asarray([self.lo[i] for i in idx], np.float32)[:, None, None]
+        span = np.asarray([self.hi[i] - self.lo[i] for i in idx], np.float32)[:, None, None]
+        out = (bands_hw.astype(np.float32, copy=False) - lo) / span
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def from_unit(self, unit_hw: np.ndarray, band_index: Sequence[int] | None = None) -> np.ndarray:
+        """float ``(bands, h, w)`` in ``[0, 1]`` → original units and dtype, clipped to its range."""
+        idx = list(range(unit_hw.shape[0])) if band_index is None else list(band_index)
+        lo = np.asarray([self.lo[i] for i in idx], np.float64)[:, None, None]
+        span = np.asarray([self.hi[i] - self.lo[i] for i in idx], np.float64)[:, None, None]
+        vals = unit_hw.astype(np.float64) * span + lo
+        dt = np.dtype(self.dtype)
+        dmin, dmax = dtype_range(dt)
+        if dt.kind in "ui":
+            vals = np.rint(vals)
+        np.clip(vals, dmin, dmax, out=vals)
+        return vals.astype(dt)
+
+    def to_dict(self) -> dict:
+        return {"lo": list(self.lo), "hi": list(self.hi), "dtype": self.dtype}
+
+
+def compute_stretch(
+    sample: np.ndarray,
+    valid: np.ndarray,
+    dtype,
+    *,
+    method: str = "auto",
+    percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
+) -> Stretch:
+    """Fit a robust per-band stretch to a decimated sample of the whole scene.
+
+    Parameters
+    ----------
+    sample : ``(bands, h, w)`` decimated read of the scene (original units).
+    valid : bool mask of the same shape (True = valid pixel of that band).
+    dtype : the scene's data type.
+    method : ``"auto"`` (uint8 keeps its native 0..255 range, the model's training range; other
+        types use percentiles), ``"percentile"`` or ``"dtype"`` (the full dtype range; integers only).
+    percentiles : low/high percentiles of the valid pixels, per band.
+
+    Returns
+    -------
+    Stretch
+    """
+    dt = np.dtype(dtype)
+    if method not in ("auto", "percentile", "dtype"):
+        raise InputError(f"stretch must be 'auto', 'percentile' or 'dtype', got {method!r}")
+    if method == "dtype" and dt.kind == "f":
+        raise InputError("stretch='dtype' needs integer bands; use 'percentile' for float data")
+    use_dtype = method == "dtype" or (method == "auto" and dt == np.uint8)
+    los, his = [], []
+    for b in range(sample.shape[0]):
+        if use_dtype:
+            lo, hi = dtype_range(dt)
+        else:
+            v = sample[b][valid[b]]
+            v = v[np.isfinite(v)] if v.dtype.kind == "f" else v
+            if v.size == 0:  # all-nodata band: any stretch will do, nothing valid to map
+                lo, hi = (0.0, 1.0) if dt.kind == "f" else dtype_range(dt)
+            else:
+                lo, hi = (float(x) for x in np.percentile(v.astype(np.float64), percentiles))
+        if not hi > lo:  # constant band: centre it so it maps back to itself
+            hi = lo + (1.0 if dt.kind in "ui" else max(abs(lo) * 1e-6, 1e-6))
+        los.append(lo)
+        his.append(hi)
+    return Stretch(tuple(los), tuple(his), dt.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Masks
+# ---------------------------------------------------------------------------------------------
+
+
+def valid_mask(
+    bands_hw: np.ndarray,
+    nodata: float | None = None,
+    *,
+    alpha: Sequence[int] = (),
+    dataset_mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-band validity ``(bands, h, w)`` bool: not nodata, not NaN, alpha > 0, dataset mask > 0.
+
+    ``nodata`` is the band's nodata value (``nan`` allowed); NaN pixels of float bands are always
+    invalid. Alpha bands and a GDAL per-dataset mask invalidate every band of a pixel.
+    """
+    data = bands_hw
+    if data.dtype.kind == "f":
+        valid = np.isfinite(data)
+    else:
+        valid = np.ones(data.shape, bool)
+    if nodata is not None and not np.isnan(nodata):
+        valid &= data != float(nodata)
+    common = None
+    for a in alpha:
+        m = data[a] > 0
+        common = m if common is None else common & m
+    if dataset_mask is not None:
+        m = dataset_mask > 0
+        common = m if common is None else common & m
+    if common is not None:
+        valid &= common[None]
+    for a in alpha:  # an alpha band itself is always "valid": it is copied, not inferred
+        valid[a] = True
+    return valid
+
+
+def fill_invalid(unit_hw: np.ndarray, valid: np.ndarray, fill: Sequence[float], iters: int = 8):
+    """Replace invalid pixels in place so nodata/NaN can never leak into valid ones.
+
+    Invalid pixels within ``iters`` pixels of valid ones get the mean of their valid neighbours,
+    grown ring by ring (so the model sees a smooth continuation, not a cliff at the mask edge);
+    the rest get the band's ``fill`` value (the scene median in ``[0, 1]`` units).
+    """
+    for b in range(unit_hw.shape[0]):
+        v = valid[b]
+        if v.all():
+            continue
+        x = unit_hw[b]
+        if not v.any():
+            x[...] = fill[b]
+            continue
+        x[~v] = 0.0
+        known = v.astype(np.float32)
+        val = np.where(v, x, 0.0).astype(np.float32)
+        for _ in range(iters):
+            if known.all():
+                break
+            s = _box3(val)
+            n = _box3(known)
+            grow = (n > 0) & (known == 0)
+            if not grow.any():
+                break
+            val = np.where(grow, s / np.maximum(n, 1e-6), val)
+            known = np.where(grow, 1.0, known).astype(np.float32)
+        x[...] = np.where(known > 0, val, fill[b])
+    return unit_hw
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    """Sum over the 3×3 neighbourhood (zero outside)."""
+    p = np.pad(a, 1)
+    return (
+        p[:-2, :-2] + p[:-2, 1:-1] + p[:-2, 2:]
+        + p[1:-1, :-2] + p[1:-1, 1:-1] + p[1:-1, 2:]
+        + p[2:, :-2] + p[2:, 1:-1] + p[2:, 2:]
+    )
+
+
+def nearest_index(n_in: int, n_out: int, start: int, count: int) -> np.ndarray:
+    """Input index of output pixels ``start..start+count`` under nearest-neighbour upsampling.
+
+    Pixel centres map exactly as the scaled transform does: ``i = floor((o + 0.5) · n_in / n_out)``.
+    """
+    o = np.arange(start, start + count, dtype=np.float64)
+    # Integer arithmetic, exact for any size: floor(((2o+1)·n_in) / (2·n_out)).
+    idx = ((2 * o.astype(np.int64) + 1) * n_in) // (2 * n_out)
+    return np.clip(idx, 0, n_in - 1)
+
+
+def upsample_nearest(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour upsample of ``(..., h, w)`` with precomputed row/col indices."""
+    return a[..., rows[:, None], cols[None, :]]
+
+
+def restore_nodata(
+    values: np.ndarray, valid: np.ndarray, nodata: float | None, dtype
+) -> np.ndarray:
+    """Put the nodata value (or NaN) back on invalid pixels; nudge valid pixels off nodata.
+
+    A valid pixel whose super-resolved value happens to equal ``nodata`` would silently turn into
+    nodata; it is moved to the nearest representable value instead.
+    """
+    dt = np.dtype(dtype)
+    if nodata is None:
+        if dt.kind == "f":
+            values[~valid] = np.nan
+        return values
+    nd = np.asarray(nodata).astype(dt) if not (dt.kind == "f" and np.isnan(nodata)) else None
+    if nd is not None:
+        clash = valid & (values == nd)
+        if clash.any():
+            dmin, dmax = dtype_range(dt)
+            if dt.kind in "ui":
+                bump = nd + 1 if float(nd) < dmax else nd - 1
+            else:
+                bump = np.nextafter(nd, np.inf if float(nd) < dmax else -np.inf).astype(dt)
+            values[clash] = bump
+        values[~valid] = nd
+    else:
+        values[~valid] = np.nan
+    return values

@@ -1,0 +1,98 @@
+"""Reader, writer and sample contributions (layer data tuples; no viewer needed)."""
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import Affine
+
+from napari_ldcsr import _geometry as geo
+from napari_ldcsr._reader import napari_get_reader
+from napari_ldcsr._sample import neon_osbs_sample, sample_path
+from napari_ldcsr._writer import write_geotiff
+
+
+def _bounds_of(kwargs, shape):
+    """Pixel-edge world bounds of a layer data tuple's placement."""
+    if "affine" in kwargs:
+        m = np.asarray(kwargs["affine"])
+        f = lambda p: tuple((m @ np.array([p[0], p[1], 1.0]))[:2])  # noqa: E731
+    else:
+        s, t = np.asarray(kwargs["scale"]), np.asarray(kwargs["translate"])
+        f = lambda p: tuple(s * np.asarray(p) + t)  # noqa: E731
+    return geo.world_bounds(f, shape)
+
+
+def test_sample_is_a_real_georeferenced_scene():
+    (data, kwargs, kind), = neon_osbs_sample()
+    assert kind == "image" and kwargs["rgb"] is True
+    assert data.shape == (400, 400, 3) and data.dtype == np.uint8
+    assert data.std() > 20  # a real photo, not a flat placeholder
+    md = kwargs["metadata"]
+    assert md["crs_name"] == "EPSG:32617" and md["units"] in ("metre", "meter")
+    assert md["band_names"] == ["red", "green", "blue"] and md["nodata"] == 255
+    assert "NEON" in md["credit"] and "MIT" in md["credit"]
+    assert kwargs["scale"] == pytest.approx((0.1, 0.1))
+    with rasterio.open(sample_path()) as src:
+        left, bottom, right, top = src.bounds
+    # world axes are (-northing, easting): the layer covers exactly the raster bounds
+    np.testing.assert_allclose(_bounds_of(kwargs, data.shape[:2]), [[-top, left], [-bottom, right]], atol=1e-6)
+
+
+def test_reader_claims_only_tiffs(tmp_path):
+    assert napari_get_reader(str(tmp_path / "a.png")) is None
+    assert napari_get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.jpg")]) is None
+    assert callable(napari_get_reader(str(tmp_path / "a.TIFF")))
+
+
+def test_single_band_float_with_nodata(tmp_path):
+    path = tmp_path / "dem.tif"
+    arr = np.arange(30 * 20, dtype=np.float32).reshape(30, 20)
+    t = Affine(2.0, 0, 1000.0, 0, -2.0, 5000.0)
+    with rasterio.open(path, "w", driver="GTiff", height=30, width=20, count=1, dtype="float32",
+                       crs="EPSG:32633", transform=t, nodata=-9999.0) as dst:
+        dst.write(arr, 1)
+        dst.set_band_description(1, "elevation")
+    (data, kwargs, kind), = napari_get_reader(str(path))(str(path))
+    assert data.shape == (30, 20) and "rgb" not in kwargs
+    md = kwargs["metadata"]
+    assert md["nodata"] == -9999.0 and md["band_names"] == ["elevation"]
+    assert md["transform"] == pytest.approx(tuple(t)[:6])
+    np.testing.assert_allclose(_bounds_of(kwargs, data.shape), [[-5000, 1000], [-4940, 1040]])
+
+
+def test_plain_tiff_is_unscaled(tmp_path):
+    path = tmp_path / "plain.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=8, width=9, count=3, dtype="uint8") as dst:
+        dst.write(np.zeros((3, 8, 9), np.uint8))
+    (data, kwargs, _), = napari_get_reader(str(path))(str(path))
+    assert data.shape == (8, 9, 3) and kwargs["rgb"] is True
+    assert "scale" not in kwargs and kwargs["metadata"]["crs"] is None
+
+
+def test_writer_keeps_sr_georeferencing(tmp_path):
+    """A ×2.5 result layer placed over the sample writes with pixel size 0.04 m and the same bounds."""
+    (data, kwargs, _), = neon_osbs_sample()
+    out_shape = geo.out_shape_for(data.shape[:2], 2.5)
+    scale_out, translate_out = geo.result_placement(kwargs["scale"], kwargs["translate"], data.shape[:2], out_shape)
+    sr = np.zeros(out_shape + (3,), np.uint8)
+    sr[..., 1] = 200
+    md = dict(kwargs["metadata"], ldcsr={"scale": 2.5, "mode": "fast"})
+    path = str(tmp_path / "sr.tif")
+    meta = {"scale": scale_out, "translate": translate_out, "rgb": True, "metadata": md,
+            "rotate": np.eye(2), "shear": [0.0], "affine": np.eye(3)}
+    assert write_geotiff(path, sr, meta) == [path]
+    with rasterio.open(path) as dst, rasterio.open(sample_path()) as src:
+        assert dst.crs == src.crs and dst.count == 3 and (dst.height, dst.width) == (1000, 1000)
+        assert dst.res == pytest.approx((0.04, 0.04))
+        np.testing.assert_allclose(tuple(dst.bounds), tuple(src.bounds), atol=1e-6)
+        assert dst.nodata == 255 and dst.descriptions == ("red", "green", "blue")
+        assert '"scale": 2.5' in dst.tags()["LDCSR_PROVENANCE"]
+        np.testing.assert_array_equal(dst.read(2), 200)
+    # and it reads back onto the same world extent
+    (back, kw2, _), = napari_get_reader(path)(path)
+    np.testing.assert_allclose(_bounds_of(kw2, back.shape[:2]), _bounds_of(kwargs, data.shape[:2]), atol=1e-6)
+
+
+def test_writer_rejects_stacks(tmp_path):
+    with pytest.raises(ValueError, match="2-D or RGB"):
+        write_geotiff(str(tmp_path / "x.tif"), np.zeros((2, 3, 4, 5)), {"metadata": {}})

@@ -1,0 +1,110 @@
+"""Real GeoTIFFs written by the tests, and a tiny random-weight model (fast, CPU)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+rasterio = pytest.importorskip("rasterio")
+from rasterio.crs import CRS  # noqa: E402
+from rasterio.enums import ColorInterp  # noqa: E402
+from rasterio.transform import from_origin  # noqa: E402
+
+UTM33 = CRS.from_epsg(32633)
+# 10 m pixels, origin at a UTM 33N easting/northing (Vienna-ish), as a Sentinel-2 tile would be.
+TRANSFORM = from_origin(600000.0, 5340000.0, 10.0, 10.0)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def smooth_field(rng, h, w, bands, lo, hi):
+    """Smooth random bands in [lo, hi] (model inputs with structure, not white noise)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    out = np.empty((bands, h, w))
+    for b in range(bands):
+        fx, fy, ph = rng.uniform(0.02, 0.15, 3)
+        f = 0.5 + 0.25 * np.sin(fx * xx + ph * 7) + 0.25 * np.cos(fy * yy + b)
+        f += 0.05 * rng.standard_normal((h, w))
+        out[b] = lo + (hi - lo) * np.clip(f, 0, 1)
+    return out
+
+
+def write_tif(path, data, *, dtype, nodata=None, colorinterp=None, descriptions=None, tags=None,
+              crs=UTM33, transform=TRANSFORM, band_tags=None):
+    count, h, w = data.shape
+    prof = dict(driver="GTiff", width=w, height=h, count=count, dtype=dtype, crs=crs,
+                transform=transform, nodata=nodata)
+    if dtype == "uint8" and count in (3, 4) and colorinterp and colorinterp[0] == ColorInterp.red:
+        prof["photometric"] = "RGB"
+    with rasterio.open(path, "w", **prof) as ds:
+        ds.write(data.astype(dtype))
+        if colorinterp is not None:
+            ds.colorinterp = colorinterp
+        for i, d in enumerate(descriptions or [], start=1):
+            ds.set_band_description(i, d)
+        if tags:
+            ds.update_tags(**tags)
+        for i, bt in (band_tags or {}).items():
+            ds.update_tags(i, **bt)
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def rasters(tmp_path_factory) -> dict[str, Path]:
+    """The test scenes: projected CRS; uint16 4-band + nodata; float32 + NaN; RGBA; grayscale."""
+    d = tmp_path_factory.mktemp("rasters")
+    rng = np.random.default_rng(0)
+    h, w = 45, 61  # odd sizes: non-integer scales must keep the exact grid
+
+    u16 = smooth_field(rng, h, w, 4, 200, 12000).round()
+    u16[:, 5:14, 7:20] = 0  # nodata block (all bands)
+    u16[3, 30:34, 40:44] = 0  # nodata in the NIR band only
+    out = {
+        "uint16_nodata": write_tif(
+            d / "s2_uint16.tif", u16, dtype="uint16", nodata=0,
+            colorinterp=[ColorInterp.red, ColorInterp.green, ColorInterp.blue,
+                         ColorInterp.undefined],
+            descriptions=["B4 red", "B3 green", "B2 blue", "B8 nir"],
+            tags={"ACQUISITION": "2024-06-01", "SENSOR": "S2A"},
+            band_tags={4: {"WAVELENGTH": "842nm"}},
+        ),
+    }
+    f32 = smooth_field(rng, h, w, 3, -0.2, 0.8).astype(np.float32)
+    f32[:, 20:28, 30:41] = np.nan
+    f32[1, 2, 3] = np.nan
+    out["float32_nan"] = write_tif(d / "refl_f32.tif", f32, dtype="float32",
+                                   descriptions=["r", "g", "b"])
+    rgba = smooth_field(rng, h, w, 4, 0, 255).round()
+    rgba[3] = 255
+    rgba[3, :, :12] = 0  # transparent left strip
+    out["rgba"] = write_tif(
+        d / "rgba.tif", rgba, dtype="uint8",
+        colorinterp=[ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha])
+    gray = smooth_field(rng, h, w, 1, 10, 240).round()
+    out["gray"] = write_tif(d / "gray.tif", gray, dtype="uint8",
+                            colorinterp=[ColorInterp.gray])
+    i16 = smooth_field(rng, h, w, 3, -3000, 3000).round()
+    i16[:, -6:, -9:] = -32768
+    out["int16_nodata"] = write_tif(d / "dem_like_i16.tif", i16, dtype="int16", nodata=-32768)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    ldcsr_core = pytest.importorskip("ldcsr_core")
+    from ldcsr_core.config import tiny_test_config
+
+    return ldcsr_core.build_model(config=tiny_test_config(), seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory, tiny_model) -> Path:
+    from ldcsr_core import save_model
+
+    p = tmp_path_factory.mktemp("models") / "tiny.safetensors"
+    return save_model(tiny_model, p, name="tiny-test", version="0", notes="random weights")
