@@ -137,9 +137,13 @@ def _output_name(src: Path) -> str:
     return f"{src.stem}_sr.tif"
 
 
-def _plan_outputs(files: list[Path], batch: bool, output: Path) -> list[tuple[Path, Path]]:
+def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=()) -> list[tuple[Path, Path]]:
     from .io import same_file
 
+    for d in folders:  # outputs would become inputs of the next (resumed) run
+        if same_file(d, output):
+            raise click.BadParameter(f"output folder is the input folder: {output}",
+                                     param_hint="'-o'")
     if batch or output.is_dir():
         if not output.is_dir():
             raise click.BadParameter(
@@ -234,7 +238,7 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
         except InputError as e:
             raise click.BadParameter(str(e), param_hint="'--dask'") from None
     files, batch = _expand_inputs(inputs)
-    pairs = _plan_outputs(files, batch, output)
+    pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()])
 
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
     from .raster import plan_output

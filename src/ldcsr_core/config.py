@@ -111,6 +111,9 @@ class ModelConfig:
         return ModelConfig.from_dict(json.loads(text))
 
     def validate(self) -> "ModelConfig":
+        for name, c in (("cond_encoder", self.cond_encoder), ("encoder", self.encoder)):
+            if c is not None and c.num_res_blocks == 0 and any(m != 1 for m in c.ch_mult):
+                raise ConfigError(f"{name}: num_res_blocks 0 needs ch_mult of ones (no block changes width)")
         for name, c in (("decoder", self.decoder), ("cond_encoder", self.cond_encoder), ("encoder", self.encoder)):
             if c is not None and c.ch % 32:
                 raise ConfigError(f"{name}.ch must be a multiple of 32 (GroupNorm has 32 groups), got {c.ch}")
@@ -134,8 +137,8 @@ def tiny_test_config(with_encoder: bool = False) -> ModelConfig:
     enc = EncoderConfig(in_channels=6, ch=32, ch_mult=(1, 1, 1, 1), num_res_blocks=0, double_z=True)
     return ModelConfig(
         decoder=DecoderConfig(ch=32, num_res_blocks=1, num_sr_modules=(1, 1, 1, 1), fuse_width=32),
-        cond_encoder=EncoderConfig(ch=32, ch_mult=(1, 1, 1, 1), num_res_blocks=0),
-        unet=UNetConfig(model_channels=32, channel_mult=(1, 1, 1, 1), num_res_blocks=1,
+        cond_encoder=EncoderConfig(ch=32, ch_mult=(1, 1, 1, 1), num_res_blocks=1),
+        unet=UNetConfig(model_channels=32, channel_mult=(1, 1, 2, 2), num_res_blocks=1,
                         attention_resolutions=(8,)),
         encoder=enc if with_encoder else None,
     )

@@ -38,6 +38,8 @@ __all__ = [
     "decimated_read",
     "GeoTiffWriter",
     "BlockRowWriter",
+    "same_file",
+    "is_raster_name",
     "TEMP_SUFFIX",
     "AI_NOTICE",
     "PROVENANCE_PREFIX",
@@ -200,7 +202,11 @@ def scaled_transform(transform, in_shape: tuple[int, int], out_shape: tuple[int,
 
     h, w = in_shape
     H, W = out_shape
-    return transform * Affine.scale(w / W, h / H)
+    s = Affine.scale(w / W, h / H)
+    try:
+        return transform @ s  # affine >= 2.4 spells composition '@'
+    except TypeError:  # pragma: no cover - older affine
+        return transform * s
 
 
 def output_profile(
@@ -222,9 +228,8 @@ def output_profile(
     for k in _STORAGE_KEYS:
         prof.pop(k, None)
     dt = np.dtype(dtype or src.dtypes[0])
-    block = int(block)
-    bx = block if W >= block else None
-    by = block if H >= block else None
+    # Square tiles (multiples of 16, as TIFF requires), no larger than the image needs.
+    block = min(int(block), max(16, -(-min(H, W) // 16) * 16))
     prof.update(
         driver="GTiff",
         height=H,
@@ -233,14 +238,17 @@ def output_profile(
         transform=scaled_transform(src.transform, (src.height, src.width), out_shape),
         interleave="pixel",
     )
-    if bx and by:
-        prof.update(tiled=True, blockxsize=bx, blockysize=by)
-    else:  # small images: strips of ``block`` rows
-        prof.update(tiled=False, blockysize=min(block, H))
+    prof.update(tiled=True, blockxsize=block, blockysize=block)
     if compress and compress.lower() != "none":
         prof["compress"] = compress
         if compress.lower() in ("deflate", "lzw", "zstd"):
             prof["predictor"] = 3 if dt.kind == "f" else 2
+    # Colour interpretation that TIFF can only express at creation: RGB photometric, alpha.
+    ci = [c.name for c in getattr(src, "colorinterp", ())]
+    if len(ci) >= 3 and ci[:3] == ["red", "green", "blue"]:
+        prof["photometric"] = "RGB"
+    if ci and ci[-1] == "alpha" and len(ci) > 1:
+        prof["alpha"] = "UNASSOCIATED"
     nbytes = H * W * src.count * dt.itemsize
     prof["bigtiff"] = "YES" if nbytes > _BIGTIFF_BYTES else "IF_SAFER"
     if src.crs is None:

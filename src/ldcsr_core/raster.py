@@ -15,6 +15,7 @@ engine keys noise to global latent position, the same seed gives the same file e
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
@@ -142,14 +143,52 @@ class SceneReader:
 # ---------------------------------------------------------------------------------------------
 
 
-def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int) -> np.ndarray:
+def _accepts(fn, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+
+
+def make_plan(in_shape, out_shape, tile, model):
+    """``tiling.plan_tiles`` (passing the model where the engine's signature takes one)."""
+    from .tiling import plan_tiles
+
+    kw = {"model": model} if _accepts(plan_tiles, "model") else {}
+    return plan_tiles(in_shape, out_shape, tile, **kw)
+
+
+def make_merger(plan, out_shape, channels: int, sink):
+    """``tiling.RowMerger`` for ``channels`` channels, whichever constructor spelling it has."""
+    from .tiling import RowMerger
+
+    if _accepts(RowMerger, "plan"):
+        return RowMerger(plan, sink, channels=channels)
+    return RowMerger(out_shape=out_shape, channels=channels, sink=sink)
+
+
+def make_noise(model, mode: str, seed: int):
+    """A shared latent-noise source for a run (a cache; results are the same without it)."""
+    if mode != "diffusion":
+        return None
+    from . import tiling
+
+    cls = getattr(tiling, "LatentNoise", None)
+    if cls is None or not _accepts(tiling.process_tile, "noise"):
+        return None
+    return cls(seed, model.config.diffusion.embed_dim)
+
+
+def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, noise=None
+               ) -> np.ndarray:
     """Run every triplet of ``arr`` ``(h, w, 3·g)`` through the engine; ``(H, W, 3·g)`` float32."""
     from .tiling import process_tile
 
+    kw = {"noise": noise} if noise is not None else {}
     outs = []
     for g in range(arr.shape[-1] // 3):
         part = np.ascontiguousarray(arr[..., 3 * g : 3 * g + 3])
-        outs.append(np.asarray(process_tile(model, part, tile, plan, mode=mode, seed=seed),
+        outs.append(np.asarray(process_tile(model, part, tile, plan, mode=mode, seed=seed, **kw),
                                dtype=np.float32))
     return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
 
@@ -162,9 +201,10 @@ class LocalRunner:
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
+        noise = make_noise(self.model, mode, seed)
         for tile, arr in jobs:
             yield tile, (None if arr is None else infer_tile(self.model, arr, tile, plan,
-                                                             mode=mode, seed=seed))
+                                                             mode=mode, seed=seed, noise=noise))
 
     def close(self) -> None:
         pass
@@ -366,8 +406,6 @@ def upscale_raster(
     -------
     RasterResult
     """
-    from .tiling import RowMerger, plan_tiles
-
     src_path, dst_path = Path(src_path), Path(dst_path)
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path}")
@@ -389,8 +427,7 @@ def upscale_raster(
             raise InputError(f"output exists: {dst_path} (use --overwrite to replace it)")
 
         reader = SceneReader(src, bands, stretch)
-        plan = plan_tiles(in_shape=(info.height, info.width), out_shape=shape, tile=tile,
-                          model=model)
+        plan = make_plan((info.height, info.width), shape, tile, model)
         tiles = list(plan.tiles)
         total = len(tiles)
         result.tiles = total
@@ -417,7 +454,7 @@ def upscale_raster(
                                   overwrite=overwrite) as gw:
             writer = rio_io.BlockRowWriter(gw)
             sink = RasterSink(reader, writer, shape)
-            merger = RowMerger(out_shape=shape, channels=channels, sink=sink)
+            merger = make_merger(plan, shape, channels, sink)
             done = 0
             for t, out in runner.map(jobs(), plan, mode=mode, seed=seed):
                 if out is None:

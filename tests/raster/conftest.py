@@ -41,6 +41,8 @@ def write_tif(path, data, *, dtype, nodata=None, colorinterp=None, descriptions=
                 transform=transform, nodata=nodata)
     if dtype == "uint8" and count in (3, 4) and colorinterp and colorinterp[0] == ColorInterp.red:
         prof["photometric"] = "RGB"
+    if colorinterp and colorinterp[-1] == ColorInterp.alpha:
+        prof["alpha"] = "YES"
     with rasterio.open(path, "w", **prof) as ds:
         ds.write(data.astype(dtype))
         if colorinterp is not None:

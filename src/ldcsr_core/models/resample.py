@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 __all__ = ["AxisWindow", "Window2d", "resize"]
 
@@ -114,7 +115,8 @@ def _resize_axis(x: torch.Tensor, dim: int, idx: np.ndarray, w: np.ndarray) -> t
     for k in range(idx.shape[1]):
         ik = torch.from_numpy(idx[:, k]).to(x.device)
         wk = torch.from_numpy(w[:, k]).to(device=x.device, dtype=x.dtype).view(shape)
-        term = x.index_select(dim, ik) * wk if idx.shape[1] > 1 else x.index_select(dim, ik)
+        g = x[..., ik] if dim == x.ndim - 1 else x.index_select(dim, ik)  # index_select is slow on the last dim
+        term = g * wk if idx.shape[1] > 1 else g
         out = term if out is None else out + term
     return out
 
@@ -125,6 +127,12 @@ def resize(x: torch.Tensor, win: Window2d, mode: str, *, inverse: bool = False) 
     With ``inverse=True`` the roles swap: ``x`` is held on the output grid and is resampled onto the
     input grid (used to bring latent features down to the LR grid).
     """
+    if all(ax.in_start == 0 and ax.out_start == 0 and ax.in_len == ax.in_full and ax.out_len == ax.out_full
+           for ax in (win.y, win.x)):
+        size = win.in_shape if inverse else win.out_shape
+        if mode == "nearest":
+            return F.interpolate(x, size=size, mode="nearest")
+        return F.interpolate(x, size=size, mode=mode, align_corners=False)
     out = x
     for dim, ax in ((3, win.x), (2, win.y)):  # width first, then height, as PyTorch does
         if inverse:

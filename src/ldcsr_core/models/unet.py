@@ -167,7 +167,8 @@ class UNetModel(nn.Module):
         m = self.pad_multiple
         ph, pw = (-hh) % m, (-ww) % m
         if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+            # official: reflect (crashes when pad >= size); tiny training latents fall back to replicate
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < hh and pw < ww else "replicate")
         emb = self.embedding(t, scale, osize)
         hs, h = [], x
         for block in self.input_blocks:

@@ -1,0 +1,292 @@
+"""The LDCSR dock widget in a real napari viewer (Xvfb), with a tiny random-weight model."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from qtpy.QtCore import QTimer, Qt
+
+from napari_ldcsr import _geometry as geo
+from napari_ldcsr import _widget
+
+SAMPLE = ("napari-ldcsr", "neon_osbs")
+
+
+def _bounds(layer):
+    return geo.world_bounds(layer.data_to_world, layer.data.shape[:2])
+
+
+def _wait_done(qtbot, widget, timeout=120_000):
+    qtbot.waitUntil(lambda: not widget.running, timeout=timeout)
+
+
+def _errors(notes):
+    return [text for sev, text in notes if sev in ("error", "warning")]
+
+
+def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_engine):
+    """Whole 400x400 scene at x2.5 -> 1000x1000 (the network is a bicubic stand-in here: the
+    real engine runs in the region, cancel and compare tests below)."""
+    viewer, widget = ldcsr
+    (src,) = viewer.open_sample(*SAMPLE)
+    widget.tile = 128
+    assert widget.layer == src
+    widget.set_scale(2.5)
+    assert widget.output_pixel_size == pytest.approx(0.04)  # 0.1 m / 2.5
+    assert widget.run() is True
+    assert widget.running and not widget._run_btn.isEnabled() and widget._cancel_btn.isEnabled()
+    _wait_done(qtbot, widget)
+    assert not _errors(notes)
+    out = viewer.layers[-1]
+    assert out.name == "NEON OSBS_029 ×2.50 (LDCSR)"
+    assert out.data.shape == (1000, 1000, 3) and out.data.dtype == np.uint8 and out.rgb
+    np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
+    assert out.scale[-2:] == pytest.approx((0.04, 0.04))
+    np.testing.assert_allclose(out.contrast_limits, src.contrast_limits)
+    md = out.metadata
+    assert md["crs"] == src.metadata["crs"] and md["pixel_size"] == pytest.approx((0.04, 0.04))
+    assert md["transform"][2] == pytest.approx(src.metadata["transform"][2])  # same origin
+    assert md["ldcsr"]["out_shape"] == [1000, 1000] and md["ldcsr"]["mode"] == "fast"
+    assert "NEON" in md["credit"]
+    assert widget._progress.value() == widget._progress.maximum() > 1  # tiles were reported
+    assert widget._device.text().startswith("Device: cpu")
+    (call,) = bicubic_engine
+    assert call["shape"] == (400, 400, 3) and call["out_shape"] == (1000, 1000) and call["mode"] == "fast"
+    from napari_ldcsr._job import bicubic
+
+    np.testing.assert_array_equal(out.data, bicubic(np.asarray(src.data), (1000, 1000)))  # unaltered
+
+
+def test_current_view_region_and_model_cached(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    (src,) = viewer.open_sample(*SAMPLE)
+    # zoom onto a small patch left of centre: about 60 x 80 source pixels are on screen
+    h, w = viewer.canvas.size
+    _widget._camera(viewer).zoom = h / 6.0  # 6 m (60 px at 0.1 m) of canvas height
+    y0, x0 = src.data_to_world((150, 120))
+    _widget._camera(viewer).center = (y0, x0)
+    widget.set_region("view")
+    widget.set_scale(2.5)
+    assert widget.run()
+    _wait_done(qtbot, widget)
+    out = viewer.layers[-1]
+    # expected region, computed independently from the camera
+    half = np.array([h, w]) / (2 * _widget._camera(viewer).zoom)
+    lo = np.asarray(src.world_to_data(np.array([y0, x0]) - half)) + 0.5
+    hi = np.asarray(src.world_to_data(np.array([y0, x0]) + half)) + 0.5
+    r0, c0 = np.floor(lo + 1e-6).astype(int)
+    r1, c1 = np.ceil(hi - 1e-6).astype(int)
+    region = geo.Region(r0, c0, r1 - r0, c1 - c0)
+    assert 40 <= region.rows <= 80 and region.cols < 400
+    assert out.metadata["ldcsr"]["region"] == {"row0": r0, "col0": c0, "rows": region.rows, "cols": region.cols}
+    assert out.data.shape[:2] == geo.out_shape_for(region.shape, 2.5)
+    np.testing.assert_allclose(_bounds(out), geo.world_bounds(src.data_to_world, (400, 400), region), atol=1e-6)
+    # georeferencing of the crop: origin moved by the region offset, pixel size / 2.5
+    a, b, c, d, e, f = out.metadata["transform"]
+    a0, _, c_0, _, e0, f_0 = src.metadata["transform"]
+    assert (a, e) == pytest.approx((a0 * region.cols / out.data.shape[1], e0 * region.rows / out.data.shape[0]))
+    assert (c, f) == pytest.approx((c_0 + a0 * c0, f_0 + e0 * r0))
+    # second run (whole layer would be slow; use a Shapes rectangle) reuses the loaded model
+    shapes = viewer.add_shapes([[[-3285140.0, 404215.0], [-3285136.0, 404215.0], [-3285136.0, 404221.0],
+                                 [-3285140.0, 404221.0]]], shape_type="rectangle", name="roi")
+    widget.set_region("shapes", shapes)
+    widget.set_scale(3.0)
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    roi = viewer.layers[-1]
+    assert roi.metadata["ldcsr"]["region"] == {"row0": 29, "col0": 31, "rows": 40, "cols": 60}
+    np.testing.assert_allclose(_bounds(roi), [[-3285140.0, 404215.0], [-3285136.0, 404221.0]], atol=1e-6)
+    assert widget.provider_calls == [None] and not _errors(notes)
+
+
+def _gated_run_job(monkeypatch):
+    """Wrap the real run_job so that the worker pauses after its first tile until released."""
+    first_tile = threading.Event()
+    release = threading.Event()
+    seen: list[tuple[int, int]] = []
+    real = _widget.run_job
+
+    def gated(*args, progress=None, **kwargs):
+        def slow(done, total):
+            seen.append((done, total))
+            progress(done, total)
+            if done == 1:
+                first_tile.set()
+                release.wait(30)
+
+        return real(*args, progress=slow, **kwargs)
+
+    monkeypatch.setattr(_widget, "run_job", gated)
+    return first_tile, release, seen, real
+
+
+def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, monkeypatch):
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(0)
+    layer = viewer.add_image(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8), name="noise")
+    widget.tile = 32  # several tiles, so that there is a "mid-run"
+    first_tile, release, seen, real_run_job = _gated_run_job(monkeypatch)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    widget.set_scale(2.5)
+    assert widget.run()
+    qtbot.waitUntil(first_tile.is_set, timeout=60_000)
+    # the engine is inside a run (blocked after tile 1): the event loop still turns
+    n0 = len(ticks)
+    qtbot.wait(300)
+    assert len(ticks) - n0 >= 5 and widget.running
+    qtbot.waitUntil(lambda: widget._progress.value() == 1, timeout=5_000)  # progress reached the GUI
+    assert "tiles" in widget._progress.text() or widget._progress.maximum() > 1
+    qtbot.mouseClick(widget._cancel_btn, Qt.MouseButton.LeftButton)
+    release.set()
+    _wait_done(qtbot, widget)
+    timer.stop()
+    total = seen[0][1]
+    assert total >= 4 and max(d for d, _ in seen) <= 2  # stopped within one tile
+    assert [lyr.name for lyr in viewer.layers] == ["noise"]
+    assert any("cancelled" in t for _, t in notes) and not _errors(notes)
+    assert widget._run_btn.isEnabled() and not widget._cancel_btn.isEnabled()
+    # and a new run after a cancel works
+    monkeypatch.setattr(_widget, "run_job", real_run_job)
+    widget.tile = None
+    small = viewer.add_image(np.asarray(layer.data[:24, :20]), name="patch")
+    assert widget.run(layer=small), notes
+    _wait_done(qtbot, widget)
+    assert viewer.layers[-1].name == "patch ×2.50 (LDCSR)" and viewer.layers[-1].data.shape == (60, 50, 3)
+
+
+def test_bad_inputs_become_notifications(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    labels = viewer.add_labels(np.zeros((32, 32), dtype=np.uint8), name="mask")
+    assert widget.run(layer=labels) is False
+    assert "Labels layer" in _errors(notes)[-1]
+    tiny = viewer.add_image(np.zeros((1, 1), dtype=np.float32), name="dot")
+    widget.set_layer(tiny)
+    assert widget.run() is False
+    assert "1×1 px" in _errors(notes)[-1]
+    # an out-of-range scale typed in the box: reported, then clamped to the maximum
+    n = len(notes)
+    widget._scale.lineEdit().selectAll()
+    qtbot.keyClicks(widget._scale.lineEdit(), "9.5")
+    qtbot.keyClick(widget._scale.lineEdit(), Qt.Key.Key_Return)
+    assert widget.scale == 8.0
+    assert any("out of range" in t for t in _errors(notes)[n:])
+    ok = viewer.add_image(np.zeros((8, 8), dtype=np.float32), name="ok")
+    assert widget.run(layer=ok, scale=9.5) is False and "out of range" in _errors(notes)[-1]
+    assert widget.run(layer=ok, scale=1.0) is False and "above 1.00" in _errors(notes)[-1]
+    assert len(viewer.layers) == 3 and not widget.running
+
+
+def test_engine_errors_are_plain_notifications(make_napari_viewer, qtbot, notes, tmp_path):
+    from napari_ldcsr._widget import LdcsrWidget
+
+    viewer = make_napari_viewer()
+    widget = LdcsrWidget(viewer)  # real engine loader
+    viewer.window.add_dock_widget(widget)
+    viewer.add_image(np.zeros((16, 16), dtype=np.float32), name="img")
+    bogus = tmp_path / "broken.safetensors"
+    bogus.write_bytes(b"not a checkpoint")
+    widget.add_checkpoint(str(bogus))
+    assert widget.model_source == str(bogus)
+    assert widget.run()
+    _wait_done(qtbot, widget)
+    err = _errors(notes)[-1]
+    assert err.startswith("LDCSR could not super-resolve 'img':") and "Traceback" not in err
+    assert len(viewer.layers) == 1 and widget._run_btn.isEnabled()
+    widget.add_checkpoint(str(tmp_path / "weights.txt"))
+    assert "not a .ckpt or .safetensors" in _errors(notes)[-1]
+
+
+def test_pickers_follow_layers_and_pixel_size_both_ways(ldcsr, qtbot):
+    viewer, widget = ldcsr
+    assert widget.layer is None and not widget._pixel.isEnabled()
+    plain = viewer.add_image(np.zeros((8, 8), np.float32), name="plain")
+    assert widget.layer == plain and widget.output_pixel_size is None
+    (src,) = viewer.open_sample(*SAMPLE)
+    widget.set_layer(src)
+    widget.set_scale(2.0)
+    assert widget.output_pixel_size == pytest.approx(0.05)
+    assert widget._pixel.suffix().strip() == "m"
+    widget.set_output_pixel_size(0.025)
+    assert widget.scale == pytest.approx(4.0)
+    src.name = "scene"
+    assert widget._layer_combo.findText("scene") >= 0
+    viewer.layers.remove(plain)
+    assert [widget._layer_combo.itemText(i) for i in range(widget._layer_combo.count())] == ["scene"]
+    viewer.add_shapes(name="roi")
+    assert widget._shapes_combo.currentText() == "roi"
+
+
+def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(1)
+    src = viewer.add_image(rng.random((40, 48), dtype=np.float32) * 1000, name="band", scale=(2.0, 2.0),
+                           translate=(100.0, -50.0), colormap="viridis")
+    other = viewer.add_points([[0, 0]], name="pts")
+    widget.set_scale(2.5)
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    out = widget.last_result
+    assert out.name == "band ×2.50 (LDCSR)" and out.colormap.name == "viridis"
+    assert out.data.dtype == np.float32 and out.data.shape == (100, 120)
+    assert 0 <= out.data.min() and out.data.max() <= 1000.0 + 1e-3
+    np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
+    qtbot.mouseClick(widget._compare_btn, Qt.MouseButton.LeftButton)
+    assert widget.comparing and _widget._grid(viewer).enabled and tuple(_widget._grid(viewer).shape) == (1, 3)
+    bic = viewer.layers["band ×2.50 (bicubic)"]
+    assert {lyr.name for lyr in viewer.layers if lyr.visible} == {src.name, bic.name, out.name}
+    np.testing.assert_allclose(_bounds(bic), _bounds(src), atol=1e-6)
+    cells = [_widget._grid(viewer).position(viewer.layers.index(lyr), viewer.layers) for lyr in (src, bic, out)]
+    assert cells == [(0, 0), (0, 1), (0, 2)]  # source | bicubic | LDCSR, one shared camera
+    qtbot.mouseClick(widget._compare_btn, Qt.MouseButton.LeftButton)
+    assert not widget.comparing and not _widget._grid(viewer).enabled
+    assert other.visible and viewer.layers.index(other) == 1
+    widget.toggle_result()
+    assert not out.visible and src.visible
+    widget.toggle_result()
+    assert out.visible
+    widget._opacity.setValue(40)
+    assert out.opacity == pytest.approx(0.4)
+    assert not _errors(notes)
+
+
+def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model, notes, tmp_path, bicubic_engine):
+    """What `make run` (python -m napari_ldcsr) sets up, on a test viewer; napari hands the
+    widget a public-only proxy of the viewer, so this also runs a job through that proxy."""
+    from napari_ldcsr.__main__ import setup_viewer
+    from napari_ldcsr._job import ModelCache
+    from napari_ldcsr._widget import LdcsrWidget
+
+    viewer = make_napari_viewer()
+    widget = setup_viewer(viewer)
+    assert isinstance(widget, LdcsrWidget)
+    (src,) = viewer.layers
+    assert src.name == "NEON OSBS_029" and widget.layer == src
+    assert widget.output_pixel_size == pytest.approx(0.05)
+    widget._cache = ModelCache(lambda source: tiny_model)
+    widget.set_mode("fast")
+    widget.set_scale(1.5)
+    widget.tile = 128
+    assert widget.run()
+    _wait_done(qtbot, widget)
+    assert not _errors(notes)
+    out = viewer.layers[-1]
+    assert out.name == "NEON OSBS_029 ×1.50 (LDCSR)" and out.data.shape == (600, 600, 3)
+    np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
+    widget.set_compare(True)
+    assert _widget._grid(viewer).enabled and sum(lyr.visible for lyr in viewer.layers) == 3
+    widget.set_compare(False)
+    assert not _widget._grid(viewer).enabled and [lyr.name for lyr in viewer.layers][0] == src.name
+    # the writer contribution saves the result as a GeoTIFF through napari's save API
+    path = str(tmp_path / "sr.tif")
+    viewer.layers.selection = {out}
+    assert viewer.layers.save(path, selected=True, plugin="napari-ldcsr") == [path]
+    (back,) = viewer.open(path, plugin="napari-ldcsr")
+    np.testing.assert_array_equal(back.data, out.data)
+    np.testing.assert_allclose(_bounds(back), _bounds(src), atol=1e-6)
+    assert back.metadata["pixel_size"] == pytest.approx((0.1 / 1.5, 0.1 / 1.5))

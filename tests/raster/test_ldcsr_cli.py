@@ -1,0 +1,213 @@
+"""The ``ldcsr`` command line through click's CliRunner: bad inputs, a batch, info/models/convert."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from ldcsr_core.cli import main
+
+from .conftest import sha256, write_tif
+
+
+def run(*args):
+    r = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+    return r
+
+
+def assert_clean_error(r, *fragments, code=None):
+    out = r.output
+    assert r.exit_code != 0, out
+    if code is not None:
+        assert r.exit_code == code, out
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert "Traceback" not in out
+    lines = [ln for ln in out.strip().splitlines() if ln.startswith("Error")]
+    assert len(lines) == 1, out
+    for f in fragments:
+        assert f in out, out
+
+
+@pytest.fixture
+def gray(rasters, tmp_path):
+    return rasters["gray"]
+
+
+def test_unreadable_file(tmp_path):
+    p = tmp_path / "notes.tif"
+    p.write_text("this is not a raster")
+    r = run("upscale", p, "-o", tmp_path / "o.tif", "--scale", 2)
+    assert_clean_error(r, "cannot read")
+    assert p.read_text() == "this is not a raster"
+
+
+def test_zero_size_file(tmp_path):
+    p = tmp_path / "empty.tif"
+    p.write_bytes(b"")
+    assert_clean_error(run("upscale", p, "-o", tmp_path / "o.tif", "--scale", 2), "empty")
+
+
+def test_zero_size_raster(tmp_path):
+    vrt = tmp_path / "zero.vrt"
+    vrt.write_text('<VRTDataset rasterXSize="0" rasterYSize="0"><VRTRasterBand dataType="Byte" '
+                   'band="1"/></VRTDataset>')
+    r = run("upscale", vrt, "-o", tmp_path / "o.tif", "--scale", 2)
+    assert_clean_error(r)
+    assert "zero-size" in r.output or "cannot read" in r.output
+
+
+def test_missing_input(tmp_path):
+    assert_clean_error(run("upscale", tmp_path / "nope.tif", "-o", tmp_path / "o.tif", "-s", 2),
+                       "not found")
+
+
+@pytest.mark.parametrize("scale", ["abc", "0", "-2", "1", "0.5", "nan", "inf", "100", "2,3,4", ","])
+def test_nonsense_scale(gray, tmp_path, scale):
+    r = run("upscale", gray, "-o", tmp_path / "o.tif", "--scale", scale)
+    assert_clean_error(r, "--scale", code=2)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_scale_and_resolution_exclusive(gray, tmp_path):
+    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif"), "exactly one", code=2)
+    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-s", 2, "-r", 5),
+                       "exactly one", code=2)
+
+
+def test_target_resolution_on_geographic_crs(tmp_path):
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+
+    p = write_tif(tmp_path / "wgs.tif", np.ones((1, 8, 8)), dtype="uint8",
+                  crs=CRS.from_epsg(4326), transform=from_origin(16, 48, 1e-4, 1e-4))
+    assert_clean_error(run("upscale", p, "-o", tmp_path / "o.tif", "-r", 0.5), "geographic CRS")
+
+
+def test_target_resolution_coarser_than_input(gray, tmp_path):
+    # 10 m pixels → 20 m is a downscale, not super-resolution
+    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-r", 20), "scale")
+
+
+def test_missing_output_folder(gray, tmp_path):
+    r = run("upscale", gray, "-o", tmp_path / "no" / "such" / "o.tif", "--scale", 2)
+    assert_clean_error(r, "output folder does not exist")
+    r = run("upscale", gray, gray, "-o", tmp_path / "nofolder", "--scale", 2)
+    assert_clean_error(r, "output folder does not exist")
+
+
+def test_output_exists_without_overwrite(gray, tmp_path):
+    o = tmp_path / "o.tif"
+    o.write_bytes(b"precious")
+    assert_clean_error(run("upscale", gray, "-o", o, "--scale", 2), "exists", "--overwrite")
+    assert o.read_bytes() == b"precious"
+
+
+def test_output_is_input(rasters, tmp_path):
+    src = rasters["gray"]
+    before = sha256(src)
+    assert_clean_error(run("upscale", src, "-o", src, "--scale", 2, "--overwrite"),
+                       "input")
+    assert_clean_error(run("upscale", src.parent, "-o", src.parent, "--scale", 2), "input")
+    assert sha256(src) == before
+
+
+@pytest.mark.parametrize("args,hint", [(["--bands", "9,2,1"], "does not exist"),
+                                       (["--bands", "x"], "--bands"),
+                                       (["--dask", "nonsense"], "--dask"),
+                                       (["--tile", "8"], "--tile"),
+                                       (["--mode", "slow"], "--mode")])
+def test_bad_options(gray, tmp_path, args, hint):
+    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-s", 2, *args), hint)
+
+
+def test_bad_model_file(gray, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    r = run("upscale", gray, "-o", tmp_path / "o.tif", "-s", 2, "--model", bad)
+    assert_clean_error(r)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_batch_folder_resume_and_summary(rasters, tiny_model_file, tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for k in ("gray", "rgba"):
+        (inp / rasters[k].name).write_bytes(rasters[k].read_bytes())
+    (inp / "readme.txt").write_text("not a raster, ignored")
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["upscale", inp, "-o", out, "--scale", "2,1.5", "--mode", "fast",
+            "--model", tiny_model_file, "--device", "cpu"]
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    assert "2 inputs: 2 written, 0 skipped, 0 failed" in r.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["gray_sr.tif", "rgba_sr.tif"]
+    with rasterio.open(out / "gray_sr.tif") as d:
+        assert (d.height, d.width) == (round(45 * 1.5), round(61 * 2))  # --scale X,Y
+        assert d.tags()["LDCSR_MODEL"] == "tiny-test 0"
+    mt = (out / "gray_sr.tif").stat().st_mtime_ns
+    r = run(*args)  # resumed: complete outputs are skipped
+    assert r.exit_code == 0, r.output
+    assert "2 inputs: 0 written, 2 skipped, 0 failed" in r.output
+    assert (out / "gray_sr.tif").stat().st_mtime_ns == mt
+    r = run(*args, "--overwrite")
+    assert r.exit_code == 0 and "2 written" in r.output
+    assert (out / "gray_sr.tif").stat().st_mtime_ns != mt
+
+
+def test_batch_reports_bad_files_and_fails(rasters, tiny_model_file, tmp_path):
+    bad = tmp_path / "bad.tif"
+    bad.write_text("junk")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run("upscale", rasters["gray"], bad, "-o", out, "-s", 2, "--mode", "fast",
+            "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "2 inputs: 1 written, 0 skipped, 1 failed" in r.output
+    assert sorted(p.name for p in out.iterdir()) == ["gray_sr.tif"]
+
+
+def test_info(rasters):
+    r = run("info", rasters["uint16_nodata"], "--target-resolution", 4)
+    assert r.exit_code == 0, r.output
+    assert "61 x 45 px, 4 band(s), uint16" in r.output
+    assert "EPSG:32633" in r.output and "nodata:      0.0" in r.output
+    assert "triplets (1,2,3) (4,4,4)" in r.output
+    assert "152 x 112 px" in r.output  # 61·2.5 = 152.5 → 152 (banker's rounding), 45·2.5 = 112.5
+
+
+def test_info_bad_file(tmp_path):
+    p = tmp_path / "x.tif"
+    p.write_text("x")
+    assert_clean_error(run("info", p), "cannot read")
+
+
+def test_models_lists_given_checkpoint(tiny_model_file):
+    r = run("models", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert "tiny-test 0" in r.output and "sha256:" in r.output and "params:" in r.output
+
+
+def test_convert_official_checkpoint(tmp_path):
+    from tests.conftest import require_shared
+
+    ckpt = require_shared("golden", "small_official.ckpt")
+    out = tmp_path / "small.safetensors"
+    r = run("convert", ckpt, out)
+    assert r.exit_code == 0, r.output
+    assert out.is_file()
+    assert_clean_error(run("convert", ckpt, out), "exists")
+    r = run("models", out)
+    assert "small_official" in r.output
+
+
+def test_lazy_command_hook_lists_only_existing_modules():
+    from ldcsr_core import cli
+
+    names = main.list_commands(None)
+    assert {"upscale", "info", "models", "convert"} <= set(names)
+    for name, target in cli.LAZY_COMMANDS.items():
+        assert (name in names) == main._lazy_available(name)

@@ -1,0 +1,154 @@
+"""Band grouping, stretch round trips, nodata fill and restore, nearest-neighbour geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ldcsr_core import radiometry as rad
+from ldcsr_core.errors import InputError
+
+
+# --- band plans ----------------------------------------------------------------------------
+
+
+def test_grayscale_is_replicated_and_averaged_back():
+    plan = rad.plan_bands(1, ["gray"])
+    assert plan.groups == ((0, 0, 0),)
+    x = np.arange(12, dtype=np.float32).reshape(1, 3, 4)
+    model_in = plan.gather(x)
+    assert model_in.shape == (3, 4, 3)
+    assert np.array_equal(model_in[..., 0], model_in[..., 2])
+    out = model_in.copy()
+    out[..., 0] += 1.0  # channels disagree after the model: the band is their mean
+    out[..., 1] -= 0.5
+    back = plan.scatter(out)
+    assert back.shape == (1, 3, 4)
+    np.testing.assert_allclose(back[0], x[0] + 0.5 / 3, rtol=0, atol=1e-6)
+
+
+def test_rgba_alpha_is_a_mask_not_a_colour():
+    plan = rad.plan_bands(4, ["red", "green", "blue", "alpha"])
+    assert plan.groups == ((0, 1, 2),)
+    assert plan.alpha == (3,)
+    assert plan.colour == (0, 1, 2)
+
+
+def test_rgb_nir_and_band_selection():
+    plan = rad.plan_bands(4, ["red", "green", "blue", "undefined"])
+    assert plan.groups == ((0, 1, 2), (3, 3, 3))  # every band is super-resolved
+    sel = rad.plan_bands(4, ["red", "green", "blue", "undefined"], bands="4,3,2")
+    assert sel.groups == ((3, 2, 1), (0, 0, 0))
+    x = np.stack([np.full((2, 2), v, np.float32) for v in (10, 20, 30, 40)])
+    back = sel.scatter(sel.gather(x))
+    np.testing.assert_array_equal(back, x)  # identity model: every band back in its place
+
+
+def test_many_bands_go_in_triplets():
+    plan = rad.plan_bands(8, None, bands=(3, 2, 1))
+    assert plan.groups == ((2, 1, 0), (3, 4, 5), (6, 7, 7))
+    x = np.random.default_rng(0).random((8, 5, 6)).astype(np.float32)
+    np.testing.assert_allclose(plan.scatter(plan.gather(x)), x, atol=1e-7)
+
+
+@pytest.mark.parametrize("bad", ["0,1,2", "1,2,9", "a,b,c", "1,2", "4,3,2"])
+def test_bad_band_selection(bad):
+    with pytest.raises(InputError):
+        rad.plan_bands(4, ["red", "green", "blue", "alpha"], bands=bad)
+
+
+# --- stretch ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype,lo,hi", [("uint16", 0, 65535), ("int16", -32768, 32767),
+                                         ("uint8", 0, 255), ("float32", -5.0, 5.0)])
+def test_stretch_round_trip_and_clipping(dtype, lo, hi):
+    rng = np.random.default_rng(1)
+    span_lo, span_hi = (lo + (hi - lo) * 0.2, lo + (hi - lo) * 0.7)
+    x = rng.uniform(span_lo, span_hi, (2, 64, 64))
+    x = x.astype(dtype) if dtype == "float32" else np.rint(x).astype(dtype)
+    valid = np.ones(x.shape, bool)
+    s = rad.compute_stretch(x, valid, dtype, percentiles=(0, 100))
+    u = s.to_unit(x)
+    assert u.dtype == np.float32 and u.min() >= 0 and u.max() <= 1
+    back = s.from_unit(u)
+    assert back.dtype == np.dtype(dtype)
+    tol = 1 if dtype != "float32" else 1e-5 * (hi - lo)
+    assert np.abs(back.astype(np.float64) - x.astype(np.float64)).max() <= tol
+    # Model overshoot beyond [0, 1] maps back clipped to the dtype's range, never wrapped.
+    big = s.from_unit(np.full((2, 1, 1), 1e6, np.float32))
+    assert np.all(big == rad.dtype_range(dtype)[1]) if dtype != "float32" else np.isfinite(big).all()
+    small = s.from_unit(np.full((2, 1, 1), -1e6, np.float32))
+    if dtype != "float32":
+        assert np.all(small == rad.dtype_range(dtype)[0])
+
+
+def test_stretch_ignores_nodata_and_nan():
+    x = np.full((1, 10, 10), 1000, np.uint16)
+    x[0, :5] = 3000
+    x[0, 0, 0] = 0  # nodata
+    valid = rad.valid_mask(x, 0)
+    s = rad.compute_stretch(x, valid, "uint16", percentiles=(0, 100))
+    assert s.lo == (1000.0,) and s.hi == (3000.0,)
+    f = np.where(x > 0, x, np.nan).astype(np.float32)
+    s2 = rad.compute_stretch(f, rad.valid_mask(f), "float32", percentiles=(0, 100))
+    assert (s2.lo, s2.hi) == ((1000.0,), (3000.0,))
+
+
+def test_uint8_auto_stretch_is_identity_range():
+    x = np.random.default_rng(0).integers(50, 100, (3, 8, 8)).astype(np.uint8)
+    s = rad.compute_stretch(x, np.ones(x.shape, bool), "uint8")
+    assert s.lo == (0.0,) * 3 and s.hi == (255.0,) * 3
+
+
+# --- masks -----------------------------------------------------------------------------------
+
+
+def test_valid_mask_nodata_nan_alpha():
+    x = np.ones((4, 3, 3), np.float32)
+    x[0, 0, 0] = -9999
+    x[1, 1, 1] = np.nan
+    x[3] = 255
+    x[3, 2, 2] = 0
+    v = rad.valid_mask(x, -9999, alpha=(3,))
+    assert not v[0, 0, 0] and v[1, 0, 0]  # nodata is per band
+    assert not v[1, 1, 1] and v[0, 1, 1]
+    assert not v[:3, 2, 2].any()  # alpha masks every colour band
+    assert v[3].all()  # the alpha band itself is copied, always "valid"
+
+
+def test_fill_invalid_removes_nan_and_continues_edges():
+    u = np.full((1, 20, 20), 0.3, np.float32)
+    u[0, :, 10:] = np.nan
+    valid = np.isfinite(u)
+    rad.fill_invalid(u, valid, fill=[0.9], iters=4)
+    assert np.isfinite(u).all()
+    np.testing.assert_allclose(u[0, :, 10:14], 0.3, atol=1e-6)  # grown from the edge
+    np.testing.assert_allclose(u[0, :, 15:], 0.9)  # beyond reach: the scene fill value
+    assert np.all(u[0, :, :10] == 0.3)  # valid pixels untouched
+
+
+def test_restore_nodata_nudges_valid_pixels_off_the_nodata_value():
+    v = np.array([[0, 5, 0]], np.uint16)
+    valid = np.array([[True, True, False]])
+    out = rad.restore_nodata(v.copy(), valid, 0, "uint16")
+    assert out.tolist() == [[1, 5, 0]]
+    f = np.array([[0.5, 0.2]], np.float32)
+    out = rad.restore_nodata(f.copy(), np.array([[True, False]]), None, "float32")
+    assert out[0, 0] == 0.5 and np.isnan(out[0, 1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_in=st.integers(1, 500), factor=st.floats(1.01, 8.0))
+def test_nearest_index_matches_pixel_centres(n_in, factor):
+    n_out = max(n_in + 1, round(n_in * factor))
+    idx = rad.nearest_index(n_in, n_out, 0, n_out)
+    assert idx.min() == 0 and idx.max() == n_in - 1
+    assert np.all(np.diff(idx) >= 0) and np.all(np.diff(idx) <= 1)
+    centres = (np.arange(n_out) + 0.5) * n_in / n_out
+    assert np.all(idx <= centres) and np.all(centres < idx + 1 + 1e-9)
+    # A window of rows gives the same indices as the whole.
+    a = n_out // 3
+    np.testing.assert_array_equal(rad.nearest_index(n_in, n_out, a, n_out - a), idx[a:])

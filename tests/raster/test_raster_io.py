@@ -1,0 +1,178 @@
+"""Output geometry, profiles and the atomic GeoTIFF writer (no model needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rasterio.windows import Window
+
+from ldcsr_core import io as lio
+from ldcsr_core.errors import InputError, LdcsrError
+
+from .conftest import TRANSFORM, UTM33, sha256, write_tif
+
+
+class _Src:
+    """The bits of a rasterio dataset that output_profile reads."""
+
+    def __init__(self, h, w, transform=TRANSFORM, count=3, dtype="uint16", crs=UTM33):
+        self.height, self.width, self.transform, self.count, self.crs = h, w, transform, count, crs
+        self.dtypes = [dtype] * count
+        self.profile = dict(driver="GTiff", height=h, width=w, count=count, dtype=dtype, crs=crs,
+                            transform=transform, nodata=0, blockxsize=256, blockysize=256,
+                            tiled=True, compress="jpeg", photometric="ycbcr")
+
+
+@settings(max_examples=80, deadline=None)
+@given(h=st.integers(1, 40000), w=st.integers(1, 40000), sy=st.floats(1.01, 8), sx=st.floats(1.01, 8),
+       px=st.floats(0.1, 1000), rot=st.sampled_from([0.0, 0.37]))
+def test_output_bounds_equal_input_bounds(h, w, sy, sx, px, rot):
+    from affine import Affine
+
+    t = Affine(px, rot, 431234.5, rot, -px * 1.3, 5123456.25)
+    H, W = lio.output_shape((h, w), (sy, sx))
+    assert (H, W) == (round(h * sy), round(w * sx))
+    prof = lio.output_profile(_Src(h, w, t), (H, W))
+    t2 = prof["transform"]
+    # Every corner of the output grid lands on the same map point as the input's corner.
+    for (r, c), (R, C) in [((0, 0), (0, 0)), ((h, w), (H, W)), ((0, w), (0, W)), ((h, 0), (H, 0))]:
+        x1, y1 = t * (c, r)
+        x2, y2 = t2 * (C, R)
+        # 1e-6 of an input pixel
+        assert abs(x1 - x2) <= 1e-6 * px * 2 + 1e-9 * abs(x1)
+        assert abs(y1 - y2) <= 1e-6 * px * 2 + 1e-9 * abs(y1)
+
+
+def test_output_profile_storage():
+    prof = lio.output_profile(_Src(100, 200), (250, 500))
+    assert prof["driver"] == "GTiff" and prof["tiled"] and prof["blockxsize"] == 256
+    assert lio.output_profile(_Src(1000, 2000), (2500, 5000))["blockysize"] == 512
+    assert prof["compress"] == "deflate" and prof["predictor"] == 2
+    assert "photometric" not in prof  # the input's JPEG/YCbCr storage does not carry over
+    assert prof["crs"] == UTM33 and prof["nodata"] == 0 and prof["dtype"] == "uint16"
+    assert prof["bigtiff"] == "IF_SAFER"
+    big = lio.output_profile(_Src(20000, 20000), (40000, 40000))
+    assert big["bigtiff"] == "YES"  # 40000² × 3 × 2 bytes > 4 GiB
+
+
+def test_target_resolution_needs_projected_crs(tmp_path):
+    data = np.zeros((1, 10, 10))
+    p = write_tif(tmp_path / "utm.tif", data, dtype="uint8")
+    with rasterio.open(p) as ds:
+        info = lio.raster_info(ds)
+    assert lio.scale_for_resolution(info, 2.5) == (4.0, 4.0)
+    assert lio.scale_for_resolution(info, (5.0, 2.0)) == (5.0, 2.0)  # (tx, ty) → (sy, sx)
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+
+    g = write_tif(tmp_path / "wgs84.tif", data, dtype="uint8", crs=CRS.from_epsg(4326),
+                  transform=from_origin(16.0, 48.0, 1e-4, 1e-4))
+    with rasterio.open(g) as ds:
+        ginfo = lio.raster_info(ds)
+    with pytest.raises(InputError, match="geographic CRS"):
+        lio.scale_for_resolution(ginfo, 0.5)
+
+
+def test_open_raster_errors(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        lio.open_raster(tmp_path / "nope.tif")
+    (tmp_path / "empty.tif").write_bytes(b"")
+    with pytest.raises(InputError, match="empty file"):
+        lio.open_raster(tmp_path / "empty.tif")
+    (tmp_path / "text.tif").write_text("not a tiff")
+    with pytest.raises(InputError, match="cannot read"):
+        lio.open_raster(tmp_path / "text.tif")
+
+
+def _write_rows(path, src_path, *, fail_at=None, exc=RuntimeError, overwrite=False):
+    with rasterio.open(src_path) as src:
+        prof = lio.output_profile(src, (90, 122), block=32)
+        with lio.GeoTiffWriter(path, prof, src=src, tags={"LDCSR_X": 1},
+                               overwrite=overwrite) as gw:
+            bw = lio.BlockRowWriter(gw)
+            for y in range(0, 90, 10):
+                if fail_at is not None and y >= fail_at:
+                    raise exc("boom")
+                bw.push(y, np.full((src.count, 10, 122), y, src.dtypes[0]))
+            bw.close()
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_writer_is_atomic_and_copies_metadata(rasters, tmp_path):
+    src = rasters["uint16_nodata"]
+    before = sha256(src)
+    out = tmp_path / "out.tif"
+    _write_rows(out, src)
+    assert sha256(src) == before
+    with rasterio.open(out) as ds, rasterio.open(src) as s:
+        assert ds.read(1)[85, 3] == 80
+        assert ds.tags()["LDCSR_X"] == "1" and ds.tags()["SENSOR"] == "S2A"
+        assert ds.descriptions == s.descriptions
+        assert ds.tags(4)["WAVELENGTH"] == "842nm"
+        assert ds.colorinterp[:3] == s.colorinterp[:3]
+        assert ds.block_shapes[0] == (32, 32) and ds.compression.name == "deflate"
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_failure_or_ctrl_c_leaves_nothing(rasters, tmp_path, exc):
+    out = tmp_path / "out.tif"
+    with pytest.raises(exc):
+        _write_rows(out, rasters["uint16_nodata"], fail_at=40, exc=exc)
+    assert not out.exists() and _leftovers(tmp_path) == []
+    # An existing output survives a failed overwrite untouched.
+    _write_rows(out, rasters["uint16_nodata"])
+    good = sha256(out)
+    with pytest.raises(exc):
+        _write_rows(out, rasters["uint16_nodata"], fail_at=20, exc=exc, overwrite=True)
+    assert sha256(out) == good and _leftovers(tmp_path) == []
+
+
+def test_writer_refuses_existing_and_missing_folder(rasters, tmp_path):
+    out = tmp_path / "out.tif"
+    out.write_bytes(b"x")
+    with pytest.raises(InputError, match="exists"):
+        _write_rows(out, rasters["gray"])
+    with pytest.raises(InputError, match="folder does not exist"):
+        _write_rows(tmp_path / "missing" / "o.tif", rasters["gray"])
+    assert out.read_bytes() == b"x"
+
+
+def test_block_row_writer_checks_order_and_completeness(rasters, tmp_path):
+    with rasterio.open(rasters["gray"]) as src:
+        prof = lio.output_profile(src, (64, 64), block=16)
+        with pytest.raises(LdcsrError, match="out of order"):
+            with lio.GeoTiffWriter(tmp_path / "a.tif", prof) as gw:
+                bw = lio.BlockRowWriter(gw)
+                bw.push(0, np.zeros((1, 5, 64), np.uint8))
+                bw.push(6, np.zeros((1, 5, 64), np.uint8))
+        with pytest.raises(LdcsrError, match="incomplete"):
+            with lio.GeoTiffWriter(tmp_path / "b.tif", prof) as gw:
+                bw = lio.BlockRowWriter(gw)
+                bw.push(0, np.zeros((1, 40, 64), np.uint8))
+                bw.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_block_row_writer_writes_whole_blocks(rasters, tmp_path, monkeypatch):
+    windows = []
+    with rasterio.open(rasters["gray"]) as src:
+        prof = lio.output_profile(src, (70, 64), block=16)
+        with lio.GeoTiffWriter(tmp_path / "c.tif", prof) as gw:
+            orig = gw.write
+            monkeypatch.setattr(gw, "write", lambda a, w: (windows.append(w), orig(a, w)))
+            bw = lio.BlockRowWriter(gw)
+            for y0, n in [(0, 7), (7, 20), (27, 30), (57, 13)]:
+                bw.push(y0, np.full((1, n, 64), y0, np.uint8))
+            bw.close()
+    assert [(w.row_off, w.height) for w in windows] == [(0, 16), (16, 16), (32, 16), (48, 16),
+                                                        (64, 6)]
+    with rasterio.open(tmp_path / "c.tif") as ds:
+        col = ds.read(1, window=Window(0, 0, 1, 70))[:, 0]
+    assert col[0] == 0 and col[7] == 7 and col[27] == 27 and col[69] == 57

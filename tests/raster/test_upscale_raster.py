@@ -1,0 +1,187 @@
+"""End to end on real GeoTIFFs: georeferencing, dtype, nodata/NaN/alpha, tags, inputs untouched."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from ldcsr_core import radiometry as rad
+from ldcsr_core.errors import Cancelled, InputError
+from ldcsr_core.io import AI_NOTICE
+from ldcsr_core.raster import upscale_raster
+
+from .conftest import sha256
+
+TILE = 48  # two or more tiles on the 45×61 test scenes (pass tile=None for one tile: faster)
+
+
+def _run(tiny_model, src, dst, **kw):
+    kw.setdefault("scale", 2.5)
+    kw.setdefault("mode", "fast")
+    kw.setdefault("tile", None)
+    return upscale_raster(src, dst, model=tiny_model, **kw)
+
+
+def _nearest_up(a, H, W):
+    h, w = a.shape[-2:]
+    return rad.upsample_nearest(a, rad.nearest_index(h, H, 0, H), rad.nearest_index(w, W, 0, W))
+
+
+def _check_geo(src_path, dst_path, scale):
+    with rasterio.open(src_path) as s, rasterio.open(dst_path) as d:
+        assert d.crs == s.crs
+        assert (d.height, d.width) == (round(s.height * scale[0]), round(s.width * scale[1]))
+        px = abs(s.transform.a)
+        for a, b in zip(s.bounds, d.bounds):
+            assert abs(a - b) <= 1e-6 * px
+        assert d.count == s.count and d.dtypes == s.dtypes and d.nodata == s.nodata
+        assert d.is_tiled and d.compression is not None
+        t = d.tags()
+        assert t["LDCSR_NOTICE"] == AI_NOTICE and "AI-generated" in t["LDCSR_NOTICE"]
+        assert t["LDCSR_MODE"] == "fast" and t["LDCSR_SEED"] == "0"
+        assert float(t["LDCSR_SCALE_Y"]) == pytest.approx(d.height / s.height, abs=0)
+        assert float(t["LDCSR_SCALE_X"]) == pytest.approx(d.width / s.width, abs=0)
+        for k in ("LDCSR_MODEL", "LDCSR_WEIGHTS_SHA256", "LDCSR_SOFTWARE"):
+            assert t[k]
+        for k, v in s.tags().items():
+            if k != "AREA_OR_POINT":
+                assert t[k] == v
+        assert d.descriptions == s.descriptions
+        return s.read(masked=False), d.read(masked=False)
+
+
+def test_uint16_four_band_with_nodata(rasters, tiny_model, tmp_path):
+    src = rasters["uint16_nodata"]
+    before = sha256(src)
+    res = _run(tiny_model, src, tmp_path / "o.tif", scale=(2.5, 2.0), tile=TILE)
+    assert res.status == "written" and res.tiles > 1
+    assert sha256(src) == before
+    assert sorted(p.suffix for p in src.parent.iterdir()) == [".tif"] * 5  # no sidecars left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif"]  # no temporary files left
+    a, b = _check_geo(src, tmp_path / "o.tif", (2.5, 2.0))
+    with rasterio.open(tmp_path / "o.tif") as d:
+        assert d.tags(4)["WAVELENGTH"] == "842nm"
+        assert [c.name for c in d.colorinterp] == ["red", "green", "blue", "undefined"]
+    H, W = b.shape[1:]
+    invalid_up = _nearest_up(a == 0, H, W)
+    # Exactly the upsampled nodata pixels are nodata, per band; valid pixels are never 0.
+    assert np.array_equal(b == 0, invalid_up)
+    assert invalid_up[3].sum() > invalid_up[0].sum()  # NIR-only nodata kept on NIR only
+    valid = b[~invalid_up]
+    # Values stay in the scene's units (the stretch maps back), not in 0..255 or 0..1.
+    assert valid.min() >= 1 and 3000 < np.median(valid) < 10000
+
+
+def test_float32_nan_is_kept_and_does_not_spread(rasters, tiny_model, tmp_path):
+    src = rasters["float32_nan"]
+    _run(tiny_model, src, tmp_path / "o.tif", scale=2.0)
+    a, b = _check_geo(src, tmp_path / "o.tif", (2.0, 2.0))
+    assert b.dtype == np.float32
+    nan_up = _nearest_up(np.isnan(a), *b.shape[1:])
+    assert np.array_equal(np.isnan(b), nan_up)
+    # The same scene without NaNs: outputs agree far from the hole (no contamination) and are
+    # finite right up to its edge.
+    clean = a.copy()
+    clean[np.isnan(clean)] = 0.3
+    with rasterio.open(src) as s:
+        prof = s.profile
+    p2 = tmp_path / "clean.tif"
+    with rasterio.open(p2, "w", **prof) as ds:
+        ds.write(clean)
+    _run(tiny_model, p2, tmp_path / "o2.tif", scale=2.0)
+    with rasterio.open(tmp_path / "o2.tif") as ds:
+        c = ds.read()
+    far = np.ones(b.shape[1:], bool)
+    far[20 * 2 - 16 : 28 * 2 + 16, 30 * 2 - 16 : 41 * 2 + 16] = False
+    far[: 2 * 2 + 16, : 3 * 2 + 16] = False
+    assert np.isfinite(b[:, far]).all()
+    # The stretch is fitted to the whole scene (slightly different with the hole), so compare
+    # structure: correlation of the far-from-hole pixels.
+    r = np.corrcoef(b[:, far].ravel(), c[:, far].ravel())[0, 1]
+    assert r > 0.99
+
+
+def test_rgba_alpha_is_upsampled_as_a_mask(rasters, tiny_model, tmp_path):
+    src = rasters["rgba"]
+    _run(tiny_model, src, tmp_path / "o.tif", scale=2.0)
+    a, b = _check_geo(src, tmp_path / "o.tif", (2.0, 2.0))
+    with rasterio.open(tmp_path / "o.tif") as d:
+        assert d.colorinterp[3].name == "alpha"
+    assert np.array_equal(b[3], _nearest_up(a[3], *b.shape[1:]))
+    assert set(np.unique(b[3]).tolist()) == {0, 255}
+
+
+def test_grayscale(rasters, tiny_model, tmp_path):
+    src = rasters["gray"]
+    res = _run(tiny_model, src, tmp_path / "o.tif", scale=3.0)
+    a, b = _check_geo(src, tmp_path / "o.tif", (3.0, 3.0))
+    assert b.shape == (1, 135, 183) and b.dtype == np.uint8
+    assert res.tags["LDCSR_BANDS"] == "[[1, 1, 1]]"
+
+
+def test_int16_nodata_and_non_integer_scale(rasters, tiny_model, tmp_path):
+    src = rasters["int16_nodata"]
+    _run(tiny_model, src, tmp_path / "o.tif", scale=1.7)
+    a, b = _check_geo(src, tmp_path / "o.tif", (1.7, 1.7))
+    nd = -32768
+    assert np.array_equal(b == nd, _nearest_up(a == nd, *b.shape[1:]))
+    assert b[b != nd].min() > -4000 and b.max() < 4000
+
+
+def test_all_nodata_tiles_are_skipped(tmp_path, tiny_model):
+    from .conftest import write_tif
+
+    data = np.zeros((3, 128, 128))
+    data[:, 100:, 100:] = 500
+    data[:, 100:, 110:] = 900
+    src = write_tif(tmp_path / "sparse.tif", data, dtype="uint16", nodata=0)
+    res = _run(tiny_model, src, tmp_path / "o.tif", scale=2.0, tile=64)
+    assert res.tiles == 9 and res.skipped_tiles == 5
+    with rasterio.open(tmp_path / "o.tif") as d:
+        b = d.read()
+    assert (b[:, :200, :] == 0).all() and (b[:, :, :200] == 0).all()
+    assert (b[:, 200:, 200:] != 0).all()
+
+
+def test_band_selection_keeps_band_order(rasters, tiny_model, tmp_path):
+    src = rasters["uint16_nodata"]
+    _run(tiny_model, src, tmp_path / "a.tif", scale=2.0)
+    res = _run(tiny_model, src, tmp_path / "b.tif", scale=2.0, bands="4,3,2")
+    assert res.tags["LDCSR_BANDS"] == "[[4, 3, 2], [1, 1, 1]]"
+    with rasterio.open(tmp_path / "a.tif") as A, rasterio.open(tmp_path / "b.tif") as B:
+        a, b = A.read().astype(float), B.read().astype(float)
+        assert B.descriptions == A.descriptions
+    for k in range(4):  # each output band still matches its own input band
+        assert np.corrcoef(a[k].ravel(), b[k].ravel())[0, 1] > 0.9
+
+
+def test_refusals_leave_no_files(rasters, tiny_model, tmp_path):
+    src = rasters["gray"]
+    with pytest.raises(InputError, match="is the input"):
+        _run(tiny_model, src, src)
+    with pytest.raises(InputError, match="scale"):
+        _run(tiny_model, src, tmp_path / "o.tif", scale=0.5)
+    (tmp_path / "o.tif").write_bytes(b"keep")
+    with pytest.raises(InputError, match="exists"):
+        _run(tiny_model, src, tmp_path / "o.tif")
+    assert (tmp_path / "o.tif").read_bytes() == b"keep"
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(Cancelled):
+        _run(tiny_model, src, tmp_path / "c.tif", cancel=cancel, tile=TILE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif"]
+
+
+def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):
+    src = rasters["gray"]
+    _run(tiny_model, src, tmp_path / "o.tif")
+    mtime = (tmp_path / "o.tif").stat().st_mtime_ns
+    res = _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True)
+    assert res.status == "skipped" and (tmp_path / "o.tif").stat().st_mtime_ns == mtime
+    with pytest.raises(InputError, match="exists"):  # another request: not "complete"
+        _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True, seed=1)

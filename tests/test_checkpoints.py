@@ -1,0 +1,157 @@
+"""Checkpoint remapping (pure), safe loading, our safetensors format and conversion."""
+
+import os
+import pickle
+
+import pytest
+import torch
+
+import ldcsr_core
+from ldcsr_core.checkpoints import infer_config, read_state_dict, remap_official
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.errors import CheckpointError
+
+
+def official_like(model):
+    """A synthetic official-format state dict built from our model: EMA shadows without dots,
+    raw UNet weights that differ, schedule buffers and training-only entries."""
+    sd = {}
+    for k, v in model.state_dict().items():
+        if k.startswith("model.diffusion_model."):
+            sd[k] = v + 1.0  # raw weights: must NOT be used
+            sd["model_ema." + k[len("model."):].replace(".", "")] = v.clone()
+        else:
+            sd[k] = v.clone()
+    sd["model_ema.decay"] = torch.tensor(0.9999)
+    sd["model_ema.num_updates"] = torch.tensor(1000, dtype=torch.int32)
+    sd["betas"] = torch.tensor([0.1, 0.2942856, 0.5909523, 0.99])
+    sd["first_stage_model.loss.logvar"] = torch.tensor(0.0)
+    sd["first_stage_model.encoder.conv_in.weight"] = torch.zeros(32, 6, 3, 3)
+    return sd
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=3)
+
+
+def test_remap_takes_the_unet_from_ema_and_is_pure(tiny):
+    sd = official_like(tiny)
+    before = {k: v.clone() for k, v in sd.items()}
+    out = remap_official(sd)
+    assert set(sd) == set(before) and all(torch.equal(sd[k], before[k]) for k in sd), "input mutated"
+    for k, v in tiny.state_dict().items():
+        assert torch.equal(out[k], v), k
+    assert "raw_unet.model.diffusion_model.out.2.weight" in out  # reported as unused, not loaded
+
+
+def test_remap_returns_native_dicts_unchanged(tiny):
+    sd = dict(tiny.state_dict())
+    out = remap_official({"module." + k: v for k, v in sd.items()})
+    assert set(out) == set(sd)
+
+
+def test_remap_refuses_partial_ema(tiny):
+    sd = official_like(tiny)
+    del sd["model_ema.diffusion_modelout2weight"]
+    with pytest.raises(CheckpointError, match="model.diffusion_model.out.2.weight"):
+        remap_official(sd)
+
+
+def test_infer_config_from_shapes(tiny):
+    cfg = infer_config(remap_official(official_like(tiny)))
+    assert cfg.decoder == tiny.config.decoder and cfg.unet == tiny.config.unet
+    assert cfg.cond_encoder == tiny.config.cond_encoder
+
+
+def test_official_ckpt_roundtrip_loads_and_ignores_training_entries(tmp_path, tiny):
+    path = tmp_path / "official.ckpt"
+    torch.save({"state_dict": official_like(tiny), "epoch": 3, "global_step": 10}, path)
+    m = ldcsr_core.load_model(path, device="cpu")
+    lr = torch.rand(1, 3, 12, 12) * 2 - 1
+    torch.testing.assert_close(m.super_resolve(lr, (30, 30), mode="fast"), tiny.super_resolve(lr, (30, 30), mode="fast"))
+    assert len(m.weights_sha256) == 64
+
+
+def test_missing_and_misshaped_keys_are_named(tmp_path, tiny):
+    sd = official_like(tiny)
+    del sd["cond_stage_model.conv_out.bias"]
+    sd["first_stage_model.decoder.head.bias"] = torch.zeros(7)
+    sd["something.unknown"] = torch.zeros(1)
+    path = tmp_path / "broken.ckpt"
+    torch.save({"state_dict": sd}, path)
+    with pytest.raises(CheckpointError) as e:
+        ldcsr_core.load_model(path, device="cpu", config=tiny.config)
+    msg = str(e.value)
+    assert "cond_stage_model.conv_out.bias" in msg and "first_stage_model.decoder.head.bias" in msg
+    assert "something.unknown" in msg
+
+
+def test_malicious_pickle_is_refused_without_running(tmp_path, tiny):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "evil.ckpt"
+    with open(path, "wb") as f:
+        pickle.dump({"state_dict": dict(tiny.state_dict()), "hook": Payload()}, f)
+    # torch.save-format archive with the payload too
+    path2 = tmp_path / "evil2.ckpt"
+    torch.save({"state_dict": dict(tiny.state_dict()), "hook": Payload()}, path2)
+    assert not marker.exists()
+    for p in (path, path2):
+        with pytest.raises(CheckpointError, match="refusing to load"):
+            ldcsr_core.load_model(p, device="cpu")
+    assert not marker.exists(), "the payload ran"
+
+
+def test_not_a_checkpoint(tmp_path):
+    p = tmp_path / "junk.ckpt"
+    p.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError):
+        ldcsr_core.load_model(p, device="cpu")
+    with pytest.raises(CheckpointError, match="not found"):
+        ldcsr_core.load_model(tmp_path / "nope.safetensors", device="cpu")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 20)
+    with pytest.raises(CheckpointError, match="safetensors"):
+        ldcsr_core.load_model(bad, device="cpu")
+
+
+def test_our_format_roundtrip_with_metadata(tmp_path, tiny):
+    p = ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="tiny", version="7", notes="unit test")
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]
+    _, meta = read_state_dict(p)
+    assert meta["name"] == "tiny" and meta["version"] == "7" and "config" in meta
+    m = ldcsr_core.load_model(p, device="cpu")
+    assert m.config == tiny.config and m.name == "tiny" and m.version == "7"
+    lr = torch.rand(1, 3, 10, 10) * 2 - 1
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    torch.testing.assert_close(m.super_resolve(lr, (25, 25), generator=g()), tiny.super_resolve(lr, (25, 25), generator=g()))
+
+
+def test_convert_golden_checkpoint(tmp_path, golden_dir):
+    out = ldcsr_core.convert_checkpoint(golden_dir / "small_official.ckpt", tmp_path / "small.safetensors")
+    a = ldcsr_core.load_model(golden_dir / "small_official.ckpt", device="cpu")
+    b = ldcsr_core.load_model(out, device="cpu")
+    lr = torch.rand(1, 3, 16, 16) * 2 - 1
+    noise = [torch.randn(1, 4, 8, 8) for _ in range(4)]
+    torch.testing.assert_close(a.super_resolve(lr, (64, 64), noise=noise), b.super_resolve(lr, (64, 64), noise=noise))
+    assert out.stat().st_size < (golden_dir / "small_official.ckpt").stat().st_size  # raw UNet, encoder dropped
+
+
+def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
+    from ldcsr_core import checkpoints
+    monkeypatch.setattr(checkpoints, "default_model_path", lambda: tmp_path / "none.safetensors")
+    with pytest.raises(CheckpointError, match="no default model"):
+        ldcsr_core.load_model()
+
+
+def test_device_resolution():
+    assert ldcsr_core.resolve_device("cpu").type == "cpu"
+    assert ldcsr_core.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(CheckpointError, match="no CUDA"):
+            ldcsr_core.resolve_device("cuda")
