@@ -9,17 +9,14 @@ WIDGET = "LDCSR super-resolution"
 SAMPLE = "neon_osbs"
 
 
-def open_viewer(*, sample: bool = True, paths: list[str] | None = None, show: bool = True):
-    """A napari viewer with the plugin docked and the sample scene (and ``paths``) opened."""
-    import napari
-
-    viewer = napari.Viewer(title="napari-ldcsr", show=show)
+def setup_viewer(viewer, *, sample: bool = True, paths: list[str] | None = None):
+    """Open the sample scene (and ``paths``) in ``viewer`` and dock the LDCSR widget; returns it."""
     if sample:
         viewer.open_sample(PLUGIN, SAMPLE)
     for path in paths or []:
         viewer.open(path, plugin=PLUGIN)
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
-    return viewer, widget
+    return widget
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,7 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import napari
 
-    open_viewer(sample=not args.no_sample, paths=args.paths)
+    viewer = napari.Viewer(title="napari-ldcsr")
+    setup_viewer(viewer, sample=not args.no_sample, paths=args.paths)
     napari.run()
 
 

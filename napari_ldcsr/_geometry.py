@@ -13,7 +13,6 @@ Conventions
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -180,7 +179,7 @@ def region_from_data_points(points: np.ndarray, shape: Sequence[int]) -> Region 
     p = np.asarray(points, dtype=float).reshape(-1, 2) + 0.5  # -> pixel-edge coordinates
     if not np.all(np.isfinite(p)):
         return None
-    eps = 1e-9
+    eps = 1e-6  # px: edges that fall on pixel boundaries (up to float error) do not grow the window
     lo = np.floor(p.min(axis=0) + eps)
     hi = np.ceil(p.max(axis=0) - eps)
     lo = np.maximum(lo, 0)
@@ -203,7 +202,3 @@ def world_bounds(
         [data_to_world(p) for p in ((r0, c0), (r0, c1), (r1, c0), (r1, c1))], dtype=float
     )[:, -2:]
     return np.stack([corners.min(axis=0), corners.max(axis=0)])
-
-
-def is_finite_positive(x: float) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0

@@ -67,6 +67,11 @@ def model_info(model: Any) -> dict:
         value = getattr(model, key, None)
         if value is not None:
             info[key] = str(value)
+    if "device" not in info:
+        try:
+            info["device"] = str(next(model.parameters()).device)
+        except (AttributeError, StopIteration, TypeError):
+            pass
     return info
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.resources import as_file, files
+from pathlib import Path
 
 from ._reader import LayerData, layer_data_from_geotiff
 
@@ -20,9 +20,7 @@ SAMPLE_CREDIT = (
 
 def sample_path() -> str:
     """Filesystem path of the shipped sample GeoTIFF."""
-    resource = files("napari_ldcsr") / "data" / SAMPLE_FILE
-    with as_file(resource) as p:  # a real file for regular (non-zipped) installs
-        return str(p)
+    return str(Path(__file__).resolve().parent / "data" / SAMPLE_FILE)
 
 
 def neon_osbs_sample() -> list[LayerData]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import QObject, Qt, Signal
+from qtpy.QtCore import QObject, Qt, QTimer, Signal
 from qtpy.QtGui import QValidator
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["LdcsrWidget", "ScaleSpinBox"]
 
 SCALE_MIN, SCALE_MAX = 1.0, 8.0
-MIN_SIDE = 2  # px; a 1x1 input has no spatial context to super-resolve
+MIN_SIDE = 4  # px: ldcsr_core.api.MIN_INPUT_SIDE (kept here so the GUI thread never imports torch)
 REGIONS = ("Whole layer", "Current view", "Inside a Shapes rectangle")
 DEFAULT_MODEL = "Built-in default"
 LOAD_CHECKPOINT = "Load checkpoint…"
@@ -145,10 +145,24 @@ def _probe_device() -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
+def _grid(viewer):
+    """The grid model (``viewer.canvas.grid`` since napari 0.9, ``viewer.grid`` before)."""
+    canvas = getattr(viewer, "canvas", None)
+    grid = getattr(canvas, "grid", None)
+    return viewer.grid if grid is None else grid
+
+
+def _camera(viewer):
+    """The camera model (``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before)."""
+    scene = getattr(viewer, "scene", None)
+    camera = getattr(scene, "camera", None)
+    return viewer.camera if camera is None else camera
+
+
 def _canvas_size(viewer) -> tuple[float, float]:
     canvas = getattr(viewer, "canvas", None)
     if canvas is not None:
-        if viewer.grid.enabled and hasattr(canvas, "viewbox_size"):
+        if _grid(viewer).enabled and hasattr(canvas, "viewbox_size"):
             return tuple(canvas.viewbox_size(viewer.layers))  # type: ignore[return-value]
         return tuple(canvas.size)  # type: ignore[return-value]
     return tuple(getattr(viewer, "_canvas_size", (600, 800)))  # napari < 0.6
@@ -484,7 +498,7 @@ class LdcsrWidget(QWidget):
         if which == 0:
             return geo.Region.whole(shape)
         if which == 1:
-            cam = self.viewer.camera
+            cam = _camera(self.viewer)
             box = geo.visible_world_box(cam.center, cam.zoom, _canvas_size(self.viewer))
             point = np.asarray(self.viewer.dims.point, dtype=float)
             displayed = list(self.viewer.dims.displayed)[-2:]
@@ -724,7 +738,7 @@ class LdcsrWidget(QWidget):
         on = bool(on)
         if on == self.comparing:
             return
-        grid = self.viewer.grid
+        grid = _grid(self.viewer)
         if on:
             if not self._last_layers_present():
                 _notify("warning", "Run LDCSR first: there is no result to compare.")
@@ -738,23 +752,27 @@ class LdcsrWidget(QWidget):
                 _notify("error", f"Could not compute the bicubic baseline: {_plain_message(exc)}")
                 return
             layers = list(self.viewer.layers)
+            cam = _camera(self.viewer)
             self._compare_state = {
                 "order": layers,
                 "visible": {lyr: lyr.visible for lyr in layers},
                 "opacity": self._last["result"].opacity,
                 "grid": (grid.enabled, tuple(grid.shape), grid.stride),
+                "camera": (tuple(cam.center), cam.zoom),
             }
             trio = [self._last["source"], bic, self._last["result"]]
             for lyr in layers:
                 lyr.visible = lyr in trio
-            # grid cells are filled from the top of the list: put source on top, LDCSR last
-            for target, lyr in enumerate([self._last["result"], bic, self._last["source"]]):
+            for target, lyr in enumerate(trio):  # contiguous, in reading order, on top
                 self.viewer.layers.move(self.viewer.layers.index(lyr), len(self.viewer.layers) - 3 + target)
             self._last["result"].opacity = 1.0
             grid.shape = (1, 3)
             grid.stride = 1
             grid.enabled = True
-            self.viewer.reset_view()
+            # napari versions differ in which end of the layer list fills the first cell
+            if grid.position(self.viewer.layers.index(trio[0]), self.viewer.layers) != (0, 0):
+                grid.stride = -1
+            self._fit_camera(self._last["result"])
         else:
             state = self._compare_state
             self._compare_state = None
@@ -762,6 +780,8 @@ class LdcsrWidget(QWidget):
             grid.enabled = enabled
             grid.shape = shape
             grid.stride = stride
+            cam = _camera(self.viewer)
+            cam.center, cam.zoom = state["camera"]
             for target, lyr in enumerate(lyr for lyr in state["order"] if lyr in self.viewer.layers):
                 self.viewer.layers.move(self.viewer.layers.index(lyr), target)
             for lyr, vis in state["visible"].items():
@@ -773,6 +793,14 @@ class LdcsrWidget(QWidget):
         self._compare_btn.setChecked(self.comparing)
         self._compare_btn.blockSignals(False)
         self._update_enabled()
+
+    def _fit_camera(self, layer) -> None:
+        """Centre the (shared) camera on ``layer`` and zoom so it fills a grid cell."""
+        bounds = geo.world_bounds(layer.data_to_world, layer.data.shape[:2])
+        extent = np.maximum(bounds[1] - bounds[0], 1e-12)
+        cam = _camera(self.viewer)
+        cam.center = tuple((bounds[0] + bounds[1]) / 2.0)
+        cam.zoom = 0.95 * float(np.min(np.asarray(_canvas_size(self.viewer), dtype=float) / extent))
 
     def toggle_result(self, *_: Any) -> None:
         """Flip between the LDCSR result and the source underneath it (A/B blink)."""
@@ -788,12 +816,26 @@ class LdcsrWidget(QWidget):
 
     # ---------------------------------------------------------------- device / teardown
     def _start_device_probe(self) -> None:
-        from napari.qt.threading import create_worker
+        """Find the device (imports torch) in a daemon thread; a GUI-thread timer shows it."""
+        box: list[str] = []
 
-        worker = create_worker(_probe_device, _start_thread=False)
-        worker.returned.connect(self._on_device)
-        self._probe = worker
-        worker.start()
+        def probe() -> None:
+            try:
+                box.append(_probe_device())
+            except Exception as exc:  # noqa: BLE001
+                box.append(f"unknown ({_plain_message(exc)})")
+
+        threading.Thread(target=probe, name="ldcsr-device-probe", daemon=True).start()
+
+        def poll() -> None:
+            if box:
+                self._device_timer.stop()
+                self._on_device(box[0])
+
+        self._device_timer = QTimer(self)  # owned by the widget: never fires after it is gone
+        self._device_timer.setInterval(100)
+        self._device_timer.timeout.connect(poll)
+        self._device_timer.start()
 
     def _on_device(self, text: str) -> None:
         if self._device.text().startswith("Device: detecting"):

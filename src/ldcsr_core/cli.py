@@ -28,7 +28,7 @@ log = logging.getLogger("ldcsr_core")
 
 # name -> "module:attribute" of a click command, imported on first use (hook for train/evaluate).
 LAZY_COMMANDS: dict[str, str] = {
-    "train": "ldcsr_core.training:train_command",
+    "train": "ldcsr_core.train:train_command",
     "evaluate": "ldcsr_core.evaluate:evaluate_command",
 }
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -35,13 +36,17 @@ class ModelSource:
     """How a worker obtains the model: a checkpoint ``path`` or a picklable zero-arg ``builder``.
 
     ``path=None`` and no builder means the shipped default model. ``key`` identifies the model in
-    each worker's cache; by default the path's SHA-256 (or the builder's repr).
+    each worker's cache; by default the path's SHA-256 (or the builder's repr). ``threads`` is the
+    torch CPU thread count of the workers: floating-point sums depend on it (by one ulp, enough to
+    flip a rounding now and then), so :class:`DaskRunner` sets it to the client's own count unless
+    given, which is what makes the output identical to a single-process run on the client.
     """
 
     path: str | None = None
     builder: Callable[[], Any] | None = None
     device: str = "cpu"
     key: str | None = None
+    threads: int | None = None
 
     def cache_key(self) -> str:
         if self.key:
@@ -57,11 +62,19 @@ class ModelSource:
         return f"default-{self.device}"
 
     def load(self):
+        self.apply_threads()
         if self.builder is not None:
             return self.builder()
         from . import load_model
 
         return load_model(self.path, device=self.device)
+
+    def apply_threads(self) -> None:
+        if self.threads:
+            import torch
+
+            if torch.get_num_threads() != self.threads:  # per calling thread with OpenMP
+                torch.set_num_threads(self.threads)
 
 
 try:  # the plugin base class only exists with the cluster extra installed
@@ -106,6 +119,7 @@ def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan
     from .raster import infer_tile
 
     model = _worker_model(plugin_name, source)
+    source.apply_threads()
     return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
 
 
@@ -126,6 +140,10 @@ class DaskRunner:
     """
 
     def __init__(self, client, source: ModelSource, *, in_flight: int | None = None):
+        if source.threads is None:
+            import torch
+
+            source = dataclasses.replace(source, threads=torch.get_num_threads())
         self.client = client
         self.source = source
         self.plugin_name = f"ldcsr-model-{source.cache_key()}"

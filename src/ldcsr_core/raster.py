@@ -91,6 +91,8 @@ class SceneReader:
         self.nodata = src.nodata
         self.dtype = np.dtype(src.dtypes[0])
         self.use_dataset_mask = self.info.has_dataset_mask
+        self._strip_key: tuple[int, int] | None = None
+        self._strip = None
         sample, dmask, _ = rio_io.decimated_read(src)
         valid = self._valid(sample, dmask)
         self.stretch = rad.compute_stretch(sample, valid, self.dtype, method=stretch)
@@ -113,10 +115,23 @@ class SceneReader:
     def _valid(self, data: np.ndarray, dmask: np.ndarray | None) -> np.ndarray:
         return rad.valid_mask(data, self.nodata, alpha=self.plan.alpha, dataset_mask=dmask)
 
-    def read(self, y0: int, x0: int, h: int, w: int):
-        """Raw ``(bands, h, w)`` data and validity of a window."""
+    def read(self, y0: int, x0: int, h: int, w: int, *, strip: bool = False):
+        """Raw ``(bands, h, w)`` data and validity of a window.
+
+        With ``strip=True`` the full-width strip of rows ``y0..y0+h`` is read once and kept, so
+        the tiles of one plan row (which share their rows) decompress each block once instead of
+        once per tile.
+        """
         from rasterio.windows import Window
 
+        if strip:
+            if self._strip_key != (y0, h):
+                self._strip = None  # free the old strip before reading the next one
+                self._strip_key = None
+                self._strip = self.read(y0, 0, h, self.src.width)
+                self._strip_key = (y0, h)
+            data, valid = self._strip
+            return data[:, :, x0 : x0 + w], None if valid is None else valid[:, :, x0 : x0 + w]
         win = Window(x0, y0, w, h)
         data = self.src.read(window=win)
         dmask = self.src.dataset_mask(window=win) if self.use_dataset_mask else None
@@ -128,7 +143,7 @@ class SceneReader:
 
     def tile(self, y0: int, x0: int, h: int, w: int) -> np.ndarray | None:
         """Model input ``(h, w, 3·groups)`` float32 in ``[0, 1]``, or ``None`` if all invalid."""
-        data, valid = self.read(y0, x0, h, w)
+        data, valid = self.read(y0, x0, h, w, strip=True)
         colour = list(self.plan.colour)
         if valid is not None and not valid[colour].any():
             return None
@@ -381,6 +396,7 @@ def upscale_raster(
     cancel: Callable[[], bool] | None = None,
     block: int = 512,
     compress: str = "deflate",
+    gdal_cache_mb: int = 256,
 ) -> RasterResult:
     """Super-resolve one raster file into a tiled, compressed, georeferenced GeoTIFF.
 
@@ -399,6 +415,7 @@ def upscale_raster(
     overwrite : replace an existing output. Without it an existing output is an error, unless
         ``skip_complete`` and it is a complete output of the same request (then it is skipped).
     runner : where tiles run: :class:`LocalRunner` (default) or a ``DaskRunner``.
+    block, compress : output block side and compression. gdal_cache_mb : GDAL block cache size.
     progress : ``progress(done, total)`` after each tile. cancel : ``cancel() -> bool``; raises
         :class:`~ldcsr_core.errors.Cancelled` between tiles, leaving no output behind.
 
@@ -413,8 +430,12 @@ def upscale_raster(
         raise InputError(f"mode must be 'diffusion' or 'fast', got {mode!r}")
     if not dst_path.parent.is_dir():
         raise InputError(f"output folder does not exist: {dst_path.parent}")
+    import rasterio
+
     t0 = time.perf_counter()
-    with rio_io.open_raster(src_path) as src:
+    # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat.
+    with rasterio.Env(GDAL_CACHEMAX=int(gdal_cache_mb), GDAL_TIFF_INTERNAL_MASK=True), \
+            rio_io.open_raster(src_path) as src:
         info = rio_io.raster_info(src)
         shape, exact = plan_output(info, scale=scale, target_resolution=target_resolution,
                                    out_shape=out_shape)
@@ -456,6 +477,8 @@ def upscale_raster(
             sink = RasterSink(reader, writer, shape)
             merger = make_merger(plan, shape, channels, sink)
             done = 0
+            if progress is not None:
+                progress(0, total)
             for t, out in runner.map(jobs(), plan, mode=mode, seed=seed):
                 if out is None:
                     _, _, oh, ow = window_tuple(t.write)

@@ -96,3 +96,19 @@ def test_writer_keeps_sr_georeferencing(tmp_path):
 def test_writer_rejects_stacks(tmp_path):
     with pytest.raises(ValueError, match="2-D or RGB"):
         write_geotiff(str(tmp_path / "x.tif"), np.zeros((2, 3, 4, 5)), {"metadata": {}})
+
+
+def test_multiband_opens_one_layer_per_band(make_napari_viewer, tmp_path):
+    path = tmp_path / "multi.tif"
+    t = Affine(0.5, 0, 300.0, 0, -0.5, 900.0)
+    with rasterio.open(path, "w", driver="GTiff", height=10, width=12, count=5, dtype="uint16",
+                       crs="EPSG:32631", transform=t) as dst:
+        dst.write(np.arange(5 * 10 * 12, dtype=np.uint16).reshape(5, 10, 12))
+        dst.descriptions = ("blue", "green", "red", "nir", "swir")
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(path), plugin="napari-ldcsr")
+    assert [lyr.name for lyr in layers] == [f"multi [{b}]" for b in ("blue", "green", "red", "nir", "swir")]
+    for lyr in layers:
+        assert lyr.data.shape == (10, 12) and tuple(lyr.scale) == (0.5, 0.5)
+        np.testing.assert_allclose(geo.world_bounds(lyr.data_to_world, (10, 12)), [[-900, 300], [-895, 306]])
+        assert lyr.metadata["crs_name"] == "EPSG:32631"

@@ -75,3 +75,21 @@ def test_npe2_validate_after_plain_pip_install(tmp_path):
     assert (site / "data" / "neon_osbs_029.tif").stat().st_size > 100_000
     out = _run([venv / "bin" / "npe2", "validate", "napari-ldcsr"], tmp_path)
     assert "valid!" in out and "invalid" not in out.lower()
+
+
+def test_plugin_imports_are_light():
+    """Importing the plugin's modules loads neither torch nor the engine (they load in the worker)."""
+    code = (
+        "import sys, napari_ldcsr, napari_ldcsr._geometry, napari_ldcsr._job, napari_ldcsr._reader, "
+        "napari_ldcsr._writer, napari_ldcsr._sample, napari_ldcsr._widget\n"
+        "heavy = sorted(m for m in ('torch', 'ldcsr_core') if m in sys.modules)\n"
+        "print(heavy)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+    # and the pure modules need no Qt at all
+    code = "import sys, napari_ldcsr._geometry, napari_ldcsr._job; print('qtpy' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.stdout.strip() == "False", res.stderr[-2000:]

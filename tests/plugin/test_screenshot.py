@@ -19,6 +19,7 @@ def test_screenshot_shows_widget_and_result(make_napari_viewer, qtbot, tiny_mode
     shot = mod.make_screenshot(str(out), model_provider=lambda source: tiny_model, size=(1100, 700), roi=roi,
                                qtbot=qtbot)  # a 60x60 px region: one engine tile
     img = np.asarray(Image.open(out).convert("RGB"))
+    np.testing.assert_array_equal(img, shot[..., :3])  # the PNG is what the viewer showed
     assert img.shape[0] >= 500 and img.shape[1] >= 900
     assert img.std() > 20 and len(np.unique(img.reshape(-1, 3), axis=0)) > 1000  # not blank
     # the scene (green/brown vegetation) is on the canvas, left of the docked widget

@@ -138,10 +138,12 @@ def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, 
     qtbot.waitUntil(first_tile.is_set, timeout=60_000)
     # the engine is inside a run (blocked after tile 1): the event loop still turns
     n0 = len(ticks)
-    qtbot.wait(300)
+    qtbot.wait(500)
     assert len(ticks) - n0 >= 5 and widget.running
     qtbot.waitUntil(lambda: widget._progress.value() == 1, timeout=5_000)  # progress reached the GUI
-    assert "tiles" in widget._progress.text() or widget._progress.maximum() > 1
+    total = widget._progress.maximum()
+    assert total >= 4 and widget._progress.text() == f"1 / {total} tiles"
+    assert widget._status.text().startswith(f"1 / {total} tiles · about ") and widget._status.text().endswith(" left")
     qtbot.mouseClick(widget._cancel_btn, Qt.MouseButton.LeftButton)
     release.set()
     _wait_done(qtbot, widget)
@@ -154,7 +156,7 @@ def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, 
     # and a new run after a cancel works
     monkeypatch.setattr(_widget, "run_job", real_run_job)
     widget.tile = None
-    small = viewer.add_image(np.asarray(layer.data[:24, :20]), name="patch")
+    small = viewer.add_image(np.asarray(layer.data[:24, :20]), name="patch", rgb=True)
     assert widget.run(layer=small), notes
     _wait_done(qtbot, widget)
     assert viewer.layers[-1].name == "patch ×2.50 (LDCSR)" and viewer.layers[-1].data.shape == (60, 50, 3)
@@ -182,7 +184,7 @@ def test_bad_inputs_become_notifications(ldcsr, qtbot, notes):
     assert len(viewer.layers) == 3 and not widget.running
 
 
-def test_engine_errors_are_plain_notifications(make_napari_viewer, qtbot, notes, tmp_path):
+def test_engine_errors_are_plain_notifications(make_napari_viewer, qtbot, notes, tmp_path, monkeypatch):
     from napari_ldcsr._widget import LdcsrWidget
 
     viewer = make_napari_viewer()
@@ -191,8 +193,12 @@ def test_engine_errors_are_plain_notifications(make_napari_viewer, qtbot, notes,
     viewer.add_image(np.zeros((16, 16), dtype=np.float32), name="img")
     bogus = tmp_path / "broken.safetensors"
     bogus.write_bytes(b"not a checkpoint")
-    widget.add_checkpoint(str(bogus))
-    assert widget.model_source == str(bogus)
+    # "Load checkpoint…" opens a file dialog (answered here) and selects the file
+    monkeypatch.setattr(_widget.QFileDialog, "getOpenFileName", lambda *a, **k: (str(bogus), ""))
+    combo = widget._model_combo
+    combo.setCurrentIndex(combo.findText("Load checkpoint…"))
+    combo.activated.emit(combo.currentIndex())
+    assert widget.model_source == str(bogus) and combo.currentText() == "broken.safetensors"
     assert widget.run()
     _wait_done(qtbot, widget)
     err = _errors(notes)[-1]
@@ -236,6 +242,7 @@ def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
     assert out.data.dtype == np.float32 and out.data.shape == (100, 120)
     assert 0 <= out.data.min() and out.data.max() <= 1000.0 + 1e-3
     np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
+    center0, zoom0 = _widget._camera(viewer).center, _widget._camera(viewer).zoom
     qtbot.mouseClick(widget._compare_btn, Qt.MouseButton.LeftButton)
     assert widget.comparing and _widget._grid(viewer).enabled and tuple(_widget._grid(viewer).shape) == (1, 3)
     bic = viewer.layers["band ×2.50 (bicubic)"]
@@ -243,8 +250,11 @@ def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
     np.testing.assert_allclose(_bounds(bic), _bounds(src), atol=1e-6)
     cells = [_widget._grid(viewer).position(viewer.layers.index(lyr), viewer.layers) for lyr in (src, bic, out)]
     assert cells == [(0, 0), (0, 1), (0, 2)]  # source | bicubic | LDCSR, one shared camera
+    cam = _widget._camera(viewer)
+    np.testing.assert_allclose(cam.center[-2:], _bounds(out).mean(axis=0))  # every cell shows the result's area
     qtbot.mouseClick(widget._compare_btn, Qt.MouseButton.LeftButton)
     assert not widget.comparing and not _widget._grid(viewer).enabled
+    assert cam.center == center0 and cam.zoom == zoom0  # camera restored
     assert other.visible and viewer.layers.index(other) == 1
     widget.toggle_result()
     assert not out.visible and src.visible

@@ -185,3 +185,20 @@ def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):
     assert res.status == "skipped" and (tmp_path / "o.tif").stat().st_mtime_ns == mtime
     with pytest.raises(InputError, match="exists"):  # another request: not "complete"
         _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True, seed=1)
+
+
+def test_gdal_mask_band_is_restored(tmp_path, tiny_model):
+    from .conftest import smooth_field, write_tif
+
+    data = smooth_field(np.random.default_rng(3), 40, 50, 3, 0, 255).round()
+    src = write_tif(tmp_path / "masked.tif", data, dtype="uint8")
+    mask = np.full((40, 50), 255, np.uint8)
+    mask[10:20, 5:30] = 0
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(src, "r+") as ds:
+        ds.write_mask(mask)
+    _run(tiny_model, src, tmp_path / "o.tif", scale=2.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["masked.tif", "o.tif"]
+    with rasterio.open(tmp_path / "o.tif") as d:
+        assert [f.name for f in d.mask_flag_enums[0]] == ["per_dataset"]
+        got = d.dataset_mask()
+    np.testing.assert_array_equal(got, _nearest_up(mask, 80, 100))

@@ -41,6 +41,14 @@ class LDCSR(nn.Module):
         self.schedule = make_ddpm_schedule(d.timesteps, d.linear_start, d.linear_end)
         # provenance, filled in by the loader
         self.name, self.version, self.weights_sha256, self.notes = "unnamed", "0", "", ""
+        self.memory_format = torch.contiguous_format
+
+    def use_channels_last(self, enabled: bool = True) -> "LDCSR":
+        """NHWC weights and activations for the decoder (most of the compute): markedly faster
+        convolutions on CPU (oneDNN), results equal to float32 rounding (golden parity holds)."""
+        self.memory_format = torch.channels_last if enabled else torch.contiguous_format
+        self.first_stage_model.decoder.to(memory_format=self.memory_format)
+        return self
 
     @property
     def device(self) -> torch.device:
@@ -68,6 +76,7 @@ class LDCSR(nn.Module):
             raise InputError(f"mode must be one of {MODES}, got {mode!r}")
         scale = win.y.out_full / win.y.in_full if scale is None else scale
         c = self.condition(lr, win)
+        lr = lr.contiguous(memory_format=self.memory_format)
         if mode == "fast":
             latent = c
         else:
