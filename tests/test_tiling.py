@@ -74,7 +74,7 @@ def test_rowmerger_emits_rows_in_order_and_holds_only_a_band():
     m = RowMerger(plan, sink)
     for t in plan.tiles:
         m.aggregate(np.ones(t.write[2:] + (3,), np.float32), t)
-        peak[0] = max(peak[0], m.acc.shape[0])
+        peak[0] = max(peak[0], m.used)
     m.finalize()
     starts = [y for y, _ in seen]
     assert starts == sorted(starts) and starts[0] == 0

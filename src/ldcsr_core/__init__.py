@@ -1,19 +1,38 @@
 """ldcsr_core: the LDCSR continuous-scale super-resolution engine (no Qt, no napari).
 
 Public API: :func:`load_model`, :func:`upscale`, the tiling building blocks (:func:`plan_tiles`,
-:func:`process_tile`, :class:`RowMerger`, :func:`run_plan`) and the error classes.
+:func:`process_tile`, :class:`RowMerger`, :func:`run_plan`) and the error classes.  Names are
+imported on first use, so ``import ldcsr_core`` (and ``ldcsr --help``) does not load torch.
 """
 
-from .api import output_shape, upscale
-from .checkpoints import build_model, convert_checkpoint, load_model, resolve_device, save_model
-from .config import ModelConfig
+from __future__ import annotations
+
+import importlib
+
 from .errors import Cancelled, CheckpointError, ConfigError, InputError, LdcsrError
-from .models import LDCSR
-from .tiling import LatentNoise, RowMerger, Tile, TilePlan, plan_tiles, process_tile, run_plan
 
 __version__ = "0.1.0"
 
-__all__ = ["load_model", "upscale", "output_shape", "save_model", "build_model", "convert_checkpoint",
-           "resolve_device", "LDCSR", "ModelConfig", "plan_tiles", "process_tile", "run_plan", "RowMerger",
-           "Tile", "TilePlan", "LatentNoise", "LdcsrError", "InputError", "CheckpointError", "ConfigError",
-           "Cancelled", "__version__"]
+_LAZY = {
+    "upscale": "api", "output_shape": "api",
+    "load_model": "checkpoints", "save_model": "checkpoints", "build_model": "checkpoints",
+    "convert_checkpoint": "checkpoints", "resolve_device": "checkpoints",
+    "ModelConfig": "config", "LDCSR": "models",
+    "plan_tiles": "tiling", "process_tile": "tiling", "run_plan": "tiling", "RowMerger": "tiling",
+    "Tile": "tiling", "TilePlan": "tiling", "LatentNoise": "tiling",
+}
+
+__all__ = sorted(_LAZY) + ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",
+                           "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ldcsr_core' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

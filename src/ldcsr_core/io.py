@@ -421,6 +421,7 @@ class GeoTiffWriter:
             self.dataset = None
             if self.path.exists() and not self.overwrite:  # appeared while we were working
                 raise InputError(f"output exists: {self.path} (use --overwrite to replace it)")
+            os.chmod(self.tmp_path, _default_mode())  # mkstemp made it 0600
             for side in (".aux.xml", ".msk"):  # sidecars GDAL may have made
                 aux = Path(str(self.tmp_path) + side)
                 if aux.exists():
@@ -431,6 +432,13 @@ class GeoTiffWriter:
             self._cleanup()
             raise
         return False
+
+
+def _default_mode() -> int:
+    """Permissions a plain ``open(path, "w")`` would give: 0666 minus the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 class BlockRowWriter:

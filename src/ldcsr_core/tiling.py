@@ -219,26 +219,30 @@ class RowMerger:
 
     def __init__(self, plan: TilePlan, sink: Callable[[int, np.ndarray], None], channels: int = 3):
         self.plan, self.sink, self.channels = plan, sink, channels
-        self.done = 0  # rows [0, done) have been emitted
-        self.band_start = 0
-        self.acc = np.zeros((0, plan.out_shape[1], channels), np.float32)
-        self.wsum = np.zeros((0, plan.out_shape[1]), np.float32)
+        self.done = 0  # rows [0, done) have been emitted; the buffer starts at row `done`
+        self.used = 0  # rows of the buffer that tiles have touched
+        cap = 2 * max((t.write_y.size for t in plan.tiles), default=1)
+        self.acc = np.zeros((cap, plan.out_shape[1], channels), np.float32)
+        self.wsum = np.zeros((cap, plan.out_shape[1]), np.float32)
 
-    def _grow(self, stop: int):
-        have = self.band_start + self.acc.shape[0]
-        if stop > have:
-            extra = stop - have
-            W = self.plan.out_shape[1]
-            self.acc = np.concatenate([self.acc, np.zeros((extra, W, self.channels), np.float32)])
-            self.wsum = np.concatenate([self.wsum, np.zeros((extra, W), np.float32)])
+    def _reserve(self, rows: int):
+        if rows > self.acc.shape[0]:  # only for unusual plans: grow geometrically
+            cap = max(rows, 2 * self.acc.shape[0])
+            acc = np.zeros((cap,) + self.acc.shape[1:], np.float32)
+            wsum = np.zeros((cap,) + self.wsum.shape[1:], np.float32)
+            acc[:self.used], wsum[:self.used] = self.acc[:self.used], self.wsum[:self.used]
+            self.acc, self.wsum = acc, wsum
 
     def aggregate(self, values: np.ndarray, tile: Tile):
         H, W = self.plan.out_shape
         wy = blend_weights(tile.write_y, H, self.plan.overlap_out[0])
         wx = blend_weights(tile.write_x, W, self.plan.overlap_out[1])
         wgt = wy[:, None] * wx[None, :]
-        self._grow(tile.write_y.stop)
-        y0 = tile.write_y.start - self.band_start
+        y0 = tile.write_y.start - self.done
+        if y0 < 0:
+            raise ValueError(f"tile {tile.index} arrived after its rows were emitted (tiles must come in plan order)")
+        self._reserve(y0 + tile.write_y.size)
+        self.used = max(self.used, y0 + tile.write_y.size)
         sl = (slice(y0, y0 + tile.write_y.size), slice(tile.write_x.start, tile.write_x.stop))
         self.acc[sl] += values * wgt[..., None]
         self.wsum[sl] += wgt
@@ -246,13 +250,16 @@ class RowMerger:
         self._flush(min(nxt, H))
 
     def _flush(self, upto: int):
-        if upto <= self.done:
+        n = upto - self.done
+        if n <= 0:
             return
-        n = upto - self.band_start
-        rows = self.acc[:n] / np.maximum(self.wsum[:n], 1e-12)[..., None]
-        self.sink(self.band_start, rows)
-        self.acc, self.wsum = self.acc[n:].copy(), self.wsum[n:].copy()
-        self.band_start = self.done = upto
+        self.sink(self.done, self.acc[:n] / np.maximum(self.wsum[:n], 1e-12)[..., None])
+        rest = self.used - n  # rows still open: move them to the front (only the overlap band)
+        if rest > 0:
+            self.acc[:rest], self.wsum[:rest] = self.acc[n:self.used].copy(), self.wsum[n:self.used].copy()
+        self.acc[max(rest, 0):self.used] = 0
+        self.wsum[max(rest, 0):self.used] = 0
+        self.used, self.done = max(rest, 0), upto
 
     def finalize(self):
         self._flush(self.plan.out_shape[0])

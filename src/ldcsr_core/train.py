@@ -83,10 +83,11 @@ def validate(model: LDCSR, val_images, scales=(2.0, 4.0), mode="fast", crop=192)
     return gains
 
 
-def _lr_at(step, total, base, warmup=50):
+def _lr_at(step, frac, base, warmup=50):
+    """Linear warm-up over ``warmup`` steps, then cosine decay over the phase's wall-clock budget."""
     if step < warmup:
         return base * (step + 1) / warmup
-    return 1e-2 * base + 0.5 * (base - 1e-2 * base) * (1 + math.cos(math.pi * min(1.0, step / max(total, 1))))
+    return 1e-2 * base + 0.5 * (base - 1e-2 * base) * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
 def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, init: str | None = None,
@@ -100,7 +101,7 @@ def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, ini
         torch.set_num_threads(threads)
     dev = resolve_device(device)
     if init:
-        model = load_model(init, device=dev, with_encoder=True)
+        model = load_model(init, device=dev, with_encoder=True).requires_grad_(True)
         if model.first_stage_model.__dict__["_modules"].get("encoder") is None:
             raise SystemExit(f"{init} has no stage-1 encoder; cannot fine-tune the prior from it")
     else:
@@ -125,10 +126,11 @@ def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, ini
             return
         opt = torch.optim.Adam(params, lr=lr0, eps=1e-10)  # small gradients early on: keep Adam's steps
         t0 = time.time()
-        step, est_total, losses, last_val = 0, 10 ** 9, [], t0
+        step, losses, last_val = 0, [], t0
         while time.time() - t0 < budget_min * 60:
+            frac = (time.time() - t0) / (budget_min * 60)
             for g in opt.param_groups:
-                g["lr"] = _lr_at(step, est_total, lr0)
+                g["lr"] = _lr_at(step, frac, lr0)
             lr_u8, hr_u8 = data.batch(batch_size)
             loss = step_fn(to_tensor(lr_u8, dev), to_tensor(hr_u8, dev))
             opt.zero_grad(set_to_none=True)
@@ -137,10 +139,8 @@ def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, ini
             opt.step()
             losses.append(float(loss.detach()))
             step += 1
-            if step == 20:  # estimate the number of steps the budget allows, for the cosine decay
-                est_total = int(budget_min * 60 / ((time.time() - t0) / step))
             if step % log_every == 0:
-                log.info("%s step %d/%s loss %.5f lr %.2e (%.0f s)", name, step, est_total,
+                log.info("%s step %d loss %.5f lr %.2e (%.0f s)", name, step,
                          np.mean(losses[-log_every:]), opt.param_groups[0]["lr"], time.time() - t0)
             if on_step is not None:
                 on_step(name, step)
@@ -182,11 +182,11 @@ def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, ini
             lr = to_tensor(lr_u8, dev)
             cs.append(model.condition(lr, Window2d.whole(lr.shape[-2:], hr_u8.shape[1:3])).flatten())
         std = float(torch.cat(cs).std())
-        sf = 1.0 / max(std, 1e-6)
-        cond.conv_out.weight.mul_(sf)
-        cond.conv_out.bias.mul_(sf)
-        model.scale_factor.fill_(sf)
-    log.info("scale_factor set to %.5f (latent std %.4f)", sf, std)
+        k = 1.0 / max(std, 1e-6)  # c -> k·c and scale_factor -> k·scale_factor: decode(c / sf) unchanged
+        cond.conv_out.weight.mul_(k)
+        cond.conv_out.bias.mul_(k)
+        model.scale_factor.mul_(k)
+    log.info("scale_factor set to %.5f (latent std was %.4f)", float(model.scale_factor), std)
 
     # Phase B: the differential-prior encoder (decoder frozen)
     def step_prior(lr, hr):

@@ -15,13 +15,6 @@ from ldcsr_core.errors import InputError  # noqa: E402
 from ldcsr_core.raster import upscale_raster  # noqa: E402
 
 
-def _tiny():
-    import ldcsr_core
-    from ldcsr_core.config import tiny_test_config
-
-    return ldcsr_core.build_model(config=tiny_test_config(), seed=0)
-
-
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -47,7 +40,13 @@ def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client
     src = rasters["uint16_nodata"]  # 4 bands (2 model passes per tile) with nodata
     kw = dict(model=tiny_model, scale=2.0, mode="diffusion", seed=7, tile=48)
     single = upscale_raster(src, tmp_path / "single.tif", **kw)
-    source = ModelSource(builder=functools.partial(_tiny), key="tiny-test-seed0")
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    # The same model as the tiny_model fixture, built on each worker (importable by reference).
+    source = ModelSource(builder=functools.partial(ldcsr_core.build_model,
+                                                   config=tiny_test_config(), seed=0),
+                         key="tiny-test-seed0")
     runner = DaskRunner(client, source, in_flight=3)
     try:
         res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)

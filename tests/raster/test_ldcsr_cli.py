@@ -191,10 +191,8 @@ def test_models_lists_given_checkpoint(tiny_model_file):
     assert "tiny-test 0" in r.output and "sha256:" in r.output and "params:" in r.output
 
 
-def test_convert_official_checkpoint(tmp_path):
-    from tests.conftest import require_shared
-
-    ckpt = require_shared("golden", "small_official.ckpt")
+def test_convert_official_checkpoint(tmp_path, golden_dir):
+    ckpt = golden_dir / "small_official.ckpt"
     out = tmp_path / "small.safetensors"
     r = run("convert", ckpt, out)
     assert r.exit_code == 0, r.output

@@ -118,6 +118,7 @@ def test_writer_is_atomic_and_copies_metadata(rasters, tmp_path):
         assert ds.colorinterp[:3] == s.colorinterp[:3]
         assert ds.block_shapes[0] == (32, 32) and ds.compression.name == "deflate"
     assert _leftovers(tmp_path) == []
+    assert out.stat().st_mode & 0o777 == lio._default_mode()  # not mkstemp's 0600
 
 
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
