@@ -84,7 +84,7 @@ def test_shipped_model_loads_and_upscales_without_a_model_argument():
 def test_shipped_model_beats_bicubic_on_real_validation_images(scale, margin):
     val = require_shared("data", "rsscn7", "val")
     from ldcsr_core.data import list_images
-    files = list_images(val)[::28]  # 5 images, one per class block
+    files = list_images(val)[::47]  # 3 images from different classes
     m = ldcsr_core.load_model(device="cpu")
     res = evaluate(m, files, [scale], mode="fast")["scales"][str(scale)]
     assert res["gain_db"] > margin, f"only {res['gain_db']:+.2f} dB over bicubic at ×{scale}"
