@@ -141,3 +141,55 @@ def test_schedule(vectors):
 
 def test_scale_factor_loaded(model, vectors):
     assert float(model.scale_factor) == pytest.approx(float(vectors["e.scale_factor"]))
+
+
+@pytest.fixture(scope="module")
+def model_with_encoder(golden_dir):
+    return ldcsr_core.load_model(golden_dir / "small_official.ckpt", device="cpu", with_encoder=True)
+
+
+@pytest.mark.parametrize("case", FULL_CASES)
+def test_full_inference_hr_branch_and_step_internals(model_with_encoder, vectors, case):
+    """The rest of each official test_step: HR posterior, x0, hr_rec, and every step's x0_pred,
+    posterior mean and log-variance."""
+    m = model_with_encoder
+    v = {k[len(case) + 1:]: t for k, t in vectors.items() if k.startswith(case + ".")}
+    torch.testing.assert_close(v["batch_lr01"] * 2 - 1, v["lr"], atol=1e-7, rtol=0)
+    win = Window2d.whole(v["lr"].shape[-2:], v["hr"].shape[-2:])
+    with torch.no_grad():
+        post = m.first_stage_model.encode(v["hr"], v["lr"], win)
+        torch.testing.assert_close(post.mean, v["hr_post_mean"], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(post.std, v["hr_post_std"], atol=1e-5, rtol=1e-5)
+        x0 = m.scale_factor * post.sample(v["rng0_posterior_eps"])
+        torch.testing.assert_close(x0, v["x0"], atol=1e-5, rtol=1e-5)
+        hr_rec = m.decode(v["x0"], v["lr"], win, v["hr"].shape[-2] / v["lr"].shape[-2])
+    torch.testing.assert_close(hr_rec, v["hr_rec_raw"], atol=IMG_ATOL, rtol=0)
+    torch.testing.assert_close(hr_rec.clamp(-1, 1) * 0.5 + 0.5, v["hr_rec_01"], atol=IMG_ATOL, rtol=0)
+    s = m.schedule
+    for k in range(4):
+        t = 3 - k
+        p = f"step{k}_t{t}."
+        assert int(v[p + "t"][0]) == t
+        x, eps = v[p + "x_in"], v[p + "eps"]
+        x0_pred = s.sqrt_recip_alphas_cumprod[t] * x - s.sqrt_recipm1_alphas_cumprod[t] * eps
+        mean = s.posterior_mean_coef1[t] * x0_pred + s.posterior_mean_coef2[t] * x
+        tol = 1e-4 + 1e-5 * float(v[p + "x0_pred"].abs().max())
+        torch.testing.assert_close(x0_pred, v[p + "x0_pred"], atol=tol, rtol=1e-5)
+        torch.testing.assert_close(mean, v[p + "model_mean"], atol=tol, rtol=1e-5)
+        torch.testing.assert_close(s.posterior_log_variance_clipped[t].view(1, 1, 1, 1).expand_as(v[p + "model_log_variance"]),
+                                   v[p + "model_log_variance"], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(v["samples"], v["step3_t0.x_out"])
+    torch.testing.assert_close(v["sr_clamped"], v["sr_raw"].clamp(-1, 1))
+
+
+def test_lvlb_weights_and_float64_schedule(vectors):
+    import numpy as np
+    betas = np.linspace(0.1 ** 0.5, 0.99 ** 0.5, 4, dtype=np.float64) ** 2
+    np.testing.assert_allclose(vectors["e.betas_float64"].numpy(), betas, rtol=1e-12)
+    np.testing.assert_allclose(vectors["e.alphas_cumprod_float64"].numpy(), np.cumprod(1 - betas), rtol=1e-12)
+    # LDM's eps-parameterisation weights: beta^2 / (2 var_post alpha (1 - alphas_cumprod)), first = second
+    s = make_ddpm_schedule(4, 0.1, 0.99)
+    alphas = 1 - s.betas
+    lv = s.betas ** 2 / (2 * s.posterior_variance * alphas * (1 - s.alphas_cumprod))
+    lv[0] = lv[1]
+    torch.testing.assert_close(lv, vectors["e.lvlb_weights"], atol=0, rtol=1e-5)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .errors import Cancelled, InputError
-from .models.ldcsr import LDCSR, MIN_WINDOW, unet_scale
+from .models.ldcsr import LDCSR, MIN_WINDOW, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d
 
 __all__ = ["Tile", "TilePlan", "plan_tiles", "LatentNoise", "process_tile", "RowMerger", "run_plan",
@@ -174,10 +174,8 @@ def process_tile(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, 
     """Run the model on one tile: ``lr_tile`` (h×w×3 float32 in [0,1], the tile's ``read`` window)
     → (H×W×3 float32 in [0,1], the tile's ``write`` window, unclamped). Pure in its inputs."""
     win = plan.window(tile)
-    ext_y = max(win.y.out_len, MIN_WINDOW) if win.y.out_len < MIN_WINDOW else win.y.out_len
-    ext_x = max(win.x.out_len, MIN_WINDOW) if win.x.out_len < MIN_WINDOW else win.x.out_len
-    run_win = Window2d(AxisWindow(win.y.in_full, win.y.out_full, win.y.in_start, win.y.in_len, win.y.out_start, ext_y),
-                       AxisWindow(win.x.in_full, win.x.out_full, win.x.in_start, win.x.in_len, win.x.out_start, ext_x))
+    run_win = padded_window(win)
+    ext_y, ext_x = run_win.y.out_len, run_win.x.out_len
     dev = model.device
     dtype = next(model.parameters()).dtype
     lr = torch.from_numpy(np.ascontiguousarray(lr_tile, dtype=np.float32)).permute(2, 0, 1)[None]

@@ -16,10 +16,18 @@ from .autoencoder import AutoencoderKL, GAPEncoder
 from .resample import AxisWindow, Window2d, resize
 from .unet import DiffusionWrapper
 
-__all__ = ["LDCSR", "MIN_WINDOW", "MODES"]
+__all__ = ["LDCSR", "MIN_WINDOW", "MODES", "padded_window", "unet_scale"]
 
 MIN_WINDOW = 40  # the official UNet's reflect padding needs latents of at least 5 (= 40 output px)
 MODES = ("diffusion", "fast")
+
+
+def padded_window(win: Window2d) -> Window2d:
+    """Extend output windows shorter than MIN_WINDOW past their end (resampling taps clamp there,
+    like padding); the caller crops the result back."""
+    def ext(ax: AxisWindow) -> AxisWindow:
+        return AxisWindow(ax.in_full, ax.out_full, ax.in_start, ax.in_len, ax.out_start, max(ax.out_len, MIN_WINDOW))
+    return Window2d(ext(win.y), ext(win.x))
 
 
 def unet_scale(out_h: int, in_h: int) -> int:
@@ -120,9 +128,8 @@ class LDCSR(nn.Module):
             raise InputError(f"out_size must be positive, got {(H, W)}")
         # outputs below MIN_WINDOW crash the official UNet: run on a window that extends past the
         # image end (the resampling taps clamp there, like padding), then crop
-        ext_h, ext_w = max(H, MIN_WINDOW), max(W, MIN_WINDOW)
-        win = Window2d(AxisWindow(h, H, 0, h, 0, ext_h), AxisWindow(w, W, 0, w, 0, ext_w))
-        lat_shape = (lr.shape[0], self.config.diffusion.embed_dim, ext_h // 8, ext_w // 8)
+        win = padded_window(Window2d.whole((h, w), (H, W)))
+        lat_shape = (lr.shape[0], self.config.diffusion.embed_dim, win.y.out_len // 8, win.x.out_len // 8)
         noise_fn = None
         if mode == "diffusion":
             if noise is not None:
