@@ -15,7 +15,6 @@ engine keys noise to global latent position, the same seed gives the same file e
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -158,40 +157,13 @@ class SceneReader:
 # ---------------------------------------------------------------------------------------------
 
 
-def _accepts(fn, name: str) -> bool:
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return False
-
-
-def make_plan(in_shape, out_shape, tile, model):
-    """``tiling.plan_tiles`` (passing the model where the engine's signature takes one)."""
-    from .tiling import plan_tiles
-
-    kw = {"model": model} if _accepts(plan_tiles, "model") else {}
-    return plan_tiles(in_shape, out_shape, tile, **kw)
-
-
-def make_merger(plan, out_shape, channels: int, sink):
-    """``tiling.RowMerger`` for ``channels`` channels, whichever constructor spelling it has."""
-    from .tiling import RowMerger
-
-    if _accepts(RowMerger, "plan"):
-        return RowMerger(plan, sink, channels=channels)
-    return RowMerger(out_shape=out_shape, channels=channels, sink=sink)
-
-
 def make_noise(model, mode: str, seed: int):
     """A shared latent-noise source for a run (a cache; results are the same without it)."""
     if mode != "diffusion":
         return None
-    from . import tiling
+    from .tiling import LatentNoise
 
-    cls = getattr(tiling, "LatentNoise", None)
-    if cls is None or not _accepts(tiling.process_tile, "noise"):
-        return None
-    return cls(seed, model.config.diffusion.embed_dim)
+    return LatentNoise(seed, model.config.diffusion.embed_dim)
 
 
 def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, noise=None
@@ -432,6 +404,8 @@ def upscale_raster(
         raise InputError(f"output folder does not exist: {dst_path.parent}")
     import rasterio
 
+    from .tiling import RowMerger, plan_tiles
+
     t0 = time.perf_counter()
     # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat.
     with rasterio.Env(GDAL_CACHEMAX=int(gdal_cache_mb), GDAL_TIFF_INTERNAL_MASK=True), \
@@ -448,7 +422,7 @@ def upscale_raster(
             raise InputError(f"output exists: {dst_path} (use --overwrite to replace it)")
 
         reader = SceneReader(src, bands, stretch)
-        plan = make_plan((info.height, info.width), shape, tile, model)
+        plan = plan_tiles((info.height, info.width), shape, tile)
         tiles = list(plan.tiles)
         total = len(tiles)
         result.tiles = total
@@ -475,7 +449,7 @@ def upscale_raster(
                                   overwrite=overwrite) as gw:
             writer = rio_io.BlockRowWriter(gw)
             sink = RasterSink(reader, writer, shape)
-            merger = make_merger(plan, shape, channels, sink)
+            merger = RowMerger(plan, sink, channels=channels)
             done = 0
             if progress is not None:
                 progress(0, total)
