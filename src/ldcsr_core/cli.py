@@ -92,10 +92,15 @@ def _sigterm(signum, frame):  # turn SIGTERM into a clean unwind (temp files rem
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for the engine (default: torch's, i.e. OMP_NUM_THREADS or all cores).")
 @click.version_option(None, "--version", package_name="napari-ldcsr", prog_name="ldcsr")
 @click.pass_context
-def main(ctx, verbose, quiet):
+def main(ctx, verbose, quiet, threads):
     """LDCSR continuous-scale super-resolution of remote-sensing rasters."""
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
     ctx.obj["quiet"] = quiet

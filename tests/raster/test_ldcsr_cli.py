@@ -209,3 +209,18 @@ def test_lazy_command_hook_lists_only_existing_modules():
     assert {"upscale", "info", "models", "convert"} <= set(names)
     for name, target in cli.LAZY_COMMANDS.items():
         assert (name in names) == main._lazy_available(name)
+
+
+def test_threads_option_sets_the_engine_thread_count():
+    import torch
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+    before = torch.get_num_threads()
+    try:
+        r = CliRunner().invoke(main, ["--threads", "1", "models"])
+        assert r.exit_code == 0, r.output
+        assert torch.get_num_threads() == 1
+        assert CliRunner().invoke(main, ["--threads", "0", "models"]).exit_code == 2
+    finally:
+        torch.set_num_threads(before)
