@@ -306,8 +306,11 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
             "notes": notes, **(extra or {})}
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         save_file(sd, tmp, metadata=meta)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a finished model follows the umask
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
