@@ -37,12 +37,10 @@ def test_full_inference_diffusion(model, vectors, case):
     v = {k[len(case) + 1:]: t for k, t in vectors.items() if k.startswith(case + ".")}
     lr, hr = v["lr"], v["hr"]
     noise = [v["x_T"]] + [v[f"step{k}_t{3 - k}.noise"] for k in range(3)]
-    steps = []
     out = model.super_resolve(lr, hr.shape[-2:], mode="diffusion", noise=noise)
     torch.testing.assert_close(out, v["sr_raw"], atol=IMG_ATOL, rtol=0)
     sr01 = out.clamp(-1, 1) * 0.5 + 0.5
     torch.testing.assert_close(sr01, v["sr_01"], atol=IMG_ATOL, rtol=0)
-    del steps
 
 
 @pytest.mark.parametrize("case", FULL_CASES)

@@ -55,9 +55,9 @@ def grad_l1(a, b):
 
 
 def fast_path(model: LDCSR, lr, hr_hw):
+    """The deployable one-shot path: decode(cond(bicubic(lr)) / scale_factor)."""
     win = Window2d.whole(lr.shape[-2:], hr_hw)
-    c = model.condition(lr, win)
-    return model.decode(c, lr, win, hr_hw[0] / lr.shape[-2]), c, win
+    return model.decode(model.condition(lr, win), lr, win, hr_hw[0] / lr.shape[-2])
 
 
 @torch.no_grad()
@@ -167,7 +167,7 @@ def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, ini
 
     # Phase A: fast path (condition encoder + decoder)
     def step_fast(lr, hr):
-        pred, _, _ = fast_path(model, lr, hr.shape[-2:])
+        pred = fast_path(model, lr, hr.shape[-2:])
         return F.mse_loss(pred, hr) + 0.1 * grad_l1(pred, hr)
 
     params_a = list(cond.parameters()) + [p for n, p in dec.named_parameters() if not n.startswith("style")] \
