@@ -1,6 +1,6 @@
-"""One super-resolution job, Qt-free: input conversion, engine call, model cache.
+"""One super-resolution job, Qt-free: what to compute, the model cache, the engine call.
 
-The widget runs :func:`run_job` inside a napari ``thread_worker``; ``ldcsr_core`` (and so
+The widget runs :func:`run_job` in a napari ``thread_worker``; ``ldcsr_core``'s engine (and so
 torch) is only imported when a job or a model load actually runs.
 """
 
@@ -13,12 +13,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from ldcsr_core.rules import check_mode, output_shape
 
-from ._geometry import Region, out_shape_for
+from ._geometry import Region
 
-__all__ = ["JobSpec", "JobResult", "ModelCache", "default_model_provider", "run_job", "MODES"]
-
-MODES = {"diffusion": "diffusion", "fast preview": "fast"}
+__all__ = [
+    "JobSpec", "JobResult", "TileUpdate", "ModelCache", "default_model_provider", "model_info",
+    "run_job", "provenance",
+]
 
 ModelProvider = Callable[[str | None], Any]
 
@@ -36,21 +38,33 @@ class JobSpec:
     bicubic: bool = False
 
     def __post_init__(self) -> None:
-        if self.mode not in ("diffusion", "fast"):
-            raise ValueError(f"mode must be 'diffusion' or 'fast', got {self.mode!r}")
+        check_mode(self.mode)
 
     @property
     def out_shape(self) -> tuple[int, int]:
-        return out_shape_for(self.region.shape, self.scale)
+        return output_shape(self.region.shape, scale=self.scale)
 
 
 @dataclass
 class JobResult:
+    """A finished job: pixels in the layer's layout and dtype, the bicubic baseline if asked for."""
+
     data: np.ndarray
     bicubic: np.ndarray | None
     spec: JobSpec
     seconds: float
     model_info: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TileUpdate:
+    """Progress of a job after a tile: ``done`` of ``total``; ``box``/``pixels`` = the tile's output
+    window ``(y0, x0, h, w)`` in the result and its pixels in the result's layout and dtype."""
+
+    done: int
+    total: int
+    box: tuple[int, int, int, int] | None = None
+    pixels: np.ndarray | None = None
 
 
 def default_model_provider(source: str | None) -> Any:
@@ -85,6 +99,7 @@ class ModelCache:
         self.loads = 0
 
     def get(self, source: str | None) -> Any:
+        """The model for ``source`` (None = built-in default), loading it on first use."""
         with self._lock:
             if source not in self._models:
                 self._models[source] = self._provider(source)
@@ -92,6 +107,7 @@ class ModelCache:
             return self._models[source]
 
     def cached(self, source: str | None) -> Any | None:
+        """The model for ``source`` if it is loaded already, else None."""
         return self._models.get(source)
 
 
@@ -107,17 +123,15 @@ class _Radiometry:
     dtype: str
     lo: float = 0.0
     hi: float = 1.0
-    alpha: bool = False
 
 
 def to_engine_input(data: np.ndarray, rgb: bool) -> tuple[np.ndarray, _Radiometry]:
     """Convert a layer's pixels (2-D, or RGB/RGBA when ``rgb``) to the engine's input."""
     arr = np.asarray(data)
     if rgb:
-        alpha = arr.shape[-1] == 4
         arr = arr[..., :3]
         if arr.dtype == np.uint8:
-            return np.ascontiguousarray(arr), _Radiometry("uint8-rgb", "uint8", alpha=alpha)
+            return np.ascontiguousarray(arr), _Radiometry("uint8-rgb", "uint8")
         kind = "float-rgb"
     else:
         if arr.ndim != 2:
@@ -137,10 +151,12 @@ def to_engine_input(data: np.ndarray, rgb: bool) -> tuple[np.ndarray, _Radiometr
 
 
 def from_engine_output(out: np.ndarray, rad: _Radiometry) -> np.ndarray:
-    """Map the engine's output back to the layer's value range (and band layout)."""
+    """Map the engine's output (uint8, or float in [0, 1]) back to the layer's range and layout."""
     if rad.kind == "uint8-rgb":
+        if out.dtype != np.uint8:
+            return np.rint(np.clip(out, 0.0, 1.0) * 255.0).astype(np.uint8)
         return out
-    unit = np.asarray(out, dtype=np.float32)
+    unit = np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
     if rad.kind == "gray":
         unit = unit.mean(axis=-1)
     values = unit * (rad.hi - rad.lo) + rad.lo
@@ -152,15 +168,15 @@ def from_engine_output(out: np.ndarray, rad: _Radiometry) -> np.ndarray:
 
 
 def bicubic(unit_or_u8: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
-    """Plain bicubic resize (torch, align_corners=False) of an ``H x W x 3`` engine input."""
+    """The engine's bicubic resize (``ldcsr_core.models.resample``) of an ``H x W x 3`` engine input."""
     import torch
-    import torch.nn.functional as F
+    from ldcsr_core.models.resample import Window2d, resize
 
     x = torch.from_numpy(np.ascontiguousarray(unit_or_u8)).permute(2, 0, 1)[None].float()
     is_u8 = unit_or_u8.dtype == np.uint8
     if is_u8:
         x = x / 255.0
-    y = F.interpolate(x, size=tuple(out_shape), mode="bicubic", align_corners=False)
+    y = resize(x, Window2d.whole(unit_or_u8.shape[:2], out_shape), "bicubic")
     y = y.clamp(0.0, 1.0)[0].permute(1, 2, 0).numpy()
     if is_u8:
         return np.rint(y * 255.0).astype(np.uint8)
@@ -173,24 +189,33 @@ def run_job(
     spec: JobSpec,
     model: Any,
     *,
-    progress: Callable[[int, int], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    on_tile: Callable[[TileUpdate], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> JobResult:
-    """Super-resolve ``data[spec.region]`` with the engine; raises ``ldcsr_core.Cancelled`` on cancel."""
+    """Super-resolve ``data[spec.region]`` with the engine.
+
+    ``on_tile(TileUpdate)`` is called (in the calling thread) before the first tile and after
+    each one; ``should_stop()`` is polled at the same points and a true answer raises
+    ``ldcsr_core.Cancelled`` (the engine stops within one tile).
+    """
     import ldcsr_core
 
     t0 = time.perf_counter()
     crop = np.asarray(data[spec.region.slices])
     image, rad = to_engine_input(crop, rgb)
+
+    def report(info) -> None:
+        if on_tile is None:
+            return
+        if info.tile is None or info.output is None:
+            on_tile(TileUpdate(info.done, info.total))
+            return
+        box = info.tile.write
+        on_tile(TileUpdate(info.done, info.total, box, from_engine_output(info.output, rad)))
+
     out = ldcsr_core.upscale(
-        image,
-        out_shape=spec.out_shape,
-        model=model,
-        mode=spec.mode,
-        seed=spec.seed,
-        tile=spec.tile,
-        callback=ldcsr_core.polling(cancel or (lambda: False),
-                                    progress and (lambda info: progress(info.done, info.total))),
+        image, out_shape=spec.out_shape, model=model, mode=spec.mode, seed=spec.seed, tile=spec.tile,
+        callback=ldcsr_core.polling(should_stop or (lambda: False), report),
     )
     result = from_engine_output(out, rad)
     base = from_engine_output(bicubic(image, spec.out_shape), rad) if spec.bicubic else None
