@@ -8,18 +8,16 @@ the LR input.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-import click
 import numpy as np
 from PIL import Image
 
 from .data import degrade, list_images, load_rgb
 from .metrics import border_crop, psnr, ssim
 
-__all__ = ["evaluate", "evaluate_command", "format_table"]
+__all__ = ["evaluate", "format_table"]
 
 
 def _bicubic(img: np.ndarray, hw) -> np.ndarray:
@@ -61,33 +59,3 @@ def format_table(result: dict) -> str:
         lines.append(f"{float(s):>6.2f} {r['psnr']:>7.2f} {r['bicubic_psnr']:>8.2f} {r['gain_db']:>+6.2f} "
                      f"{r['ssim']:>7.4f} {r['bicubic_ssim']:>8.4f} {r['lr_psnr']:>8.2f} {r['bicubic_lr_psnr']:>8.2f}")
     return "\n".join(lines)
-
-
-@click.command("evaluate")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--scales", default="2,2.5,3,4,6,8", show_default=True, help="Comma-separated scale factors.")
-@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Checkpoint (.ckpt or .safetensors); default: the shipped model.")
-@click.option("--mode", type=click.Choice(["diffusion", "fast"]), default="fast", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--tile", type=int, default=None, help="Tile side in input pixels.")
-@click.option("--limit", type=int, default=None, help="Use only every k-th image so that at most N remain.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write results as JSON.")
-@click.option("--device", default="auto", show_default=True)
-def evaluate_command(directory, scales, model_path, mode, seed, tile, limit, json_out, device):
-    """Score the model against bicubic on the HR images in DIRECTORY (PSNR, SSIM, LR-consistency)."""
-    from ..checkpoints import load_model
-    try:
-        scale_list = [float(s) for s in scales.split(",") if s.strip()]
-    except ValueError:
-        raise click.BadParameter(f"not a list of numbers: {scales!r}", param_hint="--scales") from None
-    if not scale_list or any(s <= 1 for s in scale_list):
-        raise click.BadParameter("scales must be > 1", param_hint="--scales")
-    files = list_images(directory)
-    if limit and len(files) > limit:
-        files = files[:: -(-len(files) // limit)]
-    model = load_model(model_path, device=device)
-    result = evaluate(model, files, scale_list, mode=mode, seed=seed, tile=tile)
-    click.echo(format_table(result))
-    if json_out:
-        json_out.write_text(json.dumps(result, indent=2))
