@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ldcsr_core.rules import MAX_SCALE, MODES
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
 from . import _geometry as geo
 from ._region import REGIONS
@@ -27,6 +27,7 @@ DEFAULT_MODEL = "Built-in default"
 LOAD_CHECKPOINT = "Load checkpoint…"
 _LOAD = "\0load"  # value of the "Load checkpoint…" entry
 _DEFAULT = ""  # value of the built-in default entry
+STRETCHES = ("auto", "percentile", "dtype")
 _UNITS = {"metre": "m", "meter": "m", "metres": "m", "meters": "m"}
 
 
@@ -43,6 +44,8 @@ class RunSettings:
     shapes: object | None
     tile: int | None
     bicubic: bool
+    stretch: str = "auto"
+    bands: tuple[int, ...] | None = None
 
 
 def ask_checkpoint_path(parent=None) -> str | None:
@@ -98,13 +101,19 @@ class SettingsForm:
         self.tile = SpinBox(label="Tile (input px)", value=0, min=0, max=4096, step=32,
                             tooltip="Tile side in input pixels; 0 lets the engine choose")
         self.bicubic = CheckBox(text="Also add a bicubic baseline layer")
+        self.stretch = ComboBox(label="Stretch", choices=list(STRETCHES), value="auto",
+                                tooltip="Radiometric mapping to the model's range, as `ldcsr upscale --stretch`: "
+                                        "auto = 8-bit as is, other types by robust per-band percentiles")
+        self.bands = LineEdit(label="Bands (R,G,B)", value="",
+                              tooltip="Multi-band files: 1-based bands fed to the model as its RGB triplet, "
+                                      "e.g. 4,3,2 (as `ldcsr upscale --bands`); empty = the first three")
         for box in (self.scale, self.pixel):
             box.native.setKeyboardTracking(False)
         self.scale.native.setDecimals(2)
         self.tile.native.setSpecialValueText("auto")
         self.main = Container(widgets=[self.layer, self.scale, self.pixel, self.model, self.mode,
                                        self.region, self.shapes])
-        self.advanced = Container(widgets=[self.seed, self.tile, self.bicubic])
+        self.advanced = Container(widgets=[self.seed, self.tile, self.stretch, self.bands, self.bicubic])
         self._model_value = _DEFAULT
         self.layer.changed.connect(self._sync_pixel)
         self.scale.changed.connect(self._on_scale)
@@ -219,7 +228,9 @@ class SettingsForm:
             self.shapes.enabled = False
 
     def settings(self) -> RunSettings:
-        """A snapshot of the current settings."""
+        """A snapshot of the current settings (ValueError for a malformed band list)."""
+        from ldcsr_core.geo.radiometry import parse_bands
+
         return RunSettings(
             layer=self.layer.value,
             scale=float(self.scale.value),
@@ -230,4 +241,6 @@ class SettingsForm:
             shapes=self.shapes.value,
             tile=int(self.tile.value) or None,
             bicubic=bool(self.bicubic.value),
+            stretch=str(self.stretch.value),
+            bands=parse_bands(self.bands.value.strip() or None),
         )

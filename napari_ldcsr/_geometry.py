@@ -62,6 +62,11 @@ class Region:
         return (self.rows, self.cols)
 
     @property
+    def window(self) -> tuple[int, int, int, int]:
+        """``(row_off, col_off, height, width)``, as ``ldcsr_core.geo`` takes windows."""
+        return (self.row0, self.col0, self.rows, self.cols)
+
+    @property
     def slices(self) -> tuple[slice, slice]:
         return (slice(self.row0, self.row0 + self.rows), slice(self.col0, self.col0 + self.cols))
 

@@ -1,17 +1,18 @@
 """Result layers (Qt-free): exact placement over the source, metadata, progressive filling.
 
-A run's result layer is created when the first tile arrives, filled tile by tile, and given
-the final pixels when the run returns; a cancelled or failed run removes it again.
+A run's result layers are created when the engine hands over its first finished rows, filled
+as rows finish (after each row of tiles), and given the final pixels when the run returns; a
+cancelled or failed run removes them again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _geometry as geo
-from ._job import JobResult, JobSpec, TileUpdate, provenance
+from ._job import JobResult, JobSpec, LayerSource, provenance
 from ._viewer import linear_part
 
 __all__ = ["LABELS", "result_kwargs", "RunLayers", "ProgressiveResult", "nearest_preview"]
@@ -65,12 +66,16 @@ def nearest_preview(crop: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
 
 @dataclass
 class RunLayers:
-    """The layers of the latest finished run: its source, LDCSR result and bicubic baseline."""
+    """The layers of the latest finished run: the picked source layer, its LDCSR result and its
+    bicubic baseline (``results``/``bicubics``: one per band layer for a multi-band file)."""
 
     source: object
     result: object
     bicubic: object | None
     job: JobResult
+    layer_source: LayerSource
+    results: list = field(default_factory=list)
+    bicubics: list = field(default_factory=list)
 
     def present(self, viewer) -> bool:
         """Whether the source and the result are both still in ``viewer``."""
@@ -78,51 +83,62 @@ class RunLayers:
 
 
 class ProgressiveResult:
-    """The result layer of a running job, created on the first tile and filled tile by tile."""
+    """The result layers of a running job (one per source layer): created when the first rows
+    arrive, filled as the engine finishes rows, given the final pixels at the end."""
 
-    def __init__(self, viewer, src, spec: JobSpec, *, opacity: float = 1.0) -> None:
-        self.viewer, self.src, self.spec, self.opacity = viewer, src, spec, opacity
-        self.layer = None
-        self.tiles = 0
+    def __init__(self, viewer, source: LayerSource, spec: JobSpec, *, opacity: float = 1.0) -> None:
+        self.viewer, self.source, self.spec, self.opacity = viewer, source, spec, opacity
+        self.layers: list = []
+        self.updates = 0
 
-    def _create(self) -> None:
-        crop = np.asarray(self.src.data[self.spec.region.slices])
-        data = nearest_preview(crop, self.spec.out_shape)
-        self.layer = self.viewer.add_image(data, **result_kwargs(self.src, self.spec, "ldcsr",
-                                                                 run_info={"status": "running"}))
-        self.layer.opacity = self.opacity
+    def _alive(self) -> bool:
+        return all(src in self.viewer.layers for src in self.source.layers)
 
-    def update(self, update: TileUpdate) -> None:
-        """Write one finished tile into the layer (creating it first if needed)."""
-        if update.pixels is None or self.src not in self.viewer.layers:
+    def _create(self, run_info: dict, data: list | None = None) -> None:
+        self.layers = []
+        for i, src in enumerate(self.source.layers):
+            pixels = data[i] if data is not None else nearest_preview(
+                np.asarray(src.data[self.spec.region.slices]), self.spec.out_shape)
+            layer = self.viewer.add_image(pixels, **result_kwargs(src, self.spec, "ldcsr", run_info=run_info))
+            layer.opacity = self.opacity
+            self.layers.append(layer)
+
+    def rows(self, y0: int, rows: np.ndarray) -> None:
+        """Show finished rows ``(bands, n, W)`` (source units) starting at output row ``y0``."""
+        if not self._alive():
             return
-        if self.layer is None:
-            self._create()
-        elif self.layer not in self.viewer.layers:
-            return  # the user removed the preview: do not bring it back
-        y0, x0, h, w = update.box
-        self.layer.data[y0:y0 + h, x0:x0 + w] = update.pixels
-        self.layer.refresh()
-        self.tiles += 1
+        if not self.layers:
+            self._create({"status": "running"})
+        elif any(lyr not in self.viewer.layers for lyr in self.layers):
+            return  # the user removed a preview layer: do not bring it back
+        n = rows.shape[1]
+        for layer, part in zip(self.layers, self.source.split(rows)):
+            layer.data[y0:y0 + n] = part
+            layer.refresh()
+        self.updates += 1
 
-    def finish(self, result: JobResult):
-        """Give the layer the final pixels and provenance; returns it (None if the source is gone)."""
-        if self.src not in self.viewer.layers:
+    def finish(self, result: JobResult) -> list | None:
+        """Give the layers the final pixels, tags and provenance; None if the source is gone."""
+        if not self._alive():
             self.discard()
             return None
-        if self.layer is None or self.layer not in self.viewer.layers:
-            self.layer = self.viewer.add_image(
-                result.data, **result_kwargs(self.src, result.spec, "ldcsr",
-                                             run_info=provenance(result, self.src.name)))
-            self.layer.opacity = self.opacity
+        info = provenance(result, self.source.layers[0].name)
+        final = self.source.split(result.data.data)
+        if not self.layers or any(lyr not in self.viewer.layers for lyr in self.layers):
+            self.discard()
+            self._create(info, data=final)
         else:
-            self.layer.data[...] = result.data
-            self.layer.metadata["ldcsr"] = dict(provenance(result, self.src.name), kind="ldcsr")
-            self.layer.refresh()
-        return self.layer
+            for layer, data in zip(self.layers, final):
+                layer.data[...] = data
+                layer.metadata["ldcsr"] = dict(info, kind="ldcsr")
+                layer.refresh()
+        for layer in self.layers:
+            layer.metadata["tags"] = dict(result.data.tags)
+        return self.layers
 
     def discard(self) -> None:
-        """Remove the partial layer (cancel, error)."""
-        if self.layer is not None and self.layer in self.viewer.layers:
-            self.viewer.layers.remove(self.layer)
-        self.layer = None
+        """Remove the partial layers (cancel, error)."""
+        for layer in self.layers:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.layers = []

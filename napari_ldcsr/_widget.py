@@ -21,7 +21,7 @@ from superqt.utils import ensure_main_thread
 
 from . import _sidebyside as sbs
 from ._form import MODE_LABELS, SCALE_MIN, RunSettings, SettingsForm
-from ._job import JobResult, JobSpec, ModelCache, TileUpdate, model_info, run_job
+from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, layer_source, model_info, run_job
 from ._region import REGIONS, region_for
 from ._results import ProgressiveResult, RunLayers, result_kwargs
 from ._viewer import notify
@@ -34,14 +34,13 @@ __all__ = ["LdcsrWidget", "plain_message"]
 
 def plain_message(exc: BaseException) -> str:
     """One line for a notification: the error's own message, its type only when that helps."""
+    from ldcsr_core.errors import LdcsrError, one_line
+
     if isinstance(exc, MemoryError):
         return "out of memory; try a smaller region, a smaller scale or a smaller tile"
-    text = (str(exc).strip().splitlines() or [""])[0] or type(exc).__name__
-    from ldcsr_core.errors import LdcsrError
-
     if isinstance(exc, (ValueError, LdcsrError, OSError)):
-        return text
-    return f"{type(exc).__name__}: {text}"
+        return one_line(exc)
+    return f"{type(exc).__name__}: {one_line(exc)}"
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -298,7 +297,11 @@ class LdcsrWidget(QWidget):
 
         Returns True when a run was started; problems become napari notifications.
         """
-        s = self.settings()
+        try:
+            s = self.settings()
+        except ValueError as exc:
+            notify("error", plain_message(exc))
+            return False
         layer = s.layer if layer is None else layer
         scale = s.scale if scale is None else float(scale)
         if self.running:
@@ -315,8 +318,12 @@ class LdcsrWidget(QWidget):
         if problem is not None:
             notify("error", problem)
             return False
-        spec = JobSpec(scale=scale, region=region, mode=s.mode, seed=s.seed, model_source=s.model_source,
-                       tile=s.tile, bicubic=s.bicubic)
+        try:
+            spec = JobSpec(scale=scale, region=region, mode=s.mode, seed=s.seed, model_source=s.model_source,
+                           tile=s.tile, bicubic=s.bicubic, stretch=s.stretch, bands=s.bands)
+        except ValueError as exc:
+            notify("error", plain_message(exc))
+            return False
         self._start(layer, spec)
         return True
 
@@ -325,9 +332,9 @@ class LdcsrWidget(QWidget):
 
         if self.comparing:
             self.set_compare(False)
-        partial = ProgressiveResult(self.viewer, layer, spec, opacity=self.opacity_slider.value() / 100.0)
-        worker = create_worker(self._work, layer.data, bool(layer.rgb), spec, _start_thread=False,
-                               _ignore_errors=True)
+        source = layer_source(self.viewer, layer)
+        partial = ProgressiveResult(self.viewer, source, spec, opacity=self.opacity_slider.value() / 100.0)
+        worker = create_worker(self._work, source, spec, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
         worker.finished.connect(self._on_finished)
@@ -336,19 +343,23 @@ class LdcsrWidget(QWidget):
         self._t_tiles = None
         self.progress_bar.setRange(0, 0)  # busy until the first tile is done
         cached = self.models.cached(spec.model_source) is not None
+        bands = f" · {len(source.layers)} band layers" if source.layout == "bands" else ""
         self.status_label.setText(
             f"Running ×{spec.scale:.2f} ({spec.mode}) on {spec.region.rows}×{spec.region.cols} px → "
-            f"{spec.out_shape[0]}×{spec.out_shape[1]} px" + ("" if cached else " · loading model…"))
+            f"{spec.out_shape[0]}×{spec.out_shape[1]} px{bands}" + ("" if cached else " · loading model…"))
         self._update_enabled()
         worker.start()
 
-    def _work(self, data, rgb: bool, spec: JobSpec) -> JobResult:
+    def _work(self, source, spec: JobSpec) -> JobResult:
         """Worker-thread body: load the (cached) model, run the engine."""
+        from ldcsr_core.progress import polling
+
         worker = self._worker
         model = self.models.get(spec.model_source)
         self._on_model_ready(model_info(model))
-        return run_job(data, rgb, spec, model, on_tile=self._on_tile,
-                       should_stop=lambda: worker.abort_requested)
+        return run_job(source, spec, model,
+                       callback=polling(lambda: worker.abort_requested, self._on_progress),
+                       on_rows=lambda y0, rows: self._on_rows(y0, rows.copy()))
 
     def cancel(self) -> None:
         """Ask the running job to stop (the engine stops within one tile); nothing is added."""
@@ -364,10 +375,10 @@ class LdcsrWidget(QWidget):
         self._t_tiles = time.perf_counter()
 
     @ensure_main_thread
-    def _on_tile(self, update: TileUpdate) -> None:
-        if self._worker is None or self._worker.abort_requested or self._job is None:
+    def _on_progress(self, info) -> None:
+        if self._worker is None or self._worker.abort_requested:
             return
-        done, total = update.done, update.total
+        done, total = info.done, info.total
         self.progress_bar.setRange(0, max(int(total), 1))
         self.progress_bar.setValue(int(done))
         elapsed = time.perf_counter() - (self._t_tiles or time.perf_counter())
@@ -376,10 +387,15 @@ class LdcsrWidget(QWidget):
             self.status_label.setText(f"{done} / {total} tiles · about {_fmt_seconds(left)} left")
         elif done >= total:
             self.status_label.setText(f"{done} / {total} tiles · finishing…")
+
+    @ensure_main_thread
+    def _on_rows(self, y0: int, rows) -> None:
+        if self._worker is None or self._worker.abort_requested or self._job is None:
+            return
         try:
-            self._job[2].update(update)
+            self._job[2].rows(y0, rows)
         except Exception as exc:  # noqa: BLE001 - a preview must never crash the viewer
-            notify("warning", f"LDCSR could not show a tile: {plain_message(exc)}")
+            notify("warning", f"LDCSR could not show finished rows: {plain_message(exc)}")
 
     def _on_returned(self, result: JobResult) -> None:
         layer, spec, partial = self._job
@@ -387,21 +403,23 @@ class LdcsrWidget(QWidget):
             self._on_cancelled()
             return
         try:
-            out = partial.finish(result)
-            if out is None:
+            outs = partial.finish(result)
+            if outs is None:
                 notify("warning", f"'{layer.name}' was removed during the run; the result was not added.")
                 self.runFinished.emit("failed")
                 return
-            bic = None
+            picked = partial.source.layers.index(layer)
+            bics = []
             if result.bicubic is not None:
-                bic = self._insert_below(out, result.bicubic, result_kwargs(
-                    layer, spec, "bicubic", run_info=out.metadata["ldcsr"]))
-            self.last = RunLayers(layer, out, bic, result)
+                bics = self._add_bicubic(partial.source, spec, result.bicubic, outs)
+            self.last = RunLayers(layer, outs[picked], bics[picked] if bics else None, result, partial.source,
+                                  outs, bics)
         except Exception as exc:  # noqa: BLE001 - never crash the viewer
             partial.discard()
             notify("error", f"LDCSR could not add the result layer: {plain_message(exc)}")
             self.runFinished.emit("failed")
             return
+        out = outs[picked]
         self.status_label.setText(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px) "
                                   f"in {_fmt_seconds(result.seconds)}")
         self.progress_bar.setValue(self.progress_bar.maximum())
@@ -434,12 +452,18 @@ class LdcsrWidget(QWidget):
             self.progress_bar.setRange(0, 1)
         self._update_enabled()
 
-    def _insert_below(self, above, data, kwargs):
+    def _add_bicubic(self, source, spec: JobSpec, geo_array, results: list) -> list:
+        """Add the bicubic baseline layers, each just below its LDCSR result."""
         from napari.layers import Image
 
-        layer = Image(data, **kwargs)
-        self.viewer.layers.insert(self.viewer.layers.index(above), layer)
-        return layer
+        layers = []
+        for src, data, above in zip(source.layers, source.split(geo_array.data), results):
+            kwargs = result_kwargs(src, spec, "bicubic", run_info=above.metadata.get("ldcsr"))
+            kwargs["metadata"]["tags"] = dict(geo_array.tags)
+            layer = Image(data, **kwargs)
+            self.viewer.layers.insert(self.viewer.layers.index(above), layer)
+            layers.append(layer)
+        return layers
 
     def _update_enabled(self, *_: Any) -> None:
         running = self.running
@@ -462,16 +486,17 @@ class LdcsrWidget(QWidget):
         last = self.last
         if last.bicubic is not None and last.bicubic in self.viewer.layers:
             return last.bicubic
-        import numpy as np
-
-        from ._job import bicubic, from_engine_output, to_engine_input
-
-        spec = last.job.spec
-        crop = np.asarray(last.source.data[spec.region.slices])
-        image, rad = to_engine_input(crop, bool(last.source.rgb))
-        data = from_engine_output(bicubic(image, spec.out_shape), rad)
-        last.bicubic = self._insert_below(last.result, data, result_kwargs(
-            last.source, spec, "bicubic", run_info=last.result.metadata.get("ldcsr")))
+        geo_array = bicubic_job(last.layer_source, last.job.spec)
+        present = [r for r in last.results if r in self.viewer.layers]
+        if len(present) != len(last.results):  # some band results were removed: just the picked one
+            source = LayerSource((last.source,), "gray")
+            data = geo_array.data[last.layer_source.layers.index(last.source)][None]
+            geo_array = type(geo_array)(data, geo_array.transform, tags=geo_array.tags)
+            present = [last.result]
+        else:
+            source = last.layer_source
+        last.bicubics = self._add_bicubic(source, last.job.spec, geo_array, present)
+        last.bicubic = last.bicubics[present.index(last.result)]
         return last.bicubic
 
     @property
