@@ -373,3 +373,21 @@ def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model
     np.testing.assert_array_equal(back.data, out.data)
     np.testing.assert_allclose(_bounds(back), _bounds(src), atol=1e-6)
     assert back.metadata["pixel_size"] == pytest.approx((0.1 / 1.5, 0.1 / 1.5))
+
+
+def test_nan_pixels_stay_nan_as_on_the_cli(ldcsr, qtbot, notes):
+    """NaN is invalid data (masked, filled for the model, restored), not the image minimum."""
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(5)
+    data = (rng.random((24, 28), dtype=np.float32) * 50 + 100).astype(np.float32)
+    data[4:10, 6:12] = np.nan
+    src = viewer.add_image(data, name="temp")
+    widget.set_scale(2.0)
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    out = widget.last_result.data
+    assert out.shape == (48, 56) and out.dtype == np.float32
+    nan = np.isnan(out)
+    np.testing.assert_array_equal(nan, np.repeat(np.repeat(np.isnan(data), 2, 0), 2, 1))
+    assert 80 < float(np.nanmedian(out)) < 170  # no NaN-as-minimum pulling values down
+    assert not _errors(notes)
