@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+)
 from superqt import QCollapsible, QElidingLabel, QLabeledSlider
 from superqt.utils import ensure_main_thread
 
@@ -142,9 +144,11 @@ class LdcsrWidget(QWidget):
         self.progress_bar.setFormat("%v / %m tiles")
         outer.addWidget(self.progress_bar)
         self.status_label = QElidingLabel("Ready")
-        outer.addWidget(self.status_label)
         self.device_label = QElidingLabel("Device: detecting…")
-        outer.addWidget(self.device_label)
+        for label in (self.status_label, self.device_label):  # elide instead of widening the dock
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            outer.addWidget(label)
+        
 
         compare = QGroupBox("Compare")
         cl = QVBoxLayout(compare)
@@ -180,6 +184,10 @@ class LdcsrWidget(QWidget):
             section.expand(animate=False)
         self._sections.insertWidget(self._sections.count() - 1, section)
         return section
+
+    def _set_status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
 
     def _connect_viewer(self) -> None:
         ev = self.viewer.layers.events
@@ -344,7 +352,7 @@ class LdcsrWidget(QWidget):
         self.progress_bar.setRange(0, 0)  # busy until the first tile is done
         cached = self.models.cached(spec.model_source) is not None
         bands = f" · {len(source.layers)} band layers" if source.layout == "bands" else ""
-        self.status_label.setText(
+        self._set_status(
             f"Running ×{spec.scale:.2f} ({spec.mode}) on {spec.region.rows}×{spec.region.cols} px → "
             f"{spec.out_shape[0]}×{spec.out_shape[1]} px{bands}" + ("" if cached else " · loading model…"))
         self._update_enabled()
@@ -365,7 +373,7 @@ class LdcsrWidget(QWidget):
         """Ask the running job to stop (the engine stops within one tile); nothing is added."""
         if self._worker is not None and not self._worker.abort_requested:
             self._worker.quit()
-            self.status_label.setText("Cancelling…")
+            self._set_status("Cancelling…")
             self.cancel_button.setEnabled(False)
 
     @ensure_main_thread
@@ -384,9 +392,9 @@ class LdcsrWidget(QWidget):
         elapsed = time.perf_counter() - (self._t_tiles or time.perf_counter())
         if 0 < done < total:
             left = elapsed / done * (total - done)
-            self.status_label.setText(f"{done} / {total} tiles · about {_fmt_seconds(left)} left")
+            self._set_status(f"{done} / {total} tiles · about {_fmt_seconds(left)} left")
         elif done >= total:
-            self.status_label.setText(f"{done} / {total} tiles · finishing…")
+            self._set_status(f"{done} / {total} tiles · finishing…")
 
     @ensure_main_thread
     def _on_rows(self, y0: int, rows) -> None:
@@ -420,7 +428,7 @@ class LdcsrWidget(QWidget):
             self.runFinished.emit("failed")
             return
         out = outs[picked]
-        self.status_label.setText(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px) "
+        self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px) "
                                   f"in {_fmt_seconds(result.seconds)}")
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.resultAdded.emit(out)
@@ -435,13 +443,13 @@ class LdcsrWidget(QWidget):
         layer, _, partial = self._job
         partial.discard()
         message = plain_message(exc)
-        self.status_label.setText(f"Failed: {message}")
+        self._set_status(f"Failed: {message}")
         notify("error", f"LDCSR could not super-resolve '{layer.name}': {message}")
         self.runFinished.emit("failed")
 
     def _on_cancelled(self) -> None:
         self._job[2].discard()
-        self.status_label.setText("Cancelled; nothing was added.")
+        self._set_status("Cancelled; nothing was added.")
         notify("info", "LDCSR run cancelled; no layer was added.")
         self.runFinished.emit("cancelled")
 

@@ -16,7 +16,7 @@ from napari_ldcsr import _geometry as geo
 def scene(tmp_path):
     """A 16-bit, 4-band (B, G, R, NIR) UTM scene with nodata = 0 in one corner and a stripe."""
     rng = np.random.default_rng(7)
-    h, w = 44, 52
+    h, w = 36, 40
     yy, xx = np.mgrid[0:h, 0:w]
     bands = np.stack([800 + 40 * np.sin(xx / 5.0 + k) + 30 * np.cos(yy / 7.0) for k in range(4)])
     bands = (bands + rng.normal(0, 25, bands.shape)).astype(np.uint16)
@@ -52,7 +52,7 @@ def test_cli_and_widget_give_the_same_raster(scene, tiny_checkpoint, tmp_path, m
     with rasterio.open(cli_out) as ds:
         cli = ds.read()
         cli_transform, cli_crs, cli_nodata = ds.transform, ds.crs, ds.nodata
-    assert cli.shape == (4, 88, 104) and cli.dtype == np.uint16
+    assert cli.shape == (4, 72, 80) and cli.dtype == np.uint16
     assert (cli[:, 0, 0] == 0).all() and (cli[:, 60:62] == 0).all()  # nodata restored
 
     # --- the widget, on the layers the plugin reader opens (one per band)
@@ -81,7 +81,7 @@ def test_cli_and_widget_give_the_same_raster(scene, tiny_checkpoint, tmp_path, m
         assert r.metadata["transform"] == pytest.approx(tuple(cli_transform)[:6], abs=1e-9)
         assert rasterio.crs.CRS.from_user_input(r.metadata["crs"]) == cli_crs
         assert r.metadata["nodata"] == cli_nodata == 0
-        left, bottom, right, top = rasterio.transform.array_bounds(88, 104, cli_transform)
+        left, bottom, right, top = rasterio.transform.array_bounds(72, 80, cli_transform)
         np.testing.assert_allclose(geo.world_bounds(r.data_to_world, r.data.shape), [[-top, left], [-bottom, right]],
                                    atol=1e-6)
     saved = tmp_path / "napari_nir.tif"
