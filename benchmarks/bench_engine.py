@@ -60,7 +60,7 @@ def _seams(spec: dict) -> dict:
     import numpy as np
 
     import ldcsr_core
-    from ldcsr_core.data import list_images, load_rgb
+    from ldcsr_core.training.data import list_images, load_rgb
     from ldcsr_core.tiling import plan_tiles
     model = ldcsr_core.load_model(spec["model"] or None, device="cpu")
     if spec.get("image"):

@@ -1,7 +1,7 @@
 """Peak memory and throughput of file-to-file super-resolution against scene size.
 
 Writes synthetic uint8 RGB GeoTIFF scenes (streamed, tiled, deflate), super-resolves each one in a
-fresh subprocess with :func:`ldcsr_core.raster.upscale_raster`, and prints seconds, megapixels/s and
+fresh subprocess with :func:`ldcsr_core.geo.pipeline.upscale_raster`, and prints seconds, megapixels/s and
 the subprocess's peak RSS. Peak RSS should stay flat as the scene grows: the pipeline holds one tile
 row of the output, never the scene.
 
@@ -79,7 +79,7 @@ def _child(args) -> None:
     import torch
 
     import ldcsr_core
-    from ldcsr_core.raster import upscale_raster
+    from ldcsr_core.geo.pipeline import upscale_raster
 
     torch.set_num_threads(args.threads)
     if args.engine == "null":

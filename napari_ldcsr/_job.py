@@ -189,8 +189,8 @@ def run_job(
         mode=spec.mode,
         seed=spec.seed,
         tile=spec.tile,
-        progress=progress,
-        cancel=cancel,
+        callback=ldcsr_core.polling(cancel or (lambda: False),
+                                    progress and (lambda info: progress(info.done, info.total))),
     )
     result = from_engine_output(out, rad)
     base = from_engine_output(bicubic(image, spec.out_shape), rad) if spec.bicubic else None

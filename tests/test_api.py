@@ -48,10 +48,10 @@ def test_seed_reproducible_and_seed_matters(tiny):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(scale=1.0), r"scale must be in \(1, 16\]"),
-    (dict(scale=0.5), r"scale must be in \(1, 16\]"),
+    (dict(scale=1.0), r"scale must be in \(1, 8\]"),
+    (dict(scale=0.5), r"scale must be in \(1, 8\]"),
     (dict(scale=float("nan")), "scale must be"),
-    (dict(scale=40), r"scale must be in \(1, 16\]"),
+    (dict(scale=40), r"scale must be in \(1, 8\]"),
     (dict(scale="big"), "scale must be a number"),
     (dict(scale=2, out_shape=(40, 40)), "exactly one of scale and out_shape"),
     (dict(), "exactly one of scale and out_shape"),
@@ -96,7 +96,8 @@ def test_super_resolve_rejects_bad_noise(tiny):
 
 
 def test_engine_never_imports_qt_or_napari():
-    code = ("import sys, ldcsr_core, ldcsr_core.tiling, ldcsr_core.api, ldcsr_core.train; "
+    code = ("import sys, ldcsr_core, ldcsr_core.tiling, ldcsr_core.api, ldcsr_core.training.train, ldcsr_core.geo.pipeline, "
+            "ldcsr_core.cli.commands; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('napari', 'qtpy', 'PyQt5', 'PyQt6', 'PySide2', "
             "'PySide6', 'magicgui', 'superqt')]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

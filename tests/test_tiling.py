@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 import ldcsr_core
 from ldcsr_core.config import tiny_test_config
 from ldcsr_core.models.resample import AxisWindow, Window2d, resize
-from ldcsr_core.tiling import LatentNoise, RowMerger, plan_tiles, run_plan
+from ldcsr_core.tileplan import RowMerger, plan_tiles
+from ldcsr_core.tiling import LatentNoise, run_plan
 
 
 @pytest.fixture(scope="module")
@@ -135,12 +136,13 @@ def test_untiled_upscale_is_the_public_super_resolve(tiny):
 def test_progress_and_cancel(tiny):
     img = np.zeros((64, 64, 3), np.uint8)
     calls = []
-    ldcsr_core.upscale(img, 2, model=tiny, mode="fast", tile=32, progress=lambda d, t: calls.append((d, t)))
+    ldcsr_core.upscale(img, 2, model=tiny, mode="fast", tile=32,
+                       callback=lambda i: calls.append((i.done, i.total)))
     total = calls[-1][1]
     assert total > 1 and calls[0] == (0, total) and calls[-1] == (total, total)
     assert [d for d, _ in calls] == list(range(total + 1))
     ran = []
     with pytest.raises(ldcsr_core.Cancelled):
         ldcsr_core.upscale(img, 2, model=tiny, mode="fast", tile=32,
-                           progress=lambda d, t: ran.append(d), cancel=lambda: len(ran) >= 2)
+                           callback=ldcsr_core.polling(lambda: len(ran) >= 2, lambda i: ran.append(i.done)))
     assert max(ran) <= 2, "cancellation must stop within one tile"

@@ -9,8 +9,8 @@ from PIL import Image
 
 import ldcsr_core
 from ldcsr_core.config import tiny_test_config
-from ldcsr_core.evaluate import evaluate, format_table
-from ldcsr_core.metrics import border_crop, psnr, ssim
+from ldcsr_core.training.evaluate import evaluate, format_table
+from ldcsr_core.training.metrics import border_crop, psnr, ssim
 
 from conftest import require_shared
 
@@ -56,7 +56,7 @@ def test_evaluate_scores_bicubic_by_the_protocol(image_dir):
 
 
 def test_training_updates_weights_and_writes_a_loadable_model(image_dir, tmp_path):
-    from ldcsr_core.train import train
+    from ldcsr_core.training.train import train
     out = tmp_path / "m.safetensors"
     init = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0)
     model, hist = train(image_dir, out, config=tiny_test_config(with_encoder=True), minutes=(0.04, 0.02, 0.02),
@@ -83,7 +83,7 @@ def test_shipped_model_loads_and_upscales_without_a_model_argument():
 @pytest.mark.parametrize("scale,margin", [(2.0, 0.15), (4.0, 0.1)])
 def test_shipped_model_beats_bicubic_on_real_validation_images(scale, margin):
     val = require_shared("data", "rsscn7", "val")
-    from ldcsr_core.data import list_images
+    from ldcsr_core.training.data import list_images
     files = list_images(val)[::47]  # 3 images from different classes
     m = ldcsr_core.load_model(device="cpu")
     res = evaluate(m, files, [scale], mode="fast")["scales"][str(scale)]

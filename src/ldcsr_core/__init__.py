@@ -1,7 +1,8 @@
 """ldcsr_core: the LDCSR continuous-scale super-resolution engine (no Qt, no napari).
 
 Public API: :func:`load_model`, :func:`upscale`, the tiling building blocks (:func:`plan_tiles`,
-:func:`process_tile`, :class:`RowMerger`, :func:`run_plan`) and the error classes.  Names are
+:func:`process_tile`, :class:`RowMerger`, :func:`run_plan`), the progress protocol
+(:class:`TileProgress`, :func:`polling`) and the error classes.  Names are
 imported on first use, so ``import ldcsr_core`` (and ``ldcsr --help``) does not load torch.
 """
 
@@ -14,12 +15,13 @@ from .errors import Cancelled, CheckpointError, ConfigError, InputError, LdcsrEr
 __version__ = "0.1.0"
 
 _LAZY = {
-    "upscale": "api", "output_shape": "api",
+    "upscale": "api", "output_shape": "rules",
     "load_model": "checkpoints", "save_model": "checkpoints", "build_model": "checkpoints",
     "convert_checkpoint": "checkpoints", "resolve_device": "checkpoints",
     "ModelConfig": "config", "LDCSR": "models",
-    "plan_tiles": "tiling", "process_tile": "tiling", "run_plan": "tiling", "RowMerger": "tiling",
-    "Tile": "tiling", "TilePlan": "tiling", "LatentNoise": "tiling",
+    "plan_tiles": "tileplan", "RowMerger": "tileplan", "Tile": "tileplan", "TilePlan": "tileplan",
+    "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "tiling",
+    "TileProgress": "progress", "polling": "progress",
 }
 
 __all__ = sorted(_LAZY) + ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",

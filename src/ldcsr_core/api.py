@@ -3,59 +3,23 @@
 from __future__ import annotations
 
 import functools
-import math
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .errors import InputError
-from .tiling import plan_tiles, run_plan
+from .progress import ProgressCallback
+from .rules import MIN_INPUT_SIDE, check_mode, output_shape
+from .tileplan import plan_tiles
+from .tiling import run_plan
 
-__all__ = ["upscale", "output_shape", "MAX_SCALE", "MIN_INPUT_SIDE"]
-
-MAX_SCALE = 16.0
-MIN_INPUT_SIDE = 4
+__all__ = ["upscale", "output_shape"]
 
 
 @functools.lru_cache(maxsize=2)
 def _default_model(device: str = "auto"):
     from .checkpoints import load_model
     return load_model(None, device=device)
-
-
-def _check_scale(scale) -> tuple[float, float]:
-    pair = (scale, scale) if np.isscalar(scale) else tuple(scale)
-    if len(pair) != 2:
-        raise InputError(f"scale must be a number or a (y, x) pair, got {scale!r}")
-    out = []
-    for s in pair:
-        try:
-            s = float(s)
-        except (TypeError, ValueError):
-            raise InputError(f"scale must be a number, got {s!r}") from None
-        if not math.isfinite(s) or s <= 1.0 or s > MAX_SCALE:
-            raise InputError(f"scale must be in (1, {MAX_SCALE:g}], got {s!r}")
-        out.append(s)
-    return out[0], out[1]
-
-
-def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[int, int]:
-    """Output (H, W): ``round(h·s) × round(w·s)`` from a scale, or a checked explicit ``out_shape``."""
-    h, w = int(in_shape[0]), int(in_shape[1])
-    if (scale is None) == (out_shape is None):
-        raise InputError("give exactly one of scale and out_shape")
-    if scale is not None:
-        sy, sx = _check_scale(scale)
-        return int(round(h * sy)), int(round(w * sx))
-    try:
-        H, W = (int(v) for v in out_shape)
-    except (TypeError, ValueError):
-        raise InputError(f"out_shape must be a (height, width) pair, got {out_shape!r}") from None
-    if H < h or W < w or (H, W) == (h, w):
-        raise InputError(f"out_shape {(H, W)} must be larger than the input {(h, w)} (this is an upscaler)")
-    if H > h * MAX_SCALE or W > w * MAX_SCALE:
-        raise InputError(f"out_shape {(H, W)} exceeds the maximum scale {MAX_SCALE:g} for input {(h, w)}")
-    return H, W
 
 
 def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
@@ -80,8 +44,7 @@ def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
 
 def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
             out_shape: Sequence[int] | None = None, model=None, mode: str = "diffusion", seed: int = 0,
-            tile: int | None = None, progress: Callable[[int, int], None] | None = None,
-            cancel: Callable[[], bool] | None = None) -> np.ndarray:
+            tile: int | None = None, callback: ProgressCallback | None = None) -> np.ndarray:
     """Super-resolve an RGB image with LDCSR at any scale.
 
     Parameters
@@ -92,15 +55,14 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     mode : "diffusion" (seeded 4-step sampler) or "fast" (deterministic one-shot decode).
     seed : noise seed; the noise is tied to latent positions, so the result does not depend on tiling.
     tile : tile side in input pixels (>= 32); None picks 256-px output tiles.
-    progress : ``progress(done, total)`` after each tile.
-    cancel : ``cancel() -> bool`` polled between tiles; True raises :class:`ldcsr_core.Cancelled`.
+    callback : ``callback(TileProgress)`` before the first tile and after each one; raise
+        :class:`ldcsr_core.Cancelled` in it to stop (see :mod:`ldcsr_core.progress`).
 
     Returns
     -------
     The super-resolved image, (H, W, 3), same dtype as ``image``.
     """
-    if mode not in ("diffusion", "fast"):
-        raise InputError(f"mode must be 'diffusion' or 'fast', got {mode!r}")
+    check_mode(mode)
     img, dtype = _as_unit_float(image)
     H, W = output_shape(img.shape[:2], scale, out_shape)
     if model is None:
@@ -115,7 +77,7 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     def sink(y0, rows):
         out[y0:y0 + rows.shape[0]] = rows
 
-    run_plan(model, plan, read, sink, mode=mode, seed=seed, progress=progress, cancel=cancel)
+    run_plan(model, plan, read, sink, mode=mode, seed=seed, callback=callback)
     np.clip(out, 0.0, 1.0, out=out)
     if dtype == np.uint8:
         return np.rint(out * 255.0).astype(np.uint8)

@@ -1,138 +1,34 @@
-"""Tiled inference in bounded memory (after MONAI's sliding-window inference).
+"""Tiled inference, the model side: global latent noise, one tile through the model, the tile loop.
 
-Geometry is planned on the *output* grid: windows start on multiples of 8 (the latent grid), so a
-tile's latent, noise and resampling taps coincide with those of the whole image.  Each window is
-fed the LR pixels it needs plus a context margin; overlapping windows are blended with raised-
-cosine weights and normalised once.  :class:`RowMerger` hands finished rows to a sink in order, so
-a scene costs one tile plus a band of output rows.
+Tile geometry, blending and row merging are torch-free and live in :mod:`ldcsr_core.tileplan`.
+:func:`run_plan` is the one tile loop of the engine (``upscale``, the raster pipeline, Dask and
+the plugins all go through it) and reports through the one progress protocol
+(:mod:`ldcsr_core.progress`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
-from .errors import Cancelled, InputError
-from .models.ldcsr import LDCSR, MIN_WINDOW, padded_window, unet_scale
+from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d
+from .progress import ProgressCallback, TileProgress
+from .rules import LATENT
+from .tileplan import RowMerger, Tile, TilePlan
 
-__all__ = ["Tile", "TilePlan", "plan_tiles", "LatentNoise", "process_tile", "RowMerger", "run_plan",
-           "DEFAULT_TILE_OUT", "blend_weights"]
-
-DEFAULT_TILE_OUT = 256  # the output size official stage-2 training saw
-LATENT = 8
-
-
-@dataclass(frozen=True)
-class Span:
-    """Half-open interval [start, stop) on one axis."""
-
-    start: int
-    stop: int
-
-    @property
-    def size(self) -> int:
-        return self.stop - self.start
+__all__ = ["LatentNoise", "tile_window", "process_tile", "run_plan"]
 
 
-@dataclass(frozen=True)
-class Tile:
-    """One model window: ``read`` = LR rows/cols it needs, ``write`` = output rows/cols it produces."""
-
-    index: int
-    read_y: Span
-    read_x: Span
-    write_y: Span
-    write_x: Span
-
-    @property
-    def read(self):
-        """(y0, x0, h, w) of the input window."""
-        return (self.read_y.start, self.read_x.start, self.read_y.size, self.read_x.size)
-
-    @property
-    def write(self):
-        """(y0, x0, h, w) of the output window."""
-        return (self.write_y.start, self.write_x.start, self.write_y.size, self.write_x.size)
-
-
-@dataclass(frozen=True)
-class TilePlan:
-    in_shape: tuple[int, int]
-    out_shape: tuple[int, int]
-    tile_out: tuple[int, int]
-    overlap_out: tuple[int, int]
-    tiles: tuple[Tile, ...]
-
-    def __len__(self) -> int:
-        return len(self.tiles)
-
-    @property
-    def scale(self) -> tuple[float, float]:
-        return (self.out_shape[0] / self.in_shape[0], self.out_shape[1] / self.in_shape[1])
-
-    def window(self, tile: Tile) -> Window2d:
-        (h, w), (H, W) = self.in_shape, self.out_shape
-        return Window2d(
-            AxisWindow(h, H, tile.read_y.start, tile.read_y.size, tile.write_y.start, tile.write_y.size),
-            AxisWindow(w, W, tile.read_x.start, tile.read_x.size, tile.write_x.start, tile.write_x.size))
-
-
-def _axis_spans(n_out: int, size: int, overlap: int) -> list[Span]:
-    if n_out <= size:
-        return [Span(0, n_out)]
-    step = size - overlap
-    starts = list(range(0, n_out - size + 1, step))
-    last = ((n_out - size) // LATENT) * LATENT
-    if starts[-1] != last:
-        starts.append(last)
-    return [Span(s, n_out if s == starts[-1] else s + size) for s in starts]
-
-
-def _read_span(w: Span, n_in: int, n_out: int, margin: int) -> Span:
-    r = n_in / n_out
-    return Span(max(0, math.floor(w.start * r) - margin), min(n_in, math.ceil(w.stop * r) + margin))
-
-
-def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float = 0.25,
-               margin: int | None = None) -> TilePlan:
-    """Plan windows covering ``out_shape`` from an ``in_shape`` input.
-
-    Parameters
-    ----------
-    tile : tile side in input pixels (>= 32), or None for ``DEFAULT_TILE_OUT`` output pixels.
-    overlap : fraction of the output tile shared with the neighbour (blended).
-    margin : LR context pixels read around each window (default: 8 + 1/8 of the tile).
-    """
-    (h, w), (H, W) = (int(v) for v in in_shape), (int(v) for v in out_shape)
-    if min(h, w, H, W) < 1:
-        raise InputError(f"empty image: input {in_shape}, output {out_shape}")
-    if tile is not None and tile < 32:
-        raise InputError(f"tile must be at least 32 input pixels, got {tile}")
-    if not 0 <= overlap < 0.5:
-        raise InputError(f"overlap must be >= 0 and < 0.5, got {overlap}")
-    sizes, overlaps = [], []
-    for n_in, n_out in ((h, H), (w, W)):
-        s = n_out / n_in
-        t_out = DEFAULT_TILE_OUT if tile is None else int(round(tile * s))
-        t_out = max(MIN_WINDOW + LATENT, (t_out // LATENT) * LATENT)
-        ov = max(2 * LATENT, int(round(t_out * overlap / LATENT)) * LATENT) if n_out > t_out else 0
-        sizes.append(t_out)
-        overlaps.append(min(ov, t_out // 2 - LATENT))
-    ys = _axis_spans(H, sizes[0], overlaps[0])
-    xs = _axis_spans(W, sizes[1], overlaps[1])
-    tiles = []
-    for wy in ys:
-        for wx in xs:
-            m_y = margin if margin is not None else 8 + int(sizes[0] * h / H) // 8
-            m_x = margin if margin is not None else 8 + int(sizes[1] * w / W) // 8
-            tiles.append(Tile(len(tiles), _read_span(wy, h, H, m_y), _read_span(wx, w, W, m_x), wy, wx))
-    return TilePlan((h, w), (H, W), tuple(sizes), tuple(overlaps), tuple(tiles))
+def tile_window(plan: TilePlan, tile: Tile) -> Window2d:
+    """The resampling window of ``tile`` in the global input/output grids of ``plan``."""
+    (h, w), (H, W) = plan.in_shape, plan.out_shape
+    return Window2d(
+        AxisWindow(h, H, tile.read_y.start, tile.read_y.size, tile.write_y.start, tile.write_y.size),
+        AxisWindow(w, W, tile.read_x.start, tile.read_x.size, tile.write_x.start, tile.write_x.size))
 
 
 class LatentNoise:
@@ -173,7 +69,7 @@ def process_tile(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, 
                  seed: int = 0, noise: LatentNoise | None = None) -> np.ndarray:
     """Run the model on one tile: ``lr_tile`` (h×w×3 float32 in [0,1], the tile's ``read`` window)
     → (H×W×3 float32 in [0,1], the tile's ``write`` window, unclamped). Pure in its inputs."""
-    win = plan.window(tile)
+    win = tile_window(plan, tile)
     run_win = padded_window(win)
     ext_y, ext_x = run_win.y.out_len, run_win.x.out_len
     dev = model.device
@@ -193,101 +89,30 @@ def process_tile(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, 
     return (out * 0.5 + 0.5).cpu().numpy()
 
 
-def blend_weights(span: Span, n_out: int, overlap: int) -> np.ndarray:
-    """Raised-cosine ramps of length ``overlap`` at window ends that are not image borders."""
-    wgt = np.ones(span.size, dtype=np.float32)
-    if overlap <= 0:
-        return wgt
-    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)).astype(np.float32)
-    ramp = np.maximum(ramp, 1e-3)
-    k = min(overlap, span.size)
-    if span.start > 0:
-        wgt[:k] = np.minimum(wgt[:k], ramp[:k])
-    if span.stop < n_out:
-        wgt[-k:] = np.minimum(wgt[-k:], ramp[:k][::-1])
-    return wgt
-
-
-class RowMerger:
-    """Blends tile outputs and emits finished output rows, top to bottom, to ``sink(y0, rows)``.
-
-    Holds only the band of rows that tiles still touch (``aggregate``/``finalize``, as MONAI's
-    Merger).  Tiles must arrive in plan order.
-    """
-
-    def __init__(self, plan: TilePlan, sink: Callable[[int, np.ndarray], None], channels: int = 3):
-        self.plan, self.sink, self.channels = plan, sink, channels
-        self.done = 0  # rows [0, done) have been emitted; the buffer starts at row `done`
-        self.used = 0  # rows of the buffer that tiles have touched
-        cap = 2 * max((t.write_y.size for t in plan.tiles), default=1)
-        self.acc = np.zeros((cap, plan.out_shape[1], channels), np.float32)
-        self.wsum = np.zeros((cap, plan.out_shape[1]), np.float32)
-
-    def _reserve(self, rows: int):
-        if rows > self.acc.shape[0]:  # only for unusual plans: grow geometrically
-            cap = max(rows, 2 * self.acc.shape[0])
-            acc = np.zeros((cap,) + self.acc.shape[1:], np.float32)
-            wsum = np.zeros((cap,) + self.wsum.shape[1:], np.float32)
-            acc[:self.used], wsum[:self.used] = self.acc[:self.used], self.wsum[:self.used]
-            self.acc, self.wsum = acc, wsum
-
-    def aggregate(self, values: np.ndarray, tile: Tile):
-        H, W = self.plan.out_shape
-        wy = blend_weights(tile.write_y, H, self.plan.overlap_out[0])
-        wx = blend_weights(tile.write_x, W, self.plan.overlap_out[1])
-        wgt = wy[:, None] * wx[None, :]
-        y0 = tile.write_y.start - self.done
-        if y0 < 0:
-            raise ValueError(f"tile {tile.index} arrived after its rows were emitted (tiles must come in plan order)")
-        self._reserve(y0 + tile.write_y.size)
-        self.used = max(self.used, y0 + tile.write_y.size)
-        sl = (slice(y0, y0 + tile.write_y.size), slice(tile.write_x.start, tile.write_x.stop))
-        self.acc[sl] += values * wgt[..., None]
-        self.wsum[sl] += wgt
-        nxt = next((t.write_y.start for t in self.plan.tiles[tile.index + 1:]), H)
-        self._flush(min(nxt, H))
-
-    def _flush(self, upto: int):
-        n = upto - self.done
-        if n <= 0:
-            return
-        self.sink(self.done, self.acc[:n] / np.maximum(self.wsum[:n], 1e-12)[..., None])
-        rest = self.used - n  # rows still open: move them to the front (only the overlap band)
-        if rest > 0:
-            self.acc[:rest], self.wsum[:rest] = self.acc[n:self.used].copy(), self.wsum[n:self.used].copy()
-        self.acc[max(rest, 0):self.used] = 0
-        self.wsum[max(rest, 0):self.used] = 0
-        self.used, self.done = max(rest, 0), upto
-
-    def finalize(self):
-        self._flush(self.plan.out_shape[0])
-
-
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
              sink: Callable[[int, np.ndarray], None], *, mode: str = "diffusion", seed: int = 0,
-             progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
+             callback: ProgressCallback | None = None, channels: int = 3,
              tiles: Iterator[tuple[Tile, np.ndarray]] | None = None) -> None:
     """Run every tile of ``plan`` and stream blended rows to ``sink(y0, rows)``.
 
     ``read_window(y0, x0, h, w)`` returns LR pixels (h×w×3 float32 in [0,1]). ``tiles`` may supply
     (tile, output) pairs computed elsewhere (e.g. on a Dask cluster), in plan order.
+    ``callback(TileProgress)`` is called before the first tile and after each one; it may raise
+    :class:`~ldcsr_core.Cancelled` to stop the run.
     """
-    merger = RowMerger(plan, sink)
-    noise = LatentNoise(seed, model.config.diffusion.embed_dim) if model is not None else None
+    merger = RowMerger(plan, sink, channels=channels)
     total = len(plan.tiles)
-    if progress:
-        progress(0, total)
+    if callback is not None:
+        callback(TileProgress(0, total))
     if tiles is None:
+        noise = LatentNoise(seed, model.config.diffusion.embed_dim)
+
         def compute():
             for t in plan.tiles:
-                if cancel is not None and cancel():
-                    raise Cancelled("cancelled by the user")
                 yield t, process_tile(model, read_window(*t.read), t, plan, mode=mode, seed=seed, noise=noise)
         tiles = compute()
     for i, (t, out) in enumerate(tiles, 1):
         merger.aggregate(out, t)
-        if progress:
-            progress(i, total)
-        if cancel is not None and cancel() and i < total:
-            raise Cancelled("cancelled by the user")
+        if callback is not None:
+            callback(TileProgress(i, total, t, out))
     merger.finalize()

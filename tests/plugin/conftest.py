@@ -62,27 +62,25 @@ def ldcsr(make_napari_viewer, qtbot, tiny_model):
 @pytest.fixture
 def bicubic_engine(monkeypatch):
     """Swap ``ldcsr_core.upscale`` for a bicubic stand-in with the same contract (output shape,
-    dtype, ``progress``/``cancel`` per 128-px tile) for widget tests on whole scenes, where the
+    dtype, a progress ``callback`` per 128-px tile) for widget tests on whole scenes, where the
     network itself would only cost CPU time. Returns the list of calls made."""
     import math
 
     import ldcsr_core
-    from ldcsr_core.errors import Cancelled
+    from ldcsr_core.progress import TileProgress
 
     from napari_ldcsr._job import bicubic
 
     calls = []
 
     def upscale(image, scale=None, *, out_shape=None, model=None, mode="diffusion", seed=0, tile=None,
-                progress=None, cancel=None):
+                callback=None):
         calls.append({"shape": image.shape, "out_shape": tuple(out_shape), "mode": mode, "model": model})
         t = tile or 128
         total = math.ceil(image.shape[0] / t) * math.ceil(image.shape[1] / t)
-        for i in range(total):
-            if cancel is not None and cancel():
-                raise Cancelled("cancelled by the user")
-            if progress is not None:
-                progress(i + 1, total)
+        for i in range(total + 1):
+            if callback is not None:
+                callback(TileProgress(i, total))
         return bicubic(image, tuple(out_shape))
 
     monkeypatch.setattr(ldcsr_core, "upscale", upscale)

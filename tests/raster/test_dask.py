@@ -10,9 +10,9 @@ import rasterio
 
 distributed = pytest.importorskip("distributed")
 
-from ldcsr_core.distributed import DaskRunner, ModelSource, parse_dask_address  # noqa: E402
+from ldcsr_core.geo.distributed import DaskRunner, ModelSource, parse_dask_address  # noqa: E402
 from ldcsr_core.errors import InputError  # noqa: E402
-from ldcsr_core.raster import upscale_raster  # noqa: E402
+from ldcsr_core.geo.pipeline import upscale_raster  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ldcsr_core import radiometry as rad
+from ldcsr_core.geo import radiometry as rad
 from ldcsr_core.errors import InputError
 
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import rasterio
 
-from ldcsr_core import radiometry as rad
+from ldcsr_core.geo import radiometry as rad
 from ldcsr_core.errors import Cancelled, InputError
-from ldcsr_core.io import AI_NOTICE
-from ldcsr_core.raster import upscale_raster
+from ldcsr_core.geo.raster_io import AI_NOTICE
+from ldcsr_core.geo.pipeline import upscale_raster
+from ldcsr_core.progress import polling
 
 from .conftest import sha256
 
@@ -173,7 +174,7 @@ def test_refusals_leave_no_files(rasters, tiny_model, tmp_path):
         return len(calls) > 2
 
     with pytest.raises(Cancelled):
-        _run(tiny_model, src, tmp_path / "c.tif", cancel=cancel, tile=TILE)
+        _run(tiny_model, src, tmp_path / "c.tif", callback=polling(cancel), tile=TILE)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif"]
 
 

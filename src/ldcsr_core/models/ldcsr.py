@@ -10,16 +10,14 @@ import torch.nn as nn
 
 from ..config import ModelConfig
 from ..errors import InputError
+from ..rules import MIN_WINDOW, check_mode
 from ..samplers import sample_ancestral
 from ..schedules import make_ddpm_schedule
 from .autoencoder import AutoencoderKL, GAPEncoder
 from .resample import AxisWindow, Window2d, resize
 from .unet import DiffusionWrapper
 
-__all__ = ["LDCSR", "MIN_WINDOW", "MODES", "padded_window", "unet_scale"]
-
-MIN_WINDOW = 40  # the official UNet's reflect padding needs latents of at least 5 (= 40 output px)
-MODES = ("diffusion", "fast")
+__all__ = ["LDCSR", "padded_window", "unet_scale"]
 
 
 def padded_window(win: Window2d) -> Window2d:
@@ -80,8 +78,7 @@ class LDCSR(nn.Module):
         noises in sampling order. ``scale``/``scale_int``/``osize`` default to the official values
         of the full image (height ratio, its truncation, output height).
         """
-        if mode not in MODES:
-            raise InputError(f"mode must be one of {MODES}, got {mode!r}")
+        check_mode(mode)
         scale = win.y.out_full / win.y.in_full if scale is None else scale
         c = self.condition(lr, win)
         lr = lr.contiguous(memory_format=self.memory_format)

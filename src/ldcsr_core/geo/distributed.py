@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import InputError, LdcsrError
+from ..errors import InputError, LdcsrError
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
 
@@ -65,7 +65,7 @@ class ModelSource:
         self.apply_threads()
         if self.builder is not None:
             return self.builder()
-        from . import load_model
+        from .. import load_model
 
         return load_model(self.path, device=self.device)
 
@@ -116,7 +116,7 @@ def _worker_model(plugin_name: str, source: ModelSource):
 
 def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
               seed: int) -> np.ndarray:
-    from .raster import infer_tile
+    from .pipeline import infer_tile
 
     model = _worker_model(plugin_name, source)
     source.apply_threads()

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import click
 
+from ..rules import MAX_SCALE, MIN_TILE_IN, MODES
+
 __all__ = [
     "PairType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
-    "compress_opt", "MAX_SCALE",
+    "compress_opt",
 ]
 
-# The model was trained on scales drawn from U[1, 8] (see the spec); beyond that is guesswork.
-MAX_SCALE = 8.0
 
 
 class PairType(click.ParamType):
@@ -69,14 +69,14 @@ model_opt = click.option(
     help="Checkpoint: an official .ckpt or an ldcsr .safetensors (default: the shipped model).",
 )
 mode_opt = click.option(
-    "--mode", type=click.Choice(["diffusion", "fast"]), default="diffusion", show_default=True,
+    "--mode", type=click.Choice(list(MODES)), default="diffusion", show_default=True,
     help="'diffusion': the 4-step sampler (seeded); 'fast': one deterministic decode (previews).",
 )
 seed_opt = click.option("--seed", type=int, default=0, show_default=True,
                         help="Random seed of the diffusion sampler.")
 tile_opt = click.option(
-    "--tile", type=click.IntRange(min=32), default=None,
-    help="Tile side in input pixels (default: chosen from the model and free memory).",
+    "--tile", type=click.IntRange(min=MIN_TILE_IN), default=None,
+    help="Tile side in input pixels (default: 256-px output windows).",
 )
 device_opt = click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
@@ -104,8 +104,3 @@ compress_opt = click.option(
     show_default=True, help="GeoTIFF compression of the output.",
 )
 
-
-def existing_folder(path: Path) -> Path:
-    if not path.is_dir():
-        raise click.BadParameter(f"output folder does not exist: {path}", param_hint="'-o'")
-    return path

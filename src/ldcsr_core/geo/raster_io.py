@@ -4,7 +4,7 @@ Everything here works by windows, so a scene larger than memory streams through:
 
 * :func:`open_raster` opens any raster GDAL reads (GeoTIFF, PNG, JPEG, JP2, VRT, ...) and turns
   the usual failures (missing, unreadable, zero-size) into one-line :class:`InputError` messages;
-* :func:`output_shape`, :func:`scale_for_resolution`, :func:`scaled_transform` and
+* :func:`scale_for_resolution`, :func:`scaled_transform` and
   :func:`output_profile` derive the output grid from ``src.profile``: the transform is scaled per
   axis from the *rounded* output size, so the output covers exactly the input's bounds;
 * :class:`GeoTiffWriter` writes a tiled, compressed (Big)GeoTIFF to a temporary file in the
@@ -25,13 +25,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import InputError, LdcsrError
+from ..errors import InputError, LdcsrError
 
 __all__ = [
     "RasterInfo",
     "open_raster",
     "raster_info",
-    "output_shape",
     "scale_for_resolution",
     "scaled_transform",
     "output_profile",
@@ -164,14 +163,6 @@ def _positive_finite(v, what: str) -> float:
     if not math.isfinite(f) or f <= 0:
         raise InputError(f"{what} must be a positive finite number, got {v!r}")
     return f
-
-
-def output_shape(in_shape: tuple[int, int], scale) -> tuple[int, int]:
-    """``round(h·sy) × round(w·sx)`` for ``scale`` = ``s`` or ``(sy, sx)`` (each > 1)."""
-    sy, sx = (scale, scale) if np.isscalar(scale) else tuple(scale)
-    sy, sx = _positive_finite(sy, "scale"), _positive_finite(sx, "scale")
-    h, w = in_shape
-    return max(1, int(round(h * sy))), max(1, int(round(w * sx)))
 
 
 def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:

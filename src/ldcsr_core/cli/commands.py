@@ -28,8 +28,8 @@ log = logging.getLogger("ldcsr_core")
 
 # name -> "module:attribute" of a click command, imported on first use (hook for train/evaluate).
 LAZY_COMMANDS: dict[str, str] = {
-    "train": "ldcsr_core.train:train_command",
-    "evaluate": "ldcsr_core.evaluate:evaluate_command",
+    "train": "ldcsr_core.training.train:train_command",
+    "evaluate": "ldcsr_core.training.evaluate:evaluate_command",
 }
 
 
@@ -71,7 +71,7 @@ class LdcsrGroup(click.Group):
 
 
 def _as_click_error(e: BaseException, verbose: int = 0) -> click.ClickException:
-    from .errors import LdcsrError
+    from ..errors import LdcsrError
 
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if verbose:
@@ -119,7 +119,7 @@ def main(ctx, verbose, quiet, threads):
 
 def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
     """Files to process, and whether the request is a batch (folder or several files)."""
-    from .io import is_raster_name
+    from ..geo.raster_io import is_raster_name
 
     files: list[Path] = []
     batch = len(inputs) > 1
@@ -143,7 +143,7 @@ def _output_name(src: Path) -> str:
 
 
 def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=()) -> list[tuple[Path, Path]]:
-    from .io import same_file
+    from ..geo.raster_io import same_file
 
     for d in folders:  # outputs would become inputs of the next (resumed) run
         if same_file(d, output):
@@ -179,15 +179,15 @@ class _Bar:
     def __init__(self, name: str, quiet: bool):
         self.name, self.quiet, self.bar = name, quiet, None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, info) -> None:
         if self.quiet:
             return
         if self.bar is None:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=self.name, unit="tile", dynamic_ncols=True,
+            self.bar = tqdm(total=info.total, desc=self.name, unit="tile", dynamic_ncols=True,
                             file=sys.stderr, leave=True)
-        self.bar.update(done - self.bar.n)
+        self.bar.update(info.done - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -224,9 +224,9 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
     Outputs in a folder are named NAME_sr.tif. A batch is resumable: outputs that exist and are
     complete results of the same request are skipped. Inputs are never modified.
     """
-    from .errors import InputError, LdcsrError
-    from .io import open_raster, raster_info
-    from .radiometry import parse_bands
+    from ..errors import InputError, LdcsrError
+    from ..geo.raster_io import open_raster, raster_info
+    from ..geo.radiometry import parse_bands
 
     quiet = ctx.obj.get("quiet", False)
     if (scale is None) == (target_resolution is None):
@@ -236,7 +236,7 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
     except InputError as e:
         raise click.BadParameter(str(e), param_hint="'--bands'") from None
     if dask_address:
-        from .distributed import parse_dask_address
+        from ..geo.distributed import parse_dask_address
 
         try:
             parse_dask_address(dask_address)
@@ -246,7 +246,7 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
     pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()])
 
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
-    from .raster import plan_output
+    from ..geo.pipeline import plan_output
 
     req = {"scale": (scale[1], scale[0]) if scale else None,  # CLI is X,Y; engine is (sy, sx)
            "target_resolution": target_resolution}
@@ -257,7 +257,7 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
                 info = raster_info(ds)
             shape, _ = plan_output(info, **req)
             if band_sel is not None:
-                from .radiometry import plan_bands
+                from ..geo.radiometry import plan_bands
 
                 plan_bands(info.count, info.colorinterp, band_sel)
         except InputError as e:
@@ -284,12 +284,12 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
                 continue
             bar = _Bar(src.name, quiet)
             try:
-                from .raster import upscale_raster
+                from ..geo.pipeline import upscale_raster
 
                 res = upscale_raster(
                     src, dst, model=model, mode=mode, seed=seed, tile=tile, bands=band_sel,
                     stretch=stretch, overwrite=overwrite, skip_complete=True, runner=runner,
-                    progress=bar, compress=compress, **req)
+                    callback=bar, compress=compress, **req)
             except (LdcsrError, OSError) as e:
                 if not batch:
                     raise click.ClickException(_line(e)) from None
@@ -320,7 +320,7 @@ def _has_ldcsr_tags(path: Path) -> bool:
 
 
 def _load_model(model_path, device):
-    from . import load_model
+    from .. import load_model
 
     model = load_model(model_path, device=device)
     log.info("model %s (sha256 %s) on %s", getattr(model, "name", "?"),
@@ -333,7 +333,7 @@ def _runner(dask_address, model_path, device):
 
     if not dask_address:
         return contextlib.nullcontext(None)
-    from .distributed import ModelSource, dask_runner
+    from ..geo.distributed import ModelSource, dask_runner
 
     # Workers run on their own machines: 'auto' is resolved there.
     src = ModelSource(path=str(model_path) if model_path else None, device=device)
@@ -373,10 +373,10 @@ def _summary(results, quiet: bool) -> None:
 @opt.bands_opt
 def info(file, scale, target_resolution, bands):
     """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2)."""
-    from .errors import InputError
-    from .io import open_raster, output_profile, raster_info
-    from .radiometry import plan_bands
-    from .raster import plan_output
+    from ..errors import InputError
+    from ..geo.raster_io import open_raster, output_profile, raster_info
+    from ..geo.radiometry import plan_bands
+    from ..geo.pipeline import plan_output
 
     with open_raster(file) as ds:
         i = raster_info(ds)
@@ -472,7 +472,7 @@ def _describe_model(path: Path, *, builtin: bool) -> None:
             cfg = json.loads(meta["config"])
             click.echo(f"  config:  {_config_summary(cfg)}")
     else:
-        from . import load_model
+        from .. import load_model
 
         m = load_model(path, device="cpu")
         n = sum(p.numel() for p in m.parameters())
@@ -494,7 +494,7 @@ def _config_summary(cfg: dict) -> str:
 @opt.overwrite_opt
 def convert(ckpt, out, name, overwrite):
     """Convert an official Lightning CKPT into the ldcsr .safetensors format OUT."""
-    from .io import same_file
+    from ..geo.raster_io import same_file
 
     if same_file(ckpt, out):
         raise click.BadParameter("OUT is CKPT itself", param_hint="'OUT'")
@@ -502,7 +502,7 @@ def convert(ckpt, out, name, overwrite):
         raise click.BadParameter(f"output folder does not exist: {out.parent}", param_hint="'OUT'")
     if out.exists() and not overwrite:
         raise click.ClickException(f"output exists: {out} (use --overwrite to replace it)")
-    from .checkpoints import convert_checkpoint
+    from ..checkpoints import convert_checkpoint
 
     t0 = time.perf_counter()
     dst = convert_checkpoint(ckpt, out, name=name)

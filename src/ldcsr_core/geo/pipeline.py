@@ -5,11 +5,11 @@ with the engine (:func:`ldcsr_core.tiling.plan_tiles`), reads each tile's window
 validity, stretch, nodata fill), runs every band triplet through
 :func:`~ldcsr_core.tiling.process_tile`, blends tiles in the engine's ``RowMerger`` and hands
 finished rows to a sink that maps them back to the original units and dtype, restores the
-upsampled mask and writes whole block rows of a GeoTIFF (:mod:`ldcsr_core.io`). Memory is one
+upsampled mask and writes whole block rows of a GeoTIFF (:mod:`ldcsr_core.geo.raster_io`). Memory is one
 tile row of the output plus the model, whatever the scene size.
 
 Tiles can run in this process (:class:`LocalRunner`) or as tasks on a Dask cluster
-(:class:`ldcsr_core.distributed.DaskRunner`); both feed the same merger in plan order, and as the
+(:class:`ldcsr_core.geo.distributed.DaskRunner`); both feed the same merger in plan order, and as the
 engine keys noise to global latent position, the same seed gives the same file either way.
 """
 
@@ -24,9 +24,11 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import io as rio_io
+from . import raster_io as rio_io
 from . import radiometry as rad
-from .errors import Cancelled, InputError
+from ..errors import InputError
+from ..progress import ProgressCallback
+from ..rules import check_mode, output_shape
 
 __all__ = [
     "RasterResult",
@@ -161,7 +163,7 @@ def make_noise(model, mode: str, seed: int):
     """A shared latent-noise source for a run (a cache; results are the same without it)."""
     if mode != "diffusion":
         return None
-    from .tiling import LatentNoise
+    from ..tiling import LatentNoise
 
     return LatentNoise(seed, model.config.diffusion.embed_dim)
 
@@ -169,7 +171,7 @@ def make_noise(model, mode: str, seed: int):
 def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, noise=None
                ) -> np.ndarray:
     """Run every triplet of ``arr`` ``(h, w, 3·g)`` through the engine; ``(H, W, 3·g)`` float32."""
-    from .tiling import process_tile
+    from ..tiling import process_tile
 
     kw = {"noise": noise} if noise is not None else {}
     outs = []
@@ -285,15 +287,7 @@ def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, 
     h, w = info.height, info.width
     if target_resolution is not None:
         scale = rio_io.scale_for_resolution(info, target_resolution)
-    if scale is not None:
-        sy, sx = (scale, scale) if np.isscalar(scale) else tuple(scale)
-        for s in (sy, sx):
-            if not (isinstance(s, (int, float)) and np.isfinite(s) and s > 1):
-                raise InputError(f"scale must be > 1 on each axis, got {scale!r}")
-        out_shape = rio_io.output_shape((h, w), (sy, sx))
-    H, W = (int(v) for v in out_shape)
-    if H <= h or W <= w:
-        raise InputError(f"output {H}×{W} must be larger than the input {h}×{w} on both axes")
+    H, W = output_shape((h, w), scale=scale, out_shape=out_shape)
     return (H, W), (H / h, W / w)
 
 
@@ -364,8 +358,7 @@ def upscale_raster(
     overwrite: bool = False,
     skip_complete: bool = False,
     runner=None,
-    progress: Callable[[int, int], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    callback: ProgressCallback | None = None,
     block: int = 512,
     compress: str = "deflate",
     gdal_cache_mb: int = 256,
@@ -388,8 +381,8 @@ def upscale_raster(
         ``skip_complete`` and it is a complete output of the same request (then it is skipped).
     runner : where tiles run: :class:`LocalRunner` (default) or a ``DaskRunner``.
     block, compress : output block side and compression. gdal_cache_mb : GDAL block cache size.
-    progress : ``progress(done, total)`` after each tile. cancel : ``cancel() -> bool``; raises
-        :class:`~ldcsr_core.errors.Cancelled` between tiles, leaving no output behind.
+    callback : ``callback(TileProgress)`` before the first tile and after each one; raising
+        :class:`~ldcsr_core.Cancelled` in it stops the run and leaves no output behind.
 
     Returns
     -------
@@ -398,13 +391,13 @@ def upscale_raster(
     src_path, dst_path = Path(src_path), Path(dst_path)
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path}")
-    if mode not in ("diffusion", "fast"):
-        raise InputError(f"mode must be 'diffusion' or 'fast', got {mode!r}")
+    check_mode(mode)
     if not dst_path.parent.is_dir():
         raise InputError(f"output folder does not exist: {dst_path.parent}")
     import rasterio
 
-    from .tiling import RowMerger, plan_tiles
+    from ..tileplan import plan_tiles
+    from ..tiling import run_plan
 
     t0 = time.perf_counter()
     # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat.
@@ -437,33 +430,24 @@ def upscale_raster(
 
         def jobs():
             for t in tiles:
-                if cancel is not None and cancel():
-                    raise Cancelled("cancelled")
                 y0, x0, h, w = window_tuple(t.read)
                 arr = reader.tile(y0, x0, h, w)
                 if arr is None:
                     result.skipped_tiles += 1
                 yield t, arr
 
+        def outputs():
+            for t, out in runner.map(jobs(), plan, mode=mode, seed=seed):
+                if out is None:  # an all-invalid tile: nodata is restored over it by the sink
+                    _, _, oh, ow = window_tuple(t.write)
+                    out = np.zeros((oh, ow, channels), np.float32)
+                yield t, out
+
         with rio_io.GeoTiffWriter(dst_path, profile, src=src, tags=tags,
                                   overwrite=overwrite) as gw:
             writer = rio_io.BlockRowWriter(gw)
-            sink = RasterSink(reader, writer, shape)
-            merger = RowMerger(plan, sink, channels=channels)
-            done = 0
-            if progress is not None:
-                progress(0, total)
-            for t, out in runner.map(jobs(), plan, mode=mode, seed=seed):
-                if out is None:
-                    _, _, oh, ow = window_tuple(t.write)
-                    out = np.zeros((oh, ow, channels), np.float32)
-                merger.aggregate(out, t)
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-                if cancel is not None and cancel():
-                    raise Cancelled("cancelled")
-            merger.finalize()
+            run_plan(model, plan, None, RasterSink(reader, writer, shape), mode=mode, seed=seed,
+                     callback=callback, channels=channels, tiles=outputs())
             writer.close()
         result.tags = tags
     result.seconds = time.perf_counter() - t0

@@ -28,7 +28,7 @@ def _bicubic(img: np.ndarray, hw) -> np.ndarray:
 
 def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None) -> dict:
     """Mean PSNR/SSIM/LR-consistency per scale for ``model`` and for bicubic."""
-    from .api import upscale
+    from ..api import upscale
     images = [(Path(f).name, load_rgb(f)) for f in files]
     table = {}
     for s in scales:
@@ -76,7 +76,7 @@ def format_table(result: dict) -> str:
 @click.option("--device", default="auto", show_default=True)
 def evaluate_command(directory, scales, model_path, mode, seed, tile, limit, json_out, device):
     """Score the model against bicubic on the HR images in DIRECTORY (PSNR, SSIM, LR-consistency)."""
-    from .checkpoints import load_model
+    from ..checkpoints import load_model
     try:
         scale_list = [float(s) for s in scales.split(",") if s.strip()]
     except ValueError:

@@ -36,13 +36,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .checkpoints import build_model, load_model, resolve_device, save_model
-from .config import ModelConfig, compact_config
+from ..checkpoints import build_model, load_model, resolve_device, save_model
+from ..config import ModelConfig, compact_config
 from .data import MultiScaleCrops, degrade, list_images, load_rgb
 from .metrics import border_crop, hf_ratio, psnr
-from .models.ldcsr import LDCSR, unet_scale
-from .models.resample import Window2d, resize
-from .samplers import p_sample_step
+from ..models.ldcsr import LDCSR, unet_scale
+from ..models.resample import Window2d, resize
+from ..samplers import p_sample_step
 
 __all__ = ["train", "main", "TrainingError", "EMA", "PatchDiscriminator", "TrainState", "PHASES"]
 
@@ -527,7 +527,7 @@ def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, ini
     return t.run()
 
 
-def _parser(prog="python -m ldcsr_core.train"):
+def _parser(prog="python -m ldcsr_core.training.train"):
     p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     p.add_argument("data", help="folder of HR training images (PNG/JPEG/TIFF/GeoTIFF, searched recursively)")
     p.add_argument("--val", help="folder of validation images")
@@ -556,7 +556,7 @@ def _parser(prog="python -m ldcsr_core.train"):
     return p
 
 
-def main(argv=None, prog="python -m ldcsr_core.train"):
+def main(argv=None, prog="python -m ldcsr_core.training.train"):
     a = _parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = ModelConfig.from_json(Path(a.config).read_text()) if a.config else None

@@ -1,0 +1,1 @@
+"""Georeferenced rasters: raster I/O (rasterio), radiometry, the streaming raster pipeline and Dask."""

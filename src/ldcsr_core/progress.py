@@ -1,0 +1,51 @@
+"""The one progress/cancel protocol of every run (cf. k-diffusion's sampler ``callback``).
+
+A run calls ``callback(TileProgress(...))`` once before the first tile (``done == 0``) and once
+after each finished tile.  To stop a run, the callback raises :class:`~ldcsr_core.Cancelled`; the
+run then ends within one tile and leaves no output behind.  :func:`polling` adapts a
+``should_stop() -> bool`` predicate (a Cancel button, QGIS's ``feedback.isCanceled``) to this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional
+
+from .errors import Cancelled
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .tileplan import Tile
+
+__all__ = ["TileProgress", "ProgressCallback", "polling"]
+
+
+@dataclass(frozen=True)
+class TileProgress:
+    """A run's state after a tile: ``done`` of ``total`` tiles, the tile and its model output."""
+
+    done: int
+    total: int
+    tile: "Tile | None" = None
+    output: "np.ndarray | None" = None  # the tile's output window (H×W×C float32, unblended)
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+ProgressCallback = Callable[[TileProgress], None]
+
+
+def polling(should_stop: Callable[[], bool],
+            then: Optional[ProgressCallback] = None) -> ProgressCallback:
+    """A callback that raises :class:`Cancelled` when ``should_stop()`` is true, else calls ``then``."""
+
+    def callback(info: TileProgress) -> None:
+        if should_stop():
+            raise Cancelled("cancelled by the user")
+        if then is not None:
+            then(info)
+
+    return callback

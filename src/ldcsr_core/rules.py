@@ -1,0 +1,86 @@
+"""The engine's rules in one torch-free place: limits, modes, output shapes, tile geometry.
+
+Imported by the engine, the raster pipeline, the CLI and the plugins alike, so a limit or a
+shape rule is stated once.  Importing this module never loads torch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = [
+    "MAX_SCALE", "MIN_INPUT_SIDE", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
+    "MIN_TILE_IN", "check_mode", "check_scale", "output_shape",
+]
+
+# The models were trained on scales drawn from U[1, 8] (see the spec); beyond that is guesswork.
+MAX_SCALE = 8.0
+# Smallest input side the engine accepts (smaller images have no texture to super-resolve).
+MIN_INPUT_SIDE = 4
+# "diffusion": the seeded 4-step sampler; "fast": the condition latent decoded directly (sr_kd).
+MODES = ("diffusion", "fast")
+# Output pixels per latent pixel: tile windows start on multiples of it.
+LATENT = 8
+# The official UNet's reflect padding needs latents of at least 5 (= 40 output px).
+MIN_WINDOW = 40
+# The output window the official weights saw in stage-2 training (their tile size).
+DEFAULT_TILE_OUT = 256
+# Smallest ``tile=`` (input pixels) a caller may ask for.
+MIN_TILE_IN = 32
+
+
+def check_mode(mode: str) -> str:
+    """Return ``mode`` if it is one of :data:`MODES`, else raise :class:`InputError`."""
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(repr(m) for m in MODES)}, got {mode!r}")
+    return mode
+
+
+def check_scale(scale) -> tuple[float, float]:
+    """``s`` or ``(sy, sx)`` → a checked ``(sy, sx)`` pair, each in ``(1, MAX_SCALE]``."""
+    pair = (scale, scale) if np.isscalar(scale) else tuple(scale)
+    if len(pair) != 2:
+        raise InputError(f"scale must be a number or a (y, x) pair, got {scale!r}")
+    out = []
+    for s in pair:
+        try:
+            s = float(s)
+        except (TypeError, ValueError):
+            raise InputError(f"scale must be a number, got {s!r}") from None
+        if not math.isfinite(s) or s <= 1.0 or s > MAX_SCALE:
+            raise InputError(f"scale must be in (1, {MAX_SCALE:g}], got {s!r}")
+        out.append(s)
+    return out[0], out[1]
+
+
+def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[int, int]:
+    """Output (H, W): ``round(h·sy) × round(w·sx)`` from a scale, or a checked ``out_shape``.
+
+    Exactly one of ``scale`` and ``out_shape`` must be given.  The output must be larger than
+    the input and at most :data:`MAX_SCALE` times it on each axis (within rounding).
+    """
+    h, w = int(in_shape[0]), int(in_shape[1])
+    if min(h, w) < 1:
+        raise InputError(f"empty input of shape {tuple(in_shape)}")
+    if (scale is None) == (out_shape is None):
+        raise InputError("give exactly one of scale and out_shape")
+    if scale is not None:
+        sy, sx = check_scale(scale)
+        H, W = int(round(h * sy)), int(round(w * sx))
+        if (H, W) == (h, w):
+            raise InputError(f"scale {scale!r} does not enlarge a {h}×{w} input")
+        return H, W
+    try:
+        H, W = (int(v) for v in out_shape)
+    except (TypeError, ValueError):
+        raise InputError(f"out_shape must be a (height, width) pair, got {out_shape!r}") from None
+    if H < h or W < w or (H, W) == (h, w):
+        raise InputError(f"out_shape {(H, W)} must be larger than the input {(h, w)} (this is an upscaler)")
+    if H > round(h * MAX_SCALE) or W > round(w * MAX_SCALE):
+        raise InputError(f"out_shape {(H, W)} exceeds the maximum scale {MAX_SCALE:g} for input {(h, w)}")
+    return H, W

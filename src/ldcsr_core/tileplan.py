@@ -1,0 +1,193 @@
+"""Tile planning and blending, torch-free (after MONAI's sliding-window inference).
+
+Geometry is planned on the *output* grid: windows start on multiples of :data:`LATENT` (the latent
+grid), so a tile's latent, noise and resampling taps coincide with those of the whole image.  Each
+window is fed the LR pixels it needs plus a context margin; overlapping windows are blended with
+raised-cosine weights and normalised once.  :class:`RowMerger` hands finished rows to a sink in
+order, so a scene costs one tile plus a band of output rows.  The model side lives in
+:mod:`ldcsr_core.tiling`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import InputError
+from .rules import DEFAULT_TILE_OUT, LATENT, MIN_TILE_IN, MIN_WINDOW
+
+__all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Half-open interval [start, stop) on one axis."""
+
+    start: int
+    stop: int
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One model window: ``read`` = LR rows/cols it needs, ``write`` = output rows/cols it produces."""
+
+    index: int
+    read_y: Span
+    read_x: Span
+    write_y: Span
+    write_x: Span
+
+    @property
+    def read(self):
+        """(y0, x0, h, w) of the input window."""
+        return (self.read_y.start, self.read_x.start, self.read_y.size, self.read_x.size)
+
+    @property
+    def write(self):
+        """(y0, x0, h, w) of the output window."""
+        return (self.write_y.start, self.write_x.start, self.write_y.size, self.write_x.size)
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    in_shape: tuple[int, int]
+    out_shape: tuple[int, int]
+    tile_out: tuple[int, int]
+    overlap_out: tuple[int, int]
+    tiles: tuple[Tile, ...]
+
+    def __len__(self) -> int:
+        return len(self.tiles)
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        return (self.out_shape[0] / self.in_shape[0], self.out_shape[1] / self.in_shape[1])
+
+
+def _axis_spans(n_out: int, size: int, overlap: int) -> list[Span]:
+    if n_out <= size:
+        return [Span(0, n_out)]
+    step = size - overlap
+    starts = list(range(0, n_out - size + 1, step))
+    last = ((n_out - size) // LATENT) * LATENT
+    if starts[-1] != last:
+        starts.append(last)
+    return [Span(s, n_out if s == starts[-1] else s + size) for s in starts]
+
+
+def _read_span(w: Span, n_in: int, n_out: int, margin: int) -> Span:
+    r = n_in / n_out
+    return Span(max(0, math.floor(w.start * r) - margin), min(n_in, math.ceil(w.stop * r) + margin))
+
+
+def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float = 0.25,
+               margin: int | None = None) -> TilePlan:
+    """Plan windows covering ``out_shape`` from an ``in_shape`` input.
+
+    Parameters
+    ----------
+    tile : tile side in input pixels (>= 32), or None for ``DEFAULT_TILE_OUT`` output pixels.
+    overlap : fraction of the output tile shared with the neighbour (blended).
+    margin : LR context pixels read around each window (default: 8 + 1/8 of the tile).
+    """
+    (h, w), (H, W) = (int(v) for v in in_shape), (int(v) for v in out_shape)
+    if min(h, w, H, W) < 1:
+        raise InputError(f"empty image: input {in_shape}, output {out_shape}")
+    if tile is not None and tile < MIN_TILE_IN:
+        raise InputError(f"tile must be at least {MIN_TILE_IN} input pixels, got {tile}")
+    if not 0 <= overlap < 0.5:
+        raise InputError(f"overlap must be >= 0 and < 0.5, got {overlap}")
+    sizes, overlaps = [], []
+    for n_in, n_out in ((h, H), (w, W)):
+        s = n_out / n_in
+        t_out = DEFAULT_TILE_OUT if tile is None else int(round(tile * s))
+        t_out = max(MIN_WINDOW + LATENT, (t_out // LATENT) * LATENT)
+        ov = max(2 * LATENT, int(round(t_out * overlap / LATENT)) * LATENT) if n_out > t_out else 0
+        sizes.append(t_out)
+        overlaps.append(min(ov, t_out // 2 - LATENT))
+    ys = _axis_spans(H, sizes[0], overlaps[0])
+    xs = _axis_spans(W, sizes[1], overlaps[1])
+    tiles = []
+    for wy in ys:
+        for wx in xs:
+            m_y = margin if margin is not None else 8 + int(sizes[0] * h / H) // 8
+            m_x = margin if margin is not None else 8 + int(sizes[1] * w / W) // 8
+            tiles.append(Tile(len(tiles), _read_span(wy, h, H, m_y), _read_span(wx, w, W, m_x), wy, wx))
+    return TilePlan((h, w), (H, W), tuple(sizes), tuple(overlaps), tuple(tiles))
+
+
+def blend_weights(span: Span, n_out: int, overlap: int) -> np.ndarray:
+    """Raised-cosine ramps of length ``overlap`` at window ends that are not image borders."""
+    wgt = np.ones(span.size, dtype=np.float32)
+    if overlap <= 0:
+        return wgt
+    ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)).astype(np.float32)
+    ramp = np.maximum(ramp, 1e-3)
+    k = min(overlap, span.size)
+    if span.start > 0:
+        wgt[:k] = np.minimum(wgt[:k], ramp[:k])
+    if span.stop < n_out:
+        wgt[-k:] = np.minimum(wgt[-k:], ramp[:k][::-1])
+    return wgt
+
+
+class RowMerger:
+    """Blends tile outputs and emits finished output rows, top to bottom, to ``sink(y0, rows)``.
+
+    Holds only the band of rows that tiles still touch (``aggregate``/``finalize``, as MONAI's
+    Merger).  Tiles must arrive in plan order.
+    """
+
+    def __init__(self, plan: TilePlan, sink: Callable[[int, np.ndarray], None], channels: int = 3):
+        self.plan, self.sink, self.channels = plan, sink, channels
+        self.done = 0  # rows [0, done) have been emitted; the buffer starts at row `done`
+        self.used = 0  # rows of the buffer that tiles have touched
+        cap = 2 * max((t.write_y.size for t in plan.tiles), default=1)
+        self.acc = np.zeros((cap, plan.out_shape[1], channels), np.float32)
+        self.wsum = np.zeros((cap, plan.out_shape[1]), np.float32)
+
+    def _reserve(self, rows: int):
+        if rows > self.acc.shape[0]:  # only for unusual plans: grow geometrically
+            cap = max(rows, 2 * self.acc.shape[0])
+            acc = np.zeros((cap,) + self.acc.shape[1:], np.float32)
+            wsum = np.zeros((cap,) + self.wsum.shape[1:], np.float32)
+            acc[:self.used], wsum[:self.used] = self.acc[:self.used], self.wsum[:self.used]
+            self.acc, self.wsum = acc, wsum
+
+    def aggregate(self, values: np.ndarray, tile: Tile):
+        H, W = self.plan.out_shape
+        wy = blend_weights(tile.write_y, H, self.plan.overlap_out[0])
+        wx = blend_weights(tile.write_x, W, self.plan.overlap_out[1])
+        wgt = wy[:, None] * wx[None, :]
+        y0 = tile.write_y.start - self.done
+        if y0 < 0:
+            raise ValueError(f"tile {tile.index} arrived after its rows were emitted (tiles must come in plan order)")
+        self._reserve(y0 + tile.write_y.size)
+        self.used = max(self.used, y0 + tile.write_y.size)
+        sl = (slice(y0, y0 + tile.write_y.size), slice(tile.write_x.start, tile.write_x.stop))
+        self.acc[sl] += values * wgt[..., None]
+        self.wsum[sl] += wgt
+        nxt = next((t.write_y.start for t in self.plan.tiles[tile.index + 1:]), H)
+        self._flush(min(nxt, H))
+
+    def _flush(self, upto: int):
+        n = upto - self.done
+        if n <= 0:
+            return
+        self.sink(self.done, self.acc[:n] / np.maximum(self.wsum[:n], 1e-12)[..., None])
+        rest = self.used - n  # rows still open: move them to the front (only the overlap band)
+        if rest > 0:
+            self.acc[:rest], self.wsum[:rest] = self.acc[n:self.used].copy(), self.wsum[n:self.used].copy()
+        self.acc[max(rest, 0):self.used] = 0
+        self.wsum[max(rest, 0):self.used] = 0
+        self.used, self.done = max(rest, 0), upto
+
+    def finalize(self):
+        self._flush(self.plan.out_shape[0])

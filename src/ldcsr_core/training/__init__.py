@@ -1,0 +1,1 @@
+"""Training and evaluation as library code: data, metrics, the training phases, evaluation."""
