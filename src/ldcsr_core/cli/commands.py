@@ -28,8 +28,8 @@ log = logging.getLogger("ldcsr_core")
 
 # name -> "module:attribute" of a click command, imported on first use (hook for train/evaluate).
 LAZY_COMMANDS: dict[str, str] = {
-    "train": "ldcsr_core.training.train:train_command",
-    "evaluate": "ldcsr_core.training.evaluate:evaluate_command",
+    "train": "ldcsr_core.cli.train_cmd:train_command",
+    "evaluate": "ldcsr_core.cli.train_cmd:evaluate_command",
 }
 
 

@@ -16,15 +16,17 @@ C. ``diffusion`` — UNet through the 4-step chain from q(x_3|x0): the recipe's 
 
 A run checkpoints (atomically) every ``checkpoint_every_s`` to ``<out>.ckpt`` and can be resumed
 from it (``resume=``); each checkpoint also writes the EMA weights to ``out``.
+
+Library code only: the ``ldcsr train`` command lives in :mod:`ldcsr_core.cli.train_cmd`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
 import os
+import pickle
 import random
 import tempfile
 import time
@@ -44,7 +46,7 @@ from ..models.ldcsr import LDCSR, unet_scale
 from ..models.resample import Window2d, resize
 from ..samplers import p_sample_step
 
-__all__ = ["train", "main", "TrainingError", "EMA", "PatchDiscriminator", "TrainState", "PHASES"]
+__all__ = ["train", "Trainer", "TrainingError", "EMA", "PatchDiscriminator", "TrainState", "PHASES", "validate"]
 
 log = logging.getLogger("ldcsr.train")
 
@@ -387,8 +389,8 @@ class Trainer:
 
     def resume(self, path):
         try:
-            obj = torch.load(path, map_location=self.dev, weights_only=False)
-        except (OSError, RuntimeError) as e:
+            obj = torch.load(path, map_location=self.dev, weights_only=True)  # never runs pickled code
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
             raise TrainingError(f"cannot read checkpoint {path}: {e}") from e
         self.model.load_state_dict(obj["model"])
         self.state = TrainState(**obj["state"])
@@ -525,63 +527,3 @@ def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, ini
     if resume:
         t.resume(resume)
     return t.run()
-
-
-def _parser(prog="python -m ldcsr_core.training.train"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    p.add_argument("data", help="folder of HR training images (PNG/JPEG/TIFF/GeoTIFF, searched recursively)")
-    p.add_argument("--val", help="folder of validation images")
-    p.add_argument("--out", required=True, help="output .safetensors")
-    p.add_argument("--init", help="start from these weights (fine-tuning), e.g. the shipped default")
-    p.add_argument("--resume", help="continue from a checkpoint (.ckpt) written by an earlier run")
-    p.add_argument("--checkpoint", help="checkpoint path (default: OUT with suffix .ckpt)")
-    p.add_argument("--config", help="JSON file with a ModelConfig (default: the compact config)")
-    p.add_argument("--minutes", type=float, nargs=3, default=(50.0, 10.0, 15.0), metavar=("FAST", "PRIOR", "DIFF"))
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr-size", type=int, default=32)
-    p.add_argument("--scale-range", type=float, nargs=2, default=(1.2, 8.0))
-    p.add_argument("--base-lr", type=float, default=1e-3)
-    p.add_argument("--adv-weight", type=float, default=0.0)
-    p.add_argument("--fft-weight", type=float, default=0.0)
-    p.add_argument("--pix-weight", type=float, default=0.0)
-    p.add_argument("--lat-weight", type=float, default=1.0)
-    p.add_argument("--train-decoder-in-diffusion", action="store_true")
-    p.add_argument("--val-every", type=float, default=15.0, help="minutes between validations")
-    p.add_argument("--checkpoint-every", type=float, default=10.0, help="minutes between checkpoints")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int)
-    p.add_argument("--name", default="ldcsr-custom")
-    p.add_argument("--version", default="0")
-    return p
-
-
-def main(argv=None, prog="python -m ldcsr_core.training.train"):
-    a = _parser(prog).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = ModelConfig.from_json(Path(a.config).read_text()) if a.config else None
-    train(a.data, a.out, val_dir=a.val, config=cfg, init=a.init, minutes=tuple(a.minutes),
-          batch_size=a.batch_size, lr_size=a.lr_size, scale_range=tuple(a.scale_range), base_lr=a.base_lr,
-          seed=a.seed, device=a.device, threads=a.threads, name=a.name, version=a.version, resume=a.resume,
-          checkpoint=a.checkpoint, adv_weight=a.adv_weight, fft_weight=a.fft_weight, pix_weight=a.pix_weight, lat_weight=a.lat_weight,
-          train_decoder_in_diffusion=a.train_decoder_in_diffusion, val_every_s=a.val_every * 60,
-          checkpoint_every_s=a.checkpoint_every * 60)
-
-
-def _train_command():
-    import click
-
-    @click.command("train", context_settings={"ignore_unknown_options": True, "help_option_names": []},
-                   add_help_option=False)
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def train_command(args):
-        """Train or fine-tune a model (see `ldcsr train --help`)."""
-        main(list(args), prog="ldcsr train")
-
-    return train_command
-
-
-train_command = _train_command()
-
-if __name__ == "__main__":
-    main()
