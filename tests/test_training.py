@@ -195,3 +195,14 @@ def test_shipped_model_beats_bicubic_on_real_validation_images(scale, margin):
     m = ldcsr_core.load_model(device="cpu")
     res = evaluate(m, files, [scale], mode="fast")["scales"][str(scale)]
     assert res["gain_db"] > margin, f"only {res['gain_db']:+.2f} dB over bicubic at ×{scale}"
+
+
+def test_previous_default_stays_loadable_by_name_and_is_listed():
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    v1 = ldcsr_core.load_model("ldcsr-compact-rsscn7-v1", device="cpu")
+    assert v1.version == "1" and v1.name == "ldcsr-compact-rsscn7"
+    assert v1.weights_sha256 != ldcsr_core.load_model(device="cpu").weights_sha256
+    r = CliRunner().invoke(main, ["models"])
+    assert r.exit_code == 0 and "ldcsr-compact-rsscn7-v1.safetensors" in r.output
+    assert "ldcsr-compact-rsscn7.safetensors" in r.output
