@@ -108,16 +108,6 @@ def software_version() -> str:
         return "napari-ldcsr (unknown version)"
 
 
-def window_tuple(win) -> tuple[int, int, int, int]:
-    """``(y0, x0, h, w)`` of an engine window (tuple, dataclass or rasterio ``Window``)."""
-    if hasattr(win, "y0"):
-        return int(win.y0), int(win.x0), int(win.h), int(win.w)
-    if hasattr(win, "row_off"):
-        return int(win.row_off), int(win.col_off), int(win.height), int(win.width)
-    y0, x0, h, w = win
-    return int(y0), int(x0), int(h), int(w)
-
-
 # ---------------------------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------------------------
@@ -479,7 +469,7 @@ def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallbac
 
     def jobs():
         for t in job.plan.tiles:
-            arr = reader.tile(*window_tuple(t.read))
+            arr = reader.tile(*t.read)
             if arr is None:
                 job.skipped_tiles += 1
             yield t, arr
@@ -487,7 +477,7 @@ def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallbac
     def outputs():
         for t, out in runner.map(jobs(), job.plan, mode=opts.mode, seed=opts.seed):
             if out is None:  # an all-invalid tile: nodata is restored over it by the sink
-                _, _, oh, ow = window_tuple(t.write)
+                _, _, oh, ow = t.write
                 out = np.zeros((oh, ow, channels), np.float32)
             yield t, out
 
