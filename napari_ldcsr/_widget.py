@@ -136,7 +136,6 @@ class LdcsrWidget(QWidget):
         for label in (self.status_label, self.device_label):  # elide instead of widening the dock
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             outer.addWidget(label)
-        
 
         compare = QGroupBox("Compare")
         cl = QVBoxLayout(compare)

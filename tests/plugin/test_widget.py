@@ -296,6 +296,11 @@ def test_pickers_follow_layers_and_pixel_size_both_ways(ldcsr, qtbot):
     roi = viewer.add_shapes(name="roi")
     assert widget.form.shapes.value is roi
     assert widget.settings().layer is src and widget.settings().scale == pytest.approx(4.0)
+    # another tool can add its controls as a section of the dock widget
+    from qtpy.QtWidgets import QLabel
+
+    section = widget.add_section("Live lens", QLabel("lens controls"))
+    assert section.isExpanded() and section.parent() is widget
 
 
 def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
