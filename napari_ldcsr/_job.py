@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from ldcsr_core.rules import check_mode, output_shape
+from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode, output_shape
 
 from ._geometry import Region
 
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
-    "layer_source", "run_job", "bicubic_job", "provenance",
+    "layer_source", "run_job", "bicubic_job", "provenance", "check_layer", "plain_message",
 ]
 
 ModelProvider = Callable[[str | None], Any]
@@ -57,6 +57,40 @@ class JobResult:
     spec: JobSpec
     seconds: float
     model_info: dict = field(default_factory=dict)
+
+
+def plain_message(exc: BaseException) -> str:
+    """One line for a notification: the error's own message, its type only when that helps."""
+    from ldcsr_core.errors import LdcsrError, one_line
+
+    if isinstance(exc, MemoryError):
+        return "out of memory; try a smaller region, a smaller scale or a smaller tile"
+    if isinstance(exc, (ValueError, LdcsrError, OSError)):
+        return one_line(exc)
+    return f"{type(exc).__name__}: {one_line(exc)}"
+
+
+def check_layer(layer, scale: float) -> str | None:
+    """Why ``layer`` cannot be super-resolved at ``scale`` (a plain sentence), or None."""
+    from napari.layers import Image
+
+    if layer is None:
+        return "Pick an image layer first (open an image, or File ▸ Open Sample ▸ napari-ldcsr)."
+    if not isinstance(layer, Image):
+        return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
+    if layer.multiscale:
+        return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
+    shape = layer.data.shape
+    if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
+        return f"'{layer.name}' has shape {tuple(shape)}; LDCSR works on 2-D grey or RGB(A) images."
+    if min(shape[:2]) < MIN_INPUT_SIDE:
+        return (f"'{layer.name}' is only {shape[0]}×{shape[1]} px; LDCSR needs at least "
+                f"{MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px.")
+    if not (1.0 <= scale <= MAX_SCALE):
+        return f"Scale {scale:g} is out of range; choose a scale between 1.00 and {MAX_SCALE:.2f}."
+    if scale <= 1.0:
+        return f"Scale {scale:.2f} would leave the image as it is; choose a scale above 1.00."
+    return None
 
 
 def default_model_provider(source: str | None) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE
+from ldcsr_core.rules import MIN_INPUT_SIDE
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
@@ -19,8 +19,8 @@ from qtpy.QtWidgets import (
 from superqt import QCollapsible, QElidingLabel, QLabeledSlider
 
 from . import _sidebyside as sbs
-from ._form import MODE_LABELS, SCALE_MIN, RunSettings, SettingsForm
-from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, layer_source
+from ._form import MODE_LABELS, RunSettings, SettingsForm
+from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, check_layer, layer_source, plain_message
 from ._runner import JobRunner, probe_device
 from ._region import REGIONS, region_for
 from ._results import ProgressiveResult, RunLayers, result_kwargs
@@ -29,46 +29,12 @@ from ._viewer import notify
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["LdcsrWidget", "plain_message"]
-
-
-def plain_message(exc: BaseException) -> str:
-    """One line for a notification: the error's own message, its type only when that helps."""
-    from ldcsr_core.errors import LdcsrError, one_line
-
-    if isinstance(exc, MemoryError):
-        return "out of memory; try a smaller region, a smaller scale or a smaller tile"
-    if isinstance(exc, (ValueError, LdcsrError, OSError)):
-        return one_line(exc)
-    return f"{type(exc).__name__}: {one_line(exc)}"
+__all__ = ["LdcsrWidget"]
 
 
 def _fmt_seconds(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60}:{seconds % 60:02d} min"
-
-
-def check_layer(layer, scale: float) -> str | None:
-    """Why ``layer`` cannot be super-resolved at ``scale`` (a plain sentence), or None."""
-    from napari.layers import Image
-
-    if layer is None:
-        return "Pick an image layer first (open an image, or File ▸ Open Sample ▸ napari-ldcsr)."
-    if not isinstance(layer, Image):
-        return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
-    if layer.multiscale:
-        return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
-    shape = layer.data.shape
-    if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
-        return f"'{layer.name}' has shape {tuple(shape)}; LDCSR works on 2-D grey or RGB(A) images."
-    if min(shape[:2]) < MIN_INPUT_SIDE:
-        return (f"'{layer.name}' is only {shape[0]}×{shape[1]} px; LDCSR needs at least "
-                f"{MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px.")
-    if not (SCALE_MIN <= scale <= MAX_SCALE):
-        return f"Scale {scale:g} is out of range; choose a scale between {SCALE_MIN:.2f} and {MAX_SCALE:.2f}."
-    if scale <= SCALE_MIN:
-        return f"Scale {scale:.2f} would leave the image as it is; choose a scale above {SCALE_MIN:.2f}."
-    return None
 
 
 class LdcsrWidget(QWidget):
