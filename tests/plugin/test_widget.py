@@ -396,3 +396,28 @@ def test_nan_pixels_stay_nan_as_on_the_cli(ldcsr, qtbot, notes):
     np.testing.assert_array_equal(nan, np.repeat(np.repeat(np.isnan(data), 2, 0), 2, 1))
     assert 80 < float(np.nanmedian(out)) < 170  # no NaN-as-minimum pulling values down
     assert not _errors(notes)
+
+
+def test_source_removed_during_run(ldcsr, qtbot, notes, monkeypatch):
+    """Deleting the source layer while the engine works: no exception, no result, a warning."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8), name="gone")
+    widget.tile = 32
+    started, release = threading.Event(), threading.Event()
+    real = tiling.process_tile
+
+    def held(*args, **kwargs):
+        started.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "process_tile", held)
+    finished = []
+    widget.runFinished.connect(finished.append)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(started.is_set, timeout=60_000)
+    viewer.layers.remove(src)
+    release.set()
+    _wait_done(qtbot, widget)
+    assert len(viewer.layers) == 0 and widget.last_result is None and finished == ["failed"]
+    assert "was removed during the run" in _errors(notes)[-1]
