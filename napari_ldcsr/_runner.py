@@ -33,13 +33,15 @@ class JobRunner(QObject):
     """Runs :func:`_job.run_job` in a worker thread; all signals arrive in the GUI thread.
 
     Signals: ``modelReady(dict)`` (model info, once the model is loaded), ``progressed(info)``
-    (``ldcsr_core.progress.TileProgress``), ``rowsReady(y0, rows)`` (finished rows, a copy),
+    (``ldcsr_core.progress.TileProgress``), ``tileReady(box, colour_bands, values)`` (a finished
+    tile's preview), ``rowsReady(y0, rows)`` (finished rows, a copy),
     ``succeeded(JobResult)``, ``failed(exception)``, ``cancelled()``, ``finished()``.
     """
 
     modelReady = Signal(dict)
     progressed = Signal(object)
     rowsReady = Signal(int, object)
+    tileReady = Signal(object, object, object)
     succeeded = Signal(object)
     failed = Signal(object)
     cancelled = Signal()
@@ -85,7 +87,7 @@ class JobRunner(QObject):
         model = self.models.get(spec.model_source)
         self._relay_model(model_info(model))
         return run_job(source, spec, model, callback=polling(lambda: worker.abort_requested, self._relay_progress),
-                       on_rows=lambda y0, rows: self._relay_rows(y0, rows.copy()))
+                       on_rows=lambda y0, rows: self._relay_rows(y0, rows.copy()), on_tile=self._relay_tile)
 
     @ensure_main_thread
     def _relay_model(self, info: dict) -> None:
@@ -100,6 +102,11 @@ class JobRunner(QObject):
     def _relay_rows(self, y0: int, rows) -> None:
         if self.running and not self.cancelling:
             self.rowsReady.emit(y0, rows)
+
+    @ensure_main_thread
+    def _relay_tile(self, box, colour, values) -> None:
+        if self.running and not self.cancelling:
+            self.tileReady.emit(box, colour, values)
 
     def _on_returned(self, result) -> None:
         if self.cancelling:

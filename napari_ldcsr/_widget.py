@@ -315,6 +315,7 @@ class LdcsrWidget(QWidget):
         r.modelReady.connect(self._on_model_ready)
         r.progressed.connect(self._on_progress)
         r.rowsReady.connect(self._on_rows)
+        r.tileReady.connect(self._on_tile)
         r.succeeded.connect(self._on_result)
         r.failed.connect(self._on_failed)
         r.cancelled.connect(self._on_cancelled)
@@ -341,6 +342,12 @@ class LdcsrWidget(QWidget):
             self._job[2].rows(y0, rows)
         except Exception as exc:  # noqa: BLE001 - a preview must never crash the viewer
             notify("warning", f"LDCSR could not show finished rows: {plain_message(exc)}")
+
+    def _on_tile(self, box, colour, values) -> None:
+        try:
+            self._job[2].tile(box, colour, values)
+        except Exception as exc:  # noqa: BLE001 - a preview must never crash the viewer
+            notify("warning", f"LDCSR could not show a finished tile: {plain_message(exc)}")
 
     def _on_result(self, result: JobResult) -> None:
         layer, spec, partial = self._job

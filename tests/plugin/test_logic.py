@@ -70,6 +70,10 @@ def test_progressive_result_rows_then_final(model):
     assert layer in model.layers and layer.data.shape == (24, 20)
     assert (layer.data[:6] == 7).all()
     np.testing.assert_array_equal(layer.data[6:], nearest_preview(np.asarray(src.data), (24, 20))[6:])
+    # a finished tile shows at once, but never over rows that are final already
+    prog.tile((4, 2, 6, 8), [0], np.full((1, 6, 8), 9, np.uint16))
+    assert (layer.data[4:6] == 7).all() and (layer.data[6:10, 2:10] == 9).all()
+    assert (layer.data[6:10, :2] != 9).all() and (layer.data[10:] != 9).all()
     prog.discard()
     assert [lyr.name for lyr in model.layers] == ["dem"]
     # removing the source during a run: no result layer is made

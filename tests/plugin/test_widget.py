@@ -16,6 +16,7 @@ from qtpy.QtCore import QTimer, Qt
 from qtpy.QtWidgets import QFileDialog
 
 from napari_ldcsr import _geometry as geo
+from napari_ldcsr._results import nearest_preview
 from napari_ldcsr._viewer import camera, grid
 
 SAMPLE = ("napari-ldcsr", "neon_osbs")
@@ -76,8 +77,9 @@ def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_e
 
 
 def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_model, monkeypatch):
-    """The result layer exists while the run is still going and fills as rows of tiles finish;
-    its final pixels are those of the same job run without progressive display."""
+    """The result layer exists while the run is still going and shows each tile as it finishes
+    (finished rows get their final pixels); its final pixels are those of the same job run
+    without progressive display."""
     viewer, widget = ldcsr
     rng = np.random.default_rng(3)
     src = viewer.add_image(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8), name="noise")
@@ -107,12 +109,19 @@ def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_
     final = widget.last_result
     assert final is partial and viewer.layers[-1] is final  # the same layer, made final
     total = widget.progress[1]
-    assert total == 16 and 3 <= inserted[0][0] < total  # created with the first finished rows (after tile 4)
-    # the first row of tiles already showed final pixels; the last rows still showed the source
-    done_rows = bicubic_engine[4]["tile"].write_y.start
+    assert total == 16 and inserted[0][0] <= 1  # created with the first tile
+    # the first row of tiles already had final pixels, tile 5 (next row) its own pixels, and the
+    # last tiles still showed the source (nearest neighbour)
+    t5 = bicubic_engine[4]["tile"]
+    done_rows = t5.write_y.start
     assert done_rows >= 32
     np.testing.assert_array_equal(snapshot[:done_rows], final.data[:done_rows])
-    np.testing.assert_array_equal(snapshot[-2:, -2:], np.broadcast_to(src.data[-1, -1], (2, 2, 3)))
+    y0, x0, h, w = t5.write
+    inner = (slice(y0 + 16, y0 + h - 16), slice(x0, x0 + w - 16))  # away from the blended overlaps
+    np.testing.assert_array_equal(snapshot[inner], final.data[inner])
+    preview = nearest_preview(np.asarray(src.data), (192, 192))
+    assert not np.array_equal(snapshot[inner], preview[inner])
+    np.testing.assert_array_equal(snapshot[-40:, -40:], preview[-40:, -40:])
     assert not np.array_equal(snapshot, final.data)
     # final pixels = the same job without progressive display
     from napari_ldcsr._job import JobSpec, layer_source, run_job
