@@ -44,7 +44,8 @@ def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
 
 def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
             out_shape: Sequence[int] | None = None, model=None, mode: str = "diffusion", seed: int = 0,
-            tile: int | None = None, callback: ProgressCallback | None = None) -> np.ndarray:
+            tile: int | None = None, callback: ProgressCallback | None = None,
+            samples: int | None = None):
     """Super-resolve an RGB image with LDCSR at any scale.
 
     Parameters
@@ -57,12 +58,19 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     tile : tile side in input pixels (>= 32); None picks 256-px output tiles.
     callback : ``callback(TileProgress)`` before the first tile and after each one; raise
         :class:`ldcsr_core.Cancelled` in it to stop (see :mod:`ldcsr_core.progress`).
+    samples : None (default) returns the image. An int K >= 1 runs the diffusion sampler with seeds
+        ``seed … seed+K-1`` and returns :class:`~ldcsr_core.uncertainty.UpscaleSamples` ``(mean,
+        spread)``: the mean of the K samples and their per-pixel standard deviation (float32, in the
+        image's units; exactly 0 for K=1). K > 1 needs ``mode="diffusion"``. Costs K runs.
 
     Returns
     -------
-    The super-resolved image, (H, W, 3), same dtype as ``image``.
+    The super-resolved image, (H, W, 3), same dtype as ``image``; or ``(mean, spread)`` with ``samples``.
     """
     check_mode(mode)
+    if samples is not None:
+        from .rules import check_samples
+        check_samples(samples, mode)
     img, dtype = _as_unit_float(image)
     H, W = output_shape(img.shape[:2], scale, out_shape)
     if model is None:
@@ -73,6 +81,10 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
 
     def read(y0, x0, h, w):
         return img[y0:y0 + h, x0:x0 + w].astype(np.float32) * scale_in
+
+    if samples is not None:  # uncertainty map: K samples, their mean and spread (ldcsr_core.uncertainty)
+        from .uncertainty import upscale_samples
+        return upscale_samples(model, plan, read, dtype, samples=samples, mode=mode, seed=seed, callback=callback)
 
     def sink(y0, rows):
         out[y0:y0 + rows.shape[0]] = rows

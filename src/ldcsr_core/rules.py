@@ -84,3 +84,18 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
     if H > round(h * MAX_SCALE) or W > round(w * MAX_SCALE):
         raise InputError(f"out_shape {(H, W)} exceeds the maximum scale {MAX_SCALE:g} for input {(h, w)}")
     return H, W
+
+
+def check_samples(samples, mode: str = "diffusion") -> int:
+    """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int >= 1 that
+    ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic, so K > 1 samples
+    of it would all be the same image (spread 0 everywhere)."""
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise InputError(f"samples must be a whole number >= 1, got {samples!r}")
+    if samples > 1 and mode != "diffusion":
+        raise InputError(f"samples={samples} needs mode 'diffusion': {mode!r} mode is deterministic, so "
+                         "all its samples are the same image and the spread would be 0 everywhere")
+    return int(samples)
+
+
+__all__ += ["check_samples"]
