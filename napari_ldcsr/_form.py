@@ -46,6 +46,7 @@ class RunSettings:
     bicubic: bool
     stretch: str = "auto"
     bands: tuple[int, ...] | None = None
+    samples: int = 1
 
 
 def ask_checkpoint_path(parent=None) -> str | None:
@@ -101,6 +102,11 @@ class SettingsForm:
         self.tile = SpinBox(label="Tile (input px)", value=0, min=0, max=4096, step=32,
                             tooltip="Tile side in input pixels; 0 lets the engine choose")
         self.bicubic = CheckBox(text="Also add a bicubic baseline layer")
+        self.samples = SpinBox(label="Uncertainty: samples", value=1, min=1, max=32,
+                               tooltip="K > 1 (diffusion mode): run the sampler K times (seeds seed…seed+K-1); the "
+                                       "result is their mean, and a spread layer (magma) shows where they disagree, "
+                                       "i.e. where detail is invented. K times slower. 1 = off")
+        self.samples.native.setSpecialValueText("off")
         self.stretch = ComboBox(label="Stretch", choices=list(STRETCHES), value="auto",
                                 tooltip="Radiometric mapping to the model's range, as `ldcsr upscale --stretch`: "
                                         "auto = 8-bit as is, other types by robust per-band percentiles")
@@ -113,7 +119,8 @@ class SettingsForm:
         self.tile.native.setSpecialValueText("auto")
         self.main = Container(widgets=[self.layer, self.scale, self.pixel, self.model, self.mode,
                                        self.region, self.shapes])
-        self.advanced = Container(widgets=[self.seed, self.tile, self.stretch, self.bands, self.bicubic])
+        self.advanced = Container(widgets=[self.seed, self.tile, self.stretch, self.bands, self.bicubic,
+                                           self.samples])
         self._model_value = _DEFAULT
         self.layer.changed.connect(self._sync_pixel)
         self.scale.changed.connect(self._on_scale)
@@ -243,4 +250,5 @@ class SettingsForm:
             bicubic=bool(self.bicubic.value),
             stretch=str(self.stretch.value),
             bands=parse_bands(self.bands.value.strip() or None),
+            samples=int(self.samples.value),
         )

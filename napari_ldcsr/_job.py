@@ -38,9 +38,13 @@ class JobSpec:
     bicubic: bool = False
     stretch: str = "auto"
     bands: tuple[int, ...] | None = None
+    samples: int = 1  # > 1: the mean of that many diffusion samples, plus their spread (uncertainty)
 
     def __post_init__(self) -> None:
         check_mode(self.mode)
+        from ldcsr_core.rules import check_samples
+
+        check_samples(self.samples, self.mode)
 
     @property
     def out_shape(self) -> tuple[int, int]:
@@ -57,6 +61,7 @@ class JobResult:
     spec: JobSpec
     seconds: float
     model_info: dict = field(default_factory=dict)
+    spread: Any | None = None  # samples > 1: the per-pixel spread, a GeoArray (colour bands, H, W) float32
 
 
 def plain_message(exc: BaseException) -> str:
@@ -232,7 +237,8 @@ def layer_source(viewer, layer) -> LayerSource:
 def _options(spec: JobSpec):
     from ldcsr_core.geo.pipeline import UpscaleOptions
 
-    return UpscaleOptions(mode=spec.mode, seed=spec.seed, tile=spec.tile, bands=spec.bands, stretch=spec.stretch)
+    return UpscaleOptions(mode=spec.mode, seed=spec.seed, tile=spec.tile, bands=spec.bands, stretch=spec.stretch,
+                          samples=spec.samples)
 
 
 def bicubic_job(source: LayerSource, spec: JobSpec):
@@ -293,11 +299,15 @@ def run_job(
                 if info.tile is not None and info.output is not None:
                     on_tile(info.tile.write, preview.colour, preview(info.output))
 
-        out = upscale_window(ds, model=model, scale=spec.scale, window=spec.region.window,
-                             options=_options(spec), callback=progress, on_rows=on_rows,
-                             source_name=source.name)
+        run = upscale_window
+        if spec.samples > 1:  # uncertainty map: mean + spread (ldcsr_core.geo.spread)
+            from ldcsr_core.geo.spread import upscale_window_spread as run
+        out = run(ds, model=model, scale=spec.scale, window=spec.region.window,
+                  options=_options(spec), callback=progress, on_rows=on_rows,
+                  source_name=source.name)
+    out, spread = (out.mean, out.spread) if spec.samples > 1 else (out, None)
     base = bicubic_job(source, spec) if spec.bicubic else None
-    return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model))
+    return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model), spread=spread)
 
 
 def provenance(result: JobResult, source_name: str) -> dict:
@@ -311,6 +321,7 @@ def provenance(result: JobResult, source_name: str) -> dict:
         "region": asdict(spec.region),
         "mode": spec.mode,
         "seed": spec.seed,
+        "samples": spec.samples,
         "stretch": spec.stretch,
         "bands": list(spec.bands) if spec.bands else None,
         "model_source": spec.model_source or "built-in default",

@@ -76,6 +76,7 @@ class RunLayers:
     layer_source: LayerSource
     results: list = field(default_factory=list)
     bicubics: list = field(default_factory=list)
+    spread: object | None = None  # the uncertainty layer of a samples > 1 run (``_spread``)
 
     def present(self, viewer) -> bool:
         """Whether the source and the result are both still in ``viewer``."""

@@ -281,7 +281,7 @@ class LdcsrWidget(QWidget):
             return False
         try:
             spec = JobSpec(scale=scale, region=region, mode=s.mode, seed=s.seed, model_source=s.model_source,
-                           tile=s.tile, bicubic=s.bicubic, stretch=s.stretch, bands=s.bands)
+                           tile=s.tile, bicubic=s.bicubic, stretch=s.stretch, bands=s.bands, samples=s.samples)
         except ValueError as exc:
             notify("error", plain_message(exc))
             return False
@@ -363,6 +363,10 @@ class LdcsrWidget(QWidget):
                 bics = self._add_bicubic(partial.source, spec, result.bicubic, outs)
             self.last = RunLayers(layer, outs[picked], bics[picked] if bics else None, result, partial.source,
                                   outs, bics)
+            if result.spread is not None:  # uncertainty map (samples > 1), above the results
+                from ._spread import add_spread_layer
+
+                self.last.spread = add_spread_layer(self.viewer, layer, spec, result.spread, outs)
         except Exception as exc:  # noqa: BLE001 - never crash the viewer
             partial.discard()
             notify("error", f"LDCSR could not add the result layer: {plain_message(exc)}")

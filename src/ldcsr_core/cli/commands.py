@@ -247,9 +247,11 @@ class _Bar:
 @opt.compress_opt
 @opt.overwrite_opt
 @opt.dask_opt
+@opt.samples_opt
+@opt.spread_out_opt
 @click.pass_context
 def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, seed, tile, device,
-            bands, stretch, compress, overwrite, dask_address):
+            bands, stretch, compress, overwrite, dask_address, samples=1, spread_out=None):
     """Super-resolve rasters IN... (files or folders) into tiled, compressed GeoTIFFs.
 
     \b
@@ -257,6 +259,7 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
       ldcsr upscale scene.tif -o scene_x2.tif --scale 2
       ldcsr upscale tiles/ -o out/ --target-resolution 0.5 --mode fast
       ldcsr upscale s2.tif -o s2_sr.tif --scale 2.5 --bands 4,3,2 --dask local:4
+      ldcsr upscale scene.tif -o scene_x4.tif --scale 4 --samples 4   # + scene_x4_spread.tif
 
     Outputs in a folder are named NAME_sr.tif. A batch is resumable: outputs that exist and are
     complete results of the same request are skipped. Inputs are never modified.
@@ -282,6 +285,15 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
             raise click.BadParameter(str(e), param_hint="'--dask'") from None
     files, batch = _expand_inputs(inputs)
     pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()])
+    if samples > 1 and mode != "diffusion":
+        raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
+                                 "so every sample is the same image", param_hint="'--samples'")
+    if spread_out is not None and samples < 2:
+        raise click.BadParameter("needs --samples K > 1 (the spread of one sample is 0)",
+                                 param_hint="'--spread-out'")
+    if spread_out is not None and batch:
+        raise click.BadParameter("names one file, so it needs a single input (in a batch each output "
+                                 "NAME_sr.tif gets NAME_sr_spread.tif)", param_hint="'--spread-out'")
 
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
     from ..geo.pipeline import plan_output
@@ -312,7 +324,8 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
             click.echo(f"Error: {err}", err=True)
         raise click.ClickException("no input could be processed")
 
-    up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch)
+    up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
+                             samples=samples)
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)
 
     model = _load_model(model_path, device)
@@ -328,7 +341,7 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
                 from ..geo.pipeline import upscale_raster
 
                 res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
-                                     runner=runner, callback=bar, **req)
+                                     runner=runner, callback=bar, spread_path=spread_out, **req)
             except (LdcsrError, OSError) as e:
                 if not batch:
                     raise
@@ -385,7 +398,8 @@ def _summary(results, quiet: bool) -> None:
             (h, w), (H, W) = res.in_shape, res.out_shape
             extra = (f"{w}x{h} -> {W}x{H}, {res.tiles} tiles"
                      + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
-                     + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s")
+                     + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s"
+                     + (f", spread -> {res.spread}" if res.spread else ""))
         elif status == "skipped":
             extra = "complete output already there"
         else:

@@ -25,6 +25,7 @@ Progress and cancel use the one protocol of :mod:`ldcsr_core.progress`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ from . import raster_io as rio_io
 from . import radiometry as rad
 from ..errors import InputError, OutputExistsError
 from ..progress import ProgressCallback
-from ..rules import check_mode, output_shape
+from ..rules import check_mode, check_samples, output_shape
 
 __all__ = [
     "UpscaleOptions",
@@ -72,16 +73,20 @@ class UpscaleOptions:
     """How to super-resolve: engine ``mode`` and ``seed``, ``tile`` side in input pixels
     (``None``: the engine's default), ``bands`` (1-based model triplet, e.g. ``"4,3,2"``; ``None``:
     the first three colour bands) and ``stretch`` (``"auto"``, ``"percentile"`` or ``"dtype"``,
-    see :func:`radiometry.compute_stretch`)."""
+    see :func:`radiometry.compute_stretch`). ``samples`` > 1 (diffusion only): the output is the
+    mean of that many samples (seeds ``seed, seed+1, …``) and their per-pixel spread is written too
+    (:mod:`ldcsr_core.geo.spread`)."""
 
     mode: str = "diffusion"
     seed: int = 0
     tile: int | None = None
     bands: Any = None
     stretch: str = "auto"
+    samples: int = 1
 
     def __post_init__(self):
         check_mode(self.mode)
+        check_samples(self.samples, self.mode)
         if self.bands is not None:
             object.__setattr__(self, "bands", rad.parse_bands(self.bands))
 
@@ -338,6 +343,7 @@ class RasterResult:
     seconds: float = 0.0
     tags: dict = field(default_factory=dict)
     stale_parts_removed: int = 0
+    spread: str | None = None  # the spread GeoTIFF of a samples > 1 run
 
     @property
     def megapixels_per_s(self) -> float:
@@ -391,7 +397,7 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
     return tags
 
 
-def is_complete_output(dst: str | Path, *, out_shape, model, mode: str, seed: int) -> bool:
+def is_complete_output(dst: str | Path, *, out_shape, model, mode: str, seed: int, samples: int = 1) -> bool:
     """Whether ``dst`` is a finished output of this very request (same size, weights, mode, seed).
 
     Outputs are renamed into place only when complete, so this is what a resumed batch skips.
@@ -411,6 +417,7 @@ def is_complete_output(dst: str | Path, *, out_shape, model, mode: str, seed: in
                 == str(getattr(model, "weights_sha256", None) or "unknown")
                 and t.get("LDCSR_MODE") == mode
                 and t.get("LDCSR_SEED") == str(int(seed))
+                and t.get("LDCSR_SAMPLES", "1") == str(int(samples))
             )
     except Exception:
         return False
@@ -455,12 +462,15 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
     tags = provenance_tags(model, scale=exact, requested=requested, mode=options.mode,
                            seed=options.seed, src_name=src_name or Path(str(src.name)).name,
                            reader=reader, tile=options.tile)
+    if options.samples > 1:
+        tags["LDCSR_SAMPLES"] = str(options.samples)
     return _Job(src, reader, plan, shape, exact, transform, tags, options)
 
 
-def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallback | None = None
-             ) -> None:
-    """Run every tile of ``job`` through the engine's tile loop into ``writer`` (via the sink)."""
+def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallback | None = None,
+             spread_writer=None) -> None:
+    """Run every tile of ``job`` through the engine's tile loop into ``writer`` (via the sink);
+    with ``samples`` > 1, the mean into ``writer`` and the spread into ``spread_writer``."""
     from ..tiling import run_plan
 
     opts, reader = job.options, job.reader
@@ -481,7 +491,12 @@ def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallbac
                 out = np.zeros((oh, ow, channels), np.float32)
             yield t, out
 
-    run_plan(model, job.plan, None, RasterSink(reader, writer, job.shape), mode=opts.mode,
+    sink = RasterSink(reader, writer, job.shape)
+    if opts.samples > 1:  # uncertainty map: K samples per tile, mean and spread (geo.spread)
+        from .spread import sampled
+
+        runner, sink, channels = sampled(runner, sink, spread_writer, job, opts.samples)
+    run_plan(model, job.plan, None, sink, mode=opts.mode,
              seed=opts.seed, callback=callback, channels=channels, tiles=outputs())
 
 
@@ -627,6 +642,7 @@ def upscale_raster(
     output: OutputOptions | None = None,
     runner=None,
     callback: ProgressCallback | None = None,
+    spread_path: str | Path | None = None,
 ) -> RasterResult:
     """Super-resolve one raster file into a tiled, compressed, georeferenced GeoTIFF.
 
@@ -646,6 +662,9 @@ def upscale_raster(
     runner : where tiles run: :class:`LocalRunner` (default) or a ``DaskRunner``.
     callback : ``callback(TileProgress)`` before the first tile and after each one; raising
         :class:`~ldcsr_core.Cancelled` in it stops the run and leaves no output behind.
+    spread_path : with ``options.samples`` > 1, where the spread GeoTIFF goes (default
+        ``NAME_spread.tif`` next to ``dst_path``; see :mod:`ldcsr_core.geo.spread`). Written
+        atomically like the output, on the same grid; the output holds the mean of the samples.
 
     Returns
     -------
@@ -656,6 +675,12 @@ def upscale_raster(
     src_path, dst_path = Path(src_path), Path(dst_path)
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path}")
+    if options.samples > 1:  # the uncertainty map's file (ldcsr_core.geo.spread)
+        from .spread import check_spread_path
+
+        spread_path = check_spread_path(src_path, dst_path, spread_path)
+    elif spread_path is not None:
+        raise InputError("a spread file needs samples > 1 (the spread of one sample is 0)")
     if not dst_path.parent.is_dir():
         import errno
 
@@ -674,19 +699,30 @@ def upscale_raster(
         result = RasterResult(str(src_path), str(dst_path), (info.height, info.width), shape, exact)
         result.stale_parts_removed = len(rio_io.clear_stale_parts(dst_path))
         if dst_path.exists() and not output.overwrite:
-            if output.skip_complete and is_complete_output(
-                    dst_path, out_shape=shape, model=model, mode=options.mode, seed=options.seed):
+            done = dict(out_shape=shape, model=model, mode=options.mode, seed=options.seed,
+                        samples=options.samples)
+            if output.skip_complete and is_complete_output(dst_path, **done) and (
+                    spread_path is None or is_complete_output(spread_path, **done)):
                 result.status = "skipped"
+                result.spread = None if spread_path is None else str(spread_path)
                 return result
             raise OutputExistsError(f"output exists: {dst_path} (use --overwrite to replace it)")
+        if spread_path is not None and spread_path.exists() and not output.overwrite:
+            raise OutputExistsError(f"output exists: {spread_path} (use --overwrite to replace it)")
 
         job = _prepare(src, model, request, options, src_name=src_path.name)
         result.tiles = job.tiles
         profile = rio_io.output_profile(src, shape, block=output.block, compress=output.compress)
+        spread_cm = contextlib.nullcontext(None)
+        if spread_path is not None:
+            from .spread import spread_file
+
+            spread_cm = spread_file(spread_path, src, job, output=output)
+            result.spread = str(spread_path)
         with rio_io.GeoTiffWriter(dst_path, profile, src=src, tags=job.tags,
-                                  overwrite=output.overwrite) as gw:
+                                  overwrite=output.overwrite) as gw, spread_cm as spread_writer:
             writer = rio_io.BlockRowWriter(gw)
-            _execute(job, model, writer, runner=runner, callback=callback)
+            _execute(job, model, writer, runner=runner, callback=callback, spread_writer=spread_writer)
             writer.close()
         result.skipped_tiles = job.skipped_tiles
         result.tags = job.tags
