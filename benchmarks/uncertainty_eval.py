@@ -106,12 +106,12 @@ def evaluate(model, files, scales, *, samples: int, seed: int = 0, pool_pixels: 
 def format_table(r: dict) -> str:
     lines = [f"model {r['model']} {r.get('version') or ''} · diffusion · K={r['samples']} samples · "
              f"{r['images']} images" + (f" ({r['crop']}² centre crops)" if r.get("crop") else "") + " · Spearman rho(spread, |mean - HR|)",
-             f"{'scale':>5} {'rho med':>8} {'IQR':>13} {'pooled':>7} {'grad med':>8} {'lift':>6} "
+             f"{'scale':>5} {'rho med':>8} {'IQR':>13} {'pooled':>7} {'grad med':>8} {'grad pool':>9} {'lift':>6} "
              f"{'spread':>7} {'p99':>6} {'<0.5gl':>7} {'|err|':>6} {'s/img':>6}"]
     for s, x in r["scales"].items():
         lines.append(
             f"{float(s):>5g} {x['rho_median']:>8.3f} [{x['rho_q25']:>5.2f},{x['rho_q75']:>5.2f}] "
-            f"{x['rho_pooled']:>7.3f} {x['grad_rho_median']:>8.3f} {x['lift_median']:>+6.3f} "
+            f"{x['rho_pooled']:>7.3f} {x['grad_rho_median']:>8.3f} {x['grad_rho_pooled']:>9.3f} {x['lift_median']:>+6.3f} "
             f"{x['spread_mean']:>7.3f} {x['spread_p99']:>6.2f} {x['share_below_half_grey']:>7.1%} "
             f"{x['mean_abs_error']:>6.2f} {x['seconds_per_image']:>6.1f}")
     lines.append("spread, p99, |err|: grey levels (0-255), mean over RGB; <0.5gl: share of pixels whose "

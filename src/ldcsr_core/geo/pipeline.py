@@ -675,18 +675,18 @@ def upscale_raster(
     src_path, dst_path = Path(src_path), Path(dst_path)
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path}")
-    if options.samples > 1:  # the uncertainty map's file (ldcsr_core.geo.spread)
-        from .spread import check_spread_path
-
-        spread_path = check_spread_path(src_path, dst_path, spread_path)
-    elif spread_path is not None:
-        raise InputError("a spread file needs samples > 1 (the spread of one sample is 0)")
     if not dst_path.parent.is_dir():
         import errno
 
         from ..errors import RasterIOError
 
         raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
+    if options.samples > 1:  # the uncertainty map's file (ldcsr_core.geo.spread)
+        from .spread import check_spread_path
+
+        spread_path = check_spread_path(src_path, dst_path, spread_path)
+    elif spread_path is not None:
+        raise InputError("a spread file needs samples > 1 (the spread of one sample is 0)")
     import rasterio
 
     t0 = time.perf_counter()
