@@ -307,7 +307,9 @@ class LiveLens(QObject):
     def _pixels_for(self, layer) -> LayerPixels:
         if self._pixels is None:
             if layer.multiscale:
-                self._pixels = LayerPixels(layer.data[0], layer.rgb, coarse=layer.data[-1])
+                from ._lazy import window_reader
+
+                self._pixels = LayerPixels(window_reader(layer.data[0]), layer.rgb, coarse=layer.data[-1])
             else:
                 self._pixels = LayerPixels(layer.data, layer.rgb)
         return self._pixels
