@@ -266,6 +266,11 @@ class LiveLens(QObject):
         if not self._enabled:
             return
         self._cancel()  # the old view's work stops within one tile
+        if self._usable() and self.viewer.dims.ndisplay == 2:
+            planned = self._plan_view()
+            if planned is not None and (self._same_view(planned) or self._all_cached(planned)):
+                self.refresh()  # everything is cached: show it now, no debounce
+                return
         self._timer.start()
 
     def _on_removed(self, event) -> None:
@@ -326,44 +331,67 @@ class LiveLens(QObject):
         step_x = np.linalg.norm(np.asarray(layer.data_to_world((0, 1)), float)[-2:] - o)
         return data_box, float(cam.zoom * max(step_y, step_x))
 
-    def refresh(self, *_: Any) -> None:
-        """Compute the current view now (the debounce timer calls this)."""
-        self._timer.stop()
+    def _plan_view(self):
+        """(step, window, grid, cache-key prefix) of what is on screen now, or None (nothing to do:
+        zoomed out below ×1.25, or the layer is off screen)."""
         layer = self._layer
-        if not self._enabled or layer is None or layer not in self.viewer.layers:
-            return
-        self._cancel()
-        if self.viewer.dims.ndisplay != 2:
-            self._drop_live()
-            return
         pixels = self._pixels_for(layer)
         data_box, zoom = self.visible_data_box(layer)
         step = scale_step(zoom, self.max_scale)
         if step is None:
-            self._hide_live()
-            self._view = None
-            return
+            return None
         out_shape = global_out_shape(pixels.shape, step)
         win = output_window(data_box, pixels.shape, out_shape)
         if win is None:
-            self._hide_live()
-            self._view = None
-            return
+            return None
         grid = self._grids.get(step)
         if grid is None:
             grid = self._grids[step] = LensGrid(pixels.shape, out_shape, self.tile)
         prefix = (id(layer), self._version, self.model_source, id(self._models), self.mode,
                   self.seed if self.mode == "diffusion" else None, step, self.tile)
+        return step, win, grid, prefix
+
+    def _usable(self) -> bool:
+        layer = self._layer
+        return self._enabled and layer is not None and layer in self.viewer.layers
+
+    def _all_cached(self, planned) -> bool:
+        _, win, grid, prefix = planned
+        return all(prefix + k in self.cache for k in grid.tiles_for(win))
+
+    def _same_view(self, planned) -> bool:
+        v = self._view
+        return (v is not None and self.live_layer is not None and self.live_layer.visible
+                and v.composer.complete and (v.step, v.win, v.prefix) == (planned[0], planned[1], planned[3]))
+
+    def refresh(self, *_: Any) -> None:
+        """Compute the current view now (the debounce timer calls this)."""
+        self._timer.stop()
+        if not self._usable():
+            return
+        self._cancel()
+        if self.viewer.dims.ndisplay != 2:
+            self._drop_live()
+            return
+        planned = self._plan_view()
+        if planned is None:
+            self._hide_live()
+            self._view = None
+            return
+        if self._same_view(planned):
+            return
+        step, win, grid, prefix = planned
+        pixels = self._pixels
         composer = WindowComposer(grid, win)
         vshape = (win.h, win.w) + ((3,) if pixels.rgb else ())
-        values = np.zeros(vshape, pixels.dtype)
-        view = _View(self._gen, layer, step, grid, win, composer, prefix, values)
+        view = _View(self._gen, self._layer, step, grid, win, composer, prefix, np.zeros(vshape, pixels.dtype))
         self._view = view
-        self._show_window(view)
-        for key in composer.keys:
-            cached = self.cache.get(prefix + key)
-            if cached is not None:
-                self._paint(view, key, cached)
+        data = np.zeros((win.h, win.w, 4), np.uint8 if pixels.u8 else np.float32)
+        cached = [(k, self.cache.get(prefix + k)) for k in composer.keys]
+        painted = [k for k, out in cached if out is not None and self._paint_cells(view, k, out, data)]
+        self._show_window(view, data)  # one upload for everything the cache had
+        for key in painted:
+            self._shown(view, key)
         missing = composer.missing
         if not missing:
             self._finish(view)
@@ -447,42 +475,48 @@ class LiveLens(QObject):
             return np.concatenate([unit, np.ones(unit.shape[:2] + (1,), np.float32)], axis=-1)
         return src.colormap.map(unit.ravel()).reshape(unit.shape + (4,)).astype(np.float32)
 
-    def _show_window(self, view: _View) -> None:
-        dtype = np.uint8 if self._pixels.u8 else np.float32
-        data = np.zeros((view.win.h, view.win.w, 4), dtype)
+    def _show_window(self, view: _View, data: np.ndarray) -> None:
         kwargs = self._placement(view)
         live = self.live_layer
         if live is None:
             src = view.layer
             live = self.viewer.add_image(
                 data, rgb=True, name=f"{src.name} (live LDCSR)", blending=src.blending,
-                metadata={LIVE_KEY: True}, contrast_limits=[0, 255] if dtype == np.uint8 else [0.0, 1.0],
+                metadata={LIVE_KEY: True}, contrast_limits=[0, 255] if data.dtype == np.uint8 else [0.0, 1.0],
                 **kwargs)
             self._live = live
         else:
-            live.data = data
             for k, v in kwargs.items():
                 setattr(live, k, v)
+            live.data = data
             live.visible = True
 
-    def _paint(self, view: _View, key, out: np.ndarray) -> None:
+    def _paint_cells(self, view: _View, key, out: np.ndarray, data: np.ndarray) -> bool:
+        """Add tile ``key`` to the view; write the cells it completed into ``data`` (RGBA)."""
         cells = view.composer.add(key, out)
-        live = self.live_layer
-        if not cells or live is None:
-            return
-        data = live.data
         for cell, unit in cells:
             ys = slice(cell.y0 - view.win.y0, cell.y0 - view.win.y0 + cell.h)
             xs = slice(cell.x0 - view.win.x0, cell.x0 - view.win.x0 + cell.w)
             vals = self._pixels.display(unit)
             view.values[ys, xs] = vals
             data[ys, xs] = self._rgba(view, vals)
-        live.refresh()
+        return bool(cells)
+
+    def _shown(self, view: _View, key) -> None:
         if view.first_tile_s is None:
             view.first_tile_s = time.perf_counter() - view.started
         idx = view.grid.tile(*key).index
         view.shown.append(idx)
         self.tile_shown.emit((view.gen, idx))
+
+    def _paint(self, view: _View, key, out: np.ndarray) -> None:
+        live = self.live_layer
+        if live is None:
+            view.composer.add(key, out)
+            return
+        if self._paint_cells(view, key, out, live.data):
+            live.refresh()
+            self._shown(view, key)
 
     def _hide_live(self) -> None:
         live = self.live_layer
