@@ -39,7 +39,7 @@ def small_viewer(make_napari_viewer, qtbot, size=(520, 400)):
     return viewer
 
 
-def _scene(h=200, w=260, seed=0):
+def _scene(h=200, w=200, seed=0):
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w]
     base = np.stack([np.sin(yy / 7.0), np.cos(xx / 5.0), np.sin((yy + xx) / 11.0)], -1)
@@ -76,7 +76,7 @@ def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot,
     viewer, src, lens, model = lens_setup
     shown = []
     lens.tile_shown.connect(shown.append)
-    _look(viewer, src, (120, 150), 4.0)
+    _look(viewer, src, (120, 110), 4.0)
     lens.set_enabled(True)
     _wait_done(qtbot, lens)
     view = lens.view
@@ -120,13 +120,13 @@ def test_camera_move_cancels_old_view_within_one_tile(lens_setup, qtbot):
     model.delay = 0.15
     events = []
     lens.tile_shown.connect(lambda e: events.append((time.perf_counter(), e)))
-    _look(viewer, src, (60, 60), 4.0)
+    _look(viewer, src, (30, 30), 4.0)
     lens.set_enabled(True)
     first = lens.view
     qtbot.waitUntil(lambda: len(first.shown) >= 1, timeout=60_000)
     calls_at_move = model.calls
     t_move = time.perf_counter()
-    _look(viewer, src, (150, 200), 4.0)  # pan to another part of the layer
+    _look(viewer, src, (160, 170), 4.0)  # pan to another part of the layer
     assert not lens.busy  # cancelled at once, before the debounce fires
     qtbot.waitUntil(lambda: lens.view is not first and lens.view is not None, timeout=10_000)
     second = lens.view
@@ -145,18 +145,19 @@ def test_camera_move_cancels_old_view_within_one_tile(lens_setup, qtbot):
 
 def test_pan_back_is_served_from_the_cache(lens_setup, qtbot):
     viewer, src, lens, model = lens_setup
-    _look(viewer, src, (100, 130), 4.0)
+    _look(viewer, src, (170, 170), 4.0)
     lens.set_enabled(True)
     _wait_done(qtbot, lens)
     first_pixels = lens.live_layer.data.copy()
     first_win = lens.view.win
     calls = model.calls
-    _look(viewer, src, (40, 40), 4.0)
-    _wait_done(qtbot, lens, after=lens.view)
+    before = lens.view
+    _look(viewer, src, (30, 30), 4.0)  # far enough that it shares no tile with the first view
+    _wait_done(qtbot, lens, after=before)
     assert model.calls > calls
     calls = model.calls
     t0 = time.perf_counter()
-    _look(viewer, src, (100, 130), 4.0)
+    _look(viewer, src, (170, 170), 4.0)
     lens.refresh()  # no need to wait for the debounce: everything is cached
     elapsed = time.perf_counter() - t0
     assert lens.view.composer.complete and not lens.busy
@@ -174,7 +175,7 @@ def test_pan_back_is_served_from_the_cache(lens_setup, qtbot):
 
 def test_zoom_out_below_1x_does_nothing_and_keep_adds_a_result(lens_setup, qtbot):
     viewer, src, lens, model = lens_setup
-    _look(viewer, src, (100, 130), 2.0)
+    _look(viewer, src, (100, 80), 2.0)
     lens.set_enabled(True)
     _wait_done(qtbot, lens)
     kept = lens.keep()
@@ -184,7 +185,7 @@ def test_zoom_out_below_1x_does_nothing_and_keep_adds_a_result(lens_setup, qtbot
     np.testing.assert_array_equal(kept.data, lens.live_layer.data[..., :3])
     np.testing.assert_allclose(kept.data_to_world((0, 0)), lens.live_layer.data_to_world((0, 0)), atol=1e-9)
     calls = model.calls
-    _look(viewer, src, (100, 130), 1.0)
+    _look(viewer, src, (100, 80), 1.0)
     lens.refresh()
     assert model.calls == calls and not lens.live_layer.visible
 
@@ -206,7 +207,7 @@ def test_unsupported_layers_only_notify(make_napari_viewer, notes, tiny_model):
 def test_source_deleted_while_working(lens_setup, qtbot, notes):
     viewer, src, lens, model = lens_setup
     model.delay = 0.1
-    _look(viewer, src, (100, 130), 4.0)
+    _look(viewer, src, (100, 80), 4.0)
     lens.set_enabled(True)
     qtbot.waitUntil(lambda: model.calls >= 1, timeout=30_000)
     viewer.layers.remove(src)
