@@ -8,8 +8,9 @@ four or a dozen bands and carry nodata. This module holds the pure, array-level 
 * :func:`compute_stretch` fits one robust per-band stretch to a decimated read of the whole scene
   (fitting it per tile would make neighbouring tiles disagree);
 * :class:`Stretch` maps to ``[0, 1]`` and back to the original units and dtype, clipped to its range;
-* :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_rows` / :func:`nearest_cols` keep
-  nodata and NaN away from valid pixels: fill before inference, restore the upsampled mask after.
+* :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_index` / :func:`upsample_nearest` and
+  :func:`restore_nodata` keep nodata and NaN away from valid pixels: fill before inference,
+  restore the upsampled mask after.
 
 No rasterio or torch import here: everything works on NumPy arrays in ``(bands, rows, cols)`` order.
 """
@@ -190,11 +191,6 @@ class Stretch:
     lo: tuple[float, ...]
     hi: tuple[float, ...]
     dtype: str
-
-    def _coef(self, n: int):
-        lo = np.asarray(self.lo[:n], np.float64)[:, None, None]
-        hi = np.asarray(self.hi[:n], np.float64)[:, None, None]
-        return lo, hi
 
     def to_unit(self, bands_hw: np.ndarray, band_index: Sequence[int] | None = None) -> np.ndarray:
         """``(bands, h, w)`` in original units → float32 in ``[0, 1]`` (clipped; NaN stays NaN)."""
