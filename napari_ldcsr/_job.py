@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from ldcsr_core.rules import check_mode, output_shape
+from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode, output_shape
 
 from ._geometry import Region
 
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
-    "layer_source", "run_job", "bicubic_job", "provenance",
+    "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "plain_message",
 ]
 
 ModelProvider = Callable[[str | None], Any]
@@ -57,6 +57,40 @@ class JobResult:
     spec: JobSpec
     seconds: float
     model_info: dict = field(default_factory=dict)
+
+
+def plain_message(exc: BaseException) -> str:
+    """One line for a notification: the error's own message, its type only when that helps."""
+    from ldcsr_core.errors import LdcsrError, one_line
+
+    if isinstance(exc, MemoryError):
+        return "out of memory; try a smaller region, a smaller scale or a smaller tile"
+    if isinstance(exc, (ValueError, LdcsrError, OSError)):
+        return one_line(exc)
+    return f"{type(exc).__name__}: {one_line(exc)}"
+
+
+def check_layer(layer, scale: float) -> str | None:
+    """Why ``layer`` cannot be super-resolved at ``scale`` (a plain sentence), or None."""
+    from napari.layers import Image
+
+    if layer is None:
+        return "Pick an image layer first (open an image, or File ▸ Open Sample ▸ napari-ldcsr)."
+    if not isinstance(layer, Image):
+        return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
+    if layer.multiscale:
+        return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
+    shape = layer.data.shape
+    if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
+        return f"'{layer.name}' has shape {tuple(shape)}; LDCSR works on 2-D grey or RGB(A) images."
+    if min(shape[:2]) < MIN_INPUT_SIDE:
+        return (f"'{layer.name}' is only {shape[0]}×{shape[1]} px; LDCSR needs at least "
+                f"{MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px.")
+    if not (1.0 <= scale <= MAX_SCALE):
+        return f"Scale {scale:g} is out of range; choose a scale between 1.00 and {MAX_SCALE:.2f}."
+    if scale <= 1.0:
+        return f"Scale {scale:.2f} would leave the image as it is; choose a scale above 1.00."
+    return None
 
 
 def default_model_provider(source: str | None) -> Any:
@@ -144,6 +178,12 @@ class LayerSource:
             return [np.moveaxis(bands, 0, -1)]
         return [bands[0]] if self.layout == "gray" else [bands[i] for i in range(bands.shape[0])]
 
+    def join(self, arrays: list) -> np.ndarray:
+        """One array per layer (layers' layout) -> ``(bands, h, w)``: the inverse of :meth:`split`."""
+        if self.layout == "rgb":
+            return np.moveaxis(np.asarray(arrays[0]), -1, 0)
+        return np.stack([np.asarray(a) for a in arrays])
+
     def dataset(self):
         """An in-memory rasterio dataset of the pixels (close it when done)."""
         from ldcsr_core.geo.raster_io import dataset_from_array
@@ -204,6 +244,24 @@ def bicubic_job(source: LayerSource, spec: JobSpec):
                               source_name=source.name)
 
 
+class TilePreview:
+    """Maps a tile's model output (``TileProgress.output``, unit triplets) to source units with the
+    run's own stretch (fitted the same way, on the same data), for showing tiles as they finish.
+
+    Unblended and without nodata restoration: a preview. The finished rows replace it.
+    """
+
+    def __init__(self, dataset, spec: JobSpec) -> None:
+        from ldcsr_core.geo.pipeline import SceneReader
+
+        self.reader = SceneReader(dataset, spec.bands, spec.stretch)
+        self.colour = list(self.reader.plan.colour)
+
+    def __call__(self, output: np.ndarray) -> np.ndarray:
+        """``(h, w, 3·groups)`` unit output -> ``(colour bands, h, w)`` in the source dtype."""
+        return self.reader.stretch.from_unit(self.reader.plan.scatter(output), self.colour)
+
+
 def run_job(
     source: LayerSource,
     spec: JobSpec,
@@ -211,19 +269,32 @@ def run_job(
     *,
     callback: Callable | None = None,
     on_rows: Callable[[int, np.ndarray], None] | None = None,
+    on_tile: Callable[[tuple, list, np.ndarray], None] | None = None,
 ) -> JobResult:
     """Super-resolve ``spec.region`` of ``source`` through ``ldcsr_core.geo`` (the CLI's pipeline:
     stretch, nodata, band triplets), in the calling thread.
 
     ``callback`` is the engine's progress/cancel protocol (``ldcsr_core.progress``);
-    ``on_rows(y0, rows)`` gets each block of finished rows ``(bands, n, W)`` (final pixels).
+    ``on_rows(y0, rows)`` gets each block of finished rows ``(bands, n, W)`` (final pixels);
+    ``on_tile(box, colour_bands, values)`` each finished tile's preview (see :class:`TilePreview`),
+    ``box`` = ``(y0, x0, h, w)`` in the output.
     """
     from ldcsr_core.geo.pipeline import upscale_window
 
     t0 = time.perf_counter()
     with source.dataset() as ds:
+        progress = callback
+        if on_tile is not None:
+            preview = TilePreview(ds, spec)
+
+            def progress(info) -> None:
+                if callback is not None:
+                    callback(info)  # may raise Cancelled: then no preview either
+                if info.tile is not None and info.output is not None:
+                    on_tile(info.tile.write, preview.colour, preview(info.output))
+
         out = upscale_window(ds, model=model, scale=spec.scale, window=spec.region.window,
-                             options=_options(spec), callback=callback, on_rows=on_rows,
+                             options=_options(spec), callback=progress, on_rows=on_rows,
                              source_name=source.name)
     base = bicubic_job(source, spec) if spec.bicubic else None
     return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model))

@@ -1,8 +1,8 @@
 """Result layers (Qt-free): exact placement over the source, metadata, progressive filling.
 
-A run's result layers are created when the engine hands over its first finished rows, filled
-as rows finish (after each row of tiles), and given the final pixels when the run returns; a
-cancelled or failed run removes them again.
+A run's result layers are created when the first tile finishes, show each tile as it finishes
+(a preview in source units), get the exact final pixels as rows finish (after each row of
+tiles) and when the run returns; a cancelled or failed run removes them again.
 """
 
 from __future__ import annotations
@@ -83,13 +83,14 @@ class RunLayers:
 
 
 class ProgressiveResult:
-    """The result layers of a running job (one per source layer): created when the first rows
-    arrive, filled as the engine finishes rows, given the final pixels at the end."""
+    """The result layers of a running job (one per source layer): created when the first tile
+    arrives, filled tile by tile, overwritten with final rows, given the final pixels at the end."""
 
     def __init__(self, viewer, source: LayerSource, spec: JobSpec, *, opacity: float = 1.0) -> None:
         self.viewer, self.source, self.spec, self.opacity = viewer, source, spec, opacity
         self.layers: list = []
         self.updates = 0
+        self.final_rows = 0  # output rows [0, final_rows) hold final pixels
 
     def _alive(self) -> bool:
         return all(src in self.viewer.layers for src in self.source.layers)
@@ -103,18 +104,38 @@ class ProgressiveResult:
             layer.opacity = self.opacity
             self.layers.append(layer)
 
-    def rows(self, y0: int, rows: np.ndarray) -> None:
-        """Show finished rows ``(bands, n, W)`` (source units) starting at output row ``y0``."""
+    def _ready(self) -> bool:
         if not self._alive():
-            return
+            return False
         if not self.layers:
             self._create({"status": "running"})
-        elif any(lyr not in self.viewer.layers for lyr in self.layers):
-            return  # the user removed a preview layer: do not bring it back
+        return all(lyr in self.viewer.layers for lyr in self.layers)  # removed by the user: leave it
+
+    def tile(self, box, colour: list, values: np.ndarray) -> None:
+        """Show a finished tile's preview: ``values`` ``(len(colour), h, w)`` for bands ``colour``
+        of the output window ``box`` = ``(y0, x0, h, w)`` (the finished rows replace it)."""
+        y0, x0, h, w = box
+        cut = max(0, self.final_rows - y0)  # never cover finished rows with an unblended preview
+        if cut >= h or not self._ready():
+            return
+        y0, h, values = y0 + cut, h - cut, values[:, cut:]
+        sl = (slice(y0, y0 + h), slice(x0, x0 + w))
+        block = self.source.join([lyr.data[sl] for lyr in self.layers]).copy()
+        block[colour] = values
+        for layer, part in zip(self.layers, self.source.split(block)):
+            layer.data[sl] = part
+            layer.refresh()
+        self.updates += 1
+
+    def rows(self, y0: int, rows: np.ndarray) -> None:
+        """Show finished rows ``(bands, n, W)`` (source units) starting at output row ``y0``."""
+        if not self._ready():
+            return
         n = rows.shape[1]
         for layer, part in zip(self.layers, self.source.split(rows)):
             layer.data[y0:y0 + n] = part
             layer.refresh()
+        self.final_rows = max(self.final_rows, y0 + n)
         self.updates += 1
 
     def finish(self, result: JobResult) -> list | None:

@@ -1,11 +1,9 @@
 """The LDCSR dock widget: the settings form, Run/Cancel with progress, and Compare.
 
-The pieces live in small modules: the form in ``_form`` (magicgui + superqt), the engine job in
+The pieces live in small modules: the form in ``_form`` (magicgui + superqt), the worker in
+``_runner`` (napari ``thread_worker`` + superqt ``ensure_main_thread``), the engine job in
 ``_job``, regions in ``_region``, result layers in ``_results`` and the grid/blink comparison in
-``_sidebyside`` (all Qt-free except the form). This module wires them to a napari
-``thread_worker``: ``returned``/``errored``/``finished`` carry the outcome, per-tile progress
-reaches the GUI thread through superqt's ``ensure_main_thread``, and Cancel is the worker's
-``quit()`` (the engine callback sees ``abort_requested`` and stops within one tile).
+``_sidebyside`` (the last four Qt-free). This module lays them out and wires them together.
 """
 
 from __future__ import annotations
@@ -13,15 +11,17 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE
+from ldcsr_core.rules import MIN_INPUT_SIDE
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+)
 from superqt import QCollapsible, QElidingLabel, QLabeledSlider
-from superqt.utils import ensure_main_thread
 
 from . import _sidebyside as sbs
-from ._form import MODE_LABELS, SCALE_MIN, RunSettings, SettingsForm
-from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, layer_source, model_info, run_job
+from ._form import MODE_LABELS, RunSettings, SettingsForm
+from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, check_layer, layer_source, plain_message
+from ._runner import JobRunner, probe_device
 from ._region import REGIONS, region_for
 from ._results import ProgressiveResult, RunLayers, result_kwargs
 from ._viewer import notify
@@ -29,57 +29,12 @@ from ._viewer import notify
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["LdcsrWidget", "plain_message"]
-
-
-def plain_message(exc: BaseException) -> str:
-    """One line for a notification: the error's own message, its type only when that helps."""
-    from ldcsr_core.errors import LdcsrError, one_line
-
-    if isinstance(exc, MemoryError):
-        return "out of memory; try a smaller region, a smaller scale or a smaller tile"
-    if isinstance(exc, (ValueError, LdcsrError, OSError)):
-        return one_line(exc)
-    return f"{type(exc).__name__}: {one_line(exc)}"
+__all__ = ["LdcsrWidget"]
 
 
 def _fmt_seconds(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60}:{seconds % 60:02d} min"
-
-
-def _probe_device() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return f"cuda ({torch.cuda.get_device_name(0)})"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return f"cpu ({torch.get_num_threads()} threads)"
-
-
-def check_layer(layer, scale: float) -> str | None:
-    """Why ``layer`` cannot be super-resolved at ``scale`` (a plain sentence), or None."""
-    from napari.layers import Image
-
-    if layer is None:
-        return "Pick an image layer first (open an image, or File ▸ Open Sample ▸ napari-ldcsr)."
-    if not isinstance(layer, Image):
-        return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
-    if layer.multiscale:
-        return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
-    shape = layer.data.shape
-    if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
-        return f"'{layer.name}' has shape {tuple(shape)}; LDCSR works on 2-D grey or RGB(A) images."
-    if min(shape[:2]) < MIN_INPUT_SIDE:
-        return (f"'{layer.name}' is only {shape[0]}×{shape[1]} px; LDCSR needs at least "
-                f"{MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px.")
-    if not (SCALE_MIN <= scale <= MAX_SCALE):
-        return f"Scale {scale:g} is out of range; choose a scale between {SCALE_MIN:.2f} and {MAX_SCALE:.2f}."
-    if scale <= SCALE_MIN:
-        return f"Scale {scale:.2f} would leave the image as it is; choose a scale above {SCALE_MIN:.2f}."
-    return None
 
 
 class LdcsrWidget(QWidget):
@@ -112,12 +67,13 @@ class LdcsrWidget(QWidget):
         self.models = ModelCache(model_provider)
         self.form = SettingsForm(napari_viewer)
         self.last: RunLayers | None = None
-        self._worker = None
+        self.runner = JobRunner(self.models, self)
         self._job: tuple[Any, JobSpec, ProgressiveResult] | None = None
         self._t_tiles: float | None = None
         self._grid: sbs.GridState | None = None
         self._build_ui()
         self.tile = tile
+        self._connect_runner()
         self._connect_viewer()
         self._start_device_probe()
 
@@ -142,9 +98,10 @@ class LdcsrWidget(QWidget):
         self.progress_bar.setFormat("%v / %m tiles")
         outer.addWidget(self.progress_bar)
         self.status_label = QElidingLabel("Ready")
-        outer.addWidget(self.status_label)
         self.device_label = QElidingLabel("Device: detecting…")
-        outer.addWidget(self.device_label)
+        for label in (self.status_label, self.device_label):  # elide instead of widening the dock
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            outer.addWidget(label)
 
         compare = QGroupBox("Compare")
         cl = QVBoxLayout(compare)
@@ -180,6 +137,10 @@ class LdcsrWidget(QWidget):
             section.expand(animate=False)
         self._sections.insertWidget(self._sections.count() - 1, section)
         return section
+
+    def _set_status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
 
     def _connect_viewer(self) -> None:
         ev = self.viewer.layers.events
@@ -290,7 +251,7 @@ class LdcsrWidget(QWidget):
     # ---------------------------------------------------------------- run / cancel
     @property
     def running(self) -> bool:
-        return self._worker is not None
+        return self.runner.running
 
     def run(self, layer=None, scale: float | None = None) -> bool:
         """Start a run with the current settings (``layer``/``scale`` override the pickers).
@@ -328,80 +289,68 @@ class LdcsrWidget(QWidget):
         return True
 
     def _start(self, layer, spec: JobSpec) -> None:
-        from napari.qt.threading import create_worker
-
         if self.comparing:
             self.set_compare(False)
         source = layer_source(self.viewer, layer)
-        partial = ProgressiveResult(self.viewer, source, spec, opacity=self.opacity_slider.value() / 100.0)
-        worker = create_worker(self._work, source, spec, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        self._job = (layer, spec, partial)
+        self._job = (layer, spec, ProgressiveResult(self.viewer, source, spec,
+                                                    opacity=self.opacity_slider.value() / 100.0))
         self._t_tiles = None
         self.progress_bar.setRange(0, 0)  # busy until the first tile is done
         cached = self.models.cached(spec.model_source) is not None
         bands = f" · {len(source.layers)} band layers" if source.layout == "bands" else ""
-        self.status_label.setText(
+        self._set_status(
             f"Running ×{spec.scale:.2f} ({spec.mode}) on {spec.region.rows}×{spec.region.cols} px → "
             f"{spec.out_shape[0]}×{spec.out_shape[1]} px{bands}" + ("" if cached else " · loading model…"))
+        self.runner.start(source, spec)
         self._update_enabled()
-        worker.start()
-
-    def _work(self, source, spec: JobSpec) -> JobResult:
-        """Worker-thread body: load the (cached) model, run the engine."""
-        from ldcsr_core.progress import polling
-
-        worker = self._worker
-        model = self.models.get(spec.model_source)
-        self._on_model_ready(model_info(model))
-        return run_job(source, spec, model,
-                       callback=polling(lambda: worker.abort_requested, self._on_progress),
-                       on_rows=lambda y0, rows: self._on_rows(y0, rows.copy()))
 
     def cancel(self) -> None:
         """Ask the running job to stop (the engine stops within one tile); nothing is added."""
-        if self._worker is not None and not self._worker.abort_requested:
-            self._worker.quit()
-            self.status_label.setText("Cancelling…")
+        if self.runner.cancel():
+            self._set_status("Cancelling…")
             self.cancel_button.setEnabled(False)
 
-    @ensure_main_thread
+    def _connect_runner(self) -> None:
+        r = self.runner
+        r.modelReady.connect(self._on_model_ready)
+        r.progressed.connect(self._on_progress)
+        r.rowsReady.connect(self._on_rows)
+        r.tileReady.connect(self._on_tile)
+        r.succeeded.connect(self._on_result)
+        r.failed.connect(self._on_failed)
+        r.cancelled.connect(self._on_cancelled)
+        r.finished.connect(self._on_finished)
+
     def _on_model_ready(self, info: dict) -> None:
         if "device" in info:
             self.device_label.setText(f"Device: {info['device']}")
         self._t_tiles = time.perf_counter()
 
-    @ensure_main_thread
     def _on_progress(self, info) -> None:
-        if self._worker is None or self._worker.abort_requested:
-            return
         done, total = info.done, info.total
         self.progress_bar.setRange(0, max(int(total), 1))
         self.progress_bar.setValue(int(done))
         elapsed = time.perf_counter() - (self._t_tiles or time.perf_counter())
         if 0 < done < total:
             left = elapsed / done * (total - done)
-            self.status_label.setText(f"{done} / {total} tiles · about {_fmt_seconds(left)} left")
+            self._set_status(f"{done} / {total} tiles · about {_fmt_seconds(left)} left")
         elif done >= total:
-            self.status_label.setText(f"{done} / {total} tiles · finishing…")
+            self._set_status(f"{done} / {total} tiles · finishing…")
 
-    @ensure_main_thread
     def _on_rows(self, y0: int, rows) -> None:
-        if self._worker is None or self._worker.abort_requested or self._job is None:
-            return
         try:
             self._job[2].rows(y0, rows)
         except Exception as exc:  # noqa: BLE001 - a preview must never crash the viewer
             notify("warning", f"LDCSR could not show finished rows: {plain_message(exc)}")
 
-    def _on_returned(self, result: JobResult) -> None:
+    def _on_tile(self, box, colour, values) -> None:
+        try:
+            self._job[2].tile(box, colour, values)
+        except Exception as exc:  # noqa: BLE001 - a preview must never crash the viewer
+            notify("warning", f"LDCSR could not show a finished tile: {plain_message(exc)}")
+
+    def _on_result(self, result: JobResult) -> None:
         layer, spec, partial = self._job
-        if self._worker is not None and self._worker.abort_requested:
-            self._on_cancelled()
-            return
         try:
             outs = partial.finish(result)
             if outs is None:
@@ -420,33 +369,27 @@ class LdcsrWidget(QWidget):
             self.runFinished.emit("failed")
             return
         out = outs[picked]
-        self.status_label.setText(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px) "
-                                  f"in {_fmt_seconds(result.seconds)}")
+        self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px) "
+                         f"in {_fmt_seconds(result.seconds)}")
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.resultAdded.emit(out)
         self.runFinished.emit("done")
 
-    def _on_errored(self, exc: BaseException) -> None:
-        from ldcsr_core.errors import Cancelled
-
-        if isinstance(exc, Cancelled):
-            self._on_cancelled()
-            return
+    def _on_failed(self, exc: BaseException) -> None:
         layer, _, partial = self._job
         partial.discard()
         message = plain_message(exc)
-        self.status_label.setText(f"Failed: {message}")
+        self._set_status(f"Failed: {message}")
         notify("error", f"LDCSR could not super-resolve '{layer.name}': {message}")
         self.runFinished.emit("failed")
 
     def _on_cancelled(self) -> None:
         self._job[2].discard()
-        self.status_label.setText("Cancelled; nothing was added.")
+        self._set_status("Cancelled; nothing was added.")
         notify("info", "LDCSR run cancelled; no layer was added.")
         self.runFinished.emit("cancelled")
 
     def _on_finished(self) -> None:
-        self._worker = None
         self._job = None
         if self.progress_bar.maximum() == 0:
             self.progress_bar.setRange(0, 1)
@@ -469,7 +412,7 @@ class LdcsrWidget(QWidget):
         running = self.running
         self.form.set_running(running)
         self.run_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running and not self._worker.abort_requested)
+        self.cancel_button.setEnabled(running and not self.runner.cancelling)
         has_result = self.last_result is not None
         self.compare_button.setEnabled(has_result or self.compare_button.isChecked())
         self.blink_button.setEnabled(has_result)
@@ -547,7 +490,7 @@ class LdcsrWidget(QWidget):
         """Find the device (imports torch) in a worker thread; its ``returned`` signal shows it."""
         from napari.qt.threading import create_worker
 
-        worker = create_worker(_probe_device, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(probe_device, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._show_device)
         worker.errored.connect(lambda exc: self._show_device(f"unknown ({plain_message(exc)})"))
         worker.start()

@@ -53,8 +53,10 @@ def test_single_band_float_with_nodata(tmp_path):
                        crs="EPSG:32633", transform=t, nodata=-9999.0) as dst:
         dst.write(arr, 1)
         dst.set_band_description(1, "elevation")
+    arr_nan = arr.copy()
     (data, kwargs, kind), = napari_get_reader(str(path))(str(path))
     assert data.shape == (30, 20) and "rgb" not in kwargs
+    np.testing.assert_array_equal(data, arr_nan)  # raw values, as the CLI reads them
     md = kwargs["metadata"]
     assert md["nodata"] == -9999.0 and md["band_names"] == ["elevation"]
     assert md["transform"] == pytest.approx(tuple(t)[:6])
@@ -89,6 +91,7 @@ def test_writer_keeps_sr_georeferencing(tmp_path):
         assert dst.nodata == 255 and dst.descriptions == ("red", "green", "blue")
         assert '"scale": 2.5' in dst.tags()["LDCSR_PROVENANCE"]
         np.testing.assert_array_equal(dst.read(2), 200)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sr.tif"]  # written atomically: no leftovers
     # and it reads back onto the same world extent
     (back, kw2, _), = napari_get_reader(path)(path)
     np.testing.assert_allclose(_bounds_of(kw2, back.shape[:2]), _bounds_of(kwargs, data.shape[:2]), atol=1e-6)
@@ -109,7 +112,8 @@ def test_multiband_opens_one_layer_per_band(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     layers = viewer.open(str(path), plugin="napari-ldcsr")
     assert [lyr.name for lyr in layers] == [f"multi [{b}]" for b in ("blue", "green", "red", "nir", "swir")]
-    for lyr in layers:
+    for i, lyr in enumerate(layers):
+        assert lyr.metadata["band"] == i and lyr.metadata["band_names"][i] == lyr.name[7:-1]
         assert lyr.data.shape == (10, 12) and tuple(lyr.scale) == (0.5, 0.5)
         np.testing.assert_allclose(geo.world_bounds(lyr.data_to_world, (10, 12)), [[-900, 300], [-895, 306]])
         assert lyr.metadata["crs_name"] == "EPSG:32631"

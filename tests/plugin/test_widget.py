@@ -16,6 +16,7 @@ from qtpy.QtCore import QTimer, Qt
 from qtpy.QtWidgets import QFileDialog
 
 from napari_ldcsr import _geometry as geo
+from napari_ldcsr._results import nearest_preview
 from napari_ldcsr._viewer import camera, grid
 
 SAMPLE = ("napari-ldcsr", "neon_osbs")
@@ -76,8 +77,9 @@ def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_e
 
 
 def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_model, monkeypatch):
-    """The result layer exists while the run is still going and fills as rows of tiles finish;
-    its final pixels are those of the same job run without progressive display."""
+    """The result layer exists while the run is still going and shows each tile as it finishes
+    (finished rows get their final pixels); its final pixels are those of the same job run
+    without progressive display."""
     viewer, widget = ldcsr
     rng = np.random.default_rng(3)
     src = viewer.add_image(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8), name="noise")
@@ -107,12 +109,19 @@ def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_
     final = widget.last_result
     assert final is partial and viewer.layers[-1] is final  # the same layer, made final
     total = widget.progress[1]
-    assert total == 16 and 3 <= inserted[0][0] < total  # created with the first finished rows (after tile 4)
-    # the first row of tiles already showed final pixels; the last rows still showed the source
-    done_rows = bicubic_engine[4]["tile"].write_y.start
+    assert total == 16 and inserted[0][0] <= 1  # created with the first tile
+    # the first row of tiles already had final pixels, tile 5 (next row) its own pixels, and the
+    # last tiles still showed the source (nearest neighbour)
+    t5 = bicubic_engine[4]["tile"]
+    done_rows = t5.write_y.start
     assert done_rows >= 32
     np.testing.assert_array_equal(snapshot[:done_rows], final.data[:done_rows])
-    np.testing.assert_array_equal(snapshot[-2:, -2:], np.broadcast_to(src.data[-1, -1], (2, 2, 3)))
+    y0, x0, h, w = t5.write
+    inner = (slice(y0 + 16, y0 + h - 16), slice(x0, x0 + w - 16))  # away from the blended overlaps
+    np.testing.assert_array_equal(snapshot[inner], final.data[inner])
+    preview = nearest_preview(np.asarray(src.data), (192, 192))
+    assert not np.array_equal(snapshot[inner], preview[inner])
+    np.testing.assert_array_equal(snapshot[-40:, -40:], preview[-40:, -40:])
     assert not np.array_equal(snapshot, final.data)
     # final pixels = the same job without progressive display
     from napari_ldcsr._job import JobSpec, layer_source, run_job
@@ -296,6 +305,11 @@ def test_pickers_follow_layers_and_pixel_size_both_ways(ldcsr, qtbot):
     roi = viewer.add_shapes(name="roi")
     assert widget.form.shapes.value is roi
     assert widget.settings().layer is src and widget.settings().scale == pytest.approx(4.0)
+    # another tool can add its controls as a section of the dock widget
+    from qtpy.QtWidgets import QLabel
+
+    section = widget.add_section("Live lens", QLabel("lens controls"))
+    assert section.isExpanded() and section.parent() is widget
 
 
 def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
@@ -373,3 +387,46 @@ def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model
     np.testing.assert_array_equal(back.data, out.data)
     np.testing.assert_allclose(_bounds(back), _bounds(src), atol=1e-6)
     assert back.metadata["pixel_size"] == pytest.approx((0.1 / 1.5, 0.1 / 1.5))
+
+
+def test_nan_pixels_stay_nan_as_on_the_cli(ldcsr, qtbot, notes):
+    """NaN is invalid data (masked, filled for the model, restored), not the image minimum."""
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(5)
+    data = (rng.random((24, 28), dtype=np.float32) * 50 + 100).astype(np.float32)
+    data[4:10, 6:12] = np.nan
+    src = viewer.add_image(data, name="temp")
+    widget.set_scale(2.0)
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    out = widget.last_result.data
+    assert out.shape == (48, 56) and out.dtype == np.float32
+    nan = np.isnan(out)
+    np.testing.assert_array_equal(nan, np.repeat(np.repeat(np.isnan(data), 2, 0), 2, 1))
+    assert 80 < float(np.nanmedian(out)) < 170  # no NaN-as-minimum pulling values down
+    assert not _errors(notes)
+
+
+def test_source_removed_during_run(ldcsr, qtbot, notes, monkeypatch):
+    """Deleting the source layer while the engine works: no exception, no result, a warning."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8), name="gone")
+    widget.tile = 32
+    started, release = threading.Event(), threading.Event()
+    real = tiling.process_tile
+
+    def held(*args, **kwargs):
+        started.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "process_tile", held)
+    finished = []
+    widget.runFinished.connect(finished.append)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(started.is_set, timeout=60_000)
+    viewer.layers.remove(src)
+    release.set()
+    _wait_done(qtbot, widget)
+    assert len(viewer.layers) == 0 and widget.last_result is None and finished == ["failed"]
+    assert "was removed during the run" in _errors(notes)[-1]
