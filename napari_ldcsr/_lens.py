@@ -23,38 +23,15 @@ from qtpy.QtCore import QObject, QTimer, Signal
 from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode
 
 from . import _geometry as geo
+from ._viewer import camera, canvas_size, linear_part, notify as _notify
 from ._lens_cache import (
     DEFAULT_CACHE_BYTES, LayerPixels, LensGrid, OutWindow, TileCache, WindowComposer,
     global_out_shape, output_window, scale_step, window_transform,
 )
 
-__all__ = ["LiveLens", "unsupported_reason", "canvas_size"]
+__all__ = ["LiveLens", "unsupported_reason"]
 
 LIVE_KEY = "ldcsr_live"
-
-
-def _notify(level: str, message: str) -> None:
-    from napari.utils.notifications import show_error, show_info, show_warning
-
-    {"info": show_info, "warning": show_warning, "error": show_error}[level](message)
-
-
-def canvas_size(viewer) -> tuple[float, float]:
-    """(height, width) in screen px of what one camera shows (one grid cell in grid mode)."""
-    canvas = getattr(viewer, "canvas", None)
-    if canvas is not None and hasattr(canvas, "size"):
-        grid = getattr(canvas, "grid", None) or getattr(viewer, "grid", None)
-        if grid is not None and grid.enabled and hasattr(canvas, "viewbox_size"):
-            return tuple(canvas.viewbox_size(viewer.layers))  # type: ignore[return-value]
-        return tuple(canvas.size)  # type: ignore[return-value]
-    return tuple(getattr(viewer, "_canvas_size", (600, 800)))  # napari < 0.6
-
-
-def linear_part(layer) -> np.ndarray:
-    """The rotate @ shear matrix of a 2-D layer's data->physical transform."""
-    from napari.utils.transforms import Affine
-
-    return Affine(rotate=layer.rotate, shear=layer.shear, ndim=2).linear_matrix
 
 
 def unsupported_reason(layer) -> str | None:
@@ -240,7 +217,7 @@ class LiveLens(QObject):
     def _connect(self) -> None:
         if self._connected:
             return
-        cam = self.viewer.camera
+        cam = camera(self.viewer)
         cam.events.center.connect(self._on_camera)
         cam.events.zoom.connect(self._on_camera)
         canvas = getattr(self.viewer, "canvas", None)
@@ -253,7 +230,7 @@ class LiveLens(QObject):
     def _disconnect(self) -> None:
         if not self._connected:
             return
-        cam = self.viewer.camera
+        cam = camera(self.viewer)
         for ev in (cam.events.center, cam.events.zoom, self.viewer.dims.events.ndisplay):
             ev.disconnect(self._on_camera)
         canvas = getattr(self.viewer, "canvas", None)
@@ -321,7 +298,7 @@ class LiveLens(QObject):
 
     def visible_data_box(self, layer) -> tuple[np.ndarray, float]:
         """The layer's data-coordinate box on screen and the screen px per layer pixel."""
-        cam = self.viewer.camera
+        cam = camera(self.viewer)
         box = geo.visible_world_box(cam.center[-2:], cam.zoom, canvas_size(self.viewer))
         (y0, x0), (y1, x1) = box
         corners = np.array([layer.world_to_data(p)[-2:] for p in ((y0, x0), (y0, x1), (y1, x0), (y1, x1))])

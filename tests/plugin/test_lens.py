@@ -216,3 +216,34 @@ def test_source_deleted_while_working(lens_setup, qtbot, notes):
     assert lens.live_layer is None and not lens.enabled
     assert [l for l in viewer.layers if "live" in l.name] == []
     assert not [t for sev, t in notes if sev == "error"]
+
+
+def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    panel = widget.live
+    labels = viewer.add_labels(np.zeros((40, 40), np.int32), name="labels")
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    widget.set_layer(src)
+    viewer.window.resize(520, 400)
+    _look(viewer, src, (100, 100), 2.0)
+    panel.live_box.setChecked(True)
+    assert panel.lens.enabled and panel.lens.mode == "fast" and panel.keep_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.lens.view is not None and panel.lens.view.composer.complete
+                    and not panel.lens.busy, timeout=120_000)
+    assert "tiles in" in panel.status_label.text()
+    panel.keep_button.click()
+    assert any("kept" in l.name for l in viewer.layers)
+    panel.compare_button.setChecked(True)
+    assert panel.compare_dock is not None and len(panel.compare_dock.models["LDCSR"].layers) == 2
+    panel.compare_button.setChecked(False)
+    assert panel.compare_dock is None
+    panel.live_box.setChecked(False)
+    assert panel.lens.live_layer is None
+    # unsupported layers: a notification, and the box unticks itself
+    stack = viewer.add_image(np.zeros((3, 40, 40), np.float32), name="stack")
+    widget.set_layer(stack)
+    n = len(viewer.layers)
+    panel.live_box.setChecked(True)
+    assert not panel.live_box.isChecked() and not panel.lens.enabled
+    assert len(viewer.layers) == n and any("3 dimensions" in t for _, t in notes)
+    assert panel.lens.set_layer(labels) is False and any("Labels" in t for _, t in notes)
