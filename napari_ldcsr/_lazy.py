@@ -23,8 +23,9 @@ from ._geometry import layer_placement_from_transform
 __all__ = ["RasterLevel", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
            "window_reader"]
 
-#: Rasters with more pixels than this open lazily (4096² ≈ 50 MB as uint8 RGB).
-LAZY_MIN_PIXELS = 4096 * 4096
+#: Rasters with more pixels than this open lazily (6000² ≈ 100 MB as uint8 RGB). Smaller ones
+#: are read whole, as before (the widget's Run needs a single-resolution layer).
+LAZY_MIN_PIXELS = 6000 * 6000
 #: Block side of the dask arrays (pixels of the level).
 CHUNK = 1024
 #: Coarsest level's longer side is at most this.
@@ -138,7 +139,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
 
-    from ._reader import _is_rgb
+    from ._reader import _is_rgb, raster_metadata
 
     reads = reads if reads is not None else []
     with warnings.catch_warnings():
@@ -148,22 +149,10 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             crs, transform, nodata = src.crs, src.transform, src.nodata
             colorinterp = [ci.name for ci in src.colorinterp]
             descriptions, tags = list(src.descriptions), src.tags()
-    georeferenced = crs is not None or not transform.is_identity
-    band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
-                  for i, d in enumerate(descriptions)]
+    metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
+                                                          descriptions, tags)
+    metadata["lazy"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
-    metadata: dict[str, Any] = {
-        "path": os.fspath(path),
-        "crs": crs.to_wkt() if crs is not None else None,
-        "crs_name": crs.to_string() if crs is not None else None,
-        "transform": tuple(transform)[:6] if georeferenced else None,
-        "nodata": nodata,
-        "band_names": band_names,
-        "units": (crs.linear_units if crs is not None and crs.is_projected else None),
-        "pixel_size": (abs(transform.e), abs(transform.a)) if georeferenced else None,
-        "tags": tags,
-        "lazy": True,
-    }
     factors = [1]
     while max(H, W) / factors[-1] > TOP_LEVEL_SIDE:
         factors.append(factors[-1] * 2)
@@ -186,5 +175,6 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
         return [(pyramid(list(range(1, count + 1)), True), dict(base, name=name, rgb=True), "image")]
     if count == 1:
         return [(pyramid([1], False), dict(base, name=name), "image")]
-    return [(pyramid([b], False), dict(base, name=f"{name} [{band_names[b - 1]}]"), "image")
+    return [(pyramid([b], False), dict(base, name=f"{name} [{band_names[b - 1]}]",
+                                       metadata=dict(metadata, band=b - 1)), "image")
             for b in range(1, count + 1)]

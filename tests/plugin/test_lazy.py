@@ -50,7 +50,7 @@ def test_lazy_layer_matches_the_eager_reader(big_tif):
     assert [lv.shape[:2] for lv in levels] == [(H, W), (1024, 1280), (512, 640)]
     for key in ("scale", "translate", "name"):
         assert kwargs[key] == eager_kwargs[key]
-    for key in ("crs", "transform", "pixel_size", "nodata", "band_names"):
+    for key in ("crs", "transform", "pixel_size", "nodata", "band_names", "colorinterp", "file_name", "tags"):
         assert kwargs["metadata"][key] == eager_kwargs["metadata"][key]
     np.testing.assert_array_equal(np.asarray(levels[0][1500:1600, 10:50]), data[1500:1600, 10:50])
 
@@ -95,3 +95,16 @@ def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_
     np.testing.assert_array_equal(view.composer.outputs[key], out)
     lens.close()
     del ldcsr_core
+
+
+def test_reader_opens_big_files_lazily(big_tif, monkeypatch):
+    import napari_ldcsr._lazy as lazy
+    from napari_ldcsr._reader import read_geotiff
+
+    path, _ = big_tif
+    (data, kwargs, _), = read_geotiff(str(path))
+    assert not kwargs.get("multiscale") and isinstance(data, np.ndarray)  # below the threshold: eager
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 1000 * 1000)
+    (levels, kwargs, _), = read_geotiff(str(path))
+    assert kwargs["multiscale"] and kwargs["metadata"]["lazy"] and len(levels) == 3
+    assert kwargs["metadata"]["file_name"] == "big.tif"
