@@ -420,7 +420,8 @@ def _positive_finite(v, what: str) -> float:
 
 
 def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
-    """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` metres (``t`` or ``(tx, ty)``).
+    """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` (``t`` or ``(tx, ty)``, in the
+    CRS's units, metres for the usual projected CRSs); the target must be finer than the input.
 
     Needs a projected CRS in metre-like units: a geographic CRS (degrees) raises a clear error,
     suggesting ``--scale`` or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
@@ -438,6 +439,12 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
             "(e.g. gdalwarp -t_srs EPSG:32633)"
         )
     xres, yres = info.res
+    if tx >= xres or ty >= yres:
+        unit = info.units or "CRS units"
+        raise InputError(
+            f"target pixel size {tx:g} x {ty:g} {unit} is not finer than the input's "
+            f"{xres:g} x {yres:g} {unit}: super-resolution makes pixels smaller"
+        )
     return yres / ty, xres / tx
 
 
