@@ -42,11 +42,11 @@ test-main: venv
 
 # With QGIS present: its venv and tests (offscreen Qt). Without it the tests skip with the reason
 # (and fail under CI=true, where QGIS must be installed: see .ci/run).
-test-qgis: venv
+test-qgis:
 	@if $(QGIS_PYTHON) -c "import qgis.core" >/dev/null 2>&1; then \
 	    $(MAKE) qgis-venv && QT_QPA_PLATFORM=offscreen $(QPY) -m pytest -q -p no:cacheprovider tests/qgis; \
 	else \
-	    $(PY) -m pytest -q -p no:cacheprovider tests/qgis; \
+	    $(MAKE) venv && $(PY) -m pytest -q -p no:cacheprovider tests/qgis; \
 	fi
 
 # The QGIS plugin as a zip for "Plugins > Install from ZIP" (the engine is pip-installed separately).
