@@ -107,7 +107,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     def shortHelpString(self) -> str:  # noqa: N802
         from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
 
-        return HELP.format(max_scale=MAX_SCALE, min_tile=MIN_TILE_IN)
+        # QGIS turns newlines into line breaks: keep the HTML on one line.
+        return " ".join(HELP.format(max_scale=MAX_SCALE, min_tile=MIN_TILE_IN).split())
 
     def createInstance(self):  # noqa: N802
         return LdcsrSuperResolution()
