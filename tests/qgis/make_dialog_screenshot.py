@@ -7,7 +7,6 @@ Not a test (pytest does not collect it): a reproducible way to refresh the docum
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -21,17 +20,10 @@ def main(out: Path = ROOT / "docs" / "qgis_dialog.png") -> None:
     from rasterio.transform import from_origin
     from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
 
-    app = QgsApplication([], True)
-    app.initQgis()
-    sys.path.append(os.path.join(QgsApplication.pkgDataPath(), "python", "plugins"))
-    from processing.core.Processing import Processing
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from qgis_session import start_processing
 
-    Processing.initialize()
-    sys.path.insert(0, str(ROOT))
-    import qgis_ldcsr
-
-    plugin = qgis_ldcsr.classFactory(None)
-    plugin.initProcessing()
+    app, plugin = start_processing(gui=True)
 
     scene = Path(tempfile.mkdtemp()) / "S2_T33UXP_20240601_10m.tif"
     data = (np.random.default_rng(0).random((4, 120, 160)) * 4000 + 200).astype("uint16")

@@ -9,13 +9,10 @@ package named ``qgis`` would shadow QGIS's own.)
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 try:
     from qgis.core import (QgsApplication, QgsProcessingException, QgsProcessingFeedback,
@@ -39,18 +36,9 @@ TRANSFORM = from_origin(600000.0, 5340000.0, 10.0, 10.0)
 @pytest.fixture(scope="session")
 def qgis_processing():
     """A headless QgsApplication with Processing initialised and our provider registered."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = QgsApplication([], False)
-    app.initQgis()
-    sys.path.append(os.path.join(QgsApplication.pkgDataPath(), "python", "plugins"))
-    from processing.core.Processing import Processing
+    from qgis_session import start_processing
 
-    Processing.initialize()
-    sys.path.insert(0, str(ROOT))
-    import qgis_ldcsr
-
-    plugin = qgis_ldcsr.classFactory(None)
-    plugin.initProcessing()
+    _app, plugin = start_processing(gui=False)
     import processing
 
     yield processing
