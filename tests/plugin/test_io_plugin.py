@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import rasterio
+from ldcsr_core.rules import output_shape
 from rasterio.transform import Affine
 
 from napari_ldcsr import _geometry as geo
@@ -72,7 +73,7 @@ def test_plain_tiff_is_unscaled(tmp_path):
 def test_writer_keeps_sr_georeferencing(tmp_path):
     """A ×2.5 result layer placed over the sample writes with pixel size 0.04 m and the same bounds."""
     (data, kwargs, _), = neon_osbs_sample()
-    out_shape = geo.out_shape_for(data.shape[:2], 2.5)
+    out_shape = output_shape(data.shape[:2], scale=2.5)
     scale_out, translate_out = geo.result_placement(kwargs["scale"], kwargs["translate"], data.shape[:2], out_shape)
     sr = np.zeros(out_shape + (3,), np.uint8)
     sr[..., 1] = 200

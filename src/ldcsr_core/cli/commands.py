@@ -29,8 +29,8 @@ log = logging.getLogger("ldcsr_core")
 
 # name -> "module:attribute" of a click command, imported on first use.
 LAZY_COMMANDS: dict[str, str] = {
-    "train": "ldcsr_core.training.train:train_command",
-    "evaluate": "ldcsr_core.cli.evaluate:evaluate_command",
+    "train": "ldcsr_core.cli.train_cmd:train_command",
+    "evaluate": "ldcsr_core.cli.train_cmd:evaluate_command",
 }
 
 # Exit status per error class (first match wins); 2 is click's usage error, 1 anything else.
