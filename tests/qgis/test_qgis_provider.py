@@ -99,6 +99,42 @@ def _leftovers(folder: Path, name: str):
     return [p.name for p in folder.iterdir() if p.name.startswith(f".{name}.")]
 
 
+LOAD_LIKE_QGIS = r"""
+import os, shutil, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from qgis.core import QgsApplication
+app = QgsApplication([], False); app.initQgis()
+sys.path.append(os.path.join(QgsApplication.pkgDataPath(), "python", "plugins"))
+from processing.core.Processing import Processing
+Processing.initialize()
+import qgis.utils
+plugins = sys.argv[1]
+shutil.copytree(sys.argv[2], os.path.join(plugins, "qgis_ldcsr"))
+qgis.utils.plugin_paths.insert(0, plugins)
+sys.path.insert(0, plugins)
+qgis.utils.updateAvailablePlugins()
+assert qgis.utils.pluginMetadata("qgis_ldcsr", "hasProcessingProvider") == "yes"
+assert qgis.utils.pluginMetadata("qgis_ldcsr", "name") == "LDCSR super-resolution"
+assert qgis.utils.loadPlugin("qgis_ldcsr") and qgis.utils.startProcessingPlugin("qgis_ldcsr")
+reg = QgsApplication.processingRegistry()
+assert reg.algorithmById("ldcsr:superresolution") is not None
+assert qgis.utils.unloadPlugin("qgis_ldcsr")
+assert reg.algorithmById("ldcsr:superresolution") is None
+print("loaded and unloaded")
+"""
+
+
+def test_folder_loads_as_qgis_loads_processing_plugins(tmp_path):
+    """metadata.txt + classFactory, through qgis.utils (as qgis_process loads such plugins)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-c", LOAD_LIKE_QGIS, str(tmp_path),
+                        str(root / "qgis_ldcsr")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "loaded and unloaded" in r.stdout, r.stderr[-3000:]
+
+
 def test_provider_is_registered(qgis_processing):
     alg = QgsApplication.processingRegistry().algorithmById(ALG)
     assert alg is not None and alg.displayName() == "LDCSR super-resolution"
