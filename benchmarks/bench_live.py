@@ -102,9 +102,9 @@ class Bench:
             time.sleep(0.005)
 
     def draw(self):
-        """Process events and force the canvas to draw a frame (what 'on screen' means here)."""
+        """Process events and make the canvas paint a frame now (what 'on screen' means here)."""
         self.app.processEvents()
-        self.viewer.window._qt_viewer.canvas._scene_canvas.render()
+        self.viewer.window._qt_viewer.canvas._scene_canvas.native.repaint()
 
     def lens_on(self, layer):
         from napari_ldcsr._lens import LiveLens

@@ -442,10 +442,8 @@ class LiveLens(QObject):
                 "shear": src.shear, "affine": src.affine}
 
     def _rgba(self, view: _View, values: np.ndarray) -> np.ndarray:
-        """Display pixels (RGBA, opaque) for the layer's values, as the source would show them."""
+        """Display pixels (RGBA float, opaque) for non-8-bit values, as the source would show them."""
         src = view.layer
-        if self._pixels.u8:
-            return np.concatenate([values, np.full(values.shape[:2] + (1,), 255, np.uint8)], axis=-1)
         lo, hi = (float(v) for v in src.contrast_limits)
         unit = np.clip((values.astype(np.float32) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) ** src.gamma
         if src.rgb:
@@ -463,10 +461,12 @@ class LiveLens(QObject):
                 **kwargs)
             self._live = live
         else:
-            for k, v in kwargs.items():
-                setattr(live, k, v)
+            for k in ("scale", "translate"):  # rotate/shear/affine are the source's: set once
+                if not np.array_equal(np.asarray(getattr(live, k))[-2:], np.asarray(kwargs[k])):
+                    setattr(live, k, kwargs[k])
             live.data = data
-            live.visible = True
+            if not live.visible:
+                live.visible = True
 
     def _paint_cells(self, view: _View, key, out: np.ndarray, data: np.ndarray) -> bool:
         """Add tile ``key`` to the view; write the cells it completed into ``data`` (RGBA)."""
@@ -476,7 +476,11 @@ class LiveLens(QObject):
             xs = slice(cell.x0 - view.win.x0, cell.x0 - view.win.x0 + cell.w)
             vals = self._pixels.display(unit)
             view.values[ys, xs] = vals
-            data[ys, xs] = self._rgba(view, vals)
+            if self._pixels.u8:
+                data[ys, xs, :3] = vals
+                data[ys, xs, 3] = 255
+            else:
+                data[ys, xs] = self._rgba(view, vals)
         return bool(cells)
 
     def _shown(self, view: _View, key) -> None:

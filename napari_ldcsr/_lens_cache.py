@@ -184,6 +184,10 @@ class WindowComposer:
                 self.cells.append((y0, y1, x0, x1, [(iys[a], ixs[b]) for a in cy for b in cx]))
         self.outputs: dict[tuple[int, int], np.ndarray] = {}
         self._done_cells: set[int] = set()
+        self._cells_of: dict[tuple[int, int], list[int]] = {}  # tile -> the cells it covers
+        for i, cell in enumerate(self.cells):
+            for k in cell[4]:
+                self._cells_of.setdefault(k, []).append(i)
 
     @property
     def complete(self) -> bool:
@@ -198,8 +202,9 @@ class WindowComposer:
         as float32 in [0, 1], H×W×C), in window coordinates relative to the grid."""
         self.outputs[key] = out
         ready = []
-        for i, (y0, y1, x0, x1, cover) in enumerate(self.cells):
-            if i in self._done_cells or key not in cover or any(k not in self.outputs for k in cover):
+        for i in self._cells_of.get(key, ()):
+            y0, y1, x0, x1, cover = self.cells[i]
+            if i in self._done_cells or any(k not in self.outputs for k in cover):
                 continue
             acc = None
             wsum = None

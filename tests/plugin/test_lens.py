@@ -247,3 +247,25 @@ def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, note
     assert not panel.live_box.isChecked() and not panel.lens.enabled
     assert len(viewer.layers) == n and any("3 dimensions" in t for _, t in notes)
     assert panel.lens.set_layer(labels) is False and any("Labels" in t for _, t in notes)
+
+
+def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qtbot, tiny_model):
+    from napari_ldcsr._lens_cache import LayerPixels
+
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    grey = (_scene(96, 96)[..., 1].astype(np.uint16) * 40 + 500).astype(np.uint16)
+    src = viewer.add_image(grey, name="grey16", colormap="viridis")
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
+    lens.set_layer(src)
+    _look(viewer, src, (60, 50), 2.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    view = lens.view
+    live = lens.live_layer.data
+    assert live.dtype == np.float32 and live.shape[-1] == 4 and (live[..., 3] == 1).all()
+    kept = lens.keep()
+    assert kept.data.dtype == np.uint16 and kept.data.ndim == 2 and kept.colormap.name == "viridis"
+    px = LayerPixels(grey, rgb=False)  # the layer's one stretch (min-max of the whole layer)
+    whole = ldcsr_core.upscale(px.read(0, 0, 96, 96), out_shape=view.grid.out_shape, model=tiny_model, mode="fast")
+    np.testing.assert_array_equal(kept.data, px.display(whole[view.win.slices]))
+    lens.close()
