@@ -122,7 +122,7 @@ class LivePanel(QWidget):
             result = last.result
             bicubic = last.bicubic if last.bicubic in self.viewer.layers else None
         self.compare_dock = CompareDock(self.viewer, src, result=result, bicubic=bicubic,
-                                        lens=self.lens if self.lens.enabled else None)
+                                        lens=self.lens)  # mirrors the live layer whenever there is one
         self._dock = self.viewer.window.add_dock_widget(self.compare_dock, area="bottom",
                                                         name="LDCSR linked compare")
         self.compare_dock.equalize()
