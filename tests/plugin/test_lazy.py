@@ -56,7 +56,6 @@ def test_lazy_layer_matches_the_eager_reader(big_tif):
 
 
 def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_viewer, qtbot, tiny_model):
-    import ldcsr_core
     from napari_ldcsr._lens import LiveLens
 
     path, full = big_tif
@@ -94,7 +93,6 @@ def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_
                        view.grid.plan((t,)), mode="fast")
     np.testing.assert_array_equal(view.composer.outputs[key], out)
     lens.close()
-    del ldcsr_core
 
 
 def test_reader_opens_big_files_lazily(big_tif, monkeypatch):
