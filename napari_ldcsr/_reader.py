@@ -34,7 +34,10 @@ def read_geotiff(path: str | list[str]) -> list[LayerData]:
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     layers: list[LayerData] = []
     for p in paths:
-        layers.extend(layer_data_from_geotiff(p))
+        # issue 10 hook: big rasters open as lazy multiscale layers (napari_ldcsr/_lazy.py)
+        from ._lazy import lazy_layer_data, should_open_lazily
+
+        layers.extend(lazy_layer_data(p) if should_open_lazily(p) else layer_data_from_geotiff(p))
     return layers
 
 
@@ -44,6 +47,27 @@ def _is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
     if [c.lower() for c in colorinterp[:3]] == ["red", "green", "blue"]:
         return True
     return dtype == "uint8"
+
+
+def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags) -> tuple[dict, list, bool]:
+    """(layer ``metadata``, band names, georeferenced?) of a raster; shared with ``_lazy``."""
+    georeferenced = crs is not None or not transform.is_identity
+    band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
+                  for i, d in enumerate(descriptions)]
+    metadata: dict[str, Any] = {
+        "path": os.fspath(path),
+        "file_name": os.path.basename(str(path)),
+        "crs": crs.to_wkt() if crs is not None else None,
+        "crs_name": crs.to_string() if crs is not None else None,
+        "transform": tuple(transform)[:6] if georeferenced else None,
+        "nodata": nodata,
+        "band_names": band_names,
+        "colorinterp": list(colorinterp),
+        "units": (crs.linear_units if crs is not None and crs.is_projected else None),
+        "pixel_size": (abs(transform.e), abs(transform.a)) if georeferenced else None,
+        "tags": tags,
+    }
+    return metadata, band_names, georeferenced
 
 
 def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
@@ -62,26 +86,13 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     from ldcsr_core.geo.raster_io import read_raster
 
     geo = read_raster(path)
-    data, crs, transform = geo.data, geo.crs, geo.transform
+    data = geo.data
     count, dtype = data.shape[0], data.dtype.name
     colorinterp = list(geo.colorinterp)
-    georeferenced = crs is not None or not transform.is_identity
-    band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
-                  for i, d in enumerate(geo.descriptions)]
+    metadata, band_names, georeferenced = raster_metadata(
+        path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags)
+    transform = geo.transform
     name = os.path.splitext(os.path.basename(str(path)))[0]
-    metadata: dict[str, Any] = {
-        "path": os.fspath(path),
-        "file_name": os.path.basename(str(path)),
-        "crs": crs.to_wkt() if crs is not None else None,
-        "crs_name": crs.to_string() if crs is not None else None,
-        "transform": tuple(transform)[:6] if georeferenced else None,
-        "nodata": geo.nodata,
-        "band_names": band_names,
-        "colorinterp": colorinterp,
-        "units": (crs.linear_units if crs is not None and crs.is_projected else None),
-        "pixel_size": (abs(transform.e), abs(transform.a)) if georeferenced else None,
-        "tags": geo.tags,
-    }
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}
     if georeferenced:
         kwargs.update(layer_placement_from_transform(tuple(transform)[:6]))

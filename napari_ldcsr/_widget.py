@@ -76,6 +76,11 @@ class LdcsrWidget(QWidget):
         self._connect_runner()
         self._connect_viewer()
         self._start_device_probe()
+        # --- issue 10 hook: live lens + linked compare (napari_ldcsr/_live_panel.py) ---
+        from ._live_panel import LivePanel
+
+        self.live = LivePanel(self)
+        self.add_section("Live lens and linked compare", self.live)
 
     # ---------------------------------------------------------------- UI
     def _build_ui(self) -> None:
@@ -505,4 +510,5 @@ class LdcsrWidget(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.cancel()
+        self.live.close()  # issue 10 hook
         super().closeEvent(event)

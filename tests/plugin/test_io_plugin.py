@@ -30,7 +30,7 @@ def test_sample_is_a_real_georeferenced_scene():
     assert data.std() > 20  # a real photo, not a flat placeholder
     md = kwargs["metadata"]
     assert md["crs_name"] == "EPSG:32617" and md["units"] in ("metre", "meter")
-    assert md["band_names"] == ["red", "green", "blue"] and md["nodata"] == 255
+    assert md["band_names"] == ["red", "green", "blue"] and md["nodata"] is None  # no collar: 255 is white
     assert "NEON" in md["credit"] and "MIT" in md["credit"]
     assert kwargs["scale"] == pytest.approx((0.1, 0.1))
     with rasterio.open(sample_path()) as src:
@@ -88,7 +88,7 @@ def test_writer_keeps_sr_georeferencing(tmp_path):
         assert dst.crs == src.crs and dst.count == 3 and (dst.height, dst.width) == (1000, 1000)
         assert dst.res == pytest.approx((0.04, 0.04))
         np.testing.assert_allclose(tuple(dst.bounds), tuple(src.bounds), atol=1e-6)
-        assert dst.nodata == 255 and dst.descriptions == ("red", "green", "blue")
+        assert dst.nodata is None and dst.descriptions == ("red", "green", "blue")
         assert '"scale": 2.5' in dst.tags()["LDCSR_PROVENANCE"]
         np.testing.assert_array_equal(dst.read(2), 200)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sr.tif"]  # written atomically: no leftovers

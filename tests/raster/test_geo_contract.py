@@ -123,3 +123,17 @@ def test_dataset_from_array_layouts():
         rio.dataset_from_array(np.zeros((2, 3, 4, 5)))
     with pytest.raises(InputError):
         rio.dataset_from_array(np.zeros((5, 5), np.complex64))
+
+
+def test_float_results_stay_in_the_stretch_range(rasters, tiny_model):
+    """Model output is clipped to [0, 1] before unstretching, as ``ldcsr_core.upscale`` clips, so a
+    float raster's result never leaves the range its stretch maps to (random weights overshoot)."""
+    src = rasters["float32_nan"]
+    with rasterio.open(src) as ds:
+        geo = upscale_window(ds, model=tiny_model, scale=2, options=UpscaleOptions(mode="fast"))
+        data = ds.read()
+    lo, hi = (json.loads(geo.tags["LDCSR_STRETCH"])[k] for k in ("lo", "hi"))
+    for b in range(geo.count):
+        vals = geo.data[b][np.isfinite(geo.data[b])]
+        assert vals.size and vals.min() >= lo[b] - 1e-4 and vals.max() <= hi[b] + 1e-4
+        assert vals.min() >= np.nanmin(data[b]) - 1e-4 and vals.max() <= np.nanmax(data[b]) + 1e-4

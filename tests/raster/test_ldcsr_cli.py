@@ -88,7 +88,10 @@ def test_target_resolution_on_geographic_crs(tmp_path):
 
 def test_target_resolution_coarser_than_input(gray, tmp_path):
     # 10 m pixels → 20 m is a downscale, not super-resolution
-    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-r", 20), "scale", code=3)
+    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-r", 20), "not finer",
+                       code=3)
+    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-r", 10), "not finer",
+                       code=3)
 
 
 def test_missing_output_folder(gray, tmp_path):

@@ -57,7 +57,7 @@ def _kill_mid_run(src, dst, model_file, tmp_path) -> list[Path]:
     return sorted(p for p in dst.parent.iterdir() if p.name.startswith(f".{dst.name}."))
 
 
-def test_kill_9_leaves_a_part_that_the_next_run_removes(rasters, tiny_model_file, tmp_path, caplog):
+def test_kill_9_leaves_a_part_that_the_next_run_removes(rasters, tiny_model_file, tmp_path):
     src = rasters["uint16_nodata"]
     before = sha256(src)
     out_dir = tmp_path / "out"
@@ -73,41 +73,36 @@ def test_kill_9_leaves_a_part_that_the_next_run_removes(rasters, tiny_model_file
               out_dir / "notes.txt"]
     for d in decoys:
         d.write_text("keep me")
-    live, fd = files.make_part(dst)  # a run in progress on the same output
+    live, fd = files.make_part(dst)  # a run in progress on the same output (this process)
     try:
-        import ldcsr_core
-
-        model = ldcsr_core.load_model(tiny_model_file, device="cpu")
-        with caplog.at_level("WARNING", logger="ldcsr_core"):
-            res = upscale_raster(src, dst, model=model, scale=2,
-                                 options=UpscaleOptions(mode="fast"), output=OutputOptions())
+        r = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src),
+                            "-o", str(dst), "-s", "2", "--mode", "fast", "--model",
+                            str(tiny_model_file), "--device", "cpu"],
+                           env=_env(), capture_output=True, text=True, timeout=300)
         assert live.exists()
     finally:
         os.close(fd)
         live.unlink()
-    assert res.status == "written" and res.stale_parts_removed == 1
+    assert r.returncode == 0, r.stderr
+    assert ("removed 1 stale part file(s) of o.tif left by an interrupted run: "
+            f"{left[0].name}") in r.stderr, r.stderr
     assert not left[0].exists()
     assert all(d.read_text() == "keep me" for d in decoys)
-    assert any("removed 1 stale part file" in r.getMessage() and left[0].name in r.getMessage()
-               for r in caplog.records), [r.getMessage() for r in caplog.records]
     with rasterio.open(dst) as ds:
         assert (ds.height, ds.width) == (90, 122)
     assert sha256(src) == before
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(["o.tif"] + [d.name for d in decoys])
 
 
-def test_cli_says_so_in_its_log(rasters, tiny_model_file, tmp_path):
-    src = rasters["gray"]
+def test_upscale_raster_reports_what_it_removed(rasters, tiny_model, tmp_path, caplog):
     dst = tmp_path / "g.tif"
-    left = _kill_mid_run(src, dst, tiny_model_file, tmp_path)
-    assert len(left) == 1
-    r = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src),
-                        "-o", str(dst), "-s", "2", "--mode", "fast", "--model",
-                        str(tiny_model_file), "--device", "cpu"],
-                       env=_env(), capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert f"removed 1 stale part file(s) of g.tif left by an interrupted run: {left[0].name}" \
-        in r.stderr, r.stderr
-    assert not left[0].exists() and dst.exists()
+    part, fd = files.make_part(dst)
+    os.close(fd)  # its writer is gone
+    with caplog.at_level("WARNING", logger="ldcsr_core"):
+        res = upscale_raster(rasters["gray"], dst, model=tiny_model, scale=2,
+                             options=UpscaleOptions(mode="fast"), output=OutputOptions())
+    assert res.stale_parts_removed == 1 and not part.exists() and dst.exists()
+    assert any(part.name in r.getMessage() for r in caplog.records)
 
 
 def test_stale_part_names_and_locks(tmp_path):

@@ -32,7 +32,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -271,7 +271,8 @@ class RasterSink:
 
     def _rows(self, y0: int, rows_hwc: np.ndarray) -> None:
         r = self.reader
-        unit = r.plan.scatter(rows_hwc)  # (colour bands, n, W) float32
+        # (colour bands, n, W) in [0, 1]: clipped as ldcsr_core.upscale clips (one rule for both)
+        unit = np.clip(r.plan.scatter(rows_hwc), 0.0, 1.0)
         vals = r.stretch.from_unit(unit, self.colour)
         out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
         out[self.colour] = vals

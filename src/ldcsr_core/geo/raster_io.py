@@ -420,24 +420,31 @@ def _positive_finite(v, what: str) -> float:
 
 
 def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
-    """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` metres (``t`` or ``(tx, ty)``).
+    """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` (``t`` or ``(tx, ty)``, in the
+    CRS's units, metres for the usual projected CRSs); the target must be finer than the input.
 
     Needs a projected CRS in metre-like units: a geographic CRS (degrees) raises a clear error,
-    suggesting ``--scale`` or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
+    suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
     """
     tx, ty = (target, target) if np.isscalar(target) else tuple(target)
     tx, ty = _positive_finite(tx, "target resolution"), _positive_finite(ty, "target resolution")
     if info.crs is None:
         raise InputError(
-            f"{info.path} has no CRS, so its pixel size is unknown: use --scale instead"
+            f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead"
         )
     if not info.is_projected:
         raise InputError(
             f"{info.path} is in a geographic CRS ({info.crs}, pixel size in degrees): "
-            "--target-resolution needs a projected CRS in metres; use --scale, or reproject first "
-            "(e.g. gdalwarp -t_srs EPSG:32633)"
+            "a target resolution needs a projected CRS in metres; give a scale instead, or "
+            "reproject first (e.g. gdalwarp -t_srs EPSG:32633)"
         )
     xres, yres = info.res
+    if tx >= xres or ty >= yres:
+        unit = info.units or "CRS units"
+        raise InputError(
+            f"target pixel size {tx:g} x {ty:g} {unit} is not finer than the input's "
+            f"{xres:g} x {yres:g} {unit}: super-resolution makes pixels smaller"
+        )
     return yres / ty, xres / tx
 
 
