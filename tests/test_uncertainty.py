@@ -51,20 +51,17 @@ def test_k_samples_are_the_k_seeds(tiny, img):
 
 
 def test_tiling_invariance_of_mean_and_spread(tiny, img):
-    ref = ldcsr_core.upscale(img, 2.5, model=tiny, samples=3, tile=10_000)
-    for tile in (32, 45):
-        out = ldcsr_core.upscale(img, 2.5, model=tiny, samples=3, tile=tile)
-        assert np.abs(out.mean - ref.mean).max() < 5e-3  # ~1 grey level, like single tiled runs
-        err = np.abs(out.spread - ref.spread)
-        assert err.mean() < 0.1 * ref.spread.mean() and err.max() < 5e-3
-        assert np.corrcoef(out.spread.ravel(), ref.spread.ravel())[0, 1] > 0.98
-
-
-def test_progress_reports_every_tile(tiny, img):
+    """Tiled (several blended windows) vs untiled: mean within ~1 grey level (as single tiled runs),
+    spread within 10 % on average (it is blended in the tile overlaps)."""
+    ref = ldcsr_core.upscale(img, 2.5, model=tiny, samples=2, tile=10_000)
     seen = []
-    ldcsr_core.upscale(img, 2, model=tiny, samples=2, tile=32, callback=lambda i: seen.append(i))
-    assert [i.done for i in seen] == list(range(seen[-1].total + 1)) and seen[-1].total > 1
-    assert seen[-1].output.shape[-1] == 6  # mean and variance channels
+    out = ldcsr_core.upscale(img, 2.5, model=tiny, samples=2, tile=32, callback=seen.append)
+    assert [i.done for i in seen] == list(range(seen[-1].total + 1)) and seen[-1].total >= 4
+    assert seen[-1].output.shape[-1] == 6  # each tile: mean and variance channels
+    assert np.abs(out.mean - ref.mean).max() < 5e-3
+    err = np.abs(out.spread - ref.spread)
+    assert err.mean() < 0.1 * ref.spread.mean() and err.max() < 5e-3
+    assert np.corrcoef(out.spread.ravel(), ref.spread.ravel())[0, 1] > 0.98
 
 
 @pytest.mark.parametrize("kwargs,match", [

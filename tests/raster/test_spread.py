@@ -19,7 +19,7 @@ def run(*args):
 
 def test_cli_writes_spread_on_the_output_grid(rasters, tiny_model_file, tmp_path):
     src, out = rasters["uint16_nodata"], tmp_path / "s2_x2.tif"
-    r = run("upscale", src, "-o", out, "--scale", 2.5, "--samples", 3, "--tile", 32,
+    r = run("upscale", src, "-o", out, "--scale", 2.5, "--samples", 3,
             "--model", tiny_model_file, "--device", "cpu")
     assert r.exit_code == 0, r.output
     spread = tmp_path / "s2_x2_spread.tif"
@@ -40,7 +40,7 @@ def test_cli_writes_spread_on_the_output_grid(rasters, tiny_model_file, tmp_path
     assert np.nanmean(sp) > 0.5  # uint16 units: the samples of the tiny model do differ
     # resumable: the same request is skipped, both files kept
     mt = spread.stat().st_mtime_ns
-    r = run("upscale", src, "-o", out, "--scale", 2.5, "--samples", 3, "--tile", 32,
+    r = run("upscale", src, "-o", out, "--scale", 2.5, "--samples", 3,
             "--model", tiny_model_file, "--device", "cpu")
     assert r.exit_code == 0 and "1 skipped" in r.output, r.output
     assert spread.stat().st_mtime_ns == mt
