@@ -177,3 +177,37 @@ def test_in_memory_layer_without_file_is_refused_over_the_limit(ldcsr, monkeypat
     assert not widget.run(layer=layer) and not widget.running
     assert any("has no source file to stream from" in t for s, t in notes if s == "error")
     assert [lyr.name for lyr in viewer.layers] == ["plain"]
+
+
+def test_band_layers_read_whole_stream_to_one_file_and_open_as_band_layers(tmp_path, ldcsr, qtbot, notes,
+                                                                            monkeypatch, tiny_model):
+    """A 4-band 16-bit file with nodata, read eagerly (one layer per band): over the limit, the
+    whole-layer run streams from the file, and each band comes back as a lazy layer over its band."""
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.05")
+    rng = np.random.default_rng(3)
+    bands = (900 + 200 * rng.random((4, 40, 48))).astype(np.uint16)
+    bands[:, :5, :7] = 0
+    path = tmp_path / "s2.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=40, width=48, count=4, dtype="uint16", crs="EPSG:32633",
+                       transform=from_origin(500000.0, 4100000.0, 10.0, 10.0), nodata=0) as dst:
+        dst.write(bands)
+        dst.descriptions = ("blue", "green", "red", "nir")
+    viewer, widget = ldcsr
+    layers = viewer.open(str(path), plugin="napari-ldcsr")
+    assert len(layers) == 4 and not any(lyr.multiscale for lyr in layers)  # small: read whole
+    widget.set_scale(2.0)  # 80 x 96 x 4 bands x 2 bytes = 60 kB > 50 kB
+    assert widget.run(layer=layers[2])
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not _errors(notes), notes
+    out_path = tmp_path / "s2_x2.00_ldcsr.tif"
+    results = widget.last.results
+    assert [r.name for r in results] == [f"s2 [{b}] ×2.00 (LDCSR)" for b in ("blue", "green", "red", "nir")]
+    assert widget.last_result is results[2]
+    expected = upscale_window(str(path), model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast"))
+    for i, (src, out) in enumerate(zip(layers, results)):
+        assert out.multiscale and out.metadata["path"] == str(out_path) and out.metadata["band"] == i
+        np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
+        np.testing.assert_array_equal(np.asarray(out.data[0]), expected.data[i])
+    assert (expected.data[:, 0, 0] == 0).all()  # nodata kept
