@@ -19,7 +19,8 @@ from ._geometry import Region
 
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
-    "layer_source", "run_job", "is_lazy_file_layer", "bicubic_job", "TilePreview", "provenance", "check_layer", "plain_message",
+    "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "plain_message",
+    "is_lazy_file_layer",
 ]
 
 ModelProvider = Callable[[str | None], Any]

@@ -123,7 +123,8 @@ def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, monkeyp
         assert widget.run(layer=src)
         qtbot.waitUntil(second.is_set, timeout=60_000)
         parts = [p.name for p in big.parent.iterdir() if p.name != "ortho.tif"]
-        assert len(parts) == 1 and parts[0].startswith(".ortho_x2.50_ldcsr.tif.") and "part" in parts[0]  # the engine is writing its part file
+        # the engine is writing its hidden part file
+        assert len(parts) == 1 and parts[0].startswith(".ortho_x2.50_ldcsr.tif.") and "part" in parts[0]
         widget.cancel()
         release.set()
         qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
