@@ -20,6 +20,7 @@ from ._geometry import Region
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
     "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "plain_message",
+    "is_lazy_file_layer",
 ]
 
 ModelProvider = Callable[[str | None], Any]
@@ -38,6 +39,7 @@ class JobSpec:
     bicubic: bool = False
     stretch: str = "auto"
     bands: tuple[int, ...] | None = None
+    output_path: str | None = None  # stream the result to this GeoTIFF (see ``_bigrun``)
     samples: int = 1  # > 1: the mean of that many diffusion samples, plus their spread (uncertainty)
 
     def __post_init__(self) -> None:
@@ -61,6 +63,7 @@ class JobResult:
     spec: JobSpec
     seconds: float
     model_info: dict = field(default_factory=dict)
+    path: str | None = None  # the GeoTIFF a streamed job wrote (``data`` is then None)
     spread: Any | None = None  # samples > 1: the per-pixel spread, a GeoArray (colour bands, H, W) float32
 
 
@@ -83,7 +86,7 @@ def check_layer(layer, scale: float) -> str | None:
         return "Pick an image layer first (open an image, or File ▸ Open Sample ▸ napari-ldcsr)."
     if not isinstance(layer, Image):
         return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
-    if layer.multiscale:
+    if layer.multiscale and not is_lazy_file_layer(layer):
         return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
     shape = layer.data.shape
     if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
@@ -96,6 +99,12 @@ def check_layer(layer, scale: float) -> str | None:
     if scale <= 1.0:
         return f"Scale {scale:.2f} would leave the image as it is; choose a scale above 1.00."
     return None
+
+
+def is_lazy_file_layer(layer) -> bool:
+    """Whether ``layer`` is a big GeoTIFF the reader opened lazily (multiscale, read from its file)."""
+    md = getattr(layer, "metadata", None) or {}
+    return bool(getattr(layer, "multiscale", False) and md.get("lazy") and md.get("path"))
 
 
 def default_model_provider(source: str | None) -> Any:
@@ -164,10 +173,19 @@ class LayerSource:
     colorinterp: tuple[str, ...] | None = None
     descriptions: tuple[str | None, ...] | None = None
     name: str = "layer"
+    path: str | None = None  # the file the layers were read from (reader metadata), if any
+    lazy: bool = False  # read pixels from ``path``, not from the layers (big lazy layers)
 
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.layers[0].data.shape[:2])
+
+    @property
+    def count(self) -> int:
+        """Number of bands."""
+        if self.layout == "rgb":
+            return int(self.layers[0].data.shape[-1])
+        return 1 if self.layout == "gray" else len(self.layers)
 
     def bands(self) -> np.ndarray:
         """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels."""
@@ -190,9 +208,12 @@ class LayerSource:
         return np.stack([np.asarray(a) for a in arrays])
 
     def dataset(self):
-        """An in-memory rasterio dataset of the pixels (close it when done)."""
-        from ldcsr_core.geo.raster_io import dataset_from_array
+        """A rasterio dataset of the pixels (close it when done): the file itself for a lazy
+        source, else an in-memory copy of the layers."""
+        from ldcsr_core.geo.raster_io import dataset_from_array, open_raster
 
+        if self.lazy:
+            return open_raster(self.path)
         return dataset_from_array(self.bands(), bands_last=False, transform=self.transform, crs=self.crs,
                                   nodata=self.nodata, colorinterp=self.colorinterp,
                                   descriptions=self.descriptions)
@@ -220,7 +241,8 @@ def layer_source(viewer, layer) -> LayerSource:
     multi-band file whose band layers are all open (the CLI super-resolves all bands together)."""
     md = layer.metadata or {}
     geo = {"transform": tuple(md["transform"]) if md.get("transform") is not None else None,
-           "crs": md.get("crs"), "nodata": md.get("nodata")}
+           "crs": md.get("crs"), "nodata": md.get("nodata"), "path": md.get("path"),
+           "lazy": is_lazy_file_layer(layer)}
     group = None if layer.rgb else _band_group(viewer, layer)
     if group is not None:
         ci = md.get("colorinterp")
@@ -284,10 +306,18 @@ def run_job(
     ``on_rows(y0, rows)`` gets each block of finished rows ``(bands, n, W)`` (final pixels);
     ``on_tile(box, colour_bands, values)`` each finished tile's preview (see :class:`TilePreview`),
     ``box`` = ``(y0, x0, h, w)`` in the output.
+
+    With ``spec.output_path`` the whole source file is streamed to that GeoTIFF instead
+    (:func:`ldcsr_core.geo.pipeline.upscale_raster`: atomic, nothing left on cancel; no
+    ``on_rows``/``on_tile``) and the result's ``path`` is set, its ``data`` None.
     """
-    from ldcsr_core.geo.pipeline import upscale_window
+    from ldcsr_core.geo.pipeline import OutputOptions, upscale_raster, upscale_window
 
     t0 = time.perf_counter()
+    if spec.output_path is not None:
+        res = upscale_raster(source.path, spec.output_path, model=model, scale=spec.scale,
+                             options=_options(spec), output=OutputOptions(overwrite=False), callback=callback)
+        return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst)
     with source.dataset() as ds:
         progress = callback
         if on_tile is not None:

@@ -64,6 +64,16 @@ def nearest_preview(crop: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(crop[rows.astype(int)][:, cols.astype(int)])
 
 
+def _base_level(layer):
+    """The full-resolution pixels of ``layer`` to slice windows from (a lazy layer's level 0 reads
+    just the window)."""
+    if not getattr(layer, "multiscale", False):
+        return layer.data
+    from ._lazy import window_reader
+
+    return window_reader(layer.data[0])
+
+
 @dataclass
 class RunLayers:
     """The layers of the latest finished run: the picked source layer, its LDCSR result and its
@@ -100,7 +110,7 @@ class ProgressiveResult:
         self.layers = []
         for i, src in enumerate(self.source.layers):
             pixels = data[i] if data is not None else nearest_preview(
-                np.asarray(src.data[self.spec.region.slices]), self.spec.out_shape)
+                np.asarray(_base_level(src)[self.spec.region.slices]), self.spec.out_shape)
             layer = self.viewer.add_image(pixels, **result_kwargs(src, self.spec, "ldcsr", run_info=run_info))
             layer.opacity = self.opacity
             self.layers.append(layer)

@@ -9,6 +9,8 @@ engine's per-tile progress and finished rows are handed to the GUI thread with s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qtpy.QtCore import QObject, Signal
 from superqt.utils import ensure_main_thread
 
@@ -110,6 +112,8 @@ class JobRunner(QObject):
 
     def _on_returned(self, result) -> None:
         if self.cancelling:
+            if getattr(result, "path", None):  # a streamed file finished as Cancel was pressed
+                Path(result.path).unlink(missing_ok=True)
             self.cancelled.emit()
         else:
             self.succeeded.emit(result)

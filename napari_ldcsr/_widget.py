@@ -8,6 +8,7 @@ The pieces live in small modules: the form in ``_form`` (magicgui + superqt), th
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from superqt import QCollapsible, QElidingLabel, QLabeledSlider
 
 from . import _sidebyside as sbs
 from ._form import MODE_LABELS, RunSettings, SettingsForm
+from ._bigrun import open_streamed, plan_run
 from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, check_layer, layer_source, plain_message
 from ._runner import JobRunner, probe_device
 from ._region import REGIONS, region_for
@@ -290,22 +292,29 @@ class LdcsrWidget(QWidget):
         except ValueError as exc:
             notify("error", plain_message(exc))
             return False
-        self._start(layer, spec)
+        source = layer_source(self.viewer, layer)
+        spec = plan_run(source, spec)  # big results stream to a GeoTIFF (napari_ldcsr/_bigrun.py)
+        if isinstance(spec, str):
+            notify("error", spec)
+            return False
+        if spec.output_path is not None and s.bicubic:
+            notify("info", "No bicubic baseline for a result streamed to a file.")
+        self._start(layer, spec, source)
         return True
 
-    def _start(self, layer, spec: JobSpec) -> None:
+    def _start(self, layer, spec: JobSpec, source: LayerSource) -> None:
         if self.comparing:
             self.set_compare(False)
-        source = layer_source(self.viewer, layer)
         self._job = (layer, spec, ProgressiveResult(self.viewer, source, spec,
                                                     opacity=self.opacity_slider.value() / 100.0))
         self._t_tiles = None
         self.progress_bar.setRange(0, 0)  # busy until the first tile is done
         cached = self.models.cached(spec.model_source) is not None
         bands = f" · {len(source.layers)} band layers" if source.layout == "bands" else ""
+        to_file = f" · streaming to {os.path.basename(spec.output_path)}" if spec.output_path else ""
         self._set_status(
             f"Running ×{spec.scale:.2f} ({spec.mode}) on {spec.region.rows}×{spec.region.cols} px → "
-            f"{spec.out_shape[0]}×{spec.out_shape[1]} px{bands}" + ("" if cached else " · loading model…"))
+            f"{spec.out_shape[0]}×{spec.out_shape[1]} px{bands}{to_file}" + ("" if cached else " · loading model…"))
         self.runner.start(source, spec)
         self._update_enabled()
 
@@ -357,7 +366,7 @@ class LdcsrWidget(QWidget):
     def _on_result(self, result: JobResult) -> None:
         layer, spec, partial = self._job
         try:
-            outs = partial.finish(result)
+            outs = partial.finish(result) if result.path is None else self._open_streamed(result)
             if outs is None:
                 notify("warning", f"'{layer.name}' was removed during the run; the result was not added.")
                 self.runFinished.emit("failed")
@@ -378,11 +387,20 @@ class LdcsrWidget(QWidget):
             self.runFinished.emit("failed")
             return
         out = outs[picked]
-        self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px) "
+        saved = f", saved as {os.path.basename(result.path)}," if result.path else ""
+        self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px){saved} "
                          f"in {_fmt_seconds(result.seconds)}")
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.resultAdded.emit(out)
         self.runFinished.emit("done")
+
+    def _open_streamed(self, result: JobResult) -> list | None:
+        """Open a streamed result lazily over its source (None if the source layers are gone)."""
+        source = self._job[2].source
+        if not all(src in self.viewer.layers for src in source.layers):
+            notify("info", f"The result was saved as {result.path}.")
+            return None
+        return open_streamed(self.viewer, source, result)
 
     def _on_failed(self, exc: BaseException) -> None:
         layer, _, partial = self._job
@@ -438,6 +456,8 @@ class LdcsrWidget(QWidget):
         last = self.last
         if last.bicubic is not None and last.bicubic in self.viewer.layers:
             return last.bicubic
+        if last.job.path is not None:
+            raise ValueError("the result was streamed to a file; its bicubic baseline would not fit in memory")
         geo_array = bicubic_job(last.layer_source, last.job.spec)
         present = [r for r in last.results if r in self.viewer.layers]
         if len(present) != len(last.results):  # some band results were removed: just the picked one
