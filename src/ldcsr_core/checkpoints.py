@@ -286,8 +286,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         raise CheckpointError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
     dev = resolve_device(device)
     model = model.eval().requires_grad_(False).to(dev)
-    if dev.type in ("cpu", "cuda"):  # same results, markedly faster convolutions
-        model.use_channels_last()
+    if dev.type in ("cpu", "cuda"):  # markedly faster convolutions; official weights keep parity layout
+        model.use_channels_last(all_networks=meta.get("format") == FORMAT_TAG)
     if dt != torch.float32:
         model = model.to(dt)
         model.scale_factor.data = model.scale_factor.data.float()
