@@ -22,6 +22,7 @@ import torch
 
 from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
 from .errors import CheckpointError
+from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
 
 __all__ = ["read_state_dict", "remap_official", "infer_config", "load_model", "save_model",
@@ -48,6 +49,15 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _int_or_none(value, key, path):
+    if value in (None, "", "none", "None"):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise CheckpointError(f"{path}: metadata {key}={value!r} is not an integer") from None
 
 
 def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -281,6 +291,12 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
     model.weights_sha256 = file_sha256(path)
+    if meta.get("format") == FORMAT_TAG:  # our format: the window limits travel in the metadata
+        model.tile_max = _int_or_none(meta.get("tile_max"), "tile_max", path)
+        if meta.get("tile_overlap"):
+            model.tile_overlap = _int_or_none(meta["tile_overlap"], "tile_overlap", path)
+    else:  # the official weights only saw 256-px outputs in stage-2 training
+        model.tile_max = DEFAULT_TILE_OUT
     dt = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     if dt not in (torch.float32, torch.float16, torch.bfloat16):
         raise CheckpointError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
@@ -303,7 +319,11 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     sd = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
           for k, v in model.state_dict().items()}
     meta = {"format": FORMAT_TAG, "config": model.config.to_json(), "name": name, "version": version,
-            "notes": notes, **(extra or {})}
+            "notes": notes}
+    for key in ("tile_max", "tile_overlap"):
+        if getattr(model, key, None) is not None:
+            meta[key] = str(int(getattr(model, key)))
+    meta.update(extra or {})
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
     os.close(fd)
     umask = os.umask(0)

@@ -15,7 +15,7 @@ from .errors import InputError
 
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
-    "MIN_TILE_IN", "check_mode", "check_scale", "output_shape",
+    "MIN_TILE_IN", "TILE_OVERLAP_OUT", "check_mode", "check_scale", "output_shape",
 ]
 
 # The models were trained on scales drawn from U[1, 8] (see the spec); beyond that is guesswork.
@@ -30,6 +30,9 @@ LATENT = 8
 MIN_WINDOW = 40
 # The output window the official weights saw in stage-2 training (their tile size).
 DEFAULT_TILE_OUT = 256
+# Overlap (output px) of neighbouring windows in model-sized plans: the distance over which a
+# window's border still changes the output, measured by benchmarks/receptive_field.py.
+TILE_OVERLAP_OUT = 32
 # Smallest ``tile=`` (input pixels) a caller may ask for.
 MIN_TILE_IN = 32
 

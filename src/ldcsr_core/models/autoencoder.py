@@ -245,6 +245,34 @@ def _mean2_taps(ax: AxisWindow):
     return None
 
 
+def _shuffled_bilinear(conv: nn.Conv2d, feats: torch.Tensor, fine: Window2d) -> torch.Tensor:
+    """``resize(PixelShuffle(2)(conv(feats)), fine, "bilinear")`` without the shuffled tensor: the
+    conv's output channels are reordered (phase-major, exact) so that every shuffled pixel is one
+    contiguous row of an NHWC table, and the 2×2 bilinear taps are one weighted ``embedding_bag``."""
+    c = conv.out_channels // 4
+    perm = torch.arange(4 * c, device=conv.weight.device).view(c, 4).t().reshape(-1)  # o' = p·c + k
+    wgt = conv.weight[perm]
+    if feats.is_contiguous(memory_format=torch.channels_last):
+        wgt = wgt.contiguous(memory_format=torch.channels_last)
+    y = F.conv2d(feats, wgt, conv.bias[perm], 1, 1)
+    B, _, h2, w2 = y.shape
+    table = y.permute(0, 2, 3, 1).reshape(B * h2 * w2 * 4, c)  # a view for NHWC results
+    (iy, wy), (ix, wx) = _bilinear_taps(fine.y), _bilinear_taps(fine.x)
+    dev = y.device
+    iy, ix = torch.from_numpy(iy).to(dev), torch.from_numpy(ix).to(dev)
+    wy = torch.from_numpy(wy).to(device=dev, dtype=y.dtype)
+    wx = torch.from_numpy(wx).to(device=dev, dtype=y.dtype)
+    rows = (iy // 2) * (w2 * 4) + (iy % 2) * 2
+    cols = (ix // 2) * 4 + (ix % 2)
+    H, W, ty, tx = iy.shape[0], ix.shape[0], iy.shape[1], ix.shape[1]
+    idx = (rows[:, None, :, None] + cols[None, :, None, :]).reshape(H * W, ty * tx)
+    wts = (wy[:, None, :, None] * wx[None, :, None, :]).reshape(H * W, ty * tx)
+    outs = [F.embedding_bag(idx + b * (h2 * w2 * 4), table, per_sample_weights=wts, mode="sum")
+            for b in range(B)]
+    out = torch.stack(outs) if B > 1 else outs[0][None]
+    return out.view(B, H, W, c).permute(0, 3, 1, 2)
+
+
 def sadn_upsample(up: SADNUpsampler, x: torch.Tensor, win: Window2d, level_w: torch.Tensor) -> torch.Tensor:
     """SADN upsampling of LR features ``x`` onto ``win``'s output window.
 
@@ -286,9 +314,10 @@ def sadn_upsample(up: SADNUpsampler, x: torch.Tensor, win: Window2d, level_w: to
                 y = F.conv2d(feats, w_avg, conv.bias.view(c, 4).mean(1), 1, 1)
                 resized.append(y[:, :, k0[0]:k0[0] + win.y.out_len, k0[1]:k0[1] + win.x.out_len])
                 break
-        feats = _pixel_shuffle(conv(feats))
         if i == L - 1:
-            resized.append(resize(feats, fine, "bilinear"))
+            resized.append(_shuffled_bilinear(conv, feats, fine))
+            break
+        feats = _pixel_shuffle(conv(feats))
     # 3. the per-pixel MLP over bands of output rows, level weights folded into its first layer
     cat = torch.cat(resized, dim=1)
     B, Cin, H, W = cat.shape

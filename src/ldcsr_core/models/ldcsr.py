@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from ..config import ModelConfig
 from ..errors import InputError
-from ..rules import MIN_WINDOW, check_mode
+from ..rules import MIN_WINDOW, TILE_OVERLAP_OUT, check_mode
 from ..samplers import sample_ancestral
 from ..schedules import make_ddpm_schedule
 from .autoencoder import AutoencoderKL, GAPEncoder
@@ -47,6 +47,10 @@ class LDCSR(nn.Module):
         self.schedule = make_ddpm_schedule(d.timesteps, d.linear_start, d.linear_end)
         # provenance, filled in by the loader
         self.name, self.version, self.weights_sha256, self.notes = "unnamed", "0", "", ""
+        # tiling: the largest output window the weights are trusted at (None: any, memory permitting),
+        # and the overlap (output px) neighbouring windows need (None: the planner's default)
+        self.tile_max: int | None = None
+        self.tile_overlap: int | None = TILE_OVERLAP_OUT
         self.memory_format = torch.contiguous_format
         self.encoders_channels_last = False
 
