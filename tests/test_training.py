@@ -10,7 +10,7 @@ from PIL import Image
 import ldcsr_core
 from ldcsr_core.config import tiny_test_config
 from ldcsr_core.training.evaluate import evaluate, format_table
-from ldcsr_core.training.metrics import border_crop, psnr, ssim
+from ldcsr_core.training.metrics import border_crop, hf_energy, hf_ratio, psnr, ssim
 
 from conftest import require_shared
 
@@ -52,7 +52,65 @@ def test_evaluate_scores_bicubic_by_the_protocol(image_dir):
     assert row["bicubic_psnr"] == pytest.approx(expected)
     assert psnr(border_crop(bic, 2), border_crop(hr, 2)) > 15
     assert row["gain_db"] == pytest.approx(row["psnr"] - row["bicubic_psnr"])
-    assert "+" in format_table(res) or "-" in format_table(res)
+    table = format_table(res).splitlines()
+    assert len(table) == 2 + 2 and table[2].split()[0] == "2.00"
+    cells = table[2].split()
+    assert float(cells[1]) == pytest.approx(row["psnr"], abs=0.006)
+    assert float(cells[3]) == pytest.approx(row["gain_db"], abs=0.006)
+    assert float(cells[-2]) == pytest.approx(row["hf_ratio"], abs=6e-4)
+    assert float(cells[-1]) == pytest.approx(row["bicubic_hf_ratio"], abs=6e-4)
+    assert 0 < row["bicubic_hf_ratio"] < 0.5  # bicubic keeps little above the LR Nyquist frequency
+
+
+def _waves(n, freqs_amps):
+    yy, xx = np.mgrid[:n, :n]
+    img = np.full((n, n), 128.0)
+    for (fy, fx), amp in freqs_amps:
+        img += amp * np.cos(2 * np.pi * (fy * yy + fx * xx))
+    return img
+
+
+def test_hf_ratio_on_images_with_known_spectra():
+    n, lr = 128, (32, 32)  # ×4: the LR Nyquist frequency is 1/8 cycle per HR pixel
+    low, high = ((0.0, 3 / 128), 40.0), ((20 / 128, 0.0), 20.0)  # 0.023 and 0.156 cycles/px
+    ref = _waves(n, [low, high])
+    assert hf_ratio(ref, ref, lr) == pytest.approx(1.0)
+    # half the HF amplitude = a quarter of the HF energy; the LF wave must not count
+    assert hf_ratio(_waves(n, [low, (high[0], 10.0)]), ref, lr) == pytest.approx(0.25, rel=0.02)
+    assert hf_ratio(_waves(n, [low]), ref, lr) < 1e-3
+    assert hf_ratio(_waves(n, [((0.0, 3 / 128), 80.0), high]), ref, lr) == pytest.approx(1.0, rel=0.02)
+    # the cutoff follows the LR size: at ×1.25 (LR Nyquist 0.4 cycles/px) that wave is below it
+    assert hf_energy(ref, (102, 102)) < 1e-3 * hf_energy(ref, lr)
+    # colour images: energy summed over channels
+    assert hf_ratio(np.stack([ref] * 3, -1), ref, lr) == pytest.approx(3.0)
+
+
+def test_crop_sampler_raises_instead_of_looping_when_no_image_is_large_enough(image_dir):
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.training.data import MultiScaleCrops
+    files = sorted(image_dir.glob("*.png"))  # 96 px
+    with pytest.raises(InputError, match="at least 128 px"):
+        MultiScaleCrops(files, lr_size=32, scale_range=(2.0, 4.0))
+    data = MultiScaleCrops(files, lr_size=16, scale_range=(5.0, 6.0))  # 80–96 px crops fit
+    lr, hr = data.batch(3)
+    assert lr.shape == (3, 16, 16, 3) and hr.shape[1] == hr.shape[2] and 80 <= hr.shape[1] <= 96
+
+
+def test_ema_averages_and_swaps():
+    from ldcsr_core.training.train import EMA
+    m = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        m.weight.fill_(0.0)
+    ema = EMA({"m": m}, decay=0.5)
+    with torch.no_grad():
+        m.weight.fill_(1.0)
+    ema.update()  # first update: decay min(0.5, 1/10) = 0.1 -> 0.9
+    ema.update()  # decay min(0.5, 2/11) -> 0.9·2/11 + 9/11
+    expected = 0.9 * 2 / 11 + 9 / 11
+    ema.swap()
+    assert torch.allclose(m.weight, torch.full_like(m.weight, expected))
+    ema.swap()
+    assert torch.all(m.weight == 1.0)
 
 
 def test_training_updates_weights_and_writes_a_loadable_model(image_dir, tmp_path):
@@ -71,6 +129,55 @@ def test_training_updates_weights_and_writes_a_loadable_model(image_dir, tmp_pat
     assert len(changed) == 4, "every trained part must have moved"
     assert json.loads(m.notes)["history"]["phases"]["fast"]["steps"] > 0
     assert float(m.scale_factor) != 1.0
+    assert out.with_suffix(".ckpt").is_file()
+
+
+def test_training_with_decoded_chain_losses_checkpoints_and_resumes(image_dir, tmp_path):
+    from ldcsr_core.training.train import TrainingError, train
+    out = tmp_path / "m.safetensors"
+    kw = dict(config=tiny_test_config(with_encoder=True), batch_size=2, lr_size=16, scale_range=(2.5, 3.0),
+              device="cpu", adv_weight=0.01, fft_weight=1.0, pix_weight=1.0, lat_weight=0.1,
+              train_decoder_in_diffusion=True, val_dir=image_dir)
+    _, hist = train(image_dir, out, minutes=(0.02, 0.01, 0.03), **kw)
+    d = hist["phases"]["diffusion"]["steps"]
+    assert d > 0 and {"fast", "diffusion"} <= set(hist["val"][-1])  # EMA model validated in both modes
+    assert 0 < hist["val"][-1]["diffusion"]["4.0"]["hf_ratio"] < 10
+    ckpt = torch.load(out.with_suffix(".ckpt"), weights_only=True)
+    assert ckpt["state"]["done"] == ["fast", "prior", "diffusion"] and ckpt["disc"] is not None
+    # pretend the run was stopped after phase A: a resume runs only B and C
+    ckpt["state"].update(done=["fast"], phase=None)
+    torch.save(ckpt, tmp_path / "a.ckpt")
+    before = ldcsr_core.load_model(out, device="cpu", with_encoder=True)
+    _, hist2 = train(image_dir, tmp_path / "m2.safetensors", minutes=(10.0, 0.01, 0.02), resume=tmp_path / "a.ckpt",
+                     **kw)  # a 10-minute phase A would time the test out: it must be skipped
+    assert hist2["phases"]["fast"] == hist["phases"]["fast"]
+    assert hist2["phases"]["diffusion"]["steps"] > 0
+    after = ldcsr_core.load_model(tmp_path / "m2.safetensors", device="cpu", with_encoder=True)
+    k = "model.diffusion_model.out.2.weight"
+    assert not torch.allclose(before.state_dict()[k], after.state_dict()[k])
+    with pytest.raises(TrainingError, match="cannot read checkpoint"):
+        train(image_dir, out, minutes=(0.01, 0.01, 0.01), resume=image_dir / "img0.png", **kw)
+
+
+def test_cli_train_and_evaluate(image_dir, tmp_path):
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    out = tmp_path / "c.safetensors"
+    (tmp_path / "cfg.json").write_text(tiny_test_config(with_encoder=True).to_json())
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(tmp_path / "cfg.json"),
+                                  "--minutes", "0.01", "0.01", "0.01", "--batch-size", "2", "--lr-size", "16",
+                                  "--scale-range", "2", "3", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert out.is_file()
+    j = tmp_path / "r.json"
+    r = CliRunner().invoke(main, ["evaluate", str(image_dir), "--model", str(out), "--scales", "2,4", "--mode", "fast",
+                                  "--json", str(j), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(j.read_text())
+    assert set(res["scales"]) == {"2.0", "4.0"} and "HF" in r.output
+    assert all(0 < r["bicubic_hf_ratio"] < 0.5 and r["hf_ratio"] > 0 for r in res["scales"].values())
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--lr-size", "64", "--device", "cpu"])
+    assert r.exit_code != 0 and "at least" in r.output and "Traceback" not in r.output
 
 
 def test_shipped_model_loads_and_upscales_without_a_model_argument():
@@ -88,3 +195,14 @@ def test_shipped_model_beats_bicubic_on_real_validation_images(scale, margin):
     m = ldcsr_core.load_model(device="cpu")
     res = evaluate(m, files, [scale], mode="fast")["scales"][str(scale)]
     assert res["gain_db"] > margin, f"only {res['gain_db']:+.2f} dB over bicubic at ×{scale}"
+
+
+def test_previous_default_stays_loadable_by_name_and_is_listed():
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    v1 = ldcsr_core.load_model("ldcsr-compact-rsscn7-v1", device="cpu")
+    assert v1.version == "1" and v1.name == "ldcsr-compact-rsscn7"
+    assert v1.weights_sha256 != ldcsr_core.load_model(device="cpu").weights_sha256
+    r = CliRunner().invoke(main, ["models"])
+    assert r.exit_code == 0 and "ldcsr-compact-rsscn7-v1.safetensors" in r.output
+    assert "ldcsr-compact-rsscn7.safetensors" in r.output

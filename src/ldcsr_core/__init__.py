@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import Cancelled, CheckpointError, ConfigError, InputError, LdcsrError
+from .errors import (Cancelled, CheckpointError, ConfigError, DeviceError, InputError, LdcsrError,
+                     OutputExistsError, RasterIOError)
 
 __version__ = "0.1.0"
 
@@ -25,7 +26,7 @@ _LAZY = {
 }
 
 __all__ = sorted(_LAZY) + ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",
-                           "__version__"]
+                           "DeviceError", "RasterIOError", "OutputExistsError", "__version__"]
 
 
 def __getattr__(name: str):

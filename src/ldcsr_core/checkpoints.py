@@ -259,8 +259,9 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     Parameters
     ----------
     source : path to an official Lightning ``.ckpt`` (UNet from its EMA weights), to our
-        ``.safetensors`` format (config and provenance in its metadata), or None for the default
-        model shipped inside the package.
+        ``.safetensors`` format (config and provenance in its metadata), the name of a model
+        shipped in the package's weights folder (file stem, e.g. ``"ldcsr-compact-rsscn7-v1"``),
+        or None for the default model shipped inside the package.
     device : "auto" (CUDA, MPS, then CPU), "cpu", "cuda", "mps" or a torch.device.
     config : override the architecture (otherwise read from metadata or inferred from shapes).
     with_encoder : also load the stage-1 encoder (training / fine-tuning only).
@@ -275,6 +276,9 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
                 f"{path}); pass the path of a checkpoint, e.g. the authors' official .ckpt")
     else:
         path = Path(source)
+        builtin = default_model_path().parent / f"{path.name}.safetensors"
+        if not path.exists() and path.name == str(source) and builtin.is_file():
+            path = builtin  # a built-in model by name
     raw, meta = read_state_dict(path)
     if meta.get("format") == FORMAT_TAG:
         cfg = config or ModelConfig.from_json(meta["config"])

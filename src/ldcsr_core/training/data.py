@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import InputError
+
 __all__ = ["IMAGE_SUFFIXES", "list_images", "load_rgb", "degrade", "MultiScaleCrops"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
@@ -59,17 +61,23 @@ class MultiScaleCrops:
         self.lr_size = lr_size
         self.scale_range = scale_range
         self.rng = random.Random(seed)
+        self._sides = [min(im.shape[:2]) for im in self.images]
+        need = int(lr_size * max(scale_range))
+        if not self.images or max(self._sides) < need:
+            raise InputError(
+                f"no training image is at least {need} px on each side (the HR crop for LR patches of "
+                f"{lr_size} px at scale {max(scale_range):g}; the largest image has "
+                f"{max(self._sides, default=0)} px): use a smaller lr_size or scale range, or larger images")
 
     def batch(self, batch_size: int):
-        """Returns (lr uint8 B×h×w×3, hr uint8 B×H×W×3)."""
+        """Returns (lr uint8 B×h×w×3, hr uint8 B×H×W×3); crops come only from images large enough."""
         s = self.rng.uniform(*self.scale_range)
         hr_size = int(self.lr_size * s)
+        fits = [i for i, side in enumerate(self._sides) if side >= hr_size]
         lrs, hrs = [], []
         while len(hrs) < batch_size:
-            img = self.images[self.rng.randrange(len(self.images))]
+            img = self.images[fits[self.rng.randrange(len(fits))]]
             H, W = img.shape[:2]
-            if H < hr_size or W < hr_size:
-                continue
             y, x = self.rng.randrange(H - hr_size + 1), self.rng.randrange(W - hr_size + 1)
             crop = img[y:y + hr_size, x:x + hr_size]
             if self.rng.random() < 0.5:

@@ -1,51 +1,70 @@
-"""Training of LDCSR models on any folder of images (CPU or GPU).
+"""Training of LDCSR models on any folder of images (CPU or GPU), as library code.
 
 Three phases, each with a wall-clock budget (the spec's two-stage recipe, reordered so that the
 deployable fast path is trained first; see the model card for the substitutions):
 
 A. ``fast``  — condition encoder + decoder end to end: decode(cond(bicubic(lr))) ≈ hr
-               (MSE + 0.1·L1 on image gradients, instead of the recipe's L1 + LPIPS/GAN terms:
-               LPIPS needs VGG weights we cannot have offline, and from a zero residual L1 sits
-               on a plateau — its sign gradients cancel around the bicubic skip — while MSE
-               starts learning at once).
+               (MSE + 0.1·L1 on image gradients).
 B. ``prior`` — stage-1 encoder on [bicubic(lr), hr] with the decoder frozen: the differential
-               prior latent z (posterior sample, KL 1e-6) plus an anchor ||z − c||² so that the
-               condition latent c is a good one-step estimate of z (the recipe's KD term).
-C. ``diffusion`` — UNet through the 4-step chain from q(x_3|x0), loss ||x_0^chain − x0||² (the
-               recipe's stage-2 loss), EMA of the UNet weights for inference.
+               prior latent z (posterior sample, KL 1e-6) plus an anchor ||z − c||².
+C. ``diffusion`` — UNet through the 4-step chain from q(x_3|x0): the recipe's latent loss
+               ||x_0^chain − x0||², and (v2) losses on the *decoded* chain output so that the
+               stochastic chain adds detail: L1 + gradient L1, an L1 on FFT amplitudes, and a
+               hinge loss from a small conditional PatchGAN (``PatchDiscriminator``).  When the
+               decoder is trained in this phase too, the fast path keeps its own MSE loss on the
+               same batch so that the deterministic mode does not drift.  EMA of the trained weights.
 
-Usage: ``python -m ldcsr_core.training.train DATA_DIR --val VAL_DIR --out model.safetensors --minutes 80``.
+A run checkpoints (atomically) every ``checkpoint_every_s`` to ``<out>.ckpt`` and can be resumed
+from it (``resume=``); each checkpoint also writes the EMA weights to ``out``.
+
+Library code only: the ``ldcsr train`` command lives in :mod:`ldcsr_core.cli.train_cmd`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
+import os
+import pickle
+import random
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from ..checkpoints import build_model, load_model, resolve_device, save_model
 from ..config import ModelConfig, compact_config
 from .data import MultiScaleCrops, degrade, list_images, load_rgb
-from .metrics import border_crop, psnr
+from .metrics import border_crop, hf_ratio, psnr
 from ..models.ldcsr import LDCSR, unet_scale
 from ..models.resample import Window2d, resize
 from ..samplers import p_sample_step
 
-__all__ = ["train", "main"]
+__all__ = ["train", "Trainer", "TrainingError", "EMA", "PatchDiscriminator", "TrainState", "PHASES", "validate"]
 
 log = logging.getLogger("ldcsr.train")
+
+PHASES = ("fast", "prior", "diffusion")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or continue (bad init weights, unreadable checkpoint, ...)."""
 
 
 def to_tensor(a: np.ndarray, device) -> torch.Tensor:
     """uint8 B×H×W×3 → float (B,3,H,W) in [-1,1]."""
     return torch.from_numpy(a).to(device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (B,3,H,W) in [-1,1] → uint8 B×H×W×3."""
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
 def grad_l1(a, b):
@@ -54,33 +73,114 @@ def grad_l1(a, b):
     return F.l1_loss(dx(a), dx(b)) + F.l1_loss(dy(a), dy(b))
 
 
+def fft_l1(a, b):
+    """L1 distance of the (orthonormal) 2-D FFT amplitude spectra: rewards the right amount of
+    high-frequency energy regardless of its exact phase (faithfulness comes from the pixel loss)."""
+    fa = torch.fft.rfft2(a.float(), norm="ortho").abs()
+    fb = torch.fft.rfft2(b.float(), norm="ortho").abs()
+    return F.l1_loss(fa, fb)
+
+
 def fast_path(model: LDCSR, lr, hr_hw):
     """The deployable one-shot path: decode(cond(bicubic(lr)) / scale_factor)."""
     win = Window2d.whole(lr.shape[-2:], hr_hw)
     return model.decode(model.condition(lr, win), lr, win, hr_hw[0] / lr.shape[-2])
 
 
+class PatchDiscriminator(nn.Module):
+    """A small conditional PatchGAN (pix2pix-style): input = [bicubic(lr), image], output = a map
+    of real/fake logits over ~22-px patches.  Spectral norm keeps it tame without tuning."""
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        sn = nn.utils.spectral_norm
+        self.net = nn.Sequential(
+            sn(nn.Conv2d(6, width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * width, 4 * width, 4, 1, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(4 * width, 1, 4, 1, 1)))
+
+    def forward(self, img, bic):
+        return self.net(torch.cat([bic, img], dim=1))
+
+
+class EMA:
+    """Exponential moving average of a set of modules' floating-point state (decay warms up as
+    ``min(decay, (1+n)/(10+n))``)."""
+
+    def __init__(self, modules: dict[str, nn.Module], decay: float = 0.999):
+        self.modules, self.decay, self.updates = modules, decay, 0
+        self.shadow = {f"{m}.{k}": v.detach().clone() for m, mod in modules.items()
+                       for k, v in mod.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self):
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        self.updates += 1
+        for m, mod in self.modules.items():
+            for k, v in mod.state_dict().items():
+                s = self.shadow[f"{m}.{k}"]
+                if v.is_floating_point():
+                    s.mul_(d).add_(v.detach(), alpha=1 - d)
+                else:
+                    s.copy_(v)
+
+    def swap(self):
+        """Exchange the live weights and the averages (call twice to restore)."""
+        for m, mod in self.modules.items():
+            sd = mod.state_dict()
+            live = {k: v.detach().clone() for k, v in sd.items()}
+            mod.load_state_dict({k: self.shadow[f"{m}.{k}"] for k in sd})
+            for k in sd:
+                self.shadow[f"{m}.{k}"] = live[k]
+
+    def state_dict(self):
+        return {"updates": self.updates, "decay": self.decay, "shadow": self.shadow}
+
+    def load_state_dict(self, sd):
+        self.updates, self.decay = sd["updates"], sd["decay"]
+        for k, v in sd["shadow"].items():
+            self.shadow[k].copy_(v)
+
+
+@dataclass
+class TrainState:
+    """Everything a run needs to be resumed: phase bookkeeping, history and RNG states."""
+
+    done: list = field(default_factory=list)         # finished phases
+    phase: str | None = None                          # phase in progress
+    phase_step: int = 0
+    phase_elapsed: float = 0.0                        # wall-clock seconds spent in the phase
+    calibrated: bool = False                          # scale_factor measured after phase A
+    history: dict = field(default_factory=lambda: {"phases": {}, "val": []})
+
+
 @torch.no_grad()
-def validate(model: LDCSR, val_images, scales=(2.0, 4.0), mode="fast", crop=192):
-    """Mean PSNR gain over PIL bicubic (dB) per scale on centre crops of the validation images."""
+def validate(model: LDCSR, val_images, scales=(2.0, 4.0), mode="fast", crop=192, seed=0):
+    """Mean PSNR gain over PIL bicubic (dB) and mean HF ratio per scale on centre crops."""
     from PIL import Image
+    was_training = model.training
     model.eval()
-    gains = {}
+    res = {}
     for s in scales:
-        g = []
+        g, hf, hf_bic = [], [], []
         for img in val_images:
             H, W = img.shape[:2]
-            hr = img[(H - crop) // 2:(H - crop) // 2 + crop, (W - crop) // 2:(W - crop) // 2 + crop]
-            lh = int(crop / s)
+            c = min(crop, H, W)
+            hr = img[(H - c) // 2:(H - c) // 2 + c, (W - c) // 2:(W - c) // 2 + c]
+            lh = int(c / s)
             lr = degrade(hr, (lh, lh))
-            out = model.super_resolve(to_tensor(lr[None], model.device), (crop, crop), mode=mode,
-                                      generator=torch.Generator(model.device).manual_seed(0))
-            sr = ((out.clamp(-1, 1) + 1) * 127.5).round().byte()[0].permute(1, 2, 0).cpu().numpy()
-            bic = np.asarray(Image.fromarray(lr).resize((crop, crop), Image.BICUBIC))
+            out = model.super_resolve(to_tensor(lr[None], model.device), (c, c), mode=mode,
+                                      generator=torch.Generator(model.device).manual_seed(seed))
+            sr = to_uint8(out)[0]
+            bic = np.asarray(Image.fromarray(lr).resize((c, c), Image.BICUBIC))
             g.append(psnr(border_crop(sr, s), border_crop(hr, s)) - psnr(border_crop(bic, s), border_crop(hr, s)))
-        gains[s] = float(np.mean(g))
-    model.train()
-    return gains
+            hf.append(hf_ratio(sr, hr, lr.shape[:2]))
+            hf_bic.append(hf_ratio(bic, hr, lr.shape[:2]))
+        res[s] = {"gain_db": float(np.mean(g)), "hf_ratio": float(np.median(hf)),
+                  "bicubic_hf_ratio": float(np.median(hf_bic))}
+    model.train(was_training)
+    return res
 
 
 def _lr_at(step, frac, base, warmup=50):
@@ -90,210 +190,340 @@ def _lr_at(step, frac, base, warmup=50):
     return 1e-2 * base + 0.5 * (base - 1e-2 * base) * (1 + math.cos(math.pi * min(1.0, frac)))
 
 
+def _atomic_torch_save(obj, path: Path):
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ckpt", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Trainer:
+    """One training run: the model, data, optimisers, EMA and the resumable ``TrainState``."""
+
+    def __init__(self, data_dir, out, *, val_dir=None, config=None, init=None, minutes=(50.0, 10.0, 15.0),
+                 batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3, seed=0, device="auto",
+                 log_every=10, val_every_s=900.0, checkpoint_every_s=600.0, name="ldcsr-custom", version="0",
+                 adv_weight=0.0, fft_weight=0.0, pix_weight=0.0, lat_weight=1.0, train_decoder_in_diffusion=False,
+                 val_limit=35, checkpoint=None):
+        self.dev = resolve_device(device)
+        self.gen = torch.Generator(self.dev).manual_seed(seed)
+        if init:
+            model = load_model(init, device=self.dev, with_encoder=True).requires_grad_(True)
+            if getattr(model.first_stage_model, "encoder", None) is None:
+                raise TrainingError(f"{init} has no stage-1 encoder; cannot fine-tune the prior from it")
+        else:
+            model = build_model(config or compact_config(with_encoder=True), seed=seed, device=self.dev)
+            with torch.no_grad():  # a residual that starts at zero: the output begins as the bicubic skip
+                last = model.first_stage_model.decoder.upsampler.fuse[8]
+                last.weight.mul_(0.1)
+                last.bias.zero_()
+        self.model = model.train()
+        self.out = Path(out)
+        self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
+        self.data_dir = str(data_dir)
+        self.data = MultiScaleCrops(list_images(data_dir), lr_size=lr_size, scale_range=scale_range, seed=seed)
+        vfiles = list_images(val_dir) if val_dir else []
+        if vfiles and val_limit and len(vfiles) > val_limit:
+            vfiles = vfiles[:: -(-len(vfiles) // val_limit)]
+        self.val_images = [load_rgb(f) for f in vfiles]
+        self.minutes = dict(zip(PHASES, minutes))
+        self.batch_size, self.base_lr = batch_size, base_lr
+        self.log_every, self.val_every_s, self.checkpoint_every_s = log_every, val_every_s, checkpoint_every_s
+        self.name, self.version = name, version
+        self.adv_weight, self.fft_weight, self.pix_weight = adv_weight, fft_weight, pix_weight
+        self.lat_weight = lat_weight
+        self.train_decoder_in_diffusion = train_decoder_in_diffusion
+        self.state = TrainState()
+        self.disc = PatchDiscriminator().to(self.dev) if adv_weight > 0 else None
+        self.ema: EMA | None = None
+        self.opt: torch.optim.Optimizer | None = None
+        self.opt_d: torch.optim.Optimizer | None = None
+        self.settings = {"init": str(init) if init else None, "minutes": list(minutes), "batch_size": batch_size,
+                         "lr_size": lr_size, "scale_range": list(scale_range), "base_lr": base_lr, "seed": seed,
+                         "adv_weight": adv_weight, "fft_weight": fft_weight, "pix_weight": pix_weight, "lat_weight": lat_weight,
+                         "train_decoder_in_diffusion": train_decoder_in_diffusion}
+
+    # -- parameters of each phase ------------------------------------------------------------------
+    @property
+    def _fs(self):
+        return self.model.first_stage_model
+
+    def _params(self, phase):
+        m, fs = self.model, self._fs
+        dec = [p for n, p in fs.decoder.named_parameters() if not n.startswith("style")] \
+            + list(fs.post_quant_conv.parameters())
+        if phase == "fast":
+            return [{"params": list(m.cond_stage_model.parameters()) + dec, "lr": self.base_lr}]
+        if phase == "prior":
+            return [{"params": list(fs.encoder.parameters()) + list(fs.quant_conv.parameters()),
+                     "lr": self.base_lr * 0.5}]
+        groups = [{"params": list(m.model.parameters()), "lr": self.base_lr * 0.5}]
+        if self.train_decoder_in_diffusion:
+            groups.append({"params": dec, "lr": self.base_lr * 0.1})
+        return groups
+
+    def _ema_modules(self):
+        mods = {"unet": self.model.model}
+        if self.train_decoder_in_diffusion:
+            mods["decoder"] = self._fs.decoder
+            mods["post_quant_conv"] = self._fs.post_quant_conv
+        return mods
+
+    def _set_trainable(self, phase):
+        self.model.requires_grad_(False)
+        for g in self._params(phase):
+            for p in g["params"]:
+                p.requires_grad_(True)
+
+    # -- losses ------------------------------------------------------------------------------------
+    def _randn_like(self, x):
+        return torch.randn(x.shape, generator=self.gen, device=x.device, dtype=x.dtype)
+
+    def loss_fast(self, lr, hr):
+        pred = fast_path(self.model, lr, hr.shape[-2:])
+        return F.mse_loss(pred, hr) + 0.1 * grad_l1(pred, hr), {}
+
+    def loss_prior(self, lr, hr):
+        m, fs = self.model, self._fs
+        win = Window2d.whole(lr.shape[-2:], hr.shape[-2:])
+        post = fs.encode(hr, lr, win)
+        z = post.sample(self._randn_like(post.mean))
+        pred = m.decode(z * m.scale_factor, lr, win, hr.shape[-2] / lr.shape[-2])
+        with torch.no_grad():
+            c = m.condition(lr, win)
+        anchor = F.mse_loss(post.mean * m.scale_factor, c)
+        return F.mse_loss(pred, hr) + 0.1 * grad_l1(pred, hr) + 0.05 * anchor + 1e-6 * post.kl().mean(), {}
+
+    def chain(self, lr, hr, win, c, x0):
+        """The 4-step ancestral chain from q(x_3 | x0) with the UNet (differentiable)."""
+        m, dev = self.model, self.dev
+        sched = m.schedule.to(dev)
+        T, b = sched.timesteps, lr.shape[0]
+        s_int = torch.full((b,), unet_scale(hr.shape[-2], lr.shape[-2]), dtype=torch.long, device=dev)
+        osize = torch.full((b,), hr.shape[-2], dtype=torch.long, device=dev)
+        x = sched.sqrt_alphas_cumprod[T - 1] * x0 + sched.sqrt_one_minus_alphas_cumprod[T - 1] * self._randn_like(x0)
+        for t in reversed(range(T)):
+            eps = m.model(x, torch.full((b,), t, dtype=torch.long, device=dev), c, s_int, osize)
+            x = p_sample_step(eps, x, t, sched, self._randn_like(x) if t > 0 else None)
+        return x
+
+    def loss_diffusion(self, lr, hr):
+        m, fs = self.model, self._fs
+        win = Window2d.whole(lr.shape[-2:], hr.shape[-2:])
+        scale = hr.shape[-2] / lr.shape[-2]
+        with torch.no_grad():
+            post = fs.encode(hr, lr, win)
+            x0 = m.scale_factor * post.sample(self._randn_like(post.mean))
+            c = m.condition(lr, win)
+        x = self.chain(lr, hr, win, c, x0)
+        lat = F.mse_loss(x, x0)
+        loss = self.lat_weight * lat
+        parts = {"lat": float(lat.detach())}
+        if not (self.pix_weight or self.fft_weight or self.adv_weight):
+            return loss, parts
+        y = m.decode(x, lr, win, scale)
+        if self.pix_weight:
+            pix = F.l1_loss(y, hr) + 0.1 * grad_l1(y, hr)
+            loss = loss + self.pix_weight * pix
+            parts["pix"] = float(pix.detach())
+        if self.fft_weight:
+            ff = fft_l1(y, hr)
+            loss = loss + self.fft_weight * ff
+            parts["fft"] = float(ff.detach())
+        if self.disc is not None:
+            bic = resize(lr, win, "bicubic")
+            # discriminator step (hinge) on real HR vs the detached chain output
+            self.disc.requires_grad_(True)
+            d_loss = F.relu(1 - self.disc(hr, bic)).mean() + F.relu(1 + self.disc(y.detach(), bic)).mean()
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            self.disc.requires_grad_(False)
+            g_adv = -self.disc(y, bic).mean()
+            loss = loss + self.adv_weight * g_adv
+            parts.update(d=float(d_loss.detach()), adv=float(g_adv.detach()))
+        if self.train_decoder_in_diffusion:  # keep the deterministic fast path where phase A left it
+            pred = m.decode(c, lr, win, scale)
+            fl = F.mse_loss(pred, hr) + 0.1 * grad_l1(pred, hr)
+            loss = loss + fl
+            parts["fast"] = float(fl.detach())
+        return loss, parts
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+    def _make_optimizers(self, phase):
+        self.opt = torch.optim.Adam(self._params(phase), eps=1e-10)  # small early gradients: keep Adam's steps
+        for g in self.opt.param_groups:
+            g["base_lr"] = g["lr"]
+        if phase == "diffusion":
+            self.ema = EMA(self._ema_modules())
+            if self.disc is not None:
+                self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def checkpoint(self):
+        """Atomically write the resumable checkpoint and the current (EMA) weights."""
+        s = self.state
+        obj = {"model": self.model.state_dict(), "state": s.__dict__, "settings": self.settings,
+               "opt": self.opt.state_dict() if self.opt else None,
+               "ema": self.ema.state_dict() if self.ema else None,
+               "disc": self.disc.state_dict() if self.disc is not None else None,
+               "opt_d": self.opt_d.state_dict() if self.opt_d else None,
+               "data_rng": self.data.rng.getstate(), "gen": self.gen.get_state()}
+        _atomic_torch_save(obj, self.ckpt_path)
+        self.save_weights()
+        log.info("checkpoint written: %s (+ %s)", self.ckpt_path, self.out)
+
+    def save_weights(self, path=None):
+        if self.ema is not None:
+            self.ema.swap()
+        try:
+            save_model(self.model, path or self.out, name=self.name, version=self.version,
+                       notes=json.dumps({"data": self.data_dir, "settings": self.settings,
+                                         "history": self.state.history}))
+        finally:
+            if self.ema is not None:
+                self.ema.swap()
+
+    def resume(self, path):
+        try:
+            obj = torch.load(path, map_location=self.dev, weights_only=True)  # never runs pickled code
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+            raise TrainingError(f"cannot read checkpoint {path}: {e}") from e
+        self.model.load_state_dict(obj["model"])
+        self.state = TrainState(**obj["state"])
+        self.data.rng.setstate(obj["data_rng"])
+        self.gen.set_state(obj["gen"])
+        if self.disc is not None and obj.get("disc") is not None:
+            self.disc.load_state_dict(obj["disc"])
+        if self.state.phase:
+            self._set_trainable(self.state.phase)
+            self._make_optimizers(self.state.phase)
+            if obj.get("opt"):
+                self.opt.load_state_dict(obj["opt"])
+            if self.ema is not None and obj.get("ema"):
+                self.ema.load_state_dict(obj["ema"])
+            if self.opt_d is not None and obj.get("opt_d"):
+                self.opt_d.load_state_dict(obj["opt_d"])
+        log.info("resumed from %s: done %s, in %s at step %d (%.1f min)", path, self.state.done,
+                 self.state.phase, self.state.phase_step, self.state.phase_elapsed / 60)
+
+    def run_validation(self, phase):
+        if not self.val_images:
+            return
+        entry = {"phase": phase, "step": self.state.phase_step}
+        if phase != "diffusion":
+            entry["fast"] = validate(self.model, self.val_images, mode="fast")
+        else:
+            if self.ema is not None:
+                self.ema.swap()
+            try:
+                entry["fast"] = validate(self.model, self.val_images, mode="fast")
+                entry["diffusion"] = validate(self.model, self.val_images, mode="diffusion")
+            finally:
+                if self.ema is not None:
+                    self.ema.swap()
+        entry = {k: ({str(s): v for s, v in d.items()} if isinstance(d, dict) else d) for k, d in entry.items()}
+        self.state.history["val"].append(entry)
+        for mode in ("fast", "diffusion"):
+            if mode in entry:
+                log.info("VAL %s step %d %s: %s", phase, entry["step"], mode,
+                         "  ".join(f"x{s}: gain {v['gain_db']:+.3f} dB HF {v['hf_ratio']:.3f} "
+                                   f"(bic {v['bicubic_hf_ratio']:.3f})" for s, v in entry[mode].items()))
+
+    # -- phases --------------------------------------------------------------------------------------
+    def run_phase(self, phase):
+        s = self.state
+        budget = self.minutes[phase] * 60
+        if phase in s.done:
+            return
+        if phase == "prior" and getattr(self._fs, "encoder", None) is None:
+            s.done.append(phase)
+            return
+        if s.phase != phase:  # a fresh phase
+            s.phase, s.phase_step, s.phase_elapsed = phase, 0, 0.0
+            self._set_trainable(phase)
+            self._make_optimizers(phase)
+        loss_fn = {"fast": self.loss_fast, "prior": self.loss_prior, "diffusion": self.loss_diffusion}[phase]
+        params = [p for g in self.opt.param_groups for p in g["params"]]
+        t_start = time.time() - s.phase_elapsed
+        last_ckpt = last_val = time.time()
+        losses, parts_acc = [], {}
+        while budget > 0 and time.time() - t_start < budget:
+            frac = (time.time() - t_start) / budget
+            for g in self.opt.param_groups:
+                g["lr"] = _lr_at(s.phase_step, frac, g["base_lr"])
+            lr_u8, hr_u8 = self.data.batch(self.batch_size)
+            loss, parts = loss_fn(to_tensor(lr_u8, self.dev), to_tensor(hr_u8, self.dev))
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            self.opt.step()
+            if self.ema is not None and phase == "diffusion":
+                self.ema.update()
+            losses.append(float(loss.detach()))
+            for k, v in parts.items():
+                parts_acc.setdefault(k, []).append(v)
+            s.phase_step += 1
+            s.phase_elapsed = time.time() - t_start
+            if s.phase_step % self.log_every == 0:
+                extra = " ".join(f"{k} {np.mean(v[-self.log_every:]):.4f}" for k, v in parts_acc.items())
+                log.info("%s step %d loss %.5f %s lr %.2e (%.0f s)", phase, s.phase_step,
+                         np.mean(losses[-self.log_every:]), extra, self.opt.param_groups[0]["lr"], s.phase_elapsed)
+            if self.val_images and time.time() - last_val > self.val_every_s:
+                self.run_validation(phase)
+                last_val = time.time()
+            if time.time() - last_ckpt > self.checkpoint_every_s:
+                self.checkpoint()
+                last_ckpt = time.time()
+        s.history["phases"][phase] = {"steps": s.phase_step, "minutes": round(s.phase_elapsed / 60, 1),
+                                      "final_loss": float(np.mean(losses[-50:])) if losses else None}
+        s.done.append(phase)
+        s.phase = None
+        if phase == "fast" and not s.calibrated:
+            self.calibrate_scale()
+        self.run_validation(phase)
+        self.checkpoint()
+
+    @torch.no_grad()
+    def calibrate_scale(self, batches=8):
+        """Make the condition latent c (hence x0) unit-variance without changing the fast path."""
+        m = self.model
+        cs = []
+        for _ in range(batches):
+            lr_u8, hr_u8 = self.data.batch(self.batch_size)
+            lr = to_tensor(lr_u8, self.dev)
+            cs.append(m.condition(lr, Window2d.whole(lr.shape[-2:], hr_u8.shape[1:3])).flatten())
+        std = float(torch.cat(cs).std())
+        k = 1.0 / max(std, 1e-6)  # c -> k·c and scale_factor -> k·scale_factor: decode(c / sf) unchanged
+        m.cond_stage_model.conv_out.weight.mul_(k)
+        m.cond_stage_model.conv_out.bias.mul_(k)
+        m.scale_factor.mul_(k)
+        self.state.calibrated = True
+        log.info("scale_factor set to %.5f (latent std was %.4f)", float(m.scale_factor), std)
+
+    def run(self):
+        log.info("data: %d training images, %d validation images; device %s, %d threads; settings %s",
+                 len(self.data.images), len(self.val_images), self.dev, torch.get_num_threads(), self.settings)
+        for phase in PHASES:
+            self.run_phase(phase)
+        self.save_weights()
+        return self.model, self.state.history
+
+
 def train(data_dir, out, *, val_dir=None, config: ModelConfig | None = None, init: str | None = None,
           minutes=(50.0, 10.0, 15.0), batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3,
           seed=0, device="auto", threads=None, log_every=10, val_every_s=900.0, name="ldcsr-custom",
-          version="0"):
-    """Train (or fine-tune, with ``init``) an LDCSR model; writes our safetensors format to ``out``."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
+          version="0", resume=None, **kw):
+    """Train (or fine-tune, with ``init``; or continue, with ``resume``) an LDCSR model; writes our
+    safetensors format to ``out``. Returns (model, history)."""
     if threads:
         torch.set_num_threads(threads)
-    dev = resolve_device(device)
-    if init:
-        model = load_model(init, device=dev, with_encoder=True).requires_grad_(True)
-        if model.first_stage_model.__dict__["_modules"].get("encoder") is None:
-            raise SystemExit(f"{init} has no stage-1 encoder; cannot fine-tune the prior from it")
-    else:
-        model = build_model(config or compact_config(with_encoder=True), seed=seed, device=dev)
-        with torch.no_grad():  # a residual that starts at zero: the output begins as the bicubic skip
-            last = model.first_stage_model.decoder.upsampler.fuse[8]
-            last.weight.mul_(0.1)
-            last.bias.zero_()
-    model.train()
-    files = list_images(data_dir)
-    data = MultiScaleCrops(files, lr_size=lr_size, scale_range=scale_range, seed=seed)
-    val_images = [load_rgb(f) for f in list_images(val_dir)][::4] if val_dir else []
-    log.info("data: %d training images, %d validation images; device %s, %d threads",
-             len(files), len(val_images), dev, torch.get_num_threads())
-    history = {"phases": {}, "val": []}
-    out = Path(out)
-    dec, cond = model.first_stage_model.decoder, model.cond_stage_model
-    fs = model.first_stage_model
-
-    def run_phase(name, params, budget_min, step_fn, lr0):
-        if budget_min <= 0:
-            return
-        opt = torch.optim.Adam(params, lr=lr0, eps=1e-10)  # small gradients early on: keep Adam's steps
-        t0 = time.time()
-        step, losses, last_val = 0, [], t0
-        while time.time() - t0 < budget_min * 60:
-            frac = (time.time() - t0) / (budget_min * 60)
-            for g in opt.param_groups:
-                g["lr"] = _lr_at(step, frac, lr0)
-            lr_u8, hr_u8 = data.batch(batch_size)
-            loss = step_fn(to_tensor(lr_u8, dev), to_tensor(hr_u8, dev))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % log_every == 0:
-                log.info("%s step %d loss %.5f lr %.2e (%.0f s)", name, step,
-                         np.mean(losses[-log_every:]), opt.param_groups[0]["lr"], time.time() - t0)
-            if on_step is not None:
-                on_step(name, step)
-            if val_images and time.time() - last_val > val_every_s:
-                last_val = time.time()
-                gains = validate(model, val_images)
-                history["val"].append({"phase": name, "step": step, "gain_db": gains})
-                log.info("%s step %d validation gain over bicubic (fast): %s", name, step,
-                         {k: round(v, 3) for k, v in gains.items()})
-                save()
-        history["phases"][name] = {"steps": step, "minutes": round((time.time() - t0) / 60, 1),
-                                   "final_loss": float(np.mean(losses[-50:])) if losses else None}
-
-    ema_state = {}
-    on_step = None
-
-    def save():
-        saved = {k: v.detach().clone() for k, v in model.model.state_dict().items()}
-        if ema_state:
-            model.model.load_state_dict(ema_state)
-        save_model(model, out, name=name, version=version,
-                   notes=json.dumps({"data": str(data_dir), "history": history}))
-        model.model.load_state_dict(saved)
-
-    # Phase A: fast path (condition encoder + decoder)
-    def step_fast(lr, hr):
-        pred = fast_path(model, lr, hr.shape[-2:])
-        return F.mse_loss(pred, hr) + 0.1 * grad_l1(pred, hr)
-
-    params_a = list(cond.parameters()) + [p for n, p in dec.named_parameters() if not n.startswith("style")] \
-        + list(fs.post_quant_conv.parameters())
-    run_phase("fast", params_a, minutes[0], step_fast, base_lr)
-
-    # latent scale: make c (and hence x0) unit-variance without changing the fast path
-    with torch.no_grad():
-        cs = []
-        for _ in range(8):
-            lr_u8, hr_u8 = data.batch(batch_size)
-            lr = to_tensor(lr_u8, dev)
-            cs.append(model.condition(lr, Window2d.whole(lr.shape[-2:], hr_u8.shape[1:3])).flatten())
-        std = float(torch.cat(cs).std())
-        k = 1.0 / max(std, 1e-6)  # c -> k·c and scale_factor -> k·scale_factor: decode(c / sf) unchanged
-        cond.conv_out.weight.mul_(k)
-        cond.conv_out.bias.mul_(k)
-        model.scale_factor.mul_(k)
-    log.info("scale_factor set to %.5f (latent std was %.4f)", float(model.scale_factor), std)
-
-    # Phase B: the differential-prior encoder (decoder frozen)
-    def step_prior(lr, hr):
-        win = Window2d.whole(lr.shape[-2:], hr.shape[-2:])
-        post = fs.encode(hr, lr, win)
-        z = post.sample(torch.randn_like(post.mean))
-        pred = model.decode(z * model.scale_factor, lr, win, hr.shape[-2] / lr.shape[-2])
-        with torch.no_grad():
-            c = model.condition(lr, win)
-        anchor = F.mse_loss(post.mean * model.scale_factor, c)
-        return F.mse_loss(pred, hr) + 0.1 * grad_l1(pred, hr) + 0.05 * anchor + 1e-6 * post.kl().mean()
-
-    if getattr(fs, "encoder", None) is not None:
-        for p in params_a:
-            p.requires_grad_(False)
-        run_phase("prior", list(fs.encoder.parameters()) + list(fs.quant_conv.parameters()), minutes[1],
-                  step_prior, base_lr * 0.5)
-
-    # Phase C: the UNet through the 4-step chain, with EMA
-    sched = model.schedule.to(dev)
-    unet_params = list(model.model.parameters())
-    ema_state.update({k: v.detach().clone() for k, v in model.model.state_dict().items()})
-    T = sched.timesteps
-
-    def step_diffusion(lr, hr):
-        win = Window2d.whole(lr.shape[-2:], hr.shape[-2:])
-        with torch.no_grad():
-            post = fs.encode(hr, lr, win)
-            x0 = model.scale_factor * post.sample(torch.randn_like(post.mean))
-            c = model.condition(lr, win)
-        b = lr.shape[0]
-        s_int = torch.full((b,), unet_scale(hr.shape[-2], lr.shape[-2]), dtype=torch.long, device=dev)
-        osize = torch.full((b,), hr.shape[-2], dtype=torch.long, device=dev)
-        x = sched.sqrt_alphas_cumprod[T - 1] * x0 + sched.sqrt_one_minus_alphas_cumprod[T - 1] * torch.randn_like(x0)
-        for t in reversed(range(T)):
-            eps = model.model(x, torch.full((b,), t, dtype=torch.long, device=dev), c, s_int, osize)
-            x = p_sample_step(eps, x, t, sched, torch.randn_like(x) if t > 0 else None)
-        return F.mse_loss(x, x0)
-
-    def ema_update(name, step):
-        if name != "diffusion":
-            return
-        decay = min(0.999, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for k, v in model.model.state_dict().items():
-                ema_state[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
-
-    for p in fs.parameters():
-        p.requires_grad_(False)
-    for p in cond.parameters():
-        p.requires_grad_(False)
-    on_step = ema_update
-    run_phase("diffusion", unet_params, minutes[2], step_diffusion, base_lr * 0.5)
-    on_step = None
-    if val_images:
-        model.model.load_state_dict(ema_state)
-        history["final_val_fast"] = validate(model, val_images)
-        history["final_val_diffusion"] = validate(model, val_images, mode="diffusion")
-        log.info("final validation gain (fast) %s, (diffusion) %s", history["final_val_fast"],
-                 history["final_val_diffusion"])
-    save()
-    return model, history
-
-
-def _parser(prog="python -m ldcsr_core.training.train"):
-    p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    p.add_argument("data", help="folder of HR training images (PNG/JPEG/TIFF/GeoTIFF, searched recursively)")
-    p.add_argument("--val", help="folder of validation images")
-    p.add_argument("--out", required=True, help="output .safetensors")
-    p.add_argument("--init", help="start from these weights (fine-tuning), e.g. the shipped default")
-    p.add_argument("--config", help="JSON file with a ModelConfig (default: the compact config)")
-    p.add_argument("--minutes", type=float, nargs=3, default=(50.0, 10.0, 15.0), metavar=("FAST", "PRIOR", "DIFF"))
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr-size", type=int, default=32)
-    p.add_argument("--scale-range", type=float, nargs=2, default=(1.2, 8.0))
-    p.add_argument("--base-lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int)
-    p.add_argument("--name", default="ldcsr-custom")
-    p.add_argument("--version", default="0")
-    return p
-
-
-def main(argv=None, prog="python -m ldcsr_core.training.train"):
-    a = _parser(prog).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = ModelConfig.from_json(Path(a.config).read_text()) if a.config else None
-    train(a.data, a.out, val_dir=a.val, config=cfg, init=a.init, minutes=tuple(a.minutes),
-          batch_size=a.batch_size, lr_size=a.lr_size, scale_range=tuple(a.scale_range), base_lr=a.base_lr,
-          seed=a.seed, device=a.device, threads=a.threads, name=a.name, version=a.version)
-
-
-def _train_command():
-    import click
-
-    @click.command("train", context_settings={"ignore_unknown_options": True, "help_option_names": []},
-                   add_help_option=False)
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def train_command(args):
-        """Train or fine-tune a model (see `ldcsr train --help`)."""
-        main(list(args), prog="ldcsr train")
-
-    return train_command
-
-
-train_command = _train_command()
-
-if __name__ == "__main__":
-    main()
+    t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes, batch_size=batch_size,
+                lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed, device=device,
+                log_every=log_every, val_every_s=val_every_s, name=name, version=version, **kw)
+    if resume:
+        t.resume(resume)
+    return t.run()

@@ -1,0 +1,108 @@
+"""``ldcsr train`` and ``ldcsr evaluate``: thin click wrappers over :mod:`ldcsr_core.training`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from . import options as opt
+
+__all__ = ["train_command", "evaluate_command"]
+
+
+def _float_list(value: str, param: str) -> list[float]:
+    try:
+        vals = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"not a list of numbers: {value!r}", param_hint=param) from None
+    return vals
+
+
+@click.command("train")
+@click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--val", "val_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of validation images (validated every --val-every minutes).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .safetensors (rewritten at every checkpoint).")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Start from these weights (fine-tuning), e.g. the shipped default.")
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Continue a run from its checkpoint (.ckpt).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
+              help="Checkpoint path (default: OUT with suffix .ckpt).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON ModelConfig (default: the compact config).")
+@click.option("--minutes", type=float, nargs=3, default=(50.0, 10.0, 15.0), show_default=True,
+              metavar="FAST PRIOR DIFF", help="Wall-clock budget of each phase.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--lr-size", type=click.IntRange(min=8), default=32, show_default=True,
+              help="Side of the LR training patches.")
+@click.option("--scale-range", type=float, nargs=2, default=(1.2, 8.0), show_default=True)
+@click.option("--base-lr", type=float, default=1e-3, show_default=True)
+@click.option("--pix-weight", type=float, default=0.0, show_default=True,
+              help="Diffusion phase: L1 + gradient-L1 on the decoded chain output.")
+@click.option("--fft-weight", type=float, default=0.0, show_default=True,
+              help="Diffusion phase: L1 on FFT amplitudes of the decoded chain output.")
+@click.option("--adv-weight", type=float, default=0.0, show_default=True,
+              help="Diffusion phase: hinge loss of a conditional PatchGAN (0 = no discriminator).")
+@click.option("--lat-weight", type=float, default=1.0, show_default=True,
+              help="Diffusion phase: the recipe's latent loss ||x0_chain - x0||^2.")
+@click.option("--train-decoder-in-diffusion", is_flag=True,
+              help="Also train the decoder in the diffusion phase (the fast path keeps its MSE loss).")
+@click.option("--val-every", type=float, default=15.0, show_default=True, help="Minutes between validations.")
+@click.option("--checkpoint-every", type=float, default=10.0, show_default=True,
+              help="Minutes between checkpoints.")
+@opt.seed_opt
+@opt.device_opt
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
+@click.option("--name", default="ldcsr-custom", show_default=True, help="Model name stored in the file.")
+@click.option("--version", "model_version", default="0", show_default=True, help="Model version stored in the file.")
+def train_command(data, val_dir, out, init, resume, checkpoint, config_path, minutes, batch_size, lr_size,
+                  scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, train_decoder_in_diffusion,
+                  val_every, checkpoint_every, seed, device, threads, name, model_version):
+    """Train or fine-tune a model on the images in DATA (three phases: fast, prior, diffusion)."""
+    from ..config import ModelConfig
+    from ..training.train import train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = ModelConfig.from_json(config_path.read_text()) if config_path else None
+    train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
+          lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,
+          threads=threads, name=name, version=model_version, resume=resume, checkpoint=checkpoint,
+          pix_weight=pix_weight, fft_weight=fft_weight, adv_weight=adv_weight, lat_weight=lat_weight,
+          train_decoder_in_diffusion=train_decoder_in_diffusion, val_every_s=val_every * 60,
+          checkpoint_every_s=checkpoint_every * 60)
+
+
+@click.command("evaluate")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--scales", default="2,2.5,3,4,6,8", show_default=True, help="Comma-separated scale factors.")
+@click.option("--model", "-m", "model_name", default=None,
+              help="Checkpoint (.ckpt or .safetensors) or the name of a built-in model; default: the shipped model.")
+@click.option("--mode", type=click.Choice(list(opt.MODES)), default="fast", show_default=True,
+              help="'fast': one deterministic decode; 'diffusion': the seeded 4-step sampler.")
+@opt.seed_opt
+@opt.tile_opt
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Use only every k-th image so that at most N remain.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write results as JSON.")
+@opt.device_opt
+def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, json_out, device):
+    """Score the model against bicubic on the HR images in DIRECTORY (PSNR, SSIM, LR-consistency, HF ratio)."""
+    from ..checkpoints import load_model
+    from ..training.data import list_images
+    from ..rules import MAX_SCALE
+    from ..training.evaluate import evaluate, format_table, select_files
+
+    scale_list = _float_list(scales, "--scales")
+    if not scale_list or any(not 1 < s <= MAX_SCALE for s in scale_list):
+        raise click.BadParameter(f"scales must be > 1 and <= {MAX_SCALE:g}", param_hint="--scales")
+    files = select_files(list_images(directory), limit)
+    model = load_model(model_name, device=device)
+    result = evaluate(model, files, scale_list, mode=mode, seed=seed, tile=tile)
+    click.echo(format_table(result))
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
