@@ -7,7 +7,6 @@ and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,7 +20,8 @@ from typing import Mapping
 import torch
 
 from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, DeviceError
+from .files import new_file_mode, sha256_file
 from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
 
@@ -43,12 +43,8 @@ IGNORED_PREFIXES = ("first_stage_model.encoder.", "first_stage_model.quant_conv.
 IGNORED_KEYS = set(SCHEDULE_KEYS) | {"logvar", "lvlb_weights"}
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# the shared helper under its older public name
+file_sha256 = sha256_file
 
 
 def _int_or_none(value, key, path):
@@ -214,7 +210,8 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then the CPU."""
+    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; an unavailable or unknown device raises
+    :class:`~ldcsr_core.DeviceError`."""
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -227,9 +224,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise CheckpointError(f"unknown device {device!r} (use auto, cpu, cuda or mps)") from None
+        raise DeviceError(f"unknown device {device!r} (use auto, cpu, cuda or mps)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise CheckpointError("device 'cuda' was asked for but no CUDA GPU is available")
+        raise DeviceError("device 'cuda' was asked for but no CUDA GPU is available")
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise DeviceError("device 'mps' was asked for but Apple MPS is not available")
     return dev
 
 
@@ -330,11 +331,9 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     meta.update(extra or {})
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
     try:
         save_file(sd, tmp, metadata=meta)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a finished model follows the umask
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a finished model follows the umask
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

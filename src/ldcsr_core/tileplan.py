@@ -87,14 +87,17 @@ def _balanced_spans(n_out: int, window: int, overlap: int) -> list[Span]:
     ``n_out`` with neighbours sharing at least ``overlap``: no thin leftover window at the end."""
     if n_out <= window:
         return [Span(0, n_out)]
-    n = max(2, math.ceil((n_out - overlap) / (window - overlap)))
+    # the last window ends at n_out but starts on the latent grid: it may be up to LATENT - 1 longer
+    limit = window - (LATENT if n_out % LATENT else 0)
+    n = max(2, math.ceil((n_out - overlap) / max(limit - overlap, LATENT)))
     while True:
         size = math.ceil((n_out + (n - 1) * overlap) / n / LATENT) * LATENT
-        if size <= window or size <= overlap + LATENT:
+        if size <= limit or size <= overlap + LATENT:
             break
         n += 1
     step = (n_out - size) / (n - 1)
-    starts = sorted({min(int(round(k * step / LATENT)) * LATENT, ((n_out - size) // LATENT) * LATENT)
+    # floored starts: consecutive starts differ by at most ceil8(step), so overlaps stay >= overlap
+    starts = sorted({min(int(k * step // LATENT) * LATENT, ((n_out - size) // LATENT) * LATENT)
                      for k in range(n)})
     spans = [Span(st, min(n_out, st + size)) for st in starts]
     if spans[-1].stop < n_out:
@@ -149,7 +152,8 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
             ov = math.ceil(overlap_out / LATENT) * LATENT if n_out > t_out else 0
         else:
             ov = max(2 * LATENT, int(round(t_out * overlap / LATENT)) * LATENT) if n_out > t_out else 0
-        ov = min(ov, t_out // 2 - LATENT) if n_out > t_out else 0
+        cap = t_out // 2 - LATENT
+        ov = min(ov, (cap // LATENT) * LATENT if balanced else cap) if n_out > t_out else 0
         ax = _balanced_spans(n_out, t_out, ov) if balanced else _axis_spans(n_out, t_out, ov)
         spans.append(ax)
         sizes.append(max(sp.size for sp in ax))
