@@ -121,6 +121,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--only", default="1,2,3,4,5", help="rows to run (see the module docstring)")
+    p.add_argument("--row2", default="fast:1000x700:4,diffusion:1000x700:4,fast:512x512:2.5,diffusion:512x512:2.5",
+                   help="row-2 cases MODE:WxH:SCALE,...")
     p.add_argument("--json", help="also write every measurement to this file")
     p.add_argument("--_child", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -132,13 +134,15 @@ def main():
         trees["base"] = Path(a.baseline).resolve()
     rows, raw = [], {}
     R = Runner(trees, a.threads, a.repeat)
-    only = {int(v) for v in a.only.split(",")}
+    only = [int(v) for v in a.only.split(",")]
+    row2_cases = [(m, [int(v) for v in size.split("x")][::-1], float(sc))
+                  for m, size, sc in (c.split(":") for c in a.row2.split(","))]
     sides = [t for t in ("base", "now") if t in trees]
 
     def fmt(xs):
         return "/".join(f"{x:.2f}" for x in xs)
 
-    if 1 in only:
+    def row1():
         for mode in ("fast", "diffusion"):
             spec = {"model": "shipped", "mode": mode, "scale": 4.0, "out": [512, 512]}
             variants = [(t, {**spec, "kind": k}) for t in sides for k in ("window", "upscale")]
@@ -149,17 +153,19 @@ def main():
                 win, up = med(res[2 * j]), med(res[2 * j + 1])
                 cells.append(f"{t}: {win:.2f} / {up:.2f} s ({up / win:.2f}×)")
             rows.append((f"shipped, {mode}, 512² ×4, one window / default upscale", " | ".join(cells)))
-    if 2 in only and "base" in trees:
-        for mode in ("fast", "diffusion"):
-            for out, s in (([700, 1000], 4.0), ([512, 512], 2.5)):
-                spec = {"model": "shipped", "mode": mode, "scale": s, "out": out, "kind": "upscale"}
-                res = R.alternate([("base", spec), ("now", spec)])
-                raw[f"row2-{mode}-{out[1]}x{out[0]}-{s}"] = res
-                b, n = med(res[0]), med(res[1])
-                rows.append((f"shipped, {mode}, {out[1]}×{out[0]} ×{s:g} (upscale), base vs now",
-                             f"{b:.2f} vs {n:.2f} s = {b / n:.2f}× (runs {fmt(r['seconds'] for r in res[0])} vs "
-                             f"{fmt(r['seconds'] for r in res[1])})"))
-    if 3 in only:
+    def row2():
+        if "base" not in trees:
+            return
+        for mode, out, s in row2_cases:
+            spec = {"model": "shipped", "mode": mode, "scale": s, "out": out, "kind": "upscale"}
+            res = R.alternate([("base", spec), ("now", spec)])
+            raw[f"row2-{mode}-{out[1]}x{out[0]}-{s}"] = res
+            b, n = med(res[0]), med(res[1])
+            rows.append((f"shipped, {mode}, {out[1]}×{out[0]} ×{s:g} (upscale), base vs now",
+                         f"{b:.2f} vs {n:.2f} s = {b / n:.2f}× (runs {fmt(r['seconds'] for r in res[0])} vs "
+                         f"{fmt(r['seconds'] for r in res[1])})"))
+
+    def row3():
         spec = {"model": "shipped", "mode": "fast", "scale": 4.0, "out": [2048, 2048]}
         res = R.alternate([("now", {**spec, "kind": "window"}), ("now", {**spec, "kind": "upscale", "compare": True})])
         raw["row3"] = res
@@ -168,7 +174,9 @@ def main():
                      f"{win:.2f} / {up:.2f} s ({up / win:.2f}×), PSNR tiled vs window "
                      f"{med(res[1], 'psnr_vs_window_db'):.1f} dB, peak RSS upscale "
                      f"{med(res[1], 'peak_rss_mib'):.0f} MiB (one window {med(res[0], 'peak_rss_mib'):.0f} MiB)"))
-    if 4 in only and "base" in trees:
+    def row4():
+        if "base" not in trees:
+            return
         spec = {"model": "official-default", "mode": "diffusion", "scale": 4.0, "out": [512, 512], "kind": "window"}
         res = R.alternate([("base", spec), ("now", spec)])
         raw["row4"] = res
@@ -176,7 +184,7 @@ def main():
         rows.append(("official arch SR path 128→512 ×4, base vs now",
                      f"{b:.2f} vs {n:.2f} s = {b / n:.2f}× (runs {fmt(r['seconds'] for r in res[0])} vs "
                      f"{fmt(r['seconds'] for r in res[1])})"))
-    if 5 in only:
+    def row5():
         spec = {"model": "shipped", "mode": "fast", "scale": 2.5, "out": [512, 512], "kind": "upscale",
                 "startup": True}
         res = R.alternate([(t, spec) for t in sides])
@@ -186,6 +194,11 @@ def main():
                          f"load {med(res[j], 'load_s'):.2f} s + first {med(res[j], 'first_call_s'):.2f} s vs "
                          f"warm {med(res[j]):.2f} s (first − warm = "
                          f"{med(res[j], 'first_call_s') - med(res[j]):+.2f} s)"))
+    for k in only:
+        n0 = len(rows)
+        {1: row1, 2: row2, 3: row3, 4: row4, 5: row5}[k]()
+        for case, fig in rows[n0:]:
+            print(f"| {case} | {fig} |", flush=True)
     print(f"threads {a.threads}, repeat {a.repeat}, trees {', '.join(f'{k}={v}' for k, v in trees.items())}")
     print("| case | figures |\n|---|---|")
     for case, fig in rows:
