@@ -71,12 +71,16 @@ def _child(spec: dict) -> dict:
     if spec.get("startup"):
         res["load_s"] = round(t_loaded - t_start, 3)
         res["first_call_s"] = round(first, 3)
-    times = []
+    times, cpu = [], []
     for _ in range(spec.get("n", 1)):
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         t = time.perf_counter()
         out = run()
         times.append(time.perf_counter() - t)
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
     res["seconds"] = round(statistics.median(times), 3)
+    res["cpu_s"] = round(statistics.median(cpu), 3)  # process CPU time: robust to a busy machine
     res["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if spec.get("compare"):  # PSNR of this run against one window (computed after the RSS reading)
         ref = window()
@@ -111,7 +115,13 @@ class Runner:
 
 
 def med(results: list[dict], key: str = "seconds") -> float:
-    return statistics.median(r[key] for r in results)
+    return statistics.median(r.get(key, float("nan")) for r in results)
+
+
+def cpu_note(a: list[dict], b: list[dict]) -> str:
+    """The same comparison in process CPU time (less sensitive to other jobs on the machine)."""
+    ca, cb = med(a, "cpu_s"), med(b, "cpu_s")
+    return f"; CPU time {ca:.2f} vs {cb:.2f} s = {ca / cb:.2f}×"
 
 
 def main():
@@ -163,7 +173,7 @@ def main():
             b, n = med(res[0]), med(res[1])
             rows.append((f"shipped, {mode}, {out[1]}×{out[0]} ×{s:g} (upscale), base vs now",
                          f"{b:.2f} vs {n:.2f} s = {b / n:.2f}× (runs {fmt(r['seconds'] for r in res[0])} vs "
-                         f"{fmt(r['seconds'] for r in res[1])})"))
+                         f"{fmt(r['seconds'] for r in res[1])}){cpu_note(res[0], res[1])}"))
 
     def row3():
         spec = {"model": "shipped", "mode": "fast", "scale": 4.0, "out": [2048, 2048]}
@@ -183,7 +193,7 @@ def main():
         b, n = med(res[0]), med(res[1])
         rows.append(("official arch SR path 128→512 ×4, base vs now",
                      f"{b:.2f} vs {n:.2f} s = {b / n:.2f}× (runs {fmt(r['seconds'] for r in res[0])} vs "
-                     f"{fmt(r['seconds'] for r in res[1])})"))
+                     f"{fmt(r['seconds'] for r in res[1])}){cpu_note(res[0], res[1])}"))
     def row5():
         spec = {"model": "shipped", "mode": "fast", "scale": 2.5, "out": [512, 512], "kind": "upscale",
                 "startup": True}
