@@ -21,7 +21,7 @@ _LAZY = {
     "convert_checkpoint": "checkpoints", "resolve_device": "checkpoints",
     "ModelConfig": "config", "LDCSR": "models",
     "plan_tiles": "tileplan", "RowMerger": "tileplan", "Tile": "tileplan", "TilePlan": "tileplan",
-    "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "tiling",
+    "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "tiling", "plan_for_model": "tiling",
     "TileProgress": "progress", "polling": "progress",
 }
 

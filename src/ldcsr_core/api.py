@@ -10,8 +10,7 @@ import numpy as np
 from .errors import InputError
 from .progress import ProgressCallback
 from .rules import MIN_INPUT_SIDE, check_mode, output_shape
-from .tileplan import plan_tiles
-from .tiling import run_plan
+from .tiling import plan_for_model, run_plan
 
 __all__ = ["upscale", "output_shape"]
 
@@ -55,7 +54,9 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     model : an ``LDCSR`` from ``load_model``; None uses the shipped default model.
     mode : "diffusion" (seeded 4-step sampler) or "fast" (deterministic one-shot decode).
     seed : noise seed; the noise is tied to latent positions, so the result does not depend on tiling.
-    tile : tile side in input pixels (>= 32); None picks 256-px output tiles.
+    tile : tile side in input pixels (>= 32); None picks the largest windows the model allows
+        within a memory budget (:func:`ldcsr_core.tiling.plan_for_model`; 256-px output windows for
+        the official weights), overlapping by the model's measured receptive field.
     callback : ``callback(TileProgress)`` before the first tile and after each one; raise
         :class:`ldcsr_core.Cancelled` in it to stop (see :mod:`ldcsr_core.progress`).
     samples : None (default) returns the image. An int K >= 1 runs the diffusion sampler with seeds
@@ -75,7 +76,7 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     H, W = output_shape(img.shape[:2], scale, out_shape)
     if model is None:
         model = _default_model()
-    plan = plan_tiles(img.shape[:2], (H, W), tile)
+    plan = plan_for_model(model, img.shape[:2], (H, W), tile)
     out = np.empty((H, W, 3), dtype=np.float32)
     scale_in = 1.0 / 255.0 if dtype == np.uint8 else 1.0
 
