@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import ldcsr_core
+from ldcsr_core.rules import DEFAULT_TILE_OUT
 from napari_ldcsr._lens import LiveLens
 from napari_ldcsr._lens_cache import global_out_shape
 
@@ -89,7 +90,9 @@ def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot,
     assert [g for g, _ in shown] == [view.gen] * len(shown)
     assert view.shown == sorted(view.shown) and len(view.shown) == len(set(view.shown)) >= 4
     # pixels: exactly those of a whole-layer upscale at the same scale, mode and seed
-    whole = ldcsr_core.upscale(src.data, out_shape=(H, W), model=tiny_model, mode="fast")
+    # (the lens's grid: the official 256-px output windows, i.e. tile = 256 / step input px)
+    whole = ldcsr_core.upscale(src.data, out_shape=(H, W), model=tiny_model, mode="fast",
+                               tile=DEFAULT_TILE_OUT // 4)
     live = lens.live_layer
     np.testing.assert_array_equal(live.data[..., :3], whole[win.slices])
     assert (live.data[..., 3] == 255).all()
@@ -110,7 +113,8 @@ def test_diffusion_seed_gives_the_pixels_of_a_full_run(make_napari_viewer, qtbot
     _wait_done(qtbot, lens)
     view = lens.view
     assert view.step == 2.0
-    whole = ldcsr_core.upscale(src.data, out_shape=view.grid.out_shape, model=tiny_model, mode="diffusion", seed=7)
+    whole = ldcsr_core.upscale(src.data, out_shape=view.grid.out_shape, model=tiny_model, mode="diffusion", seed=7,
+                               tile=DEFAULT_TILE_OUT // 2)
     np.testing.assert_array_equal(lens.live_layer.data[..., :3], whole[view.win.slices])
     lens.close()
 
@@ -266,6 +270,7 @@ def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qt
     kept = lens.keep()
     assert kept.data.dtype == np.uint16 and kept.data.ndim == 2 and kept.colormap.name == "viridis"
     px = LayerPixels(grey, rgb=False)  # the layer's one stretch (min-max of the whole layer)
-    whole = ldcsr_core.upscale(px.read(0, 0, 96, 96), out_shape=view.grid.out_shape, model=tiny_model, mode="fast")
+    whole = ldcsr_core.upscale(px.read(0, 0, 96, 96), out_shape=view.grid.out_shape, model=tiny_model, mode="fast",
+                               tile=DEFAULT_TILE_OUT // 2)
     np.testing.assert_array_equal(kept.data, px.display(whole[view.win.slices]))
     lens.close()
