@@ -475,9 +475,9 @@ def _itemsize(dtype: str) -> int:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def models(paths):
     """List the built-in model and the checkpoints PATHS...: name, config, size, SHA-256."""
-    from importlib import resources
+    from ..checkpoints import default_model_path
 
-    builtin = Path(str(resources.files("ldcsr_core") / "weights"))
+    builtin = default_model_path().parent
     files = sorted(builtin.glob("*.safetensors")) if builtin.is_dir() else []
     if not files and not paths:
         click.echo("no built-in model is installed; pass checkpoint paths to describe them")
