@@ -79,7 +79,7 @@ def _child(args) -> None:
     import torch
 
     import ldcsr_core
-    from ldcsr_core.geo.pipeline import upscale_raster
+    from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
 
     torch.set_num_threads(args.threads)
     if args.engine == "null":
@@ -94,8 +94,9 @@ def _child(args) -> None:
         model = ldcsr_core.build_model(config=tiny_test_config(), seed=0)
     out = Path(args.out)
     t0 = time.perf_counter()
-    res = upscale_raster(args.src, out, model=model, scale=args.scale, mode=args.mode,
-                         seed=0, tile=args.tile, overwrite=True)
+    res = upscale_raster(args.src, out, model=model, scale=args.scale,
+                         options=UpscaleOptions(mode=args.mode, seed=0, tile=args.tile),
+                         output=OutputOptions(overwrite=True))
     dt = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     size = out.stat().st_size

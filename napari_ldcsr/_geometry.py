@@ -22,7 +22,6 @@ __all__ = [
     "Region",
     "layer_placement_from_transform",
     "transform_from_world_matrix",
-    "out_shape_for",
     "result_placement",
     "result_transform",
     "output_pixel_size",
@@ -63,6 +62,11 @@ class Region:
         return (self.rows, self.cols)
 
     @property
+    def window(self) -> tuple[int, int, int, int]:
+        """``(row_off, col_off, height, width)``, as ``ldcsr_core.geo`` takes windows."""
+        return (self.row0, self.col0, self.rows, self.cols)
+
+    @property
     def slices(self) -> tuple[slice, slice]:
         return (slice(self.row0, self.row0 + self.rows), slice(self.col0, self.col0 + self.cols))
 
@@ -100,12 +104,6 @@ def transform_from_world_matrix(matrix: np.ndarray) -> GeoTransform:
     f = -m[0, 2] - (d + e) / 2.0
     c = m[1, 2] - (a + b) / 2.0
     return (float(a), float(b), float(c), float(d), float(e), float(f))
-
-
-def out_shape_for(in_shape: Sequence[int], scale: float | Sequence[float]) -> tuple[int, int]:
-    """Engine output size: ``round(h*sy) x round(w*sx)`` (at least 1 px)."""
-    sy, sx = (scale, scale) if np.isscalar(scale) else tuple(scale)  # type: ignore[misc]
-    return (max(1, int(round(in_shape[0] * sy))), max(1, int(round(in_shape[1] * sx))))
 
 
 def result_placement(

@@ -1,6 +1,6 @@
-"""One super-resolution job, Qt-free: input conversion, engine call, model cache.
+"""One super-resolution job, Qt-free: what to compute, the model cache, the engine call.
 
-The widget runs :func:`run_job` inside a napari ``thread_worker``; ``ldcsr_core`` (and so
+The widget runs :func:`run_job` in a napari ``thread_worker``; ``ldcsr_core``'s engine (and so
 torch) is only imported when a job or a model load actually runs.
 """
 
@@ -13,12 +13,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode, output_shape
 
-from ._geometry import Region, out_shape_for
+from ._geometry import Region
 
-__all__ = ["JobSpec", "JobResult", "ModelCache", "default_model_provider", "run_job", "MODES"]
-
-MODES = {"diffusion": "diffusion", "fast preview": "fast"}
+__all__ = [
+    "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
+    "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "plain_message",
+    "is_lazy_file_layer",
+]
 
 ModelProvider = Callable[[str | None], Any]
 
@@ -34,23 +37,74 @@ class JobSpec:
     model_source: str | None = None
     tile: int | None = None
     bicubic: bool = False
+    stretch: str = "auto"
+    bands: tuple[int, ...] | None = None
+    output_path: str | None = None  # stream the result to this GeoTIFF (see ``_bigrun``)
+    samples: int = 1  # > 1: the mean of that many diffusion samples, plus their spread (uncertainty)
 
     def __post_init__(self) -> None:
-        if self.mode not in ("diffusion", "fast"):
-            raise ValueError(f"mode must be 'diffusion' or 'fast', got {self.mode!r}")
+        check_mode(self.mode)
+        from ldcsr_core.rules import check_samples
+
+        check_samples(self.samples, self.mode)
 
     @property
     def out_shape(self) -> tuple[int, int]:
-        return out_shape_for(self.region.shape, self.scale)
+        return output_shape(self.region.shape, scale=self.scale)
 
 
 @dataclass
 class JobResult:
-    data: np.ndarray
-    bicubic: np.ndarray | None
+    """A finished job: the result (a ``ldcsr_core.geo`` GeoArray, ``(bands, H, W)`` in the source
+    dtype) and the bicubic baseline if asked for."""
+
+    data: Any
+    bicubic: Any | None
     spec: JobSpec
     seconds: float
     model_info: dict = field(default_factory=dict)
+    path: str | None = None  # the GeoTIFF a streamed job wrote (``data`` is then None)
+    spread: Any | None = None  # samples > 1: the per-pixel spread, a GeoArray (colour bands, H, W) float32
+
+
+def plain_message(exc: BaseException) -> str:
+    """One line for a notification: the error's own message, its type only when that helps."""
+    from ldcsr_core.errors import LdcsrError, one_line
+
+    if isinstance(exc, MemoryError):
+        return "out of memory; try a smaller region, a smaller scale or a smaller tile"
+    if isinstance(exc, (ValueError, LdcsrError, OSError)):
+        return one_line(exc)
+    return f"{type(exc).__name__}: {one_line(exc)}"
+
+
+def check_layer(layer, scale: float) -> str | None:
+    """Why ``layer`` cannot be super-resolved at ``scale`` (a plain sentence), or None."""
+    from napari.layers import Image
+
+    if layer is None:
+        return "Pick an image layer first (open an image, or File ▸ Open Sample ▸ napari-ldcsr)."
+    if not isinstance(layer, Image):
+        return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
+    if layer.multiscale and not is_lazy_file_layer(layer):
+        return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
+    shape = layer.data.shape
+    if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
+        return f"'{layer.name}' has shape {tuple(shape)}; LDCSR works on 2-D grey or RGB(A) images."
+    if min(shape[:2]) < MIN_INPUT_SIDE:
+        return (f"'{layer.name}' is only {shape[0]}×{shape[1]} px; LDCSR needs at least "
+                f"{MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px.")
+    if not (1.0 <= scale <= MAX_SCALE):
+        return f"Scale {scale:g} is out of range; choose a scale between 1.00 and {MAX_SCALE:.2f}."
+    if scale <= 1.0:
+        return f"Scale {scale:.2f} would leave the image as it is; choose a scale above 1.00."
+    return None
+
+
+def is_lazy_file_layer(layer) -> bool:
+    """Whether ``layer`` is a big GeoTIFF the reader opened lazily (multiscale, read from its file)."""
+    md = getattr(layer, "metadata", None) or {}
+    return bool(getattr(layer, "multiscale", False) and md.get("lazy") and md.get("path"))
 
 
 def default_model_provider(source: str | None) -> Any:
@@ -85,6 +139,7 @@ class ModelCache:
         self.loads = 0
 
     def get(self, source: str | None) -> Any:
+        """The model for ``source`` (None = built-in default), loading it on first use."""
         with self._lock:
             if source not in self._models:
                 self._models[source] = self._provider(source)
@@ -92,109 +147,197 @@ class ModelCache:
             return self._models[source]
 
     def cached(self, source: str | None) -> Any | None:
+        """The model for ``source`` if it is loaded already, else None."""
         return self._models.get(source)
 
 
 # --------------------------------------------------------------------------------------------
-# pixels <-> engine
+# layers <-> rasters
 
 
 @dataclass(frozen=True)
-class _Radiometry:
-    """How a layer's pixels map to the engine's ``H x W x 3`` uint8 / [0,1] float input."""
+class LayerSource:
+    """The pixels of one layer, or of the band layers of one multi-band file, as one raster.
 
-    kind: str  # "uint8-rgb" | "float-rgb" | "gray"
-    dtype: str
-    lo: float = 0.0
-    hi: float = 1.0
-    alpha: bool = False
+    ``layout`` says how the raster's ``(bands, H, W)`` maps to layers: ``"rgb"`` (one RGB(A)
+    layer, bands last), ``"gray"`` (one 2-D layer) or ``"bands"`` (one 2-D layer per band, as the
+    reader opens files with other band counts). Georeferencing comes from the layers' metadata
+    (the reader's ``transform``, ``crs``, ``nodata``...); plain arrays are taken on a pixel grid.
+    """
+
+    layers: tuple
+    layout: str
+    transform: tuple | None = None
+    crs: str | None = None
+    nodata: float | None = None
+    colorinterp: tuple[str, ...] | None = None
+    descriptions: tuple[str | None, ...] | None = None
+    name: str = "layer"
+    path: str | None = None  # the file the layers were read from (reader metadata), if any
+    lazy: bool = False  # read pixels from ``path``, not from the layers (big lazy layers)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.layers[0].data.shape[:2])
+
+    @property
+    def count(self) -> int:
+        """Number of bands."""
+        if self.layout == "rgb":
+            return int(self.layers[0].data.shape[-1])
+        return 1 if self.layout == "gray" else len(self.layers)
+
+    def bands(self) -> np.ndarray:
+        """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels."""
+        if self.layout == "rgb":
+            return np.moveaxis(np.asarray(self.layers[0].data), -1, 0)
+        if self.layout == "gray":
+            return np.asarray(self.layers[0].data)[np.newaxis]
+        return np.stack([np.asarray(lyr.data) for lyr in self.layers])
+
+    def split(self, bands: np.ndarray) -> list[np.ndarray]:
+        """``(bands, h, w)`` -> one array per layer, in the layers' layout."""
+        if self.layout == "rgb":
+            return [np.moveaxis(bands, 0, -1)]
+        return [bands[0]] if self.layout == "gray" else [bands[i] for i in range(bands.shape[0])]
+
+    def join(self, arrays: list) -> np.ndarray:
+        """One array per layer (layers' layout) -> ``(bands, h, w)``: the inverse of :meth:`split`."""
+        if self.layout == "rgb":
+            return np.moveaxis(np.asarray(arrays[0]), -1, 0)
+        return np.stack([np.asarray(a) for a in arrays])
+
+    def dataset(self):
+        """A rasterio dataset of the pixels (close it when done): the file itself for a lazy
+        source, else an in-memory copy of the layers."""
+        from ldcsr_core.geo.raster_io import dataset_from_array, open_raster
+
+        if self.lazy:
+            return open_raster(self.path)
+        return dataset_from_array(self.bands(), bands_last=False, transform=self.transform, crs=self.crs,
+                                  nodata=self.nodata, colorinterp=self.colorinterp,
+                                  descriptions=self.descriptions)
 
 
-def to_engine_input(data: np.ndarray, rgb: bool) -> tuple[np.ndarray, _Radiometry]:
-    """Convert a layer's pixels (2-D, or RGB/RGBA when ``rgb``) to the engine's input."""
-    arr = np.asarray(data)
-    if rgb:
-        alpha = arr.shape[-1] == 4
-        arr = arr[..., :3]
-        if arr.dtype == np.uint8:
-            return np.ascontiguousarray(arr), _Radiometry("uint8-rgb", "uint8", alpha=alpha)
-        kind = "float-rgb"
-    else:
-        if arr.ndim != 2:
-            raise ValueError(f"expected a 2-D image, got shape {arr.shape}")
-        kind = "gray"
-    finite = arr[np.isfinite(arr)] if arr.dtype.kind == "f" else arr
-    if finite.size == 0:
-        raise ValueError("the image has no finite pixel values")
-    lo, hi = float(finite.min()), float(finite.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    unit = (np.nan_to_num(arr.astype(np.float32), nan=lo) - lo) / (hi - lo)
-    unit = np.clip(unit, 0.0, 1.0)
-    if kind == "gray":
-        unit = np.repeat(unit[..., np.newaxis], 3, axis=-1)
-    return np.ascontiguousarray(unit, dtype=np.float32), _Radiometry(kind, arr.dtype.name, lo, hi)
+def _band_group(viewer, layer) -> list | None:
+    """The band layers of ``layer``'s file, in band order, if all of them are in the viewer."""
+    md = layer.metadata or {}
+    count = len(md.get("band_names") or ())
+    if md.get("band") is None or not md.get("path") or count < 2:
+        return None
+    group: dict[int, Any] = {}
+    for other in viewer.layers:
+        omd = getattr(other, "metadata", None) or {}
+        if omd.get("path") == md["path"] and omd.get("band") is not None and not getattr(other, "rgb", True):
+            if tuple(other.data.shape) == tuple(layer.data.shape):
+                group.setdefault(int(omd["band"]), other)
+    if sorted(group) != list(range(count)):
+        return None
+    return [group[i] for i in range(count)]
 
 
-def from_engine_output(out: np.ndarray, rad: _Radiometry) -> np.ndarray:
-    """Map the engine's output back to the layer's value range (and band layout)."""
-    if rad.kind == "uint8-rgb":
-        return out
-    unit = np.asarray(out, dtype=np.float32)
-    if rad.kind == "gray":
-        unit = unit.mean(axis=-1)
-    values = unit * (rad.hi - rad.lo) + rad.lo
-    dtype = np.dtype(rad.dtype)
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
-    return values.astype(np.float32)
+def layer_source(viewer, layer) -> LayerSource:
+    """The raster behind an image layer: the whole band group when ``layer`` is one band of a
+    multi-band file whose band layers are all open (the CLI super-resolves all bands together)."""
+    md = layer.metadata or {}
+    geo = {"transform": tuple(md["transform"]) if md.get("transform") is not None else None,
+           "crs": md.get("crs"), "nodata": md.get("nodata"), "path": md.get("path"),
+           "lazy": is_lazy_file_layer(layer)}
+    group = None if layer.rgb else _band_group(viewer, layer)
+    if group is not None:
+        ci = md.get("colorinterp")
+        return LayerSource(tuple(group), "bands", colorinterp=tuple(ci) if ci else None,
+                           descriptions=tuple(md.get("band_names") or ()), name=md.get("file_name", layer.name),
+                           **geo)
+    if layer.rgb:
+        n = layer.data.shape[-1]
+        ci = tuple(md.get("colorinterp") or ("red", "green", "blue", "alpha")[:n])
+        return LayerSource((layer,), "rgb", colorinterp=ci, name=layer.name, **geo)
+    return LayerSource((layer,), "gray", name=layer.name, **geo)
 
 
-def bicubic(unit_or_u8: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
-    """Plain bicubic resize (torch, align_corners=False) of an ``H x W x 3`` engine input."""
-    import torch
-    import torch.nn.functional as F
+def _options(spec: JobSpec):
+    from ldcsr_core.geo.pipeline import UpscaleOptions
 
-    x = torch.from_numpy(np.ascontiguousarray(unit_or_u8)).permute(2, 0, 1)[None].float()
-    is_u8 = unit_or_u8.dtype == np.uint8
-    if is_u8:
-        x = x / 255.0
-    y = F.interpolate(x, size=tuple(out_shape), mode="bicubic", align_corners=False)
-    y = y.clamp(0.0, 1.0)[0].permute(1, 2, 0).numpy()
-    if is_u8:
-        return np.rint(y * 255.0).astype(np.uint8)
-    return y.astype(np.float32)
+    return UpscaleOptions(mode=spec.mode, seed=spec.seed, tile=spec.tile, bands=spec.bands, stretch=spec.stretch,
+                          samples=spec.samples)
+
+
+def bicubic_job(source: LayerSource, spec: JobSpec):
+    """The bicubic baseline of ``spec`` through the same radiometry as the LDCSR run (a GeoArray)."""
+    from ldcsr_core.geo.pipeline import bicubic_window
+
+    with source.dataset() as ds:
+        return bicubic_window(ds, scale=spec.scale, window=spec.region.window, options=_options(spec),
+                              source_name=source.name)
+
+
+class TilePreview:
+    """Maps a tile's model output (``TileProgress.output``, unit triplets) to source units with the
+    run's own stretch (fitted the same way, on the same data), for showing tiles as they finish.
+
+    Unblended and without nodata restoration: a preview. The finished rows replace it.
+    """
+
+    def __init__(self, dataset, spec: JobSpec) -> None:
+        from ldcsr_core.geo.pipeline import SceneReader
+
+        self.reader = SceneReader(dataset, spec.bands, spec.stretch)
+        self.colour = list(self.reader.plan.colour)
+
+    def __call__(self, output: np.ndarray) -> np.ndarray:
+        """``(h, w, 3·groups)`` unit output -> ``(colour bands, h, w)`` in the source dtype."""
+        return self.reader.stretch.from_unit(self.reader.plan.scatter(output), self.colour)
 
 
 def run_job(
-    data: np.ndarray,
-    rgb: bool,
+    source: LayerSource,
     spec: JobSpec,
     model: Any,
     *,
-    progress: Callable[[int, int], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    callback: Callable | None = None,
+    on_rows: Callable[[int, np.ndarray], None] | None = None,
+    on_tile: Callable[[tuple, list, np.ndarray], None] | None = None,
 ) -> JobResult:
-    """Super-resolve ``data[spec.region]`` with the engine; raises ``ldcsr_core.Cancelled`` on cancel."""
-    import ldcsr_core
+    """Super-resolve ``spec.region`` of ``source`` through ``ldcsr_core.geo`` (the CLI's pipeline:
+    stretch, nodata, band triplets), in the calling thread.
+
+    ``callback`` is the engine's progress/cancel protocol (``ldcsr_core.progress``);
+    ``on_rows(y0, rows)`` gets each block of finished rows ``(bands, n, W)`` (final pixels);
+    ``on_tile(box, colour_bands, values)`` each finished tile's preview (see :class:`TilePreview`),
+    ``box`` = ``(y0, x0, h, w)`` in the output.
+
+    With ``spec.output_path`` the whole source file is streamed to that GeoTIFF instead
+    (:func:`ldcsr_core.geo.pipeline.upscale_raster`: atomic, nothing left on cancel; no
+    ``on_rows``/``on_tile``) and the result's ``path`` is set, its ``data`` None.
+    """
+    from ldcsr_core.geo.pipeline import OutputOptions, upscale_raster, upscale_window
 
     t0 = time.perf_counter()
-    crop = np.asarray(data[spec.region.slices])
-    image, rad = to_engine_input(crop, rgb)
-    out = ldcsr_core.upscale(
-        image,
-        out_shape=spec.out_shape,
-        model=model,
-        mode=spec.mode,
-        seed=spec.seed,
-        tile=spec.tile,
-        callback=ldcsr_core.polling(cancel or (lambda: False),
-                                    progress and (lambda info: progress(info.done, info.total))),
-    )
-    result = from_engine_output(out, rad)
-    base = from_engine_output(bicubic(image, spec.out_shape), rad) if spec.bicubic else None
-    return JobResult(result, base, spec, time.perf_counter() - t0, model_info(model))
+    if spec.output_path is not None:
+        res = upscale_raster(source.path, spec.output_path, model=model, scale=spec.scale,
+                             options=_options(spec), output=OutputOptions(overwrite=False), callback=callback)
+        return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst)
+    with source.dataset() as ds:
+        progress = callback
+        if on_tile is not None:
+            preview = TilePreview(ds, spec)
+
+            def progress(info) -> None:
+                if callback is not None:
+                    callback(info)  # may raise Cancelled: then no preview either
+                if info.tile is not None and info.output is not None:
+                    on_tile(info.tile.write, preview.colour, preview(info.output))
+
+        run = upscale_window
+        if spec.samples > 1:  # uncertainty map: mean + spread (ldcsr_core.geo.spread)
+            from ldcsr_core.geo.spread import upscale_window_spread as run
+        out = run(ds, model=model, scale=spec.scale, window=spec.region.window,
+                  options=_options(spec), callback=progress, on_rows=on_rows,
+                  source_name=source.name)
+    out, spread = (out.mean, out.spread) if spec.samples > 1 else (out, None)
+    base = bicubic_job(source, spec) if spec.bicubic else None
+    return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model), spread=spread)
 
 
 def provenance(result: JobResult, source_name: str) -> dict:
@@ -208,6 +351,9 @@ def provenance(result: JobResult, source_name: str) -> dict:
         "region": asdict(spec.region),
         "mode": spec.mode,
         "seed": spec.seed,
+        "samples": spec.samples,
+        "stretch": spec.stretch,
+        "bands": list(spec.bands) if spec.bands else None,
         "model_source": spec.model_source or "built-in default",
         "model": result.model_info,
         "seconds": round(result.seconds, 3),

@@ -1,9 +1,12 @@
-"""GeoTIFF/TIFF reader contribution: georeferenced layers that line up in CRS units."""
+"""GeoTIFF/TIFF reader contribution: georeferenced layers that line up in CRS units.
+
+Files are read with ``ldcsr_core.geo.raster_io.read_raster`` (the CLI's raster I/O), so the layer
+holds exactly the values the CLI reads: no stretch, nodata and NaN kept as they are.
+"""
 
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +34,10 @@ def read_geotiff(path: str | list[str]) -> list[LayerData]:
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     layers: list[LayerData] = []
     for p in paths:
-        layers.extend(layer_data_from_geotiff(p))
+        # issue 10 hook: big rasters open as lazy multiscale layers (napari_ldcsr/_lazy.py)
+        from ._lazy import lazy_layer_data, should_open_lazily
+
+        layers.extend(lazy_layer_data(p) if should_open_lazily(p) else layer_data_from_geotiff(p))
     return layers
 
 
@@ -43,47 +49,50 @@ def _is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
     return dtype == "uint8"
 
 
-def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
-    """Layer data for one (Geo)TIFF.
-
-    * ``rgb=True`` (H x W x 3/4) for RGB(A) rasters, one 2-D layer for single-band rasters,
-      and ``channel_axis=0`` (one layer per band) otherwise;
-    * ``scale`` = pixel size and ``translate`` = centre of the first pixel, in
-      ``(-northing, easting)`` CRS units (an ``affine`` for rotated rasters), so that the
-      layer's world extent is the raster's bounds;
-    * ``metadata`` keeps ``crs`` (WKT), ``crs_name``, ``transform`` (6 GDAL/rasterio
-      coefficients), ``nodata``, ``band_names``, ``units``, ``pixel_size`` and ``path``.
-    """
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(path) as src:
-            data = src.read()  # (bands, H, W)
-            crs = src.crs
-            transform = src.transform
-            nodata = src.nodata
-            count = src.count
-            dtype = src.dtypes[0]
-            colorinterp = [ci.name for ci in src.colorinterp]
-            descriptions = list(src.descriptions)
-            tags = src.tags()
+def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags) -> tuple[dict, list, bool]:
+    """(layer ``metadata``, band names, georeferenced?) of a raster; shared with ``_lazy``."""
     georeferenced = crs is not None or not transform.is_identity
     band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
                   for i, d in enumerate(descriptions)]
-    name = os.path.splitext(os.path.basename(str(path)))[0]
     metadata: dict[str, Any] = {
         "path": os.fspath(path),
+        "file_name": os.path.basename(str(path)),
         "crs": crs.to_wkt() if crs is not None else None,
         "crs_name": crs.to_string() if crs is not None else None,
         "transform": tuple(transform)[:6] if georeferenced else None,
         "nodata": nodata,
         "band_names": band_names,
+        "colorinterp": list(colorinterp),
         "units": (crs.linear_units if crs is not None and crs.is_projected else None),
         "pixel_size": (abs(transform.e), abs(transform.a)) if georeferenced else None,
         "tags": tags,
     }
+    return metadata, band_names, georeferenced
+
+
+def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
+    """Layer data for one (Geo)TIFF.
+
+    * ``rgb=True`` (H x W x 3/4) for RGB(A) rasters, one 2-D layer for single-band rasters,
+      and ``channel_axis=0`` (one layer per band, ``metadata["band"]`` = its 0-based index)
+      otherwise; the widget super-resolves such band layers together, as the CLI does;
+    * ``scale`` = pixel size and ``translate`` = centre of the first pixel, in
+      ``(-northing, easting)`` CRS units (an ``affine`` for rotated rasters), so that the
+      layer's world extent is the raster's bounds;
+    * ``metadata`` keeps ``crs`` (WKT), ``crs_name``, ``transform`` (6 GDAL/rasterio
+      coefficients), ``nodata``, ``band_names``, ``colorinterp``, ``units``, ``pixel_size``,
+      ``tags`` and ``path``.
+    """
+    from ldcsr_core.geo.raster_io import read_raster
+
+    geo = read_raster(path)
+    data = geo.data
+    count, dtype = data.shape[0], data.dtype.name
+    colorinterp = list(geo.colorinterp)
+    metadata, band_names, georeferenced = raster_metadata(
+        path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags)
+    transform = geo.transform
+    name = os.path.splitext(os.path.basename(str(path)))[0]
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}
     if georeferenced:
         kwargs.update(layer_placement_from_transform(tuple(transform)[:6]))
@@ -94,4 +103,5 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
         return [(data[0], kwargs, "image")]
     kwargs["channel_axis"] = 0
     kwargs["name"] = [f"{name} [{b}]" for b in band_names]
+    kwargs["metadata"] = [dict(metadata, band=i) for i in range(count)]
     return [(data, kwargs, "image")]

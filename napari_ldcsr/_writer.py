@@ -66,10 +66,11 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     RGB(A) layers become 3/4-band rasters, 2-D layers one band. When the layer's metadata has
     a ``crs`` (e.g. it came from the GeoTIFF reader, or is an LDCSR result of such a layer),
     the transform is derived from the layer's current placement, so a super-resolved layer is
-    written with its finer pixel size; the CRS, nodata, band names and LDCSR provenance are kept.
+    written with its finer pixel size; the CRS, nodata, band names, tags and LDCSR provenance are
+    kept. The file is written by ``ldcsr_core.geo.raster_io.write_raster``: tiled, compressed and
+    atomic (a temporary file renamed into place when complete).
     """
-    import rasterio
-    from rasterio.transform import Affine
+    from ldcsr_core.geo.raster_io import GeoArray, write_raster
 
     if isinstance(data, (list, tuple)):  # multiscale: full-resolution level
         data = data[0]
@@ -89,37 +90,26 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
         bands = bands.astype(np.float32)
     md = dict(meta.get("metadata") or {})
     crs = md.get("crs")
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "height": bands.shape[1],
-        "width": bands.shape[2],
-        "count": bands.shape[0],
-        "dtype": bands.dtype.name,
-        "compress": "deflate",
-    }
+    from affine import Affine
+
     matrix = layer_world_matrix(meta)
-    placed = not np.allclose(matrix, np.eye(3))
-    if crs is not None or placed:
-        profile["transform"] = Affine(*transform_from_world_matrix(matrix))
-    if crs is not None:
-        profile["crs"] = rasterio.crs.CRS.from_user_input(crs)
-    if md.get("nodata") is not None:
-        profile["nodata"] = md["nodata"]
-    if rgb and bands.shape[0] in (3, 4):
-        profile["photometric"] = "RGB" if bands.dtype == np.uint8 else "MINISBLACK"
-    if bands.shape[0] > 1:
-        profile["interleave"] = "pixel"
+    placed = crs is not None or not np.allclose(matrix, np.eye(3))
+    transform = Affine(*transform_from_world_matrix(matrix)) if placed else Affine.identity()
+    tags = {k: str(v) for k, v in (md.get("tags") or {}).items()}
+    if "ldcsr" in md:
+        tags["LDCSR_PROVENANCE"] = json.dumps(md["ldcsr"], default=str)
+    if "credit" in md:
+        tags["CREDIT"] = str(md["credit"])
+    names = md.get("band_names")
+    if md.get("band") is not None and names:  # one band of a multi-band file
+        names = [names[int(md["band"])]]
+    colorinterp = ("red", "green", "blue", "alpha")[: bands.shape[0]] if rgb else None
+    if colorinterp is None and md.get("colorinterp") and len(md["colorinterp"]) == bands.shape[0]:
+        colorinterp = tuple(md["colorinterp"])
+    geo = GeoArray(
+        bands, transform, crs, md.get("nodata"), tags, colorinterp or (),
+        tuple(str(n) for n in names) if names and len(names) == bands.shape[0] else (),
+    )
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(bands)
-        names = md.get("band_names")
-        if names and len(names) == bands.shape[0]:
-            dst.descriptions = tuple(str(n) for n in names)
-        tags = {}
-        if "ldcsr" in md:
-            tags["LDCSR_PROVENANCE"] = json.dumps(md["ldcsr"], default=str)
-        if "credit" in md:
-            tags["CREDIT"] = str(md["credit"])
-        if tags:
-            dst.update_tags(**tags)
+    write_raster(path, geo, overwrite=True)
     return [path]

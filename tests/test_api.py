@@ -32,10 +32,13 @@ def test_float_in_float_out(tiny, dtype):
     assert out.dtype == dtype and out.min() >= 0 and out.max() <= 1
 
 
-def test_uniform_image_stays_uniform_in_value_range(tiny):
-    # a flat grey image must come back as an image of the same size without NaNs
-    out = ldcsr_core.upscale(np.full((24, 24, 3), 0.5, np.float32), 3, model=tiny, mode="diffusion", seed=1)
-    assert np.isfinite(out).all() and out.shape == (72, 72, 3)
+@pytest.mark.parametrize("mode", ["fast", "diffusion"])
+def test_uniform_image_stays_uniform(mode):
+    # a flat grey scene has nothing to sharpen: the shipped model must not invent structure
+    model = ldcsr_core.load_model(device="cpu")
+    out = ldcsr_core.upscale(np.full((24, 24, 3), 0.5, np.float32), 3, model=model, mode=mode, seed=1)
+    assert out.shape == (72, 72, 3)
+    assert np.abs(out - 0.5).max() < 2 / 255 and out.std() < 0.5 / 255
 
 
 def test_seed_reproducible_and_seed_matters(tiny):

@@ -153,5 +153,5 @@ def test_device_resolution():
     assert ldcsr_core.resolve_device("cpu").type == "cpu"
     assert ldcsr_core.resolve_device("auto").type in ("cpu", "cuda", "mps")
     if not torch.cuda.is_available():
-        with pytest.raises(CheckpointError, match="no CUDA"):
+        with pytest.raises(ldcsr_core.DeviceError, match="no CUDA"):
             ldcsr_core.resolve_device("cuda")

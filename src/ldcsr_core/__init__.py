@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import Cancelled, CheckpointError, ConfigError, InputError, LdcsrError
+from .errors import (Cancelled, CheckpointError, ConfigError, DeviceError, InputError, LdcsrError,
+                     OutputExistsError, RasterIOError)
 
 __version__ = "0.1.0"
 
@@ -20,12 +21,12 @@ _LAZY = {
     "convert_checkpoint": "checkpoints", "resolve_device": "checkpoints",
     "ModelConfig": "config", "LDCSR": "models",
     "plan_tiles": "tileplan", "RowMerger": "tileplan", "Tile": "tileplan", "TilePlan": "tileplan",
-    "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "tiling",
+    "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "tiling", "plan_for_model": "tiling",
     "TileProgress": "progress", "polling": "progress",
 }
 
 __all__ = sorted(_LAZY) + ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",
-                           "__version__"]
+                           "DeviceError", "RasterIOError", "OutputExistsError", "__version__"]
 
 
 def __getattr__(name: str):

@@ -10,8 +10,7 @@ import numpy as np
 from .errors import InputError
 from .progress import ProgressCallback
 from .rules import MIN_INPUT_SIDE, check_mode, output_shape
-from .tileplan import plan_tiles
-from .tiling import run_plan
+from .tiling import plan_for_model, run_plan
 
 __all__ = ["upscale", "output_shape"]
 
@@ -44,7 +43,8 @@ def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
 
 def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
             out_shape: Sequence[int] | None = None, model=None, mode: str = "diffusion", seed: int = 0,
-            tile: int | None = None, callback: ProgressCallback | None = None) -> np.ndarray:
+            tile: int | None = None, callback: ProgressCallback | None = None,
+            samples: int | None = None):
     """Super-resolve an RGB image with LDCSR at any scale.
 
     Parameters
@@ -54,25 +54,38 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     model : an ``LDCSR`` from ``load_model``; None uses the shipped default model.
     mode : "diffusion" (seeded 4-step sampler) or "fast" (deterministic one-shot decode).
     seed : noise seed; the noise is tied to latent positions, so the result does not depend on tiling.
-    tile : tile side in input pixels (>= 32); None picks 256-px output tiles.
+    tile : tile side in input pixels (>= 32); None picks the largest windows the model allows
+        within a memory budget (:func:`ldcsr_core.tiling.plan_for_model`; 256-px output windows for
+        the official weights), overlapping by the model's measured receptive field.
     callback : ``callback(TileProgress)`` before the first tile and after each one; raise
         :class:`ldcsr_core.Cancelled` in it to stop (see :mod:`ldcsr_core.progress`).
+    samples : None (default) returns the image. An int K >= 1 runs the diffusion sampler with seeds
+        ``seed … seed+K-1`` and returns :class:`~ldcsr_core.uncertainty.UpscaleSamples` ``(mean,
+        spread)``: the mean of the K samples and their per-pixel standard deviation (float32, in the
+        image's units; exactly 0 for K=1). K > 1 needs ``mode="diffusion"``. Costs K runs.
 
     Returns
     -------
-    The super-resolved image, (H, W, 3), same dtype as ``image``.
+    The super-resolved image, (H, W, 3), same dtype as ``image``; or ``(mean, spread)`` with ``samples``.
     """
     check_mode(mode)
+    if samples is not None:
+        from .rules import check_samples
+        check_samples(samples, mode)
     img, dtype = _as_unit_float(image)
     H, W = output_shape(img.shape[:2], scale, out_shape)
     if model is None:
         model = _default_model()
-    plan = plan_tiles(img.shape[:2], (H, W), tile)
+    plan = plan_for_model(model, img.shape[:2], (H, W), tile)
     out = np.empty((H, W, 3), dtype=np.float32)
     scale_in = 1.0 / 255.0 if dtype == np.uint8 else 1.0
 
     def read(y0, x0, h, w):
         return img[y0:y0 + h, x0:x0 + w].astype(np.float32) * scale_in
+
+    if samples is not None:  # uncertainty map: K samples, their mean and spread (ldcsr_core.uncertainty)
+        from .uncertainty import upscale_samples
+        return upscale_samples(model, plan, read, dtype, samples=samples, mode=mode, seed=seed, callback=callback)
 
     def sink(y0, rows):
         out[y0:y0 + rows.shape[0]] = rows

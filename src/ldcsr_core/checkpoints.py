@@ -7,7 +7,6 @@ and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,7 +20,9 @@ from typing import Mapping
 import torch
 
 from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, DeviceError
+from .files import new_file_mode, sha256_file
+from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
 
 __all__ = ["read_state_dict", "remap_official", "infer_config", "load_model", "save_model",
@@ -42,12 +43,17 @@ IGNORED_PREFIXES = ("first_stage_model.encoder.", "first_stage_model.quant_conv.
 IGNORED_KEYS = set(SCHEDULE_KEYS) | {"logvar", "lvlb_weights"}
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# the shared helper under its older public name
+file_sha256 = sha256_file
+
+
+def _int_or_none(value, key, path):
+    if value in (None, "", "none", "None"):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise CheckpointError(f"{path}: metadata {key}={value!r} is not an integer") from None
 
 
 def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -204,7 +210,8 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then the CPU."""
+    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; an unavailable or unknown device raises
+    :class:`~ldcsr_core.DeviceError`."""
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -217,9 +224,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise CheckpointError(f"unknown device {device!r} (use auto, cpu, cuda or mps)") from None
+        raise DeviceError(f"unknown device {device!r} (use auto, cpu, cuda or mps)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise CheckpointError("device 'cuda' was asked for but no CUDA GPU is available")
+        raise DeviceError("device 'cuda' was asked for but no CUDA GPU is available")
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise DeviceError("device 'mps' was asked for but Apple MPS is not available")
     return dev
 
 
@@ -250,7 +261,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     ----------
     source : path to an official Lightning ``.ckpt`` (UNet from its EMA weights), to our
         ``.safetensors`` format (config and provenance in its metadata), the name of a model
-        shipped in the package's weights folder (file stem, e.g. ``"ldcsr-compact-rsscn7-v1"``),
+        shipped in the package's weights folder (file stem, e.g. ``"ldcsr-compact-rsscn7"``),
         or None for the default model shipped inside the package.
     device : "auto" (CUDA, MPS, then CPU), "cpu", "cuda", "mps" or a torch.device.
     config : override the architecture (otherwise read from metadata or inferred from shapes).
@@ -285,13 +296,19 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
     model.weights_sha256 = file_sha256(path)
+    if meta.get("format") == FORMAT_TAG:  # our format: the window limits travel in the metadata
+        model.tile_max = _int_or_none(meta.get("tile_max"), "tile_max", path)
+        if meta.get("tile_overlap"):
+            model.tile_overlap = _int_or_none(meta["tile_overlap"], "tile_overlap", path)
+    else:  # the official weights only saw 256-px outputs in stage-2 training
+        model.tile_max = DEFAULT_TILE_OUT
     dt = getattr(torch, dtype) if isinstance(dtype, str) else dtype
     if dt not in (torch.float32, torch.float16, torch.bfloat16):
         raise CheckpointError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
     dev = resolve_device(device)
     model = model.eval().requires_grad_(False).to(dev)
-    if dev.type in ("cpu", "cuda"):  # same results, markedly faster convolutions
-        model.use_channels_last()
+    if dev.type in ("cpu", "cuda"):  # markedly faster convolutions; official weights keep parity layout
+        model.use_channels_last(all_networks=meta.get("format") == FORMAT_TAG)
     if dt != torch.float32:
         model = model.to(dt)
         model.scale_factor.data = model.scale_factor.data.float()
@@ -307,14 +324,16 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     sd = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
           for k, v in model.state_dict().items()}
     meta = {"format": FORMAT_TAG, "config": model.config.to_json(), "name": name, "version": version,
-            "notes": notes, **(extra or {})}
+            "notes": notes}
+    for key in ("tile_max", "tile_overlap"):
+        if getattr(model, key, None) is not None:
+            meta[key] = str(int(getattr(model, key)))
+    meta.update(extra or {})
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
     try:
         save_file(sd, tmp, metadata=meta)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a finished model follows the umask
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a finished model follows the umask
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

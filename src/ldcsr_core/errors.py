@@ -1,6 +1,11 @@
-"""Exception hierarchy of the engine (root: :class:`LdcsrError`)."""
+"""Exception hierarchy of the engine (root: :class:`LdcsrError`), and :func:`one_line`.
 
-__all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled"]
+Each class also derives from the standard exception a caller would expect (``ValueError`` for
+bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps working.
+"""
+
+__all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",
+           "RasterIOError", "OutputExistsError", "DeviceError", "one_line"]
 
 
 class LdcsrError(Exception):
@@ -22,5 +27,32 @@ class CheckpointError(LdcsrError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class RasterIOError(LdcsrError, OSError):
+    """A raster that cannot be opened, read or written (missing, unreadable, no permission)."""
+
+    def __str__(self) -> str:  # the message alone, without OSError's "[Errno N]" prefix
+        if self.errno is not None and self.strerror:
+            return str(self.strerror)
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputExistsError(LdcsrError, FileExistsError):
+    """The output path exists and replacing it was not asked for."""
+
+    __str__ = RasterIOError.__str__
+
+
+class DeviceError(LdcsrError, RuntimeError):
+    """The requested compute device (CUDA, MPS) is not available or failed."""
+
+
 class Cancelled(LdcsrError):
-    """Raised when a ``cancel()`` callable asked a run to stop."""
+    """Raised by a progress callback (see :mod:`ldcsr_core.progress`) to stop a run."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The first non-empty line of ``str(exc)``, or the exception's class name."""
+    for line in str(exc).strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__

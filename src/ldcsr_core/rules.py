@@ -15,7 +15,7 @@ from .errors import InputError
 
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
-    "MIN_TILE_IN", "check_mode", "check_scale", "output_shape",
+    "MIN_TILE_IN", "TILE_OVERLAP_OUT", "check_mode", "check_scale", "output_shape",
 ]
 
 # The models were trained on scales drawn from U[1, 8] (see the spec); beyond that is guesswork.
@@ -30,6 +30,12 @@ LATENT = 8
 MIN_WINDOW = 40
 # The output window the official weights saw in stage-2 training (their tile size).
 DEFAULT_TILE_OUT = 256
+# Overlap (output px) of neighbouring windows in model-sized plans, sized by the measured receptive
+# field (benchmarks/receptive_field.py, shipped model, RSSCN7 d291, ×2.5, 256-px windows): one LR
+# pixel changed moves the output by > 1/255 within 11 px and by > 1e-3 within 16 px; tiled vs one
+# window: 64.8 / 63.6 / 64.8 dB (fast), 61.6 / 60.0 / 60.6 dB (diffusion) at 0 / 8 / 16 px overlap
+# (the LR context margin does most of the work).  16 px = the 1e-3 radius, on the latent grid.
+TILE_OVERLAP_OUT = 16
 # Smallest ``tile=`` (input pixels) a caller may ask for.
 MIN_TILE_IN = 32
 
@@ -84,3 +90,18 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
     if H > round(h * MAX_SCALE) or W > round(w * MAX_SCALE):
         raise InputError(f"out_shape {(H, W)} exceeds the maximum scale {MAX_SCALE:g} for input {(h, w)}")
     return H, W
+
+
+def check_samples(samples, mode: str = "diffusion") -> int:
+    """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int >= 1 that
+    ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic, so K > 1 samples
+    of it would all be the same image (spread 0 everywhere)."""
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise InputError(f"samples must be a whole number >= 1, got {samples!r}")
+    if samples > 1 and mode != "diffusion":
+        raise InputError(f"samples={samples} needs mode 'diffusion': {mode!r} mode is deterministic, so "
+                         "all its samples are the same image and the spread would be 0 everywhere")
+    return int(samples)
+
+
+__all__ += ["check_samples"]

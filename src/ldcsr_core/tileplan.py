@@ -82,20 +82,51 @@ def _axis_spans(n_out: int, size: int, overlap: int) -> list[Span]:
     return [Span(s, n_out if s == starts[-1] else s + size) for s in starts]
 
 
+def _balanced_spans(n_out: int, window: int, overlap: int) -> list[Span]:
+    """Equal windows (multiples of LATENT, starts on the latent grid) of at most ``window`` covering
+    ``n_out`` with neighbours sharing at least ``overlap``: no thin leftover window at the end."""
+    if n_out <= window:
+        return [Span(0, n_out)]
+    # the last window ends at n_out but starts on the latent grid: it may be up to LATENT - 1 longer
+    limit = window - (LATENT if n_out % LATENT else 0)
+    n = max(2, math.ceil((n_out - overlap) / max(limit - overlap, LATENT)))
+    while True:
+        size = math.ceil((n_out + (n - 1) * overlap) / n / LATENT) * LATENT
+        if size <= limit or size <= overlap + LATENT:
+            break
+        n += 1
+    step = (n_out - size) / (n - 1)
+    # floored starts: consecutive starts differ by at most ceil8(step), so overlaps stay >= overlap
+    starts = sorted({min(int(k * step // LATENT) * LATENT, ((n_out - size) // LATENT) * LATENT)
+                     for k in range(n)})
+    spans = [Span(st, min(n_out, st + size)) for st in starts]
+    if spans[-1].stop < n_out:
+        spans[-1] = Span(spans[-1].start, n_out)
+    return spans
+
+
 def _read_span(w: Span, n_in: int, n_out: int, margin: int) -> Span:
     r = n_in / n_out
     return Span(max(0, math.floor(w.start * r) - margin), min(n_in, math.ceil(w.stop * r) + margin))
 
 
 def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float = 0.25,
-               margin: int | None = None) -> TilePlan:
+               margin: int | None = None, window: int | None = None,
+               overlap_out: int | None = None) -> TilePlan:
     """Plan windows covering ``out_shape`` from an ``in_shape`` input.
 
     Parameters
     ----------
-    tile : tile side in input pixels (>= 32), or None for ``DEFAULT_TILE_OUT`` output pixels.
-    overlap : fraction of the output tile shared with the neighbour (blended).
+    tile : tile side in input pixels (>= 32); overrides ``window``.
+    overlap : fraction of the output tile shared with the neighbour (blended), when ``tile`` is given
+        or ``overlap_out`` is not.
     margin : LR context pixels read around each window (default: 8 + 1/8 of the tile).
+    window : largest output window side (output pixels) when ``tile`` is None; windows are then
+        balanced (equal sizes, no thin leftover) and at most this big.  None: ``DEFAULT_TILE_OUT``
+        with the fixed-size layout of earlier versions.  :func:`ldcsr_core.tiling.plan_for_model`
+        picks it from the model and a memory budget.
+    overlap_out : overlap of neighbouring windows in output pixels (rounded up to the latent grid),
+        e.g. the model's measured receptive field; overrides ``overlap``.
     """
     (h, w), (H, W) = (int(v) for v in in_shape), (int(v) for v in out_shape)
     if min(h, w, H, W) < 1:
@@ -104,16 +135,30 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
         raise InputError(f"tile must be at least {MIN_TILE_IN} input pixels, got {tile}")
     if not 0 <= overlap < 0.5:
         raise InputError(f"overlap must be >= 0 and < 0.5, got {overlap}")
-    sizes, overlaps = [], []
+    if window is not None and window < MIN_WINDOW + LATENT:
+        raise InputError(f"window must be at least {MIN_WINDOW + LATENT} output pixels, got {window}")
+    if overlap_out is not None and overlap_out < 0:
+        raise InputError(f"overlap_out must be >= 0, got {overlap_out}")
+    balanced = tile is None and window is not None
+    sizes, overlaps, spans = [], [], []
     for n_in, n_out in ((h, H), (w, W)):
         s = n_out / n_in
-        t_out = DEFAULT_TILE_OUT if tile is None else int(round(tile * s))
+        if tile is not None:
+            t_out = int(round(tile * s))
+        else:
+            t_out = DEFAULT_TILE_OUT if window is None else int(window)
         t_out = max(MIN_WINDOW + LATENT, (t_out // LATENT) * LATENT)
-        ov = max(2 * LATENT, int(round(t_out * overlap / LATENT)) * LATENT) if n_out > t_out else 0
-        sizes.append(t_out)
-        overlaps.append(min(ov, t_out // 2 - LATENT))
-    ys = _axis_spans(H, sizes[0], overlaps[0])
-    xs = _axis_spans(W, sizes[1], overlaps[1])
+        if overlap_out is not None:
+            ov = math.ceil(overlap_out / LATENT) * LATENT if n_out > t_out else 0
+        else:
+            ov = max(2 * LATENT, int(round(t_out * overlap / LATENT)) * LATENT) if n_out > t_out else 0
+        cap = t_out // 2 - LATENT
+        ov = min(ov, (cap // LATENT) * LATENT if balanced else cap) if n_out > t_out else 0
+        ax = _balanced_spans(n_out, t_out, ov) if balanced else _axis_spans(n_out, t_out, ov)
+        spans.append(ax)
+        sizes.append(max(sp.size for sp in ax))
+        overlaps.append(ov)
+    ys, xs = spans
     tiles = []
     for wy in ys:
         for wx in xs:

@@ -9,6 +9,7 @@ the plugins all go through it) and reports through the one progress protocol
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Callable, Iterator
 
 import numpy as np
@@ -17,10 +18,54 @@ import torch
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d
 from .progress import ProgressCallback, TileProgress
-from .rules import LATENT
-from .tileplan import RowMerger, Tile, TilePlan
+from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
+from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles
 
-__all__ = ["LatentNoise", "tile_window", "process_tile", "run_plan"]
+__all__ = ["LatentNoise", "tile_window", "process_tile", "run_plan", "plan_for_model", "model_window",
+           "is_out_of_memory"]
+
+log = logging.getLogger(__name__)
+
+# Memory a run may use for one window's activations (MiB), unless the caller says otherwise.
+DEFAULT_BUDGET_MB = 1024
+
+
+def bytes_per_output_pixel(model: LDCSR, scale: float) -> float:
+    """Peak activation bytes per output pixel of one window (fitted to measured peak RSS).
+
+    The condition encoder holds a few full-resolution tensors of its width; the decoder's pyramid
+    holds its 4·LR level and the finest level's conv output, whose size per output pixel grows
+    as the scale shrinks (the pyramid always ends at 8·LR).
+    """
+    c = model.config
+    n, ce = c.decoder.ch, c.cond_encoder.ch
+    pyr = (4.0 / max(scale, 1.0)) ** 2
+    floats = max(6 * ce, 4 * (c.decoder.ch * 4) + 8) + n * pyr * 6
+    return 4.0 * floats
+
+
+def model_window(model: LDCSR, scale: float, budget_mb: float | None = None) -> int:
+    """Largest output window side (px) for ``model`` at ``scale`` within ``budget_mb`` of activations,
+    capped by the model's own maximum (``model.tile_max``; 256 for the official weights)."""
+    budget = (DEFAULT_BUDGET_MB if budget_mb is None else budget_mb) * 2 ** 20
+    side = int((budget / bytes_per_output_pixel(model, scale)) ** 0.5)
+    cap = getattr(model, "tile_max", None)
+    if cap:
+        side = min(side, int(cap))
+    return max(MIN_WINDOW + LATENT, (side // LATENT) * LATENT)
+
+
+def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *,
+                   budget_mb: float | None = None) -> TilePlan:
+    """The tile plan :func:`~ldcsr_core.upscale` uses: ``tile`` (input pixels) if given, exactly as
+    :func:`~ldcsr_core.tileplan.plan_tiles`; otherwise the largest balanced windows that fit the
+    model's maximum and the memory budget, overlapping by the model's measured receptive field
+    (``model.tile_overlap`` output pixels; see ``benchmarks/receptive_field.py``)."""
+    if tile is not None:
+        return plan_tiles(in_shape, out_shape, tile)
+    scale = min(out_shape[0] / in_shape[0], out_shape[1] / in_shape[1])
+    window = model_window(model, scale, budget_mb)
+    return plan_tiles(in_shape, out_shape, window=window, overlap_out=getattr(model, "tile_overlap", None))
 
 
 def tile_window(plan: TilePlan, tile: Tile) -> Window2d:
@@ -64,7 +109,7 @@ class LatentNoise:
         return out
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def process_tile(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, *, mode: str = "diffusion",
                  seed: int = 0, noise: LatentNoise | None = None) -> np.ndarray:
     """Run the model on one tile: ``lr_tile`` (h×w×3 float32 in [0,1], the tile's ``read`` window)
@@ -89,6 +134,58 @@ def process_tile(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, 
     return (out * 0.5 + 0.5).cpu().numpy()
 
 
+def is_out_of_memory(err: BaseException) -> bool:
+    """True for an allocation failure of any device (CUDA/MPS ``OutOfMemoryError``, CPU allocator)."""
+    oom = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
+                            getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)) if t)
+    if isinstance(err, oom + (MemoryError,)):
+        return True
+    msg = str(err).lower()
+    return isinstance(err, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg
+                                              or "failed to allocate" in msg)
+
+
+def _sub_tiles(tile: Tile, plan: TilePlan, parts: int) -> list[Tile]:
+    """``tile``'s output window split into about ``parts``×``parts`` overlapping windows, each
+    reading (within the tile's own read window) the LR pixels it needs."""
+    from .tileplan import _balanced_spans, _read_span
+    (h, w), (H, W) = plan.in_shape, plan.out_shape
+    ov = max(plan.overlap_out + (LATENT,)) if plan.overlap_out else (TILE_OVERLAP_OUT or 2 * LATENT)
+    axes = []
+    for span, n_in, n_out, rd in ((tile.write_y, h, H, tile.read_y), (tile.write_x, w, W, tile.read_x)):
+        size = max(MIN_WINDOW + LATENT, -(-span.size // parts // LATENT) * LATENT + ov)
+        subs = [Span(span.start + s.start, span.start + s.stop)
+                for s in _balanced_spans(span.size, size, min(ov, size // 2 - LATENT))]
+        margin = 8 + int(size * n_in / n_out) // 8
+        axes.append([(sub, _read_span(sub, n_in, n_out, margin)) for sub in subs])
+    out = []
+    for wy, ry in axes[0]:
+        for wx, rx in axes[1]:
+            ry2 = Span(max(ry.start, tile.read_y.start), min(ry.stop, tile.read_y.stop))
+            rx2 = Span(max(rx.start, tile.read_x.start), min(rx.stop, tile.read_x.stop))
+            out.append(Tile(len(out), ry2, rx2, wy, wx))
+    return out
+
+
+def process_tile_split(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, parts: int, *,
+                       mode: str = "diffusion", seed: int = 0, noise: LatentNoise | None = None) -> np.ndarray:
+    """:func:`process_tile` computed as ``parts``×``parts`` smaller blended windows (less memory)."""
+    th, tw = tile.write_y.size, tile.write_x.size
+    acc = np.zeros((th, tw, 3), np.float32)
+    wsum = np.zeros((th, tw), np.float32)
+    ov = plan.overlap_out
+    for sub in _sub_tiles(tile, plan, parts):
+        y0, x0 = sub.read_y.start - tile.read_y.start, sub.read_x.start - tile.read_x.start
+        part = lr_tile[y0:y0 + sub.read_y.size, x0:x0 + sub.read_x.size]
+        res = process_tile(model, part, sub, plan, mode=mode, seed=seed, noise=noise)
+        ry = Span(sub.write_y.start - tile.write_y.start, sub.write_y.stop - tile.write_y.start)
+        rx = Span(sub.write_x.start - tile.write_x.start, sub.write_x.stop - tile.write_x.start)
+        wgt = blend_weights(ry, th, max(ov[0], 2 * LATENT))[:, None] * blend_weights(rx, tw, max(ov[1], 2 * LATENT))[None]
+        acc[ry.start:ry.stop, rx.start:rx.stop] += res * wgt[..., None]
+        wsum[ry.start:ry.stop, rx.start:rx.stop] += wgt
+    return acc / wsum[..., None]
+
+
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
              sink: Callable[[int, np.ndarray], None], *, mode: str = "diffusion", seed: int = 0,
              callback: ProgressCallback | None = None, channels: int = 3,
@@ -98,7 +195,8 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     ``read_window(y0, x0, h, w)`` returns LR pixels (h×w×3 float32 in [0,1]). ``tiles`` may supply
     (tile, output) pairs computed elsewhere (e.g. on a Dask cluster), in plan order.
     ``callback(TileProgress)`` is called before the first tile and after each one; it may raise
-    :class:`~ldcsr_core.Cancelled` to stop the run.
+    :class:`~ldcsr_core.Cancelled` to stop the run.  A tile that runs out of memory (GPU or CPU) is
+    recomputed as 2×2, then 4×4 … smaller windows, and the rest of the run keeps the smaller size.
     """
     merger = RowMerger(plan, sink, channels=channels)
     total = len(plan.tiles)
@@ -106,13 +204,40 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
         callback(TileProgress(0, total))
     if tiles is None:
         noise = LatentNoise(seed, model.config.diffusion.embed_dim)
+        state = {"parts": 1}
+
+        def one(t):
+            lr = read_window(*t.read)
+            while True:
+                try:
+                    if state["parts"] == 1:
+                        return process_tile(model, lr, t, plan, mode=mode, seed=seed, noise=noise)
+                    return process_tile_split(model, lr, t, plan, state["parts"], mode=mode, seed=seed,
+                                              noise=noise)
+                except Exception as err:  # noqa: BLE001 - only allocation failures are retried
+                    side = max(t.write_y.size, t.write_x.size) / (2 * state["parts"])
+                    if not is_out_of_memory(err) or side < MIN_WINDOW + LATENT:
+                        raise
+                    _release_memory(model)
+                    state["parts"] *= 2
+                    log.warning("out of memory on a %d×%d window: retrying as %d×%d smaller windows",
+                                t.write_y.size, t.write_x.size, state["parts"], state["parts"])
 
         def compute():
             for t in plan.tiles:
-                yield t, process_tile(model, read_window(*t.read), t, plan, mode=mode, seed=seed, noise=noise)
+                yield t, one(t)
         tiles = compute()
     for i, (t, out) in enumerate(tiles, 1):
         merger.aggregate(out, t)
         if callback is not None:
             callback(TileProgress(i, total, t, out))
     merger.finalize()
+
+
+def _release_memory(model: LDCSR) -> None:
+    import gc
+    gc.collect()
+    if model.device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif model.device.type == "mps" and hasattr(torch, "mps"):
+        torch.mps.empty_cache()

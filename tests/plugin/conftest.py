@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 # pytest-xvfb provides the display (DISPLAY may be unset). Without an Xvfb binary and
@@ -61,27 +62,22 @@ def ldcsr(make_napari_viewer, qtbot, tiny_model):
 
 @pytest.fixture
 def bicubic_engine(monkeypatch):
-    """Swap ``ldcsr_core.upscale`` for a bicubic stand-in with the same contract (output shape,
-    dtype, a progress ``callback`` per 128-px tile) for widget tests on whole scenes, where the
-    network itself would only cost CPU time. Returns the list of calls made."""
-    import math
+    """Swap the engine's per-tile model call (``ldcsr_core.tiling.process_tile``) for the exact
+    windowed bicubic of the tile, with the same contract (the tile's write window, H×W×3 float32
+    in [0, 1]). Everything else (tile plan, blending, radiometry, progress, placement) is the real
+    code; the network would only cost CPU time on whole scenes. Returns the tiles it ran."""
+    import torch
 
-    import ldcsr_core
-    from ldcsr_core.progress import TileProgress
-
-    from napari_ldcsr._job import bicubic
+    from ldcsr_core import tiling
+    from ldcsr_core.models.resample import resize
 
     calls = []
 
-    def upscale(image, scale=None, *, out_shape=None, model=None, mode="diffusion", seed=0, tile=None,
-                callback=None):
-        calls.append({"shape": image.shape, "out_shape": tuple(out_shape), "mode": mode, "model": model})
-        t = tile or 128
-        total = math.ceil(image.shape[0] / t) * math.ceil(image.shape[1] / t)
-        for i in range(total + 1):
-            if callback is not None:
-                callback(TileProgress(i, total))
-        return bicubic(image, tuple(out_shape))
+    def process_tile(model, lr_tile, tile, plan, *, mode="diffusion", seed=0, noise=None):
+        calls.append({"tile": tile, "plan": plan, "mode": mode, "model": model})
+        x = torch.from_numpy(np.ascontiguousarray(lr_tile, dtype=np.float32)).permute(2, 0, 1)[None]
+        out = resize(x, tiling.tile_window(plan, tile), "bicubic")
+        return out[0].permute(1, 2, 0).numpy()
 
-    monkeypatch.setattr(ldcsr_core, "upscale", upscale)
+    monkeypatch.setattr(tiling, "process_tile", process_tile)
     return calls

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import rasterio
+from ldcsr_core.rules import output_shape
 from rasterio.transform import Affine
 
 from napari_ldcsr import _geometry as geo
@@ -29,7 +30,7 @@ def test_sample_is_a_real_georeferenced_scene():
     assert data.std() > 20  # a real photo, not a flat placeholder
     md = kwargs["metadata"]
     assert md["crs_name"] == "EPSG:32617" and md["units"] in ("metre", "meter")
-    assert md["band_names"] == ["red", "green", "blue"] and md["nodata"] == 255
+    assert md["band_names"] == ["red", "green", "blue"] and md["nodata"] is None  # no collar: 255 is white
     assert "NEON" in md["credit"] and "MIT" in md["credit"]
     assert kwargs["scale"] == pytest.approx((0.1, 0.1))
     with rasterio.open(sample_path()) as src:
@@ -52,8 +53,10 @@ def test_single_band_float_with_nodata(tmp_path):
                        crs="EPSG:32633", transform=t, nodata=-9999.0) as dst:
         dst.write(arr, 1)
         dst.set_band_description(1, "elevation")
+    arr_nan = arr.copy()
     (data, kwargs, kind), = napari_get_reader(str(path))(str(path))
     assert data.shape == (30, 20) and "rgb" not in kwargs
+    np.testing.assert_array_equal(data, arr_nan)  # raw values, as the CLI reads them
     md = kwargs["metadata"]
     assert md["nodata"] == -9999.0 and md["band_names"] == ["elevation"]
     assert md["transform"] == pytest.approx(tuple(t)[:6])
@@ -72,7 +75,7 @@ def test_plain_tiff_is_unscaled(tmp_path):
 def test_writer_keeps_sr_georeferencing(tmp_path):
     """A ×2.5 result layer placed over the sample writes with pixel size 0.04 m and the same bounds."""
     (data, kwargs, _), = neon_osbs_sample()
-    out_shape = geo.out_shape_for(data.shape[:2], 2.5)
+    out_shape = output_shape(data.shape[:2], scale=2.5)
     scale_out, translate_out = geo.result_placement(kwargs["scale"], kwargs["translate"], data.shape[:2], out_shape)
     sr = np.zeros(out_shape + (3,), np.uint8)
     sr[..., 1] = 200
@@ -85,9 +88,10 @@ def test_writer_keeps_sr_georeferencing(tmp_path):
         assert dst.crs == src.crs and dst.count == 3 and (dst.height, dst.width) == (1000, 1000)
         assert dst.res == pytest.approx((0.04, 0.04))
         np.testing.assert_allclose(tuple(dst.bounds), tuple(src.bounds), atol=1e-6)
-        assert dst.nodata == 255 and dst.descriptions == ("red", "green", "blue")
+        assert dst.nodata is None and dst.descriptions == ("red", "green", "blue")
         assert '"scale": 2.5' in dst.tags()["LDCSR_PROVENANCE"]
         np.testing.assert_array_equal(dst.read(2), 200)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sr.tif"]  # written atomically: no leftovers
     # and it reads back onto the same world extent
     (back, kw2, _), = napari_get_reader(path)(path)
     np.testing.assert_allclose(_bounds_of(kw2, back.shape[:2]), _bounds_of(kwargs, data.shape[:2]), atol=1e-6)
@@ -108,7 +112,8 @@ def test_multiband_opens_one_layer_per_band(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     layers = viewer.open(str(path), plugin="napari-ldcsr")
     assert [lyr.name for lyr in layers] == [f"multi [{b}]" for b in ("blue", "green", "red", "nir", "swir")]
-    for lyr in layers:
+    for i, lyr in enumerate(layers):
+        assert lyr.metadata["band"] == i and lyr.metadata["band_names"][i] == lyr.name[7:-1]
         assert lyr.data.shape == (10, 12) and tuple(lyr.scale) == (0.5, 0.5)
         np.testing.assert_allclose(geo.world_bounds(lyr.data_to_world, (10, 12)), [[-900, 300], [-895, 306]])
         assert lyr.metadata["crs_name"] == "EPSG:32631"

@@ -1,4 +1,8 @@
-"""The LDCSR dock widget in a real napari viewer (Xvfb), with a tiny random-weight model."""
+"""The LDCSR dock widget in a real napari viewer (Xvfb), with a tiny random-weight model.
+
+Tests drive the widget's public surface: its methods and properties, its buttons and the
+magicgui form (``widget.form``), as a user or another plugin would.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import time
 
 import numpy as np
 import pytest
+from ldcsr_core import tiling
 from qtpy.QtCore import QTimer, Qt
+from qtpy.QtWidgets import QFileDialog
 
 from napari_ldcsr import _geometry as geo
-from napari_ldcsr import _widget
+from napari_ldcsr._results import nearest_preview
+from napari_ldcsr._viewer import camera, grid
 
 SAMPLE = ("napari-ldcsr", "neon_osbs")
 
@@ -37,10 +44,11 @@ def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_e
     widget.set_scale(2.5)
     assert widget.output_pixel_size == pytest.approx(0.04)  # 0.1 m / 2.5
     assert widget.run() is True
-    assert widget.running and not widget._run_btn.isEnabled() and widget._cancel_btn.isEnabled()
+    assert widget.running and not widget.run_button.isEnabled() and widget.cancel_button.isEnabled()
     _wait_done(qtbot, widget)
     assert not _errors(notes)
     out = viewer.layers[-1]
+    assert out is widget.last_result
     assert out.name == "NEON OSBS_029 ×2.50 (LDCSR)"
     assert out.data.shape == (1000, 1000, 3) and out.data.dtype == np.uint8 and out.rgb
     np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
@@ -51,13 +59,77 @@ def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_e
     assert md["transform"][2] == pytest.approx(src.metadata["transform"][2])  # same origin
     assert md["ldcsr"]["out_shape"] == [1000, 1000] and md["ldcsr"]["mode"] == "fast"
     assert "NEON" in md["credit"]
-    assert widget._progress.value() == widget._progress.maximum() > 1  # tiles were reported
-    assert widget._device.text().startswith("Device: cpu")
-    (call,) = bicubic_engine
-    assert call["shape"] == (400, 400, 3) and call["out_shape"] == (1000, 1000) and call["mode"] == "fast"
-    from napari_ldcsr._job import bicubic
+    done, total = widget.progress
+    assert done == total > 1  # tiles were reported
+    assert widget.device.startswith("Device: cpu")
+    plans = {id(c["plan"]) for c in bicubic_engine}
+    assert len(plans) == 1 and len(bicubic_engine) == total
+    plan = bicubic_engine[0]["plan"]
+    assert plan.in_shape == (400, 400) and plan.out_shape == (1000, 1000)
+    assert {c["mode"] for c in bicubic_engine} == {"fast"}
+    from napari_ldcsr._job import JobSpec, bicubic_job, layer_source
 
-    np.testing.assert_array_equal(out.data, bicubic(np.asarray(src.data), (1000, 1000)))  # unaltered
+    # the stand-in is the exact windowed bicubic: the blended tiles give the whole-image bicubic
+    spec = JobSpec(scale=2.5, region=geo.Region.whole((400, 400)), mode="fast")
+    baseline = np.moveaxis(bicubic_job(layer_source(viewer, src), spec).data, 0, -1)
+    diff = np.abs(out.data.astype(int) - baseline.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 0.01
+
+
+def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_model, monkeypatch):
+    """The result layer exists while the run is still going and shows each tile as it finishes
+    (finished rows get their final pixels); its final pixels are those of the same job run
+    without progressive display."""
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(3)
+    src = viewer.add_image(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8), name="noise")
+    widget.tile = 32  # 96 -> 192 px in 4 x 4 tiles of 64 output px
+    inserted = []
+    viewer.layers.events.inserted.connect(lambda e: inserted.append(widget.progress))
+    gate = threading.Event()
+    stand_in, n = tiling.process_tile, []
+
+    def held(*args, **kwargs):  # tile 6 waits until the test has looked at the first row of tiles
+        n.append(1)
+        if len(n) == 6:
+            gate.wait(30)
+        return stand_in(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "process_tile", held)
+    widget.set_scale(2.0)
+    assert widget.run()
+    try:
+        qtbot.waitUntil(lambda: widget.progress[0] >= 5, timeout=60_000)
+        partial = viewer.layers[-1]
+        assert partial.name == "noise ×2.00 (LDCSR)" and widget.running
+        snapshot = partial.data.copy()
+    finally:
+        gate.set()
+    _wait_done(qtbot, widget)
+    final = widget.last_result
+    assert final is partial and viewer.layers[-1] is final  # the same layer, made final
+    total = widget.progress[1]
+    assert total == 16 and inserted[0][0] <= 1  # created with the first tile
+    # the first row of tiles already had final pixels, tile 5 (next row) its own pixels, and the
+    # last tiles still showed the source (nearest neighbour)
+    t5 = bicubic_engine[4]["tile"]
+    done_rows = t5.write_y.start
+    assert done_rows >= 32
+    np.testing.assert_array_equal(snapshot[:done_rows], final.data[:done_rows])
+    y0, x0, h, w = t5.write
+    inner = (slice(y0 + 16, y0 + h - 16), slice(x0, x0 + w - 16))  # away from the blended overlaps
+    np.testing.assert_array_equal(snapshot[inner], final.data[inner])
+    preview = nearest_preview(np.asarray(src.data), (192, 192))
+    assert not np.array_equal(snapshot[inner], preview[inner])
+    np.testing.assert_array_equal(snapshot[-40:, -40:], preview[-40:, -40:])
+    assert not np.array_equal(snapshot, final.data)
+    # final pixels = the same job without progressive display
+    from napari_ldcsr._job import JobSpec, layer_source, run_job
+
+    spec = JobSpec(scale=2.0, region=geo.Region.whole((96, 96)), mode="fast", tile=32)
+    plain = run_job(layer_source(viewer, src), spec, tiny_model)
+    np.testing.assert_array_equal(final.data, np.moveaxis(plain.data.data, 0, -1))
+    assert not _errors(notes)
 
 
 def test_current_view_region_and_model_cached(ldcsr, qtbot, notes):
@@ -65,16 +137,16 @@ def test_current_view_region_and_model_cached(ldcsr, qtbot, notes):
     (src,) = viewer.open_sample(*SAMPLE)
     # zoom onto a small patch left of centre: about 60 x 80 source pixels are on screen
     h, w = viewer.canvas.size
-    _widget._camera(viewer).zoom = h / 6.0  # 6 m (60 px at 0.1 m) of canvas height
+    camera(viewer).zoom = h / 6.0  # 6 m (60 px at 0.1 m) of canvas height
     y0, x0 = src.data_to_world((150, 120))
-    _widget._camera(viewer).center = (y0, x0)
+    camera(viewer).center = (y0, x0)
     widget.set_region("view")
     widget.set_scale(2.5)
     assert widget.run()
     _wait_done(qtbot, widget)
     out = viewer.layers[-1]
     # expected region, computed independently from the camera
-    half = np.array([h, w]) / (2 * _widget._camera(viewer).zoom)
+    half = np.array([h, w]) / (2 * camera(viewer).zoom)
     lo = np.asarray(src.world_to_data(np.array([y0, x0]) - half)) + 0.5
     hi = np.asarray(src.world_to_data(np.array([y0, x0]) + half)) + 0.5
     r0, c0 = np.floor(lo + 1e-6).astype(int)
@@ -82,7 +154,7 @@ def test_current_view_region_and_model_cached(ldcsr, qtbot, notes):
     region = geo.Region(r0, c0, r1 - r0, c1 - c0)
     assert 40 <= region.rows <= 80 and region.cols < 400
     assert out.metadata["ldcsr"]["region"] == {"row0": r0, "col0": c0, "rows": region.rows, "cols": region.cols}
-    assert out.data.shape[:2] == geo.out_shape_for(region.shape, 2.5)
+    assert out.data.shape[:2] == (round(region.rows * 2.5), round(region.cols * 2.5))
     np.testing.assert_allclose(_bounds(out), geo.world_bounds(src.data_to_world, (400, 400), region), atol=1e-6)
     # georeferencing of the crop: origin moved by the region offset, pixel size / 2.5
     a, b, c, d, e, f = out.metadata["transform"]
@@ -102,59 +174,53 @@ def test_current_view_region_and_model_cached(ldcsr, qtbot, notes):
     assert widget.provider_calls == [None] and not _errors(notes)
 
 
-def _gated_run_job(monkeypatch):
-    """Wrap the real run_job so that the worker pauses after its first tile until released."""
-    first_tile = threading.Event()
-    release = threading.Event()
-    seen: list[tuple[int, int]] = []
-    real = _widget.run_job
-
-    def gated(*args, progress=None, **kwargs):
-        def slow(done, total):
-            seen.append((done, total))
-            progress(done, total)
-            if done == 1:
-                first_tile.set()
-                release.wait(30)
-
-        return real(*args, progress=slow, **kwargs)
-
-    monkeypatch.setattr(_widget, "run_job", gated)
-    return first_tile, release, seen, real
-
-
 def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, monkeypatch):
     viewer, widget = ldcsr
     rng = np.random.default_rng(0)
     layer = viewer.add_image(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8), name="noise")
     widget.tile = 32  # several tiles, so that there is a "mid-run"
-    first_tile, release, seen, real_run_job = _gated_run_job(monkeypatch)
+    first_tile, release = threading.Event(), threading.Event()
+    ran = []
+    real = tiling.process_tile
+
+    def gated(*args, **kwargs):  # the engine waits before its second tile until released
+        ran.append(args[2])
+        if len(ran) == 2:
+            first_tile.set()
+            release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "process_tile", gated)
     ticks = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start(10)
-    widget.set_scale(2.5)
-    assert widget.run()
-    qtbot.waitUntil(first_tile.is_set, timeout=60_000)
-    # the engine is inside a run (blocked after tile 1): the event loop still turns
-    n0 = len(ticks)
-    qtbot.wait(500)
-    assert len(ticks) - n0 >= 5 and widget.running
-    qtbot.waitUntil(lambda: widget._progress.value() == 1, timeout=5_000)  # progress reached the GUI
-    total = widget._progress.maximum()
-    assert total >= 4 and widget._progress.text() == f"1 / {total} tiles"
-    assert widget._status.text().startswith(f"1 / {total} tiles · about ") and widget._status.text().endswith(" left")
-    qtbot.mouseClick(widget._cancel_btn, Qt.MouseButton.LeftButton)
-    release.set()
-    _wait_done(qtbot, widget)
-    timer.stop()
-    total = seen[0][1]
-    assert total >= 4 and max(d for d, _ in seen) <= 2  # stopped within one tile
-    assert [lyr.name for lyr in viewer.layers] == ["noise"]
+    try:
+        widget.set_scale(2.5)
+        assert widget.run()
+        qtbot.waitUntil(first_tile.is_set, timeout=60_000)
+        # the engine is inside a run (blocked before tile 2): the event loop still turns
+        n0 = len(ticks)
+        qtbot.wait(500)
+        assert len(ticks) - n0 >= 5 and widget.running
+        qtbot.waitUntil(lambda: widget.progress[0] == 1, timeout=5_000)  # progress reached the GUI
+        total = widget.progress[1]
+        assert total >= 4 and widget.progress_bar.text() == f"1 / {total} tiles"
+        assert widget.status.startswith(f"1 / {total} tiles · about ") and widget.status.endswith(" left")
+        qtbot.mouseClick(widget.cancel_button, Qt.MouseButton.LeftButton)
+        assert widget.status == "Cancelling…" and not widget.cancel_button.isEnabled()
+        release.set()
+        _wait_done(qtbot, widget)
+    finally:
+        release.set()
+        timer.stop()
+    monkeypatch.setattr(tiling, "process_tile", real)
+    assert len(ran) == 2  # stopped within one tile
+    assert [lyr.name for lyr in viewer.layers] == ["noise"]  # the partial layer went away again
     assert any("cancelled" in t for _, t in notes) and not _errors(notes)
-    assert widget._run_btn.isEnabled() and not widget._cancel_btn.isEnabled()
+    assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
+    assert widget.status == "Cancelled; nothing was added."
     # and a new run after a cancel works
-    monkeypatch.setattr(_widget, "run_job", real_run_job)
     widget.tile = None
     small = viewer.add_image(np.asarray(layer.data[:24, :20]), name="patch", rgb=True)
     assert widget.run(layer=small), notes
@@ -171,17 +237,23 @@ def test_bad_inputs_become_notifications(ldcsr, qtbot, notes):
     widget.set_layer(tiny)
     assert widget.run() is False
     assert "1×1 px" in _errors(notes)[-1]
+    with pytest.raises(ValueError, match="not an image layer"):
+        widget.set_layer(labels)
     # an out-of-range scale typed in the box: reported, then clamped to the maximum
     n = len(notes)
-    widget._scale.lineEdit().selectAll()
-    qtbot.keyClicks(widget._scale.lineEdit(), "9.5")
-    qtbot.keyClick(widget._scale.lineEdit(), Qt.Key.Key_Return)
+    line = widget.form.scale.native.lineEdit()
+    line.selectAll()
+    qtbot.keyClicks(line, "9.5")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
     assert widget.scale == 8.0
     assert any("out of range" in t for t in _errors(notes)[n:])
     ok = viewer.add_image(np.zeros((8, 8), dtype=np.float32), name="ok")
     assert widget.run(layer=ok, scale=9.5) is False and "out of range" in _errors(notes)[-1]
     assert widget.run(layer=ok, scale=1.0) is False and "above 1.00" in _errors(notes)[-1]
-    assert len(viewer.layers) == 3 and not widget.running
+    shapes_free = viewer.add_image(np.zeros((16, 16), dtype=np.float32), name="img")
+    widget.set_region("shapes")
+    assert widget.run(layer=shapes_free, scale=2.0) is False and "Shapes layer" in _errors(notes)[-1]
+    assert len(viewer.layers) == 4 and not widget.running
 
 
 def test_engine_errors_are_plain_notifications(make_napari_viewer, qtbot, notes, tmp_path, monkeypatch):
@@ -194,38 +266,50 @@ def test_engine_errors_are_plain_notifications(make_napari_viewer, qtbot, notes,
     bogus = tmp_path / "broken.safetensors"
     bogus.write_bytes(b"not a checkpoint")
     # "Load checkpoint…" opens a file dialog (answered here) and selects the file
-    monkeypatch.setattr(_widget.QFileDialog, "getOpenFileName", lambda *a, **k: (str(bogus), ""))
-    combo = widget._model_combo
-    combo.setCurrentIndex(combo.findText("Load checkpoint…"))
-    combo.activated.emit(combo.currentIndex())
-    assert widget.model_source == str(bogus) and combo.currentText() == "broken.safetensors"
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(bogus), "")))
+    combo = widget.form.model
+    combo.native.setCurrentIndex(combo.native.findText("Load checkpoint…"))  # as a click in the list
+    assert widget.model_source == str(bogus) and combo.native.currentText() == "broken.safetensors"
     assert widget.run()
     _wait_done(qtbot, widget)
     err = _errors(notes)[-1]
     assert err.startswith("LDCSR could not super-resolve 'img':") and "Traceback" not in err
-    assert len(viewer.layers) == 1 and widget._run_btn.isEnabled()
-    widget.add_checkpoint(str(tmp_path / "weights.txt"))
+    assert len(viewer.layers) == 1 and widget.run_button.isEnabled()
+    assert widget.add_checkpoint(str(tmp_path / "weights.txt")) is False
     assert "not a .ckpt or .safetensors" in _errors(notes)[-1]
+    assert widget.model_source == str(bogus)  # the picker keeps the previous choice
+    # a cancelled dialog goes back to the previous choice too
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: ("", "")))
+    combo.native.setCurrentIndex(combo.native.findText("Built-in default"))
+    combo.native.setCurrentIndex(combo.native.findText("Load checkpoint…"))
+    assert widget.model_source is None and combo.native.currentText() == "Built-in default"
 
 
 def test_pickers_follow_layers_and_pixel_size_both_ways(ldcsr, qtbot):
     viewer, widget = ldcsr
-    assert widget.layer is None and not widget._pixel.isEnabled()
+    assert widget.layer is None and not widget.form.pixel.enabled
     plain = viewer.add_image(np.zeros((8, 8), np.float32), name="plain")
     assert widget.layer == plain and widget.output_pixel_size is None
     (src,) = viewer.open_sample(*SAMPLE)
     widget.set_layer(src)
     widget.set_scale(2.0)
     assert widget.output_pixel_size == pytest.approx(0.05)
-    assert widget._pixel.suffix().strip() == "m"
+    assert widget.form.pixel.native.suffix().strip() == "m"
     widget.set_output_pixel_size(0.025)
     assert widget.scale == pytest.approx(4.0)
     src.name = "scene"
-    assert widget._layer_combo.findText("scene") >= 0
+    assert "scene" in [widget.form.layer.native.itemText(i) for i in range(widget.form.layer.native.count())]
     viewer.layers.remove(plain)
-    assert [widget._layer_combo.itemText(i) for i in range(widget._layer_combo.count())] == ["scene"]
-    viewer.add_shapes(name="roi")
-    assert widget._shapes_combo.currentText() == "roi"
+    assert widget.form.layer.choices == (src,)
+    assert [widget.form.layer.native.itemText(i) for i in range(widget.form.layer.native.count())] == ["scene"]
+    roi = viewer.add_shapes(name="roi")
+    assert widget.form.shapes.value is roi
+    assert widget.settings().layer is src and widget.settings().scale == pytest.approx(4.0)
+    # another tool can add its controls as a section of the dock widget
+    from qtpy.QtWidgets import QLabel
+
+    section = widget.add_section("Live lens", QLabel("lens controls"))
+    assert section.isExpanded() and section.parent() is widget
 
 
 def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
@@ -234,33 +318,36 @@ def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
     src = viewer.add_image(rng.random((40, 48), dtype=np.float32) * 1000, name="band", scale=(2.0, 2.0),
                            translate=(100.0, -50.0), colormap="viridis")
     other = viewer.add_points([[0, 0]], name="pts")
+    widget.set_compare(True)  # nothing to compare yet
+    assert not widget.comparing and "Run LDCSR first" in _errors(notes)[-1]
+    notes.clear()
     widget.set_scale(2.5)
     assert widget.run(layer=src)
     _wait_done(qtbot, widget)
     out = widget.last_result
     assert out.name == "band ×2.50 (LDCSR)" and out.colormap.name == "viridis"
     assert out.data.dtype == np.float32 and out.data.shape == (100, 120)
-    assert 0 <= out.data.min() and out.data.max() <= 1000.0 + 1e-3
+    assert np.isfinite(out.data).all() and 300 < float(np.median(out.data)) < 700  # same units as the source
     np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
-    center0, zoom0 = _widget._camera(viewer).center, _widget._camera(viewer).zoom
-    qtbot.mouseClick(widget._compare_btn, Qt.MouseButton.LeftButton)
-    assert widget.comparing and _widget._grid(viewer).enabled and tuple(_widget._grid(viewer).shape) == (1, 3)
+    cam = camera(viewer)
+    center0, zoom0 = cam.center, cam.zoom
+    qtbot.mouseClick(widget.compare_button, Qt.MouseButton.LeftButton)
+    assert widget.comparing and grid(viewer).enabled and tuple(grid(viewer).shape) == (1, 3)
     bic = viewer.layers["band ×2.50 (bicubic)"]
     assert {lyr.name for lyr in viewer.layers if lyr.visible} == {src.name, bic.name, out.name}
     np.testing.assert_allclose(_bounds(bic), _bounds(src), atol=1e-6)
-    cells = [_widget._grid(viewer).position(viewer.layers.index(lyr), viewer.layers) for lyr in (src, bic, out)]
+    cells = [grid(viewer).position(viewer.layers.index(lyr), viewer.layers) for lyr in (src, bic, out)]
     assert cells == [(0, 0), (0, 1), (0, 2)]  # source | bicubic | LDCSR, one shared camera
-    cam = _widget._camera(viewer)
     np.testing.assert_allclose(cam.center[-2:], _bounds(out).mean(axis=0))  # every cell shows the result's area
-    qtbot.mouseClick(widget._compare_btn, Qt.MouseButton.LeftButton)
-    assert not widget.comparing and not _widget._grid(viewer).enabled
+    qtbot.mouseClick(widget.compare_button, Qt.MouseButton.LeftButton)
+    assert not widget.comparing and not grid(viewer).enabled
     assert cam.center == center0 and cam.zoom == zoom0  # camera restored
     assert other.visible and viewer.layers.index(other) == 1
     widget.toggle_result()
     assert not out.visible and src.visible
-    widget.toggle_result()
+    qtbot.mouseClick(widget.blink_button, Qt.MouseButton.LeftButton)
     assert out.visible
-    widget._opacity.setValue(40)
+    widget.set_result_opacity(40)
     assert out.opacity == pytest.approx(0.4)
     assert not _errors(notes)
 
@@ -278,7 +365,7 @@ def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model
     (src,) = viewer.layers
     assert src.name == "NEON OSBS_029" and widget.layer == src
     assert widget.output_pixel_size == pytest.approx(0.05)
-    widget._cache = ModelCache(lambda source: tiny_model)
+    widget.models = ModelCache(lambda source: tiny_model)
     widget.set_mode("fast")
     widget.set_scale(1.5)
     widget.tile = 128
@@ -289,9 +376,9 @@ def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model
     assert out.name == "NEON OSBS_029 ×1.50 (LDCSR)" and out.data.shape == (600, 600, 3)
     np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
     widget.set_compare(True)
-    assert _widget._grid(viewer).enabled and sum(lyr.visible for lyr in viewer.layers) == 3
+    assert grid(viewer).enabled and sum(lyr.visible for lyr in viewer.layers) == 3
     widget.set_compare(False)
-    assert not _widget._grid(viewer).enabled and [lyr.name for lyr in viewer.layers][0] == src.name
+    assert not grid(viewer).enabled and [lyr.name for lyr in viewer.layers][0] == src.name
     # the writer contribution saves the result as a GeoTIFF through napari's save API
     path = str(tmp_path / "sr.tif")
     viewer.layers.selection = {out}
@@ -300,3 +387,46 @@ def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model
     np.testing.assert_array_equal(back.data, out.data)
     np.testing.assert_allclose(_bounds(back), _bounds(src), atol=1e-6)
     assert back.metadata["pixel_size"] == pytest.approx((0.1 / 1.5, 0.1 / 1.5))
+
+
+def test_nan_pixels_stay_nan_as_on_the_cli(ldcsr, qtbot, notes):
+    """NaN is invalid data (masked, filled for the model, restored), not the image minimum."""
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(5)
+    data = (rng.random((24, 28), dtype=np.float32) * 50 + 100).astype(np.float32)
+    data[4:10, 6:12] = np.nan
+    src = viewer.add_image(data, name="temp")
+    widget.set_scale(2.0)
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    out = widget.last_result.data
+    assert out.shape == (48, 56) and out.dtype == np.float32
+    nan = np.isnan(out)
+    np.testing.assert_array_equal(nan, np.repeat(np.repeat(np.isnan(data), 2, 0), 2, 1))
+    assert 80 < float(np.nanmedian(out)) < 170  # no NaN-as-minimum pulling values down
+    assert not _errors(notes)
+
+
+def test_source_removed_during_run(ldcsr, qtbot, notes, monkeypatch):
+    """Deleting the source layer while the engine works: no exception, no result, a warning."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8), name="gone")
+    widget.tile = 32
+    started, release = threading.Event(), threading.Event()
+    real = tiling.process_tile
+
+    def held(*args, **kwargs):
+        started.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "process_tile", held)
+    finished = []
+    widget.runFinished.connect(finished.append)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(started.is_set, timeout=60_000)
+    viewer.layers.remove(src)
+    release.set()
+    _wait_done(qtbot, widget)
+    assert len(viewer.layers) == 0 and widget.last_result is None and finished == ["failed"]
+    assert "was removed during the run" in _errors(notes)[-1]

@@ -12,7 +12,7 @@ distributed = pytest.importorskip("distributed")
 
 from ldcsr_core.geo.distributed import DaskRunner, ModelSource, parse_dask_address  # noqa: E402
 from ldcsr_core.errors import InputError  # noqa: E402
-from ldcsr_core.geo.pipeline import upscale_raster  # noqa: E402
+from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_parse_dask_address():
 @pytest.mark.slow
 def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client):
     src = rasters["uint16_nodata"]  # 4 bands (2 model passes per tile) with nodata
-    kw = dict(model=tiny_model, scale=2.0, mode="diffusion", seed=7, tile=48)
+    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="diffusion", seed=7, tile=48))
     single = upscale_raster(src, tmp_path / "single.tif", **kw)
     import ldcsr_core
     from ldcsr_core.config import tiny_test_config

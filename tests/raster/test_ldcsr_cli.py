@@ -39,14 +39,14 @@ def test_unreadable_file(tmp_path):
     p = tmp_path / "notes.tif"
     p.write_text("this is not a raster")
     r = run("upscale", p, "-o", tmp_path / "o.tif", "--scale", 2)
-    assert_clean_error(r, "cannot read")
+    assert_clean_error(r, "cannot read", code=5)
     assert p.read_text() == "this is not a raster"
 
 
 def test_zero_size_file(tmp_path):
     p = tmp_path / "empty.tif"
     p.write_bytes(b"")
-    assert_clean_error(run("upscale", p, "-o", tmp_path / "o.tif", "--scale", 2), "empty")
+    assert_clean_error(run("upscale", p, "-o", tmp_path / "o.tif", "--scale", 2), "empty", code=5)
 
 
 def test_zero_size_raster(tmp_path):
@@ -82,12 +82,16 @@ def test_target_resolution_on_geographic_crs(tmp_path):
 
     p = write_tif(tmp_path / "wgs.tif", np.ones((1, 8, 8)), dtype="uint8",
                   crs=CRS.from_epsg(4326), transform=from_origin(16, 48, 1e-4, 1e-4))
-    assert_clean_error(run("upscale", p, "-o", tmp_path / "o.tif", "-r", 0.5), "geographic CRS")
+    assert_clean_error(run("upscale", p, "-o", tmp_path / "o.tif", "-r", 0.5), "geographic CRS",
+                       code=3)
 
 
 def test_target_resolution_coarser_than_input(gray, tmp_path):
     # 10 m pixels → 20 m is a downscale, not super-resolution
-    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-r", 20), "scale")
+    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-r", 20), "not finer",
+                       code=3)
+    assert_clean_error(run("upscale", gray, "-o", tmp_path / "o.tif", "-r", 10), "not finer",
+                       code=3)
 
 
 def test_missing_output_folder(gray, tmp_path):
@@ -100,7 +104,7 @@ def test_missing_output_folder(gray, tmp_path):
 def test_output_exists_without_overwrite(gray, tmp_path):
     o = tmp_path / "o.tif"
     o.write_bytes(b"precious")
-    assert_clean_error(run("upscale", gray, "-o", o, "--scale", 2), "exists", "--overwrite")
+    assert_clean_error(run("upscale", gray, "-o", o, "--scale", 2), "exists", "--overwrite", code=4)
     assert o.read_bytes() == b"precious"
 
 
@@ -126,7 +130,7 @@ def test_bad_model_file(gray, tmp_path):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 64)
     r = run("upscale", gray, "-o", tmp_path / "o.tif", "-s", 2, "--model", bad)
-    assert_clean_error(r)
+    assert_clean_error(r, code=6)
     assert not (tmp_path / "o.tif").exists()
 
 
@@ -200,6 +204,40 @@ def test_convert_official_checkpoint(tmp_path, golden_dir):
     assert_clean_error(run("convert", ckpt, out), "exists")
     r = run("models", out)
     assert "small_official" in r.output
+
+
+def test_exit_codes_follow_the_error_classes():
+    """The documented mapping (docs/cli.md): one class, one exit status."""
+    import errno
+
+    from ldcsr_core import errors
+    from ldcsr_core.cli.commands import exit_code_for
+
+    cases = [(errors.InputError("x"), 3), (errors.OutputExistsError("x"), 4),
+             (errors.RasterIOError(errno.EIO, "x"), 5), (PermissionError("x"), 5),
+             (errors.CheckpointError("x"), 6), (errors.ConfigError("x"), 6),
+             (errors.DeviceError("x"), 7), (errors.Cancelled("x"), 130), (KeyboardInterrupt(), 130),
+             (RuntimeError("x"), 1), (errors.LdcsrError("x"), 1)]
+    for exc, code in cases:
+        assert exit_code_for(exc) == code, exc
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    for name, code in [("InputError", 3), ("OutputExistsError", 4), ("RasterIOError", 5),
+                       ("CheckpointError", 6), ("DeviceError", 7)]:
+        assert f"| {code} | `{name}`" in doc, name
+
+
+def test_evaluate_is_a_cli_command_over_library_code():
+    import inspect
+
+    import ldcsr_core.training.evaluate as ev
+
+    assert "click" not in inspect.getsource(ev)
+    names = main.list_commands(None)
+    assert "evaluate" in names
+    r = run("evaluate", "--help")
+    assert r.exit_code == 0 and "--scales" in r.output
 
 
 def test_lazy_command_hook_lists_only_existing_modules():

@@ -152,3 +152,18 @@ def test_nearest_index_matches_pixel_centres(n_in, factor):
     # A window of rows gives the same indices as the whole.
     a = n_out // 3
     np.testing.assert_array_equal(rad.nearest_index(n_in, n_out, a, n_out - a), idx[a:])
+
+
+def test_suggest_bands_sentinel2_rule():
+    from ldcsr_core.geo.radiometry import suggest_bands
+
+    assert suggest_bands(13) == (4, 3, 2) and suggest_bands(12) == (4, 3, 2)
+    assert suggest_bands(4) is None and suggest_bands(3) is None and suggest_bands(10) is None
+    # Named bands win over position, whatever their order.
+    assert suggest_bands(4, ["B4 red", "B3 green", "B2 blue", "B8 nir"]) == (1, 2, 3)
+    assert suggest_bands(5, ["B08", "B02", "B03", "B04", "B11"]) == (4, 3, 2)
+    assert suggest_bands(13, ["B02_10m", "B03_10m", "B04_10m"] + [None] * 10) == (3, 2, 1)
+    # Names that are not Sentinel-2 bands, or lack one of B2..B4: first three (None).
+    assert suggest_bands(13, ["red"] * 13) is None
+    assert suggest_bands(4, ["B8", "B4", "B3", "B11"]) is None
+    assert suggest_bands(3, ["B12", "B1", "B10"]) is None

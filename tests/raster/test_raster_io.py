@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
@@ -11,7 +13,7 @@ from rasterio.windows import Window
 
 from ldcsr_core.geo import raster_io as lio
 from ldcsr_core.rules import output_shape
-from ldcsr_core.errors import InputError, LdcsrError
+from ldcsr_core.errors import InputError, LdcsrError, OutputExistsError, RasterIOError
 
 from .conftest import TRANSFORM, UTM33, sha256, write_tif
 
@@ -77,15 +79,18 @@ def test_target_resolution_needs_projected_crs(tmp_path):
         lio.scale_for_resolution(ginfo, 0.5)
 
 
-def test_open_raster_errors(tmp_path):
-    with pytest.raises(InputError, match="not found"):
+def test_open_raster_errors_are_os_errors(tmp_path):
+    with pytest.raises(RasterIOError, match="not found") as ei:
         lio.open_raster(tmp_path / "nope.tif")
+    assert isinstance(ei.value, OSError) and str(ei.value).startswith("input not found")
     (tmp_path / "empty.tif").write_bytes(b"")
-    with pytest.raises(InputError, match="empty file"):
+    with pytest.raises(RasterIOError, match="empty file"):
         lio.open_raster(tmp_path / "empty.tif")
     (tmp_path / "text.tif").write_text("not a tiff")
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(OSError, match="cannot read"):
         lio.open_raster(tmp_path / "text.tif")
+    with pytest.raises(RasterIOError, match="folder"):
+        lio.open_raster(tmp_path)
 
 
 def _write_rows(path, src_path, *, fail_at=None, exc=RuntimeError, overwrite=False):
@@ -119,7 +124,9 @@ def test_writer_is_atomic_and_copies_metadata(rasters, tmp_path):
         assert ds.colorinterp[:3] == s.colorinterp[:3]
         assert ds.block_shapes[0] == (32, 32) and ds.compression.name == "deflate"
     assert _leftovers(tmp_path) == []
-    assert out.stat().st_mode & 0o777 == lio._default_mode()  # not mkstemp's 0600
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
@@ -139,9 +146,10 @@ def test_failure_or_ctrl_c_leaves_nothing(rasters, tmp_path, exc):
 def test_writer_refuses_existing_and_missing_folder(rasters, tmp_path):
     out = tmp_path / "out.tif"
     out.write_bytes(b"x")
-    with pytest.raises(InputError, match="exists"):
+    with pytest.raises(OutputExistsError, match="exists") as ei:
         _write_rows(out, rasters["gray"])
-    with pytest.raises(InputError, match="folder does not exist"):
+    assert isinstance(ei.value, FileExistsError)
+    with pytest.raises(RasterIOError, match="folder does not exist"):
         _write_rows(tmp_path / "missing" / "o.tif", rasters["gray"])
     assert out.read_bytes() == b"x"
 

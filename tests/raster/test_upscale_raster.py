@@ -7,9 +7,9 @@ import pytest
 import rasterio
 
 from ldcsr_core.geo import radiometry as rad
-from ldcsr_core.errors import Cancelled, InputError
+from ldcsr_core.errors import Cancelled, InputError, OutputExistsError
 from ldcsr_core.geo.raster_io import AI_NOTICE
-from ldcsr_core.geo.pipeline import upscale_raster
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
 from ldcsr_core.progress import polling
 
 from .conftest import sha256
@@ -17,11 +17,13 @@ from .conftest import sha256
 TILE = 48  # two or more tiles on the 45×61 test scenes (pass tile=None for one tile: faster)
 
 
-def _run(tiny_model, src, dst, **kw):
+def _run(tiny_model, src, dst, *, mode="fast", seed=0, tile=None, bands=None, stretch="auto",
+         overwrite=False, skip_complete=False, **kw):
     kw.setdefault("scale", 2.5)
-    kw.setdefault("mode", "fast")
-    kw.setdefault("tile", None)
-    return upscale_raster(src, dst, model=tiny_model, **kw)
+    return upscale_raster(
+        src, dst, model=tiny_model,
+        options=UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=bands, stretch=stretch),
+        output=OutputOptions(overwrite=overwrite, skip_complete=skip_complete), **kw)
 
 
 def _nearest_up(a, H, W):
@@ -164,7 +166,7 @@ def test_refusals_leave_no_files(rasters, tiny_model, tmp_path):
     with pytest.raises(InputError, match="scale"):
         _run(tiny_model, src, tmp_path / "o.tif", scale=0.5)
     (tmp_path / "o.tif").write_bytes(b"keep")
-    with pytest.raises(InputError, match="exists"):
+    with pytest.raises(OutputExistsError, match="exists"):
         _run(tiny_model, src, tmp_path / "o.tif")
     assert (tmp_path / "o.tif").read_bytes() == b"keep"
     calls = []
@@ -184,7 +186,7 @@ def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):
     mtime = (tmp_path / "o.tif").stat().st_mtime_ns
     res = _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True)
     assert res.status == "skipped" and (tmp_path / "o.tif").stat().st_mtime_ns == mtime
-    with pytest.raises(InputError, match="exists"):  # another request: not "complete"
+    with pytest.raises(OutputExistsError, match="exists"):  # another request: not "complete"
         _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True, seed=1)
 
 

@@ -1,11 +1,12 @@
 """The ``ldcsr`` command line: ``upscale``, ``info``, ``models``, ``convert`` (+ commands added later).
 
 Each command goes parse → validate → engine → write, and imports torch, rasterio and dask lazily
-so ``ldcsr --help`` stays quick. Bad input ends in a one-line ``Error: ...`` and a non-zero exit,
-never a traceback (``-v`` shows tracebacks of unexpected errors).
+so ``ldcsr --help`` stays quick. Bad input ends in a one-line ``Error: ...`` and the exit code of
+its error class (:data:`EXIT_CODES`, documented in docs/cli.md), never a traceback (``-v`` shows
+tracebacks of unexpected errors).
 
-Other modules add commands with ``main.add_command(cmd)``; the names in :data:`LAZY_COMMANDS`
-(``train``, ``evaluate``) are imported only when invoked and listed only when their module exists.
+The names in :data:`LAZY_COMMANDS` (``train``, ``evaluate``) are click commands in other modules of
+this package, imported only when invoked and listed only when their module exists.
 """
 
 from __future__ import annotations
@@ -22,15 +23,49 @@ import click
 
 from . import options as opt
 
-__all__ = ["main", "LAZY_COMMANDS"]
+__all__ = ["main", "LAZY_COMMANDS", "EXIT_CODES", "exit_code_for", "as_click_error"]
 
 log = logging.getLogger("ldcsr_core")
 
-# name -> "module:attribute" of a click command, imported on first use (hook for train/evaluate).
+# name -> "module:attribute" of a click command, imported on first use.
 LAZY_COMMANDS: dict[str, str] = {
     "train": "ldcsr_core.cli.train_cmd:train_command",
     "evaluate": "ldcsr_core.cli.train_cmd:evaluate_command",
 }
+
+# Exit status per error class (first match wins); 2 is click's usage error, 1 anything else.
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_CODES: tuple[tuple[str, int], ...] = (
+    ("InputError", 3),         # an input the engine cannot work with (raster, scale, bands)
+    ("OutputExistsError", 4),  # the output exists and --overwrite was not given
+    ("RasterIOError", 5),      # a file that cannot be read or written (also any other OSError)
+    ("CheckpointError", 6),    # a model file that is not a usable LDCSR checkpoint
+    ("ConfigError", 6),
+    ("DeviceError", 7),        # the requested device (cuda, mps) is not available
+    ("Cancelled", 130),        # Ctrl-C, SIGTERM (same code as a shell's SIGINT)
+)
+
+
+class LdcsrClickError(click.ClickException):
+    """A one-line ``Error: ...`` with the exit status of the error class it came from."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_ERROR):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def exit_code_for(e: BaseException) -> int:
+    """The documented exit status for an exception (see :data:`EXIT_CODES`)."""
+    from .. import errors
+
+    if isinstance(e, KeyboardInterrupt):
+        return 130
+    for name, code in EXIT_CODES:
+        if isinstance(e, getattr(errors, name)):
+            return code
+    if isinstance(e, OSError) or type(e).__module__.split(".")[0] == "rasterio":
+        return 5
+    return EXIT_ERROR
 
 
 class LdcsrGroup(click.Group):
@@ -63,17 +98,19 @@ class LdcsrGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt,
-                SystemExit):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: outputs were cleaned up on the way
+            raise LdcsrClickError("interrupted; no partial output was left", 130) from None
         except Exception as e:  # engine errors, rasterio errors, OSError: one clean line
-            raise _as_click_error(e, verbose=(ctx.obj or {}).get("verbose", 0)) from None
+            raise as_click_error(e, verbose=(ctx.obj or {}).get("verbose", 0)) from None
 
 
-def _as_click_error(e: BaseException, verbose: int = 0) -> click.ClickException:
-    from ..errors import LdcsrError
+def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
+    """One-line :class:`LdcsrClickError` for ``e`` with its documented exit status."""
+    from ..errors import LdcsrError, one_line
 
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    msg = one_line(e)
     if verbose:
         import traceback
 
@@ -81,7 +118,7 @@ def _as_click_error(e: BaseException, verbose: int = 0) -> click.ClickException:
     if not isinstance(e, (LdcsrError, OSError, ValueError)) and type(e).__module__.split(".")[0] \
             not in ("rasterio",):
         msg = f"{type(e).__name__}: {msg} (run 'ldcsr -v ...' for the traceback)"
-    return click.ClickException(msg)
+    return LdcsrClickError(msg, exit_code_for(e))
 
 
 def _sigterm(signum, frame):  # turn SIGTERM into a clean unwind (temp files removed)
@@ -210,9 +247,11 @@ class _Bar:
 @opt.compress_opt
 @opt.overwrite_opt
 @opt.dask_opt
+@opt.samples_opt
+@opt.spread_out_opt
 @click.pass_context
 def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, seed, tile, device,
-            bands, stretch, compress, overwrite, dask_address):
+            bands, stretch, compress, overwrite, dask_address, samples=1, spread_out=None):
     """Super-resolve rasters IN... (files or folders) into tiled, compressed GeoTIFFs.
 
     \b
@@ -220,11 +259,13 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
       ldcsr upscale scene.tif -o scene_x2.tif --scale 2
       ldcsr upscale tiles/ -o out/ --target-resolution 0.5 --mode fast
       ldcsr upscale s2.tif -o s2_sr.tif --scale 2.5 --bands 4,3,2 --dask local:4
+      ldcsr upscale scene.tif -o scene_x4.tif --scale 4 --samples 4   # + scene_x4_spread.tif
 
     Outputs in a folder are named NAME_sr.tif. A batch is resumable: outputs that exist and are
     complete results of the same request are skipped. Inputs are never modified.
     """
-    from ..errors import InputError, LdcsrError
+    from ..errors import InputError, LdcsrError, OutputExistsError, RasterIOError, one_line
+    from ..geo.pipeline import OutputOptions, UpscaleOptions
     from ..geo.raster_io import open_raster, raster_info
     from ..geo.radiometry import parse_bands
 
@@ -244,6 +285,15 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
             raise click.BadParameter(str(e), param_hint="'--dask'") from None
     files, batch = _expand_inputs(inputs)
     pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()])
+    if samples > 1 and mode != "diffusion":
+        raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
+                                 "so every sample is the same image", param_hint="'--samples'")
+    if spread_out is not None and samples < 2:
+        raise click.BadParameter("needs --samples K > 1 (the spread of one sample is 0)",
+                                 param_hint="'--spread-out'")
+    if spread_out is not None and batch:
+        raise click.BadParameter("names one file, so it needs a single input (in a batch each output "
+                                 "NAME_sr.tif gets NAME_sr_spread.tif)", param_hint="'--spread-out'")
 
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
     from ..geo.pipeline import plan_output
@@ -260,19 +310,23 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
                 from ..geo.radiometry import plan_bands
 
                 plan_bands(info.count, info.colorinterp, band_sel)
-        except InputError as e:
+        except (InputError, RasterIOError) as e:
             if batch:
-                jobs.append((src, dst, None, str(e)))
+                jobs.append((src, dst, None, one_line(e)))
                 continue
-            raise click.ClickException(str(e)) from None
+            raise
         if dst.exists() and not overwrite and not _has_ldcsr_tags(dst):
-            raise click.ClickException(f"output exists: {dst} (use --overwrite to replace it)")
+            raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
         jobs.append((src, dst, shape, None))
 
     if all(err for *_, err in jobs):
         for src, _, _, err in jobs:
             click.echo(f"Error: {err}", err=True)
         raise click.ClickException("no input could be processed")
+
+    up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
+                             samples=samples)
+    out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)
 
     model = _load_model(model_path, device)
     results = []
@@ -286,14 +340,12 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
             try:
                 from ..geo.pipeline import upscale_raster
 
-                res = upscale_raster(
-                    src, dst, model=model, mode=mode, seed=seed, tile=tile, bands=band_sel,
-                    stretch=stretch, overwrite=overwrite, skip_complete=True, runner=runner,
-                    callback=bar, compress=compress, **req)
+                res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
+                                     runner=runner, callback=bar, spread_path=spread_out, **req)
             except (LdcsrError, OSError) as e:
                 if not batch:
-                    raise click.ClickException(_line(e)) from None
-                results.append((src, dst, "failed", _line(e), None))
+                    raise
+                results.append((src, dst, "failed", one_line(e), None))
                 continue
             finally:
                 bar.close()
@@ -302,11 +354,6 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
     failed = [r for r in results if r[2] == "failed"]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
-
-
-def _line(e: BaseException) -> str:
-    s = str(e).strip().splitlines()
-    return s[0] if s else type(e).__name__
 
 
 def _has_ldcsr_tags(path: Path) -> bool:
@@ -351,7 +398,8 @@ def _summary(results, quiet: bool) -> None:
             (h, w), (H, W) = res.in_shape, res.out_shape
             extra = (f"{w}x{h} -> {W}x{H}, {res.tiles} tiles"
                      + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
-                     + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s")
+                     + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s"
+                     + (f", spread -> {res.spread}" if res.spread else ""))
         elif status == "skipped":
             extra = "complete output already there"
         else:
@@ -427,9 +475,9 @@ def _itemsize(dtype: str) -> int:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def models(paths):
     """List the built-in model and the checkpoints PATHS...: name, config, size, SHA-256."""
-    from importlib import resources
+    from ..checkpoints import default_model_path
 
-    builtin = Path(str(resources.files("ldcsr_core") / "weights"))
+    builtin = default_model_path().parent
     files = sorted(builtin.glob("*.safetensors")) if builtin.is_dir() else []
     if not files and not paths:
         click.echo("no built-in model is installed; pass checkpoint paths to describe them")
@@ -440,18 +488,15 @@ def models(paths):
 
 
 def _describe_model(path: Path, *, builtin: bool) -> None:
-    import hashlib
     import json
 
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    from ..files import sha256_file
+
     size = path.stat().st_size
     click.echo(f"{path.name}{'  [built-in]' if builtin else ''}")
     click.echo(f"  path:    {path}")
     click.echo(f"  size:    {size / 2**20:.1f} MiB")
-    click.echo(f"  sha256:  {h.hexdigest()}")
+    click.echo(f"  sha256:  {sha256_file(path)}")
     if path.suffix == ".safetensors":
         from safetensors import safe_open
 
@@ -501,7 +546,9 @@ def convert(ckpt, out, name, overwrite):
     if not out.parent.is_dir():
         raise click.BadParameter(f"output folder does not exist: {out.parent}", param_hint="'OUT'")
     if out.exists() and not overwrite:
-        raise click.ClickException(f"output exists: {out} (use --overwrite to replace it)")
+        from ..errors import OutputExistsError
+
+        raise OutputExistsError(f"output exists: {out} (use --overwrite to replace it)")
     from ..checkpoints import convert_checkpoint
 
     t0 = time.perf_counter()

@@ -104,3 +104,13 @@ compress_opt = click.option(
     show_default=True, help="GeoTIFF compression of the output.",
 )
 
+samples_opt = click.option(
+    "--samples", "-k", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Uncertainty map: run the diffusion sampler K times (seeds SEED..SEED+K-1); the output is "
+         "their mean and their per-pixel spread goes to a second GeoTIFF (see --spread-out). K times slower.",
+)
+spread_out_opt = click.option(
+    "--spread-out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PATH",
+    help="Where the spread GeoTIFF of --samples K>1 goes (one input only); default: OUT's name + "
+         "'_spread.tif' next to each output.",
+)

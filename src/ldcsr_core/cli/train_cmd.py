@@ -88,21 +88,24 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, min
 @click.option("--scales", default="2,2.5,3,4,6,8", show_default=True, help="Comma-separated scale factors.")
 @click.option("--model", "-m", "model_name", default=None,
               help="Checkpoint (.ckpt or .safetensors) or the name of a built-in model; default: the shipped model.")
-@opt.mode_opt
+@click.option("--mode", type=click.Choice(list(opt.MODES)), default="fast", show_default=True,
+              help="'fast': one deterministic decode; 'diffusion': the seeded 4-step sampler.")
 @opt.seed_opt
-@click.option("--tile", type=int, default=None, help="Tile side in input pixels.")
-@click.option("--limit", type=int, default=None, help="Use only every k-th image so that at most N remain.")
+@opt.tile_opt
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Use only every k-th image so that at most N remain.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write results as JSON.")
 @opt.device_opt
 def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, json_out, device):
     """Score the model against bicubic on the HR images in DIRECTORY (PSNR, SSIM, LR-consistency, HF ratio)."""
     from ..checkpoints import load_model
     from ..training.data import list_images
+    from ..rules import MAX_SCALE
     from ..training.evaluate import evaluate, format_table, select_files
 
     scale_list = _float_list(scales, "--scales")
-    if not scale_list or any(s <= 1 for s in scale_list):
-        raise click.BadParameter("scales must be > 1", param_hint="--scales")
+    if not scale_list or any(not 1 < s <= MAX_SCALE for s in scale_list):
+        raise click.BadParameter(f"scales must be > 1 and <= {MAX_SCALE:g}", param_hint="--scales")
     files = select_files(list_images(directory), limit)
     model = load_model(model_name, device=device)
     result = evaluate(model, files, scale_list, mode=mode, seed=seed, tile=tile)

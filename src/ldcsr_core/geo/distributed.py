@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import InputError, LdcsrError
+from ..errors import InputError, LdcsrError, one_line
+from ..files import sha256_file
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
 
@@ -52,11 +53,7 @@ class ModelSource:
         if self.key:
             return self.key
         if self.path is not None:
-            h = hashlib.sha256()
-            with open(self.path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            return f"{Path(self.path).name}-{h.hexdigest()[:16]}-{self.device}"
+            return f"{Path(self.path).name}-{sha256_file(self.path)[:16]}-{self.device}"
         if self.builder is not None:
             return hashlib.sha256(repr(self.builder).encode()).hexdigest()[:16] + f"-{self.device}"
         return f"default-{self.device}"
@@ -150,7 +147,7 @@ class DaskRunner:
         try:
             client.register_plugin(ModelPlugin(source, self.plugin_name), name=self.plugin_name)
         except Exception as e:
-            raise LdcsrError(f"the Dask workers could not load the model: {_one_line(e)}") from None
+            raise LdcsrError(f"the Dask workers could not load the model: {one_line(e)}") from None
         if in_flight is None:
             threads = sum(client.nthreads().values()) or 1
             in_flight = 2 * threads + 2
@@ -235,7 +232,7 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
             else:
                 client = Client(arg, timeout=timeout)
         except OSError as e:
-            raise LdcsrError(f"cannot reach the Dask scheduler at {arg}: {_one_line(e)}") from None
+            raise LdcsrError(f"cannot reach the Dask scheduler at {arg}: {one_line(e)}") from None
         runner = DaskRunner(client, source, in_flight=in_flight)
         try:
             yield runner
@@ -247,7 +244,3 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
         if cluster is not None:
             cluster.close()
 
-
-def _one_line(e: BaseException) -> str:
-    s = str(e).strip().splitlines()
-    return s[0] if s else type(e).__name__

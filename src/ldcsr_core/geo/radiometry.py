@@ -8,14 +8,16 @@ four or a dozen bands and carry nodata. This module holds the pure, array-level 
 * :func:`compute_stretch` fits one robust per-band stretch to a decimated read of the whole scene
   (fitting it per tile would make neighbouring tiles disagree);
 * :class:`Stretch` maps to ``[0, 1]`` and back to the original units and dtype, clipped to its range;
-* :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_rows` / :func:`nearest_cols` keep
-  nodata and NaN away from valid pixels: fill before inference, restore the upsampled mask after.
+* :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_index` / :func:`upsample_nearest` and
+  :func:`restore_nodata` keep nodata and NaN away from valid pixels: fill before inference,
+  restore the upsampled mask after.
 
 No rasterio or torch import here: everything works on NumPy arrays in ``(bands, rows, cols)`` order.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -29,6 +31,7 @@ __all__ = [
     "Stretch",
     "plan_bands",
     "parse_bands",
+    "suggest_bands",
     "compute_stretch",
     "valid_mask",
     "fill_invalid",
@@ -112,6 +115,34 @@ def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
     return vals
 
 
+_S2_NAME = re.compile(r"^\s*B0?([1-9]|1[0-2]|8A)(?![0-9A-Za-z])", re.IGNORECASE)
+# Band order of a full Sentinel-2 stack (L1C: 13 bands; L2A without B10: 12).
+S2_ORDER = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12")
+
+
+def suggest_bands(count: int, descriptions: Sequence[str | None] = ()) -> tuple[int, int, int] | None:
+    """A natural-colour triplet (1-based) for a Sentinel-2-like stack, else ``None`` (first three).
+
+    The rule, in order:
+
+    1. band descriptions that name Sentinel-2 bands (``B4``, ``B04``, ``B4 red``, ``B04_10m``...)
+       and include B4, B3 and B2: those three bands, as R, G, B;
+    2. no band descriptions at all, and 12 or 13 bands (a full L2A or L1C stack in band-number
+       order, where band 4 is red, 3 green, 2 blue): ``(4, 3, 2)``;
+    3. otherwise ``None``: the engine's default, the first three colour bands.
+    """
+    found: dict[str, int] = {}
+    for i, d in enumerate(descriptions or ()):
+        m = _S2_NAME.match(d or "")
+        if m:
+            found.setdefault("B" + m.group(1).upper(), i + 1)
+    if all(k in found for k in ("B4", "B3", "B2")):
+        return found["B4"], found["B3"], found["B2"]
+    if not any(descriptions or ()) and count in (12, 13):
+        return 4, 3, 2
+    return None
+
+
 def plan_bands(
     count: int, colorinterp: Sequence[str] | None = None, bands: Sequence[int] | None = None
 ) -> BandPlan:
@@ -190,11 +221,6 @@ class Stretch:
     lo: tuple[float, ...]
     hi: tuple[float, ...]
     dtype: str
-
-    def _coef(self, n: int):
-        lo = np.asarray(self.lo[:n], np.float64)[:, None, None]
-        hi = np.asarray(self.hi[:n], np.float64)[:, None, None]
-        return lo, hi
 
     def to_unit(self, bands_hw: np.ndarray, band_index: Sequence[int] | None = None) -> np.ndarray:
         """``(bands, h, w)`` in original units → float32 in ``[0, 1]`` (clipped; NaN stays NaN)."""

@@ -3,33 +3,49 @@
 Everything here works by windows, so a scene larger than memory streams through:
 
 * :func:`open_raster` opens any raster GDAL reads (GeoTIFF, PNG, JPEG, JP2, VRT, ...) and turns
-  the usual failures (missing, unreadable, zero-size) into one-line :class:`InputError` messages;
+  the usual failures into one-line errors: :class:`RasterIOError` (also an ``OSError``) when the
+  file is missing or unreadable, :class:`InputError` when it is a raster we cannot work with
+  (zero-size, complex or boolean bands);
+* :func:`dataset_from_array` wraps a NumPy array (e.g. a napari layer) and its georeferencing in
+  an in-memory dataset, so arrays take exactly the same path as files;
+* :func:`read_raster` reads a dataset (or a window of it) into a :class:`GeoArray` - the raw
+  values with their transform, CRS, nodata, tags, colour interpretation and band names - and
+  :func:`write_raster` writes a :class:`GeoArray` atomically; these are what a viewer plugin
+  needs to read and save layers (the napari reader shows raw values and leaves the display
+  contrast to the viewer: there is no separate "display" read);
 * :func:`scale_for_resolution`, :func:`scaled_transform` and
   :func:`output_profile` derive the output grid from ``src.profile``: the transform is scaled per
   axis from the *rounded* output size, so the output covers exactly the input's bounds;
-* :class:`GeoTiffWriter` writes a tiled, compressed (Big)GeoTIFF to a temporary file in the
-  destination folder and renames it into place only when complete: a failure or Ctrl-C leaves
-  neither partial output nor stray temporary files;
+* :class:`GeoTiffWriter` writes a tiled, compressed (Big)GeoTIFF to a hidden, locked part file
+  in the destination folder and renames it into place only when complete: a failure or Ctrl-C
+  leaves neither partial output nor stray temporary files, and the part files a killed run
+  (``kill -9``) leaves are recognised and removed by the next write of the same output
+  (:func:`ldcsr_core.files.remove_stale_parts`);
 * :class:`BlockRowWriter` takes finished rows in order (the sink side of the engine's
   ``RowMerger``) and writes whole block rows by window.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import InputError, LdcsrError
+from .. import files
+from ..errors import InputError, LdcsrError, OutputExistsError, RasterIOError, one_line
 
 __all__ = [
     "RasterInfo",
+    "GeoArray",
     "open_raster",
+    "dataset_from_array",
+    "read_raster",
+    "write_raster",
     "raster_info",
     "scale_for_resolution",
     "scaled_transform",
@@ -38,13 +54,18 @@ __all__ = [
     "GeoTiffWriter",
     "BlockRowWriter",
     "same_file",
+    "clear_stale_parts",
+    "check_window",
+    "check_dataset",
     "is_raster_name",
     "TEMP_SUFFIX",
     "AI_NOTICE",
     "PROVENANCE_PREFIX",
 ]
 
-TEMP_SUFFIX = ".ldcsr-part"
+log = logging.getLogger(__name__)
+
+TEMP_SUFFIX = files.PART_SUFFIX
 PROVENANCE_PREFIX = "LDCSR_"
 AI_NOTICE = (
     "AI-generated: the pixels of this image were synthesised by a super-resolution model "
@@ -93,31 +114,264 @@ class RasterInfo:
 
 
 def open_raster(path: str | os.PathLike):
-    """Open ``path`` read-only with rasterio; clear :class:`InputError` on any failure."""
+    """Open ``path`` read-only with rasterio.
+
+    Raises :class:`RasterIOError` (an ``OSError``) when the file is missing, a folder, empty or
+    unreadable, and :class:`InputError` for a raster the engine cannot work with.
+    """
+    import errno
+
     import rasterio
     from rasterio.errors import RasterioError
 
     p = Path(path)
     if not p.exists():
-        raise InputError(f"input not found: {p}")
+        raise RasterIOError(errno.ENOENT, f"input not found: {p}")
     if p.is_dir():
-        raise InputError(f"input is a folder, not a raster file: {p}")
+        raise RasterIOError(errno.EISDIR, f"input is a folder, not a raster file: {p}")
     if p.stat().st_size == 0:
-        raise InputError(f"input is an empty file (0 bytes): {p}")
+        raise RasterIOError(errno.EIO, f"input is an empty file (0 bytes): {p}")
+    if not os.access(p, os.R_OK):
+        raise RasterIOError(errno.EACCES, f"cannot read {p}: permission denied")
     try:
         src = rasterio.open(p)
     except RasterioError as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise InputError(f"cannot read {p} as a raster: {msg}") from None
+        raise RasterIOError(errno.EIO, f"cannot read {p} as a raster: {one_line(e)}") from None
+    try:
+        check_dataset(src, p)
+    except InputError:
+        src.close()
+        raise
+    return src
+
+
+def check_dataset(src, name=None) -> None:
+    """:class:`InputError` unless ``src`` has pixels and integer or floating-point bands."""
+    name = name or src.name
     if src.width < 1 or src.height < 1 or src.count < 1:
         shape = (src.count, src.height, src.width)
-        src.close()
-        raise InputError(f"{p} is a zero-size raster (bands, rows, cols) = {shape}")
+        raise InputError(f"{name} is a zero-size raster (bands, rows, cols) = {shape}")
     kinds = {np.dtype(d).kind for d in src.dtypes}
     if not kinds <= set("uif"):
-        src.close()
-        raise InputError(f"{p}: unsupported data type {src.dtypes[0]} (use integer or float bands)")
-    return src
+        raise InputError(f"{name}: unsupported data type {src.dtypes[0]} "
+                         "(use integer or float bands)")
+    if len(set(src.dtypes)) > 1:
+        raise InputError(f"{name}: bands of different data types {sorted(set(src.dtypes))} "
+                         "(convert to one type first, e.g. gdal_translate -ot)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Arrays in and out: the same path as files
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GeoArray:
+    """A georeferenced array: ``data`` ``(bands, H, W)`` with what GDAL knows about it.
+
+    ``transform`` is a rasterio/affine ``Affine`` (pixel corner → CRS), ``crs`` a rasterio ``CRS``
+    or ``None``, ``nodata`` the bands' nodata value or ``None``; ``tags`` are dataset tags (for a
+    super-resolved result, the source's tags plus the ``LDCSR_*`` provenance). ``mask`` is a GDAL
+    per-dataset mask ``(H, W)`` uint8 (0 = invalid) when the source had one, else ``None``.
+    """
+
+    data: np.ndarray
+    transform: Any
+    crs: Any = None
+    nodata: float | None = None
+    tags: dict = field(default_factory=dict)
+    colorinterp: tuple[str, ...] = ()
+    descriptions: tuple[str | None, ...] = ()
+    mask: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(H, W)`` in pixels."""
+        return int(self.data.shape[-2]), int(self.data.shape[-1])
+
+    @property
+    def count(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def res(self) -> tuple[float, float]:
+        """``(x, y)`` pixel size in CRS units (of an unrotated grid)."""
+        return abs(self.transform.a), abs(self.transform.e)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(left, bottom, right, top)`` in CRS units."""
+        from rasterio.transform import array_bounds
+
+        H, W = self.shape
+        west, south, east, north = array_bounds(H, W, self.transform)
+        return west, south, east, north
+
+
+def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
+    a = np.asarray(array)
+    if a.ndim == 2:
+        return a[None]
+    if a.ndim != 3:
+        raise InputError(f"expected a (bands, rows, cols) or (rows, cols) array, got shape {a.shape}")
+    if bands_last is None:  # napari's RGB(A) layers are (rows, cols, 3|4)
+        bands_last = a.shape[-1] in (3, 4) and a.shape[0] > 4
+    return np.moveaxis(a, -1, 0) if bands_last else a
+
+
+def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=None,
+                       bands_last: bool | None = None, colorinterp: Sequence[str] | None = None,
+                       descriptions: Sequence[str | None] | None = None,
+                       tags: Mapping[str, Any] | None = None):
+    """An open, read-only in-memory rasterio dataset holding ``array`` and its georeferencing.
+
+    Parameters
+    ----------
+    array : ``(bands, rows, cols)``, ``(rows, cols)`` or ``(rows, cols, bands)``. A 3-D array is
+        taken as bands-last when ``bands_last`` is true, or (``bands_last=None``) when its last
+        axis has 3 or 4 entries and its first more than 4 (napari's RGB/RGBA layers).
+    transform : an ``Affine`` or 6 GDAL/rasterio coefficients; ``None`` = identity (no georef).
+    crs : anything ``rasterio.crs.CRS.from_user_input`` takes (EPSG code, WKT, ``CRS``) or ``None``.
+    nodata : the bands' nodata value, or ``None``.
+    colorinterp, descriptions, tags : optional colour interpretation names (``"red"``, ...),
+        band names and dataset tags.
+
+    The dataset owns its memory; close it (or use it as a context manager) when done.
+    """
+    import warnings
+
+    from affine import Affine
+    from rasterio.crs import CRS
+    from rasterio.enums import ColorInterp
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.io import MemoryFile
+
+    data = _as_bands_first(array, bands_last)
+    if data.dtype == np.bool_:
+        data = data.astype(np.uint8)
+    if data.dtype.kind not in "uif" or data.dtype == np.float16:
+        raise InputError(f"unsupported data type {data.dtype} (use integer or float32/64 arrays)")
+    if data.dtype == np.int8 and _gdal_lacks_int8():  # pragma: no cover - GDAL < 3.7
+        data = data.astype(np.int16)
+    count, h, w = data.shape
+    if transform is None:
+        transform = Affine.identity()
+    elif not isinstance(transform, Affine):
+        transform = Affine(*tuple(transform)[:6])
+    prof = dict(driver="GTiff", width=w, height=h, count=count, dtype=data.dtype.name,
+                transform=transform, nodata=nodata)
+    if crs is not None:
+        prof["crs"] = CRS.from_user_input(crs)
+    ci = [str(c).lower() for c in colorinterp] if colorinterp else None
+    if ci and ci[-1] == "alpha" and count > 1:
+        prof["alpha"] = "UNASSOCIATED"
+    if ci and count in (3, 4) and ci[:3] == ["red", "green", "blue"] and data.dtype == np.uint8:
+        prof["photometric"] = "RGB"
+    memfile = MemoryFile()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with memfile.open(**prof) as ds:
+            ds.write(data)
+            if ci:
+                ds.colorinterp = [ColorInterp[c] for c in ci]
+            for i, d in enumerate(descriptions or (), start=1):
+                if d:
+                    ds.set_band_description(i, str(d))
+            if tags:
+                ds.update_tags(**{k: str(v) for k, v in tags.items()})
+        src = memfile.open()
+    return _MemoryDataset(src, memfile)
+
+
+def _gdal_lacks_int8() -> bool:  # pragma: no cover
+    import rasterio
+
+    return tuple(int(x) for x in rasterio.__gdal_version__.split(".")[:2]) < (3, 7)
+
+
+class _MemoryDataset:
+    """A rasterio dataset that also closes the ``MemoryFile`` behind it (attributes pass through)."""
+
+    def __init__(self, dataset, memfile):
+        self._dataset = dataset
+        self._memfile = memfile
+
+    def __getattr__(self, name):
+        return getattr(self._dataset, name)
+
+    def close(self) -> None:
+        self._dataset.close()
+        self._memfile.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self) -> str:
+        return f"<in-memory {self._dataset!r}>"
+
+
+def check_window(src, window) -> tuple[int, int, int, int]:
+    """``(row_off, col_off, height, width)`` of ``window`` inside ``src`` (``None``: all of it).
+
+    Accepts a 4-tuple or a rasterio ``Window``; :class:`InputError` if it is not inside.
+    """
+    if window is None:
+        return 0, 0, src.height, src.width
+    try:
+        if hasattr(window, "row_off"):
+            vals = (window.row_off, window.col_off, window.height, window.width)
+        else:
+            vals = tuple(window)
+        y0, x0, h, w = (int(v) for v in vals)
+    except (TypeError, ValueError):
+        raise InputError(f"window must be (row_off, col_off, height, width), got {window!r}") from None
+    if y0 < 0 or x0 < 0 or h < 1 or w < 1 or y0 + h > src.height or x0 + w > src.width:
+        raise InputError(f"window {(y0, x0, h, w)} is not inside the {src.height}×{src.width} raster")
+    return y0, x0, h, w
+
+
+def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArray:
+    """Read ``src`` (a path or an open dataset), or its ``(row_off, col_off, height, width)``
+    window, into a :class:`GeoArray` of raw values (no stretch)."""
+    from rasterio.windows import Window
+
+    if isinstance(src, (str, os.PathLike)):
+        with open_raster(src) as ds:
+            return read_raster(ds, window)
+    win = None
+    transform = src.transform
+    if window is not None:
+        y0, x0, h, w = check_window(src, window)
+        win = Window(x0, y0, w, h)
+        transform = src.window_transform(win)
+    data = src.read(window=win)
+    mask = None
+    if raster_info(src).has_dataset_mask:
+        mask = src.dataset_mask(window=win)
+    return GeoArray(data, transform, src.crs, src.nodata, dict(src.tags()),
+                    tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask)
+
+
+def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = False,
+                 block: int = 512, compress: str = "deflate") -> Path:
+    """Write ``geo`` as a tiled, compressed GeoTIFF at ``path``, atomically (see
+    :class:`GeoTiffWriter`); tags, colour interpretation, band names and mask are kept."""
+    with dataset_from_array(geo.data, transform=geo.transform, crs=geo.crs, nodata=geo.nodata,
+                            bands_last=False, colorinterp=geo.colorinterp or None,
+                            descriptions=geo.descriptions) as mem:
+        profile = output_profile(mem, geo.shape, block=block, compress=compress)
+        from rasterio.windows import Window
+
+        with GeoTiffWriter(path, profile, src=mem, tags=geo.tags, overwrite=overwrite) as gw:
+            win = Window(0, 0, geo.shape[1], geo.shape[0])
+            gw.write(geo.data, win)
+            if geo.mask is not None:
+                gw.write_mask(np.asarray(geo.mask, np.uint8), win)
+    return Path(path)
 
 
 def raster_info(src) -> RasterInfo:
@@ -166,24 +420,31 @@ def _positive_finite(v, what: str) -> float:
 
 
 def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
-    """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` metres (``t`` or ``(tx, ty)``).
+    """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` (``t`` or ``(tx, ty)``, in the
+    CRS's units, metres for the usual projected CRSs); the target must be finer than the input.
 
     Needs a projected CRS in metre-like units: a geographic CRS (degrees) raises a clear error,
-    suggesting ``--scale`` or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
+    suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
     """
     tx, ty = (target, target) if np.isscalar(target) else tuple(target)
     tx, ty = _positive_finite(tx, "target resolution"), _positive_finite(ty, "target resolution")
     if info.crs is None:
         raise InputError(
-            f"{info.path} has no CRS, so its pixel size is unknown: use --scale instead"
+            f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead"
         )
     if not info.is_projected:
         raise InputError(
             f"{info.path} is in a geographic CRS ({info.crs}, pixel size in degrees): "
-            "--target-resolution needs a projected CRS in metres; use --scale, or reproject first "
-            "(e.g. gdalwarp -t_srs EPSG:32633)"
+            "a target resolution needs a projected CRS in metres; give a scale instead, or "
+            "reproject first (e.g. gdalwarp -t_srs EPSG:32633)"
         )
     xres, yres = info.res
+    if tx >= xres or ty >= yres:
+        unit = info.units or "CRS units"
+        raise InputError(
+            f"target pixel size {tx:g} x {ty:g} {unit} is not finer than the input's "
+            f"{xres:g} x {yres:g} {unit}: super-resolution makes pixels smaller"
+        )
     return yres / ty, xres / tx
 
 
@@ -311,7 +572,7 @@ class GeoTiffWriter:
     src : optional source dataset whose band descriptions, colour interpretation, tags (dataset
         and per band), units, scales and offsets are copied.
     tags : extra dataset tags (provenance), written last.
-    overwrite : replace an existing ``path``; otherwise :class:`InputError` if it exists.
+    overwrite : replace an existing ``path``; otherwise :class:`OutputExistsError` if it exists.
     """
 
     def __init__(
@@ -330,19 +591,26 @@ class GeoTiffWriter:
         self.overwrite = overwrite
         self.dataset = None
         self.tmp_path: Path | None = None
+        self._lock_fd: int | None = None
 
     def __enter__(self):
+        import errno
+
         import rasterio
         from rasterio.errors import RasterioError
 
         folder = self.path.parent
         if not folder.is_dir():
-            raise InputError(f"output folder does not exist: {folder}")
+            raise RasterIOError(errno.ENOENT, f"output folder does not exist: {folder}")
         if self.path.exists() and not self.overwrite:
-            raise InputError(f"output exists: {self.path} (use --overwrite to replace it)")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=TEMP_SUFFIX, dir=folder)
-        os.close(fd)
-        self.tmp_path = Path(tmp)
+            raise OutputExistsError(errno.EEXIST,
+                                    f"output exists: {self.path} (use --overwrite to replace it)")
+        clear_stale_parts(self.path)
+        try:
+            self.tmp_path, self._lock_fd = files.make_part(self.path)
+        except OSError as e:
+            raise RasterIOError(e.errno, f"cannot write to {folder}: "
+                                f"{e.strerror or one_line(e)}") from None
         try:
             self.dataset = rasterio.open(self.tmp_path, "w", **self.profile)
             if self.src is not None:
@@ -350,7 +618,7 @@ class GeoTiffWriter:
         except BaseException as e:
             self._cleanup()
             if isinstance(e, RasterioError):
-                raise LdcsrError(f"cannot create {self.path}: {e}") from None
+                raise RasterIOError(errno.EIO, f"cannot create {self.path}: {one_line(e)}") from None
             raise
         return self
 
@@ -400,6 +668,12 @@ class GeoTiffWriter:
                 except FileNotFoundError:
                     pass
             self.tmp_path = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
@@ -411,25 +685,29 @@ class GeoTiffWriter:
             self.dataset.close()
             self.dataset = None
             if self.path.exists() and not self.overwrite:  # appeared while we were working
-                raise InputError(f"output exists: {self.path} (use --overwrite to replace it)")
-            os.chmod(self.tmp_path, _default_mode())  # mkstemp made it 0600
+                raise OutputExistsError(
+                    f"output exists: {self.path} (use --overwrite to replace it)")
+            os.chmod(self.tmp_path, files.new_file_mode())  # mkstemp made it 0600
             for side in (".aux.xml", ".msk"):  # sidecars GDAL may have made
                 aux = Path(str(self.tmp_path) + side)
                 if aux.exists():
                     os.replace(aux, str(self.path) + side)
             os.replace(self.tmp_path, self.path)
             self.tmp_path = None
+            self._unlock()
         except BaseException:
             self._cleanup()
             raise
         return False
 
 
-def _default_mode() -> int:
-    """Permissions a plain ``open(path, "w")`` would give: 0666 minus the umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Remove (and log) the part files a killed run left for output ``path``; see :mod:`ldcsr_core.files`."""
+    removed = files.remove_stale_parts(path)
+    if removed:
+        log.warning("removed %d stale part file(s) of %s left by an interrupted run: %s",
+                    len(removed), Path(path).name, ", ".join(p.name for p in removed))
+    return removed
 
 
 class BlockRowWriter:

@@ -11,13 +11,14 @@ That is what makes tiled inference exact in geometry (no drift at non-integer sc
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["AxisWindow", "Window2d", "resize"]
+__all__ = ["AxisWindow", "Window2d", "resize", "bilinear_taps"]
 
 _CUBIC_A = -0.75  # PyTorch's bicubic convolution constant
 _FLOAT32_GRID_LIMIT = 8192
@@ -68,8 +69,20 @@ class Window2d:
         return (self.y.out_len, self.x.out_len)
 
 
-def _taps(ax: AxisWindow, mode: str, src_full: int, dst_full: int, src_start: int, src_len: int,
-          dst_start: int, dst_len: int):
+@functools.lru_cache(maxsize=512)
+def _taps(mode: str, src_full: int, dst_full: int, src_start: int, src_len: int, dst_start: int, dst_len: int):
+    """(idx, weight) arrays (dst_len × taps) of one axis, local to the data held; cached (read-only)."""
+    idx, w = _compute_taps(mode, src_full, dst_full, src_start, src_len, dst_start, dst_len)
+    return idx, w
+
+
+def bilinear_taps(src_full: int, dst_full: int, src_start: int, src_len: int, dst_start: int, dst_len: int):
+    """Bilinear taps of one axis window (cached; see :func:`resize`)."""
+    return _taps("bilinear", src_full, dst_full, src_start, src_len, dst_start, dst_len)
+
+
+def _compute_taps(mode: str, src_full: int, dst_full: int, src_start: int, src_len: int,
+                  dst_start: int, dst_len: int):
     j = np.arange(dst_start, dst_start + dst_len)
     if mode == "nearest":
         # legacy nearest: floor(j * scale) computed in float32 as PyTorch does
@@ -136,8 +149,8 @@ def resize(x: torch.Tensor, win: Window2d, mode: str, *, inverse: bool = False) 
     out = x
     for dim, ax in ((3, win.x), (2, win.y)):  # width first, then height, as PyTorch does
         if inverse:
-            idx, w = _taps(ax, mode, ax.out_full, ax.in_full, ax.out_start, ax.out_len, ax.in_start, ax.in_len)
+            idx, w = _taps(mode, ax.out_full, ax.in_full, ax.out_start, ax.out_len, ax.in_start, ax.in_len)
         else:
-            idx, w = _taps(ax, mode, ax.in_full, ax.out_full, ax.in_start, ax.in_len, ax.out_start, ax.out_len)
+            idx, w = _taps(mode, ax.in_full, ax.out_full, ax.in_start, ax.in_len, ax.out_start, ax.out_len)
         out = _resize_axis(out, dim, idx, w)
     return out

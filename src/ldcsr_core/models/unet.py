@@ -26,8 +26,12 @@ def timestep_embedding(timesteps: torch.Tensor, dim: int, max_period: int = 1000
 
 
 class GroupNorm32(nn.GroupNorm):
+    """GroupNorm computed in float32 whatever the input and weight dtypes (as LDM's fp16 mode)."""
+
     def forward(self, x):
-        return super().forward(x.float()).type(x.dtype)
+        w = self.weight.float() if self.weight is not None else None
+        b = self.bias.float() if self.bias is not None else None
+        return F.group_norm(x.float(), self.num_groups, w, b, self.eps).type(x.dtype)
 
 
 def normalization(channels: int) -> nn.GroupNorm:
@@ -154,11 +158,12 @@ class UNetModel(nn.Module):
         nn.init.zeros_(self.out[2].bias)
 
     def embedding(self, t, scale=None, osize=None):
-        emb = self.time_embed(timestep_embedding(t, self.model_channels))
+        dt = self.time_embed[0].weight.dtype  # half-precision models: the sinusoids follow the weights
+        emb = self.time_embed(timestep_embedding(t, self.model_channels).to(dt))
         if self.use_scale_embedding:
-            emb = emb + self.scale_embed(timestep_embedding(scale, self.model_channels))
+            emb = emb + self.scale_embed(timestep_embedding(scale, self.model_channels).to(dt))
         if self.use_osize_embedding:
-            emb = emb + self.osize_embed(timestep_embedding(osize, self.model_channels))
+            emb = emb + self.osize_embed(timestep_embedding(osize, self.model_channels).to(dt))
         return emb
 
     def forward(self, x, t, scale=None, osize=None):

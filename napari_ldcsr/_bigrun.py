@@ -1,0 +1,137 @@
+"""Big runs (Qt-free): a result too large for memory is streamed to a GeoTIFF next to the source.
+
+:func:`plan_run` decides, before a Run starts, whether its result is built in memory (as
+usual), streamed to a file (a whole-layer run of a file-backed layer whose result would exceed
+:func:`stream_threshold_bytes`) or refused with a plain message. A streamed run goes through
+``ldcsr_core.geo.pipeline.upscale_raster`` (the CLI's raster path: tiled, compressed, written to
+a part file and renamed, nothing left on cancel); :func:`open_streamed` then opens the file as a
+lazy multiscale layer (:mod:`._lazy`) placed exactly over the source, like any Run result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._job import JobResult, JobSpec, LayerSource, provenance
+from ._results import result_kwargs
+
+__all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run",
+           "open_streamed"]
+
+#: Results larger than this (MB, all bands, in the source dtype) are not built in memory:
+#: whole-layer runs of a file-backed layer stream to a GeoTIFF next to the source, other
+#: regions are refused. The environment variable ``NAPARI_LDCSR_STREAM_MB`` overrides it.
+STREAM_THRESHOLD_MB = 512
+
+
+def stream_threshold_bytes() -> int:
+    """The in-memory limit of a result in bytes (``NAPARI_LDCSR_STREAM_MB`` or the constant)."""
+    mb = os.environ.get("NAPARI_LDCSR_STREAM_MB", "").strip()
+    try:
+        value = float(mb) if mb else float(STREAM_THRESHOLD_MB)
+    except ValueError:
+        value = float(STREAM_THRESHOLD_MB)
+    return int(value * 2**20)
+
+
+def result_bytes(source: LayerSource, spec: JobSpec) -> int:
+    """Size of the result of ``spec`` on ``source`` in memory (all bands, source dtype)."""
+    h, w = spec.out_shape
+    return h * w * source.count * np.dtype(source.layers[0].data.dtype).itemsize
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def output_path_for(src_path: str | os.PathLike, scale: float) -> Path:
+    """``<stem>_x2.50_ldcsr.tif`` next to ``src_path``; ``…_ldcsr-2.tif`` etc. if that exists
+    (FileExistsError when 99 names are taken)."""
+    src = Path(src_path)
+    base = f"{src.stem}_x{scale:.2f}_ldcsr"
+    for i in range(1, 100):
+        path = src.with_name(f"{base}.tif" if i == 1 else f"{base}-{i}.tif")
+        if not path.exists() and not os.path.lexists(path):
+            return path
+    raise FileExistsError(f"{base}.tif and 98 numbered variants exist next to the source already")
+
+
+def _file_problem(source: LayerSource) -> str | None:
+    """Why ``source.path`` does not hold exactly ``source``'s bands and size (or None)."""
+    from ldcsr_core.errors import one_line
+    from ldcsr_core.geo.raster_io import open_raster
+
+    try:
+        with open_raster(source.path) as ds:
+            count, shape = ds.count, (ds.height, ds.width)
+    except Exception as exc:  # noqa: BLE001 - becomes the message
+        return f"its source file cannot be read ({one_line(exc)})"
+    if shape != source.shape:
+        return f"its source file is {shape[0]}×{shape[1]} px, the layer {source.shape[0]}×{source.shape[1]} px"
+    if count != source.count:
+        return (f"its source file has {count} bands and only {source.count} of them are open as layers "
+                "(all bands of a file are super-resolved together; open the file again)")
+    return None
+
+
+def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
+    """The spec to run (``output_path`` set when the result is streamed to a file), or a message.
+
+    In memory when the result fits under :func:`stream_threshold_bytes`; streamed when it does not
+    and the run covers the whole layer of a file-backed source (lazy layers, or layers the reader
+    opened from a file); refused otherwise.
+    """
+    if source.lazy:
+        problem = _file_problem(source)
+        if problem is not None:
+            return f"'{source.layers[0].name}' cannot be super-resolved: {problem}."
+    size, limit = result_bytes(source, spec), stream_threshold_bytes()
+    if size <= limit:
+        return spec
+    h, w = spec.out_shape
+    what = f"The result ({h}×{w} px, {_size(size)}) is larger than the {_size(limit)} kept in memory"
+    if spec.region.shape != source.shape:
+        return (f"{what}; pick the region 'Whole layer' to stream it to a GeoTIFF next to the source, "
+                "or a smaller region or scale.")
+    if not source.path:
+        return (f"{what}, and '{source.layers[0].name}' has no source file to stream from; save it as a "
+                "GeoTIFF and open that, or pick a smaller region or scale.")
+    problem = None if source.lazy else _file_problem(source)
+    if problem is not None:
+        return f"{what}, and it cannot be streamed from its file: {problem}."
+    folder = Path(source.path).parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (f"{what}, and the folder of its source file is not writable ({folder}); copy the file to a "
+                "writable folder and open it from there.")
+    try:
+        out = output_path_for(source.path, spec.scale)
+    except FileExistsError as exc:
+        return f"{what}, and no free output name is left: {exc}."
+    return dataclasses.replace(spec, output_path=str(out), bicubic=False)
+
+
+def open_streamed(viewer, source: LayerSource, result: JobResult) -> list:
+    """Open ``result.path`` lazily, one layer per source layer, placed exactly over the source
+    (:func:`_results.result_kwargs`) with provenance; returns the layers added."""
+    from ._lazy import lazy_layer_data
+
+    spec = result.spec
+    data = lazy_layer_data(result.path)
+    if len(data) != len(source.layers):
+        raise ValueError(f"{Path(result.path).name} opens as {len(data)} layers, the source has "
+                         f"{len(source.layers)}")
+    info = provenance(result, source.layers[0].name)
+    info["output_file"] = result.path
+    layers = []
+    for src, (levels, lazy_kwargs, _) in zip(source.layers, data):
+        kwargs = result_kwargs(src, spec, "ldcsr", run_info=info)
+        md = lazy_kwargs["metadata"]
+        kwargs["metadata"].update(path=md["path"], file_name=md["file_name"], lazy=True, tags=md["tags"])
+        if "band" in md:
+            kwargs["metadata"]["band"] = md["band"]
+        layers.append(viewer.add_image(levels, multiscale=True, **kwargs))
+    return layers

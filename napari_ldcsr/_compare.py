@@ -1,0 +1,200 @@
+"""Comparison that stays linked at any zoom: a dock of extra napari canvases with linked cameras.
+
+:class:`CompareDock` shows three panels side by side — **source**, **bicubic**, **LDCSR** —
+each a real napari canvas (``QtViewer`` of its own ``ViewerModel``, as in napari's
+"multiple viewer widget" example) whose layers share the main viewer's arrays (no copies).
+The panels' cameras and the main viewer's camera are linked by :class:`CameraLink` (center and
+zoom, both ways), so pan or zoom in any of them moves all of them and the panels, being the
+same size, show the same world box at any zoom.
+
+* *bicubic* is the computed bicubic result layer when there is one (a Run with the bicubic
+  baseline), otherwise the source drawn with napari's bicubic interpolation (``interpolation2d
+  = "cubic"``), which needs no computation and follows the live lens anywhere.
+* *LDCSR* is the source with the Run result, or with the live lens's layer on top (mirrored
+  tile by tile as the lens paints).
+
+Why not napari's grid mode: before napari 0.6 the grid translated the layers within one canvas,
+so zooming showed one cell or the seams; from 0.6 on its cells share one camera correctly, but
+a cell holds exactly ``stride`` layers and the layer list of the main viewer has to be
+rearranged (and the live layer needs the source under it in the same cell). Separate canvases
+work the same on napari 0.5 … 0.9, leave the user's layer list untouched, and put any stack of
+layers in any panel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+from qtpy.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+__all__ = ["CameraLink", "CompareDock", "mirror_layer"]
+
+PANELS = ("source", "bicubic", "LDCSR")
+
+
+def mirror_layer(layer, **overrides):
+    """A new layer with ``layer``'s data (shared, not copied) and state (placement, contrast…)."""
+    from napari.layers import Layer
+
+    data, state, kind = layer.as_layer_data_tuple()
+    state = dict(state)
+    state.pop("metadata", None)
+    state.update(overrides)
+    return Layer.create(data, state, kind)
+
+
+class CameraLink:
+    """Keeps the 2-D center and zoom of several napari cameras equal (any one drives the rest)."""
+
+    def __init__(self, cameras: Iterable[Any]):
+        self.cameras = list(cameras)
+        self._busy = False
+        for cam in self.cameras:
+            cam.events.center.connect(self._sync)
+            cam.events.zoom.connect(self._sync)
+
+    def _sync(self, event) -> None:
+        if self._busy:
+            return
+        src = event.source
+        self._busy = True
+        try:
+            for cam in self.cameras:
+                if cam is not src:
+                    cam.center = tuple(cam.center[:-2]) + tuple(src.center[-2:]) if len(cam.center) > 2 \
+                        else tuple(src.center[-2:])
+                    cam.zoom = src.zoom
+        finally:
+            self._busy = False
+
+    def disconnect(self) -> None:
+        for cam in self.cameras:
+            cam.events.center.disconnect(self._sync)
+            cam.events.zoom.disconnect(self._sync)
+        self.cameras = []
+
+
+class CompareDock(QWidget):
+    """Three linked panels (source | bicubic | LDCSR) for a source layer and a result or a lens.
+
+    Parameters
+    ----------
+    viewer : the main napari viewer (its camera is linked to the panels').
+    source : the source image layer.
+    result : a Run result layer over ``source`` (optional).
+    bicubic : a computed bicubic layer (optional; else the source with cubic interpolation).
+    lens : a :class:`~napari_ldcsr._lens.LiveLens` whose live layer the LDCSR panel mirrors.
+    """
+
+    def __init__(self, viewer, source, result=None, bicubic=None, lens=None, parent=None):
+        super().__init__(parent)
+        from napari.components import ViewerModel
+        from napari.qt import QtViewer
+
+        self.viewer, self.source, self.result, self.lens = viewer, source, result, lens
+        self.models = {name: ViewerModel(title=name) for name in PANELS}
+        self.qt_viewers = {}
+        splitter = QSplitter(self)
+        for name in PANELS:
+            box = QWidget(splitter)
+            lay = QVBoxLayout(box)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.addWidget(QLabel(name, box))
+            qtv = QtViewer(self.models[name])
+            lay.addWidget(qtv)
+            self.qt_viewers[name] = qtv
+            splitter.addWidget(box)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self._splitter = splitter
+
+        self.models["source"].layers.append(mirror_layer(source))
+        if bicubic is not None:
+            self.models["bicubic"].layers.append(mirror_layer(source))
+            self.models["bicubic"].layers.append(mirror_layer(bicubic, opacity=1.0))
+        else:
+            self.models["bicubic"].layers.append(mirror_layer(source, interpolation2d="cubic"))
+        self.models["LDCSR"].layers.append(mirror_layer(source))
+        self._live_mirror = None
+        if result is not None:
+            self.models["LDCSR"].layers.append(mirror_layer(result, opacity=1.0, visible=True))
+        if lens is not None:
+            lens.tile_shown.connect(self._sync_live)
+            lens.view_done.connect(self._sync_live)
+            self._sync_live()
+        from ._viewer import camera
+
+        self.link = CameraLink([camera(viewer)] + [camera(m) for m in self.models.values()])
+        self.link._sync(_Event(camera(viewer)))  # start where the main viewer looks
+        viewer.layers.events.removed.connect(self._on_removed)
+
+    # ---------------------------------------------------------------- lens mirroring
+    def _sync_live(self, *_: Any) -> None:
+        live = self.lens.live_layer if self.lens is not None else None
+        model = self.models["LDCSR"]
+        if live is None:
+            if self._live_mirror is not None:
+                self._live_mirror.visible = False
+            return
+        if self._live_mirror is None or self._live_mirror not in model.layers:
+            self._live_mirror = mirror_layer(live)
+            model.layers.append(self._live_mirror)
+        m = self._live_mirror
+        if m.data is not live.data:
+            m.data = live.data
+        for key in ("scale", "translate", "rotate", "shear", "visible"):
+            setattr(m, key, getattr(live, key))
+        m.refresh()
+
+    def _on_removed(self, event) -> None:
+        if event.value is self.source:
+            self.close_panels()
+
+    # ---------------------------------------------------------------- public
+    def equalize(self) -> None:
+        """Give the three panels the same width."""
+        n = len(PANELS)
+        total = sum(self._splitter.sizes()) or self.width()
+        self._splitter.setSizes([total // n] * n)
+
+    def visible_boxes(self) -> dict[str, np.ndarray]:
+        """World box ``[[ymin, xmin], [ymax, xmax]]`` each panel shows (from its canvas size)."""
+        from ._geometry import visible_world_box
+
+        from ._viewer import canvas_size
+
+        return {name: visible_world_box(m.camera.center[-2:], m.camera.zoom, canvas_size(m))
+                for name, m in self.models.items()}
+
+    def close_panels(self) -> None:
+        """Unlink the cameras, drop the panels' layers and close their canvases."""
+        if self.link is not None:
+            self.link.disconnect()
+            self.link = None
+        if self.lens is not None:
+            for sig in (self.lens.tile_shown, self.lens.view_done):
+                try:
+                    sig.disconnect(self._sync_live)
+                except (TypeError, RuntimeError):
+                    pass
+        try:
+            self.viewer.layers.events.removed.disconnect(self._on_removed)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+        for name, qtv in self.qt_viewers.items():
+            self.models[name].layers.clear()
+            qtv.close()
+        self.qt_viewers = {}
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self.qt_viewers:
+            self.close_panels()
+        super().closeEvent(event)
+
+
+class _Event:
+    def __init__(self, source):
+        self.source = source

@@ -1,0 +1,254 @@
+"""The settings form of the LDCSR widget: magicgui widgets, plus a superqt "Advanced" section.
+
+:class:`SettingsForm` owns the pickers and boxes and their small rules (scale <-> output pixel
+size, out-of-range scales, checkpoint entries); :meth:`SettingsForm.settings` snapshots them into
+a :class:`RunSettings` for a run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from ldcsr_core.rules import MAX_SCALE, MODES
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
+
+from . import _geometry as geo
+from ._region import REGIONS
+from ._viewer import image_layers, notify, shapes_layers
+
+__all__ = ["RunSettings", "SettingsForm", "MODE_LABELS", "DEFAULT_MODEL", "LOAD_CHECKPOINT",
+           "ask_checkpoint_path"]
+
+SCALE_MIN = 1.0
+MODE_LABELS = {"diffusion": "diffusion", "fast": "fast preview"}
+DEFAULT_MODEL = "Built-in default"
+LOAD_CHECKPOINT = "Load checkpoint…"
+_LOAD = "\0load"  # value of the "Load checkpoint…" entry
+_DEFAULT = ""  # value of the built-in default entry
+STRETCHES = ("auto", "percentile", "dtype")
+_UNITS = {"metre": "m", "meter": "m", "metres": "m", "meters": "m"}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """A snapshot of the form: what the next run will use."""
+
+    layer: object | None
+    scale: float
+    mode: str
+    seed: int
+    model_source: str | None
+    region: str
+    shapes: object | None
+    tile: int | None
+    bicubic: bool
+    stretch: str = "auto"
+    bands: tuple[int, ...] | None = None
+    samples: int = 1
+
+
+def ask_checkpoint_path(parent=None) -> str | None:
+    """Ask for a checkpoint file (Qt file dialog); None when the user cancels."""
+    from qtpy.QtWidgets import QFileDialog
+
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Load LDCSR checkpoint", "", "LDCSR checkpoints (*.ckpt *.safetensors);;All files (*)"
+    )
+    return path or None
+
+
+def layer_pixel_size(layer) -> tuple[float, str] | None:
+    """(mean pixel size, short unit name) of a georeferenced layer, else None."""
+    md = getattr(layer, "metadata", None) or {}
+    if not md.get("crs") or not md.get("pixel_size"):
+        return None
+    units = md.get("units") or "CRS units"
+    return float(np.mean(md["pixel_size"])), str(_UNITS.get(str(units).lower(), units))
+
+
+class SettingsForm:
+    """Pickers and boxes for a run (magicgui): ``main`` is always shown, ``advanced`` collapses.
+
+    The layer pickers are typed as napari ``Image``/``Shapes`` layers and list the viewer's layers
+    of that type; :meth:`reset_choices` (connected to the layer list's events by the widget)
+    keeps them current.
+    """
+
+    def __init__(self, viewer) -> None:
+        from napari.layers import Image, Shapes
+
+        self.viewer = viewer
+        self.layer = ComboBox(label="Image layer", annotation=Image,
+                              choices=lambda _w: image_layers(self.viewer),
+                              tooltip="Image layer to super-resolve")
+        # The box accepts any typed value, so that an out-of-range one can be reported and clamped.
+        self.scale = FloatSpinBox(label="Scale ×", value=2.0, min=0.0, max=100.0, step=0.1,
+                                  tooltip=f"Super-resolution factor ({SCALE_MIN:.2f}-{MAX_SCALE:.2f}); "
+                                          "the output covers the same area")
+        self.pixel = FloatSpinBox(label="Output pixel", value=0.0, min=0.0, max=0.0,
+                                  tooltip="Output pixel size; type a target resolution to get the scale")
+        self.model = ComboBox(label="Model", choices=[(DEFAULT_MODEL, _DEFAULT), (LOAD_CHECKPOINT, _LOAD)],
+                              tooltip="Official Lightning .ckpt or napari-ldcsr .safetensors")
+        self.mode = ComboBox(label="Mode", choices=[(MODE_LABELS[m], m) for m in MODES],
+                             tooltip="diffusion: 4-step sampler (best); fast preview: deterministic decoder")
+        self.region = ComboBox(label="Region", choices=[(label, key) for key, label in REGIONS.items()])
+        self.shapes = ComboBox(label="Shapes layer", annotation=Shapes,
+                               choices=lambda _w: shapes_layers(self.viewer),
+                               tooltip="Shapes layer whose selected (or last) rectangle bounds the region")
+        self.seed = SpinBox(label="Seed", value=0, min=0, max=2**31 - 1,
+                            tooltip="Noise seed of the diffusion sampler (same seed, same pixels)")
+        self.tile = SpinBox(label="Tile (input px)", value=0, min=0, max=4096, step=32,
+                            tooltip="Tile side in input pixels; 0 lets the engine choose")
+        self.bicubic = CheckBox(text="Also add a bicubic baseline layer")
+        self.samples = SpinBox(label="Uncertainty: samples", value=1, min=1, max=32,
+                               tooltip="K > 1 (diffusion mode): run the sampler K times (seeds seed…seed+K-1); the "
+                                       "result is their mean, and a spread layer (magma) shows where they disagree, "
+                                       "i.e. where detail is invented. K times slower. 1 = off")
+        self.samples.native.setSpecialValueText("off")
+        self.stretch = ComboBox(label="Stretch", choices=list(STRETCHES), value="auto",
+                                tooltip="Radiometric mapping to the model's range, as `ldcsr upscale --stretch`: "
+                                        "auto = 8-bit as is, other types by robust per-band percentiles")
+        self.bands = LineEdit(label="Bands (R,G,B)", value="",
+                              tooltip="Multi-band files: 1-based bands fed to the model as its RGB triplet, "
+                                      "e.g. 4,3,2 (as `ldcsr upscale --bands`); empty = the first three")
+        for box in (self.scale, self.pixel):
+            box.native.setKeyboardTracking(False)
+        self.scale.native.setDecimals(2)
+        self.tile.native.setSpecialValueText("auto")
+        self.main = Container(widgets=[self.layer, self.scale, self.pixel, self.model, self.mode,
+                                       self.region, self.shapes])
+        self.advanced = Container(widgets=[self.seed, self.tile, self.stretch, self.bands, self.bicubic,
+                                           self.samples])
+        self._model_value = _DEFAULT
+        self.layer.changed.connect(self._sync_pixel)
+        self.scale.changed.connect(self._on_scale)
+        self.pixel.changed.connect(self._on_pixel)
+        self.model.changed.connect(self._on_model)
+        self.region.changed.connect(self._sync_enabled)
+        self._sync_pixel()
+        self._sync_enabled()
+
+    # ------------------------------------------------------------------ choices
+    def reset_choices(self, *_) -> None:
+        """Refresh the layer pickers from the viewer's layer list (keeps the current picks)."""
+        self.main.reset_choices()
+        self._sync_pixel()
+
+    # ------------------------------------------------------------------ scale <-> pixel size
+    def _sync_pixel(self, *_) -> None:
+        ps = layer_pixel_size(self.layer.value)
+        box = self.pixel
+        with box.changed.blocked():
+            if ps is None:
+                box.native.setSpecialValueText("— (not georeferenced)")
+                box.min, box.max = 0.0, 0.0
+                box.value = 0.0
+                box.enabled = False
+            else:
+                px, units = ps
+                box.native.setSpecialValueText("")
+                box.native.setDecimals(max(2, 3 - int(np.floor(np.log10(px / MAX_SCALE)))))
+                box.min, box.max = px / MAX_SCALE, px / SCALE_MIN
+                box.step = px / 100.0
+                box.native.setSuffix(f" {units}")
+                box.value = geo.output_pixel_size(px, self.scale.value)
+                box.enabled = True
+
+    def _on_scale(self, value: float) -> None:
+        if not SCALE_MIN <= value <= MAX_SCALE:
+            clamped = min(max(value, SCALE_MIN), MAX_SCALE)
+            notify("warning", f"Scale {value:g} is out of range: LDCSR scales between {SCALE_MIN:.2f} and "
+                              f"{MAX_SCALE:.2f}. Using {clamped:.2f}.")
+            self.scale.value = clamped  # re-enters with the clamped value
+            return
+        ps = layer_pixel_size(self.layer.value)
+        if ps is not None:
+            with self.pixel.changed.blocked():
+                self.pixel.value = geo.output_pixel_size(ps[0], value)
+
+    def _on_pixel(self, value: float) -> None:
+        ps = layer_pixel_size(self.layer.value)
+        if ps is None or value <= 0:
+            return
+        scale = min(max(geo.scale_for_pixel_size(ps[0], value), SCALE_MIN), MAX_SCALE)
+        with self.scale.changed.blocked():
+            self.scale.value = scale
+
+    @property
+    def output_pixel_size(self) -> float | None:
+        """Output pixel size for the current layer and scale (None if not georeferenced)."""
+        return float(self.pixel.value) if layer_pixel_size(self.layer.value) is not None else None
+
+    # ------------------------------------------------------------------ model
+    def _on_model(self, value: str) -> None:
+        if value != _LOAD:
+            self._model_value = value
+            return
+        path = ask_checkpoint_path(self.main.native)
+        if path:
+            self.add_checkpoint(path)
+        else:
+            self._select_model(self._model_value)
+
+    def _select_model(self, value: str) -> None:
+        with self.model.changed.blocked():
+            self.model.value = value
+        self._model_value = value
+
+    def add_checkpoint(self, path: str) -> bool:
+        """Add (or re-select) a checkpoint file in the model picker; False (and a notification) if
+        it is not a ``.ckpt``/``.safetensors`` file."""
+        path = str(path)
+        if not path.lower().endswith((".ckpt", ".safetensors")):
+            notify("error", f"{os.path.basename(path)} is not a .ckpt or .safetensors checkpoint.")
+            self._select_model(self._model_value)
+            return False
+        choices = [(self.model.native.itemText(i), self.model.native.itemData(i))
+                   for i in range(self.model.native.count())]
+        if path not in [v for _, v in choices]:
+            choices.insert(len(choices) - 1, (os.path.basename(path), path))  # before "Load…"
+            with self.model.changed.blocked():
+                self.model.choices = choices
+        self._select_model(path)
+        return True
+
+    @property
+    def model_source(self) -> str | None:
+        """The picked checkpoint path, or None for the built-in default."""
+        value = self.model.value
+        return None if value in (_DEFAULT, _LOAD, None) else str(value)
+
+    # ------------------------------------------------------------------ state
+    def _sync_enabled(self, *_) -> None:
+        self.shapes.enabled = self.region.value == "shapes" and self.main.enabled
+
+    def set_running(self, running: bool) -> None:
+        """Lock the form while a run is in progress."""
+        for w in (*self.main, *self.advanced):
+            w.enabled = not running
+        if not running:
+            self._sync_pixel()
+            self._sync_enabled()
+        else:
+            self.shapes.enabled = False
+
+    def settings(self) -> RunSettings:
+        """A snapshot of the current settings (ValueError for a malformed band list)."""
+        from ldcsr_core.geo.radiometry import parse_bands
+
+        return RunSettings(
+            layer=self.layer.value,
+            scale=float(self.scale.value),
+            mode=str(self.mode.value),
+            seed=int(self.seed.value),
+            model_source=self.model_source,
+            region=str(self.region.value),
+            shapes=self.shapes.value,
+            tile=int(self.tile.value) or None,
+            bicubic=bool(self.bicubic.value),
+            stretch=str(self.stretch.value),
+            bands=parse_bands(self.bands.value.strip() or None),
+            samples=int(self.samples.value),
+        )

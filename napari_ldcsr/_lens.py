@@ -1,0 +1,546 @@
+"""The live LDCSR lens: whatever part of a layer is on screen is super-resolved when the camera stops.
+
+Flow: camera (or canvas) change → the running view is cancelled at once (its worker stops
+after the tile it is computing; anything it still yields is dropped) → after ``debounce_ms``
+without further change: visible window → scale step from the zoom (output px ≈ screen px,
+capped) → the tiles of the layer's *global* output grid at that step that touch the window →
+cached tiles are shown at once, the others are computed one by one in a napari
+``thread_worker`` (model loaded once, kept) → each tile's final pixels go into one "live" layer
+that lies exactly over the source. The Qt-free pieces (grid, exact composition, cache) are in
+:mod:`napari_ldcsr._lens_cache`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from qtpy.QtCore import QObject, QTimer, Signal
+
+from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode
+
+from . import _geometry as geo
+from ._viewer import camera, canvas_size, linear_part, notify as _notify
+from ._lens_cache import (
+    DEFAULT_CACHE_BYTES, LayerPixels, LensGrid, OutWindow, TileCache, WindowComposer,
+    global_out_shape, output_window, scale_step, window_transform,
+)
+
+__all__ = ["LiveLens", "unsupported_reason"]
+
+LIVE_KEY = "ldcsr_live"
+
+
+def unsupported_reason(layer) -> str | None:
+    """Why the lens cannot work on ``layer`` (None when it can)."""
+    from napari.layers import Image
+
+    if layer is None:
+        return "no layer selected"
+    if not isinstance(layer, Image):
+        return f"'{layer.name}' is a {type(layer).__name__} layer; the lens works on image layers"
+    if layer.multiscale:
+        if len(layer.data) == 0 or not hasattr(layer.data[0], "shape"):
+            return f"'{layer.name}' is multiscale without a base level"
+        base = layer.data[0]
+    else:
+        base = layer.data
+    if (base.ndim - (1 if layer.rgb else 0)) != 2:
+        return f"'{layer.name}' has {layer.ndim} dimensions; the lens works on 2-D (grey or RGB) layers"
+    if min(base.shape[:2]) < MIN_INPUT_SIDE:
+        return f"'{layer.name}' is smaller than {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px"
+    return None
+
+
+@dataclass
+class _View:
+    """One view being shown: everything needed to paint its tiles and to Keep it."""
+
+    gen: int
+    layer: Any
+    step: float
+    grid: LensGrid
+    win: OutWindow
+    composer: WindowComposer
+    prefix: tuple
+    values: np.ndarray  # the layer's values (dtype and band layout of the source)
+    shown: list = field(default_factory=list)  # plan indices of tiles painted, in order
+    started: float = field(default_factory=time.perf_counter)
+    first_tile_s: float | None = None
+    done_s: float | None = None
+    computed: int = 0
+
+
+class LiveLens(QObject):
+    """Live super-resolution of the visible part of one image layer.
+
+    Parameters
+    ----------
+    viewer : the napari viewer.
+    model_provider : ``source -> model`` (a :class:`~napari_ldcsr._job.ModelCache`'s ``get``
+        or any callable; called in the worker thread, so it should cache). Default: the
+        engine's ``load_model``, cached.
+    mode : "fast" (default, the deterministic decoder) or "diffusion" (seeded sampler).
+    max_scale : cap of the scale step (≤ ``MAX_SCALE`` = 8, the models' training range).
+    cache_bytes : memory bound of the LRU tile cache.
+    debounce_ms : quiet time after the last camera change before a view is computed.
+    """
+
+    #: (view generation, plan index) each time a tile's final pixels are painted.
+    tile_shown = Signal(object)
+    #: the view generation, when every tile of the view is on screen.
+    view_done = Signal(int)
+    #: the generation of a view that was cancelled by a camera change.
+    view_cancelled = Signal(int)
+
+    def __init__(self, viewer, model_provider: Callable[[str | None], Any] | None = None, *,
+                 model_source: str | None = None, mode: str = "fast", seed: int = 0,
+                 max_scale: float = MAX_SCALE, cache_bytes: int = DEFAULT_CACHE_BYTES,
+                 debounce_ms: int = 150, tile: int | None = None):
+        super().__init__()
+        from ._job import ModelCache
+
+        self.viewer = viewer
+        self._models = model_provider or ModelCache().get
+        self.model_source = model_source
+        self.mode = check_mode(mode)
+        self.seed = int(seed)
+        self.max_scale = float(max_scale)
+        self.tile = tile
+        self.cache = TileCache(cache_bytes)
+        self._layer = None
+        self._pixels: LayerPixels | None = None
+        self._grids: dict = {}
+        self._enabled = False
+        self._gen = 0
+        self._view: _View | None = None
+        self._worker = None
+        self._lock = threading.Lock()  # one tile through the model at a time
+        self._live = None
+        self._version = 0  # bumped when the source's pixels change (invalidates the cache keys)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(debounce_ms))
+        self._timer.timeout.connect(self.refresh)
+        self._connected = False
+
+    # ------------------------------------------------------------------ public surface
+    @property
+    def layer(self):
+        return self._layer
+
+    @property
+    def live_layer(self):
+        """The layer the lens paints into (None while there is nothing to show)."""
+        return self._live if self._live is not None and self._live in self.viewer.layers else None
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @property
+    def busy(self) -> bool:
+        """True while tiles of the current view are still being computed."""
+        return self._worker is not None
+
+    @property
+    def view(self) -> _View | None:
+        return self._view
+
+    def set_layer(self, layer) -> bool:
+        """Follow ``layer``; an unsupported one gives a notification and leaves the lens idle."""
+        reason = unsupported_reason(layer)
+        if reason is not None:
+            _notify("warning", f"Live lens: {reason}.")
+            self._cancel()
+            self._drop_live()
+            self._layer = self._pixels = None
+            return False
+        if layer is not self._layer:
+            self._cancel()
+            self._drop_live()
+            if self._layer is not None:
+                self._layer.events.data.disconnect(self._on_data)
+            self._layer, self._pixels = layer, None
+            self._grids.clear()
+            self._version += 1
+            layer.events.data.connect(self._on_data)
+        if self._enabled:
+            self.refresh()
+        return True
+
+    def set_enabled(self, on: bool) -> bool:
+        """Turn the lens on (computes the current view at once) or off (removes the live layer;
+        the cache stays, so turning it on again shows cached tiles instantly)."""
+        if on and self._layer is None:
+            _notify("warning", "Live lens: choose an image layer first.")
+            return False
+        self._enabled = bool(on)
+        if on:
+            self._connect()
+            self.refresh()
+        else:
+            self._timer.stop()
+            self._cancel()
+            self._drop_live()
+            self._view = None
+        return self._enabled
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = check_mode(mode)
+        self._restart()
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = int(seed)
+        self._restart()
+
+    def set_max_scale(self, value: float) -> None:
+        self.max_scale = float(value)
+        self._restart()
+
+    def set_model(self, provider: Callable[[str | None], Any] | None = None, source: str | None = None) -> None:
+        """Use another model (the cache keys include the model, so nothing stale is reused)."""
+        if provider is not None:
+            self._models = provider
+        self.model_source = source
+        self._restart()
+
+    def close(self) -> None:
+        """Stop, remove the live layer and disconnect from the viewer."""
+        self.set_enabled(False)
+        self._disconnect()
+
+    # ------------------------------------------------------------------ viewer events
+    def _connect(self) -> None:
+        if self._connected:
+            return
+        cam = camera(self.viewer)
+        cam.events.center.connect(self._on_camera)
+        cam.events.zoom.connect(self._on_camera)
+        canvas = getattr(self.viewer, "canvas", None)
+        if canvas is not None and hasattr(canvas, "events") and hasattr(canvas.events, "size"):
+            canvas.events.size.connect(self._on_camera)
+        self.viewer.layers.events.removed.connect(self._on_removed)
+        self.viewer.dims.events.ndisplay.connect(self._on_camera)
+        self._connected = True
+
+    def _disconnect(self) -> None:
+        if not self._connected:
+            return
+        cam = camera(self.viewer)
+        for ev in (cam.events.center, cam.events.zoom, self.viewer.dims.events.ndisplay):
+            ev.disconnect(self._on_camera)
+        canvas = getattr(self.viewer, "canvas", None)
+        if canvas is not None and hasattr(canvas, "events") and hasattr(canvas.events, "size"):
+            canvas.events.size.disconnect(self._on_camera)
+        self.viewer.layers.events.removed.disconnect(self._on_removed)
+        self._connected = False
+
+    def _on_camera(self, *_: Any) -> None:
+        if not self._enabled:
+            return
+        self._cancel()  # the old view's work stops within one tile
+        if self._usable() and self.viewer.dims.ndisplay == 2:
+            planned = self._plan_view()
+            if planned is not None and (self._same_view(planned) or self._all_cached(planned)):
+                self.refresh()  # everything is cached: show it now, no debounce
+                return
+        self._timer.start()
+
+    def _on_removed(self, event) -> None:
+        removed = event.value
+        if removed is self._live:
+            self._live = None
+            self._cancel()
+            self._view = None
+        elif removed is self._layer:
+            self._cancel()
+            self._drop_live()
+            self._layer = self._pixels = None
+            self._view = None
+            if self._enabled:
+                self._enabled = False
+                _notify("info", f"Live lens off: '{removed.name}' was removed.")
+
+    def _on_data(self, *_: Any) -> None:
+        """The source's pixels changed: forget its stretch and grids; new cache keys."""
+        self._pixels = None
+        self._grids.clear()
+        self._version += 1
+        self._restart()
+
+    def _restart(self) -> None:
+        if self._enabled:
+            self._cancel()
+            self.refresh()
+
+    # ------------------------------------------------------------------ views
+    def _cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.quit()
+            self._worker = None
+            if self._view is not None:
+                self.view_cancelled.emit(self._view.gen)
+        self._gen += 1
+
+    def _pixels_for(self, layer) -> LayerPixels:
+        if self._pixels is None:
+            if layer.multiscale:
+                from ._lazy import window_reader
+
+                self._pixels = LayerPixels(window_reader(layer.data[0]), layer.rgb, coarse=layer.data[-1])
+            else:
+                self._pixels = LayerPixels(layer.data, layer.rgb)
+        return self._pixels
+
+    def visible_data_box(self, layer) -> tuple[np.ndarray, float]:
+        """The layer's data-coordinate box on screen and the screen px per layer pixel."""
+        cam = camera(self.viewer)
+        box = geo.visible_world_box(cam.center[-2:], cam.zoom, canvas_size(self.viewer))
+        (y0, x0), (y1, x1) = box
+        corners = np.array([layer.world_to_data(p)[-2:] for p in ((y0, x0), (y0, x1), (y1, x0), (y1, x1))])
+        data_box = np.stack([corners.min(axis=0), corners.max(axis=0)])
+        o = np.asarray(layer.data_to_world((0, 0)), float)[-2:]
+        step_y = np.linalg.norm(np.asarray(layer.data_to_world((1, 0)), float)[-2:] - o)
+        step_x = np.linalg.norm(np.asarray(layer.data_to_world((0, 1)), float)[-2:] - o)
+        return data_box, float(cam.zoom * max(step_y, step_x))
+
+    def _plan_view(self):
+        """(step, window, grid, cache-key prefix) of what is on screen now, or None (nothing to do:
+        zoomed out below ×1.25, or the layer is off screen)."""
+        layer = self._layer
+        pixels = self._pixels_for(layer)
+        data_box, zoom = self.visible_data_box(layer)
+        step = scale_step(zoom, self.max_scale)
+        if step is None:
+            return None
+        out_shape = global_out_shape(pixels.shape, step)
+        win = output_window(data_box, pixels.shape, out_shape)
+        if win is None:
+            return None
+        grid = self._grids.get(step)
+        if grid is None:
+            grid = self._grids[step] = LensGrid(pixels.shape, out_shape, self.tile)
+        prefix = (id(layer), self._version, self.model_source, id(self._models), self.mode,
+                  self.seed if self.mode == "diffusion" else None, step, self.tile)
+        return step, win, grid, prefix
+
+    def _usable(self) -> bool:
+        layer = self._layer
+        return self._enabled and layer is not None and layer in self.viewer.layers
+
+    def _all_cached(self, planned) -> bool:
+        _, win, grid, prefix = planned
+        return all(prefix + k in self.cache for k in grid.tiles_for(win))
+
+    def _same_view(self, planned) -> bool:
+        v = self._view
+        return (v is not None and self.live_layer is not None and self.live_layer.visible
+                and v.composer.complete and (v.step, v.win, v.prefix) == (planned[0], planned[1], planned[3]))
+
+    def refresh(self, *_: Any) -> None:
+        """Compute the current view now (the debounce timer calls this)."""
+        self._timer.stop()
+        if not self._usable():
+            return
+        self._cancel()
+        if self.viewer.dims.ndisplay != 2:
+            self._drop_live()
+            return
+        planned = self._plan_view()
+        if planned is None:
+            self._hide_live()
+            self._view = None
+            return
+        if self._same_view(planned):
+            return
+        step, win, grid, prefix = planned
+        pixels = self._pixels
+        composer = WindowComposer(grid, win)
+        vshape = (win.h, win.w) + ((3,) if pixels.rgb else ())
+        view = _View(self._gen, self._layer, step, grid, win, composer, prefix, np.zeros(vshape, pixels.dtype))
+        self._view = view
+        data = np.zeros((win.h, win.w, 4), np.uint8 if pixels.u8 else np.float32)
+        cached = [(k, self.cache.get(prefix + k)) for k in composer.keys]
+        painted = [k for k, out in cached if out is not None and self._paint_cells(view, k, out, data)]
+        self._show_window(view, data)  # one upload for everything the cache had
+        for key in painted:
+            self._shown(view, key)
+        missing = composer.missing
+        if not missing:
+            self._finish(view)
+            return
+        self._start_worker(view, missing)
+
+    # ------------------------------------------------------------------ worker
+    def _start_worker(self, view: _View, keys: list) -> None:
+        from napari.qt.threading import create_worker
+
+        provider, source, pixels = self._models, self.model_source, self._pixels
+        mode, seed, cache, lock, grid = self.mode, self.seed, self.cache, self._lock, view.grid
+
+        def compute():
+            from ldcsr_core.tiling import LatentNoise, process_tile
+
+            model = provider(source)
+            noise = LatentNoise(seed, model.config.diffusion.embed_dim)
+            for key in keys:
+                t = grid.tile(*key)
+                with lock:
+                    lr = pixels.read(*t.read)
+                    out = process_tile(model, lr, t, grid.plan((t,)), mode=mode, seed=seed, noise=noise)
+                cache.put(view.prefix + key, out)
+                yield key, out
+
+        worker = create_worker(compute, _start_thread=False)
+        gen = view.gen
+        worker.yielded.connect(lambda item: self._on_tile(gen, item))
+        worker.errored.connect(lambda exc: self._on_error(gen, exc))
+        worker.finished.connect(lambda: self._on_worker_finished(worker))
+        self._worker = worker
+        worker.start()
+
+    def _on_tile(self, gen: int, item) -> None:
+        view = self._view
+        if view is None or gen != view.gen or view.layer not in self.viewer.layers:
+            return  # a tile of a cancelled view: never shown
+        key, out = item
+        view.computed += 1
+        self._paint(view, key, out)
+        if view.composer.complete:
+            self._finish(view)
+
+    def _on_error(self, gen: int, exc: BaseException) -> None:
+        if self._view is not None and gen == self._view.gen:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            _notify("error", f"Live lens stopped: {first}")
+            self._worker = None
+
+    def _on_worker_finished(self, worker) -> None:
+        if self._worker is worker:
+            self._worker = None
+
+    def _finish(self, view: _View) -> None:
+        if view.done_s is None:
+            view.done_s = time.perf_counter() - view.started
+        if self._worker is not None and view is self._view:
+            self._worker = None
+        self.view_done.emit(view.gen)
+
+    # ------------------------------------------------------------------ painting
+    def _placement(self, view: _View) -> dict:
+        src = view.layer
+        lin = linear_part(src)
+        s_out, t_glob = geo.result_placement(src.scale[-2:], src.translate[-2:], view.grid.in_shape,
+                                             view.grid.out_shape, (0.0, 0.0), linear=lin)
+        shift = lin @ (np.asarray(s_out) * np.array([view.win.y0, view.win.x0], float))
+        t = np.asarray(t_glob) + shift
+        return {"scale": s_out, "translate": (float(t[0]), float(t[1])), "rotate": src.rotate,
+                "shear": src.shear, "affine": src.affine}
+
+    def _rgba(self, view: _View, values: np.ndarray) -> np.ndarray:
+        """Display pixels (RGBA float, opaque) for non-8-bit values, as the source would show them."""
+        src = view.layer
+        lo, hi = (float(v) for v in src.contrast_limits)
+        unit = np.clip((values.astype(np.float32) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) ** src.gamma
+        if src.rgb:
+            return np.concatenate([unit, np.ones(unit.shape[:2] + (1,), np.float32)], axis=-1)
+        return src.colormap.map(unit.ravel()).reshape(unit.shape + (4,)).astype(np.float32)
+
+    def _show_window(self, view: _View, data: np.ndarray) -> None:
+        kwargs = self._placement(view)
+        live = self.live_layer
+        if live is None:
+            src = view.layer
+            live = self.viewer.add_image(
+                data, rgb=True, name=f"{src.name} (live LDCSR)", blending=src.blending,
+                metadata={LIVE_KEY: True}, contrast_limits=[0, 255] if data.dtype == np.uint8 else [0.0, 1.0],
+                **kwargs)
+            self._live = live
+        else:
+            for k in ("scale", "translate"):  # rotate/shear/affine are the source's: set once
+                if not np.array_equal(np.asarray(getattr(live, k))[-2:], np.asarray(kwargs[k])):
+                    setattr(live, k, kwargs[k])
+            live.data = data
+            if not live.visible:
+                live.visible = True
+
+    def _paint_cells(self, view: _View, key, out: np.ndarray, data: np.ndarray) -> bool:
+        """Add tile ``key`` to the view; write the cells it completed into ``data`` (RGBA)."""
+        cells = view.composer.add(key, out)
+        for cell, unit in cells:
+            ys = slice(cell.y0 - view.win.y0, cell.y0 - view.win.y0 + cell.h)
+            xs = slice(cell.x0 - view.win.x0, cell.x0 - view.win.x0 + cell.w)
+            vals = self._pixels.display(unit)
+            view.values[ys, xs] = vals
+            if self._pixels.u8:
+                data[ys, xs, :3] = vals
+                data[ys, xs, 3] = 255
+            else:
+                data[ys, xs] = self._rgba(view, vals)
+        return bool(cells)
+
+    def _shown(self, view: _View, key) -> None:
+        if view.first_tile_s is None:
+            view.first_tile_s = time.perf_counter() - view.started
+        idx = view.grid.tile(*key).index
+        view.shown.append(idx)
+        self.tile_shown.emit((view.gen, idx))
+
+    def _paint(self, view: _View, key, out: np.ndarray) -> None:
+        live = self.live_layer
+        if live is None:
+            view.composer.add(key, out)
+            return
+        if self._paint_cells(view, key, out, live.data):
+            live.refresh()
+            self._shown(view, key)
+
+    def _hide_live(self) -> None:
+        live = self.live_layer
+        if live is not None:
+            live.visible = False
+
+    def _drop_live(self) -> None:
+        live = self.live_layer
+        self._live = None
+        if live is not None:
+            self.viewer.layers.remove(live)
+
+    # ------------------------------------------------------------------ keep
+    def keep(self):
+        """Add the current (finished) live view as an ordinary result layer with provenance."""
+        view = self._view
+        if view is None or self.live_layer is None or view.layer not in self.viewer.layers:
+            _notify("warning", "Live lens: nothing to keep (no live view).")
+            return None
+        if not view.composer.complete:
+            _notify("warning", "Live lens: the view is still being computed; Keep when it is done.")
+            return None
+        src = view.layer
+        kwargs = self._placement(view)
+        md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr", LIVE_KEY)}
+        (h, w), (H, W) = view.grid.in_shape, view.grid.out_shape
+        if md.get("transform") is not None:
+            md["transform"] = window_transform(md["transform"], (h, w), (H, W), view.win)
+            a, b, _, d, e, _ = md["transform"]
+            md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
+        from ._job import model_info
+
+        model = self._models(self.model_source)
+        md["ldcsr"] = {
+            "kind": "ldcsr", "via": "live lens", "source_layer": src.name, "scale": view.step,
+            "grid_out_shape": [H, W], "out_window": [view.win.y0, view.win.x0, view.win.h, view.win.w],
+            "in_window": [view.win.y0 * h / H, view.win.x0 * w / W, view.win.h * h / H, view.win.w * w / W],
+            "out_shape": [view.win.h, view.win.w], "mode": self.mode, "seed": self.seed,
+            "model_source": self.model_source or "built-in default", "model": model_info(model),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        extra = {} if src.rgb else {"colormap": src.colormap}
+        return self.viewer.add_image(
+            view.values.copy(), rgb=bool(src.rgb), name=f"{src.name} ×{view.step:g} (LDCSR, kept)",
+            metadata=md, contrast_limits=list(src.contrast_limits), gamma=src.gamma,
+            blending=src.blending, **kwargs, **extra)

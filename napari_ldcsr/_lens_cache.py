@@ -1,0 +1,344 @@
+"""Qt-free pieces of the live lens: scale steps, view → output window, the global tile grid,
+exact composition of cached tiles, the tile cache and layer pixel access.
+
+No Qt, no napari, no torch here (tile *planning* comes from the torch-free
+:mod:`ldcsr_core.tileplan`), so all of it is tested without a viewer.
+
+The lens works on a **global output grid** per (layer, scale step): the whole layer at that
+scale, ``H × W = output_shape((h, w), step)``, planned into tiles exactly as ``ldcsr_core.upscale``
+plans the whole layer. A view only computes the tiles that touch it, and a tile computed once is
+reused by every later view at that step (panning back, toggling, Keep). Because the tiles,
+their blending weights and the order in which their contributions are summed are those of a
+whole-layer run, the lens's pixels equal ``ldcsr_core.upscale(layer, out_shape=(H, W))``
+restricted to the window, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ldcsr_core.rules import MAX_SCALE, output_shape
+from ldcsr_core.tileplan import Span, Tile, TilePlan, blend_weights, plan_tiles
+
+from ._geometry import result_transform
+
+__all__ = [
+    "SCALE_STEPS", "MIN_LENS_ZOOM", "DEFAULT_CACHE_BYTES", "scale_step", "OutWindow",
+    "output_window", "LensGrid", "WindowComposer", "TileCache", "LayerPixels",
+    "window_transform", "global_out_shape",
+]
+
+#: The scales the lens snaps to. Few steps → views at nearby zooms share cached tiles.
+SCALE_STEPS = (1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+#: Below this many screen pixels per source pixel the lens does nothing (×1 shows the source).
+MIN_LENS_ZOOM = 1.25
+#: Default memory bound of the tile cache (raw float32 tiles: ~0.75 MB per 256² tile).
+DEFAULT_CACHE_BYTES = 256 * 2**20
+
+
+def scale_step(screen_px_per_pixel: float, cap: float = MAX_SCALE) -> float | None:
+    """The lens scale for a zoom: the step nearest (in log scale) to ``screen_px_per_pixel``.
+
+    Output pixels then are about screen pixels. None below :data:`MIN_LENS_ZOOM` (the source
+    is already shown at or below its resolution). ``cap`` (at most ``MAX_SCALE`` = 8, the range
+    the models were trained on) bounds the step; a cap between steps is itself a step.
+    """
+    z = float(screen_px_per_pixel)
+    if not math.isfinite(z) or z < MIN_LENS_ZOOM:
+        return None
+    cap = min(float(cap), MAX_SCALE)
+    if cap <= 1.0:
+        return None
+    steps = [s for s in SCALE_STEPS if s <= cap]
+    if not steps or steps[-1] < cap:
+        steps.append(cap)
+    return min(steps, key=lambda s: abs(math.log(s / z)))
+
+
+@dataclass(frozen=True)
+class OutWindow:
+    """Output-pixel window ``[y0, y0+h) × [x0, x0+w)`` on a layer's global output grid."""
+
+    y0: int
+    x0: int
+    h: int
+    w: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y0 + self.h), slice(self.x0, self.x0 + self.w)
+
+
+def output_window(data_box: np.ndarray, in_shape: Sequence[int], out_shape: Sequence[int],
+                  margin: int = 0) -> OutWindow | None:
+    """The output pixels covering ``data_box`` (``[[r0, c0], [r1, c1]]`` in the layer's data
+    coordinates, pixel centres at integers), plus ``margin`` output px, clipped to the grid."""
+    box = np.asarray(data_box, dtype=float).reshape(2, 2) + 0.5  # -> pixel-edge coordinates
+    if not np.all(np.isfinite(box)):
+        return None
+    lo, hi = box.min(axis=0), box.max(axis=0)
+    ratio = np.asarray(out_shape, float) / np.asarray(in_shape, float)
+    n = np.asarray(out_shape, int)
+    eps = 1e-6
+    a = np.clip(np.floor(lo * ratio + eps) - margin, 0, n).astype(int)
+    b = np.clip(np.ceil(hi * ratio - eps) + margin, 0, n).astype(int)
+    if np.any(b - a < 1):
+        return None
+    return OutWindow(int(a[0]), int(a[1]), int(b[0] - a[0]), int(b[1] - a[1]))
+
+
+class LensGrid:
+    """The whole-layer tile plan of ``in_shape → out_shape``, built per axis.
+
+    ``plan_tiles`` is separable (row spans depend only on the rows, column spans only on the
+    columns; the tests check this against the full plan), so the grid costs O(rows + cols) even
+    for a 64 000² output, and ``tile(iy, ix)`` equals ``plan_tiles(in, out).tiles[iy * nx + ix]``.
+    """
+
+    def __init__(self, in_shape: Sequence[int], out_shape: Sequence[int], tile: int | None = None):
+        (h, w), (H, W) = (int(v) for v in in_shape), (int(v) for v in out_shape)
+        self.in_shape, self.out_shape = (h, w), (H, W)
+        py = plan_tiles((h, 1), (H, 1), tile)
+        px = plan_tiles((1, w), (1, W), tile)
+        self.rows = [(t.read_y, t.write_y) for t in py.tiles]
+        self.cols = [(t.read_x, t.write_x) for t in px.tiles]
+        self.tile_out = (py.tile_out[0], px.tile_out[1])
+        self.overlap_out = (py.overlap_out[0], px.overlap_out[1])
+        self._starts_y = np.array([s.start for _, s in self.rows])
+        self._stops_y = np.array([s.stop for _, s in self.rows])
+        self._starts_x = np.array([s.start for _, s in self.cols])
+        self._stops_x = np.array([s.stop for _, s in self.cols])
+        self._wy: dict[int, np.ndarray] = {}
+        self._wx: dict[int, np.ndarray] = {}
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Tiles per column and per row."""
+        return len(self.rows), len(self.cols)
+
+    def __len__(self) -> int:
+        return len(self.rows) * len(self.cols)
+
+    def tile(self, iy: int, ix: int) -> Tile:
+        (ry, wy), (rx, wx) = self.rows[iy], self.cols[ix]
+        return Tile(iy * len(self.cols) + ix, ry, rx, wy, wx)
+
+    def plan(self, tiles: Sequence[Tile] = ()) -> TilePlan:
+        """A ``TilePlan`` with the global shapes (what ``process_tile`` needs) and ``tiles``."""
+        return TilePlan(self.in_shape, self.out_shape, self.tile_out, self.overlap_out, tuple(tiles))
+
+    def tiles_for(self, win: OutWindow) -> list[tuple[int, int]]:
+        """(iy, ix) of every tile whose output touches ``win``, in plan (row-major) order."""
+        ys = np.nonzero((self._starts_y < win.y0 + win.h) & (self._stops_y > win.y0))[0]
+        xs = np.nonzero((self._starts_x < win.x0 + win.w) & (self._stops_x > win.x0))[0]
+        return [(int(iy), int(ix)) for iy in ys for ix in xs]
+
+    def weights(self, iy: int, ix: int) -> tuple[np.ndarray, np.ndarray]:
+        """The blending ramps (rows, cols) of tile (iy, ix), as ``RowMerger`` uses them."""
+        if iy not in self._wy:
+            self._wy[iy] = blend_weights(self.rows[iy][1], self.out_shape[0], self.overlap_out[0])
+        if ix not in self._wx:
+            self._wx[ix] = blend_weights(self.cols[ix][1], self.out_shape[1], self.overlap_out[1])
+        return self._wy[iy], self._wx[ix]
+
+
+def _segments(spans: Sequence[Span], lo: int, hi: int) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Split [lo, hi) at every span edge: (start, stop, indices of the spans covering it)."""
+    cuts = {lo, hi}
+    for s in spans:
+        cuts.update(v for v in (s.start, s.stop) if lo < v < hi)
+    edges = sorted(cuts)
+    out = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        cover = tuple(i for i, s in enumerate(spans) if s.start <= a and s.stop >= b)
+        out.append((a, b, cover))
+    return out
+
+
+class WindowComposer:
+    """Blends tiles into one output window, exactly as a whole-layer run would.
+
+    The window is cut into *cells* at every tile edge; each cell is covered by a fixed set of
+    tiles. A cell is final as soon as all its tiles are present, whatever order they arrived
+    in; its pixels are then summed over its tiles in plan order with ``RowMerger``'s weights and
+    normalised as ``RowMerger`` does, so they are bit-identical to a whole-layer run.
+    """
+
+    def __init__(self, grid: LensGrid, win: OutWindow):
+        self.grid, self.win = grid, win
+        self.keys = grid.tiles_for(win)
+        iys = sorted({k[0] for k in self.keys})
+        ixs = sorted({k[1] for k in self.keys})
+        ysegs = _segments([grid.rows[i][1] for i in iys], win.y0, win.y0 + win.h)
+        xsegs = _segments([grid.cols[i][1] for i in ixs], win.x0, win.x0 + win.w)
+        self.cells = []  # (y0, y1, x0, x1, covering tile keys in plan order)
+        for y0, y1, cy in ysegs:
+            for x0, x1, cx in xsegs:
+                self.cells.append((y0, y1, x0, x1, [(iys[a], ixs[b]) for a in cy for b in cx]))
+        self.outputs: dict[tuple[int, int], np.ndarray] = {}
+        self._done_cells: set[int] = set()
+        self._cells_of: dict[tuple[int, int], list[int]] = {}  # tile -> the cells it covers
+        for i, cell in enumerate(self.cells):
+            for k in cell[4]:
+                self._cells_of.setdefault(k, []).append(i)
+
+    @property
+    def complete(self) -> bool:
+        return len(self._done_cells) == len(self.cells)
+
+    @property
+    def missing(self) -> list[tuple[int, int]]:
+        return [k for k in self.keys if k not in self.outputs]
+
+    def add(self, key: tuple[int, int], out: np.ndarray) -> list[tuple[OutWindow, np.ndarray]]:
+        """Add tile ``key``'s raw output; return the cells that became final (window, pixels
+        as float32 in [0, 1], H×W×C), in window coordinates relative to the grid."""
+        self.outputs[key] = out
+        ready = []
+        for i in self._cells_of.get(key, ()):
+            y0, y1, x0, x1, cover = self.cells[i]
+            if i in self._done_cells or any(k not in self.outputs for k in cover):
+                continue
+            acc = None
+            wsum = None
+            for k in cover:
+                t = self.grid.tile(*k)
+                wy, wx = self.grid.weights(*k)
+                ys = slice(y0 - t.write_y.start, y1 - t.write_y.start)
+                xs = slice(x0 - t.write_x.start, x1 - t.write_x.start)
+                wgt = wy[ys][:, None] * wx[xs][None, :]
+                val = self.outputs[k][ys, xs] * wgt[..., None]
+                acc = val if acc is None else acc + val
+                wsum = wgt if wsum is None else wsum + wgt
+            cell = acc / np.maximum(wsum, 1e-12)[..., None]
+            self._done_cells.add(i)
+            ready.append((OutWindow(y0, x0, y1 - y0, x1 - x0), cell))
+        return ready
+
+
+class TileCache:
+    """Thread-safe LRU of finished raw tiles, bounded by their total size in bytes."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
+        self.max_bytes = int(max_bytes)
+        self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.nbytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def get(self, key: Hashable) -> np.ndarray | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key: Hashable, value: np.ndarray) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.nbytes -= old.nbytes
+            if value.nbytes > self.max_bytes:
+                return
+            self._items[key] = value
+            self.nbytes += value.nbytes
+            while self.nbytes > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self.nbytes -= dropped.nbytes
+
+    def set_max_bytes(self, max_bytes: int) -> None:
+        """Change the bound (evicting least recently used tiles if it shrank)."""
+        with self._lock:
+            self.max_bytes = int(max_bytes)
+        self.put(("__probe__",), np.empty(0, np.uint8))
+        with self._lock:
+            self._items.pop(("__probe__",), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.nbytes = 0
+
+
+class LayerPixels:
+    """Window access to a layer's full-resolution pixels for the engine, with one fixed stretch.
+
+    ``data`` is the base level (NumPy, dask or any array-like with ``shape``/``__getitem__``);
+    ``rgb`` says whether the last axis holds RGB(A). uint8 RGB goes to the engine unchanged
+    (as ``upscale`` does); anything else is stretched once per layer from its min–max (taken
+    from ``coarse`` — a small overview level — when given, so a big scene is not read whole)
+    to [0, 1], and mapped back afterwards, so every window of a layer uses the same stretch.
+    """
+
+    def __init__(self, data: Any, rgb: bool, coarse: Any = None):
+        self.data, self.rgb = data, bool(rgb)
+        self.shape = tuple(int(v) for v in data.shape[:2])
+        self.dtype = np.dtype(data.dtype)
+        self.u8 = self.rgb and self.dtype == np.uint8
+        self.lo, self.hi = 0.0, 1.0
+        if not self.u8:
+            sample = np.asarray(coarse if coarse is not None else data)
+            if self.rgb:
+                sample = sample[..., :3]
+            finite = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
+            if finite.size == 0:
+                raise ValueError("the layer has no finite pixel values")
+            self.lo, self.hi = float(finite.min()), float(finite.max())
+            if self.hi <= self.lo:
+                self.hi = self.lo + 1.0
+
+    def read(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
+        """Engine input for a window: h×w×3 float32 in [0, 1] (as ``upscale`` reads uint8)."""
+        win = np.asarray(self.data[y0:y0 + h, x0:x0 + w])
+        if self.u8:
+            return win[..., :3].astype(np.float32) * (1.0 / 255.0)
+        arr = win[..., :3] if self.rgb else win
+        unit = (np.nan_to_num(arr.astype(np.float32), nan=self.lo) - self.lo) / (self.hi - self.lo)
+        unit = np.clip(unit, 0.0, 1.0)
+        if not self.rgb:
+            unit = np.repeat(unit[..., None], 3, axis=-1)
+        return np.ascontiguousarray(unit, dtype=np.float32)
+
+    def display(self, unit: np.ndarray) -> np.ndarray:
+        """Engine output (float32 H×W×3, unclamped) → the layer's values: uint8 RGB as
+        ``upscale`` rounds it, else the stretch inverted (grey layers: the band mean)."""
+        unit = np.clip(unit, 0.0, 1.0)
+        if self.u8:
+            return np.rint(unit * 255.0).astype(np.uint8)
+        if not self.rgb:
+            unit = unit.mean(axis=-1)
+        values = unit * (self.hi - self.lo) + self.lo
+        if self.dtype.kind in "iu":
+            info = np.iinfo(self.dtype)
+            return np.clip(np.rint(values), info.min, info.max).astype(self.dtype)
+        return values.astype(np.float32)
+
+
+def window_transform(transform: Sequence[float], in_shape: Sequence[int], out_shape: Sequence[int],
+                     win: OutWindow) -> tuple[float, ...]:
+    """GeoTIFF transform of output window ``win`` on the global grid ``in_shape → out_shape``."""
+    a, b, c, d, e, f = result_transform(transform, in_shape, out_shape, (0, 0))
+    return (a, b, c + a * win.x0 + b * win.y0, d, e, f + d * win.x0 + e * win.y0)
+
+
+def global_out_shape(in_shape: Sequence[int], step: float) -> tuple[int, int]:
+    """The global output grid of a layer at a scale step (the engine's rule)."""
+    return output_shape(tuple(in_shape[:2]), step)

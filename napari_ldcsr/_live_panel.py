@@ -1,0 +1,153 @@
+"""The widget's "Live lens and linked compare" section: a lens toggle, Keep, linked panels.
+
+:class:`LivePanel` follows the dock widget's form (layer, seed, model) and shares its
+model cache, so the model the lens uses stays loaded and is the one a Run uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qtpy.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+)
+from superqt import QElidingLabel
+
+from ._compare import CompareDock
+from ._lens import LiveLens
+
+__all__ = ["LivePanel"]
+
+
+class LivePanel(QWidget):
+    """Controls of the live lens and of the linked comparison, for an ``LdcsrWidget``.
+
+    The lens has its own mode (fast by default, as it recomputes on every camera stop) and
+    follows the widget's layer, seed and model.
+    """
+
+    def __init__(self, widget, parent=None):
+        super().__init__(parent)
+        self.widget = widget
+        self.viewer = widget.viewer
+        self.lens = LiveLens(self.viewer, model_provider=widget.models.get, mode="fast",
+                             seed=widget.seed, model_source=widget.model_source)
+        self.compare_dock: CompareDock | None = None
+        self._dock = None
+
+        self.live_box = QCheckBox("Live: super-resolve the view")
+        self.live_box.setToolTip("While on, the part of the layer on screen is super-resolved when the camera "
+                                 "stops (scale follows the zoom, up to ×8).")
+        self.mode_box = QComboBox()
+        self.mode_box.addItem("fast preview", "fast")
+        self.mode_box.addItem("diffusion", "diffusion")
+        self.mode_box.setToolTip("Live lens mode (fast by default; diffusion uses the Seed above)")
+        self.keep_button = QPushButton("Keep")
+        self.keep_button.setToolTip("Add the current live view as an ordinary result layer")
+        self.compare_button = QPushButton("Linked panels: source | bicubic | LDCSR")
+        self.compare_button.setCheckable(True)
+        self.status_label = QElidingLabel("Live lens off")
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        row = QHBoxLayout()
+        row.addWidget(self.live_box)
+        row.addWidget(self.mode_box)
+        row.addWidget(self.keep_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.compare_button)
+        layout.addWidget(self.status_label)
+
+        self.live_box.toggled.connect(self.set_live)
+        self.keep_button.clicked.connect(lambda: self.lens.keep())
+        self.compare_button.toggled.connect(self.set_linked_compare)
+        self.lens.tile_shown.connect(self._status)
+        self.lens.view_done.connect(self._status)
+        form = widget.form
+        form.layer.changed.connect(self._on_layer)
+        self.mode_box.currentIndexChanged.connect(lambda *_: self.lens.set_mode(self.mode_box.currentData()))
+        form.seed.changed.connect(lambda *_: self.lens.set_seed(widget.seed))
+        form.model.changed.connect(lambda *_: self.lens.set_model(source=widget.model_source))
+        self.keep_button.setEnabled(False)
+
+    # ---------------------------------------------------------------- lens
+    def set_live(self, on: bool) -> bool:
+        """Turn the live lens on for the widget's layer (a refused layer unticks the box)."""
+        if on:
+            ok = self.lens.set_layer(self.widget.layer) and self.lens.set_enabled(True)
+        else:
+            ok = self.lens.set_enabled(False) or True
+        if on and not ok:
+            with _blocked(self.live_box):
+                self.live_box.setChecked(False)
+        self.keep_button.setEnabled(self.lens.enabled)
+        self._status()
+        return bool(ok) if on else True
+
+    def _on_layer(self, *_: Any) -> None:
+        if self.lens.enabled and self.widget.layer is not self.lens.layer:
+            if not self.lens.set_layer(self.widget.layer):
+                self.set_live(False)
+                with _blocked(self.live_box):
+                    self.live_box.setChecked(False)
+
+    def _status(self, *_: Any) -> None:
+        v = self.lens.view
+        if not self.lens.enabled:
+            text = "Live lens off"
+        elif v is None:
+            text = "Live lens on: zoom in (×1.25 or more) to super-resolve the view"
+        else:
+            n, k = len(v.composer.keys), len(set(v.composer.outputs))
+            text = f"Live ×{v.step:g}: {k}/{n} tiles" + (f" in {v.done_s:.1f} s" if v.done_s is not None else "…")
+        self.status_label.setText(text)
+
+    # ---------------------------------------------------------------- linked compare
+    def set_linked_compare(self, on: bool) -> None:
+        """Open (or close) the linked panels for the widget's layer, its last Run result and the lens."""
+        if not on:
+            self._close_compare()
+            return
+        src = self.widget.layer
+        if src is None:
+            from ._viewer import notify
+
+            notify("warning", "Pick an image layer first.")
+            with _blocked(self.compare_button):
+                self.compare_button.setChecked(False)
+            return
+        last = self.widget.last
+        result = bicubic = None
+        if last is not None and last.present(self.viewer) and last.source is src:
+            result = last.result
+            bicubic = last.bicubic if last.bicubic in self.viewer.layers else None
+        self.compare_dock = CompareDock(self.viewer, src, result=result, bicubic=bicubic,
+                                        lens=self.lens)  # mirrors the live layer whenever there is one
+        self._dock = self.viewer.window.add_dock_widget(self.compare_dock, area="bottom",
+                                                        name="LDCSR linked compare")
+        self.compare_dock.equalize()
+
+    def _close_compare(self) -> None:
+        if self.compare_dock is not None:
+            self.compare_dock.close_panels()
+            try:
+                self.viewer.window.remove_dock_widget(self._dock)
+            except (LookupError, RuntimeError, AttributeError):
+                pass
+        self.compare_dock = self._dock = None
+
+    def close(self) -> bool:
+        self._close_compare()
+        self.lens.close()
+        return super().close()
+
+
+class _blocked:
+    def __init__(self, w):
+        self.w = w
+
+    def __enter__(self):
+        self.w.blockSignals(True)
+
+    def __exit__(self, *exc):
+        self.w.blockSignals(False)

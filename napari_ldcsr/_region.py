@@ -1,0 +1,55 @@
+"""Which pixels of a layer a run covers: whole layer, current view or a Shapes rectangle (Qt-free)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _geometry as geo
+from ._viewer import camera, canvas_size
+
+__all__ = ["REGIONS", "region_for", "view_region", "shapes_region"]
+
+# value -> label, in the order the picker shows them
+REGIONS = {"whole": "Whole layer", "view": "Current view", "shapes": "Inside a Shapes rectangle"}
+
+
+def view_region(viewer, layer) -> geo.Region | str:
+    """The layer's pixels on screen (rounded out to whole pixels), or why there are none."""
+    shape = layer.data.shape[:2]
+    cam = camera(viewer)
+    box = geo.visible_world_box(cam.center, cam.zoom, canvas_size(viewer))
+    point = np.asarray(viewer.dims.point, dtype=float)
+    displayed = list(viewer.dims.displayed)[-2:]
+    pts = []
+    for y in (box[0, 0], box[1, 0]):
+        for x in (box[0, 1], box[1, 1]):
+            world = point.copy()
+            world[displayed] = (y, x)
+            pts.append(layer.world_to_data(world)[-2:])
+    region = geo.region_from_data_points(np.array(pts), shape)
+    return region or f"The current view shows no part of '{layer.name}'; pan or zoom to it."
+
+
+def shapes_region(layer, shapes) -> geo.Region | str:
+    """The pixels under the selected (else the last) shape of ``shapes``, or why there are none."""
+    if shapes is None:
+        return "Add a Shapes layer with a rectangle (or pick one) to use the Shapes region."
+    if len(shapes.data) == 0:
+        return f"Shapes layer '{shapes.name}' has no shape; draw a rectangle first."
+    selected = sorted(shapes.selected_data)
+    index = selected[-1] if selected else len(shapes.data) - 1
+    verts = np.asarray(shapes.data[index], dtype=float)
+    pts = [layer.world_to_data(shapes.data_to_world(v))[-2:] for v in verts]
+    region = geo.region_from_data_points(np.array(pts), layer.data.shape[:2])
+    return region or f"The rectangle in '{shapes.name}' does not overlap '{layer.name}'."
+
+
+def region_for(viewer, layer, which: str, shapes=None) -> geo.Region | str:
+    """The pixel window to process for ``which`` (a key of :data:`REGIONS`), or a plain message."""
+    if which == "whole":
+        return geo.Region.whole(layer.data.shape[:2])
+    if which == "view":
+        return view_region(viewer, layer)
+    if which == "shapes":
+        return shapes_region(layer, shapes)
+    raise ValueError(f"region must be one of {', '.join(REGIONS)}, got {which!r}")

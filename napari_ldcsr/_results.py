@@ -1,0 +1,176 @@
+"""Result layers (Qt-free): exact placement over the source, metadata, progressive filling.
+
+A run's result layers are created when the first tile finishes, show each tile as it finishes
+(a preview in source units), get the exact final pixels as rows finish (after each row of
+tiles) and when the run returns; a cancelled or failed run removes them again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _geometry as geo
+from ._job import JobResult, JobSpec, LayerSource, provenance
+from ._viewer import linear_part
+
+__all__ = ["LABELS", "result_kwargs", "RunLayers", "ProgressiveResult", "nearest_preview"]
+
+LABELS = {"ldcsr": "LDCSR", "bicubic": "bicubic"}
+
+
+def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None) -> dict:
+    """``add_image`` keyword arguments that lay a ``spec.out_shape`` result exactly over ``src``.
+
+    Placement follows :func:`_geometry.result_placement` (rotate/shear/affine copied), display
+    settings follow the source, and ``metadata`` keeps the georeferencing (transform and pixel
+    size of the finer grid) plus ``metadata["ldcsr"]`` (provenance; ``run_info`` is merged in).
+    """
+    scale_out, translate_out = geo.result_placement(
+        src.scale[-2:], src.translate[-2:], spec.region.shape, spec.out_shape,
+        offset=spec.region.offset, linear=linear_part(src),
+    )
+    md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr")}
+    if md.get("transform") is not None:
+        md["transform"] = geo.result_transform(md["transform"], spec.region.shape, spec.out_shape,
+                                               spec.region.offset)
+        a, b, _, d, e, _ = md["transform"]
+        md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
+    md["ldcsr"] = dict(run_info or {}, kind=kind)
+    kwargs = {
+        "name": f"{src.name} ×{spec.scale:.2f} ({LABELS[kind]})",
+        "rgb": bool(src.rgb),
+        "scale": scale_out,
+        "translate": translate_out,
+        "rotate": src.rotate,
+        "shear": src.shear,
+        "affine": src.affine,
+        "metadata": md,
+        "contrast_limits": list(src.contrast_limits),
+        "gamma": src.gamma,
+        "blending": src.blending,
+    }
+    if not src.rgb:
+        kwargs["colormap"] = src.colormap
+    return kwargs
+
+
+def nearest_preview(crop: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour enlargement of ``crop`` (H x W [x C]) to ``out_shape``: the placeholder
+    a progressive result shows until its tiles arrive (it looks like the source underneath)."""
+    rows = np.minimum((np.arange(out_shape[0]) + 0.5) * crop.shape[0] / out_shape[0], crop.shape[0] - 1)
+    cols = np.minimum((np.arange(out_shape[1]) + 0.5) * crop.shape[1] / out_shape[1], crop.shape[1] - 1)
+    return np.ascontiguousarray(crop[rows.astype(int)][:, cols.astype(int)])
+
+
+def _base_level(layer):
+    """The full-resolution pixels of ``layer`` to slice windows from (a lazy layer's level 0 reads
+    just the window)."""
+    if not getattr(layer, "multiscale", False):
+        return layer.data
+    from ._lazy import window_reader
+
+    return window_reader(layer.data[0])
+
+
+@dataclass
+class RunLayers:
+    """The layers of the latest finished run: the picked source layer, its LDCSR result and its
+    bicubic baseline (``results``/``bicubics``: one per band layer for a multi-band file)."""
+
+    source: object
+    result: object
+    bicubic: object | None
+    job: JobResult
+    layer_source: LayerSource
+    results: list = field(default_factory=list)
+    bicubics: list = field(default_factory=list)
+    spread: object | None = None  # the uncertainty layer of a samples > 1 run (``_spread``)
+
+    def present(self, viewer) -> bool:
+        """Whether the source and the result are both still in ``viewer``."""
+        return self.source in viewer.layers and self.result in viewer.layers
+
+
+class ProgressiveResult:
+    """The result layers of a running job (one per source layer): created when the first tile
+    arrives, filled tile by tile, overwritten with final rows, given the final pixels at the end."""
+
+    def __init__(self, viewer, source: LayerSource, spec: JobSpec, *, opacity: float = 1.0) -> None:
+        self.viewer, self.source, self.spec, self.opacity = viewer, source, spec, opacity
+        self.layers: list = []
+        self.updates = 0
+        self.final_rows = 0  # output rows [0, final_rows) hold final pixels
+
+    def _alive(self) -> bool:
+        return all(src in self.viewer.layers for src in self.source.layers)
+
+    def _create(self, run_info: dict, data: list | None = None) -> None:
+        self.layers = []
+        for i, src in enumerate(self.source.layers):
+            pixels = data[i] if data is not None else nearest_preview(
+                np.asarray(_base_level(src)[self.spec.region.slices]), self.spec.out_shape)
+            layer = self.viewer.add_image(pixels, **result_kwargs(src, self.spec, "ldcsr", run_info=run_info))
+            layer.opacity = self.opacity
+            self.layers.append(layer)
+
+    def _ready(self) -> bool:
+        if not self._alive():
+            return False
+        if not self.layers:
+            self._create({"status": "running"})
+        return all(lyr in self.viewer.layers for lyr in self.layers)  # removed by the user: leave it
+
+    def tile(self, box, colour: list, values: np.ndarray) -> None:
+        """Show a finished tile's preview: ``values`` ``(len(colour), h, w)`` for bands ``colour``
+        of the output window ``box`` = ``(y0, x0, h, w)`` (the finished rows replace it)."""
+        y0, x0, h, w = box
+        cut = max(0, self.final_rows - y0)  # never cover finished rows with an unblended preview
+        if cut >= h or not self._ready():
+            return
+        y0, h, values = y0 + cut, h - cut, values[:, cut:]
+        sl = (slice(y0, y0 + h), slice(x0, x0 + w))
+        block = self.source.join([lyr.data[sl] for lyr in self.layers]).copy()
+        block[colour] = values
+        for layer, part in zip(self.layers, self.source.split(block)):
+            layer.data[sl] = part
+            layer.refresh()
+        self.updates += 1
+
+    def rows(self, y0: int, rows: np.ndarray) -> None:
+        """Show finished rows ``(bands, n, W)`` (source units) starting at output row ``y0``."""
+        if not self._ready():
+            return
+        n = rows.shape[1]
+        for layer, part in zip(self.layers, self.source.split(rows)):
+            layer.data[y0:y0 + n] = part
+            layer.refresh()
+        self.final_rows = max(self.final_rows, y0 + n)
+        self.updates += 1
+
+    def finish(self, result: JobResult) -> list | None:
+        """Give the layers the final pixels, tags and provenance; None if the source is gone."""
+        if not self._alive():
+            self.discard()
+            return None
+        info = provenance(result, self.source.layers[0].name)
+        final = self.source.split(result.data.data)
+        if not self.layers or any(lyr not in self.viewer.layers for lyr in self.layers):
+            self.discard()
+            self._create(info, data=final)
+        else:
+            for layer, data in zip(self.layers, final):
+                layer.data[...] = data
+                layer.metadata["ldcsr"] = dict(info, kind="ldcsr")
+                layer.refresh()
+        for layer in self.layers:
+            layer.metadata["tags"] = dict(result.data.tags)
+        return self.layers
+
+    def discard(self) -> None:
+        """Remove the partial layers (cancel, error)."""
+        for layer in self.layers:
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.layers = []

@@ -1,0 +1,131 @@
+"""One engine job at a time in a napari ``thread_worker``, reported through Qt signals.
+
+The worker's own signals carry the outcome (``returned`` -> :attr:`JobRunner.succeeded`,
+``errored`` -> :attr:`failed` or :attr:`cancelled`, ``finished`` -> :attr:`finished`); the
+engine's per-tile progress and finished rows are handed to the GUI thread with superqt's
+``ensure_main_thread``. Cancel is the worker's ``quit()``: the engine's progress callback sees
+``abort_requested`` and raises ``Cancelled`` within one tile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtCore import QObject, Signal
+from superqt.utils import ensure_main_thread
+
+from ._job import JobSpec, LayerSource, ModelCache, model_info, run_job
+
+__all__ = ["JobRunner", "probe_device"]
+
+
+def probe_device() -> str:
+    """Where the engine runs: CUDA, then Apple MPS, then CPU (imports torch)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+class JobRunner(QObject):
+    """Runs :func:`_job.run_job` in a worker thread; all signals arrive in the GUI thread.
+
+    Signals: ``modelReady(dict)`` (model info, once the model is loaded), ``progressed(info)``
+    (``ldcsr_core.progress.TileProgress``), ``tileReady(box, colour_bands, values)`` (a finished
+    tile's preview), ``rowsReady(y0, rows)`` (finished rows, a copy),
+    ``succeeded(JobResult)``, ``failed(exception)``, ``cancelled()``, ``finished()``.
+    """
+
+    modelReady = Signal(dict)
+    progressed = Signal(object)
+    rowsReady = Signal(int, object)
+    tileReady = Signal(object, object, object)
+    succeeded = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, models: ModelCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self._worker = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    @property
+    def cancelling(self) -> bool:
+        return self._worker is not None and self._worker.abort_requested
+
+    def start(self, source: LayerSource, spec: JobSpec) -> None:
+        """Start a job (RuntimeError if one is running)."""
+        from napari.qt.threading import create_worker
+
+        if self.running:
+            raise RuntimeError("a job is already running")
+        worker = create_worker(self._work, source, spec, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        worker.start()
+
+    def cancel(self) -> bool:
+        """Ask the running job to stop; True if there was one to stop."""
+        if self._worker is None or self._worker.abort_requested:
+            return False
+        self._worker.quit()
+        return True
+
+    def _work(self, source: LayerSource, spec: JobSpec):
+        from ldcsr_core.progress import polling
+
+        worker = self._worker
+        model = self.models.get(spec.model_source)
+        self._relay_model(model_info(model))
+        return run_job(source, spec, model, callback=polling(lambda: worker.abort_requested, self._relay_progress),
+                       on_rows=lambda y0, rows: self._relay_rows(y0, rows.copy()), on_tile=self._relay_tile)
+
+    @ensure_main_thread
+    def _relay_model(self, info: dict) -> None:
+        self.modelReady.emit(info)
+
+    @ensure_main_thread
+    def _relay_progress(self, info) -> None:
+        if not self.cancelling:
+            self.progressed.emit(info)
+
+    @ensure_main_thread
+    def _relay_rows(self, y0: int, rows) -> None:
+        if self.running and not self.cancelling:
+            self.rowsReady.emit(y0, rows)
+
+    @ensure_main_thread
+    def _relay_tile(self, box, colour, values) -> None:
+        if self.running and not self.cancelling:
+            self.tileReady.emit(box, colour, values)
+
+    def _on_returned(self, result) -> None:
+        if self.cancelling:
+            if getattr(result, "path", None):  # a streamed file finished as Cancel was pressed
+                Path(result.path).unlink(missing_ok=True)
+            self.cancelled.emit()
+        else:
+            self.succeeded.emit(result)
+
+    def _on_errored(self, exc: BaseException) -> None:
+        from ldcsr_core.errors import Cancelled
+
+        if isinstance(exc, Cancelled):
+            self.cancelled.emit()
+        else:
+            self.failed.emit(exc)
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.finished.emit()

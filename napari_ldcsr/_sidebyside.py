@@ -1,0 +1,82 @@
+"""Side-by-side grid (source | bicubic | LDCSR) and A/B blink over a run's layers (Qt-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _geometry as geo
+from ._viewer import camera, canvas_size, grid
+
+__all__ = ["GridState", "enter_grid", "leave_grid", "fit_camera", "blink"]
+
+
+@dataclass
+class GridState:
+    """What the grid view changed, so that leaving it restores the viewer exactly."""
+
+    order: list
+    visible: dict
+    opacity: float
+    grid: tuple[bool, tuple[int, ...], int]
+    camera: tuple[tuple[float, ...], float]
+    result: object
+
+
+def enter_grid(viewer, source, bicubic, result) -> GridState:
+    """Show only ``source | bicubic | result`` in a one-row grid with one shared camera, zoomed
+    onto the result; returns what :func:`leave_grid` needs to undo it."""
+    g, cam = grid(viewer), camera(viewer)
+    layers = list(viewer.layers)
+    state = GridState(
+        order=layers,
+        visible={lyr: lyr.visible for lyr in layers},
+        opacity=result.opacity,
+        grid=(g.enabled, tuple(g.shape), g.stride),
+        camera=(tuple(cam.center), cam.zoom),
+        result=result,
+    )
+    trio = [source, bicubic, result]
+    for lyr in layers:
+        lyr.visible = lyr in trio
+    for target, lyr in enumerate(trio):  # contiguous, in reading order, on top
+        viewer.layers.move(viewer.layers.index(lyr), len(viewer.layers) - 3 + target)
+    result.opacity = 1.0
+    g.shape = (1, 3)
+    g.stride = 1
+    g.enabled = True
+    # napari versions differ in which end of the layer list fills the first cell
+    if g.position(viewer.layers.index(source), viewer.layers) != (0, 0):
+        g.stride = -1
+    fit_camera(viewer, result)
+    return state
+
+
+def leave_grid(viewer, state: GridState) -> None:
+    """Undo :func:`enter_grid`: grid settings, camera, layer order, visibility and opacity."""
+    g, cam = grid(viewer), camera(viewer)
+    g.enabled, g.shape, g.stride = state.grid
+    cam.center, cam.zoom = state.camera
+    for target, lyr in enumerate(lyr for lyr in state.order if lyr in viewer.layers):
+        viewer.layers.move(viewer.layers.index(lyr), target)
+    for lyr, vis in state.visible.items():
+        if lyr in viewer.layers:
+            lyr.visible = vis
+    if state.result in viewer.layers:
+        state.result.opacity = state.opacity
+
+
+def fit_camera(viewer, layer) -> None:
+    """Centre the (shared) camera on ``layer`` and zoom so it fills a canvas (or grid cell)."""
+    bounds = geo.world_bounds(layer.data_to_world, layer.data.shape[:2])
+    extent = np.maximum(bounds[1] - bounds[0], 1e-12)
+    cam = camera(viewer)
+    cam.center = tuple((bounds[0] + bounds[1]) / 2.0)
+    cam.zoom = 0.95 * float(np.min(np.asarray(canvas_size(viewer), dtype=float) / extent))
+
+
+def blink(source, result) -> None:
+    """Flip the result on/off over the (visible) source: A/B comparison."""
+    result.visible = not result.visible
+    source.visible = True

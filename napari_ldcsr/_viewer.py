@@ -1,0 +1,59 @@
+"""Small, Qt-free accessors for napari's viewer model that changed between napari versions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["camera", "grid", "canvas_size", "linear_part", "notify", "image_layers", "shapes_layers"]
+
+
+def grid(viewer):
+    """The grid model (``viewer.canvas.grid`` since napari 0.9, ``viewer.grid`` before)."""
+    found = getattr(getattr(viewer, "canvas", None), "grid", None)
+    return viewer.grid if found is None else found
+
+
+def camera(viewer):
+    """The camera model (``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before)."""
+    found = getattr(getattr(viewer, "scene", None), "camera", None)
+    return viewer.camera if found is None else found
+
+
+def canvas_size(viewer) -> tuple[float, float]:
+    """(height, width) in screen pixels of the canvas, or of one grid cell when the grid is on."""
+    canvas = getattr(viewer, "canvas", None)
+    if canvas is not None:
+        if grid(viewer).enabled and hasattr(canvas, "viewbox_size"):
+            return tuple(canvas.viewbox_size(viewer.layers))  # type: ignore[return-value]
+        return tuple(canvas.size)  # type: ignore[return-value]
+    return tuple(getattr(viewer, "_canvas_size", (600, 800)))  # napari < 0.6
+
+
+def linear_part(layer) -> np.ndarray:
+    """The rotate @ shear matrix of a 2-D layer's data->physical transform."""
+    from napari.utils.transforms import Affine
+
+    return Affine(rotate=layer.rotate, shear=layer.shear, ndim=2).linear_matrix
+
+
+def notify(level: str, message: str) -> None:
+    """Show a napari notification: ``level`` is "info", "warning" or "error"."""
+    from napari.utils import notifications
+
+    {"info": notifications.show_info, "warning": notifications.show_warning}.get(
+        level, notifications.show_error
+    )(message)
+
+
+def image_layers(viewer) -> list:
+    """The viewer's Image layers, in layer-list order."""
+    from napari.layers import Image
+
+    return [lyr for lyr in viewer.layers if isinstance(lyr, Image)]
+
+
+def shapes_layers(viewer) -> list:
+    """The viewer's Shapes layers, in layer-list order."""
+    from napari.layers import Shapes
+
+    return [lyr for lyr in viewer.layers if isinstance(lyr, Shapes)]

@@ -1,0 +1,229 @@
+"""The Processing algorithm "LDCSR super-resolution" (``ldcsr:superresolution``).
+
+A thin shell over :func:`ldcsr_core.geo.pipeline.upscale_raster`, the engine's raster path used by
+the ``ldcsr`` command line too: no raster or radiometry code here. Progress goes to
+``feedback.setProgress``, ``feedback.isCanceled()`` is polled between tiles (through
+:func:`ldcsr_core.progress.polling`), and every expected failure (bad input, unreadable file,
+read-only folder, not a checkpoint, cancel) ends as one clear line in the log, a
+``QgsProcessingException`` and no output file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+from qgis.PyQt.QtGui import QIcon
+
+ICON = os.path.join(os.path.dirname(__file__), "icon.png")
+
+HELP = """<p>Super-resolves a raster layer with LDCSR (continuous-scale latent-diffusion
+super-resolution) and writes a tiled, compressed GeoTIFF with exactly the input's bounds, CRS,
+band count, data type and nodata, plus provenance tags (<code>LDCSR_*</code>).
+<b>The output pixels are AI-generated, not measurements.</b></p>
+<p><b>Scale</b>: upscaling factor, &gt; 1 and &le; {max_scale:g} (non-integer allowed).
+<b>Target pixel size</b>: if set (&gt; 0), replaces the scale: the output pixel size in the
+layer's CRS units (metres for UTM); it must be finer than the input's and needs a projected CRS.</p>
+<p><b>Bands</b>: one or three bands fed to the model as R, G, B (all bands are super-resolved,
+the others three at a time). Left empty: if the band names are Sentinel-2 band names
+(B2, B03, B4 red, ...) including B4, B3 and B2, those as R, G, B; else, for a 12- or 13-band
+layer without band names (a full Sentinel-2 stack), bands 4, 3, 2; otherwise the first three.</p>
+<p><b>Mode</b>: <i>diffusion</i> (the seeded 4-step sampler) or <i>fast</i> (one deterministic
+decode, for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.
+<b>Model file</b>: an LDCSR <code>.safetensors</code> or an official <code>.ckpt</code>; empty:
+the model shipped with the engine. <b>Tile size</b> (advanced): tile side in input pixels
+(&ge; {min_tile}; 0: the engine's default).</p>
+<p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
+tile and leaves no output file.</p>"""
+
+
+class _FeedbackLog(logging.Handler):
+    """Forwards the engine's log records (e.g. stale part files removed) to the feedback log."""
+
+    def __init__(self, feedback):
+        super().__init__(logging.INFO)
+        self.feedback = feedback
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if record.levelno >= logging.WARNING and hasattr(self.feedback, "pushWarning"):
+            self.feedback.pushWarning(msg)
+        else:
+            self.feedback.pushInfo(msg)
+
+
+_MODELS: dict = {}
+
+
+def _load_model(path: str | None):
+    """The engine model for ``path`` (``None``: the shipped one), cached per file and mtime."""
+    from ldcsr_core import load_model
+
+    key = (path, os.path.getmtime(path) if path else None)
+    if key not in _MODELS:
+        _MODELS.clear()  # keep one model in memory
+        _MODELS[key] = load_model(path, device="auto")
+    return _MODELS[key]
+
+
+class LdcsrSuperResolution(QgsProcessingAlgorithm):
+    INPUT = "INPUT"
+    SCALE = "SCALE"
+    TARGET = "TARGET_PIXEL_SIZE"
+    BANDS = "BANDS"
+    MODE = "MODE"
+    SEED = "SEED"
+    MODEL = "MODEL"
+    TILE = "TILE"
+    OUTPUT = "OUTPUT"
+
+    def name(self) -> str:
+        return "superresolution"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "LDCSR super-resolution"
+
+    def group(self) -> str:
+        return "Super-resolution"
+
+    def groupId(self) -> str:  # noqa: N802
+        return "superresolution"
+
+    def icon(self) -> QIcon:
+        return QIcon(ICON)
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
+
+        # QGIS turns newlines into line breaks: keep the HTML on one line.
+        return " ".join(HELP.format(max_scale=MAX_SCALE, min_tile=MIN_TILE_IN).split())
+
+    def createInstance(self):  # noqa: N802
+        return LdcsrSuperResolution()
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        from ldcsr_core.rules import MODES
+
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input raster layer"))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SCALE, "Scale factor", QgsProcessingParameterNumber.Double, defaultValue=2.0,
+            optional=True, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.TARGET, "Target pixel size, in the layer's CRS units (replaces the scale)",
+            QgsProcessingParameterNumber.Double, defaultValue=None, optional=True, minValue=0.0))
+        self.addParameter(QgsProcessingParameterBand(
+            self.BANDS, "Bands fed to the model as R, G, B (1 or 3; empty: automatic)",
+            parentLayerParameterName=self.INPUT, optional=True, allowMultiple=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.MODE, "Mode", options=list(MODES), defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SEED, "Seed", QgsProcessingParameterNumber.Integer, defaultValue=0))
+        self.addParameter(QgsProcessingParameterFile(
+            self.MODEL, "Model file (empty: the shipped model)", optional=True,
+            fileFilter="LDCSR checkpoints (*.safetensors *.ckpt);;All files (*)"))
+        tile = QgsProcessingParameterNumber(
+            self.TILE, "Tile size in input pixels (0: default)",
+            QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0)
+        tile.setFlags(tile.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(tile)
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT, "Super-resolved raster"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        from ldcsr_core.errors import Cancelled, LdcsrError, one_line
+
+        handler = _FeedbackLog(feedback)
+        log = logging.getLogger("ldcsr_core")
+        log.addHandler(handler)
+        try:
+            return self._run(parameters, context, feedback)
+        except Cancelled:
+            msg = "Cancelled: nothing was written."
+        except (LdcsrError, OSError) as e:
+            msg = f"LDCSR: {one_line(e)}"
+        finally:
+            log.removeHandler(handler)
+        feedback.reportError(msg, True)
+        raise QgsProcessingException(msg)
+
+    def _run(self, parameters, context, feedback) -> dict:
+        from ldcsr_core.errors import InputError
+        from ldcsr_core.geo import radiometry as rad
+        from ldcsr_core.geo import raster_io as rio
+        from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, plan_output,
+                                             upscale_raster)
+        from ldcsr_core.progress import polling
+
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise InputError("no input raster layer")
+        if layer.providerType() != "gdal":
+            raise InputError(f"layer '{layer.name()}' is not a file raster (provider "
+                             f"{layer.providerType()}): save it as a GeoTIFF first")
+        src = layer.source().split("|")[0]
+        dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        if not dst.lower().endswith((".tif", ".tiff")):
+            raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
+
+        target = self.parameterAsDouble(parameters, self.TARGET, context)
+        if parameters.get(self.TARGET) is not None and target > 0:
+            request = {"target_resolution": target}
+        else:
+            request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
+        with rio.open_raster(src) as ds:
+            info = rio.raster_info(ds)
+        bands = self.parameterAsInts(parameters, self.BANDS, context) or None
+        rule = "chosen"
+        if bands is None:
+            bands = rad.suggest_bands(info.count, info.descriptions)
+            rule = "Sentinel-2 rule" if bands else "default: the first three"
+        options = UpscaleOptions(
+            mode=self._mode(parameters, context),
+            seed=self.parameterAsInt(parameters, self.SEED, context),
+            tile=self.parameterAsInt(parameters, self.TILE, context) or None,
+            bands=bands)
+        plan = rad.plan_bands(info.count, info.colorinterp, options.bands)
+        (H, W), (sy, sx) = plan_output(info, **request)
+        model_path = self.parameterAsFile(parameters, self.MODEL, context) or None
+
+        triplet = ",".join(str(b + 1) for b in plan.groups[0])
+        feedback.pushInfo(f"Input: {info.width} x {info.height} px, {info.count} band(s) "
+                          f"{info.dtype}, CRS {info.crs or 'none'}, nodata {info.nodata}")
+        feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
+                          f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}")
+        feedback.pushInfo(f"Model input R,G,B = bands {triplet} ({rule}); mode {options.mode}, "
+                          f"seed {options.seed}")
+        if feedback.isCanceled():
+            from ldcsr_core.errors import Cancelled
+
+            raise Cancelled("cancelled before the start")
+        t0 = time.perf_counter()
+        model = _load_model(model_path)
+        feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "
+                          f"(sha256 {str(getattr(model, 'weights_sha256', ''))[:12]})")
+        res = upscale_raster(
+            src, dst, model=model, options=options, output=OutputOptions(overwrite=True),
+            callback=polling(feedback.isCanceled,
+                             lambda p: feedback.setProgress(100.0 * p.fraction)),
+            **request)
+        feedback.pushInfo(f"Wrote {dst}: {res.tiles} tiles"
+                          + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
+                          + f" in {time.perf_counter() - t0:.1f} s")
+        return {self.OUTPUT: dst}
+
+    def _mode(self, parameters, context) -> str:
+        from ldcsr_core.rules import MODES
+
+        return MODES[self.parameterAsEnum(parameters, self.MODE, context)]

@@ -1,0 +1,113 @@
+"""Where the diffusion mode is unsure: K seeded samples → their mean and per-pixel spread.
+
+The diffusion sampler draws its noise from :class:`~ldcsr_core.tiling.LatentNoise`; seeds
+``seed, seed+1, …, seed+K-1`` give K plausible super-resolutions of the same input. Where they
+disagree the model is inventing detail; where they agree the detail is pinned down by the input.
+
+Each tile runs the K samples (:func:`sample_tile`) and hands the engine's one tile loop
+(:func:`~ldcsr_core.tiling.run_plan`) their per-pixel **moments** as extra channels:
+``[mean (C), variance (C)]``. The :class:`~ldcsr_core.tileplan.RowMerger` blends both like any other
+output, and the sink takes the square root of the blended variance (:func:`split_moments`). Sample k
+is exactly the single-sample result of seed ``seed + k``, so the mean and the spread inherit the
+engine's tiling invariance (in tile overlaps the spread is the blend of the tiles' spreads).
+
+The spread is the standard deviation over the K samples (``ddof=0``, as ``numpy.std``), per channel,
+in the units of the image; it is exactly 0 with one sample. It is a statistic of the model's own
+sampling distribution, not a calibrated error bar: ``benchmarks/uncertainty_eval.py`` measures how
+well it ranks the pixels by their actual error.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from .progress import ProgressCallback
+from .rules import check_samples
+
+__all__ = ["UpscaleSamples", "moments", "split_moments", "sample_noises", "sample_tile", "upscale_samples"]
+
+
+class UpscaleSamples(NamedTuple):
+    """``upscale(..., samples=K)``'s result: the mean of the K samples (H×W×3, the image's dtype)
+    and their per-pixel spread (H×W×3 float32 standard deviation, in the image's units: 0–255 for
+    uint8 images, 0–1 for float images)."""
+
+    mean: np.ndarray
+    spread: np.ndarray
+
+
+def moments(outputs: Sequence[np.ndarray]) -> np.ndarray:
+    """K arrays ``(h, w, c)`` → ``(h, w, 2c)`` float32: per-pixel mean, then variance (ddof=0)."""
+    if not outputs:
+        raise ValueError("moments of no samples")
+    mean = np.zeros(outputs[0].shape, np.float64)
+    for o in outputs:
+        mean += o
+    mean /= len(outputs)
+    var = np.zeros_like(mean)
+    for o in outputs:  # two passes: no cancellation for the tiny variances of a converged sampler
+        var += (o - mean) ** 2
+    var /= len(outputs)
+    return np.concatenate([mean, var], axis=-1).astype(np.float32)
+
+
+def split_moments(rows: np.ndarray, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Blended ``(…, 2·channels)`` moments → (mean, spread = √variance), each ``(…, channels)``."""
+    mean = rows[..., :channels]
+    spread = np.sqrt(np.maximum(rows[..., channels:2 * channels], 0.0))
+    return mean, spread
+
+
+def sample_noises(model, seed: int, samples: int) -> list:
+    """One shared :class:`~ldcsr_core.tiling.LatentNoise` per sample (seeds ``seed … seed+K-1``)."""
+    from .tiling import LatentNoise
+
+    return [LatentNoise(seed + k, model.config.diffusion.embed_dim) for k in range(samples)]
+
+
+def sample_tile(run_one: Callable[[int, object], np.ndarray], *, seed: int, samples: int,
+                noises: Sequence | None = None) -> np.ndarray:
+    """Moments (:func:`moments`) of ``run_one(seed_k, noise_k)`` for ``k`` in ``0 … samples-1``.
+
+    ``run_one`` computes one tile for one seed (e.g. :func:`~ldcsr_core.tiling.process_tile` or the
+    raster pipeline's ``infer_tile``); ``noises`` are the matching shared noise sources (or None).
+    """
+    return moments([run_one(seed + k, None if noises is None else noises[k]) for k in range(samples)])
+
+
+def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray], dtype, *,
+                    samples: int, mode: str = "diffusion", seed: int = 0,
+                    callback: ProgressCallback | None = None) -> UpscaleSamples:
+    """The body of ``upscale(..., samples=K)``: every tile of ``plan`` sampled K times, blended in
+    :func:`~ldcsr_core.tiling.run_plan`. ``read(y0, x0, h, w)`` gives LR pixels in [0, 1].
+
+    ``callback`` sees each tile's ``TileProgress.output`` as its 6-channel moments (mean, variance).
+    """
+    from .tiling import process_tile, run_plan
+
+    check_samples(samples, mode)
+    H, W = plan.out_shape
+    mean = np.empty((H, W, 3), np.float32)
+    spread = np.empty((H, W, 3), np.float32)
+
+    def sink(y0, rows):
+        m, s = split_moments(rows, 3)
+        mean[y0:y0 + rows.shape[0]] = m
+        spread[y0:y0 + rows.shape[0]] = s
+
+    noises = sample_noises(model, seed, samples) if mode == "diffusion" else None
+
+    def tiles():
+        for t in plan.tiles:
+            lr = read(*t.read)
+            yield t, sample_tile(
+                lambda s, n: process_tile(model, lr, t, plan, mode=mode, seed=s, noise=n),
+                seed=seed, samples=samples, noises=noises)
+
+    run_plan(model, plan, read, sink, mode=mode, seed=seed, callback=callback, channels=6, tiles=tiles())
+    np.clip(mean, 0.0, 1.0, out=mean)
+    if np.dtype(dtype) == np.uint8:
+        return UpscaleSamples(np.rint(mean * 255.0).astype(np.uint8), spread * np.float32(255.0))
+    return UpscaleSamples(mean.astype(dtype, copy=False), spread)

@@ -1,0 +1,214 @@
+"""Big runs: Run on a lazily opened GeoTIFF; a result over the in-memory limit streams to a
+GeoTIFF next to the source (the CLI's raster path) and opens lazily, placed exactly.
+
+The scene is small for speed: the lazy-open and in-memory limits are lowered for the test."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from ldcsr_core import tiling
+from rasterio.transform import from_origin
+
+from napari_ldcsr import _bigrun, _lazy
+from napari_ldcsr import _geometry as geo
+from napari_ldcsr._viewer import camera
+
+H, W = 96, 128
+
+
+@pytest.fixture
+def big(tmp_path, monkeypatch):
+    """A georeferenced RGB GeoTIFF that the reader opens lazily; results over 100 kB stream."""
+    monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 64 * 64)
+    monkeypatch.setattr(_lazy, "TOP_LEVEL_SIDE", 64)  # two pyramid levels
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", str(100_000 / 2**20))
+    yy, xx = np.mgrid[0:H, 0:W]
+    rgb = np.stack([(yy * 7 + xx * 3) % 251, 120 + 60 * np.sin(xx / 6.0), (yy * 5) % 241]).astype(np.uint8)
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    path = folder / "ortho.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=H, width=W, count=3, dtype="uint8", crs="EPSG:32617",
+                       transform=from_origin(400000.0, 3300000.0, 0.5, 0.5), photometric="RGB") as dst:
+        dst.write(rgb)
+    return path
+
+
+@pytest.fixture
+def tiny_checkpoint(tiny_model, tmp_path):
+    from ldcsr_core import save_model
+
+    return save_model(tiny_model, tmp_path / "tiny.safetensors", name="tiny-test")
+
+
+def _bounds(layer):
+    return geo.world_bounds(layer.data_to_world, layer.data.shape[:2])
+
+
+def _errors(notes):
+    return [text for sev, text in notes if sev in ("error", "warning")]
+
+
+def _open_lazy(viewer, path):
+    (layer,) = viewer.open(str(path), plugin="napari-ldcsr")
+    assert layer.multiscale and layer.metadata["lazy"] and len(layer.data) == 2
+    return layer
+
+
+def test_whole_layer_run_streams_to_a_geotiff_and_opens_lazily(big, ldcsr, qtbot, notes, tiny_checkpoint):
+    from ldcsr_core.cli import main
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    squatter = big.with_name("ortho_x2.50_ldcsr.tif")
+    squatter.write_bytes(b"somebody else's file")  # never overwritten: the run picks a new name
+    widget.set_layer(src)
+    widget.set_scale(2.5)
+    assert widget.run()
+    assert "streaming to ortho_x2.50_ldcsr-2.tif" in widget.status
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not _errors(notes), notes
+    out_path = big.with_name("ortho_x2.50_ldcsr-2.tif")
+    assert squatter.read_bytes() == b"somebody else's file"
+    assert sorted(p.name for p in big.parent.iterdir()) == [
+        "ortho.tif", "ortho_x2.50_ldcsr-2.tif", "ortho_x2.50_ldcsr.tif"]  # no part file left
+
+    # the layer added is the file, opened lazily, and lies exactly over the source
+    out = viewer.layers[-1]
+    assert out is widget.last_result and out.name == "ortho ×2.50 (LDCSR)"
+    assert out.multiscale and out.metadata["lazy"] and out.metadata["path"] == str(out_path)
+    assert out.data.shape == (240, 320, 3) and out.rgb
+    np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
+    assert out.metadata["ldcsr"]["output_file"] == str(out_path)
+    assert out.metadata["ldcsr"]["out_shape"] == [240, 320]
+    assert "Added 'ortho ×2.50 (LDCSR)' (240×320 px), saved as ortho_x2.50_ldcsr-2.tif," in widget.status
+
+    # same pixels and georeferencing as `ldcsr upscale` of the same file with the same options
+    cli_out = big.parent.parent / "cli.tif"
+    res = CliRunner().invoke(main, ["upscale", str(big), "-o", str(cli_out), "--scale", "2.5", "--mode", "fast",
+                                    "--model", str(tiny_checkpoint)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    with rasterio.open(cli_out) as c, rasterio.open(out_path) as o:
+        cli, ours = c.read(), o.read()
+        assert (o.transform, o.crs, o.shape) == (c.transform, c.crs, c.shape)
+    np.testing.assert_array_equal(ours, cli)
+    np.testing.assert_array_equal(np.asarray(out.data[0]), np.moveaxis(cli, 0, -1))
+    # a streamed result has no in-memory bicubic baseline: Compare says so, nothing breaks
+    widget.set_compare(True)
+    assert not widget.comparing and any("streamed to a file" in t for _, t in notes)
+
+
+def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, monkeypatch):
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    widget.tile = 32  # several tiles, so that there is a "mid-run"
+    second, release = threading.Event(), threading.Event()
+    ran = []
+    real = tiling.process_tile
+
+    def gated(*args, **kwargs):  # the engine waits before its second tile until released
+        ran.append(args[2])
+        if len(ran) == 2:
+            second.set()
+            release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "process_tile", gated)
+    try:
+        widget.set_scale(2.5)
+        assert widget.run(layer=src)
+        qtbot.waitUntil(second.is_set, timeout=60_000)
+        parts = [p.name for p in big.parent.iterdir() if p.name != "ortho.tif"]
+        # the engine is writing its hidden part file
+        assert len(parts) == 1 and parts[0].startswith(".ortho_x2.50_ldcsr.tif.") and "part" in parts[0]
+        widget.cancel()
+        release.set()
+        qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    finally:
+        release.set()
+    assert len(ran) == 2  # stopped within one tile
+    assert [p.name for p in big.parent.iterdir()] == ["ortho.tif"]
+    assert [lyr.name for lyr in viewer.layers] == ["ortho"]
+    assert widget.status == "Cancelled; nothing was added." and not _errors(notes)
+
+
+def test_current_view_of_a_lazy_layer_runs_in_memory(big, ldcsr, qtbot, notes, tiny_model):
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    h, _ = viewer.canvas.size
+    camera(viewer).zoom = h / 20.0  # 20 m = 40 px of canvas height
+    camera(viewer).center = tuple(src.data_to_world((40, 60)))
+    widget.set_region("view")
+    widget.set_scale(2.0)
+    assert widget.run(layer=src)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not _errors(notes), notes
+    out = viewer.layers[-1]
+    region = geo.Region(**out.metadata["ldcsr"]["region"])
+    assert 30 <= region.rows < H and region.cols < W  # a part of the layer, not all of it
+    assert not out.multiscale and out.data.shape == (2 * region.rows, 2 * region.cols, 3)
+    np.testing.assert_allclose(_bounds(out), geo.world_bounds(src.data_to_world, (H, W), region), atol=1e-6)
+    expected = upscale_window(str(big), model=tiny_model, scale=2.0, window=region.window,
+                              options=UpscaleOptions(mode="fast"))
+    np.testing.assert_array_equal(np.asarray(out.data), np.moveaxis(expected.data, 0, -1))
+    assert [p.name for p in big.parent.iterdir()] == ["ortho.tif"]  # nothing written
+    # the same view at x8 would be over the in-memory limit: refused with a plain message
+    widget.set_scale(8.0)
+    assert not widget.run(layer=src)
+    assert any("larger than the" in t and "'Whole layer'" in t for s, t in notes if s == "error")
+
+
+def test_in_memory_layer_without_file_is_refused_over_the_limit(ldcsr, monkeypatch, notes):
+    from napari_ldcsr._job import JobSpec, layer_source
+
+    viewer, widget = ldcsr
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.05")
+    layer = viewer.add_image(np.zeros((64, 64, 3), np.uint8), name="plain")
+    assert _bigrun.stream_threshold_bytes() == int(0.05 * 2**20)
+    source = layer_source(viewer, layer)
+    small = JobSpec(scale=2.0, region=geo.Region.whole((64, 64)))  # 128 x 128 x 3 = 48 kB
+    assert _bigrun.plan_run(source, small) is small  # in memory, as before
+    widget.set_scale(3.0)  # 192 x 192 x 3 = 108 kB: over the limit, and no file to stream from
+    assert not widget.run(layer=layer) and not widget.running
+    assert any("has no source file to stream from" in t for s, t in notes if s == "error")
+    assert [lyr.name for lyr in viewer.layers] == ["plain"]
+
+
+def test_band_layers_read_whole_stream_to_one_file_and_open_as_band_layers(tmp_path, ldcsr, qtbot, notes,
+                                                                            monkeypatch, tiny_model):
+    """A 4-band 16-bit file with nodata, read eagerly (one layer per band): over the limit, the
+    whole-layer run streams from the file, and each band comes back as a lazy layer over its band."""
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.05")
+    rng = np.random.default_rng(3)
+    bands = (900 + 200 * rng.random((4, 40, 48))).astype(np.uint16)
+    bands[:, :5, :7] = 0
+    path = tmp_path / "s2.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=40, width=48, count=4, dtype="uint16", crs="EPSG:32633",
+                       transform=from_origin(500000.0, 4100000.0, 10.0, 10.0), nodata=0) as dst:
+        dst.write(bands)
+        dst.descriptions = ("blue", "green", "red", "nir")
+    viewer, widget = ldcsr
+    layers = viewer.open(str(path), plugin="napari-ldcsr")
+    assert len(layers) == 4 and not any(lyr.multiscale for lyr in layers)  # small: read whole
+    widget.set_scale(2.0)  # 80 x 96 x 4 bands x 2 bytes = 60 kB > 50 kB
+    assert widget.run(layer=layers[2])
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not _errors(notes), notes
+    out_path = tmp_path / "s2_x2.00_ldcsr.tif"
+    results = widget.last.results
+    assert [r.name for r in results] == [f"s2 [{b}] ×2.00 (LDCSR)" for b in ("blue", "green", "red", "nir")]
+    assert widget.last_result is results[2]
+    expected = upscale_window(str(path), model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast"))
+    for i, (src, out) in enumerate(zip(layers, results)):
+        assert out.multiscale and out.metadata["path"] == str(out_path) and out.metadata["band"] == i
+        np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
+        np.testing.assert_array_equal(np.asarray(out.data[0]), expected.data[i])
+    assert (expected.data[:, 0, 0] == 0).all()  # nodata kept

@@ -1,0 +1,90 @@
+"""Linked comparison panels: same world box at any zoom, with Run results and with the live lens."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_ldcsr import _geometry as geo
+from napari_ldcsr._compare import CompareDock
+
+
+def _source_and_result(viewer):
+    rng = np.random.default_rng(1)
+    img = rng.integers(60, 120, (120, 160, 3), dtype=np.uint8)
+    img[50:54, 70:74] = 255  # a white marker
+    src = viewer.add_image(img, rgb=True, name="scene", scale=(0.5, 0.5), translate=(3.0, -4.0))
+    region = geo.Region(30, 40, 50, 60)
+    out = np.repeat(np.repeat(img[region.slices], 2, 0), 2, 1)  # stands in for a ×2 Run result
+    s_out, t_out = geo.result_placement(src.scale, src.translate, region.shape, out.shape[:2], region.offset)
+    res = viewer.add_image(out, rgb=True, name="scene ×2 (LDCSR)", scale=s_out, translate=t_out)
+    return src, res
+
+
+def _marker_centre(shot: np.ndarray) -> np.ndarray:
+    white = np.all(shot[..., :3] > 240, axis=-1)
+    ys, xs = np.nonzero(white)
+    assert ys.size > 0, "marker not visible"
+    return np.array([ys.mean(), xs.mean()])
+
+
+def test_panels_show_the_same_world_box_at_8x(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(1200, 800)
+    src, res = _source_and_result(viewer)
+    dock = CompareDock(viewer, src, result=res)
+    viewer.window.add_dock_widget(dock, area="bottom", name="Compare")
+    dock.equalize()
+    qtbot.wait(300)
+    # zoom the main viewer to 8 screen px per source pixel on the marker, inside the result
+    viewer.camera.center = tuple(src.data_to_world((51.5, 71.5)))
+    viewer.camera.zoom = 8.0 / 0.5
+    qtbot.wait(300)
+    boxes = dock.visible_boxes()
+    sizes = {n: tuple(m.canvas.size) for n, m in dock.models.items()}
+    assert len(set(sizes.values())) == 1, sizes  # equal panels
+    for name, m in dock.models.items():
+        np.testing.assert_allclose(m.camera.center[-2:], viewer.camera.center[-2:], atol=1e-9)
+        assert m.camera.zoom == pytest.approx(viewer.camera.zoom)
+        np.testing.assert_allclose(boxes[name], boxes["source"], atol=1e-9)
+    # what is drawn agrees: the marker sits at the same place in each panel's picture
+    shots = {n: q.screenshot(flash=False) for n, q in dock.qt_viewers.items()}
+    centres = {n: _marker_centre(s) for n, s in shots.items()}
+    for n in centres:
+        np.testing.assert_allclose(centres[n], centres["source"], atol=2.0)
+    # pan in one panel: the main viewer and the other panels follow
+    dock.models["LDCSR"].camera.center = tuple(src.data_to_world((40.0, 60.0)))
+    np.testing.assert_allclose(viewer.camera.center[-2:], src.data_to_world((40.0, 60.0)), atol=1e-9)
+    np.testing.assert_allclose(dock.models["bicubic"].camera.center[-2:], viewer.camera.center[-2:], atol=1e-9)
+    # the result panel shows source + result, the bicubic panel the source with cubic interpolation
+    assert [l.data is res.data for l in dock.models["LDCSR"].layers] == [False, True]
+    assert dock.models["bicubic"].layers[0].interpolation2d == "cubic"
+    dock.close_panels()
+    viewer.camera.zoom = 3.0  # unlinked: nothing breaks
+
+
+def test_compare_follows_the_live_lens(make_napari_viewer, qtbot, tiny_model):
+    from napari_ldcsr._lens import LiveLens
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(700, 500)
+    src, _ = _source_and_result(viewer)
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
+    lens.set_layer(src)
+    dock = CompareDock(viewer, src, lens=lens)
+    viewer.window.add_dock_widget(dock, area="bottom", name="Compare")
+    viewer.camera.center = tuple(src.data_to_world((60, 80)))
+    viewer.camera.zoom = 2.0 / 0.5
+    lens.set_enabled(True)
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
+                    timeout=120_000)
+    qtbot.wait(50)
+    mirror = dock.models["LDCSR"].layers[-1]
+    live = lens.live_layer
+    assert mirror.data is live.data
+    np.testing.assert_allclose(mirror.data_to_world((0, 0)), live.data_to_world((0, 0)), atol=1e-9)
+    np.testing.assert_allclose(mirror.scale, live.scale)
+    # the source removed: the panels close quietly
+    lens.close()
+    viewer.layers.remove(src)
+    assert dock.qt_viewers == {}

@@ -1,0 +1,108 @@
+"""Big scenes open lazily (only the windows on screen are read) and the lens works on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+rasterio = pytest.importorskip("rasterio")
+from rasterio.transform import from_origin  # noqa: E402
+
+from napari_ldcsr._lazy import RasterLevel, lazy_layer_data  # noqa: E402
+from napari_ldcsr._reader import layer_data_from_geotiff  # noqa: E402
+
+H, W = 2048, 2560
+
+
+@pytest.fixture(scope="module")
+def big_tif(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lazy") / "big.tif"
+    yy, xx = np.mgrid[0:H, 0:W]
+    rgb = np.stack([(yy * 7 + xx) % 251, (xx * 3) % 253, (yy * 5) % 241]).astype(np.uint8)
+    profile = dict(driver="GTiff", height=H, width=W, count=3, dtype="uint8", crs="EPSG:32617",
+                   transform=from_origin(400000.0, 3300000.0, 0.1, 0.1), tiled=True, blockxsize=256,
+                   blockysize=256, photometric="RGB")
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(rgb)
+        dst.build_overviews([2, 4], rasterio.enums.Resampling.average)
+    return path, np.moveaxis(rgb, 0, -1)
+
+
+def test_level_reads_only_its_window(big_tif):
+    path, full = big_tif
+    reads = []
+    lvl = RasterLevel(str(path), 1, (H, W), [1, 2, 3], "uint8", True, reads)
+    np.testing.assert_array_equal(lvl[100:140, 2000:2100], full[100:140, 2000:2100])
+    np.testing.assert_array_equal(lvl[5, 7:9], full[5, 7:9])
+    np.testing.assert_array_equal(lvl[10:20:3, 4:30:5], full[10:20:3, 4:30:5])
+    assert reads[0] == (1, 100, 2000, 40, 100)
+    top = RasterLevel(str(path), 4, (H, W), [1, 2, 3], "uint8", True)
+    assert top.shape == (512, 640, 3) and np.asarray(top).shape == (512, 640, 3)
+
+
+def test_lazy_layer_matches_the_eager_reader(big_tif):
+    path, full = big_tif
+    reads = []
+    (levels, kwargs, kind), = lazy_layer_data(path, reads)
+    (data, eager_kwargs, _), = layer_data_from_geotiff(path)
+    assert reads == []  # nothing read yet
+    assert kind == "image" and kwargs["multiscale"] and kwargs["rgb"]
+    assert [lv.shape[:2] for lv in levels] == [(H, W), (1024, 1280), (512, 640)]
+    for key in ("scale", "translate", "name"):
+        assert kwargs[key] == eager_kwargs[key]
+    for key in ("crs", "transform", "pixel_size", "nodata", "band_names", "colorinterp", "file_name", "tags"):
+        assert kwargs["metadata"][key] == eager_kwargs["metadata"][key]
+    np.testing.assert_array_equal(np.asarray(levels[0][1500:1600, 10:50]), data[1500:1600, 10:50])
+
+
+def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_viewer, qtbot, tiny_model):
+    from napari_ldcsr._lens import LiveLens
+
+    path, full = big_tif
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(520, 400)
+    reads = []
+    (levels, kwargs, _), = lazy_layer_data(path, reads)
+    layer = viewer.add_image(levels, **kwargs)
+    qtbot.wait(200)
+    # zoom into a small area at the layer's full resolution and let napari draw it
+    viewer.camera.center = tuple(layer.data_to_world((700, 900)))
+    viewer.camera.zoom = 3.0 / layer.scale[-1]
+    qtbot.wait(500)
+    level0 = [r for r in reads if r[0] == 1]
+    read_px = sum(r[3] * r[4] for r in level0)
+    assert 0 < read_px <= 0.5 * H * W  # only some blocks of the full-resolution level (1 of 6 here)
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
+    assert lens.set_layer(layer)
+    n_before = len(reads)
+    lens.set_enabled(True)
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
+                    timeout=120_000)
+    view = lens.view
+    assert view.step == 3.0
+    # the lens read only level-0 windows near the view
+    lens_reads = [r for r in reads[n_before:] if r[0] == 1]
+    assert lens_reads and sum(r[3] * r[4] for r in lens_reads) <= 0.5 * H * W
+    # and its pixels are the engine's on the tiles' input windows (exact, as for in-memory layers)
+    from ldcsr_core.tiling import process_tile
+
+    key = view.composer.keys[0]
+    t = view.grid.tile(*key)
+    y0, x0, h, w = t.read
+    out = process_tile(tiny_model, full[y0:y0 + h, x0:x0 + w].astype(np.float32) * (1.0 / 255.0), t,
+                       view.grid.plan((t,)), mode="fast")
+    np.testing.assert_array_equal(view.composer.outputs[key], out)
+    lens.close()
+
+
+def test_reader_opens_big_files_lazily(big_tif, monkeypatch):
+    import napari_ldcsr._lazy as lazy
+    from napari_ldcsr._reader import read_geotiff
+
+    path, _ = big_tif
+    (data, kwargs, _), = read_geotiff(str(path))
+    assert not kwargs.get("multiscale") and isinstance(data, np.ndarray)  # below the threshold: eager
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 1000 * 1000)
+    (levels, kwargs, _), = read_geotiff(str(path))
+    assert kwargs["multiscale"] and kwargs["metadata"]["lazy"] and len(levels) == 3
+    assert kwargs["metadata"]["file_name"] == "big.tif"

@@ -1,0 +1,276 @@
+"""The live lens in a real napari viewer (tiny random-weight model)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import ldcsr_core
+from ldcsr_core.rules import DEFAULT_TILE_OUT
+from napari_ldcsr._lens import LiveLens
+from napari_ldcsr._lens_cache import global_out_shape
+
+
+class CountingModel:
+    """Wraps an engine model and counts (and optionally slows) its tile calls."""
+
+    def __init__(self, model, delay: float = 0.0):
+        self._model, self.delay, self.calls = model, delay, 0
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def run_window(self, *args, **kwargs):
+        with self.lock:
+            self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        return self._model.run_window(*args, **kwargs)
+
+
+def small_viewer(make_napari_viewer, qtbot, size=(520, 400)):
+    """A shown viewer with a small canvas (fewer tiles per view keeps the tests fast)."""
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(*size)
+    qtbot.wait(100)
+    return viewer
+
+
+def _scene(h=200, w=200, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([np.sin(yy / 7.0), np.cos(xx / 5.0), np.sin((yy + xx) / 11.0)], -1)
+    img = (base * 90 + 128 + rng.normal(0, 12, (h, w, 3))).clip(0, 255)
+    return img.astype(np.uint8)
+
+
+def _look(viewer, layer, data_center, ratio):
+    """Point the camera at data pixel ``data_center`` with ``ratio`` screen px per layer pixel."""
+    viewer.camera.center = tuple(layer.data_to_world(data_center))
+    viewer.camera.zoom = ratio / float(layer.scale[-1])
+
+
+@pytest.fixture
+def lens_setup(make_napari_viewer, qtbot, tiny_model):
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    src = viewer.add_image(_scene(), rgb=True, name="scene", scale=(0.5, 0.5), translate=(10.0, 20.0))
+    model = CountingModel(tiny_model)
+    lens = LiveLens(viewer, model_provider=lambda source: model, debounce_ms=30)
+    lens.set_layer(src)
+    qtbot.wait(50)
+    yield viewer, src, lens, model
+    lens.close()
+    qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
+
+
+def _wait_done(qtbot, lens, after=None, timeout=120_000):
+    """Wait until a view (other than ``after``) is complete."""
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view is not after
+                    and lens.view.composer.complete and not lens.busy, timeout=timeout)
+
+
+def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot, tiny_model):
+    viewer, src, lens, model = lens_setup
+    shown = []
+    lens.tile_shown.connect(shown.append)
+    _look(viewer, src, (120, 110), 4.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    view = lens.view
+    assert view.step == 4.0
+    H, W = global_out_shape(src.data.shape, 4.0)
+    win = view.win
+    assert 0 < win.h < H and 0 < win.w < W  # only the visible part was computed
+    assert model.calls == len(view.composer.keys) < len(view.grid)
+    # tiles arrive one by one, in plan order, all of this view
+    assert [g for g, _ in shown] == [view.gen] * len(shown)
+    assert view.shown == sorted(view.shown) and len(view.shown) == len(set(view.shown)) >= 4
+    # pixels: exactly those of a whole-layer upscale at the same scale, mode and seed
+    # (the lens's grid: the official 256-px output windows, i.e. tile = 256 / step input px)
+    whole = ldcsr_core.upscale(src.data, out_shape=(H, W), model=tiny_model, mode="fast",
+                               tile=DEFAULT_TILE_OUT // 4)
+    live = lens.live_layer
+    np.testing.assert_array_equal(live.data[..., :3], whole[win.slices])
+    assert (live.data[..., 3] == 255).all()
+    # placement: the live window's pixel edges land where the source's do (1e-6)
+    h, w = src.data.shape[:2]
+    for r, c in ((-0.5, -0.5), (win.h - 0.5, win.w - 0.5), (-0.5, win.w - 0.5)):
+        src_pt = ((win.y0 + r + 0.5) * h / H - 0.5, (win.x0 + c + 0.5) * w / W - 0.5)
+        np.testing.assert_allclose(live.data_to_world((r, c)), src.data_to_world(src_pt), atol=1e-6)
+
+
+def test_diffusion_seed_gives_the_pixels_of_a_full_run(make_napari_viewer, qtbot, tiny_model):
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    src = viewer.add_image(_scene(64, 90, seed=2), rgb=True, name="small")
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, mode="diffusion", seed=7, debounce_ms=30)
+    lens.set_layer(src)
+    _look(viewer, src, (32, 45), 2.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    view = lens.view
+    assert view.step == 2.0
+    whole = ldcsr_core.upscale(src.data, out_shape=view.grid.out_shape, model=tiny_model, mode="diffusion", seed=7,
+                               tile=DEFAULT_TILE_OUT // 2)
+    np.testing.assert_array_equal(lens.live_layer.data[..., :3], whole[view.win.slices])
+    lens.close()
+
+
+def test_camera_move_cancels_old_view_within_one_tile(lens_setup, qtbot):
+    viewer, src, lens, model = lens_setup
+    model.delay = 0.15
+    events = []
+    lens.tile_shown.connect(lambda e: events.append((time.perf_counter(), e)))
+    _look(viewer, src, (30, 30), 4.0)
+    lens.set_enabled(True)
+    first = lens.view
+    qtbot.waitUntil(lambda: len(first.shown) >= 1, timeout=60_000)
+    calls_at_move = model.calls
+    t_move = time.perf_counter()
+    _look(viewer, src, (160, 170), 4.0)  # pan to another part of the layer
+    assert not lens.busy  # cancelled at once, before the debounce fires
+    qtbot.waitUntil(lambda: lens.view is not first and lens.view is not None, timeout=10_000)
+    second = lens.view
+    _wait_done(qtbot, lens)
+    old_after = [e for t, e in events if t > t_move and e[0] == first.gen]
+    assert old_after == []  # no tile of the old view was ever added after the move
+    assert len(first.shown) < len(first.composer.keys)  # the old view did not complete
+    # the old worker finished at most the tile it was computing
+    new_calls = sum(1 for k in second.composer.keys if k not in first.composer.outputs)
+    assert model.calls - calls_at_move <= len(second.composer.keys) + 1
+    assert model.calls - calls_at_move >= new_calls - 1
+    # and the live layer holds the new view only
+    assert lens.live_layer.data.shape[:2] == (second.win.h, second.win.w)
+    assert (lens.live_layer.data[..., 3] == 255).all()
+
+
+def test_pan_back_is_served_from_the_cache(lens_setup, qtbot):
+    viewer, src, lens, model = lens_setup
+    _look(viewer, src, (170, 170), 4.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    first_pixels = lens.live_layer.data.copy()
+    first_win = lens.view.win
+    calls = model.calls
+    before = lens.view
+    _look(viewer, src, (30, 30), 4.0)  # far enough that it shares no tile with the first view
+    _wait_done(qtbot, lens, after=before)
+    assert model.calls > calls
+    calls = model.calls
+    t0 = time.perf_counter()
+    _look(viewer, src, (170, 170), 4.0)
+    lens.refresh()  # no need to wait for the debounce: everything is cached
+    elapsed = time.perf_counter() - t0
+    assert lens.view.composer.complete and not lens.busy
+    assert model.calls == calls  # no engine call
+    assert lens.view.win == first_win
+    np.testing.assert_array_equal(lens.live_layer.data, first_pixels)
+    assert lens.cache.hits >= len(lens.view.composer.keys)
+    assert elapsed < 2.0
+    # toggling off and on is served from the cache as well
+    lens.set_enabled(False)
+    assert lens.live_layer is None
+    lens.set_enabled(True)
+    assert lens.view.composer.complete and model.calls == calls
+
+
+def test_zoom_out_below_1x_does_nothing_and_keep_adds_a_result(lens_setup, qtbot):
+    viewer, src, lens, model = lens_setup
+    _look(viewer, src, (100, 80), 2.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    kept = lens.keep()
+    assert kept is not None and kept is not lens.live_layer
+    md = kept.metadata["ldcsr"]
+    assert md["via"] == "live lens" and md["scale"] == 2.0 and md["mode"] == "fast"
+    np.testing.assert_array_equal(kept.data, lens.live_layer.data[..., :3])
+    np.testing.assert_allclose(kept.data_to_world((0, 0)), lens.live_layer.data_to_world((0, 0)), atol=1e-9)
+    calls = model.calls
+    _look(viewer, src, (100, 80), 1.0)
+    lens.refresh()
+    assert model.calls == calls and not lens.live_layer.visible
+
+
+def test_unsupported_layers_only_notify(make_napari_viewer, notes, tiny_model):
+    viewer = make_napari_viewer(show=True)
+    labels = viewer.add_labels(np.zeros((50, 50), np.int32))
+    stack = viewer.add_image(np.zeros((4, 50, 50), np.float32))
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model)
+    n_layers = len(viewer.layers)
+    assert lens.set_layer(labels) is False
+    assert lens.set_layer(stack) is False
+    assert lens.set_enabled(True) is False
+    assert len(viewer.layers) == n_layers and lens.live_layer is None
+    texts = [t for _, t in notes]
+    assert any("Labels" in t for t in texts) and any("3 dimensions" in t for t in texts)
+
+
+def test_source_deleted_while_working(lens_setup, qtbot, notes):
+    viewer, src, lens, model = lens_setup
+    model.delay = 0.1
+    _look(viewer, src, (100, 80), 4.0)
+    lens.set_enabled(True)
+    qtbot.waitUntil(lambda: model.calls >= 1, timeout=30_000)
+    viewer.layers.remove(src)
+    qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
+    qtbot.wait(500)  # let a last yielded tile arrive: it must be dropped quietly
+    assert lens.live_layer is None and not lens.enabled
+    assert [l for l in viewer.layers if "live" in l.name] == []
+    assert not [t for sev, t in notes if sev == "error"]
+
+
+def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    panel = widget.live
+    labels = viewer.add_labels(np.zeros((40, 40), np.int32), name="labels")
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    widget.set_layer(src)
+    viewer.window.resize(520, 400)
+    _look(viewer, src, (100, 100), 2.0)
+    panel.live_box.setChecked(True)
+    assert panel.lens.enabled and panel.lens.mode == "fast" and panel.keep_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.lens.view is not None and panel.lens.view.composer.complete
+                    and not panel.lens.busy, timeout=120_000)
+    assert "tiles in" in panel.status_label.text()
+    panel.keep_button.click()
+    assert any("kept" in l.name for l in viewer.layers)
+    panel.compare_button.setChecked(True)
+    assert panel.compare_dock is not None and len(panel.compare_dock.models["LDCSR"].layers) == 2
+    panel.compare_button.setChecked(False)
+    assert panel.compare_dock is None
+    panel.live_box.setChecked(False)
+    assert panel.lens.live_layer is None
+    # unsupported layers: a notification, and the box unticks itself
+    stack = viewer.add_image(np.zeros((3, 40, 40), np.float32), name="stack")
+    widget.set_layer(stack)
+    n = len(viewer.layers)
+    panel.live_box.setChecked(True)
+    assert not panel.live_box.isChecked() and not panel.lens.enabled
+    assert len(viewer.layers) == n and any("3 dimensions" in t for _, t in notes)
+    assert panel.lens.set_layer(labels) is False and any("Labels" in t for _, t in notes)
+
+
+def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qtbot, tiny_model):
+    from napari_ldcsr._lens_cache import LayerPixels
+
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    grey = (_scene(96, 96)[..., 1].astype(np.uint16) * 40 + 500).astype(np.uint16)
+    src = viewer.add_image(grey, name="grey16", colormap="viridis")
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
+    lens.set_layer(src)
+    _look(viewer, src, (60, 50), 2.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    view = lens.view
+    live = lens.live_layer.data
+    assert live.dtype == np.float32 and live.shape[-1] == 4 and (live[..., 3] == 1).all()
+    kept = lens.keep()
+    assert kept.data.dtype == np.uint16 and kept.data.ndim == 2 and kept.colormap.name == "viridis"
+    px = LayerPixels(grey, rgb=False)  # the layer's one stretch (min-max of the whole layer)
+    whole = ldcsr_core.upscale(px.read(0, 0, 96, 96), out_shape=view.grid.out_shape, model=tiny_model, mode="fast",
+                               tile=DEFAULT_TILE_OUT // 2)
+    np.testing.assert_array_equal(kept.data, px.display(whole[view.win.slices]))
+    lens.close()

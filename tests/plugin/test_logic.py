@@ -1,0 +1,110 @@
+"""Qt-free plugin logic on napari's viewer *model* (no window, no Qt): regions, result layers,
+the side-by-side grid and the A/B blink."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.components import ViewerModel
+
+from napari_ldcsr import _geometry as geo
+from napari_ldcsr import _sidebyside as sbs
+from napari_ldcsr._job import JobSpec, layer_source
+from napari_ldcsr._region import region_for
+from napari_ldcsr._results import ProgressiveResult, nearest_preview, result_kwargs
+from napari_ldcsr._viewer import camera, grid
+
+
+@pytest.fixture
+def model():
+    v = ViewerModel()
+    yield v
+    v.layers.clear()
+
+
+
+def test_regions_whole_view_and_shapes(model):
+    img = model.add_image(np.zeros((100, 120), np.float32), scale=(2.0, 2.0), translate=(10.0, 20.0))
+    assert region_for(model, img, "whole") == geo.Region(0, 0, 100, 120)
+    cam = camera(model)
+    cam.center = (10.0 + 2 * 50, 20.0 + 2 * 60)  # pixel (50, 60)
+    cam.zoom = min(model.canvas.size) / 40.0  # 40 world units = 20 px across the short side
+    r = region_for(model, img, "view")
+    h, w = np.asarray(model.canvas.size) / cam.zoom / 2.0  # world units on screen, in pixels
+    assert isinstance(r, geo.Region)
+    assert abs(r.rows - h) <= 2 and abs(r.cols - w) <= 2 and r.row0 <= 50 < r.row0 + r.rows
+    cam.center = (1e6, 1e6)
+    assert "shows no part" in region_for(model, img, "view")
+    shapes = model.add_shapes([[[30.0, 40.0], [30.0, 80.0], [50.0, 80.0], [50.0, 40.0]]], shape_type="rectangle")
+    # world rows 30..50 -> pixel-centre rows 10..20 -> edges 10.5..20.5: pixels 10..20 (partly covered ones count)
+    assert region_for(model, img, "shapes", shapes) == geo.Region(10, 10, 11, 21)
+    empty = model.add_shapes()
+    assert "has no shape" in region_for(model, img, "shapes", empty)
+    assert "Add a Shapes layer" in region_for(model, img, "shapes", None)
+    with pytest.raises(ValueError, match="region must be one of"):
+        region_for(model, img, "everything")
+
+
+def test_result_kwargs_overlay_the_region_exactly(model):
+    src = model.add_image(np.zeros((50, 60, 3), np.uint8), rgb=True, scale=(0.5, 0.25), translate=(3.0, -7.0),
+                          rotate=30.0, metadata={"transform": (0.25, 0, 100.0, 0, -0.5, 900.0), "crs": "EPSG:32633",
+                                                 "path": "/x.tif"})
+    spec = JobSpec(scale=2.5, region=geo.Region(10, 20, 16, 24), mode="fast")
+    kw = result_kwargs(src, spec, "ldcsr")
+    out = model.add_image(np.zeros(spec.out_shape + (3,), np.uint8), **kw)
+    np.testing.assert_allclose(geo.world_bounds(out.data_to_world, spec.out_shape),
+                               geo.world_bounds(src.data_to_world, (50, 60), spec.region), atol=1e-9)
+    assert kw["name"].endswith("×2.50 (LDCSR)") and "path" not in kw["metadata"]
+    assert kw["metadata"]["transform"] == pytest.approx((0.1, 0, 105.0, 0, -0.2, 895.0))
+    assert kw["metadata"]["pixel_size"] == pytest.approx((0.2, 0.1))
+
+
+def test_progressive_result_rows_then_final(model):
+    src = model.add_image(np.arange(12 * 10, dtype=np.uint16).reshape(12, 10), name="dem")
+    spec = JobSpec(scale=2.0, region=geo.Region.whole((12, 10)), mode="fast")
+    source = layer_source(model, src)
+    prog = ProgressiveResult(model, source, spec)
+    rows = np.full((1, 6, 20), 7, np.uint16)
+    prog.rows(0, rows)
+    (layer,) = prog.layers
+    assert layer in model.layers and layer.data.shape == (24, 20)
+    assert (layer.data[:6] == 7).all()
+    np.testing.assert_array_equal(layer.data[6:], nearest_preview(np.asarray(src.data), (24, 20))[6:])
+    # a finished tile shows at once, but never over rows that are final already
+    prog.tile((4, 2, 6, 8), [0], np.full((1, 6, 8), 9, np.uint16))
+    assert (layer.data[4:6] == 7).all() and (layer.data[6:10, 2:10] == 9).all()
+    assert (layer.data[6:10, :2] != 9).all() and (layer.data[10:] != 9).all()
+    prog.discard()
+    assert [lyr.name for lyr in model.layers] == ["dem"]
+    # removing the source during a run: no result layer is made
+    prog = ProgressiveResult(model, source, spec)
+    model.layers.remove(src)
+    prog.rows(0, rows)
+    assert prog.layers == [] and len(model.layers) == 0
+
+
+def test_nearest_preview_is_the_source_enlarged():
+    crop = np.arange(6).reshape(2, 3)
+    np.testing.assert_array_equal(nearest_preview(crop, (4, 6)), np.repeat(np.repeat(crop, 2, 0), 2, 1))
+
+
+def test_grid_compare_round_trip_and_blink(model):
+    a = model.add_image(np.zeros((8, 8)), name="src")
+    pts = model.add_points([[0, 0]], name="pts")
+    b = model.add_image(np.zeros((16, 16)), name="bic", scale=(0.5, 0.5), translate=(-0.25, -0.25))
+    c = model.add_image(np.zeros((16, 16)), name="sr", scale=(0.5, 0.5), translate=(-0.25, -0.25), opacity=0.3)
+    cam = camera(model)
+    cam.center, cam.zoom = (100.0, 100.0), 3.0
+    state = sbs.enter_grid(model, a, b, c)
+    g = grid(model)
+    assert g.enabled and tuple(g.shape) == (1, 3) and not pts.visible and c.opacity == 1.0
+    assert [g.position(model.layers.index(x), model.layers) for x in (a, b, c)] == [(0, 0), (0, 1), (0, 2)]
+    np.testing.assert_allclose(cam.center[-2:], (3.5, 3.5))
+    sbs.leave_grid(model, state)
+    assert not g.enabled and pts.visible and c.opacity == pytest.approx(0.3)
+    assert [lyr.name for lyr in model.layers] == ["src", "pts", "bic", "sr"]
+    assert tuple(cam.center[-2:]) == (100.0, 100.0) and cam.zoom == 3.0
+    sbs.blink(a, c)
+    assert not c.visible and a.visible
+    sbs.blink(a, c)
+    assert c.visible

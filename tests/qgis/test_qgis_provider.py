@@ -1,0 +1,279 @@
+"""The QGIS Processing provider with real QGIS (3.22, PyQt5): ``processing.run`` on real GeoTIFFs.
+
+Run with the Python QGIS uses (``make test-qgis``: a ``--system-site-packages`` venv with this
+package installed, no napari). Without QGIS these tests skip with the reason; with ``CI=true``
+they fail instead, as CI installs QGIS. (No ``__init__.py`` or ``conftest.py`` here on purpose: a
+package named ``qgis`` would shadow QGIS's own.)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+try:
+    from qgis.core import (QgsApplication, QgsProcessingException, QgsProcessingFeedback,
+                           QgsRasterLayer)
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    _msg = (f"QGIS is not importable here ({exc}): install python3-qgis and qgis-providers and "
+            "run `make test-qgis` (it uses the system Python that QGIS is built for)")
+    if os.environ.get("CI", "").lower() == "true":
+        raise RuntimeError(_msg + " — required on CI") from None
+    pytest.skip(_msg, allow_module_level=True)
+
+import rasterio  # noqa: E402
+from rasterio.crs import CRS  # noqa: E402
+from rasterio.transform import from_origin  # noqa: E402
+
+ALG = "ldcsr:superresolution"
+UTM33 = CRS.from_epsg(32633)
+TRANSFORM = from_origin(600000.0, 5340000.0, 10.0, 10.0)
+
+
+@pytest.fixture(scope="session")
+def qgis_processing():
+    """A headless QgsApplication with Processing initialised and our provider registered."""
+    from qgis_session import start_processing
+
+    _app, plugin = start_processing(gui=False)
+    import processing
+
+    yield processing
+    plugin.unload()
+
+
+def _write(path, data, *, dtype, nodata=None, descriptions=None, tags=None):
+    count, h, w = data.shape
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=count, dtype=dtype,
+                       crs=UTM33, transform=TRANSFORM, nodata=nodata) as ds:
+        ds.write(data.astype(dtype))
+        for i, d in enumerate(descriptions or [], start=1):
+            ds.set_band_description(i, d)
+        if tags:
+            ds.update_tags(**tags)
+    return Path(path)
+
+
+def _field(rng, bands, h, w, lo, hi):
+    yy, xx = np.mgrid[0:h, 0:w].astype(float)
+    out = np.empty((bands, h, w))
+    for b in range(bands):
+        fx, fy = rng.uniform(0.05, 0.2, 2)
+        f = 0.5 + 0.25 * np.sin(fx * xx + b) + 0.2 * np.cos(fy * yy) + 0.05 * rng.standard_normal((h, w))
+        out[b] = lo + (hi - lo) * np.clip(f, 0, 1)
+    return out.round()
+
+
+@pytest.fixture(scope="session")
+def scene(tmp_path_factory):
+    """16-bit, 4 bands, nodata 0, projected (UTM 33N, 10 m), odd size, band names and tags."""
+    d = tmp_path_factory.mktemp("qgis_in")
+    data = _field(np.random.default_rng(0), 4, 45, 61, 200, 12000)
+    data[:, 5:14, 7:20] = 0
+    return _write(d / "s2_uint16.tif", data, dtype="uint16", nodata=0,
+                  descriptions=["B4 red", "B3 green", "B2 blue", "B8 nir"],
+                  tags={"SENSOR": "S2A"})
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory):
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    model = ldcsr_core.build_model(config=tiny_test_config(), seed=0)
+    p = tmp_path_factory.mktemp("models") / "tiny.safetensors"
+    return ldcsr_core.save_model(model, p, name="tiny-test", version="0", notes="random weights")
+
+
+def _params(src, out, model, **kw):
+    p = {"INPUT": str(src), "SCALE": 2.5, "MODE": 1, "SEED": 0, "MODEL": str(model), "TILE": 0,
+         "OUTPUT": str(out)}
+    p.update(kw)
+    return p
+
+
+def _leftovers(folder: Path, name: str):
+    return [p.name for p in folder.iterdir() if p.name.startswith(f".{name}.")]
+
+
+LOAD_LIKE_QGIS = r"""
+import os, shutil, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from qgis.core import QgsApplication
+app = QgsApplication([], False); app.initQgis()
+sys.path.append(os.path.join(QgsApplication.pkgDataPath(), "python", "plugins"))
+from processing.core.Processing import Processing
+Processing.initialize()
+import qgis.utils
+plugins = sys.argv[1]
+shutil.copytree(sys.argv[2], os.path.join(plugins, "qgis_ldcsr"))
+qgis.utils.plugin_paths.insert(0, plugins)
+sys.path.insert(0, plugins)
+qgis.utils.updateAvailablePlugins()
+assert qgis.utils.pluginMetadata("qgis_ldcsr", "hasProcessingProvider") == "yes"
+assert qgis.utils.pluginMetadata("qgis_ldcsr", "name") == "LDCSR super-resolution"
+assert qgis.utils.loadPlugin("qgis_ldcsr") and qgis.utils.startProcessingPlugin("qgis_ldcsr")
+reg = QgsApplication.processingRegistry()
+assert reg.algorithmById("ldcsr:superresolution") is not None
+assert qgis.utils.unloadPlugin("qgis_ldcsr")
+assert reg.algorithmById("ldcsr:superresolution") is None
+print("loaded and unloaded")
+"""
+
+
+def test_folder_loads_as_qgis_loads_processing_plugins(tmp_path):
+    """metadata.txt + classFactory, through qgis.utils (as qgis_process loads such plugins)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-c", LOAD_LIKE_QGIS, str(tmp_path),
+                        str(root / "qgis_ldcsr")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "loaded and unloaded" in r.stdout, r.stderr[-3000:]
+
+
+def test_provider_is_registered(qgis_processing):
+    alg = QgsApplication.processingRegistry().algorithmById(ALG)
+    assert alg is not None and alg.displayName() == "LDCSR super-resolution"
+    names = [p.name() for p in alg.parameterDefinitions()]
+    assert names == ["INPUT", "SCALE", "TARGET_PIXEL_SIZE", "BANDS", "MODE", "SEED", "MODEL",
+                     "TILE", "OUTPUT"]
+    assert "Sentinel-2" in alg.shortHelpString()
+
+
+def test_output_is_exact_and_equals_the_engine_raster_path(qgis_processing, scene, tiny_model_file,
+                                                           tmp_path):
+    feedback = QgsProcessingFeedback()
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    out = tmp_path / "sr.tif"
+    res = qgis_processing.run(ALG, _params(scene, out, tiny_model_file, TILE=48), feedback=feedback)
+    assert res["OUTPUT"] == str(out)
+    assert len(progress) >= 2 and progress == sorted(progress) and progress[-1] == 100.0
+    log = feedback.textLog()
+    assert "Model input R,G,B = bands 1,2,3" in log and "Wrote" in log
+    with rasterio.open(scene) as s, rasterio.open(out) as d:
+        assert (d.height, d.width) == (round(45 * 2.5), round(61 * 2.5))
+        assert d.crs == s.crs
+        px = abs(s.transform.a)
+        assert all(abs(a - b) <= 1e-6 * px for a, b in zip(s.bounds, d.bounds))
+        assert d.dtypes == ("uint16",) * 4 and d.nodata == 0
+        t = d.tags()
+        assert "AI-generated" in t["LDCSR_NOTICE"] and t["LDCSR_MODE"] == "fast"
+        assert t["LDCSR_MODEL"] == "tiny-test 0" and t["SENSOR"] == "S2A"
+        assert float(t["LDCSR_SCALE_X"]) == d.width / s.width
+        assert d.descriptions == s.descriptions
+        qgis_out = d.read()
+    assert (qgis_out == 0).any() and (qgis_out != 0).any()
+    layer = QgsRasterLayer(str(out), "sr")
+    assert layer.isValid() and layer.crs().authid() == "EPSG:32633" and layer.bandCount() == 4
+    # A thin shell: the very pixels the engine's raster path (and `ldcsr upscale`) writes.
+    import ldcsr_core
+    from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
+
+    model = ldcsr_core.load_model(tiny_model_file, device="cpu")
+    upscale_raster(scene, tmp_path / "engine.tif", model=model, scale=2.5,
+                   options=UpscaleOptions(mode="fast", seed=0, tile=48), output=OutputOptions())
+    with rasterio.open(tmp_path / "engine.tif") as e:
+        assert np.array_equal(e.read(), qgis_out)
+    assert _leftovers(tmp_path, "sr.tif") == []
+
+
+def test_target_pixel_size(qgis_processing, scene, tiny_model_file, tmp_path):
+    out = tmp_path / "t.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, TARGET_PIXEL_SIZE=4.0, SCALE=None),
+                        feedback=QgsProcessingFeedback())
+    with rasterio.open(out) as d:
+        assert (d.height, d.width) == (round(45 * 2.5), round(61 * 2.5))
+        assert d.res == pytest.approx((4.0, 4.0), rel=1e-2)
+
+
+def test_sentinel2_stack_defaults_to_bands_4_3_2(qgis_processing, tiny_model_file, tmp_path):
+    src = _write(tmp_path / "s2_13.tif", _field(np.random.default_rng(1), 13, 24, 24, 100, 5000),
+                 dtype="uint16")
+    feedback = QgsProcessingFeedback()
+    out = tmp_path / "o.tif"
+    qgis_processing.run(ALG, _params(src, out, tiny_model_file, SCALE=2.0), feedback=feedback)
+    assert "Model input R,G,B = bands 4,3,2 (Sentinel-2 rule)" in feedback.textLog()
+    with rasterio.open(out) as d:
+        assert d.count == 13 and d.tags()["LDCSR_BANDS"].startswith("[[4, 3, 2]")
+
+
+def _readonly_folder(tmp_path) -> Path:
+    """A folder nobody may create files in; as root (chmod is no barrier), sysfs's root."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        (ro / "probe").touch()
+    except PermissionError:
+        return ro
+    (ro / "probe").unlink()
+    return Path("/sys")
+
+
+def _complex_raster(tmp_path):
+    p = tmp_path / "complex.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=8, height=8, count=1, dtype="complex64",
+                       crs=UTM33, transform=TRANSFORM) as ds:
+        ds.write(np.ones((1, 8, 8), np.complex64))
+    return p
+
+
+BAD = {
+    "dtype": (lambda s, t: {"INPUT": str(_complex_raster(t))}, "unsupported data type"),
+    "band count": (lambda s, t: {"BANDS": [1, 2]}, "1 or 3 bands"),
+    "missing band": (lambda s, t: {"BANDS": [9]}, "band 9 does not exist"),
+    "scale too large": (lambda s, t: {"SCALE": 12.0}, "scale must be in (1, 8]"),
+    "scale below 1": (lambda s, t: {"SCALE": 0.5}, "scale must be in (1, 8]"),
+    "target coarser": (lambda s, t: {"TARGET_PIXEL_SIZE": 20.0}, "not finer than the input's"),
+    "read-only folder": (lambda s, t: {"OUTPUT": str(_readonly_folder(t) / "o.tif")},
+                         "cannot write to"),
+    "not a checkpoint": (lambda s, t: {"MODEL": str(_junk(t))}, "LDCSR: "),
+}
+
+
+def _junk(tmp_path):
+    p = tmp_path / "model.safetensors"
+    p.write_bytes(b"\x00" * 64)
+    return p
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_clear_line_and_writes_nothing(qgis_processing, scene, tiny_model_file,
+                                                       tmp_path, case):
+    make, expected = BAD[case]
+    params = _params(scene, tmp_path / "o.tif", tiny_model_file)
+    params.update(make(scene, tmp_path))
+    feedback = QgsProcessingFeedback()
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, params, feedback=feedback)
+    log = feedback.textLog()
+    assert expected in log and expected in str(ei.value), log
+    assert "Traceback" not in log and "Traceback" not in str(ei.value)
+    assert not (tmp_path / "o.tif").exists() and _leftovers(tmp_path, "o.tif") == []
+    out = Path(params["OUTPUT"])
+    assert not out.exists()
+
+
+def test_cancel_after_the_first_tile_leaves_no_output(qgis_processing, scene, tiny_model_file,
+                                                      tmp_path):
+    feedback = QgsProcessingFeedback()
+    seen = []
+
+    def cancel_after_first_tile(p):
+        seen.append(p)
+        if p > 0:
+            feedback.cancel()
+
+    feedback.progressChanged.connect(cancel_after_first_tile)
+    out = tmp_path / "c.tif"
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        qgis_processing.run(ALG, _params(scene, out, tiny_model_file, MODE=0, TILE=48),
+                            feedback=feedback)
+    assert seen and 0 < seen[-1] < 100  # stopped after the first tile, not at the end
+    assert "Cancelled: nothing was written." in feedback.textLog()
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == []

@@ -1,0 +1,121 @@
+"""Uncertainty map of a raster run: --samples K writes the mean and a spread GeoTIFF on the same grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from ldcsr_core.cli import main
+from ldcsr_core.errors import Cancelled, InputError
+from ldcsr_core.geo import pipeline as pl
+from ldcsr_core.geo.spread import default_spread_path, upscale_window_spread
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+
+
+def test_cli_writes_spread_on_the_output_grid(rasters, tiny_model_file, tmp_path):
+    src, out = rasters["uint16_nodata"], tmp_path / "s2_x2.tif"
+    r = run("upscale", src, "-o", out, "--scale", 2.5, "--samples", 3,
+            "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    spread = tmp_path / "s2_x2_spread.tif"
+    assert spread == default_spread_path(out) and f"spread -> {spread}" in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s2_x2.tif", "s2_x2_spread.tif"]  # no part files
+    with rasterio.open(out) as o, rasterio.open(spread) as s:
+        assert (s.height, s.width) == (o.height, o.width)
+        assert s.transform == o.transform and s.crs == o.crs and s.crs.to_epsg() == 32633
+        assert s.count == 4 and set(s.dtypes) == {"float32"} and np.isnan(s.nodata)
+        assert s.descriptions[0] == "spread of B4 red"
+        assert o.tags()["LDCSR_SAMPLES"] == s.tags()["LDCSR_SAMPLES"] == "3"
+        assert "seeds 0..2" in s.tags()["LDCSR_SPREAD"]
+        sp, ov = s.read(), o.read()
+    invalid = ov[0] == 0  # the nodata block of the source
+    assert invalid.any() and np.isnan(sp[0][invalid]).all()
+    valid = ~np.isnan(sp)
+    assert valid.mean() > 0.8 and (sp[valid] >= 0).all()
+    assert np.nanmean(sp) > 0.5  # uint16 units: the samples of the tiny model do differ
+    # resumable: the same request is skipped, both files kept
+    mt = spread.stat().st_mtime_ns
+    r = run("upscale", src, "-o", out, "--scale", 2.5, "--samples", 3,
+            "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 0 and "1 skipped" in r.output, r.output
+    assert spread.stat().st_mtime_ns == mt
+
+
+def test_mean_and_spread_match_the_window_api(rasters, tiny_model, tmp_path):
+    src = rasters["rgba"]
+    opts = pl.UpscaleOptions(samples=2, tile=32, seed=4)
+    res = pl.upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2, options=opts,
+                            spread_path=tmp_path / "sd.tif")
+    assert res.spread == str(tmp_path / "sd.tif")
+    geo = upscale_window_spread(src, model=tiny_model, scale=2, options=opts)
+    with rasterio.open(tmp_path / "o.tif") as o, rasterio.open(tmp_path / "sd.tif") as s:
+        np.testing.assert_array_equal(o.read(), geo.mean.data)
+        np.testing.assert_array_equal(s.read(), geo.spread.data)
+        assert geo.spread.transform == s.transform == o.transform
+        assert s.count == 3  # colour bands only: alpha is a mask, not model output
+    assert np.isnan(geo.spread.data[:, :, :24]).all()  # transparent strip of the source
+
+
+def test_cancel_leaves_neither_file(rasters, tiny_model, tmp_path):
+    def stop(info):
+        if info.done >= 1:
+            raise Cancelled("stop")
+
+    with pytest.raises(Cancelled):
+        pl.upscale_raster(rasters["gray"], tmp_path / "o.tif", model=tiny_model, scale=2,
+                          options=pl.UpscaleOptions(samples=2, tile=32), callback=stop)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_clear_errors(rasters, tiny_model_file, tiny_model, tmp_path):
+    src = rasters["gray"]
+    r = run("upscale", src, "-o", tmp_path / "o.tif", "-s", 2, "--samples", 2, "--mode", "fast",
+            "--model", tiny_model_file)
+    assert r.exit_code == 2 and "needs --mode diffusion" in r.output
+    r = run("upscale", src, "-o", tmp_path / "o.tif", "-s", 2, "--spread-out", tmp_path / "x.tif",
+            "--model", tiny_model_file)
+    assert r.exit_code == 2 and "needs --samples K > 1" in r.output
+    with pytest.raises(InputError, match="needs mode 'diffusion'"):
+        pl.UpscaleOptions(mode="fast", samples=3)
+    with pytest.raises(InputError, match="spread path is the input"):
+        pl.upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2,
+                          options=pl.UpscaleOptions(samples=2), spread_path=src)
+    (tmp_path / "o_spread.tif").write_text("somebody's file")
+    r = run("upscale", src, "-o", tmp_path / "o.tif", "-s", 2, "--samples", 2,
+            "--model", tiny_model_file)
+    assert r.exit_code != 0 and "o_spread.tif" in r.output and "--overwrite" in r.output
+    assert (tmp_path / "o_spread.tif").read_text() == "somebody's file"
+    assert not (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.slow
+def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path):
+    """SampledRunner wraps any runner: K seeds on a Dask cluster = the single-process files."""
+    import functools
+
+    distributed = pytest.importorskip("distributed")
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+    from ldcsr_core.geo.distributed import DaskRunner, ModelSource
+
+    src = rasters["uint16_nodata"]
+    kw = dict(model=tiny_model, scale=2.0, options=pl.UpscaleOptions(seed=7, tile=48, samples=2))
+    single = pl.upscale_raster(src, tmp_path / "single.tif", **kw)
+    source = ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(), seed=0),
+                         key="tiny-test-seed0")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        runner = DaskRunner(client, source, in_flight=3)
+        try:
+            res = pl.upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
+        finally:
+            runner.close()
+    assert res.tiles == single.tiles >= 2
+    for a, b in ((single.dst, res.dst), (single.spread, res.spread)):
+        with rasterio.open(a) as x, rasterio.open(b) as y:
+            np.testing.assert_array_equal(x.read(), y.read())

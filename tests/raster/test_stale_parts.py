@@ -1,0 +1,120 @@
+"""A run killed with kill -9 leaves its part file; the next run on that output removes it (only it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import rasterio
+
+from ldcsr_core import files
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
+
+from .conftest import sha256
+
+CHILD = r"""
+import sys, time
+from pathlib import Path
+import ldcsr_core
+from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+model = ldcsr_core.load_model(sys.argv[4], device="cpu")
+marker = Path(sys.argv[3])
+def stall_after_first_tile(info):
+    if info.done >= 1:
+        marker.write_text("one tile written")
+        time.sleep(600)
+upscale_raster(sys.argv[1], sys.argv[2], model=model, scale=2,
+               options=UpscaleOptions(mode="fast", tile=32), callback=stall_after_first_tile)
+"""
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    return env
+
+
+def _kill_mid_run(src, dst, model_file, tmp_path) -> list[Path]:
+    marker = tmp_path / "marker"
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(dst), str(marker),
+                             str(model_file)], env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+            assert time.monotonic() < deadline, "the child never finished a tile"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return sorted(p for p in dst.parent.iterdir() if p.name.startswith(f".{dst.name}."))
+
+
+def test_kill_9_leaves_a_part_that_the_next_run_removes(rasters, tiny_model_file, tmp_path):
+    src = rasters["uint16_nodata"]
+    before = sha256(src)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    dst = out_dir / "o.tif"
+    left = _kill_mid_run(src, dst, tiny_model_file, tmp_path)
+    assert not dst.exists()
+    assert len(left) == 1 and files.is_part_of(left[0], dst), left  # what kill -9 leaves
+
+    # Files that are not ours, or not this output's, or held by a live writer: never touched.
+    decoys = [out_dir / ".other.tif.abcdefgh.ldcsr-part", out_dir / ".o.tif.abcdefgh.tmp",
+              out_dir / "o.tif.abcdefgh.ldcsr-part", out_dir / ".o.tif.abc.ldcsr-part",
+              out_dir / "notes.txt"]
+    for d in decoys:
+        d.write_text("keep me")
+    live, fd = files.make_part(dst)  # a run in progress on the same output (this process)
+    try:
+        r = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src),
+                            "-o", str(dst), "-s", "2", "--mode", "fast", "--model",
+                            str(tiny_model_file), "--device", "cpu"],
+                           env=_env(), capture_output=True, text=True, timeout=300)
+        assert live.exists()
+    finally:
+        os.close(fd)
+        live.unlink()
+    assert r.returncode == 0, r.stderr
+    assert ("removed 1 stale part file(s) of o.tif left by an interrupted run: "
+            f"{left[0].name}") in r.stderr, r.stderr
+    assert not left[0].exists()
+    assert all(d.read_text() == "keep me" for d in decoys)
+    with rasterio.open(dst) as ds:
+        assert (ds.height, ds.width) == (90, 122)
+    assert sha256(src) == before
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(["o.tif"] + [d.name for d in decoys])
+
+
+def test_upscale_raster_reports_what_it_removed(rasters, tiny_model, tmp_path, caplog):
+    dst = tmp_path / "g.tif"
+    part, fd = files.make_part(dst)
+    os.close(fd)  # its writer is gone
+    with caplog.at_level("WARNING", logger="ldcsr_core"):
+        res = upscale_raster(rasters["gray"], dst, model=tiny_model, scale=2,
+                             options=UpscaleOptions(mode="fast"), output=OutputOptions())
+    assert res.stale_parts_removed == 1 and not part.exists() and dst.exists()
+    assert any(part.name in r.getMessage() for r in caplog.records)
+
+
+def test_stale_part_names_and_locks(tmp_path):
+    dst = tmp_path / "x.tif"
+    part, fd = files.make_part(dst)
+    assert files.is_part_of(part, dst) and part.name.startswith(".x.tif.")
+    assert files.stale_parts(dst) == []  # locked by this writer
+    os.close(fd)  # the writer died
+    sidecar = Path(str(part) + ".aux.xml")
+    sidecar.write_text("<PAMDataset/>")
+    assert files.stale_parts(dst) == [part, sidecar]
+    assert files.remove_stale_parts(dst) == [part, sidecar]
+    assert list(tmp_path.iterdir()) == []
+    assert not files.is_part_of(tmp_path / ".x.tif.abcdefgh.ldcsr-part", tmp_path / "y.tif")
+    assert not files.is_part_of(tmp_path / ".x.tif.ABCDEFGH.ldcsr-part", dst)

@@ -1,0 +1,199 @@
+"""Model-sized tile plans, the fast upsampler's exactness, the OOM fallback and device handling."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ldcsr_core
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.errors import DeviceError, InputError
+from ldcsr_core.models.resample import AxisWindow, Window2d
+from ldcsr_core.rules import DEFAULT_TILE_OUT, LATENT, TILE_OVERLAP_OUT
+from ldcsr_core.tileplan import plan_tiles
+from ldcsr_core.tiling import model_window, plan_for_model, run_plan
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=0)
+
+
+def psnr(a, b):
+    return 10 * np.log10(1.0 / max(np.mean((a.astype(np.float64) - b) ** 2), 1e-20))
+
+
+# -- plans -------------------------------------------------------------------------------------
+@settings(max_examples=80, deadline=None)
+@given(h=st.integers(4, 400), w=st.integers(4, 400), s=st.floats(1.05, 8.0), window=st.integers(48, 1200),
+       ov=st.integers(0, 64))
+def test_balanced_plan_properties(h, w, s, window, ov):
+    H, W = round(h * s), round(w * s)
+    if H <= h or W <= w:
+        return
+    plan = plan_tiles((h, w), (H, W), window=window, overlap_out=ov)
+    cover = np.zeros((H, W), np.int32)
+    limit = max(window // LATENT * LATENT, 48)
+    if H > limit:
+        assert plan.overlap_out[0] >= min(math.ceil(ov / LATENT) * LATENT, (limit // 2 - LATENT) // LATENT * LATENT)
+    for t in plan.tiles:
+        y0, x0, hh, ww = t.write
+        assert y0 % LATENT == 0 and x0 % LATENT == 0
+        assert hh <= limit and ww <= limit, "a window may not exceed the maximum"
+        assert t.read_y.start <= math.floor(y0 * h / H) and t.read_y.stop >= min(h, math.ceil((y0 + hh) * h / H))
+        cover[y0:y0 + hh, x0:x0 + ww] += 1
+    assert cover.min() >= 1
+    # neighbours overlap by at least the requested overlap (rounded up to the latent grid)
+    need = plan.overlap_out[0]
+    ys = sorted({t.write_y for t in plan.tiles}, key=lambda sp: sp.start)
+    for a, b in zip(ys, ys[1:]):
+        assert a.stop - b.start >= need
+    # balanced: no window is much smaller than the others (no thin leftover)
+    sizes = [sp.size for sp in ys]
+    assert max(sizes) - min(sizes) < 2 * LATENT
+
+
+def test_official_weights_plan_256_windows_with_the_measured_overlap(tiny):
+    tiny.tile_max = DEFAULT_TILE_OUT
+    try:
+        plan = plan_for_model(tiny, (300, 300), (1200, 1200))
+        assert max(plan.tile_out) <= DEFAULT_TILE_OUT
+        assert min(plan.overlap_out) >= TILE_OVERLAP_OUT
+    finally:
+        tiny.tile_max = None
+
+
+def test_model_window_follows_the_budget_and_tile_overrides(tiny):
+    small, big = model_window(tiny, 4.0, budget_mb=64), model_window(tiny, 4.0, budget_mb=1024)
+    assert small < big and small % LATENT == 0
+    assert len(plan_for_model(tiny, (128, 128), (512, 512))) == 1  # fits: one window
+    assert plan_for_model(tiny, (128, 128), (512, 512), tile=64) == plan_tiles((128, 128), (512, 512), 64)
+    with pytest.raises(InputError):
+        plan_tiles((10, 10), (40, 40), window=16)
+
+
+def test_window_limits_travel_in_our_checkpoint_metadata(tmp_path, tiny):
+    tiny.tile_max = 320
+    try:
+        p = ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="t")
+    finally:
+        tiny.tile_max = None
+    m = ldcsr_core.load_model(p, device="cpu")
+    assert m.tile_max == 320 and m.tile_overlap == TILE_OVERLAP_OUT
+    assert max(plan_for_model(m, (200, 200), (800, 800)).tile_out) <= 320
+
+
+@pytest.mark.parametrize("scale", [2.0, 2.5, 3.7, 4.0])
+@pytest.mark.parametrize("mode,floor_db", [("fast", 45.0), ("diffusion", 35.0)])
+def test_model_sized_tiles_match_one_window(tiny, scale, mode, floor_db):
+    rng = np.random.default_rng(3)
+    img = rng.random((64, 80, 3)).astype(np.float32)
+    H, W = round(64 * scale), round(80 * scale)
+    ref = ldcsr_core.upscale(img, out_shape=(H, W), model=tiny, mode=mode, tile=10_000)
+    plan = plan_tiles((64, 80), (H, W), window=96, overlap_out=TILE_OVERLAP_OUT)
+    assert len(plan) > 1
+    out = np.empty((H, W, 3), np.float32)
+
+    def sink(y0, rows):
+        out[y0:y0 + rows.shape[0]] = rows
+
+    run_plan(tiny, plan, lambda y0, x0, h, w: img[y0:y0 + h, x0:x0 + w], sink, mode=mode, seed=0)
+    assert psnr(np.clip(out, 0, 1), ref) > floor_db
+
+
+# -- the fast upsampler is the official computation ---------------------------------------------
+@pytest.mark.parametrize("lr,out,win", [
+    ((20, 30), (80, 120), None),          # ×4: the finest level as one phase-averaged conv
+    ((21, 17), (78, 63), None),           # anisotropic, non-integer
+    ((16, 16), (24, 24), None),           # ×1.5
+    ((16, 16), (128, 128), None),         # ×8
+    ((26, 33), None, Window2d(AxisWindow(41, 164, 5, 26, 24, 48), AxisWindow(37, 148, 2, 33, 16, 64))),  # tile ×4
+    ((26, 33), None, Window2d(AxisWindow(41, 103, 5, 26, 24, 48), AxisWindow(37, 95, 2, 33, 16, 64))),   # tile ×2.5
+])
+def test_fast_upsampler_equals_reference(lr, out, win):
+    from ldcsr_core.models.autoencoder import SADNUpsampler
+    torch.manual_seed(0)
+    up = SADNUpsampler(32, 3, 64).eval()
+    x = torch.randn(1, 32, *lr).contiguous(memory_format=torch.channels_last)
+    win = win or Window2d.whole(lr, out)
+    s = win.y.in_full / win.y.out_full
+    with torch.no_grad():
+        ref, got = up.forward_reference(x, win, s), up(x, win, s)
+    assert got.shape == ref.shape
+    torch.testing.assert_close(got, ref, atol=2e-5 * float(ref.abs().max()), rtol=0)
+
+
+# -- out of memory → smaller windows -------------------------------------------------------------
+def test_out_of_memory_retries_with_smaller_windows(tiny, monkeypatch, caplog):
+    img = np.random.default_rng(4).random((60, 60, 3)).astype(np.float32)
+    ref = ldcsr_core.upscale(img, 4, model=tiny, mode="fast", tile=10_000)
+    sizes = []
+    real = type(tiny).run_window
+
+    def limited(self, lr, win, **kw):
+        sizes.append(win.y.out_len * win.x.out_len)
+        if win.y.out_len * win.x.out_len > 150 * 150:  # a simulated device with little memory
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self, lr, win, **kw)
+
+    monkeypatch.setattr(type(tiny), "run_window", limited)
+    out = ldcsr_core.upscale(img, 4, model=tiny, mode="fast")  # one 240² window: too big
+    assert out.shape == ref.shape
+    assert sizes[0] == 240 * 240 and max(sizes[1:]) <= 150 * 150
+    assert psnr(out, ref) > 40
+    assert "out of memory" in caplog.text
+
+
+def test_other_errors_are_not_retried(tiny, monkeypatch):
+    def broken(self, lr, win, **kw):
+        raise RuntimeError("something else")
+    monkeypatch.setattr(type(tiny), "run_window", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        ldcsr_core.upscale(np.zeros((20, 20, 3), np.float32), 2, model=tiny, mode="fast")
+
+
+def test_is_out_of_memory():
+    from ldcsr_core.tiling import is_out_of_memory
+    assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory"))
+    assert is_out_of_memory(RuntimeError("[enforce fail at alloc_cpu.cpp] DefaultCPUAllocator: can't allocate memory"))
+    assert is_out_of_memory(RuntimeError("MPS backend out of memory"))
+    assert is_out_of_memory(MemoryError())
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+
+
+# -- devices and dtypes ------------------------------------------------------------------------
+def test_device_selection(monkeypatch):
+    from ldcsr_core.checkpoints import resolve_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    with pytest.raises(DeviceError, match="MPS"):
+        resolve_device("mps")
+    with pytest.raises(DeviceError, match="unknown device"):
+        resolve_device("tpu9")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("auto").type == "mps"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto").type == "cuda"  # CUDA first
+    assert resolve_device(torch.device("cpu")).type == "cpu"
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_models_run_and_return_float(tmp_path, tiny, dtype):
+    """The GPU dtypes run end to end (here on the CPU): float outputs, close to float32."""
+    p = ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="t")
+    m = ldcsr_core.load_model(p, device="cpu", dtype=dtype)
+    assert next(m.parameters()).dtype == getattr(torch, dtype) and m.scale_factor.dtype == torch.float32
+    img = np.random.default_rng(5).random((24, 24, 3)).astype(np.float32)
+    ref = ldcsr_core.upscale(img, 2.5, model=tiny, mode="fast")
+    for mode in ("fast", "diffusion"):
+        out = ldcsr_core.upscale(img, 2.5, model=m, mode=mode)
+        assert out.dtype == np.float32 and np.isfinite(out).all()
+    assert psnr(ldcsr_core.upscale(img, 2.5, model=m, mode="fast"), ref) > 25
+    with pytest.raises(ldcsr_core.CheckpointError, match="dtype"):
+        ldcsr_core.load_model(p, device="cpu", dtype="int8")

@@ -1,0 +1,80 @@
+"""upscale(..., samples=K): mean and per-pixel spread of K diffusion samples, tiled like everything else."""
+
+import numpy as np
+import pytest
+
+import ldcsr_core
+from ldcsr_core import InputError
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.uncertainty import UpscaleSamples, moments, split_moments
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=0)
+
+
+@pytest.fixture(scope="module")
+def img():
+    # mid-grey range, so that no single sample is clipped to [0, 1] and plain numpy stats compare exactly
+    return (0.3 + 0.4 * np.random.default_rng(1).random((40, 50, 3))).astype(np.float32)
+
+
+def test_moments_match_numpy():
+    rng = np.random.default_rng(0)
+    xs = [rng.random((5, 6, 3)).astype(np.float32) for _ in range(4)]
+    mean, spread = split_moments(moments(xs), 3)
+    np.testing.assert_allclose(mean, np.mean(xs, 0), atol=1e-6)
+    np.testing.assert_allclose(spread, np.std(xs, 0), atol=1e-6)
+
+
+def test_shapes_dtypes_and_one_sample_has_zero_spread(tiny, img):
+    one = ldcsr_core.upscale(img, 2.5, model=tiny, samples=1)
+    assert isinstance(one, UpscaleSamples)
+    assert one.mean.shape == one.spread.shape == (100, 125, 3)
+    assert one.spread.dtype == np.float32 and not one.spread.any()
+    np.testing.assert_array_equal(one.mean, ldcsr_core.upscale(img, 2.5, model=tiny))  # == the plain run
+    u8 = ldcsr_core.upscale(np.rint(img * 255).astype(np.uint8), 2.5, model=tiny, samples=2)
+    assert u8.mean.dtype == np.uint8 and u8.spread.dtype == np.float32
+    assert 0.05 < u8.spread.mean() < 50  # grey levels, not [0, 1] units
+
+
+def test_k_samples_are_the_k_seeds(tiny, img):
+    """Mean and spread equal numpy's mean/std over K separate runs with seeds seed..seed+K-1."""
+    res = ldcsr_core.upscale(img, 2.5, model=tiny, samples=3, seed=5, tile=10_000)
+    runs = np.stack([ldcsr_core.upscale(img, 2.5, model=tiny, seed=5 + k, tile=10_000) for k in range(3)])
+    assert 0 < runs.min() and runs.max() < 1  # nothing clipped, so the comparison is exact
+    np.testing.assert_allclose(res.mean, runs.mean(0), atol=1e-6)
+    np.testing.assert_allclose(res.spread, runs.std(0), atol=1e-6)
+    assert res.spread.mean() > 1e-4  # the noise matters in this model: the samples differ
+    assert (res.spread > 0).mean() > 0.99
+
+
+def test_tiling_invariance_of_mean_and_spread(tiny, img):
+    """Tiled (several blended windows) vs untiled: mean within ~1 grey level (as single tiled runs),
+    spread within 10 % on average (it is blended in the tile overlaps)."""
+    ref = ldcsr_core.upscale(img, 2.5, model=tiny, samples=2, tile=10_000)
+    seen = []
+    out = ldcsr_core.upscale(img, 2.5, model=tiny, samples=2, tile=32, callback=seen.append)
+    assert [i.done for i in seen] == list(range(seen[-1].total + 1)) and seen[-1].total >= 4
+    assert seen[-1].output.shape[-1] == 6  # each tile: mean and variance channels
+    assert np.abs(out.mean - ref.mean).max() < 5e-3
+    err = np.abs(out.spread - ref.spread)
+    assert err.mean() < 0.1 * ref.spread.mean() and err.max() < 5e-3
+    assert np.corrcoef(out.spread.ravel(), ref.spread.ravel())[0, 1] > 0.98
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(mode="fast", samples=4), "needs mode 'diffusion'"),
+    (dict(samples=0), "samples must be a whole number"),
+    (dict(samples=2.5), "samples must be a whole number"),
+    (dict(samples=True), "samples must be a whole number"),
+])
+def test_bad_samples(tiny, img, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        ldcsr_core.upscale(img, 2, model=tiny, **kwargs)
+
+
+def test_fast_with_one_sample_is_allowed(tiny, img):
+    res = ldcsr_core.upscale(img, 2, model=tiny, mode="fast", samples=1)
+    assert not res.spread.any()
