@@ -197,12 +197,9 @@ def test_shipped_model_beats_bicubic_on_real_validation_images(scale, margin):
     assert res["gain_db"] > margin, f"only {res['gain_db']:+.2f} dB over bicubic at ×{scale}"
 
 
-def test_previous_default_stays_loadable_by_name_and_is_listed():
-    from click.testing import CliRunner
-    from ldcsr_core.cli import main
-    v1 = ldcsr_core.load_model("ldcsr-compact-rsscn7-v1", device="cpu")
-    assert v1.version == "1" and v1.name == "ldcsr-compact-rsscn7"
-    assert v1.weights_sha256 != ldcsr_core.load_model(device="cpu").weights_sha256
-    r = CliRunner().invoke(main, ["models"])
-    assert r.exit_code == 0 and "ldcsr-compact-rsscn7-v1.safetensors" in r.output
-    assert "ldcsr-compact-rsscn7.safetensors" in r.output
+def test_built_in_models_load_by_name_and_unknown_names_fail_clearly():
+    from ldcsr_core.errors import CheckpointError
+    by_name = ldcsr_core.load_model("ldcsr-compact-rsscn7", device="cpu")
+    assert by_name.weights_sha256 == ldcsr_core.load_model(device="cpu").weights_sha256
+    with pytest.raises(CheckpointError, match="no-such-model"):
+        ldcsr_core.load_model("no-such-model", device="cpu")

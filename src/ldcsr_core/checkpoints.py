@@ -266,7 +266,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     ----------
     source : path to an official Lightning ``.ckpt`` (UNet from its EMA weights), to our
         ``.safetensors`` format (config and provenance in its metadata), the name of a model
-        shipped in the package's weights folder (file stem, e.g. ``"ldcsr-compact-rsscn7-v1"``),
+        shipped in the package's weights folder (file stem, e.g. ``"ldcsr-compact-rsscn7"``),
         or None for the default model shipped inside the package.
     device : "auto" (CUDA, MPS, then CPU), "cpu", "cuda", "mps" or a torch.device.
     config : override the architecture (otherwise read from metadata or inferred from shapes).

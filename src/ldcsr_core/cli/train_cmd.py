@@ -67,7 +67,13 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, min
     from ..config import ModelConfig
     from ..training.train import train
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    tlog = logging.getLogger("ldcsr_core.training")  # the run's progress is this command's output
+    if not tlog.handlers:
+        h = logging.StreamHandler()
+        h.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        tlog.addHandler(h)
+        tlog.propagate = False
+    tlog.setLevel(logging.INFO)
     cfg = ModelConfig.from_json(config_path.read_text()) if config_path else None
     train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
           lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,

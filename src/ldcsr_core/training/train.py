@@ -48,7 +48,7 @@ from ..samplers import p_sample_step
 
 __all__ = ["train", "Trainer", "TrainingError", "EMA", "PatchDiscriminator", "TrainState", "PHASES", "validate"]
 
-log = logging.getLogger("ldcsr.train")
+log = logging.getLogger("ldcsr_core.training")
 
 PHASES = ("fast", "prior", "diffusion")
 
@@ -439,8 +439,9 @@ class Trainer:
         budget = self.minutes[phase] * 60
         if phase in s.done:
             return
-        if phase == "prior" and getattr(self._fs, "encoder", None) is None:
-            s.done.append(phase)
+        if budget <= 0 or (phase == "prior" and getattr(self._fs, "encoder", None) is None):
+            s.done.append(phase)  # skipped: the weights keep what init/resume gave them
+            s.calibrated = s.calibrated or phase == "fast"
             return
         if s.phase != phase:  # a fresh phase
             s.phase, s.phase_step, s.phase_elapsed = phase, 0, 0.0
@@ -486,6 +487,7 @@ class Trainer:
             self.calibrate_scale()
         self.run_validation(phase)
         self.checkpoint()
+        self.save_weights(self.out.with_name(f"{self.out.stem}-after-{phase}.safetensors"))
 
     @torch.no_grad()
     def calibrate_scale(self, batches=8):
