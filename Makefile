@@ -18,7 +18,7 @@ QPY    := $(QVENV)/bin/python
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PIP) || $(PYTHON) -m venv --clear $(VENV)
 	$(PIP) install $(TORCH)
 	$(PIP) install -e ".[test,cluster,napari]"
 	touch $@
@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 qgis-venv: $(QVENV)/.installed
 
 $(QVENV)/.installed: pyproject.toml
-	test -x $(QPY) || $(QGIS_PYTHON) -m venv --system-site-packages $(QVENV)
+	test -x $(QVENV)/bin/pip || $(QGIS_PYTHON) -m venv --clear --system-site-packages $(QVENV)
 	$(QVENV)/bin/pip install $(TORCH)
 	$(QVENV)/bin/pip install -e . "pytest>=8"
 	touch $@
