@@ -81,3 +81,29 @@ def bicubic_engine(monkeypatch):
 
     monkeypatch.setattr(tiling, "process_tile", process_tile)
     return calls
+
+
+@pytest.fixture
+def engine_held_at_second_tile(monkeypatch):
+    """The engine's per-tile call waits before its second tile until released (a "mid-run" to
+    cancel in). Yields ``(second_started, release, ran)``; ``unpatch()`` restores the engine."""
+    import threading
+    from types import SimpleNamespace
+
+    from ldcsr_core import tiling
+
+    second, release, ran = threading.Event(), threading.Event(), []
+    real = tiling.process_tile
+
+    def held(*args, **kwargs):
+        ran.append(args[2])
+        if len(ran) == 2:
+            second.set()
+            release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "process_tile", held)
+    gate = SimpleNamespace(second_started=second, release=release, ran=ran,
+                           unpatch=lambda: monkeypatch.setattr(tiling, "process_tile", real))
+    yield gate
+    release.set()

@@ -5,13 +5,11 @@ The scene is small for speed: the lazy-open and in-memory limits are lowered for
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
-from ldcsr_core import tiling
 from rasterio.transform import from_origin
 
 from napari_ldcsr import _bigrun, _lazy
@@ -102,22 +100,12 @@ def test_whole_layer_run_streams_to_a_geotiff_and_opens_lazily(big, ldcsr, qtbot
     assert not widget.comparing and any("streamed to a file" in t for _, t in notes)
 
 
-def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, monkeypatch):
+def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, engine_held_at_second_tile):
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)
     widget.tile = 32  # several tiles, so that there is a "mid-run"
-    second, release = threading.Event(), threading.Event()
-    ran = []
-    real = tiling.process_tile
-
-    def gated(*args, **kwargs):  # the engine waits before its second tile until released
-        ran.append(args[2])
-        if len(ran) == 2:
-            second.set()
-            release.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tiling, "process_tile", gated)
+    gate = engine_held_at_second_tile
+    second, release, ran = gate.second_started, gate.release, gate.ran
     try:
         widget.set_scale(2.5)
         assert widget.run(layer=src)

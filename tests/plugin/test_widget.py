@@ -174,23 +174,13 @@ def test_current_view_region_and_model_cached(ldcsr, qtbot, notes):
     assert widget.provider_calls == [None] and not _errors(notes)
 
 
-def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, monkeypatch):
+def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, engine_held_at_second_tile):
     viewer, widget = ldcsr
     rng = np.random.default_rng(0)
     layer = viewer.add_image(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8), name="noise")
     widget.tile = 32  # several tiles, so that there is a "mid-run"
-    first_tile, release = threading.Event(), threading.Event()
-    ran = []
-    real = tiling.process_tile
-
-    def gated(*args, **kwargs):  # the engine waits before its second tile until released
-        ran.append(args[2])
-        if len(ran) == 2:
-            first_tile.set()
-            release.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tiling, "process_tile", gated)
+    gate = engine_held_at_second_tile
+    first_tile, release, ran = gate.second_started, gate.release, gate.ran
     ticks = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
@@ -214,7 +204,7 @@ def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, 
     finally:
         release.set()
         timer.stop()
-    monkeypatch.setattr(tiling, "process_tile", real)
+    gate.unpatch()
     assert len(ran) == 2  # stopped within one tile
     assert [lyr.name for lyr in viewer.layers] == ["noise"]  # the partial layer went away again
     assert any("cancelled" in t for _, t in notes) and not _errors(notes)
