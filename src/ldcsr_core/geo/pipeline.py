@@ -456,7 +456,12 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
     reader = SceneReader(src, options.bands, options.stretch, window=window)
     in_shape = (reader.height, reader.width)
     shape, exact = plan_output(info, in_shape=in_shape, **request)
-    plan = plan_tiles(in_shape, shape, options.tile)
+    if model is None:  # the bicubic baseline: no model, the fixed windows
+        plan = plan_tiles(in_shape, shape, options.tile)
+    else:  # the model's own windows (memory budget, measured overlap), as ldcsr_core.upscale plans
+        from ..tiling import plan_for_model
+
+        plan = plan_for_model(model, in_shape, shape, options.tile)
     win_transform = src.window_transform(_window(reader.oy, reader.ox, *in_shape))
     transform = rio_io.scaled_transform(win_transform, in_shape, shape)
     requested = {k: v for k, v in request.items() if v is not None}
