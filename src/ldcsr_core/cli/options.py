@@ -76,7 +76,8 @@ seed_opt = click.option("--seed", type=int, default=0, show_default=True,
                         help="Random seed of the diffusion sampler.")
 tile_opt = click.option(
     "--tile", type=click.IntRange(min=MIN_TILE_IN), default=None,
-    help="Tile side in input pixels (default: 256-px output windows).",
+    help="Tile side in input pixels (default: the model's own windows within a memory budget; "
+         "256 output px for the official weights).",
 )
 device_opt = click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",

@@ -8,7 +8,8 @@ One implementation serves every front end (CLI, napari plugin, QGIS provider, Da
   :func:`~ldcsr_core.geo.raster_io.dataset_from_array`), or a window of it, in; a
   :class:`~ldcsr_core.geo.raster_io.GeoArray` out.
 
-Both plan tiles with the engine (:func:`ldcsr_core.tileplan.plan_tiles`), read each tile's window
+Both plan tiles with the engine (:func:`ldcsr_core.tiling.plan_for_model`, as ``upscale`` does; the
+bicubic baseline uses :func:`ldcsr_core.tileplan.plan_tiles`), read each tile's window
 with one :class:`SceneReader` (all bands, validity, a stretch fitted once on the *whole* scene,
 nodata fill, band triplets), run the triplets through :func:`~ldcsr_core.tiling.process_tile` in
 the engine's one tile loop (:func:`~ldcsr_core.tiling.run_plan`) and hand finished rows to one
