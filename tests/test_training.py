@@ -203,3 +203,30 @@ def test_built_in_models_load_by_name_and_unknown_names_fail_clearly():
     assert by_name.weights_sha256 == ldcsr_core.load_model(device="cpu").weights_sha256
     with pytest.raises(CheckpointError, match="no-such-model"):
         ldcsr_core.load_model("no-such-model", device="cpu")
+
+
+def test_growing_the_decoder_keeps_the_function_and_rejects_other_changes():
+    from dataclasses import replace
+
+    from ldcsr_core.training.train import TrainingError, grow_model
+
+    model = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0)
+    with torch.no_grad():  # make the existing fuse weights matter (a fresh model's are random anyway)
+        for p in model.parameters():
+            p.add_(0.01)
+    bigger = replace(model.config, decoder=replace(model.config.decoder,
+                                                   num_sr_modules=tuple(n + 1 for n in model.config.decoder.num_sr_modules)))
+    grown = grow_model(model, bigger).eval()
+    assert grown.config.decoder.num_sr_modules == bigger.decoder.num_sr_modules
+    n_old = sum(p.numel() for p in model.parameters())
+    assert sum(p.numel() for p in grown.parameters()) > n_old
+    img = np.random.default_rng(1).random((24, 20, 3), dtype=np.float32)
+    with torch.no_grad():
+        a = ldcsr_core.upscale(img, 3, model=model.eval())
+        b = ldcsr_core.upscale(img, 3, model=grown)
+    np.testing.assert_allclose(b, a, atol=2e-6)
+    assert all(p.requires_grad for p in grown.parameters())
+    with pytest.raises(TrainingError, match="can only add IMD modules"):
+        grow_model(model, replace(model.config, decoder=replace(model.config.decoder, fuse_width=8)))
+    with pytest.raises(TrainingError, match="can only add IMD modules"):
+        grow_model(grown, model.config)  # shrinking is not growing

@@ -35,6 +35,9 @@ def _float_list(value: str, param: str) -> list[float]:
               help="Checkpoint path (default: OUT with suffix .ckpt).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON ModelConfig (default: the compact config).")
+@click.option("--grow-sr-modules", type=click.IntRange(min=1), default=None,
+              help="With --init: give every decoder FRU this many IMD modules; the new ones start "
+                   "switched off, so training starts from the --init model's outputs.")
 @click.option("--minutes", type=float, nargs=3, default=(50.0, 10.0, 15.0), show_default=True,
               metavar="FAST PRIOR DIFF", help="Wall-clock budget of each phase.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
@@ -60,7 +63,7 @@ def _float_list(value: str, param: str) -> list[float]:
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--name", default="ldcsr-custom", show_default=True, help="Model name stored in the file.")
 @click.option("--version", "model_version", default="0", show_default=True, help="Model version stored in the file.")
-def train_command(data, val_dir, out, init, resume, checkpoint, config_path, minutes, batch_size, lr_size,
+def train_command(data, val_dir, out, init, resume, checkpoint, config_path, grow_sr_modules, minutes, batch_size, lr_size,
                   scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, train_decoder_in_diffusion,
                   val_every, checkpoint_every, seed, device, threads, name, model_version):
     """Train or fine-tune a model on the images in DATA (three phases: fast, prior, diffusion)."""
@@ -74,13 +77,15 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, min
         tlog.addHandler(h)
         tlog.propagate = False
     tlog.setLevel(logging.INFO)
+    if grow_sr_modules and not init:
+        raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
     cfg = ModelConfig.from_json(config_path.read_text()) if config_path else None
     train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
           lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,
           threads=threads, name=name, version=model_version, resume=resume, checkpoint=checkpoint,
           pix_weight=pix_weight, fft_weight=fft_weight, adv_weight=adv_weight, lat_weight=lat_weight,
           train_decoder_in_diffusion=train_decoder_in_diffusion, val_every_s=val_every * 60,
-          checkpoint_every_s=checkpoint_every * 60)
+          checkpoint_every_s=checkpoint_every * 60, grow_sr_modules=grow_sr_modules)
 
 
 @click.command("evaluate")

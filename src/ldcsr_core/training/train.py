@@ -30,7 +30,7 @@ import pickle
 import random
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +201,34 @@ def _atomic_torch_save(obj, path: Path):
         raise
 
 
+def grow_model(model, config: ModelConfig, *, seed: int = 0):
+    """``model`` with more IMD modules per decoder FRU (``config.decoder.num_sr_modules``), computing
+    exactly the same function: the new modules are appended after the existing ones and the FRU's
+    1×1 fuse gets zero weights for their outputs, so training starts from the old model's outputs.
+    Any other difference between the two configurations is an error."""
+    old_cfg = model.config
+    same_rest = replace(config, decoder=replace(config.decoder, num_sr_modules=old_cfg.decoder.num_sr_modules))
+    grows = all(n >= o for n, o in zip(config.decoder.num_sr_modules, old_cfg.decoder.num_sr_modules))
+    if same_rest != old_cfg or not grows or len(config.decoder.num_sr_modules) != len(old_cfg.decoder.num_sr_modules):
+        raise TrainingError("--config can only add IMD modules to the decoder (num_sr_modules) of the --init "
+                            f"model; got {config.decoder} vs {old_cfg.decoder} and other differences")
+    dev = next(model.parameters()).device
+    grown = build_model(config, seed=seed, device=dev)
+    old_sd, new_sd = model.state_dict(), grown.state_dict()
+    with torch.no_grad():
+        for key, value in old_sd.items():
+            target = new_sd[key]
+            if target.shape == value.shape:
+                target.copy_(value)
+            elif key.endswith(".c.0.weight") and "FRUList" in key:  # the FRU's 1×1 fuse over the concat
+                target.zero_()
+                target[:, : value.shape[1]].copy_(value)
+            else:
+                raise TrainingError(f"cannot grow {key}: {tuple(value.shape)} -> {tuple(target.shape)}")
+    grown.load_state_dict(new_sd)
+    return grown.requires_grad_(True)
+
+
 class Trainer:
     """One training run: the model, data, optimisers, EMA and the resumable ``TrainState``."""
 
@@ -208,13 +236,19 @@ class Trainer:
                  batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3, seed=0, device="auto",
                  log_every=10, val_every_s=900.0, checkpoint_every_s=600.0, name="ldcsr-custom", version="0",
                  adv_weight=0.0, fft_weight=0.0, pix_weight=0.0, lat_weight=1.0, train_decoder_in_diffusion=False,
-                 val_limit=35, checkpoint=None):
+                 val_limit=35, checkpoint=None, grow_sr_modules=None):
         self.dev = resolve_device(device)
         self.gen = torch.Generator(self.dev).manual_seed(seed)
         if init:
             model = load_model(init, device=self.dev, with_encoder=True).requires_grad_(True)
             if getattr(model.first_stage_model, "encoder", None) is None:
                 raise TrainingError(f"{init} has no stage-1 encoder; cannot fine-tune the prior from it")
+            if grow_sr_modules:
+                levels = len(model.config.decoder.num_sr_modules)
+                config = replace(model.config, decoder=replace(model.config.decoder,
+                                                               num_sr_modules=(int(grow_sr_modules),) * levels))
+            if config is not None and config != model.config:
+                model = grow_model(model, config, seed=seed)
         else:
             model = build_model(config or compact_config(with_encoder=True), seed=seed, device=self.dev)
             with torch.no_grad():  # a residual that starts at zero: the output begins as the bicubic skip
@@ -245,7 +279,8 @@ class Trainer:
         self.settings = {"init": str(init) if init else None, "minutes": list(minutes), "batch_size": batch_size,
                          "lr_size": lr_size, "scale_range": list(scale_range), "base_lr": base_lr, "seed": seed,
                          "adv_weight": adv_weight, "fft_weight": fft_weight, "pix_weight": pix_weight, "lat_weight": lat_weight,
-                         "train_decoder_in_diffusion": train_decoder_in_diffusion}
+                         "train_decoder_in_diffusion": train_decoder_in_diffusion,
+                         "grow_sr_modules": grow_sr_modules}
 
     # -- parameters of each phase ------------------------------------------------------------------
     @property
