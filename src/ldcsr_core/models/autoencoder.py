@@ -23,6 +23,40 @@ def swish(x: torch.Tensor) -> torch.Tensor:
     return F.silu(x)  # x·sigmoid(x) in one pass
 
 
+# bytes per band of the centred second pass of norm_swish (kept in cache)
+_GN_BAND_BYTES = 1 << 20
+
+
+def norm_swish(norm: nn.GroupNorm, x: torch.Tensor) -> torch.Tensor:
+    """``swish(norm(x))``.
+
+    For channels-last inference the group statistics are computed here: PyTorch's NHWC GroupNorm
+    kernel accumulates them less exactly than its NCHW kernel (the official code's layout), which
+    put the condition latent ~3e-5 off the golden vectors.  Per-channel sums (float32 cascade
+    sums), a centred second pass in cache-sized bands, and the group reduction in float64 agree
+    with the NCHW kernel to float rounding; the affine and swish then run on the NHWC rows.
+    """
+    if torch.is_grad_enabled() or norm.weight is None or not _is_nhwc(x):
+        return swish(norm(x))
+    n, c, h, w = x.shape
+    g, hw = norm.num_groups, h * w
+    cg, count = c // g, h * w * (c // g)
+    rows = x.permute(0, 2, 3, 1).reshape(n, hw, c)  # a view
+    mean = rows.sum(1).double().view(n, g, cg).sum(-1) / count  # (n, g)
+    mean_f = mean.float()
+    centre = mean_f.repeat_interleave(cg, 1).view(n, 1, c)
+    m2 = torch.zeros(n, c, dtype=torch.float64, device=x.device)
+    band = max(1, _GN_BAND_BYTES // (x.element_size() * c))
+    for r0 in range(0, hw, band):
+        m2 += (rows[:, r0:r0 + band] - centre).square_().sum(1)
+    var = m2.view(n, g, cg).sum(-1) / count - (mean - mean_f.double()) ** 2
+    rstd = (var.clamp_min(0) + norm.eps).rsqrt()
+    scale = norm.weight.double().view(1, g, cg) * rstd[..., None]
+    shift = norm.bias.double().view(1, g, cg) - mean[..., None] * scale
+    out = torch.addcmul(shift.to(x.dtype).view(n, 1, c), rows, scale.to(x.dtype).view(n, 1, c))
+    return F.silu(out, inplace=True).view(n, h, w, c).permute(0, 3, 1, 2)
+
+
 class ResnetBlock(nn.Module):
     """LDM ResNet block without time embedding (GN-swish-conv ×2, 1×1 shortcut on width change)."""
 
@@ -36,8 +70,8 @@ class ResnetBlock(nn.Module):
             self.nin_shortcut = nn.Conv2d(in_channels, out_channels, 1)
 
     def forward(self, x):
-        h = self.conv1(swish(self.norm1(x)))
-        h = self.conv2(swish(self.norm2(h)))
+        h = self.conv1(norm_swish(self.norm1, x))
+        h = self.conv2(norm_swish(self.norm2, h))
         if hasattr(self, "nin_shortcut"):
             x = self.nin_shortcut(x)
         return x + h
@@ -91,7 +125,23 @@ class GAPEncoder(nn.Module):
             if hasattr(level, "downsample"):
                 h = level.downsample(h)
         h = self.mid.block_2(self.mid.block_1(h))
-        return self.conv_out(swish(self.norm_out(h)))
+        return self.conv_out(norm_swish(self.norm_out, h))
+
+
+def _is_nhwc(x: torch.Tensor) -> bool:
+    return x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+
+
+def _nhwc_matmul(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """A 1×1 convolution of channels-last ``x`` (B,C,H,W) as a matrix product: ``w`` is (C, out),
+    or (B, C, out) for per-image weights; returns a channels-last (B,out,H,W) tensor."""
+    b, c, h, wd = x.shape
+    rows = x.permute(0, 2, 3, 1).reshape(b, h * wd, c)  # a view
+    if w.dim() == 3 and b > 1:
+        out = torch.baddbmm(bias, rows, w)
+    else:  # one matrix product (faster than a batch of one)
+        out = torch.addmm(bias, rows.view(b * h * wd, c), w.view(c, -1))
+    return out.view(b, h, wd, -1).permute(0, 3, 1, 2)
 
 
 class CCALayer(nn.Module):
@@ -112,9 +162,9 @@ class CCALayer(nn.Module):
 
 def contrast_stats(x: torch.Tensor) -> torch.Tensor:
     """Population std + mean over H,W (IMDN's ``stdv_channels + avg_pool``)."""
-    if not torch.is_grad_enabled():  # inference: one fused pass (same values to float rounding)
-        var, mean = torch.var_mean(x, dim=(2, 3), correction=0, keepdim=True)
-        return var.sqrt_().add_(mean)
+    if not torch.is_grad_enabled():  # inference: two plain passes (var_mean is ~6× slower here)
+        mean = x.mean((2, 3), keepdim=True)
+        return (x - mean).square_().mean((2, 3), keepdim=True).sqrt_().add_(mean)
     n = x.size(2) * x.size(3)
     mean = x.sum(3, keepdim=True).sum(2, keepdim=True) / n
     var = (x - mean).pow(2).sum(3, keepdim=True).sum(2, keepdim=True) / n
@@ -145,8 +195,13 @@ class IMDModule(nn.Module):
         o3 = F.leaky_relu(self.c3(r2), 0.05, inplace=ip)
         d3, r3 = torch.split(o3, (d, r), dim=1)
         o4 = self.c4(r3)
-        y = self.cca(torch.cat([d1, d2, d3, o4], dim=1))
-        return self.c5(y) + x
+        y = torch.cat([d1, d2, d3, o4], dim=1)
+        if ip and _is_nhwc(y):  # inference: the CCA gate folds into c5's weights, one matmul per image
+            n, c = y.shape[:2]
+            gate = self.cca.conv_du(contrast_stats(y)).view(n, c, 1)
+            w = self.c5.weight.view(-1, c).t() * gate  # (n, c, out)
+            return _nhwc_matmul(y, w, self.c5.bias).add_(x)
+        return self.c5(self.cca(y)) + x
 
 
 class FRU(nn.Module):
@@ -159,6 +214,19 @@ class FRU(nn.Module):
         self.LR_conv = nn.Conv2d(nf, nf, 3, 1, 1)
 
     def forward(self, x):
+        if not torch.is_grad_enabled() and _is_nhwc(x):
+            # inference: the 1×1 fuse accumulates block by block (no concatenation of all outputs)
+            fuse, nf = self.c[0], x.shape[1]
+            w = fuse.weight.view(nf, -1).t()
+            rows, h = None, x
+            for i, block in enumerate(self.IMDB):
+                h = block(h)
+                part = h.permute(0, 2, 3, 1).reshape(-1, nf)
+                wi = w[i * nf:(i + 1) * nf]
+                rows = torch.addmm(fuse.bias, part, wi) if rows is None else rows.addmm_(part, wi)
+            b, _, ht, wd = x.shape
+            u = F.leaky_relu(rows.view(b, ht, wd, nf).permute(0, 3, 1, 2), self.c[1].negative_slope, inplace=True)
+            return self.LR_conv(u).add_(x)
         outs, h = [], x
         for block in self.IMDB:
             h = block(h)
@@ -219,8 +287,8 @@ def _bilinear_taps(ax: AxisWindow):
     return bilinear_taps(ax.in_full, ax.out_full, ax.in_start, ax.in_len, ax.out_start, ax.out_len)
 
 
-# output pixels per band of the upsampler (the band's MLP activations stay a few MB)
-BAND_PIXELS = 1 << 15
+# bytes of one MLP layer's activations per band of output rows: small enough to stay in cache
+BAND_BYTES = 8 << 20
 # LR pixels of context the pyramid's three 3×3 convolutions and bilinear taps need (±1.75 px)
 _PYRAMID_HALO = 2
 
@@ -277,6 +345,16 @@ def _shuffled_bilinear(conv: nn.Conv2d, feats: torch.Tensor, fine: Window2d) -> 
     return out.view(B, H, W, c).permute(0, 3, 1, 2)
 
 
+def _resize_level(feats: torch.Tensor, win: Window2d) -> torch.Tensor:
+    """``resize(feats, win, "bilinear")``, but a level already on the output grid (one tap of
+    weight 1 at consecutive pixels on both axes, e.g. 4·LR at ×4) is narrowed, not copied."""
+    (iy, wy), (ix, wx) = _bilinear_taps(win.y), _bilinear_taps(win.x)
+    for idx, w in ((iy, wy), (ix, wx)):
+        if w.shape[1] != 1 or (w != 1).any() or (np.diff(idx[:, 0]) != 1).any():
+            return resize(feats, win, "bilinear")
+    return feats[:, :, int(iy[0, 0]):int(iy[-1, 0]) + 1, int(ix[0, 0]):int(ix[-1, 0]) + 1]
+
+
 def sadn_upsample(up: SADNUpsampler, x: torch.Tensor, win: Window2d, level_w: torch.Tensor) -> torch.Tensor:
     """SADN upsampling of LR features ``x`` onto ``win``'s output window.
 
@@ -287,7 +365,7 @@ def sadn_upsample(up: SADNUpsampler, x: torch.Tensor, win: Window2d, level_w: to
       axes), ``mean2×2(PixelShuffle(conv(f)))`` is one convolution with phase-averaged weights:
       4× fewer multiply-adds, and no 8·LR tensor;
     * the level weights fold into the first 1×1 layer, and the per-pixel MLP runs as matrix
-      products over bands of :data:`BAND_PIXELS` output pixels.
+      products over bands of output rows (:data:`BAND_BYTES` of activations per layer).
     """
     L = len(up.UPNet_x2_list)
     # 1. tiles: crop the LR features to what every level's taps need, plus the pyramid halo
@@ -305,7 +383,7 @@ def sadn_upsample(up: SADNUpsampler, x: torch.Tensor, win: Window2d, level_w: to
     # 2. the pyramid, each level resized onto the output window
     resized, feats = [], x
     for i in range(L):
-        resized.append(resize(feats, Window2d(*(_finer(ax, 2 ** i) for ax in (win.y, win.x))), "bilinear"))
+        resized.append(_resize_level(feats, Window2d(*(_finer(ax, 2 ** i) for ax in (win.y, win.x)))))
         conv = up.UPNet_x2_list[i][0]
         fine = Window2d(*(_finer(ax, 2 ** (i + 1)) for ax in (win.y, win.x)))
         if i == L - 1:
@@ -322,24 +400,27 @@ def sadn_upsample(up: SADNUpsampler, x: torch.Tensor, win: Window2d, level_w: to
             resized.append(_shuffled_bilinear(conv, feats, fine))
             break
         feats = _pixel_shuffle(conv(feats))
-    # 3. the per-pixel MLP over bands of output rows, level weights folded into its first layer
-    cat = torch.cat(resized, dim=1)
-    B, Cin, H, W = cat.shape
-    rows = cat.permute(0, 2, 3, 1)
+    # 3. the per-pixel MLP over bands of output rows, level weights folded into its first layer;
+    #    each band gathers its rows of every level (NHWC) into one input block: no full concatenation
+    levels = [r.permute(0, 2, 3, 1) for r in resized]  # views for channels-last levels
+    B, H, W, c = levels[0].shape
+    Cin = c * len(levels)
     fuse = [m for m in up.fuse if isinstance(m, nn.Conv2d)]
     mats = [(m.weight.view(m.out_channels, m.in_channels).t(), m.bias) for m in fuse]
-    c = Cin // (L + 1)
     mats[0] = (mats[0][0] * level_w.repeat_interleave(c)[:, None], mats[0][1])
     out = torch.empty((B, H, W, fuse[-1].out_channels), dtype=x.dtype, device=x.device)
-    band = max(1, BAND_PIXELS // max(W, 1))
-    # two activation buffers reused for every band: fresh large allocations cost page faults
     width = max(wm.shape[1] for wm, _ in mats)
-    bufs = [torch.empty(band * W * width, dtype=x.dtype, device=x.device) for _ in range(2)]
+    band = max(1, BAND_BYTES // (x.element_size() * max(width, Cin) * max(W, 1)))
+    # buffers reused for every band: fresh large allocations cost page faults
+    inp, *bufs = (torch.empty(band * W * k, dtype=x.dtype, device=x.device) for k in (Cin, width, width))
     for b in range(B):
         for r0 in range(0, H, band):
             r1 = min(H, r0 + band)
             n = (r1 - r0) * W
-            h = rows[b, r0:r1].reshape(n, Cin)
+            block = inp[:n * Cin].view(r1 - r0, W, Cin)
+            for i, lv in enumerate(levels):
+                block[..., i * c:(i + 1) * c].copy_(lv[b, r0:r1])
+            h = block.view(n, Cin)
             for j, (wm, bias) in enumerate(mats):
                 if j < len(mats) - 1:
                     h = torch.addmm(bias, h, wm, out=bufs[j % 2][:n * wm.shape[1]].view(n, wm.shape[1])).relu_()

@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from ..config import ModelConfig
 from ..errors import InputError
+from ..heap import retained_heap
 from ..rules import MIN_WINDOW, TILE_OVERLAP_OUT, check_mode
 from ..samplers import sample_ancestral
 from ..schedules import make_ddpm_schedule
@@ -57,19 +58,17 @@ class LDCSR(nn.Module):
     def use_channels_last(self, enabled: bool = True, *, all_networks: bool = False) -> "LDCSR":
         """NHWC weights and activations: markedly faster convolutions on CPU (oneDNN).
 
-        By default only the decoder (most of the compute), whose results stay within the golden
-        tolerances of the official code.  ``all_networks`` also converts the condition encoder and
-        the UNet (about 30 % faster encoder; GroupNorm's NHWC kernel rounds differently, ~5e-5 on
-        the condition latent, outside the golden tolerance): used for our own models, not for
-        official checkpoints.
+        By default the decoder and the condition encoder (nearly all the compute; their GroupNorms
+        compute exact statistics for NHWC, see :func:`~.autoencoder.norm_swish`), whose results
+        stay within the golden tolerances of the official code.  ``all_networks`` also converts
+        the UNet (PyTorch's NHWC GroupNorm kernel rounds differently, outside the golden
+        tolerance): used for our own models, not for official checkpoints.
         """
         self.memory_format = torch.channels_last if enabled else torch.contiguous_format
-        nets = [self.first_stage_model.decoder]
-        self.encoders_channels_last = enabled and all_networks
-        self.cond_stage_model.to(memory_format=self.memory_format if all_networks else torch.contiguous_format)
-        self.model.to(memory_format=self.memory_format if all_networks else torch.contiguous_format)
-        for net in nets:
+        self.encoders_channels_last = enabled
+        for net in (self.first_stage_model.decoder, self.cond_stage_model):
             net.to(memory_format=self.memory_format)
+        self.model.to(memory_format=self.memory_format if all_networks else torch.contiguous_format)
         return self
 
     @property
@@ -89,6 +88,7 @@ class LDCSR(nn.Module):
                lr_up: torch.Tensor | None = None) -> torch.Tensor:
         return self.first_stage_model.decode(latent / self.scale_factor, lr, win, scale, lr_up=lr_up)
 
+    @retained_heap()
     def run_window(self, lr: torch.Tensor, win: Window2d, *, mode: str = "diffusion",
                    noise: Callable[[int], torch.Tensor] | None = None,
                    scale: float | None = None, scale_int: int | None = None, osize: int | None = None,

@@ -1,0 +1,67 @@
+"""Reuse freed memory while inference runs (glibc): no page faults for every fresh activation.
+
+By default glibc serves every allocation above its mmap threshold (at most 32 MiB) with a fresh
+``mmap``, whose pages the kernel faults in and zeroes on first touch, and unmaps it again on free:
+one 128→512 super-resolution with the official architecture faulted in ~4 GB this way (~1 M page
+faults, a fifth of its time).  :func:`retained_heap` raises the thresholds while it is active, so
+freed activations are reused, and when the outermost one exits, gives the free memory back to the
+system (``malloc_trim``) and sets glibc's thresholds to the values its own dynamic rule reaches
+once a 32 MiB block has been freed.  Elsewhere (macOS, Windows, musl) it does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import platform
+import threading
+
+__all__ = ["retained_heap"]
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_RETAIN = (1 << 30, 1 << 30)  # (mmap, trim) thresholds while active: blocks up to 1 GiB are reused
+_AFTER = (32 << 20, 64 << 20)  # glibc's own ceiling for its dynamic thresholds (64-bit)
+
+_lock = threading.Lock()
+_depth = 0
+
+
+def _load_glibc():
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt.argtypes, libc.malloc_trim.argtypes = [ctypes.c_int, ctypes.c_int], [ctypes.c_size_t]
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_libc = _load_glibc()
+
+
+def _set(mmap_threshold: int, trim_threshold: int) -> None:
+    _libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
+    _libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+
+
+@contextlib.contextmanager
+def retained_heap():
+    """Keep freed memory for reuse inside the block (re-entrant and thread-safe)."""
+    global _depth
+    if _libc is None:
+        yield
+        return
+    with _lock:
+        if _depth == 0:
+            _set(*_RETAIN)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                _set(*_AFTER)
+                _libc.malloc_trim(0)
