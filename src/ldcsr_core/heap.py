@@ -3,7 +3,7 @@
 By default glibc serves every allocation above its mmap threshold (at most 32 MiB) with a fresh
 ``mmap``, whose pages the kernel faults in and zeroes on first touch, and unmaps it again on free:
 one 128→512 super-resolution with the official architecture faulted in ~4 GB this way (~1 M page
-faults, a fifth of its time).  :func:`retained_heap` raises the thresholds while it is active, so
+faults, 15–20 % of its time).  :func:`retained_heap` raises the thresholds while it is active, so
 freed activations are reused, and when the outermost one exits, gives the free memory back to the
 system (``malloc_trim``) and sets glibc's thresholds to the values its own dynamic rule reaches
 once a 32 MiB block has been freed.  Elsewhere (macOS, Windows, musl) it does nothing.

@@ -23,6 +23,22 @@ def swish(x: torch.Tensor) -> torch.Tensor:
     return F.silu(x)  # x·sigmoid(x) in one pass
 
 
+def _is_nhwc(x: torch.Tensor) -> bool:
+    return x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+
+
+def _nhwc_matmul(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """A 1×1 convolution of channels-last ``x`` (B,C,H,W) as a matrix product: ``w`` is (C, out),
+    or (B, C, out) for per-image weights; returns a channels-last (B,out,H,W) tensor."""
+    b, c, h, wd = x.shape
+    rows = x.permute(0, 2, 3, 1).reshape(b, h * wd, c)  # a view
+    if w.dim() == 3 and b > 1:
+        out = torch.baddbmm(bias, rows, w)
+    else:  # one matrix product (faster than a batch of one)
+        out = torch.addmm(bias, rows.view(b * h * wd, c), w.view(c, -1))
+    return out.view(b, h, wd, -1).permute(0, 3, 1, 2)
+
+
 # bytes per band of the centred second pass of norm_swish (kept in cache)
 _GN_BAND_BYTES = 1 << 20
 
@@ -36,11 +52,12 @@ def norm_swish(norm: nn.GroupNorm, x: torch.Tensor) -> torch.Tensor:
     sums), a centred second pass in cache-sized bands, and the group reduction in float64 agree
     with the NCHW kernel to float rounding; the affine and swish then run on the NHWC rows.
     """
-    if torch.is_grad_enabled() or norm.weight is None or not _is_nhwc(x):
+    if torch.is_grad_enabled() or norm.weight is None or x.dtype != torch.float32 or not _is_nhwc(x):
         return swish(norm(x))
     n, c, h, w = x.shape
     g, hw = norm.num_groups, h * w
-    cg, count = c // g, h * w * (c // g)
+    cg = c // g
+    count = hw * cg
     rows = x.permute(0, 2, 3, 1).reshape(n, hw, c)  # a view
     mean = rows.sum(1).double().view(n, g, cg).sum(-1) / count  # (n, g)
     mean_f = mean.float()
@@ -128,22 +145,6 @@ class GAPEncoder(nn.Module):
         return self.conv_out(norm_swish(self.norm_out, h))
 
 
-def _is_nhwc(x: torch.Tensor) -> bool:
-    return x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-
-
-def _nhwc_matmul(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """A 1×1 convolution of channels-last ``x`` (B,C,H,W) as a matrix product: ``w`` is (C, out),
-    or (B, C, out) for per-image weights; returns a channels-last (B,out,H,W) tensor."""
-    b, c, h, wd = x.shape
-    rows = x.permute(0, 2, 3, 1).reshape(b, h * wd, c)  # a view
-    if w.dim() == 3 and b > 1:
-        out = torch.baddbmm(bias, rows, w)
-    else:  # one matrix product (faster than a batch of one)
-        out = torch.addmm(bias, rows.view(b * h * wd, c), w.view(c, -1))
-    return out.view(b, h, wd, -1).permute(0, 3, 1, 2)
-
-
 class CCALayer(nn.Module):
     """Contrast-aware channel attention (IMDN): gate = sigmoid(MLP(std_hw + mean_hw))."""
 
@@ -225,8 +226,8 @@ class FRU(nn.Module):
                 wi = w[i * nf:(i + 1) * nf]
                 rows = torch.addmm(fuse.bias, part, wi) if rows is None else rows.addmm_(part, wi)
             b, _, ht, wd = x.shape
-            u = F.leaky_relu(rows.view(b, ht, wd, nf).permute(0, 3, 1, 2), self.c[1].negative_slope, inplace=True)
-            return self.LR_conv(u).add_(x)
+            u = rows.view(b, ht, wd, nf).permute(0, 3, 1, 2)
+            return self.LR_conv(F.leaky_relu(u, self.c[1].negative_slope, inplace=True)).add_(x)
         outs, h = [], x
         for block in self.IMDB:
             h = block(h)

@@ -1,0 +1,101 @@
+"""The inference fast paths compute what the plain (training) code computes: exact GroupNorm
+statistics on channels-last tensors, the IMD/FRU matrix-product forms, the banded upsampler, and a
+heap that reuses freed memory while inference runs."""
+
+import resource
+import threading
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ldcsr_core import heap
+from ldcsr_core.models import autoencoder
+from ldcsr_core.models.autoencoder import FRU, IMDModule, SADNUpsampler, norm_swish
+from ldcsr_core.models.resample import Window2d
+
+CL = torch.channels_last
+
+
+@pytest.mark.parametrize("c,size,offset", [(64, 256, 0.0), (32, 100, 5.0), (128, 40, 1.0)])
+def test_norm_swish_on_nhwc_is_as_exact_as_the_nchw_kernel(c, size, offset):
+    torch.manual_seed(c)
+    gn = nn.GroupNorm(32, c, eps=1e-6)
+    with torch.no_grad():
+        gn.weight.normal_()
+        gn.bias.normal_()
+        x = torch.randn(2, c, size, size) * torch.rand(1, c, 1, 1) * 3 + offset * torch.randn(1, c, 1, 1)
+        exact = F.silu(F.group_norm(x.double(), 32, gn.weight.double(), gn.bias.double(), 1e-6))
+        nchw = F.silu(gn(x))
+        got = norm_swish(gn, x.contiguous(memory_format=CL))
+    assert got.is_contiguous(memory_format=CL)
+    err_nchw = float((nchw.double() - exact).abs().max())
+    err = float((got.double() - exact).abs().max())
+    assert err < 2 * err_nchw + 1e-6, (err, err_nchw)  # PyTorch's NHWC kernel: ~2e-4 at 512²
+    with torch.enable_grad():  # training keeps PyTorch's GroupNorm
+        torch.testing.assert_close(norm_swish(gn, x), nchw)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_imd_and_fru_fast_paths_equal_the_plain_code(batch):
+    torch.manual_seed(batch)
+    fru = FRU(64, 3).eval().requires_grad_(False).to(memory_format=CL)
+    x = torch.randn(batch, 64, 24, 20).contiguous(memory_format=CL)
+    with torch.enable_grad():  # no graph is recorded (no parameter needs grad), but the plain path runs
+        ref_imd, ref = fru.IMDB[0](x), fru(x)
+    with torch.no_grad():
+        imd, got = fru.IMDB[0](x), fru(x)
+    assert got.is_contiguous(memory_format=CL)
+    torch.testing.assert_close(imd, ref_imd, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+    assert isinstance(fru.IMDB[0], IMDModule)
+
+
+def test_upsampler_bands_tile_the_output_exactly(monkeypatch):
+    monkeypatch.setattr(autoencoder, "BAND_BYTES", 3 * 64 * 4 * 48)  # bands of 3 rows, the last shorter
+    torch.manual_seed(0)
+    up = SADNUpsampler(16, 3, 64).eval()
+    x = torch.randn(2, 16, 11, 12).contiguous(memory_format=CL)
+    win = Window2d.whole((11, 12), (44, 48))
+    with torch.no_grad():
+        ref, got = up.forward_reference(x, win, 0.25), up(x, win, 0.25)
+    torch.testing.assert_close(got, ref, atol=2e-5 * float(ref.abs().max()), rtol=0)
+
+
+def _faults_of_reallocating(nbytes: int) -> int:
+    """Minor page faults of allocating, filling and freeing a buffer, twice (the second counted)."""
+    torch.empty(nbytes // 4).fill_(1.0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.empty(nbytes // 4).fill_(1.0)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+@pytest.mark.skipif(heap._libc is None, reason="glibc only")
+def test_retained_heap_reuses_freed_memory_and_hands_it_back():
+    pages = (64 << 20) // resource.getpagesize()
+    assert _faults_of_reallocating(64 << 20) > pages // 2  # glibc: a fresh mmap each time
+    with heap.retained_heap():
+        with heap.retained_heap():  # re-entrant
+            _faults_of_reallocating(64 << 20)
+            assert _faults_of_reallocating(64 << 20) < pages // 20
+        assert heap._depth == 1
+    assert heap._depth == 0
+    assert _faults_of_reallocating(64 << 20) > pages // 2  # back to glibc's behaviour
+
+
+@pytest.mark.skipif(heap._libc is None, reason="glibc only")
+def test_retained_heap_is_thread_safe():
+    barrier = threading.Barrier(4)
+
+    def work():
+        with heap.retained_heap():
+            barrier.wait()
+            torch.empty(1 << 20).fill_(0.0)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert heap._depth == 0
