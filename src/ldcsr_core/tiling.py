@@ -15,7 +15,6 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .heap import retained_heap
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d
 from .progress import ProgressCallback, TileProgress
@@ -228,11 +227,10 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
             for t in plan.tiles:
                 yield t, one(t)
         tiles = compute()
-    with retained_heap():  # one heap for all tiles, handed back at the end
-        for i, (t, out) in enumerate(tiles, 1):
-            merger.aggregate(out, t)
-            if callback is not None:
-                callback(TileProgress(i, total, t, out))
+    for i, (t, out) in enumerate(tiles, 1):
+        merger.aggregate(out, t)
+        if callback is not None:
+            callback(TileProgress(i, total, t, out))
     merger.finalize()
 
 
