@@ -7,14 +7,15 @@ faults, 15–20 % of its time).  :func:`retained_heap` raises the thresholds whi
 freed activations are reused, and when the outermost one exits, gives the free memory back to the
 system (``malloc_trim``) and sets glibc's thresholds to the values its own dynamic rule reaches
 once a 32 MiB block has been freed.  Elsewhere (macOS, Windows, musl) it does nothing.
+``LDCSR.run_window`` runs inside it: one model window at a time, so a tiled run's peak memory
+stays that of one window (across a whole tiled run, fragmentation raised it by a quarter).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
-import platform
+import os
 import threading
 
 __all__ = ["retained_heap"]
@@ -28,13 +29,13 @@ _depth = 0
 
 
 def _load_glibc():
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):
+            return None
+        libc = ctypes.CDLL("libc.so.6")  # glibc's soname on x86-64 and aarch64
         libc.mallopt.argtypes, libc.malloc_trim.argtypes = [ctypes.c_int, ctypes.c_int], [ctypes.c_size_t]
         return libc
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, ValueError):  # not glibc (os.confstr raises elsewhere)
         return None
 
 
