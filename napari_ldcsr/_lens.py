@@ -20,7 +20,7 @@ from typing import Any, Callable
 import numpy as np
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode
+from ldcsr_core.rules import DEFAULT_TILE_OUT, MAX_SCALE, MIN_INPUT_SIDE, TILE_OVERLAP_OUT, check_mode
 
 from . import _geometry as geo
 from ._viewer import camera, canvas_size, linear_part, notify as _notify
@@ -87,9 +87,19 @@ class LiveLens(QObject):
     max_scale : cap of the scale step (≤ ``MAX_SCALE`` = 8, the models' training range).
     cache_bytes : memory bound of the LRU tile cache.
     debounce_ms : quiet time after the last camera change before a view is computed.
+    tile : tile side in input pixels (as ``upscale``'s ``tile=``); default: windows of at most
+        ``DEFAULT_TILE_OUT`` output px (every model allows them; the official weights allow no
+        more) overlapping by the measured receptive field ``TILE_OVERLAP_OUT`` — the plan
+        ``upscale`` makes for a model whose largest window is ``DEFAULT_TILE_OUT``.  Small windows
+        show the first tile quickly; the small overlap keeps the view's total work close to one
+        ``upscale`` of it.
     """
 
-    #: (view generation, plan index) each time a tile's final pixels are painted.
+    #: redraws of the live layer while tiles arrive are at least this far apart (the first and
+    #: the last tile of a view are drawn at once).
+    REDRAW_MS = 250
+
+    #: (view generation, plan index) each time a tile's final pixels are drawn.
     tile_shown = Signal(object)
     #: the view generation, when every tile of the view is on screen.
     view_done = Signal(int)
@@ -125,6 +135,11 @@ class LiveLens(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(int(debounce_ms))
         self._timer.timeout.connect(self.refresh)
+        self._unshown: list = []  # tiles written into the live layer, not drawn yet
+        self._last_redraw = 0.0
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.timeout.connect(self._redraw)
         self._connected = False
 
     # ------------------------------------------------------------------ public surface
@@ -279,6 +294,8 @@ class LiveLens(QObject):
 
     # ------------------------------------------------------------------ views
     def _cancel(self) -> None:
+        self._redraw_timer.stop()
+        self._unshown = []
         if self._worker is not None:
             self._worker.quit()
             self._worker = None
@@ -323,7 +340,9 @@ class LiveLens(QObject):
             return None
         grid = self._grids.get(step)
         if grid is None:
-            grid = self._grids[step] = LensGrid(pixels.shape, out_shape, self.tile)
+            grid = self._grids[step] = LensGrid(
+                pixels.shape, out_shape, self.tile, window=None if self.tile else DEFAULT_TILE_OUT,
+                overlap_out=None if self.tile else TILE_OVERLAP_OUT)
         prefix = (id(layer), self._version, self.model_source, id(self._models), self.mode,
                   self.seed if self.mode == "diffusion" else None, step, self.tile)
         return step, win, grid, prefix
@@ -491,12 +510,32 @@ class LiveLens(QObject):
         self.tile_shown.emit((view.gen, idx))
 
     def _paint(self, view: _View, key, out: np.ndarray) -> None:
+        """Write tile ``key`` into the live layer; redraw at once for the first tile and the last,
+        otherwise at most every ``REDRAW_MS`` (each redraw costs a canvas draw, which competes
+        with the engine for the CPU when the GPU is a software one)."""
         live = self.live_layer
         if live is None:
             view.composer.add(key, out)
             return
-        if self._paint_cells(view, key, out, live.data):
-            live.refresh()
+        if not self._paint_cells(view, key, out, live.data):
+            return
+        self._unshown.append(key)
+        due = self._last_redraw + self.REDRAW_MS / 1000 - time.perf_counter()
+        if view.first_tile_s is None or view.composer.complete or due <= 0:
+            self._redraw()
+        elif not self._redraw_timer.isActive():
+            self._redraw_timer.start(max(1, int(due * 1000)))
+
+    def _redraw(self) -> None:
+        """Show what ``_paint`` wrote, and report those tiles as shown."""
+        self._redraw_timer.stop()
+        view, live, keys = self._view, self.live_layer, self._unshown
+        self._unshown = []
+        if view is None or live is None or not keys:
+            return
+        live.refresh()
+        self._last_redraw = time.perf_counter()
+        for key in keys:
             self._shown(view, key)
 
     def _hide_live(self) -> None:

@@ -102,11 +102,12 @@ class LensGrid:
     for a 64 000² output, and ``tile(iy, ix)`` equals ``plan_tiles(in, out).tiles[iy * nx + ix]``.
     """
 
-    def __init__(self, in_shape: Sequence[int], out_shape: Sequence[int], tile: int | None = None):
+    def __init__(self, in_shape: Sequence[int], out_shape: Sequence[int], tile: int | None = None, *,
+                 window: int | None = None, overlap_out: int | None = None):
         (h, w), (H, W) = (int(v) for v in in_shape), (int(v) for v in out_shape)
         self.in_shape, self.out_shape = (h, w), (H, W)
-        py = plan_tiles((h, 1), (H, 1), tile)
-        px = plan_tiles((1, w), (1, W), tile)
+        py = plan_tiles((h, 1), (H, 1), tile, window=window, overlap_out=overlap_out)
+        px = plan_tiles((1, w), (1, W), tile, window=window, overlap_out=overlap_out)
         self.rows = [(t.read_y, t.write_y) for t in py.tiles]
         self.cols = [(t.read_x, t.write_x) for t in px.tiles]
         self.tile_out = (py.tile_out[0], px.tile_out[1])

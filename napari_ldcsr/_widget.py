@@ -67,6 +67,7 @@ class LdcsrWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.models = ModelCache(model_provider)
+        self._preload_default = model_provider is None  # the shipped model, loaded in the background
         self.form = SettingsForm(napari_viewer)
         self.last: RunLayers | None = None
         self.runner = JobRunner(self.models, self)
@@ -516,10 +517,23 @@ class LdcsrWidget(QWidget):
 
     # ---------------------------------------------------------------- device / teardown
     def _start_device_probe(self) -> None:
-        """Find the device (imports torch) in a worker thread; its ``returned`` signal shows it."""
+        """Find the device (imports torch) in a worker thread; its ``returned`` signal shows it.
+        With the engine's own loader, the shipped model is loaded there too, so that the first Run
+        or live view does not wait for torch and the weights."""
         from napari.qt.threading import create_worker
 
-        worker = create_worker(probe_device, _start_thread=False, _ignore_errors=True)
+        models = self.models if self._preload_default else None
+
+        def probe() -> str:
+            text = probe_device()
+            if models is not None:
+                try:
+                    models.get(None)
+                except Exception:  # noqa: BLE001 - reported by the Run that needs the model
+                    pass
+            return text
+
+        worker = create_worker(probe, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._show_device)
         worker.errored.connect(lambda exc: self._show_device(f"unknown ({plain_message(exc)})"))
         worker.start()

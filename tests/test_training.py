@@ -230,3 +230,12 @@ def test_growing_the_decoder_keeps_the_function_and_rejects_other_changes():
         grow_model(model, replace(model.config, decoder=replace(model.config.decoder, fuse_width=8)))
     with pytest.raises(TrainingError, match="can only add IMD modules"):
         grow_model(grown, model.config)  # shrinking is not growing
+
+
+def test_a_step_budget_runs_exactly_those_steps(image_dir, tmp_path):
+    from ldcsr_core.training.train import train
+
+    out = tmp_path / "m.safetensors"
+    _, hist = train(image_dir, out, config=tiny_test_config(with_encoder=True), minutes=(0.0, 0.0, 0.0),
+                    steps=(3, 2, 4), batch_size=2, lr_size=16, scale_range=(2.5, 3.0), seed=0, device="cpu")
+    assert [hist["phases"][p]["steps"] for p in ("fast", "prior", "diffusion")] == [3, 2, 4]

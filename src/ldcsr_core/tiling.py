@@ -21,8 +21,8 @@ from .progress import ProgressCallback, TileProgress
 from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles
 
-__all__ = ["LatentNoise", "tile_window", "process_tile", "run_plan", "plan_for_model", "model_window",
-           "is_out_of_memory"]
+__all__ = ["LatentNoise", "tile_window", "process_tile", "TileProcessor", "run_plan", "plan_for_model",
+           "model_window", "is_out_of_memory"]
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,36 @@ def process_tile_split(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: Tile
     return acc / wsum[..., None]
 
 
+class TileProcessor:
+    """:func:`process_tile` for the tiles of one run, with the out-of-memory fallback: a window that
+    runs out of memory (GPU or CPU) is recomputed as 2×2, then 4×4 … smaller blended windows, and
+    the run's later tiles keep the smaller size.  Every tile loop (``run_plan``, the raster
+    pipeline, Dask workers) computes its tiles through one of these."""
+
+    def __init__(self, model: LDCSR, plan: TilePlan, *, mode: str = "diffusion", seed: int = 0,
+                 noise: LatentNoise | None = None):
+        self.model, self.plan, self.mode, self.seed = model, plan, mode, seed
+        self.noise = noise if noise is not None else LatentNoise(seed, model.config.diffusion.embed_dim)
+        self.parts = 1
+
+    def __call__(self, lr: np.ndarray, tile: Tile) -> np.ndarray:
+        model, plan = self.model, self.plan
+        while True:
+            try:
+                if self.parts == 1:
+                    return process_tile(model, lr, tile, plan, mode=self.mode, seed=self.seed, noise=self.noise)
+                return process_tile_split(model, lr, tile, plan, self.parts, mode=self.mode, seed=self.seed,
+                                          noise=self.noise)
+            except Exception as err:  # noqa: BLE001 - only allocation failures are retried
+                side = max(tile.write_y.size, tile.write_x.size) / (2 * self.parts)
+                if not is_out_of_memory(err) or side < MIN_WINDOW + LATENT:
+                    raise
+                _release_memory(model)
+                self.parts *= 2
+                log.warning("out of memory on a %d×%d window: retrying as %d×%d smaller windows",
+                            tile.write_y.size, tile.write_x.size, self.parts, self.parts)
+
+
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
              sink: Callable[[int, np.ndarray], None], *, mode: str = "diffusion", seed: int = 0,
              callback: ProgressCallback | None = None, channels: int = 3,
@@ -203,29 +233,11 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     if callback is not None:
         callback(TileProgress(0, total))
     if tiles is None:
-        noise = LatentNoise(seed, model.config.diffusion.embed_dim)
-        state = {"parts": 1}
-
-        def one(t):
-            lr = read_window(*t.read)
-            while True:
-                try:
-                    if state["parts"] == 1:
-                        return process_tile(model, lr, t, plan, mode=mode, seed=seed, noise=noise)
-                    return process_tile_split(model, lr, t, plan, state["parts"], mode=mode, seed=seed,
-                                              noise=noise)
-                except Exception as err:  # noqa: BLE001 - only allocation failures are retried
-                    side = max(t.write_y.size, t.write_x.size) / (2 * state["parts"])
-                    if not is_out_of_memory(err) or side < MIN_WINDOW + LATENT:
-                        raise
-                    _release_memory(model)
-                    state["parts"] *= 2
-                    log.warning("out of memory on a %d×%d window: retrying as %d×%d smaller windows",
-                                t.write_y.size, t.write_x.size, state["parts"], state["parts"])
+        processor = TileProcessor(model, plan, mode=mode, seed=seed)
 
         def compute():
             for t in plan.tiles:
-                yield t, one(t)
+                yield t, processor(read_window(*t.read), t)
         tiles = compute()
     for i, (t, out) in enumerate(tiles, 1):
         merger.aggregate(out, t)

@@ -32,6 +32,17 @@ class CountingModel:
         return self._model.run_window(*args, **kwargs)
 
 
+
+def _upscale_as_lens(model, image, out_shape, **kw):
+    """``upscale`` with its own (default) plan for ``model`` capped at ``DEFAULT_TILE_OUT``-px
+    windows, as the official weights are: the plan the live lens uses for every model."""
+    saved = model.tile_max
+    model.tile_max = DEFAULT_TILE_OUT
+    try:
+        return ldcsr_core.upscale(image, out_shape=out_shape, model=model, **kw)
+    finally:
+        model.tile_max = saved
+
 def small_viewer(make_napari_viewer, qtbot, size=(520, 400)):
     """A shown viewer with a small canvas (fewer tiles per view keeps the tests fast)."""
     viewer = make_napari_viewer(show=True)
@@ -90,9 +101,8 @@ def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot,
     assert [g for g, _ in shown] == [view.gen] * len(shown)
     assert view.shown == sorted(view.shown) and len(view.shown) == len(set(view.shown)) >= 4
     # pixels: exactly those of a whole-layer upscale at the same scale, mode and seed
-    # (the lens's grid: the official 256-px output windows, i.e. tile = 256 / step input px)
-    whole = ldcsr_core.upscale(src.data, out_shape=(H, W), model=tiny_model, mode="fast",
-                               tile=DEFAULT_TILE_OUT // 4)
+    # (the lens's grid is upscale's own plan for a model whose largest window is 256 px)
+    whole = _upscale_as_lens(tiny_model, src.data, (H, W), mode="fast")
     live = lens.live_layer
     np.testing.assert_array_equal(live.data[..., :3], whole[win.slices])
     assert (live.data[..., 3] == 255).all()
@@ -101,6 +111,28 @@ def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot,
     for r, c in ((-0.5, -0.5), (win.h - 0.5, win.w - 0.5), (-0.5, win.w - 0.5)):
         src_pt = ((win.y0 + r + 0.5) * h / H - 0.5, (win.x0 + c + 0.5) * w / W - 0.5)
         np.testing.assert_allclose(live.data_to_world((r, c)), src.data_to_world(src_pt), atol=1e-6)
+
+
+def test_redraws_are_throttled_but_every_tile_is_shown(lens_setup, qtbot, monkeypatch):
+    viewer, src, lens, model = lens_setup
+    monkeypatch.setattr(type(lens), "REDRAW_MS", 60_000)  # only the first and the last tile redraw
+    shown = []
+    lens.tile_shown.connect(shown.append)
+    _look(viewer, src, (120, 110), 4.0)
+    lens.set_enabled(True)
+    qtbot.waitUntil(lambda: lens.live_layer is not None, timeout=60_000)
+    redraws = []
+    live = lens.live_layer
+    original = live.refresh
+    monkeypatch.setattr(live, "refresh", lambda *a, **k: (redraws.append(len(shown)), original(*a, **k))[1])
+    _wait_done(qtbot, lens)
+    view = lens.view
+    assert len(view.composer.keys) >= 4
+    assert len(redraws) <= 2 < len(view.composer.keys)  # not one redraw per tile
+    assert sorted(view.shown) == view.shown and len(view.shown) == len(shown) >= 4
+    # what is on screen is the finished view
+    assert (live.data[..., 3] == 255).all()
+    np.testing.assert_array_equal(live.data[..., :3], view.values)
 
 
 def test_diffusion_seed_gives_the_pixels_of_a_full_run(make_napari_viewer, qtbot, tiny_model):
@@ -113,8 +145,7 @@ def test_diffusion_seed_gives_the_pixels_of_a_full_run(make_napari_viewer, qtbot
     _wait_done(qtbot, lens)
     view = lens.view
     assert view.step == 2.0
-    whole = ldcsr_core.upscale(src.data, out_shape=view.grid.out_shape, model=tiny_model, mode="diffusion", seed=7,
-                               tile=DEFAULT_TILE_OUT // 2)
+    whole = _upscale_as_lens(tiny_model, src.data, view.grid.out_shape, mode="diffusion", seed=7)
     np.testing.assert_array_equal(lens.live_layer.data[..., :3], whole[view.win.slices])
     lens.close()
 
@@ -270,7 +301,6 @@ def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qt
     kept = lens.keep()
     assert kept.data.dtype == np.uint16 and kept.data.ndim == 2 and kept.colormap.name == "viridis"
     px = LayerPixels(grey, rgb=False)  # the layer's one stretch (min-max of the whole layer)
-    whole = ldcsr_core.upscale(px.read(0, 0, 96, 96), out_shape=view.grid.out_shape, model=tiny_model, mode="fast",
-                               tile=DEFAULT_TILE_OUT // 2)
+    whole = _upscale_as_lens(tiny_model, px.read(0, 0, 96, 96), view.grid.out_shape, mode="fast")
     np.testing.assert_array_equal(kept.data, px.display(whole[view.win.slices]))
     lens.close()

@@ -30,11 +30,13 @@ def test_output_window_rounds_out_and_clips():
     assert output_window(np.array([[200.0, 0], [300.0, 10]]), (100, 50), (200, 100)) is None
 
 
-@pytest.mark.parametrize("in_shape,step", [((100, 70), 2.0), ((333, 517), 3.0), ((64, 90), 8.0), ((41, 300), 1.5)])
-def test_grid_is_the_whole_layer_plan(in_shape, step):
+@pytest.mark.parametrize("in_shape,step", [((100, 70), 2.0), ((333, 517), 3.0), ((64, 90), 8.0), ((41, 300), 1.5),
+                                           ((400, 400), 4.0), ((1001, 63), 2.5)])
+@pytest.mark.parametrize("kw", [{}, {"window": 256, "overlap_out": 16}], ids=["fixed", "balanced"])
+def test_grid_is_the_whole_layer_plan(in_shape, step, kw):
     out = global_out_shape(in_shape, step)
-    plan = plan_tiles(in_shape, out)
-    grid = LensGrid(in_shape, out)
+    plan = plan_tiles(in_shape, out, **kw)
+    grid = LensGrid(in_shape, out, **kw)
     assert len(grid) == len(plan.tiles)
     ny, nx = grid.shape
     assert [grid.tile(i // nx, i % nx) for i in range(len(grid))] == list(plan.tiles)
@@ -59,8 +61,8 @@ def test_composer_is_bit_identical_to_row_merger_in_any_arrival_order():
     from ldcsr_core.tileplan import RowMerger
 
     in_shape, out_shape = (150, 130), (600, 520)
-    grid = LensGrid(in_shape, out_shape)
-    plan = plan_tiles(in_shape, out_shape)
+    grid = LensGrid(in_shape, out_shape, window=256, overlap_out=16)  # the lens's default grid
+    plan = plan_tiles(in_shape, out_shape, window=256, overlap_out=16)
     rng = np.random.default_rng(0)
     ny, nx = grid.shape
     outs = _fake_outputs(grid, [(i, j) for i in range(ny) for j in range(nx)], rng)

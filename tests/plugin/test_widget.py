@@ -252,6 +252,9 @@ def test_engine_errors_are_plain_notifications(make_napari_viewer, qtbot, notes,
     viewer = make_napari_viewer()
     widget = LdcsrWidget(viewer)  # real engine loader
     viewer.window.add_dock_widget(widget)
+    # the shipped model is loaded in the background as the widget opens (a warm first Run)
+    qtbot.waitUntil(lambda: widget.models.cached(None) is not None, timeout=60_000)
+    assert widget.models.loads == 1
     viewer.add_image(np.zeros((16, 16), dtype=np.float32), name="img")
     bogus = tmp_path / "broken.safetensors"
     bogus.write_bytes(b"not a checkpoint")

@@ -40,6 +40,9 @@ def _float_list(value: str, param: str) -> list[float]:
                    "switched off, so training starts from the --init model's outputs.")
 @click.option("--minutes", type=float, nargs=3, default=(50.0, 10.0, 15.0), show_default=True,
               metavar="FAST PRIOR DIFF", help="Wall-clock budget of each phase.")
+@click.option("--steps", type=click.IntRange(min=0), nargs=3, default=None, metavar="FAST PRIOR DIFF",
+              help="Steps of each phase; replaces --minutes (runs then compute the same whether the "
+                   "machine is busy or the process is paused).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr-size", type=click.IntRange(min=8), default=32, show_default=True,
               help="Side of the LR training patches.")
@@ -63,8 +66,8 @@ def _float_list(value: str, param: str) -> list[float]:
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--name", default="ldcsr-custom", show_default=True, help="Model name stored in the file.")
 @click.option("--version", "model_version", default="0", show_default=True, help="Model version stored in the file.")
-def train_command(data, val_dir, out, init, resume, checkpoint, config_path, grow_sr_modules, minutes, batch_size, lr_size,
-                  scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, train_decoder_in_diffusion,
+def train_command(data, val_dir, out, init, resume, checkpoint, config_path, grow_sr_modules, minutes, steps,
+                  batch_size, lr_size, scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, train_decoder_in_diffusion,
                   val_every, checkpoint_every, seed, device, threads, name, model_version):
     """Train or fine-tune a model on the images in DATA (three phases: fast, prior, diffusion)."""
     from ..config import ModelConfig
@@ -85,7 +88,8 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
           threads=threads, name=name, version=model_version, resume=resume, checkpoint=checkpoint,
           pix_weight=pix_weight, fft_weight=fft_weight, adv_weight=adv_weight, lat_weight=lat_weight,
           train_decoder_in_diffusion=train_decoder_in_diffusion, val_every_s=val_every * 60,
-          checkpoint_every_s=checkpoint_every * 60, grow_sr_modules=grow_sr_modules)
+          checkpoint_every_s=checkpoint_every * 60, grow_sr_modules=grow_sr_modules,
+          steps=tuple(steps) if steps else None)
 
 
 @click.command("evaluate")

@@ -202,26 +202,19 @@ class SceneReader:
 # ---------------------------------------------------------------------------------------------
 
 
-def make_noise(model, mode: str, seed: int):
-    """A shared latent-noise source for a run (a cache; results are the same without it)."""
-    if mode != "diffusion":
-        return None
-    from ..tiling import LatentNoise
-
-    return LatentNoise(seed, model.config.diffusion.embed_dim)
-
-
-def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, noise=None
+def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, noise=None, processor=None
                ) -> np.ndarray:
-    """Run every triplet of ``arr`` ``(h, w, 3·g)`` through the engine; ``(H, W, 3·g)`` float32."""
-    from ..tiling import process_tile
+    """Run every triplet of ``arr`` ``(h, w, 3·g)`` through the engine; ``(H, W, 3·g)`` float32.
+    ``processor``: the run's :class:`~ldcsr_core.tiling.TileProcessor` (out-of-memory fallback
+    that persists across tiles); a new one is made if None."""
+    from ..tiling import TileProcessor
 
-    kw = {"noise": noise} if noise is not None else {}
+    if processor is None:
+        processor = TileProcessor(model, plan, mode=mode, seed=seed, noise=noise)
     outs = []
     for g in range(arr.shape[-1] // 3):
         part = np.ascontiguousarray(arr[..., 3 * g : 3 * g + 3])
-        outs.append(np.asarray(process_tile(model, part, tile, plan, mode=mode, seed=seed, **kw),
-                               dtype=np.float32))
+        outs.append(np.asarray(processor(part, tile), dtype=np.float32))
     return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
 
 
@@ -233,10 +226,12 @@ class LocalRunner:
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
-        noise = make_noise(self.model, mode, seed)
+        from ..tiling import TileProcessor
+
+        processor = TileProcessor(self.model, plan, mode=mode, seed=seed)  # one per run
         for tile, arr in jobs:
-            yield tile, (None if arr is None else infer_tile(self.model, arr, tile, plan,
-                                                             mode=mode, seed=seed, noise=noise))
+            yield tile, (None if arr is None else infer_tile(self.model, arr, tile, plan, mode=mode, seed=seed,
+                                                             processor=processor))
 
     def close(self) -> None:
         pass

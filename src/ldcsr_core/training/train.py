@@ -1,6 +1,6 @@
 """Training of LDCSR models on any folder of images (CPU or GPU), as library code.
 
-Three phases, each with a wall-clock budget (the spec's two-stage recipe, reordered so that the
+Three phases, each with a wall-clock budget or a number of steps (the spec's two-stage recipe, reordered so that the
 deployable fast path is trained first; see the model card for the substitutions):
 
 A. ``fast``  — condition encoder + decoder end to end: decode(cond(bicubic(lr))) ≈ hr
@@ -184,7 +184,8 @@ def validate(model: LDCSR, val_images, scales=(2.0, 4.0), mode="fast", crop=192,
 
 
 def _lr_at(step, frac, base, warmup=50):
-    """Linear warm-up over ``warmup`` steps, then cosine decay over the phase's wall-clock budget."""
+    """Linear warm-up over ``warmup`` steps, then cosine decay over the phase's budget (``frac`` of
+    its wall-clock time or of its steps)."""
     if step < warmup:
         return base * (step + 1) / warmup
     return 1e-2 * base + 0.5 * (base - 1e-2 * base) * (1 + math.cos(math.pi * min(1.0, frac)))
@@ -236,7 +237,7 @@ class Trainer:
                  batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3, seed=0, device="auto",
                  log_every=10, val_every_s=900.0, checkpoint_every_s=600.0, name="ldcsr-custom", version="0",
                  adv_weight=0.0, fft_weight=0.0, pix_weight=0.0, lat_weight=1.0, train_decoder_in_diffusion=False,
-                 val_limit=35, checkpoint=None, grow_sr_modules=None):
+                 val_limit=35, checkpoint=None, grow_sr_modules=None, steps=None):
         self.dev = resolve_device(device)
         self.gen = torch.Generator(self.dev).manual_seed(seed)
         if init:
@@ -265,6 +266,9 @@ class Trainer:
             vfiles = vfiles[:: -(-len(vfiles) // val_limit)]
         self.val_images = [load_rgb(f) for f in vfiles]
         self.minutes = dict(zip(PHASES, minutes))
+        # a step budget (when given) replaces the wall clock: pausing the process or sharing the
+        # CPU then changes how long a run takes, not what it computes
+        self.steps = dict(zip(PHASES, (int(v) for v in steps))) if steps else None
         self.batch_size, self.base_lr = batch_size, base_lr
         self.log_every, self.val_every_s, self.checkpoint_every_s = log_every, val_every_s, checkpoint_every_s
         self.name, self.version = name, version
@@ -276,7 +280,8 @@ class Trainer:
         self.ema: EMA | None = None
         self.opt: torch.optim.Optimizer | None = None
         self.opt_d: torch.optim.Optimizer | None = None
-        self.settings = {"init": str(init) if init else None, "minutes": list(minutes), "batch_size": batch_size,
+        self.settings = {"init": str(init) if init else None, "minutes": list(minutes), "steps": list(steps) if steps else None,
+                         "batch_size": batch_size,
                          "lr_size": lr_size, "scale_range": list(scale_range), "base_lr": base_lr, "seed": seed,
                          "adv_weight": adv_weight, "fft_weight": fft_weight, "pix_weight": pix_weight, "lat_weight": lat_weight,
                          "train_decoder_in_diffusion": train_decoder_in_diffusion,
@@ -472,6 +477,9 @@ class Trainer:
     def run_phase(self, phase):
         s = self.state
         budget = self.minutes[phase] * 60
+        n_steps = self.steps[phase] if self.steps else None
+        if n_steps is not None:
+            budget = float(n_steps)
         if phase in s.done:
             return
         if budget <= 0 or (phase == "prior" and getattr(self._fs, "encoder", None) is None):
@@ -487,8 +495,11 @@ class Trainer:
         t_start = time.time() - s.phase_elapsed
         last_ckpt = last_val = time.time()
         losses, parts_acc = [], {}
-        while budget > 0 and time.time() - t_start < budget:
-            frac = (time.time() - t_start) / budget
+        def progress():  # fraction of the phase's budget spent
+            return s.phase_step / n_steps if n_steps is not None else (time.time() - t_start) / budget
+
+        while budget > 0 and progress() < 1.0:
+            frac = progress()
             for g in self.opt.param_groups:
                 g["lr"] = _lr_at(s.phase_step, frac, g["base_lr"])
             lr_u8, hr_u8 = self.data.batch(self.batch_size)
