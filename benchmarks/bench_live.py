@@ -111,6 +111,8 @@ class Bench:
 
         lens = LiveLens(self.viewer, model_provider=self.models.get, mode=self.args.mode,
                         debounce_ms=self.args.debounce_ms)
+        if self.args.redraw_ms is not None:
+            lens.REDRAW_MS = self.args.redraw_ms
         lens.set_layer(layer)
         return lens
 
@@ -129,18 +131,28 @@ class Bench:
             cam.zoom = ratio / float(abs(layer.scale[-1]))
             self.pump(self.args.debounce_ms / 1000 + 0.1)
             return None
+        from qtpy.QtCore import QEventLoop, QTimer
+
+        loop = QEventLoop()
+
+        def finished():
+            v = lens.view
+            return v is not None and v is not old and v.composer.complete
+
+        def on_done(_gen):
+            if finished():
+                loop.quit()
+
         lens.tile_shown.connect(on_tile)
+        lens.view_done.connect(on_done)
         old = lens.view  # (a fully cached view is shown synchronously by the camera change)
         t0 = time.perf_counter()  # the camera's last move (a zoom, then a pan) starts here
         cam.zoom = ratio / float(abs(layer.scale[-1]))
         cam.center = tuple(layer.data_to_world(centre))
-        end = t0 + timeout
-        while time.perf_counter() < end:
-            self.app.processEvents()
-            v = lens.view
-            if v is not None and v is not old and v.composer.complete and not lens.busy:
-                break
-            time.sleep(0.002)
+        if not finished():  # wait in Qt's event loop, as the application does (no polling)
+            QTimer.singleShot(int(timeout * 1000), loop.quit)
+            loop.exec()
+        lens.view_done.disconnect(on_done)
         self.draw()
         t_done = time.perf_counter() - t0
         lens.tile_shown.disconnect(on_tile)
@@ -163,6 +175,8 @@ def main(argv=None):
     p.add_argument("--scale", type=float, default=4.0, help="screen px per source px of the views")
     p.add_argument("--big", type=int, default=8000, help="side of the big synthetic scene")
     p.add_argument("--debounce-ms", type=int, default=150)
+    p.add_argument("--redraw-ms", type=int, default=None,
+                   help="LiveLens.REDRAW_MS (least time between redraws while tiles arrive); default: the lens's")
     p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "ldcsr-bench-live"))
     args = p.parse_args(argv)
 

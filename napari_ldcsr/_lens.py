@@ -97,7 +97,7 @@ class LiveLens(QObject):
 
     #: redraws of the live layer while tiles arrive are at least this far apart (the first and
     #: the last tile of a view are drawn at once).
-    REDRAW_MS = 250
+    REDRAW_MS = 500
 
     #: (view generation, plan index) each time a tile's final pixels are drawn.
     tile_shown = Signal(object)
@@ -402,17 +402,19 @@ class LiveLens(QObject):
         mode, seed, cache, lock, grid = self.mode, self.seed, self.cache, self._lock, view.grid
 
         def compute():
+            from ldcsr_core.heap import retained_heap
             from ldcsr_core.tiling import LatentNoise, process_tile
 
             model = provider(source)
             noise = LatentNoise(seed, model.config.diffusion.embed_dim)
-            for key in keys:
-                t = grid.tile(*key)
-                with lock:
-                    lr = pixels.read(*t.read)
-                    out = process_tile(model, lr, t, grid.plan((t,)), mode=mode, seed=seed, noise=noise)
-                cache.put(view.prefix + key, out)
-                yield key, out
+            with retained_heap():  # the view's small windows reuse each other's freed memory
+                for key in keys:
+                    t = grid.tile(*key)
+                    with lock:
+                        lr = pixels.read(*t.read)
+                        out = process_tile(model, lr, t, grid.plan((t,)), mode=mode, seed=seed, noise=noise)
+                    cache.put(view.prefix + key, out)
+                    yield key, out
 
         worker = create_worker(compute, _start_thread=False)
         gen = view.gen
