@@ -402,19 +402,17 @@ class LiveLens(QObject):
         mode, seed, cache, lock, grid = self.mode, self.seed, self.cache, self._lock, view.grid
 
         def compute():
-            from ldcsr_core.heap import retained_heap
             from ldcsr_core.tiling import LatentNoise, process_tile
 
             model = provider(source)
             noise = LatentNoise(seed, model.config.diffusion.embed_dim)
-            with retained_heap():  # the view's small windows reuse each other's freed memory
-                for key in keys:
-                    t = grid.tile(*key)
-                    with lock:
-                        lr = pixels.read(*t.read)
-                        out = process_tile(model, lr, t, grid.plan((t,)), mode=mode, seed=seed, noise=noise)
-                    cache.put(view.prefix + key, out)
-                    yield key, out
+            for key in keys:
+                t = grid.tile(*key)
+                with lock:
+                    lr = pixels.read(*t.read)
+                    out = process_tile(model, lr, t, grid.plan((t,)), mode=mode, seed=seed, noise=noise)
+                cache.put(view.prefix + key, out)
+                yield key, out
 
         worker = create_worker(compute, _start_thread=False)
         gen = view.gen
