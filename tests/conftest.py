@@ -26,3 +26,21 @@ def require_shared(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     return require_shared("golden")
+
+
+def small_device(monkeypatch, model, max_pixels: int, error=None) -> list:
+    """Make ``model``'s windows above ``max_pixels`` output pixels fail as a device with little memory
+    would (``error``: default CUDA's ``OutOfMemoryError``). Returns the list of window sizes tried."""
+    import torch
+
+    sizes = []
+    real = type(model).run_window
+
+    def limited(self, lr, win, **kw):
+        sizes.append(win.y.out_len * win.x.out_len)
+        if win.y.out_len * win.x.out_len > max_pixels:
+            raise error or torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self, lr, win, **kw)
+
+    monkeypatch.setattr(type(model), "run_window", limited)
+    return sizes

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import small_device
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -130,16 +131,7 @@ def test_fast_upsampler_equals_reference(lr, out, win):
 def test_out_of_memory_retries_with_smaller_windows(tiny, monkeypatch, caplog):
     img = np.random.default_rng(4).random((60, 60, 3)).astype(np.float32)
     ref = ldcsr_core.upscale(img, 4, model=tiny, mode="fast", tile=10_000)
-    sizes = []
-    real = type(tiny).run_window
-
-    def limited(self, lr, win, **kw):
-        sizes.append(win.y.out_len * win.x.out_len)
-        if win.y.out_len * win.x.out_len > 150 * 150:  # a simulated device with little memory
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(self, lr, win, **kw)
-
-    monkeypatch.setattr(type(tiny), "run_window", limited)
+    sizes = small_device(monkeypatch, tiny, 150 * 150)
     out = ldcsr_core.upscale(img, 4, model=tiny, mode="fast")  # one 240² window: too big
     assert out.shape == ref.shape
     assert sizes[0] == 240 * 240 and max(sizes[1:]) <= 150 * 150

@@ -12,6 +12,8 @@ from ldcsr_core.geo.raster_io import AI_NOTICE
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
 from ldcsr_core.progress import polling
 
+from conftest import small_device
+
 from .conftest import sha256
 
 TILE = 48  # two or more tiles on the 45×61 test scenes (pass tile=None for one tile: faster)
@@ -211,20 +213,9 @@ def test_out_of_memory_on_the_raster_path_retries_with_smaller_windows(rasters, 
                                                                         caplog):
     """The raster path (CLI, QGIS, plugin Runs, Dask workers' ``infer_tile``) has the same fallback
     as ``upscale``: a window that runs out of memory is recomputed as smaller windows."""
-    import torch
-
     src = rasters["uint16_nodata"]
     ref = _run(tiny_model, src, tmp_path / "ref.tif", scale=2.5)
-    sizes = []
-    real = type(tiny_model).run_window
-
-    def limited(self, lr, win, **kw):
-        sizes.append(win.y.out_len * win.x.out_len)
-        if win.y.out_len * win.x.out_len > 80 * 80:  # a simulated device with little memory
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(self, lr, win, **kw)
-
-    monkeypatch.setattr(type(tiny_model), "run_window", limited)
+    sizes = small_device(monkeypatch, tiny_model, 80 * 80)
     res = _run(tiny_model, src, tmp_path / "o.tif", scale=2.5)
     assert res.status == "written" and ref.status == "written"
     assert sizes[0] > 80 * 80 and max(sizes[1:]) <= 80 * 80
@@ -239,8 +230,6 @@ def test_out_of_memory_on_the_raster_path_retries_with_smaller_windows(rasters, 
 
 
 def test_infer_tile_of_a_dask_worker_falls_back_too(tiny_model, monkeypatch):
-    import torch
-
     from ldcsr_core.geo.pipeline import infer_tile
     from ldcsr_core.tileplan import plan_tiles
 
@@ -248,17 +237,9 @@ def test_infer_tile_of_a_dask_worker_falls_back_too(tiny_model, monkeypatch):
     plan = plan_tiles((40, 40), (100, 100), window=10_000)
     tile = plan.tiles[0]
     ref = infer_tile(tiny_model, arr, tile, plan, mode="fast", seed=0)
-    real = type(tiny_model).run_window
-    calls = []
-
-    def limited(self, lr, win, **kw):
-        calls.append(win.y.out_len)
-        if win.y.out_len * win.x.out_len > 60 * 60:
-            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")
-        return real(self, lr, win, **kw)
-
-    monkeypatch.setattr(type(tiny_model), "run_window", limited)
+    sizes = small_device(monkeypatch, tiny_model, 60 * 60,
+                         RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB"))
     out = infer_tile(tiny_model, arr, tile, plan, mode="fast", seed=0)
     assert out.shape == ref.shape == (100, 100, 6)
-    assert calls[0] == 100 and max(calls[1:]) <= 60
+    assert sizes[0] == 100 * 100 and max(sizes[1:]) <= 60 * 60
     assert np.abs(out - ref).mean() < 0.02
