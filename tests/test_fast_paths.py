@@ -99,3 +99,14 @@ def test_retained_heap_is_thread_safe():
     for t in threads:
         t.join()
     assert heap._depth == 0
+
+
+@pytest.mark.skipif(heap._libc is None, reason="glibc only")
+def test_trim_above_bounds_the_retained_heap():
+    with heap.retained_heap():
+        torch.empty(64 << 18).fill_(1.0)  # 64 MiB, freed: kept by the retained heap
+        kept = heap.resident_bytes()
+        assert not heap.trim_above(kept + (1 << 30))  # under the bound: nothing happens
+        assert heap.resident_bytes() >= kept - (8 << 20)
+        assert heap.trim_above(kept - (32 << 20))  # over it: the free memory goes back
+        assert heap.resident_bytes() < kept - (32 << 20)

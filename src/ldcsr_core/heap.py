@@ -18,7 +18,7 @@ import ctypes
 import os
 import threading
 
-__all__ = ["retained_heap"]
+__all__ = ["retained_heap", "resident_bytes", "trim_above"]
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _RETAIN = (1 << 30, 1 << 30)  # (mmap, trim) thresholds while active: blocks up to 1 GiB are reused
@@ -66,3 +66,21 @@ def retained_heap():
             if _depth == 0:
                 _set(*_AFTER)
                 _libc.malloc_trim(0)
+
+
+def resident_bytes() -> int:
+    """This process's resident memory in bytes (Linux ``/proc/self/statm``; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def trim_above(limit: int) -> bool:
+    """Give free heap memory back to the system if resident memory exceeds ``limit`` bytes (inside a
+    :func:`retained_heap`, where freed memory is otherwise kept). Returns whether it trimmed."""
+    if _libc is None or resident_bytes() <= limit:
+        return False
+    _libc.malloc_trim(0)
+    return True

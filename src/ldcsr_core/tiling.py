@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from .heap import resident_bytes, retained_heap, trim_above
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d
 from .progress import ProgressCallback, TileProgress
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 # Memory a run may use for one window's activations (MiB), unless the caller says otherwise.
 DEFAULT_BUDGET_MB = 1024
+# Freed memory a run keeps for its next windows (MiB above its resident size at the start): a
+# window's working set is about the activation budget; beyond this the heap is trimmed.
+RETAINED_HEAP_MB = DEFAULT_BUDGET_MB
 
 
 def bytes_per_output_pixel(model: LDCSR, scale: float) -> float:
@@ -239,10 +243,13 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
             for t in plan.tiles:
                 yield t, processor(read_window(*t.read), t)
         tiles = compute()
-    for i, (t, out) in enumerate(tiles, 1):
-        merger.aggregate(out, t)
-        if callback is not None:
-            callback(TileProgress(i, total, t, out))
+    with retained_heap():  # the run's windows reuse each other's freed memory ...
+        cap = resident_bytes() + RETAINED_HEAP_MB * 2 ** 20
+        for i, (t, out) in enumerate(tiles, 1):
+            merger.aggregate(out, t)
+            trim_above(cap)  # ... up to a bound, so that memory does not grow with the scene
+            if callback is not None:
+                callback(TileProgress(i, total, t, out))
     merger.finalize()
 
 
