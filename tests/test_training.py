@@ -199,8 +199,12 @@ def test_shipped_model_beats_bicubic_on_real_validation_images(scale, margin):
 
 def test_built_in_models_load_by_name_and_unknown_names_fail_clearly():
     from ldcsr_core.errors import CheckpointError
-    by_name = ldcsr_core.load_model("ldcsr-compact-rsscn7", device="cpu")
-    assert by_name.weights_sha256 == ldcsr_core.load_model(device="cpu").weights_sha256
+    default = ldcsr_core.load_model(device="cpu")
+    by_alias = ldcsr_core.load_model("ldcsr-compact-rsscn7", device="cpu")  # the default's name
+    assert by_alias.weights_sha256 == default.weights_sha256 and default.version == "2"
+    v1 = ldcsr_core.load_model("ldcsr-compact-rsscn7-v1", device="cpu")  # kept for comparison
+    assert v1.version == "1" and v1.weights_sha256 != default.weights_sha256
+    assert ldcsr_core.load_model("ldcsr-compact-rsscn7-v2", device="cpu").weights_sha256 == default.weights_sha256
     with pytest.raises(CheckpointError, match="no-such-model"):
         ldcsr_core.load_model("no-such-model", device="cpu")
 

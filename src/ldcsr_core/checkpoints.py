@@ -31,7 +31,9 @@ __all__ = ["read_state_dict", "remap_official", "infer_config", "load_model", "s
 log = logging.getLogger(__name__)
 
 FORMAT_TAG = "ldcsr-safetensors-1"
-DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7.safetensors"
+DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v2.safetensors"
+#: built-in names that stand for the default model (the name it had before versions were shipped side by side)
+DEFAULT_ALIASES = ("ldcsr-compact-rsscn7",)
 SCHEDULE_KEYS = (
     "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
     "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod",
@@ -266,7 +268,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     ----------
     source : path to an official Lightning ``.ckpt`` (UNet from its EMA weights), to our
         ``.safetensors`` format (config and provenance in its metadata), the name of a model
-        shipped in the package's weights folder (file stem, e.g. ``"ldcsr-compact-rsscn7"``),
+        shipped in the package's weights folder (file stem, e.g. ``"ldcsr-compact-rsscn7-v1"``;
+        ``"ldcsr-compact-rsscn7"`` is the default),
         or None for the default model shipped inside the package.
     device : "auto" (CUDA, MPS, then CPU), "cpu", "cuda", "mps" or a torch.device.
     config : override the architecture (otherwise read from metadata or inferred from shapes).
@@ -283,8 +286,11 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     else:
         path = Path(source)
         builtin = default_model_path().parent / f"{path.name}.safetensors"
-        if not path.exists() and path.name == str(source) and builtin.is_file():
-            path = builtin  # a built-in model by name
+        if not path.exists() and path.name == str(source):
+            if builtin.is_file():
+                path = builtin  # a built-in model by name
+            elif path.name in DEFAULT_ALIASES:
+                path = default_model_path()
     raw, meta = read_state_dict(path)
     if meta.get("format") == FORMAT_TAG:
         cfg = config or ModelConfig.from_json(meta["config"])

@@ -477,23 +477,27 @@ def models(paths):
     """List the built-in model and the checkpoints PATHS...: name, config, size, SHA-256."""
     from ..checkpoints import default_model_path
 
-    builtin = default_model_path().parent
+    default = default_model_path()
+    builtin = default.parent
     files = sorted(builtin.glob("*.safetensors")) if builtin.is_dir() else []
     if not files and not paths:
         click.echo("no built-in model is installed; pass checkpoint paths to describe them")
     for p in files:
-        _describe_model(p, builtin=True)
+        _describe_model(p, builtin=True, default=p.name == default.name)
     for p in paths:
         _describe_model(p, builtin=False)
 
 
-def _describe_model(path: Path, *, builtin: bool) -> None:
+def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None:
     import json
 
     from ..files import sha256_file
 
     size = path.stat().st_size
-    click.echo(f"{path.name}{'  [built-in]' if builtin else ''}")
+    tag = "  [built-in, default]" if default else "  [built-in]" if builtin else ""
+    click.echo(f"{path.name}{tag}")
+    if builtin:
+        click.echo(f"  load:    --model {path.stem}{' (or no --model)' if default else ''}")
     click.echo(f"  path:    {path}")
     click.echo(f"  size:    {size / 2**20:.1f} MiB")
     click.echo(f"  sha256:  {sha256_file(path)}")
