@@ -402,15 +402,14 @@ class LiveLens(QObject):
         mode, seed, cache, lock, grid = self.mode, self.seed, self.cache, self._lock, view.grid
 
         def compute():
-            from ldcsr_core.tiling import LatentNoise, process_tile
+            from ldcsr_core.tiling import TileProcessor
 
-            model = provider(source)
-            noise = LatentNoise(seed, model.config.diffusion.embed_dim)
+            # the engine's tile step (shared noise, out-of-memory fallback) on the global grid
+            processor = TileProcessor(provider(source), grid.plan(), mode=mode, seed=seed)
             for key in keys:
                 t = grid.tile(*key)
                 with lock:
-                    lr = pixels.read(*t.read)
-                    out = process_tile(model, lr, t, grid.plan((t,)), mode=mode, seed=seed, noise=noise)
+                    out = processor(pixels.read(*t.read), t)
                 cache.put(view.prefix + key, out)
                 yield key, out
 

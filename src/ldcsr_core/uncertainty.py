@@ -26,7 +26,7 @@ import numpy as np
 from .progress import ProgressCallback
 from .rules import check_samples
 
-__all__ = ["UpscaleSamples", "moments", "split_moments", "sample_noises", "sample_tile", "upscale_samples"]
+__all__ = ["UpscaleSamples", "moments", "split_moments", "sample_tile", "upscale_samples"]
 
 
 class UpscaleSamples(NamedTuple):
@@ -60,21 +60,10 @@ def split_moments(rows: np.ndarray, channels: int) -> tuple[np.ndarray, np.ndarr
     return mean, spread
 
 
-def sample_noises(model, seed: int, samples: int) -> list:
-    """One shared :class:`~ldcsr_core.tiling.LatentNoise` per sample (seeds ``seed … seed+K-1``)."""
-    from .tiling import LatentNoise
-
-    return [LatentNoise(seed + k, model.config.diffusion.embed_dim) for k in range(samples)]
-
-
-def sample_tile(run_one: Callable[[int, object], np.ndarray], *, seed: int, samples: int,
-                noises: Sequence | None = None) -> np.ndarray:
-    """Moments (:func:`moments`) of ``run_one(seed_k, noise_k)`` for ``k`` in ``0 … samples-1``.
-
-    ``run_one`` computes one tile for one seed (e.g. :func:`~ldcsr_core.tiling.process_tile` or the
-    raster pipeline's ``infer_tile``); ``noises`` are the matching shared noise sources (or None).
-    """
-    return moments([run_one(seed + k, None if noises is None else noises[k]) for k in range(samples)])
+def sample_tile(run_one: Callable[[int], np.ndarray], *, seed: int, samples: int) -> np.ndarray:
+    """Moments (:func:`moments`) of ``run_one(seed_k)`` for ``seed_k`` in ``seed … seed+samples-1``
+    (``run_one`` computes one tile for one seed, e.g. with a :class:`~ldcsr_core.tiling.TileProcessor`)."""
+    return moments([run_one(seed + k) for k in range(samples)])
 
 
 def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray], dtype, *,
@@ -85,7 +74,7 @@ def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray
 
     ``callback`` sees each tile's ``TileProgress.output`` as its 6-channel moments (mean, variance).
     """
-    from .tiling import process_tile, run_plan
+    from .tiling import TileProcessor, run_plan
 
     check_samples(samples, mode)
     H, W = plan.out_shape
@@ -97,14 +86,13 @@ def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray
         mean[y0:y0 + rows.shape[0]] = m
         spread[y0:y0 + rows.shape[0]] = s
 
-    noises = sample_noises(model, seed, samples) if mode == "diffusion" else None
+    # one processor (its seed's shared noise, the out-of-memory fallback) per sample
+    processors = {seed + k: TileProcessor(model, plan, mode=mode, seed=seed + k) for k in range(samples)}
 
     def tiles():
         for t in plan.tiles:
             lr = read(*t.read)
-            yield t, sample_tile(
-                lambda s, n: process_tile(model, lr, t, plan, mode=mode, seed=s, noise=n),
-                seed=seed, samples=samples, noises=noises)
+            yield t, sample_tile(lambda s: processors[s](lr, t), seed=seed, samples=samples)
 
     run_plan(model, plan, read, sink, mode=mode, seed=seed, callback=callback, channels=6, tiles=tiles())
     np.clip(mean, 0.0, 1.0, out=mean)

@@ -202,15 +202,14 @@ class SceneReader:
 # ---------------------------------------------------------------------------------------------
 
 
-def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, noise=None, processor=None
-               ) -> np.ndarray:
+def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, processor=None) -> np.ndarray:
     """Run every triplet of ``arr`` ``(h, w, 3·g)`` through the engine; ``(H, W, 3·g)`` float32.
     ``processor``: the run's :class:`~ldcsr_core.tiling.TileProcessor` (out-of-memory fallback
     that persists across tiles); a new one is made if None."""
     from ..tiling import TileProcessor
 
     if processor is None:
-        processor = TileProcessor(model, plan, mode=mode, seed=seed, noise=noise)
+        processor = TileProcessor(model, plan, mode=mode, seed=seed)
     outs = []
     for g in range(arr.shape[-1] // 3):
         part = np.ascontiguousarray(arr[..., 3 * g : 3 * g + 3])
