@@ -135,6 +135,7 @@ def main():
                    help="checkout to compare with (default ../wt-base), or 'none'")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--row3-modes", default="fast", help="modes of row 3 (comma-separated)")
     p.add_argument("--only", default="1,2,3,4,5", help="rows to run (see the module docstring)")
     p.add_argument("--row2", default="fast:1000x700:4,diffusion:1000x700:4,fast:512x512:2.5,diffusion:512x512:2.5",
                    help="row-2 cases MODE:WxH:SCALE,...")
@@ -181,14 +182,16 @@ def main():
                          f"{fmt(r['seconds'] for r in res[1])}){cpu_note(res[0], res[1])}"))
 
     def row3():
-        spec = {"model": "shipped", "mode": "fast", "scale": 4.0, "out": [2048, 2048]}
-        res = R.alternate([("now", {**spec, "kind": "window"}), ("now", {**spec, "kind": "upscale", "compare": True})])
-        raw["row3"] = res
-        win, up = med(res[0]), med(res[1])
-        rows.append(("shipped, fast, 2048² ×4, one window / upscale (now)",
-                     f"{win:.2f} / {up:.2f} s ({up / win:.2f}×), PSNR tiled vs window "
-                     f"{med(res[1], 'psnr_vs_window_db'):.1f} dB, peak RSS upscale "
-                     f"{med(res[1], 'peak_rss_mib'):.0f} MiB (one window {med(res[0], 'peak_rss_mib'):.0f} MiB)"))
+        for mode in a.row3_modes.split(","):
+            spec = {"model": "shipped", "mode": mode, "scale": 4.0, "out": [2048, 2048]}
+            res = R.alternate([("now", {**spec, "kind": "window"}), ("now", {**spec, "kind": "upscale", "compare": True})])
+            raw[f"row3-{mode}"] = res
+            win, up = med(res[0]), med(res[1])
+            rows.append((f"shipped, {mode}, 2048² ×4, one window / upscale (now)",
+                         f"{win:.2f} / {up:.2f} s ({up / win:.2f}×), PSNR tiled vs window "
+                         f"{med(res[1], 'psnr_vs_window_db'):.1f} dB, peak RSS upscale "
+                         f"{med(res[1], 'peak_rss_mib'):.0f} MiB (one window {med(res[0], 'peak_rss_mib'):.0f} MiB)"))
+
     def row4():
         if "base" not in trees:
             return

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 from conftest import small_device
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import ldcsr_core
 from ldcsr_core.config import tiny_test_config
 from ldcsr_core.errors import DeviceError, InputError
 from ldcsr_core.models.resample import AxisWindow, Window2d
-from ldcsr_core.rules import DEFAULT_TILE_OUT, LATENT, TILE_OVERLAP_OUT
+from ldcsr_core.rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, TILE_OVERLAP_OUT
 from ldcsr_core.tileplan import plan_tiles
 from ldcsr_core.tiling import model_window, plan_for_model, run_plan
 
@@ -31,6 +31,7 @@ def psnr(a, b):
 @settings(max_examples=80, deadline=None)
 @given(h=st.integers(4, 400), w=st.integers(4, 400), s=st.floats(1.05, 8.0), window=st.integers(48, 1200),
        ov=st.integers(0, 64))
+@example(h=4, w=191, s=5.40234375, window=48, ov=0)  # a float step once made the last window 56 px
 def test_balanced_plan_properties(h, w, s, window, ov):
     H, W = round(h * s), round(w * s)
     if H <= h or W <= w:
@@ -55,6 +56,18 @@ def test_balanced_plan_properties(h, w, s, window, ov):
     # balanced: no window is much smaller than the others (no thin leftover)
     sizes = [sp.size for sp in ys]
     assert max(sizes) - min(sizes) < 2 * LATENT
+
+
+def test_model_sized_windows_read_a_bounded_margin():
+    big = plan_tiles((512, 512), (2048, 2048), window=528, overlap_out=16)
+    for t in big.tiles:  # context beyond MAX_TILE_MARGIN LR px only costs time on big windows
+        y0, x0, hh, ww = t.write
+        assert math.floor(y0 / 4) - t.read_y.start <= MAX_TILE_MARGIN
+        assert t.read_y.stop - math.ceil((y0 + hh) / 4) <= MAX_TILE_MARGIN
+    assert max(t.read_y.size for t in big.tiles) == 132 + 2 * MAX_TILE_MARGIN
+    fixed = plan_tiles((512, 512), (2048, 2048), tile=132)  # tile= keeps its 8 + tile/8 margin
+    inner = [t for t in fixed.tiles if t.read_y.start > 0 and t.read_y.stop < 512]
+    assert inner and all(t.read_y.size == 132 + 2 * (8 + 132 // 8) for t in inner)
 
 
 def test_official_weights_plan_256_windows_with_the_measured_overlap(tiny):

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError
-from .rules import DEFAULT_TILE_OUT, LATENT, MIN_TILE_IN, MIN_WINDOW
+from .rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_TILE_IN, MIN_WINDOW
 
 __all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger"]
 
@@ -95,9 +95,10 @@ def _balanced_spans(n_out: int, window: int, overlap: int) -> list[Span]:
         if size <= limit or size <= overlap + LATENT:
             break
         n += 1
-    step = (n_out - size) / (n - 1)
-    # floored starts: consecutive starts differ by at most ceil8(step), so overlaps stay >= overlap
-    starts = sorted({min(int(k * step // LATENT) * LATENT, ((n_out - size) // LATENT) * LATENT)
+    # floored starts (exact integer arithmetic: a float step once floored the last start one latent
+    # short, leaving a window longer than the maximum): consecutive starts differ by at most
+    # ceil8(step), so overlaps stay >= overlap
+    starts = sorted({min(k * (n_out - size) // ((n - 1) * LATENT) * LATENT, ((n_out - size) // LATENT) * LATENT)
                      for k in range(n)})
     spans = [Span(st, min(n_out, st + size)) for st in starts]
     if spans[-1].stop < n_out:
@@ -120,7 +121,8 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
     tile : tile side in input pixels (>= 32); overrides ``window``.
     overlap : fraction of the output tile shared with the neighbour (blended), when ``tile`` is given
         or ``overlap_out`` is not.
-    margin : LR context pixels read around each window (default: 8 + 1/8 of the tile).
+    margin : LR context pixels read around each window (default: 8 + 1/8 of the tile; in balanced,
+        model-sized plans at most :data:`~ldcsr_core.rules.MAX_TILE_MARGIN`).
     window : largest output window side (output pixels) when ``tile`` is None; windows are then
         balanced (equal sizes, no thin leftover) and at most this big.  None: ``DEFAULT_TILE_OUT``
         with the fixed-size layout of earlier versions.  :func:`ldcsr_core.tiling.plan_for_model`
@@ -159,11 +161,15 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
         sizes.append(max(sp.size for sp in ax))
         overlaps.append(ov)
     ys, xs = spans
+    if margin is not None:
+        m_y = m_x = margin
+    else:
+        m_y, m_x = (8 + int(size * n_in / n_out) // 8 for size, n_in, n_out in ((sizes[0], h, H), (sizes[1], w, W)))
+        if balanced:  # context beyond the receptive field only costs time on big windows
+            m_y, m_x = min(m_y, MAX_TILE_MARGIN), min(m_x, MAX_TILE_MARGIN)
     tiles = []
     for wy in ys:
         for wx in xs:
-            m_y = margin if margin is not None else 8 + int(sizes[0] * h / H) // 8
-            m_x = margin if margin is not None else 8 + int(sizes[1] * w / W) // 8
             tiles.append(Tile(len(tiles), _read_span(wy, h, H, m_y), _read_span(wx, w, W, m_x), wy, wx))
     return TilePlan((h, w), (H, W), tuple(sizes), tuple(overlaps), tuple(tiles))
 
