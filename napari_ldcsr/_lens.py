@@ -89,7 +89,7 @@ class LiveLens(QObject):
     debounce_ms : quiet time after the last camera change before a view is computed.
     tile : tile side in input pixels (as ``upscale``'s ``tile=``); default: windows of at most
         ``DEFAULT_TILE_OUT`` output px (every model allows them; the official weights allow no
-        more) overlapping by the measured receptive field ``TILE_OVERLAP_OUT`` — the plan
+        more) overlapping by the model's measured ``tile_overlap`` — the plan
         ``upscale`` makes for a model whose largest window is ``DEFAULT_TILE_OUT``.  Small windows
         show the first tile quickly; the small overlap keeps the view's total work close to one
         ``upscale`` of it.
@@ -338,14 +338,24 @@ class LiveLens(QObject):
         win = output_window(data_box, pixels.shape, out_shape)
         if win is None:
             return None
-        grid = self._grids.get(step)
+        overlap = None if self.tile else self._model_overlap()
+        grid = self._grids.get((step, overlap))
         if grid is None:
-            grid = self._grids[step] = LensGrid(
+            grid = self._grids[(step, overlap)] = LensGrid(
                 pixels.shape, out_shape, self.tile, window=None if self.tile else DEFAULT_TILE_OUT,
-                overlap_out=None if self.tile else TILE_OVERLAP_OUT)
+                overlap_out=overlap)
         prefix = (id(layer), self._version, self.model_source, id(self._models), self.mode,
                   self.seed if self.mode == "diffusion" else None, step, self.tile)
         return step, win, grid, prefix
+
+    def _model_overlap(self) -> int:
+        """The model's measured window overlap (``upscale``'s rule), ``TILE_OVERLAP_OUT`` if unknown.
+        The provider caches models; the widget has usually loaded this one in the background."""
+        try:
+            overlap = getattr(self._models(self.model_source), "tile_overlap", None)
+        except Exception:  # noqa: BLE001 - the worker meets (and reports) the same error
+            overlap = None
+        return TILE_OVERLAP_OUT if overlap is None else int(overlap)
 
     def _usable(self) -> bool:
         layer = self._layer
@@ -402,16 +412,21 @@ class LiveLens(QObject):
         mode, seed, cache, lock, grid = self.mode, self.seed, self.cache, self._lock, view.grid
 
         def compute():
-            from ldcsr_core.tiling import TileProcessor
+            from ldcsr_core.heap import bounded_retained_heap
+            from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor
 
-            # the engine's tile step (shared noise, out-of-memory fallback) on the global grid
+            # the engine's tile step (shared noise, out-of-memory fallback) on the global grid;
+            # the view's windows reuse each other's freed memory (given back when the view ends or
+            # is cancelled: a quit worker's generator is closed)
             processor = TileProcessor(provider(source), grid.plan(), mode=mode, seed=seed)
-            for key in keys:
-                t = grid.tile(*key)
-                with lock:
-                    out = processor(pixels.read(*t.read), t)
-                cache.put(view.prefix + key, out)
-                yield key, out
+            with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:
+                for key in keys:
+                    t = grid.tile(*key)
+                    with lock:
+                        out = processor(pixels.read(*t.read), t)
+                        trim()
+                    cache.put(view.prefix + key, out)
+                    yield key, out
 
         worker = create_worker(compute, _start_thread=False)
         gen = view.gen

@@ -243,3 +243,19 @@ def test_a_step_budget_runs_exactly_those_steps(image_dir, tmp_path):
     _, hist = train(image_dir, out, config=tiny_test_config(with_encoder=True), minutes=(0.0, 0.0, 0.0),
                     steps=(3, 2, 4), batch_size=2, lr_size=16, scale_range=(2.5, 3.0), seed=0, device="cpu")
     assert [hist["phases"][p]["steps"] for p in ("fast", "prior", "diffusion")] == [3, 2, 4]
+
+
+@pytest.mark.parametrize("with_decoder", [False, True])
+def test_the_prior_phase_trains_the_decoder_only_when_asked(image_dir, tmp_path, with_decoder):
+    from ldcsr_core.training.train import train
+
+    init = tmp_path / "init.safetensors"
+    ldcsr_core.save_model(ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0), init, name="t")
+    out = tmp_path / "m.safetensors"
+    train(image_dir, out, init=str(init), minutes=(0.0, 0.0, 0.0), steps=(0, 3, 0), batch_size=2, lr_size=16,
+          scale_range=(2.5, 3.0), seed=0, device="cpu", train_decoder_in_prior=with_decoder)
+    a = ldcsr_core.load_model(init, device="cpu", with_encoder=True).state_dict()
+    b = ldcsr_core.load_model(out, device="cpu", with_encoder=True).state_dict()
+    k = "first_stage_model.decoder.head.weight"
+    assert not torch.allclose(a["first_stage_model.encoder.conv_in.weight"], b["first_stage_model.encoder.conv_in.weight"])
+    assert torch.allclose(a[k], b[k]) != with_decoder

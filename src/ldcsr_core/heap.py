@@ -18,7 +18,7 @@ import ctypes
 import os
 import threading
 
-__all__ = ["retained_heap", "resident_bytes", "trim_above"]
+__all__ = ["retained_heap", "resident_bytes", "trim_above", "bounded_retained_heap"]
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _RETAIN = (1 << 30, 1 << 30)  # (mmap, trim) thresholds while active: blocks up to 1 GiB are reused
@@ -84,3 +84,13 @@ def trim_above(limit: int) -> bool:
         return False
     _libc.malloc_trim(0)
     return True
+
+
+@contextlib.contextmanager
+def bounded_retained_heap(extra_bytes: int):
+    """:func:`retained_heap` for a loop of model windows: yields ``trim()``, to call after each
+    window, which gives free memory back once resident memory exceeds its level at the start by
+    ``extra_bytes`` — so the windows reuse each other's memory but it does not grow with the loop."""
+    with retained_heap():
+        cap = resident_bytes() + int(extra_bytes)
+        yield lambda: trim_above(cap)

@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .heap import resident_bytes, retained_heap, trim_above
+from .heap import bounded_retained_heap
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d
 from .progress import ProgressCallback, TileProgress
@@ -243,11 +243,10 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
             for t in plan.tiles:
                 yield t, processor(read_window(*t.read), t)
         tiles = compute()
-    with retained_heap():  # the run's windows reuse each other's freed memory ...
-        cap = resident_bytes() + RETAINED_HEAP_MB * 2 ** 20
+    with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:  # windows reuse each other's memory
         for i, (t, out) in enumerate(tiles, 1):
             merger.aggregate(out, t)
-            trim_above(cap)  # ... up to a bound, so that memory does not grow with the scene
+            trim()  # ... up to a bound, so that memory does not grow with the scene
             if callback is not None:
                 callback(TileProgress(i, total, t, out))
     merger.finalize()

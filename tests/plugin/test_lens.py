@@ -113,6 +113,21 @@ def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot,
         np.testing.assert_allclose(live.data_to_world((r, c)), src.data_to_world(src_pt), atol=1e-6)
 
 
+def test_lens_plans_with_the_models_overlap(lens_setup, qtbot, tiny_model, monkeypatch):
+    """A model whose measured overlap is 0 (the shipped ones) gets butt-joined windows in the
+    lens as in ``upscale``; the pixels still equal ``upscale``'s."""
+    monkeypatch.setattr(tiny_model, "tile_overlap", 0)
+    viewer, src, lens, model = lens_setup
+    _look(viewer, src, (120, 110), 4.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    view = lens.view
+    assert view.grid.overlap_out == (0, 0)
+    H, W = global_out_shape(src.data.shape, 4.0)
+    whole = _upscale_as_lens(tiny_model, src.data, (H, W), mode="fast")
+    np.testing.assert_array_equal(lens.live_layer.data[..., :3], whole[view.win.slices])
+
+
 def test_redraws_are_throttled_but_every_tile_is_shown(lens_setup, qtbot, monkeypatch):
     viewer, src, lens, model = lens_setup
     monkeypatch.setattr(type(lens), "REDRAW_MS", 60_000)  # only the first and the last tile redraw

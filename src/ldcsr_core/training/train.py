@@ -237,7 +237,7 @@ class Trainer:
                  batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3, seed=0, device="auto",
                  log_every=10, val_every_s=900.0, checkpoint_every_s=600.0, name="ldcsr-custom", version="0",
                  adv_weight=0.0, fft_weight=0.0, pix_weight=0.0, lat_weight=1.0, train_decoder_in_diffusion=False,
-                 val_limit=35, checkpoint=None, grow_sr_modules=None, steps=None):
+                 train_decoder_in_prior=False, val_limit=35, checkpoint=None, grow_sr_modules=None, steps=None):
         self.dev = resolve_device(device)
         self.gen = torch.Generator(self.dev).manual_seed(seed)
         if init:
@@ -275,6 +275,7 @@ class Trainer:
         self.adv_weight, self.fft_weight, self.pix_weight = adv_weight, fft_weight, pix_weight
         self.lat_weight = lat_weight
         self.train_decoder_in_diffusion = train_decoder_in_diffusion
+        self.train_decoder_in_prior = train_decoder_in_prior
         self.state = TrainState()
         self.disc = PatchDiscriminator().to(self.dev) if adv_weight > 0 else None
         self.ema: EMA | None = None
@@ -285,6 +286,7 @@ class Trainer:
                          "lr_size": lr_size, "scale_range": list(scale_range), "base_lr": base_lr, "seed": seed,
                          "adv_weight": adv_weight, "fft_weight": fft_weight, "pix_weight": pix_weight, "lat_weight": lat_weight,
                          "train_decoder_in_diffusion": train_decoder_in_diffusion,
+                         "train_decoder_in_prior": train_decoder_in_prior,
                          "grow_sr_modules": grow_sr_modules}
 
     # -- parameters of each phase ------------------------------------------------------------------
@@ -299,8 +301,11 @@ class Trainer:
         if phase == "fast":
             return [{"params": list(m.cond_stage_model.parameters()) + dec, "lr": self.base_lr}]
         if phase == "prior":
-            return [{"params": list(fs.encoder.parameters()) + list(fs.quant_conv.parameters()),
-                     "lr": self.base_lr * 0.5}]
+            groups = [{"params": list(fs.encoder.parameters()) + list(fs.quant_conv.parameters()),
+                       "lr": self.base_lr * 0.5}]
+            if self.train_decoder_in_prior:  # let the decoder learn to use what z knows beyond c
+                groups.append({"params": dec, "lr": self.base_lr * 0.2})
+            return groups
         groups = [{"params": list(m.model.parameters()), "lr": self.base_lr * 0.5}]
         if self.train_decoder_in_diffusion:
             groups.append({"params": dec, "lr": self.base_lr * 0.1})
@@ -336,7 +341,14 @@ class Trainer:
         with torch.no_grad():
             c = m.condition(lr, win)
         anchor = F.mse_loss(post.mean * m.scale_factor, c)
-        return F.mse_loss(pred, hr) + 0.1 * grad_l1(pred, hr) + 0.05 * anchor + 1e-6 * post.kl().mean(), {}
+        loss = F.mse_loss(pred, hr) + 0.1 * grad_l1(pred, hr) + 0.05 * anchor + 1e-6 * post.kl().mean()
+        parts = {"anchor": float(anchor.detach())}
+        if self.train_decoder_in_prior:  # the decoder is shared: keep the fast path where phase A left it
+            fast = m.decode(c, lr, win, hr.shape[-2] / lr.shape[-2])
+            fl = F.mse_loss(fast, hr) + 0.1 * grad_l1(fast, hr)
+            loss = loss + fl
+            parts["fast"] = float(fl.detach())
+        return loss, parts
 
     def chain(self, lr, hr, win, c, x0):
         """The 4-step ancestral chain from q(x_3 | x0) with the UNet (differentiable)."""
