@@ -12,6 +12,7 @@ that lies exactly over the source. The Qt-free pieces (grid, exact composition, 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from ldcsr_core.heap import bounded_retained_heap
 from ldcsr_core.rules import DEFAULT_TILE_OUT, MAX_SCALE, MIN_INPUT_SIDE, TILE_OVERLAP_OUT, check_mode
 
 from . import _geometry as geo
@@ -408,31 +410,33 @@ class LiveLens(QObject):
     def _start_worker(self, view: _View, keys: list) -> None:
         from napari.qt.threading import create_worker
 
+        from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor
+
         provider, source, pixels = self._models, self.model_source, self._pixels
         mode, seed, cache, lock, grid = self.mode, self.seed, self.cache, self._lock, view.grid
 
-        def compute():
-            from ldcsr_core.heap import bounded_retained_heap
-            from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor
+        # the view's windows reuse each other's freed memory, up to a bound; it goes back to the
+        # system when the worker ends (finished or cancelled: ``finished`` is emitted either way)
+        heap_scope = contextlib.ExitStack()
+        trim = heap_scope.enter_context(bounded_retained_heap(RETAINED_HEAP_MB << 20))
 
-            # the engine's tile step (shared noise, out-of-memory fallback) on the global grid;
-            # the view's windows reuse each other's freed memory (given back when the view ends or
-            # is cancelled: a quit worker's generator is closed)
+        def compute():
+            # the engine's tile step (shared noise, out-of-memory fallback) on the global grid
             processor = TileProcessor(provider(source), grid.plan(), mode=mode, seed=seed)
-            with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:
-                for key in keys:
-                    t = grid.tile(*key)
-                    with lock:
-                        out = processor(pixels.read(*t.read), t)
-                        trim()
-                    cache.put(view.prefix + key, out)
-                    yield key, out
+            for key in keys:
+                t = grid.tile(*key)
+                with lock:
+                    out = processor(pixels.read(*t.read), t)
+                    trim()
+                cache.put(view.prefix + key, out)
+                yield key, out
 
         worker = create_worker(compute, _start_thread=False)
         gen = view.gen
         worker.yielded.connect(lambda item: self._on_tile(gen, item))
         worker.errored.connect(lambda exc: self._on_error(gen, exc))
         worker.finished.connect(lambda: self._on_worker_finished(worker))
+        worker.finished.connect(heap_scope.close)
         self._worker = worker
         worker.start()
 
