@@ -23,6 +23,7 @@ from qtpy.QtCore import QObject, QTimer, Signal
 
 from ldcsr_core.heap import bounded_retained_heap
 from ldcsr_core.rules import DEFAULT_TILE_OUT, MAX_SCALE, MIN_INPUT_SIDE, TILE_OVERLAP_OUT, check_mode
+from ldcsr_core.threads import release_pool
 
 from . import _geometry as geo
 from ._viewer import camera, canvas_size, linear_part, notify as _notify
@@ -428,9 +429,11 @@ class LiveLens(QObject):
                 with lock:
                     out = processor(pixels.read(*t.read), t)
                     trim()
+                    release_pool()  # no idle OpenMP pool left behind if the view is cancelled now
                 cache.put(view.prefix + key, out)
                 yield key, out
 
+        release_pool()  # torch in worker threads runs at full speed (see ldcsr_core.threads)
         worker = create_worker(compute, _start_thread=False)
         gen = view.gen
         worker.yielded.connect(lambda item: self._on_tile(gen, item))

@@ -14,6 +14,8 @@ from pathlib import Path
 from qtpy.QtCore import QObject, Signal
 from superqt.utils import ensure_main_thread
 
+from ldcsr_core.threads import release_pool
+
 from ._job import JobSpec, LayerSource, ModelCache, model_info, run_job
 
 __all__ = ["JobRunner", "probe_device"]
@@ -68,6 +70,7 @@ class JobRunner(QObject):
 
         if self.running:
             raise RuntimeError("a job is already running")
+        release_pool()  # torch in worker threads runs at full speed (see ldcsr_core.threads)
         worker = create_worker(self._work, source, spec, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
@@ -86,10 +89,13 @@ class JobRunner(QObject):
         from ldcsr_core.progress import polling
 
         worker = self._worker
-        model = self.models.get(spec.model_source)
-        self._relay_model(model_info(model))
-        return run_job(source, spec, model, callback=polling(lambda: worker.abort_requested, self._relay_progress),
-                       on_rows=lambda y0, rows: self._relay_rows(y0, rows.copy()), on_tile=self._relay_tile)
+        try:
+            model = self.models.get(spec.model_source)
+            self._relay_model(model_info(model))
+            return run_job(source, spec, model, callback=polling(lambda: worker.abort_requested, self._relay_progress),
+                           on_rows=lambda y0, rows: self._relay_rows(y0, rows.copy()), on_tile=self._relay_tile)
+        finally:
+            release_pool()  # this pool thread leaves no idle OpenMP workers behind
 
     @ensure_main_thread
     def _relay_model(self, info: dict) -> None:

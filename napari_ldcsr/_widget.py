@@ -531,6 +531,8 @@ class LdcsrWidget(QWidget):
                     models.get(None)
                 except Exception:  # noqa: BLE001 - reported by the Run that needs the model
                     pass
+            from ldcsr_core.threads import release_pool
+            release_pool()  # no idle OpenMP workers left behind (see ldcsr_core.threads)
             return text
 
         worker = create_worker(probe, _start_thread=False, _ignore_errors=True)
