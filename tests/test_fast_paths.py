@@ -110,3 +110,15 @@ def test_trim_above_bounds_the_retained_heap():
         assert heap.resident_bytes() >= kept - (8 << 20)
         assert heap.trim_above(kept - (32 << 20))  # over it: the free memory goes back
         assert heap.resident_bytes() < kept - (32 << 20)
+
+
+@pytest.mark.skipif(heap._libc is None, reason="glibc only")
+def test_bounded_retained_heap_trims_only_above_its_bound():
+    with heap.bounded_retained_heap(1 << 30) as trim:  # generous bound: freed memory is kept
+        torch.empty(64 << 18).fill_(1.0)
+        assert not trim()
+        assert heap._depth == 1
+    with heap.bounded_retained_heap(0) as trim:  # no room above the start: it goes back
+        torch.empty(64 << 18).fill_(1.0)
+        assert trim()
+    assert heap._depth == 0
