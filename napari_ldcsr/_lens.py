@@ -422,16 +422,19 @@ class LiveLens(QObject):
         trim = heap_scope.enter_context(bounded_retained_heap(RETAINED_HEAP_MB << 20))
 
         def compute():
-            # the engine's tile step (shared noise, out-of-memory fallback) on the global grid
-            processor = TileProcessor(provider(source), grid.plan(), mode=mode, seed=seed)
-            for key in keys:
-                t = grid.tile(*key)
-                with lock:
-                    out = processor(pixels.read(*t.read), t)
-                    trim()
-                    release_pool()  # no idle OpenMP pool left behind if the view is cancelled now
-                cache.put(view.prefix + key, out)
-                yield key, out
+            try:
+                # the engine's tile step (shared noise, out-of-memory fallback) on the global grid
+                processor = TileProcessor(provider(source), grid.plan(), mode=mode, seed=seed)
+                for key in keys:
+                    t = grid.tile(*key)
+                    with lock:
+                        out = processor(pixels.read(*t.read), t)
+                        trim()
+                        release_pool()  # no idle OpenMP pool left behind if the view is cancelled now
+                    cache.put(view.prefix + key, out)
+                    yield key, out
+            finally:  # an error (e.g. loading the model) leaves none behind either
+                release_pool()
 
         release_pool()  # torch in worker threads runs at full speed (see ldcsr_core.threads)
         worker = create_worker(compute, _start_thread=False)
