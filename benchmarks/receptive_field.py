@@ -7,7 +7,9 @@ a window its border still changes the output.  Two measurements, on a real RSSCN
 * impulse: change one LR pixel in the middle, run one window (fast mode), and report the radius
   (output px) beyond which the output moves by less than 1/255 and by less than 1e-3;
 * overlap sweep: tile the output with windows of ``--window`` output px overlapping by ``ov``
-  (raised-cosine blend) and report PSNR (0–1 scale) against one window, fast and diffusion.
+  (raised-cosine blend) and report PSNR (0–1 scale) against one window, fast and diffusion;
+* margin sweep: butt-joined windows (overlap 0) reading ``--margins`` LR px of context, PSNR as
+  above and the time of the fast run (what ``rules.MAX_TILE_MARGIN`` rests on).
 
 Usage: python benchmarks/receptive_field.py [--model PATH] [--threads 2] [--image FOLDER]
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import time
 
 import numpy as np
 import torch
@@ -48,6 +51,7 @@ def main():
     p.add_argument("--window", type=int, default=256)
     p.add_argument("--scales", default="2.5,4")
     p.add_argument("--overlaps", default="0,8,16,24,32,48,64")
+    p.add_argument("--margins", default="4,8,16")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     model = ldcsr_core.load_model(a.model, device="cpu")
@@ -82,6 +86,14 @@ def main():
             for m in ("fast", "diffusion"):
                 row.append(f"{m} {psnr(run(model, lr, (H, W), m, plan), refs[m]):6.2f} dB")
             print(" ".join(row), flush=True)
+        for mg in (int(v) for v in a.margins.split(",")):
+            plan = plan_tiles((h, w), (H, W), window=a.window, overlap_out=0, margin=mg)
+            t0 = time.perf_counter()
+            fast = run(model, lr, (H, W), "fast", plan)
+            dt = time.perf_counter() - t0
+            diff = psnr(run(model, lr, (H, W), "diffusion", plan), refs["diffusion"])
+            print(f"  overlap   0 px, margin {mg:>2} LR px ({len(plan)} tiles): fast {psnr(fast, refs['fast']):6.2f} dB "
+                  f"({dt:.2f} s) diffusion {diff:6.2f} dB", flush=True)
 
 
 if __name__ == "__main__":

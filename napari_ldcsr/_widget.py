@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ldcsr_core.rules import MIN_INPUT_SIDE
+from ldcsr_core.threads import release_pool
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
@@ -531,7 +532,6 @@ class LdcsrWidget(QWidget):
                     models.get(None)
                 except Exception:  # noqa: BLE001 - reported by the Run that needs the model
                     pass
-            from ldcsr_core.threads import release_pool
             release_pool()  # no idle OpenMP workers left behind (see ldcsr_core.threads)
             return text
 

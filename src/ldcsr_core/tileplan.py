@@ -122,7 +122,7 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
     overlap : fraction of the output tile shared with the neighbour (blended), when ``tile`` is given
         or ``overlap_out`` is not.
     margin : LR context pixels read around each window (default: 8 + 1/8 of the tile; in balanced,
-        model-sized plans at most :data:`~ldcsr_core.rules.MAX_TILE_MARGIN`).
+        model-sized plans :data:`~ldcsr_core.rules.MAX_TILE_MARGIN`).
     window : largest output window side (output pixels) when ``tile`` is None; windows are then
         balanced (equal sizes, no thin leftover) and at most this big.  None: ``DEFAULT_TILE_OUT``
         with the fixed-size layout of earlier versions.  :func:`ldcsr_core.tiling.plan_for_model`
@@ -163,10 +163,10 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
     ys, xs = spans
     if margin is not None:
         m_y = m_x = margin
+    elif balanced:  # model-sized windows: the measured receptive field, whatever their size
+        m_y = m_x = MAX_TILE_MARGIN
     else:
         m_y, m_x = (8 + int(size * n_in / n_out) // 8 for size, n_in, n_out in ((sizes[0], h, H), (sizes[1], w, W)))
-        if balanced:  # context beyond the receptive field only costs time on big windows
-            m_y, m_x = min(m_y, MAX_TILE_MARGIN), min(m_x, MAX_TILE_MARGIN)
     tiles = []
     for wy in ys:
         for wx in xs:
