@@ -201,10 +201,11 @@ def test_built_in_models_load_by_name_and_unknown_names_fail_clearly():
     from ldcsr_core.errors import CheckpointError
     default = ldcsr_core.load_model(device="cpu")
     by_alias = ldcsr_core.load_model("ldcsr-compact-rsscn7", device="cpu")  # the default's name
-    assert by_alias.weights_sha256 == default.weights_sha256 and default.version == "2"
-    v1 = ldcsr_core.load_model("ldcsr-compact-rsscn7-v1", device="cpu")  # kept for comparison
-    assert v1.version == "1" and v1.weights_sha256 != default.weights_sha256
-    assert ldcsr_core.load_model("ldcsr-compact-rsscn7-v2", device="cpu").weights_sha256 == default.weights_sha256
+    assert by_alias.weights_sha256 == default.weights_sha256 and default.version == "3"
+    assert ldcsr_core.load_model("ldcsr-compact-rsscn7-v3", device="cpu").weights_sha256 == default.weights_sha256
+    older = [ldcsr_core.load_model(f"ldcsr-compact-rsscn7-v{v}", device="cpu") for v in (1, 2)]  # kept for comparison
+    assert [m.version for m in older] == ["1", "2"]
+    assert len({default.weights_sha256, *(m.weights_sha256 for m in older)}) == 3
     with pytest.raises(CheckpointError, match="no-such-model"):
         ldcsr_core.load_model("no-such-model", device="cpu")
 

@@ -31,7 +31,7 @@ __all__ = ["read_state_dict", "remap_official", "infer_config", "load_model", "s
 log = logging.getLogger(__name__)
 
 FORMAT_TAG = "ldcsr-safetensors-1"
-DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v2.safetensors"
+DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v3.safetensors"
 #: built-in names that stand for the default model (the name it had before versions were shipped side by side)
 DEFAULT_ALIASES = ("ldcsr-compact-rsscn7",)
 SCHEDULE_KEYS = (
