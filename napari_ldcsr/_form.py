@@ -92,7 +92,8 @@ class SettingsForm:
         self.model = ComboBox(label="Model", choices=[(DEFAULT_MODEL, _DEFAULT), (LOAD_CHECKPOINT, _LOAD)],
                               tooltip="Official Lightning .ckpt or napari-ldcsr .safetensors")
         self.mode = ComboBox(label="Mode", choices=[(MODE_LABELS[m], m) for m in MODES],
-                             tooltip="diffusion: 4-step sampler (best); fast preview: deterministic decoder")
+                             tooltip="diffusion: seeded 4-step sampler, sharper detail that may be invented; "
+                                     "fast preview: deterministic decoder, the most faithful (highest PSNR)")
         self.region = ComboBox(label="Region", choices=[(label, key) for key, label in REGIONS.items()])
         self.shapes = ComboBox(label="Shapes layer", annotation=Shapes,
                                choices=lambda _w: shapes_layers(self.viewer),

@@ -40,8 +40,9 @@ layer's CRS units (metres for UTM); it must be finer than the input's and needs 
 the others three at a time). Left empty: if the band names are Sentinel-2 band names
 (B2, B03, B4 red, ...) including B4, B3 and B2, those as R, G, B; else, for a 12- or 13-band
 layer without band names (a full Sentinel-2 stack), bands 4, 3, 2; otherwise the first three.</p>
-<p><b>Mode</b>: <i>diffusion</i> (the seeded 4-step sampler) or <i>fast</i> (one deterministic
-decode, for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.
+<p><b>Mode</b>: <i>diffusion</i> (the seeded 4-step sampler; with the shipped model sharper, but
+the detail may be invented) or <i>fast</i> (one deterministic decode: the most faithful, and
+for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.
 <b>Model file</b>: an LDCSR <code>.safetensors</code> or an official <code>.ckpt</code>; empty:
 the model shipped with the engine. <b>Tile size</b> (advanced): tile side in input pixels
 (&ge; {min_tile}; 0: the engine's default).</p>

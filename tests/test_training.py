@@ -1,6 +1,7 @@
 """Training and evaluation commands on small synthetic data, and the shipped default model."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -159,6 +160,59 @@ def test_training_with_decoded_chain_losses_checkpoints_and_resumes(image_dir, t
         train(image_dir, out, minutes=(0.01, 0.01, 0.01), resume=image_dir / "img0.png", **kw)
 
 
+def test_hf_band_loss_measures_the_amount_of_detail_above_the_lr_nyquist():
+    import torch.nn.functional as F
+    from ldcsr_core.training.train import hf_band_l1
+    g = torch.Generator().manual_seed(0)
+    hr = torch.rand(2, 3, 64, 64, generator=g) * 2 - 1
+    lr = F.interpolate(hr, size=(16, 16), mode="area")
+    blurred = F.interpolate(lr, size=(64, 64), mode="bicubic", align_corners=False)
+    assert hf_band_l1(hr, hr, (16, 16)) == 0
+    assert hf_band_l1(blurred, hr, (16, 16)) > 0.5 * hf_band_l1(torch.zeros_like(hr), hr, (16, 16))
+    # phase-blind: the same amount of detail in other places costs little; twice the detail costs
+    shifted = torch.roll(hr, shifts=(7, 5), dims=(2, 3))
+    assert hf_band_l1(shifted, hr, (16, 16)) < 0.1 * hf_band_l1(blurred, hr, (16, 16))
+    assert hf_band_l1(blurred + (hr - blurred) * 2, hr, (16, 16)) > 0.5 * hf_band_l1(blurred, hr, (16, 16))
+    # what lies below the LR Nyquist frequency does not count
+    yy = torch.linspace(0, 1, 64)[:, None].expand(64, 64)
+    assert torch.isclose(hf_band_l1(blurred + 0.3 * yy, hr, (16, 16)), hf_band_l1(blurred, hr, (16, 16)), rtol=0.05)
+
+
+def test_detail_decoder_trains_diffusion_mode_only_and_round_trips(image_dir, tmp_path):
+    from ldcsr_core.training.train import TrainingError, add_detail_decoder, train
+    base = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=3, device="cpu")
+    init = tmp_path / "init.safetensors"
+    ldcsr_core.save_model(base, init, name="t", version="1")
+    lr = torch.rand(1, 3, 16, 16) * 2 - 1
+    gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    # a fresh detail decoder is a copy: every output is unchanged until it is trained
+    base.tile_overlap = 0
+    grown = add_detail_decoder(base)
+    assert grown.tile_overlap == 0 and grown.config.detail_decoder == base.config.decoder
+    for mode in ("fast", "diffusion"):
+        a = base.super_resolve(lr, (48, 48), mode=mode, generator=gen())
+        b = grown.super_resolve(lr, (48, 48), mode=mode, generator=gen())
+        assert torch.allclose(a, b, atol=1e-5)
+    out = tmp_path / "d.safetensors"
+    _, hist = train(image_dir, out, init=str(init), steps=(0, 0, 3), batch_size=2, lr_size=16,
+                    scale_range=(2.5, 3.0), device="cpu", pix_weight=1.0, fft_weight=1.0, adv_weight=0.01,
+                    lat_weight=0.1, hf_weight=1.0, lrc_weight=1.0, train_detail_decoder=True)
+    assert hist["phases"]["diffusion"]["steps"] == 3 and hist["phases"]["diffusion"]["final_loss"] > 0
+    m = ldcsr_core.load_model(out, device="cpu")
+    assert m.config.detail_decoder == m.config.decoder  # saved in the file's config, loaded back
+    sd, sd0 = m.state_dict(), base.state_dict()
+    assert torch.equal(sd["first_stage_model.decoder.head.weight"], sd0["first_stage_model.decoder.head.weight"])
+    assert not torch.allclose(sd["detail_decoder.decoder.head.weight"], sd0["first_stage_model.decoder.head.weight"])
+    # fast mode is exactly the init model's; diffusion mode decodes with the trained detail decoder
+    assert torch.equal(m.super_resolve(lr, (48, 48), mode="fast"), base.super_resolve(lr, (48, 48), mode="fast"))
+    y = m.super_resolve(lr, (48, 48), mode="diffusion", generator=gen())
+    m.config = replace(m.config, detail_decoder=None)  # same weights, sampled latent through the stage-1 decoder
+    assert not torch.allclose(y, m.super_resolve(lr, (48, 48), mode="diffusion", generator=gen()), atol=1e-4)
+    with pytest.raises(TrainingError, match="not both"):
+        train(image_dir, out, init=str(init), steps=(0, 0, 1), device="cpu", train_detail_decoder=True,
+              train_decoder_in_diffusion=True)
+
+
 def test_cli_train_and_evaluate(image_dir, tmp_path):
     from click.testing import CliRunner
     from ldcsr_core.cli import main
@@ -166,9 +220,12 @@ def test_cli_train_and_evaluate(image_dir, tmp_path):
     (tmp_path / "cfg.json").write_text(tiny_test_config(with_encoder=True).to_json())
     r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(tmp_path / "cfg.json"),
                                   "--minutes", "0.01", "0.01", "0.01", "--batch-size", "2", "--lr-size", "16",
-                                  "--scale-range", "2", "3", "--device", "cpu"])
+                                  "--scale-range", "2", "3", "--device", "cpu", "--train-detail-decoder",
+                                  "--pix-weight", "1", "--hf-weight", "1"])
     assert r.exit_code == 0, r.output
     assert out.is_file()
+    m = ldcsr_core.load_model(out, device="cpu")
+    assert m.config.detail_decoder is not None and json.loads(m.notes)["settings"]["hf_weight"] == 1.0
     j = tmp_path / "r.json"
     r = CliRunner().invoke(main, ["evaluate", str(image_dir), "--model", str(out), "--scales", "2,4", "--mode", "fast",
                                   "--json", str(j), "--device", "cpu"])
@@ -197,15 +254,27 @@ def test_shipped_model_beats_bicubic_on_real_validation_images(scale, margin):
     assert res["gain_db"] > margin, f"only {res['gain_db']:+.2f} dB over bicubic at ×{scale}"
 
 
+def test_shipped_diffusion_mode_is_sharper_than_fast_mode_and_still_beats_bicubic():
+    val = require_shared("data", "rsscn7", "val")
+    from ldcsr_core.training.data import list_images
+    files = list_images(val)[::47]
+    m = ldcsr_core.load_model(device="cpu")
+    fast = evaluate(m, files, [4.0], mode="fast")["scales"]["4.0"]
+    diff = evaluate(m, files, [4.0], mode="diffusion")["scales"]["4.0"]
+    assert diff["hf_ratio"] > 3 * fast["hf_ratio"], (diff["hf_ratio"], fast["hf_ratio"])
+    assert diff["gain_db"] > -0.5 and diff["lr_psnr"] > 40
+
+
 def test_built_in_models_load_by_name_and_unknown_names_fail_clearly():
     from ldcsr_core.errors import CheckpointError
     default = ldcsr_core.load_model(device="cpu")
     by_alias = ldcsr_core.load_model("ldcsr-compact-rsscn7", device="cpu")  # the default's name
-    assert by_alias.weights_sha256 == default.weights_sha256 and default.version == "3"
-    assert ldcsr_core.load_model("ldcsr-compact-rsscn7-v3", device="cpu").weights_sha256 == default.weights_sha256
-    older = [ldcsr_core.load_model(f"ldcsr-compact-rsscn7-v{v}", device="cpu") for v in (1, 2)]  # kept for comparison
-    assert [m.version for m in older] == ["1", "2"]
-    assert len({default.weights_sha256, *(m.weights_sha256 for m in older)}) == 3
+    assert by_alias.weights_sha256 == default.weights_sha256 and default.version == "4"
+    assert ldcsr_core.load_model("ldcsr-compact-rsscn7-v4", device="cpu").weights_sha256 == default.weights_sha256
+    assert default.config.detail_decoder is not None and default.tile_overlap == 0
+    older = [ldcsr_core.load_model(f"ldcsr-compact-rsscn7-v{v}", device="cpu") for v in (1, 2, 3)]  # for comparison
+    assert [m.version for m in older] == ["1", "2", "3"]
+    assert len({default.weights_sha256, *(m.weights_sha256 for m in older)}) == 4
     with pytest.raises(CheckpointError, match="no-such-model"):
         ldcsr_core.load_model("no-such-model", device="cpu")
 

@@ -7,6 +7,8 @@ and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import logging
 import os
@@ -31,7 +33,7 @@ __all__ = ["read_state_dict", "remap_official", "infer_config", "load_model", "s
 log = logging.getLogger(__name__)
 
 FORMAT_TAG = "ldcsr-safetensors-1"
-DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v3.safetensors"
+DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v4.safetensors"
 #: built-in names that stand for the default model (the name it had before versions were shipped side by side)
 DEFAULT_ALIASES = ("ldcsr-compact-rsscn7",)
 SCHEDULE_KEYS = (
@@ -295,8 +297,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     if meta.get("format") == FORMAT_TAG:
         cfg = config or ModelConfig.from_json(meta["config"])
         if not with_encoder:
-            cfg = ModelConfig(decoder=cfg.decoder, cond_encoder=cfg.cond_encoder, unet=cfg.unet,
-                              diffusion=cfg.diffusion, encoder=None)
+            cfg = dataclasses.replace(cfg, encoder=None)
         sd = raw
     else:
         sd = remap_official(raw)

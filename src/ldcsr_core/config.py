@@ -71,13 +71,16 @@ class DiffusionConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A whole LDCSR model. ``encoder`` (stage-1) is only needed for training."""
+    """A whole LDCSR model. ``encoder`` (stage-1) is only needed for training. ``detail_decoder``
+    (ours, not in the official release): a second decoder that diffusion mode decodes its sampled
+    latents with, so that it can be trained for detail while the fast path keeps a PSNR decoder."""
 
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     cond_encoder: EncoderConfig = field(default_factory=EncoderConfig)
     unet: UNetConfig = field(default_factory=UNetConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     encoder: EncoderConfig | None = None
+    detail_decoder: DecoderConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -102,6 +105,7 @@ class ModelConfig:
                 unet=build(UNetConfig, d["unet"]),
                 diffusion=build(DiffusionConfig, d.get("diffusion", {})),
                 encoder=build(EncoderConfig, d.get("encoder")),
+                detail_decoder=build(DecoderConfig, d.get("detail_decoder")),
             )
         except KeyError as e:
             raise ConfigError(f"model config lacks the section {e.args[0]!r}") from None
@@ -114,7 +118,8 @@ class ModelConfig:
         for name, c in (("cond_encoder", self.cond_encoder), ("encoder", self.encoder)):
             if c is not None and c.num_res_blocks == 0 and any(m != 1 for m in c.ch_mult):
                 raise ConfigError(f"{name}: num_res_blocks 0 needs ch_mult of ones (no block changes width)")
-        for name, c in (("decoder", self.decoder), ("cond_encoder", self.cond_encoder), ("encoder", self.encoder)):
+        for name, c in (("decoder", self.decoder), ("cond_encoder", self.cond_encoder), ("encoder", self.encoder),
+                        ("detail_decoder", self.detail_decoder)):
             if c is not None and c.ch % 32:
                 raise ConfigError(f"{name}.ch must be a multiple of 32 (GroupNorm has 32 groups), got {c.ch}")
         if self.unet.model_channels % 32:

@@ -194,7 +194,8 @@ def test_models_lists_given_checkpoint(tiny_model_file):
     assert r.exit_code == 0, r.output
     assert "tiny-test 0" in r.output and "sha256:" in r.output and "params:" in r.output
     # every shipped version is listed, the default marked
-    assert "ldcsr-compact-rsscn7-v3.safetensors  [built-in, default]" in r.output
+    assert "ldcsr-compact-rsscn7-v4.safetensors  [built-in, default]" in r.output
+    assert "ldcsr-compact-rsscn7-v3.safetensors  [built-in]" in r.output
     assert "ldcsr-compact-rsscn7-v2.safetensors  [built-in]" in r.output
     assert "ldcsr-compact-rsscn7-v1.safetensors  [built-in]" in r.output
     assert "--model ldcsr-compact-rsscn7-v1" in r.output

@@ -70,7 +70,8 @@ model_opt = click.option(
 )
 mode_opt = click.option(
     "--mode", type=click.Choice(list(MODES)), default="diffusion", show_default=True,
-    help="'diffusion': the 4-step sampler (seeded); 'fast': one deterministic decode (previews).",
+    help="'diffusion': the 4-step sampler (seeded; with the shipped model sharper, detail may be invented); "
+         "'fast': one deterministic decode (most faithful: highest PSNR; previews).",
 )
 seed_opt = click.option("--seed", type=int, default=0, show_default=True,
                         help="Random seed of the diffusion sampler.")

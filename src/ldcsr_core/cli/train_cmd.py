@@ -54,12 +54,21 @@ def _float_list(value: str, param: str) -> list[float]:
               help="Diffusion phase: L1 on FFT amplitudes of the decoded chain output.")
 @click.option("--adv-weight", type=float, default=0.0, show_default=True,
               help="Diffusion phase: hinge loss of a conditional PatchGAN (0 = no discriminator).")
+@click.option("--hf-weight", type=float, default=0.0, show_default=True,
+              help="Diffusion phase: L1 on the RMS spectral amplitude of the decoded chain output in 3 "
+                   "bands above the LR Nyquist frequency (the amount of detail, not its phase).")
+@click.option("--lrc-weight", type=float, default=0.0, show_default=True,
+              help="Diffusion phase: L1 between the decoded chain output downsampled again (antialiased "
+                   "bicubic) and the LR input (LR-consistency).")
 @click.option("--lat-weight", type=float, default=1.0, show_default=True,
               help="Diffusion phase: the recipe's latent loss ||x0_chain - x0||^2.")
 @click.option("--train-decoder-in-prior", is_flag=True,
               help="Also train the decoder in the prior phase, on the HR latent z (its fast path on c keeps its loss).")
 @click.option("--train-decoder-in-diffusion", is_flag=True,
               help="Also train the decoder in the diffusion phase (the fast path keeps its MSE loss).")
+@click.option("--train-detail-decoder", is_flag=True,
+              help="Diffusion phase: train a separate detail decoder for diffusion mode (a copy of the "
+                   "decoder at first); the fast path keeps its decoder unchanged.")
 @click.option("--val-every", type=float, default=15.0, show_default=True, help="Minutes between validations.")
 @click.option("--checkpoint-every", type=float, default=10.0, show_default=True,
               help="Minutes between checkpoints.")
@@ -69,7 +78,8 @@ def _float_list(value: str, param: str) -> list[float]:
 @click.option("--name", default="ldcsr-custom", show_default=True, help="Model name stored in the file.")
 @click.option("--version", "model_version", default="0", show_default=True, help="Model version stored in the file.")
 def train_command(data, val_dir, out, init, resume, checkpoint, config_path, grow_sr_modules, minutes, steps,
-                  batch_size, lr_size, scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, train_decoder_in_prior, train_decoder_in_diffusion,
+                  batch_size, lr_size, scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, hf_weight, lrc_weight, train_decoder_in_prior, train_decoder_in_diffusion,
+                  train_detail_decoder,
                   val_every, checkpoint_every, seed, device, threads, name, model_version):
     """Train or fine-tune a model on the images in DATA (three phases: fast, prior, diffusion)."""
     from ..config import ModelConfig
@@ -88,8 +98,8 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
     train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
           lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,
           threads=threads, name=name, version=model_version, resume=resume, checkpoint=checkpoint,
-          pix_weight=pix_weight, fft_weight=fft_weight, adv_weight=adv_weight, lat_weight=lat_weight,
-          train_decoder_in_diffusion=train_decoder_in_diffusion,
+          pix_weight=pix_weight, fft_weight=fft_weight, adv_weight=adv_weight, lat_weight=lat_weight, hf_weight=hf_weight, lrc_weight=lrc_weight,
+          train_decoder_in_diffusion=train_decoder_in_diffusion, train_detail_decoder=train_detail_decoder,
           train_decoder_in_prior=train_decoder_in_prior, val_every_s=val_every * 60,
           checkpoint_every_s=checkpoint_every * 60, grow_sr_modules=grow_sr_modules,
           steps=tuple(steps) if steps else None)

@@ -43,6 +43,8 @@ class LDCSR(nn.Module):
         self.model = DiffusionWrapper(config.unet)
         self.first_stage_model = AutoencoderKL(config.decoder, config.encoder, config.diffusion.embed_dim)
         self.cond_stage_model = GAPEncoder(config.cond_encoder)
+        if config.detail_decoder is not None:  # ours: diffusion mode's own decoder (see ModelConfig)
+            self.detail_decoder = AutoencoderKL(config.detail_decoder, None, config.diffusion.embed_dim)
         self.register_buffer("scale_factor", torch.tensor(1.0))
         d = config.diffusion
         self.schedule = make_ddpm_schedule(d.timesteps, d.linear_start, d.linear_end)
@@ -66,10 +68,13 @@ class LDCSR(nn.Module):
         """
         self.memory_format = torch.channels_last if enabled else torch.contiguous_format
         self.encoders_channels_last = enabled
-        for net in (self.first_stage_model.decoder, self.cond_stage_model):
+        for net in (self.first_stage_model.decoder, self.cond_stage_model, *self._detail()):
             net.to(memory_format=self.memory_format)
         self.model.to(memory_format=self.memory_format if all_networks else torch.contiguous_format)
         return self
+
+    def _detail(self) -> list[nn.Module]:
+        return [self.detail_decoder.decoder] if self.config.detail_decoder is not None else []
 
     @property
     def device(self) -> torch.device:
@@ -85,8 +90,11 @@ class LDCSR(nn.Module):
         return self.cond_stage_model(up)
 
     def decode(self, latent: torch.Tensor, lr: torch.Tensor, win: Window2d, scale: float,
-               lr_up: torch.Tensor | None = None) -> torch.Tensor:
-        return self.first_stage_model.decode(latent / self.scale_factor, lr, win, scale, lr_up=lr_up)
+               lr_up: torch.Tensor | None = None, *, sampled: bool = False) -> torch.Tensor:
+        """Decode a latent; ``sampled`` latents (diffusion mode) go to the detail decoder when the
+        model has one, everything else to the stage-1 decoder."""
+        ae = self.detail_decoder if sampled and self.config.detail_decoder is not None else self.first_stage_model
+        return ae.decode(latent / self.scale_factor, lr, win, scale, lr_up=lr_up)
 
     @retained_heap()
     def run_window(self, lr: torch.Tensor, win: Window2d, *, mode: str = "diffusion",
@@ -121,7 +129,7 @@ class LDCSR(nn.Module):
 
             latent = sample_ancestral(denoise, noise(0).to(c), self.schedule.to(c.device),
                                       noises=lambda i: noise(i + 1).to(c), callback=callback)
-        return self.decode(latent, lr, win, scale, lr_up=lr_up)
+        return self.decode(latent, lr, win, scale, lr_up=lr_up, sampled=mode != "fast")
 
     # -- public API ------------------------------------------------------------------------------
     @torch.no_grad()

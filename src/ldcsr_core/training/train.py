@@ -81,6 +81,32 @@ def fft_l1(a, b):
     return F.l1_loss(fa, fb)
 
 
+def hf_band_l1(a, b, lr_hw, bands: int = 3):
+    """Per image, the L1 distance of the RMS spectral amplitudes of ``a`` and ``b`` in ``bands``
+    log-spaced bands above the Nyquist frequency of the ``lr_hw`` input (Hann-windowed, as the HF
+    ratio metric). It asks for the right amount of detail per band but, unlike :func:`fft_l1`, not
+    per frequency, so next to a pixel loss the cheapest way to meet it is to strengthen the
+    structure the model is sure of rather than to add noise where it is not."""
+    B, C, H, W = a.shape
+    win = torch.hann_window(H, periodic=False, device=a.device)[:, None] * \
+        torch.hann_window(W, periodic=False, device=a.device)[None, :]
+    def power(x):
+        x = x.float()
+        return torch.fft.rfft2((x - x.mean(dim=(-2, -1), keepdim=True)) * win, norm="ortho").abs().square().sum(1)
+    fy = torch.fft.fftfreq(H, device=a.device).abs()[:, None] * H / lr_hw[0]
+    fx = torch.fft.rfftfreq(W, device=a.device)[None, :] * W / lr_hw[1]
+    q = torch.maximum(fy, fx)  # 0.5 = the LR Nyquist frequency, H/(2h) the HR one
+    edges = 0.5 * (H / lr_hw[0]) ** (torch.arange(bands + 1, device=a.device) / bands)
+    pa, pb = power(a), power(b)
+    loss = a.new_zeros(())
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (q > lo) & (q <= hi)
+        n = max(int(m.sum()) * C, 1)
+        ea, eb = pa[:, m].sum(-1), pb[:, m].sum(-1)
+        loss = loss + ((ea / n + 1e-12).sqrt() - (eb / n + 1e-12).sqrt()).abs().mean()
+    return loss / bands
+
+
 def fast_path(model: LDCSR, lr, hr_hw):
     """The deployable one-shot path: decode(cond(bicubic(lr)) / scale_factor)."""
     win = Window2d.whole(lr.shape[-2:], hr_hw)
@@ -230,14 +256,33 @@ def grow_model(model, config: ModelConfig, *, seed: int = 0):
     return grown.requires_grad_(True)
 
 
+def add_detail_decoder(model: LDCSR) -> LDCSR:
+    """``model`` plus a detail decoder for diffusion mode, starting as a copy of its stage-1 decoder
+    (and post-quant conv): every output is unchanged until the detail decoder is trained."""
+    dev = next(model.parameters()).device
+    grown = build_model(replace(model.config, detail_decoder=model.config.decoder), device=dev)
+    sd = model.state_dict()
+    for key in list(sd):
+        for part in ("decoder.", "post_quant_conv."):
+            if key.startswith("first_stage_model." + part):
+                sd["detail_decoder." + key[len("first_stage_model."):]] = sd[key]
+    grown.load_state_dict(sd)
+    grown.name, grown.version, grown.weights_sha256, grown.notes = model.name, model.version, "", model.notes
+    grown.tile_max, grown.tile_overlap = model.tile_max, model.tile_overlap  # same receptive field
+    return grown.requires_grad_(True)
+
+
 class Trainer:
     """One training run: the model, data, optimisers, EMA and the resumable ``TrainState``."""
 
     def __init__(self, data_dir, out, *, val_dir=None, config=None, init=None, minutes=(50.0, 10.0, 15.0),
                  batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3, seed=0, device="auto",
                  log_every=10, val_every_s=900.0, checkpoint_every_s=600.0, name="ldcsr-custom", version="0",
-                 adv_weight=0.0, fft_weight=0.0, pix_weight=0.0, lat_weight=1.0, train_decoder_in_diffusion=False,
-                 train_decoder_in_prior=False, val_limit=35, checkpoint=None, grow_sr_modules=None, steps=None):
+                 adv_weight=0.0, fft_weight=0.0, pix_weight=0.0, lat_weight=1.0, hf_weight=0.0, lrc_weight=0.0,
+                 train_decoder_in_diffusion=False, train_decoder_in_prior=False, train_detail_decoder=False, val_limit=35, checkpoint=None,
+                 grow_sr_modules=None, steps=None):
+        if train_decoder_in_diffusion and train_detail_decoder:
+            raise TrainingError("train either the shared decoder or the detail decoder in the diffusion phase, not both")
         self.dev = resolve_device(device)
         self.gen = torch.Generator(self.dev).manual_seed(seed)
         if init:
@@ -256,6 +301,8 @@ class Trainer:
                 last = model.first_stage_model.decoder.upsampler.fuse[8]
                 last.weight.mul_(0.1)
                 last.bias.zero_()
+        if train_detail_decoder and model.config.detail_decoder is None:
+            model = add_detail_decoder(model)
         self.model = model.train()
         self.out = Path(out)
         self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
@@ -273,9 +320,10 @@ class Trainer:
         self.log_every, self.val_every_s, self.checkpoint_every_s = log_every, val_every_s, checkpoint_every_s
         self.name, self.version = name, version
         self.adv_weight, self.fft_weight, self.pix_weight = adv_weight, fft_weight, pix_weight
-        self.lat_weight = lat_weight
+        self.lat_weight, self.hf_weight, self.lrc_weight = lat_weight, hf_weight, lrc_weight
         self.train_decoder_in_diffusion = train_decoder_in_diffusion
         self.train_decoder_in_prior = train_decoder_in_prior
+        self.train_detail_decoder = train_detail_decoder
         self.state = TrainState()
         self.disc = PatchDiscriminator().to(self.dev) if adv_weight > 0 else None
         self.ema: EMA | None = None
@@ -285,8 +333,10 @@ class Trainer:
                          "batch_size": batch_size,
                          "lr_size": lr_size, "scale_range": list(scale_range), "base_lr": base_lr, "seed": seed,
                          "adv_weight": adv_weight, "fft_weight": fft_weight, "pix_weight": pix_weight, "lat_weight": lat_weight,
+                         "hf_weight": hf_weight, "lrc_weight": lrc_weight,
                          "train_decoder_in_diffusion": train_decoder_in_diffusion,
                          "train_decoder_in_prior": train_decoder_in_prior,
+                         "train_detail_decoder": train_detail_decoder,
                          "grow_sr_modules": grow_sr_modules}
 
     # -- parameters of each phase ------------------------------------------------------------------
@@ -309,6 +359,9 @@ class Trainer:
         groups = [{"params": list(m.model.parameters()), "lr": self.base_lr * 0.5}]
         if self.train_decoder_in_diffusion:
             groups.append({"params": dec, "lr": self.base_lr * 0.1})
+        if self.train_detail_decoder:
+            groups.append({"params": [p for n, p in self.model.detail_decoder.named_parameters()
+                                      if not n.startswith("decoder.style")], "lr": self.base_lr})
         return groups
 
     def _ema_modules(self):
@@ -316,6 +369,8 @@ class Trainer:
         if self.train_decoder_in_diffusion:
             mods["decoder"] = self._fs.decoder
             mods["post_quant_conv"] = self._fs.post_quant_conv
+        if self.train_detail_decoder:
+            mods["detail_decoder"] = self.model.detail_decoder
         return mods
 
     def _set_trainable(self, phase):
@@ -375,9 +430,9 @@ class Trainer:
         lat = F.mse_loss(x, x0)
         loss = self.lat_weight * lat
         parts = {"lat": float(lat.detach())}
-        if not (self.pix_weight or self.fft_weight or self.adv_weight):
+        if not (self.pix_weight or self.fft_weight or self.adv_weight or self.hf_weight or self.lrc_weight):
             return loss, parts
-        y = m.decode(x, lr, win, scale)
+        y = m.decode(x, lr, win, scale, sampled=True)
         if self.pix_weight:
             pix = F.l1_loss(y, hr) + 0.1 * grad_l1(y, hr)
             loss = loss + self.pix_weight * pix
@@ -386,6 +441,15 @@ class Trainer:
             ff = fft_l1(y, hr)
             loss = loss + self.fft_weight * ff
             parts["fft"] = float(ff.detach())
+        if self.hf_weight:
+            hf = hf_band_l1(y, hr, lr.shape[-2:])
+            loss = loss + self.hf_weight * hf
+            parts["hf"] = float(hf.detach())
+        if self.lrc_weight:  # LR-consistency: the detail must vanish when the output is downsampled again
+            lrc = F.l1_loss(F.interpolate(y, size=lr.shape[-2:], mode="bicubic", antialias=True,
+                                          align_corners=False), lr)
+            loss = loss + self.lrc_weight * lrc
+            parts["lrc"] = float(lrc.detach())
         if self.disc is not None:
             bic = resize(lr, win, "bicubic")
             # discriminator step (hinge) on real HR vs the detached chain output
