@@ -96,7 +96,7 @@ def hf_band_l1(a, b, lr_hw, bands: int = 3):
     fy = torch.fft.fftfreq(H, device=a.device).abs()[:, None] * H / lr_hw[0]
     fx = torch.fft.rfftfreq(W, device=a.device)[None, :] * W / lr_hw[1]
     q = torch.maximum(fy, fx)  # 0.5 = the LR Nyquist frequency, H/(2h) the HR one
-    edges = 0.5 * (H / lr_hw[0]) ** (torch.arange(bands + 1, device=a.device) / bands)
+    edges = 0.5 * max(H / lr_hw[0], W / lr_hw[1]) ** (torch.arange(bands + 1, device=a.device) / bands)
     pa, pb = power(a), power(b)
     loss = a.new_zeros(())
     for lo, hi in zip(edges[:-1], edges[1:]):
@@ -272,6 +272,12 @@ def add_detail_decoder(model: LDCSR) -> LDCSR:
     return grown.requires_grad_(True)
 
 
+def _decoder_params(ae) -> list:
+    """Trainable parameters of a decoder and its post-quant conv (not the official dead ``style``)."""
+    return [p for n, p in ae.decoder.named_parameters() if not n.startswith("style")] \
+        + list(ae.post_quant_conv.parameters())
+
+
 class Trainer:
     """One training run: the model, data, optimisers, EMA and the resumable ``TrainState``."""
 
@@ -346,8 +352,7 @@ class Trainer:
 
     def _params(self, phase):
         m, fs = self.model, self._fs
-        dec = [p for n, p in fs.decoder.named_parameters() if not n.startswith("style")] \
-            + list(fs.post_quant_conv.parameters())
+        dec = _decoder_params(fs)
         if phase == "fast":
             return [{"params": list(m.cond_stage_model.parameters()) + dec, "lr": self.base_lr}]
         if phase == "prior":
@@ -360,8 +365,7 @@ class Trainer:
         if self.train_decoder_in_diffusion:
             groups.append({"params": dec, "lr": self.base_lr * 0.1})
         if self.train_detail_decoder:
-            groups.append({"params": [p for n, p in self.model.detail_decoder.named_parameters()
-                                      if not n.startswith("decoder.style")], "lr": self.base_lr})
+            groups.append({"params": _decoder_params(self.model.detail_decoder), "lr": self.base_lr})
         return groups
 
     def _ema_modules(self):
