@@ -178,6 +178,39 @@ def test_hf_band_loss_measures_the_amount_of_detail_above_the_lr_nyquist():
     assert torch.isclose(hf_band_l1(blurred + 0.3 * yy, hr, (16, 16)), hf_band_l1(blurred, hr, (16, 16)), rtol=0.05)
 
 
+def test_energy_score_rewards_spread_only_where_the_target_is_uncertain():
+    from ldcsr_core.training.train import energy_score_l1
+    g = torch.Generator().manual_seed(0)
+    coin = lambda: torch.randint(0, 2, (1, 3, 64, 64), generator=g).float() * 2 - 1  # noqa: E731
+    x = coin()  # an uncertain target: -1 or +1 with equal odds, independently per pixel
+    assert energy_score_l1(x, x, x) == 0
+    collapsed = energy_score_l1(torch.zeros_like(x), torch.zeros_like(x), x)  # both samples at the median
+    honest = energy_score_l1(coin(), coin(), x)  # two samples from the target's own distribution
+    assert torch.isclose(collapsed, torch.tensor(1.0)) and abs(float(honest) - 0.5) < 0.02
+    # a certain target: the same spread now costs (the rule is proper, not a bonus for noise)
+    sure = torch.zeros_like(x)
+    assert energy_score_l1(0.5 * coin(), 0.5 * coin(), sure) > energy_score_l1(sure, sure, sure) + 0.2
+
+
+def test_spread_calibration_rewards_disagreement_where_the_mean_is_wrong():
+    from ldcsr_core.training.train import spread_calibration_l1
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(1, 3, 32, 32)
+    wrong = torch.zeros_like(x)
+    wrong[..., :, 16:] = 1.0  # the right half of the mean is off by 0.4 (below), the left half is exact
+    mean = 0.4 * wrong
+    d = 0.3 * 0.4 * 0.5  # half the target disagreement: 0.3 x the error, split around the mean
+    right = spread_calibration_l1(mean + d * wrong, mean - d * wrong, x, 0.3)  # disagree on the right
+    left = spread_calibration_l1(mean + d * (1 - wrong), mean - d * (1 - wrong), x, 0.3)  # on the left
+    collapsed = spread_calibration_l1(mean, mean, x, 0.3)
+    assert right < 1e-6 < collapsed < left
+    # the error is the target, not a loss: the gradient moves the disagreement, not the mean
+    y1 = (mean + torch.randn(x.shape, generator=g) * 0.01).requires_grad_(True)
+    y2 = (mean - torch.randn(x.shape, generator=g) * 0.01).requires_grad_(True)
+    spread_calibration_l1(y1, y2, x, 0.3).backward()
+    assert torch.allclose(y1.grad, -y2.grad) and y1.grad.abs().sum() > 0
+
+
 def test_detail_decoder_trains_diffusion_mode_only_and_round_trips(image_dir, tmp_path):
     from ldcsr_core.training.train import TrainingError, add_detail_decoder, train
     base = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=3, device="cpu")
@@ -196,7 +229,8 @@ def test_detail_decoder_trains_diffusion_mode_only_and_round_trips(image_dir, tm
     out = tmp_path / "d.safetensors"
     _, hist = train(image_dir, out, init=str(init), steps=(0, 0, 3), batch_size=2, lr_size=16,
                     scale_range=(2.5, 3.0), device="cpu", pix_weight=1.0, fft_weight=1.0, adv_weight=0.01,
-                    lat_weight=0.1, hf_weight=1.0, lrc_weight=1.0, train_detail_decoder=True)
+                    lat_weight=0.1, hf_weight=1.0, lrc_weight=1.0, es_weight=1.0, spread_weight=1.0,
+                    train_detail_decoder=True)
     assert hist["phases"]["diffusion"]["steps"] == 3 and hist["phases"]["diffusion"]["final_loss"] > 0
     m = ldcsr_core.load_model(out, device="cpu")
     assert m.config.detail_decoder == m.config.decoder  # saved in the file's config, loaded back
@@ -221,11 +255,14 @@ def test_cli_train_and_evaluate(image_dir, tmp_path):
     r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(tmp_path / "cfg.json"),
                                   "--minutes", "0.01", "0.01", "0.01", "--batch-size", "2", "--lr-size", "16",
                                   "--scale-range", "2", "3", "--device", "cpu", "--train-detail-decoder",
-                                  "--pix-weight", "1", "--hf-weight", "1"])
+                                  "--pix-weight", "1", "--hf-weight", "1", "--es-weight", "0.5",
+                                  "--spread-weight", "1", "--spread-ratio", "0.4"])
     assert r.exit_code == 0, r.output
     assert out.is_file()
     m = ldcsr_core.load_model(out, device="cpu")
     assert m.config.detail_decoder is not None and json.loads(m.notes)["settings"]["hf_weight"] == 1.0
+    settings = json.loads(m.notes)["settings"]
+    assert (settings["es_weight"], settings["spread_weight"], settings["spread_ratio"]) == (0.5, 1.0, 0.4)
     j = tmp_path / "r.json"
     r = CliRunner().invoke(main, ["evaluate", str(image_dir), "--model", str(out), "--scales", "2,4", "--mode", "fast",
                                   "--json", str(j), "--device", "cpu"])

@@ -60,6 +60,14 @@ def _float_list(value: str, param: str) -> list[float]:
 @click.option("--lrc-weight", type=float, default=0.0, show_default=True,
               help="Diffusion phase: L1 between the decoded chain output downsampled again (antialiased "
                    "bicubic) and the LR input (LR-consistency).")
+@click.option("--es-weight", type=float, default=0.0, show_default=True,
+              help="Diffusion phase: energy score (a proper scoring rule) of two independent chains per "
+                   "image, so that samples disagree where the detail is uncertain (costs a second chain).")
+@click.option("--spread-weight", type=float, default=0.0, show_default=True,
+              help="Diffusion phase: two independent chains per image learn to disagree where their mean "
+                   "is wrong (L1 between their local disagreement and --spread-ratio x the local error).")
+@click.option("--spread-ratio", type=float, default=0.3, show_default=True,
+              help="Target disagreement as a fraction of the error (< 1: under-dispersed samples).")
 @click.option("--lat-weight", type=float, default=1.0, show_default=True,
               help="Diffusion phase: the recipe's latent loss ||x0_chain - x0||^2.")
 @click.option("--train-decoder-in-prior", is_flag=True,
@@ -78,7 +86,8 @@ def _float_list(value: str, param: str) -> list[float]:
 @click.option("--name", default="ldcsr-custom", show_default=True, help="Model name stored in the file.")
 @click.option("--version", "model_version", default="0", show_default=True, help="Model version stored in the file.")
 def train_command(data, val_dir, out, init, resume, checkpoint, config_path, grow_sr_modules, minutes, steps,
-                  batch_size, lr_size, scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, hf_weight, lrc_weight, train_decoder_in_prior, train_decoder_in_diffusion,
+                  batch_size, lr_size, scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, hf_weight, lrc_weight, es_weight,
+                  spread_weight, spread_ratio, train_decoder_in_prior, train_decoder_in_diffusion,
                   train_detail_decoder,
                   val_every, checkpoint_every, seed, device, threads, name, model_version):
     """Train or fine-tune a model on the images in DATA (three phases: fast, prior, diffusion)."""
@@ -99,6 +108,7 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
           lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,
           threads=threads, name=name, version=model_version, resume=resume, checkpoint=checkpoint,
           pix_weight=pix_weight, fft_weight=fft_weight, adv_weight=adv_weight, lat_weight=lat_weight, hf_weight=hf_weight, lrc_weight=lrc_weight,
+          es_weight=es_weight, spread_weight=spread_weight, spread_ratio=spread_ratio,
           train_decoder_in_diffusion=train_decoder_in_diffusion, train_detail_decoder=train_detail_decoder,
           train_decoder_in_prior=train_decoder_in_prior, val_every_s=val_every * 60,
           checkpoint_every_s=checkpoint_every * 60, grow_sr_modules=grow_sr_modules,

@@ -10,7 +10,9 @@ B. ``prior`` — stage-1 encoder on [bicubic(lr), hr] with the decoder frozen: t
 C. ``diffusion`` — UNet through the 4-step chain from q(x_3|x0): the recipe's latent loss
                ||x_0^chain − x0||², and (v2) losses on the *decoded* chain output so that the
                stochastic chain adds detail: L1 + gradient L1, an L1 on FFT amplitudes, and a
-               hinge loss from a small conditional PatchGAN (``PatchDiscriminator``).  When the
+               hinge loss from a small conditional PatchGAN (``PatchDiscriminator``), and the
+               energy score of two independent chains (``energy_score_l1``) or a loss that makes
+               their disagreement follow the error of their mean (``spread_calibration_l1``).  When the
                decoder is trained in this phase too, the fast path keeps its own MSE loss on the
                same batch so that the deterministic mode does not drift.  EMA of the trained weights.
 
@@ -105,6 +107,27 @@ def hf_band_l1(a, b, lr_hw, bands: int = 3):
         ea, eb = pa[:, m].sum(-1), pb[:, m].sum(-1)
         loss = loss + ((ea / n + 1e-12).sqrt() - (eb / n + 1e-12).sqrt()).abs().mean()
     return loss / bands
+
+
+def energy_score_l1(y1, y2, target):
+    """The energy score (a proper scoring rule, CRPS per pixel) of two independent samples:
+    ``½(|y₁−x| + |y₂−x|) − ½|y₁−y₂|``, averaged over pixels. Its expectation is lowest when the
+    samples are drawn from the true conditional distribution, so unlike an L1 per sample it rewards
+    samples that disagree where the target is uncertain (and only there)."""
+    return 0.5 * (F.l1_loss(y1, target) + F.l1_loss(y2, target)) - 0.5 * F.l1_loss(y1, y2)
+
+
+def spread_calibration_l1(y1, y2, target, ratio: float, window: int = 5):
+    """Teach two independent samples to disagree where their mean is wrong: the L1 distance between
+    their local disagreement ``|y₁−y₂|`` and ``ratio`` × the local error of their mean ``|ȳ−x|``
+    (both averaged over channels and a ``window``² neighbourhood; the error is a fixed target, so
+    the gradient moves only the disagreement). ``ratio`` < 1 keeps the samples under-dispersed: the
+    map ranks pixels by their error without the cost of fully calibrated samples to the PSNR."""
+    local = lambda v: F.avg_pool2d(v.mean(1, keepdim=True), window, 1, window // 2,  # noqa: E731
+                                   count_include_pad=False)
+    with torch.no_grad():
+        err = local((0.5 * (y1 + y2) - target).abs())
+    return F.l1_loss(local((y1 - y2).abs()), ratio * err)
 
 
 def fast_path(model: LDCSR, lr, hr_hw):
@@ -285,7 +308,7 @@ class Trainer:
                  batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3, seed=0, device="auto",
                  log_every=10, val_every_s=900.0, checkpoint_every_s=600.0, name="ldcsr-custom", version="0",
                  adv_weight=0.0, fft_weight=0.0, pix_weight=0.0, lat_weight=1.0, hf_weight=0.0, lrc_weight=0.0,
-                 train_decoder_in_diffusion=False, train_decoder_in_prior=False, train_detail_decoder=False, val_limit=35, checkpoint=None,
+                 es_weight=0.0, spread_weight=0.0, spread_ratio=0.3, train_decoder_in_diffusion=False, train_decoder_in_prior=False, train_detail_decoder=False, val_limit=35, checkpoint=None,
                  grow_sr_modules=None, steps=None):
         if train_decoder_in_diffusion and train_detail_decoder:
             raise TrainingError("train either the shared decoder or the detail decoder in the diffusion phase, not both")
@@ -327,6 +350,7 @@ class Trainer:
         self.name, self.version = name, version
         self.adv_weight, self.fft_weight, self.pix_weight = adv_weight, fft_weight, pix_weight
         self.lat_weight, self.hf_weight, self.lrc_weight = lat_weight, hf_weight, lrc_weight
+        self.es_weight, self.spread_weight, self.spread_ratio = es_weight, spread_weight, spread_ratio
         self.train_decoder_in_diffusion = train_decoder_in_diffusion
         self.train_decoder_in_prior = train_decoder_in_prior
         self.train_detail_decoder = train_detail_decoder
@@ -339,7 +363,8 @@ class Trainer:
                          "batch_size": batch_size,
                          "lr_size": lr_size, "scale_range": list(scale_range), "base_lr": base_lr, "seed": seed,
                          "adv_weight": adv_weight, "fft_weight": fft_weight, "pix_weight": pix_weight, "lat_weight": lat_weight,
-                         "hf_weight": hf_weight, "lrc_weight": lrc_weight,
+                         "hf_weight": hf_weight, "lrc_weight": lrc_weight, "es_weight": es_weight,
+                         "spread_weight": spread_weight, "spread_ratio": spread_ratio,
                          "train_decoder_in_diffusion": train_decoder_in_diffusion,
                          "train_decoder_in_prior": train_decoder_in_prior,
                          "train_detail_decoder": train_detail_decoder,
@@ -430,13 +455,26 @@ class Trainer:
             post = fs.encode(hr, lr, win)
             x0 = m.scale_factor * post.sample(self._randn_like(post.mean))
             c = m.condition(lr, win)
+        if self.es_weight or self.spread_weight:  # two independent chains per image (the batch twice): the energy score needs a pair
+            lr, hr, x0, c = (torch.cat([v, v]) for v in (lr, hr, x0, c))
         x = self.chain(lr, hr, win, c, x0)
         lat = F.mse_loss(x, x0)
         loss = self.lat_weight * lat
         parts = {"lat": float(lat.detach())}
-        if not (self.pix_weight or self.fft_weight or self.adv_weight or self.hf_weight or self.lrc_weight):
+        if not (self.pix_weight or self.fft_weight or self.adv_weight or self.hf_weight or self.lrc_weight
+                or self.es_weight or self.spread_weight):
             return loss, parts
         y = m.decode(x, lr, win, scale, sampled=True)
+        if self.es_weight:
+            y1, y2 = y.chunk(2)
+            es = energy_score_l1(y1, y2, hr.chunk(2)[0])
+            loss = loss + self.es_weight * es
+            parts["es"] = float(es.detach())
+        if self.spread_weight:
+            y1, y2 = y.chunk(2)
+            sc = spread_calibration_l1(y1, y2, hr.chunk(2)[0], self.spread_ratio)
+            loss = loss + self.spread_weight * sc
+            parts["spread"] = float(sc.detach())
         if self.pix_weight:
             pix = F.l1_loss(y, hr) + 0.1 * grad_l1(y, hr)
             loss = loss + self.pix_weight * pix
