@@ -455,7 +455,7 @@ class Trainer:
             post = fs.encode(hr, lr, win)
             x0 = m.scale_factor * post.sample(self._randn_like(post.mean))
             c = m.condition(lr, win)
-        if self.es_weight or self.spread_weight:  # two independent chains per image (the batch twice): the energy score needs a pair
+        if self.es_weight or self.spread_weight:  # two independent chains per image (the batch twice) for the pair losses
             lr, hr, x0, c = (torch.cat([v, v]) for v in (lr, hr, x0, c))
         x = self.chain(lr, hr, win, c, x0)
         lat = F.mse_loss(x, x0)
@@ -465,16 +465,16 @@ class Trainer:
                 or self.es_weight or self.spread_weight):
             return loss, parts
         y = m.decode(x, lr, win, scale, sampled=True)
-        if self.es_weight:
-            y1, y2 = y.chunk(2)
-            es = energy_score_l1(y1, y2, hr.chunk(2)[0])
-            loss = loss + self.es_weight * es
-            parts["es"] = float(es.detach())
-        if self.spread_weight:
-            y1, y2 = y.chunk(2)
-            sc = spread_calibration_l1(y1, y2, hr.chunk(2)[0], self.spread_ratio)
-            loss = loss + self.spread_weight * sc
-            parts["spread"] = float(sc.detach())
+        if self.es_weight or self.spread_weight:
+            (y1, y2), target = y.chunk(2), hr.chunk(2)[0]
+            if self.es_weight:
+                es = energy_score_l1(y1, y2, target)
+                loss = loss + self.es_weight * es
+                parts["es"] = float(es.detach())
+            if self.spread_weight:
+                sc = spread_calibration_l1(y1, y2, target, self.spread_ratio)
+                loss = loss + self.spread_weight * sc
+                parts["spread"] = float(sc.detach())
         if self.pix_weight:
             pix = F.l1_loss(y, hr) + 0.1 * grad_l1(y, hr)
             loss = loss + self.pix_weight * pix
