@@ -211,6 +211,26 @@ def test_spread_calibration_rewards_disagreement_where_the_mean_is_wrong():
     assert torch.allclose(y1.grad, -y2.grad) and y1.grad.abs().sum() > 0
 
 
+def test_the_pair_losses_run_two_chains_per_image_only_when_asked(image_dir, tmp_path):
+    from ldcsr_core.training.train import Trainer, to_tensor
+    init = tmp_path / "init.safetensors"
+    ldcsr_core.save_model(ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=3, device="cpu"), init,
+                          name="t", version="1")
+    lr_u8, hr_u8 = Trainer(image_dir, tmp_path / "a.safetensors", init=str(init), lr_size=16, scale_range=(2.0, 2.0),
+                           device="cpu").data.batch(2)
+    lr, hr = to_tensor(lr_u8, "cpu"), to_tensor(hr_u8, "cpu")
+    for es, spread in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)):
+        t = Trainer(image_dir, tmp_path / "b.safetensors", init=str(init), lr_size=16, scale_range=(2.0, 2.0),
+                    device="cpu", pix_weight=1.0, es_weight=es, spread_weight=spread, train_detail_decoder=True)
+        calls = []
+        chain = t.chain
+        t.chain = lambda lr_, *a: calls.append(lr_.shape[0]) or chain(lr_, *a)
+        loss, parts = t.loss_diffusion(lr, hr)
+        assert calls == [4 if es or spread else 2]  # the batch twice: two independent chains per image
+        assert ("es" in parts, "spread" in parts) == (bool(es), bool(spread))
+        assert torch.isfinite(loss)
+
+
 def test_detail_decoder_trains_diffusion_mode_only_and_round_trips(image_dir, tmp_path):
     from ldcsr_core.training.train import TrainingError, add_detail_decoder, train
     base = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=3, device="cpu")
@@ -260,8 +280,8 @@ def test_cli_train_and_evaluate(image_dir, tmp_path):
     assert r.exit_code == 0, r.output
     assert out.is_file()
     m = ldcsr_core.load_model(out, device="cpu")
-    assert m.config.detail_decoder is not None and json.loads(m.notes)["settings"]["hf_weight"] == 1.0
     settings = json.loads(m.notes)["settings"]
+    assert m.config.detail_decoder is not None and settings["hf_weight"] == 1.0
     assert (settings["es_weight"], settings["spread_weight"], settings["spread_ratio"]) == (0.5, 1.0, 0.4)
     j = tmp_path / "r.json"
     r = CliRunner().invoke(main, ["evaluate", str(image_dir), "--model", str(out), "--scales", "2,4", "--mode", "fast",

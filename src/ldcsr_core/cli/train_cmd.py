@@ -66,7 +66,7 @@ def _float_list(value: str, param: str) -> list[float]:
 @click.option("--spread-weight", type=float, default=0.0, show_default=True,
               help="Diffusion phase: two independent chains per image learn to disagree where their mean "
                    "is wrong (L1 between their local disagreement and --spread-ratio x the local error).")
-@click.option("--spread-ratio", type=float, default=0.3, show_default=True,
+@click.option("--spread-ratio", type=click.FloatRange(min=0.0, min_open=True), default=0.3, show_default=True,
               help="Target disagreement as a fraction of the error (< 1: under-dispersed samples).")
 @click.option("--lat-weight", type=float, default=1.0, show_default=True,
               help="Diffusion phase: the recipe's latent loss ||x0_chain - x0||^2.")
