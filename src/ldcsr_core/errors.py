@@ -5,7 +5,7 @@ bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps wo
 """
 
 __all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",
-           "RasterIOError", "OutputExistsError", "DeviceError", "one_line"]
+           "RasterIOError", "OutputExistsError", "DeviceError", "one_line", "cause_line"]
 
 
 class LdcsrError(Exception):
@@ -56,3 +56,15 @@ def one_line(exc: BaseException) -> str:
         if line.strip():
             return line.strip()
     return type(exc).__name__
+
+
+def cause_line(exc: BaseException) -> str:
+    """The most specific line in ``exc``'s chain of causes: GDAL (through rasterio) raises
+    "Read failed. See previous exception for details." with the real message in ``__cause__``."""
+    lines = []
+    e: BaseException | None = exc
+    while e is not None and len(lines) < 6:
+        lines.append(one_line(e))
+        e = e.__cause__ or e.__context__
+    useful = [m for m in lines if "See previous exception" not in m]
+    return useful[-1] if useful else lines[0]

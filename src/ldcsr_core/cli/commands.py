@@ -175,6 +175,32 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
     return files, batch
 
 
+GEOTIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def _check_geotiff_name(path: Path, hint: str) -> None:
+    if path.suffix.lower() not in GEOTIFF_SUFFIXES:
+        raise click.BadParameter(
+            f"{path} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending in .tif or "
+            ".tiff (or an existing folder)", param_hint=hint)
+
+
+def _output_arg(raw: str, *, single: bool) -> Path:
+    """``-o`` as given, checked before any work: not empty; a name ending in a separator must be
+    an existing folder; a single output that is not a folder must be named as a GeoTIFF."""
+    import os
+
+    if not raw.strip():
+        raise click.BadParameter("the output path is empty", param_hint="'-o'")
+    path = Path(raw)
+    seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
+    if raw.endswith(seps) and not path.is_dir():
+        raise click.BadParameter(f"output folder does not exist: {raw}", param_hint="'-o'")
+    if single and not path.is_dir():
+        _check_geotiff_name(path, "'-o'")
+    return path
+
+
 def _output_name(src: Path) -> str:
     return f"{src.stem}_sr.tif"
 
@@ -233,8 +259,8 @@ class _Bar:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="IN...", type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="Output GeoTIFF (one input) or existing folder (several inputs or a folder).")
+@click.option("-o", "--output", "output_arg", required=True, metavar="OUT",
+              help="Output GeoTIFF (.tif/.tiff; one input) or existing folder (several inputs or a folder).")
 @opt.scale_opt
 @opt.target_resolution_opt
 @opt.model_opt
@@ -250,7 +276,7 @@ class _Bar:
 @opt.samples_opt
 @opt.spread_out_opt
 @click.pass_context
-def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, seed, tile, device,
+def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode, seed, tile, device,
             bands, stretch, compress, overwrite, dask_address, samples=1, spread_out=None):
     """Super-resolve rasters IN... (files or folders) into tiled, compressed GeoTIFFs.
 
@@ -265,7 +291,7 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
     complete results of the same request are skipped. Inputs are never modified.
     """
     from ..errors import InputError, LdcsrError, OutputExistsError, RasterIOError, one_line
-    from ..geo.pipeline import OutputOptions, UpscaleOptions
+    from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance
     from ..geo.raster_io import open_raster, raster_info
     from ..geo.radiometry import parse_bands
 
@@ -284,6 +310,9 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
         except InputError as e:
             raise click.BadParameter(str(e), param_hint="'--dask'") from None
     files, batch = _expand_inputs(inputs)
+    output = _output_arg(output_arg, single=not batch)
+    if spread_out is not None:
+        _check_geotiff_name(spread_out, "'--spread-out'")
     pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()])
     if samples > 1 and mode != "diffusion":
         raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
@@ -315,7 +344,7 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
                 jobs.append((src, dst, None, one_line(e)))
                 continue
             raise
-        if dst.exists() and not overwrite and not _has_ldcsr_tags(dst):
+        if dst.exists() and not overwrite and not has_provenance(dst):
             raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
         jobs.append((src, dst, shape, None))
 
@@ -354,16 +383,6 @@ def upscale(ctx, inputs, output, scale, target_resolution, model_path, mode, see
     failed = [r for r in results if r[2] == "failed"]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
-
-
-def _has_ldcsr_tags(path: Path) -> bool:
-    try:
-        import rasterio
-
-        with rasterio.open(path) as ds:
-            return "LDCSR_NOTICE" in ds.tags()
-    except Exception:
-        return False
 
 
 def _load_model(model_path, device):
@@ -419,7 +438,9 @@ def _summary(results, quiet: bool) -> None:
 @opt.scale_opt
 @opt.target_resolution_opt
 @opt.bands_opt
-def info(file, scale, target_resolution, bands):
+@click.option("-o", "--output", "output", default=None, type=click.Path(path_type=Path),
+              metavar="OUT", help="Where the output would go (for its free space; default: FILE's folder).")
+def info(file, scale, target_resolution, bands, output):
     """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2)."""
     from ..errors import InputError
     from ..geo.raster_io import open_raster, output_profile, raster_info
@@ -458,6 +479,22 @@ def info(file, scale, target_resolution, bands):
                    f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, {i.dtype}, "
                    f"{size / 2**30:.2f} GiB uncompressed"
                    + (", BigTIFF" if prof["bigtiff"] == "YES" else ""))
+        _echo_free_space(output, file, size)
+
+
+def _echo_free_space(output: Path | None, file: Path, size: int) -> None:
+    from ..geo.geotiff_writer import BEST_COMPRESSION, free_bytes, human_bytes
+
+    dest = output if output is not None and output.is_dir() else (
+        output.parent if output is not None else file.parent)
+    free = free_bytes(dest if str(dest) else ".")
+    if free is None:
+        click.echo(f"destination: {dest}: free space unknown")
+        return
+    verdict = ("fits uncompressed" if size <= free else
+               "fits only if it compresses well" if size / BEST_COMPRESSION <= free else
+               f"does not fit even at {BEST_COMPRESSION:g}:1 compression: upscale would refuse")
+    click.echo(f"destination: {dest.resolve()}: {human_bytes(free)} free ({verdict})")
 
 
 def _itemsize(dtype: str) -> int:

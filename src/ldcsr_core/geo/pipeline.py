@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from . import radiometry as rad
 from ..errors import InputError, OutputExistsError
@@ -58,6 +59,8 @@ __all__ = [
     "plan_output",
     "provenance_tags",
     "is_complete_output",
+    "request_fingerprint",
+    "has_provenance",
     "software_version",
 ]
 
@@ -160,7 +163,8 @@ class SceneReader:
         return rad.valid_mask(data, self.nodata, alpha=self.plan.alpha, dataset_mask=dmask)
 
     def dataset_mask(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
-        return self.src.dataset_mask(window=_window(self.oy + y0, self.ox + x0, h, w))
+        with rio_io.read_errors(self.src):
+            return self.src.dataset_mask(window=_window(self.oy + y0, self.ox + x0, h, w))
 
     def read(self, y0: int, x0: int, h: int, w: int, *, strip: bool = False):
         """Raw ``(bands, h, w)`` data and validity of a window.
@@ -177,7 +181,8 @@ class SceneReader:
                 self._strip_key = (y0, h)
             data, valid = self._strip
             return data[:, :, x0 : x0 + w], None if valid is None else valid[:, :, x0 : x0 + w]
-        data = self.src.read(window=_window(self.oy + y0, self.ox + x0, h, w))
+        with rio_io.read_errors(self.src):
+            data = self.src.read(window=_window(self.oy + y0, self.ox + x0, h, w))
         dmask = self.dataset_mask(y0, x0, h, w) if self.use_dataset_mask else None
         if self.may_have_invalid:
             valid = self._valid(data, dmask)
@@ -393,8 +398,31 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
     return tags
 
 
-def is_complete_output(dst: str | Path, *, out_shape, model, mode: str, seed: int, samples: int = 1) -> bool:
-    """Whether ``dst`` is a finished output of this very request (same size, weights, mode, seed).
+def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,
+                        out_shape: tuple[int, int]) -> str:
+    """SHA-256 of everything that makes a file output what it is: the source (resolved path, size,
+    modification time), the weights, and every option that changes pixels (mode, seed, samples,
+    tile, bands, stretch, the requested scale or size). Written as the ``LDCSR_JOB`` tag; a resumed
+    run skips an existing output only when its fingerprint is the same."""
+    import hashlib
+
+    p = Path(src_path)
+    st = p.stat()
+    ident = {
+        "source": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+        "weights": str(getattr(model, "weights_sha256", None) or "unknown"),
+        "mode": options.mode, "seed": int(options.seed), "samples": int(options.samples),
+        "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
+        "request": {k: v for k, v in request.items() if v is not None},
+        "out_shape": [int(v) for v in out_shape],
+    }
+    blob = json.dumps(ident, sort_keys=True, default=repr).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def is_complete_output(dst: str | Path, *, out_shape, job: str) -> bool:
+    """Whether ``dst`` is a finished output of this very request: our provenance, the size, and the
+    ``LDCSR_JOB`` fingerprint of :func:`request_fingerprint` (source, weights, every option).
 
     Outputs are renamed into place only when complete, so this is what a resumed batch skips.
     """
@@ -406,15 +434,8 @@ def is_complete_output(dst: str | Path, *, out_shape, model, mode: str, seed: in
     try:
         with rasterio.open(p) as ds:
             t = ds.tags()
-            return (
-                (ds.height, ds.width) == tuple(out_shape)
-                and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE
-                and t.get("LDCSR_WEIGHTS_SHA256")
-                == str(getattr(model, "weights_sha256", None) or "unknown")
-                and t.get("LDCSR_MODE") == mode
-                and t.get("LDCSR_SEED") == str(int(seed))
-                and t.get("LDCSR_SAMPLES", "1") == str(int(samples))
-            )
+            return ((ds.height, ds.width) == tuple(out_shape)
+                    and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE and t.get("LDCSR_JOB") == job)
     except Exception:
         return False
 
@@ -631,6 +652,17 @@ def _bicubic_unit(unit_hwc: np.ndarray, out_shape: tuple[int, int]) -> np.ndarra
     return y.clamp_(0.0, 1.0)[0].permute(1, 2, 0).numpy()
 
 
+def has_provenance(path: str | Path) -> bool:
+    """Whether ``path`` is a raster this package wrote (it carries the ``LDCSR_NOTICE`` tag)."""
+    try:
+        import rasterio
+
+        with rasterio.open(path) as ds:
+            return "LDCSR_NOTICE" in ds.tags()
+    except Exception:
+        return False
+
+
 def upscale_raster(
     src_path: str | Path,
     dst_path: str | Path,
@@ -699,19 +731,28 @@ def upscale_raster(
         shape, exact = plan_output(info, **request)
         result = RasterResult(str(src_path), str(dst_path), (info.height, info.width), shape, exact)
         result.stale_parts_removed = len(rio_io.clear_stale_parts(dst_path))
+        fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
+                                          out_shape=shape)
         if dst_path.exists() and not output.overwrite:
-            done = dict(out_shape=shape, model=model, mode=options.mode, seed=options.seed,
-                        samples=options.samples)
-            if output.skip_complete and is_complete_output(dst_path, **done) and (
-                    spread_path is None or is_complete_output(spread_path, **done)):
+            if output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=fingerprint) \
+                    and (spread_path is None or is_complete_output(spread_path, out_shape=shape,
+                                                                   job=fingerprint)):
                 result.status = "skipped"
                 result.spread = None if spread_path is None else str(spread_path)
                 return result
-            raise OutputExistsError(f"output exists: {dst_path} (use --overwrite to replace it)")
+            why = (" from another request (source, model or options differ)"
+                   if has_provenance(dst_path) else "")
+            raise OutputExistsError(f"output exists{why}: {dst_path} (use --overwrite to replace it)")
         if spread_path is not None and spread_path.exists() and not output.overwrite:
             raise OutputExistsError(f"output exists: {spread_path} (use --overwrite to replace it)")
+        # Before any compute: refuse what cannot fit (the output and its spread file).
+        nbytes = gw_mod.output_nbytes(shape, info.count, info.dtype)
+        if spread_path is not None:
+            nbytes += gw_mod.output_nbytes(shape, info.count, "float32")
+        gw_mod.check_free_space(dst_path.parent, nbytes, name=dst_path.name)
 
         job = _prepare(src, model, request, options, src_name=src_path.name)
+        job.tags["LDCSR_JOB"] = fingerprint
         result.tiles = job.tiles
         profile = rio_io.output_profile(src, shape, block=output.block, compress=output.compress)
         spread_cm = contextlib.nullcontext(None)

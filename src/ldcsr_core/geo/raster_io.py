@@ -16,20 +16,18 @@ Everything here works by windows, so a scene larger than memory streams through:
 * :func:`scale_for_resolution`, :func:`scaled_transform` and
   :func:`output_profile` derive the output grid from ``src.profile``: the transform is scaled per
   axis from the *rounded* output size, so the output covers exactly the input's bounds;
-* :class:`GeoTiffWriter` writes a tiled, compressed (Big)GeoTIFF to a hidden, locked part file
-  in the destination folder and renames it into place only when complete: a failure or Ctrl-C
-  leaves neither partial output nor stray temporary files, and the part files a killed run
-  (``kill -9``) leaves are recognised and removed by the next write of the same output
-  (:func:`ldcsr_core.files.remove_stale_parts`);
-* :class:`BlockRowWriter` takes finished rows in order (the sink side of the engine's
-  ``RowMerger``) and writes whole block rows by window.
+* the writers (:class:`GeoTiffWriter`, :class:`BlockRowWriter`, the free-space check) live in
+  :mod:`ldcsr_core.geo.geotiff_writer` and are re-exported here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -37,7 +35,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import files
-from ..errors import InputError, LdcsrError, OutputExistsError, RasterIOError, one_line
+from ..errors import InputError, RasterIOError, cause_line, one_line
+from .geotiff_writer import PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts
 
 __all__ = [
     "RasterInfo",
@@ -57,6 +56,7 @@ __all__ = [
     "clear_stale_parts",
     "check_window",
     "check_dataset",
+    "read_errors",
     "is_raster_name",
     "TEMP_SUFFIX",
     "AI_NOTICE",
@@ -66,7 +66,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIX = files.PART_SUFFIX
-PROVENANCE_PREFIX = "LDCSR_"
 AI_NOTICE = (
     "AI-generated: the pixels of this image were synthesised by a super-resolution model "
     "(LDCSR); they are not measurements and may contain invented detail."
@@ -119,8 +118,6 @@ def open_raster(path: str | os.PathLike):
     Raises :class:`RasterIOError` (an ``OSError``) when the file is missing, a folder, empty or
     unreadable, and :class:`InputError` for a raster the engine cannot work with.
     """
-    import errno
-
     import rasterio
     from rasterio.errors import RasterioError
 
@@ -136,13 +133,53 @@ def open_raster(path: str | os.PathLike):
     try:
         src = rasterio.open(p)
     except RasterioError as e:
-        raise RasterIOError(errno.EIO, f"cannot read {p} as a raster: {one_line(e)}") from None
+        raise RasterIOError(errno.EIO, f"cannot read {p} as a raster (not a raster, or truncated "
+                            f"or damaged): {cause_line(e)}") from None
     try:
         check_dataset(src, p)
     except InputError:
         src.close()
         raise
     return src
+
+
+_BAD_TIFF = re.compile(r"Read error at (?:row|scanline) (\d+)(?:, col (\d+))?(?:, (tile|strip) (\d+))?"
+                       r"(?:;\s*(.*))?")
+_BAD_BLOCK = re.compile(r"band (\d+): IReadBlock failed at X offset (\d+), Y offset (\d+)(?::\s*(.*))?")
+
+
+def read_error(name, exc: BaseException) -> RasterIOError:
+    """One line for a failed read of raster ``name``: which block of which band, in plain words."""
+    cause = cause_line(exc)
+    m = _BAD_TIFF.search(cause)
+    if m:
+        row, col, kind, n, why = m.groups()
+        what = f"{kind} {n}" if kind else "a block"
+        if row and int(row) < 2**31:
+            what += f" (at row {row}" + (f", column {col})" if col else ")")
+        why = f": {why.strip().rstrip('.')}" if why else ""
+        return RasterIOError(errno.EIO, f"{name} is truncated or damaged: GDAL could not read "
+                             f"{what}{why}")
+    m = _BAD_BLOCK.search(cause)
+    if m:
+        band, bx, by, why = m.groups()
+        why = f" ({why.strip().rstrip('.')})" if why else ""
+        return RasterIOError(errno.EIO, f"{name} is truncated or damaged: GDAL could not read "
+                             f"block (row {by}, column {bx}) of band {band}{why}")
+    return RasterIOError(errno.EIO, f"cannot read {name}: {cause}")
+
+
+@contextlib.contextmanager
+def read_errors(src):
+    """Turn GDAL's read failures inside the block into :func:`read_error` for dataset ``src``."""
+    from rasterio.errors import RasterioError
+
+    try:
+        yield
+    except RasterioError as e:
+        name = str(getattr(src, "name", src))
+        name = "the layer" if name.startswith("/vsimem/") else Path(name).name
+        raise read_error(name, e) from None
 
 
 def check_dataset(src, name=None) -> None:
@@ -348,10 +385,11 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArra
         y0, x0, h, w = check_window(src, window)
         win = Window(x0, y0, w, h)
         transform = src.window_transform(win)
-    data = src.read(window=win)
-    mask = None
-    if raster_info(src).has_dataset_mask:
-        mask = src.dataset_mask(window=win)
+    with read_errors(src):
+        data = src.read(window=win)
+        mask = None
+        if raster_info(src).has_dataset_mask:
+            mask = src.dataset_mask(window=win)
     return GeoArray(data, transform, src.crs, src.nodata, dict(src.tags()),
                     tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask)
 
@@ -517,6 +555,11 @@ def decimated_read(src, max_pixels: int = 1_000_000):
     than GDAL's pixel-by-pixel decimation on large tiled files. Returns the array, the
     per-dataset mask sample (or ``None``) and the sampling step.
     """
+    with read_errors(src):
+        return _decimated_read(src, max_pixels)
+
+
+def _decimated_read(src, max_pixels: int):
     from rasterio.enums import Resampling
     from rasterio.windows import Window
 
@@ -551,224 +594,6 @@ def decimated_read(src, max_pixels: int = 1_000_000):
             mask[k : k + sel.size] = src.dataset_mask(window=win)[sel - y0][:, cols]
         k += sel.size
     return data, mask, step
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing
-# ---------------------------------------------------------------------------------------------
-
-
-class GeoTiffWriter:
-    """Write a GeoTIFF to a temporary file next to ``path``; rename it into place on success.
-
-    Use as a context manager. On a normal exit the dataset is closed and atomically renamed to
-    ``path`` (with its ``.aux.xml`` sidecar, if GDAL made one); on any exception, including
-    ``KeyboardInterrupt``, the temporary file is removed and ``path`` is left untouched.
-
-    Parameters
-    ----------
-    path : final output path; its folder must exist.
-    profile : rasterio profile (e.g. from :func:`output_profile`).
-    src : optional source dataset whose band descriptions, colour interpretation, tags (dataset
-        and per band), units, scales and offsets are copied.
-    tags : extra dataset tags (provenance), written last.
-    overwrite : replace an existing ``path``; otherwise :class:`OutputExistsError` if it exists.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        profile: Mapping[str, Any],
-        *,
-        src=None,
-        tags: Mapping[str, Any] | None = None,
-        overwrite: bool = False,
-    ):
-        self.path = Path(path)
-        self.profile = dict(profile)
-        self.src = src
-        self.tags = dict(tags or {})
-        self.overwrite = overwrite
-        self.dataset = None
-        self.tmp_path: Path | None = None
-        self._lock_fd: int | None = None
-
-    def __enter__(self):
-        import errno
-
-        import rasterio
-        from rasterio.errors import RasterioError
-
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise RasterIOError(errno.ENOENT, f"output folder does not exist: {folder}")
-        if self.path.exists() and not self.overwrite:
-            raise OutputExistsError(errno.EEXIST,
-                                    f"output exists: {self.path} (use --overwrite to replace it)")
-        clear_stale_parts(self.path)
-        try:
-            self.tmp_path, self._lock_fd = files.make_part(self.path)
-        except OSError as e:
-            raise RasterIOError(e.errno, f"cannot write to {folder}: "
-                                f"{e.strerror or one_line(e)}") from None
-        try:
-            self.dataset = rasterio.open(self.tmp_path, "w", **self.profile)
-            if self.src is not None:
-                self._copy_metadata(self.src, self.dataset)
-        except BaseException as e:
-            self._cleanup()
-            if isinstance(e, RasterioError):
-                raise RasterIOError(errno.EIO, f"cannot create {self.path}: {one_line(e)}") from None
-            raise
-        return self
-
-    @staticmethod
-    def _copy_metadata(src, dst) -> None:
-        if src.count == dst.count:
-            try:
-                dst.colorinterp = src.colorinterp
-            except Exception:  # some combinations are not expressible in TIFF; keep GDAL's
-                pass
-            for i in range(1, dst.count + 1):
-                desc = src.descriptions[i - 1]
-                if desc:
-                    dst.set_band_description(i, desc)
-                btags = src.tags(i)
-                if btags:
-                    dst.update_tags(i, **btags)
-            if any(u for u in src.units):
-                dst.units = src.units
-            if any(s != 1.0 for s in src.scales):
-                dst.scales = src.scales
-            if any(o != 0.0 for o in src.offsets):
-                dst.offsets = src.offsets
-        stags = {k: v for k, v in src.tags().items() if not k.startswith(PROVENANCE_PREFIX)}
-        if stags:
-            dst.update_tags(**stags)
-
-    def write(self, arr: np.ndarray, window) -> None:
-        """Write ``(bands, h, w)`` at ``window``."""
-        self.dataset.write(arr, window=window)
-
-    def write_mask(self, mask: np.ndarray, window) -> None:
-        self.dataset.write_mask(mask, window=window)
-
-    def _cleanup(self) -> None:
-        if self.dataset is not None:
-            try:
-                self.dataset.close()
-            except Exception:
-                pass
-            self.dataset = None
-        if self.tmp_path is not None:
-            for p in (self.tmp_path, Path(str(self.tmp_path) + ".aux.xml"),
-                      Path(str(self.tmp_path) + ".msk")):
-                try:
-                    p.unlink()
-                except FileNotFoundError:
-                    pass
-            self.tmp_path = None
-        self._unlock()
-
-    def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self._cleanup()
-            return False
-        try:
-            if self.tags:
-                self.dataset.update_tags(**{k: str(v) for k, v in self.tags.items()})
-            self.dataset.close()
-            self.dataset = None
-            if self.path.exists() and not self.overwrite:  # appeared while we were working
-                raise OutputExistsError(
-                    f"output exists: {self.path} (use --overwrite to replace it)")
-            os.chmod(self.tmp_path, files.new_file_mode())  # mkstemp made it 0600
-            for side in (".aux.xml", ".msk"):  # sidecars GDAL may have made
-                aux = Path(str(self.tmp_path) + side)
-                if aux.exists():
-                    os.replace(aux, str(self.path) + side)
-            os.replace(self.tmp_path, self.path)
-            self.tmp_path = None
-            self._unlock()
-        except BaseException:
-            self._cleanup()
-            raise
-        return False
-
-
-def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
-    """Remove (and log) the part files a killed run left for output ``path``; see :mod:`ldcsr_core.files`."""
-    removed = files.remove_stale_parts(path)
-    if removed:
-        log.warning("removed %d stale part file(s) of %s left by an interrupted run: %s",
-                    len(removed), Path(path).name, ", ".join(p.name for p in removed))
-    return removed
-
-
-class BlockRowWriter:
-    """Collect finished output rows (arriving in order) and write them one block row at a time.
-
-    Writing whole block rows means every compressed block is written once; partial blocks would
-    be flushed, re-read and re-compressed by GDAL, bloating the file. Memory: one block row of the
-    output in its own dtype.
-    """
-
-    def __init__(self, writer: GeoTiffWriter, *, block_rows: int | None = None):
-        from rasterio.windows import Window
-
-        self._Window = Window
-        self.writer = writer
-        ds = writer.dataset
-        self.count, self.height, self.width = ds.count, ds.height, ds.width
-        self.dtype = np.dtype(ds.dtypes[0])
-        self.block_rows = int(block_rows or ds.block_shapes[0][0])
-        self._buf = np.empty((self.count, self.block_rows, self.width), self.dtype)
-        self._mask = None
-        self._filled = 0  # rows in the buffer
-        self._y = 0  # first output row held by the buffer
-        self.rows_written = 0
-
-    def push(self, y0: int, rows: np.ndarray, mask: np.ndarray | None = None) -> None:
-        """Append ``(bands, n, W)`` rows starting at output row ``y0`` (must follow the last)."""
-        if y0 != self._y + self._filled:
-            raise LdcsrError(f"rows arrived out of order: expected row {self._y + self._filled}, got {y0}")
-        n = rows.shape[1]
-        if mask is not None and self._mask is None:
-            self._mask = np.empty((self.block_rows, self.width), np.uint8)
-        k = 0
-        while k < n:
-            take = min(n - k, self.block_rows - self._filled)
-            self._buf[:, self._filled : self._filled + take] = rows[:, k : k + take]
-            if mask is not None:
-                self._mask[self._filled : self._filled + take] = mask[k : k + take]
-            self._filled += take
-            k += take
-            if self._filled == self.block_rows:
-                self._flush()
-
-    def _flush(self) -> None:
-        if not self._filled:
-            return
-        win = self._Window(0, self._y, self.width, self._filled)
-        self.writer.write(self._buf[:, : self._filled], win)
-        if self._mask is not None:
-            self.writer.write_mask(self._mask[: self._filled], win)
-        self.rows_written += self._filled
-        self._y += self._filled
-        self._filled = 0
-
-    def close(self) -> None:
-        """Write the last partial block row; check that every row arrived."""
-        self._flush()
-        if self.rows_written != self.height:
-            raise LdcsrError(
-                f"incomplete output: {self.rows_written} of {self.height} rows were produced"
-            )
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:

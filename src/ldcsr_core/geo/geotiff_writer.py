@@ -1,0 +1,431 @@
+"""Writing GeoTIFFs so that nothing is reported written unless it is.
+
+* :func:`check_free_space` - before any compute: the output's uncompressed size against the
+  destination's free space; a job that cannot fit even at :data:`BEST_COMPRESSION`:1 is refused
+  (:class:`~ldcsr_core.errors.RasterIOError`, ``ENOSPC``), one whose uncompressed size exceeds the
+  free space is warned about;
+* :class:`GeoTiffWriter` - a tiled, compressed (Big)GeoTIFF written to a hidden, locked part file
+  in the destination folder and renamed into place only when complete and checked: GDAL's write
+  errors (which it reports without raising when they happen in its block cache) are caught by
+  compressing in the writing thread, by ``fsync`` and by reopening the finished file and checking
+  every block (:func:`verify_geotiff`); any failure, Ctrl-C included, leaves neither the output
+  nor a part file, and ends in one line naming the output and the cause
+  (:func:`write_error`); part files a killed run (``kill -9``) left are removed by the next write
+  of the same output (:func:`clear_stale_parts`);
+* :class:`BlockRowWriter` - finished rows in order (the sink side of the engine's ``RowMerger``)
+  written one whole block row at a time.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import files
+from ..errors import LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
+
+__all__ = [
+    "GeoTiffWriter",
+    "BlockRowWriter",
+    "clear_stale_parts",
+    "check_free_space",
+    "free_bytes",
+    "output_nbytes",
+    "verify_geotiff",
+    "write_error",
+    "human_bytes",
+    "BEST_COMPRESSION",
+    "PROVENANCE_PREFIX",
+]
+
+log = logging.getLogger(__name__)
+
+PROVENANCE_PREFIX = "LDCSR_"
+# The best lossless compression ratio assumed possible: a job whose uncompressed size is more than
+# this many times the free space cannot fit and is refused before any compute.
+BEST_COMPRESSION = 4.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Space
+# ---------------------------------------------------------------------------------------------
+
+
+def output_nbytes(shape: tuple[int, int], count: int, dtype) -> int:
+    """Uncompressed size in bytes of a ``count``-band ``shape`` raster of ``dtype`` (+ its mask)."""
+    H, W = (int(v) for v in shape)
+    return H * W * int(count) * np.dtype(dtype).itemsize
+
+
+def free_bytes(folder: str | os.PathLike) -> int | None:
+    """Bytes free for this user in ``folder``'s filesystem, or ``None`` if it cannot be told."""
+    try:
+        return int(shutil.disk_usage(folder).free)
+    except OSError:
+        return None
+
+
+def _file_size_limit() -> int | None:
+    """The process's file size limit (``ulimit -f``) in bytes, or ``None`` when unlimited."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def human_bytes(n: float) -> str:
+    """``n`` bytes as MB, GiB or TiB, one decimal."""
+    if n >= 2**40:
+        return f"{n / 2**40:.1f} TiB"
+    if n >= 2**30:
+        return f"{n / 2**30:.1f} GiB"
+    return f"{n / 2**20:.1f} MB"
+
+
+def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the output") -> int | None:
+    """Refuse a write of ``nbytes`` uncompressed bytes that cannot fit in ``folder``.
+
+    Raises :class:`RasterIOError` (``ENOSPC``, or ``EFBIG`` for the process's file size limit)
+    when even :data:`BEST_COMPRESSION`:1 compression would not fit; logs a warning when the
+    uncompressed size exceeds the free space (compression may still make it fit). Returns the
+    free bytes (``None`` where the filesystem does not say).
+    """
+    free = free_bytes(folder)
+    need = int(nbytes / BEST_COMPRESSION)
+    if free is not None and need > free:
+        raise RasterIOError(errno.ENOSPC, (
+            f"not enough space for {name} in {folder}: {human_bytes(free)} free, the output needs about "
+            f"{human_bytes(nbytes)} uncompressed (at least {human_bytes(need)} even at {BEST_COMPRESSION:g}:1 "
+            "compression); free some space or choose another output folder"))
+    limit = _file_size_limit()
+    if limit is not None and need > limit:
+        raise RasterIOError(errno.EFBIG, (
+            f"{name} cannot be written: the file size limit (ulimit -f) is {human_bytes(limit)}, the "
+            f"output needs about {human_bytes(nbytes)} uncompressed (at least {human_bytes(need)} compressed)"))
+    if free is not None and nbytes > free:
+        log.warning("%s needs about %s uncompressed and %s has %s free: it fits only if it "
+                    "compresses well", name, human_bytes(nbytes), folder, human_bytes(free))
+    return free
+
+
+def write_error(path: str | os.PathLike, exc: BaseException | None = None,
+                nbytes: int | None = None) -> RasterIOError:
+    """One-line :class:`RasterIOError` for a failed write of ``path``: the cause in plain words
+    (no space left, the file size limit, or GDAL's own message) with the free space and the size."""
+    p = Path(path)
+    free = free_bytes(p.parent)
+    limit = _file_size_limit()
+    code = getattr(exc, "errno", None)
+    need = f", the output needs about {human_bytes(nbytes)} uncompressed" if nbytes else ""
+    if code == errno.ENOSPC or (free is not None and free < (1 << 20)):
+        return RasterIOError(errno.ENOSPC, f"cannot write {p}: no space left on device: "
+                             f"{human_bytes(free or 0)} free{need}")
+    if code == errno.EFBIG or (limit is not None and nbytes and limit < nbytes):
+        return RasterIOError(errno.EFBIG, f"cannot write {p}: the file size limit (ulimit -f) "
+                             f"of {human_bytes(limit or 0)} was reached{need}")
+    cause = cause_line(exc) if exc is not None else "the finished file does not read back"
+    return RasterIOError(code or errno.EIO, f"cannot write {p}: {cause}")
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The check of a finished file
+# ---------------------------------------------------------------------------------------------
+
+
+def verify_geotiff(path: str | os.PathLike, *, shape: tuple[int, int], count: int) -> None:
+    """Check that the GeoTIFF at ``path`` is whole: it opens with the expected size, every block
+    of every band is stored inside the file, and its last block reads back.
+
+    Raises :class:`RasterIOError` naming what is wrong. The block check reads only the TIFF's
+    offsets (GDAL's ``BLOCK_OFFSET``/``BLOCK_SIZE``), so it costs little even for a huge file.
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+    from rasterio.windows import Window
+
+    p = Path(path)
+    size = _size(p)
+    try:
+        with rasterio.open(p) as ds:
+            if (ds.height, ds.width, ds.count) != (int(shape[0]), int(shape[1]), int(count)):
+                raise RasterIOError(errno.EIO, (
+                    f"{p.name} reads back as {ds.count}×{ds.height}×{ds.width}, "
+                    f"expected {count}×{shape[0]}×{shape[1]}"))
+            bh, bw = ds.block_shapes[0]
+            nby, nbx = -(-ds.height // bh), -(-ds.width // bw)
+            bands = range(1, ds.count + 1) if ds.interleaving is not None and \
+                ds.interleaving.name == "band" else (1,)
+            for b in bands:
+                for by in range(nby):
+                    for bx in range(nbx):
+                        off = ds.get_tag_item(f"BLOCK_OFFSET_{bx}_{by}", "TIFF", bidx=b)
+                        n = ds.get_tag_item(f"BLOCK_SIZE_{bx}_{by}", "TIFF", bidx=b)
+                        if not off or not n or int(off) + int(n) > size:
+                            raise RasterIOError(errno.EIO, (
+                                f"block ({by}, {bx}) of band {b} of {p.name} was not stored"))
+            y0, x0 = (nby - 1) * bh, (nbx - 1) * bw
+            ds.read(window=Window(x0, y0, ds.width - x0, ds.height - y0))
+    except RasterioError as e:
+        raise RasterIOError(errno.EIO, f"{p.name} does not read back: {cause_line(e)}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Writers
+# ---------------------------------------------------------------------------------------------
+
+
+class GeoTiffWriter:
+    """Write a GeoTIFF to a temporary file next to ``path``; rename it into place on success.
+
+    Use as a context manager. On a normal exit the dataset is closed, synced to disk, checked
+    (:func:`verify_geotiff`) and atomically renamed to ``path`` (with its ``.aux.xml`` sidecar, if
+    GDAL made one); on any exception, including ``KeyboardInterrupt``, and on any write error, the
+    temporary file is removed, ``path`` is left untouched and a write error is raised as one
+    :class:`RasterIOError` naming ``path`` and the cause (:func:`write_error`).
+
+    Parameters
+    ----------
+    path : final output path; its folder must exist.
+    profile : rasterio profile (e.g. from :func:`~ldcsr_core.geo.raster_io.output_profile`).
+    src : optional source dataset whose band descriptions, colour interpretation, tags (dataset
+        and per band), units, scales and offsets are copied.
+    tags : extra dataset tags (provenance), written last.
+    overwrite : replace an existing ``path``; otherwise :class:`OutputExistsError` if it exists.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        profile: Mapping[str, Any],
+        *,
+        src=None,
+        tags: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+    ):
+        self.path = Path(path)
+        self.profile = dict(profile)
+        # Compress in the writing thread: GDAL's worker threads report write errors (a full disk)
+        # on stderr only, so the run would go on and end in a broken file.
+        self.profile["num_threads"] = "1"
+        self.src = src
+        self.tags = dict(tags or {})
+        self.overwrite = overwrite
+        self.dataset = None
+        self.tmp_path: Path | None = None
+        self._lock_fd: int | None = None
+        self.nbytes = output_nbytes((self.profile["height"], self.profile["width"]),
+                                    self.profile["count"], self.profile["dtype"])
+
+    def __enter__(self):
+        import rasterio
+        from rasterio.errors import RasterioError
+
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise RasterIOError(errno.ENOENT, f"output folder does not exist: {folder}")
+        if self.path.exists() and not self.overwrite:
+            raise OutputExistsError(errno.EEXIST,
+                                    f"output exists: {self.path} (use --overwrite to replace it)")
+        clear_stale_parts(self.path)
+        try:
+            self.tmp_path, self._lock_fd = files.make_part(self.path)
+        except OSError as e:
+            raise RasterIOError(e.errno, f"cannot write to {folder}: "
+                                f"{e.strerror or one_line(e)}") from None
+        try:
+            self.dataset = rasterio.open(self.tmp_path, "w", **self.profile)
+            if self.src is not None:
+                self._copy_metadata(self.src, self.dataset)
+        except BaseException as e:
+            self._cleanup()
+            if isinstance(e, (RasterioError, OSError)):
+                raise write_error(self.path, e, self.nbytes) from None
+            raise
+        return self
+
+    @staticmethod
+    def _copy_metadata(src, dst) -> None:
+        if src.count == dst.count:
+            try:
+                dst.colorinterp = src.colorinterp
+            except Exception:  # some combinations are not expressible in TIFF; keep GDAL's
+                pass
+            for i in range(1, dst.count + 1):
+                desc = src.descriptions[i - 1]
+                if desc:
+                    dst.set_band_description(i, desc)
+                btags = src.tags(i)
+                if btags:
+                    dst.update_tags(i, **btags)
+            if any(u for u in src.units):
+                dst.units = src.units
+            if any(s != 1.0 for s in src.scales):
+                dst.scales = src.scales
+            if any(o != 0.0 for o in src.offsets):
+                dst.offsets = src.offsets
+        stags = {k: v for k, v in src.tags().items() if not k.startswith(PROVENANCE_PREFIX)}
+        if stags:
+            dst.update_tags(**stags)
+
+    def _guard(self, fn, *args, **kwargs):
+        from rasterio.errors import RasterioError
+
+        try:
+            return fn(*args, **kwargs)
+        except (RasterioError, OSError) as e:
+            raise write_error(self.path, e, self.nbytes) from None
+
+    def write(self, arr: np.ndarray, window) -> None:
+        """Write ``(bands, h, w)`` at ``window``."""
+        self._guard(self.dataset.write, arr, window=window)
+
+    def write_mask(self, mask: np.ndarray, window) -> None:
+        self._guard(self.dataset.write_mask, mask, window=window)
+
+    def _cleanup(self) -> None:
+        if self.dataset is not None:
+            try:
+                self.dataset.close()
+            except Exception:
+                pass
+            self.dataset = None
+        if self.tmp_path is not None:
+            for p in (self.tmp_path, Path(str(self.tmp_path) + ".aux.xml"),
+                      Path(str(self.tmp_path) + ".msk")):
+                try:
+                    p.unlink()
+                except FileNotFoundError:
+                    pass
+            self.tmp_path = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _finish(self) -> None:
+        """Close, sync and check the part file (raises :func:`write_error` on any failure)."""
+        if self.tags:
+            self._guard(self.dataset.update_tags, **{k: str(v) for k, v in self.tags.items()})
+        ds, self.dataset = self.dataset, None
+        self._guard(ds.close)
+        try:
+            os.fsync(self._lock_fd)  # the part file's own descriptor: deferred errors show here
+        except OSError as e:
+            raise write_error(self.path, e, self.nbytes) from None
+        try:
+            verify_geotiff(self.tmp_path, shape=(self.profile["height"], self.profile["width"]),
+                           count=self.profile["count"])
+        except RasterIOError as e:
+            err = write_error(self.path, None, self.nbytes)
+            if err.errno == errno.EIO:  # neither space nor the size limit: say what is broken
+                err = RasterIOError(errno.EIO, f"cannot write {self.path}: {e}")
+            raise err from None
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._cleanup()
+            return False
+        try:
+            self._finish()
+            if self.path.exists() and not self.overwrite:  # appeared while we were working
+                raise OutputExistsError(
+                    f"output exists: {self.path} (use --overwrite to replace it)")
+            os.chmod(self.tmp_path, files.new_file_mode())  # mkstemp made it 0600
+            for side in (".aux.xml", ".msk"):  # sidecars GDAL may have made
+                aux = Path(str(self.tmp_path) + side)
+                if aux.exists():
+                    os.replace(aux, str(self.path) + side)
+            os.replace(self.tmp_path, self.path)
+            self.tmp_path = None
+            self._unlock()
+        except BaseException:
+            self._cleanup()
+            raise
+        return False
+
+
+def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Remove (and log) the part files a killed run left for output ``path``; see :mod:`ldcsr_core.files`."""
+    removed = files.remove_stale_parts(path)
+    if removed:
+        log.warning("removed %d stale part file(s) of %s left by an interrupted run: %s",
+                    len(removed), Path(path).name, ", ".join(p.name for p in removed))
+    return removed
+
+
+class BlockRowWriter:
+    """Collect finished output rows (arriving in order) and write them one block row at a time.
+
+    Writing whole block rows means every compressed block is written once; partial blocks would
+    be flushed, re-read and re-compressed by GDAL, bloating the file. Memory: one block row of the
+    output in its own dtype.
+    """
+
+    def __init__(self, writer: GeoTiffWriter, *, block_rows: int | None = None):
+        from rasterio.windows import Window
+
+        self._Window = Window
+        self.writer = writer
+        ds = writer.dataset
+        self.count, self.height, self.width = ds.count, ds.height, ds.width
+        self.dtype = np.dtype(ds.dtypes[0])
+        self.block_rows = int(block_rows or ds.block_shapes[0][0])
+        self._buf = np.empty((self.count, self.block_rows, self.width), self.dtype)
+        self._mask = None
+        self._filled = 0  # rows in the buffer
+        self._y = 0  # first output row held by the buffer
+        self.rows_written = 0
+
+    def push(self, y0: int, rows: np.ndarray, mask: np.ndarray | None = None) -> None:
+        """Append ``(bands, n, W)`` rows starting at output row ``y0`` (must follow the last)."""
+        if y0 != self._y + self._filled:
+            raise LdcsrError(f"rows arrived out of order: expected row {self._y + self._filled}, got {y0}")
+        n = rows.shape[1]
+        if mask is not None and self._mask is None:
+            self._mask = np.empty((self.block_rows, self.width), np.uint8)
+        k = 0
+        while k < n:
+            take = min(n - k, self.block_rows - self._filled)
+            self._buf[:, self._filled : self._filled + take] = rows[:, k : k + take]
+            if mask is not None:
+                self._mask[self._filled : self._filled + take] = mask[k : k + take]
+            self._filled += take
+            k += take
+            if self._filled == self.block_rows:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self._filled:
+            return
+        win = self._Window(0, self._y, self.width, self._filled)
+        self.writer.write(self._buf[:, : self._filled], win)
+        if self._mask is not None:
+            self.writer.write_mask(self._mask[: self._filled], win)
+        self.rows_written += self._filled
+        self._y += self._filled
+        self._filled = 0
+
+    def close(self) -> None:
+        """Write the last partial block row; check that every row arrived."""
+        self._flush()
+        if self.rows_written != self.height:
+            raise LdcsrError(
+                f"incomplete output: {self.rows_written} of {self.height} rows were produced"
+            )

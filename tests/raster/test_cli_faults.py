@@ -1,0 +1,291 @@
+"""Nothing reported written unless it is, and right results or a clear refusal (issues 20 and 26).
+
+One table of real faults against ``ldcsr upscale`` / ``ldcsr info``: full disks (the process's file
+size limit, ``ulimit -f``, and a small tmpfs where this machine lets us mount one), outputs that
+cannot fit, truncated inputs, a VRT whose source is missing, stale outputs of another request, and
+output paths that must be refused. Each row gives the exit status, the one line it must print,
+and checks that nothing was left at the output path (no part file either) and the input is intact.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from .conftest import UTM33, sha256, write_tif
+
+FAST = ["--mode", "fast"]
+
+
+def noise_tif(path: Path, size: int = 256, seed: int = 0) -> Path:
+    """RGB noise: its super-resolved output hardly compresses (about 0.96 of its raw size)."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, (3, size, size)).astype(np.uint8)
+    from rasterio.enums import ColorInterp
+
+    return write_tif(path, data, dtype="uint8",
+                     colorinterp=[ColorInterp.red, ColorInterp.green, ColorInterp.blue])
+
+
+def truncated_tif(path: Path) -> Path:
+    good = path.with_name("whole.tif")
+    rng = np.random.default_rng(1)
+    data = rng.integers(0, 256, (3, 512, 512)).astype(np.uint8)
+    with rasterio.open(good, "w", driver="GTiff", width=512, height=512, count=3, dtype="uint8",
+                       tiled=True, blockxsize=256, blockysize=256, compress="deflate", crs=UTM33,
+                       transform=from_origin(600000.0, 5340000.0, 10.0, 10.0)) as ds:
+        ds.write(data)
+    raw = good.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    good.unlink()
+    return path
+
+
+def vrt(path: Path, source: str, size: int) -> Path:
+    """A VRT of ``size``² pixels reading band 1 of ``source`` (which may be missing)."""
+    path.write_text(f"""<VRTDataset rasterXSize="{size}" rasterYSize="{size}">
+  <SRS>EPSG:32633</SRS>
+  <GeoTransform>600000, 10, 0, 5340000, 0, -10</GeoTransform>
+  <VRTRasterBand dataType="Byte" band="1">
+    <SimpleSource>
+      <SourceFilename relativeToVRT="1">{source}</SourceFilename>
+      <SourceBand>1</SourceBand>
+      <SrcRect xOff="0" yOff="0" xSize="64" ySize="64"/>
+      <DstRect xOff="0" yOff="0" xSize="64" ySize="64"/>
+    </SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>
+""")
+    return path
+
+
+@dataclass
+class Case:
+    """``setup(tmp, model)`` makes the inputs and returns ``(args, output path or None)``."""
+
+    setup: Callable
+    code: int
+    says: tuple[str, ...]
+    fsize_limit: int | None = None  # ulimit -f for the run, in bytes
+    stdout: tuple[str, ...] = ()
+    keeps_output: bool = False  # an output there before the run must be left as it was
+    quiet: bool = True  # run with -q (only the error line)
+    extra: dict = field(default_factory=dict)
+
+
+def _full_after_precheck(tmp, model):
+    src = noise_tif(tmp / "noise.tif")
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+
+
+def _cannot_fit(tmp, model):
+    src = noise_tif(tmp / "noise.tif")
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 4, *FAST, "--model", model], tmp / "out.tif"
+
+
+def _huge_vrt(tmp, model):
+    noise_tif(tmp / "small.tif", size=64)
+    src = vrt(tmp / "big.vrt", "small.tif", 1_000_000)
+    # 8 000 000² px at x8: 58 TiB uncompressed; refused before any compute.
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 8, *FAST, "--model", model], tmp / "out.tif"
+
+
+def _truncated(tmp, model):
+    src = truncated_tif(tmp / "trunc.tif")
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+
+
+def _vrt_missing_source(tmp, model):
+    src = vrt(tmp / "scene.vrt", "gone.tif", 64)
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+
+
+def _stale_other_source(tmp, model):
+    a, b = noise_tif(tmp / "a.tif", 32, seed=1), noise_tif(tmp / "b.tif", 32, seed=2)
+    out = tmp / "out.tif"
+    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    return ["upscale", b, "-o", out, "-s", 2, *FAST, "--model", model], out
+
+
+def _stale_other_bands(tmp, model):
+    a = noise_tif(tmp / "a.tif", 32, seed=1)
+    out = tmp / "out.tif"
+    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model, "--bands", "3,2,1"], out
+
+
+def _stale_other_stretch(tmp, model):
+    a = noise_tif(tmp / "a.tif", 32, seed=1)
+    out = tmp / "out.tif"
+    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model, "--stretch", "percentile"], out
+
+
+def _stale_source_changed(tmp, model):
+    a = noise_tif(tmp / "a.tif", 32, seed=1)
+    out = tmp / "out.tif"
+    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    noise_tif(a, 32, seed=3)  # same name and size, new content
+    os.utime(a, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns + 10**9))
+    return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model], out
+
+
+def _same_request_resumes(tmp, model):
+    a = noise_tif(tmp / "a.tif", 32, seed=1)
+    out = tmp / "out.tif"
+    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model], out
+
+
+def _empty_output(tmp, model):
+    return ["upscale", noise_tif(tmp / "a.tif", 32), "-o", "", "-s", 2, *FAST], None
+
+
+def _missing_folder_slash(tmp, model):
+    return ["upscale", noise_tif(tmp / "a.tif", 32), "-o", f"{tmp}/missing_folder/", "-s", 2,
+            *FAST], tmp / "missing_folder"
+
+
+def _png_name(tmp, model):
+    return ["upscale", noise_tif(tmp / "a.tif", 32), "-o", tmp / "x.png", "-s", 2, *FAST], tmp / "x.png"
+
+
+def _info_free_space(tmp, model):
+    noise_tif(tmp / "small.tif", size=64)
+    return ["info", vrt(tmp / "big.vrt", "small.tif", 1_000_000), "-s", 8, "-o", tmp / "o.tif"], None
+
+
+CASES = {
+    # The file size limit is reached mid-run: the pre-check passes (1/4 of 0.79 MB < 0.4 MB), the
+    # output compresses to ~0.75 MB, the first block row past 0.4 MB fails.
+    "write fails mid-run (ulimit -f)": Case(_full_after_precheck, 5, ("cannot write", "out.tif",
+                                                                       "file size limit"),
+                                            fsize_limit=400_000),
+    "cannot fit even compressed (ulimit -f)": Case(_cannot_fit, 5, ("out.tif", "file size limit",
+                                                                    "3.0 MB"),
+                                                   fsize_limit=400_000),
+    "1 000 000² x8 cannot fit the disk": Case(_huge_vrt, 5, ("not enough space for out.tif",
+                                                           "TiB uncompressed", "free")),
+    "truncated GeoTIFF": Case(_truncated, 5, ("trunc.tif is truncated or damaged",
+                                              "could not read tile")),
+    "VRT with a missing source": Case(_vrt_missing_source, 5, ("scene.vrt", "gone.tif")),
+    "stale output of another source": Case(_stale_other_source, 4, ("another request", "out.tif",
+                                                                    "--overwrite"),
+                                           keeps_output=True),
+    "stale output of other --bands": Case(_stale_other_bands, 4, ("another request",),
+                                          keeps_output=True),
+    "stale output of other --stretch": Case(_stale_other_stretch, 4, ("another request",),
+                                            keeps_output=True),
+    "stale output of a changed source": Case(_stale_source_changed, 4, ("another request",),
+                                             keeps_output=True),
+    "same request is skipped": Case(_same_request_resumes, 0, ("complete output already there",
+                                                               "1 skipped"),
+                                    keeps_output=True, quiet=False),
+    "-o ''": Case(_empty_output, 2, ("output path is empty",)),
+    "-o missing_folder/": Case(_missing_folder_slash, 2, ("output folder does not exist",)),
+    "-o x.png": Case(_png_name, 2, ("not a GeoTIFF name", ".tif")),
+    "info: free space of the destination": Case(_info_free_space, 0, (),
+                                                stdout=("destination:", "free",
+                                                        "upscale would refuse")),
+}
+
+
+def _ldcsr(args, fsize_limit=None, cwd=None, quiet=True):
+    def limit():  # in the child only: the test process keeps writing its own files
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_limit, resource.RLIM_INFINITY))
+
+    return subprocess.run([sys.executable, "-m", "ldcsr_core.cli", *(["-q"] if quiet else []),
+                           *[str(a) for a in args]],
+                          capture_output=True, text=True, cwd=cwd, timeout=300,
+                          preexec_fn=limit if fsize_limit else None)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if "ldcsr-part" in p.name)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_fault_matrix(name, tmp_path, tiny_model_file):
+    case = CASES[name]
+    work = tmp_path / "w"
+    work.mkdir()
+    args, out = case.setup(work, tiny_model_file)
+    inputs = {p: sha256(p) for p in work.iterdir() if p.is_file() and p != out}
+    before = sha256(out) if out is not None and out.is_file() else None
+    r = _ldcsr(args, case.fsize_limit, cwd=work, quiet=case.quiet)
+    err_lines = [ln for ln in r.stderr.splitlines() if ln.startswith("Error")]
+    assert r.returncode == case.code, r.stderr
+    assert "Traceback" not in r.stderr
+    if case.code not in (0,):
+        assert len(err_lines) == 1, r.stderr
+        for s in case.says:
+            assert s in err_lines[0], r.stderr
+    else:
+        for s in case.says:
+            assert s in r.stderr, r.stderr
+    for s in case.stdout:
+        assert s in r.stdout, r.stdout
+    if out is not None:
+        if case.keeps_output:
+            assert sha256(out) == before  # the earlier output is untouched
+        else:
+            assert not out.exists(), f"{out} was left behind"
+    assert _leftovers(work) == []
+    assert not any(p.name.endswith("_sr.tif") for p in work.iterdir())
+    for p, digest in inputs.items():  # no input modified
+        assert sha256(p) == digest, p
+
+
+def test_write_failure_leaves_nothing_and_a_later_run_succeeds(tmp_path, tiny_model_file):
+    """The same run without the limit writes a whole, readable file (the limit was the cause)."""
+    src = noise_tif(tmp_path / "noise.tif")
+    out = tmp_path / "out.tif"
+    args = ["upscale", src, "-o", out, "-s", 2, *FAST, "--model", tiny_model_file]
+    assert _ldcsr(args, fsize_limit=400_000).returncode == 5
+    assert not out.exists()
+    r = _ldcsr(args)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 400_000  # so the limit really was in the way
+    with rasterio.open(out) as ds:
+        assert ds.read().shape == (3, 512, 512)
+
+
+def _small_tmpfs(path: Path, size: str) -> bool:
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        return False
+    path.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                       capture_output=True)
+    return r.returncode == 0
+
+
+def test_full_tmpfs_disk(tmp_path, tiny_model_file):
+    """A real full filesystem (a 600 KiB tmpfs) where the machine allows mounting one: refused up
+    front when even 4:1 compression cannot fit; when only compression could make it fit, the
+    write fails mid-run with ENOSPC and nothing is left."""
+    disk = tmp_path / "disk"
+    if not _small_tmpfs(disk, "600k"):
+        pytest.skip("cannot mount a tmpfs here (not root, or no mount permission); "
+                    "the ulimit -f rows of the fault matrix cover the same paths")
+    try:
+        src = noise_tif(tmp_path / "noise.tif")
+        r = _ldcsr(["upscale", src, "-o", disk / "x4.tif", "-s", 4, *FAST, "--model", tiny_model_file])
+        assert r.returncode == 5 and "not enough space for x4.tif" in r.stderr, r.stderr
+        r = _ldcsr(["upscale", src, "-o", disk / "x2.tif", "-s", 2, *FAST, "--model", tiny_model_file])
+        assert r.returncode == 5, r.stderr
+        line = [ln for ln in r.stderr.splitlines() if ln.startswith("Error")]
+        assert len(line) == 1 and "no space left on device" in line[0] and "x2.tif" in line[0], r.stderr
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
