@@ -111,6 +111,13 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
         out = output_path_for(source.path, spec.scale)
     except FileExistsError as exc:
         return f"{what}, and no free output name is left: {exc}."
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo.geotiff_writer import check_free_space
+
+    try:  # before any compute, as the CLI does: refuse what cannot fit even compressed
+        check_free_space(folder, size, name=out.name)
+    except RasterIOError as exc:
+        return f"{what}, and it cannot be streamed next to its source: {exc}."
     return dataclasses.replace(spec, output_path=str(out), bicubic=False)
 
 

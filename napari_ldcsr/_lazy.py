@@ -101,10 +101,13 @@ class RasterLevel:
             H, W = self.full_shape
             win = Window(c0 * f, r0 * f, min(c1 * f, W) - c0 * f, min(r1 * f, H) - r0 * f)
             self.reads.append((f, r0, c0, h, w))
-            with warnings.catch_warnings():
+            from ldcsr_core.geo.raster_io import read_errors
+
+            ds = self._dataset()
+            with warnings.catch_warnings(), read_errors(ds):  # a damaged file: named, in plain words
                 warnings.simplefilter("ignore")
-                arr = self._dataset().read(self.bands, window=win, out_shape=(out_bands, h, w),
-                                           resampling=Resampling.nearest if f == 1 else Resampling.average)
+                arr = ds.read(self.bands, window=win, out_shape=(out_bands, h, w),
+                              resampling=Resampling.nearest if f == 1 else Resampling.average)
         arr = np.moveaxis(arr, 0, -1) if self.rgb else arr[0]
         if steps != [1, 1]:
             arr = arr[::steps[0], ::steps[1]]

@@ -85,6 +85,18 @@ class JobRunner(QObject):
         self._worker.quit()
         return True
 
+    def wait(self, timeout_ms: int = 60_000) -> bool:
+        """Block until the job's thread has ended (after :meth:`cancel`: within one tile); True if
+        none is left. For shutdown only: the GUI does not repaint meanwhile."""
+        from qtpy.QtCore import QThreadPool
+
+        if self._worker is None:
+            return True
+        if not QThreadPool.globalInstance().waitForDone(int(timeout_ms)):
+            return False
+        self._worker = None  # its finished signal may never be delivered (the GUI is going away)
+        return True
+
     def _work(self, source: LayerSource, spec: JobSpec):
         from ldcsr_core.progress import polling
 

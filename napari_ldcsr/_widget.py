@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ldcsr_core.rules import MIN_INPUT_SIDE
 from ldcsr_core.threads import release_pool
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import QEvent, Qt, Signal
 from qtpy.QtWidgets import (
     QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
@@ -85,6 +85,8 @@ class LdcsrWidget(QWidget):
 
         self.live = LivePanel(self)
         self.add_section("Live lens and linked compare", self.live)
+        self._shut = False
+        self._watch_teardown()
 
     # ---------------------------------------------------------------- UI
     def _build_ui(self) -> None:
@@ -543,6 +545,43 @@ class LdcsrWidget(QWidget):
     def _show_device(self, text: str) -> None:
         if self.device_label.text().startswith("Device: detecting"):
             self.device_label.setText(f"Device: {text}")
+
+    def _watch_teardown(self) -> None:
+        """Shut down when the viewer's window is destroyed or the application quits (the widget's
+        own removal is seen in :meth:`event`)."""
+        from qtpy.QtWidgets import QApplication
+
+        window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
+        if window is not None:
+            window.destroyed.connect(self.shutdown)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    def shutdown(self, *_: Any) -> None:
+        """Stop every worker of the widget (the Run, the live lens) and wait for their threads to
+        end, so that none outlives the viewer: a Run stops within one tile and a streamed Run's part
+        file is removed on the way. Called when the viewer closes, the application quits, or the
+        widget is removed from its dock; safe to call more than once."""
+        if self._shut:
+            return
+        self._shut = True
+        try:
+            self.cancel()
+            self.live.close()
+        except RuntimeError:  # Qt parts already deleted: nothing left to stop there
+            pass
+        from qtpy.QtCore import QThreadPool
+
+        self.runner.wait()
+        QThreadPool.globalInstance().waitForDone(60_000)  # the lens's and the probe's workers too
+
+    def event(self, ev) -> bool:  # noqa: D401 - Qt override
+        # napari's remove_dock_widget unparents the widget before deleting its dock.
+        if ev.type() == QEvent.Type.ParentChange and self.parent() is None \
+                and getattr(self, "_shut", True) is False:
+            self.shutdown()
+        return super().event(ev)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.cancel()

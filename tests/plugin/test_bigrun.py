@@ -192,3 +192,54 @@ def test_band_layers_read_whole_stream_to_one_file_and_open_as_band_layers(tmp_p
         np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
         np.testing.assert_array_equal(np.asarray(out.data[0]), expected.data[i])
     assert (expected.data[:, 0, 0] == 0).all()  # nodata kept
+
+
+def test_streamed_run_that_cannot_fit_is_refused_before_any_compute(big, ldcsr, notes):
+    """The plugin checks the destination as the CLI does: a streamed result that cannot fit even at
+    4:1 compression is refused up front with both sizes (here the process's file size limit, a
+    real one: set for the moment of the check), and no file is made."""
+    import resource
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    widget.set_layer(src)
+    widget.set_scale(2.5)  # 240 x 320 x 3 = 225 kB: streamed (over the 100 kB limit)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, hard))
+    try:
+        started = widget.run(layer=src)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert not started and not widget.running
+    errors = [t for s, t in notes if s == "error"]
+    assert any("cannot be streamed next to its source" in t and "file size limit" in t for t in errors), notes
+    assert sorted(p.name for p in big.parent.iterdir()) == ["ortho.tif"]
+
+
+@pytest.mark.parametrize("how", ["viewer closed", "widget removed"])
+def test_closing_mid_run_stops_the_run_and_leaves_nothing(how, big, ldcsr, qtbot, notes,
+                                                          engine_held_at_second_tile):
+    """Issue 20: closing the viewer (or removing the widget) while a streamed Run writes its part
+    file stops the worker within one tile, removes the part file, and raises nothing in the worker
+    thread (pytest-qt fails the test on an exception in a Qt thread or slot)."""
+    import threading
+
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    widget.tile = 32
+    gate = engine_held_at_second_tile
+    widget.set_scale(2.5)
+    assert widget.run(layer=src)
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    assert any("ldcsr-part" in p.name for p in big.parent.iterdir())
+    threading.Timer(0.5, gate.release.set).start()  # the held tile ends, as a real one would
+    if how == "viewer closed":
+        viewer.close()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the window goes
+    else:
+        viewer.window.remove_dock_widget(widget)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert len(gate.ran) == 2  # stopped within one tile
+    assert [p.name for p in big.parent.iterdir()] == ["ortho.tif"]

@@ -117,3 +117,53 @@ def test_multiband_opens_one_layer_per_band(make_napari_viewer, tmp_path):
         assert lyr.data.shape == (10, 12) and tuple(lyr.scale) == (0.5, 0.5)
         np.testing.assert_allclose(geo.world_bounds(lyr.data_to_world, (10, 12)), [[-900, 300], [-895, 306]])
         assert lyr.metadata["crs_name"] == "EPSG:32631"
+
+
+def _truncated(tmp_path, tiled=True):
+    path = tmp_path / "whole.tif"
+    data = np.random.default_rng(0).integers(0, 256, (3, 256, 256)).astype(np.uint8)
+    extra = dict(tiled=True, blockxsize=64, blockysize=64) if tiled else {}
+    with rasterio.open(path, "w", driver="GTiff", height=256, width=256, count=3, dtype="uint8",
+                       compress="deflate", **extra) as dst:
+        dst.write(data)
+    raw = path.read_bytes()
+    cut = tmp_path / "trunc.tif"
+    cut.write_bytes(raw[: len(raw) // 2])
+    return cut
+
+
+def test_reader_names_a_damaged_file(tmp_path):
+    """Issue 20: a GeoTIFF cut at half its length is reported by name, in plain words, eagerly
+    and through the lazy reader (whose reads happen as napari draws)."""
+    from ldcsr_core.errors import RasterIOError
+
+    from napari_ldcsr._lazy import lazy_layer_data
+
+    cut = _truncated(tmp_path)
+    with pytest.raises(RasterIOError, match=r"trunc\.tif is truncated or damaged: GDAL could not read tile"):
+        napari_get_reader(str(cut))(str(cut))
+    (levels, _, _), = lazy_layer_data(cut)
+    with pytest.raises(RasterIOError, match=r"trunc\.tif is truncated or damaged"):
+        np.asarray(levels[0][:, :])
+
+
+def test_writer_reports_a_failed_write_and_leaves_nothing(tmp_path):
+    """Issue 20: saving a layer past the file size limit (``ulimit -f``, set in a child process)
+    ends in one error naming the file and the cause, with nothing at the path and no part file."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, numpy as np\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, resource.RLIM_INFINITY))\n"
+        "from napari_ldcsr._writer import write_geotiff\n"
+        "data = np.random.default_rng(0).integers(0, 256, (512, 512, 3)).astype(np.uint8)\n"
+        "try:\n"
+        f"    write_geotiff({str(tmp_path / 'saved.tif')!r}, data, {{'rgb': True}})\n"
+        "except OSError as e:\n"
+        "    print('ERROR', e)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "ERROR cannot write" in r.stdout and "saved.tif" in r.stdout and "file size limit" in r.stdout, r.stdout
+    assert list(tmp_path.iterdir()) == []

@@ -233,7 +233,23 @@ BAD = {
     "read-only folder": (lambda s, t: {"OUTPUT": str(_readonly_folder(t) / "o.tif")},
                          "cannot write to"),
     "not a checkpoint": (lambda s, t: {"MODEL": str(_junk(t))}, "LDCSR: "),
+    "truncated input": (lambda s, t: {"INPUT": str(_truncated(s, t))}, "is truncated or damaged"),
 }
+
+
+def _truncated(scene, tmp_path):
+    """``scene`` rewritten tiled and cut at half its length (the header survives, blocks do not)."""
+    import rasterio
+
+    whole, cut = tmp_path / "whole.tif", tmp_path / "trunc.tif"
+    with rasterio.open(scene) as src:
+        prof = dict(src.profile, tiled=True, blockxsize=16, blockysize=16, compress="deflate")
+        with rasterio.open(whole, "w", **prof) as dst:
+            dst.write(src.read())
+    raw = whole.read_bytes()
+    cut.write_bytes(raw[: len(raw) // 2])
+    whole.unlink()
+    return cut
 
 
 def _junk(tmp_path):

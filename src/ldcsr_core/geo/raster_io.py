@@ -36,7 +36,9 @@ import numpy as np
 
 from .. import files
 from ..errors import InputError, RasterIOError, cause_line, one_line
-from .geotiff_writer import PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts
+from .geotiff_writer import (
+    PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, check_free_space, clear_stale_parts, output_nbytes,
+)
 
 __all__ = [
     "RasterInfo",
@@ -402,6 +404,8 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
                             bands_last=False, colorinterp=geo.colorinterp or None,
                             descriptions=geo.descriptions) as mem:
         profile = output_profile(mem, geo.shape, block=block, compress=compress)
+        check_free_space(Path(path).parent, output_nbytes(geo.shape, geo.count, geo.data.dtype),
+                         name=Path(path).name)
         from rasterio.windows import Window
 
         with GeoTiffWriter(path, profile, src=mem, tags=geo.tags, overwrite=overwrite) as gw:
