@@ -98,6 +98,13 @@ def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the
     uncompressed size exceeds the free space (compression may still make it fit). Returns the
     free bytes (``None`` where the filesystem does not say).
     """
+    import tempfile
+
+    try:  # say this first: a place we cannot write to has no room either (O_TMPFILE: no name)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise RasterIOError(e.errno, f"cannot write to {folder}: {e.strerror or one_line(e)}") from None
     free = free_bytes(folder)
     need = int(nbytes / BEST_COMPRESSION)
     if free is not None and need > free:
