@@ -213,12 +213,14 @@ def _open_expanded(p: Path, kind: str):
 class _ExpandedDataset:
     """A paletted raster seen through its colour table as RGB(A) bands (attributes pass through).
 
-    ``name`` is the original file; ``palette_expanded`` is ``"RGB"`` or ``"RGBA"``.
+    ``name`` is the original file, ``gdal_name`` what GDAL opened (``vrt://NAME?expand=...``, to
+    open it again); ``palette_expanded`` is ``"RGB"`` or ``"RGBA"``.
     """
 
     def __init__(self, dataset, name: str, kind: str):
         self._dataset = dataset
         self.name = name
+        self.gdal_name = dataset.name
         self.palette_expanded = kind.upper()
 
     def __getattr__(self, attr):
