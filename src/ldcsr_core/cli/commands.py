@@ -437,7 +437,7 @@ def info(file, scale, target_resolution, bands):
     with open_raster(file) as ds:
         i = raster_info(ds)
         click.echo(f"file:        {file}")
-        click.echo(f"driver:      {i.driver}")
+        click.echo(f"driver:      {getattr(ds, 'source_driver', i.driver)}")
         if getattr(ds, "palette_expanded", None):
             click.echo(f"palette:     a colour table; expanded to {ds.palette_expanded} for the model "
                        f"(the output is {ds.palette_expanded}, not class indices)")

@@ -162,8 +162,11 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
         raise
     if kind is None:
         return src
+    driver = src.driver
     src.close()
-    return _open_expanded(p, kind)
+    ds = _open_expanded(p, kind)
+    ds.source_driver = driver
+    return ds
 
 
 def palette_expansion(src, name=None) -> str | None:
@@ -213,13 +216,14 @@ def _open_expanded(p: Path, kind: str):
 class _ExpandedDataset:
     """A paletted raster seen through its colour table as RGB(A) bands (attributes pass through).
 
-    ``name`` is the original file, ``gdal_name`` what GDAL opened (``vrt://NAME?expand=...``, to
-    open it again); ``palette_expanded`` is ``"RGB"`` or ``"RGBA"``.
+    ``name`` is the original file and ``source_driver`` its driver, ``gdal_name`` what GDAL opened
+    (``vrt://NAME?expand=...``, to open it again); ``palette_expanded`` is ``"RGB"`` or ``"RGBA"``.
     """
 
     def __init__(self, dataset, name: str, kind: str):
         self._dataset = dataset
         self.name = name
+        self.source_driver = dataset.driver
         self.gdal_name = dataset.name
         self.palette_expanded = kind.upper()
 
