@@ -139,7 +139,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     easting)``). ``reads`` (a list) collects every window read, all levels together.
     """
     import dask.array as da
-    import rasterio
+    from ldcsr_core.geo.raster_io import open_raster
     from rasterio.errors import NotGeoreferencedWarning
 
     from ._reader import _is_rgb, raster_metadata
@@ -147,7 +147,8 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     reads = reads if reads is not None else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(path) as src:
+        with open_raster(path) as src:  # a colour table is read expanded to RGB(A), as the CLI does
+            read_path = getattr(src, "gdal_name", path)
             H, W, count, dtype = src.height, src.width, src.count, src.dtypes[0]
             crs, transform, nodata = src.crs, src.transform, src.nodata
             colorinterp = [ci.name for ci in src.colorinterp]
@@ -163,7 +164,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     def pyramid(bands: list[int], rgb: bool) -> list:
         levels = []
         for f in factors:
-            lvl = RasterLevel(path, f, (H, W), bands, dtype, rgb, reads)
+            lvl = RasterLevel(read_path, f, (H, W), bands, dtype, rgb, reads)
             chunks = (CHUNK, CHUNK) + ((len(bands),) if rgb else ())
             arr = da.from_array(lvl, chunks=chunks, asarray=True, fancy=False, lock=False,
                                 name=f"ldcsr-lazy-{id(lvl):x}", meta=np.empty((0,) * lvl.ndim, lvl.dtype))

@@ -59,11 +59,43 @@ def _int_or_none(value, key, path):
         raise CheckpointError(f"{path}: metadata {key}={value!r} is not an integer") from None
 
 
+def check_checkpoint_file(path: str | os.PathLike) -> Path:
+    """Cheap checks before reading or hashing ``path``: it is a regular file and starts like a
+    ``.safetensors`` file (by suffix) or a PyTorch checkpoint (zip or pickle); else a one-line
+    :class:`CheckpointError`. A device (``/dev/zero``), a FIFO or a folder is never read."""
+    import struct
+
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if not path.is_file():
+        raise CheckpointError(f"{path} is not a regular file, so not a checkpoint")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if path.suffix == ".safetensors":
+        # 8-byte little-endian header length, then the JSON header
+        n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
+        if len(head) < 9 or not 2 <= n <= size - 8 or head[8:9] != b"{":
+            raise CheckpointError(f"{path} is not a safetensors file (its header is not one)")
+    elif not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch's zip, or a legacy pickle
+        raise CheckpointError(f"{path} is not an LDCSR checkpoint (neither a PyTorch .ckpt nor our "
+                              ".safetensors format)")
+    return path
+
+
+def _pickle_refusal(path: Path, e: BaseException) -> str:
+    """One line: why a checkpoint with pickled objects is refused (not torch's advice to load it
+    with ``weights_only=False``, which would run its code; ``ldcsr convert`` refuses it too)."""
+    m = re.search(r"(?:Unsupported global|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+)", str(e))
+    what = f" ({m.group(1)})" if m else ""
+    return (f"refusing to load {path}: it holds pickled Python objects{what} besides tensors, and "
+            "loading them could run arbitrary code; only checkpoints of plain tensors are accepted")
+
+
 def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Read tensors and metadata from a ``.safetensors`` file or a Lightning ``.ckpt`` (weights only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+    path = check_checkpoint_file(path)
     if path.suffix == ".safetensors":
         from safetensors import safe_open
         try:
@@ -73,18 +105,10 @@ def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         except Exception as e:  # safetensors raises its own error types
             raise CheckpointError(f"{path} is not a readable safetensors file: {e}") from None
         return sd, dict(meta)
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch's zip, or a legacy pickle
-        raise CheckpointError(f"{path} is not an LDCSR checkpoint (neither a PyTorch .ckpt nor our "
-                              ".safetensors format)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise CheckpointError(
-            f"refusing to load {path}: it contains pickled objects that would have to run code to load "
-            f"(only plain tensors are accepted; torch said: {str(e).splitlines()[0]}). Re-save it as a "
-            "plain state dict or convert it with `ldcsr convert` in an environment you trust.") from None
+        raise CheckpointError(_pickle_refusal(path, e)) from None
     except Exception as e:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):

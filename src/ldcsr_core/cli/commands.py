@@ -143,6 +143,12 @@ def main(ctx, verbose, quiet, threads):
     ctx.obj["quiet"] = quiet
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # A picture without georeferencing is a valid input (its output gets none either): no
+    # rasterio NotGeoreferencedWarning on stderr for it, from any open or write of the run.
+    import warnings
+
+    for m in ("Dataset has no geotransform", "The given matrix is equal to Affine.identity"):
+        warnings.filterwarnings("ignore", message=m)
     try:
         signal.signal(signal.SIGTERM, _sigterm)
     except (ValueError, OSError):  # not in the main thread (e.g. some test runners)
@@ -443,14 +449,24 @@ def _summary(results, quiet: bool) -> None:
 def info(file, scale, target_resolution, bands, output):
     """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2)."""
     from ..errors import InputError
-    from ..geo.raster_io import open_raster, output_profile, raster_info
+    from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info
     from ..geo.radiometry import plan_bands
     from ..geo.pipeline import plan_output
 
+    if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
+        raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
     with open_raster(file) as ds:
         i = raster_info(ds)
         click.echo(f"file:        {file}")
-        click.echo(f"driver:      {i.driver}")
+        click.echo(f"driver:      {getattr(ds, 'source_driver', i.driver)}")
+        if getattr(ds, "palette_expanded", None):
+            click.echo(f"palette:     a colour table; expanded to {ds.palette_expanded} for the model "
+                       f"(the output is {ds.palette_expanded}, not class indices)")
+        georef = georeferencing(ds)
+        if georef != "transform":
+            click.echo("georef:      " + ("ground control points only (carried over, scaled)"
+                                          if georef == "gcps" else
+                                          "none (the output gets none either)"))
         click.echo(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
         click.echo(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"
@@ -526,10 +542,46 @@ def models(paths):
 
 
 def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None:
+    """Read what is known of the checkpoint first (refusing a non-checkpoint with a one-line
+    :class:`CheckpointError`, before hashing it: ``/dev/zero`` never ends), then print it."""
     import json
 
+    from ..checkpoints import check_checkpoint_file
+    from ..errors import CheckpointError, one_line
     from ..files import sha256_file
 
+    check_checkpoint_file(path)  # a regular file in a checkpoint format
+    lines = []
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="numpy") as f:
+                meta = f.metadata() or {}
+                n = 0
+                for k in f.keys():
+                    shape = f.get_slice(k).get_shape()
+                    c = 1
+                    for s in shape:
+                        c *= s
+                    n += c
+        except Exception as e:  # safetensors raises its own error types
+            raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
+        lines.append(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())
+        lines.append(f"  params:  {n / 1e6:.2f} M")
+        if meta.get("notes"):
+            lines.append(f"  notes:   {meta['notes']}")
+        if meta.get("config"):
+            cfg = json.loads(meta["config"])
+            lines.append(f"  config:  {_config_summary(cfg)}")
+    else:
+        from .. import load_model
+
+        m = load_model(path, device="cpu")
+        n = sum(p.numel() for p in m.parameters())
+        lines.append(f"  name:    {m.name} {m.version}")
+        lines.append(f"  params:  {n / 1e6:.2f} M")
+        lines.append(f"  config:  {_config_summary(m.config.to_dict())}")
     size = path.stat().st_size
     tag = "  [built-in, default]" if default else "  [built-in]" if builtin else ""
     click.echo(f"{path.name}{tag}")
@@ -538,33 +590,8 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None
     click.echo(f"  path:    {path}")
     click.echo(f"  size:    {size / 2**20:.1f} MiB")
     click.echo(f"  sha256:  {sha256_file(path)}")
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="numpy") as f:
-            meta = f.metadata() or {}
-            n = 0
-            for k in f.keys():
-                shape = f.get_slice(k).get_shape()
-                c = 1
-                for s in shape:
-                    c *= s
-                n += c
-        click.echo(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())
-        click.echo(f"  params:  {n / 1e6:.2f} M")
-        if meta.get("notes"):
-            click.echo(f"  notes:   {meta['notes']}")
-        if meta.get("config"):
-            cfg = json.loads(meta["config"])
-            click.echo(f"  config:  {_config_summary(cfg)}")
-    else:
-        from .. import load_model
-
-        m = load_model(path, device="cpu")
-        n = sum(p.numel() for p in m.parameters())
-        click.echo(f"  name:    {m.name} {m.version}")
-        click.echo(f"  params:  {n / 1e6:.2f} M")
-        click.echo(f"  config:  {_config_summary(m.config.to_dict())}")
+    for line in lines:
+        click.echo(line)
 
 
 def _config_summary(cfg: dict) -> str:

@@ -458,6 +458,7 @@ class _Job:
     tags: dict
     options: UpscaleOptions
     skipped_tiles: int = 0
+    gcps: Any = None  # (GCPs on the output grid, their CRS) of a GCP-georeferenced source
 
     @property
     def tiles(self) -> int:
@@ -468,6 +469,7 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
              src_name: str | None = None) -> _Job:
     from ..tileplan import plan_tiles
 
+    _check_palette(src, src_name)
     info = rio_io.raster_info(src)
     reader = SceneReader(src, options.bands, options.stretch, window=window)
     in_shape = (reader.height, reader.width)
@@ -478,15 +480,44 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
         from ..tiling import plan_for_model
 
         plan = plan_for_model(model, in_shape, shape, options.tile)
-    win_transform = src.window_transform(_window(reader.oy, reader.ox, *in_shape))
-    transform = rio_io.scaled_transform(win_transform, in_shape, shape)
+    georef = rio_io.georeferencing(src)
+    gcps = None
+    if georef == "transform":
+        win_transform = src.window_transform(_window(reader.oy, reader.ox, *in_shape))
+        transform = rio_io.scaled_transform(win_transform, in_shape, shape)
+    else:  # no geotransform in, none out (not a made-up one on the pixel grid)
+        from affine import Affine
+
+        transform = Affine.identity()
+        if georef == "gcps":
+            g, gcrs = src.gcps
+            gcps = (rio_io.scale_gcps(g, exact, (reader.oy, reader.ox)), gcrs)
     requested = {k: v for k, v in request.items() if v is not None}
     tags = provenance_tags(model, scale=exact, requested=requested, mode=options.mode,
                            seed=options.seed, src_name=src_name or Path(str(src.name)).name,
                            reader=reader, tile=options.tile)
     if options.samples > 1:
         tags["LDCSR_SAMPLES"] = str(options.samples)
-    return _Job(src, reader, plan, shape, exact, transform, tags, options)
+    expanded = getattr(src, "palette_expanded", None)
+    if expanded:
+        tags["LDCSR_PALETTE_EXPANDED"] = expanded
+        log.warning("%s has a colour table: super-resolving its colours expanded to %s (the output "
+                    "is an %s image; its class indices are not kept)",
+                    src_name or Path(str(src.name)).name, expanded, expanded)
+    return _Job(src, reader, plan, shape, exact, transform, tags, options, gcps=gcps)
+
+
+def _check_palette(src, name) -> None:
+    """:class:`InputError` for a dataset of colour-table indices that was not opened expanded
+    (``open_raster`` expands them): indices must never be interpolated."""
+    if getattr(src, "palette_expanded", None):
+        return
+    name = name or Path(str(src.name)).name
+    if rio_io.palette_expansion(src, name) is not None:
+        raise InputError(
+            f"{name} is a band of class indices with a colour table, which cannot be "
+            "super-resolved as brightness; open it with ldcsr_core.geo.raster_io.open_raster (it "
+            "expands the table to RGB) or expand it first: gdal_translate -expand rgb in.tif out.tif")
 
 
 def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallback | None = None,
@@ -594,7 +625,7 @@ def _geo_array(src, job: _Job, writer: ArrayWriter) -> rio_io.GeoArray:
     src_tags = {k: v for k, v in src.tags().items() if not k.startswith(rio_io.PROVENANCE_PREFIX)}
     return rio_io.GeoArray(
         writer.data, job.transform, src.crs, src.nodata, {**src_tags, **job.tags},
-        tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask)
+        tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps)
 
 
 BICUBIC_NOTICE = ("Bicubic interpolation (PyTorch, align_corners=False) of the stretched bands: "

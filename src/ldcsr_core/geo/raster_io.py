@@ -63,6 +63,11 @@ __all__ = [
     "TEMP_SUFFIX",
     "AI_NOTICE",
     "PROVENANCE_PREFIX",
+    "GTIFF_ALPHA",
+    "georeferencing",
+    "scale_gcps",
+    "palette_expansion",
+    "quiet_georef",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +84,11 @@ _STORAGE_KEYS = (
     "nbits", "sparse_ok", "profile", "blocksize", "num_threads",
 )
 _BIGTIFF_BYTES = 3_500_000_000  # uncompressed size above which BigTIFF is forced
+# The GTiff driver's ALPHA creation option for an unassociated (not premultiplied) alpha band:
+# YES = NON-PREMULTIPLIED (GDAL rejects "UNASSOCIATED" with a warning and drops the alpha flag).
+GTIFF_ALPHA = "YES"
+# rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
+_NO_GEOREF_MESSAGES = ("Dataset has no geotransform", "The given matrix is equal to Affine.identity")
 
 
 @dataclass(frozen=True)
@@ -114,8 +124,13 @@ class RasterInfo:
                    for f in self.mask_flags)
 
 
-def open_raster(path: str | os.PathLike):
+def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
     """Open ``path`` read-only with rasterio.
+
+    A single band with a colour table (class indices) is opened expanded through the table to
+    RGB or RGBA bands (:func:`palette_expansion`; the result's ``palette_expanded`` says which),
+    unless ``expand_palette`` is false: indices must never be interpolated. A raster without
+    georeferencing opens without rasterio's ``NotGeoreferencedWarning``.
 
     Raises :class:`RasterIOError` (an ``OSError``) when the file is missing, a folder, empty or
     unreadable, and :class:`InputError` for a raster the engine cannot work with.
@@ -133,16 +148,134 @@ def open_raster(path: str | os.PathLike):
     if not os.access(p, os.R_OK):
         raise RasterIOError(errno.EACCES, f"cannot read {p}: permission denied")
     try:
-        src = rasterio.open(p)
+        with quiet_georef():
+            src = rasterio.open(p)
     except RasterioError as e:
         raise RasterIOError(errno.EIO, f"cannot read {p} as a raster (not a raster, or truncated "
                             f"or damaged): {cause_line(e)}") from None
     try:
         check_dataset(src, p)
+        kind = palette_expansion(src, p) if expand_palette else None
     except InputError:
         src.close()
         raise
-    return src
+    if kind is None:
+        return src
+    driver = src.driver
+    src.close()
+    ds = _open_expanded(p, kind)
+    ds.source_driver = driver
+    return ds
+
+
+def palette_expansion(src, name=None) -> str | None:
+    """``"rgb"`` or ``"rgba"`` when ``src`` is one band of class indices with a colour table, else None.
+
+    Such a band holds indices, not brightness: super-resolving it would invent indices between
+    classes. It is expanded through its colour table instead (:func:`open_raster` does so);
+    ``"rgba"`` when the table has transparent entries or the band has a nodata value (the alpha
+    band then marks those pixels). A colour table on one band of several is an
+    :class:`InputError` (expand or drop that band first).
+    """
+    ci = [c.name for c in src.colorinterp]
+    if "palette" not in ci:
+        return None
+    name = name or src.name
+    if src.count != 1:
+        b = ci.index("palette") + 1
+        raise InputError(
+            f"{name}: band {b} of {src.count} has a colour table (class indices, not brightness), "
+            f"which cannot be super-resolved; expand it first, e.g. gdal_translate -b {b} "
+            "-expand rgb in.tif out.tif, or drop that band")
+    try:
+        cmap = src.colormap(1)
+    except ValueError:  # "palette" without a table: nothing to expand through
+        return None
+    transparent = src.nodata is not None or any(len(v) > 3 and v[3] < 255 for v in cmap.values())
+    return "rgba" if transparent else "rgb"
+
+
+def _open_expanded(p: Path, kind: str):
+    """``p`` opened through GDAL's ``vrt://...?expand=rgb|rgba`` (streamed, nothing copied)."""
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    hint = f"expand it first: gdal_translate -expand {kind} {p} {p.stem}_{kind}.tif"
+    if "?" in str(p):
+        raise InputError(f"{p} has a colour table (class indices, not brightness); {hint}")
+    try:
+        with quiet_georef():
+            ds = rasterio.open(f"vrt://{p}?expand={kind}")
+    except RasterioError as e:
+        raise InputError(f"{p} has a colour table that GDAL could not expand "
+                         f"({one_line(e)}); {hint}") from None
+    return _ExpandedDataset(ds, str(p), kind)
+
+
+class _ExpandedDataset:
+    """A paletted raster seen through its colour table as RGB(A) bands (attributes pass through).
+
+    ``name`` is the original file and ``source_driver`` its driver, ``gdal_name`` what GDAL opened
+    (``vrt://NAME?expand=...``, to open it again); ``palette_expanded`` is ``"RGB"`` or ``"RGBA"``.
+    """
+
+    def __init__(self, dataset, name: str, kind: str):
+        self._dataset = dataset
+        self.name = name
+        self.source_driver = dataset.driver
+        self.gdal_name = dataset.name
+        self.palette_expanded = kind.upper()
+
+    def __getattr__(self, attr):
+        return getattr(self._dataset, attr)
+
+    def close(self) -> None:
+        self._dataset.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self) -> str:
+        return f"<{self.name} expanded to {self.palette_expanded}: {self._dataset!r}>"
+
+
+@contextlib.contextmanager
+def quiet_georef():
+    """A context in which rasterio's ``NotGeoreferencedWarning`` about a raster without any
+    georeferencing is not shown (such a raster is fine here: its output gets none either)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        for m in _NO_GEOREF_MESSAGES:
+            warnings.filterwarnings("ignore", message=m)
+        yield
+
+
+def georeferencing(src) -> str:
+    """How ``src`` is georeferenced: ``"transform"`` (a geotransform or a CRS), ``"gcps"``
+    (ground control points only) or ``"none"`` (a plain picture: identity transform, no CRS, no GCPs)."""
+    if src.crs is not None or not src.transform.is_identity:
+        return "transform"
+    gcps = getattr(src, "gcps", None)
+    if gcps and gcps[0]:
+        return "gcps"
+    return "none"
+
+
+def scale_gcps(gcps, scale: tuple[float, float], offset: tuple[int, int] = (0, 0)) -> list:
+    """Ground control points moved onto an output pixel grid: ``row' = (row - oy)·sy``,
+    ``col' = (col - ox)·sx`` for ``scale = (sy, sx)`` and window ``offset = (oy, ox)``;
+    the ground coordinates stay as they are."""
+    from rasterio.control import GroundControlPoint
+
+    sy, sx = scale
+    oy, ox = offset
+    return [GroundControlPoint(row=(g.row - oy) * sy, col=(g.col - ox) * sx, x=g.x, y=g.y, z=g.z,
+                               id=g.id, info=g.info) for g in gcps]
 
 
 _BAD_TIFF = re.compile(r"Read error at (?:row|scanline) (\d+)(?:, col (\d+))?(?:, (tile|strip) (\d+))?"
@@ -212,6 +345,9 @@ class GeoArray:
     or ``None``, ``nodata`` the bands' nodata value or ``None``; ``tags`` are dataset tags (for a
     super-resolved result, the source's tags plus the ``LDCSR_*`` provenance). ``mask`` is a GDAL
     per-dataset mask ``(H, W)`` uint8 (0 = invalid) when the source had one, else ``None``.
+    ``gcps`` is ``(ground control points, their CRS)`` for a raster georeferenced by GCPs only
+    (its ``transform`` is then the identity), else ``None``. A raster with no georeferencing at
+    all has the identity ``transform``, no ``crs`` and no ``gcps``.
     """
 
     data: np.ndarray
@@ -222,6 +358,7 @@ class GeoArray:
     colorinterp: tuple[str, ...] = ()
     descriptions: tuple[str | None, ...] = ()
     mask: np.ndarray | None = None
+    gcps: Any = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -261,7 +398,7 @@ def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
 def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=None,
                        bands_last: bool | None = None, colorinterp: Sequence[str] | None = None,
                        descriptions: Sequence[str | None] | None = None,
-                       tags: Mapping[str, Any] | None = None):
+                       tags: Mapping[str, Any] | None = None, gcps=None):
     """An open, read-only in-memory rasterio dataset holding ``array`` and its georeferencing.
 
     Parameters
@@ -274,6 +411,8 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
     nodata : the bands' nodata value, or ``None``.
     colorinterp, descriptions, tags : optional colour interpretation names (``"red"``, ...),
         band names and dataset tags.
+    gcps : ``(ground control points, CRS)`` of a raster georeferenced by GCPs (with no
+        ``transform``), or ``None``.
 
     The dataset owns its memory; close it (or use it as a context manager) when done.
     """
@@ -303,7 +442,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
         prof["crs"] = CRS.from_user_input(crs)
     ci = [str(c).lower() for c in colorinterp] if colorinterp else None
     if ci and ci[-1] == "alpha" and count > 1:
-        prof["alpha"] = "UNASSOCIATED"
+        prof["alpha"] = GTIFF_ALPHA
     if ci and count in (3, 4) and ci[:3] == ["red", "green", "blue"] and data.dtype == np.uint8:
         prof["photometric"] = "RGB"
     memfile = MemoryFile()
@@ -318,6 +457,8 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
                     ds.set_band_description(i, str(d))
             if tags:
                 ds.update_tags(**{k: str(v) for k, v in tags.items()})
+            if gcps and gcps[0]:
+                ds.gcps = (list(gcps[0]), None if gcps[1] is None else CRS.from_user_input(gcps[1]))
         src = memfile.open()
     return _MemoryDataset(src, memfile)
 
@@ -387,13 +528,19 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArra
         y0, x0, h, w = check_window(src, window)
         win = Window(x0, y0, w, h)
         transform = src.window_transform(win)
+    if georeferencing(src) != "transform":  # a pixel offset is no georeferencing
+        transform = src.transform
     with read_errors(src):
         data = src.read(window=win)
         mask = None
         if raster_info(src).has_dataset_mask:
             mask = src.dataset_mask(window=win)
+    gcps = None
+    if georeferencing(src) == "gcps":
+        g, gcrs = src.gcps
+        gcps = (g if win is None else scale_gcps(g, (1.0, 1.0), (win.row_off, win.col_off)), gcrs)
     return GeoArray(data, transform, src.crs, src.nodata, dict(src.tags()),
-                    tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask)
+                    tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask, gcps)
 
 
 def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = False,
@@ -402,13 +549,14 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
     :class:`GeoTiffWriter`); tags, colour interpretation, band names and mask are kept."""
     with dataset_from_array(geo.data, transform=geo.transform, crs=geo.crs, nodata=geo.nodata,
                             bands_last=False, colorinterp=geo.colorinterp or None,
-                            descriptions=geo.descriptions) as mem:
+                            descriptions=geo.descriptions, gcps=geo.gcps) as mem:
         profile = output_profile(mem, geo.shape, block=block, compress=compress)
         check_free_space(Path(path).parent, output_nbytes(geo.shape, geo.count, geo.data.dtype),
                          name=Path(path).name)
         from rasterio.windows import Window
 
-        with GeoTiffWriter(path, profile, src=mem, tags=geo.tags, overwrite=overwrite) as gw:
+        with quiet_georef(), GeoTiffWriter(path, profile, src=mem, tags=geo.tags,
+                                           overwrite=overwrite) as gw:
             win = Window(0, 0, geo.shape[1], geo.shape[0])
             gw.write(geo.data, win)
             if geo.mask is not None:
@@ -515,7 +663,9 @@ def output_profile(
 
     Tiled (``block``² blocks), compressed (``compress``, with the matching predictor), pixel
     interleaved, and BigTIFF when the uncompressed size could exceed the classic 4 GiB limit.
-    CRS, nodata, band count and dtype are kept.
+    CRS, nodata, band count and dtype are kept. Georeferencing follows the source's
+    (:func:`georeferencing`): a scaled transform; or its GCPs moved onto the output grid, with
+    their CRS; or, for a plain picture, none at all (never a made-up transform).
     """
     H, W = out_shape
     prof = dict(src.profile)
@@ -529,9 +679,20 @@ def output_profile(
         height=H,
         width=W,
         dtype=dt.name,
-        transform=scaled_transform(src.transform, (src.height, src.width), out_shape),
         interleave="pixel",
     )
+    georef = georeferencing(src)
+    prof.pop("transform", None)
+    prof.pop("gcps", None)
+    if georef == "transform":
+        prof["transform"] = scaled_transform(src.transform, (src.height, src.width), out_shape)
+    if src.crs is None:
+        prof.pop("crs", None)
+    if georef == "gcps":
+        gcps, gcrs = src.gcps
+        prof["gcps"] = scale_gcps(gcps, (H / src.height, W / src.width))
+        if gcrs is not None:
+            prof["crs"] = gcrs
     prof.update(tiled=True, blockxsize=block, blockysize=block)
     if compress and compress.lower() != "none":
         prof["compress"] = compress
@@ -542,12 +703,10 @@ def output_profile(
     if len(ci) >= 3 and ci[:3] == ["red", "green", "blue"]:
         prof["photometric"] = "RGB"
     if ci and ci[-1] == "alpha" and len(ci) > 1:
-        prof["alpha"] = "UNASSOCIATED"
+        prof["alpha"] = GTIFF_ALPHA
     prof["num_threads"] = "ALL_CPUS"  # parallel block compression
     nbytes = H * W * src.count * dt.itemsize
     prof["bigtiff"] = "YES" if nbytes > _BIGTIFF_BYTES else "IF_SAFER"
-    if src.crs is None:
-        prof.pop("crs", None)
     return prof
 
 

@@ -123,7 +123,11 @@ def spread_profile(src, job, *, block: int = 512, compress: str = "deflate") -> 
     prof = rio_io.output_profile(src, job.shape, dtype="float32", block=block, compress=compress)
     for k in ("photometric", "alpha"):
         prof.pop(k, None)
-    prof.update(count=len(job.reader.plan.colour), nodata=float("nan"), transform=job.transform)
+    prof.update(count=len(job.reader.plan.colour), nodata=float("nan"))
+    if "transform" in prof:  # the window's grid (none for a raster without a geotransform)
+        prof["transform"] = job.transform
+    if job.gcps is not None:
+        prof["gcps"] = job.gcps[0]
     return prof
 
 
@@ -162,7 +166,7 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     mean = pl._geo_array(src, job, writer)
     spread = rio_io.GeoArray(spread_w.data, job.transform, src.crs, float("nan"),
                              spread_tags(job, options.samples), ("undefined",) * len(colour),
-                             tuple(_band_names(src, colour)), None)
+                             tuple(_band_names(src, colour)), None, job.gcps)
     return SpreadResult(mean, spread)
 
 
