@@ -44,13 +44,14 @@ import sys
 import threading
 import time
 
-__all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "policy", "describe",
-           "provenance_value", "tile_threads", "Governor", "GOVERNOR", "release_pool"]
+__all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
+           "describe", "provenance_value", "tile_threads", "Governor", "GOVERNOR", "release_pool"]
 
 ENV = "LDCSR_THREADS"
 SPINCOUNT = "10000"  # libgomp's default is 300000 (see busy_core.py for the measurement)
 _override: int | None = None
 _prepared: bool | None = None  # None: prepare() not run; False: torch was loaded first
+_local = threading.local()  # .fixed: a count fixed for the calling thread (fixed_threads)
 
 
 def prepare() -> bool:
@@ -121,24 +122,43 @@ def set_threads(n: int | None) -> None:
     _override = None if n is None else int(n)
 
 
+@contextlib.contextmanager
+def fixed_threads(n: int | None):
+    """Fix the count for tiles computed by the calling thread inside the block (Dask workers run
+    the client's count: see ``ModelSource.threads``); None changes nothing."""
+    saved = getattr(_local, "fixed", None)
+    _local.fixed = n or saved
+    try:
+        yield
+    finally:
+        _local.fixed = saved
+
+
 def policy() -> tuple[str, int]:
-    """``("fixed", N)`` or ``("auto", most)``, where ``most`` is the calling thread's torch count
-    capped by :func:`available_cores`."""
-    fixed = _override or _env_threads()
+    """``("fixed", N)`` (:func:`fixed_threads`, then :func:`set_threads`, then ``LDCSR_THREADS``)
+    or ``("auto", most)``: the calling thread's torch count (``OMP_NUM_THREADS`` or the CPU count
+    while torch is not loaded) capped by :func:`available_cores`."""
+    fixed = getattr(_local, "fixed", None) or _override or _env_threads()
     if fixed:
         return "fixed", fixed
-    import torch
+    if "torch" in sys.modules:
+        most = sys.modules["torch"].get_num_threads()
+    else:
+        omp = os.environ.get("OMP_NUM_THREADS", "")
+        most = int(omp) if omp.isdigit() and int(omp) > 0 else os.cpu_count() or 1
+    return "auto", max(1, min(most, available_cores()))
 
-    return "auto", max(1, min(torch.get_num_threads(), available_cores()))
 
-
-def describe() -> str:
-    """One line for ``ldcsr info`` and the napari widget, e.g. ``auto, up to 2 threads``."""
+def describe(spin: bool = False) -> str:
+    """``auto, up to 2 threads`` or ``4 threads (LDCSR_THREADS)``; ``spin`` adds the OpenMP spin
+    setting (``ldcsr info``)."""
     kind, n = policy()
     source = "--threads" if _override else ENV
-    text = f"{n} threads ({source})" if kind == "fixed" else f"auto, up to {n} threads"
-    if os.environ.get("GOMP_SPINCOUNT") == SPINCOUNT and _prepared:
-        text += f"; OpenMP spin {SPINCOUNT}"
+    plural = "s" if n > 1 else ""
+    text = f"{n} thread{plural} ({source})" if kind == "fixed" else f"auto, up to {n} thread{plural}"
+    if spin:
+        text += "; GOMP_SPINCOUNT " + os.environ.get("GOMP_SPINCOUNT", "unset")
+        text += "" if _prepared else " (torch was loaded first)" if _prepared is False else ""
     return text
 
 
