@@ -14,7 +14,7 @@ from pathlib import Path
 from qtpy.QtCore import QObject, Signal
 from superqt.utils import ensure_main_thread
 
-from ldcsr_core.threads import release_pool
+from ldcsr_core.threads import describe, release_pool
 
 from ._job import JobSpec, LayerSource, ModelCache, model_info, run_job
 
@@ -30,7 +30,7 @@ def probe_device() -> str:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return "mps"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    return f"cpu ({describe()})"
 
 
 class JobRunner(QObject):

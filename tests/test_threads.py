@@ -46,3 +46,172 @@ def test_release_pool_frees_the_calling_threads_openmp_workers():
         torch.set_num_threads(saved)
     assert counts["released"] < counts["with pool"]
     assert counts["new"] >= 1
+
+
+# ---------------------------------------------------------------------------- the thread rule
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ldcsr_core import threads
+from ldcsr_core.errors import ConfigError
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _fresh(code: str, **env) -> dict:
+    """Run ``code`` in a fresh interpreter (no OMP/GOMP/LDCSR settings unless given); its last
+    line of output, as JSON."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_", "LDCSR_"))}
+    clean.update(env, PYTHONPATH=f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    r = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+PROBE = ("import json, os, ldcsr_core, torch; print(json.dumps({'spin': os.environ.get('GOMP_SPINCOUNT'), "
+         "'threads': torch.get_num_threads(), 'file': ldcsr_core.__file__}))")
+
+
+def test_spin_count_is_set_before_torch_loads():
+    r = _fresh(PROBE)
+    assert r["file"].startswith(str(SRC))
+    assert r["spin"] == threads.SPINCOUNT
+    assert _fresh(PROBE, GOMP_SPINCOUNT="123")["spin"] == "123"  # the user's own setting wins
+    assert _fresh(PROBE, OMP_WAIT_POLICY="PASSIVE")["spin"] is None
+    late = _fresh("import torch; " + PROBE)  # torch loaded first (a host application)
+    assert late["spin"] is None
+
+
+def test_fixed_env_count_reaches_torch_in_a_fresh_process():
+    assert _fresh(PROBE, LDCSR_THREADS="1")["threads"] == 1
+
+
+def test_policy_order_and_bad_values(monkeypatch):
+    monkeypatch.setenv(threads.ENV, "3")
+    assert threads.policy() == ("fixed", 3)
+    assert threads.provenance_value() == "3"
+    assert threads.describe() == "3 threads (LDCSR_THREADS)"
+    try:
+        threads.set_threads(2)  # ldcsr --threads wins over the environment
+        assert threads.policy() == ("fixed", 2)
+        with threads.fixed_threads(1):  # a Dask worker's count wins over both, in its thread
+            assert threads.policy() == ("fixed", 1)
+        assert threads.policy() == ("fixed", 2)
+    finally:
+        threads.set_threads(None)
+    monkeypatch.setenv(threads.ENV, "auto")
+    kind, most = threads.policy()
+    assert kind == "auto" and threads.provenance_value() == f"auto:{most}"
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(threads.ENV, bad)
+        with pytest.raises(ConfigError, match=threads.ENV):
+            threads.policy()
+
+
+def test_auto_count_respects_affinity_and_cgroup_quota(monkeypatch):
+    monkeypatch.setenv(threads.ENV, "auto")
+    saved = torch.get_num_threads()
+    torch.set_num_threads(8)
+    try:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+        monkeypatch.setattr(threads, "_cgroup_quota", lambda: None)
+        assert threads.available_cores() == 3
+        assert threads.policy() == ("auto", 3)
+        monkeypatch.setattr(threads, "_cgroup_quota", lambda: 1.5)  # cpu.max "150000 100000"
+        assert threads.available_cores() == 2
+        assert threads.policy() == ("auto", 2)
+    finally:
+        torch.set_num_threads(saved)
+
+
+def test_governor_drops_a_thread_when_ours_wait_and_adds_one_when_cores_idle(monkeypatch):
+    g = threads.Governor()
+    assert g.observe(2, 2, wall=1.0, waited=0.9, idle=0.0) == 1  # one core taken by another process
+    assert g.choose(2) == 1  # ... and the next tile starts there
+    assert g.observe(1, 2, wall=1.0, waited=0.0, idle=0.0) == 1  # still busy
+    assert g.observe(1, 2, wall=1.0, waited=0.0, idle=0.95) == 2  # the other work ended
+    assert g.observe(2, 2, wall=1.0, waited=0.05, idle=0.0) == 2  # idle machine: all threads
+    assert g.observe(4, 8, wall=1.0, waited=2.1, idle=0.0) == 2
+    g2 = threads.Governor()
+    g2.observe(2, 2, wall=0.01, waited=0.01, idle=0.0)  # too short to tell: not recorded
+    monkeypatch.setattr(threads, "_others_running", lambda: 1)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    assert g2.choose(2) == 1  # no measurement yet: start from the runnable tasks now
+    monkeypatch.setattr(threads, "_others_running", lambda: 0)
+    assert g2.choose(2) == 2
+    monkeypatch.setattr(threads, "_others_running", lambda: None)  # unknown: all allowed
+    assert g2.choose(2) == 2
+
+
+def test_measurements_are_available_on_linux():
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("no /proc")
+    w0, i0 = threads._runqueue_wait(), threads._idle_cpu_seconds()
+    time.sleep(0.05)
+    assert threads._runqueue_wait() >= w0 >= 0
+    assert threads._idle_cpu_seconds() >= i0 >= 0
+    assert threads._others_running() is None or threads._others_running() >= 0
+
+
+def test_every_tile_runs_on_the_rules_count_and_the_callers_setting_is_restored(monkeypatch):
+    import ldcsr_core
+    from ldcsr_core import tiling
+    from ldcsr_core.config import tiny_test_config
+
+    model = ldcsr_core.build_model(config=tiny_test_config(), seed=0)
+    seen = []
+    real = tiling.process_tile
+
+    def spy(*a, **k):
+        seen.append(torch.get_num_threads())
+        return real(*a, **k)
+
+    monkeypatch.setattr(tiling, "process_tile", spy)
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        img = np.random.default_rng(0).random((40, 60, 3), dtype=np.float32)
+        monkeypatch.setenv(threads.ENV, "1")
+        ldcsr_core.upscale(img, 2.0, model=model, mode="fast", tile=32)
+        assert len(seen) > 1 and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+        seen.clear()
+        monkeypatch.setenv(threads.ENV, "auto")
+        monkeypatch.setattr(threads, "GOVERNOR", threads.Governor())
+        monkeypatch.setattr(threads, "_others_running", lambda: os.cpu_count())  # a saturated machine
+        ldcsr_core.upscale(img, 2.0, model=model, mode="fast", tile=32)
+        assert set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(saved)
+
+
+def test_ldcsr_info_and_the_provenance_tags_report_the_rule(monkeypatch):
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+    from ldcsr_core.geo.pipeline import provenance_tags
+
+    sample = str(SRC.parent / "napari_ldcsr" / "data" / "neon_osbs_029.tif")
+    monkeypatch.setenv(threads.ENV, "3")
+    r = CliRunner().invoke(main, ["info", sample])
+    assert r.exit_code == 0, r.output
+    assert "threads:     3 threads (LDCSR_THREADS); GOMP_SPINCOUNT" in r.output
+    tags = provenance_tags(object(), scale=(2.0, 2.0), requested="x2", mode="fast", seed=0, src_name="a.tif")
+    assert tags["LDCSR_THREADS"] == "3"
+    saved = torch.get_num_threads()
+    try:
+        r = CliRunner().invoke(main, ["--threads", "1", "info", sample])  # the option wins over the env
+        assert "threads:     1 thread (--threads)" in r.output
+        assert provenance_tags(object(), scale=(2.0, 2.0), requested="x2", mode="fast", seed=0,
+                               src_name="a.tif")["LDCSR_THREADS"] == "1"
+    finally:
+        threads.set_threads(None)
+        torch.set_num_threads(saved)
+    monkeypatch.setenv(threads.ENV, "auto")
+    assert "threads:     auto, up to" in CliRunner().invoke(main, ["info", sample]).output

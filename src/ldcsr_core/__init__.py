@@ -12,6 +12,9 @@ import importlib
 
 from .errors import (Cancelled, CheckpointError, ConfigError, DeviceError, InputError, LdcsrError,
                      OutputExistsError, RasterIOError)
+from .threads import prepare as _prepare_threads
+
+_prepare_threads()  # OpenMP settings that only count before torch loads (see ldcsr_core.threads)
 
 __version__ = "0.1.0"
 

@@ -1,24 +1,289 @@
-"""Keep torch fast in worker threads (GNU OpenMP).
+"""CPU threads of the engine: one rule for every front end (API, CLI, napari, QGIS, Dask).
 
-With libgomp (the OpenMP of PyTorch's Linux wheels) every thread that has run a parallel torch
-operation keeps a pool of idle OpenMP workers for as long as it lives, and while such idle pools
-exist, parallel regions started by any *other* thread cost ~100 µs more each (libgomp then has
-more threads than CPUs and stops spinning).  Measured on 2 cores: a 262 k-element ``add`` takes
-25 µs, but 120–140 µs in a worker thread while the main thread or an earlier worker keeps its
-pool; a 256-px model window 0.09 s vs 0.15 s.  GUIs compute in worker threads: calling
-:func:`release_pool` in a thread when it stops computing (the main thread before it starts a
-worker, a worker after each window) frees that thread's pool (OpenMP 5's
-``omp_pause_resource_all``); a thread that computes again gets a new one (~0.1 ms).  Where torch
-does not use libgomp it does nothing.  ``benchmarks/omp_threads.py`` shows the effect (05:35 UTC
-2026-11-26: 13.9 µs per ``add`` on the main thread, 87.8 µs in a worker while the main thread keeps
-its pool, 14.1 µs after ``release_pool()``).
+**Policy.** ``LDCSR_THREADS=N`` (or ``ldcsr --threads N``, or :func:`set_threads`) runs every tile
+on exactly N torch threads.  Otherwise (``auto``, the default) a tile runs on at most
+``min(torch.get_num_threads(), available_cores())`` threads (CPU affinity and cgroup quota), and
+fewer while other processes keep cores busy: with GNU OpenMP every worker spins at each of the
+thousands of small parallel regions of a window, so one descheduled worker stalls the others
+(measured on 2 cores with one kept busy: a screen-sized view 12× slower on 2 threads, not slower on
+1).  :class:`Governor` picks the count of each tile from the previous one's measurement: our threads'
+time waiting for a CPU (``/proc/self/task/*/schedstat``) drops a thread, idle cores of our CPU set
+(``/proc/stat``) add one back; with no recent measurement the run starts from the number of
+runnable tasks (``/proc/loadavg``).  The calling thread's own torch setting is restored after each
+tile.  Fast mode gives bit-identical results for any thread count; in diffusion mode a few sums
+differ in their last bit (rarely 1 of 255 in 8-bit output), so use a fixed ``LDCSR_THREADS`` for
+bit-identical reruns on a loaded machine.
+
+**Spin.** :func:`prepare` (run by ``import ldcsr_core``) sets ``GOMP_SPINCOUNT`` to
+:data:`SPINCOUNT` before torch loads libgomp, unless ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` is
+set: idle workers then sleep after a short spin, which bounds the cost of a tile that is still
+running on too many threads when other work starts.  If torch was loaded first (a host
+application), only the thread count adapts.
+
+**Pools.** With libgomp every thread that has run a parallel torch operation keeps a pool of idle
+OpenMP workers for as long as it lives, and while such idle pools exist, parallel regions started
+by any *other* thread cost ~100 µs more each (libgomp then has more threads than CPUs and stops
+spinning).  Measured on 2 cores: a 262 k-element ``add`` takes 25 µs, but 120–140 µs in a worker
+thread while the main thread or an earlier worker keeps its pool; a 256-px model window 0.09 s vs
+0.15 s.  GUIs compute in worker threads: calling :func:`release_pool` in a thread when it stops
+computing (the main thread before it starts a worker, a worker after each window) frees that
+thread's pool (OpenMP 5's ``omp_pause_resource_all``); a thread that computes again gets a new one
+(~0.1 ms).  Where torch does not use libgomp it does nothing.  ``benchmarks/omp_threads.py`` shows
+the effect (05:35 UTC 2026-11-26: 13.9 µs per ``add`` on the main thread, 87.8 µs in a worker
+while the main thread keeps its pool, 14.1 µs after ``release_pool()``); ``benchmarks/busy_core.py``
+measures the policy on an idle and on a busy machine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import math
+import os
+import sys
+import threading
+import time
 
-__all__ = ["release_pool"]
+__all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
+           "describe", "provenance_value", "tile_threads", "Governor", "GOVERNOR", "release_pool"]
+
+ENV = "LDCSR_THREADS"
+SPINCOUNT = "10000"  # libgomp's default is 300000 (see busy_core.py for the measurement)
+_override: int | None = None
+_prepared: bool | None = None  # None: prepare() not run; False: torch was loaded first
+_local = threading.local()  # .fixed: a count fixed for the calling thread (fixed_threads)
+
+
+def prepare() -> bool:
+    """Before torch loads: set ``GOMP_SPINCOUNT`` (unless a spin or wait policy is set) and, for a
+    fixed ``LDCSR_THREADS``, ``OMP_NUM_THREADS``. Returns False if torch was already loaded."""
+    global _prepared
+    if _prepared is None:
+        _prepared = "torch" not in sys.modules
+        if _prepared:
+            if not ({"GOMP_SPINCOUNT", "OMP_WAIT_POLICY"} & os.environ.keys()):
+                os.environ["GOMP_SPINCOUNT"] = SPINCOUNT
+            try:
+                fixed = _env_threads()
+            except Exception:  # noqa: BLE001 - a bad value is reported where the policy is read
+                fixed = None
+            if fixed and "OMP_NUM_THREADS" not in os.environ:
+                os.environ["OMP_NUM_THREADS"] = str(fixed)
+    return _prepared
+
+
+def _env_threads() -> int | None:
+    value = os.environ.get(ENV, "auto").strip().lower()
+    if value in ("", "auto"):
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        from .errors import ConfigError
+        raise ConfigError(f"{ENV} must be 'auto' or a whole number >= 1, got {value!r}")
+    return n
+
+
+def available_cores() -> int:
+    """CPUs this process may use: its affinity set, capped by a cgroup CPU quota."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(n, math.ceil(quota))) if quota else max(1, n)
+
+
+def _cgroup_quota() -> float | None:
+    for path, split in (("/sys/fs/cgroup/cpu.max", None),
+                        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
+        try:
+            with open(path) as f:
+                parts = f.read().split()
+            if split:
+                with open(split) as f:
+                    parts.append(f.read().strip())
+        except OSError:
+            continue
+        if parts[0] not in ("max", "-1") and len(parts) >= 2 and float(parts[1]) > 0:
+            return float(parts[0]) / float(parts[1])
+        return None
+    return None
+
+
+def set_threads(n: int | None) -> None:
+    """Fix the thread count for this process (``ldcsr --threads``); None goes back to
+    ``LDCSR_THREADS`` / auto."""
+    global _override
+    if n is not None and int(n) < 1:
+        raise ValueError("threads must be >= 1")
+    _override = None if n is None else int(n)
+
+
+@contextlib.contextmanager
+def fixed_threads(n: int | None):
+    """Fix the count for tiles computed by the calling thread inside the block (Dask workers run
+    the client's count: see ``ModelSource.threads``); None changes nothing."""
+    saved = getattr(_local, "fixed", None)
+    _local.fixed = n or saved
+    try:
+        yield
+    finally:
+        _local.fixed = saved
+
+
+def policy() -> tuple[str, int]:
+    """``("fixed", N)`` (:func:`fixed_threads`, then :func:`set_threads`, then ``LDCSR_THREADS``)
+    or ``("auto", most)``: the calling thread's torch count (``OMP_NUM_THREADS`` or the CPU count
+    while torch is not loaded) capped by :func:`available_cores`."""
+    fixed = getattr(_local, "fixed", None) or _override or _env_threads()
+    if fixed:
+        return "fixed", fixed
+    if "torch" in sys.modules:
+        most = sys.modules["torch"].get_num_threads()
+    else:
+        omp = os.environ.get("OMP_NUM_THREADS", "")
+        most = int(omp) if omp.isdigit() and int(omp) > 0 else os.cpu_count() or 1
+    return "auto", max(1, min(most, available_cores()))
+
+
+def describe(spin: bool = False) -> str:
+    """``auto, up to 2 threads`` or ``4 threads (LDCSR_THREADS)``; ``spin`` adds the OpenMP spin
+    setting (``ldcsr info``)."""
+    kind, n = policy()
+    source = "--threads" if _override else ENV
+    plural = "s" if n > 1 else ""
+    text = f"{n} thread{plural} ({source})" if kind == "fixed" else f"auto, up to {n} thread{plural}"
+    if spin:
+        text += "; GOMP_SPINCOUNT " + os.environ.get("GOMP_SPINCOUNT", "unset")
+        text += "" if _prepared else " (torch was loaded first)" if _prepared is False else ""
+    return text
+
+
+def provenance_value() -> str:
+    """The ``LDCSR_THREADS`` provenance tag: ``auto:2`` or ``2``."""
+    kind, n = policy()
+    return f"auto:{n}" if kind == "auto" else str(n)
+
+
+# ------------------------------------------------------------------------------ measurement
+
+def _runqueue_wait() -> float | None:
+    """Seconds all threads of this process have waited for a CPU (None where not available)."""
+    total = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for t in tasks:
+        try:
+            with open(f"/proc/self/task/{t}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread that just ended
+            continue
+    return total / 1e9
+
+
+def _idle_cpu_seconds() -> float | None:
+    """Idle CPU seconds so far, summed over the CPUs of our affinity set (None where unknown)."""
+    try:
+        cpus = os.sched_getaffinity(0)
+        total = 0
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("cpu") and line[3:4].isdigit():
+                    p = line.split()
+                    if int(p[0][3:]) in cpus:
+                        total += int(p[4]) + int(p[5])  # idle + iowait
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, AttributeError, ValueError, IndexError):
+        return None
+
+
+def _others_running() -> int | None:
+    """Runnable tasks other than the caller now (``/proc/loadavg``; least of 3 looks 1 ms apart),
+    or None where that does not describe our CPUs (a restricted CPU set)."""
+    try:
+        if len(os.sched_getaffinity(0)) != os.cpu_count():
+            return None
+        seen = []
+        for i in range(3):
+            if i:
+                time.sleep(0.001)
+            with open("/proc/loadavg") as f:
+                seen.append(int(f.read().split()[3].split("/")[0]))
+        return max(0, min(seen) - 1)
+    except (OSError, AttributeError, ValueError, IndexError):
+        return None
+
+
+class Governor:
+    """Thread count of the next tile in auto mode (see the module docstring); one per process."""
+
+    MIN_TILE_S = 0.05  # shorter tiles are not measured (too short to tell, and cheap anyway)
+    STALE_S = 10.0  # an older measurement is not trusted: the run starts from /proc/loadavg
+    WAIT_DROP = 0.3  # our threads waited for a CPU this share of the tile: one thread fewer
+    IDLE_ADD = 0.6  # this many idle cores of our CPU set during the tile: one thread more
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.threads: int | None = None
+        self.when = 0.0
+
+    def choose(self, most: int) -> int:
+        with self._lock:
+            recent = self.threads is not None and time.monotonic() - self.when < self.STALE_S
+            n = self.threads if recent else None
+        if n is None:
+            others = _others_running()
+            n = most if others is None else available_cores() - others
+        return max(1, min(most, n))
+
+    def observe(self, n: int, most: int, wall: float, waited: float | None, idle: float | None) -> int:
+        """Record a tile run on ``n`` threads; returns the count for the next one."""
+        nxt = n
+        if wall >= self.MIN_TILE_S and waited is not None:
+            if waited / wall > self.WAIT_DROP and n > 1:
+                nxt = max(1, n - max(1, round(waited / wall)))
+            elif idle is not None and idle / wall > self.IDLE_ADD and n < most:
+                nxt = min(most, n + max(1, int(idle / wall + 0.4)))
+            with self._lock:
+                self.threads, self.when = nxt, time.monotonic()
+        return nxt
+
+
+GOVERNOR = Governor()
+
+
+@contextlib.contextmanager
+def tile_threads():
+    """Run the body (one tile, in the computing thread) on the policy's thread count; the calling
+    thread's torch setting is restored afterwards. Yields the count used."""
+    import torch
+
+    before = torch.get_num_threads()
+    kind, most = policy()
+    n = most if kind == "fixed" else GOVERNOR.choose(most)
+    if n != before:
+        torch.set_num_threads(n)
+    measure = kind == "auto"
+    if measure:
+        t0, w0, i0 = time.perf_counter(), _runqueue_wait(), _idle_cpu_seconds()
+    try:
+        yield n
+        if measure:
+            wall = time.perf_counter() - t0
+            w1, i1 = _runqueue_wait(), _idle_cpu_seconds()
+            GOVERNOR.observe(n, most, wall, None if w0 is None or w1 is None else w1 - w0,
+                             None if i0 is None or i1 is None else i1 - i0)
+    finally:
+        if n != before:
+            torch.set_num_threads(before)
+
+
+# ------------------------------------------------------------------------------ OpenMP pools
 
 _gomp = None
 _looked = False

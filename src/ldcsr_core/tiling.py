@@ -8,6 +8,7 @@ the plugins all go through it) and reports through the one progress protocol
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from typing import Callable, Iterator
@@ -20,6 +21,7 @@ from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d
 from .progress import ProgressCallback, TileProgress
 from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
+from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles
 
 __all__ = ["LatentNoise", "tile_window", "process_tile", "TileProcessor", "run_plan", "plan_for_model",
@@ -193,7 +195,8 @@ def process_tile_split(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: Tile
 class TileProcessor:
     """:func:`process_tile` for the tiles of one run, with the out-of-memory fallback: a window that
     runs out of memory (GPU or CPU) is recomputed as 2×2, then 4×4 … smaller blended windows, and
-    the run's later tiles keep the smaller size.  Every tile loop (``run_plan``, the raster
+    the run's later tiles keep the smaller size.  On the CPU each tile runs on the thread count of
+    :func:`ldcsr_core.threads.tile_threads` (the one thread rule).  Every tile loop (``run_plan``, the raster
     pipeline, Dask workers) computes its tiles through one of these."""
 
     def __init__(self, model: LDCSR, plan: TilePlan, *, mode: str = "diffusion", seed: int = 0,
@@ -206,10 +209,12 @@ class TileProcessor:
         model, plan = self.model, self.plan
         while True:
             try:
-                if self.parts == 1:
-                    return process_tile(model, lr, tile, plan, mode=self.mode, seed=self.seed, noise=self.noise)
-                return process_tile_split(model, lr, tile, plan, self.parts, mode=self.mode, seed=self.seed,
-                                          noise=self.noise)
+                with tile_threads() if model.device.type == "cpu" else contextlib.nullcontext():
+                    if self.parts == 1:
+                        return process_tile(model, lr, tile, plan, mode=self.mode, seed=self.seed,
+                                            noise=self.noise)
+                    return process_tile_split(model, lr, tile, plan, self.parts, mode=self.mode,
+                                              seed=self.seed, noise=self.noise)
             except Exception as err:  # noqa: BLE001 - only allocation failures are retried
                 side = max(tile.write_y.size, tile.write_x.size) / (2 * self.parts)
                 if not is_out_of_memory(err) or side < MIN_WINDOW + LATENT:

@@ -260,11 +260,14 @@ def test_threads_option_sets_the_engine_thread_count():
     from click.testing import CliRunner
 
     from ldcsr_core.cli import main
+    from ldcsr_core.threads import policy, set_threads
     before = torch.get_num_threads()
     try:
         r = CliRunner().invoke(main, ["--threads", "1", "models"])
         assert r.exit_code == 0, r.output
         assert torch.get_num_threads() == 1
+        assert policy() == ("fixed", 1)
         assert CliRunner().invoke(main, ["--threads", "0", "models"]).exit_code == 2
     finally:
+        set_threads(None)
         torch.set_num_threads(before)

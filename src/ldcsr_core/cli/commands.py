@@ -130,13 +130,17 @@ def _sigterm(signum, frame):  # turn SIGTERM into a clean unwind (temp files rem
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="CPU threads for the engine (default: torch's, i.e. OMP_NUM_THREADS or all cores).")
+              help="CPU threads for the engine (default: $LDCSR_THREADS, else auto: up to the "
+                   "available cores, fewer while other processes keep them busy).")
 @click.version_option(None, "--version", package_name="napari-ldcsr", prog_name="ldcsr")
 @click.pass_context
 def main(ctx, verbose, quiet, threads):
     """LDCSR continuous-scale super-resolution of remote-sensing rasters."""
     if threads:
         import torch
+
+        from ..threads import set_threads
+        set_threads(threads)  # wins over LDCSR_THREADS (see ldcsr_core.threads)
         torch.set_num_threads(threads)
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = verbose
@@ -452,6 +456,7 @@ def info(file, scale, target_resolution, bands, output):
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info
     from ..geo.radiometry import plan_bands
     from ..geo.pipeline import plan_output
+    from ..threads import describe
 
     if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
         raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
@@ -480,6 +485,7 @@ def info(file, scale, target_resolution, bands, output):
         groups = " ".join("(" + ",".join(str(b + 1) for b in g) + ")" for g in bp.groups)
         alpha = f"; alpha/mask band(s): {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
         click.echo(f"model input: triplets {groups}{alpha}")
+        click.echo(f"threads:     {describe(spin=True)}")
         req = {"scale": (scale[1], scale[0]) if scale else None,
                "target_resolution": target_resolution}
         if scale is None and target_resolution is None:

@@ -115,9 +115,12 @@ def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan
               seed: int) -> np.ndarray:
     from .pipeline import infer_tile
 
+    from ..threads import fixed_threads
+
     model = _worker_model(plugin_name, source)
     source.apply_threads()
-    return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
+    with fixed_threads(source.threads):  # not adapted to load: the client's count, bit for bit
+        return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
 
 
 def _plugin_loads(dask_worker, plugin_name: str) -> int:
@@ -138,9 +141,9 @@ class DaskRunner:
 
     def __init__(self, client, source: ModelSource, *, in_flight: int | None = None):
         if source.threads is None:
-            import torch
+            from ..threads import policy
 
-            source = dataclasses.replace(source, threads=torch.get_num_threads())
+            source = dataclasses.replace(source, threads=policy()[1])
         self.client = client
         self.source = source
         self.plugin_name = f"ldcsr-model-{source.cache_key()}"

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from .. import threads
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from . import radiometry as rad
@@ -385,6 +386,7 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
         "LDCSR_SEED": str(int(seed)),
         "LDCSR_SOFTWARE": software_version(),
         "LDCSR_SOURCE": src_name,
+        "LDCSR_THREADS": threads.provenance_value(),  # auto:N or N (see ldcsr_core.threads)
         "TIFFTAG_SOFTWARE": software_version(),
     }
     if tile is not None:
