@@ -195,6 +195,10 @@ class DaskRunner:
             self.client.unregister_worker_plugin(self.plugin_name)
 
 
+# The comm schemes of distributed (distributed.comm.registry), known without importing it.
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
+
+
 def parse_dask_address(text: str) -> tuple[str, Any]:
     """``"local:N"`` → ``("local", N)``; ``"tcp://host:8786"`` (or tls://, ws://) → address."""
     t = text.strip()
@@ -208,6 +212,10 @@ def parse_dask_address(text: str) -> tuple[str, Any]:
             raise InputError(f"--dask local:N needs at least one worker, got {text!r}")
         return "local", k
     if "://" in t and t.split("://", 1)[1]:
+        scheme = t.split("://", 1)[0].lower()
+        if scheme not in DASK_SCHEMES:
+            raise InputError(f"--dask: {scheme}:// is not a Dask scheduler address (use "
+                             f"{', '.join(s + '://' for s in DASK_SCHEMES)} or local:N), got {text!r}")
         return "remote", t
     raise InputError(
         f"--dask must be a scheduler address like tcp://HOST:8786 or local:N, got {text!r}"

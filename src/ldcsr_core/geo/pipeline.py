@@ -22,28 +22,33 @@ Tiles can run in this process (:class:`LocalRunner`) or as tasks on a Dask clust
 (:class:`ldcsr_core.geo.distributed.DaskRunner`); both feed the same merger in plan order, and as the
 engine keys noise to global latent position, the same seed gives the same file either way.
 Progress and cancel use the one protocol of :mod:`ldcsr_core.progress`.
+
+Rooms below this one: the options, output grid, provenance and resume rule in :mod:`.job`; the
+reader and the sink in :mod:`.scene_io`; K samples per tile (mean and spread) in :mod:`.sampling`;
+files in :mod:`.raster_io` and :mod:`.geotiff_writer`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .. import threads
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
-from . import radiometry as rad
 from ..errors import InputError, OutputExistsError
 from ..progress import ProgressCallback
-from ..rules import check_mode, check_samples, output_shape
+from .job import (
+    OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
+    provenance_tags, request_fingerprint, software_version,
+)
+from .scene_io import ArrayWriter, RasterSink, SceneReader, _window
 
 __all__ = [
     "UpscaleOptions",
@@ -67,140 +72,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BandSpec = "Sequence[int] | str | None"
-
-# Rows converted per sink step: bounds the float temporaries for very wide outputs.
-_SINK_PIXELS = 2_000_000
-
-
-@dataclass(frozen=True)
-class UpscaleOptions:
-    """How to super-resolve: engine ``mode`` and ``seed``, ``tile`` side in input pixels
-    (``None``: the engine's default), ``bands`` (1-based model triplet, e.g. ``"4,3,2"``; ``None``:
-    the first three colour bands) and ``stretch`` (``"auto"``, ``"percentile"`` or ``"dtype"``,
-    see :func:`radiometry.compute_stretch`). ``samples`` > 1 (diffusion only): the output is the
-    mean of that many samples (seeds ``seed, seed+1, …``) and their per-pixel spread is written too
-    (:mod:`ldcsr_core.geo.spread`)."""
-
-    mode: str = "diffusion"
-    seed: int = 0
-    tile: int | None = None
-    bands: Any = None
-    stretch: str = "auto"
-    samples: int = 1
-
-    def __post_init__(self):
-        check_mode(self.mode)
-        check_samples(self.samples, self.mode)
-        if self.bands is not None:
-            object.__setattr__(self, "bands", rad.parse_bands(self.bands))
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    """How to write a file: ``overwrite`` an existing output, or ``skip_complete`` (leave an
-    existing complete output of the same request alone); ``block`` side and ``compress`` of the
-    GeoTIFF; ``gdal_cache_mb``, GDAL's block cache during the run."""
-
-    overwrite: bool = False
-    skip_complete: bool = False
-    block: int = 512
-    compress: str = "deflate"
-    gdal_cache_mb: int = 256
-
-
-def software_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return f"napari-ldcsr {version('napari-ldcsr')}"
-    except Exception:
-        return "napari-ldcsr (unknown version)"
-
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------------------------
-
-
-class SceneReader:
-    """Reads windows of a source raster as model input: all bands → stretch → fill → triplets.
-
-    The stretch and fill values are fitted once, on a decimated read of the whole scene, even
-    when only ``window`` ``(row_off, col_off, height, width)`` is super-resolved; coordinates
-    given to :meth:`read` and :meth:`tile` are relative to that window.
-    """
-
-    def __init__(self, src, bands: BandSpec = None, stretch: str = "auto", window=None):
-        self.src = src
-        self.info = rio_io.raster_info(src)
-        self.oy, self.ox, self.height, self.width = rio_io.check_window(src, window)
-        self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands)
-        self.nodata = src.nodata
-        self.dtype = np.dtype(src.dtypes[0])
-        self.use_dataset_mask = self.info.has_dataset_mask
-        self._strip_key: tuple[int, int] | None = None
-        self._strip = None
-        sample, dmask, _ = rio_io.decimated_read(src)
-        valid = self._valid(sample, dmask)
-        self.stretch = rad.compute_stretch(sample, valid, self.dtype, method=stretch)
-        unit = self.stretch.to_unit(sample)
-        fills = []
-        for b in range(src.count):
-            v = unit[b][valid[b] & np.isfinite(unit[b])]
-            fills.append(float(np.median(v)) if v.size else 0.5)
-        self.fill = tuple(fills)
-        self.valid_fraction = float(valid[list(self.plan.colour)].mean()) if valid.size else 0.0
-
-    @property
-    def may_have_invalid(self) -> bool:
-        """Whether any pixel can be invalid (nodata, NaN, alpha, mask); if not, masks are skipped."""
-        return (
-            self.nodata is not None or self.dtype.kind == "f" or bool(self.plan.alpha)
-            or self.use_dataset_mask
-        )
-
-    def _valid(self, data: np.ndarray, dmask: np.ndarray | None) -> np.ndarray:
-        return rad.valid_mask(data, self.nodata, alpha=self.plan.alpha, dataset_mask=dmask)
-
-    def dataset_mask(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
-        with rio_io.read_errors(self.src):
-            return self.src.dataset_mask(window=_window(self.oy + y0, self.ox + x0, h, w))
-
-    def read(self, y0: int, x0: int, h: int, w: int, *, strip: bool = False):
-        """Raw ``(bands, h, w)`` data and validity of a window.
-
-        With ``strip=True`` the full-width strip of rows ``y0..y0+h`` is read once and kept, so
-        the tiles of one plan row (which share their rows) decompress each block once instead of
-        once per tile.
-        """
-        if strip:
-            if self._strip_key != (y0, h):
-                self._strip = None  # free the old strip before reading the next one
-                self._strip_key = None
-                self._strip = self.read(y0, 0, h, self.width)
-                self._strip_key = (y0, h)
-            data, valid = self._strip
-            return data[:, :, x0 : x0 + w], None if valid is None else valid[:, :, x0 : x0 + w]
-        with rio_io.read_errors(self.src):
-            data = self.src.read(window=_window(self.oy + y0, self.ox + x0, h, w))
-        dmask = self.dataset_mask(y0, x0, h, w) if self.use_dataset_mask else None
-        if self.may_have_invalid:
-            valid = self._valid(data, dmask)
-        else:
-            valid = None
-        return data, valid
-
-    def tile(self, y0: int, x0: int, h: int, w: int) -> np.ndarray | None:
-        """Model input ``(h, w, 3·groups)`` float32 in ``[0, 1]``, or ``None`` if all invalid."""
-        data, valid = self.read(y0, x0, h, w, strip=True)
-        colour = list(self.plan.colour)
-        if valid is not None and not valid[colour].any():
-            return None
-        unit = self.stretch.to_unit(data)
-        if valid is not None:
-            rad.fill_invalid(unit, valid, self.fill)
-        return np.ascontiguousarray(self.plan.gather(unit), dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,199 +122,9 @@ class LocalRunner:
 # ---------------------------------------------------------------------------------------------
 
 
-class RasterSink:
-    """The ``RowMerger`` sink: float rows → original units/dtype, mask restored → a row writer.
-
-    ``writer`` is anything with ``push(y0, rows (bands, n, W), mask (n, W) | None)``: a
-    :class:`~ldcsr_core.geo.raster_io.BlockRowWriter` (files) or an :class:`ArrayWriter`.
-    """
-
-    def __init__(self, reader: SceneReader, writer, out_shape):
-        self.reader = reader
-        self.writer = writer
-        self.H, self.W = out_shape
-        self.h, self.w = reader.height, reader.width
-        self.cols = rad.nearest_index(self.w, self.W, 0, self.W)
-        self.colour = list(reader.plan.colour)
-        self.alpha = list(reader.plan.alpha)
-
-    def __call__(self, y0: int, rows_hwc) -> None:
-        rows_hwc = np.asarray(rows_hwc)
-        n = rows_hwc.shape[0]
-        step = max(1, _SINK_PIXELS // max(1, self.W))
-        for k in range(0, n, step):
-            self._rows(y0 + k, rows_hwc[k : k + step])
-
-    def _rows(self, y0: int, rows_hwc: np.ndarray) -> None:
-        r = self.reader
-        # (colour bands, n, W) in [0, 1]: clipped as ldcsr_core.upscale clips (one rule for both)
-        unit = np.clip(r.plan.scatter(rows_hwc), 0.0, 1.0)
-        vals = r.stretch.from_unit(unit, self.colour)
-        out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
-        out[self.colour] = vals
-        mask_out = None
-        if r.may_have_invalid:
-            rows = rad.nearest_index(self.h, self.H, y0, rows_hwc.shape[0])
-            lo, hi = int(rows.min()), int(rows.max()) + 1
-            data, valid = r.read(lo, 0, hi - lo, self.w)
-            ri, ci = rows - lo, self.cols
-            up_valid = rad.upsample_nearest(valid, ri, ci)
-            for b in self.colour:
-                rad.restore_nodata(out[b], up_valid[b], r.nodata, r.dtype)
-            for b in self.alpha:
-                out[b] = rad.upsample_nearest(data[b], ri, ci)
-            if r.use_dataset_mask:
-                dmask = r.dataset_mask(lo, 0, hi - lo, self.w)
-                mask_out = rad.upsample_nearest(dmask, ri, ci).astype(np.uint8)
-        self.writer.push(y0, out, mask_out)
-
-
-class ArrayWriter:
-    """Collects the sink's rows into one ``(bands, H, W)`` array (and mask), for :func:`upscale_window`.
-
-    ``on_rows(y0, rows)``, if given, is called after each push with the finished rows
-    ``(bands, n, W)`` in the source dtype and units, nodata restored (progressive display).
-    """
-
-    def __init__(self, count: int, shape: tuple[int, int], dtype, on_rows=None):
-        self.data = np.empty((count, *shape), dtype)
-        self.mask: np.ndarray | None = None
-        self.rows = 0
-        self.on_rows = on_rows
-
-    def push(self, y0: int, rows: np.ndarray, mask: np.ndarray | None = None) -> None:
-        n = rows.shape[1]
-        self.data[:, y0 : y0 + n] = rows
-        if mask is not None:
-            if self.mask is None:
-                self.mask = np.full(self.data.shape[1:], 255, np.uint8)
-            self.mask[y0 : y0 + n] = mask
-        self.rows = max(self.rows, y0 + n)
-        if self.on_rows is not None:
-            self.on_rows(y0, self.data[:, y0 : y0 + n])
-
-
-def _window(y0, x0, h, w):
-    from rasterio.windows import Window
-
-    return Window(x0, y0, w, h)
-
-
 # ---------------------------------------------------------------------------------------------
 # Planning and provenance
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class RasterResult:
-    """What :func:`upscale_raster` did."""
-
-    src: str
-    dst: str
-    in_shape: tuple[int, int]
-    out_shape: tuple[int, int]
-    scale: tuple[float, float]
-    status: str = "written"  # "written" | "skipped"
-    tiles: int = 0
-    skipped_tiles: int = 0
-    seconds: float = 0.0
-    tags: dict = field(default_factory=dict)
-    stale_parts_removed: int = 0
-    spread: str | None = None  # the spread GeoTIFF of a samples > 1 run
-
-    @property
-    def megapixels_per_s(self) -> float:
-        return self.out_shape[0] * self.out_shape[1] / 1e6 / max(self.seconds, 1e-9)
-
-
-def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, out_shape=None,
-                in_shape: tuple[int, int] | None = None
-                ) -> tuple[tuple[int, int], tuple[float, float]]:
-    """Output shape and exact per-axis scale ``(H/h, W/w)`` from exactly one request.
-
-    ``in_shape`` is the size of the part being super-resolved (default: the whole raster).
-    ``target_resolution`` is in the raster CRS's units (metres for the usual projected CRS).
-    """
-    given = [x is not None for x in (scale, target_resolution, out_shape)]
-    if sum(given) != 1:
-        raise InputError("give exactly one of scale, target_resolution or out_shape")
-    h, w = in_shape or (info.height, info.width)
-    if target_resolution is not None:
-        scale = rio_io.scale_for_resolution(info, target_resolution)
-    H, W = output_shape((h, w), scale=scale, out_shape=out_shape)
-    return (H, W), (H / h, W / w)
-
-
-def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: str,
-                    reader: SceneReader | None = None, tile=None) -> dict[str, str]:
-    """Provenance written into every output (GDAL metadata, default domain)."""
-    name = getattr(model, "name", None) or "unnamed"
-    ver = getattr(model, "version", None)
-    tags = {
-        "LDCSR_NOTICE": rio_io.AI_NOTICE,
-        "LDCSR_MODEL": f"{name} {ver}" if ver else str(name),
-        "LDCSR_WEIGHTS_SHA256": str(getattr(model, "weights_sha256", None) or "unknown"),
-        "LDCSR_SCALE_Y": repr(float(scale[0])),
-        "LDCSR_SCALE_X": repr(float(scale[1])),
-        "LDCSR_REQUEST": str(requested),
-        "LDCSR_MODE": mode,
-        "LDCSR_SEED": str(int(seed)),
-        "LDCSR_SOFTWARE": software_version(),
-        "LDCSR_SOURCE": src_name,
-        "LDCSR_THREADS": threads.provenance_value(),  # auto:N or N (see ldcsr_core.threads)
-        "TIFFTAG_SOFTWARE": software_version(),
-    }
-    if tile is not None:
-        tags["LDCSR_TILE"] = str(tile)
-    if reader is not None:
-        tags["LDCSR_BANDS"] = json.dumps([[b + 1 for b in g] for g in reader.plan.groups])
-        tags["LDCSR_STRETCH"] = json.dumps(reader.stretch.to_dict())
-        if (reader.oy, reader.ox, reader.height, reader.width) != (0, 0, reader.src.height,
-                                                                    reader.src.width):
-            tags["LDCSR_WINDOW"] = json.dumps([reader.oy, reader.ox, reader.height, reader.width])
-    return tags
-
-
-def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,
-                        out_shape: tuple[int, int]) -> str:
-    """SHA-256 of everything that makes a file output what it is: the source (resolved path, size,
-    modification time), the weights, and every option that changes pixels (mode, seed, samples,
-    tile, bands, stretch, the requested scale or size). Written as the ``LDCSR_JOB`` tag; a resumed
-    run skips an existing output only when its fingerprint is the same."""
-    import hashlib
-
-    p = Path(src_path)
-    st = p.stat()
-    ident = {
-        "source": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-        "weights": str(getattr(model, "weights_sha256", None) or "unknown"),
-        "mode": options.mode, "seed": int(options.seed), "samples": int(options.samples),
-        "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
-        "request": {k: v for k, v in request.items() if v is not None},
-        "out_shape": [int(v) for v in out_shape],
-    }
-    blob = json.dumps(ident, sort_keys=True, default=repr).encode()
-    return hashlib.sha256(blob).hexdigest()
-
-
-def is_complete_output(dst: str | Path, *, out_shape, job: str) -> bool:
-    """Whether ``dst`` is a finished output of this very request: our provenance, the size, and the
-    ``LDCSR_JOB`` fingerprint of :func:`request_fingerprint` (source, weights, every option).
-
-    Outputs are renamed into place only when complete, so this is what a resumed batch skips.
-    """
-    import rasterio
-
-    p = Path(dst)
-    if not p.is_file():
-        return False
-    try:
-        with rasterio.open(p) as ds:
-            t = ds.tags()
-            return ((ds.height, ds.width) == tuple(out_shape)
-                    and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE and t.get("LDCSR_JOB") == job)
-    except Exception:
-        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -547,8 +232,8 @@ def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallbac
             yield t, out
 
     sink = RasterSink(reader, writer, job.shape)
-    if opts.samples > 1:  # uncertainty map: K samples per tile, mean and spread (geo.spread)
-        from .spread import sampled
+    if opts.samples > 1:  # uncertainty map: K samples per tile, mean and spread (geo.sampling)
+        from .sampling import sampled
 
         runner, sink, channels = sampled(runner, sink, spread_writer, job, opts.samples)
     run_plan(model, job.plan, None, sink, mode=opts.mode,
@@ -685,17 +370,6 @@ def _bicubic_unit(unit_hwc: np.ndarray, out_shape: tuple[int, int]) -> np.ndarra
     return y.clamp_(0.0, 1.0)[0].permute(1, 2, 0).numpy()
 
 
-def has_provenance(path: str | Path) -> bool:
-    """Whether ``path`` is a raster this package wrote (it carries the ``LDCSR_NOTICE`` tag)."""
-    try:
-        import rasterio
-
-        with rasterio.open(path) as ds:
-            return "LDCSR_NOTICE" in ds.tags()
-    except Exception:
-        return False
-
-
 def upscale_raster(
     src_path: str | Path,
     dst_path: str | Path,
@@ -729,7 +403,7 @@ def upscale_raster(
     callback : ``callback(TileProgress)`` before the first tile and after each one; raising
         :class:`~ldcsr_core.Cancelled` in it stops the run and leaves no output behind.
     spread_path : with ``options.samples`` > 1, where the spread GeoTIFF goes (default
-        ``NAME_spread.tif`` next to ``dst_path``; see :mod:`ldcsr_core.geo.spread`). Written
+        ``NAME_spread.tif`` next to ``dst_path``; see :mod:`ldcsr_core.geo.sampling`). Written
         atomically like the output, on the same grid; the output holds the mean of the samples.
 
     Returns
@@ -747,8 +421,8 @@ def upscale_raster(
         from ..errors import RasterIOError
 
         raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
-    if options.samples > 1:  # the uncertainty map's file (ldcsr_core.geo.spread)
-        from .spread import check_spread_path
+    if options.samples > 1:  # the uncertainty map's file (ldcsr_core.geo.sampling)
+        from .sampling import check_spread_path
 
         spread_path = check_spread_path(src_path, dst_path, spread_path)
     elif spread_path is not None:
@@ -790,7 +464,7 @@ def upscale_raster(
         profile = rio_io.output_profile(src, shape, block=output.block, compress=output.compress)
         spread_cm = contextlib.nullcontext(None)
         if spread_path is not None:
-            from .spread import spread_file
+            from .sampling import spread_file
 
             spread_cm = spread_file(spread_path, src, job, output=output)
             result.spread = str(spread_path)

@@ -7,38 +7,43 @@ Everything here works by windows, so a scene larger than memory streams through:
   file is missing or unreadable, :class:`InputError` when it is a raster we cannot work with
   (zero-size, complex or boolean bands);
 * :func:`dataset_from_array` wraps a NumPy array (e.g. a napari layer) and its georeferencing in
-  an in-memory dataset, so arrays take exactly the same path as files;
+  an in-memory dataset, so arrays take exactly the same path as files (:mod:`.arrays`);
 * :func:`read_raster` reads a dataset (or a window of it) into a :class:`GeoArray` - the raw
   values with their transform, CRS, nodata, tags, colour interpretation and band names - and
   :func:`write_raster` writes a :class:`GeoArray` atomically; these are what a viewer plugin
   needs to read and save layers (the napari reader shows raw values and leaves the display
   contrast to the viewer: there is no separate "display" read);
-* :func:`scale_for_resolution`, :func:`scaled_transform` and
-  :func:`output_profile` derive the output grid from ``src.profile``: the transform is scaled per
-  axis from the *rounded* output size, so the output covers exactly the input's bounds;
+* the rest lives in rooms of its own and is re-exported here: the output grid and its
+  georeferencing in :mod:`.georef`, paletted rasters in :mod:`.palette`, damaged-file messages in
+  :mod:`.read_failures`;
 * the writers (:class:`GeoTiffWriter`, :class:`BlockRowWriter`, the free-space check) live in
   :mod:`ldcsr_core.geo.geotiff_writer` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from .. import files
-from ..errors import InputError, RasterIOError, cause_line, one_line
+from ..errors import InputError, RasterIOError, cause_line
+from .arrays import GeoArray, dataset_from_array
+from .georef import (
+    GTIFF_ALPHA, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
+    scaled_transform,
+)
 from .geotiff_writer import (
     PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, check_free_space, clear_stale_parts, output_nbytes,
 )
+from .palette import open_expanded, palette_expansion
+from .read_failures import read_error, read_errors
 
 __all__ = [
     "RasterInfo",
@@ -59,6 +64,7 @@ __all__ = [
     "check_window",
     "check_dataset",
     "read_errors",
+    "read_error",
     "is_raster_name",
     "TEMP_SUFFIX",
     "AI_NOTICE",
@@ -77,18 +83,6 @@ AI_NOTICE = (
     "AI-generated: the pixels of this image were synthesised by a super-resolution model "
     "(LDCSR); they are not measurements and may contain invented detail."
 )
-# Keys in src.profile that describe the *input's* storage, not the output's.
-_STORAGE_KEYS = (
-    "blockxsize", "blockysize", "tiled", "compress", "interleave", "photometric", "predictor",
-    "jpeg_quality", "jpegtablesmode", "zlevel", "zstd_level", "bigtiff", "quality", "reversible",
-    "nbits", "sparse_ok", "profile", "blocksize", "num_threads",
-)
-_BIGTIFF_BYTES = 3_500_000_000  # uncompressed size above which BigTIFF is forced
-# The GTiff driver's ALPHA creation option for an unassociated (not premultiplied) alpha band:
-# YES = NON-PREMULTIPLIED (GDAL rejects "UNASSOCIATED" with a warning and drops the alpha flag).
-GTIFF_ALPHA = "YES"
-# rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
-_NO_GEOREF_MESSAGES = ("Dataset has no geotransform", "The given matrix is equal to Affine.identity")
 
 
 @dataclass(frozen=True)
@@ -163,158 +157,9 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
         return src
     driver = src.driver
     src.close()
-    ds = _open_expanded(p, kind)
+    ds = open_expanded(p, kind)
     ds.source_driver = driver
     return ds
-
-
-def palette_expansion(src, name=None) -> str | None:
-    """``"rgb"`` or ``"rgba"`` when ``src`` is one band of class indices with a colour table, else None.
-
-    Such a band holds indices, not brightness: super-resolving it would invent indices between
-    classes. It is expanded through its colour table instead (:func:`open_raster` does so);
-    ``"rgba"`` when the table has transparent entries or the band has a nodata value (the alpha
-    band then marks those pixels). A colour table on one band of several is an
-    :class:`InputError` (expand or drop that band first).
-    """
-    ci = [c.name for c in src.colorinterp]
-    if "palette" not in ci:
-        return None
-    name = name or src.name
-    if src.count != 1:
-        b = ci.index("palette") + 1
-        raise InputError(
-            f"{name}: band {b} of {src.count} has a colour table (class indices, not brightness), "
-            f"which cannot be super-resolved; expand it first, e.g. gdal_translate -b {b} "
-            "-expand rgb in.tif out.tif, or drop that band")
-    try:
-        cmap = src.colormap(1)
-    except ValueError:  # "palette" without a table: nothing to expand through
-        return None
-    transparent = src.nodata is not None or any(len(v) > 3 and v[3] < 255 for v in cmap.values())
-    return "rgba" if transparent else "rgb"
-
-
-def _open_expanded(p: Path, kind: str):
-    """``p`` opened through GDAL's ``vrt://...?expand=rgb|rgba`` (streamed, nothing copied)."""
-    import rasterio
-    from rasterio.errors import RasterioError
-
-    hint = f"expand it first: gdal_translate -expand {kind} {p} {p.stem}_{kind}.tif"
-    if "?" in str(p):
-        raise InputError(f"{p} has a colour table (class indices, not brightness); {hint}")
-    try:
-        with quiet_georef():
-            ds = rasterio.open(f"vrt://{p}?expand={kind}")
-    except RasterioError as e:
-        raise InputError(f"{p} has a colour table that GDAL could not expand "
-                         f"({one_line(e)}); {hint}") from None
-    return _ExpandedDataset(ds, str(p), kind)
-
-
-class _ExpandedDataset:
-    """A paletted raster seen through its colour table as RGB(A) bands (attributes pass through).
-
-    ``name`` is the original file and ``source_driver`` its driver, ``gdal_name`` what GDAL opened
-    (``vrt://NAME?expand=...``, to open it again); ``palette_expanded`` is ``"RGB"`` or ``"RGBA"``.
-    """
-
-    def __init__(self, dataset, name: str, kind: str):
-        self._dataset = dataset
-        self.name = name
-        self.source_driver = dataset.driver
-        self.gdal_name = dataset.name
-        self.palette_expanded = kind.upper()
-
-    def __getattr__(self, attr):
-        return getattr(self._dataset, attr)
-
-    def close(self) -> None:
-        self._dataset.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __repr__(self) -> str:
-        return f"<{self.name} expanded to {self.palette_expanded}: {self._dataset!r}>"
-
-
-@contextlib.contextmanager
-def quiet_georef():
-    """A context in which rasterio's ``NotGeoreferencedWarning`` about a raster without any
-    georeferencing is not shown (such a raster is fine here: its output gets none either)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        for m in _NO_GEOREF_MESSAGES:
-            warnings.filterwarnings("ignore", message=m)
-        yield
-
-
-def georeferencing(src) -> str:
-    """How ``src`` is georeferenced: ``"transform"`` (a geotransform or a CRS), ``"gcps"``
-    (ground control points only) or ``"none"`` (a plain picture: identity transform, no CRS, no GCPs)."""
-    if src.crs is not None or not src.transform.is_identity:
-        return "transform"
-    gcps = getattr(src, "gcps", None)
-    if gcps and gcps[0]:
-        return "gcps"
-    return "none"
-
-
-def scale_gcps(gcps, scale: tuple[float, float], offset: tuple[int, int] = (0, 0)) -> list:
-    """Ground control points moved onto an output pixel grid: ``row' = (row - oy)·sy``,
-    ``col' = (col - ox)·sx`` for ``scale = (sy, sx)`` and window ``offset = (oy, ox)``;
-    the ground coordinates stay as they are."""
-    from rasterio.control import GroundControlPoint
-
-    sy, sx = scale
-    oy, ox = offset
-    return [GroundControlPoint(row=(g.row - oy) * sy, col=(g.col - ox) * sx, x=g.x, y=g.y, z=g.z,
-                               id=g.id, info=g.info) for g in gcps]
-
-
-_BAD_TIFF = re.compile(r"Read error at (?:row|scanline) (\d+)(?:, col (\d+))?(?:, (tile|strip) (\d+))?"
-                       r"(?:;\s*(.*))?")
-_BAD_BLOCK = re.compile(r"band (\d+): IReadBlock failed at X offset (\d+), Y offset (\d+)(?::\s*(.*))?")
-
-
-def read_error(name, exc: BaseException) -> RasterIOError:
-    """One line for a failed read of raster ``name``: which block of which band, in plain words."""
-    cause = cause_line(exc)
-    m = _BAD_TIFF.search(cause)
-    if m:
-        row, col, kind, n, why = m.groups()
-        what = f"{kind} {n}" if kind else "a block"
-        if row and int(row) < 2**31:
-            what += f" (at row {row}" + (f", column {col})" if col else ")")
-        why = f": {why.strip().rstrip('.')}" if why else ""
-        return RasterIOError(errno.EIO, f"{name} is truncated or damaged: GDAL could not read "
-                             f"{what}{why}")
-    m = _BAD_BLOCK.search(cause)
-    if m:
-        band, bx, by, why = m.groups()
-        why = f" ({why.strip().rstrip('.')})" if why else ""
-        return RasterIOError(errno.EIO, f"{name} is truncated or damaged: GDAL could not read "
-                             f"block (row {by}, column {bx}) of band {band}{why}")
-    return RasterIOError(errno.EIO, f"cannot read {name}: {cause}")
-
-
-@contextlib.contextmanager
-def read_errors(src):
-    """Turn GDAL's read failures inside the block into :func:`read_error` for dataset ``src``."""
-    from rasterio.errors import RasterioError
-
-    try:
-        yield
-    except RasterioError as e:
-        name = str(getattr(src, "name", src))
-        name = "the layer" if name.startswith("/vsimem/") else Path(name).name
-        raise read_error(name, e) from None
 
 
 def check_dataset(src, name=None) -> None:
@@ -335,163 +180,6 @@ def check_dataset(src, name=None) -> None:
 # ---------------------------------------------------------------------------------------------
 # Arrays in and out: the same path as files
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class GeoArray:
-    """A georeferenced array: ``data`` ``(bands, H, W)`` with what GDAL knows about it.
-
-    ``transform`` is a rasterio/affine ``Affine`` (pixel corner → CRS), ``crs`` a rasterio ``CRS``
-    or ``None``, ``nodata`` the bands' nodata value or ``None``; ``tags`` are dataset tags (for a
-    super-resolved result, the source's tags plus the ``LDCSR_*`` provenance). ``mask`` is a GDAL
-    per-dataset mask ``(H, W)`` uint8 (0 = invalid) when the source had one, else ``None``.
-    ``gcps`` is ``(ground control points, their CRS)`` for a raster georeferenced by GCPs only
-    (its ``transform`` is then the identity), else ``None``. A raster with no georeferencing at
-    all has the identity ``transform``, no ``crs`` and no ``gcps``.
-    """
-
-    data: np.ndarray
-    transform: Any
-    crs: Any = None
-    nodata: float | None = None
-    tags: dict = field(default_factory=dict)
-    colorinterp: tuple[str, ...] = ()
-    descriptions: tuple[str | None, ...] = ()
-    mask: np.ndarray | None = None
-    gcps: Any = None
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(H, W)`` in pixels."""
-        return int(self.data.shape[-2]), int(self.data.shape[-1])
-
-    @property
-    def count(self) -> int:
-        return int(self.data.shape[0])
-
-    @property
-    def res(self) -> tuple[float, float]:
-        """``(x, y)`` pixel size in CRS units (of an unrotated grid)."""
-        return abs(self.transform.a), abs(self.transform.e)
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """``(left, bottom, right, top)`` in CRS units."""
-        from rasterio.transform import array_bounds
-
-        H, W = self.shape
-        west, south, east, north = array_bounds(H, W, self.transform)
-        return west, south, east, north
-
-
-def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
-    a = np.asarray(array)
-    if a.ndim == 2:
-        return a[None]
-    if a.ndim != 3:
-        raise InputError(f"expected a (bands, rows, cols) or (rows, cols) array, got shape {a.shape}")
-    if bands_last is None:  # napari's RGB(A) layers are (rows, cols, 3|4)
-        bands_last = a.shape[-1] in (3, 4) and a.shape[0] > 4
-    return np.moveaxis(a, -1, 0) if bands_last else a
-
-
-def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=None,
-                       bands_last: bool | None = None, colorinterp: Sequence[str] | None = None,
-                       descriptions: Sequence[str | None] | None = None,
-                       tags: Mapping[str, Any] | None = None, gcps=None):
-    """An open, read-only in-memory rasterio dataset holding ``array`` and its georeferencing.
-
-    Parameters
-    ----------
-    array : ``(bands, rows, cols)``, ``(rows, cols)`` or ``(rows, cols, bands)``. A 3-D array is
-        taken as bands-last when ``bands_last`` is true, or (``bands_last=None``) when its last
-        axis has 3 or 4 entries and its first more than 4 (napari's RGB/RGBA layers).
-    transform : an ``Affine`` or 6 GDAL/rasterio coefficients; ``None`` = identity (no georef).
-    crs : anything ``rasterio.crs.CRS.from_user_input`` takes (EPSG code, WKT, ``CRS``) or ``None``.
-    nodata : the bands' nodata value, or ``None``.
-    colorinterp, descriptions, tags : optional colour interpretation names (``"red"``, ...),
-        band names and dataset tags.
-    gcps : ``(ground control points, CRS)`` of a raster georeferenced by GCPs (with no
-        ``transform``), or ``None``.
-
-    The dataset owns its memory; close it (or use it as a context manager) when done.
-    """
-    import warnings
-
-    from affine import Affine
-    from rasterio.crs import CRS
-    from rasterio.enums import ColorInterp
-    from rasterio.errors import NotGeoreferencedWarning
-    from rasterio.io import MemoryFile
-
-    data = _as_bands_first(array, bands_last)
-    if data.dtype == np.bool_:
-        data = data.astype(np.uint8)
-    if data.dtype.kind not in "uif" or data.dtype == np.float16:
-        raise InputError(f"unsupported data type {data.dtype} (use integer or float32/64 arrays)")
-    if data.dtype == np.int8 and _gdal_lacks_int8():  # pragma: no cover - GDAL < 3.7
-        data = data.astype(np.int16)
-    count, h, w = data.shape
-    if transform is None:
-        transform = Affine.identity()
-    elif not isinstance(transform, Affine):
-        transform = Affine(*tuple(transform)[:6])
-    prof = dict(driver="GTiff", width=w, height=h, count=count, dtype=data.dtype.name,
-                transform=transform, nodata=nodata)
-    if crs is not None:
-        prof["crs"] = CRS.from_user_input(crs)
-    ci = [str(c).lower() for c in colorinterp] if colorinterp else None
-    if ci and ci[-1] == "alpha" and count > 1:
-        prof["alpha"] = GTIFF_ALPHA
-    if ci and count in (3, 4) and ci[:3] == ["red", "green", "blue"] and data.dtype == np.uint8:
-        prof["photometric"] = "RGB"
-    memfile = MemoryFile()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with memfile.open(**prof) as ds:
-            ds.write(data)
-            if ci:
-                ds.colorinterp = [ColorInterp[c] for c in ci]
-            for i, d in enumerate(descriptions or (), start=1):
-                if d:
-                    ds.set_band_description(i, str(d))
-            if tags:
-                ds.update_tags(**{k: str(v) for k, v in tags.items()})
-            if gcps and gcps[0]:
-                ds.gcps = (list(gcps[0]), None if gcps[1] is None else CRS.from_user_input(gcps[1]))
-        src = memfile.open()
-    return _MemoryDataset(src, memfile)
-
-
-def _gdal_lacks_int8() -> bool:  # pragma: no cover
-    import rasterio
-
-    return tuple(int(x) for x in rasterio.__gdal_version__.split(".")[:2]) < (3, 7)
-
-
-class _MemoryDataset:
-    """A rasterio dataset that also closes the ``MemoryFile`` behind it (attributes pass through)."""
-
-    def __init__(self, dataset, memfile):
-        self._dataset = dataset
-        self._memfile = memfile
-
-    def __getattr__(self, name):
-        return getattr(self._dataset, name)
-
-    def close(self) -> None:
-        self._dataset.close()
-        self._memfile.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __repr__(self) -> str:
-        return f"<in-memory {self._dataset!r}>"
 
 
 def check_window(src, window) -> tuple[int, int, int, int]:
@@ -597,117 +285,6 @@ def raster_info(src) -> RasterInfo:
 # ---------------------------------------------------------------------------------------------
 # Output geometry
 # ---------------------------------------------------------------------------------------------
-
-
-def _positive_finite(v, what: str) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a number, got {v!r}") from None
-    if not math.isfinite(f) or f <= 0:
-        raise InputError(f"{what} must be a positive finite number, got {v!r}")
-    return f
-
-
-def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
-    """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` (``t`` or ``(tx, ty)``, in the
-    CRS's units, metres for the usual projected CRSs); the target must be finer than the input.
-
-    Needs a projected CRS in metre-like units: a geographic CRS (degrees) raises a clear error,
-    suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
-    """
-    tx, ty = (target, target) if np.isscalar(target) else tuple(target)
-    tx, ty = _positive_finite(tx, "target resolution"), _positive_finite(ty, "target resolution")
-    if info.crs is None:
-        raise InputError(
-            f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead"
-        )
-    if not info.is_projected:
-        raise InputError(
-            f"{info.path} is in a geographic CRS ({info.crs}, pixel size in degrees): "
-            "a target resolution needs a projected CRS in metres; give a scale instead, or "
-            "reproject first (e.g. gdalwarp -t_srs EPSG:32633)"
-        )
-    xres, yres = info.res
-    if tx >= xres or ty >= yres:
-        unit = info.units or "CRS units"
-        raise InputError(
-            f"target pixel size {tx:g} x {ty:g} {unit} is not finer than the input's "
-            f"{xres:g} x {yres:g} {unit}: super-resolution makes pixels smaller"
-        )
-    return yres / ty, xres / tx
-
-
-def scaled_transform(transform, in_shape: tuple[int, int], out_shape: tuple[int, int]):
-    """The input transform scaled per axis by ``in/out`` so the output bounds equal the input's."""
-    from affine import Affine
-
-    h, w = in_shape
-    H, W = out_shape
-    s = Affine.scale(w / W, h / H)
-    try:
-        return transform @ s  # affine >= 2.4 spells composition '@'
-    except TypeError:  # pragma: no cover - older affine
-        return transform * s
-
-
-def output_profile(
-    src,
-    out_shape: tuple[int, int],
-    *,
-    dtype: str | None = None,
-    block: int = 512,
-    compress: str = "deflate",
-) -> dict:
-    """Profile of the output GeoTIFF, derived from ``src.profile`` with a scaled transform.
-
-    Tiled (``block``² blocks), compressed (``compress``, with the matching predictor), pixel
-    interleaved, and BigTIFF when the uncompressed size could exceed the classic 4 GiB limit.
-    CRS, nodata, band count and dtype are kept. Georeferencing follows the source's
-    (:func:`georeferencing`): a scaled transform; or its GCPs moved onto the output grid, with
-    their CRS; or, for a plain picture, none at all (never a made-up transform).
-    """
-    H, W = out_shape
-    prof = dict(src.profile)
-    for k in _STORAGE_KEYS:
-        prof.pop(k, None)
-    dt = np.dtype(dtype or src.dtypes[0])
-    # Square tiles (multiples of 16, as TIFF requires), no larger than the image needs.
-    block = min(int(block), max(16, -(-min(H, W) // 16) * 16))
-    prof.update(
-        driver="GTiff",
-        height=H,
-        width=W,
-        dtype=dt.name,
-        interleave="pixel",
-    )
-    georef = georeferencing(src)
-    prof.pop("transform", None)
-    prof.pop("gcps", None)
-    if georef == "transform":
-        prof["transform"] = scaled_transform(src.transform, (src.height, src.width), out_shape)
-    if src.crs is None:
-        prof.pop("crs", None)
-    if georef == "gcps":
-        gcps, gcrs = src.gcps
-        prof["gcps"] = scale_gcps(gcps, (H / src.height, W / src.width))
-        if gcrs is not None:
-            prof["crs"] = gcrs
-    prof.update(tiled=True, blockxsize=block, blockysize=block)
-    if compress and compress.lower() != "none":
-        prof["compress"] = compress
-        if compress.lower() in ("deflate", "lzw", "zstd"):
-            prof["predictor"] = 3 if dt.kind == "f" else 2
-    # Colour interpretation that TIFF can only express at creation: RGB photometric, alpha.
-    ci = [c.name for c in getattr(src, "colorinterp", ())]
-    if len(ci) >= 3 and ci[:3] == ["red", "green", "blue"]:
-        prof["photometric"] = "RGB"
-    if ci and ci[-1] == "alpha" and len(ci) > 1:
-        prof["alpha"] = GTIFF_ALPHA
-    prof["num_threads"] = "ALL_CPUS"  # parallel block compression
-    nbytes = H * W * src.count * dt.itemsize
-    prof["bigtiff"] = "YES" if nbytes > _BIGTIFF_BYTES else "IF_SAFER"
-    return prof
 
 
 def decimated_read(src, max_pixels: int = 1_000_000):

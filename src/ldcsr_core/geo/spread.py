@@ -1,134 +1,27 @@
-"""The uncertainty map of a raster run: K diffusion samples → the mean raster and a spread raster.
+"""The uncertainty map of an array or window: :func:`upscale_window_spread` returns the mean of K
+diffusion samples and their per-pixel spread, both as ``GeoArray`` s on one grid.
 
-With ``UpscaleOptions(samples=K)`` (K > 1) the pipeline runs every tile K times (seeds ``seed …
-seed+K-1``, through the same runner, local or Dask: :class:`SampledRunner`), blends the per-pixel
-moments in the engine's one tile loop (:mod:`ldcsr_core.uncertainty`) and splits the finished rows
-(:class:`SplitSink`): the mean goes to the usual sink (source units and dtype, nodata restored), the
-spread to a :class:`SpreadSink`.
-
-The spread raster lies exactly on the output grid (same size, transform and CRS): one float32 band
-per colour band of the source (alpha bands are masks, not model output, and have no spread), the
-standard deviation over the K samples in the **source units** (the unit spread times the band's
-stretch span), NaN (the nodata value) where the source is invalid.
+It builds on the pipeline (:mod:`.pipeline`); the K-sample machinery the pipeline itself uses for
+files (the sampled runner, the sinks, the spread GeoTIFF) lives below both, in :mod:`.sampling`,
+and is re-exported here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import radiometry as rad
+from . import pipeline as pl
 from . import raster_io as rio_io
-from ..uncertainty import moments
+from .sampling import (
+    SPREAD_NOTICE, SampledRunner, SplitSink, SpreadSink, _band_names, check_spread_path, default_spread_path,
+    sampled, spread_file, spread_profile, spread_tags,
+)
 
-__all__ = ["SampledRunner", "SpreadSink", "SplitSink", "SpreadResult", "default_spread_path",
+__all__ = ["SampledRunner", "SpreadSink", "SplitSink", "SpreadResult", "default_spread_path", "SPREAD_NOTICE",
            "spread_profile", "spread_tags", "sampled", "upscale_window_spread", "check_spread_path", "spread_file"]
-
-SPREAD_NOTICE = ("Per-pixel spread (standard deviation, source units) of {k} diffusion samples "
-                 "(seeds {s0}..{s1}) of the LDCSR output: where it is high the detail is invented.")
-
-
-def default_spread_path(dst: str | Path) -> Path:
-    """Where ``ldcsr upscale --samples K`` writes the spread of output ``dst``: ``NAME_spread.tif``."""
-    dst = Path(dst)
-    return dst.with_name(f"{dst.stem}_spread.tif")
-
-
-class SampledRunner:
-    """Wraps a tile runner (``LocalRunner``/``DaskRunner``): each tile is run for ``samples`` seeds
-    (one ``map`` stream per seed, consumed in lockstep) and yields its moments ``(h, w, 2·C)``."""
-
-    def __init__(self, runner, samples: int):
-        self.runner, self.samples = runner, int(samples)
-
-    def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
-            ) -> Iterator[tuple[Any, np.ndarray | None]]:
-        streams = itertools.tee(jobs, self.samples)
-        outs = [self.runner.map(st, plan, mode=mode, seed=seed + k) for k, st in enumerate(streams)]
-        for items in zip(*outs):
-            arrs = [a for _, a in items]
-            yield items[0][0], (None if arrs[0] is None else moments(arrs))
-
-    def close(self) -> None:
-        self.runner.close()
-
-
-class SpreadSink:
-    """Blended variance rows ``(n, W, C)`` → spread ``(colour bands, n, W)`` float32 in source units,
-    NaN on invalid pixels → ``writer.push`` (a block writer or an ``ArrayWriter``)."""
-
-    def __init__(self, reader, writer, out_shape):
-        self.reader, self.writer = reader, writer
-        self.H, self.W = out_shape
-        colour = list(reader.plan.colour)
-        self.colour = colour
-        self.span = np.asarray([reader.stretch.hi[b] - reader.stretch.lo[b] for b in colour],
-                               np.float32)[:, None, None]
-        self.cols = rad.nearest_index(reader.width, self.W, 0, self.W)
-
-    def __call__(self, y0: int, var_hwc: np.ndarray) -> None:
-        r = self.reader
-        spread = np.sqrt(np.maximum(r.plan.scatter(var_hwc), 0.0)) * self.span  # (colour, n, W)
-        spread = spread.astype(np.float32, copy=False)
-        if r.may_have_invalid:
-            rows = rad.nearest_index(r.height, self.H, y0, var_hwc.shape[0])
-            lo, hi = int(rows.min()), int(rows.max()) + 1
-            _, valid = r.read(lo, 0, hi - lo, r.width)
-            if valid is not None:
-                up = rad.upsample_nearest(valid[self.colour], rows - lo, self.cols)
-                spread[~up] = np.nan
-        self.writer.push(y0, spread, None)
-
-
-class SplitSink:
-    """Moment rows ``(n, W, 2·C)`` → the mean to ``mean_sink``, the variance to ``spread_sink``."""
-
-    def __init__(self, mean_sink, spread_sink, channels: int):
-        self.mean_sink, self.spread_sink, self.channels = mean_sink, spread_sink, channels
-
-    def __call__(self, y0: int, rows: np.ndarray) -> None:
-        c = self.channels
-        self.mean_sink(y0, rows[..., :c])
-        self.spread_sink(y0, rows[..., c:2 * c])
-
-
-def sampled(runner, sink, spread_writer, job, samples: int):
-    """(runner, sink, channels) of a K-sample run of ``job`` (see :func:`pipeline._execute`)."""
-    if spread_writer is None:
-        raise ValueError("a run with samples > 1 needs a writer for the spread")
-    c = job.reader.plan.channels
-    split = SplitSink(sink, SpreadSink(job.reader, spread_writer, job.shape), c)
-    return SampledRunner(runner, samples), split, 2 * c
-
-
-def spread_tags(job, samples: int) -> dict[str, str]:
-    """Provenance of the spread raster: the run's tags plus what the values are."""
-    seed = int(job.options.seed)
-    return {**job.tags, "LDCSR_SPREAD": SPREAD_NOTICE.format(k=samples, s0=seed, s1=seed + samples - 1),
-            "LDCSR_SAMPLES": str(samples)}
-
-
-def _band_names(src, colour) -> list[str]:
-    descs = tuple(src.descriptions or ())
-    return [f"spread of {descs[b] if b < len(descs) and descs[b] else f'band {b + 1}'}" for b in colour]
-
-
-def spread_profile(src, job, *, block: int = 512, compress: str = "deflate") -> dict:
-    """GeoTIFF profile of the spread: the output's grid (size, transform, CRS), float32, one band per
-    colour band, NaN nodata."""
-    prof = rio_io.output_profile(src, job.shape, dtype="float32", block=block, compress=compress)
-    for k in ("photometric", "alpha"):
-        prof.pop(k, None)
-    prof.update(count=len(job.reader.plan.colour), nodata=float("nan"))
-    if "transform" in prof:  # the window's grid (none for a raster without a geotransform)
-        prof["transform"] = job.transform
-    if job.gcps is not None:
-        prof["gcps"] = job.gcps[0]
-    return prof
 
 
 class SpreadResult(NamedTuple):
@@ -145,8 +38,6 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     the K samples (a ``GeoArray`` as ``upscale_window`` returns) and their spread (a ``GeoArray``
     ``(colour bands, H, W)`` float32 in source units, NaN where the source is invalid, same
     transform and CRS). ``on_rows`` sees the mean's finished rows."""
-    from . import pipeline as pl
-
     if isinstance(src, (str, Path)):
         with rio_io.open_raster(src) as ds:
             return upscale_window_spread(ds, model=model, scale=scale, target_resolution=target_resolution,
@@ -170,33 +61,3 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     return SpreadResult(mean, spread)
 
 
-
-def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | None) -> Path:
-    """The spread file of a run (``spread_path`` or :func:`default_spread_path`), checked to be
-    neither the input nor the output and to lie in an existing folder."""
-    from ..errors import InputError, RasterIOError
-
-    p = Path(spread_path) if spread_path is not None else default_spread_path(dst_path)
-    if rio_io.same_file(src_path, p):
-        raise InputError(f"spread path is the input file: {p}")
-    if rio_io.same_file(dst_path, p):
-        raise InputError(f"spread path is the output file: {p}")
-    if not p.parent.is_dir():
-        import errno
-
-        raise RasterIOError(errno.ENOENT, f"spread folder does not exist: {p.parent}")
-    return p
-
-
-@contextlib.contextmanager
-def spread_file(path: Path, src, job, *, output):
-    """A block writer for the spread GeoTIFF of ``job`` (atomic: renamed into place on success)."""
-    colour = list(job.reader.plan.colour)
-    prof = spread_profile(src, job, block=output.block, compress=output.compress)
-    with rio_io.GeoTiffWriter(path, prof, tags=spread_tags(job, job.options.samples),
-                              overwrite=output.overwrite) as gw:
-        for i, name in enumerate(_band_names(src, colour), 1):
-            gw.dataset.set_band_description(i, name)
-        writer = rio_io.BlockRowWriter(gw)
-        yield writer
-        writer.close()

@@ -1,0 +1,196 @@
+"""``ldcsr info`` (a raster and what upscale would make of it), ``ldcsr models`` (the built-in and
+given checkpoints) and ``ldcsr convert`` (an official checkpoint into the ldcsr format)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from . import options as opt
+
+__all__ = ["info", "models", "convert"]
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@opt.scale_opt
+@opt.target_resolution_opt
+@opt.bands_opt
+@click.option("-o", "--output", "output", default=None, type=click.Path(path_type=Path),
+              metavar="OUT", help="Where the output would go (for its free space; default: FILE's folder).")
+def info(file, scale, target_resolution, bands, output):
+    """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2)."""
+    from ..errors import InputError
+    from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info
+    from ..geo.radiometry import plan_bands
+    from ..geo.pipeline import plan_output
+    from ..threads import describe
+
+    if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
+        raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
+    with open_raster(file) as ds:
+        i = raster_info(ds)
+        click.echo(f"file:        {file}")
+        click.echo(f"driver:      {getattr(ds, 'source_driver', i.driver)}")
+        if getattr(ds, "palette_expanded", None):
+            click.echo(f"palette:     a colour table; expanded to {ds.palette_expanded} for the model "
+                       f"(the output is {ds.palette_expanded}, not class indices)")
+        georef = georeferencing(ds)
+        if georef != "transform":
+            click.echo("georef:      " + ("ground control points only (carried over, scaled)"
+                                          if georef == "gcps" else
+                                          "none (the output gets none either)"))
+        click.echo(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
+        click.echo(f"crs:         {i.crs or 'none'}")
+        unit = i.units or "units"
+        click.echo(f"pixel size:  {i.res[0]:.6g} x {i.res[1]:.6g} {unit}")
+        click.echo(f"bounds:      {', '.join(f'{b:.6f}' for b in i.bounds)}")
+        click.echo(f"nodata:      {i.nodata}")
+        click.echo(f"colour:      {', '.join(i.colorinterp)}")
+        if any(i.descriptions):
+            click.echo(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")
+        bp = plan_bands(i.count, i.colorinterp, bands)
+        groups = " ".join("(" + ",".join(str(b + 1) for b in g) + ")" for g in bp.groups)
+        alpha = f"; alpha/mask band(s): {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
+        click.echo(f"model input: triplets {groups}{alpha}")
+        click.echo(f"threads:     {describe(spin=True)}")
+        req = {"scale": (scale[1], scale[0]) if scale else None,
+               "target_resolution": target_resolution}
+        if scale is None and target_resolution is None:
+            req["scale"] = 2.0
+        try:
+            (H, W), (sy, sx) = plan_output(i, **req)
+        except InputError as e:
+            click.echo(f"output:      not possible: {e}")
+            return
+        prof = output_profile(ds, (H, W))
+        size = H * W * i.count * _itemsize(i.dtype)
+        click.echo(f"output:      {W} x {H} px (x{sx:.6g} x, x{sy:.6g} y), "
+                   f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, {i.dtype}, "
+                   f"{size / 2**30:.2f} GiB uncompressed"
+                   + (", BigTIFF" if prof["bigtiff"] == "YES" else ""))
+        _echo_free_space(output, file, size)
+
+
+def _echo_free_space(output: Path | None, file: Path, size: int) -> None:
+    from ..geo.geotiff_writer import BEST_COMPRESSION, free_bytes, human_bytes
+
+    dest = output if output is not None and output.is_dir() else (
+        output.parent if output is not None else file.parent)
+    free = free_bytes(dest if str(dest) else ".")
+    if free is None:
+        click.echo(f"destination: {dest}: free space unknown")
+        return
+    verdict = ("fits uncompressed" if size <= free else
+               "fits only if it compresses well" if size / BEST_COMPRESSION <= free else
+               f"does not fit even at {BEST_COMPRESSION:g}:1 compression: upscale would refuse")
+    click.echo(f"destination: {dest.resolve()}: {human_bytes(free)} free ({verdict})")
+
+
+def _itemsize(dtype: str) -> int:
+    import numpy as np
+
+    return np.dtype(dtype).itemsize
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def models(paths):
+    """List the built-in model and the checkpoints PATHS...: name, config, size, SHA-256."""
+    from ..checkpoints import default_model_path
+
+    default = default_model_path()
+    builtin = default.parent
+    files = sorted(builtin.glob("*.safetensors")) if builtin.is_dir() else []
+    if not files and not paths:
+        click.echo("no built-in model is installed; pass checkpoint paths to describe them")
+    for p in files:
+        _describe_model(p, builtin=True, default=p.name == default.name)
+    for p in paths:
+        _describe_model(p, builtin=False)
+
+
+def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None:
+    """Read what is known of the checkpoint first (refusing a non-checkpoint with a one-line
+    :class:`CheckpointError`, before hashing it: ``/dev/zero`` never ends), then print it."""
+    import json
+
+    from ..checkpoints import check_checkpoint_file
+    from ..errors import CheckpointError, one_line
+    from ..files import sha256_file
+
+    check_checkpoint_file(path)  # a regular file in a checkpoint format
+    lines = []
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="numpy") as f:
+                meta = f.metadata() or {}
+                n = 0
+                for k in f.keys():
+                    shape = f.get_slice(k).get_shape()
+                    c = 1
+                    for s in shape:
+                        c *= s
+                    n += c
+        except Exception as e:  # safetensors raises its own error types
+            raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
+        lines.append(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())
+        lines.append(f"  params:  {n / 1e6:.2f} M")
+        if meta.get("notes"):
+            lines.append(f"  notes:   {meta['notes']}")
+        if meta.get("config"):
+            cfg = json.loads(meta["config"])
+            lines.append(f"  config:  {_config_summary(cfg)}")
+    else:
+        from .. import load_model
+
+        m = load_model(path, device="cpu")
+        n = sum(p.numel() for p in m.parameters())
+        lines.append(f"  name:    {m.name} {m.version}")
+        lines.append(f"  params:  {n / 1e6:.2f} M")
+        lines.append(f"  config:  {_config_summary(m.config.to_dict())}")
+    size = path.stat().st_size
+    tag = "  [built-in, default]" if default else "  [built-in]" if builtin else ""
+    click.echo(f"{path.name}{tag}")
+    if builtin:
+        click.echo(f"  load:    --model {path.stem}{' (or no --model)' if default else ''}")
+    click.echo(f"  path:    {path}")
+    click.echo(f"  size:    {size / 2**20:.1f} MiB")
+    click.echo(f"  sha256:  {sha256_file(path)}")
+    for line in lines:
+        click.echo(line)
+
+
+def _config_summary(cfg: dict) -> str:
+    d, u = cfg.get("decoder", {}), cfg.get("unet", {})
+    return (f"decoder ch {d.get('ch')} x{tuple(d.get('ch_mult', ()))}, "
+            f"unet ch {u.get('model_channels')} x{tuple(u.get('channel_mult', ()))}")
+
+
+@click.command()
+@click.argument("ckpt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Model name stored in the file (default: CKPT's stem).")
+@opt.overwrite_opt
+def convert(ckpt, out, name, overwrite):
+    """Convert an official Lightning CKPT into the ldcsr .safetensors format OUT."""
+    from ..geo.raster_io import same_file
+
+    if same_file(ckpt, out):
+        raise click.BadParameter("OUT is CKPT itself", param_hint="'OUT'")
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"output folder does not exist: {out.parent}", param_hint="'OUT'")
+    if out.exists() and not overwrite:
+        from ..errors import OutputExistsError
+
+        raise OutputExistsError(f"output exists: {out} (use --overwrite to replace it)")
+    from ..checkpoints import convert_checkpoint
+
+    t0 = time.perf_counter()
+    dst = convert_checkpoint(ckpt, out, name=name)
+    click.echo(f"wrote {dst} ({Path(dst).stat().st_size / 2**20:.1f} MiB) in "
+               f"{time.perf_counter() - t0:.1f} s")

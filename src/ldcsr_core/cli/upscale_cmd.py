@@ -1,0 +1,295 @@
+"""``ldcsr upscale``: rasters in, tiled, compressed, georeferenced GeoTIFFs out.
+
+The command checks everything it can before the model is loaded (parameters, output paths, every
+input readable, the request possible, outputs that exist), then runs each input through
+:func:`ldcsr_core.geo.pipeline.upscale_raster` (locally or on Dask) with a progress bar, and ends
+with a summary; errors become one line through the group in :mod:`.commands`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import options as opt
+
+__all__ = ["upscale"]
+
+log = logging.getLogger("ldcsr_core")
+
+
+def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
+    """Files to process, and whether the request is a batch (folder or several files)."""
+    from ..geo.raster_io import is_raster_name
+
+    files: list[Path] = []
+    batch = len(inputs) > 1
+    for p in inputs:
+        if p.is_dir():
+            batch = True
+            found = sorted(q for q in p.iterdir() if is_raster_name(q))
+            if not found:
+                raise click.BadParameter(f"no raster files (.tif, .png, .jp2, ...) in folder {p}",
+                                         param_hint="'IN'")
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise click.BadParameter(f"input not found: {p}", param_hint="'IN'")
+    return files, batch
+
+
+def _check_geotiff_name(path: Path, hint: str) -> None:
+    if path.suffix.lower() not in GEOTIFF_SUFFIXES:
+        raise click.BadParameter(
+            f"{path} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending in .tif or "
+            ".tiff (or an existing folder)", param_hint=hint)
+
+
+GEOTIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def _output_arg(raw: str, *, single: bool) -> Path:
+    """``-o`` as given, checked before any work: not empty; a name ending in a separator must be
+    an existing folder; a single output that is not a folder must be named as a GeoTIFF."""
+    import os
+
+    if not raw.strip():
+        raise click.BadParameter("the output path is empty", param_hint="'-o'")
+    path = Path(raw)
+    seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
+    if raw.endswith(seps) and not path.is_dir():
+        raise click.BadParameter(f"output folder does not exist: {raw}", param_hint="'-o'")
+    if single and not path.is_dir():
+        _check_geotiff_name(path, "'-o'")
+    return path
+
+
+def _output_name(src: Path) -> str:
+    return f"{src.stem}_sr.tif"
+
+
+def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=()) -> list[tuple[Path, Path]]:
+    from ..geo.raster_io import same_file
+
+    for d in folders:  # outputs would become inputs of the next (resumed) run
+        if same_file(d, output):
+            raise click.BadParameter(f"output folder is the input folder: {output}",
+                                     param_hint="'-o'")
+    if batch or output.is_dir():
+        if not output.is_dir():
+            raise click.BadParameter(
+                f"output folder does not exist: {output} (several inputs need an existing folder)",
+                param_hint="'-o'")
+        pairs = [(f, output / _output_name(f)) for f in files]
+    else:
+        if not output.parent.is_dir():
+            raise click.BadParameter(f"output folder does not exist: {output.parent}",
+                                     param_hint="'-o'")
+        pairs = [(files[0], output)]
+    seen: dict[Path, Path] = {}
+    for src, dst in pairs:
+        for other in files:
+            if same_file(other, dst):
+                raise click.BadParameter(f"output path is an input file: {dst}", param_hint="'-o'")
+        key = dst.resolve()
+        if key in seen:
+            raise click.BadParameter(
+                f"{seen[key].name} and {src.name} would both be written to {dst}", param_hint="'IN'")
+        seen[key] = src
+    return pairs
+
+
+class _Bar:
+    """tqdm progress per file (tiles, rate, ETA); silent when quiet."""
+
+    def __init__(self, name: str, quiet: bool):
+        self.name, self.quiet, self.bar = name, quiet, None
+
+    def __call__(self, info) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=info.total, desc=self.name, unit="tile", dynamic_ncols=True,
+                            file=sys.stderr, leave=True)
+        self.bar.update(info.done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output_arg", required=True, metavar="OUT",
+              help="Output GeoTIFF (.tif/.tiff; one input) or existing folder (several inputs or a folder).")
+@opt.scale_opt
+@opt.target_resolution_opt
+@opt.model_opt
+@opt.mode_opt
+@opt.seed_opt
+@opt.tile_opt
+@opt.device_opt
+@opt.bands_opt
+@opt.stretch_opt
+@opt.compress_opt
+@opt.overwrite_opt
+@opt.dask_opt
+@opt.samples_opt
+@opt.spread_out_opt
+@click.pass_context
+def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode, seed, tile, device,
+            bands, stretch, compress, overwrite, dask_address, samples=1, spread_out=None):
+    """Super-resolve rasters IN... (files or folders) into tiled, compressed GeoTIFFs.
+
+    \b
+    Examples:
+      ldcsr upscale scene.tif -o scene_x2.tif --scale 2
+      ldcsr upscale tiles/ -o out/ --target-resolution 0.5 --mode fast
+      ldcsr upscale s2.tif -o s2_sr.tif --scale 2.5 --bands 4,3,2 --dask local:4
+      ldcsr upscale scene.tif -o scene_x4.tif --scale 4 --samples 4   # + scene_x4_spread.tif
+
+    Outputs in a folder are named NAME_sr.tif. A batch is resumable: outputs that exist and are
+    complete results of the same request are skipped. Inputs are never modified.
+    """
+    from ..errors import InputError, LdcsrError, OutputExistsError, RasterIOError, one_line
+    from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance
+    from ..geo.raster_io import open_raster, raster_info
+    from ..geo.radiometry import parse_bands
+
+    quiet = ctx.obj.get("quiet", False)
+    if (scale is None) == (target_resolution is None):
+        raise click.UsageError("give exactly one of --scale or --target-resolution")
+    try:
+        band_sel = parse_bands(bands)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="'--bands'") from None
+    if dask_address:
+        from ..geo.distributed import parse_dask_address
+
+        try:
+            parse_dask_address(dask_address)
+        except InputError as e:
+            raise click.BadParameter(str(e), param_hint="'--dask'") from None
+    files, batch = _expand_inputs(inputs)
+    output = _output_arg(output_arg, single=not batch)
+    if spread_out is not None:
+        _check_geotiff_name(spread_out, "'--spread-out'")
+    pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()])
+    if samples > 1 and mode != "diffusion":
+        raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
+                                 "so every sample is the same image", param_hint="'--samples'")
+    if spread_out is not None and samples < 2:
+        raise click.BadParameter("needs --samples K > 1 (the spread of one sample is 0)",
+                                 param_hint="'--spread-out'")
+    if spread_out is not None and batch:
+        raise click.BadParameter("names one file, so it needs a single input (in a batch each output "
+                                 "NAME_sr.tif gets NAME_sr_spread.tif)", param_hint="'--spread-out'")
+
+    # Validate every input (readable, non-empty, scale sensible) before loading the model.
+    from ..geo.pipeline import plan_output
+
+    req = {"scale": (scale[1], scale[0]) if scale else None,  # CLI is X,Y; engine is (sy, sx)
+           "target_resolution": target_resolution}
+    jobs = []
+    for src, dst in pairs:
+        try:
+            with open_raster(src) as ds:
+                info = raster_info(ds)
+            shape, _ = plan_output(info, **req)
+            if band_sel is not None:
+                from ..geo.radiometry import plan_bands
+
+                plan_bands(info.count, info.colorinterp, band_sel)
+        except (InputError, RasterIOError) as e:
+            if batch:
+                jobs.append((src, dst, None, one_line(e)))
+                continue
+            raise
+        if dst.exists() and not overwrite and not has_provenance(dst):
+            raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
+        jobs.append((src, dst, shape, None))
+
+    if all(err for *_, err in jobs):
+        for src, _, _, err in jobs:
+            click.echo(f"Error: {err}", err=True)
+        raise click.ClickException("no input could be processed")
+
+    up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
+                             samples=samples)
+    out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)
+
+    model = _load_model(model_path, device)
+    results = []
+    runner_cm = _runner(dask_address, model_path, device)
+    with runner_cm as runner:
+        for src, dst, shape, err in jobs:
+            if err:
+                results.append((src, dst, "failed", err, None))
+                continue
+            bar = _Bar(src.name, quiet)
+            try:
+                from ..geo.pipeline import upscale_raster
+
+                res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
+                                     runner=runner, callback=bar, spread_path=spread_out, **req)
+            except (LdcsrError, OSError) as e:
+                if not batch:
+                    raise
+                results.append((src, dst, "failed", one_line(e), None))
+                continue
+            finally:
+                bar.close()
+            results.append((src, dst, res.status, "", res))
+    _summary(results, quiet)
+    failed = [r for r in results if r[2] == "failed"]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
+
+
+def _load_model(model_path, device):
+    from .. import load_model
+
+    model = load_model(model_path, device=device)
+    log.info("model %s (sha256 %s) on %s", getattr(model, "name", "?"),
+             getattr(model, "weights_sha256", "?"), device)
+    return model
+
+
+def _runner(dask_address, model_path, device):
+    import contextlib
+
+    if not dask_address:
+        return contextlib.nullcontext(None)
+    from ..geo.distributed import ModelSource, dask_runner
+
+    # Workers run on their own machines: 'auto' is resolved there.
+    src = ModelSource(path=str(model_path) if model_path else None, device=device)
+    return dask_runner(dask_address, src)
+
+
+def _summary(results, quiet: bool) -> None:
+    if quiet:
+        return
+    written = sum(1 for r in results if r[2] == "written")
+    skipped = sum(1 for r in results if r[2] == "skipped")
+    failed = sum(1 for r in results if r[2] == "failed")
+    for src, dst, status, err, res in results:
+        if res is not None and status == "written":
+            (h, w), (H, W) = res.in_shape, res.out_shape
+            extra = (f"{w}x{h} -> {W}x{H}, {res.tiles} tiles"
+                     + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
+                     + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s"
+                     + (f", spread -> {res.spread}" if res.spread else ""))
+        elif status == "skipped":
+            extra = "complete output already there"
+        else:
+            extra = err
+        click.echo(f"{status:8s} {src} -> {dst}: {extra}", err=True)
+    click.echo(f"{len(results)} inputs: {written} written, {skipped} skipped, {failed} failed",
+               err=True)

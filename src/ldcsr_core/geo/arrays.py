@@ -1,0 +1,175 @@
+"""Arrays in and out: a NumPy array and its georeferencing take the same path as a file.
+
+* :class:`GeoArray` - a georeferenced ``(bands, H, W)`` array with what GDAL knows about it;
+* :func:`dataset_from_array` wraps an array (e.g. a napari layer) in an open, read-only
+  in-memory rasterio dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .georef import GTIFF_ALPHA
+
+__all__ = ["GeoArray", "dataset_from_array"]
+
+
+@dataclass
+class GeoArray:
+    """A georeferenced array: ``data`` ``(bands, H, W)`` with what GDAL knows about it.
+
+    ``transform`` is a rasterio/affine ``Affine`` (pixel corner → CRS), ``crs`` a rasterio ``CRS``
+    or ``None``, ``nodata`` the bands' nodata value or ``None``; ``tags`` are dataset tags (for a
+    super-resolved result, the source's tags plus the ``LDCSR_*`` provenance). ``mask`` is a GDAL
+    per-dataset mask ``(H, W)`` uint8 (0 = invalid) when the source had one, else ``None``.
+    ``gcps`` is ``(ground control points, their CRS)`` for a raster georeferenced by GCPs only
+    (its ``transform`` is then the identity), else ``None``. A raster with no georeferencing at
+    all has the identity ``transform``, no ``crs`` and no ``gcps``.
+    """
+
+    data: np.ndarray
+    transform: Any
+    crs: Any = None
+    nodata: float | None = None
+    tags: dict = field(default_factory=dict)
+    colorinterp: tuple[str, ...] = ()
+    descriptions: tuple[str | None, ...] = ()
+    mask: np.ndarray | None = None
+    gcps: Any = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(H, W)`` in pixels."""
+        return int(self.data.shape[-2]), int(self.data.shape[-1])
+
+    @property
+    def count(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def res(self) -> tuple[float, float]:
+        """``(x, y)`` pixel size in CRS units (of an unrotated grid)."""
+        return abs(self.transform.a), abs(self.transform.e)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(left, bottom, right, top)`` in CRS units."""
+        from rasterio.transform import array_bounds
+
+        H, W = self.shape
+        west, south, east, north = array_bounds(H, W, self.transform)
+        return west, south, east, north
+
+
+def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
+    a = np.asarray(array)
+    if a.ndim == 2:
+        return a[None]
+    if a.ndim != 3:
+        raise InputError(f"expected a (bands, rows, cols) or (rows, cols) array, got shape {a.shape}")
+    if bands_last is None:  # napari's RGB(A) layers are (rows, cols, 3|4)
+        bands_last = a.shape[-1] in (3, 4) and a.shape[0] > 4
+    return np.moveaxis(a, -1, 0) if bands_last else a
+
+
+def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=None,
+                       bands_last: bool | None = None, colorinterp: Sequence[str] | None = None,
+                       descriptions: Sequence[str | None] | None = None,
+                       tags: Mapping[str, Any] | None = None, gcps=None):
+    """An open, read-only in-memory rasterio dataset holding ``array`` and its georeferencing.
+
+    Parameters
+    ----------
+    array : ``(bands, rows, cols)``, ``(rows, cols)`` or ``(rows, cols, bands)``. A 3-D array is
+        taken as bands-last when ``bands_last`` is true, or (``bands_last=None``) when its last
+        axis has 3 or 4 entries and its first more than 4 (napari's RGB/RGBA layers).
+    transform : an ``Affine`` or 6 GDAL/rasterio coefficients; ``None`` = identity (no georef).
+    crs : anything ``rasterio.crs.CRS.from_user_input`` takes (EPSG code, WKT, ``CRS``) or ``None``.
+    nodata : the bands' nodata value, or ``None``.
+    colorinterp, descriptions, tags : optional colour interpretation names (``"red"``, ...),
+        band names and dataset tags.
+    gcps : ``(ground control points, CRS)`` of a raster georeferenced by GCPs (with no
+        ``transform``), or ``None``.
+
+    The dataset owns its memory; close it (or use it as a context manager) when done.
+    """
+    import warnings
+
+    from affine import Affine
+    from rasterio.crs import CRS
+    from rasterio.enums import ColorInterp
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.io import MemoryFile
+
+    data = _as_bands_first(array, bands_last)
+    if data.dtype == np.bool_:
+        data = data.astype(np.uint8)
+    if data.dtype.kind not in "uif" or data.dtype == np.float16:
+        raise InputError(f"unsupported data type {data.dtype} (use integer or float32/64 arrays)")
+    if data.dtype == np.int8 and _gdal_lacks_int8():  # pragma: no cover - GDAL < 3.7
+        data = data.astype(np.int16)
+    count, h, w = data.shape
+    if transform is None:
+        transform = Affine.identity()
+    elif not isinstance(transform, Affine):
+        transform = Affine(*tuple(transform)[:6])
+    prof = dict(driver="GTiff", width=w, height=h, count=count, dtype=data.dtype.name,
+                transform=transform, nodata=nodata)
+    if crs is not None:
+        prof["crs"] = CRS.from_user_input(crs)
+    ci = [str(c).lower() for c in colorinterp] if colorinterp else None
+    if ci and ci[-1] == "alpha" and count > 1:
+        prof["alpha"] = GTIFF_ALPHA
+    if ci and count in (3, 4) and ci[:3] == ["red", "green", "blue"] and data.dtype == np.uint8:
+        prof["photometric"] = "RGB"
+    memfile = MemoryFile()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with memfile.open(**prof) as ds:
+            ds.write(data)
+            if ci:
+                ds.colorinterp = [ColorInterp[c] for c in ci]
+            for i, d in enumerate(descriptions or (), start=1):
+                if d:
+                    ds.set_band_description(i, str(d))
+            if tags:
+                ds.update_tags(**{k: str(v) for k, v in tags.items()})
+            if gcps and gcps[0]:
+                ds.gcps = (list(gcps[0]), None if gcps[1] is None else CRS.from_user_input(gcps[1]))
+        src = memfile.open()
+    return _MemoryDataset(src, memfile)
+
+
+def _gdal_lacks_int8() -> bool:  # pragma: no cover
+    import rasterio
+
+    return tuple(int(x) for x in rasterio.__gdal_version__.split(".")[:2]) < (3, 7)
+
+
+class _MemoryDataset:
+    """A rasterio dataset that also closes the ``MemoryFile`` behind it (attributes pass through)."""
+
+    def __init__(self, dataset, memfile):
+        self._dataset = dataset
+        self._memfile = memfile
+
+    def __getattr__(self, name):
+        return getattr(self._dataset, name)
+
+    def close(self) -> None:
+        self._dataset.close()
+        self._memfile.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self) -> str:
+        return f"<in-memory {self._dataset!r}>"

@@ -1,0 +1,191 @@
+"""Where the output lies: the output grid and its georeferencing, derived from the source.
+
+* :func:`georeferencing` tells how a raster is placed (a geotransform, GCPs only, or nothing) and
+  :func:`quiet_georef` silences rasterio's warning about rasters that are not placed at all;
+* :func:`scale_for_resolution`, :func:`scaled_transform`, :func:`scale_gcps` and
+  :func:`output_profile` derive the output grid from ``src.profile``: the transform is scaled per
+  axis from the *rounded* output size, so the output covers exactly the input's bounds; GCPs move
+  onto the output's pixel grid; a raster without georeferencing gets none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .raster_io import RasterInfo
+
+__all__ = ["quiet_georef", "georeferencing", "scale_gcps", "scale_for_resolution", "scaled_transform",
+           "output_profile", "GTIFF_ALPHA"]
+
+
+# rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
+_NO_GEOREF_MESSAGES = ("Dataset has no geotransform", "The given matrix is equal to Affine.identity")
+
+
+@contextlib.contextmanager
+def quiet_georef():
+    """A context in which rasterio's ``NotGeoreferencedWarning`` about a raster without any
+    georeferencing is not shown (such a raster is fine here: its output gets none either)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        for m in _NO_GEOREF_MESSAGES:
+            warnings.filterwarnings("ignore", message=m)
+        yield
+
+
+def georeferencing(src) -> str:
+    """How ``src`` is georeferenced: ``"transform"`` (a geotransform or a CRS), ``"gcps"``
+    (ground control points only) or ``"none"`` (a plain picture: identity transform, no CRS, no GCPs)."""
+    if src.crs is not None or not src.transform.is_identity:
+        return "transform"
+    gcps = getattr(src, "gcps", None)
+    if gcps and gcps[0]:
+        return "gcps"
+    return "none"
+
+
+def scale_gcps(gcps, scale: tuple[float, float], offset: tuple[int, int] = (0, 0)) -> list:
+    """Ground control points moved onto an output pixel grid: ``row' = (row - oy)·sy``,
+    ``col' = (col - ox)·sx`` for ``scale = (sy, sx)`` and window ``offset = (oy, ox)``;
+    the ground coordinates stay as they are."""
+    from rasterio.control import GroundControlPoint
+
+    sy, sx = scale
+    oy, ox = offset
+    return [GroundControlPoint(row=(g.row - oy) * sy, col=(g.col - ox) * sx, x=g.x, y=g.y, z=g.z,
+                               id=g.id, info=g.info) for g in gcps]
+
+
+# Keys in src.profile that describe the *input's* storage, not the output's.
+_STORAGE_KEYS = (
+    "blockxsize", "blockysize", "tiled", "compress", "interleave", "photometric", "predictor",
+    "jpeg_quality", "jpegtablesmode", "zlevel", "zstd_level", "bigtiff", "quality", "reversible",
+    "nbits", "sparse_ok", "profile", "blocksize", "num_threads",
+)
+
+
+_BIGTIFF_BYTES = 3_500_000_000  # uncompressed size above which BigTIFF is forced
+
+
+# The GTiff driver's ALPHA creation option for an unassociated (not premultiplied) alpha band:
+# YES = NON-PREMULTIPLIED (GDAL rejects "UNASSOCIATED" with a warning and drops the alpha flag).
+GTIFF_ALPHA = "YES"
+
+
+def _positive_finite(v, what: str) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number, got {v!r}") from None
+    if not math.isfinite(f) or f <= 0:
+        raise InputError(f"{what} must be a positive finite number, got {v!r}")
+    return f
+
+
+def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
+    """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` (``t`` or ``(tx, ty)``, in the
+    CRS's units, metres for the usual projected CRSs); the target must be finer than the input.
+
+    Needs a projected CRS in metre-like units: a geographic CRS (degrees) raises a clear error,
+    suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
+    """
+    tx, ty = (target, target) if np.isscalar(target) else tuple(target)
+    tx, ty = _positive_finite(tx, "target resolution"), _positive_finite(ty, "target resolution")
+    if info.crs is None:
+        raise InputError(
+            f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead"
+        )
+    if not info.is_projected:
+        raise InputError(
+            f"{info.path} is in a geographic CRS ({info.crs}, pixel size in degrees): "
+            "a target resolution needs a projected CRS in metres; give a scale instead, or "
+            "reproject first (e.g. gdalwarp -t_srs EPSG:32633)"
+        )
+    xres, yres = info.res
+    if tx >= xres or ty >= yres:
+        unit = info.units or "CRS units"
+        raise InputError(
+            f"target pixel size {tx:g} x {ty:g} {unit} is not finer than the input's "
+            f"{xres:g} x {yres:g} {unit}: super-resolution makes pixels smaller"
+        )
+    return yres / ty, xres / tx
+
+
+def scaled_transform(transform, in_shape: tuple[int, int], out_shape: tuple[int, int]):
+    """The input transform scaled per axis by ``in/out`` so the output bounds equal the input's."""
+    from affine import Affine
+
+    h, w = in_shape
+    H, W = out_shape
+    s = Affine.scale(w / W, h / H)
+    try:
+        return transform @ s  # affine >= 2.4 spells composition '@'
+    except TypeError:  # pragma: no cover - older affine
+        return transform * s
+
+
+def output_profile(
+    src,
+    out_shape: tuple[int, int],
+    *,
+    dtype: str | None = None,
+    block: int = 512,
+    compress: str = "deflate",
+) -> dict:
+    """Profile of the output GeoTIFF, derived from ``src.profile`` with a scaled transform.
+
+    Tiled (``block``² blocks), compressed (``compress``, with the matching predictor), pixel
+    interleaved, and BigTIFF when the uncompressed size could exceed the classic 4 GiB limit.
+    CRS, nodata, band count and dtype are kept. Georeferencing follows the source's
+    (:func:`georeferencing`): a scaled transform; or its GCPs moved onto the output grid, with
+    their CRS; or, for a plain picture, none at all (never a made-up transform).
+    """
+    H, W = out_shape
+    prof = dict(src.profile)
+    for k in _STORAGE_KEYS:
+        prof.pop(k, None)
+    dt = np.dtype(dtype or src.dtypes[0])
+    # Square tiles (multiples of 16, as TIFF requires), no larger than the image needs.
+    block = min(int(block), max(16, -(-min(H, W) // 16) * 16))
+    prof.update(
+        driver="GTiff",
+        height=H,
+        width=W,
+        dtype=dt.name,
+        interleave="pixel",
+    )
+    georef = georeferencing(src)
+    prof.pop("transform", None)
+    prof.pop("gcps", None)
+    if georef == "transform":
+        prof["transform"] = scaled_transform(src.transform, (src.height, src.width), out_shape)
+    if src.crs is None:
+        prof.pop("crs", None)
+    if georef == "gcps":
+        gcps, gcrs = src.gcps
+        prof["gcps"] = scale_gcps(gcps, (H / src.height, W / src.width))
+        if gcrs is not None:
+            prof["crs"] = gcrs
+    prof.update(tiled=True, blockxsize=block, blockysize=block)
+    if compress and compress.lower() != "none":
+        prof["compress"] = compress
+        if compress.lower() in ("deflate", "lzw", "zstd"):
+            prof["predictor"] = 3 if dt.kind == "f" else 2
+    # Colour interpretation that TIFF can only express at creation: RGB photometric, alpha.
+    ci = [c.name for c in getattr(src, "colorinterp", ())]
+    if len(ci) >= 3 and ci[:3] == ["red", "green", "blue"]:
+        prof["photometric"] = "RGB"
+    if ci and ci[-1] == "alpha" and len(ci) > 1:
+        prof["alpha"] = GTIFF_ALPHA
+    prof["num_threads"] = "ALL_CPUS"  # parallel block compression
+    nbytes = H * W * src.count * dt.itemsize
+    prof["bigtiff"] = "YES" if nbytes > _BIGTIFF_BYTES else "IF_SAFER"
+    return prof

@@ -1,0 +1,196 @@
+"""What a run is: its options, its output grid, its provenance and its identity.
+
+* :class:`UpscaleOptions` (how to super-resolve) and :class:`OutputOptions` (how to write a file);
+* :func:`plan_output` - the output size and exact per-axis scale of a request;
+* :func:`provenance_tags` - the ``LDCSR_*`` tags written into every output;
+* :func:`request_fingerprint`, :func:`is_complete_output`, :func:`has_provenance` - the resume
+  rule: an existing output is skipped only when it is a finished result of the very same request;
+* :class:`RasterResult` - what :func:`~ldcsr_core.geo.pipeline.upscale_raster` did.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import threads
+from . import raster_io as rio_io
+from . import radiometry as rad
+from ..errors import InputError
+from ..rules import check_mode, check_samples, output_shape
+
+if TYPE_CHECKING:
+    from .scene_io import SceneReader
+
+__all__ = ["UpscaleOptions", "OutputOptions", "RasterResult", "software_version", "plan_output",
+           "provenance_tags", "request_fingerprint", "is_complete_output", "has_provenance"]
+
+
+@dataclass(frozen=True)
+class UpscaleOptions:
+    """How to super-resolve: engine ``mode`` and ``seed``, ``tile`` side in input pixels
+    (``None``: the engine's default), ``bands`` (1-based model triplet, e.g. ``"4,3,2"``; ``None``:
+    the first three colour bands) and ``stretch`` (``"auto"``, ``"percentile"`` or ``"dtype"``,
+    see :func:`radiometry.compute_stretch`). ``samples`` > 1 (diffusion only): the output is the
+    mean of that many samples (seeds ``seed, seed+1, …``) and their per-pixel spread is written too
+    (:mod:`ldcsr_core.geo.spread`)."""
+
+    mode: str = "diffusion"
+    seed: int = 0
+    tile: int | None = None
+    bands: Any = None
+    stretch: str = "auto"
+    samples: int = 1
+
+    def __post_init__(self):
+        check_mode(self.mode)
+        check_samples(self.samples, self.mode)
+        if self.bands is not None:
+            object.__setattr__(self, "bands", rad.parse_bands(self.bands))
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How to write a file: ``overwrite`` an existing output, or ``skip_complete`` (leave an
+    existing complete output of the same request alone); ``block`` side and ``compress`` of the
+    GeoTIFF; ``gdal_cache_mb``, GDAL's block cache during the run."""
+
+    overwrite: bool = False
+    skip_complete: bool = False
+    block: int = 512
+    compress: str = "deflate"
+    gdal_cache_mb: int = 256
+
+
+def software_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"napari-ldcsr {version('napari-ldcsr')}"
+    except Exception:
+        return "napari-ldcsr (unknown version)"
+
+
+@dataclass
+class RasterResult:
+    """What :func:`upscale_raster` did."""
+
+    src: str
+    dst: str
+    in_shape: tuple[int, int]
+    out_shape: tuple[int, int]
+    scale: tuple[float, float]
+    status: str = "written"  # "written" | "skipped"
+    tiles: int = 0
+    skipped_tiles: int = 0
+    seconds: float = 0.0
+    tags: dict = field(default_factory=dict)
+    stale_parts_removed: int = 0
+    spread: str | None = None  # the spread GeoTIFF of a samples > 1 run
+
+    @property
+    def megapixels_per_s(self) -> float:
+        return self.out_shape[0] * self.out_shape[1] / 1e6 / max(self.seconds, 1e-9)
+
+
+def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, out_shape=None,
+                in_shape: tuple[int, int] | None = None
+                ) -> tuple[tuple[int, int], tuple[float, float]]:
+    """Output shape and exact per-axis scale ``(H/h, W/w)`` from exactly one request.
+
+    ``in_shape`` is the size of the part being super-resolved (default: the whole raster).
+    ``target_resolution`` is in the raster CRS's units (metres for the usual projected CRS).
+    """
+    given = [x is not None for x in (scale, target_resolution, out_shape)]
+    if sum(given) != 1:
+        raise InputError("give exactly one of scale, target_resolution or out_shape")
+    h, w = in_shape or (info.height, info.width)
+    if target_resolution is not None:
+        scale = rio_io.scale_for_resolution(info, target_resolution)
+    H, W = output_shape((h, w), scale=scale, out_shape=out_shape)
+    return (H, W), (H / h, W / w)
+
+
+def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: str,
+                    reader: SceneReader | None = None, tile=None) -> dict[str, str]:
+    """Provenance written into every output (GDAL metadata, default domain)."""
+    name = getattr(model, "name", None) or "unnamed"
+    ver = getattr(model, "version", None)
+    tags = {
+        "LDCSR_NOTICE": rio_io.AI_NOTICE,
+        "LDCSR_MODEL": f"{name} {ver}" if ver else str(name),
+        "LDCSR_WEIGHTS_SHA256": str(getattr(model, "weights_sha256", None) or "unknown"),
+        "LDCSR_SCALE_Y": repr(float(scale[0])),
+        "LDCSR_SCALE_X": repr(float(scale[1])),
+        "LDCSR_REQUEST": str(requested),
+        "LDCSR_MODE": mode,
+        "LDCSR_SEED": str(int(seed)),
+        "LDCSR_SOFTWARE": software_version(),
+        "LDCSR_SOURCE": src_name,
+        "LDCSR_THREADS": threads.provenance_value(),  # auto:N or N (see ldcsr_core.threads)
+        "TIFFTAG_SOFTWARE": software_version(),
+    }
+    if tile is not None:
+        tags["LDCSR_TILE"] = str(tile)
+    if reader is not None:
+        tags["LDCSR_BANDS"] = json.dumps([[b + 1 for b in g] for g in reader.plan.groups])
+        tags["LDCSR_STRETCH"] = json.dumps(reader.stretch.to_dict())
+        if (reader.oy, reader.ox, reader.height, reader.width) != (0, 0, reader.src.height,
+                                                                    reader.src.width):
+            tags["LDCSR_WINDOW"] = json.dumps([reader.oy, reader.ox, reader.height, reader.width])
+    return tags
+
+
+def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,
+                        out_shape: tuple[int, int]) -> str:
+    """SHA-256 of everything that makes a file output what it is: the source (resolved path, size,
+    modification time), the weights, and every option that changes pixels (mode, seed, samples,
+    tile, bands, stretch, the requested scale or size). Written as the ``LDCSR_JOB`` tag; a resumed
+    run skips an existing output only when its fingerprint is the same."""
+    import hashlib
+
+    p = Path(src_path)
+    st = p.stat()
+    ident = {
+        "source": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+        "weights": str(getattr(model, "weights_sha256", None) or "unknown"),
+        "mode": options.mode, "seed": int(options.seed), "samples": int(options.samples),
+        "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
+        "request": {k: v for k, v in request.items() if v is not None},
+        "out_shape": [int(v) for v in out_shape],
+    }
+    blob = json.dumps(ident, sort_keys=True, default=repr).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def is_complete_output(dst: str | Path, *, out_shape, job: str) -> bool:
+    """Whether ``dst`` is a finished output of this very request: our provenance, the size, and the
+    ``LDCSR_JOB`` fingerprint of :func:`request_fingerprint` (source, weights, every option).
+
+    Outputs are renamed into place only when complete, so this is what a resumed batch skips.
+    """
+    import rasterio
+
+    p = Path(dst)
+    if not p.is_file():
+        return False
+    try:
+        with rasterio.open(p) as ds:
+            t = ds.tags()
+            return ((ds.height, ds.width) == tuple(out_shape)
+                    and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE and t.get("LDCSR_JOB") == job)
+    except Exception:
+        return False
+
+
+def has_provenance(path: str | Path) -> bool:
+    """Whether ``path`` is a raster this package wrote (it carries the ``LDCSR_NOTICE`` tag)."""
+    try:
+        import rasterio
+
+        with rasterio.open(path) as ds:
+            return "LDCSR_NOTICE" in ds.tags()
+    except Exception:
+        return False

@@ -1,0 +1,184 @@
+"""The scene in and out of the model: windows of a raster as model input, model output back in the
+source's units.
+
+* :class:`SceneReader` - all bands of a window, a stretch fitted once on the whole scene, nodata
+  filled, band triplets for the model;
+* :class:`RasterSink` - the engine ``RowMerger``'s sink: float rows back to the source dtype and
+  units, nodata and the per-dataset mask restored, pushed to a row writer;
+* :class:`ArrayWriter` - a row writer that collects the result in memory (files use
+  :class:`~ldcsr_core.geo.geotiff_writer.BlockRowWriter`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import raster_io as rio_io
+from . import radiometry as rad
+
+__all__ = ["SceneReader", "RasterSink", "ArrayWriter"]
+
+
+BandSpec = "Sequence[int] | str | None"
+
+
+# Rows converted per sink step: bounds the float temporaries for very wide outputs.
+_SINK_PIXELS = 2_000_000
+
+
+class SceneReader:
+    """Reads windows of a source raster as model input: all bands → stretch → fill → triplets.
+
+    The stretch and fill values are fitted once, on a decimated read of the whole scene, even
+    when only ``window`` ``(row_off, col_off, height, width)`` is super-resolved; coordinates
+    given to :meth:`read` and :meth:`tile` are relative to that window.
+    """
+
+    def __init__(self, src, bands: BandSpec = None, stretch: str = "auto", window=None):
+        self.src = src
+        self.info = rio_io.raster_info(src)
+        self.oy, self.ox, self.height, self.width = rio_io.check_window(src, window)
+        self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands)
+        self.nodata = src.nodata
+        self.dtype = np.dtype(src.dtypes[0])
+        self.use_dataset_mask = self.info.has_dataset_mask
+        self._strip_key: tuple[int, int] | None = None
+        self._strip = None
+        sample, dmask, _ = rio_io.decimated_read(src)
+        valid = self._valid(sample, dmask)
+        self.stretch = rad.compute_stretch(sample, valid, self.dtype, method=stretch)
+        unit = self.stretch.to_unit(sample)
+        fills = []
+        for b in range(src.count):
+            v = unit[b][valid[b] & np.isfinite(unit[b])]
+            fills.append(float(np.median(v)) if v.size else 0.5)
+        self.fill = tuple(fills)
+        self.valid_fraction = float(valid[list(self.plan.colour)].mean()) if valid.size else 0.0
+
+    @property
+    def may_have_invalid(self) -> bool:
+        """Whether any pixel can be invalid (nodata, NaN, alpha, mask); if not, masks are skipped."""
+        return (
+            self.nodata is not None or self.dtype.kind == "f" or bool(self.plan.alpha)
+            or self.use_dataset_mask
+        )
+
+    def _valid(self, data: np.ndarray, dmask: np.ndarray | None) -> np.ndarray:
+        return rad.valid_mask(data, self.nodata, alpha=self.plan.alpha, dataset_mask=dmask)
+
+    def dataset_mask(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
+        with rio_io.read_errors(self.src):
+            return self.src.dataset_mask(window=_window(self.oy + y0, self.ox + x0, h, w))
+
+    def read(self, y0: int, x0: int, h: int, w: int, *, strip: bool = False):
+        """Raw ``(bands, h, w)`` data and validity of a window.
+
+        With ``strip=True`` the full-width strip of rows ``y0..y0+h`` is read once and kept, so
+        the tiles of one plan row (which share their rows) decompress each block once instead of
+        once per tile.
+        """
+        if strip:
+            if self._strip_key != (y0, h):
+                self._strip = None  # free the old strip before reading the next one
+                self._strip_key = None
+                self._strip = self.read(y0, 0, h, self.width)
+                self._strip_key = (y0, h)
+            data, valid = self._strip
+            return data[:, :, x0 : x0 + w], None if valid is None else valid[:, :, x0 : x0 + w]
+        with rio_io.read_errors(self.src):
+            data = self.src.read(window=_window(self.oy + y0, self.ox + x0, h, w))
+        dmask = self.dataset_mask(y0, x0, h, w) if self.use_dataset_mask else None
+        if self.may_have_invalid:
+            valid = self._valid(data, dmask)
+        else:
+            valid = None
+        return data, valid
+
+    def tile(self, y0: int, x0: int, h: int, w: int) -> np.ndarray | None:
+        """Model input ``(h, w, 3·groups)`` float32 in ``[0, 1]``, or ``None`` if all invalid."""
+        data, valid = self.read(y0, x0, h, w, strip=True)
+        colour = list(self.plan.colour)
+        if valid is not None and not valid[colour].any():
+            return None
+        unit = self.stretch.to_unit(data)
+        if valid is not None:
+            rad.fill_invalid(unit, valid, self.fill)
+        return np.ascontiguousarray(self.plan.gather(unit), dtype=np.float32)
+
+
+class RasterSink:
+    """The ``RowMerger`` sink: float rows → original units/dtype, mask restored → a row writer.
+
+    ``writer`` is anything with ``push(y0, rows (bands, n, W), mask (n, W) | None)``: a
+    :class:`~ldcsr_core.geo.raster_io.BlockRowWriter` (files) or an :class:`ArrayWriter`.
+    """
+
+    def __init__(self, reader: SceneReader, writer, out_shape):
+        self.reader = reader
+        self.writer = writer
+        self.H, self.W = out_shape
+        self.h, self.w = reader.height, reader.width
+        self.cols = rad.nearest_index(self.w, self.W, 0, self.W)
+        self.colour = list(reader.plan.colour)
+        self.alpha = list(reader.plan.alpha)
+
+    def __call__(self, y0: int, rows_hwc) -> None:
+        rows_hwc = np.asarray(rows_hwc)
+        n = rows_hwc.shape[0]
+        step = max(1, _SINK_PIXELS // max(1, self.W))
+        for k in range(0, n, step):
+            self._rows(y0 + k, rows_hwc[k : k + step])
+
+    def _rows(self, y0: int, rows_hwc: np.ndarray) -> None:
+        r = self.reader
+        # (colour bands, n, W) in [0, 1]: clipped as ldcsr_core.upscale clips (one rule for both)
+        unit = np.clip(r.plan.scatter(rows_hwc), 0.0, 1.0)
+        vals = r.stretch.from_unit(unit, self.colour)
+        out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
+        out[self.colour] = vals
+        mask_out = None
+        if r.may_have_invalid:
+            rows = rad.nearest_index(self.h, self.H, y0, rows_hwc.shape[0])
+            lo, hi = int(rows.min()), int(rows.max()) + 1
+            data, valid = r.read(lo, 0, hi - lo, self.w)
+            ri, ci = rows - lo, self.cols
+            up_valid = rad.upsample_nearest(valid, ri, ci)
+            for b in self.colour:
+                rad.restore_nodata(out[b], up_valid[b], r.nodata, r.dtype)
+            for b in self.alpha:
+                out[b] = rad.upsample_nearest(data[b], ri, ci)
+            if r.use_dataset_mask:
+                dmask = r.dataset_mask(lo, 0, hi - lo, self.w)
+                mask_out = rad.upsample_nearest(dmask, ri, ci).astype(np.uint8)
+        self.writer.push(y0, out, mask_out)
+
+
+class ArrayWriter:
+    """Collects the sink's rows into one ``(bands, H, W)`` array (and mask), for :func:`upscale_window`.
+
+    ``on_rows(y0, rows)``, if given, is called after each push with the finished rows
+    ``(bands, n, W)`` in the source dtype and units, nodata restored (progressive display).
+    """
+
+    def __init__(self, count: int, shape: tuple[int, int], dtype, on_rows=None):
+        self.data = np.empty((count, *shape), dtype)
+        self.mask: np.ndarray | None = None
+        self.rows = 0
+        self.on_rows = on_rows
+
+    def push(self, y0: int, rows: np.ndarray, mask: np.ndarray | None = None) -> None:
+        n = rows.shape[1]
+        self.data[:, y0 : y0 + n] = rows
+        if mask is not None:
+            if self.mask is None:
+                self.mask = np.full(self.data.shape[1:], 255, np.uint8)
+            self.mask[y0 : y0 + n] = mask
+        self.rows = max(self.rows, y0 + n)
+        if self.on_rows is not None:
+            self.on_rows(y0, self.data[:, y0 : y0 + n])
+
+
+def _window(y0, x0, h, w):
+    from rasterio.windows import Window
+
+    return Window(x0, y0, w, h)
