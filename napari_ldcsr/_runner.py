@@ -30,7 +30,9 @@ def probe_device() -> str:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return "mps"
-    return f"cpu ({describe()})"
+    from ldcsr_core.precision import describe as describe_dtype
+
+    return f"cpu ({describe()}; {describe_dtype()})"
 
 
 class JobRunner(QObject):

@@ -12,6 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 # (tests/test_threads.py tests that one).
 _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 os.environ.setdefault("LDCSR_THREADS", str(min(2, _cores)))
+# Likewise the float type: the suite compares against float32 references and golden vectors, so it
+# runs in float32 wherever the CPU would pick bfloat16 (tests/test_precision.py tests "auto").
+os.environ.setdefault("LDCSR_DTYPE", "float32")
 
 
 def shared_dir() -> Path:

@@ -286,7 +286,7 @@ def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str
 
 def load_model(source: str | os.PathLike | None = None, *, device: str | torch.device = "auto",
                config: ModelConfig | None = None, with_encoder: bool = False,
-               dtype: str | torch.dtype = "float32") -> LDCSR:
+               dtype: str | torch.dtype | None = "auto") -> LDCSR:
     """Load an LDCSR model for inference.
 
     Parameters
@@ -299,8 +299,10 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     device : "auto" (CUDA, MPS, then CPU), "cpu", "cuda", "mps" or a torch.device.
     config : override the architecture (otherwise read from metadata or inferred from shapes).
     with_encoder : also load the stage-1 encoder (training / fine-tuning only).
-    dtype : "float32" (default), or "float16"/"bfloat16" for GPUs (GroupNorms and the attention
-        softmax still compute in float32).
+    dtype : "auto" (default: bfloat16 on a CPU that computes it natively, else float32; the
+        environment variable ``LDCSR_DTYPE`` overrides it, see :mod:`ldcsr_core.precision`),
+        "float32", "bfloat16" or "float16" (GroupNorms and the attention softmax still compute in
+        float32). With ``with_encoder`` (training) "auto" is float32.
     """
     if source is None:
         path = default_model_path()
@@ -337,10 +339,13 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
             model.tile_overlap = _int_or_none(meta["tile_overlap"], "tile_overlap", path)
     else:  # the official weights only saw 256-px outputs in stage-2 training
         model.tile_max = DEFAULT_TILE_OUT
-    dt = getattr(torch, dtype) if isinstance(dtype, str) else dtype
-    if dt not in (torch.float32, torch.float16, torch.bfloat16):
-        raise CheckpointError(f"dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    from .precision import resolve_dtype
+
     dev = resolve_device(device)
+    try:
+        dt = resolve_dtype(dtype, dev, float32_only=with_encoder)
+    except ValueError as e:
+        raise CheckpointError(str(e)) from None
     model = model.eval().requires_grad_(False).to(dev)
     if dev.type in ("cpu", "cuda"):  # markedly faster convolutions; official weights keep parity layout
         model.use_channels_last(all_networks=meta.get("format") == FORMAT_TAG)
@@ -379,6 +384,6 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
 def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None,
                        config: ModelConfig | None = None) -> Path:
     """Convert an official ``.ckpt`` into our ``.safetensors`` format (inference tensors only)."""
-    model = load_model(src, device="cpu", config=config)
+    model = load_model(src, device="cpu", config=config, dtype="float32")
     return save_model(model, dst, name=name or Path(src).stem, version="official",
                       notes=f"converted from {Path(src).name} (sha256 {model.weights_sha256})")

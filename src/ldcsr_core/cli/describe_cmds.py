@@ -26,6 +26,7 @@ def info(file, scale, target_resolution, bands, output):
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info
     from ..geo.radiometry import plan_bands
     from ..geo.pipeline import plan_output
+    from ..precision import describe as describe_dtype
     from ..threads import describe
 
     if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
@@ -56,6 +57,7 @@ def info(file, scale, target_resolution, bands, output):
         alpha = f"; alpha/mask band(s): {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
         click.echo(f"model input: triplets {groups}{alpha}")
         click.echo(f"threads:     {describe(spin=True)}")
+        click.echo(f"compute:     {describe_dtype()} on the CPU (--dtype or LDCSR_DTYPE to choose)")
         req = {"scale": (scale[1], scale[0]) if scale else None,
                "target_resolution": target_resolution}
         if scale is None and target_resolution is None:

@@ -16,7 +16,7 @@ from ..rules import MAX_SCALE, MIN_TILE_IN, MODES
 __all__ = [
     "PairType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
-    "compress_opt",
+    "compress_opt", "dtype_opt",
 ]
 
 
@@ -115,4 +115,10 @@ spread_out_opt = click.option(
     "--spread-out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PATH",
     help="Where the spread GeoTIFF of --samples K>1 goes (one input only); default: OUT's name + "
          "'_spread.tif' next to each output.",
+)
+
+dtype_opt = click.option(
+    "--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default=None,
+    help="Float type the model computes in (default: LDCSR_DTYPE, else auto = bfloat16 on a CPU "
+         "with native bfloat16 (about 2x faster, ~55 dB from float32), float32 elsewhere).",
 )

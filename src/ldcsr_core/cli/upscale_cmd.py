@@ -138,13 +138,14 @@ class _Bar:
 @opt.bands_opt
 @opt.stretch_opt
 @opt.compress_opt
+@opt.dtype_opt
 @opt.overwrite_opt
 @opt.dask_opt
 @opt.samples_opt
 @opt.spread_out_opt
 @click.pass_context
 def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode, seed, tile, device,
-            bands, stretch, compress, overwrite, dask_address, samples=1, spread_out=None):
+            bands, stretch, compress, dtype, overwrite, dask_address, samples=1, spread_out=None):
     """Super-resolve rasters IN... (files or folders) into tiled, compressed GeoTIFFs.
 
     \b
@@ -224,9 +225,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                              samples=samples)
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)
 
-    model = _load_model(model_path, device)
+    model = _load_model(model_path, device, dtype)
     results = []
-    runner_cm = _runner(dask_address, model_path, device)
+    runner_cm = _runner(dask_address, model_path, device, model)
     with runner_cm as runner:
         for src, dst, shape, err in jobs:
             if err:
@@ -252,24 +253,29 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
 
 
-def _load_model(model_path, device):
+def _load_model(model_path, device, dtype=None):
     from .. import load_model
+    from ..precision import model_dtype
 
-    model = load_model(model_path, device=device)
-    log.info("model %s (sha256 %s) on %s", getattr(model, "name", "?"),
-             getattr(model, "weights_sha256", "?"), device)
+    model = load_model(model_path, device=device, dtype=dtype)
+    log.info("model %s (sha256 %s) on %s in %s", getattr(model, "name", "?"),
+             getattr(model, "weights_sha256", "?"), device, model_dtype(model))
     return model
 
 
-def _runner(dask_address, model_path, device):
+def _runner(dask_address, model_path, device, model=None):
     import contextlib
 
     if not dask_address:
         return contextlib.nullcontext(None)
     from ..geo.distributed import ModelSource, dask_runner
 
-    # Workers run on their own machines: 'auto' is resolved there.
-    src = ModelSource(path=str(model_path) if model_path else None, device=device)
+    from ..precision import model_dtype
+
+    # Workers run on their own machines: the device 'auto' is resolved there; the float type is
+    # the client's, so that every tile is computed alike.
+    src = ModelSource(path=str(model_path) if model_path else None, device=device,
+                      dtype=model_dtype(model) if model is not None else None)
     return dask_runner(dask_address, src)
 
 

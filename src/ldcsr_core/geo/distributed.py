@@ -48,15 +48,16 @@ class ModelSource:
     device: str = "cpu"
     key: str | None = None
     threads: int | None = None
+    dtype: str | None = None  # the client's model's float type (same pixels on every worker)
 
     def cache_key(self) -> str:
         if self.key:
             return self.key
         if self.path is not None:
-            return f"{Path(self.path).name}-{sha256_file(self.path)[:16]}-{self.device}"
+            return f"{Path(self.path).name}-{sha256_file(self.path)[:16]}-{self.device}-{self.dtype}"
         if self.builder is not None:
             return hashlib.sha256(repr(self.builder).encode()).hexdigest()[:16] + f"-{self.device}"
-        return f"default-{self.device}"
+        return f"default-{self.device}-{self.dtype}"
 
     def load(self):
         self.apply_threads()
@@ -64,7 +65,7 @@ class ModelSource:
             return self.builder()
         from .. import load_model
 
-        return load_model(self.path, device=self.device)
+        return load_model(self.path, device=self.device, dtype=self.dtype or "auto")
 
     def apply_threads(self) -> None:
         if self.threads:

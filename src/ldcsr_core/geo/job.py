@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import threads
+from ..precision import model_dtype
 from . import raster_io as rio_io
 from . import radiometry as rad
 from ..errors import InputError
@@ -130,6 +131,7 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
         "LDCSR_SOFTWARE": software_version(),
         "LDCSR_SOURCE": src_name,
         "LDCSR_THREADS": threads.provenance_value(),  # auto:N or N (see ldcsr_core.threads)
+        "LDCSR_DTYPE": model_dtype(model),  # the float type the model computed in (ldcsr_core.precision)
         "TIFFTAG_SOFTWARE": software_version(),
     }
     if tile is not None:
@@ -155,7 +157,7 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
     st = p.stat()
     ident = {
         "source": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-        "weights": str(getattr(model, "weights_sha256", None) or "unknown"),
+        "weights": str(getattr(model, "weights_sha256", None) or "unknown"), "dtype": model_dtype(model),
         "mode": options.mode, "seed": int(options.seed), "samples": int(options.samples),
         "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
         "request": {k: v for k, v in request.items() if v is not None},

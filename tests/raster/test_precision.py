@@ -1,0 +1,82 @@
+"""The float type rule (``ldcsr_core.precision``): bfloat16 where the CPU computes it natively,
+float32 elsewhere; ``LDCSR_DTYPE`` and ``dtype=`` / ``--dtype`` override it; training and conversion
+stay float32; the output stays within 50 dB of float32's; provenance and resume know the type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ldcsr_core
+from ldcsr_core import precision
+from ldcsr_core.errors import CheckpointError
+
+NATIVE = precision.native_bf16_cpu()
+
+
+def _dtype(model) -> torch.dtype:
+    return next(model.parameters()).dtype
+
+
+@pytest.fixture
+def auto(monkeypatch):
+    """The engine's own default: no LDCSR_DTYPE (the suite sets float32)."""
+    monkeypatch.delenv(precision.ENV, raising=False)
+
+
+@pytest.mark.skipif(not NATIVE, reason="this CPU has no native bfloat16 (AMX / AVX512-BF16)")
+def test_auto_is_bfloat16_on_a_cpu_that_computes_it_natively(auto, tiny_model_file):
+    assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu")) == torch.bfloat16
+    # training (with the encoder) and conversion keep float32 whatever auto would pick
+    assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu", with_encoder=True)) == torch.float32
+
+
+def test_auto_is_float32_without_native_bfloat16(auto, monkeypatch, tiny_model_file):
+    monkeypatch.setattr(precision, "native_bf16_cpu", lambda: False)
+    assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu")) == torch.float32
+    assert precision.describe().startswith("float32 (auto: no native bfloat16")
+
+
+def test_environment_and_argument_override_the_rule(monkeypatch, tiny_model_file):
+    monkeypatch.setenv(precision.ENV, "bfloat16")
+    assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu")) == torch.bfloat16
+    assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")) == torch.float32
+    assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu", with_encoder=True)) == torch.float32
+    monkeypatch.setenv(precision.ENV, "float64")
+    with pytest.raises(CheckpointError, match="LDCSR_DTYPE='float64'"):
+        ldcsr_core.load_model(tiny_model_file, device="cpu")
+
+
+@pytest.mark.parametrize("mode,floor_db", [("fast", 50.0), ("diffusion", 45.0)])
+def test_bfloat16_output_stays_close_to_float32_with_the_shipped_model(mode, floor_db):
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:48, 0:56]
+    img = np.stack([128 + 90 * np.sin(xx / 5 + c) * np.cos(yy / 7) for c in range(3)], -1)
+    img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+    outs = {}
+    for dt in ("float32", "bfloat16"):
+        model = ldcsr_core.load_model(None, device="cpu", dtype=dt)
+        outs[dt] = ldcsr_core.upscale(img, 4, model=model, mode=mode, seed=3).astype(np.float64)
+    mse = np.mean((outs["float32"] - outs["bfloat16"]) ** 2)
+    assert mse > 0  # really another computation
+    assert 10 * np.log10(255.0 ** 2 / mse) >= floor_db
+
+
+def test_provenance_and_resume_know_the_float_type(rasters, tiny_model_file, tmp_path):
+    import rasterio
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    out = tmp_path / "o.tif"
+    base = ["upscale", str(rasters["gray"]), "-o", str(out), "-s", "2", "--mode", "fast",
+            "--model", str(tiny_model_file)]
+    r = CliRunner().invoke(main, [*base, "--dtype", "bfloat16"])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out) as ds:
+        assert ds.tags()["LDCSR_DTYPE"] == "bfloat16"
+    r = CliRunner().invoke(main, [*base, "--dtype", "float32"])  # another request: not "skipped"
+    assert r.exit_code == 4 and "another request" in r.output, r.output
+    r = CliRunner().invoke(main, [*base, "--dtype", "bfloat16"])  # the same: skipped
+    assert r.exit_code == 0 and "1 skipped" in r.output, r.output
