@@ -100,22 +100,23 @@ def make_gcp_only(tmp_path):
     return p
 
 
-def make_plain_png(tmp_path):
-    p = tmp_path / "photo.png"
+def _plain(path, driver, data):
+    """A raster with no georeferencing at all (rasterio's warning about it silenced here)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with rasterio.open(p, "w", driver="PNG", width=W, height=H, count=3, dtype="uint8") as ds:
-            ds.write(_rgb())
-    return p
+        with rasterio.open(path, "w", driver=driver, width=W, height=H, count=data.shape[0],
+                           dtype=data.dtype.name) as ds:
+            ds.write(data)
+    return path
+
+
+def make_plain_png(tmp_path):
+    return _plain(tmp_path / "photo.png", "PNG", _rgb())
 
 
 def make_plain_tif(tmp_path):
-    p = tmp_path / "plain.tif"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with rasterio.open(p, "w", driver="GTiff", width=W, height=H, count=1, dtype="uint16") as ds:
-            ds.write(smooth_field(np.random.default_rng(2), H, W, 1, 100, 4000).astype(np.uint16))
-    return p
+    data = smooth_field(np.random.default_rng(2), H, W, 1, 100, 4000).astype(np.uint16)
+    return _plain(tmp_path / "plain.tif", "GTiff", data)
 
 
 def make_rgba(tmp_path):

@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import InputError
+from .dataset_proxy import DatasetProxy
 from .georef import GTIFF_ALPHA
 
 __all__ = ["GeoArray", "dataset_from_array"]
@@ -150,26 +151,16 @@ def _gdal_lacks_int8() -> bool:  # pragma: no cover
     return tuple(int(x) for x in rasterio.__gdal_version__.split(".")[:2]) < (3, 7)
 
 
-class _MemoryDataset:
+class _MemoryDataset(DatasetProxy):
     """A rasterio dataset that also closes the ``MemoryFile`` behind it (attributes pass through)."""
 
     def __init__(self, dataset, memfile):
-        self._dataset = dataset
+        super().__init__(dataset)
         self._memfile = memfile
-
-    def __getattr__(self, name):
-        return getattr(self._dataset, name)
 
     def close(self) -> None:
         self._dataset.close()
         self._memfile.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def __repr__(self) -> str:
         return f"<in-memory {self._dataset!r}>"

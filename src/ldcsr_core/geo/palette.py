@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError, one_line
+from .dataset_proxy import DatasetProxy
 from .georef import quiet_georef
 
 __all__ = ["palette_expansion", "open_expanded"]
@@ -59,7 +60,7 @@ def open_expanded(p: Path, kind: str):
     return _ExpandedDataset(ds, str(p), kind)
 
 
-class _ExpandedDataset:
+class _ExpandedDataset(DatasetProxy):
     """A paletted raster seen through its colour table as RGB(A) bands (attributes pass through).
 
     ``name`` is the original file and ``source_driver`` its driver, ``gdal_name`` what GDAL opened
@@ -67,24 +68,11 @@ class _ExpandedDataset:
     """
 
     def __init__(self, dataset, name: str, kind: str):
-        self._dataset = dataset
+        super().__init__(dataset)
         self.name = name
         self.source_driver = dataset.driver
         self.gdal_name = dataset.name
         self.palette_expanded = kind.upper()
-
-    def __getattr__(self, attr):
-        return getattr(self._dataset, attr)
-
-    def close(self) -> None:
-        self._dataset.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def __repr__(self) -> str:
         return f"<{self.name} expanded to {self.palette_expanded}: {self._dataset!r}>"
