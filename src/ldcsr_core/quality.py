@@ -30,7 +30,7 @@ import numpy as np
 from .errors import InputError
 from .rules import MIN_INPUT_SIDE, check_mode, check_scale
 
-__all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "LIMITS"]
+__all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "LIMITS"]
 
 LIMITS = ("it measures the restoration of a copy one step (the scale) coarser than the scene, not the "
           "real upscale, and assumes a bicubic-like sensor blur")
@@ -354,3 +354,52 @@ def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
         Limits: see :data:`LIMITS`.
     """
     return selfcheck_scales(scene, [scale], **kwargs)[0]
+
+
+# ------------------------------------------------------------------------------------ report
+
+
+def write_report(path, results: Sequence[SelfCheck], *, scene=None, fmt: str | None = None) -> None:
+    """Write ``results`` atomically (part file renamed into place) as a JSON list of
+    :meth:`SelfCheck.to_dict` (``fmt="json"``) or a small HTML page (``fmt="html"``); ``fmt=None``
+    picks HTML for a ``.html``/``.htm`` name, else JSON."""
+    import json
+    from pathlib import Path
+
+    from .files import make_part, new_file_mode
+
+    path = Path(path)
+    fmt = fmt or ("html" if path.suffix.lower() in (".html", ".htm") else "json")
+    rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
+    text = json.dumps(rows, indent=2) + "\n" if fmt == "json" else _html(results, scene)
+    part, fd = make_part(path)
+    try:
+        with os.fdopen(os.dup(fd), "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(part, new_file_mode())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _html(results: Sequence[SelfCheck], scene) -> str:
+    from html import escape
+
+    head = ("<tr><th>scale</th><th>PSNR LDCSR</th><th>PSNR bicubic</th><th>gain</th><th>SSIM LDCSR</th>"
+            "<th>SSIM bicubic</th><th>LR-consistency</th><th>crop</th><th>where</th></tr>")
+    rows = "".join(
+        f"<tr><td>×{r.scale:g}</td><td>{r.psnr_model:.2f} dB</td><td>{r.psnr_bicubic:.2f} dB</td>"
+        f"<td><b>{r.gain_db:+.2f} dB</b></td><td>{r.ssim_model:.4f}</td><td>{r.ssim_bicubic:.4f}</td>"
+        f"<td>{r.lr_psnr_model:.1f} dB</td><td>{r.crop} px</td><td>{escape(r.where())}</td></tr>"
+        for r in results)
+    r0 = results[0]
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>LDCSR self-check</title></head><body>"
+            f"<h1>LDCSR self-check{(': ' + escape(str(scene))) if scene is not None else ''}</h1>"
+            f"<p>Reduced-resolution validation (Wald's protocol, as <code>ldcsr evaluate</code>): the scene is "
+            f"degraded by the scale (PIL bicubic), restored by the model and by bicubic, and both are "
+            f"compared with the scene. Model {escape(r0.model)} (sha256 {escape(r0.model_sha256[:12])}), "
+            f"mode {escape(r0.mode)}, seed {r0.seed}.</p><table border='1'>{head}{rows}</table>"
+            f"<p><b>Limits</b>: {escape(LIMITS)}.</p></body></html>\n")

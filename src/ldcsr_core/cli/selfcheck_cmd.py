@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,7 +9,7 @@ import click
 from ..rules import MAX_SCALE
 from . import options as opt
 
-__all__ = ["selfcheck_command", "parse_window", "write_json_atomic"]
+__all__ = ["selfcheck_command", "parse_window"]
 
 
 def parse_window(text: str | None):
@@ -25,26 +24,6 @@ def parse_window(text: str | None):
     if x < 0 or y < 0 or w < 1 or h < 1:
         raise click.BadParameter(f"needs x, y >= 0 and w, h >= 1, got {text!r}", param_hint="'--window'")
     return y, x, h, w
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write ``data`` as JSON to ``path`` through a part file renamed into place."""
-    import os
-
-    from ..files import make_part, new_file_mode
-
-    part, fd = make_part(path)
-    try:
-        with os.fdopen(os.dup(fd), "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.chmod(part, new_file_mode())
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    finally:
-        os.close(fd)
 
 
 @click.command("selfcheck")
@@ -91,7 +70,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     from ..errors import InputError
     from ..geo.radiometry import parse_bands
     from ..geo.raster_io import open_raster
-    from ..quality import selfcheck_scales
+    from ..quality import selfcheck_scales, write_report
     from .upscale_cmd import _load_model
 
     try:
@@ -113,7 +92,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     for r in results:
         click.echo(r.line())
     if json_out is not None:
-        write_json_atomic(json_out, [dict(r.to_dict(), scene=str(scene)) for r in results])
+        write_report(json_out, results, scene=scene, fmt="json")
     if not ctx.obj.get("quiet"):
         from ..quality import LIMITS
 
