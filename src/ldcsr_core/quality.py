@@ -211,7 +211,11 @@ def _check_box(box, shape) -> tuple[int, int, int, int]:
 
 def _boxes(shape, window, max_pixels, samples, sample_size):
     if window is not None:
-        return "window", [_check_box(window, shape)]
+        box = _check_box(window, shape)
+        if box[2] * box[3] > max_pixels:
+            raise InputError(f"the window is {box[3]}×{box[2]} px, more than max_pixels={max_pixels} "
+                             "(all of it is held in memory): give a smaller window or raise the limit")
+        return "window", [box]
     if shape[0] * shape[1] <= max_pixels:
         return "whole", [(0, 0, int(shape[0]), int(shape[1]))]
     return "sampled", sample_boxes(shape, sample_size, samples)

@@ -162,6 +162,7 @@ def test_geotiff_uint16_four_bands_through_bands_and_stretch(tiny_model_file, fi
     (["-s", 2, "--window", "8,8,10,10"], 3, "not inside"),
     (["-s", 2, "--bands", "9"], 3, "band 9 does not exist"),
     (["-s", 2, "--window", "1,2,3"], 2, "x,y,w,h"),
+    (["-s", 2, "--window", "0,0,14,14", "--max-pixels", 100], 3, "give a smaller window"),
     (["-s", 9], 2, "--scale"),
 ])
 def test_bad_inputs_are_one_line_errors(tmp_path, tiny_model_file, args, code, fragment):
@@ -179,3 +180,22 @@ def test_unreadable_scene_is_exit_5(tmp_path):
     p.write_text("not a raster")
     r = run("selfcheck", p, "-s", 2)
     assert r.exit_code == 5 and "cannot read" in r.output, r.output
+
+
+def test_large_raster_is_sampled_window_by_window(tiny_model_file, file_model, tmp_path):
+    """Above --max-pixels a GeoTIFF is read only in its sampled windows; the figures are those of
+    the same windows of the picture, pooled, and the line says so."""
+    rgb = scene(150, 190, seed=2)
+    tif = write_tif(tmp_path / "big.tif", np.moveaxis(rgb, -1, 0), dtype="uint8")
+    out = tmp_path / "q.json"
+    r = run("selfcheck", tif, "-s", 2, "--max-pixels", 5000, "--samples", 4, "--sample-size", 48,
+            "--mode", "fast", "--model", tiny_model_file, "--device", "cpu", "--json", out)
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())[0]
+    assert d["sampling"] == "sampled" and len(d["windows"]) == 4 and d["pixels"] == 4 * 48 * 48
+    assert "4 sampled windows of 48×48 px of 190×150, pooled over all their pixels" in r.stdout
+    ref = ldcsr_core.selfcheck(rgb, 2, model=file_model, mode="fast", max_pixels=5000, samples=4,
+                               sample_size=48)
+    assert [{"x": w.box[1], "y": w.box[0], "width": 48, "height": 48} for w in ref.windows] == d["windows"]
+    assert d["psnr_model"] == pytest.approx(ref.psnr_model, rel=1e-12)
+    assert d["ssim_bicubic"] == pytest.approx(ref.ssim_bicubic, rel=1e-12)
