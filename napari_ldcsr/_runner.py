@@ -18,7 +18,7 @@ from ldcsr_core.threads import describe, release_pool
 
 from ._job import JobSpec, LayerSource, ModelCache, model_info, run_job
 
-__all__ = ["JobRunner", "probe_device"]
+__all__ = ["JobRunner", "CheckRunner", "probe_device"]
 
 
 def probe_device() -> str:
@@ -144,6 +144,67 @@ class JobRunner(QObject):
         if isinstance(exc, Cancelled):
             self.cancelled.emit()
         else:
+            self.failed.emit(exc)
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.finished.emit()
+
+
+class CheckRunner(QObject):
+    """Runs the *Check quality here* self-check (:func:`_selfcheck.run_check`) in a worker thread.
+
+    Signals (in the GUI thread): ``succeeded(result, request)``, ``failed(exception)``,
+    ``finished()``. :meth:`cancel` stops it within one tile (the engine polls ``abort_requested``).
+    """
+
+    succeeded = Signal(object, object)
+    failed = Signal(object)
+    finished = Signal()
+
+    def __init__(self, models: ModelCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self._worker = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def start(self, source: LayerSource, request) -> None:
+        """Start a check (RuntimeError if one is running)."""
+        from napari.qt.threading import create_worker
+
+        if self.running:
+            raise RuntimeError("a check is already running")
+        release_pool()
+        worker = create_worker(self._work, source, request, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda result: self.succeeded.emit(result, request))
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        worker.start()
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.quit()
+
+    def _work(self, source: LayerSource, request):
+        from ldcsr_core.progress import polling
+
+        from ._selfcheck import run_check
+
+        worker = self._worker
+        try:
+            model = self.models.get(request.model_source)
+            return run_check(source, request, model, callback=polling(lambda: worker.abort_requested, None))
+        finally:
+            release_pool()
+
+    def _on_errored(self, exc: BaseException) -> None:
+        from ldcsr_core.errors import Cancelled
+
+        if not isinstance(exc, Cancelled):
             self.failed.emit(exc)
 
     def _on_finished(self) -> None:

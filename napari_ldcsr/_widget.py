@@ -16,7 +16,7 @@ from ldcsr_core.rules import MIN_INPUT_SIDE
 from ldcsr_core.threads import release_pool
 from qtpy.QtCore import QEvent, Qt, Signal
 from qtpy.QtWidgets import (
-    QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QCheckBox, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
 )
 from superqt import QCollapsible, QElidingLabel, QLabeledSlider
 
@@ -24,7 +24,7 @@ from . import _sidebyside as sbs
 from ._form import MODE_LABELS, RunSettings, SettingsForm
 from ._bigrun import open_streamed, plan_run
 from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, check_layer, layer_source, plain_message
-from ._runner import JobRunner, probe_device
+from ._runner import CheckRunner, JobRunner, probe_device
 from ._region import REGIONS, region_for
 from ._results import ProgressiveResult, RunLayers, result_kwargs
 from ._viewer import notify
@@ -59,10 +59,13 @@ class LdcsrWidget(QWidget):
         A run finished and its result layer is final.
     runFinished(str)
         A run ended: "done", "cancelled" or "failed".
+    qualityChecked(object)
+        A *Check quality here* finished: its ``ldcsr_core.quality.SelfCheck``.
     """
 
     resultAdded = Signal(object)
     runFinished = Signal(str)
+    qualityChecked = Signal(object)
 
     def __init__(self, napari_viewer: napari.viewer.Viewer, model_provider=None, tile: int | None = None) -> None:
         super().__init__()
@@ -72,6 +75,7 @@ class LdcsrWidget(QWidget):
         self.form = SettingsForm(napari_viewer)
         self.last: RunLayers | None = None
         self.runner = JobRunner(self.models, self)
+        self.checker = CheckRunner(self.models, self)  # *Check quality here* (napari_ldcsr/_selfcheck.py)
         self._job: tuple[Any, JobSpec, ProgressiveResult] | None = None
         self._t_tiles: float | None = None
         self._grid: sbs.GridState | None = None
@@ -103,6 +107,16 @@ class LdcsrWidget(QWidget):
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         outer.addLayout(buttons)
+        from ._selfcheck import TOOLTIP
+
+        check_row = QHBoxLayout()
+        self.check_button = QPushButton("Check quality here")
+        self.check_button.setToolTip(TOOLTIP)
+        self.error_map_box = QCheckBox("error map layer")
+        self.error_map_box.setChecked(True)
+        check_row.addWidget(self.check_button)
+        check_row.addWidget(self.error_map_box)
+        outer.addLayout(check_row)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
@@ -134,6 +148,7 @@ class LdcsrWidget(QWidget):
 
         self.run_button.clicked.connect(lambda: self.run())
         self.cancel_button.clicked.connect(lambda: self.cancel())
+        self.check_button.clicked.connect(lambda: self.check_quality())
         self.compare_button.toggled.connect(self.set_compare)
         self.blink_button.clicked.connect(lambda: self.toggle_result())
         self.opacity_slider.valueChanged.connect(self._on_opacity)
@@ -338,6 +353,37 @@ class LdcsrWidget(QWidget):
         r.failed.connect(self._on_failed)
         r.cancelled.connect(self._on_cancelled)
         r.finished.connect(self._on_finished)
+        self.checker.succeeded.connect(self._on_checked)
+        self.checker.failed.connect(lambda exc: self._set_status(f"Check failed: {plain_message(exc)}"))
+        self.checker.failed.connect(lambda exc: notify("error", f"LDCSR could not check the quality: {plain_message(exc)}"))
+        self.checker.finished.connect(self._update_enabled)
+
+    # ---------------------------------------------------------------- check quality here
+    def check_quality(self, layer=None) -> bool:
+        """*Check quality here*: the reduced-resolution self-check (``ldcsr_core.selfcheck``) of the
+        picked layer's current view (the whole layer if small) at the current settings, in a worker
+        thread; the gain over bicubic goes to the status line, the error maps (with "error map
+        layer" ticked) to layers over the source. True when a check was started."""
+        from ._selfcheck import prepare_check
+
+        if self.running or self.checker.running:
+            notify("warning", "LDCSR is busy; wait for the run or the check to finish.")
+            return False
+        request = prepare_check(self.viewer, self.settings, layer)
+        if isinstance(request, str):
+            notify("error", request)
+            return False
+        self._set_status(f"Checking ×{request.scale:.2f} ({request.mode}) on {request.where}…")
+        self.checker.start(layer_source(self.viewer, request.layer), request)
+        self._update_enabled()
+        return True
+
+    def _on_checked(self, result, request) -> None:
+        from ._selfcheck import show_check
+
+        self._set_status(show_check(self.viewer, request, result, maps=self.error_map_box.isChecked()))
+        self.status_label.setToolTip(f"{result.line()}\nLimits: {result.to_dict()['limits']}.")
+        self.qualityChecked.emit(result)
 
     def _on_model_ready(self, info: dict) -> None:
         if "device" in info:
@@ -442,7 +488,9 @@ class LdcsrWidget(QWidget):
     def _update_enabled(self, *_: Any) -> None:
         running = self.running
         self.form.set_running(running)
-        self.run_button.setEnabled(not running)
+        checking = getattr(self, "checker", None) is not None and self.checker.running
+        self.run_button.setEnabled(not running and not checking)
+        self.check_button.setEnabled(not running and not checking)
         self.cancel_button.setEnabled(running and not self.runner.cancelling)
         has_result = self.last_result is not None
         self.compare_button.setEnabled(has_result or self.compare_button.isChecked())
@@ -568,6 +616,7 @@ class LdcsrWidget(QWidget):
         self._shut = True
         try:
             self.cancel()
+            self.checker.cancel()
             self.live.close()
         except RuntimeError:  # Qt parts already deleted: nothing left to stop there
             pass

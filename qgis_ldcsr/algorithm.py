@@ -21,6 +21,7 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -47,7 +48,12 @@ for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same fil
 the model shipped with the engine. <b>Tile size</b> (advanced): tile side in input pixels
 (&ge; {min_tile}; 0: the engine's default).</p>
 <p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
-tile and leaves no output file.</p>"""
+tile and leaves no output file.</p>
+<p><b>Quality report</b> (optional, .json or .html): a reduced-resolution self-check of the
+model on the input at the chosen scale (Wald's protocol, as <code>ldcsr evaluate</code>): the input
+is degraded by the scale, restored by the model and by bicubic, and both are compared with the
+input (PSNR, SSIM, gain over bicubic); a layer above {max_pixels_mp:g} MP is checked on
+{samples} windows of {sample_size} px. Limits: {limits}.</p>"""
 
 
 class _FeedbackLog(logging.Handler):
@@ -79,6 +85,26 @@ def _load_model(path: str | None):
     return _MODELS[key]
 
 
+def _quality_report(src: str, path: str, scale: float, model, options, feedback) -> str | None:
+    """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``) written to ``path``; a
+    warning and None when the layer cannot be checked (e.g. too small for the scale)."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.progress import polling
+    from ldcsr_core.quality import LIMITS, selfcheck, write_report
+
+    feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g} …")
+    try:
+        res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
+                        bands=options.bands, stretch=options.stretch, maps=False,
+                        callback=polling(feedback.isCanceled))
+    except InputError as e:
+        feedback.pushWarning(f"No quality report: {e}")
+        return None
+    write_report(path, [res], scene=src)
+    feedback.pushInfo(f"{res.line()} (limits: {LIMITS}); report: {path}")
+    return path
+
+
 class LdcsrSuperResolution(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     SCALE = "SCALE"
@@ -89,6 +115,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     MODEL = "MODEL"
     TILE = "TILE"
     OUTPUT = "OUTPUT"
+    REPORT = "QUALITY_REPORT"
 
     def name(self) -> str:
         return "superresolution"
@@ -106,10 +133,13 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         return QIcon(ICON)
 
     def shortHelpString(self) -> str:  # noqa: N802
+        from ldcsr_core import quality
         from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
 
         # QGIS turns newlines into line breaks: keep the HTML on one line.
-        return " ".join(HELP.format(max_scale=MAX_SCALE, min_tile=MIN_TILE_IN).split())
+        return " ".join(HELP.format(
+            max_scale=MAX_SCALE, min_tile=MIN_TILE_IN, max_pixels_mp=quality.MAX_PIXELS / 1e6,
+            samples=quality.SAMPLES, sample_size=quality.SAMPLE_SIZE, limits=quality.LIMITS).split())
 
     def createInstance(self):  # noqa: N802
         return LdcsrSuperResolution()
@@ -141,6 +171,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         self.addParameter(tile)
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT, "Super-resolved raster"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.REPORT, "Quality report: self-check against bicubic (.json or .html; optional)",
+            fileFilter="JSON (*.json);;HTML (*.html)", optional=True, createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from ldcsr_core.errors import Cancelled, LdcsrError, one_line
@@ -222,7 +255,12 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         feedback.pushInfo(f"Wrote {dst}: {res.tiles} tiles"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
                           + f" in {time.perf_counter() - t0:.1f} s")
-        return {self.OUTPUT: dst}
+        report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
+        if report:
+            # the scale asked for; with a target pixel size, the mean of the two axes' factors
+            scale = request.get("scale") or (sy + sx) / 2
+            report = _quality_report(src, report, scale, model, options, feedback)
+        return {self.OUTPUT: dst, self.REPORT: report}
 
     def _mode(self, parameters, context) -> str:
         from ldcsr_core.rules import MODES

@@ -2,7 +2,8 @@
 
 Public API: :func:`load_model`, :func:`upscale`, the tiling building blocks (:func:`plan_tiles`,
 :func:`process_tile`, :class:`RowMerger`, :func:`run_plan`), the progress protocol
-(:class:`TileProgress`, :func:`polling`) and the error classes.  Names are
+(:class:`TileProgress`, :func:`polling`), the scene self-check (:func:`selfcheck`, reduced-resolution
+validation, :mod:`.quality`) and the error classes.  Names are
 imported on first use, so ``import ldcsr_core`` (and ``ldcsr --help``) does not load torch.
 """
 
@@ -26,6 +27,7 @@ _LAZY = {
     "plan_tiles": "tileplan", "RowMerger": "tileplan", "Tile": "tileplan", "TilePlan": "tileplan",
     "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "tiling", "plan_for_model": "tiling",
     "TileProgress": "progress", "polling": "progress",
+    "selfcheck": "quality", "selfcheck_scales": "quality", "SelfCheck": "quality",
 }
 
 __all__ = sorted(_LAZY) + ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",

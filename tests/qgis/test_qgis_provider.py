@@ -140,7 +140,7 @@ def test_provider_is_registered(qgis_processing):
     assert alg is not None and alg.displayName() == "LDCSR super-resolution"
     names = [p.name() for p in alg.parameterDefinitions()]
     assert names == ["INPUT", "SCALE", "TARGET_PIXEL_SIZE", "BANDS", "MODE", "SEED", "MODEL",
-                     "TILE", "OUTPUT"]
+                     "TILE", "OUTPUT", "QUALITY_REPORT"]
     assert "Sentinel-2" in alg.shortHelpString()
 
 
@@ -293,3 +293,42 @@ def test_cancel_after_the_first_tile_leaves_no_output(qgis_processing, scene, ti
     assert seen and 0 < seen[-1] < 100  # stopped after the first tile, not at the end
     assert "Cancelled: nothing was written." in feedback.textLog()
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".json", ".html"])
+def test_quality_report_is_the_engine_selfcheck(qgis_processing, scene, tiny_model_file, tmp_path, suffix):
+    import json
+
+    import ldcsr_core
+
+    out, report = tmp_path / "o.tif", tmp_path / f"quality{suffix}"
+    feedback = QgsProcessingFeedback()
+    res = qgis_processing.run(ALG, _params(scene, out, tiny_model_file, QUALITY_REPORT=str(report)),
+                              feedback=feedback)
+    assert res["QUALITY_REPORT"] == str(report) and out.exists()
+    ref = ldcsr_core.selfcheck(str(scene), 2.5, model=ldcsr_core.load_model(tiny_model_file, device="cpu"),
+                               mode="fast", bands=(1, 2, 3))  # Sentinel-2 names: B4, B3, B2 = 1, 2, 3
+    assert f"({ref.gain_db:+.2f} dB)" in feedback.textLog()
+    if suffix == ".json":
+        (d,) = json.loads(report.read_text())
+        assert d["scale"] == 2.5 and d["mode"] == "fast" and d["crop"] == 3
+        assert d["psnr_model"] == pytest.approx(ref.psnr_model, rel=1e-12)
+        assert d["gain_db"] == pytest.approx(ref.gain_db, rel=1e-12)
+        assert d["model"] == "tiny-test" and len(d["model_sha256"]) == 64 and d["sampling"] == "whole"
+    else:
+        html = report.read_text()
+        assert html.startswith("<!DOCTYPE html>") and f"{ref.gain_db:+.2f} dB" in html
+        assert "bicubic-like sensor blur" in html
+    assert _leftovers(tmp_path, report.name) == []
+
+
+def test_quality_report_is_optional_and_warns_when_impossible(qgis_processing, scene, tiny_model_file,
+                                                              tmp_path):
+    out = tmp_path / "o.tif"
+    res = qgis_processing.run(ALG, _params(scene, out, tiny_model_file), feedback=QgsProcessingFeedback())
+    assert not res.get("QUALITY_REPORT") and [p.name for p in tmp_path.iterdir()] == ["o.tif"]
+    report, feedback = tmp_path / "q.json", QgsProcessingFeedback()
+    res = qgis_processing.run(ALG, _params(scene, tmp_path / "o8.tif", tiny_model_file, SCALE=8.0,
+                                           QUALITY_REPORT=str(report)), feedback=feedback)
+    assert (tmp_path / "o8.tif").exists() and not report.exists() and not res["QUALITY_REPORT"]
+    assert "No quality report:" in feedback.textLog()  # 45 px at ×8 -> 5 px: more than ×8 back

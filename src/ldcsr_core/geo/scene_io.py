@@ -94,9 +94,12 @@ class SceneReader:
             valid = None
         return data, valid
 
-    def tile(self, y0: int, x0: int, h: int, w: int) -> np.ndarray | None:
-        """Model input ``(h, w, 3·groups)`` float32 in ``[0, 1]``, or ``None`` if all invalid."""
-        data, valid = self.read(y0, x0, h, w, strip=True)
+    def tile(self, y0: int, x0: int, h: int, w: int, *, strip: bool = True) -> np.ndarray | None:
+        """Model input ``(h, w, 3·groups)`` float32 in ``[0, 1]``, or ``None`` if all invalid.
+
+        ``strip=False`` reads just the window (no full-width strip kept): for isolated windows,
+        e.g. the self-check's samples (:mod:`ldcsr_core.quality`)."""
+        data, valid = self.read(y0, x0, h, w, strip=strip)
         colour = list(self.plan.colour)
         if valid is not None and not valid[colour].any():
             return None

@@ -6,6 +6,8 @@ and for PIL bicubic.  LR-consistency = PSNR between the output downsampled again
 the LR input.  HF ratio = spectral energy of the output above the LR Nyquist frequency divided by
 that of the HR reference (:func:`ldcsr_core.training.metrics.hf_ratio`; median over images, as
 the per-image ratios are skewed).  The ``ldcsr evaluate`` command is in :mod:`ldcsr_core.cli.train_cmd`.
+The degradation and restoration of one image is :func:`reduced_resolution`, which the scene
+self-check (:mod:`ldcsr_core.quality`) shares, so that its figures are this protocol's.
 """
 
 from __future__ import annotations
@@ -19,16 +21,35 @@ from PIL import Image
 from .data import degrade, list_images, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
-__all__ = ["evaluate", "format_table", "select_files"]
+__all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape"]
 
 
 def _bicubic(img: np.ndarray, hw) -> np.ndarray:
     return np.asarray(Image.fromarray(img).resize((hw[1], hw[0]), Image.BICUBIC))
 
 
+def lr_shape(hr_shape, scale: float) -> tuple[int, int]:
+    """The LR grid of the protocol: ``(int(H/s), int(W/s))``."""
+    return int(hr_shape[0] / scale), int(hr_shape[1] / scale)
+
+
+def reduced_resolution(hr: np.ndarray, scale: float, model, *, mode="fast", seed=0, tile=None,
+                       callback=None):
+    """Wald's reduced-resolution step of the protocol for one HR uint8 RGB image: degrade it by
+    PIL bicubic to :func:`lr_shape`, restore it to ``H×W`` with ``model`` and with PIL bicubic.
+
+    Returns ``(lr, sr, bic, lr_hw)`` (uint8 images and the LR shape).
+    """
+    from ..api import upscale
+    H, W = hr.shape[:2]
+    lr_hw = lr_shape((H, W), scale)
+    lr = degrade(hr, lr_hw)
+    sr = upscale(lr, out_shape=(H, W), model=model, mode=mode, seed=seed, tile=tile, callback=callback)
+    return lr, sr, _bicubic(lr, (H, W)), lr_hw
+
+
 def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None) -> dict:
     """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic."""
-    from ..api import upscale
     images = [(Path(f).name, load_rgb(f)) for f in files]
     table = {}
     for s in scales:
@@ -36,11 +57,7 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
                                 "bicubic_lr_psnr", "bicubic_hf_ratio")}
         t0 = time.time()
         for i, (_, hr) in enumerate(images):
-            H, W = hr.shape[:2]
-            lr_hw = (int(H / s), int(W / s))
-            lr = degrade(hr, lr_hw)
-            sr = upscale(lr, out_shape=(H, W), model=model, mode=mode, seed=seed, tile=tile)
-            bic = _bicubic(lr, (H, W))
+            lr, sr, bic, lr_hw = reduced_resolution(hr, s, model, mode=mode, seed=seed, tile=tile)
             for name, out in (("", sr), ("bicubic_", bic)):
                 acc[name + "psnr"].append(psnr(border_crop(out, s), border_crop(hr, s)))
                 acc[name + "ssim"].append(ssim(border_crop(out, s), border_crop(hr, s)))

@@ -6,22 +6,44 @@ import math
 
 import numpy as np
 
-__all__ = ["psnr", "ssim", "border_crop", "hf_ratio", "hf_energy"]
+__all__ = ["psnr", "ssim", "border_crop", "crop_width", "mse", "psnr_from_mse", "ssim_map",
+           "hf_ratio", "hf_energy"]
+
+
+def crop_width(shape, scale: float) -> int:
+    """Border (px) that :func:`border_crop` removes from an image of ``shape`` at ``scale``:
+    ``ceil(scale)``, or 0 when the image is not larger than twice that."""
+    b = int(math.ceil(scale))
+    return b if b > 0 and shape[0] > 2 * b and shape[1] > 2 * b else 0
 
 
 def border_crop(img: np.ndarray, scale: float) -> np.ndarray:
-    b = int(math.ceil(scale))
-    return img[b:-b, b:-b] if b > 0 and img.shape[0] > 2 * b and img.shape[1] > 2 * b else img
+    b = crop_width(img.shape, scale)
+    return img[b:-b, b:-b] if b else img
+
+
+def mse(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean squared error of two images (float64)."""
+    return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+
+
+def psnr_from_mse(m: float) -> float:
+    """PSNR in dB for a mean squared error on the uint8 range (255); inf for 0."""
+    return float("inf") if m == 0 else 10 * math.log10(255.0 ** 2 / m)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two uint8 images (data range 255)."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+    return psnr_from_mse(mse(a, b))
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Gaussian-window SSIM (11, σ 1.5) averaged over the RGB array (Wang et al. 2004)."""
+    return float(ssim_map(a, b).mean())
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The per-pixel, per-channel SSIM map that :func:`ssim` averages (5-px margin removed)."""
     from scipy.ndimage import gaussian_filter
     a, b = a.astype(np.float64), b.astype(np.float64)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
@@ -29,7 +51,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     mu_a, mu_b = f(a), f(b)
     va, vb, cov = f(a * a) - mu_a ** 2, f(b * b) - mu_b ** 2, f(a * b) - mu_a * mu_b
     m = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (va + vb + c2))
-    return float(m[5:-5, 5:-5].mean())
+    return m[5:-5, 5:-5]
 
 
 def hf_energy(img: np.ndarray, lr_hw) -> float:

@@ -1,0 +1,409 @@
+"""Self-check: reduced-resolution validation of the model on the scene itself (Wald's protocol).
+
+There is no ground truth finer than the scene, so the scene is taken as the reference: it is
+degraded by the factor (PIL bicubic to ``(int(H/s), int(W/s))``), restored to ``H×W`` by the model
+and by PIL bicubic, and both are compared with the scene on RGB uint8 with a border crop of
+``ceil(s)`` - exactly ``ldcsr evaluate``'s protocol (:func:`ldcsr_core.training.evaluate.reduced_resolution`
+and :mod:`ldcsr_core.training.metrics` are shared), so the figures compare with the model card.
+
+Honest limits (:data:`LIMITS`): the check measures the restoration one step (×s) coarser than the
+real use, and assumes that the sensor blurs like PIL's bicubic; it says whether the model helps on
+this kind of scene, not how accurate the real upscaled pixels are.
+
+A raster (path or open rasterio dataset) is read through the raster pipeline's
+:class:`~ldcsr_core.geo.scene_io.SceneReader` (``bands``, ``stretch``, nodata filled) and its
+model RGB triplet quantised to uint8; a scene larger than ``max_pixels`` is checked on a window or on
+``samples`` windows of ``sample_size`` px spread over it on a regular grid, whose figures are pooled
+over all their pixels (PSNR from the pooled squared error, SSIM the mean of all SSIM-map values).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import InputError
+from .rules import MIN_INPUT_SIDE, check_mode, check_scale
+
+__all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "LIMITS"]
+
+LIMITS = ("it measures the restoration of a copy one step (the scale) coarser than the scene, not the "
+          "real upscale, and assumes a bicubic-like sensor blur")
+
+MAX_PIXELS = 1024 * 1024  # larger scenes (without a window) are checked on sampled windows
+SAMPLES = 4
+SAMPLE_SIZE = 512
+_SSIM_MARGIN = 5  # metrics.ssim_map drops 5 px on each side
+
+
+def min_side(scale: float) -> int:
+    """Smallest scene side (px) that can be checked at ``scale``: the LR copy needs
+    :data:`~ldcsr_core.rules.MIN_INPUT_SIDE` px and the cropped reference room for SSIM's window."""
+    return max(math.ceil(MIN_INPUT_SIDE * scale), 2 * math.ceil(scale) + 2 * _SSIM_MARGIN + 1)
+
+
+@dataclass
+class WindowCheck:
+    """The figures of one checked window (``box`` = ``(row_off, col_off, height, width)``)."""
+
+    box: tuple[int, int, int, int]
+    crop: int
+    values: int  # scored values (cropped pixels × 3 channels)
+    mse: dict  # {"model": ..., "bicubic": ...} on the cropped reference
+    ssim_sum: dict
+    ssim_values: int
+    lr_mse: dict  # the restored image degraded again vs the LR copy
+    lr_values: int
+    error: dict = field(default_factory=dict)  # per-pixel |error| maps (float32, NaN in the crop)
+
+
+@dataclass
+class SelfCheck:
+    """Result of :func:`selfcheck` at one scale (figures pooled over ``windows``)."""
+
+    scale: float
+    mode: str
+    seed: int
+    model: str
+    model_sha256: str
+    sampling: str  # "whole", "window" or "sampled"
+    scene_shape: tuple[int, int]
+    windows: list[WindowCheck]
+    seconds: float = 0.0
+
+    def _pool(self, key: str, kind: str) -> float:
+        ws = self.windows
+        if key == "ssim":
+            return float(sum(w.ssim_sum[kind] for w in ws) / sum(w.ssim_values for w in ws))
+        from .training.metrics import psnr_from_mse
+
+        n = "values" if key == "mse" else "lr_values"
+        if len(ws) == 1:
+            return psnr_from_mse(getattr(ws[0], key)[kind])
+        tot = sum(getattr(w, key)[kind] * getattr(w, n) for w in ws)
+        return psnr_from_mse(tot / sum(getattr(w, n) for w in ws))
+
+    psnr_model = property(lambda self: self._pool("mse", "model"))
+    psnr_bicubic = property(lambda self: self._pool("mse", "bicubic"))
+    ssim_model = property(lambda self: self._pool("ssim", "model"))
+    ssim_bicubic = property(lambda self: self._pool("ssim", "bicubic"))
+    lr_psnr_model = property(lambda self: self._pool("lr_mse", "model"))
+    lr_psnr_bicubic = property(lambda self: self._pool("lr_mse", "bicubic"))
+
+    @property
+    def gain_db(self) -> float:
+        """PSNR of the model minus PSNR of bicubic (dB)."""
+        return self.psnr_model - self.psnr_bicubic
+
+    @property
+    def crop(self) -> int:
+        """Border (px) left out of the figures on each side of each window: ``ceil(scale)``."""
+        return self.windows[0].crop
+
+    @property
+    def pixels(self) -> int:
+        return sum(w.box[2] * w.box[3] for w in self.windows)
+
+    @property
+    def error_model(self) -> np.ndarray | None:
+        """Per-pixel |model − scene| averaged over RGB (float32, NaN in the crop) of the one
+        checked window; None for sampled windows (see ``windows[i].error``) or without maps."""
+        return self.windows[0].error.get("model") if len(self.windows) == 1 else None
+
+    @property
+    def error_bicubic(self) -> np.ndarray | None:
+        """As :attr:`error_model`, for bicubic."""
+        return self.windows[0].error.get("bicubic") if len(self.windows) == 1 else None
+
+    def where(self) -> str:
+        """Which pixels the figures are about, in words."""
+        h, w = self.scene_shape
+        if self.sampling == "whole":
+            return f"whole scene {w}×{h} px"
+        if self.sampling == "window":
+            y, x, wh, ww = self.windows[0].box
+            return f"window x={x} y={y} {ww}×{wh} px of {w}×{h}"
+        bh, bw = self.windows[0].box[2:]
+        return (f"{len(self.windows)} sampled windows of {bw}×{bh} px of {w}×{h}, "
+                "pooled over all their pixels")
+
+    def line(self) -> str:
+        """One readable line: the gain over bicubic and where it was measured."""
+        return (f"×{self.scale:g}: LDCSR {self.psnr_model:.2f} dB vs bicubic {self.psnr_bicubic:.2f} dB "
+                f"({self.gain_db:+.2f} dB), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, "
+                f"LR-consistency {self.lr_psnr_model:.1f} dB · {self.where()} · crop {self.crop} px · "
+                f"{self.mode}")
+
+    def to_dict(self) -> dict:
+        """JSON-ready figures (no maps)."""
+        return {
+            "scale": self.scale, "psnr_model": self.psnr_model, "psnr_bicubic": self.psnr_bicubic,
+            "gain_db": self.gain_db, "ssim_model": self.ssim_model, "ssim_bicubic": self.ssim_bicubic,
+            "lr_psnr_model": self.lr_psnr_model, "lr_psnr_bicubic": self.lr_psnr_bicubic,
+            "crop": self.crop, "mode": self.mode, "seed": self.seed, "model": self.model,
+            "model_sha256": self.model_sha256, "sampling": self.sampling, "where": self.where(),
+            "scene_shape": list(self.scene_shape), "pixels": self.pixels,
+            "windows": [{"x": w.box[1], "y": w.box[0], "width": w.box[3], "height": w.box[2]}
+                        for w in self.windows],
+            "seconds": round(self.seconds, 3), "limits": LIMITS,
+        }
+
+
+# ------------------------------------------------------------------------------------ scoring
+
+
+def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: int, tile=None,
+                 maps: bool = True, callback=None) -> WindowCheck:
+    """Degrade ``hr`` (H×W×3 uint8) by ``scale``, restore it with ``model`` and bicubic, score both."""
+    from .training.data import degrade
+    from .training.evaluate import reduced_resolution
+    from .training.metrics import border_crop, crop_width, mse, ssim_map
+
+    lr, sr, bic, lr_hw = reduced_resolution(hr, scale, model, mode=mode, seed=seed, tile=tile,
+                                            callback=callback)
+    ref = border_crop(hr, scale)
+    b = crop_width(hr.shape, scale)
+    out = {"mse": {}, "ssim_sum": {}, "lr_mse": {}, "error": {}}
+    for kind, img in (("model", sr), ("bicubic", bic)):
+        cropped = border_crop(img, scale)
+        out["mse"][kind] = mse(cropped, ref)
+        smap = ssim_map(cropped, ref)
+        out["ssim_sum"][kind] = float(smap.sum())
+        out["lr_mse"][kind] = mse(degrade(img, lr_hw), lr)
+        if maps:
+            err = np.abs(img.astype(np.float32) - hr.astype(np.float32)).mean(axis=-1)
+            if b:
+                err[:b], err[-b:], err[:, :b], err[:, -b:] = np.nan, np.nan, np.nan, np.nan
+            out["error"][kind] = err
+    return WindowCheck(box=tuple(int(v) for v in box), crop=b, values=int(ref.size),
+                       ssim_values=int(smap.size), lr_values=int(lr.size), **out)
+
+
+# ------------------------------------------------------------------------------------ windows
+
+
+def sample_boxes(shape, size: int, count: int) -> list[tuple[int, int, int, int]]:
+    """``count`` windows of ``size`` px (clipped to the scene) on a regular grid over ``shape``."""
+    H, W = int(shape[0]), int(shape[1])
+    sh, sw = min(size, H), min(size, W)
+    k = math.ceil(math.sqrt(count))
+    ys = np.linspace(0, H - sh, k).round().astype(int)
+    xs = np.linspace(0, W - sw, k).round().astype(int)
+    grid = sorted({(int(y), int(x)) for y in ys for x in xs})
+    pick = np.linspace(0, len(grid) - 1, min(count, len(grid))).round().astype(int)
+    return [(grid[i][0], grid[i][1], sh, sw) for i in sorted(set(pick.tolist()))]
+
+
+def _check_box(box, shape) -> tuple[int, int, int, int]:
+    try:
+        y0, x0, h, w = (int(v) for v in box)
+    except (TypeError, ValueError):
+        raise InputError(f"window must be (row_off, col_off, height, width), got {box!r}") from None
+    if y0 < 0 or x0 < 0 or h < 1 or w < 1 or y0 + h > shape[0] or x0 + w > shape[1]:
+        raise InputError(f"window {(y0, x0, h, w)} is not inside the {shape[0]}×{shape[1]} scene")
+    return y0, x0, h, w
+
+
+def _boxes(shape, window, max_pixels, samples, sample_size):
+    if window is not None:
+        box = _check_box(window, shape)
+        if box[2] * box[3] > max_pixels:
+            raise InputError(f"the window is {box[3]}×{box[2]} px, more than max_pixels={max_pixels} "
+                             "(all of it is held in memory): give a smaller window or raise the limit")
+        return "window", [box]
+    if shape[0] * shape[1] <= max_pixels:
+        return "whole", [(0, 0, int(shape[0]), int(shape[1]))]
+    return "sampled", sample_boxes(shape, sample_size, samples)
+
+
+def _check_restorable(shape, scale: float) -> None:
+    """InputError if the protocol's LR copy of ``shape`` is more than ×MAX_SCALE smaller on an
+    axis (``int(H/s)`` rounds down: e.g. 70 px at ×8 -> 8 px, and 70 > 64)."""
+    from .rules import MAX_SCALE, output_shape
+    from .training.evaluate import lr_shape
+
+    lr = lr_shape(shape, scale)
+    try:
+        output_shape(lr, out_shape=shape)
+    except InputError:
+        raise InputError(
+            f"at ×{scale:g} the {shape[1]}×{shape[0]} px scene would be restored from its "
+            f"{lr[1]}×{lr[0]} px copy, more than ×{MAX_SCALE:g}: use a size that is a multiple of "
+            f"{math.ceil(scale)} px (e.g. --window) or a smaller scale") from None
+
+
+def _array_rgb(image) -> np.ndarray:
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=-1)
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise InputError(f"image must be H×W×3 (RGB) or H×W, got shape {a.shape}")
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype.kind != "f" or not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+        raise InputError(f"image must be uint8, or float in [0, 1] without NaN; got {a.dtype}")
+    return np.rint(a * 255.0).astype(np.uint8)
+
+
+class _Scene:
+    """Windows of the scene as uint8 RGB: an array, or a raster through the pipeline's reader."""
+
+    def __init__(self, scene, bands=None, stretch="auto"):
+        self._close = None
+        if isinstance(scene, np.ndarray):
+            self.array, self.reader = _array_rgb(scene), None
+            self.shape = self.array.shape[:2]
+            return
+        from .geo.scene_io import SceneReader
+
+        ds = scene
+        if isinstance(scene, (str, os.PathLike)):
+            from .geo.raster_io import open_raster
+
+            ds = self._close = open_raster(scene)
+        try:
+            self.reader = SceneReader(ds, bands, stretch)
+        except BaseException:
+            self.close()
+            raise
+        self.array, self.shape = None, (ds.height, ds.width)
+
+    def rgb(self, box) -> np.ndarray | None:
+        y0, x0, h, w = box
+        if self.reader is None:
+            return self.array[y0:y0 + h, x0:x0 + w]
+        unit = self.reader.tile(y0, x0, h, w, strip=False)
+        if unit is None:  # every pixel nodata
+            return None
+        return np.rint(unit[..., :3] * 255.0).astype(np.uint8)
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close.close()
+            self._close = None
+
+
+# ------------------------------------------------------------------------------------ API
+
+
+def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = "diffusion",
+                     seed: int = 0, tile: int | None = None, window=None, bands=None,
+                     stretch: str = "auto", max_pixels: int = MAX_PIXELS, samples: int = SAMPLES,
+                     sample_size: int = SAMPLE_SIZE, maps: bool = True,
+                     callback=None) -> list[SelfCheck]:
+    """:func:`selfcheck` at several scales, reading the scene's windows once."""
+    check_mode(mode)
+    scales = [check_scale(s)[0] for s in scales]
+    if model is None:
+        from .api import _default_model
+
+        model = _default_model()
+    src = _Scene(scene, bands, stretch)
+    try:
+        sampling, boxes = _boxes(src.shape, window, max_pixels, samples, sample_size)
+        need = max(min_side(s) for s in scales)
+        if min(min(b[2:]) for b in boxes) < need:
+            h, w = boxes[0][2:]
+            what = "scene" if sampling == "whole" else "window"
+            raise InputError(f"the {what} is {w}×{h} px; a self-check at ×{max(scales):g} needs at least "
+                             f"{need}×{need} px (the scene is degraded by the scale, then scored inside a "
+                             f"{math.ceil(max(scales))}-px border)")
+        for s in scales:
+            _check_restorable(boxes[0][2:], s)
+        tiles = [(b, src.rgb(b)) for b in boxes]
+    finally:
+        src.close()
+    tiles = [(b, t) for b, t in tiles if t is not None]
+    if not tiles:
+        raise InputError("every checked pixel is nodata: nothing to measure")
+    results = []
+    for s in scales:
+        t0 = time.perf_counter()
+        checks = [score_window(t, s, model, box=b, mode=mode, seed=seed, tile=tile, maps=maps,
+                               callback=callback) for b, t in tiles]
+        results.append(SelfCheck(
+            scale=s, mode=mode, seed=seed, model=str(getattr(model, "name", "?")),
+            model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,
+            scene_shape=tuple(int(v) for v in src.shape), windows=checks,
+            seconds=time.perf_counter() - t0))
+    return results
+
+
+def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
+    """Reduced-resolution self-check of ``model`` on ``scene`` at ``scale`` (Wald's protocol).
+
+    Parameters
+    ----------
+    scene : H×W×3 uint8 array (or float in [0, 1], or H×W grey), a raster path (GeoTIFF, PNG,
+        JPEG, ...) or an open rasterio dataset.
+    scale : the factor, > 1 and <= 8.
+    model, mode, seed, tile : as for :func:`ldcsr_core.upscale` (model None: the shipped one).
+    window : ``(row_off, col_off, height, width)`` to check instead of the whole scene.
+    bands, stretch : rasters only: the model's RGB triplet and the radiometric stretch, as
+        ``ldcsr upscale --bands/--stretch``.
+    max_pixels, samples, sample_size : a scene above ``max_pixels`` (without ``window``) is checked
+        on ``samples`` windows of ``sample_size`` px on a regular grid, pooled over their pixels.
+    maps : keep the per-pixel error maps (``error_model`` / ``error_bicubic``).
+    callback : the engine's progress callback (``ldcsr_core.progress``; raise ``Cancelled`` to stop).
+
+    Returns
+    -------
+    SelfCheck
+        PSNR/SSIM of the model and of bicubic, the gain, the LR-consistency, the crop, the maps.
+        Limits: see :data:`LIMITS`.
+    """
+    return selfcheck_scales(scene, [scale], **kwargs)[0]
+
+
+# ------------------------------------------------------------------------------------ report
+
+
+def write_report(path, results: Sequence[SelfCheck], *, scene=None, fmt: str | None = None) -> None:
+    """Write ``results`` atomically (part file renamed into place) as a JSON list of
+    :meth:`SelfCheck.to_dict` (``fmt="json"``) or a small HTML page (``fmt="html"``); ``fmt=None``
+    picks HTML for a ``.html``/``.htm`` name, else JSON."""
+    import json
+    from pathlib import Path
+
+    from .files import make_part, new_file_mode
+
+    path = Path(path)
+    fmt = fmt or ("html" if path.suffix.lower() in (".html", ".htm") else "json")
+    rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
+    text = json.dumps(rows, indent=2) + "\n" if fmt == "json" else _html(results, scene)
+    part, fd = make_part(path)
+    try:
+        with os.fdopen(os.dup(fd), "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(part, new_file_mode())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _html(results: Sequence[SelfCheck], scene) -> str:
+    from html import escape
+
+    head = ("<tr><th>scale</th><th>PSNR LDCSR</th><th>PSNR bicubic</th><th>gain</th><th>SSIM LDCSR</th>"
+            "<th>SSIM bicubic</th><th>LR-consistency</th><th>crop</th><th>where</th></tr>")
+    rows = "".join(
+        f"<tr><td>×{r.scale:g}</td><td>{r.psnr_model:.2f} dB</td><td>{r.psnr_bicubic:.2f} dB</td>"
+        f"<td><b>{r.gain_db:+.2f} dB</b></td><td>{r.ssim_model:.4f}</td><td>{r.ssim_bicubic:.4f}</td>"
+        f"<td>{r.lr_psnr_model:.1f} dB</td><td>{r.crop} px</td><td>{escape(r.where())}</td></tr>"
+        for r in results)
+    r0 = results[0]
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>LDCSR self-check</title></head><body>"
+            f"<h1>LDCSR self-check{(': ' + escape(str(scene))) if scene is not None else ''}</h1>"
+            f"<p>Reduced-resolution validation (Wald's protocol, as <code>ldcsr evaluate</code>): the scene is "
+            f"degraded by the scale (PIL bicubic), restored by the model and by bicubic, and both are "
+            f"compared with the scene. Model {escape(r0.model)} (sha256 {escape(r0.model_sha256[:12])}), "
+            f"mode {escape(r0.mode)}, seed {r0.seed}.</p><table border='1'>{head}{rows}</table>"
+            f"<p><b>Limits</b>: {escape(LIMITS)}.</p></body></html>\n")

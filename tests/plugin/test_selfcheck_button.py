@@ -1,0 +1,93 @@
+"""*Check quality here*: the engine's self-check on the view, its figure in the status line and its
+error map as a layer exactly over the checked pixels of the source."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from napari_ldcsr import _geometry as geo
+from napari_ldcsr import _selfcheck
+
+
+def scene(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    chans = [128 + 60 * np.sin(xx / (4 + c) + c) + 30 * np.cos(yy / (3 + c)) for c in range(3)]
+    return np.clip(np.stack(chans, -1) + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def _bounds(layer):
+    return geo.world_bounds(layer.data_to_world, layer.data.shape[:2])
+
+
+def test_button_on_a_small_layer_checks_it_whole(ldcsr, qtbot, notes, tiny_model):
+    import ldcsr_core
+
+    viewer, widget = ldcsr
+    data = scene(60, 72)
+    src = viewer.add_image(data, name="scene", scale=(0.5, 2.0), translate=(100.0, -20.0))
+    widget.set_scale(2.5)
+    assert widget.check_button.toolTip().count("bicubic-like sensor blur") == 1
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000) as sig:
+        widget.check_button.click()
+    result = sig.args[0]
+    ref = ldcsr_core.selfcheck(data, 2.5, model=tiny_model, mode="fast")
+    assert result.psnr_model == pytest.approx(ref.psnr_model, rel=1e-12)
+    assert widget.status == f"LDCSR {ref.gain_db:+.1f} dB over bicubic at ×2.5 on the whole layer (fast)"
+    assert not [t for s, t in notes if s in ("error", "warning")]
+    err = viewer.layers["scene self-check error ×2.5 (LDCSR)"]
+    bic = viewer.layers["scene self-check error ×2.5 (bicubic)"]
+    assert viewer.layers.index(err) == viewer.layers.index(src) + 2 and err.visible and not bic.visible
+    np.testing.assert_array_equal(err.data, ref.error_model, strict=False)
+    assert err.data.shape == data.shape[:2] and np.isnan(err.data[:3]).all()
+    for layer in (err, bic):
+        np.testing.assert_allclose(layer.scale, src.scale)
+        np.testing.assert_allclose(layer.translate, src.translate)
+        np.testing.assert_allclose(_bounds(layer), _bounds(src), atol=1e-9)
+    assert err.contrast_limits == bic.contrast_limits and err.colormap.name == "magma"
+    assert err.metadata["ldcsr"]["gain_db"] == pytest.approx(ref.gain_db)
+
+
+def test_button_on_a_large_layer_checks_the_view(ldcsr, qtbot, monkeypatch, tiny_model):
+    import ldcsr_core
+
+    viewer, widget = ldcsr
+    monkeypatch.setattr(_selfcheck, "SMALL", 100)  # this layer counts as large: the view is checked
+    data = scene(120, 160, seed=1)
+    src = viewer.add_image(data, name="big", scale=(2.0, 2.0), translate=(10.0, 30.0))
+    from napari_ldcsr._viewer import camera
+
+    cam = camera(viewer)
+    cam.center = (10 + 2 * 60, 30 + 2 * 80)
+    cam.zoom = 8.0  # a window in the middle of the layer
+    found = _selfcheck.check_region(viewer, src)
+    region, where = found
+    assert where == "this view" and region.rows < 120 and region.row0 > 0 and region.col0 > 0
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000) as sig:
+        assert widget.check_quality()
+    result = sig.args[0]
+    assert result.sampling == "window" and result.windows[0].box == region.window
+    assert re.fullmatch(r"LDCSR [+-]\d+\.\d dB over bicubic at ×2 on this view \(fast\)", widget.status)
+    ref = ldcsr_core.selfcheck(data[region.slices], 2.0, model=tiny_model, mode="fast")
+    assert result.psnr_bicubic == pytest.approx(ref.psnr_bicubic, rel=1e-12)
+    err = viewer.layers["big self-check error ×2 (LDCSR)"]
+    assert err.data.shape == region.shape
+    np.testing.assert_allclose(err.scale, src.scale)
+    np.testing.assert_allclose(err.translate, np.add(src.translate, np.multiply(region.offset, src.scale)))
+    # pixel (r, c) of the map is pixel (row0 + r, col0 + c) of the source
+    np.testing.assert_allclose(err.data_to_world((3, 5)), src.data_to_world((region.row0 + 3, region.col0 + 5)))
+
+
+def test_too_small_for_the_scale_is_reported_without_layers(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    viewer.add_image(scene(16, 16), name="tiny", rgb=True)  # ×4 needs 19 px
+    widget.set_scale(4.0)
+    with qtbot.waitSignal(widget.checker.finished, timeout=60_000):
+        assert widget.check_quality(), notes
+    assert widget.status.startswith("Check failed:") and "needs at least" in widget.status
+    assert len(viewer.layers) == 1
+    assert any("could not check the quality" in t for s, t in notes if s == "error")

@@ -1,0 +1,201 @@
+"""The scene self-check (``ldcsr_core.selfcheck``, ``ldcsr selfcheck``): evaluate's protocol on the
+scene itself; windows and samples; rasters through the pipeline's reader; clean errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import ldcsr_core
+from ldcsr_core.cli import main
+from ldcsr_core.quality import selfcheck_scales
+
+from .conftest import write_tif
+
+SCALES = [2.0, 3.5]
+
+
+def scene(h=70, w=90, seed=0) -> np.ndarray:
+    """Smooth structure plus noise, RGB uint8 (odd sizes: int(H/s) rounds)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    chans = [128 + 60 * np.sin(xx / (4 + c) + c) + 30 * np.cos(yy / (3 + c)) for c in range(3)]
+    return np.clip(np.stack(chans, -1) + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+
+
+@pytest.fixture(scope="module")
+def file_model(tiny_model_file):
+    return ldcsr_core.load_model(tiny_model_file, device="cpu")
+
+
+@pytest.fixture
+def png(tmp_path):
+    p = tmp_path / "hr" / "scene.png"
+    p.parent.mkdir()
+    Image.fromarray(scene()).save(p)
+    return p
+
+
+def test_figures_equal_ldcsr_evaluate_on_the_same_image(png, tiny_model):
+    from ldcsr_core.training.evaluate import evaluate
+
+    ev = evaluate(tiny_model, [png], SCALES, mode="fast")["scales"]
+    for checks in (selfcheck_scales(scene(), SCALES, model=tiny_model, mode="fast"),
+                   selfcheck_scales(png, SCALES, model=tiny_model, mode="fast")):  # array and file
+        for r in checks:
+            row = ev[str(r.scale)]
+            assert r.sampling == "whole" and r.crop == int(np.ceil(r.scale))
+            for mine, theirs in (("psnr_model", "psnr"), ("psnr_bicubic", "bicubic_psnr"),
+                                 ("ssim_model", "ssim"), ("ssim_bicubic", "bicubic_ssim"),
+                                 ("lr_psnr_model", "lr_psnr"), ("lr_psnr_bicubic", "bicubic_lr_psnr"),
+                                 ("gain_db", "gain_db")):
+                assert getattr(r, mine) == pytest.approx(row[theirs], rel=1e-12, abs=1e-12), mine
+            assert abs(r.gain_db) > 0.01  # model and bicubic really differ (not a vacuous match)
+
+
+def test_error_map_on_the_reference_grid_with_nan_in_the_crop(tiny_model):
+    hr = scene()
+    r = ldcsr_core.selfcheck(hr, 3.5, model=tiny_model, mode="fast")
+    b = 4
+    expected_nan = np.ones(hr.shape[:2], bool)
+    expected_nan[b:-b, b:-b] = False
+    for err in (r.error_model, r.error_bicubic):
+        assert err.shape == hr.shape[:2] and err.dtype == np.float32
+        np.testing.assert_array_equal(np.isnan(err), expected_nan)
+    # The bicubic map is |PIL bicubic(PIL bicubic(hr, int(H/s)), H) - hr| averaged over RGB.
+    lr = Image.fromarray(hr).resize((int(90 / 3.5), int(70 / 3.5)), Image.BICUBIC)
+    bic = np.asarray(lr.resize((90, 70), Image.BICUBIC)).astype(np.float32)
+    np.testing.assert_allclose(r.error_bicubic[b:-b, b:-b],
+                               np.abs(bic - hr).mean(-1)[b:-b, b:-b], rtol=1e-6)
+    assert not np.allclose(r.error_model[b:-b, b:-b], r.error_bicubic[b:-b, b:-b])
+
+
+def test_cli_json_keys_values_and_one_line_per_scale(png, tiny_model_file, file_model, tmp_path):
+    out = tmp_path / "q.json"
+    r = run("selfcheck", png, "-s", 2, "-s", 3.5, "--mode", "fast", "--model", tiny_model_file,
+            "--device", "cpu", "--json", out)
+    assert r.exit_code == 0, r.output
+    data = json.loads(out.read_text())
+    api = selfcheck_scales(scene(), SCALES, model=file_model, mode="fast")
+    assert [d["scale"] for d in data] == SCALES
+    for d, a in zip(data, api):
+        assert {"scale", "psnr_model", "psnr_bicubic", "gain_db", "ssim_model", "ssim_bicubic",
+                "crop", "mode", "model", "model_sha256"} <= set(d)
+        for k in ("psnr_model", "psnr_bicubic", "gain_db", "ssim_model", "ssim_bicubic"):
+            assert d[k] == pytest.approx(getattr(a, k), rel=1e-12), k
+        assert d["crop"] == int(np.ceil(d["scale"])) and d["mode"] == "fast"
+        assert d["model"] == "tiny-test" and d["model_sha256"] == file_model.weights_sha256
+        assert len(d["model_sha256"]) == 64 and d["sampling"] == "whole"
+    lines = [ln for ln in r.stdout.splitlines() if "bicubic" in ln]
+    assert len(lines) == 2 and lines[0].startswith("×2:") and "dB" in lines[0]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no part left
+
+
+def test_window_and_sampled_windows(tiny_model):
+    hr = scene(80, 100)
+    y, x, h, w = 10, 20, 48, 60
+    win = ldcsr_core.selfcheck(hr, 2, model=tiny_model, mode="fast", window=(y, x, h, w))
+    same = ldcsr_core.selfcheck(hr[y:y + h, x:x + w], 2, model=tiny_model, mode="fast")
+    assert win.sampling == "window" and win.windows[0].box == (y, x, h, w)
+    assert win.psnr_model == same.psnr_model and win.ssim_bicubic == same.ssim_bicubic
+    assert win.psnr_model != ldcsr_core.selfcheck(hr, 2, model=tiny_model, mode="fast").psnr_model
+
+    # Above max_pixels: sampled windows, PSNR pooled over all their scored pixels.
+    s = ldcsr_core.selfcheck(hr, 2, model=tiny_model, mode="fast", max_pixels=2000, samples=3,
+                             sample_size=40)
+    assert s.sampling == "sampled" and len(s.windows) == 3 and "pooled" in s.line()
+    assert len({w.box for w in s.windows}) == 3
+    mses, ssims, n = [], [], (40 - 4) ** 2 * 3
+    for (by, bx, bh, bw) in (w.box for w in s.windows):
+        one = ldcsr_core.selfcheck(hr[by:by + bh, bx:bx + bw], 2, model=tiny_model, mode="fast")
+        mses.append(255.0 ** 2 / 10 ** (one.psnr_model / 10))
+        ssims.append(one.ssim_model)
+    assert s.psnr_model == pytest.approx(10 * np.log10(255.0 ** 2 / np.mean(mses)), rel=1e-9)
+    assert s.ssim_model == pytest.approx(np.mean(ssims), rel=1e-9)  # equal-size windows
+    assert s.pixels == 3 * 40 * 40 and s.windows[0].values == n
+    assert s.error_model is None and s.windows[0].error["model"].shape == (40, 40)
+
+
+def test_cli_window_is_x_y_w_h(png, tiny_model_file, file_model, tmp_path):
+    out = tmp_path / "w.json"
+    r = run("selfcheck", png, "-s", 2, "--window", "20,10,60,48", "--mode", "fast",
+            "--model", tiny_model_file, "--device", "cpu", "--json", out)
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())[0]
+    assert d["windows"] == [{"x": 20, "y": 10, "width": 60, "height": 48}]
+    ref = ldcsr_core.selfcheck(scene()[10:58, 20:80], 2, model=file_model, mode="fast")
+    assert d["psnr_model"] == pytest.approx(ref.psnr_model, rel=1e-12)
+    assert "window x=20 y=10 60×48" in r.stdout
+
+
+def test_geotiff_uint16_four_bands_through_bands_and_stretch(tiny_model_file, file_model, tmp_path):
+    """A 4-band uint16 file stored B, G, R, NIR: --bands 3,2,1 --stretch dtype feeds exactly the
+    RGB picture (v = u8·257 maps back to u8), so the figures are those of the picture."""
+    rgb = scene()
+    nir = np.random.default_rng(1).integers(0, 65535, rgb.shape[:2])
+    data = np.stack([rgb[..., 2], rgb[..., 1], rgb[..., 0]]).astype(np.uint32) * 257
+    tif = write_tif(tmp_path / "s2.tif", np.concatenate([data, nir[None]]), dtype="uint16")
+    out = tmp_path / "q.json"
+    r = run("selfcheck", tif, "-s", 3.5, "--bands", "3,2,1", "--stretch", "dtype", "--mode", "fast",
+            "--model", tiny_model_file, "--device", "cpu", "--json", out)
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())[0]
+    ref = ldcsr_core.selfcheck(rgb, 3.5, model=file_model, mode="fast")
+    assert d["psnr_model"] == pytest.approx(ref.psnr_model, rel=1e-12)
+    assert d["ssim_bicubic"] == pytest.approx(ref.ssim_bicubic, rel=1e-12)
+    api = ldcsr_core.selfcheck(tif, 3.5, model=file_model, mode="fast", bands=(3, 2, 1), stretch="dtype")
+    assert api.psnr_bicubic == pytest.approx(ref.psnr_bicubic, rel=1e-12)
+    other = ldcsr_core.selfcheck(tif, 3.5, model=file_model, mode="fast", bands=(4, 3, 2), stretch="dtype")
+    assert other.psnr_bicubic != pytest.approx(ref.psnr_bicubic, rel=1e-6)  # the bands count
+
+
+@pytest.mark.parametrize("args, code, fragment", [
+    (["-s", 4], 3, "needs at least"),                       # 14×14 px cannot be checked at ×4
+    (["-s", 2, "--window", "8,8,10,10"], 3, "not inside"),
+    (["-s", 2, "--bands", "9"], 3, "band 9 does not exist"),
+    (["-s", 2, "--window", "1,2,3"], 2, "x,y,w,h"),
+    (["-s", 2, "--window", "0,0,14,14", "--max-pixels", 100], 3, "give a smaller window"),
+    (["-s", 9], 2, "--scale"),
+])
+def test_bad_inputs_are_one_line_errors(tmp_path, tiny_model_file, args, code, fragment):
+    p = tmp_path / "small.png"
+    Image.fromarray(scene(14, 14)).save(p)
+    out = tmp_path / "q.json"
+    r = run("selfcheck", p, *args, "--mode", "fast", "--model", tiny_model_file, "--json", out)
+    assert r.exit_code == code, r.output
+    assert fragment in r.output and "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_unreadable_scene_is_exit_5(tmp_path):
+    p = tmp_path / "notes.tif"
+    p.write_text("not a raster")
+    r = run("selfcheck", p, "-s", 2)
+    assert r.exit_code == 5 and "cannot read" in r.output, r.output
+
+
+def test_large_raster_is_sampled_window_by_window(tiny_model_file, file_model, tmp_path):
+    """Above --max-pixels a GeoTIFF is read only in its sampled windows; the figures are those of
+    the same windows of the picture, pooled, and the line says so."""
+    rgb = scene(150, 190, seed=2)
+    tif = write_tif(tmp_path / "big.tif", np.moveaxis(rgb, -1, 0), dtype="uint8")
+    out = tmp_path / "q.json"
+    r = run("selfcheck", tif, "-s", 2, "--max-pixels", 5000, "--samples", 4, "--sample-size", 48,
+            "--mode", "fast", "--model", tiny_model_file, "--device", "cpu", "--json", out)
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())[0]
+    assert d["sampling"] == "sampled" and len(d["windows"]) == 4 and d["pixels"] == 4 * 48 * 48
+    assert "4 sampled windows of 48×48 px of 190×150, pooled over all their pixels" in r.stdout
+    ref = ldcsr_core.selfcheck(rgb, 2, model=file_model, mode="fast", max_pixels=5000, samples=4,
+                               sample_size=48)
+    assert [{"x": w.box[1], "y": w.box[0], "width": 48, "height": 48} for w in ref.windows] == d["windows"]
+    assert d["psnr_model"] == pytest.approx(ref.psnr_model, rel=1e-12)
+    assert d["ssim_bicubic"] == pytest.approx(ref.ssim_bicubic, rel=1e-12)
