@@ -22,6 +22,7 @@ skips the big scene.  Every view also reports the UI's longest stall while the l
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -164,7 +165,7 @@ class Bench:
             QTimer.singleShot(int(timeout * 1000), loop.quit)
             loop.exec()
         timer.stop()
-        self.stalls.append(max([b - a - 0.02 for a, b in zip(ticks, ticks[1:])] or [0.0]))
+        self.stalls.append(max([b - a - 0.02 for a, b in itertools.pairwise(ticks)] or [0.0]))
         lens.view_done.disconnect(on_done)
         self.draw()
         t_done = time.perf_counter() - t0
