@@ -51,7 +51,7 @@ __all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fix
 log = logging.getLogger(__name__)
 
 ENV = "LDCSR_THREADS"
-SPINCOUNT = "10000"  # libgomp's default is 300000 (see busy_core.py for the measurement)
+SPINCOUNT = "10000"  # libgomp's default is 300000 (README, "Busy machine": measured with busy_core.py)
 _override: int | None = None
 _prepared: bool | None = None  # None: prepare() not run; False: torch was loaded first
 _local = threading.local()  # .fixed: a count fixed for the calling thread (fixed_threads)
