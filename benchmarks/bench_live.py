@@ -13,11 +13,16 @@ uncached views each, at different places of the scene):
 
     xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python benchmarks/bench_live.py
     ... --threads 2 --repeat 3 --big 8000 --mode fast --workdir /tmp/ldcsr-bench
+
+``--busy`` keeps one core busy (a ``while True: pass`` process) for the whole run; ``--big 0``
+skips the big scene.  Every view also reports the UI's longest stall while the lens computed (a
+20 ms timer in the GUI thread: the most it fired late).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -72,6 +77,7 @@ class Bench:
 
         torch.set_num_threads(args.threads)
         self.args = args
+        self.stalls = []
         self.viewer = napari.Viewer(show=True)
         self.app = QApplication.instance()
         self._fit_canvas(1000, 700)
@@ -143,21 +149,34 @@ class Bench:
             if finished():
                 loop.quit()
 
+        ticks = []
+        timer = QTimer()
+        timer.setInterval(20)
+        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
         lens.tile_shown.connect(on_tile)
         lens.view_done.connect(on_done)
         old = lens.view  # (a fully cached view is shown synchronously by the camera change)
         t0 = time.perf_counter()  # the camera's last move (a zoom, then a pan) starts here
         cam.zoom = ratio / float(abs(layer.scale[-1]))
         cam.center = tuple(layer.data_to_world(centre))
+        ticks.append(time.perf_counter())
+        timer.start()
         if not finished():  # wait in Qt's event loop, as the application does (no polling)
             QTimer.singleShot(int(timeout * 1000), loop.quit)
             loop.exec()
+        timer.stop()
+        self.stalls.append(max([b - a - 0.02 for a, b in itertools.pairwise(ticks)] or [0.0]))
         lens.view_done.disconnect(on_done)
         self.draw()
         t_done = time.perf_counter() - t0
         lens.tile_shown.disconnect(on_tile)
         v = lens.view
         return (first.get("t", time.perf_counter()) - t0, t_done, len(v.composer.keys), v.computed)
+
+
+def spin():
+    while True:
+        pass
 
 
 def report(name, values, target=None, unit="s"):
@@ -177,6 +196,7 @@ def main(argv=None):
     p.add_argument("--debounce-ms", type=int, default=150)
     p.add_argument("--redraw-ms", type=int, default=None,
                    help="LiveLens.REDRAW_MS (least time between redraws while tiles arrive); default: the lens's")
+    p.add_argument("--busy", action="store_true", help="keep one core busy (another process) meanwhile")
     p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "ldcsr-bench-live"))
     args = p.parse_args(argv)
 
@@ -186,9 +206,22 @@ def main(argv=None):
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    big_path = make_big_scene(sample_path(), work / f"neon_tiled_{args.big}.tif", args.big)
+    big_path = make_big_scene(sample_path(), work / f"neon_tiled_{args.big}.tif", args.big) if args.big else None
+    if args.busy:
+        import multiprocessing as mp
+
+        spinner = mp.Process(target=spin, daemon=True)
+        spinner.start()
+        print("one core kept busy by another process")
 
     b = Bench(args)
+    try:
+        from ldcsr_core.threads import describe
+        policy = describe(spin=True)
+    except ImportError:  # an older checkout
+        policy = "torch's"
+    import ldcsr_core
+    print(f"engine {ldcsr_core.__file__}; thread policy: {policy}")
     print(f"model load {b.model_load_s:.2f} s; torch threads {args.threads}; mode {args.mode}; "
           f"×{args.scale:g} views; debounce {args.debounce_ms} ms")
     # ---- the sample scene
@@ -212,9 +245,13 @@ def main(argv=None):
         b.view(lens, sample, (200, 200), 1.0)  # look elsewhere (×1: lens idle) …
         again.append(b.view(lens, sample, c, args.scale)[1])  # … and back
     report("sample: previously seen view shown again (cache)", again, 0.2)
+    report("sample: the UI's longest stall during a view", b.stalls[:len(runs)], 0.1)
     lens.close()
     b.viewer.layers.remove(sample)
     b.pump(0.2)
+    if not args.big:
+        b.viewer.close()
+        return 0
 
     # ---- the big scene
     opens, grows = [], []

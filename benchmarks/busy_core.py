@@ -44,8 +44,9 @@ ldcsr_core.upscale(img[:48, :48], 4.0, model=model, mode="fast")  # warm-up (not
 b1, c1, t1 = busy(), time.process_time(), time.perf_counter()
 out = ldcsr_core.upscale(img, out_shape=(700, 1000), model=model, mode="fast")
 t2, c2, b2 = time.perf_counter(), time.process_time(), busy()
-import torch
-print(json.dumps({"s": t2 - t1, "start_s": t1 - t0, "threads": torch.get_num_threads(), "shape": out.shape,
+import torch, ldcsr_core.threads as th
+last = getattr(getattr(th, "GOVERNOR", None), "threads", None)  # the adaptive count of the last tile
+print(json.dumps({"s": t2 - t1, "start_s": t1 - t0, "threads": last or torch.get_num_threads(), "shape": out.shape,
                   "others": (b2 - b1 - (c2 - c1)) / (t2 - t1)}))
 """
 
@@ -86,7 +87,7 @@ def parse_variant(text: str) -> tuple[str, Path, dict]:
 def measure(tree: Path, extra: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_", "LDCSR_", "KMP_"))}
     env.update(extra, PYTHONPATH=f"{tree / 'src'}:{tree}")
-    r = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=tree, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=tree, capture_output=True, text=True, check=False)
     if r.returncode:
         raise SystemExit(f"{tree} {extra}: {r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -114,10 +115,10 @@ def main(argv=None):
                     quiet = wait_quiet(state == "busy")
                     r = measure(tree, env)
                     table.setdefault(name, {}).setdefault(state, []).append(r["s"])
-                    table[name]["threads"] = r["threads"]
+                    table[name].setdefault("threads", {})[state] = r["threads"]
                     table[name].setdefault("loaded", 0)
                     table[name]["loaded"] += not quiet
-                    print(f"  {state:5s} {name:12s} {r['s']:6.2f} s  ({r['threads']} threads; other processes "
+                    print(f"  {state:5s} {name:12s} {r['s']:6.2f} s  ({r['threads']} threads at the end; other processes "
                           f"used {r['others']:.2f} cores meanwhile)"
                           + ("" if quiet else "  [other work was running before this run]"), flush=True)
         finally:
@@ -125,12 +126,13 @@ def main(argv=None):
                 spinner.terminate()
                 spinner.join()
     states = a.states.split(",")
-    print(f"\n{'variant':12s} {'threads':>7s} " + " ".join(f"{s:>8s}" for s in states)
+    print(f"\n{'variant':12s} {'threads':>9s} " + " ".join(f"{s:>8s}" for s in states)
           + ("   busy/idle" if {"idle", "busy"} <= set(states) else ""))
     for name, row in table.items():
         meds = {s: statistics.median(row[s]) for s in states}
         ratio = f"   {meds['busy'] / meds['idle']:9.2f}×" if {"idle", "busy"} <= set(states) else ""
-        print(f"{name:12s} {row['threads']:7d} " + " ".join(f"{meds[s]:7.2f}s" for s in states) + ratio
+        used = "/".join(str(row["threads"][s]) for s in states)
+        print(f"{name:12s} {used:>9s} " + " ".join(f"{meds[s]:7.2f}s" for s in states) + ratio
               + (f"   ({row['loaded']} runs with other work)" if row.get("loaded") else ""))
     if "base" in table and "idle" in states:
         b = statistics.median(table["base"]["idle"])

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import math
 import os
 import sys
@@ -47,8 +48,10 @@ import time
 __all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
            "describe", "provenance_value", "tile_threads", "Governor", "GOVERNOR", "release_pool"]
 
+log = logging.getLogger(__name__)
+
 ENV = "LDCSR_THREADS"
-SPINCOUNT = "10000"  # libgomp's default is 300000 (see busy_core.py for the measurement)
+SPINCOUNT = "10000"  # libgomp's default is 300000 (README, "Busy machine": measured with busy_core.py)
 _override: int | None = None
 _prepared: bool | None = None  # None: prepare() not run; False: torch was loaded first
 _local = threading.local()  # .fixed: a count fixed for the calling thread (fixed_threads)
@@ -202,9 +205,21 @@ def _idle_cpu_seconds() -> float | None:
         return None
 
 
+def _own_running() -> int:
+    """Threads of this process that are running or runnable now (the caller among them)."""
+    n = 0
+    for t in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{t}/stat") as f:
+                n += f.read().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):  # a thread that just ended
+            continue
+    return max(1, n)
+
+
 def _others_running() -> int | None:
-    """Runnable tasks other than the caller now (``/proc/loadavg``; least of 3 looks 1 ms apart),
-    or None where that does not describe our CPUs (a restricted CPU set)."""
+    """Runnable tasks of other processes now (``/proc/loadavg`` less our own; least of 3 looks
+    1 ms apart), or None where that does not describe our CPUs (a restricted CPU set)."""
     try:
         if len(os.sched_getaffinity(0)) != os.cpu_count():
             return None
@@ -213,8 +228,9 @@ def _others_running() -> int | None:
             if i:
                 time.sleep(0.001)
             with open("/proc/loadavg") as f:
-                seen.append(int(f.read().split()[3].split("/")[0]))
-        return max(0, min(seen) - 1)
+                running = int(f.read().split()[3].split("/")[0])
+            seen.append(running - _own_running())
+        return max(0, min(seen))
     except (OSError, AttributeError, ValueError, IndexError):
         return None
 
@@ -224,7 +240,7 @@ class Governor:
 
     MIN_TILE_S = 0.05  # shorter tiles are not measured (too short to tell, and cheap anyway)
     STALE_S = 10.0  # an older measurement is not trusted: the run starts from /proc/loadavg
-    WAIT_DROP = 0.3  # our threads waited for a CPU this share of the tile: one thread fewer
+    WAIT_DROP = 0.5  # our threads waited for a CPU this share of the tile: one thread fewer
     IDLE_ADD = 0.6  # this many idle cores of our CPU set during the tile: one thread more
 
     def __init__(self):
@@ -251,6 +267,8 @@ class Governor:
                 nxt = min(most, n + max(1, int(idle / wall + 0.4)))
             with self._lock:
                 self.threads, self.when = nxt, time.monotonic()
+            log.debug("tile on %d threads, %.3f s: waited %.2f, idle %.2f cores -> %d", n, wall,
+                      waited / wall, (idle or 0.0) / wall, nxt)
         return nxt
 
 

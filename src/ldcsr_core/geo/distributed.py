@@ -114,9 +114,8 @@ def _worker_model(plugin_name: str, source: ModelSource):
 
 def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
               seed: int) -> np.ndarray:
-    from .pipeline import infer_tile
-
     from ..threads import fixed_threads
+    from .pipeline import infer_tile
 
     model = _worker_model(plugin_name, source)
     source.apply_threads()
