@@ -20,13 +20,13 @@ from qtpy.QtWidgets import (
 )
 from superqt import QCollapsible, QElidingLabel, QLabeledSlider
 
-from . import _sidebyside as sbs
+from .compare import _sidebyside as sbs
 from ._form import MODE_LABELS, RunSettings, SettingsForm
-from ._bigrun import open_streamed, plan_run
-from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, check_layer, layer_source, plain_message
-from ._runner import CheckRunner, JobRunner, probe_device
-from ._region import REGIONS, region_for
-from ._results import ProgressiveResult, RunLayers, result_kwargs
+from .run._bigrun import open_streamed, plan_run
+from .run._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, check_layer, layer_source, plain_message
+from .run._runner import CheckRunner, JobRunner, probe_device
+from .run._region import REGIONS, region_for
+from .run._results import ProgressiveResult, RunLayers, result_kwargs
 from ._viewer import notify
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class LdcsrWidget(QWidget):
         self._connect_viewer()
         self._start_device_probe()
         # --- issue 10 hook: live lens + linked compare (napari_ldcsr/_live_panel.py) ---
-        from ._live_panel import LivePanel
+        from .lens._live_panel import LivePanel
 
         self.live = LivePanel(self)
         self.add_section("Live lens and linked compare", self.live)
@@ -107,7 +107,7 @@ class LdcsrWidget(QWidget):
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         outer.addLayout(buttons)
-        from ._selfcheck import TOOLTIP
+        from .run._selfcheck import TOOLTIP
 
         check_row = QHBoxLayout()
         self.check_button = QPushButton("Check quality here")
@@ -364,7 +364,7 @@ class LdcsrWidget(QWidget):
         picked layer's current view (the whole layer if small) at the current settings, in a worker
         thread; the gain over bicubic goes to the status line, the error maps (with "error map
         layer" ticked) to layers over the source. True when a check was started."""
-        from ._selfcheck import prepare_check
+        from .run._selfcheck import prepare_check
 
         if self.running or self.checker.running:
             notify("warning", "LDCSR is busy; wait for the run or the check to finish.")
@@ -379,7 +379,7 @@ class LdcsrWidget(QWidget):
         return True
 
     def _on_checked(self, result, request) -> None:
-        from ._selfcheck import show_check
+        from .run._selfcheck import show_check
 
         self._set_status(show_check(self.viewer, request, result, maps=self.error_map_box.isChecked()))
         self.status_label.setToolTip(f"{result.line()}\nLimits: {result.to_dict()['limits']}.")
@@ -428,7 +428,7 @@ class LdcsrWidget(QWidget):
             self.last = RunLayers(layer, outs[picked], bics[picked] if bics else None, result, partial.source,
                                   outs, bics)
             if result.spread is not None:  # uncertainty map (samples > 1), above the results
-                from ._spread import add_spread_layer
+                from .run._spread import add_spread_layer
 
                 self.last.spread = add_spread_layer(self.viewer, layer, spec, result.spread, outs)
         except Exception as exc:  # noqa: BLE001 - never crash the viewer

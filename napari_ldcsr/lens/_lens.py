@@ -25,8 +25,8 @@ from ldcsr_core.heap import bounded_retained_heap
 from ldcsr_core.rules import DEFAULT_TILE_OUT, MAX_SCALE, MIN_INPUT_SIDE, TILE_OVERLAP_OUT, check_mode
 from ldcsr_core.threads import release_pool
 
-from . import _geometry as geo
-from ._viewer import camera, canvas_size, linear_part, notify as _notify
+from .. import _geometry as geo
+from .._viewer import camera, canvas_size, linear_part, notify as _notify
 from ._lens_cache import (
     DEFAULT_CACHE_BYTES, LayerPixels, LensGrid, OutWindow, TileCache, WindowComposer,
     global_out_shape, output_window, scale_step, window_transform,
@@ -114,7 +114,7 @@ class LiveLens(QObject):
                  max_scale: float = MAX_SCALE, cache_bytes: int = DEFAULT_CACHE_BYTES,
                  debounce_ms: int = 150, tile: int | None = None):
         super().__init__()
-        from ._job import ModelCache
+        from ..run._job import ModelCache
 
         self.viewer = viewer
         self._models = model_provider or ModelCache().get
@@ -309,7 +309,7 @@ class LiveLens(QObject):
     def _pixels_for(self, layer) -> LayerPixels:
         if self._pixels is None:
             if layer.multiscale:
-                from ._lazy import window_reader
+                from ..io._lazy import window_reader
 
                 self._pixels = LayerPixels(window_reader(layer.data[0]), layer.rgb, coarse=layer.data[-1])
             else:
@@ -591,7 +591,7 @@ class LiveLens(QObject):
             md["transform"] = window_transform(md["transform"], (h, w), (H, W), view.win)
             a, b, _, d, e, _ = md["transform"]
             md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
-        from ._job import model_info
+        from ..run._job import model_info
 
         model = self._models(self.model_source)
         md["ldcsr"] = {
