@@ -84,7 +84,7 @@ class CompareDock(QWidget):
     source : the source image layer.
     result : a Run result layer over ``source`` (optional).
     bicubic : a computed bicubic layer (optional; else the source with cubic interpolation).
-    lens : a :class:`~napari_ldcsr._lens.LiveLens` whose live layer the LDCSR panel mirrors.
+    lens : a :class:`~napari_ldcsr.lens._lens.LiveLens` whose live layer the LDCSR panel mirrors.
     """
 
     def __init__(self, viewer, source, result=None, bicubic=None, lens=None, parent=None):

@@ -33,7 +33,7 @@ def read_geotiff(path: str | list[str]) -> list[LayerData]:
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     layers: list[LayerData] = []
     for p in paths:
-        # issue 10 hook: big rasters open as lazy multiscale layers (napari_ldcsr/_lazy.py)
+        # issue 10 hook: big rasters open as lazy multiscale layers (napari_ldcsr/io/_lazy.py)
         from ._lazy import lazy_layer_data, should_open_lazily
 
         layers.extend(lazy_layer_data(p) if should_open_lazily(p) else layer_data_from_geotiff(p))
