@@ -81,7 +81,7 @@ class Bench:
         self.viewer = napari.Viewer(show=True)
         self.app = QApplication.instance()
         self._fit_canvas(1000, 700)
-        from napari_ldcsr._job import ModelCache
+        from napari_ldcsr.run._job import ModelCache
 
         self.models = ModelCache()
         t0 = time.perf_counter()
@@ -113,7 +113,7 @@ class Bench:
         self.viewer.window._qt_viewer.canvas._scene_canvas.native.repaint()
 
     def lens_on(self, layer):
-        from napari_ldcsr._lens import LiveLens
+        from napari_ldcsr.lens._lens import LiveLens
 
         lens = LiveLens(self.viewer, model_provider=self.models.get, mode=self.args.mode,
                         debounce_ms=self.args.debounce_ms)
@@ -200,9 +200,9 @@ def main(argv=None):
     p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "ldcsr-bench-live"))
     args = p.parse_args(argv)
 
-    from napari_ldcsr._lazy import lazy_layer_data
-    from napari_ldcsr._lens_cache import DEFAULT_CACHE_BYTES
-    from napari_ldcsr._sample import neon_osbs_sample, sample_path
+    from napari_ldcsr.io._lazy import lazy_layer_data
+    from napari_ldcsr.lens._lens_cache import DEFAULT_CACHE_BYTES
+    from napari_ldcsr.io._sample import neon_osbs_sample, sample_path
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,7 @@ def busy():  # CPU seconds the whole machine has spent so far (/proc/stat)
 t0 = time.perf_counter()
 import numpy as np, rasterio
 import ldcsr_core
-from napari_ldcsr._sample import sample_path
+from napari_ldcsr.io._sample import sample_path
 with rasterio.open(sample_path()) as s:
     img = np.ascontiguousarray(s.read()[:, :175, :250].transpose(1, 2, 0))
 model = ldcsr_core.load_model(None, device="cpu")

@@ -15,7 +15,7 @@ from ldcsr_core.rules import MAX_SCALE, MODES
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
 from . import _geometry as geo
-from ._region import REGIONS
+from .run._region import REGIONS
 from ._viewer import image_layers, notify, shapes_layers
 
 __all__ = ["RunSettings", "SettingsForm", "MODE_LABELS", "DEFAULT_MODEL", "LOAD_CHECKPOINT",

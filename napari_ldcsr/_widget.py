@@ -1,9 +1,10 @@
-"""The LDCSR dock widget: the settings form, Run/Cancel with progress, and Compare.
+"""The LDCSR dock widget: the settings form, Run/Cancel with progress, *Check quality here*, and Compare.
 
-The pieces live in small modules: the form in ``_form`` (magicgui + superqt), the worker in
-``_runner`` (napari ``thread_worker`` + superqt ``ensure_main_thread``), the engine job in
-``_job``, regions in ``_region``, result layers in ``_results`` and the grid/blink comparison in
-``_sidebyside`` (the last four Qt-free). This module lays them out and wires them together.
+This module is the room that wires the feature rooms together: the form is ``_form`` (magicgui +
+superqt); a Run is ``run/`` (``_prepare`` checks a request, ``_runner`` runs it in a napari
+``thread_worker``, ``_results`` and ``_outcome`` make its layers, ``_selfcheck`` is the quality
+check); the Compare group is ``compare/_controls`` and the live lens's section
+``lens/_live_panel``.
 """
 
 from __future__ import annotations
@@ -12,32 +13,25 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ldcsr_core.rules import MIN_INPUT_SIDE
-from ldcsr_core.threads import release_pool
-from qtpy.QtCore import QEvent, Qt, Signal
-from qtpy.QtWidgets import (
-    QCheckBox, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
-)
-from superqt import QCollapsible, QElidingLabel, QLabeledSlider
+from qtpy.QtCore import QEvent, Signal
+from qtpy.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from superqt import QCollapsible, QElidingLabel
 
-from . import _sidebyside as sbs
 from ._form import MODE_LABELS, RunSettings, SettingsForm
-from ._bigrun import open_streamed, plan_run
-from ._job import JobResult, JobSpec, LayerSource, ModelCache, bicubic_job, check_layer, layer_source, plain_message
-from ._runner import CheckRunner, JobRunner, probe_device
-from ._region import REGIONS, region_for
-from ._results import ProgressiveResult, RunLayers, result_kwargs
 from ._viewer import notify
+from .compare._controls import CompareControls
+from .run import _outcome
+from .run._check_controls import CheckControls
+from .run._job import JobResult, JobSpec, LayerSource, ModelCache, plain_message
+from .run._prepare import fmt_seconds, prepare_run, progress_text, running_text
+from .run._region import REGIONS
+from .run._results import ProgressiveResult, RunLayers
+from .run._runner import CheckRunner, JobRunner, start_device_probe
 
 if TYPE_CHECKING:
     import napari
 
 __all__ = ["LdcsrWidget"]
-
-
-def _fmt_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60}:{seconds % 60:02d} min"
 
 
 class LdcsrWidget(QWidget):
@@ -75,17 +69,16 @@ class LdcsrWidget(QWidget):
         self.form = SettingsForm(napari_viewer)
         self.last: RunLayers | None = None
         self.runner = JobRunner(self.models, self)
-        self.checker = CheckRunner(self.models, self)  # *Check quality here* (napari_ldcsr/_selfcheck.py)
+        self.checker = CheckRunner(self.models, self)  # *Check quality here* (napari_ldcsr/run/_selfcheck.py)
         self._job: tuple[Any, JobSpec, ProgressiveResult] | None = None
         self._t_tiles: float | None = None
-        self._grid: sbs.GridState | None = None
         self._build_ui()
         self.tile = tile
         self._connect_runner()
         self._connect_viewer()
         self._start_device_probe()
-        # --- issue 10 hook: live lens + linked compare (napari_ldcsr/_live_panel.py) ---
-        from ._live_panel import LivePanel
+        # --- issue 10 hook: live lens + linked compare (napari_ldcsr/lens/_live_panel.py) ---
+        from .lens._live_panel import LivePanel
 
         self.live = LivePanel(self)
         self.add_section("Live lens and linked compare", self.live)
@@ -107,16 +100,10 @@ class LdcsrWidget(QWidget):
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         outer.addLayout(buttons)
-        from ._selfcheck import TOOLTIP
-
-        check_row = QHBoxLayout()
-        self.check_button = QPushButton("Check quality here")
-        self.check_button.setToolTip(TOOLTIP)
-        self.error_map_box = QCheckBox("error map layer")
-        self.error_map_box.setChecked(True)
-        check_row.addWidget(self.check_button)
-        check_row.addWidget(self.error_map_box)
-        outer.addLayout(check_row)
+        self.checks = CheckControls(self)  # *Check quality here* (napari_ldcsr/run/_check_controls.py)
+        self.check_button = self.checks.button
+        self.error_map_box = self.checks.error_map_box
+        outer.addLayout(self.checks.row)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
@@ -128,30 +115,17 @@ class LdcsrWidget(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             outer.addWidget(label)
 
-        compare = QGroupBox("Compare")
-        cl = QVBoxLayout(compare)
-        self.compare_button = QPushButton("Side by side: source | bicubic | LDCSR")
-        self.compare_button.setCheckable(True)
-        self.blink_button = QPushButton("Show source / result")
-        op = QHBoxLayout()
-        op.addWidget(QLabel("Result opacity"))
-        self.opacity_slider = QLabeledSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(100)
-        op.addWidget(self.opacity_slider)
-        cl.addWidget(self.compare_button)
-        cl.addWidget(self.blink_button)
-        cl.addLayout(op)
-        outer.addWidget(compare)
+        self.compare = CompareControls(self)  # grid, blink, opacity (napari_ldcsr/compare/_controls.py)
+        self.compare_button = self.compare.compare_button
+        self.blink_button = self.compare.blink_button
+        self.opacity_slider = self.compare.opacity_slider
+        outer.addWidget(self.compare)
         self._sections = outer
         outer.addStretch(1)
 
         self.run_button.clicked.connect(lambda: self.run())
         self.cancel_button.clicked.connect(lambda: self.cancel())
-        self.check_button.clicked.connect(lambda: self.check_quality())
         self.compare_button.toggled.connect(self.set_compare)
-        self.blink_button.clicked.connect(lambda: self.toggle_result())
-        self.opacity_slider.valueChanged.connect(self._on_opacity)
         self.form.region.changed.connect(self._update_enabled)
         self._update_enabled()
 
@@ -294,28 +268,11 @@ class LdcsrWidget(QWidget):
         if self.running:
             notify("warning", "A run is already in progress; cancel it or wait for it to finish.")
             return False
-        problem = check_layer(layer, scale)
-        if problem is None:
-            region = region_for(self.viewer, layer, s.region, s.shapes)
-            if isinstance(region, str):
-                problem = region
-            elif min(region.shape) < MIN_INPUT_SIDE:
-                problem = (f"The region is only {region.rows}×{region.cols} px; it needs at least "
-                           f"{MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px.")
-        if problem is not None:
-            notify("error", problem)
+        planned = prepare_run(self.viewer, s, layer, scale)  # napari_ldcsr/run/_prepare.py
+        if isinstance(planned, str):
+            notify("error", planned)
             return False
-        try:
-            spec = JobSpec(scale=scale, region=region, mode=s.mode, seed=s.seed, model_source=s.model_source,
-                           tile=s.tile, bicubic=s.bicubic, stretch=s.stretch, bands=s.bands, samples=s.samples)
-        except ValueError as exc:
-            notify("error", plain_message(exc))
-            return False
-        source = layer_source(self.viewer, layer)
-        spec = plan_run(source, spec)  # big results stream to a GeoTIFF (napari_ldcsr/_bigrun.py)
-        if isinstance(spec, str):
-            notify("error", spec)
-            return False
+        spec, source = planned
         if spec.output_path is not None and s.bicubic:
             notify("info", "No bicubic baseline for a result streamed to a file.")
         self._start(layer, spec, source)
@@ -324,16 +281,10 @@ class LdcsrWidget(QWidget):
     def _start(self, layer, spec: JobSpec, source: LayerSource) -> None:
         if self.comparing:
             self.set_compare(False)
-        self._job = (layer, spec, ProgressiveResult(self.viewer, source, spec,
-                                                    opacity=self.opacity_slider.value() / 100.0))
+        self._job = (layer, spec, ProgressiveResult(self.viewer, source, spec, opacity=self.compare.opacity))
         self._t_tiles = None
         self.progress_bar.setRange(0, 0)  # busy until the first tile is done
-        cached = self.models.cached(spec.model_source) is not None
-        bands = f" · {len(source.layers)} band layers" if source.layout == "bands" else ""
-        to_file = f" · streaming to {os.path.basename(spec.output_path)}" if spec.output_path else ""
-        self._set_status(
-            f"Running ×{spec.scale:.2f} ({spec.mode}) on {spec.region.rows}×{spec.region.cols} px → "
-            f"{spec.out_shape[0]}×{spec.out_shape[1]} px{bands}{to_file}" + ("" if cached else " · loading model…"))
+        self._set_status(running_text(spec, source, cached=self.models.cached(spec.model_source) is not None))
         self.runner.start(source, spec)
         self._update_enabled()
 
@@ -353,10 +304,6 @@ class LdcsrWidget(QWidget):
         r.failed.connect(self._on_failed)
         r.cancelled.connect(self._on_cancelled)
         r.finished.connect(self._on_finished)
-        self.checker.succeeded.connect(self._on_checked)
-        self.checker.failed.connect(lambda exc: self._set_status(f"Check failed: {plain_message(exc)}"))
-        self.checker.failed.connect(lambda exc: notify("error", f"LDCSR could not check the quality: {plain_message(exc)}"))
-        self.checker.finished.connect(self._update_enabled)
 
     # ---------------------------------------------------------------- check quality here
     def check_quality(self, layer=None) -> bool:
@@ -364,26 +311,7 @@ class LdcsrWidget(QWidget):
         picked layer's current view (the whole layer if small) at the current settings, in a worker
         thread; the gain over bicubic goes to the status line, the error maps (with "error map
         layer" ticked) to layers over the source. True when a check was started."""
-        from ._selfcheck import prepare_check
-
-        if self.running or self.checker.running:
-            notify("warning", "LDCSR is busy; wait for the run or the check to finish.")
-            return False
-        request = prepare_check(self.viewer, self.settings, layer)
-        if isinstance(request, str):
-            notify("error", request)
-            return False
-        self._set_status(f"Checking ×{request.scale:.2f} ({request.mode}) on {request.where}…")
-        self.checker.start(layer_source(self.viewer, request.layer), request)
-        self._update_enabled()
-        return True
-
-    def _on_checked(self, result, request) -> None:
-        from ._selfcheck import show_check
-
-        self._set_status(show_check(self.viewer, request, result, maps=self.error_map_box.isChecked()))
-        self.status_label.setToolTip(f"{result.line()}\nLimits: {result.to_dict()['limits']}.")
-        self.qualityChecked.emit(result)
+        return self.checks.check_quality(layer)
 
     def _on_model_ready(self, info: dict) -> None:
         if "device" in info:
@@ -395,11 +323,9 @@ class LdcsrWidget(QWidget):
         self.progress_bar.setRange(0, max(int(total), 1))
         self.progress_bar.setValue(int(done))
         elapsed = time.perf_counter() - (self._t_tiles or time.perf_counter())
-        if 0 < done < total:
-            left = elapsed / done * (total - done)
-            self._set_status(f"{done} / {total} tiles · about {_fmt_seconds(left)} left")
-        elif done >= total:
-            self._set_status(f"{done} / {total} tiles · finishing…")
+        text = progress_text(done, total, elapsed)
+        if text is not None:
+            self._set_status(text)
 
     def _on_rows(self, y0: int, rows) -> None:
         try:
@@ -416,41 +342,28 @@ class LdcsrWidget(QWidget):
     def _on_result(self, result: JobResult) -> None:
         layer, spec, partial = self._job
         try:
-            outs = partial.finish(result) if result.path is None else self._open_streamed(result)
-            if outs is None:
+            last = _outcome.run_layers(self.viewer, layer, spec, partial, result)  # napari_ldcsr/run/_outcome.py
+            if last is None:
                 notify("warning", f"'{layer.name}' was removed during the run; the result was not added.")
                 self.runFinished.emit("failed")
                 return
-            picked = partial.source.layers.index(layer)
-            bics = []
-            if result.bicubic is not None:
-                bics = self._add_bicubic(partial.source, spec, result.bicubic, outs)
-            self.last = RunLayers(layer, outs[picked], bics[picked] if bics else None, result, partial.source,
-                                  outs, bics)
+            self.last = last
             if result.spread is not None:  # uncertainty map (samples > 1), above the results
-                from ._spread import add_spread_layer
+                from .run._spread import add_spread_layer
 
-                self.last.spread = add_spread_layer(self.viewer, layer, spec, result.spread, outs)
+                self.last.spread = add_spread_layer(self.viewer, layer, spec, result.spread, last.results)
         except Exception as exc:  # noqa: BLE001 - never crash the viewer
             partial.discard()
             notify("error", f"LDCSR could not add the result layer: {plain_message(exc)}")
             self.runFinished.emit("failed")
             return
-        out = outs[picked]
+        out = last.result
         saved = f", saved as {os.path.basename(result.path)}," if result.path else ""
         self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px){saved} "
-                         f"in {_fmt_seconds(result.seconds)}")
+                         f"in {fmt_seconds(result.seconds)}")
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.resultAdded.emit(out)
         self.runFinished.emit("done")
-
-    def _open_streamed(self, result: JobResult) -> list | None:
-        """Open a streamed result lazily over its source (None if the source layers are gone)."""
-        source = self._job[2].source
-        if not all(src in self.viewer.layers for src in source.layers):
-            notify("info", f"The result was saved as {result.path}.")
-            return None
-        return open_streamed(self.viewer, source, result)
 
     def _on_failed(self, exc: BaseException) -> None:
         layer, _, partial = self._job
@@ -472,19 +385,6 @@ class LdcsrWidget(QWidget):
             self.progress_bar.setRange(0, 1)
         self._update_enabled()
 
-    def _add_bicubic(self, source, spec: JobSpec, geo_array, results: list) -> list:
-        """Add the bicubic baseline layers, each just below its LDCSR result."""
-        from napari.layers import Image
-
-        layers = []
-        for src, data, above in zip(source.layers, source.split(geo_array.data), results):
-            kwargs = result_kwargs(src, spec, "bicubic", run_info=above.metadata.get("ldcsr"))
-            kwargs["metadata"]["tags"] = dict(geo_array.tags)
-            layer = Image(data, **kwargs)
-            self.viewer.layers.insert(self.viewer.layers.index(above), layer)
-            layers.append(layer)
-        return layers
-
     def _update_enabled(self, *_: Any) -> None:
         running = self.running
         self.form.set_running(running)
@@ -492,10 +392,7 @@ class LdcsrWidget(QWidget):
         self.run_button.setEnabled(not running and not checking)
         self.check_button.setEnabled(not running and not checking)
         self.cancel_button.setEnabled(running and not self.runner.cancelling)
-        has_result = self.last_result is not None
-        self.compare_button.setEnabled(has_result or self.compare_button.isChecked())
-        self.blink_button.setEnabled(has_result)
-        self.opacity_slider.setEnabled(has_result)
+        self.compare.update_enabled(self.last_result is not None)
 
     # ---------------------------------------------------------------- results and compare
     @property
@@ -505,90 +402,32 @@ class LdcsrWidget(QWidget):
 
     def ensure_bicubic(self):
         """The bicubic baseline layer of the last run (computed and added if needed)."""
-        last = self.last
-        if last.bicubic is not None and last.bicubic in self.viewer.layers:
-            return last.bicubic
-        if last.job.path is not None:
-            raise ValueError("the result was streamed to a file; its bicubic baseline would not fit in memory")
-        geo_array = bicubic_job(last.layer_source, last.job.spec)
-        present = [r for r in last.results if r in self.viewer.layers]
-        if len(present) != len(last.results):  # some band results were removed: just the picked one
-            source = LayerSource((last.source,), "gray")
-            data = geo_array.data[last.layer_source.layers.index(last.source)][None]
-            geo_array = type(geo_array)(data, geo_array.transform, tags=geo_array.tags)
-            present = [last.result]
-        else:
-            source = last.layer_source
-        last.bicubics = self._add_bicubic(source, last.job.spec, geo_array, present)
-        last.bicubic = last.bicubics[present.index(last.result)]
-        return last.bicubic
+        return _outcome.ensure_bicubic(self.viewer, self.last)
 
     @property
     def comparing(self) -> bool:
         """Whether the side-by-side grid is on."""
-        return self._grid is not None
+        return self.compare.comparing
 
     def set_compare(self, on: bool) -> None:
         """Side-by-side grid (source | bicubic | LDCSR) with one shared camera, or back."""
-        on = bool(on)
-        if on != self.comparing:
-            if on:
-                self._enter_compare()
-            else:
-                state, self._grid = self._grid, None
-                sbs.leave_grid(self.viewer, state)
-        self.compare_button.blockSignals(True)
-        self.compare_button.setChecked(self.comparing)
-        self.compare_button.blockSignals(False)
+        self.compare.set_compare(on)
         self._update_enabled()
-
-    def _enter_compare(self) -> None:
-        if self.last_result is None:
-            notify("warning", "Run LDCSR first: there is no result to compare.")
-            return
-        try:
-            bic = self.ensure_bicubic()
-        except Exception as exc:  # noqa: BLE001
-            notify("error", f"Could not compute the bicubic baseline: {plain_message(exc)}")
-            return
-        self._grid = sbs.enter_grid(self.viewer, self.last.source, bic, self.last.result)
 
     def toggle_result(self) -> None:
         """Flip between the LDCSR result and the source underneath it (A/B blink)."""
-        if self.last_result is not None:
-            sbs.blink(self.last.source, self.last.result)
+        self.compare.toggle_result()
 
     def set_result_opacity(self, percent: int) -> None:
         """Opacity of the last result over its source, in percent."""
         self.opacity_slider.setValue(int(percent))
-
-    def _on_opacity(self, value: int) -> None:
-        if self.last_result is not None:
-            self.last.result.opacity = value / 100.0
 
     # ---------------------------------------------------------------- device / teardown
     def _start_device_probe(self) -> None:
         """Find the device (imports torch) in a worker thread; its ``returned`` signal shows it.
         With the engine's own loader, the shipped model is loaded there too, so that the first Run
         or live view does not wait for torch and the weights."""
-        from napari.qt.threading import create_worker
-
-        models = self.models if self._preload_default else None
-
-        def probe() -> str:
-            text = probe_device()
-            if models is not None:
-                try:
-                    models.get(None)
-                except Exception:  # noqa: BLE001 - reported by the Run that needs the model
-                    pass
-            release_pool()  # no idle OpenMP workers left behind (see ldcsr_core.threads)
-            return text
-
-        worker = create_worker(probe, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._show_device)
-        worker.errored.connect(lambda exc: self._show_device(f"unknown ({plain_message(exc)})"))
-        worker.start()
+        start_device_probe(self.models if self._preload_default else None, self._show_device)
 
     def _show_device(self, text: str) -> None:
         if self.device_label.text().startswith("Device: detecting"):

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from qtpy.QtWidgets import QApplication
 
-    from napari_ldcsr._sample import neon_osbs_sample
+    from napari_ldcsr.io._sample import neon_osbs_sample
     from napari_ldcsr._widget import LdcsrWidget
 
     torch.set_num_threads(2)

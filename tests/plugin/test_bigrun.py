@@ -11,7 +11,8 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from napari_ldcsr import _bigrun, _lazy
+from napari_ldcsr.io import _lazy
+from napari_ldcsr.run import _bigrun
 from napari_ldcsr import _geometry as geo
 from napari_ldcsr._viewer import camera
 
@@ -145,7 +146,7 @@ def test_current_view_of_a_lazy_layer_runs_in_memory(big, ldcsr, qtbot, notes, t
 
 
 def test_in_memory_layer_without_file_is_refused_over_the_limit(ldcsr, monkeypatch, notes):
-    from napari_ldcsr._job import JobSpec, layer_source
+    from napari_ldcsr.run._job import JobSpec, layer_source
 
     viewer, widget = ldcsr
     monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.05")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from napari_ldcsr import _geometry as geo
-from napari_ldcsr._compare import CompareDock
+from napari_ldcsr.compare._compare import CompareDock
 
 
 def _source_and_result(viewer):
@@ -64,7 +64,7 @@ def test_panels_show_the_same_world_box_at_8x(make_napari_viewer, qtbot):
 
 
 def test_compare_follows_the_live_lens(make_napari_viewer, qtbot, tiny_model):
-    from napari_ldcsr._lens import LiveLens
+    from napari_ldcsr.lens._lens import LiveLens
 
     viewer = make_napari_viewer(show=True)
     viewer.window.resize(700, 500)

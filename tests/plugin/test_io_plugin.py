@@ -7,9 +7,9 @@ from ldcsr_core.rules import output_shape
 from rasterio.transform import Affine
 
 from napari_ldcsr import _geometry as geo
-from napari_ldcsr._reader import napari_get_reader
-from napari_ldcsr._sample import neon_osbs_sample, sample_path
-from napari_ldcsr._writer import write_geotiff
+from napari_ldcsr.io._reader import napari_get_reader
+from napari_ldcsr.io._sample import neon_osbs_sample, sample_path
+from napari_ldcsr.io._writer import write_geotiff
 
 
 def _bounds_of(kwargs, shape):
@@ -137,7 +137,7 @@ def test_reader_names_a_damaged_file(tmp_path):
     and through the lazy reader (whose reads happen as napari draws)."""
     from ldcsr_core.errors import RasterIOError
 
-    from napari_ldcsr._lazy import lazy_layer_data
+    from napari_ldcsr.io._lazy import lazy_layer_data
 
     cut = _truncated(tmp_path)
     with pytest.raises(RasterIOError, match=r"trunc\.tif is truncated or damaged: GDAL could not read tile"):
@@ -156,7 +156,7 @@ def test_writer_reports_a_failed_write_and_leaves_nothing(tmp_path):
     code = (
         "import resource, numpy as np\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, resource.RLIM_INFINITY))\n"
-        "from napari_ldcsr._writer import write_geotiff\n"
+        "from napari_ldcsr.io._writer import write_geotiff\n"
         "data = np.random.default_rng(0).integers(0, 256, (512, 512, 3)).astype(np.uint8)\n"
         "try:\n"
         f"    write_geotiff({str(tmp_path / 'saved.tif')!r}, data, {{'rgb': True}})\n"

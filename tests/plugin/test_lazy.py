@@ -8,8 +8,8 @@ import pytest
 rasterio = pytest.importorskip("rasterio")
 from rasterio.transform import from_origin  # noqa: E402
 
-from napari_ldcsr._lazy import RasterLevel, lazy_layer_data  # noqa: E402
-from napari_ldcsr._reader import layer_data_from_geotiff  # noqa: E402
+from napari_ldcsr.io._lazy import RasterLevel, lazy_layer_data  # noqa: E402
+from napari_ldcsr.io._reader import layer_data_from_geotiff  # noqa: E402
 
 H, W = 2048, 2560
 
@@ -56,7 +56,7 @@ def test_lazy_layer_matches_the_eager_reader(big_tif):
 
 
 def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_viewer, qtbot, tiny_model):
-    from napari_ldcsr._lens import LiveLens
+    from napari_ldcsr.lens._lens import LiveLens
 
     path, full = big_tif
     viewer = make_napari_viewer(show=True)
@@ -96,8 +96,8 @@ def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_
 
 
 def test_reader_opens_big_files_lazily(big_tif, monkeypatch):
-    import napari_ldcsr._lazy as lazy
-    from napari_ldcsr._reader import read_geotiff
+    import napari_ldcsr.io._lazy as lazy
+    from napari_ldcsr.io._reader import read_geotiff
 
     path, _ = big_tif
     (data, kwargs, _), = read_geotiff(str(path))

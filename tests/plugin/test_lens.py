@@ -10,8 +10,8 @@ import pytest
 
 import ldcsr_core
 from ldcsr_core.rules import DEFAULT_TILE_OUT
-from napari_ldcsr._lens import LiveLens
-from napari_ldcsr._lens_cache import global_out_shape
+from napari_ldcsr.lens._lens import LiveLens
+from napari_ldcsr.lens._lens_cache import global_out_shape
 
 
 class CountingModel:
@@ -303,7 +303,7 @@ def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, note
 
 
 def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qtbot, tiny_model):
-    from napari_ldcsr._lens_cache import LayerPixels
+    from napari_ldcsr.lens._lens_cache import LayerPixels
 
     viewer = small_viewer(make_napari_viewer, qtbot)
     grey = (_scene(96, 96)[..., 1].astype(np.uint16) * 40 + 500).astype(np.uint16)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ldcsr_core.tileplan import plan_tiles
-from napari_ldcsr._lens_cache import (
+from napari_ldcsr.lens._lens_cache import (
     LayerPixels, LensGrid, OutWindow, TileCache, WindowComposer, global_out_shape, output_window,
     scale_step, window_transform,
 )

@@ -8,10 +8,10 @@ import pytest
 from napari.components import ViewerModel
 
 from napari_ldcsr import _geometry as geo
-from napari_ldcsr import _sidebyside as sbs
-from napari_ldcsr._job import JobSpec, layer_source
-from napari_ldcsr._region import region_for
-from napari_ldcsr._results import ProgressiveResult, nearest_preview, result_kwargs
+from napari_ldcsr.compare import _sidebyside as sbs
+from napari_ldcsr.run._job import JobSpec, layer_source
+from napari_ldcsr.run._region import region_for
+from napari_ldcsr.run._results import ProgressiveResult, nearest_preview, result_kwargs
 from napari_ldcsr._viewer import camera, grid
 
 

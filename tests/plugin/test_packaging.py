@@ -27,6 +27,18 @@ def test_manifest_in_package_is_the_root_manifest():
         assert callable(getattr(importlib.import_module(module), attr))
 
 
+def test_entry_point_modules_are_shims_of_the_rooms():
+    """The manifest's module paths re-export the io room's functions (users' saved settings name them)."""
+    import napari_ldcsr._reader
+    import napari_ldcsr._sample
+    import napari_ldcsr._writer
+    from napari_ldcsr.io import _reader, _sample, _writer
+
+    assert napari_ldcsr._reader.napari_get_reader is _reader.napari_get_reader
+    assert napari_ldcsr._writer.write_geotiff is _writer.write_geotiff
+    assert napari_ldcsr._sample.neon_osbs_sample is _sample.neon_osbs_sample
+
+
 def test_npe2_finds_the_installed_plugin():
     from npe2 import PluginManager
 
@@ -82,7 +94,7 @@ def test_plugin_imports_are_light():
     the worker); only the torch-free rules of ``ldcsr_core`` are imported."""
     code = (
         "import sys, pkgutil, importlib, napari_ldcsr\n"
-        "for m in pkgutil.iter_modules(napari_ldcsr.__path__): importlib.import_module('napari_ldcsr.' + m.name)\n"
+        "for m in pkgutil.walk_packages(napari_ldcsr.__path__, 'napari_ldcsr.'): importlib.import_module(m.name)\n"
         "heavy = sorted(m for m in ('torch', 'ldcsr_core.api', 'ldcsr_core.tiling', 'ldcsr_core.models') "
         "if m in sys.modules)\n"
         "print(heavy)\n"
@@ -92,7 +104,8 @@ def test_plugin_imports_are_light():
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().splitlines()[-1] == "[]"
     # and the pure modules need no Qt at all
-    code = ("import sys, napari_ldcsr._geometry, napari_ldcsr._job, napari_ldcsr._region, napari_ldcsr._results, "
-            "napari_ldcsr._sidebyside, napari_ldcsr._viewer; print('qtpy' in sys.modules)")
+    code = ("import sys, napari_ldcsr._geometry, napari_ldcsr.run._job, napari_ldcsr.run._region, "
+            "napari_ldcsr.run._results, napari_ldcsr.compare._sidebyside, napari_ldcsr._viewer; "
+            "print('qtpy' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.stdout.strip() == "False", res.stderr[-2000:]

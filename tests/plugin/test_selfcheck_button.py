@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from napari_ldcsr import _geometry as geo
-from napari_ldcsr import _selfcheck
+from napari_ldcsr.run import _selfcheck
 
 
 def scene(h, w, seed=0):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from napari_ldcsr import _geometry as geo
 
@@ -40,7 +39,7 @@ def test_spread_layer_lies_exactly_over_the_result(ldcsr, qtbot, notes, tiny_mod
     from ldcsr_core.geo.pipeline import UpscaleOptions
     from ldcsr_core.geo.spread import upscale_window_spread
 
-    from napari_ldcsr._job import layer_source
+    from napari_ldcsr.run._job import layer_source
 
     with layer_source(viewer, src).dataset() as ds:
         ref = upscale_window_spread(ds, model=tiny_model, scale=2.0, options=UpscaleOptions(samples=3))

@@ -16,7 +16,7 @@ from qtpy.QtCore import QTimer, Qt
 from qtpy.QtWidgets import QFileDialog
 
 from napari_ldcsr import _geometry as geo
-from napari_ldcsr._results import nearest_preview
+from napari_ldcsr.run._results import nearest_preview
 from napari_ldcsr._viewer import camera, grid
 
 SAMPLE = ("napari-ldcsr", "neon_osbs")
@@ -67,7 +67,7 @@ def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_e
     plan = bicubic_engine[0]["plan"]
     assert plan.in_shape == (400, 400) and plan.out_shape == (1000, 1000)
     assert {c["mode"] for c in bicubic_engine} == {"fast"}
-    from napari_ldcsr._job import JobSpec, bicubic_job, layer_source
+    from napari_ldcsr.run._job import JobSpec, bicubic_job, layer_source
 
     # the stand-in is the exact windowed bicubic: the blended tiles give the whole-image bicubic
     spec = JobSpec(scale=2.5, region=geo.Region.whole((400, 400)), mode="fast")
@@ -124,7 +124,7 @@ def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_
     np.testing.assert_array_equal(snapshot[-40:, -40:], preview[-40:, -40:])
     assert not np.array_equal(snapshot, final.data)
     # final pixels = the same job without progressive display
-    from napari_ldcsr._job import JobSpec, layer_source, run_job
+    from napari_ldcsr.run._job import JobSpec, layer_source, run_job
 
     spec = JobSpec(scale=2.0, region=geo.Region.whole((96, 96)), mode="fast", tile=32)
     plain = run_job(layer_source(viewer, src), spec, tiny_model)
@@ -349,7 +349,7 @@ def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model
     """What `make run` (python -m napari_ldcsr) sets up, on a test viewer; napari hands the
     widget a public-only proxy of the viewer, so this also runs a job through that proxy."""
     from napari_ldcsr.__main__ import setup_viewer
-    from napari_ldcsr._job import ModelCache
+    from napari_ldcsr.run._job import ModelCache
     from napari_ldcsr._widget import LdcsrWidget
 
     viewer = make_napari_viewer()

@@ -362,7 +362,7 @@ def test_rgba_array_write_uses_an_alpha_gdal_accepts(tmp_path, caplog):
 
 def test_napari_reader_shows_a_palette_as_rgb(tmp_path):
     pytest.importorskip("napari_ldcsr")
-    from napari_ldcsr._reader import layer_data_from_geotiff
+    from napari_ldcsr.io._reader import layer_data_from_geotiff
 
     (data, kwargs, kind), = layer_data_from_geotiff(make_palette(tmp_path))
     assert kind == "image" and kwargs.get("rgb") is True
@@ -372,7 +372,7 @@ def test_napari_reader_shows_a_palette_as_rgb(tmp_path):
 
 def test_napari_lazy_reader_shows_a_palette_as_rgb(tmp_path):
     pytest.importorskip("dask")
-    from napari_ldcsr._lazy import lazy_layer_data
+    from napari_ldcsr.io._lazy import lazy_layer_data
 
     (levels, kwargs, _), = lazy_layer_data(make_palette(tmp_path))
     assert kwargs.get("rgb") is True

@@ -27,7 +27,7 @@ import numpy as np
 from ldcsr_core.rules import MAX_SCALE, output_shape
 from ldcsr_core.tileplan import Span, Tile, TilePlan, blend_weights, plan_tiles
 
-from ._geometry import result_transform
+from .._geometry import result_transform
 
 __all__ = [
     "SCALE_STEPS", "MIN_LENS_ZOOM", "DEFAULT_CACHE_BYTES", "scale_step", "OutWindow",

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _geometry as geo
+from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
-from ._viewer import linear_part
+from .._viewer import linear_part
 
 __all__ = ["LABELS", "result_kwargs", "RunLayers", "ProgressiveResult", "nearest_preview"]
 
@@ -69,7 +69,7 @@ def _base_level(layer):
     just the window)."""
     if not getattr(layer, "multiscale", False):
         return layer.data
-    from ._lazy import window_reader
+    from ..io._lazy import window_reader
 
     return window_reader(layer.data[0])
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _geometry as geo
-from ._viewer import linear_part
+from .. import _geometry as geo
+from .._viewer import linear_part
 
 __all__ = ["SMALL", "MAX_SIDE", "TOOLTIP", "CheckRequest", "check_region", "prepare_check", "run_check",
            "status_text", "show_check", "error_kwargs", "add_error_layers"]

@@ -124,7 +124,7 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
 def open_streamed(viewer, source: LayerSource, result: JobResult) -> list:
     """Open ``result.path`` lazily, one layer per source layer, placed exactly over the source
     (:func:`_results.result_kwargs`) with provenance; returns the layers added."""
-    from ._lazy import lazy_layer_data
+    from ..io._lazy import lazy_layer_data
 
     spec = result.spec
     data = lazy_layer_data(result.path)

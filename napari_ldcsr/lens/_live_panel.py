@@ -13,7 +13,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QElidingLabel
 
-from ._compare import CompareDock
+from ..compare._compare import CompareDock
 from ._lens import LiveLens
 
 __all__ = ["LivePanel"]
@@ -110,7 +110,7 @@ class LivePanel(QWidget):
             return
         src = self.widget.layer
         if src is None:
-            from ._viewer import notify
+            from .._viewer import notify
 
             notify("warning", "Pick an image layer first.")
             with _blocked(self.compare_button):

@@ -10,15 +10,16 @@ engine's per-tile progress and finished rows are handed to the GUI thread with s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from qtpy.QtCore import QObject, Signal
 from superqt.utils import ensure_main_thread
 
 from ldcsr_core.threads import describe, release_pool
 
-from ._job import JobSpec, LayerSource, ModelCache, model_info, run_job
+from ._job import JobSpec, LayerSource, ModelCache, model_info, plain_message, run_job
 
-__all__ = ["JobRunner", "CheckRunner", "probe_device"]
+__all__ = ["JobRunner", "CheckRunner", "probe_device", "start_device_probe"]
 
 
 def probe_device() -> str:
@@ -33,6 +34,29 @@ def probe_device() -> str:
     from ldcsr_core.precision import describe as describe_dtype
 
     return f"cpu ({describe()}; {describe_dtype()})"
+
+
+def start_device_probe(models: ModelCache | None, show: Callable[[str], None]) -> None:
+    """Find the device (imports torch) in a worker thread; ``show`` gets its description (or
+    "unknown (why)") through the worker's signals. With ``models`` (the engine's own loader), the
+    shipped model is loaded there too, so that the first Run or live view does not wait for torch
+    and the weights."""
+    from napari.qt.threading import create_worker
+
+    def probe() -> str:
+        text = probe_device()
+        if models is not None:
+            try:
+                models.get(None)
+            except Exception:  # noqa: BLE001 - reported by the Run that needs the model
+                pass
+        release_pool()  # no idle OpenMP workers left behind (see ldcsr_core.threads)
+        return text
+
+    worker = create_worker(probe, _start_thread=False, _ignore_errors=True)
+    worker.returned.connect(show)
+    worker.errored.connect(lambda exc: show(f"unknown ({plain_message(exc)})"))
+    worker.start()
 
 
 class JobRunner(QObject):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _geometry as geo
-from ._viewer import camera, canvas_size
+from .. import _geometry as geo
+from .._viewer import camera, canvas_size
 
 __all__ = ["REGIONS", "region_for", "view_region", "shapes_region"]
 

@@ -4,7 +4,7 @@ Each pyramid level is a :class:`RasterLevel` (an array-like that reads only the 
 sliced with, through rasterio, using the file's overviews for the coarser levels when it has
 them) wrapped in a dask array of ``CHUNK``-sized blocks, so napari's slicing (and its dask
 cache) reads only the blocks on screen and the live lens only the window it needs. Placement
-and metadata follow the eager reader (:mod:`napari_ldcsr._reader`): the same layer lies at the
+and metadata follow the eager reader (:mod:`napari_ldcsr.io._reader`): the same layer lies at the
 same world coordinates either way.
 """
 
@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ._geometry import layer_placement_from_transform
+from .._geometry import layer_placement_from_transform
+from ._raster_layers import is_rgb, raster_metadata
 
 __all__ = ["RasterLevel", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
            "window_reader"]
@@ -142,8 +143,6 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     from ldcsr_core.geo.raster_io import open_raster
     from rasterio.errors import NotGeoreferencedWarning
 
-    from ._reader import _is_rgb, raster_metadata
-
     reads = reads if reads is not None else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -175,7 +174,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     base: dict[str, Any] = {"metadata": metadata, "multiscale": True}
     if georeferenced:
         base.update(layer_placement_from_transform(tuple(transform)[:6]))
-    if _is_rgb(count, dtype, colorinterp):
+    if is_rgb(count, dtype, colorinterp):
         return [(pyramid(list(range(1, count + 1)), True), dict(base, name=name, rgb=True), "image")]
     if count == 1:
         return [(pyramid([1], False), dict(base, name=name), "image")]

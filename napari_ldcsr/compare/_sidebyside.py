@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _geometry as geo
-from ._viewer import camera, canvas_size, grid
+from .. import _geometry as geo
+from .._viewer import camera, canvas_size, grid
 
 __all__ = ["GridState", "enter_grid", "leave_grid", "fit_camera", "blink"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode, output_shape
 
-from ._geometry import Region
+from .._geometry import Region
 
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",

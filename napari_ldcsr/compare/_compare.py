@@ -84,7 +84,7 @@ class CompareDock(QWidget):
     source : the source image layer.
     result : a Run result layer over ``source`` (optional).
     bicubic : a computed bicubic layer (optional; else the source with cubic interpolation).
-    lens : a :class:`~napari_ldcsr._lens.LiveLens` whose live layer the LDCSR panel mirrors.
+    lens : a :class:`~napari_ldcsr.lens._lens.LiveLens` whose live layer the LDCSR panel mirrors.
     """
 
     def __init__(self, viewer, source, result=None, bicubic=None, lens=None, parent=None):
@@ -125,7 +125,7 @@ class CompareDock(QWidget):
             lens.tile_shown.connect(self._sync_live)
             lens.view_done.connect(self._sync_live)
             self._sync_live()
-        from ._viewer import camera
+        from .._viewer import camera
 
         self.link = CameraLink([camera(viewer)] + [camera(m) for m in self.models.values()])
         self.link._sync(_Event(camera(viewer)))  # start where the main viewer looks
@@ -162,9 +162,9 @@ class CompareDock(QWidget):
 
     def visible_boxes(self) -> dict[str, np.ndarray]:
         """World box ``[[ymin, xmin], [ymax, xmax]]`` each panel shows (from its canvas size)."""
-        from ._geometry import visible_world_box
+        from .._geometry import visible_world_box
 
-        from ._viewer import canvas_size
+        from .._viewer import canvas_size
 
         return {name: visible_world_box(m.camera.center[-2:], m.camera.zoom, canvas_size(m))
                 for name, m in self.models.items()}

@@ -7,7 +7,8 @@ capped) → the tiles of the layer's *global* output grid at that step that touc
 cached tiles are shown at once, the others are computed one by one in a napari
 ``thread_worker`` (model loaded once, kept) → each tile's final pixels go into one "live" layer
 that lies exactly over the source. The Qt-free pieces (grid, exact composition, cache) are in
-:mod:`napari_ldcsr._lens_cache`.
+:mod:`napari_ldcsr.lens._lens_cache`; the view planning is in :mod:`napari_ldcsr.lens._plan` and the
+drawing into napari in :mod:`napari_ldcsr.lens._draw`. This module follows the camera and runs the worker.
 """
 
 from __future__ import annotations
@@ -15,66 +16,23 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 from qtpy.QtCore import QObject, QTimer, Signal
 
 from ldcsr_core.heap import bounded_retained_heap
-from ldcsr_core.rules import DEFAULT_TILE_OUT, MAX_SCALE, MIN_INPUT_SIDE, TILE_OVERLAP_OUT, check_mode
+from ldcsr_core.rules import MAX_SCALE, check_mode
 from ldcsr_core.threads import release_pool
 
-from . import _geometry as geo
-from ._viewer import camera, canvas_size, linear_part, notify as _notify
-from ._lens_cache import (
-    DEFAULT_CACHE_BYTES, LayerPixels, LensGrid, OutWindow, TileCache, WindowComposer,
-    global_out_shape, output_window, scale_step, window_transform,
+from .._viewer import camera, notify as _notify
+from . import _draw as draw
+from ._lens_cache import DEFAULT_CACHE_BYTES, LayerPixels, TileCache, WindowComposer
+from ._plan import (
+    LensView, all_cached, layer_pixels, model_overlap, plan_view, unsupported_reason, visible_data_box,
 )
 
 __all__ = ["LiveLens", "unsupported_reason"]
-
-LIVE_KEY = "ldcsr_live"
-
-
-def unsupported_reason(layer) -> str | None:
-    """Why the lens cannot work on ``layer`` (None when it can)."""
-    from napari.layers import Image
-
-    if layer is None:
-        return "no layer selected"
-    if not isinstance(layer, Image):
-        return f"'{layer.name}' is a {type(layer).__name__} layer; the lens works on image layers"
-    if layer.multiscale:
-        if len(layer.data) == 0 or not hasattr(layer.data[0], "shape"):
-            return f"'{layer.name}' is multiscale without a base level"
-        base = layer.data[0]
-    else:
-        base = layer.data
-    if (base.ndim - (1 if layer.rgb else 0)) != 2:
-        return f"'{layer.name}' has {layer.ndim} dimensions; the lens works on 2-D (grey or RGB) layers"
-    if min(base.shape[:2]) < MIN_INPUT_SIDE:
-        return f"'{layer.name}' is smaller than {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px"
-    return None
-
-
-@dataclass
-class _View:
-    """One view being shown: everything needed to paint its tiles and to Keep it."""
-
-    gen: int
-    layer: Any
-    step: float
-    grid: LensGrid
-    win: OutWindow
-    composer: WindowComposer
-    prefix: tuple
-    values: np.ndarray  # the layer's values (dtype and band layout of the source)
-    shown: list = field(default_factory=list)  # plan indices of tiles painted, in order
-    started: float = field(default_factory=time.perf_counter)
-    first_tile_s: float | None = None
-    done_s: float | None = None
-    computed: int = 0
 
 
 class LiveLens(QObject):
@@ -83,7 +41,7 @@ class LiveLens(QObject):
     Parameters
     ----------
     viewer : the napari viewer.
-    model_provider : ``source -> model`` (a :class:`~napari_ldcsr._job.ModelCache`'s ``get``
+    model_provider : ``source -> model`` (a :class:`~napari_ldcsr.run._job.ModelCache`'s ``get``
         or any callable; called in the worker thread, so it should cache). Default: the
         engine's ``load_model``, cached.
     mode : "fast" (default, the deterministic decoder) or "diffusion" (seeded sampler).
@@ -114,7 +72,7 @@ class LiveLens(QObject):
                  max_scale: float = MAX_SCALE, cache_bytes: int = DEFAULT_CACHE_BYTES,
                  debounce_ms: int = 150, tile: int | None = None):
         super().__init__()
-        from ._job import ModelCache
+        from ..run._job import ModelCache
 
         self.viewer = viewer
         self._models = model_provider or ModelCache().get
@@ -129,7 +87,7 @@ class LiveLens(QObject):
         self._grids: dict = {}
         self._enabled = False
         self._gen = 0
-        self._view: _View | None = None
+        self._view: LensView | None = None
         self._worker = None
         self._lock = threading.Lock()  # one tile through the model at a time
         self._live = None
@@ -165,7 +123,7 @@ class LiveLens(QObject):
         return self._worker is not None
 
     @property
-    def view(self) -> _View | None:
+    def view(self) -> LensView | None:
         return self._view
 
     def set_layer(self, layer) -> bool:
@@ -263,7 +221,7 @@ class LiveLens(QObject):
         self._cancel()  # the old view's work stops within one tile
         if self._usable() and self.viewer.dims.ndisplay == 2:
             planned = self._plan_view()
-            if planned is not None and (self._same_view(planned) or self._all_cached(planned)):
+            if planned is not None and (self._same_view(planned) or all_cached(planned, self.cache)):
                 self.refresh()  # everything is cached: show it now, no debounce
                 return
         self._timer.start()
@@ -308,65 +266,25 @@ class LiveLens(QObject):
 
     def _pixels_for(self, layer) -> LayerPixels:
         if self._pixels is None:
-            if layer.multiscale:
-                from ._lazy import window_reader
-
-                self._pixels = LayerPixels(window_reader(layer.data[0]), layer.rgb, coarse=layer.data[-1])
-            else:
-                self._pixels = LayerPixels(layer.data, layer.rgb)
+            self._pixels = layer_pixels(layer)
         return self._pixels
 
     def visible_data_box(self, layer) -> tuple[np.ndarray, float]:
         """The layer's data-coordinate box on screen and the screen px per layer pixel."""
-        cam = camera(self.viewer)
-        box = geo.visible_world_box(cam.center[-2:], cam.zoom, canvas_size(self.viewer))
-        (y0, x0), (y1, x1) = box
-        corners = np.array([layer.world_to_data(p)[-2:] for p in ((y0, x0), (y0, x1), (y1, x0), (y1, x1))])
-        data_box = np.stack([corners.min(axis=0), corners.max(axis=0)])
-        o = np.asarray(layer.data_to_world((0, 0)), float)[-2:]
-        step_y = np.linalg.norm(np.asarray(layer.data_to_world((1, 0)), float)[-2:] - o)
-        step_x = np.linalg.norm(np.asarray(layer.data_to_world((0, 1)), float)[-2:] - o)
-        return data_box, float(cam.zoom * max(step_y, step_x))
+        return visible_data_box(self.viewer, layer)
 
     def _plan_view(self):
-        """(step, window, grid, cache-key prefix) of what is on screen now, or None (nothing to do:
-        zoomed out below ×1.25, or the layer is off screen)."""
+        """(step, window, grid, cache-key prefix) of what is on screen now, or None (see
+        :func:`~napari_ldcsr.lens._plan.plan_view`)."""
         layer = self._layer
-        pixels = self._pixels_for(layer)
-        data_box, zoom = self.visible_data_box(layer)
-        step = scale_step(zoom, self.max_scale)
-        if step is None:
-            return None
-        out_shape = global_out_shape(pixels.shape, step)
-        win = output_window(data_box, pixels.shape, out_shape)
-        if win is None:
-            return None
-        overlap = None if self.tile else self._model_overlap()
-        grid = self._grids.get((step, overlap))
-        if grid is None:
-            grid = self._grids[(step, overlap)] = LensGrid(
-                pixels.shape, out_shape, self.tile, window=None if self.tile else DEFAULT_TILE_OUT,
-                overlap_out=overlap)
-        prefix = (id(layer), self._version, self.model_source, id(self._models), self.mode,
-                  self.seed if self.mode == "diffusion" else None, step, self.tile)
-        return step, win, grid, prefix
-
-    def _model_overlap(self) -> int:
-        """The model's measured window overlap (``upscale``'s rule), ``TILE_OVERLAP_OUT`` if unknown.
-        The provider caches models; the widget has usually loaded this one in the background."""
-        try:
-            overlap = getattr(self._models(self.model_source), "tile_overlap", None)
-        except Exception:  # noqa: BLE001 - the worker meets (and reports) the same error
-            overlap = None
-        return TILE_OVERLAP_OUT if overlap is None else int(overlap)
+        key = (id(layer), self._version, self.model_source, id(self._models), self.mode,
+               self.seed if self.mode == "diffusion" else None)
+        return plan_view(self.viewer, layer, self._pixels_for(layer), max_scale=self.max_scale, tile=self.tile,
+                         grids=self._grids, overlap=lambda: model_overlap(self._models, self.model_source), key=key)
 
     def _usable(self) -> bool:
         layer = self._layer
         return self._enabled and layer is not None and layer in self.viewer.layers
-
-    def _all_cached(self, planned) -> bool:
-        _, win, grid, prefix = planned
-        return all(prefix + k in self.cache for k in grid.tiles_for(win))
 
     def _same_view(self, planned) -> bool:
         v = self._view
@@ -393,11 +311,11 @@ class LiveLens(QObject):
         pixels = self._pixels
         composer = WindowComposer(grid, win)
         vshape = (win.h, win.w) + ((3,) if pixels.rgb else ())
-        view = _View(self._gen, self._layer, step, grid, win, composer, prefix, np.zeros(vshape, pixels.dtype))
+        view = LensView(self._gen, self._layer, step, grid, win, composer, prefix, np.zeros(vshape, pixels.dtype))
         self._view = view
         data = np.zeros((win.h, win.w, 4), np.uint8 if pixels.u8 else np.float32)
         cached = [(k, self.cache.get(prefix + k)) for k in composer.keys]
-        painted = [k for k, out in cached if out is not None and self._paint_cells(view, k, out, data)]
+        painted = [k for k, out in cached if out is not None and draw.paint_cells(view, pixels, k, out, data)]
         self._show_window(view, data)  # one upload for everything the cache had
         for key in painted:
             self._shown(view, key)
@@ -408,7 +326,7 @@ class LiveLens(QObject):
         self._start_worker(view, missing)
 
     # ------------------------------------------------------------------ worker
-    def _start_worker(self, view: _View, keys: list) -> None:
+    def _start_worker(self, view: LensView, keys: list) -> None:
         from napari.qt.threading import create_worker
 
         from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor
@@ -466,7 +384,7 @@ class LiveLens(QObject):
         if self._worker is worker:
             self._worker = None
 
-    def _finish(self, view: _View) -> None:
+    def _finish(self, view: LensView) -> None:
         if view.done_s is None:
             view.done_s = time.perf_counter() - view.started
         if self._worker is not None and view is self._view:
@@ -474,66 +392,17 @@ class LiveLens(QObject):
         self.view_done.emit(view.gen)
 
     # ------------------------------------------------------------------ painting
-    def _placement(self, view: _View) -> dict:
-        src = view.layer
-        lin = linear_part(src)
-        s_out, t_glob = geo.result_placement(src.scale[-2:], src.translate[-2:], view.grid.in_shape,
-                                             view.grid.out_shape, (0.0, 0.0), linear=lin)
-        shift = lin @ (np.asarray(s_out) * np.array([view.win.y0, view.win.x0], float))
-        t = np.asarray(t_glob) + shift
-        return {"scale": s_out, "translate": (float(t[0]), float(t[1])), "rotate": src.rotate,
-                "shear": src.shear, "affine": src.affine}
+    def _show_window(self, view: LensView, data: np.ndarray) -> None:
+        self._live = draw.show_window(self.viewer, self.live_layer, view, data)
 
-    def _rgba(self, view: _View, values: np.ndarray) -> np.ndarray:
-        """Display pixels (RGBA float, opaque) for non-8-bit values, as the source would show them."""
-        src = view.layer
-        lo, hi = (float(v) for v in src.contrast_limits)
-        unit = np.clip((values.astype(np.float32) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) ** src.gamma
-        if src.rgb:
-            return np.concatenate([unit, np.ones(unit.shape[:2] + (1,), np.float32)], axis=-1)
-        return src.colormap.map(unit.ravel()).reshape(unit.shape + (4,)).astype(np.float32)
-
-    def _show_window(self, view: _View, data: np.ndarray) -> None:
-        kwargs = self._placement(view)
-        live = self.live_layer
-        if live is None:
-            src = view.layer
-            live = self.viewer.add_image(
-                data, rgb=True, name=f"{src.name} (live LDCSR)", blending=src.blending,
-                metadata={LIVE_KEY: True}, contrast_limits=[0, 255] if data.dtype == np.uint8 else [0.0, 1.0],
-                **kwargs)
-            self._live = live
-        else:
-            for k in ("scale", "translate"):  # rotate/shear/affine are the source's: set once
-                if not np.array_equal(np.asarray(getattr(live, k))[-2:], np.asarray(kwargs[k])):
-                    setattr(live, k, kwargs[k])
-            live.data = data
-            if not live.visible:
-                live.visible = True
-
-    def _paint_cells(self, view: _View, key, out: np.ndarray, data: np.ndarray) -> bool:
-        """Add tile ``key`` to the view; write the cells it completed into ``data`` (RGBA)."""
-        cells = view.composer.add(key, out)
-        for cell, unit in cells:
-            ys = slice(cell.y0 - view.win.y0, cell.y0 - view.win.y0 + cell.h)
-            xs = slice(cell.x0 - view.win.x0, cell.x0 - view.win.x0 + cell.w)
-            vals = self._pixels.display(unit)
-            view.values[ys, xs] = vals
-            if self._pixels.u8:
-                data[ys, xs, :3] = vals
-                data[ys, xs, 3] = 255
-            else:
-                data[ys, xs] = self._rgba(view, vals)
-        return bool(cells)
-
-    def _shown(self, view: _View, key) -> None:
+    def _shown(self, view: LensView, key) -> None:
         if view.first_tile_s is None:
             view.first_tile_s = time.perf_counter() - view.started
         idx = view.grid.tile(*key).index
         view.shown.append(idx)
         self.tile_shown.emit((view.gen, idx))
 
-    def _paint(self, view: _View, key, out: np.ndarray) -> None:
+    def _paint(self, view: LensView, key, out: np.ndarray) -> None:
         """Write tile ``key`` into the live layer; redraw at once for the first tile and the last,
         otherwise at most every ``REDRAW_MS`` (each redraw costs a canvas draw, which competes
         with the engine for the CPU when the GPU is a software one)."""
@@ -541,7 +410,7 @@ class LiveLens(QObject):
         if live is None:
             view.composer.add(key, out)
             return
-        if not self._paint_cells(view, key, out, live.data):
+        if not draw.paint_cells(view, self._pixels, key, out, live.data):
             return
         self._unshown.append(key)
         due = self._last_redraw + self.REDRAW_MS / 1000 - time.perf_counter()
@@ -583,27 +452,5 @@ class LiveLens(QObject):
         if not view.composer.complete:
             _notify("warning", "Live lens: the view is still being computed; Keep when it is done.")
             return None
-        src = view.layer
-        kwargs = self._placement(view)
-        md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr", LIVE_KEY)}
-        (h, w), (H, W) = view.grid.in_shape, view.grid.out_shape
-        if md.get("transform") is not None:
-            md["transform"] = window_transform(md["transform"], (h, w), (H, W), view.win)
-            a, b, _, d, e, _ = md["transform"]
-            md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
-        from ._job import model_info
-
-        model = self._models(self.model_source)
-        md["ldcsr"] = {
-            "kind": "ldcsr", "via": "live lens", "source_layer": src.name, "scale": view.step,
-            "grid_out_shape": [H, W], "out_window": [view.win.y0, view.win.x0, view.win.h, view.win.w],
-            "in_window": [view.win.y0 * h / H, view.win.x0 * w / W, view.win.h * h / H, view.win.w * w / W],
-            "out_shape": [view.win.h, view.win.w], "mode": self.mode, "seed": self.seed,
-            "model_source": self.model_source or "built-in default", "model": model_info(model),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        extra = {} if src.rgb else {"colormap": src.colormap}
-        return self.viewer.add_image(
-            view.values.copy(), rgb=bool(src.rgb), name=f"{src.name} ×{view.step:g} (LDCSR, kept)",
-            metadata=md, contrast_limits=list(src.contrast_limits), gamma=src.gamma,
-            blending=src.blending, **kwargs, **extra)
+        return draw.add_kept_layer(self.viewer, view, lambda: self._models(self.model_source), mode=self.mode,
+                                   seed=self.seed, model_source=self.model_source)

@@ -1,0 +1,90 @@
+"""The dock widget's "Compare" group: the side-by-side grid (source | bicubic | LDCSR), the A/B
+blink and the result's opacity, over the widget's last run."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from superqt import QLabeledSlider
+
+from .._viewer import notify
+from . import _sidebyside as sbs
+
+__all__ = ["CompareControls"]
+
+
+class CompareControls(QGroupBox):
+    """The Compare group of an ``LdcsrWidget``: it reads the widget's ``last`` run, ``last_result``
+    and ``ensure_bicubic``; the widget wires ``compare_button`` to its ``set_compare``."""
+
+    def __init__(self, widget, parent=None):
+        super().__init__("Compare", parent)
+        self.widget = widget
+        self.viewer = widget.viewer
+        self._grid: sbs.GridState | None = None
+        cl = QVBoxLayout(self)
+        self.compare_button = QPushButton("Side by side: source | bicubic | LDCSR")
+        self.compare_button.setCheckable(True)
+        self.blink_button = QPushButton("Show source / result")
+        op = QHBoxLayout()
+        op.addWidget(QLabel("Result opacity"))
+        self.opacity_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(100)
+        op.addWidget(self.opacity_slider)
+        cl.addWidget(self.compare_button)
+        cl.addWidget(self.blink_button)
+        cl.addLayout(op)
+        self.blink_button.clicked.connect(lambda: self.toggle_result())
+        self.opacity_slider.valueChanged.connect(self._on_opacity)
+
+    @property
+    def comparing(self) -> bool:
+        """Whether the side-by-side grid is on."""
+        return self._grid is not None
+
+    @property
+    def opacity(self) -> float:
+        """The result opacity the slider sets (0 … 1)."""
+        return self.opacity_slider.value() / 100.0
+
+    def set_compare(self, on: bool) -> None:
+        """Side-by-side grid with one shared camera, or back; the button follows."""
+        on = bool(on)
+        if on != self.comparing:
+            if on:
+                self._enter_compare()
+            else:
+                state, self._grid = self._grid, None
+                sbs.leave_grid(self.viewer, state)
+        self.compare_button.blockSignals(True)
+        self.compare_button.setChecked(self.comparing)
+        self.compare_button.blockSignals(False)
+
+    def _enter_compare(self) -> None:
+        from ..run._job import plain_message
+
+        w = self.widget
+        if w.last_result is None:
+            notify("warning", "Run LDCSR first: there is no result to compare.")
+            return
+        try:
+            bic = w.ensure_bicubic()
+        except Exception as exc:  # noqa: BLE001
+            notify("error", f"Could not compute the bicubic baseline: {plain_message(exc)}")
+            return
+        self._grid = sbs.enter_grid(self.viewer, w.last.source, bic, w.last.result)
+
+    def toggle_result(self) -> None:
+        """Flip between the LDCSR result and the source underneath it (A/B blink)."""
+        if self.widget.last_result is not None:
+            sbs.blink(self.widget.last.source, self.widget.last.result)
+
+    def _on_opacity(self, value: int) -> None:
+        if self.widget.last_result is not None:
+            self.widget.last.result.opacity = value / 100.0
+
+    def update_enabled(self, has_result: bool) -> None:
+        self.compare_button.setEnabled(has_result or self.compare_button.isChecked())
+        self.blink_button.setEnabled(has_result)
+        self.opacity_slider.setEnabled(has_result)

@@ -1,0 +1,44 @@
+"""What the eager reader (``_reader``) and the lazy one (``_lazy``) share: the layer-data type,
+the RGB rule and a raster's layer metadata (Qt-free).
+
+Both readers import this module and ``_lazy`` never imports ``_reader`` (``_reader`` picks the
+lazy path for big rasters), so the two do not import each other.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["LayerData", "is_rgb", "raster_metadata"]
+
+LayerData = tuple[Any, dict, str]
+
+
+def is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
+    if count not in (3, 4):
+        return False
+    if [c.lower() for c in colorinterp[:3]] == ["red", "green", "blue"]:
+        return True
+    return dtype == "uint8"
+
+
+def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags) -> tuple[dict, list, bool]:
+    """(layer ``metadata``, band names, georeferenced?) of a raster; shared by the eager and the lazy reader."""
+    georeferenced = crs is not None or not transform.is_identity
+    band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
+                  for i, d in enumerate(descriptions)]
+    metadata: dict[str, Any] = {
+        "path": os.fspath(path),
+        "file_name": os.path.basename(str(path)),
+        "crs": crs.to_wkt() if crs is not None else None,
+        "crs_name": crs.to_string() if crs is not None else None,
+        "transform": tuple(transform)[:6] if georeferenced else None,
+        "nodata": nodata,
+        "band_names": band_names,
+        "colorinterp": list(colorinterp),
+        "units": (crs.linear_units if crs is not None and crs.is_projected else None),
+        "pixel_size": (abs(transform.e), abs(transform.a)) if georeferenced else None,
+        "tags": tags,
+    }
+    return metadata, band_names, georeferenced

@@ -1,0 +1,77 @@
+"""GeoTIFF/TIFF reader contribution: georeferenced layers that line up in CRS units.
+
+Files are read with ``ldcsr_core.geo.raster_io.read_raster`` (the CLI's raster I/O), so the layer
+holds exactly the values the CLI reads: no stretch, nodata and NaN kept as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._geometry import layer_placement_from_transform
+from ._raster_layers import LayerData, is_rgb, raster_metadata
+
+__all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff"]
+
+_EXTENSIONS = (".tif", ".tiff")
+
+
+def napari_get_reader(path: str | list[str]) -> Callable[[str | list[str]], list[LayerData]] | None:
+    """Return :func:`read_geotiff` for ``.tif``/``.tiff`` paths, else None (let others try)."""
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if not paths or not all(str(p).lower().endswith(_EXTENSIONS) for p in paths):
+        return None
+    return read_geotiff
+
+
+def read_geotiff(path: str | list[str]) -> list[LayerData]:
+    """Read one or more (Geo)TIFF files into napari layer data tuples."""
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    layers: list[LayerData] = []
+    for p in paths:
+        # issue 10 hook: big rasters open as lazy multiscale layers (napari_ldcsr/io/_lazy.py)
+        from ._lazy import lazy_layer_data, should_open_lazily
+
+        layers.extend(lazy_layer_data(p) if should_open_lazily(p) else layer_data_from_geotiff(p))
+    return layers
+
+
+def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
+    """Layer data for one (Geo)TIFF.
+
+    * ``rgb=True`` (H x W x 3/4) for RGB(A) rasters, one 2-D layer for single-band rasters,
+      and ``channel_axis=0`` (one layer per band, ``metadata["band"]`` = its 0-based index)
+      otherwise; the widget super-resolves such band layers together, as the CLI does;
+    * ``scale`` = pixel size and ``translate`` = centre of the first pixel, in
+      ``(-northing, easting)`` CRS units (an ``affine`` for rotated rasters), so that the
+      layer's world extent is the raster's bounds;
+    * ``metadata`` keeps ``crs`` (WKT), ``crs_name``, ``transform`` (6 GDAL/rasterio
+      coefficients), ``nodata``, ``band_names``, ``colorinterp``, ``units``, ``pixel_size``,
+      ``tags`` and ``path``.
+    """
+    from ldcsr_core.geo.raster_io import read_raster
+
+    geo = read_raster(path)
+    data = geo.data
+    count, dtype = data.shape[0], data.dtype.name
+    colorinterp = list(geo.colorinterp)
+    metadata, band_names, georeferenced = raster_metadata(
+        path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags)
+    transform = geo.transform
+    name = os.path.splitext(os.path.basename(str(path)))[0]
+    kwargs: dict[str, Any] = {"name": name, "metadata": metadata}
+    if georeferenced:
+        kwargs.update(layer_placement_from_transform(tuple(transform)[:6]))
+    if is_rgb(count, dtype, colorinterp):
+        kwargs["rgb"] = True
+        return [(np.moveaxis(data, 0, -1), kwargs, "image")]
+    if count == 1:
+        return [(data[0], kwargs, "image")]
+    kwargs["channel_axis"] = 0
+    kwargs["name"] = [f"{name} [{b}]" for b in band_names]
+    kwargs["metadata"] = [dict(metadata, band=i) for i in range(count)]
+    return [(data, kwargs, "image")]

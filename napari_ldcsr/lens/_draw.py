@@ -1,0 +1,107 @@
+"""Drawing the live lens into napari: the live layer's placement over the source, its RGBA pixels,
+painting finished cells into it, and Keep (the view as an ordinary result layer).
+
+The ``LiveLens`` (:mod:`napari_ldcsr.lens._lens`) decides what to draw and when; these functions
+do the drawing.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import _geometry as geo
+from .._viewer import linear_part
+from ._lens_cache import LayerPixels, window_transform
+from ._plan import LensView
+
+__all__ = ["LIVE_KEY", "placement", "rgba", "show_window", "paint_cells", "add_kept_layer"]
+
+LIVE_KEY = "ldcsr_live"
+
+
+def placement(view: LensView) -> dict:
+    """``add_image`` placement of the view's window: the global result grid, shifted to the window."""
+    src = view.layer
+    lin = linear_part(src)
+    s_out, t_glob = geo.result_placement(src.scale[-2:], src.translate[-2:], view.grid.in_shape,
+                                         view.grid.out_shape, (0.0, 0.0), linear=lin)
+    shift = lin @ (np.asarray(s_out) * np.array([view.win.y0, view.win.x0], float))
+    t = np.asarray(t_glob) + shift
+    return {"scale": s_out, "translate": (float(t[0]), float(t[1])), "rotate": src.rotate,
+            "shear": src.shear, "affine": src.affine}
+
+
+def rgba(view: LensView, values: np.ndarray) -> np.ndarray:
+    """Display pixels (RGBA float, opaque) for non-8-bit values, as the source would show them."""
+    src = view.layer
+    lo, hi = (float(v) for v in src.contrast_limits)
+    unit = np.clip((values.astype(np.float32) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) ** src.gamma
+    if src.rgb:
+        return np.concatenate([unit, np.ones(unit.shape[:2] + (1,), np.float32)], axis=-1)
+    return src.colormap.map(unit.ravel()).reshape(unit.shape + (4,)).astype(np.float32)
+
+
+def show_window(viewer, live, view: LensView, data: np.ndarray):
+    """Show ``data`` (the view's RGBA window) in ``live`` (None: add a new live layer); returns
+    the live layer."""
+    kwargs = placement(view)
+    if live is None:
+        src = view.layer
+        return viewer.add_image(
+            data, rgb=True, name=f"{src.name} (live LDCSR)", blending=src.blending,
+            metadata={LIVE_KEY: True}, contrast_limits=[0, 255] if data.dtype == np.uint8 else [0.0, 1.0],
+            **kwargs)
+    for k in ("scale", "translate"):  # rotate/shear/affine are the source's: set once
+        if not np.array_equal(np.asarray(getattr(live, k))[-2:], np.asarray(kwargs[k])):
+            setattr(live, k, kwargs[k])
+    live.data = data
+    if not live.visible:
+        live.visible = True
+    return live
+
+
+def paint_cells(view: LensView, pixels: LayerPixels, key, out: np.ndarray, data: np.ndarray) -> bool:
+    """Add tile ``key`` to the view; write the cells it completed into ``data`` (RGBA)."""
+    cells = view.composer.add(key, out)
+    for cell, unit in cells:
+        ys = slice(cell.y0 - view.win.y0, cell.y0 - view.win.y0 + cell.h)
+        xs = slice(cell.x0 - view.win.x0, cell.x0 - view.win.x0 + cell.w)
+        vals = pixels.display(unit)
+        view.values[ys, xs] = vals
+        if pixels.u8:
+            data[ys, xs, :3] = vals
+            data[ys, xs, 3] = 255
+        else:
+            data[ys, xs] = rgba(view, vals)
+    return bool(cells)
+
+
+def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, model_source: str | None):
+    """Add a finished view as an ordinary result layer with provenance (``model_of()`` gives the
+    model, for its description); returns the layer."""
+    src = view.layer
+    kwargs = placement(view)
+    md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr", LIVE_KEY)}
+    (h, w), (H, W) = view.grid.in_shape, view.grid.out_shape
+    if md.get("transform") is not None:
+        md["transform"] = window_transform(md["transform"], (h, w), (H, W), view.win)
+        a, b, _, d, e, _ = md["transform"]
+        md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
+    from ..run._job import model_info
+
+    model = model_of()
+    md["ldcsr"] = {
+        "kind": "ldcsr", "via": "live lens", "source_layer": src.name, "scale": view.step,
+        "grid_out_shape": [H, W], "out_window": [view.win.y0, view.win.x0, view.win.h, view.win.w],
+        "in_window": [view.win.y0 * h / H, view.win.x0 * w / W, view.win.h * h / H, view.win.w * w / W],
+        "out_shape": [view.win.h, view.win.w], "mode": mode, "seed": seed,
+        "model_source": model_source or "built-in default", "model": model_info(model),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    extra = {} if src.rgb else {"colormap": src.colormap}
+    return viewer.add_image(
+        view.values.copy(), rgb=bool(src.rgb), name=f"{src.name} ×{view.step:g} (LDCSR, kept)",
+        metadata=md, contrast_limits=list(src.contrast_limits), gamma=src.gamma,
+        blending=src.blending, **kwargs, **extra)

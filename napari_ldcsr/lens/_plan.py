@@ -1,0 +1,127 @@
+"""What the live lens shows (Qt-free): which layers it takes, and the view on screen → scale step,
+output window and tile grid of the layer's global output grid, plus the record of one view.
+
+:class:`~napari_ldcsr.lens._lens.LiveLens` plans each view with :func:`plan_view`; the tiles'
+cache and composition are in :mod:`napari_ldcsr.lens._lens_cache`, the drawing into napari in
+:mod:`napari_ldcsr.lens._draw`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ldcsr_core.rules import DEFAULT_TILE_OUT, MIN_INPUT_SIDE, TILE_OVERLAP_OUT
+
+from .. import _geometry as geo
+from .._viewer import camera, canvas_size
+from ._lens_cache import LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
+
+__all__ = ["LensView", "unsupported_reason", "layer_pixels", "visible_data_box", "model_overlap", "plan_view",
+           "all_cached"]
+
+
+def unsupported_reason(layer) -> str | None:
+    """Why the lens cannot work on ``layer`` (None when it can)."""
+    from napari.layers import Image
+
+    if layer is None:
+        return "no layer selected"
+    if not isinstance(layer, Image):
+        return f"'{layer.name}' is a {type(layer).__name__} layer; the lens works on image layers"
+    if layer.multiscale:
+        if len(layer.data) == 0 or not hasattr(layer.data[0], "shape"):
+            return f"'{layer.name}' is multiscale without a base level"
+        base = layer.data[0]
+    else:
+        base = layer.data
+    if (base.ndim - (1 if layer.rgb else 0)) != 2:
+        return f"'{layer.name}' has {layer.ndim} dimensions; the lens works on 2-D (grey or RGB) layers"
+    if min(base.shape[:2]) < MIN_INPUT_SIDE:
+        return f"'{layer.name}' is smaller than {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px"
+    return None
+
+
+@dataclass
+class LensView:
+    """One view being shown: everything needed to paint its tiles and to Keep it."""
+
+    gen: int
+    layer: Any
+    step: float
+    grid: LensGrid
+    win: OutWindow
+    composer: WindowComposer
+    prefix: tuple
+    values: np.ndarray  # the layer's values (dtype and band layout of the source)
+    shown: list = field(default_factory=list)  # plan indices of tiles painted, in order
+    started: float = field(default_factory=time.perf_counter)
+    first_tile_s: float | None = None
+    done_s: float | None = None
+    computed: int = 0
+
+
+def layer_pixels(layer) -> LayerPixels:
+    """The pixels the lens reads from ``layer`` (a lazy multiscale layer: its base level, read
+    window by window, with its coarsest level for the stretch)."""
+    if layer.multiscale:
+        from ..io._lazy import window_reader
+
+        return LayerPixels(window_reader(layer.data[0]), layer.rgb, coarse=layer.data[-1])
+    return LayerPixels(layer.data, layer.rgb)
+
+
+def visible_data_box(viewer, layer) -> tuple[np.ndarray, float]:
+    """The layer's data-coordinate box on screen and the screen px per layer pixel."""
+    cam = camera(viewer)
+    box = geo.visible_world_box(cam.center[-2:], cam.zoom, canvas_size(viewer))
+    (y0, x0), (y1, x1) = box
+    corners = np.array([layer.world_to_data(p)[-2:] for p in ((y0, x0), (y0, x1), (y1, x0), (y1, x1))])
+    data_box = np.stack([corners.min(axis=0), corners.max(axis=0)])
+    o = np.asarray(layer.data_to_world((0, 0)), float)[-2:]
+    step_y = np.linalg.norm(np.asarray(layer.data_to_world((1, 0)), float)[-2:] - o)
+    step_x = np.linalg.norm(np.asarray(layer.data_to_world((0, 1)), float)[-2:] - o)
+    return data_box, float(cam.zoom * max(step_y, step_x))
+
+
+def model_overlap(models: Callable[[str | None], Any], source: str | None) -> int:
+    """The model's measured window overlap (``upscale``'s rule), ``TILE_OVERLAP_OUT`` if unknown.
+    The provider caches models; the widget has usually loaded this one in the background."""
+    try:
+        overlap = getattr(models(source), "tile_overlap", None)
+    except Exception:  # noqa: BLE001 - the worker meets (and reports) the same error
+        overlap = None
+    return TILE_OVERLAP_OUT if overlap is None else int(overlap)
+
+
+def plan_view(viewer, layer, pixels: LayerPixels, *, max_scale: float, tile: int | None, grids: dict,
+              overlap: Callable[[], int], key: tuple):
+    """(step, window, grid, cache-key prefix) of what is on screen now, or None (nothing to do:
+    zoomed out below ×1.25, or the layer is off screen).
+
+    ``grids`` caches the tile grids by (step, overlap); ``overlap()`` is asked only without a
+    fixed ``tile``; the prefix is ``key + (step, tile)``.
+    """
+    data_box, zoom = visible_data_box(viewer, layer)
+    step = scale_step(zoom, max_scale)
+    if step is None:
+        return None
+    out_shape = global_out_shape(pixels.shape, step)
+    win = output_window(data_box, pixels.shape, out_shape)
+    if win is None:
+        return None
+    ov = None if tile else overlap()
+    grid = grids.get((step, ov))
+    if grid is None:
+        grid = grids[(step, ov)] = LensGrid(
+            pixels.shape, out_shape, tile, window=None if tile else DEFAULT_TILE_OUT, overlap_out=ov)
+    return step, win, grid, key + (step, tile)
+
+
+def all_cached(planned, cache) -> bool:
+    """Whether every tile of a planned view is in ``cache``."""
+    _, win, grid, prefix = planned
+    return all(prefix + k in cache for k in grid.tiles_for(win))

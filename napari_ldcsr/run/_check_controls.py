@@ -1,0 +1,61 @@
+"""The dock widget's *Check quality here* row: the button, the "error map layer" box, and the
+check's handling (start it in the widget's ``CheckRunner``, report it in the status line, add the
+error maps). The check itself is :mod:`napari_ldcsr.run._selfcheck` (Qt-free)."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QPushButton
+
+from .._viewer import notify
+from ._job import layer_source, plain_message
+
+__all__ = ["CheckControls"]
+
+
+class CheckControls:
+    """The check row of an ``LdcsrWidget`` (``row`` is a layout for the widget to add). It uses the
+    widget's viewer, settings, ``checker`` (a ``CheckRunner``), status line and ``qualityChecked``."""
+
+    def __init__(self, widget) -> None:
+        from ._selfcheck import TOOLTIP
+
+        self.widget = widget
+        self.row = QHBoxLayout()
+        self.button = QPushButton("Check quality here")
+        self.button.setToolTip(TOOLTIP)
+        self.error_map_box = QCheckBox("error map layer")
+        self.error_map_box.setChecked(True)
+        self.row.addWidget(self.button)
+        self.row.addWidget(self.error_map_box)
+        self.button.clicked.connect(lambda: widget.check_quality())
+        checker = widget.checker
+        checker.succeeded.connect(self._on_checked)
+        checker.failed.connect(lambda exc: widget._set_status(f"Check failed: {plain_message(exc)}"))
+        checker.failed.connect(lambda exc: notify("error", f"LDCSR could not check the quality: {plain_message(exc)}"))
+        checker.finished.connect(widget._update_enabled)
+
+    def check_quality(self, layer=None) -> bool:
+        """Start a check of ``layer`` (None: the picked one) unless the widget is busy; True when
+        a check was started (problems become notifications)."""
+        from ._selfcheck import prepare_check
+
+        w = self.widget
+        if w.running or w.checker.running:
+            notify("warning", "LDCSR is busy; wait for the run or the check to finish.")
+            return False
+        request = prepare_check(w.viewer, w.settings, layer)
+        if isinstance(request, str):
+            notify("error", request)
+            return False
+        w._set_status(f"Checking ×{request.scale:.2f} ({request.mode}) on {request.where}…")
+        w.checker.start(layer_source(w.viewer, request.layer), request)
+        w._update_enabled()
+        return True
+
+    def _on_checked(self, result, request) -> None:
+        from ._selfcheck import show_check
+
+        w = self.widget
+        w._set_status(show_check(w.viewer, request, result, maps=self.error_map_box.isChecked()))
+        w.status_label.setToolTip(f"{result.line()}\nLimits: {result.to_dict()['limits']}.")
+        w.qualityChecked.emit(result)

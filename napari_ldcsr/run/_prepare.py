@@ -1,0 +1,63 @@
+"""A Run's request (Qt-free): from the form's settings and a layer to the ``JobSpec`` to run, with
+every check a Run makes before it starts (the layer, the region, the spec, streaming to a file),
+and the status line's texts of a run."""
+
+from __future__ import annotations
+
+import os
+
+from ldcsr_core.rules import MIN_INPUT_SIDE
+
+from ._bigrun import plan_run
+from ._job import JobSpec, LayerSource, check_layer, layer_source, plain_message
+from ._region import region_for
+
+__all__ = ["prepare_run", "fmt_seconds", "running_text", "progress_text"]
+
+
+def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] | str:
+    """(spec, source) of a Run of ``layer`` at ``scale`` with the settings ``s`` (a
+    ``RunSettings``), or why it cannot run. Big results stream to a GeoTIFF (``_bigrun``)."""
+    problem = check_layer(layer, scale)
+    if problem is None:
+        region = region_for(viewer, layer, s.region, s.shapes)
+        if isinstance(region, str):
+            problem = region
+        elif min(region.shape) < MIN_INPUT_SIDE:
+            problem = (f"The region is only {region.rows}×{region.cols} px; it needs at least "
+                       f"{MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px.")
+    if problem is not None:
+        return problem
+    try:
+        spec = JobSpec(scale=scale, region=region, mode=s.mode, seed=s.seed, model_source=s.model_source,
+                       tile=s.tile, bicubic=s.bicubic, stretch=s.stretch, bands=s.bands, samples=s.samples)
+    except ValueError as exc:
+        return plain_message(exc)
+    source = layer_source(viewer, layer)
+    spec = plan_run(source, spec)
+    if isinstance(spec, str):
+        return spec
+    return spec, source
+
+
+def fmt_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60}:{seconds % 60:02d} min"
+
+
+def running_text(spec: JobSpec, source: LayerSource, *, cached: bool) -> str:
+    """The status line while a run starts (``cached``: the model is loaded already)."""
+    bands = f" · {len(source.layers)} band layers" if source.layout == "bands" else ""
+    to_file = f" · streaming to {os.path.basename(spec.output_path)}" if spec.output_path else ""
+    return (f"Running ×{spec.scale:.2f} ({spec.mode}) on {spec.region.rows}×{spec.region.cols} px → "
+            f"{spec.out_shape[0]}×{spec.out_shape[1]} px{bands}{to_file}" + ("" if cached else " · loading model…"))
+
+
+def progress_text(done: int, total: int, elapsed: float) -> str | None:
+    """The status line after ``done`` of ``total`` tiles in ``elapsed`` seconds (None: unchanged)."""
+    if 0 < done < total:
+        left = elapsed / done * (total - done)
+        return f"{done} / {total} tiles · about {fmt_seconds(left)} left"
+    if done >= total:
+        return f"{done} / {total} tiles · finishing…"
+    return None
