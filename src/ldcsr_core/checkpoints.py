@@ -8,7 +8,6 @@ and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import pickle
