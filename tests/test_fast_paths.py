@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ldcsr_core import heap
-from ldcsr_core.models import autoencoder
+from ldcsr_core.models import upsampler_windows
 from ldcsr_core.models.autoencoder import FRU, IMDModule, SADNUpsampler, norm_swish
 from ldcsr_core.models.resample import Window2d
 
@@ -53,7 +53,7 @@ def test_imd_and_fru_fast_paths_equal_the_plain_code(batch):
 
 
 def test_upsampler_bands_tile_the_output_exactly(monkeypatch):
-    monkeypatch.setattr(autoencoder, "BAND_BYTES", 3 * 64 * 4 * 48)  # bands of 3 rows, the last shorter
+    monkeypatch.setattr(upsampler_windows, "BAND_BYTES", 3 * 64 * 4 * 48)  # bands of 3 rows, the last shorter
     torch.manual_seed(0)
     up = SADNUpsampler(16, 3, 64).eval()
     x = torch.randn(2, 16, 11, 12).contiguous(memory_format=CL)
