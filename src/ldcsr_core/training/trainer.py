@@ -124,7 +124,11 @@ class Trainer(PhaseMixin):
         self.train_decoder_in_prior = train_decoder_in_prior
         self.train_detail_decoder = train_detail_decoder
         self.state = TrainState()
-        self.disc = PatchDiscriminator().to(self.dev) if adv_weight > 0 else None
+        self.disc = None
+        if adv_weight > 0:  # initialised from the run's seed, not from wherever the global stream is
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed + 1)
+                self.disc = PatchDiscriminator().to(self.dev)
         self.ema: EMA | None = None
         self.opt: torch.optim.Optimizer | None = None
         self.opt_d: torch.optim.Optimizer | None = None
