@@ -298,3 +298,33 @@ def test_the_gpu_script_runs_resumes_and_never_imports_rasterio(image_dir, tmp_p
     assert any(e["event"] == "resume" for e in log)
     m = ldcsr_core.load_model(tmp_path / "o2" / "ldcsr-gpu.safetensors", device="cpu")
     assert json.loads(m.notes)["history"]["phases"]["diffusion"]["steps"] == 4
+
+
+def test_cli_train_stops_on_its_budget_logs_json_lines_and_resumes(image_dir, tmp_path):
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    from ldcsr_core.training.runlog import read_jsonl
+    g = _gpu_train()
+    src = tmp_path / "src"
+    import shutil
+    shutil.copytree(image_dir, src / "train")
+    shutil.copytree(image_dir, src / "val")
+    arch = tmp_path / "a.npz"
+    g.pack(src, arch, quality=95, max_mb=2.0, val_count=1, log=lambda *_: None)
+    (tmp_path / "cfg.json").write_text(tiny_test_config(with_encoder=True).to_json())
+    out, log = tmp_path / "c.safetensors", tmp_path / "c.jsonl"
+    args = ["train", str(arch), "--val", f"{arch}#val", "--out", str(out), "--config", str(tmp_path / "cfg.json"),
+            "--steps", "2", "0", "2", "--batch", "4", "--lr-size", "16", "--scale-range", "2", "3", "--device", "cpu",
+            "--lr-scaling", "linear", "--lr-ref-batch", "2", "--warmup-steps", "1", "--amp", "off", "--workers", "0",
+            "--log", str(log), "--val-every-steps", "1", "--val-limit", "1"]
+    r = CliRunner().invoke(main, args + ["--stop-after-steps", "3"])
+    assert r.exit_code == 0, r.output
+    ev = read_jsonl(log)
+    assert ev[-1]["event"] == "stop" and ev[-1]["phase"] == "diffusion" and ev[-1]["step"] == 1
+    assert ev[0]["settings"]["effective_base_lr"] == pytest.approx(2e-3) and ev[0]["settings"]["batch_size"] == 4
+    assert any(e["event"] == "val" and e["phase"] == "fast" and e["step"] == 1 for e in ev)
+    r = CliRunner().invoke(main, args + ["--resume", str(out.with_suffix(".ckpt"))])
+    assert r.exit_code == 0, r.output
+    ev = read_jsonl(log)
+    assert ev[-1]["event"] == "end" and ev[-1]["total_steps"] == 4
+    assert json.loads(ldcsr_core.load_model(out, device="cpu").notes)["history"]["phases"]["diffusion"]["steps"] == 2
