@@ -53,7 +53,7 @@ def atomic_torch_save(obj, path: Path):
 
 
 def read_checkpoint(path, map_location="cpu") -> dict:
-    """A checkpoint written by the trainer (or its parts ``PATH.part000``… merged in memory).
+    """A checkpoint written by the trainer (or rebuilt at ``path`` from its parts ``PATH.part000``…).
     Loaded with ``weights_only=True``: never runs pickled code."""
     path = Path(path)
     try:
