@@ -19,7 +19,6 @@ import argparse
 import io
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys

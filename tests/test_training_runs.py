@@ -147,8 +147,8 @@ def test_batches_depend_on_the_step_alone_not_on_workers_or_the_start(image_dir)
 def test_bf16_autocast_trains_fp32_master_weights_on_cpu(image_dir, tmp_path):
     from ldcsr_core.training.data import to_tensor
     from ldcsr_core.training.trainer import Trainer
-    t = Trainer(image_dir, tmp_path / "m.safetensors", amp="bf16", **_kw(image_dir, tmp_path, steps=(2, 0, 2),
-                                                                         val_dir=None, adv_weight=0.0))
+    t = Trainer(image_dir, tmp_path / "m.safetensors", amp="bf16", **_kw(image_dir, tmp_path, steps=(2, 1, 2),
+                                                                         val_dir=None, hf_weight=1.0))
     dtypes = []
     conv = t.model.cond_stage_model.conv_in if hasattr(t.model.cond_stage_model, "conv_in") else \
         next(m for m in t.model.cond_stage_model.modules() if isinstance(m, torch.nn.Conv2d))
@@ -163,7 +163,8 @@ def test_bf16_autocast_trains_fp32_master_weights_on_cpu(image_dir, tmp_path):
     h.remove()
     before = t.model.state_dict()["first_stage_model.decoder.head.weight"].clone()
     _, hist = t.run()
-    assert hist["phases"]["diffusion"]["steps"] == 2 and np.isfinite(hist["phases"]["diffusion"]["final_loss"])
+    assert [hist["phases"][p]["steps"] for p in ("fast", "prior", "diffusion")] == [2, 1, 2]
+    assert all(np.isfinite(hist["phases"][p]["final_loss"]) for p in ("fast", "prior", "diffusion"))
     assert all(p.dtype == torch.float32 for p in t.model.parameters())
     assert not torch.equal(before, t.model.state_dict()["first_stage_model.decoder.head.weight"])
     assert t.settings["amp"] == "bf16"

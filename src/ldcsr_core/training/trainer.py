@@ -163,13 +163,15 @@ class Trainer(PhaseMixin):
 
     # -- bookkeeping -------------------------------------------------------------------------------
     def _make_optimizers(self, phase):
-        self.opt = torch.optim.Adam(self._params(phase), eps=1e-10)  # small early gradients: keep Adam's steps
+        # small early gradients: keep Adam's steps (eps 1e-10); on CUDA one fused kernel per step
+        self.opt = torch.optim.Adam(self._params(phase), eps=1e-10, fused=self.dev.type == "cuda" or None)
         for g in self.opt.param_groups:
             g["base_lr"] = g["lr"]
         if phase == "diffusion":
             self.ema = EMA(self._ema_modules())
             if self.disc is not None:
-                self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
+                self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=2e-4, betas=(0.5, 0.999),
+                                              fused=self.dev.type == "cuda" or None)
 
     def _autocast(self):
         return torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.amp == "bf16")
