@@ -36,6 +36,7 @@ MAX_RESULT_FILES = 8
 CKPT_NAME = "run.ckpt"
 WEIGHTS_NAME = "ldcsr-gpu.safetensors"
 LOG_NAME = "train.jsonl"
+ENTRY_OVERHEAD = 400        # bytes per archived image beyond its JPEG: zip headers, .npy header, its name
 
 
 def travel_bytes(extra=()) -> int:
@@ -93,15 +94,15 @@ def pack(src, out, *, quality=90, crop=None, max_mb=None, reserve_mb=0.0, val_co
     arrays, used = {}, 0
     for i, f in enumerate(val_files):
         arrays[f"val/{i}"] = _encode(load_rgb(f), quality, None)  # full frames, as validate() crops them
-        used += arrays[f"val/{i}"].nbytes
+        used += arrays[f"val/{i}"].nbytes + ENTRY_OVERHEAD
     train_files = _round_robin(list_images(src / "train" if (src / "train").is_dir() else src))
     n = 0
     for f in train_files:
         a = _encode(load_rgb(f), quality, crop)
-        if used + a.nbytes > budget:
+        if used + a.nbytes + ENTRY_OVERHEAD > budget:
             break
         arrays[f"train/{n}"] = a
-        used += a.nbytes
+        used += a.nbytes + ENTRY_OVERHEAD
         n += 1
     if n == 0:
         raise SystemExit(f"not one training image fits in {max_mb:.1f} MiB")
@@ -242,8 +243,9 @@ def main(argv=None):
     r.add_argument("--reserve-s", type=float, default=40.0, help="of --minutes, kept for writing the results")
     r.add_argument("--resume", default=None, help="checkpoint, its parts, or a previous --out folder")
     r.add_argument("--device", default="auto")
-    r.add_argument("--phase-minutes", type=float, nargs=3, default=(12.0, 3.0, 9.0), metavar=("FAST", "PRIOR", "DIFF"),
-                   help="wall-clock budget of each phase over all runs together")
+    r.add_argument("--phase-minutes", type=float, nargs=3, default=(4.0, 1.0, 2.0), metavar=("FAST", "PRIOR", "DIFF"),
+                   help="wall-clock budget of each phase over all runs together (default: one 8-minute run "
+                        "finishes all three; raise them, e.g. 12 3 9, for training carried over several runs)")
     r.add_argument("--steps", type=int, nargs=3, default=None, metavar=("FAST", "PRIOR", "DIFF"),
                    help="steps of each phase over all runs (replaces --phase-minutes)")
     r.add_argument("--batch", type=int, default=64)
