@@ -22,9 +22,10 @@ def _float_list(value: str, param: str) -> list[float]:
 
 
 @click.command("train")
-@click.argument("data", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--val", "val_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of validation images (validated every --val-every minutes).")
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.option("--val", "val_dir", default=None,
+              help="Folder of validation images, or a packed archive (ARCHIVE.npz#val); a fixed subset "
+                   "of at most --val-limit images is validated every --val-every minutes (or steps).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output .safetensors (rewritten at every checkpoint).")
 @click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -43,11 +44,30 @@ def _float_list(value: str, param: str) -> list[float]:
 @click.option("--steps", type=click.IntRange(min=0), nargs=3, default=None, metavar="FAST PRIOR DIFF",
               help="Steps of each phase; replaces --minutes (runs then compute the same whether the "
                    "machine is busy or the process is paused).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--batch-size", "--batch", "batch_size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--lr-size", type=click.IntRange(min=8), default=32, show_default=True,
               help="Side of the LR training patches.")
 @click.option("--scale-range", type=float, nargs=2, default=(1.2, 8.0), show_default=True)
-@click.option("--base-lr", type=float, default=1e-3, show_default=True)
+@click.option("--base-lr", type=float, default=1e-3, show_default=True,
+              help="Learning rate at --lr-ref-batch (see --lr-scaling).")
+@click.option("--lr-scaling", type=click.Choice(["none", "linear", "sqrt"]), default="none", show_default=True,
+              help="Scale --base-lr with the batch: linear = x batch/ref, sqrt = x sqrt(batch/ref).")
+@click.option("--lr-ref-batch", type=click.IntRange(min=1), default=8, show_default=True,
+              help="The batch size --base-lr was tuned for.")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Linear LR warm-up at the start of each phase (longer for large scaled LRs).")
+@click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
+              help="Mixed precision: bf16 autocast over fp32 master weights; auto = bf16 on CUDA, off on CPU.")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Loader worker processes making the crops ahead (default: 0 on CPU, up to 8 on CUDA).")
+@click.option("--compile", "compile_", is_flag=True,
+              help="torch.compile the condition encoder, stage-1 encoder and UNet (in place; checkpoints unchanged).")
+@click.option("--stop-after", type=click.FloatRange(min=0), default=None, metavar="MINUTES",
+              help="Budget of this process: checkpoint and exit after MINUTES; --resume continues.")
+@click.option("--stop-after-steps", type=click.IntRange(min=0), default=None,
+              help="Like --stop-after, counted in steps of this process.")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append the run's events (steps, validation, checkpoints) to this JSON-lines file.")
 @click.option("--pix-weight", type=float, default=0.0, show_default=True,
               help="Diffusion phase: L1 + gradient-L1 on the decoded chain output.")
 @click.option("--fft-weight", type=float, default=0.0, show_default=True,
@@ -78,6 +98,10 @@ def _float_list(value: str, param: str) -> list[float]:
               help="Diffusion phase: train a separate detail decoder for diffusion mode (a copy of the "
                    "decoder at first); the fast path keeps its decoder unchanged.")
 @click.option("--val-every", type=float, default=15.0, show_default=True, help="Minutes between validations.")
+@click.option("--val-every-steps", type=click.IntRange(min=1), default=None,
+              help="Validate every N steps of a phase instead (the same steps in every run).")
+@click.option("--val-limit", type=click.IntRange(min=1), default=35, show_default=True,
+              help="Validate on every k-th validation image, at most this many (a fixed subset).")
 @click.option("--checkpoint-every", type=float, default=10.0, show_default=True,
               help="Minutes between checkpoints.")
 @opt.seed_opt
@@ -88,11 +112,12 @@ def _float_list(value: str, param: str) -> list[float]:
 def train_command(data, val_dir, out, init, resume, checkpoint, config_path, grow_sr_modules, minutes, steps,
                   batch_size, lr_size, scale_range, base_lr, pix_weight, fft_weight, adv_weight, lat_weight, hf_weight, lrc_weight, es_weight,
                   spread_weight, spread_ratio, train_decoder_in_prior, train_decoder_in_diffusion,
-                  train_detail_decoder,
+                  train_detail_decoder, lr_scaling, lr_ref_batch, warmup_steps, amp, workers, compile_,
+                  stop_after, stop_after_steps, log_path, val_every_steps, val_limit,
                   val_every, checkpoint_every, seed, device, threads, name, model_version):
     """Train or fine-tune a model on the images in DATA (three phases: fast, prior, diffusion)."""
     from ..config import ModelConfig
-    from ..training.train import train
+    from ..training.trainer import train
 
     tlog = logging.getLogger("ldcsr_core.training")  # the run's progress is this command's output
     if not tlog.handlers:
@@ -112,7 +137,10 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
           train_decoder_in_diffusion=train_decoder_in_diffusion, train_detail_decoder=train_detail_decoder,
           train_decoder_in_prior=train_decoder_in_prior, val_every_s=val_every * 60,
           checkpoint_every_s=checkpoint_every * 60, grow_sr_modules=grow_sr_modules,
-          steps=tuple(steps) if steps else None)
+          steps=tuple(steps) if steps else None, lr_scaling=lr_scaling, lr_ref_batch=lr_ref_batch,
+          warmup=warmup_steps, amp=amp, workers=workers, compile=compile_,
+          stop_after_s=stop_after * 60 if stop_after is not None else None, stop_after_steps=stop_after_steps,
+          log_path=log_path, val_every_steps=val_every_steps, val_limit=val_limit)
 
 
 @click.command("evaluate")

@@ -1,7 +1,15 @@
-"""Training/evaluation data: HR images from any folder, LR made by antialiased PIL bicubic."""
+"""Training/evaluation data: HR images from any folder (or a packed archive of them), LR made by
+antialiased PIL bicubic; random crops whose content is a function of (seed, key) alone, and a
+loader that makes them in worker processes.
+
+Nothing here imports rasterio unless an image cannot be read by PIL (GeoTIFFs with ≠ 3 bands):
+the training path runs on machines without it.
+"""
 
 from __future__ import annotations
 
+import io
+import itertools
 import random
 from pathlib import Path
 
@@ -10,7 +18,10 @@ from PIL import Image
 
 from ..errors import InputError
 
-__all__ = ["IMAGE_SUFFIXES", "list_images", "load_rgb", "degrade", "MultiScaleCrops"]
+__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "load_rgb", "load_images", "degrade",
+           "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
+
+ARCHIVE_SUFFIX = ".npz"
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
@@ -44,6 +55,39 @@ def load_rgb(path: str | Path) -> np.ndarray:
     return a.astype(np.uint8).transpose(1, 2, 0)
 
 
+def load_images(source, split: str = "train") -> list[np.ndarray]:
+    """Decoded H×W×3 uint8 images from a folder (recursive) or from a packed archive
+    (``scripts/gpu_train.py pack``: a ``.npz`` of encoded images, ``<split>/<i>`` keys). An archive
+    may name its split after a ``#``: ``rsscn7.npz#val``."""
+    src = str(source)
+    path, _, sel = src.partition("#")
+    if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
+        split = sel or split
+        with np.load(path) as z:
+            keys = sorted((k for k in z.files if k.startswith(split + "/")), key=lambda k: int(k.split("/")[1]))
+            if not keys:
+                raise FileNotFoundError(f"no {split!r} images in archive {path}")
+            out = []
+            for k in keys:
+                with Image.open(io.BytesIO(z[k].tobytes())) as im:
+                    out.append(np.asarray(im.convert("RGB")))
+            return out
+    return [load_rgb(f) for f in list_images(src)]
+
+
+def to_tensor(a, device):
+    """uint8 B×H×W×3 (numpy or torch) → float (B,3,H,W) in [-1,1]; the uint8 batch travels to the
+    device (4× fewer bytes), asynchronously when it is pinned."""
+    import torch
+    t = torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+    return t.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def to_uint8(x) -> np.ndarray:
+    """float (B,3,H,W) in [-1,1] → uint8 B×H×W×3."""
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
 def degrade(hr: np.ndarray, lr_hw: tuple[int, int]) -> np.ndarray:
     """The paper's degradation: PIL (antialiased) bicubic resize of the uint8 HR image."""
     return np.asarray(Image.fromarray(hr).resize((lr_hw[1], lr_hw[0]), Image.BICUBIC))
@@ -53,13 +97,17 @@ class MultiScaleCrops:
     """Random HR/LR training pairs with one continuous scale per batch (as the official loader).
 
     LR patches are ``lr_size`` px; the HR crop is ``int(lr_size · s)`` px, so the effective ratio is
-    HR/LR. Augmentation: flips and 90° rotations.
+    HR/LR. Augmentation: flips and 90° rotations. ``files`` are paths or already decoded images
+    (decoded once, kept in memory). :meth:`batch_at` makes the batch of a key (e.g. ``"fast:123"``,
+    phase and step) from a random stream of its own, so a batch depends on (seed, key) alone: any
+    process can make it, in any order, and a resumed run gets the same batches.
     """
 
     def __init__(self, files, lr_size: int = 32, scale_range=(1.2, 8.0), seed: int = 0):
-        self.images = [load_rgb(f) for f in files]
+        self.images = [f if isinstance(f, np.ndarray) else load_rgb(f) for f in files]
         self.lr_size = lr_size
         self.scale_range = scale_range
+        self.seed = seed
         self.rng = random.Random(seed)
         self._sides = [min(im.shape[:2]) for im in self.images]
         need = int(lr_size * max(scale_range))
@@ -70,23 +118,86 @@ class MultiScaleCrops:
                 f"{max(self._sides, default=0)} px): use a smaller lr_size or scale range, or larger images")
 
     def batch(self, batch_size: int):
-        """Returns (lr uint8 B×h×w×3, hr uint8 B×H×W×3); crops come only from images large enough."""
-        s = self.rng.uniform(*self.scale_range)
+        """Returns (lr uint8 B×h×w×3, hr uint8 B×H×W×3) from the sampler's own running stream."""
+        return self._draw(self.rng, batch_size)
+
+    def batch_at(self, key: str, batch_size: int):
+        """The batch of ``key``: the same (seed, key) always gives the same batch."""
+        return self._draw(random.Random(f"{self.seed}:{key}"), batch_size)
+
+    def _draw(self, rng: random.Random, batch_size: int):
+        """Crops come only from images large enough."""
+        s = rng.uniform(*self.scale_range)
         hr_size = int(self.lr_size * s)
         fits = [i for i, side in enumerate(self._sides) if side >= hr_size]
         lrs, hrs = [], []
         while len(hrs) < batch_size:
-            img = self.images[fits[self.rng.randrange(len(fits))]]
+            img = self.images[fits[rng.randrange(len(fits))]]
             H, W = img.shape[:2]
-            y, x = self.rng.randrange(H - hr_size + 1), self.rng.randrange(W - hr_size + 1)
+            y, x = rng.randrange(H - hr_size + 1), rng.randrange(W - hr_size + 1)
             crop = img[y:y + hr_size, x:x + hr_size]
-            if self.rng.random() < 0.5:
+            if rng.random() < 0.5:
                 crop = crop[:, ::-1]
-            if self.rng.random() < 0.5:
+            if rng.random() < 0.5:
                 crop = crop[::-1]
-            if self.rng.random() < 0.5:
+            if rng.random() < 0.5:
                 crop = crop.transpose(1, 0, 2)
             crop = np.ascontiguousarray(crop)
             hrs.append(crop)
             lrs.append(degrade(crop, (self.lr_size, self.lr_size)))
         return np.stack(lrs), np.stack(hrs)
+
+
+class _StepDataset:
+    """Map-style dataset over step numbers: item ``i`` is the batch of ``f"{prefix}:{i}"`` as uint8
+    torch tensors (so that the loader can pin them)."""
+
+    def __init__(self, crops: MultiScaleCrops, prefix: str, batch_size: int):
+        self.crops, self.prefix, self.batch_size = crops, prefix, batch_size
+
+    def __getitem__(self, i):
+        import torch
+        lr, hr = self.crops.batch_at(f"{self.prefix}:{i}", self.batch_size)
+        return torch.from_numpy(lr), torch.from_numpy(hr)
+
+    def __len__(self):  # steps are numbered without end; the sampler says where to stop
+        return 2 ** 62
+
+
+def _worker_init(_):
+    import torch
+    torch.set_num_threads(1)
+
+
+class StepBatches:
+    """The batches of steps ``start, start+1, …`` (``stop`` excluded; None: no end) of one phase,
+    made ahead by ``workers`` processes (0: in this process) into pinned memory when asked. The
+    batch of a step does not depend on the number of workers, nor on where a run was resumed."""
+
+    def __init__(self, crops: MultiScaleCrops, prefix: str, batch_size: int, start: int = 0,
+                 stop: int | None = None, workers: int = 0, pin_memory: bool = False, prefetch: int = 4):
+        import torch
+        from torch.utils.data import DataLoader, Sampler
+
+        class _Steps(Sampler):
+            def __iter__(self_):
+                return iter(range(start, stop)) if stop is not None else itertools.count(start)
+
+            def __len__(self_):
+                return max(0, stop - start) if stop is not None else 2 ** 62
+
+        self.loader = DataLoader(_StepDataset(crops, prefix, batch_size), batch_size=None, sampler=_Steps(),
+                                 num_workers=workers, pin_memory=pin_memory and torch.cuda.is_available(),
+                                 prefetch_factor=prefetch if workers else None,
+                                 worker_init_fn=_worker_init if workers else None)
+        self._it = None
+
+    def __iter__(self):
+        self._it = iter(self.loader)
+        return self._it
+
+    def close(self):
+        """Stop the workers (the batches they made ahead are dropped: a resume makes them again)."""
+        it, self._it = self._it, None
+        if it is not None and hasattr(it, "_shutdown_workers"):
+            it._shutdown_workers()

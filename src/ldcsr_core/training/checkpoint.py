@@ -1,0 +1,154 @@
+"""Save and resume: the resumable ``TrainState``, atomic checkpoint files, the random states a run
+depends on, and the transport of a checkpoint through size-limited channels (split into parts and
+merged back; a half-precision copy)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import random
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import TrainingError
+
+__all__ = ["TrainState", "atomic_torch_save", "read_checkpoint", "rng_states", "restore_rng_states",
+           "split_file", "merge_parts", "half_precision_copy", "PART_SUFFIX"]
+
+PART_SUFFIX = ".part"
+
+
+@dataclass
+class TrainState:
+    """Everything a run needs to be resumed: phase bookkeeping, history and RNG states."""
+
+    done: list = field(default_factory=list)         # finished phases
+    phase: str | None = None                          # phase in progress
+    phase_step: int = 0
+    phase_elapsed: float = 0.0                        # wall-clock seconds spent in the phase
+    calibrated: bool = False                          # scale_factor measured after phase A
+    history: dict = field(default_factory=lambda: {"phases": {}, "val": []})
+    recent_losses: list = field(default_factory=list)  # the phase's last losses (its final_loss)
+    total_steps: int = 0                              # steps of all phases and runs together
+    runs: int = 0                                     # processes that worked on this run
+
+
+def atomic_torch_save(obj, path: Path):
+    """``torch.save`` to a temporary file beside ``path``, then rename: a crash leaves the old file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ckpt", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """A checkpoint written by the trainer (or rebuilt at ``path`` from its parts ``PATH.part000``…).
+    Loaded with ``weights_only=True``: never runs pickled code."""
+    path = Path(path)
+    try:
+        if not path.exists() and Path(str(path) + PART_SUFFIX + "000").exists():
+            path = merge_parts(path)
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        raise TrainingError(f"cannot read checkpoint {path}: {e}") from e
+
+
+def rng_states(gen: torch.Generator) -> dict:
+    """The states of every random stream a step may draw from: the trainer's noise generator, and
+    (for code that uses them) torch's, CUDA's, Python's and NumPy's global ones."""
+    st = {"gen": gen.get_state(), "torch": torch.get_rng_state(), "python": list(_py_state()),
+          "numpy": _np_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def _py_state():
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
+
+
+def _np_state():
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
+            "cached": float(cached), "name": name}
+
+
+def restore_rng_states(st: dict, gen: torch.Generator):
+    gen.set_state(st["gen"].cpu())
+    torch.set_rng_state(st["torch"].cpu())
+    version, internal, gauss = st["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = st["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in st["cuda"]])
+
+
+def split_file(path, max_bytes: int = 15 * 2 ** 20, out_dir=None) -> list[Path]:
+    """Split ``path`` into ``NAME.part000``, ``NAME.part001``… of at most ``max_bytes`` each, in
+    ``out_dir`` (default: beside it), plus ``NAME.parts.json`` (sizes and SHA-256) for
+    :func:`merge_parts`. Returns the part paths."""
+    path = Path(path)
+    out_dir = Path(out_dir) if out_dir else path.parent
+    data = path.read_bytes()
+    parts = []
+    for i, off in enumerate(range(0, max(len(data), 1), max_bytes)):
+        p = out_dir / f"{path.name}{PART_SUFFIX}{i:03d}"
+        p.write_bytes(data[off:off + max_bytes])
+        parts.append(p)
+    (out_dir / f"{path.name}.parts.json").write_text(json.dumps(
+        {"name": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+         "parts": [p.name for p in parts]}))
+    return parts
+
+
+def merge_parts(path, out=None) -> Path:
+    """Rebuild ``path`` from ``PATH.part000``… (checked against ``PATH.parts.json`` when present)
+    into ``out`` (default: ``path``). Returns the rebuilt file."""
+    path = Path(path)
+    parts = sorted(path.parent.glob(path.name + PART_SUFFIX + "[0-9][0-9][0-9]"))
+    if not parts:
+        raise TrainingError(f"no parts {path.name}{PART_SUFFIX}000… beside {path}")
+    data = b"".join(p.read_bytes() for p in parts)
+    meta = path.parent / f"{path.name}.parts.json"
+    if meta.exists():
+        m = json.loads(meta.read_text())
+        if m["size"] != len(data) or m["sha256"] != hashlib.sha256(data).hexdigest():
+            raise TrainingError(f"the parts of {path.name} do not rebuild it (missing or damaged part)")
+    out = Path(out) if out else path
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    return out
+
+
+def half_precision_copy(ckpt: dict, dtype=torch.bfloat16) -> dict:
+    """The checkpoint with every floating-point tensor of the model, EMA and optimiser moments in
+    ``dtype`` (half the bytes). A resume from it continues the run but not bit for bit: the
+    weights are rounded, and the trainer turns them back into fp32 master weights."""
+    def conv(v):
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and v.dim() > 0:
+            return v.to(dtype)
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
+    out = dict(ckpt)
+    for k in ("model", "ema", "opt", "disc", "opt_d"):
+        if out.get(k) is not None:
+            out[k] = conv(out[k])
+    out["half_precision"] = str(dtype).replace("torch.", "")
+    return out

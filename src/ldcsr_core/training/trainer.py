@@ -1,0 +1,407 @@
+"""One training run of an LDCSR model on any folder (or packed archive) of images, on CPU or GPU.
+
+The phases and their losses are in :mod:`.phases`; this module runs them: data loading (crops made
+ahead by worker processes into pinned memory), bf16 autocast on fp32 master weights, optional
+``torch.compile``, validation, the JSON-lines log, checkpoints, and the budgets — per phase
+(minutes or steps; a phase ends with a checkpoint) and per process (``stop_after_s`` /
+``stop_after_steps``: checkpoint and return, a later run resumes).
+
+A resume restores the model, EMA, optimisers, discriminator, every random state and the phase's
+step; the batch of a step depends on (seed, phase, step) alone (:meth:`MultiScaleCrops.batch_at`),
+so on CPU a run stopped and resumed ends with the same weights, bit for bit, as one that was not
+(tested).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..checkpoints import build_model, load_model, resolve_device, save_model
+from ..config import compact_config
+from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_rng_states, rng_states
+from .data import MultiScaleCrops, StepBatches, list_images, load_images, load_rgb, to_tensor
+from .ema import EMA
+from .errors import TrainingError
+from .growth import add_detail_decoder, grow_model
+from .losses import PatchDiscriminator
+from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
+from .runlog import JsonlLog
+from .validation import validate
+
+__all__ = ["Trainer", "train", "AMP_MODES"]
+
+log = logging.getLogger("ldcsr_core.training")
+
+AMP_MODES = ("auto", "bf16", "off")
+
+
+def _val_images(val_dir, limit):
+    """A fixed subset of the validation images: every k-th, so that at most ``limit`` remain."""
+    if not val_dir:
+        return []
+    path = str(val_dir).partition("#")[0]
+    if Path(path).is_file():
+        imgs = load_images(val_dir, split="val")
+        return imgs[:: -(-len(imgs) // limit)] if limit and len(imgs) > limit else imgs
+    files = list_images(val_dir)
+    if limit and len(files) > limit:
+        files = files[:: -(-len(files) // limit)]
+    return [load_rgb(f) for f in files]
+
+
+class Trainer(PhaseMixin):
+    """One training run: the model, data, optimisers, EMA and the resumable ``TrainState``."""
+
+    def __init__(self, data_dir, out, *, val_dir=None, config=None, init=None, minutes=(50.0, 10.0, 15.0),
+                 batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3, seed=0, device="auto",
+                 log_every=10, val_every_s=900.0, checkpoint_every_s=600.0, name="ldcsr-custom", version="0",
+                 adv_weight=0.0, fft_weight=0.0, pix_weight=0.0, lat_weight=1.0, hf_weight=0.0, lrc_weight=0.0,
+                 es_weight=0.0, spread_weight=0.0, spread_ratio=0.3, train_decoder_in_diffusion=False,
+                 train_decoder_in_prior=False, train_detail_decoder=False, val_limit=35, checkpoint=None,
+                 grow_sr_modules=None, steps=None, amp="auto", workers=None, pin_memory=None,
+                 lr_scaling="none", lr_ref_batch=8, warmup=50, compile=False, compile_backend="inductor",
+                 val_every_steps=None, stop_after_s=None, stop_after_steps=None, log_path=None):
+        if train_decoder_in_diffusion and train_detail_decoder:
+            raise TrainingError("train either the shared decoder or the detail decoder in the diffusion phase, not both")
+        if amp not in AMP_MODES:
+            raise TrainingError(f"amp must be one of {AMP_MODES}, not {amp!r}")
+        self.dev = resolve_device(device)
+        cuda = self.dev.type == "cuda"
+        if cuda:  # fp32 work outside autocast may use TF32 tensor cores
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.amp = ("bf16" if cuda else "off") if amp == "auto" else amp
+        self.workers = (min(8, max(0, (os.cpu_count() or 1) - 2)) if cuda else 0) if workers is None else int(workers)
+        self.pin_memory = cuda if pin_memory is None else bool(pin_memory)
+        self.gen = torch.Generator(self.dev).manual_seed(seed)
+        if init:
+            model = load_model(init, device=self.dev, with_encoder=True).requires_grad_(True)
+            if getattr(model.first_stage_model, "encoder", None) is None:
+                raise TrainingError(f"{init} has no stage-1 encoder; cannot fine-tune the prior from it")
+            if grow_sr_modules:
+                levels = len(model.config.decoder.num_sr_modules)
+                config = replace(model.config, decoder=replace(model.config.decoder,
+                                                               num_sr_modules=(int(grow_sr_modules),) * levels))
+            if config is not None and config != model.config:
+                model = grow_model(model, config, seed=seed)
+        else:
+            model = build_model(config or compact_config(with_encoder=True), seed=seed, device=self.dev)
+            with torch.no_grad():  # a residual that starts at zero: the output begins as the bicubic skip
+                last = model.first_stage_model.decoder.upsampler.fuse[8]
+                last.weight.mul_(0.1)
+                last.bias.zero_()
+        if train_detail_decoder and model.config.detail_decoder is None:
+            model = add_detail_decoder(model)
+        self.model = model.train()
+        self.out = Path(out)
+        self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
+        self.data_dir = str(data_dir)
+        self.data = MultiScaleCrops(load_images(data_dir), lr_size=lr_size, scale_range=scale_range, seed=seed)
+        self.val_images = _val_images(val_dir, val_limit)
+        self.minutes = dict(zip(PHASES, minutes))
+        # a step budget (when given) replaces the wall clock: pausing the process or sharing the
+        # CPU then changes how long a run takes, not what it computes
+        self.steps = dict(zip(PHASES, (int(v) for v in steps))) if steps else None
+        self.batch_size = batch_size
+        self.base_lr = scaled_lr(base_lr, batch_size, lr_scaling, lr_ref_batch)
+        self.warmup = int(warmup)
+        self.log_every, self.val_every_s, self.checkpoint_every_s = log_every, val_every_s, checkpoint_every_s
+        self.val_every_steps = val_every_steps
+        self.stop_after_s, self.stop_after_steps = stop_after_s, stop_after_steps
+        self.name, self.version = name, version
+        self.adv_weight, self.fft_weight, self.pix_weight = adv_weight, fft_weight, pix_weight
+        self.lat_weight, self.hf_weight, self.lrc_weight = lat_weight, hf_weight, lrc_weight
+        self.es_weight, self.spread_weight, self.spread_ratio = es_weight, spread_weight, spread_ratio
+        self.train_decoder_in_diffusion = train_decoder_in_diffusion
+        self.train_decoder_in_prior = train_decoder_in_prior
+        self.train_detail_decoder = train_detail_decoder
+        self.state = TrainState()
+        self.disc = None
+        if adv_weight > 0:  # initialised from the run's seed, not from wherever the global stream is
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed + 1)
+                self.disc = PatchDiscriminator().to(self.dev)
+        self.ema: EMA | None = None
+        self.opt: torch.optim.Optimizer | None = None
+        self.opt_d: torch.optim.Optimizer | None = None
+        self.runlog = JsonlLog(log_path)
+        self.stopped = False  # the last run() ended on its process budget, not at the end of training
+        self._run_t0, self._run_steps = time.time(), 0
+        self._pending = []  # (loss, parts) tensors of steps not yet logged: no device sync per step
+        self.compiled = bool(compile)
+        if compile:
+            self._compile(compile_backend)
+        self.settings = {"init": str(init) if init else None, "minutes": list(minutes), "steps": list(steps) if steps else None,
+                         "batch_size": batch_size,
+                         "lr_size": lr_size, "scale_range": list(scale_range), "base_lr": base_lr, "seed": seed,
+                         "lr_scaling": lr_scaling, "lr_ref_batch": lr_ref_batch, "effective_base_lr": self.base_lr,
+                         "warmup": self.warmup, "amp": self.amp, "compile": self.compiled,
+                         "adv_weight": adv_weight, "fft_weight": fft_weight, "pix_weight": pix_weight, "lat_weight": lat_weight,
+                         "hf_weight": hf_weight, "lrc_weight": lrc_weight, "es_weight": es_weight,
+                         "spread_weight": spread_weight, "spread_ratio": spread_ratio,
+                         "train_decoder_in_diffusion": train_decoder_in_diffusion,
+                         "train_decoder_in_prior": train_decoder_in_prior,
+                         "train_detail_decoder": train_detail_decoder,
+                         "grow_sr_modules": grow_sr_modules}
+
+    def _compile(self, backend):
+        """``torch.compile`` the networks that take tensors alone (condition encoder, stage-1 encoder,
+        UNet), in place: their state-dict keys, hence checkpoints, do not change. Shapes change with
+        the scale of each batch; dims become dynamic after the first recompilation."""
+        m = self.model
+        for mod in (m.cond_stage_model, getattr(self._fs, "encoder", None), m.model):
+            if mod is not None:
+                mod.compile(backend=backend)
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+    def _make_optimizers(self, phase):
+        # small early gradients: keep Adam's steps (eps 1e-10); on CUDA one fused kernel per step
+        self.opt = torch.optim.Adam(self._params(phase), eps=1e-10, fused=self.dev.type == "cuda" or None)
+        for g in self.opt.param_groups:
+            g["base_lr"] = g["lr"]
+        if phase == "diffusion":
+            self.ema = EMA(self._ema_modules())
+            if self.disc is not None:
+                self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=2e-4, betas=(0.5, 0.999),
+                                              fused=self.dev.type == "cuda" or None)
+
+    def _autocast(self):
+        return torch.autocast(self.dev.type, dtype=torch.bfloat16, enabled=self.amp == "bf16")
+
+    def _flush_losses(self):
+        """Turn the pending per-step loss tensors into numbers (one device sync); returns the
+        logged window's mean loss and mean parts."""
+        if not self._pending:
+            return None, {}
+        losses = torch.stack([l.float() for l, _ in self._pending]).cpu().tolist()
+        parts = {}
+        for _, p in self._pending:
+            for k, v in p.items():
+                parts.setdefault(k, []).append(v.float())
+        parts = {k: float(torch.stack(v).mean()) for k, v in parts.items()}
+        self._pending = []
+        self.state.recent_losses = (self.state.recent_losses + losses)[-50:]
+        return float(np.mean(losses)), parts
+
+    def checkpoint(self):
+        """Atomically write the resumable checkpoint and the current (EMA) weights."""
+        self._flush_losses()
+        s = self.state
+        obj = {"format": 2, "model": self.model.state_dict(), "state": dict(s.__dict__), "settings": self.settings,
+               "opt": self.opt.state_dict() if self.opt else None,
+               "ema": self.ema.state_dict() if self.ema else None,
+               "disc": self.disc.state_dict() if self.disc is not None else None,
+               "opt_d": self.opt_d.state_dict() if self.opt_d else None,
+               "data_rng": self.data.rng.getstate(), "gen": self.gen.get_state(), "rng": rng_states(self.gen)}
+        atomic_torch_save(obj, self.ckpt_path)
+        self.save_weights()
+        log.info("checkpoint written: %s (+ %s)", self.ckpt_path, self.out)
+        self.runlog.write("checkpoint", path=str(self.ckpt_path), phase=s.phase, step=s.phase_step,
+                          total_steps=s.total_steps, bytes=self.ckpt_path.stat().st_size)
+
+    def save_weights(self, path=None):
+        if self.ema is not None:
+            self.ema.swap()
+        try:
+            save_model(self.model, path or self.out, name=self.name, version=self.version,
+                       notes=json.dumps({"data": self.data_dir, "settings": self.settings,
+                                         "history": self.state.history}))
+        finally:
+            if self.ema is not None:
+                self.ema.swap()
+
+    def resume(self, path):
+        """Continue the run of checkpoint ``path`` (or of its parts ``PATH.part000``…)."""
+        obj = read_checkpoint(path, map_location=self.dev)
+        self.model.load_state_dict(obj["model"])  # into the fp32 master weights, also from a half copy
+        self.state = TrainState(**obj["state"])
+        self.data.rng.setstate(obj["data_rng"])
+        if "rng" in obj:
+            restore_rng_states(obj["rng"], self.gen)
+        else:
+            self.gen.set_state(obj["gen"].cpu())
+        if self.disc is not None and obj.get("disc") is not None:
+            self.disc.load_state_dict(obj["disc"])
+        if self.state.phase:
+            self._set_trainable(self.state.phase)
+            self._make_optimizers(self.state.phase)
+            if obj.get("opt"):
+                self.opt.load_state_dict(obj["opt"])
+            if self.ema is not None and obj.get("ema"):
+                self.ema.load_state_dict(obj["ema"])
+            if self.opt_d is not None and obj.get("opt_d"):
+                self.opt_d.load_state_dict(obj["opt_d"])
+        log.info("resumed from %s: done %s, in %s at step %d (%.1f min)", path, self.state.done,
+                 self.state.phase, self.state.phase_step, self.state.phase_elapsed / 60)
+        self.runlog.write("resume", path=str(path), done=self.state.done, phase=self.state.phase,
+                          step=self.state.phase_step, total_steps=self.state.total_steps,
+                          half_precision=obj.get("half_precision"))
+
+    def run_validation(self, phase):
+        if not self.val_images:
+            return
+        entry = {"phase": phase, "step": self.state.phase_step}
+        if phase != "diffusion":
+            entry["fast"] = validate(self.model, self.val_images, mode="fast")
+        else:
+            if self.ema is not None:
+                self.ema.swap()
+            try:
+                entry["fast"] = validate(self.model, self.val_images, mode="fast")
+                entry["diffusion"] = validate(self.model, self.val_images, mode="diffusion")
+            finally:
+                if self.ema is not None:
+                    self.ema.swap()
+        entry = {k: ({str(s): v for s, v in d.items()} if isinstance(d, dict) else d) for k, d in entry.items()}
+        self.state.history["val"].append(entry)
+        self.runlog.write("val", total_steps=self.state.total_steps, **entry)
+        for mode in ("fast", "diffusion"):
+            if mode in entry:
+                log.info("VAL %s step %d %s: %s", phase, entry["step"], mode,
+                         "  ".join(f"x{s}: gain {v['gain_db']:+.3f} dB HF {v['hf_ratio']:.3f} "
+                                   f"(bic {v['bicubic_hf_ratio']:.3f})" for s, v in entry[mode].items()))
+
+    def _out_of_run_budget(self):
+        return ((self.stop_after_steps is not None and self._run_steps >= self.stop_after_steps)
+                or (self.stop_after_s is not None and time.time() - self._run_t0 >= self.stop_after_s))
+
+    def _stop(self):
+        """The process budget is spent: checkpoint, so that a later run resumes here."""
+        self.stopped = True
+        self.checkpoint()
+        s = self.state
+        log.info("run budget spent in %s at step %d: resume with the checkpoint %s", s.phase, s.phase_step,
+                 self.ckpt_path)
+        self.runlog.write("stop", phase=s.phase, step=s.phase_step, total_steps=s.total_steps,
+                          run_steps=self._run_steps, run_s=round(time.time() - self._run_t0, 1))
+
+    # -- phases --------------------------------------------------------------------------------------
+    def run_phase(self, phase):
+        """Run (or continue) ``phase``; returns False when the process budget stopped it."""
+        s = self.state
+        budget = self.minutes[phase] * 60
+        n_steps = self.steps[phase] if self.steps else None
+        if n_steps is not None:
+            budget = float(n_steps)
+        if phase in s.done:
+            return True
+        if budget <= 0 or (phase == "prior" and getattr(self._fs, "encoder", None) is None):
+            s.done.append(phase)  # skipped: the weights keep what init/resume gave them
+            s.calibrated = s.calibrated or phase == "fast"
+            return True
+        if s.phase != phase:  # a fresh phase
+            s.phase, s.phase_step, s.phase_elapsed, s.recent_losses = phase, 0, 0.0, []
+            self._set_trainable(phase)
+            self._make_optimizers(phase)
+        loss_fn = {"fast": self.loss_fast, "prior": self.loss_prior, "diffusion": self.loss_diffusion}[phase]
+        params = [p for g in self.opt.param_groups for p in g["params"]]
+        t_start = time.time() - s.phase_elapsed
+        last_ckpt = last_val = last_log = time.time()
+        last_log_step = s.phase_step
+
+        def progress():  # fraction of the phase's budget spent
+            return s.phase_step / n_steps if n_steps is not None else (time.time() - t_start) / budget
+
+        batches = StepBatches(self.data, phase, self.batch_size, start=s.phase_step, stop=n_steps,
+                              workers=self.workers, pin_memory=self.pin_memory)
+        it = iter(batches)
+        try:
+            while progress() < 1.0:
+                if self._out_of_run_budget():
+                    self._stop()
+                    return False
+                frac = progress()
+                for g in self.opt.param_groups:
+                    g["lr"] = lr_at(s.phase_step, frac, g["base_lr"], self.warmup)
+                lr_u8, hr_u8 = next(it)
+                with self._autocast():
+                    loss, parts = loss_fn(to_tensor(lr_u8, self.dev), to_tensor(hr_u8, self.dev))
+                self.opt.zero_grad(set_to_none=True)
+                loss.float().backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                self.opt.step()
+                if self.ema is not None and phase == "diffusion":
+                    self.ema.update()
+                self._pending.append((loss.detach(), parts))
+                s.phase_step += 1
+                s.total_steps += 1
+                self._run_steps += 1
+                s.phase_elapsed = time.time() - t_start
+                if s.phase_step % self.log_every == 0:
+                    mean, extra = self._flush_losses()
+                    now = time.time()
+                    ips = (s.phase_step - last_log_step) * self.batch_size / max(now - last_log, 1e-9)
+                    last_log, last_log_step = now, s.phase_step
+                    log.info("%s step %d loss %.5f %s lr %.2e (%.0f s, %.1f img/s)", phase, s.phase_step, mean,
+                             " ".join(f"{k} {v:.4f}" for k, v in extra.items()), self.opt.param_groups[0]["lr"],
+                             s.phase_elapsed, ips)
+                    rec = dict(phase=phase, step=s.phase_step, total_steps=s.total_steps, loss=mean, parts=extra,
+                               lr=self.opt.param_groups[0]["lr"], elapsed_s=round(s.phase_elapsed, 2),
+                               img_per_s=round(ips, 2))
+                    if self.dev.type == "cuda":
+                        rec["max_mem_gib"] = round(torch.cuda.max_memory_allocated(self.dev) / 2 ** 30, 3)
+                    self.runlog.write("step", **rec)
+                if self.val_images and (
+                        (self.val_every_steps and s.phase_step % self.val_every_steps == 0)
+                        or (not self.val_every_steps and time.time() - last_val > self.val_every_s)):
+                    self.run_validation(phase)
+                    last_val = time.time()
+                if time.time() - last_ckpt > self.checkpoint_every_s:
+                    self.checkpoint()
+                    last_ckpt = time.time()
+        finally:
+            batches.close()
+        self._flush_losses()
+        s.history["phases"][phase] = {"steps": s.phase_step, "minutes": round(s.phase_elapsed / 60, 1),
+                                      "final_loss": float(np.mean(s.recent_losses)) if s.recent_losses else None}
+        s.done.append(phase)
+        s.phase = None
+        if phase == "fast" and not s.calibrated:
+            self.calibrate_scale()
+        self.run_validation(phase)
+        self.runlog.write("phase_end", phase=phase, **s.history["phases"][phase])
+        self.checkpoint()
+        self.save_weights(self.out.with_name(f"{self.out.stem}-after-{phase}.safetensors"))
+        return True
+
+    def run(self):
+        """Run what is left of the phases, or until the process budget is spent (``self.stopped``)."""
+        self._run_t0, self._run_steps, self.stopped = time.time(), 0, False
+        self.state.runs += 1
+        log.info("data: %d training images, %d validation images; device %s, %d threads, amp %s, %d loader "
+                 "workers; settings %s", len(self.data.images), len(self.val_images), self.dev,
+                 torch.get_num_threads(), self.amp, self.workers, self.settings)
+        self.runlog.write("start", device=str(self.dev), amp=self.amp, workers=self.workers, run=self.state.runs,
+                          train_images=len(self.data.images), val_images=len(self.val_images),
+                          done=self.state.done, phase=self.state.phase, step=self.state.phase_step,
+                          settings=self.settings)
+        for phase in PHASES:
+            if not self.run_phase(phase):
+                return self.model, self.state.history
+        self.save_weights()
+        self.runlog.write("end", total_steps=self.state.total_steps, history=self.state.history["phases"])
+        return self.model, self.state.history
+
+
+def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
+          minutes=(50.0, 10.0, 15.0), batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3,
+          seed=0, device="auto", threads=None, log_every=10, val_every_s=900.0, name="ldcsr-custom",
+          version="0", resume=None, **kw):
+    """Train (or fine-tune, with ``init``; or continue, with ``resume``) an LDCSR model; writes our
+    safetensors format to ``out``. Returns (model, history)."""
+    if threads:
+        torch.set_num_threads(threads)
+    t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes, batch_size=batch_size,
+                lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed, device=device,
+                log_every=log_every, val_every_s=val_every_s, name=name, version=version, **kw)
+    if resume:
+        t.resume(resume)
+    return t.run()

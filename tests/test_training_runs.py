@@ -1,0 +1,331 @@
+"""Training runs that a GPU machine needs, tested on CPU with a tiny model: bit-exact resume across
+processes, process budgets, the JSON-lines log, the loader, mixed precision, LR scaling,
+torch.compile, checkpoint parts and half copies, the packed archive, and the one-command script."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ldcsr_core
+from ldcsr_core.config import tiny_test_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:96, :96]
+    for cls in ("a", "b"):
+        (d / cls).mkdir()
+        for i in range(2):
+            base = 127 + 80 * np.sin(xx / (3 + i + (cls == "b"))) * np.cos(yy / (5 + i))
+            img = np.clip(base[..., None] + rng.normal(0, 5, (96, 96, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(d / cls / f"img{i}.png")
+    return d
+
+
+def _kw(image_dir, tmp_path, **over):
+    kw = dict(config=tiny_test_config(with_encoder=True), steps=(3, 2, 3), minutes=(0.0, 0.0, 0.0), batch_size=2,
+              lr_size=16, scale_range=(2.0, 3.0), seed=1, device="cpu", adv_weight=0.01, pix_weight=1.0,
+              lat_weight=0.1, train_decoder_in_diffusion=True, val_dir=image_dir, val_limit=1, val_every_steps=2,
+              warmup=2, log_every=1)
+    kw.update(over)
+    return kw
+
+
+def _tensors(obj, prefix=""):
+    """Every tensor in a nested checkpoint, by path."""
+    if isinstance(obj, torch.Tensor):
+        return {prefix: obj}
+    out = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(_tensors(v, f"{prefix}/{k}"))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            out.update(_tensors(v, f"{prefix}/{i}"))
+    return out
+
+
+def test_a_resumed_run_ends_with_the_same_weights_bit_for_bit(image_dir, tmp_path):
+    from ldcsr_core.training.checkpoint import read_checkpoint
+    from ldcsr_core.training.runlog import read_jsonl
+    from ldcsr_core.training.trainer import Trainer
+
+    straight = Trainer(image_dir, tmp_path / "s.safetensors", **_kw(image_dir, tmp_path))
+    straight.run()
+    assert not straight.stopped and straight.state.done == ["fast", "prior", "diffusion"]
+    # the same run in three processes' worth of trainers: stopped in phase A, again in phase C
+    log = tmp_path / "r.jsonl"
+    ck = tmp_path / "r.ckpt"
+    t1 = Trainer(image_dir, tmp_path / "r.safetensors", stop_after_steps=2, log_path=log, **_kw(image_dir, tmp_path))
+    t1.run()
+    assert t1.stopped and (t1.state.phase, t1.state.phase_step) == ("fast", 2)
+    t2 = Trainer(image_dir, tmp_path / "r.safetensors", stop_after_steps=4, log_path=log, **_kw(image_dir, tmp_path))
+    t2.resume(ck)
+    t2.run()
+    mid = read_checkpoint(ck)
+    assert t2.stopped and mid["state"]["phase"] == "diffusion" and mid["state"]["phase_step"] == 1
+    assert mid["ema"] is not None and mid["opt_d"] is not None  # EMA, discriminator and its optimiser mid-way
+    t3 = Trainer(image_dir, tmp_path / "r.safetensors", log_path=log, **_kw(image_dir, tmp_path))
+    t3.resume(ck)
+    t3.run()
+    assert not t3.stopped and t3.state.total_steps == 8 and t3.state.runs == 3
+
+    a, b = read_checkpoint(tmp_path / "s.ckpt"), read_checkpoint(ck)
+    # the run's own state; of the random streams the trainer's generator (it draws from no global one)
+    ta, tb = _tensors({**{k: a[k] for k in ("model", "ema", "opt", "disc", "opt_d")}, "gen": a["rng"]["gen"]}), \
+        _tensors({**{k: b[k] for k in ("model", "ema", "opt", "disc", "opt_d")}, "gen": b["rng"]["gen"]})
+    assert ta.keys() == tb.keys() and len(ta) > 100
+    different = [k for k in ta if not torch.equal(ta[k], tb[k])]
+    assert different == []
+    assert a["state"]["history"]["phases"]["diffusion"]["final_loss"] == b["state"]["history"]["phases"]["diffusion"]["final_loss"]
+    assert a["state"]["history"]["val"] == b["state"]["history"]["val"]  # same validations, same numbers
+    wa = ldcsr_core.load_model(tmp_path / "s.safetensors", device="cpu").state_dict()
+    wb = ldcsr_core.load_model(tmp_path / "r.safetensors", device="cpu").state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    # and the training did something: the weights moved from the initial ones
+    init = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=1).state_dict()
+    assert not torch.equal(init["model.diffusion_model.out.2.weight"], wa["model.diffusion_model.out.2.weight"])
+
+    events = read_jsonl(log)
+    kinds = [e["event"] for e in events]
+    assert kinds.count("start") == 3 and kinds.count("stop") == 2 and kinds.count("resume") == 2
+    assert kinds[-1] == "end" and kinds.count("phase_end") == 3
+    steps = [e for e in events if e["event"] == "step"]
+    assert steps and all(np.isfinite(e["loss"]) and e["img_per_s"] > 0 for e in steps)
+    vals = [e for e in events if e["event"] == "val"]
+    assert {(v["phase"], v["step"]) for v in vals} >= {("fast", 2), ("prior", 2), ("diffusion", 2)}
+    assert all("2.0" in v["fast"] for v in vals)
+
+
+def test_a_stopped_run_without_its_random_states_would_diverge(image_dir, tmp_path):
+    """The control of the test above: the batches and the noise really are part of the resumed state."""
+    from ldcsr_core.training.checkpoint import read_checkpoint
+    from ldcsr_core.training.trainer import Trainer
+
+    kw = _kw(image_dir, tmp_path, steps=(0, 0, 3), adv_weight=0.0, val_dir=None)
+    Trainer(image_dir, tmp_path / "s.safetensors", **kw).run()
+    t1 = Trainer(image_dir, tmp_path / "r.safetensors", stop_after_steps=2, **kw)
+    t1.run()
+    t2 = Trainer(image_dir, tmp_path / "r.safetensors", **kw)
+    t2.resume(tmp_path / "r.ckpt")
+    t2.gen.manual_seed(12345)  # a resume that forgot the noise generator's state
+    t2.run()
+    k = "model.diffusion_model.out.2.weight"
+    a, b = read_checkpoint(tmp_path / "s.ckpt")["model"][k], read_checkpoint(tmp_path / "r.ckpt")["model"][k]
+    assert not torch.equal(a, b)
+
+
+def test_batches_depend_on_the_step_alone_not_on_workers_or_the_start(image_dir):
+    from ldcsr_core.training.data import MultiScaleCrops, StepBatches, load_images
+    crops = MultiScaleCrops(load_images(image_dir), lr_size=16, scale_range=(2.0, 5.0), seed=3)
+    ref = [crops.batch_at(f"fast:{i}", 2) for i in range(5)]
+    assert len({r[1].shape for r in ref}) > 1  # a scale per batch
+    seq = StepBatches(crops, "fast", 2, start=0, stop=5, workers=0)
+    got = list(iter(seq))
+    assert len(got) == 5 and all(np.array_equal(g[1].numpy(), r[1]) and np.array_equal(g[0].numpy(), r[0])
+                                 for g, r in zip(got, ref))
+    par = StepBatches(crops, "fast", 2, start=2, stop=None, workers=2)
+    it = iter(par)
+    got = [next(it) for _ in range(3)]
+    par.close()
+    assert all(np.array_equal(g[1].numpy(), r[1]) for g, r in zip(got, ref[2:5]))
+    assert not np.array_equal(crops.batch_at("prior:0", 2)[1], ref[0][1]) or \
+        crops.batch_at("prior:0", 2)[1].shape != ref[0][1].shape  # another phase, other crops
+
+
+def test_bf16_autocast_trains_fp32_master_weights_on_cpu(image_dir, tmp_path):
+    from ldcsr_core.training.data import to_tensor
+    from ldcsr_core.training.trainer import Trainer
+    t = Trainer(image_dir, tmp_path / "m.safetensors", amp="bf16", **_kw(image_dir, tmp_path, steps=(2, 1, 2),
+                                                                         val_dir=None, hf_weight=1.0))
+    dtypes = []
+    conv = t.model.cond_stage_model.conv_in if hasattr(t.model.cond_stage_model, "conv_in") else \
+        next(m for m in t.model.cond_stage_model.modules() if isinstance(m, torch.nn.Conv2d))
+    h = conv.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+    lr_u8, hr_u8 = t.data.batch_at("x:0", 2)
+    with t._autocast():
+        loss, _ = t.loss_fast(to_tensor(lr_u8, "cpu"), to_tensor(hr_u8, "cpu"))
+    assert dtypes == [torch.bfloat16] and torch.isfinite(loss)
+    dtypes.clear()
+    loss32, _ = t.loss_fast(to_tensor(lr_u8, "cpu"), to_tensor(hr_u8, "cpu"))
+    assert dtypes == [torch.float32] and abs(float(loss32) - float(loss)) < 0.1 * float(loss32) + 1e-3
+    h.remove()
+    before = t.model.state_dict()["first_stage_model.decoder.head.weight"].clone()
+    _, hist = t.run()
+    assert [hist["phases"][p]["steps"] for p in ("fast", "prior", "diffusion")] == [2, 1, 2]
+    assert all(np.isfinite(hist["phases"][p]["final_loss"]) for p in ("fast", "prior", "diffusion"))
+    assert all(p.dtype == torch.float32 for p in t.model.parameters())
+    assert not torch.equal(before, t.model.state_dict()["first_stage_model.decoder.head.weight"])
+    assert t.settings["amp"] == "bf16"
+    assert Trainer(image_dir, tmp_path / "n.safetensors", **_kw(image_dir, tmp_path)).amp == "off"  # auto on CPU
+
+
+def test_learning_rate_scales_with_the_batch(image_dir, tmp_path):
+    from ldcsr_core.training.phases import scaled_lr
+    from ldcsr_core.training.trainer import Trainer
+    assert scaled_lr(1e-3, 64, "linear") == pytest.approx(8e-3)
+    assert scaled_lr(1e-3, 32, "sqrt") == pytest.approx(2e-3)
+    assert scaled_lr(1e-3, 64, "none") == 1e-3
+    assert scaled_lr(1e-3, 32, "linear", ref_batch=16) == pytest.approx(2e-3)
+    with pytest.raises(ValueError):
+        scaled_lr(1e-3, 8, "cubic")
+    t = Trainer(image_dir, tmp_path / "m.safetensors", lr_scaling="linear", base_lr=1e-3,
+                **_kw(image_dir, tmp_path, batch_size=4, steps=(3, 0, 0), val_dir=None, warmup=1))
+    t.run()
+    assert t.settings["effective_base_lr"] == pytest.approx(5e-4)
+    assert t.opt.param_groups[0]["base_lr"] == pytest.approx(5e-4)  # phase A's group: the full rate
+
+
+def test_compile_keeps_the_checkpoint_keys(image_dir, tmp_path):
+    from ldcsr_core.training.trainer import Trainer
+    t = Trainer(image_dir, tmp_path / "m.safetensors", compile=True, compile_backend="eager",
+                **_kw(image_dir, tmp_path, steps=(1, 0, 0), val_dir=None))
+    assert t.model.cond_stage_model._compiled_call_impl is not None
+    t.run()
+    plain = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0).state_dict()
+    assert set(t.model.state_dict()) == set(plain)
+    assert set(ldcsr_core.load_model(tmp_path / "m.safetensors", device="cpu").state_dict()) <= set(plain)
+
+
+def test_checkpoint_parts_rebuild_it_and_a_half_copy_resumes(image_dir, tmp_path):
+    from ldcsr_core.training.checkpoint import half_precision_copy, merge_parts, read_checkpoint, split_file
+    from ldcsr_core.training.errors import TrainingError
+    from ldcsr_core.training.trainer import Trainer
+    kw = _kw(image_dir, tmp_path, steps=(0, 0, 3), val_dir=None)
+    t = Trainer(image_dir, tmp_path / "m.safetensors", stop_after_steps=2, **kw)
+    t.run()
+    ck = tmp_path / "m.ckpt"
+    data = ck.read_bytes()
+    parts_dir = tmp_path / "parts"
+    parts_dir.mkdir()
+    parts = split_file(ck, max_bytes=len(data) // 3 + 1, out_dir=parts_dir)
+    assert len(parts) == 3 and all(p.stat().st_size <= len(data) // 3 + 1 for p in parts)
+    assert merge_parts(parts_dir / "m.ckpt").read_bytes() == data
+    (parts_dir / "m.ckpt").unlink()
+    assert read_checkpoint(parts_dir / "m.ckpt")["state"]["phase_step"] == 2  # read through its parts
+    parts[1].write_bytes(parts[1].read_bytes()[:-1])
+    with pytest.raises(TrainingError, match="do not rebuild"):
+        merge_parts(parts_dir / "m.ckpt", tmp_path / "x.ckpt")
+    half = half_precision_copy(read_checkpoint(ck))
+    torch.save(half, tmp_path / "h.ckpt")
+    assert (tmp_path / "h.ckpt").stat().st_size < 0.6 * len(data)
+    full = Trainer(image_dir, tmp_path / "f.safetensors", **kw)
+    full.resume(ck)
+    t2 = Trainer(image_dir, tmp_path / "h.safetensors", **kw)
+    t2.resume(tmp_path / "h.ckpt")
+    k = "model.diffusion_model.out.2.weight"
+    w_full, w_half = full.model.state_dict()[k], t2.model.state_dict()[k]
+    assert w_half.dtype == torch.float32 and not torch.equal(w_full, w_half)
+    assert torch.allclose(w_full, w_half, rtol=1e-2, atol=1e-4)
+    assert t2.opt.state_dict()["state"][0]["exp_avg"].dtype == torch.float32
+    t2.run()
+    assert t2.state.done == ["fast", "prior", "diffusion"] and t2.state.total_steps == 3
+
+
+def _gpu_train():
+    spec = importlib.util.spec_from_file_location("gpu_train", ROOT / "scripts" / "gpu_train.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_packed_archive_holds_the_train_images_and_a_val_subset(image_dir, tmp_path):
+    from ldcsr_core.training.data import load_images
+    from ldcsr_core.training.metrics import psnr
+    g = _gpu_train()
+    src = tmp_path / "src"
+    (src / "train").mkdir(parents=True)
+    import shutil
+    shutil.copytree(image_dir, src / "train", dirs_exist_ok=True)
+    shutil.copytree(image_dir, src / "val")
+    s = g.pack(src, tmp_path / "a.npz", quality=95, max_mb=1.0, val_count=2, log=lambda *_: None)
+    assert s["train_images"] == 4 and s["val_images"] == 2
+    train, val = load_images(tmp_path / "a.npz"), load_images(f"{tmp_path / 'a.npz'}#val")
+    assert len(train) == 4 and len(val) == 2 and train[0].shape == (96, 96, 3)
+    orig = np.asarray(Image.open(image_dir / "a" / "img0.png"))
+    assert psnr(train[0], orig) > 35  # round-robin order: class a's first image comes first
+    small = g.pack(src, tmp_path / "b.npz", quality=95, max_mb=2 * (tmp_path / "a.npz").stat().st_size / 6 / 2 ** 20,
+                   val_count=0, log=lambda *_: None)
+    assert 1 <= small["train_images"] < 4  # the budget is kept
+    assert (tmp_path / "b.npz").stat().st_size <= small["budget_mib"] * 2 ** 20
+
+
+def test_the_gpu_script_runs_resumes_and_never_imports_rasterio(image_dir, tmp_path):
+    """The dry run of docs/training-gpu.md on CPU, in a process where rasterio cannot be imported."""
+    g = _gpu_train()
+    arch = tmp_path / "a.npz"
+    src = tmp_path / "src"
+    import shutil
+    shutil.copytree(image_dir, src / "train")
+    shutil.copytree(image_dir, src / "val")
+    g.pack(src, arch, quality=95, max_mb=2.0, val_count=2, log=lambda *_: None)
+    code = ("import sys, json; sys.modules['rasterio'] = None; sys.argv = sys.argv[:1]; "
+            f"sys.path.insert(0, {str(ROOT / 'scripts')!r}); import gpu_train; "
+            "from ldcsr_core.config import tiny_test_config; import ldcsr_core.training.trainer as tr; "
+            "orig = tr.Trainer.__init__; "
+            "tr.Trainer.__init__ = lambda self, *a, **k: orig(self, *a, **{**k, 'config': tiny_test_config(True)}); "
+            "sys.exit(gpu_train.main(json.loads(sys.argv_json)))")
+    def run(out, extra):
+        argv = ["run", "--data", str(arch), "--out", str(out), "--minutes", "5", "--device", "cpu",
+                "--steps", "2", "1", "4", "--batch", "2", "--lr-size", "16", "--scale-range", "2", "3", "--val-every-steps", "2",
+                "--log-every", "1", "--threads", "1", "--half"] + extra
+        c = code.replace("sys.argv_json", repr(json.dumps(argv)))
+        r = subprocess.run([sys.executable, "-c", c], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    s1 = run(tmp_path / "o1", ["--train-kwargs", '{"stop_after_steps": 4}'])
+    assert s1["stopped_early"] and s1["phase"] == "diffusion" and s1["phase_step"] == 1, s1
+    files = set(s1["files"])
+    assert {"ldcsr-gpu.safetensors", "train.jsonl", "run-bf16.ckpt"} <= files, s1
+    assert "run.ckpt" in files or {"run.ckpt.part000", "run.ckpt.parts.json"} <= files
+    assert len(files) + 1 <= 8 and all((tmp_path / "o1" / f).stat().st_size <= 15 * 2 ** 20 for f in files)
+    assert (tmp_path / "o1" / "summary.json").is_file()
+    s2 = run(tmp_path / "o2", ["--resume", str(tmp_path / "o1")])
+    assert not s2["stopped_early"] and s2["done"] == ["fast", "prior", "diffusion"] and s2["total_steps"] == 7
+    assert s2["runs"] == 2
+    log = [json.loads(x) for x in (tmp_path / "o2" / "train.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in log].count("start") == 2 and log[-1]["event"] == "checkpoint"
+    assert any(e["event"] == "resume" for e in log)
+    m = ldcsr_core.load_model(tmp_path / "o2" / "ldcsr-gpu.safetensors", device="cpu")
+    assert json.loads(m.notes)["history"]["phases"]["diffusion"]["steps"] == 4
+
+
+def test_cli_train_stops_on_its_budget_logs_json_lines_and_resumes(image_dir, tmp_path):
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    from ldcsr_core.training.runlog import read_jsonl
+    g = _gpu_train()
+    src = tmp_path / "src"
+    import shutil
+    shutil.copytree(image_dir, src / "train")
+    shutil.copytree(image_dir, src / "val")
+    arch = tmp_path / "a.npz"
+    g.pack(src, arch, quality=95, max_mb=2.0, val_count=1, log=lambda *_: None)
+    (tmp_path / "cfg.json").write_text(tiny_test_config(with_encoder=True).to_json())
+    out, log = tmp_path / "c.safetensors", tmp_path / "c.jsonl"
+    args = ["train", str(arch), "--val", f"{arch}#val", "--out", str(out), "--config", str(tmp_path / "cfg.json"),
+            "--steps", "2", "0", "2", "--batch", "4", "--lr-size", "16", "--scale-range", "2", "3", "--device", "cpu",
+            "--lr-scaling", "linear", "--lr-ref-batch", "2", "--warmup-steps", "1", "--amp", "off", "--workers", "0",
+            "--log", str(log), "--val-every-steps", "1", "--val-limit", "1"]
+    r = CliRunner().invoke(main, args + ["--stop-after-steps", "3"])
+    assert r.exit_code == 0, r.output
+    ev = read_jsonl(log)
+    assert ev[-1]["event"] == "stop" and ev[-1]["phase"] == "diffusion" and ev[-1]["step"] == 1
+    assert ev[0]["settings"]["effective_base_lr"] == pytest.approx(2e-3) and ev[0]["settings"]["batch_size"] == 4
+    assert any(e["event"] == "val" and e["phase"] == "fast" and e["step"] == 1 for e in ev)
+    r = CliRunner().invoke(main, args + ["--resume", str(out.with_suffix(".ckpt"))])
+    assert r.exit_code == 0, r.output
+    ev = read_jsonl(log)
+    assert ev[-1]["event"] == "end" and ev[-1]["total_steps"] == 4
+    assert json.loads(ldcsr_core.load_model(out, device="cpu").notes)["history"]["phases"]["diffusion"]["steps"] == 2
