@@ -446,7 +446,7 @@ class LdcsrWidget(QWidget):
             app.aboutToQuit.connect(self.shutdown)
 
     def shutdown(self, *_: Any) -> None:
-        """Stop every worker of the widget (the Run, the live lens) and wait for their threads to
+        """Stop every worker of the widget (the Run, the quality check, the live lens) and wait for their threads to
         end, so that none outlives the viewer: a Run stops within one tile and a streamed Run's part
         file is removed on the way. Called when the viewer closes, the application quits, or the
         widget is removed from its dock; safe to call more than once."""
@@ -462,6 +462,7 @@ class LdcsrWidget(QWidget):
         from qtpy.QtCore import QThreadPool
 
         self.runner.wait()
+        self.checker.wait()
         QThreadPool.globalInstance().waitForDone(60_000)  # the lens's and the probe's workers too
 
     def event(self, ev) -> bool:  # noqa: D401 - Qt override

@@ -59,7 +59,49 @@ def start_device_probe(models: ModelCache | None, show: Callable[[str], None]) -
     worker.start()
 
 
-class JobRunner(QObject):
+class _OneWorker(QObject):
+    """One engine task at a time in a napari ``thread_worker``: start, cancel, wait, running."""
+
+    what = "a task"
+
+    def __init__(self, models: ModelCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.models = models
+        self._worker = None
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def _launch(self, *args, on_returned) -> None:
+        """Run ``self._work(*args)`` in a worker; its outcome goes to ``on_returned``,
+        ``_on_errored`` and ``_on_finished`` (RuntimeError if one is running)."""
+        from napari.qt.threading import create_worker
+
+        if self.running:
+            raise RuntimeError(f"{self.what} is already running")
+        release_pool()  # torch in worker threads runs at full speed (see ldcsr_core.threads)
+        worker = create_worker(self._work, *args, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        worker.start()
+
+    def wait(self, timeout_ms: int = 60_000) -> bool:
+        """Block until the task's thread has ended (after a cancel: within one tile); True if
+        none is left. For shutdown only: the GUI does not repaint meanwhile."""
+        from qtpy.QtCore import QThreadPool
+
+        if self._worker is None:
+            return True
+        if not QThreadPool.globalInstance().waitForDone(int(timeout_ms)):
+            return False
+        self._worker = None  # its finished signal may never be delivered (the GUI is going away)
+        return True
+
+
+class JobRunner(_OneWorker):
     """Runs :func:`_job.run_job` in a worker thread; all signals arrive in the GUI thread.
 
     Signals: ``modelReady(dict)`` (model info, once the model is loaded), ``progressed(info)``
@@ -76,15 +118,7 @@ class JobRunner(QObject):
     failed = Signal(object)
     cancelled = Signal()
     finished = Signal()
-
-    def __init__(self, models: ModelCache, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.models = models
-        self._worker = None
-
-    @property
-    def running(self) -> bool:
-        return self._worker is not None
+    what = "a job"
 
     @property
     def cancelling(self) -> bool:
@@ -92,35 +126,13 @@ class JobRunner(QObject):
 
     def start(self, source: LayerSource, spec: JobSpec) -> None:
         """Start a job (RuntimeError if one is running)."""
-        from napari.qt.threading import create_worker
-
-        if self.running:
-            raise RuntimeError("a job is already running")
-        release_pool()  # torch in worker threads runs at full speed (see ldcsr_core.threads)
-        worker = create_worker(self._work, source, spec, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        worker.start()
+        self._launch(source, spec, on_returned=self._on_returned)
 
     def cancel(self) -> bool:
         """Ask the running job to stop; True if there was one to stop."""
         if self._worker is None or self._worker.abort_requested:
             return False
         self._worker.quit()
-        return True
-
-    def wait(self, timeout_ms: int = 60_000) -> bool:
-        """Block until the job's thread has ended (after :meth:`cancel`: within one tile); True if
-        none is left. For shutdown only: the GUI does not repaint meanwhile."""
-        from qtpy.QtCore import QThreadPool
-
-        if self._worker is None:
-            return True
-        if not QThreadPool.globalInstance().waitForDone(int(timeout_ms)):
-            return False
-        self._worker = None  # its finished signal may never be delivered (the GUI is going away)
         return True
 
     def _work(self, source: LayerSource, spec: JobSpec):
@@ -175,7 +187,7 @@ class JobRunner(QObject):
         self.finished.emit()
 
 
-class CheckRunner(QObject):
+class CheckRunner(_OneWorker):
     """Runs the *Check quality here* self-check (:func:`_selfcheck.run_check`) in a worker thread.
 
     Signals (in the GUI thread): ``succeeded(result, request)``, ``failed(exception)``,
@@ -185,29 +197,11 @@ class CheckRunner(QObject):
     succeeded = Signal(object, object)
     failed = Signal(object)
     finished = Signal()
-
-    def __init__(self, models: ModelCache, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.models = models
-        self._worker = None
-
-    @property
-    def running(self) -> bool:
-        return self._worker is not None
+    what = "a check"
 
     def start(self, source: LayerSource, request) -> None:
         """Start a check (RuntimeError if one is running)."""
-        from napari.qt.threading import create_worker
-
-        if self.running:
-            raise RuntimeError("a check is already running")
-        release_pool()
-        worker = create_worker(self._work, source, request, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda result: self.succeeded.emit(result, request))
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
-        worker.start()
+        self._launch(source, request, on_returned=lambda result: self.succeeded.emit(result, request))
 
     def cancel(self) -> None:
         if self._worker is not None:
