@@ -183,7 +183,10 @@ def test_every_tile_runs_on_the_rules_count_and_the_callers_setting_is_restored(
         seen.clear()
         monkeypatch.setenv(threads.ENV, "auto")
         monkeypatch.setattr(threads, "GOVERNOR", threads.Governor())
-        monkeypatch.setattr(threads, "_others_running", lambda: os.cpu_count())  # a saturated machine
+        # a saturated machine: every core runnable by others, none idle while our tiles run (else the
+        # governor rightly adds a thread back after a tile that left a core idle)
+        monkeypatch.setattr(threads, "_others_running", lambda: os.cpu_count())
+        monkeypatch.setattr(threads, "_idle_cpu_seconds", lambda: 0.0)
         ldcsr_core.upscale(img, 2.0, model=model, mode="fast", tile=32)
         assert set(seen) == {1}
         assert torch.get_num_threads() == 2
