@@ -24,7 +24,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "PART_SUFFIX", "make_part", "part_prefix",
+__all__ = ["sha256_file", "new_file_mode", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes",
            "is_part_of", "stale_parts", "remove_stale_parts"]
 
 PART_SUFFIX = ".ldcsr-part"
@@ -80,6 +80,25 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return Path(tmp), fd
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a locked part file beside ``path`` and rename it into place (permissions
+    as ``open(path, "w")`` would give); on any failure the part file is removed, ``path`` untouched."""
+    part, fd = make_part(path)
+    try:
+        with os.fdopen(os.dup(fd), "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(part, new_file_mode())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+    return Path(path)
 
 
 def _in_use(part: Path) -> bool:

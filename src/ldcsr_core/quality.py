@@ -199,19 +199,11 @@ def sample_boxes(shape, size: int, count: int) -> list[tuple[int, int, int, int]
     return [(grid[i][0], grid[i][1], sh, sw) for i in sorted(set(pick.tolist()))]
 
 
-def _check_box(box, shape) -> tuple[int, int, int, int]:
-    try:
-        y0, x0, h, w = (int(v) for v in box)
-    except (TypeError, ValueError):
-        raise InputError(f"window must be (row_off, col_off, height, width), got {box!r}") from None
-    if y0 < 0 or x0 < 0 or h < 1 or w < 1 or y0 + h > shape[0] or x0 + w > shape[1]:
-        raise InputError(f"window {(y0, x0, h, w)} is not inside the {shape[0]}×{shape[1]} scene")
-    return y0, x0, h, w
-
-
 def _boxes(shape, window, max_pixels, samples, sample_size):
     if window is not None:
-        box = _check_box(window, shape)
+        from .geo.raster_io import window_in_shape
+
+        box = window_in_shape(window, shape, "scene")
         if box[2] * box[3] > max_pixels:
             raise InputError(f"the window is {box[3]}×{box[2]} px, more than max_pixels={max_pixels} "
                              "(all of it is held in memory): give a smaller window or raise the limit")
@@ -370,23 +362,13 @@ def write_report(path, results: Sequence[SelfCheck], *, scene=None, fmt: str | N
     import json
     from pathlib import Path
 
-    from .files import make_part, new_file_mode
+    from .files import atomic_write_bytes
 
     path = Path(path)
     fmt = fmt or ("html" if path.suffix.lower() in (".html", ".htm") else "json")
     rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
     text = json.dumps(rows, indent=2) + "\n" if fmt == "json" else _html(results, scene)
-    part, fd = make_part(path)
-    try:
-        with os.fdopen(os.dup(fd), "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(part, new_file_mode())
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    finally:
-        os.close(fd)
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _html(results: Sequence[SelfCheck], scene) -> str:

@@ -151,7 +151,9 @@ def main(ctx, verbose, quiet, threads):
     # rasterio NotGeoreferencedWarning on stderr for it, from any open or write of the run.
     import warnings
 
-    for m in ("Dataset has no geotransform", "The given matrix is equal to Affine.identity"):
+    from ..geo.georef import NO_GEOREF_MESSAGES
+
+    for m in NO_GEOREF_MESSAGES:
         warnings.filterwarnings("ignore", message=m)
     try:
         signal.signal(signal.SIGTERM, _sigterm)

@@ -16,7 +16,7 @@ from ..rules import MAX_SCALE, MIN_TILE_IN, MODES
 __all__ = [
     "PairType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
-    "compress_opt", "dtype_opt",
+    "compress_opt", "dtype_opt", "model_run_opts",
 ]
 
 
@@ -122,3 +122,11 @@ dtype_opt = click.option(
     help="Float type the model computes in (default: LDCSR_DTYPE, else auto = bfloat16 on a CPU "
          "with native bfloat16 (about 2x faster, ~55 dB from float32), float32 elsewhere).",
 )
+
+
+def model_run_opts(f):
+    """The options of a command that runs the model on a raster: ``--model --mode --seed --tile
+    --device --bands --stretch`` (``upscale``, ``selfcheck``)."""
+    for option in reversed((model_opt, mode_opt, seed_opt, tile_opt, device_opt, bands_opt, stretch_opt)):
+        f = option(f)
+    return f

@@ -31,13 +31,7 @@ def parse_window(text: str | None):
 @click.option("--scale", "-s", "scales", multiple=True, required=True,
               type=click.FloatRange(1.0, MAX_SCALE, min_open=True),
               help=f"Factor to check (> 1, <= {MAX_SCALE:g}); repeat for several.")
-@opt.model_opt
-@opt.mode_opt
-@opt.seed_opt
-@opt.tile_opt
-@opt.device_opt
-@opt.bands_opt
-@opt.stretch_opt
+@opt.model_run_opts
 @click.option("--window", default=None, metavar="X,Y,W,H",
               help="Check only this pixel window (column, row, width, height).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=1024 * 1024, show_default=True,

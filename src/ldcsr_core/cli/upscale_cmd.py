@@ -130,13 +130,7 @@ class _Bar:
               help="Output GeoTIFF (.tif/.tiff; one input) or existing folder (several inputs or a folder).")
 @opt.scale_opt
 @opt.target_resolution_opt
-@opt.model_opt
-@opt.mode_opt
-@opt.seed_opt
-@opt.tile_opt
-@opt.device_opt
-@opt.bands_opt
-@opt.stretch_opt
+@opt.model_run_opts
 @opt.compress_opt
 @opt.dtype_opt
 @opt.overwrite_opt

@@ -26,7 +26,7 @@ __all__ = ["quiet_georef", "georeferencing", "scale_gcps", "scale_for_resolution
 
 
 # rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
-_NO_GEOREF_MESSAGES = ("Dataset has no geotransform", "The given matrix is equal to Affine.identity")
+NO_GEOREF_MESSAGES = ("Dataset has no geotransform", "The given matrix is equal to Affine.identity")
 
 
 @contextlib.contextmanager
@@ -36,7 +36,7 @@ def quiet_georef():
     import warnings
 
     with warnings.catch_warnings():
-        for m in _NO_GEOREF_MESSAGES:
+        for m in NO_GEOREF_MESSAGES:
             warnings.filterwarnings("ignore", message=m)
         yield
 

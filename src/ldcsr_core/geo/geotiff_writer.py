@@ -249,6 +249,7 @@ class GeoTiffWriter:
             raise OutputExistsError(errno.EEXIST,
                                     f"output exists: {self.path} (use --overwrite to replace it)")
         clear_stale_parts(self.path)
+        check_free_space(folder, self.nbytes, name=self.path.name)  # every writer: nothing that cannot fit
         try:
             self.tmp_path, self._lock_fd = files.make_part(self.path)
         except OSError as e:

@@ -40,7 +40,7 @@ from .georef import (
     scaled_transform,
 )
 from .geotiff_writer import (
-    PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, check_free_space, clear_stale_parts, output_nbytes,
+    PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts,
 )
 from .palette import open_expanded, palette_expansion
 from .read_failures import read_error, read_errors
@@ -62,6 +62,7 @@ __all__ = [
     "same_file",
     "clear_stale_parts",
     "check_window",
+    "window_in_shape",
     "check_dataset",
     "read_errors",
     "read_error",
@@ -187,8 +188,14 @@ def check_window(src, window) -> tuple[int, int, int, int]:
 
     Accepts a 4-tuple or a rasterio ``Window``; :class:`InputError` if it is not inside.
     """
+    return window_in_shape(window, (src.height, src.width))
+
+
+def window_in_shape(window, shape: tuple[int, int], what: str = "raster") -> tuple[int, int, int, int]:
+    """:func:`check_window` for a ``(height, width)`` ``shape`` (an array, or a raster's size)."""
+    H, W = (int(v) for v in shape)
     if window is None:
-        return 0, 0, src.height, src.width
+        return 0, 0, H, W
     try:
         if hasattr(window, "row_off"):
             vals = (window.row_off, window.col_off, window.height, window.width)
@@ -197,8 +204,8 @@ def check_window(src, window) -> tuple[int, int, int, int]:
         y0, x0, h, w = (int(v) for v in vals)
     except (TypeError, ValueError):
         raise InputError(f"window must be (row_off, col_off, height, width), got {window!r}") from None
-    if y0 < 0 or x0 < 0 or h < 1 or w < 1 or y0 + h > src.height or x0 + w > src.width:
-        raise InputError(f"window {(y0, x0, h, w)} is not inside the {src.height}×{src.width} raster")
+    if y0 < 0 or x0 < 0 or h < 1 or w < 1 or y0 + h > H or x0 + w > W:
+        raise InputError(f"window {(y0, x0, h, w)} is not inside the {H}×{W} {what}")
     return y0, x0, h, w
 
 
@@ -239,8 +246,6 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
                             bands_last=False, colorinterp=geo.colorinterp or None,
                             descriptions=geo.descriptions, gcps=geo.gcps) as mem:
         profile = output_profile(mem, geo.shape, block=block, compress=compress)
-        check_free_space(Path(path).parent, output_nbytes(geo.shape, geo.count, geo.data.dtype),
-                         name=Path(path).name)
         from rasterio.windows import Window
 
         with quiet_georef(), GeoTiffWriter(path, profile, src=mem, tags=geo.tags,

@@ -127,11 +127,9 @@ def merge_parts(path, out=None) -> Path:
         m = json.loads(meta.read_text())
         if m["size"] != len(data) or m["sha256"] != hashlib.sha256(data).hexdigest():
             raise TrainingError(f"the parts of {path.name} do not rebuild it (missing or damaged part)")
-    out = Path(out) if out else path
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
-    return out
+    from ..files import atomic_write_bytes
+
+    return atomic_write_bytes(Path(out) if out else path, data)
 
 
 def half_precision_copy(ckpt: dict, dtype=torch.bfloat16) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .data import degrade, list_images, load_rgb
+from .data import degrade, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
 __all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape"]
