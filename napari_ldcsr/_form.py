@@ -49,6 +49,18 @@ class RunSettings:
     samples: int = 1
 
 
+def user_models() -> list[tuple[str, str]]:
+    """(file name, path) of the adapted models in the user's model folder, newest first."""
+    from ldcsr_core.adaptation import user_models_dir
+
+    folder = user_models_dir()
+    try:
+        files = sorted(folder.glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return []
+    return [(p.name, str(p)) for p in files if p.is_file()]
+
+
 def ask_checkpoint_path(parent=None) -> str | None:
     """Ask for a checkpoint file (Qt file dialog); None when the user cancels."""
     from qtpy.QtWidgets import QFileDialog
@@ -89,7 +101,7 @@ class SettingsForm:
                                           "the output covers the same area")
         self.pixel = FloatSpinBox(label="Output pixel", value=0.0, min=0.0, max=0.0,
                                   tooltip="Output pixel size; type a target resolution to get the scale")
-        self.model = ComboBox(label="Model", choices=[(DEFAULT_MODEL, _DEFAULT), (LOAD_CHECKPOINT, _LOAD)],
+        self.model = ComboBox(label="Model", choices=[(DEFAULT_MODEL, _DEFAULT), *user_models(), (LOAD_CHECKPOINT, _LOAD)],
                               tooltip="Official Lightning .ckpt or napari-ldcsr .safetensors")
         self.mode = ComboBox(label="Mode", choices=[(MODE_LABELS[m], m) for m in MODES],
                              tooltip="diffusion: seeded 4-step sampler, sharper detail that may be invented; "

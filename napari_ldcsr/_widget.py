@@ -13,7 +13,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import QEvent, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 from superqt import QCollapsible, QElidingLabel
 
@@ -21,12 +21,14 @@ from ._form import MODE_LABELS, RunSettings, SettingsForm
 from ._viewer import notify
 from .compare._controls import CompareControls
 from .run import _outcome
+from .run._adapt_controls import AdaptControls
 from .run._check_controls import CheckControls
 from .run._job import JobResult, JobSpec, LayerSource, ModelCache, plain_message
 from .run._prepare import fmt_seconds, prepare_run, progress_text, running_text
 from .run._region import REGIONS
 from .run._results import ProgressiveResult, RunLayers
-from .run._runner import CheckRunner, JobRunner, start_device_probe
+from .run._runner import AdaptRunner, CheckRunner, JobRunner, start_device_probe
+from .run._teardown import TeardownMixin
 
 if TYPE_CHECKING:
     import napari
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["LdcsrWidget"]
 
 
-class LdcsrWidget(QWidget):
+class LdcsrWidget(TeardownMixin, QWidget):
     """Dock widget: pick an image layer, a scale and a model, super-resolve, compare.
 
     Parameters
@@ -60,6 +62,7 @@ class LdcsrWidget(QWidget):
     resultAdded = Signal(object)
     runFinished = Signal(str)
     qualityChecked = Signal(object)
+    modelAdapted = Signal(object)
 
     def __init__(self, napari_viewer: napari.viewer.Viewer, model_provider=None, tile: int | None = None) -> None:
         super().__init__()
@@ -70,6 +73,7 @@ class LdcsrWidget(QWidget):
         self.last: RunLayers | None = None
         self.runner = JobRunner(self.models, self)
         self.checker = CheckRunner(self.models, self)  # *Check quality here* (napari_ldcsr/run/_selfcheck.py)
+        self.adapter = AdaptRunner(self.models, self)  # *Adapt to this layer* (napari_ldcsr/run/_adapt.py)
         self._job: tuple[Any, JobSpec, ProgressiveResult] | None = None
         self._t_tiles: float | None = None
         self._build_ui()
@@ -104,6 +108,9 @@ class LdcsrWidget(QWidget):
         self.check_button = self.checks.button
         self.error_map_box = self.checks.error_map_box
         outer.addLayout(self.checks.row)
+        self.adapts = AdaptControls(self)  # *Adapt to this layer* (napari_ldcsr/run/_adapt_controls.py)
+        self.adapt_button = self.adapts.button
+        outer.addLayout(self.adapts.row)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
@@ -289,8 +296,9 @@ class LdcsrWidget(QWidget):
         self._update_enabled()
 
     def cancel(self) -> None:
-        """Ask the running job to stop (the engine stops within one tile); nothing is added."""
-        if self.runner.cancel():
+        """Ask the running job (or adaptation) to stop (the engine stops within one tile or
+        training step); nothing is added or saved."""
+        if self.runner.cancel() or self.adapter.cancel():
             self._set_status("Cancelling…")
             self.cancel_button.setEnabled(False)
 
@@ -312,6 +320,18 @@ class LdcsrWidget(QWidget):
         thread; the gain over bicubic goes to the status line, the error maps (with "error map
         layer" ticked) to layers over the source. True when a check was started."""
         return self.checks.check_quality(layer)
+
+    def adapt_to_layer(self, layer=None, minutes: float | None = None) -> bool:
+        """*Adapt to this layer*: fine-tune the picked model on the layer's own pixels (the region
+        *Check quality here* uses) for ``minutes`` (default: the row's box) in a worker thread; a
+        model that beats the current one on a held-back strip is saved to the user's model folder
+        and selected. True when an adaptation was started."""
+        return self.adapts.adapt(layer, minutes)
+
+    @property
+    def busy(self) -> bool:
+        """A run, a quality check or an adaptation is in progress."""
+        return self.running or self.checker.running or self.adapter.running
 
     def _on_model_ready(self, info: dict) -> None:
         if "device" in info:
@@ -387,11 +407,15 @@ class LdcsrWidget(QWidget):
 
     def _update_enabled(self, *_: Any) -> None:
         running = self.running
-        self.form.set_running(running)
-        checking = getattr(self, "checker", None) is not None and self.checker.running
-        self.run_button.setEnabled(not running and not checking)
-        self.check_button.setEnabled(not running and not checking)
-        self.cancel_button.setEnabled(running and not self.runner.cancelling)
+        adapter = getattr(self, "adapter", None)
+        other = (getattr(self, "checker", None) is not None and self.checker.running) \
+            or (adapter is not None and adapter.running)
+        self.form.set_running(running or (adapter is not None and adapter.running))
+        for button in (self.run_button, self.check_button, getattr(self, "adapt_button", None)):
+            if button is not None:
+                button.setEnabled(not running and not other)
+        self.cancel_button.setEnabled((running and not self.runner.cancelling)
+                                      or (adapter is not None and adapter.running and not adapter.cancelling))
         self.compare.update_enabled(self.last_result is not None)
 
     # ---------------------------------------------------------------- results and compare
@@ -432,47 +456,3 @@ class LdcsrWidget(QWidget):
     def _show_device(self, text: str) -> None:
         if self.device_label.text().startswith("Device: detecting"):
             self.device_label.setText(f"Device: {text}")
-
-    def _watch_teardown(self) -> None:
-        """Shut down when the viewer's window is destroyed or the application quits (the widget's
-        own removal is seen in :meth:`event`)."""
-        from qtpy.QtWidgets import QApplication
-
-        window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
-        if window is not None:
-            window.destroyed.connect(self.shutdown)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
-
-    def shutdown(self, *_: Any) -> None:
-        """Stop every worker of the widget (the Run, the quality check, the live lens) and wait for their threads to
-        end, so that none outlives the viewer: a Run stops within one tile and a streamed Run's part
-        file is removed on the way. Called when the viewer closes, the application quits, or the
-        widget is removed from its dock; safe to call more than once."""
-        if self._shut:
-            return
-        self._shut = True
-        try:
-            self.cancel()
-            self.checker.cancel()
-            self.live.close()
-        except RuntimeError:  # Qt parts already deleted: nothing left to stop there
-            pass
-        from qtpy.QtCore import QThreadPool
-
-        self.runner.wait()
-        self.checker.wait()
-        QThreadPool.globalInstance().waitForDone(60_000)  # the lens's and the probe's workers too
-
-    def event(self, ev) -> bool:  # noqa: D401 - Qt override
-        # napari's remove_dock_widget unparents the widget before deleting its dock.
-        if ev.type() == QEvent.Type.ParentChange and self.parent() is None \
-                and getattr(self, "_shut", True) is False:
-            self.shutdown()
-        return super().event(ev)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.cancel()
-        self.live.close()  # issue 10 hook
-        super().closeEvent(event)

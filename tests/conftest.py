@@ -1,6 +1,7 @@
 """Shared fixtures: locating ../shared (golden vectors, data) next to the checkout."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ os.environ.setdefault("LDCSR_THREADS", str(min(2, _cores)))
 # Likewise the float type: the suite compares against float32 references and golden vectors, so it
 # runs in float32 wherever the CPU would pick bfloat16 (tests/test_precision.py tests "auto").
 os.environ.setdefault("LDCSR_DTYPE", "float32")
+# Adapted models go to (and the model picker lists) a folder of the suite's own, never the user's.
+os.environ["LDCSR_MODELS_DIR"] = tempfile.mkdtemp(prefix="ldcsr-test-models-")
 
 
 def shared_dir() -> Path:

@@ -40,8 +40,8 @@ class CheckControls:
         from ._selfcheck import prepare_check
 
         w = self.widget
-        if w.running or w.checker.running:
-            notify("warning", "LDCSR is busy; wait for the run or the check to finish.")
+        if w.busy:
+            notify("warning", "LDCSR is busy; wait for the run, check or adaptation to finish.")
             return False
         request = prepare_check(w.viewer, w.settings, layer)
         if isinstance(request, str):

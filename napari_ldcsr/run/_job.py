@@ -146,6 +146,11 @@ class ModelCache:
                 self.loads += 1
             return self._models[source]
 
+    def put(self, source: str, model: Any) -> None:
+        """Hand out ``model`` for ``source`` from now on (a model just made and saved there)."""
+        with self._lock:
+            self._models[source] = model
+
     def cached(self, source: str | None) -> Any | None:
         """The model for ``source`` if it is loaded already, else None."""
         return self._models.get(source)

@@ -19,7 +19,7 @@ from ldcsr_core.threads import describe, release_pool
 
 from ._job import JobSpec, LayerSource, ModelCache, model_info, plain_message, run_job
 
-__all__ = ["JobRunner", "CheckRunner", "probe_device", "start_device_probe"]
+__all__ = ["JobRunner", "CheckRunner", "AdaptRunner", "probe_device", "start_device_probe"]
 
 
 def probe_device() -> str:
@@ -88,6 +88,30 @@ class _OneWorker(QObject):
         self._worker = worker
         worker.start()
 
+    @property
+    def cancelling(self) -> bool:
+        return self._worker is not None and self._worker.abort_requested
+
+    def cancel(self) -> bool:
+        """Ask the running task to stop (the engine polls ``abort_requested``); True if there was one to stop."""
+        if self._worker is None or self._worker.abort_requested:
+            return False
+        self._worker.quit()
+        return True
+
+    def _on_errored(self, exc: BaseException) -> None:
+        """``Cancelled`` -> the ``cancelled`` signal, anything else -> ``failed``."""
+        from ldcsr_core.errors import Cancelled
+
+        if isinstance(exc, Cancelled):
+            self.cancelled.emit()
+        else:
+            self.failed.emit(exc)
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        self.finished.emit()
+
     def wait(self, timeout_ms: int = 60_000) -> bool:
         """Block until the task's thread has ended (after a cancel: within one tile); True if
         none is left. For shutdown only: the GUI does not repaint meanwhile."""
@@ -120,20 +144,9 @@ class JobRunner(_OneWorker):
     finished = Signal()
     what = "a job"
 
-    @property
-    def cancelling(self) -> bool:
-        return self._worker is not None and self._worker.abort_requested
-
     def start(self, source: LayerSource, spec: JobSpec) -> None:
         """Start a job (RuntimeError if one is running)."""
         self._launch(source, spec, on_returned=self._on_returned)
-
-    def cancel(self) -> bool:
-        """Ask the running job to stop; True if there was one to stop."""
-        if self._worker is None or self._worker.abort_requested:
-            return False
-        self._worker.quit()
-        return True
 
     def _work(self, source: LayerSource, spec: JobSpec):
         from ldcsr_core.progress import polling
@@ -174,18 +187,6 @@ class JobRunner(_OneWorker):
         else:
             self.succeeded.emit(result)
 
-    def _on_errored(self, exc: BaseException) -> None:
-        from ldcsr_core.errors import Cancelled
-
-        if isinstance(exc, Cancelled):
-            self.cancelled.emit()
-        else:
-            self.failed.emit(exc)
-
-    def _on_finished(self) -> None:
-        self._worker = None
-        self.finished.emit()
-
 
 class CheckRunner(_OneWorker):
     """Runs the *Check quality here* self-check (:func:`_selfcheck.run_check`) in a worker thread.
@@ -202,10 +203,6 @@ class CheckRunner(_OneWorker):
     def start(self, source: LayerSource, request) -> None:
         """Start a check (RuntimeError if one is running)."""
         self._launch(source, request, on_returned=lambda result: self.succeeded.emit(result, request))
-
-    def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.quit()
 
     def _work(self, source: LayerSource, request):
         from ldcsr_core.progress import polling
@@ -225,6 +222,50 @@ class CheckRunner(_OneWorker):
         if not isinstance(exc, Cancelled):
             self.failed.emit(exc)
 
-    def _on_finished(self) -> None:
-        self._worker = None
-        self.finished.emit()
+
+class AdaptRunner(_OneWorker):
+    """Runs *Adapt to this layer* (:func:`_adapt.run_adapt`) in a worker thread.
+
+    Signals (in the GUI thread): ``progressed(AdaptProgress)``, ``succeeded(AdaptOutcome, request)``,
+    ``failed(exception)``, ``cancelled()``, ``finished()``. :meth:`cancel` stops it within one
+    training step; a cancelled adaptation saves nothing.
+    """
+
+    progressed = Signal(object)
+    succeeded = Signal(object, object)
+    failed = Signal(object)
+    cancelled = Signal()
+    finished = Signal()
+    what = "an adaptation"
+    folder = None  # where kept models go (None: the user's model folder)
+
+    def start(self, source: LayerSource, request) -> None:
+        """Start an adaptation (RuntimeError if one is running)."""
+        self._launch(source, request, on_returned=lambda outcome: self._on_returned(outcome, request))
+
+    def _work(self, source: LayerSource, request):
+        from ldcsr_core.progress import polling
+
+        from ._adapt import run_adapt
+
+        worker = self._worker
+        try:
+            model = self.models.get(request.model_source)
+            outcome = run_adapt(source, request, model, folder=self.folder,
+                                callback=polling(lambda: worker.abort_requested, self._relay_progress))
+            if outcome.path is not None:
+                self.models.put(outcome.path, outcome.result.model)  # Run and the lens use it as is
+            return outcome
+        finally:
+            release_pool()
+
+    @ensure_main_thread
+    def _relay_progress(self, info) -> None:
+        if not self.cancelling:
+            self.progressed.emit(info)
+
+    def _on_returned(self, outcome, request) -> None:
+        if self.cancelling and outcome.path is None:
+            self.cancelled.emit()
+        else:  # a model saved as Cancel was pressed is kept: it is complete and guarded
+            self.succeeded.emit(outcome, request)

@@ -3,7 +3,7 @@
 Public API: :func:`load_model`, :func:`upscale`, the tiling building blocks (:func:`plan_tiles`,
 :func:`process_tile`, :class:`RowMerger`, :func:`run_plan`), the progress protocol
 (:class:`TileProgress`, :func:`polling`), the scene self-check (:func:`selfcheck`, reduced-resolution
-validation, :mod:`.quality`) and the error classes.  Names are
+validation, :mod:`.quality`), scene adaptation (:func:`adapt`, :mod:`.adaptation`) and the error classes.  Names are
 imported on first use, so ``import ldcsr_core`` (and ``ldcsr --help``) does not load torch.
 """
 
@@ -28,6 +28,7 @@ _LAZY = {
     "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "tiling", "plan_for_model": "tiling",
     "TileProgress": "progress", "polling": "progress",
     "selfcheck": "quality", "selfcheck_scales": "quality", "SelfCheck": "quality",
+    "adapt": "adaptation", "Adaptation": "adaptation", "AdaptProgress": "adaptation",
 }
 
 __all__ = sorted(_LAZY) + ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",

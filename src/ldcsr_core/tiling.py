@@ -25,7 +25,7 @@ from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles
 
 __all__ = ["LatentNoise", "tile_window", "process_tile", "TileProcessor", "run_plan", "plan_for_model",
-           "model_window", "is_out_of_memory"]
+           "model_window", "memory_budget_mb", "is_out_of_memory"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ DEFAULT_BUDGET_MB = 1024
 # Freed memory a run keeps for its next windows (MiB above its resident size at the start): a
 # window's working set is about the activation budget; beyond this the heap is trimmed.
 RETAINED_HEAP_MB = DEFAULT_BUDGET_MB
+# Share of a CUDA card's free memory one window's activations may use (the rest: cuDNN workspaces,
+# the allocator's fragmentation, other processes).
+GPU_BUDGET_SHARE = 0.5
 
 
 def bytes_per_output_pixel(model: LDCSR, scale: float) -> float:
@@ -50,11 +53,29 @@ def bytes_per_output_pixel(model: LDCSR, scale: float) -> float:
     return 4.0 * floats
 
 
+def memory_budget_mb(device) -> float:
+    """The activation budget of one window on ``device`` (MiB): :data:`DEFAULT_BUDGET_MB` of host
+    RAM on a CPU (or MPS); on CUDA :data:`GPU_BUDGET_SHARE` of the card's free memory now
+    (``torch.cuda.mem_get_info``), so a large card gets large windows instead of many small ones."""
+    if getattr(device, "type", str(device)) != "cuda":
+        return float(DEFAULT_BUDGET_MB)
+    free, _total = torch.cuda.mem_get_info(device)
+    return max(float(DEFAULT_BUDGET_MB) / 4, GPU_BUDGET_SHARE * free / 2 ** 20)
+
+
 def model_window(model: LDCSR, scale: float, budget_mb: float | None = None) -> int:
-    """Largest output window side (px) for ``model`` at ``scale`` within ``budget_mb`` of activations,
-    capped by the model's own maximum (``model.tile_max``; 256 for the official weights)."""
-    budget = (DEFAULT_BUDGET_MB if budget_mb is None else budget_mb) * 2 ** 20
-    side = int((budget / bytes_per_output_pixel(model, scale)) ** 0.5)
+    """Largest output window side (px) for ``model`` at ``scale`` within ``budget_mb`` of activations
+    (default: :func:`memory_budget_mb` of the model's device), capped by the model's own maximum
+    (``model.tile_max``; 256 for the official weights). Half-precision models on CUDA need half the
+    bytes per pixel."""
+    device = getattr(model, "device", torch.device("cpu"))
+    budget = (memory_budget_mb(device) if budget_mb is None else budget_mb) * 2 ** 20
+    per_px = bytes_per_output_pixel(model, scale)
+    if getattr(device, "type", "") == "cuda":
+        from .precision import model_dtype
+
+        per_px *= 0.5 if model_dtype(model) in ("float16", "bfloat16") else 1.0
+    side = int((budget / per_px) ** 0.5)
     cap = getattr(model, "tile_max", None)
     if cap:
         side = min(side, int(cap))

@@ -8,7 +8,7 @@ so ``ldcsr --help`` stays quick. Bad input ends in a one-line ``Error: ...`` and
 its error class (:data:`EXIT_CODES`, documented in docs/cli.md), never a traceback (``-v`` shows
 tracebacks of unexpected errors).
 
-The names in :data:`LAZY_COMMANDS` (``train``, ``evaluate``, ``selfcheck``) are click commands in other modules of
+The names in :data:`LAZY_COMMANDS` (``train``, ``evaluate``, ``selfcheck``, ``adapt``) are click commands in other modules of
 this package, imported only when invoked and listed only when their module exists.
 """
 
@@ -31,6 +31,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "train": "ldcsr_core.cli.train_cmd:train_command",
     "evaluate": "ldcsr_core.cli.train_cmd:evaluate_command",
     "selfcheck": "ldcsr_core.cli.selfcheck_cmd:selfcheck_command",
+    "adapt": "ldcsr_core.cli.adapt_cmd:adapt_command",
 }
 
 # Exit status per error class (first match wins); 2 is click's usage error, 1 anything else.

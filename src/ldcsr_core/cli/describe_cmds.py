@@ -100,16 +100,22 @@ def _itemsize(dtype: str) -> int:
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def models(paths):
-    """List the built-in model and the checkpoints PATHS...: name, config, size, SHA-256."""
+    """List the built-in models, the adapted models of the user's model folder and the
+    checkpoints PATHS...: name, config, size, SHA-256 (and what an adapted model was adapted on)."""
+    from ..adaptation import user_models_dir
     from ..checkpoints import default_model_path
 
     default = default_model_path()
     builtin = default.parent
     files = sorted(builtin.glob("*.safetensors")) if builtin.is_dir() else []
-    if not files and not paths:
+    mine = user_models_dir()
+    user = sorted(mine.glob("*.safetensors")) if mine.is_dir() else []
+    if not files and not paths and not user:
         click.echo("no built-in model is installed; pass checkpoint paths to describe them")
     for p in files:
         _describe_model(p, builtin=True, default=p.name == default.name)
+    for p in user:
+        _describe_model(p, builtin=False)
     for p in paths:
         _describe_model(p, builtin=False)
 
@@ -147,6 +153,10 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None
         if meta.get("config"):
             cfg = json.loads(meta["config"])
             lines.append(f"  config:  {_config_summary(cfg)}")
+        if meta.get("adapted_from"):
+            lines.append(f"  adapted: from {meta['adapted_from']} on {meta.get('adapted_on') or 'an array'} "
+                         f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}) at x{meta.get('adapt_scale')}, "
+                         f"{meta.get('adapt_steps')} steps, {meta.get('adapt_minutes')} min")
     else:
         from .. import load_model
 

@@ -1,0 +1,109 @@
+"""*Adapt to this layer* (Qt-free): the engine's scene adaptation on the picked layer.
+
+The pixels adapted to are those *Check quality here* checks (the whole layer when small, else the
+central square of the view: :func:`_selfcheck.check_region`), read through the same radiometry as a
+Run. The engine (:func:`ldcsr_core.adapt`) fine-tunes the model's fast path on them for the chosen
+minutes and keeps the result only if it beats the base model on a held-back strip; a kept model is
+saved in the user's model folder (:func:`ldcsr_core.adaptation.user_models_dir`), where the model
+picker finds it. The worker that runs it is :class:`_runner.AdaptRunner`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import _geometry as geo
+
+__all__ = ["AdaptRequest", "AdaptOutcome", "TOOLTIP", "prepare_adapt", "run_adapt", "status_text",
+           "model_file_name"]
+
+TOOLTIP = ("Fine-tune the model's fast path on this layer's own pixels (its downscaled copies teach "
+           "it about this ground) for the chosen minutes. A strip of the layer is held back: the "
+           "adapted model is kept only if it restores that strip better than the current model; it is "
+           "then saved to your model folder and selected for Run and the live lens (use Mode: fast).")
+
+
+@dataclass(frozen=True)
+class AdaptRequest:
+    """What to adapt to: the region of the source, the scale, the budget and the base model."""
+
+    layer: object
+    scale: float
+    region: geo.Region
+    where: str
+    minutes: float
+    seed: int = 0
+    model_source: str | None = None
+    bands: tuple[int, ...] | None = None
+    stretch: str = "auto"
+
+
+@dataclass(frozen=True)
+class AdaptOutcome:
+    """The engine's :class:`~ldcsr_core.adaptation.Adaptation` and where a kept model was saved."""
+
+    result: object
+    path: str | None
+
+
+def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest | str:
+    """The adaptation of the widget's current settings, or a plain sentence saying why there is none."""
+    from ._job import check_layer, plain_message
+    from ._selfcheck import check_region
+
+    try:
+        s = settings()
+    except ValueError as exc:
+        return plain_message(exc)
+    from ldcsr_core.adaptation import MAX_ADAPT_SCALE
+
+    if s.scale > MAX_ADAPT_SCALE:
+        return (f"Adaptation is offered up to ×{MAX_ADAPT_SCALE:g} (not ×{s.scale:g}): at larger scales the "
+                "layer's own copies are too coarse to teach the model. Adapt at ×2 and use the model at ×2.")
+    layer = s.layer if layer is None else layer
+    found = check_layer(layer, s.scale) or check_region(viewer, layer)
+    if isinstance(found, str):
+        return found
+    return AdaptRequest(layer, s.scale, *found, minutes=float(minutes), seed=s.seed,
+                        model_source=s.model_source, bands=s.bands, stretch=s.stretch)
+
+
+def model_file_name(layer_name: str, scale: float, when: float | None = None) -> str:
+    """``<layer>-x<scale>-<YYYYmmdd-HHMMSS>.safetensors`` with the name made file-safe."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(layer_name)).strip("._") or "layer"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+    return f"{safe[:60]}-x{scale:g}-{stamp}.safetensors"
+
+
+def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Path | None = None) -> AdaptOutcome:
+    """Adapt ``model`` to ``request``'s pixels of ``source`` (a ``_job.LayerSource``) in this thread;
+    a kept model is saved to ``folder`` (default: the user's model folder)."""
+    import ldcsr_core
+    from ldcsr_core.adaptation import user_models_dir
+
+    with source.dataset() as ds:
+        result = ldcsr_core.adapt(ds, request.scale, model, minutes=request.minutes, seed=request.seed,
+                                  window=request.region.window, bands=request.bands,
+                                  stretch=request.stretch, callback=callback)
+    if not result.kept:
+        return AdaptOutcome(result, None)
+    folder = Path(folder) if folder is not None else user_models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / model_file_name(getattr(request.layer, "name", "layer"), request.scale)
+    name = f"{getattr(model, 'name', 'model')}-adapted-{path.stem}"
+    result.save(path, name=name)
+    return AdaptOutcome(result, str(path))
+
+
+def status_text(outcome: AdaptOutcome, where: str) -> str:
+    """The base and the adapted model side by side, as the guard measured them."""
+    r = outcome.result
+    side = (f"base {r.psnr_base - r.psnr_bicubic:+.2f} dB, adapted {r.psnr_adapted - r.psnr_bicubic:+.2f} dB "
+            f"over bicubic at ×{r.scale:g} on the held-back strip of {where} (fast)")
+    octave = f"octave check {r.octave_gain_db:+.2f} dB"
+    if outcome.path is None:
+        return f"Adaptation not kept ({r.gain_db:+.2f} dB): {side}; {octave}; the current model stays."
+    return f"Adapted model selected ({r.gain_db:+.2f} dB): {side}; {octave}."

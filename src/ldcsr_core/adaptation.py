@@ -1,0 +1,356 @@
+"""Scene adaptation: fine-tune the fast path on the scene's own pixels, kept only if it helps.
+
+Zero-shot SR (Shocher, Cohen & Irani, CVPR 2018) showed that a scene's own downscaled copies
+teach a network about that scene. :func:`adapt` starts from a trained model and fine-tunes the parts
+of its fast path named by the :class:`Recipe` on pairs made from the scene alone: a random crop of
+the scene is the target, the same crop degraded by the protocol's PIL bicubic (exact scale, as
+``ldcsr evaluate`` and the self-check degrade) is the input, with flips and 90° rotations.
+
+The guard: a strip of the scene (:func:`holdout_split`) is held back from training. After training,
+the base and the adapted model are both self-checked there (reduced-resolution validation,
+:func:`ldcsr_core.quality.score_window`); the adapted model is kept only if it restores the strip
+better than the base, otherwise the result says so and carries the base model.
+
+Only the fast path is adapted (diffusion mode decodes with the model's detail decoder, which is
+left as it is); the adapted model is saved by :meth:`Adaptation.save` in our safetensors format
+with its provenance (base model, scene and checksum, scale, steps, minutes, guard figures).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from .errors import InputError
+from .finetune import PairSampler, fine_tune, like_base, training_copy
+from .rules import check_scale
+
+__all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir"]
+
+HOLDOUT = 0.25  # share of the scene's longer side held back for the guard
+# Above this scale adaptation is refused: on held-out imagery it lost quality at ×2.5 and ×4 on
+# average, and the guard kept models that lost up to 0.10 dB at ×2.5 (docs/adaptation.md).
+MAX_ADAPT_SCALE = 2.0
+MAX_TRAIN_PIXELS = 4096 * 4096  # a larger training region is sampled in windows
+POOL_WINDOWS = 16
+POOL_WINDOW = 512
+MAX_GUARD_PIXELS = 1024 * 1024  # a larger held-back strip is checked on sampled windows
+GUARD_WINDOWS = 4
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the fast path is fine-tuned (defaults: measured in docs/adaptation.md)."""
+
+    params: str = "all"  # "all" (condition encoder + decoder), "decoder", "encoder"
+    lr: float = 3e-5  # Adam, peak; warm-up then cosine decay over the budget
+    warmup: int = 10
+    batch: int = 4
+    crop_lr: int = 32  # LR side of a training pair (the target is round(crop_lr * scale) px)
+    scale_jitter: float = 0.0  # pairs at scale * exp(U(-j, j)) ("scales around s")
+    l2sp: float = 0.0  # weight of ||θ - θ_base||² (regularisation towards the base)
+    margin_db: float = 0.0  # the adapted model must beat the base by more than this on the holdout
+    max_steps: int | None = 150  # a cap on the steps, whatever the time budget
+    pair_scale: float | None = None  # make the pairs at this scale instead of the target scale
+    max_scale: float = MAX_ADAPT_SCALE  # larger scales are refused (see MAX_ADAPT_SCALE)
+
+
+@dataclass(frozen=True)
+class AdaptProgress:
+    """Where an adaptation is: ``stage`` "train" (the model: ``step`` steps done, ``seconds`` of
+    ``budget``), "twin" (its twin for the octave check, likewise) or "guard" (checking them)."""
+
+    stage: str
+    step: int
+    seconds: float
+    budget: float
+    loss: float | None = None
+    steps: int | None = None  # the step budget, when one was given
+
+    @property
+    def fraction(self) -> float:
+        """0-0.5 while the model trains, 0.5-1 while its twin trains, 1 in the guard."""
+        if self.stage not in ("train", "twin"):
+            return 1.0
+        by_time = self.seconds / self.budget if self.budget > 0 else 1.0
+        f = min(1.0, max(by_time, self.step / self.steps) if self.steps else by_time)
+        return 0.5 * f + (0.5 if self.stage == "twin" else 0.0)
+
+
+@dataclass
+class Adaptation:
+    """What :func:`adapt` did: ``model`` is the adapted model when ``kept``, else the base."""
+
+    model: object
+    kept: bool
+    scale: float
+    steps: int
+    seconds: float
+    holdout: tuple[int, int, int, int]  # (row_off, col_off, height, width) of the guard's strip
+    psnr_base: float  # on the strip, reduced-resolution (Wald), fast mode
+    psnr_adapted: float
+    psnr_bicubic: float
+    octave_base: float  # the octave check: the training part restored from its coarser copy by
+    octave_twin: float  # the base and by a twin adapted one octave coarser (reduced resolution)
+    base_name: str
+    base_sha256: str
+    scene: str
+    scene_sha256: str
+    seed: int
+    recipe: Recipe = field(default_factory=Recipe)
+    candidate: object = None  # the fine-tuned model, kept or not (for evaluations of the guard)
+
+    @property
+    def gain_db(self) -> float:
+        """Adapted minus base PSNR on the held-back strip."""
+        return self.psnr_adapted - self.psnr_base
+
+    @property
+    def octave_gain_db(self) -> float:
+        """Twin minus base PSNR of the octave check (does this scene's adaptation transfer one
+        octave finer?)."""
+        return self.octave_twin - self.octave_base
+
+    def line(self) -> str:
+        verdict = ("kept" if self.kept else "not kept: the base model stays")
+        return (f"adaptation ×{self.scale:g}: {self.gain_db:+.2f} dB over the base model on the held-back "
+                f"{self.holdout[3]}×{self.holdout[2]} px strip (base {self.psnr_base - self.psnr_bicubic:+.2f}, "
+                f"adapted {self.psnr_adapted - self.psnr_bicubic:+.2f} dB over bicubic), octave check "
+                f"{self.octave_gain_db:+.2f} dB; {self.steps} steps, {self.seconds / 60:.1f} min: {verdict}")
+
+    def provenance(self) -> dict:
+        """The metadata saved with the model (strings)."""
+        guard = {"holdout": list(self.holdout), "psnr_base": round(self.psnr_base, 4),
+                 "psnr_adapted": round(self.psnr_adapted, 4), "psnr_bicubic": round(self.psnr_bicubic, 4),
+                 "octave_base": round(self.octave_base, 4), "octave_twin": round(self.octave_twin, 4),
+                 "kept": self.kept}
+        return {"adapted_from": self.base_name, "adapted_from_sha256": self.base_sha256,
+                "adapted_on": self.scene, "adapted_on_sha256": self.scene_sha256,
+                "adapt_scale": f"{self.scale:g}", "adapt_steps": str(self.steps),
+                "adapt_minutes": f"{self.seconds / 60:.2f}", "adapt_seed": str(self.seed),
+                "adapt_recipe": json.dumps(asdict(self.recipe)), "adapt_guard": json.dumps(guard)}
+
+    def save(self, path, *, name: str | None = None) -> Path:
+        """Write the adapted model (atomically) with its provenance; InputError if it was not kept."""
+        from .checkpoints import save_model
+
+        if not self.kept:
+            raise InputError("the adapted model was not kept (it did not beat the base model on the "
+                             "held-back strip): nothing to save")
+        path = Path(path)
+        if path.suffix.lower() != ".safetensors":
+            raise InputError(f"{path}: an adapted model is saved as .safetensors")
+        stem = Path(self.scene).stem if self.scene else "array"
+        name = name or f"{self.base_name}-adapted-{stem}"
+        notes = (f"{self.base_name} adapted to {Path(self.scene).name or 'an array'} at ×{self.scale:g} "
+                 f"({self.steps} steps, {self.gain_db:+.2f} dB over the base on its held-back strip)")
+        return save_model(self.model, path, name=name, version=f"{getattr(self.model, 'version', '0')}+adapted",
+                          notes=notes, extra=self.provenance())
+
+
+def user_models_dir() -> Path:
+    """Where the plugin keeps adapted models (listed by ``ldcsr models`` and its model picker):
+    ``$LDCSR_MODELS_DIR``, else ``$XDG_DATA_HOME/ldcsr/models`` (``~/.local/share/ldcsr/models``)."""
+    env = os.environ.get("LDCSR_MODELS_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "ldcsr" / "models"
+
+
+# ------------------------------------------------------------------------------------ the scene
+
+
+def holdout_split(shape, scale: float, share: float = HOLDOUT) -> tuple[tuple, tuple]:
+    """``(train_box, holdout_box)`` of a scene of ``shape``: the last ``share`` of its longer side
+    (at least what a self-check at ``scale`` needs) is held back; boxes are (row, col, h, w)."""
+    from .quality import min_side
+
+    H, W = int(shape[0]), int(shape[1])
+    need = min_side(scale)
+    along_cols = W >= H
+    side = W if along_cols else H
+    held = max(need, int(math.ceil(side * share)))
+    rest = side - held
+    crop_min = max(need, int(math.ceil(8 * scale)))
+    if rest < crop_min or min(H, W) < need:
+        raise InputError(f"the scene is {W}×{H} px: adaptation at ×{scale:g} holds back {held} px of its "
+                         f"{'width' if along_cols else 'height'} for the guard and needs {crop_min} px more to "
+                         f"train on; use a larger scene or window")
+    if along_cols:
+        return (0, 0, H, rest), (0, rest, H, held)
+    return (0, 0, rest, W), (rest, 0, held, W)
+
+
+def _scene_id(scene) -> tuple[str, str]:
+    """(name, sha256) of a scene: its path and file checksum, or "" and the array's checksum."""
+    from .files import sha256_file
+
+    if isinstance(scene, np.ndarray):
+        a = np.ascontiguousarray(scene)
+        h = hashlib.sha256(str((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+        return "", h.hexdigest()
+    if isinstance(scene, (str, os.PathLike)):
+        return str(Path(scene).resolve()), sha256_file(scene)
+    name = getattr(scene, "name", "")
+    return str(name), (sha256_file(name) if name and os.path.isfile(name) else "")
+
+
+def _guard_boxes(box) -> list[tuple[int, int, int, int]]:
+    """The held-back strip, or :data:`GUARD_WINDOWS` windows of :data:`POOL_WINDOW` px spread
+    over a strip of more than :data:`MAX_GUARD_PIXELS` (pooled over their pixels)."""
+    from .quality import sample_boxes
+
+    y0, x0, h, w = box
+    if h * w <= MAX_GUARD_PIXELS:
+        return [tuple(box)]
+    return [(y0 + y, x0 + x, hh, ww) for y, x, hh, ww in sample_boxes((h, w), POOL_WINDOW, GUARD_WINDOWS)]
+
+
+def _coarser(pool: list[np.ndarray], scale: float) -> list[np.ndarray]:
+    """The training part one octave (one factor ``scale``) coarser, by the protocol's degradation."""
+    from .training.data import degrade
+    from .training.evaluate import lr_shape
+
+    return [degrade(a, lr_shape(a.shape[:2], scale)) for a in pool]
+
+
+def _check_refs(pool: list[np.ndarray]) -> list[tuple[tuple, np.ndarray]]:
+    """References of the octave check: the training part's arrays, the central 1024² px of larger
+    ones, as (box, array) pairs (boxes relative to each array)."""
+    refs = []
+    for a in pool:
+        h, w = min(a.shape[0], 1024), min(a.shape[1], 1024)
+        y, x = (a.shape[0] - h) // 2, (a.shape[1] - w) // 2
+        refs.append(((y, x, h, w), a[y:y + h, x:x + w]))
+    return refs
+
+
+def _pooled_psnr(refs, scale: float, models: dict, tick) -> dict:
+    """Reduced-resolution PSNR (fast mode) of each model over ``refs`` ((box, uint8 RGB) pairs),
+    from the squared error pooled over all their pixels; ``"bicubic"`` too."""
+    from .quality import score_window
+    from .training.metrics import psnr_from_mse
+
+    out = {}
+    for key, m in models.items():
+        checks = [score_window(a, scale, m, box=b, mode="fast", seed=0, maps=False, callback=tick)
+                  for b, a in refs]
+        n = sum(c.values for c in checks)
+        out[key] = psnr_from_mse(sum(c.mse["model"] * c.values for c in checks) / n)
+        out.setdefault("bicubic", psnr_from_mse(sum(c.mse["bicubic"] * c.values for c in checks) / n))
+    return out
+
+
+def _read_pool(src, box) -> list[np.ndarray]:
+    """The training region as uint8 RGB arrays: whole, or ``POOL_WINDOWS`` windows of a large one."""
+    from .quality import sample_boxes
+
+    y0, x0, h, w = box
+    if h * w <= MAX_TRAIN_PIXELS:
+        boxes = [box]
+    else:
+        boxes = [(y0 + y, x0 + x, hh, ww) for y, x, hh, ww in sample_boxes((h, w), POOL_WINDOW, POOL_WINDOWS)]
+    pool = [a for a in (src.rgb(b) for b in boxes) if a is not None]
+    if not pool:
+        raise InputError("every pixel of the scene's training part is nodata: nothing to adapt to")
+    return pool
+
+
+def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | None = None,
+          seed: int = 0, callback: Optional[Callable[[AdaptProgress], None]] = None, window=None,
+          bands=None, stretch: str = "auto", recipe: Recipe | None = None,
+          holdout: float = HOLDOUT) -> Adaptation:
+    """Fine-tune ``base`` on ``scene`` at ``scale`` (fast path), guarded by a held-back strip.
+
+    Parameters
+    ----------
+    scene : H×W×3 uint8 array (or float in [0, 1], or H×W grey), a raster path or an open rasterio
+        dataset (read through ``bands``/``stretch`` as ``ldcsr upscale``); ``window`` =
+        ``(row_off, col_off, height, width)`` adapts to that part only.
+    scale : the factor the model will be used at (pairs are made at exactly this scale, or around
+        it with ``recipe.scale_jitter``).
+    base : the model to start from (None: the shipped default). It is not modified.
+    minutes, steps : the time budget; ``steps`` stops after that many steps (reproducible), within
+        ``minutes`` still.
+    seed : crops, flips and the optimiser's randomness.
+    callback : ``callback(AdaptProgress)`` after each step and before the guard; raise
+        :class:`~ldcsr_core.Cancelled` in it to stop (nothing is kept).
+    recipe : what to fine-tune and how (:class:`Recipe`).
+    holdout : the share of the scene's longer side held back for the guard.
+
+    Returns
+    -------
+    Adaptation
+        ``model`` (the adapted model if it beat the base on the held-back strip, else the base),
+        ``kept``, the guard's figures and the provenance; ``save(path)`` writes the model.
+    """
+    from .geo.raster_io import window_in_shape
+    from .quality import _Scene
+
+    scale = check_scale(scale)[0]
+    if not (minutes > 0 and math.isfinite(minutes)):
+        raise InputError(f"minutes must be a positive number, got {minutes}")
+    if steps is not None and steps < 1:
+        raise InputError(f"steps must be at least 1, got {steps}")
+    recipe = recipe or Recipe()
+    if scale > recipe.max_scale:
+        raise InputError(
+            f"adaptation is offered up to ×{recipe.max_scale:g}, not ×{scale:g}: at larger scales the scene's "
+            "own copies are too coarse to teach the model, and on held-out imagery adapted models lost "
+            "quality that the guard could not see (docs/adaptation.md); adapt at ×2, or use the base model")
+    if recipe.max_steps:
+        steps = min(steps or recipe.max_steps, recipe.max_steps)
+    if base is None:
+        from .api import _default_model
+
+        base = _default_model()
+    name, sha = _scene_id(scene)
+    src = _Scene(scene, bands, stretch)
+    try:
+        box = window_in_shape(window, src.shape, "scene")  # the whole scene for None
+        train_box, held_box = holdout_split(box[2:], scale, holdout)
+        train_box = (box[0] + train_box[0], box[1] + train_box[1], *train_box[2:])
+        held_box = (box[0] + held_box[0], box[1] + held_box[1], *held_box[2:])
+        held = [(b, a) for b, a in ((b, src.rgb(b)) for b in _guard_boxes(held_box)) if a is not None]
+        pool = _read_pool(src, train_box)
+    finally:
+        src.close()
+    if not held:
+        raise InputError("every pixel of the held-back strip is nodata: the guard cannot check")
+
+    budget = minutes * 60.0 / 2  # half for the model, half for its twin (the octave check)
+    model = training_copy(base)
+    t0 = time.perf_counter()
+    n = fine_tune(model, PairSampler(pool, scale, recipe, seed), recipe, budget=budget, steps=steps,
+                  seed=seed, callback=callback)
+    twin = training_copy(base)  # the same recipe one octave coarser: does it transfer one octave up?
+    fine_tune(twin, PairSampler(_coarser(pool, scale), scale, recipe, seed), recipe, budget=budget,
+              steps=n, seed=seed, callback=callback, stage="twin")
+    seconds = time.perf_counter() - t0
+    guard = AdaptProgress("guard", n, seconds, budget, steps=steps)
+    tick = None if callback is None else (lambda _tile: callback(guard))  # cancel within a guard tile
+    if callback is not None:
+        callback(guard)
+    model, twin = like_base(model, base), like_base(twin, base)
+    strip = _pooled_psnr(held, scale, {"base": base, "adapted": model}, tick)
+    octave = _pooled_psnr(_check_refs(pool), scale, {"base": base, "twin": twin}, tick)
+    kept = strip["adapted"] > strip["base"] + recipe.margin_db and octave["twin"] > octave["base"]
+    if kept:
+        model.name = f"{base.name}-adapted"
+        model.weights_sha256 = ""
+    return Adaptation(model=model if kept else base, kept=kept, scale=scale, steps=n, seconds=seconds,
+                      holdout=tuple(int(v) for v in held_box), psnr_base=strip["base"],
+                      psnr_adapted=strip["adapted"], psnr_bicubic=strip["bicubic"],
+                      octave_base=octave["base"], octave_twin=octave["twin"],
+                      base_name=str(base.name), base_sha256=str(base.weights_sha256 or ""), scene=name,
+                      scene_sha256=sha, seed=seed, recipe=recipe, candidate=model)

@@ -1,0 +1,96 @@
+"""``ldcsr adapt``: fine-tune the model on one scene's own pixels, kept only if it helps
+(:mod:`ldcsr_core.adaptation`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..adaptation import MAX_ADAPT_SCALE
+from ..rules import MAX_SCALE
+from . import options as opt
+
+__all__ = ["adapt_command", "EXIT_NOT_KEPT"]
+
+EXIT_NOT_KEPT = 8  # the adapted model did not beat the base on the held-back strip: nothing written
+
+
+@click.command("adapt")
+@click.argument("scene", type=click.Path(path_type=Path))
+@click.option("--scale", "-s", required=True, type=click.FloatRange(1.0, MAX_SCALE, min_open=True),
+              help=f"The factor the model will be used at (> 1; adaptation is offered up to "
+                   f"×{MAX_ADAPT_SCALE:g}, larger scales are refused, exit 3).")
+@click.option("--out", "-o", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where the adapted model goes (.safetensors; written only if it is kept).")
+@click.option("--minutes", type=click.FloatRange(0.0, 24 * 60, min_open=True), default=3.0,
+              show_default=True, help="Time budget of the fine-tuning.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Stop after this many steps (reproducible runs; --minutes still bounds it).")
+@opt.model_opt
+@opt.seed_opt
+@opt.device_opt
+@opt.bands_opt
+@opt.stretch_opt
+@click.option("--window", default=None, metavar="X,Y,W,H",
+              help="Adapt to this pixel window only (column, row, width, height).")
+@opt.overwrite_opt
+@click.pass_context
+def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, device, bands, stretch,
+                  window, overwrite):
+    """Adapt the model to SCENE: fine-tune its fast path on the scene's own pixels.
+
+    Pairs are made from SCENE alone (its crops as targets, their bicubic copies at the scale as
+    inputs, flips and rotations). A strip of the scene is held back: the adapted model is written
+    to OUT only if its self-check there beats the base model's; otherwise nothing is written and
+    the exit status is 8. Use it with 'ldcsr upscale SCENE --model OUT --mode fast'.
+
+    \b
+    Examples:
+      ldcsr --threads 2 adapt scene.tif --scale 4 -o scene-x4.safetensors --minutes 3
+      ldcsr upscale scene.tif -o scene_x4.tif --scale 4 --mode fast --model scene-x4.safetensors
+    """
+    from ..adaptation import adapt
+    from ..errors import InputError, OutputExistsError
+    from ..geo.radiometry import parse_bands
+    from ..geo.raster_io import open_raster
+    from .selfcheck_cmd import parse_window
+    from .upscale_cmd import _load_model
+
+    try:
+        band_sel = parse_bands(bands)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="'--bands'") from None
+    box = parse_window(window)
+    if out.suffix.lower() != ".safetensors":
+        raise click.BadParameter(f"must end in .safetensors, got {out.name!r}", param_hint="'--out'")
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"folder does not exist: {out.parent}", param_hint="'--out'")
+    if not scene.exists():
+        raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
+    if out.exists() and not overwrite:
+        raise OutputExistsError(f"{out} exists (use --overwrite to replace it)")
+    if out.exists() and out.resolve() == scene.resolve():
+        raise click.BadParameter("is the scene itself", param_hint="'--out'")
+    with open_raster(scene):  # readable before the model is loaded (exit 5 otherwise)
+        pass
+    model = _load_model(model_path, device)
+    quiet = ctx.obj.get("quiet")
+    bar = None if quiet else click.progressbar(length=1000, label=f"adapting ×{scale:g}", file=None)
+
+    def progress(info):
+        if bar is not None:
+            bar.update(int(info.fraction * 1000) - bar.pos)
+
+    try:
+        result = adapt(scene, scale, model, minutes=minutes, steps=steps, seed=seed, callback=progress,
+                       window=box, bands=band_sel, stretch=stretch)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    click.echo(result.line())
+    if not result.kept:
+        click.echo(f"No model written: keep using {model.name}.", err=True)
+        ctx.exit(EXIT_NOT_KEPT)
+    result.save(out)
+    click.echo(f"wrote {out}")

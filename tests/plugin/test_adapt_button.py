@@ -1,0 +1,119 @@
+"""*Adapt to this layer*: the engine's scene adaptation in a worker, with progress and Cancel; a kept
+model is saved to the user's model folder and selected for Run; a rejected or cancelled one is not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ldcsr_core import adaptation
+from ldcsr_core.adaptation import Recipe
+
+FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)
+
+
+def scene(h=72, w=120, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    chans = [128 + 60 * np.sin(xx / (3 + c) + c) + 30 * np.cos(yy / (2 + c)) for c in range(3)]
+    return np.clip(np.stack(chans, -1) + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    d = tmp_path / "models"
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(d))
+    monkeypatch.setattr(adaptation, "Recipe", lambda: FAST)
+    return d
+
+
+def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, models_dir, tiny_model):
+    import ldcsr_core
+
+    viewer, widget = ldcsr
+    data = scene()
+    viewer.add_image(data, name="field 1")
+    widget.set_scale(2.0)
+    assert widget.adapt_button.text() == "Adapt to this layer (3 min)"
+    progress = []
+    widget.adapter.progressed.connect(lambda info: progress.append(info.fraction))
+    with qtbot.waitSignal(widget.modelAdapted, timeout=120_000) as sig:
+        assert widget.adapt_to_layer(minutes=0.05)
+        assert not widget.run_button.isEnabled() and widget.cancel_button.isEnabled()
+    outcome = sig.args[0]
+    r = outcome.result
+    assert r.kept and r.gain_db > 0 and progress and progress == sorted(progress)
+    files = list(models_dir.glob("*.safetensors"))
+    assert [str(f) for f in files] == [outcome.path] and files[0].name.startswith("field_1-x2-")
+    assert widget.model_source == outcome.path
+    assert widget.status.startswith(f"Adapted model selected ({r.gain_db:+.2f} dB): base ")
+    assert "held-back strip of the whole layer" in widget.status
+    qtbot.waitUntil(lambda: widget.run_button.isEnabled(), timeout=10_000)
+    assert widget.progress[1] == 1 and not [t for s, t in notes if s == "error"]
+    # Run uses the adapted model (from the cache, not reloaded) and gets its pixels
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        widget.run()
+    assert outcome.path not in widget.provider_calls
+    want = ldcsr_core.upscale(data, 2.0, model=r.model, mode="fast")
+    got = np.asarray(widget.last_result.data).astype(int)
+    base = ldcsr_core.upscale(data, 2.0, model=tiny_model, mode="fast")
+    assert np.abs(got - want).max() <= 1  # the widget's own window plan: rounding at most
+    assert np.abs(got - base).mean() > 20 * np.abs(got - want).mean()
+    # a new widget lists the saved model in its picker
+    from napari_ldcsr._form import user_models
+
+    assert user_models() == [(files[0].name, str(files[0]))]
+
+
+def test_a_model_made_worse_is_not_kept(ldcsr, qtbot, models_dir, monkeypatch):
+    viewer, widget = ldcsr
+
+    def sabotage(model, sampler, recipe, **kw):
+        with torch.no_grad():
+            for p in model.first_stage_model.decoder.parameters():
+                p.add_(torch.randn_like(p) * 0.5)
+        return 1
+
+    monkeypatch.setattr(adaptation, "fine_tune", sabotage)
+    viewer.add_image(scene(), name="s")
+    widget.set_scale(2.0)
+    before = widget.model_source
+    with qtbot.waitSignal(widget.modelAdapted, timeout=120_000) as sig:
+        widget.adapt_to_layer(minutes=0.05)
+    assert sig.args[0].path is None and not sig.args[0].result.kept
+    assert widget.status.startswith("Adaptation not kept (-") and "the current model stays" in widget.status
+    assert widget.model_source == before and not models_dir.exists()
+
+
+def test_cancel_stops_the_adaptation_and_saves_nothing(ldcsr, qtbot, models_dir):
+    viewer, widget = ldcsr
+    viewer.add_image(scene(), name="s")
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.adapter.progressed, timeout=120_000):
+        widget.adapt_to_layer(minutes=10)
+    with qtbot.waitSignal(widget.adapter.finished, timeout=60_000):
+        widget.cancel_button.click()
+    assert widget.status == "Adaptation cancelled; no model was saved."
+    assert not models_dir.exists() and widget.model_source is None
+    assert widget.run_button.isEnabled() and widget.adapt_button.isEnabled()
+
+
+def test_busy_widget_refuses_a_second_task(ldcsr, qtbot, notes, models_dir):
+    viewer, widget = ldcsr
+    viewer.add_image(scene(), name="s")
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.adapter.progressed, timeout=120_000):
+        widget.adapt_to_layer(minutes=10)
+    assert not widget.check_quality() and not widget.adapt_to_layer()
+    assert ("warning", "LDCSR is busy; wait for the run, check or adaptation to finish.") in notes
+    with qtbot.waitSignal(widget.adapter.finished, timeout=60_000):
+        widget.cancel()
+
+
+def test_scales_above_the_adaptation_limit_are_refused_up_front(ldcsr, notes, models_dir):
+    viewer, widget = ldcsr
+    viewer.add_image(scene(), name="s")
+    widget.set_scale(4.0)
+    assert not widget.adapt_to_layer(minutes=0.05) and not widget.adapter.running
+    assert any(s == "error" and t.startswith("Adaptation is offered up to ×2 (not ×4)") for s, t in notes)

@@ -1,0 +1,231 @@
+"""Scene adaptation (``ldcsr_core.adapt``, ``ldcsr adapt``): pairs from the scene alone, the guard,
+provenance, cancel, and the CLI's refusals."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import ldcsr_core
+from ldcsr_core import adaptation as adapt_mod
+from ldcsr_core.adaptation import PairSampler, Recipe, adapt, holdout_split
+from ldcsr_core.cli import main
+from ldcsr_core.errors import Cancelled, InputError
+
+FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)  # a random tiny model learns quickly
+
+
+def scene(h=72, w=120, seed=0, lo=0, hi=255) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    chans = [0.5 + 0.3 * np.sin(xx / (3 + c) + c) + 0.15 * np.cos(yy / (2 + c)) for c in range(3)]
+    unit = np.clip(np.stack(chans, -1) + rng.normal(0, 0.03, (h, w, 3)), 0, 1)
+    return (lo + unit * (hi - lo)).round().astype(np.uint8)
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+
+
+@pytest.fixture
+def base(tiny_model_file):
+    return ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+
+
+def state(model) -> dict:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_pairs_come_only_from_the_scene_window(base, monkeypatch):
+    """Pixels outside the window are 200..255, inside 0..100: no training pair and no guard check
+    may ever see a value above 100."""
+    img = scene(200, 240, lo=200, hi=255)
+    img[40:40 + 72, 60:60 + 120] = scene(lo=0, hi=100)
+    seen = []
+    real_batch = PairSampler.batch
+
+    def spy(self):
+        lr, hr = real_batch(self)
+        seen.append((int(lr.max()), int(hr.max())))
+        return lr, hr
+
+    from ldcsr_core import quality
+
+    assert "score_window" not in vars(adapt_mod)  # imported at call time: the spy below is what adapt uses
+    real_score, checked = quality.score_window, []
+
+    def score_spy(hr, *a, **k):
+        checked.append(int(hr.max()))
+        return real_score(hr, *a, **k)
+
+    monkeypatch.setattr(PairSampler, "batch", spy)
+    monkeypatch.setattr(quality, "score_window", score_spy)
+    res = adapt(img, 2.0, base, steps=4, window=(40, 60, 72, 120), recipe=FAST)
+    assert len(seen) == 8 and max(max(s) for s in seen) <= 100  # 4 steps, and 4 of the octave check's twin
+    assert len(checked) == 4 and max(checked) <= 100  # strip and octave check, base and adapted each
+    y, x, h, w = res.holdout  # the guard's strip is the window's last quarter of columns
+    assert (y, x + w, h) == (40, 60 + 120, 72) and w == 30
+
+
+def test_holdout_split_leaves_room_to_train_and_check():
+    train, held = holdout_split((72, 120), 2.0)
+    assert train == (0, 0, 72, 90) and held == (0, 90, 72, 30)
+    train, held = holdout_split((400, 100), 4.0)  # taller than wide: rows held back
+    assert held == (300, 0, 100, 100) and train == (0, 0, 300, 100)
+    with pytest.raises(InputError, match="use a larger scene"):
+        holdout_split((40, 40), 4.0)
+
+
+def test_a_large_strip_is_guarded_on_sampled_windows_inside_it():
+    strip = (0, 7500, 10000, 2500)
+    boxes = adapt_mod._guard_boxes(strip)
+    assert len(boxes) == adapt_mod.GUARD_WINDOWS and len(set(boxes)) == len(boxes)
+    for y, x, h, w in boxes:
+        assert (h, w) == (512, 512) and 0 <= y <= 10000 - h and 7500 <= x <= 10000 - w
+    assert adapt_mod._guard_boxes((0, 90, 72, 30)) == [(0, 90, 72, 30)]
+
+
+def test_adaptation_improves_a_weak_model_and_saves_its_provenance(base, tmp_path):
+    before = state(base)
+    img = scene()
+    res = adapt(img, 2.0, base, steps=40, seed=3, recipe=FAST)
+    assert all(torch.equal(v, base.state_dict()[k]) for k, v in before.items())  # base untouched
+    assert res.kept and res.model is not base and res.gain_db > 0
+    assert res.steps == 40 and res.scale == 2.0
+    path = res.save(tmp_path / "a.safetensors")
+    m = ldcsr_core.load_model(path, device="cpu", dtype="float32")
+    assert all(torch.allclose(v.float(), res.model.state_dict()[k].float()) for k, v in m.state_dict().items())
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        meta = f.metadata()
+    assert meta["adapted_from"] == "tiny-test" and meta["adapt_steps"] == "40" and meta["adapt_scale"] == "2"
+    assert meta["adapted_on"] == "" and len(meta["adapted_on_sha256"]) == 64
+    guard = json.loads(meta["adapt_guard"])
+    assert guard["kept"] and guard["psnr_adapted"] > guard["psnr_base"] and guard["octave_twin"] > guard["octave_base"]
+    assert res.octave_gain_db > 0 and "octave check" in res.line()
+    # the saved model restores the held-back strip as the guard measured
+    y, x, h, w = res.holdout
+    from ldcsr_core.quality import score_window
+    from ldcsr_core.training.metrics import psnr_from_mse
+
+    chk = score_window(img[y:y + h, x:x + w], 2.0, m, box=res.holdout, mode="fast", seed=0, maps=False)
+    assert psnr_from_mse(chk.mse["model"]) == pytest.approx(res.psnr_adapted, abs=0.01)
+
+
+def test_the_guard_rejects_a_model_made_worse(base, monkeypatch, tmp_path):
+    def sabotage(model, sampler, recipe, **kw):
+        with torch.no_grad():
+            for p in model.first_stage_model.decoder.parameters():
+                p.add_(torch.randn_like(p) * 0.5)
+        return 1
+
+    monkeypatch.setattr(adapt_mod, "fine_tune", sabotage)
+    res = adapt(scene(), 2.0, base, steps=1)
+    assert not res.kept and res.model is base and res.gain_db < 0
+    assert "not kept" in res.line()
+    with pytest.raises(InputError, match="not kept"):
+        res.save(tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+@pytest.mark.parametrize("strip, octave, kept", [((1.0, 1.1), (1.0, 0.9), False), ((1.0, 0.9), (1.0, 1.1), False),
+                                                  ((1.0, 1.1), (1.0, 1.1), True)])
+def test_both_checks_must_agree_to_keep(base, monkeypatch, strip, octave, kept):
+    """The held-back strip catches a model that memorised the scene, the octave check (a twin
+    adapted one octave coarser, judged one octave finer) one whose gain does not transfer."""
+    def fake(refs, scale, models, tick):
+        a, b = strip if "adapted" in models else octave
+        return {"base": a, "adapted": b, "twin": b, "bicubic": 0.5}
+
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", fake)
+    res = adapt(scene(), 2.0, base, steps=1, recipe=FAST)
+    assert res.kept is kept and (res.model is base) is not kept
+
+
+def test_cancel_stops_within_a_step_and_keeps_nothing(base):
+    calls = []
+
+    def cancel_at_3(info):
+        calls.append(info.step)
+        if info.step == 3:
+            raise Cancelled("cancelled by the user")
+
+    with pytest.raises(Cancelled):
+        adapt(scene(), 2.0, base, steps=50, recipe=FAST, callback=cancel_at_3)
+    assert calls == [1, 2, 3]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"minutes": 0}, "minutes"), ({"steps": 0}, "steps"), ({"scale": 9.0}, "scale"),
+    ({"scale": 4.0}, "adaptation is offered up to ×2, not ×4"),
+    ({"recipe": Recipe(params="unet")}, "recipe params"),
+])
+def test_bad_arguments_are_refused(base, kwargs, match):
+    kw = dict(kwargs)
+    s = kw.pop("scale", 2.0)
+    with pytest.raises(InputError, match=match):
+        adapt(scene(), s, base, **kw)
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+
+@pytest.fixture
+def png(tmp_path):
+    p = tmp_path / "scene.png"
+    Image.fromarray(scene()).save(p)
+    return p
+
+
+def test_cli_adapts_writes_and_the_model_upscales(png, tiny_model_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(adapt_mod, "Recipe", lambda: FAST)
+    out = tmp_path / "adapted.safetensors"
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 30, "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert "kept" in r.output and out.is_file()
+    r = run("-q", "upscale", png, "-o", tmp_path / "up.tif", "--scale", 2, "--mode", "fast", "--model", out)
+    assert r.exit_code == 0, r.output
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path))
+    r = run("models")
+    assert r.exit_code == 0 and "adapted.safetensors" in r.output and "adapted: from tiny-test" in r.output
+
+
+def test_cli_not_kept_writes_nothing_and_exits_8(png, tiny_model_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(adapt_mod, "fine_tune", lambda model, *a, **k: [
+        p.data.add_(torch.randn_like(p) * 0.5) for p in model.first_stage_model.decoder.parameters()] and 1)
+    out = tmp_path / "adapted.safetensors"
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 1, "--model", tiny_model_file)
+    assert r.exit_code == 8 and "not kept" in r.output and not out.exists()
+    assert list(tmp_path.glob("*.safetensors")) == []
+
+
+def test_cli_interrupted_writes_nothing(png, tiny_model_file, tmp_path, monkeypatch):
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(adapt_mod, "fine_tune", interrupted)
+    out = tmp_path / "adapted.safetensors"
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--model", tiny_model_file)
+    assert r.exit_code == 130 and not out.exists() and list(tmp_path.iterdir()) == [png]
+
+
+@pytest.mark.parametrize("args, code, match", [
+    (["-o", "{tmp}/m.pt"], 2, "must end in .safetensors"),
+    (["-o", "{tmp}/nowhere/m.safetensors"], 2, "folder does not exist"),
+    (["-o", "{tmp}/exists.safetensors"], 4, "exists"),
+    (["-o", "{tmp}/m.safetensors", "--window", "0,0,10"], 2, "four whole numbers"),
+    (["-o", "{tmp}/m.safetensors", "--window", "0,0,30,30"], 3, "use a larger scene"),
+])
+def test_cli_refusals(png, tiny_model_file, tmp_path, args, code, match):
+    (tmp_path / "exists.safetensors").write_bytes(b"keep me")
+    args = [a.format(tmp=tmp_path) for a in args]
+    r = run("adapt", png, "--scale", 2, "--model", tiny_model_file, "--steps", 1, *args)
+    assert r.exit_code == code and match in r.output, r.output
+    assert (tmp_path / "exists.safetensors").read_bytes() == b"keep me"
+    assert not (tmp_path / "m.safetensors").exists()
