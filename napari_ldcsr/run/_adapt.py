@@ -83,7 +83,10 @@ def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Pa
     a kept model is saved to ``folder`` (default: the user's model folder)."""
     import ldcsr_core
     from ldcsr_core.adaptation import user_models_dir
+    from ldcsr_core.precision import model_dtype
 
+    if model_dtype(model) != "float32":  # e.g. the CPU's bfloat16: fine-tune from the exact weights
+        model = ldcsr_core.load_model(request.model_source, device=model.device, dtype="float32")
     with source.dataset() as ds:
         result = ldcsr_core.adapt(ds, request.scale, model, minutes=request.minutes, seed=request.seed,
                                   window=request.region.window, bands=request.bands,

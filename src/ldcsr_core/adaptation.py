@@ -279,7 +279,9 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         ``(row_off, col_off, height, width)`` adapts to that part only.
     scale : the factor the model will be used at (pairs are made at exactly this scale, or around
         it with ``recipe.scale_jitter``).
-    base : the model to start from (None: the shipped default). It is not modified.
+    base : the model to start from (None: the shipped default). It is not modified. Training is in
+        float32 from its weights as they are: load it with ``dtype="float32"`` (the CLI and the
+        plugin do) rather than from a bfloat16 copy; the result comes back in ``base``'s type.
     minutes, steps : the time budget; ``steps`` stops after that many steps (reproducible), within
         ``minutes`` still.
     seed : crops, flips and the optimiser's randomness.

@@ -229,3 +229,30 @@ def test_cli_refusals(png, tiny_model_file, tmp_path, args, code, match):
     assert r.exit_code == code and match in r.output, r.output
     assert (tmp_path / "exists.safetensors").read_bytes() == b"keep me"
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_cli_fine_tunes_from_float32_weights_whatever_the_default_type(png, tiny_model_file, tmp_path, monkeypatch):
+    """On a CPU whose default is bfloat16 the base is loaded in float32 for adaptation: the
+    fine-tuning starts from the exact weights, not from their bfloat16 rounding."""
+    seen = []
+    real = adapt_mod.fine_tune
+
+    def spy(model, *a, **k):
+        seen.append(next(model.parameters()).dtype)
+        return real(model, *a, **k)
+
+    monkeypatch.setenv("LDCSR_DTYPE", "bfloat16")
+    monkeypatch.setattr(adapt_mod, "fine_tune", spy)
+    monkeypatch.setattr(adapt_mod, "Recipe", lambda: FAST)
+    captured = {}
+    real_adapt = adapt_mod.adapt
+
+    def adapt_spy(scene, scale, base, **kw):
+        captured["dtype"] = next(base.parameters()).dtype
+        return real_adapt(scene, scale, base, **kw)
+
+    monkeypatch.setattr(adapt_mod, "adapt", adapt_spy)
+    r = run("-q", "adapt", png, "--scale", 2, "-o", tmp_path / "m.safetensors", "--steps", 2,
+            "--model", tiny_model_file)
+    assert r.exit_code in (0, 8), r.output
+    assert captured["dtype"] == torch.float32 and seen == [torch.float32, torch.float32]

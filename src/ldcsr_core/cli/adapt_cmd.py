@@ -74,7 +74,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
         raise click.BadParameter("is the scene itself", param_hint="'--out'")
     with open_raster(scene):  # readable before the model is loaded (exit 5 otherwise)
         pass
-    model = _load_model(model_path, device)
+    model = _load_model(model_path, device, "float32")  # fine-tuned from the exact weights, as training
     quiet = ctx.obj.get("quiet")
     bar = None if quiet else click.progressbar(length=1000, label=f"adapting ×{scale:g}", file=None)
 
