@@ -1,0 +1,124 @@
+"""`upscale` throughput per mode and float type on one device, with the plan, peak memory and the
+agreement with float32 (issue 22's `upscale` table; prepared on CPU for a GPU session)::
+
+    python benchmarks/bench_gpu.py --device cuda --sizes 512,2048 --json gpu.json
+    python benchmarks/bench_gpu.py --device cpu --sizes 256 --dtypes float32,bfloat16 --repeats 3
+
+For each float type the shipped model is loaded once; for each input size (×4 by default) and
+mode, `ldcsr_core.upscale` runs on the engine's default plan and, for comparison, as one window
+(``tile`` = the input size), after one warm-up call; the median of ``--repeats`` timed calls is
+reported (CUDA synchronised), with output megapixels per second, the number of windows, peak
+device memory (CUDA: ``max_memory_allocated``; CPU: the process's peak RSS) and the PSNR of the
+output against float32's (8-bit, same seed). Not measured here: the GPU busy fraction and the
+official code side by side (it is not in this repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def scene(side: int, seed: int = 0) -> np.ndarray:
+    """A deterministic RGB uint8 test image with structure at several scales."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float64)
+    chans = [128 + 50 * np.sin(xx / (5 + 3 * c)) * np.cos(yy / (7 + 2 * c)) + 30 * np.sin((xx + yy) / 23)
+             for c in range(3)]
+    return np.clip(np.stack(chans, -1) + rng.normal(0, 8, (side, side, 3)), 0, 255).astype(np.uint8)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--sizes", default="512,2048", help="output sides (px), comma-separated")
+    p.add_argument("--scale", type=float, default=4.0)
+    p.add_argument("--modes", default="fast,diffusion")
+    p.add_argument("--dtypes", default="float32,float16")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: the engine's default)")
+    p.add_argument("--json", default=None)
+    a = p.parse_args(argv)
+
+    import torch
+
+    import ldcsr_core
+    from ldcsr_core.tiling import plan_for_model
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    dev = ldcsr_core.resolve_device(a.device)
+    cuda = dev.type == "cuda"
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize(dev)
+
+    rows, ref = [], {}
+    print(f"device {dev}{' (' + torch.cuda.get_device_name(dev) + ')' if cuda else ''}, torch {torch.__version__}",
+          flush=True)
+    for dtype in a.dtypes.split(","):
+        model = ldcsr_core.load_model(device=str(dev), dtype=dtype)
+        for side in (int(v) for v in a.sizes.split(",")):
+            img = scene(int(round(side / a.scale)))
+            for mode in a.modes.split(","):
+                for plan_name, tile in (("default", None), ("one window", img.shape[0])):
+                    plan = plan_for_model(model, img.shape[:2], (side, side), tile)
+
+                    def call():
+                        return ldcsr_core.upscale(img, out_shape=(side, side), model=model, mode=mode,
+                                                  seed=0, tile=tile)
+
+                    try:
+                        out = call()  # warm-up (cuDNN autotuning, allocator)
+                        if cuda:
+                            torch.cuda.reset_peak_memory_stats(dev)
+                        times = []
+                        for _ in range(a.repeats):
+                            sync()
+                            t0 = time.perf_counter()
+                            out = call()
+                            sync()
+                            times.append(time.perf_counter() - t0)
+                    except (RuntimeError, MemoryError) as e:  # e.g. one window too large for the device
+                        print(f"{dtype:9s} {side:5d}² {mode:9s} {plan_name:10s}: failed ({str(e).splitlines()[0][:80]})")
+                        continue
+                    t = statistics.median(times)
+                    peak = (torch.cuda.max_memory_allocated(dev) if cuda
+                            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+                    key = (side, mode, plan_name)
+                    if dtype == "float32":
+                        ref[key] = out
+                    agree = psnr(out, ref[key]) if key in ref else None
+                    row = {"dtype": dtype, "out_side": side, "mode": mode, "plan": plan_name,
+                           "windows": len(plan.tiles), "seconds": t, "mp_per_s": side * side / t / 1e6,
+                           "peak_bytes": int(peak), "psnr_vs_float32": agree}
+                    rows.append(row)
+                    print(f"{dtype:9s} {side:5d}² {mode:9s} {plan_name:10s}: {len(plan.tiles):4d} windows "
+                          f"{t:8.3f} s {row['mp_per_s']:7.2f} MP/s  peak {peak / 2**30:6.2f} GiB"
+                          + (f"  {agree:.1f} dB vs float32" if agree is not None and dtype != "float32" else ""),
+                          flush=True)
+        del model
+        if cuda:
+            torch.cuda.empty_cache()
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"device": str(dev), "torch": torch.__version__, "scale": a.scale, "rows": rows,
+                       "gpu": torch.cuda.get_device_name(dev) if cuda else None,
+                       "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
