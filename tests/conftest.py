@@ -56,3 +56,20 @@ def small_device(monkeypatch, model, max_pixels: int, error=None) -> list:
 
     monkeypatch.setattr(type(model), "run_window", limited)
     return sizes
+
+
+@pytest.fixture
+def worse_adaptation(monkeypatch):
+    """Replace the adaptation's fine-tuning with noise added to the decoder (a model made worse on
+    purpose, for the guard to reject)."""
+    import torch
+
+    from ldcsr_core import adaptation
+
+    def sabotage(model, sampler, recipe, **kw):
+        with torch.no_grad():
+            for p in model.first_stage_model.decoder.parameters():
+                p.add_(torch.randn_like(p) * 0.5)
+        return 1
+
+    monkeypatch.setattr(adaptation, "fine_tune", sabotage)

@@ -6,10 +6,12 @@ of its fast path named by the :class:`Recipe` on pairs made from the scene alone
 the scene is the target, the same crop degraded by the protocol's PIL bicubic (exact scale, as
 ``ldcsr evaluate`` and the self-check degrade) is the input, with flips and 90° rotations.
 
-The guard: a strip of the scene (:func:`holdout_split`) is held back from training. After training,
+The guard has two checks. A strip of the scene (:func:`holdout_split`) is held back from training;
 the base and the adapted model are both self-checked there (reduced-resolution validation,
-:func:`ldcsr_core.quality.score_window`); the adapted model is kept only if it restores the strip
-better than the base, otherwise the result says so and carries the base model.
+:func:`ldcsr_core.quality.score_window`). And a twin, adapted with the same recipe on the training
+part one octave coarser, must restore that part from its coarser copy better than the base (does
+the gain carry over one octave finer, as the real use needs?). The adapted model is kept only if
+both say so, otherwise the result says so and carries the base model.
 
 Only the fast path is adapted (diffusion mode decodes with the model's detail decoder, which is
 left as it is); the adapted model is saved by :meth:`Adaptation.save` in our safetensors format
@@ -143,8 +145,8 @@ class Adaptation:
         from .checkpoints import save_model
 
         if not self.kept:
-            raise InputError("the adapted model was not kept (it did not beat the base model on the "
-                             "held-back strip): nothing to save")
+            raise InputError("the adapted model was not kept (the guard found it no better than the base "
+                             "model): nothing to save")
         path = Path(path)
         if path.suffix.lower() != ".safetensors":
             raise InputError(f"{path}: an adapted model is saved as .safetensors")
@@ -195,25 +197,38 @@ def _scene_id(scene) -> tuple[str, str]:
     from .files import sha256_file
 
     if isinstance(scene, np.ndarray):
-        a = np.ascontiguousarray(scene)
-        h = hashlib.sha256(str((a.shape, a.dtype.str)).encode())
-        h.update(a.tobytes())
-        return "", h.hexdigest()
+        return "", _pixels_sha256([scene])
     if isinstance(scene, (str, os.PathLike)):
         return str(Path(scene).resolve()), sha256_file(scene)
     name = getattr(scene, "name", "")
     return str(name), (sha256_file(name) if name and os.path.isfile(name) else "")
 
 
-def _guard_boxes(box) -> list[tuple[int, int, int, int]]:
-    """The held-back strip, or :data:`GUARD_WINDOWS` windows of :data:`POOL_WINDOW` px spread
-    over a strip of more than :data:`MAX_GUARD_PIXELS` (pooled over their pixels)."""
+def _windows(box, max_pixels: int, count: int) -> list[tuple[int, int, int, int]]:
+    """``box`` itself, or ``count`` windows of :data:`POOL_WINDOW` px spread over it on a regular
+    grid when it has more than ``max_pixels`` pixels (``quality.sample_boxes``)."""
     from .quality import sample_boxes
 
     y0, x0, h, w = box
-    if h * w <= MAX_GUARD_PIXELS:
+    if h * w <= max_pixels:
         return [tuple(box)]
-    return [(y0 + y, x0 + x, hh, ww) for y, x, hh, ww in sample_boxes((h, w), POOL_WINDOW, GUARD_WINDOWS)]
+    return [(y0 + y, x0 + x, hh, ww) for y, x, hh, ww in sample_boxes((h, w), POOL_WINDOW, count)]
+
+
+def _pixels_sha256(arrays) -> str:
+    """SHA-256 of arrays' shapes, types and bytes."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _guard_boxes(box) -> list[tuple[int, int, int, int]]:
+    """The held-back strip, or :data:`GUARD_WINDOWS` windows of a strip of more than
+    :data:`MAX_GUARD_PIXELS` (pooled over their pixels)."""
+    return _windows(box, MAX_GUARD_PIXELS, GUARD_WINDOWS)
 
 
 def _coarser(pool: list[np.ndarray], scale: float) -> list[np.ndarray]:
@@ -253,14 +268,7 @@ def _pooled_psnr(refs, scale: float, models: dict, tick) -> dict:
 
 def _read_pool(src, box) -> list[np.ndarray]:
     """The training region as uint8 RGB arrays: whole, or ``POOL_WINDOWS`` windows of a large one."""
-    from .quality import sample_boxes
-
-    y0, x0, h, w = box
-    if h * w <= MAX_TRAIN_PIXELS:
-        boxes = [box]
-    else:
-        boxes = [(y0 + y, x0 + x, hh, ww) for y, x, hh, ww in sample_boxes((h, w), POOL_WINDOW, POOL_WINDOWS)]
-    pool = [a for a in (src.rgb(b) for b in boxes) if a is not None]
+    pool = [a for a in (src.rgb(b) for b in _windows(box, MAX_TRAIN_PIXELS, POOL_WINDOWS)) if a is not None]
     if not pool:
         raise InputError("every pixel of the scene's training part is nodata: nothing to adapt to")
     return pool
@@ -270,7 +278,8 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
           seed: int = 0, callback: Optional[Callable[[AdaptProgress], None]] = None, window=None,
           bands=None, stretch: str = "auto", recipe: Recipe | None = None,
           holdout: float = HOLDOUT) -> Adaptation:
-    """Fine-tune ``base`` on ``scene`` at ``scale`` (fast path), guarded by a held-back strip.
+    """Fine-tune ``base`` on ``scene`` at ``scale`` (fast path), guarded by a held-back strip and
+    the octave check (module docstring).
 
     Parameters
     ----------
@@ -293,7 +302,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     Returns
     -------
     Adaptation
-        ``model`` (the adapted model if it beat the base on the held-back strip, else the base),
+        ``model`` (the adapted model if both checks kept it, else the base),
         ``kept``, the guard's figures and the provenance; ``save(path)`` writes the model.
     """
     from .geo.raster_io import window_in_shape
@@ -329,6 +338,8 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         src.close()
     if not held:
         raise InputError("every pixel of the held-back strip is nodata: the guard cannot check")
+    if not sha:  # not a file (an in-memory raster, e.g. a napari layer): the pixels adapted on
+        sha = _pixels_sha256([a for _, a in held] + pool)
 
     budget = minutes * 60.0 / 2  # half for the model, half for its twin (the octave check)
     model = training_copy(base)
