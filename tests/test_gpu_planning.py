@@ -61,3 +61,32 @@ def test_auto_is_float16_on_cuda_and_can_be_overridden(monkeypatch):
     assert precision.describe(cuda) == "float16 (auto: half precision on CUDA)"
     monkeypatch.setenv(precision.ENV, "float32")
     assert precision.resolve_dtype("auto", cuda) is torch.float32
+
+
+def test_diffusion_windows_do_not_depend_on_the_device(card):
+    """Fast mode plans from the card's memory; diffusion mode's windows are fixed by the model and
+    the scale alone (its picture depends on its windows), so a card gets the CPU's plan."""
+    gpu, shapes = CudaModel(torch.float16), ((512, 512), (2048, 2048))
+    cpu_plan = tiling.plan_for_model(CudaModel(), *shapes, budget_mb=tiling.DEFAULT_BUDGET_MB)
+    assert len(tiling.plan_for_model(gpu, *shapes, mode="fast").tiles) == 1 < len(cpu_plan.tiles)
+    for free in (100 * 2 ** 30, 2 ** 29):
+        card["bytes"] = free
+        assert tiling.plan_for_model(gpu, *shapes, mode="diffusion") == cpu_plan
+    assert tiling.plan_for_model(gpu, *shapes, mode="diffusion", budget_mb=10 ** 6) == cpu_plan
+    assert tiling.diffusion_window(CudaModel(tile_max=256), 4.0) == 256  # the official weights' limit holds
+
+
+def test_layout_is_channels_last_on_cpu_and_contiguous_on_cuda(monkeypatch):
+    """CPU: NHWC (oneDNN); CUDA: NCHW and cuDNN's autotuner (channels-last was slower on an H200)."""
+    from ldcsr_core import build_model
+    from ldcsr_core.checkpoints import device_layout
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    model = build_model()  # on the CPU: channels-last decoders and condition encoder
+    conv = model.first_stage_model.decoder.head.weight
+    assert model.memory_format is torch.channels_last and conv.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.is_contiguous()
+    device_layout(model, torch.device("cuda", 0))  # what load_model does for a card (weights stay here)
+    assert model.memory_format is torch.contiguous_format and not model.encoders_channels_last
+    assert model.first_stage_model.decoder.head.weight.is_contiguous()
+    assert torch.backends.cudnn.benchmark

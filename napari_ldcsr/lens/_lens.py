@@ -29,7 +29,7 @@ from .._viewer import camera, notify as _notify
 from . import _draw as draw
 from ._lens_cache import DEFAULT_CACHE_BYTES, LayerPixels, TileCache, WindowComposer
 from ._plan import (
-    LensView, all_cached, layer_pixels, model_overlap, plan_view, unsupported_reason, visible_data_box,
+    LensView, all_cached, layer_pixels, lens_window, model_overlap, plan_view, unsupported_reason, visible_data_box,
 )
 
 __all__ = ["LiveLens", "unsupported_reason"]
@@ -280,7 +280,8 @@ class LiveLens(QObject):
         key = (id(layer), self._version, self.model_source, id(self._models), self.mode,
                self.seed if self.mode == "diffusion" else None)
         return plan_view(self.viewer, layer, self._pixels_for(layer), max_scale=self.max_scale, tile=self.tile,
-                         grids=self._grids, overlap=lambda: model_overlap(self._models, self.model_source), key=key)
+                         grids=self._grids, overlap=lambda: model_overlap(self._models, self.model_source), key=key,
+                         window=lambda i, o: lens_window(self._models, self.model_source, self.mode, i, o))
 
     def _usable(self) -> bool:
         layer = self._layer

@@ -20,8 +20,8 @@ from .. import _geometry as geo
 from .._viewer import camera, canvas_size
 from ._lens_cache import LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
 
-__all__ = ["LensView", "unsupported_reason", "layer_pixels", "visible_data_box", "model_overlap", "plan_view",
-           "all_cached"]
+__all__ = ["LensView", "unsupported_reason", "layer_pixels", "visible_data_box", "model_overlap", "lens_window",
+           "plan_view", "all_cached"]
 
 
 def unsupported_reason(layer) -> str | None:
@@ -97,13 +97,28 @@ def model_overlap(models: Callable[[str | None], Any], source: str | None) -> in
     return TILE_OVERLAP_OUT if overlap is None else int(overlap)
 
 
+def lens_window(models: Callable[[str | None], Any], source: str | None, mode: str, in_shape, out_shape) -> int:
+    """The lens's window side (output px) for ``in_shape → out_shape``: ``DEFAULT_TILE_OUT`` in fast
+    mode (small tiles paint soon); in diffusion mode the engine's own diffusion windows, so that the
+    lens shows the picture ``upscale`` makes for the same seed."""
+    if mode != "diffusion":
+        return DEFAULT_TILE_OUT
+    from ldcsr_core.tiling import diffusion_window, plan_scale
+
+    try:
+        return diffusion_window(models(source), plan_scale(in_shape, out_shape))
+    except Exception:  # noqa: BLE001 - the worker meets (and reports) the same error
+        return DEFAULT_TILE_OUT
+
+
 def plan_view(viewer, layer, pixels: LayerPixels, *, max_scale: float, tile: int | None, grids: dict,
-              overlap: Callable[[], int], key: tuple):
+              overlap: Callable[[], int], key: tuple, window: Callable[[Any, Any], int] | None = None):
     """(step, window, grid, cache-key prefix) of what is on screen now, or None (nothing to do:
     zoomed out below ×1.25, or the layer is off screen).
 
-    ``grids`` caches the tile grids by (step, overlap); ``overlap()`` is asked only without a
-    fixed ``tile``; the prefix is ``key + (step, tile)``.
+    ``grids`` caches the tile grids by (step, overlap, window side); ``overlap()`` and
+    ``window(in_shape, out_shape)`` (default: ``DEFAULT_TILE_OUT``) are asked only without a fixed ``tile``; the
+    prefix is ``key + (step, tile)``.
     """
     data_box, zoom = visible_data_box(viewer, layer)
     step = scale_step(zoom, max_scale)
@@ -114,10 +129,10 @@ def plan_view(viewer, layer, pixels: LayerPixels, *, max_scale: float, tile: int
     if win is None:
         return None
     ov = None if tile else overlap()
-    grid = grids.get((step, ov))
+    side = None if tile else (window(pixels.shape[:2], out_shape) if window is not None else DEFAULT_TILE_OUT)
+    grid = grids.get((step, ov, side))
     if grid is None:
-        grid = grids[(step, ov)] = LensGrid(
-            pixels.shape, out_shape, tile, window=None if tile else DEFAULT_TILE_OUT, overlap_out=ov)
+        grid = grids[(step, ov, side)] = LensGrid(pixels.shape, out_shape, tile, window=side, overlap_out=ov)
     return step, win, grid, key + (step, tile)
 
 

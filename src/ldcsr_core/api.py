@@ -76,7 +76,7 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     H, W = output_shape(img.shape[:2], scale, out_shape)
     if model is None:
         model = _default_model()
-    plan = plan_for_model(model, img.shape[:2], (H, W), tile)
+    plan = plan_for_model(model, img.shape[:2], (H, W), tile, mode=mode)
     out = np.empty((H, W, 3), dtype=np.float32)
     scale_in = 1.0 / 255.0 if dtype == np.uint8 else 1.0
 

@@ -279,8 +279,20 @@ def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str
     finally:
         torch.random.set_rng_state(gen_state)
     dev = resolve_device(device)
-    model = model.eval().to(dev)
-    return model.use_channels_last() if dev.type in ("cpu", "cuda") else model
+    return device_layout(model.eval().to(dev), dev)
+
+
+def device_layout(model: LDCSR, device: torch.device, *, all_networks: bool = False) -> LDCSR:
+    """The memory layout that is fastest on ``device``: channels-last on a CPU (oneDNN's NHWC
+    convolutions are markedly faster; ``all_networks`` also converts the UNet, for our own models);
+    contiguous NCHW elsewhere, and cuDNN's autotuner on for CUDA (the planned windows come in few
+    shapes).  On an H200 (issue 22) channels-last made one 1024→4096 fast window 0.78 s against
+    0.49 s contiguous, and fp16 with ``cudnn.benchmark`` 0.26 s."""
+    if device.type == "cpu":
+        return model.use_channels_last(all_networks=all_networks)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    return model.use_channels_last(False)
 
 
 def load_model(source: str | os.PathLike | None = None, *, device: str | torch.device = "auto",
@@ -346,8 +358,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     except ValueError as e:
         raise CheckpointError(str(e)) from None
     model = model.eval().requires_grad_(False).to(dev)
-    if dev.type in ("cpu", "cuda"):  # markedly faster convolutions; official weights keep parity layout
-        model.use_channels_last(all_networks=meta.get("format") == FORMAT_TAG)
+    device_layout(model, dev, all_networks=meta.get("format") == FORMAT_TAG)  # official weights: parity layout
     if dt != torch.float32:
         model = model.to(dt)
         model.scale_factor.data = model.scale_factor.data.float()

@@ -25,7 +25,7 @@ from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles
 
 __all__ = ["LatentNoise", "tile_window", "process_tile", "TileProcessor", "run_plan", "plan_for_model",
-           "model_window", "memory_budget_mb", "is_out_of_memory"]
+           "model_window", "plan_scale", "diffusion_window", "memory_budget_mb", "is_out_of_memory"]
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,12 @@ def memory_budget_mb(device) -> float:
     return max(float(DEFAULT_BUDGET_MB) / 4, GPU_BUDGET_SHARE * free / 2 ** 20)
 
 
-def model_window(model: LDCSR, scale: float, budget_mb: float | None = None) -> int:
+def model_window(model: LDCSR, scale: float, budget_mb: float | None = None, *, device=None) -> int:
     """Largest output window side (px) for ``model`` at ``scale`` within ``budget_mb`` of activations
     (default: :func:`memory_budget_mb` of the model's device), capped by the model's own maximum
     (``model.tile_max``; 256 for the official weights). Half-precision models on CUDA need half the
-    bytes per pixel."""
-    device = getattr(model, "device", torch.device("cpu"))
+    bytes per pixel.  ``device``: plan as if the model were there (default: where it is)."""
+    device = device if device is not None else getattr(model, "device", torch.device("cpu"))
     budget = (memory_budget_mb(device) if budget_mb is None else budget_mb) * 2 ** 20
     per_px = bytes_per_output_pixel(model, scale)
     if getattr(device, "type", "") == "cuda":
@@ -82,16 +82,32 @@ def model_window(model: LDCSR, scale: float, budget_mb: float | None = None) -> 
     return max(MIN_WINDOW + LATENT, (side // LATENT) * LATENT)
 
 
+def plan_scale(in_shape, out_shape) -> float:
+    """The scale windows are sized for: the smaller of the two axes' ratios."""
+    return min(out_shape[0] / in_shape[0], out_shape[1] / in_shape[1])
+
+
+def diffusion_window(model: LDCSR, scale: float) -> int:
+    """Diffusion mode's window side (output px) for ``model`` at ``scale``: the float32 host-RAM
+    window of :data:`DEFAULT_BUDGET_MB`, whatever the device, its memory or the float type.
+
+    Diffusion mode's picture depends on its windows (the UNet and v4's detail decoder see window-wide
+    statistics), so its default windows are fixed by the model and the scale alone: a seed gives the
+    same picture on a CPU, on a GPU, in the lens, the raster path, Dask and QGIS."""
+    return model_window(model, scale, DEFAULT_BUDGET_MB, device=torch.device("cpu"))
+
+
 def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *,
-                   budget_mb: float | None = None) -> TilePlan:
+                   budget_mb: float | None = None, mode: str = "fast") -> TilePlan:
     """The tile plan :func:`~ldcsr_core.upscale` uses: ``tile`` (input pixels) if given, exactly as
     :func:`~ldcsr_core.tileplan.plan_tiles`; otherwise the largest balanced windows that fit the
-    model's maximum and the memory budget, overlapping by the model's measured receptive field
-    (``model.tile_overlap`` output pixels; see ``benchmarks/receptive_field.py``)."""
+    model's maximum and the memory budget (fast mode) or :func:`diffusion_window` (diffusion mode),
+    overlapping by the model's measured receptive field (``model.tile_overlap`` output pixels; see
+    ``benchmarks/receptive_field.py``)."""
     if tile is not None:
         return plan_tiles(in_shape, out_shape, tile)
-    scale = min(out_shape[0] / in_shape[0], out_shape[1] / in_shape[1])
-    window = model_window(model, scale, budget_mb)
+    scale = plan_scale(in_shape, out_shape)
+    window = diffusion_window(model, scale) if mode == "diffusion" else model_window(model, scale, budget_mb)
     return plan_tiles(in_shape, out_shape, window=window, overlap_out=getattr(model, "tile_overlap", None))
 
 

@@ -150,7 +150,10 @@ def test_redraws_are_throttled_but_every_tile_is_shown(lens_setup, qtbot, monkey
     np.testing.assert_array_equal(live.data[..., :3], view.values)
 
 
-def test_diffusion_seed_gives_the_pixels_of_a_full_run(make_napari_viewer, qtbot, tiny_model):
+def test_diffusion_seed_gives_the_pixels_of_a_full_run(make_napari_viewer, qtbot, tiny_model, monkeypatch):
+    """In diffusion mode the lens plans ``upscale``'s own diffusion windows (here 64 px: several
+    per view), so a seed shows exactly the picture of a whole-layer run."""
+    monkeypatch.setattr(tiny_model, "tile_max", 64)
     viewer = small_viewer(make_napari_viewer, qtbot)
     src = viewer.add_image(_scene(64, 90, seed=2), rgb=True, name="small")
     lens = LiveLens(viewer, model_provider=lambda s: tiny_model, mode="diffusion", seed=7, debounce_ms=30)
@@ -159,8 +162,8 @@ def test_diffusion_seed_gives_the_pixels_of_a_full_run(make_napari_viewer, qtbot
     lens.set_enabled(True)
     _wait_done(qtbot, lens)
     view = lens.view
-    assert view.step == 2.0
-    whole = _upscale_as_lens(tiny_model, src.data, view.grid.out_shape, mode="diffusion", seed=7)
+    assert view.step == 2.0 and max(view.grid.tile_out) <= 64 and len(view.composer.keys) >= 4
+    whole = ldcsr_core.upscale(src.data, out_shape=view.grid.out_shape, model=tiny_model, mode="diffusion", seed=7)
     np.testing.assert_array_equal(lens.live_layer.data[..., :3], whole[view.win.slices])
     lens.close()
 

@@ -166,7 +166,7 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
     else:  # the model's own windows (memory budget, measured overlap), as ldcsr_core.upscale plans
         from ..tiling import plan_for_model
 
-        plan = plan_for_model(model, in_shape, shape, options.tile)
+        plan = plan_for_model(model, in_shape, shape, options.tile, mode=options.mode)
     georef = rio_io.georeferencing(src)
     gcps = None
     if georef == "transform":
