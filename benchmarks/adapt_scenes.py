@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     rows = []
     print(f"recipe {recipe}; budget {a.minutes} min, steps {a.steps}, {a.threads} threads", flush=True)
     for name in a.scenes.split(","):
-        hr = load_rgb(a.data / f"{name}.jpg")
+        hr = load_rgb(next(a.data.glob(f"{name}.*")))  # RSSCN7's .jpg, or e.g. a .png of another sensor
         H, W = hr.shape[:2]
         for s in (float(v) for v in a.scales.split(",")):
             scene = degrade(hr, (int(H / s), int(W / s)))

@@ -3,7 +3,8 @@
 For each image and scale, super-resolves the same LR crop with the same model and seed under the
 plans the engine makes by itself on different machines and front ends — ``upscale`` on this CPU
 (1 GiB budget), on a 141 GB card (``budget_mb`` of half its memory: the planner's CUDA rule), the
-live lens's grid — and under plans a user asks for with ``--tile`` (40, 64, 100 input px), and
+live lens's grid — and under the plans ``upscale``/``ldcsr upscale --tile`` make for a tile of 40,
+64 and 100 input px (``plan_for_model(..., tile)``), and
 prints the PSNR (0–1 scale, clipped outputs) between pairs: the worst pair among the engine's own
 plans, and the worst pair with a ``--tile`` plan.  LR crops are centre crops of real RSSCN7
 validation images (``--crop`` LR px).  Runs against older commits too (``PYTHONPATH=<worktree>/src``).
@@ -33,11 +34,11 @@ def plans(model, in_shape, out_shape, mode):
     from ldcsr_core.rules import DEFAULT_TILE_OUT
     from ldcsr_core.tileplan import plan_tiles
 
-    def own(budget_mb=None):
+    def own(budget_mb=None, tile=None):
         try:
-            return tiling.plan_for_model(model, in_shape, out_shape, budget_mb=budget_mb, mode=mode)
+            return tiling.plan_for_model(model, in_shape, out_shape, tile, budget_mb=budget_mb, mode=mode)
         except TypeError:  # commits before diffusion mode's fixed windows
-            return tiling.plan_for_model(model, in_shape, out_shape, budget_mb=budget_mb)
+            return tiling.plan_for_model(model, in_shape, out_shape, tile, budget_mb=budget_mb)
 
     if mode == "diffusion" and hasattr(tiling, "diffusion_window"):  # the lens's rule (napari_ldcsr.lens._plan)
         lens_side = tiling.diffusion_window(model, tiling.plan_scale(in_shape, out_shape))
@@ -45,7 +46,7 @@ def plans(model, in_shape, out_shape, mode):
         lens_side = DEFAULT_TILE_OUT
     out = {"CPU": own(), "141 GB card": own(budget_mb=0.5 * 141e9 / 2 ** 20),
            "lens": plan_tiles(in_shape, out_shape, window=lens_side, overlap_out=model.tile_overlap)}
-    out.update({k: plan_tiles(in_shape, out_shape, t) for k, t in TILES.items()})
+    out.update({k: own(tile=t) for k, t in TILES.items()})  # what `ldcsr upscale --tile` makes
     return out
 
 

@@ -113,7 +113,8 @@ class SettingsForm:
         self.seed = SpinBox(label="Seed", value=0, min=0, max=2**31 - 1,
                             tooltip="Noise seed of the diffusion sampler (same seed, same pixels)")
         self.tile = SpinBox(label="Tile (input px)", value=0, min=0, max=4096, step=32,
-                            tooltip="Tile side in input pixels; 0 lets the engine choose")
+                            tooltip="Fast mode's tile side in input pixels; 0 lets the engine choose. "
+                                    "Diffusion mode always uses its fixed windows (one picture per seed)")
         self.bicubic = CheckBox(text="Also add a bicubic baseline layer")
         self.samples = SpinBox(label="Uncertainty: samples", value=1, min=1, max=32,
                                tooltip="K > 1 (diffusion mode): run the sampler K times (seeds seed…seed+K-1); the "

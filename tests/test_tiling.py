@@ -113,15 +113,20 @@ def test_latent_noise_is_independent_of_the_window():
     assert not torch.allclose(LatentNoise(seed=6).window(1, 0, 0, 8, 8), big[:, :, :8, :8])
 
 
-@pytest.mark.parametrize("mode,floor_db", [("fast", 45.0), ("diffusion", 35.0)])
-def test_tiled_matches_untiled(tiny, mode, floor_db):
+def test_tiled_matches_untiled(tiny):
+    """Fast mode: any tile gives the one-window picture to ≥ 45 dB.  Diffusion mode does not use
+    ``tile`` (its picture depends on its windows): the same pixels whatever the tile."""
     rng = np.random.default_rng(1)
     img = rng.random((90, 120, 3)).astype(np.float32)
-    ref = ldcsr_core.upscale(img, 2.5, model=tiny, mode=mode, tile=10_000)
-    for tile in (32, 57):
-        out = ldcsr_core.upscale(img, 2.5, model=tiny, mode=mode, tile=tile)
-        assert out.shape == ref.shape == (225, 300, 3)
-        assert psnr(out, ref) > floor_db
+    for mode in ("fast", "diffusion"):
+        ref = ldcsr_core.upscale(img, 2.5, model=tiny, mode=mode, tile=10_000)
+        for tile in (32, 57):
+            out = ldcsr_core.upscale(img, 2.5, model=tiny, mode=mode, tile=tile)
+            assert out.shape == ref.shape == (225, 300, 3)
+            if mode == "fast":
+                assert psnr(out, ref) > 45.0
+            else:
+                np.testing.assert_array_equal(out, ref)
 
 
 def test_diffusion_picture_does_not_depend_on_the_memory_budget(tiny, monkeypatch):

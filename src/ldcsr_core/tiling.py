@@ -92,22 +92,29 @@ def diffusion_window(model: LDCSR, scale: float) -> int:
     window of :data:`DEFAULT_BUDGET_MB`, whatever the device, its memory or the float type.
 
     Diffusion mode's picture depends on its windows (the UNet and v4's detail decoder see window-wide
-    statistics), so its default windows are fixed by the model and the scale alone: a seed gives the
-    same picture on a CPU, on a GPU, in the lens, the raster path, Dask and QGIS."""
+    statistics), so its windows are fixed by the model and the scale alone: a seed gives the same
+    picture on a CPU, on a GPU, in the lens, the raster path, Dask and QGIS, with any ``tile``."""
     return model_window(model, scale, DEFAULT_BUDGET_MB, device=torch.device("cpu"))
 
 
 def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *,
                    budget_mb: float | None = None, mode: str = "fast") -> TilePlan:
-    """The tile plan :func:`~ldcsr_core.upscale` uses: ``tile`` (input pixels) if given, exactly as
-    :func:`~ldcsr_core.tileplan.plan_tiles`; otherwise the largest balanced windows that fit the
-    model's maximum and the memory budget (fast mode) or :func:`diffusion_window` (diffusion mode),
-    overlapping by the model's measured receptive field (``model.tile_overlap`` output pixels; see
+    """The tile plan :func:`~ldcsr_core.upscale` uses.
+
+    Fast mode: ``tile`` (input pixels) if given, exactly as :func:`~ldcsr_core.tileplan.plan_tiles`;
+    otherwise the largest balanced windows that fit the model's maximum and the memory budget
+    (``budget_mb``, default :func:`memory_budget_mb` of the model's device).  Diffusion mode: always
+    the balanced windows of :func:`diffusion_window` — ``tile`` and ``budget_mb`` are not used, so a
+    seed gives one picture whatever the device, front end or tile setting.  Windows overlap by the
+    model's measured receptive field (``model.tile_overlap`` output pixels; see
     ``benchmarks/receptive_field.py``)."""
-    if tile is not None:
-        return plan_tiles(in_shape, out_shape, tile)
     scale = plan_scale(in_shape, out_shape)
-    window = diffusion_window(model, scale) if mode == "diffusion" else model_window(model, scale, budget_mb)
+    if mode == "diffusion":
+        window = diffusion_window(model, scale)
+    elif tile is not None:
+        return plan_tiles(in_shape, out_shape, tile)
+    else:
+        window = model_window(model, scale, budget_mb)
     return plan_tiles(in_shape, out_shape, window=window, overlap_out=getattr(model, "tile_overlap", None))
 
 

@@ -83,6 +83,7 @@ def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_
     viewer, widget = ldcsr
     rng = np.random.default_rng(3)
     src = viewer.add_image(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8), name="noise")
+    widget.set_mode("fast")  # (diffusion mode runs on its own fixed windows, whatever the tile)
     widget.tile = 32  # 96 -> 192 px in 4 x 4 tiles of 64 output px
     inserted = []
     viewer.layers.events.inserted.connect(lambda e: inserted.append(widget.progress))

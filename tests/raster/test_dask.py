@@ -36,9 +36,10 @@ def test_parse_dask_address():
 
 
 @pytest.mark.slow
-def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client):
+def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client, monkeypatch):
     src = rasters["uint16_nodata"]  # 4 bands (2 model passes per tile) with nodata
-    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="diffusion", seed=7, tile=48))
+    monkeypatch.setattr(tiny_model, "tile_max", 64)  # diffusion windows of 64 px: several tiles
+    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="diffusion", seed=7))
     single = upscale_raster(src, tmp_path / "single.tif", **kw)
     import ldcsr_core
     from ldcsr_core.config import tiny_test_config

@@ -22,9 +22,10 @@ def _same_grid(a_transform, a_crs, b_transform, b_crs):
     assert np.allclose(tuple(a_transform)[:6], tuple(b_transform)[:6], rtol=0, atol=1e-9)
 
 
-def test_array_path_equals_file_path(rasters, tiny_model, tmp_path):
+def test_array_path_equals_file_path(rasters, tiny_model, tmp_path, monkeypatch):
     """uint16, 4 bands, nodata: CLI/QGIS (file) and plugin (array) give equal arrays and georef."""
     src = rasters["uint16_nodata"]
+    monkeypatch.setattr(tiny_model, "tile_max", 64)  # diffusion windows of 64 px: several tiles
     res = upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2.5, options=OPTS,
                          output=OutputOptions())
     assert res.tiles > 1

@@ -271,3 +271,23 @@ def test_threads_option_sets_the_engine_thread_count():
     finally:
         set_threads(None)
         torch.set_num_threads(before)
+
+
+def test_tile_is_fast_modes_diffusion_keeps_its_windows(gray, tmp_path, tiny_model_file):
+    """--tile with diffusion mode: a note on stderr, and the same file as without it (its picture
+    depends on its windows, which are fixed); in fast mode --tile is used (more tiles)."""
+    outs = {}
+    for name, extra in {"plain": [], "tile": ["--tile", "32"]}.items():
+        r = run("upscale", gray, "-o", tmp_path / f"{name}.tif", "-s", "2", "--seed", "3",
+                "--model", tiny_model_file, "--device", "cpu", *extra)
+        assert r.exit_code == 0, r.output
+        assert ("--tile 32 applies to fast mode" in r.output) == bool(extra), r.output
+        with rasterio.open(tmp_path / f"{name}.tif") as ds:
+            outs[name] = ds.read()
+            assert "LDCSR_TILE" not in ds.tags()
+    np.testing.assert_array_equal(outs["plain"], outs["tile"])
+    r = run("upscale", gray, "-o", tmp_path / "fast.tif", "-s", "2", "--mode", "fast", "--tile", "32",
+            "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 0 and "applies to fast mode" not in r.output, r.output
+    with rasterio.open(tmp_path / "fast.tif") as ds:
+        assert ds.tags()["LDCSR_TILE"] == "32"

@@ -94,8 +94,9 @@ def test_clear_errors(rasters, tiny_model_file, tiny_model, tmp_path):
 
 
 @pytest.mark.slow
-def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path):
+def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path, monkeypatch):
     """SampledRunner wraps any runner: K seeds on a Dask cluster = the single-process files."""
+    monkeypatch.setattr(tiny_model, "tile_max", 64)  # diffusion windows of 64 px: several tiles
     import functools
 
     distributed = pytest.importorskip("distributed")
@@ -104,7 +105,7 @@ def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path):
     from ldcsr_core.geo.distributed import DaskRunner, ModelSource
 
     src = rasters["uint16_nodata"]
-    kw = dict(model=tiny_model, scale=2.0, options=pl.UpscaleOptions(seed=7, tile=48, samples=2))
+    kw = dict(model=tiny_model, scale=2.0, options=pl.UpscaleOptions(seed=7, samples=2))
     single = pl.upscale_raster(src, tmp_path / "single.tif", **kw)
     source = ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(), seed=0),
                          key="tiny-test-seed0")

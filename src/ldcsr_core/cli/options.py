@@ -77,8 +77,9 @@ seed_opt = click.option("--seed", type=int, default=0, show_default=True,
                         help="Random seed of the diffusion sampler.")
 tile_opt = click.option(
     "--tile", type=click.IntRange(min=MIN_TILE_IN), default=None,
-    help="Tile side in input pixels (default: the model's own windows within a memory budget; "
-         "256 output px for the official weights).",
+    help="Tile side in input pixels, fast mode (default: the model's own windows within a memory "
+         "budget; 256 output px for the official weights). Diffusion mode always uses its fixed "
+         "windows, so that a seed gives one picture.",
 )
 device_opt = click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",

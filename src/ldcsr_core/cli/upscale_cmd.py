@@ -215,6 +215,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             click.echo(f"Error: {err}", err=True)
         raise click.ClickException("no input could be processed")
 
+    if tile is not None and mode == "diffusion":
+        click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
+                   "so that a seed gives one picture", err=True)
     up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
                              samples=samples)
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)

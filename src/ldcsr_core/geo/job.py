@@ -32,7 +32,8 @@ __all__ = ["UpscaleOptions", "OutputOptions", "RasterResult", "software_version"
 @dataclass(frozen=True)
 class UpscaleOptions:
     """How to super-resolve: engine ``mode`` and ``seed``, ``tile`` side in input pixels
-    (``None``: the engine's default), ``bands`` (1-based model triplet, e.g. ``"4,3,2"``; ``None``:
+    (``None``: the engine's default; diffusion mode runs on its fixed windows, so its ``tile`` is
+    set to ``None`` and is not part of its provenance or resume fingerprint), ``bands`` (1-based model triplet, e.g. ``"4,3,2"``; ``None``:
     the first three colour bands) and ``stretch`` (``"auto"``, ``"percentile"`` or ``"dtype"``,
     see :func:`radiometry.compute_stretch`). ``samples`` > 1 (diffusion only): the output is the
     mean of that many samples (seeds ``seed, seed+1, …``) and their per-pixel spread is written too
@@ -48,6 +49,8 @@ class UpscaleOptions:
     def __post_init__(self):
         check_mode(self.mode)
         check_samples(self.samples, self.mode)
+        if self.mode == "diffusion":  # tiling.plan_for_model: diffusion windows do not follow a tile
+            object.__setattr__(self, "tile", None)
         if self.bands is not None:
             object.__setattr__(self, "bands", rad.parse_bands(self.bands))
 
