@@ -9,8 +9,10 @@ mode, `ldcsr_core.upscale` runs on the engine's default plan and, for comparison
 (``tile`` = the input size), after one warm-up call; the median of ``--repeats`` timed calls is
 reported (CUDA synchronised), with output megapixels per second, the number of windows, peak
 device memory (CUDA: ``max_memory_allocated``; CPU: the process's peak RSS) and the PSNR of the
-output against float32's (8-bit, same seed). Not measured here: the GPU busy fraction and the
-official code side by side (it is not in this repository).
+output against float32's (8-bit, same seed); on CUDA also the GPU busy fraction of one more call
+(kernel time summed by ``torch.profiler`` over its wall time). Diffusion mode runs on its fixed
+windows only (``tile`` is fast mode's). Not measured here: the official code side by side (it is
+not in this repository).
 """
 
 from __future__ import annotations
@@ -37,6 +39,22 @@ def scene(side: int, seed: int = 0) -> np.ndarray:
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def busy_fraction(call, sync) -> float | None:
+    """Share of one call's wall time the GPU spent in kernels (None without CUDA kernels)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        sync()
+        t0 = time.perf_counter()
+        call()
+        sync()
+        wall = time.perf_counter() - t0
+    kernel_us = 0.0
+    for ev in prof.key_averages():
+        kernel_us += getattr(ev, "self_device_time_total", None) or getattr(ev, "self_cuda_time_total", 0.0) or 0.0
+    return kernel_us / 1e6 / wall if kernel_us else None
 
 
 def main(argv=None) -> int:
@@ -73,8 +91,10 @@ def main(argv=None) -> int:
         for side in (int(v) for v in a.sizes.split(",")):
             img = scene(int(round(side / a.scale)))
             for mode in a.modes.split(","):
-                for plan_name, tile in (("default", None), ("one window", img.shape[0])):
-                    plan = plan_for_model(model, img.shape[:2], (side, side), tile)
+                variants = (("default", None),) if mode == "diffusion" else (("default", None),
+                                                                               ("one window", img.shape[0]))
+                for plan_name, tile in variants:
+                    plan = plan_for_model(model, img.shape[:2], (side, side), tile, mode=mode)
 
                     def call():
                         return ldcsr_core.upscale(img, out_shape=(side, side), model=model, mode=mode,
@@ -97,19 +117,21 @@ def main(argv=None) -> int:
                     t = statistics.median(times)
                     peak = (torch.cuda.max_memory_allocated(dev) if cuda
                             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+                    busy = busy_fraction(call, sync) if cuda else None
                     key = (side, mode, plan_name)
                     if dtype == "float32":
                         ref[key] = out
                     agree = psnr(out, ref[key]) if key in ref else None
                     row = {"dtype": dtype, "out_side": side, "mode": mode, "plan": plan_name,
                            "windows": len(plan.tiles), "seconds": t, "mp_per_s": side * side / t / 1e6,
-                           "peak_bytes": int(peak), "psnr_vs_float32": agree}
+                           "peak_bytes": int(peak), "psnr_vs_float32": agree, "gpu_busy": busy}
                     rows.append(row)
                     print(f"{dtype:9s} {side:5d}² {mode:9s} {plan_name:10s}: {len(plan.tiles):4d} windows "
                           f"{t:8.3f} s {row['mp_per_s']:7.2f} MP/s  peak {peak / 2**30:6.2f} GiB"
-                          + (f"  {agree:.1f} dB vs float32" if agree is not None and dtype != "float32" else ""),
+                          + (f"  {agree:.1f} dB vs float32" if agree is not None and dtype != "float32" else "")
+                          + (f"  GPU busy {busy:.0%}" if busy is not None else ""),
                           flush=True)
-        del model
+        model = None  # free it before the next float type
         if cuda:
             torch.cuda.empty_cache()
     if a.json:

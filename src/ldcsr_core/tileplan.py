@@ -19,7 +19,7 @@ import numpy as np
 from .errors import InputError
 from .rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_TILE_IN, MIN_WINDOW
 
-__all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger"]
+__all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger", "window_signature"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,25 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
         for wx in xs:
             tiles.append(Tile(len(tiles), _read_span(wy, h, H, m_y), _read_span(wx, w, W, m_x), wy, wx))
     return TilePlan((h, w), (H, W), tuple(sizes), tuple(overlaps), tuple(tiles))
+
+
+def _axis_signature(read: Span, write: Span, n_in: int, n_out: int) -> tuple:
+    if read.start == 0 or read.stop == n_in:  # at the image border: taps clamp there, only itself
+        return ("at", read.start, read.size, write.start, write.size)
+    # inside: the output→input map j -> (j + 0.5)·n_in/n_out - 0.5 taken relative to the data held
+    # (and the same on the latent grid, whose full length is floor(n_out / LATENT))
+    phase = write.start * n_in - read.start * n_out
+    lat_phase = (write.start // LATENT) * n_in - read.start * (n_out // LATENT)
+    return ("in", read.size, write.size, phase, lat_phase)
+
+
+def window_signature(plan: TilePlan, tile: Tile) -> tuple:
+    """Tiles with equal signatures have the same window geometry up to a translation on the global
+    grids (the same sizes and the same resampling taps relative to their data), so they can run
+    through the model as one batch; tiles at the image border only batch with themselves (the
+    triplets of a multi-band tile)."""
+    (h, w), (H, W) = plan.in_shape, plan.out_shape
+    return (_axis_signature(tile.read_y, tile.write_y, h, H), _axis_signature(tile.read_x, tile.write_x, w, W))
 
 
 def blend_weights(span: Span, n_out: int, overlap: int) -> np.ndarray:

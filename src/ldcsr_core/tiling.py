@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -22,10 +22,10 @@ from .models.resample import AxisWindow, Window2d
 from .progress import ProgressCallback, TileProgress
 from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
 from .threads import tile_threads
-from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles
+from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
 __all__ = ["LatentNoise", "tile_window", "process_tile", "TileProcessor", "run_plan", "plan_for_model",
-           "model_window", "plan_scale", "diffusion_window", "memory_budget_mb", "is_out_of_memory"]
+           "model_window", "plan_scale", "process_tiles", "batch_size", "batches", "diffusion_window", "memory_budget_mb", "is_out_of_memory"]
 
 log = logging.getLogger(__name__)
 
@@ -164,24 +164,37 @@ def process_tile(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, 
                  seed: int = 0, noise: LatentNoise | None = None) -> np.ndarray:
     """Run the model on one tile: ``lr_tile`` (h×w×3 float32 in [0,1], the tile's ``read`` window)
     → (H×W×3 float32 in [0,1], the tile's ``write`` window, unclamped). Pure in its inputs."""
-    win = tile_window(plan, tile)
-    run_win = padded_window(win)
-    ext_y, ext_x = run_win.y.out_len, run_win.x.out_len
+    return process_tiles(model, [lr_tile], [tile], plan, mode=mode, seed=seed, noise=noise)[0]
+
+
+@torch.inference_mode()
+def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = "diffusion", seed: int = 0,
+                  noise: LatentNoise | None = None) -> list[np.ndarray]:
+    """:func:`process_tile` for several tiles at once, as one batch through the model.  The tiles
+    must share their window geometry up to a translation (the same
+    :func:`~ldcsr_core.tileplan.window_signature`; batch the triplets of one tile, or the
+    interior tiles of a row); each result equals its :func:`process_tile` to float rounding."""
+    if len({window_signature(plan, t) for t in tiles}) > 1:
+        raise ValueError("tiles batched together must have the same window_signature")
+    wins = [tile_window(plan, t) for t in tiles]
+    run_wins = [padded_window(w) for w in wins]
     dev = model.device
     dtype = next(model.parameters()).dtype
-    lr = torch.from_numpy(np.ascontiguousarray(lr_tile, dtype=np.float32)).permute(2, 0, 1)[None]
+    lr = torch.from_numpy(np.stack([np.ascontiguousarray(a, dtype=np.float32) for a in lr_tiles])).permute(0, 3, 1, 2)
     lr = (lr.to(dev) * 2.0 - 1.0).to(dtype)
     noise_fn = None
     if mode == "diffusion":
         src = noise or LatentNoise(seed, model.config.diffusion.embed_dim)
-        ly, lx = run_win.y.out_start // LATENT, run_win.x.out_start // LATENT
-        lh, lw = ext_y // LATENT, ext_x // LATENT
-        noise_fn = lambda k: src.window(k, ly, lx, lh, lw)  # noqa: E731
-    (h, w), (H, W) = plan.in_shape, plan.out_shape
+        spots = [(w.y.out_start // LATENT, w.x.out_start // LATENT, w.y.out_len // LATENT, w.x.out_len // LATENT)
+                 for w in run_wins]
+        noise_fn = lambda k: torch.cat([src.window(k, *spot) for spot in spots])  # noqa: E731
+    h, H = plan.in_shape[0], plan.out_shape[0]
+    run_win = run_wins[0]  # the first tile's window: the others are its translates (same taps)
     out = model.run_window(lr, run_win, mode=mode, noise=noise_fn, scale=H / h, scale_int=unet_scale(H, h),
-                           osize=ext_y)
-    out = out[0, :, :win.y.out_len, :win.x.out_len].float().permute(1, 2, 0)
-    return (out * 0.5 + 0.5).cpu().numpy()
+                           osize=run_win.y.out_len)
+    out = out[:, :, :wins[0].y.out_len, :wins[0].x.out_len].float().permute(0, 2, 3, 1)
+    out = (out * 0.5 + 0.5).cpu().numpy()
+    return [out[i] for i in range(len(tiles))]
 
 
 def is_out_of_memory(err: BaseException) -> bool:
@@ -236,24 +249,60 @@ def process_tile_split(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: Tile
     return acc / wsum[..., None]
 
 
+def batch_size(model: LDCSR, plan: TilePlan) -> int:
+    """How many of ``plan``'s windows go through the model at once: 1 on a CPU (a batch is no faster
+    there and needs more memory); on a GPU as many as the device's activation budget holds (small
+    windows one by one leave a card launch-bound; diffusion mode's windows are CPU-sized)."""
+    device = getattr(model, "device", torch.device("cpu"))
+    if device.type == "cpu" or not plan.tiles:
+        return 1
+    per_px = bytes_per_output_pixel(model, min(plan.scale))
+    from .precision import model_dtype
+
+    per_px *= 0.5 if model_dtype(model) in ("float16", "bfloat16") else 1.0
+    window = plan.tile_out[0] * plan.tile_out[1] * per_px
+    return max(1, min(64, int(memory_budget_mb(device) * 2 ** 20 // window)))
+
+
+def batches(items: Iterable, signature: Callable, size: int) -> Iterator[list]:
+    """Consecutive ``items`` grouped while their ``signature(item)`` is the same, at most ``size``
+    per group (order kept)."""
+    group, key = [], None
+    for item in items:
+        k = signature(item)
+        if group and (k != key or len(group) >= size):
+            yield group
+            group = []
+        group.append(item)
+        key = k
+    if group:
+        yield group
+
+
 class TileProcessor:
     """:func:`process_tile` for the tiles of one run, with the out-of-memory fallback: a window that
     runs out of memory (GPU or CPU) is recomputed as 2×2, then 4×4 … smaller blended windows, and
-    the run's later tiles keep the smaller size.  On the CPU each tile runs on the thread count of
+    the run's later tiles keep the smaller size.  :meth:`many` runs windows of one geometry as one
+    batch (``batch``: at most that many; default :func:`batch_size`); a batch that runs out of
+    memory is split in halves, down to one window.  On the CPU each tile runs on the thread count of
     :func:`ldcsr_core.threads.tile_threads` (the one thread rule).  Every tile loop (``run_plan``, the raster
     pipeline, Dask workers) computes its tiles through one of these."""
 
     def __init__(self, model: LDCSR, plan: TilePlan, *, mode: str = "diffusion", seed: int = 0,
-                 noise: LatentNoise | None = None):
+                 noise: LatentNoise | None = None, batch: int | None = None):
         self.model, self.plan, self.mode, self.seed = model, plan, mode, seed
         self.noise = noise if noise is not None else LatentNoise(seed, model.config.diffusion.embed_dim)
         self.parts = 1
+        self.batch = batch_size(model, plan) if batch is None else max(1, int(batch))
+
+    def _threads(self):
+        return tile_threads() if self.model.device.type == "cpu" else contextlib.nullcontext()
 
     def __call__(self, lr: np.ndarray, tile: Tile) -> np.ndarray:
         model, plan = self.model, self.plan
         while True:
             try:
-                with tile_threads() if model.device.type == "cpu" else contextlib.nullcontext():
+                with self._threads():
                     if self.parts == 1:
                         return process_tile(model, lr, tile, plan, mode=self.mode, seed=self.seed,
                                             noise=self.noise)
@@ -267,6 +316,35 @@ class TileProcessor:
                 self.parts *= 2
                 log.warning("out of memory on a %d×%d window: retrying as %d×%d smaller windows",
                             tile.write_y.size, tile.write_x.size, self.parts, self.parts)
+
+    def signature(self, tile: Tile) -> tuple:
+        """Windows with equal signatures may share a batch (:func:`~ldcsr_core.tileplan.window_signature`)."""
+        return window_signature(self.plan, tile)
+
+    def many(self, items: list[tuple[np.ndarray, Tile]]) -> list[np.ndarray]:
+        """``[self(lr, tile) for lr, tile in items]``, computed as batches of at most ``batch``
+        windows; the items must share one :meth:`signature`."""
+        out: list[np.ndarray] = []
+        k = 0
+        while k < len(items):
+            n = min(self.batch, len(items) - k)
+            group = items[k:k + n]
+            if n == 1 or self.parts > 1:
+                out.extend(self(lr, t) for lr, t in group)
+            else:
+                try:
+                    with self._threads():
+                        out.extend(process_tiles(self.model, [lr for lr, _ in group], [t for _, t in group],
+                                                 self.plan, mode=self.mode, seed=self.seed, noise=self.noise))
+                except Exception as err:  # noqa: BLE001 - only allocation failures are retried
+                    if not is_out_of_memory(err):
+                        raise
+                    _release_memory(self.model)
+                    self.batch = max(1, n // 2)
+                    log.warning("out of memory on a batch of %d windows: batches of %d from now on", n, self.batch)
+                    continue
+            k += n
+        return out
 
 
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
@@ -288,9 +366,9 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     if tiles is None:
         processor = TileProcessor(model, plan, mode=mode, seed=seed)
 
-        def compute():
-            for t in plan.tiles:
-                yield t, processor(read_window(*t.read), t)
+        def compute():  # consecutive windows of one geometry as one batch (on a GPU; one by one on a CPU)
+            for group in batches(plan.tiles, processor.signature, processor.batch):
+                yield from zip(group, processor.many([(read_window(*t.read), t) for t in group]))
         tiles = compute()
     with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:  # windows reuse each other's memory
         for i, (t, out) in enumerate(tiles, 1):

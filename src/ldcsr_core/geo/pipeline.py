@@ -106,12 +106,29 @@ class LocalRunner:
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
-        from ..tiling import TileProcessor
+        from ..tiling import TileProcessor, batches
 
         processor = TileProcessor(self.model, plan, mode=mode, seed=seed)  # one per run
-        for tile, arr in jobs:
-            yield tile, (None if arr is None else infer_tile(self.model, arr, tile, plan, mode=mode, seed=seed,
-                                                             processor=processor))
+        if processor.batch == 1:  # a CPU: tile by tile
+            for tile, arr in jobs:
+                yield tile, (None if arr is None else infer_tile(self.model, arr, tile, plan, mode=mode, seed=seed,
+                                                                 processor=processor))
+            return
+        # a GPU: consecutive tiles of one geometry, every triplet of each, through the model at once
+        def key(job):
+            tile, arr = job
+            return None if arr is None else (processor.signature(tile), arr.shape[-1])
+
+        for group in batches(jobs, key, max(1, processor.batch)):
+            if group[0][1] is None:
+                yield from ((tile, None) for tile, _ in group)
+                continue
+            g = group[0][1].shape[-1] // 3
+            items = [(np.ascontiguousarray(arr[..., 3 * k:3 * k + 3]), tile) for tile, arr in group for k in range(g)]
+            outs = [np.asarray(o, dtype=np.float32) for o in processor.many(items)]
+            for i, (tile, _) in enumerate(group):
+                parts = outs[i * g:(i + 1) * g]
+                yield tile, parts[0] if g == 1 else np.concatenate(parts, axis=-1)
 
     def close(self) -> None:
         pass

@@ -1,0 +1,125 @@
+"""Several windows per batch (issue 22 part 2), checked on the CPU: windows of one geometry go
+through the model together and give what they give one by one; a batch that runs out of memory is
+halved; cancel stops within one batch; a CPU runs one window at a time, a card as many as fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ldcsr_core
+from ldcsr_core import tiling
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.tileplan import plan_tiles, window_signature
+
+PROCESS_TILES = tiling.process_tiles
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=0)
+
+
+def _image(h, w, seed=0):
+    return np.random.default_rng(seed).random((h, w, 3)).astype(np.float32)
+
+
+def _run(model, img, plan, mode, monkeypatch, batch, seed=2):
+    monkeypatch.setattr(tiling, "batch_size", lambda model, plan: batch)
+    out = np.empty(plan.out_shape + (3,), np.float32)
+
+    def sink(y0, rows):
+        out[y0:y0 + rows.shape[0]] = rows
+
+    calls = []
+    monkeypatch.setattr(tiling, "process_tiles", lambda *a, **k: calls.append(len(a[2])) or PROCESS_TILES(*a, **k))
+    tiling.run_plan(model, plan, lambda y0, x0, h, w: img[y0:y0 + h, x0:x0 + w], sink, mode=mode, seed=seed)
+    return out, calls
+
+
+def test_interior_windows_share_a_signature_border_ones_do_not():
+    plan = plan_tiles((96, 128), (240, 320), window=64, overlap_out=16)  # ×2.5: taps vary with position
+    sigs = [window_signature(plan, t) for t in plan.tiles]
+    ny = len({t.write_y.start for t in plan.tiles})
+    nx = len(plan.tiles) // ny
+    row = sigs[nx:2 * nx]  # the second row: its interior tiles are translates of each other
+    assert len(set(row[1:-1])) < len(row) - 2 and row[0] != row[1] and row[-1] != row[-2]
+    assert sigs[0] != sigs[nx]  # the top border row differs from the rows below
+
+
+@pytest.mark.parametrize("scale,mode,batched", [(2.0, "fast", True), (4.0, "diffusion", True),
+                                                (2.5, "diffusion", False)])
+def test_batched_windows_equal_one_by_one(tiny, monkeypatch, scale, mode, batched):
+    """Integer scales: the interior windows of a row are translates and share batches; at ×2.5 the
+    taps shift from window to window, so few windows batch — and results never change."""
+    img = _image(64, 96, seed=int(scale))  # outputs a multiple of 8 (else the latent grid's taps vary too)
+    H, W = int(round(64 * scale)), int(round(96 * scale))
+    plan = plan_tiles((64, 96), (H, W), window=64, overlap_out=16)
+    one, calls1 = _run(tiny, img, plan, mode, monkeypatch, batch=1)
+    many, calls4 = _run(tiny, img, plan, mode, monkeypatch, batch=4)
+    assert max(calls1) == 1 and sum(calls4) == sum(calls1) == len(plan.tiles)
+    if batched:  # fewer model calls; windows at the image border batch only with themselves
+        assert max(calls4) > 1 and len(calls4) < len(calls1)
+    np.testing.assert_allclose(many, one, atol=2e-5, rtol=0)
+
+
+def test_a_batch_out_of_memory_is_halved(tiny, monkeypatch):
+    img = _image(64, 96)
+    plan = plan_tiles((64, 96), (256, 384), window=64, overlap_out=16)
+    ref, _ = _run(tiny, img, plan, "fast", monkeypatch, batch=1)
+    def small_card(model, lrs, tiles, *a, **k):  # a device that holds two windows at a time
+        if len(tiles) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return PROCESS_TILES(model, lrs, tiles, *a, **k)
+
+    monkeypatch.setattr(tiling, "process_tiles", small_card)
+    monkeypatch.setattr(tiling, "batch_size", lambda model, plan: 8)
+    processor = tiling.TileProcessor(tiny, plan, mode="fast")
+    out = np.empty((256, 384, 3), np.float32)
+
+    def sink(y0, rows):
+        out[y0:y0 + rows.shape[0]] = rows
+
+    groups = list(tiling.batches(plan.tiles, processor.signature, processor.batch))
+    merger = tiling.RowMerger(plan, sink)
+    for group in groups:
+        for t, o in zip(group, processor.many([(img[t.read_y.start:t.read_y.stop, t.read_x.start:t.read_x.stop], t)
+                                               for t in group])):
+            merger.aggregate(o, t)
+    merger.finalize()
+    assert processor.batch <= 2
+    np.testing.assert_allclose(out, ref, atol=2e-5, rtol=0)
+
+
+def test_cancel_stops_within_one_batch(tiny, monkeypatch):
+    img = _image(64, 96)
+    monkeypatch.setattr(tiling, "batch_size", lambda model, plan: 3)
+    calls = []
+    monkeypatch.setattr(tiling, "process_tiles", lambda *a, **k: calls.append(len(a[2])) or PROCESS_TILES(*a, **k))
+    seen = []
+    with pytest.raises(ldcsr_core.Cancelled):
+        ldcsr_core.upscale(img, 4, model=tiny, mode="fast", tile=32,
+                           callback=ldcsr_core.polling(lambda: len(seen) >= 2, lambda p: seen.append(p.done)))
+    assert sum(calls) <= 2 + 3  # the batch holding the second window, at most one more
+
+
+def test_a_cpu_runs_one_window_at_a_time_a_card_as_many_as_fit(tiny, monkeypatch):
+    plan = plan_tiles((512, 512), (2048, 2048), window=608, overlap_out=0)
+    assert tiling.batch_size(tiny, plan) == 1
+
+    class OnCard(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.config, self.w = model.config, torch.nn.Parameter(torch.zeros(1, dtype=torch.float16))
+
+        @property
+        def device(self):
+            return torch.device("cuda", 0)
+
+    free = {"bytes": 100 * 2 ** 30}
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (free["bytes"], 141 * 2 ** 30))
+    shipped = OnCard(ldcsr_core.load_model(device="cpu", dtype="float32"))
+    big = tiling.batch_size(shipped, plan)
+    free["bytes"] = 8 * 2 ** 30
+    assert big > tiling.batch_size(shipped, plan) >= 1 and big > 8
