@@ -367,15 +367,26 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
         processor = TileProcessor(model, plan, mode=mode, seed=seed)
 
         def compute():  # consecutive windows of one geometry as one batch (on a GPU; one by one on a CPU)
-            for group in batches(plan.tiles, processor.signature, processor.batch):
-                yield from zip(group, processor.many([(read_window(*t.read), t) for t in group]))
+            groups = ((g, [read_window(*t.read) for t in g])
+                      for g in batches(plan.tiles, processor.signature, processor.batch))
+            if processor.batch > 1:  # a GPU: the next windows are read while it computes
+                from .prefetch import prefetched
+
+                groups = prefetched(groups, depth=1)
+            for group, lrs in groups:
+                yield from zip(group, processor.many(list(zip(lrs, group))))
         tiles = compute()
-    with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:  # windows reuse each other's memory
-        for i, (t, out) in enumerate(tiles, 1):
-            merger.aggregate(out, t)
-            trim()  # ... up to a bound, so that memory does not grow with the scene
-            if callback is not None:
-                callback(TileProgress(i, total, t, out))
+    try:
+        with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:  # windows reuse each other's memory
+            for i, (t, out) in enumerate(tiles, 1):
+                merger.aggregate(out, t)
+                trim()  # ... up to a bound, so that memory does not grow with the scene
+                if callback is not None:
+                    callback(TileProgress(i, total, t, out))
+    finally:  # a cancel or an error: stop the producers now (a read-ahead thread), not at collection
+        close = getattr(tiles, "close", None)
+        if close is not None:
+            close()
     merger.finalize()
 
 

@@ -114,7 +114,12 @@ class LocalRunner:
                 yield tile, (None if arr is None else infer_tile(self.model, arr, tile, plan, mode=mode, seed=seed,
                                                                  processor=processor))
             return
-        # a GPU: consecutive tiles of one geometry, every triplet of each, through the model at once
+        # a GPU: consecutive tiles of one geometry, every triplet of each, through the model at once,
+        # the next tiles read and stretched by a background thread meanwhile
+        from ..prefetch import prefetched
+
+        jobs = prefetched(jobs, depth=max(2, processor.batch))
+
         def key(job):
             tile, arr = job
             return None if arr is None else (processor.signature(tile), arr.shape[-1])

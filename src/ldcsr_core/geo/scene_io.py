@@ -11,6 +11,8 @@ source's units.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import raster_io as rio_io
@@ -31,11 +33,14 @@ class SceneReader:
 
     The stretch and fill values are fitted once, on a decimated read of the whole scene, even
     when only ``window`` ``(row_off, col_off, height, width)`` is super-resolved; coordinates
-    given to :meth:`read` and :meth:`tile` are relative to that window.
+    given to :meth:`read` and :meth:`tile` are relative to that window.  Reads of the dataset are
+    serialised (a GPU run reads the next tiles in a background thread while the sink may read
+    validity masks; GDAL datasets are not thread-safe).
     """
 
     def __init__(self, src, bands: BandSpec = None, stretch: str = "auto", window=None):
         self.src = src
+        self._io = threading.Lock()
         self.info = rio_io.raster_info(src)
         self.oy, self.ox, self.height, self.width = rio_io.check_window(src, window)
         self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands)
@@ -67,7 +72,7 @@ class SceneReader:
         return rad.valid_mask(data, self.nodata, alpha=self.plan.alpha, dataset_mask=dmask)
 
     def dataset_mask(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
-        with rio_io.read_errors(self.src):
+        with self._io, rio_io.read_errors(self.src):
             return self.src.dataset_mask(window=_window(self.oy + y0, self.ox + x0, h, w))
 
     def read(self, y0: int, x0: int, h: int, w: int, *, strip: bool = False):
@@ -85,7 +90,7 @@ class SceneReader:
                 self._strip_key = (y0, h)
             data, valid = self._strip
             return data[:, :, x0 : x0 + w], None if valid is None else valid[:, :, x0 : x0 + w]
-        with rio_io.read_errors(self.src):
+        with self._io, rio_io.read_errors(self.src):
             data = self.src.read(window=_window(self.oy + y0, self.ox + x0, h, w))
         dmask = self.dataset_mask(y0, x0, h, w) if self.use_dataset_mask else None
         if self.may_have_invalid:
