@@ -45,8 +45,9 @@ layer without band names (a full Sentinel-2 stack), bands 4, 3, 2; otherwise the
 the detail may be invented) or <i>fast</i> (one deterministic decode: the most faithful, and
 for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.
 <b>Model file</b>: an LDCSR <code>.safetensors</code> or an official <code>.ckpt</code>; empty:
-the model shipped with the engine. <b>Tile size</b> (advanced): tile side in input pixels
-(&ge; {min_tile}; 0: the engine's default).</p>
+the model shipped with the engine. <b>Tile size</b> (advanced): fast mode's tile side in input pixels
+(&ge; {min_tile}; 0: the engine's default); diffusion mode always uses its fixed windows, so that a
+seed gives one picture.</p>
 <p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
 tile and leaves no output file.</p>
 <p><b>Quality report</b> (optional, .json or .html): a reduced-resolution self-check of the
@@ -165,7 +166,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             self.MODEL, "Model file (empty: the shipped model)", optional=True,
             fileFilter="LDCSR checkpoints (*.safetensors *.ckpt);;All files (*)"))
         tile = QgsProcessingParameterNumber(
-            self.TILE, "Tile size in input pixels (0: default)",
+            self.TILE, "Tile size in input pixels, fast mode (0: default)",
             QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0)
         tile.setFlags(tile.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(tile)
