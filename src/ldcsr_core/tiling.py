@@ -24,8 +24,9 @@ from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
 from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
-__all__ = ["LatentNoise", "tile_window", "process_tile", "TileProcessor", "run_plan", "plan_for_model",
-           "model_window", "plan_scale", "process_tiles", "batch_size", "batches", "diffusion_window", "memory_budget_mb", "is_out_of_memory"]
+__all__ = ["LatentNoise", "tile_window", "process_tile", "process_tiles", "TileProcessor", "run_plan",
+           "plan_for_model", "plan_scale", "model_window", "diffusion_window", "memory_budget_mb", "batch_size",
+           "batches", "is_out_of_memory"]
 
 log = logging.getLogger(__name__)
 
