@@ -64,6 +64,16 @@ def memory_budget_mb(device) -> float:
     return max(float(DEFAULT_BUDGET_MB) / 4, GPU_BUDGET_SHARE * free / 2 ** 20)
 
 
+def _bytes_per_pixel_on(model: LDCSR, scale: float, device) -> float:
+    """:func:`bytes_per_output_pixel` on ``device``: half of it for half-precision models on CUDA."""
+    per_px = bytes_per_output_pixel(model, scale)
+    if getattr(device, "type", "") == "cuda":
+        from .precision import model_dtype
+
+        per_px *= 0.5 if model_dtype(model) in ("float16", "bfloat16") else 1.0
+    return per_px
+
+
 def model_window(model: LDCSR, scale: float, budget_mb: float | None = None, *, device=None) -> int:
     """Largest output window side (px) for ``model`` at ``scale`` within ``budget_mb`` of activations
     (default: :func:`memory_budget_mb` of the model's device), capped by the model's own maximum
@@ -71,12 +81,7 @@ def model_window(model: LDCSR, scale: float, budget_mb: float | None = None, *, 
     bytes per pixel.  ``device``: plan as if the model were there (default: where it is)."""
     device = device if device is not None else getattr(model, "device", torch.device("cpu"))
     budget = (memory_budget_mb(device) if budget_mb is None else budget_mb) * 2 ** 20
-    per_px = bytes_per_output_pixel(model, scale)
-    if getattr(device, "type", "") == "cuda":
-        from .precision import model_dtype
-
-        per_px *= 0.5 if model_dtype(model) in ("float16", "bfloat16") else 1.0
-    side = int((budget / per_px) ** 0.5)
+    side = int((budget / _bytes_per_pixel_on(model, scale, device)) ** 0.5)
     cap = getattr(model, "tile_max", None)
     if cap:
         side = min(side, int(cap))
@@ -257,11 +262,7 @@ def batch_size(model: LDCSR, plan: TilePlan) -> int:
     device = getattr(model, "device", torch.device("cpu"))
     if device.type == "cpu" or not plan.tiles:
         return 1
-    per_px = bytes_per_output_pixel(model, min(plan.scale))
-    from .precision import model_dtype
-
-    per_px *= 0.5 if model_dtype(model) in ("float16", "bfloat16") else 1.0
-    window = plan.tile_out[0] * plan.tile_out[1] * per_px
+    window = plan.tile_out[0] * plan.tile_out[1] * _bytes_per_pixel_on(model, min(plan.scale), device)
     return max(1, min(64, int(memory_budget_mb(device) * 2 ** 20 // window)))
 
 

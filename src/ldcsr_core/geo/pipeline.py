@@ -91,15 +91,21 @@ def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, proc
 
     if processor is None:
         processor = TileProcessor(model, plan, mode=mode, seed=seed)
-    outs = []
-    for g in range(arr.shape[-1] // 3):
-        part = np.ascontiguousarray(arr[..., 3 * g : 3 * g + 3])
-        outs.append(np.asarray(processor(part, tile), dtype=np.float32))
-    return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
+    return _infer_tiles(processor, [(tile, arr)])[0]
+
+
+def _infer_tiles(processor, group: list) -> list[np.ndarray]:
+    """Every triplet of every ``(tile, arr)`` of ``group`` (tiles of one window geometry) through
+    ``processor.many``: one batch where the device takes batches, one window at a time elsewhere."""
+    g = group[0][1].shape[-1] // 3
+    items = [(np.ascontiguousarray(arr[..., 3 * k:3 * k + 3]), tile) for tile, arr in group for k in range(g)]
+    outs = [np.asarray(o, dtype=np.float32) for o in processor.many(items)]
+    return [outs[i * g] if g == 1 else np.concatenate(outs[i * g:(i + 1) * g], axis=-1) for i in range(len(group))]
 
 
 class LocalRunner:
-    """Runs tiles in this process, one after another."""
+    """Runs tiles in this process: one after another on a CPU; on a GPU consecutive tiles of one
+    window geometry as one batch, the next tiles read by a background thread meanwhile."""
 
     def __init__(self, model):
         self.model = model
@@ -109,31 +115,20 @@ class LocalRunner:
         from ..tiling import TileProcessor, batches
 
         processor = TileProcessor(self.model, plan, mode=mode, seed=seed)  # one per run
-        if processor.batch == 1:  # a CPU: tile by tile
-            for tile, arr in jobs:
-                yield tile, (None if arr is None else infer_tile(self.model, arr, tile, plan, mode=mode, seed=seed,
-                                                                 processor=processor))
-            return
-        # a GPU: consecutive tiles of one geometry, every triplet of each, through the model at once,
-        # the next tiles read and stretched by a background thread meanwhile
-        from ..prefetch import prefetched
+        if processor.batch > 1:
+            from ..prefetch import prefetched
 
-        jobs = prefetched(jobs, depth=max(2, processor.batch))
+            jobs = prefetched(jobs, depth=max(2, processor.batch))
 
         def key(job):
             tile, arr = job
             return None if arr is None else (processor.signature(tile), arr.shape[-1])
 
-        for group in batches(jobs, key, max(1, processor.batch)):
-            if group[0][1] is None:
+        for group in batches(jobs, key, processor.batch):
+            if group[0][1] is None:  # all-invalid tiles: nothing to compute
                 yield from ((tile, None) for tile, _ in group)
-                continue
-            g = group[0][1].shape[-1] // 3
-            items = [(np.ascontiguousarray(arr[..., 3 * k:3 * k + 3]), tile) for tile, arr in group for k in range(g)]
-            outs = [np.asarray(o, dtype=np.float32) for o in processor.many(items)]
-            for i, (tile, _) in enumerate(group):
-                parts = outs[i * g:(i + 1) * g]
-                yield tile, parts[0] if g == 1 else np.concatenate(parts, axis=-1)
+            else:
+                yield from zip((tile for tile, _ in group), _infer_tiles(processor, group))
 
     def close(self) -> None:
         pass
