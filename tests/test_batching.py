@@ -123,3 +123,38 @@ def test_a_cpu_runs_one_window_at_a_time_a_card_as_many_as_fit(tiny, monkeypatch
     big = tiling.batch_size(shipped, plan)
     free["bytes"] = 8 * 2 ** 30
     assert big > tiling.batch_size(shipped, plan) >= 1 and big > 8
+
+
+def test_a_card_gets_the_next_batch_before_the_host_takes_this_ones_outputs(tiny, monkeypatch):
+    """Outputs come back asynchronously (issue 22 part 2): on a card each batch is launched before
+    the host waits for the previous batch's outputs, so the card computes while the host blends;
+    the pixels are those of the one-by-one run."""
+    img = _image(64, 96)
+    plan = plan_tiles((64, 96), (256, 384), window=64, overlap_out=16)
+    ref, _ = _run(tiny, img, plan, "fast", monkeypatch, batch=1)
+    events = []
+
+    def card(*a, **k):
+        n = len(events)
+        events.append(("launch", n))
+        assert k.get("deferred") is True  # the loop asks for outputs it can take later
+        pending = PROCESS_TILES(*a, **k)
+
+        def wait():
+            events.append(("take", n))
+            return pending.result()
+        return tiling.HostOutputs(wait=wait)
+
+    monkeypatch.setattr(tiling, "batch_size", lambda model, plan: 4)
+    monkeypatch.setattr(tiling, "process_tiles", card)
+    out = np.empty(plan.out_shape + (3,), np.float32)
+
+    def sink(y0, rows):
+        out[y0:y0 + rows.shape[0]] = rows
+
+    tiling.run_plan(tiny, plan, lambda y0, x0, h, w: img[y0:y0 + h, x0:x0 + w], sink, mode="fast")
+    launches = [n for kind, n in events if kind == "launch"]
+    assert len(launches) > 2
+    for n in launches[1:]:  # batch n was launched before the outputs of batch n-1 were taken
+        assert events.index(("launch", n)) < events.index(("take", launches[launches.index(n) - 1]))
+    np.testing.assert_allclose(out, ref, atol=2e-5, rtol=0)

@@ -63,3 +63,29 @@ def test_stopping_early_stops_the_producer_and_closes_the_source():
     assert [next(it), next(it)] == [0, 1]
     it.close()
     assert closed == [True] and len(made) <= 2 + 2 + 1 and not _alive()
+
+
+def test_one_behind_hands_on_each_item_once_the_next_is_made():
+    from ldcsr_core.prefetch import one_behind
+
+    events, closed = [], []
+
+    def launches():
+        try:
+            for k in range(4):
+                events.append(f"launch {k}")
+                yield k
+        finally:
+            closed.append(True)
+
+    for k in one_behind(launches()):
+        events.append(f"take {k}")
+    assert events == ["launch 0", "launch 1", "take 0", "launch 2", "take 1", "launch 3", "take 2", "take 3"]
+    assert closed == [True]
+
+    events.clear(), closed.clear()
+    it = one_behind(launches())
+    assert next(it) == 0
+    it.close()  # a cancel: the source stops where it is, and is closed
+    assert events == ["launch 0", "launch 1"] and closed == [True]
+    assert list(one_behind(iter([]))) == []

@@ -1,5 +1,7 @@
-"""Reading ahead: the next windows are read (and stretched) by a background thread while the device
-computes the current ones, so that a GPU does not wait for the host between batches."""
+"""Keeping a card busy: the next windows are read (and stretched) by a background thread while the
+device computes the current ones (:func:`prefetched`), and a batch's outputs are taken only once
+the next batch is launched (:func:`one_behind`), so that a GPU does not wait for the host between
+batches."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import queue
 import threading
 from typing import Iterable, Iterator, TypeVar
 
-__all__ = ["prefetched"]
+__all__ = ["prefetched", "one_behind"]
 
 T = TypeVar("T")
 _DONE = object()
@@ -56,6 +58,25 @@ def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
     finally:
         stop.set()
         thread.join()
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def one_behind(items: Iterable[T]) -> Iterator[T]:
+    """``items`` in order, each handed on only once the next one has been made (the last at the
+    end): with items that launch work on a card, the host takes batch k's outputs while batch k+1
+    computes.  Closing this closes ``items``."""
+    source = iter(items)
+    try:
+        previous = _DONE
+        for item in source:
+            if previous is not _DONE:
+                yield previous
+            previous = item
+        if previous is not _DONE:
+            yield previous
+    finally:
         close = getattr(source, "close", None)
         if close is not None:
             close()

@@ -24,7 +24,7 @@ from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
 from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
-__all__ = ["LatentNoise", "tile_window", "process_tile", "process_tiles", "TileProcessor", "run_plan",
+__all__ = ["LatentNoise", "tile_window", "process_tile", "process_tiles", "HostOutputs", "TileProcessor", "run_plan",
            "plan_for_model", "plan_scale", "model_window", "diffusion_window", "memory_budget_mb", "batch_size",
            "batches", "is_out_of_memory"]
 
@@ -173,21 +173,62 @@ def process_tile(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, 
     return process_tiles(model, [lr_tile], [tile], plan, mode=mode, seed=seed, noise=noise)[0]
 
 
+class HostOutputs:
+    """The outputs of one batch on their way to the host: :meth:`result` waits for them.
+
+    On a CUDA card the batch's outputs are copied into pinned host memory asynchronously (queued
+    right after the batch's kernels), so the host can launch the next batch and blend this one
+    while the card computes; everywhere else they are already host arrays."""
+
+    def __init__(self, arrays: list[np.ndarray] | None = None, *, wait: Callable[[], list] | None = None):
+        self._arrays, self._wait = arrays, wait
+
+    def result(self) -> list[np.ndarray]:
+        """The outputs (H×W×3 float32 in [0,1], one per tile), once they are on the host."""
+        if self._arrays is None:
+            self._arrays, self._wait = self._wait(), None
+        return self._arrays
+
+
+def _to_host(out: torch.Tensor) -> HostOutputs:
+    if out.device.type != "cuda":
+        host = out.cpu().numpy()
+        return HostOutputs([host[i] for i in range(host.shape[0])])
+    pinned = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
+    pinned.copy_(out, non_blocking=True)
+    event = torch.cuda.Event()
+    event.record()
+
+    def wait():
+        event.synchronize()
+        host = pinned.numpy()
+        return [host[i] for i in range(host.shape[0])]
+    return HostOutputs(wait=wait)
+
+
+def _to_device(arrays: list[np.ndarray], dev: torch.device) -> torch.Tensor:
+    lr = torch.from_numpy(np.stack([np.ascontiguousarray(a, dtype=np.float32) for a in arrays]))
+    if dev.type == "cuda":  # from pinned memory: the copy does not wait for the card's queued work
+        return lr.pin_memory().to(dev, non_blocking=True)
+    return lr.to(dev)
+
+
 @torch.inference_mode()
 def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = "diffusion", seed: int = 0,
-                  noise: LatentNoise | None = None) -> list[np.ndarray]:
+                  noise: LatentNoise | None = None, deferred: bool = False):
     """:func:`process_tile` for several tiles at once, as one batch through the model.  The tiles
     must share their window geometry up to a translation (the same
     :func:`~ldcsr_core.tileplan.window_signature`; batch the triplets of one tile, or the
-    interior tiles of a row); each result equals its :func:`process_tile` to float rounding."""
+    interior tiles of a row); each result equals its :func:`process_tile` to float rounding.
+    Returns the list of outputs, or with ``deferred`` a :class:`HostOutputs` (on a card the batch
+    is then still computing when this returns)."""
     if len({window_signature(plan, t) for t in tiles}) > 1:
         raise ValueError("tiles batched together must have the same window_signature")
     wins = [tile_window(plan, t) for t in tiles]
     run_wins = [padded_window(w) for w in wins]
     dev = model.device
     dtype = next(model.parameters()).dtype
-    lr = torch.from_numpy(np.stack([np.ascontiguousarray(a, dtype=np.float32) for a in lr_tiles])).permute(0, 3, 1, 2)
-    lr = (lr.to(dev) * 2.0 - 1.0).to(dtype)
+    lr = (_to_device(lr_tiles, dev).permute(0, 3, 1, 2) * 2.0 - 1.0).to(dtype)
     noise_fn = None
     if mode == "diffusion":
         src = noise or LatentNoise(seed, model.config.diffusion.embed_dim)
@@ -198,9 +239,9 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     run_win = run_wins[0]  # the first tile's window: the others are its translates (same taps)
     out = model.run_window(lr, run_win, mode=mode, noise=noise_fn, scale=H / h, scale_int=unet_scale(H, h),
                            osize=run_win.y.out_len)
-    out = out[:, :, :wins[0].y.out_len, :wins[0].x.out_len].float().permute(0, 2, 3, 1)
-    out = (out * 0.5 + 0.5).cpu().numpy()
-    return [out[i] for i in range(len(tiles))]
+    out = out[:, :, :wins[0].y.out_len, :wins[0].x.out_len].float().permute(0, 2, 3, 1) * 0.5 + 0.5
+    host = _to_host(out)
+    return host if deferred else host.result()
 
 
 def is_out_of_memory(err: BaseException) -> bool:
@@ -311,13 +352,18 @@ class TileProcessor:
                     return process_tile_split(model, lr, tile, plan, self.parts, mode=self.mode,
                                               seed=self.seed, noise=self.noise)
             except Exception as err:  # noqa: BLE001 - only allocation failures are retried
-                side = max(tile.write_y.size, tile.write_x.size) / (2 * self.parts)
-                if not is_out_of_memory(err) or side < MIN_WINDOW + LATENT:
-                    raise
-                _release_memory(model)
-                self.parts *= 2
-                log.warning("out of memory on a %d×%d window: retrying as %d×%d smaller windows",
-                            tile.write_y.size, tile.write_x.size, self.parts, self.parts)
+                self._split_after(err, tile)
+
+    def _split_after(self, err: Exception, tile: Tile) -> None:
+        """After ``err`` on ``tile``: smaller windows from now on if it ran out of memory and the
+        windows can still shrink; otherwise ``err`` is raised."""
+        side = max(tile.write_y.size, tile.write_x.size) / (2 * self.parts)
+        if not is_out_of_memory(err) or side < MIN_WINDOW + LATENT:
+            raise err
+        _release_memory(self.model)
+        self.parts *= 2
+        log.warning("out of memory on a %d×%d window: retrying as %d×%d smaller windows",
+                    tile.write_y.size, tile.write_x.size, self.parts, self.parts)
 
     def signature(self, tile: Tile) -> tuple:
         """Windows with equal signatures may share a batch (:func:`~ldcsr_core.tileplan.window_signature`)."""
@@ -326,19 +372,28 @@ class TileProcessor:
     def many(self, items: list[tuple[np.ndarray, Tile]]) -> list[np.ndarray]:
         """``[self(lr, tile) for lr, tile in items]``, computed as batches of at most ``batch``
         windows; the items must share one :meth:`signature`."""
-        out: list[np.ndarray] = []
+        return self.submit(items).result()
+
+    def submit(self, items: list[tuple[np.ndarray, Tile]]) -> HostOutputs:
+        """:meth:`many`, launched: on a card the batches are queued and their outputs come back
+        while the host goes on (``.result()`` waits for them); elsewhere they are computed now."""
+        parts: list = []
         k = 0
         while k < len(items):
             n = min(self.batch, len(items) - k)
             group = items[k:k + n]
-            if n == 1 or self.parts > 1:
-                out.extend(self(lr, t) for lr, t in group)
+            if self.parts > 1 or self.batch == 1:  # split windows after running out of memory, or a
+                parts.append(HostOutputs([self(lr, t) for lr, t in group]))  # CPU: one by one, now
             else:
                 try:
                     with self._threads():
-                        out.extend(process_tiles(self.model, [lr for lr, _ in group], [t for _, t in group],
-                                                 self.plan, mode=self.mode, seed=self.seed, noise=self.noise))
+                        parts.append(process_tiles(self.model, [lr for lr, _ in group], [t for _, t in group],
+                                                   self.plan, mode=self.mode, seed=self.seed, noise=self.noise,
+                                                   deferred=True))
                 except Exception as err:  # noqa: BLE001 - only allocation failures are retried
+                    if n == 1:  # one window too large: smaller windows from now on
+                        self._split_after(err, group[0][1])
+                        continue
                     if not is_out_of_memory(err):
                         raise
                     _release_memory(self.model)
@@ -346,7 +401,9 @@ class TileProcessor:
                     log.warning("out of memory on a batch of %d windows: batches of %d from now on", n, self.batch)
                     continue
             k += n
-        return out
+        if len(parts) == 1:
+            return parts[0]
+        return HostOutputs(wait=lambda: [o for part in parts for o in part.result()])
 
 
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
@@ -371,12 +428,19 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
         def compute():  # consecutive windows of one geometry as one batch (on a GPU; one by one on a CPU)
             groups = ((g, [read_window(*t.read) for t in g])
                       for g in batches(plan.tiles, processor.signature, processor.batch))
-            if processor.batch > 1:  # a GPU: the next windows are read while it computes
-                from .prefetch import prefetched
+            if processor.batch > 1:  # a GPU: the next windows are read, and launched, while it computes
+                from .prefetch import one_behind, prefetched
 
                 groups = prefetched(groups, depth=1)
-            for group, lrs in groups:
-                yield from zip(group, processor.many(list(zip(lrs, group))))
+            launched = ((g, processor.submit(list(zip(lrs, g)))) for g, lrs in groups)
+            if processor.batch > 1:
+                launched = one_behind(launched)
+            try:
+                for group, outs in launched:
+                    yield from zip(group, outs.result())
+            finally:
+                launched.close()
+                groups.close()
         tiles = compute()
     try:
         with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:  # windows reuse each other's memory

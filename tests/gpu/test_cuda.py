@@ -100,3 +100,31 @@ def test_cancel_stops_within_one_window():
         ldcsr_core.upscale(img, 4, model=model, mode="fast", tile=64,
                            callback=ldcsr_core.polling(lambda: len(done) >= 2, lambda p: done.append(p.done)))
     assert max(done) <= 2
+
+
+@pytest.mark.parametrize("mode", ["fast", "diffusion"])
+def test_batched_windows_with_asynchronous_outputs_equal_one_window_at_a_time(monkeypatch, mode):
+    """Several windows per batch, their outputs copied back while the next batch computes, give the
+    pixels of one window at a time (float32, TF32 off)."""
+    from ldcsr_core import tiling
+
+    img = scene(256, seed=3)
+    model = ldcsr_core.load_model(device="cuda", dtype="float32")
+    monkeypatch.setattr(model, "tile_max", 256)  # 1024² out: several windows of 256²
+    sizes, pending = [], []
+    real = tiling.process_tiles
+
+    def watched(*a, **k):
+        out = real(*a, **k)
+        sizes.append(len(a[2]))
+        pending.append(bool(k.get("deferred")) and out._arrays is None)  # not yet on the host
+        return out
+
+    monkeypatch.setattr(tiling, "process_tiles", watched)
+    many = ldcsr_core.upscale(img, 4, model=model, mode=mode, seed=1)
+    assert max(sizes) > 1 and all(pending)  # batches, each returned before its outputs arrived
+    monkeypatch.setattr(tiling, "batch_size", lambda model, plan: 1)
+    sizes.clear()
+    one = ldcsr_core.upscale(img, 4, model=model, mode=mode, seed=1)
+    assert max(sizes) == 1
+    assert psnr(many, one) >= 50

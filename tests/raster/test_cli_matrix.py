@@ -224,7 +224,9 @@ def test_ctrl_c_mid_run_exits_130_and_leaves_nothing(tmp_path, tiny_model_file):
     out = tmp_path / "o.tif"
     p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src), "-o", str(out),
                           "-s", "4", "--mode", "fast", "--tile", "32", "--model", str(tiny_model_file)],
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True,
+                         # as from a terminal, even when pytest runs in the background (SIGINT ignored)
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not any(".ldcsr-part" in q.name for q in tmp_path.iterdir()):
         time.sleep(0.05)

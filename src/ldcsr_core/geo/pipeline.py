@@ -97,38 +97,62 @@ def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, proc
 def _infer_tiles(processor, group: list) -> list[np.ndarray]:
     """Every triplet of every ``(tile, arr)`` of ``group`` (tiles of one window geometry) through
     ``processor.many``: one batch where the device takes batches, one window at a time elsewhere."""
+    return _launch_tiles(processor, group).result()
+
+
+def _launch_tiles(processor, group: list):
+    """:func:`_infer_tiles`, launched (``processor.submit``): a
+    :class:`~ldcsr_core.tiling.HostOutputs` whose ``result()`` is the outputs."""
+    from ..tiling import HostOutputs
+
     g = group[0][1].shape[-1] // 3
     items = [(np.ascontiguousarray(arr[..., 3 * k:3 * k + 3]), tile) for tile, arr in group for k in range(g)]
-    outs = [np.asarray(o, dtype=np.float32) for o in processor.many(items)]
-    return [outs[i * g] if g == 1 else np.concatenate(outs[i * g:(i + 1) * g], axis=-1) for i in range(len(group))]
+    pending = processor.submit(items)
+
+    def outputs() -> list[np.ndarray]:
+        outs = [np.asarray(o, dtype=np.float32) for o in pending.result()]
+        return [outs[i * g] if g == 1 else np.concatenate(outs[i * g:(i + 1) * g], axis=-1)
+                for i in range(len(group))]
+    return HostOutputs(wait=outputs)
 
 
 class LocalRunner:
     """Runs tiles in this process: one after another on a CPU; on a GPU consecutive tiles of one
-    window geometry as one batch, the next tiles read by a background thread meanwhile."""
+    window geometry as one batch, the next tiles read by a background thread, and the next batch
+    launched, while the card computes."""
 
     def __init__(self, model):
         self.model = model
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
-        from ..tiling import TileProcessor, batches
+        from ..prefetch import one_behind, prefetched
+        from ..tiling import HostOutputs, TileProcessor, batches
 
         processor = TileProcessor(self.model, plan, mode=mode, seed=seed)  # one per run
-        if processor.batch > 1:
-            from ..prefetch import prefetched
-
+        card = processor.batch > 1
+        if card:
             jobs = prefetched(jobs, depth=max(2, processor.batch))
 
         def key(job):
             tile, arr = job
             return None if arr is None else (processor.signature(tile), arr.shape[-1])
 
-        for group in batches(jobs, key, processor.batch):
-            if group[0][1] is None:  # all-invalid tiles: nothing to compute
-                yield from ((tile, None) for tile, _ in group)
-            else:
-                yield from zip((tile for tile, _ in group), _infer_tiles(processor, group))
+        def launched():
+            for group in batches(jobs, key, processor.batch):
+                if group[0][1] is None:  # all-invalid tiles: nothing to compute
+                    yield group, HostOutputs([None] * len(group))
+                else:
+                    yield group, _launch_tiles(processor, group)
+
+        steps = one_behind(launched()) if card else launched()
+        try:
+            for group, outputs in steps:
+                yield from zip((tile for tile, _ in group), outputs.result())
+        finally:
+            steps.close()
+            if card:  # the read-ahead thread made here
+                jobs.close()
 
     def close(self) -> None:
         pass
