@@ -4,8 +4,8 @@ Flow: camera (or canvas) change → the running view is cancelled at once (its w
 after the tile it is computing; anything it still yields is dropped) → after ``debounce_ms``
 without further change: visible window → scale step from the zoom (output px ≈ screen px,
 capped) → the tiles of the layer's *global* output grid at that step that touch the window →
-cached tiles are shown at once, the others are computed one by one in a napari
-``thread_worker`` (model loaded once, kept) → each tile's final pixels go into one "live" layer
+cached tiles are shown at once, the others are computed one by one (on a CUDA card, windows of
+one geometry as one batch) in a napari ``thread_worker`` (model loaded once, kept) → each tile's final pixels go into one "live" layer
 that lies exactly over the source. The Qt-free pieces (grid, exact composition, cache) are in
 :mod:`napari_ldcsr.lens._lens_cache`; the view planning is in :mod:`napari_ldcsr.lens._plan` and the
 drawing into napari in :mod:`napari_ldcsr.lens._draw`. This module follows the camera and runs the worker.
@@ -331,7 +331,7 @@ class LiveLens(QObject):
     def _start_worker(self, view: LensView, keys: list) -> None:
         from napari.qt.threading import create_worker
 
-        from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor
+        from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor, batches
 
         provider, source, pixels = self._models, self.model_source, self._pixels
         mode, seed, cache, lock, grid = self.mode, self.seed, self.cache, self._lock, view.grid
@@ -345,14 +345,16 @@ class LiveLens(QObject):
             try:
                 # the engine's tile step (shared noise, out-of-memory fallback) on the global grid
                 processor = TileProcessor(provider(source), grid.plan(), mode=mode, seed=seed)
-                for key in keys:
-                    t = grid.tile(*key)
+                cells = [(key, grid.tile(*key)) for key in keys]
+                # one window at a time on a CPU; on a card, windows of one geometry as one batch
+                for group in batches(cells, lambda cell: processor.signature(cell[1]), processor.batch):
                     with lock:
-                        out = processor(pixels.read(*t.read), t)
+                        outs = processor.many([(pixels.read(*t.read), t) for _, t in group])
                         trim()
                         release_pool()  # no idle OpenMP pool left behind if the view is cancelled now
-                    cache.put(view.prefix + key, out)
-                    yield key, out
+                    for (key, _), out in zip(group, outs):
+                        cache.put(view.prefix + key, out)
+                        yield key, out
             finally:  # an error (e.g. loading the model) leaves none behind either
                 release_pool()
 

@@ -113,6 +113,25 @@ def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot,
         np.testing.assert_allclose(live.data_to_world((r, c)), src.data_to_world(src_pt), atol=1e-6)
 
 
+def test_on_a_card_the_lens_batches_its_windows(lens_setup, qtbot, tiny_model, monkeypatch):
+    """On a card (simulated: batches of 4) the view's windows of one geometry go through the model
+    together: fewer model calls, every cell still shown, the pixels of a whole-layer run."""
+    from ldcsr_core import tiling
+
+    monkeypatch.setattr(tiling, "batch_size", lambda model, plan: 4)
+    viewer, src, lens, model = lens_setup
+    _look(viewer, src, (120, 110), 4.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    view = lens.view
+    keys = len(view.composer.keys)
+    assert keys >= 4 and model.calls < keys
+    assert sorted(view.shown) == sorted(view.grid.tile(*k).index for k in view.composer.keys)
+    H, W = global_out_shape(src.data.shape, 4.0)
+    whole = _upscale_as_lens(tiny_model, src.data, (H, W), mode="fast")
+    np.testing.assert_allclose(lens.live_layer.data[..., :3].astype(float), whole[view.win.slices], atol=1)
+
+
 def test_lens_plans_with_the_models_overlap(lens_setup, qtbot, tiny_model, monkeypatch):
     """A model whose measured overlap is 0 (the shipped ones) gets butt-joined windows in the
     lens as in ``upscale``; the pixels still equal ``upscale``'s."""
