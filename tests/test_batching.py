@@ -158,3 +158,17 @@ def test_a_card_gets_the_next_batch_before_the_host_takes_this_ones_outputs(tiny
     for n in launches[1:]:  # batch n was launched before the outputs of batch n-1 were taken
         assert events.index(("launch", n)) < events.index(("take", launches[launches.index(n) - 1]))
     np.testing.assert_allclose(out, ref, atol=2e-5, rtol=0)
+
+
+def test_the_noise_schedule_goes_to_the_device_once(tiny, monkeypatch):
+    """An upload to a card waits for its queue: the sampler's schedule is moved once per device,
+    not once per window."""
+    from ldcsr_core.schedules import DDPMSchedule
+
+    moved = []
+    real = DDPMSchedule.to
+    monkeypatch.setattr(DDPMSchedule, "to", lambda self, device: moved.append(device) or real(self, device))
+    model = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    ldcsr_core.upscale(_image(64, 96), 4, model=model, mode="diffusion", tile=32)
+    ldcsr_core.upscale(_image(64, 96, seed=1), 2, model=model, mode="diffusion", tile=32)
+    assert len(moved) == 1

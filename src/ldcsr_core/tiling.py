@@ -206,11 +206,14 @@ def _to_host(out: torch.Tensor) -> HostOutputs:
     return HostOutputs(wait=wait)
 
 
-def _to_device(arrays: list[np.ndarray], dev: torch.device) -> torch.Tensor:
-    lr = torch.from_numpy(np.stack([np.ascontiguousarray(a, dtype=np.float32) for a in arrays]))
+def _upload(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
     if dev.type == "cuda":  # from pinned memory: the copy does not wait for the card's queued work
-        return lr.pin_memory().to(dev, non_blocking=True)
-    return lr.to(dev)
+        return t.pin_memory().to(dev, non_blocking=True)
+    return t.to(dev)
+
+
+def _to_device(arrays: list[np.ndarray], dev: torch.device) -> torch.Tensor:
+    return _upload(torch.from_numpy(np.stack([np.ascontiguousarray(a, dtype=np.float32) for a in arrays])), dev)
 
 
 @torch.inference_mode()
@@ -235,6 +238,9 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
         spots = [(w.y.out_start // LATENT, w.x.out_start // LATENT, w.y.out_len // LATENT, w.x.out_len // LATENT)
                  for w in run_wins]
         noise_fn = lambda k: torch.cat([src.window(k, *spot) for spot in spots])  # noqa: E731
+        if dev.type == "cuda":  # every draw up front: no upload between the sampler's steps waits for the card
+            draws = [_upload(noise_fn(k), dev) for k in range(model.schedule.timesteps)]
+            noise_fn = draws.__getitem__
     h, H = plan.in_shape[0], plan.out_shape[0]
     run_win = run_wins[0]  # the first tile's window: the others are its translates (same taps)
     out = model.run_window(lr, run_win, mode=mode, noise=noise_fn, scale=H / h, scale_int=unet_scale(H, h),

@@ -128,3 +128,24 @@ def test_batched_windows_with_asynchronous_outputs_equal_one_window_at_a_time(mo
     one = ldcsr_core.upscale(img, 4, model=model, mode=mode, seed=1)
     assert max(sizes) == 1
     assert psnr(many, one) >= 50
+
+
+@pytest.mark.parametrize("mode", ["fast", "diffusion"])
+def test_launching_a_batch_does_not_wait_for_the_card(mode):
+    """No hidden synchronisation (an upload from pageable memory, ``.item()``...) between launching
+    a batch and taking its outputs: torch's sync debug mode turns any into an error."""
+    from ldcsr_core import tiling
+
+    img = scene(128, seed=5)
+    model = ldcsr_core.load_model(device="cuda")
+    plan = tiling.plan_for_model(model, (128, 128), (512, 512), mode=mode)
+    tile = plan.tiles[0]
+    lr = img[tile.read_y.start:tile.read_y.stop, tile.read_x.start:tile.read_x.stop]
+    ref = tiling.process_tiles(model, [lr], [tile], plan, mode=mode, seed=2)[0]  # also warms cuDNN up
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        pending = tiling.process_tiles(model, [lr], [tile], plan, mode=mode, seed=2, deferred=True)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert psnr(pending.result()[0], ref) >= 60  # the same computation (cuDNN may pick other kernels)

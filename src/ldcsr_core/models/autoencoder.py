@@ -262,12 +262,12 @@ class SADNUpsampler(nn.Module):
     def forward(self, x: torch.Tensor, win: Window2d, inv_scale: float) -> torch.Tensor:
         if torch.is_grad_enabled() and (x.requires_grad or self.fuse[0].weight.requires_grad):
             return self.forward_reference(x, win, inv_scale)  # training: the differentiable original
-        weights = self.scale_aware_layer(torch.tensor([[inv_scale]], dtype=x.dtype, device=x.device))
+        weights = self.scale_aware_layer(torch.full((1, 1), inv_scale, dtype=x.dtype, device=x.device))
         return sadn_upsample(self, x, win, weights[0])
 
     def forward_reference(self, x: torch.Tensor, win: Window2d, inv_scale: float) -> torch.Tensor:
         """The official computation op for op (whole pyramid, resize, concat, 1×1 convs): for tests."""
-        weights = self.scale_aware_layer(torch.tensor([[inv_scale]], dtype=x.dtype, device=x.device))
+        weights = self.scale_aware_layer(torch.full((1, 1), inv_scale, dtype=x.dtype, device=x.device))
         feats, levels = x, [x]
         for up in self.UPNet_x2_list:
             feats = up(feats)
@@ -312,7 +312,7 @@ class GAPDecoder(nn.Module):
         """``z``: post-quant latent on the output window's latent grid; ``lr``: LR pixels of the input
         window; ``scale``: the height ratio H/h the official code feeds the modulation; ``lr_up``:
         ``bicubic(lr)`` on the output window if the caller has it already."""
-        r = torch.tensor([scale], dtype=lr.dtype, device=lr.device)
+        r = torch.full((1,), scale, dtype=lr.dtype, device=lr.device)  # made there: no upload
         lat_win = win.coarse(8)
         e = self.mid.block_2(self.mid.block_1(self.conv_in(z)))
         f = self.head(lr)

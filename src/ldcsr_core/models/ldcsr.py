@@ -96,6 +96,13 @@ class LDCSR(nn.Module):
         ae = self.detail_decoder if sampled and self.config.detail_decoder is not None else self.first_stage_model
         return ae.decode(latent / self.scale_factor, lr, win, scale, lr_up=lr_up)
 
+    def _schedule_on(self, device: torch.device):
+        """The schedule's buffers on ``device``, uploaded once (an upload waits for a card's queue)."""
+        cache = self.__dict__.setdefault("_schedules", {})
+        if device not in cache:
+            cache[device] = self.schedule.to(device)
+        return cache[device]
+
     @retained_heap()
     def run_window(self, lr: torch.Tensor, win: Window2d, *, mode: str = "diffusion",
                    noise: Callable[[int], torch.Tensor] | None = None,
@@ -127,7 +134,7 @@ class LDCSR(nn.Module):
                 tt = torch.full((b,), t, dtype=torch.long, device=lr.device)
                 return self.model(x, tt, c, t_scale, t_osize)
 
-            latent = sample_ancestral(denoise, noise(0).to(c), self.schedule.to(c.device),
+            latent = sample_ancestral(denoise, noise(0).to(c), self._schedule_on(c.device),
                                       noises=lambda i: noise(i + 1).to(c), callback=callback)
         return self.decode(latent, lr, win, scale, lr_up=lr_up, sampled=mode != "fast")
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["AxisWindow", "Window2d", "resize", "bilinear_taps"]
+__all__ = ["AxisWindow", "Window2d", "resize", "bilinear_taps", "upload"]
 
 _CUBIC_A = -0.75  # PyTorch's bicubic convolution constant
 _FLOAT32_GRID_LIMIT = 8192
@@ -121,13 +121,24 @@ def _compute_taps(mode: str, src_full: int, dst_full: int, src_start: int, src_l
     return idx, w
 
 
+def upload(a: np.ndarray, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``a`` as a tensor on ``device`` (in ``dtype``).  To a CUDA card it goes from pinned memory
+    without waiting: a plain copy from pageable memory would wait for all the card's queued work."""
+    t = torch.from_numpy(a)
+    if device.type == "cuda":
+        t = t.pin_memory().to(device, non_blocking=True)
+    else:
+        t = t.to(device)
+    return t if dtype is None else t.to(dtype)
+
+
 def _resize_axis(x: torch.Tensor, dim: int, idx: np.ndarray, w: np.ndarray) -> torch.Tensor:
     shape = [1] * x.ndim
     shape[dim] = -1
     out = None
     for k in range(idx.shape[1]):
-        ik = torch.from_numpy(idx[:, k]).to(x.device)
-        wk = torch.from_numpy(w[:, k]).to(device=x.device, dtype=x.dtype).view(shape)
+        ik = upload(np.ascontiguousarray(idx[:, k]), x.device)
+        wk = upload(np.ascontiguousarray(w[:, k]), x.device, x.dtype).view(shape)
         g = x[..., ik] if dim == x.ndim - 1 else x.index_select(dim, ik)  # index_select is slow on the last dim
         term = g * wk if idx.shape[1] > 1 else g
         out = term if out is None else out + term

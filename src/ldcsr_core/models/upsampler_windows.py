@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .resample import AxisWindow, Window2d, bilinear_taps, resize
+from .resample import AxisWindow, Window2d, bilinear_taps, resize, upload
 
 if TYPE_CHECKING:
     from .autoencoder import SADNUpsampler
@@ -79,9 +79,8 @@ def _shuffled_bilinear(conv: nn.Conv2d, feats: torch.Tensor, fine: Window2d) -> 
     table = y.permute(0, 2, 3, 1).reshape(B * h2 * w2 * 4, c)  # a view for NHWC results
     (iy, wy), (ix, wx) = _bilinear_taps(fine.y), _bilinear_taps(fine.x)
     dev = y.device
-    iy, ix = torch.from_numpy(iy).to(dev), torch.from_numpy(ix).to(dev)
-    wy = torch.from_numpy(wy).to(device=dev, dtype=y.dtype)
-    wx = torch.from_numpy(wx).to(device=dev, dtype=y.dtype)
+    iy, ix = upload(iy, dev), upload(ix, dev)
+    wy, wx = upload(wy, dev, y.dtype), upload(wx, dev, y.dtype)
     rows = (iy // 2) * (w2 * 4) + (iy % 2) * 2
     cols = (ix // 2) * 4 + (ix % 2)
     H, W, ty, tx = iy.shape[0], ix.shape[0], iy.shape[1], ix.shape[1]
