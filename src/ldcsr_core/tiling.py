@@ -18,7 +18,7 @@ import torch
 
 from .heap import bounded_retained_heap
 from .models.ldcsr import LDCSR, padded_window, unet_scale
-from .models.resample import AxisWindow, Window2d
+from .models.resample import AxisWindow, Window2d, upload
 from .progress import ProgressCallback, TileProgress
 from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
 from .threads import tile_threads
@@ -206,14 +206,8 @@ def _to_host(out: torch.Tensor) -> HostOutputs:
     return HostOutputs(wait=wait)
 
 
-def _upload(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
-    if dev.type == "cuda":  # from pinned memory: the copy does not wait for the card's queued work
-        return t.pin_memory().to(dev, non_blocking=True)
-    return t.to(dev)
-
-
 def _to_device(arrays: list[np.ndarray], dev: torch.device) -> torch.Tensor:
-    return _upload(torch.from_numpy(np.stack([np.ascontiguousarray(a, dtype=np.float32) for a in arrays])), dev)
+    return upload(np.stack([np.ascontiguousarray(a, dtype=np.float32) for a in arrays]), dev)
 
 
 @torch.inference_mode()
@@ -239,7 +233,7 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
                  for w in run_wins]
         noise_fn = lambda k: torch.cat([src.window(k, *spot) for spot in spots])  # noqa: E731
         if dev.type == "cuda":  # every draw up front: no upload between the sampler's steps waits for the card
-            draws = [_upload(noise_fn(k), dev) for k in range(model.schedule.timesteps)]
+            draws = [upload(noise_fn(k), dev) for k in range(model.schedule.timesteps)]
             noise_fn = draws.__getitem__
     h, H = plan.in_shape[0], plan.out_shape[0]
     run_win = run_wins[0]  # the first tile's window: the others are its translates (same taps)

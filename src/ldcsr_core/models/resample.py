@@ -121,10 +121,11 @@ def _compute_taps(mode: str, src_full: int, dst_full: int, src_start: int, src_l
     return idx, w
 
 
-def upload(a: np.ndarray, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """``a`` as a tensor on ``device`` (in ``dtype``).  To a CUDA card it goes from pinned memory
-    without waiting: a plain copy from pageable memory would wait for all the card's queued work."""
-    t = torch.from_numpy(a)
+def upload(a: np.ndarray | torch.Tensor, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``a`` (an array or a host tensor) on ``device`` (in ``dtype``).  To a CUDA card it goes from
+    pinned memory without waiting: a plain copy from pageable memory would wait for all the card's
+    queued work."""
+    t = torch.from_numpy(a) if isinstance(a, np.ndarray) else a
     if device.type == "cuda":
         t = t.pin_memory().to(device, non_blocking=True)
     else:
