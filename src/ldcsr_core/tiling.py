@@ -26,7 +26,7 @@ from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles
 
 __all__ = ["LatentNoise", "tile_window", "process_tile", "process_tiles", "HostOutputs", "TileProcessor", "run_plan",
            "plan_for_model", "plan_scale", "model_window", "diffusion_window", "memory_budget_mb", "batch_size",
-           "batches", "is_out_of_memory"]
+           "batches", "pipelined", "is_out_of_memory"]
 
 log = logging.getLogger(__name__)
 
@@ -406,6 +406,30 @@ class TileProcessor:
         return HostOutputs(wait=lambda: [o for part in parts for o in part.result()])
 
 
+def pipelined(processor: TileProcessor, groups: Iterable, launch: Callable[[object], HostOutputs]
+              ) -> Iterator[tuple[object, list]]:
+    """``(group, launch(group).result())`` for each of ``groups``, in order.  On a card (batches of
+    more than one window) the next groups are made (read) by a background thread, and group k+1 is
+    launched before the outputs of group k are taken, so the card computes while the host reads
+    and blends; on a CPU one group after another, as a plain loop.  Closing this stops both."""
+    card = processor.batch > 1
+    if card:
+        from .prefetch import one_behind, prefetched
+
+        groups = prefetched(groups, depth=1)
+    launched = ((g, launch(g)) for g in groups)
+    if card:
+        launched = one_behind(launched)
+    try:
+        for group, pending in launched:
+            yield group, pending.result()
+    finally:
+        launched.close()
+        close = getattr(groups, "close", None)
+        if close is not None:
+            close()
+
+
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
              sink: Callable[[int, np.ndarray], None], *, mode: str = "diffusion", seed: int = 0,
              callback: ProgressCallback | None = None, channels: int = 3,
@@ -428,19 +452,14 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
         def compute():  # consecutive windows of one geometry as one batch (on a GPU; one by one on a CPU)
             groups = ((g, [read_window(*t.read) for t in g])
                       for g in batches(plan.tiles, processor.signature, processor.batch))
-            if processor.batch > 1:  # a GPU: the next windows are read, and launched, while it computes
-                from .prefetch import one_behind, prefetched
 
-                groups = prefetched(groups, depth=1)
-            launched = ((g, processor.submit(list(zip(lrs, g)))) for g, lrs in groups)
-            if processor.batch > 1:
-                launched = one_behind(launched)
-            try:
-                for group, outs in launched:
-                    yield from zip(group, outs.result())
-            finally:
-                launched.close()
-                groups.close()
+            def launch(item):
+                group, lrs = item
+                return processor.submit(list(zip(lrs, group)))
+
+            with contextlib.closing(pipelined(processor, groups, launch)) as steps:  # a cancel stops it now
+                for (group, _), outs in steps:
+                    yield from zip(group, outs)
         tiles = compute()
     try:
         with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:  # windows reuse each other's memory

@@ -91,18 +91,13 @@ def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, proc
 
     if processor is None:
         processor = TileProcessor(model, plan, mode=mode, seed=seed)
-    return _infer_tiles(processor, [(tile, arr)])[0]
-
-
-def _infer_tiles(processor, group: list) -> list[np.ndarray]:
-    """Every triplet of every ``(tile, arr)`` of ``group`` (tiles of one window geometry) through
-    ``processor.many``: one batch where the device takes batches, one window at a time elsewhere."""
-    return _launch_tiles(processor, group).result()
+    return _launch_tiles(processor, [(tile, arr)]).result()[0]
 
 
 def _launch_tiles(processor, group: list):
-    """:func:`_infer_tiles`, launched (``processor.submit``): a
-    :class:`~ldcsr_core.tiling.HostOutputs` whose ``result()`` is the outputs."""
+    """Every triplet of every ``(tile, arr)`` of ``group`` (tiles of one window geometry) launched
+    through ``processor.submit`` (one batch where the device takes batches, one window at a time
+    elsewhere): a :class:`~ldcsr_core.tiling.HostOutputs` whose ``result()`` is the outputs."""
     from ..tiling import HostOutputs
 
     g = group[0][1].shape[-1] // 3
@@ -126,33 +121,22 @@ class LocalRunner:
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
-        from ..prefetch import one_behind, prefetched
-        from ..tiling import HostOutputs, TileProcessor, batches
+        from ..tiling import HostOutputs, TileProcessor, batches, pipelined
 
         processor = TileProcessor(self.model, plan, mode=mode, seed=seed)  # one per run
-        card = processor.batch > 1
-        if card:
-            jobs = prefetched(jobs, depth=max(2, processor.batch))
 
         def key(job):
             tile, arr = job
             return None if arr is None else (processor.signature(tile), arr.shape[-1])
 
-        def launched():
-            for group in batches(jobs, key, processor.batch):
-                if group[0][1] is None:  # all-invalid tiles: nothing to compute
-                    yield group, HostOutputs([None] * len(group))
-                else:
-                    yield group, _launch_tiles(processor, group)
+        def launch(group):
+            if group[0][1] is None:  # all-invalid tiles: nothing to compute
+                return HostOutputs([None] * len(group))
+            return _launch_tiles(processor, group)
 
-        steps = one_behind(launched()) if card else launched()
-        try:
-            for group, outputs in steps:
-                yield from zip((tile for tile, _ in group), outputs.result())
-        finally:
-            steps.close()
-            if card:  # the read-ahead thread made here
-                jobs.close()
+        with contextlib.closing(pipelined(processor, batches(jobs, key, processor.batch), launch)) as steps:
+            for group, outs in steps:  # a cancel closes this generator, and so stops ``steps`` now
+                yield from zip((tile for tile, _ in group), outs)
 
     def close(self) -> None:
         pass
