@@ -48,14 +48,17 @@ def test_interior_windows_share_a_signature_border_ones_do_not():
     assert sigs[0] != sigs[nx]  # the top border row differs from the rows below
 
 
-@pytest.mark.parametrize("scale,mode,batched", [(2.0, "fast", True), (4.0, "diffusion", True),
-                                                (2.5, "diffusion", False)])
-def test_batched_windows_equal_one_by_one(tiny, monkeypatch, scale, mode, batched):
-    """Integer scales: the interior windows of a row are translates and share batches; at ×2.5 the
-    taps shift from window to window, so few windows batch — and results never change."""
-    img = _image(64, 96, seed=int(scale))  # outputs a multiple of 8 (else the latent grid's taps vary too)
-    H, W = int(round(64 * scale)), int(round(96 * scale))
-    plan = plan_tiles((64, 96), (H, W), window=64, overlap_out=16)
+@pytest.mark.parametrize("shape,scale,mode,batched", [((64, 96), 2.0, "fast", True),
+                                                      ((64, 96), 4.0, "diffusion", True),
+                                                      ((63, 97), 4.0, "diffusion", True),
+                                                      ((64, 96), 2.5, "diffusion", False)])
+def test_batched_windows_equal_one_by_one(tiny, monkeypatch, shape, scale, mode, batched):
+    """Integer scales: interior windows are translates and share batches, also where the output
+    length is not a multiple of the latent grid (63×97 → 252×388); at ×2.5 the taps shift from
+    window to window, so few windows batch — and results never change."""
+    img = _image(*shape, seed=int(scale))
+    H, W = int(round(shape[0] * scale)), int(round(shape[1] * scale))
+    plan = plan_tiles(shape, (H, W), window=64, overlap_out=16)
     one, calls1 = _run(tiny, img, plan, mode, monkeypatch, batch=1)
     many, calls4 = _run(tiny, img, plan, mode, monkeypatch, batch=4)
     assert max(calls1) == 1 and sum(calls4) == sum(calls1) == len(plan.tiles)
@@ -172,3 +175,58 @@ def test_the_noise_schedule_goes_to_the_device_once(tiny, monkeypatch):
     ldcsr_core.upscale(_image(64, 96), 4, model=model, mode="diffusion", tile=32)
     ldcsr_core.upscale(_image(64, 96, seed=1), 2, model=model, mode="diffusion", tile=32)
     assert len(moved) == 1
+
+
+def test_interior_windows_batch_whatever_the_output_length_modulo_the_latent_grid():
+    """The latent grid's taps onto the LR pixels are compared as they are: at ×4 an output of
+    8·k + 4 pixels (a 2001-px side) batches its interior windows like a multiple of 8 does."""
+    for n_in in (2000, 2001, 2003):
+        plan = plan_tiles((n_in, n_in), (4 * n_in, 4 * n_in), window=592, overlap_out=32)
+        sigs = [window_signature(plan, t) for t in plan.tiles]
+        assert len(set(sigs)) == 9, n_in  # 4 corners, 4 edges, the interior
+
+
+def test_batches_over_a_span_group_one_geometry_across_rows_and_close_the_source():
+    closed = []
+
+    def source():
+        try:
+            yield from "aXbXXcXdXX"
+        finally:
+            closed.append(True)
+
+    sig = lambda c: c == "X"  # noqa: E731
+    assert list(tiling.batches(source(), sig, 3)) == [["a"], ["X"], ["b"], ["X", "X"], ["c"], ["X"], ["d"],
+                                                      ["X", "X"]]
+    assert list(tiling.batches(source(), sig, 3, span=5)) == [["a", "b"], ["X", "X", "X"],
+                                                              ["c", "d"], ["X", "X", "X"]]
+    groups = tiling.batches(source(), sig, 3, span=5)
+    next(groups)
+    groups.close()
+    assert closed == [True, True, True]
+
+
+def test_a_card_batches_interior_windows_of_several_tile_rows_and_blends_in_plan_order(tiny, monkeypatch):
+    """On a card the interior windows of several tile rows share a launch (a row alone holds few);
+    the merger still receives the tiles in plan order, and the pixels are the one-by-one run's."""
+    img = _image(80, 80)
+    plan = plan_tiles((80, 80), (320, 320), window=64, overlap_out=16)  # 7×7 windows at ×4
+    one, calls1 = _run(tiny, img, plan, "diffusion", monkeypatch, batch=1)
+    rows_of = []
+    monkeypatch.setattr(tiling, "batch_size", lambda model, plan: 16)
+    monkeypatch.setattr(tiling, "process_tiles",
+                        lambda *a, **k: rows_of.append({t.write_y.start for t in a[2]}) or PROCESS_TILES(*a, **k))
+    out = np.empty(plan.out_shape + (3,), np.float32)
+    order = []
+
+    def sink(y0, rows):
+        order.append(y0)
+        out[y0:y0 + rows.shape[0]] = rows
+
+    tiling.run_plan(tiny, plan, lambda y0, x0, h, w: img[y0:y0 + h, x0:x0 + w], sink, mode="diffusion", seed=2)
+    assert len(calls1) == len(plan.tiles) == 49
+    sig = lambda t: window_signature(plan, t)  # noqa: E731
+    row_by_row = len(list(tiling.batches(plan.tiles, sig, 16)))  # groups of consecutive windows only
+    assert max(len(r) for r in rows_of) >= 3 and len(rows_of) < row_by_row == 21
+    assert order == sorted(order) and order[0] == 0
+    np.testing.assert_allclose(out, one, atol=2e-5, rtol=0)

@@ -346,8 +346,10 @@ class LiveLens(QObject):
                 # the engine's tile step (shared noise, out-of-memory fallback) on the global grid
                 processor = TileProcessor(provider(source), grid.plan(), mode=mode, seed=seed)
                 cells = [(key, grid.tile(*key)) for key in keys]
-                # one window at a time on a CPU; on a card, windows of one geometry as one batch
-                for group in batches(cells, lambda cell: processor.signature(cell[1]), processor.batch):
+                # one window at a time on a CPU, in the view's order; on a card, the view's windows
+                # of one geometry as one batch
+                span = len(cells) if processor.batch > 1 else 1
+                for group in batches(cells, lambda cell: processor.signature(cell[1]), processor.batch, span=span):
                     with lock:
                         outs = processor.many([(pixels.read(*t.read), t) for _, t in group])
                         trim()

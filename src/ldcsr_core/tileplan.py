@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError
+from .grids import AxisWindow, taps
 from .rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_TILE_IN, MIN_WINDOW
 
 __all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger", "window_signature"]
@@ -178,10 +179,12 @@ def _axis_signature(read: Span, write: Span, n_in: int, n_out: int) -> tuple:
     if read.start == 0 or read.stop == n_in:  # at the image border: taps clamp there, only itself
         return ("at", read.start, read.size, write.start, write.size)
     # inside: the output→input map j -> (j + 0.5)·n_in/n_out - 0.5 taken relative to the data held
-    # (and the same on the latent grid, whose full length is floor(n_out / LATENT))
+    # (bicubic and the upsampler's bilinear levels), and the latent grid's nearest taps onto the LR
+    # pixels held, compared as they are (integers: exact, whatever the output length modulo 8)
     phase = write.start * n_in - read.start * n_out
-    lat_phase = (write.start // LATENT) * n_in - read.start * (n_out // LATENT)
-    return ("in", read.size, write.size, phase, lat_phase)
+    lat = AxisWindow(n_in, n_out, read.start, read.size, write.start, write.size).coarse(LATENT)
+    lat_taps, _ = taps("nearest", lat.out_full, n_in, lat.out_start, lat.out_len, read.start, read.size)
+    return ("in", read.size, write.size, phase, lat_taps.tobytes())
 
 
 def window_signature(plan: TilePlan, tile: Tile) -> tuple:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 from typing import Callable, Iterable, Iterator
 
@@ -307,19 +308,38 @@ def batch_size(model: LDCSR, plan: TilePlan) -> int:
     return max(1, min(64, int(memory_budget_mb(device) * 2 ** 20 // window)))
 
 
-def batches(items: Iterable, signature: Callable, size: int) -> Iterator[list]:
-    """Consecutive ``items`` grouped while their ``signature(item)`` is the same, at most ``size``
-    per group (order kept)."""
-    group, key = [], None
-    for item in items:
-        k = signature(item)
-        if group and (k != key or len(group) >= size):
-            yield group
-            group = []
-        group.append(item)
-        key = k
-    if group:
-        yield group
+def batches(items: Iterable, signature: Callable, size: int, *, span: int = 1) -> Iterator[list]:
+    """Groups of at most ``size`` of ``items`` that share their ``signature(item)``.
+
+    ``span=1``: consecutive items only, order kept.  ``span=n``: among each ``n`` consecutive items,
+    all those of one signature, so that a card fills its batches with the interior windows of
+    several tile rows; groups come in the order of their first items, and a consumer that needs the
+    items in order puts them back (as :func:`pipelined` does)."""
+    source = iter(items)
+    try:
+        if span <= 1:
+            group, key = [], None
+            for item in source:
+                k = signature(item)
+                if group and (k != key or len(group) >= size):
+                    yield group
+                    group = []
+                group.append(item)
+                key = k
+            if group:
+                yield group
+            return
+        while chunk := list(itertools.islice(source, span)):
+            groups: dict = {}
+            for item in chunk:
+                groups.setdefault(signature(item), []).append(item)
+            for group in groups.values():
+                for k in range(0, len(group), size):
+                    yield group[k:k + size]
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
 
 
 class TileProcessor:
@@ -406,28 +426,52 @@ class TileProcessor:
         return HostOutputs(wait=lambda: [o for part in parts for o in part.result()])
 
 
-def pipelined(processor: TileProcessor, groups: Iterable, launch: Callable[[object], HostOutputs]
-              ) -> Iterator[tuple[object, list]]:
-    """``(group, launch(group).result())`` for each of ``groups``, in order.  On a card (batches of
-    more than one window) the next groups are made (read) by a background thread, and group k+1 is
-    launched before the outputs of group k are taken, so the card computes while the host reads
-    and blends; on a CPU one group after another, as a plain loop.  Closing this stops both."""
+# a card groups the windows of one geometry among this many batches' worth of consecutive windows
+BATCH_SPAN = 2
+
+
+def pipelined(processor: TileProcessor, items: Iterable, signature: Callable, launch: Callable[[list], HostOutputs],
+              *, prepare: Callable[[list], list] | None = None) -> Iterator[tuple[object, object]]:
+    """``(item, output)`` for each of ``items``, in their order, computed a group at a time:
+    ``launch(prepare(group))`` returns the group's :class:`HostOutputs`.
+
+    On a CPU (one window at a time) this is a plain loop.  On a card (``processor.batch`` > 1) a
+    group holds up to a batch of items of one ``signature`` found among the next
+    :data:`BATCH_SPAN` batches' worth of items (:func:`batches`), so the interior windows of
+    several tile rows share a launch; the next groups are made (``prepare``: read) by a background
+    thread, group k+1 is launched before the outputs of group k are taken (the card computes while
+    the host reads and blends), and outputs are handed on in the items' order.  Closing this stops
+    all of it."""
     card = processor.batch > 1
+    span = BATCH_SPAN * processor.batch if card else 1
+
+    def make():
+        groups = batches(enumerate(items), lambda entry: signature(entry[1]), processor.batch, span=span)
+        with contextlib.closing(groups):  # closing this closes the groups, and so the items
+            for group in groups:
+                members = [item for _, item in group]
+                yield group, (members if prepare is None else prepare(members))
+
+    made = make()
     if card:
         from .prefetch import one_behind, prefetched
 
-        groups = prefetched(groups, depth=1)
-    launched = ((g, launch(g)) for g in groups)
+        made = prefetched(made, depth=1)
+    launched = ((group, launch(work)) for group, work in made)
     if card:
         launched = one_behind(launched)
+    done: dict[int, tuple] = {}  # outputs that came back before an earlier item's
+    nxt = 0
     try:
         for group, pending in launched:
-            yield group, pending.result()
+            for (pos, item), out in zip(group, pending.result()):
+                done[pos] = (item, out)
+            while nxt in done:
+                yield done.pop(nxt)
+                nxt += 1
     finally:
         launched.close()
-        close = getattr(groups, "close", None)
-        if close is not None:
-            close()
+        made.close()
 
 
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
@@ -449,17 +493,11 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     if tiles is None:
         processor = TileProcessor(model, plan, mode=mode, seed=seed)
 
-        def compute():  # consecutive windows of one geometry as one batch (on a GPU; one by one on a CPU)
-            groups = ((g, [read_window(*t.read) for t in g])
-                      for g in batches(plan.tiles, processor.signature, processor.batch))
-
-            def launch(item):
-                group, lrs = item
-                return processor.submit(list(zip(lrs, group)))
-
-            with contextlib.closing(pipelined(processor, groups, launch)) as steps:  # a cancel stops it now
-                for (group, _), outs in steps:
-                    yield from zip(group, outs)
+        def compute():  # windows of one geometry as one batch on a card; one by one on a CPU
+            steps = pipelined(processor, plan.tiles, processor.signature, processor.submit,
+                              prepare=lambda group: [(read_window(*t.read), t) for t in group])
+            with contextlib.closing(steps):  # a cancel stops it now
+                yield from steps
         tiles = compute()
     try:
         with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:  # windows reuse each other's memory

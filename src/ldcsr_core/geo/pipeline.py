@@ -112,16 +112,16 @@ def _launch_tiles(processor, group: list):
 
 
 class LocalRunner:
-    """Runs tiles in this process: one after another on a CPU; on a GPU consecutive tiles of one
-    window geometry as one batch, the next tiles read by a background thread, and the next batch
-    launched, while the card computes."""
+    """Runs tiles in this process: one after another on a CPU; on a GPU nearby tiles of one window
+    geometry as one batch, the next tiles read by a background thread, and the next batch
+    launched, while the card computes (:func:`~ldcsr_core.tiling.pipelined`)."""
 
     def __init__(self, model):
         self.model = model
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
-        from ..tiling import HostOutputs, TileProcessor, batches, pipelined
+        from ..tiling import HostOutputs, TileProcessor, pipelined
 
         processor = TileProcessor(self.model, plan, mode=mode, seed=seed)  # one per run
 
@@ -134,9 +134,9 @@ class LocalRunner:
                 return HostOutputs([None] * len(group))
             return _launch_tiles(processor, group)
 
-        with contextlib.closing(pipelined(processor, batches(jobs, key, processor.batch), launch)) as steps:
-            for group, outs in steps:  # a cancel closes this generator, and so stops ``steps`` now
-                yield from zip((tile for tile, _ in group), outs)
+        with contextlib.closing(pipelined(processor, jobs, key, launch)) as steps:
+            for (tile, _), out in steps:  # a cancel closes this generator, and so stops ``steps`` now
+                yield tile, out
 
     def close(self) -> None:
         pass
