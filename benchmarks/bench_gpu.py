@@ -3,16 +3,20 @@ agreement with float32 (issue 22's `upscale` table; prepared on CPU for a GPU se
 
     python benchmarks/bench_gpu.py --device cuda --sizes 512,2048 --json gpu.json
     python benchmarks/bench_gpu.py --device cpu --sizes 256 --dtypes float32,bfloat16 --repeats 3
+    python benchmarks/bench_gpu.py --device cuda --big 8000 --json big.json
 
 For each float type the shipped model is loaded once; for each input size (×4 by default) and
 mode, `ldcsr_core.upscale` runs on the engine's default plan and, for comparison, as one window
 (``tile`` = the input size), after one warm-up call; the median of ``--repeats`` timed calls is
-reported (CUDA synchronised), with output megapixels per second, the number of windows, peak
+reported (CUDA synchronised), with output megapixels per second, the number of windows and of
+model launches (batches: :meth:`~ldcsr_core.tiling.TileProcessor.groups`), peak
 device memory (CUDA: ``max_memory_allocated``; CPU: the process's peak RSS) and the PSNR of the
 output against float32's (8-bit, same seed); on CUDA also the GPU busy fraction of one more call
 (kernel time summed by ``torch.profiler`` over its wall time). Diffusion mode runs on its fixed
-windows only (``tile`` is fast mode's). Not measured here: the official code side by side (it is
-not in this repository).
+windows only (``tile`` is fast mode's). ``--big SIDE`` instead runs one ``SIDE``² scene ×``--scale``
+in fast mode on the default plan, in memory (the raster path needs rasterio, which the device
+machine lacks), once, and samples the card's utilisation with ``nvidia-smi`` every 0.1 s.
+Not measured here: the official code side by side (it is not in this repository).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import argparse
 import json
 import resource
 import statistics
+import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -57,6 +63,79 @@ def busy_fraction(call, sync) -> float | None:
     return kernel_us / 1e6 / wall if kernel_us else None
 
 
+class Utilisation:
+    """``nvidia-smi``'s GPU utilisation sampled every ``every`` s while in the ``with`` block
+    (``mean``: None where nvidia-smi is missing)."""
+
+    def __init__(self, every: float = 0.1):
+        self.every, self.samples, self._stop = every, [], threading.Event()
+
+    def _run(self):
+        cmd = ["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits",
+               f"--loop-ms={int(self.every * 1000)}"]
+        try:
+            self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        except FileNotFoundError:
+            return
+        for line in self._proc.stdout:
+            if self._stop.is_set():
+                break
+            try:
+                self.samples.append(float(line.split(",")[0]))
+            except ValueError:
+                pass
+
+    def __enter__(self):
+        self._proc = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._proc is not None:
+            self._proc.kill()
+        self._thread.join(timeout=5)
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.mean(self.samples) / 100 if self.samples else None
+
+
+def launches(model, plan, mode: str) -> int:
+    """How many model calls the engine makes for ``plan`` (its batches on this device)."""
+    from ldcsr_core.tiling import TileProcessor
+
+    return sum(1 for _ in TileProcessor(model, plan, mode=mode).groups(plan.tiles))
+
+
+def big_scene(a, dev, sync) -> dict:
+    """One ``a.big``² scene ×``a.scale`` in fast mode (float type: the device's default)."""
+    import ldcsr_core
+    from ldcsr_core.precision import model_dtype
+    from ldcsr_core.tiling import plan_for_model
+
+    model = ldcsr_core.load_model(device=str(dev))
+    img = scene(a.big)
+    side = int(round(a.big * a.scale))
+    plan = plan_for_model(model, img.shape[:2], (side, side), mode="fast")
+    ldcsr_core.upscale(scene(64), a.scale, model=model, mode="fast")  # warm-up
+    sync()
+    with Utilisation() as util:
+        t0 = time.perf_counter()
+        out = ldcsr_core.upscale(img, out_shape=(side, side), model=model, mode="fast", seed=0)
+        sync()
+        t = time.perf_counter() - t0
+    row = {"in_side": a.big, "out_side": side, "mode": "fast", "dtype": model_dtype(model),
+           "windows": len(plan.tiles), "launches": launches(model, plan, "fast"), "seconds": t,
+           "mp_per_s": side * side / t / 1e6, "gpu_utilisation": util.mean, "out_shape": list(out.shape)}
+    print(f"{a.big}² ×{a.scale:g} fast {row['dtype']}: {row['windows']} windows in {row['launches']} launches, "
+          f"{t:.1f} s, {row['mp_per_s']:.1f} MP/s"
+          + (f", GPU utilisation {util.mean:.0%} ({len(util.samples)} samples)" if util.mean is not None else ""),
+          flush=True)
+    return row
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="auto")
@@ -67,6 +146,7 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: the engine's default)")
     p.add_argument("--json", default=None)
+    p.add_argument("--big", type=int, default=0, help="instead: one scene of this input side, fast mode")
     a = p.parse_args(argv)
 
     import torch
@@ -86,7 +166,9 @@ def main(argv=None) -> int:
     rows, ref = [], {}
     print(f"device {dev}{' (' + torch.cuda.get_device_name(dev) + ')' if cuda else ''}, torch {torch.__version__}",
           flush=True)
-    for dtype in a.dtypes.split(","):
+    if a.big:
+        rows.append(big_scene(a, dev, sync))
+    for dtype in ([] if a.big else a.dtypes.split(",")):
         model = ldcsr_core.load_model(device=str(dev), dtype=dtype)
         for side in (int(v) for v in a.sizes.split(",")):
             img = scene(int(round(side / a.scale)))
@@ -123,10 +205,11 @@ def main(argv=None) -> int:
                         ref[key] = out
                     agree = psnr(out, ref[key]) if key in ref else None
                     row = {"dtype": dtype, "out_side": side, "mode": mode, "plan": plan_name,
-                           "windows": len(plan.tiles), "seconds": t, "mp_per_s": side * side / t / 1e6,
+                           "windows": len(plan.tiles), "launches": launches(model, plan, mode), "seconds": t, "mp_per_s": side * side / t / 1e6,
                            "peak_bytes": int(peak), "psnr_vs_float32": agree, "gpu_busy": busy}
                     rows.append(row)
                     print(f"{dtype:9s} {side:5d}² {mode:9s} {plan_name:10s}: {len(plan.tiles):4d} windows "
+                          f"{row['launches']:4d} launches "
                           f"{t:8.3f} s {row['mp_per_s']:7.2f} MP/s  peak {peak / 2**30:6.2f} GiB"
                           + (f"  {agree:.1f} dB vs float32" if agree is not None and dtype != "float32" else "")
                           + (f"  GPU busy {busy:.0%}" if busy is not None else ""),

@@ -331,7 +331,7 @@ class LiveLens(QObject):
     def _start_worker(self, view: LensView, keys: list) -> None:
         from napari.qt.threading import create_worker
 
-        from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor, batches
+        from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor
 
         provider, source, pixels = self._models, self.model_source, self._pixels
         mode, seed, cache, lock, grid = self.mode, self.seed, self.cache, self._lock, view.grid
@@ -348,8 +348,7 @@ class LiveLens(QObject):
                 cells = [(key, grid.tile(*key)) for key in keys]
                 # one window at a time on a CPU, in the view's order; on a card, the view's windows
                 # of one geometry as one batch
-                span = len(cells) if processor.batch > 1 else 1
-                for group in batches(cells, lambda cell: processor.signature(cell[1]), processor.batch, span=span):
+                for group in processor.groups(cells, lambda cell: processor.signature(cell[1])):
                     with lock:
                         outs = processor.many([(pixels.read(*t.read), t) for _, t in group])
                         trim()

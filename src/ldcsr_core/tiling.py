@@ -39,6 +39,9 @@ RETAINED_HEAP_MB = DEFAULT_BUDGET_MB
 # Share of a CUDA card's free memory one window's activations may use (the rest: cuDNN workspaces,
 # the allocator's fragmentation, other processes).
 GPU_BUDGET_SHARE = 0.5
+# A card groups the windows of one geometry among this many batches' worth of consecutive windows
+# (the interior windows of several tile rows share a launch; their outputs wait at most that long).
+BATCH_SPAN = 2
 
 
 def bytes_per_output_pixel(model: LDCSR, scale: float) -> float:
@@ -389,6 +392,13 @@ class TileProcessor:
         """Windows with equal signatures may share a batch (:func:`~ldcsr_core.tileplan.window_signature`)."""
         return window_signature(self.plan, tile)
 
+    def groups(self, items: Iterable, signature: Callable | None = None) -> Iterator[list]:
+        """``items`` in the groups that run as one batch each (:func:`batches`): one at a time, in
+        order, on a CPU; on a card up to :attr:`batch` items of one ``signature`` (default
+        :meth:`signature`, for tiles) among the next :data:`BATCH_SPAN` batches' worth of items."""
+        span = BATCH_SPAN * self.batch if self.batch > 1 else 1
+        return batches(items, signature or self.signature, self.batch, span=span)
+
     def many(self, items: list[tuple[np.ndarray, Tile]]) -> list[np.ndarray]:
         """``[self(lr, tile) for lr, tile in items]``, computed as batches of at most ``batch``
         windows; the items must share one :meth:`signature`."""
@@ -426,10 +436,6 @@ class TileProcessor:
         return HostOutputs(wait=lambda: [o for part in parts for o in part.result()])
 
 
-# a card groups the windows of one geometry among this many batches' worth of consecutive windows
-BATCH_SPAN = 2
-
-
 def pipelined(processor: TileProcessor, items: Iterable, signature: Callable, launch: Callable[[list], HostOutputs],
               *, prepare: Callable[[list], list] | None = None) -> Iterator[tuple[object, object]]:
     """``(item, output)`` for each of ``items``, in their order, computed a group at a time:
@@ -437,16 +443,15 @@ def pipelined(processor: TileProcessor, items: Iterable, signature: Callable, la
 
     On a CPU (one window at a time) this is a plain loop.  On a card (``processor.batch`` > 1) a
     group holds up to a batch of items of one ``signature`` found among the next
-    :data:`BATCH_SPAN` batches' worth of items (:func:`batches`), so the interior windows of
-    several tile rows share a launch; the next groups are made (``prepare``: read) by a background
+    :data:`BATCH_SPAN` batches' worth of items (:meth:`TileProcessor.groups`), so the interior
+    windows of several tile rows share a launch; the next groups are made (``prepare``: read) by a background
     thread, group k+1 is launched before the outputs of group k are taken (the card computes while
     the host reads and blends), and outputs are handed on in the items' order.  Closing this stops
     all of it."""
     card = processor.batch > 1
-    span = BATCH_SPAN * processor.batch if card else 1
 
     def make():
-        groups = batches(enumerate(items), lambda entry: signature(entry[1]), processor.batch, span=span)
+        groups = processor.groups(enumerate(items), lambda entry: signature(entry[1]))
         with contextlib.closing(groups):  # closing this closes the groups, and so the items
             for group in groups:
                 members = [item for _, item in group]

@@ -1,0 +1,39 @@
+"""The one-call device script (scripts/gpu_check.py) runs its steps and writes what the device tool
+brings back: checked here on the CPU with tiny sizes, so that a lent GPU's minutes are not spent
+finding its bugs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_gpu_check_runs_its_steps_and_writes_summary_and_tables(tmp_path):
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--out", str(out), "--device", "cpu",
+                          "--quick", "--steps", "env,bench,big"], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "LDCSR_THREADS": "2"})
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["steps"]) == ["env", "bench", "big"]
+    assert all(step["rc"] == 0 for step in summary["steps"].values())
+    assert "torch" in (out / "env.txt").read_text()
+    bench = json.loads((out / "gpu.json").read_text())
+    assert {(r["mode"], r["plan"]) for r in bench["rows"]} == {("fast", "default"), ("fast", "one window"),
+                                                              ("diffusion", "default")}
+    assert all(r["launches"] == r["windows"] >= 1 and r["seconds"] > 0 for r in bench["rows"])  # a CPU: one by one
+    big = json.loads((out / "big.json").read_text())["rows"][0]
+    assert big["out_shape"] == [256, 256, 3] and big["gpu_utilisation"] is None
+
+
+def test_gpu_check_reports_a_failing_step(tmp_path):
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--out", str(out), "--device",
+                          "no-such-device", "--quick", "--steps", "bench"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 1
+    assert json.loads((out / "summary.json").read_text())["steps"]["bench"]["rc"] != 0
