@@ -1,15 +1,18 @@
-"""Keeping a card busy: the next windows are read (and stretched) by a background thread while the
-device computes the current ones (:func:`prefetched`), and a batch's outputs are taken only once
-the next batch is launched (:func:`one_behind`), so that a GPU does not wait for the host between
-batches."""
+"""Keeping a card busy: windows of one geometry are grouped into batches (:func:`batches`), the
+next windows are read (and stretched) by a background thread while the device computes the current
+ones (:func:`prefetched`), and a batch's outputs are taken only once the next batch is launched
+(:func:`one_behind`), so that a GPU does not wait for the host between batches; :func:`pipelined`
+puts these together for the engine's tile loops."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import queue
 import threading
-from typing import Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, TypeVar
 
-__all__ = ["prefetched", "one_behind"]
+__all__ = ["prefetched", "one_behind", "batches", "pipelined"]
 
 T = TypeVar("T")
 _DONE = object()
@@ -80,3 +83,79 @@ def one_behind(items: Iterable[T]) -> Iterator[T]:
         close = getattr(source, "close", None)
         if close is not None:
             close()
+
+
+def batches(items: Iterable, signature: Callable, size: int, *, span: int = 1) -> Iterator[list]:
+    """Groups of at most ``size`` of ``items`` that share their ``signature(item)``.
+
+    ``span=1``: consecutive items only, order kept.  ``span=n``: among each ``n`` consecutive items,
+    all those of one signature, so that a card fills its batches with the interior windows of
+    several tile rows; groups come in the order of their first items, and a consumer that needs the
+    items in order puts them back (as :func:`pipelined` does)."""
+    source = iter(items)
+    try:
+        if span <= 1:
+            group, key = [], None
+            for item in source:
+                k = signature(item)
+                if group and (k != key or len(group) >= size):
+                    yield group
+                    group = []
+                group.append(item)
+                key = k
+            if group:
+                yield group
+            return
+        while chunk := list(itertools.islice(source, span)):
+            groups: dict = {}
+            for item in chunk:
+                groups.setdefault(signature(item), []).append(item)
+            for group in groups.values():
+                for k in range(0, len(group), size):
+                    yield group[k:k + size]
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def pipelined(processor, items: Iterable, signature: Callable, launch: Callable[[list], object],
+              *, prepare: Callable[[list], list] | None = None) -> Iterator[tuple[object, object]]:
+    """``(item, output)`` for each of ``items``, in their order, computed a group at a time:
+    ``launch(prepare(group))`` returns the group's :class:`~ldcsr_core.tiling.HostOutputs`;
+    ``processor`` is the run's :class:`~ldcsr_core.tiling.TileProcessor`.
+
+    On a CPU (one window at a time) this is a plain loop.  On a card (``processor.batch`` > 1) a
+    group holds up to a batch of items of one ``signature`` found among the next
+    :data:`~ldcsr_core.tiling.BATCH_SPAN` batches' worth of items (:meth:`~ldcsr_core.tiling.TileProcessor.groups`), so the interior
+    windows of several tile rows share a launch; the next groups are made (``prepare``: read) by a background
+    thread, group k+1 is launched before the outputs of group k are taken (the card computes while
+    the host reads and blends), and outputs are handed on in the items' order.  Closing this stops
+    all of it."""
+    card = processor.batch > 1
+
+    def make():
+        groups = processor.groups(enumerate(items), lambda entry: signature(entry[1]))
+        with contextlib.closing(groups):  # closing this closes the groups, and so the items
+            for group in groups:
+                members = [item for _, item in group]
+                yield group, (members if prepare is None else prepare(members))
+
+    made = make()
+    if card:
+        made = prefetched(made, depth=1)
+    launched = ((group, launch(work)) for group, work in made)
+    if card:
+        launched = one_behind(launched)
+    done: dict[int, tuple] = {}  # outputs that came back before an earlier item's
+    nxt = 0
+    try:
+        for group, pending in launched:
+            for (pos, item), out in zip(group, pending.result()):
+                done[pos] = (item, out)
+            while nxt in done:
+                yield done.pop(nxt)
+                nxt += 1
+    finally:
+        launched.close()
+        made.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import logging
 from typing import Callable, Iterable, Iterator
 
@@ -20,6 +19,7 @@ import torch
 from .heap import bounded_retained_heap
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
+from .prefetch import batches, pipelined
 from .progress import ProgressCallback, TileProgress
 from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
 from .threads import tile_threads
@@ -311,40 +311,6 @@ def batch_size(model: LDCSR, plan: TilePlan) -> int:
     return max(1, min(64, int(memory_budget_mb(device) * 2 ** 20 // window)))
 
 
-def batches(items: Iterable, signature: Callable, size: int, *, span: int = 1) -> Iterator[list]:
-    """Groups of at most ``size`` of ``items`` that share their ``signature(item)``.
-
-    ``span=1``: consecutive items only, order kept.  ``span=n``: among each ``n`` consecutive items,
-    all those of one signature, so that a card fills its batches with the interior windows of
-    several tile rows; groups come in the order of their first items, and a consumer that needs the
-    items in order puts them back (as :func:`pipelined` does)."""
-    source = iter(items)
-    try:
-        if span <= 1:
-            group, key = [], None
-            for item in source:
-                k = signature(item)
-                if group and (k != key or len(group) >= size):
-                    yield group
-                    group = []
-                group.append(item)
-                key = k
-            if group:
-                yield group
-            return
-        while chunk := list(itertools.islice(source, span)):
-            groups: dict = {}
-            for item in chunk:
-                groups.setdefault(signature(item), []).append(item)
-            for group in groups.values():
-                for k in range(0, len(group), size):
-                    yield group[k:k + size]
-    finally:
-        close = getattr(source, "close", None)
-        if close is not None:
-            close()
-
-
 class TileProcessor:
     """:func:`process_tile` for the tiles of one run, with the out-of-memory fallback: a window that
     runs out of memory (GPU or CPU) is recomputed as 2×2, then 4×4 … smaller blended windows, and
@@ -434,49 +400,6 @@ class TileProcessor:
         if len(parts) == 1:
             return parts[0]
         return HostOutputs(wait=lambda: [o for part in parts for o in part.result()])
-
-
-def pipelined(processor: TileProcessor, items: Iterable, signature: Callable, launch: Callable[[list], HostOutputs],
-              *, prepare: Callable[[list], list] | None = None) -> Iterator[tuple[object, object]]:
-    """``(item, output)`` for each of ``items``, in their order, computed a group at a time:
-    ``launch(prepare(group))`` returns the group's :class:`HostOutputs`.
-
-    On a CPU (one window at a time) this is a plain loop.  On a card (``processor.batch`` > 1) a
-    group holds up to a batch of items of one ``signature`` found among the next
-    :data:`BATCH_SPAN` batches' worth of items (:meth:`TileProcessor.groups`), so the interior
-    windows of several tile rows share a launch; the next groups are made (``prepare``: read) by a background
-    thread, group k+1 is launched before the outputs of group k are taken (the card computes while
-    the host reads and blends), and outputs are handed on in the items' order.  Closing this stops
-    all of it."""
-    card = processor.batch > 1
-
-    def make():
-        groups = processor.groups(enumerate(items), lambda entry: signature(entry[1]))
-        with contextlib.closing(groups):  # closing this closes the groups, and so the items
-            for group in groups:
-                members = [item for _, item in group]
-                yield group, (members if prepare is None else prepare(members))
-
-    made = make()
-    if card:
-        from .prefetch import one_behind, prefetched
-
-        made = prefetched(made, depth=1)
-    launched = ((group, launch(work)) for group, work in made)
-    if card:
-        launched = one_behind(launched)
-    done: dict[int, tuple] = {}  # outputs that came back before an earlier item's
-    nxt = 0
-    try:
-        for group, pending in launched:
-            for (pos, item), out in zip(group, pending.result()):
-                done[pos] = (item, out)
-            while nxt in done:
-                yield done.pop(nxt)
-                nxt += 1
-    finally:
-        launched.close()
-        made.close()
 
 
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
