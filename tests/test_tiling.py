@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import ldcsr_core
 from ldcsr_core.config import tiny_test_config
 from ldcsr_core.models.resample import AxisWindow, Window2d, resize
-from ldcsr_core.tileplan import RowMerger, plan_tiles
+from ldcsr_core.tileplan import RowMerger, blend_weights, plan_tiles
 from ldcsr_core.tiling import LatentNoise, run_plan
 
 
@@ -81,6 +81,34 @@ def test_rowmerger_emits_rows_in_order_and_holds_only_a_band():
     assert starts == sorted(starts) and starts[0] == 0
     assert sum(n for _, n in seen) == 500
     assert peak[0] <= 2 * plan.tile_out[0], "the merger must not hold the whole output"
+
+
+@pytest.mark.parametrize("overlap_out", [0, 16])
+def test_rowmerger_blends_to_the_weighted_mean(overlap_out):
+    """Each output pixel is the blend-weighted mean of the windows covering it, with ramps and
+    without (the merger's unweighted path)."""
+    plan = plan_tiles((50, 60), (200, 240), window=64, overlap_out=overlap_out)
+    rng = np.random.default_rng(0)
+    outs = [rng.random(t.write[2:] + (3,)).astype(np.float32) for t in plan.tiles]
+    acc = np.zeros((200, 240, 3))
+    wsum = np.zeros((200, 240))
+    for t, o in zip(plan.tiles, outs):
+        wgt = (blend_weights(t.write_y, 200, plan.overlap_out[0])[:, None]
+               * blend_weights(t.write_x, 240, plan.overlap_out[1])[None, :])
+        acc[t.write_y.start:t.write_y.stop, t.write_x.start:t.write_x.stop] += o * wgt[..., None]
+        wsum[t.write_y.start:t.write_y.stop, t.write_x.start:t.write_x.stop] += wgt
+    out = np.zeros((200, 240, 3), np.float32)
+
+    def sink(y0, rows):
+        out[y0:y0 + rows.shape[0]] = rows
+
+    m = RowMerger(plan, sink)
+    for t, o in zip(plan.tiles, outs):
+        m.aggregate(o, t)
+    m.finalize()
+    ramps = [blend_weights(t.write_x, 240, plan.overlap_out[1]).min() < 1 for t in plan.tiles]
+    assert any(ramps) == (overlap_out > 0) and wsum.max() > 1  # windows share pixels either way
+    np.testing.assert_allclose(out, acc / wsum[..., None], rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("mode", ["bicubic", "bilinear"])

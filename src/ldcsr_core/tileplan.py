@@ -238,15 +238,19 @@ class RowMerger:
         H, W = self.plan.out_shape
         wy = blend_weights(tile.write_y, H, self.plan.overlap_out[0])
         wx = blend_weights(tile.write_x, W, self.plan.overlap_out[1])
-        wgt = wy[:, None] * wx[None, :]
         y0 = tile.write_y.start - self.done
         if y0 < 0:
             raise ValueError(f"tile {tile.index} arrived after its rows were emitted (tiles must come in plan order)")
         self._reserve(y0 + tile.write_y.size)
         self.used = max(self.used, y0 + tile.write_y.size)
         sl = (slice(y0, y0 + tile.write_y.size), slice(tile.write_x.start, tile.write_x.stop))
-        self.acc[sl] += values * wgt[..., None]
-        self.wsum[sl] += wgt
+        if wy.min() == 1.0 and wx.min() == 1.0:  # no ramp (e.g. windows that do not overlap): same sums
+            self.acc[sl] += values
+            self.wsum[sl] += 1.0
+        else:
+            wgt = wy[:, None] * wx[None, :]
+            self.acc[sl] += values * wgt[..., None]
+            self.wsum[sl] += wgt
         nxt = next((t.write_y.start for t in self.plan.tiles[tile.index + 1:]), H)
         self._flush(min(nxt, H))
 

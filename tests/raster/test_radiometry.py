@@ -85,6 +85,30 @@ def test_stretch_round_trip_and_clipping(dtype, lo, hi):
         assert np.all(small == rad.dtype_range(dtype)[0])
 
 
+@pytest.mark.parametrize("dtype,lo,hi", [("uint8", 0.0, 255.0), ("uint16", 113.0, 4071.5),
+                                         ("int32", -100000.5, 2e9), ("float32", -3.2, 17.9)])
+def test_from_unit_by_chunks_equals_the_whole_array_formula(dtype, lo, hi):
+    """The chunked, in-place conversion back to the source's units gives exactly what one float64
+    expression over the whole array gives, also into planes of a larger array and past one chunk."""
+    rng = np.random.default_rng(3)
+    u = rng.uniform(-0.05, 1.05, (3, 97, rad._CHUNK // 50)).astype(np.float32)  # > one chunk per band
+    s = rad.Stretch((lo, lo + 1, lo - 2), (hi, hi * 0.5 + 1, hi), dtype)
+    idx = [2, 0]
+    span = np.asarray([s.hi[i] - s.lo[i] for i in idx], np.float64)[:, None, None]
+    ref = u[:2].astype(np.float64) * span + np.asarray([s.lo[i] for i in idx], np.float64)[:, None, None]
+    if np.dtype(dtype).kind in "ui":
+        ref = np.rint(ref)
+    ref = np.clip(ref, *rad.dtype_range(dtype)).astype(dtype)
+    np.testing.assert_array_equal(s.from_unit(u[:2], idx), ref)
+    planes = np.zeros((4,) + u.shape[1:], dtype)
+    s.from_unit(u[:2], idx, out=[planes[3], planes[1]])
+    np.testing.assert_array_equal(planes[[3, 1]], ref)
+    assert not planes[[0, 2]].any()
+    strided = np.zeros(u.shape[1:] + (2,), dtype)  # planes that are not contiguous are written too
+    s.from_unit(u[:2], idx, out=[strided[..., 0], strided[..., 1]])
+    np.testing.assert_array_equal(np.moveaxis(strided, -1, 0), ref)
+
+
 def test_stretch_ignores_nodata_and_nan():
     x = np.full((1, 10, 10), 1000, np.uint16)
     x[0, :5] = 3000

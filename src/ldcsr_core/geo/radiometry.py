@@ -202,6 +202,10 @@ def plan_bands(
 # ---------------------------------------------------------------------------------------------
 
 
+# values per chunk of Stretch.from_unit (256 KiB of float64: stays in cache)
+_CHUNK = 1 << 15
+
+
 def dtype_range(dtype) -> tuple[float, float]:
     """The representable range of ``dtype`` (±inf-free for floats: the float32 limits)."""
     dt = np.dtype(dtype)
@@ -230,18 +234,38 @@ class Stretch:
         out = (bands_hw.astype(np.float32, copy=False) - lo) / span
         return np.clip(out, 0.0, 1.0, out=out)
 
-    def from_unit(self, unit_hw: np.ndarray, band_index: Sequence[int] | None = None) -> np.ndarray:
-        """float ``(bands, h, w)`` in ``[0, 1]`` → original units and dtype, clipped to its range."""
+    def from_unit(self, unit_hw: np.ndarray, band_index: Sequence[int] | None = None, *,
+                  out: np.ndarray | None = None) -> np.ndarray:
+        """float ``(bands, h, w)`` in ``[0, 1]`` → original units and dtype, clipped to its range
+        (into ``out`` when given: ``(bands, h, w)``, or a list of ``(h, w)`` planes, of the
+        stretch's dtype).
+
+        Computed in float64 (exact for every integer type) a cache-sized chunk at a time: the
+        whole-array float64 temporaries this once made cost more than the model on a fast card."""
         idx = list(range(unit_hw.shape[0])) if band_index is None else list(band_index)
-        lo = np.asarray([self.lo[i] for i in idx], np.float64)[:, None, None]
-        span = np.asarray([self.hi[i] - self.lo[i] for i in idx], np.float64)[:, None, None]
-        vals = unit_hw.astype(np.float64) * span + lo
         dt = np.dtype(self.dtype)
         dmin, dmax = dtype_range(dt)
-        if dt.kind in "ui":
-            vals = np.rint(vals)
-        np.clip(vals, dmin, dmax, out=vals)
-        return vals.astype(dt)
+        if out is None:
+            out = np.empty(unit_hw.shape, dt)
+        n = unit_hw[0].size if len(idx) else 0
+        buf = np.empty(min(n, _CHUNK), np.float64)
+        for k, i in enumerate(idx):
+            lo, span = float(self.lo[i]), float(self.hi[i] - self.lo[i])
+            src = unit_hw[k].reshape(-1)
+            band = out[k]
+            dst = band.reshape(-1) if band.flags.c_contiguous else np.empty(band.size, dt)  # a view, or a copy back
+            for a in range(0, n, _CHUNK):
+                v = buf[:min(n, a + _CHUNK) - a]
+                v[...] = src[a:a + v.size]
+                np.multiply(v, span, out=v)
+                np.add(v, lo, out=v)
+                if dt.kind in "ui":
+                    np.rint(v, out=v)
+                np.clip(v, dmin, dmax, out=v)
+                dst[a:a + v.size] = v
+            if not band.flags.c_contiguous:
+                band[...] = dst.reshape(band.shape)
+        return out
 
     def to_dict(self) -> dict:
         return {"lo": list(self.lo), "hi": list(self.hi), "dtype": self.dtype}

@@ -140,10 +140,10 @@ class RasterSink:
     def _rows(self, y0: int, rows_hwc: np.ndarray) -> None:
         r = self.reader
         # (colour bands, n, W) in [0, 1]: clipped as ldcsr_core.upscale clips (one rule for both)
-        unit = np.clip(r.plan.scatter(rows_hwc), 0.0, 1.0)
-        vals = r.stretch.from_unit(unit, self.colour)
+        unit = r.plan.scatter(rows_hwc)
+        np.clip(unit, 0.0, 1.0, out=unit)
         out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
-        out[self.colour] = vals
+        r.stretch.from_unit(unit, self.colour, out=[out[b] for b in self.colour])
         mask_out = None
         if r.may_have_invalid:
             rows = rad.nearest_index(self.h, self.H, y0, rows_hwc.shape[0])
