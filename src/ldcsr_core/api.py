@@ -79,7 +79,6 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     if model is None:
         model = _default_model()
     plan = plan_for_model(model, img.shape[:2], (H, W), tile, mode=mode)
-    out = np.empty((H, W, 3), dtype=np.float32)
     scale_in = 1.0 / 255.0 if dtype == np.uint8 else 1.0
 
     def read(y0, x0, h, w):
@@ -89,11 +88,11 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
         from .uncertainty import upscale_samples
         return upscale_samples(model, plan, read, dtype, samples=samples, mode=mode, seed=seed, callback=callback)
 
-    def sink(y0, rows):
-        out[y0:y0 + rows.shape[0]] = rows
+    out = np.empty((H, W, 3), dtype=dtype)
+
+    def sink(y0, rows):  # finished rows, clipped and converted to the image's dtype band by band
+        rows = np.clip(rows, 0.0, 1.0)
+        out[y0:y0 + rows.shape[0]] = np.rint(rows * np.float32(255.0)) if dtype == np.uint8 else rows
 
     run_plan(model, plan, read, sink, mode=mode, seed=seed, callback=callback)
-    np.clip(out, 0.0, 1.0, out=out)
-    if dtype == np.uint8:
-        return np.rint(out * 255.0).astype(np.uint8)
-    return out.astype(dtype, copy=False)
+    return out
