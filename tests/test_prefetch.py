@@ -89,3 +89,53 @@ def test_one_behind_hands_on_each_item_once_the_next_is_made():
     it.close()  # a cancel: the source stops where it is, and is closed
     assert events == ["launch 0", "launch 1"] and closed == [True]
     assert list(one_behind(iter([]))) == []
+
+
+def _sink_threads():
+    return [t for t in threading.enumerate() if t.name == "ldcsr-sink"]
+
+
+def test_background_sink_writes_in_order_behind_the_caller_and_waits_on_close():
+    from ldcsr_core.prefetch import BackgroundSink
+
+    written, gate = [], threading.Event()
+
+    def sink(y0, rows):
+        gate.wait(5)
+        written.append((y0, rows))
+
+    bg = BackgroundSink(sink, depth=2)
+    for k in range(3):  # the sink is held: the caller still gets ahead (one being written + depth queued)
+        bg(k, f"rows {k}")
+    assert written == []
+    gate.set()
+    bg(3, "rows 3")
+    bg.close()
+    assert written == [(k, f"rows {k}") for k in range(4)] and not _sink_threads()
+
+
+def test_background_sink_raises_its_error_in_the_caller_and_abort_drops_the_rest():
+    from ldcsr_core.prefetch import BackgroundSink
+
+    def failing(y0, rows):
+        if y0 == 1:
+            raise OSError(28, "No space left on device")
+
+    bg = BackgroundSink(failing)
+    bg(0, None)
+    bg(1, None)
+    with pytest.raises(OSError, match="No space"):  # at a later call, or at the latest at close
+        for k in range(2, 200):
+            bg(k, None)
+            time.sleep(0.005)
+        bg.close()
+    bg.close(abort=True)  # after the error: ends quietly
+    assert not _sink_threads()
+
+    written, gate = [], threading.Event()
+    bg = BackgroundSink(lambda y0, rows: gate.wait(5) and written.append(y0), depth=4)
+    for k in range(4):
+        bg(k, None)
+    threading.Timer(0.2, gate.set).start()  # the row being written finishes ...
+    bg.close(abort=True)  # ... and a cancel drops the ones still queued
+    assert written in ([], [0]) and not _sink_threads()

@@ -2,7 +2,8 @@
 next windows are read (and stretched) by a background thread while the device computes the current
 ones (:func:`prefetched`), and a batch's outputs are taken only once the next batch is launched
 (:func:`one_behind`), so that a GPU does not wait for the host between batches; :func:`pipelined`
-puts these together for the engine's tile loops."""
+puts these together for the engine's tile loops; :class:`BackgroundSink` converts, compresses and
+writes finished rows in a thread of its own while the host blends the next ones."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import queue
 import threading
 from typing import Callable, Iterable, Iterator, TypeVar
 
-__all__ = ["prefetched", "one_behind", "batches", "pipelined"]
+__all__ = ["prefetched", "one_behind", "batches", "pipelined", "BackgroundSink"]
 
 T = TypeVar("T")
 _DONE = object()
@@ -159,3 +160,57 @@ def pipelined(processor, items: Iterable, signature: Callable, launch: Callable[
     finally:
         launched.close()
         made.close()
+
+
+class BackgroundSink:
+    """``sink(y0, rows)`` run by one background thread, in order, at most ``depth`` calls behind the
+    caller: while a card computes, the host thread launches, takes and blends the next windows
+    while the finished rows are converted, compressed and written.
+
+    The caller must not change ``rows`` after handing them over.  An error raised by ``sink`` is
+    raised again by the next call or by :meth:`close`; ``close()`` waits until every row handed
+    over is written, ``close(abort=True)`` (a cancel, an error) drops the rows not yet written
+    and returns once the thread has ended."""
+
+    def __init__(self, sink: Callable[[int, object], None], depth: int = 2):
+        self._sink = sink
+        self._q: queue.Queue = queue.Queue(maxsize=max(1, int(depth)))
+        self._error: BaseException | None = None
+        self._abort = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ldcsr-sink", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is _DONE:
+                return
+            if self._error is None and not self._abort.is_set():
+                try:
+                    self._sink(*item)
+                except BaseException as err:  # noqa: BLE001 - handed to the caller
+                    self._error = err
+
+    def _put(self, item) -> None:
+        while True:
+            if item is not _DONE and self._error is not None:
+                raise self._error
+            if not self._thread.is_alive():
+                return
+            try:
+                self._q.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def __call__(self, y0: int, rows) -> None:
+        self._put((y0, rows))
+
+    def close(self, abort: bool = False) -> None:
+        """Wait for the rows handed over (``abort``: drop them), end the thread, raise its error."""
+        if abort:
+            self._abort.set()
+        self._put(_DONE)
+        self._thread.join()
+        if self._error is not None and not abort:
+            raise self._error

@@ -19,7 +19,7 @@ import torch
 from .heap import bounded_retained_heap
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
-from .prefetch import batches, pipelined
+from .prefetch import BackgroundSink, batches, pipelined
 from .progress import ProgressCallback, TileProgress
 from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
 from .threads import tile_threads
@@ -405,7 +405,7 @@ class TileProcessor:
 def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int, int], np.ndarray],
              sink: Callable[[int, np.ndarray], None], *, mode: str = "diffusion", seed: int = 0,
              callback: ProgressCallback | None = None, channels: int = 3,
-             tiles: Iterator[tuple[Tile, np.ndarray]] | None = None) -> None:
+             tiles: Iterator[tuple[Tile, np.ndarray]] | None = None, sink_thread: bool = False) -> None:
     """Run every tile of ``plan`` and stream blended rows to ``sink(y0, rows)``.
 
     ``read_window(y0, x0, h, w)`` returns LR pixels (h×w×3 float32 in [0,1]). ``tiles`` may supply
@@ -413,8 +413,9 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     ``callback(TileProgress)`` is called before the first tile and after each one; it may raise
     :class:`~ldcsr_core.Cancelled` to stop the run.  A tile that runs out of memory (GPU or CPU) is
     recomputed as 2×2, then 4×4 … smaller windows, and the rest of the run keeps the smaller size.
+    ``sink_thread``: ``sink`` runs in a background thread (:class:`~ldcsr_core.prefetch.BackgroundSink`,
+    for a card, whose host thread should only launch, take and blend); its errors are raised here.
     """
-    merger = RowMerger(plan, sink, channels=channels)
     total = len(plan.tiles)
     if callback is not None:
         callback(TileProgress(0, total))
@@ -427,6 +428,8 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
             with contextlib.closing(steps):  # a cancel stops it now
                 yield from steps
         tiles = compute()
+    background = BackgroundSink(sink) if sink_thread else None
+    merger = RowMerger(plan, background or sink, channels=channels)
     try:
         with bounded_retained_heap(RETAINED_HEAP_MB << 20) as trim:  # windows reuse each other's memory
             for i, (t, out) in enumerate(tiles, 1):
@@ -434,11 +437,15 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
                 trim()  # ... up to a bound, so that memory does not grow with the scene
                 if callback is not None:
                     callback(TileProgress(i, total, t, out))
+        merger.finalize()
+        if background is not None:
+            background.close()  # every row written (a write error is raised here)
     finally:  # a cancel or an error: stop the producers now (a read-ahead thread), not at collection
         close = getattr(tiles, "close", None)
         if close is not None:
             close()
-    merger.finalize()
+        if background is not None:
+            background.close(abort=True)  # no-op after a normal close; else drops unwritten rows
 
 
 def _release_memory(model: LDCSR) -> None:

@@ -233,9 +233,10 @@ def _check_palette(src, name) -> None:
 
 
 def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallback | None = None,
-             spread_writer=None) -> None:
+             spread_writer=None, sink_thread: bool = False) -> None:
     """Run every tile of ``job`` through the engine's tile loop into ``writer`` (via the sink);
-    with ``samples`` > 1, the mean into ``writer`` and the spread into ``spread_writer``."""
+    with ``samples`` > 1, the mean into ``writer`` and the spread into ``spread_writer``.
+    ``sink_thread``: rows are converted and written by a thread of their own (files, on a card)."""
     from ..tiling import run_plan
 
     opts, reader = job.options, job.reader
@@ -261,8 +262,14 @@ def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallbac
         from .sampling import sampled
 
         runner, sink, channels = sampled(runner, sink, spread_writer, job, opts.samples)
-    run_plan(model, job.plan, None, sink, mode=opts.mode,
-             seed=opts.seed, callback=callback, channels=channels, tiles=outputs())
+    run_plan(model, job.plan, None, sink, mode=opts.mode, seed=opts.seed, callback=callback,
+             channels=channels, tiles=outputs(), sink_thread=sink_thread)
+
+
+def _on_card(model) -> bool:
+    """Whether ``model`` computes on a CUDA card (its host thread then only feeds it)."""
+    device = getattr(model, "device", None)
+    return getattr(device, "type", None) == "cuda"
 
 
 def _request(scale, target_resolution, out_shape) -> dict:
@@ -496,7 +503,10 @@ def upscale_raster(
         with rio_io.GeoTiffWriter(dst_path, profile, src=src, tags=job.tags,
                                   overwrite=output.overwrite) as gw, spread_cm as spread_writer:
             writer = rio_io.BlockRowWriter(gw)
-            _execute(job, model, writer, runner=runner, callback=callback, spread_writer=spread_writer)
+            # on a card the host's one thread launches, takes and blends; compressing and writing
+            # the finished rows (as long as the card's share of the work) go to a thread of their own
+            _execute(job, model, writer, runner=runner, callback=callback, spread_writer=spread_writer,
+                     sink_thread=_on_card(model))
             writer.close()
         result.skipped_tiles = job.skipped_tiles
         result.tags = job.tags
