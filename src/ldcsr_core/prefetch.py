@@ -128,11 +128,11 @@ def pipelined(processor, items: Iterable, signature: Callable, launch: Callable[
 
     On a CPU (one window at a time) this is a plain loop.  On a card (``processor.batch`` > 1) a
     group holds up to a batch of items of one ``signature`` found among the next
-    :data:`~ldcsr_core.tiling.BATCH_SPAN` batches' worth of items (:meth:`~ldcsr_core.tiling.TileProcessor.groups`), so the interior
-    windows of several tile rows share a launch; the next groups are made (``prepare``: read) by a background
-    thread, group k+1 is launched before the outputs of group k are taken (the card computes while
-    the host reads and blends), and outputs are handed on in the items' order.  Closing this stops
-    all of it."""
+    :data:`~ldcsr_core.tiling.BATCH_SPAN` batches' worth of items
+    (:meth:`~ldcsr_core.tiling.TileProcessor.groups`), so the interior windows of several tile rows
+    share a launch; the next groups are made (``prepare``: read) by a background thread, group k+1
+    is launched before the outputs of group k are taken (the card computes while the host reads
+    and blends), and outputs are handed on in the items' order.  Closing this stops all of it."""
     card = processor.batch > 1
 
     def make():
