@@ -329,10 +329,13 @@ def run_job(
             preview = TilePreview(ds, spec)
 
             def progress(info) -> None:
-                if callback is not None:
-                    callback(info)  # may raise Cancelled: then no preview either
+                # the tile's preview is handed on before its count, so that a view that shows
+                # "n tiles done" shows those n tiles (a preview after a cancel is dropped by the
+                # GUI; ``callback`` may raise Cancelled and stop the run here)
                 if info.tile is not None and info.output is not None:
                     on_tile(info.tile.write, preview.colour, preview(info.output))
+                if callback is not None:
+                    callback(info)
 
         run = upscale_window
         if spec.samples > 1:  # uncertainty map: mean + spread (ldcsr_core.geo.spread)
