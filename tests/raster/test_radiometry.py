@@ -107,6 +107,11 @@ def test_from_unit_by_chunks_equals_the_whole_array_formula(dtype, lo, hi):
     strided = np.zeros(u.shape[1:] + (2,), dtype)  # planes that are not contiguous are written too
     s.from_unit(u[:2], idx, out=[strided[..., 0], strided[..., 1]])
     np.testing.assert_array_equal(np.moveaxis(strided, -1, 0), ref)
+    hwc = np.ascontiguousarray(np.moveaxis(u[:2], 0, -1))  # ... and read from channel views
+    np.testing.assert_array_equal(s.from_unit([hwc[..., 0], hwc[..., 1]], idx), ref)
+    clipped = np.clip(u[:2], 0.0, 1.0)  # clip_unit: as clipping the float32 input first
+    np.testing.assert_array_equal(s.from_unit(u[:2], idx, clip_unit=True), s.from_unit(clipped, idx))
+    assert not np.array_equal(clipped, u[:2])
 
 
 def test_stretch_ignores_nodata_and_nan():

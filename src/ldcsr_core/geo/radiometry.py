@@ -80,20 +80,22 @@ class BandPlan:
         idx = [b for g in self.groups for b in g]
         return np.moveaxis(bands_hw[idx], 0, -1)
 
+    def planes(self, channels_hwc: np.ndarray) -> list[np.ndarray]:
+        """``(h, w, 3·groups)`` → one ``(h, w)`` plane per colour band: a view of its channel, or
+        the mean of a replicated band's channels (float32)."""
+        chans: dict[int, list[int]] = {}
+        for gi, g in enumerate(self.groups):
+            for ci, b in enumerate(g):
+                chans.setdefault(b, []).append(3 * gi + ci)
+        return [channels_hwc[..., chans[b][0]] if len(chans[b]) == 1
+                else channels_hwc[..., chans[b]].mean(axis=-1, dtype=np.float32) for b in self.colour]
+
     def scatter(self, channels_hwc: np.ndarray) -> np.ndarray:
         """``(h, w, 3·groups)`` → ``(colour bands, h, w)`` float32, averaging replicated bands."""
         h, w = channels_hwc.shape[:2]
-        out = {}
-        for gi, g in enumerate(self.groups):
-            for ci, b in enumerate(g):
-                out.setdefault(b, []).append(3 * gi + ci)
         res = np.empty((len(self.colour), h, w), np.float32)
-        for k, b in enumerate(self.colour):
-            chans = out[b]
-            if len(chans) == 1:
-                res[k] = channels_hwc[..., chans[0]]
-            else:
-                res[k] = channels_hwc[..., chans].mean(axis=-1)
+        for k, plane in enumerate(self.planes(channels_hwc)):
+            res[k] = plane
         return res
 
 
@@ -202,7 +204,7 @@ def plan_bands(
 # ---------------------------------------------------------------------------------------------
 
 
-# values per chunk of Stretch.from_unit (256 KiB of float64: stays in cache)
+# values per block of Stretch.from_unit (256 KiB of float64: stays in cache)
 _CHUNK = 1 << 15
 
 
@@ -234,37 +236,37 @@ class Stretch:
         out = (bands_hw.astype(np.float32, copy=False) - lo) / span
         return np.clip(out, 0.0, 1.0, out=out)
 
-    def from_unit(self, unit_hw: np.ndarray, band_index: Sequence[int] | None = None, *,
-                  out: np.ndarray | None = None) -> np.ndarray:
-        """float ``(bands, h, w)`` in ``[0, 1]`` → original units and dtype, clipped to its range
-        (into ``out`` when given: ``(bands, h, w)``, or a list of ``(h, w)`` planes, of the
-        stretch's dtype).
+    def from_unit(self, unit_hw, band_index: Sequence[int] | None = None, *, out=None,
+                  clip_unit: bool = False) -> np.ndarray:
+        """float ``(bands, h, w)`` in ``[0, 1]`` (or a list of ``(h, w)`` planes, views allowed) →
+        original units and dtype, clipped to its range; into ``out`` when given (``(bands, h, w)``,
+        or a list of ``(h, w)`` planes, of the stretch's dtype).  ``clip_unit``: clip the input to
+        ``[0, 1]`` first (model overshoot).
 
-        Computed in float64 (exact for every integer type) a cache-sized chunk at a time: the
-        whole-array float64 temporaries this once made cost more than the model on a fast card."""
-        idx = list(range(unit_hw.shape[0])) if band_index is None else list(band_index)
+        Computed in float64 (exact for every integer type) a cache-sized block of rows at a time:
+        the whole-array float64 temporaries this once made cost more than the model on a fast card."""
+        idx = list(range(len(unit_hw))) if band_index is None else list(band_index)
         dt = np.dtype(self.dtype)
         dmin, dmax = dtype_range(dt)
         if out is None:
-            out = np.empty(unit_hw.shape, dt)
-        n = unit_hw[0].size if len(idx) else 0
-        buf = np.empty(min(n, _CHUNK), np.float64)
+            out = np.empty((len(idx),) + unit_hw[0].shape, dt)
         for k, i in enumerate(idx):
             lo, span = float(self.lo[i]), float(self.hi[i] - self.lo[i])
-            src = unit_hw[k].reshape(-1)
-            band = out[k]
-            dst = band.reshape(-1) if band.flags.c_contiguous else np.empty(band.size, dt)  # a view, or a copy back
-            for a in range(0, n, _CHUNK):
-                v = buf[:min(n, a + _CHUNK) - a]
-                v[...] = src[a:a + v.size]
+            src, dst = unit_hw[k], out[k]
+            h, w = src.shape
+            step = max(1, _CHUNK // max(w, 1))
+            buf = np.empty((min(h, step), w), np.float64)
+            for r0 in range(0, h, step):
+                v = buf[:min(h, r0 + step) - r0]
+                v[...] = src[r0:r0 + v.shape[0]]
+                if clip_unit:
+                    np.clip(v, 0.0, 1.0, out=v)
                 np.multiply(v, span, out=v)
                 np.add(v, lo, out=v)
                 if dt.kind in "ui":
                     np.rint(v, out=v)
                 np.clip(v, dmin, dmax, out=v)
-                dst[a:a + v.size] = v
-            if not band.flags.c_contiguous:
-                band[...] = dst.reshape(band.shape)
+                dst[r0:r0 + v.shape[0]] = v
         return out
 
     def to_dict(self) -> dict:

@@ -139,11 +139,11 @@ class RasterSink:
 
     def _rows(self, y0: int, rows_hwc: np.ndarray) -> None:
         r = self.reader
-        # (colour bands, n, W) in [0, 1]: clipped as ldcsr_core.upscale clips (one rule for both)
-        unit = r.plan.scatter(rows_hwc)
-        np.clip(unit, 0.0, 1.0, out=unit)
+        # each colour band's channel, clipped to [0, 1] as ldcsr_core.upscale clips (one rule for
+        # both), back to the source's units and dtype straight into the output rows
         out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
-        r.stretch.from_unit(unit, self.colour, out=[out[b] for b in self.colour])
+        r.stretch.from_unit(r.plan.planes(rows_hwc), self.colour, out=[out[b] for b in self.colour],
+                            clip_unit=True)
         mask_out = None
         if r.may_have_invalid:
             rows = rad.nearest_index(self.h, self.H, y0, rows_hwc.shape[0])
