@@ -164,10 +164,19 @@ def main(argv=None) -> int:
             torch.cuda.synchronize(dev)
 
     rows, ref = [], {}
+
+    def save():  # after every row: a run stopped at a time limit keeps what it measured
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"device": str(dev), "torch": torch.__version__, "scale": a.scale, "rows": rows,
+                           "gpu": torch.cuda.get_device_name(dev) if cuda else None,
+                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, f, indent=2)
+
     print(f"device {dev}{' (' + torch.cuda.get_device_name(dev) + ')' if cuda else ''}, torch {torch.__version__}",
           flush=True)
     if a.big:
         rows.append(big_scene(a, dev, sync))
+        save()
     for dtype in ([] if a.big else a.dtypes.split(",")):
         model = ldcsr_core.load_model(device=str(dev), dtype=dtype)
         for side in (int(v) for v in a.sizes.split(",")):
@@ -208,6 +217,7 @@ def main(argv=None) -> int:
                            "windows": len(plan.tiles), "launches": launches(model, plan, mode), "seconds": t, "mp_per_s": side * side / t / 1e6,
                            "peak_bytes": int(peak), "psnr_vs_float32": agree, "gpu_busy": busy}
                     rows.append(row)
+                    save()
                     print(f"{dtype:9s} {side:5d}² {mode:9s} {plan_name:10s}: {len(plan.tiles):4d} windows "
                           f"{row['launches']:4d} launches "
                           f"{t:8.3f} s {row['mp_per_s']:7.2f} MP/s  peak {peak / 2**30:6.2f} GiB"
@@ -217,11 +227,7 @@ def main(argv=None) -> int:
         model = None  # free it before the next float type
         if cuda:
             torch.cuda.empty_cache()
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"device": str(dev), "torch": torch.__version__, "scale": a.scale, "rows": rows,
-                       "gpu": torch.cuda.get_device_name(dev) if cuda else None,
-                       "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, f, indent=2)
+    save()
     return 0
 
 

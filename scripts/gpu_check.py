@@ -33,7 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEELS = ROOT / "artifacts" / "wheels"
-STEPS = ("env", "tests", "bench", "big")
+# each step's time limit (s): together under the device tool's 600 s per call
+LIMITS = {"env": 30, "tests": 150, "bench": 240, "big": 150}
+STEPS = tuple(LIMITS)
 
 
 def _env_code() -> str:
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cuda")
     p.add_argument("--steps", default=",".join(STEPS))
     p.add_argument("--quick", action="store_true", help="tiny sizes: check the script itself (on a CPU)")
-    p.add_argument("--limit", type=int, default=240, help="seconds each step may run")
+    p.add_argument("--limit", type=int, default=0, help="seconds each step may run (0: its own limit)")
     a = p.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT / "src")}
@@ -103,7 +105,8 @@ def main(argv=None) -> int:
                     print(err, file=log, flush=True)
                     rc = rc or 127
                     continue
-                timer = threading.Timer(max(1.0, t0 + a.limit - time.perf_counter()), proc.kill)
+                limit = a.limit or LIMITS.get(step, 240)
+                timer = threading.Timer(max(1.0, t0 + limit - time.perf_counter()), proc.kill)
                 timer.start()
                 for line in proc.stdout:  # live, and into the step's log
                     print(line, end="", flush=True)
@@ -111,8 +114,8 @@ def main(argv=None) -> int:
                 timer.cancel()
                 code = proc.wait()
                 if code == -9:
-                    print(f"== {step}: stopped at its limit of {a.limit} s", file=log, flush=True)
-                    print(f"== {step}: stopped at its limit of {a.limit} s", flush=True)
+                    print(f"== {step}: stopped at its limit of {limit} s", file=log, flush=True)
+                    print(f"== {step}: stopped at its limit of {limit} s", flush=True)
                 rc = rc or code
         summary["steps"][step] = {"rc": rc, "seconds": round(time.perf_counter() - t0, 1)}
         print(f"== {step}: rc {rc} in {summary['steps'][step]['seconds']} s", flush=True)

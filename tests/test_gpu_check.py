@@ -37,3 +37,14 @@ def test_gpu_check_reports_a_failing_step(tmp_path):
                           "no-such-device", "--quick", "--steps", "bench"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 1
     assert json.loads((out / "summary.json").read_text())["steps"]["bench"]["rc"] != 0
+
+
+def test_a_step_past_its_time_limit_is_stopped_and_reported(tmp_path):
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--out", str(out), "--device", "cpu",
+                          "--quick", "--steps", "bench,env", "--limit", "1"], capture_output=True, text=True,
+                         timeout=300)
+    steps = json.loads((out / "summary.json").read_text())["steps"]
+    assert res.returncode == 1 and steps["bench"]["rc"] != 0 and steps["bench"]["seconds"] < 30
+    assert "stopped at its limit of 1 s" in (out / "bench.txt").read_text()
+    assert list(steps) == ["bench", "env"]  # the next steps still run
