@@ -24,7 +24,8 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
 
     import ldcsr_core
-    from ldcsr_core.tiling import TileProcessor, batches, plan_for_model
+    from ldcsr_core.prefetch import batches
+    from ldcsr_core.tiling import TileProcessor, plan_for_model
 
     model = ldcsr_core.load_model(device="cpu", dtype="float32")
     print(f"{model.name} {a.mode}, batches of {a.batch}")

@@ -11,6 +11,7 @@ import torch
 import ldcsr_core
 from ldcsr_core import tiling
 from ldcsr_core.config import tiny_test_config
+from ldcsr_core.prefetch import batches
 from ldcsr_core.tileplan import plan_tiles, window_signature
 
 PROCESS_TILES = tiling.process_tiles
@@ -84,7 +85,7 @@ def test_a_batch_out_of_memory_is_halved(tiny, monkeypatch):
     def sink(y0, rows):
         out[y0:y0 + rows.shape[0]] = rows
 
-    groups = list(tiling.batches(plan.tiles, processor.signature, processor.batch))
+    groups = list(batches(plan.tiles, processor.signature, processor.batch))
     merger = tiling.RowMerger(plan, sink)
     for group in groups:
         for t, o in zip(group, processor.many([(img[t.read_y.start:t.read_y.stop, t.read_x.start:t.read_x.stop], t)
@@ -196,11 +197,11 @@ def test_batches_over_a_span_group_one_geometry_across_rows_and_close_the_source
             closed.append(True)
 
     sig = lambda c: c == "X"  # noqa: E731
-    assert list(tiling.batches(source(), sig, 3)) == [["a"], ["X"], ["b"], ["X", "X"], ["c"], ["X"], ["d"],
+    assert list(batches(source(), sig, 3)) == [["a"], ["X"], ["b"], ["X", "X"], ["c"], ["X"], ["d"],
                                                       ["X", "X"]]
-    assert list(tiling.batches(source(), sig, 3, span=5)) == [["a", "b"], ["X", "X", "X"],
+    assert list(batches(source(), sig, 3, span=5)) == [["a", "b"], ["X", "X", "X"],
                                                               ["c", "d"], ["X", "X", "X"]]
-    groups = tiling.batches(source(), sig, 3, span=5)
+    groups = batches(source(), sig, 3, span=5)
     next(groups)
     groups.close()
     assert closed == [True, True, True]
@@ -226,7 +227,7 @@ def test_a_card_batches_interior_windows_of_several_tile_rows_and_blends_in_plan
     tiling.run_plan(tiny, plan, lambda y0, x0, h, w: img[y0:y0 + h, x0:x0 + w], sink, mode="diffusion", seed=2)
     assert len(calls1) == len(plan.tiles) == 49
     sig = lambda t: window_signature(plan, t)  # noqa: E731
-    row_by_row = len(list(tiling.batches(plan.tiles, sig, 16)))  # groups of consecutive windows only
+    row_by_row = len(list(batches(plan.tiles, sig, 16)))  # groups of consecutive windows only
     assert max(len(r) for r in rows_of) >= 3 and len(rows_of) < row_by_row == 21
     assert order == sorted(order) and order[0] == 0
     np.testing.assert_allclose(out, one, atol=2e-5, rtol=0)

@@ -74,7 +74,7 @@ def taps(mode: str, src_full: int, dst_full: int, src_start: int, src_len: int, 
 
 
 def bilinear_taps(src_full: int, dst_full: int, src_start: int, src_len: int, dst_start: int, dst_len: int):
-    """Bilinear taps of one axis window (cached; see :func:`resize`)."""
+    """Bilinear taps of one axis window (cached; see :func:`taps`)."""
     return taps("bilinear", src_full, dst_full, src_start, src_len, dst_start, dst_len)
 
 

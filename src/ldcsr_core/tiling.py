@@ -27,7 +27,7 @@ from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles
 
 __all__ = ["LatentNoise", "tile_window", "process_tile", "process_tiles", "HostOutputs", "TileProcessor", "run_plan",
            "plan_for_model", "plan_scale", "model_window", "diffusion_window", "memory_budget_mb", "batch_size",
-           "batches", "pipelined", "is_out_of_memory"]
+           "is_out_of_memory"]
 
 log = logging.getLogger(__name__)
 

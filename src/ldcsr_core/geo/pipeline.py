@@ -114,14 +114,15 @@ def _launch_tiles(processor, group: list):
 class LocalRunner:
     """Runs tiles in this process: one after another on a CPU; on a GPU nearby tiles of one window
     geometry as one batch, the next tiles read by a background thread, and the next batch
-    launched, while the card computes (:func:`~ldcsr_core.tiling.pipelined`)."""
+    launched, while the card computes (:func:`~ldcsr_core.prefetch.pipelined`)."""
 
     def __init__(self, model):
         self.model = model
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
-        from ..tiling import HostOutputs, TileProcessor, pipelined
+        from ..prefetch import pipelined
+        from ..tiling import HostOutputs, TileProcessor
 
         processor = TileProcessor(self.model, plan, mode=mode, seed=seed)  # one per run
 
