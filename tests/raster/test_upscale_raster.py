@@ -230,7 +230,7 @@ def test_out_of_memory_on_the_raster_path_retries_with_smaller_windows(rasters, 
 
 
 def test_infer_tile_of_a_dask_worker_falls_back_too(tiny_model, monkeypatch):
-    from ldcsr_core.geo.pipeline import infer_tile
+    from ldcsr_core.geo.local_runner import infer_tile
     from ldcsr_core.tileplan import plan_tiles
 
     arr = np.random.default_rng(3).random((40, 40, 6)).astype(np.float32)  # two band triplets

@@ -115,7 +115,7 @@ def _worker_model(plugin_name: str, source: ModelSource):
 def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
               seed: int) -> np.ndarray:
     from ..threads import fixed_threads
-    from .pipeline import infer_tile
+    from .local_runner import infer_tile
 
     model = _worker_model(plugin_name, source)
     source.apply_threads()
