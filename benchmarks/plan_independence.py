@@ -10,7 +10,7 @@ plans, and the worst pair with a ``--tile`` plan.  LR crops are centre crops of 
 validation images (``--crop`` LR px).  Runs against older commits too (``PYTHONPATH=<worktree>/src``).
 
 Usage: python benchmarks/plan_independence.py [--model PATH] [--modes fast,diffusion] [--scales 2.5,4]
-       [--images 4] [--crop 256] [--threads 2] [--json FILE]
+       [--images 4] [--crop 256] [--tiles 40,64,100] [--threads 2] [--json FILE]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ ENGINE = ("CPU", "141 GB card", "lens")
 TILES = {"tile 40": 40, "tile 64": 64, "tile 100": 100}
 
 
-def plans(model, in_shape, out_shape, mode):
+def plans(model, in_shape, out_shape, mode, tiles=TILES):
     """name -> TilePlan: the engine's own plans (ENGINE) and ``--tile`` plans (TILES)."""
     from ldcsr_core import tiling
     from ldcsr_core.rules import DEFAULT_TILE_OUT
@@ -46,7 +46,7 @@ def plans(model, in_shape, out_shape, mode):
         lens_side = DEFAULT_TILE_OUT
     out = {"CPU": own(), "141 GB card": own(budget_mb=0.5 * 141e9 / 2 ** 20),
            "lens": plan_tiles(in_shape, out_shape, window=lens_side, overlap_out=model.tile_overlap)}
-    out.update({k: own(tile=t) for k, t in TILES.items()})  # what `ldcsr upscale --tile` makes
+    out.update({k: own(tile=t) for k, t in tiles.items()})  # what `ldcsr upscale --tile` makes
     return out
 
 
@@ -84,6 +84,8 @@ def main():
     p.add_argument("--images", type=int, default=4)
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tiles", default=",".join(str(t) for t in TILES.values()),
+                   help="the --tile values (input px) to compare with, comma-separated")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
                                                   "rsscn7", "val"))
@@ -101,7 +103,8 @@ def main():
             for f in files:
                 lr = centre_crop(f, a.crop)
                 out_shape = (int(round(lr.shape[0] * scale)), int(round(lr.shape[1] * scale)))
-                ps = plans(model, lr.shape[:2], out_shape, mode)
+                ps = plans(model, lr.shape[:2], out_shape, mode,
+                           {f"tile {t}": int(t) for t in a.tiles.split(",")})
                 outs = {k: run(model, p_, lr, mode, a.seed) for k, p_ in ps.items()}
                 pairs = {f"{x} | {y}": psnr(outs[x], outs[y]) for x, y in itertools.combinations(ps, 2)}
                 own = {k: v for k, v in pairs.items() if all(n in ENGINE for n in k.split(" | "))}

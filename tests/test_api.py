@@ -60,11 +60,50 @@ def test_seed_reproducible_and_seed_matters(tiny):
     (dict(), "exactly one of scale and out_shape"),
     (dict(out_shape=(10, 40)), "must be larger than the input"),
     (dict(scale=2, mode="magic"), "mode must be"),
+    (dict(scale="2.5"), "scale must be a number"),  # a string is no number, even when it reads as one
+    (dict(scale=b"2"), "scale must be a number"),
+    (dict(out_shape=(40.9, 40.2)), "pair of whole numbers"),  # not truncated silently
+    (dict(out_shape=("40", "40")), "pair of whole numbers"),
+    (dict(scale=2, seed=None), "seed must be a whole number"),
+    (dict(scale=2, seed=1.5), "seed must be a whole number"),  # 1.5 would have given seed 1's picture
+    (dict(scale=2, seed=True), "seed must be a whole number"),
+    (dict(scale=2, mode="fast", tile="64"), "tile must be a whole number"),
+    (dict(scale=2, mode="fast", tile=33.5), "tile must be a whole number"),
+    (dict(scale=2, mode="fast", tile=16), "at least 32"),
+    (dict(scale=2, model="ldcsr-compact-rsscn7"), r"pass model=ldcsr_core.load_model\('ldcsr-compact-rsscn7'\)"),
 ])
 def test_bad_arguments(tiny, kwargs, match):
     img = np.zeros((20, 20, 3), np.uint8)
     with pytest.raises(InputError, match=match):
-        ldcsr_core.upscale(img, model=tiny, **kwargs)
+        ldcsr_core.upscale(img, **{"model": tiny, **kwargs})
+
+
+def test_zero_dimensional_arrays_and_numpy_integers_are_numbers(tiny):
+    img = np.random.default_rng(1).integers(0, 255, (12, 12, 3), dtype=np.uint8)
+    ref = ldcsr_core.upscale(img, 2.5, model=tiny, mode="diffusion", seed=3)
+    for scale, seed in ((np.array(2.5), np.int64(3)), (torch.tensor(2.5), np.array(3)), (np.float32(2.5), 3)):
+        np.testing.assert_array_equal(ldcsr_core.upscale(img, scale, model=tiny, mode="diffusion", seed=seed), ref)
+
+
+def test_masked_arrays_are_refused_rather_than_unmasked_silently(tiny):
+    img = np.ma.masked_array(np.zeros((12, 12, 3), np.float32), mask=np.zeros((12, 12, 3), bool))
+    with pytest.raises(InputError, match="masked arrays are not supported"):
+        ldcsr_core.upscale(img, 2, model=tiny)
+
+
+def test_building_blocks_refuse_what_upscale_would(tiny):
+    from ldcsr_core.tileplan import plan_tiles
+    from ldcsr_core.tiling import process_tile
+    with pytest.raises(InputError, match="smaller than the input"):
+        plan_tiles((96, 96), (48, 48))
+    plan = plan_tiles((20, 20), (40, 40))
+    t = plan.tiles[0]
+    good = np.zeros((t.read_y.size, t.read_x.size, 3), np.float32)
+    assert process_tile(tiny, good, t, plan, mode="fast").shape == (t.write_y.size, t.write_x.size, 3)
+    with pytest.raises(InputError, match="floats in \\[0, 1\\]"):
+        process_tile(tiny, good.astype(np.uint8), t, plan, mode="fast")
+    with pytest.raises(InputError, match="read window"):
+        process_tile(tiny, good[1:], t, plan, mode="fast")
 
 
 @pytest.mark.parametrize("image,match", [
@@ -105,3 +144,29 @@ def test_engine_never_imports_qt_or_napari():
             "'PySide6', 'magicgui', 'superqt')]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_threads_that_start_together_load_the_default_model_once(monkeypatch):
+    import threading
+    import time
+
+    from ldcsr_core import api, checkpoints
+    loads = []
+
+    def slow_load(source=None, **kw):
+        loads.append(source)
+        time.sleep(0.2)
+        return object()
+
+    monkeypatch.setattr(checkpoints, "load_model", slow_load)
+    api._load_default_model.cache_clear()
+    try:
+        got = []
+        threads = [threading.Thread(target=lambda: got.append(api._default_model("cpu"))) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(loads) == 1 and len({id(m) for m in got}) == 1
+    finally:
+        api._load_default_model.cache_clear()

@@ -157,9 +157,20 @@ def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
 def test_device_resolution():
     assert ldcsr_core.resolve_device("cpu").type == "cpu"
     assert ldcsr_core.resolve_device("auto").type in ("cpu", "cuda", "mps")
+    assert ldcsr_core.resolve_device(None) == ldcsr_core.resolve_device("auto")
     if not torch.cuda.is_available():
-        with pytest.raises(ldcsr_core.DeviceError, match="no CUDA"):
-            ldcsr_core.resolve_device("cuda")
+        for dev in ("cuda", torch.device("cuda"), torch.device("cuda", 0)):  # named or as a torch.device
+            with pytest.raises(ldcsr_core.DeviceError, match="no CUDA"):
+                ldcsr_core.resolve_device(dev)
+    with pytest.raises(ldcsr_core.DeviceError, match="not one the engine runs on"):
+        ldcsr_core.resolve_device(torch.device("meta"))
+
+
+def test_a_bad_dtype_is_refused_before_the_checkpoint_is_read(monkeypatch):
+    from ldcsr_core import checkpoints
+    monkeypatch.setattr(checkpoints, "read_state_dict", lambda path: pytest.fail("checkpoint read"))
+    with pytest.raises(ldcsr_core.ConfigError, match="dtype must be one of"):
+        ldcsr_core.load_model(None, device="cpu", dtype="fp16")
 
 
 @pytest.mark.parametrize("content", [b"hello", b"\x00\x01binary junk", b""])

@@ -200,5 +200,5 @@ def test_half_precision_models_run_and_return_float(tmp_path, tiny, dtype):
         out = ldcsr_core.upscale(img, 2.5, model=m, mode=mode)
         assert out.dtype == np.float32 and np.isfinite(out).all()
     assert psnr(ldcsr_core.upscale(img, 2.5, model=m, mode="fast"), ref) > 25
-    with pytest.raises(ldcsr_core.CheckpointError, match="dtype"):
+    with pytest.raises(ldcsr_core.ConfigError, match="dtype"):
         ldcsr_core.load_model(p, device="cpu", dtype="int8")

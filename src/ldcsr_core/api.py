@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import functools
+import os
+import threading
 from typing import Sequence
 
 import numpy as np
 
 from .errors import InputError
 from .progress import ProgressCallback
-from .rules import MIN_INPUT_SIDE, check_mode, output_shape
+from .rules import MIN_INPUT_SIDE, check_mode, check_seed, check_tile, output_shape
 from .tiling import plan_for_model, run_plan
 
 __all__ = ["upscale", "output_shape"]
 
 
-@functools.lru_cache(maxsize=2)
+_DEFAULT_MODEL_LOCK = threading.Lock()
+
+
 def _default_model(device: str = "auto"):
+    with _DEFAULT_MODEL_LOCK:  # threads that start together load it once
+        return _load_default_model(device)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_default_model(device: str):
     from .checkpoints import load_model
     return load_model(None, device=device)
 
@@ -24,6 +34,9 @@ def _default_model(device: str = "auto"):
 def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
     if not isinstance(image, np.ndarray):
         raise InputError(f"image must be a NumPy array, got {type(image).__name__}")
+    if isinstance(image, np.ma.MaskedArray):
+        raise InputError("masked arrays are not supported (their mask would be ignored): fill the masked "
+                         "pixels first, e.g. image.filled(...); `ldcsr upscale` keeps a raster's nodata mask")
     if image.ndim != 3 or image.shape[2] != 3:
         raise InputError(f"image must be H×W×3 (RGB), got shape {image.shape}")
     h, w = image.shape[:2]
@@ -34,7 +47,8 @@ def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
     if image.dtype.kind != "f":
         raise InputError(f"image dtype must be uint8 or float in [0, 1], got {image.dtype}")
     if not np.isfinite(image).all():
-        raise InputError("image contains NaN or infinite values; fill or mask them first")
+        raise InputError("image contains NaN or infinite values; fill them first (`ldcsr upscale` "
+                         "keeps a raster's NaN/nodata pixels as nodata)")
     lo, hi = float(image.min()), float(image.max())
     if lo < 0.0 or hi > 1.0:
         raise InputError(f"float images must lie in [0, 1], got values in [{lo:g}, {hi:g}]")
@@ -71,6 +85,10 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     The super-resolved image, (H, W, 3), same dtype as ``image``; or ``(mean, spread)`` with ``samples``.
     """
     check_mode(mode)
+    seed, tile = check_seed(seed), check_tile(tile)
+    if isinstance(model, (str, bytes, os.PathLike)):
+        raise InputError(f"model must be a loaded model, got the name {model!r}: pass "
+                         f"model=ldcsr_core.load_model({str(model)!r})")
     if samples is not None:
         from .rules import check_samples
         check_samples(samples, mode)

@@ -20,7 +20,7 @@ from typing import Mapping
 import torch
 
 from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
-from .errors import CheckpointError, DeviceError
+from .errors import CheckpointError, ConfigError, DeviceError
 from .files import new_file_mode, sha256_file
 from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
@@ -240,12 +240,11 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -
     return ignored
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; an unavailable or unknown device raises
-    :class:`~ldcsr_core.DeviceError`."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` (or None) picks CUDA, then Apple MPS, then the CPU; a device that is unavailable,
+    unknown or not one the engine runs on (cpu, cuda, mps) raises :class:`~ldcsr_core.DeviceError`,
+    whether named or given as a ``torch.device``."""
+    if device is None or device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         mps = getattr(torch.backends, "mps", None)
@@ -253,9 +252,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     try:
-        dev = torch.device(device)
-    except RuntimeError:
+        dev = device if isinstance(device, torch.device) else torch.device(device)
+    except (RuntimeError, TypeError):
         raise DeviceError(f"unknown device {device!r} (use auto, cpu, cuda or mps)") from None
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"device {str(dev)!r} is not one the engine runs on (use auto, cpu, cuda or mps)")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError("device 'cuda' was asked for but no CUDA GPU is available")
     if dev.type == "mps":
@@ -315,6 +316,13 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         "float32", "bfloat16" or "float16" (GroupNorms and the attention softmax still compute in
         float32). With ``with_encoder`` (training) "auto" is float32.
     """
+    from .precision import resolve_dtype
+
+    dev = resolve_device(device)  # bad arguments are refused before the checkpoint is read
+    try:
+        dt = resolve_dtype(dtype, dev, float32_only=with_encoder)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     if source is None:
         path = default_model_path()
         if not path.is_file():
@@ -350,13 +358,6 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
             model.tile_overlap = _int_or_none(meta["tile_overlap"], "tile_overlap", path)
     else:  # the official weights only saw 256-px outputs in stage-2 training
         model.tile_max = DEFAULT_TILE_OUT
-    from .precision import resolve_dtype
-
-    dev = resolve_device(device)
-    try:
-        dt = resolve_dtype(dtype, dev, float32_only=with_encoder)
-    except ValueError as e:
-        raise CheckpointError(str(e)) from None
     model = model.eval().requires_grad_(False).to(dev)
     device_layout(model, dev, all_networks=meta.get("format") == FORMAT_TAG)  # official weights: parity layout
     if dt != torch.float32:

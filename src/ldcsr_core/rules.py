@@ -16,6 +16,7 @@ from .errors import InputError
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
+    "check_seed", "check_tile",
 ]
 
 # The models were trained on scales drawn from U[1, 8] (see the spec); beyond that is guesswork.
@@ -54,17 +55,54 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def _whole(value) -> bool:
+    """Is ``value`` a whole number (int, NumPy integer, or a 0-d array of one), not a bool?"""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an int if it is a whole number (any size, negative too), else :class:`InputError`
+    (a float would be truncated silently, so 1.5 and 1 would give the same picture)."""
+    if not _whole(seed):
+        raise InputError(f"seed must be a whole number, got {seed!r}")
+    return int(seed.item() if hasattr(seed, "item") else seed)
+
+
+def check_tile(tile) -> int | None:
+    """``tile`` (side in input pixels) as an int >= :data:`MIN_TILE_IN`, or None (the engine's own
+    windows); anything else raises :class:`InputError`."""
+    if tile is None:
+        return None
+    if not _whole(tile) or int(tile) < MIN_TILE_IN:
+        raise InputError(f"tile must be a whole number of at least {MIN_TILE_IN} input pixels, got {tile!r}")
+    return int(tile)
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, (str, bytes)) or getattr(value, "ndim", 0) != 0:
+        raise InputError(f"{what} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number, got {value!r}") from None
+
+
 def check_scale(scale) -> tuple[float, float]:
     """``s`` or ``(sy, sx)`` → a checked ``(sy, sx)`` pair, each in ``(1, MAX_SCALE]``."""
-    pair = (scale, scale) if np.isscalar(scale) else tuple(scale)
+    if getattr(scale, "ndim", None) == 0 or isinstance(scale, (str, bytes)) or np.isscalar(scale):
+        pair = (scale, scale)
+    else:
+        try:
+            pair = tuple(scale)
+        except TypeError:
+            raise InputError(f"scale must be a number or a (y, x) pair, got {scale!r}") from None
     if len(pair) != 2:
         raise InputError(f"scale must be a number or a (y, x) pair, got {scale!r}")
     out = []
     for s in pair:
-        try:
-            s = float(s)
-        except (TypeError, ValueError):
-            raise InputError(f"scale must be a number, got {s!r}") from None
+        s = _number(s, "scale")
         if not math.isfinite(s) or s <= 1.0 or s > MAX_SCALE:
             raise InputError(f"scale must be in (1, {MAX_SCALE:g}], got {s!r}")
         out.append(s)
@@ -74,8 +112,10 @@ def check_scale(scale) -> tuple[float, float]:
 def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[int, int]:
     """Output (H, W): ``round(h·sy) × round(w·sx)`` from a scale, or a checked ``out_shape``.
 
-    Exactly one of ``scale`` and ``out_shape`` must be given.  The output must be larger than
-    the input and at most :data:`MAX_SCALE` times it on each axis (within rounding).
+    Exactly one of ``scale`` and ``out_shape`` must be given.  ``round`` is Python's: halves go to
+    the even neighbour (9 px × 2.5 → 22, 11 px × 2.5 → 28).  The output must be at least the input
+    on each axis, larger on one, and at most :data:`MAX_SCALE` times it on each axis (within
+    rounding); ``out_shape`` must hold whole numbers.
     """
     h, w = int(in_shape[0]), int(in_shape[1])
     if min(h, w) < 1:
@@ -89,9 +129,12 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
             raise InputError(f"scale {scale!r} does not enlarge a {h}×{w} input")
         return H, W
     try:
-        H, W = (int(v) for v in out_shape)
-    except (TypeError, ValueError):
-        raise InputError(f"out_shape must be a (height, width) pair, got {out_shape!r}") from None
+        pair = tuple(out_shape)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or not all(_whole(v) for v in pair):
+        raise InputError(f"out_shape must be a (height, width) pair of whole numbers, got {out_shape!r}")
+    H, W = (int(v) for v in pair)
     if H < h or W < w or (H, W) == (h, w):
         raise InputError(f"out_shape {(H, W)} must be larger than the input {(h, w)} (this is an upscaler)")
     if H > round(h * MAX_SCALE) or W > round(w * MAX_SCALE):

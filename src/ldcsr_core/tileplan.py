@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import InputError
 from .grids import AxisWindow, taps
-from .rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_TILE_IN, MIN_WINDOW
+from .rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_WINDOW, check_tile
 
 __all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger", "window_signature"]
 
@@ -134,8 +134,9 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
     (h, w), (H, W) = (int(v) for v in in_shape), (int(v) for v in out_shape)
     if min(h, w, H, W) < 1:
         raise InputError(f"empty image: input {in_shape}, output {out_shape}")
-    if tile is not None and tile < MIN_TILE_IN:
-        raise InputError(f"tile must be at least {MIN_TILE_IN} input pixels, got {tile}")
+    if H < h or W < w:
+        raise InputError(f"output {(H, W)} is smaller than the input {(h, w)} (this is an upscaler)")
+    tile = check_tile(tile)
     if not 0 <= overlap < 0.5:
         raise InputError(f"overlap must be >= 0 and < 0.5, got {overlap}")
     if window is not None and window < MIN_WINDOW + LATENT:

@@ -16,12 +16,13 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
+from .errors import InputError
 from .heap import bounded_retained_heap
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
 from .prefetch import BackgroundSink, batches, pipelined
 from .progress import ProgressCallback, TileProgress
-from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT
+from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, check_seed
 from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
@@ -143,7 +144,7 @@ class LatentNoise:
     CHUNK = 64
 
     def __init__(self, seed: int, channels: int = 4):
-        self.seed, self.channels = int(seed), channels
+        self.seed, self.channels = check_seed(seed), channels
         self._cache: dict = {}
 
     def _chunk(self, k: int, cy: int, cx: int) -> torch.Tensor:
@@ -173,7 +174,7 @@ class LatentNoise:
 def process_tile(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: TilePlan, *, mode: str = "diffusion",
                  seed: int = 0, noise: LatentNoise | None = None) -> np.ndarray:
     """Run the model on one tile: ``lr_tile`` (h×w×3 float32 in [0,1], the tile's ``read`` window)
-    → (H×W×3 float32 in [0,1], the tile's ``write`` window, unclamped). Pure in its inputs."""
+    → (H×W×3 float32 of the tile's ``write`` window, nominally in [0,1] but unclamped). Pure in its inputs."""
     return process_tiles(model, [lr_tile], [tile], plan, mode=mode, seed=seed, noise=noise)[0]
 
 
@@ -225,6 +226,12 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     is then still computing when this returns)."""
     if len({window_signature(plan, t) for t in tiles}) > 1:
         raise ValueError("tiles batched together must have the same window_signature")
+    for arr, t in zip(lr_tiles, tiles):
+        want = (t.read_y.size, t.read_x.size, 3)
+        if tuple(arr.shape) != want or not (arr.dtype.is_floating_point if isinstance(arr, torch.Tensor)
+                                            else np.dtype(arr.dtype).kind == "f"):
+            raise InputError(f"tile {t.index} needs its read window as {want[0]}×{want[1]}×3 floats in [0, 1], "
+                             f"got shape {tuple(arr.shape)} of {arr.dtype}")
     wins = [tile_window(plan, t) for t in tiles]
     run_wins = [padded_window(w) for w in wins]
     dev = model.device

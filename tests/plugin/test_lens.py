@@ -344,3 +344,40 @@ def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qt
     whole = _upscale_as_lens(tiny_model, px.read(0, 0, 96, 96), view.grid.out_shape, mode="fast")
     np.testing.assert_array_equal(kept.data, px.display(whole[view.win.slices]))
     lens.close()
+
+
+def test_rgb_8bit_live_view_is_shown_with_the_sources_contrast_and_gamma(make_napari_viewer, qtbot, tiny_model):
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    src = viewer.add_image(_scene(96, 96), rgb=True, name="dim", contrast_limits=(0, 120), gamma=0.7)
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
+    lens.set_layer(src)
+    _look(viewer, src, (48, 48), 3.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    live = lens.live_layer
+    assert live.data.dtype == np.uint8  # the model's values as they are, displayed like the source
+    np.testing.assert_allclose(live.contrast_limits, (0, 120))
+    assert live.gamma == pytest.approx(0.7)
+    src.contrast_limits, src.gamma = (10, 200), 1.3  # the user adjusts the source: the lens follows
+    np.testing.assert_allclose(live.contrast_limits, (10, 200))
+    assert live.gamma == pytest.approx(1.3)
+    kept = lens.keep()
+    np.testing.assert_allclose(kept.contrast_limits, live.contrast_limits)
+    lens.close()
+
+
+def test_grey_live_view_follows_the_sources_contrast(make_napari_viewer, qtbot, tiny_model):
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    src = viewer.add_image(_scene(96, 96)[..., 0].astype(np.float32), name="grey", colormap="gray")
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
+    lens.set_layer(src)
+    _look(viewer, src, (48, 48), 3.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    live, values = lens.live_layer, lens.view.values
+    lo, hi = np.percentile(values, [20, 80])
+    src.contrast_limits = (float(lo), float(hi))
+    shown = live.data[..., 0]  # display colours, recomputed with the new limits
+    np.testing.assert_allclose(shown, np.clip((values - lo) / (hi - lo), 0, 1), atol=1e-5)
+    assert (live.data[..., 3] == 1).all()
+    lens.close()

@@ -10,7 +10,6 @@ import torch
 
 import ldcsr_core
 from ldcsr_core import precision
-from ldcsr_core.errors import CheckpointError
 
 NATIVE = precision.native_bf16_cpu()
 
@@ -44,7 +43,7 @@ def test_environment_and_argument_override_the_rule(monkeypatch, tiny_model_file
     assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")) == torch.float32
     assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu", with_encoder=True)) == torch.float32
     monkeypatch.setenv(precision.ENV, "float64")
-    with pytest.raises(CheckpointError, match="LDCSR_DTYPE='float64'"):
+    with pytest.raises(ldcsr_core.ConfigError, match="LDCSR_DTYPE='float64'"):
         ldcsr_core.load_model(tiny_model_file, device="cpu")
 
 

@@ -20,7 +20,7 @@ from ..precision import model_dtype
 from . import raster_io as rio_io
 from . import radiometry as rad
 from ..errors import InputError
-from ..rules import check_mode, check_samples, output_shape
+from ..rules import check_mode, check_samples, check_seed, check_tile, output_shape
 
 if TYPE_CHECKING:
     from .scene_io import SceneReader
@@ -49,6 +49,8 @@ class UpscaleOptions:
     def __post_init__(self):
         check_mode(self.mode)
         check_samples(self.samples, self.mode)
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        object.__setattr__(self, "tile", check_tile(self.tile))
         if self.mode == "diffusion":  # tiling.plan_for_model: diffusion windows do not follow a tile
             object.__setattr__(self, "tile", None)
         if self.bands is not None:
