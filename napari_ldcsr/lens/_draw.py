@@ -45,18 +45,26 @@ def rgba(view: LensView, values: np.ndarray) -> np.ndarray:
 
 def show_window(viewer, live, view: LensView, data: np.ndarray):
     """Show ``data`` (the view's RGBA window) in ``live`` (None: add a new live layer); returns
-    the live layer."""
+    the live layer.  8-bit RGB windows hold the model's values as they are and are shown with the
+    source's contrast limits and gamma (followed when they change); other windows are display
+    colours already (:func:`rgba`)."""
     kwargs = placement(view)
+    src = view.layer
+    if data.dtype == np.uint8:
+        display = {"contrast_limits": [float(v) for v in src.contrast_limits], "gamma": float(src.gamma)}
+    else:
+        display = {"contrast_limits": [0.0, 1.0], "gamma": 1.0}
     if live is None:
-        src = view.layer
         return viewer.add_image(
             data, rgb=True, name=f"{src.name} (live LDCSR)", blending=src.blending,
-            metadata={LIVE_KEY: True}, contrast_limits=[0, 255] if data.dtype == np.uint8 else [0.0, 1.0],
-            **kwargs)
+            metadata={LIVE_KEY: True}, **display, **kwargs)
     for k in ("scale", "translate"):  # rotate/shear/affine are the source's: set once
         if not np.array_equal(np.asarray(getattr(live, k))[-2:], np.asarray(kwargs[k])):
             setattr(live, k, kwargs[k])
     live.data = data
+    for k, v in display.items():  # after the data: a new array would reset them
+        if not np.allclose(getattr(live, k), v):
+            setattr(live, k, v)
     if not live.visible:
         live.visible = True
     return live

@@ -34,6 +34,9 @@ from ._plan import (
 
 __all__ = ["LiveLens", "unsupported_reason"]
 
+#: Source-layer events that change how its pixels look (the live view follows them).
+DISPLAY_EVENTS = ("contrast_limits", "gamma", "colormap")
+
 
 class LiveLens(QObject):
     """Live super-resolution of the visible part of one image layer.
@@ -140,10 +143,14 @@ class LiveLens(QObject):
             self._drop_live()
             if self._layer is not None:
                 self._layer.events.data.disconnect(self._on_data)
+                for name in DISPLAY_EVENTS:
+                    getattr(self._layer.events, name).disconnect(self._on_display)
             self._layer, self._pixels = layer, None
             self._grids.clear()
             self._version += 1
             layer.events.data.connect(self._on_data)
+            for name in DISPLAY_EVENTS:  # the live view is shown the way the source is
+                getattr(layer.events, name).connect(self._on_display)
         if self._enabled:
             self.refresh()
         return True
@@ -247,6 +254,15 @@ class LiveLens(QObject):
         self._grids.clear()
         self._version += 1
         self._restart()
+
+    def _on_display(self, *_: Any) -> None:
+        """The source's contrast limits, gamma or colormap changed: show the live view the same way."""
+        view, live = self._view, self.live_layer
+        if view is not None and live is not None:
+            data = live.data
+            if data.dtype != np.uint8:  # display colours: recomputed from the values, painted cells only
+                data = np.concatenate([draw.rgba(view, view.values)[..., :3], data[..., 3:]], axis=-1)
+            self._live = draw.show_window(self.viewer, live, view, data)
 
     def _restart(self) -> None:
         if self._enabled:
