@@ -26,7 +26,7 @@ from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
 
 __all__ = ["read_state_dict", "remap_official", "infer_config", "load_model", "save_model",
-           "convert_checkpoint", "default_model_path", "resolve_device", "file_sha256", "build_model"]
+           "convert_checkpoint", "default_model_path", "model_path", "resolve_device", "file_sha256", "build_model"]
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +266,27 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     return dev
 
 
+def model_path(source: str | os.PathLike | None = None) -> Path:
+    """The file ``load_model(source)`` reads: ``source`` itself, or the built-in model of that name
+    (file stem in the package's weights folder, or ``"ldcsr-compact-rsscn7"`` = the default), or
+    for None the default model.  The path need not exist (``load_model`` says so)."""
+    if source is None:
+        path = default_model_path()
+        if not path.is_file():
+            raise CheckpointError(
+                "no default model is shipped in this installation (expected "
+                f"{path}); pass the path of a checkpoint, e.g. the authors' official .ckpt")
+        return path
+    path = Path(source)
+    builtin = default_model_path().parent / f"{path.name}.safetensors"
+    if not path.exists() and path.name == str(source):
+        if builtin.is_file():
+            return builtin  # a built-in model by name
+        if path.name in DEFAULT_ALIASES:
+            return default_model_path()
+    return path
+
+
 def default_model_path() -> Path:
     return Path(str(resources.files("ldcsr_core") / "weights" / DEFAULT_WEIGHTS))
 
@@ -323,20 +344,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         dt = resolve_dtype(dtype, dev, float32_only=with_encoder)
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    if source is None:
-        path = default_model_path()
-        if not path.is_file():
-            raise CheckpointError(
-                "no default model is shipped in this installation (expected "
-                f"{path}); pass the path of a checkpoint, e.g. the authors' official .ckpt")
-    else:
-        path = Path(source)
-        builtin = default_model_path().parent / f"{path.name}.safetensors"
-        if not path.exists() and path.name == str(source):
-            if builtin.is_file():
-                path = builtin  # a built-in model by name
-            elif path.name in DEFAULT_ALIASES:
-                path = default_model_path()
+    path = model_path(source)
     raw, meta = read_state_dict(path)
     if meta.get("format") == FORMAT_TAG:
         cfg = config or ModelConfig.from_json(meta["config"])

@@ -106,6 +106,28 @@ def _truncated(tmp, model):
     return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
 
 
+def _truncated_png(tmp, model):
+    # GDAL reads a damaged PNG whole without an error (and different garbage each time)
+    data = np.random.default_rng(2).integers(0, 256, (3, 96, 96)).astype(np.uint8)
+    good = tmp / "whole.png"
+    with rasterio.open(good, "w", driver="PNG", width=96, height=96, count=3, dtype="uint8") as ds:
+        ds.write(data)
+    raw = good.read_bytes()
+    good.unlink()
+    src = tmp / "cut.png"
+    src.write_bytes(raw[: len(raw) // 2])
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+
+
+def _undeclared_fill(tmp, model):
+    # a float DEM whose corner holds float32's minimum, not declared as nodata: the stretch would
+    # squeeze the terrain into one grey level (before: -2e36..0 m written, exit 0)
+    dem = (np.add.outer(np.arange(48), np.arange(48)) * 4 + 300).astype(np.float32)[None]
+    dem[:, :16, :16] = np.finfo(np.float32).min
+    src = write_tif(tmp / "dem.tif", dem, dtype="float32")
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+
+
 def _vrt_missing_source(tmp, model):
     src = vrt(tmp / "scene.vrt", "gone.tif", 64)
     return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
@@ -179,6 +201,8 @@ CASES = {
                                                            "TiB uncompressed", "free")),
     "truncated GeoTIFF": Case(_truncated, 5, ("trunc.tif is truncated or damaged",
                                               "could not read tile")),
+    "truncated PNG": Case(_truncated_png, 5, ("cut.png is truncated or damaged",)),
+    "undeclared fill value": Case(_undeclared_fill, 3, ("band 1", "-3.403e+38", "nodata")),
     "VRT with a missing source": Case(_vrt_missing_source, 5, ("scene.vrt", "gone.tif")),
     "stale output of another source": Case(_stale_other_source, 4, ("another request", "out.tif",
                                                                     "--overwrite"),

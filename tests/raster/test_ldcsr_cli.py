@@ -134,6 +134,19 @@ def test_bad_model_file(gray, tmp_path):
     assert not (tmp_path / "o.tif").exists()
 
 
+def test_model_by_built_in_name_as_ldcsr_models_says(gray, tmp_path):
+    r = run("models")
+    assert "load:    --model ldcsr-compact-rsscn7-v1" in r.output, r.output
+    out = tmp_path / "o.tif"
+    r = run("upscale", gray, "-o", out, "-s", 2, "--mode", "fast", "--device", "cpu",
+            "--model", "ldcsr-compact-rsscn7-v1")
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out) as d:
+        assert "v1" in d.tags()["LDCSR_MODEL"] or "rsscn7" in d.tags()["LDCSR_MODEL"]
+    r = run("upscale", gray, "-o", tmp_path / "p.tif", "-s", 2, "--model", "no-such-model")
+    assert_clean_error(r, "neither a checkpoint file nor a built-in model", code=2)
+
+
 def test_batch_folder_resume_and_summary(rasters, tiny_model_file, tmp_path):
     inp = tmp_path / "in"
     inp.mkdir()
@@ -172,6 +185,20 @@ def test_batch_reports_bad_files_and_fails(rasters, tiny_model_file, tmp_path):
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "2 inputs: 1 written, 0 skipped, 1 failed" in r.output
     assert sorted(p.name for p in out.iterdir()) == ["gray_sr.tif"]
+
+
+def test_a_name_that_is_not_utf8_fails_alone_in_its_batch(rasters, tiny_model_file, tmp_path):
+    import os
+    import shutil
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    shutil.copy(rasters["gray"], inp / "ok.tif")
+    shutil.copy(rasters["gray"], inp / os.fsdecode(b"caf\xe9.tif"))  # Latin-1 name: GDAL cannot take it
+    r = run("upscale", inp, "-o", out, "-s", 2, "--mode", "fast", "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    assert "not valid UTF-8" in r.output and "1 written, 0 skipped, 1 failed" in r.output, r.output
+    assert [p.name for p in out.iterdir()] == ["ok_sr.tif"]
 
 
 def test_info(rasters):

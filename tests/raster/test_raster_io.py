@@ -79,6 +79,44 @@ def test_target_resolution_needs_projected_crs(tmp_path):
         lio.scale_for_resolution(ginfo, 0.5)
 
 
+def test_pixel_size_of_rotated_grids_and_local_metric_crs(tmp_path):
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    data = np.zeros((1, 10, 10))
+    rot30 = Affine.translation(600000.0, 5340000.0) * Affine.rotation(30) * Affine.scale(10.0, -10.0)
+    rot90 = Affine(0.0, 10.0, 600000.0, 10.0, 0.0, 5340000.0)
+    for name, t in (("rot30", rot30), ("rot90", rot90)):
+        p = write_tif(tmp_path / f"{name}.tif", data, dtype="uint8", transform=t)
+        with rasterio.open(p) as ds:
+            info = lio.raster_info(ds)
+        np.testing.assert_allclose(info.res, (10.0, 10.0))  # not |a|, |e| (8.66 or 0)
+        np.testing.assert_allclose(lio.scale_for_resolution(info, 5.0), (2.0, 2.0))
+    local = CRS.from_wkt('LOCAL_CS["site grid",LOCAL_DATUM["site",0],UNIT["metre",1],'
+                         'AXIS["X",EAST],AXIS["Y",NORTH]]')
+    p = write_tif(tmp_path / "local.tif", data, dtype="uint8", crs=local)
+    with rasterio.open(p) as ds:
+        info = lio.raster_info(ds)
+    assert info.units == "metre" and not info.is_geographic
+    assert lio.scale_for_resolution(info, 5.0) == (2.0, 2.0)
+
+
+def test_damaged_png_and_devices_are_refused(tmp_path):
+    good = tmp_path / "good.png"
+    data = np.random.default_rng(3).integers(0, 256, (3, 80, 80)).astype(np.uint8)
+    with rasterio.open(good, "w", driver="PNG", width=80, height=80, count=3, dtype="uint8") as ds:
+        ds.write(data)
+    with lio.open_raster(good) as ds:
+        np.testing.assert_array_equal(ds.read(), data)
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(RasterIOError, match="cut.png is truncated or damaged"):
+        lio.open_raster(cut)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(RasterIOError, match="not a regular file"):
+            lio.open_raster("/dev/zero")
+
+
 def test_open_raster_errors_are_os_errors(tmp_path):
     with pytest.raises(RasterIOError, match="not found") as ei:
         lio.open_raster(tmp_path / "nope.tif")

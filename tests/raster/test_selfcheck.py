@@ -199,3 +199,18 @@ def test_large_raster_is_sampled_window_by_window(tiny_model_file, file_model, t
     assert [{"x": w.box[1], "y": w.box[0], "width": 48, "height": 48} for w in ref.windows] == d["windows"]
     assert d["psnr_model"] == pytest.approx(ref.psnr_model, rel=1e-12)
     assert d["ssim_bicubic"] == pytest.approx(ref.ssim_bicubic, rel=1e-12)
+
+
+def test_json_of_a_flat_scene_is_standard_json(tiny_model_file, tmp_path):
+    flat = tmp_path / "flat.png"
+    Image.fromarray(np.full((48, 48, 3), 123, np.uint8)).save(flat)
+    out = tmp_path / "q.json"
+    r = run("selfcheck", flat, "-s", 2, "--mode", "fast", "--model", tiny_model_file, "--device", "cpu",
+            "--json", out)
+    assert r.exit_code == 0, r.output
+
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+
+    data = json.loads(out.read_text(), parse_constant=refuse)  # no Infinity / NaN
+    assert data[0]["psnr_bicubic"] is None  # bicubic of a flat scene is exact: inf dB, written as null

@@ -94,6 +94,29 @@ def test_clear_errors(rasters, tiny_model_file, tiny_model, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_batch_never_writes_a_spread_file_over_one_of_its_inputs(rasters, tiny_model_file, tmp_path):
+    import hashlib
+    import shutil
+    ins, out = tmp_path / "in", tmp_path / "out"
+    ins.mkdir()
+    out.mkdir()
+    shutil.copy(rasters["rgba"], ins / "a.tif")
+    victim = out / "a_sr_spread.tif"  # another input, where a.tif's spread would go
+    shutil.copy(rasters["uint16_nodata"], victim)
+    digest = hashlib.sha256(victim.read_bytes()).hexdigest()
+    r = run("upscale", ins / "a.tif", victim, "-o", out, "--scale", 2, "--samples", 2, "--overwrite",
+            "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 2 and "spread output path is an input file" in r.output, r.output
+    assert hashlib.sha256(victim.read_bytes()).hexdigest() == digest
+    assert sorted(p.name for p in out.iterdir()) == ["a_sr_spread.tif"]  # nothing written
+
+
+def test_spread_out_must_be_a_file_name(rasters, tiny_model_file, tmp_path):
+    r = run("upscale", rasters["rgba"], "-o", tmp_path / "o.tif", "--scale", 2, "--samples", 2,
+            "--spread-out", tmp_path / "s.png", "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 2 and "ending in .tif or .tiff" in r.output and "folder" not in r.output, r.output
+
+
 def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path, monkeypatch):
     """SampledRunner wraps any runner: K seeds on a Dask cluster = the single-process files."""
     monkeypatch.setattr(tiny_model, "tile_max", 64)  # diffusion windows of 64 px: several tiles

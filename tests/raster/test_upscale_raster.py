@@ -192,6 +192,30 @@ def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):
         _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True, seed=1)
 
 
+def test_per_band_nodata_of_a_vrt_is_kept_for_every_band(tmp_path, tiny_model):
+    from .conftest import write_tif
+    data = np.random.default_rng(4).integers(10, 250, (3, 48, 48)).astype(np.uint8)
+    data[0, :8, :8] = 1   # band 1's nodata
+    data[1, -8:, -8:] = 2  # band 2's nodata: another value (a VRT can say so, a GeoTIFF cannot)
+    write_tif(tmp_path / "src.tif", data, dtype="uint8")
+    bands = "".join(
+        f'<VRTRasterBand dataType="Byte" band="{b}"><NoDataValue>{b}</NoDataValue><SimpleSource>'
+        f'<SourceFilename relativeToVRT="1">src.tif</SourceFilename><SourceBand>{b}</SourceBand>'
+        f'</SimpleSource></VRTRasterBand>' for b in (1, 2, 3))
+    vrt = tmp_path / "pb.vrt"
+    vrt.write_text(f'<VRTDataset rasterXSize="48" rasterYSize="48"><SRS>EPSG:32633</SRS>'
+                   f'<GeoTransform>600000, 10, 0, 5340000, 0, -10</GeoTransform>{bands}</VRTDataset>')
+    out = tmp_path / "o.tif"
+    upscale_raster(vrt, out, model=tiny_model, scale=2, options=UpscaleOptions(mode="fast"))
+    with rasterio.open(out) as ds:
+        assert ds.nodata == 1  # one value for all bands in a GeoTIFF
+        o = ds.read()
+        masks = ds.read_masks()
+    assert (o[0, :16, :16] == 1).all() and (o[1, -16:, -16:] == 1).all()  # both bands' holes marked
+    assert (masks[1, -16:, -16:] == 0).all() and masks[1, :-16].all()
+    assert (o[1, :-16] != 1).all() and (o[2] != 1).all()  # valid pixels never read as nodata
+
+
 def test_gdal_mask_band_is_restored(tmp_path, tiny_model):
     from .conftest import smooth_field, write_tif
 

@@ -14,7 +14,7 @@ import click
 from ..rules import MAX_SCALE, MIN_TILE_IN, MODES
 
 __all__ = [
-    "PairType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "ModelType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "model_run_opts",
 ]
@@ -44,6 +44,8 @@ class PairType(click.ParamType):
         except ValueError:
             self.fail(f"{self.what} must be a number, got {value!r}", param, ctx)
         for v in vals:
+            if not math.isfinite(v):
+                self.fail(f"{self.what} must be a finite number, got {value!r}", param, ctx)
             too_low = v <= self.minimum if self.exclusive_min else v < self.minimum
             if not math.isfinite(v) or too_low or v > self.maximum:
                 lo = "> " if self.exclusive_min else ">= "
@@ -53,6 +55,28 @@ class PairType(click.ParamType):
         return vals if len(vals) == 2 else (vals[0], vals[0])
 
 
+class ModelType(click.ParamType):
+    """A checkpoint file, or the name of a built-in model (``ldcsr models``), checked up front;
+    names stay names, so that Dask workers find the model in their own installation."""
+
+    name = "FILE|NAME"
+
+    def convert(self, value, param, ctx):
+        from ..checkpoints import model_path
+
+        if isinstance(value, Path):
+            return value
+        path = model_path(value)
+        if path.is_dir():
+            self.fail(f"{value!r} is a directory, not a checkpoint file", param, ctx)
+        if not path.is_file():
+            if Path(value).suffix or Path(value).name != str(value):  # a path, not a name
+                self.fail(f"checkpoint file {value!r} does not exist", param, ctx)
+            self.fail(f"{value!r} is neither a checkpoint file nor a built-in model "
+                      "(`ldcsr models` lists them)", param, ctx)
+        return value if path != Path(value) else path
+
+
 scale_opt = click.option(
     "--scale", "-s", type=PairType("scale", minimum=1.0, maximum=MAX_SCALE), default=None,
     help=f"Upscaling factor, one value or per axis 'X,Y' (each > 1 and <= {MAX_SCALE:g}; "
@@ -60,13 +84,14 @@ scale_opt = click.option(
 )
 target_resolution_opt = click.option(
     "--target-resolution", "-r", type=PairType("target resolution"), default=None,
-    metavar="METRES[,METRES]",
-    help="Output pixel size in metres ('X,Y' per axis); needs a projected CRS.",
+    metavar="SIZE[,SIZE]",
+    help="Output pixel size in the CRS's units, metres for most projected CRSs ('X,Y' per axis; "
+         "`ldcsr info` shows the units); needs a projected or local CRS, not degrees.",
 )
 model_opt = click.option(
-    "--model", "-m", "model_path", default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Checkpoint: an official .ckpt or an ldcsr .safetensors (default: the shipped model).",
+    "--model", "-m", "model_path", default=None, type=ModelType(),
+    help="Checkpoint: an official .ckpt or an ldcsr .safetensors, or the name of a built-in model "
+         "(`ldcsr models`; default: the shipped model).",
 )
 mode_opt = click.option(
     "--mode", type=click.Choice(list(MODES)), default="diffusion", show_default=True,

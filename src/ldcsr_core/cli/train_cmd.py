@@ -146,7 +146,7 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
 @click.command("evaluate")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--scales", default="2,2.5,3,4,6,8", show_default=True, help="Comma-separated scale factors.")
-@click.option("--model", "-m", "model_name", default=None,
+@click.option("--model", "-m", "model_name", default=None, type=opt.ModelType(),
               help="Checkpoint (.ckpt or .safetensors) or the name of a built-in model; default: the shipped model.")
 @click.option("--mode", type=click.Choice(list(opt.MODES)), default="fast", show_default=True,
               help="'fast': one deterministic decode; 'diffusion': the seeded 4-step sampler.")

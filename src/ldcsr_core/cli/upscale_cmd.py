@@ -42,11 +42,11 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
     return files, batch
 
 
-def _check_geotiff_name(path: Path, hint: str) -> None:
+def _check_geotiff_name(path: Path, hint: str, *, folder_ok: bool = True) -> None:
     if path.suffix.lower() not in GEOTIFF_SUFFIXES:
         raise click.BadParameter(
             f"{path} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending in .tif or "
-            ".tiff (or an existing folder)", param_hint=hint)
+            ".tiff" + (" (or an existing folder)" if folder_ok else ""), param_hint=hint)
 
 
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
@@ -72,8 +72,12 @@ def _output_name(src: Path) -> str:
     return f"{src.stem}_sr.tif"
 
 
-def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=()) -> list[tuple[Path, Path]]:
+def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, spread: bool = False,
+                  spread_out: Path | None = None) -> list[tuple[Path, Path]]:
+    """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
+    file: ``spread_out`` or NAME_spread.tif) is an input or another input's output."""
     from ..geo.raster_io import same_file
+    from ..geo.sampling import default_spread_path
 
     for d in folders:  # outputs would become inputs of the next (resumed) run
         if same_file(d, output):
@@ -92,14 +96,19 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=()) -> l
         pairs = [(files[0], output)]
     seen: dict[Path, Path] = {}
     for src, dst in pairs:
-        for other in files:
-            if same_file(other, dst):
-                raise click.BadParameter(f"output path is an input file: {dst}", param_hint="'-o'")
-        key = dst.resolve()
-        if key in seen:
-            raise click.BadParameter(
-                f"{seen[key].name} and {src.name} would both be written to {dst}", param_hint="'IN'")
-        seen[key] = src
+        written = [(dst, "output")]
+        if spread:
+            written.append((spread_out or default_spread_path(dst), "spread output"))
+        for path, what in written:
+            for other in files:
+                if same_file(other, path):
+                    raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
+                                             "overwritten)", param_hint="'-o'")
+            key = path.resolve()
+            if key in seen:
+                raise click.BadParameter(
+                    f"{seen[key].name} and {src.name} would both be written to {path}", param_hint="'IN'")
+            seen[key] = src
     return pairs
 
 
@@ -174,8 +183,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     files, batch = _expand_inputs(inputs)
     output = _output_arg(output_arg, single=not batch)
     if spread_out is not None:
-        _check_geotiff_name(spread_out, "'--spread-out'")
-    pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()])
+        _check_geotiff_name(spread_out, "'--spread-out'", folder_ok=False)
+    pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()], spread=samples > 1,
+                          spread_out=spread_out)
     if samples > 1 and mode != "diffusion":
         raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
                                  "so every sample is the same image", param_hint="'--samples'")

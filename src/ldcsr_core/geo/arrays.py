@@ -53,8 +53,10 @@ class GeoArray:
 
     @property
     def res(self) -> tuple[float, float]:
-        """``(x, y)`` pixel size in CRS units (of an unrotated grid)."""
-        return abs(self.transform.a), abs(self.transform.e)
+        """``(x, y)`` pixel size in CRS units (along the pixel edges, also of a rotated grid)."""
+        from .raster_io import pixel_size
+
+        return pixel_size(self.transform)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

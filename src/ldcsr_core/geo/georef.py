@@ -103,11 +103,16 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
         raise InputError(
             f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead"
         )
-    if not info.is_projected:
+    if info.is_geographic:
         raise InputError(
             f"{info.path} is in a geographic CRS ({info.crs}, pixel size in degrees): "
             "a target resolution needs a projected CRS in metres; give a scale instead, or "
             "reproject first (e.g. gdalwarp -t_srs EPSG:32633)"
+        )
+    if not info.is_projected and not info.units:
+        raise InputError(
+            f"{info.path}: the units of its CRS ({info.crs}) are unknown, so its pixel size is "
+            "too: give a scale instead"
         )
     xres, yres = info.res
     if tx >= xres or ty >= yres:

@@ -273,6 +273,23 @@ class Stretch:
         return {"lo": list(self.lo), "hi": list(self.hi), "dtype": self.dtype}
 
 
+#: Float values this large are fill values, not measurements (float32's extremes are ±3.4e38).
+FILL_MAGNITUDE = 1e30
+
+
+def _check_span(band: int, lo: float, hi: float) -> None:
+    """:class:`InputError` for a float band whose stretch reaches fill-value magnitudes: an
+    undeclared nodata value (e.g. -3.4e38) would squeeze every real value into one grey level,
+    or overflow to NaN."""
+    with np.errstate(over="ignore"):
+        span = np.float32(hi) - np.float32(lo)
+    if max(abs(lo), abs(hi)) >= FILL_MAGNITUDE or not np.isfinite(span):
+        raise InputError(
+            f"band {band + 1}: its values reach {lo:.4g} … {hi:.4g}, magnitudes no measurement has; "
+            "probably a fill value that the file does not declare as nodata. Declare it (e.g. "
+            "gdal_edit.py -a_nodata <value> FILE) and run again")
+
+
 def compute_stretch(
     sample: np.ndarray,
     valid: np.ndarray,
@@ -315,6 +332,8 @@ def compute_stretch(
                 lo, hi = (float(x) for x in np.percentile(v.astype(np.float64), percentiles))
         if not hi > lo:  # constant band: centre it so it maps back to itself
             hi = lo + (1.0 if dt.kind in "ui" else max(abs(lo) * 1e-6, 1e-6))
+        if dt.kind == "f" and not use_dtype:
+            _check_span(b, lo, hi)
         los.append(lo)
         his.append(hi)
     return Stretch(tuple(los), tuple(his), dt.name)
@@ -327,23 +346,26 @@ def compute_stretch(
 
 def valid_mask(
     bands_hw: np.ndarray,
-    nodata: float | None = None,
+    nodata: float | Sequence[float | None] | None = None,
     *,
     alpha: Sequence[int] = (),
     dataset_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-band validity ``(bands, h, w)`` bool: not nodata, not NaN, alpha > 0, dataset mask > 0.
 
-    ``nodata`` is the band's nodata value (``nan`` allowed); NaN pixels of float bands are always
-    invalid. Alpha bands and a GDAL per-dataset mask invalidate every band of a pixel.
+    ``nodata`` is the bands' nodata value, or one per band (``rasterio``'s ``nodatavals``; ``nan``
+    and None allowed); NaN pixels of float bands are always invalid. Alpha bands and a GDAL
+    per-dataset mask invalidate every band of a pixel.
     """
     data = bands_hw
     if data.dtype.kind == "f":
         valid = np.isfinite(data)
     else:
         valid = np.ones(data.shape, bool)
-    if nodata is not None and not np.isnan(nodata):
-        valid &= data != float(nodata)
+    per_band = list(nodata) if isinstance(nodata, (list, tuple)) else [nodata] * data.shape[0]
+    for b, nd in enumerate(per_band):
+        if nd is not None and not np.isnan(nd):
+            valid[b] &= data[b] != float(nd)
     common = None
     for a in alpha:
         m = data[a] > 0

@@ -53,6 +53,7 @@ __all__ = [
     "read_raster",
     "write_raster",
     "raster_info",
+    "pixel_size",
     "scale_for_resolution",
     "scaled_transform",
     "output_profile",
@@ -138,6 +139,8 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
         raise RasterIOError(errno.ENOENT, f"input not found: {p}")
     if p.is_dir():
         raise RasterIOError(errno.EISDIR, f"input is a folder, not a raster file: {p}")
+    if not p.is_file():
+        raise RasterIOError(errno.EIO, f"input is not a regular file (a device, a pipe or a socket): {p}")
     if p.stat().st_size == 0:
         raise RasterIOError(errno.EIO, f"input is an empty file (0 bytes): {p}")
     if not os.access(p, os.R_OK):
@@ -148,10 +151,14 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
     except RasterioError as e:
         raise RasterIOError(errno.EIO, f"cannot read {p} as a raster (not a raster, or truncated "
                             f"or damaged): {cause_line(e)}") from None
+    except UnicodeError:  # GDAL takes UTF-8 names; a name in another encoding cannot be passed on
+        raise RasterIOError(errno.EINVAL, f"cannot open {str(p)!r}: its name is not valid UTF-8 "
+                            "(rename the file)") from None
     try:
         check_dataset(src, p)
+        _check_decodes(src)
         kind = palette_expansion(src, p) if expand_palette else None
-    except InputError:
+    except (InputError, RasterIOError):
         src.close()
         raise
     if kind is None:
@@ -161,6 +168,18 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
     ds = open_expanded(p, kind)
     ds.source_driver = driver
     return ds
+
+
+def _check_decodes(src) -> None:
+    """A damaged PNG reads as the whole image without any error (GDAL's whole-image path ignores
+    libpng's), with different garbage on each read; a window read reports it.  Reading the last row
+    decodes every row once, so a damaged PNG is refused here rather than super-resolved."""
+    if src.driver != "PNG":
+        return
+    from rasterio.windows import Window
+
+    with read_errors(src):
+        src.read(1, window=Window(0, src.height - 1, src.width, 1))
 
 
 def check_dataset(src, name=None) -> None:
@@ -205,7 +224,8 @@ def window_in_shape(window, shape: tuple[int, int], what: str = "raster") -> tup
     except (TypeError, ValueError):
         raise InputError(f"window must be (row_off, col_off, height, width), got {window!r}") from None
     if y0 < 0 or x0 < 0 or h < 1 or w < 1 or y0 + h > H or x0 + w > W:
-        raise InputError(f"window {(y0, x0, h, w)} is not inside the {H}×{W} {what}")
+        raise InputError(f"window (row_off, col_off, height, width) = {(y0, x0, h, w)} is not inside the "
+                         f"{what} of {H} rows × {W} columns")
     return y0, x0, h, w
 
 
@@ -257,14 +277,25 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
     return Path(path)
 
 
+def pixel_size(transform) -> tuple[float, float]:
+    """``(x, y)`` pixel size of a geotransform: the lengths of its column and row steps, so a
+    rotated or sheared grid's pixels are measured along their own edges."""
+    t = transform
+    return float(np.hypot(t.a, t.d)), float(np.hypot(t.b, t.e))
+
+
 def raster_info(src) -> RasterInfo:
     """Summarise an open dataset."""
     crs = src.crs
     units = None
     if crs is not None:
         try:
-            units = crs.linear_units if crs.is_projected else "degree"
-        except Exception:  # pragma: no cover - exotic CRS
+            units = "degree" if crs.is_geographic else crs.linear_units
+            if units in ("unknown", "", None) and not crs.is_projected:
+                units = crs.units_factor[0]  # a local (engineering) CRS: units, no projection
+        except Exception:  # exotic CRS
+            units = None
+        if units in ("unknown", ""):
             units = None
     return RasterInfo(
         path=str(src.name),
@@ -276,7 +307,7 @@ def raster_info(src) -> RasterInfo:
         crs=crs.to_string() if crs is not None else None,
         is_projected=bool(crs is not None and crs.is_projected),
         is_geographic=bool(crs is not None and crs.is_geographic),
-        res=(abs(src.transform.a), abs(src.transform.e)),
+        res=pixel_size(src.transform),
         units=units,
         nodata=src.nodata,
         colorinterp=tuple(ci.name for ci in src.colorinterp),

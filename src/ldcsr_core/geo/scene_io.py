@@ -11,12 +11,15 @@ source's units.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
 
 from . import raster_io as rio_io
 from . import radiometry as rad
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SceneReader", "RasterSink", "ArrayWriter"]
 
@@ -44,7 +47,11 @@ class SceneReader:
         self.info = rio_io.raster_info(src)
         self.oy, self.ox, self.height, self.width = rio_io.check_window(src, window)
         self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands)
-        self.nodata = src.nodata
+        self.nodata = src.nodata  # the output's one nodata value (a GeoTIFF has one for all bands)
+        self.band_nodata = tuple(src.nodatavals)  # the input's, per band (a VRT may differ by band)
+        if self.nodata is None and any(v is not None for v in self.band_nodata):
+            log.warning("%s: band 1 has no nodata value but other bands do; their nodata pixels are read "
+                        "as invalid, but the output cannot mark them (it has no nodata value)", src.name)
         self.dtype = np.dtype(src.dtypes[0])
         self.use_dataset_mask = self.info.has_dataset_mask
         self._strip_key: tuple[int, int] | None = None
@@ -64,12 +71,12 @@ class SceneReader:
     def may_have_invalid(self) -> bool:
         """Whether any pixel can be invalid (nodata, NaN, alpha, mask); if not, masks are skipped."""
         return (
-            self.nodata is not None or self.dtype.kind == "f" or bool(self.plan.alpha)
+            any(v is not None for v in self.band_nodata) or self.dtype.kind == "f" or bool(self.plan.alpha)
             or self.use_dataset_mask
         )
 
     def _valid(self, data: np.ndarray, dmask: np.ndarray | None) -> np.ndarray:
-        return rad.valid_mask(data, self.nodata, alpha=self.plan.alpha, dataset_mask=dmask)
+        return rad.valid_mask(data, self.band_nodata, alpha=self.plan.alpha, dataset_mask=dmask)
 
     def dataset_mask(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
         with self._io, rio_io.read_errors(self.src):
