@@ -170,6 +170,14 @@ def _same_request_resumes(tmp, model):
     return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model], out
 
 
+def _fast_other_seed_resumes(tmp, model):
+    # fast mode ignores the seed: another --seed is the same request
+    a = noise_tif(tmp / "a.tif", 32, seed=1)
+    out = tmp / "out.tif"
+    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    return ["upscale", a, "-o", out, "-s", 2, *FAST, "--seed", 7, "--model", model], out
+
+
 def _empty_output(tmp, model):
     return ["upscale", noise_tif(tmp / "a.tif", 32), "-o", "", "-s", 2, *FAST], None
 
@@ -213,6 +221,8 @@ CASES = {
                                             keeps_output=True),
     "stale output of a changed source": Case(_stale_source_changed, 4, ("another request",),
                                              keeps_output=True),
+    "fast mode, another --seed, is skipped": Case(_fast_other_seed_resumes, 0, ("1 skipped",),
+                                                  keeps_output=True, quiet=False),
     "same request is skipped": Case(_same_request_resumes, 0, ("complete output already there",
                                                                "1 skipped"),
                                     keeps_output=True, quiet=False),

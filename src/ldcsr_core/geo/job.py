@@ -153,8 +153,8 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
 def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,
                         out_shape: tuple[int, int]) -> str:
     """SHA-256 of everything that makes a file output what it is: the source (resolved path, size,
-    modification time), the weights, and every option that changes pixels (mode, seed, samples,
-    tile, bands, stretch, the requested scale or size). Written as the ``LDCSR_JOB`` tag; a resumed
+    modification time), the weights, and every option that changes pixels (mode, the seed in
+    diffusion mode, samples, tile, bands, stretch, the requested scale or size). Written as the ``LDCSR_JOB`` tag; a resumed
     run skips an existing output only when its fingerprint is the same."""
     import hashlib
 
@@ -163,7 +163,9 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
     ident = {
         "source": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
         "weights": str(getattr(model, "weights_sha256", None) or "unknown"), "dtype": model_dtype(model),
-        "mode": options.mode, "seed": int(options.seed), "samples": int(options.samples),
+        # fast mode is deterministic: its seed changes no pixel (0, the default, as before)
+        "mode": options.mode, "seed": int(options.seed) if options.mode == "diffusion" else 0,
+        "samples": int(options.samples),
         "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
         "request": {k: v for k, v in request.items() if v is not None},
         "out_shape": [int(v) for v in out_shape],
