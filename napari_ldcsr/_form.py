@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from ldcsr_core.rules import MAX_SCALE, MODES
+from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN, MODES
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
 from . import _geometry as geo
@@ -22,6 +22,7 @@ __all__ = ["RunSettings", "SettingsForm", "MODE_LABELS", "DEFAULT_MODEL", "LOAD_
            "ask_checkpoint_path"]
 
 SCALE_MIN = 1.0
+TYPED_SCALE_MAX = 100.0  # the scale box takes 0…this, so that out-of-range scales can be reported
 MODE_LABELS = {"diffusion": "diffusion", "fast": "fast preview"}
 DEFAULT_MODEL = "Built-in default"
 LOAD_CHECKPOINT = "Load checkpoint…"
@@ -80,6 +81,16 @@ def layer_pixel_size(layer) -> tuple[float, str] | None:
     return float(np.mean(md["pixel_size"])), str(_UNITS.get(str(units).lower(), units))
 
 
+def in_range_scale(scale: float, what: str) -> float:
+    """``scale`` clamped to SCALE_MIN…MAX_SCALE; an out-of-range one is reported (``what``: the
+    typed value, e.g. "Scale 9.5")."""
+    clamped = min(max(scale, SCALE_MIN), MAX_SCALE)
+    if clamped != scale:
+        notify("warning", f"{what} is out of range: LDCSR scales between {SCALE_MIN:.2f} and "
+                          f"{MAX_SCALE:.2f}. Using {clamped:.2f}.")
+    return clamped
+
+
 class SettingsForm:
     """Pickers and boxes for a run (magicgui): ``main`` is always shown, ``advanced`` collapses.
 
@@ -96,7 +107,7 @@ class SettingsForm:
                               choices=lambda _w: image_layers(self.viewer),
                               tooltip="Image layer to super-resolve")
         # The box accepts any typed value, so that an out-of-range one can be reported and clamped.
-        self.scale = FloatSpinBox(label="Scale ×", value=2.0, min=0.0, max=100.0, step=0.1,
+        self.scale = FloatSpinBox(label="Scale ×", value=2.0, min=0.0, max=TYPED_SCALE_MAX, step=0.1,
                                   tooltip=f"Super-resolution factor ({SCALE_MIN:.2f}-{MAX_SCALE:.2f}); "
                                           "the output covers the same area")
         self.pixel = FloatSpinBox(label="Output pixel", value=0.0, min=0.0, max=0.0,
@@ -127,7 +138,7 @@ class SettingsForm:
         self.bands = LineEdit(label="Bands (R,G,B)", value="",
                               tooltip="Multi-band files: 1-based bands fed to the model as its RGB triplet, "
                                       "e.g. 4,3,2 (as `ldcsr upscale --bands`); empty = the first three")
-        for box in (self.scale, self.pixel):
+        for box in (self.scale, self.pixel, self.tile):  # a typed value counts when it is complete
             box.native.setKeyboardTracking(False)
         self.scale.native.setDecimals(2)
         self.tile.native.setSpecialValueText("auto")
@@ -139,6 +150,7 @@ class SettingsForm:
         self.layer.changed.connect(self._sync_pixel)
         self.scale.changed.connect(self._on_scale)
         self.pixel.changed.connect(self._on_pixel)
+        self.tile.changed.connect(self._on_tile)
         self.model.changed.connect(self._on_model)
         self.region.changed.connect(self._sync_enabled)
         self._sync_pixel()
@@ -164,36 +176,48 @@ class SettingsForm:
                 px, units = ps
                 box.native.setSpecialValueText("")
                 box.native.setDecimals(max(2, 3 - int(np.floor(np.log10(px / MAX_SCALE)))))
-                box.min, box.max = px / MAX_SCALE, px / SCALE_MIN
+                # any typed target is taken (as by the scale box), so that an out-of-range one is reported
+                box.min, box.max = 0.0, px * TYPED_SCALE_MAX
                 box.step = px / 100.0
                 box.native.setSuffix(f" {units}")
                 box.value = geo.output_pixel_size(px, self.scale.value)
                 box.enabled = True
 
     def _on_scale(self, value: float) -> None:
-        if not SCALE_MIN <= value <= MAX_SCALE:
-            clamped = min(max(value, SCALE_MIN), MAX_SCALE)
-            notify("warning", f"Scale {value:g} is out of range: LDCSR scales between {SCALE_MIN:.2f} and "
-                              f"{MAX_SCALE:.2f}. Using {clamped:.2f}.")
+        clamped = in_range_scale(value, f"Scale {value:g}")
+        if clamped != value:
             self.scale.value = clamped  # re-enters with the clamped value
             return
+        self._show_pixel()
+
+    def _on_pixel(self, value: float) -> None:
+        """A typed target pixel size: the scale follows (an out-of-range one is reported and
+        clamped), then the box shows the pixel size that scale really gives."""
+        ps = layer_pixel_size(self.layer.value)
+        if ps is None:
+            return
+        scale = geo.scale_for_pixel_size(ps[0], value) if value > 0 else float("inf")
+        self.scale.value = in_range_scale(scale, f"Output pixel {value:g} {ps[1]} (scale {scale:.2f})")
+        self._show_pixel()  # also when the scale box kept its value (its 2 decimals)
+
+    def _show_pixel(self) -> None:
+        """Show the output pixel size the current scale gives (georeferenced layers)."""
         ps = layer_pixel_size(self.layer.value)
         if ps is not None:
             with self.pixel.changed.blocked():
-                self.pixel.value = geo.output_pixel_size(ps[0], value)
+                self.pixel.value = geo.output_pixel_size(ps[0], self.scale.value)
 
-    def _on_pixel(self, value: float) -> None:
-        ps = layer_pixel_size(self.layer.value)
-        if ps is None or value <= 0:
-            return
-        scale = min(max(geo.scale_for_pixel_size(ps[0], value), SCALE_MIN), MAX_SCALE)
-        with self.scale.changed.blocked():
-            self.scale.value = scale
+    def _on_tile(self, value: int) -> None:
+        if 0 < value < MIN_TILE_IN:
+            notify("warning", f"Tile {value} is too small: tiles are at least {MIN_TILE_IN} input pixels "
+                              f"(0 = auto). Using {MIN_TILE_IN}.")
+            self.tile.value = MIN_TILE_IN
 
     @property
     def output_pixel_size(self) -> float | None:
         """Output pixel size for the current layer and scale (None if not georeferenced)."""
-        return float(self.pixel.value) if layer_pixel_size(self.layer.value) is not None else None
+        ps = layer_pixel_size(self.layer.value)
+        return None if ps is None else geo.output_pixel_size(ps[0], self.scale.value)
 
     # ------------------------------------------------------------------ model
     def _on_model(self, value: str) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "scale_for_pixel_size",
     "visible_world_box",
     "region_from_data_points",
+    "float32_slack",
     "world_bounds",
 ]
 
@@ -169,15 +170,17 @@ def visible_world_box(
     return np.stack([c - half, c + half])
 
 
-def region_from_data_points(points: np.ndarray, shape: Sequence[int]) -> Region | None:
+def region_from_data_points(points: np.ndarray, shape: Sequence[int], slack: float = 1e-6) -> Region | None:
     """Smallest pixel window covering data-coordinate ``points`` (N x 2, pixel centres), clipped.
 
-    Partially covered pixels are included; returns None when nothing overlaps the image.
+    Partially covered pixels are included; returns None when nothing overlaps the image. Points
+    within ``slack`` px of a pixel edge count as on it (their rounding error: float64 by default,
+    more for float32 points, see :func:`float32_slack`; at most a quarter pixel).
     """
     p = np.asarray(points, dtype=float).reshape(-1, 2) + 0.5  # -> pixel-edge coordinates
     if not np.all(np.isfinite(p)):
         return None
-    eps = 1e-6  # px: edges that fall on pixel boundaries (up to float error) do not grow the window
+    eps = min(max(slack, 1e-6), 0.25)  # px: edges on pixel boundaries (up to rounding) do not grow the window
     lo = np.floor(p.min(axis=0) + eps)
     hi = np.ceil(p.max(axis=0) - eps)
     lo = np.maximum(lo, 0)
@@ -185,6 +188,15 @@ def region_from_data_points(points: np.ndarray, shape: Sequence[int]) -> Region 
     if np.any(hi - lo < 1):
         return None
     return Region(int(lo[0]), int(lo[1]), int(hi[0] - lo[0]), int(hi[1] - lo[1]))
+
+
+def float32_slack(to_data: Callable[[np.ndarray], Sequence[float]], points: np.ndarray, ulps: int = 4) -> float:
+    """Data pixels that ``ulps`` float32 ulps of ``points`` (stored as float32, e.g. napari's Shapes
+    vertices) span once mapped by ``to_data``: their rounding error, relative to their magnitude."""
+    pts = np.asarray(points, dtype=float)
+    step = ulps * np.spacing(np.abs(pts).astype(np.float32)).astype(float)
+    return max((float(np.abs(np.subtract(to_data(p + d), to_data(p))).max()) for p, d in zip(pts, step)),
+               default=0.0)
 
 
 def world_bounds(

@@ -75,6 +75,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         self.checker = CheckRunner(self.models, self)  # *Check quality here* (napari_ldcsr/run/_selfcheck.py)
         self.adapter = AdaptRunner(self.models, self)  # *Adapt to this layer* (napari_ldcsr/run/_adapt.py)
         self._job: tuple[Any, JobSpec, ProgressiveResult] | None = None
+        self._source_gone: str | None = None  # why the running job was cancelled, if its source went
         self._t_tiles: float | None = None
         self._build_ui()
         self.tile = tile
@@ -155,7 +156,20 @@ class LdcsrWidget(TeardownMixin, QWidget):
             emitter = getattr(ev, name, None)
             if emitter is not None:
                 emitter.connect(self.reset_choices)
+        ev.removed.connect(self._on_layer_removed)
         self.reset_choices()
+
+    def _on_layer_removed(self, event) -> None:
+        """A source layer of the running job was removed: cancel the run at once (as Cancel does)
+        and remove its partial result."""
+        gone = event.value
+        if self._job is None or gone not in self._job[2].source.layers or not self.runner.cancel():
+            return
+        self._job[2].discard()
+        self._source_gone = f"'{gone.name}' was removed during the run"
+        self._set_status(f"{self._source_gone}; nothing was added.")
+        notify("warning", f"{self._source_gone}; the result was not added.")
+        self._update_enabled()
 
     def reset_choices(self, *_: Any) -> None:
         """Refresh the layer pickers from the viewer's layer list (napari also calls this)."""
@@ -188,7 +202,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
         return self.form.output_pixel_size
 
     def set_output_pixel_size(self, value: float) -> None:
-        """Type a target resolution: the scale follows."""
+        """Type a target resolution: the scale follows (an out-of-range one is reported and
+        clamped) and the box shows the pixel size that scale gives."""
         self.form.pixel.value = float(value)
 
     @property
@@ -208,7 +223,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
 
     @property
     def tile(self) -> int | None:
-        """Tile side in input pixels for the engine (None: the engine chooses)."""
+        """Tile side in input pixels for the engine (None: the engine chooses; a side below
+        ``MIN_TILE_IN`` is reported and raised to it)."""
         return int(self.form.tile.value) or None
 
     @tile.setter
@@ -290,6 +306,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
             self.set_compare(False)
         self._job = (layer, spec, ProgressiveResult(self.viewer, source, spec, opacity=self.compare.opacity))
         self._t_tiles = None
+        self._source_gone = None
         self.progress_bar.setRange(0, 0)  # busy until the first tile is done
         self._set_status(running_text(spec, source, cached=self.models.cached(spec.model_source) is not None))
         self.runner.start(source, spec)
@@ -395,8 +412,9 @@ class LdcsrWidget(TeardownMixin, QWidget):
 
     def _on_cancelled(self) -> None:
         self._job[2].discard()
-        self._set_status("Cancelled; nothing was added.")
-        notify("info", "LDCSR run cancelled; no layer was added.")
+        if self._source_gone is None:  # else said when the source went (``_on_layer_removed``)
+            self._set_status("Cancelled; nothing was added.")
+            notify("info", "LDCSR run cancelled; no layer was added.")
         self.runFinished.emit("cancelled")
 
     def _on_finished(self) -> None:

@@ -98,6 +98,7 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
     from ..run._job import model_info
+    from ..run._results import run_label
 
     model = model_of()
     md["ldcsr"] = {
@@ -110,6 +111,6 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
     }
     extra = {} if src.rgb else {"colormap": src.colormap}
     return viewer.add_image(
-        view.values.copy(), rgb=bool(src.rgb), name=f"{src.name} ×{view.step:g} (LDCSR, kept)",
+        view.values.copy(), rgb=bool(src.rgb), name=f"{src.name} ×{view.step:g} (LDCSR {run_label(mode, seed)}, kept)",
         metadata=md, contrast_limits=list(src.contrast_limits), gamma=src.gamma,
         blending=src.blending, **kwargs, **extra)

@@ -42,7 +42,9 @@ def unsupported_reason(layer) -> str | None:
         return f"'{layer.name}' has {layer.ndim} dimensions; the lens works on 2-D (grey or RGB) layers"
     if min(base.shape[:2]) < MIN_INPUT_SIDE:
         return f"'{layer.name}' is smaller than {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px"
-    return None
+    from ..run._job import unsupported_dtype  # the Run button's rule
+
+    return unsupported_dtype(layer)
 
 
 @dataclass

@@ -19,8 +19,8 @@ from .._geometry import Region
 
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
-    "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "plain_message",
-    "is_lazy_file_layer",
+    "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "unsupported_dtype",
+    "plain_message", "is_lazy_file_layer",
 ]
 
 ModelProvider = Callable[[str | None], Any]
@@ -88,6 +88,8 @@ def check_layer(layer, scale: float) -> str | None:
         return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
     if layer.multiscale and not is_lazy_file_layer(layer):
         return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
+    if (problem := unsupported_dtype(layer)) is not None:
+        return problem
     shape = layer.data.shape
     if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
         return f"'{layer.name}' has shape {tuple(shape)}; LDCSR works on 2-D grey or RGB(A) images."
@@ -98,6 +100,13 @@ def check_layer(layer, scale: float) -> str | None:
         return f"Scale {scale:g} is out of range; choose a scale between 1.00 and {MAX_SCALE:.2f}."
     if scale <= 1.0:
         return f"Scale {scale:.2f} would leave the image as it is; choose a scale above 1.00."
+    return None
+
+
+def unsupported_dtype(layer) -> str | None:
+    """Why the pixels of image ``layer`` cannot be super-resolved (a boolean mask), or None."""
+    if np.dtype(layer.data.dtype) == np.bool_:
+        return f"'{layer.name}' is a boolean (mask) layer; LDCSR super-resolves images, not masks."
     return None
 
 

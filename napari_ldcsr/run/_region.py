@@ -39,8 +39,13 @@ def shapes_region(layer, shapes) -> geo.Region | str:
     selected = sorted(shapes.selected_data)
     index = selected[-1] if selected else len(shapes.data) - 1
     verts = np.asarray(shapes.data[index], dtype=float)
-    pts = [layer.world_to_data(shapes.data_to_world(v))[-2:] for v in verts]
-    region = geo.region_from_data_points(np.array(pts), layer.data.shape[:2])
+
+    def to_data(v):
+        return layer.world_to_data(shapes.data_to_world(v))[-2:]
+
+    # napari keeps vertices as float32: one placed on a pixel edge comes back a few ulps off it
+    region = geo.region_from_data_points(np.array([to_data(v) for v in verts]), layer.data.shape[:2],
+                                         slack=geo.float32_slack(to_data, verts))
     return region or f"The rectangle in '{shapes.name}' does not overlap '{layer.name}'."
 
 

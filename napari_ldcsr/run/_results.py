@@ -15,9 +15,23 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import linear_part
 
-__all__ = ["LABELS", "result_kwargs", "RunLayers", "ProgressiveResult", "nearest_preview"]
+__all__ = ["run_label", "result_name", "result_kwargs", "RunLayers", "ProgressiveResult", "nearest_preview"]
 
-LABELS = {"ldcsr": "LDCSR", "bicubic": "bicubic"}
+
+def run_label(mode: str, seed: int, samples: int = 1) -> str:
+    """What a layer name says about a run: "fast", "diffusion, seed 7", "diffusion, seed 7, 3 samples"."""
+    if mode != "diffusion":
+        return mode
+    return f"diffusion, seed {seed}" + (f", {samples} samples" if samples > 1 else "")
+
+
+def result_name(src_name: str, spec: JobSpec, kind: str) -> str:
+    """The name of a run's ``kind`` layer ("ldcsr", "bicubic" or "spread") over ``src_name``:
+    "scene ×2.00 (LDCSR fast)", "scene ×2.00 (LDCSR diffusion, seed 7)", "scene ×2.00 (bicubic)",
+    "scene ×2.00 (LDCSR spread, diffusion, seed 7, 3 samples)"."""
+    run = run_label(spec.mode, spec.seed, spec.samples)
+    label = {"ldcsr": f"LDCSR {run}", "bicubic": "bicubic", "spread": f"LDCSR spread, {run}"}[kind]
+    return f"{src_name} ×{spec.scale:.2f} ({label})"
 
 
 def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None) -> dict:
@@ -25,7 +39,8 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
 
     Placement follows :func:`_geometry.result_placement` (rotate/shear/affine copied), display
     settings follow the source, and ``metadata`` keeps the georeferencing (transform and pixel
-    size of the finer grid) plus ``metadata["ldcsr"]`` (provenance; ``run_info`` is merged in).
+    size of the finer grid) plus ``metadata["ldcsr"]`` (provenance; ``run_info`` is merged in);
+    ``kind`` ("ldcsr", "bicubic" or "spread") names the layer (:func:`result_name`).
     """
     scale_out, translate_out = geo.result_placement(
         src.scale[-2:], src.translate[-2:], spec.region.shape, spec.out_shape,
@@ -39,7 +54,7 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
     md["ldcsr"] = dict(run_info or {}, kind=kind)
     kwargs = {
-        "name": f"{src.name} ×{spec.scale:.2f} ({LABELS[kind]})",
+        "name": result_name(src.name, spec, kind),
         "rgb": bool(src.rgb),
         "scale": scale_out,
         "translate": translate_out,
@@ -100,6 +115,7 @@ class ProgressiveResult:
     def __init__(self, viewer, source: LayerSource, spec: JobSpec, *, opacity: float = 1.0) -> None:
         self.viewer, self.source, self.spec, self.opacity = viewer, source, spec, opacity
         self.layers: list = []
+        self.names: list[str] = []  # the layers' names as created (the user may rename them)
         self.updates = 0
         self.final_rows = 0  # output rows [0, final_rows) hold final pixels
 
@@ -114,6 +130,7 @@ class ProgressiveResult:
             layer = self.viewer.add_image(pixels, **result_kwargs(src, self.spec, "ldcsr", run_info=run_info))
             layer.opacity = self.opacity
             self.layers.append(layer)
+        self.names = [layer.name for layer in self.layers]
 
     def _ready(self) -> bool:
         if not self._alive():
@@ -150,7 +167,8 @@ class ProgressiveResult:
         self.updates += 1
 
     def finish(self, result: JobResult) -> list | None:
-        """Give the layers the final pixels, tags and provenance; None if the source is gone."""
+        """Give the layers the final pixels, tags, provenance and names (after the source layers'
+        names now, as the provenance's ``source_layer``); None if the source is gone."""
         if not self._alive():
             self.discard()
             return None
@@ -160,9 +178,11 @@ class ProgressiveResult:
             self.discard()
             self._create(info, data=final)
         else:
-            for layer, data in zip(self.layers, final):
+            for layer, name, src, data in zip(self.layers, self.names, self.source.layers, final):
                 layer.data[...] = data
                 layer.metadata["ldcsr"] = dict(info, kind="ldcsr")
+                if layer.name == name:  # not renamed by the user: the source may have been
+                    layer.name = result_name(src.name, self.spec, "ldcsr")
                 layer.refresh()
         for layer in self.layers:
             layer.metadata["tags"] = dict(result.data.tags)

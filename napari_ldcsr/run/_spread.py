@@ -32,17 +32,15 @@ def spread_image(geo_spread) -> np.ndarray:
 def spread_kwargs(src_layer, spec, geo_spread, *, run_info: dict | None = None) -> dict:
     """``add_image`` kwargs for the spread of a ``spec`` run over ``src_layer``: the result's exact
     placement and georeferencing, magma colormap, contrast 0 … the 99.5th percentile."""
-    kwargs = result_kwargs(src_layer, spec, "ldcsr", run_info=run_info)
+    kwargs = result_kwargs(src_layer, spec, "spread", run_info=run_info)
     img = spread_image(geo_spread)
     finite = img[np.isfinite(img)]
     hi = float(np.percentile(finite, 99.5)) if finite.size else 0.0
     md = kwargs["metadata"]
-    md["ldcsr"]["kind"] = "spread"
     md["tags"] = dict(geo_spread.tags)
     md["units"] = "standard deviation over the samples, in the source's units"
     md.pop("colorinterp", None)
     kwargs.update(
-        name=f"{src_layer.name} ×{spec.scale:.2f} (LDCSR spread, {spec.samples} samples)",
         rgb=False, colormap=COLORMAP, contrast_limits=[0.0, hi if hi > 0 else 1.0], gamma=1.0,
         blending="additive",
     )

@@ -70,13 +70,13 @@ def test_whole_layer_run_streams_to_a_geotiff_and_opens_lazily(big, ldcsr, qtbot
 
     # the layer added is the file, opened lazily, and lies exactly over the source
     out = viewer.layers[-1]
-    assert out is widget.last_result and out.name == "ortho ×2.50 (LDCSR)"
+    assert out is widget.last_result and out.name == "ortho ×2.50 (LDCSR fast)"
     assert out.multiscale and out.metadata["lazy"] and out.metadata["path"] == str(out_path)
     assert out.data.shape == (240, 320, 3) and out.rgb
     np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
     assert out.metadata["ldcsr"]["output_file"] == str(out_path)
     assert out.metadata["ldcsr"]["out_shape"] == [240, 320]
-    assert "Added 'ortho ×2.50 (LDCSR)' (240×320 px), saved as ortho_x2.50_ldcsr-2.tif," in widget.status
+    assert "Added 'ortho ×2.50 (LDCSR fast)' (240×320 px), saved as ortho_x2.50_ldcsr-2.tif," in widget.status
 
     # same pixels and georeferencing as the CLI's raster path (`ldcsr upscale`: upscale_raster) on the
     # same file, with the same options and the same in-memory model (a model loaded from a file runs
@@ -185,7 +185,7 @@ def test_band_layers_read_whole_stream_to_one_file_and_open_as_band_layers(tmp_p
     assert not _errors(notes), notes
     out_path = tmp_path / "s2_x2.00_ldcsr.tif"
     results = widget.last.results
-    assert [r.name for r in results] == [f"s2 [{b}] ×2.00 (LDCSR)" for b in ("blue", "green", "red", "nir")]
+    assert [r.name for r in results] == [f"s2 [{b}] ×2.00 (LDCSR fast)" for b in ("blue", "green", "red", "nir")]
     assert widget.last_result is results[2]
     expected = upscale_window(str(path), model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast"))
     for i, (src, out) in enumerate(zip(layers, results)):

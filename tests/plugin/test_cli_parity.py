@@ -69,7 +69,7 @@ def test_cli_and_widget_give_the_same_raster(scene, tiny_checkpoint, tmp_path, m
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     assert not [t for s, t in notes if s in ("error", "warning")]
     results = widget.last.results
-    assert [r.name for r in results] == [f"scene [{b}] ×2.00 (LDCSR)" for b in ("blue", "green", "red", "nir")]
+    assert [r.name for r in results] == [f"scene [{b}] ×2.00 (LDCSR fast)" for b in ("blue", "green", "red", "nir")]
     assert widget.last_result is results[2]
     napari_out = np.stack([np.asarray(r.data) for r in results])
 

@@ -255,6 +255,7 @@ def test_zoom_out_below_1x_does_nothing_and_keep_adds_a_result(lens_setup, qtbot
     _wait_done(qtbot, lens)
     kept = lens.keep()
     assert kept is not None and kept is not lens.live_layer
+    assert kept.name == "scene ×2 (LDCSR fast, kept)"
     md = kept.metadata["ldcsr"]
     assert md["via"] == "live lens" and md["scale"] == 2.0 and md["mode"] == "fast"
     np.testing.assert_array_equal(kept.data, lens.live_layer.data[..., :3])
@@ -269,14 +270,17 @@ def test_unsupported_layers_only_notify(make_napari_viewer, notes, tiny_model):
     viewer = make_napari_viewer(show=True)
     labels = viewer.add_labels(np.zeros((50, 50), np.int32))
     stack = viewer.add_image(np.zeros((4, 50, 50), np.float32))
+    mask = viewer.add_image(np.zeros((50, 50), bool), name="mask")
     lens = LiveLens(viewer, model_provider=lambda s: tiny_model)
     n_layers = len(viewer.layers)
     assert lens.set_layer(labels) is False
     assert lens.set_layer(stack) is False
+    assert lens.set_layer(mask) is False  # as the Run button: a mask would come out all False
     assert lens.set_enabled(True) is False
     assert len(viewer.layers) == n_layers and lens.live_layer is None
     texts = [t for _, t in notes]
     assert any("Labels" in t for t in texts) and any("3 dimensions" in t for t in texts)
+    assert any("'mask' is a boolean (mask) layer" in t for t in texts)
 
 
 def test_source_deleted_while_working(lens_setup, qtbot, notes):

@@ -54,7 +54,7 @@ def test_result_kwargs_overlay_the_region_exactly(model):
     out = model.add_image(np.zeros(spec.out_shape + (3,), np.uint8), **kw)
     np.testing.assert_allclose(geo.world_bounds(out.data_to_world, spec.out_shape),
                                geo.world_bounds(src.data_to_world, (50, 60), spec.region), atol=1e-9)
-    assert kw["name"].endswith("×2.50 (LDCSR)") and "path" not in kw["metadata"]
+    assert kw["name"].endswith("×2.50 (LDCSR fast)") and "path" not in kw["metadata"]
     assert kw["metadata"]["transform"] == pytest.approx((0.1, 0, 105.0, 0, -0.2, 895.0))
     assert kw["metadata"]["pixel_size"] == pytest.approx((0.2, 0.1))
 

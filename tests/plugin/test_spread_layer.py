@@ -26,7 +26,7 @@ def test_spread_layer_lies_exactly_over_the_result(ldcsr, qtbot, notes, tiny_mod
     result, spread = widget.last.result, widget.last.spread
     assert spread is not None and spread in viewer.layers and result in viewer.layers
     assert viewer.layers.index(spread) == viewer.layers.index(result) + 1  # just above the result
-    assert spread.name == "scene ×2.00 (LDCSR spread, 3 samples)"
+    assert spread.name == "scene ×2.00 (LDCSR spread, diffusion, seed 0, 3 samples)"
     assert spread.colormap.name == "magma" and not spread.rgb and spread.blending == "additive"
     # exactly over the result: same grid, same placement
     assert spread.data.shape == result.data.shape[:2] == (80, 96)

@@ -49,7 +49,7 @@ def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_e
     assert not _errors(notes)
     out = viewer.layers[-1]
     assert out is widget.last_result
-    assert out.name == "NEON OSBS_029 ×2.50 (LDCSR)"
+    assert out.name == "NEON OSBS_029 ×2.50 (LDCSR fast)"
     assert out.data.shape == (1000, 1000, 3) and out.data.dtype == np.uint8 and out.rgb
     np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
     assert out.scale[-2:] == pytest.approx((0.04, 0.04))
@@ -102,7 +102,7 @@ def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_
     try:
         qtbot.waitUntil(lambda: widget.progress[0] >= 5, timeout=60_000)
         partial = viewer.layers[-1]
-        assert partial.name == "noise ×2.00 (LDCSR)" and widget.running
+        assert partial.name == "noise ×2.00 (LDCSR fast)" and widget.running
         snapshot = partial.data.copy()
     finally:
         gate.set()
@@ -216,7 +216,7 @@ def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, 
     small = viewer.add_image(np.asarray(layer.data[:24, :20]), name="patch", rgb=True)
     assert widget.run(layer=small), notes
     _wait_done(qtbot, widget)
-    assert viewer.layers[-1].name == "patch ×2.50 (LDCSR)" and viewer.layers[-1].data.shape == (60, 50, 3)
+    assert viewer.layers[-1].name == "patch ×2.50 (LDCSR fast)" and viewer.layers[-1].data.shape == (60, 50, 3)
 
 
 def test_bad_inputs_become_notifications(ldcsr, qtbot, notes):
@@ -319,7 +319,7 @@ def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
     assert widget.run(layer=src)
     _wait_done(qtbot, widget)
     out = widget.last_result
-    assert out.name == "band ×2.50 (LDCSR)" and out.colormap.name == "viridis"
+    assert out.name == "band ×2.50 (LDCSR fast)" and out.colormap.name == "viridis"
     assert out.data.dtype == np.float32 and out.data.shape == (100, 120)
     assert np.isfinite(out.data).all() and 300 < float(np.median(out.data)) < 700  # same units as the source
     np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
@@ -367,7 +367,7 @@ def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model
     _wait_done(qtbot, widget)
     assert not _errors(notes)
     out = viewer.layers[-1]
-    assert out.name == "NEON OSBS_029 ×1.50 (LDCSR)" and out.data.shape == (600, 600, 3)
+    assert out.name == "NEON OSBS_029 ×1.50 (LDCSR fast)" and out.data.shape == (600, 600, 3)
     np.testing.assert_allclose(_bounds(out), _bounds(src), atol=1e-6)
     widget.set_compare(True)
     assert grid(viewer).enabled and sum(lyr.visible for lyr in viewer.layers) == 3
@@ -401,26 +401,68 @@ def test_nan_pixels_stay_nan_as_on_the_cli(ldcsr, qtbot, notes):
     assert not _errors(notes)
 
 
-def test_source_removed_during_run(ldcsr, qtbot, notes, monkeypatch):
-    """Deleting the source layer while the engine works: no exception, no result, a warning."""
+def test_source_removed_during_run_cancels_it(ldcsr, qtbot, notes, engine_held_at_second_tile):
+    """Deleting the source layer while the engine works cancels the run at once, as Cancel does:
+    the half-filled result goes, no more tiles are computed, the status and a warning say why."""
     viewer, widget = ldcsr
-    src = viewer.add_image(np.random.default_rng(2).integers(0, 255, (64, 64, 3), dtype=np.uint8), name="gone")
-    widget.tile = 32
-    started, release = threading.Event(), threading.Event()
-    real = tiling.process_tile
-
-    def held(*args, **kwargs):
-        started.set()
-        release.wait(30)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tiling, "process_tile", held)
+    src = viewer.add_image(np.random.default_rng(2).integers(0, 255, (96, 96, 3), dtype=np.uint8), name="gone")
+    widget.tile = 32  # 16 tiles
+    gate = engine_held_at_second_tile
     finished = []
     widget.runFinished.connect(finished.append)
     assert widget.run(layer=src, scale=2.0)
-    qtbot.waitUntil(started.is_set, timeout=60_000)
-    viewer.layers.remove(src)
-    release.set()
+    try:
+        qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+        qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)  # the partial result, with tile 1
+        viewer.layers.remove(src)
+        assert len(viewer.layers) == 0  # the partial result went with its source, at once
+        assert widget.status == "'gone' was removed during the run; nothing was added."
+        assert not widget.cancel_button.isEnabled()
+    finally:
+        gate.release.set()
     _wait_done(qtbot, widget)
-    assert len(viewer.layers) == 0 and widget.last_result is None and finished == ["failed"]
-    assert "was removed during the run" in _errors(notes)[-1]
+    assert len(gate.ran) == 2  # stopped within one tile (of 16)
+    assert len(viewer.layers) == 0 and widget.last_result is None and finished == ["cancelled"]
+    assert widget.status == "'gone' was removed during the run; nothing was added."
+    assert _errors(notes) == ["'gone' was removed during the run; the result was not added."]
+    assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
+
+
+def test_result_names_say_mode_and_seed(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(6).integers(0, 255, (24, 20, 3), dtype=np.uint8), name="small",
+                           rgb=True)
+    widget.set_bicubic(True)
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    fast = widget.last_result
+    widget.set_mode("diffusion")
+    widget.set_seed(7)
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    diffusion = widget.last_result
+    assert fast.name == "small ×2.00 (LDCSR fast)"
+    assert diffusion.name == "small ×2.00 (LDCSR diffusion, seed 7)"
+    assert widget.last.bicubic.name.startswith("small ×2.00 (bicubic)")  # the baseline has no mode or seed
+    assert not _errors(notes)
+
+
+def test_source_renamed_during_run(ldcsr, qtbot, notes, engine_held_at_second_tile):
+    """The result is named after the source as it is called when the result is added, as its
+    ``metadata["ldcsr"]["source_layer"]`` says."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(2).integers(0, 255, (96, 96, 3), dtype=np.uint8), name="old")
+    widget.tile = 32
+    gate = engine_held_at_second_tile
+    assert widget.run(layer=src, scale=2.0)
+    try:
+        qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+        qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)
+        assert viewer.layers[-1].name == "old ×2.00 (LDCSR fast)"  # the partial result
+        src.name = "new"
+    finally:
+        gate.release.set()
+    _wait_done(qtbot, widget)
+    out = widget.last_result
+    assert out.name == "new ×2.00 (LDCSR fast)" and out.metadata["ldcsr"]["source_layer"] == "new"
+    assert not _errors(notes)

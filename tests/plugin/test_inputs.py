@@ -1,0 +1,92 @@
+"""What the user types or picks before a Run, in a real viewer: the Output pixel and Tile boxes,
+a Shapes rectangle on pixel edges, layers LDCSR cannot super-resolve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
+from qtpy.QtCore import Qt
+
+SAMPLE = ("napari-ldcsr", "neon_osbs")
+
+
+def _errors(notes):
+    return [text for sev, text in notes if sev in ("error", "warning")]
+
+
+def _type(qtbot, box, text: str) -> None:
+    """Type ``text`` into a magicgui spin box as a user does (select all, type, Return)."""
+    line = box.native.lineEdit()
+    line.selectAll()
+    qtbot.keyClicks(line, text)
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+
+
+def test_typed_output_pixel_shows_what_the_run_makes_and_out_of_range_is_clamped(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    (src,) = viewer.open_sample(*SAMPLE)  # 0.1 m pixels
+    box = widget.form.pixel
+    _type(qtbot, box, "0.03")
+    assert widget.scale == pytest.approx(3.33)  # the scale box's two decimals
+    assert widget.output_pixel_size == pytest.approx(0.1 / 3.33)  # what the run makes, not 0.03
+    assert box.native.text() == "0.03003 m" and not _errors(notes)
+    # finer than the ×8 limit: reported and clamped, as a scale typed in the scale box
+    _type(qtbot, box, "0.005")
+    assert widget.scale == MAX_SCALE and box.native.text() == "0.01250 m"
+    assert "Output pixel 0.005 m" in _errors(notes)[-1] and "out of range" in _errors(notes)[-1]
+    # coarser than the source (×1): the same
+    n = len(_errors(notes))
+    _type(qtbot, box, "0.5")
+    assert widget.scale == 1.0 and box.native.text() == "0.10000 m"
+    assert len(_errors(notes)) == n + 1 and "Output pixel 0.5 m" in _errors(notes)[-1]
+    # in range again
+    widget.set_output_pixel_size(0.025)
+    assert widget.scale == pytest.approx(4.0) and box.native.text() == "0.02500 m"
+
+
+def test_tile_below_the_minimum_is_reported_and_raised(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    box = widget.form.tile
+    _type(qtbot, box, "7")
+    assert widget.tile == MIN_TILE_IN and box.value == MIN_TILE_IN
+    assert f"at least {MIN_TILE_IN} input pixels" in _errors(notes)[-1]
+    n = len(notes)
+    _type(qtbot, box, "64")  # typed digit by digit: only the complete value counts
+    assert widget.tile == 64 and len(notes) == n
+    _type(qtbot, box, "0")
+    assert widget.tile is None and box.value == 0 and len(notes) == n  # 0 = auto stays
+    widget.tile = 5
+    assert widget.tile == MIN_TILE_IN and len(_errors(notes)) == n + 1
+    # and a run with it works (the engine refused tiles below MIN_TILE_IN in the worker)
+    src = viewer.add_image(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8), name="img")
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert widget.last_result is not None and len(_errors(notes)) == n + 1
+
+
+def test_shapes_rectangle_on_pixel_edges_selects_just_those_pixels(ldcsr, qtbot, notes):
+    """napari stores Shapes vertices as float32: edges at data columns 19.5 and 44.5 of a layer
+    with scale 2.5 and translate (13.7, -40.2) come back as 44.50000122; that is no 26th column."""
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(4)
+    src = viewer.add_image(rng.random((60, 80), dtype=np.float32), name="img", scale=(2.5, 2.5),
+                           translate=(13.7, -40.2))
+    (y0, x0), (y1, x1) = (src.data_to_world((r, c)) for r, c in ((9.5, 19.5), (39.5, 44.5)))
+    shapes = viewer.add_shapes([[[y0, x0], [y0, x1], [y1, x1], [y1, x0]]], shape_type="rectangle", name="roi")
+    assert shapes.data[0].dtype == np.float32
+    widget.set_region("shapes", shapes)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert widget.last_result.metadata["ldcsr"]["region"] == {"row0": 10, "col0": 20, "rows": 30, "cols": 25}
+    assert widget.last_result.data.shape == (60, 50) and not _errors(notes)
+
+
+def test_boolean_layers_are_refused(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    mask = viewer.add_image(np.zeros((32, 32), dtype=bool), name="mask")
+    assert widget.run(layer=mask, scale=2.0) is False
+    assert _errors(notes)[-1] == "'mask' is a boolean (mask) layer; LDCSR super-resolves images, not masks."
+    n = len(notes)
+    assert widget.check_quality(mask) is False and "boolean (mask)" in _errors(notes)[-1] and len(notes) > n
+    assert len(viewer.layers) == 1 and not widget.busy
