@@ -196,3 +196,25 @@ def test_suggest_bands_sentinel2_rule():
     assert suggest_bands(13, ["red"] * 13) is None
     assert suggest_bands(4, ["B8", "B4", "B3", "B11"]) is None
     assert suggest_bands(3, ["B12", "B1", "B10"]) is None
+
+
+def test_dtype_stretch_that_crushes_a_band_warns(caplog):
+    x = np.random.default_rng(0).integers(28_000, 225_000, (1, 20, 20)).astype(np.uint32)
+    with caplog.at_level("WARNING", logger="ldcsr_core.geo.radiometry"):
+        rad.compute_stretch(x, np.ones(x.shape, bool), "uint32", method="dtype")
+    assert "band 1 spans" in caplog.text and "'percentile'" in caplog.text
+    caplog.clear()
+    y = np.random.default_rng(0).integers(0, 60_000, (1, 20, 20)).astype(np.uint16)  # uses the range
+    with caplog.at_level("WARNING", logger="ldcsr_core.geo.radiometry"):
+        rad.compute_stretch(y, np.ones(y.shape, bool), "uint16", method="dtype")
+    assert caplog.text == ""
+
+
+def test_undeclared_fill_values_are_refused():
+    dem = np.linspace(300, 700, 400, dtype=np.float32).reshape(1, 20, 20)
+    dem[:, :5] = np.finfo(np.float32).min
+    with pytest.raises(InputError, match="fill value that the file does not declare as nodata"):
+        rad.compute_stretch(dem, rad.valid_mask(dem), "float32")
+    dem[:, :5] = np.nan  # NaN is invalid already: fine
+    s = rad.compute_stretch(dem, rad.valid_mask(dem), "float32", percentiles=(0, 100))
+    assert s.lo[0] >= 300 and s.hi[0] <= 700

@@ -17,6 +17,7 @@ No rasterio or torch import here: everything works on NumPy arrays in ``(bands, 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -24,6 +25,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ALPHA",
@@ -290,6 +293,18 @@ def _check_span(band: int, lo: float, hi: float) -> None:
             "gdal_edit.py -a_nodata <value> FILE) and run again")
 
 
+def _warn_if_crushed(band: int, values: np.ndarray, lo: float, hi: float, dt: np.dtype) -> None:
+    """Warn when ``stretch="dtype"`` squeezes a band's values into a sliver of the model's range
+    (e.g. uint32 data of 0…200 000: 0.005 % of it, black to the model)."""
+    if values.size == 0:
+        return
+    used = (float(values.max()) - float(values.min())) / (hi - lo)
+    if used < 1 / 256:
+        log.warning("band %d spans %.3g %% of the %s range, so --stretch dtype maps it to less than one "
+                    "grey level of the model's range; 'percentile' (the default for %s) fits it",
+                    band + 1, 100 * used, dt.name, dt.name)
+
+
 def compute_stretch(
     sample: np.ndarray,
     valid: np.ndarray,
@@ -323,6 +338,8 @@ def compute_stretch(
     for b in range(sample.shape[0]):
         if use_dtype:
             lo, hi = dtype_range(dt)
+            if method == "dtype":
+                _warn_if_crushed(b, sample[b][valid[b]], lo, hi, dt)
         else:
             v = sample[b][valid[b]]
             v = v[np.isfinite(v)] if v.dtype.kind == "f" else v
