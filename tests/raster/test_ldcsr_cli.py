@@ -201,6 +201,19 @@ def test_a_name_that_is_not_utf8_fails_alone_in_its_batch(rasters, tiny_model_fi
     assert [p.name for p in out.iterdir()] == ["ok_sr.tif"]
 
 
+def test_a_broken_link_in_a_folder_is_reported_not_skipped_silently(rasters, tiny_model_file, tmp_path):
+    import shutil
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    shutil.copy(rasters["gray"], inp / "ok.tif")
+    (inp / "gone.tif").symlink_to(tmp_path / "moved-away.tif")
+    r = run("upscale", inp, "-o", out, "-s", 2, "--mode", "fast", "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 1, r.output
+    assert "is a broken link" in r.output and "moved-away.tif" in r.output, r.output
+    assert "2 inputs: 1 written, 0 skipped, 1 failed" in r.output, r.output
+
+
 def test_info(rasters):
     r = run("info", rasters["uint16_nodata"], "--target-resolution", 4)
     assert r.exit_code == 0, r.output

@@ -30,7 +30,10 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
     for p in inputs:
         if p.is_dir():
             batch = True
-            found = sorted(q for q in p.iterdir() if is_raster_name(q))
+            # a broken link with a raster's name is listed, so that the batch reports it
+            found = sorted(q for q in p.iterdir()
+                           if is_raster_name(q) or (q.is_symlink() and not q.exists()
+                                                    and is_raster_name(q, check_file=False)))
             if not found:
                 raise click.BadParameter(f"no raster files (.tif, .png, .jp2, ...) in folder {p}",
                                          param_hint="'IN'")

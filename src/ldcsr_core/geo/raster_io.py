@@ -136,6 +136,8 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
 
     p = Path(path)
     if not p.exists():
+        if p.is_symlink():
+            raise RasterIOError(errno.ENOENT, f"input is a broken link: {p} -> {os.readlink(p)} (not found)")
         raise RasterIOError(errno.ENOENT, f"input not found: {p}")
     if p.is_dir():
         raise RasterIOError(errno.EISDIR, f"input is a folder, not a raster file: {p}")
@@ -384,5 +386,7 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 
 def is_raster_name(p: Path, extensions: Sequence[str] = (
-        ".tif", ".tiff", ".gtiff", ".png", ".jpg", ".jpeg", ".jp2", ".vrt", ".img")) -> bool:
-    return p.is_file() and p.suffix.lower() in extensions and not p.name.startswith(".")
+        ".tif", ".tiff", ".gtiff", ".png", ".jpg", ".jpeg", ".jp2", ".vrt", ".img"), *,
+        check_file: bool = True) -> bool:
+    """Whether ``p`` is named like a raster (and, with ``check_file``, is a file); hidden names are not."""
+    return (not check_file or p.is_file()) and p.suffix.lower() in extensions and not p.name.startswith(".")
