@@ -328,17 +328,23 @@ def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, note
     assert panel.lens.set_layer(labels) is False and any("Labels" in t for _, t in notes)
 
 
+def _lens_on(viewer, qtbot, src, model, center, ratio):
+    """A lens on ``src`` showing a complete view at ``center`` (data px), ``ratio`` screen px per px."""
+    lens = LiveLens(viewer, model_provider=lambda s: model, debounce_ms=30)
+    lens.set_layer(src)
+    _look(viewer, src, center, ratio)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    return lens
+
+
 def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qtbot, tiny_model):
     from napari_ldcsr.lens._lens_cache import LayerPixels
 
     viewer = small_viewer(make_napari_viewer, qtbot)
     grey = (_scene(96, 96)[..., 1].astype(np.uint16) * 40 + 500).astype(np.uint16)
     src = viewer.add_image(grey, name="grey16", colormap="viridis")
-    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
-    lens.set_layer(src)
-    _look(viewer, src, (60, 50), 2.0)
-    lens.set_enabled(True)
-    _wait_done(qtbot, lens)
+    lens = _lens_on(viewer, qtbot, src, tiny_model, (60, 50), 2.0)
     view = lens.view
     live = lens.live_layer.data
     assert live.dtype == np.float32 and live.shape[-1] == 4 and (live[..., 3] == 1).all()
@@ -353,11 +359,7 @@ def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qt
 def test_rgb_8bit_live_view_is_shown_with_the_sources_contrast_and_gamma(make_napari_viewer, qtbot, tiny_model):
     viewer = small_viewer(make_napari_viewer, qtbot)
     src = viewer.add_image(_scene(96, 96), rgb=True, name="dim", contrast_limits=(0, 120), gamma=0.7)
-    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
-    lens.set_layer(src)
-    _look(viewer, src, (48, 48), 3.0)
-    lens.set_enabled(True)
-    _wait_done(qtbot, lens)
+    lens = _lens_on(viewer, qtbot, src, tiny_model, (48, 48), 3.0)
     live = lens.live_layer
     assert live.data.dtype == np.uint8  # the model's values as they are, displayed like the source
     np.testing.assert_allclose(live.contrast_limits, (0, 120))
@@ -373,11 +375,7 @@ def test_rgb_8bit_live_view_is_shown_with_the_sources_contrast_and_gamma(make_na
 def test_grey_live_view_follows_the_sources_contrast(make_napari_viewer, qtbot, tiny_model):
     viewer = small_viewer(make_napari_viewer, qtbot)
     src = viewer.add_image(_scene(96, 96)[..., 0].astype(np.float32), name="grey", colormap="gray")
-    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
-    lens.set_layer(src)
-    _look(viewer, src, (48, 48), 3.0)
-    lens.set_enabled(True)
-    _wait_done(qtbot, lens)
+    lens = _lens_on(viewer, qtbot, src, tiny_model, (48, 48), 3.0)
     live, values = lens.live_layer, lens.view.values
     lo, hi = np.percentile(values, [20, 80])
     src.contrast_limits = (float(lo), float(hi))
