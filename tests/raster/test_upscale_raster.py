@@ -188,8 +188,10 @@ def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):
     mtime = (tmp_path / "o.tif").stat().st_mtime_ns
     res = _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True)
     assert res.status == "skipped" and (tmp_path / "o.tif").stat().st_mtime_ns == mtime
+    # fast mode ignores the seed: the same request; another tile is another request
+    assert _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True, seed=1).status == "skipped"
     with pytest.raises(OutputExistsError, match="exists"):  # another request: not "complete"
-        _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True, seed=1)
+        _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True, tile=32)
 
 
 def test_per_band_nodata_of_a_vrt_is_kept_for_every_band(tmp_path, tiny_model):
