@@ -86,12 +86,30 @@ def _load_model(path: str | None):
     return _MODELS[key]
 
 
+def _check_report_path(report: str, src: str, dst: str) -> None:
+    """The quality report's destination, checked before any work: neither the input nor the
+    output raster (it would be overwritten with the report), in an existing folder."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.raster_io import same_file
+
+    for other, what in ((src, "the input raster"), (dst, "the output raster")):
+        if same_file(report, other) or os.path.abspath(report) == os.path.abspath(other):
+            raise InputError(f"the quality report path is {what}: {report} (choose a .json or .html name)")
+    folder = os.path.dirname(os.path.abspath(report))
+    if not os.path.isdir(folder):
+        raise InputError(f"the quality report's folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"the quality report's folder is not writable: {folder}")
+
+
 def _quality_report(src: str, path: str, scale: float, model, options, feedback) -> str | None:
     """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``) written to ``path``; a
     warning and None when the layer cannot be checked (e.g. too small for the scale)."""
     from ldcsr_core.errors import InputError
     from ldcsr_core.progress import polling
     from ldcsr_core.quality import LIMITS, selfcheck, write_report
+
+    from ldcsr_core.errors import Cancelled
 
     feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g} …")
     try:
@@ -100,6 +118,9 @@ def _quality_report(src: str, path: str, scale: float, model, options, feedback)
                         callback=polling(feedback.isCanceled))
     except InputError as e:
         feedback.pushWarning(f"No quality report: {e}")
+        return None
+    except Cancelled:
+        feedback.pushWarning("Quality report cancelled; the super-resolved raster was written.")
         return None
     write_report(path, [res], scene=src)
     feedback.pushInfo(f"{res.line()} (limits: {LIMITS}); report: {path}")
@@ -161,7 +182,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.MODE, "Mode", options=list(MODES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SEED, "Seed", QgsProcessingParameterNumber.Integer, defaultValue=0))
+            self.SEED, "Seed", QgsProcessingParameterNumber.Integer, defaultValue=0,
+            minValue=-2 ** 31, maxValue=2 ** 31 - 1))  # QGIS integers are 32-bit: refused, not wrapped
         self.addParameter(QgsProcessingParameterFile(
             self.MODEL, "Model file (empty: the shipped model)", optional=True,
             fileFilter="LDCSR checkpoints (*.safetensors *.ckpt);;All files (*)"))
@@ -208,9 +230,21 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             raise InputError(f"layer '{layer.name()}' is not a file raster (provider "
                              f"{layer.providerType()}): save it as a GeoTIFF first")
         src = layer.source().split("|")[0]
+        if not os.path.isfile(src):  # a GeoPackage table, /vsizip/, a subdataset…
+            raise InputError(f"layer '{layer.name()}' is not a plain raster file ({src}): save it as a "
+                             "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not dst.lower().endswith((".tif", ".tiff")):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
+        report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
+        if report:
+            _check_report_path(report, src, dst)
+        seed = parameters.get(self.SEED, 0)
+        if seed is not None and isinstance(seed, float) and not float(seed).is_integer():
+            raise InputError(f"the seed must be a whole number, got {seed!r}")
+        model_path = self.parameterAsFile(parameters, self.MODEL, context) or None
+        if model_path and not os.path.isfile(model_path):
+            raise InputError(f"model file not found: {model_path}")
 
         target = self.parameterAsDouble(parameters, self.TARGET, context)
         if parameters.get(self.TARGET) is not None and target > 0:
@@ -219,7 +253,11 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
         with rio.open_raster(src) as ds:
             info = rio.raster_info(ds)
-        bands = self.parameterAsInts(parameters, self.BANDS, context) or None
+        raw_bands = parameters.get(self.BANDS)
+        if isinstance(raw_bands, str) and "," in raw_bands:  # "4,3,2", as the CLI's --bands
+            bands = raw_bands
+        else:
+            bands = self.parameterAsInts(parameters, self.BANDS, context) or None
         rule = "chosen"
         if bands is None:
             bands = rad.suggest_bands(info.count, info.descriptions)
@@ -231,7 +269,6 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             bands=bands)
         plan = rad.plan_bands(info.count, info.colorinterp, options.bands)
         (H, W), (sy, sx) = plan_output(info, **request)
-        model_path = self.parameterAsFile(parameters, self.MODEL, context) or None
 
         triplet = ",".join(str(b + 1) for b in plan.groups[0])
         feedback.pushInfo(f"Input: {info.width} x {info.height} px, {info.count} band(s) "
@@ -256,7 +293,6 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         feedback.pushInfo(f"Wrote {dst}: {res.tiles} tiles"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
                           + f" in {time.perf_counter() - t0:.1f} s")
-        report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
         if report:
             # the scale asked for; with a target pixel size, the mean of the two axes' factors
             scale = request.get("scale") or (sy + sx) / 2

@@ -234,6 +234,12 @@ BAD = {
                          "cannot write to"),
     "not a checkpoint": (lambda s, t: {"MODEL": str(_junk(t))}, "LDCSR: "),
     "truncated input": (lambda s, t: {"INPUT": str(_truncated(s, t))}, "is truncated or damaged"),
+    "missing model": (lambda s, t: {"MODEL": str(t / "nope.safetensors")}, "model file not found"),
+    "fractional seed": (lambda s, t: {"SEED": 1.5}, "seed must be a whole number"),
+    "report is the output": (lambda s, t: {"QUALITY_REPORT": str(t / "o.tif")},
+                             "quality report path is the output raster"),
+    "report folder missing": (lambda s, t: {"QUALITY_REPORT": str(t / "nodir" / "q.json")},
+                              "quality report's folder does not exist"),
 }
 
 
@@ -273,6 +279,29 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(qgis_processing, scene, 
     assert not (tmp_path / "o.tif").exists() and _leftovers(tmp_path, "o.tif") == []
     out = Path(params["OUTPUT"])
     assert not out.exists()
+
+
+def test_a_report_path_equal_to_the_input_is_refused_and_the_input_kept(qgis_processing, scene,
+                                                                        tiny_model_file, tmp_path):
+    import hashlib
+    import shutil
+    src = tmp_path / "scene.tif"
+    shutil.copy(scene, src)
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    feedback = QgsProcessingFeedback()
+    with pytest.raises(QgsProcessingException, match="quality report path is the input raster"):
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, QUALITY_REPORT=str(src)),
+                            feedback=feedback)
+    assert hashlib.sha256(src.read_bytes()).hexdigest() == digest  # before: overwritten with JSON
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
+
+
+def test_bands_typed_as_in_the_cli(qgis_processing, scene, tiny_model_file, tmp_path):
+    out = tmp_path / "o.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, BANDS="4,3,2"), feedback=QgsProcessingFeedback())
+    import rasterio
+    with rasterio.open(out) as d:
+        assert d.tags()["LDCSR_BANDS"].startswith("[[4, 3, 2]")
 
 
 def test_cancel_after_the_first_tile_leaves_no_output(qgis_processing, scene, tiny_model_file,
