@@ -290,8 +290,19 @@ def test_cli_train_and_evaluate(image_dir, tmp_path):
     res = json.loads(j.read_text())
     assert set(res["scales"]) == {"2.0", "4.0"} and "HF" in r.output
     assert all(0 < r["bicubic_hf_ratio"] < 0.5 and r["hf_ratio"] > 0 for r in res["scales"].values())
-    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--lr-size", "64", "--device", "cpu"])
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(tmp_path / "d.safetensors"), "--lr-size", "64",
+                                  "--device", "cpu"])
     assert r.exit_code != 0 and "at least" in r.output and "Traceback" not in r.output
+    # a fresh run never replaces an earlier run's checkpoint; paths are checked before any work
+    for extra, code, says in ((["--out", str(out)], 4, "an earlier run's checkpoint is there"),
+                              (["--out", str(tmp_path / "m.ckpt")], 2, "must be named .safetensors"),
+                              (["--out", str(tmp_path / "nodir" / "m.safetensors")], 2, "folder does not exist"),
+                              (["--out", str(tmp_path / "e.safetensors"), "--checkpoint", str(tmp_path / "e.safetensors")],
+                               2, "the checkpoint would be OUT itself")):
+        mtime = out.with_suffix(".ckpt").stat().st_mtime_ns
+        r = CliRunner().invoke(main, ["train", str(image_dir), *extra, "--device", "cpu"])
+        assert r.exit_code == code and says in r.output, r.output
+        assert out.with_suffix(".ckpt").stat().st_mtime_ns == mtime
 
 
 def test_shipped_model_loads_and_upscales_without_a_model_argument():

@@ -329,3 +329,7 @@ def test_cli_train_stops_on_its_budget_logs_json_lines_and_resumes(image_dir, tm
     ev = read_jsonl(log)
     assert ev[-1]["event"] == "end" and ev[-1]["total_steps"] == 4
     assert json.loads(ldcsr_core.load_model(out, device="cpu").notes)["history"]["phases"]["diffusion"]["steps"] == 2
+    done = out.read_bytes()  # a finished run resumed again: nothing to do, its (EMA) weights kept
+    r = CliRunner().invoke(main, args + ["--resume", str(out.with_suffix(".ckpt"))])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == done

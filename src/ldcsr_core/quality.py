@@ -30,7 +30,7 @@ import numpy as np
 from .errors import InputError
 from .rules import MIN_INPUT_SIDE, check_mode, check_scale
 
-__all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "LIMITS"]
+__all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS"]
 
 LIMITS = ("it measures the restoration of a copy one step (the scale) coarser than the scene, not the "
           "real upscale, and assumes a bicubic-like sensor blur")
@@ -367,19 +367,19 @@ def write_report(path, results: Sequence[SelfCheck], *, scene=None, fmt: str | N
     path = Path(path)
     fmt = fmt or ("html" if path.suffix.lower() in (".html", ".htm") else "json")
     rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
-    text = json.dumps(_finite(rows), indent=2, allow_nan=False) + "\n" if fmt == "json" else _html(results, scene)
+    text = json.dumps(finite_json(rows), indent=2, allow_nan=False) + "\n" if fmt == "json" else _html(results, scene)
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _finite(obj):
+def finite_json(obj):
     """``obj`` with every non-finite float (the PSNR of identical images is inf) as None: JSON has
     no Infinity or NaN, and other tools refuse files that contain them."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: finite_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [finite_json(v) for v in obj]
     return obj
 
 

@@ -250,6 +250,9 @@ def test_convert_official_checkpoint(tmp_path, golden_dir):
     assert_clean_error(run("convert", ckpt, out), "exists")
     r = run("models", out)
     assert "small_official" in r.output
+    # a name nothing would load it under is refused, before any work
+    assert_clean_error(run("convert", ckpt, tmp_path / "small.ckpt"), "must be named .safetensors", code=2)
+    assert not (tmp_path / "small.ckpt").exists()
 
 
 def test_exit_codes_follow_the_error_classes():

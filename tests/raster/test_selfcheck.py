@@ -214,3 +214,27 @@ def test_json_of_a_flat_scene_is_standard_json(tiny_model_file, tmp_path):
 
     data = json.loads(out.read_text(), parse_constant=refuse)  # no Infinity / NaN
     assert data[0]["psnr_bicubic"] is None  # bicubic of a flat scene is exact: inf dB, written as null
+
+
+def test_reports_never_overwrite_an_input(tiny_model_file, tmp_path):
+    import hashlib
+    victim = tmp_path / "scene.png"
+    Image.fromarray(scene(48, 48)).save(victim)
+    digest = hashlib.sha256(victim.read_bytes()).hexdigest()
+    r = run("selfcheck", victim, "-s", 2, "--mode", "fast", "--model", tiny_model_file, "--device", "cpu",
+            "--json", victim)
+    assert r.exit_code == 2 and "would overwrite the scene" in r.output, r.output
+    r = run("evaluate", tmp_path, "--scales", "2", "--model", tiny_model_file, "--device", "cpu", "--json", victim)
+    assert r.exit_code == 2 and "would overwrite an image of the set" in r.output, r.output
+    assert hashlib.sha256(victim.read_bytes()).hexdigest() == digest
+    r = run("evaluate", tmp_path, "--scales", "2", "--model", tiny_model_file, "--device", "cpu",
+            "--json", tmp_path / "nodir" / "e.json")
+    assert r.exit_code == 2 and "folder does not exist" in r.output, r.output
+    Image.fromarray(np.full((48, 48, 3), 90, np.uint8)).save(tmp_path / "flat.png")
+    r = run("evaluate", tmp_path, "--scales", "2", "--model", tiny_model_file, "--device", "cpu",
+            "--json", tmp_path / "e.json")
+    assert r.exit_code == 0, r.output
+    json.loads((tmp_path / "e.json").read_text(), parse_constant=lambda t: pytest.fail(f"not JSON: {t}"))
+    Image.fromarray(scene(100, 100)).save(tmp_path / "odd.png")  # 100 px at ×8: 12 px, ×8.33
+    r = run("evaluate", tmp_path, "--scales", "8", "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 3 and "odd.png (100×100 px) at ×8" in r.output, r.output

@@ -194,6 +194,9 @@ def convert(ckpt, out, name, overwrite):
 
     if same_file(ckpt, out):
         raise click.BadParameter("OUT is CKPT itself", param_hint="'OUT'")
+    if out.suffix.lower() != ".safetensors":  # the format that --model and load_model recognise by content
+        raise click.BadParameter(f"OUT must be named .safetensors (the format it is written in), got {out.name}",
+                                 param_hint="'OUT'")
     if not out.parent.is_dir():
         raise click.BadParameter(f"output folder does not exist: {out.parent}", param_hint="'OUT'")
     if out.exists() and not overwrite:

@@ -76,6 +76,11 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
     if json_out is not None and not json_out.parent.is_dir():
         raise click.BadParameter(f"folder does not exist: {json_out.parent}", param_hint="'--json'")
+    if json_out is not None:
+        from ..geo.raster_io import same_file
+
+        if same_file(json_out, scene):
+            raise click.BadParameter(f"the report would overwrite the scene: {json_out}", param_hint="'--json'")
     with open_raster(scene):  # readable before the model is loaded (exit 5 otherwise)
         pass
     model = _load_model(model_path, device)

@@ -21,6 +21,25 @@ def _float_list(value: str, param: str) -> list[float]:
     return vals
 
 
+def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None) -> None:
+    """Before any work: OUT is a .safetensors in an existing folder, the checkpoint is another
+    file, and a fresh run never replaces an earlier run's checkpoint (only --resume continues it)."""
+    from ..errors import OutputExistsError
+    from ..geo.raster_io import same_file
+
+    if out.suffix.lower() != ".safetensors":
+        raise click.BadParameter(f"OUT must be named .safetensors, got {out.name}", param_hint="'--out'")
+    ckpt = checkpoint or out.with_suffix(".ckpt")
+    for path, hint in ((out, "'--out'"), (ckpt, "'--checkpoint'")):
+        if not path.parent.is_dir():
+            raise click.BadParameter(f"folder does not exist: {path.parent}", param_hint=hint)
+    if same_file(ckpt, out) or ckpt.resolve() == out.resolve():
+        raise click.BadParameter(f"the checkpoint would be OUT itself: {ckpt}", param_hint="'--checkpoint'")
+    if resume is None and (ckpt.exists() or Path(f"{ckpt}.part000").exists()):
+        raise OutputExistsError(f"an earlier run's checkpoint is there: {ckpt}; continue it with --resume "
+                                f"{ckpt}, or move it away (or give another --checkpoint) to start afresh")
+
+
 @click.command("train")
 @click.argument("data", type=click.Path(exists=True, path_type=Path))
 @click.option("--val", "val_dir", default=None,
@@ -128,6 +147,7 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
     tlog.setLevel(logging.INFO)
     if grow_sr_modules and not init:
         raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
+    _check_train_paths(out, checkpoint, resume)
     cfg = ModelConfig.from_json(config_path.read_text()) if config_path else None
     train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
           lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,
@@ -167,8 +187,19 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
     if not scale_list or any(not 1 < s <= MAX_SCALE for s in scale_list):
         raise click.BadParameter(f"scales must be > 1 and <= {MAX_SCALE:g}", param_hint="--scales")
     files = select_files(list_images(directory), limit)
+    if json_out:  # checked before the work: a missing folder, or an image of the set
+        from ..geo.raster_io import same_file
+
+        if not json_out.parent.is_dir():
+            raise click.BadParameter(f"folder does not exist: {json_out.parent}", param_hint="'--json'")
+        if any(same_file(json_out, f) for f in list_images(directory)):
+            raise click.BadParameter(f"the report would overwrite an image of the set: {json_out}",
+                                     param_hint="'--json'")
     model = load_model(model_name, device=device)
     result = evaluate(model, files, scale_list, mode=mode, seed=seed, tile=tile)
     click.echo(format_table(result))
     if json_out:
-        json_out.write_text(json.dumps(result, indent=2))
+        from ..files import atomic_write_bytes
+        from ..quality import finite_json
+
+        atomic_write_bytes(json_out, (json.dumps(finite_json(result), indent=2, allow_nan=False) + "\n").encode())

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import InputError
 from .data import degrade, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
@@ -56,8 +57,11 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
         acc = {k: [] for k in ("psnr", "ssim", "lr_psnr", "hf_ratio", "bicubic_psnr", "bicubic_ssim",
                                 "bicubic_lr_psnr", "bicubic_hf_ratio")}
         t0 = time.time()
-        for i, (_, hr) in enumerate(images):
-            lr, sr, bic, lr_hw = reduced_resolution(hr, s, model, mode=mode, seed=seed, tile=tile)
+        for i, (name, hr) in enumerate(images):
+            try:
+                lr, sr, bic, lr_hw = reduced_resolution(hr, s, model, mode=mode, seed=seed, tile=tile)
+            except InputError as e:  # e.g. a side that the scale does not divide: beyond ×8 at ×8
+                raise InputError(f"{name} ({hr.shape[1]}×{hr.shape[0]} px) at ×{s:g}: {e}") from None
             for name, out in (("", sr), ("bicubic_", bic)):
                 acc[name + "psnr"].append(psnr(border_crop(out, s), border_crop(hr, s)))
                 acc[name + "ssim"].append(ssim(border_crop(out, s), border_crop(hr, s)))

@@ -375,6 +375,12 @@ class Trainer(PhaseMixin):
     def run(self):
         """Run what is left of the phases, or until the process budget is spent (``self.stopped``)."""
         self._run_t0, self._run_steps, self.stopped = time.time(), 0, False
+        if self.state.phase is None and all(p in self.state.done for p in PHASES):
+            # a finished run resumed: its weights were written at its end (EMA-averaged); writing
+            # them again from the checkpoint's raw training weights would replace them
+            log.info("the run of this checkpoint is complete (%s): nothing left to do; %s left as it is",
+                     ", ".join(self.state.done), self.out)
+            return self.model, self.state.history
         self.state.runs += 1
         log.info("data: %d training images, %d validation images; device %s, %d threads, amp %s, %d loader "
                  "workers; settings %s", len(self.data.images), len(self.val_images), self.dev,
