@@ -63,3 +63,80 @@ def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client
     assert x.dtype == np.uint16 and x.std() > 0
     np.testing.assert_array_equal(x, y)
     assert {k: v for k, v in ta.items()} == {k: v for k, v in tb.items()}
+
+
+class _LostOnce:
+    """A stand-in ``distributed.Client``: runs each task at once; the first result asked for after
+    the first scatter raises CancelledError, as when the worker holding the scattered plan died."""
+
+    def __init__(self):
+        self.scatters, self.submits, self.lost = 0, 0, False
+
+    def register_plugin(self, plugin, name):
+        pass
+
+    def nthreads(self):
+        return {"w": 1}
+
+    def scatter(self, items, **kw):
+        self.scatters += 1
+        return [f"plan-{self.scatters}"]
+
+    def cancel(self, futures):
+        pass
+
+    def submit(self, fn, name, source, arr, tile, plan_f, mode, seed, **kw):
+        self.submits += 1
+        client = self
+
+        class Future:
+            def result(self):
+                if plan_f == "plan-1" and not client.lost:
+                    client.lost = True
+                    from concurrent.futures import CancelledError
+                    raise CancelledError("already forgotten")
+                return arr * 2
+        return Future()
+
+
+def test_work_lost_with_a_dead_worker_is_sent_again_in_order():
+    client = _LostOnce()
+    runner = DaskRunner(client, ModelSource(threads=1), in_flight=3)
+    jobs = [(distributed_tile(i), np.full((2, 2, 3), i, np.float32)) for i in range(6)]
+    got = list(runner.map(iter(jobs), plan=None, mode="fast", seed=0))
+    assert [t.index for t, _ in got] == list(range(6))
+    assert all((out == 2 * i).all() for i, (_, out) in enumerate(got))
+    assert client.scatters == 2 and client.submits == 6 + 3  # the 3 in flight were sent again
+
+
+def distributed_tile(i):
+    from ldcsr_core.tileplan import Span, Tile
+    return Tile(i, Span(0, 2), Span(0, 2), Span(0, 4), Span(0, 4))
+
+
+def test_a_scheduler_address_that_refuses_or_is_no_scheduler_fails_fast():
+    import socket
+    import threading
+    import time
+
+    from ldcsr_core.errors import LdcsrError
+    from ldcsr_core.geo.distributed import dask_runner
+
+    t0 = time.perf_counter()
+    with pytest.raises(LdcsrError, match="cannot reach the Dask scheduler"):
+        with dask_runner("tcp://127.0.0.1:1", ModelSource(), timeout=20):
+            pass
+    assert time.perf_counter() - t0 < 5  # refused at once, not after the 20 s timeout
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    conns = []
+    threading.Thread(target=lambda: conns.append(srv.accept()), daemon=True).start()  # accepts, never speaks
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(LdcsrError, match="does not answer as a Dask scheduler"):
+            with dask_runner(f"tcp://127.0.0.1:{srv.getsockname()[1]}", ModelSource(), timeout=2):
+                pass
+        assert time.perf_counter() - t0 < 15  # before: it hung
+    finally:
+        srv.close()

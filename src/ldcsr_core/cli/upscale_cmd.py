@@ -284,6 +284,8 @@ def _runner(dask_address, model_path, device, model=None):
 
     # Workers run on their own machines: the device 'auto' is resolved there; the float type is
     # the client's, so that every tile is computed alike.
+    if model_path and Path(model_path).is_file():  # a file: the workers may run in another folder
+        model_path = Path(model_path).resolve()
     src = ModelSource(path=str(model_path) if model_path else None, device=device,
                       dtype=model_dtype(model) if model is not None else None)
     return dask_runner(dask_address, src)

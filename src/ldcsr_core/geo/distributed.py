@@ -160,12 +160,24 @@ class DaskRunner:
         """How many times each worker loaded the model (1 each, by design)."""
         return self.client.run(_plugin_loads, plugin_name=self.plugin_name)
 
+    #: Times a run re-sends its plan and tiles after the cluster lost them (a worker died).
+    RESUBMITS = 3
+
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
-        [plan_f] = self.client.scatter([plan], broadcast=True, hash=False)
-        queue: collections.deque = collections.deque()
+        from concurrent.futures import CancelledError
+
+        shared = {"plan": self.client.scatter([plan], broadcast=True, hash=False)[0]}
+
+        def submit(tile, arr):
+            if arr is None:
+                return None
+            return self.client.submit(_run_tile, self.plugin_name, self.source, arr, tile, shared["plan"],
+                                      mode, seed, pure=False, retries=1)
+
+        queue: collections.deque = collections.deque()  # (tile, arr, future) in plan order
         it = iter(jobs)
-        exhausted = False
+        exhausted, resubmits = False, 0
         try:
             while True:
                 while not exhausted and len(queue) < self.in_flight:
@@ -174,19 +186,27 @@ class DaskRunner:
                     except StopIteration:
                         exhausted = True
                         break
-                    fut = None
-                    if arr is not None:
-                        fut = self.client.submit(
-                            _run_tile, self.plugin_name, self.source, arr, tile, plan_f, mode,
-                            seed, pure=False, retries=1,
-                        )
-                    queue.append((tile, fut))
+                    queue.append((tile, arr, submit(tile, arr)))
                 if not queue:
                     return
-                tile, fut = queue.popleft()
-                yield tile, (None if fut is None else fut.result())
+                tile, arr, fut = queue[0]
+                try:
+                    out = None if fut is None else fut.result()
+                except CancelledError as e:  # the scattered plan went with a dead worker
+                    if resubmits >= self.RESUBMITS:
+                        raise LdcsrError(f"the Dask cluster lost tile {tile.index}'s work {resubmits + 1} "
+                                         f"times (workers died?): {one_line(e)}") from None
+                    resubmits += 1
+                    log.warning("the Dask cluster lost work in progress (%s); sending the plan and the "
+                                "%d pending tiles again", one_line(e), len(queue))
+                    self.client.cancel([f for *_, f in queue if f is not None])
+                    shared["plan"] = self.client.scatter([plan], broadcast=True, hash=False)[0]
+                    queue = collections.deque((t, a, submit(t, a)) for t, a, _ in queue)
+                    continue
+                queue.popleft()
+                yield tile, out
         finally:
-            pending = [f for _, f in queue if f is not None]
+            pending = [f for *_, f in queue if f is not None]
             if pending:
                 self.client.cancel(pending)
 
@@ -222,6 +242,41 @@ def parse_dask_address(text: str) -> tuple[str, Any]:
     )
 
 
+def _connect(client_cls, address: str, timeout: float):
+    """A client of the scheduler at ``address``, or a clear :class:`LdcsrError` within about
+    ``timeout`` s: a refused port fails at once, and a service that is no Dask scheduler (e.g. the
+    dashboard's port) neither hangs the run nor surfaces as a bogus error of the handshake."""
+    import socket
+    import threading
+
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme == "tcp" and port.isdigit():
+        try:
+            socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=min(timeout, 5.0)).close()
+        except OSError as e:
+            raise LdcsrError(f"cannot reach the Dask scheduler at {address}: {e.strerror or one_line(e)}") from None
+    box: dict = {}
+
+    def connect():
+        try:
+            box["client"] = client_cls(address, timeout=timeout)
+        except BaseException as e:  # noqa: BLE001 - reported below, in the caller's thread
+            box["error"] = e
+
+    t = threading.Thread(target=connect, name="ldcsr-dask-connect", daemon=True)
+    t.start()
+    t.join(timeout + 5.0)
+    if "client" in box:
+        return box["client"]
+    e = box.get("error")
+    if isinstance(e, OSError):
+        raise e
+    why = f"no Dask handshake within {timeout + 5:g} s" if e is None else one_line(e)
+    raise LdcsrError(f"{address} does not answer as a Dask scheduler ({why}); the scheduler listens on "
+                     "port 8786 by default, its dashboard on 8787")
+
+
 @contextlib.contextmanager
 def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_flight=None):
     """A :class:`DaskRunner` on ``local:N`` (a LocalCluster of N processes) or a scheduler address."""
@@ -232,16 +287,18 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
             'Dask is not installed: pip install "napari-ldcsr[cluster]"'
         ) from None
     kind, arg = parse_dask_address(address)
+    if logging.getLogger("ldcsr_core").getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines only with -vv
     cluster = None
     client = None
     try:
         try:
             if kind == "local":
                 cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=None, silence_logs=logging.WARNING)
                 client = Client(cluster)
             else:
-                client = Client(arg, timeout=timeout)
+                client = _connect(Client, arg, timeout)
         except OSError as e:
             raise LdcsrError(f"cannot reach the Dask scheduler at {arg}: {one_line(e)}") from None
         runner = DaskRunner(client, source, in_flight=in_flight)
