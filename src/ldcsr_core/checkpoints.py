@@ -353,7 +353,10 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         sd = raw
     else:
         sd = remap_official(raw)
-        cfg = config or infer_config(sd, with_encoder=with_encoder)
+        try:
+            cfg = config or infer_config(sd, with_encoder=with_encoder)
+        except CheckpointError as e:
+            raise CheckpointError(f"{path}: {e}") from None  # which file, for a batch or a script
     model = LDCSR(cfg)
     _check_and_load(model, sd, str(path))
     model.name = meta.get("name", path.stem)

@@ -114,7 +114,7 @@ def fine_tune(model, sampler: PairSampler, recipe, *, budget: float, steps: int 
             opt.step()
             step += 1
             if callback is not None:
-                callback(AdaptProgress(stage, step, time.perf_counter() - t0, budget, float(loss), steps))
+                callback(AdaptProgress(stage, step, time.perf_counter() - t0, budget, float(loss.detach()), steps))
     finally:
         model.requires_grad_(False)
         model.eval()

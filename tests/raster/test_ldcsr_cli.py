@@ -241,6 +241,17 @@ def test_models_lists_given_checkpoint(tiny_model_file):
     assert "--model ldcsr-compact-rsscn7-v1" in r.output
 
 
+def test_models_refuses_what_upscale_refuses(tmp_path, golden_dir):
+    from safetensors.numpy import save_file
+    plain, bad = tmp_path / "plain.safetensors", tmp_path / "bad.safetensors"
+    save_file({"a": np.zeros(3, np.float32)}, str(plain))
+    save_file({"a": np.zeros(3, np.float32)}, str(bad), metadata={"format": "ldcsr-safetensors-1", "config": "{x"})
+    assert_clean_error(run("models", plain), "plain.safetensors: not an LDCSR checkpoint", code=6)
+    assert_clean_error(run("models", bad), "bad.safetensors: its model configuration is not valid JSON", code=6)
+    r = run("models", golden_dir / "small_state_dict.safetensors")  # a bare state dict is a model
+    assert r.exit_code == 0 and "small_state_dict" in r.output, r.output
+
+
 def test_convert_official_checkpoint(tmp_path, golden_dir):
     ckpt = golden_dir / "small_official.ckpt"
     out = tmp_path / "small.safetensors"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -28,13 +29,14 @@ EXIT_NOT_KEPT = 8  # the adapted model did not beat the base on the held-back st
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Stop after this many steps (reproducible runs; --minutes still bounds it).")
 @opt.model_opt
-@opt.seed_opt
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed of the training crops and the optimiser (reproducible runs).")
 @opt.device_opt
 @opt.bands_opt
 @opt.stretch_opt
 @click.option("--window", default=None, metavar="X,Y,W,H",
               help="Adapt to this pixel window only (column, row, width, height).")
-@opt.overwrite_opt
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUT (otherwise: exit 4).")
 @click.pass_context
 def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, device, bands, stretch,
                   window, overwrite):
@@ -47,8 +49,8 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
 
     \b
     Examples:
-      ldcsr --threads 2 adapt scene.tif --scale 4 -o scene-x4.safetensors --minutes 3
-      ldcsr upscale scene.tif -o scene_x4.tif --scale 4 --mode fast --model scene-x4.safetensors
+      ldcsr --threads 2 adapt scene.tif --scale 2 -o scene-x2.safetensors --minutes 3
+      ldcsr upscale scene.tif -o scene_x2.tif --scale 2 --mode fast --model scene-x2.safetensors
     """
     from ..adaptation import adapt
     from ..errors import InputError, OutputExistsError
@@ -76,7 +78,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
         pass
     model = _load_model(model_path, device, "float32")  # fine-tuned from the exact weights, as training
     quiet = ctx.obj.get("quiet")
-    bar = None if quiet else click.progressbar(length=1000, label=f"adapting ×{scale:g}", file=None)
+    bar = None if quiet else click.progressbar(length=1000, label=f"adapting ×{scale:g}", file=sys.stderr)
 
     def progress(info):
         if bar is not None:

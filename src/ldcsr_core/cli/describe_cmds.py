@@ -120,44 +120,57 @@ def models(paths):
         _describe_model(p, builtin=False)
 
 
+def _ldcsr_metadata(path: Path):
+    """``(metadata, parameter count)`` of a safetensors file in our format, or None for another
+    safetensors file; :class:`CheckpointError` when unreadable, :class:`ConfigError` for a
+    configuration that is not JSON."""
+    import json
+
+    import numpy as np
+    from safetensors import safe_open
+
+    from ..checkpoints import FORMAT_TAG
+    from ..errors import CheckpointError, ConfigError, one_line
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+            n = sum(int(np.prod(f.get_slice(k).get_shape())) for k in f.keys())
+    except Exception as e:  # safetensors raises its own error types
+        raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
+    if meta.get("format") != FORMAT_TAG:
+        return None
+    try:
+        json.loads(meta.get("config") or "{}")
+    except ValueError as e:
+        raise ConfigError(f"{path}: its model configuration is not valid JSON ({one_line(e)})") from None
+    return meta, n
+
+
 def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None:
     """Read what is known of the checkpoint first (refusing a non-checkpoint with a one-line
     :class:`CheckpointError`, before hashing it: ``/dev/zero`` never ends), then print it."""
     import json
 
     from ..checkpoints import check_checkpoint_file
-    from ..errors import CheckpointError, one_line
     from ..files import sha256_file
 
     check_checkpoint_file(path)  # a regular file in a checkpoint format
     lines = []
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(path), framework="numpy") as f:
-                meta = f.metadata() or {}
-                n = 0
-                for k in f.keys():
-                    shape = f.get_slice(k).get_shape()
-                    c = 1
-                    for s in shape:
-                        c *= s
-                    n += c
-        except Exception as e:  # safetensors raises its own error types
-            raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
+    meta = _ldcsr_metadata(path) if path.suffix == ".safetensors" else None
+    if meta is not None:  # our format: described from its metadata, without loading it
+        meta, n = meta
         lines.append(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())
         lines.append(f"  params:  {n / 1e6:.2f} M")
         if meta.get("notes"):
             lines.append(f"  notes:   {meta['notes']}")
         if meta.get("config"):
-            cfg = json.loads(meta["config"])
-            lines.append(f"  config:  {_config_summary(cfg)}")
+            lines.append(f"  config:  {_config_summary(json.loads(meta['config']))}")
         if meta.get("adapted_from"):
             lines.append(f"  adapted: from {meta['adapted_from']} on {meta.get('adapted_on') or 'an array'} "
                          f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}) at x{meta.get('adapt_scale')}, "
                          f"{meta.get('adapt_steps')} steps, {meta.get('adapt_minutes')} min")
-    else:
+    else:  # an official .ckpt or a bare state dict: loaded, so that a file that is none is refused
         from .. import load_model
 
         m = load_model(path, device="cpu")
@@ -187,7 +200,7 @@ def _config_summary(cfg: dict) -> str:
 @click.argument("ckpt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Model name stored in the file (default: CKPT's stem).")
-@opt.overwrite_opt
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUT (otherwise: exit 4).")
 def convert(ckpt, out, name, overwrite):
     """Convert an official Lightning CKPT into the ldcsr .safetensors format OUT."""
     from ..geo.raster_io import same_file

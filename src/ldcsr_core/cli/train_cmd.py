@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..rules import MAX_SCALE
 from . import options as opt
 
 __all__ = ["train_command", "evaluate_command"]
@@ -58,15 +59,17 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None) 
 @click.option("--grow-sr-modules", type=click.IntRange(min=1), default=None,
               help="With --init: give every decoder FRU this many IMD modules; the new ones start "
                    "switched off, so training starts from the --init model's outputs.")
-@click.option("--minutes", type=float, nargs=3, default=(50.0, 10.0, 15.0), show_default=True,
+@click.option("--minutes", type=click.FloatRange(min=0.0), nargs=3, default=(50.0, 10.0, 15.0), show_default=True,
               metavar="FAST PRIOR DIFF", help="Wall-clock budget of each phase.")
 @click.option("--steps", type=click.IntRange(min=0), nargs=3, default=None, metavar="FAST PRIOR DIFF",
               help="Steps of each phase; replaces --minutes (runs then compute the same whether the "
                    "machine is busy or the process is paused).")
-@click.option("--batch-size", "--batch", "batch_size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--batch-size", "--batch", "batch_size", type=click.IntRange(min=2), default=8, show_default=True,
+              help="Images per step (at least 2: the model's batch statistics need two).")
 @click.option("--lr-size", type=click.IntRange(min=8), default=32, show_default=True,
               help="Side of the LR training patches.")
-@click.option("--scale-range", type=float, nargs=2, default=(1.2, 8.0), show_default=True)
+@click.option("--scale-range", type=click.FloatRange(1.0, MAX_SCALE, min_open=True), nargs=2, default=(1.2, 8.0),
+              show_default=True, help=f"Lowest and highest training scale, each in (1, {MAX_SCALE:g}].")
 @click.option("--base-lr", type=float, default=1e-3, show_default=True,
               help="Learning rate at --lr-ref-batch (see --lr-scaling).")
 @click.option("--lr-scaling", type=click.Choice(["none", "linear", "sqrt"]), default="none", show_default=True,
@@ -123,7 +126,8 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None) 
               help="Validate on every k-th validation image, at most this many (a fixed subset).")
 @click.option("--checkpoint-every", type=float, default=10.0, show_default=True,
               help="Minutes between checkpoints.")
-@opt.seed_opt
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed of the initial weights, the crops and the noise (reproducible runs).")
 @opt.device_opt
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--name", default="ldcsr-custom", show_default=True, help="Model name stored in the file.")
@@ -148,6 +152,9 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
     if grow_sr_modules and not init:
         raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
     _check_train_paths(out, checkpoint, resume)
+    if scale_range[0] > scale_range[1]:
+        raise click.BadParameter(f"lowest above highest: {scale_range[0]:g} > {scale_range[1]:g}",
+                                 param_hint="'--scale-range'")
     cfg = ModelConfig.from_json(config_path.read_text()) if config_path else None
     train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
           lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,

@@ -226,7 +226,7 @@ def window_in_shape(window, shape: tuple[int, int], what: str = "raster") -> tup
     except (TypeError, ValueError):
         raise InputError(f"window must be (row_off, col_off, height, width), got {window!r}") from None
     if y0 < 0 or x0 < 0 or h < 1 or w < 1 or y0 + h > H or x0 + w > W:
-        raise InputError(f"window (row_off, col_off, height, width) = {(y0, x0, h, w)} is not inside the "
+        raise InputError(f"the window of rows {y0}–{y0 + h} and columns {x0}–{x0 + w} is not inside the "
                          f"{what} of {H} rows × {W} columns")
     return y0, x0, h, w
 
