@@ -279,6 +279,7 @@ def test_cli_train_and_evaluate(image_dir, tmp_path):
                                   "--spread-weight", "1", "--spread-ratio", "0.4"])
     assert r.exit_code == 0, r.output
     assert out.is_file()
+    assert out.with_suffix(".ckpt").stat().st_mode & 0o777 == out.stat().st_mode & 0o777  # umask, not 0600
     m = ldcsr_core.load_model(out, device="cpu")
     settings = json.loads(m.notes)["settings"]
     assert m.config.detail_decoder is not None and settings["hf_weight"] == 1.0

@@ -224,3 +224,16 @@ def test_block_row_writer_writes_whole_blocks(rasters, tmp_path, monkeypatch):
     with rasterio.open(tmp_path / "c.tif") as ds:
         col = ds.read(1, window=Window(0, 0, 1, 70))[:, 0]
     assert col[0] == 0 and col[7] == 7 and col[27] == 27 and col[69] == 57
+
+
+def test_a_container_of_subdatasets_says_so(tmp_path):
+    import shutil
+    import subprocess
+    gdal_translate = shutil.which("gdal_translate")
+    if gdal_translate is None:
+        pytest.skip("needs gdal_translate to make a netCDF file")
+    src = write_tif(tmp_path / "a.tif", np.zeros((3, 8, 8)), dtype="uint8")
+    nc = tmp_path / "a.nc"
+    subprocess.run([gdal_translate, "-q", "-of", "netCDF", str(src), str(nc)], check=True)
+    with pytest.raises(InputError, match=r"container of 3 rasters \(subdatasets\)"):
+        lio.open_raster(nc)

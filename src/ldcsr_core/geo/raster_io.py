@@ -187,6 +187,11 @@ def _check_decodes(src) -> None:
 def check_dataset(src, name=None) -> None:
     """:class:`InputError` unless ``src`` has pixels and integer or floating-point bands."""
     name = name or src.name
+    if src.count < 1 and getattr(src, "subdatasets", None):
+        subs = src.subdatasets
+        raise InputError(f"{name} is a container of {len(subs)} rasters (subdatasets), not one raster: "
+                         f"convert the one you want to a GeoTIFF first, e.g. gdal_translate '{subs[0]}' "
+                         "one.tif (`gdalinfo` lists them)")
     if src.width < 1 or src.height < 1 or src.count < 1:
         shape = (src.count, src.height, src.width)
         raise InputError(f"{name} is a zero-size raster (bands, rows, cols) = {shape}")

@@ -46,6 +46,9 @@ def atomic_torch_save(obj, path: Path):
     os.close(fd)
     try:
         torch.save(obj, tmp)
+        from ..files import new_file_mode
+
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a checkpoint follows the umask, as OUT does
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
