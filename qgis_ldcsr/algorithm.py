@@ -47,7 +47,9 @@ for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same fil
 <b>Model file</b>: an LDCSR <code>.safetensors</code> or an official <code>.ckpt</code>; empty:
 the model shipped with the engine. <b>Tile size</b> (advanced): fast mode's tile side in input pixels
 (&ge; {min_tile}; 0: the engine's default); diffusion mode always uses its fixed windows, so that a
-seed gives one picture.</p>
+seed gives one picture. <b>Stretch</b> (advanced): how band values map to the model's range, as
+<code>ldcsr upscale --stretch</code>: auto (8-bit as is, other types by robust percentiles of the
+whole layer), percentile, or dtype (the full integer range).</p>
 <p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
 tile and leaves no output file.</p>
 <p><b>Quality report</b> (optional, .json or .html): a reduced-resolution self-check of the
@@ -136,6 +138,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     SEED = "SEED"
     MODEL = "MODEL"
     TILE = "TILE"
+    STRETCH = "STRETCH"
+    STRETCHES = ("auto", "percentile", "dtype")
     OUTPUT = "OUTPUT"
     REPORT = "QUALITY_REPORT"
 
@@ -192,6 +196,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0)
         tile.setFlags(tile.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(tile)
+        stretch = QgsProcessingParameterEnum(self.STRETCH, "Stretch of the band values (as --stretch)",
+                                             options=list(self.STRETCHES), defaultValue=0, optional=True)
+        stretch.setFlags(stretch.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(stretch)
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT, "Super-resolved raster"))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -266,7 +274,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             mode=self._mode(parameters, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),
             tile=self.parameterAsInt(parameters, self.TILE, context) or None,
-            bands=bands)
+            bands=bands, stretch=self.STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)])
         plan = rad.plan_bands(info.count, info.colorinterp, options.bands)
         (H, W), (sy, sx) = plan_output(info, **request)
 

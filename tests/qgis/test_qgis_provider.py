@@ -140,7 +140,7 @@ def test_provider_is_registered(qgis_processing):
     assert alg is not None and alg.displayName() == "LDCSR super-resolution"
     names = [p.name() for p in alg.parameterDefinitions()]
     assert names == ["INPUT", "SCALE", "TARGET_PIXEL_SIZE", "BANDS", "MODE", "SEED", "MODEL",
-                     "TILE", "OUTPUT", "QUALITY_REPORT"]
+                     "TILE", "STRETCH", "OUTPUT", "QUALITY_REPORT"]
     assert "Sentinel-2" in alg.shortHelpString()
 
 
@@ -294,6 +294,21 @@ def test_a_report_path_equal_to_the_input_is_refused_and_the_input_kept(qgis_pro
                             feedback=feedback)
     assert hashlib.sha256(src.read_bytes()).hexdigest() == digest  # before: overwritten with JSON
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
+
+
+def test_stretch_as_in_the_cli(qgis_processing, scene, tiny_model_file, tmp_path):
+    import json
+
+    import rasterio
+    for k, name in enumerate(("auto", "percentile", "dtype")):
+        out = tmp_path / f"{name}.tif"
+        qgis_processing.run(ALG, _params(scene, out, tiny_model_file, STRETCH=k), feedback=QgsProcessingFeedback())
+        with rasterio.open(out) as d:
+            lo = json.loads(d.tags()["LDCSR_STRETCH"])["lo"]
+        if name == "dtype":
+            assert lo[0] == 0.0  # the full uint16 range
+        else:
+            assert lo[0] > 0.0  # percentiles of the data
 
 
 def test_bands_typed_as_in_the_cli(qgis_processing, scene, tiny_model_file, tmp_path):
