@@ -277,7 +277,7 @@ CASES = [
     ("pickled-ckpt-upscale", make_pickled_ckpt,
      ("upscale", "{rgb}", "-o", "{out}", "-s", "2", "--model", "{in}"), 6,
      "refusing to load", one_line_error("weights_only", "ldcsr convert", "torch.serialization")),
-    ("pickled-ckpt-convert", make_pickled_ckpt, ("convert", "{in}", "{out}"), 6,
+    ("pickled-ckpt-convert", make_pickled_ckpt, ("convert", "{in}", "{model_out}"), 6,
      "refusing to load", one_line_error("weights_only", "ldcsr convert", "torch.serialization")),
     ("pickled-ckpt-models", make_pickled_ckpt, ("models", "{in}"), 6,
      "refusing to load", one_line_error("weights_only", "ldcsr convert")),
@@ -290,7 +290,8 @@ def test_cli_input_matrix(tmp_path, tiny_model_file, rasters, maker, args, code,
     inp = maker(tmp_path)
     out = tmp_path / "out" / "result.tif"
     out.parent.mkdir()
-    subst = {"{in}": inp, "{out}": out, "{model}": tiny_model_file, "{rgb}": rasters["rgba"]}
+    subst = {"{in}": inp, "{out}": out, "{model}": tiny_model_file, "{rgb}": rasters["rgba"],
+             "{model_out}": out.with_suffix(".safetensors")}
     r = ldcsr(*[subst.get(a, a) for a in args], timeout=120)
     msg = r.stdout + r.stderr
     assert r.returncode == code, msg
