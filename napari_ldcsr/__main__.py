@@ -10,11 +10,20 @@ SAMPLE = "neon_osbs"
 
 
 def setup_viewer(viewer, *, sample: bool = True, paths: list[str] | None = None):
-    """Open the sample scene (and ``paths``) in ``viewer`` and dock the LDCSR widget; returns it."""
+    """Open the sample scene (and ``paths``) in ``viewer`` and dock the LDCSR widget; returns it.
+    A path that cannot be opened is reported in one line (a notification, which napari also prints
+    to the terminal) and the others still open."""
+    from ldcsr_core.errors import one_line
+
+    from ._viewer import notify
+
     if sample:
         viewer.open_sample(PLUGIN, SAMPLE)
     for path in paths or []:
-        viewer.open(path, plugin=PLUGIN)
+        try:
+            viewer.open(path, plugin=PLUGIN)
+        except Exception as exc:  # noqa: BLE001 - a bad file must not keep the viewer from opening
+            notify("error", f"cannot open {path}: {one_line(exc)}")
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
     return widget
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["camera", "grid", "canvas_size", "linear_part", "notify", "image_layers", "shapes_layers"]
+__all__ = ["camera", "grid", "canvas_size", "linear_part", "notify", "image_layers", "shapes_layers",
+           "open_viewers"]
 
 
 def grid(viewer):
@@ -57,3 +58,10 @@ def shapes_layers(viewer) -> list:
     from napari.layers import Shapes
 
     return [lyr for lyr in viewer.layers if isinstance(lyr, Shapes)]
+
+
+def open_viewers() -> list:
+    """Every open napari ``Viewer`` (napari keeps them in the private ``Viewer._instances``)."""
+    from napari import Viewer
+
+    return list(getattr(Viewer, "_instances", ()))

@@ -124,10 +124,11 @@ class RasterLevel:
 
 
 def should_open_lazily(path: str | os.PathLike) -> bool:
-    """True for rasters larger than :data:`LAZY_MIN_PIXELS`."""
-    import rasterio
+    """True for rasters larger than :data:`LAZY_MIN_PIXELS` (opened with the engine's
+    ``open_raster``: a file that is not a usable raster raises its one-line error)."""
+    from ldcsr_core.geo.raster_io import open_raster
 
-    with rasterio.open(path) as src:
+    with open_raster(path) as src:
         return src.width * src.height > LAZY_MIN_PIXELS
 
 

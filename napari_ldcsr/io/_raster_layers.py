@@ -16,11 +16,12 @@ LayerData = tuple[Any, dict, str]
 
 
 def is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
-    if count not in (3, 4):
+    """One RGB(A) layer: 3 bands that are red, green, blue (or any 3 uint8 bands), or such bands
+    and a 4th that the file says is alpha (a 4th band that is not, e.g. NIR, is not shown as alpha)."""
+    ci = [c.lower() for c in colorinterp]
+    if count not in (3, 4) or (count == 4 and ci[3:] != ["alpha"]):
         return False
-    if [c.lower() for c in colorinterp[:3]] == ["red", "green", "blue"]:
-        return True
-    return dtype == "uint8"
+    return ci[:3] == ["red", "green", "blue"] or dtype == "uint8"
 
 
 def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags) -> tuple[dict, list, bool]:

@@ -9,8 +9,12 @@ from typing import Any
 import numpy as np
 
 from .._geometry import transform_from_world_matrix
+from .._viewer import open_viewers
 
-__all__ = ["write_geotiff", "layer_world_matrix"]
+__all__ = ["write_geotiff", "layer_world_matrix", "full_resolution", "check_not_a_source", "BLOCK_BYTES"]
+
+#: A layer is written about this many bytes of rows at a time (whole rows of output blocks).
+BLOCK_BYTES = 64 << 20
 
 
 def layer_world_matrix(meta: dict) -> np.ndarray:
@@ -60,38 +64,74 @@ def _last_shear(shear: Any, ndim: int) -> np.ndarray | None:
     return s[-1:] if s.size >= 1 else s
 
 
+def full_resolution(data: Any) -> Any:
+    """Level 0 of a multiscale layer's data, else ``data``: napari hands a writer a
+    ``MultiScaleData`` (``np.asarray`` of it is the *coarsest* level) or a list of levels."""
+    from collections.abc import Sequence
+
+    return data[0] if isinstance(data, Sequence) and not isinstance(data, str) else data
+
+
+def open_layer_sources() -> list[tuple[str, str]]:
+    """``(layer name, source file)`` of every layer of every open viewer read from a file."""
+    return [(layer.name, str(md["path"])) for viewer in open_viewers() for layer in viewer.layers
+            if (md := getattr(layer, "metadata", None) or {}).get("path")]
+
+
+def check_not_a_source(path: str, meta: dict) -> None:
+    """:class:`~ldcsr_core.errors.OutputExistsError` when ``path`` is the file behind the layer
+    being saved or behind any open layer: replacing it would change or break that layer (a lazy
+    layer reads its pixels from the file as it is drawn)."""
+    import errno
+
+    from ldcsr_core.errors import OutputExistsError
+    from ldcsr_core.geo.raster_io import same_file
+
+    own = (meta.get("metadata") or {}).get("path")
+    sources = ([(str(meta.get("name") or "this layer"), str(own))] if own else []) + open_layer_sources()
+    for name, src in sources:
+        if same_file(path, src):
+            raise OutputExistsError(errno.EEXIST, f"not saved: {path} is the source file of the open layer "
+                                    f"'{name}'; choose another name")
+
+
 def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     """Write an image layer to a GeoTIFF; returns ``[path]``.
 
-    RGB(A) layers become 3/4-band rasters, 2-D layers one band. When the layer's metadata has
+    RGB(A) layers become 3/4-band rasters, 2-D layers one band, in the layer's dtype. A multiscale
+    layer is written at full resolution (level 0); a lazy one (a big GeoTIFF, a streamed result)
+    is read and written :data:`BLOCK_BYTES` at a time, never whole. When the layer's metadata has
     a ``crs`` (e.g. it came from the GeoTIFF reader, or is an LDCSR result of such a layer),
     the transform is derived from the layer's current placement, so a super-resolved layer is
     written with its finer pixel size; the CRS, nodata, band names, tags and LDCSR provenance are
-    kept. The file is written by ``ldcsr_core.geo.raster_io.write_raster``: tiled, compressed and
-    atomic (a temporary file renamed into place when complete).
+    kept. The file is written by ``ldcsr_core.geo.raster_io.GeoTiffWriter``: tiled, compressed and
+    atomic (a temporary file renamed into place when complete). The source file of an open layer
+    is never replaced (:func:`check_not_a_source`).
     """
-    from ldcsr_core.geo.raster_io import GeoArray, write_raster
+    from affine import Affine
+    from ldcsr_core.geo.raster_io import GeoTiffWriter, dataset_from_array, output_profile, quiet_georef
+    from rasterio.windows import Window
 
-    if isinstance(data, (list, tuple)):  # multiscale: full-resolution level
-        data = data[0]
-    arr = np.asarray(data)
-    rgb = bool(meta.get("rgb", False))
-    if rgb or (arr.ndim == 3 and arr.shape[-1] in (3, 4) and meta.get("rgb") is None):
-        bands = np.moveaxis(arr, -1, 0)
-    elif arr.ndim == 2:
-        bands = arr[np.newaxis]
+    from ._lazy import window_reader
+
+    check_not_a_source(path, meta)
+    level = window_reader(full_resolution(data))
+    shape, rgb = tuple(level.shape), bool(meta.get("rgb", False))
+    if rgb or (len(shape) == 3 and shape[-1] in (3, 4) and meta.get("rgb") is None):
+        count, rgb = shape[-1], True
+    elif len(shape) == 2:
+        count, rgb = 1, False
     else:
-        raise ValueError(
-            f"GeoTIFF writer takes 2-D or RGB(A) image layers; got data of shape {arr.shape}"
-        )
-    if bands.dtype == np.bool_:
-        bands = bands.astype(np.uint8)
-    if bands.dtype == np.float64:
-        bands = bands.astype(np.float32)
+        raise ValueError(f"GeoTIFF writer takes 2-D or RGB(A) image layers; got data of shape {shape}")
+
+    def bands(y0: int, y1: int) -> np.ndarray:
+        """Rows ``y0:y1`` of the layer as ``(bands, rows, W)``."""
+        rows = np.asarray(level[y0:y1])
+        rows = np.moveaxis(rows, -1, 0) if rgb else rows[np.newaxis]
+        return rows.astype(np.uint8) if rows.dtype == np.bool_ else rows
+
     md = dict(meta.get("metadata") or {})
     crs = md.get("crs")
-    from affine import Affine
-
     matrix = layer_world_matrix(meta)
     placed = crs is not None or not np.allclose(matrix, np.eye(3))
     transform = Affine(*transform_from_world_matrix(matrix)) if placed else Affine.identity()
@@ -103,13 +143,23 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     names = md.get("band_names")
     if md.get("band") is not None and names:  # one band of a multi-band file
         names = [names[int(md["band"])]]
-    colorinterp = ("red", "green", "blue", "alpha")[: bands.shape[0]] if rgb else None
-    if colorinterp is None and md.get("colorinterp") and len(md["colorinterp"]) == bands.shape[0]:
+    colorinterp = ("red", "green", "blue", "alpha")[:count] if rgb else None
+    if colorinterp is None and md.get("colorinterp") and len(md["colorinterp"]) == count:
         colorinterp = tuple(md["colorinterp"])
-    geo = GeoArray(
-        bands, transform, crs, md.get("nodata"), tags, colorinterp or (),
-        tuple(str(n) for n in names) if names and len(names) == bands.shape[0] else (),
-    )
+    H, W = shape[:2]
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    write_raster(path, geo, overwrite=True)
+    # The first row carries the bands' dtype, nodata, names and colours for the output's profile.
+    with dataset_from_array(bands(0, 1), bands_last=False, transform=transform, crs=crs, nodata=md.get("nodata"),
+                            colorinterp=colorinterp,
+                            descriptions=tuple(str(n) for n in names) if names and len(names) == count else None
+                            ) as head:
+        profile = output_profile(head, (H, W))
+        if "transform" in profile:
+            profile["transform"] = transform
+        step = profile["blockysize"] * max(1, BLOCK_BYTES // (profile["blockysize"] * W * count
+                                                             * np.dtype(profile["dtype"]).itemsize))
+        with quiet_georef(), GeoTiffWriter(path, profile, src=head, tags=tags, overwrite=True) as gw:
+            for y0 in range(0, H, step):
+                block = bands(y0, min(y0 + step, H))
+                gw.write(block, Window(0, y0, W, block.shape[1]))
     return [path]

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import _geometry as geo
 
 __all__ = ["AdaptRequest", "AdaptOutcome", "TOOLTIP", "prepare_adapt", "run_adapt", "status_text",
-           "model_file_name"]
+           "model_file_name", "check_model_folder"]
 
 TOOLTIP = ("Fine-tune the model's fast path on this layer's own pixels (its downscaled copies teach "
            "it about this ground) for the chosen minutes. A strip of the layer is held back: the "
@@ -78,13 +78,30 @@ def model_file_name(layer_name: str, scale: float, when: float | None = None) ->
     return f"{safe[:60]}-x{scale:g}-{stamp}.safetensors"
 
 
+def check_model_folder(folder: Path) -> Path:
+    """``folder``, if a kept model can be saved there (it may not exist yet: its nearest existing
+    parent must be a writable folder); else an ``OSError`` that says so. Checked before training,
+    so that no trained model is lost."""
+    import os
+
+    found = folder
+    while not found.exists() and found != found.parent:
+        found = found.parent
+    why = (None if found.is_dir() and os.access(found, os.W_OK | os.X_OK)
+           else f"{found} is not a folder" if not found.is_dir() else f"{found} is not writable")
+    if why is not None:
+        raise OSError(f"cannot save adapted models in {folder}: {why} (set LDCSR_MODELS_DIR to a writable folder)")
+    return folder
+
+
 def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Path | None = None) -> AdaptOutcome:
     """Adapt ``model`` to ``request``'s pixels of ``source`` (a ``_job.LayerSource``) in this thread;
-    a kept model is saved to ``folder`` (default: the user's model folder)."""
+    a kept model is saved to ``folder`` (default: the user's model folder, checked first)."""
     import ldcsr_core
     from ldcsr_core.adaptation import user_models_dir
     from ldcsr_core.precision import model_dtype
 
+    folder = check_model_folder(Path(folder) if folder is not None else user_models_dir())
     if model_dtype(model) != "float32":  # e.g. the CPU's bfloat16: fine-tune from the exact weights
         model = ldcsr_core.load_model(request.model_source, device=model.device, dtype="float32")
     with source.dataset() as ds:
@@ -93,7 +110,6 @@ def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Pa
                                   stretch=request.stretch, callback=callback)
     if not result.kept:
         return AdaptOutcome(result, None)
-    folder = Path(folder) if folder is not None else user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / model_file_name(getattr(request.layer, "name", "layer"), request.scale)
     name = f"{getattr(model, 'name', 'model')}-adapted-{path.stem}"

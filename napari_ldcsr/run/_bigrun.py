@@ -48,14 +48,17 @@ def _size(n: int) -> str:
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
-def output_path_for(src_path: str | os.PathLike, scale: float) -> Path:
-    """``<stem>_x2.50_ldcsr.tif`` next to ``src_path``; ``…_ldcsr-2.tif`` etc. if that exists
+def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1) -> Path:
+    """``<stem>_x2.50_ldcsr.tif`` next to ``src_path``; ``…_ldcsr-2.tif`` etc. if that exists, or
+    (``samples`` > 1) if its spread file (``…_spread.tif``, the engine's name) does
     (FileExistsError when 99 names are taken)."""
+    from ldcsr_core.geo.sampling import default_spread_path
+
     src = Path(src_path)
     base = f"{src.stem}_x{scale:.2f}_ldcsr"
     for i in range(1, 100):
         path = src.with_name(f"{base}.tif" if i == 1 else f"{base}-{i}.tif")
-        if not path.exists() and not os.path.lexists(path):
+        if not any(os.path.lexists(p) for p in [path] + ([default_spread_path(path)] if samples > 1 else [])):
             return path
     raise FileExistsError(f"{base}.tif and 98 numbered variants exist next to the source already")
 
@@ -108,7 +111,7 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
         return (f"{what}, and the folder of its source file is not writable ({folder}); copy the file to a "
                 "writable folder and open it from there.")
     try:
-        out = output_path_for(source.path, spec.scale)
+        out = output_path_for(source.path, spec.scale, spec.samples)
     except FileExistsError as exc:
         return f"{what}, and no free output name is left: {exc}."
     from ldcsr_core.errors import RasterIOError

@@ -65,6 +65,7 @@ class JobResult:
     model_info: dict = field(default_factory=dict)
     path: str | None = None  # the GeoTIFF a streamed job wrote (``data`` is then None)
     spread: Any | None = None  # samples > 1: the per-pixel spread, a GeoArray (colour bands, H, W) float32
+    spread_path: str | None = None  # the spread GeoTIFF a streamed job with samples > 1 wrote
 
 
 def plain_message(exc: BaseException) -> str:
@@ -266,7 +267,9 @@ def layer_source(viewer, layer) -> LayerSource:
     if layer.rgb:
         n = layer.data.shape[-1]
         ci = tuple(md.get("colorinterp") or ("red", "green", "blue", "alpha")[:n])
-        return LayerSource((layer,), "rgb", colorinterp=ci, name=layer.name, **geo)
+        names = tuple(md.get("band_names") or ())
+        return LayerSource((layer,), "rgb", colorinterp=ci, descriptions=names if len(names) == n else None,
+                           name=layer.name, **geo)
     return LayerSource((layer,), "gray", name=layer.name, **geo)
 
 
@@ -331,7 +334,8 @@ def run_job(
     if spec.output_path is not None:
         res = upscale_raster(source.path, spec.output_path, model=model, scale=spec.scale,
                              options=_options(spec), output=OutputOptions(overwrite=False), callback=callback)
-        return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst)
+        return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst,
+                         spread_path=res.spread)
     with source.dataset() as ds:
         progress = callback
         if on_tile is not None:

@@ -1,7 +1,8 @@
 """One engine job at a time in a napari ``thread_worker``, reported through Qt signals.
 
-The worker's own signals carry the outcome (``returned`` -> :attr:`JobRunner.succeeded`,
-``errored`` -> :attr:`failed` or :attr:`cancelled`, ``finished`` -> :attr:`finished`); the
+The worker's own signals carry the outcome (its result, handed on at ``finished`` ->
+:attr:`JobRunner.succeeded`, or :attr:`cancelled` when Cancel was pressed before it was handed on;
+``errored`` -> :attr:`failed` or :attr:`cancelled`; ``finished`` -> :attr:`finished`); the
 engine's per-tile progress and finished rows are handed to the GUI thread with superqt's
 ``ensure_main_thread``. Cancel is the worker's ``quit()``: the engine's progress callback sees
 ``abort_requested`` and raises ``Cancelled`` within one tile.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from qtpy import sip
 from qtpy.QtCore import QObject, Signal
 from superqt.utils import ensure_main_thread
 
@@ -20,6 +22,12 @@ from ldcsr_core.threads import describe, release_pool
 from ._job import JobSpec, LayerSource, ModelCache, model_info, plain_message, run_job
 
 __all__ = ["JobRunner", "CheckRunner", "AdaptRunner", "probe_device", "start_device_probe"]
+
+
+def _gone(obj: QObject) -> bool:
+    """Whether Qt has deleted ``obj`` (its viewer closed) while the worker's calls were queued for
+    the GUI thread: they are then dropped (an emit would raise)."""
+    return sip.isdeleted(obj)
 
 
 def probe_device() -> str:
@@ -68,21 +76,32 @@ class _OneWorker(QObject):
         super().__init__(parent)
         self.models = models
         self._worker = None
+        self._kept: list = []  # the running task's result, once it has returned
+        self._hand_on = None  # where that result goes (``_launch``'s ``on_returned``)
 
     @property
     def running(self) -> bool:
         return self._worker is not None
 
     def _launch(self, *args, on_returned) -> None:
-        """Run ``self._work(*args)`` in a worker; its outcome goes to ``on_returned``,
+        """Run ``self._work(*args)`` in a worker; its outcome goes to ``on_returned`` (a result,
+        also one the task ended with after Cancel was pressed: ``cancelling`` is then true),
         ``_on_errored`` and ``_on_finished`` (RuntimeError if one is running)."""
         from napari.qt.threading import create_worker
 
         if self.running:
             raise RuntimeError(f"{self.what} is already running")
         release_pool()  # torch in worker threads runs at full speed (see ldcsr_core.threads)
-        worker = create_worker(self._work, *args, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(on_returned)
+        kept: list = []
+
+        def work(*a):
+            kept.append(self._work(*a))
+            return kept[0]
+
+        # superqt drops ``returned`` once abort was requested: the result is handed on at ``finished``
+        # (bound methods, so that Qt drops the signals of a runner already deleted)
+        worker = create_worker(work, *args, _start_thread=False, _ignore_errors=True)
+        self._kept, self._hand_on = kept, on_returned
         worker.errored.connect(self._on_errored)
         worker.finished.connect(self._on_finished)
         self._worker = worker
@@ -109,8 +128,12 @@ class _OneWorker(QObject):
             self.failed.emit(exc)
 
     def _on_finished(self) -> None:
-        self._worker = None
-        self.finished.emit()
+        try:
+            if self._kept:  # the task returned (before or after Cancel was pressed)
+                self._hand_on(self._kept[0])
+        finally:
+            self._worker, self._kept = None, []
+            self.finished.emit()
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
         """Block until the task's thread has ended (after a cancel: within one tile); True if
@@ -162,27 +185,29 @@ class JobRunner(_OneWorker):
 
     @ensure_main_thread
     def _relay_model(self, info: dict) -> None:
-        self.modelReady.emit(info)
+        if not _gone(self):
+            self.modelReady.emit(info)
 
     @ensure_main_thread
     def _relay_progress(self, info) -> None:
-        if not self.cancelling:
+        if not _gone(self) and not self.cancelling:
             self.progressed.emit(info)
 
     @ensure_main_thread
     def _relay_rows(self, y0: int, rows) -> None:
-        if self.running and not self.cancelling:
+        if not _gone(self) and self.running and not self.cancelling:
             self.rowsReady.emit(y0, rows)
 
     @ensure_main_thread
     def _relay_tile(self, box, colour, values) -> None:
-        if self.running and not self.cancelling:
+        if not _gone(self) and self.running and not self.cancelling:
             self.tileReady.emit(box, colour, values)
 
     def _on_returned(self, result) -> None:
-        if self.cancelling:
-            if getattr(result, "path", None):  # a streamed file finished as Cancel was pressed
-                Path(result.path).unlink(missing_ok=True)
+        if self.cancelling:  # finished as Cancel was pressed: dropped, its streamed files removed
+            for path in (result.path, result.spread_path):
+                if path:
+                    Path(path).unlink(missing_ok=True)
             self.cancelled.emit()
         else:
             self.succeeded.emit(result)
@@ -202,7 +227,7 @@ class CheckRunner(_OneWorker):
 
     def start(self, source: LayerSource, request) -> None:
         """Start a check (RuntimeError if one is running)."""
-        self._launch(source, request, on_returned=lambda result: self.succeeded.emit(result, request))
+        self._launch(source, request, on_returned=lambda result: self._on_returned(result, request))
 
     def _work(self, source: LayerSource, request):
         from ldcsr_core.progress import polling
@@ -215,6 +240,10 @@ class CheckRunner(_OneWorker):
             return run_check(source, request, model, callback=polling(lambda: worker.abort_requested, None))
         finally:
             release_pool()
+
+    def _on_returned(self, result, request) -> None:
+        if not self.cancelling:  # a check cancelled as it finished shows nothing
+            self.succeeded.emit(result, request)
 
     def _on_errored(self, exc: BaseException) -> None:
         from ldcsr_core.errors import Cancelled
@@ -261,11 +290,11 @@ class AdaptRunner(_OneWorker):
 
     @ensure_main_thread
     def _relay_progress(self, info) -> None:
-        if not self.cancelling:
+        if not _gone(self) and not self.cancelling:
             self.progressed.emit(info)
 
     def _on_returned(self, outcome, request) -> None:
         if self.cancelling and outcome.path is None:
             self.cancelled.emit()
-        else:  # a model saved as Cancel was pressed is kept: it is complete and guarded
+        else:  # a model saved as Cancel was pressed is kept (complete and guarded; ``cancelling`` says so)
             self.succeeded.emit(outcome, request)

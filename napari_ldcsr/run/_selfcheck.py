@@ -108,15 +108,17 @@ def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float 
     data = result.windows[0].error[kind]
     scale, translate = geo.result_placement(src.scale[-2:], src.translate[-2:], region.shape,
                                             region.shape, offset=region.offset, linear=linear_part(src))
-    md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr", "colorinterp")}
+    label = "LDCSR" if kind == "model" else "bicubic"
+    md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr", "colorinterp", "band")}
     if md.get("transform") is not None:
         md["transform"] = geo.result_transform(md["transform"], region.shape, region.shape, region.offset)
     md["ldcsr"] = dict(result.to_dict(), kind=f"selfcheck-error-{kind}", region=list(region.window))
     md["units"] = "|restored - source| averaged over RGB, 0..255 (NaN: the border left out)"
+    md["nodata"] = float("nan")  # the border left out (an error of 0 is a value)
+    md["band_names"] = [f"self-check error ({label})"]
     if contrast is None:
         finite = data[np.isfinite(data)]
         contrast = float(np.percentile(finite, 99)) if finite.size else 1.0
-    label = "LDCSR" if kind == "model" else "bicubic"
     return {"name": f"{src.name} self-check error ×{result.scale:g} ({label})", "rgb": False,
             "scale": scale, "translate": translate, "rotate": src.rotate, "shear": src.shear,
             "affine": src.affine, "metadata": md, "colormap": "magma",

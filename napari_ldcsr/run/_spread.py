@@ -16,7 +16,7 @@ import numpy as np
 
 from ._results import result_kwargs
 
-__all__ = ["COLORMAP", "spread_image", "spread_kwargs", "add_spread_layer"]
+__all__ = ["COLORMAP", "spread_image", "spread_kwargs", "spread_band_name", "add_spread_layer"]
 
 COLORMAP = "magma"
 
@@ -29,6 +29,15 @@ def spread_image(geo_spread) -> np.ndarray:
         return np.nanmean(data, axis=0).astype(np.float32) if data.shape[0] > 1 else data[0]
 
 
+def spread_band_name(geo_spread) -> str:
+    """The layer's band name: the engine's (``spread of red``), or ``spread (mean over red, green,
+    blue)`` for the mean over several colour bands."""
+    names = [str(n or "") for n in geo_spread.descriptions] or ["spread"]
+    if len(names) == 1:
+        return names[0] or "spread"
+    return f"spread (mean over {', '.join(n.removeprefix('spread of ') for n in names)})"
+
+
 def spread_kwargs(src_layer, spec, geo_spread, *, run_info: dict | None = None) -> dict:
     """``add_image`` kwargs for the spread of a ``spec`` run over ``src_layer``: the result's exact
     placement and georeferencing, magma colormap, contrast 0 … the 99.5th percentile."""
@@ -39,7 +48,10 @@ def spread_kwargs(src_layer, spec, geo_spread, *, run_info: dict | None = None) 
     md = kwargs["metadata"]
     md["tags"] = dict(geo_spread.tags)
     md["units"] = "standard deviation over the samples, in the source's units"
-    md.pop("colorinterp", None)
+    md["nodata"] = geo_spread.nodata  # NaN where the source is invalid (a spread of 0 is a value)
+    md["band_names"] = [spread_band_name(geo_spread)]
+    for key in ("colorinterp", "band"):  # one band of its own
+        md.pop(key, None)
     kwargs.update(
         rgb=False, colormap=COLORMAP, contrast_limits=[0.0, hi if hi > 0 else 1.0], gamma=1.0,
         blending="additive",

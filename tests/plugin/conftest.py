@@ -107,3 +107,26 @@ def engine_held_at_second_tile(monkeypatch):
                            unpatch=lambda: monkeypatch.setattr(tiling, "process_tile", real))
     yield gate
     release.set()
+
+
+@pytest.fixture
+def job_held_after_engine(monkeypatch):
+    """The job runner's ``run_job`` waits, once the engine has finished (a streamed file is complete
+    and in place), until released: a Cancel pressed then comes too late to stop the engine. Yields
+    ``(engine_done, release)`` events."""
+    import threading
+
+    from napari_ldcsr.run import _runner
+
+    done, release = threading.Event(), threading.Event()
+    real = _runner.run_job
+
+    def held(*args, **kwargs):
+        result = real(*args, **kwargs)
+        done.set()
+        release.wait(30)
+        return result
+
+    monkeypatch.setattr(_runner, "run_job", held)
+    yield done, release
+    release.set()

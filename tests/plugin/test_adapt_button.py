@@ -113,3 +113,54 @@ def test_scales_above_the_adaptation_limit_are_refused_up_front(ldcsr, notes, mo
     widget.set_scale(4.0)
     assert not widget.adapt_to_layer(minutes=0.05) and not widget.adapter.running
     assert any(s == "error" and t.startswith("Adaptation is offered up to ×2 (not ×4)") for s, t in notes)
+
+
+def test_an_unwritable_model_folder_is_found_before_training(ldcsr, qtbot, notes, tmp_path, monkeypatch):
+    """A model folder that cannot be made (here under a regular file) fails the adaptation at once,
+    not after its minutes of training (whose model would be lost)."""
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "afile" / "models"))
+    viewer, widget = ldcsr
+    viewer.add_image(scene(), name="s")
+    widget.set_scale(2.0)
+    progress = []
+    widget.adapter.progressed.connect(progress.append)
+    with qtbot.waitSignal(widget.adapter.finished, timeout=30_000):
+        assert widget.adapt_to_layer(minutes=10)
+    assert widget.status == (f"Adaptation failed: cannot save adapted models in {tmp_path / 'afile' / 'models'}: "
+                             f"{tmp_path / 'afile'} is not a folder (set LDCSR_MODELS_DIR to a writable folder)")
+    assert not progress and widget.model_source is None
+
+
+def test_cancel_after_the_model_was_saved_keeps_it_and_says_so(ldcsr, qtbot, models_dir, monkeypatch):
+    """Cancel pressed once the kept model is saved (superqt then drops the worker's ``returned``):
+    the model is complete, so it is kept and selected, and the status says the Cancel came too late."""
+    import threading
+
+    from napari_ldcsr.run import _adapt
+
+    done, release, real = threading.Event(), threading.Event(), _adapt.run_adapt
+
+    def held(*args, **kwargs):
+        outcome = real(*args, **kwargs)
+        done.set()
+        release.wait(30)
+        return outcome
+
+    monkeypatch.setattr(_adapt, "run_adapt", held)
+    viewer, widget = ldcsr
+    viewer.add_image(scene(), name="field 1")
+    widget.set_scale(2.0)
+    assert widget.adapt_to_layer(minutes=0.05)
+    try:
+        qtbot.waitUntil(done.is_set, timeout=120_000)
+        widget.cancel()
+        assert widget.status == "Cancelling…"
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not widget.adapter.running, timeout=30_000)
+    (saved,) = models_dir.glob("*.safetensors")
+    assert widget.model_source == str(saved)
+    assert widget.status.startswith("Cancel came too late, the model was saved already and is kept. "
+                                    "Adapted model selected (")
+    assert widget.run_button.isEnabled()

@@ -244,3 +244,45 @@ def test_closing_mid_run_stops_the_run_and_leaves_nothing(how, big, ldcsr, qtbot
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     assert len(gate.ran) == 2  # stopped within one tile
     assert [p.name for p in big.parent.iterdir()] == ["ortho.tif"]
+
+
+def _stream_with_samples(widget, src):
+    widget.set_layer(src)
+    widget.set_scale(2.0)
+    widget.set_mode("diffusion")
+    widget.form.samples.value = 2  # a spread file next to the result
+
+
+def test_streamed_run_with_samples_avoids_a_taken_spread_name(big, ldcsr, qtbot, notes):
+    """The output name is free for the result and its spread file (``<name>_spread.tif``) alike."""
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    squatter = big.with_name("ortho_x2.00_ldcsr_spread.tif")
+    squatter.write_bytes(b"somebody else's file")
+    _stream_with_samples(widget, src)
+    assert widget.run()
+    assert "streaming to ortho_x2.00_ldcsr-2.tif" in widget.status
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not _errors(notes), notes
+    assert squatter.read_bytes() == b"somebody else's file"
+    assert sorted(p.name for p in big.parent.iterdir()) == [
+        "ortho.tif", "ortho_x2.00_ldcsr-2.tif", "ortho_x2.00_ldcsr-2_spread.tif", "ortho_x2.00_ldcsr_spread.tif"]
+
+
+def test_cancel_after_the_streamed_files_are_written_removes_them(big, ldcsr, qtbot, notes, job_held_after_engine):
+    """Cancel pressed once the engine has written the result and its spread file (superqt then
+    drops the worker's ``returned``): both files go and the run ends cancelled."""
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    _stream_with_samples(widget, src)
+    done, release = job_held_after_engine
+    assert widget.run()
+    qtbot.waitUntil(done.is_set, timeout=120_000)
+    assert sorted(p.name for p in big.parent.iterdir()) == [
+        "ortho.tif", "ortho_x2.00_ldcsr.tif", "ortho_x2.00_ldcsr_spread.tif"]
+    widget.cancel()
+    release.set()
+    qtbot.waitUntil(lambda: not widget.running, timeout=30_000)
+    assert [p.name for p in big.parent.iterdir()] == ["ortho.tif"]
+    assert [lyr.name for lyr in viewer.layers] == ["ortho"] and widget.status == "Cancelled; nothing was added."
+    assert not _errors(notes), notes

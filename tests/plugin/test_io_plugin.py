@@ -167,3 +167,123 @@ def test_writer_reports_a_failed_write_and_leaves_nothing(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "ERROR cannot write" in r.stdout and "saved.tif" in r.stdout and "file size limit" in r.stdout, r.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def _geotiff(path, data, **kw):
+    """Write ``(bands, H, W)`` as a GeoTIFF at 0.5 m in EPSG:32617."""
+    with rasterio.open(path, "w", driver="GTiff", height=data.shape[1], width=data.shape[2], count=data.shape[0],
+                       dtype=data.dtype.name, crs="EPSG:32617", transform=Affine(0.5, 0, 4e5, 0, -0.5, 33e5),
+                       **kw) as dst:
+        dst.write(data)
+    return path
+
+
+def test_lazy_layer_saves_at_full_resolution_block_by_block(make_napari_viewer, tmp_path, monkeypatch):
+    """A lazily opened (multiscale) layer is saved from its full-resolution level, read a block of
+    rows at a time: napari hands the writer a ``MultiScaleData``, whose array is the coarsest level."""
+    from napari.plugins.io import save_layers
+
+    from napari_ldcsr.io import _lazy, _writer
+
+    monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 64 * 64)
+    monkeypatch.setattr(_lazy, "TOP_LEVEL_SIDE", 160)
+    monkeypatch.setattr(_writer, "BLOCK_BYTES", 150 * 64 * 3)  # 150 rows: blocks of 2 × 64-row tiles
+    yy, xx = np.mgrid[0:300, 0:64]
+    rgb = np.stack([(yy * 7 + xx * 3) % 251, (xx * 2) % 255, (yy * 5) % 241]).astype(np.uint8)
+    src = _geotiff(tmp_path / "ortho.tif", rgb, photometric="RGB")
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert layer.multiscale and len(layer.data) == 2
+    reads = _lazy.window_reader(layer.data[0]).reads
+    reads.clear()
+    out = tmp_path / "saved.tif"
+    assert save_layers(str(out), [layer], plugin="napari-ldcsr") == [str(out)]
+    with rasterio.open(out) as dst, rasterio.open(src) as ref:
+        assert (dst.width, dst.height) == (64, 300) and dst.res == (0.5, 0.5)
+        assert dst.transform == ref.transform and dst.crs == ref.crs
+        np.testing.assert_array_equal(dst.read(), rgb)
+    assert [r[3] for r in reads] == [1, 128, 128, 44]  # the head row, then blocks of whole output tiles
+
+
+def test_saving_over_an_open_layers_file_is_refused(make_napari_viewer, tmp_path):
+    """The source file of an open layer (another layer's, or the saved layer's own) is never
+    replaced: a band layer over its 4-band file, a layer over the file a lazy layer reads."""
+    from ldcsr_core.errors import OutputExistsError
+    from napari.plugins.io import save_layers
+
+    bands = _geotiff(tmp_path / "ms.tif", np.arange(4 * 20 * 24, dtype=np.int16).reshape(4, 20, 24))
+    grey = _geotiff(tmp_path / "grey.tif", np.full((1, 20, 24), 7, np.uint8))
+    before = {p: p.read_bytes() for p in (bands, grey)}
+    viewer = make_napari_viewer()
+    band_layers = viewer.open(str(bands), plugin="napari-ldcsr")
+    (grey_layer,) = viewer.open(str(grey), plugin="napari-ldcsr")
+    with pytest.raises(OutputExistsError, match=r"ms\.tif is the source file of the open layer 'ms \[band 2\]'"):
+        save_layers(str(bands), [band_layers[1]], plugin="napari-ldcsr")
+    with pytest.raises(OutputExistsError, match="source file of the open layer 'ms"):
+        save_layers(str(tmp_path / "." / "ms.tif"), [grey_layer], plugin="napari-ldcsr")
+    viewer.layers.clear()  # the saved layer's own file, even when no viewer shows it any more
+    with pytest.raises(OutputExistsError, match="source file of the open layer 'grey'"):
+        write_geotiff(str(grey), np.zeros((20, 24), np.uint8), grey_layer.as_layer_data_tuple()[1])
+    assert {p: p.read_bytes() for p in (bands, grey)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grey.tif", "ms.tif"]
+
+
+def test_float64_layer_saves_as_float64(tmp_path):
+    """float64 pixels and a float64 nodata (here -DBL_MAX, outside float32's range) are kept."""
+    dem = 1000 + np.random.default_rng(0).random((1, 20, 24)) * np.pi
+    dem[0, 0, :3] = -np.finfo(np.float64).max
+    src = _geotiff(tmp_path / "dem.tif", dem, nodata=-np.finfo(np.float64).max)
+    (data, kwargs, _), = napari_get_reader(str(src))(str(src))
+    out = str(tmp_path / "saved.tif")
+    write_geotiff(out, data, kwargs)
+    with rasterio.open(out) as dst:
+        assert dst.dtypes == ("float64",) and dst.nodata == -np.finfo(np.float64).max
+        np.testing.assert_array_equal(dst.read(), dem)
+
+
+def test_a_4th_band_is_alpha_only_when_the_file_says_so(make_napari_viewer, tmp_path):
+    """A NAIP-like uint8 R, G, B, NIR file (4th band 'undefined') opens as one layer per band, and
+    a band layer saves as that band; a file whose 4th band is alpha still opens as RGBA."""
+    from napari.plugins.io import save_layers
+    from rasterio.enums import ColorInterp as CI
+
+    data = np.random.default_rng(0).integers(0, 255, (4, 20, 24), dtype=np.uint8)
+    naip = _geotiff(tmp_path / "naip.tif", data, photometric="MINISBLACK")
+    rgba = _geotiff(tmp_path / "rgba.tif", data, photometric="RGB", alpha="YES")
+    with rasterio.open(naip, "r+") as dst:
+        dst.colorinterp = [CI.red, CI.green, CI.blue, CI.undefined]
+        dst.descriptions = ("red", "green", "blue", "nir")
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(naip), plugin="napari-ldcsr")
+    assert [(lyr.name, lyr.rgb) for lyr in layers] == [(f"naip [{b}]", False) for b in ("red", "green", "blue", "nir")]
+    out = tmp_path / "nir.tif"
+    save_layers(str(out), [layers[3]], plugin="napari-ldcsr")
+    with rasterio.open(out) as dst:
+        assert dst.count == 1 and dst.descriptions == ("nir",) and "alpha" not in [c.name for c in dst.colorinterp]
+        np.testing.assert_array_equal(dst.read(1), data[3])
+    (layer,) = viewer.open(str(rgba), plugin="napari-ldcsr")
+    assert layer.rgb and layer.data.shape == (20, 24, 4)
+
+
+def test_bad_files_are_reported_in_one_line_and_the_others_open(make_napari_viewer, tmp_path, notes, monkeypatch):
+    """``python -m napari_ldcsr FILE...``: a missing, empty, non-raster or truncated file is one
+    line each (the engine's words, not GDAL's) and the viewer still opens the good ones."""
+    from ldcsr_core.errors import RasterIOError
+
+    from napari_ldcsr.__main__ import setup_viewer
+
+    empty, junk = tmp_path / "empty.tif", tmp_path / "junk.tif"
+    empty.write_bytes(b"")
+    junk.write_text("hello")
+    good = _geotiff(tmp_path / "good.tif", np.ones((1, 8, 8), np.uint8))
+    with pytest.raises(RasterIOError, match=r"^input is an empty file \(0 bytes\): .*empty\.tif$"):
+        napari_get_reader(str(empty))(str(empty))  # File ▸ Open
+    viewer = make_napari_viewer()
+    monkeypatch.setattr(viewer.window, "add_plugin_dock_widget", lambda *a: (None, "widget"))
+    paths = [str(p) for p in (tmp_path / "missing.tif", empty, junk, _truncated(tmp_path), good)]
+    assert setup_viewer(viewer, sample=False, paths=paths) == "widget"
+    assert [lyr.name for lyr in viewer.layers] == ["good"]
+    errors = [text for sev, text in notes if sev == "error"]
+    assert [e.split(":")[0] for e in errors] == [f"cannot open {p}" for p in paths[:4]]
+    assert "input is an empty file (0 bytes)" in errors[1] and "not a raster" in errors[2]
+    assert "trunc.tif" in errors[3] and all("\n" not in e for e in errors)

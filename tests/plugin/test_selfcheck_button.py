@@ -91,3 +91,27 @@ def test_too_small_for_the_scale_is_reported_without_layers(ldcsr, qtbot, notes)
     assert widget.status.startswith("Check failed:") and "needs at least" in widget.status
     assert len(viewer.layers) == 1
     assert any("could not check the quality" in t for s, t in notes if s == "error")
+
+
+def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
+    """An error map of a layer whose file has nodata 0 is saved with nodata NaN (the border left
+    out), not 0 (a perfect pixel), under its own band name."""
+    import rasterio
+    from napari.plugins.io import save_layers
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "scene.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=60, width=72, count=3, dtype="uint8", crs="EPSG:32617",
+                       transform=from_origin(4e5, 33e5, 0.5, 0.5), nodata=0, photometric="RGB") as dst:
+        dst.write(np.moveaxis(scene(60, 72), -1, 0))
+    viewer, widget = ldcsr
+    (src,) = viewer.open(str(path), plugin="napari-ldcsr")
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000):
+        assert widget.check_quality(layer=src)
+    err = viewer.layers["scene self-check error ×2 (LDCSR)"]
+    out = tmp_path / "error.tif"
+    save_layers(str(out), [err], plugin="napari-ldcsr")
+    with rasterio.open(out) as dst:
+        assert np.isnan(dst.nodata) and dst.descriptions == ("self-check error (LDCSR)",)
+        assert np.ma.count_masked(dst.read(1, masked=True)) == np.isnan(err.data).sum() > 0

@@ -58,3 +58,41 @@ def test_samples_need_diffusion_mode(ldcsr, notes):
     assert widget.run(layer=src) is False
     assert any("needs mode 'diffusion'" in t for s, t in notes if s == "error")
     assert len(viewer.layers) == 1
+
+
+def _scene_file(tmp_path):
+    """A georeferenced RGB GeoTIFF with nodata 0 and named bands (its corner is nodata)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    yy, xx = np.mgrid[0:40, 0:48]
+    rgb = np.stack([(yy * 7 + xx * 3) % 251, 120 + 60 * np.sin(xx / 6.0), (yy * 5) % 241]).astype(np.uint8)
+    rgb[:, :6, :6] = 0
+    path = tmp_path / "scene.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=40, width=48, count=3, dtype="uint8", crs="EPSG:32617",
+                       transform=from_origin(4e5, 33e5, 0.5, 0.5), nodata=0, photometric="RGB") as dst:
+        dst.write(rgb)
+        dst.descriptions = ("R", "G", "B")
+    return path
+
+
+def test_spread_layer_saves_with_nan_nodata_and_its_own_band_name(ldcsr, qtbot, notes, tmp_path):
+    """The spread is NaN where the source is invalid and a genuine 0 elsewhere: it is saved with
+    nodata NaN (as the CLI's spread file), not the source's nodata 0, under its own band name."""
+    import rasterio
+    from napari.plugins.io import save_layers
+
+    viewer, widget = ldcsr
+    (src,) = viewer.open(str(_scene_file(tmp_path)), plugin="napari-ldcsr")
+    widget.set_mode("diffusion")
+    widget.form.samples.value = 2
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not [t for s, t in notes if s in ("error", "warning")]
+    spread = widget.last.spread
+    assert np.isnan(spread.data).sum() == 144 and spread.metadata["band_names"] == ["spread (mean over R, G, B)"]
+    out = tmp_path / "spread.tif"
+    save_layers(str(out), [spread], plugin="napari-ldcsr")
+    with rasterio.open(out) as dst:
+        assert np.isnan(dst.nodata) and dst.descriptions == ("spread (mean over R, G, B)",)
+        assert np.ma.count_masked(dst.read(1, masked=True)) == 144 and dst.dtypes == ("float32",)

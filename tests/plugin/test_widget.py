@@ -466,3 +466,23 @@ def test_source_renamed_during_run(ldcsr, qtbot, notes, engine_held_at_second_ti
     out = widget.last_result
     assert out.name == "new ×2.00 (LDCSR fast)" and out.metadata["ldcsr"]["source_layer"] == "new"
     assert not _errors(notes)
+
+
+def test_cancel_after_the_engine_finished_adds_nothing(ldcsr, qtbot, notes, job_held_after_engine):
+    """Cancel pressed once the engine is done (superqt then drops the worker's ``returned``): the
+    run ends cancelled, its partial layer goes and the status says so."""
+    viewer, widget = ldcsr
+    layer = viewer.add_image(np.random.default_rng(3).integers(0, 255, (48, 64, 3), dtype=np.uint8), name="late")
+    done, release = job_held_after_engine
+    finished = []
+    widget.runFinished.connect(finished.append)
+    assert widget.run(layer=layer, scale=2.0)
+    qtbot.waitUntil(done.is_set, timeout=60_000)
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)  # the partial result, filled
+    widget.cancel()
+    assert widget.status == "Cancelling…"
+    release.set()
+    _wait_done(qtbot, widget)
+    assert [lyr.name for lyr in viewer.layers] == ["late"] and widget.last_result is None
+    assert finished == ["cancelled"] and widget.status == "Cancelled; nothing was added."
+    assert widget.run_button.isEnabled() and not _errors(notes)
