@@ -114,12 +114,19 @@ def job_held_after_engine(monkeypatch):
     """The job runner's ``run_job`` waits, once the engine has finished (a streamed file is complete
     and in place), until released: a Cancel pressed then comes too late to stop the engine. Yields
     ``(engine_done, release)`` events."""
-    import threading
-
     from napari_ldcsr.run import _runner
 
-    done, release = threading.Event(), threading.Event()
-    real = _runner.run_job
+    done, release = hold_after(monkeypatch, _runner, "run_job")
+    yield done, release
+    release.set()
+
+
+def hold_after(monkeypatch, module, name: str):
+    """Make ``module.name`` wait, once it has returned, until released (a Cancel pressed then comes
+    after the work is done); returns ``(done, release)`` events."""
+    import threading
+
+    done, release, real = threading.Event(), threading.Event(), getattr(module, name)
 
     def held(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -127,6 +134,5 @@ def job_held_after_engine(monkeypatch):
         release.wait(30)
         return result
 
-    monkeypatch.setattr(_runner, "run_job", held)
-    yield done, release
-    release.set()
+    monkeypatch.setattr(module, name, held)
+    return done, release

@@ -135,19 +135,11 @@ def test_an_unwritable_model_folder_is_found_before_training(ldcsr, qtbot, notes
 def test_cancel_after_the_model_was_saved_keeps_it_and_says_so(ldcsr, qtbot, models_dir, monkeypatch):
     """Cancel pressed once the kept model is saved (superqt then drops the worker's ``returned``):
     the model is complete, so it is kept and selected, and the status says the Cancel came too late."""
-    import threading
-
     from napari_ldcsr.run import _adapt
 
-    done, release, real = threading.Event(), threading.Event(), _adapt.run_adapt
+    from .conftest import hold_after
 
-    def held(*args, **kwargs):
-        outcome = real(*args, **kwargs)
-        done.set()
-        release.wait(30)
-        return outcome
-
-    monkeypatch.setattr(_adapt, "run_adapt", held)
+    done, release = hold_after(monkeypatch, _adapt, "run_adapt")
     viewer, widget = ldcsr
     viewer.add_image(scene(), name="field 1")
     widget.set_scale(2.0)
