@@ -191,6 +191,10 @@ def _png_name(tmp, model):
     return ["upscale", noise_tif(tmp / "a.tif", 32), "-o", tmp / "x.png", "-s", 2, *FAST], tmp / "x.png"
 
 
+def _info_missing_destination(tmp, model):
+    return ["info", noise_tif(tmp / "small.tif", size=32), "-s", 2, "-o", tmp / "nodir" / "o.tif"], None
+
+
 def _info_free_space(tmp, model):
     noise_tif(tmp / "small.tif", size=64)
     return ["info", vrt(tmp / "big.vrt", "small.tif", 1_000_000), "-s", 8, "-o", tmp / "o.tif"], None
@@ -229,6 +233,9 @@ CASES = {
     "-o ''": Case(_empty_output, 2, ("output path is empty",)),
     "-o missing_folder/": Case(_missing_folder_slash, 2, ("output folder does not exist",)),
     "-o x.png": Case(_png_name, 2, ("not a GeoTIFF name", ".tif")),
+    "info: a destination folder that does not exist": Case(_info_missing_destination, 0, (),
+                                                           stdout=("folder does not exist",
+                                                                   "upscale would refuse")),
     "info: free space of the destination": Case(_info_free_space, 0, (),
                                                 stdout=("destination:", "free",
                                                         "upscale would refuse")),

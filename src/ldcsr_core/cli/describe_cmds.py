@@ -81,6 +81,9 @@ def _echo_free_space(output: Path | None, file: Path, size: int) -> None:
 
     dest = output if output is not None and output.is_dir() else (
         output.parent if output is not None else file.parent)
+    if str(dest) and not dest.is_dir():
+        click.echo(f"destination: {dest}: folder does not exist (upscale would refuse)")
+        return
     free = free_bytes(dest if str(dest) else ".")
     if free is None:
         click.echo(f"destination: {dest}: free space unknown")
