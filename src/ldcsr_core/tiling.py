@@ -228,8 +228,7 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
         raise ValueError("tiles batched together must have the same window_signature")
     for arr, t in zip(lr_tiles, tiles):
         want = (t.read_y.size, t.read_x.size, 3)
-        if tuple(arr.shape) != want or not (arr.dtype.is_floating_point if isinstance(arr, torch.Tensor)
-                                            else np.dtype(arr.dtype).kind == "f"):
+        if tuple(arr.shape) != want or np.dtype(arr.dtype).kind != "f":
             raise InputError(f"tile {t.index} needs its read window as {want[0]}×{want[1]}×3 floats in [0, 1], "
                              f"got shape {tuple(arr.shape)} of {arr.dtype}")
     wins = [tile_window(plan, t) for t in tiles]

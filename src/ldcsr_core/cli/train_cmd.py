@@ -193,13 +193,14 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
     scale_list = _float_list(scales, "--scales")
     if not scale_list or any(not 1 < s <= MAX_SCALE for s in scale_list):
         raise click.BadParameter(f"scales must be > 1 and <= {MAX_SCALE:g}", param_hint="--scales")
-    files = select_files(list_images(directory), limit)
+    images = list_images(directory)
+    files = select_files(images, limit)
     if json_out:  # checked before the work: a missing folder, or an image of the set
         from ..geo.raster_io import same_file
 
         if not json_out.parent.is_dir():
             raise click.BadParameter(f"folder does not exist: {json_out.parent}", param_hint="'--json'")
-        if any(same_file(json_out, f) for f in list_images(directory)):
+        if any(same_file(json_out, f) for f in images):
             raise click.BadParameter(f"the report would overwrite an image of the set: {json_out}",
                                      param_hint="'--json'")
     model = load_model(model_name, device=device)
