@@ -20,6 +20,7 @@ from superqt import QCollapsible, QElidingLabel
 from ._form import MODE_LABELS, RunSettings, SettingsForm
 from ._viewer import notify
 from .compare._controls import CompareControls
+from .io._save_controls import SaveControls
 from .run import _outcome
 from .run._adapt_controls import AdaptControls
 from .run._check_controls import CheckControls
@@ -112,6 +113,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
         self.adapts = AdaptControls(self)  # *Adapt to this layer* (napari_ldcsr/run/_adapt_controls.py)
         self.adapt_button = self.adapts.button
         outer.addLayout(self.adapts.row)
+        self.saves = SaveControls(self)  # *Save layer as GeoTIFF…* (napari_ldcsr/io/_save_controls.py)
+        outer.addLayout(self.saves.row)
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)

@@ -1,0 +1,117 @@
+"""The dock widget's *Save layer as GeoTIFF…* button: the selected image layer written, in a worker
+thread, by this plugin's GeoTIFF writer, with its georeferencing.
+
+napari's *File ▸ Save Selected Layers…* lists napari's own TIFF writer first, and a name typed
+with that filter selected becomes a plain TIFF without CRS or geotransform; this button always
+writes a georeferenced GeoTIFF (:func:`napari_ldcsr.io._writer.write_geotiff`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton
+
+from .._viewer import notify
+
+__all__ = ["SaveControls", "geotiff_name"]
+
+TOOLTIP = ("Write the selected image layer as a georeferenced GeoTIFF (CRS, pixel size, nodata, band "
+           "names and LDCSR provenance kept; tiled, compressed, written atomically).")
+
+
+def geotiff_name(path: str) -> str:
+    """``path`` with a ``.tif`` extension unless it already ends in ``.tif``/``.tiff``."""
+    return path if path.lower().endswith((".tif", ".tiff")) else path + ".tif"
+
+
+def _default_name(layer) -> str:
+    """A file name for ``layer``: its name made safe, next to the file it came from (never that file)."""
+    name = re.sub(r"[^\w.+-]+", "_", layer.name).strip("._") or "layer"
+    src = (layer.metadata or {}).get("path")
+    path = os.path.join(os.path.dirname(str(src)) if src else os.getcwd(), name + ".tif")
+    return path[:-4] + "_copy.tif" if src and os.path.abspath(path) == os.path.abspath(str(src)) else path
+
+
+class SaveControls:
+    """The save row of an ``LdcsrWidget`` (``row`` is a layout for the widget to add); it reports in
+    the widget's status line. ``saving`` is true while a write runs (one at a time)."""
+
+    def __init__(self, widget) -> None:
+        self.widget = widget
+        self.row = QHBoxLayout()
+        self.button = QPushButton("Save layer as GeoTIFF…")
+        self.button.setToolTip(TOOLTIP)
+        self.row.addWidget(self.button)
+        self.button.clicked.connect(lambda: self.save())
+        self._worker = None
+        widget.viewer.layers.selection.events.active.connect(self.update_enabled)
+        self.update_enabled()
+
+    @property
+    def saving(self) -> bool:
+        return self._worker is not None
+
+    def layer(self):
+        """The selected image layer, or None."""
+        from napari.layers import Image
+
+        active = self.widget.viewer.layers.selection.active
+        return active if isinstance(active, Image) else None
+
+    def update_enabled(self, *_) -> None:
+        try:
+            self.button.setEnabled(self.layer() is not None and not self.saving)
+        except RuntimeError:  # the button was deleted with the widget
+            pass
+
+    def save(self, path: str | None = None) -> bool:
+        """Write the selected image layer to ``path`` (None: ask with a file dialog) in a worker
+        thread; True when a write was started. The outcome goes to the status line, a failure also
+        to a notification; nothing is left under ``path`` when it fails."""
+        from napari.qt.threading import create_worker
+
+        from ._writer import write_geotiff
+
+        layer = self.layer()
+        if layer is None:
+            notify("warning", "Select an image layer to save.")
+            return False
+        if self.saving:
+            notify("warning", "A save is running; wait for it to finish.")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self.widget, "Save layer as GeoTIFF", _default_name(layer),
+                                                  "GeoTIFF (*.tif *.tiff)")
+            if not path:
+                return False
+        path = geotiff_name(os.fspath(path))
+        data, meta, _ = layer.as_layer_data_tuple()
+        name = layer.name
+        self._worker = worker = create_worker(write_geotiff, path, data, meta, _start_thread=False,
+                                               _ignore_errors=True)
+        worker.returned.connect(lambda _: self._done(f"Saved '{name}' as {path}."))
+        worker.errored.connect(lambda exc: self._failed(name, path, exc))
+        worker.finished.connect(self._finished)
+        self.widget._set_status(f"Saving '{name}' as {path}…")
+        self.update_enabled()
+        worker.start()
+        return True
+
+    def _done(self, text: str) -> None:
+        try:
+            self.widget._set_status(text)
+        except RuntimeError:
+            pass
+
+    def _failed(self, name: str, path: str, exc: BaseException) -> None:
+        from ..run._job import plain_message
+
+        text = f"'{name}' was not saved: {plain_message(exc).removeprefix('not saved: ')}"
+        self._done(text)
+        notify("error", text)
+
+    def _finished(self) -> None:
+        self._worker = None
+        self.update_enabled()
