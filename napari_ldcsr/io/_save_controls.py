@@ -1,5 +1,6 @@
-"""The dock widget's *Save layer as GeoTIFF…* button: the selected image layer written, in a worker
-thread, by this plugin's GeoTIFF writer, with its georeferencing.
+"""The dock widget's *Save layer as GeoTIFF…* button: the selected image layer (or several selected
+2-D layers, as the bands of one file) written, in a worker thread, by this plugin's GeoTIFF writer,
+with its georeferencing.
 
 napari's *File ▸ Save Selected Layers…* lists napari's own TIFF writer first, and a name typed
 with that filter selected becomes a plain TIFF without CRS or geotransform; this button always
@@ -18,7 +19,9 @@ from .._viewer import notify
 __all__ = ["SaveControls", "geotiff_name"]
 
 TOOLTIP = ("Write the selected image layer as a georeferenced GeoTIFF (CRS, pixel size, nodata, band "
-           "names and LDCSR provenance kept; tiled, compressed, written atomically).")
+           "names and LDCSR provenance kept; tiled, compressed, written atomically). Several selected "
+           "single-band layers that lie over each other (e.g. the bands of a result) become the bands "
+           "of one file.")
 
 
 def geotiff_name(path: str) -> str:
@@ -46,23 +49,25 @@ class SaveControls:
         self.row.addWidget(self.button)
         self.button.clicked.connect(lambda: self.save())
         self._worker = None
-        widget.viewer.layers.selection.events.active.connect(self.update_enabled)
+        widget.viewer.layers.selection.events.changed.connect(self.update_enabled)
         self.update_enabled()
 
     @property
     def saving(self) -> bool:
         return self._worker is not None
 
-    def layer(self):
-        """The selected image layer, or None."""
-        from napari.layers import Image
+    def layers(self) -> list:
+        """The selected image layers, in layer-list order."""
+        from .._viewer import image_layers
 
-        active = self.widget.viewer.layers.selection.active
-        return active if isinstance(active, Image) else None
+        selection = self.widget.viewer.layers.selection
+        return [lyr for lyr in image_layers(self.widget.viewer) if lyr in selection]
 
     def update_enabled(self, *_) -> None:
         try:
-            self.button.setEnabled(self.layer() is not None and not self.saving)
+            n = len(self.layers())
+            self.button.setText(f"Save {n} layers as one GeoTIFF…" if n > 1 else "Save layer as GeoTIFF…")
+            self.button.setEnabled(n > 0 and not self.saving)
         except RuntimeError:  # the button was deleted with the widget
             pass
 
@@ -72,12 +77,13 @@ class SaveControls:
         to a notification; nothing is left under ``path`` when it fails."""
         from napari.qt.threading import create_worker
 
-        from ._writer import write_geotiff
+        from ._writer import write_geotiff, write_geotiff_bands
 
-        layer = self.layer()
-        if layer is None:
+        layers = self.layers()
+        if not layers:
             notify("warning", "Select an image layer to save.")
             return False
+        layer = layers[0]
         if self.saving:
             notify("warning", "A save is running; wait for it to finish.")
             return False
@@ -87,14 +93,17 @@ class SaveControls:
             if not path:
                 return False
         path = geotiff_name(os.fspath(path))
-        data, meta, _ = layer.as_layer_data_tuple()
-        name = layer.name
-        self._worker = worker = create_worker(write_geotiff, path, data, meta, _start_thread=False,
-                                               _ignore_errors=True)
-        worker.returned.connect(lambda _: self._done(f"Saved '{name}' as {path}."))
-        worker.errored.connect(lambda exc: self._failed(name, path, exc))
+        if len(layers) == 1:
+            name, args = f"'{layer.name}'", (write_geotiff, path, *layer.as_layer_data_tuple()[:2])
+        else:
+            name = f"{len(layers)} layers"  # the bands of one file
+            args = (write_geotiff_bands, path, [lyr.as_layer_data_tuple() for lyr in layers])
+        self._worker = worker = create_worker(*args, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda _: self._done(f"Saved {name} as {path}."))
+        verb = "was" if len(layers) == 1 else "were"
+        worker.errored.connect(lambda exc: self._failed(f"{name} {verb}", exc))
         worker.finished.connect(self._finished)
-        self.widget._set_status(f"Saving '{name}' as {path}…")
+        self.widget._set_status(f"Saving {name} as {path}…")
         self.update_enabled()
         worker.start()
         return True
@@ -105,10 +114,10 @@ class SaveControls:
         except RuntimeError:
             pass
 
-    def _failed(self, name: str, path: str, exc: BaseException) -> None:
+    def _failed(self, who: str, exc: BaseException) -> None:
         from ..run._job import plain_message
 
-        text = f"'{name}' was not saved: {plain_message(exc).removeprefix('not saved: ')}"
+        text = f"{who} not saved: {plain_message(exc).removeprefix('not saved: ')}"
         self._done(text)
         notify("error", text)
 

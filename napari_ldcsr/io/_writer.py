@@ -11,7 +11,7 @@ import numpy as np
 from .._geometry import transform_from_world_matrix
 from .._viewer import open_viewers
 
-__all__ = ["write_geotiff", "layer_world_matrix", "full_resolution", "check_not_a_source", "BLOCK_BYTES"]
+__all__ = ["write_geotiff", "write_geotiff_bands", "layer_world_matrix", "full_resolution", "check_not_a_source", "BLOCK_BYTES"]
 
 #: A layer is written about this many bytes of rows at a time (whole rows of output blocks).
 BLOCK_BYTES = 64 << 20
@@ -108,10 +108,6 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     atomic (a temporary file renamed into place when complete). The source file of an open layer
     is never replaced (:func:`check_not_a_source`).
     """
-    from affine import Affine
-    from ldcsr_core.geo.raster_io import GeoTiffWriter, dataset_from_array, output_profile, quiet_georef
-    from rasterio.windows import Window
-
     from ._lazy import window_reader
 
     check_not_a_source(path, meta)
@@ -127,8 +123,77 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     def bands(y0: int, y1: int) -> np.ndarray:
         """Rows ``y0:y1`` of the layer as ``(bands, rows, W)``."""
         rows = np.asarray(level[y0:y1])
-        rows = np.moveaxis(rows, -1, 0) if rgb else rows[np.newaxis]
-        return rows.astype(np.uint8) if rows.dtype == np.bool_ else rows
+        return np.moveaxis(rows, -1, 0) if rgb else rows[np.newaxis]
+
+    md = dict(meta.get("metadata") or {})
+    names = md.get("band_names")
+    if md.get("band") is not None and names:  # one band of a multi-band file
+        names = [names[int(md["band"])]]
+    colorinterp = ("red", "green", "blue", "alpha")[:count] if rgb else None
+    if colorinterp is None and md.get("colorinterp") and len(md["colorinterp"]) == count:
+        colorinterp = tuple(md["colorinterp"])
+    _write(path, bands, shape[:2], meta, md.get("nodata"), names, colorinterp)
+    return [path]
+
+
+def write_geotiff_bands(path: str, layer_data: list) -> list[str]:
+    """Write several 2-D image layers that lie over each other (e.g. the band layers of a
+    multi-band file, or their LDCSR results) as the bands of one GeoTIFF; returns ``[path]``.
+
+    ``layer_data`` holds napari's ``(data, meta, layer_type)`` tuples. Bands are in the order of
+    the layers' ``metadata["band"]`` when every layer has one, else in the given order; band names
+    are the file's band names, else the layer names. The layers must have the same shape,
+    placement and CRS (else ``ValueError``); their dtypes are promoted to a common one. Written as
+    :func:`write_geotiff` writes one layer (georeferencing from the first layer's placement)."""
+    from ._lazy import window_reader
+
+    if len(layer_data) < 2:
+        raise ValueError("saving bands as one GeoTIFF takes two or more image layers")
+    items = [(d, m) for d, m, _ in layer_data]
+    if all((m.get("metadata") or {}).get("band") is not None for _, m in items):
+        items.sort(key=lambda dm: int(dm[1]["metadata"]["band"]))
+    for _, m in items:
+        check_not_a_source(path, m)
+    levels = [window_reader(full_resolution(d)) for d, _ in items]
+    what = ", ".join(repr(str(m.get("name", "?"))) for _, m in items)
+    if any(m.get("rgb") or len(lv.shape) != 2 for lv, (_, m) in zip(levels, items)):
+        raise ValueError(f"only 2-D (single-band) layers can be saved as the bands of one GeoTIFF: {what}")
+    if len({tuple(lv.shape) for lv in levels}) > 1:
+        raise ValueError(f"the layers {what} have different sizes; only layers of one size can be the "
+                         "bands of one GeoTIFF")
+    first = items[0][1]
+    if any(not np.allclose(layer_world_matrix(m), layer_world_matrix(first)) for _, m in items[1:]):
+        raise ValueError(f"the layers {what} do not lie over each other (different scale, position or "
+                         "rotation); only layers that overlay exactly can be the bands of one GeoTIFF")
+    crss = {(m.get("metadata") or {}).get("crs") for _, m in items}
+    if len(crss) > 1:
+        raise ValueError(f"the layers {what} have different coordinate reference systems")
+    dtype = np.result_type(*[lv.dtype for lv in levels])
+
+    def bands(y0: int, y1: int) -> np.ndarray:
+        return np.stack([np.asarray(lv[y0:y1]).astype(dtype, copy=False) for lv in levels])
+
+    mds = [m.get("metadata") or {} for _, m in items]
+    names = []
+    for md, (_, m) in zip(mds, items):
+        file_names, band = md.get("band_names"), md.get("band")
+        names.append(file_names[int(band)] if file_names and band is not None and int(band) < len(file_names)
+                     else str(m.get("name") or f"band {len(names) + 1}"))
+    nodatas = {md.get("nodata") for md in mds}
+    _write(path, bands, tuple(levels[0].shape), first, nodatas.pop() if len(nodatas) == 1 else None, names, None)
+    return [path]
+
+
+def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp) -> None:
+    """Write ``bands(y0, y1)`` (``(count, rows, W)`` for output rows ``y0:y1``) of an ``hw`` image
+    placed as the layer ``meta`` is, a block of rows at a time, atomically."""
+    from affine import Affine
+    from ldcsr_core.geo.raster_io import GeoTiffWriter, dataset_from_array, output_profile, quiet_georef
+    from rasterio.windows import Window
+
+    def rows(y0: int, y1: int) -> np.ndarray:
+        block = bands(y0, y1)
+        return block.astype(np.uint8) if block.dtype == np.bool_ else block
 
     md = dict(meta.get("metadata") or {})
     crs = md.get("crs")
@@ -140,16 +205,12 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
         tags["LDCSR_PROVENANCE"] = json.dumps(md["ldcsr"], default=str)
     if "credit" in md:
         tags["CREDIT"] = str(md["credit"])
-    names = md.get("band_names")
-    if md.get("band") is not None and names:  # one band of a multi-band file
-        names = [names[int(md["band"])]]
-    colorinterp = ("red", "green", "blue", "alpha")[:count] if rgb else None
-    if colorinterp is None and md.get("colorinterp") and len(md["colorinterp"]) == count:
-        colorinterp = tuple(md["colorinterp"])
-    H, W = shape[:2]
+    H, W = hw
+    head_rows = rows(0, 1)
+    count = head_rows.shape[0]
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
     # The first row carries the bands' dtype, nodata, names and colours for the output's profile.
-    with dataset_from_array(bands(0, 1), bands_last=False, transform=transform, crs=crs, nodata=md.get("nodata"),
+    with dataset_from_array(head_rows, bands_last=False, transform=transform, crs=crs, nodata=nodata,
                             colorinterp=colorinterp,
                             descriptions=tuple(str(n) for n in names) if names and len(names) == count else None
                             ) as head:
@@ -160,6 +221,5 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
                                                              * np.dtype(profile["dtype"]).itemsize))
         with quiet_georef(), GeoTiffWriter(path, profile, src=head, tags=tags, overwrite=True) as gw:
             for y0 in range(0, H, step):
-                block = bands(y0, min(y0 + step, H))
+                block = rows(y0, min(y0 + step, H))
                 gw.write(block, Window(0, y0, W, block.shape[1]))
-    return [path]

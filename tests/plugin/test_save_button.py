@@ -88,3 +88,58 @@ def test_the_button_asks_for_a_name_next_to_the_source(ldcsr, qtbot, tmp_path, m
     with rasterio.open(tmp_path / "copy.TIFF") as dst, rasterio.open(src) as s:
         assert dst.crs == s.crs and dst.transform == s.transform
         np.testing.assert_array_equal(dst.read(), s.read())
+
+
+def _four_bands(path, h=30, w=36):
+    rng = np.random.default_rng(5)
+    data = (100 + 3000 * rng.random((4, h, w))).astype(np.uint16)
+    with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=4, dtype="uint16",
+                       crs="EPSG:32633", transform=Affine(10, 0, 500000, 0, -10, 4000000), nodata=0) as ds:
+        ds.write(data)
+        ds.descriptions = ("B4 red", "B3 green", "B2 blue", "B8 nir")
+    return path
+
+
+def test_a_multiband_result_saves_as_one_file_of_bands(ldcsr, qtbot, tmp_path, notes):
+    """A 4-band file opens as four band layers and runs as four result layers; selecting them
+    saves one 4-band GeoTIFF (button, and napari's File ▸ Save, which picks this plugin's writer
+    for several layers), bands in the file's order whatever the selection order."""
+    viewer, widget = ldcsr
+    src = _four_bands(tmp_path / "s2.tif")
+    viewer.open(str(src), plugin="napari-ldcsr")
+    widget.set_layer(viewer.layers["s2 [B4 red]"])
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run()
+    results = widget.last.results
+    assert len(results) == 4
+    viewer.layers.selection.clear()
+    viewer.layers.selection.update(results[::-1])
+    assert widget.saves.button.text() == "Save 4 layers as one GeoTIFF…"
+    assert widget.saves.save(str(tmp_path / "sr4.tif"))
+    qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    assert widget.status == f"Saved 4 layers as {tmp_path / 'sr4.tif'}."
+    assert viewer.layers.save(str(tmp_path / "menu.tif"), selected=True) == [str(tmp_path / "menu.tif")]
+    for out in ("sr4.tif", "menu.tif"):
+        with rasterio.open(tmp_path / out) as dst, rasterio.open(src) as s:
+            assert dst.count == 4 and dst.descriptions == s.descriptions and dst.crs == s.crs
+            assert dst.res == pytest.approx((5.0, 5.0)) and dst.nodata == 0
+            np.testing.assert_allclose(tuple(dst.bounds), tuple(s.bounds), atol=1e-6)
+            for b, layer in enumerate(results, start=1):
+                np.testing.assert_array_equal(dst.read(b), np.asarray(layer.data))
+    assert not [t for s, t in notes if s == "error"]
+
+
+def test_layers_that_do_not_overlay_are_not_saved_as_bands(ldcsr, qtbot, tmp_path, notes):
+    viewer, widget = ldcsr
+    a = viewer.add_image(np.zeros((10, 12), np.uint8), name="a")
+    b = viewer.add_image(np.ones((10, 12), np.uint8), name="b", translate=(0, 5))
+    c = viewer.add_image(np.ones((10, 13), np.uint8), name="c")
+    for pick, why in (([a, b], "do not lie over each other"), ([a, c], "have different sizes")):
+        viewer.layers.selection.clear()
+        viewer.layers.selection.update(pick)
+        assert widget.saves.save(str(tmp_path / "x.tif"))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+        assert widget.status.startswith("2 layers were not saved: the layers 'a', ")
+        assert why in widget.status and [t for s, t in notes if s == "error"][-1] == widget.status
+        assert list(tmp_path.iterdir()) == []
