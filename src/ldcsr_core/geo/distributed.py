@@ -278,6 +278,24 @@ def _connect(client_cls, address: str, timeout: float):
 
 
 @contextlib.contextmanager
+def _children_ignore_ctrl_c():
+    """Processes started inside ignore Ctrl-C (SIGINT): a terminal sends it to the whole process
+    group, and each local worker would print a ``KeyboardInterrupt`` traceback; this process handles
+    it and closes the cluster, which stops them.  Only from the main thread (elsewhere: no change)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by spawned children
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_flight=None):
     """A :class:`DaskRunner` on ``local:N`` (a LocalCluster of N processes) or a scheduler address."""
     try:
@@ -294,8 +312,9 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
     try:
         try:
             if kind == "local":
-                cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.WARNING)
+                with _children_ignore_ctrl_c():
+                    cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.WARNING)
                 client = Client(cluster)
             else:
                 client = _connect(Client, arg, timeout)
