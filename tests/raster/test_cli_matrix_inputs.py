@@ -92,11 +92,21 @@ def _rgb(rng=None):
     return smooth_field(rng, H, W, 3, 0, 255).round().astype(np.uint8)
 
 
-def make_gcp_only(tmp_path):
-    p = tmp_path / "gcps.tif"
+def make_gcp_only(tmp_path, *, crs=UTM33, name="gcps.tif"):
+    p = tmp_path / name
     with rasterio.open(p, "w", driver="GTiff", width=W, height=H, count=3, dtype="uint8",
-                       gcps=GCPS, crs=UTM33, photometric="RGB") as ds:
+                       gcps=GCPS, crs=crs, photometric="RGB") as ds:
         ds.write(_rgb())
+    return p
+
+
+def make_gcp_only_no_crs(tmp_path):
+    """GCPs without a CRS of their own (gdal_translate -gcp without -a_srs makes these)."""
+    from rasterio.crs import CRS
+
+    p = make_gcp_only(tmp_path, crs=CRS(), name="gcps_no_crs.tif")  # rasterio's spelling of none
+    with _open(p) as ds:
+        assert ds.crs is None and len(ds.gcps[0]) == len(GCPS) and ds.gcps[1] is None
     return p
 
 
@@ -200,20 +210,22 @@ def has_no_georeferencing(out, inp, r):
         assert bad not in r.stderr, r.stderr
 
 
-def has_scaled_gcps(out, inp, r):
-    sx, sy = 2.0, 1.5  # --scale 2,1.5 is X,Y
-    with _open(out) as o:
-        assert (o.height, o.width) == (round(H * sy), round(W * sx))
-        assert o.transform.is_identity and o.crs is None  # GCPs only, as the input
-        gcps, crs = o.gcps
-        assert crs == UTM33
-        assert len(gcps) == len(GCPS)
-        for g, want in zip(gcps, GCPS):
-            assert g.row == pytest.approx(want.row * o.height / H)
-            assert g.col == pytest.approx(want.col * o.width / W)
-            assert (g.x, g.y) == (want.x, want.y)
-    for bad in STRAY:
-        assert bad not in r.stderr, r.stderr
+def has_scaled_gcps(gcp_crs=UTM33):
+    def check(out, inp, r):
+        sx, sy = 2.0, 1.5  # --scale 2,1.5 is X,Y
+        with _open(out) as o:
+            assert (o.height, o.width) == (round(H * sy), round(W * sx))
+            assert o.transform.is_identity and o.crs is None  # GCPs only, as the input
+            gcps, crs = o.gcps
+            assert crs == gcp_crs
+            assert len(gcps) == len(GCPS)
+            for g, want in zip(gcps, GCPS):
+                assert g.row == pytest.approx(want.row * o.height / H)
+                assert g.col == pytest.approx(want.col * o.width / W)
+                assert (g.x, g.y) == (want.x, want.y)
+        for bad in STRAY:
+            assert bad not in r.stderr, r.stderr
+    return check
 
 
 def alpha_kept_quietly(out, inp, r):
@@ -254,7 +266,9 @@ CASES = [
      "gdal_translate -b 1 -expand rgb", no_output),
     ("info-palette", make_palette, ("info", "{in}"), 0, "expanded to RGB", quiet_stderr),
     ("gcps-carried-over-scaled", make_gcp_only, (*UP, "-s", "2,1.5"), 0,
-     "1 written", has_scaled_gcps),
+     "1 written", has_scaled_gcps()),
+    ("gcps-without-crs-carried-over-scaled", make_gcp_only_no_crs, (*UP, "-s", "2,1.5"), 0,
+     "1 written", has_scaled_gcps(None)),
     ("png-gets-no-geotransform", make_plain_png, (*UP, "-s", "2"), 0, "1 written",
      has_no_georeferencing),
     ("plain-tif-gets-no-geotransform", make_plain_tif, (*UP, "-s", "2"), 0, "1 written",
@@ -379,3 +393,18 @@ def test_napari_lazy_reader_shows_a_palette_as_rgb(tmp_path):
     assert kwargs.get("rgb") is True
     lut = np.array([COLOURS[i][:3] for i in range(4)], np.uint8)
     np.testing.assert_array_equal(np.asarray(levels[0]), lut[_indices()])
+
+
+def test_library_gcps_without_crs_round_trip(tmp_path):
+    """GCPs that have no CRS survive a read, a super-resolved window and a write (rasterio needs a
+    CRS object to write GCPs: an empty one, read back as none)."""
+    from ldcsr_core.geo.pipeline import bicubic_window
+    from ldcsr_core.geo.raster_io import open_raster, read_raster, write_raster
+
+    with open_raster(make_gcp_only_no_crs(tmp_path)) as ds:
+        geo = bicubic_window(ds, scale=2)
+    assert geo.gcps[1] is None and len(geo.gcps[0]) == len(GCPS)
+    back = read_raster(write_raster(tmp_path / "w.tif", geo))
+    assert back.crs is None and back.gcps[1] is None and back.transform.is_identity
+    assert [(g.row, g.col, g.x, g.y) for g in back.gcps[0]] == [(g.row, g.col, g.x, g.y)
+                                                                 for g in geo.gcps[0]]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .dataset_proxy import DatasetProxy
-from .georef import GTIFF_ALPHA
+from .georef import GTIFF_ALPHA, gcps_crs
 
 __all__ = ["GeoArray", "dataset_from_array"]
 
@@ -142,7 +142,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
             if tags:
                 ds.update_tags(**{k: str(v) for k, v in tags.items()})
             if gcps and gcps[0]:
-                ds.gcps = (list(gcps[0]), None if gcps[1] is None else CRS.from_user_input(gcps[1]))
+                ds.gcps = (list(gcps[0]), gcps_crs(gcps[1]))
         src = memfile.open()
     return _MemoryDataset(src, memfile)
 

@@ -21,8 +21,8 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from .raster_io import RasterInfo
 
-__all__ = ["quiet_georef", "georeferencing", "scale_gcps", "scale_for_resolution", "scaled_transform",
-           "output_profile", "GTIFF_ALPHA"]
+__all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "scale_for_resolution",
+           "scaled_transform", "output_profile", "GTIFF_ALPHA"]
 
 
 # rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
@@ -62,6 +62,15 @@ def scale_gcps(gcps, scale: tuple[float, float], offset: tuple[int, int] = (0, 0
     oy, ox = offset
     return [GroundControlPoint(row=(g.row - oy) * sy, col=(g.col - ox) * sx, x=g.x, y=g.y, z=g.z,
                                id=g.id, info=g.info) for g in gcps]
+
+
+def gcps_crs(crs):
+    """The CRS to write ground control points with: ``crs`` (anything ``CRS.from_user_input``
+    takes), or an empty CRS for GCPs that have none (rasterio cannot write GCPs with ``None``;
+    an empty CRS is written as none and reads back as ``None``)."""
+    from rasterio.crs import CRS
+
+    return CRS() if crs is None else CRS.from_user_input(crs)
 
 
 # Keys in src.profile that describe the *input's* storage, not the output's.
@@ -177,8 +186,7 @@ def output_profile(
     if georef == "gcps":
         gcps, gcrs = src.gcps
         prof["gcps"] = scale_gcps(gcps, (H / src.height, W / src.width))
-        if gcrs is not None:
-            prof["crs"] = gcrs
+        prof["crs"] = gcps_crs(gcrs)
     prof.update(tiled=True, blockxsize=block, blockysize=block)
     if compress and compress.lower() != "none":
         prof["compress"] = compress
