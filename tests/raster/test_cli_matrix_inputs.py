@@ -137,6 +137,25 @@ def make_rgba(tmp_path):
                                   ColorInterp.alpha])
 
 
+def make_vrt_of_the_output(tmp_path):
+    """A VRT input whose source is the file given as the output (tmp_path/out/result.tif)."""
+    (tmp_path / "out").mkdir()
+    base = write_tif(tmp_path / "out" / "result.tif", _rgb(), dtype="uint8")
+    vrt = tmp_path / "out" / "scene.vrt"
+    bands = "".join(f'<VRTRasterBand dataType="Byte" band="{b}"><SimpleSource><SourceFilename '
+                    f'relativeToVRT="1">{base.name}</SourceFilename><SourceBand>{b}</SourceBand>'
+                    '</SimpleSource></VRTRasterBand>' for b in (1, 2, 3))
+    vrt.write_text(f'<VRTDataset rasterXSize="{W}" rasterYSize="{H}"><SRS>EPSG:32633</SRS>'
+                   f'<GeoTransform>600000, 10, 0, 5340000, 0, -10</GeoTransform>{bands}</VRTDataset>')
+    return vrt
+
+
+def output_untouched(out, inp, r):
+    with _open(out) as o:
+        assert (o.height, o.width) == (H, W) and "LDCSR_NOTICE" not in o.tags()
+        np.testing.assert_array_equal(o.read(), _rgb())
+
+
 def make_missing(tmp_path):
     return tmp_path / "missing.tif"
 
@@ -269,6 +288,8 @@ CASES = [
      "1 written", has_scaled_gcps()),
     ("gcps-without-crs-carried-over-scaled", make_gcp_only_no_crs, (*UP, "-s", "2,1.5"), 0,
      "1 written", has_scaled_gcps(None)),
+    ("vrt-source-as-output-refused", make_vrt_of_the_output, (*UP, "-s", "2", "--overwrite"), 2,
+     "output path is a file scene.vrt reads", output_untouched),
     ("png-gets-no-geotransform", make_plain_png, (*UP, "-s", "2"), 0, "1 written",
      has_no_georeferencing),
     ("plain-tif-gets-no-geotransform", make_plain_tif, (*UP, "-s", "2"), 0, "1 written",
@@ -303,7 +324,7 @@ CASES = [
 def test_cli_input_matrix(tmp_path, tiny_model_file, rasters, maker, args, code, fragment, check):
     inp = maker(tmp_path)
     out = tmp_path / "out" / "result.tif"
-    out.parent.mkdir()
+    out.parent.mkdir(exist_ok=True)
     subst = {"{in}": inp, "{out}": out, "{model}": tiny_model_file, "{rgb}": rasters["rgba"],
              "{model_out}": out.with_suffix(".safetensors")}
     r = ldcsr(*[subst.get(a, a) for a in args], timeout=120)

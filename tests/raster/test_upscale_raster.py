@@ -182,6 +182,32 @@ def test_refusals_leave_no_files(rasters, tiny_model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif"]
 
 
+def _vrt_of(tmp_path, source, name="scene.vrt"):
+    """A VRT mosaic of one source file (what gdalbuildvrt makes), next to it."""
+    with rasterio.open(source) as s:
+        h, w, n = s.height, s.width, s.count
+    bands = "".join(f'<VRTRasterBand dataType="Byte" band="{b}"><SimpleSource><SourceFilename '
+                    f'relativeToVRT="1">{source.name}</SourceFilename><SourceBand>{b}</SourceBand>'
+                    '</SimpleSource></VRTRasterBand>' for b in range(1, n + 1))
+    vrt = tmp_path / name
+    vrt.write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><SRS>EPSG:32633</SRS>'
+                   f'<GeoTransform>600000, 10, 0, 5340000, 0, -10</GeoTransform>{bands}</VRTDataset>')
+    return vrt
+
+
+def test_a_source_of_a_vrt_input_is_never_overwritten(rasters, tiny_model, tmp_path):
+    """Writing over a file a VRT input reads would change the input, --overwrite or not."""
+    import shutil
+
+    base = shutil.copy(rasters["gray"], tmp_path / "base.tif")
+    vrt, before = _vrt_of(tmp_path, base), sha256(base)
+    for overwrite in (False, True):
+        with pytest.raises(InputError, match="a file scene.vrt reads"):
+            _run(tiny_model, vrt, base, overwrite=overwrite)
+    assert sha256(base) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.tif", "scene.vrt"]
+
+
 def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):
     src = rasters["gray"]
     _run(tiny_model, src, tmp_path / "o.tif")

@@ -166,7 +166,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     """
     from ..errors import InputError, LdcsrError, OutputExistsError, RasterIOError, one_line
     from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance
-    from ..geo.raster_io import open_raster, raster_info
+    from ..geo.raster_io import input_file_among, open_raster, raster_info
     from ..geo.radiometry import parse_bands
 
     quiet = ctx.obj.get("quiet", False)
@@ -201,6 +201,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
     from ..geo.pipeline import plan_output
+    from ..geo.sampling import default_spread_path
 
     req = {"scale": (scale[1], scale[0]) if scale else None,  # CLI is X,Y; engine is (sy, sx)
            "target_resolution": target_resolution}
@@ -209,6 +210,11 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         try:
             with open_raster(src) as ds:
                 info = raster_info(ds)
+                hit = input_file_among(ds, [dst, spread_out or (default_spread_path(dst)
+                                                                 if samples > 1 else None)])
+            if hit is not None:  # a source of a VRT, a mask sidecar: written over, the input changes
+                raise click.BadParameter(f"output path is {hit[1]}: {hit[0]} (inputs are never "
+                                         "overwritten)", param_hint="'-o'")
             shape, _ = plan_output(info, **req)
             if band_sel is not None:
                 from ..geo.radiometry import plan_bands

@@ -385,6 +385,9 @@ def upscale_raster(
     # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat.
     with rasterio.Env(GDAL_CACHEMAX=int(output.gdal_cache_mb), GDAL_TIFF_INTERNAL_MASK=True), \
             rio_io.open_raster(src_path) as src:
+        hit = rio_io.input_file_among(src, [dst_path, spread_path])
+        if hit is not None:  # e.g. a source of a VRT input: inputs are never overwritten
+            raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
         info = rio_io.raster_info(src)
         request = _request(scale, target_resolution, out_shape)
         shape, exact = plan_output(info, **request)

@@ -61,6 +61,7 @@ __all__ = [
     "GeoTiffWriter",
     "BlockRowWriter",
     "same_file",
+    "input_file_among",
     "clear_stale_parts",
     "check_window",
     "window_in_shape",
@@ -388,6 +389,21 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     except OSError:
         pass
     return pa.resolve() == pb.resolve()
+
+
+def input_file_among(src, paths: Sequence[str | os.PathLike | None]) -> tuple[Path, str] | None:
+    """The first of ``paths`` that is a file the open dataset ``src`` reads, with what it is to it
+    (GDAL's file list: the raster, its sidecars such as a ``.msk``, and, for a VRT, its sources),
+    or ``None``.  Writing there would modify an input, even when the path is not the input's own."""
+    main = Path(str(src.name))
+    for f in getattr(src, "files", None) or ():
+        if str(f).startswith("/vsi"):
+            continue
+        for p in paths:
+            if p is not None and same_file(f, p):
+                what = "the input" if same_file(f, main) else f"a file {main.name} reads"
+                return Path(p), what
+    return None
 
 
 def is_raster_name(p: Path, extensions: Sequence[str] = (
