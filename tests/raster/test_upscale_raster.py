@@ -208,6 +208,32 @@ def test_a_source_of_a_vrt_input_is_never_overwritten(rasters, tiny_model, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.tif", "scene.vrt"]
 
 
+def test_replacing_an_output_drops_the_old_files_sidecars(rasters, tiny_model, tmp_path):
+    """GDAL reads NAME.aux.xml (statistics, metadata), NAME.ovr (overviews) and NAME.msk with NAME:
+    those of a replaced output describe the old image and must not be applied to the new one."""
+    out = tmp_path / "o.tif"
+    _run(tiny_model, rasters["gray"], out, scale=2)
+    with rasterio.open(out) as ds:  # external overviews, as gdaladdo -ro makes them: a TIFF
+        small = ds.read(out_shape=(ds.count, ds.height // 2, ds.width // 2))
+    with rasterio.open(tmp_path / "o.tif.ovr", "w", driver="GTiff", width=small.shape[2],
+                       height=small.shape[1], count=small.shape[0], dtype=small.dtype) as ovr:
+        ovr.write(small)
+    aux = tmp_path / "o.tif.aux.xml"
+    aux.write_text('<PAMDataset><Metadata><MDI key="STALE">yes</MDI></Metadata></PAMDataset>')
+    with rasterio.open(out) as ds:
+        assert ds.overviews(1) and ds.tags()["STALE"] == "yes"  # GDAL applies both to o.tif
+    _run(tiny_model, rasters["gray"], out, scale=4, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif"]
+    with rasterio.open(out) as ds:
+        assert not ds.overviews(1) and "STALE" not in ds.tags() and ds.tags()["LDCSR_SCALE_X"] != "2.0"
+    # without --overwrite, a sidecar left next to the output's name is refused like an output
+    out.unlink()
+    aux.write_text('<PAMDataset><Metadata><MDI key="STALE">yes</MDI></Metadata></PAMDataset>')
+    with pytest.raises(OutputExistsError, match="o.tif.aux.xml"):
+        _run(tiny_model, rasters["gray"], out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif.aux.xml"]
+
+
 def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):
     src = rasters["gray"]
     _run(tiny_model, src, tmp_path / "o.tif")

@@ -42,11 +42,17 @@ __all__ = [
     "human_bytes",
     "BEST_COMPRESSION",
     "PROVENANCE_PREFIX",
+    "SIDECARS",
 ]
 
 log = logging.getLogger(__name__)
 
 PROVENANCE_PREFIX = "LDCSR_"
+# Files GDAL reads together with a GeoTIFF NAME, found by name: NAME.aux.xml (PAM metadata,
+# statistics), NAME.msk (mask) and NAME.ovr (overviews). An output's are part of it: ours are
+# renamed with it, those of a file it replaces are removed (they describe the old image).
+SIDECARS = (".aux.xml", ".msk", ".ovr")
+
 # The best lossless compression ratio assumed possible: a job whose uncompressed size is more than
 # this many times the free space cannot fit and is refused before any compute.
 BEST_COMPRESSION = 4.0
@@ -212,7 +218,9 @@ class GeoTiffWriter:
     src : optional source dataset whose band descriptions, colour interpretation, tags (dataset
         and per band), units, scales and offsets are copied.
     tags : extra dataset tags (provenance), written last.
-    overwrite : replace an existing ``path``; otherwise :class:`OutputExistsError` if it exists.
+    overwrite : replace an existing ``path`` and its sidecars (:data:`SIDECARS`); otherwise
+        :class:`OutputExistsError` if either exists (GDAL would read a sidecar left there as
+        part of the new file).
     """
 
     def __init__(
@@ -248,6 +256,11 @@ class GeoTiffWriter:
         if self.path.exists() and not self.overwrite:
             raise OutputExistsError(errno.EEXIST,
                                     f"output exists: {self.path} (use --overwrite to replace it)")
+        left = [p for p in _sidecars(self.path) if p.exists()]
+        if left and not self.overwrite:
+            raise OutputExistsError(errno.EEXIST, (
+                f"{left[0]} exists: GDAL would read it as part of {self.path.name} (metadata, "
+                "statistics, mask or overviews of another image); remove it or use --overwrite"))
         clear_stale_parts(self.path)
         check_free_space(folder, self.nbytes, name=self.path.name)  # every writer: nothing that cannot fit
         try:
@@ -313,8 +326,7 @@ class GeoTiffWriter:
                 pass
             self.dataset = None
         if self.tmp_path is not None:
-            for p in (self.tmp_path, Path(str(self.tmp_path) + ".aux.xml"),
-                      Path(str(self.tmp_path) + ".msk")):
+            for p in (self.tmp_path, *_sidecars(self.tmp_path)):
                 try:
                     p.unlink()
                 except FileNotFoundError:
@@ -356,10 +368,12 @@ class GeoTiffWriter:
                 raise OutputExistsError(
                     f"output exists: {self.path} (use --overwrite to replace it)")
             os.chmod(self.tmp_path, files.new_file_mode())  # mkstemp made it 0600
-            for side in (".aux.xml", ".msk"):  # sidecars GDAL may have made
-                aux = Path(str(self.tmp_path) + side)
-                if aux.exists():
-                    os.replace(aux, str(self.path) + side)
+            # sidecars GDAL made for the new file go with it; the replaced file's are removed
+            for ours, theirs in zip(_sidecars(self.tmp_path), _sidecars(self.path)):
+                if ours.exists():
+                    os.replace(ours, theirs)
+                elif theirs.exists():
+                    theirs.unlink()
             os.replace(self.tmp_path, self.path)
             self.tmp_path = None
             self._unlock()
@@ -367,6 +381,10 @@ class GeoTiffWriter:
             self._cleanup()
             raise
         return False
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [Path(str(path) + side) for side in SIDECARS]
 
 
 def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
