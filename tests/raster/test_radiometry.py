@@ -169,6 +169,34 @@ def test_restore_nodata_nudges_valid_pixels_off_the_nodata_value():
     assert out[0, 0] == 0.5 and np.isnan(out[0, 1])
 
 
+def test_a_fractional_nodata_of_an_integer_band_is_the_value_gdal_masks():
+    """GDAL masks the nodata value as the band's type holds it (0.5 on uint8: 0), and rasterio
+    reports 0.5: the pixels GDAL calls nodata stay nodata, in and out."""
+    x = np.array([[[0, 5, 7]]], np.uint8)
+    assert rad.valid_mask(x, 0.5).tolist() == [[[False, True, True]]]
+    assert rad.valid_mask(x, (7.9,)).tolist() == [[[True, True, False]]]
+    out = rad.restore_nodata(np.array([[0, 5, 9]], np.uint8), np.array([[True, True, False]]), 0.5, "uint8")
+    assert out.tolist() == [[1, 5, 0]]
+
+
+def test_a_fractional_nodata_of_an_integer_raster_keeps_its_mask(tmp_path, tiny_model):
+    rasterio = pytest.importorskip("rasterio")
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    from .conftest import smooth_field, write_tif
+
+    data = smooth_field(np.random.default_rng(5), 30, 40, 3, 20, 250).round()
+    data[:, :10, :12] = 0
+    src = write_tif(tmp_path / "nd_half.tif", data, dtype="uint8", nodata=0.5)
+    with rasterio.open(src) as ds:
+        assert ds.nodata == 0.5 and (ds.dataset_mask() == 0).sum() == 120  # GDAL: 0 is nodata
+    upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2,
+                   options=UpscaleOptions(mode="fast"))
+    with rasterio.open(tmp_path / "o.tif") as o:
+        m = o.dataset_mask()
+    assert (m[:20, :24] == 0).all() and (m == 0).sum() == 480
+
+
 @settings(max_examples=60, deadline=None)
 @given(n_in=st.integers(1, 500), factor=st.floats(1.01, 8.0))
 def test_nearest_index_matches_pixel_centres(n_in, factor):

@@ -41,6 +41,7 @@ __all__ = [
     "nearest_index",
     "upsample_nearest",
     "restore_nodata",
+    "nodata_as",
     "dtype_range",
 ]
 
@@ -361,6 +362,16 @@ def compute_stretch(
 # ---------------------------------------------------------------------------------------------
 
 
+def nodata_as(nodata: float | None, dtype) -> float | None:
+    """The value a band of ``dtype`` holds as ``nodata``, as GDAL masks it: an integer band's
+    fractional nodata is truncated (0.5 on uint8: 0), one outside its range matches no pixel
+    (``None``, as NaN does); a float band's value is kept."""
+    if nodata is None or np.dtype(dtype).kind not in "ui":
+        return None if nodata is None else float(nodata)
+    dmin, dmax = dtype_range(dtype)
+    return float(np.trunc(nodata)) if dmin <= nodata <= dmax else None
+
+
 def valid_mask(
     bands_hw: np.ndarray,
     nodata: float | Sequence[float | None] | None = None,
@@ -381,8 +392,9 @@ def valid_mask(
         valid = np.ones(data.shape, bool)
     per_band = list(nodata) if isinstance(nodata, (list, tuple)) else [nodata] * data.shape[0]
     for b, nd in enumerate(per_band):
+        nd = nodata_as(nd, data.dtype)
         if nd is not None and not np.isnan(nd):
-            valid[b] &= data[b] != float(nd)
+            valid[b] &= data[b] != nd
     common = None
     for a in alpha:
         m = data[a] > 0
@@ -464,11 +476,12 @@ def restore_nodata(
     nodata; it is moved to the nearest representable value instead.
     """
     dt = np.dtype(dtype)
+    nodata = nodata_as(nodata, dt)
     if nodata is None:
         if dt.kind == "f":
             values[~valid] = np.nan
         return values
-    nd = np.asarray(nodata).astype(dt) if not (dt.kind == "f" and np.isnan(nodata)) else None
+    nd = np.asarray(nodata).astype(dt) if not np.isnan(nodata) else None
     if nd is not None:
         clash = valid & (values == nd)
         if clash.any():
