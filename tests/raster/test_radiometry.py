@@ -169,6 +169,18 @@ def test_restore_nodata_nudges_valid_pixels_off_the_nodata_value():
     assert out[0, 0] == 0.5 and np.isnan(out[0, 1])
 
 
+def test_to_unit_of_float32_fill_values_is_quiet():
+    """-3.4e38, float32's usual nodata, overflows (x - lo) / span; it saturates to 0 without the
+    RuntimeWarning that a CLI run would print with a source line on stderr."""
+    import warnings
+
+    s = rad.Stretch((0.0,), (1e-3,), "float32")
+    x = np.array([[[-3.4028234663852886e38, 5e-4]]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert s.to_unit(x).tolist() == [[[0.0, 0.5]]]
+
+
 def test_a_fractional_nodata_of_an_integer_band_is_the_value_gdal_masks():
     """GDAL masks the nodata value as the band's type holds it (0.5 on uint8: 0), and rasterio
     reports 0.5: the pixels GDAL calls nodata stay nodata, in and out."""

@@ -237,7 +237,8 @@ class Stretch:
         idx = list(range(bands_hw.shape[0])) if band_index is None else list(band_index)
         lo = np.asarray([self.lo[i] for i in idx], np.float32)[:, None, None]
         span = np.asarray([self.hi[i] - self.lo[i] for i in idx], np.float32)[:, None, None]
-        out = (bands_hw.astype(np.float32, copy=False) - lo) / span
+        with np.errstate(over="ignore"):  # fill values (-3.4e38) saturate: clipped to 0 below
+            out = (bands_hw.astype(np.float32, copy=False) - lo) / span
         return np.clip(out, 0.0, 1.0, out=out)
 
     def from_unit(self, unit_hw, band_index: Sequence[int] | None = None, *, out=None,
