@@ -72,6 +72,41 @@ def test_cancel_leaves_neither_file(rasters, tiny_model, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failed_output_leaves_no_spread_file_and_the_rerun_writes_both(rasters, tiny_model, tmp_path,
+                                                                        monkeypatch):
+    """The output failing at its last step (a full disk or the file size limit when GDAL writes its
+    last blocks on close) left the finished spread file: the resumed run then refused it (exit 4)."""
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo import geotiff_writer as gw
+
+    finish = gw.GeoTiffWriter._finish
+
+    def full_disk_on_the_output(self):
+        if self.path.name == "o.tif":
+            raise gw.write_error(self.path, OSError(28, "No space left on device"))
+        return finish(self)
+
+    kw = dict(model=tiny_model, scale=2, options=pl.UpscaleOptions(samples=2),
+              output=pl.OutputOptions(skip_complete=True))
+    monkeypatch.setattr(gw.GeoTiffWriter, "_finish", full_disk_on_the_output)
+    with pytest.raises(RasterIOError, match="no space left"):
+        pl.upscale_raster(rasters["gray"], tmp_path / "o.tif", **kw)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(gw.GeoTiffWriter, "_finish", finish)
+    res = pl.upscale_raster(rasters["gray"], tmp_path / "o.tif", **kw)
+    assert res.status == "written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif", "o_spread.tif"]
+    # A run stopped between the two renames leaves this request's spread file alone: it is redone
+    # (the output is renamed last, so it alone says the run is complete).
+    (tmp_path / "o.tif").unlink()
+    res = pl.upscale_raster(rasters["gray"], tmp_path / "o.tif", **kw)
+    assert res.status == "written" and (tmp_path / "o.tif").exists()
+    assert pl.upscale_raster(rasters["gray"], tmp_path / "o.tif", **kw).status == "skipped"
+    (tmp_path / "o_spread.tif").unlink()  # an output without its spread file is not complete
+    with pytest.raises(pl.OutputExistsError, match="spread file .* is missing"):
+        pl.upscale_raster(rasters["gray"], tmp_path / "o.tif", **kw)
+
+
 def test_clear_errors(rasters, tiny_model_file, tiny_model, tmp_path):
     src = rasters["gray"]
     r = run("upscale", src, "-o", tmp_path / "o.tif", "-s", 2, "--samples", 2, "--mode", "fast",

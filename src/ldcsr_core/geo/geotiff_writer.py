@@ -221,6 +221,9 @@ class GeoTiffWriter:
     overwrite : replace an existing ``path`` and its sidecars (:data:`SIDECARS`); otherwise
         :class:`OutputExistsError` if either exists (GDAL would read a sidecar left there as
         part of the new file).
+    hold : on a normal exit, close and check the part file but keep it (locked) until
+        :meth:`commit` renames it, or :meth:`discard` removes it: the last step of a run that writes
+        several files, so that its main file is renamed only after the others.
     """
 
     def __init__(
@@ -231,6 +234,7 @@ class GeoTiffWriter:
         src=None,
         tags: Mapping[str, Any] | None = None,
         overwrite: bool = False,
+        hold: bool = False,
     ):
         self.path = Path(path)
         self.profile = dict(profile)
@@ -240,6 +244,7 @@ class GeoTiffWriter:
         self.src = src
         self.tags = dict(tags or {})
         self.overwrite = overwrite
+        self.hold = hold
         self.dataset = None
         self.tmp_path: Path | None = None
         self._lock_fd: int | None = None
@@ -364,6 +369,18 @@ class GeoTiffWriter:
             return False
         try:
             self._finish()
+        except BaseException:
+            self._cleanup()
+            raise
+        if not self.hold:
+            self.commit()
+        return False
+
+    def commit(self) -> None:
+        """Rename the finished, checked part file into place (after a normal exit)."""
+        if self.tmp_path is None:
+            raise LdcsrError(f"nothing to commit for {self.path}")
+        try:
             if self.path.exists() and not self.overwrite:  # appeared while we were working
                 raise OutputExistsError(
                     f"output exists: {self.path} (use --overwrite to replace it)")
@@ -380,7 +397,10 @@ class GeoTiffWriter:
         except BaseException:
             self._cleanup()
             raise
-        return False
+
+    def discard(self) -> None:
+        """Remove the part file (of a held writer that will not be committed); idempotent."""
+        self._cleanup()
 
 
 def _sidecars(path: Path) -> list[Path]:

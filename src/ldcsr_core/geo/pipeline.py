@@ -31,6 +31,7 @@ files in :mod:`.raster_io` and :mod:`.geotiff_writer`; running tiles here in :mo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -402,11 +403,20 @@ def upscale_raster(
                 result.status = "skipped"
                 result.spread = None if spread_path is None else str(spread_path)
                 return result
-            why = (" from another request (source, model or options differ)"
-                   if has_provenance(dst_path) else "")
+            if spread_path is not None and is_complete_output(dst_path, out_shape=shape, job=fingerprint):
+                why = f" but its spread file {spread_path} is missing or from another request"
+            elif has_provenance(dst_path):
+                why = " from another request (source, model or options differ)"
+            else:
+                why = ""
             raise OutputExistsError(f"output exists{why}: {dst_path} (use --overwrite to replace it)")
+        spread_output = output
         if spread_path is not None and spread_path.exists() and not output.overwrite:
-            raise OutputExistsError(f"output exists: {spread_path} (use --overwrite to replace it)")
+            if not is_complete_output(spread_path, out_shape=shape, job=fingerprint):
+                raise OutputExistsError(f"output exists: {spread_path} (use --overwrite to replace it)")
+            # This request's spread file without its output: a run stopped between the two renames
+            # (the output goes last, see below). Not complete without the output: redone.
+            spread_output = dataclasses.replace(output, overwrite=True)
         # Before any compute: refuse what cannot fit (the output and its spread file).
         nbytes = gw_mod.output_nbytes(shape, info.count, info.dtype)
         if spread_path is not None:
@@ -421,16 +431,24 @@ def upscale_raster(
         if spread_path is not None:
             from .sampling import spread_file
 
-            spread_cm = spread_file(spread_path, src, job, output=output)
+            spread_cm = spread_file(spread_path, src, job, output=spread_output)
             result.spread = str(spread_path)
-        with rio_io.GeoTiffWriter(dst_path, profile, src=src, tags=job.tags,
-                                  overwrite=output.overwrite) as gw, spread_cm as spread_writer:
-            writer = rio_io.BlockRowWriter(gw)
-            # on a card the host's one thread launches, takes and blends; compressing and writing
-            # the finished rows (as long as the card's share of the work) go to a thread of their own
-            _execute(job, model, writer, runner=runner, callback=callback, spread_writer=spread_writer,
-                     sink_thread=_on_card(model))
-            writer.close()
+        # The output is renamed into place last, once the spread file is: an output there means
+        # its run is complete (what a resumed batch skips); a failure leaves neither file.
+        main = rio_io.GeoTiffWriter(dst_path, profile, src=src, tags=job.tags,
+                                    overwrite=output.overwrite, hold=True)
+        try:
+            with spread_cm as spread_writer, main as gw:
+                writer = rio_io.BlockRowWriter(gw)
+                # on a card the host's one thread launches, takes and blends; compressing and writing
+                # the finished rows (as long as the card's share of the work) go to a thread of their own
+                _execute(job, model, writer, runner=runner, callback=callback,
+                         spread_writer=spread_writer, sink_thread=_on_card(model))
+                writer.close()
+            main.commit()
+        except BaseException:
+            main.discard()
+            raise
         result.skipped_tiles = job.skipped_tiles
         result.tags = job.tags
     result.seconds = time.perf_counter() - t0
