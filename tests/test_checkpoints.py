@@ -179,3 +179,55 @@ def test_a_file_that_is_no_checkpoint_says_so(tmp_path, content):
     bad.write_bytes(content)
     with pytest.raises(CheckpointError, match="is not an LDCSR checkpoint"):
         ldcsr_core.load_model(bad, device="cpu")
+
+
+_SAVE_UNDER_LIMIT = r"""
+import resource, sys
+import ldcsr_core
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.training.checkpoint import atomic_torch_save
+model = ldcsr_core.build_model(tiny_test_config(), seed=3)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))  # 1 MB: too small
+try:
+    if sys.argv[2] == "model":
+        ldcsr_core.save_model(model, sys.argv[1], name="t")
+    else:
+        atomic_torch_save({"model": model.state_dict()}, sys.argv[1])
+except OSError as e:
+    print(type(e).__name__, e)
+"""
+
+
+@pytest.mark.parametrize("kind, name", [("model", "m.safetensors"), ("checkpoint", "m.ckpt")])
+def test_a_model_or_checkpoint_that_cannot_be_written_says_why_and_leaves_nothing(tmp_path, kind, name):
+    """ulimit -f (a full disk alike): before, an obscure SafetensorError or torch RuntimeError
+    ('enforce fail at inline_container.cc'), exit 1, not the I/O error naming the file."""
+    import subprocess
+    import sys
+
+    out = tmp_path / name
+    r = subprocess.run([sys.executable, "-c", _SAVE_UNDER_LIMIT, str(out), kind], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert r.stdout.startswith("RasterIOError cannot write"), r.stdout + r.stderr
+    assert str(out) in r.stdout and "file size limit" in r.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_model_removes_what_a_killed_save_left(tmp_path, tiny):
+    """A save killed with kill -9 leaves its part file; the next save of that file removes it
+    (before: '.tmp-*.safetensors' / '.tmp-*.ckpt' files that nothing ever removed)."""
+    from ldcsr_core import files
+    from ldcsr_core.training.checkpoint import atomic_torch_save
+
+    for name in ("m.safetensors", "m.ckpt"):
+        dead, fd = files.make_part(tmp_path / name)
+        os.close(fd)  # its writer died
+    live, fd = files.make_part(tmp_path / "m.ckpt")  # a save in progress elsewhere: kept
+    try:
+        ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="t")
+        atomic_torch_save({"x": torch.zeros(3)}, tmp_path / "m.ckpt")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.safetensors", "m.ckpt", live.name])
+    finally:
+        os.close(fd)
+    assert ldcsr_core.load_model(tmp_path / "m.safetensors", device="cpu").name == "t"
+    assert torch.equal(torch.load(tmp_path / "m.ckpt", weights_only=True)["x"], torch.zeros(3))

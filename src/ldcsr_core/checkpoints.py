@@ -12,7 +12,6 @@ import logging
 import os
 import pickle
 import re
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Mapping
@@ -21,7 +20,7 @@ import torch
 
 from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
 from .errors import CheckpointError, ConfigError, DeviceError
-from .files import new_file_mode, sha256_file
+from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
 
@@ -380,8 +379,10 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
 def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str = "0", notes: str = "",
                extra: Mapping[str, str] | None = None) -> Path:
     """Write ``model`` in our format: safetensors with config, name, version and notes in metadata.
-    The file is written to a temporary name in the destination folder and renamed when complete."""
-    from safetensors.torch import save_file
+    The file is written to a part file in the destination folder and renamed when complete
+    (:func:`~ldcsr_core.files.atomic_write_bytes`: a failed write is one clear error naming
+    ``path``, and part files a killed run left are removed)."""
+    from safetensors.torch import save
     path = Path(path)
     sd = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
           for k, v in model.state_dict().items()}
@@ -391,16 +392,8 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
         if getattr(model, key, None) is not None:
             meta[key] = str(int(getattr(model, key)))
     meta.update(extra or {})
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(sd, tmp, metadata=meta)
-        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a finished model follows the umask
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    # serialised here, written by Python: the disk's errors are OSErrors, not the serialiser's own
+    return atomic_write_bytes(path, save(sd, metadata=meta))
 
 
 def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None,

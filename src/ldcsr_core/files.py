@@ -9,15 +9,24 @@
   ``flock`` on its part file while it works; the kernel drops it when the process dies, however
   it dies, so "stale" means "ours by name and not locked" (where ``fcntl`` is missing, Windows:
   "ours by name and untouched for :data:`STALE_AFTER_S`").
+* :func:`atomic_write_bytes` - a whole file (a model, a checkpoint, a report) written that way;
+* :func:`write_error` - the one-line error of a failed write, naming the output and the cause (no
+  space left, the file size limit, a read-only folder...); :func:`free_bytes`,
+  :func:`file_size_limit` and :func:`human_bytes` for it and for the free-space checks.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import re
+import shutil
 import time
 from pathlib import Path
+
+from .errors import RasterIOError, cause_line
 
 try:
     import fcntl
@@ -25,7 +34,10 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 __all__ = ["sha256_file", "new_file_mode", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes",
-           "is_part_of", "stale_parts", "remove_stale_parts"]
+           "is_part_of", "stale_parts", "remove_stale_parts", "write_error", "free_bytes",
+           "file_size_limit", "human_bytes"]
+
+log = logging.getLogger(__name__)
 
 PART_SUFFIX = ".ldcsr-part"
 STALE_AFTER_S = 24 * 3600.0  # without flock: a part untouched this long is stale
@@ -84,8 +96,17 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to a locked part file beside ``path`` and rename it into place (permissions
-    as ``open(path, "w")`` would give); on any failure the part file is removed, ``path`` untouched."""
-    part, fd = make_part(path)
+    as ``open(path, "w")`` would give); on any failure the part file is removed, ``path`` untouched,
+    and a write that fails is one :class:`RasterIOError` naming ``path`` (:func:`write_error`).
+    Part files a killed run left for ``path`` are removed first."""
+    removed = remove_stale_parts(path)
+    if removed:
+        log.warning("removed %d stale part file(s) of %s left by an interrupted run: %s",
+                    len(removed), Path(path).name, ", ".join(p.name for p in removed))
+    try:
+        part, fd = make_part(path)
+    except OSError as e:
+        raise write_error(path, e, len(data), exact=True) from None
     try:
         with os.fdopen(os.dup(fd), "wb") as f:
             f.write(data)
@@ -93,12 +114,66 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.fsync(f.fileno())
         os.chmod(part, new_file_mode())
         os.replace(part, path)
-    except BaseException:
+    except BaseException as e:
         part.unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, RasterIOError):
+            raise write_error(path, e, len(data), exact=True) from None
         raise
     finally:
         os.close(fd)
     return Path(path)
+
+
+def free_bytes(folder: str | os.PathLike) -> int | None:
+    """Bytes free for this user in ``folder``'s filesystem, or ``None`` if it cannot be told."""
+    try:
+        return int(shutil.disk_usage(folder).free)
+    except OSError:
+        return None
+
+
+def file_size_limit() -> int | None:
+    """The process's file size limit (``ulimit -f``) in bytes, or ``None`` when unlimited."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def human_bytes(n: float) -> str:
+    """``n`` bytes as MB, GiB or TiB, one decimal."""
+    if n >= 2**40:
+        return f"{n / 2**40:.1f} TiB"
+    if n >= 2**30:
+        return f"{n / 2**30:.1f} GiB"
+    return f"{n / 2**20:.1f} MB"
+
+
+def write_error(path: str | os.PathLike, exc: BaseException | None = None,
+                nbytes: int | None = None, *, exact: bool = False) -> RasterIOError:
+    """One-line :class:`RasterIOError` for a failed write of ``path``: the cause in plain words
+    (no space left, the file size limit, or the system's or GDAL's own message) with the free
+    space and the size (``nbytes``: the raster's uncompressed size, or with ``exact`` the file's).
+    Never names a part file: the output is what the user asked for."""
+    p = Path(path)
+    free = free_bytes(p.parent)
+    limit = file_size_limit()
+    code = getattr(exc, "errno", None)
+    need = "" if not nbytes else (f", the file is {human_bytes(nbytes)}" if exact else
+                                  f", the output needs about {human_bytes(nbytes)} uncompressed")
+    if code == errno.ENOSPC or (free is not None and free < (1 << 20)):
+        return RasterIOError(errno.ENOSPC, f"cannot write {p}: no space left on device: "
+                             f"{human_bytes(free or 0)} free{need}")
+    if code == errno.EFBIG or (limit is not None and nbytes and limit < nbytes):
+        return RasterIOError(errno.EFBIG, f"cannot write {p}: the file size limit (ulimit -f) "
+                             f"of {human_bytes(limit or 0)} was reached{need}")
+    if isinstance(exc, OSError) and exc.strerror:
+        cause = exc.strerror  # not str(exc): that names the part file
+    else:
+        cause = cause_line(exc) if exc is not None else "the finished file does not read back"
+    return RasterIOError(code or errno.EIO, f"cannot write {p}: {cause}")
 
 
 def _in_use(part: Path) -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,6 +28,8 @@ import numpy as np
 
 from .. import files
 from ..errors import LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
+from ..files import file_size_limit as _file_size_limit
+from ..files import free_bytes, human_bytes, write_error
 
 __all__ = [
     "GeoTiffWriter",
@@ -69,33 +70,6 @@ def output_nbytes(shape: tuple[int, int], count: int, dtype) -> int:
     return H * W * int(count) * np.dtype(dtype).itemsize
 
 
-def free_bytes(folder: str | os.PathLike) -> int | None:
-    """Bytes free for this user in ``folder``'s filesystem, or ``None`` if it cannot be told."""
-    try:
-        return int(shutil.disk_usage(folder).free)
-    except OSError:
-        return None
-
-
-def _file_size_limit() -> int | None:
-    """The process's file size limit (``ulimit -f``) in bytes, or ``None`` when unlimited."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    return None if soft == resource.RLIM_INFINITY else int(soft)
-
-
-def human_bytes(n: float) -> str:
-    """``n`` bytes as MB, GiB or TiB, one decimal."""
-    if n >= 2**40:
-        return f"{n / 2**40:.1f} TiB"
-    if n >= 2**30:
-        return f"{n / 2**30:.1f} GiB"
-    return f"{n / 2**20:.1f} MB"
-
-
 def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the output") -> int | None:
     """Refuse a write of ``nbytes`` uncompressed bytes that cannot fit in ``folder``.
 
@@ -127,25 +101,6 @@ def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the
         log.warning("%s needs about %s uncompressed and %s has %s free: it fits only if it "
                     "compresses well", name, human_bytes(nbytes), folder, human_bytes(free))
     return free
-
-
-def write_error(path: str | os.PathLike, exc: BaseException | None = None,
-                nbytes: int | None = None) -> RasterIOError:
-    """One-line :class:`RasterIOError` for a failed write of ``path``: the cause in plain words
-    (no space left, the file size limit, or GDAL's own message) with the free space and the size."""
-    p = Path(path)
-    free = free_bytes(p.parent)
-    limit = _file_size_limit()
-    code = getattr(exc, "errno", None)
-    need = f", the output needs about {human_bytes(nbytes)} uncompressed" if nbytes else ""
-    if code == errno.ENOSPC or (free is not None and free < (1 << 20)):
-        return RasterIOError(errno.ENOSPC, f"cannot write {p}: no space left on device: "
-                             f"{human_bytes(free or 0)} free{need}")
-    if code == errno.EFBIG or (limit is not None and nbytes and limit < nbytes):
-        return RasterIOError(errno.EFBIG, f"cannot write {p}: the file size limit (ulimit -f) "
-                             f"of {human_bytes(limit or 0)} was reached{need}")
-    cause = cause_line(exc) if exc is not None else "the finished file does not read back"
-    return RasterIOError(code or errno.EIO, f"cannot write {p}: {cause}")
 
 
 def _size(p: Path) -> int:

@@ -5,11 +5,10 @@ merged back; a half-precision copy)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 import pickle
 import random
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,19 +39,13 @@ class TrainState:
 
 
 def atomic_torch_save(obj, path: Path):
-    """``torch.save`` to a temporary file beside ``path``, then rename: a crash leaves the old file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ckpt", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        from ..files import new_file_mode
+    """``torch.save`` to a part file beside ``path``, then rename: a crash leaves the old file, a
+    full disk one clear error naming ``path`` (:func:`~ldcsr_core.files.atomic_write_bytes`)."""
+    from ..files import atomic_write_bytes
 
-        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a checkpoint follows the umask, as OUT does
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()  # serialised first: torch's own writer turns a full disk into an obscure RuntimeError
+    torch.save(obj, buf)
+    return atomic_write_bytes(path, buf.getbuffer())
 
 
 def read_checkpoint(path, map_location="cpu") -> dict:
