@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -304,6 +305,30 @@ def test_cli_train_and_evaluate(image_dir, tmp_path):
         r = CliRunner().invoke(main, ["train", str(image_dir), *extra, "--device", "cpu"])
         assert r.exit_code == code and says in r.output, r.output
         assert out.with_suffix(".ckpt").stat().st_mtime_ns == mtime
+
+
+def test_train_never_writes_over_its_inputs(image_dir, tmp_path):
+    """--init m --out m trained over the model it started from (and --checkpoint/--log could name
+    an input too): refused before any work, whatever the option that would write there."""
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    init, cfg, o = tmp_path / "m.safetensors", tmp_path / "cfg.json", tmp_path / "o.safetensors"
+    ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(with_encoder=True), seed=0), init, name="m")
+    cfg.write_text(tiny_test_config(with_encoder=True).to_json())
+    before = {p: p.read_bytes() for p in (init, cfg)}
+    for extra, hint in ((["--init", init, "--out", init], "'--out'"),
+                        (["--init", init, "--out", tmp_path / "n.safetensors", "--checkpoint", init], "'--checkpoint'"),
+                        (["--init", init, "--out", o, "--log", init], "'--log'"),
+                        (["--out", o, "--config", cfg, "--log", cfg], "'--log'"),
+                        (["--init", tmp_path / "n-after-fast.safetensors", "--out", tmp_path / "n.safetensors"], "'--out'")):
+        if not Path(extra[1]).exists():
+            Path(extra[1]).write_bytes(init.read_bytes())
+            before[Path(extra[1])] = init.read_bytes()
+        r = CliRunner().invoke(main, ["train", str(image_dir), *map(str, extra), "--steps", "1", "0", "0",
+                                      "--device", "cpu"])
+        assert r.exit_code == 2 and "inputs are never overwritten" in r.output and hint in r.output, r.output
+    assert all(p.read_bytes() == b for p, b in before.items())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in before)
 
 
 def test_shipped_model_loads_and_upscales_without_a_model_argument():

@@ -212,12 +212,16 @@ def test_cli_interrupted_writes_nothing(png, tiny_model_file, tmp_path, monkeypa
     (["-o", "{tmp}/exists.safetensors"], 4, "exists"),
     (["-o", "{tmp}/m.safetensors", "--window", "0,0,10"], 2, "four whole numbers"),
     (["-o", "{tmp}/m.safetensors", "--window", "0,0,30,30"], 3, "use a larger scene"),
+    # the model it adapts is an input: never replaced, --overwrite or not (before: written over)
+    (["-o", "{model}", "--overwrite"], 2, "is the model it adapts"),
 ])
 def test_cli_refusals(png, tiny_model_file, tmp_path, args, code, match):
     (tmp_path / "exists.safetensors").write_bytes(b"keep me")
-    args = [a.format(tmp=tmp_path) for a in args]
+    model_bytes = tiny_model_file.read_bytes()
+    args = [a.format(tmp=tmp_path, model=tiny_model_file) for a in args]
     r = run("adapt", png, "--scale", 2, "--model", tiny_model_file, "--steps", 1, *args)
     assert r.exit_code == code and match in r.output, r.output
+    assert tiny_model_file.read_bytes() == model_bytes
     assert (tmp_path / "exists.safetensors").read_bytes() == b"keep me"
     assert not (tmp_path / "m.safetensors").exists()
 

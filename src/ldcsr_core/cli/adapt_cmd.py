@@ -70,10 +70,15 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
         raise click.BadParameter(f"folder does not exist: {out.parent}", param_hint="'--out'")
     if not scene.exists():
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
+    from ..geo.raster_io import same_file
+
+    if same_file(out, scene):
+        raise click.BadParameter("is the scene itself", param_hint="'--out'")
+    if model_path is not None and Path(model_path).is_file() and same_file(out, model_path):
+        raise click.BadParameter(f"is the model it adapts, {model_path} (inputs are never overwritten; "
+                                 "give another name)", param_hint="'--out'")
     if out.exists() and not overwrite:
         raise OutputExistsError(f"{out} exists (use --overwrite to replace it)")
-    if out.exists() and out.resolve() == scene.resolve():
-        raise click.BadParameter("is the scene itself", param_hint="'--out'")
     with open_raster(scene):  # readable before the model is loaded (exit 5 otherwise)
         pass
     model = _load_model(model_path, device, "float32")  # fine-tuned from the exact weights, as training

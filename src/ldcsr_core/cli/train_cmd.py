@@ -22,11 +22,29 @@ def _float_list(value: str, param: str) -> list[float]:
     return vals
 
 
-def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None) -> None:
+PHASES = ("fast", "prior", "diffusion")
+
+
+def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
+                       inputs: dict[str, Path | None] | None = None, log_path: Path | None = None) -> None:
     """Before any work: OUT is a .safetensors in an existing folder, the checkpoint is another
-    file, and a fresh run never replaces an earlier run's checkpoint (only --resume continues it)."""
+    file, a fresh run never replaces an earlier run's checkpoint (only --resume continues it), and
+    no file the run writes (OUT, its per-phase copies, the checkpoint, the log) is one of its
+    ``inputs`` (option -> path: --init, --config, ...; --resume only as the checkpoint it continues)."""
     from ..errors import OutputExistsError
     from ..geo.raster_io import same_file
+
+    written = {"'--out'": [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)],
+               "'--checkpoint'": [checkpoint or out.with_suffix(".ckpt")], "'--log'": [log_path]}
+    given = {**(inputs or {}), "--resume": resume}
+    for hint, paths in written.items():
+        for path in (p for p in paths if p is not None):
+            for what, src in given.items():
+                if src is None or not src.is_file() or (hint == "'--checkpoint'" and what == "--resume"):
+                    continue
+                if same_file(path, src):
+                    raise click.BadParameter(f"the run would write {path}, which is its {what} file "
+                                             "(inputs are never overwritten)", param_hint=hint)
 
     if out.suffix.lower() != ".safetensors":
         raise click.BadParameter(f"OUT must be named .safetensors, got {out.name}", param_hint="'--out'")
@@ -151,7 +169,9 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
     tlog.setLevel(logging.INFO)
     if grow_sr_modules and not init:
         raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
-    _check_train_paths(out, checkpoint, resume)
+    inputs = {"--init": init, "--config": config_path, "DATA": data,
+              "--val": Path(val_dir.partition("#")[0]) if val_dir else None}
+    _check_train_paths(out, checkpoint, resume, inputs, log_path)
     if scale_range[0] > scale_range[1]:
         raise click.BadParameter(f"lowest above highest: {scale_range[0]:g} > {scale_range[1]:g}",
                                  param_hint="'--scale-range'")
