@@ -330,3 +330,25 @@ def test_full_tmpfs_disk(tmp_path, tiny_model_file):
         assert list(disk.iterdir()) == []
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.parametrize("err, says", [(MemoryError(), "out of memory: free memory"),
+                                       (RuntimeError("could not create a primitive"),
+                                        "out of memory (could not create a primitive)")])
+def test_out_of_memory_is_said_in_words(tmp_path, tiny_model_file, monkeypatch, err, says):
+    """Under ulimit -v: before, 'Error: MemoryError: MemoryError (run ldcsr -v ...)' or oneDNN's
+    'RuntimeError: could not create a primitive', which do not say what ran out."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main, upscale_cmd
+
+    def no_memory(*a, **k):
+        raise err
+
+    monkeypatch.setattr(upscale_cmd, "_load_model", no_memory)
+    src = noise_tif(tmp_path / "a.tif", 32)
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", *FAST])
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("Error")]
+    assert len(lines) == 1 and says in lines[0] and "--tile" in lines[0], r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif"]
