@@ -141,7 +141,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     easting)``). ``reads`` (a list) collects every window read, all levels together.
     """
     import dask.array as da
-    from ldcsr_core.geo.raster_io import open_raster
+    from ldcsr_core.geo.raster_io import band_values, open_raster
     from rasterio.errors import NotGeoreferencedWarning
 
     reads = reads if reads is not None else []
@@ -152,9 +152,9 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             H, W, count, dtype = src.height, src.width, src.count, src.dtypes[0]
             crs, transform, nodata = src.crs, src.transform, src.nodata
             colorinterp = [ci.name for ci in src.colorinterp]
-            descriptions, tags = list(src.descriptions), src.tags()
+            descriptions, tags, values = list(src.descriptions), src.tags(), band_values(src)
     metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
-                                                          descriptions, tags)
+                                                          descriptions, tags, values)
     metadata["lazy"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
     factors = [1]

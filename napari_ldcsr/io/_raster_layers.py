@@ -24,8 +24,11 @@ def is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
     return ci[:3] == ["red", "green", "blue"] or dtype == "uint8"
 
 
-def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags) -> tuple[dict, list, bool]:
-    """(layer ``metadata``, band names, georeferenced?) of a raster; shared by the eager and the lazy reader."""
+def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags,
+                    band_values=((), (), ())) -> tuple[dict, list, bool]:
+    """(layer ``metadata``, band names, georeferenced?) of a raster; shared by the eager and the lazy reader.
+    ``band_values`` = the bands' ``(scales, offsets, units)`` (``ldcsr_core.geo.raster_io.band_values``),
+    kept as ``scales``/``offsets``/``band_units`` (one per band of the file) when not the default."""
     georeferenced = crs is not None or not transform.is_identity
     band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
                   for i, d in enumerate(descriptions)]
@@ -42,4 +45,7 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
         "pixel_size": (abs(transform.e), abs(transform.a)) if georeferenced else None,
         "tags": tags,
     }
+    for key, values in zip(("scales", "offsets", "band_units"), band_values):
+        if values:
+            metadata[key] = list(values)
     return metadata, band_names, georeferenced

@@ -51,7 +51,7 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
       layer's world extent is the raster's bounds;
     * ``metadata`` keeps ``crs`` (WKT), ``crs_name``, ``transform`` (6 GDAL/rasterio
       coefficients), ``nodata``, ``band_names``, ``colorinterp``, ``units``, ``pixel_size``,
-      ``tags`` and ``path``.
+      ``tags`` and ``path`` (and the bands' ``scales``, ``offsets``, ``band_units`` if set).
     """
     from ldcsr_core.geo.raster_io import read_raster
 
@@ -60,7 +60,8 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     count, dtype = data.shape[0], data.dtype.name
     colorinterp = list(geo.colorinterp)
     metadata, band_names, georeferenced = raster_metadata(
-        path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags)
+        path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags,
+        (geo.scales, geo.offsets, geo.units))
     transform = geo.transform
     name = os.path.splitext(os.path.basename(str(path)))[0]
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}

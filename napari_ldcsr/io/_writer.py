@@ -132,8 +132,17 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     colorinterp = ("red", "green", "blue", "alpha")[:count] if rgb else None
     if colorinterp is None and md.get("colorinterp") and len(md["colorinterp"]) == count:
         colorinterp = tuple(md["colorinterp"])
-    _write(path, bands, shape[:2], meta, md.get("nodata"), names, colorinterp)
+    _write(path, bands, shape[:2], meta, md.get("nodata"), names, colorinterp,
+           [_band_values(md, i) for i in range(count)])
     return [path]
+
+
+def _band_values(md: dict, i: int) -> tuple:
+    """``(scale, offset, unit)`` of band ``i`` of a layer (of its file's band ``metadata["band"]``
+    for a band layer), from the reader's ``scales``/``offsets``/``band_units``."""
+    b = int(md["band"]) if md.get("band") is not None else i
+    pick = lambda key, default: (md.get(key) or [])[b] if b < len(md.get(key) or []) else default  # noqa: E731
+    return pick("scales", 1.0), pick("offsets", 0.0), pick("band_units", None)
 
 
 def write_geotiff_bands(path: str, layer_data: list) -> list[str]:
@@ -180,13 +189,15 @@ def write_geotiff_bands(path: str, layer_data: list) -> list[str]:
         names.append(file_names[int(band)] if file_names and band is not None and int(band) < len(file_names)
                      else str(m.get("name") or f"band {len(names) + 1}"))
     nodatas = {md.get("nodata") for md in mds}
-    _write(path, bands, tuple(levels[0].shape), first, nodatas.pop() if len(nodatas) == 1 else None, names, None)
+    _write(path, bands, tuple(levels[0].shape), first, nodatas.pop() if len(nodatas) == 1 else None, names, None,
+           [_band_values(md, i) for i, md in enumerate(mds)])
     return [path]
 
 
-def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp) -> None:
+def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp, values) -> None:
     """Write ``bands(y0, y1)`` (``(count, rows, W)`` for output rows ``y0:y1``) of an ``hw`` image
-    placed as the layer ``meta`` is, a block of rows at a time, atomically."""
+    placed as the layer ``meta`` is, a block of rows at a time, atomically; ``values`` holds each
+    band's ``(scale, offset, unit)``."""
     from affine import Affine
     from ldcsr_core.geo.raster_io import GeoTiffWriter, dataset_from_array, output_profile, quiet_georef
     from rasterio.windows import Window
@@ -212,8 +223,8 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     # The first row carries the bands' dtype, nodata, names and colours for the output's profile.
     with dataset_from_array(head_rows, bands_last=False, transform=transform, crs=crs, nodata=nodata,
                             colorinterp=colorinterp,
-                            descriptions=tuple(str(n) for n in names) if names and len(names) == count else None
-                            ) as head:
+                            descriptions=tuple(str(n) for n in names) if names and len(names) == count else None,
+                            **dict(zip(("scales", "offsets", "units"), map(tuple, zip(*values))))) as head:
         profile = output_profile(head, (H, W))
         if "transform" in profile:
             profile["transform"] = transform

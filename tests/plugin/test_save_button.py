@@ -143,3 +143,28 @@ def test_layers_that_do_not_overlay_are_not_saved_as_bands(ldcsr, qtbot, tmp_pat
         assert widget.status.startswith("2 layers were not saved: the layers 'a', ")
         assert why in widget.status and [t for s, t in notes if s == "error"][-1] == widget.status
         assert list(tmp_path.iterdir()) == []
+
+
+def test_band_scales_offsets_and_units_are_kept(ldcsr, qtbot, tmp_path):
+    """Raw values with GDAL scale/offset (e.g. reflectance = DN × 1e-4 − 0.1) save with them: a
+    result, one band layer alone, and the bands together."""
+    viewer, widget = ldcsr
+    src = _four_bands(tmp_path / "s2.tif")
+    with rasterio.open(src, "r+") as ds:
+        ds.scales, ds.offsets = (1e-4, 1e-4, 2e-4, 1e-4), (-0.1, -0.1, 0.0, -0.2)
+        ds.units = ("refl", "refl", "refl", "W")
+    layers = viewer.open(str(src), plugin="napari-ldcsr")
+    widget.set_layer(layers[0])
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run()
+    cases = {"nir.tif": [layers[3]], "res.tif": widget.last.results}
+    for name, pick in cases.items():
+        viewer.layers.selection.clear()
+        viewer.layers.selection.update(pick)
+        assert widget.saves.save(str(tmp_path / name))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    with rasterio.open(tmp_path / "nir.tif") as one, rasterio.open(tmp_path / "res.tif") as four:
+        assert (one.scales, one.offsets, one.units) == ((1e-4,), (-0.2,), ("W",))
+        assert four.scales == (1e-4, 1e-4, 2e-4, 1e-4) and four.offsets == (-0.1, -0.1, 0.0, -0.2)
+        assert four.units == ("refl", "refl", "refl", "W")

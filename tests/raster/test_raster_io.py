@@ -9,6 +9,7 @@ import pytest
 import rasterio
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rasterio.transform import Affine
 from rasterio.windows import Window
 
 from ldcsr_core.geo import raster_io as lio
@@ -237,3 +238,26 @@ def test_a_container_of_subdatasets_says_so(tmp_path):
     subprocess.run([gdal_translate, "-q", "-of", "netCDF", str(src), str(nc)], check=True)
     with pytest.raises(InputError, match=r"container of 3 rasters \(subdatasets\)"):
         lio.open_raster(nc)
+
+
+def test_band_scales_offsets_and_units_survive_the_array_path(tmp_path, tiny_model):
+    """read_raster / upscale_window -> write_raster keep the bands' GDAL scale, offset and units
+    (physical value = raw × scale + offset): dropping them changes what every value means."""
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+    from ldcsr_core.geo.raster_io import read_raster, write_raster
+
+    src = tmp_path / "s.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=36, count=2, dtype="uint16",
+                       crs="EPSG:32633", transform=Affine(10, 0, 0, 0, -10, 0)) as ds:
+        ds.write((np.arange(2 * 36 * 40).reshape(2, 36, 40) % 3000).astype(np.uint16))
+        ds.scales, ds.offsets, ds.units = (1e-4, 2e-4), (-0.1, 0.0), ("refl", "K")
+    for name, geo in (("copy.tif", read_raster(src)),
+                      ("sr.tif", upscale_window(src, scale=2, model=tiny_model, options=UpscaleOptions(mode="fast")))):
+        assert (geo.scales, geo.offsets, geo.units) == ((1e-4, 2e-4), (-0.1, 0.0), ("refl", "K"))
+        write_raster(tmp_path / name, geo)
+        with rasterio.open(tmp_path / name) as o:
+            assert (o.scales, o.offsets, o.units) == ((1e-4, 2e-4), (-0.1, 0.0), ("refl", "K"))
+    plain = read_raster(tmp_path / "copy.tif")
+    write_raster(tmp_path / "plain.tif", plain.__class__(plain.data, plain.transform, plain.crs))
+    with rasterio.open(tmp_path / "plain.tif") as o:
+        assert o.scales == (1.0, 1.0) and o.offsets == (0.0, 0.0)

@@ -29,7 +29,9 @@ class GeoArray:
     per-dataset mask ``(H, W)`` uint8 (0 = invalid) when the source had one, else ``None``.
     ``gcps`` is ``(ground control points, their CRS)`` for a raster georeferenced by GCPs only
     (its ``transform`` is then the identity), else ``None``. A raster with no georeferencing at
-    all has the identity ``transform``, no ``crs`` and no ``gcps``.
+    all has the identity ``transform``, no ``crs`` and no ``gcps``. ``scales``, ``offsets`` and
+    ``units`` are the bands' GDAL scale/offset (physical value = raw × scale + offset) and unit
+    names, kept on the raw values (``()`` = none).
     """
 
     data: np.ndarray
@@ -41,6 +43,9 @@ class GeoArray:
     descriptions: tuple[str | None, ...] = ()
     mask: np.ndarray | None = None
     gcps: Any = None
+    scales: tuple[float, ...] = ()
+    offsets: tuple[float, ...] = ()
+    units: tuple[str | None, ...] = ()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -82,7 +87,9 @@ def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
 def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=None,
                        bands_last: bool | None = None, colorinterp: Sequence[str] | None = None,
                        descriptions: Sequence[str | None] | None = None,
-                       tags: Mapping[str, Any] | None = None, gcps=None):
+                       tags: Mapping[str, Any] | None = None, gcps=None,
+                       scales: Sequence[float] | None = None, offsets: Sequence[float] | None = None,
+                       units: Sequence[str | None] | None = None):
     """An open, read-only in-memory rasterio dataset holding ``array`` and its georeferencing.
 
     Parameters
@@ -97,6 +104,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
         band names and dataset tags.
     gcps : ``(ground control points, CRS)`` of a raster georeferenced by GCPs (with no
         ``transform``), or ``None``.
+    scales, offsets, units : the bands' scale/offset and unit names (one per band), or ``None``.
 
     The dataset owns its memory; close it (or use it as a context manager) when done.
     """
@@ -143,8 +151,16 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
                 ds.update_tags(**{k: str(v) for k, v in tags.items()})
             if gcps and gcps[0]:
                 ds.gcps = (list(gcps[0]), gcps_crs(gcps[1]))
+            _set_band_values(ds, count, scales=scales, offsets=offsets, units=units)
         src = memfile.open()
     return _MemoryDataset(src, memfile)
+
+
+def _set_band_values(ds, count: int, **values) -> None:
+    """Set the bands' ``scales``/``offsets``/``units`` given one per band (others are ignored)."""
+    for name, vals in values.items():
+        if vals is not None and len(vals) == count:
+            setattr(ds, name, tuple("" if v is None else v for v in vals) if name == "units" else tuple(vals))
 
 
 def _gdal_lacks_int8() -> bool:  # pragma: no cover

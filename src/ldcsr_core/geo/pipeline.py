@@ -265,7 +265,8 @@ def _geo_array(src, job: _Job, writer: ArrayWriter) -> rio_io.GeoArray:
     src_tags = {k: v for k, v in src.tags().items() if not k.startswith(rio_io.PROVENANCE_PREFIX)}
     return rio_io.GeoArray(
         writer.data, job.transform, src.crs, src.nodata, {**src_tags, **job.tags},
-        tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps)
+        tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps,
+        *rio_io.band_values(src))
 
 
 BICUBIC_NOTICE = ("Bicubic interpolation (PyTorch, align_corners=False) of the stretched bands: "

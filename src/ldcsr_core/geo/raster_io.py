@@ -51,6 +51,7 @@ __all__ = [
     "open_raster",
     "dataset_from_array",
     "read_raster",
+    "band_values",
     "write_raster",
     "raster_info",
     "pixel_size",
@@ -263,16 +264,27 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArra
         g, gcrs = src.gcps
         gcps = (g if win is None else scale_gcps(g, (1.0, 1.0), (win.row_off, win.col_off)), gcrs)
     return GeoArray(data, transform, src.crs, src.nodata, dict(src.tags()),
-                    tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask, gcps)
+                    tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask, gcps,
+                    *band_values(src))
+
+
+def band_values(src) -> tuple[tuple, tuple, tuple]:
+    """``(scales, offsets, units)`` of ``src``'s bands, each ``()`` when all are the default."""
+    scales, offsets, units = tuple(src.scales), tuple(src.offsets), tuple(src.units)
+    return (scales if any(v != 1.0 for v in scales) else (),
+            offsets if any(v != 0.0 for v in offsets) else (),
+            units if any(units) else ())
 
 
 def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = False,
                  block: int = 512, compress: str = "deflate") -> Path:
     """Write ``geo`` as a tiled, compressed GeoTIFF at ``path``, atomically (see
-    :class:`GeoTiffWriter`); tags, colour interpretation, band names and mask are kept."""
+    :class:`GeoTiffWriter`); tags, colour interpretation, band names, scales, offsets, units
+    and mask are kept."""
     with dataset_from_array(geo.data, transform=geo.transform, crs=geo.crs, nodata=geo.nodata,
                             bands_last=False, colorinterp=geo.colorinterp or None,
-                            descriptions=geo.descriptions, gcps=geo.gcps) as mem:
+                            descriptions=geo.descriptions, gcps=geo.gcps, scales=geo.scales or None,
+                            offsets=geo.offsets or None, units=geo.units or None) as mem:
         profile = output_profile(mem, geo.shape, block=block, compress=compress)
         from rasterio.windows import Window
 
