@@ -333,3 +333,41 @@ def test_cli_train_stops_on_its_budget_logs_json_lines_and_resumes(image_dir, tm
     r = CliRunner().invoke(main, args + ["--resume", str(out.with_suffix(".ckpt"))])
     assert r.exit_code == 0, r.output
     assert out.read_bytes() == done
+
+
+def test_a_split_cut_short_is_not_merged_and_stale_parts_are_not_used(tmp_path):
+    """``split_file`` writes its ``.parts.json`` last (atomically): a split killed before it has
+    none and is refused by ``merge_parts``; a later, smaller split does not pick up the earlier
+    split's extra parts."""
+    from ldcsr_core.training.checkpoint import merge_parts, split_file
+    from ldcsr_core.training.errors import TrainingError
+
+    big, small = tmp_path / "a" / "m.ckpt", tmp_path / "b" / "m.ckpt"
+    for p, n in ((big, 1000), (small, 500)):
+        p.parent.mkdir()
+        p.write_bytes(bytes(range(256)) * (n // 256) + b"x" * (n % 256))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert len(split_file(big, 300, out)) == 4
+    assert len(split_file(small, 300, out)) == 2  # out still holds big's part002/part003
+    assert merge_parts(out / "m.ckpt").read_bytes() == small.read_bytes()
+    (out / "m.ckpt").unlink()
+    (out / "m.ckpt.parts.json").unlink()  # as if killed before the end
+    with pytest.raises(TrainingError, match="split was cut short"):
+        merge_parts(out / "m.ckpt")
+    assert not (out / "m.ckpt").exists()
+
+
+def test_a_log_line_cut_short_does_not_break_the_log(tmp_path):
+    """A kill or a full disk mid-line leaves a partial line: the next event starts on a line of its
+    own and the log still reads (the cut line is skipped)."""
+    from ldcsr_core.training.runlog import JsonlLog, read_jsonl
+
+    path = tmp_path / "run.jsonl"
+    log = JsonlLog(path)
+    log.write("start", step=0)
+    with path.open("ab") as f:
+        f.write(b'{"event": "step", "st')
+    log.write("start", step=5)
+    assert [(e["event"], e["step"]) for e in read_jsonl(path)] == [("start", 0), ("start", 5)]
+    assert path.read_text().splitlines()[2].startswith('{"event": "start"')

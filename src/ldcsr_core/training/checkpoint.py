@@ -95,34 +95,44 @@ def restore_rng_states(st: dict, gen: torch.Generator):
 def split_file(path, max_bytes: int = 15 * 2 ** 20, out_dir=None) -> list[Path]:
     """Split ``path`` into ``NAME.part000``, ``NAME.part001``… of at most ``max_bytes`` each, in
     ``out_dir`` (default: beside it), plus ``NAME.parts.json`` (sizes and SHA-256) for
-    :func:`merge_parts`. Returns the part paths."""
+    :func:`merge_parts`. Returns the part paths. Each file is written atomically and the
+    ``.parts.json`` last, so a split cut short (a kill, a full disk) has none and is not merged."""
+    from ..files import atomic_write_bytes
+
     path = Path(path)
     out_dir = Path(out_dir) if out_dir else path.parent
     data = path.read_bytes()
+    meta = out_dir / f"{path.name}.parts.json"
+    meta.unlink(missing_ok=True)  # an earlier split's: it no longer describes the parts
     parts = []
     for i, off in enumerate(range(0, max(len(data), 1), max_bytes)):
-        p = out_dir / f"{path.name}{PART_SUFFIX}{i:03d}"
-        p.write_bytes(data[off:off + max_bytes])
-        parts.append(p)
-    (out_dir / f"{path.name}.parts.json").write_text(json.dumps(
+        parts.append(atomic_write_bytes(out_dir / f"{path.name}{PART_SUFFIX}{i:03d}", data[off:off + max_bytes]))
+    atomic_write_bytes(meta, json.dumps(
         {"name": path.name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-         "parts": [p.name for p in parts]}))
+         "parts": [p.name for p in parts]}).encode())
     return parts
 
 
 def merge_parts(path, out=None) -> Path:
-    """Rebuild ``path`` from ``PATH.part000``… (checked against ``PATH.parts.json`` when present)
-    into ``out`` (default: ``path``). Returns the rebuilt file."""
+    """Rebuild ``path`` from the parts ``PATH.parts.json`` lists (``PATH.part000``…), checked
+    against its size and SHA-256, into ``out`` (default: ``path``). Returns the rebuilt file.
+    Without ``PATH.parts.json`` the split was cut short: :class:`TrainingError`."""
     path = Path(path)
     parts = sorted(path.parent.glob(path.name + PART_SUFFIX + "[0-9][0-9][0-9]"))
     if not parts:
         raise TrainingError(f"no parts {path.name}{PART_SUFFIX}000… beside {path}")
-    data = b"".join(p.read_bytes() for p in parts)
     meta = path.parent / f"{path.name}.parts.json"
-    if meta.exists():
-        m = json.loads(meta.read_text())
-        if m["size"] != len(data) or m["sha256"] != hashlib.sha256(data).hexdigest():
-            raise TrainingError(f"the parts of {path.name} do not rebuild it (missing or damaged part)")
+    if not meta.exists():
+        raise TrainingError(f"{meta.name} is missing beside the parts of {path.name}: the split was cut "
+                            "short (split the checkpoint again)")
+    m = json.loads(meta.read_text())
+    try:
+        data = b"".join((path.parent / name).read_bytes() for name in m["parts"])
+    except FileNotFoundError as e:
+        raise TrainingError(f"the parts of {path.name} do not rebuild it (missing part {Path(e.filename).name})") \
+            from None
+    if m["size"] != len(data) or m["sha256"] != hashlib.sha256(data).hexdigest():
+        raise TrainingError(f"the parts of {path.name} do not rebuild it (missing or damaged part)")
     from ..files import atomic_write_bytes
 
     return atomic_write_bytes(Path(out) if out else path, data)

@@ -22,8 +22,11 @@ class JsonlLog:
         if not self.path:
             return
         rec = {"event": event, "time": round(time.time(), 3), **fields}
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(rec, default=_plain) + "\n")
+        with self.path.open("ab+") as f:
+            # a line cut short by a kill or a full disk is closed first, not joined to this one
+            end = f.seek(0, 2)
+            cut = end > 0 and (f.seek(end - 1), f.read(1))[1] != b"\n"
+            f.write((("\n" if cut else "") + json.dumps(rec, default=_plain) + "\n").encode("utf-8"))
 
 
 def _plain(v):
@@ -34,5 +37,12 @@ def _plain(v):
 
 
 def read_jsonl(path) -> list[dict]:
-    """The events of a JSON-lines log (for tests and reports)."""
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The events of a JSON-lines log (for tests and reports); a line cut short by a kill or a
+    full disk is skipped."""
+    events = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:  # empty or cut short
+            continue
+    return events
