@@ -261,3 +261,21 @@ def test_band_scales_offsets_and_units_survive_the_array_path(tmp_path, tiny_mod
     write_raster(tmp_path / "plain.tif", plain.__class__(plain.data, plain.transform, plain.crs))
     with rasterio.open(tmp_path / "plain.tif") as o:
         assert o.scales == (1.0, 1.0) and o.offsets == (0.0, 0.0)
+
+
+def test_an_output_folder_removed_mid_write_is_said_in_words(rasters, tmp_path):
+    """The folder deleted (or cleaned) while the output is written: one error naming the output
+    and what happened, not the hidden part file; nothing is reported written."""
+    import shutil
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with rasterio.open(rasters["gray"]) as src:
+        prof = lio.output_profile(src, (64, 64), block=16)
+        with pytest.raises(RasterIOError) as ei:
+            with lio.GeoTiffWriter(folder / "o.tif", prof) as gw:
+                gw.write(np.zeros((1, 64, 64), np.uint8), Window(0, 0, 64, 64))
+                shutil.rmtree(folder)
+    msg = str(ei.value)
+    assert f"cannot write {folder / 'o.tif'}: its part file was removed" in msg and ".ldcsr-part" not in msg
+    assert not folder.exists()

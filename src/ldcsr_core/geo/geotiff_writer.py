@@ -309,6 +309,9 @@ class GeoTiffWriter:
             os.fsync(self._lock_fd)  # the part file's own descriptor: deferred errors show here
         except OSError as e:
             raise write_error(self.path, e, self.nbytes) from None
+        if not self.tmp_path.exists():  # unlinked under us: the folder or the part file was removed
+            raise RasterIOError(errno.ENOENT, f"cannot write {self.path}: its part file was removed while it "
+                                f"was written (was {self.path.parent} deleted or cleaned?)")
         try:
             verify_geotiff(self.tmp_path, shape=(self.profile["height"], self.profile["width"]),
                            count=self.profile["count"])
