@@ -238,3 +238,31 @@ def test_ctrl_c_mid_run_exits_130_and_leaves_nothing(tmp_path, tiny_model_file):
         "Error: interrupted; no partial output was left"], err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["big.tif"]
     assert "Traceback" not in err and os.path.exists(src)
+
+
+def test_ctrl_c_in_a_batch_says_what_was_written_and_the_rerun_resumes(tmp_path, tiny_model_file):
+    """SIGINT during the 2nd of 3 inputs: the finished output stays and is listed, with how to go on;
+    the same command again skips it and writes the other two."""
+    ins, outs = tmp_path / "in", tmp_path / "out"
+    ins.mkdir()
+    outs.mkdir()
+    rng = np.random.default_rng(4)
+    for name, side in (("a", 48), ("b", 192), ("c", 48)):
+        write_tif(ins / f"{name}.tif", smooth_field(rng, side, side, 3, 0, 255).round(), dtype="uint8")
+    cmd = [sys.executable, "-m", "ldcsr_core.cli", "upscale", str(ins), "-o", str(outs), "-s", "4", "--mode", "fast",
+           "--tile", "32", "--model", str(tiny_model_file)]
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and not any("b_sr" in q.name for q in outs.iterdir()):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert f"written  {ins / 'a.tif'} -> {outs / 'a_sr.tif'}" in err
+    assert "interrupted after 1 of 3 inputs; run the same command again to resume" in err
+    assert err.strip().splitlines()[-1] == "Error: interrupted; no partial output was left"
+    assert sorted(q.name for q in outs.iterdir()) == ["a_sr.tif"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "3 inputs: 2 written, 1 skipped, 0 failed" in r.stderr, r.stderr

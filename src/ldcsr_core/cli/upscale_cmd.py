@@ -244,6 +244,24 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     model = _load_model(model_path, device, dtype)
     results = []
     runner_cm = _runner(dask_address, model_path, device, model)
+    try:
+        _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet)
+    except KeyboardInterrupt:
+        if batch and results and not quiet:  # what is done stays done: say so, and how to go on
+            _summary(results, quiet)
+            click.echo(f"interrupted after {len(results)} of {len(jobs)} inputs; run the same command again "
+                       "to resume (complete outputs are skipped)", err=True)
+        raise
+    _summary(results, quiet)
+    failed = [r for r in results if r[2] == "failed"]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
+
+
+def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet) -> None:
+    """Run the checked ``jobs`` in order, appending ``(src, dst, status, error, result)`` to ``results``."""
+    from ..errors import LdcsrError, one_line
+
     with runner_cm as runner:
         for src, dst, shape, err in jobs:
             if err:
@@ -263,10 +281,6 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             finally:
                 bar.close()
             results.append((src, dst, res.status, "", res))
-    _summary(results, quiet)
-    failed = [r for r in results if r[2] == "failed"]
-    if failed:
-        raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
 
 
 def _load_model(model_path, device, dtype=None):
