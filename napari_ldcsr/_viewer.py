@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["camera", "grid", "canvas_size", "linear_part", "notify", "image_layers", "shapes_layers",
-           "open_viewers"]
+__all__ = ["camera", "grid", "canvas_size", "linear_part", "world_axes", "notify", "image_layers",
+           "shapes_layers", "open_viewers"]
 
 
 def grid(viewer):
@@ -35,6 +35,13 @@ def linear_part(layer) -> np.ndarray:
     from napari.utils.transforms import Affine
 
     return Affine(rotate=layer.rotate, shear=layer.shear, ndim=2).linear_matrix
+
+
+def world_axes(layer) -> dict:
+    """``add_image`` kwargs that give a layer placed over ``layer`` the same world axes: its ``units``
+    and ``axis_labels`` (napari >= 0.6). Without them a result's scale would be read in pixels,
+    and napari drops the units of every layer ("Inconsistent units across layers")."""
+    return {k: tuple(getattr(layer, k)) for k in ("units", "axis_labels") if hasattr(layer, k)}
 
 
 def notify(level: str, message: str) -> None:

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import linear_part
+from .._viewer import linear_part, world_axes
 from ._lens_cache import LayerPixels, window_transform
 from ._plan import LensView
 
@@ -30,7 +30,7 @@ def placement(view: LensView) -> dict:
     shift = lin @ (np.asarray(s_out) * np.array([view.win.y0, view.win.x0], float))
     t = np.asarray(t_glob) + shift
     return {"scale": s_out, "translate": (float(t[0]), float(t[1])), "rotate": src.rotate,
-            "shear": src.shear, "affine": src.affine}
+            "shear": src.shear, "affine": src.affine, **world_axes(src)}
 
 
 def rgba(view: LensView, values: np.ndarray) -> np.ndarray:

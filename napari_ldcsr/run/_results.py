@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
-from .._viewer import linear_part
+from .._viewer import linear_part, world_axes
 
 __all__ = ["run_label", "result_name", "result_kwargs", "RunLayers", "ProgressiveResult", "nearest_preview"]
 
@@ -61,6 +61,7 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
         "rotate": src.rotate,
         "shear": src.shear,
         "affine": src.affine,
+        **world_axes(src),
         "metadata": md,
         "contrast_limits": list(src.contrast_limits),
         "gamma": src.gamma,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import linear_part
+from .._viewer import linear_part, world_axes
 
 __all__ = ["SMALL", "MAX_SIDE", "TOOLTIP", "CheckRequest", "check_region", "prepare_check", "run_check",
            "status_text", "show_check", "error_kwargs", "add_error_layers"]
@@ -121,7 +121,7 @@ def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float 
         contrast = float(np.percentile(finite, 99)) if finite.size else 1.0
     return {"name": f"{src.name} self-check error ×{result.scale:g} ({label})", "rgb": False,
             "scale": scale, "translate": translate, "rotate": src.rotate, "shear": src.shear,
-            "affine": src.affine, "metadata": md, "colormap": "magma",
+            "affine": src.affine, **world_axes(src), "metadata": md, "colormap": "magma",
             "contrast_limits": [0.0, max(contrast, 1e-6)], "visible": kind == "model"}
 
 

@@ -90,3 +90,19 @@ def test_boolean_layers_are_refused(ldcsr, qtbot, notes):
     n = len(notes)
     assert widget.check_quality(mask) is False and "boolean (mask)" in _errors(notes)[-1] and len(notes) > n
     assert len(viewer.layers) == 1 and not widget.busy
+
+
+def test_results_keep_the_sources_units_and_axis_labels(ldcsr, qtbot, notes):
+    """A layer in metres: the result and its bicubic baseline are in metres too (else napari warns
+    'Inconsistent units across layers' and drops the units of every layer)."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(5).integers(0, 255, (40, 41), dtype=np.uint8), name="img",
+                           scale=(0.5, 0.5), units=("m", "m"), axis_labels=("north", "east"))
+    widget.set_bicubic(True)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    out, bic = widget.last.result, widget.last.bicubic
+    for layer in (out, bic):
+        assert tuple(str(u) for u in layer.units) == ("meter", "meter")
+        assert tuple(layer.axis_labels) == ("north", "east")
+    assert not _errors(notes)

@@ -266,6 +266,26 @@ def test_zoom_out_below_1x_does_nothing_and_keep_adds_a_result(lens_setup, qtbot
     assert model.calls == calls and not lens.live_layer.visible
 
 
+def test_live_and_kept_layers_keep_the_sources_units(make_napari_viewer, qtbot, tiny_model, notes):
+    """A layer in metres: the live layer and a kept view are in metres too (else napari warns
+    'Inconsistent units across layers' and drops the units of every layer)."""
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    src = viewer.add_image(_scene(64, 64), rgb=True, name="scene", scale=(0.5, 0.5), units=("m", "m"),
+                           axis_labels=("north", "east"))
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
+    lens.set_layer(src)
+    _look(viewer, src, (32, 32), 2.0)
+    lens.set_enabled(True)
+    _wait_done(qtbot, lens)
+    kept = lens.keep()
+    for layer in (lens.live_layer, kept):
+        assert tuple(str(u) for u in layer.units) == ("meter", "meter")
+        assert tuple(layer.axis_labels) == ("north", "east")
+    assert not [t for sev, t in notes if sev in ("warning", "error")]
+    lens.close()
+    qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
+
+
 def test_unsupported_layers_only_notify(make_napari_viewer, notes, tiny_model):
     viewer = make_napari_viewer(show=True)
     labels = viewer.add_labels(np.zeros((50, 50), np.int32))
