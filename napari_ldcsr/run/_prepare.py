@@ -33,6 +33,11 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
                        tile=s.tile, bicubic=s.bicubic, stretch=s.stretch, bands=s.bands, samples=s.samples)
     except ValueError as exc:
         return plain_message(exc)
+    try:
+        spec.out_shape  # noqa: B018 - the engine's rounding: ×1.01 of 40 px is 40 px
+    except ValueError:
+        return (f"Scale {scale:.2f} does not enlarge the {region.rows}×{region.cols} px region (the result "
+                f"would have the same size); choose a larger scale.")
     source = layer_source(viewer, layer)
     spec = plan_run(source, spec)
     if isinstance(spec, str):

@@ -92,6 +92,18 @@ def test_boolean_layers_are_refused(ldcsr, qtbot, notes):
     assert len(viewer.layers) == 1 and not widget.busy
 
 
+def test_a_scale_that_does_not_enlarge_the_region_is_a_plain_message(ldcsr, qtbot, notes):
+    """×1.01 of a 40×41 px layer rounds to 40×41 px: refused with a sentence, not a traceback."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.zeros((40, 41), dtype=np.uint8), name="small")
+    widget.set_scale(1.01)
+    assert widget.scale == pytest.approx(1.01)
+    assert widget.run(layer=src) is False
+    assert _errors(notes)[-1] == ("Scale 1.01 does not enlarge the 40×41 px region (the result would have "
+                                  "the same size); choose a larger scale.")
+    assert len(viewer.layers) == 1 and not widget.running
+
+
 def test_results_keep_the_sources_units_and_axis_labels(ldcsr, qtbot, notes):
     """A layer in metres: the result and its bicubic baseline are in metres too (else napari warns
     'Inconsistent units across layers' and drops the units of every layer)."""
