@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["camera", "grid", "canvas_size", "linear_part", "world_axes", "notify", "image_layers",
-           "shapes_layers", "open_viewers"]
+__all__ = ["camera", "grid", "canvas_size", "transposed", "view_data_corners", "linear_part", "world_axes",
+           "notify", "image_layers", "shapes_layers", "open_viewers"]
 
 
 def grid(viewer):
@@ -28,6 +28,31 @@ def canvas_size(viewer) -> tuple[float, float]:
             return tuple(canvas.viewbox_size(viewer.layers))  # type: ignore[return-value]
         return tuple(canvas.size)  # type: ignore[return-value]
     return tuple(getattr(viewer, "_canvas_size", (600, 800)))  # napari < 0.6
+
+
+def transposed(viewer) -> bool:
+    """Whether the 2-D view shows the last two world axes swapped (napari's *Transpose* button):
+    the camera's center and the canvas's (height, width) then run along (x, y) of a 2-D layer."""
+    n = viewer.dims.ndim
+    return [d - (n - 2) for d in list(viewer.dims.displayed)[-2:]] == [1, 0]
+
+
+def view_data_corners(viewer, layer) -> np.ndarray:
+    """Data coordinates (its last two axes) of ``layer`` under the four corners of the 2-D view
+    (the canvas, or one grid cell), through the axes the view displays (a transposed view too)."""
+    from ._geometry import visible_world_box
+
+    cam = camera(viewer)
+    box = visible_world_box(cam.center, cam.zoom, canvas_size(viewer))  # in displayed order
+    point = np.asarray(viewer.dims.point, dtype=float)
+    displayed = list(viewer.dims.displayed)[-2:]
+    corners = []
+    for y in (box[0, 0], box[1, 0]):
+        for x in (box[0, 1], box[1, 1]):
+            world = point.copy()
+            world[displayed] = (y, x)
+            corners.append(np.asarray(layer.world_to_data(world), dtype=float)[-2:])
+    return np.array(corners)
 
 
 def linear_part(layer) -> np.ndarray:

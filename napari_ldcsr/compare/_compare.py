@@ -128,8 +128,22 @@ class CompareDock(QWidget):
         from .._viewer import camera
 
         self.link = CameraLink([camera(viewer)] + [camera(m) for m in self.models.values()])
+        self._follow_order()
+        viewer.dims.events.order.connect(self._follow_order)
         self.link._sync(_Event(camera(viewer)))  # start where the main viewer looks
         viewer.layers.events.removed.connect(self._on_removed)
+
+    def _follow_order(self, *_: Any) -> None:
+        """Show the axes as the main view does (transposed too): the linked cameras' centers are in
+        the displayed axes' order, so the panels then show the same place."""
+        from .._viewer import transposed
+
+        flip = transposed(self.viewer)
+        for m in self.models.values():
+            order = list(range(m.dims.ndim))
+            if flip and len(order) >= 2:
+                order[-2:] = order[-1], order[-2]
+            m.dims.order = tuple(order)
 
     # ---------------------------------------------------------------- lens mirroring
     def _sync_live(self, *_: Any) -> None:
@@ -180,10 +194,12 @@ class CompareDock(QWidget):
                     sig.disconnect(self._sync_live)
                 except (TypeError, RuntimeError):
                     pass
-        try:
-            self.viewer.layers.events.removed.disconnect(self._on_removed)
-        except (TypeError, ValueError, RuntimeError):
-            pass
+        for emitter, slot in ((self.viewer.layers.events.removed, self._on_removed),
+                              (self.viewer.dims.events.order, self._follow_order)):
+            try:
+                emitter.disconnect(slot)
+            except (TypeError, ValueError, RuntimeError):
+                pass
         for name, qtv in self.qt_viewers.items():
             self.models[name].layers.clear()
             qtv.close()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import camera, canvas_size, grid
+from .._viewer import camera, canvas_size, grid, transposed
 
 __all__ = ["GridState", "enter_grid", "leave_grid", "fit_camera", "blink"]
 
@@ -70,9 +70,11 @@ def leave_grid(viewer, state: GridState) -> None:
 def fit_camera(viewer, layer) -> None:
     """Centre the (shared) camera on ``layer`` and zoom so it fills a canvas (or grid cell)."""
     bounds = geo.world_bounds(layer.data_to_world, layer.data.shape[:2])
-    extent = np.maximum(bounds[1] - bounds[0], 1e-12)
+    centre, extent = (bounds[0] + bounds[1]) / 2.0, np.maximum(bounds[1] - bounds[0], 1e-12)
+    if transposed(viewer):  # the camera and the canvas run along (x, y)
+        centre, extent = centre[::-1], extent[::-1]
     cam = camera(viewer)
-    cam.center = tuple((bounds[0] + bounds[1]) / 2.0)
+    cam.center = tuple(centre)
     cam.zoom = 0.95 * float(np.min(np.asarray(canvas_size(viewer), dtype=float) / extent))
 
 

@@ -16,8 +16,7 @@ import numpy as np
 
 from ldcsr_core.rules import DEFAULT_TILE_OUT, MIN_INPUT_SIDE, TILE_OVERLAP_OUT
 
-from .. import _geometry as geo
-from .._viewer import camera, canvas_size
+from .._viewer import camera, view_data_corners
 from ._lens_cache import LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
 
 __all__ = ["LensView", "unsupported_reason", "layer_pixels", "visible_data_box", "model_overlap", "lens_window",
@@ -79,9 +78,7 @@ def layer_pixels(layer) -> LayerPixels:
 def visible_data_box(viewer, layer) -> tuple[np.ndarray, float]:
     """The layer's data-coordinate box on screen and the screen px per layer pixel."""
     cam = camera(viewer)
-    box = geo.visible_world_box(cam.center[-2:], cam.zoom, canvas_size(viewer))
-    (y0, x0), (y1, x1) = box
-    corners = np.array([layer.world_to_data(p)[-2:] for p in ((y0, x0), (y0, x1), (y1, x0), (y1, x1))])
+    corners = view_data_corners(viewer, layer)  # through the displayed axes (a transposed view too)
     data_box = np.stack([corners.min(axis=0), corners.max(axis=0)])
     o = np.asarray(layer.data_to_world((0, 0)), float)[-2:]
     step_y = np.linalg.norm(np.asarray(layer.data_to_world((1, 0)), float)[-2:] - o)

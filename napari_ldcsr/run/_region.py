@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import camera, canvas_size
+from .._viewer import view_data_corners
 
 __all__ = ["REGIONS", "region_for", "view_region", "shapes_region"]
 
@@ -16,17 +16,7 @@ REGIONS = {"whole": "Whole layer", "view": "Current view", "shapes": "Inside a S
 def view_region(viewer, layer) -> geo.Region | str:
     """The layer's pixels on screen (rounded out to whole pixels), or why there are none."""
     shape = layer.data.shape[:2]
-    cam = camera(viewer)
-    box = geo.visible_world_box(cam.center, cam.zoom, canvas_size(viewer))
-    point = np.asarray(viewer.dims.point, dtype=float)
-    displayed = list(viewer.dims.displayed)[-2:]
-    pts = []
-    for y in (box[0, 0], box[1, 0]):
-        for x in (box[0, 1], box[1, 1]):
-            world = point.copy()
-            world[displayed] = (y, x)
-            pts.append(layer.world_to_data(world)[-2:])
-    region = geo.region_from_data_points(np.array(pts), shape)
+    region = geo.region_from_data_points(view_data_corners(viewer, layer), shape)
     return region or f"The current view shows no part of '{layer.name}'; pan or zoom to it."
 
 
