@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["camera", "grid", "canvas_size", "transposed", "view_data_corners", "linear_part", "world_axes",
+__all__ = ["LIVE_KEY", "is_live_layer", "camera", "grid", "canvas_size", "transposed", "view_data_corners", "linear_part", "world_axes",
            "notify", "image_layers", "shapes_layers", "open_viewers"]
+
+
+#: ``metadata`` key of the live lens's own layer (``lens/_draw``): a view of another layer, never a source.
+LIVE_KEY = "ldcsr_live"
+
+
+def is_live_layer(layer) -> bool:
+    """Whether ``layer`` is the live lens's layer (display pixels of a window of another layer)."""
+    return bool((getattr(layer, "metadata", None) or {}).get(LIVE_KEY))
 
 
 def grid(viewer):
@@ -79,10 +88,10 @@ def notify(level: str, message: str) -> None:
 
 
 def image_layers(viewer) -> list:
-    """The viewer's Image layers, in layer-list order."""
+    """The viewer's Image layers a user can pick, in layer-list order (not the live lens's own layer)."""
     from napari.layers import Image
 
-    return [lyr for lyr in viewer.layers if isinstance(lyr, Image)]
+    return [lyr for lyr in viewer.layers if isinstance(lyr, Image) and not is_live_layer(lyr)]
 
 
 def shapes_layers(viewer) -> list:

@@ -12,13 +12,12 @@ import time
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import linear_part, world_axes
+from .._viewer import LIVE_KEY, linear_part, world_axes
 from ._lens_cache import LayerPixels, window_transform
 from ._plan import LensView
 
 __all__ = ["LIVE_KEY", "placement", "rgba", "show_window", "paint_cells", "add_kept_layer"]
 
-LIVE_KEY = "ldcsr_live"
 
 
 def placement(view: LensView) -> dict:

@@ -31,6 +31,10 @@ def unsupported_reason(layer) -> str | None:
         return "no layer selected"
     if not isinstance(layer, Image):
         return f"'{layer.name}' is a {type(layer).__name__} layer; the lens works on image layers"
+    from ..run._job import live_layer_problem, unsupported_dtype  # the Run button's rules
+
+    if (problem := live_layer_problem(layer)) is not None:
+        return problem.rstrip(".")
     if layer.multiscale:
         if len(layer.data) == 0 or not hasattr(layer.data[0], "shape"):
             return f"'{layer.name}' is multiscale without a base level"
@@ -41,8 +45,6 @@ def unsupported_reason(layer) -> str | None:
         return f"'{layer.name}' has {layer.ndim} dimensions; the lens works on 2-D (grey or RGB) layers"
     if min(base.shape[:2]) < MIN_INPUT_SIDE:
         return f"'{layer.name}' is smaller than {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px"
-    from ..run._job import unsupported_dtype  # the Run button's rule
-
     return unsupported_dtype(layer)
 
 

@@ -20,6 +20,7 @@ from .._geometry import Region
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
     "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "unsupported_dtype",
+    "live_layer_problem",
     "plain_message", "is_lazy_file_layer",
 ]
 
@@ -87,6 +88,8 @@ def check_layer(layer, scale: float) -> str | None:
         return "Pick an image layer first (open an image, or File ▸ Open Sample ▸ napari-ldcsr)."
     if not isinstance(layer, Image):
         return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
+    if (problem := live_layer_problem(layer)) is not None:
+        return problem
     if layer.multiscale and not is_lazy_file_layer(layer):
         return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
     if (problem := unsupported_dtype(layer)) is not None:
@@ -101,6 +104,16 @@ def check_layer(layer, scale: float) -> str | None:
         return f"Scale {scale:g} is out of range; choose a scale between 1.00 and {MAX_SCALE:.2f}."
     if scale <= 1.0:
         return f"Scale {scale:.2f} would leave the image as it is; choose a scale above 1.00."
+    return None
+
+
+def live_layer_problem(layer) -> str | None:
+    """Why the live lens's own layer is no source (its pixels are display colours of a moving window
+    of another layer), or None for any other layer."""
+    from .._viewer import is_live_layer
+
+    if is_live_layer(layer):
+        return f"'{layer.name}' is the live lens's view of another layer; pick that layer instead."
     return None
 
 

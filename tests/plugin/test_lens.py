@@ -348,6 +348,30 @@ def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, note
     assert panel.lens.set_layer(labels) is False and any("Labels" in t for _, t in notes)
 
 
+def test_the_live_layer_is_no_source(ldcsr, qtbot, notes):
+    """The live layer (display colours of a window of another layer) is not offered in the layer
+    picker and is refused by Run and by the lens: picking it used to point the lens at its own layer,
+    which it then removed (the lens went dark with its box still ticked)."""
+    viewer, widget = ldcsr
+    panel = widget.live
+    src = viewer.add_image(_scene(64, 64), rgb=True, name="scene")
+    widget.set_layer(src)
+    viewer.window.resize(520, 400)
+    _look(viewer, src, (32, 32), 2.0)
+    panel.live_box.setChecked(True)
+    _wait_done(qtbot, panel.lens)
+    live = panel.lens.live_layer
+    assert live is not None and live not in widget.form.layer.choices
+    with pytest.raises(ValueError):
+        widget.set_layer(live)
+    n = len(viewer.layers)
+    assert widget.run(layer=live, scale=2.0) is False
+    assert notes[-1] == ("error", "'scene (live LDCSR)' is the live lens's view of another layer; "
+                                  "pick that layer instead.")
+    assert len(viewer.layers) == n and panel.lens.layer is src and panel.lens.live_layer is live
+    panel.live_box.setChecked(False)
+
+
 def _lens_on(viewer, qtbot, src, model, center, ratio):
     """A lens on ``src`` showing a complete view at ``center`` (data px), ``ratio`` screen px per px."""
     lens = LiveLens(viewer, model_provider=lambda s: model, debounce_ms=30)
