@@ -296,7 +296,13 @@ class LiveLens(QObject):
         key = (id(layer), self._version, self.model_source, id(self._models), self.mode,
                self.seed if self.mode == "diffusion" else None)
         tile = None if self.mode == "diffusion" else self.tile  # diffusion mode: the engine's fixed windows
-        return plan_view(self.viewer, layer, self._pixels_for(layer), max_scale=self.max_scale, tile=tile,
+        try:
+            pixels = self._pixels_for(layer)
+        except ValueError as exc:  # no stretch to fit: every pixel is NaN
+            _notify("warning", f"Live lens off: '{layer.name}': {exc}.")
+            self.set_enabled(False)
+            return None
+        return plan_view(self.viewer, layer, pixels, max_scale=self.max_scale, tile=tile,
                          grids=self._grids, overlap=lambda: model_overlap(self._models, self.model_source), key=key,
                          window=lambda i, o: lens_window(self._models, self.model_source, self.mode, i, o))
 

@@ -372,6 +372,26 @@ def test_the_live_layer_is_no_source(ldcsr, qtbot, notes):
     panel.live_box.setChecked(False)
 
 
+def test_an_all_nan_layer_turns_the_lens_off_with_a_message(ldcsr, qtbot, notes):
+    """Every pixel NaN: the lens has no stretch to fit; it says so and unticks (it raised a
+    ValueError out of the checkbox's slot: a traceback)."""
+    viewer, widget = ldcsr
+    panel = widget.live
+    src = viewer.add_image(np.full((40, 41), np.nan, np.float32), name="empty")
+    widget.set_layer(src)
+    _look(viewer, src, (20, 20), 3.0)
+    panel.live_box.setChecked(True)
+    assert not panel.live_box.isChecked() and not panel.lens.enabled and panel.lens.live_layer is None
+    assert notes[-1] == ("warning", "Live lens off: 'empty': the layer has no finite pixel values.")
+    # its pixels become all NaN while the lens is on: the same
+    src.data = np.random.default_rng(0).random((40, 41), dtype=np.float32)
+    panel.live_box.setChecked(True)
+    _wait_done(qtbot, panel.lens)
+    src.data = np.full((40, 41), np.nan, np.float32)
+    assert not panel.lens.enabled and panel.lens.live_layer is None
+    assert notes[-1] == ("warning", "Live lens off: 'empty': the layer has no finite pixel values.")
+
+
 def _lens_on(viewer, qtbot, src, model, center, ratio):
     """A lens on ``src`` showing a complete view at ``center`` (data px), ``ratio`` screen px per px."""
     lens = LiveLens(viewer, model_provider=lambda s: model, debounce_ms=30)
