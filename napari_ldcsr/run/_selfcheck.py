@@ -10,6 +10,7 @@ over the checked pixels of the source. The worker that runs it is :class:`_runne
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,8 +99,20 @@ def run_check(source, request: CheckRequest, model, *, callback=None):
 
 
 def status_text(result, where: str) -> str:
-    """``LDCSR +1.3 dB over bicubic at ×4 on this view (fast)``."""
-    return f"LDCSR {result.gain_db:+.1f} dB over bicubic at ×{result.scale:g} on {where} ({result.mode})"
+    """``LDCSR +1.3 dB over bicubic at ×4 on this view (fast)``; a flat view, that bicubic restores
+    exactly (an infinite PSNR), has no gain to give: it says so instead of "-inf dB" or "+nan dB"."""
+    at = f"at ×{result.scale:g} on {where} ({result.mode})"
+    if math.isfinite(result.gain_db):
+        return f"LDCSR {result.gain_db:+.1f} dB over bicubic {at}"
+    exact = [name for name, db in (("LDCSR", result.psnr_model), ("bicubic", result.psnr_bicubic)) if db == math.inf]
+    if len(exact) == 2:
+        return f"No gain to measure {at}: the pixels are flat, LDCSR and bicubic both restore them exactly"
+    if exact:
+        other = "bicubic" if exact == ["LDCSR"] else "LDCSR"
+        db = result.psnr_bicubic if exact == ["LDCSR"] else result.psnr_model
+        return (f"No gain to measure {at}: the pixels are flat, {exact[0]} restores them exactly "
+                f"({other}: {db:.1f} dB PSNR)")
+    return f"No gain to measure {at}: the figures are undefined"
 
 
 def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float | None = None) -> dict:

@@ -115,3 +115,22 @@ def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
     with rasterio.open(out) as dst:
         assert np.isnan(dst.nodata) and dst.descriptions == ("self-check error (LDCSR)",)
         assert np.ma.count_masked(dst.read(1, masked=True)) == np.isnan(err.data).sum() > 0
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_a_flat_layer_says_there_is_no_gain_to_measure(ldcsr, qtbot, notes, dtype):
+    """One value everywhere: bicubic restores it exactly (an infinite PSNR), so the gain was shown
+    as "LDCSR -inf dB" (8-bit) or "LDCSR +nan dB" (float, where both are exact)."""
+    viewer, widget = ldcsr
+    viewer.add_image(np.full((40, 41), 7, dtype), name="flat")
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000) as sig:
+        widget.check_button.click()
+    result = sig.args[0]
+    assert result.psnr_bicubic == np.inf
+    assert widget.status.startswith("No gain to measure at ×2 on the whole layer (fast): the pixels are flat, ")
+    if result.psnr_model == np.inf:
+        assert widget.status.endswith("LDCSR and bicubic both restore them exactly")
+    else:
+        assert widget.status.endswith(f"bicubic restores them exactly (LDCSR: {result.psnr_model:.1f} dB PSNR)")
+    assert not re.search(r"\b(nan|inf)\b", widget.status)
