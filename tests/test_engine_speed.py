@@ -202,3 +202,17 @@ def test_half_precision_models_run_and_return_float(tmp_path, tiny, dtype):
     assert psnr(ldcsr_core.upscale(img, 2.5, model=m, mode="fast"), ref) > 25
     with pytest.raises(ldcsr_core.ConfigError, match="dtype"):
         ldcsr_core.load_model(p, device="cpu", dtype="int8")
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_super_resolve_takes_float32_input_on_half_precision_models(tmp_path, tiny, dtype):
+    """The README's API example: load_model's default ("auto") is bfloat16 on AMX CPUs and float16
+    on cards, and super_resolve is still called with a float32 tensor (it raised a dtype error)."""
+    p = ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="t")
+    m = ldcsr_core.load_model(p, device="cpu", dtype=dtype)
+    lr = torch.rand(1, 3, 16, 16) * 2 - 1
+    ref = tiny.super_resolve(lr, (40, 40), mode="fast")
+    for mode in ("fast", "diffusion"):
+        out = m.super_resolve(lr, (40, 40), mode=mode, generator=torch.Generator().manual_seed(0))
+        assert out.shape == (1, 3, 40, 40) and out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert (m.super_resolve(lr, (40, 40), mode="fast") - ref).abs().mean() < 0.05

@@ -143,7 +143,8 @@ class LDCSR(nn.Module):
     def super_resolve(self, lr: torch.Tensor, out_size: Sequence[int], *, mode: str = "diffusion",
                       generator: torch.Generator | None = None,
                       noise: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-        """Super-resolve ``lr`` (B,3,h,w) in [-1,1] to ``out_size`` = (H, W); unclamped (B,3,H,W).
+        """Super-resolve ``lr`` (B,3,h,w) in [-1,1] to ``out_size`` = (H, W); unclamped (B,3,H,W)
+        in ``lr``'s float type, whatever type the model computes in.
 
         Parameters
         ----------
@@ -178,5 +179,7 @@ class LDCSR(nn.Module):
                 draws = [torch.randn(lat_shape, generator=generator, device=generator.device if generator else "cpu")
                          for _ in range(self.schedule.timesteps)]
                 noise_fn = lambda k: draws[k]  # noqa: E731
-        out = self.run_window(lr, win, mode=mode, noise=noise_fn)
-        return out[..., :H, :W]
+        # a model loaded in bfloat16/float16 (load_model's "auto" on an AMX CPU or a card) computes
+        # in its own type; the caller's tensor and the result keep theirs
+        out = self.run_window(lr.to(next(self.parameters()).dtype), win, mode=mode, noise=noise_fn)
+        return out[..., :H, :W].to(lr.dtype)
