@@ -146,7 +146,7 @@ spread_out_opt = click.option(
 dtype_opt = click.option(
     "--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default=None,
     help="Float type the model computes in (default: LDCSR_DTYPE, else auto = bfloat16 on a CPU "
-         "with native bfloat16 (about 2x faster, ~55 dB from float32), float32 elsewhere).",
+         "with native bfloat16 (about 2x faster, ~52 dB from float32), float32 elsewhere).",
 )
 
 
