@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
-# Pinned CPU build of torch, installed first so pip never pulls an unpinned CUDA build.
+# Pinned torch, installed first so pip never pulls an unpinned one (from PyPI, Linux gets the CUDA
+# build; for the CPU one: make TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu").
 TORCH  ?= torch==2.13.0
 # QGIS 3.x runs on the system Python (Debian/Ubuntu: apt-get install python3-qgis qgis-providers).
 # Its tests use a venv that sees the system packages (qgis, PyQt5) plus this package, no napari.
