@@ -92,7 +92,7 @@ def check_layer(layer, scale: float) -> str | None:
         return problem
     if layer.multiscale and not is_lazy_file_layer(layer):
         return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
-    if (problem := unsupported_dtype(layer)) is not None:
+    if (problem := unsupported_dtype(layer, written=True)) is not None:
         return problem
     shape = layer.data.shape
     if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
@@ -117,10 +117,16 @@ def live_layer_problem(layer) -> str | None:
     return None
 
 
-def unsupported_dtype(layer) -> str | None:
-    """Why the pixels of image ``layer`` cannot be super-resolved (a boolean mask), or None."""
-    if np.dtype(layer.data.dtype) == np.bool_:
+def unsupported_dtype(layer, written: bool = False) -> str | None:
+    """Why the pixels of image ``layer`` cannot be super-resolved (a boolean mask, complex numbers)
+    or, with ``written``, cannot be a Run's result (half floats: GeoTIFF and the engine's raster
+    path have no float16), or None."""
+    dt = np.dtype(layer.data.dtype)
+    if dt == np.bool_:
         return f"'{layer.name}' is a boolean (mask) layer; LDCSR super-resolves images, not masks."
+    if dt.kind not in "uif" or (written and dt == np.float16):
+        return (f"'{layer.name}' holds {dt.name} pixels; LDCSR (like GeoTIFF) takes integer, float32 or "
+                "float64 images: save it in one of those types first.")
     return None
 
 

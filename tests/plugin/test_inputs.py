@@ -92,6 +92,17 @@ def test_boolean_layers_are_refused(ldcsr, qtbot, notes):
     assert len(viewer.layers) == 1 and not widget.busy
 
 
+@pytest.mark.parametrize("dtype", ["float16"])  # (napari cannot show complex layers at all)
+def test_half_float_layers_are_refused_before_any_work(ldcsr, qtbot, notes, dtype):
+    """GeoTIFF and the engine's raster path have no float16: refused at once, not after the run."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.ones((32, 32), dtype=dtype), name="odd")
+    assert widget.run(layer=src, scale=2.0) is False and widget.check_quality(src) is False
+    assert _errors(notes)[-1] == (f"'odd' holds {dtype} pixels; LDCSR (like GeoTIFF) takes integer, float32 or "
+                                  "float64 images: save it in one of those types first.")
+    assert len(viewer.layers) == 1 and not widget.busy
+
+
 def test_a_scale_that_does_not_enlarge_the_region_is_a_plain_message(ldcsr, qtbot, notes):
     """×1.01 of a 40×41 px layer rounds to 40×41 px: refused with a sentence, not a traceback."""
     viewer, widget = ldcsr
