@@ -33,11 +33,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("paths", nargs="*", help="GeoTIFF/TIFF files to open as well")
     parser.add_argument("--no-sample", action="store_true", help="do not open the NEON sample scene")
     args = parser.parse_args(argv)
-    import napari
+    try:
+        import napari
+    except ImportError as exc:  # the bare install (engine + `ldcsr` only) has no viewer
+        raise SystemExit(f"python -m napari_ldcsr: napari cannot be imported ({exc}); install the viewer "
+                         'with: pip install "napari-ldcsr[napari]" (napari and a Qt binding)') from None
 
     viewer = napari.Viewer(title="napari-ldcsr")
     setup_viewer(viewer, sample=not args.no_sample, paths=args.paths)
-    napari.run()
+    try:
+        napari.run()
+    except KeyboardInterrupt:  # Ctrl-C in the terminal closes the viewer, no traceback
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

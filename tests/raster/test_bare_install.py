@@ -97,3 +97,17 @@ def test_cli_and_dask_worker_run_with_gui_packages_blocked(rasters, tiny_model_f
     h = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", "--help"], env=env,
                        capture_output=True, text=True, timeout=120)
     assert h.returncode == 0 and "upscale" in h.stdout
+
+
+def test_python_m_napari_ldcsr_without_napari_says_how_to_install_it(tmp_path):
+    """`python -m napari_ldcsr` on the bare install (no napari, no Qt binding): one line naming
+    the [napari] extra and a non-zero exit, no traceback."""
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(GUARD.format(blocked=set(GUI) | {"pyqt5"}))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(guard)] + [p for p in sys.path if p])
+    r = subprocess.run([sys.executable, "-m", "napari_ldcsr", "--no-sample"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
+    assert "Traceback" not in r.stderr and 'pip install "napari-ldcsr[napari]"' in r.stderr, r.stderr[-2000:]
