@@ -65,7 +65,7 @@ def test_npe2_validate_after_plain_pip_install(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in ("pyproject.toml", "napari.yaml", "README.md"):
+    for name in ("pyproject.toml", "napari.yaml", "README.md", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, src / name)
     if not (src / "README.md").exists():
@@ -109,3 +109,72 @@ def test_plugin_imports_are_light():
             "print('qtpy' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.stdout.strip() == "False", res.stderr[-2000:]
+
+
+def _tracked_tree(dest: Path) -> Path:
+    """The files a clean clone has (tracked plus untracked-not-ignored), symlinks as links."""
+    res = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True)
+    if res.returncode != 0:
+        pytest.skip("not a git checkout")
+    for rel in filter(None, res.stdout.decode().split("\0")):
+        src, dst = ROOT / rel, dest / rel
+        if not src.exists() and not src.is_symlink():
+            continue  # deleted in the working tree
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            os.symlink(os.readlink(src), dst)
+        else:
+            shutil.copy2(src, dst)
+    return dest
+
+
+@pytest.mark.slow
+def test_sdist_and_the_wheel_built_from_it(tmp_path):
+    """What pip gets: the sdist of a clean checkout holds the whole source (full test suite, QGIS
+    plugin, licence), and the wheel built from that sdist holds the packages with the manifest,
+    the sample and its licence, the weights and their credits, the licence, and nothing else."""
+    import tarfile
+    import zipfile
+
+    setuptools = pytest.importorskip("setuptools")
+    if int(setuptools.__version__.split(".")[0]) < 77:
+        pytest.skip(f"setuptools {setuptools.__version__} < 77 (pyproject's build requirement)")
+    tree = _tracked_tree(tmp_path / "tree")
+    out = tmp_path / "dist"
+    out.mkdir()
+    build = ("import sys; from setuptools import build_meta as b; "
+             "print(getattr(b, sys.argv[1])(sys.argv[2]))")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    run = lambda *a, cwd: subprocess.run([sys.executable, "-c", build, *a], cwd=cwd, env=env,  # noqa: E731
+                                         capture_output=True, text=True, timeout=300)
+    r = run("build_sdist", str(out), cwd=tree)
+    assert r.returncode == 0, r.stderr[-3000:]
+    sdist = out / r.stdout.strip().splitlines()[-1]
+    with tarfile.open(sdist) as tf:
+        tf.extractall(tmp_path / "unpacked", filter="tar")
+        names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
+    tracked = {str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file()}
+    for rel in tracked:
+        if rel.startswith(("tests/", "qgis_ldcsr/", "napari_ldcsr/", "src/")) or rel in ("LICENSE", "napari.yaml"):
+            assert rel in names, f"{rel} is missing from the sdist"
+    assert not [n for n in names if n.endswith((".pyc", ".aux.xml")) or n.startswith((".venv", "build/", "dist/"))]
+
+    r = run("build_wheel", str(out), cwd=next((tmp_path / "unpacked").iterdir()))
+    assert r.returncode == 0, r.stderr[-3000:]
+    wheel = out / r.stdout.strip().splitlines()[-1]
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        info = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        meta = zf.read(info).decode()
+        manifest = zf.read("napari_ldcsr/napari.yaml").decode()
+    assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == {"ldcsr_core", "napari_ldcsr"}
+    assert manifest == (ROOT / "napari.yaml").read_text()
+    weights = {Path(n).name for n in names if n.startswith("ldcsr_core/weights/")}
+    shipped = {p.name for p in (ROOT / "src" / "ldcsr_core" / "weights").iterdir() if p.suffix == ".safetensors"}
+    assert shipped and weights == shipped | {"README.md"}
+    for rel in ("napari_ldcsr/data/neon_osbs_029.tif", "napari_ldcsr/data/NEON_OSBS_029_LICENSE.txt"):
+        assert rel in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "License-Expression: MIT" in meta and "License-File: LICENSE" in meta
+    assert not [n for n in names if n.endswith((".pyc", ".aux.xml")) or "/tests/" in n]
+    assert wheel.stat().st_size < 60 * 2**20  # the weights are ~46 MB compressed: nothing else big
