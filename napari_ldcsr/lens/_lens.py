@@ -69,6 +69,8 @@ class LiveLens(QObject):
     view_done = Signal(int)
     #: the generation of a view that was cancelled by a camera change.
     view_cancelled = Signal(int)
+    #: the lens turned itself off (its layer was removed, or has no finite pixels).
+    turned_off = Signal()
 
     def __init__(self, viewer, model_provider: Callable[[str | None], Any] | None = None, *,
                  model_source: str | None = None, mode: str = "fast", seed: int = 0,
@@ -247,6 +249,7 @@ class LiveLens(QObject):
             if self._enabled:
                 self._enabled = False
                 _notify("info", f"Live lens off: '{removed.name}' was removed.")
+                self.turned_off.emit()
 
     def _on_data(self, *_: Any) -> None:
         """The source's pixels changed: forget its stretch and grids; new cache keys."""
@@ -301,6 +304,7 @@ class LiveLens(QObject):
         except ValueError as exc:  # no stretch to fit: every pixel is NaN
             _notify("warning", f"Live lens off: '{layer.name}': {exc}.")
             self.set_enabled(False)
+            self.turned_off.emit()
             return None
         return plan_view(self.viewer, layer, pixels, max_scale=self.max_scale, tile=tile,
                          grids=self._grids, overlap=lambda: model_overlap(self._models, self.model_source), key=key,

@@ -63,6 +63,7 @@ class LivePanel(QWidget):
         self.compare_button.toggled.connect(self.set_linked_compare)
         self.lens.tile_shown.connect(self._status)
         self.lens.view_done.connect(self._status)
+        self.lens.turned_off.connect(self._on_turned_off)
         form = widget.form
         form.layer.changed.connect(self._on_layer)
         self.mode_box.currentIndexChanged.connect(lambda *_: self.lens.set_mode(self.mode_box.currentData()))
@@ -83,6 +84,13 @@ class LivePanel(QWidget):
         self.keep_button.setEnabled(self.lens.enabled)
         self._status()
         return bool(ok) if on else True
+
+    def _on_turned_off(self) -> None:
+        """The lens stopped by itself (its layer went, or has no finite pixels): untick the box."""
+        with _blocked(self.live_box):
+            self.live_box.setChecked(False)
+        self.keep_button.setEnabled(False)
+        self._status()
 
     def _on_layer(self, *_: Any) -> None:
         if self.lens.enabled and self.widget.layer is not self.lens.layer:

@@ -390,6 +390,16 @@ def test_an_all_nan_layer_turns_the_lens_off_with_a_message(ldcsr, qtbot, notes)
     src.data = np.full((40, 41), np.nan, np.float32)
     assert not panel.lens.enabled and panel.lens.live_layer is None
     assert notes[-1] == ("warning", "Live lens off: 'empty': the layer has no finite pixel values.")
+    assert not panel.live_box.isChecked() and not panel.keep_button.isEnabled()  # the box follows
+    assert panel.status_label.text() == "Live lens off"
+    # removing the lens's layer unticks the box too
+    src.data = np.random.default_rng(0).random((40, 41), dtype=np.float32)
+    panel.live_box.setChecked(True)
+    _wait_done(qtbot, panel.lens)
+    assert panel.live_box.isChecked() and panel.lens.enabled
+    viewer.layers.remove(src)
+    assert not panel.live_box.isChecked() and not panel.lens.enabled
+    assert notes[-1] == ("info", "Live lens off: 'empty' was removed.")
 
 
 def _lens_on(viewer, qtbot, src, model, center, ratio):
