@@ -286,3 +286,17 @@ def test_cancel_after_the_streamed_files_are_written_removes_them(big, ldcsr, qt
     assert [p.name for p in big.parent.iterdir()] == ["ortho.tif"]
     assert [lyr.name for lyr in viewer.layers] == ["ortho"] and widget.status == "Cancelled; nothing was added."
     assert not _errors(notes), notes
+
+
+def test_a_streamed_output_name_is_not_one_with_a_stale_sidecar(tmp_path):
+    """``o_x2.00_ldcsr.tif.aux.xml`` left by a deleted result (QGIS statistics, say): GDAL would read
+    it as part of a new file of that name, and the engine refuses to write there, so the next name
+    is taken."""
+    from napari_ldcsr.run._bigrun import output_path_for
+
+    src = tmp_path / "o.tif"
+    assert output_path_for(src, 2.0).name == "o_x2.00_ldcsr.tif"
+    (tmp_path / "o_x2.00_ldcsr.tif.aux.xml").write_text("<PAMDataset/>")
+    assert output_path_for(src, 2.0).name == "o_x2.00_ldcsr-2.tif"
+    (tmp_path / "o_x2.00_ldcsr-2_spread.tif.ovr").write_bytes(b"")
+    assert output_path_for(src, 2.0, samples=2).name == "o_x2.00_ldcsr-3.tif"
