@@ -88,15 +88,18 @@ def _load_model(path: str | None):
     return _MODELS[key]
 
 
-def _check_report_path(report: str, src: str, dst: str) -> None:
-    """The quality report's destination, checked before any work: neither the input nor the
-    output raster (it would be overwritten with the report), in an existing folder."""
+def _check_report_path(report: str, src: str, dst: str, model: str | None) -> None:
+    """The quality report's destination, checked before any work: not the input or output raster
+    or the model file (it would be overwritten with the report), not a folder, in an existing
+    folder. (The files the input reads, e.g. a VRT's sources, are checked once it is open.)"""
     from ldcsr_core.errors import InputError
     from ldcsr_core.geo.raster_io import same_file
 
-    for other, what in ((src, "the input raster"), (dst, "the output raster")):
-        if same_file(report, other) or os.path.abspath(report) == os.path.abspath(other):
+    for other, what in ((src, "the input raster"), (dst, "the output raster"), (model, "the model file")):
+        if other and (same_file(report, other) or os.path.abspath(report) == os.path.abspath(other)):
             raise InputError(f"the quality report path is {what}: {report} (choose a .json or .html name)")
+    if os.path.isdir(report):
+        raise InputError(f"the quality report path is a folder: {report} (choose a .json or .html name)")
     folder = os.path.dirname(os.path.abspath(report))
     if not os.path.isdir(folder):
         raise InputError(f"the quality report's folder does not exist: {folder}")
@@ -244,15 +247,15 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not dst.lower().endswith((".tif", ".tiff")):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
-        report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
-        if report:
-            _check_report_path(report, src, dst)
         seed = parameters.get(self.SEED, 0)
         if seed is not None and isinstance(seed, float) and not float(seed).is_integer():
             raise InputError(f"the seed must be a whole number, got {seed!r}")
         model_path = self.parameterAsFile(parameters, self.MODEL, context) or None
         if model_path and not os.path.isfile(model_path):
             raise InputError(f"model file not found: {model_path}")
+        report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
+        if report:
+            _check_report_path(report, src, dst, model_path)
 
         target = self.parameterAsDouble(parameters, self.TARGET, context)
         if parameters.get(self.TARGET) is not None and target > 0:
@@ -261,6 +264,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
         with rio.open_raster(src) as ds:
             info = rio.raster_info(ds)
+            hit = rio.input_file_among(ds, [report]) if report else None
+        if hit is not None:  # e.g. a VRT's source or the input's .aux.xml
+            raise InputError(f"the quality report path is {hit[1]}: {report} (inputs are never overwritten)")
         raw_bands = parameters.get(self.BANDS)
         if isinstance(raw_bands, str) and "," in raw_bands:  # "4,3,2", as the CLI's --bands
             bands = raw_bands

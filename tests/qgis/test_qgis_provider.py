@@ -376,3 +376,33 @@ def test_quality_report_is_optional_and_warns_when_impossible(qgis_processing, s
                                            QUALITY_REPORT=str(report)), feedback=feedback)
     assert (tmp_path / "o8.tif").exists() and not report.exists() and not res["QUALITY_REPORT"]
     assert "No quality report:" in feedback.textLog()  # 45 px at ×8 -> 5 px: more than ×8 back
+
+
+@pytest.mark.parametrize("case", ["model file", "VRT source", "input .aux.xml", "folder"])
+def test_a_report_path_on_a_file_the_run_reads_is_refused_before_any_work(qgis_processing, scene,
+                                                                          tiny_model_file, tmp_path, case):
+    """Before: the report overwrote the model file, a VRT's source or the input's .aux.xml with
+    JSON; on a folder it failed after the raster was written (reported as a failure)."""
+    import hashlib
+    import shutil
+
+    from osgeo import gdal
+    src, model = tmp_path / "scene.tif", tmp_path / "m.safetensors"
+    shutil.copy(scene, src)
+    shutil.copy(tiny_model_file, model)
+    (tmp_path / "scene.tif.aux.xml").write_text("<PAMDataset><Metadata><MDI key=\"K\">v</MDI></Metadata></PAMDataset>\n")
+    gdal.Translate(str(tmp_path / "v.vrt"), str(src), format="VRT")
+    (tmp_path / "dir").mkdir()
+    inp, report, expected = {
+        "model file": (src, model, "quality report path is the model file"),
+        "VRT source": (tmp_path / "v.vrt", src, "quality report path is a file v.vrt reads"),
+        "input .aux.xml": (src, tmp_path / "scene.tif.aux.xml", "quality report path is a file scene.tif reads"),
+        "folder": (src, tmp_path / "dir", "quality report path is a folder"),
+    }[case]
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir() if p.is_file()}
+    feedback = QgsProcessingFeedback()
+    with pytest.raises(QgsProcessingException, match=expected):
+        qgis_processing.run(ALG, _params(inp, tmp_path / "o.tif", model, QUALITY_REPORT=str(report)),
+                            feedback=feedback)
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before  # nothing written, nothing changed
