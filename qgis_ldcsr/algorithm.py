@@ -28,6 +28,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
+from .values import band_choice
+
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
 HELP = """<p>Super-resolves a raster layer with LDCSR (continuous-scale latent-diffusion
@@ -267,11 +269,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             hit = rio.input_file_among(ds, [report]) if report else None
         if hit is not None:  # e.g. a VRT's source or the input's .aux.xml
             raise InputError(f"the quality report path is {hit[1]}: {report} (inputs are never overwritten)")
-        raw_bands = parameters.get(self.BANDS)
-        if isinstance(raw_bands, str) and "," in raw_bands:  # "4,3,2", as the CLI's --bands
-            bands = raw_bands
-        else:
-            bands = self.parameterAsInts(parameters, self.BANDS, context) or None
+        bands = band_choice(self, parameters, self.BANDS, context)
         rule = "chosen"
         if bands is None:
             bands = rad.suggest_bands(info.count, info.descriptions)

@@ -406,3 +406,24 @@ def test_a_report_path_on_a_file_the_run_reads_is_refused_before_any_work(qgis_p
                             feedback=feedback)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir() if p.is_file()}
     assert after == before  # nothing written, nothing changed
+
+
+@pytest.mark.parametrize("text, expected", [("", "bands 1,2,3 (Sentinel-2 rule)"), ("  ", "bands 1,2,3 (Sentinel-2 rule)"),
+                                            ("3;2;1", "bands 3,2,1 (chosen)"), ("4", "bands 4,4,4 (chosen)")])
+def test_typed_bands_empty_is_automatic(qgis_processing, scene, tiny_model_file, tmp_path, text, expected):
+    """Before: "" (an empty batch or modeler cell) was read by QGIS as band 0 and refused."""
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, BANDS=text),
+                        feedback=feedback)
+    assert f"Model input R,G,B = {expected}" in feedback.textLog()
+
+
+@pytest.mark.parametrize("text", ["x", "red", "4 3 2"])
+def test_typed_bands_not_numbers_say_so(qgis_processing, scene, tiny_model_file, tmp_path, text):
+    """Before: any text without a comma became "band 0 does not exist"."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, BANDS=text),
+                            feedback=QgsProcessingFeedback())
+    assert "band 0" not in str(ei.value) and ("1-based band numbers" in str(ei.value)
+                                              or "band 432 does not exist" in str(ei.value))
+    assert list(tmp_path.iterdir()) == []

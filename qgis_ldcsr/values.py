@@ -1,0 +1,18 @@
+"""Checks of raw parameter values and of the input layer, before QGIS converts or the engine reads them.
+
+``processing.run``, batch cells and modeler values arrive untyped, and QGIS's conversions are
+silent: an optional number that is not one becomes the parameter's default, a fraction is rounded
+to an integer, and ``-2**31`` reads as 0. Here such a value is one clear line instead.
+"""
+
+from __future__ import annotations
+
+
+def band_choice(alg, parameters, name: str, context):
+    """The bands parameter as the engine takes it: typed text (``"4,3,2"``, ``"4;3;2"``, as the CLI's
+    ``--bands``) for the engine to parse and check, a list of band numbers, or ``None`` (automatic,
+    also for empty text)."""
+    raw = parameters.get(name)
+    if isinstance(raw, str):
+        return raw.strip().replace(";", ",") or None
+    return alg.parameterAsInts(parameters, name, context) or None
