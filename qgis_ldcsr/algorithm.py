@@ -28,7 +28,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from .values import band_choice
+from .values import band_choice, check_number
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -192,7 +192,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             self.MODE, "Mode", options=list(MODES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.SEED, "Seed", QgsProcessingParameterNumber.Integer, defaultValue=0,
-            minValue=-2 ** 31, maxValue=2 ** 31 - 1))  # QGIS integers are 32-bit: refused, not wrapped
+            minValue=-2 ** 31 + 1, maxValue=2 ** 31 - 1))  # QGIS's range (it reads -2**31 as 0): refused, not wrapped
         self.addParameter(QgsProcessingParameterFile(
             self.MODEL, "Model file (empty: the shipped model)", optional=True,
             fileFilter="LDCSR checkpoints (*.safetensors *.ckpt);;All files (*)"))
@@ -249,9 +249,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not dst.lower().endswith((".tif", ".tiff")):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
-        seed = parameters.get(self.SEED, 0)
-        if seed is not None and isinstance(seed, float) and not float(seed).is_integer():
-            raise InputError(f"the seed must be a whole number, got {seed!r}")
+        for name, what, whole in ((self.SCALE, "the scale", False), (self.TARGET, "the target pixel size", False),
+                                  (self.SEED, "the seed", True), (self.TILE, "the tile size", True)):
+            check_number(parameters.get(name), what, whole=whole)
         model_path = self.parameterAsFile(parameters, self.MODEL, context) or None
         if model_path and not os.path.isfile(model_path):
             raise InputError(f"model file not found: {model_path}")

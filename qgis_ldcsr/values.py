@@ -7,6 +7,30 @@ to an integer, and ``-2**31`` reads as 0. Here such a value is one clear line in
 
 from __future__ import annotations
 
+import math
+
+
+def check_number(raw, what: str, *, whole: bool = False) -> None:
+    """Refuse a raw value that is not a (finite, with ``whole`` whole) number; unset, NULL and
+    expressions (``QgsProperty``, evaluated by QGIS) pass."""
+    from ldcsr_core.errors import InputError
+
+    if isinstance(raw, str):
+        if not raw.strip():
+            return
+        try:
+            value = float(raw)
+        except ValueError:
+            raise InputError(f"{what} must be a number, got {raw!r}") from None
+    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        value = float(raw)
+    else:
+        return
+    if not math.isfinite(value):
+        raise InputError(f"{what} must be a finite number, got {raw!r}")
+    if whole and not value.is_integer():
+        raise InputError(f"{what} must be a whole number, got {raw!r}")
+
 
 def band_choice(alg, parameters, name: str, context):
     """The bands parameter as the engine takes it: typed text (``"4,3,2"``, ``"4;3;2"``, as the CLI's

@@ -427,3 +427,30 @@ def test_typed_bands_not_numbers_say_so(qgis_processing, scene, tiny_model_file,
     assert "band 0" not in str(ei.value) and ("1-based band numbers" in str(ei.value)
                                               or "band 432 does not exist" in str(ei.value))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"SCALE": "abc"}, "the scale must be a number, got 'abc'"),
+    ({"SCALE": "2,5"}, "the scale must be a number, got '2,5'"),  # a decimal comma
+    ({"TARGET_PIXEL_SIZE": "4 m"}, "the target pixel size must be a number"),
+    ({"TARGET_PIXEL_SIZE": float("nan")}, "the target pixel size must be a finite number"),
+    ({"TILE": 40.5}, "the tile size must be a whole number"),
+    ({"SEED": "1.5"}, "the seed must be a whole number"),
+    ({"SEED": -2 ** 31}, "Incorrect parameter value for SEED"),
+])
+def test_numbers_qgis_would_replace_silently_are_refused(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                         params, expected):
+    """Before: QGIS ran these with another value: an optional parameter's default for text that is
+    not a number (×2 instead of 2,5), no target for NaN, a rounded tile or seed, seed 0 for -2**31."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, **params),
+                            feedback=QgsProcessingFeedback())
+    assert expected in str(ei.value) and "Traceback" not in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_numbers_as_text_and_the_seed_bounds(qgis_processing, scene, tiny_model_file, tmp_path):
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=" 2 ", TILE="",
+                                     SEED=-2 ** 31 + 1), feedback=feedback)
+    assert f"seed {-2 ** 31 + 1}" in feedback.textLog() and "(scale 2 x 2)" in feedback.textLog()
