@@ -28,7 +28,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from .values import band_choice, check_number
+from .values import band_choice, check_number, crs_note, layer_source
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -237,15 +237,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.progress import polling
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise InputError("no input raster layer")
-        if layer.providerType() != "gdal":
-            raise InputError(f"layer '{layer.name()}' is not a file raster (provider "
-                             f"{layer.providerType()}): save it as a GeoTIFF first")
-        src = layer.source().split("|")[0]
-        if not os.path.isfile(src):  # a GeoPackage table, /vsizip/, a subdataset…
-            raise InputError(f"layer '{layer.name()}' is not a plain raster file ({src}): save it as a "
-                             "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
+        src = layer_source(layer)
+        note = crs_note(layer)
+        if note:
+            feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not dst.lower().endswith((".tif", ".tiff")):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")

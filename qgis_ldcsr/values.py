@@ -8,6 +8,7 @@ to an integer, and ``-2**31`` reads as 0. Here such a value is one clear line in
 from __future__ import annotations
 
 import math
+import os
 
 
 def check_number(raw, what: str, *, whole: bool = False) -> None:
@@ -40,3 +41,34 @@ def band_choice(alg, parameters, name: str, context):
     if isinstance(raw, str):
         return raw.strip().replace(";", ",") or None
     return alg.parameterAsInts(parameters, name, context) or None
+
+
+def layer_source(layer) -> str:
+    """The file of a GDAL raster layer; an ``InputError`` for anything the engine cannot open."""
+    from ldcsr_core.errors import InputError
+
+    if layer is None:
+        raise InputError("no input raster layer")
+    if layer.providerType() != "gdal":
+        raise InputError(f"layer '{layer.name()}' is not a file raster (provider "
+                         f"{layer.providerType()}): save it as a GeoTIFF first")
+    src = layer.source().split("|")[0]
+    if os.path.isfile(src):
+        return src
+    if os.path.isabs(src) and not src.startswith("/vsi") and not os.path.exists(src):
+        raise InputError(f"the file of layer '{layer.name()}' no longer exists (moved or deleted?): {src}")
+    # a GeoPackage table, /vsizip/, a subdataset…
+    raise InputError(f"layer '{layer.name()}' is not a plain raster file ({src}): save it as a "
+                     "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
+
+
+def crs_note(layer) -> str | None:
+    """A warning when the layer's CRS was set in QGIS and differs from its file's, which the
+    engine reads (and the output gets)."""
+    crs, file_crs = layer.crs(), layer.dataProvider().crs()
+    if not crs.isValid() or crs == file_crs:
+        return None
+    has = f"has CRS {file_crs.authid() or file_crs.description()}" if file_crs.isValid() else "has no CRS"
+    return (f"layer '{layer.name()}' is shown in {crs.authid() or crs.description()}, but its file "
+            f"{has}, which the output gets: assign the CRS to the file first "
+            "(Raster ▸ Projections ▸ Assign Projection) if the file is wrong")

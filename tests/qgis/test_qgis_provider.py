@@ -454,3 +454,48 @@ def test_numbers_as_text_and_the_seed_bounds(qgis_processing, scene, tiny_model_
     qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=" 2 ", TILE="",
                                      SEED=-2 ** 31 + 1), feedback=feedback)
     assert f"seed {-2 ** 31 + 1}" in feedback.textLog() and "(scale 2 x 2)" in feedback.textLog()
+
+
+def test_a_layer_whose_file_was_deleted_says_so(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Before: 'is not a plain raster file ... save it as a GeoTIFF first'."""
+    import shutil
+
+    from qgis.core import QgsProcessingContext, QgsProject
+    src = tmp_path / "gone.tif"
+    shutil.copy(scene, src)
+    layer = QgsRasterLayer(str(src), "gone")
+    QgsProject.instance().addMapLayer(layer)
+    try:
+        src.unlink()
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        with pytest.raises(QgsProcessingException, match="the file of layer 'gone' no longer exists"):
+            qgis_processing.run(ALG, _params(layer.id(), tmp_path / "o.tif", tiny_model_file),
+                                context=context, feedback=QgsProcessingFeedback())
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_a_crs_set_in_qgis_only_is_warned_about(qgis_processing, tiny_model_file, tmp_path):
+    """The engine reads the file: a CRS assigned to the layer in QGIS does not reach the output."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingContext, QgsProject
+    src = tmp_path / "nocrs.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint8",
+                       transform=TRANSFORM) as ds:
+        ds.write(np.full((3, 24, 24), 100, np.uint8))
+    layer = QgsRasterLayer(str(src), "nocrs")
+    layer.setCrs(QgsCoordinateReferenceSystem("EPSG:32633"))
+    QgsProject.instance().addMapLayer(layer)
+    feedback = QgsProcessingFeedback()
+    try:
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                            context=context, feedback=feedback)
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    assert "is shown in EPSG:32633, but its file has no CRS" in feedback.textLog()
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(str(src), tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    assert "but its file" not in feedback.textLog()
