@@ -499,3 +499,16 @@ def test_a_crs_set_in_qgis_only_is_warned_about(qgis_processing, tiny_model_file
     feedback = QgsProcessingFeedback()
     qgis_processing.run(ALG, _params(str(src), tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
     assert "but its file" not in feedback.textLog()
+
+
+def test_an_output_path_that_is_a_folder_is_refused_before_any_work(qgis_processing, scene, tiny_model_file,
+                                                                    tmp_path):
+    """Before: '[Errno 21] Is a directory: .o.tif.….ldcsr-part -> …' after all the tiles."""
+    (tmp_path / "o.tif").mkdir()
+    feedback = QgsProcessingFeedback()
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    with pytest.raises(QgsProcessingException, match="LDCSR: output path is a folder: .*o.tif$"):
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file), feedback=feedback)
+    assert progress == []  # refused before the first tile
+    assert [p.name for p in tmp_path.iterdir()] == ["o.tif"] and not any((tmp_path / "o.tif").iterdir())

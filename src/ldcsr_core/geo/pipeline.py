@@ -369,11 +369,13 @@ def upscale_raster(
     src_path, dst_path = Path(src_path), Path(dst_path)
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path}")
-    if not dst_path.parent.is_dir():
+    if not dst_path.parent.is_dir() or dst_path.is_dir():
         import errno
 
         from ..errors import RasterIOError
 
+        if dst_path.is_dir():  # else found only at the final rename, after all the work
+            raise RasterIOError(errno.EISDIR, f"output path is a folder: {dst_path}")
         raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
     if options.samples > 1:  # the uncertainty map's file (ldcsr_core.geo.sampling)
         from .sampling import check_spread_path
