@@ -129,7 +129,11 @@ def _quality_report(src: str, path: str, scale: float, model, options, feedback)
     except Cancelled:
         feedback.pushWarning("Quality report cancelled; the super-resolved raster was written.")
         return None
-    write_report(path, [res], scene=src)
+    try:
+        write_report(path, [res], scene=src)
+    except OSError as e:  # e.g. the disk filled up: the raster is written all the same
+        feedback.pushWarning(f"No quality report: cannot write {path}: {e.strerror or e}")
+        return None
     feedback.pushInfo(f"{res.line()} (limits: {LIMITS}); report: {path}")
     return path
 

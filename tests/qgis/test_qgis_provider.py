@@ -512,3 +512,22 @@ def test_an_output_path_that_is_a_folder_is_refused_before_any_work(qgis_process
         qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file), feedback=feedback)
     assert progress == []  # refused before the first tile
     assert [p.name for p in tmp_path.iterdir()] == ["o.tif"] and not any((tmp_path / "o.tif").iterdir())
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_not_a_failed_run(qgis_processing, scene, tiny_model_file,
+                                                                       tmp_path, monkeypatch):
+    """Before: the run failed (the raster not loaded) though the raster was written."""
+    import errno
+
+    import ldcsr_core.quality
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ldcsr_core.quality, "write_report", full)
+    feedback = QgsProcessingFeedback()
+    res = qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file,
+                                           QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
+    assert res["OUTPUT"] == str(tmp_path / "o.tif") and (tmp_path / "o.tif").exists()
+    assert res["QUALITY_REPORT"] is None and not (tmp_path / "q.json").exists()
+    assert "No quality report: cannot write" in feedback.textLog() and "No space left" in feedback.textLog()
