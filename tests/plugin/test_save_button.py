@@ -11,12 +11,15 @@ import rasterio
 from rasterio.transform import Affine
 
 
-def _scene(path, h=40, w=52):
-    rng = np.random.default_rng(3)
-    data = (1000 + 800 * rng.random((1, h, w))).astype(np.uint16)
-    with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=1, dtype="uint16",
+def _scene(path, h=40, w=52, descriptions=None):
+    """A uint16 GeoTIFF at 10 m in UTM 33N with nodata 0: one band, or one per description."""
+    count = len(descriptions) if descriptions else 1
+    data = (100 + 3000 * np.random.default_rng(3).random((count, h, w))).astype(np.uint16)
+    with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=count, dtype="uint16",
                        crs="EPSG:32633", transform=Affine(10, 0, 500000, 0, -10, 4000000), nodata=0) as ds:
         ds.write(data)
+        if descriptions:
+            ds.descriptions = descriptions
     return path
 
 
@@ -90,14 +93,8 @@ def test_the_button_asks_for_a_name_next_to_the_source(ldcsr, qtbot, tmp_path, m
         np.testing.assert_array_equal(dst.read(), s.read())
 
 
-def _four_bands(path, h=30, w=36):
-    rng = np.random.default_rng(5)
-    data = (100 + 3000 * rng.random((4, h, w))).astype(np.uint16)
-    with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=4, dtype="uint16",
-                       crs="EPSG:32633", transform=Affine(10, 0, 500000, 0, -10, 4000000), nodata=0) as ds:
-        ds.write(data)
-        ds.descriptions = ("B4 red", "B3 green", "B2 blue", "B8 nir")
-    return path
+def _four_bands(path):
+    return _scene(path, 30, 36, descriptions=("B4 red", "B3 green", "B2 blue", "B8 nir"))
 
 
 def test_a_multiband_result_saves_as_one_file_of_bands(ldcsr, qtbot, tmp_path, notes):

@@ -217,23 +217,29 @@ def test_upscale_matrix(name, tmp_path, tiny_model_file):
             assert src_nan.any() == np.isnan(data[0]).any()  # invalid pixels stay invalid
 
 
+def _ctrl_c_once(cmd, ready) -> tuple[int, str]:
+    """Run ``cmd``, press Ctrl-C (SIGINT) half a second after ``ready()`` holds: (exit code, stderr)."""
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
+                         # as from a terminal, even when pytest runs in the background (SIGINT ignored)
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and not ready():
+        time.sleep(0.05)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    return p.returncode, err
+
+
 def test_ctrl_c_mid_run_exits_130_and_leaves_nothing(tmp_path, tiny_model_file):
     """SIGINT after the first tiles: exit 130, one line, no output and no part file."""
     src = write_tif(tmp_path / "big.tif", smooth_field(np.random.default_rng(3), 192, 192, 3, 0, 255).round(),
                     dtype="uint8")
     out = tmp_path / "o.tif"
-    p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src), "-o", str(out),
-                          "-s", "4", "--mode", "fast", "--tile", "32", "--model", str(tiny_model_file)],
-                         stderr=subprocess.PIPE, text=True,
-                         # as from a terminal, even when pytest runs in the background (SIGINT ignored)
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 120
-    while time.time() < deadline and not any(".ldcsr-part" in q.name for q in tmp_path.iterdir()):
-        time.sleep(0.05)
-    time.sleep(0.5)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 130, err
+    code, err = _ctrl_c_once([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src), "-o", str(out),
+                              "-s", "4", "--mode", "fast", "--tile", "32", "--model", str(tiny_model_file)],
+                             lambda: any(".ldcsr-part" in q.name for q in tmp_path.iterdir()))
+    assert code == 130, err
     assert [ln for ln in err.splitlines() if ln.startswith("Error")] == [
         "Error: interrupted; no partial output was left"], err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["big.tif"]
@@ -251,15 +257,8 @@ def test_ctrl_c_in_a_batch_says_what_was_written_and_the_rerun_resumes(tmp_path,
         write_tif(ins / f"{name}.tif", smooth_field(rng, side, side, 3, 0, 255).round(), dtype="uint8")
     cmd = [sys.executable, "-m", "ldcsr_core.cli", "upscale", str(ins), "-o", str(outs), "-s", "4", "--mode", "fast",
            "--tile", "32", "--model", str(tiny_model_file)]
-    p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 120
-    while time.time() < deadline and not any("b_sr" in q.name for q in outs.iterdir()):
-        time.sleep(0.05)
-    time.sleep(0.5)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 130, err
+    code, err = _ctrl_c_once(cmd, lambda: any("b_sr" in q.name for q in outs.iterdir()))
+    assert code == 130, err
     assert f"written  {ins / 'a.tif'} -> {outs / 'a_sr.tif'}" in err
     assert "interrupted after 1 of 3 inputs; run the same command again to resume" in err
     assert err.strip().splitlines()[-1] == "Error: interrupted; no partial output was left"
