@@ -82,6 +82,8 @@ def pack(src, out, *, quality=90, crop=None, max_mb=None, reserve_mb=0.0, val_co
     import numpy as np
     from ldcsr_core.training.data import list_images, load_rgb
     src, out = Path(src), Path(out)
+    if out.suffix != ".npz":  # np.savez would add it: name the file it writes
+        out = Path(f"{out}.npz")
     out.parent.mkdir(parents=True, exist_ok=True)
     if max_mb is None:
         free = TRAVEL_LIMIT - travel_bytes() - (out.stat().st_size if out.exists() and _travels(out) else 0)
@@ -273,10 +275,10 @@ def main(argv=None):
     m.add_argument("--out", default=None)
     args = p.parse_args(argv)
     if args.cmd == "pack":
-        pack(args.src, args.out, quality=args.quality, crop=args.crop, max_mb=args.max_mb,
-             reserve_mb=args.reserve_mb, val_count=args.val_count)
-        print(f"travels: {travel_bytes([args.out]) / MIB:.1f} MiB of {TRAVEL_LIMIT / MIB:.0f} "
-              f"(checkout {travel_bytes() / MIB:.1f} MiB + carried {Path(args.out).stat().st_size / MIB:.1f} MiB)")
+        archive = Path(pack(args.src, args.out, quality=args.quality, crop=args.crop, max_mb=args.max_mb,
+                            reserve_mb=args.reserve_mb, val_count=args.val_count)["archive"])
+        print(f"travels: {travel_bytes([archive]) / MIB:.1f} MiB of {TRAVEL_LIMIT / MIB:.0f} "
+              f"(checkout {travel_bytes() / MIB:.1f} MiB + carried {archive.stat().st_size / MIB:.1f} MiB)")
     elif args.cmd == "size":
         print(f"{travel_bytes(args.carry) / MIB:.2f} MiB of {TRAVEL_LIMIT / MIB:.0f}")
     elif args.cmd == "run":

@@ -259,6 +259,8 @@ def test_the_packed_archive_holds_the_train_images_and_a_val_subset(image_dir, t
                    val_count=0, log=lambda *_: None)
     assert 1 <= small["train_images"] < 4  # the budget is kept
     assert (tmp_path / "b.npz").stat().st_size <= small["budget_mib"] * 2 ** 20
+    named = g.pack(src, tmp_path / "c", quality=95, max_mb=1.0, val_count=0, log=lambda *_: None)
+    assert named["archive"] == str(tmp_path / "c.npz") and (tmp_path / "c.npz").is_file()  # as np.savez names it
 
 
 def test_the_gpu_script_runs_resumes_and_never_imports_rasterio(image_dir, tmp_path):
