@@ -167,6 +167,11 @@ def test_is_out_of_memory():
     assert is_out_of_memory(RuntimeError("MPS backend out of memory"))
     assert is_out_of_memory(MemoryError())
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
+    # oneDNN under ulimit -v: a smaller window may fit, so the tile loop retries on it too
+    assert is_out_of_memory(RuntimeError("could not create a primitive"))
+    from ldcsr_core.errors import is_out_of_memory as torch_free  # one rule, also for the CLI's message
+
+    assert torch_free is is_out_of_memory
 
 
 # -- devices and dtypes ------------------------------------------------------------------------

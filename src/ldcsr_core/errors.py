@@ -5,7 +5,7 @@ bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps wo
 """
 
 __all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",
-           "RasterIOError", "OutputExistsError", "DeviceError", "one_line", "cause_line"]
+           "RasterIOError", "OutputExistsError", "DeviceError", "one_line", "cause_line", "is_out_of_memory"]
 
 
 class LdcsrError(Exception):
@@ -68,3 +68,18 @@ def cause_line(exc: BaseException) -> str:
         e = e.__cause__ or e.__context__
     useful = [m for m in lines if "See previous exception" not in m]
     return useful[-1] if useful else lines[0]
+
+
+# Allocation failures as the back ends word them: PyTorch's CPU allocator, CUDA/MPS, and oneDNN's
+# "could not create a primitive" (what a convolution gets when its workspace cannot be allocated,
+# e.g. under ulimit -v).
+_OOM_WORDS = ("out of memory", "can't allocate memory", "failed to allocate", "could not create a primitive")
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """True for an allocation failure of any device: ``MemoryError``, torch's (CUDA/MPS)
+    ``OutOfMemoryError``, or a ``RuntimeError`` that says so (torch-free; one rule for the tile
+    loop's smaller-window retries and for the CLI's message)."""
+    if isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError":
+        return True
+    return isinstance(err, RuntimeError) and any(w in str(err).lower() for w in _OOM_WORDS)

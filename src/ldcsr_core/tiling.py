@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from .errors import InputError
+from .errors import InputError, is_out_of_memory
 from .heap import bounded_retained_heap
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
@@ -252,17 +252,6 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     out = out[:, :, :wins[0].y.out_len, :wins[0].x.out_len].float().permute(0, 2, 3, 1) * 0.5 + 0.5
     host = _to_host(out)
     return host if deferred else host.result()
-
-
-def is_out_of_memory(err: BaseException) -> bool:
-    """True for an allocation failure of any device (CUDA/MPS ``OutOfMemoryError``, CPU allocator)."""
-    oom = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
-                            getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)) if t)
-    if isinstance(err, oom + (MemoryError,)):
-        return True
-    msg = str(err).lower()
-    return isinstance(err, RuntimeError) and ("out of memory" in msg or "can't allocate memory" in msg
-                                              or "failed to allocate" in msg)
 
 
 def _sub_tiles(tile: Tile, plan: TilePlan, parts: int) -> list[Tile]:

@@ -109,14 +109,14 @@ class LdcsrGroup(click.Group):
 
 def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
     """One-line :class:`LdcsrClickError` for ``e`` with its documented exit status."""
-    from ..errors import LdcsrError, one_line
+    from ..errors import LdcsrError, is_out_of_memory, one_line
 
     msg = one_line(e)
     if verbose:
         import traceback
 
         traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
-    if _out_of_memory(e):
+    if is_out_of_memory(e):  # after the engine's own smaller-window retries
         why = "" if isinstance(e, MemoryError) and msg == "MemoryError" else f" ({msg})"
         msg = (f"out of memory{why}: free memory or raise the process's limit (ulimit -v), or ask for "
                "less at once (a smaller --tile, a smaller --window or --batch-size)")
@@ -124,18 +124,6 @@ def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
             not in ("rasterio",):
         msg = f"{type(e).__name__}: {msg} (run 'ldcsr -v ...' for the traceback)"
     return LdcsrClickError(msg, exit_code_for(e))
-
-
-# Allocation failures as the CPU and GPU back ends word them (oneDNN's "could not create a
-# primitive" is what a conv gets when its workspace cannot be allocated, e.g. under ulimit -v).
-_OOM_WORDS = ("out of memory", "can't allocate memory", "failed to allocate", "could not create a primitive")
-
-
-def _out_of_memory(e: BaseException) -> bool:
-    """Whether ``e`` is an allocation failure (after the engine's own smaller-window retries)."""
-    if isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError":
-        return True
-    return isinstance(e, RuntimeError) and any(w in str(e).lower() for w in _OOM_WORDS)
 
 
 def _sigterm(signum, frame):  # turn SIGTERM into a clean unwind (temp files removed)
