@@ -71,9 +71,9 @@ class JobResult:
 
 def plain_message(exc: BaseException) -> str:
     """One line for a notification: the error's own message, its type only when that helps."""
-    from ldcsr_core.errors import LdcsrError, one_line
+    from ldcsr_core.errors import LdcsrError, is_out_of_memory, one_line
 
-    if isinstance(exc, MemoryError):
+    if is_out_of_memory(exc):  # MemoryError, torch's OutOfMemoryError, an allocator's RuntimeError
         return "out of memory; try a smaller region, a smaller scale or a smaller tile"
     if isinstance(exc, (ValueError, LdcsrError, OSError)):
         return one_line(exc)

@@ -108,3 +108,17 @@ def test_grid_compare_round_trip_and_blink(model):
     assert not c.visible and a.visible
     sbs.blink(a, c)
     assert c.visible
+
+
+def test_plain_message_says_out_of_memory_in_words():
+    """A torch allocation failure (CPU allocator, oneDNN, a card) reads as what it is, with what to do."""
+    import torch
+
+    from napari_ldcsr.run._job import plain_message
+
+    want = "out of memory; try a smaller region, a smaller scale or a smaller tile"
+    for exc in (MemoryError(), torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"),
+                RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"),
+                RuntimeError("could not create a primitive")):
+        assert plain_message(exc) == want
+    assert plain_message(RuntimeError("shape mismatch")) == "RuntimeError: shape mismatch"
