@@ -216,7 +216,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             fileFilter="JSON (*.json);;HTML (*.html)", optional=True, createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        from ldcsr_core.errors import Cancelled, LdcsrError, one_line
+        from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
 
         handler = _FeedbackLog(feedback)
         log = logging.getLogger("ldcsr_core")
@@ -227,6 +227,11 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             msg = "Cancelled: nothing was written."
         except (LdcsrError, OSError) as e:
             msg = f"LDCSR: {one_line(e)}"
+        except (MemoryError, RuntimeError) as e:
+            if not is_out_of_memory(e):
+                raise
+            msg = ("LDCSR: out of memory; nothing was written. Try a smaller scale, a smaller TILE or the "
+                   "fast mode, or close other programs.")
         finally:
             log.removeHandler(handler)
         feedback.reportError(msg, True)

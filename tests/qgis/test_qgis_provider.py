@@ -531,3 +531,20 @@ def test_a_report_that_cannot_be_written_is_a_warning_not_a_failed_run(qgis_proc
     assert res["OUTPUT"] == str(tmp_path / "o.tif") and (tmp_path / "o.tif").exists()
     assert res["QUALITY_REPORT"] is None and not (tmp_path / "q.json").exists()
     assert "No quality report: cannot write" in feedback.textLog() and "No space left" in feedback.textLog()
+
+
+def test_out_of_memory_is_one_line_and_nothing_written(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                       monkeypatch):
+    """An allocation failure the engine could not get round (torch's RuntimeError) is said in
+    words, as in the CLI and napari, not as a Python traceback in the Processing log."""
+    from ldcsr_core.geo import pipeline
+
+    def no_memory(*a, **k):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(pipeline, "upscale_raster", no_memory)
+    feedback = QgsProcessingFeedback()
+    out = tmp_path / "m.tif"
+    with pytest.raises(QgsProcessingException, match="LDCSR: out of memory; nothing was written"):
+        qgis_processing.run(ALG, _params(scene, out, tiny_model_file), feedback=feedback)
+    assert "Traceback" not in feedback.textLog() and not out.exists()
