@@ -239,6 +239,21 @@ def test_models_lists_given_checkpoint(tiny_model_file):
     assert "ldcsr-compact-rsscn7-v2.safetensors  [built-in]" in r.output
     assert "ldcsr-compact-rsscn7-v1.safetensors  [built-in]" in r.output
     assert "--model ldcsr-compact-rsscn7-v1" in r.output
+    # training notes: one readable line each (the JSON, with the training machine's paths, on --notes)
+    assert ("notes:   last training run: fast 1583 steps (50 min), prior 375 steps (8 min), diffusion 1433 "
+            "steps (14 min); gain over bicubic on that run's validation subset: fast ×2 +1.64 dB, ×4 +0.72 dB") in r.output
+    notes = [ln for ln in r.output.splitlines() if ln.startswith("  notes:")]
+    assert len(notes) >= 4 and not [ln for ln in notes if "/work/" in ln or '"history"' in ln]
+    full = run("models", "--notes")
+    assert full.exit_code == 0 and full.output.count('"history"') == 4
+
+
+def test_notes_summary_keeps_other_notes_short():
+    from ldcsr_core.cli.describe_cmds import notes_summary
+
+    assert notes_summary("random weights") == "random weights"
+    assert notes_summary("x" * 500, width=20) == "x" * 19 + "…"
+    assert notes_summary('{"history": "not a dict"}') == '{"history": "not a dict"}'
 
 
 def test_models_refuses_what_upscale_refuses(tmp_path, golden_dir):

@@ -102,9 +102,12 @@ def _itemsize(dtype: str) -> int:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def models(paths):
+@click.option("--notes", "full_notes", is_flag=True,
+              help="Print each model's training notes in full (JSON) instead of a summary.")
+def models(paths, full_notes):
     """List the built-in models, the adapted models of the user's model folder and the
-    checkpoints PATHS...: name, config, size, SHA-256 (and what an adapted model was adapted on)."""
+    checkpoints PATHS...: name, config, size, SHA-256, a summary of how it was trained (and what
+    an adapted model was adapted on)."""
     from ..adaptation import user_models_dir
     from ..checkpoints import default_model_path
 
@@ -116,11 +119,11 @@ def models(paths):
     if not files and not paths and not user:
         click.echo("no built-in model is installed; pass checkpoint paths to describe them")
     for p in files:
-        _describe_model(p, builtin=True, default=p.name == default.name)
+        _describe_model(p, builtin=True, default=p.name == default.name, full_notes=full_notes)
     for p in user:
-        _describe_model(p, builtin=False)
+        _describe_model(p, builtin=False, full_notes=full_notes)
     for p in paths:
-        _describe_model(p, builtin=False)
+        _describe_model(p, builtin=False, full_notes=full_notes)
 
 
 def _ldcsr_metadata(path: Path):
@@ -150,7 +153,7 @@ def _ldcsr_metadata(path: Path):
     return meta, n
 
 
-def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None:
+def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_notes: bool = False) -> None:
     """Read what is known of the checkpoint first (refusing a non-checkpoint with a one-line
     :class:`CheckpointError`, before hashing it: ``/dev/zero`` never ends), then print it."""
     import json
@@ -166,7 +169,7 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None
         lines.append(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())
         lines.append(f"  params:  {n / 1e6:.2f} M")
         if meta.get("notes"):
-            lines.append(f"  notes:   {meta['notes']}")
+            lines.append(f"  notes:   {meta['notes'] if full_notes else notes_summary(meta['notes'])}")
         if meta.get("config"):
             lines.append(f"  config:  {_config_summary(json.loads(meta['config']))}")
         if meta.get("adapted_from"):
@@ -191,6 +194,29 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False) -> None
     click.echo(f"  sha256:  {sha256_file(path)}")
     for line in lines:
         click.echo(line)
+
+
+def notes_summary(notes: str, width: int = 160) -> str:
+    """One line of a model's training notes: the phases of its last training run (steps, minutes)
+    and that run's last validation (gain over bicubic per mode and scale, on the validation subset
+    it used); other notes are shortened to ``width`` characters (``ldcsr models --notes``: all)."""
+    import json
+
+    short = notes if len(notes) <= width else notes[:width - 1] + "…"
+    try:
+        history = json.loads(notes)["history"]
+        phases = ", ".join(f"{k} {v['steps']} steps ({v['minutes']:.0f} min)" for k, v in history["phases"].items())
+        last = (history.get("val") or [{}])[-1]
+        gains = []
+        for mode in ("fast", "diffusion"):
+            per_scale = last.get(mode) or (last.get("gain_db") if mode == "fast" else None) or {}
+            if per_scale:
+                gains.append(f"{mode} " + ", ".join(
+                    f"×{float(s):g} {(g['gain_db'] if isinstance(g, dict) else g):+.2f} dB" for s, g in per_scale.items()))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return short
+    val = f"; gain over bicubic on that run's validation subset: {'; '.join(gains)}" if gains else ""
+    return f"last training run: {phases}{val} (ldcsr models --notes: all)"
 
 
 def _config_summary(cfg: dict) -> str:
