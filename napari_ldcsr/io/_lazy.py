@@ -141,6 +141,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     easting)``). ``reads`` (a list) collects every window read, all levels together.
     """
     import dask.array as da
+    from ldcsr_core.geo.georef import georeferencing
     from ldcsr_core.geo.raster_io import band_values, open_raster
     from rasterio.errors import NotGeoreferencedWarning
 
@@ -153,8 +154,9 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             crs, transform, nodata = src.crs, src.transform, src.nodata
             colorinterp = [ci.name for ci in src.colorinterp]
             descriptions, tags, values = list(src.descriptions), src.tags(), band_values(src)
+            gcps = src.gcps if georeferencing(src) == "gcps" else None
     metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
-                                                          descriptions, tags, values)
+                                                          descriptions, tags, values, gcps)
     metadata["lazy"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
     factors = [1]

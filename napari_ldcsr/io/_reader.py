@@ -51,7 +51,8 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
       layer's world extent is the raster's bounds;
     * ``metadata`` keeps ``crs`` (WKT), ``crs_name``, ``transform`` (6 GDAL/rasterio
       coefficients), ``nodata``, ``band_names``, ``colorinterp``, ``units``, ``pixel_size``,
-      ``tags`` and ``path`` (and the bands' ``scales``, ``offsets``, ``band_units`` if set).
+      ``tags`` and ``path`` (and the bands' ``scales``, ``offsets``, ``band_units`` if set, and
+      the ``gcps`` of a raster placed by ground control points only).
     """
     from ldcsr_core.geo.raster_io import read_raster
 
@@ -61,7 +62,7 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     colorinterp = list(geo.colorinterp)
     metadata, band_names, georeferenced = raster_metadata(
         path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags,
-        (geo.scales, geo.offsets, geo.units))
+        (geo.scales, geo.offsets, geo.units), geo.gcps)
     transform = geo.transform
     name = os.path.splitext(os.path.basename(str(path)))[0]
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}

@@ -194,6 +194,18 @@ def write_geotiff_bands(path: str, layer_data: list) -> list[str]:
     return [path]
 
 
+def _gcps(md: dict):
+    """``(GroundControlPoints, CRS)`` from a layer's ``metadata["gcps"]`` (a raster placed by GCPs
+    only; a result's are on its own pixel grid), or None."""
+    if not md.get("gcps"):
+        return None
+    from ldcsr_core.geo.georef import gcps_crs
+    from rasterio.control import GroundControlPoint
+
+    return ([GroundControlPoint(row=r, col=c, x=x, y=y, z=z) for r, c, x, y, z in md["gcps"]],
+            gcps_crs(md.get("gcps_crs")))
+
+
 def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp, values) -> None:
     """Write ``bands(y0, y1)`` (``(count, rows, W)`` for output rows ``y0:y1``) of an ``hw`` image
     placed as the layer ``meta`` is, a block of rows at a time, atomically; ``values`` holds each
@@ -209,7 +221,8 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     md = dict(meta.get("metadata") or {})
     crs = md.get("crs")
     matrix = layer_world_matrix(meta)
-    placed = crs is not None or not np.allclose(matrix, np.eye(3))
+    gcps = _gcps(md) if crs is None and md.get("transform") is None else None
+    placed = gcps is None and (crs is not None or not np.allclose(matrix, np.eye(3)))
     transform = Affine(*transform_from_world_matrix(matrix)) if placed else Affine.identity()
     tags = {k: str(v) for k, v in (md.get("tags") or {}).items()}
     if "ldcsr" in md:
@@ -228,6 +241,9 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
         profile = output_profile(head, (H, W))
         if "transform" in profile:
             profile["transform"] = transform
+        if gcps is not None:  # already on this layer's pixel grid (not the one-row head's)
+            profile.pop("transform", None)
+            profile["gcps"], profile["crs"] = gcps
         step = profile["blockysize"] * max(1, BLOCK_BYTES // (profile["blockysize"] * W * count
                                                              * np.dtype(profile["dtype"]).itemsize))
         with quiet_georef(), GeoTiffWriter(path, profile, src=head, tags=tags, overwrite=True) as gw:

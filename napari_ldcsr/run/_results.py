@@ -52,6 +52,9 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
                                                spec.region.offset)
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
+    if md.get("gcps"):  # onto the result's pixel grid, as the engine's raster path moves them
+        (h, w), (H, W), (oy, ox) = spec.region.shape, spec.out_shape, spec.region.offset
+        md["gcps"] = [[(r - oy) * H / h, (c - ox) * W / w, x, y, z] for r, c, x, y, z in md["gcps"]]
     md["ldcsr"] = dict(run_info or {}, kind=kind)
     kwargs = {
         "name": result_name(src.name, spec, kind),

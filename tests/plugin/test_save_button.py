@@ -165,3 +165,35 @@ def test_band_scales_offsets_and_units_are_kept(ldcsr, qtbot, tmp_path):
         assert (one.scales, one.offsets, one.units) == ((1e-4,), (-0.2,), ("W",))
         assert four.scales == (1e-4, 1e-4, 2e-4, 1e-4) and four.offsets == (-0.1, -0.1, 0.0, -0.2)
         assert four.units == ("refl", "refl", "refl", "W")
+
+
+def test_a_raster_placed_by_gcps_keeps_them_through_run_and_save(ldcsr, qtbot, tmp_path):
+    """A scene georeferenced by ground control points only (a raw satellite scene, say) opens in
+    pixels; its ×2 result saves with the GCPs moved onto the finer grid, as `ldcsr upscale` does."""
+    from ldcsr_core.geo import georef
+    from rasterio.control import GroundControlPoint
+    from rasterio.crs import CRS
+
+    viewer, widget = ldcsr
+    src = tmp_path / "raw.tif"
+    gcps = [GroundControlPoint(row=r, col=c, x=500000 + 10 * c, y=4000000 - 10 * r, z=0.0)
+            for r, c in ((0, 0), (0, 52), (40, 0), (40, 52), (20.5, 26.25))]
+    with rasterio.open(src, "w", driver="GTiff", height=40, width=52, count=1, dtype="uint16",
+                       gcps=gcps, crs=CRS.from_epsg(32633)) as ds:
+        ds.write((100 + 3000 * np.random.default_rng(1).random((1, 40, 52))).astype(np.uint16))
+    with rasterio.open(src) as s:
+        assert georef.georeferencing(s) == "gcps"
+    layer = viewer.open(str(src), plugin="napari-ldcsr")[0]
+    assert len(layer.metadata["gcps"]) == 5
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run(layer=layer)
+    for name, pick in (("same.tif", layer), ("sr.tif", widget.last_result)):
+        viewer.layers.selection.active = pick
+        assert widget.saves.save(str(tmp_path / name))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    with rasterio.open(tmp_path / "same.tif") as same, rasterio.open(tmp_path / "sr.tif") as sr:
+        for ds, k in ((same, 1), (sr, 2)):
+            got, gcrs = ds.gcps
+            assert gcrs == CRS.from_epsg(32633) and ds.transform.is_identity
+            assert [(g.row, g.col, g.x, g.y) for g in got] == [(k * g.row, k * g.col, g.x, g.y) for g in gcps]
