@@ -66,8 +66,11 @@ def hf_energy(img: np.ndarray, lr_hw) -> float:
     a = a - a.mean(axis=(0, 1), keepdims=True)
     win = np.hanning(H)[:, None, None] * np.hanning(W)[None, :, None]
     p = np.abs(np.fft.fft2(a * win, axes=(0, 1))) ** 2
-    fy, fx = np.abs(np.fft.fftfreq(H))[:, None], np.abs(np.fft.fftfreq(W))[None, :]
-    mask = (fy > 0.5 * lr_hw[0] / H) | (fx > 0.5 * lr_hw[1] / W)
+    # |f| = |k|/n for the DFT index k (|k| <= n/2), so |f_y| > h/(2H) is 2|k_y| > h: compared in
+    # integers, the bin exactly at the LR Nyquist frequency (h even) is never counted; in floats
+    # (fftfreq's k·(1/n) against 0.5·h/H) rounding put it on either side (e.g. H 117, h 58: counted).
+    ky, kx = np.minimum(np.arange(H), H - np.arange(H)), np.minimum(np.arange(W), W - np.arange(W))
+    mask = (2 * ky[:, None] > lr_hw[0]) | (2 * kx[None, :] > lr_hw[1])
     return float(p.sum(axis=2)[mask].sum())
 
 
