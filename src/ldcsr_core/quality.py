@@ -132,10 +132,22 @@ class SelfCheck:
         return (f"{len(self.windows)} sampled windows of {bw}×{bh} px of {w}×{h}, "
                 "pooled over all their pixels")
 
+    def gain_text(self) -> str:
+        """``+1.23 dB``; where the gain is undefined (a flat scene that a restoration gives back
+        exactly has an infinite PSNR), why, instead of ``+nan dB`` or ``-inf dB``."""
+        if math.isfinite(self.gain_db):
+            return f"{self.gain_db:+.2f} dB"
+        exact = [k for k, db in (("LDCSR", self.psnr_model), ("bicubic", self.psnr_bicubic)) if db == math.inf]
+        if len(exact) == 2:
+            return "no gain to measure: the pixels are flat, both restore them exactly"
+        if exact:
+            return f"no gain to measure: the pixels are flat, {exact[0]} restores them exactly"
+        return "no gain to measure: the figures are undefined"
+
     def line(self) -> str:
         """One readable line: the gain over bicubic and where it was measured."""
         return (f"×{self.scale:g}: LDCSR {self.psnr_model:.2f} dB vs bicubic {self.psnr_bicubic:.2f} dB "
-                f"({self.gain_db:+.2f} dB), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, "
+                f"({self.gain_text()}), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, "
                 f"LR-consistency {self.lr_psnr_model:.1f} dB · {self.where()} · crop {self.crop} px · "
                 f"{self.mode}")
 
@@ -390,7 +402,7 @@ def _html(results: Sequence[SelfCheck], scene) -> str:
             "<th>SSIM bicubic</th><th>LR-consistency</th><th>crop</th><th>where</th></tr>")
     rows = "".join(
         f"<tr><td>×{r.scale:g}</td><td>{r.psnr_model:.2f} dB</td><td>{r.psnr_bicubic:.2f} dB</td>"
-        f"<td><b>{r.gain_db:+.2f} dB</b></td><td>{r.ssim_model:.4f}</td><td>{r.ssim_bicubic:.4f}</td>"
+        f"<td><b>{escape(r.gain_text())}</b></td><td>{r.ssim_model:.4f}</td><td>{r.ssim_bicubic:.4f}</td>"
         f"<td>{r.lr_psnr_model:.1f} dB</td><td>{r.crop} px</td><td>{escape(r.where())}</td></tr>"
         for r in results)
     r0 = results[0]

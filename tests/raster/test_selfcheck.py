@@ -214,6 +214,9 @@ def test_json_of_a_flat_scene_is_standard_json(tiny_model_file, tmp_path):
 
     data = json.loads(out.read_text(), parse_constant=refuse)  # no Infinity / NaN
     assert data[0]["psnr_bicubic"] is None  # bicubic of a flat scene is exact: inf dB, written as null
+    # and the line says why there is no gain instead of "(-inf dB)" / "(+nan dB)"
+    assert "no gain to measure: the pixels are flat" in r.output and "nan dB" not in r.output
+    assert "-inf dB" not in r.output, r.output
 
 
 def test_reports_never_overwrite_an_input(tiny_model_file, tmp_path):
