@@ -104,15 +104,7 @@ def status_text(result, where: str) -> str:
     at = f"at ×{result.scale:g} on {where} ({result.mode})"
     if math.isfinite(result.gain_db):
         return f"LDCSR {result.gain_db:+.1f} dB over bicubic {at}"
-    exact = [name for name, db in (("LDCSR", result.psnr_model), ("bicubic", result.psnr_bicubic)) if db == math.inf]
-    if len(exact) == 2:
-        return f"No gain to measure {at}: the pixels are flat, LDCSR and bicubic both restore them exactly"
-    if exact:
-        other = "bicubic" if exact == ["LDCSR"] else "LDCSR"
-        db = result.psnr_bicubic if exact == ["LDCSR"] else result.psnr_model
-        return (f"No gain to measure {at}: the pixels are flat, {exact[0]} restores them exactly "
-                f"({other}: {db:.1f} dB PSNR)")
-    return f"No gain to measure {at}: the figures are undefined"
+    return f"No gain to measure {at}: {result.no_gain_reason()}"
 
 
 def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float | None = None) -> dict:

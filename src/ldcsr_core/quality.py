@@ -137,12 +137,18 @@ class SelfCheck:
         exactly has an infinite PSNR), why, instead of ``+nan dB`` or ``-inf dB``."""
         if math.isfinite(self.gain_db):
             return f"{self.gain_db:+.2f} dB"
+        return f"no gain to measure: {self.no_gain_reason()}"
+
+    def no_gain_reason(self) -> str:
+        """Why the gain is undefined (for a non-finite ``gain_db``): which restoration gives the
+        flat pixels back exactly, and the other's PSNR."""
         exact = [k for k, db in (("LDCSR", self.psnr_model), ("bicubic", self.psnr_bicubic)) if db == math.inf]
         if len(exact) == 2:
-            return "no gain to measure: the pixels are flat, both restore them exactly"
+            return "the pixels are flat, LDCSR and bicubic both restore them exactly"
         if exact:
-            return f"no gain to measure: the pixels are flat, {exact[0]} restores them exactly"
-        return "no gain to measure: the figures are undefined"
+            other, db = ("bicubic", self.psnr_bicubic) if exact == ["LDCSR"] else ("LDCSR", self.psnr_model)
+            return f"the pixels are flat, {exact[0]} restores them exactly ({other}: {db:.1f} dB PSNR)"
+        return "the figures are undefined"
 
     def line(self) -> str:
         """One readable line: the gain over bicubic and where it was measured."""
