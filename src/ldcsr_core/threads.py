@@ -10,7 +10,10 @@ thousands of small parallel regions of a window, so one descheduled worker stall
 time waiting for a CPU (``/proc/self/task/*/schedstat``) drops a thread, idle cores of our CPU set
 (``/proc/stat``) add one back; with no recent measurement the run starts from the number of
 runnable tasks (``/proc/loadavg``).  The calling thread's own torch setting is restored after each
-tile.  Fast mode gives bit-identical results for any thread count; in diffusion mode a few sums
+tile.  torch also keeps one process-wide count, which a thread takes as its own the first time it
+uses torch; a tile's count is written there too while the tile runs, so a thread whose first torch
+use is an engine tile started meanwhile is given the count from before the other tiles changed it
+(a thread that first used torch elsewhere during another thread's tile keeps what torch gave it).  Fast mode gives bit-identical results for any thread count; in diffusion mode a few sums
 differ in their last bit (rarely 1 of 255 in 8-bit output), so use a fixed ``LDCSR_THREADS`` for
 bit-identical reruns on a loaded machine.
 
@@ -54,7 +57,7 @@ ENV = "LDCSR_THREADS"
 SPINCOUNT = "10000"  # libgomp's default is 300000 (README, "Busy machine": measured with busy_core.py)
 _override: int | None = None
 _prepared: bool | None = None  # None: prepare() not run; False: torch was loaded first
-_local = threading.local()  # .fixed: a count fixed for the calling thread (fixed_threads)
+_local = threading.local()  # .fixed: a count fixed for the calling thread (fixed_threads); .seen: it ran a tile
 
 
 def prepare() -> bool:
@@ -281,11 +284,11 @@ def tile_threads():
     thread's torch setting is restored afterwards. Yields the count used."""
     import torch
 
-    before = torch.get_num_threads()
+    before = _own_count(torch)
     kind, most = policy()
     n = most if kind == "fixed" else GOVERNOR.choose(most)
     if n != before:
-        torch.set_num_threads(n)
+        _change_count(torch, n, before)
     measure = kind == "auto"
     if measure:
         t0, w0, i0 = time.perf_counter(), _runqueue_wait(), _idle_cpu_seconds()
@@ -298,7 +301,45 @@ def tile_threads():
                              None if i0 is None or i1 is None else i1 - i0)
     finally:
         if n != before:
-            torch.set_num_threads(before)
+            _change_count(torch, before, None)
+
+
+# torch.set_num_threads(n) sets the calling thread's count and torch's process-wide one, from which a
+# thread takes its own at its first torch use: while a tile runs on a count of its own, a thread new
+# to torch would take that count for good (and, in auto mode, cap every later tile of its own by it).
+_count_lock = threading.Lock()
+_changed = 0  # tiles running now on a count of their own
+_resting: int | None = None  # the process-wide count before those tiles changed it
+_written: int | None = None  # the process-wide count as the last of our changes left it
+
+
+def _own_count(torch) -> int:
+    """The calling thread's torch count; at a thread's first tile, the process's resting count if
+    torch has just given it the count of another thread's running tile."""
+    global _written
+    with _count_lock:  # a thread new to torch takes its count here, not while it is being changed
+        n = torch.get_num_threads()
+        if not getattr(_local, "seen", False):
+            _local.seen = True
+            if _changed and n == _written and _resting is not None and n != _resting:
+                torch.set_num_threads(_resting)  # also rests the process-wide count again
+                n, _written = _resting, _resting
+        return n
+
+
+def _change_count(torch, n: int, before: int | None) -> None:
+    """Run the calling thread on ``n`` torch threads: a tile's count (``before``: the thread's own), or
+    back to its own (``before`` None)."""
+    global _changed, _resting, _written
+    with _count_lock:
+        if before is not None:
+            if not _changed:
+                _resting = before
+            _changed += 1
+        else:
+            _changed -= 1
+        torch.set_num_threads(n)
+        _written = n
 
 
 # ------------------------------------------------------------------------------ OpenMP pools

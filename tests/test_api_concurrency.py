@@ -1,0 +1,105 @@
+"""Concurrency, callbacks, cancellation and repeated use of the Python API (power users' scripts)."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+import ldcsr_core
+from ldcsr_core import Cancelled, threads
+from ldcsr_core.config import tiny_test_config
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(config=tiny_test_config(), seed=0)
+
+
+def _image(n=64, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, n, 3), dtype=np.uint8)
+
+
+def _in_threads(fns):
+    out, errors = [None] * len(fns), []
+
+    def run(i, fn):
+        try:
+            out[i] = fn()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    ths = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+def test_threads_sharing_a_model_get_the_sequential_results(tiny):
+    other = ldcsr_core.build_model(config=tiny_test_config(), seed=1)
+    jobs = [(_image(64, k), model, mode, k) for k, (model, mode) in
+            enumerate([(tiny, "fast"), (tiny, "diffusion"), (other, "fast"), (tiny, "diffusion")])]
+
+    def call(im, model, mode, seed):
+        return ldcsr_core.upscale(im, 2, model=model, mode=mode, seed=seed, tile=32 if mode == "fast" else None)
+    with threads.fixed_threads(1):
+        sequential = [call(*job) for job in jobs]
+
+    def in_thread(job):
+        with threads.fixed_threads(1):  # bit-identical diffusion sums whatever the machine's load
+            return call(*job)
+    parallel = _in_threads([lambda job=job: in_thread(job) for job in jobs])
+    for a, b in zip(sequential, parallel):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_thread_new_to_torch_does_not_keep_another_threads_tile_count(tiny):
+    """A tile's count is also torch's process-wide one while it runs, which a thread new to torch
+    takes as its own: it used to keep it after its own call (and cap its later tiles by it)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    inside, release = threading.Event(), threading.Event()
+
+    def other_tile():  # a tile running on a count of its own (1) while the fresh thread starts
+        with threads.fixed_threads(1), threads.tile_threads():
+            inside.set()
+            release.wait(20)
+    try:
+        t = threading.Thread(target=other_tile)
+        t.start()
+        assert inside.wait(20)
+        try:
+            def fresh():
+                ldcsr_core.upscale(_image(40), 2, model=tiny, mode="fast")
+                return torch.get_num_threads(), threads.policy()[1]
+            (after, most), = _in_threads([fresh])
+        finally:
+            release.set()
+            t.join()
+        assert after == 2
+        assert most == min(2, threads.available_cores())
+        (later,), = _in_threads([lambda: (torch.get_num_threads(),)])
+        assert later == 2  # and the process-wide count is back
+    finally:
+        torch.set_num_threads(saved)
+
+
+@pytest.mark.parametrize("error", [Cancelled, RuntimeError, KeyboardInterrupt])
+@pytest.mark.parametrize("at", ["first", "last"])
+def test_a_callback_that_raises_stops_cleanly_and_the_model_is_reusable(tiny, error, at):
+    im = _image(96)
+    ref = ldcsr_core.upscale(im, 2, model=tiny, mode="diffusion", seed=3)
+    before = torch.get_num_threads()
+    seen = []
+
+    def callback(info):
+        seen.append(info.done)
+        if info.done == (0 if at == "first" else info.total):
+            raise error("stop")
+    with pytest.raises(error):
+        ldcsr_core.upscale(im, 2, model=tiny, mode="diffusion", seed=3, callback=callback)
+    assert torch.get_num_threads() == before and not tiny.training
+    np.testing.assert_array_equal(ldcsr_core.upscale(im, 2, model=tiny, mode="diffusion", seed=3), ref)
