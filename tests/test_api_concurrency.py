@@ -103,3 +103,17 @@ def test_a_callback_that_raises_stops_cleanly_and_the_model_is_reusable(tiny, er
         ldcsr_core.upscale(im, 2, model=tiny, mode="diffusion", seed=3, callback=callback)
     assert torch.get_num_threads() == before and not tiny.training
     np.testing.assert_array_equal(ldcsr_core.upscale(im, 2, model=tiny, mode="diffusion", seed=3), ref)
+
+
+def test_build_model_from_several_threads_gives_each_seeds_weights():
+    """The weights come from torch's global generator: threads used to draw from each other's seeds."""
+    cfg = tiny_test_config()
+    want = {s: ldcsr_core.build_model(config=cfg, seed=s).state_dict() for s in range(4)}
+    torch.manual_seed(7)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(7)
+    for _ in range(2):
+        got = _in_threads([lambda s=s: ldcsr_core.build_model(config=cfg, seed=s).state_dict() for s in range(4)])
+        for s in range(4):
+            assert all(torch.equal(want[s][k], got[s][k]) for k in want[s]), f"seed {s}"
+    assert torch.equal(torch.rand(3), expected_draw)  # the caller's generator is left as it was

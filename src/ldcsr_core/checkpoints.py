@@ -12,6 +12,7 @@ import logging
 import os
 import pickle
 import re
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Mapping
@@ -290,15 +291,21 @@ def default_model_path() -> Path:
     return Path(str(resources.files("ldcsr_core") / "weights" / DEFAULT_WEIGHTS))
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str = "cpu") -> LDCSR:
-    """A model with freshly initialised (random) weights, e.g. for tests or training."""
+    """A model with freshly initialised (random) weights, e.g. for tests or training.  The weights
+    depend on ``seed`` only, also when several threads build models at once (they are drawn from
+    torch's global generator, seeded and restored under a lock)."""
     from .config import tiny_test_config
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        model = LDCSR(config or tiny_test_config())
-    finally:
-        torch.random.set_rng_state(gen_state)
+    with _BUILD_LOCK:  # else another thread's seed (or draws) would reach this model's weights
+        gen_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        try:
+            model = LDCSR(config or tiny_test_config())
+        finally:
+            torch.random.set_rng_state(gen_state)
     dev = resolve_device(device)
     return device_layout(model.eval().to(dev), dev)
 
