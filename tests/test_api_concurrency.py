@@ -117,3 +117,12 @@ def test_build_model_from_several_threads_gives_each_seeds_weights():
         for s in range(4):
             assert all(torch.equal(want[s][k], got[s][k]) for k in want[s]), f"seed {s}"
     assert torch.equal(torch.rand(3), expected_draw)  # the caller's generator is left as it was
+
+
+def test_adapt_leaves_the_callers_torch_generator_as_it_was(tiny):
+    """adapt used to reseed torch's global generator with its own seed (and leave it so)."""
+    torch.manual_seed(123)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(123)
+    ldcsr_core.adapt(_image(96, 5), 2, base=tiny, steps=1, seed=0)
+    assert torch.equal(torch.rand(3), expected_draw)

@@ -78,7 +78,18 @@ def _learning_rate(recipe, step: int, frac: float) -> float:
 
 def fine_tune(model, sampler: PairSampler, recipe, *, budget: float, steps: int | None,
               seed: int, callback, stage: str = "train") -> int:
-    """Fine-tune ``model`` (float32, in place) for ``steps`` steps or ``budget`` seconds."""
+    """Fine-tune ``model`` (float32, in place) for ``steps`` steps or ``budget`` seconds.  torch's
+    global generators are seeded with ``seed`` meanwhile and given back to the caller as they were."""
+    import torch
+
+    cards = list(range(torch.cuda.device_count())) if model.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cards):
+        return _fine_tune(model, sampler, recipe, budget=budget, steps=steps, seed=seed, callback=callback,
+                          stage=stage)
+
+
+def _fine_tune(model, sampler: PairSampler, recipe, *, budget: float, steps: int | None,
+               seed: int, callback, stage: str) -> int:
     import torch
     import torch.nn.functional as F
 
