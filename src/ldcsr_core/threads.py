@@ -13,7 +13,8 @@ runnable tasks (``/proc/loadavg``).  The calling thread's own torch setting is r
 tile.  torch also keeps one process-wide count, which a thread takes as its own the first time it
 uses torch; a tile's count is written there too while the tile runs, so a thread whose first torch
 use is an engine tile started meanwhile is given the count from before the other tiles changed it
-(a thread that first used torch elsewhere during another thread's tile keeps what torch gave it).  Fast mode gives bit-identical results for any thread count; in diffusion mode a few sums
+(a thread that first used torch elsewhere during another thread's tile keeps what torch gave it).
+Fast mode gives bit-identical results for any thread count; in diffusion mode a few sums
 differ in their last bit (rarely 1 of 255 in 8-bit output), so use a fixed ``LDCSR_THREADS`` for
 bit-identical reruns on a loaded machine.
 
