@@ -172,3 +172,58 @@ def test_ctrl_c_on_local_workers_is_one_line(tmp_path, tiny_model_file):
     assert [ln for ln in err.splitlines() if ln.startswith("Error")] == [
         "Error: interrupted; no partial output was left"], err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["big.tif"]
+
+
+def _ldcsr_plugins(client):
+    return client.run_on_scheduler(lambda dask_scheduler: sorted(n for n in dask_scheduler.worker_plugins
+                                                                 if n.startswith("ldcsr-")))
+
+
+def test_workers_with_other_weights_or_software_refuse_and_leave_no_plugin(client, tiny_model_file):
+    """A worker whose file at the model's path holds other weights (another checkpoint under that name
+    on its machine) used to compute its tiles with them, silently, under the client's provenance."""
+    from ldcsr_core.errors import LdcsrError
+    from ldcsr_core.files import sha256_file
+
+    other = ModelSource(path=str(tiny_model_file), weights_sha256="0" * 64, threads=1)
+    with pytest.raises(LdcsrError, match=r"the Dask worker tcp://\S+ could not load the model: its model "
+                                         r".*tiny\.safetensors has other weights than the client's"):
+        DaskRunner(client, other)
+    # The failed plugin is not left on the scheduler (every later worker would load it).
+    assert _ldcsr_plugins(client) == []
+    with pytest.raises(LdcsrError, match=r"runs ldcsr_core \S+, the client 0\.0\.0-other"):
+        DaskRunner(client, ModelSource(path=str(tiny_model_file), threads=1, software="0.0.0-other"))
+    assert _ldcsr_plugins(client) == []
+    runner = DaskRunner(client, ModelSource(path=str(tiny_model_file), threads=1))  # the same file: fine
+    try:
+        assert runner.source.weights_sha256 == sha256_file(tiny_model_file)  # filled in by the client
+        assert set(runner.model_loads().values()) == {1}
+    finally:
+        runner.close()
+    assert _ldcsr_plugins(client) == []
+
+
+def test_a_worker_that_cannot_load_the_model_is_named(client, tmp_path):
+    """A worker that joins later loads the model in its first task; its error says it is a worker's
+    (the path exists on the client) and keeps its class (exit status)."""
+    from ldcsr_core.errors import CheckpointError
+    from ldcsr_core.geo.distributed import _worker_model
+
+    missing = ModelSource(path=str(tmp_path / "only-on-the-client.safetensors"), threads=1)
+    fut = client.submit(_worker_model, "ldcsr-test-missing", missing, pure=False)
+    with pytest.raises(CheckpointError, match=r"the Dask worker tcp://\S+ could not load the model: "
+                                              r"checkpoint not found: .*only-on-the-client"):
+        fut.result(timeout=60)
+
+
+def test_the_cli_gives_the_workers_the_weights_to_check(monkeypatch, tiny_model_file, tiny_model):
+    import contextlib
+
+    import ldcsr_core.geo.distributed as dist
+    from ldcsr_core.cli.upscale_cmd import _runner
+
+    seen = []
+    monkeypatch.setattr(dist, "dask_runner", lambda address, source: seen.append(source) or contextlib.nullcontext())
+    monkeypatch.setattr(tiny_model, "weights_sha256", "ab" * 32)
+    _runner("local:1", str(tiny_model_file), "cpu", tiny_model)
+    assert seen[0].weights_sha256 == "ab" * 32 and seen[0].path == str(tiny_model_file.resolve())

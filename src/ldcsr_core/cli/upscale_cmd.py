@@ -307,7 +307,8 @@ def _runner(dask_address, model_path, device, model=None):
     if model_path and Path(model_path).is_file():  # a file: the workers may run in another folder
         model_path = Path(model_path).resolve()
     src = ModelSource(path=str(model_path) if model_path else None, device=device,
-                      dtype=model_dtype(model) if model is not None else None)
+                      dtype=model_dtype(model) if model is not None else None,
+                      weights_sha256=getattr(model, "weights_sha256", None) or None)
     return dask_runner(dask_address, src)
 
 

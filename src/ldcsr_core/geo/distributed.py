@@ -49,6 +49,10 @@ class ModelSource:
     key: str | None = None
     threads: int | None = None
     dtype: str | None = None  # the client's model's float type (same pixels on every worker)
+    #: The SHA-256 of the client's weights file: a worker whose file at ``path`` differs (another
+    #: checkpoint under the same name on its machine) refuses to run instead of mixing its tiles in.
+    weights_sha256: str | None = None
+    software: str | None = None  # the client's ldcsr_core version: a worker with another refuses
 
     def cache_key(self) -> str:
         if self.key:
@@ -61,11 +65,25 @@ class ModelSource:
 
     def load(self):
         self.apply_threads()
+        self.check_software()
         if self.builder is not None:
             return self.builder()
         from .. import load_model
 
-        return load_model(self.path, device=self.device, dtype=self.dtype or "auto")
+        model = load_model(self.path, device=self.device, dtype=self.dtype or "auto")
+        got = str(getattr(model, "weights_sha256", "") or "")
+        if self.weights_sha256 and got and got != self.weights_sha256:
+            raise LdcsrError(f"its model {self.path or '(the shipped default)'} has other weights than the "
+                             f"client's (sha256 {got[:12]}… here, {self.weights_sha256[:12]}… there): give "
+                             "every worker the same model file")
+        return model
+
+    def check_software(self) -> None:
+        from .. import __version__
+
+        if self.software and self.software != __version__:
+            raise LdcsrError(f"it runs ldcsr_core {__version__}, the client {self.software}: install the "
+                             "same version on the workers (other code can give other pixels)")
 
     def apply_threads(self) -> None:
         if self.threads:
@@ -91,11 +109,24 @@ class ModelPlugin(_WorkerPlugin):
         self.loads = 0
 
     def setup(self, worker=None):
-        self.model = self.source.load()
+        try:
+            self.model = self.source.load()
+        except Exception as e:  # noqa: BLE001 - say where: the path or the weights may be fine on the client
+            raise _on_worker(e, worker) from None
         self.loads += 1
 
     def teardown(self, worker=None):
         self.model = None
+
+
+def _on_worker(e: BaseException, worker) -> Exception:
+    """``e`` (a model load failure) as the same error class, its message naming the worker."""
+    where = getattr(worker, "address", None) or "?"
+    msg = f"the Dask worker {where} could not load the model: {one_line(e)}"
+    if isinstance(e, LdcsrError):
+        with contextlib.suppress(Exception):
+            return type(e)(msg)
+    return LdcsrError(msg)
 
 
 def _worker_model(plugin_name: str, source: ModelSource):
@@ -140,17 +171,26 @@ class DaskRunner:
     """
 
     def __init__(self, client, source: ModelSource, *, in_flight: int | None = None):
+        from .. import __version__
+
         if source.threads is None:
             from ..threads import policy
 
             source = dataclasses.replace(source, threads=policy()[1])
+        if source.software is None:
+            source = dataclasses.replace(source, software=__version__)
+        if source.weights_sha256 is None and source.builder is None and source.path and Path(source.path).is_file():
+            source = dataclasses.replace(source, weights_sha256=sha256_file(source.path))
         self.client = client
         self.source = source
         self.plugin_name = f"ldcsr-model-{source.cache_key()}"
         try:
             client.register_plugin(ModelPlugin(source, self.plugin_name), name=self.plugin_name)
         except Exception as e:
-            raise LdcsrError(f"the Dask workers could not load the model: {one_line(e)}") from None
+            # The scheduler keeps a plugin whose setup failed and gives it to every worker that
+            # joins later (a worker killed over its memory limit while loading: forever): remove it.
+            self.close()
+            raise LdcsrError(_registration_error(e)) from None
         if in_flight is None:
             threads = sum(client.nthreads().values()) or 1
             in_flight = 2 * threads + 2
@@ -213,6 +253,15 @@ class DaskRunner:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.unregister_worker_plugin(self.plugin_name)
+
+
+def _registration_error(e: BaseException) -> str:
+    msg = one_line(e)
+    if msg.startswith("the Dask worker "):
+        return msg
+    if type(e).__name__ == "CommClosedError":  # the worker went away while loading the model
+        return f"a Dask worker died while loading the model (killed over its --memory-limit?): {msg}"
+    return f"the Dask workers could not load the model: {msg}"
 
 
 # The comm schemes of distributed (distributed.comm.registry), known without importing it.
