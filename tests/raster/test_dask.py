@@ -227,3 +227,40 @@ def test_the_cli_gives_the_workers_the_weights_to_check(monkeypatch, tiny_model_
     monkeypatch.setattr(tiny_model, "weights_sha256", "ab" * 32)
     _runner("local:1", str(tiny_model_file), "cpu", tiny_model)
     assert seen[0].weights_sha256 == "ab" * 32 and seen[0].path == str(tiny_model_file.resolve())
+
+
+def test_a_cluster_without_workers_fails_with_a_clear_message():
+    """No worker (none started, or all lost): a clear error after the timeout, not the scheduler's
+    bare 'No valid workers found' (exit status of a file error)."""
+    import time
+
+    from ldcsr_core.errors import LdcsrError
+
+    cluster = distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0")
+    c = distributed.Client(cluster)
+    try:
+        runner = DaskRunner(c, ModelSource(builder=dict, key="none", threads=1), timeout=1)
+        t0 = time.perf_counter()
+        with pytest.raises(LdcsrError, match=r"the Dask cluster at \S+ has no workers \(none within 1 s\): "
+                                             r"start some with 'dask worker "):
+            list(runner.map(iter([(distributed_tile(0), np.zeros((2, 2, 3), np.float32))]), plan=None,
+                            mode="fast", seed=0))
+        assert time.perf_counter() - t0 < 10
+        runner.close()
+    finally:
+        c.close()
+        cluster.close()
+
+
+def test_a_lost_scheduler_is_said_in_one_line():
+    from ldcsr_core.errors import LdcsrError
+
+    class Gone(_LostOnce):
+        status = "closed"
+
+        def scatter(self, items, **kw):
+            raise OSError("Timed out trying to connect to tcp://10.0.0.5:8786 after 20 s")
+
+    runner = DaskRunner(Gone(), ModelSource(threads=1))
+    with pytest.raises(LdcsrError, match=r"lost the Dask scheduler at the scheduler: Timed out trying"):
+        list(runner.map(iter([]), plan=None, mode="fast", seed=0))

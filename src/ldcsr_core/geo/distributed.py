@@ -168,9 +168,11 @@ class DaskRunner:
     source : how workers load the model.
     in_flight : tiles submitted ahead of the one being merged (default: 2 per worker thread + 2);
         bounds the client's memory.
+    timeout : seconds to wait for a worker when the cluster has none (at the start, or after it
+        lost them all) before failing with a clear :class:`LdcsrError`.
     """
 
-    def __init__(self, client, source: ModelSource, *, in_flight: int | None = None):
+    def __init__(self, client, source: ModelSource, *, in_flight: int | None = None, timeout: float = 20.0):
         from .. import __version__
 
         if source.threads is None:
@@ -183,6 +185,7 @@ class DaskRunner:
             source = dataclasses.replace(source, weights_sha256=sha256_file(source.path))
         self.client = client
         self.source = source
+        self.timeout = float(timeout)
         self.plugin_name = f"ldcsr-model-{source.cache_key()}"
         try:
             client.register_plugin(ModelPlugin(source, self.plugin_name), name=self.plugin_name)
@@ -207,7 +210,7 @@ class DaskRunner:
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
         from concurrent.futures import CancelledError
 
-        shared = {"plan": self.client.scatter([plan], broadcast=True, hash=False)[0]}
+        shared = {"plan": self._scatter(plan)}
 
         def submit(tile, arr):
             if arr is None:
@@ -239,8 +242,9 @@ class DaskRunner:
                     resubmits += 1
                     log.warning("the Dask cluster lost work in progress (%s); sending the plan and the "
                                 "%d pending tiles again", one_line(e), len(queue))
-                    self.client.cancel([f for *_, f in queue if f is not None])
-                    shared["plan"] = self.client.scatter([plan], broadcast=True, hash=False)[0]
+                    with contextlib.suppress(Exception):
+                        self.client.cancel([f for *_, f in queue if f is not None])
+                    shared["plan"] = self._scatter(plan)
                     queue = collections.deque((t, a, submit(t, a)) for t, a, _ in queue)
                     continue
                 queue.popleft()
@@ -248,7 +252,27 @@ class DaskRunner:
         finally:
             pending = [f for *_, f in queue if f is not None]
             if pending:
-                self.client.cancel(pending)
+                with contextlib.suppress(Exception):  # the scheduler may be gone
+                    self.client.cancel(pending)
+
+    def _scatter(self, plan):
+        """The plan on every worker, once there is one: a cluster without workers (none started,
+        all lost) or without its scheduler is a clear :class:`LdcsrError` after ``timeout``."""
+        where = getattr(getattr(self.client, "scheduler", None), "address", None) or "the scheduler"
+        try:
+            if not self.client.nthreads():
+                self.client.wait_for_workers(1, timeout=self.timeout)
+            return self.client.scatter([plan], broadcast=True, hash=False)[0]
+        except Exception as e:  # noqa: BLE001 - TimeoutError, OSError, CommClosedError ...
+            if getattr(self.client, "status", "running") != "running":
+                raise LdcsrError(f"lost the Dask scheduler at {where}: {one_line(e)}") from None
+            workers = True
+            with contextlib.suppress(Exception):
+                workers = bool(self.client.nthreads())
+            if not workers:
+                raise LdcsrError(f"the Dask cluster at {where} has no workers (none within {self.timeout:g} s): "
+                                 f"start some with 'dask worker {where}'") from None
+            raise LdcsrError(f"the Dask cluster at {where} failed: {one_line(e)}") from None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -356,6 +380,8 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
     kind, arg = parse_dask_address(address)
     if logging.getLogger("ldcsr_core").getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines only with -vv
+        # "Failed to reconnect to scheduler": the run's own error says it, in one line
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
     cluster = None
     client = None
     try:
@@ -369,7 +395,7 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
                 client = _connect(Client, arg, timeout)
         except OSError as e:
             raise LdcsrError(f"cannot reach the Dask scheduler at {arg}: {one_line(e)}") from None
-        runner = DaskRunner(client, source, in_flight=in_flight)
+        runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout)
         try:
             yield runner
         finally:
