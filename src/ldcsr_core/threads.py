@@ -14,9 +14,10 @@ tile.  torch also keeps one process-wide count, which a thread takes as its own 
 uses torch; a tile's count is written there too while the tile runs, so a thread whose first torch
 use is an engine tile started meanwhile is given the count from before the other tiles changed it
 (a thread that first used torch elsewhere during another thread's tile keeps what torch gave it).
-Fast mode gives bit-identical results for any thread count; in diffusion mode a few sums
-differ in their last bit (rarely 1 of 255 in 8-bit output), so use a fixed ``LDCSR_THREADS`` for
-bit-identical reruns on a loaded machine.
+Fast mode in float32 gives bit-identical results for any thread count; in bfloat16 and in
+diffusion mode a few sums differ in their last bit (rarely 1 of 255 in 8-bit output), so use a
+fixed ``LDCSR_THREADS`` for bit-identical reruns on a loaded machine (and for a Dask run equal to
+a local one: workers run the client's most threads, see ``ModelSource.threads``).
 
 **Spin.** :func:`prepare` (run by ``import ldcsr_core``) sets ``GOMP_SPINCOUNT`` to
 :data:`SPINCOUNT` before torch loads libgomp, unless ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` is
