@@ -75,7 +75,7 @@ class SaveControls:
         """Write the selected image layer to ``path`` (None: ask with a file dialog) in a worker
         thread; True when a write was started. The outcome goes to the status line, a failure also
         to a notification; nothing is left under ``path`` when it fails."""
-        from napari.qt.threading import create_worker
+        from .._workers import create_worker
 
         from ._writer import write_geotiff, write_geotiff_bands
 

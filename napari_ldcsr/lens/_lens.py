@@ -355,7 +355,7 @@ class LiveLens(QObject):
 
     # ------------------------------------------------------------------ worker
     def _start_worker(self, view: LensView, keys: list) -> None:
-        from napari.qt.threading import create_worker
+        from .._workers import create_worker
 
         from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor
 

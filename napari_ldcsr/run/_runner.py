@@ -49,7 +49,7 @@ def start_device_probe(models: ModelCache | None, show: Callable[[str], None]) -
     "unknown (why)") through the worker's signals. With ``models`` (the engine's own loader), the
     shipped model is loaded there too, so that the first Run or live view does not wait for torch
     and the weights."""
-    from napari.qt.threading import create_worker
+    from .._workers import create_worker
 
     def probe() -> str:
         text = probe_device()
@@ -87,7 +87,7 @@ class _OneWorker(QObject):
         """Run ``self._work(*args)`` in a worker; its outcome goes to ``on_returned`` (a result,
         also one the task ended with after Cancel was pressed: ``cancelling`` is then true),
         ``_on_errored`` and ``_on_finished`` (RuntimeError if one is running)."""
-        from napari.qt.threading import create_worker
+        from .._workers import create_worker
 
         if self.running:
             raise RuntimeError(f"{self.what} is already running")

@@ -1,0 +1,62 @@
+"""Long sessions: what a view, a Run or a save leaves behind once it is over (memory, workers)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+
+from napari_ldcsr.lens._lens import LiveLens
+
+from .test_lens import CountingModel, _look, _scene, _wait_done, small_viewer
+
+
+def _workers_alive() -> int:
+    from superqt.utils._qthreading import WorkerBase
+
+    gc.collect()
+    return sum(isinstance(o, WorkerBase) for o in gc.get_objects())
+
+
+def test_finished_lens_views_and_their_workers_are_freed(make_napari_viewer, qtbot, tiny_model):
+    """Each view's worker (and with it the view: its tiles, its values) goes once it is over; napari's
+    ``create_worker`` would keep every one in the window's task list for the viewer's lifetime."""
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    lens = LiveLens(viewer, model_provider=lambda s: CountingModel(tiny_model), debounce_ms=30)
+    lens.set_layer(src)
+    lens.set_enabled(True)
+    views = []
+    for center in ((40, 40), (160, 160), (40, 160), (160, 40), (100, 100)):
+        before = lens.view
+        _look(viewer, src, center, 4.0)
+        _wait_done(qtbot, lens, after=before)
+        views.append(weakref.ref(lens.view))
+    del before
+    # once their threads have ended, only the view on screen is left
+    qtbot.waitUntil(lambda: _workers_alive() == 0 and [r() is not None for r in views] == [False] * 4 + [True],
+                    timeout=10_000)
+    lens.close()
+
+
+def test_runs_and_saves_leave_no_results_behind(ldcsr, qtbot, tmp_path, bicubic_engine):
+    """Only the last run's result is kept (``widget.last``); earlier results and the workers that
+    computed or saved them are freed."""
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(0)
+    src = viewer.add_image(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8), name="noise")
+    widget.set_layer(src)
+    widget.set_scale(2.0)
+    results = []
+    widget.runner.succeeded.connect(lambda result: results.append(weakref.ref(result)))
+    for i in range(4):
+        with qtbot.waitSignal(widget.runFinished, timeout=60_000):
+            assert widget.run()
+        viewer.layers[-1].visible = False
+        viewer.layers.selection.active = viewer.layers[-1]
+        assert widget.saves.save(str(tmp_path / f"out{i}.tif"))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=30_000)
+    qtbot.waitUntil(lambda: _workers_alive() == 0 and [r() is not None for r in results] == [False] * 3 + [True],
+                    timeout=10_000)
+    assert results[-1]() is widget.last.job
