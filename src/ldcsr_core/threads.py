@@ -14,8 +14,9 @@ tile.  torch also keeps one process-wide count, which a thread takes as its own 
 uses torch; a tile's count is written there too while the tile runs, so a thread whose first torch
 use is an engine tile started meanwhile is given the count from before the other tiles changed it
 (a thread that first used torch elsewhere during another thread's tile keeps what torch gave it).
-Fast mode in float32 gives bit-identical results for any thread count; in bfloat16 and in
-diffusion mode a few sums differ in their last bit (rarely 1 of 255 in 8-bit output), so use a
+Fast mode in float32 gives bit-identical results for any thread count; in float32 diffusion mode
+a few sums differ in their last bit, and in bfloat16 output values move by up to a few levels of
+255 (README, "Engine notes": 1 vs 2 threads, 57.7 dB, 4.5/255 at most), so use a
 fixed ``LDCSR_THREADS`` for bit-identical reruns on a loaded machine (and for a Dask run equal to
 a local one: workers run the client's most threads, see ``ModelSource.threads``).
 
