@@ -141,8 +141,8 @@ def _band_values(md: dict, i: int) -> tuple:
     """``(scale, offset, unit)`` of band ``i`` of a layer (of its file's band ``metadata["band"]``
     for a band layer), from the reader's ``scales``/``offsets``/``band_units``."""
     b = int(md["band"]) if md.get("band") is not None else i
-    pick = lambda key, default: (md.get(key) or [])[b] if b < len(md.get(key) or []) else default  # noqa: E731
-    return pick("scales", 1.0), pick("offsets", 0.0), pick("band_units", None)
+    return tuple(values[b] if b < len(values := md.get(key) or []) else default
+                 for key, default in (("scales", 1.0), ("offsets", 0.0), ("band_units", None)))
 
 
 def write_geotiff_bands(path: str, layer_data: list) -> list[str]:

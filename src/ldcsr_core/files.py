@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 __all__ = ["sha256_file", "new_file_mode", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes",
-           "is_part_of", "stale_parts", "remove_stale_parts", "write_error", "free_bytes",
+           "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
 log = logging.getLogger(__name__)
@@ -99,10 +99,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     as ``open(path, "w")`` would give); on any failure the part file is removed, ``path`` untouched,
     and a write that fails is one :class:`RasterIOError` naming ``path`` (:func:`write_error`).
     Part files a killed run left for ``path`` are removed first."""
-    removed = remove_stale_parts(path)
-    if removed:
-        log.warning("removed %d stale part file(s) of %s left by an interrupted run: %s",
-                    len(removed), Path(path).name, ", ".join(p.name for p in removed))
+    clear_stale_parts(path)
     try:
         part, fd = make_part(path)
     except OSError as e:
@@ -122,6 +119,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     finally:
         os.close(fd)
     return Path(path)
+
+
+def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Remove (and log as a warning) the part files a killed run left for output ``path``."""
+    removed = remove_stale_parts(path)
+    if removed:
+        log.warning("removed %d stale part file(s) of %s left by an interrupted run: %s",
+                    len(removed), Path(path).name, ", ".join(p.name for p in removed))
+    return removed
 
 
 def free_bytes(folder: str | os.PathLike) -> int | None:

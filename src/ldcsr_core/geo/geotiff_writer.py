@@ -365,13 +365,7 @@ def _sidecars(path: Path) -> list[Path]:
     return [Path(str(path) + side) for side in SIDECARS]
 
 
-def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
-    """Remove (and log) the part files a killed run left for output ``path``; see :mod:`ldcsr_core.files`."""
-    removed = files.remove_stale_parts(path)
-    if removed:
-        log.warning("removed %d stale part file(s) of %s left by an interrupted run: %s",
-                    len(removed), Path(path).name, ", ".join(p.name for p in removed))
-    return removed
+clear_stale_parts = files.clear_stale_parts  # one rule for every writer (re-exported here)
 
 
 class BlockRowWriter:
