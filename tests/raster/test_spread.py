@@ -8,7 +8,7 @@ import rasterio
 from click.testing import CliRunner
 
 from ldcsr_core.cli import main
-from ldcsr_core.errors import Cancelled, InputError
+from ldcsr_core.errors import Cancelled, ConfigError, InputError
 from ldcsr_core.geo import pipeline as pl
 from ldcsr_core.geo.spread import default_spread_path, upscale_window_spread
 
@@ -59,6 +59,16 @@ def test_mean_and_spread_match_the_window_api(rasters, tiny_model, tmp_path):
         assert geo.spread.transform == s.transform == o.transform
         assert s.count == 3  # colour bands only: alpha is a mask, not model output
     assert np.isnan(geo.spread.data[:, :, :24]).all()  # transparent strip of the source
+
+
+def test_each_window_api_says_which_one_a_sample_count_needs(rasters, tiny_model):
+    # One picture or a mean and its spread: asking the wrong function says which one to call,
+    # before any work (it used to fail deep in the run with "needs a writer for the spread").
+    src = rasters["gray"]
+    with pytest.raises(ConfigError, match="upscale_window_spread"):
+        pl.upscale_window(src, model=tiny_model, scale=2, options=pl.UpscaleOptions(samples=3))
+    with pytest.raises(ConfigError, match="use upscale_window for one picture"):
+        upscale_window_spread(src, model=tiny_model, scale=2, options=pl.UpscaleOptions(samples=1))
 
 
 def test_cancel_leaves_neither_file(rasters, tiny_model, tmp_path):

@@ -43,7 +43,7 @@ import numpy as np
 
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
-from ..errors import InputError, OutputExistsError
+from ..errors import ConfigError, InputError, OutputExistsError
 from ..progress import ProgressCallback
 from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
@@ -246,6 +246,9 @@ def upscale_window(
                                   window=window, options=options, callback=callback,
                                   runner=runner, source_name=source_name, on_rows=on_rows)
     options = options or UpscaleOptions()
+    if options.samples > 1:
+        raise ConfigError(f"upscale_window returns one picture, not the {options.samples} samples asked "
+                          "for: use ldcsr_core.geo.spread.upscale_window_spread (their mean and spread)")
     rio_io.check_dataset(src)
     job = _prepare(src, model, _request(scale, target_resolution, out_shape), options,
                    window=window, src_name=_source_name(src, source_name))

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import ConfigError
 from . import pipeline as pl
 from . import raster_io as rio_io
 from .sampling import (
@@ -46,7 +47,8 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
                                          on_rows=on_rows)
     options = options or pl.UpscaleOptions(samples=2)
     if options.samples < 2:
-        raise ValueError("upscale_window_spread needs options.samples >= 2 (use upscale_window otherwise)")
+        raise ConfigError(f"upscale_window_spread needs options.samples >= 2, not {options.samples} "
+                          "(use upscale_window for one picture)")
     rio_io.check_dataset(src)
     job = pl._prepare(src, model, pl._request(scale, target_resolution, out_shape), options, window=window,
                       src_name=pl._source_name(src, source_name))
