@@ -20,9 +20,12 @@ import glob
 import itertools
 import json
 import os
+from functools import partial
 
 import numpy as np
 import torch
+
+from ldcsr_core.training import metrics
 
 ENGINE = ("CPU", "141 GB card", "lens")
 TILES = {"tile 40": 40, "tile 64": 64, "tile 100": 100}
@@ -61,10 +64,7 @@ def run(model, plan, lr, mode, seed):
     return np.clip(out, 0, 1)
 
 
-def psnr(a, b):
-    """PSNR in dB (0–1 scale); inf for identical images."""
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+psnr = partial(metrics.psnr, data_range=1.0)  # engine images in [0, 1]
 
 
 def centre_crop(path, side):

@@ -20,13 +20,14 @@ import argparse
 import glob
 import os
 import time
+from functools import partial
 
 import numpy as np
 import torch
 
+from ldcsr_core.training import metrics
 
-def psnr(a, b):
-    return float(10 * np.log10(1.0 / max(np.mean((a.astype(np.float64) - b) ** 2), 1e-20)))
+psnr = partial(metrics.psnr, data_range=1.0)  # engine images in [0, 1]
 
 
 def run(model, img, out_shape, mode, plan):

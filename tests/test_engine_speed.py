@@ -1,6 +1,7 @@
 """Model-sized tile plans, the fast upsampler's exactness, the OOM fallback and device handling."""
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from ldcsr_core.models.resample import AxisWindow, Window2d
 from ldcsr_core.rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, TILE_OVERLAP_OUT
 from ldcsr_core.tileplan import plan_tiles
 from ldcsr_core.tiling import model_window, plan_for_model, run_plan
+from ldcsr_core.training import metrics
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +25,7 @@ def tiny():
     return ldcsr_core.build_model(tiny_test_config(), seed=0)
 
 
-def psnr(a, b):
-    return 10 * np.log10(1.0 / max(np.mean((a.astype(np.float64) - b) ** 2), 1e-20))
+psnr = partial(metrics.psnr, data_range=1.0)  # engine images in [0, 1]
 
 
 # -- plans -------------------------------------------------------------------------------------
@@ -169,7 +170,9 @@ def test_is_out_of_memory():
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
     # oneDNN under ulimit -v: a smaller window may fit, so the tile loop retries on it too
     assert is_out_of_memory(RuntimeError("could not create a primitive"))
-    from ldcsr_core.errors import is_out_of_memory as torch_free  # one rule, also for the CLI's message
+    from ldcsr_core.errors import (
+        is_out_of_memory as torch_free,  # one rule, also for the CLI's message
+    )
 
     assert torch_free is is_out_of_memory
 

@@ -53,6 +53,8 @@ def test_psnr_and_ssim_match_their_definitions(k):
     assert ssim(a, b) == pytest.approx(float(ref.mean()), abs=1e-12)
     # the same values as floats on the 0..255 range give the same figures
     assert psnr(a.astype(np.float32), b.astype(np.float32)) == psnr(a, b)
+    # and the engine's [0, 1] images give them with data_range=1
+    assert psnr(a / 255.0, b / 255.0, data_range=1.0) == pytest.approx(psnr(a, b), abs=1e-9)
 
 
 def _hf_energy_by_definition(img, lr_hw):

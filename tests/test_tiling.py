@@ -1,5 +1,7 @@
 """Tile planning, merging and tiled-vs-untiled equivalence (MONAI-style exact predictors)."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,7 @@ from ldcsr_core.config import tiny_test_config
 from ldcsr_core.models.resample import AxisWindow, Window2d, resize
 from ldcsr_core.tileplan import RowMerger, blend_weights, plan_tiles
 from ldcsr_core.tiling import LatentNoise, run_plan
+from ldcsr_core.training import metrics
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +22,7 @@ def tiny():
     return ldcsr_core.build_model(tiny_test_config(), seed=0)
 
 
-def psnr(a, b):
-    return 10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2))
+psnr = partial(metrics.psnr, data_range=1.0)  # engine images in [0, 1]
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,19 +7,20 @@ with ``python -m pytest -m gpu tests/gpu``.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 
 import ldcsr_core
+from ldcsr_core.training import metrics
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 
 
-def psnr(a, b):
-    mse = float(np.mean((np.asarray(a, np.float64) - b) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+psnr = partial(metrics.psnr, data_range=1.0)  # engine images in [0, 1]
 
 
 def scene(side=128, seed=0):

@@ -27,14 +27,15 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
 
 
-def psnr_from_mse(m: float) -> float:
-    """PSNR in dB for a mean squared error on the uint8 range (255); inf for 0."""
-    return float("inf") if m == 0 else 10 * math.log10(255.0 ** 2 / m)
+def psnr_from_mse(m: float, data_range: float = 255.0) -> float:
+    """PSNR in dB for a mean squared error on values spanning ``data_range`` (uint8: 255); inf for 0."""
+    return float("inf") if m == 0 else 10 * math.log10(data_range ** 2 / m)
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images (data range 255)."""
-    return psnr_from_mse(mse(a, b))
+def psnr(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
+    """PSNR in dB of two images whose values span ``data_range``: 255 for uint8 (the protocol's),
+    1 for the engine's float images in [0, 1]; inf for identical images."""
+    return psnr_from_mse(mse(a, b), data_range)
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
