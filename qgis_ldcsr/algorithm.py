@@ -4,8 +4,8 @@ A thin shell over :func:`ldcsr_core.geo.pipeline.upscale_raster`, the engine's r
 the ``ldcsr`` command line too: no raster or radiometry code here. Progress goes to
 ``feedback.setProgress``, ``feedback.isCanceled()`` is polled between tiles (through
 :func:`ldcsr_core.progress.polling`), and every expected failure (bad input, unreadable file,
-read-only folder, not a checkpoint, cancel) ends as one clear line in the log, a
-``QgsProcessingException`` and no output file.
+read-only folder, not a checkpoint, cancel) ends as a ``QgsProcessingException`` with one clear
+line, which QGIS shows once in the log, and no output file.
 """
 
 from __future__ import annotations
@@ -234,7 +234,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                    "fast mode, or close other programs.")
         finally:
             log.removeHandler(handler)
-        feedback.reportError(msg, True)
+        # Only raised: every QGIS runner (the dialog's task, batch, the modeler, qgis_process) logs
+        # the exception's message as the run's error, so reporting it here too showed it twice;
+        # processing.run raises it to the caller.
         raise QgsProcessingException(msg)
 
     def _run(self, parameters, context, feedback) -> dict:

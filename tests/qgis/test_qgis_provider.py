@@ -95,6 +95,46 @@ def _params(src, out, model, **kw):
     return p
 
 
+class _Feedback(QgsProcessingFeedback):
+    """A feedback that also keeps each error reported to it (``errors``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.errors = []
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS's names
+        self.errors.append(error)
+        super().reportError(error, fatalError)
+
+
+def _run_as_the_dialog_does(params, feedback=None, *, wait=True):
+    """Run the algorithm as the Processing dialog does: a ``QgsProcessingAlgRunnerTask`` in QGIS's
+    task manager (a background thread; the task logs a failed run's exception to the feedback).
+    ``(ok, feedback)``; with ``wait=False`` a function that waits and returns that."""
+    import time
+
+    from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext
+
+    feedback = feedback or _Feedback()
+    context = QgsProcessingContext()
+    alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+    task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+    done = []
+    task.executed.connect(lambda ok, results: done.append(ok))
+    QgsApplication.taskManager().addTask(task)
+
+    def result():
+        deadline = time.monotonic() + 300
+        while not done and time.monotonic() < deadline:
+            QgsApplication.processEvents()
+            time.sleep(0.01)
+        assert done, "the task did not end within 300 s"
+        _keep = (alg, context)  # noqa: F841 - alive until the task has ended
+        return done[0], feedback
+
+    return result() if wait else result
+
+
 def _leftovers(folder: Path, name: str):
     return [p.name for p in folder.iterdir() if p.name.startswith(f".{name}.")]
 
@@ -270,12 +310,13 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(qgis_processing, scene, 
     make, expected = BAD[case]
     params = _params(scene, tmp_path / "o.tif", tiny_model_file)
     params.update(make(scene, tmp_path))
-    feedback = QgsProcessingFeedback()
     with pytest.raises(QgsProcessingException) as ei:
-        qgis_processing.run(ALG, params, feedback=feedback)
+        qgis_processing.run(ALG, params, feedback=QgsProcessingFeedback())
+    assert expected in str(ei.value) and "Traceback" not in str(ei.value)
+    ok, feedback = _run_as_the_dialog_does(params)  # the log: one line, once
     log = feedback.textLog()
-    assert expected in log and expected in str(ei.value), log
-    assert "Traceback" not in log and "Traceback" not in str(ei.value)
+    assert not ok and len(feedback.errors) == 1 and expected in feedback.errors[0], log
+    assert log.count(feedback.errors[0]) == 1 and "Traceback" not in log
     assert not (tmp_path / "o.tif").exists() and _leftovers(tmp_path, "o.tif") == []
     out = Path(params["OUTPUT"])
     assert not out.exists()
@@ -331,11 +372,11 @@ def test_cancel_after_the_first_tile_leaves_no_output(qgis_processing, scene, ti
 
     feedback.progressChanged.connect(cancel_after_first_tile)
     out = tmp_path / "c.tif"
-    with pytest.raises(QgsProcessingException, match="Cancelled"):
+    with pytest.raises(QgsProcessingException, match="Cancelled") as ei:
         qgis_processing.run(ALG, _params(scene, out, tiny_model_file, MODE=1, TILE=48),  # fast: several tiles
                             feedback=feedback)
     assert seen and 0 < seen[-1] < 100  # stopped after the first tile, not at the end
-    assert "Cancelled: nothing was written." in feedback.textLog()
+    assert "Cancelled: nothing was written." in str(ei.value)
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
 
 
@@ -548,3 +589,21 @@ def test_out_of_memory_is_one_line_and_nothing_written(qgis_processing, scene, t
     with pytest.raises(QgsProcessingException, match="LDCSR: out of memory; nothing was written"):
         qgis_processing.run(ALG, _params(scene, out, tiny_model_file), feedback=feedback)
     assert "Traceback" not in feedback.textLog() and not out.exists()
+
+
+@pytest.mark.parametrize("case", ["missing model", "cancelled"])
+def test_an_error_shows_once_in_the_dialog_log(qgis_processing, scene, tiny_model_file, tmp_path, case):
+    """Before: every failed run's line twice in the Processing dialog's log: reported by the
+    algorithm, then by QGIS's task from the exception raised with it."""
+    params = _params(scene, tmp_path / "o.tif", tiny_model_file)
+    feedback = _Feedback()
+    if case == "missing model":
+        params["MODEL"], expected = str(tmp_path / "nope.safetensors"), f"LDCSR: model file not found: {tmp_path}"
+    else:
+        feedback.cancel()
+        expected = "Cancelled: nothing was written."
+    ok, feedback = _run_as_the_dialog_does(params, feedback)
+    log = feedback.textLog()
+    assert not ok and len(feedback.errors) == 1 and feedback.errors[0].startswith(expected), log
+    assert log.count(expected) == 1, log
+    assert list(tmp_path.iterdir()) == []
