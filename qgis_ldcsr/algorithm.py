@@ -10,6 +10,7 @@ line, which QGIS shows once in the log, and no output file.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import time
@@ -61,12 +62,22 @@ input (PSNR, SSIM, gain over bicubic); a layer above {max_pixels_mp:g} MP is che
 {samples} windows of {sample_size} px. Limits: {limits}.</p>"""
 
 
+#: The handler of the run going on in this thread (and in the engine threads it starts, which run in
+#: a copy of its context): QGIS runs algorithms in background tasks, several at once.
+_RUN: contextvars.ContextVar = contextvars.ContextVar("ldcsr_qgis_run", default=None)
+
+
 class _FeedbackLog(logging.Handler):
-    """Forwards the engine's log records (e.g. stale part files removed) to the feedback log."""
+    """Forwards the engine's log records (e.g. stale part files removed) to the feedback log of the
+    run that emitted them: the handler sits on the engine's logger, shared by every run of the
+    process, and takes only the records of its own run (:data:`_RUN`)."""
 
     def __init__(self, feedback):
         super().__init__(logging.INFO)
         self.feedback = feedback
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _RUN.get() is self and super().filter(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = record.getMessage()
@@ -220,6 +231,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
         handler = _FeedbackLog(feedback)
         log = logging.getLogger("ldcsr_core")
+        token = _RUN.set(handler)
         log.addHandler(handler)
         try:
             return self._run(parameters, context, feedback)
@@ -234,6 +246,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                    "fast mode, or close other programs.")
         finally:
             log.removeHandler(handler)
+            _RUN.reset(token)
         # Only raised: every QGIS runner (the dialog's task, batch, the modeler, qgis_process) logs
         # the exception's message as the run's error, so reporting it here too showed it twice;
         # processing.run raises it to the caller.

@@ -139,3 +139,30 @@ def test_background_sink_raises_its_error_in_the_caller_and_abort_drops_the_rest
     threading.Timer(0.2, gate.set).start()  # the row being written finishes ...
     bg.close(abort=True)  # ... and a cancel drops the ones still queued
     assert written in ([], [0]) and not _sink_threads()
+
+
+def test_helper_threads_run_in_the_callers_context():
+    """The read-ahead and sink threads see what the caller's run set in its context (``contextvars``),
+    e.g. which run's log a warning they emit belongs to (two QGIS runs at once)."""
+    import contextvars
+
+    from ldcsr_core.prefetch import BackgroundSink
+
+    run = contextvars.ContextVar("run", default=None)
+    seen = []
+
+    def items():
+        for i in range(3):
+            seen.append(("read", run.get()))
+            yield i
+
+    def one_run(name):
+        run.set(name)
+        assert list(prefetched(items())) == [0, 1, 2]
+        sink = BackgroundSink(lambda y0, rows: seen.append(("write", run.get())))
+        sink(0, None)
+        sink.close()
+
+    contextvars.copy_context().run(one_run, "run-1")
+    assert seen == [("read", "run-1")] * 3 + [("write", "run-1")]
+    assert run.get() is None  # nothing leaked into this context

@@ -8,6 +8,7 @@ writes finished rows in a thread of its own while the host blends the next ones.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import queue
 import threading
@@ -17,6 +18,12 @@ __all__ = ["prefetched", "one_behind", "batches", "pipelined", "BackgroundSink"]
 
 T = TypeVar("T")
 _DONE = object()
+
+
+def _thread(target: Callable[[], None], name: str) -> threading.Thread:
+    """A daemon thread running ``target`` in a copy of the caller's context (``contextvars``): what
+    the caller's run set there (e.g. which run's log a record belongs to) holds in its helpers too."""
+    return threading.Thread(target=contextvars.copy_context().run, args=(target,), name=name, daemon=True)
 
 
 def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
@@ -49,7 +56,7 @@ def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
         except BaseException as err:  # noqa: BLE001 - handed to the consumer
             put((None, err))
 
-    thread = threading.Thread(target=produce, name="ldcsr-read-ahead", daemon=True)
+    thread = _thread(produce, "ldcsr-read-ahead")
     thread.start()
     try:
         while True:
@@ -177,7 +184,7 @@ class BackgroundSink:
         self._q: queue.Queue = queue.Queue(maxsize=max(1, int(depth)))
         self._error: BaseException | None = None
         self._abort = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ldcsr-sink", daemon=True)
+        self._thread = _thread(self._run, "ldcsr-sink")
         self._thread.start()
 
     def _run(self) -> None:

@@ -607,3 +607,31 @@ def test_an_error_shows_once_in_the_dialog_log(qgis_processing, scene, tiny_mode
     assert not ok and len(feedback.errors) == 1 and feedback.errors[0].startswith(expected), log
     assert log.count(expected) == 1, log
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_runs_at_once_each_log_only_their_own_warnings(qgis_processing, scene, tiny_model_file, tmp_path):
+    """QGIS runs algorithms as background tasks, several at once. Before: the engine's log records
+    went to every run going on, so a run's log showed the other's warnings too."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=120)
+
+    class Together(_Feedback):
+        """Both runs started (their log handlers in place) before either goes on to the engine."""
+
+        def pushInfo(self, info):  # noqa: N802 - QGIS's name
+            super().pushInfo(info)
+            if info.startswith("Model input"):
+                barrier.wait()
+
+    waits = []
+    for name in ("a", "b"):
+        (tmp_path / f".{name}.tif.abcdefgh.ldcsr-part").write_bytes(b"")  # left by a killed run
+        waits.append(_run_as_the_dialog_does(_params(scene, tmp_path / f"{name}.tif", tiny_model_file, SCALE=2.0),
+                                             Together(), wait=False))
+    (ok_a, fb_a), (ok_b, fb_b) = (w() for w in waits)
+    assert ok_a and ok_b
+    for fb, own, other in ((fb_a, "a.tif", "b.tif"), (fb_b, "b.tif", "a.tif")):
+        log = fb.textLog()
+        assert f"removed 1 stale part file(s) of {own} left by an interrupted run" in log, log
+        assert f"stale part file(s) of {other}" not in log, log
