@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -78,6 +79,9 @@ class _LostOnce:
     def nthreads(self):
         return {"w": 1}
 
+    def run(self, fn, **kw):  # the worker holds the model
+        return {"w": None}
+
     def scatter(self, items, **kw):
         self.scatters += 1
         return [f"plan-{self.scatters}"]
@@ -90,7 +94,10 @@ class _LostOnce:
         client = self
 
         class Future:
-            def result(self):
+            def done(self):
+                return True
+
+            def result(self, timeout=None):
                 if plan_f == "plan-1" and not client.lost:
                     client.lost = True
                     from concurrent.futures import CancelledError
@@ -264,3 +271,129 @@ def test_a_lost_scheduler_is_said_in_one_line():
     runner = DaskRunner(Gone(), ModelSource(threads=1))
     with pytest.raises(LdcsrError, match=r"lost the Dask scheduler at the scheduler: Timed out trying"):
         list(runner.map(iter([]), plan=None, mode="fast", seed=0))
+
+
+# --- A cluster whose workers see different files at the model's path (as two machines would) ---------
+
+PER_WORKER_MODEL = "/proc/self/cwd/tiny.safetensors"  # each worker process's own working folder
+
+
+@contextlib.contextmanager
+def _workers_in(folders, timeout=120):
+    """A scheduler (in this process) and one real ``dask worker`` process (no nanny) per folder,
+    each started in that folder: ``(client, {folder: (address, process)})``."""
+    import os
+    import subprocess
+    import sys
+
+    cluster = distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    procs = []
+    try:
+        for folder in folders:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address, "--nthreads", "1",
+                 "--no-nanny", "--no-dashboard", "--name", folder.name], cwd=folder, env=dict(os.environ),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        c.wait_for_workers(len(folders), timeout=timeout)
+        names = {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}
+        yield c, {f: (names[f.name], p) for f, p in zip(folders, procs)}
+    finally:
+        c.close()
+        cluster.close()
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def _split(tmp_path, tiny_model_file, bad):
+    """``good/`` holds the client's model; ``bad/`` holds another one (``"other weights"``) or none."""
+    import shutil
+
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    good, broken = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    broken.mkdir()
+    shutil.copy(tiny_model_file, good / "tiny.safetensors")
+    if bad == "other weights":
+        ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=1),
+                              broken / "tiny.safetensors", name="tiny-test", version="0")
+    return good, broken
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bad", ["other weights", "missing"])
+def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
+        rasters, tiny_model, tiny_model_file, tmp_path, caplog, monkeypatch, bad):
+    """Before: one worker that could not load the model (its checkpoint missing, other weights at the
+    path) failed the whole run, although the other workers could do the work."""
+    import logging
+
+    from ldcsr_core.files import sha256_file
+
+    good, broken = _split(tmp_path, tiny_model_file, bad)
+    src = rasters["uint16_nodata"]
+    monkeypatch.setattr(tiny_model, "tile_max", 64)  # several tiles
+    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="diffusion", seed=7))
+    single = upscale_raster(src, tmp_path / "single.tif", **kw)
+    source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file),
+                         threads=1)
+    with _workers_in([good, broken]) as (c, workers):
+        ok, left = workers[good][0], workers[broken][0]
+        with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
+            runner = DaskRunner(c, source, in_flight=4)
+        try:
+            expected = ("has other weights than the client's" if bad == "other weights" else
+                        "checkpoint not found: /proc/self/cwd/tiny.safetensors")
+            warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+            assert len(warned) == 1 and warned[0].startswith(f"the Dask worker {left} could not load the model: ")
+            assert expected in warned[0] and warned[0].endswith("its tiles go to the 1 other worker(s)")
+            assert runner.usable == {ok} and set(runner.left_out) == {left}
+            with distributed.get_task_stream(client=c) as stream:
+                res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
+            ran = [t["worker"] for t in stream.data if "_run_tile" in str(t["key"])]
+        finally:
+            runner.close()
+    assert res.tiles == single.tiles >= 2
+    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())  # every tile by the client's model
+    assert len(ran) == res.tiles and set(ran) == {ok}  # every tile to the worker that holds the model
+
+
+@pytest.mark.slow
+def test_when_the_workers_holding_the_model_are_gone_the_run_ends_in_one_clear_line(
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch):
+    """Tiles may only go to the workers that hold the model: when those die, the run must not wait
+    for them forever on a cluster whose other workers cannot load it."""
+    import time
+
+    from ldcsr_core.errors import CheckpointError
+    from ldcsr_core.files import sha256_file
+
+    good, broken = _split(tmp_path, tiny_model_file, "missing")
+    monkeypatch.setattr(tiny_model, "tile_max", 64)
+    source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
+    with _workers_in([good, broken]) as (c, workers):
+        runner = DaskRunner(c, source, in_flight=2, timeout=2)
+        killed = []
+
+        def kill_after_the_first_tile(p):
+            if p.done >= 1 and not killed:
+                workers[good][1].kill()
+                killed.append(time.perf_counter())
+
+        try:
+            with pytest.raises(CheckpointError, match=rf"the Dask worker {workers[broken][0]} could not load the "
+                                                      r"model: checkpoint not found: .*; the workers that held the "
+                                                      r"model are gone and the 1 left could not load it"):
+                upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
+                               options=UpscaleOptions(mode="diffusion", seed=7), runner=runner,
+                               callback=kill_after_the_first_tile)
+        finally:
+            runner.close()
+    assert killed and time.perf_counter() - killed[0] < 30  # not forever
+    assert not (tmp_path / "o.tif").exists()
+

@@ -16,151 +16,31 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import hashlib
 import logging
-from dataclasses import dataclass
+import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from ..errors import InputError, LdcsrError, one_line
 from ..files import sha256_file
+from .dask_model import (PLUGIN_PREFIX, ModelPlugin, ModelSource, _plugin_loads, _run_tile,  # noqa: F401
+                         _worker_model, model_state)
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ModelSource:
-    """How a worker obtains the model: a checkpoint ``path`` or a picklable zero-arg ``builder``.
-
-    ``path=None`` and no builder means the shipped default model. ``key`` identifies the model in
-    each worker's cache; by default the path's SHA-256 (or the builder's repr). ``threads`` is the
-    torch CPU thread count of the workers: floating-point sums depend on it (by one ulp, enough to
-    flip a rounding now and then), so :class:`DaskRunner` sets it to the client's own count unless
-    given, which is what makes the output identical to a single-process run on the client.
-    """
-
-    path: str | None = None
-    builder: Callable[[], Any] | None = None
-    device: str = "cpu"
-    key: str | None = None
-    threads: int | None = None
-    dtype: str | None = None  # the client's model's float type (same pixels on every worker)
-    #: The SHA-256 of the client's weights file: a worker whose file at ``path`` differs (another
-    #: checkpoint under the same name on its machine) refuses to run instead of mixing its tiles in.
-    weights_sha256: str | None = None
-    software: str | None = None  # the client's ldcsr_core version: a worker with another refuses
-
-    def cache_key(self) -> str:
-        if self.key:
-            return self.key
-        if self.path is not None:
-            return f"{Path(self.path).name}-{sha256_file(self.path)[:16]}-{self.device}-{self.dtype}"
-        if self.builder is not None:
-            return hashlib.sha256(repr(self.builder).encode()).hexdigest()[:16] + f"-{self.device}"
-        return f"default-{self.device}-{self.dtype}"
-
-    def load(self):
-        self.apply_threads()
-        self.check_software()
-        if self.builder is not None:
-            return self.builder()
-        from .. import load_model
-
-        model = load_model(self.path, device=self.device, dtype=self.dtype or "auto")
-        got = str(getattr(model, "weights_sha256", "") or "")
-        if self.weights_sha256 and got and got != self.weights_sha256:
-            raise LdcsrError(f"its model {self.path or '(the shipped default)'} has other weights than the "
-                             f"client's (sha256 {got[:12]}… here, {self.weights_sha256[:12]}… there): give "
-                             "every worker the same model file")
-        return model
-
-    def check_software(self) -> None:
-        from .. import __version__
-
-        if self.software and self.software != __version__:
-            raise LdcsrError(f"it runs ldcsr_core {__version__}, the client {self.software}: install the "
-                             "same version on the workers (other code can give other pixels)")
-
-    def apply_threads(self) -> None:
-        if self.threads:
-            import torch
-
-            if torch.get_num_threads() != self.threads:  # per calling thread with OpenMP
-                torch.set_num_threads(self.threads)
-
-
-try:  # the plugin base class only exists with the cluster extra installed
-    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
-except ImportError:  # pragma: no cover - dask not installed
-    _WorkerPlugin = object
-
-
-class ModelPlugin(_WorkerPlugin):
-    """Loads the model once per worker, when the worker starts (or when the plugin is registered)."""
-
-    def __init__(self, source: ModelSource, name: str):
-        self.source = source
-        self.name = name
-        self.model = None
-        self.loads = 0
-
-    def setup(self, worker=None):
-        try:
-            self.model = self.source.load()
-        except Exception as e:  # noqa: BLE001 - say where: the path or the weights may be fine on the client
-            raise _on_worker(e, worker) from None
-        self.loads += 1
-
-    def teardown(self, worker=None):
-        self.model = None
-
-
-def _on_worker(e: BaseException, worker) -> Exception:
-    """``e`` (a model load failure) as the same error class, its message naming the worker."""
-    where = getattr(worker, "address", None) or "?"
-    msg = f"the Dask worker {where} could not load the model: {one_line(e)}"
-    if isinstance(e, LdcsrError):
-        with contextlib.suppress(Exception):
-            return type(e)(msg)
-    return LdcsrError(msg)
-
-
-def _worker_model(plugin_name: str, source: ModelSource):
-    """The worker's cached model (loaded by its plugin; loaded here if the plugin is missing)."""
-    from distributed import get_worker
-
-    worker = get_worker()
-    plugin = worker.plugins.get(plugin_name)
-    if plugin is None:
-        plugin = ModelPlugin(source, plugin_name)
-        worker.plugins[plugin_name] = plugin
-    if plugin.model is None:
-        plugin.setup(worker)
-    return plugin.model
-
-
-def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
-              seed: int) -> np.ndarray:
-    from ..threads import fixed_threads
-    from .local_runner import infer_tile
-
-    model = _worker_model(plugin_name, source)
-    source.apply_threads()
-    with fixed_threads(source.threads):  # not adapted to load: the client's count, bit for bit
-        return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
-
-
-def _plugin_loads(dask_worker, plugin_name: str) -> int:
-    p = dask_worker.plugins.get(plugin_name)
-    return 0 if p is None else p.loads
-
-
 class DaskRunner:
     """Runs tiles as Dask tasks; yields results in plan order with a bounded number in flight.
+
+    Tiles go only to the workers that loaded the model: a worker that could not (its checkpoint
+    missing, other weights at the path, another ldcsr_core version) is left out with a warning
+    naming it and why (:attr:`left_out`), and the run goes on on the others; when no worker can,
+    the first worker's error is raised (its class gives the CLI's exit status). Workers that join
+    later are used once they hold the model.
 
     Parameters
     ----------
@@ -168,9 +48,12 @@ class DaskRunner:
     source : how workers load the model.
     in_flight : tiles submitted ahead of the one being merged (default: 2 per worker thread + 2);
         bounds the client's memory.
-    timeout : seconds to wait for a worker when the cluster has none (at the start, or after it
-        lost them all) before failing with a clear :class:`LdcsrError`.
+    timeout : seconds to wait for a worker when the cluster has none that can run the model (at the
+        start, or after it lost them all) before failing with a clear :class:`LdcsrError`.
     """
+
+    #: Seconds between looks at the cluster while a tile is awaited (workers gone or joined).
+    POLL = 2.0
 
     def __init__(self, client, source: ModelSource, *, in_flight: int | None = None, timeout: float = 20.0):
         from .. import __version__
@@ -186,14 +69,21 @@ class DaskRunner:
         self.client = client
         self.source = source
         self.timeout = float(timeout)
-        self.plugin_name = f"ldcsr-model-{source.cache_key()}"
+        #: Workers that hold the model, and those left out (address → why), as last looked at.
+        self.usable: set[str] = set()
+        self.left_out: dict[str, Exception] = {}
+        self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}"
         try:
             client.register_plugin(ModelPlugin(source, self.plugin_name), name=self.plugin_name)
+            self._look(None)
         except Exception as e:
             # The scheduler keeps a plugin whose setup failed and gives it to every worker that
             # joins later (a worker killed over its memory limit while loading: forever): remove it.
             self.close()
             raise LdcsrError(_registration_error(e)) from None
+        if self.left_out and not self.usable:
+            self.close()
+            raise _none_can(self.left_out)
         if in_flight is None:
             threads = sum(client.nthreads().values()) or 1
             in_flight = 2 * threads + 2
@@ -203,6 +93,46 @@ class DaskRunner:
         """How many times each worker loaded the model (1 each, by design)."""
         return self.client.run(_plugin_loads, plugin_name=self.plugin_name)
 
+    def _look(self, workers) -> None:
+        """Ask ``workers`` (None: all) whether they hold the model; say each one newly left out."""
+        states = self.client.run(model_state, plugin_name=self.plugin_name, workers=workers, on_error="return")
+        new = []
+        for addr, err in sorted(states.items()):
+            if err is None:
+                self.usable.add(addr)
+                self.left_out.pop(addr, None)
+                continue
+            if not isinstance(err, LdcsrError):  # model_state itself failed there
+                err = LdcsrError(f"the Dask worker {addr} could not load the model: {type(err).__name__}: "
+                                 f"{one_line(err)}")
+            self.usable.discard(addr)
+            if addr not in self.left_out:
+                new.append(addr)
+            self.left_out[addr] = err
+        for addr in new if self.usable else ():
+            log.warning("%s; its tiles go to the %d other worker(s)", one_line(self.left_out[addr]), len(self.usable))
+
+    def _targets(self) -> set[str]:
+        """The live workers that hold the model, once there is one (workers that joined are asked
+        first); the left-out workers' error after ``timeout`` s without one."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            alive = set(self.client.nthreads())
+            new = alive - self.usable - set(self.left_out)
+            if new:
+                self._look(sorted(new))
+            usable = self.usable & alive
+            if usable:
+                return usable
+            if time.monotonic() > deadline:
+                if self.left_out:
+                    raise _none_can({a: e for a, e in self.left_out.items() if a in alive} or self.left_out,
+                                    gone=True)
+                where = getattr(getattr(self.client, "scheduler", None), "address", None) or "the scheduler"
+                raise LdcsrError(f"the Dask cluster at {where} has no workers (none within {self.timeout:g} s): "
+                                 f"start some with 'dask worker {where}'")
+            time.sleep(min(0.5, self.POLL))
+
     #: Times a run re-sends its plan and tiles after the cluster lost them (a worker died).
     RESUBMITS = 3
 
@@ -211,12 +141,14 @@ class DaskRunner:
         from concurrent.futures import CancelledError
 
         shared = {"plan": self._scatter(plan)}
+        shared["to"] = self._targets()
 
         def submit(tile, arr):
             if arr is None:
                 return None
             return self.client.submit(_run_tile, self.plugin_name, self.source, arr, tile, shared["plan"],
-                                      mode, seed, pure=False, retries=1)
+                                      mode, seed, pure=False, retries=1, workers=sorted(shared["to"]),
+                                      allow_other_workers=False)
 
         queue: collections.deque = collections.deque()  # (tile, arr, future) in plan order
         it = iter(jobs)
@@ -234,9 +166,9 @@ class DaskRunner:
                     return
                 tile, arr, fut = queue[0]
                 try:
-                    out = None if fut is None else fut.result()
-                except CancelledError as e:  # the scattered plan went with a dead worker
-                    if resubmits >= self.RESUBMITS:
+                    out = None if fut is None else self._result(fut, shared["to"])
+                except (CancelledError, _Stranded) as e:  # the plan went with a dead worker, or
+                    if resubmits >= self.RESUBMITS:        # every worker the tiles may go to did
                         raise LdcsrError(f"the Dask cluster lost tile {tile.index}'s work {resubmits + 1} "
                                          f"times (workers died?): {one_line(e)}") from None
                     resubmits += 1
@@ -245,6 +177,7 @@ class DaskRunner:
                     with contextlib.suppress(Exception):
                         self.client.cancel([f for *_, f in queue if f is not None])
                     shared["plan"] = self._scatter(plan)
+                    shared["to"] = self._targets()
                     queue = collections.deque((t, a, submit(t, a)) for t, a, _ in queue)
                     continue
                 queue.popleft()
@@ -254,6 +187,19 @@ class DaskRunner:
             if pending:
                 with contextlib.suppress(Exception):  # the scheduler may be gone
                     self.client.cancel(pending)
+
+    def _result(self, fut, targets: set[str]):
+        """``fut``'s result; :class:`_Stranded` when no worker it may run on is alive any more (the
+        scheduler would hold it forever), so that it is sent again to the workers there are now."""
+        while True:
+            try:
+                return fut.result(timeout=self.POLL)
+            except TimeoutError:
+                if fut.done():  # the task's own TimeoutError
+                    raise
+            alive = set(self.client.nthreads())
+            if not targets & alive:
+                raise _Stranded(f"the workers holding the model are gone ({', '.join(sorted(targets))})")
 
     def _scatter(self, plan):
         """The plan on every worker, once there is one: a cluster without workers (none started,
@@ -277,6 +223,23 @@ class DaskRunner:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.unregister_worker_plugin(self.plugin_name)
+
+
+class _Stranded(Exception):
+    """The tiles in flight may only run on workers that are all gone."""
+
+
+def _none_can(left_out: dict[str, Exception], gone: bool = False) -> Exception:
+    """No worker can run the model: the first one's error (its class: the exit status), saying so."""
+    addr = sorted(left_out)[0]
+    err = left_out[addr]
+    n = len(left_out)
+    why = (f"; the workers that held the model are gone and the {n} left could not load it" if gone
+           else f" (nor could the other {n - 1})" if n > 1 else "")
+    msg = f"{one_line(err)}{why}"
+    with contextlib.suppress(Exception):
+        return type(err)(msg)
+    return LdcsrError(msg)
 
 
 def _registration_error(e: BaseException) -> str:

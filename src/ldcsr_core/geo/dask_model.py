@@ -1,0 +1,178 @@
+"""The model on Dask workers: how a worker obtains it (:class:`ModelSource`), the plugin that loads
+it once per worker (:class:`ModelPlugin`) and the functions that run on the workers. The client
+side (submitting tiles, choosing the workers) is :mod:`ldcsr_core.geo.distributed`.
+
+A worker that cannot load the model (its checkpoint missing or other weights at the path, another
+ldcsr_core version, no memory) keeps the reason instead of failing: the client asks every worker
+(:func:`model_state`), sends tiles only to the ones that hold the model and says which were left out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import LdcsrError, one_line
+from ..files import sha256_file
+
+__all__ = ["ModelSource", "ModelPlugin", "PLUGIN_PREFIX", "model_state"]
+
+log = logging.getLogger(__name__)
+
+#: Every model plugin's name starts so.
+PLUGIN_PREFIX = "ldcsr-model-"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """How a worker obtains the model: a checkpoint ``path`` or a picklable zero-arg ``builder``.
+
+    ``path=None`` and no builder means the shipped default model. ``key`` identifies the model in
+    each worker's cache; by default the path's SHA-256 (or the builder's repr). ``threads`` is the
+    torch CPU thread count of the workers: floating-point sums depend on it (by one ulp, enough to
+    flip a rounding now and then), so :class:`~ldcsr_core.geo.distributed.DaskRunner` sets it to
+    the client's own count unless given, which is what makes the output identical to a
+    single-process run on the client.
+    """
+
+    path: str | None = None
+    builder: Callable[[], Any] | None = None
+    device: str = "cpu"
+    key: str | None = None
+    threads: int | None = None
+    dtype: str | None = None  # the client's model's float type (same pixels on every worker)
+    #: The SHA-256 of the client's weights file: a worker whose file at ``path`` differs (another
+    #: checkpoint under the same name on its machine) refuses to run instead of mixing its tiles in.
+    weights_sha256: str | None = None
+    software: str | None = None  # the client's ldcsr_core version: a worker with another refuses
+
+    def cache_key(self) -> str:
+        if self.key:
+            return self.key
+        if self.path is not None:
+            return f"{Path(self.path).name}-{sha256_file(self.path)[:16]}-{self.device}-{self.dtype}"
+        if self.builder is not None:
+            return hashlib.sha256(repr(self.builder).encode()).hexdigest()[:16] + f"-{self.device}"
+        return f"default-{self.device}-{self.dtype}"
+
+    def load(self):
+        self.apply_threads()
+        self.check_software()
+        if self.builder is not None:
+            return self.builder()
+        from .. import load_model
+
+        model = load_model(self.path, device=self.device, dtype=self.dtype or "auto")
+        got = str(getattr(model, "weights_sha256", "") or "")
+        if self.weights_sha256 and got and got != self.weights_sha256:
+            raise LdcsrError(f"its model {self.path or '(the shipped default)'} has other weights than the "
+                             f"client's (sha256 {got[:12]}… here, {self.weights_sha256[:12]}… there): give "
+                             "every worker the same model file")
+        return model
+
+    def check_software(self) -> None:
+        from .. import __version__
+
+        if self.software and self.software != __version__:
+            raise LdcsrError(f"it runs ldcsr_core {__version__}, the client {self.software}: install the "
+                             "same version on the workers (other code can give other pixels)")
+
+    def apply_threads(self) -> None:
+        if self.threads:
+            import torch
+
+            if torch.get_num_threads() != self.threads:  # per calling thread with OpenMP
+                torch.set_num_threads(self.threads)
+
+
+try:  # the plugin base class only exists with the cluster extra installed
+    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
+except ImportError:  # pragma: no cover - dask not installed
+    _WorkerPlugin = object
+
+
+class ModelPlugin(_WorkerPlugin):
+    """Loads the model once per worker, when the worker starts (or when the plugin is registered).
+
+    A load that fails is kept in :attr:`error` (the worker's tiles go to the others) rather than
+    raised: raised, it failed the registration for every worker, i.e. the whole run."""
+
+    def __init__(self, source: ModelSource, name: str):
+        self.source = source
+        self.name = name
+        self.model = None
+        self.error: Exception | None = None
+        self.loads = 0
+
+    def setup(self, worker=None):
+        try:
+            model = self.source.load()
+        except Exception as e:  # noqa: BLE001 - say where: the path or the weights may be fine on the client
+            self.model, self.error = None, _on_worker(e, worker)
+            log.info("%s", self.error)  # the worker's log; the client says it to the user
+            return
+        self.model, self.error = model, None
+        self.loads += 1
+
+    def teardown(self, worker=None):
+        self.model = None
+
+
+def _on_worker(e: BaseException, worker) -> Exception:
+    """``e`` (a model load failure) as the same error class, its message naming the worker."""
+    where = getattr(worker, "address", None) or "?"
+    msg = f"the Dask worker {where} could not load the model: {one_line(e)}"
+    if isinstance(e, LdcsrError):
+        with contextlib.suppress(Exception):
+            return type(e)(msg)
+    return LdcsrError(msg)
+
+
+def _worker_model(plugin_name: str, source: ModelSource):
+    """The worker's cached model (loaded by its plugin; loaded here if the plugin is missing or its
+    load failed, e.g. the file has appeared since); the load's error if it fails."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    plugin = worker.plugins.get(plugin_name)
+    if plugin is None:
+        plugin = ModelPlugin(source, plugin_name)
+        worker.plugins[plugin_name] = plugin
+    if plugin.model is None:
+        plugin.setup(worker)
+        if plugin.model is None:
+            raise plugin.error
+    return plugin.model
+
+
+def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
+              seed: int) -> np.ndarray:
+    from ..threads import fixed_threads
+    from .local_runner import infer_tile
+
+    model = _worker_model(plugin_name, source)
+    source.apply_threads()
+    with fixed_threads(source.threads):  # not adapted to load: the client's count, bit for bit
+        return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
+
+
+def _plugin_loads(dask_worker, plugin_name: str) -> int:
+    p = dask_worker.plugins.get(plugin_name)
+    return 0 if p is None else p.loads
+
+
+def model_state(dask_worker, plugin_name: str) -> Exception | None:
+    """Run on each worker (``client.run``): ``None`` when it holds the model, else why not."""
+    p = dask_worker.plugins.get(plugin_name)
+    if p is not None and p.model is not None:
+        return None
+    if p is not None and p.error is not None:
+        return p.error
+    return LdcsrError(f"the Dask worker {dask_worker.address} has not loaded the model (it joined while "
+                      "the model was being registered?)")
