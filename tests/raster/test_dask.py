@@ -397,3 +397,60 @@ def test_when_the_workers_holding_the_model_are_gone_the_run_ends_in_one_clear_l
     assert killed and time.perf_counter() - killed[0] < 30  # not forever
     assert not (tmp_path / "o.tif").exists()
 
+
+KILLED_CLIENT = r"""
+import functools, sys, time
+import distributed, ldcsr_core
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.geo.distributed import DaskRunner, ModelSource
+c = distributed.Client(sys.argv[1])
+r = DaskRunner(c, ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(), seed=1),
+                              threads=1))
+print(r.plugin_name, c.id, flush=True)
+time.sleep(600)
+"""
+
+
+def _holds_model(dask_worker, name):
+    p = dask_worker.plugins.get(name)
+    return p is not None and p.model is not None
+
+
+@pytest.mark.slow
+def test_the_model_of_a_client_killed_with_kill_9_is_unloaded_by_the_next_run(client):
+    """A client killed with kill -9 never unregisters its model plugin: the scheduler kept it and
+    every worker kept its model in memory (and every worker joining later loaded it), for as long as
+    the cluster lived. The next run removes the plugins of clients that are gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen([sys.executable, "-c", KILLED_CLIENT, client.scheduler.address], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        stale, stale_client = p.stdout.readline().split()
+    finally:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+    assert stale in _ldcsr_plugins(client)
+    assert set(client.run(_holds_model, name=stale).values()) == {True}  # a model in every worker
+    deadline = time.monotonic() + 30
+    while stale_client in client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.clients)):
+        assert time.monotonic() < deadline, "the scheduler did not notice the client's death"
+        time.sleep(0.1)
+    assert stale in _ldcsr_plugins(client)  # what stays after the kill
+
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    runner = DaskRunner(client, ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(),
+                                                                      seed=0), key="tiny-test-seed0", threads=1))
+    try:
+        assert _ldcsr_plugins(client) == [runner.plugin_name]
+        assert set(client.run(_holds_model, name=stale).values()) == {False}  # unloaded on the workers
+        assert set(client.run(_holds_model, name=runner.plugin_name).values()) == {True}
+    finally:
+        runner.close()
+    assert _ldcsr_plugins(client) == []

@@ -25,7 +25,7 @@ __all__ = ["ModelSource", "ModelPlugin", "PLUGIN_PREFIX", "model_state"]
 
 log = logging.getLogger(__name__)
 
-#: Every model plugin's name starts so.
+#: Every model plugin's name starts so; it ends in ``@`` and the id of the client that registered it.
 PLUGIN_PREFIX = "ldcsr-model-"
 
 
@@ -141,7 +141,7 @@ def _worker_model(plugin_name: str, source: ModelSource):
 
     worker = get_worker()
     plugin = worker.plugins.get(plugin_name)
-    if plugin is None:
+    if plugin is None:  # e.g. removed as stale while its client was cut off and came back
         plugin = ModelPlugin(source, plugin_name)
         worker.plugins[plugin_name] = plugin
     if plugin.model is None:

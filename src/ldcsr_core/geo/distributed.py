@@ -72,7 +72,10 @@ class DaskRunner:
         #: Workers that hold the model, and those left out (address → why), as last looked at.
         self.usable: set[str] = set()
         self.left_out: dict[str, Exception] = {}
-        self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}"
+        # One plugin per client: closing one run never unloads another's model, and the plugin of a
+        # client that went without closing (kill -9) is recognised and removed by the next one.
+        self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}@{getattr(client, 'id', 'client')}"
+        _remove_stale_plugins(client)
         try:
             client.register_plugin(ModelPlugin(source, self.plugin_name), name=self.plugin_name)
             self._look(None)
@@ -240,6 +243,22 @@ def _none_can(left_out: dict[str, Exception], gone: bool = False) -> Exception:
     with contextlib.suppress(Exception):
         return type(err)(msg)
     return LdcsrError(msg)
+
+
+def _remove_stale_plugins(client) -> None:
+    """Remove the model plugins of clients that went without closing (``kill -9``, a lost machine):
+    each worker kept their model in memory, and every worker joining later loaded it again."""
+    try:
+        names, clients = client.run_on_scheduler(
+            lambda dask_scheduler: (list(dask_scheduler.worker_plugins), list(dask_scheduler.clients)))
+    except Exception:  # noqa: BLE001 - e.g. a scheduler that refuses to run functions: nothing to clean
+        return
+    for name in names:
+        prefix, at, owner = name.rpartition("@")
+        if name.startswith(PLUGIN_PREFIX) and at and owner not in clients:
+            with contextlib.suppress(Exception):
+                client.unregister_worker_plugin(name)
+                log.info("removed the model plugin %s of a Dask client that is gone", name)
 
 
 def _registration_error(e: BaseException) -> str:
