@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import threading
 import time
 
 from qgis.core import (
@@ -88,6 +89,7 @@ class _FeedbackLog(logging.Handler):
 
 
 _MODELS: dict = {}
+_MODELS_LOCK = threading.Lock()  # runs go on at once: one load of a model, not one per run
 
 
 def _load_model(path: str | None):
@@ -95,10 +97,12 @@ def _load_model(path: str | None):
     from ldcsr_core import load_model
 
     key = (path, os.path.getmtime(path) if path else None)
-    if key not in _MODELS:
-        _MODELS.clear()  # keep one model in memory
-        _MODELS[key] = load_model(path, device="auto")
-    return _MODELS[key]
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            _MODELS.clear()  # keep one model in memory
+            model = _MODELS[key] = load_model(path, device="auto")
+    return model
 
 
 def _check_report_path(report: str, src: str, dst: str, model: str | None) -> None:

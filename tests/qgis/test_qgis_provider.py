@@ -635,3 +635,35 @@ def test_two_runs_at_once_each_log_only_their_own_warnings(qgis_processing, scen
         log = fb.textLog()
         assert f"removed 1 stale part file(s) of {own} left by an interrupted run" in log, log
         assert f"stale part file(s) of {other}" not in log, log
+
+
+def test_two_runs_at_once_load_their_model_once(qgis_processing, scene, tiny_model_file, tmp_path, monkeypatch):
+    """Before: two runs started together each loaded the model (twice the time and memory of a large
+    checkpoint), and one could fail on the cache emptied by the other between its store and its read."""
+    import threading
+    import time
+
+    import ldcsr_core
+    import qgis_ldcsr.algorithm as algorithm
+
+    loads, real = [], ldcsr_core.load_model
+
+    def slow_load(*a, **k):
+        loads.append(a)
+        time.sleep(1.0)  # a large checkpoint: the other run asks meanwhile
+        return real(*a, **k)
+
+    monkeypatch.setattr(ldcsr_core, "load_model", slow_load)
+    monkeypatch.setattr(algorithm, "_MODELS", {})
+    barrier = threading.Barrier(2, timeout=120)
+
+    class Together(_Feedback):
+        def pushInfo(self, info):  # noqa: N802 - QGIS's name
+            super().pushInfo(info)
+            if info.startswith("Model input"):
+                barrier.wait()
+
+    waits = [_run_as_the_dialog_does(_params(scene, tmp_path / f"{n}.tif", tiny_model_file, SCALE=2.0), Together(),
+                                     wait=False) for n in ("a", "b")]
+    assert [w()[0] for w in waits] == [True, True]
+    assert len(loads) == 1
