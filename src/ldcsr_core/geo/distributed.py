@@ -200,7 +200,10 @@ class DaskRunner:
             except TimeoutError:
                 if fut.done():  # the task's own TimeoutError
                     raise
-            alive = set(self.client.nthreads())
+            try:
+                alive = set(self.client.nthreads())
+            except Exception as e:  # noqa: BLE001 - the scheduler gone: said by the plan's re-sending
+                raise _Stranded(f"cannot ask the scheduler: {one_line(e)}") from None
             if not targets & alive:
                 raise _Stranded(f"the workers holding the model are gone ({', '.join(sorted(targets))})")
 
