@@ -281,7 +281,8 @@ PER_WORKER_MODEL = "/proc/self/cwd/tiny.safetensors"  # each worker process's ow
 @contextlib.contextmanager
 def _workers_in(folders, timeout=120):
     """A scheduler (in this process) and one real ``dask worker`` process (no nanny) per folder,
-    each started in that folder: ``(client, {folder: (address, process)})``."""
+    each started in that folder: ``(client, {folder: (address, process)}, start)``, where
+    ``start(folder)`` adds one more such worker and returns its ``(address, process)``."""
     import os
     import subprocess
     import sys
@@ -290,15 +291,26 @@ def _workers_in(folders, timeout=120):
                                        dashboard_address=None)
     c = distributed.Client(cluster)
     procs = []
+
+    def launch(folder):
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address, "--nthreads", "1",
+             "--no-nanny", "--no-dashboard", "--name", folder.name], cwd=folder, env=dict(os.environ),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return procs[-1]
+
+    def named(name):
+        return {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}[name]
+
+    def start(folder):
+        p = launch(folder)
+        c.wait_for_workers(len(procs), timeout=timeout)
+        return named(folder.name), p
+
     try:
-        for folder in folders:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address, "--nthreads", "1",
-                 "--no-nanny", "--no-dashboard", "--name", folder.name], cwd=folder, env=dict(os.environ),
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        started = [launch(f) for f in folders]
         c.wait_for_workers(len(folders), timeout=timeout)
-        names = {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}
-        yield c, {f: (names[f.name], p) for f, p in zip(folders, procs)}
+        yield c, {f: (named(f.name), p) for f, p in zip(folders, started)}, start
     finally:
         c.close()
         cluster.close()
@@ -341,7 +353,7 @@ def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
     single = upscale_raster(src, tmp_path / "single.tif", **kw)
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file),
                          threads=1)
-    with _workers_in([good, broken]) as (c, workers):
+    with _workers_in([good, broken]) as (c, workers, _):
         ok, left = workers[good][0], workers[broken][0]
         with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
             runner = DaskRunner(c, source, in_flight=4)
@@ -376,7 +388,7 @@ def test_when_the_workers_holding_the_model_are_gone_the_run_ends_in_one_clear_l
     good, broken = _split(tmp_path, tiny_model_file, "missing")
     monkeypatch.setattr(tiny_model, "tile_max", 64)
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
-    with _workers_in([good, broken]) as (c, workers):
+    with _workers_in([good, broken]) as (c, workers, _):
         runner = DaskRunner(c, source, in_flight=2, timeout=2)
         killed = []
 
@@ -454,3 +466,33 @@ def test_the_model_of_a_client_killed_with_kill_9_is_unloaded_by_the_next_run(cl
     finally:
         runner.close()
     assert _ldcsr_plugins(client) == []
+
+
+@pytest.mark.slow
+def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model, tiny_model_file, tmp_path,
+                                                             monkeypatch):
+    """Tiles go only to the workers known to hold the model: one that joins the cluster after the
+    runner started must be asked and used, not ignored."""
+    import shutil
+
+    from ldcsr_core.files import sha256_file
+
+    good, broken = _split(tmp_path, tiny_model_file, "missing")
+    late = tmp_path / "late"
+    late.mkdir()
+    shutil.copy(tiny_model_file, late / "tiny.safetensors")
+    monkeypatch.setattr(tiny_model, "tile_max", 64)
+    source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
+    with _workers_in([good, broken]) as (c, workers, start):
+        runner = DaskRunner(c, source, in_flight=4)
+        try:
+            joined, _ = start(late)
+            with distributed.get_task_stream(client=c) as stream:
+                res = upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
+                                     options=UpscaleOptions(mode="diffusion", seed=7), runner=runner)
+        finally:
+            runner.close()
+    ran = [t["worker"] for t in stream.data if "_run_tile" in str(t["key"])]
+    assert res.tiles >= 2 and len(ran) == res.tiles
+    assert runner.usable == {workers[good][0], joined} and set(runner.left_out) == {workers[broken][0]}
+    assert set(ran) == {workers[good][0], joined}  # the joined worker computed tiles too

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import LdcsrError, one_line
 from ..files import sha256_file
 
-__all__ = ["ModelSource", "ModelPlugin", "PLUGIN_PREFIX", "model_state"]
+__all__ = ["ModelSource", "ModelPlugin", "PLUGIN_PREFIX", "NOT_YET", "model_state"]
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +167,16 @@ def _plugin_loads(dask_worker, plugin_name: str) -> int:
     return 0 if p is None else p.loads
 
 
-def model_state(dask_worker, plugin_name: str) -> Exception | None:
-    """Run on each worker (``client.run``): ``None`` when it holds the model, else why not."""
+#: :func:`model_state` of a worker whose plugin is not set up yet (it has just joined): ask again.
+NOT_YET = "not loaded yet"
+
+
+def model_state(dask_worker, plugin_name: str) -> Exception | str | None:
+    """Run on each worker (``client.run``): ``None`` when it holds the model, else why not (an
+    error), or :data:`NOT_YET` (a worker that has just joined sets its plugins up after it appears)."""
     p = dask_worker.plugins.get(plugin_name)
     if p is not None and p.model is not None:
         return None
     if p is not None and p.error is not None:
         return p.error
-    return LdcsrError(f"the Dask worker {dask_worker.address} has not loaded the model (it joined while "
-                      "the model was being registered?)")
+    return NOT_YET

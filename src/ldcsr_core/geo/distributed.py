@@ -25,8 +25,8 @@ import numpy as np
 
 from ..errors import InputError, LdcsrError, one_line
 from ..files import sha256_file
-from .dask_model import (PLUGIN_PREFIX, ModelPlugin, ModelSource, _plugin_loads, _run_tile,  # noqa: F401
-                         _worker_model, model_state)
+from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _plugin_loads,  # noqa: F401
+                         _run_tile, _worker_model, model_state)
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
 
@@ -105,6 +105,8 @@ class DaskRunner:
                 self.usable.add(addr)
                 self.left_out.pop(addr, None)
                 continue
+            if isinstance(err, str) and err == NOT_YET:  # asked again at the next look
+                continue
             if not isinstance(err, LdcsrError):  # model_state itself failed there
                 err = LdcsrError(f"the Dask worker {addr} could not load the model: {type(err).__name__}: "
                                  f"{one_line(err)}")
@@ -132,6 +134,9 @@ class DaskRunner:
                     raise _none_can({a: e for a, e in self.left_out.items() if a in alive} or self.left_out,
                                     gone=True)
                 where = getattr(getattr(self.client, "scheduler", None), "address", None) or "the scheduler"
+                if alive:
+                    raise LdcsrError(f"none of the {len(alive)} Dask worker(s) at {where} had loaded the model "
+                                     f"within {self.timeout:g} s")
                 raise LdcsrError(f"the Dask cluster at {where} has no workers (none within {self.timeout:g} s): "
                                  f"start some with 'dask worker {where}'")
             time.sleep(min(0.5, self.POLL))
@@ -144,7 +149,7 @@ class DaskRunner:
         from concurrent.futures import CancelledError
 
         shared = {"plan": self._scatter(plan)}
-        shared["to"] = self._targets()
+        shared["to"] = self._targets()  # grows when a worker that holds the model joins (_result)
 
         def submit(tile, arr):
             if arr is None:
@@ -153,7 +158,7 @@ class DaskRunner:
                                       mode, seed, pure=False, retries=1, workers=sorted(shared["to"]),
                                       allow_other_workers=False)
 
-        queue: collections.deque = collections.deque()  # (tile, arr, future) in plan order
+        queue: collections.deque = collections.deque()  # (tile, arr, future, its workers) in plan order
         it = iter(jobs)
         exhausted, resubmits = False, 0
         try:
@@ -164,12 +169,12 @@ class DaskRunner:
                     except StopIteration:
                         exhausted = True
                         break
-                    queue.append((tile, arr, submit(tile, arr)))
+                    queue.append((tile, arr, submit(tile, arr), shared["to"]))
                 if not queue:
                     return
-                tile, arr, fut = queue[0]
+                tile, arr, fut, to = queue[0]
                 try:
-                    out = None if fut is None else self._result(fut, shared["to"])
+                    out = None if fut is None else self._result(fut, to, shared)
                 except (CancelledError, _Stranded) as e:  # the plan went with a dead worker, or
                     if resubmits >= self.RESUBMITS:        # every worker the tiles may go to did
                         raise LdcsrError(f"the Dask cluster lost tile {tile.index}'s work {resubmits + 1} "
@@ -178,22 +183,24 @@ class DaskRunner:
                     log.warning("the Dask cluster lost work in progress (%s); sending the plan and the "
                                 "%d pending tiles again", one_line(e), len(queue))
                     with contextlib.suppress(Exception):
-                        self.client.cancel([f for *_, f in queue if f is not None])
+                        self.client.cancel([f for _, _, f, _ in queue if f is not None])
                     shared["plan"] = self._scatter(plan)
                     shared["to"] = self._targets()
-                    queue = collections.deque((t, a, submit(t, a)) for t, a, _ in queue)
+                    queue = collections.deque((t, a, submit(t, a), shared["to"]) for t, a, _, _ in queue)
                     continue
                 queue.popleft()
                 yield tile, out
         finally:
-            pending = [f for *_, f in queue if f is not None]
+            pending = [f for _, _, f, _ in queue if f is not None]
             if pending:
                 with contextlib.suppress(Exception):  # the scheduler may be gone
                     self.client.cancel(pending)
 
-    def _result(self, fut, targets: set[str]):
-        """``fut``'s result; :class:`_Stranded` when no worker it may run on is alive any more (the
-        scheduler would hold it forever), so that it is sent again to the workers there are now."""
+    def _result(self, fut, targets: set[str], shared: dict):
+        """``fut``'s result (sent to ``targets``); :class:`_Stranded` when none of them is alive any
+        more (the scheduler would hold it forever), so that it is sent again to the workers there
+        are now. Workers that joined meanwhile are asked, and the next tiles also go to those that
+        hold the model (``shared["to"]``)."""
         while True:
             try:
                 return fut.result(timeout=self.POLL)
@@ -204,6 +211,10 @@ class DaskRunner:
                 alive = set(self.client.nthreads())
             except Exception as e:  # noqa: BLE001 - the scheduler gone: said by the plan's re-sending
                 raise _Stranded(f"cannot ask the scheduler: {one_line(e)}") from None
+            if alive - self.usable - set(self.left_out):
+                with contextlib.suppress(Exception):  # a look that fails is tried at the next wait
+                    self._look(sorted(alive - self.usable - set(self.left_out)))
+                    shared["to"] = (self.usable & alive) or shared["to"]
             if not targets & alive:
                 raise _Stranded(f"the workers holding the model are gone ({', '.join(sorted(targets))})")
 
