@@ -76,7 +76,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         self.checker = CheckRunner(self.models, self)  # *Check quality here* (napari_ldcsr/run/_selfcheck.py)
         self.adapter = AdaptRunner(self.models, self)  # *Adapt to this layer* (napari_ldcsr/run/_adapt.py)
         self._job: tuple[Any, JobSpec, ProgressiveResult] | None = None
-        self._source_gone: str | None = None  # why the running job was cancelled, if its source went
+        self._stopped_why: str | None = None  # why the running job was cancelled, if a layer of it went
         self._t_tiles: float | None = None
         self._build_ui()
         self.tile = tile
@@ -163,15 +163,19 @@ class LdcsrWidget(TeardownMixin, QWidget):
         self.reset_choices()
 
     def _on_layer_removed(self, event) -> None:
-        """A source layer of the running job was removed: cancel the run at once (as Cancel does)
-        and remove its partial result."""
-        gone = event.value
-        if self._job is None or gone not in self._job[2].source.layers or not self.runner.cancel():
+        """A source layer of the running job, or a result layer it is filling in, was removed:
+        cancel the run at once (as Cancel does) and remove the rest of its partial result."""
+        why = None if self._job is None else self._job[2].stops_on_removal(event.value)
+        if why is None or not self.runner.cancel():
             return
         self._job[2].discard()
-        self._source_gone = f"'{gone.name}' was removed during the run"
-        self._set_status(f"{self._source_gone}; nothing was added.")
-        notify("warning", f"{self._source_gone}; the result was not added.")
+        self._stopped_why = why
+        if event.value in self._job[2].source.layers:
+            self._set_status(f"{why}; nothing was added.")
+            notify("warning", f"{why}; the result was not added.")
+        else:  # the user's own way of saying "stop"
+            self._set_status(f"Stopped: {why}; nothing was added.")
+            notify("info", f"LDCSR run stopped: {why}; no layer was added.")
         self._update_enabled()
 
     def reset_choices(self, *_: Any) -> None:
@@ -309,7 +313,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
             self.set_compare(False)
         self._job = (layer, spec, ProgressiveResult(self.viewer, source, spec, opacity=self.compare.opacity))
         self._t_tiles = None
-        self._source_gone = None
+        self._stopped_why = None
         self.progress_bar.setRange(0, 0)  # busy until the first tile is done
         self._set_status(running_text(spec, source, cached=self.models.cached(spec.model_source) is not None))
         self.runner.start(source, spec)
@@ -415,7 +419,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
 
     def _on_cancelled(self) -> None:
         self._job[2].discard()
-        if self._source_gone is None:  # else said when the source went (``_on_layer_removed``)
+        if self._stopped_why is None:  # else said when its layer went (``_on_layer_removed``)
             self._set_status("Cancelled; nothing was added.")
             notify("info", "LDCSR run cancelled; no layer was added.")
         self.runFinished.emit("cancelled")

@@ -126,6 +126,16 @@ class ProgressiveResult:
     def _alive(self) -> bool:
         return all(src in self.viewer.layers for src in self.source.layers)
 
+    def stops_on_removal(self, layer) -> str | None:
+        """Why removing ``layer`` from the viewer stops this run (None if it does not): a source
+        layer is gone, or the user deleted one of the result layers being filled in ("I do not
+        want this": the run must not go on and add it again at the end)."""
+        if any(layer is src for src in self.source.layers):
+            return f"'{layer.name}' was removed during the run"
+        if any(layer is lyr for lyr in self.layers):
+            return f"its result layer '{layer.name}' was removed"
+        return None
+
     def _create(self, run_info: dict, data: list | None = None) -> None:
         self.layers = []
         for i, src in enumerate(self.source.layers):
@@ -141,7 +151,7 @@ class ProgressiveResult:
             return False
         if not self.layers:
             self._create({"status": "running"})
-        return all(lyr in self.viewer.layers for lyr in self.layers)  # removed by the user: leave it
+        return all(lyr in self.viewer.layers for lyr in self.layers)  # one removed: the run is stopping
 
     def tile(self, box, colour: list, values: np.ndarray) -> None:
         """Show a finished tile's preview: ``values`` ``(len(colour), h, w)`` for bands ``colour``
@@ -193,8 +203,9 @@ class ProgressiveResult:
         return self.layers
 
     def discard(self) -> None:
-        """Remove the partial layers (cancel, error)."""
-        for layer in self.layers:
+        """Remove the partial layers (cancel, error). They leave :attr:`layers` first, so that
+        their removal is not taken for the user's (:meth:`stops_on_removal`)."""
+        layers, self.layers = self.layers, []
+        for layer in layers:
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
-        self.layers = []
