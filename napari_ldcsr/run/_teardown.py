@@ -1,13 +1,37 @@
 """The dock widget's teardown: every worker (Run, quality check, adaptation, live lens) stopped and
-joined when the viewer closes, the application quits or the widget leaves its dock."""
+joined when the viewer closes, the application quits, the widget leaves its dock, or a script ends
+with its viewer still open (interpreter exit)."""
 
 from __future__ import annotations
 
+import atexit
+import logging
+import weakref
 from typing import Any
 
 from qtpy.QtCore import QEvent
 
 __all__ = ["TeardownMixin"]
+
+_log = logging.getLogger(__name__)
+
+#: Widgets not shut down yet, for :func:`_shutdown_open` (weak: a closed viewer's widget can go).
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+_AT_EXIT = []  # [True] once :func:`_shutdown_open` is registered
+
+
+def _shutdown_open() -> None:
+    """Interpreter exit with a viewer still open (a script that never closed it): shut its widgets
+    down while the viewer is whole. Registered with the first widget, after PyQt's own exit
+    clean-up (imported with QtCore), so it runs first (``atexit`` calls the last registered first).
+    That clean-up deletes Qt objects in no fixed order: a widget shut down then, from its window's
+    ``destroyed``, found napari's Qt views half-deleted (removing the live layer raised in that
+    Qt slot, and PyQt aborted the process: "Aborted", exit status 134)."""
+    for widget in list(_OPEN):
+        try:
+            widget.shutdown()
+        except RuntimeError:  # its Qt side is already gone
+            pass
 
 
 class TeardownMixin:
@@ -15,8 +39,8 @@ class TeardownMixin:
     ``cancel`` and the ``_shut`` flag)."""
 
     def _watch_teardown(self) -> None:
-        """Shut down when the viewer's window is destroyed or the application quits (the widget's
-        own removal is seen in :meth:`event`)."""
+        """Shut down when the viewer's window is destroyed, the application quits or the
+        interpreter exits (the widget's own removal is seen in :meth:`event`)."""
         from qtpy.QtWidgets import QApplication
 
         window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
@@ -25,22 +49,29 @@ class TeardownMixin:
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+        _OPEN.add(self)
+        if not _AT_EXIT:
+            atexit.register(_shutdown_open)
+            _AT_EXIT.append(True)
 
     def shutdown(self, *_: Any) -> None:
         """Stop every worker of the widget (the Run, the quality check, the live lens) and wait for their threads to
         end, so that none outlives the viewer: a Run stops within one tile and a streamed Run's part
-        file is removed on the way. Called when the viewer closes, the application quits, or the
-        widget is removed from its dock; safe to call more than once."""
+        file is removed on the way. Called when the viewer closes, the application quits, the
+        interpreter exits, or the widget is removed from its dock; safe to call more than once.
+        Nothing raised on the way leaves it (it runs in Qt slots, where PyQt turns an exception
+        into an abort of the process): a step that fails is logged and the others still run."""
         if self._shut:
             return
         self._shut = True
-        try:
-            self.cancel()
-            self.checker.cancel()
-            self.adapter.cancel()
-            self.live.close()
-        except RuntimeError:  # Qt parts already deleted: nothing left to stop there
-            pass
+        _OPEN.discard(self)
+        for step in (self.cancel, self.checker.cancel, self.adapter.cancel, self.live.close):
+            try:
+                step()
+            except RuntimeError:  # Qt parts already deleted: nothing left to stop there
+                pass
+            except Exception:  # noqa: BLE001 - see above; the workers are still stopped and joined
+                _log.warning("LDCSR teardown: %s failed", getattr(step, "__qualname__", step), exc_info=True)
         from qtpy.QtCore import QThreadPool
 
         self.runner.wait()
