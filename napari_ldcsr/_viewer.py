@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LIVE_KEY", "is_live_layer", "camera", "grid", "canvas_size", "transposed", "view_data_corners", "linear_part", "world_axes",
-           "notify", "image_layers", "shapes_layers", "open_viewers"]
+__all__ = ["LIVE_KEY", "is_live_layer", "covering_blending", "camera", "grid", "canvas_size", "transposed",
+           "view_data_corners", "linear_part", "world_axes", "notify", "image_layers", "shapes_layers", "open_viewers"]
 
 
 #: ``metadata`` key of the live lens's own layer (``lens/_draw``): a view of another layer, never a source.
@@ -15,6 +15,20 @@ LIVE_KEY = "ldcsr_live"
 def is_live_layer(layer) -> bool:
     """Whether ``layer`` is the live lens's layer (display pixels of a window of another layer)."""
     return bool((getattr(layer, "metadata", None) or {}).get(LIVE_KEY))
+
+
+#: napari blendings under which a layer hides what is beneath it (alpha 1 = opaque)
+COVERING = ("translucent", "translucent_no_depth", "opaque")
+
+
+def covering_blending(layer) -> str:
+    """The blending of a layer laid exactly over ``layer`` that replaces it on screen: ``layer``'s
+    own, unless that one sums with what is beneath ('additive', as napari gives the bands after
+    the first of a ``channel_axis`` image; 'minimum', 'multiplicative'): then 'translucent_no_depth'.
+    napari can neither subtract a layer nor hide part of one, so a result that kept 'additive'
+    would be summed with its own source inside its region (the band counted twice)."""
+    blending = str(getattr(layer.blending, "value", layer.blending))
+    return blending if blending in COVERING else "translucent_no_depth"
 
 
 def grid(viewer):

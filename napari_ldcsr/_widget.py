@@ -27,7 +27,7 @@ from .run._check_controls import CheckControls
 from .run._job import JobResult, JobSpec, LayerSource, ModelCache, plain_message
 from .run._prepare import fmt_seconds, prepare_run, progress_text, running_text
 from .run._region import REGIONS
-from .run._results import ProgressiveResult, RunLayers
+from .run._results import ProgressiveResult, RunLayers, blending_note
 from .run._runner import AdaptRunner, CheckRunner, JobRunner, start_device_probe
 from .run._teardown import TeardownMixin
 
@@ -403,8 +403,9 @@ class LdcsrWidget(TeardownMixin, QWidget):
             return
         out = last.result
         saved = f", saved as {os.path.basename(result.path)}," if result.path else ""
+        note = blending_note(last.layer_source.layers[0], last.results[0])  # an additive band's result
         self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px){saved} "
-                         f"in {fmt_seconds(result.seconds)}")
+                         f"in {fmt_seconds(result.seconds)}{note}")
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.resultAdded.emit(out)
         self.runFinished.emit("done")

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import LIVE_KEY, linear_part, world_axes
+from .._viewer import LIVE_KEY, covering_blending, linear_part, world_axes
 from ._lens_cache import LayerPixels, window_transform
 from ._plan import LensView
 
@@ -55,7 +55,7 @@ def show_window(viewer, live, view: LensView, data: np.ndarray):
         display = {"contrast_limits": [0.0, 1.0], "gamma": 1.0}
     if live is None:
         return viewer.add_image(
-            data, rgb=True, name=f"{src.name} (live LDCSR)", blending=src.blending,
+            data, rgb=True, name=f"{src.name} (live LDCSR)", blending=covering_blending(src),
             metadata={LIVE_KEY: True}, **display, **kwargs)
     for k in ("scale", "translate"):  # rotate/shear/affine are the source's: set once
         if not np.array_equal(np.asarray(getattr(live, k))[-2:], np.asarray(kwargs[k])):
@@ -112,4 +112,4 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
     return viewer.add_image(
         view.values.copy(), rgb=bool(src.rgb), name=f"{src.name} ×{view.step:g} (LDCSR {run_label(mode, seed)}, kept)",
         metadata=md, contrast_limits=list(src.contrast_limits), gamma=src.gamma,
-        blending=src.blending, **kwargs, **extra)
+        blending=covering_blending(src), **kwargs, **extra)

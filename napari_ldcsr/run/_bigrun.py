@@ -139,8 +139,8 @@ def open_streamed(viewer, source: LayerSource, result: JobResult) -> list:
     info = provenance(result, source.layers[0].name)
     info["output_file"] = result.path
     layers = []
-    for src, (levels, lazy_kwargs, _) in zip(source.layers, data):
-        kwargs = result_kwargs(src, spec, "ldcsr", run_info=info)
+    for i, (src, (levels, lazy_kwargs, _)) in enumerate(zip(source.layers, data)):
+        kwargs = result_kwargs(src, spec, "ldcsr", run_info=info, lowest=i == 0)
         md = lazy_kwargs["metadata"]
         kwargs["metadata"].update(path=md["path"], file_name=md["file_name"], lazy=True, tags=md["tags"])
         if "band" in md:

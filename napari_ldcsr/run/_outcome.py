@@ -33,16 +33,21 @@ def run_layers(viewer, layer, spec: JobSpec, partial: ProgressiveResult, result:
     return RunLayers(layer, outs[picked], bics[picked] if bics else None, result, partial.source, outs, bics)
 
 
-def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: list) -> list:
-    """Add the bicubic baseline layers, each just below its LDCSR result."""
+def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: list,
+                below: list | None = None) -> list:
+    """Add the bicubic baseline layers (one per result in ``results``) as a block just below the
+    lowest of ``below`` (default: ``results``), the run's LDCSR results; blended as a run's
+    layers are (:func:`_results.result_kwargs`), so that a baseline left visible never adds to
+    the results above it (the results' lowest layer covers the block inside its region)."""
     from napari.layers import Image
 
+    index = min(viewer.layers.index(lyr) for lyr in (below or results))
     layers = []
-    for src, data, above in zip(source.layers, source.split(geo_array.data), results):
-        kwargs = result_kwargs(src, spec, "bicubic", run_info=above.metadata.get("ldcsr"))
+    for i, (src, data, above) in enumerate(zip(source.layers, source.split(geo_array.data), results)):
+        kwargs = result_kwargs(src, spec, "bicubic", run_info=above.metadata.get("ldcsr"), lowest=i == 0)
         kwargs["metadata"]["tags"] = dict(geo_array.tags)
         layer = Image(data, **kwargs)
-        viewer.layers.insert(viewer.layers.index(above), layer)
+        viewer.layers.insert(index + i, layer)
         layers.append(layer)
     return layers
 
@@ -54,7 +59,7 @@ def ensure_bicubic(viewer, last: RunLayers):
     if last.job.path is not None:
         raise ValueError("the result was streamed to a file; its bicubic baseline would not fit in memory")
     geo_array = bicubic_job(last.layer_source, last.job.spec)
-    present = [r for r in last.results if r in viewer.layers]
+    present = below = [r for r in last.results if r in viewer.layers]
     if len(present) != len(last.results):  # some band results were removed: just the picked one
         source = LayerSource((last.source,), "gray")
         data = geo_array.data[last.layer_source.layers.index(last.source)][None]
@@ -62,6 +67,6 @@ def ensure_bicubic(viewer, last: RunLayers):
         present = [last.result]
     else:
         source = last.layer_source
-    last.bicubics = add_bicubic(viewer, source, last.job.spec, geo_array, present)
+    last.bicubics = add_bicubic(viewer, source, last.job.spec, geo_array, present, below=below)
     last.bicubic = last.bicubics[present.index(last.result)]
     return last.bicubic

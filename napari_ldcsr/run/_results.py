@@ -13,9 +13,10 @@ import numpy as np
 
 from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
-from .._viewer import linear_part, world_axes
+from .._viewer import covering_blending, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "result_kwargs", "RunLayers", "ProgressiveResult", "nearest_preview"]
+__all__ = ["run_label", "result_name", "result_kwargs", "blending_note", "RunLayers", "ProgressiveResult",
+           "nearest_preview"]
 
 
 def run_label(mode: str, seed: int, samples: int = 1) -> str:
@@ -34,13 +35,20 @@ def result_name(src_name: str, spec: JobSpec, kind: str) -> str:
     return f"{src_name} ×{spec.scale:.2f} ({label})"
 
 
-def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None) -> dict:
+def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None, lowest: bool = False) -> dict:
     """``add_image`` keyword arguments that lay a ``spec.out_shape`` result exactly over ``src``.
 
     Placement follows :func:`_geometry.result_placement` (rotate/shear/affine copied), display
     settings follow the source, and ``metadata`` keeps the georeferencing (transform and pixel
     size of the finer grid) plus ``metadata["ldcsr"]`` (provenance; ``run_info`` is merged in);
     ``kind`` ("ldcsr", "bicubic" or "spread") names the layer (:func:`result_name`).
+
+    Blending: a run's layers (one per band layer) lie as a block above their sources; the
+    ``lowest`` of the block covers what is beneath it inside its region
+    (:func:`_viewer.covering_blending`), the others blend as their sources do. A band group's
+    run (a file's bands as ``channel_axis`` opens them: the first band translucent, the others
+    'additive') then shows the composite of its results inside its region; a lone additive
+    band's result shows that band alone there instead of adding it to its own source.
     """
     scale_out, translate_out = geo.result_placement(
         src.scale[-2:], src.translate[-2:], spec.region.shape, spec.out_shape,
@@ -68,11 +76,20 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
         "metadata": md,
         "contrast_limits": list(src.contrast_limits),
         "gamma": src.gamma,
-        "blending": src.blending,
+        "blending": covering_blending(src) if lowest else src.blending,
     }
     if not src.rgb:
         kwargs["colormap"] = src.colormap
     return kwargs
+
+
+def blending_note(src, layer) -> str:
+    """What the status line adds when a run's ``layer`` does not blend as its source ``src`` does
+    (:func:`result_kwargs`: an additive band's result covers its region instead); "" otherwise."""
+    if str(layer.blending) == str(src.blending):
+        return ""
+    return (f" · shown {layer.blending} over '{src.name}', which blends {src.blending} (the band would count "
+            f"twice): its region shows this band alone; for the composite, make it additive and hide '{src.name}'")
 
 
 def nearest_preview(crop: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
@@ -141,7 +158,8 @@ class ProgressiveResult:
         for i, src in enumerate(self.source.layers):
             pixels = data[i] if data is not None else nearest_preview(
                 np.asarray(_base_level(src)[self.spec.region.slices]), self.spec.out_shape)
-            layer = self.viewer.add_image(pixels, **result_kwargs(src, self.spec, "ldcsr", run_info=run_info))
+            kwargs = result_kwargs(src, self.spec, "ldcsr", run_info=run_info, lowest=i == 0)
+            layer = self.viewer.add_image(pixels, **kwargs)
             layer.opacity = self.opacity
             self.layers.append(layer)
         self.names = [layer.name for layer in self.layers]
