@@ -77,8 +77,10 @@ class CompareControls(QGroupBox):
 
     def toggle_result(self) -> None:
         """Flip between the LDCSR result and the source underneath it (A/B blink)."""
+        last = self.widget.last
         if self.widget.last_result is not None:
-            sbs.blink(self.widget.last.source, self.widget.last.result)
+            others = [r for r in last.results if r is not last.result and r in self.viewer.layers]
+            sbs.blink(last.source, last.result, others)
 
     def _on_opacity(self, value: int) -> None:
         if self.widget.last_result is not None:

@@ -78,7 +78,11 @@ def fit_camera(viewer, layer) -> None:
     cam.zoom = 0.95 * float(np.min(np.asarray(canvas_size(viewer), dtype=float) / extent))
 
 
-def blink(source, result) -> None:
-    """Flip the result on/off over the (visible) source: A/B comparison."""
-    result.visible = not result.visible
+def blink(source, result, together=()) -> None:
+    """Flip the result on/off over the (visible) source: A/B comparison. ``together``: the other
+    layers of its run (a band group's results), flipped with it, so that a composite flips as one
+    (one band's result alone hidden leaves a composite of the other results without that band)."""
+    on = not result.visible
+    for layer in (result, *together):
+        layer.visible = on
     source.visible = True

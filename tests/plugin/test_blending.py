@@ -109,3 +109,32 @@ def test_the_live_lens_over_an_additive_band_is_not_added_to_it(make_napari_view
     finally:
         lens.close()
         qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
+
+
+def test_show_source_result_flips_a_band_groups_composite_as_one(ldcsr, qtbot, notes, bicubic_engine, tmp_path):
+    """*Show source / result* after a band group's run shows the source's composite, then the
+    results' (it used to hide only the picked band's result: the region then showed the other
+    bands' results without that band, neither the source nor the result)."""
+    viewer, widget = ldcsr
+    path = tmp_path / "bands.tif"
+    data = np.stack([_smooth(k, b) for k, b in enumerate((600, 1000, 800))]).astype(np.uint16)
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=3, dtype="uint16", crs="EPSG:32633",
+                       transform=Affine(10, 0, 500000, 0, -10, 4100000)) as dst:
+        dst.write(data)
+    bands = viewer.open(str(path), plugin="napari-ldcsr")
+    for band in bands:
+        band.contrast_limits = (0, 5000)
+    viewer.reset_view()
+    composite = _centre(viewer, qtbot)
+    assert widget.run(layer=bands[1], scale=2.0)
+    _wait_run(qtbot, widget)
+    for r in widget.last.results:  # results that differ from the source on screen
+        r.data = (r.data // 2).astype(r.data.dtype)
+    results = _centre(viewer, qtbot)
+    assert np.abs(results - composite).max() > 20
+    widget.toggle_result()  # the source
+    np.testing.assert_allclose(_centre(viewer, qtbot), composite, atol=3)
+    assert not any(r.visible for r in widget.last.results) and all(b.visible for b in bands)
+    widget.toggle_result()  # the result
+    np.testing.assert_allclose(_centre(viewer, qtbot), results, atol=1)
+    assert not [t for s, t in notes if s in ("error", "warning")]
