@@ -83,8 +83,12 @@ class CompareControls(QGroupBox):
             sbs.blink(last.source, last.result, others)
 
     def _on_opacity(self, value: int) -> None:
+        """Every result of the last run (a band group's: one per band), so that a composite fades
+        as one: the lowest covers the sources at that opacity, the others add at it."""
         if self.widget.last_result is not None:
-            self.widget.last.result.opacity = value / 100.0
+            for layer in self.widget.last.results or [self.widget.last.result]:
+                if layer in self.viewer.layers:
+                    layer.opacity = value / 100.0
 
     def update_enabled(self, has_result: bool) -> None:
         self.compare_button.setEnabled(has_result or self.compare_button.isChecked())

@@ -138,3 +138,29 @@ def test_show_source_result_flips_a_band_groups_composite_as_one(ldcsr, qtbot, n
     widget.toggle_result()  # the result
     np.testing.assert_allclose(_centre(viewer, qtbot), results, atol=1)
     assert not [t for s, t in notes if s in ("error", "warning")]
+
+
+def test_result_opacity_fades_a_band_groups_composite(ldcsr, qtbot, notes, bicubic_engine, tmp_path):
+    """*Result opacity* over a band group's run sets every band's result, which fades the results'
+    composite over the source's (at 50 %: their mean on screen); it used to set the picked band's
+    alone, which only dimmed that band inside the region."""
+    viewer, widget = ldcsr
+    path = tmp_path / "bands.tif"
+    data = np.stack([_smooth(k, b) for k, b in enumerate((600, 1000, 800))]).astype(np.uint16)
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=3, dtype="uint16", crs="EPSG:32633",
+                       transform=Affine(10, 0, 500000, 0, -10, 4100000)) as dst:
+        dst.write(data)
+    bands = viewer.open(str(path), plugin="napari-ldcsr")
+    for band in bands:
+        band.contrast_limits = (0, 5000)
+    viewer.reset_view()
+    composite = _centre(viewer, qtbot)
+    assert widget.run(layer=bands[1], scale=2.0)
+    _wait_run(qtbot, widget)
+    for r in widget.last.results:  # results that differ from the source on screen
+        r.data = (r.data // 2).astype(r.data.dtype)
+    results = _centre(viewer, qtbot)
+    widget.set_result_opacity(50)
+    np.testing.assert_allclose(_centre(viewer, qtbot), (composite + results) / 2, atol=3)
+    assert [r.opacity for r in widget.last.results] == [0.5] * 3
+    assert not [t for s, t in notes if s in ("error", "warning")]
