@@ -30,6 +30,7 @@ from .. import files
 from ..errors import LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
+from .read_failures import gdal_errors
 
 __all__ = [
     "GeoTiffWriter",
@@ -123,7 +124,6 @@ def verify_geotiff(path: str | os.PathLike, *, shape: tuple[int, int], count: in
     offsets (GDAL's ``BLOCK_OFFSET``/``BLOCK_SIZE``), so it costs little even for a huge file.
     """
     import rasterio
-    from rasterio.errors import RasterioError
     from rasterio.windows import Window
 
     p = Path(path)
@@ -148,7 +148,7 @@ def verify_geotiff(path: str | os.PathLike, *, shape: tuple[int, int], count: in
                                 f"block ({by}, {bx}) of band {b} of {p.name} was not stored"))
             y0, x0 = (nby - 1) * bh, (nbx - 1) * bw
             ds.read(window=Window(x0, y0, ds.width - x0, ds.height - y0))
-    except RasterioError as e:
+    except gdal_errors() as e:
         raise RasterIOError(errno.EIO, f"{p.name} does not read back: {cause_line(e)}") from None
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import InputError, one_line
 from .dataset_proxy import DatasetProxy
 from .georef import quiet_georef
+from .read_failures import gdal_errors
 
 __all__ = ["palette_expansion", "open_expanded"]
 
@@ -46,7 +47,6 @@ def palette_expansion(src, name=None) -> str | None:
 def open_expanded(p: Path, kind: str):
     """``p`` opened through GDAL's ``vrt://...?expand=rgb|rgba`` (streamed, nothing copied)."""
     import rasterio
-    from rasterio.errors import RasterioError
 
     hint = f"expand it first: gdal_translate -expand {kind} {p} {p.stem}_{kind}.tif"
     if "?" in str(p):
@@ -54,7 +54,7 @@ def open_expanded(p: Path, kind: str):
     try:
         with quiet_georef():
             ds = rasterio.open(f"vrt://{p}?expand={kind}")
-    except RasterioError as e:
+    except gdal_errors() as e:
         raise InputError(f"{p} has a colour table that GDAL could not expand "
                          f"({one_line(e)}); {hint}") from None
     return _ExpandedDataset(ds, str(p), kind)

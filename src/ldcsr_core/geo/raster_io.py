@@ -43,7 +43,7 @@ from .geotiff_writer import (
     PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts,
 )
 from .palette import open_expanded, palette_expansion
-from .read_failures import read_error, read_errors
+from .read_failures import gdal_errors, read_error, read_errors
 
 __all__ = [
     "RasterInfo",
@@ -134,7 +134,6 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
     unreadable, and :class:`InputError` for a raster the engine cannot work with.
     """
     import rasterio
-    from rasterio.errors import RasterioError
 
     p = Path(path)
     if not p.exists():
@@ -152,7 +151,7 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
     try:
         with quiet_georef():
             src = rasterio.open(p)
-    except RasterioError as e:
+    except gdal_errors() as e:
         raise RasterIOError(errno.EIO, f"cannot read {p} as a raster (not a raster, or truncated "
                             f"or damaged): {cause_line(e)}") from None
     except UnicodeError:  # GDAL takes UTF-8 names; a name in another encoding cannot be passed on

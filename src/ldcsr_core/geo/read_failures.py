@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import RasterIOError, cause_line
 
-__all__ = ["read_error", "read_errors"]
+__all__ = ["gdal_errors", "read_error", "read_errors"]
 
 
 _BAD_TIFF = re.compile(r"Read error at (?:row|scanline) (\d+)(?:, col (\d+))?(?:, (tile|strip) (\d+))?"
@@ -22,6 +22,15 @@ _BAD_TIFF = re.compile(r"Read error at (?:row|scanline) (\d+)(?:, col (\d+))?(?:
 
 
 _BAD_BLOCK = re.compile(r"band (\d+): IReadBlock failed at X offset (\d+), Y offset (\d+)(?::\s*(.*))?")
+
+
+def gdal_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions rasterio raises for GDAL's failures, for ``except``. Before rasterio 1.4 its
+    ``RasterioIOError`` (a file that cannot be opened or read) was an ``OSError`` but not a
+    ``RasterioError``: catching ``RasterioError`` alone let it through as a raw GDAL message."""
+    from rasterio.errors import RasterioError, RasterioIOError
+
+    return (RasterioError, RasterioIOError)
 
 
 def read_error(name, exc: BaseException) -> RasterIOError:
@@ -48,11 +57,9 @@ def read_error(name, exc: BaseException) -> RasterIOError:
 @contextlib.contextmanager
 def read_errors(src):
     """Turn GDAL's read failures inside the block into :func:`read_error` for dataset ``src``."""
-    from rasterio.errors import RasterioError
-
     try:
         yield
-    except RasterioError as e:
+    except gdal_errors() as e:
         name = str(getattr(src, "name", src))
         name = "the layer" if name.startswith("/vsimem/") else Path(name).name
         raise read_error(name, e) from None
