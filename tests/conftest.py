@@ -51,7 +51,7 @@ def small_device(monkeypatch, model, max_pixels: int, error=None) -> list:
     def limited(self, lr, win, **kw):
         sizes.append(win.y.out_len * win.x.out_len)
         if win.y.out_len * win.x.out_len > max_pixels:
-            raise error or torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            raise error or torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real(self, lr, win, **kw)
 
     monkeypatch.setattr(type(model), "run_window", limited)

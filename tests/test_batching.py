@@ -74,7 +74,7 @@ def test_a_batch_out_of_memory_is_halved(tiny, monkeypatch):
     ref, _ = _run(tiny, img, plan, "fast", monkeypatch, batch=1)
     def small_card(model, lrs, tiles, *a, **k):  # a device that holds two windows at a time
         if len(tiles) > 2:
-            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
         return PROCESS_TILES(model, lrs, tiles, *a, **k)
 
     monkeypatch.setattr(tiling, "process_tiles", small_card)

@@ -163,7 +163,7 @@ def test_other_errors_are_not_retried(tiny, monkeypatch):
 
 def test_is_out_of_memory():
     from ldcsr_core.tiling import is_out_of_memory
-    assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory"))
+    assert is_out_of_memory(torch.cuda.OutOfMemoryError("CUDA out of memory"))
     assert is_out_of_memory(RuntimeError("[enforce fail at alloc_cpu.cpp] DefaultCPUAllocator: can't allocate memory"))
     assert is_out_of_memory(RuntimeError("MPS backend out of memory"))
     assert is_out_of_memory(MemoryError())

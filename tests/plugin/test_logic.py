@@ -117,7 +117,7 @@ def test_plain_message_says_out_of_memory_in_words():
     from napari_ldcsr.run._job import plain_message
 
     want = "out of memory; try a smaller region, a smaller scale or a smaller tile"
-    for exc in (MemoryError(), torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"),
+    for exc in (MemoryError(), torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"),
                 RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"),
                 RuntimeError("could not create a primitive")):
         assert plain_message(exc) == want
