@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LIVE_KEY", "is_live_layer", "covering_blending", "camera", "grid", "canvas_size", "transposed",
-           "view_data_corners", "linear_part", "world_axes", "notify", "image_layers", "shapes_layers", "open_viewers"]
+__all__ = ["LIVE_KEY", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
+           "transposed", "view_data_corners", "linear_part", "world_axes", "notify", "image_layers", "shapes_layers",
+           "open_viewers"]
 
 
 #: ``metadata`` key of the live lens's own layer (``lens/_draw``): a view of another layer, never a source.
@@ -37,6 +38,16 @@ def grid(viewer):
     return viewer.grid if found is None else found
 
 
+def grid_position(viewer, index: int) -> tuple[int, int]:
+    """(row, column) of the grid cell showing the layer at ``index`` of the layer list (napari's
+    ``position`` takes the layer list since napari 0.9, their number before)."""
+    g = grid(viewer)
+    try:
+        return tuple(g.position(index, viewer.layers))
+    except TypeError:  # napari < 0.9: ``nlayers / stride`` with a LayerList
+        return tuple(g.position(index, len(viewer.layers)))
+
+
 def camera(viewer):
     """The camera model (``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before)."""
     found = getattr(getattr(viewer, "scene", None), "camera", None)
@@ -50,7 +61,10 @@ def canvas_size(viewer) -> tuple[float, float]:
         if grid(viewer).enabled and hasattr(canvas, "viewbox_size"):
             return tuple(canvas.viewbox_size(viewer.layers))  # type: ignore[return-value]
         return tuple(canvas.size)  # type: ignore[return-value]
-    return tuple(getattr(viewer, "_canvas_size", (600, 800)))  # napari < 0.6
+    # napari < 0.9: the same sizes through the viewer model's own (private) accessors
+    if grid(viewer).enabled and hasattr(viewer, "_get_viewbox_size"):
+        return tuple(float(v) for v in viewer._get_viewbox_size())  # type: ignore[return-value]
+    return tuple(getattr(viewer, "_canvas_size", (600, 800)))
 
 
 def transposed(viewer) -> bool:

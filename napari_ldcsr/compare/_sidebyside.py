@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import camera, canvas_size, grid, transposed
+from .._viewer import camera, canvas_size, grid, grid_position, transposed
 
 __all__ = ["GridState", "enter_grid", "leave_grid", "fit_camera", "blink"]
 
@@ -40,15 +40,18 @@ def enter_grid(viewer, source, bicubic, result) -> GridState:
     trio = [source, bicubic, result]
     for lyr in layers:
         lyr.visible = lyr in trio
-    for target, lyr in enumerate(trio):  # contiguous, in reading order, on top
-        viewer.layers.move(viewer.layers.index(lyr), len(viewer.layers) - 3 + target)
     result.opacity = 1.0
     g.shape = (1, 3)
-    g.stride = 1
     g.enabled = True
-    # napari versions differ in which end of the layer list fills the first cell
-    if g.position(viewer.layers.index(source), viewer.layers) != (0, 0):
-        g.stride = -1
+    # The three contiguous, on top of the list. napari versions differ in which end of the
+    # layer list fills the first cell, and before napari 0.9 hidden layers take cells too (the
+    # list wraps around the three cells): the first of these arrangements that works is kept.
+    for order, stride in ((trio, 1), (trio, -1), (trio[::-1], -1), (trio[::-1], 1)):
+        for lyr in order:  # each to the end in turn (move() inserts before its destination index)
+            viewer.layers.move(viewer.layers.index(lyr), len(viewer.layers))
+        g.stride = stride
+        if [grid_position(viewer, viewer.layers.index(lyr)) for lyr in trio] == [(0, 0), (0, 1), (0, 2)]:
+            break
     fit_camera(viewer, result)
     return state
 

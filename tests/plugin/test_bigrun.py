@@ -14,7 +14,7 @@ from rasterio.transform import from_origin
 from napari_ldcsr.io import _lazy
 from napari_ldcsr.run import _bigrun
 from napari_ldcsr import _geometry as geo
-from napari_ldcsr._viewer import camera
+from napari_ldcsr._viewer import camera, canvas_size
 
 H, W = 96, 128
 
@@ -122,7 +122,7 @@ def test_current_view_of_a_lazy_layer_runs_in_memory(big, ldcsr, qtbot, notes, t
 
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)
-    h, _ = viewer.canvas.size
+    h, _ = canvas_size(viewer)
     camera(viewer).zoom = h / 20.0  # 20 m = 40 px of canvas height
     camera(viewer).center = tuple(src.data_to_world((40, 60)))
     widget.set_region("view")

@@ -7,6 +7,7 @@ import pytest
 
 from napari_ldcsr import _geometry as geo
 from napari_ldcsr.compare._compare import CompareDock
+from napari_ldcsr._viewer import canvas_size
 
 
 def _source_and_result(viewer):
@@ -41,7 +42,7 @@ def test_panels_show_the_same_world_box_at_8x(make_napari_viewer, qtbot):
     viewer.camera.zoom = 8.0 / 0.5
     qtbot.wait(300)
     boxes = dock.visible_boxes()
-    sizes = {n: tuple(m.canvas.size) for n, m in dock.models.items()}
+    sizes = {n: canvas_size(m) for n, m in dock.models.items()}
     assert len(set(sizes.values())) == 1, sizes  # equal panels
     for name, m in dock.models.items():
         np.testing.assert_allclose(m.camera.center[-2:], viewer.camera.center[-2:], atol=1e-9)

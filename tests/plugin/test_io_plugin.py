@@ -140,7 +140,8 @@ def test_reader_names_a_damaged_file(tmp_path):
     from napari_ldcsr.io._lazy import lazy_layer_data
 
     cut = _truncated(tmp_path)
-    with pytest.raises(RasterIOError, match=r"trunc\.tif is truncated or damaged: GDAL could not read tile"):
+    # the tile's number where GDAL's error says it (rasterio >= 1.4), else the block's place (GDAL 3.5)
+    with pytest.raises(RasterIOError, match=r"trunc\.tif is truncated or damaged: GDAL could not read (tile|block)"):
         napari_get_reader(str(cut))(str(cut))
     (levels, _, _), = lazy_layer_data(cut)
     with pytest.raises(RasterIOError, match=r"trunc\.tif is truncated or damaged"):

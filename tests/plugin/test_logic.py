@@ -12,7 +12,7 @@ from napari_ldcsr.compare import _sidebyside as sbs
 from napari_ldcsr.run._job import JobSpec, layer_source
 from napari_ldcsr.run._region import region_for
 from napari_ldcsr.run._results import ProgressiveResult, nearest_preview, result_kwargs
-from napari_ldcsr._viewer import camera, grid
+from napari_ldcsr._viewer import camera, canvas_size, grid, grid_position
 
 
 @pytest.fixture
@@ -28,9 +28,9 @@ def test_regions_whole_view_and_shapes(model):
     assert region_for(model, img, "whole") == geo.Region(0, 0, 100, 120)
     cam = camera(model)
     cam.center = (10.0 + 2 * 50, 20.0 + 2 * 60)  # pixel (50, 60)
-    cam.zoom = min(model.canvas.size) / 40.0  # 40 world units = 20 px across the short side
+    cam.zoom = min(canvas_size(model)) / 40.0  # 40 world units = 20 px across the short side
     r = region_for(model, img, "view")
-    h, w = np.asarray(model.canvas.size) / cam.zoom / 2.0  # world units on screen, in pixels
+    h, w = np.asarray(canvas_size(model)) / cam.zoom / 2.0  # world units on screen, in pixels
     assert isinstance(r, geo.Region)
     assert abs(r.rows - h) <= 2 and abs(r.cols - w) <= 2 and r.row0 <= 50 < r.row0 + r.rows
     cam.center = (1e6, 1e6)
@@ -98,7 +98,7 @@ def test_grid_compare_round_trip_and_blink(model):
     state = sbs.enter_grid(model, a, b, c)
     g = grid(model)
     assert g.enabled and tuple(g.shape) == (1, 3) and not pts.visible and c.opacity == 1.0
-    assert [g.position(model.layers.index(x), model.layers) for x in (a, b, c)] == [(0, 0), (0, 1), (0, 2)]
+    assert [grid_position(model, model.layers.index(x)) for x in (a, b, c)] == [(0, 0), (0, 1), (0, 2)]
     np.testing.assert_allclose(cam.center[-2:], (3.5, 3.5))
     sbs.leave_grid(model, state)
     assert not g.enabled and pts.visible and c.opacity == pytest.approx(0.3)

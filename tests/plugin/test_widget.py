@@ -17,7 +17,7 @@ from qtpy.QtWidgets import QFileDialog
 
 from napari_ldcsr import _geometry as geo
 from napari_ldcsr.run._results import nearest_preview
-from napari_ldcsr._viewer import camera, grid
+from napari_ldcsr._viewer import camera, canvas_size, grid, grid_position
 
 SAMPLE = ("napari-ldcsr", "neon_osbs")
 
@@ -135,9 +135,10 @@ def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_
 
 def test_current_view_region_and_model_cached(ldcsr, qtbot, notes):
     viewer, widget = ldcsr
+    viewer.window.resize(1200, 800)  # napari < 0.9 opens at 744 px wide: the docked widget left a 4 px canvas
     (src,) = viewer.open_sample(*SAMPLE)
     # zoom onto a small patch left of centre: about 60 x 80 source pixels are on screen
-    h, w = viewer.canvas.size
+    h, w = canvas_size(viewer)
     camera(viewer).zoom = h / 6.0  # 6 m (60 px at 0.1 m) of canvas height
     y0, x0 = src.data_to_world((150, 120))
     camera(viewer).center = (y0, x0)
@@ -330,7 +331,7 @@ def test_compare_grid_and_toggle(ldcsr, qtbot, notes):
     bic = viewer.layers["band ×2.50 (bicubic)"]
     assert {lyr.name for lyr in viewer.layers if lyr.visible} == {src.name, bic.name, out.name}
     np.testing.assert_allclose(_bounds(bic), _bounds(src), atol=1e-6)
-    cells = [grid(viewer).position(viewer.layers.index(lyr), viewer.layers) for lyr in (src, bic, out)]
+    cells = [grid_position(viewer, viewer.layers.index(lyr)) for lyr in (src, bic, out)]
     assert cells == [(0, 0), (0, 1), (0, 2)]  # source | bicubic | LDCSR, one shared camera
     np.testing.assert_allclose(cam.center[-2:], _bounds(out).mean(axis=0))  # every cell shows the result's area
     qtbot.mouseClick(widget.compare_button, Qt.MouseButton.LeftButton)
