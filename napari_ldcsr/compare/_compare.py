@@ -178,9 +178,9 @@ class CompareDock(QWidget):
         """World box ``[[ymin, xmin], [ymax, xmax]]`` each panel shows (from its canvas size)."""
         from .._geometry import visible_world_box
 
-        from .._viewer import canvas_size
+        from .._viewer import camera, canvas_size
 
-        return {name: visible_world_box(m.camera.center[-2:], m.camera.zoom, canvas_size(m))
+        return {name: visible_world_box(camera(m).center[-2:], camera(m).zoom, canvas_size(m))
                 for name, m in self.models.items()}
 
     def close_panels(self) -> None:
