@@ -121,6 +121,7 @@ def test_current_view_of_a_lazy_layer_runs_in_memory(big, ldcsr, qtbot, notes, t
     from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
 
     viewer, widget = ldcsr
+    viewer.window.resize(1200, 800)  # napari < 0.9 opens at 744 px wide: the docked widget left a 4 px canvas
     src = _open_lazy(viewer, big)
     h, _ = canvas_size(viewer)
     camera(viewer).zoom = h / 20.0  # 20 m = 40 px of canvas height

@@ -173,7 +173,12 @@ class UNetModel(nn.Module):
         ph, pw = (-hh) % m, (-ww) % m
         if ph or pw:
             # official: reflect (crashes when pad >= size); tiny training latents fall back to replicate
-            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < hh and pw < ww else "replicate")
+            mode = "reflect" if ph < hh and pw < ww else "replicate"
+            if x.dtype == torch.float16 and x.device.type == "cpu":
+                # torch < 2.6 has no float16 CPU kernel for these pads; a pad copies values: exact
+                x = F.pad(x.float(), (0, pw, 0, ph), mode=mode).to(x.dtype)
+            else:
+                x = F.pad(x, (0, pw, 0, ph), mode=mode)
         emb = self.embedding(t, scale, osize)
         hs, h = [], x
         for block in self.input_blocks:
