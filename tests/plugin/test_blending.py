@@ -111,11 +111,9 @@ def test_the_live_lens_over_an_additive_band_is_not_added_to_it(make_napari_view
         qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
 
 
-def test_show_source_result_flips_a_band_groups_composite_as_one(ldcsr, qtbot, notes, bicubic_engine, tmp_path):
-    """*Show source / result* after a band group's run shows the source's composite, then the
-    results' (it used to hide only the picked band's result: the region then showed the other
-    bands' results without that band, neither the source nor the result)."""
-    viewer, widget = ldcsr
+def _band_group_run(viewer, widget, qtbot, tmp_path):
+    """A 3-band GeoTIFF opened as a composite, run as a band group, its results halved so that they
+    differ from the source on screen: (band layers, source composite, results' composite)."""
     path = tmp_path / "bands.tif"
     data = np.stack([_smooth(k, b) for k, b in enumerate((600, 1000, 800))]).astype(np.uint16)
     with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=3, dtype="uint16", crs="EPSG:32633",
@@ -128,9 +126,17 @@ def test_show_source_result_flips_a_band_groups_composite_as_one(ldcsr, qtbot, n
     composite = _centre(viewer, qtbot)
     assert widget.run(layer=bands[1], scale=2.0)
     _wait_run(qtbot, widget)
-    for r in widget.last.results:  # results that differ from the source on screen
+    for r in widget.last.results:
         r.data = (r.data // 2).astype(r.data.dtype)
-    results = _centre(viewer, qtbot)
+    return bands, composite, _centre(viewer, qtbot)
+
+
+def test_show_source_result_flips_a_band_groups_composite_as_one(ldcsr, qtbot, notes, bicubic_engine, tmp_path):
+    """*Show source / result* after a band group's run shows the source's composite, then the
+    results' (it used to hide only the picked band's result: the region then showed the other
+    bands' results without that band, neither the source nor the result)."""
+    viewer, widget = ldcsr
+    bands, composite, results = _band_group_run(viewer, widget, qtbot, tmp_path)
     assert np.abs(results - composite).max() > 20
     widget.toggle_result()  # the source
     np.testing.assert_allclose(_centre(viewer, qtbot), composite, atol=3)
@@ -145,21 +151,7 @@ def test_result_opacity_fades_a_band_groups_composite(ldcsr, qtbot, notes, bicub
     composite over the source's (at 50 %: their mean on screen); it used to set the picked band's
     alone, which only dimmed that band inside the region."""
     viewer, widget = ldcsr
-    path = tmp_path / "bands.tif"
-    data = np.stack([_smooth(k, b) for k, b in enumerate((600, 1000, 800))]).astype(np.uint16)
-    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=3, dtype="uint16", crs="EPSG:32633",
-                       transform=Affine(10, 0, 500000, 0, -10, 4100000)) as dst:
-        dst.write(data)
-    bands = viewer.open(str(path), plugin="napari-ldcsr")
-    for band in bands:
-        band.contrast_limits = (0, 5000)
-    viewer.reset_view()
-    composite = _centre(viewer, qtbot)
-    assert widget.run(layer=bands[1], scale=2.0)
-    _wait_run(qtbot, widget)
-    for r in widget.last.results:  # results that differ from the source on screen
-        r.data = (r.data // 2).astype(r.data.dtype)
-    results = _centre(viewer, qtbot)
+    bands, composite, results = _band_group_run(viewer, widget, qtbot, tmp_path)
     widget.set_result_opacity(50)
     np.testing.assert_allclose(_centre(viewer, qtbot), (composite + results) / 2, atol=3)
     assert [r.opacity for r in widget.last.results] == [0.5] * 3

@@ -1,0 +1,81 @@
+"""What the QGIS tests share: real QGIS with Processing and our provider (skipped with the reason
+without QGIS, an error with ``CI=true``), and running the algorithm as ``processing.run`` or as
+the Processing dialog does. Imported by the ``test_qgis_*`` modules (the fixtures are in
+``conftest.py``, the input rasters in :mod:`qgis_scenes`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+try:
+    # the test modules import these from here, after this skip
+    from qgis.core import (  # noqa: F401
+        QgsApplication,
+        QgsProcessingException,
+        QgsProcessingFeedback,
+        QgsRasterLayer,
+    )
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    _msg = (f"QGIS is not importable here ({exc}): install python3-qgis and qgis-providers and "
+            "run `make test-qgis` (it uses the system Python that QGIS is built for)")
+    if os.environ.get("CI", "").lower() == "true":
+        raise RuntimeError(_msg + " — required on CI") from None
+    pytest.skip(_msg, allow_module_level=True)
+
+from qgis_scenes import TRANSFORM, UTM33, _field, _write  # noqa: E402, F401 - for the test modules
+
+ALG = "ldcsr:superresolution"
+
+
+def _params(src, out, model, **kw):
+    p = {"INPUT": str(src), "SCALE": 2.5, "MODE": 1, "SEED": 0, "MODEL": str(model), "TILE": 0,
+         "OUTPUT": str(out)}
+    p.update(kw)
+    return p
+
+
+class _Feedback(QgsProcessingFeedback):
+    """A feedback that also keeps each error reported to it (``errors``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.errors = []
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS's names
+        self.errors.append(error)
+        super().reportError(error, fatalError)
+
+
+def _run_as_the_dialog_does(params, feedback=None, *, wait=True):
+    """Run the algorithm as the Processing dialog does: a ``QgsProcessingAlgRunnerTask`` in QGIS's
+    task manager (a background thread; the task logs a failed run's exception to the feedback).
+    ``(ok, feedback)``; with ``wait=False`` a function that waits and returns that."""
+    import time
+
+    from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext
+
+    feedback = feedback or _Feedback()
+    context = QgsProcessingContext()
+    alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+    task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+    done = []
+    task.executed.connect(lambda ok, results: done.append(ok))
+    QgsApplication.taskManager().addTask(task)
+
+    def result():
+        deadline = time.monotonic() + 300
+        while not done and time.monotonic() < deadline:
+            QgsApplication.processEvents()
+            time.sleep(0.01)
+        assert done, "the task did not end within 300 s"
+        _keep = (alg, context)  # noqa: F841 - alive until the task has ended
+        return done[0], feedback
+
+    return result() if wait else result
+
+
+def _leftovers(folder: Path, name: str):
+    return [p.name for p in folder.iterdir() if p.name.startswith(f".{name}.")]

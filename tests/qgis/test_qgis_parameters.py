@@ -1,0 +1,236 @@
+"""The QGIS provider's parameters as QGIS passes them (typed bands, numbers as text, values QGIS
+would replace silently), what a run says about its layer, its CRS and its output, how its errors
+show in the Processing log, and two runs at once. Real QGIS, as in ``test_qgis_provider.py``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from qgis_runs import (
+    ALG,
+    TRANSFORM,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsRasterLayer,
+    _Feedback,
+    _params,
+    _run_as_the_dialog_does,
+)
+
+
+@pytest.mark.parametrize("text, expected", [("", "bands 1,2,3 (Sentinel-2 rule)"), ("  ", "bands 1,2,3 (Sentinel-2 rule)"),
+                                            ("3;2;1", "bands 3,2,1 (chosen)"), ("4", "bands 4,4,4 (chosen)")])
+def test_typed_bands_empty_is_automatic(qgis_processing, scene, tiny_model_file, tmp_path, text, expected):
+    """Before: "" (an empty batch or modeler cell) was read by QGIS as band 0 and refused."""
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, BANDS=text),
+                        feedback=feedback)
+    assert f"Model input R,G,B = {expected}" in feedback.textLog()
+
+
+@pytest.mark.parametrize("text", ["x", "red", "4 3 2"])
+def test_typed_bands_not_numbers_say_so(qgis_processing, scene, tiny_model_file, tmp_path, text):
+    """Before: any text without a comma became "band 0 does not exist"."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, BANDS=text),
+                            feedback=QgsProcessingFeedback())
+    assert "band 0" not in str(ei.value) and ("1-based band numbers" in str(ei.value)
+                                              or "band 432 does not exist" in str(ei.value))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"SCALE": "abc"}, "the scale must be a number, got 'abc'"),
+    ({"SCALE": "2,5"}, "the scale must be a number, got '2,5'"),  # a decimal comma
+    ({"TARGET_PIXEL_SIZE": "4 m"}, "the target pixel size must be a number"),
+    ({"TARGET_PIXEL_SIZE": float("nan")}, "the target pixel size must be a finite number"),
+    ({"TILE": 40.5}, "the tile size must be a whole number"),
+    ({"SEED": "1.5"}, "the seed must be a whole number"),
+    ({"SEED": -2 ** 31}, "Incorrect parameter value for SEED"),
+])
+def test_numbers_qgis_would_replace_silently_are_refused(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                         params, expected):
+    """Before: QGIS ran these with another value: an optional parameter's default for text that is
+    not a number (×2 instead of 2,5), no target for NaN, a rounded tile or seed, seed 0 for -2**31."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, **params),
+                            feedback=QgsProcessingFeedback())
+    assert expected in str(ei.value) and "Traceback" not in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_numbers_as_text_and_the_seed_bounds(qgis_processing, scene, tiny_model_file, tmp_path):
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=" 2 ", TILE="",
+                                     SEED=-2 ** 31 + 1), feedback=feedback)
+    assert f"seed {-2 ** 31 + 1}" in feedback.textLog() and "(scale 2 x 2)" in feedback.textLog()
+
+
+def test_a_layer_whose_file_was_deleted_says_so(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Before: 'is not a plain raster file ... save it as a GeoTIFF first'."""
+    import shutil
+
+    from qgis.core import QgsProcessingContext, QgsProject
+    src = tmp_path / "gone.tif"
+    shutil.copy(scene, src)
+    layer = QgsRasterLayer(str(src), "gone")
+    QgsProject.instance().addMapLayer(layer)
+    try:
+        src.unlink()
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        with pytest.raises(QgsProcessingException, match="the file of layer 'gone' no longer exists"):
+            qgis_processing.run(ALG, _params(layer.id(), tmp_path / "o.tif", tiny_model_file),
+                                context=context, feedback=QgsProcessingFeedback())
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_a_crs_set_in_qgis_only_is_warned_about(qgis_processing, tiny_model_file, tmp_path):
+    """The engine reads the file: a CRS assigned to the layer in QGIS does not reach the output."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingContext, QgsProject
+    src = tmp_path / "nocrs.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint8",
+                       transform=TRANSFORM) as ds:
+        ds.write(np.full((3, 24, 24), 100, np.uint8))
+    layer = QgsRasterLayer(str(src), "nocrs")
+    layer.setCrs(QgsCoordinateReferenceSystem("EPSG:32633"))
+    QgsProject.instance().addMapLayer(layer)
+    feedback = QgsProcessingFeedback()
+    try:
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                            context=context, feedback=feedback)
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    assert "is shown in EPSG:32633, but its file has no CRS" in feedback.textLog()
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(str(src), tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    assert "but its file" not in feedback.textLog()
+
+
+def test_an_output_path_that_is_a_folder_is_refused_before_any_work(qgis_processing, scene, tiny_model_file,
+                                                                    tmp_path):
+    """Before: '[Errno 21] Is a directory: .o.tif.….ldcsr-part -> …' after all the tiles."""
+    (tmp_path / "o.tif").mkdir()
+    feedback = QgsProcessingFeedback()
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    with pytest.raises(QgsProcessingException, match="LDCSR: output path is a folder: .*o.tif$"):
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file), feedback=feedback)
+    assert progress == []  # refused before the first tile
+    assert [p.name for p in tmp_path.iterdir()] == ["o.tif"] and not any((tmp_path / "o.tif").iterdir())
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_not_a_failed_run(qgis_processing, scene, tiny_model_file,
+                                                                       tmp_path, monkeypatch):
+    """Before: the run failed (the raster not loaded) though the raster was written."""
+    import errno
+
+    import ldcsr_core.quality
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ldcsr_core.quality, "write_report", full)
+    feedback = QgsProcessingFeedback()
+    res = qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file,
+                                           QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
+    assert res["OUTPUT"] == str(tmp_path / "o.tif") and (tmp_path / "o.tif").exists()
+    assert res["QUALITY_REPORT"] is None and not (tmp_path / "q.json").exists()
+    assert "No quality report: cannot write" in feedback.textLog() and "No space left" in feedback.textLog()
+
+
+def test_out_of_memory_is_one_line_and_nothing_written(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                       monkeypatch):
+    """An allocation failure the engine could not get round (torch's RuntimeError) is said in
+    words, as in the CLI and napari, not as a Python traceback in the Processing log."""
+    from ldcsr_core.geo import pipeline
+
+    def no_memory(*a, **k):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(pipeline, "upscale_raster", no_memory)
+    feedback = QgsProcessingFeedback()
+    out = tmp_path / "m.tif"
+    with pytest.raises(QgsProcessingException, match="LDCSR: out of memory; nothing was written"):
+        qgis_processing.run(ALG, _params(scene, out, tiny_model_file), feedback=feedback)
+    assert "Traceback" not in feedback.textLog() and not out.exists()
+
+
+@pytest.mark.parametrize("case", ["missing model", "cancelled"])
+def test_an_error_shows_once_in_the_dialog_log(qgis_processing, scene, tiny_model_file, tmp_path, case):
+    """Before: every failed run's line twice in the Processing dialog's log: reported by the
+    algorithm, then by QGIS's task from the exception raised with it."""
+    params = _params(scene, tmp_path / "o.tif", tiny_model_file)
+    feedback = _Feedback()
+    if case == "missing model":
+        params["MODEL"], expected = str(tmp_path / "nope.safetensors"), f"LDCSR: model file not found: {tmp_path}"
+    else:
+        feedback.cancel()
+        expected = "Cancelled: nothing was written."
+    ok, feedback = _run_as_the_dialog_does(params, feedback)
+    log = feedback.textLog()
+    assert not ok and len(feedback.errors) == 1 and feedback.errors[0].startswith(expected), log
+    assert log.count(expected) == 1, log
+    assert list(tmp_path.iterdir()) == []
+
+
+def _started_together():
+    """A feedback class for two runs at once: each waits, once its log handler is in place and it
+    says its model input, until the other one is there too."""
+    import threading
+
+    barrier = threading.Barrier(2, timeout=120)
+
+    class Together(_Feedback):
+        def pushInfo(self, info):  # noqa: N802 - QGIS's name
+            super().pushInfo(info)
+            if info.startswith("Model input"):
+                barrier.wait()
+
+    return Together
+
+
+def test_two_runs_at_once_each_log_only_their_own_warnings(qgis_processing, scene, tiny_model_file, tmp_path):
+    """QGIS runs algorithms as background tasks, several at once. Before: the engine's log records
+    went to every run going on, so a run's log showed the other's warnings too."""
+    Together = _started_together()
+    waits = []
+    for name in ("a", "b"):
+        (tmp_path / f".{name}.tif.abcdefgh.ldcsr-part").write_bytes(b"")  # left by a killed run
+        waits.append(_run_as_the_dialog_does(_params(scene, tmp_path / f"{name}.tif", tiny_model_file, SCALE=2.0),
+                                             Together(), wait=False))
+    (ok_a, fb_a), (ok_b, fb_b) = (w() for w in waits)
+    assert ok_a and ok_b
+    for fb, own, other in ((fb_a, "a.tif", "b.tif"), (fb_b, "b.tif", "a.tif")):
+        log = fb.textLog()
+        assert f"removed 1 stale part file(s) of {own} left by an interrupted run" in log, log
+        assert f"stale part file(s) of {other}" not in log, log
+
+
+def test_two_runs_at_once_load_their_model_once(qgis_processing, scene, tiny_model_file, tmp_path, monkeypatch):
+    """Before: two runs started together each loaded the model (twice the time and memory of a large
+    checkpoint), and one could fail on the cache emptied by the other between its store and its read."""
+    import time
+
+    import ldcsr_core
+    import qgis_ldcsr.algorithm as algorithm
+
+    loads, real = [], ldcsr_core.load_model
+
+    def slow_load(*a, **k):
+        loads.append(a)
+        time.sleep(1.0)  # a large checkpoint: the other run asks meanwhile
+        return real(*a, **k)
+
+    monkeypatch.setattr(ldcsr_core, "load_model", slow_load)
+    monkeypatch.setattr(algorithm, "_MODELS", {})
+    Together = _started_together()
+    waits = [_run_as_the_dialog_does(_params(scene, tmp_path / f"{n}.tif", tiny_model_file, SCALE=2.0), Together(),
+                                     wait=False) for n in ("a", "b")]
+    assert [w()[0] for w in waits] == [True, True]
+    assert len(loads) == 1
