@@ -59,6 +59,21 @@ def test_a_lone_additive_band_result_is_not_added_to_its_source(ldcsr, qtbot, no
     assert not [t for s, t in notes if s in ("error", "warning")]
 
 
+def _open_bands(viewer, qtbot, tmp_path, levels):
+    """A GeoTIFF of smooth bands around ``levels`` opened as napari's composite (the first band
+    translucent, the others additive): (its band layers, the composite at the screen's centre)."""
+    path = tmp_path / "bands.tif"
+    data = np.stack([_smooth(k, b) for k, b in enumerate(levels)]).astype(np.uint16)
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=len(levels), dtype="uint16",
+                       crs="EPSG:32633", transform=Affine(10, 0, 500000, 0, -10, 4100000)) as dst:
+        dst.write(data)
+    bands = viewer.open(str(path), plugin="napari-ldcsr")
+    for band in bands:
+        band.contrast_limits = (0, 5000)
+    viewer.reset_view()
+    return bands, _centre(viewer, qtbot)
+
+
 def test_a_band_group_with_its_bicubic_baselines_shows_the_composite(ldcsr, qtbot, notes, bicubic_engine,
                                                                      tmp_path):
     """A 4-band file (the reader's band group, run together): inside the result the screen shows the
@@ -67,16 +82,7 @@ def test_a_band_group_with_its_bicubic_baselines_shows_the_composite(ldcsr, qtbo
     bands' baselines were summed with the results) and also with the results hidden (the baselines'
     composite)."""
     viewer, widget = ldcsr
-    path = tmp_path / "bands.tif"
-    data = np.stack([_smooth(k, b) for k, b in enumerate((600, 1000, 800, 900))]).astype(np.uint16)
-    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=4, dtype="uint16", crs="EPSG:32633",
-                       transform=Affine(10, 0, 500000, 0, -10, 4100000)) as dst:
-        dst.write(data)
-    bands = viewer.open(str(path), plugin="napari-ldcsr")
-    for band in bands:
-        band.contrast_limits = (0, 5000)
-    viewer.reset_view()
-    composite = _centre(viewer, qtbot)
+    bands, composite = _open_bands(viewer, qtbot, tmp_path, (600, 1000, 800, 900))
     assert 60 < composite.min() and composite.max() < 180  # room to see a band counted twice
     widget.set_bicubic(True)
     assert widget.run(layer=bands[1], scale=2.0)
@@ -114,16 +120,7 @@ def test_the_live_lens_over_an_additive_band_is_not_added_to_it(make_napari_view
 def _band_group_run(viewer, widget, qtbot, tmp_path):
     """A 3-band GeoTIFF opened as a composite, run as a band group, its results halved so that they
     differ from the source on screen: (band layers, source composite, results' composite)."""
-    path = tmp_path / "bands.tif"
-    data = np.stack([_smooth(k, b) for k, b in enumerate((600, 1000, 800))]).astype(np.uint16)
-    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=3, dtype="uint16", crs="EPSG:32633",
-                       transform=Affine(10, 0, 500000, 0, -10, 4100000)) as dst:
-        dst.write(data)
-    bands = viewer.open(str(path), plugin="napari-ldcsr")
-    for band in bands:
-        band.contrast_limits = (0, 5000)
-    viewer.reset_view()
-    composite = _centre(viewer, qtbot)
+    bands, composite = _open_bands(viewer, qtbot, tmp_path, (600, 1000, 800))
     assert widget.run(layer=bands[1], scale=2.0)
     _wait_run(qtbot, widget)
     for r in widget.last.results:
