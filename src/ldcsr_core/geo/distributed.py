@@ -98,18 +98,29 @@ class DaskRunner:
 
     def _look(self, workers) -> None:
         """Ask ``workers`` (None: all) whether they hold the model; say each one newly left out."""
-        states = self.client.run(model_state, plugin_name=self.plugin_name, workers=workers, on_error="return")
+        try:
+            states = self.client.run(model_state, plugin_name=self.plugin_name, workers=workers,
+                                     on_error="return")
+        except Exception as e:  # noqa: BLE001 - a scheduler that refuses to broadcast functions
+            # Nothing is known about the workers: use them all, as before this look existed; a worker
+            # that cannot load the model says so in its first tile (_worker_model).
+            log.info("cannot ask the Dask workers whether they hold the model (%s): using them all", one_line(e))
+            states = dict.fromkeys(workers if workers is not None else self.client.nthreads())
         new = []
         for addr, err in sorted(states.items()):
+            if err is not None and not isinstance(err, (str, LdcsrError)):
+                # model_state did not run there (the worker refuses client.run, a comm error): that
+                # says nothing about its model. Leaving it out ("could not load the model") failed runs
+                # on workers that hold it; it gets tiles and, if it cannot load it, fails its first one.
+                log.info("cannot ask the Dask worker %s whether it holds the model (%s): using it",
+                         addr, one_line(err))
+                err = None
             if err is None:
                 self.usable.add(addr)
                 self.left_out.pop(addr, None)
                 continue
             if isinstance(err, str) and err == NOT_YET:  # asked again at the next look
                 continue
-            if not isinstance(err, LdcsrError):  # model_state itself failed there
-                err = LdcsrError(f"the Dask worker {addr} could not load the model: {type(err).__name__}: "
-                                 f"{one_line(err)}")
             self.usable.discard(addr)
             if addr not in self.left_out:
                 new.append(addr)

@@ -1,0 +1,70 @@
+"""Review of the Dask runner's worker selection: workers it cannot ask, and tiles slower than POLL.
+
+In-process LocalClusters (processes=False) so that a worker's or the scheduler's handlers can be
+made to refuse, as a locked-down deployment does."""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+import pytest
+import rasterio
+
+distributed = pytest.importorskip("distributed")
+
+from ldcsr_core.geo.distributed import DaskRunner, ModelSource  # noqa: E402
+from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster  # noqa: E402
+
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError("refused by policy")
+
+
+@pytest.fixture
+def cluster():
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        yield cluster, c
+    finally:
+        c.close()
+        cluster.close()
+
+
+def _tiny_source():
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    return ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(), seed=0),
+                       key="tiny-test-seed0")
+
+
+@pytest.mark.parametrize("where", ["worker", "scheduler"])
+def test_workers_that_cannot_be_asked_still_run_the_tiles(where, cluster, rasters, tiny_model, tmp_path,
+                                                          monkeypatch):
+    """A worker that refuses ``client.run`` (or a scheduler that refuses to broadcast it) was left out
+    as 'could not load the model' although it held it: with no other worker the run failed."""
+    cl, c = cluster
+    if where == "worker":
+        for w in cl.workers.values():
+            w.handlers["run"] = _refuse
+    else:
+        cl.scheduler.handlers["broadcast"] = _refuse
+    cl.scheduler.handlers["run_function"] = _refuse  # run_on_scheduler refused too (stale plugins)
+    src = rasters["uint16_nodata"]
+    monkeypatch.setattr(tiny_model, "tile_max", 64)
+    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast", seed=7))
+    single = upscale_raster(src, tmp_path / "single.tif", **kw)
+    runner = DaskRunner(c, _tiny_source(), in_flight=2, timeout=5)
+    try:
+        assert runner.usable == set(c.nthreads())
+        assert runner.left_out == {}
+        res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
+    finally:
+        runner.close()
+    assert res.tiles == single.tiles >= 2
+    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())
