@@ -68,3 +68,42 @@ def test_workers_that_cannot_be_asked_still_run_the_tiles(where, cluster, raster
     assert res.tiles == single.tiles >= 2
     with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
+def _slow(x, seconds):
+    time.sleep(seconds)
+    return x + 1
+
+
+def test_a_tile_that_finishes_just_after_a_poll_is_its_result_not_a_timeout(cluster, monkeypatch):
+    """``fut.result(timeout=POLL)`` timed out, the tile finished before ``fut.done()`` was looked at,
+    and the poll loop re-raised the wait's TimeoutError as if it were the task's: the run failed."""
+    _, c = cluster
+    runner = DaskRunner(c, ModelSource(builder=dict, key="review-race", threads=1), timeout=5)
+    try:
+        fut = c.submit(_slow, 1, 0.5, pure=False)
+        real = distributed.Future.result
+
+        def result(self, timeout=None):
+            if timeout is None:
+                return real(self)
+            # The wait times out, and the task completes in the instant before done() is asked.
+            distributed.wait([self])
+            raise TimeoutError(f"Result not ready within {timeout} s")
+
+        monkeypatch.setattr(distributed.Future, "result", result)
+        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable)}) == 2
+    finally:
+        monkeypatch.undo()
+        runner.close()
+
+
+def test_a_tile_slower_than_poll_is_waited_for_not_resent(cluster, monkeypatch):
+    _, c = cluster
+    monkeypatch.setattr(DaskRunner, "POLL", 0.2)
+    runner = DaskRunner(c, ModelSource(builder=dict, key="review-slow", threads=1), timeout=5)
+    try:
+        fut = c.submit(_slow, 41, 1.5, pure=False)
+        t0 = time.perf_counter()
+        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable)}) == 42
+        assert 1.0 < time.perf_counter() - t0 < 10
+    finally:
+        runner.close()

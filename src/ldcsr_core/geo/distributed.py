@@ -216,8 +216,8 @@ class DaskRunner:
             try:
                 return fut.result(timeout=self.POLL)
             except TimeoutError:
-                if fut.done():  # the task's own TimeoutError
-                    raise
+                if fut.done():  # the task's own TimeoutError, or it finished just after the wait
+                    return fut.result()
             try:
                 alive = set(self.client.nthreads())
             except Exception as e:  # noqa: BLE001 - the scheduler gone: said by the plan's re-sending
