@@ -4,7 +4,13 @@ log and in processing.run's exception; engine warnings in the run's log on any t
 from __future__ import annotations
 
 import pytest
-from qgis_runs import ALG, QgsProcessingException, _Feedback, _params, _run_as_the_dialog_does
+from qgis_runs import (
+    ALG,
+    QgsProcessingException,
+    _Feedback,
+    _params,
+    _run_as_the_dialog_does,
+)
 
 
 def _no_memory(*a, **k):

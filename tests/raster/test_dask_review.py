@@ -14,8 +14,8 @@ import rasterio
 
 distributed = pytest.importorskip("distributed")
 
-from ldcsr_core.geo.distributed import DaskRunner, ModelSource  # noqa: E402
-from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster  # noqa: E402
+from ldcsr_core.geo.distributed import DaskRunner, ModelSource
+from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
 
 
 def _refuse(*args, **kwargs):
