@@ -1,4 +1,4 @@
-"""Review of the Dask runner's worker selection: workers it cannot ask, and tiles slower than POLL.
+"""The Dask runner with workers it cannot ask (a locked-down deployment) and tiles slower than POLL.
 
 In-process LocalClusters (processes=False) so that a worker's or the scheduler's handlers can be
 made to refuse, as a locked-down deployment does."""
