@@ -168,7 +168,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         why = None if self._job is None else self._job[2].stops_on_removal(event.value)
         if why is None or not self.runner.cancel():
             return
-        self._job[2].discard()
+        self._job[2].discard(later=True)  # napari may be removing more of them (a selection)
         self._stopped_why = why
         if event.value in self._job[2].source.layers:
             self._set_status(f"{why}; nothing was added.")

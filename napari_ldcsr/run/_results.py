@@ -139,6 +139,7 @@ class ProgressiveResult:
         self.names: list[str] = []  # the layers' names as created (the user may rename them)
         self.updates = 0
         self.final_rows = 0  # output rows [0, final_rows) hold final pixels
+        self.discarded = False  # cancelled, failed or stopped: a tile shown late must not bring it back
 
     def _alive(self) -> bool:
         return all(src in self.viewer.layers for src in self.source.layers)
@@ -165,7 +166,7 @@ class ProgressiveResult:
         self.names = [layer.name for layer in self.layers]
 
     def _ready(self) -> bool:
-        if not self._alive():
+        if self.discarded or not self._alive():
             return False
         if not self.layers:
             self._create({"status": "running"})
@@ -220,10 +221,22 @@ class ProgressiveResult:
             layer.metadata["tags"] = dict(result.data.tags)
         return self.layers
 
-    def discard(self) -> None:
-        """Remove the partial layers (cancel, error). They leave :attr:`layers` first, so that
-        their removal is not taken for the user's (:meth:`stops_on_removal`)."""
-        layers, self.layers = self.layers, []
+    def discard(self, *, later: bool = False) -> None:
+        """Remove the partial layers (cancel, error); no tile or row shown after this (one queued
+        before the run stopped) brings them back. They leave :attr:`layers` first, so that their
+        removal is not taken for the user's (:meth:`stops_on_removal`). ``later``: on the next turn
+        of the event loop, for a call from napari's ``removed`` event (the user deleting several
+        selected layers at once: napari goes on removing its selection, and raises ValueError on a
+        layer that was removed under it)."""
+        layers, self.layers, self.discarded = self.layers, [], True
+        if later:
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(0, lambda: self._remove(layers))
+        else:
+            self._remove(layers)
+
+    def _remove(self, layers: list) -> None:
         for layer in layers:
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)

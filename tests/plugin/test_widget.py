@@ -416,7 +416,8 @@ def test_source_removed_during_run_cancels_it(ldcsr, qtbot, notes, engine_held_a
         qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
         qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)  # the partial result, with tile 1
         viewer.layers.remove(src)
-        assert len(viewer.layers) == 0  # the partial result went with its source, at once
+        qtbot.waitUntil(lambda: len(viewer.layers) == 0, timeout=1_000)  # the partial result went with its
+        # source, at once (at the next turn of the event loop: napari may be removing more layers)
         assert widget.status == "'gone' was removed during the run; nothing was added."
         assert not widget.cancel_button.isEnabled()
     finally:
@@ -493,7 +494,8 @@ def test_deleting_one_band_of_a_streamed_result_stops_the_whole_run(ldcsr, qtbot
         qtbot.waitUntil(second.is_set, timeout=60_000)
         qtbot.waitUntil(lambda: len(viewer.layers) == 8, timeout=5_000)  # a partial result per band
         viewer.layers.remove(viewer.layers[-2])
-        assert [lyr.name for lyr in viewer.layers] == [b.name for b in bands]  # the other 3 went too
+        qtbot.waitUntil(lambda: [lyr.name for lyr in viewer.layers] == [b.name for b in bands],
+                        timeout=5_000)  # the other 3 went too (next turn of the event loop)
     finally:
         release.set()
     _wait_done(qtbot, widget)
