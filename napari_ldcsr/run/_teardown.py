@@ -81,9 +81,13 @@ class TeardownMixin:
 
     def event(self, ev) -> bool:  # noqa: D401 - Qt override
         # napari's remove_dock_widget unparents the widget before deleting its dock.
-        if ev.type() == QEvent.Type.ParentChange and self.parent() is None \
-                and getattr(self, "_shut", True) is False:
-            self.shutdown()
+        if ev.type() == QEvent.Type.ParentChange:
+            shut = getattr(self, "_shut", None)
+            if self.parent() is None and shut is False:
+                self.shutdown()
+            elif self.parent() is not None and shut is True:  # docked again (the same widget):
+                self._shut = False  # its workers can start again, so the teardown must run again
+                _OPEN.add(self)
         return super().event(ev)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -112,3 +112,32 @@ def test_a_failing_teardown_step_still_stops_the_workers(ldcsr, qtbot, monkeypat
     widget.shutdown()  # raises nothing
     assert len(gate.ran) == 2 and not widget.live.lens.enabled  # the steps before and after it ran
     assert "LDCSR teardown" in caplog.text and "no attribute 'match'" in caplog.text
+
+
+def test_a_widget_docked_again_is_shut_down_again(ldcsr, qtbot, engine_held_at_second_tile):
+    """Removing the widget from its dock shuts it down; docking the same widget again makes it
+    usable again, so its teardown must be armed again: closing the viewer (or the interpreter
+    exit, through the open-widget set) stops a Run started after that, within one tile. Before,
+    the widget stayed marked as shut: its workers outlived the viewer (a script ending so, with
+    the live lens computing, aborted at exit)."""
+    import threading
+
+    import numpy as np
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    from napari_ldcsr.run import _teardown
+
+    viewer, widget = ldcsr
+    viewer.window.remove_dock_widget(widget)
+    assert widget not in _teardown._OPEN
+    viewer.window.add_dock_widget(widget, name="LDCSR again")
+    assert widget in _teardown._OPEN
+    src = viewer.add_image(np.random.default_rng(1).integers(0, 255, (96, 96, 3), dtype=np.uint8), name="scene")
+    widget.tile = 32
+    gate = engine_held_at_second_tile
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    threading.Timer(0.5, gate.release.set).start()  # the held tile ends, as a real one would
+    viewer.close()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the window goes
+    assert not widget.running and len(gate.ran) == 2  # stopped within one tile, and joined
