@@ -15,8 +15,8 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import covering_blending, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "result_kwargs", "blending_note", "RunLayers", "ProgressiveResult",
-           "nearest_preview"]
+__all__ = ["run_label", "result_name", "result_kwargs", "blending_note", "stacking", "RunLayers",
+           "ProgressiveResult", "nearest_preview"]
 
 
 def run_label(mode: str, seed: int, samples: int = 1) -> str:
@@ -81,6 +81,15 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
     if not src.rgb:
         kwargs["colormap"] = src.colormap
     return kwargs
+
+
+def stacking(viewer, sources) -> list[int]:
+    """Indices into ``sources`` (a run's source layers, in band order) from the lowest in
+    ``viewer``'s layer list up: a run's layers are added in this order (the first covering), so
+    that they stack and blend as their sources do and its region shows the sources' composite
+    also when the user reordered the band layers."""
+    where = {id(lyr): k for k, lyr in enumerate(viewer.layers)}
+    return sorted(range(len(sources)), key=lambda i: where.get(id(sources[i]), i))
 
 
 def blending_note(src, layer) -> str:
@@ -155,14 +164,15 @@ class ProgressiveResult:
         return None
 
     def _create(self, run_info: dict, data: list | None = None) -> None:
-        self.layers = []
-        for i, src in enumerate(self.source.layers):
+        made = {}
+        for k, i in enumerate(stacking(self.viewer, self.source.layers)):  # stacked as the sources are
+            src = self.source.layers[i]
             pixels = data[i] if data is not None else nearest_preview(
                 np.asarray(_base_level(src)[self.spec.region.slices]), self.spec.out_shape)
-            kwargs = result_kwargs(src, self.spec, "ldcsr", run_info=run_info, lowest=i == 0)
-            layer = self.viewer.add_image(pixels, **kwargs)
-            layer.opacity = self.opacity
-            self.layers.append(layer)
+            kwargs = result_kwargs(src, self.spec, "ldcsr", run_info=run_info, lowest=k == 0)
+            made[i] = self.viewer.add_image(pixels, **kwargs)
+            made[i].opacity = self.opacity
+        self.layers = [made[i] for i in range(len(made))]  # in band order
         self.names = [layer.name for layer in self.layers]
 
     def _ready(self) -> bool:

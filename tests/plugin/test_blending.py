@@ -153,3 +153,26 @@ def test_result_opacity_fades_a_band_groups_composite(ldcsr, qtbot, notes, bicub
     np.testing.assert_allclose(_centre(viewer, qtbot), (composite + results) / 2, atol=3)
     assert [r.opacity for r in widget.last.results] == [0.5] * 3
     assert not [t for s, t in notes if s in ("error", "warning")]
+
+
+def test_a_band_group_reordered_by_the_user_shows_the_same_composite(ldcsr, qtbot, notes, bicubic_engine,
+                                                                      tmp_path):
+    """The user moved the first (translucent) band to the top of the list: the screen shows that
+    band alone, as it covers the additive bands beneath. A run's layers stack as their sources do
+    (not in band order), so its region shows the same: in band order the first band's result went
+    lowest and the other three were added to it (the composite of all four bands)."""
+    viewer, widget = ldcsr
+    bands, _ = _open_bands(viewer, qtbot, tmp_path, (600, 1000, 800, 900))
+    viewer.layers.move(viewer.layers.index(bands[0]), len(viewer.layers))
+    assert viewer.layers[-1] is bands[0]
+    shown = _centre(viewer, qtbot)
+    widget.set_bicubic(True)
+    assert widget.run(layer=bands[2], scale=2.0)
+    _wait_run(qtbot, widget)
+    np.testing.assert_allclose(_centre(viewer, qtbot), shown, atol=3)
+    last = widget.last
+    for r in last.results:
+        r.visible = False
+    np.testing.assert_allclose(_centre(viewer, qtbot), shown, atol=3)  # the baselines' block too
+    assert [lyr.name for lyr in viewer.layers][:4] == [b.name for b in bands[1:] + bands[:1]]
+    assert not [t for s, t in notes if s in ("error", "warning")]

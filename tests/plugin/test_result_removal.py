@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+
 from ldcsr_core import tiling
 
 from .test_widget import _errors, _wait_done
