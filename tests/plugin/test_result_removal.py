@@ -1,6 +1,7 @@
-"""Deleting a Run's partial result layers the ways a user does in the viewer: several selected at
-once (napari's Delete button removes its selection one layer after the other), and with a finished
-tile's preview still queued for the GUI thread when the run stops."""
+"""Deleting a Run's partial result layers the ways a user does in the viewer: the one being filled
+in, one band of a band group, several selected at once (napari's Delete button removes its
+selection one layer after the other), and with a finished tile's preview still queued for the GUI
+thread when the run stops; and an engine error's own removal of them, which is not the user's."""
 
 from __future__ import annotations
 
@@ -25,28 +26,120 @@ def _bands(viewer, tmp_path):
     return viewer.open(str(path), plugin="napari-ldcsr")
 
 
-def test_deleting_all_the_selected_band_results_stops_the_run(ldcsr, qtbot, notes, tmp_path, monkeypatch):
-    """Select a band group's four partial results and press Delete: napari removes them one after
-    the other; the first removal stops the run, and the plugin must not remove the others under
-    napari's feet (ValueError: '... is not in list' out of the Delete button)."""
-    viewer, widget = ldcsr
-    bands = _bands(viewer, tmp_path)
-    widget.tile = 32
-    second, release, real = threading.Event(), threading.Event(), tiling.process_tile
+def _hold_second_tile(monkeypatch):
+    """The engine waits before the second tile's first band group until ``release`` is set:
+    ``(second started, release, the tile indices run)``."""
+    second, release, tiles, real = threading.Event(), threading.Event(), [], tiling.process_tile
 
     def held(*args, **kwargs):
+        tiles.append(args[2].index)
         if args[2].index == 1 and not second.is_set():
             second.set()
             release.wait(30)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tiling, "process_tile", held)
+    return second, release, tiles
+
+
+def _band_run_held(viewer, widget, qtbot, tmp_path, monkeypatch):
+    """A 4-band file's run (4 tiles, each for bands 1-3 and for band 4) held at its second tile,
+    once every band's partial result is shown: ``(bands, release, tiles run, runFinished values)``."""
+    bands = _bands(viewer, tmp_path)
+    widget.tile = 32
+    second, release, tiles = _hold_second_tile(monkeypatch)
     finished = []
     widget.runFinished.connect(finished.append)
     assert widget.run(layer=bands[0], scale=2.0)
+    qtbot.waitUntil(second.is_set, timeout=60_000)
+    qtbot.waitUntil(lambda: len(viewer.layers) == 8, timeout=5_000)  # a partial result per band
+    return bands, release, tiles, finished
+
+
+def test_deleting_the_streamed_result_stops_the_run(ldcsr, qtbot, notes, engine_held_at_second_tile):
+    """Deleting the result layer that a run is filling in means "stop, I do not want it": the run
+    is cancelled at once (as Cancel does), nothing is added again at the end, the status says why
+    and the dock is ready for another Run."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(2).integers(0, 255, (96, 96, 3), dtype=np.uint8), name="scene")
+    widget.tile = 32  # 16 tiles
+    gate = engine_held_at_second_tile
+    finished, added = [], []
+    widget.runFinished.connect(finished.append)
+    viewer.layers.events.inserted.connect(lambda e: added.append(e.value.name))
+    assert widget.run(layer=src, scale=2.0)
     try:
-        qtbot.waitUntil(second.is_set, timeout=60_000)
-        qtbot.waitUntil(lambda: len(viewer.layers) == 8, timeout=5_000)
+        qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+        qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)  # the partial result, with tile 1
+        viewer.layers.remove(viewer.layers[-1])
+        expected = "Stopped: its result layer 'scene ×2.00 (LDCSR fast)' was removed; nothing was added."
+        assert widget.status == expected and not widget.cancel_button.isEnabled()
+    finally:
+        gate.release.set()
+    _wait_done(qtbot, widget)
+    assert len(gate.ran) == 2  # stopped within one tile (of 16)
+    assert [lyr.name for lyr in viewer.layers] == ["scene"] and added == ["scene ×2.00 (LDCSR fast)"]
+    assert widget.last_result is None and finished == ["cancelled"] and widget.status == expected
+    stopped = "LDCSR run stopped: its result layer 'scene ×2.00 (LDCSR fast)' was removed; no layer was added."
+    assert ("info", stopped) in notes and not _errors(notes)
+    assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
+    gate.unpatch()
+    assert widget.run(layer=src, scale=2.0)  # and the next Run goes through
+    _wait_done(qtbot, widget)
+    assert finished[-1] == "done" and widget.last_result is viewer.layers[-1]
+
+
+def test_deleting_one_band_of_a_streamed_result_stops_the_whole_run(ldcsr, qtbot, notes, tmp_path, monkeypatch):
+    """The band layers of a multi-band file are one run: deleting one band's partial result stops it
+    and takes the other bands' partial results away too (no band is added half-done)."""
+    viewer, widget = ldcsr
+    bands, release, tiles, finished = _band_run_held(viewer, widget, qtbot, tmp_path, monkeypatch)
+    try:
+        viewer.layers.remove(viewer.layers[-2])
+        qtbot.waitUntil(lambda: [lyr.name for lyr in viewer.layers] == [b.name for b in bands],
+                        timeout=5_000)  # the other 3 went too (next turn of the event loop)
+    finally:
+        release.set()
+    _wait_done(qtbot, widget)
+    assert tiles == [0, 0, 1, 1] and finished == ["cancelled"]  # stopped within one tile (of 4)
+    assert [lyr.name for lyr in viewer.layers] == [b.name for b in bands]
+    assert widget.status == "Stopped: its result layer 'bands [band 3] ×2.00 (LDCSR fast)' was removed; nothing was added."
+    assert not _errors(notes) and widget.run_button.isEnabled()
+
+
+def test_engine_failing_mid_run_says_failed(ldcsr, qtbot, notes, monkeypatch):
+    """An engine error after the partial result is shown: the partial layer goes, and that removal
+    (the plugin's own) is not taken for the user stopping the run: the status says it failed."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(5).integers(0, 255, (96, 96, 3), dtype=np.uint8), name="scene")
+    widget.tile = 32
+    real, n = tiling.process_tile, []
+
+    def failing(*args, **kwargs):
+        n.append(1)
+        if len(n) == 3:
+            raise OSError("read error in tile 3")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "process_tile", failing)
+    finished, added = [], []
+    widget.runFinished.connect(finished.append)
+    viewer.layers.events.inserted.connect(lambda e: added.append(e.value.name))
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    assert added == ["scene ×2.00 (LDCSR fast)"] and [lyr.name for lyr in viewer.layers] == ["scene"]
+    assert finished == ["failed"] and widget.status == "Failed: read error in tile 3"
+    assert [text for _, text in notes] == ["LDCSR could not super-resolve 'scene': read error in tile 3"]
+    assert widget.run_button.isEnabled()
+
+
+def test_deleting_all_the_selected_band_results_stops_the_run(ldcsr, qtbot, notes, tmp_path, monkeypatch):
+    """Select a band group's four partial results and press Delete: napari removes them one after
+    the other; the first removal stops the run, and the plugin must not remove the others under
+    napari's feet (ValueError: '... is not in list' out of the Delete button)."""
+    viewer, widget = ldcsr
+    bands, release, _, finished = _band_run_held(viewer, widget, qtbot, tmp_path, monkeypatch)
+    try:
         viewer.layers.selection.clear()
         viewer.layers.selection.update(list(viewer.layers)[4:])
         viewer.layers.remove_selected()  # the layer list's Delete button
