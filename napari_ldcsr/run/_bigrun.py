@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ._job import JobResult, JobSpec, LayerSource, provenance
-from ._results import result_kwargs, stacking
+from ._results import add_stacked, result_kwargs
 
 __all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run",
            "open_streamed"]
@@ -138,13 +138,13 @@ def open_streamed(viewer, source: LayerSource, result: JobResult) -> list:
                          f"{len(source.layers)}")
     info = provenance(result, source.layers[0].name)
     info["output_file"] = result.path
-    layers = {}
-    for k, i in enumerate(stacking(viewer, source.layers)):  # stacked as the sources are
+    def add(i: int, k: int):
         src, (levels, lazy_kwargs, _) = source.layers[i], data[i]
         kwargs = result_kwargs(src, spec, "ldcsr", run_info=info, lowest=k == 0)
         md = lazy_kwargs["metadata"]
         kwargs["metadata"].update(path=md["path"], file_name=md["file_name"], lazy=True, tags=md["tags"])
         if "band" in md:
             kwargs["metadata"]["band"] = md["band"]
-        layers[i] = viewer.add_image(levels, multiscale=True, **kwargs)
-    return [layers[i] for i in range(len(layers))]  # in band order
+        return viewer.add_image(levels, multiscale=True, **kwargs)
+
+    return add_stacked(viewer, source.layers, add)

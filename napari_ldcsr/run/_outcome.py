@@ -7,7 +7,7 @@ from __future__ import annotations
 from .._viewer import notify
 from ._bigrun import open_streamed
 from ._job import JobResult, JobSpec, LayerSource, bicubic_job
-from ._results import ProgressiveResult, RunLayers, result_kwargs, stacking
+from ._results import ProgressiveResult, RunLayers, add_stacked, result_kwargs
 
 __all__ = ["run_layers", "add_bicubic", "ensure_bicubic"]
 
@@ -42,14 +42,17 @@ def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: 
     from napari.layers import Image
 
     index = min(viewer.layers.index(lyr) for lyr in (below or results))
-    parts, layers = source.split(geo_array.data), {}
-    for k, i in enumerate(stacking(viewer, source.layers)):  # stacked as the sources are
-        src, above = source.layers[i], results[i]
-        kwargs = result_kwargs(src, spec, "bicubic", run_info=above.metadata.get("ldcsr"), lowest=k == 0)
+    parts = source.split(geo_array.data)
+
+    def add(i: int, k: int):
+        kwargs = result_kwargs(source.layers[i], spec, "bicubic", run_info=results[i].metadata.get("ldcsr"),
+                               lowest=k == 0)
         kwargs["metadata"]["tags"] = dict(geo_array.tags)
-        layers[i] = Image(parts[i], **kwargs)
-        viewer.layers.insert(index + k, layers[i])
-    return [layers[i] for i in range(len(layers))]
+        layer = Image(parts[i], **kwargs)
+        viewer.layers.insert(index + k, layer)
+        return layer
+
+    return add_stacked(viewer, source.layers, add)
 
 
 def ensure_bicubic(viewer, last: RunLayers):

@@ -15,7 +15,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import covering_blending, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "result_kwargs", "blending_note", "stacking", "RunLayers",
+__all__ = ["run_label", "result_name", "result_kwargs", "blending_note", "add_stacked", "RunLayers",
            "ProgressiveResult", "nearest_preview"]
 
 
@@ -60,9 +60,14 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
                                                spec.region.offset)
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
-    if md.get("gcps"):  # onto the result's pixel grid, as the engine's raster path moves them
-        (h, w), (H, W), (oy, ox) = spec.region.shape, spec.out_shape, spec.region.offset
-        md["gcps"] = [[(r - oy) * H / h, (c - ox) * W / w, x, y, z] for r, c, x, y, z in md["gcps"]]
+    if md.get("gcps"):  # onto the result's pixel grid, by the engine's rule for its raster path
+        from ldcsr_core.geo.georef import scale_gcps
+        from rasterio.control import GroundControlPoint
+
+        (h, w), (H, W) = spec.region.shape, spec.out_shape
+        moved = scale_gcps([GroundControlPoint(row=r, col=c, x=x, y=y, z=z) for r, c, x, y, z in md["gcps"]],
+                           (H / h, W / w), spec.region.offset)
+        md["gcps"] = [[g.row, g.col, g.x, g.y, g.z] for g in moved]
     md["ldcsr"] = dict(run_info or {}, kind=kind)
     kwargs = {
         "name": result_name(src.name, spec, kind),
@@ -83,13 +88,16 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
     return kwargs
 
 
-def stacking(viewer, sources) -> list[int]:
-    """Indices into ``sources`` (a run's source layers, in band order) from the lowest in
-    ``viewer``'s layer list up: a run's layers are added in this order (the first covering), so
-    that they stack and blend as their sources do and its region shows the sources' composite
-    also when the user reordered the band layers."""
+def add_stacked(viewer, sources, add) -> list:
+    """Add a run's layers, one per source layer, as its sources are stacked: ``add(i, k)`` adds
+    the layer of ``sources[i]`` as the ``k``-th from the lowest (``k == 0``: the covering one,
+    :func:`result_kwargs` ``lowest``), from the lowest source in ``viewer``'s layer list up, so
+    that they blend as their sources do and the region shows the sources' composite also when
+    the user reordered the band layers. Returns the layers in band order."""
     where = {id(lyr): k for k, lyr in enumerate(viewer.layers)}
-    return sorted(range(len(sources)), key=lambda i: where.get(id(sources[i]), i))
+    order = sorted(range(len(sources)), key=lambda i: where.get(id(sources[i]), i))
+    made = {i: add(i, k) for k, i in enumerate(order)}
+    return [made[i] for i in range(len(sources))]
 
 
 def blending_note(src, layer) -> str:
@@ -164,15 +172,16 @@ class ProgressiveResult:
         return None
 
     def _create(self, run_info: dict, data: list | None = None) -> None:
-        made = {}
-        for k, i in enumerate(stacking(self.viewer, self.source.layers)):  # stacked as the sources are
+        def add(i: int, k: int):
             src = self.source.layers[i]
             pixels = data[i] if data is not None else nearest_preview(
                 np.asarray(_base_level(src)[self.spec.region.slices]), self.spec.out_shape)
-            kwargs = result_kwargs(src, self.spec, "ldcsr", run_info=run_info, lowest=k == 0)
-            made[i] = self.viewer.add_image(pixels, **kwargs)
-            made[i].opacity = self.opacity
-        self.layers = [made[i] for i in range(len(made))]  # in band order
+            layer = self.viewer.add_image(pixels, **result_kwargs(src, self.spec, "ldcsr", run_info=run_info,
+                                                                  lowest=k == 0))
+            layer.opacity = self.opacity
+            return layer
+
+        self.layers = add_stacked(self.viewer, self.source.layers, add)
         self.names = [layer.name for layer in self.layers]
 
     def _ready(self) -> bool:
