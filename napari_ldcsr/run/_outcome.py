@@ -33,43 +33,61 @@ def run_layers(viewer, layer, spec: JobSpec, partial: ProgressiveResult, result:
     return RunLayers(layer, outs[picked], bics[picked] if bics else None, result, partial.source, outs, bics)
 
 
-def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: list,
-                below: list | None = None) -> list:
-    """Add the bicubic baseline layers (one per result in ``results``) as a block just below the
-    lowest of ``below`` (default: ``results``), the run's LDCSR results; blended as a run's
-    layers are (:func:`_results.result_kwargs`), so that a baseline left visible never adds to
-    the results above it (the results' lowest layer covers the block inside its region)."""
+def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: list, *,
+                bands=None, kept: list | None = None) -> list:
+    """Add the bicubic baselines of ``source``'s band layers ``bands`` (default: all) that ``kept``
+    (band-aligned, None where there is none) has no layer in ``viewer`` for; ``results``: the run's
+    LDCSR results, one per band layer. With the kept ones they lie as a block just below the
+    lowest result, stacked as the sources are (:func:`_results.add_stacked`): a new one goes just
+    above the baseline below it; blended as a run's layers are (:func:`_results.result_kwargs`),
+    so that a baseline left visible never adds to the results above it (the lowest of the block
+    covers what is beneath it). Returns the baselines in band order (None for a band without)."""
     from napari.layers import Image
 
-    index = min(viewer.layers.index(lyr) for lyr in (below or results))
-    parts = source.split(geo_array.data)
+    made = [b if b is not None and b in viewer.layers else None for b in (kept or [None] * len(source.layers))]
+    wanted = set(range(len(source.layers)) if bands is None else bands)
+    members = [i for i, b in enumerate(made) if i in wanted or b is not None]
+    parts, below = None, None  # the block's layer added or kept just before (the one below)
 
-    def add(i: int, k: int):
-        kwargs = result_kwargs(source.layers[i], spec, "bicubic", run_info=results[i].metadata.get("ldcsr"),
-                               lowest=k == 0)
-        kwargs["metadata"]["tags"] = dict(geo_array.tags)
-        layer = Image(parts[i], **kwargs)
-        viewer.layers.insert(index + k, layer)
-        return layer
+    def add(j: int, k: int):
+        nonlocal parts, below
+        i = members[j]
+        if made[i] is None:
+            parts = source.split(geo_array.data) if parts is None else parts
+            kwargs = result_kwargs(source.layers[i], spec, "bicubic", run_info=results[i].metadata.get("ldcsr"),
+                                   lowest=k == 0)
+            kwargs["metadata"]["tags"] = dict(geo_array.tags)
+            made[i] = Image(parts[i], **kwargs)
+            viewer.layers.insert(_slot(viewer, below, made, results), made[i])
+        below = made[i]
+        return made[i]
 
-    return add_stacked(viewer, source.layers, add)
+    add_stacked(viewer, [source.layers[i] for i in members], add)
+    return made
+
+
+def _slot(viewer, below, block: list, results: list) -> int:
+    """Where a new baseline goes in the layer list: just above ``below``, else (the lowest of the
+    block) just below the lowest of the ``block`` in ``viewer``, else below the lowest result."""
+    if below is not None:
+        return viewer.layers.index(below) + 1
+    there = [lyr for lyr in block if lyr is not None and lyr in viewer.layers] \
+        or [lyr for lyr in results if lyr in viewer.layers]
+    return min(viewer.layers.index(lyr) for lyr in there)
 
 
 def ensure_bicubic(viewer, last: RunLayers):
-    """The bicubic baseline layer of the run ``last`` (computed and added if needed)."""
-    if last.bicubic is not None and last.bicubic in viewer.layers:
-        return last.bicubic
-    if last.job.path is not None:
-        raise ValueError("the result was streamed to a file; its bicubic baseline would not fit in memory")
-    geo_array = bicubic_job(last.layer_source, last.job.spec)
-    present = below = [r for r in last.results if r in viewer.layers]
-    if len(present) != len(last.results):  # some band results were removed: just the picked one
-        source = LayerSource((last.source,), "gray")
-        data = geo_array.data[last.layer_source.layers.index(last.source)][None]
-        geo_array = type(geo_array)(data, geo_array.transform, tags=geo_array.tags)
-        present = [last.result]
-    else:
-        source = last.layer_source
-    last.bicubics = add_bicubic(viewer, source, last.job.spec, geo_array, present, below=below)
-    last.bicubic = last.bicubics[present.index(last.result)]
+    """The picked band's bicubic baseline of the run ``last``; first the baseline of each band whose
+    result is still in ``viewer`` is computed and added if it has none there (a baseline there,
+    renamed or moved too, is kept: never a second one for a band)."""
+    srcs = last.layer_source.layers
+    kept = list(last.bicubics) if len(last.bicubics) == len(srcs) else [None] * len(srcs)
+    bands = [i for i, r in enumerate(last.results) if r in viewer.layers]
+    if any(kept[i] is None or kept[i] not in viewer.layers for i in bands):
+        if last.job.path is not None:
+            raise ValueError("the result was streamed to a file; its bicubic baseline would not fit in memory")
+        last.bicubics = add_bicubic(viewer, last.layer_source, last.job.spec,
+                                    bicubic_job(last.layer_source, last.job.spec), last.results,
+                                    bands=bands, kept=kept)
+    last.bicubic = last.bicubics[srcs.index(last.source)]
     return last.bicubic

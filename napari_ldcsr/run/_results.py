@@ -130,7 +130,8 @@ def _base_level(layer):
 @dataclass
 class RunLayers:
     """The layers of the latest finished run: the picked source layer, its LDCSR result and its
-    bicubic baseline (``results``/``bicubics``: one per band layer for a multi-band file)."""
+    bicubic baseline (``results``/``bicubics``: one per band layer for a multi-band file; a
+    band without a baseline has None in ``bicubics``, which is empty before any was made)."""
 
     source: object
     result: object
