@@ -283,7 +283,7 @@ def main(argv=None):
     for c in centres[:args.repeat]:
         lens.cache.clear()
         runs.append(b.view(lens, big, c, args.scale))
-    report(f"big: camera stopped → first LDCSR tile on screen", [r[0] for r in runs], 1.0)
+    report("big: camera stopped → first LDCSR tile on screen", [r[0] for r in runs], 1.0)
     report(f"big: camera stopped → whole 1000×700 view at ×{args.scale:g}", [r[1] for r in runs], 4.0)
     tile_mb = 256 * 256 * 3 * 4 / 2**20
     print(f"tile cache: default bound {DEFAULT_CACHE_BYTES / 2**20:.0f} MB (≈{DEFAULT_CACHE_BYTES / 2**20 / tile_mb:.0f} "

@@ -4,7 +4,6 @@ heap that reuses freed memory while inference runs."""
 
 import resource
 import threading
-import time
 
 import pytest
 import torch

@@ -164,7 +164,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     Outputs in a folder are named NAME_sr.tif. A batch is resumable: outputs that exist and are
     complete results of the same request are skipped. Inputs are never modified.
     """
-    from ..errors import InputError, LdcsrError, OutputExistsError, RasterIOError, one_line
+    from ..errors import InputError, OutputExistsError, RasterIOError, one_line
     from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance
     from ..geo.raster_io import input_file_among, open_raster, raster_info
     from ..geo.radiometry import parse_bands
