@@ -164,9 +164,12 @@ class LdcsrWidget(TeardownMixin, QWidget):
 
     def _on_layer_removed(self, event) -> None:
         """A source layer of the running job, or a result layer it is filling in, was removed:
-        cancel the run at once (as Cancel does) and remove the rest of its partial result."""
+        cancel the run at once (as Cancel does) and remove the rest of its partial result. The last
+        run's picked band deleted: another of its bands takes its place (``compare/_controls``)."""
+        self.compare.follow_removal(event.value)
         why = None if self._job is None else self._job[2].stops_on_removal(event.value)
         if why is None or not self.runner.cancel():
+            self._update_enabled()  # after ``follow_removal``
             return
         self._job[2].discard(later=True)  # napari may be removing more of them (a selection)
         self._stopped_why = why
@@ -447,7 +450,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
     # ---------------------------------------------------------------- results and compare
     @property
     def last_result(self):
-        """The most recent LDCSR result layer (if it and its source are still in the viewer)."""
+        """The most recent LDCSR result layer (if it and its source are still in the viewer): the
+        picked band's, or the band's that took its place when its layers were deleted."""
         return self.last.result if self.last is not None and self.last.present(self.viewer) else None
 
     def ensure_bicubic(self):

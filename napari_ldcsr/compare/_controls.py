@@ -10,7 +10,9 @@ from superqt import QLabeledSlider
 from .._viewer import notify
 from . import _sidebyside as sbs
 
-__all__ = ["CompareControls"]
+__all__ = ["NONE_LEFT", "CompareControls"]
+
+NONE_LEFT = "Nothing to compare: the last run's results or their source layers were deleted; run LDCSR again."
 
 
 class CompareControls(QGroupBox):
@@ -66,7 +68,7 @@ class CompareControls(QGroupBox):
 
         w = self.widget
         if w.last_result is None:
-            notify("warning", "Run LDCSR first: there is no result to compare.")
+            notify("warning", "Run LDCSR first: there is no result to compare." if w.last is None else NONE_LEFT)
             return
         try:
             bic = w.ensure_bicubic()
@@ -89,6 +91,21 @@ class CompareControls(QGroupBox):
             for layer in self.widget.last.results or [self.widget.last.result]:
                 if layer in self.viewer.layers:
                     layer.opacity = value / 100.0
+
+    def follow_removal(self, layer) -> None:
+        """``layer`` left the viewer: if it was the last run's picked source or result, the nearest
+        band of the run that still has both becomes the picked one (``RunLayers.repick``); the
+        status line says which, or that nothing is left to compare (not during a Run: its own)."""
+        last = self.widget.last
+        if last is None or not (layer is last.source or layer is last.result):
+            return
+        if last.repick(self.viewer):
+            text = (f"'{layer.name}' was deleted: Compare, Show source / result and Result opacity "
+                    f"now use '{last.result.name}'.")
+        else:
+            text = NONE_LEFT
+        if not self.widget.running:
+            self.widget._set_status(text)
 
     def update_enabled(self, has_result: bool) -> None:
         self.compare_button.setEnabled(has_result or self.compare_button.isChecked())

@@ -78,11 +78,11 @@ def _slot(viewer, below, block: list, results: list) -> int:
 
 def ensure_bicubic(viewer, last: RunLayers):
     """The picked band's bicubic baseline of the run ``last``; first the baseline of each band whose
-    result is still in ``viewer`` is computed and added if it has none there (a baseline there,
-    renamed or moved too, is kept: never a second one for a band)."""
+    source and result are still in ``viewer`` is computed and added if it has none there (a
+    baseline there, renamed or moved too, is kept: never a second one for a band)."""
     srcs = last.layer_source.layers
     kept = list(last.bicubics) if len(last.bicubics) == len(srcs) else [None] * len(srcs)
-    bands = [i for i, r in enumerate(last.results) if r in viewer.layers]
+    bands = last.bands(viewer)
     if any(kept[i] is None or kept[i] not in viewer.layers for i in bands):
         if last.job.path is not None:
             raise ValueError("the result was streamed to a file; its bicubic baseline would not fit in memory")

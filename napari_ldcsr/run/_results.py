@@ -129,9 +129,10 @@ def _base_level(layer):
 
 @dataclass
 class RunLayers:
-    """The layers of the latest finished run: the picked source layer, its LDCSR result and its
-    bicubic baseline (``results``/``bicubics``: one per band layer for a multi-band file; a
-    band without a baseline has None in ``bicubics``, which is empty before any was made)."""
+    """The layers of the latest finished run: the picked source layer (the one picked when Run was
+    pressed, or the band that took its place: :meth:`repick`), its LDCSR result and its bicubic
+    baseline (``results``/``bicubics``: one per band layer for a multi-band file; a band without a
+    baseline has None in ``bicubics``, which is empty before any was made)."""
 
     source: object
     result: object
@@ -145,6 +146,27 @@ class RunLayers:
     def present(self, viewer) -> bool:
         """Whether the source and the result are both still in ``viewer``."""
         return self.source in viewer.layers and self.result in viewer.layers
+
+    def bands(self, viewer) -> list[int]:
+        """The bands (indices into ``results``) whose source layer and result are both in ``viewer``."""
+        srcs = self.layer_source.layers
+        return [i for i, r in enumerate(self.results) if r in viewer.layers and srcs[i] in viewer.layers]
+
+    def repick(self, viewer) -> bool:
+        """Keep the picked band while its source and result are both in ``viewer``; else make the
+        nearest band that still has both the picked one (the band before it in band order first,
+        else the one after), with its baseline. False when no band has both."""
+        if self.present(viewer):
+            return True
+        left = self.bands(viewer)
+        if not left:
+            return False
+        srcs = self.layer_source.layers
+        at = srcs.index(self.source)
+        i = min(left, key=lambda j: (abs(j - at), j))
+        self.source, self.result = srcs[i], self.results[i]
+        self.bicubic = self.bicubics[i] if len(self.bicubics) == len(srcs) else None
+        return True
 
 
 class ProgressiveResult:
