@@ -231,47 +231,71 @@ def _guard_boxes(box) -> list[tuple[int, int, int, int]]:
     return _windows(box, MAX_GUARD_PIXELS, GUARD_WINDOWS)
 
 
-def _coarser(pool: list[np.ndarray], scale: float) -> list[np.ndarray]:
-    """The training part one octave (one factor ``scale``) coarser, by the protocol's degradation."""
+def _coarser(pool: list[np.ndarray], scale: float, valid=None):
+    """The training part one octave (one factor ``scale``) coarser, by the protocol's degradation;
+    with ``valid`` (its masks), also theirs: a coarse pixel is valid where its box footprint is."""
+    from PIL import Image
+
     from .training.data import degrade
     from .training.evaluate import lr_shape
 
-    return [degrade(a, lr_shape(a.shape[:2], scale)) for a in pool]
+    coarse = [degrade(a, lr_shape(a.shape[:2], scale)) for a in pool]
+    if valid is None:
+        return coarse
+    masks = [None if v is None else np.asarray(Image.fromarray(v.astype(np.float32)).resize(
+        (c.shape[1], c.shape[0]), Image.BOX)) > 1 - 1e-6 for c, v in zip(coarse, valid)]
+    return coarse, masks
 
 
-def _check_refs(pool: list[np.ndarray]) -> list[tuple[tuple, np.ndarray]]:
+def _check_refs(pool: list[np.ndarray], valid=None) -> list[tuple]:
     """References of the octave check: the training part's arrays, the central 1024² px of larger
-    ones, as (box, array) pairs (boxes relative to each array)."""
+    ones, as (box, array, valid) triples (boxes relative to each array)."""
     refs = []
-    for a in pool:
+    for i, a in enumerate(pool):
         h, w = min(a.shape[0], 1024), min(a.shape[1], 1024)
         y, x = (a.shape[0] - h) // 2, (a.shape[1] - w) // 2
-        refs.append(((y, x, h, w), a[y:y + h, x:x + w]))
+        v = None if valid is None or valid[i] is None else valid[i][y:y + h, x:x + w]
+        refs.append(((y, x, h, w), a[y:y + h, x:x + w], v))
     return refs
 
 
 def _pooled_psnr(refs, scale: float, models: dict, tick) -> dict:
-    """Reduced-resolution PSNR (fast mode) of each model over ``refs`` ((box, uint8 RGB) pairs),
-    from the squared error pooled over all their pixels; ``"bicubic"`` too."""
-    from .quality import score_window
+    """Reduced-resolution PSNR (fast mode) of each model over ``refs`` ((box, uint8 RGB, valid)
+    triples; nodata pixels are not scored), from the squared error pooled over all their valid
+    pixels; ``"bicubic"`` too."""
+    from . import quality
     from .training.metrics import psnr_from_mse
 
     out = {}
     for key, m in models.items():
-        checks = [score_window(a, scale, m, box=b, mode="fast", seed=0, maps=False, callback=tick)
-                  for b, a in refs]
+        checks = quality.scored([quality.score_window(a, scale, m, box=b, mode="fast", seed=0, maps=False,
+                                                      callback=tick, valid=v) for b, a, v in refs], scale)
         n = sum(c.values for c in checks)
         out[key] = psnr_from_mse(sum(c.mse["model"] * c.values for c in checks) / n)
         out.setdefault("bicubic", psnr_from_mse(sum(c.mse["bicubic"] * c.values for c in checks) / n))
     return out
 
 
-def _read_pool(src, box) -> list[np.ndarray]:
-    """The training region as uint8 RGB arrays: whole, or ``POOL_WINDOWS`` windows of a large one."""
-    pool = [a for a in (src.rgb(b) for b in _windows(box, MAX_TRAIN_PIXELS, POOL_WINDOWS)) if a is not None]
-    if not pool:
+def _read_pool(src, box) -> tuple[list[np.ndarray], list]:
+    """The training region as uint8 RGB arrays and their valid pixels (None: all): whole, or
+    ``POOL_WINDOWS`` windows of a large one."""
+    read = [src.rgb_valid(b) for b in _windows(box, MAX_TRAIN_PIXELS, POOL_WINDOWS)]
+    read = [(a, v) for a, v in read if a is not None]
+    if not read:
         raise InputError("every pixel of the scene's training part is nodata: nothing to adapt to")
-    return pool
+    return [a for a, _ in read], [v for _, v in read]
+
+
+def _check_data(held, scale: float) -> None:
+    """InputError before any training when nodata leaves the held-back strip too little data to
+    score: the guard could not check (:func:`ldcsr_core.quality.check_scorable`)."""
+    from .quality import check_scorable, score_counts
+
+    counts = [score_counts(a.shape, v, scale) for _b, a, v in held]
+    try:
+        check_scorable(counts, sum(a.shape[0] * a.shape[1] for _b, a, _v in held), scale)
+    except InputError as e:
+        raise InputError(f"the held-back strip (the last quarter of the scene or window) cannot guard the adaptation: {e}") from None
 
 
 def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | None = None,
@@ -332,22 +356,25 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         train_box, held_box = holdout_split(box[2:], scale, holdout)
         train_box = (box[0] + train_box[0], box[1] + train_box[1], *train_box[2:])
         held_box = (box[0] + held_box[0], box[1] + held_box[1], *held_box[2:])
-        held = [(b, a) for b, a in ((b, src.rgb(b)) for b in _guard_boxes(held_box)) if a is not None]
-        pool = _read_pool(src, train_box)
+        held = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in _guard_boxes(held_box))
+                if a is not None]
+        pool, valid = _read_pool(src, train_box)
     finally:
         src.close()
     if not held:
         raise InputError("every pixel of the held-back strip is nodata: the guard cannot check")
+    _check_data(held, scale)
     if not sha:  # not a file (an in-memory raster, e.g. a napari layer): the pixels adapted on
-        sha = _pixels_sha256([a for _, a in held] + pool)
+        sha = _pixels_sha256([a for _, a, _ in held] + pool)
 
     budget = minutes * 60.0 / 2  # half for the model, half for its twin (the octave check)
     model = training_copy(base)
     t0 = time.perf_counter()
-    n = fine_tune(model, PairSampler(pool, scale, recipe, seed), recipe, budget=budget, steps=steps,
-                  seed=seed, callback=callback)
+    n = fine_tune(model, PairSampler(pool, scale, recipe, seed, valid=valid), recipe, budget=budget,
+                  steps=steps, seed=seed, callback=callback)
     twin = training_copy(base)  # the same recipe one octave coarser: does it transfer one octave up?
-    fine_tune(twin, PairSampler(_coarser(pool, scale), scale, recipe, seed), recipe, budget=budget,
+    coarse, coarse_valid = _coarser(pool, scale, valid)
+    fine_tune(twin, PairSampler(coarse, scale, recipe, seed, valid=coarse_valid), recipe, budget=budget,
               steps=n, seed=seed, callback=callback, stage="twin")
     seconds = time.perf_counter() - t0
     guard = AdaptProgress("guard", n, seconds, budget, steps=steps)
@@ -356,7 +383,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         callback(guard)
     model, twin = like_base(model, base), like_base(twin, base)
     strip = _pooled_psnr(held, scale, {"base": base, "adapted": model}, tick)
-    octave = _pooled_psnr(_check_refs(pool), scale, {"base": base, "twin": twin}, tick)
+    octave = _pooled_psnr(_check_refs(pool, valid), scale, {"base": base, "twin": twin}, tick)
     kept = strip["adapted"] > strip["base"] + recipe.margin_db and octave["twin"] > octave["base"]
     if kept:
         model.name = f"{base.name}-adapted"

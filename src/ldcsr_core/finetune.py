@@ -21,12 +21,30 @@ __all__ = ["PairSampler", "fine_tune", "training_copy", "like_base"]
 
 class PairSampler:
     """Training pairs from the scene's pixels only: a crop of ``pool`` (the target) and its PIL
-    bicubic copy at the scale (the input), a random flip/rotation, one scale per batch."""
+    bicubic copy at the scale (the input), a random flip/rotation, one scale per batch.
 
-    def __init__(self, pool: list[np.ndarray], scale: float, recipe, seed: int):
+    ``valid`` (one H×W bool mask per pool array, None: all valid) marks the data: a crop that is
+    mostly nodata (filled) is drawn again, up to :data:`REDRAWS` times, so that the model learns
+    the ground rather than the fill."""
+
+    MIN_VALID = 0.5  # share of a crop's pixels that must be data
+    REDRAWS = 20
+
+    def __init__(self, pool: list[np.ndarray], scale: float, recipe, seed: int, valid=None):
         self.pool, self.scale, self.recipe = pool, scale, recipe
+        self.valid = list(valid) if valid is not None else [None] * len(pool)
         self.rng = random.Random(seed)
         self.weights = [a.shape[0] * a.shape[1] for a in pool]
+
+    def _crop(self, c: int) -> np.ndarray:
+        """A ``c``-px crop of a pool array, mostly data where the pool has nodata."""
+        for _ in range(self.REDRAWS + 1):
+            i = self.rng.choices(range(len(self.pool)), weights=self.weights)[0]
+            a, v = self.pool[i], self.valid[i]
+            y, x = self.rng.randrange(a.shape[0] - c + 1), self.rng.randrange(a.shape[1] - c + 1)
+            if v is None or v[y:y + c, x:x + c].mean() >= self.MIN_VALID:
+                break
+        return a[y:y + c, x:x + c]
 
     def sizes(self, s: float) -> tuple[int, int]:
         """(lr, hr) side of the pairs at scale ``s``, shrunk to fit the smallest pool image."""
@@ -45,9 +63,7 @@ class PairSampler:
         l, c = self.sizes(s)
         lrs, hrs = [], []
         for _ in range(self.recipe.batch):
-            a = self.rng.choices(self.pool, weights=self.weights)[0]
-            y, x = self.rng.randrange(a.shape[0] - c + 1), self.rng.randrange(a.shape[1] - c + 1)
-            hr = np.rot90(a[y:y + c, x:x + c], self.rng.randrange(4))
+            hr = np.rot90(self._crop(c), self.rng.randrange(4))
             if self.rng.random() < 0.5:
                 hr = hr[:, ::-1]
             hr = np.ascontiguousarray(hr)

@@ -60,6 +60,7 @@ class WindowCheck:
     lr_mse: dict  # the restored image degraded again vs the LR copy
     lr_values: int
     error: dict = field(default_factory=dict)  # per-pixel |error| maps (float32, NaN in the crop)
+    nodata: int = 0  # pixels of the window that are nodata (filled for the model, never scored)
 
 
 @dataclass
@@ -110,6 +111,11 @@ class SelfCheck:
         return sum(w.box[2] * w.box[3] for w in self.windows)
 
     @property
+    def nodata(self) -> int:
+        """Checked pixels that are nodata: filled for the model, left out of the figures."""
+        return sum(w.nodata for w in self.windows)
+
+    @property
     def error_model(self) -> np.ndarray | None:
         """Per-pixel |model − scene| averaged over RGB (float32, NaN in the crop) of the one
         checked window; None for sampled windows (see ``windows[i].error``) or without maps."""
@@ -121,16 +127,17 @@ class SelfCheck:
         return self.windows[0].error.get("bicubic") if len(self.windows) == 1 else None
 
     def where(self) -> str:
-        """Which pixels the figures are about, in words."""
+        """Which pixels the figures are about, in words (and the share of them that is nodata)."""
         h, w = self.scene_shape
+        nodata = f" ({nodata_share(self.nodata, self.pixels)} nodata, not scored)" if self.nodata else ""
         if self.sampling == "whole":
-            return f"whole scene {w}×{h} px"
+            return f"whole scene {w}×{h} px{nodata}"
         if self.sampling == "window":
             y, x, wh, ww = self.windows[0].box
-            return f"window x={x} y={y} {ww}×{wh} px of {w}×{h}"
+            return f"window x={x} y={y} {ww}×{wh} px of {w}×{h}{nodata}"
         bh, bw = self.windows[0].box[2:]
         return (f"{len(self.windows)} sampled windows of {bw}×{bh} px of {w}×{h}, "
-                "pooled over all their pixels")
+                f"pooled over all their pixels{nodata}")
 
     def gain_text(self) -> str:
         """``+1.23 dB``; where the gain is undefined (a flat scene that a restoration gives back
@@ -165,7 +172,7 @@ class SelfCheck:
             "lr_psnr_model": self.lr_psnr_model, "lr_psnr_bicubic": self.lr_psnr_bicubic,
             "crop": self.crop, "mode": self.mode, "seed": self.seed, "model": self.model,
             "model_sha256": self.model_sha256, "sampling": self.sampling, "where": self.where(),
-            "scene_shape": list(self.scene_shape), "pixels": self.pixels,
+            "scene_shape": list(self.scene_shape), "pixels": self.pixels, "nodata_pixels": self.nodata,
             "windows": [{"x": w.box[1], "y": w.box[0], "width": w.box[3], "height": w.box[2]}
                         for w in self.windows],
             "seconds": round(self.seconds, 3), "limits": LIMITS,
@@ -176,8 +183,13 @@ class SelfCheck:
 
 
 def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: int, tile=None,
-                 maps: bool = True, callback=None) -> WindowCheck:
-    """Degrade ``hr`` (H×W×3 uint8) by ``scale``, restore it with ``model`` and bicubic, score both."""
+                 maps: bool = True, callback=None, valid: np.ndarray | None = None) -> WindowCheck:
+    """Degrade ``hr`` (H×W×3 uint8) by ``scale``, restore it with ``model`` and bicubic, score both.
+
+    ``valid`` (H×W bool, None: all) marks the pixels that are data: nodata pixels (filled so that
+    the model sees a continuation) are left out of every figure and are NaN in the error maps; an
+    SSIM value counts where its centre pixel is valid, an LR-consistency pixel where the scene
+    pixels it covers are."""
     from .training.data import degrade
     from .training.evaluate import reduced_resolution
     from .training.metrics import border_crop, crop_width, mse, ssim_map
@@ -186,20 +198,92 @@ def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: i
                                             callback=callback)
     ref = border_crop(hr, scale)
     b = crop_width(hr.shape, scale)
+    masks = None if valid is None else _score_masks(valid, scale, lr_hw)
     out = {"mse": {}, "ssim_sum": {}, "lr_mse": {}, "error": {}}
     for kind, img in (("model", sr), ("bicubic", bic)):
         cropped = border_crop(img, scale)
-        out["mse"][kind] = mse(cropped, ref)
         smap = ssim_map(cropped, ref)
-        out["ssim_sum"][kind] = float(smap.sum())
-        out["lr_mse"][kind] = mse(degrade(img, lr_hw), lr)
+        again = degrade(img, lr_hw)
+        if masks is None:
+            out["mse"][kind] = mse(cropped, ref)
+            out["ssim_sum"][kind] = float(smap.sum())
+            out["lr_mse"][kind] = mse(again, lr)
+        else:
+            out["mse"][kind] = _masked_mse(cropped, ref, masks[0])
+            out["ssim_sum"][kind] = float(smap[masks[1]].sum())
+            out["lr_mse"][kind] = _masked_mse(again, lr, masks[2])
         if maps:
             err = np.abs(img.astype(np.float32) - hr.astype(np.float32)).mean(axis=-1)
             if b:
                 err[:b], err[-b:], err[:, :b], err[:, -b:] = np.nan, np.nan, np.nan, np.nan
+            if valid is not None:
+                err[~valid] = np.nan
             out["error"][kind] = err
-    return WindowCheck(box=tuple(int(v) for v in box), crop=b, values=int(ref.size),
-                       ssim_values=int(smap.size), lr_values=int(lr.size), **out)
+    if masks is None:
+        counts = dict(values=int(ref.size), ssim_values=int(smap.size), lr_values=int(lr.size))
+    else:
+        counts = dict(values=3 * int(masks[0].sum()), ssim_values=3 * int(masks[1][..., 0].sum()),
+                      lr_values=3 * int(masks[2].sum()), nodata=int((~valid).sum()))
+    return WindowCheck(box=tuple(int(v) for v in box), crop=b, **counts, **out)
+
+
+def _score_masks(valid: np.ndarray, scale: float, lr_hw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The valid pixels of the cropped reference, of its SSIM map (H'×W'×3, as ``ssim_map``'s
+    5-px margin) and of the LR copy (a pixel whose box footprint in the scene is all valid)."""
+    from PIL import Image
+
+    from .training.metrics import border_crop
+
+    ref = border_crop(valid, scale)
+    m = _SSIM_MARGIN
+    ssim = np.repeat(ref[m:-m, m:-m, None], 3, axis=-1)
+    box = Image.fromarray(valid.astype(np.float32)).resize((lr_hw[1], lr_hw[0]), Image.BOX)
+    return ref, ssim, np.asarray(box) > 1 - 1e-6
+
+
+def _masked_mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """MSE over the pixels of ``mask`` (all channels); NaN when there are none."""
+    if not mask.any():
+        return float("nan")
+    d = a[mask].astype(np.float64) - b[mask].astype(np.float64)
+    return float(np.mean(d * d))
+
+
+def nodata_share(n: int, total: int) -> str:
+    """``n`` of ``total`` as a percentage for a reader: never "0 %" or "100 %" for a part."""
+    pct = 100.0 * n / total
+    return "<1 %" if pct < 1 else ">99 %" if pct > 99 and n < total else f"{pct:.0f} %"
+
+
+def scored(checks: list[WindowCheck], scale: float) -> list[WindowCheck]:
+    """The windows with pixels to score (:func:`check_scorable` on them)."""
+    check_scorable([(c.values // 3, c.ssim_values // 3, c.lr_values // 3) for c in checks],
+                   sum(c.box[2] * c.box[3] for c in checks), scale)
+    return [c for c in checks if c.values]
+
+
+def score_counts(shape, valid: np.ndarray | None, scale: float) -> tuple[int, int, int]:
+    """How many pixels :func:`score_window` would score on a window of ``shape`` with ``valid``:
+    (reference, SSIM map, LR copy), before running any model."""
+    from .training.evaluate import lr_shape
+
+    if valid is None:
+        valid = np.ones(shape[:2], bool)
+    ref, ssim, lr = _score_masks(valid, scale, lr_shape(shape, scale))
+    return int(ref.sum()), int(ssim[..., 0].sum()), int(lr.sum())
+
+
+def check_scorable(counts, total: int, scale: float) -> None:
+    """InputError when nodata leaves fewer pixels to score (``counts``: (reference, SSIM, LR)
+    per window) than the smallest scene the check accepts scores: too few for a figure."""
+    need = (min_side(scale) - 2 * math.ceil(scale)) ** 2
+    n, n_ssim, n_lr = (sum(c[i] for c in counts) for i in range(3))
+    if n < need or not n_ssim or not n_lr:
+        raise InputError(
+            f"too little data to score at ×{scale:g}: {n} of the {total} px are data inside the "
+            f"{math.ceil(scale)}-px border ({n_ssim} of them {_SSIM_MARGIN} px further in, where SSIM is "
+            f"measured), the rest is nodata; a check needs at least {need} (and some for SSIM): use a "
+            "window with more data")
 
 
 # ------------------------------------------------------------------------------------ windows
@@ -284,13 +368,18 @@ class _Scene:
         self.array, self.shape = None, (ds.height, ds.width)
 
     def rgb(self, box) -> np.ndarray | None:
+        """The window as uint8 RGB (nodata filled), None when every pixel is nodata."""
+        return self.rgb_valid(box)[0]
+
+    def rgb_valid(self, box) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(rgb, valid)``: :meth:`rgb` and its valid pixels (H×W bool; None: all of them)."""
         y0, x0, h, w = box
         if self.reader is None:
-            return self.array[y0:y0 + h, x0:x0 + w]
-        unit = self.reader.tile(y0, x0, h, w, strip=False)
+            return self.array[y0:y0 + h, x0:x0 + w], None
+        unit, valid = self.reader.tile_valid(y0, x0, h, w, strip=False)
         if unit is None:  # every pixel nodata
-            return None
-        return np.rint(unit[..., :3] * 255.0).astype(np.uint8)
+            return None, None
+        return np.rint(unit[..., :3] * 255.0).astype(np.uint8), valid
 
     def close(self) -> None:
         if self._close is not None:
@@ -325,17 +414,18 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
                              f"{math.ceil(max(scales))}-px border)")
         for s in scales:
             _check_restorable(boxes[0][2:], s)
-        tiles = [(b, src.rgb(b)) for b in boxes]
+        tiles = [(b, *src.rgb_valid(b)) for b in boxes]
     finally:
         src.close()
-    tiles = [(b, t) for b, t in tiles if t is not None]
+    tiles = [(b, t, v) for b, t, v in tiles if t is not None]
     if not tiles:
         raise InputError("every checked pixel is nodata: nothing to measure")
     results = []
     for s in scales:
         t0 = time.perf_counter()
         checks = [score_window(t, s, model, box=b, mode=mode, seed=seed, tile=tile, maps=maps,
-                               callback=callback) for b, t in tiles]
+                               callback=callback, valid=v) for b, t, v in tiles]
+        checks = scored(checks, s)
         results.append(SelfCheck(
             scale=s, mode=mode, seed=seed, model=str(getattr(model, "name", "?")),
             model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,
@@ -370,52 +460,4 @@ def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
     return selfcheck_scales(scene, [scale], **kwargs)[0]
 
 
-# ------------------------------------------------------------------------------------ report
-
-
-def write_report(path, results: Sequence[SelfCheck], *, scene=None, fmt: str | None = None) -> None:
-    """Write ``results`` atomically (part file renamed into place) as a JSON list of
-    :meth:`SelfCheck.to_dict` (``fmt="json"``) or a small HTML page (``fmt="html"``); ``fmt=None``
-    picks HTML for a ``.html``/``.htm`` name, else JSON."""
-    import json
-    from pathlib import Path
-
-    from .files import atomic_write_bytes
-
-    path = Path(path)
-    fmt = fmt or ("html" if path.suffix.lower() in (".html", ".htm") else "json")
-    rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
-    text = json.dumps(finite_json(rows), indent=2, allow_nan=False) + "\n" if fmt == "json" else _html(results, scene)
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def finite_json(obj):
-    """``obj`` with every non-finite float (the PSNR of identical images is inf) as None: JSON has
-    no Infinity or NaN, and other tools refuse files that contain them."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite_json(v) for v in obj]
-    return obj
-
-
-def _html(results: Sequence[SelfCheck], scene) -> str:
-    from html import escape
-
-    head = ("<tr><th>scale</th><th>PSNR LDCSR</th><th>PSNR bicubic</th><th>gain</th><th>SSIM LDCSR</th>"
-            "<th>SSIM bicubic</th><th>LR-consistency</th><th>crop</th><th>where</th></tr>")
-    rows = "".join(
-        f"<tr><td>×{r.scale:g}</td><td>{r.psnr_model:.2f} dB</td><td>{r.psnr_bicubic:.2f} dB</td>"
-        f"<td><b>{escape(r.gain_text())}</b></td><td>{r.ssim_model:.4f}</td><td>{r.ssim_bicubic:.4f}</td>"
-        f"<td>{r.lr_psnr_model:.1f} dB</td><td>{r.crop} px</td><td>{escape(r.where())}</td></tr>"
-        for r in results)
-    r0 = results[0]
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>LDCSR self-check</title></head><body>"
-            f"<h1>LDCSR self-check{(': ' + escape(str(scene))) if scene is not None else ''}</h1>"
-            f"<p>Reduced-resolution validation (Wald's protocol, as <code>ldcsr evaluate</code>): the scene is "
-            f"degraded by the scale (PIL bicubic), restored by the model and by bicubic, and both are "
-            f"compared with the scene. Model {escape(r0.model)} (sha256 {escape(r0.model_sha256[:12])}), "
-            f"mode {escape(r0.mode)}, seed {r0.seed}.</p><table border='1'>{head}{rows}</table>"
-            f"<p><b>Limits</b>: {escape(LIMITS)}.</p></body></html>\n")
+from .report import finite_json, write_report  # noqa: E402 - re-exported (written there)

@@ -72,6 +72,53 @@ def test_pairs_come_only_from_the_scene_window(base, monkeypatch):
     assert (y, x + w, h) == (40, 60 + 120, 72) and w == 30
 
 
+def nodata_tif(path, blank):
+    """``scene()`` as a uint16 GeoTIFF (nodata 0) whose columns ``blank`` (a slice) are nodata."""
+    from .conftest import write_tif
+
+    data = np.moveaxis(scene(), -1, 0).astype(np.uint16) * 256 + 1
+    data[:, :, blank] = 0
+    return write_tif(path, data, dtype="uint16", nodata=0)
+
+
+def test_the_guard_scores_only_data_and_the_pairs_avoid_nodata(base, monkeypatch, tmp_path):
+    """Nodata is filled for the model; the guard's figures must not count it (a flat fill is easy
+    to restore and swayed them), and training crops are drawn from the data."""
+    from ldcsr_core import quality
+
+    real_score, masks = quality.score_window, []
+
+    def score_spy(hr, *a, valid=None, **k):
+        masks.append((k["box"], valid))
+        return real_score(hr, *a, valid=valid, **k)
+
+    monkeypatch.setattr(quality, "score_window", score_spy)
+    tif = nodata_tif(tmp_path / "edge.tif", slice(104, None))  # the strip is columns 90-119
+    res = adapt(tif, 2.0, base, steps=2, recipe=FAST, stretch="dtype")
+    assert res.holdout == (0, 90, 72, 30)
+    strip = [v for box, v in masks if box == res.holdout]
+    assert len(strip) == 2 and all(v is not None and v[:, :14].all() and not v[:, 14:].any() for v in strip)
+
+
+def test_pairs_are_drawn_from_the_data():
+    pool = np.full((40, 80, 3), 250, np.uint8)  # the fill
+    pool[:, :30] = 10  # the data
+    valid = np.zeros((40, 80), bool)
+    valid[:, :30] = True
+    sampler = PairSampler([pool], 2.0, Recipe(batch=8, crop_lr=8), seed=0, valid=[valid])
+    for _ in range(20):
+        _, hr = sampler.batch()
+        assert ((hr == 10).mean(axis=(1, 2, 3)) >= PairSampler.MIN_VALID).all()
+
+
+def test_a_strip_with_too_little_data_is_refused_before_training(base, tmp_path):
+    tif = nodata_tif(tmp_path / "sliver.tif", slice(96, None))  # 6 data columns in the 30-px strip
+    steps = []
+    with pytest.raises(InputError, match="held-back strip .* cannot guard the adaptation: too little data"):
+        adapt(tif, 2.0, base, steps=5, recipe=FAST, callback=steps.append)
+    assert steps == []  # refused before any training
+
+
 def test_holdout_split_leaves_room_to_train_and_check():
     train, held = holdout_split((72, 120), 2.0)
     assert train == (0, 0, 72, 90) and held == (0, 90, 72, 30)

@@ -241,3 +241,33 @@ def test_reports_never_overwrite_an_input(tiny_model_file, tmp_path):
     Image.fromarray(scene(100, 100)).save(tmp_path / "odd.png")  # 100 px at ×8: 12 px, ×8.33
     r = run("evaluate", tmp_path, "--scales", "8", "--model", tiny_model_file, "--device", "cpu")
     assert r.exit_code == 3 and "odd.png (100×100 px) at ×8" in r.output, r.output
+
+
+def test_nodata_is_filled_for_the_model_but_never_scored(file_model, tmp_path):
+    """A swath edge: the right half of the file is nodata. The reader fills it (flat, easy to
+    restore), and counting those pixels lifted PSNR and SSIM far above the data's own; the figures
+    must be those of the data (as a window on it), the line must say how much was left out, and
+    the error maps are NaN there."""
+    rgb = scene(96, 160)
+    data = np.moveaxis(rgb, -1, 0).astype(np.uint32) * 257
+    data[:, :, 80:] = 0
+    tif = write_tif(tmp_path / "edge.tif", data, dtype="uint16", nodata=0)
+    kw = dict(model=file_model, mode="fast", stretch="dtype")
+    whole = ldcsr_core.selfcheck(tif, 2, **kw)
+    data_only = ldcsr_core.selfcheck(tif, 2, window=(0, 0, 96, 80), **kw)
+    for key, tol in (("psnr_model", 0.05), ("psnr_bicubic", 0.05), ("ssim_model", 0.003),
+                     ("ssim_bicubic", 0.003), ("lr_psnr_model", 0.05)):  # counting the fill: 2.5 dB, 0.03
+        assert getattr(whole, key) == pytest.approx(getattr(data_only, key), abs=tol), key
+    assert whole.nodata == 96 * 80 and whole.to_dict()["nodata_pixels"] == 96 * 80
+    assert "whole scene 160×96 px (50 % nodata, not scored)" in whole.line()
+    assert np.isnan(whole.error_model[:, 80:]).all() and np.isfinite(whole.error_model[2:-2, 2:78]).all()
+    assert data_only.nodata == 0 and "nodata" not in data_only.line()
+
+
+def test_too_little_data_to_score_is_refused(file_model, tmp_path):
+    """6 valid columns of 120: inside SSIM's margin nothing is left to score, so there is no figure."""
+    data = np.moveaxis(scene(60, 120), -1, 0).astype(np.uint16) + 1
+    data[:, :, 6:] = 0
+    tif = write_tif(tmp_path / "sliver.tif", data, dtype="uint16", nodata=0)
+    with pytest.raises(ldcsr_core.InputError, match="too little data to score at ×2: .* the rest is nodata"):
+        ldcsr_core.selfcheck(tif, 2, model=file_model, mode="fast")

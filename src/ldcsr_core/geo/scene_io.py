@@ -111,14 +111,23 @@ class SceneReader:
 
         ``strip=False`` reads just the window (no full-width strip kept): for isolated windows,
         e.g. the self-check's samples (:mod:`ldcsr_core.quality`)."""
+        return self.tile_valid(y0, x0, h, w, strip=strip)[0]
+
+    def tile_valid(self, y0: int, x0: int, h: int, w: int, *, strip: bool = False):
+        """``(tile, valid)``: :meth:`tile`, and where the first triplet's bands are all valid
+        (``(h, w)`` bool; ``None`` when every pixel is): the pixels a score may count, the rest
+        being filled (the self-check and the adaptation's guard, :mod:`ldcsr_core.quality`)."""
         data, valid = self.read(y0, x0, h, w, strip=strip)
         colour = list(self.plan.colour)
         if valid is not None and not valid[colour].any():
-            return None
+            return None, None
         unit = self.stretch.to_unit(data)
+        first = None
         if valid is not None:
             rad.fill_invalid(unit, valid, self.fill)
-        return np.ascontiguousarray(self.plan.gather(unit), dtype=np.float32)
+            first = valid[list(self.plan.groups[0])].all(axis=0)
+            first = None if first.all() else first
+        return np.ascontiguousarray(self.plan.gather(unit), dtype=np.float32), first
 
 
 class RasterSink:
