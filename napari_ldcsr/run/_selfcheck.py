@@ -99,9 +99,14 @@ def run_check(source, request: CheckRequest, model, *, callback=None):
 
 
 def status_text(result, where: str) -> str:
-    """``LDCSR +1.3 dB over bicubic at ×4 on this view (fast)``; a flat view, that bicubic restores
-    exactly (an infinite PSNR), has no gain to give: it says so instead of "-inf dB" or "+nan dB"."""
-    at = f"at ×{result.scale:g} on {where} ({result.mode})"
+    """``LDCSR +1.3 dB over bicubic at ×4 on this view (fast)`` (``(fast; 30 % nodata, not scored)``
+    where part of it is nodata); a flat view, that bicubic restores exactly (an infinite PSNR), has
+    no gain to give: it says so instead of "-inf dB" or "+nan dB"."""
+    from ldcsr_core.quality import nodata_share
+
+    nodata = getattr(result, "nodata", 0)
+    left = f"; {nodata_share(nodata, result.pixels)} nodata, not scored" if nodata else ""
+    at = f"at ×{result.scale:g} on {where} ({result.mode}{left})"
     if math.isfinite(result.gain_db):
         return f"LDCSR {result.gain_db:+.1f} dB over bicubic {at}"
     return f"No gain to measure {at}: {result.no_gain_reason()}"

@@ -117,6 +117,33 @@ def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
         assert np.ma.count_masked(dst.read(1, masked=True)) == np.isnan(err.data).sum() > 0
 
 
+def test_nodata_of_the_file_is_left_out_and_the_status_says_how_much(ldcsr, qtbot, tmp_path, tiny_model):
+    """A layer whose file is half nodata: the figures are those of its data (the fill lifted them),
+    the status line says how much was left out and the error map is NaN there."""
+    import ldcsr_core
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.moveaxis(scene(60, 96), -1, 0).copy()
+    data[data == 0] = 1
+    data[:, :, 48:] = 0
+    path = tmp_path / "edge.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=60, width=96, count=3, dtype="uint8", crs="EPSG:32617",
+                       transform=from_origin(4e5, 33e5, 0.5, 0.5), nodata=0, photometric="RGB") as dst:
+        dst.write(data)
+    viewer, widget = ldcsr
+    (src,) = viewer.open(str(path), plugin="napari-ldcsr")
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000) as sig:
+        assert widget.check_quality(layer=src)
+    result = sig.args[0]
+    ref = ldcsr_core.selfcheck(path, 2.0, model=tiny_model, mode="fast")
+    assert result.psnr_model == pytest.approx(ref.psnr_model, rel=1e-9) and ref.nodata == 60 * 48
+    assert widget.status.endswith("at ×2 on the whole layer (fast; 50 % nodata, not scored)"), widget.status
+    err = viewer.layers["edge self-check error ×2 (LDCSR)"]
+    assert np.isnan(err.data[:, 48:]).all() and np.isfinite(err.data[2:-2, 2:46]).all()
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_a_flat_layer_says_there_is_no_gain_to_measure(ldcsr, qtbot, notes, dtype):
     """One value everywhere: bicubic restores it exactly (an infinite PSNR), so the gain was shown
