@@ -272,6 +272,24 @@ def test_models_refuses_what_upscale_refuses(tmp_path, golden_dir):
     assert r.exit_code == 0 and "small_state_dict" in r.output, r.output
 
 
+def test_models_lists_every_model_past_a_damaged_one(tiny_model_file, tmp_path, monkeypatch):
+    """A truncated file in the model folder (a copy cut short) stopped the listing there: the
+    adapted models after it were never shown. Each is listed; the damaged one says why (exit 6)."""
+    import shutil
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "a-cut.safetensors").write_bytes(tiny_model_file.read_bytes()[:1000])
+    shutil.copy(tiny_model_file, folder / "b-good.safetensors")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(folder))
+    r = run("models", tiny_model_file)
+    assert_clean_error(r, "a-cut.safetensors is not a safetensors file", code=6)
+    out = r.output
+    assert "a-cut.safetensors  [unreadable]" in out and "  error:   " in out
+    assert "b-good.safetensors\n" in out and out.count("tiny-test 0") == 2  # the folder's and the path's
+    assert "ldcsr-compact-rsscn7-v4.safetensors  [built-in, default]" in out
+
+
 def test_convert_official_checkpoint(tmp_path, golden_dir):
     ckpt = golden_dir / "small_official.ckpt"
     out = tmp_path / "small.safetensors"

@@ -107,7 +107,8 @@ def _itemsize(dtype: str) -> int:
 def models(paths, full_notes):
     """List the built-in models, the adapted models of the user's model folder and the
     checkpoints PATHS...: name, config, size, SHA-256, a summary of how it was trained (and what
-    an adapted model was adapted on)."""
+    an adapted model was adapted on). A file that cannot be read is listed as unreadable, the
+    others still are, and the exit status is then that of its error (6)."""
     from ..adaptation import user_models_dir
     from ..checkpoints import default_model_path
 
@@ -116,14 +117,20 @@ def models(paths, full_notes):
     files = sorted(builtin.glob("*.safetensors")) if builtin.is_dir() else []
     mine = user_models_dir()
     user = sorted(mine.glob("*.safetensors")) if mine.is_dir() else []
+    from ..errors import CheckpointError, ConfigError
+
     if not files and not paths and not user:
         click.echo("no built-in model is installed; pass checkpoint paths to describe them")
-    for p in files:
-        _describe_model(p, builtin=True, default=p.name == default.name, full_notes=full_notes)
-    for p in user:
-        _describe_model(p, builtin=False, full_notes=full_notes)
-    for p in paths:
-        _describe_model(p, builtin=False, full_notes=full_notes)
+    failed = []
+    entries = [(p, True) for p in files] + [(p, False) for p in user] + [(p, False) for p in paths]
+    for p, builtin in entries:
+        try:
+            _describe_model(p, builtin=builtin, default=builtin and p.name == default.name, full_notes=full_notes)
+        except (CheckpointError, ConfigError, OSError) as e:  # one damaged file hides none of the others
+            click.echo(f"{p.name}  [unreadable]\n  path:    {p}\n  error:   {e}")
+            failed.append(e)
+    if failed:  # each was listed where it is; the exit status says something could not be read
+        raise failed[0]
 
 
 def _ldcsr_metadata(path: Path):
