@@ -119,10 +119,12 @@ def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Pa
 
 def status_text(outcome: AdaptOutcome, where: str) -> str:
     """The base and the adapted model side by side, as the guard measured them."""
+    from ldcsr_core.adaptation import db_text
+
     r = outcome.result
     side = (f"base {r.psnr_base - r.psnr_bicubic:+.2f} dB, adapted {r.psnr_adapted - r.psnr_bicubic:+.2f} dB "
             f"over bicubic at ×{r.scale:g} on the held-back strip of {where} (fast)")
-    octave = f"octave check {r.octave_gain_db:+.2f} dB"
+    octave = f"octave check {db_text(r.octave_gain_db)} dB"
     if outcome.path is None:
-        return f"Adaptation not kept ({r.gain_db:+.2f} dB): {side}; {octave}; the current model stays."
-    return f"Adapted model selected ({r.gain_db:+.2f} dB): {side}; {octave}."
+        return f"Adaptation not kept ({db_text(r.gain_db)} dB): {side}; {octave}; the current model stays."
+    return f"Adapted model selected ({db_text(r.gain_db)} dB): {side}; {octave}."

@@ -35,7 +35,8 @@ from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
 from .rules import check_scale
 
-__all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir"]
+__all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
+           "db_text"]
 
 HOLDOUT = 0.25  # share of the scene's longer side held back for the guard
 # Above this scale adaptation is refused: on held-out imagery it lost quality at ×2.5 and ×4 on
@@ -123,10 +124,10 @@ class Adaptation:
 
     def line(self) -> str:
         verdict = ("kept" if self.kept else "not kept: the base model stays")
-        return (f"adaptation ×{self.scale:g}: {self.gain_db:+.2f} dB over the base model on the held-back "
+        return (f"adaptation ×{self.scale:g}: {db_text(self.gain_db)} dB over the base model on the held-back "
                 f"{self.holdout[3]}×{self.holdout[2]} px strip (base {self.psnr_base - self.psnr_bicubic:+.2f}, "
                 f"adapted {self.psnr_adapted - self.psnr_bicubic:+.2f} dB over bicubic), octave check "
-                f"{self.octave_gain_db:+.2f} dB; {self.steps} steps, {self.seconds / 60:.1f} min: {verdict}")
+                f"{db_text(self.octave_gain_db)} dB; {self.steps} steps, {self.seconds / 60:.1f} min: {verdict}")
 
     def provenance(self) -> dict:
         """The metadata saved with the model (strings)."""
@@ -153,9 +154,19 @@ class Adaptation:
         stem = Path(self.scene).stem if self.scene else "array"
         name = name or f"{self.base_name}-adapted-{stem}"
         notes = (f"{self.base_name} adapted to {Path(self.scene).name or 'an array'} at ×{self.scale:g} "
-                 f"({self.steps} steps, {self.gain_db:+.2f} dB over the base on its held-back strip)")
+                 f"({self.steps} steps, {db_text(self.gain_db)} dB over the base on its held-back strip)")
         return save_model(self.model, path, name=name, version=f"{getattr(self.model, 'version', '0')}+adapted",
                           notes=notes, extra=self.provenance())
+
+
+def db_text(db: float) -> str:
+    """A gain in dB, signed, with the digits its sign needs: ``+0.05``, ``+0.004``, ``-<0.001``;
+    never ``+0.00`` beside "kept" or ``-0.00`` beside "not kept" (what decided it is the sign)."""
+    if not math.isfinite(db) or abs(db) >= 0.005:
+        return f"{db:+.2f}"
+    if abs(db) >= 0.0005:
+        return f"{db:+.3f}"
+    return "0" if db == 0 else f"{'+' if db > 0 else '-'}<0.001"
 
 
 def user_models_dir() -> Path:

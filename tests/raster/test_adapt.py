@@ -188,6 +188,29 @@ def test_both_checks_must_agree_to_keep(base, monkeypatch, strip, octave, kept):
     assert res.kept is kept and (res.model is base) is not kept
 
 
+@pytest.mark.parametrize("strip, octave, gain, octave_text, verdict", [
+    (0.003, 0.0004, "+0.003", "+<0.001", ": kept"), (-0.002, 0.03, "-0.002", "+0.03", ": not kept"),
+])
+def test_a_small_gain_is_shown_with_the_digits_its_verdict_needs(base, monkeypatch, strip, octave, gain,
+                                                                 octave_text, verdict):
+    """The guard decides on the sign: "+0.00 dB ... kept" and "-0.00 dB ... not kept" showed a
+    verdict that the figure beside it did not."""
+    from napari_ldcsr.run._adapt import AdaptOutcome, status_text
+
+    def fake(refs, scale, models, tick):
+        g = strip if "adapted" in models else octave
+        return {"base": 30.0, "adapted": 30.0 + g, "twin": 30.0 + g, "bicubic": 29.0}
+
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", fake)
+    res = adapt(scene(), 2.0, base, steps=1, recipe=FAST)
+    line = res.line()
+    assert f": {gain} dB over the base model" in line and f"octave check {octave_text} dB;" in line, line
+    assert verdict in line
+    assert f"({gain} dB)" in status_text(AdaptOutcome(res, None), "the layer")
+    assert adapt_mod.db_text(0.0) == "0" and adapt_mod.db_text(-0.0004) == "-<0.001"
+    assert adapt_mod.db_text(0.25) == "+0.25" and adapt_mod.db_text(float("-inf")) == "-inf"
+
+
 def test_cancel_stops_within_a_step_and_keeps_nothing(base):
     calls = []
 
