@@ -158,8 +158,12 @@ class SettingsForm:
 
     # ------------------------------------------------------------------ choices
     def reset_choices(self, *_) -> None:
-        """Refresh the layer pickers from the viewer's layer list (keeps the current picks)."""
-        self.main.reset_choices()
+        """Refresh the layer pickers from the viewer's layer list (keeps the current picks). The
+        model picker is left alone: magicgui would reset it to the models it was built with, so
+        a loaded or adapted model fell back to the built-in default whenever a layer was added."""
+        for w in self.main:
+            if w is not self.model and hasattr(w, "reset_choices"):
+                w.reset_choices()
         self._sync_pixel()
 
     # ------------------------------------------------------------------ scale <-> pixel size
