@@ -36,7 +36,7 @@ from .finetune import PairSampler, fine_tune, like_base, training_copy
 from .rules import check_scale
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
-           "db_text"]
+           "db_text", "adapted_scale", "outside_use"]
 
 HOLDOUT = 0.25  # share of the scene's longer side held back for the guard
 # Above this scale adaptation is refused: on held-out imagery it lost quality at ×2.5 and ×4 on
@@ -167,6 +167,38 @@ def db_text(db: float) -> str:
     if abs(db) >= 0.0005:
         return f"{db:+.3f}"
     return "0" if db == 0 else f"{'+' if db > 0 else '-'}<0.001"
+
+
+def adapted_scale(model_or_path) -> float | None:
+    """The scale a model was adapted (and guarded) at: ``adapt_scale`` of a loaded model or of
+    an ``.safetensors`` file's metadata; None for a model that was not adapted (or unreadable)."""
+    if not isinstance(model_or_path, (str, os.PathLike)):
+        return getattr(model_or_path, "adapt_scale", None)
+    if not str(model_or_path).lower().endswith(".safetensors") or not os.path.isfile(model_or_path):
+        return None
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(model_or_path), framework="numpy") as f:
+            return float((f.metadata() or {})["adapt_scale"])
+    except Exception:  # noqa: BLE001 - not adapted, or not readable: loading it will say so
+        return None
+
+
+def outside_use(at: float | None, scales, mode: str) -> str | None:
+    """What to tell a user who runs a model adapted at ×``at`` at ``scales`` in ``mode``: None
+    inside what the guard checked (fast mode, that scale), else why the result is untested."""
+    if at is None:
+        return None
+    other = sorted({f"×{s:g}" for s in scales if abs(float(s) - at) > 1e-6})
+    why = ([f"at {', '.join(other)}"] if other else []) + ([f"in {mode} mode"] if mode != "fast" else [])
+    if not why:
+        return None
+    because = (["adapted models lost quality above ×2"] if other else []) + (
+        ["diffusion mode decodes with the base's sampler"] if mode != "fast" else [])
+    return (f"this model was adapted and checked at ×{at:g} in fast mode only; {' and '.join(why)} it is "
+            f"untested ({'; '.join(because)}; docs/adaptation.md): use it at ×{at:g} in fast mode, or use the "
+            "base model")
 
 
 def user_models_dir() -> Path:

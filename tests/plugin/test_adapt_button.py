@@ -46,7 +46,7 @@ def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, mo
     files = list(models_dir.glob("*.safetensors"))
     assert [str(f) for f in files] == [outcome.path] and files[0].name.startswith("field_1-x2-")
     assert widget.model_source == outcome.path
-    assert widget.status.startswith(f"Adapted model selected ({r.gain_db:+.2f} dB): base ")
+    assert widget.status.startswith(f"Adapted model selected ({adaptation.db_text(r.gain_db)} dB): base ")
     assert "held-back strip of the whole layer" in widget.status
     qtbot.waitUntil(lambda: widget.run_button.isEnabled(), timeout=10_000)
     assert widget.progress[1] == 1 and not [t for s, t in notes if s == "error"]
@@ -59,6 +59,14 @@ def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, mo
     base = ldcsr_core.upscale(data, 2.0, model=tiny_model, mode="fast")
     assert np.abs(got - want).max() <= 1  # the widget's own window plan: rounding at most
     assert np.abs(got - base).mean() > 20 * np.abs(got - want).mean()
+    # the Run's layer left the adapted model picked (it fell back to the built-in default)
+    assert widget.model_source == outcome.path
+    assert not [t for s, t in notes if "untested" in t]  # ×2, fast: what the guard checked
+    widget.set_scale(3.0)  # beyond it: said before the run
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        widget.run()
+    assert [t for s, t in notes if s == "warning" and t.startswith(
+        "This model was adapted and checked at ×2 in fast mode only; at ×3 it is untested")]
     # a new widget lists the saved model in its picker
     from napari_ldcsr._form import user_models
 

@@ -259,6 +259,21 @@ def test_cli_adapts_writes_and_the_model_upscales(png, tiny_model_file, tmp_path
     assert r.exit_code == 0 and "adapted.safetensors" in r.output and "adapted: from tiny-test" in r.output
 
 
+def test_an_adapted_model_used_beyond_its_check_is_said_so(png, base, tmp_path, monkeypatch):
+    """The guard checked ×2 in fast mode; ×3, or diffusion mode, ran without a word."""
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})
+    model = adapt(scene(), 2.0, base, steps=1, recipe=FAST).save(tmp_path / "a.safetensors")
+    assert ldcsr_core.load_model(model, device="cpu").adapt_scale == 2.0 and adapt_mod.adapted_scale(model) == 2.0
+    for args, said in [(["--scale", 2, "--mode", "fast"], None), (["--scale", 3, "--mode", "fast"], "at ×3 it is untested"),
+                       (["--scale", 2, "--mode", "diffusion"], "in diffusion mode it is untested")]:
+        r = run("-q", "upscale", png, "-o", tmp_path / "up.tif", "--overwrite", "--model", model, *args)
+        assert r.exit_code == 0, r.output
+        notes = [ln for ln in r.output.splitlines() if ln.startswith("note: this model was adapted")]
+        assert (notes == []) if said is None else (len(notes) == 1 and said in notes[0]), r.output
+    assert adapt_mod.outside_use(None, [3.0], "diffusion") is None  # a model that was not adapted
+
+
 def test_cli_not_kept_writes_nothing_and_exits_8(png, tiny_model_file, tmp_path, worse_adaptation):
     out = tmp_path / "adapted.safetensors"
     r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 1, "--model", tiny_model_file)

@@ -242,6 +242,11 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)
 
     model = _load_model(model_path, device, dtype)
+    from ..adaptation import adapted_scale, outside_use
+
+    note = outside_use(adapted_scale(model), [scale[0], scale[1]] if scale else [], mode)
+    if note:  # an adapted model used beyond what its guard checked
+        click.echo(f"note: {note}", err=True)
     results = []
     runner_cm = _runner(dask_address, model_path, device, model)
     try:
