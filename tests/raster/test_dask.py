@@ -100,6 +100,9 @@ class _LostOnce:
             def done(self):
                 return True
 
+            def add_done_callback(self, fn):
+                fn(self)
+
             def result(self, timeout=None):
                 if plan_f == "plan-1" and not client.lost:
                     client.lost = True

@@ -107,3 +107,32 @@ def test_a_tile_slower_than_poll_is_waited_for_not_resent(cluster, monkeypatch):
         assert 1.0 < time.perf_counter() - t0 < 10
     finally:
         runner.close()
+
+
+def test_a_result_whose_fetch_starts_after_a_poll_is_fetched(cluster, monkeypatch):
+    """``fut.result(timeout=POLL)`` timed out before the transfer had begun (distributed's 5 fetch
+    slots busy) and cancelled a fetch that distributed then handed to the next ``fut.result()`` of
+    that tile: the run died of an ``UnboundLocalError`` inside distributed."""
+    import asyncio
+
+    _, c = cluster
+    monkeypatch.setattr(DaskRunner, "POLL", 0.05)
+    runner = DaskRunner(c, ModelSource(builder=dict, key="review-fetch", threads=1), timeout=5)
+    try:
+        fut = c.submit(_slow, 1, 0, pure=False)
+        distributed.wait([fut])
+        held = asyncio.Event()
+
+        async def busy_fetches():  # as five fetches of other results in progress would
+            for _ in range(5):
+                await c._gather_semaphore.acquire()
+            held.set()
+            await asyncio.sleep(0.5)
+            for _ in range(5):
+                c._gather_semaphore.release()
+
+        c.loop.add_callback(busy_fetches)
+        c.sync(held.wait)
+        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable)}) == 2
+    finally:
+        runner.close()

@@ -17,6 +17,7 @@ import collections
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -72,6 +73,7 @@ class DaskRunner:
         #: Workers that hold the model, and those left out (address → why), as last looked at.
         self.usable: set[str] = set()
         self.left_out: dict[str, Exception] = {}
+        self._answered = False  # a look at the workers has been answered (the scheduler allows it)
         # One plugin per client: closing one run never unloads another's model, and the plugin of a
         # client that went without closing (kill -9) is recognised and removed by the next one.
         self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}@{getattr(client, 'id', 'client')}"
@@ -96,16 +98,24 @@ class DaskRunner:
         """How many times each worker loaded the model (1 each, by design)."""
         return self.client.run(_plugin_loads, plugin_name=self.plugin_name)
 
-    def _look(self, workers) -> None:
-        """Ask ``workers`` (None: all) whether they hold the model; say each one newly left out."""
+    def _look(self, workers, *, retry: bool = False) -> None:
+        """Ask ``workers`` (None: all) whether they hold the model; say each one newly left out.
+        ``retry``: if the question fails where an earlier one was answered (a transient error, not a
+        scheduler that refuses it), leave them unknown (no tiles) until the next look."""
         try:
             states = self.client.run(model_state, plugin_name=self.plugin_name, workers=workers,
                                      on_error="return")
         except Exception as e:  # noqa: BLE001 - a scheduler that refuses to broadcast functions
+            if retry and self._answered:
+                log.info("cannot ask the Dask workers %s whether they hold the model (%s): asked again at "
+                         "the next look", ", ".join(workers or ()), one_line(e))
+                return
             # Nothing is known about the workers: use them all, as before this look existed; a worker
             # that cannot load the model says so in its first tile (_worker_model).
             log.info("cannot ask the Dask workers whether they hold the model (%s): using them all", one_line(e))
             states = dict.fromkeys(workers if workers is not None else self.client.nthreads())
+        else:
+            self._answered = True
         new = []
         for addr, err in sorted(states.items()):
             if err is not None and not isinstance(err, (str, LdcsrError)):
@@ -136,7 +146,7 @@ class DaskRunner:
             alive = set(self.client.nthreads())
             new = alive - self.usable - set(self.left_out)
             if new:
-                self._look(sorted(new))
+                self._look(sorted(new), retry=bool(self.usable & alive))
             usable = self.usable & alive
             if usable:
                 return usable
@@ -211,23 +221,40 @@ class DaskRunner:
         """``fut``'s result (sent to ``targets``); :class:`_Stranded` when none of them is alive any
         more (the scheduler would hold it forever), so that it is sent again to the workers there
         are now. Workers that joined meanwhile are asked, and the next tiles also go to those that
-        hold the model (``shared["to"]``)."""
-        while True:
-            try:
-                return fut.result(timeout=self.POLL)
-            except TimeoutError:
-                if fut.done():  # the task's own TimeoutError, or it finished just after the wait
-                    return fut.result()
+        hold the model (``shared["to"]``). A question to the scheduler that fails is asked again at
+        the next wait, the tiles in flight kept (:meth:`_unanswered`)."""
+        # Waited for without fetching: fut.result(timeout) cancels, when it times out during the
+        # transfer, a gather that distributed shares with the next fetch (which then fails).
+        done = threading.Event()
+        fut.add_done_callback(lambda _: done.set())
+        failing_since = None
+        while not done.wait(self.POLL):
             try:
                 alive = set(self.client.nthreads())
-            except Exception as e:  # noqa: BLE001 - the scheduler gone: said by the plan's re-sending
-                raise _Stranded(f"cannot ask the scheduler: {one_line(e)}") from None
+            except Exception as e:  # noqa: BLE001 - OSError, CommClosedError, TimeoutError ...
+                failing_since = self._unanswered(e, failing_since)
+                continue
+            failing_since = None
             if alive - self.usable - set(self.left_out):
                 with contextlib.suppress(Exception):  # a look that fails is tried at the next wait
-                    self._look(sorted(alive - self.usable - set(self.left_out)))
+                    self._look(sorted(alive - self.usable - set(self.left_out)), retry=True)
                     shared["to"] = (self.usable & alive) or shared["to"]
             if not targets & alive:
                 raise _Stranded(f"the workers holding the model are gone ({', '.join(sorted(targets))})")
+        return _fetch(fut)
+
+    def _unanswered(self, e: Exception, since: float | None) -> float:
+        """The scheduler did not answer a question of the poll loop: it is asked again at the next wait
+        (the tiles it holds are not lost: re-sending them computed them twice). :class:`_Stranded` (the
+        plan and tiles sent again, or the clear error of :meth:`_scatter`) once the client has lost its
+        scheduler, or after ``timeout`` s without an answer. Returns when the failures began."""
+        now = time.monotonic()
+        since = now if since is None else since
+        if getattr(self.client, "status", "running") != "running" or now - since > self.timeout:
+            raise _Stranded(f"cannot ask the scheduler: {one_line(e)}")
+        log.info("cannot ask the Dask scheduler which workers are alive (%s): asked again in %g s",
+                 one_line(e), self.POLL)
+        return since
 
     def _scatter(self, plan):
         """The plan on every worker, once there is one: a cluster without workers (none started,
@@ -254,7 +281,18 @@ class DaskRunner:
 
 
 class _Stranded(Exception):
-    """The tiles in flight may only run on workers that are all gone."""
+    """The tiles in flight may only run on workers that are all gone (or their results are)."""
+
+
+def _fetch(fut):
+    """The result of ``fut`` (done); :class:`_Stranded` when fetching it fails (the scheduler's
+    connection lost: said by the plan's re-sending), while the task's own error is raised as is."""
+    try:
+        return fut.result()
+    except OSError as e:  # CommClosedError, ConnectionResetError ...
+        if getattr(fut, "status", "error") == "error":
+            raise
+        raise _Stranded(f"cannot fetch a tile's result: {one_line(e)}") from None
 
 
 def _none_can(left_out: dict[str, Exception], gone: bool = False) -> Exception:

@@ -1,0 +1,232 @@
+"""The Dask runner's poll loop when a question to the scheduler fails once: asked again at the next
+poll, no tile computed twice (a real scheduler in this process, real ``dask worker`` processes)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import rasterio
+
+distributed = pytest.importorskip("distributed")
+
+from ldcsr_core.geo.dask_model import _run_tile
+from ldcsr_core.geo.distributed import DaskRunner, ModelSource
+from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+from .dask_workers import PER_WORKER_MODEL, split, workers_in
+
+OPTIONS = UpscaleOptions(mode="diffusion", seed=7)
+
+
+def _flaky(scheduler, op: str):
+    """The scheduler's handler ``op`` fails, as on a comm error, for the next ``n`` calls after
+    ``state["arm"](n)``; ``state["failed"]`` counts the failures."""
+    real = scheduler.handlers[op]
+    state = {"left": 0, "failed": 0}
+
+    def handler(**msg):
+        if state["left"] > 0:
+            state["left"] -= 1
+            state["failed"] += 1
+            raise OSError(f"injected: a transient failure of the scheduler's {op!r}")
+        return real(**msg)
+
+    handler.__name__ = f"flaky_{op}"
+    scheduler.handlers[op] = handler
+    state["arm"] = lambda n=1: state.update(left=n)
+    return state
+
+
+def _tiny_source():
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    return ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(), seed=0),
+                       key="tiny-test-seed0", threads=1)
+
+
+def _executed():
+    """For ``client.run``: the worker's executed tasks (here only tiles), once none is running.
+    Nested, so that it is pickled by value: the workers cannot import this module."""
+
+    def executed(dask_worker):
+        import time
+
+        deadline = time.monotonic() + 30
+        while dask_worker.state.executing and time.monotonic() < deadline:  # e.g. a cancelled duplicate
+            time.sleep(0.05)
+        return dask_worker.state.executed_count
+
+    return executed
+
+
+def _count_tiles_sent(client, monkeypatch) -> list[int]:
+    """The index of every tile the runner submits, one entry per submission."""
+    sent, real = [], client.submit
+
+    def submit(fn, *args, **kwargs):
+        if fn is _run_tile:
+            sent.append(args[3].index)
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(client, "submit", submit)
+    return sent
+
+
+@pytest.mark.slow
+def test_one_failed_scheduler_query_while_tiles_are_awaited_sends_no_tile_twice(
+        rasters, tiny_model, tmp_path, monkeypatch):
+    """A question to the scheduler that failed once in the poll loop (which workers are alive) was
+    taken for lost work: every pending tile was sent and computed again."""
+    monkeypatch.setattr(DaskRunner, "POLL", 0.02)  # the scheduler is asked while each tile is awaited
+    monkeypatch.setattr(tiny_model, "tile_max", 32)  # windows of 32 px: 20 tiles
+    src = rasters["uint16_nodata"]
+    single = upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for f in folders:
+        f.mkdir()
+    with workers_in(folders) as (c, _, _):
+        fault = _flaky(c.cluster.scheduler, "ncores")  # client.nthreads()
+        runner = DaskRunner(c, _tiny_source(), in_flight=6)
+        sent = _count_tiles_sent(c, monkeypatch)
+        try:
+            res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
+                                 runner=runner, callback=lambda p: p.done == 1 and fault["arm"]())
+            loads = runner.model_loads()
+            executed = c.run(_executed())
+        finally:
+            runner.close()
+    assert fault["failed"] == 1  # the failure did happen, while tiles were pending
+    assert res.tiles == single.tiles >= 10
+    assert len(sent) == len(set(sent)) == res.tiles  # each tile sent once (before: the 6 pending again)
+    assert sum(executed.values()) == res.tiles  # and computed once (before: those already running twice)
+    assert set(loads.values()) == {1}
+    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+
+
+@pytest.mark.slow
+def test_a_failed_look_at_a_worker_that_joined_keeps_it_from_tiles_until_it_answers(
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch):
+    """The question whether a worker that joined during the run holds the model (``client.run``)
+    failed once: the worker was used unchecked, and one that could not load the model failed tiles."""
+    from ldcsr_core.files import sha256_file
+
+    monkeypatch.setattr(DaskRunner, "POLL", 0.02)
+    monkeypatch.setattr(tiny_model, "tile_max", 32)
+    good, broken = split(tmp_path, tiny_model_file, "missing")
+    source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
+    src = rasters["uint16_nodata"]
+    upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
+    with workers_in([good]) as (c, workers, start):
+        fault = _flaky(c.cluster.scheduler, "broadcast")  # client.run
+        runner = DaskRunner(c, source, in_flight=4)
+        joined = []
+
+        def join_after_the_first_tile(p):
+            if p.done == 1:
+                joined.append(start(broken)[0])
+                fault["arm"]()
+
+        try:
+            res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
+                                 runner=runner, callback=join_after_the_first_tile)
+            executed = c.run(_executed())
+        finally:
+            runner.close()
+    ok = workers[good][0]
+    assert fault["failed"] == 1 and len(joined) == 1
+    assert runner.usable == {ok} and set(runner.left_out) == set(joined)  # asked again: left out
+    assert executed == {ok: res.tiles, joined[0]: 0}  # before: tiles failed on the joined worker
+    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+
+
+def test_a_scheduler_that_stops_answering_ends_the_run_after_the_timeout(rasters, tiny_model, tmp_path,
+                                                                         monkeypatch):
+    """Questions are asked again at each poll, but not forever: a tile awaited for ``timeout`` s
+    without an answer ends the run in one clear line. (In-process workers: tiles made slow here.)"""
+    import time
+
+    from ldcsr_core.errors import LdcsrError
+    from ldcsr_core.geo import local_runner
+
+    monkeypatch.setattr(DaskRunner, "POLL", 0.05)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    c = distributed.Client(cluster)
+    fault = _flaky(cluster.scheduler, "ncores")
+    started, real = [], local_runner.infer_tile
+
+    def slow_tile(*args, **kwargs):  # the scheduler stops answering once the first tile runs
+        if not started:
+            started.append(time.monotonic())
+            fault["arm"](10**6)
+        time.sleep(3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(local_runner, "infer_tile", slow_tile)
+    try:
+        runner = DaskRunner(c, _tiny_source(), in_flight=1, timeout=1)
+        with pytest.raises(LdcsrError, match=r"^the Dask cluster at inproc://\S+ failed: injected: a transient "
+                                             r"failure of the scheduler's 'ncores'$"):
+            upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
+                           options=OPTIONS, runner=runner)
+        assert 1 <= time.monotonic() - started[0] < 3  # after the timeout, not the tile
+        assert fault["failed"] > 5  # asked again at each poll first (before: gave up at once)
+        runner.close()
+    finally:
+        c.close()
+        cluster.close()
+    assert not (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_scheduler_is_said_in_one_clear_line(rasters, tiny_model, tmp_path, monkeypatch):
+    """The scheduler killed during a run: 'lost the Dask scheduler', not a bare CommClosedError from
+    fetching a finished tile's result; within the connect timeout (here 5 s), not the retries'."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import dask
+
+    from ldcsr_core.errors import LdcsrError
+
+    monkeypatch.setattr(tiny_model, "tile_max", 32)
+    info = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", "0", "--dashboard-address", ":0", "--scheduler-file", str(info)], **quiet)]
+    killed = []
+
+    def kill_the_scheduler(p):
+        if p.done == 2 and not killed:
+            procs[0].kill()
+            killed.append(time.monotonic())
+
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads",
+                                       "1", "--no-nanny", "--no-dashboard"], **quiet))
+        with dask.config.set({"distributed.comm.timeouts.connect": "5s"}):
+            c = distributed.Client(address)
+            try:
+                c.wait_for_workers(1, timeout=120)
+                runner = DaskRunner(c, _tiny_source(), in_flight=4, timeout=3)
+                with pytest.raises(LdcsrError, match=rf"^lost the Dask scheduler at {address}: "):
+                    upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
+                                   options=OPTIONS, runner=runner, callback=kill_the_scheduler)
+                assert time.monotonic() - killed[0] < 20
+            finally:
+                c.close()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    assert not (tmp_path / "o.tif").exists()
