@@ -415,10 +415,12 @@ def test_the_model_of_a_client_killed_with_kill_9_is_unloaded_by_the_next_run(cl
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("when", ["before the run", "during the run"])
 def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model, tiny_model_file, tmp_path,
-                                                             monkeypatch):
+                                                             monkeypatch, when):
     """Tiles go only to the workers known to hold the model: one that joins the cluster after the
-    runner started must be asked and used, not ignored."""
+    runner started must be asked and used, not ignored. During the run it holds no copy of the plan,
+    and the scheduler placed every tile where the plan was: it got none."""
     import shutil
 
     from ldcsr_core.files import sha256_file
@@ -427,18 +429,26 @@ def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model
     late = tmp_path / "late"
     late.mkdir()
     shutil.copy(tiny_model_file, late / "tiny.safetensors")
-    monkeypatch.setattr(tiny_model, "tile_max", 64)
+    monkeypatch.setattr(DaskRunner, "POLL", 0.02)
+    monkeypatch.setattr(tiny_model, "tile_max", 64 if when == "before the run" else 32)
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     with _workers_in([good, broken]) as (c, workers, start):
         runner = DaskRunner(c, source, in_flight=4)
+        joined = []
+
+        def join(p):
+            if not joined and (when == "before the run" or p.done == 2):
+                joined.append(start(late)[0])
+
         try:
-            joined, _ = start(late)
+            if when == "before the run":
+                join(None)
             with distributed.get_task_stream(client=c) as stream:
                 res = upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
-                                     options=UpscaleOptions(mode="diffusion", seed=7), runner=runner)
+                                     options=UpscaleOptions(mode="diffusion", seed=7), runner=runner, callback=join)
         finally:
             runner.close()
     ran = [t["worker"] for t in stream.data if "_run_tile" in str(t["key"])]
     assert res.tiles >= 2 and len(ran) == res.tiles
-    assert runner.usable == {workers[good][0], joined} and set(runner.left_out) == {workers[broken][0]}
-    assert set(ran) == {workers[good][0], joined}  # the joined worker computed tiles too
+    assert runner.usable == {workers[good][0], *joined} and set(runner.left_out) == {workers[broken][0]}
+    assert set(ran) == {workers[good][0], *joined}  # the joined worker computed tiles too

@@ -230,3 +230,67 @@ def test_a_killed_scheduler_is_said_in_one_clear_line(rasters, tiny_model, tmp_p
             p.kill()
             p.wait()
     assert not (tmp_path / "o.tif").exists()
+
+
+def _tries(name):
+    """For ``client.run``: how many times the worker tried to load the model of plugin ``name``."""
+
+    def tries(dask_worker):
+        return dask_worker.plugins[name].tries
+
+    return tries
+
+
+@pytest.mark.slow
+def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_not_reloaded(
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, caplog):
+    """A worker left out for a missing checkpoint stayed out for the whole run after the file appeared.
+    Asked again every RELOOK s, it loads the model once the file is there; a worker whose file holds
+    other weights (unchanged) is asked too but does not load it again."""
+    import logging
+    import shutil
+
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+    from ldcsr_core.files import sha256_file
+
+    monkeypatch.setattr(DaskRunner, "POLL", 0.02)
+    monkeypatch.setattr(DaskRunner, "RELOOK", 0.3)
+    monkeypatch.setattr(tiny_model, "tile_max", 32)
+    good, late, other = (tmp_path / n for n in ("good", "late", "other"))
+    for f in (good, late, other):
+        f.mkdir()
+    shutil.copy(tiny_model_file, good / "tiny.safetensors")
+    ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=1), other / "tiny.safetensors",
+                          name="tiny-test", version="0")
+    source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
+    src = rasters["uint16_nodata"]
+    upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
+    with workers_in([good, late, other]) as (c, workers, _):
+        (ok, _), (appears, _), (differs, _) = (workers[f] for f in (good, late, other))
+        runner = DaskRunner(c, source, in_flight=4)
+        assert set(runner.left_out) == {appears, differs}
+        relooks, look = [], runner._look
+        monkeypatch.setattr(runner, "_look", lambda w, **kw: (kw.get("reload") and relooks.append(w), look(w, **kw)))
+
+        def copy_after_two_tiles(p):
+            if p.done == 2:
+                shutil.copy(tiny_model_file, late / "tiny.safetensors")
+
+        try:
+            with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
+                res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
+                                     runner=runner, callback=copy_after_two_tiles)
+            executed = c.run(_executed())
+            tries = c.run(_tries(runner.plugin_name))
+        finally:
+            runner.close()
+    assert runner.usable == {ok, appears} and set(runner.left_out) == {differs}
+    assert executed[appears] > 0 and executed[differs] == 0  # before: 0, it stayed left out
+    assert sum(executed.values()) == res.tiles
+    assert len(relooks) >= 2 and all(differs in w for w in relooks)  # asked again, several times ...
+    assert tries == {ok: 1, appears: 2, differs: 1}  # ... but loaded again only where the file changed
+    assert f"the Dask worker {appears} now holds the model (its checkpoint changed): it gets tiles again" in [
+        r.getMessage() for r in caplog.records]
+    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())

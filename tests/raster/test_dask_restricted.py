@@ -90,7 +90,7 @@ def test_a_tile_that_finishes_just_after_a_poll_is_its_result_not_a_timeout(clus
             raise TimeoutError(f"Result not ready within {timeout} s")
 
         monkeypatch.setattr(distributed.Future, "result", result)
-        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable)}) == 2
+        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable), "fresh": set()}) == 2
     finally:
         monkeypatch.undo()
         runner.close()
@@ -103,7 +103,7 @@ def test_a_tile_slower_than_poll_is_waited_for_not_resent(cluster, monkeypatch):
     try:
         fut = c.submit(_slow, 41, 1.5, pure=False)
         t0 = time.perf_counter()
-        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable)}) == 42
+        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable), "fresh": set()}) == 42
         assert 1.0 < time.perf_counter() - t0 < 10
     finally:
         runner.close()
@@ -133,6 +133,6 @@ def test_a_result_whose_fetch_starts_after_a_poll_is_fetched(cluster, monkeypatc
 
         c.loop.add_callback(busy_fetches)
         c.sync(held.wait)
-        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable)}) == 2
+        assert runner._result(fut, set(runner.usable), {"to": set(runner.usable), "fresh": set()}) == 2
     finally:
         runner.close()

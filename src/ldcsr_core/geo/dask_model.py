@@ -5,6 +5,7 @@ side (submitting tiles, choosing the workers) is :mod:`ldcsr_core.geo.distribute
 A worker that cannot load the model (its checkpoint missing or other weights at the path, another
 ldcsr_core version, no memory) keeps the reason instead of failing: the client asks every worker
 (:func:`model_state`), sends tiles only to the ones that hold the model and says which were left out.
+Asked again later, a left-out worker loads the model again only if its checkpoint file has changed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -108,20 +110,41 @@ class ModelPlugin(_WorkerPlugin):
         self.name = name
         self.model = None
         self.error: Exception | None = None
-        self.loads = 0
+        self.loads = 0  # loads that succeeded
+        self.tries = 0  # loads tried
+        self.failed_file: tuple | None = None  # the checkpoint file as it was when the load failed
 
     def setup(self, worker=None):
+        self.tries += 1
         try:
             model = self.source.load()
         except Exception as e:  # noqa: BLE001 - say where: the path or the weights may be fine on the client
             self.model, self.error = None, _on_worker(e, worker)
+            self.failed_file = _file_state(self.source.path)
             log.info("%s", self.error)  # the worker's log; the client says it to the user
             return
         self.model, self.error = model, None
         self.loads += 1
 
+    def file_changed(self) -> bool:
+        """The load failed and the checkpoint file has changed since (it appeared, was replaced or
+        finished copying): worth loading again. Never for a builder or the shipped model."""
+        return (self.model is None and self.error is not None and self.source.path is not None
+                and _file_state(self.source.path) != self.failed_file)
+
     def teardown(self, worker=None):
         self.model = None
+
+
+def _file_state(path: str | None) -> tuple | None:
+    """``path``'s (size, mtime, inode) on this machine; None when it is missing (or no path)."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def _on_worker(e: BaseException, worker) -> Exception:
@@ -171,10 +194,14 @@ def _plugin_loads(dask_worker, plugin_name: str) -> int:
 NOT_YET = "not loaded yet"
 
 
-def model_state(dask_worker, plugin_name: str) -> Exception | str | None:
+def model_state(dask_worker, plugin_name: str, reload: bool = False) -> Exception | str | None:
     """Run on each worker (``client.run``): ``None`` when it holds the model, else why not (an
-    error), or :data:`NOT_YET` (a worker that has just joined sets its plugins up after it appears)."""
+    error), or :data:`NOT_YET` (a worker that has just joined sets its plugins up after it appears).
+    ``reload``: a worker whose load failed loads the model again if its checkpoint file has changed
+    since (:meth:`ModelPlugin.file_changed`; a stat, no load, when it has not)."""
     p = dask_worker.plugins.get(plugin_name)
+    if reload and p is not None and p.file_changed():
+        p.setup(dask_worker)
     if p is not None and p.model is not None:
         return None
     if p is not None and p.error is not None:

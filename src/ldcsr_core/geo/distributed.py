@@ -41,7 +41,8 @@ class DaskRunner:
     missing, other weights at the path, another ldcsr_core version) is left out with a warning
     naming it and why (:attr:`left_out`), and the run goes on on the others; when no worker can,
     the first worker's error is raised (its class gives the CLI's exit status). Workers that join
-    later are used once they hold the model.
+    later are used once they hold the model, and a left-out worker whose checkpoint file has changed
+    (it appeared) once it has loaded it (asked every :attr:`RELOOK` s).
 
     Parameters
     ----------
@@ -55,6 +56,8 @@ class DaskRunner:
 
     #: Seconds between looks at the cluster while a tile is awaited (workers gone or joined).
     POLL = 2.0
+    #: Seconds between asking the left-out workers again (:meth:`_relook`).
+    RELOOK = 60.0
 
     def __init__(self, client, source: ModelSource, *, in_flight: int | None = None, timeout: float = 20.0):
         from .. import __version__
@@ -74,6 +77,7 @@ class DaskRunner:
         self.usable: set[str] = set()
         self.left_out: dict[str, Exception] = {}
         self._answered = False  # a look at the workers has been answered (the scheduler allows it)
+        self._relook_at = time.monotonic() + self.RELOOK
         # One plugin per client: closing one run never unloads another's model, and the plugin of a
         # client that went without closing (kill -9) is recognised and removed by the next one.
         self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}@{getattr(client, 'id', 'client')}"
@@ -98,13 +102,14 @@ class DaskRunner:
         """How many times each worker loaded the model (1 each, by design)."""
         return self.client.run(_plugin_loads, plugin_name=self.plugin_name)
 
-    def _look(self, workers, *, retry: bool = False) -> None:
+    def _look(self, workers, *, retry: bool = False, reload: bool = False) -> None:
         """Ask ``workers`` (None: all) whether they hold the model; say each one newly left out.
         ``retry``: if the question fails where an earlier one was answered (a transient error, not a
-        scheduler that refuses it), leave them unknown (no tiles) until the next look."""
+        scheduler that refuses it), leave them unknown (no tiles) until the next look. ``reload``:
+        see :func:`model_state`."""
         try:
-            states = self.client.run(model_state, plugin_name=self.plugin_name, workers=workers,
-                                     on_error="return")
+            states = self.client.run(model_state, plugin_name=self.plugin_name, reload=reload,
+                                     workers=workers, on_error="return")
         except Exception as e:  # noqa: BLE001 - a scheduler that refuses to broadcast functions
             if retry and self._answered:
                 log.info("cannot ask the Dask workers %s whether they hold the model (%s): asked again at "
@@ -127,7 +132,9 @@ class DaskRunner:
                 err = None
             if err is None:
                 self.usable.add(addr)
-                self.left_out.pop(addr, None)
+                if self.left_out.pop(addr, None) is not None:
+                    log.warning("the Dask worker %s now holds the model (its checkpoint changed): it gets "
+                                "tiles again", addr)
                 continue
             if isinstance(err, str) and err == NOT_YET:  # asked again at the next look
                 continue
@@ -147,6 +154,7 @@ class DaskRunner:
             new = alive - self.usable - set(self.left_out)
             if new:
                 self._look(sorted(new), retry=bool(self.usable & alive))
+            self._relook(alive)
             usable = self.usable & alive
             if usable:
                 return usable
@@ -162,6 +170,17 @@ class DaskRunner:
                                  f"start some with 'dask worker {where}'")
             time.sleep(min(0.5, self.POLL))
 
+    def _relook(self, alive: set[str]) -> None:
+        """Every :attr:`RELOOK` s, ask the live left-out workers again: one whose checkpoint file has
+        changed since its failed load (it appeared, was replaced) loads the model again and, holding
+        it, gets tiles. The others only look at their file: a load that fails is not tried again
+        and again (each can take long and much memory)."""
+        again = sorted(set(self.left_out) & alive)
+        if not again or time.monotonic() < self._relook_at:
+            return
+        self._relook_at = time.monotonic() + self.RELOOK
+        self._look(again, retry=True, reload=True)
+
     #: Times a run re-sends its plan and tiles after the cluster lost them (a worker died).
     RESUBMITS = 3
 
@@ -169,15 +188,19 @@ class DaskRunner:
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
         from concurrent.futures import CancelledError
 
-        shared = {"plan": self._scatter(plan)}
+        shared = {"plan": self._scatter(plan), "fresh": set()}
         shared["to"] = self._targets()  # grows when a worker that holds the model joins (_result)
 
         def submit(tile, arr):
+            """The tile's future and the workers it may run on."""
+            to = shared["to"]
             if arr is None:
-                return None
+                return None, to
+            if shared["fresh"]:  # a worker usable since the plan was sent holds no copy of it, and the
+                to = {shared["fresh"].pop()}  # scheduler places tiles where it is: send it this tile
             return self.client.submit(_run_tile, self.plugin_name, self.source, arr, tile, shared["plan"],
-                                      mode, seed, pure=False, retries=1, workers=sorted(shared["to"]),
-                                      allow_other_workers=False)
+                                      mode, seed, pure=False, retries=1, workers=sorted(to),
+                                      allow_other_workers=False), to
 
         queue: collections.deque = collections.deque()  # (tile, arr, future, its workers) in plan order
         it = iter(jobs)
@@ -190,7 +213,7 @@ class DaskRunner:
                     except StopIteration:
                         exhausted = True
                         break
-                    queue.append((tile, arr, submit(tile, arr), shared["to"]))
+                    queue.append((tile, arr, *submit(tile, arr)))
                 if not queue:
                     return
                 tile, arr, fut, to = queue[0]
@@ -206,8 +229,8 @@ class DaskRunner:
                     with contextlib.suppress(Exception):
                         self.client.cancel([f for _, _, f, _ in queue if f is not None])
                     shared["plan"] = self._scatter(plan)
-                    shared["to"] = self._targets()
-                    queue = collections.deque((t, a, submit(t, a), shared["to"]) for t, a, _, _ in queue)
+                    shared["to"], shared["fresh"] = self._targets(), set()
+                    queue = collections.deque((t, a, *submit(t, a)) for t, a, _, _ in queue)
                     continue
                 queue.popleft()
                 yield tile, out
@@ -221,8 +244,9 @@ class DaskRunner:
         """``fut``'s result (sent to ``targets``); :class:`_Stranded` when none of them is alive any
         more (the scheduler would hold it forever), so that it is sent again to the workers there
         are now. Workers that joined meanwhile are asked, and the next tiles also go to those that
-        hold the model (``shared["to"]``). A question to the scheduler that fails is asked again at
-        the next wait, the tiles in flight kept (:meth:`_unanswered`)."""
+        hold the model (``shared["to"]``; ``shared["fresh"]``: those new among them). A question to
+        the scheduler that fails is asked again at the next wait, the tiles in flight kept
+        (:meth:`_unanswered`)."""
         # Waited for without fetching: fut.result(timeout) cancels, when it times out during the
         # transfer, a gather that distributed shares with the next fetch (which then fails).
         done = threading.Event()
@@ -235,10 +259,13 @@ class DaskRunner:
                 failing_since = self._unanswered(e, failing_since)
                 continue
             failing_since = None
-            if alive - self.usable - set(self.left_out):
-                with contextlib.suppress(Exception):  # a look that fails is tried at the next wait
+            with contextlib.suppress(Exception):  # a look that fails is tried at the next wait
+                if alive - self.usable - set(self.left_out):
                     self._look(sorted(alive - self.usable - set(self.left_out)), retry=True)
-                    shared["to"] = (self.usable & alive) or shared["to"]
+                self._relook(alive)
+            if self.usable & alive:
+                shared["fresh"] = (shared["fresh"] | (self.usable & alive) - shared["to"]) & alive
+                shared["to"] = self.usable & alive
             if not targets & alive:
                 raise _Stranded(f"the workers holding the model are gone ({', '.join(sorted(targets))})")
         return _fetch(fut)
