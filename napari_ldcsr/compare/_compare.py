@@ -92,7 +92,7 @@ class CompareDock(QWidget):
         from napari.components import ViewerModel
         from napari.qt import QtViewer
 
-        self.viewer, self.source, self.result, self.lens = viewer, source, result, lens
+        self.viewer, self.source, self.result, self.bicubic, self.lens = viewer, source, result, bicubic, lens
         self.models = {name: ViewerModel(title=name) for name in PANELS}
         self.qt_viewers = {}
         splitter = QSplitter(self)

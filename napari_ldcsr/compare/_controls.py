@@ -1,5 +1,6 @@
 """The dock widget's "Compare" group: the side-by-side grid (source | bicubic | LDCSR), the A/B
-blink and the result's opacity, over the widget's last run."""
+blink and the result's opacity, over the widget's last run; the grid and the linked panels follow
+the run's picked band when its layers are deleted (``_follow``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 from superqt import QLabeledSlider
 
-from .._viewer import notify
+from .._viewer import camera, notify
 from . import _sidebyside as sbs
+from ._follow import USE, Deletions, follow_panels
 
 __all__ = ["NONE_LEFT", "CompareControls"]
 
@@ -24,6 +26,7 @@ class CompareControls(QGroupBox):
         self.widget = widget
         self.viewer = widget.viewer
         self._grid: sbs.GridState | None = None
+        self._deleted = Deletions()
         cl = QVBoxLayout(self)
         self.compare_button = QPushButton("Side by side: source | bicubic | LDCSR")
         self.compare_button.setCheckable(True)
@@ -59,6 +62,9 @@ class CompareControls(QGroupBox):
             else:
                 state, self._grid = self._grid, None
                 sbs.leave_grid(self.viewer, state)
+        self._sync_button()
+
+    def _sync_button(self) -> None:
         self.compare_button.blockSignals(True)
         self.compare_button.setChecked(self.comparing)
         self.compare_button.blockSignals(False)
@@ -92,20 +98,68 @@ class CompareControls(QGroupBox):
                 if layer in self.viewer.layers:
                     layer.opacity = value / 100.0
 
-    def follow_removal(self, layer) -> None:
-        """``layer`` left the viewer: if it was the last run's picked source or result, the nearest
-        band of the run that still has both becomes the picked one (``RunLayers.repick``); the
-        status line says which, or that nothing is left to compare (not during a Run: its own)."""
+    def follow_removal(self, layer, index: int | None = None) -> None:
+        """``layer`` left the viewer (from ``index`` of its layer list). The last run's picked source
+        or result: the nearest band that still has both is picked (``RunLayers.repick``, measured
+        from the band picked before this batch of deletions) and the status line names the batch's
+        deleted layers and the result now used, or says nothing is left (not during a Run). The grid
+        and the linked panels follow when the batch is over (:meth:`_settle`; napari may still be
+        removing a selection)."""
         last = self.widget.last
-        if last is None or not (layer is last.source or layer is last.result):
+        if self._deleted.add(self.viewer, layer, index, None if last is None else last.source):
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(0, self._settle)
+        if last is None:
             return
-        if last.repick(self.viewer):
-            text = (f"'{layer.name}' was deleted: Compare, Show source / result and Result opacity "
-                    f"now use '{last.result.name}'.")
-        else:
-            text = NONE_LEFT
+        if layer is last.source or layer is last.result:
+            self._deleted.moved = True
+            last.repick(self.viewer, near=self._deleted.anchor)
+        if self._deleted.moved:
+            self._say(f"{self._deleted.text()}: {USE} '{last.result.name}'." if last.present(self.viewer)
+                      else NONE_LEFT)
+
+    def _say(self, text: str) -> None:
         if not self.widget.running:
             self.widget._set_status(text)
+
+    def _settle(self) -> None:
+        """A batch of deletions is over: the grid shows the picked band's source | bicubic | LDCSR
+        again (its baseline made again if needed) or, with no band left, ends as Compare off ends
+        it; the linked panels follow (``follow_panels``); the status line says what changed."""
+        deleted, self._deleted = self._deleted, Deletions()
+        if getattr(self.widget, "_shut", False):  # the viewer is closing: nothing to show any more
+            return
+        state, last, closed = self._grid, self.widget.last, []
+        if state is not None and (last is None or any(lyr not in self.viewer.layers for lyr in state.trio)
+                                  or state.trio[0] is not last.source or state.trio[2] is not last.result):
+            if self._regrid(state):
+                if not deleted.moved:  # the picked band's baseline, made again
+                    self._say(f"{deleted.text()}: the side-by-side grid shows '{last.bicubic.name}', made again.")
+            else:
+                closed.append("side-by-side grid")
+        if follow_panels(getattr(self.widget, "live", None), last, self.viewer) == "closed":
+            closed.append("linked panels")
+        if closed:
+            why = NONE_LEFT if last is not None and deleted.moved and self.widget.last_result is None \
+                else f"{deleted.text()}."
+            were = "were" if len(closed) > 1 or closed == ["linked panels"] else "was"
+            self._say(f"{why} The {' and the '.join(closed)} {were} closed.")
+        self.widget._update_enabled()
+
+    def _regrid(self, state: sbs.GridState) -> bool:
+        """Leave the grid ``state`` and enter it again for the picked band (if any), looking where it
+        looked; the button follows. Whether the grid is on."""
+        cam = camera(self.viewer)
+        view = (tuple(cam.center), cam.zoom)
+        self._grid = None
+        sbs.leave_grid(self.viewer, state)
+        if self.widget.last_result is not None:
+            self._enter_compare()
+            if self._grid is not None:
+                cam.center, cam.zoom = view
+        self._sync_button()
+        return self._grid is not None
 
     def update_enabled(self, has_result: bool) -> None:
         self.compare_button.setEnabled(has_result or self.compare_button.isChecked())

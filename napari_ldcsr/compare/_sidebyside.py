@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +22,7 @@ class GridState:
     grid: tuple[bool, tuple[int, ...], int]
     camera: tuple[tuple[float, ...], float]
     result: object
+    trio: list = field(default_factory=list)  # what the three cells show: source, bicubic, result
 
 
 def enter_grid(viewer, source, bicubic, result) -> GridState:
@@ -36,8 +37,9 @@ def enter_grid(viewer, source, bicubic, result) -> GridState:
         grid=(g.enabled, tuple(g.shape), g.stride),
         camera=(tuple(cam.center), cam.zoom),
         result=result,
+        trio=[source, bicubic, result],
     )
-    trio = [source, bicubic, result]
+    trio = state.trio
     for lyr in layers:
         lyr.visible = lyr in trio
     result.opacity = 1.0

@@ -111,10 +111,14 @@ class LivePanel(QWidget):
         self.status_label.setText(text)
 
     # ---------------------------------------------------------------- linked compare
-    def set_linked_compare(self, on: bool) -> None:
-        """Open (or close) the linked panels for the widget's layer, its last Run result and the lens."""
+    def set_linked_compare(self, on: bool, *, uncheck: bool = False) -> None:
+        """Open (or close) the linked panels for the widget's layer, its last Run result and the lens
+        (``uncheck``: the button follows, as when the panels close because their source went)."""
         if not on:
             self._close_compare()
+            if uncheck:
+                with _blocked(self.compare_button):
+                    self.compare_button.setChecked(False)
             return
         src = self.widget.layer
         if src is None:
@@ -129,7 +133,12 @@ class LivePanel(QWidget):
         if last is not None and last.present(self.viewer) and last.source is src:
             result = last.result
             bicubic = last.bicubic if last.bicubic in self.viewer.layers else None
-        self.compare_dock = CompareDock(self.viewer, src, result=result, bicubic=bicubic,
+        self.open_compare(src, result, bicubic)
+
+    def open_compare(self, source, result=None, bicubic=None) -> None:
+        """(Re)open the linked panels on ``source`` (with a Run ``result`` and its ``bicubic``)."""
+        self._close_compare()
+        self.compare_dock = CompareDock(self.viewer, source, result=result, bicubic=bicubic,
                                         lens=self.lens)  # mirrors the live layer whenever there is one
         self._dock = self.viewer.window.add_dock_widget(self.compare_dock, area="bottom",
                                                         name="LDCSR linked compare")

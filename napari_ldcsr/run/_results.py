@@ -152,17 +152,19 @@ class RunLayers:
         srcs = self.layer_source.layers
         return [i for i, r in enumerate(self.results) if r in viewer.layers and srcs[i] in viewer.layers]
 
-    def repick(self, viewer) -> bool:
+    def repick(self, viewer, near=None) -> bool:
         """Keep the picked band while its source and result are both in ``viewer``; else make the
         nearest band that still has both the picked one (the band before it in band order first,
-        else the one after), with its baseline. False when no band has both."""
+        else the one after), with its baseline. ``near``: the source layer of the band to measure
+        from (default: the picked one; the one picked before a Delete of several layers, so that
+        the order napari removes them in does not matter). False when no band has both."""
         if self.present(viewer):
             return True
         left = self.bands(viewer)
         if not left:
             return False
         srcs = self.layer_source.layers
-        at = srcs.index(self.source)
+        at = srcs.index(self.source if near is None else near)
         i = min(left, key=lambda j: (abs(j - at), j))
         self.source, self.result = srcs[i], self.results[i]
         self.bicubic = self.bicubics[i] if len(self.bicubics) == len(srcs) else None
