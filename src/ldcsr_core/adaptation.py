@@ -15,7 +15,8 @@ both say so, otherwise the result says so and carries the base model.
 
 Only the fast path is adapted (diffusion mode decodes with the model's detail decoder, which is
 left as it is); the adapted model is saved by :meth:`Adaptation.save` in our safetensors format
-with its provenance (base model, scene and checksum, scale, steps, minutes, guard figures).
+with its provenance (base model, scene and checksum, scale, bands and stretch, steps, minutes, guard
+figures); :mod:`ldcsr_core.adapted_use` says when a use goes beyond what the guard checked.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .adapted_use import Reading, adapted_check, adapted_scale, outside_use  # noqa: F401 - re-exported
 from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
 from .rules import check_scale
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
-           "db_text", "adapted_scale", "outside_use"]
+           "db_text", "adapted_scale", "adapted_check", "outside_use", "Reading"]
 
 HOLDOUT = 0.25  # share of the scene's longer side held back for the guard
 # Above this scale adaptation is refused: on held-out imagery it lost quality at ×2.5 and ×4 on
@@ -110,6 +112,7 @@ class Adaptation:
     seed: int
     recipe: Recipe = field(default_factory=Recipe)
     candidate: object = None  # the fine-tuned model, kept or not (for evaluations of the guard)
+    reading: Reading = field(default_factory=Reading)  # the scene's bands and stretch (unknown: an array)
 
     @property
     def gain_db(self) -> float:
@@ -139,7 +142,8 @@ class Adaptation:
                 "adapted_on": self.scene, "adapted_on_sha256": self.scene_sha256,
                 "adapt_scale": f"{self.scale:g}", "adapt_steps": str(self.steps),
                 "adapt_minutes": f"{self.seconds / 60:.2f}", "adapt_seed": str(self.seed),
-                "adapt_recipe": json.dumps(asdict(self.recipe)), "adapt_guard": json.dumps(guard)}
+                "adapt_recipe": json.dumps(asdict(self.recipe)), "adapt_guard": json.dumps(guard),
+                **self.reading.metadata()}
 
     def save(self, path, *, name: str | None = None) -> Path:
         """Write the adapted model (atomically) with its provenance; InputError if it was not kept."""
@@ -167,38 +171,6 @@ def db_text(db: float) -> str:
     if abs(db) >= 0.0005:
         return f"{db:+.3f}"
     return "0" if db == 0 else f"{'+' if db > 0 else '-'}<0.001"
-
-
-def adapted_scale(model_or_path) -> float | None:
-    """The scale a model was adapted (and guarded) at: ``adapt_scale`` of a loaded model or of
-    an ``.safetensors`` file's metadata; None for a model that was not adapted (or unreadable)."""
-    if not isinstance(model_or_path, (str, os.PathLike)):
-        return getattr(model_or_path, "adapt_scale", None)
-    if not str(model_or_path).lower().endswith(".safetensors") or not os.path.isfile(model_or_path):
-        return None
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(model_or_path), framework="numpy") as f:
-            return float((f.metadata() or {})["adapt_scale"])
-    except Exception:  # noqa: BLE001 - not adapted, or not readable: loading it will say so
-        return None
-
-
-def outside_use(at: float | None, scales, mode: str) -> str | None:
-    """What to tell a user who runs a model adapted at ×``at`` at ``scales`` in ``mode``: None
-    inside what the guard checked (fast mode, that scale), else why the result is untested."""
-    if at is None:
-        return None
-    other = sorted({f"×{s:g}" for s in scales if abs(float(s) - at) > 1e-6})
-    why = ([f"at {', '.join(other)}"] if other else []) + ([f"in {mode} mode"] if mode != "fast" else [])
-    if not why:
-        return None
-    because = (["adapted models lost quality above ×2"] if other else []) + (
-        ["diffusion mode decodes with the base's sampler"] if mode != "fast" else [])
-    return (f"this model was adapted and checked at ×{at:g} in fast mode only; {' and '.join(why)} it is "
-            f"untested ({'; '.join(because)}; docs/adaptation.md): use it at ×{at:g} in fast mode, or use the "
-            "base model")
 
 
 def user_models_dir() -> Path:
@@ -245,6 +217,14 @@ def _scene_id(scene) -> tuple[str, str]:
         return str(Path(scene).resolve()), sha256_file(scene)
     name = getattr(scene, "name", "")
     return str(name), (sha256_file(name) if name and os.path.isfile(name) else "")
+
+
+def _reading(reader, stretch: str) -> Reading:
+    """The bands and stretch a raster scene is read with (its model triplet, 1-based)."""
+    from .adapted_use import resolved_stretch
+
+    return Reading(tuple(b + 1 for b in reader.plan.groups[0]), resolved_stretch(stretch, reader.dtype),
+                   int(reader.info.count))
 
 
 def _windows(box, max_pixels: int, count: int) -> list[tuple[int, int, int, int]]:
@@ -394,6 +374,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         base = _default_model()
     name, sha = _scene_id(scene)
     src = _Scene(scene, bands, stretch)
+    reading = Reading() if src.reader is None else _reading(src.reader, stretch)
     try:
         box = window_in_shape(window, src.shape, "scene")  # the whole scene for None
         train_box, held_box = holdout_split(box[2:], scale, holdout)
@@ -436,4 +417,5 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
                       psnr_adapted=strip["adapted"], psnr_bicubic=strip["bicubic"],
                       octave_base=octave["base"], octave_twin=octave["twin"],
                       base_name=str(base.name), base_sha256=str(base.weights_sha256 or ""), scene=name,
-                      scene_sha256=sha, seed=seed, recipe=recipe, candidate=model)
+                      scene_sha256=sha, seed=seed, recipe=recipe, candidate=model,
+                      reading=reading)

@@ -369,10 +369,11 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
     model.weights_sha256 = file_sha256(path)
-    try:  # an adapted model: the scale its guard checked (ldcsr_core.adaptation.outside_use)
-        model.adapt_scale = float(meta["adapt_scale"]) if meta.get("adapt_scale") else None
-    except ValueError:
-        model.adapt_scale = None
+    from .adapted_use import checked_from_metadata
+
+    # an adapted model: the scale, bands and stretch its guard checked (ldcsr_core.adapted_use)
+    model.adapt_checked = checked_from_metadata(meta)
+    model.adapt_scale = None if model.adapt_checked is None else model.adapt_checked.scale
     if meta.get("format") == FORMAT_TAG:  # our format: the window limits travel in the metadata
         model.tile_max = _int_or_none(meta.get("tile_max"), "tile_max", path)
         if meta.get("tile_overlap"):

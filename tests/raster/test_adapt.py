@@ -336,3 +336,104 @@ def test_cli_fine_tunes_from_float32_weights_whatever_the_default_type(png, tiny
             "--model", tiny_model_file)
     assert r.exit_code in (0, 8), r.output
     assert captured["dtype"] == torch.float32 and seen == [torch.float32, torch.float32]
+
+
+def _geo_tif(path, data, res=1.0, dtype="uint8", **kw):
+    """``data`` (bands, h, w) as a GeoTIFF in UTM with ``res`` m pixels."""
+    from rasterio.transform import from_origin
+
+    from .conftest import write_tif
+
+    return write_tif(path, data, dtype=dtype, transform=from_origin(500000, 4600000, res, res), **kw)
+
+
+@pytest.fixture
+def kept_anyway(monkeypatch):
+    """The guard keeps every adaptation (what is tested is what the kept model records)."""
+    monkeypatch.setattr(adapt_mod, "Recipe", lambda: FAST)
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})
+
+
+def test_a_target_resolution_batch_says_it_once_per_scale_not_per_file(png, base, tmp_path, kept_anyway):
+    """--target-resolution gives each input its scale: the note was missing for all of them."""
+    model = adapt(scene(), 2.0, base, steps=1, recipe=FAST).save(tmp_path / "a.safetensors")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rgb = np.moveaxis(scene(40, 40), -1, 0)
+    for name, res in [("a.tif", 1.0), ("b.tif", 1.0), ("c.tif", 1.0), ("d.tif", 0.8)]:
+        _geo_tif(folder / name, rgb, res)  # 1 m -> 0.4 m: ×2.5; 0.8 m -> 0.4 m: ×2, as adapted
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run("-q", "upscale", folder, "-o", out, "--target-resolution", 0.4, "--mode", "fast", "--model", model)
+    assert r.exit_code == 0, r.output
+    notes = [ln for ln in r.output.splitlines() if ln.startswith("note: this model was adapted")]
+    assert len(notes) == 1 and "at ×2.5 it is untested" in notes[0] and notes[0].endswith("(a.tif, b.tif, c.tif)")
+    r = run("-q", "upscale", folder / "d.tif", "-o", tmp_path / "d.tif", "--target-resolution", 0.4, "--mode",
+            "fast", "--model", model)
+    assert r.exit_code == 0 and "note:" not in r.output, r.output
+
+
+def test_the_bands_and_stretch_adapted_on_are_recorded_shown_and_checked(png, tiny_model_file, tmp_path, kept_anyway):
+    """A model adapted on the false-colour triplet 4,3,2 of a 4-band scene was used on an RGB
+    scene without a word, and its files did not say what it was adapted on."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    four = np.concatenate([np.moveaxis(scene(), -1, 0), scene(seed=1)[None, ..., 0]]).astype(np.uint16) * 200
+    tif = _geo_tif(tmp_path / "four.tif", four, dtype="uint16")
+    model = tmp_path / "fc.safetensors"
+    r = run("-q", "adapt", tif, "--scale", 2, "--bands", "4,3,2", "-o", model, "--steps", 1, "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    with safe_open(str(model), framework="numpy") as f:
+        meta = f.metadata()
+    assert (meta["adapt_bands"], meta["adapt_band_count"], meta["adapt_stretch"]) == ("4,3,2", "4", "percentile")
+    r = run("models", "--notes", model)
+    assert r.exit_code == 0 and "read as bands 4,3,2 of 4 with the percentile stretch" in r.output, r.output
+
+    def notes(scene_path, *args):
+        r = run("-q", "upscale", scene_path, "-o", tmp_path / "up.tif", "--overwrite", "--model", model, "--scale", 2,
+                "--mode", "fast", *args)
+        assert r.exit_code == 0, r.output
+        return [ln for ln in r.output.splitlines() if ln.startswith("note: this model was adapted")]
+
+    said = notes(png)  # an RGB scene: other bands, and uint8's own range
+    assert len(said) == 1 and said[0].startswith(
+        "note: this model was adapted and checked at ×2 in fast mode on bands 4,3,2 with the percentile stretch "
+        "only; on bands 1,2,3 with the dtype stretch it is untested"), said
+    assert notes(tif, "--bands", "4,3,2") == []  # as adapted
+    assert "with the dtype stretch it is untested" in notes(tif, "--bands", "4,3,2", "--stretch", "dtype")[0]
+    r = run("info", tif, "--model", model, "--bands", "4,3,2", "--mode", "fast")
+    assert r.exit_code == 0 and "model:       " in r.output and "note:" not in r.output, r.output
+    assert "on bands 4,3,2 of 4 with the percentile stretch" in r.output
+    r = run("info", png, "--model", model, "--mode", "fast")
+    assert r.exit_code == 0 and "note:        this model was adapted" in r.output, r.output
+    # a model adapted before bands and stretch were recorded: unknown, so no note about them
+    old = tmp_path / "old.safetensors"
+    save_file(load_file(str(model)), str(old), metadata={k: v for k, v in meta.items()
+                                                         if k not in ("adapt_bands", "adapt_band_count", "adapt_stretch")})
+    model = old
+    assert notes(png) == [] and "at ×3 it is untested" in notes(png, "--scale", 3)[0]
+    r = run("models", old)
+    assert r.exit_code == 0 and "read as bands and stretch not recorded" in r.output, r.output
+
+
+def test_models_counts_the_same_parts_for_an_adapted_model_and_its_base(tmp_path, kept_anyway):
+    """A trained model's file also holds its training-only stage-1 encoder, which inference (and so
+    an adapted model's file) has not: 3.55 M for the base against 3.17 M adapted."""
+    import re
+
+    from ldcsr_core.checkpoints import save_model
+    from ldcsr_core.config import tiny_test_config
+
+    trained = save_model(ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0),
+                         tmp_path / "base.safetensors", name="base")
+    base = ldcsr_core.load_model(trained, device="cpu", dtype="float32")  # inference parts only
+    adapted = adapt(scene(), 2.0, base, steps=1, recipe=FAST).save(tmp_path / "adapted.safetensors")
+    r = run("models", trained, adapted)
+    assert r.exit_code == 0, r.output
+    blocks = {b.split()[0]: b for b in re.split(r"\n(?=\S)", r.output)}  # one per listed model
+    params = [re.findall(r"params: +(\S+) M \(inference parts\)(.*)", blocks[f"{n}.safetensors"])[0]
+              for n in ("base", "adapted")]
+    assert params[0][0] == params[1][0], r.output
+    assert re.fullmatch(r"; \+\S+ M training-only \(stage-1 encoder\)", params[0][1]) and params[1][1] == ""

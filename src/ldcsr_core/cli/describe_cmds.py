@@ -18,10 +18,14 @@ __all__ = ["info", "models", "convert"]
 @opt.scale_opt
 @opt.target_resolution_opt
 @opt.bands_opt
+@opt.stretch_opt
+@opt.model_opt
+@opt.mode_opt
 @click.option("-o", "--output", "output", default=None, type=click.Path(path_type=Path),
               metavar="OUT", help="Where the output would go (for its free space; default: FILE's folder).")
-def info(file, scale, target_resolution, bands, output):
-    """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2)."""
+def info(file, scale, target_resolution, bands, stretch, model_path, mode, output):
+    """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2); with --model,
+    what an adapted model was adapted on and whether this use goes beyond it."""
     from ..errors import InputError
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info
     from ..geo.radiometry import plan_bands
@@ -73,7 +77,31 @@ def info(file, scale, target_resolution, bands, output):
                    f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, {i.dtype}, "
                    f"{size / 2**30:.2f} GiB uncompressed"
                    + (", BigTIFF" if prof["bigtiff"] == "YES" else ""))
+        if model_path is not None:
+            _echo_adapted(model_path, i, req, bands, stretch, mode)
         _echo_free_space(output, file, size)
+
+
+def _echo_adapted(model_path, info, req: dict, bands, stretch: str, mode: str) -> None:
+    """What ``--model`` was adapted on, and ``upscale``'s note for this file if the use goes beyond it."""
+    from ..adapted_use import adapted_check, outside_use, reading_of
+    from ..checkpoints import model_path as resolve
+
+    checked = adapted_check(resolve(model_path))
+    if checked is None:
+        click.echo(f"model:       {model_path}: not an adapted model")
+        return
+    read = checked.reading.text() or "bands and stretch not recorded"
+    click.echo(f"model:       {model_path}: adapted and checked at ×{checked.scale:g} in fast mode, on {read}")
+    if req["scale"] is None:
+        from ..geo.georef import scale_for_resolution
+
+        scales = scale_for_resolution(info, req["target_resolution"])
+    else:
+        scales = req["scale"] if isinstance(req["scale"], tuple) else (req["scale"],)
+    note = outside_use(checked, scales, mode, reading_of(info.count, info.colorinterp, bands, stretch, info.dtype))
+    if note:
+        click.echo(f"note:        {note}")
 
 
 def _echo_free_space(output: Path | None, file: Path, size: int) -> None:
@@ -134,7 +162,7 @@ def models(paths, full_notes):
 
 
 def _ldcsr_metadata(path: Path):
-    """``(metadata, parameter count)`` of a safetensors file in our format, or None for another
+    """``(metadata, {tensor: parameter count})`` of a safetensors file in our format, or None for another
     safetensors file; :class:`CheckpointError` when unreadable, :class:`ConfigError` for a
     configuration that is not JSON."""
     import json
@@ -148,7 +176,7 @@ def _ldcsr_metadata(path: Path):
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
-            n = sum(int(np.prod(f.get_slice(k).get_shape())) for k in f.keys())
+            sizes = {k: int(np.prod(f.get_slice(k).get_shape())) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error types
         raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
     if meta.get("format") != FORMAT_TAG:
@@ -157,7 +185,28 @@ def _ldcsr_metadata(path: Path):
         json.loads(meta.get("config") or "{}")
     except ValueError as e:
         raise ConfigError(f"{path}: its model configuration is not valid JSON ({one_line(e)})") from None
-    return meta, n
+    return meta, sizes
+
+
+def _params_text(sizes: dict) -> str:
+    """The parameters inference loads (``load_model``; an adapted model is saved with these only),
+    and the training-only ones a file also holds (the stage-1 encoder of a trained model)."""
+    from ..checkpoints import IGNORED_KEYS, IGNORED_PREFIXES
+
+    extra = sum(v for k, v in sizes.items() if k in IGNORED_KEYS or k.startswith(IGNORED_PREFIXES))
+    text = f"{(sum(sizes.values()) - extra) / 1e6:.2f} M (inference parts)"
+    return text + (f"; +{extra / 1e6:.2f} M training-only (stage-1 encoder)" if extra else "")
+
+
+def _adapted_text(meta: dict) -> str:
+    """How an adapted model was adapted: base, scene, scale, the scene's bands and stretch."""
+    from ..adapted_use import checked_from_metadata
+
+    checked = checked_from_metadata(meta)
+    read = (checked.reading.text() if checked else "") or "bands and stretch not recorded"
+    return (f"from {meta['adapted_from']} on {meta.get('adapted_on') or 'an array'} "
+            f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}) at x{meta.get('adapt_scale')}, read as {read}, "
+            f"{meta.get('adapt_steps')} steps, {meta.get('adapt_minutes')} min")
 
 
 def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_notes: bool = False) -> None:
@@ -172,24 +221,22 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
     lines = []
     meta = _ldcsr_metadata(path) if path.suffix == ".safetensors" else None
     if meta is not None:  # our format: described from its metadata, without loading it
-        meta, n = meta
+        meta, sizes = meta
         lines.append(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())
-        lines.append(f"  params:  {n / 1e6:.2f} M")
+        lines.append(f"  params:  {_params_text(sizes)}")
         if meta.get("notes"):
             lines.append(f"  notes:   {meta['notes'] if full_notes else notes_summary(meta['notes'])}")
         if meta.get("config"):
             lines.append(f"  config:  {_config_summary(json.loads(meta['config']))}")
         if meta.get("adapted_from"):
-            lines.append(f"  adapted: from {meta['adapted_from']} on {meta.get('adapted_on') or 'an array'} "
-                         f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}) at x{meta.get('adapt_scale')}, "
-                         f"{meta.get('adapt_steps')} steps, {meta.get('adapt_minutes')} min")
+            lines.append(f"  adapted: {_adapted_text(meta)}")
     else:  # an official .ckpt or a bare state dict: loaded, so that a file that is none is refused
         from .. import load_model
 
         m = load_model(path, device="cpu")
         n = sum(p.numel() for p in m.parameters())
         lines.append(f"  name:    {m.name} {m.version}")
-        lines.append(f"  params:  {n / 1e6:.2f} M")
+        lines.append(f"  params:  {n / 1e6:.2f} M (inference parts)")
         lines.append(f"  config:  {_config_summary(m.config.to_dict())}")
     size = path.stat().st_size
     tag = "  [built-in, default]" if default else "  [built-in]" if builtin else ""

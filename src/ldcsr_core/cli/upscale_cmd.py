@@ -205,7 +205,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     req = {"scale": (scale[1], scale[0]) if scale else None,  # CLI is X,Y; engine is (sy, sx)
            "target_resolution": target_resolution}
-    jobs = []
+    from ..adapted_use import reading_of
+
+    jobs, uses = [], []  # uses: (input, its scales, how it is read) for the adapted model's notes
     for src, dst in pairs:
         try:
             with open_raster(src) as ds:
@@ -216,10 +218,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                 raise click.BadParameter(f"output path is {hit[1]}: {hit[0]} (inputs are never "
                                          "overwritten)", param_hint="'-o'")
             shape, _ = plan_output(info, **req)
-            if band_sel is not None:
-                from ..geo.radiometry import plan_bands
-
-                plan_bands(info.count, info.colorinterp, band_sel)
+            uses.append((src, _nominal_scales(info, scale, target_resolution),
+                         reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype)))  # bands checked
         except (InputError, RasterIOError) as e:
             if batch:
                 jobs.append((src, dst, None, one_line(e)))
@@ -242,10 +242,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)
 
     model = _load_model(model_path, device, dtype)
-    from ..adaptation import adapted_scale, outside_use
-
-    note = outside_use(adapted_scale(model), [scale[0], scale[1]] if scale else [], mode)
-    if note:  # an adapted model used beyond what its guard checked
+    for note in _adapted_notes(model, uses, mode, batch):  # an adapted model used beyond its guard's check
         click.echo(f"note: {note}", err=True)
     results = []
     runner_cm = _runner(dask_address, model_path, device, model)
@@ -286,6 +283,33 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
             finally:
                 bar.close()
             results.append((src, dst, res.status, "", res))
+
+
+def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:
+    """The scales asked for an input: ``--scale`` (X,Y), or its target resolution's per axis."""
+    if scale:
+        return float(scale[0]), float(scale[1])
+    from ..geo.georef import scale_for_resolution
+
+    return tuple(float(s) for s in scale_for_resolution(info, target_resolution))
+
+
+def _adapted_notes(model, uses, mode: str, batch: bool) -> list[str]:
+    """The notes for an adapted ``model`` used beyond what its guard checked
+    (:func:`~ldcsr_core.adapted_use.outside_use`): one per distinct note, not per input; in a
+    batch each names its inputs."""
+    from ..adapted_use import adapted_check, outside_use
+
+    checked = adapted_check(model)
+    notes: dict[str, list] = {}
+    for src, scales, reading in uses:
+        note = outside_use(checked, scales, mode, reading)
+        if note:
+            notes.setdefault(note, []).append(Path(src).name)
+    if not batch:
+        return list(notes)
+    return [f"{note} ({', '.join(names[:3])}{f' and {len(names) - 3} more' if len(names) > 3 else ''})"
+            for note, names in notes.items()]
 
 
 def _load_model(model_path, device, dtype=None):

@@ -1,0 +1,141 @@
+"""What an adapted model's guard checked, and the note for a use beyond it.
+
+:func:`ldcsr_core.adapt` keeps a model only if it beats the base at one scale, in fast mode, on the
+scene as it was read (its RGB triplet and stretch). Its metadata records these (``adapt_scale``,
+``adapt_bands``, ``adapt_band_count``, ``adapt_stretch``); :func:`outside_use` is the one rule that
+``ldcsr upscale``, the plugin's Run and its live lens apply to say when a use goes beyond them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+__all__ = ["Reading", "Checked", "reading_of", "resolved_stretch", "checked_from_metadata", "adapted_check",
+           "adapted_scale", "outside_use"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a scene's pixels reach the model: the 1-based bands of its RGB triplet (of ``count``)
+    and the stretch as resolved for the data type ("dtype" or "percentile"); None: unknown."""
+
+    bands: tuple[int, ...] | None = None
+    stretch: str | None = None
+    count: int | None = None
+
+    def text(self) -> str:
+        """``bands 4,3,2 of 4 with the dtype stretch`` (the known parts), "" when nothing is known."""
+        parts = []
+        if self.bands:
+            parts.append(f"bands {','.join(map(str, self.bands))}" + (f" of {self.count}" if self.count else ""))
+        if self.stretch:
+            parts.append(f"the {self.stretch} stretch")
+        return " with ".join(parts)
+
+    def metadata(self) -> dict:
+        """The keys saved with an adapted model (only the known ones)."""
+        out = {}
+        if self.bands:
+            out["adapt_bands"] = ",".join(map(str, self.bands))
+        if self.count:
+            out["adapt_band_count"] = str(self.count)
+        if self.stretch:
+            out["adapt_stretch"] = self.stretch
+        return out
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the guard of an adapted model checked: fast mode at ``scale``, on pixels read as ``reading``."""
+
+    scale: float
+    reading: Reading = field(default_factory=Reading)
+
+
+def resolved_stretch(method: str, dtype) -> str:
+    """The stretch ``method`` ("auto", "percentile", "dtype") applies to ``dtype``: "auto" keeps
+    uint8's 0..255 ("dtype") and stretches other types by percentiles (``compute_stretch``)."""
+    import numpy as np
+
+    return "dtype" if method == "dtype" or (method == "auto" and np.dtype(dtype) == np.uint8) else "percentile"
+
+
+def reading_of(count: int, colorinterp, bands, stretch: str, dtype) -> Reading:
+    """The :class:`Reading` of a raster of ``count`` bands read with ``bands``/``stretch``
+    (``plan_bands``: its first triplet feeds the model)."""
+    from .geo.radiometry import plan_bands
+
+    first = plan_bands(int(count), colorinterp, bands).groups[0]
+    return Reading(tuple(b + 1 for b in first), resolved_stretch(stretch, dtype), int(count))
+
+
+def checked_from_metadata(meta: dict) -> Checked | None:
+    """The :class:`Checked` of a model's metadata; None for a model that was not adapted. Models
+    saved before bands and stretch were recorded give an unknown :class:`Reading`."""
+    try:
+        scale = float(meta["adapt_scale"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    try:
+        bands = tuple(int(b) for b in meta["adapt_bands"].split(",")) if meta.get("adapt_bands") else None
+        count = int(meta["adapt_band_count"]) if meta.get("adapt_band_count") else None
+    except ValueError:
+        bands = count = None
+    return Checked(scale, Reading(bands, meta.get("adapt_stretch") or None, count))
+
+
+def adapted_check(model_or_path) -> Checked | None:
+    """The :class:`Checked` of a loaded model (``adapt_checked``, set by ``load_model``) or of an
+    ``.safetensors`` file's metadata; None for a model that was not adapted (or unreadable)."""
+    if not isinstance(model_or_path, (str, os.PathLike)):
+        checked = getattr(model_or_path, "adapt_checked", None)
+        at = getattr(model_or_path, "adapt_scale", None)
+        return checked if checked is not None else (Checked(float(at)) if at is not None else None)
+    if not str(model_or_path).lower().endswith(".safetensors") or not os.path.isfile(model_or_path):
+        return None
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(model_or_path), framework="numpy") as f:
+            return checked_from_metadata(f.metadata() or {})
+    except Exception:  # noqa: BLE001 - not readable: loading it will say so
+        return None
+
+
+def adapted_scale(model_or_path) -> float | None:
+    """The scale a model was adapted (and guarded) at (:func:`adapted_check`), None if not adapted."""
+    checked = adapted_check(model_or_path)
+    return None if checked is None else checked.scale
+
+
+def _same_scale(s: float, at: float) -> bool:
+    return abs(float(s) - at) <= 1e-4 * at  # a target resolution's scale: 0.6 / 0.3 = 1.9999999999999998
+
+
+def outside_use(at, scales, mode: str, reading: Reading | None = None) -> str | None:
+    """What to tell a user who runs a model adapted as ``at`` (a :class:`Checked`, its scale, or
+    None: not adapted) at ``scales`` in ``mode`` on pixels read as ``reading``: None inside what
+    the guard checked, else why the result is untested. Bands or a stretch that either side does
+    not know are not compared."""
+    if at is None:
+        return None
+    checked = at if isinstance(at, Checked) else Checked(float(at))
+    at, saw = checked.scale, checked.reading
+    other = sorted({f"×{s:g}" for s in scales if not _same_scale(s, at)})
+    use = reading or Reading()
+    bands = saw.bands and use.bands and tuple(saw.bands) != tuple(use.bands)
+    stretch = saw.stretch and use.stretch and saw.stretch != use.stretch
+    shown = Reading(use.bands if bands else None, use.stretch if stretch else None).text()
+    why = ([f"at {', '.join(other)}"] if other else []) + ([f"in {mode} mode"] if mode != "fast" else []) + (
+        [f"{'on' if bands else 'with'} {shown}"] if shown else [])
+    if not why:
+        return None
+    because = (["adapted models lost quality above ×2"] if other else []) + (
+        ["diffusion mode decodes with the base's sampler"] if mode != "fast" else []) + (
+        ["it learnt the colours of the pixels it was adapted on"] if shown else [])
+    read = Reading(saw.bands if bands else None, saw.stretch if stretch else None).text()
+    on = f" {'on' if bands else 'with'} {read}" if shown else ""
+    return (f"this model was adapted and checked at ×{at:g} in fast mode{on} only; {' and '.join(why)} it is "
+            f"untested ({'; '.join(because)}; docs/adaptation.md): use it at ×{at:g} in fast mode{on}, or use "
+            "the base model")
