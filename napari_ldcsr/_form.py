@@ -254,6 +254,7 @@ class SettingsForm:
             with self.model.changed.blocked():
                 self.model.choices = choices
         self._select_model(path)
+        self.model.changed.emit(path)  # its followers (the live lens) take it too, as for a picked one
         return True
 
     @property

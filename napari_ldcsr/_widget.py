@@ -306,11 +306,10 @@ class LdcsrWidget(TeardownMixin, QWidget):
             notify("error", planned)
             return False
         spec, source = planned
-        from ldcsr_core.adaptation import adapted_scale, outside_use
+        from .run._adapt import run_note
 
-        note = outside_use(adapted_scale(spec.model_source or ""), [spec.scale], spec.mode)
-        if note:  # an adapted model used beyond what its guard checked
-            notify("warning", note[0].upper() + note[1:] + ".")
+        if note := run_note(spec, source):  # an adapted model used beyond what its guard checked
+            notify("warning", note)
         if spec.output_path is not None and s.bicubic:
             notify("info", "No bicubic baseline for a result streamed to a file.")
         self._start(layer, spec, source)

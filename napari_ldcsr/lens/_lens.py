@@ -29,7 +29,8 @@ from .._viewer import camera, notify as _notify
 from . import _draw as draw
 from ._lens_cache import DEFAULT_CACHE_BYTES, LayerPixels, TileCache, WindowComposer
 from ._plan import (
-    LensView, all_cached, layer_pixels, lens_window, model_overlap, plan_view, unsupported_reason, visible_data_box,
+    LensView, OutsideNotes, all_cached, layer_pixels, lens_window, model_overlap, plan_view, unsupported_reason,
+    visible_data_box,
 )
 
 __all__ = ["LiveLens", "unsupported_reason"]
@@ -107,6 +108,8 @@ class LiveLens(QObject):
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.timeout.connect(self._redraw)
         self._connected = False
+        self._outside = OutsideNotes(lambda *a: _notify(*a))  # an adapted model beyond its guard's check
+        self.note: str | None = None  # ... for the current view
 
     # ------------------------------------------------------------------ public surface
     @property
@@ -188,6 +191,8 @@ class LiveLens(QObject):
 
     def set_model(self, provider: Callable[[str | None], Any] | None = None, source: str | None = None) -> None:
         """Use another model (the cache keys include the model, so nothing stale is reused)."""
+        if provider is None and source == self.model_source:
+            return
         if provider is not None:
             self._models = provider
         self.model_source = source
@@ -329,6 +334,7 @@ class LiveLens(QObject):
             self._drop_live()
             return
         planned = self._plan_view()
+        self.note = None if planned is None else self._outside.check(self.model_source, planned[0], self.mode)
         if planned is None:
             self._hide_live()
             self._view = None

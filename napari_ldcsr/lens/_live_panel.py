@@ -108,7 +108,11 @@ class LivePanel(QWidget):
         else:
             n, k = len(v.composer.keys), len(set(v.composer.outputs))
             text = f"Live ×{v.step:g}: {k}/{n} tiles" + (f" in {v.done_s:.1f} s" if v.done_s is not None else "…")
+        note = self.lens.note if self.lens.enabled else None
+        if note:  # an adapted model beyond what its guard checked (said once as a warning, kept here)
+            text += f" · adapted model: {note.split('; ', 1)[-1].split(' (', 1)[0]}"  # "at ×4 it is untested"
         self.status_label.setText(text)
+        self.status_label.setToolTip(note[0].upper() + note[1:] + "." if note else "")
 
     # ---------------------------------------------------------------- linked compare
     def set_linked_compare(self, on: bool, *, uncheck: bool = False) -> None:

@@ -20,7 +20,7 @@ from .._viewer import camera, view_data_corners
 from ._lens_cache import LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
 
 __all__ = ["LensView", "unsupported_reason", "layer_pixels", "visible_data_box", "model_overlap", "lens_window",
-           "plan_view", "all_cached"]
+           "plan_view", "all_cached", "OutsideNotes"]
 
 
 def unsupported_reason(layer) -> str | None:
@@ -141,3 +141,23 @@ def all_cached(planned, cache) -> bool:
     """Whether every tile of a planned view is in ``cache``."""
     _, win, grid, prefix = planned
     return all(prefix + k in cache for k in grid.tiles_for(win))
+
+
+class OutsideNotes:
+    """The lens's word on an adapted model used beyond what its guard checked (a scale step other
+    than the adapted scale, diffusion mode: :func:`ldcsr_core.adapted_use.outside_use`, the rule of
+    ``ldcsr upscale`` and the Run): :meth:`check` gives the note of a view and ``notify``-s it once
+    per (model, scale step, mode), not once per view."""
+
+    def __init__(self, notify: Callable[[str, str], None]):
+        self._notify = notify
+        self._said: set = set()
+
+    def check(self, source: str | None, step: float, mode: str) -> str | None:
+        from ldcsr_core.adapted_use import adapted_check, outside_use
+
+        note = outside_use(adapted_check(source or ""), [step], mode)  # the file's metadata: no model load
+        if note and (source, step, mode) not in self._said:
+            self._said.add((source, step, mode))
+            self._notify("warning", f"Live lens: {note}.")
+        return note

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import _geometry as geo
 
 __all__ = ["AdaptRequest", "AdaptOutcome", "TOOLTIP", "prepare_adapt", "run_adapt", "status_text",
-           "model_file_name", "check_model_folder"]
+           "model_file_name", "check_model_folder", "run_note"]
 
 TOOLTIP = ("Fine-tune the model's fast path on this layer's own pixels (its downscaled copies teach "
            "it about this ground) for the chosen minutes. A strip of the layer is held back: the "
@@ -128,3 +128,20 @@ def status_text(outcome: AdaptOutcome, where: str) -> str:
     if outcome.path is None:
         return f"Adaptation not kept ({db_text(r.gain_db)} dB): {side}; {octave}; the current model stays."
     return f"Adapted model selected ({db_text(r.gain_db)} dB): {side}; {octave}."
+
+
+def run_note(spec, source) -> str | None:
+    """The Run's warning when its model is an adapted one used beyond what the guard checked
+    (another scale, diffusion mode, other bands or stretch: :func:`ldcsr_core.adapted_use.outside_use`)."""
+    from ldcsr_core.adapted_use import adapted_check, outside_use, reading_of
+
+    checked = adapted_check(spec.model_source or "")
+    if checked is None:
+        return None
+    try:
+        reading = reading_of(source.count, source.colorinterp, spec.bands, spec.stretch,
+                             source.layers[0].data.dtype)
+    except Exception:  # noqa: BLE001 - bands the run refuses itself: the scale and mode are still said
+        reading = None
+    note = outside_use(checked, [spec.scale], spec.mode, reading)
+    return None if note is None else note[0].upper() + note[1:] + "."

@@ -67,6 +67,12 @@ def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, mo
         widget.run()
     assert [t for s, t in notes if s == "warning" and t.startswith(
         "This model was adapted and checked at ×2 in fast mode only; at ×3 it is untested")]
+    widget.set_scale(2.0)  # the layer's bands in another order than adapted on: said too
+    widget.form.bands.value = "3,2,1"
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        widget.run()
+    assert [t for s, t in notes if s == "warning" and t.startswith(
+        "This model was adapted and checked at ×2 in fast mode on bands 1,2,3 only; on bands 3,2,1 it is untested")]
     # a new widget lists the saved model in its picker
     from napari_ldcsr._form import user_models
 
@@ -76,6 +82,7 @@ def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, mo
     with safe_open(str(files[0]), framework="numpy") as f:  # an in-memory layer: its pixels' checksum
         meta = f.metadata()
     assert len(meta["adapted_on_sha256"]) == 64 and meta["adapted_from"] == str(tiny_model.name)
+    assert (meta["adapt_bands"], meta["adapt_band_count"], meta["adapt_stretch"]) == ("1,2,3", "3", "dtype")
 
 
 def test_a_model_made_worse_is_not_kept(ldcsr, qtbot, models_dir, worse_adaptation):

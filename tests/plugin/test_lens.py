@@ -348,6 +348,44 @@ def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, note
     assert panel.lens.set_layer(labels) is False and any("Labels" in t for _, t in notes)
 
 
+def test_an_adapted_model_beyond_its_check_is_said_once_per_step_and_mode(ldcsr, qtbot, notes, tiny_model, tmp_path):
+    """The lens ran a model adapted (and checked) at ×2 in fast mode at its zoom's ×4, or in
+    diffusion mode, without a word; it says so once per (model, step, mode), not per view."""
+    from ldcsr_core.checkpoints import save_model
+
+    viewer, widget = ldcsr
+    panel = widget.live
+    path = save_model(tiny_model, tmp_path / "adapted.safetensors", name="a", extra={"adapt_scale": "2"})
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    widget.set_layer(src)
+    assert widget.add_checkpoint(str(path)) and panel.lens.model_source == str(path)
+    viewer.window.resize(520, 400)
+
+    def look(center, ratio):
+        before = panel.lens.view
+        _look(viewer, src, center, ratio)
+        qtbot.waitUntil(lambda: panel.lens.view is not None and panel.lens.view is not before
+                        and panel.lens.view.composer.complete and not panel.lens.busy, timeout=120_000)
+
+    def said():
+        return [t for s, t in notes if s == "warning" and t.startswith("Live lens: this model was adapted")]
+
+    _look(viewer, src, (100, 100), 2.0)
+    panel.live_box.setChecked(True)
+    _wait_done(qtbot, panel.lens)
+    assert said() == [] and "untested" not in panel.status_label.text()  # ×2, fast: what was checked
+    look((100, 100), 4.0)
+    assert panel.lens.view.step == 4.0 and len(said()) == 1 and "at ×4 it is untested" in said()[0]
+    assert "· adapted model: at ×4 it is untested" in panel.status_label.text()
+    look((60, 70), 4.0)  # another view at the same step: not said again, still shown
+    assert len(said()) == 1 and "at ×4 it is untested" in panel.status_label.text()
+    look((100, 100), 2.0)
+    assert len(said()) == 1 and "untested" not in panel.status_label.text()
+    panel.mode_box.setCurrentIndex(panel.mode_box.findData("diffusion"))  # said as the view starts
+    assert len(said()) == 2 and "in diffusion mode it is untested" in said()[1]
+    panel.live_box.setChecked(False)
+
+
 def test_the_live_layer_is_no_source(ldcsr, qtbot, notes):
     """The live layer (display colours of a window of another layer) is not offered in the layer
     picker and is refused by Run and by the lens: picking it used to point the lens at its own layer,
