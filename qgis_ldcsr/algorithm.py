@@ -153,6 +153,22 @@ def _quality_report(src: str, path: str, scale: float, model, options, feedback)
     return path
 
 
+def _adapted_note(model, info, request: dict, options) -> str | None:
+    """The engine's note for an adapted ``model`` used beyond what its guard checked
+    (:func:`ldcsr_core.adapted_use.outside_use`: scale, mode, bands, stretch), as a sentence."""
+    from ldcsr_core.adapted_use import adapted_check, outside_use, reading_of
+    from ldcsr_core.geo.georef import scale_for_resolution
+
+    checked = adapted_check(model)
+    if checked is None:
+        return None
+    scales = ([request["scale"]] if "scale" in request  # the scales asked for, as ldcsr upscale
+              else scale_for_resolution(info, request["target_resolution"]))
+    note = outside_use(checked, scales, options.mode,
+                       reading_of(info.count, info.colorinterp, options.bands, options.stretch, info.dtype))
+    return note and note[0].upper() + note[1:] + "."
+
+
 class LdcsrSuperResolution(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     SCALE = "SCALE"
@@ -320,6 +336,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         model = _load_model(model_path)
         feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "
                           f"(sha256 {str(getattr(model, 'weights_sha256', ''))[:12]})")
+        note = _adapted_note(model, info, request, options)
+        if note:  # once per run, the quality report included
+            feedback.pushWarning(note)
         res = upscale_raster(
             src, dst, model=model, options=options, output=OutputOptions(overwrite=True),
             callback=polling(feedback.isCanceled,

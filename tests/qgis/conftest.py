@@ -42,3 +42,17 @@ def tiny_model_file(tmp_path_factory):
     model = ldcsr_core.build_model(config=tiny_test_config(), seed=0)
     p = tmp_path_factory.mktemp("models") / "tiny.safetensors"
     return ldcsr_core.save_model(model, p, name="tiny-test", version="0", notes="random weights")
+
+
+@pytest.fixture(scope="session")
+def adapted_model_file(tmp_path_factory):
+    """The tiny model with the metadata of an adapted one: guarded at ×2, fast mode, bands 1,2,3 of 4
+    (the ``scene``'s Sentinel-2 triplet) with the percentile stretch (``auto`` on uint16)."""
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    model = ldcsr_core.build_model(config=tiny_test_config(), seed=0)
+    p = tmp_path_factory.mktemp("models") / "tiny-adapted.safetensors"
+    return ldcsr_core.save_model(model, p, name="tiny-test-adapted", version="0+adapted", notes="adapted",
+                                 extra={"adapted_from": "tiny-test", "adapt_scale": "2", "adapt_bands": "1,2,3",
+                                        "adapt_band_count": "4", "adapt_stretch": "percentile"})

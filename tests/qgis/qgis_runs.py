@@ -38,11 +38,16 @@ def _params(src, out, model, **kw):
 
 
 class _Feedback(QgsProcessingFeedback):
-    """A feedback that also keeps each error reported to it (``errors``)."""
+    """A feedback that also keeps each error and warning reported to it (``errors``, ``warnings``)."""
 
     def __init__(self):
         super().__init__()
         self.errors = []
+        self.warnings = []
+
+    def pushWarning(self, warning):  # noqa: N802 - QGIS's name
+        self.warnings.append(warning)
+        super().pushWarning(warning)
 
     def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS's names
         self.errors.append(error)
