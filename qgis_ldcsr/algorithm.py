@@ -30,7 +30,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from .values import band_choice, check_number, crs_note, layer_source
+from .values import band_choice, check_number, crs_note, layer_source, nodata_note
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -49,7 +49,8 @@ layer without band names (a full Sentinel-2 stack), bands 4, 3, 2; otherwise the
 the detail may be invented) or <i>fast</i> (one deterministic decode: the most faithful, and
 for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.
 <b>Model file</b>: an LDCSR <code>.safetensors</code> or an official <code>.ckpt</code>; empty:
-the model shipped with the engine. <b>Tile size</b> (advanced): fast mode's tile side in input pixels
+the model shipped with the engine; an adapted model used beyond what its guard checked (another
+scale, diffusion mode, other bands or stretch) is a warning in the log. <b>Tile size</b> (advanced): fast mode's tile side in input pixels
 (&ge; {min_tile}; 0: the engine's default); diffusion mode always uses its fixed windows, so that a
 seed gives one picture. <b>Stretch</b> (advanced): how band values map to the model's range, as
 <code>ldcsr upscale --stretch</code>: auto (8-bit as is, other types by robust percentiles of the
@@ -60,7 +61,9 @@ tile and leaves no output file.</p>
 model on the input at the chosen scale (Wald's protocol, as <code>ldcsr evaluate</code>): the input
 is degraded by the scale, restored by the model and by bicubic, and both are compared with the
 input (PSNR, SSIM, gain over bicubic); a layer above {max_pixels_mp:g} MP is checked on
-{samples} windows of {sample_size} px. Limits: {limits}.</p>"""
+{samples} windows of {sample_size} px. Nodata pixels are left out of the figures (the report says
+how many). A report that cannot be made (e.g. too little data to score) is an error in the log;
+the raster is kept. Limits: {limits}.</p>"""
 
 
 #: The handler of the run going on in this thread (and in the engine threads it starts, which run in
@@ -125,32 +128,36 @@ def _check_report_path(report: str, src: str, dst: str, model: str | None) -> No
 
 
 def _quality_report(src: str, path: str, scale: float, model, options, feedback) -> str | None:
-    """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``) written to ``path``; a
-    warning and None when the layer cannot be checked (e.g. too small for the scale)."""
-    from ldcsr_core.errors import InputError
+    """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``) written to ``path``. Runs
+    after the raster is written, so a report that cannot be made (too little data to score, a layer
+    too small for the scale, a full disk) is one error in the log and None, the run and its
+    raster kept; a cancel here is a warning."""
+    from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
     from ldcsr_core.progress import polling
     from ldcsr_core.quality import LIMITS, selfcheck, write_report
-
-    from ldcsr_core.errors import Cancelled
 
     feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g} …")
     try:
         res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
                         bands=options.bands, stretch=options.stretch, maps=False,
                         callback=polling(feedback.isCanceled))
-    except InputError as e:
-        feedback.pushWarning(f"No quality report: {e}")
-        return None
+        write_report(path, [res], scene=src)
     except Cancelled:
         feedback.pushWarning("Quality report cancelled; the super-resolved raster was written.")
         return None
-    try:
-        write_report(path, [res], scene=src)
-    except OSError as e:  # e.g. the disk filled up: the raster is written all the same
-        feedback.pushWarning(f"No quality report: cannot write {path}: {e.strerror or e}")
-        return None
-    feedback.pushInfo(f"{res.line()} (limits: {LIMITS}); report: {path}")
-    return path
+    except LdcsrError as e:  # e.g. too little data to score
+        why = one_line(e)
+    except OSError as e:  # e.g. the disk filled up
+        why = f"cannot write {path}: {e.strerror or e}"
+    except (MemoryError, RuntimeError) as e:
+        if not is_out_of_memory(e):
+            raise
+        why = "out of memory"
+    else:
+        feedback.pushInfo(f"{res.line()} (limits: {LIMITS}); report: {path}")
+        return path
+    feedback.reportError(f"No quality report: {why}; the super-resolved raster was written.", False)
+    return None
 
 
 def _adapted_note(model, info, request: dict, options) -> str | None:
@@ -282,9 +289,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         src = layer_source(layer)
-        note = crs_note(layer)
-        if note:
-            feedback.pushWarning(note)
+        for note in (crs_note(layer), nodata_note(layer)):
+            if note:
+                feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not dst.lower().endswith((".tif", ".tiff")):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")

@@ -72,3 +72,22 @@ def crs_note(layer) -> str | None:
     return (f"layer '{layer.name()}' is shown in {crs.authid() or crs.description()}, but its file "
             f"{has}, which the output gets: assign the CRS to the file first "
             "(Raster ▸ Projections ▸ Assign Projection) if the file is wrong")
+
+
+def nodata_note(layer) -> str | None:
+    """A warning when nodata was set in QGIS (the layer's Transparency properties: an extra nodata
+    value, or the file's switched off), which the engine does not see: it reads the file's nodata,
+    for the output and the quality report alike."""
+    dp = layer.dataProvider()
+    bands = range(1, layer.bandCount() + 1)
+    extra = {b for b in bands if dp.userNoDataValues(b)}
+    off = {b for b in bands if dp.sourceHasNoDataValue(b) and not dp.useSourceNoDataValue(b)}
+    if not extra and not off:
+        return None
+    fv = dp.sourceNoDataValue(1) if dp.sourceHasNoDataValue(1) else None
+    what = "; ".join((["an extra nodata value"] if extra else []) + (["the file's nodata switched off"] if off else []))
+    return (f"layer '{layer.name()}' has nodata set in QGIS (Properties ▸ Transparency: {what}) on band(s) "
+            f"{','.join(map(str, sorted(extra | off)))}, but the engine reads its file's nodata "
+            f"({'none' if fv is None else f'{fv:g}'}), which the output and the quality report use: set "
+            "nodata on the file first (Raster ▸ Conversion ▸ Translate, 'Assign a specified nodata value') "
+            "if it is wrong")

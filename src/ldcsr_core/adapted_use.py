@@ -3,7 +3,8 @@
 :func:`ldcsr_core.adapt` keeps a model only if it beats the base at one scale, in fast mode, on the
 scene as it was read (its RGB triplet and stretch). Its metadata records these (``adapt_scale``,
 ``adapt_bands``, ``adapt_band_count``, ``adapt_stretch``); :func:`outside_use` is the one rule that
-``ldcsr upscale``, the plugin's Run and its live lens apply to say when a use goes beyond them.
+``ldcsr upscale``, the plugin's Run and its live lens, and the QGIS algorithm apply to say when a
+use goes beyond them.
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
 """The engine's rules as the QGIS provider applies them: an adapted model used beyond what its guard
-checked (``ldcsr_core.adapted_use.outside_use``). Real QGIS, as in ``test_qgis_provider.py``."""
+checked (``ldcsr_core.adapted_use.outside_use``), the quality report on a layer with nodata (scored
+on data only, too little data one error with the raster kept), nodata set in QGIS only. Real QGIS,
+as in ``test_qgis_provider.py``."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
-from qgis_runs import ALG, _Feedback, _params
+from qgis_runs import ALG, QgsRasterLayer, _Feedback, _field, _params, _run_as_the_dialog_does, _write
 
 ADAPTED = "this model was adapted and checked at ×2 in fast mode"
 
@@ -46,3 +51,97 @@ def test_an_adapted_model_within_its_check_and_a_base_model_say_nothing(qgis_pro
     feedback = _Feedback()  # a base model beyond ×2, in diffusion mode: nothing to say either
     qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.5, MODE=0), feedback=feedback)
     assert "adapted and checked" not in feedback.textLog()
+
+
+@pytest.fixture(scope="module")
+def half_nodata(tmp_path_factory):
+    """64×64 px, 3 bands uint16, nodata 0 in the file on the left half."""
+    data = _field(np.random.default_rng(1), 3, 64, 64, 200, 12000)
+    data[:, :, :32] = 0
+    return _write(tmp_path_factory.mktemp("nodata") / "half.tif", data, dtype="uint16", nodata=0)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".html"])
+def test_the_report_of_a_layer_with_nodata_says_how_much_and_scores_data_only(qgis_processing, half_nodata,
+                                                                              tiny_model_file, tmp_path, suffix):
+    import ldcsr_core
+
+    report, feedback = tmp_path / f"q{suffix}", _Feedback()
+    qgis_processing.run(ALG, _params(half_nodata, tmp_path / "o.tif", tiny_model_file, SCALE=2.0,
+                                     QUALITY_REPORT=str(report)), feedback=feedback)
+    ref = ldcsr_core.selfcheck(str(half_nodata), 2.0, model=ldcsr_core.load_model(tiny_model_file, device="cpu"),
+                               mode="fast")
+    assert ref.nodata == 64 * 32 and "(50 % nodata, not scored)" in ref.where()
+    assert f"{ref.where()} · crop 2 px" in feedback.textLog()
+    if suffix == ".json":
+        (d,) = json.loads(report.read_text())
+        assert d["nodata_pixels"] == 64 * 32 and d["pixels"] == 64 * 64 and d["where"] == ref.where()
+        assert d["psnr_model"] == pytest.approx(ref.psnr_model, rel=1e-12)
+        assert d["ssim_bicubic"] == pytest.approx(ref.ssim_bicubic, rel=1e-12)
+    else:
+        assert "50 % nodata, not scored" in report.read_text()
+
+
+@pytest.mark.parametrize("how", ["dialog", "processing.run"])
+def test_too_little_data_to_score_is_one_error_and_the_raster_is_kept(qgis_processing, tiny_model_file, tmp_path,
+                                                                      how):
+    """The raster is written first: the run succeeds (QGIS loads it) and the missing report is one
+    error (red in the dialog, ``ERROR`` in qgis_process), not a warning easily missed, not twice,
+    not a traceback. Before: a warning."""
+    data = _field(np.random.default_rng(2), 3, 64, 64, 200, 12000)
+    data[:, :, 6:] = 0  # 6 columns of data: too few inside the border
+    src = _write(tmp_path / "most.tif", data, dtype="uint16", nodata=0)
+    params = _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, QUALITY_REPORT=str(tmp_path / "q.json"))
+    if how == "dialog":
+        ok, feedback = _run_as_the_dialog_does(params)
+        assert ok
+    else:
+        feedback = _Feedback()
+        res = qgis_processing.run(ALG, params, feedback=feedback)
+        assert res["OUTPUT"] == str(tmp_path / "o.tif") and res["QUALITY_REPORT"] is None
+    log = feedback.textLog()
+    assert len(feedback.errors) == 1, log
+    assert feedback.errors[0].startswith("No quality report: too little data to score at ×2"), log
+    assert feedback.errors[0].endswith("; the super-resolved raster was written."), log
+    assert log.count("too little data") == 1 and "Traceback" not in log, log
+    assert (tmp_path / "o.tif").exists() and not (tmp_path / "q.json").exists()
+
+
+@pytest.mark.parametrize("case", ["extra value", "file's value off"])
+def test_nodata_set_in_qgis_only_is_warned_about(qgis_processing, half_nodata, tiny_model_file, tmp_path, case):
+    """The engine reads the file's nodata (the output and the report use it): a nodata value set
+    in the layer's properties in QGIS, or the file's switched off there, does not reach them.
+    Before: nothing said."""
+    from qgis.core import QgsRasterRange
+
+    layer = QgsRasterLayer(str(half_nodata), "half")
+    provider = layer.dataProvider()
+    for band in (1, 2, 3):
+        if case == "extra value":
+            provider.setUserNoDataValue(band, [QgsRasterRange(200, 300)])
+        else:
+            provider.setUseSourceNoDataValue(band, False)
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(half_nodata, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                        feedback=feedback)
+    (note,) = [w for w in feedback.warnings if "nodata" in w]
+    assert note.startswith("layer 'half' has nodata set in QGIS") and "its file's nodata (0)" in note, note
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(half_nodata, tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    assert feedback.warnings == []
+
+
+def test_out_of_memory_in_the_self_check_keeps_the_raster(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                          monkeypatch):
+    """Before: the run failed with "out of memory; nothing was written" though the raster was."""
+    import ldcsr_core.quality
+
+    def no_memory(*a, **k):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(ldcsr_core.quality, "selfcheck", no_memory)
+    feedback = _Feedback()
+    res = qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file,
+                                           QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
+    assert res["OUTPUT"] == str(tmp_path / "o.tif") and (tmp_path / "o.tif").exists() and res["QUALITY_REPORT"] is None
+    assert feedback.errors == ["No quality report: out of memory; the super-resolved raster was written."]

@@ -125,8 +125,8 @@ def test_an_output_path_that_is_a_folder_is_refused_before_any_work(qgis_process
     assert [p.name for p in tmp_path.iterdir()] == ["o.tif"] and not any((tmp_path / "o.tif").iterdir())
 
 
-def test_a_report_that_cannot_be_written_is_a_warning_not_a_failed_run(qgis_processing, scene, tiny_model_file,
-                                                                       tmp_path, monkeypatch):
+def test_a_report_that_cannot_be_written_is_one_error_not_a_failed_run(qgis_processing, scene, tiny_model_file,
+                                                                         tmp_path, monkeypatch):
     """Before: the run failed (the raster not loaded) though the raster was written."""
     import errno
 
@@ -136,12 +136,13 @@ def test_a_report_that_cannot_be_written_is_a_warning_not_a_failed_run(qgis_proc
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(ldcsr_core.quality, "write_report", full)
-    feedback = QgsProcessingFeedback()
+    feedback = _Feedback()
     res = qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file,
                                            QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
     assert res["OUTPUT"] == str(tmp_path / "o.tif") and (tmp_path / "o.tif").exists()
     assert res["QUALITY_REPORT"] is None and not (tmp_path / "q.json").exists()
-    assert "No quality report: cannot write" in feedback.textLog() and "No space left" in feedback.textLog()
+    (error,) = feedback.errors
+    assert error.startswith("No quality report: cannot write") and "No space left" in error
 
 
 def test_out_of_memory_is_one_line_and_nothing_written(qgis_processing, scene, tiny_model_file, tmp_path,
