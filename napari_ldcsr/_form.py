@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN, MODES
+from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
 from . import _geometry as geo
@@ -28,7 +28,6 @@ DEFAULT_MODEL = "Built-in default"
 LOAD_CHECKPOINT = "Load checkpoint…"
 _LOAD = "\0load"  # value of the "Load checkpoint…" entry
 _DEFAULT = ""  # value of the built-in default entry
-STRETCHES = ("auto", "percentile", "dtype")
 _UNITS = {"metre": "m", "meter": "m", "metres": "m", "meters": "m"}
 
 

@@ -186,7 +186,6 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     MODEL = "MODEL"
     TILE = "TILE"
     STRETCH = "STRETCH"
-    STRETCHES = ("auto", "percentile", "dtype")
     OUTPUT = "OUTPUT"
     REPORT = "QUALITY_REPORT"
 
@@ -218,7 +217,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         return LdcsrSuperResolution()
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        from ldcsr_core.rules import MODES
+        from ldcsr_core.rules import MODES, STRETCHES
 
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input raster layer"))
         self.addParameter(QgsProcessingParameterNumber(
@@ -244,7 +243,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         tile.setFlags(tile.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(tile)
         stretch = QgsProcessingParameterEnum(self.STRETCH, "Stretch of the band values (as --stretch)",
-                                             options=list(self.STRETCHES), defaultValue=0, optional=True)
+                                             options=list(STRETCHES), defaultValue=0, optional=True)
         stretch.setFlags(stretch.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(stretch)
         self.addParameter(QgsProcessingParameterRasterDestination(
@@ -286,6 +285,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, plan_output,
                                              upscale_raster)
         from ldcsr_core.progress import polling
+        from ldcsr_core.rules import GEOTIFF_SUFFIXES, STRETCHES
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         src = layer_source(layer)
@@ -293,7 +293,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             if note:
                 feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        if not dst.lower().endswith((".tif", ".tiff")):
+        if not dst.lower().endswith(GEOTIFF_SUFFIXES):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
         for name, what, whole in ((self.SCALE, "the scale", False), (self.TARGET, "the target pixel size", False),
                                   (self.SEED, "the seed", True), (self.TILE, "the tile size", True)):
@@ -324,7 +324,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             mode=self._mode(parameters, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),
             tile=self.parameterAsInt(parameters, self.TILE, context) or None,
-            bands=bands, stretch=self.STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)])
+            bands=bands, stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)])
         plan = rad.plan_bands(info.count, info.colorinterp, options.bands)
         (H, W), (sy, sx) = plan_output(info, **request)
 

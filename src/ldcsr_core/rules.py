@@ -16,7 +16,7 @@ from .errors import InputError
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
-    "check_seed", "check_tile",
+    "check_seed", "check_tile", "STRETCHES", "GEOTIFF_SUFFIXES",
 ]
 
 # The models were trained on scales drawn from U[1, 8] (see the spec); beyond that is guesswork.
@@ -46,6 +46,10 @@ TILE_OVERLAP_OUT = 16
 MAX_TILE_MARGIN = 8
 # Smallest ``tile=`` (input pixels) a caller may ask for.
 MIN_TILE_IN = 32
+# How band values map to the model's range (``--stretch``, ``radiometry.compute_stretch``).
+STRETCHES = ("auto", "percentile", "dtype")
+# The names an output raster may have: outputs are GeoTIFFs.
+GEOTIFF_SUFFIXES = (".tif", ".tiff")
 
 
 def check_mode(mode: str) -> str:

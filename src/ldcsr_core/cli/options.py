@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ..rules import MAX_SCALE, MIN_TILE_IN, MODES
+from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 
 __all__ = [
     "PairType", "ModelType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
@@ -122,7 +122,7 @@ dask_opt = click.option(
     help="Run tiles on a Dask cluster (scheduler address) or on N local worker processes.",
 )
 stretch_opt = click.option(
-    "--stretch", type=click.Choice(["auto", "percentile", "dtype"]), default="auto",
+    "--stretch", type=click.Choice(list(STRETCHES)), default="auto",
     show_default=True,
     help="Radiometric mapping to the model's range: auto = uint8 as is, other types by robust "
          "per-band percentiles of the whole scene.",

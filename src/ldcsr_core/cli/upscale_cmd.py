@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from ..rules import GEOTIFF_SUFFIXES
 from . import options as opt
 
 __all__ = ["upscale"]
@@ -52,7 +53,6 @@ def _check_geotiff_name(path: Path, hint: str, *, folder_ok: bool = True) -> Non
             ".tiff" + (" (or an existing folder)" if folder_ok else ""), param_hint=hint)
 
 
-GEOTIFF_SUFFIXES = (".tif", ".tiff")
 
 
 def _output_arg(raw: str, *, single: bool) -> Path:

@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..rules import STRETCHES
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +332,7 @@ def compute_stretch(
     Stretch
     """
     dt = np.dtype(dtype)
-    if method not in ("auto", "percentile", "dtype"):
+    if method not in STRETCHES:
         raise InputError(f"stretch must be 'auto', 'percentile' or 'dtype', got {method!r}")
     if method == "dtype" and dt.kind == "f":
         raise InputError("stretch='dtype' needs integer bands; use 'percentile' for float data")
