@@ -108,23 +108,22 @@ def _load_model(path: str | None):
     return model
 
 
-def _check_report_path(report: str, src: str, dst: str, model: str | None) -> None:
-    """The quality report's destination, checked before any work: not the input or output raster
-    or the model file (it would be overwritten with the report), not a folder, in an existing
-    folder. (The files the input reads, e.g. a VRT's sources, are checked once it is open.)"""
-    from ldcsr_core.errors import InputError
-    from ldcsr_core.geo.raster_io import same_file
+def _check_report_path(report: str, src: str, dst: str, model_path: str | None, reads=()) -> None:
+    """The quality report's destination, checked before any work by the engine's rule
+    (:func:`ldcsr_core.files.check_report_path`, as ``ldcsr selfcheck --json``): not the input
+    raster, a file it reads (``reads``: a VRT's sources, an ``.aux.xml``), the model file or the
+    output raster; not a folder; in an existing, writable folder. An existing report is replaced,
+    as Processing outputs are (the file dialog asks first)."""
+    from ldcsr_core.files import check_report_path
 
-    for other, what in ((src, "the input raster"), (dst, "the output raster"), (model, "the model file")):
-        if other and (same_file(report, other) or os.path.abspath(report) == os.path.abspath(other)):
-            raise InputError(f"the quality report path is {what}: {report} (choose a .json or .html name)")
-    if os.path.isdir(report):
-        raise InputError(f"the quality report path is a folder: {report} (choose a .json or .html name)")
-    folder = os.path.dirname(os.path.abspath(report))
-    if not os.path.isdir(folder):
-        raise InputError(f"the quality report's folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK):
-        raise InputError(f"the quality report's folder is not writable: {folder}")
+    model = model_path
+    if model is None:  # the shipped model is read too
+        from ldcsr_core.checkpoints import default_model_path
+
+        model = str(default_model_path())
+    inputs = [(src, "the input raster"), *reads, (model, "the model file")]
+    check_report_path(report, inputs=inputs, outputs=[(dst, "the output raster")], overwrite=True,
+                      name="the quality report")
 
 
 def _quality_report(src: str, path: str, scale: float, model, options, feedback) -> str | None:
@@ -302,8 +301,6 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         if model_path and not os.path.isfile(model_path):
             raise InputError(f"model file not found: {model_path}")
         report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
-        if report:
-            _check_report_path(report, src, dst, model_path)
 
         target = self.parameterAsDouble(parameters, self.TARGET, context)
         if parameters.get(self.TARGET) is not None and target > 0:
@@ -312,9 +309,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
         with rio.open_raster(src) as ds:
             info = rio.raster_info(ds)
-            hit = rio.input_file_among(ds, [report]) if report else None
-        if hit is not None:  # e.g. a VRT's source or the input's .aux.xml
-            raise InputError(f"the quality report path is {hit[1]}: {report} (inputs are never overwritten)")
+            reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
+        if report:
+            _check_report_path(report, src, dst, model_path, reads)
         bands = band_choice(self, parameters, self.BANDS, context)
         rule = "chosen"
         if bands is None:

@@ -10,6 +10,8 @@
   it dies, so "stale" means "ours by name and not locked" (where ``fcntl`` is missing, Windows:
   "ours by name and untouched for :data:`STALE_AFTER_S`").
 * :func:`atomic_write_bytes` - a whole file (a model, a checkpoint, a report) written that way;
+* :func:`same_file` and :func:`check_report_path` - the one rule for a report's destination (the
+  self-check's and evaluate's JSON/HTML, QGIS's quality report), checked before any work;
 * :func:`write_error` - the one-line error of a failed write, naming the output and the cause (no
   space left, the file size limit, a read-only folder...); :func:`free_bytes`,
   :func:`file_size_limit` and :func:`human_bytes` for it and for the free-space checks.
@@ -26,14 +28,14 @@ import shutil
 import time
 from pathlib import Path
 
-from .errors import RasterIOError, cause_line
+from .errors import InputError, OutputExistsError, RasterIOError, cause_line
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes",
+__all__ = ["sha256_file", "new_file_mode", "same_file", "check_report_path", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
@@ -52,6 +54,44 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when ``a`` and ``b`` name the same file (resolving links; ``b`` may not exist)."""
+    pa, pb = Path(a), Path(b)
+    try:
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+    except OSError:
+        pass
+    return pa.resolve() == pb.resolve()
+
+
+def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwrite: bool = False,
+                      name: str = "the report") -> Path:
+    """A report's destination (JSON or HTML), checked before any work; returns it as a Path.
+
+    ``inputs`` and ``outputs`` are ``(path, what)`` pairs naming the files the run reads (the
+    scene, the model file, a VRT's sources, a sidecar: "a file v.vrt reads") and writes (the output
+    raster); ``None`` paths are skipped.  Refused: an input (:class:`InputError`, inputs are never
+    modified) or an output of the run, a folder (:class:`InputError`); a missing or unwritable
+    folder (:class:`RasterIOError`); an existing file unless ``overwrite``
+    (:class:`OutputExistsError`), as for the CLI's other outputs.  ``name`` starts the messages."""
+    p = Path(path)
+    for pairs, why in ((inputs, "inputs are never overwritten"), (outputs, "the run writes it")):
+        for other, what in pairs:
+            if other is not None and (same_file(p, other) or os.path.abspath(p) == os.path.abspath(other)):
+                raise InputError(f"{name} path is {what}: {p} ({why}; choose another .json or .html name)")
+    if p.is_dir():
+        raise InputError(f"{name} path is a folder: {p} (choose a .json or .html name in it)")
+    folder = p.parent
+    if not folder.is_dir():
+        raise RasterIOError(errno.ENOENT, f"{name}'s folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RasterIOError(errno.EACCES, f"{name}'s folder is not writable: {folder}")
+    if p.exists() and not overwrite:
+        raise OutputExistsError(errno.EEXIST, f"{name} exists: {p} (use --overwrite to replace it)")
+    return p
 
 
 def new_file_mode() -> int:
@@ -94,10 +134,12 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
     return Path(tmp), fd
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
     """Write ``data`` to a locked part file beside ``path`` and rename it into place (permissions
     as ``open(path, "w")`` would give); on any failure the part file is removed, ``path`` untouched,
     and a write that fails is one :class:`RasterIOError` naming ``path`` (:func:`write_error`).
+    Without ``overwrite`` a ``path`` that exists (e.g. appeared during the run) is kept and
+    :class:`OutputExistsError` raised (a hard link, so no check-then-rename race).
     Part files a killed run left for ``path`` are removed first."""
     clear_stale_parts(path)
     try:
@@ -110,15 +152,32 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(part, new_file_mode())
-        os.replace(part, path)
+        if overwrite:
+            os.replace(part, path)
+        else:
+            _link_new(part, Path(path))
     except BaseException as e:
         part.unlink(missing_ok=True)
-        if isinstance(e, OSError) and not isinstance(e, RasterIOError):
+        if isinstance(e, OSError) and not isinstance(e, (RasterIOError, OutputExistsError)):
             raise write_error(path, e, len(data), exact=True) from None
         raise
     finally:
         os.close(fd)
     return Path(path)
+
+
+def _link_new(part: Path, path: Path) -> None:
+    """Put ``part`` at ``path`` only if nothing is there (else :class:`OutputExistsError`)."""
+    try:
+        os.link(part, path)
+    except FileExistsError:
+        raise OutputExistsError(errno.EEXIST, f"{path} exists (use --overwrite to replace it)") from None
+    except OSError:  # no hard links here (FAT, some network shares): check, then rename
+        if path.exists():
+            raise OutputExistsError(errno.EEXIST, f"{path} exists (use --overwrite to replace it)") from None
+        os.replace(part, path)
+    else:
+        part.unlink()
 
 
 def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
@@ -149,12 +208,14 @@ def file_size_limit() -> int | None:
 
 
 def human_bytes(n: float) -> str:
-    """``n`` bytes as MB, GiB or TiB, one decimal."""
+    """``n`` bytes as bytes, kB, MB, GiB or TiB (one decimal): a small report is not "0.0 MB"."""
     if n >= 2**40:
         return f"{n / 2**40:.1f} TiB"
     if n >= 2**30:
         return f"{n / 2**30:.1f} GiB"
-    return f"{n / 2**20:.1f} MB"
+    if n >= 2**20:
+        return f"{n / 2**20:.1f} MB"
+    return f"{n / 2**10:.1f} kB" if n >= 2**10 else f"{int(n)} bytes"
 
 
 def write_error(path: str | os.PathLike, exc: BaseException | None = None,

@@ -9,10 +9,12 @@ from collections.abc import Sequence
 __all__ = ["write_report", "finite_json"]
 
 
-def write_report(path, results: Sequence, *, scene=None, fmt: str | None = None) -> None:
+def write_report(path, results: Sequence, *, scene=None, fmt: str | None = None, overwrite: bool = True) -> None:
     """Write ``results`` atomically (part file renamed into place) as a JSON list of
     :meth:`SelfCheck.to_dict` (``fmt="json"``) or a small HTML page (``fmt="html"``); ``fmt=None``
-    picks HTML for a ``.html``/``.htm`` name, else JSON."""
+    picks HTML for a ``.html``/``.htm`` name, else JSON.  Check ``path`` first with
+    :func:`ldcsr_core.files.check_report_path`; without ``overwrite`` a file there is kept
+    (:class:`OutputExistsError`).  A failed write is one :class:`RasterIOError` (nothing left)."""
     import json
     from pathlib import Path
 
@@ -22,7 +24,7 @@ def write_report(path, results: Sequence, *, scene=None, fmt: str | None = None)
     fmt = fmt or ("html" if path.suffix.lower() in (".html", ".htm") else "json")
     rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
     text = json.dumps(finite_json(rows), indent=2, allow_nan=False) + "\n" if fmt == "json" else _html(results, scene)
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
 
 def finite_json(obj):

@@ -16,7 +16,7 @@ from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 __all__ = [
     "PairType", "ModelType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
-    "compress_opt", "dtype_opt", "model_run_opts",
+    "compress_opt", "dtype_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
 ]
 
 
@@ -156,3 +156,31 @@ def model_run_opts(f):
     for option in reversed((model_opt, mode_opt, seed_opt, tile_opt, device_opt, bands_opt, stretch_opt)):
         f = option(f)
     return f
+
+
+report_overwrite_opt = click.option(
+    "--overwrite", is_flag=True, help="Replace an existing --json file (otherwise: exit 4).")
+
+
+def model_file(model) -> Path | None:
+    """The file a ``--model`` value (a path, a built-in name, None: the default) reads, or None."""
+    from ..checkpoints import model_path
+
+    try:
+        path = model_path(model)
+    except Exception:  # no default model shipped: loading it says so
+        return None
+    return path if path.is_file() else None
+
+
+def check_report(path: Path, hint: str, *, inputs=(), outputs=(), overwrite: bool = False) -> Path:
+    """:func:`ldcsr_core.files.check_report_path` for a report option, before any work: a file the
+    run reads or writes, a folder, a missing or unwritable folder is exit 2 on ``hint``; an
+    existing file without ``--overwrite`` is exit 4, as for every other output."""
+    from ..errors import InputError, RasterIOError
+    from ..files import check_report_path
+
+    try:
+        return check_report_path(path, inputs=inputs, outputs=outputs, overwrite=overwrite)
+    except (InputError, RasterIOError) as e:
+        raise click.BadParameter(str(e), param_hint=hint) from None

@@ -42,9 +42,10 @@ def parse_window(text: str | None):
               help="Side of the sampled windows (px).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the figures as a JSON list, one object per scale (atomically).")
+@opt.report_overwrite_opt
 @click.pass_context
 def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, bands, stretch,
-                      window, max_pixels, samples, sample_size, json_out):
+                      window, max_pixels, samples, sample_size, json_out, overwrite):
     """Is LDCSR better than bicubic on SCENE? Reduced-resolution check (Wald's protocol).
 
     The scene is its own reference: it is degraded by the scale (PIL bicubic, as 'ldcsr
@@ -63,7 +64,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     """
     from ..errors import InputError
     from ..geo.radiometry import parse_bands
-    from ..geo.raster_io import open_raster
+    from ..geo.raster_io import files_read, open_raster
     from ..quality import selfcheck_scales, write_report
     from .upscale_cmd import _load_model
 
@@ -74,15 +75,11 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     box = parse_window(window)
     if not scene.exists():
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
-    if json_out is not None and not json_out.parent.is_dir():
-        raise click.BadParameter(f"folder does not exist: {json_out.parent}", param_hint="'--json'")
+    with open_raster(scene) as ds:  # readable before the model is loaded (exit 5 otherwise)
+        reads = files_read(ds)  # the scene, its sidecars, a VRT's sources
     if json_out is not None:
-        from ..geo.raster_io import same_file
-
-        if same_file(json_out, scene):
-            raise click.BadParameter(f"the report would overwrite the scene: {json_out}", param_hint="'--json'")
-    with open_raster(scene):  # readable before the model is loaded (exit 5 otherwise)
-        pass
+        opt.check_report(json_out, "'--json'", overwrite=overwrite,
+                         inputs=[(scene, "the scene"), (opt.model_file(model_path), "the model file"), *reads])
     model = _load_model(model_path, device)
     results = selfcheck_scales(scene, sorted(set(scales)), model=model, mode=mode, seed=seed,
                                tile=tile, window=box, bands=band_sel, stretch=stretch,
@@ -91,7 +88,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     for r in results:
         click.echo(r.line())
     if json_out is not None:
-        write_report(json_out, results, scene=scene, fmt="json")
+        write_report(json_out, results, scene=scene, fmt="json", overwrite=overwrite)
     if not ctx.obj.get("quiet"):
         from ..quality import LIMITS
 

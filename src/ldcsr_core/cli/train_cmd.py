@@ -201,9 +201,11 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
 @opt.tile_opt
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Use only every k-th image so that at most N remain.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write results as JSON.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write results as JSON (atomically).")
+@opt.report_overwrite_opt
 @opt.device_opt
-def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, json_out, device):
+def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, json_out, overwrite, device):
     """Score the model against bicubic on the HR images in DIRECTORY (PSNR, SSIM, LR-consistency, HF ratio)."""
     from ..checkpoints import load_model
     from ..training.data import list_images
@@ -215,14 +217,10 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
         raise click.BadParameter(f"scales must be > 1 and <= {MAX_SCALE:g}", param_hint="--scales")
     images = list_images(directory)
     files = select_files(images, limit)
-    if json_out:  # checked before the work: a missing folder, or an image of the set
-        from ..geo.raster_io import same_file
-
-        if not json_out.parent.is_dir():
-            raise click.BadParameter(f"folder does not exist: {json_out.parent}", param_hint="'--json'")
-        if any(same_file(json_out, f) for f in images):
-            raise click.BadParameter(f"the report would overwrite an image of the set: {json_out}",
-                                     param_hint="'--json'")
+    if json_out:  # checked before the work: not an image of the set nor the model, a folder that exists
+        opt.check_report(json_out, "'--json'", overwrite=overwrite,
+                         inputs=[*((f, "an image of the set") for f in images),
+                                 (opt.model_file(model_name), "the model file")])
     model = load_model(model_name, device=device)
     result = evaluate(model, files, scale_list, mode=mode, seed=seed, tile=tile)
     click.echo(format_table(result))
@@ -230,4 +228,5 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
         from ..files import atomic_write_bytes
         from ..quality import finite_json
 
-        atomic_write_bytes(json_out, (json.dumps(finite_json(result), indent=2, allow_nan=False) + "\n").encode())
+        atomic_write_bytes(json_out, (json.dumps(finite_json(result), indent=2, allow_nan=False) + "\n").encode(),
+                           overwrite=overwrite)

@@ -33,6 +33,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .. import files
+from ..files import same_file
 from ..errors import InputError, RasterIOError, cause_line
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
@@ -61,7 +62,7 @@ __all__ = [
     "decimated_read",
     "GeoTiffWriter",
     "BlockRowWriter",
-    "same_file",
+    "same_file", "files_read",
     "input_file_among",
     "clear_stale_parts",
     "check_window",
@@ -391,28 +392,22 @@ def _decimated_read(src, max_pixels: int):
     return data, mask, step
 
 
-def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    """True when ``a`` and ``b`` name the same file (resolving links; ``b`` may not exist)."""
-    pa, pb = Path(a), Path(b)
-    try:
-        if pa.exists() and pb.exists():
-            return os.path.samefile(pa, pb)
-    except OSError:
-        pass
-    return pa.resolve() == pb.resolve()
+def files_read(src) -> list[tuple[Path, str]]:
+    """The files the open dataset ``src`` reads (GDAL's file list: the raster, its sidecars such as
+    a ``.msk`` or ``.aux.xml``, a VRT's sources), each with what it is: ``"the input"`` or ``"a file
+    NAME reads"``.  For :func:`ldcsr_core.files.check_report_path`'s ``inputs``."""
+    main = Path(str(src.name))
+    return [(Path(f), "the input" if same_file(f, main) else f"a file {main.name} reads")
+            for f in getattr(src, "files", None) or () if not str(f).startswith("/vsi")]
 
 
 def input_file_among(src, paths: Sequence[str | os.PathLike | None]) -> tuple[Path, str] | None:
-    """The first of ``paths`` that is a file the open dataset ``src`` reads, with what it is to it
-    (GDAL's file list: the raster, its sidecars such as a ``.msk``, and, for a VRT, its sources),
-    or ``None``.  Writing there would modify an input, even when the path is not the input's own."""
-    main = Path(str(src.name))
-    for f in getattr(src, "files", None) or ():
-        if str(f).startswith("/vsi"):
-            continue
+    """The first of ``paths`` that is a file the open dataset ``src`` reads (:func:`files_read`),
+    with what it is to it, or ``None``.  Writing there would modify an input, even when the path
+    is not the input's own."""
+    for f, what in files_read(src):
         for p in paths:
             if p is not None and same_file(f, p):
-                what = "the input" if same_file(f, main) else f"a file {main.name} reads"
                 return Path(p), what
     return None
 
