@@ -337,3 +337,21 @@ def test_a_report_path_on_a_file_the_run_reads_is_refused_before_any_work(qgis_p
                             feedback=feedback)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir() if p.is_file()}
     assert after == before  # nothing written, nothing changed
+
+
+def test_a_report_path_on_the_shipped_model_is_refused(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                       monkeypatch):
+    """No model file given: the run reads the shipped one, so it is an input too (the engine's
+    rule, as ``ldcsr selfcheck --json``). Before: only a model file given was checked, and the
+    shipped weights became the report."""
+    import shutil
+
+    import ldcsr_core.checkpoints as ck
+
+    shipped = shutil.copy(tiny_model_file, tmp_path / "shipped.safetensors")
+    monkeypatch.setattr(ck, "default_model_path", lambda: Path(shipped))
+    before = Path(shipped).read_bytes()
+    params = dict(_params(scene, tmp_path / "o.tif", tiny_model_file, QUALITY_REPORT=str(shipped)), MODEL="")
+    with pytest.raises(QgsProcessingException, match="quality report path is the model file"):
+        qgis_processing.run(ALG, params, feedback=QgsProcessingFeedback())
+    assert Path(shipped).read_bytes() == before and not (tmp_path / "o.tif").exists()

@@ -226,9 +226,9 @@ def test_reports_never_overwrite_an_input(tiny_model_file, tmp_path):
     digest = hashlib.sha256(victim.read_bytes()).hexdigest()
     r = run("selfcheck", victim, "-s", 2, "--mode", "fast", "--model", tiny_model_file, "--device", "cpu",
             "--json", victim)
-    assert r.exit_code == 2 and "would overwrite the scene" in r.output, r.output
+    assert r.exit_code == 2 and "the report path is the scene" in r.output, r.output
     r = run("evaluate", tmp_path, "--scales", "2", "--model", tiny_model_file, "--device", "cpu", "--json", victim)
-    assert r.exit_code == 2 and "would overwrite an image of the set" in r.output, r.output
+    assert r.exit_code == 2 and "the report path is an image of the set" in r.output, r.output
     assert hashlib.sha256(victim.read_bytes()).hexdigest() == digest
     r = run("evaluate", tmp_path, "--scales", "2", "--model", tiny_model_file, "--device", "cpu",
             "--json", tmp_path / "nodir" / "e.json")

@@ -1,0 +1,124 @@
+"""One rule for report paths (``ldcsr_core.files.check_report_path``) in ``ldcsr selfcheck --json``
+and ``ldcsr evaluate --json``: never an input (the model file, a file GDAL reads for the scene),
+an existing file only with ``--overwrite`` (exit 4, as other outputs), a folder that cannot be
+written refused before the work; the write is atomic and never clobbers a file that appeared."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from PIL import Image
+
+from ldcsr_core.cli import main
+from ldcsr_core.errors import OutputExistsError
+from ldcsr_core.files import atomic_write_bytes, human_bytes
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+
+
+def digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.fixture
+def work(tmp_path, tiny_model_file):
+    """A 48 px scene, a GeoTIFF and a VRT of it, the scene's .aux.xml, a copy of the model."""
+    rgb = np.random.default_rng(0).integers(0, 255, (48, 48, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "scene.png")
+    (tmp_path / "scene.png.aux.xml").write_text("<PAMDataset></PAMDataset>\n")
+    with rasterio.open(tmp_path / "base.tif", "w", driver="GTiff", width=48, height=48, count=3,
+                       dtype="uint8") as ds:
+        ds.write(np.moveaxis(rgb, -1, 0))
+    bands = "".join(f'<VRTRasterBand dataType="Byte" band="{b}"><SimpleSource><SourceFilename relativeToVRT="1">'
+                    f'base.tif</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>'
+                    for b in (1, 2, 3))
+    (tmp_path / "v.vrt").write_text(f'<VRTDataset rasterXSize="48" rasterYSize="48">{bands}</VRTDataset>')
+    shutil.copy(tiny_model_file, tmp_path / "m.safetensors")
+    return tmp_path
+
+
+def selfcheck(scene, *args):
+    return run("-q", "selfcheck", scene, "-s", 2, "--mode", "fast", "--model", scene.parent / "m.safetensors",
+               "--device", "cpu", *args)
+
+
+@pytest.mark.parametrize("scene, report, said", [
+    ("scene.png", "m.safetensors", "the report path is the model file"),
+    ("scene.png", "scene.png.aux.xml", "the report path is a file scene.png reads"),
+    ("v.vrt", "base.tif", "the report path is a file v.vrt reads"),
+])
+def test_selfcheck_json_never_overwrites_a_file_the_run_reads(work, scene, report, said):
+    """Before: exit 0 and the model file, the scene's .aux.xml or the VRT's source was JSON."""
+    before = digests(work)
+    r = selfcheck(work / scene, "--json", work / report)
+    assert r.exit_code == 2 and said in r.output and "inputs are never overwritten" in r.output, r.output
+    assert digests(work) == before
+
+
+def test_evaluate_json_never_overwrites_the_model_file(work):
+    """Before: exit 0 and the model file was the evaluation's JSON."""
+    (work / "set").mkdir()
+    shutil.copy(work / "scene.png", work / "set")
+    before = digests(work)
+    r = run("-q", "evaluate", work / "set", "--scales", 2, "--model", work / "m.safetensors", "--device", "cpu",
+            "--json", work / "m.safetensors")
+    assert r.exit_code == 2 and "the report path is the model file" in r.output, r.output
+    assert digests(work) == before
+
+
+@pytest.mark.parametrize("command", ["selfcheck", "evaluate"])
+def test_an_existing_report_needs_overwrite_like_every_output(work, command):
+    """Before: an existing file (here someone's notes) was replaced silently, exit 0."""
+    notes = work / "notes.json"
+    notes.write_text("my notes\n")
+    if command == "selfcheck":
+        args = lambda *a: selfcheck(work / "scene.png", *a)  # noqa: E731
+    else:
+        (work / "set").mkdir()
+        shutil.copy(work / "scene.png", work / "set")
+        args = lambda *a: run("-q", "evaluate", work / "set", "--scales", 2,  # noqa: E731
+                              "--model", work / "m.safetensors", "--device", "cpu", *a)
+    r = args("--json", notes)
+    assert r.exit_code == 4 and f"the report exists: {notes} (use --overwrite" in r.output, r.output
+    assert notes.read_text() == "my notes\n"
+    r = args("--json", notes, "--overwrite")
+    assert r.exit_code == 0 and notes.read_text().startswith(("[", "{")), r.output
+    assert sorted(p.name for p in work.iterdir() if p.name.startswith(".")) == []  # no part file left
+
+
+def test_an_unwritable_report_folder_is_refused_before_the_work(work, monkeypatch):
+    """Before: not checked (the self-check ran, then the write failed). Root may write anywhere,
+    so the folder is made unwritable for ``os.access``, as it is for a user without the right."""
+    (work / "ro").mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(work / "ro") else real(p, mode, **kw))
+    r = selfcheck(work / "scene.png", "--json", work / "ro" / "q.json")
+    assert r.exit_code == 2 and "the report's folder is not writable" in r.output, r.output
+    assert "LDCSR" not in r.output  # refused before the self-check ran
+    assert list((work / "ro").iterdir()) == []
+
+
+def test_a_report_that_appeared_during_the_run_is_kept(tmp_path):
+    """The write without overwrite never replaces a file that appeared after the check (no-clobber
+    link); nothing of ours is left there."""
+    path = tmp_path / "q.json"
+    path.write_text("theirs\n")
+    with pytest.raises(OutputExistsError, match="q.json exists"):
+        atomic_write_bytes(path, b"ours\n", overwrite=False)
+    assert path.read_text() == "theirs\n" and [p.name for p in tmp_path.iterdir()] == ["q.json"]
+    atomic_write_bytes(tmp_path / "new.json", b"ours\n", overwrite=False)
+    assert (tmp_path / "new.json").read_text() == "ours\n" and len(list(tmp_path.iterdir())) == 2
+
+
+def test_a_small_report_on_a_full_disk_says_its_size():
+    """Before: "0.0 MB free, the file is 0.0 MB"."""
+    assert (human_bytes(0), human_bytes(947), human_bytes(4096), human_bytes(3 * 2**20)) == \
+        ("0 bytes", "947 bytes", "4.0 kB", "3.0 MB")
