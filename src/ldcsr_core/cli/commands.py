@@ -101,8 +101,9 @@ class LdcsrGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: outputs were cleaned up on the way
-            raise LdcsrClickError("interrupted; no partial output was left", 130) from None
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: outputs were cleaned up on the way
+            # (a command that leaves something to continue from, e.g. train, says so in the message)
+            raise LdcsrClickError(str(e) or "interrupted; no partial output was left", 130) from None
         except Exception as e:  # engine errors, rasterio errors, OSError: one clean line
             raise as_click_error(e, verbose=(ctx.obj or {}).get("verbose", 0)) from None
 

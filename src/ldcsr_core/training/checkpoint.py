@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import TrainingError
+from .errors import ResumeError, TrainingError
 
 __all__ = ["TrainState", "atomic_torch_save", "read_checkpoint", "rng_states", "restore_rng_states",
            "split_file", "merge_parts", "half_precision_copy", "PART_SUFFIX"]
@@ -50,14 +50,21 @@ def atomic_torch_save(obj, path: Path):
 
 def read_checkpoint(path, map_location="cpu") -> dict:
     """A checkpoint written by the trainer (or rebuilt at ``path`` from its parts ``PATH.part000``…).
-    Loaded with ``weights_only=True``: never runs pickled code."""
+    Loaded with ``weights_only=True``: never runs pickled code. A file that cannot be read (cut
+    short, damaged) or was not written by the trainer (a model file, an official checkpoint) is a
+    :class:`ResumeError`."""
     path = Path(path)
     try:
         if not path.exists() and Path(str(path) + PART_SUFFIX + "000").exists():
             path = merge_parts(path)
-        return torch.load(path, map_location=map_location, weights_only=True)
+        obj = torch.load(path, map_location=map_location, weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
-        raise TrainingError(f"cannot read checkpoint {path}: {e}") from e
+        raise ResumeError(f"cannot read checkpoint {path} (cut short or damaged?): {e}") from e
+    if not isinstance(obj, dict) or not {"model", "state", "data_rng"} <= obj.keys():
+        raise ResumeError(f"{path} is not a training checkpoint of ldcsr train (no run state in it; a model "
+                          "file or another program's checkpoint): give the run's OUT.ckpt, or use --init "
+                          "to start from a model's weights")
+    return obj
 
 
 def rng_states(gen: torch.Generator) -> dict:

@@ -29,30 +29,51 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 def list_images(folder: str | Path) -> list[Path]:
     """All images below ``folder`` (recursive, sorted)."""
     folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder does not exist: {folder}")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
     return files
 
 
+# PIL modes decoded by PIL itself (8-bit, palette, bilevel, CMYK, grey/palette with alpha);
+# other modes (16-bit, 32-bit, float) and files PIL cannot identify go through rasterio.
+_PIL_MODES = ("RGB", "L", "RGBA", "P", "LA", "PA", "1", "CMYK", "YCbCr", "RGBX")
+
+
 def load_rgb(path: str | Path) -> np.ndarray:
-    """H×W×3 uint8. GeoTIFFs and other rasters with ≠3 bands go through rasterio (first 3 bands,
-    stretched to 8 bit if needed)."""
+    """H×W×3 uint8. 8-bit images (grey, palette, CMYK, with alpha: dropped) are decoded by PIL;
+    GeoTIFFs and other rasters PIL cannot read go through rasterio (first 3 bands, or band 1 as
+    grey when there are fewer; stretched to 8 bit unless already uint8). A file PIL recognises but
+    cannot decode (cut short, damaged) is a :class:`~ldcsr_core.errors.RasterIOError` naming it,
+    never a partial image."""
+    from ..errors import RasterIOError
+
     path = Path(path)
     try:
-        with Image.open(path) as im:
-            if im.mode in ("RGB", "L", "RGBA", "P"):
-                return np.asarray(im.convert("RGB"))
-    except Exception:
-        pass
+        im = Image.open(path)
+    except (Image.UnidentifiedImageError, OSError):
+        im = None
+    if im is not None:
+        with im:
+            if im.mode in _PIL_MODES:
+                try:
+                    return np.asarray(im.convert("RGB"))
+                except (OSError, ValueError, SyntaxError) as e:
+                    if im.format != "TIFF":  # a TIFF PIL cannot decode may still be read by GDAL
+                        raise RasterIOError(f"cannot decode {path}: {e}") from None
     import rasterio
     with rasterio.open(path) as src:
-        a = src.read(list(range(1, min(3, src.count) + 1))).astype(np.float32)
+        bands = [1, 2, 3] if src.count >= 3 else [1]
+        a = src.read(bands)
     if a.shape[0] == 1:
         a = np.repeat(a, 3, axis=0)
-    lo, hi = np.percentile(a, 0.5), np.percentile(a, 99.5)
-    a = np.clip((a - lo) / max(hi - lo, 1e-6) * 255.0 + 0.5, 0, 255)
-    return a.astype(np.uint8).transpose(1, 2, 0)
+    if a.dtype != np.uint8:
+        a = a.astype(np.float32)
+        lo, hi = np.percentile(a, 0.5), np.percentile(a, 99.5)
+        a = np.clip((a - lo) / max(hi - lo, 1e-6) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(a.transpose(1, 2, 0))
 
 
 def load_images(source, split: str = "train") -> list[np.ndarray]:

@@ -22,7 +22,7 @@ from ..errors import InputError
 from .data import degrade, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
-__all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape"]
+__all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape", "check_sizes"]
 
 
 def _bicubic(img: np.ndarray, hw) -> np.ndarray:
@@ -50,8 +50,11 @@ def reduced_resolution(hr: np.ndarray, scale: float, model, *, mode="fast", seed
 
 
 def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None) -> dict:
-    """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic."""
+    """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic.
+    Every image is checked against every scale before any work (:func:`check_sizes`)."""
     images = [(Path(f).name, load_rgb(f)) for f in files]
+    scales = list(dict.fromkeys(float(s) for s in scales))  # a repeated scale is one row
+    check_sizes(images, scales)
     table = {}
     for s in scales:
         acc = {k: [] for k in ("psnr", "ssim", "lr_psnr", "hf_ratio", "bicubic_psnr", "bicubic_ssim",
@@ -75,6 +78,24 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
         table[str(s)] = row
     return {"mode": mode, "seed": seed, "images": len(images), "model": getattr(model, "name", "?"),
             "weights_sha256": getattr(model, "weights_sha256", ""), "scales": table}
+
+
+def check_sizes(images, scales) -> None:
+    """InputError naming the first image too small for a scale (its LR copy below the engine's
+    minimum, restored by more than ×8, or no room for SSIM inside the border crop), so that a
+    set is refused before any work rather than after some scales were computed."""
+    from ..quality import _check_restorable, min_side
+
+    for s in scales:
+        need = min_side(s)
+        for name, hr in images:
+            if min(hr.shape[:2]) < need:
+                raise InputError(f"{name} is {hr.shape[1]}×{hr.shape[0]} px; scoring at ×{s:g} needs at "
+                                 f"least {need}×{need} px (remove it or drop the scale)")
+            try:
+                _check_restorable(hr.shape[:2], s)
+            except InputError as e:
+                raise InputError(f"{name}: {e}") from None
 
 
 def format_table(result: dict) -> str:

@@ -29,7 +29,7 @@ from ..config import compact_config
 from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_rng_states, rng_states
 from .data import MultiScaleCrops, StepBatches, list_images, load_images, load_rgb, to_tensor
 from .ema import EMA
-from .errors import TrainingError
+from .errors import ResumeError, TrainingError
 from .growth import add_detail_decoder, grow_model
 from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
@@ -134,6 +134,7 @@ class Trainer(PhaseMixin):
         self.opt_d: torch.optim.Optimizer | None = None
         self.runlog = JsonlLog(log_path)
         self.stopped = False  # the last run() ended on its process budget, not at the end of training
+        self.last_checkpoint = None  # (path, phase, step) of the last checkpoint written or resumed
         self._run_t0, self._run_steps = time.time(), 0
         self._pending = []  # (loss, parts) tensors of steps not yet logged: no device sync per step
         self.compiled = bool(compile)
@@ -202,6 +203,7 @@ class Trainer(PhaseMixin):
                "opt_d": self.opt_d.state_dict() if self.opt_d else None,
                "data_rng": self.data.rng.getstate(), "gen": self.gen.get_state(), "rng": rng_states(self.gen)}
         atomic_torch_save(obj, self.ckpt_path)
+        self.last_checkpoint = (self.ckpt_path, s.phase or (s.done[-1] if s.done else None), s.phase_step)
         self.save_weights()
         log.info("checkpoint written: %s (+ %s)", self.ckpt_path, self.out)
         self.runlog.write("checkpoint", path=str(self.ckpt_path), phase=s.phase, step=s.phase_step,
@@ -221,15 +223,13 @@ class Trainer(PhaseMixin):
     def resume(self, path):
         """Continue the run of checkpoint ``path`` (or of its parts ``PATH.part000``…)."""
         obj = read_checkpoint(path, map_location=self.dev)
-        self.model.load_state_dict(obj["model"])  # into the fp32 master weights, also from a half copy
+        self._load_run_weights(obj, path)
         self.state = TrainState(**obj["state"])
         self.data.rng.setstate(obj["data_rng"])
         if "rng" in obj:
             restore_rng_states(obj["rng"], self.gen)
         else:
             self.gen.set_state(obj["gen"].cpu())
-        if self.disc is not None and obj.get("disc") is not None:
-            self.disc.load_state_dict(obj["disc"])
         if self.state.phase:
             self._set_trainable(self.state.phase)
             self._make_optimizers(self.state.phase)
@@ -239,11 +239,28 @@ class Trainer(PhaseMixin):
                 self.ema.load_state_dict(obj["ema"])
             if self.opt_d is not None and obj.get("opt_d"):
                 self.opt_d.load_state_dict(obj["opt_d"])
+        self.last_checkpoint = (Path(path), self.state.phase, self.state.phase_step)
         log.info("resumed from %s: done %s, in %s at step %d (%.1f min)", path, self.state.done,
                  self.state.phase, self.state.phase_step, self.state.phase_elapsed / 60)
         self.runlog.write("resume", path=str(path), done=self.state.done, phase=self.state.phase,
                           step=self.state.phase_step, total_steps=self.state.total_steps,
                           half_precision=obj.get("half_precision"))
+
+    def _load_run_weights(self, obj, path):
+        """The checkpoint's weights into the fp32 master weights (also from a half copy), or a
+        :class:`ResumeError` when they are another model's (other config, --init, growth)."""
+        try:
+            self.model.load_state_dict(obj["model"])
+        except RuntimeError as e:
+            ours, theirs = self.model.state_dict(), obj["model"]
+            missing, extra = ours.keys() - theirs.keys(), theirs.keys() - ours.keys()
+            shape = [k for k in ours.keys() & theirs.keys() if ours[k].shape != theirs[k].shape]
+            raise ResumeError(
+                f"{path} is a checkpoint of another model ({len(missing)} tensors missing, {len(extra)} "
+                f"unexpected, {len(shape)} of another shape): resume with the --config, --init, "
+                "--grow-sr-modules and --train-detail-decoder of the run that wrote it") from e
+        if self.disc is not None and obj.get("disc") is not None:
+            self.disc.load_state_dict(obj["disc"])
 
     def run_validation(self, phase):
         if not self.val_images:
@@ -282,6 +299,16 @@ class Trainer(PhaseMixin):
                  self.ckpt_path)
         self.runlog.write("stop", phase=s.phase, step=s.phase_step, total_steps=s.total_steps,
                           run_steps=self._run_steps, run_s=round(time.time() - self._run_t0, 1))
+
+    def _interrupted_note(self) -> str:
+        s = self.state
+        where = f"interrupted in {s.phase} at step {s.phase_step}" if s.phase else "interrupted between phases"
+        self.runlog.write("interrupted", phase=s.phase, step=s.phase_step, total_steps=s.total_steps)
+        if self.last_checkpoint is None:
+            return f"{where}, before any checkpoint: nothing to resume"
+        path, phase, step = self.last_checkpoint
+        return (f"{where}; the last checkpoint ({phase}, step {step}) is {path}: continue with --resume {path} "
+                "(the steps after it are done again, with the same result)")
 
     # -- phases --------------------------------------------------------------------------------------
     def run_phase(self, phase):
@@ -389,9 +416,12 @@ class Trainer(PhaseMixin):
                           train_images=len(self.data.images), val_images=len(self.val_images),
                           done=self.state.done, phase=self.state.phase, step=self.state.phase_step,
                           settings=self.settings)
-        for phase in PHASES:
-            if not self.run_phase(phase):
-                return self.model, self.state.history
+        try:
+            for phase in PHASES:
+                if not self.run_phase(phase):
+                    return self.model, self.state.history
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: say where the run can be continued from
+            raise KeyboardInterrupt(self._interrupted_note()) from None
         self.save_weights()
         self.runlog.write("end", total_steps=self.state.total_steps, history=self.state.history["phases"])
         return self.model, self.state.history

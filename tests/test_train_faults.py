@@ -1,0 +1,144 @@
+"""`ldcsr evaluate` and `ldcsr train` on the inputs a demanding user gives them: mixed image kinds,
+a truncated file, an image too small for a scale, a foreign or damaged --resume, Ctrl-C."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import ldcsr_core
+from ldcsr_core.cli import main
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.errors import InputError, RasterIOError
+from ldcsr_core.training.checkpoint import read_checkpoint
+from ldcsr_core.training.data import load_rgb
+
+
+def _picture(side=96, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:side, :side]
+    base = 127 + 80 * np.sin(xx / 4) * np.cos(yy / 6)
+    return np.clip(base[..., None] + rng.normal(0, 5, (side, side, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imgs")
+    for i in range(2):
+        Image.fromarray(_picture(seed=i)).save(d / f"img{i}.png")
+    return d
+
+
+def _tiny_cfg(tmp_path):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(tiny_test_config(with_encoder=True).to_json())
+    return cfg
+
+
+TRAIN = ["--lr-size", "16", "--scale-range", "2", "3", "--batch", "2", "--device", "cpu", "--warmup-steps", "1"]
+
+
+def test_8_bit_images_of_every_pil_mode_load_as_rgb_and_a_truncated_one_is_refused(tmp_path):
+    """Grey+alpha (LA) came back H×W×2 and CMYK was percentile-stretched through rasterio; a PNG
+    cut short was read by GDAL with its missing rows as zeros and scored or trained on."""
+    rgb = _picture()
+    for mode in ("LA", "CMYK", "1", "L", "RGBA", "P"):
+        im = Image.fromarray(rgb).convert(mode)
+        path = tmp_path / f"{mode}.{'jpg' if mode == 'CMYK' else 'png'}"
+        im.save(path)
+        got = load_rgb(path)
+        with Image.open(path) as ref:
+            expected = np.asarray(ref.convert("RGB"))
+        assert got.shape == (96, 96, 3) and got.dtype == np.uint8, mode
+        assert np.array_equal(got, expected), mode  # PIL's own conversion, not a stretch
+    whole = (tmp_path / "L.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(RasterIOError, match="cut.png"):
+        load_rgb(tmp_path / "cut.png")
+
+
+def test_an_8_bit_geotiff_is_not_stretched_and_two_bands_are_grey(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    rgb = _picture()
+    for count, data in ((4, np.concatenate([rgb.transpose(2, 0, 1), rgb[None, ..., 0]])),
+                        (2, np.stack([rgb[..., 0], np.full((96, 96), 255, np.uint8)]))):
+        path = tmp_path / f"b{count}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=96, height=96, count=count, dtype="uint8") as f:
+            f.write(data)
+        got = load_rgb(path)
+        expected = rgb if count == 4 else np.repeat(rgb[..., :1], 3, axis=-1)
+        assert np.array_equal(got, expected), count
+
+
+def test_evaluate_refuses_an_image_too_small_for_a_scale_before_any_work(image_dir, tmp_path, monkeypatch):
+    """A 12 px image was scored at ×2 (NaN SSIM, warnings), then failed the run at ×4."""
+    from ldcsr_core.training import evaluate as ev
+    d = tmp_path / "set"
+    d.mkdir()
+    for f in image_dir.iterdir():
+        (d / f.name).write_bytes(f.read_bytes())
+    Image.fromarray(_picture(12)).save(d / "small.png")
+    calls = []
+    real = ev.reduced_resolution
+    monkeypatch.setattr(ev, "reduced_resolution", lambda *a, **k: calls.append(1) or real(*a, **k))
+    model = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    with pytest.raises(InputError, match=r"small.png is 12×12 px; scoring at ×2 needs at least 15×15"):
+        ev.evaluate(model, sorted(d.iterdir()), [2, 4])
+    assert calls == []
+    res = ev.evaluate(model, sorted(image_dir.iterdir()), [2, 2.0, 3])  # a repeated scale: one row
+    assert list(res["scales"]) == ["2.0", "3.0"] and len(calls) == 2 * 2
+
+
+def test_resume_from_a_foreign_or_damaged_file_is_a_checkpoint_error(image_dir, tmp_path):
+    """These were exit 1 with 'KeyError: 'model'' or 'RuntimeError: Error(s) in loading state_dict'."""
+    from ldcsr_core.training.trainer import Trainer
+    cfg = _tiny_cfg(tmp_path)
+    run = tmp_path / "run.safetensors"
+    Trainer(image_dir, run, config=tiny_test_config(with_encoder=True), device="cpu", lr_size=16,
+            scale_range=(2.0, 3.0)).checkpoint()
+    tc = tiny_test_config(with_encoder=True)
+    other = tmp_path / "other.json"  # another architecture: two IMD modules per decoder unit
+    other.write_text(replace(tc, decoder=replace(tc.decoder, num_sr_modules=(2, 2, 2, 2))).to_json())
+    model = tmp_path / "m.safetensors"
+    ldcsr_core.save_model(ldcsr_core.build_model(tc, seed=0), model, name="m")
+    torch.save({"a": torch.zeros(2)}, tmp_path / "dict.ckpt")
+    data = run.with_suffix(".ckpt").read_bytes()
+    (tmp_path / "cut.ckpt").write_bytes(data[: len(data) // 3])
+    for resume, config, says in ((model, cfg, "not a training checkpoint"),
+                                 (tmp_path / "dict.ckpt", cfg, "not a training checkpoint"),
+                                 (tmp_path / "cut.ckpt", cfg, "cannot read checkpoint"),
+                                 (run.with_suffix(".ckpt"), other, "a checkpoint of another model")):
+        out = tmp_path / f"o-{resume.stem}.safetensors"
+        r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(config),
+                                      "--resume", str(resume), "--steps", "1", "0", "1", *TRAIN])
+        assert r.exit_code == 6 and says in r.output and "Traceback" not in r.output, (resume, r.output)
+        assert not out.exists()
+
+
+def test_ctrl_c_names_the_checkpoint_to_resume_from_and_it_resumes(image_dir, tmp_path, monkeypatch):
+    """Ctrl-C said 'no partial output was left' while OUT and its checkpoint were there."""
+    from ldcsr_core.training.trainer import Trainer
+    cfg, out = _tiny_cfg(tmp_path), tmp_path / "c.safetensors"
+    real, calls = Trainer.loss_fast, []
+
+    def loss_then_ctrl_c(self, lr, hr):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, lr, hr)
+
+    monkeypatch.setattr(Trainer, "loss_fast", loss_then_ctrl_c)
+    args = ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--steps", "3", "0", "0",
+            "--checkpoint-every", "0", *TRAIN]
+    r = CliRunner().invoke(main, args)
+    ckpt = out.with_suffix(".ckpt")
+    assert r.exit_code == 130, r.output
+    assert "interrupted in fast at step 1; the last checkpoint (fast, step 1)" in r.output
+    assert f"--resume {ckpt}" in r.output and "no partial output" not in r.output
+    assert read_checkpoint(ckpt)["state"]["phase_step"] == 1
+    r = CliRunner().invoke(main, args + ["--resume", str(ckpt)])
+    assert r.exit_code == 0, r.output
+    assert read_checkpoint(ckpt)["state"]["history"]["phases"]["fast"]["steps"] == 3
