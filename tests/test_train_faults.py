@@ -142,3 +142,21 @@ def test_ctrl_c_names_the_checkpoint_to_resume_from_and_it_resumes(image_dir, tm
     r = CliRunner().invoke(main, args + ["--resume", str(ckpt)])
     assert r.exit_code == 0, r.output
     assert read_checkpoint(ckpt)["state"]["history"]["phases"]["fast"]["steps"] == 3
+
+
+def test_a_fresh_run_never_replaces_an_earlier_model_unless_told(image_dir, tmp_path):
+    """A model already at --out (its checkpoint moved away) was replaced when the fresh run ended:
+    now exit 4 before any work, the file untouched; --overwrite lets the run replace it."""
+    cfg = _tiny_cfg(tmp_path)
+    out = tmp_path / "m.safetensors"
+    for earlier in (out, tmp_path / "m-after-fast.safetensors"):
+        earlier.write_bytes(b"an earlier run's model")
+        args = ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--steps", "1", "0", "0", *TRAIN]
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 4 and "a model is already there" in r.output and "--overwrite" in r.output, r.output
+        assert earlier.read_bytes() == b"an earlier run's model" and not out.with_suffix(".ckpt").exists()
+        earlier.unlink()
+    out.write_bytes(b"an earlier run's model")
+    r = CliRunner().invoke(main, args + ["--overwrite"])
+    assert r.exit_code == 0, r.output
+    assert ldcsr_core.load_model(out, device="cpu").name  # replaced by the new run's model

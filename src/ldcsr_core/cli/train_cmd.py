@@ -26,9 +26,11 @@ PHASES = ("fast", "prior", "diffusion")
 
 
 def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
-                       inputs: dict[str, Path | None] | None = None, log_path: Path | None = None) -> None:
+                       inputs: dict[str, Path | None] | None = None, log_path: Path | None = None,
+                       overwrite: bool = False) -> None:
     """Before any work: OUT is a .safetensors in an existing folder, the checkpoint is another
-    file, a fresh run never replaces an earlier run's checkpoint (only --resume continues it), and
+    file, a fresh run never replaces an earlier run's checkpoint (only --resume continues it) nor,
+    without ``overwrite``, an earlier model at OUT or its per-phase copies, and
     no file the run writes (OUT, its per-phase copies, the checkpoint, the log) is one of its
     ``inputs`` (option -> path: --init, --config, ...; --resume only as the checkpoint it continues)."""
     from ..errors import OutputExistsError
@@ -57,6 +59,10 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
     if resume is None and (ckpt.exists() or Path(f"{ckpt}.part000").exists()):
         raise OutputExistsError(f"an earlier run's checkpoint is there: {ckpt}; continue it with --resume "
                                 f"{ckpt}, or move it away (or give another --checkpoint) to start afresh")
+    earlier = [p for p in written["'--out'"] if p.exists()]
+    if resume is None and earlier and not overwrite:
+        raise OutputExistsError(f"a model is already there: {earlier[0]}; a fresh run would replace it when it "
+                                "ends: give another --out, move it away, or add --overwrite")
 
 
 @click.command("train")
@@ -148,6 +154,9 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
               help="Random seed of the initial weights, the crops and the noise (reproducible runs).")
 @opt.device_opt
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
+@click.option("--overwrite", is_flag=True,
+              help="Let a fresh run replace a model already at --out (and its per-phase copies); otherwise exit 4 "
+                   "before any work. A --resume run always writes its own --out.")
 @click.option("--name", default="ldcsr-custom", show_default=True, help="Model name stored in the file.")
 @click.option("--version", "model_version", default="0", show_default=True, help="Model version stored in the file.")
 def train_command(data, val_dir, out, init, resume, checkpoint, config_path, grow_sr_modules, minutes, steps,
@@ -155,7 +164,7 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
                   spread_weight, spread_ratio, train_decoder_in_prior, train_decoder_in_diffusion,
                   train_detail_decoder, lr_scaling, lr_ref_batch, warmup_steps, amp, workers, compile_,
                   stop_after, stop_after_steps, log_path, val_every_steps, val_limit,
-                  val_every, checkpoint_every, seed, device, threads, name, model_version):
+                  val_every, checkpoint_every, seed, device, threads, overwrite, name, model_version):
     """Train or fine-tune a model on the images in DATA (three phases: fast, prior, diffusion)."""
     from ..config import ModelConfig
     from ..training.trainer import train
@@ -171,7 +180,7 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
         raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
     inputs = {"--init": init, "--config": config_path, "DATA": data,
               "--val": Path(val_dir.partition("#")[0]) if val_dir else None}
-    _check_train_paths(out, checkpoint, resume, inputs, log_path)
+    _check_train_paths(out, checkpoint, resume, inputs, log_path, overwrite)
     if scale_range[0] > scale_range[1]:
         raise click.BadParameter(f"lowest above highest: {scale_range[0]:g} > {scale_range[1]:g}",
                                  param_hint="'--scale-range'")
