@@ -192,7 +192,7 @@ def main(argv=None):
                    help="resize napari's dask cache to this (0: off) after the viewer is made")
     p.add_argument("--gdal-cachemax-mb", type=int, default=None, help="GDAL_CACHEMAX for this run")
     p.add_argument("--napari-default-caches", action="store_true",
-                   help="undo the plugin's cache bounds (napari's dask cache and GDAL's default)")
+                   help="without the plugin's cache bounds (napari's dask cache on, GDAL's default bound)")
     p.add_argument("--workdir", default="/tmp/ldcsr-lazy-memory")
     args = p.parse_args(argv)
 
@@ -207,13 +207,13 @@ def main(argv=None):
 
     import psutil
 
-    r = Run(args, path)
-    if args.napari_default_caches:
+    if args.napari_default_caches:  # the lazy layers as before 2026-12-05: napari's dask cache, GDAL's default
         from napari_ldcsr.io import _lazy
 
-        undo = getattr(_lazy, "_undo_cache_bounds", None)
-        if undo is not None:
-            undo()
+        _lazy.bound_gdal_cache = lambda *a, **k: None
+        lazy = _lazy.lazy_layer_data
+        _lazy.lazy_layer_data = lambda *a, **k: [(d, dict(kw, cache=True), t) for d, kw, t in lazy(*a, **k)]
+    r = Run(args, path)
     if args.dask_cache_mb is not None:
         from napari.utils import resize_dask_cache
 

@@ -6,6 +6,13 @@ them) wrapped in a dask array of ``CHUNK``-sized blocks, so napari's slicing (an
 cache) reads only the blocks on screen and the live lens only the window it needs. Placement
 and metadata follow the eager reader (:mod:`napari_ldcsr.io._reader`): the same layer lies at the
 same world coordinates either way.
+
+Memory while panning stays bounded and small (``benchmarks/lazy_memory.py``, docs/plugin.md
+*Big scenes*): the layers opt out of napari's opportunistic dask cache (``cache=False``; that
+cache is process-wide, 25 % of the RAM by default, and kept every block ever shown, a second copy
+of what GDAL caches), and GDAL's block cache (decoded blocks of every open file, process-wide,
+5 % of the RAM by default) is lowered to :data:`GDAL_CACHE_BYTES` when the first big scene
+opens, unless ``GDAL_CACHEMAX`` is set in the environment.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from .._geometry import layer_placement_from_transform
 from ._raster_layers import is_rgb, raster_metadata
 
 __all__ = ["RasterLevel", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
-           "window_reader"]
+           "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
 
 #: Rasters with more pixels than this open lazily (6000² ≈ 100 MB as uint8 RGB). Smaller ones
 #: are read whole, as before (the widget's Run needs a single-resolution layer).
@@ -31,6 +38,21 @@ LAZY_MIN_PIXELS = 6000 * 6000
 CHUNK = 1024
 #: Coarsest level's longer side is at most this.
 TOP_LEVEL_SIDE = 1024
+#: GDAL's block cache bound set when a big scene opens lazily (unless ``GDAL_CACHEMAX`` is set):
+#: ~340 decoded 512² RGB blocks, dozens of screens of panning back; GDAL's default is 5 % of the RAM.
+GDAL_CACHE_BYTES = 256 * 2**20
+
+
+def bound_gdal_cache(nbytes: int = GDAL_CACHE_BYTES) -> int:
+    """Lower GDAL's process-wide block cache to ``nbytes`` (never raise it; a ``GDAL_CACHEMAX`` set
+    in the environment is the user's choice and is left alone). Returns the bound in force."""
+    from rasterio.env import get_gdal_config, set_gdal_config
+
+    current = int(get_gdal_config("GDAL_CACHEMAX"))  # bytes (rasterio reads GDAL's cache size)
+    if "GDAL_CACHEMAX" not in os.environ and current > nbytes:
+        set_gdal_config("GDAL_CACHEMAX", int(nbytes))
+        current = int(get_gdal_config("GDAL_CACHEMAX"))
+    return current
 
 
 _LEVELS: "weakref.WeakValueDictionary[str, RasterLevel]" = weakref.WeakValueDictionary()
@@ -174,7 +196,9 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             levels.append(arr)
         return levels
 
-    base: dict[str, Any] = {"metadata": metadata, "multiscale": True}
+    bound_gdal_cache()
+    # napari's dask cache off for these layers: GDAL's (bounded) block cache serves panning back
+    base: dict[str, Any] = {"metadata": metadata, "multiscale": True, "cache": False}
     if georeferenced:
         base.update(layer_placement_from_transform(tuple(transform)[:6]))
     if is_rgb(count, dtype, colorinterp):

@@ -145,6 +145,7 @@ def open_streamed(viewer, source: LayerSource, result: JobResult) -> list:
         kwargs["metadata"].update(path=md["path"], file_name=md["file_name"], lazy=True, tags=md["tags"])
         if "band" in md:
             kwargs["metadata"]["band"] = md["band"]
-        return viewer.add_image(levels, multiscale=True, **kwargs)
+        # napari's dask cache off, as the reader's lazy layers (napari_ldcsr/io/_lazy.py)
+        return viewer.add_image(levels, multiscale=True, cache=lazy_kwargs.get("cache", True), **kwargs)
 
     return add_stacked(viewer, source.layers, add)

@@ -106,3 +106,53 @@ def test_reader_opens_big_files_lazily(big_tif, monkeypatch):
     (levels, kwargs, _), = read_geotiff(str(path))
     assert kwargs["multiscale"] and kwargs["metadata"]["lazy"] and len(levels) == 3
     assert kwargs["metadata"]["file_name"] == "big.tif"
+
+
+@pytest.fixture
+def gdal_cache():
+    """GDAL's block-cache bound, restored after the test (it is process-wide)."""
+    from rasterio.env import get_gdal_config, set_gdal_config
+
+    saved = int(get_gdal_config("GDAL_CACHEMAX"))
+    yield lambda: int(get_gdal_config("GDAL_CACHEMAX"))
+    set_gdal_config("GDAL_CACHEMAX", saved)
+
+
+def test_panning_a_big_scene_keeps_no_blocks_in_napari_dask_cache(big_tif, make_napari_viewer, qtbot):
+    """napari's opportunistic dask cache (process-wide, 25 % of the RAM) kept every block and every
+    view's slice ever shown, on top of GDAL's block cache: RSS grew ~1.3 GB per 100 camera moves
+    over a 12000² scene (benchmarks/lazy_memory.py). The lazy layers opt out of it."""
+    from napari.utils._dask_utils import _DASK_CACHE
+
+    path, _ = big_tif
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(520, 400)
+    (levels, kwargs, _), = lazy_layer_data(path)
+    layer = viewer.add_image(levels, **kwargs)
+    assert _DASK_CACHE.cache.available_bytes > 1  # napari's cache is on (as it is by default)
+    before = dict(_DASK_CACHE.cache.data)
+    for centre, ratio in (((300, 300), 1.0), ((1700, 2200), 2.0), ((1000, 1200), 0.25), ((200, 2400), 1.0)):
+        viewer.camera.center = tuple(layer.data_to_world(centre))
+        viewer.camera.zoom = ratio / layer.scale[-1]
+        qtbot.wait(200)
+    new = [k for k in _DASK_CACHE.cache.data if k not in before]
+    assert new == []
+
+
+def test_big_scene_bounds_gdal_block_cache(big_tif, gdal_cache, monkeypatch):
+    """GDAL's block cache (process-wide, 5 % of the RAM by default) is lowered to 256 MB when a big
+    scene opens lazily; a ``GDAL_CACHEMAX`` set in the environment is left alone."""
+    from rasterio.env import set_gdal_config
+
+    path, _ = big_tif
+    monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
+    set_gdal_config("GDAL_CACHEMAX", 2**30)
+    lazy_layer_data(path)
+    assert gdal_cache() == 256 * 2**20
+    set_gdal_config("GDAL_CACHEMAX", 64 * 2**20)  # a smaller bound is never raised
+    lazy_layer_data(path)
+    assert gdal_cache() == 64 * 2**20
+    monkeypatch.setenv("GDAL_CACHEMAX", "1024")  # the user's choice
+    set_gdal_config("GDAL_CACHEMAX", 2**30)
+    lazy_layer_data(path)
+    assert gdal_cache() == 2**30
