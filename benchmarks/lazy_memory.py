@@ -166,13 +166,15 @@ class Run:
                 f"{gd}  heap {used:6.0f} used {free:5.0f} free MB")
 
 
-def places(n: int, size: int, seed: int):
-    """``n`` camera moves: distinct random centres, zooms cycling through where the lens works
-    (≥ ×1.25) and where it does not."""
+RATIOS = (4.0, 0.05, 2.0, 0.5, 0.2, 1.0, 1.5, 0.1, 0.7, 0.3)
+
+
+def places(n: int, size: int, seed: int, ratios=RATIOS):
+    """``n`` camera moves: distinct random centres, zooms (screen px per pixel) cycling through
+    ``ratios``: by default where the lens works (≥ ×1.25) and where it does not."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    ratios = (4.0, 0.05, 2.0, 0.5, 0.2, 1.0, 1.5, 0.1, 0.7, 0.3)
     for i in range(n):
         r = ratios[i % len(ratios)]
         yield (float(rng.uniform(0.02, 0.98) * size), float(rng.uniform(0.02, 0.98) * size)), r
@@ -183,6 +185,8 @@ def main(argv=None):
     p.add_argument("--size", type=int, default=12000, help="side of the scene (px)")
     p.add_argument("--moves", type=int, default=400)
     p.add_argument("--every", type=int, default=25)
+    p.add_argument("--ratios", type=float, nargs="+", default=RATIOS,
+                   help="zooms the moves cycle through (below 1.25 the lens is idle: only napari draws)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--canvas", type=int, nargs=2, default=(700, 500), metavar=("W", "H"),
                    help="about the canvas size (the dock takes its share of the window)")
@@ -224,7 +228,7 @@ def main(argv=None):
     print(f"{0:5d} {rss_mb():7.0f}  {r.caches()}", flush=True)
     times: dict[str, list[float]] = {"lens": [], "source": []}
     t_start = time.perf_counter()
-    for i, (centre, ratio) in enumerate(places(args.moves, args.size, args.seed), 1):
+    for i, (centre, ratio) in enumerate(places(args.moves, args.size, args.seed, args.ratios), 1):
         kind, dt = r.move(centre, ratio)
         times[kind].append(dt)
         if i % args.every == 0:
