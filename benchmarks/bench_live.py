@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _qt_pump import draw, pump  # the module next to this script
+
 
 def rss_mb() -> float:
     import psutil
@@ -100,17 +102,11 @@ class Bench:
         print(f"canvas (h, w) = {tuple(self.viewer.canvas.size)}")
 
     def pump(self, seconds=0.0):
-        end = time.perf_counter() + seconds
-        while True:
-            self.app.processEvents()
-            if time.perf_counter() >= end:
-                break
-            time.sleep(0.005)
+        pump(self.app, seconds)
 
     def draw(self):
         """Process events and make the canvas paint a frame now (what 'on screen' means here)."""
-        self.app.processEvents()
-        self.viewer.window._qt_viewer.canvas._scene_canvas.native.repaint()
+        draw(self.app, self.viewer)
 
     def lens_on(self, layer):
         from napari_ldcsr.lens._lens import LiveLens
