@@ -157,9 +157,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
         else:
             _link_new(part, Path(path))
     except BaseException as e:
+        err = (write_error(path, e, len(data), exact=True, part=part)
+               if isinstance(e, OSError) and not isinstance(e, (RasterIOError, OutputExistsError)) else None)
         part.unlink(missing_ok=True)
-        if isinstance(e, OSError) and not isinstance(e, (RasterIOError, OutputExistsError)):
-            raise write_error(path, e, len(data), exact=True) from None
+        if err is not None:
+            raise err from None
         raise
     finally:
         os.close(fd)
@@ -219,13 +221,21 @@ def human_bytes(n: float) -> str:
 
 
 def write_error(path: str | os.PathLike, exc: BaseException | None = None,
-                nbytes: int | None = None, *, exact: bool = False) -> RasterIOError:
+                nbytes: int | None = None, *, exact: bool = False,
+                part: str | os.PathLike | None = None) -> RasterIOError:
     """One-line :class:`RasterIOError` for a failed write of ``path``: the cause in plain words
     (no space left, the file size limit, or the system's or GDAL's own message) with the free
     space and the size (``nbytes``: the raster's uncompressed size, or with ``exact`` the file's).
+    ``part``: the unfinished file that the caller removes next; its space counts as free (what the
+    user finds when reading the line, not the "0 bytes" of the moment the disk filled).
     Never names a part file: the output is what the user asked for."""
     p = Path(path)
     free = free_bytes(p.parent)
+    if free is not None and part is not None:
+        try:
+            free += os.stat(part).st_blocks * 512
+        except (OSError, AttributeError):  # gone already, or no st_blocks (Windows)
+            pass
     limit = file_size_limit()
     code = getattr(exc, "errno", None)
     need = "" if not nbytes else (f", the file is {human_bytes(nbytes)}" if exact else

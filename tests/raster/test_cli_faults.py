@@ -10,6 +10,7 @@ and checks that nothing was left at the output path (no part file either) and th
 from __future__ import annotations
 
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -328,6 +329,11 @@ def test_full_tmpfs_disk(tmp_path, tiny_model_file):
         line = [ln for ln in r.stderr.splitlines() if ln.startswith("Error")]
         assert len(line) == 1 and "no space left on device" in line[0] and "x2.tif" in line[0], r.stderr
         assert list(disk.iterdir()) == []
+        # the free space said is what the user then finds (before: "0 bytes free", measured while
+        # the unfinished file still filled the disk)
+        said = re.search(r"device: ([\d.]+) (bytes|kB|MB) free", line[0])
+        unit = {"bytes": 1, "kB": 2 ** 10, "MB": 2 ** 20}[said.group(2)]
+        assert float(said.group(1)) * unit >= 0.8 * shutil.disk_usage(disk).free, line[0]
     finally:
         subprocess.run(["umount", str(disk)], check=False)
 

@@ -235,7 +235,7 @@ class GeoTiffWriter:
         except BaseException as e:
             self._cleanup()
             if isinstance(e, (RasterioError, OSError)):
-                raise write_error(self.path, e, self.nbytes) from None
+                raise write_error(self.path, e, self.nbytes, part=self.tmp_path) from None
             raise
         return self
 
@@ -269,7 +269,7 @@ class GeoTiffWriter:
         try:
             return fn(*args, **kwargs)
         except (RasterioError, OSError) as e:
-            raise write_error(self.path, e, self.nbytes) from None
+            raise write_error(self.path, e, self.nbytes, part=self.tmp_path) from None
 
     def write(self, arr: np.ndarray, window) -> None:
         """Write ``(bands, h, w)`` at ``window``."""
@@ -308,7 +308,7 @@ class GeoTiffWriter:
         try:
             os.fsync(self._lock_fd)  # the part file's own descriptor: deferred errors show here
         except OSError as e:
-            raise write_error(self.path, e, self.nbytes) from None
+            raise write_error(self.path, e, self.nbytes, part=self.tmp_path) from None
         if not self.tmp_path.exists():  # unlinked under us: the folder or the part file was removed
             raise RasterIOError(errno.ENOENT, f"cannot write {self.path}: its part file was removed while it "
                                 f"was written (was {self.path.parent} deleted or cleaned?)")
@@ -316,7 +316,7 @@ class GeoTiffWriter:
             verify_geotiff(self.tmp_path, shape=(self.profile["height"], self.profile["width"]),
                            count=self.profile["count"])
         except RasterIOError as e:
-            err = write_error(self.path, None, self.nbytes)
+            err = write_error(self.path, None, self.nbytes, part=self.tmp_path)
             if err.errno == errno.EIO:  # neither space nor the size limit: say what is broken
                 err = RasterIOError(errno.EIO, f"cannot write {self.path}: {e}")
             raise err from None
