@@ -160,3 +160,23 @@ def test_a_fresh_run_never_replaces_an_earlier_model_unless_told(image_dir, tmp_
     r = CliRunner().invoke(main, args + ["--overwrite"])
     assert r.exit_code == 0, r.output
     assert ldcsr_core.load_model(out, device="cpu").name  # replaced by the new run's model
+
+
+def test_a_resume_with_other_settings_is_said_and_logged(image_dir, tmp_path):
+    """`--resume` with other --steps / --batch than the run that wrote the checkpoint continued
+    silently (the docs ask for the same options); now a warning and the run log name each change."""
+    from ldcsr_core.training.runlog import read_jsonl
+
+    cfg = _tiny_cfg(tmp_path)
+    out, log = tmp_path / "r.safetensors", tmp_path / "r.jsonl"
+    args = ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--log", str(log), *TRAIN]
+    r = CliRunner().invoke(main, args + ["--steps", "3", "0", "0", "--stop-after-steps", "1"])
+    assert r.exit_code == 0, r.output
+    resume = ["--resume", str(out.with_suffix(".ckpt"))]
+    r = CliRunner().invoke(main, args + ["--steps", "3", "0", "0", "--stop-after-steps", "1", *resume])
+    assert r.exit_code == 0, r.output
+    assert [e for e in read_jsonl(log) if e["event"] == "resume"][-1]["changed"] == {}  # the same options
+    r = CliRunner().invoke(main, args + ["--batch", "3", "--steps", "4", "0", "0", *resume])  # the last --batch counts
+    assert r.exit_code == 0, r.output
+    changed = [e for e in read_jsonl(log) if e["event"] == "resume"][-1]["changed"]
+    assert changed == {"batch_size": [2, 3], "steps": [[3, 0, 0], [4, 0, 0]]}, changed

@@ -36,7 +36,7 @@ from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
 from .runlog import JsonlLog
 from .validation import validate
 
-__all__ = ["Trainer", "train", "AMP_MODES"]
+__all__ = ["Trainer", "train", "AMP_MODES", "changed_settings"]
 
 log = logging.getLogger("ldcsr_core.training")
 
@@ -242,9 +242,15 @@ class Trainer(PhaseMixin):
         self.last_checkpoint = (Path(path), self.state.phase, self.state.phase_step)
         log.info("resumed from %s: done %s, in %s at step %d (%.1f min)", path, self.state.done,
                  self.state.phase, self.state.phase_step, self.state.phase_elapsed / 60)
+        changed = changed_settings(obj.get("settings"), self.settings)
+        if changed:
+            log.warning("resumed with other settings than the run that wrote %s: %s; the result will differ "
+                        "from a run that was not stopped (give the same options to continue it exactly)", path,
+                        ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()))
         self.runlog.write("resume", path=str(path), done=self.state.done, phase=self.state.phase,
                           step=self.state.phase_step, total_steps=self.state.total_steps,
-                          half_precision=obj.get("half_precision"))
+                          half_precision=obj.get("half_precision"),
+                          changed={k: list(v) for k, v in changed.items()})
 
     def _load_run_weights(self, obj, path):
         """The checkpoint's weights into the fp32 master weights (also from a half copy), or a
@@ -425,6 +431,19 @@ class Trainer(PhaseMixin):
         self.save_weights()
         self.runlog.write("end", total_steps=self.state.total_steps, history=self.state.history["phases"])
         return self.model, self.state.history
+
+
+# Settings that do not change the computed weights (speed only): a resume may change them freely.
+SPEED_SETTINGS = ("compile",)
+
+
+def changed_settings(before: dict | None, now: dict) -> dict:
+    """The settings a resumed run changes from the run that wrote its checkpoint: name -> (before,
+    now), speed-only ones (:data:`SPEED_SETTINGS`) left out; {} for a checkpoint without settings."""
+    if not before:
+        return {}
+    return {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
+            if k not in SPEED_SETTINGS and before.get(k) != now.get(k)}
 
 
 def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
