@@ -79,7 +79,9 @@ with heap.retained_heap():
     with heap.retained_heap():  # re-entrant
         for _ in range(3):  # glibc settles on reusing the block after a first round or two
             faults(n)
-        kept = faults(n)
+        # the least of three rounds: a round the kernel's own reclaim (kdamond here) touched
+        # faults its pages in again although the block was reused (seen once under heavy load)
+        kept = min(faults(n) for _ in range(3))
     depth_inside = heap._depth
 print(plain, kept, depth_inside, heap._depth, faults(n))
 """

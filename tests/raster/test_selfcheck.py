@@ -240,7 +240,7 @@ def test_reports_never_overwrite_an_input(tiny_model_file, tmp_path):
     json.loads((tmp_path / "e.json").read_text(), parse_constant=lambda t: pytest.fail(f"not JSON: {t}"))
     Image.fromarray(scene(100, 100)).save(tmp_path / "odd.png")  # 100 px at ×8: 12 px, ×8.33
     r = run("evaluate", tmp_path, "--scales", "8", "--model", tiny_model_file, "--device", "cpu")
-    assert r.exit_code == 3 and "odd.png (100×100 px) at ×8" in r.output, r.output
+    assert r.exit_code == 3 and "odd.png: at ×8 the 100×100 px scene" in r.output, r.output
 
 
 def test_nodata_is_filled_for_the_model_but_never_scored(file_model, tmp_path):
