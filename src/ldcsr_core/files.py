@@ -80,7 +80,7 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
     p = Path(path)
     for pairs, why in ((inputs, "inputs are never overwritten"), (outputs, "the run writes it")):
         for other, what in pairs:
-            if other is not None and (same_file(p, other) or os.path.abspath(p) == os.path.abspath(other)):
+            if other is not None and same_file(p, other):  # same_file compares resolved paths too
                 raise InputError(f"{name} path is {what}: {p} ({why}; choose another .json or .html name)")
     if p.is_dir():
         raise InputError(f"{name} path is a folder: {p} (choose a .json or .html name in it)")
