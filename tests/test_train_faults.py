@@ -180,3 +180,79 @@ def test_a_resume_with_other_settings_is_said_and_logged(image_dir, tmp_path):
     assert r.exit_code == 0, r.output
     changed = [e for e in read_jsonl(log) if e["event"] == "resume"][-1]["changed"]
     assert changed == {"batch_size": [2, 3], "steps": [[3, 0, 0], [4, 0, 0]]}, changed
+
+
+def test_ctrl_c_finishes_the_step_checkpoints_there_and_the_resumed_run_is_the_same(image_dir, tmp_path,
+                                                                                       monkeypatch):
+    """A Ctrl-C lost every step since the last periodic checkpoint (10 minutes by default): now the
+    first one lets the step finish, checkpoints there and stops; resumed, the run ends with the
+    same weights, bit for bit, as a run never interrupted."""
+    import os
+    import signal
+
+    from ldcsr_core.training.trainer import Trainer
+    cfg = _tiny_cfg(tmp_path)
+    real, calls = Trainer.loss_fast, []
+
+    def loss_with_ctrl_c(self, lr, hr):
+        calls.append(1)
+        if len(calls) == 3:  # Ctrl-C arrives while the third step computes
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(self, lr, hr)
+
+    def args(out):
+        return ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--steps", "5", "0", "0",
+                "--checkpoint-every", "60", *TRAIN]
+
+    straight = tmp_path / "s.safetensors"
+    assert CliRunner().invoke(main, args(straight)).exit_code == 0
+    before = signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(Trainer, "loss_fast", loss_with_ctrl_c)
+    out = tmp_path / "c.safetensors"
+    r = CliRunner().invoke(main, args(out))
+    ckpt = out.with_suffix(".ckpt")
+    assert r.exit_code == 130, r.output
+    assert "interrupted in fast at step 3; the last checkpoint (fast, step 3)" in r.output, r.output
+    assert read_checkpoint(ckpt)["state"]["phase_step"] == 3
+    assert signal.getsignal(signal.SIGINT) is before  # the run's handler is gone with the run
+    monkeypatch.setattr(Trainer, "loss_fast", real)
+    r = CliRunner().invoke(main, args(out) + ["--resume", str(ckpt)])
+    assert r.exit_code == 0, r.output
+    wa = ldcsr_core.load_model(straight, device="cpu").state_dict()
+    wb = ldcsr_core.load_model(out, device="cpu").state_dict()
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(image_dir, tmp_path):
+    """A terminal's Ctrl-C reaches the loader's worker processes too: they must not die of it before
+    the trainer has finished its step and written the checkpoint."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg, out, log = _tiny_cfg(tmp_path), tmp_path / "w.safetensors", tmp_path / "w.jsonl"
+    cmd = [sys.executable, "-m", "ldcsr_core.cli", "train", str(image_dir), "--out", str(out), "--config", str(cfg),
+           "--steps", "100000", "0", "0", "--checkpoint-every", "60", "--workers", "1", "--threads", "1",
+           "--log", str(log), *TRAIN]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and p.poll() is None:
+            if log.exists() and '"event": "step"' in log.read_text():
+                break
+            time.sleep(0.2)
+        assert p.poll() is None, p.communicate()[0]
+        os.killpg(p.pid, signal.SIGINT)  # as a terminal does: the whole process group
+        text = p.communicate(timeout=120)[0]
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 130, text
+    step = read_checkpoint(out.with_suffix(".ckpt"))["state"]["phase_step"]
+    assert step >= 10 and f"interrupted in fast at step {step}; the last checkpoint (fast, step {step})" in text, text
+    assert "Traceback" not in text
+    events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert events[-2:] == ["checkpoint", "interrupted"], events[-4:]

@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -306,6 +309,37 @@ class Trainer(PhaseMixin):
         self.runlog.write("stop", phase=s.phase, step=s.phase_step, total_steps=s.total_steps,
                           run_steps=self._run_steps, run_s=round(time.time() - self._run_t0, 1))
 
+    @contextmanager
+    def _stop_at_step_end(self):
+        """While training: the first Ctrl-C (or SIGTERM) lets the step being computed finish, then the
+        run checkpoints and stops (:meth:`_stop_if_asked`), so no work is lost; a second one stops at
+        once.  Only where signals can be handled (the main thread); elsewhere they unwind as before."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self._stop_signal = None
+
+        def ask_to_stop(signum, frame):
+            if self._stop_signal is not None:  # the second one: now
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+            log.warning("%s: stopping after this step with a checkpoint (again to stop at once, losing the "
+                        "steps since the last checkpoint)", signal.Signals(signum).name)
+
+        before = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+
+    def _stop_if_asked(self):
+        """A stop was asked for (:meth:`_stop_at_step_end`): checkpoint here, between steps, and unwind."""
+        if getattr(self, "_stop_signal", None) is not None:
+            if self.state.phase is not None:  # between phases the phase's own checkpoint was just written
+                self.checkpoint()
+            raise KeyboardInterrupt
+
     def _interrupted_note(self) -> str:
         s = self.state
         where = f"interrupted in {s.phase} at step {s.phase_step}" if s.phase else "interrupted between phases"
@@ -351,10 +385,15 @@ class Trainer(PhaseMixin):
                 if self._out_of_run_budget():
                     self._stop()
                     return False
+                self._stop_if_asked()
                 frac = progress()
                 for g in self.opt.param_groups:
                     g["lr"] = lr_at(s.phase_step, frac, g["base_lr"], self.warmup)
-                lr_u8, hr_u8 = next(it)
+                try:
+                    lr_u8, hr_u8 = next(it)
+                except Exception:  # e.g. a loader worker ended by the same Ctrl-C: the step never began
+                    self._stop_if_asked()
+                    raise
                 with self._autocast():
                     loss, parts = loss_fn(to_tensor(lr_u8, self.dev), to_tensor(hr_u8, self.dev))
                 self.opt.zero_grad(set_to_none=True)
@@ -382,6 +421,7 @@ class Trainer(PhaseMixin):
                     if self.dev.type == "cuda":
                         rec["max_mem_gib"] = round(torch.cuda.max_memory_allocated(self.dev) / 2 ** 30, 3)
                     self.runlog.write("step", **rec)
+                self._stop_if_asked()
                 if self.val_images and (
                         (self.val_every_steps and s.phase_step % self.val_every_steps == 0)
                         or (not self.val_every_steps and time.time() - last_val > self.val_every_s)):
@@ -423,9 +463,11 @@ class Trainer(PhaseMixin):
                           done=self.state.done, phase=self.state.phase, step=self.state.phase_step,
                           settings=self.settings)
         try:
-            for phase in PHASES:
-                if not self.run_phase(phase):
-                    return self.model, self.state.history
+            with self._stop_at_step_end():
+                for phase in PHASES:
+                    self._stop_if_asked()
+                    if not self.run_phase(phase):
+                        return self.model, self.state.history
         except KeyboardInterrupt:  # Ctrl-C, SIGTERM: say where the run can be continued from
             raise KeyboardInterrupt(self._interrupted_note()) from None
         self.save_weights()
