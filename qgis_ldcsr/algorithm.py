@@ -30,7 +30,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from .values import band_choice, check_number, crs_note, layer_source, nodata_note
+from .values import band_choice, check_number, crs_note, layer_nodata, layer_source
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -138,7 +138,7 @@ def _quality_report(src: str, path: str, scale: float, model, options, feedback)
     feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g} …")
     try:
         res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
-                        bands=options.bands, stretch=options.stretch, maps=False,
+                        bands=options.bands, stretch=options.stretch, nodata=options.nodata, maps=False,
                         callback=polling(feedback.isCanceled))
         write_report(path, [res], scene=src)
     except Cancelled:
@@ -288,7 +288,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         src = layer_source(layer)
-        for note in (crs_note(layer), nodata_note(layer)):
+        nodata, nodata_warning = layer_nodata(layer)
+        for note in (crs_note(layer), nodata_warning):
             if note:
                 feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
@@ -307,7 +308,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             request = {"target_resolution": target}
         else:
             request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
-        with rio.open_raster(src) as ds:
+        with rio.open_raster(src, nodata=nodata) as ds:  # QGIS's nodata, as the output will have it
             info = rio.raster_info(ds)
             reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
         if report:
@@ -321,13 +322,15 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             mode=self._mode(parameters, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),
             tile=self.parameterAsInt(parameters, self.TILE, context) or None,
-            bands=bands, stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)])
+            bands=bands, stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)],
+            nodata=nodata)
         plan = rad.plan_bands(info.count, info.colorinterp, options.bands)
         (H, W), (sy, sx) = plan_output(info, **request)
 
         triplet = ",".join(str(b + 1) for b in plan.groups[0])
         feedback.pushInfo(f"Input: {info.width} x {info.height} px, {info.count} band(s) "
-                          f"{info.dtype}, CRS {info.crs or 'none'}, nodata {info.nodata}")
+                          f"{info.dtype}, CRS {info.crs or 'none'}, nodata {info.nodata}"
+                          + (" (the layer's, set in QGIS)" if nodata is not None else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
                           f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}")
         feedback.pushInfo(f"Model input R,G,B = bands {triplet} ({rule}); mode {options.mode}, "

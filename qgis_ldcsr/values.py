@@ -74,20 +74,34 @@ def crs_note(layer) -> str | None:
             "(Raster ▸ Projections ▸ Assign Projection) if the file is wrong")
 
 
-def nodata_note(layer) -> str | None:
-    """A warning when nodata was set in QGIS (the layer's Transparency properties: an extra nodata
-    value, or the file's switched off), which the engine does not see: it reads the file's nodata,
-    for the output and the quality report alike."""
+def layer_nodata(layer):
+    """The nodata the layer's QGIS properties say (Transparency: an extra nodata value, or the
+    file's switched off), as the engine's nodata override: ``(value, note)``.
+
+    ``value`` is None (the file's nodata: nothing set in QGIS, or a setting one value cannot
+    say), ``"none"`` (the file's switched off on every band, nothing added) or the one extra
+    value (the same single value on every band, the file's not in use); ``note`` is a warning
+    when QGIS's setting cannot be followed (ranges, values differing by band, the file's value
+    and an extra one together), else None."""
     dp = layer.dataProvider()
     bands = range(1, layer.bandCount() + 1)
-    extra = {b for b in bands if dp.userNoDataValues(b)}
+    extra = {b: list(dp.userNoDataValues(b)) for b in bands if dp.userNoDataValues(b)}
+    src_used = {b for b in bands if dp.sourceHasNoDataValue(b) and dp.useSourceNoDataValue(b)}
     off = {b for b in bands if dp.sourceHasNoDataValue(b) and not dp.useSourceNoDataValue(b)}
     if not extra and not off:
-        return None
+        return None, None
+    if not extra and not src_used:
+        return "none", None
+    values = {(r.min(), r.max()) for ranges in extra.values() for r in ranges}
+    if not src_used and len(extra) == len(bands) and all(len(r) == 1 for r in extra.values()) \
+            and len(values) == 1 and len({v for v in next(iter(values))}) == 1:
+        return next(iter(values))[0], None
     fv = dp.sourceNoDataValue(1) if dp.sourceHasNoDataValue(1) else None
-    what = "; ".join((["an extra nodata value"] if extra else []) + (["the file's nodata switched off"] if off else []))
-    return (f"layer '{layer.name()}' has nodata set in QGIS (Properties ▸ Transparency: {what}) on band(s) "
-            f"{','.join(map(str, sorted(extra | off)))}, but the engine reads its file's nodata "
-            f"({'none' if fv is None else f'{fv:g}'}), which the output and the quality report use: set "
-            "nodata on the file first (Raster ▸ Conversion ▸ Translate, 'Assign a specified nodata value') "
-            "if it is wrong")
+    what = "; ".join((["extra nodata values"] if extra else []) + (["the file's nodata switched off"] if off else []))
+    return None, (
+        f"layer '{layer.name()}' has nodata set in QGIS (Properties ▸ Transparency: {what}) on band(s) "
+        f"{','.join(map(str, sorted(set(extra) | off)))} that one nodata value cannot say (a range, values "
+        f"differing by band, or the file's value and another together); the engine reads its file's nodata "
+        f"({'none' if fv is None else f'{fv:g}'}), which the output and the quality report use. Set one "
+        "single value on every band (with the file's switched off), or nodata on the file "
+        "(Raster ▸ Conversion ▸ Translate, 'Assign a specified nodata value')")

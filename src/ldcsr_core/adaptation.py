@@ -324,14 +324,14 @@ def _check_data(held, scale: float) -> None:
 def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | None = None,
           seed: int = 0, callback: Optional[Callable[[AdaptProgress], None]] = None, window=None,
           bands=None, stretch: str = "auto", recipe: Recipe | None = None,
-          holdout: float = HOLDOUT) -> Adaptation:
+          holdout: float = HOLDOUT, nodata=None) -> Adaptation:
     """Fine-tune ``base`` on ``scene`` at ``scale`` (fast path), guarded by a held-back strip and
     the octave check (module docstring).
 
     Parameters
     ----------
     scene : H×W×3 uint8 array (or float in [0, 1], or H×W grey), a raster path or an open rasterio
-        dataset (read through ``bands``/``stretch`` as ``ldcsr upscale``); ``window`` =
+        dataset (read through ``bands``/``stretch``/``nodata`` as ``ldcsr upscale``); ``window`` =
         ``(row_off, col_off, height, width)`` adapts to that part only.
     scale : the factor the model will be used at (pairs are made at exactly this scale, or around
         it with ``recipe.scale_jitter``).
@@ -373,7 +373,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
 
         base = _default_model()
     name, sha = _scene_id(scene)
-    src = _Scene(scene, bands, stretch)
+    src = _Scene(scene, bands, stretch, nodata)
     reading = Reading() if src.reader is None else _reading(src.reader, stretch)
     try:
         box = window_in_shape(window, src.shape, "scene")  # the whole scene for None

@@ -347,19 +347,24 @@ def _array_rgb(image) -> np.ndarray:
 class _Scene:
     """Windows of the scene as uint8 RGB: an array, or a raster through the pipeline's reader."""
 
-    def __init__(self, scene, bands=None, stretch="auto"):
+    def __init__(self, scene, bands=None, stretch="auto", nodata=None):
         self._close = None
         if isinstance(scene, np.ndarray):
+            if nodata is not None:
+                raise InputError("nodata applies to a raster file or dataset, not to an array")
             self.array, self.reader = _array_rgb(scene), None
             self.shape = self.array.shape[:2]
             return
+        from .geo.nodata_override import with_nodata
         from .geo.scene_io import SceneReader
 
         ds = scene
         if isinstance(scene, (str, os.PathLike)):
             from .geo.raster_io import open_raster
 
-            ds = self._close = open_raster(scene)
+            ds = self._close = open_raster(scene, nodata=nodata)
+        else:
+            ds = with_nodata(scene, nodata)
         try:
             self.reader = SceneReader(ds, bands, stretch)
         except BaseException:
@@ -394,7 +399,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
                      seed: int = 0, tile: int | None = None, window=None, bands=None,
                      stretch: str = "auto", max_pixels: int = MAX_PIXELS, samples: int = SAMPLES,
                      sample_size: int = SAMPLE_SIZE, maps: bool = True,
-                     callback=None) -> list[SelfCheck]:
+                     callback=None, nodata=None) -> list[SelfCheck]:
     """:func:`selfcheck` at several scales, reading the scene's windows once."""
     check_mode(mode)
     scales = [check_scale(s)[0] for s in scales]
@@ -402,7 +407,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         from .api import _default_model
 
         model = _default_model()
-    src = _Scene(scene, bands, stretch)
+    src = _Scene(scene, bands, stretch, nodata)
     try:
         sampling, boxes = _boxes(src.shape, window, max_pixels, samples, sample_size)
         need = max(min_side(s) for s in scales)
@@ -444,8 +449,8 @@ def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
     scale : the factor, > 1 and <= 8.
     model, mode, seed, tile : as for :func:`ldcsr_core.upscale` (model None: the shipped one).
     window : ``(row_off, col_off, height, width)`` to check instead of the whole scene.
-    bands, stretch : rasters only: the model's RGB triplet and the radiometric stretch, as
-        ``ldcsr upscale --bands/--stretch``.
+    bands, stretch, nodata : rasters only: the model's RGB triplet, the radiometric stretch and a
+        nodata value instead of the file's, as ``ldcsr upscale --bands/--stretch/--nodata``.
     max_pixels, samples, sample_size : a scene above ``max_pixels`` (without ``window``) is checked
         on ``samples`` windows of ``sample_size`` px on a regular grid, pooled over their pixels.
     maps : keep the per-pixel error maps (``error_model`` / ``error_bicubic``).

@@ -107,28 +107,50 @@ def test_too_little_data_to_score_is_one_error_and_the_raster_is_kept(qgis_proce
     assert (tmp_path / "o.tif").exists() and not (tmp_path / "q.json").exists()
 
 
-@pytest.mark.parametrize("case", ["extra value", "file's value off"])
-def test_nodata_set_in_qgis_only_is_warned_about(qgis_processing, half_nodata, tiny_model_file, tmp_path, case):
-    """The engine reads the file's nodata (the output and the report use it): a nodata value set
-    in the layer's properties in QGIS, or the file's switched off there, does not reach them.
-    Before: nothing said."""
+@pytest.mark.parametrize("case", ["extra value", "file's value off", "a range"])
+def test_nodata_set_in_qgis_is_what_the_engine_uses(qgis_processing, half_nodata, tiny_model_file, tmp_path, case):
+    """A nodata value set in the layer's properties in QGIS, or the file's switched off there, is
+    what the output and the quality report use (before: only a warning, the file's nodata used).
+    What one value cannot say (a range) is still a warning, the file's nodata used."""
+    import json
+
+    import rasterio
     from qgis.core import QgsRasterRange
+
+    import ldcsr_core
 
     layer = QgsRasterLayer(str(half_nodata), "half")
     provider = layer.dataProvider()
     for band in (1, 2, 3):
+        provider.setUseSourceNoDataValue(band, False)
         if case == "extra value":
+            provider.setUserNoDataValue(band, [QgsRasterRange(200, 200)])
+        elif case == "a range":
             provider.setUserNoDataValue(band, [QgsRasterRange(200, 300)])
-        else:
-            provider.setUseSourceNoDataValue(band, False)
     feedback = _Feedback()
-    qgis_processing.run(ALG, _params(half_nodata, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
-                        feedback=feedback)
-    (note,) = [w for w in feedback.warnings if "nodata" in w]
-    assert note.startswith("layer 'half' has nodata set in QGIS") and "its file's nodata (0)" in note, note
+    qgis_processing.run(ALG, _params(half_nodata, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer,
+                                     QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
+    with rasterio.open(tmp_path / "o.tif") as out:
+        nodata, tag = out.nodata, out.tags().get("LDCSR_NODATA")
+    (report,) = json.loads((tmp_path / "q.json").read_text())
+    if case == "a range":
+        (note,) = [w for w in feedback.warnings if "nodata" in w]
+        assert note.startswith("layer 'half' has nodata set in QGIS") and "its file's nodata (0)" in note, note
+        assert nodata == 0 and tag is None and report["nodata_pixels"] == 64 * 32
+        return
+    assert not [w for w in feedback.warnings if "nodata" in w], feedback.warnings
+    assert "(the layer's, set in QGIS)" in feedback.textLog()
+    want = 200.0 if case == "extra value" else None
+    assert nodata == want
+    assert json.loads(tag) == {"used": None if want is None else "200.0", "file": "0.0"}
+    ref = ldcsr_core.selfcheck(str(half_nodata), 2.0, model=ldcsr_core.load_model(tiny_model_file, device="cpu"),
+                               mode="fast", maps=False, nodata="none" if want is None else want)
+    assert report["nodata_pixels"] == ref.nodata < 64 * 32  # the file's 0s are data now
     feedback = _Feedback()
     qgis_processing.run(ALG, _params(half_nodata, tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
     assert feedback.warnings == []
+    with rasterio.open(tmp_path / "o2.tif") as out:
+        assert out.nodata == 0 and "LDCSR_NODATA" not in out.tags()
 
 
 def test_out_of_memory_in_the_self_check_keeps_the_raster(qgis_processing, scene, tiny_model_file, tmp_path,

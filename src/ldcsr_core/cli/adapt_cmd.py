@@ -34,12 +34,13 @@ EXIT_NOT_KEPT = 8  # the adapted model did not beat the base on the held-back st
 @opt.device_opt
 @opt.bands_opt
 @opt.stretch_opt
+@opt.nodata_opt
 @click.option("--window", default=None, metavar="X,Y,W,H",
               help="Adapt to this pixel window only (column, row, width, height).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT (otherwise: exit 4).")
 @click.pass_context
 def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, device, bands, stretch,
-                  window, overwrite):
+                  nodata, window, overwrite):
     """Adapt the model to SCENE: fine-tune its fast path on the scene's own pixels.
 
     Pairs are made from SCENE alone (its crops as targets, their bicubic copies at the scale as
@@ -79,7 +80,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
                                  "give another name)", param_hint="'--out'")
     if out.exists() and not overwrite:
         raise OutputExistsError(f"{out} exists (use --overwrite to replace it)")
-    with open_raster(scene):  # readable before the model is loaded (exit 5 otherwise)
+    with open_raster(scene, nodata=nodata):  # readable (exit 5 otherwise), nodata fits, before the model loads
         pass
     model = _load_model(model_path, device, "float32")  # fine-tuned from the exact weights, as training
     quiet = ctx.obj.get("quiet")
@@ -91,7 +92,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
 
     try:
         result = adapt(scene, scale, model, minutes=minutes, steps=steps, seed=seed, callback=progress,
-                       window=box, bands=band_sel, stretch=stretch)
+                       window=box, bands=band_sel, stretch=stretch, nodata=nodata)
     finally:
         if bar is not None:
             bar.render_finish()

@@ -16,7 +16,7 @@ from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 __all__ = [
     "PairType", "ModelType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
-    "compress_opt", "dtype_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
+    "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
 ]
 
 
@@ -126,6 +126,29 @@ stretch_opt = click.option(
     show_default=True,
     help="Radiometric mapping to the model's range: auto = uint8 as is, other types by robust "
          "per-band percentiles of the whole scene.",
+)
+
+
+class NodataType(click.ParamType):
+    """``--nodata``: a number (``nan`` too) or ``none``, checked up front."""
+
+    name = "VALUE|none"
+
+    def convert(self, value, param, ctx):
+        from ..errors import InputError
+        from ..geo.nodata_override import parse_nodata
+
+        try:
+            return parse_nodata(value)
+        except InputError as e:
+            self.fail(str(e), param, ctx)
+
+
+nodata_opt = click.option(
+    "--nodata", type=NodataType(), default=None,
+    help="Nodata value of the input(s) instead of what the file declares, e.g. 0 for black fill "
+         "that the file does not declare, or 'none' when its declared value is real data. The "
+         "output carries it; the input file is not changed.",
 )
 compress_opt = click.option(
     "--compress", type=click.Choice(["deflate", "zstd", "lzw", "none"]), default="deflate",

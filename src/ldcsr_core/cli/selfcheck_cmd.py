@@ -32,6 +32,7 @@ def parse_window(text: str | None):
               type=click.FloatRange(1.0, MAX_SCALE, min_open=True),
               help=f"Factor to check (> 1, <= {MAX_SCALE:g}); repeat for several.")
 @opt.model_run_opts
+@opt.nodata_opt
 @click.option("--window", default=None, metavar="X,Y,W,H",
               help="Check only this pixel window (column, row, width, height).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=1024 * 1024, show_default=True,
@@ -45,7 +46,7 @@ def parse_window(text: str | None):
 @opt.report_overwrite_opt
 @click.pass_context
 def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, bands, stretch,
-                      window, max_pixels, samples, sample_size, json_out, overwrite):
+                      nodata, window, max_pixels, samples, sample_size, json_out, overwrite):
     """Is LDCSR better than bicubic on SCENE? Reduced-resolution check (Wald's protocol).
 
     The scene is its own reference: it is degraded by the scale (PIL bicubic, as 'ldcsr
@@ -75,7 +76,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     box = parse_window(window)
     if not scene.exists():
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
-    with open_raster(scene) as ds:  # readable before the model is loaded (exit 5 otherwise)
+    with open_raster(scene, nodata=nodata) as ds:  # readable (exit 5 otherwise), nodata fits, before the model
         reads = files_read(ds)  # the scene, its sidecars, a VRT's sources
     if json_out is not None:
         opt.check_report(json_out, "'--json'", overwrite=overwrite,
@@ -84,7 +85,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     results = selfcheck_scales(scene, sorted(set(scales)), model=model, mode=mode, seed=seed,
                                tile=tile, window=box, bands=band_sel, stretch=stretch,
                                max_pixels=max_pixels, samples=samples, sample_size=sample_size,
-                               maps=False)
+                               maps=False, nodata=nodata)
     for r in results:
         click.echo(r.line())
     if json_out is not None:

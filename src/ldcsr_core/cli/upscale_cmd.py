@@ -143,6 +143,7 @@ class _Bar:
 @opt.scale_opt
 @opt.target_resolution_opt
 @opt.model_run_opts
+@opt.nodata_opt
 @opt.compress_opt
 @opt.dtype_opt
 @opt.overwrite_opt
@@ -151,7 +152,7 @@ class _Bar:
 @opt.spread_out_opt
 @click.pass_context
 def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode, seed, tile, device,
-            bands, stretch, compress, dtype, overwrite, dask_address, samples=1, spread_out=None):
+            bands, stretch, nodata, compress, dtype, overwrite, dask_address, samples=1, spread_out=None):
     """Super-resolve rasters IN... (files or folders) into tiled, compressed GeoTIFFs.
 
     \b
@@ -210,7 +211,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     jobs, uses = [], []  # uses: (input, its scales, how it is read) for the adapted model's notes
     for src, dst in pairs:
         try:
-            with open_raster(src) as ds:
+            with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
                 hit = input_file_among(ds, [dst, spread_out or (default_spread_path(dst)
                                                                  if samples > 1 else None)])
@@ -238,7 +239,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
                    "so that a seed gives one picture", err=True)
     up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
-                             samples=samples)
+                             samples=samples, nodata=nodata)
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)
 
     model = _load_model(model_path, device, dtype)

@@ -19,6 +19,7 @@ from .. import threads
 from ..precision import model_dtype
 from . import raster_io as rio_io
 from . import radiometry as rad
+from .nodata_override import parse_nodata
 from ..errors import InputError
 from ..rules import check_mode, check_samples, check_seed, check_tile, output_shape
 
@@ -37,7 +38,9 @@ class UpscaleOptions:
     the first three colour bands) and ``stretch`` (``"auto"``, ``"percentile"`` or ``"dtype"``,
     see :func:`radiometry.compute_stretch`). ``samples`` > 1 (diffusion only): the output is the
     mean of that many samples (seeds ``seed, seed+1, …``) and their per-pixel spread is written too
-    (:mod:`ldcsr_core.geo.spread`)."""
+    (:mod:`ldcsr_core.geo.spread`). ``nodata``: the user's nodata value instead of the file's (a
+    number; ``"none"``: every value is data; ``None``: the file's), see
+    :func:`~ldcsr_core.geo.nodata_override.with_nodata`."""
 
     mode: str = "diffusion"
     seed: int = 0
@@ -45,6 +48,7 @@ class UpscaleOptions:
     bands: Any = None
     stretch: str = "auto"
     samples: int = 1
+    nodata: Any = None
 
     def __post_init__(self):
         check_mode(self.mode)
@@ -55,6 +59,7 @@ class UpscaleOptions:
             object.__setattr__(self, "tile", None)
         if self.bands is not None:
             object.__setattr__(self, "bands", rad.parse_bands(self.bands))
+        object.__setattr__(self, "nodata", parse_nodata(self.nodata))
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,9 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
     if reader is not None:
         tags["LDCSR_BANDS"] = json.dumps([[b + 1 for b in g] for g in reader.plan.groups])
         tags["LDCSR_STRETCH"] = json.dumps(reader.stretch.to_dict())
+        if hasattr(reader.src, "file_nodata"):  # the user's nodata, not the file's
+            tags["LDCSR_NODATA"] = json.dumps({k: None if v is None else repr(float(v)) for k, v in
+                                               (("used", reader.nodata), ("file", reader.src.file_nodata))})
         if (reader.oy, reader.ox, reader.height, reader.width) != (0, 0, reader.src.height,
                                                                     reader.src.width):
             tags["LDCSR_WINDOW"] = json.dumps([reader.oy, reader.ox, reader.height, reader.width])
@@ -167,6 +175,7 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
         "mode": options.mode, "seed": int(options.seed) if options.mode == "diffusion" else 0,
         "samples": int(options.samples),
         "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
+        **({} if options.nodata is None else {"nodata": options.nodata}),  # earlier fingerprints stay
         "request": {k: v for k, v in request.items() if v is not None},
         "out_shape": [int(v) for v in out_shape],
     }

@@ -50,6 +50,7 @@ from .job import (
     provenance_tags, request_fingerprint, software_version,
 )
 from .local_runner import LocalRunner
+from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink, SceneReader, _window
 
 __all__ = [
@@ -246,6 +247,7 @@ def upscale_window(
                                   window=window, options=options, callback=callback,
                                   runner=runner, source_name=source_name, on_rows=on_rows)
     options = options or UpscaleOptions()
+    src = with_nodata(src, options.nodata)
     if options.samples > 1:
         raise ConfigError(f"upscale_window returns one picture, not the {options.samples} samples asked "
                           "for: use ldcsr_core.geo.spread.upscale_window_spread (their mean and spread)")
@@ -299,6 +301,7 @@ def bicubic_window(
                                   out_shape=out_shape, window=window, options=options,
                                   source_name=source_name, on_rows=on_rows)
     options = options or UpscaleOptions()
+    src = with_nodata(src, options.nodata)
     rio_io.check_dataset(src)
     job = _prepare(src, None, _request(scale, target_resolution, out_shape), options,
                    window=window, src_name=_source_name(src, source_name))
@@ -391,7 +394,7 @@ def upscale_raster(
     t0 = time.perf_counter()
     # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat.
     with rasterio.Env(GDAL_CACHEMAX=int(output.gdal_cache_mb), GDAL_TIFF_INTERNAL_MASK=True), \
-            rio_io.open_raster(src_path) as src:
+            rio_io.open_raster(src_path, nodata=options.nodata) as src:
         hit = rio_io.input_file_among(src, [dst_path, spread_path])
         if hit is not None:  # e.g. a source of a VRT input: inputs are never overwritten
             raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")

@@ -43,6 +43,7 @@ from .georef import (
 from .geotiff_writer import (
     PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts,
 )
+from .nodata_override import with_nodata
 from .palette import open_expanded, palette_expansion
 from .read_failures import gdal_errors, read_error, read_errors
 
@@ -123,8 +124,11 @@ class RasterInfo:
                    for f in self.mask_flags)
 
 
-def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
+def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=None):
     """Open ``path`` read-only with rasterio.
+
+    ``nodata``: the user's nodata instead of the file's (a number, ``"none"``: every value is data;
+    None: the file's), see :func:`~ldcsr_core.geo.nodata_override.with_nodata`.
 
     A single band with a colour table (class indices) is opened expanded through the table to
     RGB or RGBA bands (:func:`palette_expansion`; the result's ``palette_expanded`` says which),
@@ -165,13 +169,16 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True):
     except (InputError, RasterIOError):
         src.close()
         raise
-    if kind is None:
-        return src
-    driver = src.driver
-    src.close()
-    ds = open_expanded(p, kind)
-    ds.source_driver = driver
-    return ds
+    if kind is not None:
+        driver = src.driver
+        src.close()
+        src = open_expanded(p, kind)
+        src.source_driver = driver
+    try:
+        return with_nodata(src, nodata)
+    except InputError:
+        src.close()
+        raise
 
 
 def _check_decodes(src) -> None:

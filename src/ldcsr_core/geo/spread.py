@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import ConfigError
 from . import pipeline as pl
 from . import raster_io as rio_io
+from .nodata_override import with_nodata
 from .sampling import (
     SPREAD_NOTICE, SampledRunner, SplitSink, SpreadSink, _band_names, check_spread_path, default_spread_path,
     sampled, spread_file, spread_profile, spread_tags,
@@ -46,6 +47,7 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
                                          callback=callback, runner=runner, source_name=source_name,
                                          on_rows=on_rows)
     options = options or pl.UpscaleOptions(samples=2)
+    src = with_nodata(src, options.nodata)
     if options.samples < 2:
         raise ConfigError(f"upscale_window_spread needs options.samples >= 2, not {options.samples} "
                           "(use upscale_window for one picture)")

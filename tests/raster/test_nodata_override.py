@@ -1,0 +1,151 @@
+"""`--nodata` / ``UpscaleOptions(nodata=...)``: the user's nodata instead of the file's.
+
+Before, a scene whose black fill the file does not declare could not be told apart from data (the
+model rang into the fill, the output had no nodata), and a declared value that is real data could
+not be switched off; the only advice was to edit the input file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.enums import ColorInterp
+
+from .conftest import sha256, smooth_field, write_tif
+
+RGB = [ColorInterp.red, ColorInterp.green, ColorInterp.blue]
+
+
+@pytest.fixture()
+def scenes(tmp_path):
+    """The same uint8 scene with black fill on its left and top: undeclared, and declared 0."""
+    data = smooth_field(np.random.default_rng(3), 80, 80, 3, 20, 230).round().astype(np.uint8)
+    data[:, :, :24] = 0
+    data[:, :12, :] = 0
+    return (write_tif(tmp_path / "fill.tif", data, dtype="uint8", colorinterp=RGB),
+            write_tif(tmp_path / "declared.tif", data, dtype="uint8", nodata=0, colorinterp=RGB))
+
+
+def _run(*args):
+    from ldcsr_core.cli import main
+
+    return CliRunner().invoke(main, ["upscale", *map(str, args), "-s", "2", "--mode", "fast"])
+
+
+def _read(path):
+    with rasterio.open(path) as d:
+        return d.read(), d.nodata, d.tags()
+
+
+def test_nodata_given_on_the_command_line_is_what_declaring_it_in_the_file_gives(scenes, tmp_path,
+                                                                                  tiny_model_file):
+    fill, declared = scenes
+    before = sha256(fill)
+    for src, out, extra in ((fill, "plain.tif", []), (fill, "given.tif", ["--nodata", "0"]),
+                            (declared, "file.tif", [])):
+        r = _run(src, "-o", tmp_path / out, "--model", tiny_model_file, *extra)
+        assert r.exit_code == 0, r.output
+    plain, given, file_ = (_read(tmp_path / n) for n in ("plain.tif", "given.tif", "file.tif"))
+    assert sha256(fill) == before  # the input is not changed
+    assert plain[1] is None and plain[0][:, 24:, :48].max() > 0  # undeclared: the fill is computed over
+    assert given[1] == 0 and np.array_equal(given[0], file_[0])  # as if the file declared it
+    assert (given[0][:, :24, :] == 0).all() and (given[0][:, :, :48] == 0).all()
+    assert given[2]["LDCSR_NODATA"] == '{"used": "0.0", "file": null}'
+    assert "LDCSR_NODATA" not in file_[2]
+
+
+def test_nodata_none_reads_a_declared_value_as_data(scenes, tmp_path, tiny_model_file):
+    fill, declared = scenes
+    for src, out, extra in ((declared, "none.tif", ["--nodata", "none"]), (fill, "plain.tif", [])):
+        r = _run(src, "-o", tmp_path / out, "--model", tiny_model_file, *extra)
+        assert r.exit_code == 0, r.output
+    none, plain = _read(tmp_path / "none.tif"), _read(tmp_path / "plain.tif")
+    assert none[1] is None and np.array_equal(none[0], plain[0])
+    assert none[2]["LDCSR_NODATA"] == '{"used": null, "file": "0.0"}'
+
+
+def test_a_nodata_the_bands_cannot_hold_is_refused(scenes, tmp_path, tiny_model_file):
+    fill, _ = scenes
+    for value, code, says in (("-1", 3, "no uint8 pixel of"), ("300", 3, "uint8 holds whole numbers 0..255"),
+                              ("0.5", 3, "no uint8 pixel"), ("nan", 3, "hold no NaN"),
+                              ("inf", 2, "finite or nan"), ("abc", 2, "must be a number, 'nan' or 'none'")):
+        r = _run(fill, "-o", tmp_path / "o.tif", "--nodata", value, "--model", tiny_model_file)
+        assert r.exit_code == code and says in r.output, (value, r.output)
+        assert not (tmp_path / "o.tif").exists()
+
+
+def test_another_nodata_is_another_request_for_a_resumed_batch(scenes, tmp_path, tiny_model_file):
+    fill, _ = scenes
+    out = tmp_path / "o.tif"
+    assert _run(fill, "-o", out, "--model", tiny_model_file).exit_code == 0
+    r = _run(fill, "-o", out, "--model", tiny_model_file, "--nodata", "0")
+    assert r.exit_code == 4 and "from another request" in r.output, r.output
+    assert _read(out)[1] is None
+    r = _run(fill, "-o", out, "--model", tiny_model_file, "--nodata", "0")
+    assert r.exit_code == 4  # still not the same request: not skipped as complete
+    assert _run(fill, "-o", out, "--model", tiny_model_file, "--nodata", "0", "--overwrite").exit_code == 0
+    assert _read(out)[1] == 0
+
+
+def test_the_api_and_a_float_scene_with_a_fill_value(tmp_path, tiny_model):
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    data = smooth_field(np.random.default_rng(1), 40, 40, 3, 0.0, 0.4).astype(np.float32)
+    data[:, :8, :] = -9999.0  # a clipped product's fill, undeclared
+    src = write_tif(tmp_path / "f.tif", data, dtype="float32", colorinterp=RGB)
+    res = upscale_window(src, model=tiny_model, scale=2, options=UpscaleOptions(mode="fast", nodata=-9999))
+    assert res.nodata == -9999.0 and (res.data[:, :16, :] == -9999.0).all()
+    valid = res.data[:, 16:, :]
+    assert valid.min() > -1 and valid.max() < 2  # the fill did not leak into the stretch or the data
+
+
+def test_a_colour_table_raster_keeps_its_own_transparency(tmp_path, tiny_model_file):
+    from .test_cli_matrix_inputs import make_palette
+
+    r = _run(make_palette(tmp_path), "-o", tmp_path / "o.tif", "--nodata", "0", "--model", tiny_model_file)
+    assert r.exit_code == 3 and "nodata cannot be set on a raster with a colour table" in r.output, r.output
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_selfcheck_with_nodata_scores_what_a_declared_nodata_scores(scenes, tiny_model_file):
+    from ldcsr_core.cli import main
+
+    fill, declared = scenes
+    lines = {}
+    for name, src, extra in (("given", fill, ["--nodata", "0"]), ("file", declared, []), ("plain", fill, [])):
+        r = CliRunner().invoke(main, ["selfcheck", str(src), "-s", "2", "--mode", "fast", "--model",
+                                      str(tiny_model_file), "--max-pixels", "100000", *extra])
+        assert r.exit_code == 0, r.output
+        lines[name] = [ln for ln in r.output.splitlines() if "dB" in ln]
+    assert lines["given"] == lines["file"] and "nodata, not scored" in lines["given"][0]
+    assert lines["plain"] != lines["given"] and "nodata" not in lines["plain"][0]
+
+
+def test_adapt_reads_the_scene_with_the_nodata_given(scenes, tiny_model, monkeypatch):
+    """The adaptation's crops and guard see the same pixels as a file that declares the value."""
+    import ldcsr_core.quality as q
+    from ldcsr_core.adaptation import adapt
+
+    fill, declared = scenes
+    seen = []
+    real = q._Scene.rgb_valid
+
+    def spy(self, box):
+        rgb, valid = real(self, box)
+        seen.append((rgb.copy() if rgb is not None else None, None if valid is None else valid.copy()))
+        return rgb, valid
+
+    monkeypatch.setattr(q._Scene, "rgb_valid", spy)
+    runs = []
+    for src, nd in ((fill, 0), (declared, None)):
+        seen.clear()
+        try:
+            adapt(src, 2, tiny_model, steps=1, nodata=nd)
+        except Exception as e:  # too little data left for this tiny scene's guard is fine: reading is the point
+            assert "nodata" in str(e) or "strip" in str(e) or "small" in str(e), e
+        runs.append(list(seen))
+    assert runs[0] and len(runs[0]) == len(runs[1])
+    for (ra, va), (rb, vb) in zip(*runs):
+        assert np.array_equal(ra, rb) and (va is None) == (vb is None)
+        assert va is None or np.array_equal(va, vb)
