@@ -27,7 +27,7 @@ def info(file, scale, target_resolution, bands, stretch, model_path, mode, outpu
     """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2); with --model,
     what an adapted model was adapted on and whether this use goes beyond it."""
     from ..errors import InputError
-    from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info
+    from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
     from ..geo.radiometry import plan_bands
     from ..geo.pipeline import plan_output
     from ..precision import describe as describe_dtype
@@ -44,9 +44,12 @@ def info(file, scale, target_resolution, bands, stretch, model_path, mode, outpu
                        f"(the output is {ds.palette_expanded}, not class indices)")
         georef = georeferencing(ds)
         if georef != "transform":
-            click.echo("georef:      " + ("ground control points only (carried over, scaled)"
-                                          if georef == "gcps" else
-                                          "none (the output gets none either)"))
+            click.echo("georef:      " + {
+                "gcps": "ground control points only (carried over, scaled)",
+                "rpcs": "rational polynomial coefficients (RPCs) only (carried over, moved onto the output grid)",
+            }.get(georef, "none (the output gets none either)"))
+        elif source_rpcs(ds) is not None:
+            click.echo("rpcs:        rational polynomial coefficients too (carried over, moved onto the output grid)")
         click.echo(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
         click.echo(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"

@@ -31,7 +31,8 @@ class GeoArray:
     (its ``transform`` is then the identity), else ``None``. A raster with no georeferencing at
     all has the identity ``transform``, no ``crs`` and no ``gcps``. ``scales``, ``offsets`` and
     ``units`` are the bands' GDAL scale/offset (physical value = raw × scale + offset) and unit
-    names, kept on the raw values (``()`` = none).
+    names, kept on the raw values (``()`` = none). ``rpcs`` are the rational polynomial
+    coefficients (a rasterio ``RPC``) of a satellite image, on this array's pixel grid, or ``None``.
     """
 
     data: np.ndarray
@@ -46,6 +47,7 @@ class GeoArray:
     scales: tuple[float, ...] = ()
     offsets: tuple[float, ...] = ()
     units: tuple[str | None, ...] = ()
+    rpcs: Any = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -89,7 +91,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
                        descriptions: Sequence[str | None] | None = None,
                        tags: Mapping[str, Any] | None = None, gcps=None,
                        scales: Sequence[float] | None = None, offsets: Sequence[float] | None = None,
-                       units: Sequence[str | None] | None = None):
+                       units: Sequence[str | None] | None = None, rpcs=None):
     """An open, read-only in-memory rasterio dataset holding ``array`` and its georeferencing.
 
     Parameters
@@ -105,6 +107,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
     gcps : ``(ground control points, CRS)`` of a raster georeferenced by GCPs (with no
         ``transform``), or ``None``.
     scales, offsets, units : the bands' scale/offset and unit names (one per band), or ``None``.
+    rpcs : the rational polynomial coefficients (a rasterio ``RPC``) on this array's grid, or ``None``.
 
     The dataset owns its memory; close it (or use it as a context manager) when done.
     """
@@ -151,6 +154,8 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
                 ds.update_tags(**{k: str(v) for k, v in tags.items()})
             if gcps and gcps[0]:
                 ds.gcps = (list(gcps[0]), gcps_crs(gcps[1]))
+            if rpcs is not None:
+                ds.rpcs = rpcs
             _set_band_values(ds, count, scales=scales, offsets=offsets, units=units)
         src = memfile.open()
     return _MemoryDataset(src, memfile)

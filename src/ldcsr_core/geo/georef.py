@@ -1,11 +1,13 @@
 """Where the output lies: the output grid and its georeferencing, derived from the source.
 
-* :func:`georeferencing` tells how a raster is placed (a geotransform, GCPs only, or nothing) and
-  :func:`quiet_georef` silences rasterio's warning about rasters that are not placed at all;
-* :func:`scale_for_resolution`, :func:`scaled_transform`, :func:`scale_gcps` and
-  :func:`output_profile` derive the output grid from ``src.profile``: the transform is scaled per
-  axis from the *rounded* output size, so the output covers exactly the input's bounds; GCPs move
-  onto the output's pixel grid; a raster without georeferencing gets none.
+* :func:`georeferencing` tells how a raster is placed (a geotransform, GCPs only, RPCs only, or
+  nothing) and :func:`quiet_georef` silences rasterio's warning about rasters that are not placed
+  at all;
+* :func:`scale_for_resolution`, :func:`scaled_transform`, :func:`scale_gcps`, :func:`scale_rpcs`
+  and :func:`output_profile` derive the output grid from ``src.profile``: the transform is scaled
+  per axis from the *rounded* output size, so the output covers exactly the input's bounds; GCPs
+  and a satellite image's rational polynomial coefficients (RPCs) move onto the output's pixel
+  grid; a raster without georeferencing gets none.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from .raster_io import RasterInfo
 
-__all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "scale_for_resolution",
-           "scaled_transform", "output_profile", "GTIFF_ALPHA"]
+__all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "source_rpcs", "scale_rpcs",
+           "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA"]
 
 
 # rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
@@ -43,12 +45,16 @@ def quiet_georef():
 
 def georeferencing(src) -> str:
     """How ``src`` is georeferenced: ``"transform"`` (a geotransform or a CRS), ``"gcps"``
-    (ground control points only) or ``"none"`` (a plain picture: identity transform, no CRS, no GCPs)."""
+    (ground control points only), ``"rpcs"`` (rational polynomial coefficients only: a satellite
+    image before orthorectification) or ``"none"`` (a plain picture: identity transform, no CRS,
+    no GCPs, no RPCs). RPCs may also come with a geotransform (:func:`source_rpcs` finds them)."""
     if src.crs is not None or not src.transform.is_identity:
         return "transform"
     gcps = getattr(src, "gcps", None)
     if gcps and gcps[0]:
         return "gcps"
+    if source_rpcs(src) is not None:
+        return "rpcs"
     return "none"
 
 
@@ -62,6 +68,31 @@ def scale_gcps(gcps, scale: tuple[float, float], offset: tuple[int, int] = (0, 0
     oy, ox = offset
     return [GroundControlPoint(row=(g.row - oy) * sy, col=(g.col - ox) * sx, x=g.x, y=g.y, z=g.z,
                                id=g.id, info=g.info) for g in gcps]
+
+
+def source_rpcs(src):
+    """The rational polynomial coefficients (a rasterio ``RPC``) of ``src``, or ``None``: those in
+    the file or in a sidecar GDAL reads with it (``NAME.RPB``, ``NAME_rpc.txt``)."""
+    return getattr(src, "rpcs", None) or None
+
+
+def scale_rpcs(rpcs, scale: tuple[float, float], offset: tuple[int, int] = (0, 0)):
+    """RPCs moved onto an output pixel grid, as :func:`scale_gcps` moves GCPs: a ground point lands
+    on the same spot of the image, ``u' = (u - o)·s`` in pixel-corner coordinates ``u``, for
+    ``scale = (sy, sx)`` and window ``offset = (oy, ox)``.
+
+    GDAL counts RPC lines and samples from the centre of the first pixel (``u = line + 0.5``), so
+    ``LINE_OFF' = (LINE_OFF + 0.5 - oy)·sy - 0.5`` and ``LINE_SCALE' = LINE_SCALE·sy`` (samples
+    alike with ``sx``, ``ox``); the polynomials and the ground offsets and scales stay as they are.
+    """
+    import attr
+
+    sy, sx = (float(v) for v in scale)
+    oy, ox = offset
+    return attr.evolve(
+        rpcs,
+        line_off=(float(rpcs.line_off) + 0.5 - oy) * sy - 0.5, line_scale=float(rpcs.line_scale) * sy,
+        samp_off=(float(rpcs.samp_off) + 0.5 - ox) * sx - 0.5, samp_scale=float(rpcs.samp_scale) * sx)
 
 
 def gcps_crs(crs):
@@ -160,7 +191,8 @@ def output_profile(
     interleaved, and BigTIFF when the uncompressed size could exceed the classic 4 GiB limit.
     CRS, nodata, band count and dtype are kept. Georeferencing follows the source's
     (:func:`georeferencing`): a scaled transform; or its GCPs moved onto the output grid, with
-    their CRS; or, for a plain picture, none at all (never a made-up transform).
+    their CRS; or, for a plain picture, none at all (never a made-up transform). RPCs (with or
+    without a transform) move onto the output grid too (:func:`scale_rpcs`).
     """
     H, W = out_shape
     prof = dict(src.profile)
@@ -187,6 +219,9 @@ def output_profile(
         gcps, gcrs = src.gcps
         prof["gcps"] = scale_gcps(gcps, (H / src.height, W / src.width))
         prof["crs"] = gcps_crs(gcrs)
+    rpcs = source_rpcs(src)
+    if rpcs is not None:  # not in src.profile: without them an L1 product's result is not placed
+        prof["rpcs"] = scale_rpcs(rpcs, (H / src.height, W / src.width))
     prof.update(tiled=True, blockxsize=block, blockysize=block)
     if compress and compress.lower() != "none":
         prof["compress"] = compress

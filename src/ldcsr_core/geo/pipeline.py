@@ -93,6 +93,7 @@ class _Job:
     options: UpscaleOptions
     skipped_tiles: int = 0
     gcps: Any = None  # (GCPs on the output grid, their CRS) of a GCP-georeferenced source
+    rpcs: Any = None  # the source's RPCs on the output grid (satellite images)
 
     @property
     def tiles(self) -> int:
@@ -126,6 +127,9 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
         if georef == "gcps":
             g, gcrs = src.gcps
             gcps = (rio_io.scale_gcps(g, exact, (reader.oy, reader.ox)), gcrs)
+    rpcs = rio_io.source_rpcs(src)
+    if rpcs is not None:
+        rpcs = rio_io.scale_rpcs(rpcs, exact, (reader.oy, reader.ox))
     requested = {k: v for k, v in request.items() if v is not None}
     tags = provenance_tags(model, scale=exact, requested=requested, mode=options.mode,
                            seed=options.seed, src_name=src_name or Path(str(src.name)).name,
@@ -138,7 +142,7 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
         log.warning("%s has a colour table: super-resolving its colours expanded to %s (the output "
                     "is an %s image; its class indices are not kept)",
                     src_name or Path(str(src.name)).name, expanded, expanded)
-    return _Job(src, reader, plan, shape, exact, transform, tags, options, gcps=gcps)
+    return _Job(src, reader, plan, shape, exact, transform, tags, options, gcps=gcps, rpcs=rpcs)
 
 
 def _check_palette(src, name) -> None:
@@ -271,7 +275,7 @@ def _geo_array(src, job: _Job, writer: ArrayWriter) -> rio_io.GeoArray:
     return rio_io.GeoArray(
         writer.data, job.transform, src.crs, src.nodata, {**src_tags, **job.tags},
         tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps,
-        *rio_io.band_values(src))
+        *rio_io.band_values(src), rpcs=job.rpcs)
 
 
 BICUBIC_NOTICE = ("Bicubic interpolation (PyTorch, align_corners=False) of the stretched bands: "

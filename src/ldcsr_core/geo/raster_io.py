@@ -38,7 +38,7 @@ from ..errors import InputError, RasterIOError, cause_line
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
     GTIFF_ALPHA, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
-    scaled_transform,
+    scale_rpcs, scaled_transform, source_rpcs,
 )
 from .geotiff_writer import (
     PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts,
@@ -78,6 +78,8 @@ __all__ = [
     "GTIFF_ALPHA",
     "georeferencing",
     "scale_gcps",
+    "scale_rpcs",
+    "source_rpcs",
     "palette_expansion",
     "quiet_georef",
 ]
@@ -270,9 +272,12 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArra
     if georeferencing(src) == "gcps":
         g, gcrs = src.gcps
         gcps = (g if win is None else scale_gcps(g, (1.0, 1.0), (win.row_off, win.col_off)), gcrs)
+    rpcs = source_rpcs(src)
+    if rpcs is not None and win is not None:
+        rpcs = scale_rpcs(rpcs, (1.0, 1.0), (win.row_off, win.col_off))
     return GeoArray(data, transform, src.crs, src.nodata, dict(src.tags()),
                     tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask, gcps,
-                    *band_values(src))
+                    *band_values(src), rpcs=rpcs)
 
 
 def band_values(src) -> tuple[tuple, tuple, tuple]:
@@ -286,12 +291,12 @@ def band_values(src) -> tuple[tuple, tuple, tuple]:
 def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = False,
                  block: int = 512, compress: str = "deflate") -> Path:
     """Write ``geo`` as a tiled, compressed GeoTIFF at ``path``, atomically (see
-    :class:`GeoTiffWriter`); tags, colour interpretation, band names, scales, offsets, units
-    and mask are kept."""
+    :class:`GeoTiffWriter`); tags, colour interpretation, band names, scales, offsets, units,
+    RPCs and mask are kept."""
     with dataset_from_array(geo.data, transform=geo.transform, crs=geo.crs, nodata=geo.nodata,
                             bands_last=False, colorinterp=geo.colorinterp or None,
                             descriptions=geo.descriptions, gcps=geo.gcps, scales=geo.scales or None,
-                            offsets=geo.offsets or None, units=geo.units or None) as mem:
+                            offsets=geo.offsets or None, units=geo.units or None, rpcs=geo.rpcs) as mem:
         profile = output_profile(mem, geo.shape, block=block, compress=compress)
         from rasterio.windows import Window
 

@@ -61,7 +61,7 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     mean = pl._geo_array(src, job, writer)
     spread = rio_io.GeoArray(spread_w.data, job.transform, src.crs, float("nan"),
                              spread_tags(job, options.samples), ("undefined",) * len(colour),
-                             tuple(_band_names(src, colour)), None, job.gcps)
+                             tuple(_band_names(src, colour)), None, job.gcps, rpcs=job.rpcs)
     return SpreadResult(mean, spread)
 
 

@@ -1,0 +1,89 @@
+"""Georeferencing a GIS analyst checks on real GeoTIFFs: a result must overlay its source exactly.
+
+RPCs (the rational polynomial coefficients of a satellite L1 image): GDAL's own RPC transformer
+must put a ground point on the same spot of the source and of the result, i.e. at pixel-corner
+coordinates scaled by the output's scale (and shifted by a window's offset).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.rpc import RPC
+from rasterio.transform import RPCTransformer
+
+from ldcsr_core.geo import raster_io as rio
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster, upscale_window
+
+from .conftest import TRANSFORM, UTM33, smooth_field
+
+FAST = UpscaleOptions(mode="fast")
+H, W = 24, 30
+# A plausible first-order RPC of a small scene near (48.2 N, 16.3 E): lines run south, samples east.
+RPCS = RPC(height_off=180.0, height_scale=400.0, lat_off=48.2, lat_scale=0.02, long_off=16.3,
+           long_scale=0.03, line_off=11.0, line_scale=12.0, samp_off=14.0, samp_scale=15.0,
+           line_num_coeff=[0.0, 0.01, -1.0, 0.002] + [0.0] * 16, line_den_coeff=[1.0] + [0.0] * 19,
+           samp_num_coeff=[0.0, 1.0, 0.02, 0.0] + [0.0] * 16, samp_den_coeff=[1.0] + [0.0] * 19)
+GROUND = [(16.3, 48.2, 180.0), (16.312, 48.191, 250.0), (16.289, 48.213, 120.0)]  # lon, lat, h
+
+
+def _l1(path, *, transform=None):
+    """A uint16 L1-like scene placed by RPCs (and optionally an approximate geotransform)."""
+    prof = dict(driver="GTiff", width=W, height=H, count=3, dtype="uint16", rpcs=RPCS)
+    if transform is not None:
+        prof.update(crs=UTM33, transform=transform)
+    with rasterio.open(path, "w", **prof) as ds:
+        ds.write(smooth_field(np.random.default_rng(1), H, W, 3, 300, 9000).round().astype("uint16"))
+    return path
+
+
+def _pixel(rpcs, lon, lat, h):
+    """Pixel-corner (row, col) of a ground point by GDAL's RPC transformer."""
+    return np.array(RPCTransformer(rpcs).rowcol(lon, lat, zs=h, op=float), float)
+
+
+def _lands_scaled(src_rpcs, out_rpcs, scale, offset=(0, 0)):
+    for lon, lat, h in GROUND:
+        want = (_pixel(src_rpcs, lon, lat, h) - offset) * scale
+        assert np.allclose(_pixel(out_rpcs, lon, lat, h), want, atol=1e-6), (lon, lat)
+
+
+@pytest.mark.parametrize("transform", [None, TRANSFORM], ids=["rpcs-only", "rpcs-and-transform"])
+def test_rpcs_move_onto_the_output_grid(tmp_path, tiny_model, transform):
+    """Before: the output had no RPCs (an RPC-only L1 result was not placed at all)."""
+    src = _l1(tmp_path / "l1.tif", transform=transform)
+    upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=(2.5, 2.0), options=FAST,
+                   output=OutputOptions())
+    with rasterio.open(src) as s, rasterio.open(tmp_path / "o.tif") as o:
+        assert o.rpcs is not None and (o.height, o.width) == (60, 60)
+        _lands_scaled(s.rpcs, o.rpcs, np.array([2.5, 2.0]))
+        assert (o.rpcs.lat_off, o.rpcs.long_scale, o.rpcs.line_num_coeff) == (
+            s.rpcs.lat_off, s.rpcs.long_scale, s.rpcs.line_num_coeff)  # ground side unchanged
+        if transform is not None:
+            assert o.bounds == pytest.approx(s.bounds)
+        else:
+            assert o.crs is None and o.transform.is_identity and not o.gcps[0]
+
+
+def test_rpcs_of_a_window_and_through_the_array_path(tmp_path, tiny_model):
+    src = _l1(tmp_path / "l1.tif")
+    with rasterio.open(src) as s:
+        assert rio.georeferencing(s) == "rpcs"
+        part = rio.read_raster(s, (3, 5, 12, 16))  # what the napari reader gives for a window
+        _lands_scaled(s.rpcs, part.rpcs, 1.0, (3, 5))
+        geo = upscale_window(s, model=tiny_model, scale=2, window=(3, 5, 12, 16), options=FAST)
+        _lands_scaled(s.rpcs, geo.rpcs, 2.0, (3, 5))
+        rio.write_raster(tmp_path / "w.tif", geo)
+        with rasterio.open(tmp_path / "w.tif") as o:
+            _lands_scaled(s.rpcs, o.rpcs, 2.0, (3, 5))
+
+
+def test_info_says_the_rpcs_are_carried_over(tmp_path):
+    from ldcsr_core.cli import main
+
+    r = CliRunner().invoke(main, ["info", str(_l1(tmp_path / "l1.tif"))])
+    assert r.exit_code == 0, r.output
+    assert "georef:      rational polynomial coefficients (RPCs) only (carried over" in r.output
+    assert "none (the output gets none either)" not in r.output
