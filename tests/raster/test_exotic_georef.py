@@ -87,3 +87,40 @@ def test_info_says_the_rpcs_are_carried_over(tmp_path):
     assert r.exit_code == 0, r.output
     assert "georef:      rational polynomial coefficients (RPCs) only (carried over" in r.output
     assert "none (the output gets none either)" not in r.output
+
+
+def _point_gcps_scene(path):
+    """A scene placed by GCPs whose pixels are points (``AREA_OR_POINT=Point``): its tiepoints are
+    stored in the file as PixelIsPoint, half a pixel before the corner coordinates GDAL reports."""
+    from rasterio.control import GroundControlPoint
+
+    corners = [(0, 0), (0, W), (H, 0), (H, W), (9.25, 13.5)]
+    stored = [GroundControlPoint(row=r - 0.5, col=c - 0.5, x=600000.0 + 10 * c, y=5340000.0 - 10 * r)
+              for r, c in corners]
+    with rasterio.Env(GTIFF_POINT_GEO_IGNORE=True):  # the tiepoints as they are stored
+        with rasterio.open(path, "w", driver="GTiff", width=W, height=H, count=3, dtype="uint16",
+                           gcps=stored, crs=UTM33) as ds:
+            ds.update_tags(AREA_OR_POINT="Point")
+            ds.write(smooth_field(np.random.default_rng(2), H, W, 3, 300, 9000).round().astype("uint16"))
+    return path
+
+
+def _rowcols(gcps):
+    return np.array([(g.row, g.col) for g in gcps])
+
+
+def test_gcps_of_a_point_scene_stay_on_their_pixels(tmp_path, tiny_model):
+    """Before: GDAL's writer moved a PixelIsPoint raster's GCPs by one output pixel (+0.5 where
+    it should take 0.5 away), so the result and every array round trip were misplaced."""
+    src = _point_gcps_scene(tmp_path / "pt.tif")
+    upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=(2.5, 2.0), options=FAST,
+                   output=OutputOptions())
+    with rasterio.open(src) as s, rasterio.open(tmp_path / "o.tif") as o:
+        assert _rowcols(s.gcps[0])[0].tolist() == [0.0, 0.0]  # GDAL reports corner coordinates
+        assert o.tags()["AREA_OR_POINT"] == "Point" and o.gcps[1] == s.gcps[1]
+        assert np.allclose(_rowcols(o.gcps[0]), _rowcols(s.gcps[0]) * [2.5, 2.0], atol=1e-9)
+        assert [(g.x, g.y) for g in o.gcps[0]] == [(g.x, g.y) for g in s.gcps[0]]
+        want = _rowcols(s.gcps[0])
+    rio.write_raster(tmp_path / "rt.tif", rio.read_raster(src))  # the napari reader and writer
+    with rasterio.open(tmp_path / "rt.tif") as o:
+        assert np.allclose(_rowcols(o.gcps[0]), want, atol=1e-9)

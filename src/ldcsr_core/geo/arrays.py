@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .dataset_proxy import DatasetProxy
-from .georef import GTIFF_ALPHA, gcps_crs
+from .georef import GTIFF_ALPHA, write_gcps
 
 __all__ = ["GeoArray", "dataset_from_array"]
 
@@ -153,7 +153,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
             if tags:
                 ds.update_tags(**{k: str(v) for k, v in tags.items()})
             if gcps and gcps[0]:
-                ds.gcps = (list(gcps[0]), gcps_crs(gcps[1]))
+                write_gcps(ds, gcps[0], gcps[1])  # after the tags: AREA_OR_POINT counts
             if rpcs is not None:
                 ds.rpcs = rpcs
             _set_band_values(ds, count, scales=scales, offsets=offsets, units=units)

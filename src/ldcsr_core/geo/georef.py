@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,8 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from .raster_io import RasterInfo
 
-__all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "source_rpcs", "scale_rpcs",
+__all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
+           "source_rpcs", "scale_rpcs",
            "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA"]
 
 
@@ -93,6 +95,42 @@ def scale_rpcs(rpcs, scale: tuple[float, float], offset: tuple[int, int] = (0, 0
         rpcs,
         line_off=(float(rpcs.line_off) + 0.5 - oy) * sy - 0.5, line_scale=float(rpcs.line_scale) * sy,
         samp_off=(float(rpcs.samp_off) + 0.5 - ox) * sx - 0.5, samp_scale=float(rpcs.samp_scale) * sx)
+
+
+def is_point(ds) -> bool:
+    """Whether ``ds`` says its pixels are point samples (``AREA_OR_POINT=Point``, GeoTIFF's
+    PixelIsPoint). Its geotransform and GCPs are still given in pixel-corner coordinates by GDAL."""
+    return str(ds.tags().get("AREA_OR_POINT", "")).lower() == "point"
+
+
+@functools.lru_cache(maxsize=None)
+def _point_gcp_shift() -> float:
+    """How far GDAL's GTiff writer moves the GCPs of a PixelIsPoint raster between setting them
+    and reading them back, in pixels, measured once on a small in-memory file. GDAL 3.10 moves
+    them by +1 (it adds the half pixel its reader adds too, instead of taking it away as its
+    CreateCopy does); 0 where GDAL writes them right."""
+    from rasterio.control import GroundControlPoint
+    from rasterio.io import MemoryFile
+
+    gcps = [GroundControlPoint(row=2.0, col=2.0, x=0.0, y=0.0), GroundControlPoint(row=0.0, col=4.0, x=1.0, y=0.0),
+            GroundControlPoint(row=4.0, col=0.0, x=0.0, y=-1.0)]
+    with MemoryFile() as mf:
+        with mf.open(driver="GTiff", width=4, height=4, count=1, dtype="uint8") as ds:
+            ds.update_tags(AREA_OR_POINT="Point")
+            ds.gcps = (gcps, gcps_crs(None))
+        with mf.open() as ds:
+            return float(ds.gcps[0][0].row) - 2.0
+
+
+def write_gcps(ds, gcps, crs) -> None:
+    """Set ``gcps`` (pixel-corner coordinates, as GDAL reads them) on ``ds``, a GTiff dataset being
+    written, so that they read back as given also when ``ds`` is tagged ``AREA_OR_POINT=Point``
+    (:func:`_point_gcp_shift`; set its tags first). Else a Point raster's GCPs came back one pixel
+    off after every write (the result of a GCP-placed Point scene was misplaced)."""
+    if is_point(ds):
+        d = _point_gcp_shift()
+        gcps = scale_gcps(gcps, (1.0, 1.0), (d, d)) if d else gcps
+    ds.gcps = (list(gcps), gcps_crs(crs))
 
 
 def gcps_crs(crs):

@@ -30,6 +30,7 @@ from .. import files
 from ..errors import LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
+from .georef import is_point, write_gcps
 from .read_failures import gdal_errors
 
 __all__ = [
@@ -303,6 +304,8 @@ class GeoTiffWriter:
         """Close, sync and check the part file (raises :func:`write_error` on any failure)."""
         if self.tags:
             self._guard(self.dataset.update_tags, **{k: str(v) for k, v in self.tags.items()})
+        if self.profile.get("gcps") and is_point(self.dataset):  # now that its tags are all set
+            self._guard(write_gcps, self.dataset, self.profile["gcps"], self.profile.get("crs"))
         ds, self.dataset = self.dataset, None
         self._guard(ds.close)
         try:
