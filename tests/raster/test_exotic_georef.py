@@ -124,3 +124,30 @@ def test_gcps_of_a_point_scene_stay_on_their_pixels(tmp_path, tiny_model):
     rio.write_raster(tmp_path / "rt.tif", rio.read_raster(src))  # the napari reader and writer
     with rasterio.open(tmp_path / "rt.tif") as o:
         assert np.allclose(_rowcols(o.gcps[0]), want, atol=1e-9)
+
+
+def test_source_statistics_are_not_the_results_and_print_size_is_kept(tmp_path, tiny_model):
+    """Before: the source bands' STATISTICS_* (from `gdalinfo -stats` or QGIS, here in an .aux.xml)
+    were copied onto the result, whose pixels differ (QGIS stretches a layer by them), and a
+    scanned map's 300 dpi stayed 300 dpi with twice the pixels (printed twice as large)."""
+    from .conftest import write_tif
+
+    src = write_tif(tmp_path / "map.tif", smooth_field(np.random.default_rng(3), H, W, 3, 20, 230),
+                    dtype="uint8", tags={"TIFFTAG_XRESOLUTION": "300", "TIFFTAG_YRESOLUTION": "300",
+                                         "TIFFTAG_RESOLUTIONUNIT": "2 (pixels/inch)"},
+                    band_tags={1: {"WAVELENGTH": "665nm"}})
+    with rasterio.open(src) as s:
+        s.stats()  # GDAL stores them in map.tif.aux.xml, as gdalinfo -stats does
+    with rasterio.open(src) as s:
+        assert "STATISTICS_MEAN" in s.tags(1)
+    upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=(2.0, 2.5), options=FAST,
+                   output=OutputOptions())
+    geo = upscale_window(src, model=tiny_model, scale=(2.0, 2.5), options=FAST)
+    rio.write_raster(tmp_path / "w.tif", geo)
+    for out in ("o.tif", "w.tif"):
+        with rasterio.open(tmp_path / out) as o:
+            assert not [k for b in (1, 2, 3) for k in o.tags(b) if k.startswith("STATISTICS_")], out
+            t = o.tags()
+            assert (float(t["TIFFTAG_XRESOLUTION"]), float(t["TIFFTAG_YRESOLUTION"])) == (750.0, 600.0), out
+    with rasterio.open(tmp_path / "o.tif") as o:
+        assert o.tags(1)["WAVELENGTH"] == "665nm"  # other band metadata is kept

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .raster_io import RasterInfo
 
 __all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
-           "source_rpcs", "scale_rpcs",
+           "source_rpcs", "scale_rpcs", "resampled_tags",
            "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA"]
 
 
@@ -131,6 +131,24 @@ def write_gcps(ds, gcps, crs) -> None:
         d = _point_gcp_shift()
         gcps = scale_gcps(gcps, (1.0, 1.0), (d, d)) if d else gcps
     ds.gcps = (list(gcps), gcps_crs(crs))
+
+
+# A TIFF's print resolution (pixels per inch or centimetre), kept by GDAL as dataset tags.
+_PRINT_RESOLUTION = {"TIFFTAG_YRESOLUTION": 0, "TIFFTAG_XRESOLUTION": 1}
+
+
+def resampled_tags(tags, scale: tuple[float, float]) -> dict:
+    """Dataset tags of an image resampled by ``scale = (sy, sx)``: the print resolution
+    (``TIFFTAG_X/YRESOLUTION``, e.g. a scanned map's 300 dpi) grows with the pixel count, so the
+    result keeps the printed size of its source; the other tags stay as they are."""
+    out = dict(tags)
+    for k, axis in _PRINT_RESOLUTION.items():
+        try:
+            v = float(out[k])
+        except (KeyError, TypeError, ValueError):
+            continue
+        out[k] = f"{v * float(scale[axis]):.10g}"
+    return out
 
 
 def gcps_crs(crs):

@@ -30,7 +30,7 @@ from .. import files
 from ..errors import LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
-from .georef import is_point, write_gcps
+from .georef import is_point, resampled_tags, write_gcps
 from .read_failures import gdal_errors
 
 __all__ = [
@@ -172,7 +172,8 @@ class GeoTiffWriter:
     path : final output path; its folder must exist.
     profile : rasterio profile (e.g. from :func:`~ldcsr_core.geo.raster_io.output_profile`).
     src : optional source dataset whose band descriptions, colour interpretation, tags (dataset
-        and per band), units, scales and offsets are copied.
+        and per band, but not the bands' statistics; a print resolution follows the size, see
+        :func:`~ldcsr_core.geo.georef.resampled_tags`), units, scales and offsets are copied.
     tags : extra dataset tags (provenance), written last.
     overwrite : replace an existing ``path`` and its sidecars (:data:`SIDECARS`); otherwise
         :class:`OutputExistsError` if either exists (GDAL would read a sidecar left there as
@@ -251,7 +252,9 @@ class GeoTiffWriter:
                 desc = src.descriptions[i - 1]
                 if desc:
                     dst.set_band_description(i, desc)
-                btags = src.tags(i)
+                # a band's statistics (GDAL's STATISTICS_*, from an .aux.xml or `gdalinfo -stats`) are
+                # those of the source's pixels: QGIS would stretch the result by them
+                btags = {k: v for k, v in src.tags(i).items() if not k.startswith("STATISTICS_")}
                 if btags:
                     dst.update_tags(i, **btags)
             if any(u for u in src.units):
@@ -261,6 +264,7 @@ class GeoTiffWriter:
             if any(o != 0.0 for o in src.offsets):
                 dst.offsets = src.offsets
         stags = {k: v for k, v in src.tags().items() if not k.startswith(PROVENANCE_PREFIX)}
+        stags = resampled_tags(stags, (dst.height / src.height, dst.width / src.width))
         if stags:
             dst.update_tags(**stags)
 

@@ -49,6 +49,7 @@ from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
     provenance_tags, request_fingerprint, software_version,
 )
+from .georef import resampled_tags
 from .local_runner import LocalRunner
 from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink, SceneReader, _window
@@ -272,6 +273,7 @@ def _source_name(src, given: str | None) -> str:
 
 def _geo_array(src, job: _Job, writer: ArrayWriter) -> rio_io.GeoArray:
     src_tags = {k: v for k, v in src.tags().items() if not k.startswith(rio_io.PROVENANCE_PREFIX)}
+    src_tags = resampled_tags(src_tags, job.scale)
     return rio_io.GeoArray(
         writer.data, job.transform, src.crs, src.nodata, {**src_tags, **job.tags},
         tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps,
