@@ -25,13 +25,14 @@ def is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
 
 
 def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags,
-                    band_values=((), (), ()), gcps=None) -> tuple[dict, list, bool]:
+                    band_values=((), (), ()), gcps=None, rpcs=None) -> tuple[dict, list, bool]:
     """(layer ``metadata``, band names, georeferenced?) of a raster; shared by the eager and the lazy reader.
     ``band_values`` = the bands' ``(scales, offsets, units)`` (``ldcsr_core.geo.raster_io.band_values``),
     kept as ``scales``/``offsets``/``band_units`` (one per band of the file) when not the default.
     ``gcps`` = ``(ground control points, CRS)`` of a raster placed by GCPs only: kept as ``gcps``
     (``[row, col, x, y, z]`` rows, GDAL's pixel/line: 0 = the first pixel's top/left edge) and
-    ``gcps_crs`` (WKT or None); the layer itself is shown in pixels."""
+    ``gcps_crs`` (WKT or None); the layer itself is shown in pixels. ``rpcs`` = a satellite image's
+    rational polynomial coefficients (a rasterio ``RPC``): kept as ``rpcs`` (its ``to_dict()``)."""
     georeferenced = crs is not None or not transform.is_identity
     band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
                   for i, d in enumerate(descriptions)]
@@ -54,4 +55,6 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
     if gcps and gcps[0]:
         metadata["gcps"] = [[g.row, g.col, g.x, g.y, g.z] for g in gcps[0]]
         metadata["gcps_crs"] = gcps[1].to_wkt() if gcps[1] else None
+    if rpcs is not None:
+        metadata["rpcs"] = rpcs.to_dict()
     return metadata, band_names, georeferenced

@@ -52,7 +52,8 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     * ``metadata`` keeps ``crs`` (WKT), ``crs_name``, ``transform`` (6 GDAL/rasterio
       coefficients), ``nodata``, ``band_names``, ``colorinterp``, ``units``, ``pixel_size``,
       ``tags`` and ``path`` (and the bands' ``scales``, ``offsets``, ``band_units`` if set, and
-      the ``gcps`` of a raster placed by ground control points only).
+      the ``gcps`` of a raster placed by ground control points only, the ``rpcs`` of a satellite
+      image).
     """
     from ldcsr_core.geo.raster_io import read_raster
 
@@ -62,7 +63,7 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     colorinterp = list(geo.colorinterp)
     metadata, band_names, georeferenced = raster_metadata(
         path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags,
-        (geo.scales, geo.offsets, geo.units), geo.gcps)
+        (geo.scales, geo.offsets, geo.units), geo.gcps, geo.rpcs)
     transform = geo.transform
     name = os.path.splitext(os.path.basename(str(path)))[0]
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}

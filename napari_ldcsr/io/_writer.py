@@ -244,6 +244,10 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
         if gcps is not None:  # already on this layer's pixel grid (not the one-row head's)
             profile.pop("transform", None)
             profile["gcps"], profile["crs"] = gcps
+        if md.get("rpcs"):  # a satellite image's, on this layer's pixel grid
+            from rasterio.rpc import RPC
+
+            profile["rpcs"] = RPC(**md["rpcs"])
         step = profile["blockysize"] * max(1, BLOCK_BYTES // (profile["blockysize"] * W * count
                                                              * np.dtype(profile["dtype"]).itemsize))
         with quiet_georef(), GeoTiffWriter(path, profile, src=head, tags=tags, overwrite=True) as gw:

@@ -60,11 +60,20 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
                                                spec.region.offset)
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
+    (h, w), (H, W) = spec.region.shape, spec.out_shape
+    if md.get("tags"):  # a print resolution follows the pixel count, as the engine's results'
+        from ldcsr_core.geo.georef import resampled_tags
+
+        md["tags"] = resampled_tags(md["tags"], (H / h, W / w))
+    if md.get("rpcs"):  # a satellite image's RPCs onto the result's grid, as the engine moves them
+        from ldcsr_core.geo.georef import scale_rpcs
+        from rasterio.rpc import RPC
+
+        md["rpcs"] = scale_rpcs(RPC(**md["rpcs"]), (H / h, W / w), spec.region.offset).to_dict()
     if md.get("gcps"):  # onto the result's pixel grid, by the engine's rule for its raster path
         from ldcsr_core.geo.georef import scale_gcps
         from rasterio.control import GroundControlPoint
 
-        (h, w), (H, W) = spec.region.shape, spec.out_shape
         moved = scale_gcps([GroundControlPoint(row=r, col=c, x=x, y=y, z=z) for r, c, x, y, z in md["gcps"]],
                            (H / h, W / w), spec.region.offset)
         md["gcps"] = [[g.row, g.col, g.x, g.y, g.z] for g in moved]

@@ -197,3 +197,34 @@ def test_a_raster_placed_by_gcps_keeps_them_through_run_and_save(ldcsr, qtbot, t
             got, gcrs = ds.gcps
             assert gcrs == CRS.from_epsg(32633) and ds.transform.is_identity
             assert [(g.row, g.col, g.x, g.y) for g in got] == [(k * g.row, k * g.col, g.x, g.y) for g in gcps]
+
+
+def test_a_satellite_image_keeps_its_rpcs_through_run_and_save(ldcsr, qtbot, tmp_path):
+    """An L1 scene placed by RPCs only: its layer keeps them, and its ×2 result saves them moved onto
+    the finer grid, as `ldcsr upscale` does (before: both saved files had none)."""
+    from rasterio.rpc import RPC
+    from rasterio.transform import RPCTransformer
+
+    viewer, widget = ldcsr
+    src = tmp_path / "l1.tif"
+    rpcs = RPC(height_off=100.0, height_scale=300.0, lat_off=48.2, lat_scale=0.02, long_off=16.3,
+               long_scale=0.03, line_off=19.5, line_scale=20.0, samp_off=25.5, samp_scale=26.0,
+               line_num_coeff=[0.0, 0.0, -1.0] + [0.0] * 17, line_den_coeff=[1.0] + [0.0] * 19,
+               samp_num_coeff=[0.0, 1.0] + [0.0] * 18, samp_den_coeff=[1.0] + [0.0] * 19)
+    with rasterio.open(src, "w", driver="GTiff", height=40, width=52, count=1, dtype="uint16", rpcs=rpcs) as ds:
+        ds.write((100 + 3000 * np.random.default_rng(1).random((1, 40, 52))).astype(np.uint16))
+    layer = viewer.open(str(src), plugin="napari-ldcsr")[0]
+    assert layer.metadata["rpcs"]["line_off"] == 19.5
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run(layer=layer)
+    for name, pick in (("same.tif", layer), ("sr.tif", widget.last_result)):
+        viewer.layers.selection.active = pick
+        assert widget.saves.save(str(tmp_path / name))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    where = np.array(RPCTransformer(rpcs).rowcol(16.305, 48.195, zs=150.0, op=float))
+    for name, k in (("same.tif", 1), ("sr.tif", 2)):
+        with rasterio.open(tmp_path / name) as ds:
+            assert ds.rpcs is not None, name
+            got = np.array(RPCTransformer(ds.rpcs).rowcol(16.305, 48.195, zs=150.0, op=float))
+            assert np.allclose(got, where * k, atol=1e-6), name
