@@ -151,3 +151,15 @@ def test_source_statistics_are_not_the_results_and_print_size_is_kept(tmp_path, 
             assert (float(t["TIFFTAG_XRESOLUTION"]), float(t["TIFFTAG_YRESOLUTION"])) == (750.0, 600.0), out
     with rasterio.open(tmp_path / "o.tif") as o:
         assert o.tags(1)["WAVELENGTH"] == "665nm"  # other band metadata is kept
+
+
+def test_a_target_resolution_for_a_scene_placed_by_gcps_or_rpcs_says_why_not(tmp_path):
+    """Before: 'has no CRS, so its pixel size is unknown', also for GCPs in EPSG:4326."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.pipeline import plan_output
+
+    gcp = _point_gcps_scene(tmp_path / "g.tif")
+    for path, how in ((gcp, "ground control points"), (_l1(tmp_path / "l1.tif"), "(RPCs)")):
+        with rasterio.open(path) as s:
+            with pytest.raises(InputError, match=rf"placed by .*{how}.*give a scale instead"):
+                plan_output(rio.raster_info(s), target_resolution=0.5)

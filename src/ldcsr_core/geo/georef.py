@@ -195,6 +195,12 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     """
     tx, ty = (target, target) if np.isscalar(target) else tuple(target)
     tx, ty = _positive_finite(tx, "target resolution"), _positive_finite(ty, "target resolution")
+    placed_by = {"gcps": "ground control points", "rpcs": "rational polynomial coefficients (RPCs)"}
+    if info.georef in placed_by:
+        raise InputError(
+            f"{info.path} is placed by {placed_by[info.georef]}, not a geotransform, so it has no one "
+            "pixel size: give a scale instead (or orthorectify it first, e.g. gdalwarp)"
+        )
     if info.crs is None:
         raise InputError(
             f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead"

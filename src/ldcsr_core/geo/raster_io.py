@@ -114,6 +114,7 @@ class RasterInfo:
     mask_flags: tuple[tuple[str, ...], ...]
     bounds: tuple[float, float, float, float]
     tags: Mapping[str, str] = field(default_factory=dict)
+    georef: str = "transform"  # how it is placed: georef.georeferencing()
 
     @property
     def has_alpha(self) -> bool:
@@ -347,6 +348,7 @@ def raster_info(src) -> RasterInfo:
         mask_flags=tuple(tuple(f.name for f in fl) for fl in src.mask_flag_enums),
         bounds=tuple(src.bounds),
         tags=dict(src.tags()),
+        georef=georeferencing(src),
     )
 
 
