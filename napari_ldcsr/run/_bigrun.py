@@ -50,9 +50,10 @@ def _size(n: int) -> str:
 
 def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1) -> Path:
     """``<stem>_x2.50_ldcsr.tif`` next to ``src_path``; ``…_ldcsr-2.tif`` etc. if that exists, or
-    its sidecars (``.aux.xml``…, which the engine will not write over), or (``samples`` > 1) its
+    its sidecars (``.aux.xml``…, or a world file or RPCs by its stem, which the engine will not write
+    next to), or (``samples`` > 1) its
     spread file (``…_spread.tif``, the engine's name) (FileExistsError when 99 names are taken)."""
-    from ldcsr_core.geo.geotiff_writer import SIDECARS
+    from ldcsr_core.geo.geotiff_writer import SIDECARS, placement_sidecars
     from ldcsr_core.geo.sampling import default_spread_path
 
     src = Path(src_path)
@@ -60,7 +61,8 @@ def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1)
     for i in range(1, 100):
         path = src.with_name(f"{base}.tif" if i == 1 else f"{base}-{i}.tif")
         files = [path] + ([default_spread_path(path)] if samples > 1 else [])
-        if not any(os.path.lexists(f"{f}{side}") for f in files for side in ("",) + SIDECARS):
+        if not any(os.path.lexists(f"{f}{side}") or placement_sidecars(f) for f in files
+                   for side in ("",) + SIDECARS):
             return path
     raise FileExistsError(f"{base}.tif and 98 numbered variants exist next to the source already")
 

@@ -163,3 +163,34 @@ def test_a_target_resolution_for_a_scene_placed_by_gcps_or_rpcs_says_why_not(tmp
         with rasterio.open(path) as s:
             with pytest.raises(InputError, match=rf"placed by .*{how}.*give a scale instead"):
                 plan_output(rio.raster_info(s), target_resolution=0.5)
+
+
+def test_a_world_file_or_rpb_by_the_outputs_stem_is_refused_never_removed(tmp_path, tiny_model, rasters):
+    """GDAL places o.tif by o.tfw (when it has no geotransform of its own) and by o.RPB (always,
+    over its own RPCs). Before: a plain picture's result read back placed in UTM by a stale o.tfw."""
+    from ldcsr_core.errors import OutputExistsError
+
+    from .conftest import write_tif
+
+    (tmp_path / "in").mkdir()
+    plain = write_tif(tmp_path / "in" / "plain.tif", smooth_field(np.random.default_rng(4), H, W, 3, 0, 255),
+                      dtype="uint8", crs=None, transform=rasterio.Affine.identity())
+    out = tmp_path / "o.tif"
+    world = tmp_path / "o.tfw"
+    world.write_text("10\n0\n0\n-10\n600005\n5339995\n")
+    for overwrite in (False, True):
+        with pytest.raises(OutputExistsError, match="o.tfw exists: GDAL would read it as the placement"):
+            upscale_raster(plain, out, model=tiny_model, scale=2, options=FAST,
+                           output=OutputOptions(overwrite=overwrite))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "o.tfw"]
+    # a result with a geotransform of its own is placed by it, not by the world file
+    upscale_raster(rasters["gray"], out, model=tiny_model, scale=2, options=FAST, output=OutputOptions())
+    with rasterio.open(rasters["gray"]) as s, rasterio.open(out) as o:
+        assert o.bounds == pytest.approx(s.bounds) and o.transform.c == s.transform.c
+    out.unlink()
+    world.unlink()
+    (tmp_path / "o.RPB").write_text("stale")  # GDAL would take its RPCs over the output's own
+    with pytest.raises(OutputExistsError, match="o.RPB exists"):
+        upscale_raster(rasters["gray"], out, model=tiny_model, scale=2, options=FAST,
+                       output=OutputOptions(overwrite=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "o.RPB"]

@@ -46,6 +46,7 @@ __all__ = [
     "BEST_COMPRESSION",
     "PROVENANCE_PREFIX",
     "SIDECARS",
+    "placement_sidecars",
 ]
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,13 @@ PROVENANCE_PREFIX = "LDCSR_"
 # statistics), NAME.msk (mask) and NAME.ovr (overviews). An output's are part of it: ours are
 # renamed with it, those of a file it replaces are removed (they describe the old image).
 SIDECARS = (".aux.xml", ".msk", ".ovr")
+# Files GDAL finds by the stem of NAME.tif and reads as its placement: RPCs in NAME.RPB or
+# NAME_rpc.txt (over the GeoTIFF's own), and, where it has no geotransform of its own, a world file
+# (NAME.tfw, NAME.tifw, NAME.wld) or a MapInfo NAME.tab; in either case. We never make them, and
+# never remove one (it may be another file's, e.g. the input's): an output they would misplace is
+# refused, --overwrite or not.
+_WORLD_EXTENSIONS = ("wld", "tab")
+_RPC_ENDS = (".rpb", "_rpc.txt")
 
 # The best lossless compression ratio assumed possible: a job whose uncompressed size is more than
 # this many times the free space cannot fit and is refused before any compute.
@@ -223,6 +231,12 @@ class GeoTiffWriter:
             raise OutputExistsError(errno.EEXIST, (
                 f"{left[0]} exists: GDAL would read it as part of {self.path.name} (metadata, "
                 "statistics, mask or overviews of another image); remove it or use --overwrite"))
+        placing = placement_sidecars(self.path, has_transform="transform" in self.profile)
+        if placing:
+            raise OutputExistsError(errno.EEXIST, (
+                f"{placing[0]} exists: GDAL would read it as the placement of {self.path.name} (a world "
+                "file, .tab or RPCs of another image, which would misplace it); move it away or choose "
+                "another output name"))
         clear_stale_parts(self.path)
         check_free_space(folder, self.nbytes, name=self.path.name)  # every writer: nothing that cannot fit
         try:
@@ -370,6 +384,21 @@ class GeoTiffWriter:
 
 def _sidecars(path: Path) -> list[Path]:
     return [Path(str(path) + side) for side in SIDECARS]
+
+
+def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) -> list[Path]:
+    """The files by the stem of a GeoTIFF at ``path`` that exist and that GDAL would read as its
+    placement: RPCs (``NAME.RPB``, ``NAME_rpc.txt``; GDAL takes them over the file's own) and,
+    unless it ``has_transform``, a world file (``NAME.tfw``, ``NAME.tifw``, ``NAME.wld``) or
+    ``NAME.tab``; each in lower or upper case."""
+    p = Path(path)
+    ext = p.suffix[1:].lower()
+    ends = list(_RPC_ENDS)
+    if not has_transform:
+        ends += [f".{e}" for e in ([ext[0] + ext[-1] + "w", ext + "w"] if ext else [])]
+        ends += [f".{e}" for e in _WORLD_EXTENSIONS]
+    found = [p.with_name(p.stem + e) for end in ends for e in dict.fromkeys((end, end.upper()))]
+    return [f for f in found if f.exists()]
 
 
 clear_stale_parts = files.clear_stale_parts  # one rule for every writer (re-exported here)
