@@ -50,8 +50,13 @@ def spread_kwargs(src_layer, spec, geo_spread, *, run_info: dict | None = None) 
     md["units"] = "standard deviation over the samples, in the source's units"
     md["nodata"] = geo_spread.nodata  # NaN where the source is invalid (a spread of 0 is a value)
     md["band_names"] = [spread_band_name(geo_spread)]
-    for key in ("colorinterp", "band"):  # one band of its own
+    for key in ("colorinterp", "band", "scales", "offsets", "band_units"):  # one band of its own
         md.pop(key, None)
+    # the engine's |scale| and unit of the spread (no offset: it does not move a spread), when the
+    # averaged bands share them
+    for key, values in (("scales", geo_spread.scales), ("band_units", geo_spread.units)):
+        if values and len(set(values)) == 1 and values[0]:
+            md[key] = [values[0]]
     kwargs.update(
         rgb=False, colormap=COLORMAP, contrast_limits=[0.0, hi if hi > 0 else 1.0], gamma=1.0,
         blending="additive",

@@ -122,3 +122,20 @@ def test_plain_message_says_out_of_memory_in_words():
                 RuntimeError("could not create a primitive")):
         assert plain_message(exc) == want
     assert plain_message(RuntimeError("shape mismatch")) == "RuntimeError: shape mismatch"
+
+
+def test_spread_layer_keeps_the_spread_scale_not_the_sources_offset(model):
+    """The spread layer (mean over the colour bands) saves with the engine's |scale| and unit of the
+    spread, never the source band's offset (before: raw × 1e-4 − 0.1, a negative 'spread')."""
+    from ldcsr_core.geo.raster_io import GeoArray
+    from napari_ldcsr.run._spread import spread_kwargs
+
+    src = model.add_image(np.zeros((20, 24), np.uint16), metadata={
+        "transform": (10, 0, 600000.0, 0, -10, 5340000.0), "crs": "EPSG:32633", "band": 1,
+        "scales": [1e-4, 1e-4], "offsets": [-0.1, -0.1], "band_units": ["refl", "refl"]})
+    spec = JobSpec(scale=2.0, region=geo.Region.whole((20, 24)), mode="diffusion")
+    spread = GeoArray(np.ones((1, 40, 48), np.float32), None, scales=(1e-4,), units=("refl",),
+                      descriptions=("spread of band 2",))
+    md = spread_kwargs(src, spec, spread)["metadata"]
+    assert (md.get("scales"), md.get("offsets"), md.get("band_units")) == ([1e-4], None, ["refl"])
+    assert "band" not in md

@@ -188,3 +188,23 @@ def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path, monk
     for a, b in ((single.dst, res.dst), (single.spread, res.spread)):
         with rasterio.open(a) as x, rasterio.open(b) as y:
             np.testing.assert_array_equal(x.read(), y.read())
+
+
+def test_spread_reads_in_physical_units_as_the_mean_does(tiny_model, tmp_path):
+    """A reflectance scene (raw × 1e-4 − 0.1): the spread keeps |scale| and unit, and no offset (an
+    offset does not move a standard deviation). Before: the spread file had neither (raw units next
+    to a mean read as reflectance), and napari's spread layer saved the source's offset."""
+    from .conftest import TRANSFORM, UTM33, smooth_field
+
+    src = tmp_path / "refl.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=32, count=3, dtype="uint16",
+                       crs=UTM33, transform=TRANSFORM) as ds:
+        ds.write(smooth_field(np.random.default_rng(5), 32, 40, 3, 300, 9000).round().astype("uint16"))
+        ds.scales, ds.offsets, ds.units = (1e-4, 1e-4, -2e-4), (-0.1, -0.1, 0.0), ("refl", "refl", "W")
+    pl.upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2,
+                      options=pl.UpscaleOptions(samples=2), output=pl.OutputOptions())
+    with rasterio.open(tmp_path / "o_spread.tif") as s, rasterio.open(tmp_path / "o.tif") as o:
+        assert o.offsets == (-0.1, -0.1, 0.0)  # the mean keeps the source's
+        assert (s.scales, s.offsets, s.units) == ((1e-4, 1e-4, 2e-4), (0.0, 0.0, 0.0), ("refl", "refl", "W"))
+    r = upscale_window_spread(src, model=tiny_model, scale=2, options=pl.UpscaleOptions(samples=2))
+    assert (r.spread.scales, r.spread.offsets, r.spread.units) == ((1e-4, 1e-4, 2e-4), (), ("refl", "refl", "W"))

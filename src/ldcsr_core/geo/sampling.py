@@ -9,7 +9,9 @@ spread to a :class:`SpreadSink`.
 The spread raster lies exactly on the output grid (same size, transform and CRS): one float32 band
 per colour band of the source (alpha bands are masks, not model output, and have no spread), the
 standard deviation over the K samples in the **source units** (the unit spread times the band's
-stretch span), NaN (the nodata value) where the source is invalid.
+stretch span), NaN (the nodata value) where the source is invalid. A band with a GDAL scale (raw ×
+scale + offset = physical value) keeps its ``|scale|`` and unit, and no offset, so the spread reads
+in physical units as the mean does (:func:`spread_band_values`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from . import raster_io as rio_io
 from ..uncertainty import moments
 
 __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_profile",
-           "spread_tags", "sampled", "check_spread_path", "spread_file", "SPREAD_NOTICE"]
+           "spread_tags", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE"]
 
 
 SPREAD_NOTICE = ("Per-pixel spread (standard deviation, source units) of {k} diffusion samples "
@@ -113,6 +115,15 @@ def spread_tags(job, samples: int) -> dict[str, str]:
             "LDCSR_SAMPLES": str(samples)}
 
 
+def spread_band_values(src, colour) -> tuple[tuple, tuple, tuple]:
+    """``(scales, offsets, units)`` of the spread bands of ``src``'s ``colour`` bands (each ``()``
+    when all are the default): a spread of raw values is one of physical values times ``|scale|``;
+    an offset does not move a spread, so there is none."""
+    scales, _, units = rio_io.band_values(src)
+    return (tuple(abs(float(scales[b])) for b in colour) if scales else (), (),
+            tuple(units[b] for b in colour) if units else ())
+
+
 def _band_names(src, colour) -> list[str]:
     descs = tuple(src.descriptions or ())
     return [f"spread of {descs[b] if b < len(descs) and descs[b] else f'band {b + 1}'}" for b in colour]
@@ -158,6 +169,11 @@ def spread_file(path: Path, src, job, *, output):
                               overwrite=output.overwrite) as gw:
         for i, name in enumerate(_band_names(src, colour), 1):
             gw.dataset.set_band_description(i, name)
+        scales, _, units = spread_band_values(src, colour)
+        if scales:
+            gw.dataset.scales = scales
+        if units:
+            gw.dataset.units = tuple(u or "" for u in units)
         writer = rio_io.BlockRowWriter(gw)
         yield writer
         writer.close()
