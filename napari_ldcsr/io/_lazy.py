@@ -163,7 +163,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     easting)``). ``reads`` (a list) collects every window read, all levels together.
     """
     import dask.array as da
-    from ldcsr_core.geo.georef import georeferencing, source_rpcs
+    from ldcsr_core.geo.georef import band_tags, georeferencing, source_rpcs
     from ldcsr_core.geo.raster_io import band_values, open_raster
     from rasterio.errors import NotGeoreferencedWarning
 
@@ -177,9 +177,9 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             colorinterp = [ci.name for ci in src.colorinterp]
             descriptions, tags, values = list(src.descriptions), src.tags(), band_values(src)
             gcps = src.gcps if georeferencing(src) == "gcps" else None
-            rpcs = source_rpcs(src)
+            rpcs, btags = source_rpcs(src), band_tags(src)
     metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
-                                                          descriptions, tags, values, gcps, rpcs)
+                                                          descriptions, tags, values, gcps, rpcs, btags)
     metadata["lazy"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
     factors = [1]

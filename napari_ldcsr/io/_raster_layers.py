@@ -25,14 +25,15 @@ def is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
 
 
 def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags,
-                    band_values=((), (), ()), gcps=None, rpcs=None) -> tuple[dict, list, bool]:
+                    band_values=((), (), ()), gcps=None, rpcs=None, band_tags=()) -> tuple[dict, list, bool]:
     """(layer ``metadata``, band names, georeferenced?) of a raster; shared by the eager and the lazy reader.
     ``band_values`` = the bands' ``(scales, offsets, units)`` (``ldcsr_core.geo.raster_io.band_values``),
     kept as ``scales``/``offsets``/``band_units`` (one per band of the file) when not the default.
     ``gcps`` = ``(ground control points, CRS)`` of a raster placed by GCPs only: kept as ``gcps``
     (``[row, col, x, y, z]`` rows, GDAL's pixel/line: 0 = the first pixel's top/left edge) and
     ``gcps_crs`` (WKT or None); the layer itself is shown in pixels. ``rpcs`` = a satellite image's
-    rational polynomial coefficients (a rasterio ``RPC``): kept as ``rpcs`` (its ``to_dict()``)."""
+    rational polynomial coefficients (a rasterio ``RPC``): kept as ``rpcs`` (its ``to_dict()``).
+    ``band_tags`` = each band's tags (``ldcsr_core.geo.georef.band_tags``), kept as ``band_tags``."""
     georeferenced = crs is not None or not transform.is_identity
     band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
                   for i, d in enumerate(descriptions)]
@@ -57,4 +58,6 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
         metadata["gcps_crs"] = gcps[1].to_wkt() if gcps[1] else None
     if rpcs is not None:
         metadata["rpcs"] = rpcs.to_dict()
+    if band_tags:
+        metadata["band_tags"] = [dict(t) for t in band_tags]
     return metadata, band_names, georeferenced

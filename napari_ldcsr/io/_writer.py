@@ -138,11 +138,11 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
 
 
 def _band_values(md: dict, i: int) -> tuple:
-    """``(scale, offset, unit)`` of band ``i`` of a layer (of its file's band ``metadata["band"]``
-    for a band layer), from the reader's ``scales``/``offsets``/``band_units``."""
+    """``(scale, offset, unit, tags)`` of band ``i`` of a layer (of its file's band ``metadata["band"]``
+    for a band layer), from the reader's ``scales``/``offsets``/``band_units``/``band_tags``."""
     b = int(md["band"]) if md.get("band") is not None else i
     return tuple(values[b] if b < len(values := md.get(key) or []) else default
-                 for key, default in (("scales", 1.0), ("offsets", 0.0), ("band_units", None)))
+                 for key, default in (("scales", 1.0), ("offsets", 0.0), ("band_units", None), ("band_tags", {})))
 
 
 def write_geotiff_bands(path: str, layer_data: list) -> list[str]:
@@ -209,7 +209,7 @@ def _gcps(md: dict):
 def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp, values) -> None:
     """Write ``bands(y0, y1)`` (``(count, rows, W)`` for output rows ``y0:y1``) of an ``hw`` image
     placed as the layer ``meta`` is, a block of rows at a time, atomically; ``values`` holds each
-    band's ``(scale, offset, unit)``."""
+    band's ``(scale, offset, unit, tags)``."""
     from affine import Affine
     from ldcsr_core.geo.raster_io import GeoTiffWriter, dataset_from_array, output_profile, quiet_georef
     from rasterio.windows import Window
@@ -237,7 +237,7 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     with dataset_from_array(head_rows, bands_last=False, transform=transform, crs=crs, nodata=nodata,
                             colorinterp=colorinterp,
                             descriptions=tuple(str(n) for n in names) if names and len(names) == count else None,
-                            **dict(zip(("scales", "offsets", "units"), map(tuple, zip(*values))))) as head:
+                            **dict(zip(("scales", "offsets", "units", "band_tags"), map(tuple, zip(*values))))) as head:
         profile = output_profile(head, (H, W))
         if "transform" in profile:
             profile["transform"] = transform

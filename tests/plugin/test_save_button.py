@@ -144,12 +144,14 @@ def test_layers_that_do_not_overlay_are_not_saved_as_bands(ldcsr, qtbot, tmp_pat
 
 def test_band_scales_offsets_and_units_are_kept(ldcsr, qtbot, tmp_path):
     """Raw values with GDAL scale/offset (e.g. reflectance = DN × 1e-4 − 0.1) save with them: a
-    result, one band layer alone, and the bands together."""
+    result, one band layer alone, and the bands together; so do the bands' tags (a wavelength),
+    but not their statistics (before: every band tag was dropped)."""
     viewer, widget = ldcsr
     src = _four_bands(tmp_path / "s2.tif")
     with rasterio.open(src, "r+") as ds:
         ds.scales, ds.offsets = (1e-4, 1e-4, 2e-4, 1e-4), (-0.1, -0.1, 0.0, -0.2)
         ds.units = ("refl", "refl", "refl", "W")
+        ds.update_tags(4, WAVELENGTH="842nm", STATISTICS_MEAN="1234.5")
     layers = viewer.open(str(src), plugin="napari-ldcsr")
     widget.set_layer(layers[0])
     widget.set_scale(2.0)
@@ -165,6 +167,7 @@ def test_band_scales_offsets_and_units_are_kept(ldcsr, qtbot, tmp_path):
         assert (one.scales, one.offsets, one.units) == ((1e-4,), (-0.2,), ("W",))
         assert four.scales == (1e-4, 1e-4, 2e-4, 1e-4) and four.offsets == (-0.1, -0.1, 0.0, -0.2)
         assert four.units == ("refl", "refl", "refl", "W")
+        assert one.tags(1) == four.tags(4) == {"WAVELENGTH": "842nm"} and not four.tags(1)
 
 
 def test_a_raster_placed_by_gcps_keeps_them_through_run_and_save(ldcsr, qtbot, tmp_path):

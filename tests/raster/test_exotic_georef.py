@@ -151,6 +151,10 @@ def test_source_statistics_are_not_the_results_and_print_size_is_kept(tmp_path, 
             assert (float(t["TIFFTAG_XRESOLUTION"]), float(t["TIFFTAG_YRESOLUTION"])) == (750.0, 600.0), out
     with rasterio.open(tmp_path / "o.tif") as o:
         assert o.tags(1)["WAVELENGTH"] == "665nm"  # other band metadata is kept
+    assert geo.band_tags == ({"WAVELENGTH": "665nm"}, {}, {})  # the array path too (it had none)
+    assert rio.read_raster(src).band_tags == geo.band_tags
+    with rasterio.open(tmp_path / "w.tif") as o:
+        assert o.tags(1) == {"WAVELENGTH": "665nm"}
 
 
 def test_a_target_resolution_for_a_scene_placed_by_gcps_or_rpcs_says_why_not(tmp_path):

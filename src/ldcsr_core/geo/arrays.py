@@ -33,6 +33,7 @@ class GeoArray:
     ``units`` are the bands' GDAL scale/offset (physical value = raw × scale + offset) and unit
     names, kept on the raw values (``()`` = none). ``rpcs`` are the rational polynomial
     coefficients (a rasterio ``RPC``) of a satellite image, on this array's pixel grid, or ``None``.
+    ``band_tags`` are each band's tags (e.g. ``WAVELENGTH``), one dict per band, or ``()``.
     """
 
     data: np.ndarray
@@ -48,6 +49,7 @@ class GeoArray:
     offsets: tuple[float, ...] = ()
     units: tuple[str | None, ...] = ()
     rpcs: Any = None
+    band_tags: tuple[dict, ...] = ()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -91,7 +93,8 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
                        descriptions: Sequence[str | None] | None = None,
                        tags: Mapping[str, Any] | None = None, gcps=None,
                        scales: Sequence[float] | None = None, offsets: Sequence[float] | None = None,
-                       units: Sequence[str | None] | None = None, rpcs=None):
+                       units: Sequence[str | None] | None = None, rpcs=None,
+                       band_tags: Sequence[Mapping[str, Any]] | None = None):
     """An open, read-only in-memory rasterio dataset holding ``array`` and its georeferencing.
 
     Parameters
@@ -108,6 +111,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
         ``transform``), or ``None``.
     scales, offsets, units : the bands' scale/offset and unit names (one per band), or ``None``.
     rpcs : the rational polynomial coefficients (a rasterio ``RPC``) on this array's grid, or ``None``.
+    band_tags : each band's tags (one mapping per band; others are ignored), or ``None``.
 
     The dataset owns its memory; close it (or use it as a context manager) when done.
     """
@@ -156,6 +160,10 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
                 write_gcps(ds, gcps[0], gcps[1])  # after the tags: AREA_OR_POINT counts
             if rpcs is not None:
                 ds.rpcs = rpcs
+            if band_tags is not None and len(band_tags) == count:
+                for i, bt in enumerate(band_tags, start=1):
+                    if bt:
+                        ds.update_tags(i, **{k: str(v) for k, v in bt.items()})
             _set_band_values(ds, count, scales=scales, offsets=offsets, units=units)
         src = memfile.open()
     return _MemoryDataset(src, memfile)

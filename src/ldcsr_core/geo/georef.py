@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .raster_io import RasterInfo
 
 __all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
-           "source_rpcs", "scale_rpcs", "resampled_tags",
+           "source_rpcs", "scale_rpcs", "resampled_tags", "band_tags",
            "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA"]
 
 
@@ -149,6 +149,15 @@ def resampled_tags(tags, scale: tuple[float, float]) -> dict:
             continue
         out[k] = f"{v * float(scale[axis]):.10g}"
     return out
+
+
+def band_tags(src) -> tuple[dict, ...]:
+    """Each band's tags (its default metadata domain: e.g. ``WAVELENGTH``), to carry onto a new
+    image of the band: ``()`` when none has any. Not GDAL's ``STATISTICS_*``, which describe the
+    pixels they were computed from (QGIS would stretch a result by its source's)."""
+    tags = tuple({k: v for k, v in src.tags(i).items() if not k.startswith("STATISTICS_")}
+                 for i in range(1, src.count + 1))
+    return tags if any(tags) else ()
 
 
 def gcps_crs(crs):

@@ -30,7 +30,7 @@ from .. import files
 from ..errors import LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
-from .georef import is_point, resampled_tags, write_gcps
+from .georef import band_tags, is_point, resampled_tags, write_gcps
 from .read_failures import gdal_errors
 
 __all__ = [
@@ -262,14 +262,11 @@ class GeoTiffWriter:
                 dst.colorinterp = src.colorinterp
             except Exception:  # some combinations are not expressible in TIFF; keep GDAL's
                 pass
-            for i in range(1, dst.count + 1):
+            for i, btags in enumerate(band_tags(src) or [{}] * dst.count, start=1):
                 desc = src.descriptions[i - 1]
                 if desc:
                     dst.set_band_description(i, desc)
-                # a band's statistics (GDAL's STATISTICS_*, from an .aux.xml or `gdalinfo -stats`) are
-                # those of the source's pixels: QGIS would stretch the result by them
-                btags = {k: v for k, v in src.tags(i).items() if not k.startswith("STATISTICS_")}
-                if btags:
+                if btags:  # not the source's statistics (band_tags)
                     dst.update_tags(i, **btags)
             if any(u for u in src.units):
                 dst.units = src.units

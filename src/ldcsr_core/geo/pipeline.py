@@ -49,7 +49,7 @@ from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
     provenance_tags, request_fingerprint, software_version,
 )
-from .georef import resampled_tags
+from .georef import band_tags, resampled_tags
 from .local_runner import LocalRunner
 from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink, SceneReader, _window
@@ -277,7 +277,7 @@ def _geo_array(src, job: _Job, writer: ArrayWriter) -> rio_io.GeoArray:
     return rio_io.GeoArray(
         writer.data, job.transform, src.crs, src.nodata, {**src_tags, **job.tags},
         tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps,
-        *rio_io.band_values(src), rpcs=job.rpcs)
+        *rio_io.band_values(src), rpcs=job.rpcs, band_tags=band_tags(src))
 
 
 BICUBIC_NOTICE = ("Bicubic interpolation (PyTorch, align_corners=False) of the stretched bands: "

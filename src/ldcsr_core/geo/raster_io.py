@@ -38,7 +38,7 @@ from ..errors import InputError, RasterIOError, cause_line
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
     GTIFF_ALPHA, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
-    scale_rpcs, scaled_transform, source_rpcs,
+    band_tags, scale_rpcs, scaled_transform, source_rpcs,
 )
 from .geotiff_writer import (
     PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts,
@@ -278,7 +278,7 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArra
         rpcs = scale_rpcs(rpcs, (1.0, 1.0), (win.row_off, win.col_off))
     return GeoArray(data, transform, src.crs, src.nodata, dict(src.tags()),
                     tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask, gcps,
-                    *band_values(src), rpcs=rpcs)
+                    *band_values(src), rpcs=rpcs, band_tags=band_tags(src))
 
 
 def band_values(src) -> tuple[tuple, tuple, tuple]:
@@ -292,12 +292,13 @@ def band_values(src) -> tuple[tuple, tuple, tuple]:
 def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = False,
                  block: int = 512, compress: str = "deflate") -> Path:
     """Write ``geo`` as a tiled, compressed GeoTIFF at ``path``, atomically (see
-    :class:`GeoTiffWriter`); tags, colour interpretation, band names, scales, offsets, units,
-    RPCs and mask are kept."""
+    :class:`GeoTiffWriter`); tags (dataset and band), colour interpretation, band names, scales,
+    offsets, units, RPCs and mask are kept."""
     with dataset_from_array(geo.data, transform=geo.transform, crs=geo.crs, nodata=geo.nodata,
                             bands_last=False, colorinterp=geo.colorinterp or None,
                             descriptions=geo.descriptions, gcps=geo.gcps, scales=geo.scales or None,
-                            offsets=geo.offsets or None, units=geo.units or None, rpcs=geo.rpcs) as mem:
+                            offsets=geo.offsets or None, units=geo.units or None, rpcs=geo.rpcs,
+                            band_tags=geo.band_tags or None) as mem:
         profile = output_profile(mem, geo.shape, block=block, compress=compress)
         from rasterio.windows import Window
 
