@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ldcsr_core.geo.raster_io import pixel_size
+
 __all__ = ["LayerData", "is_rgb", "raster_metadata"]
 
 LayerData = tuple[Any, dict, str]
@@ -47,7 +49,8 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
         "band_names": band_names,
         "colorinterp": list(colorinterp),
         "units": (crs.linear_units if crs is not None and crs.is_projected else None),
-        "pixel_size": (abs(transform.e), abs(transform.a)) if georeferenced else None,
+        # (rows, cols), along the pixel edges as the engine measures it (also on a rotated grid)
+        "pixel_size": pixel_size(transform)[::-1] if georeferenced else None,
         "tags": tags,
     }
     for key, values in zip(("scales", "offsets", "band_units"), band_values):
