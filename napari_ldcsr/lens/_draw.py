@@ -97,7 +97,10 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
     from ..run._job import model_info
-    from ..run._results import run_label
+    from ..run._results import regrid_metadata, run_label
+
+    # GCPs, RPCs and a print resolution onto the kept window's grid (they were the source's)
+    regrid_metadata(md, (h, w), (H, W), (view.win.y0 * h / H, view.win.x0 * w / W))
 
     model = model_of()
     md["ldcsr"] = {

@@ -15,7 +15,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import covering_blending, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "result_kwargs", "blending_note", "add_stacked", "RunLayers",
+__all__ = ["run_label", "result_name", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "RunLayers",
            "ProgressiveResult", "nearest_preview"]
 
 
@@ -33,6 +33,31 @@ def result_name(src_name: str, spec: JobSpec, kind: str) -> str:
     run = run_label(spec.mode, spec.seed, spec.samples)
     label = {"ldcsr": f"LDCSR {run}", "bicubic": "bicubic", "spread": f"LDCSR spread, {run}"}[kind]
     return f"{src_name} ×{spec.scale:.2f} ({label})"
+
+
+def regrid_metadata(md: dict, in_shape, out_shape, offset) -> None:
+    """Move a source layer's metadata (a copy, in place) onto a result's pixel grid by the engine's
+    rules for its raster path: ``gcps`` and ``rpcs`` (a satellite image's) onto the ``out_shape``
+    grid of the ``in_shape`` part at ``offset`` (input pixels, ``(row, col)``), and the print
+    resolution in ``tags``. (The ``transform`` is moved by the callers, on their own geometry.)"""
+    (h, w), (H, W) = in_shape, out_shape
+    scale = (H / h, W / w)
+    if md.get("tags"):  # a print resolution follows the pixel count
+        from ldcsr_core.geo.georef import resampled_tags
+
+        md["tags"] = resampled_tags(md["tags"], scale)
+    if md.get("rpcs"):
+        from ldcsr_core.geo.georef import scale_rpcs
+        from rasterio.rpc import RPC
+
+        md["rpcs"] = scale_rpcs(RPC(**md["rpcs"]), scale, offset).to_dict()
+    if md.get("gcps"):
+        from ldcsr_core.geo.georef import scale_gcps
+        from rasterio.control import GroundControlPoint
+
+        moved = scale_gcps([GroundControlPoint(row=r, col=c, x=x, y=y, z=z) for r, c, x, y, z in md["gcps"]],
+                           scale, offset)
+        md["gcps"] = [[g.row, g.col, g.x, g.y, g.z] for g in moved]
 
 
 def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None, lowest: bool = False) -> dict:
@@ -60,23 +85,7 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
                                                spec.region.offset)
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
-    (h, w), (H, W) = spec.region.shape, spec.out_shape
-    if md.get("tags"):  # a print resolution follows the pixel count, as the engine's results'
-        from ldcsr_core.geo.georef import resampled_tags
-
-        md["tags"] = resampled_tags(md["tags"], (H / h, W / w))
-    if md.get("rpcs"):  # a satellite image's RPCs onto the result's grid, as the engine moves them
-        from ldcsr_core.geo.georef import scale_rpcs
-        from rasterio.rpc import RPC
-
-        md["rpcs"] = scale_rpcs(RPC(**md["rpcs"]), (H / h, W / w), spec.region.offset).to_dict()
-    if md.get("gcps"):  # onto the result's pixel grid, by the engine's rule for its raster path
-        from ldcsr_core.geo.georef import scale_gcps
-        from rasterio.control import GroundControlPoint
-
-        moved = scale_gcps([GroundControlPoint(row=r, col=c, x=x, y=y, z=z) for r, c, x, y, z in md["gcps"]],
-                           (H / h, W / w), spec.region.offset)
-        md["gcps"] = [[g.row, g.col, g.x, g.y, g.z] for g in moved]
+    regrid_metadata(md, spec.region.shape, spec.out_shape, spec.region.offset)
     md["ldcsr"] = dict(run_info or {}, kind=kind)
     kwargs = {
         "name": result_name(src.name, spec, kind),
