@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _geometry as geo
 from .._viewer import linear_part, world_axes
+from ._results import regrid_metadata
 
 __all__ = ["SMALL", "MAX_SIDE", "TOOLTIP", "CheckRequest", "check_region", "prepare_check", "run_check",
            "status_text", "show_check", "error_kwargs", "add_error_layers"]
@@ -119,9 +120,12 @@ def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float 
     scale, translate = geo.result_placement(src.scale[-2:], src.translate[-2:], region.shape,
                                             region.shape, offset=region.offset, linear=linear_part(src))
     label = "LDCSR" if kind == "model" else "bicubic"
-    md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr", "colorinterp", "band")}
+    # an error map's values are not the source's: none of its bands' scales, offsets, units or tags
+    md = {k: v for k, v in (src.metadata or {}).items() if k not in (
+        "path", "ldcsr", "colorinterp", "band", "scales", "offsets", "band_units", "band_tags")}
     if md.get("transform") is not None:
         md["transform"] = geo.result_transform(md["transform"], region.shape, region.shape, region.offset)
+    regrid_metadata(md, region.shape, region.shape, region.offset)  # GCPs, RPCs onto the region
     md["ldcsr"] = dict(result.to_dict(), kind=f"selfcheck-error-{kind}", region=list(region.window))
     md["units"] = "|restored - source| averaged over RGB, 0..255 (NaN: the border left out)"
     md["nodata"] = float("nan")  # the border left out (an error of 0 is a value)

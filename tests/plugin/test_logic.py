@@ -139,3 +139,22 @@ def test_spread_layer_keeps_the_spread_scale_not_the_sources_offset(model):
     md = spread_kwargs(src, spec, spread)["metadata"]
     assert (md.get("scales"), md.get("offsets"), md.get("band_units")) == ([1e-4], None, ["refl"])
     assert "band" not in md
+
+
+def test_selfcheck_error_map_is_placed_on_its_region_and_has_no_source_values(model):
+    """A self-check error map of a region of a GCP-placed reflectance layer: its GCPs move onto the
+    region, and it carries none of the source bands' scale, offset, unit or tags (before: a saved
+    error map was placed as the whole scene and read as reflectance = error × 1e-4 − 0.1)."""
+    from types import SimpleNamespace
+
+    from napari_ldcsr.run._selfcheck import error_kwargs
+
+    src = model.add_image(np.zeros((40, 50), np.uint16), metadata={
+        "gcps": [[0.0, 0.0, 600000.0, 5340000.0, 0.0], [40.0, 50.0, 600500.0, 5339600.0, 0.0]],
+        "scales": [1e-4], "offsets": [-0.1], "band_units": ["refl"], "band_tags": [{"WAVELENGTH": "665nm"}]})
+    region = geo.Region(8, 10, 20, 24)
+    result = SimpleNamespace(windows=[SimpleNamespace(error={"model": np.ones((20, 24), np.float32)})],
+                             to_dict=lambda: {}, scale=2.0)
+    md = error_kwargs(src, region, result, "model")["metadata"]
+    assert md["gcps"] == [[-8.0, -10.0, 600000.0, 5340000.0, 0.0], [32.0, 40.0, 600500.0, 5339600.0, 0.0]]
+    assert not {"scales", "offsets", "band_units", "band_tags"} & set(md)
