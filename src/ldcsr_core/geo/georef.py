@@ -87,14 +87,12 @@ def scale_rpcs(rpcs, scale: tuple[float, float], offset: tuple[int, int] = (0, 0
     ``LINE_OFF' = (LINE_OFF + 0.5 - oy)·sy - 0.5`` and ``LINE_SCALE' = LINE_SCALE·sy`` (samples
     alike with ``sx``, ``ox``); the polynomials and the ground offsets and scales stay as they are.
     """
-    import attr
-
     sy, sx = (float(v) for v in scale)
     oy, ox = offset
-    return attr.evolve(
-        rpcs,
-        line_off=(float(rpcs.line_off) + 0.5 - oy) * sy - 0.5, line_scale=float(rpcs.line_scale) * sy,
-        samp_off=(float(rpcs.samp_off) + 0.5 - ox) * sx - 0.5, samp_scale=float(rpcs.samp_scale) * sx)
+    return type(rpcs)(**{
+        **rpcs.to_dict(),
+        "line_off": (float(rpcs.line_off) + 0.5 - oy) * sy - 0.5, "line_scale": float(rpcs.line_scale) * sy,
+        "samp_off": (float(rpcs.samp_off) + 0.5 - ox) * sx - 0.5, "samp_scale": float(rpcs.samp_scale) * sx})
 
 
 def is_point(ds) -> bool:
