@@ -136,7 +136,8 @@ class SettingsForm:
                                         "auto = 8-bit as is, other types by robust per-band percentiles")
         self.bands = LineEdit(label="Bands (R,G,B)", value="",
                               tooltip="Multi-band files: 1-based bands fed to the model as its RGB triplet, "
-                                      "e.g. 4,3,2 (as `ldcsr upscale --bands`); empty = the first three")
+                                      "e.g. 4,3,2 (as `ldcsr upscale --bands`); empty = red, green, blue "
+                                      "by colour interpretation, 4,3,2 for Sentinel-2, else the first three")
         for box in (self.scale, self.pixel, self.tile):  # a typed value counts when it is complete
             box.native.setKeyboardTracking(False)
         self.scale.native.setDecimals(2)

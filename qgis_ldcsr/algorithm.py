@@ -42,9 +42,10 @@ band count, data type and nodata, plus provenance tags (<code>LDCSR_*</code>).
 <b>Target pixel size</b>: if set (&gt; 0), replaces the scale: the output pixel size in the
 layer's CRS units (metres for UTM); it must be finer than the input's and needs a projected CRS.</p>
 <p><b>Bands</b>: one or three bands fed to the model as R, G, B (all bands are super-resolved,
-the others three at a time). Left empty: if the band names are Sentinel-2 band names
-(B2, B03, B4 red, ...) including B4, B3 and B2, those as R, G, B; else, for a 12- or 13-band
-layer without band names (a full Sentinel-2 stack), bands 4, 3, 2; otherwise the first three.</p>
+the others three at a time). Left empty: the bands whose colour interpretation is red, green
+and blue; else, if the band names are Sentinel-2 band names (B2, B03, B4 red, ...) including B4,
+B3 and B2, those as R, G, B; else, for a 12- or 13-band layer without band names (a full
+Sentinel-2 stack), bands 4, 3, 2; otherwise the first three.</p>
 <p><b>Mode</b>: <i>diffusion</i> (the seeded 4-step sampler; with the shipped model sharper, but
 the detail may be invented) or <i>fast</i> (one deterministic decode: the most faithful, and
 for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.
@@ -171,7 +172,8 @@ def _adapted_note(model, info, request: dict, options) -> str | None:
     scales = ([request["scale"]] if "scale" in request  # the scales asked for, as ldcsr upscale
               else scale_for_resolution(info, request["target_resolution"]))
     note = outside_use(checked, scales, options.mode,
-                       reading_of(info.count, info.colorinterp, options.bands, options.stretch, info.dtype))
+                       reading_of(info.count, info.colorinterp, options.bands, options.stretch, info.dtype,
+                                  info.descriptions))
     return note and note[0].upper() + note[1:] + "."
 
 
@@ -315,16 +317,16 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             _check_report_path(report, src, dst, model_path, reads)
         bands = band_choice(self, parameters, self.BANDS, context)
         rule = "chosen"
-        if bands is None:
-            bands = rad.suggest_bands(info.count, info.descriptions)
-            rule = "Sentinel-2 rule" if bands else "default: the first three"
+        if bands is None:  # the engine's one rule (also the command line's and napari's)
+            rule = rad.default_triplet(info.count, info.colorinterp, info.descriptions)[1]
+            rule = "default: the first three" if rule == "the first three" else rule
         options = UpscaleOptions(
             mode=self._mode(parameters, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),
             tile=self.parameterAsInt(parameters, self.TILE, context) or None,
             bands=bands, stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)],
             nodata=nodata)
-        plan = rad.plan_bands(info.count, info.colorinterp, options.bands)
+        plan = rad.plan_bands(info.count, info.colorinterp, options.bands, info.descriptions)
         (H, W), (sy, sx) = plan_output(info, **request)
 
         triplet = ",".join(str(b + 1) for b in plan.groups[0])

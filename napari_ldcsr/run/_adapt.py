@@ -140,7 +140,7 @@ def run_note(spec, source) -> str | None:
         return None
     try:
         reading = reading_of(source.count, source.colorinterp, spec.bands, spec.stretch,
-                             source.layers[0].data.dtype)
+                             source.layers[0].data.dtype, source.descriptions or ())
     except Exception:  # noqa: BLE001 - bands the run refuses itself: the scale and mode are still said
         reading = None
     note = outside_use(checked, [spec.scale], spec.mode, reading)

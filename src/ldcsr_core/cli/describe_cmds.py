@@ -59,7 +59,7 @@ def info(file, scale, target_resolution, bands, stretch, model_path, mode, outpu
         click.echo(f"colour:      {', '.join(i.colorinterp)}")
         if any(i.descriptions):
             click.echo(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")
-        bp = plan_bands(i.count, i.colorinterp, bands)
+        bp = plan_bands(i.count, i.colorinterp, bands, i.descriptions)
         groups = " ".join("(" + ",".join(str(b + 1) for b in g) + ")" for g in bp.groups)
         alpha = f"; alpha/mask band(s): {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
         click.echo(f"model input: triplets {groups}{alpha}")
@@ -102,7 +102,7 @@ def _echo_adapted(model_path, info, req: dict, bands, stretch: str, mode: str) -
         scales = scale_for_resolution(info, req["target_resolution"])
     else:
         scales = req["scale"] if isinstance(req["scale"], tuple) else (req["scale"],)
-    note = outside_use(checked, scales, mode, reading_of(info.count, info.colorinterp, bands, stretch, info.dtype))
+    note = outside_use(checked, scales, mode, reading_of(info.count, info.colorinterp, bands, stretch, info.dtype, info.descriptions))
     if note:
         click.echo(f"note:        {note}")
 

@@ -220,7 +220,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                                          "overwritten)", param_hint="'-o'")
             shape, _ = plan_output(info, **req)
             uses.append((src, _nominal_scales(info, scale, target_resolution),
-                         reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype)))  # bands checked
+                         reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype,
+                                    info.descriptions)))  # bands checked
         except (InputError, RasterIOError) as e:
             if batch:
                 jobs.append((src, dst, None, one_line(e)))

@@ -36,6 +36,7 @@ __all__ = [
     "plan_bands",
     "parse_bands",
     "suggest_bands",
+    "default_triplet",
     "compute_stretch",
     "valid_mask",
     "fill_invalid",
@@ -150,8 +151,32 @@ def suggest_bands(count: int, descriptions: Sequence[str | None] = ()) -> tuple[
     return None
 
 
+def default_triplet(count: int, colorinterp: Sequence[str] | None = None,
+                    descriptions: Sequence[str | None] = ()) -> tuple[tuple[int, ...], str]:
+    """The model's RGB triplet (0-based) when none is given, and the rule that chose it — one rule
+    for the command line, napari and QGIS:
+
+    1. the colour interpretation names one red, one green and one blue band: those, as R, G, B
+       (a file stored blue, green, red is fed as red, green, blue) — unless they are bands 1, 2, 3
+       of a stack that rule 2 recognises (GDAL marks the first three bands of any PHOTOMETRIC=RGB
+       file so);
+    2. :func:`suggest_bands`: a Sentinel-2 stack (band names, or 12/13 unnamed bands): 4, 3, 2;
+    3. otherwise the first three colour bands (not alpha)."""
+    ci = [str(c).lower() for c in (colorinterp or ["undefined"] * count)]
+    if all(ci.count(c) == 1 for c in ("red", "green", "blue")):
+        rgb = tuple(ci.index(c) for c in ("red", "green", "blue"))
+        if rgb != (0, 1, 2) or count == 3 or not suggest_bands(count, descriptions):
+            return rgb, "colour interpretation"
+    s2 = suggest_bands(count, descriptions)
+    if s2 is not None:
+        return tuple(b - 1 for b in s2), "Sentinel-2 rule"
+    alpha = {i for i, c in enumerate(ci) if c == ALPHA} if ci.count(ALPHA) < count else set()
+    return tuple(b for b in range(count) if b not in alpha)[:3], "the first three"
+
+
 def plan_bands(
-    count: int, colorinterp: Sequence[str] | None = None, bands: Sequence[int] | None = None
+    count: int, colorinterp: Sequence[str] | None = None, bands: Sequence[int] | None = None,
+    descriptions: Sequence[str | None] = (),
 ) -> BandPlan:
     """Group ``count`` bands into model triplets.
 
@@ -162,11 +187,12 @@ def plan_bands(
         become masks.
     bands : optional 1-based band numbers (one or three) for the first, display/model triplet,
         e.g. ``(3, 2, 1)`` for a BGR-ordered file or ``(4, 3, 2)`` for a false-colour composite.
+        None: :func:`default_triplet` (with ``descriptions``, the bands' names).
 
     Returns
     -------
     BandPlan
-        The first group is the chosen triplet (default: the first three colour bands). The other
+        The first group is the chosen triplet (default: :func:`default_triplet`). The other
         colour bands follow in file order, three at a time; a short last group repeats its last
         band. A single-band image is replicated to ``(b, b, b)`` and averaged back.
     """
@@ -190,7 +216,7 @@ def plan_bands(
         if len(first) == 1:
             first = first * 3
     else:
-        first = colour[:3]
+        first = list(default_triplet(count, colorinterp, descriptions)[0])
         while len(first) < 3:
             first.append(first[-1])
 
