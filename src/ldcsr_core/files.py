@@ -35,7 +35,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "same_file", "check_report_path", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes",
+__all__ = ["sha256_file", "new_file_mode", "same_file", "name_max", "check_name_length", "check_report_path", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
@@ -101,9 +101,45 @@ def new_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def name_max(folder: str | os.PathLike) -> int:
+    """The longest file name, in bytes, that ``folder``'s filesystem takes (255 where not told)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no such folder yet
+        return 255
+
+
+def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
+    """Refuse an output name its filesystem cannot hold, in words (:class:`RasterIOError`,
+    ``ENAMETOOLONG``), before any work: the system's own error names no file it fits."""
+    p = Path(path)
+    n, most = len(os.fsencode(p.name)), name_max(p.parent)
+    if n > most:
+        raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} bytes; the file system "
+                            f"takes at most {most}): choose a shorter name")
+
+
+# What part files add to an output's name: '.' + NAME + '.' + 8 random + PART_SUFFIX, and GDAL's
+# '.aux.xml' for a sidecar of the part file.
+_PART_EXTRA = 2 + 8 + len(PART_SUFFIX) + len(".aux.xml")
+
+
 def part_prefix(path: str | os.PathLike) -> str:
-    """Prefix of the temporary files of ``path``: ``.NAME.`` (hidden, in the same folder)."""
-    return f".{Path(path).name}."
+    """Prefix of the temporary files of ``path``: ``.NAME.`` (hidden, in the same folder).
+
+    A NAME too long to hold what part files add (an output name near the filesystem's 255 bytes)
+    is cut to its first bytes and ``~`` + 12 hex digits of its SHA-256, so that every output name
+    the filesystem takes can be written, and the prefix still names one output."""
+    p = Path(path)
+    name = p.name
+    room = max(name_max(p.parent) - _PART_EXTRA, 16)
+    if len(os.fsencode(name)) <= room:
+        return f".{name}."
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
+    head = name
+    while len(os.fsencode(head)) > room - 13:  # cut on a character, never inside one
+        head = head[:-1]
+    return f".{head}~{digest}."
 
 
 def is_part_of(candidate: str | os.PathLike, path: str | os.PathLike) -> bool:
@@ -155,7 +191,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
         if overwrite:
             os.replace(part, path)
         else:
-            _link_new(part, Path(path))
+            link_new(part, Path(path))
     except BaseException as e:
         err = (write_error(path, e, len(data), exact=True, part=part)
                if isinstance(e, OSError) and not isinstance(e, (RasterIOError, OutputExistsError)) else None)
@@ -168,14 +204,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     return Path(path)
 
 
-def _link_new(part: Path, path: Path) -> None:
-    """Put ``part`` at ``path`` only if nothing is there (else :class:`OutputExistsError`)."""
+def link_new(part: Path, path: Path) -> None:
+    """Put ``part`` at ``path`` only if nothing is there, not even a broken link (else
+    :class:`OutputExistsError`): a hard link, then ``part`` unlinked, so two runs finishing the
+    same output at once cannot both think they wrote it."""
     try:
         os.link(part, path)
     except FileExistsError:
         raise OutputExistsError(errno.EEXIST, f"{path} exists (use --overwrite to replace it)") from None
     except OSError:  # no hard links here (FAT, some network shares): check, then rename
-        if path.exists():
+        if os.path.lexists(path):
             raise OutputExistsError(errno.EEXIST, f"{path} exists (use --overwrite to replace it)") from None
         os.replace(part, path)
     else:

@@ -9,6 +9,7 @@ with a summary; errors become one line through the group in :mod:`.commands`.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -58,11 +59,12 @@ def _check_geotiff_name(path: Path, hint: str, *, folder_ok: bool = True) -> Non
 def _output_arg(raw: str, *, single: bool) -> Path:
     """``-o`` as given, checked before any work: not empty; a name ending in a separator must be
     an existing folder; a single output that is not a folder must be named as a GeoTIFF."""
-    import os
-
     if not raw.strip():
         raise click.BadParameter("the output path is empty", param_hint="'-o'")
+    from ..files import check_name_length
+
     path = Path(raw)
+    check_name_length(path)  # before is_dir(), which would fail in errno's words
     seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
     if raw.endswith(seps) and not path.is_dir():
         raise click.BadParameter(f"output folder does not exist: {raw}", param_hint="'-o'")
@@ -76,9 +78,10 @@ def _output_name(src: Path) -> str:
 
 
 def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, spread: bool = False,
-                  spread_out: Path | None = None) -> list[tuple[Path, Path]]:
+                  spread_out: Path | None = None, quiet: bool = False) -> list[tuple[Path, Path]]:
     """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
-    file: ``spread_out`` or NAME_spread.tif) is an input or another input's output."""
+    file: ``spread_out`` or NAME_spread.tif) is an input or another input's output; a file given
+    twice is done once."""
     from ..geo.raster_io import same_file
     from ..geo.sampling import default_spread_path
 
@@ -98,7 +101,14 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                                      param_hint="'-o'")
         pairs = [(files[0], output)]
     seen: dict[Path, Path] = {}
+    kept = []
     for src, dst in pairs:
+        first = seen.get(dst.resolve())
+        if first is not None and same_file(first, src):  # a folder and a file in it, overlapping globs
+            if not quiet:
+                click.echo(f"note: {src} is given twice; it is done once", err=True)
+            continue
+        kept.append((src, dst))
         written = [(dst, "output")]
         if spread:
             written.append((spread_out or default_spread_path(dst), "spread output"))
@@ -110,9 +120,9 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
             key = path.resolve()
             if key in seen:
                 raise click.BadParameter(
-                    f"{seen[key].name} and {src.name} would both be written to {path}", param_hint="'IN'")
+                    f"{seen[key]} and {src} would both be written to {path}", param_hint="'IN'")
             seen[key] = src
-    return pairs
+    return kept
 
 
 class _Bar:
@@ -166,6 +176,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     complete results of the same request are skipped. Inputs are never modified.
     """
     from ..errors import InputError, OutputExistsError, RasterIOError, one_line
+    from ..files import check_name_length
     from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance
     from ..geo.raster_io import input_file_among, open_raster, raster_info
     from ..geo.radiometry import parse_bands
@@ -189,7 +200,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     if spread_out is not None:
         _check_geotiff_name(spread_out, "'--spread-out'", folder_ok=False)
     pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()], spread=samples > 1,
-                          spread_out=spread_out)
+                          spread_out=spread_out, quiet=quiet)
     if samples > 1 and mode != "diffusion":
         raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
                                  "so every sample is the same image", param_hint="'--samples'")
@@ -211,6 +222,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     jobs, uses = [], []  # uses: (input, its scales, how it is read) for the adapted model's notes
     for src, dst in pairs:
         try:
+            check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
+            if samples > 1:
+                check_name_length(spread_out or default_spread_path(dst), "spread output")
             with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
                 hit = input_file_among(ds, [dst, spread_out or (default_spread_path(dst)
@@ -227,7 +241,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                 jobs.append((src, dst, None, one_line(e)))
                 continue
             raise
-        if dst.exists() and not overwrite and not has_provenance(dst):
+        if os.path.lexists(dst) and not overwrite and not has_provenance(dst):  # a broken link too
             raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
         jobs.append((src, dst, shape, None))
 
@@ -251,8 +265,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     try:
         _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet)
     except KeyboardInterrupt:
-        if batch and results and not quiet:  # what is done stays done: say so, and how to go on
+        if results:  # what is done stays done: say so, and how to go on (-q: what failed)
             _summary(results, quiet)
+        if batch and results and not quiet:
             click.echo(f"interrupted after {len(results)} of {len(jobs)} inputs; run the same command again "
                        "to resume (complete outputs are skipped)", err=True)
         raise
@@ -272,19 +287,33 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 results.append((src, dst, "failed", err, None))
                 continue
             bar = _Bar(src.name, quiet)
+            before = _entry(dst)
             try:
                 from ..geo.pipeline import upscale_raster
 
                 res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
                                      runner=runner, callback=bar, spread_path=spread_out, **req)
+                results.append((src, dst, res.status, "", res))
             except (LdcsrError, OSError) as e:
                 if not batch:
                     raise
                 results.append((src, dst, "failed", one_line(e), None))
-                continue
+            except KeyboardInterrupt:
+                if _entry(dst) not in (before, None):  # renamed into place just before the interrupt
+                    results.append((src, dst, "written", "written just before the interrupt", None))
+                raise
             finally:
                 bar.close()
-            results.append((src, dst, res.status, "", res))
+
+
+def _entry(path: Path):
+    """What is at ``path`` now (device and inode), or ``None``: tells an output this run renamed
+    into place from the file that was there before."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:
@@ -344,7 +373,11 @@ def _runner(dask_address, model_path, device, model=None):
 
 
 def _summary(results, quiet: bool) -> None:
+    """A line per input and the totals; ``quiet`` (-q, "only errors"): the failed inputs' lines."""
     if quiet:
+        for src, dst, status, err, _ in results:
+            if status == "failed":
+                click.echo(f"failed   {src} -> {dst}: {err}", err=True)
         return
     written = sum(1 for r in results if r[2] == "written")
     skipped = sum(1 for r in results if r[2] == "skipped")

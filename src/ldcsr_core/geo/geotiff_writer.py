@@ -223,10 +223,10 @@ class GeoTiffWriter:
         folder = self.path.parent
         if not folder.is_dir():
             raise RasterIOError(errno.ENOENT, f"output folder does not exist: {folder}")
-        if self.path.exists() and not self.overwrite:
+        if os.path.lexists(self.path) and not self.overwrite:  # a broken link too: commit keeps it
             raise OutputExistsError(errno.EEXIST,
                                     f"output exists: {self.path} (use --overwrite to replace it)")
-        left = [p for p in _sidecars(self.path) if p.exists()]
+        left = [p for p in _sidecars(self.path) if os.path.lexists(p)]  # (False for names too long)
         if left and not self.overwrite:
             raise OutputExistsError(errno.EEXIST, (
                 f"{left[0]} exists: GDAL would read it as part of {self.path.name} (metadata, "
@@ -353,21 +353,34 @@ class GeoTiffWriter:
         return False
 
     def commit(self) -> None:
-        """Rename the finished, checked part file into place (after a normal exit)."""
+        """Rename the finished, checked part file into place (after a normal exit).
+
+        Without ``overwrite``, whatever appeared at ``path`` while we worked (another run's output
+        of the same name, even a broken link) stays: :class:`OutputExistsError`, decided by a hard
+        link (:func:`~ldcsr_core.files.link_new`), not a check before the rename that two runs
+        finishing at once would both pass."""
         if self.tmp_path is None:
             raise LdcsrError(f"nothing to commit for {self.path}")
         try:
-            if self.path.exists() and not self.overwrite:  # appeared while we were working
-                raise OutputExistsError(
-                    f"output exists: {self.path} (use --overwrite to replace it)")
             os.chmod(self.tmp_path, files.new_file_mode())  # mkstemp made it 0600
-            # sidecars GDAL made for the new file go with it; the replaced file's are removed
-            for ours, theirs in zip(_sidecars(self.tmp_path), _sidecars(self.path)):
-                if ours.exists():
-                    os.replace(ours, theirs)
-                elif theirs.exists():
-                    theirs.unlink()
-            os.replace(self.tmp_path, self.path)
+            sidecars = list(zip(_sidecars(self.tmp_path), _sidecars(self.path)))
+            if self.overwrite:
+                # sidecars GDAL made for the new file go with it; the replaced file's are removed
+                for ours, theirs in sidecars:
+                    if ours.exists():
+                        os.replace(ours, theirs)
+                    elif os.path.lexists(theirs):
+                        theirs.unlink()
+                os.replace(self.tmp_path, self.path)
+            else:
+                try:
+                    files.link_new(self.tmp_path, self.path)
+                except OutputExistsError:
+                    raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (it appeared while "
+                                            "this run worked; use --overwrite to replace it)") from None
+                for ours, theirs in sidecars:  # none were there (checked on entering)
+                    if ours.exists():
+                        os.replace(ours, theirs)
             self.tmp_path = None
             self._unlock()
         except BaseException:

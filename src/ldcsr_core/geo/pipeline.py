@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import files
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
@@ -381,6 +382,7 @@ def upscale_raster(
     src_path, dst_path = Path(src_path), Path(dst_path)
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path}")
+    files.check_name_length(dst_path)  # else the first stat of it fails, in errno's words
     if not dst_path.parent.is_dir() or dst_path.is_dir():
         import errno
 
@@ -393,6 +395,7 @@ def upscale_raster(
         from .sampling import check_spread_path
 
         spread_path = check_spread_path(src_path, dst_path, spread_path)
+        files.check_name_length(spread_path, "spread output")
     elif spread_path is not None:
         raise InputError("a spread file needs samples > 1 (the spread of one sample is 0)")
     import rasterio
@@ -411,7 +414,7 @@ def upscale_raster(
         result.stale_parts_removed = len(rio_io.clear_stale_parts(dst_path))
         fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
                                           out_shape=shape)
-        if dst_path.exists() and not output.overwrite:
+        if os.path.lexists(dst_path) and not output.overwrite:  # a broken link too: never replaced
             if output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=fingerprint) \
                     and (spread_path is None or is_complete_output(spread_path, out_shape=shape,
                                                                    job=fingerprint)):
@@ -461,6 +464,14 @@ def upscale_raster(
                          spread_writer=spread_writer, sink_thread=_on_card(model))
                 writer.close()
             main.commit()
+        except OutputExistsError:
+            main.discard()
+            # Another run of this very request (a second command on the same folder) finished it
+            # first: its file is what was asked for, so this run skips it, as a rerun would.
+            if not is_complete_output(dst_path, out_shape=shape, job=fingerprint):
+                raise
+            log.info("%s was written meanwhile by another run of the same request; kept", dst_path)
+            result.status = "skipped"
         except BaseException:
             main.discard()
             raise

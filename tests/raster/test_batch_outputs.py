@@ -1,0 +1,198 @@
+"""``ldcsr upscale`` on many inputs: output names and what is reported (an audit of batches).
+
+Output names near the filesystem's 255 bytes (hidden part files add 21), a file given twice, two
+inputs with one output name from different folders, two runs finishing the same output, a file
+(or a broken link) at an output name, and ``-q`` naming the inputs that failed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from ldcsr_core import files
+from ldcsr_core.cli import main
+from ldcsr_core.errors import OutputExistsError, RasterIOError
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
+
+FAST = ("-s", 2, "--mode", "fast", "--device", "cpu")
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+
+
+def _parts(folder):
+    return [p.name for p in folder.iterdir() if files.PART_SUFFIX in p.name]
+
+
+@pytest.fixture
+def folders(rasters, tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    return inp, out
+
+
+def test_an_output_name_near_the_limit_is_written(rasters, tiny_model_file, folders):
+    """Before: a 247-byte output name (80 CJK characters + '_sr.tif') failed with 'cannot write to
+    out: File name too long' once every tile was done: its hidden part file's name is 21 bytes
+    longer. Now the part file's name is cut (and told apart by a digest), and the output written."""
+    inp, out = folders
+    name = "北" * 80  # 240 bytes in UTF-8
+    shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    r = run("upscale", inp / f"{name}.tif", "-o", out / f"{name}_sr.tif", *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == [f"{name}_sr.tif"]
+    with rasterio.open(out / f"{name}_sr.tif") as ds:
+        assert (ds.height, ds.width) == (90, 122)
+
+
+def test_a_long_part_name_is_still_found_stale(tmp_path):
+    """The cut part names still belong to their output only: a killed run's is removed by the next
+    run of that output, not by one of another output with the same first 200 bytes."""
+    dst, other = tmp_path / ("x" * 240 + "_a.tif"), tmp_path / ("x" * 240 + "_b.tif")
+    part, fd = files.make_part(dst)
+    assert len(os.fsencode(part.name + ".aux.xml")) <= 255
+    os.close(fd)  # as kill -9 would: the lock is gone
+    assert files.is_part_of(part, dst) and not files.is_part_of(part, other)
+    assert files.stale_parts(other) == [] and files.stale_parts(dst) == [part]
+
+
+def test_an_output_name_too_long_fails_alone_in_its_batch(rasters, tiny_model_file, folders):
+    """Before: the whole batch stopped before any work with '[Errno 36] File name too long: ...'
+    (a 250-character input's NAME_sr.tif is 257 bytes). Now that input fails with a line in words
+    and the others are written; -o too long is the same line (exit 5)."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "ok.tif")
+    shutil.copy(rasters["gray"], inp / ("y" * 250 + ".tif"))
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 1 and "Traceback" not in r.output and "Errno" not in r.output, r.output
+    assert "output name too long" in r.output and "257 bytes" in r.output, r.output
+    assert "2 inputs: 1 written, 0 skipped, 1 failed" in r.output, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["ok_sr.tif"]
+    r = run("upscale", inp / "ok.tif", "-o", out / ("z" * 252 + ".tif"), *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 5 and "output name too long" in r.output and "Errno" not in r.output, r.output
+
+
+def test_a_file_given_twice_is_done_once(rasters, tiny_model_file, folders):
+    """Before: 'gray.tif and gray.tif would both be written to out/gray_sr.tif' (exit 2) for a folder
+    and a file in it; now the file is done once, with a note."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "gray.tif")
+    shutil.copy(rasters["rgba"], inp / "rgba.tif")
+    r = run("upscale", inp, inp / "gray.tif", "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert f"note: {inp / 'gray.tif'} is given twice; it is done once" in r.output
+    assert "2 inputs: 2 written, 0 skipped, 0 failed" in r.output, r.output
+
+
+def test_one_output_name_for_two_inputs_names_both_paths(rasters, tiny_model_file, folders, tmp_path):
+    """Two folders each with a.tif: the refusal names both paths (before: 'a.tif and a.tif')."""
+    inp, out = folders
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(rasters["gray"], inp / "a.tif")
+    shutil.copy(rasters["rgba"], other / "a.tif")
+    r = run("upscale", inp, other, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 2, r.output
+    assert f"{inp / 'a.tif'} and {other / 'a.tif'} would both be written to {out / 'a_sr.tif'}" in r.output
+    assert list(out.iterdir()) == []
+
+
+def test_quiet_batch_names_the_inputs_that_failed(rasters, tiny_model_file, folders):
+    """-q is 'only errors': before, a batch with a failed input printed only 'Error: 1 of 2 inputs
+    failed', never which one nor why."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "gray.tif")
+    (inp / "bad.tif").write_text("junk")
+    r = run("-q", "upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 1, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 2 and lines[-1] == "Error: 1 of 2 inputs failed", r.output
+    assert lines[0].startswith(f"failed   {inp / 'bad.tif'} -> {out / 'bad_sr.tif'}: cannot read"), r.output
+
+
+def test_a_broken_link_at_an_output_name_is_kept(rasters, tiny_model_file, folders, tmp_path):
+    """Before: out/gray_sr.tif -> an unmounted disk was replaced by a file without --overwrite."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "gray.tif")
+    (out / "gray_sr.tif").symlink_to(tmp_path / "unmounted" / "gray_sr.tif")
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 4 and "output exists" in r.output, r.output
+    assert (out / "gray_sr.tif").is_symlink() and _parts(out) == []
+
+
+def _same_request(tiny_model, src, dst, callback=None):
+    return upscale_raster(src, dst, model=tiny_model, scale=2, options=UpscaleOptions(mode="fast"),
+                          output=OutputOptions(skip_complete=True), callback=callback)
+
+
+def test_two_runs_finishing_one_output(rasters, tiny_model, tmp_path):
+    """Two commands on one folder: the one that finishes second found the other's output of the
+    same request at its rename. Before: 'failed ... output exists (use --overwrite)', exit 1,
+    with every output right; now it is skipped, and the first run's file kept."""
+    dst = tmp_path / "o.tif"
+    other = {}
+
+    def meanwhile(info):
+        if info.done == info.total and not other:  # the other run finishes first
+            other["result"] = _same_request(tiny_model, rasters["gray"], dst)
+
+    res = _same_request(tiny_model, rasters["gray"], dst, meanwhile)
+    assert other["result"].status == "written" and res.status == "skipped"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif"]
+
+
+def test_a_file_put_there_before_the_rename_is_never_replaced(rasters, tiny_model, tmp_path, monkeypatch):
+    """Without --overwrite the output goes in place with a hard link: a file that appears between a
+    check and the rename (another program, another request) is kept. Before: the check passed,
+    then os.replace clobbered it."""
+    dst = tmp_path / "o.tif"
+    mode = files.new_file_mode
+
+    def someone_writes():  # called in the commit, just before the output goes in place
+        if not dst.exists():
+            dst.write_bytes(b"theirs")
+        return mode()
+
+    monkeypatch.setattr(files, "new_file_mode", someone_writes)
+    with pytest.raises(OutputExistsError, match="appeared while this run worked"):
+        _same_request(tiny_model, rasters["gray"], dst)
+    assert dst.read_bytes() == b"theirs" and _parts(tmp_path) == []
+
+
+def test_check_name_length_in_bytes(tmp_path):
+    """Bytes, not characters: 125 'é' + '.tif' is 254 bytes, 126 'é' + '.tif' 256."""
+    files.check_name_length(tmp_path / ("é" * 125 + ".tif"))
+    with pytest.raises(RasterIOError, match="256 bytes"):
+        files.check_name_length(tmp_path / ("é" * 126 + ".tif"))
+
+
+def test_an_interrupt_just_after_a_rename_is_reported_written(rasters, tiny_model_file, folders, monkeypatch):
+    """Ctrl-C landing after the 2nd output was renamed into place but before its run returned (the
+    dataset's close, the progress bar's): before, the report listed only the 1st as written while
+    the 2nd was on disk; now the report is what is on disk."""
+    from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+    inp, out = folders
+    for name in ("a", "b", "c"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    commit = GeoTiffWriter.commit
+
+    def commit_then_ctrl_c(self):
+        commit(self)
+        if self.path.name == "b_sr.tif":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(GeoTiffWriter, "commit", commit_then_ctrl_c)
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 130, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["a_sr.tif", "b_sr.tif"]
+    assert f"written  {inp / 'b.tif'} -> {out / 'b_sr.tif'}: written just before the interrupt" in r.output
+    assert "2 inputs: 2 written, 0 skipped, 0 failed" in r.output
+    assert "interrupted after 2 of 3 inputs" in r.output, r.output
