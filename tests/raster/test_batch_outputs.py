@@ -196,3 +196,27 @@ def test_an_interrupt_just_after_a_rename_is_reported_written(rasters, tiny_mode
     assert f"written  {inp / 'b.tif'} -> {out / 'b_sr.tif'}: written just before the interrupt" in r.output
     assert "2 inputs: 2 written, 0 skipped, 0 failed" in r.output
     assert "interrupted after 2 of 3 inputs" in r.output, r.output
+
+
+def test_a_folder_of_many_inputs_is_planned_in_linear_time(tmp_path):
+    """Every output is checked against every input (never written over one) before any work: before,
+    one same_file() (two stats, two realpaths) per pair: 35 s for 1000 inputs, an hour for 10 000.
+    Now one stat per output (files.FileSet); the rule is kept (an output that is an input is refused)."""
+    import time
+
+    import click
+
+    from ldcsr_core.cli.upscale_cmd import _expand_inputs, _plan_outputs
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    for i in range(1500):
+        (inp / f"t{i:04d}.tif").write_bytes(b"")  # planning reads names only
+    found, batch = _expand_inputs((inp,))
+    t0 = time.perf_counter()
+    pairs = _plan_outputs(found, batch, out, [inp])
+    assert len(pairs) == 1500 and time.perf_counter() - t0 < 5.0
+    (out / "t0007_sr.tif").symlink_to(inp / "t0003.tif")  # an output name that is an input
+    with pytest.raises(click.BadParameter, match="output path is an input file"):
+        _plan_outputs(found, batch, out, [inp])

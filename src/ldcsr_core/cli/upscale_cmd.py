@@ -82,6 +82,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
     file: ``spread_out`` or NAME_spread.tif) is an input or another input's output; a file given
     twice is done once."""
+    from ..files import FileSet
     from ..geo.raster_io import same_file
     from ..geo.sampling import default_spread_path
 
@@ -100,6 +101,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
             raise click.BadParameter(f"output folder does not exist: {output.parent}",
                                      param_hint="'-o'")
         pairs = [(files[0], output)]
+    inputs = FileSet(files)
     seen: dict[Path, Path] = {}
     kept = []
     for src, dst in pairs:
@@ -113,10 +115,9 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
         if spread:
             written.append((spread_out or default_spread_path(dst), "spread output"))
         for path, what in written:
-            for other in files:
-                if same_file(other, path):
-                    raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
-                                             "overwritten)", param_hint="'-o'")
+            if path in inputs:
+                raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
+                                         "overwritten)", param_hint="'-o'")
             key = path.resolve()
             if key in seen:
                 raise click.BadParameter(
