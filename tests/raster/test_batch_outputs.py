@@ -220,3 +220,27 @@ def test_a_folder_of_many_inputs_is_planned_in_linear_time(tmp_path):
     (out / "t0007_sr.tif").symlink_to(inp / "t0003.tif")  # an output name that is an input
     with pytest.raises(click.BadParameter, match="output path is an input file"):
         _plan_outputs(found, batch, out, [inp])
+
+
+def test_out_of_memory_on_one_input_fails_that_input_alone(rasters, tiny_model_file, folders, monkeypatch):
+    """Before: the batch stopped at the input that ran out of memory (the largest scene, say) with
+    'Error: out of memory ...', the inputs after it not done and the outputs before it, on disk, in
+    no report. Now that input's line says it and the others are done (exit 1)."""
+    import ldcsr_core.geo.pipeline as pipeline
+
+    inp, out = folders
+    for name in ("a", "b", "c"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    upscale = pipeline.upscale_raster
+
+    def b_too_big(src, dst, **kw):
+        if src.name == "b.tif":
+            raise MemoryError
+        return upscale(src, dst, **kw)
+
+    monkeypatch.setattr(pipeline, "upscale_raster", b_too_big)
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    assert f"failed   {inp / 'b.tif'} -> {out / 'b_sr.tif'}: out of memory: free memory" in r.output, r.output
+    assert "3 inputs: 2 written, 0 skipped, 1 failed" in r.output
+    assert sorted(p.name for p in out.iterdir()) == ["a_sr.tif", "c_sr.tif"]

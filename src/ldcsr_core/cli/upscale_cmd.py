@@ -279,8 +279,10 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
 
 def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet) -> None:
-    """Run the checked ``jobs`` in order, appending ``(src, dst, status, error, result)`` to ``results``."""
-    from ..errors import LdcsrError, one_line
+    """Run the checked ``jobs`` in order, appending ``(src, dst, status, error, result)`` to ``results``.
+
+    In a batch any error of one input (a damaged block, out of memory on the largest scene, an
+    unexpected one) is that input's line in the summary, and the others go on."""
 
     with runner_cm as runner:
         for src, dst, shape, err in jobs:
@@ -295,16 +297,25 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
                                      runner=runner, callback=bar, spread_path=spread_out, **req)
                 results.append((src, dst, res.status, "", res))
-            except (LdcsrError, OSError) as e:
+            except Exception as e:  # in a batch: that input failed, the others go on
                 if not batch:
                     raise
-                results.append((src, dst, "failed", one_line(e), None))
+                results.append((src, dst, "failed", _failure_line(e), None))
             except KeyboardInterrupt:
                 if _entry(dst) not in (before, None):  # renamed into place just before the interrupt
                     results.append((src, dst, "written", "written just before the interrupt", None))
                 raise
             finally:
                 bar.close()
+
+
+def _failure_line(e: Exception) -> str:
+    """The one line of an input's error, as the CLI would end with it (out of memory in words, an
+    unexpected error with its type; its traceback with -v)."""
+    from .commands import as_click_error
+
+    ctx = click.get_current_context(silent=True)
+    return as_click_error(e, verbose=((ctx.obj or {}).get("verbose", 0) if ctx else 0)).message
 
 
 def _entry(path: Path):
