@@ -35,7 +35,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "same_file", "FileSet", "name_max", "check_name_length", "check_report_path", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "FileSet", "name_max", "check_name_length", "check_report_path", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
@@ -56,6 +56,12 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def real(path: str | os.PathLike) -> Path:
+    """``path`` with its links resolved, as far as they resolve: :meth:`Path.resolve` without its
+    ``RuntimeError`` on a symlink loop (one in a folder of inputs stopped the whole batch)."""
+    return Path(os.path.realpath(path))
+
+
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """True when ``a`` and ``b`` name the same file (resolving links; ``b`` may not exist)."""
     pa, pb = Path(a), Path(b)
@@ -64,7 +70,7 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
             return os.path.samefile(pa, pb)
     except OSError:
         pass
-    return pa.resolve() == pb.resolve()
+    return real(pa) == real(pb)
 
 
 class FileSet:
@@ -78,7 +84,7 @@ class FileSet:
         self._names: set[Path] = set()
         for p in paths:
             p = Path(p)
-            self._names.add(p.resolve())
+            self._names.add(real(p))
             try:
                 st = p.stat()
             except OSError:  # a broken link, say: its resolved name only
@@ -90,7 +96,7 @@ class FileSet:
         try:
             st = p.stat()
         except OSError:
-            return p.resolve() in self._names
+            return real(p) in self._names
         return (st.st_dev, st.st_ino) in self._ids
 
 

@@ -244,3 +244,16 @@ def test_out_of_memory_on_one_input_fails_that_input_alone(rasters, tiny_model_f
     assert f"failed   {inp / 'b.tif'} -> {out / 'b_sr.tif'}: out of memory: free memory" in r.output, r.output
     assert "3 inputs: 2 written, 0 skipped, 1 failed" in r.output
     assert sorted(p.name for p in out.iterdir()) == ["a_sr.tif", "c_sr.tif"]
+
+
+def test_a_symlink_loop_in_a_folder_fails_alone(rasters, tiny_model_file, folders):
+    """Before: 'Error: RuntimeError: Symlink loop from .../in/loop.tif' before any work, for the whole
+    batch (pathlib's resolve() raises on a loop); now that input's line says it, the others are done."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "ok.tif")
+    (inp / "loop.tif").symlink_to("loop.tif")
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 1 and "RuntimeError" not in r.output, r.output
+    assert "_sr.tif: input is a link that leads back to itself (a loop)" in r.output, r.output
+    assert "2 inputs: 1 written, 0 skipped, 1 failed" in r.output
+    assert [p.name for p in out.iterdir()] == ["ok_sr.tif"]

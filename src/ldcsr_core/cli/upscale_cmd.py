@@ -82,7 +82,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
     file: ``spread_out`` or NAME_spread.tif) is an input or another input's output; a file given
     twice is done once."""
-    from ..files import FileSet
+    from ..files import FileSet, real
     from ..geo.raster_io import same_file
     from ..geo.sampling import default_spread_path
 
@@ -105,7 +105,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     seen: dict[Path, Path] = {}
     kept = []
     for src, dst in pairs:
-        first = seen.get(dst.resolve())
+        first = seen.get(real(dst))
         if first is not None and same_file(first, src):  # a folder and a file in it, overlapping globs
             if not quiet:
                 click.echo(f"note: {src} is given twice; it is done once", err=True)
@@ -118,7 +118,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
             if path in inputs:
                 raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
                                          "overwritten)", param_hint="'-o'")
-            key = path.resolve()
+            key = real(path)
             if key in seen:
                 raise click.BadParameter(
                     f"{seen[key]} and {src} would both be written to {path}", param_hint="'IN'")

@@ -146,6 +146,12 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
     p = Path(path)
     if not p.exists():
         if p.is_symlink():
+            try:
+                os.stat(p)
+            except OSError as e:
+                if e.errno == errno.ELOOP:
+                    raise RasterIOError(errno.ELOOP, f"input is a link that leads back to itself (a loop): "
+                                        f"{p} -> {os.readlink(p)}") from None
             raise RasterIOError(errno.ENOENT, f"input is a broken link: {p} -> {os.readlink(p)} (not found)")
         raise RasterIOError(errno.ENOENT, f"input not found: {p}")
     if p.is_dir():
