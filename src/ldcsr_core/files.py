@@ -35,7 +35,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "FileSet", "name_max", "check_name_length", "check_report_path", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "FileSet", "name_max", "check_name_length", "check_report_path", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
@@ -71,6 +71,16 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     except OSError:
         pass
     return real(pa) == real(pb)
+
+
+def file_id(path) -> tuple[int, int] | None:
+    """Device and inode of what is at ``path`` (not following a link), or ``None`` if nothing is
+    (or ``path`` is ``None``): tells a file a run renamed into place from the one there before."""
+    try:
+        st = os.lstat(path) if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_dev, st.st_ino)
 
 
 class FileSet:

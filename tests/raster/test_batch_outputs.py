@@ -257,3 +257,23 @@ def test_a_symlink_loop_in_a_folder_fails_alone(rasters, tiny_model_file, folder
     assert "_sr.tif: input is a link that leads back to itself (a loop)" in r.output, r.output
     assert "2 inputs: 1 written, 0 skipped, 1 failed" in r.output
     assert [p.name for p in out.iterdir()] == ["ok_sr.tif"]
+
+
+def test_an_interrupt_before_the_outputs_rename_leaves_no_spread_file(rasters, tiny_model, tmp_path, monkeypatch):
+    """--samples: the spread file goes in place first, the output last. Ctrl-C (or any failure) at the
+    output's rename left the spread file alone on disk under 'no partial output was left'; now
+    neither file is left, as the pipeline says."""
+    from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+    commit = GeoTiffWriter.commit
+
+    def ctrl_c_at_the_output(self):
+        if self.path.name == "o.tif":
+            raise KeyboardInterrupt
+        commit(self)
+
+    monkeypatch.setattr(GeoTiffWriter, "commit", ctrl_c_at_the_output)
+    with pytest.raises(KeyboardInterrupt):
+        upscale_raster(rasters["gray"], tmp_path / "o.tif", model=tiny_model, scale=2,
+                       options=UpscaleOptions(mode="diffusion", samples=2))
+    assert list(tmp_path.iterdir()) == []

@@ -283,6 +283,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
 
     In a batch any error of one input (a damaged block, out of memory on the largest scene, an
     unexpected one) is that input's line in the summary, and the others go on."""
+    from ..files import file_id
 
     with runner_cm as runner:
         for src, dst, shape, err in jobs:
@@ -290,7 +291,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 results.append((src, dst, "failed", err, None))
                 continue
             bar = _Bar(src.name, quiet)
-            before = _entry(dst)
+            before = file_id(dst)
             try:
                 from ..geo.pipeline import upscale_raster
 
@@ -302,7 +303,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                     raise
                 results.append((src, dst, "failed", _failure_line(e), None))
             except KeyboardInterrupt:
-                if _entry(dst) not in (before, None):  # renamed into place just before the interrupt
+                if file_id(dst) not in (before, None):  # renamed into place just before the interrupt
                     results.append((src, dst, "written", "written just before the interrupt", None))
                 raise
             finally:
@@ -316,16 +317,6 @@ def _failure_line(e: Exception) -> str:
 
     ctx = click.get_current_context(silent=True)
     return as_click_error(e, verbose=((ctx.obj or {}).get("verbose", 0) if ctx else 0)).message
-
-
-def _entry(path: Path):
-    """What is at ``path`` now (device and inode), or ``None``: tells an output this run renamed
-    into place from the file that was there before."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:

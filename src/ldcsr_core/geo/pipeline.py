@@ -455,6 +455,7 @@ def upscale_raster(
         # its run is complete (what a resumed batch skips); a failure leaves neither file.
         main = rio_io.GeoTiffWriter(dst_path, profile, src=src, tags=job.tags,
                                     overwrite=output.overwrite, hold=True)
+        spread_done = None
         try:
             with spread_cm as spread_writer, main as gw:
                 writer = rio_io.BlockRowWriter(gw)
@@ -463,19 +464,29 @@ def upscale_raster(
                 _execute(job, model, writer, runner=runner, callback=callback,
                          spread_writer=spread_writer, sink_thread=_on_card(model))
                 writer.close()
+            spread_done = files.file_id(spread_path)  # ours, renamed into place as the with block closed
             main.commit()
         except OutputExistsError:
             main.discard()
             # Another run of this very request (a second command on the same folder) finished it
             # first: its file is what was asked for, so this run skips it, as a rerun would.
             if not is_complete_output(dst_path, out_shape=shape, job=fingerprint):
+                _remove_if(spread_path, spread_done)
                 raise
             log.info("%s was written meanwhile by another run of the same request; kept", dst_path)
             result.status = "skipped"
         except BaseException:
             main.discard()
+            _remove_if(spread_path, spread_done)  # the output did not follow it (an interrupt, say)
             raise
         result.skipped_tiles = job.skipped_tiles
         result.tags = job.tags
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _remove_if(path, entry) -> None:
+    """Remove ``path`` if it is still the file ``entry`` (:func:`~ldcsr_core.files.file_id`) this
+    run put there."""
+    if entry is not None and files.file_id(path) == entry:
+        Path(path).unlink(missing_ok=True)
