@@ -108,8 +108,16 @@ def _echo_adapted(model_path, info, req: dict, bands, stretch: str, mode: str) -
 
 
 def _echo_free_space(output: Path | None, file: Path, size: int) -> None:
+    from ..errors import RasterIOError
+    from ..files import check_name_length
     from ..geo.geotiff_writer import BEST_COMPRESSION, free_bytes, human_bytes
 
+    if output is not None:
+        try:
+            check_name_length(output)  # before is_dir(), which would fail in errno's words
+        except RasterIOError as e:
+            click.echo(f"destination: {e} (upscale would refuse)")
+            return
     dest = output if output is not None and output.is_dir() else (
         output.parent if output is not None else file.parent)
     if str(dest) and not dest.is_dir():
