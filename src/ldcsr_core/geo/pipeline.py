@@ -365,7 +365,9 @@ def upscale_raster(
     options : :class:`UpscaleOptions` (mode, seed, tile, bands, stretch).
     output : :class:`OutputOptions` (overwrite, skip_complete, block, compress, gdal_cache_mb).
         Without ``overwrite`` an existing output is an :class:`~ldcsr_core.errors.OutputExistsError`,
-        unless ``skip_complete`` and it is a complete output of the same request (then skipped).
+        unless ``skip_complete`` and it is a complete output of the same request (then skipped);
+        one that another run puts there while this one works is never replaced (with
+        ``skip_complete``, skipped when it is a complete output of this request).
     runner : where tiles run: :class:`LocalRunner` (default) or a ``DaskRunner``.
     callback : ``callback(TileProgress)`` before the first tile and after each one; raising
         :class:`~ldcsr_core.Cancelled` in it stops the run and leaves no output behind.
@@ -470,7 +472,7 @@ def upscale_raster(
             main.discard()
             # Another run of this very request (a second command on the same folder) finished it
             # first: its file is what was asked for, so this run skips it, as a rerun would.
-            if not is_complete_output(dst_path, out_shape=shape, job=fingerprint):
+            if not (output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=fingerprint)):
                 _remove_if(spread_path, spread_done)
                 raise
             log.info("%s was written meanwhile by another run of the same request; kept", dst_path)
