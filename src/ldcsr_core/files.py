@@ -35,7 +35,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "FileSet", "name_max", "check_name_length", "check_report_path", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "FileSet", "name_max", "check_name_length", "check_report_path", "check_writable", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
@@ -130,11 +130,17 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
     folder = p.parent
     if not folder.is_dir():
         raise RasterIOError(errno.ENOENT, f"{name}'s folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise RasterIOError(errno.EACCES, f"{name}'s folder is not writable: {folder}")
+    check_writable(folder, f"{name}'s folder")
     if p.exists() and not overwrite:
         raise OutputExistsError(errno.EEXIST, f"{name} exists: {p} (use --overwrite to replace it)")
     return p
+
+
+def check_writable(folder: str | os.PathLike, what: str = "output folder") -> None:
+    """Refuse, before any work, a folder this process cannot create files in (no permission, a
+    read-only filesystem): :class:`RasterIOError` naming it."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RasterIOError(errno.EACCES, f"{what} is not writable: {folder}")
 
 
 def new_file_mode() -> int:

@@ -279,3 +279,20 @@ def test_an_interrupt_before_the_outputs_rename_leaves_no_spread_file(rasters, t
         upscale_raster(rasters["gray"], tmp_path / "o.tif", model=tiny_model, scale=2,
                        options=UpscaleOptions(mode="diffusion", samples=2))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_work(rasters, tiny_model_file, folders, monkeypatch):
+    """Before: the model was loaded and every input read, then each failed with 'cannot write to
+    out: Read-only file system' (exit 1 after N lines). Now one line, exit 5, before the model.
+    Root may write anywhere, so the folder is made unwritable for os.access, as for a user."""
+    from ldcsr_core.cli import upscale_cmd
+
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "gray.tif")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(out) else real_access(p, mode, **kw))
+    monkeypatch.setattr(upscale_cmd, "_load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    for source, dest in ((inp, out), (inp / "gray.tif", out / "one.tif")):  # a batch, one input
+        r = run("upscale", source, "-o", dest, *FAST, "--model", tiny_model_file)
+        assert r.exit_code == 5 and f"Error: output folder is not writable: {out}" in r.output, r.output
+    assert list(out.iterdir()) == []

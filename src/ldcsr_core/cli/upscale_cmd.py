@@ -82,7 +82,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
     file: ``spread_out`` or NAME_spread.tif) is an input or another input's output; a file given
     twice is done once."""
-    from ..files import FileSet, real
+    from ..files import FileSet, check_writable, real
     from ..geo.raster_io import same_file
     from ..geo.sampling import default_spread_path
 
@@ -101,6 +101,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
             raise click.BadParameter(f"output folder does not exist: {output.parent}",
                                      param_hint="'-o'")
         pairs = [(files[0], output)]
+    check_writable(output if output.is_dir() else output.parent)  # else each input fails after its work
     inputs = FileSet(files)
     seen: dict[Path, Path] = {}
     kept = []
