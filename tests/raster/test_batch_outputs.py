@@ -296,3 +296,40 @@ def test_an_unwritable_output_folder_is_refused_before_any_work(rasters, tiny_mo
         r = run("upscale", source, "-o", dest, *FAST, "--model", tiny_model_file)
         assert r.exit_code == 5 and f"Error: output folder is not writable: {out}" in r.output, r.output
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("nohup", [False, True])
+def test_a_hang_up_unwinds_like_ctrl_c_unless_ignored(tmp_path, tiny_model_file, nohup):
+    """SIGHUP (the terminal or the ssh session closed): before, the process died at once, leaving the
+    output's hidden part file (as big as the output) and no report. Now as Ctrl-C: part removed,
+    what was written listed, exit 130. Under nohup (SIGHUP ignored) the batch goes on to the end."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+
+    from .conftest import smooth_field, write_tif
+
+    ins, outs = tmp_path / "in", tmp_path / "out"
+    ins.mkdir()
+    outs.mkdir()
+    rng = np.random.default_rng(4)
+    for name, side in (("a", 48), ("b", 192)):
+        write_tif(ins / f"{name}.tif", smooth_field(rng, side, side, 3, 0, 255).round(), dtype="uint8")
+    how = signal.SIG_IGN if nohup else signal.SIG_DFL
+    p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(ins), "-o", str(outs), "-s", "4",
+                          "--mode", "fast", "--tile", "32", "--model", str(tiny_model_file)],
+                         stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGHUP, how))
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(q.name.startswith(".b_sr.tif.") for q in outs.iterdir()):
+        time.sleep(0.02)
+    p.send_signal(signal.SIGHUP)
+    _, err = p.communicate(timeout=120)
+    if nohup:
+        assert p.returncode == 0 and sorted(q.name for q in outs.iterdir()) == ["a_sr.tif", "b_sr.tif"], err
+        return
+    assert p.returncode == 130, err
+    assert f"written  {ins / 'a.tif'} -> {outs / 'a_sr.tif'}" in err and "interrupted after 1 of 2 inputs" in err
+    assert sorted(q.name for q in outs.iterdir()) == ["a_sr.tif"]

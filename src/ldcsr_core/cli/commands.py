@@ -43,7 +43,7 @@ EXIT_CODES: tuple[tuple[str, int], ...] = (
     ("CheckpointError", 6),    # a model file that is not a usable LDCSR checkpoint
     ("ConfigError", 6),
     ("DeviceError", 7),        # the requested device (cuda, mps) is not available
-    ("Cancelled", 130),        # Ctrl-C, SIGTERM (same code as a shell's SIGINT)
+    ("Cancelled", 130),        # Ctrl-C, SIGTERM, SIGHUP (same code as a shell's SIGINT)
 )
 
 
@@ -127,7 +127,7 @@ def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
     return LdcsrClickError(msg, exit_code_for(e))
 
 
-def _sigterm(signum, frame):  # turn SIGTERM into a clean unwind (temp files removed)
+def _sigterm(signum, frame):  # turn SIGTERM/SIGHUP into a clean unwind (temp files removed)
     raise KeyboardInterrupt
 
 
@@ -161,10 +161,15 @@ def main(ctx, verbose, quiet, threads):
 
     for m in NO_GEOREF_MESSAGES:
         warnings.filterwarnings("ignore", message=m)
-    try:
-        signal.signal(signal.SIGTERM, _sigterm)
-    except (ValueError, OSError):  # not in the main thread (e.g. some test runners)
-        pass
+    # SIGTERM, and SIGHUP (the terminal or ssh session closed) unless ignored (nohup): a clean
+    # unwind like Ctrl-C's; before, a hang-up left the output's part file and no report.
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        try:
+            if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, _sigterm)
+        except (ValueError, OSError):  # not in the main thread (e.g. some test runners)
+            pass
 
 
 # The commands (registered here so that `ldcsr --help` lists them without importing the engine).
