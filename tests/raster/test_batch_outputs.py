@@ -333,3 +333,13 @@ def test_a_hang_up_unwinds_like_ctrl_c_unless_ignored(tmp_path, tiny_model_file,
     assert p.returncode == 130, err
     assert f"written  {ins / 'a.tif'} -> {outs / 'a_sr.tif'}" in err and "interrupted after 1 of 2 inputs" in err
     assert sorted(q.name for q in outs.iterdir()) == ["a_sr.tif"]
+
+
+def test_a_file_as_the_output_folder_of_a_batch_is_called_a_file(rasters, folders):
+    """Before: 'output folder does not exist: notes.tif' for a file that does exist."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "gray.tif")
+    (out / "notes.tif").write_text("mine")
+    r = run("upscale", inp, "-o", out / "notes.tif", "-s", 2)
+    assert r.exit_code == 2 and f"output folder is a file, not a folder: {out / 'notes.tif'}" in r.output, r.output
+    assert (out / "notes.tif").read_text() == "mine"

@@ -92,8 +92,9 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                                      param_hint="'-o'")
     if batch or output.is_dir():
         if not output.is_dir():
+            what = "is a file, not a folder" if os.path.lexists(output) else "does not exist"
             raise click.BadParameter(
-                f"output folder does not exist: {output} (several inputs need an existing folder)",
+                f"output folder {what}: {output} (several inputs need an existing folder)",
                 param_hint="'-o'")
         pairs = [(f, output / _output_name(f)) for f in files]
     else:
