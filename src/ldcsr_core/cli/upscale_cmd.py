@@ -293,7 +293,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 results.append((src, dst, "failed", err, None))
                 continue
             bar = _Bar(src.name, quiet)
-            before = file_id(dst)
+            before, n = file_id(dst), len(results)
             try:
                 from ..geo.pipeline import upscale_raster
 
@@ -305,7 +305,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                     raise
                 results.append((src, dst, "failed", _failure_line(e), None))
             except KeyboardInterrupt:
-                if file_id(dst) not in (before, None):  # renamed into place just before the interrupt
+                if len(results) == n and file_id(dst) not in (before, None):  # renamed just before it
                     results.append((src, dst, "written", "written just before the interrupt", None))
                 raise
             finally:
