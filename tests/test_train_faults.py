@@ -223,9 +223,10 @@ def test_ctrl_c_finishes_the_step_checkpoints_there_and_the_resumed_run_is_the_s
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(image_dir, tmp_path):
-    """A terminal's Ctrl-C reaches the loader's worker processes too: they must not die of it before
-    the trainer has finished its step and written the checkpoint."""
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGHUP"])
+def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(image_dir, tmp_path, sig):
+    """A terminal's Ctrl-C (or its closing: SIGHUP) reaches the loader's worker processes too: the
+    trainer still finishes its step and writes the checkpoint (a hang-up killed the run at once)."""
     import json
     import os
     import signal
@@ -233,6 +234,7 @@ def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(imag
     import sys
     import time
 
+    sig = getattr(signal, sig)
     cfg, out, log = _tiny_cfg(tmp_path), tmp_path / "w.safetensors", tmp_path / "w.jsonl"
     cmd = [sys.executable, "-m", "ldcsr_core.cli", "train", str(image_dir), "--out", str(out), "--config", str(cfg),
            "--steps", "100000", "0", "0", "--checkpoint-every", "60", "--workers", "1", "--threads", "1",
@@ -245,7 +247,7 @@ def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(imag
                 break
             time.sleep(0.2)
         assert p.poll() is None, p.communicate()[0]
-        os.killpg(p.pid, signal.SIGINT)  # as a terminal does: the whole process group
+        os.killpg(p.pid, sig)  # as a terminal does: the whole process group
         text = p.communicate(timeout=120)[0]
     finally:
         if p.poll() is None:

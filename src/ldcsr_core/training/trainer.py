@@ -311,7 +311,7 @@ class Trainer(PhaseMixin):
 
     @contextmanager
     def _stop_at_step_end(self):
-        """While training: the first Ctrl-C (or SIGTERM) lets the step being computed finish, then the
+        """While training: the first Ctrl-C (or SIGTERM, SIGHUP) lets the step being computed finish, then the
         run checkpoints and stops (:meth:`_stop_if_asked`), so no work is lost; a second one stops at
         once.  Only where signals can be handled (the main thread); elsewhere they unwind as before."""
         if threading.current_thread() is not threading.main_thread():
@@ -326,7 +326,10 @@ class Trainer(PhaseMixin):
             log.warning("%s: stopping after this step with a checkpoint (again to stop at once, losing the "
                         "steps since the last checkpoint)", signal.Signals(signum).name)
 
-        before = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        signals = [signal.SIGINT, signal.SIGTERM]  # and a hang-up (terminal or ssh closed) unless nohup
+        if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signals.append(signal.SIGHUP)
+        before = {sig: signal.signal(sig, ask_to_stop) for sig in signals}
         try:
             yield
         finally:
