@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LIVE_KEY", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
+__all__ = ["LIVE_KEY", "PLACEMENT", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
            "transposed", "view_data_corners", "linear_part", "world_axes", "notify", "image_layers", "shapes_layers",
            "open_viewers"]
 
@@ -16,6 +16,11 @@ LIVE_KEY = "ldcsr_live"
 def is_live_layer(layer) -> bool:
     """Whether ``layer`` is the live lens's layer (display pixels of a window of another layer)."""
     return bool((getattr(layer, "metadata", None) or {}).get(LIVE_KEY))
+
+
+#: the attributes of a layer that place it in the world (napari's transform mode edits ``affine``):
+#: a layer drawn over another (the live lens's layer, a linked panel's mirror) follows them
+PLACEMENT = ("scale", "translate", "rotate", "shear", "affine")
 
 
 #: napari blendings under which a layer hides what is beneath it (alpha 1 = opaque)

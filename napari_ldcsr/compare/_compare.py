@@ -28,6 +28,8 @@ from typing import Any, Iterable
 import numpy as np
 from qtpy.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from .._viewer import PLACEMENT
+
 __all__ = ["CameraLink", "CompareDock", "mirror_layer"]
 
 PANELS = ("source", "bicubic", "LDCSR")
@@ -111,16 +113,20 @@ class CompareDock(QWidget):
         layout.addWidget(splitter)
         self._splitter = splitter
 
-        self.models["source"].layers.append(mirror_layer(source))
+        self._mirrors: list = []  # (layer of the main viewer, its mirror in a panel)
+        self._mirror("source", source)
         if bicubic is not None:
-            self.models["bicubic"].layers.append(mirror_layer(source))
-            self.models["bicubic"].layers.append(mirror_layer(bicubic, opacity=1.0))
+            self._mirror("bicubic", source)
+            self._mirror("bicubic", bicubic, opacity=1.0)
         else:
-            self.models["bicubic"].layers.append(mirror_layer(source, interpolation2d="cubic"))
-        self.models["LDCSR"].layers.append(mirror_layer(source))
+            self._mirror("bicubic", source, interpolation2d="cubic")
+        self._mirror("LDCSR", source)
         self._live_mirror = None
         if result is not None:
-            self.models["LDCSR"].layers.append(mirror_layer(result, opacity=1.0, visible=True))
+            self._mirror("LDCSR", result, opacity=1.0, visible=True)
+        for layer in {id(lyr): lyr for lyr, _ in self._mirrors}.values():  # moved (napari's transform mode)
+            for name in PLACEMENT:
+                getattr(layer.events, name).connect(self._follow_placement)
         if lens is not None:
             lens.tile_shown.connect(self._sync_live)
             lens.view_done.connect(self._sync_live)
@@ -145,6 +151,18 @@ class CompareDock(QWidget):
                 order[-2:] = order[-1], order[-2]
             m.dims.order = tuple(order)
 
+    def _mirror(self, panel: str, layer, **overrides) -> None:
+        mirror = mirror_layer(layer, **overrides)
+        self.models[panel].layers.append(mirror)
+        self._mirrors.append((layer, mirror))
+
+    def _follow_placement(self, event) -> None:
+        """A layer of the main viewer was moved, scaled, rotated or sheared: its mirrors follow."""
+        for layer, mirror in self._mirrors:
+            if layer is event.source:
+                for key in PLACEMENT:
+                    setattr(mirror, key, getattr(layer, key))
+
     # ---------------------------------------------------------------- lens mirroring
     def _sync_live(self, *_: Any) -> None:
         live = self.lens.live_layer if self.lens is not None else None
@@ -159,7 +177,7 @@ class CompareDock(QWidget):
         m = self._live_mirror
         if m.data is not live.data:
             m.data = live.data
-        for key in ("scale", "translate", "rotate", "shear", "visible"):
+        for key in (*PLACEMENT, "visible"):
             setattr(m, key, getattr(live, key))
         m.refresh()
 
@@ -194,8 +212,11 @@ class CompareDock(QWidget):
                     sig.disconnect(self._sync_live)
                 except (TypeError, RuntimeError):
                     pass
-        for emitter, slot in ((self.viewer.layers.events.removed, self._on_removed),
-                              (self.viewer.dims.events.order, self._follow_order)):
+        followed = [(getattr(lyr.events, name), self._follow_placement) for lyr in {id(lyr): lyr for lyr, _ in
+                    self._mirrors}.values() for name in PLACEMENT]
+        self._mirrors = []
+        for emitter, slot in [(self.viewer.layers.events.removed, self._on_removed),
+                              (self.viewer.dims.events.order, self._follow_order), *followed]:
             try:
                 emitter.disconnect(slot)
             except (TypeError, ValueError, RuntimeError):

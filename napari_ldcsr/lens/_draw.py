@@ -12,11 +12,11 @@ import time
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import LIVE_KEY, covering_blending, linear_part, world_axes
+from .._viewer import LIVE_KEY, PLACEMENT, covering_blending, linear_part, world_axes
 from ._lens_cache import LayerPixels, window_transform
 from ._plan import LensView
 
-__all__ = ["LIVE_KEY", "placement", "rgba", "show_window", "paint_cells", "add_kept_layer"]
+__all__ = ["LIVE_KEY", "placement", "place", "rgba", "show_window", "paint_cells", "add_kept_layer"]
 
 
 
@@ -30,6 +30,20 @@ def placement(view: LensView) -> dict:
     t = np.asarray(t_glob) + shift
     return {"scale": s_out, "translate": (float(t[0]), float(t[1])), "rotate": src.rotate,
             "shear": src.shear, "affine": src.affine, **world_axes(src)}
+
+
+def _matrix(value) -> np.ndarray:
+    return np.asarray(getattr(value, "affine_matrix", value), dtype=float)
+
+
+def place(live, view: LensView) -> None:
+    """Lay ``live`` over the view's window as :func:`placement` says, setting only what differs
+    (the source may have been moved, scaled, rotated or sheared since the live layer was made)."""
+    for key, value in placement(view).items():
+        if key in PLACEMENT:
+            now, new = _matrix(getattr(live, key)), _matrix(value)
+            if now.shape != new.shape or not np.array_equal(now, new):
+                setattr(live, key, value)
 
 
 def rgba(view: LensView, values: np.ndarray) -> np.ndarray:
@@ -57,9 +71,7 @@ def show_window(viewer, live, view: LensView, data: np.ndarray):
         return viewer.add_image(
             data, rgb=True, name=f"{src.name} (live LDCSR)", blending=covering_blending(src),
             metadata={LIVE_KEY: True}, **display, **kwargs)
-    for k in ("scale", "translate"):  # rotate/shear/affine are the source's: set once
-        if not np.array_equal(np.asarray(getattr(live, k))[-2:], np.asarray(kwargs[k])):
-            setattr(live, k, kwargs[k])
+    place(live, view)
     live.data = data
     for k, v in display.items():  # after the data: a new array would reset them
         if not np.allclose(getattr(live, k), v):

@@ -25,7 +25,7 @@ from ldcsr_core.heap import bounded_retained_heap
 from ldcsr_core.rules import MAX_SCALE, check_mode
 from ldcsr_core.threads import release_pool
 
-from .._viewer import camera, notify as _notify
+from .._viewer import PLACEMENT, camera, notify as _notify
 from . import _draw as draw
 from ._lens_cache import DEFAULT_CACHE_BYTES, LayerPixels, TileCache, WindowComposer
 from ._plan import (
@@ -139,23 +139,14 @@ class LiveLens(QObject):
         reason = unsupported_reason(layer)
         if reason is not None:
             _notify("warning", f"Live lens: {reason}.")
-            self._cancel()
-            self._drop_live()
-            self._layer = self._pixels = None
+            self._leave()
             return False
         if layer is not self._layer:
-            self._cancel()
-            self._drop_live()
-            if self._layer is not None:
-                self._layer.events.data.disconnect(self._on_data)
-                for name in DISPLAY_EVENTS:
-                    getattr(self._layer.events, name).disconnect(self._on_display)
-            self._layer, self._pixels = layer, None
+            self._leave()
+            self._layer = layer
             self._grids.clear()
             self._version += 1
-            layer.events.data.connect(self._on_data)
-            for name in DISPLAY_EVENTS:  # the live view is shown the way the source is
-                getattr(layer.events, name).connect(self._on_display)
+            self._follow(layer, True)
         if self._enabled:
             self.refresh()
         return True
@@ -204,30 +195,24 @@ class LiveLens(QObject):
         self._disconnect()
 
     # ------------------------------------------------------------------ viewer events
-    def _connect(self) -> None:
-        if self._connected:
-            return
+    def _viewer_events(self) -> list:
+        """(emitter, slot) of the viewer's events the lens follows while on."""
         cam = camera(self.viewer)
-        cam.events.center.connect(self._on_camera)
-        cam.events.zoom.connect(self._on_camera)
-        canvas = getattr(self.viewer, "canvas", None)
-        if canvas is not None and hasattr(canvas, "events") and hasattr(canvas.events, "size"):
-            canvas.events.size.connect(self._on_camera)
-        self.viewer.layers.events.removed.connect(self._on_removed)
-        self.viewer.dims.events.ndisplay.connect(self._on_camera)
-        self._connected = True
+        size = getattr(getattr(getattr(self.viewer, "canvas", None), "events", None), "size", None)  # napari >= 0.9
+        moves = [cam.events.center, cam.events.zoom, self.viewer.dims.events.ndisplay] + [size] * (size is not None)
+        return [(e, self._on_camera) for e in moves] + [(self.viewer.layers.events.removed, self._on_removed)]
+
+    def _connect(self) -> None:
+        if not self._connected:
+            for emitter, slot in self._viewer_events():
+                emitter.connect(slot)
+            self._connected = True
 
     def _disconnect(self) -> None:
-        if not self._connected:
-            return
-        cam = camera(self.viewer)
-        for ev in (cam.events.center, cam.events.zoom, self.viewer.dims.events.ndisplay):
-            ev.disconnect(self._on_camera)
-        canvas = getattr(self.viewer, "canvas", None)
-        if canvas is not None and hasattr(canvas, "events") and hasattr(canvas.events, "size"):
-            canvas.events.size.disconnect(self._on_camera)
-        self.viewer.layers.events.removed.disconnect(self._on_removed)
-        self._connected = False
+        if self._connected:
+            for emitter, slot in self._viewer_events():
+                emitter.disconnect(slot)
+            self._connected = False
 
     def _on_camera(self, *_: Any) -> None:
         if not self._enabled:
@@ -241,20 +226,41 @@ class LiveLens(QObject):
         self._timer.start()
 
     def _on_removed(self, event) -> None:
-        removed = event.value
+        removed, source = event.value, event.value is self._layer
         if removed is self._live:
             self._live = None
             self._cancel()
-            self._view = None
-        elif removed is self._layer:
-            self._cancel()
-            self._drop_live()
-            self._layer = self._pixels = None
-            self._view = None
-            if self._enabled:
-                self._enabled = False
-                _notify("info", f"Live lens off: '{removed.name}' was removed.")
-                self.turned_off.emit()
+        elif source:
+            self._leave()
+        else:
+            return
+        self._view = None
+        if source and self._enabled:
+            self._enabled = False
+            _notify("info", f"Live lens off: '{removed.name}' was removed.")
+            self.turned_off.emit()
+
+    def _leave(self) -> None:
+        """Stop following the current layer: no work, no live layer, none of its events."""
+        self._cancel()
+        self._drop_live()
+        self._follow(self._layer, False)
+        self._layer = self._pixels = None
+
+    def _follow(self, layer, on: bool) -> None:
+        """(Dis)connect the source's events the live view follows: pixels, display, placement."""
+        for name, slot in ([("data", self._on_data)] + [(n, self._on_display) for n in DISPLAY_EVENTS]
+                           + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():
+            getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)
+
+    def _on_placement(self, *_: Any) -> None:
+        """The source was moved, scaled, rotated or sheared (napari's transform mode: many times in
+        a drag): the live layer goes with it at once (its window holds the same pixels), and what is
+        on screen now is planned as after a camera move."""
+        view, live = self._view, self.live_layer
+        if view is not None and live is not None:
+            draw.place(live, view)
+        self._on_camera()
 
     def _on_data(self, *_: Any) -> None:
         """The source's pixels changed: forget its stretch and grids; new cache keys."""
