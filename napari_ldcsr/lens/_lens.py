@@ -72,6 +72,8 @@ class LiveLens(QObject):
     view_cancelled = Signal(int)
     #: the lens turned itself off (its layer was removed, or has no finite pixels).
     turned_off = Signal()
+    #: the lens is on but shows nothing: zoomed out below ×1.25, the layer off screen, a 3-D view.
+    idle = Signal()
 
     def __init__(self, viewer, model_provider: Callable[[str | None], Any] | None = None, *,
                  model_source: str | None = None, mode: str = "fast", seed: int = 0,
@@ -336,14 +338,12 @@ class LiveLens(QObject):
         if not self._usable():
             return
         self._cancel()
-        if self.viewer.dims.ndisplay != 2:
-            self._drop_live()
-            return
-        planned = self._plan_view()
+        planned = self._plan_view() if self.viewer.dims.ndisplay == 2 else None
         self.note = None if planned is None else self._outside.check(self.model_source, planned[0], self.mode)
-        if planned is None:
-            self._hide_live()
+        if planned is None:  # zoomed out, off screen or a 3-D view: hidden (napari 0.9 with Mesa's GL
+            self._hide_live()  # crashed drawing the next camera move after a layer was removed in 3-D)
             self._view = None
+            self.idle.emit()
             return
         if self._same_view(planned):
             return

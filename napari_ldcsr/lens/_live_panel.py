@@ -63,6 +63,7 @@ class LivePanel(QWidget):
         self.compare_button.toggled.connect(self.set_linked_compare)
         self.lens.tile_shown.connect(self._status)
         self.lens.view_done.connect(self._status)
+        self.lens.idle.connect(self._status)
         self.lens.turned_off.connect(self._on_turned_off)
         form = widget.form
         form.layer.changed.connect(self._on_layer)
@@ -103,6 +104,8 @@ class LivePanel(QWidget):
         v = self.lens.view
         if not self.lens.enabled:
             text = "Live lens off"
+        elif v is None and self.viewer.dims.ndisplay != 2:
+            text = "Live lens on: paused in the 3-D view (it super-resolves the 2-D view)"
         elif v is None:
             text = "Live lens on: zoom in (×1.25 or more) to super-resolve the view"
         else:

@@ -14,7 +14,11 @@ REGIONS = {"whole": "Whole layer", "view": "Current view", "shapes": "Inside a S
 
 
 def view_region(viewer, layer) -> geo.Region | str:
-    """The layer's pixels on screen (rounded out to whole pixels), or why there are none."""
+    """The layer's pixels on screen (rounded out to whole pixels), or why there are none (a 3-D
+    view, which may be turned and in perspective, has no one rectangle of pixels on screen)."""
+    if viewer.dims.ndisplay != 2:
+        return ("The view is 3-D: switch to the 2-D view (napari's 2D/3D button) to use what is on "
+                "screen, or pick the whole layer or a Shapes rectangle.")
     shape = layer.data.shape[:2]
     region = geo.region_from_data_points(view_data_corners(viewer, layer), shape)
     return region or f"The current view shows no part of '{layer.name}'; pan or zoom to it."
