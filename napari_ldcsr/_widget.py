@@ -55,7 +55,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
     resultAdded(layer)
         A run finished and its result layer is final.
     runFinished(str)
-        A run ended: "done", "cancelled" or "failed".
+        A run ended: "done", "cancelled" or "failed" (both signals come once ``running`` is
+        false: a slot may start the next run).
     qualityChecked(object)
         A *Check quality here* finished: its ``ldcsr_core.quality.SelfCheck``.
     """
@@ -77,6 +78,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         self.adapter = AdaptRunner(self.models, self)  # *Adapt to this layer* (napari_ldcsr/run/_adapt.py)
         self._job: tuple[Any, JobSpec, ProgressiveResult] | None = None
         self._stopped_why: str | None = None  # why the running job was cancelled, if a layer of it went
+        self._ended: tuple | None = None  # how the running job ended ("done", its result layer), for _on_finished
         self._t_tiles: float | None = None
         self._build_ui()
         self.tile = tile
@@ -319,8 +321,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         if self.comparing:
             self.set_compare(False)
         self._job = (layer, spec, ProgressiveResult(self.viewer, source, spec, opacity=self.compare.opacity))
-        self._t_tiles = None
-        self._stopped_why = None
+        self._t_tiles = self._stopped_why = self._ended = None
         self.progress_bar.setRange(0, 0)  # busy until the first tile is done
         self._set_status(running_text(spec, source, cached=self.models.cached(spec.model_source) is not None))
         self.runner.start(source, spec)
@@ -396,7 +397,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
             last = _outcome.run_layers(self.viewer, layer, spec, partial, result)  # napari_ldcsr/run/_outcome.py
             if last is None:
                 notify("warning", f"'{layer.name}' was removed during the run; the result was not added.")
-                self.runFinished.emit("failed")
+                self._ended = ("failed",)
                 return
             self.last = last
             if result.spread is not None:  # uncertainty map (samples > 1), above the results
@@ -406,7 +407,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         except Exception as exc:  # noqa: BLE001 - never crash the viewer
             partial.discard()
             notify("error", f"LDCSR could not add the result layer: {plain_message(exc)}")
-            self.runFinished.emit("failed")
+            self._ended = ("failed",)
             return
         out = last.result
         saved = f", saved as {os.path.basename(result.path)}," if result.path else ""
@@ -414,8 +415,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px){saved} "
                          f"in {fmt_seconds(result.seconds)}{note}")
         self.progress_bar.setValue(self.progress_bar.maximum())
-        self.resultAdded.emit(out)
-        self.runFinished.emit("done")
+        self._ended = ("done", out)
 
     def _on_failed(self, exc: BaseException) -> None:
         layer, _, partial = self._job
@@ -423,20 +423,25 @@ class LdcsrWidget(TeardownMixin, QWidget):
         message = plain_message(exc)
         self._set_status(f"Failed: {message}")
         notify("error", f"LDCSR could not super-resolve '{layer.name}': {message}")
-        self.runFinished.emit("failed")
+        self._ended = ("failed",)
 
     def _on_cancelled(self) -> None:
         self._job[2].discard()
         if self._stopped_why is None:  # else said when its layer went (``_on_layer_removed``)
             self._set_status("Cancelled; nothing was added.")
             notify("info", "LDCSR run cancelled; no layer was added.")
-        self.runFinished.emit("cancelled")
+        self._ended = ("cancelled",)
 
     def _on_finished(self) -> None:
-        self._job = None
+        """The run's thread is done: ``resultAdded`` and ``runFinished`` are emitted now, when a slot
+        of theirs can start the next run (before, ``run()`` found this one still running)."""
+        (how, *added), self._ended, self._job = self._ended or ("failed",), None, None
         if self.progress_bar.maximum() == 0:
             self.progress_bar.setRange(0, 1)
         self._update_enabled()
+        if added:
+            self.resultAdded.emit(added[0])
+        self.runFinished.emit(how)
 
     def _update_enabled(self, *_: Any) -> None:
         running = self.running
