@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from .._geometry import transform_from_world_matrix
-from .._viewer import open_viewers
+from .._viewer import LIVE_KEY, open_viewers
 
-__all__ = ["write_geotiff", "write_geotiff_bands", "layer_world_matrix", "full_resolution", "check_not_a_source", "BLOCK_BYTES"]
+__all__ = ["write_geotiff", "write_geotiff_bands", "layer_world_matrix", "full_resolution", "check_savable",
+           "check_not_a_source", "BLOCK_BYTES"]
 
 #: A layer is written about this many bytes of rows at a time (whole rows of output blocks).
 BLOCK_BYTES = 64 << 20
@@ -95,6 +96,20 @@ def check_not_a_source(path: str, meta: dict) -> None:
                                     f"'{name}'; choose another name")
 
 
+def check_savable(meta: dict) -> None:
+    """ValueError when the layer ``meta`` holds no pixels to save as data: the live lens's own layer
+    (display colours of a moving window of another layer) or a Run's result still being computed
+    (nearest-neighbour placeholders and unblended tile previews until the run ends). napari selects
+    a Run's result layer as it appears, so Save pressed during the run would write those."""
+    md, name = meta.get("metadata") or {}, str(meta.get("name") or "this layer")
+    if md.get(LIVE_KEY):
+        raise ValueError(f"'{name}' is the live lens's view of another layer (display colours); press Keep "
+                         "to add the view as a result layer, and save that")
+    if (md.get("ldcsr") or {}).get("status") == "running":
+        raise ValueError(f"'{name}' is still being computed (its tiles are previews until the run ends); "
+                         "save it when the run has finished")
+
+
 def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     """Write an image layer to a GeoTIFF; returns ``[path]``.
 
@@ -110,6 +125,7 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     """
     from ._lazy import window_reader
 
+    check_savable(meta)
     check_not_a_source(path, meta)
     level = window_reader(full_resolution(data))
     shape, rgb = tuple(level.shape), bool(meta.get("rgb", False))
@@ -162,6 +178,7 @@ def write_geotiff_bands(path: str, layer_data: list) -> list[str]:
     if all((m.get("metadata") or {}).get("band") is not None for _, m in items):
         items.sort(key=lambda dm: int(dm[1]["metadata"]["band"]))
     for _, m in items:
+        check_savable(m)
         check_not_a_source(path, m)
     levels = [window_reader(full_resolution(d)) for d, _ in items]
     what = ", ".join(repr(str(m.get("name", "?"))) for _, m in items)
