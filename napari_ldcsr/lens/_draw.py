@@ -50,7 +50,8 @@ def rgba(view: LensView, values: np.ndarray) -> np.ndarray:
     """Display pixels (RGBA float, opaque) for non-8-bit values, as the source would show them."""
     src = view.layer
     lo, hi = (float(v) for v in src.contrast_limits)
-    unit = np.clip((values.astype(np.float32) - lo) / max(hi - lo, 1e-12), 0.0, 1.0) ** src.gamma
+    values = values[..., :3] if src.rgb else values  # an alpha band is the live layer's own alpha
+    unit = np.clip(np.nan_to_num((values.astype(np.float32) - lo) / max(hi - lo, 1e-12)), 0.0, 1.0) ** src.gamma
     if src.rgb:
         return np.concatenate([unit, np.ones(unit.shape[:2] + (1,), np.float32)], axis=-1)
     return src.colormap.map(unit.ravel()).reshape(unit.shape + (4,)).astype(np.float32)
@@ -88,12 +89,22 @@ def paint_cells(view: LensView, pixels: LayerPixels, key, out: np.ndarray, data:
         ys = slice(cell.y0 - view.win.y0, cell.y0 - view.win.y0 + cell.h)
         xs = slice(cell.x0 - view.win.x0, cell.x0 - view.win.x0 + cell.w)
         vals = pixels.display(unit)
+        bad = pixels.invalid_out(cell.y0, cell.x0, cell.h, cell.w, view.grid.out_shape)
+        if bad is not None:  # nodata / NaN / alpha 0 under it: put back, as a Run does; shown transparent
+            vals = pixels.restore(vals, bad)
+        if pixels.alpha:  # the source's alpha: opaque where valid
+            top = np.iinfo(vals.dtype).max if vals.dtype.kind in "iu" else 1.0
+            vals = np.concatenate([vals, np.full(vals.shape[:2] + (1,), top, vals.dtype)], axis=-1)
+            if bad is not None:
+                vals[..., 3][bad] = 0
         view.values[ys, xs] = vals
         if pixels.u8:
-            data[ys, xs, :3] = vals
+            data[ys, xs, :3] = vals[..., :3]
             data[ys, xs, 3] = 255
         else:
             data[ys, xs] = rgba(view, vals)
+        if bad is not None:
+            data[ys, xs, 3][bad] = 0
     return bool(cells)
 
 

@@ -350,7 +350,7 @@ class LiveLens(QObject):
         step, win, grid, prefix = planned
         pixels = self._pixels
         composer = WindowComposer(grid, win)
-        vshape = (win.h, win.w) + ((3,) if pixels.rgb else ())
+        vshape = (win.h, win.w) + ((4 if pixels.alpha else 3,) if pixels.rgb else ())
         view = LensView(self._gen, self._layer, step, grid, win, composer, prefix, np.zeros(vshape, pixels.dtype))
         self._view = view
         data = np.zeros((win.h, win.w, 4), np.uint8 if pixels.u8 else np.float32)

@@ -287,36 +287,86 @@ class LayerPixels:
     (as ``upscale`` does); anything else is stretched once per layer from its min–max (taken
     from ``coarse`` — a small overview level — when given, so a big scene is not read whole)
     to [0, 1], and mapped back afterwards, so every window of a layer uses the same stretch.
+
+    Invalid pixels — NaN, the layer's ``nodata`` value, alpha 0 — are a Run's rules
+    (``ldcsr_core.geo.radiometry``): left out of the stretch, filled for the model from their valid
+    neighbours (:meth:`read`), and put back on the output grid by nearest neighbour
+    (:meth:`invalid_out`, :meth:`restore`), so the lens never shows made-up values there.
     """
 
-    def __init__(self, data: Any, rgb: bool, coarse: Any = None):
+    def __init__(self, data: Any, rgb: bool, coarse: Any = None, nodata: float | None = None):
         self.data, self.rgb = data, bool(rgb)
         self.shape = tuple(int(v) for v in data.shape[:2])
         self.dtype = np.dtype(data.dtype)
         self.u8 = self.rgb and self.dtype == np.uint8
+        self.nodata = None if nodata is None else float(nodata)
+        self.alpha = self.rgb and int(data.shape[-1]) == 4
+        self.masked = self.alpha or self.dtype.kind == "f" or self.nodata is not None  # may have invalid pixels
         self.lo, self.hi = 0.0, 1.0
         if not self.u8:
             sample = np.asarray(coarse if coarse is not None else data)
-            if self.rgb:
-                sample = sample[..., :3]
-            finite = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
+            valid = self._valid(sample)
+            finite = (sample[..., :3] if self.rgb else sample)[valid if valid is not None else ...]
             if finite.size == 0:
-                raise ValueError("the layer has no finite pixel values")
+                raise ValueError("the layer has no finite pixel values" if self.dtype.kind == "f" and
+                                 self.nodata is None else "the layer has no valid (non-nodata) pixel values")
             self.lo, self.hi = float(finite.min()), float(finite.max())
             if self.hi <= self.lo:
                 self.hi = self.lo + 1.0
 
+    def _valid(self, win: np.ndarray) -> np.ndarray | None:
+        """Which pixels of a window are valid (``h×w`` bool, False where any colour band is invalid),
+        or None when the layer can have no invalid pixel."""
+        if not self.masked:
+            return None
+        from ldcsr_core.geo.radiometry import valid_mask
+
+        bands = np.moveaxis(win, -1, 0) if self.rgb else win[np.newaxis]
+        valid = valid_mask(bands, [self.nodata] * 3 + [None] if self.alpha else self.nodata,
+                           alpha=(3,) if self.alpha else ())
+        return valid[:3].all(axis=0)
+
     def read(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
         """Engine input for a window: h×w×3 float32 in [0, 1] (as ``upscale`` reads uint8)."""
         win = np.asarray(self.data[y0:y0 + h, x0:x0 + w])
+        valid = self._valid(win)
         if self.u8:
-            return win[..., :3].astype(np.float32) * (1.0 / 255.0)
-        arr = win[..., :3] if self.rgb else win
-        unit = (np.nan_to_num(arr.astype(np.float32), nan=self.lo) - self.lo) / (self.hi - self.lo)
-        unit = np.clip(unit, 0.0, 1.0)
-        if not self.rgb:
-            unit = np.repeat(unit[..., None], 3, axis=-1)
+            unit = win[..., :3].astype(np.float32) * (1.0 / 255.0)
+        else:
+            arr = win[..., :3] if self.rgb else win
+            unit = np.clip((arr.astype(np.float32) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
+            if not self.rgb:
+                unit = np.repeat(unit[..., None], 3, axis=-1)
+        if valid is not None and not valid.all():  # the engine's fill: the mean of valid neighbours
+            from ldcsr_core.geo.radiometry import fill_invalid
+
+            bands = np.ascontiguousarray(np.moveaxis(unit, -1, 0))
+            unit = np.moveaxis(fill_invalid(bands, np.broadcast_to(valid, bands.shape), [0.5] * 3), 0, -1)
         return np.ascontiguousarray(unit, dtype=np.float32)
+
+    def invalid_out(self, y0: int, x0: int, h: int, w: int, out_shape: Sequence[int]) -> np.ndarray | None:
+        """Which pixels of output window ``(y0, x0, h, w)`` of the global grid ``out_shape`` lie on
+        invalid source pixels (nearest neighbour, the engine's rule), or None when none do."""
+        if not self.masked:
+            return None
+        from ldcsr_core.geo.radiometry import nearest_index
+
+        rows = nearest_index(self.shape[0], int(out_shape[0]), y0, h)
+        cols = nearest_index(self.shape[1], int(out_shape[1]), x0, w)
+        r0, c0 = int(rows[0]), int(cols[0])
+        valid = self._valid(np.asarray(self.data[r0:int(rows[-1]) + 1, c0:int(cols[-1]) + 1]))
+        bad = ~valid[(rows - r0)[:, None], (cols - c0)[None, :]]
+        return bad if bad.any() else None
+
+    def restore(self, values: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        """``values`` (the layer's, :meth:`display`) with the nodata value — or NaN — on ``bad``
+        pixels, as a Run writes them (``restore_nodata``: a valid value equal to nodata is moved off it)."""
+        from ldcsr_core.geo.radiometry import restore_nodata
+
+        bands = np.moveaxis(values, -1, 0) if self.rgb else values[np.newaxis]
+        bands = restore_nodata(np.ascontiguousarray(bands), np.broadcast_to(~bad, bands.shape), self.nodata,
+                               self.dtype)
+        return np.moveaxis(bands, 0, -1) if self.rgb else bands[0]
 
     def display(self, unit: np.ndarray) -> np.ndarray:
         """Engine output (float32 H×W×3, unclamped) → the layer's values: uint8 RGB as

@@ -70,11 +70,12 @@ class LensView:
 def layer_pixels(layer) -> LayerPixels:
     """The pixels the lens reads from ``layer`` (a lazy multiscale layer: its base level, read
     window by window, with its coarsest level for the stretch)."""
+    nodata = (layer.metadata or {}).get("nodata")  # the file's (reader metadata), as a Run reads it
     if layer.multiscale:
         from ..io._lazy import window_reader
 
-        return LayerPixels(window_reader(layer.data[0]), layer.rgb, coarse=layer.data[-1])
-    return LayerPixels(layer.data, layer.rgb)
+        return LayerPixels(window_reader(layer.data[0]), layer.rgb, coarse=layer.data[-1], nodata=nodata)
+    return LayerPixels(layer.data, layer.rgb, nodata=nodata)
 
 
 def visible_data_box(viewer, layer) -> tuple[np.ndarray, float]:
