@@ -58,7 +58,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
         A run ended: "done", "cancelled" or "failed" (both signals come once ``running`` is
         false: a slot may start the next run).
     qualityChecked(object)
-        A *Check quality here* finished: its ``ldcsr_core.quality.SelfCheck``.
+        A *Check quality here* finished: its ``ldcsr_core.quality.SelfCheck`` (once the check
+        is over, as ``modelAdapted`` once the adaptation is: a slot may start the next task).
     """
 
     resultAdded = Signal(object)

@@ -45,6 +45,7 @@ class AdaptControls:
         a.failed.connect(self._on_failed)
         a.cancelled.connect(lambda: widget._set_status("Adaptation cancelled; no model was saved."))
         a.finished.connect(self._on_finished)
+        self._adapted = None
 
     def _label(self, *_) -> None:
         self.button.setText(f"Adapt to this layer ({self.minutes.value():g} min)")
@@ -94,7 +95,7 @@ class AdaptControls:
             notify("info", f"Adapted model saved to {outcome.path} and selected.")
         else:
             notify("info", text)
-        w.modelAdapted.emit(outcome)
+        self._adapted = outcome  # told in _on_finished, once the adapter is free again
 
     def _on_failed(self, exc) -> None:
         self.widget._set_status(f"Adaptation failed: {plain_message(exc)}")
@@ -106,3 +107,6 @@ class AdaptControls:
         w.progress_bar.setRange(0, 1)
         w.progress_bar.setValue(0)
         w._update_enabled()
+        outcome, self._adapted = self._adapted, None
+        if outcome is not None:  # a slot of it may start a Run or a check now
+            w.modelAdapted.emit(outcome)

@@ -32,7 +32,8 @@ class CheckControls:
         checker.succeeded.connect(self._on_checked)
         checker.failed.connect(lambda exc: widget._set_status(f"Check failed: {plain_message(exc)}"))
         checker.failed.connect(lambda exc: notify("error", f"LDCSR could not check the quality: {plain_message(exc)}"))
-        checker.finished.connect(widget._update_enabled)
+        checker.finished.connect(self._on_finished)
+        self._checked = None  # the finished check's result, told once the checker is free again
 
     def check_quality(self, layer=None) -> bool:
         """Start a check of ``layer`` (None: the picked one) unless the widget is busy; True when
@@ -58,4 +59,12 @@ class CheckControls:
         w = self.widget
         w._set_status(show_check(w.viewer, request, result, maps=self.error_map_box.isChecked()))
         w.status_label.setToolTip(f"{result.line()}\nLimits: {result.to_dict()['limits']}.")
-        w.qualityChecked.emit(result)
+        self._checked = result
+
+    def _on_finished(self) -> None:
+        """The check's thread is done: ``qualityChecked`` now, when a slot of it can start the next
+        check or a Run (before, it came while the checker still counted as busy)."""
+        result, self._checked = self._checked, None
+        self.widget._update_enabled()
+        if result is not None:
+            self.widget.qualityChecked.emit(result)

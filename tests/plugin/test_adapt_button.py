@@ -37,6 +37,8 @@ def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, mo
     assert widget.adapt_button.text() == "Adapt to this layer (3 min)"
     progress = []
     widget.adapter.progressed.connect(lambda info: progress.append(info.fraction))
+    busy = []  # modelAdapted comes once the adapter is free: a slot of it may start a Run
+    widget.modelAdapted.connect(lambda _: busy.append((widget.busy, widget.run_button.isEnabled())))
     with qtbot.waitSignal(widget.modelAdapted, timeout=120_000) as sig:
         assert widget.adapt_to_layer(minutes=0.05)
         assert not widget.run_button.isEnabled() and widget.cancel_button.isEnabled()
@@ -48,7 +50,7 @@ def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, mo
     assert widget.model_source == outcome.path
     assert widget.status.startswith(f"Adapted model selected ({adaptation.db_text(r.gain_db)} dB): base ")
     assert "held-back strip of the whole layer" in widget.status
-    qtbot.waitUntil(lambda: widget.run_button.isEnabled(), timeout=10_000)
+    assert busy == [(False, True)]
     assert widget.progress[1] == 1 and not [t for s, t in notes if s == "error"]
     # Run uses the adapted model (from the cache, not reloaded) and gets its pixels
     with qtbot.waitSignal(widget.runFinished, timeout=120_000):

@@ -1,7 +1,8 @@
-"""Runs started one after another from the widget's own signals (a script or another plugin
-chaining runs): ``resultAdded`` and ``runFinished`` come once the run is over, so that a slot of
-theirs can start the next run (before, ``run()`` found the run that had just ended still running
-and refused: 'A run is already in progress')."""
+"""Runs and checks started one after another from the widget's own signals (a script or another
+plugin chaining them): ``resultAdded``, ``runFinished``, ``qualityChecked`` (and ``modelAdapted``,
+tests/plugin/test_adapt_button.py) come once the task is over, so that a slot of theirs can start
+the next (before, the task that had just ended still counted: 'A run is already in progress',
+'LDCSR is busy')."""
 
 from __future__ import annotations
 
@@ -45,3 +46,20 @@ def test_a_cancelled_run_is_over_when_it_says_so(ldcsr, qtbot, notes, engine_hel
     gate.release.set()
     qtbot.waitUntil(lambda: bool(seen), timeout=60_000)
     assert seen == [("cancelled", False, True)] and list(viewer.layers) == [src]
+
+
+def test_the_next_check_starts_from_quality_checked(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(2).integers(0, 255, (48, 48, 3), dtype=np.uint8), name="s")
+    seen = []
+
+    def on_checked(result):
+        seen.append((widget.busy, widget.check_button.isEnabled()))
+        if len(seen) == 1:
+            seen.append(widget.check_quality(src))
+
+    widget.qualityChecked.connect(on_checked)
+    assert widget.check_quality(src)
+    qtbot.waitUntil(lambda: len(seen) == 3 or (len(seen) == 2 and not widget.busy), timeout=60_000)
+    assert seen == [(False, True), True, (False, True)]
+    assert not [t for s, t in notes if s in ("warning", "error")]
