@@ -91,7 +91,8 @@ def paint_cells(view: LensView, pixels: LayerPixels, key, out: np.ndarray, data:
         vals = pixels.display(unit)
         bad = pixels.invalid_out(cell.y0, cell.x0, cell.h, cell.w, view.grid.out_shape)
         if bad is not None:  # nodata / NaN / alpha 0 under it: put back, as a Run does; shown transparent
-            vals = pixels.restore(vals, bad)
+            vals = pixels.restore(vals, bad)  # where every band is invalid
+            bad = bad.all(axis=0)
         if pixels.alpha:  # the source's alpha: opaque where valid
             top = np.iinfo(vals.dtype).max if vals.dtype.kind in "iu" else 1.0
             vals = np.concatenate([vals, np.full(vals.shape[:2] + (1,), top, vals.dtype)], axis=-1)

@@ -288,7 +288,7 @@ class LayerPixels:
     from ``coarse`` — a small overview level — when given, so a big scene is not read whole)
     to [0, 1], and mapped back afterwards, so every window of a layer uses the same stretch.
 
-    Invalid pixels — NaN, the layer's ``nodata`` value, alpha 0 — are a Run's rules
+    Invalid pixels — NaN, the layer's ``nodata`` value, alpha 0 — follow a Run's rules, band by band
     (``ldcsr_core.geo.radiometry``): left out of the stretch, filled for the model from their valid
     neighbours (:meth:`read`), and put back on the output grid by nearest neighbour
     (:meth:`invalid_out`, :meth:`restore`), so the lens never shows made-up values there.
@@ -306,7 +306,7 @@ class LayerPixels:
         if not self.u8:
             sample = np.asarray(coarse if coarse is not None else data)
             valid = self._valid(sample)
-            finite = (sample[..., :3] if self.rgb else sample)[valid if valid is not None else ...]
+            finite = self._bands(sample)[valid if valid is not None else ...]
             if finite.size == 0:
                 raise ValueError("the layer has no finite pixel values" if self.dtype.kind == "f" and
                                  self.nodata is None else "the layer has no valid (non-nodata) pixel values")
@@ -314,9 +314,13 @@ class LayerPixels:
             if self.hi <= self.lo:
                 self.hi = self.lo + 1.0
 
+    def _bands(self, win: np.ndarray) -> np.ndarray:
+        """The colour bands of a window, ``(bands, h, w)``."""
+        return np.moveaxis(win[..., :3], -1, 0) if self.rgb else win[np.newaxis]
+
     def _valid(self, win: np.ndarray) -> np.ndarray | None:
-        """Which pixels of a window are valid (``h×w`` bool, False where any colour band is invalid),
-        or None when the layer can have no invalid pixel."""
+        """Which values of a window's colour bands are valid (``(bands, h, w)`` bool, the engine's
+        ``valid_mask``), or None when the layer can have no invalid value."""
         if not self.masked:
             return None
         from ldcsr_core.geo.radiometry import valid_mask
@@ -324,7 +328,7 @@ class LayerPixels:
         bands = np.moveaxis(win, -1, 0) if self.rgb else win[np.newaxis]
         valid = valid_mask(bands, [self.nodata] * 3 + [None] if self.alpha else self.nodata,
                            alpha=(3,) if self.alpha else ())
-        return valid[:3].all(axis=0)
+        return valid[:3]
 
     def read(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
         """Engine input for a window: h×w×3 float32 in [0, 1] (as ``upscale`` reads uint8)."""
@@ -345,8 +349,8 @@ class LayerPixels:
         return np.ascontiguousarray(unit, dtype=np.float32)
 
     def invalid_out(self, y0: int, x0: int, h: int, w: int, out_shape: Sequence[int]) -> np.ndarray | None:
-        """Which pixels of output window ``(y0, x0, h, w)`` of the global grid ``out_shape`` lie on
-        invalid source pixels (nearest neighbour, the engine's rule), or None when none do."""
+        """Which values of output window ``(y0, x0, h, w)`` of the global grid ``out_shape`` lie on
+        invalid source values (``(bands, h, w)``, nearest neighbour: the engine's rule), or None."""
         if not self.masked:
             return None
         from ldcsr_core.geo.radiometry import nearest_index
@@ -355,12 +359,12 @@ class LayerPixels:
         cols = nearest_index(self.shape[1], int(out_shape[1]), x0, w)
         r0, c0 = int(rows[0]), int(cols[0])
         valid = self._valid(np.asarray(self.data[r0:int(rows[-1]) + 1, c0:int(cols[-1]) + 1]))
-        bad = ~valid[(rows - r0)[:, None], (cols - c0)[None, :]]
+        bad = ~valid[:, (rows - r0)[:, None], (cols - c0)[None, :]]
         return bad if bad.any() else None
 
     def restore(self, values: np.ndarray, bad: np.ndarray) -> np.ndarray:
         """``values`` (the layer's, :meth:`display`) with the nodata value — or NaN — on ``bad``
-        pixels, as a Run writes them (``restore_nodata``: a valid value equal to nodata is moved off it)."""
+        values, as a Run writes them (``restore_nodata``: a valid value equal to nodata is moved off it)."""
         from ldcsr_core.geo.radiometry import restore_nodata
 
         bands = np.moveaxis(values, -1, 0) if self.rgb else values[np.newaxis]

@@ -27,7 +27,7 @@ def _run(widget, qtbot, src):
     return widget.last_result
 
 
-@pytest.mark.parametrize("kind", ["float NaN", "uint16 nodata 0"])
+@pytest.mark.parametrize("kind", ["float NaN", "uint16 nodata 0", "RGB nodata 0 in red"])
 def test_nodata_under_the_lens_is_a_runs_nodata(ldcsr, qtbot, notes, kind):
     viewer, widget = ldcsr
     rng = np.random.default_rng(0)
@@ -35,25 +35,29 @@ def test_nodata_under_the_lens_is_a_runs_nodata(ldcsr, qtbot, notes, kind):
         data = (rng.random((64, 64), dtype=np.float32) * 10 + 100).astype(np.float32)
         data[20:40, 10:30] = np.nan
         src = viewer.add_image(data, name="x")
-    else:
+    elif kind == "uint16 nodata 0":
         data = rng.integers(1000, 3000, (64, 64)).astype(np.uint16)
         data[20:40, 10:30] = 0
         src = viewer.add_image(data, name="x", metadata={"nodata": 0})
+    else:  # GDAL's nodata is per band: only the red band is invalid there, as in a Run
+        data = rng.integers(100, 200, (64, 64, 3)).astype(np.uint8)
+        data[20:40, 10:30, 0] = 0
+        src = viewer.add_image(data, name="x", rgb=True, metadata={"nodata": 0})
     lens = _live_view(viewer, widget, qtbot)
     view, live = lens.view, lens.live_layer
     kept = lens.keep()
-    # shown transparent where the kept view holds nodata (the source shows through)
-    np.testing.assert_array_equal(live.data[..., 3] == 0,
-                                  np.isnan(kept.data) if kind == "float NaN" else kept.data == 0)
+    # shown transparent where the kept view holds nodata in every band (the source shows through)
+    nodata = np.isnan(kept.data) if kind == "float NaN" else kept.data == 0
+    np.testing.assert_array_equal(live.data[..., 3] == 0, nodata.all(axis=-1) if src.rgb else nodata)
     widget.live.set_live(False)
     run = _run(widget, qtbot, src)
-    assert run.data.shape == view.grid.out_shape  # the lens's global grid at ×4
+    assert run.data.shape[:2] == view.grid.out_shape  # the lens's global grid at ×4
     expected = np.isnan(run.data) if kind == "float NaN" else run.data == 0
     got = np.isnan(kept.data) if kind == "float NaN" else kept.data == 0
     np.testing.assert_array_equal(got, expected[view.win.slices])
     assert got.any() and not got.all()
-    floor = 100 if kind == "float NaN" else 1000  # the valid values' least: nodata is not stretched in
-    assert kept.data[~got].min() >= floor
+    floor = {"float NaN": 100, "uint16 nodata 0": 1000, "RGB nodata 0 in red": 1}[kind]
+    assert kept.data[~got].min() >= floor  # nodata is neither stretched in nor left on a valid value
     assert not [t for s, t in notes if s in ("warning", "error")]
 
 
