@@ -343,3 +343,19 @@ def test_a_file_as_the_output_folder_of_a_batch_is_called_a_file(rasters, folder
     r = run("upscale", inp, "-o", out / "notes.tif", "-s", 2)
     assert r.exit_code == 2 and f"output folder is a file, not a folder: {out / 'notes.tif'}" in r.output, r.output
     assert (out / "notes.tif").read_text() == "mine"
+
+
+def test_a_glob_run_again_into_its_own_folder_says_why_the_results_are_in_the_way(rasters, tiny_model_file,
+                                                                                   tmp_path):
+    """`ldcsr upscale in/*.tif -o in/` run twice: the second run's inputs include the first run's
+    results, so a.tif's output is an input. Refused as before, now saying why."""
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(rasters["gray"], d / "a.tif")
+    assert run("upscale", d / "a.tif", "-o", d, *FAST, "--model", tiny_model_file).exit_code == 0
+    r = run("upscale", *sorted(d.glob("*.tif")), "-o", d, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 2 and "is itself a result of an earlier run" in r.output, r.output
+    for name in ("b.tif", "b_sr.tif"):  # a plain input in the way: no such hint
+        shutil.copy(rasters["gray"], d / name)
+    r = run("upscale", d / "b.tif", d / "b_sr.tif", "-o", d, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 2 and "is an input file" in r.output and "earlier run" not in r.output, r.output

@@ -118,8 +118,12 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
             written.append((spread_out or default_spread_path(dst), "spread output"))
         for path, what in written:
             if path in inputs:
+                from ..geo.pipeline import has_provenance
+
+                why = (f"; {path.name} is itself a result of an earlier run: leave the *_sr.tif files out of "
+                       "the inputs, or write to another folder" if has_provenance(path) else "")
                 raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
-                                         "overwritten)", param_hint="'-o'")
+                                         f"overwritten){why}", param_hint="'-o'")
             key = real(path)
             if key in seen:
                 raise click.BadParameter(
