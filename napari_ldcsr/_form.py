@@ -47,6 +47,7 @@ class RunSettings:
     stretch: str = "auto"
     bands: tuple[int, ...] | None = None
     samples: int = 1
+    nodata: float | str | None = None  # None: the layer's (its file's); "none": every value is data
 
 
 def user_models() -> list[tuple[str, str]]:
@@ -138,14 +139,18 @@ class SettingsForm:
                               tooltip="Multi-band files: 1-based bands fed to the model as its RGB triplet, "
                                       "e.g. 4,3,2 (as `ldcsr upscale --bands`); empty = red, green, blue "
                                       "by colour interpretation, 4,3,2 for Sentinel-2, else the first three")
+        self.nodata = LineEdit(label="Nodata", value="",
+                               tooltip="Value that marks no data, as `ldcsr upscale --nodata`: e.g. 0 for black "
+                                       "fill the file does not declare, or 'none' when the file's value is real "
+                                       "data; empty = the layer's own (its file's)")
         for box in (self.scale, self.pixel, self.tile):  # a typed value counts when it is complete
             box.native.setKeyboardTracking(False)
         self.scale.native.setDecimals(2)
         self.tile.native.setSpecialValueText("auto")
         self.main = Container(widgets=[self.layer, self.scale, self.pixel, self.model, self.mode,
                                        self.region, self.shapes])
-        self.advanced = Container(widgets=[self.seed, self.tile, self.stretch, self.bands, self.bicubic,
-                                           self.samples])
+        self.advanced = Container(widgets=[self.seed, self.tile, self.stretch, self.bands, self.nodata,
+                                           self.bicubic, self.samples])
         self._model_value = _DEFAULT
         self.layer.changed.connect(self._sync_pixel)
         self.scale.changed.connect(self._on_scale)
@@ -278,7 +283,8 @@ class SettingsForm:
             self.shapes.enabled = False
 
     def settings(self) -> RunSettings:
-        """A snapshot of the current settings (ValueError for a malformed band list)."""
+        """A snapshot of the current settings (ValueError for a malformed band list or nodata)."""
+        from ldcsr_core.geo.nodata_override import parse_nodata
         from ldcsr_core.geo.radiometry import parse_bands
 
         return RunSettings(
@@ -294,4 +300,5 @@ class SettingsForm:
             stretch=str(self.stretch.value),
             bands=parse_bands(self.bands.value.strip() or None),
             samples=int(self.samples.value),
+            nodata=parse_nodata(self.nodata.value.strip() or None),
         )

@@ -1,13 +1,12 @@
 """The live LDCSR lens: whatever part of a layer is on screen is super-resolved when the camera stops.
 
-Flow: camera (or canvas) change → the running view is cancelled at once (its worker stops
-after the tile it is computing; anything it still yields is dropped) → after ``debounce_ms``
-without further change: visible window → scale step from the zoom (output px ≈ screen px,
-capped) → the tiles of the layer's *global* output grid at that step that touch the window →
-cached tiles are shown at once, the others are computed one by one (on a CUDA card, windows of
-one geometry as one batch) in a napari ``thread_worker`` (model loaded once, kept) → each tile's final pixels go into one "live" layer
-that lies exactly over the source. The Qt-free pieces (grid, exact composition, cache) are in
-:mod:`napari_ldcsr.lens._lens_cache`; the view planning is in :mod:`napari_ldcsr.lens._plan` and the
+Flow: camera (or canvas) change → the running view is cancelled at once (its worker stops after the tile it is
+computing; anything it still yields is dropped) → after ``debounce_ms`` without further change: visible window →
+scale step from the zoom (output px ≈ screen px, capped) → the tiles of the layer's *global* output grid at that
+step that touch the window → cached tiles are shown at once, the others are computed one by one (on a CUDA card,
+windows of one geometry as one batch) in a napari ``thread_worker`` (model loaded once, kept) → each tile's final
+pixels go into one "live" layer that lies exactly over the source. The Qt-free pieces (grid, exact composition,
+cache) are in :mod:`napari_ldcsr.lens._lens_cache`; the view planning is in :mod:`napari_ldcsr.lens._plan` and the
 drawing into napari in :mod:`napari_ldcsr.lens._draw`. This module follows the camera and runs the worker.
 """
 
@@ -45,23 +44,21 @@ class LiveLens(QObject):
     Parameters
     ----------
     viewer : the napari viewer.
-    model_provider : ``source -> model`` (a :class:`~napari_ldcsr.run._job.ModelCache`'s ``get``
-        or any callable; called in the worker thread, so it should cache). Default: the
-        engine's ``load_model``, cached.
+    model_provider : ``source -> model`` (a :class:`~napari_ldcsr.run._job.ModelCache`'s ``get`` or any callable;
+        called in the worker thread, so it should cache). Default: the engine's ``load_model``, cached.
     mode : "fast" (default, the deterministic decoder) or "diffusion" (seeded sampler).
     max_scale : cap of the scale step (≤ ``MAX_SCALE`` = 8, the models' training range).
     cache_bytes : memory bound of the LRU tile cache.
     debounce_ms : quiet time after the last camera change before a view is computed.
-    tile : tile side in input pixels (as ``upscale``'s ``tile=``); default: windows of at most
-        ``DEFAULT_TILE_OUT`` output px (every model allows them; the official weights allow no
-        more) overlapping by the model's measured ``tile_overlap`` — the plan
-        ``upscale`` makes for a model whose largest window is ``DEFAULT_TILE_OUT``.  Small windows
-        show the first tile quickly; the small overlap keeps the view's total work close to one
-        ``upscale`` of it.
+    tile : tile side in input pixels (as ``upscale``'s ``tile=``); default: windows of at most ``DEFAULT_TILE_OUT``
+        output px (every model allows them; the official weights allow no more) overlapping by the model's
+        measured ``tile_overlap`` — the plan ``upscale`` makes for a model whose largest window is
+        ``DEFAULT_TILE_OUT``.  Small windows show the first tile quickly; the small overlap keeps the view's total
+        work close to one ``upscale`` of it.
     """
 
-    #: redraws of the live layer while tiles arrive are at least this far apart (the first and
-    #: the last tile of a view are drawn at once).
+    #: redraws of the live layer while tiles arrive are at least this far apart (the first and the last tile of a
+    #: view are drawn at once).
     REDRAW_MS = 500
 
     #: (view generation, plan index) each time a tile's final pixels are drawn.
@@ -85,18 +82,14 @@ class LiveLens(QObject):
         self.viewer = viewer
         self._models = model_provider or ModelCache().get
         self.model_source = model_source
-        self.mode = check_mode(mode)
-        self.seed = int(seed)
-        self.max_scale = float(max_scale)
-        self.tile = tile
+        self.mode, self.seed, self.max_scale, self.tile = check_mode(mode), int(seed), float(max_scale), tile
+        self.nodata = None  # the form's nodata (set_nodata); None: the layer's
         self.cache = TileCache(cache_bytes)
         self._layer = None
         self._pixels: LayerPixels | None = None
         self._grids: dict = {}
-        self._enabled = False
-        self._gen = 0
+        self._enabled, self._gen, self._worker = False, 0, None
         self._view: LensView | None = None
-        self._worker = None
         self._lock = threading.Lock()  # one tile through the model at a time
         self._live = None
         self._version = 0  # bumped when the source's pixels change (invalidates the cache keys)
@@ -177,6 +170,12 @@ class LiveLens(QObject):
     def set_seed(self, seed: int) -> None:
         self.seed = int(seed)
         self._restart()
+
+    def set_nodata(self, nodata) -> None:
+        """The form's nodata (a number, "none"; None: the layer's), as a Run uses it."""
+        if nodata != self.nodata:
+            self.nodata, self._pixels = nodata, None
+            self._restart()
 
     def set_max_scale(self, value: float) -> None:
         self.max_scale = float(value)
@@ -298,7 +297,7 @@ class LiveLens(QObject):
 
     def _pixels_for(self, layer) -> LayerPixels:
         if self._pixels is None:
-            self._pixels = layer_pixels(layer)
+            self._pixels = layer_pixels(layer, self.nodata)
         return self._pixels
 
     def visible_data_box(self, layer) -> tuple[np.ndarray, float]:
@@ -310,7 +309,7 @@ class LiveLens(QObject):
         :func:`~napari_ldcsr.lens._plan.plan_view`)."""
         layer = self._layer
         key = (id(layer), self._version, self.model_source, id(self._models), self.mode,
-               self.seed if self.mode == "diffusion" else None)
+               self.seed if self.mode == "diffusion" else None, self.nodata)
         tile = None if self.mode == "diffusion" else self.tile  # diffusion mode: the engine's fixed windows
         try:
             pixels = self._pixels_for(layer)

@@ -69,6 +69,7 @@ class LivePanel(QWidget):
         form.layer.changed.connect(self._on_layer)
         self.mode_box.currentIndexChanged.connect(lambda *_: self.lens.set_mode(self.mode_box.currentData()))
         form.seed.changed.connect(lambda *_: self.lens.set_seed(widget.seed))
+        form.nodata.changed.connect(self._on_nodata)
         form.model.changed.connect(lambda *_: self.lens.set_model(source=widget.model_source))
         self.keep_button.setEnabled(False)
 
@@ -92,6 +93,16 @@ class LivePanel(QWidget):
             self.live_box.setChecked(False)
         self.keep_button.setEnabled(False)
         self._status()
+
+    def _on_nodata(self, *_: Any) -> None:
+        """The form's nodata, as a Run will use it; a value being typed that is not one yet is left
+        to Run to refuse in words."""
+        from ldcsr_core.geo.nodata_override import parse_nodata
+
+        try:
+            self.lens.set_nodata(parse_nodata(self.widget.form.nodata.value.strip() or None))
+        except ValueError:
+            pass
 
     def _on_layer(self, *_: Any) -> None:
         if self.lens.enabled and self.widget.layer is not self.lens.layer:

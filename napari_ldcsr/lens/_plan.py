@@ -67,10 +67,14 @@ class LensView:
     computed: int = 0
 
 
-def layer_pixels(layer) -> LayerPixels:
+def layer_pixels(layer, nodata=None) -> LayerPixels:
     """The pixels the lens reads from ``layer`` (a lazy multiscale layer: its base level, read
-    window by window, with its coarsest level for the stretch)."""
-    nodata = (layer.metadata or {}).get("nodata")  # the file's (reader metadata), as a Run reads it
+    window by window, with its coarsest level for the stretch). ``nodata``: the form's, as a Run
+    uses it (a number, "none"); None: the layer's (its file's)."""
+    if nodata is None:
+        nodata = (layer.metadata or {}).get("nodata")  # the file's (reader metadata), as a Run reads it
+    elif nodata == "none":
+        nodata = None
     if layer.multiscale:
         from ..io._lazy import window_reader
 

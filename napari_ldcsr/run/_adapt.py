@@ -39,6 +39,7 @@ class AdaptRequest:
     model_source: str | None = None
     bands: tuple[int, ...] | None = None
     stretch: str = "auto"
+    nodata: float | str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest 
     if isinstance(found, str):
         return found
     return AdaptRequest(layer, s.scale, *found, minutes=float(minutes), seed=s.seed,
-                        model_source=s.model_source, bands=s.bands, stretch=s.stretch)
+                        model_source=s.model_source, bands=s.bands, stretch=s.stretch,
+                        nodata=s.nodata)
 
 
 def model_file_name(layer_name: str, scale: float, when: float | None = None) -> str:
@@ -107,7 +109,7 @@ def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Pa
     with source.dataset() as ds:
         result = ldcsr_core.adapt(ds, request.scale, model, minutes=request.minutes, seed=request.seed,
                                   window=request.region.window, bands=request.bands,
-                                  stretch=request.stretch, callback=callback)
+                                  stretch=request.stretch, nodata=request.nodata, callback=callback)
     if not result.kept:
         return AdaptOutcome(result, None)
     folder.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,7 @@ class JobSpec:
     bands: tuple[int, ...] | None = None
     output_path: str | None = None  # stream the result to this GeoTIFF (see ``_bigrun``)
     samples: int = 1  # > 1: the mean of that many diffusion samples, plus their spread (uncertainty)
+    nodata: float | str | None = None  # the form's nodata (``ldcsr upscale --nodata``); None: the layer's
 
     def __post_init__(self) -> None:
         check_mode(self.mode)
@@ -296,7 +297,7 @@ def _options(spec: JobSpec):
     from ldcsr_core.geo.pipeline import UpscaleOptions
 
     return UpscaleOptions(mode=spec.mode, seed=spec.seed, tile=spec.tile, bands=spec.bands, stretch=spec.stretch,
-                          samples=spec.samples)
+                          samples=spec.samples, nodata=spec.nodata)
 
 
 def bicubic_job(source: LayerSource, spec: JobSpec):
@@ -316,9 +317,10 @@ class TilePreview:
     """
 
     def __init__(self, dataset, spec: JobSpec) -> None:
+        from ldcsr_core.geo.nodata_override import with_nodata
         from ldcsr_core.geo.pipeline import SceneReader
 
-        self.reader = SceneReader(dataset, spec.bands, spec.stretch)
+        self.reader = SceneReader(with_nodata(dataset, spec.nodata), spec.bands, spec.stretch)
         self.colour = list(self.reader.plan.colour)
 
     def __call__(self, output: np.ndarray) -> np.ndarray:
@@ -394,6 +396,7 @@ def provenance(result: JobResult, source_name: str) -> dict:
         "samples": spec.samples,
         "stretch": spec.stretch,
         "bands": list(spec.bands) if spec.bands else None,
+        **({} if spec.nodata is None else {"nodata": spec.nodata}),
         "model_source": spec.model_source or "built-in default",
         "model": result.model_info,
         "seconds": round(result.seconds, 3),

@@ -30,7 +30,8 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         return problem
     try:
         spec = JobSpec(scale=scale, region=region, mode=s.mode, seed=s.seed, model_source=s.model_source,
-                       tile=s.tile, bicubic=s.bicubic, stretch=s.stretch, bands=s.bands, samples=s.samples)
+                       tile=s.tile, bicubic=s.bicubic, stretch=s.stretch, bands=s.bands, samples=s.samples,
+                       nodata=s.nodata)
     except ValueError as exc:
         return plain_message(exc)
     try:
@@ -39,6 +40,12 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         return (f"Scale {scale:.2f} does not enlarge the {region.rows}×{region.cols} px region (the result "
                 f"would have the same size); choose a larger scale.")
     source = layer_source(viewer, layer)
+    try:  # a nodata the layer's values cannot hold: said now, not after the model is loaded
+        from ldcsr_core.geo.nodata_override import check_fits
+
+        check_fits(spec.nodata, source.layers[0].data.dtype, f"layer '{layer.name}'")
+    except ValueError as exc:
+        return plain_message(exc)
     spec = plan_run(source, spec)
     if isinstance(spec, str):
         return spec

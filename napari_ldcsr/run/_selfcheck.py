@@ -45,6 +45,7 @@ class CheckRequest:
     tile: int | None = None
     bands: tuple[int, ...] | None = None
     stretch: str = "auto"
+    nodata: float | str | None = None
 
 
 def check_region(viewer, layer) -> tuple[geo.Region, str] | str:
@@ -79,7 +80,7 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     if isinstance(found, str):
         return found
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,
-                        tile=s.tile, bands=s.bands, stretch=s.stretch)
+                        tile=s.tile, bands=s.bands, stretch=s.stretch, nodata=s.nodata)
 
 
 def show_check(viewer, request: CheckRequest, result, *, maps: bool = True) -> str:
@@ -96,7 +97,7 @@ def run_check(source, request: CheckRequest, model, *, callback=None):
     with source.dataset() as ds:
         return ldcsr_core.selfcheck(ds, request.scale, model=model, mode=request.mode, seed=request.seed,
                                     tile=request.tile, window=request.region.window, bands=request.bands,
-                                    stretch=request.stretch, callback=callback)
+                                    stretch=request.stretch, nodata=request.nodata, callback=callback)
 
 
 def status_text(result, where: str) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InputError
 from .dataset_proxy import DatasetProxy
 
-__all__ = ["NO_NODATA", "parse_nodata", "with_nodata", "NodataOverride"]
+__all__ = ["NO_NODATA", "parse_nodata", "check_fits", "with_nodata", "NodataOverride"]
 
 # ``nodata="none"``: treat every value as data, whatever nodata the file declares
 NO_NODATA = "none"
@@ -43,7 +43,10 @@ def parse_nodata(value) -> float | str | None:
     return value
 
 
-def _check_fits(value: float, dtype, name: str) -> None:
+def check_fits(value, dtype, name: str) -> None:
+    """:class:`InputError` unless a band of ``dtype`` can hold ``value`` (None and ``"none"`` always)."""
+    if value is None or value == NO_NODATA:
+        return
     dt = np.dtype(dtype)
     if math.isnan(value):
         if dt.kind != "f":
@@ -94,12 +97,13 @@ def with_nodata(dataset, nodata):
     nodata = parse_nodata(nodata)
     if nodata is None:
         return dataset
-    name = getattr(dataset, "name", "the input")
+    name = str(getattr(dataset, "name", "the input"))
+    name = "the image" if name.startswith("/vsimem/") else name  # an array (a napari layer)
     if getattr(dataset, "palette_expanded", None):
         raise InputError(f"{name}: nodata cannot be set on a raster with a colour table (its "
                          "transparent entries say what is nodata)")
     value = None if nodata == NO_NODATA else nodata
     if value is not None:
         for dtype in set(dataset.dtypes):
-            _check_fits(value, dtype, name)
+            check_fits(value, dtype, name)
     return NodataOverride(dataset, value)

@@ -1,0 +1,71 @@
+"""The dock's Nodata field (as `ldcsr upscale --nodata`): black fill a layer's file does not declare
+is nodata for Run, Check quality and the live lens alike; "none" makes a declared value data.
+Before, a napari user could not tell the engine (the fill was super-resolved as data)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ldcsr._viewer import camera
+
+
+def _scene(viewer, **metadata):
+    rng = np.random.default_rng(2)
+    data = rng.integers(80, 200, (64, 64, 3)).astype(np.uint8)
+    data[:, :20] = 0  # black fill on the left
+    return viewer.add_image(data, name="fill", rgb=True, metadata=dict(metadata))
+
+
+def _run(widget, qtbot, src, scale=2.0):
+    assert widget.run(layer=src, scale=scale)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    return widget.last_result
+
+
+def test_a_typed_nodata_is_what_a_declared_one_gives(ldcsr, qtbot):
+    viewer, widget = ldcsr
+    widget.set_mode("fast")
+    undeclared, declared = _scene(viewer), _scene(viewer, nodata=0)
+    plain = _run(widget, qtbot, undeclared)
+    assert plain.metadata.get("nodata") is None and plain.data[:, :40].max() > 0  # fill computed over
+    widget.form.nodata.value = "0"
+    given = _run(widget, qtbot, undeclared)
+    widget.form.nodata.value = ""
+    from_file = _run(widget, qtbot, declared)
+    assert given.metadata["nodata"] == 0 and np.array_equal(given.data, from_file.data)
+    assert (given.data[:, :40] == 0).all()
+    assert given.metadata["ldcsr"]["nodata"] == 0.0 and "nodata" not in from_file.metadata["ldcsr"]
+    widget.form.nodata.value = "none"  # the declared value read as data: as the undeclared layer
+    as_data = _run(widget, qtbot, declared)
+    assert as_data.metadata.get("nodata") is None and np.array_equal(as_data.data, plain.data)
+
+
+def test_a_nodata_the_layer_cannot_hold_is_said_and_nothing_runs(ldcsr, qtbot, notes):
+    viewer, widget = ldcsr
+    src = _scene(viewer)
+    n = len(viewer.layers)
+    for value, says in (("-1", "no uint8 pixel of layer 'fill' can hold it"),
+                        ("abc", "nodata must be a number, 'nan' or 'none'")):
+        widget.form.nodata.value = value
+        assert widget.run(layer=src, scale=2.0) is False  # refused before any work
+        assert notes and notes[-1][0] == "error" and says in notes[-1][1], notes
+        assert len(viewer.layers) == n
+
+
+def test_the_live_lens_uses_the_typed_nodata(ldcsr, qtbot):
+    viewer, widget = ldcsr
+    widget.set_mode("fast")
+    src = _scene(viewer)
+    camera(viewer).center, camera(viewer).zoom = (32.0, 32.0), 4.0
+    widget.form.nodata.value = "0"
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
+                    timeout=60_000)
+    view = lens.view
+    kept = lens.keep()
+    widget.live.set_live(False)
+    run = _run(widget, qtbot, src, scale=4.0)  # the lens's scale at this zoom
+    assert run.data.shape[:2] == view.grid.out_shape
+    view_fill = run.data[view.win.slices] == 0
+    assert view_fill.any() and np.array_equal(kept.data == 0, view_fill)
