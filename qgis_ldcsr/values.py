@@ -52,13 +52,19 @@ def layer_source(layer) -> str:
     if layer.providerType() != "gdal":
         raise InputError(f"layer '{layer.name()}' is not a file raster (provider "
                          f"{layer.providerType()}): save it as a GeoTIFF first")
-    src = layer.source().split("|")[0]
-    if os.path.isfile(src):
+    from qgis.core import QgsProviderRegistry
+
+    # QGIS's own reading of its GDAL source (a file name may hold a '|', which is also the
+    # separator of the URI's options): the path, and a table or /vsi… prefix if any
+    parts = QgsProviderRegistry.instance().decodeUri("gdal", layer.source())
+    src = parts.get("path") or layer.source()
+    plain = not parts.get("layerName") and not parts.get("vsiPrefix")
+    if plain and os.path.isfile(src):
         return src
-    if os.path.isabs(src) and not src.startswith("/vsi") and not os.path.exists(src):
+    if plain and os.path.isabs(src) and not os.path.exists(src):
         raise InputError(f"the file of layer '{layer.name()}' no longer exists (moved or deleted?): {src}")
     # a GeoPackage table, /vsizip/, a subdataset…
-    raise InputError(f"layer '{layer.name()}' is not a plain raster file ({src}): save it as a "
+    raise InputError(f"layer '{layer.name()}' is not a plain raster file ({layer.source()}): save it as a "
                      "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
 
 
