@@ -177,6 +177,20 @@ def _adapted_note(model, info, request: dict, options) -> str | None:
     return note and note[0].upper() + note[1:] + "."
 
 
+def _with_layer_nodata(ds, nodata):
+    """``ds`` with the nodata set in QGIS (the engine's ``with_nodata``); a value the engine refuses
+    (one the layer's data type cannot hold, a layer with a colour table) is said to come from the
+    layer's properties: the user gave no nodata to the algorithm."""
+    from ldcsr_core.errors import InputError, one_line
+    from ldcsr_core.geo.nodata_override import with_nodata
+
+    try:
+        return with_nodata(ds, nodata)
+    except InputError as e:
+        raise InputError(f"the layer's nodata, set in QGIS (Layer Properties ▸ Transparency), cannot be "
+                         f"used: {one_line(e)}") from None
+
+
 class LdcsrSuperResolution(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     SCALE = "SCALE"
@@ -310,7 +324,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             request = {"target_resolution": target}
         else:
             request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
-        with rio.open_raster(src, nodata=nodata) as ds:  # QGIS's nodata, as the output will have it
+        with rio.open_raster(src) as ds:
+            ds = _with_layer_nodata(ds, nodata)  # QGIS's nodata, as the output will have it
             info = rio.raster_info(ds)
             reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
         if report:

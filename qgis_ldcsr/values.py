@@ -80,6 +80,10 @@ def crs_note(layer) -> str | None:
             "(Raster ▸ Projections ▸ Assign Projection) if the file is wrong")
 
 
+def _key(value: float):
+    return "nan" if math.isnan(value) else value
+
+
 def layer_nodata(layer):
     """The nodata the layer's QGIS properties say (Transparency: an extra nodata value, or the
     file's switched off), as the engine's nodata override: ``(value, note)``.
@@ -98,10 +102,11 @@ def layer_nodata(layer):
         return None, None
     if not extra and not src_used:
         return "none", None
-    values = {(r.min(), r.max()) for ranges in extra.values() for r in ranges}
+    # NaN (a float layer's usual fill) compares unequal to itself: compared by its text
+    values = {(_key(r.min()), _key(r.max())) for ranges in extra.values() for r in ranges}
     if not src_used and len(extra) == len(bands) and all(len(r) == 1 for r in extra.values()) \
-            and len(values) == 1 and len({v for v in next(iter(values))}) == 1:
-        return next(iter(values))[0], None
+            and len(values) == 1 and len(set(next(iter(values)))) == 1:
+        return next(iter(extra.values()))[0].min(), None
     fv = dp.sourceNoDataValue(1) if dp.sourceHasNoDataValue(1) else None
     what = "; ".join((["extra nodata values"] if extra else []) + (["the file's nodata switched off"] if off else []))
     return None, (

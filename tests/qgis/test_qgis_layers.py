@@ -48,3 +48,46 @@ def test_a_gpkg_table_and_a_zip_member_are_still_refused(qgis_processing, scene,
         qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, INPUT=layer),
                             feedback=_Feedback())
     assert not (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.parametrize("value, dtype, said", [
+    (-9999, "uint8", "nodata -9999: no uint8 pixel of"),
+    (0.5, "uint16", "nodata 0.5: no uint16 pixel of"),
+])
+def test_layer_nodata_the_engine_refuses_names_the_layer_setting(qgis_processing, tiny_model_file, tmp_path,
+                                                                 value, dtype, said):
+    """Before: 'LDCSR: nodata -9999: no uint8 pixel of x.tif can hold it' though no nodata was given to
+    the algorithm (it came from the layer's Transparency tab)."""
+    from qgis.core import QgsRasterRange
+
+    src = _write(tmp_path / "x.tif", _field(np.random.default_rng(3), 3, 24, 24, 1, 250), dtype=dtype)
+    layer = QgsRasterLayer(str(src), "x")
+    for band in (1, 2, 3):
+        layer.dataProvider().setUserNoDataValue(band, [QgsRasterRange(value, value)])
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, INPUT=layer),
+                            feedback=_Feedback())
+    msg = str(ei.value)
+    assert msg.startswith("LDCSR: the layer's nodata, set in QGIS (Layer Properties ▸ Transparency), cannot be "
+                          "used: ") and said in msg, msg
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_nan_as_the_extra_nodata_of_every_band_is_used(qgis_processing, tiny_model_file, tmp_path):
+    """Before: NaN != NaN, so one NaN on every band read as 'values differing by band': a warning
+    that QGIS's setting cannot be followed, and the output had no nodata."""
+    from qgis.core import QgsRasterRange
+
+    data = _field(np.random.default_rng(4), 3, 24, 24, 0.0, 1.0)
+    data[:, :4] = np.nan
+    src = _write(tmp_path / "f.tif", data, dtype="float32")
+    layer = QgsRasterLayer(str(src), "f")
+    for band in (1, 2, 3):
+        layer.dataProvider().setUserNoDataValue(band, [QgsRasterRange(float("nan"), float("nan"))])
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                        feedback=feedback)
+    assert not [w for w in feedback.warnings if "nodata" in w], feedback.warnings
+    assert "nodata nan (the layer's, set in QGIS)" in feedback.textLog()
+    with rasterio.open(tmp_path / "o.tif") as out:
+        assert np.isnan(out.nodata)
