@@ -57,11 +57,12 @@ seed gives one picture. <b>Stretch</b> (advanced): how band values map to the mo
 <code>ldcsr upscale --stretch</code>: auto (8-bit as is, other types by robust percentiles of the
 whole layer), percentile, or dtype (the full integer range).</p>
 <p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
-tile and leaves no output file.</p>
+tile and leaves no output file; during the quality report, it stops the report and the raster
+already written is kept (the log says where).</p>
 <p><b>Quality report</b> (optional, .json or .html): a reduced-resolution self-check of the
 model on the input at the chosen scale (Wald's protocol, as <code>ldcsr evaluate</code>): the input
 is degraded by the scale, restored by the model and by bicubic, and both are compared with the
-input (PSNR, SSIM, gain over bicubic); a layer above {max_pixels_mp:g} MP is checked on
+input (PSNR, SSIM, gain over bicubic); a layer above {max_pixels:,} pixels is checked on
 {samples} windows of {sample_size} px. Nodata pixels are left out of the figures (the report says
 how many). A report that cannot be made (e.g. too little data to score) is an error in the log;
 the raster is kept. Limits: {limits}.</p>"""
@@ -127,11 +128,12 @@ def _check_report_path(report: str, src: str, dst: str, model_path: str | None, 
                       name="the quality report")
 
 
-def _quality_report(src: str, path: str, scale: float, model, options, feedback) -> str | None:
+def _quality_report(src: str, dst: str, path: str, scale: float, model, options, feedback) -> str | None:
     """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``) written to ``path``. Runs
     after the raster is written, so a report that cannot be made (too little data to score, a layer
     too small for the scale, a full disk) is one error in the log and None, the run and its
-    raster kept; a cancel here is a warning."""
+    raster kept; a cancel here is a warning that says where the raster is (QGIS's dialog counts a
+    cancelled run as failed and does not load its output)."""
     from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
     from ldcsr_core.progress import polling
     from ldcsr_core.quality import LIMITS, selfcheck, write_report
@@ -143,7 +145,9 @@ def _quality_report(src: str, path: str, scale: float, model, options, feedback)
                         callback=polling(feedback.isCanceled))
         write_report(path, [res], scene=src)
     except Cancelled:
-        feedback.pushWarning("Quality report cancelled; the super-resolved raster was written.")
+        feedback.pushWarning(f"Quality report cancelled; the super-resolved raster was written: {dst} (a "
+                             "cancelled run counts as failed in QGIS's dialog, which then does not add "
+                             "it to the project: add it from there)")
         return None
     except LdcsrError as e:  # e.g. too little data to score
         why = one_line(e)
@@ -225,7 +229,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
         # QGIS turns newlines into line breaks: keep the HTML on one line.
         return " ".join(HELP.format(
-            max_scale=MAX_SCALE, min_tile=MIN_TILE_IN, max_pixels_mp=quality.MAX_PIXELS / 1e6,
+            max_scale=MAX_SCALE, min_tile=MIN_TILE_IN, max_pixels=quality.MAX_PIXELS,
             samples=quality.SAMPLES, sample_size=quality.SAMPLE_SIZE, limits=quality.LIMITS).split())
 
     def createInstance(self):  # noqa: N802
@@ -374,7 +378,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         if report:
             # the scale asked for; with a target pixel size, the mean of the two axes' factors
             scale = request.get("scale") or (sy + sx) / 2
-            report = _quality_report(src, report, scale, model, options, feedback)
+            report = _quality_report(src, dst, report, scale, model, options, feedback)
         return {self.OUTPUT: dst, self.REPORT: report}
 
     def _mode(self, parameters, context) -> str:

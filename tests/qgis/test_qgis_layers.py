@@ -91,3 +91,22 @@ def test_nan_as_the_extra_nodata_of_every_band_is_used(qgis_processing, tiny_mod
     assert "nodata nan (the layer's, set in QGIS)" in feedback.textLog()
     with rasterio.open(tmp_path / "o.tif") as out:
         assert np.isnan(out.nodata)
+
+
+def test_a_cancel_during_the_report_says_where_the_raster_is(qgis_processing, scene, tiny_model_file, tmp_path):
+    """QGIS's dialog counts a cancelled run as failed and does not load its output. Before, the log
+    said only 'the super-resolved raster was written.' next to 'Execution failed'."""
+
+    class CancelAtTheReport(_Feedback):
+        def pushInfo(self, info):  # noqa: N802 - QGIS's name
+            super().pushInfo(info)
+            if info.startswith("Quality report:"):
+                self.cancel()
+
+    out = tmp_path / "o.tif"
+    ok, feedback = _run_as_the_dialog_does(_params(scene, out, tiny_model_file,
+                                                   QUALITY_REPORT=str(tmp_path / "q.json")), CancelAtTheReport())
+    assert not ok and out.exists() and not (tmp_path / "q.json").exists()
+    (warning,) = feedback.warnings
+    assert warning.startswith(f"Quality report cancelled; the super-resolved raster was written: {out} (")
+    assert "does not add it to the project" in warning
