@@ -30,7 +30,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from .values import band_choice, check_number, crs_note, layer_nodata, layer_source
+from .values import band_choice, check_number, crs_note, layer_nodata, layer_source, options_note
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -309,7 +309,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         src = layer_source(layer)
         nodata, nodata_warning = layer_nodata(layer)
-        for note in (crs_note(layer), nodata_warning):
+        for note in (options_note(layer), crs_note(layer), nodata_warning):
             if note:
                 feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

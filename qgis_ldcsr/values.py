@@ -68,6 +68,19 @@ def layer_source(layer) -> str:
                      "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
 
 
+def options_note(layer) -> str | None:
+    """A warning when QGIS opens the layer's file with GDAL open options (``|option:KEY=VALUE`` in
+    its source, e.g. GEOREF_SOURCES, OVERVIEW_LEVEL): the engine opens the file without them."""
+    from qgis.core import QgsProviderRegistry
+
+    options = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("openOptions") or []
+    if not options:
+        return None
+    return (f"layer '{layer.name()}' is opened in QGIS with the GDAL open option(s) {', '.join(options)}, "
+            "which the engine does not use: it reads the file as GDAL opens it by default (its own "
+            "georeferencing, full resolution), and the output gets that")
+
+
 def crs_note(layer) -> str | None:
     """A warning when the layer's CRS was set in QGIS and differs from its file's, which the
     engine reads (and the output gets)."""

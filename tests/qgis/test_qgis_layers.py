@@ -110,3 +110,19 @@ def test_a_cancel_during_the_report_says_where_the_raster_is(qgis_processing, sc
     (warning,) = feedback.warnings
     assert warning.startswith(f"Quality report cancelled; the super-resolved raster was written: {out} (")
     assert "does not add it to the project" in warning
+
+
+def test_gdal_open_options_of_the_layer_are_warned_about(qgis_processing, scene, tiny_model_file, tmp_path):
+    """A layer opened with GEOREF_SOURCES=NONE has no georeferencing in QGIS; the engine reads the
+    file's (UTM) without a word before."""
+    layer = QgsRasterLayer(f"{scene}|option:GEOREF_SOURCES=NONE", "opts")
+    assert layer.isValid() and not layer.crs().isValid()
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                        feedback=feedback)
+    (note,) = feedback.warnings
+    assert note.startswith("layer 'opts' is opened in QGIS with the GDAL open option(s) GEOREF_SOURCES=NONE, "
+                           "which the engine does not use"), note
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    assert feedback.warnings == []
