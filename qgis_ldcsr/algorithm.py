@@ -317,7 +317,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
         for name, what, whole in ((self.SCALE, "the scale", False), (self.TARGET, "the target pixel size", False),
                                   (self.SEED, "the seed", True), (self.TILE, "the tile size", True)):
-            check_number(parameters.get(name), what, whole=whole)
+            check_number(parameters.get(name), what, whole=whole, context=context)
         model_path = self.parameterAsFile(parameters, self.MODEL, context) or None
         if model_path and not os.path.isfile(model_path):
             raise InputError(f"model file not found: {model_path}")

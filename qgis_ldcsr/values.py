@@ -11,11 +11,32 @@ import math
 import os
 
 
-def check_number(raw, what: str, *, whole: bool = False) -> None:
-    """Refuse a raw value that is not a (finite, with ``whole`` whole) number; unset, NULL and
-    expressions (``QgsProperty``, evaluated by QGIS) pass."""
+def _evaluated(raw, what: str, context):
+    """The value of an expression or static ``QgsProperty`` (what QGIS reads as the parameter's
+    default when it is not a number); an ``InputError`` for an expression that fails."""
+    from qgis.core import QgsExpression, QgsProperty
+
     from ldcsr_core.errors import InputError
 
+    if raw.propertyType() != QgsProperty.ExpressionBasedProperty:
+        return raw.value(context.expressionContext(), None)[0]
+    exp = QgsExpression(raw.expressionString())
+    value = exp.evaluate(context.expressionContext())
+    if exp.hasParserError() or exp.hasEvalError():
+        why = exp.parserErrorString().strip() if exp.hasParserError() else exp.evalErrorString()
+        raise InputError(f"{what}: the expression {raw.expressionString()!r} fails: {why}")
+    return value
+
+
+def check_number(raw, what: str, *, whole: bool = False, context=None) -> None:
+    """Refuse a raw value that is not a (finite, with ``whole`` whole) number; unset and NULL pass.
+    An expression (``QgsProperty``) is evaluated with ``context`` and its value checked."""
+    from qgis.core import QgsProperty
+
+    from ldcsr_core.errors import InputError
+
+    if isinstance(raw, QgsProperty) and context is not None:
+        raw = _evaluated(raw, what, context)
     if isinstance(raw, str):
         if not raw.strip():
             return

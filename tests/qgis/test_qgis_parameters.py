@@ -273,3 +273,29 @@ def test_two_runs_at_once_load_their_model_once(qgis_processing, scene, tiny_mod
                                      wait=False) for n in ("a", "b")]
     assert [w()[0] for w in waits] == [True, True]
     assert len(loads) == 1
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("'abc'", "the scale must be a number, got 'abc'"),
+    ("to_real('2,5')", "the scale: the expression \"to_real('2,5')\" fails: Cannot convert '2,5' to double"),
+    ("1 +", "the scale: the expression '1 +' fails: syntax error, unexpected end of file"),
+])
+def test_a_scale_expression_that_is_not_a_number_is_refused(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                            expression, expected):
+    """Before: QGIS read a failed or non-numeric expression as the parameter's default and ran at ×2."""
+    from qgis.core import QgsProperty
+
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file,
+                                         SCALE=QgsProperty.fromExpression(expression)), feedback=QgsProcessingFeedback())
+    assert expected in str(ei.value), str(ei.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_scale_expression_is_used(qgis_processing, scene, tiny_model_file, tmp_path):
+    from qgis.core import QgsProperty
+
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=QgsProperty.fromExpression("1 + 1"),
+                                     TILE=QgsProperty.fromValue(48)), feedback=feedback)
+    assert "(scale 2 x 2)" in feedback.textLog()
