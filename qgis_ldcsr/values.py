@@ -129,8 +129,11 @@ def layer_nodata(layer):
     and an extra one together), else None."""
     dp = layer.dataProvider()
     bands = range(1, layer.bandCount() + 1)
-    extra = {b: list(dp.userNoDataValues(b)) for b in bands if dp.userNoDataValues(b)}
     src_used = {b for b in bands if dp.sourceHasNoDataValue(b) and dp.useSourceNoDataValue(b)}
+    extra = {b: [r for r in dp.userNoDataValues(b)  # the file's own value typed again adds nothing
+                 if not (b in src_used and _key(r.min()) == _key(r.max()) == _key(dp.sourceNoDataValue(b)))]
+             for b in bands}
+    extra = {b: ranges for b, ranges in extra.items() if ranges}
     off = {b for b in bands if dp.sourceHasNoDataValue(b) and not dp.useSourceNoDataValue(b)}
     if not extra and not off:
         return None, None

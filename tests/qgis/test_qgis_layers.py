@@ -126,3 +126,19 @@ def test_gdal_open_options_of_the_layer_are_warned_about(qgis_processing, scene,
     feedback = _Feedback()
     qgis_processing.run(ALG, _params(scene, tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
     assert feedback.warnings == []
+
+
+def test_the_files_own_nodata_typed_again_in_qgis_says_nothing(qgis_processing, scene, tiny_model_file, tmp_path):
+    """The file's nodata (0) in use and 0 typed again as the extra value: one value, the file's.
+    Before: a warning that QGIS's setting cannot be followed ('the file's value and another')."""
+    from qgis.core import QgsRasterRange
+
+    layer = QgsRasterLayer(str(scene), "same")
+    for band in range(1, 5):
+        layer.dataProvider().setUserNoDataValue(band, [QgsRasterRange(0, 0)])
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                        feedback=feedback)
+    assert feedback.warnings == []
+    with rasterio.open(tmp_path / "o.tif") as out:
+        assert out.nodata == 0 and "LDCSR_NODATA" not in out.tags()
