@@ -128,6 +128,10 @@ def _check_report_path(report: str, src: str, dst: str, model_path: str | None, 
                       name="the quality report")
 
 
+_NOT_LOADED = ("a cancelled run counts as failed in QGIS's dialog, which then does not add it to the project: "
+               "add it from there")
+
+
 def _quality_report(src: str, dst: str, path: str, scale: float, model, options, feedback) -> str | None:
     """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``) written to ``path``. Runs
     after the raster is written, so a report that cannot be made (too little data to score, a layer
@@ -145,9 +149,8 @@ def _quality_report(src: str, dst: str, path: str, scale: float, model, options,
                         callback=polling(feedback.isCanceled))
         write_report(path, [res], scene=src)
     except Cancelled:
-        feedback.pushWarning(f"Quality report cancelled; the super-resolved raster was written: {dst} (a "
-                             "cancelled run counts as failed in QGIS's dialog, which then does not add "
-                             "it to the project: add it from there)")
+        feedback.pushWarning(f"Quality report cancelled; the super-resolved raster was written: {dst} "
+                             f"({_NOT_LOADED})")
         return None
     except LdcsrError as e:  # e.g. too little data to score
         why = one_line(e)
@@ -379,6 +382,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             # the scale asked for; with a target pixel size, the mean of the two axes' factors
             scale = request.get("scale") or (sy + sx) / 2
             report = _quality_report(src, dst, report, scale, model, options, feedback)
+        elif feedback.isCanceled():  # after the last tile, while the file was finished: it is whole
+            feedback.pushWarning(f"Cancelled after the last tile; the super-resolved raster was written: {dst} "
+                                 f"({_NOT_LOADED})")
         return {self.OUTPUT: dst, self.REPORT: report}
 
     def _mode(self, parameters, context) -> str:

@@ -142,3 +142,22 @@ def test_the_files_own_nodata_typed_again_in_qgis_says_nothing(qgis_processing, 
     assert feedback.warnings == []
     with rasterio.open(tmp_path / "o.tif") as out:
         assert out.nodata == 0 and "LDCSR_NODATA" not in out.tags()
+
+
+def test_a_cancel_after_the_last_tile_says_where_the_raster_is(qgis_processing, scene, tiny_model_file, tmp_path):
+    """A cancel while the finished file is flushed and renamed: the run ends with the raster in
+    place, which QGIS's dialog does not load (a cancelled run fails there). Before: no word but
+    'Wrote ...' next to 'Execution failed'."""
+
+    class CancelAtTheEnd(_Feedback):
+        def setProgress(self, progress):  # noqa: N802 - QGIS's name; called in the run's thread
+            super().setProgress(progress)
+            if progress >= 100:
+                self.cancel()
+
+    out = tmp_path / "o.tif"
+    ok, feedback = _run_as_the_dialog_does(_params(scene, out, tiny_model_file), CancelAtTheEnd())
+    assert not ok and out.exists()
+    assert feedback.warnings == [f"Cancelled after the last tile; the super-resolved raster was written: {out} (a "
+                                 "cancelled run counts as failed in QGIS's dialog, which then does not add it to "
+                                 "the project: add it from there)"]
