@@ -69,6 +69,11 @@ def test_target_resolution_needs_projected_crs(tmp_path):
         info = lio.raster_info(ds)
     assert lio.scale_for_resolution(info, 2.5) == (4.0, 4.0)
     assert lio.scale_for_resolution(info, (5.0, 2.0)) == (5.0, 2.0)  # (tx, ty) → (sy, sx)
+    assert lio.scale_for_resolution(info, 1.25) == (8.0, 8.0)
+    # finer than x8: said as the target pixel size the user gave (was "scale must be in (1, 8], got 10.0")
+    with pytest.raises(InputError, match=r"target pixel size 1 x 1 metre is x10 finer .* at most x8, "
+                                         r"so the finest target is 1.25 x 1.25 metre"):
+        lio.scale_for_resolution(info, 1.0)
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
+from ..rules import MAX_SCALE
 
 if TYPE_CHECKING:
     from .raster_io import RasterInfo
@@ -230,7 +231,15 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
             f"target pixel size {tx:g} x {ty:g} {unit} is not finer than the input's "
             f"{xres:g} x {yres:g} {unit}: super-resolution makes pixels smaller"
         )
-    return yres / ty, xres / tx
+    sy, sx = yres / ty, xres / tx
+    if max(sy, sx) > MAX_SCALE:  # said in the user's terms, not as a scale they never gave
+        unit = info.units or "CRS units"
+        raise InputError(
+            f"target pixel size {tx:g} x {ty:g} {unit} is x{max(sy, sx):.4g} finer than the input's "
+            f"{xres:g} x {yres:g} {unit}; LDCSR upscales by at most x{MAX_SCALE:g}, so the finest "
+            f"target is {xres / MAX_SCALE:g} x {yres / MAX_SCALE:g} {unit}"
+        )
+    return sy, sx
 
 
 def scaled_transform(transform, in_shape: tuple[int, int], out_shape: tuple[int, int]):
