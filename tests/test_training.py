@@ -423,3 +423,17 @@ def test_the_prior_phase_trains_the_decoder_only_when_asked(image_dir, tmp_path,
     k = "first_stage_model.decoder.head.weight"
     assert not torch.allclose(a["first_stage_model.encoder.conv_in.weight"], b["first_stage_model.encoder.conv_in.weight"])
     assert torch.allclose(a[k], b[k]) != with_decoder
+
+
+def test_train_init_takes_a_built_in_models_name(tmp_path):
+    """README's `--init SHIPPED_OR_OTHER`: a built-in model's name, as --model takes it, is its file
+    (before: "File 'ldcsr-compact-rsscn7' does not exist", exit 2); an unknown name is still refused."""
+    from click.testing import CliRunner
+    from ldcsr_core.checkpoints import model_path
+    from ldcsr_core.cli import main
+    from ldcsr_core.cli.train_cmd import train_command
+    args = [str(tmp_path), "--out", str(tmp_path / "o.safetensors"), "--init"]
+    ctx = train_command.make_context("train", [*args, "ldcsr-compact-rsscn7"])
+    assert ctx.params["init"] == model_path("ldcsr-compact-rsscn7") and ctx.params["init"].is_file()
+    r = CliRunner().invoke(main, ["train", *args, "no-such-model"])
+    assert r.exit_code == 2 and "neither a checkpoint file nor a built-in model" in r.output, r.output

@@ -14,7 +14,7 @@ import click
 from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 
 __all__ = [
-    "PairType", "ModelType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "ModelType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
 ]
@@ -75,6 +75,16 @@ class ModelType(click.ParamType):
             self.fail(f"{value!r} is neither a checkpoint file nor a built-in model "
                       "(`ldcsr models` lists them)", param, ctx)
         return value if path != Path(value) else path
+
+
+class WeightsFileType(ModelType):
+    """As :class:`ModelType`, but always the file: a built-in model's name becomes its path
+    (``train --init``, which reads the file itself)."""
+
+    def convert(self, value, param, ctx):
+        from ..checkpoints import model_path
+
+        return Path(model_path(super().convert(value, param, ctx)))
 
 
 scale_opt = click.option(

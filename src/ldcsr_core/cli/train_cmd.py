@@ -72,8 +72,9 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
                    "of at most --val-limit images is validated every --val-every minutes (or steps).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output .safetensors (rewritten at every checkpoint).")
-@click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Start from these weights (fine-tuning), e.g. the shipped default.")
+@click.option("--init", type=opt.WeightsFileType(),
+              help="Start from these weights (fine-tuning): an ldcsr .safetensors or the name of a "
+                   "built-in model (`ldcsr models`), e.g. ldcsr-compact-rsscn7, the shipped default.")
 @click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Continue a run from its checkpoint (.ckpt).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
