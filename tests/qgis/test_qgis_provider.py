@@ -160,6 +160,8 @@ BAD = {
     "scale too large": (lambda s, t: {"SCALE": 12.0}, "scale must be in (1, 8]"),
     "scale below 1": (lambda s, t: {"SCALE": 0.5}, "scale must be in (1, 8]"),
     "target coarser": (lambda s, t: {"TARGET_PIXEL_SIZE": 20.0}, "not finer than the input's"),
+    "target beyond x8": (lambda s, t: {"TARGET_PIXEL_SIZE": 1.0}, "is x10 finer than the input's 10 x 10 metre; "
+                         "LDCSR upscales by at most x8, so the finest target is 1.25 x 1.25 metre"),
     "read-only folder": (lambda s, t: {"OUTPUT": str(_readonly_folder(t) / "o.tif")},
                          "cannot write to"),
     "not a checkpoint": (lambda s, t: {"MODEL": str(_junk(t))}, "LDCSR: "),
