@@ -40,7 +40,8 @@ band count, data type and nodata, plus provenance tags (<code>LDCSR_*</code>).
 <b>The output pixels are AI-generated, not measurements.</b></p>
 <p><b>Scale</b>: upscaling factor, &gt; 1 and &le; {max_scale:g} (non-integer allowed).
 <b>Target pixel size</b>: if set (&gt; 0), replaces the scale: the output pixel size in the
-layer's CRS units (metres for UTM); it must be finer than the input's and needs a projected CRS.</p>
+layer's CRS units (metres for UTM); it must be finer than the input's, by at most ×{max_scale:g},
+and needs a projected CRS.</p>
 <p><b>Bands</b>: one or three bands fed to the model as R, G, B (all bands are super-resolved,
 the others three at a time). Left empty: the bands whose colour interpretation is red, green
 and blue; else, if the band names are Sentinel-2 band names (B2, B03, B4 red, ...) including B4,
