@@ -359,3 +359,13 @@ def test_a_glob_run_again_into_its_own_folder_says_why_the_results_are_in_the_wa
         shutil.copy(rasters["gray"], d / name)
     r = run("upscale", d / "b.tif", d / "b_sr.tif", "-o", d, *FAST, "--model", tiny_model_file)
     assert r.exit_code == 2 and "is an input file" in r.output and "earlier run" not in r.output, r.output
+
+
+def test_one_file_given_twice_with_one_output_file_is_one_input(rasters, tiny_model_file, tmp_path):
+    """`upscale a.tif a.tif -o x.tif` said 'several inputs need an existing folder'."""
+    src = tmp_path / "a.tif"
+    shutil.copy(rasters["gray"], src)
+    os.symlink(src, tmp_path / "link.tif")
+    r = run("upscale", src, tmp_path / "link.tif", src, "-o", tmp_path / "x.tif", *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "x.tif").exists() and "1 inputs: 1 written" in r.output

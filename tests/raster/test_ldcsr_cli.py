@@ -97,7 +97,9 @@ def test_target_resolution_coarser_than_input(gray, tmp_path):
 def test_missing_output_folder(gray, tmp_path):
     r = run("upscale", gray, "-o", tmp_path / "no" / "such" / "o.tif", "--scale", 2)
     assert_clean_error(r, "output folder does not exist")
-    r = run("upscale", gray, gray, "-o", tmp_path / "nofolder", "--scale", 2)
+    other = tmp_path / "other.tif"
+    other.write_bytes(gray.read_bytes())
+    r = run("upscale", gray, other, "-o", tmp_path / "nofolder", "--scale", 2)
     assert_clean_error(r, "output folder does not exist")
 
 

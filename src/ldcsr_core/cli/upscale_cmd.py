@@ -27,8 +27,10 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
     """Files to process, and whether the request is a batch (folder or several files)."""
     from ..geo.raster_io import is_raster_name
 
+    from ..files import real
+
     files: list[Path] = []
-    batch = len(inputs) > 1
+    batch = len({real(p) for p in inputs}) > 1  # one file given twice (or by a link) is one input
     for p in inputs:
         if p.is_dir():
             batch = True
