@@ -35,7 +35,7 @@ import numpy as np
 from .adapted_use import Reading, adapted_check, adapted_scale, outside_use  # noqa: F401 - re-exported
 from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
-from .rules import check_scale
+from .rules import check_count, check_number, check_one_scale, check_seed
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
            "db_text", "adapted_scale", "adapted_check", "outside_use", "Reading"]
@@ -355,11 +355,12 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     from .geo.raster_io import window_in_shape
     from .quality import _Scene
 
-    scale = check_scale(scale)[0]
+    scale = check_one_scale(scale)
+    minutes_in, minutes = minutes, check_number(minutes, "minutes")
     if not (minutes > 0 and math.isfinite(minutes)):
-        raise InputError(f"minutes must be a positive number, got {minutes}")
-    if steps is not None and steps < 1:
-        raise InputError(f"steps must be at least 1, got {steps}")
+        raise InputError(f"minutes must be a positive number, got {minutes_in!r}")
+    steps = None if steps is None else check_count(steps, "steps")
+    seed = check_seed(seed)
     recipe = recipe or Recipe()
     if scale > recipe.max_scale:
         raise InputError(
@@ -368,10 +369,9 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
             "quality that the guard could not see (docs/adaptation.md); adapt at ×2, or use the base model")
     if recipe.max_steps:
         steps = min(steps or recipe.max_steps, recipe.max_steps)
-    if base is None:
-        from .api import _default_model
+    from .api import resolve_model
 
-        base = _default_model()
+    base = resolve_model(base, "base")
     name, sha = _scene_id(scene)
     src = _Scene(scene, bands, stretch, nodata)
     reading = Reading() if src.reader is None else _reading(src.reader, stretch)

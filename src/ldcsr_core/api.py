@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import InputError
 from .progress import ProgressCallback
-from .rules import MIN_INPUT_SIDE, check_mode, check_seed, check_tile, output_shape
+from .rules import MIN_INPUT_SIDE, check_image, check_mode, check_seed, check_tile, output_shape
 from .tiling import plan_for_model, run_plan
 
 __all__ = ["upscale", "output_shape"]
@@ -32,27 +32,24 @@ def _load_default_model(device: str):
 
 
 def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
-    if not isinstance(image, np.ndarray):
-        raise InputError(f"image must be a NumPy array, got {type(image).__name__}")
-    if isinstance(image, np.ma.MaskedArray):
-        raise InputError("masked arrays are not supported (their mask would be ignored): fill the masked "
-                         "pixels first, e.g. image.filled(...); `ldcsr upscale` keeps a raster's nodata mask")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise InputError(f"image must be H×W×3 (RGB), got shape {image.shape}")
+    check_image(image)
     h, w = image.shape[:2]
     if min(h, w) < MIN_INPUT_SIDE:
         raise InputError(f"image is {h}×{w}; at least {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} pixels are needed")
-    if image.dtype == np.uint8:
-        return image, image.dtype
-    if image.dtype.kind != "f":
-        raise InputError(f"image dtype must be uint8 or float in [0, 1], got {image.dtype}")
-    if not np.isfinite(image).all():
-        raise InputError("image contains NaN or infinite values; fill them first (`ldcsr upscale` "
-                         "keeps a raster's NaN/nodata pixels as nodata)")
-    lo, hi = float(image.min()), float(image.max())
-    if lo < 0.0 or hi > 1.0:
-        raise InputError(f"float images must lie in [0, 1], got values in [{lo:g}, {hi:g}]")
     return image, image.dtype
+
+
+def resolve_model(model, what: str = "model"):
+    """The one rule for a ``model=`` argument: a loaded model as it is, None for the shipped
+    default (loaded once); a name or path, or anything else, is an :class:`InputError`."""
+    if model is None:
+        return _default_model()
+    if isinstance(model, (str, bytes, os.PathLike)):
+        raise InputError(f"{what} must be a loaded model, got the name {model!r}: pass "
+                         f"{what}=ldcsr_core.load_model({str(model)!r})")
+    if not hasattr(model, "config"):
+        raise InputError(f"{what} must be a model from ldcsr_core.load_model, got {type(model).__name__}")
+    return model
 
 
 def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
@@ -86,16 +83,14 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     """
     check_mode(mode)
     seed, tile = check_seed(seed), check_tile(tile)
-    if isinstance(model, (str, bytes, os.PathLike)):
-        raise InputError(f"model must be a loaded model, got the name {model!r}: pass "
-                         f"model=ldcsr_core.load_model({str(model)!r})")
+    if model is not None:
+        resolve_model(model)  # a name is refused before the image is checked
     if samples is not None:
         from .rules import check_samples
         check_samples(samples, mode)
     img, dtype = _as_unit_float(image)
     H, W = output_shape(img.shape[:2], scale, out_shape)
-    if model is None:
-        model = _default_model()
+    model = resolve_model(model)
     plan = plan_for_model(model, img.shape[:2], (H, W), tile, mode=mode)
     scale_in = 1.0 / 255.0 if dtype == np.uint8 else 1.0
 

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import InputError
-from .rules import MIN_INPUT_SIDE, check_mode, check_scale
+from .rules import (MIN_INPUT_SIDE, check_count, check_image, check_mode, check_one_scale, check_seed,
+                    check_tile)
 
 __all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS"]
 
@@ -332,15 +333,11 @@ def _check_restorable(shape, scale: float) -> None:
 
 
 def _array_rgb(image) -> np.ndarray:
-    a = np.asarray(image)
+    a = check_image(image, grey=True)  # upscale's rule, and H×W grey
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=-1)
-    if a.ndim != 3 or a.shape[2] != 3:
-        raise InputError(f"image must be H×W×3 (RGB) or H×W, got shape {a.shape}")
     if a.dtype == np.uint8:
         return a
-    if a.dtype.kind != "f" or not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
-        raise InputError(f"image must be uint8, or float in [0, 1] without NaN; got {a.dtype}")
     return np.rint(a * 255.0).astype(np.uint8)
 
 
@@ -349,7 +346,8 @@ class _Scene:
 
     def __init__(self, scene, bands=None, stretch="auto", nodata=None):
         self._close = None
-        if isinstance(scene, np.ndarray):
+        if not isinstance(scene, (str, os.PathLike)) and not hasattr(scene, "read"):
+            # not a raster: an array (or an InputError saying what it is instead)
             if nodata is not None:
                 raise InputError("nodata applies to a raster file or dataset, not to an array")
             self.array, self.reader = _array_rgb(scene), None
@@ -402,11 +400,13 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
                      callback=None, nodata=None) -> list[SelfCheck]:
     """:func:`selfcheck` at several scales, reading the scene's windows once."""
     check_mode(mode)
-    scales = [check_scale(s)[0] for s in scales]
-    if model is None:
-        from .api import _default_model
+    scales = [check_one_scale(s) for s in scales]
+    seed, tile = check_seed(seed), check_tile(tile)
+    max_pixels, samples = check_count(max_pixels, "max_pixels"), check_count(samples, "samples")
+    sample_size = check_count(sample_size, "sample_size")
+    from .api import resolve_model
 
-        model = _default_model()
+    model = resolve_model(model)
     src = _Scene(scene, bands, stretch, nodata)
     try:
         sampling, boxes = _boxes(src.shape, window, max_pixels, samples, sample_size)

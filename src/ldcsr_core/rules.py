@@ -16,7 +16,8 @@ from .errors import InputError
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
-    "check_seed", "check_tile", "STRETCHES", "GEOTIFF_SUFFIXES",
+    "check_seed", "check_tile", "check_number", "check_one_scale", "check_count", "check_image", "STRETCHES",
+    "GEOTIFF_SUFFIXES",
 ]
 
 # The models were trained on scales drawn from U[1, 8] (see the spec); beyond that is guesswork.
@@ -84,7 +85,8 @@ def check_tile(tile) -> int | None:
     return int(tile)
 
 
-def _number(value, what: str) -> float:
+def check_number(value, what: str) -> float:
+    """``value`` as a float if it is a number (a 0-d array too; not a string), else :class:`InputError`."""
     if isinstance(value, (str, bytes)) or getattr(value, "ndim", 0) != 0:
         raise InputError(f"{what} must be a number, got {value!r}")
     try:
@@ -106,11 +108,55 @@ def check_scale(scale) -> tuple[float, float]:
         raise InputError(f"scale must be a number or a (y, x) pair, got {scale!r}")
     out = []
     for s in pair:
-        s = _number(s, "scale")
+        s = check_number(s, "scale")
         if not math.isfinite(s) or s <= 1.0 or s > MAX_SCALE:
             raise InputError(f"scale must be in (1, {MAX_SCALE:g}], got {s!r}")
         out.append(s)
     return out[0], out[1]
+
+
+def check_one_scale(scale) -> float:
+    """One factor for both axes (the self-check and adaptation degrade a scene by one factor): a
+    number, or a ``(y, x)`` pair of equal ones; :class:`InputError` otherwise (a pair was cut to
+    its first factor silently)."""
+    sy, sx = check_scale(scale)
+    if sy != sx:
+        raise InputError(f"scale must be one number here (the same factor on both axes), got {scale!r}")
+    return sy
+
+
+def check_count(value, what: str, least: int = 1) -> int:
+    """``value`` as an int if it is a whole number >= ``least``, else :class:`InputError`."""
+    if not _whole(value) or int(value) < least:
+        raise InputError(f"{what} must be a whole number of at least {least}, got {value!r}")
+    return int(value)
+
+
+def check_image(image, *, grey: bool = False):
+    """The one rule for an image given as an array (``upscale``, ``selfcheck``, ``adapt``): a NumPy
+    H×W×3 array (or H×W with ``grey``), uint8 or float in [0, 1] without NaN/inf. Returns it
+    unchanged; :class:`InputError` names what is wrong otherwise."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"image must be a NumPy array, got {type(image).__name__}"
+                         + (": pass image.numpy()" if hasattr(image, "numpy") else ""))
+    if isinstance(image, np.ma.MaskedArray):
+        raise InputError("masked arrays are not supported (their mask would be ignored): fill the masked "
+                         "pixels first, e.g. image.filled(...); `ldcsr upscale` keeps a raster's nodata mask")
+    if not (image.ndim == 3 and image.shape[2] == 3) and not (grey and image.ndim == 2):
+        hint = (" (channels first? use image.transpose(1, 2, 0))"
+                if image.ndim == 3 and image.shape[0] == 3 else "")
+        raise InputError(f"image must be H×W×3 (RGB){' or H×W' if grey else ''}, got shape {image.shape}{hint}")
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype.kind != "f":
+        raise InputError(f"image dtype must be uint8 or float in [0, 1], got {image.dtype}")
+    if not np.isfinite(image).all():
+        raise InputError("image contains NaN or infinite values; fill them first (`ldcsr upscale` "
+                         "keeps a raster's NaN/nodata pixels as nodata)")
+    lo, hi = float(image.min()), float(image.max())
+    if lo < 0.0 or hi > 1.0:  # enough digits that a value just beyond 1 does not read as 1
+        raise InputError(f"float images must lie in [0, 1], got values in [{lo:.9g}, {hi:.9g}]")
+    return image
 
 
 def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[int, int]:

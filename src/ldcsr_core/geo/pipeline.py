@@ -224,7 +224,8 @@ def upscale_window(
     ----------
     src : an open rasterio dataset (a file, or a NumPy array wrapped by
         :func:`~ldcsr_core.geo.raster_io.dataset_from_array`), or a path.
-    model : a loaded engine model (:func:`ldcsr_core.load_model`).
+    model : a loaded engine model (:func:`ldcsr_core.load_model`); None: the shipped default, as
+        :func:`ldcsr_core.upscale`.
     scale, target_resolution, out_shape : exactly one; as in :func:`upscale_raster`
         (``out_shape`` is the output size of the window).
     window : ``(row_off, col_off, height, width)`` of the source to super-resolve (default: all).
@@ -253,16 +254,33 @@ def upscale_window(
                                   window=window, options=options, callback=callback,
                                   runner=runner, source_name=source_name, on_rows=on_rows)
     options = options or UpscaleOptions()
-    src = with_nodata(src, options.nodata)
+    src = with_nodata(check_source(src), options.nodata)
     if options.samples > 1:
         raise ConfigError(f"upscale_window returns one picture, not the {options.samples} samples asked "
                           "for: use ldcsr_core.geo.spread.upscale_window_spread (their mean and spread)")
     rio_io.check_dataset(src)
+    model = _resolve_model(model)
     job = _prepare(src, model, _request(scale, target_resolution, out_shape), options,
                    window=window, src_name=_source_name(src, source_name))
     writer = ArrayWriter(src.count, job.shape, job.reader.dtype, on_rows)
     _execute(job, model, writer, runner=runner, callback=callback)
     return _geo_array(src, job, writer)
+
+
+def _resolve_model(model):
+    from ..api import resolve_model  # torch's world: imported when a run starts
+
+    return resolve_model(model)
+
+
+def check_source(src):
+    """``src`` if it is an open raster dataset, else an :class:`InputError` that says what to pass
+    (an array given directly failed with "'numpy.ndarray' object has no attribute 'name'")."""
+    if all(hasattr(src, a) for a in ("read", "count", "width", "height")):
+        return src
+    hint = (": wrap an array with ldcsr_core.geo.raster_io.dataset_from_array(...), or use "
+            "ldcsr_core.upscale for an RGB picture" if hasattr(src, "shape") else "")
+    raise InputError(f"src must be a raster path or an open rasterio dataset, got {type(src).__name__}{hint}")
 
 
 def _source_name(src, given: str | None) -> str:
@@ -358,7 +376,8 @@ def upscale_raster(
     src_path, dst_path : input raster (anything rasterio reads) and output GeoTIFF path. The input
         is opened read-only; the output is written to a hidden part file in its folder and
         renamed into place when complete (part files a killed run left are removed first).
-    model : a loaded engine model (:func:`ldcsr_core.load_model`).
+    model : a loaded engine model (:func:`ldcsr_core.load_model`); None: the shipped default, as
+        :func:`ldcsr_core.upscale`.
     scale, target_resolution, out_shape : exactly one. ``scale`` is ``s`` or ``(sy, sx)``;
         ``target_resolution`` is the output pixel size in the CRS's units (metres), ``t`` or
         ``(tx, ty)`` (projected CRS only); ``out_shape`` is ``(H, W)``.
@@ -381,6 +400,7 @@ def upscale_raster(
     """
     options = options or UpscaleOptions()
     output = output or OutputOptions()
+    model = _resolve_model(model)
     src_path, dst_path = Path(src_path), Path(dst_path)
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path}")

@@ -47,11 +47,12 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
                                          callback=callback, runner=runner, source_name=source_name,
                                          on_rows=on_rows)
     options = options or pl.UpscaleOptions(samples=2)
-    src = with_nodata(src, options.nodata)
+    src = with_nodata(pl.check_source(src), options.nodata)
     if options.samples < 2:
         raise ConfigError(f"upscale_window_spread needs options.samples >= 2, not {options.samples} "
                           "(use upscale_window for one picture)")
     rio_io.check_dataset(src)
+    model = pl._resolve_model(model)
     job = pl._prepare(src, model, pl._request(scale, target_resolution, out_shape), options, window=window,
                       src_name=pl._source_name(src, source_name))
     writer = pl.ArrayWriter(src.count, job.shape, job.reader.dtype, on_rows)

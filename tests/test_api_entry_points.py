@@ -1,0 +1,107 @@
+"""One rule for the arguments every entry point shares (upscale, selfcheck, adapt, upscale_window,
+upscale_raster): the image array, the model, one scale, whole counts. Each used to be checked by
+upscale alone, so the others took what it refuses silently or failed deep inside with a traceback."""
+
+import numpy as np
+import pytest
+import torch
+
+import ldcsr_core
+from ldcsr_core import InputError
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster, upscale_window
+from ldcsr_core.geo.raster_io import dataset_from_array
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=0)
+
+
+def _image(n=64):
+    return np.random.default_rng(0).integers(0, 256, (n, n, 3), dtype=np.uint8)
+
+
+def _selfcheck(tiny, scene, scale=2, **kw):
+    return ldcsr_core.selfcheck(scene, scale, model=tiny, mode="fast", **kw)
+
+
+def _adapt(tiny, scene, scale=2, **kw):
+    return ldcsr_core.adapt(scene, scale, tiny, **{"steps": 1, **kw})
+
+
+@pytest.mark.parametrize("run", [_selfcheck, _adapt])
+@pytest.mark.parametrize("image, match", [
+    # the mask was dropped: the masked pixels were scored (and trained on) as data
+    (np.ma.masked_array(_image(), mask=np.ones((64, 64, 3), bool)), "masked arrays are not supported"),
+    (torch.from_numpy(_image()), r"NumPy array, got Tensor: pass image.numpy\(\)"),  # was 'no attribute crs'
+    (_image().tolist(), "NumPy array, got list"),
+    (np.ascontiguousarray(_image().transpose(2, 0, 1)), r"channels first\? use image.transpose\(1, 2, 0\)"),
+    (np.where(_image() > 250, 1.5, 0.5), r"must lie in \[0, 1\], got values in \[0.5, 1.5\]"),
+])
+def test_selfcheck_and_adapt_take_arrays_by_upscales_rule(tiny, run, image, match):
+    with pytest.raises(InputError, match=match):
+        run(tiny, image)
+    with pytest.raises(InputError, match=match):
+        ldcsr_core.upscale(image, 2, model=tiny, mode="fast")
+
+
+def test_a_float_just_beyond_one_is_not_said_to_be_in_range(tiny):
+    img = np.full((16, 16, 3), 0.5, np.float32)
+    img[3, 4, 1] = np.nextafter(np.float32(1), np.float32(2))  # printed as 1 with :g
+    with pytest.raises(InputError, match=r"got values in \[0.5, 1.00000012\]"):
+        ldcsr_core.upscale(img, 2, model=tiny, mode="fast")
+
+
+@pytest.mark.parametrize("run", [_selfcheck, _adapt])
+def test_selfcheck_and_adapt_refuse_a_pair_of_different_scales(tiny, run):
+    # (2, 3) ran at x2 and reported x2: the second factor was dropped silently
+    with pytest.raises(InputError, match=r"one number here .* got \(2, 3\)"):
+        run(tiny, _image(), (2, 3))
+    assert run(tiny, _image(), (2, 2)).scale == 2.0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(samples=0), "samples must be a whole number of at least 1"),  # was min() of an empty sequence
+    (dict(samples=2.5), "samples must be a whole number"),
+    (dict(max_pixels="4096"), "max_pixels must be a whole number"),
+    (dict(sample_size=np.float64(64)), "sample_size must be a whole number"),
+    (dict(model="ldcsr-compact-rsscn7"), r"pass model=ldcsr_core.load_model"),
+])
+def test_selfcheck_checks_its_arguments(tiny, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        ldcsr_core.selfcheck(_image(), 2, **{"model": tiny, "mode": "fast", **kwargs})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(seed=1.5), "seed must be a whole number"),  # was taken: random.Random(1.5), torch seed 1
+    (dict(steps=1.5), "steps must be a whole number"),
+    (dict(minutes="3"), "minutes must be a number"),  # was "'>' not supported ..."
+    (dict(base="ldcsr-compact-rsscn7"), r"pass base=ldcsr_core.load_model"),  # was "'str' ... 'to'"
+])
+def test_adapt_checks_its_arguments(tiny, kwargs, match):
+    kw = {"base": tiny, "steps": 1, **kwargs}
+    with pytest.raises(InputError, match=match):
+        ldcsr_core.adapt(_image(), 2, **kw)
+
+
+def test_the_raster_path_takes_upscales_model_argument(tiny, tmp_path):
+    img = np.random.default_rng(1).integers(0, 256, (3, 24, 28), dtype=np.uint8)
+    fast = UpscaleOptions(mode="fast")
+    with dataset_from_array(img, transform=(10, 0, 500000, 0, -10, 4000000), crs=32631) as ds:
+        # None: the shipped default, as upscale (it failed with "'NoneType' object has no attribute")
+        got = upscale_window(ds, model=None, scale=2, options=fast).data
+        want = upscale_window(ds, model=ldcsr_core.load_model(), scale=2, options=fast).data
+        np.testing.assert_array_equal(got, want)
+        with pytest.raises(InputError, match=r"pass model=ldcsr_core.load_model\('x'\)"):
+            upscale_window(ds, model="x", scale=2, options=fast)
+        with pytest.raises(InputError, match="got Linear"):
+            upscale_window(ds, model=torch.nn.Linear(2, 2), scale=2, options=fast)
+    with pytest.raises(InputError, match="pass model="):
+        upscale_raster(tmp_path / "in.tif", tmp_path / "out.tif", model="x", scale=2)
+    # an array given directly failed with "'numpy.ndarray' object has no attribute 'name'"
+    with pytest.raises(InputError, match="got ndarray: wrap an array with .*dataset_from_array"):
+        upscale_window(img, model=tiny, scale=2, options=fast)
+    from ldcsr_core.geo.spread import upscale_window_spread
+    with pytest.raises(InputError, match="got ndarray"):
+        upscale_window_spread(img, model=tiny, scale=2)
