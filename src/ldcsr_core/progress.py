@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .tileplan import Tile
 
-__all__ = ["TileProgress", "ProgressCallback", "polling"]
+__all__ = ["TileProgress", "ProgressCallback", "polling", "one_run"]
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,23 @@ def polling(should_stop: Callable[[], bool],
             then(info)
 
     return callback
+
+
+def one_run(callback: Optional[ProgressCallback], total: int) -> Optional[ProgressCallback]:
+    """``callback`` for several runs of the tile loop shown as one of ``total`` tiles (the
+    self-check's windows and scales): ``done == 0`` once, then ``done`` = 1 … ``total`` across the
+    runs, each with its tile and output; the later runs' own ``done == 0`` calls are not passed on."""
+    if callback is None:
+        return None
+    state = {"done": 0, "started": False}
+
+    def each(info: TileProgress) -> None:
+        if info.done == 0:
+            if not state["started"]:
+                state["started"] = True
+                callback(TileProgress(0, total))
+            return
+        state["done"] += 1
+        callback(TileProgress(state["done"], max(total, state["done"]), info.tile, info.output))
+
+    return each

@@ -425,6 +425,13 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
     tiles = [(b, t, v) for b, t, v in tiles if t is not None]
     if not tiles:
         raise InputError("every checked pixel is nodata: nothing to measure")
+    if callback is not None:  # one progress over every window and scale, as one run's
+        from .progress import one_run
+        from .tiling import plan_for_model
+        from .training.evaluate import lr_shape
+
+        callback = one_run(callback, sum(len(plan_for_model(model, lr_shape(b[2:], s), b[2:], tile,
+                                                            mode=mode).tiles) for s in scales for b, _, _ in tiles))
     results = []
     for s in scales:
         t0 = time.perf_counter()
@@ -454,7 +461,8 @@ def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
     max_pixels, samples, sample_size : a scene above ``max_pixels`` (without ``window``) is checked
         on ``samples`` windows of ``sample_size`` px on a regular grid, pooled over their pixels.
     maps : keep the per-pixel error maps (``error_model`` / ``error_bicubic``).
-    callback : the engine's progress callback (``ldcsr_core.progress``; raise ``Cancelled`` to stop).
+    callback : the engine's progress callback (``ldcsr_core.progress``; raise ``Cancelled`` to stop):
+        one run's ``done`` = 0 … ``total`` over every window (and scale) checked.
 
     Returns
     -------
