@@ -116,3 +116,19 @@ def test_selfcheck_reports_one_run_over_its_windows_and_scales(tiny, mode, tile)
                                 callback=lambda i: seen.append((i.done, i.total, i.tile is None)))
     total = seen[0][1]
     assert total >= 8 and seen == [(d, total, d == 0) for d in range(total + 1)]
+
+
+@pytest.mark.parametrize("target, match", [
+    ("4", "target resolution must be a number, got '4'"),  # read as 4 m, where a scale "4" is refused
+    ((4, 5, 6), r"a number or an \(x, y\) pair"),  # was 'too many values to unpack'
+    ({}, r"a number or an \(x, y\) pair"),
+    ([4, "5"], "must be a number, got '5'"),
+])
+def test_target_resolution_follows_the_scales_number_rule(tiny, target, match):
+    img = np.random.default_rng(1).integers(0, 256, (3, 24, 28), dtype=np.uint8)
+    with dataset_from_array(img, transform=(10, 0, 0, 0, -10, 0), crs=32631) as ds:
+        with pytest.raises(InputError, match=match):
+            upscale_window(ds, model=tiny, target_resolution=target, options=UpscaleOptions(mode="fast"))
+        # a 0-d array is a number, as for scale (it failed with 'iteration over a 0-d array')
+        got = upscale_window(ds, model=tiny, target_resolution=np.array(4.0), options=UpscaleOptions(mode="fast"))
+        assert got.data.shape == (3, 60, 70) and got.transform.a == 4.0

@@ -185,13 +185,26 @@ GTIFF_ALPHA = "YES"
 
 
 def _positive_finite(v, what: str) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be a number, got {v!r}") from None
+    from ..rules import check_number  # a number as the scale is one (a 0-d array too, no string)
+
+    f = check_number(v, what)
     if not math.isfinite(f) or f <= 0:
         raise InputError(f"{what} must be a positive finite number, got {v!r}")
     return f
+
+
+def _target_pair(target) -> tuple[float, float]:
+    """``t`` or ``(tx, ty)`` -> checked ``(tx, ty)``."""
+    if getattr(target, "ndim", None) == 0 or isinstance(target, (str, bytes)) or np.isscalar(target):
+        pair = (target, target)
+    else:
+        try:
+            pair = tuple(target)
+        except TypeError:
+            pair = ()
+    if len(pair) != 2:
+        raise InputError(f"target resolution must be a number or an (x, y) pair, got {target!r}")
+    return _positive_finite(pair[0], "target resolution"), _positive_finite(pair[1], "target resolution")
 
 
 def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
@@ -201,8 +214,7 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     Needs a projected CRS in metre-like units: a geographic CRS (degrees) raises a clear error,
     suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
     """
-    tx, ty = (target, target) if np.isscalar(target) else tuple(target)
-    tx, ty = _positive_finite(tx, "target resolution"), _positive_finite(ty, "target resolution")
+    tx, ty = _target_pair(target)
     placed_by = {"gcps": "ground control points", "rpcs": "rational polynomial coefficients (RPCs)"}
     if info.georef in placed_by:
         raise InputError(
