@@ -132,3 +132,12 @@ def test_target_resolution_follows_the_scales_number_rule(tiny, target, match):
         # a 0-d array is a number, as for scale (it failed with 'iteration over a 0-d array')
         got = upscale_window(ds, model=tiny, target_resolution=np.array(4.0), options=UpscaleOptions(mode="fast"))
         assert got.data.shape == (3, 60, 70) and got.transform.a == 4.0
+
+
+def test_load_model_names_a_source_it_cannot_take(tiny):
+    # a model passed again failed with "expected str, bytes or os.PathLike object, not LDCSR"
+    for source, match in ((tiny, "got LDCSR"), (5, "got int")):
+        with pytest.raises(InputError, match=f"source must be a checkpoint path, .*{match}"):
+            ldcsr_core.load_model(source)
+    with pytest.raises(ldcsr_core.CheckpointError, match="checkpoint not found: /nonexistent.safetensors"):
+        ldcsr_core.load_model(b"/nonexistent.safetensors")  # a bytes path is a path (was a TypeError)

@@ -20,7 +20,7 @@ from typing import Mapping
 import torch
 
 from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
-from .errors import CheckpointError, ConfigError, DeviceError
+from .errors import CheckpointError, ConfigError, DeviceError, InputError
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
@@ -277,6 +277,11 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
                 "no default model is shipped in this installation (expected "
                 f"{path}); pass the path of a checkpoint, e.g. the authors' official .ckpt")
         return path
+    if isinstance(source, bytes):
+        source = os.fsdecode(source)
+    if not isinstance(source, (str, os.PathLike)):  # e.g. a model already loaded
+        raise InputError(f"source must be a checkpoint path, a built-in model's name or None, got "
+                         f"{type(source).__name__}")
     path = Path(source)
     builtin = default_model_path().parent / f"{path.name}.safetensors"
     if not path.exists() and path.name == str(source):
