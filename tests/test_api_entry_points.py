@@ -37,6 +37,7 @@ def _adapt(tiny, scene, scale=2, **kw):
     (torch.from_numpy(_image()), r"NumPy array, got Tensor: pass image.numpy\(\)"),  # was 'no attribute crs'
     (_image().tolist(), "NumPy array, got list"),
     (np.ascontiguousarray(_image().transpose(2, 0, 1)), r"channels first\? use image.transpose\(1, 2, 0\)"),
+    (np.dstack([_image(), _image()[..., :1]]), r"RGBA\? the model takes RGB: image\[..., :3\]"),
     (np.where(_image() > 250, 1.5, 0.5), r"must lie in \[0, 1\], got values in \[0.5, 1.5\]"),
 ])
 def test_selfcheck_and_adapt_take_arrays_by_upscales_rule(tiny, run, image, match):

@@ -143,8 +143,11 @@ def check_image(image, *, grey: bool = False):
         raise InputError("masked arrays are not supported (their mask would be ignored): fill the masked "
                          "pixels first, e.g. image.filled(...); `ldcsr upscale` keeps a raster's nodata mask")
     if not (image.ndim == 3 and image.shape[2] == 3) and not (grey and image.ndim == 2):
-        hint = (" (channels first? use image.transpose(1, 2, 0))"
-                if image.ndim == 3 and image.shape[0] == 3 else "")
+        hint = ""
+        if image.ndim == 3 and image.shape[0] == 3:
+            hint = " (channels first? use image.transpose(1, 2, 0))"
+        elif image.ndim == 3 and image.shape[2] == 4:
+            hint = " (RGBA? the model takes RGB: image[..., :3])"
         raise InputError(f"image must be H×W×3 (RGB){' or H×W' if grey else ''}, got shape {image.shape}{hint}")
     if image.dtype == np.uint8:
         return image
