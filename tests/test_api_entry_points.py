@@ -142,3 +142,22 @@ def test_load_model_names_a_source_it_cannot_take(tiny):
             ldcsr_core.load_model(source)
     with pytest.raises(ldcsr_core.CheckpointError, match="checkpoint not found: /nonexistent.safetensors"):
         ldcsr_core.load_model(b"/nonexistent.safetensors")  # a bytes path is a path (was a TypeError)
+
+
+def test_a_window_is_whole_pixels_up_to_float_noise(tiny):
+    from rasterio.windows import Window
+    img = np.random.default_rng(3).integers(0, 256, (3, 48, 56), dtype=np.uint8)
+    fast = UpscaleOptions(mode="fast")
+    with dataset_from_array(img, transform=(10, 0, 500000, 0, -10, 4000000), crs=32631) as ds:
+        # what rasterio's from_bounds gives for rows 4-36, columns 8-40: each value was cut down, so
+        # the result started a row early and lost a column
+        noisy = Window(col_off=8.0000000001, row_off=3.9999999999, width=31.9999999999, height=32.0000000001)
+        got = upscale_window(ds, model=tiny, scale=2, window=noisy, options=fast)
+        want = upscale_window(ds, model=tiny, scale=2, window=(4, 8, 32, 32), options=fast)
+        assert got.data.shape == (3, 64, 64) and got.transform == want.transform
+        assert got.transform.c == 500000 + 8 * 10 and got.transform.f == 4000000 - 4 * 10
+        np.testing.assert_array_equal(got.data, want.data)
+        with pytest.raises(InputError, match=r"window must be whole pixels, got \(4.5, 8, 32, 32\)"):
+            upscale_window(ds, model=tiny, scale=2, window=(4.5, 8, 32, 32), options=fast)
+    with pytest.raises(InputError, match="window must be whole pixels"):
+        ldcsr_core.selfcheck(_image(), 2, model=tiny, mode="fast", window=(0, 0, 32.5, 32))

@@ -245,9 +245,17 @@ def window_in_shape(window, shape: tuple[int, int], what: str = "raster") -> tup
             vals = (window.row_off, window.col_off, window.height, window.width)
         else:
             vals = tuple(window)
-        y0, x0, h, w = (int(v) for v in vals)
-    except (TypeError, ValueError):
+        if len(vals) != 4 or any(isinstance(v, (str, bytes, bool, np.bool_)) for v in vals):
+            raise ValueError
+        exact = [float(v) for v in vals]
+        y0, x0, h, w = (round(v) for v in exact)
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"window must be (row_off, col_off, height, width), got {window!r}") from None
+    # whole pixels, up to float noise (rasterio's from_bounds gives 99.99999999): a fraction was cut
+    # off before, so the window covered other pixels than asked for
+    if any(abs(v - r) > 1e-6 for v, r in zip(exact, (y0, x0, h, w))):
+        raise InputError(f"window must be whole pixels, got {window!r}: round it first (a rasterio "
+                         "Window: window.round_offsets().round_lengths())")
     if y0 < 0 or x0 < 0 or h < 1 or w < 1 or y0 + h > H or x0 + w > W:
         raise InputError(f"the window of rows {y0}–{y0 + h} and columns {x0}–{x0 + w} is not inside the "
                          f"{what} of {H} rows × {W} columns")
