@@ -3,6 +3,7 @@ upscale_raster): the image array, the model, one scale, whole counts. Each used 
 upscale alone, so the others took what it refuses silently or failed deep inside with a traceback."""
 
 import numpy as np
+import PIL.Image
 import pytest
 import torch
 
@@ -36,6 +37,7 @@ def _adapt(tiny, scene, scale=2, **kw):
     (np.ma.masked_array(_image(), mask=np.ones((64, 64, 3), bool)), "masked arrays are not supported"),
     (torch.from_numpy(_image()), r"NumPy array, got Tensor: pass image.numpy\(\)"),  # was 'no attribute crs'
     (_image().tolist(), "NumPy array, got list"),
+    (PIL.Image.new("RGB", (64, 64)), r"NumPy array, got Image: pass np.asarray\(image\)"),
     (np.ascontiguousarray(_image().transpose(2, 0, 1)), r"channels first\? use image.transpose\(1, 2, 0\)"),
     (np.dstack([_image(), _image()[..., :1]]), r"RGBA\? the model takes RGB: image\[..., :3\]"),
     (np.where(_image() > 250, 1.5, 0.5), r"must lie in \[0, 1\], got values in \[0.5, 1.5\]"),

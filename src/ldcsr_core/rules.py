@@ -137,8 +137,9 @@ def check_image(image, *, grey: bool = False):
     H×W×3 array (or H×W with ``grey``), uint8 or float in [0, 1] without NaN/inf. Returns it
     unchanged; :class:`InputError` names what is wrong otherwise."""
     if not isinstance(image, np.ndarray):
-        raise InputError(f"image must be a NumPy array, got {type(image).__name__}"
-                         + (": pass image.numpy()" if hasattr(image, "numpy") else ""))
+        hint = (": pass image.numpy()" if hasattr(image, "numpy") else ": pass np.asarray(image)"
+                if hasattr(image, "__array__") or hasattr(image, "__array_interface__") else "")
+        raise InputError(f"image must be a NumPy array, got {type(image).__name__}{hint}")
     if isinstance(image, np.ma.MaskedArray):
         raise InputError("masked arrays are not supported (their mask would be ignored): fill the masked "
                          "pixels first, e.g. image.filled(...); `ldcsr upscale` keeps a raster's nodata mask")
