@@ -163,3 +163,13 @@ def test_a_window_is_whole_pixels_up_to_float_noise(tiny):
             upscale_window(ds, model=tiny, scale=2, window=(4.5, 8, 32, 32), options=fast)
     with pytest.raises(InputError, match="window must be whole pixels"):
         ldcsr_core.selfcheck(_image(), 2, model=tiny, mode="fast", window=(0, 0, 32.5, 32))
+
+
+def test_samples_take_a_whole_number_as_seed_does(tiny):
+    img = _image(24)
+    want = ldcsr_core.upscale(img, 2, model=tiny, seed=1, samples=2)
+    got = ldcsr_core.upscale(img, 2, model=tiny, seed=np.array(1), samples=np.array(2))  # was refused
+    np.testing.assert_array_equal(got.mean, want.mean)
+    assert UpscaleOptions(samples=np.array(2)).samples == 2
+    with pytest.raises(InputError, match="samples must be a whole number >= 1, got 2.0"):
+        ldcsr_core.upscale(img, 2, model=tiny, samples=2.0)

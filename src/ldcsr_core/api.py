@@ -87,7 +87,7 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
         resolve_model(model)  # a name is refused before the image is checked
     if samples is not None:
         from .rules import check_samples
-        check_samples(samples, mode)
+        samples = check_samples(samples, mode)
     img, dtype = _as_unit_float(image)
     H, W = output_shape(img.shape[:2], scale, out_shape)
     model = resolve_model(model)

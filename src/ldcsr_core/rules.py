@@ -200,8 +200,9 @@ def check_samples(samples, mode: str = "diffusion") -> int:
     """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int >= 1 that
     ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic, so K > 1 samples
     of it would all be the same image (spread 0 everywhere)."""
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+    if not _whole(samples) or int(samples) < 1:  # a 0-d array counts, as for seed and tile
         raise InputError(f"samples must be a whole number >= 1, got {samples!r}")
+    samples = int(samples)
     if samples > 1 and mode != "diffusion":
         raise InputError(f"samples={samples} needs mode 'diffusion': {mode!r} mode is deterministic, so "
                          "all its samples are the same image and the spread would be 0 everywhere")

@@ -76,7 +76,7 @@ def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray
     """
     from .tiling import TileProcessor, run_plan
 
-    check_samples(samples, mode)
+    samples = check_samples(samples, mode)
     H, W = plan.out_shape
     mean = np.empty((H, W, 3), np.float32)
     spread = np.empty((H, W, 3), np.float32)

@@ -52,7 +52,7 @@ class UpscaleOptions:
 
     def __post_init__(self):
         check_mode(self.mode)
-        check_samples(self.samples, self.mode)
+        object.__setattr__(self, "samples", check_samples(self.samples, self.mode))
         object.__setattr__(self, "seed", check_seed(self.seed))
         object.__setattr__(self, "tile", check_tile(self.tile))
         if self.mode == "diffusion":  # tiling.plan_for_model: diffusion windows do not follow a tile
