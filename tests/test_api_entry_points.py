@@ -173,3 +173,12 @@ def test_samples_take_a_whole_number_as_seed_does(tiny):
     assert UpscaleOptions(samples=np.array(2)).samples == 2
     with pytest.raises(InputError, match="samples must be a whole number >= 1, got 2.0"):
         ldcsr_core.upscale(img, 2, model=tiny, samples=2.0)
+
+
+def test_super_resolve_names_what_it_cannot_take(tiny):
+    lr = torch.rand(1, 3, 16, 16) * 2 - 1
+    with pytest.raises(InputError, match="lr must be a torch tensor .* got ndarray"):  # was an AttributeError
+        tiny.super_resolve(lr.numpy(), (32, 32), mode="fast")
+    with pytest.raises(InputError, match=r"out_size must be a \(height, width\) pair of whole numbers"):
+        tiny.super_resolve(lr, (32.5, 32), mode="fast")  # was cut to 32 silently
+    assert tiny.super_resolve(lr, torch.Size([32, 30]), mode="fast").shape == (1, 3, 32, 30)

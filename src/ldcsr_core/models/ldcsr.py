@@ -11,7 +11,7 @@ import torch.nn as nn
 from ..config import ModelConfig
 from ..errors import InputError
 from ..heap import retained_heap
-from ..rules import MIN_WINDOW, TILE_OVERLAP_OUT, check_mode
+from ..rules import MIN_WINDOW, TILE_OVERLAP_OUT, _whole, check_mode
 from ..samplers import sample_ancestral
 from ..schedules import make_ddpm_schedule
 from .autoencoder import AutoencoderKL, GAPEncoder
@@ -153,11 +153,20 @@ class LDCSR(nn.Module):
         generator : torch.Generator for the random draws (x_T, then one noise per step).
         noise : ``[x_T, n_t3, n_t2, n_t1]`` latents that replace all random draws (golden parity).
         """
+        if not isinstance(lr, torch.Tensor):
+            raise InputError(f"lr must be a torch tensor (B, 3, h, w) in [-1, 1], got {type(lr).__name__} "
+                             "(for a NumPy image: ldcsr_core.upscale)")
         if lr.ndim != 4 or lr.shape[1] != 3:
             raise InputError(f"lr must be (B, 3, h, w), got shape {tuple(lr.shape)}")
         if not lr.is_floating_point():
             raise InputError(f"lr must be a float tensor in [-1, 1], got {lr.dtype}")
-        H, W = (int(v) for v in out_size)
+        try:
+            size = tuple(out_size)
+        except TypeError:
+            size = ()
+        if len(size) != 2 or not all(_whole(v) for v in size):  # 32.5 was cut to 32 silently
+            raise InputError(f"out_size must be a (height, width) pair of whole numbers, got {out_size!r}")
+        H, W = (int(v) for v in size)
         h, w = lr.shape[-2:]
         if H < 1 or W < 1:
             raise InputError(f"out_size must be positive, got {(H, W)}")
