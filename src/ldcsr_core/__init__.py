@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 
 from .errors import (Cancelled, CheckpointError, ConfigError, DeviceError, InputError, LdcsrError,
-                     OutputExistsError, RasterIOError)
+                     OutputExistsError, RasterIOError, SettingError)
 from .threads import prepare as _prepare_threads
 
 _prepare_threads()  # OpenMP settings that only count before torch loads (see ldcsr_core.threads)
@@ -31,8 +31,8 @@ _LAZY = {
     "adapt": "adaptation", "Adaptation": "adaptation", "AdaptProgress": "adaptation",
 }
 
-__all__ = sorted(_LAZY) + ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",
-                           "DeviceError", "RasterIOError", "OutputExistsError", "__version__"]
+__all__ = sorted(_LAZY) + ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "SettingError",
+                           "Cancelled", "DeviceError", "RasterIOError", "OutputExistsError", "__version__"]
 
 
 def __getattr__(name: str):

@@ -353,6 +353,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     dev = resolve_device(device)  # bad arguments are refused before the checkpoint is read
     try:
         dt = resolve_dtype(dtype, dev, float32_only=with_encoder)
+    except ConfigError:  # LDCSR_DTYPE's SettingError
+        raise
     except ValueError as e:
         raise ConfigError(str(e)) from None
     path = model_path(source)

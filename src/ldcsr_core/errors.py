@@ -4,7 +4,7 @@ Each class also derives from the standard exception a caller would expect (``Val
 bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps working.
 """
 
-__all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "Cancelled",
+__all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "SettingError", "Cancelled",
            "RasterIOError", "OutputExistsError", "DeviceError", "one_line", "cause_line", "is_out_of_memory"]
 
 
@@ -18,6 +18,11 @@ class InputError(LdcsrError, ValueError):
 
 class ConfigError(LdcsrError, ValueError):
     """A model configuration that is inconsistent or unsupported."""
+
+
+class SettingError(ConfigError):
+    """An environment variable of ldcsr's with a value it cannot take (``LDCSR_THREADS=0``,
+    ``LDCSR_DTYPE=abc``): the user's setting, not the model's (the CLI's usage status, 2)."""
 
 
 class CheckpointError(LdcsrError, KeyError):

@@ -59,7 +59,8 @@ def resolve_dtype(dtype, device, *, float32_only: bool = False):
         env = os.environ.get(ENV, "").strip().lower()
         if env:
             if env not in DTYPES:
-                raise ValueError(f"{ENV}={env!r}: expected one of {', '.join(DTYPES)}")
+                from .errors import SettingError
+                raise SettingError(f"{ENV}={env!r}: expected one of {', '.join(DTYPES)}")
             name = env
     if name not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")

@@ -90,8 +90,8 @@ def _env_threads() -> int | None:
     except ValueError:
         n = 0
     if n < 1:
-        from .errors import ConfigError
-        raise ConfigError(f"{ENV} must be 'auto' or a whole number >= 1, got {value!r}")
+        from .errors import SettingError
+        raise SettingError(f"{ENV} must be 'auto' or a whole number >= 1, got {value!r}")
     return n
 
 

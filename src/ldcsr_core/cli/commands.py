@@ -22,7 +22,7 @@ import sys
 
 import click
 
-__all__ = ["main", "LAZY_COMMANDS", "EXIT_CODES", "exit_code_for", "as_click_error"]
+__all__ = ["main", "LAZY_COMMANDS", "EXIT_CODES", "exit_code_for", "as_click_error", "reader_gone"]
 
 log = logging.getLogger("ldcsr_core")
 
@@ -40,6 +40,7 @@ EXIT_CODES: tuple[tuple[str, int], ...] = (
     ("InputError", 3),         # an input the engine cannot work with (raster, scale, bands)
     ("OutputExistsError", 4),  # the output exists and --overwrite was not given
     ("RasterIOError", 5),      # a file that cannot be read or written (also any other OSError)
+    ("SettingError", 2),       # LDCSR_THREADS / LDCSR_DTYPE set to a value they cannot take
     ("CheckpointError", 6),    # a model file that is not a usable LDCSR checkpoint
     ("ConfigError", 6),
     ("DeviceError", 7),        # the requested device (cuda, mps) is not available
@@ -67,6 +68,26 @@ def exit_code_for(e: BaseException) -> int:
     if isinstance(e, OSError) or type(e).__module__.split(".")[0] == "rasterio":
         return 5
     return EXIT_ERROR
+
+
+def reader_gone(e: BaseException) -> bool:
+    """True when ``e`` is a broken pipe of this process's own stdout or stderr: the program reading
+    them has ended (``ldcsr models | head -1``). Nobody is left to read a message, so the run stops
+    quietly as click ends it (exit 1); a broken pipe elsewhere (a Dask connection) stays an error."""
+    import errno
+    import select
+
+    if not isinstance(e, OSError) or e.errno != errno.EPIPE or not hasattr(select, "poll"):
+        return False
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            poll = select.poll()
+            poll.register(stream.fileno(), select.POLLOUT)
+            if any(ev & select.POLLERR for _, ev in poll.poll(0)):  # a pipe without its reader
+                return True
+        except (AttributeError, OSError, ValueError):  # closed or not a real file
+            continue
+    return False
 
 
 class LdcsrGroup(click.Group):
@@ -105,6 +126,8 @@ class LdcsrGroup(click.Group):
             # (a command that leaves something to continue from, e.g. train, says so in the message)
             raise LdcsrClickError(str(e) or "interrupted; no partial output was left", 130) from None
         except Exception as e:  # engine errors, rasterio errors, OSError: one clean line
+            if reader_gone(e):  # click's own ending for EPIPE: no message, exit 1
+                raise
             raise as_click_error(e, verbose=(ctx.obj or {}).get("verbose", 0)) from None
 
 

@@ -1,0 +1,77 @@
+"""``ldcsr`` in a hostile environment: ldcsr's environment variables set to values they cannot
+take, and the program reading its output gone (``ldcsr models | head -1``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import sha256
+
+CLI = [sys.executable, "-m", "ldcsr_core.cli"]
+
+
+def _run(args, env=None, **kw):
+    return subprocess.run([*CLI, *[str(a) for a in args]], env={**os.environ, **(env or {})},
+                          text=True, timeout=300, **kw)
+
+
+@pytest.mark.parametrize("var, value, says", [
+    ("LDCSR_THREADS", "abc", "LDCSR_THREADS must be 'auto' or a whole number >= 1, got 'abc'"),
+    ("LDCSR_THREADS", "0", "LDCSR_THREADS must be 'auto' or a whole number >= 1, got '0'"),
+    ("LDCSR_DTYPE", "abc", "LDCSR_DTYPE='abc': expected one of auto, float32"),
+])
+def test_a_bad_setting_is_a_usage_error(var, value, says, rasters, tiny_model_file, tmp_path):
+    """Exit 2 (the user's setting), as a bad option value is; it was 6, the status of a damaged
+    checkpoint ('--model is not an LDCSR checkpoint'), and 1 for ``info``."""
+    src, out = rasters["uint16_nodata"], tmp_path / "out.tif"
+    r = _run(["-q", "upscale", src, "-o", out, "-s", 2, "--mode", "fast", "--model", tiny_model_file],
+             env={var: value}, capture_output=True)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {says}"), r.stderr
+    assert not out.exists()
+    if var == "LDCSR_DTYPE":  # info reports the dtype rule: the same line and status
+        r = _run(["info", src], env={var: value}, capture_output=True)
+        assert r.returncode == 2 and f"Error: {says}" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args", [["models"], ["info", "{src}"]])
+def test_stdout_whose_reader_is_gone_ends_quietly(args, rasters):
+    """``ldcsr models | head -1``: the reader has gone, there is nobody to tell. Before, the
+    terminal got 'Error: [Errno 32] Broken pipe' (exit 5, as for an unwritable output)."""
+    rd, wr = os.pipe()
+    os.close(rd)  # the reader is gone before the first line
+    try:
+        r = _run([a.format(src=rasters["uint16_nodata"]) for a in args], stdout=wr,
+                 stderr=subprocess.PIPE, env={"LDCSR_THREADS": "1"})
+    finally:
+        os.close(wr)
+    assert r.returncode == 1
+    assert r.stderr == ""
+
+
+def test_stderr_whose_reader_is_gone_stops_a_batch_and_leaves_nothing(rasters, tiny_model_file, tmp_path):
+    """The progress stream's reader gone (``ldcsr upscale ... 2>&1 | true``): the run stops as
+    one stopped by SIGPIPE would, at the first input (before, each input of the batch was still
+    read and run up to its first progress line), with no part file and the inputs intact."""
+    folder, outs = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    outs.mkdir()
+    srcs = [folder / f"x{i}.tif" for i in range(3)]
+    for s in srcs:
+        s.write_bytes(rasters["gray"].read_bytes())
+    digest = sha256(srcs[0])
+    rd, wr = os.pipe()
+    os.close(rd)
+    try:
+        r = _run(["-v", "upscale", folder, "-o", outs, "-s", 2, "--mode", "fast", "--model",
+                  tiny_model_file], stdout=subprocess.DEVNULL, stderr=wr, env={"LDCSR_THREADS": "1"})
+    finally:
+        os.close(wr)
+    assert r.returncode == 1
+    assert sorted(p.name for p in outs.iterdir()) == []
+    assert sha256(srcs[0]) == digest
