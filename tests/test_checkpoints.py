@@ -231,3 +231,44 @@ def test_save_model_removes_what_a_killed_save_left(tmp_path, tiny):
         os.close(fd)
     assert ldcsr_core.load_model(tmp_path / "m.safetensors", device="cpu").name == "t"
     assert torch.equal(torch.load(tmp_path / "m.ckpt", weights_only=True)["x"], torch.zeros(3))
+
+
+def test_the_shipped_checksums_list_every_built_in_model():
+    """weights/sha256.json is what a damaged install is told apart by: it must list each
+    built-in model with the SHA-256 of the file shipped (update it with the weights)."""
+    import hashlib
+    import json
+
+    from ldcsr_core.checkpoints import BUILTIN_SUMS, default_model_path
+
+    folder = default_model_path().parent
+    sums = json.loads((folder / BUILTIN_SUMS).read_text())
+    shipped = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.safetensors")}
+    assert sums == shipped
+
+
+def test_a_damaged_built_in_model_is_refused_with_what_to_do(tiny, tmp_path, monkeypatch):
+    """A block of the installed weights changed on disk (same size, a valid header): before, it
+    loaded and every output was wrong (a 64-byte block of v4 flipped gave pixels off by up to
+    255 of 255, exit 0); now it is a CheckpointError that says to reinstall. Other files load."""
+    import hashlib
+    import json
+
+    from ldcsr_core import checkpoints
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    path = ldcsr_core.save_model(tiny, weights / checkpoints.DEFAULT_WEIGHTS, name="tiny", version="0")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (weights / "sha256.json").write_text(json.dumps({path.name: digest}))
+    monkeypatch.setattr(checkpoints, "default_model_path", lambda: weights / checkpoints.DEFAULT_WEIGHTS)
+    assert ldcsr_core.load_model(None).weights_sha256 == digest  # intact: loads
+
+    raw = bytearray(path.read_bytes())
+    at = len(raw) - 4096  # inside the tensors, well past the header
+    raw[at:at + 64] = bytes(b ^ 0x55 for b in raw[at:at + 64])
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match=r"built-in model .* is damaged .*reinstall napari-ldcsr"):
+        ldcsr_core.load_model(None)
+    other = ldcsr_core.save_model(tiny, tmp_path / "mine.safetensors", name="tiny", version="0")
+    ldcsr_core.load_model(other)  # a file outside the built-in folder is not checked against the list

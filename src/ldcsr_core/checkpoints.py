@@ -8,6 +8,7 @@ and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import pickle
@@ -296,6 +297,31 @@ def default_model_path() -> Path:
     return Path(str(resources.files("ldcsr_core") / "weights" / DEFAULT_WEIGHTS))
 
 
+BUILTIN_SUMS = "sha256.json"  # next to the built-in models: each one's SHA-256 as shipped
+
+
+def intact_builtin_sha256(path: Path) -> str | None:
+    """The SHA-256 of ``path`` if it is a built-in model (one listed in the weights folder's
+    :data:`BUILTIN_SUMS`), after checking that it is the file shipped; None for any other file.
+    A damaged install (a block zeroed or flipped on disk, a copy cut short) gave wrong pictures
+    with no error, or a safetensors parser's message that does not say what to do."""
+    folder = default_model_path().parent
+    try:
+        if not path.is_file() or path.resolve().parent != folder.resolve():
+            return None
+        want = json.loads((folder / BUILTIN_SUMS).read_text()).get(path.name)
+    except (OSError, ValueError, AttributeError):  # no list (a source tree without it): no check
+        return None
+    if want is None:
+        return None
+    digest = file_sha256(path)
+    if digest != want:
+        raise CheckpointError(f"the built-in model {path.name} is damaged (its SHA-256 is {digest[:16]}…, "
+                              f"shipped as {want[:16]}…): reinstall napari-ldcsr "
+                              f"(pip install --force-reinstall --no-deps napari-ldcsr); file: {path}")
+    return digest
+
+
 _BUILD_LOCK = threading.Lock()
 
 
@@ -358,6 +384,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     except ValueError as e:
         raise ConfigError(str(e)) from None
     path = model_path(source)
+    digest = intact_builtin_sha256(path)  # a damaged install is refused before it computes
     raw, meta = read_state_dict(path)
     if meta.get("format") == FORMAT_TAG:
         cfg = config or ModelConfig.from_json(meta["config"])
@@ -375,7 +402,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.name = meta.get("name", path.stem)
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
-    model.weights_sha256 = file_sha256(path)
+    model.weights_sha256 = digest or file_sha256(path)
     from .adapted_use import checked_from_metadata
 
     # an adapted model: the scale, bands and stretch its guard checked (ldcsr_core.adapted_use)

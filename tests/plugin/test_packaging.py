@@ -171,7 +171,7 @@ def test_sdist_and_the_wheel_built_from_it(tmp_path):
     assert manifest == (ROOT / "napari.yaml").read_text()
     weights = {Path(n).name for n in names if n.startswith("ldcsr_core/weights/")}
     shipped = {p.name for p in (ROOT / "src" / "ldcsr_core" / "weights").iterdir() if p.suffix == ".safetensors"}
-    assert shipped and weights == shipped | {"README.md"}
+    assert shipped and weights == shipped | {"README.md", "sha256.json"}
     for rel in ("napari_ldcsr/data/neon_osbs_029.tif", "napari_ldcsr/data/NEON_OSBS_029_LICENSE.txt"):
         assert rel in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

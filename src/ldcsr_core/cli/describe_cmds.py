@@ -225,10 +225,11 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
     :class:`CheckpointError`, before hashing it: ``/dev/zero`` never ends), then print it."""
     import json
 
-    from ..checkpoints import check_checkpoint_file
+    from ..checkpoints import check_checkpoint_file, intact_builtin_sha256
     from ..files import sha256_file
 
     check_checkpoint_file(path)  # a regular file in a checkpoint format
+    digest = intact_builtin_sha256(path)  # a damaged install: unreadable, with what to do
     lines = []
     meta = _ldcsr_metadata(path) if path.suffix == ".safetensors" else None
     if meta is not None:  # our format: described from its metadata, without loading it
@@ -256,7 +257,7 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
         click.echo(f"  load:    --model {path.stem}{' (or no --model)' if default else ''}")
     click.echo(f"  path:    {path}")
     click.echo(f"  size:    {size / 2**20:.1f} MiB")
-    click.echo(f"  sha256:  {sha256_file(path)}")
+    click.echo(f"  sha256:  {digest or sha256_file(path)}")
     for line in lines:
         click.echo(line)
 
