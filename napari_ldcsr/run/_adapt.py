@@ -100,10 +100,11 @@ def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Pa
     """Adapt ``model`` to ``request``'s pixels of ``source`` (a ``_job.LayerSource``) in this thread;
     a kept model is saved to ``folder`` (default: the user's model folder, checked first)."""
     import ldcsr_core
-    from ldcsr_core.adaptation import user_models_dir
+    from ldcsr_core.adaptation import check_save_room, user_models_dir
     from ldcsr_core.precision import model_dtype
 
     folder = check_model_folder(Path(folder) if folder is not None else user_models_dir())
+    check_save_room(folder, model)  # disk space and ulimit -f, before the minutes of training
     if model_dtype(model) != "float32":  # e.g. the CPU's bfloat16: fine-tune from the exact weights
         model = ldcsr_core.load_model(request.model_source, device=model.device, dtype="float32")
     with source.dataset() as ds:

@@ -38,6 +38,7 @@ from .finetune import PairSampler, fine_tune, like_base, training_copy
 from .rules import check_count, check_number, check_one_scale, check_seed
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
+           "check_save_room",
            "db_text", "adapted_scale", "adapted_check", "outside_use", "Reading"]
 
 HOLDOUT = 0.25  # share of the scene's longer side held back for the guard
@@ -181,6 +182,33 @@ def user_models_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "ldcsr" / "models"
+
+
+def check_save_room(folder, model) -> None:
+    """Before adapting: an adapted ``model`` can be saved in ``folder`` (or, if it does not exist
+    yet, in its nearest existing parent): a writable folder, with room for the file (float32, as
+    :meth:`Adaptation.save` writes it) on the disk and under the file size limit (``ulimit -f``).
+    Else a :class:`~ldcsr_core.errors.RasterIOError` naming what lacks, so that minutes of
+    fine-tuning are not lost at the save."""
+    import errno
+
+    from .errors import RasterIOError
+    from .files import check_writable, file_size_limit, free_bytes, human_bytes
+
+    found = Path(folder)
+    while not found.exists() and found != found.parent:
+        found = found.parent
+    if not found.is_dir():
+        raise RasterIOError(errno.ENOTDIR, f"cannot save the adapted model in {folder}: {found} is not a folder")
+    check_writable(found, "the adapted model's folder")
+    need = sum(t.numel() * 4 for t in model.state_dict().values()) + (1 << 16)  # + its metadata
+    free, limit = free_bytes(found), file_size_limit()
+    if free is not None and free < need:
+        raise RasterIOError(errno.ENOSPC, f"not enough space for the adapted model in {found}: "
+                            f"{human_bytes(free)} free, it needs about {human_bytes(need)}")
+    if limit is not None and limit < need:
+        raise RasterIOError(errno.EFBIG, f"the adapted model cannot be written: the file size limit "
+                            f"(ulimit -f) is {human_bytes(limit)}, it needs about {human_bytes(need)}")
 
 
 # ------------------------------------------------------------------------------------ the scene

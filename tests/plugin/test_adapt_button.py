@@ -149,6 +149,24 @@ def test_an_unwritable_model_folder_is_found_before_training(ldcsr, qtbot, notes
     assert not progress and widget.model_source is None
 
 
+def test_a_full_model_folder_is_found_before_training(ldcsr, qtbot, notes, models_dir, monkeypatch):
+    """No room for the model on the model folder's disk: the adaptation fails at once with the
+    sizes (the engine's check_save_room, as the CLI's); before, it trained, then failed to save."""
+    import ldcsr_core.files
+
+    monkeypatch.setattr(ldcsr_core.files, "free_bytes", lambda *a: 1000)
+    viewer, widget = ldcsr
+    viewer.add_image(scene(), name="s")
+    widget.set_scale(2.0)
+    progress = []
+    widget.adapter.progressed.connect(progress.append)
+    with qtbot.waitSignal(widget.adapter.finished, timeout=30_000):
+        assert widget.adapt_to_layer(minutes=10)
+    assert widget.status.startswith("Adaptation failed: not enough space for the adapted model in "), widget.status
+    assert "1000 bytes free, it needs about" in widget.status
+    assert not progress and widget.model_source is None
+
+
 def test_cancel_after_the_model_was_saved_keeps_it_and_says_so(ldcsr, qtbot, models_dir, monkeypatch):
     """Cancel pressed once the kept model is saved (superqt then drops the worker's ``returned``):
     the model is complete, so it is kept and selected, and the status says the Cancel came too late."""

@@ -311,6 +311,27 @@ def test_cli_refusals(png, tiny_model_file, tmp_path, args, code, match):
     assert not (tmp_path / "m.safetensors").exists()
 
 
+@pytest.mark.parametrize("patch, says", [
+    ("free_bytes", "not enough space for the adapted model in {tmp}: 1000 bytes free, it needs about"),
+    ("file_size_limit", "the adapted model cannot be written: the file size limit (ulimit -f) is 1000 bytes, it needs about"),
+])
+def test_cli_a_model_that_could_not_be_saved_is_refused_before_training(png, tiny_model_file, tmp_path,
+                                                                         monkeypatch, patch, says):
+    """A full disk or ``ulimit -f`` under the model's size: exit 5 before any step. Before, the
+    minutes of fine-tuning ran, the result was printed as kept, and the save failed (exit 5)."""
+    import ldcsr_core.files
+
+    trained = []
+    monkeypatch.setattr(adapt_mod, "fine_tune", lambda *a, **k: trained.append(1))
+    monkeypatch.setattr(ldcsr_core.files, patch, lambda *a: 1000)
+    out = tmp_path / "m.safetensors"
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 1, "--model", tiny_model_file)
+    assert r.exit_code == 5, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {says.format(tmp=tmp_path)}"), r.output
+    assert trained == [] and not out.exists()
+
+
 def test_cli_fine_tunes_from_float32_weights_whatever_the_default_type(png, tiny_model_file, tmp_path, monkeypatch):
     """On a CPU whose default is bfloat16 the base is loaded in float32 for adaptation: the
     fine-tuning starts from the exact weights, not from their bfloat16 rounding."""

@@ -53,7 +53,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
       ldcsr --threads 2 adapt scene.tif --scale 2 -o scene-x2.safetensors --minutes 3
       ldcsr upscale scene.tif -o scene_x2.tif --scale 2 --mode fast --model scene-x2.safetensors
     """
-    from ..adaptation import adapt
+    from ..adaptation import adapt, check_save_room
     from ..errors import InputError, OutputExistsError
     from ..geo.radiometry import parse_bands
     from ..geo.raster_io import open_raster
@@ -83,6 +83,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     with open_raster(scene, nodata=nodata):  # readable (exit 5 otherwise), nodata fits, before the model loads
         pass
     model = _load_model(model_path, device, "float32")  # fine-tuned from the exact weights, as training
+    check_save_room(out.parent, model)  # a model that could not be saved is refused before training
     quiet = ctx.obj.get("quiet")
     bar = None if quiet else click.progressbar(length=1000, label=f"adapting ×{scale:g}", file=sys.stderr)
 
