@@ -146,8 +146,9 @@ class Adaptation:
                 "adapt_recipe": json.dumps(asdict(self.recipe)), "adapt_guard": json.dumps(guard),
                 **self.reading.metadata()}
 
-    def save(self, path, *, name: str | None = None) -> Path:
-        """Write the adapted model (atomically) with its provenance; InputError if it was not kept."""
+    def save(self, path, *, name: str | None = None, overwrite: bool = True) -> Path:
+        """Write the adapted model (atomically) with its provenance; InputError if it was not kept;
+        without ``overwrite``, OutputExistsError if ``path`` exists (it is kept)."""
         from .checkpoints import save_model
 
         if not self.kept:
@@ -161,7 +162,7 @@ class Adaptation:
         notes = (f"{self.base_name} adapted to {Path(self.scene).name or 'an array'} at ×{self.scale:g} "
                  f"({self.steps} steps, {db_text(self.gain_db)} dB over the base on its held-back strip)")
         return save_model(self.model, path, name=name, version=f"{getattr(self.model, 'version', '0')}+adapted",
-                          notes=notes, extra=self.provenance())
+                          notes=notes, extra=self.provenance(), overwrite=overwrite)
 
 
 def db_text(db: float) -> str:

@@ -423,11 +423,12 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
 
 
 def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str = "0", notes: str = "",
-               extra: Mapping[str, str] | None = None) -> Path:
+               extra: Mapping[str, str] | None = None, overwrite: bool = True) -> Path:
     """Write ``model`` in our format: safetensors with config, name, version and notes in metadata.
     The file is written to a part file in the destination folder and renamed when complete
     (:func:`~ldcsr_core.files.atomic_write_bytes`: a failed write is one clear error naming
-    ``path``, and part files a killed run left are removed)."""
+    ``path``, and part files a killed run left are removed). Without ``overwrite`` a file at
+    ``path`` (one that appeared while the model was made) is kept: :class:`OutputExistsError`."""
     from safetensors.torch import save
     path = Path(path)
     sd = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
@@ -439,7 +440,7 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
             meta[key] = str(int(getattr(model, key)))
     meta.update(extra or {})
     # serialised here, written by Python: the disk's errors are OSErrors, not the serialiser's own
-    return atomic_write_bytes(path, save(sd, metadata=meta))
+    return atomic_write_bytes(path, save(sd, metadata=meta), overwrite=overwrite)
 
 
 def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None,

@@ -332,6 +332,30 @@ def test_cli_a_model_that_could_not_be_saved_is_refused_before_training(png, tin
     assert trained == [] and not out.exists()
 
 
+def test_cli_a_model_file_that_appeared_during_training_is_kept(png, tiny_model_file, tmp_path, monkeypatch):
+    """Two runs adapting to the same -o (or a file put there meanwhile): the one that finishes
+    second does not replace the other's model without --overwrite (exit 4, as upscale). Before,
+    the existence check ran only at the start and the save replaced the file silently."""
+    out = tmp_path / "m.safetensors"
+    real = adapt_mod.fine_tune
+
+    def another_run_saves_first(*a, **k):
+        out.write_bytes(b"the other run's model")
+        return real(*a, **k)
+
+    monkeypatch.setattr(adapt_mod, "fine_tune", another_run_saves_first)
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})  # kept
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 1, "--model", tiny_model_file)
+    assert r.exit_code == 4, r.output
+    assert "appeared during the adaptation" in r.output and "--overwrite" in r.output
+    assert out.read_bytes() == b"the other run's model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors", "scene.png"]  # no part file
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 1, "--model", tiny_model_file, "--overwrite")
+    assert r.exit_code == 0, r.output
+    assert ldcsr_core.load_model(out, device="cpu").adapt_scale == 2.0
+
+
 def test_cli_fine_tunes_from_float32_weights_whatever_the_default_type(png, tiny_model_file, tmp_path, monkeypatch):
     """On a CPU whose default is bfloat16 the base is loaded in float32 for adaptation: the
     fine-tuning starts from the exact weights, not from their bfloat16 rounding."""

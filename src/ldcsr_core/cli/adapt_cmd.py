@@ -101,5 +101,9 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     if not result.kept:
         click.echo(f"No model written: keep using {model.name}.", err=True)
         ctx.exit(EXIT_NOT_KEPT)
-    result.save(out)
+    try:  # a file that appeared at OUT during the training (another run's) is not replaced
+        result.save(out, overwrite=overwrite)
+    except OutputExistsError:
+        raise OutputExistsError(f"{out} appeared during the adaptation (another run's?) and was kept: "
+                                "the adapted model was not written (use --overwrite to replace it)") from None
     click.echo(f"wrote {out}")
