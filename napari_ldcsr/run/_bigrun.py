@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +30,16 @@ STREAM_THRESHOLD_MB = 512
 
 
 def stream_threshold_bytes() -> int:
-    """The in-memory limit of a result in bytes (``NAPARI_LDCSR_STREAM_MB`` or the constant)."""
+    """The in-memory limit of a result in bytes (``NAPARI_LDCSR_STREAM_MB`` or the constant;
+    ``inf``: no limit, never stream)."""
     mb = os.environ.get("NAPARI_LDCSR_STREAM_MB", "").strip()
     try:
         value = float(mb) if mb else float(STREAM_THRESHOLD_MB)
     except ValueError:
         value = float(STREAM_THRESHOLD_MB)
-    return int(value * 2**20)
+    if value == float("inf"):  # int() of it failed with OverflowError at every Run ("nan": ValueError)
+        return sys.maxsize
+    return int((value if value == value else STREAM_THRESHOLD_MB) * 2**20)
 
 
 def result_bytes(source: LayerSource, spec: JobSpec) -> int:

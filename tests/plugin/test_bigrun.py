@@ -5,6 +5,7 @@ The scene is small for speed: the lazy-open and in-memory limits are lowered for
 
 from __future__ import annotations
 
+import sys
 
 import numpy as np
 import pytest
@@ -301,3 +302,12 @@ def test_a_streamed_output_name_is_not_one_with_a_stale_sidecar(tmp_path):
     assert output_path_for(src, 2.0).name == "o_x2.00_ldcsr-2.tif"
     (tmp_path / "o_x2.00_ldcsr-2_spread.tif.ovr").write_bytes(b"")
     assert output_path_for(src, 2.0, samples=2).name == "o_x2.00_ldcsr-3.tif"
+
+
+@pytest.mark.parametrize("value, expected", [("inf", sys.maxsize), ("nan", 512 * 2**20), ("abc", 512 * 2**20),
+                                             ("2048", 2048 * 2**20)])
+def test_stream_threshold_takes_inf_as_no_limit(monkeypatch, value, expected):
+    """``NAPARI_LDCSR_STREAM_MB=inf`` (never stream) or ``nan``: before, every Run failed with
+    'OverflowError: cannot convert float infinity to integer' (ValueError for nan)."""
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", value)
+    assert _bigrun.stream_threshold_bytes() == expected
