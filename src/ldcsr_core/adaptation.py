@@ -177,11 +177,15 @@ def db_text(db: float) -> str:
 
 def user_models_dir() -> Path:
     """Where the plugin keeps adapted models (listed by ``ldcsr models`` and its model picker):
-    ``$LDCSR_MODELS_DIR``, else ``$XDG_DATA_HOME/ldcsr/models`` (``~/.local/share/ldcsr/models``)."""
+    ``$LDCSR_MODELS_DIR``, else ``$XDG_DATA_HOME/ldcsr/models`` (``~/.local/share/ldcsr/models``).
+    A relative ``XDG_DATA_HOME`` is ignored, as the XDG specification says (it named another
+    folder in every working directory: models saved from one were not listed from another)."""
     env = os.environ.get("LDCSR_MODELS_DIR")
     if env:
         return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "ldcsr" / "models"
 
 

@@ -482,3 +482,17 @@ def test_models_counts_the_same_parts_for_an_adapted_model_and_its_base(tmp_path
               for n in ("base", "adapted")]
     assert params[0][0] == params[1][0], r.output
     assert re.fullmatch(r"; \+\S+ M training-only \(stage-1 encoder\)", params[0][1]) and params[1][1] == ""
+
+
+def test_user_models_dir_follows_xdg_and_ignores_a_relative_xdg_data_home(tmp_path, monkeypatch):
+    """XDG: a relative XDG_DATA_HOME is invalid and ignored; before, 'data' meant ./data of
+    whatever folder napari or ldcsr was started in."""
+    monkeypatch.delenv("LDCSR_MODELS_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert adapt_mod.user_models_dir() == tmp_path / "xdg" / "ldcsr" / "models"
+    for relative in ("data", ""):
+        monkeypatch.setenv("XDG_DATA_HOME", relative)
+        assert adapt_mod.user_models_dir() == tmp_path / ".local" / "share" / "ldcsr" / "models"
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "mine"))
+    assert adapt_mod.user_models_dir() == tmp_path / "mine"
