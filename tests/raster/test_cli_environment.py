@@ -34,6 +34,14 @@ def test_a_bad_setting_is_a_usage_error(var, value, says, rasters, tiny_model_fi
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {says}"), r.stderr
     assert not out.exists()
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for i in range(2):
+        (folder / f"x{i}.tif").write_bytes(src.read_bytes())
+    r = _run(["-q", "upscale", folder, "-o", tmp_path, "-s", 2, "--mode", "fast", "--model", tiny_model_file],
+             env={var: value}, capture_output=True)  # a batch: the run's error, not each input's
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[0].startswith(f"Error: {says}"), r.stderr
+    assert not list(tmp_path.glob("*_sr.tif"))
     if var == "LDCSR_DTYPE":  # info reports the dtype rule: the same line and status
         r = _run(["info", src], env={var: value}, capture_output=True)
         assert r.returncode == 2 and f"Error: {says}" in r.stderr, r.stderr

@@ -292,6 +292,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
     In a batch any error of one input (a damaged block, out of memory on the largest scene, an
     unexpected one) is that input's line in the summary, and the others go on."""
     from ..files import file_id
+    from ..errors import SettingError
     from .commands import reader_gone
 
     with runner_cm as runner:
@@ -308,8 +309,8 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                                      runner=runner, callback=bar, spread_path=spread_out, **req)
                 results.append((src, dst, res.status, "", res))
             except Exception as e:  # in a batch: that input failed, the others go on
-                if not batch or reader_gone(e):  # (not when the reader of our output is gone)
-                    raise
+                if not batch or reader_gone(e) or isinstance(e, SettingError):  # not the input's fault:
+                    raise  # the reader of our output is gone, or LDCSR_THREADS is wrong for every input
                 results.append((src, dst, "failed", _failure_line(e), None))
             except KeyboardInterrupt:
                 if len(results) == n and file_id(dst) not in (before, None):  # renamed just before it
