@@ -179,10 +179,11 @@ def user_models_dir() -> Path:
     """Where the plugin keeps adapted models (listed by ``ldcsr models`` and its model picker):
     ``$LDCSR_MODELS_DIR``, else ``$XDG_DATA_HOME/ldcsr/models`` (``~/.local/share/ldcsr/models``).
     A relative ``XDG_DATA_HOME`` is ignored, as the XDG specification says (it named another
-    folder in every working directory: models saved from one were not listed from another)."""
+    folder in every working directory: models saved from one were not listed from another); a
+    leading ``~`` is the home folder (a launcher's environment file does not expand it)."""
     env = os.environ.get("LDCSR_MODELS_DIR")
     if env:
-        return Path(env)
+        return Path(os.path.expanduser(env))
     base = os.environ.get("XDG_DATA_HOME", "")
     if not os.path.isabs(base):
         base = os.path.join(os.path.expanduser("~"), ".local", "share")

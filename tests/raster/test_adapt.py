@@ -496,3 +496,5 @@ def test_user_models_dir_follows_xdg_and_ignores_a_relative_xdg_data_home(tmp_pa
         assert adapt_mod.user_models_dir() == tmp_path / ".local" / "share" / "ldcsr" / "models"
     monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "mine"))
     assert adapt_mod.user_models_dir() == tmp_path / "mine"
+    monkeypatch.setenv("LDCSR_MODELS_DIR", "~/models")  # as a .desktop file's Environment= gives it
+    assert adapt_mod.user_models_dir() == tmp_path / "models"
