@@ -205,10 +205,27 @@ def write_geotiff_bands(path: str, layer_data: list) -> list[str]:
         file_names, band = md.get("band_names"), md.get("band")
         names.append(file_names[int(band)] if file_names and band is not None and int(band) < len(file_names)
                      else str(m.get("name") or f"band {len(names) + 1}"))
-    nodatas = {md.get("nodata") for md in mds}
-    _write(path, bands, tuple(levels[0].shape), first, nodatas.pop() if len(nodatas) == 1 else None, names, None,
-           [_band_values(md, i) for i, md in enumerate(mds)])
+    _write(path, bands, tuple(levels[0].shape), first, _one_nodata(mds, [m for _, m in items]), names, None,
+           [_band_values(md, 0) for md in mds])  # each layer is one band: its file's band, else its own
     return [path]
+
+
+def _one_nodata(mds: list[dict], metas: list[dict]) -> float | None:
+    """The nodata value all the layers share (NaN is one value), which the one GeoTIFF's bands take;
+    ValueError when they differ (one value would mark another layer's data pixels as nodata, or none
+    its nodata pixels as data)."""
+    values = [md.get("nodata") for md in mds]
+
+    def same(a, b) -> bool:
+        if a is None or b is None:
+            return a is None and b is None
+        return bool(a == b or (np.isnan(a) and np.isnan(b)))
+
+    if all(same(values[0], v) for v in values[1:]):
+        return values[0]
+    said = ", ".join(f"'{m.get('name', '?')}' {'none' if v is None else v}" for v, m in zip(values, metas))
+    raise ValueError(f"the layers have different nodata values ({said}); the bands of one GeoTIFF share one "
+                     "nodata value: save these layers one by one")
 
 
 def _gcps(md: dict):
