@@ -74,9 +74,16 @@ def full_resolution(data: Any) -> Any:
 
 
 def open_layer_sources() -> list[tuple[str, str]]:
-    """``(layer name, source file)`` of every layer of every open viewer read from a file."""
-    return [(layer.name, str(md["path"])) for viewer in open_viewers() for layer in viewer.layers
-            if (md := getattr(layer, "metadata", None) or {}).get("path")]
+    """``(layer name, source file)`` of every layer of every open viewer read from a file: the file
+    in its ``metadata["path"]`` (this plugin's readers, a streamed result) and the one napari
+    records as the layer's ``source.path`` (any reader: napari's own, another plugin's)."""
+    found = []
+    for viewer in open_viewers():
+        for layer in viewer.layers:
+            paths = ((getattr(layer, "metadata", None) or {}).get("path"),
+                     getattr(getattr(layer, "source", None), "path", None))
+            found += [(layer.name, str(p)) for p in dict.fromkeys(paths) if p]
+    return found
 
 
 def check_not_a_source(path: str, meta: dict) -> None:
