@@ -6,7 +6,7 @@ import numpy as np
 
 __all__ = ["LIVE_KEY", "PLACEMENT", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
            "transposed", "view_data_corners", "linear_part", "world_axes", "notify", "image_layers", "shapes_layers",
-           "open_viewers"]
+           "open_viewers", "SOURCE_FILES_KEY", "derived_metadata"]
 
 
 #: ``metadata`` key of the live lens's own layer (``lens/_draw``): a view of another layer, never a source.
@@ -139,3 +139,19 @@ def open_viewers() -> list:
     from napari import Viewer
 
     return list(getattr(Viewer, "_instances", ()))
+
+
+#: ``metadata`` key of a layer made from another layer's pixels (a Run's result, baseline or spread,
+#: a kept lens view, a self-check error map): the files its pixels came from, which Save never replaces
+SOURCE_FILES_KEY = "source_files"
+
+
+def derived_metadata(src, drop: tuple = ()) -> dict:
+    """``metadata`` for a layer made from ``src``'s pixels: ``src``'s, less its own file (``path``),
+    its run (``ldcsr``), the live lens's mark and ``drop``, with ``source_files``: the files ``src`` was read
+    from (``metadata["path"]``, napari's ``source.path``) or made from (its ``source_files``)."""
+    old = src.metadata or {}
+    md = {k: v for k, v in old.items() if k not in ("path", "ldcsr", LIVE_KEY, *drop)}
+    files = (old.get("path"), getattr(getattr(src, "source", None), "path", None), *old.get(SOURCE_FILES_KEY, ()))
+    md[SOURCE_FILES_KEY] = [str(p) for p in dict.fromkeys(files) if p]
+    return md

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._geometry import transform_from_world_matrix
-from .._viewer import LIVE_KEY, open_viewers
+from .._viewer import LIVE_KEY, SOURCE_FILES_KEY, open_viewers
 
 __all__ = ["write_geotiff", "write_geotiff_bands", "layer_world_matrix", "full_resolution", "check_savable",
            "check_not_a_source", "BLOCK_BYTES"]
@@ -73,34 +73,36 @@ def full_resolution(data: Any) -> Any:
     return data[0] if isinstance(data, Sequence) and not isinstance(data, str) else data
 
 
+def _files_behind(name: str, md: dict, source_path=None) -> list[tuple[str, str]]:
+    """``(file, what it is)`` for each file behind a layer ``name`` with metadata ``md``: the file
+    it was read from (this plugin's ``metadata["path"]``, napari's ``source.path`` for any reader)
+    and, for a layer made from others (a result, a kept view, an error map), theirs."""
+    read = [(str(p), f"the source file of the open layer '{name}'")
+            for p in dict.fromkeys((md.get("path"), source_path)) if p]
+    return read + [(str(p), f"the input '{name}' was made from") for p in md.get(SOURCE_FILES_KEY, ()) if p]
+
+
 def open_layer_sources() -> list[tuple[str, str]]:
-    """``(layer name, source file)`` of every layer of every open viewer read from a file: the file
-    in its ``metadata["path"]`` (this plugin's readers, a streamed result) and the one napari
-    records as the layer's ``source.path`` (any reader: napari's own, another plugin's)."""
-    found = []
-    for viewer in open_viewers():
-        for layer in viewer.layers:
-            paths = ((getattr(layer, "metadata", None) or {}).get("path"),
-                     getattr(getattr(layer, "source", None), "path", None))
-            found += [(layer.name, str(p)) for p in dict.fromkeys(paths) if p]
-    return found
+    """``(file, what it is)`` for each file behind a layer of every open viewer (:func:`_files_behind`)."""
+    return [f for viewer in open_viewers() for layer in viewer.layers
+            for f in _files_behind(layer.name, getattr(layer, "metadata", None) or {},
+                                   getattr(getattr(layer, "source", None), "path", None))]
 
 
 def check_not_a_source(path: str, meta: dict) -> None:
-    """:class:`~ldcsr_core.errors.OutputExistsError` when ``path`` is the file behind the layer
-    being saved or behind any open layer: replacing it would change or break that layer (a lazy
-    layer reads its pixels from the file as it is drawn)."""
+    """:class:`~ldcsr_core.errors.OutputExistsError` when ``path`` is a file behind the layer being
+    saved or behind any open layer (:func:`_files_behind`): replacing it would change or break that
+    layer (a lazy layer reads its pixels from the file as it is drawn) or overwrite a result's input,
+    also when its source layer was closed."""
     import errno
 
     from ldcsr_core.errors import OutputExistsError
     from ldcsr_core.geo.raster_io import same_file
 
-    own = (meta.get("metadata") or {}).get("path")
-    sources = ([(str(meta.get("name") or "this layer"), str(own))] if own else []) + open_layer_sources()
-    for name, src in sources:
+    own = _files_behind(str(meta.get("name") or "this layer"), meta.get("metadata") or {})
+    for src, what in own + open_layer_sources():
         if same_file(path, src):
-            raise OutputExistsError(errno.EEXIST, f"not saved: {path} is the source file of the open layer "
-                                    f"'{name}'; choose another name")
+            raise OutputExistsError(errno.EEXIST, f"not saved: {path} is {what}; choose another name")
 
 
 def check_savable(meta: dict) -> None:

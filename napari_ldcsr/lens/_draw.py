@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import LIVE_KEY, PLACEMENT, covering_blending, linear_part, world_axes
+from .._viewer import LIVE_KEY, PLACEMENT, covering_blending, derived_metadata, linear_part, world_axes
 from ._lens_cache import LayerPixels, window_transform
 from ._plan import LensView
 
@@ -114,7 +114,7 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
     model, for its description); returns the layer."""
     src = view.layer
     kwargs = placement(view)
-    md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr", LIVE_KEY)}
+    md = derived_metadata(src)
     (h, w), (H, W) = view.grid.in_shape, view.grid.out_shape
     if md.get("transform") is not None:
         md["transform"] = window_transform(md["transform"], (h, w), (H, W), view.win)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
-from .._viewer import covering_blending, linear_part, world_axes
+from .._viewer import covering_blending, derived_metadata, linear_part, world_axes
 
 __all__ = ["run_label", "result_name", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "RunLayers",
            "ProgressiveResult", "nearest_preview"]
@@ -79,7 +79,7 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
         src.scale[-2:], src.translate[-2:], spec.region.shape, spec.out_shape,
         offset=spec.region.offset, linear=linear_part(src),
     )
-    md = {k: v for k, v in (src.metadata or {}).items() if k not in ("path", "ldcsr")}
+    md = derived_metadata(src)
     if md.get("transform") is not None:
         md["transform"] = geo.result_transform(md["transform"], spec.region.shape, spec.out_shape,
                                                spec.region.offset)

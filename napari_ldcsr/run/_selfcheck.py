@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import linear_part, world_axes
+from .._viewer import derived_metadata, linear_part, world_axes
 from ._results import regrid_metadata
 
 __all__ = ["SMALL", "MAX_SIDE", "TOOLTIP", "CheckRequest", "check_region", "prepare_check", "run_check",
@@ -122,8 +122,7 @@ def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float 
                                             region.shape, offset=region.offset, linear=linear_part(src))
     label = "LDCSR" if kind == "model" else "bicubic"
     # an error map's values are not the source's: none of its bands' scales, offsets, units or tags
-    md = {k: v for k, v in (src.metadata or {}).items() if k not in (
-        "path", "ldcsr", "colorinterp", "band", "scales", "offsets", "band_units", "band_tags")}
+    md = derived_metadata(src, drop=("colorinterp", "band", "scales", "offsets", "band_units", "band_tags"))
     if md.get("transform") is not None:
         md["transform"] = geo.result_transform(md["transform"], region.shape, region.shape, region.offset)
     regrid_metadata(md, region.shape, region.shape, region.offset)  # GCPs, RPCs onto the region

@@ -26,3 +26,26 @@ def test_a_file_opened_by_another_reader_is_not_replaced(make_napari_viewer, tmp
         save_layers(str(scene), [other], plugin="napari-ldcsr")
     assert scene.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["scene.tif"]
+
+
+def test_a_result_is_not_saved_over_its_input_after_the_source_layer_was_closed(ldcsr, qtbot, tmp_path, notes):
+    """A Run's result of scene.tif, its source layer removed: scene.tif is still the result's
+    input (the CLI refuses an output that is its input, --overwrite or not). Before, the Save
+    button replaced scene.tif with the result."""
+    from tests.plugin.test_save_button import _scene
+
+    viewer, widget = ldcsr
+    src = _scene(tmp_path / "scene.tif")
+    before = src.read_bytes()
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run()
+    result = widget.last_result
+    viewer.layers.remove(layer)
+    viewer.layers.selection.active = result
+    assert widget.saves.save(str(src))
+    qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    assert widget.status == (f"'{result.name}' was not saved: {src} is the input '{result.name}' was made from; "
+                             "choose another name")
+    assert src.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["scene.tif"]
