@@ -6,7 +6,7 @@ import numpy as np
 
 __all__ = ["LIVE_KEY", "PLACEMENT", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
            "transposed", "view_data_corners", "linear_part", "world_axes", "notify", "image_layers", "shapes_layers",
-           "open_viewers", "SOURCE_FILES_KEY", "derived_metadata"]
+           "open_viewers", "SOURCE_FILES_KEY", "derived_metadata", "STREAMING"]
 
 
 #: ``metadata`` key of the live lens's own layer (``lens/_draw``): a view of another layer, never a source.
@@ -155,3 +155,7 @@ def derived_metadata(src, drop: tuple = ()) -> dict:
     files = (old.get("path"), getattr(getattr(src, "source", None), "path", None), *old.get(SOURCE_FILES_KEY, ()))
     md[SOURCE_FILES_KEY] = [str(p) for p in dict.fromkeys(files) if p]
     return md
+
+
+#: the files streamed Runs are writing now (``run._job.run_job``), which Save must not take
+STREAMING: set[str] = set()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._geometry import transform_from_world_matrix
-from .._viewer import LIVE_KEY, SOURCE_FILES_KEY, open_viewers
+from .._viewer import LIVE_KEY, SOURCE_FILES_KEY, STREAMING, open_viewers
 
 __all__ = ["write_geotiff", "write_geotiff_bands", "layer_world_matrix", "full_resolution", "check_savable",
            "check_not_a_source", "BLOCK_BYTES"]
@@ -83,10 +83,13 @@ def _files_behind(name: str, md: dict, source_path=None) -> list[tuple[str, str]
 
 
 def open_layer_sources() -> list[tuple[str, str]]:
-    """``(file, what it is)`` for each file behind a layer of every open viewer (:func:`_files_behind`)."""
+    """``(file, what it is)`` for each file behind a layer of every open viewer (:func:`_files_behind`),
+    and each file a Run is streaming its result to (saved there, the run would find its name taken
+    at its end and lose its result)."""
     return [f for viewer in open_viewers() for layer in viewer.layers
             for f in _files_behind(layer.name, getattr(layer, "metadata", None) or {},
-                                   getattr(getattr(layer, "source", None), "path", None))]
+                                   getattr(getattr(layer, "source", None), "path", None))] + \
+        [(p, "the file a Run is streaming its result to") for p in sorted(STREAMING)]
 
 
 def check_not_a_source(path: str, meta: dict) -> None:

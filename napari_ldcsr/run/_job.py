@@ -16,6 +16,7 @@ import numpy as np
 from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode, output_shape
 
 from .._geometry import Region
+from .._viewer import STREAMING
 
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
@@ -353,8 +354,12 @@ def run_job(
 
     t0 = time.perf_counter()
     if spec.output_path is not None:
-        res = upscale_raster(source.path, spec.output_path, model=model, scale=spec.scale,
-                             options=_options(spec), output=OutputOptions(overwrite=False), callback=callback)
+        STREAMING.add(spec.output_path)  # Save refuses its name while the engine writes it
+        try:
+            res = upscale_raster(source.path, spec.output_path, model=model, scale=spec.scale,
+                                 options=_options(spec), output=OutputOptions(overwrite=False), callback=callback)
+        finally:
+            STREAMING.discard(spec.output_path)
         return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst,
                          spread_path=res.spread)
     with source.dataset() as ds:

@@ -311,3 +311,31 @@ def test_stream_threshold_takes_inf_as_no_limit(monkeypatch, value, expected):
     'OverflowError: cannot convert float infinity to integer' (ValueError for nan)."""
     monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", value)
     assert _bigrun.stream_threshold_bytes() == expected
+
+
+def test_the_file_a_streamed_run_writes_is_not_taken_by_a_save(big, ldcsr, qtbot, notes, engine_held_at_second_tile):
+    """While a Run streams to ortho_x2.50_ldcsr.tif, saving a layer under that name is refused;
+    before, the save wrote it and the run, at its end, failed on 'output exists ... (use
+    --overwrite to replace it)', its result lost."""
+    from ldcsr_core.errors import OutputExistsError
+    from napari.plugins.io import save_layers
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    widget.tile = 32
+    gate = engine_held_at_second_tile
+    widget.set_scale(2.5)
+    assert widget.run(layer=src)
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    out = big.with_name("ortho_x2.50_ldcsr.tif")
+    other = viewer.add_image(np.zeros((8, 8), np.uint8), name="other")
+    with pytest.raises(OutputExistsError, match=r"ortho_x2\.50_ldcsr\.tif is the file a Run is streaming its result to"):
+        save_layers(str(out), [other], plugin="napari-ldcsr")
+    assert not out.exists()
+    gate.release.set()
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert not _errors(notes), notes
+    assert widget.last_result.metadata["path"] == str(out) and out.exists()
+    from napari_ldcsr._viewer import STREAMING
+
+    assert not STREAMING  # the file is the result layer's now (its metadata["path"])
