@@ -354,12 +354,16 @@ def run_job(
 
     t0 = time.perf_counter()
     if spec.output_path is not None:
-        STREAMING.add(spec.output_path)  # Save refuses its name while the engine writes it
+        from ldcsr_core.geo.sampling import default_spread_path
+
+        # Save refuses these names while the engine writes them (the result, and its spread file)
+        writing = {spec.output_path} | ({str(default_spread_path(spec.output_path))} if spec.samples > 1 else set())
+        STREAMING.update(writing)
         try:
             res = upscale_raster(source.path, spec.output_path, model=model, scale=spec.scale,
                                  options=_options(spec), output=OutputOptions(overwrite=False), callback=callback)
         finally:
-            STREAMING.discard(spec.output_path)
+            STREAMING.difference_update(writing)
         return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst,
                          spread_path=res.spread)
     with source.dataset() as ds:

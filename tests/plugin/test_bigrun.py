@@ -339,3 +339,25 @@ def test_the_file_a_streamed_run_writes_is_not_taken_by_a_save(big, ldcsr, qtbot
     from napari_ldcsr._viewer import STREAMING
 
     assert not STREAMING  # the file is the result layer's now (its metadata["path"])
+
+
+def test_the_spread_file_a_streamed_run_writes_is_not_taken_by_a_save(big, ldcsr, qtbot, notes,
+                                                                      engine_held_at_second_tile):
+    """The same for the spread file of a streamed run with samples (``<name>_spread.tif``)."""
+    from ldcsr_core.errors import OutputExistsError
+    from napari.plugins.io import save_layers
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    widget.tile = 32
+    _stream_with_samples(widget, src)
+    assert widget.run()
+    qtbot.waitUntil(engine_held_at_second_tile.second_started.is_set, timeout=60_000)
+    spread = big.with_name("ortho_x2.00_ldcsr_spread.tif")
+    other = viewer.add_image(np.zeros((8, 8), np.uint8), name="other")
+    with pytest.raises(OutputExistsError, match="ortho_x2.00_ldcsr_spread.tif is the file a Run is streaming"):
+        save_layers(str(spread), [other], plugin="napari-ldcsr")
+    engine_held_at_second_tile.release.set()
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not _errors(notes), notes
+    assert sorted(p.name for p in big.parent.iterdir()) == ["ortho.tif", "ortho_x2.00_ldcsr.tif", spread.name]
