@@ -198,6 +198,18 @@ def test_writer_refuses_existing_and_missing_folder(rasters, tmp_path):
     assert out.read_bytes() == b"x"
 
 
+def test_writer_refuses_a_folder_as_its_output_before_writing(rasters, tmp_path):
+    """An output name that is a folder (napari's File > Save, write_raster, --overwrite or not):
+    before, the whole file was written and the final rename failed with '[Errno 21] Is a
+    directory: '.out.tif.xxxx.ldcsr-part' -> 'out.tif''."""
+    folder = tmp_path / "out.tif"
+    (folder / "inside").mkdir(parents=True)
+    for overwrite in (False, True):
+        with pytest.raises(RasterIOError, match=f"output path is a folder: {folder}$"):
+            _write_rows(folder, rasters["gray"], overwrite=overwrite)
+    assert _leftovers(tmp_path) == [] and [p.name for p in folder.iterdir()] == ["inside"]
+
+
 def test_block_row_writer_checks_order_and_completeness(rasters, tmp_path):
     with rasterio.open(rasters["gray"]) as src:
         prof = lio.output_profile(src, (64, 64), block=16)

@@ -223,6 +223,8 @@ class GeoTiffWriter:
         folder = self.path.parent
         if not folder.is_dir():
             raise RasterIOError(errno.ENOENT, f"output folder does not exist: {folder}")
+        if self.path.is_dir():  # else found only at the final rename, after all the work, --overwrite or not
+            raise RasterIOError(errno.EISDIR, f"output path is a folder: {self.path}")
         if os.path.lexists(self.path) and not self.overwrite:  # a broken link too: commit keeps it
             raise OutputExistsError(errno.EEXIST,
                                     f"output exists: {self.path} (use --overwrite to replace it)")
