@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -252,6 +253,23 @@ def _gcps(md: dict):
             gcps_crs(md.get("gcps_crs")))
 
 
+def _make_folder(folder: str) -> None:
+    """Make ``folder`` (and its parents) for a save; a RasterIOError in words when it cannot be made
+    (os.makedirs says '[Errno 17] File exists' when a part of the name is a file)."""
+    import errno
+
+    from ldcsr_core.errors import RasterIOError
+
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        part = next((p for p in [folder, *map(str, Path(folder).parents)]
+                     if os.path.lexists(p) and not os.path.isdir(p)), None)
+        if part is not None:
+            raise RasterIOError(errno.ENOTDIR, f"cannot save in {folder}: {part} is a file, not a folder") from None
+        raise RasterIOError(e.errno, f"cannot make the folder {folder}: {e.strerror or e}") from None
+
+
 def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp, values) -> None:
     """Write ``bands(y0, y1)`` (``(count, rows, W)`` for output rows ``y0:y1``) of an ``hw`` image
     placed as the layer ``meta`` is, a block of rows at a time, atomically; ``values`` holds each
@@ -278,7 +296,7 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     H, W = hw
     head_rows = rows(0, 1)
     count = head_rows.shape[0]
-    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+    _make_folder(os.path.dirname(os.path.abspath(path)) or ".")
     # The first row carries the bands' dtype, nodata, names and colours for the output's profile.
     with dataset_from_array(head_rows, bands_last=False, transform=transform, crs=crs, nodata=nodata,
                             colorinterp=colorinterp,

@@ -302,3 +302,16 @@ def test_bad_files_are_reported_in_one_line_and_the_others_open(make_napari_view
     assert [e.split(":")[0] for e in errors] == [f"cannot open {p}" for p in paths[:4]]
     assert "input is an empty file (0 bytes)" in errors[1] and "not a raster" in errors[2]
     assert "trunc.tif" in errors[3] and all("\n" not in e for e in errors)
+
+
+def test_a_save_under_a_file_used_as_a_folder_is_said_in_words(tmp_path):
+    """``scene.tif/x.tif`` (a typo, a path pasted into viewer.layers.save): the writer makes
+    missing folders, and os.makedirs said "[Errno 20] Not a directory: '.../scene.tif/sub'"."""
+    from ldcsr_core.errors import RasterIOError
+
+    scene = tmp_path / "scene.tif"
+    scene.write_bytes(b"an image")
+    meta = {"name": "x", "metadata": {"crs": "EPSG:32633"}, "scale": (1.0, 1.0), "translate": (0.0, 0.0)}
+    with pytest.raises(RasterIOError, match=f"cannot save in {scene}/sub: {scene} is a file, not a folder$"):
+        write_geotiff(str(scene / "sub" / "x.tif"), np.zeros((8, 8), np.uint8), meta)
+    assert scene.read_bytes() == b"an image" and [p.name for p in tmp_path.iterdir()] == ["scene.tif"]
