@@ -43,3 +43,35 @@ def test_a_kept_view_carries_gcps_and_rpcs_on_its_own_grid(make_napari_viewer, q
     finally:
         lens.close()
         qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
+
+
+def test_a_kept_view_is_tagged_as_its_own_ai_generated_result(make_napari_viewer, qtbot, tiny_model, tmp_path):
+    """Saved, a kept view says what a Run's result says: the AI-generated notice and its own
+    LDCSR_* tags (mode, scale, model). Before, it carried its source's tags as they were: no
+    notice, and over a result of a diffusion run that run's LDCSR_MODE 'diffusion' and scale
+    though the view was computed fast at its own scale; the source's other tags stay."""
+    import rasterio
+    from ldcsr_core.geo.raster_io import AI_NOTICE
+
+    from napari_ldcsr.io._writer import write_geotiff
+
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    src = viewer.add_image(_scene(), rgb=True, name="sr", metadata={"tags": {
+        "SENSOR": "UltraCam", "LDCSR_MODE": "diffusion", "LDCSR_SCALE_X": "4.0"}})
+    lens = LiveLens(viewer, model_provider=lambda source: tiny_model, debounce_ms=30)
+    lens.set_layer(src)
+    try:
+        _look(viewer, src, (120, 90), 2.0)
+        lens.set_enabled(True)
+        _wait_done(qtbot, lens)
+        kept = lens.keep()
+    finally:
+        lens.close()
+        qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
+    out = tmp_path / "kept.tif"
+    write_geotiff(str(out), *kept.as_layer_data_tuple()[:2])
+    with rasterio.open(out) as ds:
+        tags = ds.tags()
+    grid = kept.metadata["ldcsr"]["grid_out_shape"]
+    assert tags["LDCSR_NOTICE"] == AI_NOTICE and tags["LDCSR_MODE"] == "fast" and tags["LDCSR_SOURCE"] == "sr"
+    assert float(tags["LDCSR_SCALE_X"]) == grid[1] / 200 and tags["SENSOR"] == "UltraCam"
