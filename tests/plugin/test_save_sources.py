@@ -1,5 +1,7 @@
 """A save never replaces the file an open layer was read from, whichever reader opened it."""
 
+import re
+
 import numpy as np
 import pytest
 import rasterio
@@ -28,10 +30,13 @@ def test_a_file_opened_by_another_reader_is_not_replaced(make_napari_viewer, tmp
     assert [p.name for p in tmp_path.iterdir()] == ["scene.tif"]
 
 
-def test_a_result_is_not_saved_over_its_input_after_the_source_layer_was_closed(ldcsr, qtbot, tmp_path, notes):
+def test_a_result_is_not_saved_over_its_input_after_the_source_layer_was_closed(ldcsr, qtbot, tmp_path):
     """A Run's result of scene.tif, its source layer removed: scene.tif is still the result's
-    input (the CLI refuses an output that is its input, --overwrite or not). Before, the Save
-    button replaced scene.tif with the result."""
+    input (the CLI refuses an output that is its input, --overwrite or not). Before, saving the
+    result under that name (the Save button, File > Save) replaced scene.tif with the result."""
+    from ldcsr_core.errors import OutputExistsError
+
+    from napari_ldcsr.io._writer import write_geotiff
     from tests.plugin.test_save_button import _scene
 
     viewer, widget = ldcsr
@@ -43,9 +48,11 @@ def test_a_result_is_not_saved_over_its_input_after_the_source_layer_was_closed(
         assert widget.run()
     result = widget.last_result
     viewer.layers.remove(layer)
-    viewer.layers.selection.active = result
-    assert widget.saves.save(str(src))
-    qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
-    assert widget.status == (f"'{result.name}' was not saved: {src} is the input '{result.name}' was made from; "
-                             "choose another name")
+    said = f"not saved: {src} is the input '{result.name}' was made from; choose another name"
+    with pytest.raises(OutputExistsError, match=re.escape(said)):
+        write_geotiff(str(src), *result.as_layer_data_tuple()[:2])
+    viewer.close()  # and with no viewer open
+    with pytest.raises(OutputExistsError, match=re.escape(said)):
+        write_geotiff(str(src), *result.as_layer_data_tuple()[:2])
     assert src.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["scene.tif"]
+    assert result.metadata["source_files"] == [str(src)]
