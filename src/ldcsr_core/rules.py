@@ -95,17 +95,23 @@ def check_number(value, what: str) -> float:
         raise InputError(f"{what} must be a number, got {value!r}") from None
 
 
+def number_pair(value, what: str, pair_of: str = "a (y, x) pair") -> tuple:
+    """One value (a number, a 0-d array, a string: checked later) as a pair of it, or a pair as
+    it is; anything else (three values, an empty tuple, no sequence) is :class:`InputError`."""
+    if getattr(value, "ndim", None) == 0 or isinstance(value, (str, bytes)) or np.isscalar(value):
+        return value, value
+    try:
+        pair = tuple(value)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2:
+        raise InputError(f"{what} must be a number or {pair_of}, got {value!r}")
+    return pair
+
+
 def check_scale(scale) -> tuple[float, float]:
     """``s`` or ``(sy, sx)`` → a checked ``(sy, sx)`` pair, each in ``(1, MAX_SCALE]``."""
-    if getattr(scale, "ndim", None) == 0 or isinstance(scale, (str, bytes)) or np.isscalar(scale):
-        pair = (scale, scale)
-    else:
-        try:
-            pair = tuple(scale)
-        except TypeError:
-            raise InputError(f"scale must be a number or a (y, x) pair, got {scale!r}") from None
-    if len(pair) != 2:
-        raise InputError(f"scale must be a number or a (y, x) pair, got {scale!r}")
+    pair = number_pair(scale, "scale")
     out = []
     for s in pair:
         s = check_number(s, "scale")

@@ -195,15 +195,9 @@ def _positive_finite(v, what: str) -> float:
 
 def _target_pair(target) -> tuple[float, float]:
     """``t`` or ``(tx, ty)`` -> checked ``(tx, ty)``."""
-    if getattr(target, "ndim", None) == 0 or isinstance(target, (str, bytes)) or np.isscalar(target):
-        pair = (target, target)
-    else:
-        try:
-            pair = tuple(target)
-        except TypeError:
-            pair = ()
-    if len(pair) != 2:
-        raise InputError(f"target resolution must be a number or an (x, y) pair, got {target!r}")
+    from ..rules import number_pair
+
+    pair = number_pair(target, "target resolution", "an (x, y) pair")
     return _positive_finite(pair[0], "target resolution"), _positive_finite(pair[1], "target resolution")
 
 
