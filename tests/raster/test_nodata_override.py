@@ -149,3 +149,16 @@ def test_adapt_reads_the_scene_with_the_nodata_given(scenes, tiny_model, monkeyp
     for (ra, va), (rb, vb) in zip(*runs):
         assert np.array_equal(ra, rb) and (va is None) == (vb is None)
         assert va is None or np.array_equal(va, vb)
+
+
+def test_info_shows_the_nodata_upscale_would_use(scenes):
+    from ldcsr_core.cli import main
+
+    fill, declared = scenes
+    for src, extra, line in ((fill, ["--nodata", "0"], "nodata:      0.0 (--nodata; the file declares none)"),
+                             (declared, ["--nodata", "none"], "nodata:      None (--nodata; the file declares 0.0)"),
+                             (declared, [], "nodata:      0.0\n")):
+        r = CliRunner().invoke(main, ["info", str(src), *extra])
+        assert r.exit_code == 0 and line in r.output, r.output
+    r = CliRunner().invoke(main, ["info", str(fill), "--nodata", "-5"])
+    assert r.exit_code == 3 and "no uint8 pixel" in r.output

@@ -19,11 +19,12 @@ __all__ = ["info", "models", "convert"]
 @opt.target_resolution_opt
 @opt.bands_opt
 @opt.stretch_opt
+@opt.nodata_opt
 @opt.model_opt
 @opt.mode_opt
 @click.option("-o", "--output", "output", default=None, type=click.Path(path_type=Path),
               metavar="OUT", help="Where the output would go (for its free space; default: FILE's folder).")
-def info(file, scale, target_resolution, bands, stretch, model_path, mode, output):
+def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mode, output):
     """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2); with --model,
     what an adapted model was adapted on and whether this use goes beyond it."""
     from ..errors import InputError
@@ -35,7 +36,7 @@ def info(file, scale, target_resolution, bands, stretch, model_path, mode, outpu
 
     if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
         raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
-    with open_raster(file) as ds:
+    with open_raster(file, nodata=nodata) as ds:  # --nodata: as upscale would read and write it
         i = raster_info(ds)
         click.echo(f"file:        {file}")
         click.echo(f"driver:      {getattr(ds, 'source_driver', i.driver)}")
@@ -55,7 +56,9 @@ def info(file, scale, target_resolution, bands, stretch, model_path, mode, outpu
         unit = i.units or "units"
         click.echo(f"pixel size:  {i.res[0]:.6g} x {i.res[1]:.6g} {unit}")
         click.echo(f"bounds:      {', '.join(f'{b:.6f}' for b in i.bounds)}")
-        click.echo(f"nodata:      {i.nodata}")
+        given = "" if nodata is None else \
+            f" (--nodata; the file declares {'none' if ds.file_nodata is None else ds.file_nodata})"
+        click.echo(f"nodata:      {i.nodata}{given}")
         click.echo(f"colour:      {', '.join(i.colorinterp)}")
         if any(i.descriptions):
             click.echo(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")
