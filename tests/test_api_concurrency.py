@@ -56,9 +56,10 @@ def test_threads_sharing_a_model_get_the_sequential_results(tiny):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_thread_new_to_torch_does_not_keep_another_threads_tile_count(tiny):
+def test_a_thread_new_to_torch_does_not_keep_another_threads_tile_count(tiny, monkeypatch):
     """A tile's count is also torch's process-wide one while it runs, which a thread new to torch
     takes as its own: it used to keep it after its own call (and cap its later tiles by it)."""
+    monkeypatch.delenv(threads.ENV, raising=False)  # the auto policy, whatever the caller's shell set
     saved = torch.get_num_threads()
     torch.set_num_threads(2)
     inside, release = threading.Event(), threading.Event()
