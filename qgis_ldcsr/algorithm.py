@@ -99,10 +99,12 @@ _MODELS_LOCK = threading.Lock()  # runs go on at once: one load of a model, not 
 
 
 def _load_model(path: str | None):
-    """The engine model for ``path`` (``None``: the shipped one), cached per file and mtime."""
+    """The engine model for ``path`` (``None``: the shipped one), cached until the file there changes
+    (the engine's :func:`~ldcsr_core.checkpoints.model_file_key`: inode, size, modification and change times)."""
     from ldcsr_core import load_model
+    from ldcsr_core.checkpoints import model_file_key
 
-    key = (path, os.path.getmtime(path) if path else None)
+    key = model_file_key(path)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:

@@ -161,30 +161,42 @@ def model_info(model: Any) -> dict:
 
 
 class ModelCache:
-    """Loads each model source once (thread-safe) and hands the same object back afterwards."""
+    """Loads each model source once (thread-safe) and hands the same object back afterwards, until
+    the file at that path changes (retrained, adapted or copied over: the engine's
+    :func:`~ldcsr_core.checkpoints.model_file_key`), which is then loaded again."""
 
     def __init__(self, provider: ModelProvider | None = None) -> None:
         self._provider = provider or default_model_provider
-        self._models: dict[str | None, Any] = {}
+        self._models: dict[str | None, tuple[tuple, Any]] = {}  # source -> (file key, model)
         self._lock = threading.Lock()
         self.loads = 0
 
+    @staticmethod
+    def _key(source: str | None) -> tuple:
+        from ldcsr_core.checkpoints import model_file_key
+
+        return model_file_key(source)
+
     def get(self, source: str | None) -> Any:
-        """The model for ``source`` (None = built-in default), loading it on first use."""
+        """The model for ``source`` (None = built-in default), loading it on first use and again
+        when its file has changed since."""
+        key = self._key(source)
         with self._lock:
-            if source not in self._models:
-                self._models[source] = self._provider(source)
+            entry = self._models.get(source)
+            if entry is None or entry[0] != key:
+                self._models[source] = (key, self._provider(source))
                 self.loads += 1
-            return self._models[source]
+            return self._models[source][1]
 
     def put(self, source: str, model: Any) -> None:
         """Hand out ``model`` for ``source`` from now on (a model just made and saved there)."""
         with self._lock:
-            self._models[source] = model
+            self._models[source] = (self._key(source), model)
 
     def cached(self, source: str | None) -> Any | None:
-        """The model for ``source`` if it is loaded already, else None."""
-        return self._models.get(source)
+        """The model for ``source`` if it is loaded already (and its file unchanged), else None."""
+        entry = self._models.get(source)
+        return entry[1] if entry is not None and entry[0] == self._key(source) else None
 
 
 # --------------------------------------------------------------------------------------------

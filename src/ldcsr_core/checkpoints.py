@@ -26,7 +26,7 @@ from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
 
-__all__ = ["read_state_dict", "remap_official", "infer_config", "load_model", "save_model",
+__all__ = ["model_file_key", "read_state_dict", "remap_official", "infer_config", "load_model", "save_model",
            "convert_checkpoint", "default_model_path", "model_path", "resolve_device", "file_sha256", "build_model"]
 
 log = logging.getLogger(__name__)
@@ -291,6 +291,19 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
         if path.name in DEFAULT_ALIASES:
             return default_model_path()
     return path
+
+
+def model_file_key(source: str | os.PathLike | None = None) -> tuple:
+    """What tells the model file ``load_model(source)`` would read from another without reading it:
+    its path with the file's device, inode, size and modification and change times (ns), so a model
+    retrained, adapted or copied over at that path (even with its mtime kept) gets another key.  A cache of loaded models compares it
+    before handing a model out again.  A file that is not there: just its path."""
+    try:
+        path = model_path(source)
+        st = path.stat()
+    except (OSError, CheckpointError, InputError):
+        return (source,)
+    return (source, str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def default_model_path() -> Path:

@@ -20,3 +20,29 @@ def test_a_picked_checkpoint_stays_picked_when_layers_change(ldcsr, tiny_model, 
     assert path in widget.form.model.choices
     viewer.layers.remove("a")
     assert widget.model_source == path and widget.form.layer.value is viewer.layers["b"]
+
+
+def test_a_model_file_replaced_at_its_path_is_loaded_again(tmp_path):
+    """Before: the plugin's model cache kept the first model loaded from a path for the whole
+    session: a checkpoint retrained, adapted or copied over there (from the command line, say)
+    was not used, and its results were labelled with the file's name. Now the file's identity
+    (inode, size, modification and change times) is compared before a cached model is handed out."""
+    import shutil
+
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+    from napari_ldcsr.run._job import ModelCache
+
+    path = tmp_path / "mine.safetensors"
+    first, second = (ldcsr_core.build_model(config=tiny_test_config(), seed=s) for s in (0, 1))
+    ldcsr_core.save_model(first, path, name="mine")
+    cache = ModelCache()
+    a = cache.get(str(path))
+    assert cache.get(str(path)) is a and cache.loads == 1  # unchanged file: the same object
+    ldcsr_core.save_model(second, tmp_path / "other.safetensors", name="mine")
+    shutil.copy2(tmp_path / "other.safetensors", path)  # copied over, its mtime kept
+    assert cache.cached(str(path)) is None
+    b = cache.get(str(path))
+    assert cache.loads == 2 and b.weights_sha256 != a.weights_sha256
+    assert b.weights_sha256 == ldcsr_core.load_model(str(tmp_path / "other.safetensors")).weights_sha256
+    assert cache.cached(None) is None and cache.get(None) is cache.get(None)  # the built-in model

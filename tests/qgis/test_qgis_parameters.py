@@ -299,3 +299,28 @@ def test_a_scale_expression_is_used(qgis_processing, scene, tiny_model_file, tmp
     qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=QgsProperty.fromExpression("1 + 1"),
                                      TILE=QgsProperty.fromValue(48)), feedback=feedback)
     assert "(scale 2 x 2)" in feedback.textLog()
+
+
+def test_a_model_file_replaced_with_the_same_mtime_is_loaded_again(monkeypatch, tmp_path):
+    """Before: the provider's model cache was keyed on the path and its mtime in whole seconds'
+    float: a checkpoint copied over with its mtime kept (``cp -p``) was never loaded. Now the
+    engine's file key (inode, size, modification and change times) is compared."""
+    import os
+    import shutil
+
+    import ldcsr_core
+    import qgis_ldcsr.algorithm as algorithm
+    from ldcsr_core.config import tiny_test_config
+
+    monkeypatch.setattr(algorithm, "_MODELS", {})
+    path = tmp_path / "m.safetensors"
+    ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=0), path, name="m")
+    ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=1), tmp_path / "n.safetensors",
+                          name="m")
+    st = os.stat(path)
+    os.utime(tmp_path / "n.safetensors", ns=(st.st_atime_ns, st.st_mtime_ns))  # the same mtime
+    a = algorithm._load_model(str(path))
+    assert algorithm._load_model(str(path)) is a
+    shutil.copy2(tmp_path / "n.safetensors", path)
+    assert os.stat(path).st_mtime_ns == st.st_mtime_ns
+    assert algorithm._load_model(str(path)).weights_sha256 != a.weights_sha256
