@@ -495,3 +495,39 @@ def test_grey_live_view_follows_the_sources_contrast(make_napari_viewer, qtbot, 
     np.testing.assert_allclose(shown, np.clip((values - lo) / (hi - lo), 0, 1), atol=1e-5)
     assert (live.data[..., 3] == 1).all()
     lens.close()
+
+
+def test_a_model_file_replaced_at_its_path_is_not_served_from_the_cache(make_napari_viewer, qtbot, tmp_path):
+    """Before: the lens's tiles were cached under the model's path, so after a checkpoint was
+    retrained or copied over there, the same view showed the old model's tiles. Now the file's
+    identity is part of the cache key, and the model cache loads the new file."""
+    import shutil
+
+    from ldcsr_core.config import tiny_test_config
+    from napari_ldcsr.run._job import ModelCache
+
+    path = tmp_path / "m.safetensors"
+    for seed, name in ((0, "m"), (1, "n")):
+        ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=seed), tmp_path / f"{name}.safetensors",
+                              name=name)
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    src = viewer.add_image(_scene(96, 96), rgb=True, name="scene")
+    lens = LiveLens(viewer, model_provider=ModelCache().get, model_source=str(path), debounce_ms=30)
+    try:
+        lens.set_layer(src)
+        _look(viewer, src, (48, 48), 4.0)
+        lens.set_enabled(True)
+        _wait_done(qtbot, lens)
+        first = lens.live_layer.data.copy()
+        shutil.copy2(tmp_path / "n.safetensors", path)
+        before = lens.view
+        lens.refresh()
+        _wait_done(qtbot, lens, after=before, timeout=30_000)  # before: the cached view stayed
+        assert lens.view.win == before.win
+        assert not np.array_equal(lens.live_layer.data, first)
+        other = _upscale_as_lens(ldcsr_core.load_model(str(path)), src.data, global_out_shape(src.data.shape, 4.0),
+                                 mode="fast")
+        np.testing.assert_array_equal(lens.live_layer.data[..., :3], other[lens.view.win.slices])  # the new model's
+    finally:
+        lens.close()
+        qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
