@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._geometry import layer_placement_from_transform
-from ._raster_layers import is_rgb, raster_metadata
+from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order
 
 __all__ = ["RasterLevel", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
            "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
@@ -202,8 +202,10 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     base: dict[str, Any] = {"metadata": metadata, "multiscale": True, "cache": False}
     if georeferenced:
         base.update(layer_placement_from_transform(tuple(transform)[:6]))
-    if is_rgb(count, dtype, colorinterp):
-        return [(pyramid(list(range(1, count + 1)), True), dict(base, name=name, rgb=True), "image")]
+    if is_rgb(count, dtype, colorinterp):  # its bands shown red, green, blue(, alpha), as the eager reader
+        order = rgb_order(count, colorinterp, descriptions)
+        return [(pyramid([b + 1 for b in order], True),
+                 dict(base, name=name, rgb=True, metadata=shown_in_order(metadata, order)), "image")]
     if count == 1:
         return [(pyramid([1], False), dict(base, name=name), "image")]
     return [(pyramid([b], False), dict(base, name=f"{name} [{band_names[b - 1]}]",

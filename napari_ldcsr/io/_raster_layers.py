@@ -12,7 +12,7 @@ from typing import Any
 
 from ldcsr_core.geo.raster_io import pixel_size
 
-__all__ = ["LayerData", "is_rgb", "raster_metadata"]
+__all__ = ["LayerData", "is_rgb", "rgb_order", "shown_in_order", "raster_metadata"]
 
 LayerData = tuple[Any, dict, str]
 
@@ -24,6 +24,36 @@ def is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
     if count not in (3, 4) or (count == 4 and ci[3:] != ["alpha"]):
         return False
     return ci[:3] == ["red", "green", "blue"] or dtype == "uint8"
+
+
+def rgb_order(count: int, colorinterp: list[str], descriptions=()) -> tuple[int, ...]:
+    """The file's bands (0-based) in the order one RGB(A) layer shows them: the engine's default
+    triplet (``ldcsr_core.geo.radiometry.default_triplet``, the bands a Run feeds the model as red,
+    green, blue: a file stored blue, green, red is shown red, green, blue), then the alpha band."""
+    from ldcsr_core.geo.radiometry import default_triplet
+
+    triplet = default_triplet(count, colorinterp, descriptions)[0]
+    if sorted(triplet) != [0, 1, 2]:
+        return tuple(range(count))
+    return tuple(triplet) + tuple(range(3, count))
+
+
+#: Per-band metadata lists, one entry per band of the layer (per file band for band layers).
+BAND_KEYS = ("band_names", "colorinterp", "scales", "offsets", "band_units", "band_tags")
+
+
+def shown_in_order(metadata: dict, order: tuple[int, ...]) -> dict:
+    """``metadata`` of a raster shown as one RGB(A) layer with its bands in ``order`` (0-based file
+    bands, :func:`rgb_order`): the per-band lists follow the layer's channels and, when that is not
+    the file's order, ``file_bands`` (1-based) says which file band each channel is (a Run reads
+    the file's bands through it, ``run._job.LayerSource``)."""
+    if list(order) == list(range(len(order))):
+        return metadata
+    md = dict(metadata, file_bands=[b + 1 for b in order])
+    for key in BAND_KEYS:
+        if isinstance(md.get(key), list) and len(md[key]) == len(order):
+            md[key] = [md[key][b] for b in order]
+    return md
 
 
 def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags,

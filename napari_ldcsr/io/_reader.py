@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._geometry import layer_placement_from_transform
-from ._raster_layers import LayerData, is_rgb, raster_metadata
+from ._raster_layers import LayerData, is_rgb, raster_metadata, rgb_order, shown_in_order
 
 __all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff"]
 
@@ -43,7 +43,10 @@ def read_geotiff(path: str | list[str]) -> list[LayerData]:
 def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     """Layer data for one (Geo)TIFF.
 
-    * ``rgb=True`` (H x W x 3/4) for RGB(A) rasters, one 2-D layer for single-band rasters,
+    * ``rgb=True`` (H x W x 3/4) for RGB(A) rasters, their bands shown red, green, blue(, alpha)
+      (:func:`~._raster_layers.rgb_order`: a file stored blue, green, red is shown the right way
+      round, its per-band metadata in the layer's order and ``file_bands`` saying which file band
+      each channel is), one 2-D layer for single-band rasters,
       and ``channel_axis=0`` (one layer per band, ``metadata["band"]`` = its 0-based index)
       otherwise; the widget super-resolves such band layers together, as the CLI does;
     * ``scale`` = pixel size and ``translate`` = centre of the first pixel, in
@@ -70,8 +73,9 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     if georeferenced:
         kwargs.update(layer_placement_from_transform(tuple(transform)[:6]))
     if is_rgb(count, dtype, colorinterp):
-        kwargs["rgb"] = True
-        return [(np.moveaxis(data, 0, -1), kwargs, "image")]
+        order = rgb_order(count, colorinterp, geo.descriptions)
+        kwargs.update(rgb=True, metadata=shown_in_order(metadata, order))
+        return [(np.moveaxis(data[list(order)], 0, -1), kwargs, "image")]
     if count == 1:
         return [(data[0], kwargs, "image")]
     kwargs["channel_axis"] = 0

@@ -211,6 +211,12 @@ class LayerSource:
     layer, bands last), ``"gray"`` (one 2-D layer) or ``"bands"`` (one 2-D layer per band, as the
     reader opens files with other band counts). Georeferencing comes from the layers' metadata
     (the reader's ``transform``, ``crs``, ``nodata``...); plain arrays are taken on a pixel grid.
+
+    The raster is in its file's band order, as ``ldcsr upscale`` reads the file (``colorinterp``,
+    ``descriptions`` and a Run's ``bands`` are the file's): ``order`` (0-based) is the file band
+    each channel of an RGB layer shows (the reader shows a file stored blue, green, red as red,
+    green, blue: its ``metadata["file_bands"]``); :meth:`bands`/:meth:`join` put the layer's
+    channels back in file order, :meth:`split` gives results in the layer's.
     """
 
     layers: tuple
@@ -223,6 +229,11 @@ class LayerSource:
     name: str = "layer"
     path: str | None = None  # the file the layers were read from (reader metadata), if any
     lazy: bool = False  # read pixels from ``path``, not from the layers (big lazy layers)
+    order: tuple[int, ...] | None = None  # rgb: the file band (0-based) of each channel, if not 0, 1, 2...
+
+    def _to_file(self, channels: np.ndarray) -> np.ndarray:
+        """An RGB layer's ``(channels, h, w)`` in the file's band order."""
+        return channels if self.order is None else channels[np.argsort(self.order)]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -238,7 +249,7 @@ class LayerSource:
     def bands(self) -> np.ndarray:
         """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels."""
         if self.layout == "rgb":
-            return np.moveaxis(np.asarray(self.layers[0].data), -1, 0)
+            return self._to_file(np.moveaxis(np.asarray(self.layers[0].data), -1, 0))
         if self.layout == "gray":
             return np.asarray(self.layers[0].data)[np.newaxis]
         return np.stack([np.asarray(lyr.data) for lyr in self.layers])
@@ -246,13 +257,13 @@ class LayerSource:
     def split(self, bands: np.ndarray) -> list[np.ndarray]:
         """``(bands, h, w)`` -> one array per layer, in the layers' layout."""
         if self.layout == "rgb":
-            return [np.moveaxis(bands, 0, -1)]
+            return [np.moveaxis(bands if self.order is None else bands[list(self.order)], 0, -1)]
         return [bands[0]] if self.layout == "gray" else [bands[i] for i in range(bands.shape[0])]
 
     def join(self, arrays: list) -> np.ndarray:
         """One array per layer (layers' layout) -> ``(bands, h, w)``: the inverse of :meth:`split`."""
         if self.layout == "rgb":
-            return np.moveaxis(np.asarray(arrays[0]), -1, 0)
+            return self._to_file(np.moveaxis(np.asarray(arrays[0]), -1, 0))
         return np.stack([np.asarray(a) for a in arrays])
 
     def dataset(self):
@@ -284,6 +295,13 @@ def _band_group(viewer, layer) -> list | None:
     return [group[i] for i in range(count)]
 
 
+def _file_order(md: dict, n: int) -> tuple[int, ...] | None:
+    """The file band (0-based) of each of an ``n``-channel RGB layer's channels (the reader's
+    ``file_bands``), or None when they are in file order (or the entry is not a permutation)."""
+    order = tuple(int(b) - 1 for b in md.get("file_bands") or ())
+    return order if sorted(order) == list(range(n)) and order != tuple(range(n)) else None
+
+
 def layer_source(viewer, layer) -> LayerSource:
     """The raster behind an image layer: the whole band group when ``layer`` is one band of a
     multi-band file whose band layers are all open (the CLI super-resolves all bands together)."""
@@ -301,8 +319,11 @@ def layer_source(viewer, layer) -> LayerSource:
         n = layer.data.shape[-1]
         ci = tuple(md.get("colorinterp") or ("red", "green", "blue", "alpha")[:n])
         names = tuple(md.get("band_names") or ())
+        order = _file_order(md, n)
+        if order is not None:  # the reader's per-band lists follow the layer's channels: the file's order
+            ci, names = (tuple(v[i] for i in np.argsort(order)) if len(v) == n else v for v in (ci, names))
         return LayerSource((layer,), "rgb", colorinterp=ci, descriptions=names if len(names) == n else None,
-                           name=layer.name, **geo)
+                           name=layer.name, order=order, **geo)
     return LayerSource((layer,), "gray", name=layer.name, **geo)
 
 

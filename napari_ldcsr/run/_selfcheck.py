@@ -122,7 +122,8 @@ def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float 
                                             region.shape, offset=region.offset, linear=linear_part(src))
     label = "LDCSR" if kind == "model" else "bicubic"
     # an error map's values are not the source's: none of its bands' scales, offsets, units or tags
-    md = derived_metadata(src, drop=("colorinterp", "band", "scales", "offsets", "band_units", "band_tags"))
+    md = derived_metadata(src, drop=("colorinterp", "band", "scales", "offsets", "band_units", "band_tags",
+                                       "file_bands"))
     if md.get("transform") is not None:
         md["transform"] = geo.result_transform(md["transform"], region.shape, region.shape, region.offset)
     regrid_metadata(md, region.shape, region.shape, region.offset)  # GCPs, RPCs onto the region

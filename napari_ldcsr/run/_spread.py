@@ -50,7 +50,7 @@ def spread_kwargs(src_layer, spec, geo_spread, *, run_info: dict | None = None) 
     md["units"] = "standard deviation over the samples, in the source's units"
     md["nodata"] = geo_spread.nodata  # NaN where the source is invalid (a spread of 0 is a value)
     md["band_names"] = [spread_band_name(geo_spread)]
-    for key in ("colorinterp", "band", "scales", "offsets", "band_units", "band_tags"):  # one band of its own
+    for key in ("colorinterp", "band", "scales", "offsets", "band_units", "band_tags", "file_bands"):  # one band
         md.pop(key, None)
     # the engine's |scale| and unit of the spread (no offset: it does not move a spread), when the
     # averaged bands share them
