@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import InputError
 from .progress import ProgressCallback
-from .rules import MIN_INPUT_SIDE, check_image, check_mode, check_seed, check_tile, output_shape
+from .rules import check_image, check_input_side, check_mode, check_seed, check_tile, output_shape
 from .tiling import plan_for_model, run_plan
 
 __all__ = ["upscale", "output_shape"]
@@ -33,9 +33,7 @@ def _load_default_model(device: str):
 
 def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
     check_image(image)
-    h, w = image.shape[:2]
-    if min(h, w) < MIN_INPUT_SIDE:
-        raise InputError(f"image is {h}×{w}; at least {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} pixels are needed")
+    check_input_side(image.shape)
     return image, image.dtype
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from .errors import InputError
 
 __all__ = [
-    "MAX_SCALE", "MIN_INPUT_SIDE", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
+    "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
     "check_seed", "check_tile", "check_number", "check_one_scale", "check_count", "check_image", "STRETCHES",
     "GEOTIFF_SUFFIXES",
@@ -51,6 +51,16 @@ MIN_TILE_IN = 32
 STRETCHES = ("auto", "percentile", "dtype")
 # The names an output raster may have: outputs are GeoTIFFs.
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def check_input_side(shape, what: str = "image") -> None:
+    """:class:`InputError` when ``shape`` ``(rows, cols)`` is smaller than :data:`MIN_INPUT_SIDE` on a
+    side: one rule for arrays (``upscale``) and rasters or windows (``plan_output``: the command line,
+    napari, QGIS), checked before any output is made."""
+    h, w = (int(v) for v in tuple(shape)[:2])
+    if min(h, w) < MIN_INPUT_SIDE:
+        raise InputError(f"{what} is {w} px wide and {h} px high; at least {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} "
+                         "pixels are needed")
 
 
 def check_mode(mode: str) -> str:

@@ -129,6 +129,13 @@ def _undeclared_fill(tmp, model):
     return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
 
 
+def _one_pixel(tmp, model):
+    # ldcsr_core.upscale refuses under 4x4 px (rules.MIN_INPUT_SIDE); the raster path wrote a 2x2
+    # "super-resolution" of one pixel, exit 0 (before)
+    src = write_tif(tmp / "dot.tif", np.full((3, 1, 1), 100), dtype="uint8")
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+
+
 def _vrt_missing_source(tmp, model):
     src = vrt(tmp / "scene.vrt", "gone.tif", 64)
     return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
@@ -216,6 +223,7 @@ CASES = {
                                               "could not read tile")),
     "truncated PNG": Case(_truncated_png, 5, ("cut.png is truncated or damaged",)),
     "undeclared fill value": Case(_undeclared_fill, 3, ("band 1", "-3.403e+38", "nodata")),
+    "1x1 raster": Case(_one_pixel, 3, ("the raster is 1 px wide and 1 px high", "at least 4×4")),
     "VRT with a missing source": Case(_vrt_missing_source, 5, ("scene.vrt", "gone.tif")),
     "stale output of another source": Case(_stale_other_source, 4, ("another request", "out.tif",
                                                                     "--overwrite"),

@@ -183,6 +183,30 @@ def test_refusals_leave_no_files(rasters, tiny_model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif"]
 
 
+def test_a_raster_or_window_under_4_px_is_refused_as_upscale_refuses_it(tiny_model, tmp_path):
+    """One rule (rules.check_input_side): before, upscale_raster wrote a 2x2 'super-resolution' of a
+    1x1 raster (and of a 3-row strip, a window of 3 rows) where ldcsr_core.upscale refuses under 4x4."""
+    import ldcsr_core
+    from ldcsr_core.geo.pipeline import bicubic_window, upscale_window
+
+    from .conftest import write_tif
+
+    says = "is 40 px wide and 3 px high; at least 4×4 pixels are needed"
+    strip = write_tif(tmp_path / "strip.tif", np.full((3, 3, 40), 90), dtype="uint8")
+    (tmp_path / "out").mkdir()
+    with pytest.raises(InputError, match=f"^the raster {says}$"):
+        _run(tiny_model, strip, tmp_path / "out" / "o.tif")
+    assert list((tmp_path / "out").iterdir()) == []  # nothing made, not even a part file
+    big = write_tif(tmp_path / "big.tif", np.full((3, 16, 40), 90), dtype="uint8")
+    with rasterio.open(big) as ds:
+        for run in (lambda: upscale_window(ds, model=tiny_model, scale=2, window=(0, 0, 3, 40)),
+                    lambda: bicubic_window(ds, scale=2, window=(0, 0, 3, 40))):
+            with pytest.raises(InputError, match=f"^the window {says}$"):
+                run()
+    with pytest.raises(InputError, match=f"^image {says}$"):
+        ldcsr_core.upscale(np.zeros((3, 40, 3), np.uint8), 2, model=tiny_model)
+
+
 def _vrt_of(tmp_path, source, name="scene.vrt"):
     """A VRT mosaic of one source file (what gdalbuildvrt makes), next to it."""
     with rasterio.open(source) as s:
