@@ -394,7 +394,9 @@ def run_job(
         STREAMING.update(writing)
         try:
             res = upscale_raster(source.path, spec.output_path, model=model, scale=spec.scale,
-                                 options=_options(spec), output=OutputOptions(overwrite=False), callback=callback)
+                                 options=_options(spec), callback=callback,
+                                 # a name another process is making: said at once (a wait could not be cancelled)
+                                 output=OutputOptions(overwrite=False, wait_for_others=False))
         finally:
             STREAMING.difference_update(writing)
         return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst,

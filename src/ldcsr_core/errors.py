@@ -5,7 +5,7 @@ bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps wo
 """
 
 __all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "SettingError", "Cancelled",
-           "RasterIOError", "OutputExistsError", "DeviceError", "one_line", "cause_line", "is_out_of_memory"]
+           "RasterIOError", "OutputExistsError", "OutputBusy", "DeviceError", "one_line", "cause_line", "is_out_of_memory"]
 
 
 class LdcsrError(Exception):
@@ -45,6 +45,11 @@ class OutputExistsError(LdcsrError, FileExistsError):
     """The output path exists and replacing it was not asked for."""
 
     __str__ = RasterIOError.__str__
+
+
+class OutputBusy(OutputExistsError):
+    """Another live run is writing the output now (it holds the output's claim,
+    :class:`ldcsr_core.files.OutputClaim`); raised only when asked not to wait for it."""
 
 
 class DeviceError(LdcsrError, RuntimeError):

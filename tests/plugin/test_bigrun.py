@@ -100,12 +100,14 @@ def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, engine_
     widget.tile = 32  # several tiles, so that there is a "mid-run"
     gate = engine_held_at_second_tile
     second, release, ran = gate.second_started, gate.release, gate.ran
+    claim = ".ortho_x2.50_ldcsr.tif.ldcsr-claim"
     try:
         widget.set_scale(2.5)
         assert widget.run(layer=src)
         qtbot.waitUntil(second.is_set, timeout=60_000)
-        parts = [p.name for p in big.parent.iterdir() if p.name != "ortho.tif"]
-        # the engine is writing its hidden part file
+        parts = [p.name for p in big.parent.iterdir() if p.name not in ("ortho.tif", claim)]
+        # the engine is writing its hidden part file, and holds its claim on the output (files.OutputClaim)
+        assert (big.parent / claim).exists()
         assert len(parts) == 1 and parts[0].startswith(".ortho_x2.50_ldcsr.tif.") and "part" in parts[0]
         widget.cancel()
         release.set()

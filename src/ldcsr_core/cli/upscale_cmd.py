@@ -8,6 +8,7 @@ with a summary; errors become one line through the group in :mod:`.commands`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -264,7 +265,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                    "so that a seed gives one picture", err=True)
     up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
                              samples=samples, nodata=nodata)
-    out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress)
+    # a batch does the inputs another command is making (same outputs) last, a single input waits
+    out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress, wait_for_others=not batch)
 
     model = _load_model(model_path, device, dtype)
     for note in _adapted_notes(model, uses, mode, batch):  # an adapted model used beyond its guard's check
@@ -287,16 +289,23 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
 
 def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet) -> None:
-    """Run the checked ``jobs`` in order, appending ``(src, dst, status, error, result)`` to ``results``.
+    """Run the checked ``jobs`` in order, appending ``(src, dst, status, error, result)`` to ``results``;
+    the inputs whose output another live command is making (``files.OutputClaim``) go last, and are
+    then waited for and skipped if that command completed them (else made here).
 
     In a batch any error of one input (a damaged block, out of memory on the largest scene, an
     unexpected one) is that input's line in the summary, and the others go on."""
     from ..files import file_id
-    from ..errors import SettingError
+    from ..errors import OutputBusy, SettingError
     from .commands import reader_gone
 
+    pending, later = list(jobs), []  # later: inputs another command was making, done after the others
     with runner_cm as runner:
-        for src, dst, shape, err in jobs:
+        while pending or later:
+            if not pending:  # the others are done: wait for the other command's, then look again
+                pending, later = later, []
+                out_opts = dataclasses.replace(out_opts, wait_for_others=True)
+            src, dst, shape, err = pending.pop(0)
             if err:
                 results.append((src, dst, "failed", err, None))
                 continue
@@ -308,6 +317,8 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
                                      runner=runner, callback=bar, spread_path=spread_out, **req)
                 results.append((src, dst, res.status, "", res))
+            except OutputBusy:  # (only when not waiting) another command on these outputs is making it
+                later.append((src, dst, shape, err))
             except Exception as e:  # in a batch: that input failed, the others go on
                 if not batch or reader_gone(e) or isinstance(e, SettingError):  # not the input's fault:
                     raise  # the reader of our output is gone, or LDCSR_THREADS is wrong for every input

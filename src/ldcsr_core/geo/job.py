@@ -66,10 +66,13 @@ class UpscaleOptions:
 class OutputOptions:
     """How to write a file: ``overwrite`` an existing output, or ``skip_complete`` (leave an
     existing complete output of the same request alone); ``block`` side and ``compress`` of the
-    GeoTIFF; ``gdal_cache_mb``, GDAL's block cache during the run."""
+    GeoTIFF; ``gdal_cache_mb``, GDAL's block cache during the run. An output another live run is
+    making (``files.OutputClaim``) is waited for (``wait_for_others``; then skipped, with
+    ``skip_complete``, if that run completed it), else :class:`~ldcsr_core.errors.OutputBusy`."""
 
     overwrite: bool = False
     skip_complete: bool = False
+    wait_for_others: bool = True
     block: int = 512
     compress: str = "deflate"
     gdal_cache_mb: int = 256

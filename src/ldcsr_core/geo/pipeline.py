@@ -44,7 +44,7 @@ import numpy as np
 from .. import files
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
-from ..errors import ConfigError, InputError, OutputExistsError
+from ..errors import ConfigError, InputError, OutputBusy, OutputExistsError
 from ..progress import ProgressCallback
 from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
@@ -386,7 +386,9 @@ def upscale_raster(
         Without ``overwrite`` an existing output is an :class:`~ldcsr_core.errors.OutputExistsError`,
         unless ``skip_complete`` and it is a complete output of the same request (then skipped);
         one that another run puts there while this one works is never replaced (with
-        ``skip_complete``, skipped when it is a complete output of this request).
+        ``skip_complete``, skipped when it is a complete output of this request). An output another
+        live run is making is not made twice: this run waits for it (``wait_for_others``) and
+        then looks again, or raises :class:`~ldcsr_core.errors.OutputBusy`.
     runner : where tiles run: :class:`LocalRunner` (default) or a ``DaskRunner``.
     callback : ``callback(TileProgress)`` before the first tile and after each one; raising
         :class:`~ldcsr_core.Cancelled` in it stops the run and leaves no output behind.
@@ -425,7 +427,7 @@ def upscale_raster(
     t0 = time.perf_counter()
     # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat.
     with rasterio.Env(GDAL_CACHEMAX=int(output.gdal_cache_mb), GDAL_TIFF_INTERNAL_MASK=True), \
-            rio_io.open_raster(src_path, nodata=options.nodata) as src:
+            rio_io.open_raster(src_path, nodata=options.nodata) as src, contextlib.ExitStack() as held:
         hit = rio_io.input_file_among(src, [dst_path, spread_path])
         if hit is not None:  # e.g. a source of a VRT input: inputs are never overwritten
             raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
@@ -436,6 +438,7 @@ def upscale_raster(
         result.stale_parts_removed = len(rio_io.clear_stale_parts(dst_path))
         fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
                                           out_shape=shape)
+        _claim(dst_path, output.wait_for_others, held)  # another run making it: wait, then look again
         if os.path.lexists(dst_path) and not output.overwrite:  # a broken link too: never replaced
             if output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=fingerprint) \
                     and (spread_path is None or is_complete_output(spread_path, out_shape=shape,
@@ -505,6 +508,19 @@ def upscale_raster(
         result.tags = job.tags
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _claim(dst_path: Path, wait: bool, held: contextlib.ExitStack) -> None:
+    """Claim making ``dst_path`` until ``held`` closes (``files.OutputClaim``): a second command on
+    the same outputs does not compute them again. Held by another live run: wait for it (said once),
+    or with ``wait`` False :class:`~ldcsr_core.errors.OutputBusy` (a batch does its other inputs)."""
+    claim = files.OutputClaim(dst_path)
+    if not claim.take(wait=False):
+        if not wait:
+            raise OutputBusy(f"another run is making {dst_path} now")
+        log.warning("another run is making %s now; waiting for it", dst_path)
+        claim.take(wait=True)
+    held.callback(claim.release)
 
 
 def _remove_if(path, entry) -> None:

@@ -1,0 +1,102 @@
+"""Two commands on the same outputs do not both compute them (``files.OutputClaim``).
+
+Before: two ``ldcsr upscale`` started on one input folder and one output folder each computed every
+input; the one that finished second reported each 'skipped: complete output already there' after
+computing it (right files, twice the work). Now an output another live run is making is done last
+in a batch and then waited for (skipped if that run completed it, made here if it died), and a
+single run waits for it. A claim dies with its process (kill -9 included)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from ldcsr_core import files
+from ldcsr_core.cli import main
+from ldcsr_core.errors import OutputBusy
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
+
+FAST = UpscaleOptions(mode="fast")
+
+
+def _claims(folder):
+    return [p.name for p in folder.iterdir() if p.name.endswith(files.OutputClaim.SUFFIX)]
+
+
+def test_a_run_waits_for_the_run_making_its_output_and_skips_what_it_made(rasters, tiny_model, tmp_path):
+    src, dst = rasters["gray"], tmp_path / "o.tif"
+    ref = upscale_raster(src, tmp_path / "ref.tif", model=tiny_model, scale=2, options=FAST)
+    other = files.OutputClaim(dst)  # another run making o.tif (a claim is per open file: also here)
+    assert other.take(wait=False)
+    try:
+        with pytest.raises(OutputBusy, match="another run is making"):
+            upscale_raster(src, dst, model=tiny_model, scale=2, options=FAST,
+                           output=OutputOptions(skip_complete=True, wait_for_others=False))
+        assert not dst.exists() and [p.name for p in tmp_path.iterdir() if files.PART_SUFFIX in p.name] == []
+        done = {}
+        waiting = threading.Thread(target=lambda: done.update(r=upscale_raster(
+            src, dst, model=tiny_model, scale=2, options=FAST, output=OutputOptions(skip_complete=True))))
+        waiting.start()
+        time.sleep(0.5)
+        assert waiting.is_alive() and not dst.exists()  # it waits, it does not compute o.tif again
+        shutil.copy(ref.dst, dst)  # the other run's complete output goes in place
+    finally:
+        other.release()
+    waiting.join(60)
+    assert done["r"].status == "skipped" and files.sha256_file(dst) == files.sha256_file(ref.dst)
+    assert _claims(tmp_path) == []
+
+
+def test_a_batch_does_a_claimed_input_last_and_makes_it_when_its_run_died(rasters, tiny_model_file, tmp_path):
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir(), out.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    other = files.OutputClaim(out / "a_sr.tif")
+    assert other.take(wait=False)
+
+    def die_after_b():  # the other command stops (its claim dropped) without making a_sr.tif
+        deadline = time.monotonic() + 120
+        while not (out / "b_sr.tif").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        other.release()
+
+    threading.Thread(target=die_after_b, daemon=True).start()
+    r = CliRunner().invoke(main, ["upscale", str(inp), "-o", str(out), "-s", "2", "--mode", "fast",
+                                  "--model", str(tiny_model_file)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("written")]
+    assert [ln.split()[1] for ln in lines] == [str(inp / "b.tif"), str(inp / "a.tif")], r.output
+    assert "2 inputs: 2 written, 0 skipped, 0 failed" in r.output
+    assert sorted(p.name for p in out.iterdir()) == ["a_sr.tif", "b_sr.tif"]  # no claim left
+    with rasterio.open(out / "a_sr.tif") as ds:
+        assert ds.tags()["LDCSR_SOURCE"] == "a.tif"
+
+
+def test_the_claim_of_a_killed_run_is_taken_at_once(rasters, tiny_model, tmp_path):
+    dst = tmp_path / "o.tif"
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from ldcsr_core import files; c = files.OutputClaim(sys.argv[1]); "
+        "assert c.take(wait=False); print('held', flush=True); time.sleep(600)"), str(dst)],
+        stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    try:
+        assert child.stdout.readline().strip() == "held"
+        assert not files.OutputClaim(dst).take(wait=False)  # held by a live run
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(30)
+        assert _claims(tmp_path) == ["." + dst.name + files.OutputClaim.SUFFIX]  # left, unlocked
+        res = upscale_raster(rasters["gray"], dst, model=tiny_model, scale=2, options=FAST,
+                             output=OutputOptions(wait_for_others=False))
+    finally:
+        child.kill()
+        child.wait(30)
+    assert res.status == "written" and _claims(tmp_path) == []
