@@ -65,6 +65,18 @@ def test_readers_show_red_green_blue(bgr):
     assert kwargs["rgb"] and lazy_kwargs["rgb"]
 
 
+def test_a_16_bit_file_stored_blue_green_red_is_one_rgb_layer_too(tmp_path):
+    """As one stored red, green, blue is (before: three grey band layers, where an R, G, B file of the
+    same type opened as one RGB layer)."""
+    path = tmp_path / "bgr16.tif"
+    data = np.stack([np.full((8, 8), v, np.uint16) for v in (100, 2000, 30000)])
+    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=3, dtype="uint16") as ds:
+        ds.write(data)
+        ds.colorinterp = [ColorInterp.blue, ColorInterp.green, ColorInterp.red]
+    (arr, kwargs, _), = layer_data_from_geotiff(path)
+    assert kwargs["rgb"] and arr.shape == (8, 8, 3) and list(arr[0, 0]) == [30000, 2000, 100]
+
+
 def test_run_on_a_bgr_layer_is_the_cli_result_shown_red_green_blue(bgr, tiny_model, tmp_path):
     """The Run (eager and lazy layer) is the engine's result on the file, band for band, shown R, G, B."""
     from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
