@@ -153,7 +153,8 @@ ROWS: dict[str, Row] = {
                                   nodata=-32768), ("-s", "2")),
     "float32 NaN and inf": Row(_float_nan_inf, ("-s", "2")),
     "complex": Row(_complex, ("-s", "2"), 3, "unsupported data type"),
-    "1x1 px": Row(_tif("dot.tif", h=1, w=1), ("-s", "2")),  # a 2x2 result, checked below
+    "1x1 px": Row(_tif("dot.tif", h=1, w=1), ("-s", "2"), 3,  # as ldcsr_core.upscale refuses it
+                  "the raster is 1 px wide and 1 px high; at least 4×4 pixels are needed"),
     "rotated transform": Row(_tif("rot.tif", transform=ROTATED), ("-s", "2")),
     "no CRS": Row(_tif("nocrs.tif", crs=None), ("-s", "2")),
     "no CRS with a target resolution": Row(_tif("nocrs.tif", crs=None), ("-r", "5"), 3, "no CRS"),
