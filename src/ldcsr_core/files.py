@@ -31,7 +31,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .errors import InputError, OutputExistsError, RasterIOError, cause_line
+from .errors import InputError, OutputBusy, OutputExistsError, RasterIOError, cause_line
 
 try:
     import fcntl
@@ -238,6 +238,18 @@ class OutputClaim:
         p = Path(path)
         self.path = p.parent / f"{part_prefix(p)[:-1]}{self.SUFFIX}"
         self.fd: int | None = None
+
+    @classmethod
+    def of(cls, path: str | os.PathLike, *, wait: bool) -> "OutputClaim":
+        """The claim on ``path``, taken: held by another live run, waited for (said once as a
+        warning), or with ``wait`` False :class:`~ldcsr_core.errors.OutputBusy`."""
+        claim = cls(path)
+        if not claim.take(wait=False):
+            if not wait:
+                raise OutputBusy(f"another run is making {path} now")
+            log.warning("another run is making %s now; waiting for it", path)
+            claim.take(wait=True)
+        return claim
 
     def take(self, wait: bool) -> bool:
         """Claim the output (``wait``: until the run holding it is done). False only when another

@@ -44,7 +44,7 @@ import numpy as np
 from .. import files
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
-from ..errors import ConfigError, InputError, OutputBusy, OutputExistsError
+from ..errors import ConfigError, InputError, OutputExistsError
 from ..progress import ProgressCallback
 from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
@@ -438,7 +438,9 @@ def upscale_raster(
         result.stale_parts_removed = len(rio_io.clear_stale_parts(dst_path))
         fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
                                           out_shape=shape)
-        _claim(dst_path, output.wait_for_others, held)  # another run making it: wait, then look again
+        # another live run making it: wait for it and look again (a batch does its other inputs first)
+        held.callback(files.OutputClaim.of(dst_path, wait=output.wait_for_others).release)
+        t0 = time.perf_counter()  # the run's time, not the wait's
         if os.path.lexists(dst_path) and not output.overwrite:  # a broken link too: never replaced
             if output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=fingerprint) \
                     and (spread_path is None or is_complete_output(spread_path, out_shape=shape,
@@ -508,19 +510,6 @@ def upscale_raster(
         result.tags = job.tags
     result.seconds = time.perf_counter() - t0
     return result
-
-
-def _claim(dst_path: Path, wait: bool, held: contextlib.ExitStack) -> None:
-    """Claim making ``dst_path`` until ``held`` closes (``files.OutputClaim``): a second command on
-    the same outputs does not compute them again. Held by another live run: wait for it (said once),
-    or with ``wait`` False :class:`~ldcsr_core.errors.OutputBusy` (a batch does its other inputs)."""
-    claim = files.OutputClaim(dst_path)
-    if not claim.take(wait=False):
-        if not wait:
-            raise OutputBusy(f"another run is making {dst_path} now")
-        log.warning("another run is making %s now; waiting for it", dst_path)
-        claim.take(wait=True)
-    held.callback(claim.release)
 
 
 def _remove_if(path, entry) -> None:
