@@ -68,6 +68,15 @@ def _complex(tmp: Path) -> Path:
     return p
 
 
+def _complex_int16(tmp: Path) -> Path:
+    """GDAL's CInt16 (a Sentinel-1 SLC's type), which NumPy has no type for."""
+    p = tmp / "slc.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=16, height=16, count=1, dtype="complex_int16",
+                       crs=UTM33, transform=TRANSFORM):
+        pass  # no NumPy array can hold its pixels: left as zeros
+    return p
+
+
 def _plain(driver, name):
     def make(tmp: Path) -> Path:
         data = smooth_field(np.random.default_rng(7), 24, 28, 3, 0, 255).round().astype(np.uint8)
@@ -155,6 +164,8 @@ ROWS: dict[str, Row] = {
     "complex": Row(_complex, ("-s", "2"), 3, "unsupported data type"),
     "1x1 px": Row(_tif("dot.tif", h=1, w=1), ("-s", "2"), 3,  # as ldcsr_core.upscale refuses it
                   "the raster is 1 px wide and 1 px high; at least 4×4 pixels are needed"),
+    "complex int16 (SAR SLC)": Row(_complex_int16, ("-s", "2"), 3,
+                                   "unsupported data type complex_int16 (complex bands"),
     "rotated transform": Row(_tif("rot.tif", transform=ROTATED), ("-s", "2")),
     "no CRS": Row(_tif("nocrs.tif", crs=None), ("-s", "2")),
     "no CRS with a target resolution": Row(_tif("nocrs.tif", crs=None), ("-r", "5"), 3, "no CRS"),

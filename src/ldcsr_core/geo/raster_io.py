@@ -213,13 +213,23 @@ def check_dataset(src, name=None) -> None:
     if src.width < 1 or src.height < 1 or src.count < 1:
         shape = (src.count, src.height, src.width)
         raise InputError(f"{name} is a zero-size raster (bands, rows, cols) = {shape}")
-    kinds = {np.dtype(d).kind for d in src.dtypes}
-    if not kinds <= set("uif"):
-        raise InputError(f"{name}: unsupported data type {src.dtypes[0]} "
-                         "(use integer or float bands)")
+    bad = [d for d in src.dtypes if _dtype_kind(d) not in "uif"]
+    if bad:
+        kind = ("complex bands (SAR, e.g. a Sentinel-1 SLC): convert them to amplitude first"
+                if "complex" in str(bad[0]) else "use integer or float bands")
+        raise InputError(f"{name}: unsupported data type {bad[0]} ({kind})")
     if len(set(src.dtypes)) > 1:
         raise InputError(f"{name}: bands of different data types {sorted(set(src.dtypes))} "
                          "(convert to one type first, e.g. gdal_translate -ot)")
+
+
+def _dtype_kind(name) -> str:
+    """NumPy's kind of a band's data type; ``"?"`` for a GDAL type NumPy has not (rasterio's
+    ``complex_int16``, GDAL's CInt16, which ``np.dtype`` refuses with a TypeError)."""
+    try:
+        return np.dtype(name).kind
+    except TypeError:
+        return "?"
 
 
 # ---------------------------------------------------------------------------------------------
