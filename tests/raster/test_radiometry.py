@@ -114,6 +114,37 @@ def test_from_unit_by_chunks_equals_the_whole_array_formula(dtype, lo, hi):
     assert not np.array_equal(clipped, u[:2])
 
 
+@pytest.mark.parametrize("dtype,offset", [("int32", 2_000_000_000), ("uint32", 4_000_000_000),
+                                          ("int64", 2 ** 40), ("float64", 1e8)])
+def test_a_band_far_from_zero_keeps_its_levels(dtype, offset):
+    """to_unit of a wide type: a band of a few hundred levels near 2e9 (int32) or 1e8 (float64)
+    reaches the model as near 0 (float32 has steps of 256 and 8 there; it had one or two levels)."""
+    base = np.arange(256, dtype=np.float64).reshape(1, 16, 16) * 3  # 0 ... 765
+    x = (base + offset).astype(dtype)
+    s = rad.compute_stretch(x, np.ones(x.shape, bool), dtype, percentiles=(0, 100))
+    u = s.to_unit(x)
+    assert u.dtype == np.float32 and len(np.unique(u)) == 256
+    np.testing.assert_allclose(u, base / 765, atol=1e-6)
+    back = s.from_unit(u)  # and back: the very values (a float's within float32's step of the span)
+    np.testing.assert_allclose(back - offset, base, rtol=0, atol=0 if dtype != "float64" else 1e-4)
+
+
+def test_a_scene_far_from_zero_gives_the_picture_near_zero_shifted(tmp_path, tiny_model):
+    """The same int32 scene stored with an offset of 2e9 gives the same output plus the offset."""
+    pytest.importorskip("rasterio")
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    from .conftest import smooth_field, write_tif
+
+    data = smooth_field(np.random.default_rng(8), 24, 32, 3, 0, 3000).round()
+    near = write_tif(tmp_path / "near.tif", data, dtype="int32")
+    far = write_tif(tmp_path / "far.tif", data + 2_000_000_000, dtype="int32")
+    opts = UpscaleOptions(mode="fast")
+    a = upscale_window(near, model=tiny_model, scale=2, options=opts).data.astype(np.int64)
+    b = upscale_window(far, model=tiny_model, scale=2, options=opts).data.astype(np.int64)
+    assert np.abs(b - 2_000_000_000 - a).max() <= 1
+
+
 def test_stretch_ignores_nodata_and_nan():
     x = np.full((1, 10, 10), 1000, np.uint16)
     x[0, :5] = 3000

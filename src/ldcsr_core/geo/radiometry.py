@@ -262,11 +262,17 @@ class Stretch:
     def to_unit(self, bands_hw: np.ndarray, band_index: Sequence[int] | None = None) -> np.ndarray:
         """``(bands, h, w)`` in original units → float32 in ``[0, 1]`` (clipped; NaN stays NaN)."""
         idx = list(range(bands_hw.shape[0])) if band_index is None else list(band_index)
-        lo = np.asarray([self.lo[i] for i in idx], np.float32)[:, None, None]
-        span = np.asarray([self.hi[i] - self.lo[i] for i in idx], np.float32)[:, None, None]
+        # float32 holds every value of 8/16-bit integer and float32 bands; wider types are offset
+        # in float64 (a float32 cast first gave int32 values near 2e9 steps of 256, float64 ones
+        # near 1e8 steps of 8: a band of a few hundred levels there reached the model as one or two)
+        dt = np.dtype(bands_hw.dtype)
+        ct = np.float64 if dt.itemsize > 4 or (dt.kind in "ui" and dt.itemsize == 4) else np.float32
+        lo = np.asarray([self.lo[i] for i in idx], ct)[:, None, None]
+        span = np.asarray([self.hi[i] - self.lo[i] for i in idx], ct)[:, None, None]
         with np.errstate(over="ignore"):  # fill values (-3.4e38) saturate: clipped to 0 below
-            out = (bands_hw.astype(np.float32, copy=False) - lo) / span
-        return np.clip(out, 0.0, 1.0, out=out)
+            out = (bands_hw.astype(ct, copy=False) - lo) / span
+        out = np.clip(out, 0.0, 1.0, out=out)
+        return out.astype(np.float32, copy=False)
 
     def from_unit(self, unit_hw, band_index: Sequence[int] | None = None, *, out=None,
                   clip_unit: bool = False) -> np.ndarray:
