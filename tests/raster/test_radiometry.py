@@ -145,6 +145,40 @@ def test_a_scene_far_from_zero_gives_the_picture_near_zero_shifted(tmp_path, tin
     assert np.abs(b - 2_000_000_000 - a).max() <= 1
 
 
+@pytest.mark.parametrize("dtype", ["int16", "float32"])
+def test_a_target_beyond_the_stretch_keeps_its_value(tmp_path, tiny_model, dtype):
+    """A ship of 2 pixels (3000) on water (300 ± 5) lies beyond the 99.95th percentile: it kept
+    only the stretch's end (about 316: the ship was gone), and a dark pixel (-200) below the low
+    one its other end. Their excess is added back, nearest neighbour: on the output (model value
+    within the stretch's 33 levels plus the excess) the ship reads 3000 - 33 ... 3000, the dark
+    pixel -200 ... -167; the water elsewhere is the picture without them. Also the bicubic baseline."""
+    pytest.importorskip("rasterio")
+    from ldcsr_core.geo.pipeline import UpscaleOptions, bicubic_window, upscale_window
+
+    from .conftest import write_tif
+
+    rng = np.random.default_rng(0)
+    water = (300 + 5 * rng.standard_normal((3, 64, 64))).round()
+    scene = water.copy()
+    scene[:, 10:12, 7] = 3000
+    scene[:, 40, 50] = -200
+    opts = UpscaleOptions(mode="fast")
+    w = write_tif(tmp_path / "w.tif", water, dtype=dtype)
+    p = write_tif(tmp_path / "s.tif", scene, dtype=dtype)
+    for out in (upscale_window(p, model=tiny_model, scale=2, options=opts).data,
+                bicubic_window(p, scale=2, options=opts).data):
+        out = out.astype(np.float64)
+        ship, dark = out[:, 20:24, 14:16], out[:, 80:82, 100:102]
+        assert ship.min() >= 3000 - 40 and ship.max() <= 3000, ship
+        assert dark.min() >= -200 and dark.max() <= -200 + 40, dark
+        rest = np.ones(out.shape[1:], bool)
+        rest[20:24, 14:16] = rest[80:82, 100:102] = False
+        assert 250 < out[:, rest].min() and out[:, rest].max() < 350
+    base = upscale_window(w, model=tiny_model, scale=2, options=opts).data.astype(np.float64)
+    out = upscale_window(p, model=tiny_model, scale=2, options=opts).data.astype(np.float64)
+    assert np.abs(out - base)[:, rest].mean() < 1
+
+
 def test_stretch_ignores_nodata_and_nan():
     x = np.full((1, 10, 10), 1000, np.uint16)
     x[0, :5] = 3000

@@ -7,7 +7,8 @@ four or a dozen bands and carry nodata. This module holds the pure, array-level 
   one; a lone band is replicated and averaged back; alpha bands are masks, never colours);
 * :func:`compute_stretch` fits one robust per-band stretch to a decimated read of the whole scene
   (fitting it per tile would make neighbouring tiles disagree);
-* :class:`Stretch` maps to ``[0, 1]`` and back to the original units and dtype, clipped to its range;
+* :class:`Stretch` maps to ``[0, 1]`` and back to the original units and dtype, clipped to its range
+  (:meth:`Stretch.excess`: what lies beyond the stretch, which the sink adds back);
 * :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_index` / :func:`upsample_nearest` and
   :func:`restore_nodata` keep nodata and NaN away from valid pixels: fill before inference,
   restore the upsampled mask after.
@@ -274,12 +275,27 @@ class Stretch:
         out = np.clip(out, 0.0, 1.0, out=out)
         return out.astype(np.float32, copy=False)
 
+    def excess(self, band_hw: np.ndarray, band: int, valid: np.ndarray | None = None) -> np.ndarray | None:
+        """What ``band_hw`` (band ``band``, original units) has beyond the stretch's ``[lo, hi]``:
+        ``x - clip(x, lo, hi)`` as float64, 0 on invalid or non-finite values; ``None`` when it
+        is 0 everywhere. :meth:`to_unit` clips it away; :meth:`from_unit` (``add``) puts it back."""
+        lo, hi = self.lo[band], self.hi[band]
+        x = np.asarray(band_hw)
+        if x.dtype.kind in "ui" and x.size and lo <= x.min() and x.max() <= hi:
+            return None  # nothing beyond (the usual case: one pass over the integers, no copy)
+        x = x.astype(np.float64)
+        e = x - np.clip(x, lo, hi)
+        drop = ~np.isfinite(e) if valid is None else ~(valid & np.isfinite(e))
+        e[drop] = 0.0
+        return e if e.any() else None
+
     def from_unit(self, unit_hw, band_index: Sequence[int] | None = None, *, out=None,
-                  clip_unit: bool = False) -> np.ndarray:
+                  clip_unit: bool = False, add=None) -> np.ndarray:
         """float ``(bands, h, w)`` in ``[0, 1]`` (or a list of ``(h, w)`` planes, views allowed) →
         original units and dtype, clipped to its range; into ``out`` when given (``(bands, h, w)``,
         or a list of ``(h, w)`` planes, of the stretch's dtype).  ``clip_unit``: clip the input to
-        ``[0, 1]`` first (model overshoot).
+        ``[0, 1]`` first (model overshoot).  ``add``: per band, None or an ``(h, w)`` plane in
+        original units added before rounding (:meth:`excess`, upsampled).
 
         Computed in float64 (exact for every integer type) a cache-sized block of rows at a time:
         the whole-array float64 temporaries this once made cost more than the model on a fast card."""
@@ -301,11 +317,17 @@ class Stretch:
                     np.clip(v, 0.0, 1.0, out=v)
                 np.multiply(v, span, out=v)
                 np.add(v, lo, out=v)
+                if add is not None and add[k] is not None:
+                    np.add(v, add[k][r0:r0 + v.shape[0]], out=v)
                 if dt.kind in "ui":
                     np.rint(v, out=v)
                 np.clip(v, dmin, dmax, out=v)
                 dst[r0:r0 + v.shape[0]] = v
         return out
+
+    def clips(self, band: int) -> bool:
+        """Whether the stretch of ``band`` is narrower than its dtype's range (values can lie beyond)."""
+        return (float(self.lo[band]), float(self.hi[band])) != dtype_range(self.dtype)
 
     def to_dict(self) -> dict:
         return {"lo": list(self.lo), "hi": list(self.hi), "dtype": self.dtype}

@@ -131,7 +131,8 @@ class SceneReader:
 
 
 class RasterSink:
-    """The ``RowMerger`` sink: float rows → original units/dtype, mask restored → a row writer.
+    """The ``RowMerger`` sink: float rows → original units/dtype (plus what lay beyond the stretch,
+    :meth:`~.radiometry.Stretch.excess`), mask restored → a row writer.
 
     ``writer`` is anything with ``push(y0, rows (bands, n, W), mask (n, W) | None)``: a
     :class:`~ldcsr_core.geo.raster_io.BlockRowWriter` (files) or an :class:`ArrayWriter`.
@@ -145,6 +146,8 @@ class RasterSink:
         self.cols = rad.nearest_index(self.w, self.W, 0, self.W)
         self.colour = list(reader.plan.colour)
         self.alpha = list(reader.plan.alpha)
+        # colour bands whose stretch is narrower than their dtype: values beyond it skip the model
+        self.clipped = [b for b in self.colour if reader.stretch.clips(b)]
 
     def __call__(self, y0: int, rows_hwc) -> None:
         rows_hwc = np.asarray(rows_hwc)
@@ -155,17 +158,23 @@ class RasterSink:
 
     def _rows(self, y0: int, rows_hwc: np.ndarray) -> None:
         r = self.reader
-        # each colour band's channel, clipped to [0, 1] as ldcsr_core.upscale clips (one rule for
-        # both), back to the source's units and dtype straight into the output rows
-        out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
-        r.stretch.from_unit(r.plan.planes(rows_hwc), self.colour, out=[out[b] for b in self.colour],
-                            clip_unit=True)
-        mask_out = None
-        if r.may_have_invalid:
+        mask_out = adds = None
+        if r.may_have_invalid or self.clipped:
             rows = rad.nearest_index(self.h, self.H, y0, rows_hwc.shape[0])
             lo, hi = int(rows.min()), int(rows.max()) + 1
             data, valid = r.read(lo, 0, hi - lo, self.w)
             ri, ci = rows - lo, self.cols
+            # What the stretch clipped away (the brightest and darkest 0.05 %: a ship on water, a
+            # roof in the sun) is added back, nearest-neighbour upsampled: values beyond the
+            # stretch keep their value instead of all becoming its end.
+            ex = {b: r.stretch.excess(data[b], b, None if valid is None else valid[b]) for b in self.clipped}
+            adds = [None if ex.get(b) is None else rad.upsample_nearest(ex[b], ri, ci) for b in self.colour]
+        # each colour band's channel, clipped to [0, 1] as ldcsr_core.upscale clips (one rule for
+        # both), back to the source's units and dtype straight into the output rows
+        out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
+        r.stretch.from_unit(r.plan.planes(rows_hwc), self.colour, out=[out[b] for b in self.colour],
+                            clip_unit=True, add=adds)
+        if r.may_have_invalid:
             up_valid = rad.upsample_nearest(valid, ri, ci)
             for b in self.colour:
                 rad.restore_nodata(out[b], up_valid[b], r.nodata, r.dtype)
