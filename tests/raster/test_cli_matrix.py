@@ -165,7 +165,7 @@ ROWS: dict[str, Row] = {
     "1x1 px": Row(_tif("dot.tif", h=1, w=1), ("-s", "2"), 3,  # as ldcsr_core.upscale refuses it
                   "the raster is 1 px wide and 1 px high; at least 4×4 pixels are needed"),
     "complex int16 (SAR SLC)": Row(_complex_int16, ("-s", "2"), 3,
-                                   "unsupported data type complex_int16 (complex bands"),
+                                   "unsupported data type complex_int16: complex bands"),
     "rotated transform": Row(_tif("rot.tif", transform=ROTATED), ("-s", "2")),
     "no CRS": Row(_tif("nocrs.tif", crs=None), ("-s", "2")),
     "no CRS with a target resolution": Row(_tif("nocrs.tif", crs=None), ("-r", "5"), 3, "no CRS"),

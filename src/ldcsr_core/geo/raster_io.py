@@ -215,9 +215,9 @@ def check_dataset(src, name=None) -> None:
         raise InputError(f"{name} is a zero-size raster (bands, rows, cols) = {shape}")
     bad = [d for d in src.dtypes if _dtype_kind(d) not in "uif"]
     if bad:
-        kind = ("complex bands (SAR, e.g. a Sentinel-1 SLC): convert them to amplitude first"
-                if "complex" in str(bad[0]) else "use integer or float bands")
-        raise InputError(f"{name}: unsupported data type {bad[0]} ({kind})")
+        why = (": complex bands (SAR, e.g. a Sentinel-1 SLC) are not brightness values; convert "
+               "them to amplitude first" if "complex" in str(bad[0]) else " (use integer or float bands)")
+        raise InputError(f"{name}: unsupported data type {bad[0]}{why}")
     if len(set(src.dtypes)) > 1:
         raise InputError(f"{name}: bands of different data types {sorted(set(src.dtypes))} "
                          "(convert to one type first, e.g. gdal_translate -ot)")
