@@ -158,22 +158,20 @@ class RasterSink:
 
     def _rows(self, y0: int, rows_hwc: np.ndarray) -> None:
         r = self.reader
-        mask_out = adds = None
+        mask_out = None
+        # each colour band's channel, clipped to [0, 1] as ldcsr_core.upscale clips (one rule for
+        # both), back to the source's units and dtype straight into the output rows
+        out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
+        planes = r.plan.planes(rows_hwc)
+        r.stretch.from_unit(planes, self.colour, out=[out[b] for b in self.colour], clip_unit=True)
         if r.may_have_invalid or self.clipped:
             rows = rad.nearest_index(self.h, self.H, y0, rows_hwc.shape[0])
             lo, hi = int(rows.min()), int(rows.max()) + 1
             data, valid = r.read(lo, 0, hi - lo, self.w)
             ri, ci = rows - lo, self.cols
-            # What the stretch clipped away (the brightest and darkest 0.05 %: a ship on water, a
-            # roof in the sun) is added back, nearest-neighbour upsampled: values beyond the
-            # stretch keep their value instead of all becoming its end.
-            ex = {b: r.stretch.excess(data[b], b, None if valid is None else valid[b]) for b in self.clipped}
-            adds = [None if ex.get(b) is None else rad.upsample_nearest(ex[b], ri, ci) for b in self.colour]
-        # each colour band's channel, clipped to [0, 1] as ldcsr_core.upscale clips (one rule for
-        # both), back to the source's units and dtype straight into the output rows
-        out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
-        r.stretch.from_unit(r.plan.planes(rows_hwc), self.colour, out=[out[b] for b in self.colour],
-                            clip_unit=True, add=adds)
+            for k, b in enumerate(self.colour):
+                if b in self.clipped:
+                    self._add_excess(out[b], planes[k], b, data[b], None if valid is None else valid[b], ri, ci)
         if r.may_have_invalid:
             up_valid = rad.upsample_nearest(valid, ri, ci)
             for b in self.colour:
@@ -184,6 +182,23 @@ class RasterSink:
                 dmask = r.dataset_mask(lo, 0, hi - lo, self.w)
                 mask_out = rad.upsample_nearest(dmask, ri, ci).astype(np.uint8)
         self.writer.push(y0, out, mask_out)
+
+
+    def _add_excess(self, out_b, plane, b, data_b, valid_b, ri, ci) -> None:
+        """Put back on output rows ``out_b`` what the stretch clipped off source band ``b`` (the
+        brightest and darkest 0.05 %: a ship on water, a sunlit roof), nearest-neighbour upsampled as
+        the mask is: such a pixel keeps its value instead of becoming the stretch's end.  Only the
+        output rows and columns that lie on such pixels are recomputed (they are few)."""
+        e = self.reader.stretch.excess(data_b, b, valid_b)
+        if e is None:
+            return
+        ys, xs = np.nonzero(e)
+        R = np.flatnonzero(np.isin(ri, ys))
+        C = np.flatnonzero(np.isin(ci, xs))
+        at = np.ix_(R, C)
+        e_up = e[np.ix_(ri[R], ci[C])]
+        val = self.reader.stretch.from_unit([plane[at]], [b], clip_unit=True, add=[e_up])[0]
+        out_b[at] = np.where(e_up != 0, val, out_b[at])
 
 
 class ArrayWriter:
