@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -177,6 +179,20 @@ def test_a_target_beyond_the_stretch_keeps_its_value(tmp_path, tiny_model, dtype
     base = upscale_window(w, model=tiny_model, scale=2, options=opts).data.astype(np.float64)
     out = upscale_window(p, model=tiny_model, scale=2, options=opts).data.astype(np.float64)
     assert np.abs(out - base)[:, rest].mean() < 1
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64", "int32", "uint32"])
+def test_the_top_of_a_64_bit_range_does_not_wrap_around(dtype):
+    """White (1.0, or model overshoot) under a stretch to the top of int64/uint64 (--stretch dtype)
+    gave 2**63 / 2**64 in float64, which the cast wrapped to the type's minimum: white became black."""
+    lo, hi = rad.dtype_range(dtype)
+    s = rad.Stretch((lo,), (hi,), dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'invalid value encountered in cast'
+        out = s.from_unit(np.array([[[0.0, 1.0, 1.2]]], np.float32), clip_unit=True)
+    info = np.iinfo(dtype)
+    assert out[0, 0, 0] == info.min and out[0, 0, 1] > info.max // 2 and out[0, 0, 2] == out[0, 0, 1]
+    assert int(info.max) - int(out[0, 0, 1]) <= 2048
 
 
 def test_stretch_ignores_nodata_and_nan():

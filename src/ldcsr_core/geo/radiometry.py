@@ -302,6 +302,8 @@ class Stretch:
         idx = list(range(len(unit_hw))) if band_index is None else list(band_index)
         dt = np.dtype(self.dtype)
         dmin, dmax = dtype_range(dt)
+        if dt.kind in "ui" and dmax > np.iinfo(dt).max:  # int64/uint64: float64 rounds the top up to
+            dmax = float(np.nextafter(dmax, -np.inf))  # 2**63 / 2**64, which the cast wraps to the bottom
         if out is None:
             out = np.empty((len(idx),) + unit_hw[0].shape, dt)
         for k, i in enumerate(idx):
