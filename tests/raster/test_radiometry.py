@@ -195,6 +195,35 @@ def test_the_top_of_a_64_bit_range_does_not_wrap_around(dtype):
     assert int(info.max) - int(out[0, 0, 1]) <= 2048
 
 
+@pytest.mark.parametrize("dtype,values", [("float32", (0.0, 5e-9)), ("float64", (-3.5, 1e6)),
+                                          ("uint16", (0, 1234))])
+def test_a_constant_band_comes_back_as_it_was(tmp_path, dtype, values):
+    """A constant band (a zero band of a stack, a flat value) maps back to that value whatever
+    the model makes of it. Its stretch had a span of 1e-6 (float) or 1 (integer) above it, so
+    the shipped model's output came back as up to 1.9e-7 on a zero band, 5e-9 as 8.9e-9."""
+    x = np.stack([np.full((6, 6), v) for v in values]).astype(dtype)
+    s = rad.compute_stretch(x, np.ones(x.shape, bool), dtype)
+    assert s.lo == s.hi == tuple(float(np.asarray(v, dtype)) for v in values)
+    assert not s.to_unit(x).any()
+    back = s.from_unit(np.full((2, 1, 3), (0.0, 0.7, 1.0), np.float32), clip_unit=True)
+    assert (back == x[:, :1, :3]).all()
+    bright = x.copy()
+    bright[:, 0, 0] += 7  # a value the scene's sample missed: beyond the stretch, given back
+    assert (s.excess(bright[0], 0) == np.where(bright[0] != x[0], 7, 0)).all()
+    if dtype != "float32":
+        return
+    pytest.importorskip("rasterio")
+    import ldcsr_core
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    from .conftest import smooth_field, write_tif
+
+    var = smooth_field(np.random.default_rng(2), 24, 24, 1, 0, 1)
+    src = write_tif(tmp_path / "c.tif", np.concatenate([var, x[:, :1, :1] * np.ones((2, 24, 24))]), dtype=dtype)
+    out = upscale_window(src, model=ldcsr_core.load_model(), scale=2, options=UpscaleOptions(mode="fast")).data
+    assert (out[1] == 0).all() and (out[2] == np.float32(5e-9)).all()
+
+
 def test_stretch_ignores_nodata_and_nan():
     x = np.full((1, 10, 10), 1000, np.uint16)
     x[0, :5] = 3000

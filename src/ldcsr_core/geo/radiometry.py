@@ -254,7 +254,8 @@ def dtype_range(dtype) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Stretch:
-    """A per-band linear stretch ``[lo, hi] → [0, 1]`` and its inverse (original units/dtype)."""
+    """A per-band linear stretch ``[lo, hi] → [0, 1]`` and its inverse (original units/dtype); a
+    constant band has ``lo == hi``: to 0 and back to ``lo``, whatever the model makes of it."""
 
     lo: tuple[float, ...]
     hi: tuple[float, ...]
@@ -270,6 +271,7 @@ class Stretch:
         ct = np.float64 if dt.itemsize > 4 or (dt.kind in "ui" and dt.itemsize == 4) else np.float32
         lo = np.asarray([self.lo[i] for i in idx], ct)[:, None, None]
         span = np.asarray([self.hi[i] - self.lo[i] for i in idx], ct)[:, None, None]
+        span[span == 0] = 1  # a constant band (lo == hi): its value is 0, what lies beyond it clipped
         with np.errstate(over="ignore"):  # fill values (-3.4e38) saturate: clipped to 0 below
             out = (bands_hw.astype(ct, copy=False) - lo) / span
         out = np.clip(out, 0.0, 1.0, out=out)
@@ -406,8 +408,8 @@ def compute_stretch(
                 lo, hi = (0.0, 1.0) if dt.kind == "f" else dtype_range(dt)
             else:
                 lo, hi = (float(x) for x in np.percentile(v.astype(np.float64), percentiles))
-        if not hi > lo:  # constant band: centre it so it maps back to itself
-            hi = lo + (1.0 if dt.kind in "ui" else max(abs(lo) * 1e-6, 1e-6))
+        if not hi > lo:  # a constant band: span 0, so it reaches the model as 0 and maps back to itself
+            hi = lo
         if dt.kind == "f" and not use_dtype:
             _check_span(b, lo, hi)
         los.append(lo)
