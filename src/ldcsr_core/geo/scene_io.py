@@ -183,7 +183,6 @@ class RasterSink:
                 mask_out = rad.upsample_nearest(dmask, ri, ci).astype(np.uint8)
         self.writer.push(y0, out, mask_out)
 
-
     def _add_excess(self, out_b, plane, b, data_b, valid_b, ri, ci) -> None:
         """Put back on output rows ``out_b`` what the stretch clipped off source band ``b`` (the
         brightest and darkest 0.05 %: a ship on water, a sunlit roof), nearest-neighbour upsampled as
