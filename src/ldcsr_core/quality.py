@@ -79,12 +79,15 @@ class SelfCheck:
     seconds: float = 0.0
 
     def _pool(self, key: str, kind: str) -> float:
-        ws = self.windows
+        """A figure pooled over the windows that have values for it: a window whose nodata leaves
+        it none (e.g. no LR pixel over data alone) has a NaN there, which would make the pool NaN."""
         if key == "ssim":
+            ws = [w for w in self.windows if w.ssim_values]
             return float(sum(w.ssim_sum[kind] for w in ws) / sum(w.ssim_values for w in ws))
         from .training.metrics import psnr_from_mse
 
         n = "values" if key == "mse" else "lr_values"
+        ws = [w for w in self.windows if getattr(w, n)]
         if len(ws) == 1:
             return psnr_from_mse(getattr(ws[0], key)[kind])
         tot = sum(getattr(w, key)[kind] * getattr(w, n) for w in ws)

@@ -271,3 +271,19 @@ def test_too_little_data_to_score_is_refused(file_model, tmp_path):
     tif = write_tif(tmp_path / "sliver.tif", data, dtype="uint16", nodata=0)
     with pytest.raises(ldcsr_core.InputError, match="too little data to score at ×2: .* the rest is nodata"):
         ldcsr_core.selfcheck(tif, 2, model=file_model, mode="fast")
+
+
+def test_a_sampled_window_without_lr_pixels_over_data_leaves_the_pool_finite(file_model, tmp_path):
+    """Two sampled windows; in the second every other column is nodata, so at ×2 no LR pixel covers
+    data alone (its LR-consistency has no values) while its data pixels are scored. The pooled
+    LR-consistency is the first window's (it read 'LR-consistency nan dB', null in the JSON)."""
+    data = np.moveaxis(scene(64, 160), -1, 0).astype(np.uint16) + 1
+    data[:, :, 96::2] = 0
+    tif = write_tif(tmp_path / "stripes.tif", data, dtype="uint16", nodata=0)
+    kw = dict(model=file_model, mode="fast", stretch="dtype")
+    r = ldcsr_core.selfcheck(tif, 2, max_pixels=1000, samples=2, sample_size=64, **kw)
+    assert [w.box for w in r.windows] == [(0, 0, 64, 64), (0, 96, 64, 64)] and r.windows[1].lr_values == 0
+    first = ldcsr_core.selfcheck(tif, 2, window=(0, 0, 64, 64), **kw)
+    for key in ("lr_psnr_model", "lr_psnr_bicubic"):
+        assert getattr(r, key) == pytest.approx(getattr(first, key), rel=1e-12), key
+    assert "nan" not in r.line() and r.to_dict()["lr_psnr_model"] is not None
