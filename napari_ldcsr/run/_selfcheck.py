@@ -109,9 +109,10 @@ def status_text(result, where: str) -> str:
     nodata = getattr(result, "nodata", 0)
     left = f"; {nodata_share(nodata, result.pixels)} nodata, not scored" if nodata else ""
     at = f"at ×{result.scale:g} on {where} ({result.mode}{left})"
+    caution = f"; caution: {result.caution}" if getattr(result, "caution", "") else ""
     if math.isfinite(result.gain_db):
-        return f"LDCSR {result.gain_db:+.1f} dB over bicubic {at}"
-    return f"No gain to measure {at}: {result.no_gain_reason()}"
+        return f"LDCSR {result.gain_db:+.1f} dB over bicubic {at}{caution}"
+    return f"No gain to measure {at}: {result.no_gain_reason()}{caution}"
 
 
 def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float | None = None) -> dict:

@@ -333,6 +333,38 @@ def _pooled_psnr(refs, scale: float, models: dict, tick) -> dict:
     return out
 
 
+def _read_parts(src, box, scale: float, holdout: float = HOLDOUT):
+    """``(held_box, held, pool, valid)`` of region ``box`` of ``src`` (a ``quality._Scene``): the
+    held-back strip's box, its windows ``(box, rgb, valid)`` with data, and the training part
+    (:func:`_read_pool`)."""
+    train_box, held_box = holdout_split(box[2:], scale, holdout)
+    train_box = (box[0] + train_box[0], box[1] + train_box[1], *train_box[2:])
+    held_box = (box[0] + held_box[0], box[1] + held_box[1], *held_box[2:])
+    held = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in _guard_boxes(held_box))
+            if a is not None]
+    pool, valid = _read_pool(src, train_box)
+    return held_box, held, pool, valid
+
+
+def adapted_here(checked, scene, src, box) -> bool:
+    """Is region ``box`` of ``scene`` (read as ``src``, a ``quality._Scene``) what a model adapted as
+    ``checked`` (an :class:`~ldcsr_core.adapted_use.Checked`) was adapted on? The same file (its
+    resolved path), the same array, or, for pixels in memory (a napari layer), the same pixels read
+    the same way (the checksum :func:`adapt` records)."""
+    if checked is None or not checked.scene_sha256:
+        return False
+    if isinstance(scene, np.ndarray):
+        return _pixels_sha256([scene]) == checked.scene_sha256
+    name = str(scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or "")
+    if name and os.path.isfile(name):
+        return bool(checked.scene) and str(Path(name).resolve()) == checked.scene
+    try:
+        _, held, pool, _ = _read_parts(src, box, checked.scale)
+    except InputError:  # too small to split as adapt does: not the region it adapted on
+        return False
+    return _pixels_sha256([a for _, a, _ in held] + pool) == checked.scene_sha256
+
+
 def _read_pool(src, box) -> tuple[list[np.ndarray], list]:
     """The training region as uint8 RGB arrays and their valid pixels (None: all): whole, or
     ``POOL_WINDOWS`` windows of a large one."""
@@ -411,12 +443,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     reading = Reading() if src.reader is None else _reading(src.reader, stretch)
     try:
         box = window_in_shape(window, src.shape, "scene")  # the whole scene for None
-        train_box, held_box = holdout_split(box[2:], scale, holdout)
-        train_box = (box[0] + train_box[0], box[1] + train_box[1], *train_box[2:])
-        held_box = (box[0] + held_box[0], box[1] + held_box[1], *held_box[2:])
-        held = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in _guard_boxes(held_box))
-                if a is not None]
-        pool, valid = _read_pool(src, train_box)
+        held_box, held, pool, valid = _read_parts(src, box, scale, holdout)
     finally:
         src.close()
     if not held:
@@ -446,10 +473,16 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     if kept:
         model.name = f"{base.name}-adapted"
         model.weights_sha256 = ""
-    return Adaptation(model=model if kept else base, kept=kept, scale=scale, steps=n, seconds=seconds,
+    res = Adaptation(model=model if kept else base, kept=kept, scale=scale, steps=n, seconds=seconds,
                       holdout=tuple(int(v) for v in held_box), psnr_base=strip["base"],
                       psnr_adapted=strip["adapted"], psnr_bicubic=strip["bicubic"],
                       octave_base=octave["base"], octave_twin=octave["twin"],
                       base_name=str(base.name), base_sha256=str(base.weights_sha256 or ""), scene=name,
                       scene_sha256=sha, seed=seed, recipe=recipe, candidate=model,
                       reading=reading)
+    if kept:  # what its guard checked, as load_model reads it from the saved file
+        from .adapted_use import checked_from_metadata
+
+        model.adapt_checked = checked_from_metadata(res.provenance())
+        model.adapt_scale = scale
+    return res

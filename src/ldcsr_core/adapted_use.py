@@ -9,6 +9,7 @@ use goes beyond them.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -52,6 +53,16 @@ class Checked:
 
     scale: float
     reading: Reading = field(default_factory=Reading)
+    scene: str = ""  # what it was adapted on: a file's resolved path ("" for pixels in memory)
+    scene_sha256: str = ""  # that file's SHA-256, or of the pixels adapted on (adaptation._scene_id)
+    strip_gain_db: float | None = None  # the guard's: adapted minus base PSNR on the held-back strip
+
+    def own_pixels_note(self) -> str:
+        """The self-check's caution when it checks the pixels the model was adapted on."""
+        strip = "" if self.strip_gain_db is None else (
+            f"; its guard measured {self.strip_gain_db:+.2f} dB over the base model on a strip held back from training")
+        return (f"this model was adapted to this scene at ×{self.scale:g} (it learnt this very degradation "
+                f"of its pixels), so here the figures overstate what it does on other scenes{strip}")
 
 
 def resolved_stretch(method: str, dtype) -> str:
@@ -83,7 +94,13 @@ def checked_from_metadata(meta: dict) -> Checked | None:
         count = int(meta["adapt_band_count"]) if meta.get("adapt_band_count") else None
     except ValueError:
         bands = count = None
-    return Checked(scale, Reading(bands, meta.get("adapt_stretch") or None, count))
+    try:
+        guard = json.loads(meta.get("adapt_guard") or "{}")
+        strip = float(guard["psnr_adapted"]) - float(guard["psnr_base"])
+    except (KeyError, TypeError, ValueError):
+        strip = None
+    return Checked(scale, Reading(bands, meta.get("adapt_stretch") or None, count),
+                   str(meta.get("adapted_on") or ""), str(meta.get("adapted_on_sha256") or ""), strip)
 
 
 def adapted_check(model_or_path) -> Checked | None:

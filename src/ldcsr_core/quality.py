@@ -77,6 +77,7 @@ class SelfCheck:
     scene_shape: tuple[int, int]
     windows: list[WindowCheck]
     seconds: float = 0.0
+    caution: str = ""  # why the figures overstate the model here (an adapted model on its own pixels)
 
     def _pool(self, key: str, kind: str) -> float:
         """A figure pooled over the windows that have values for it: a window whose nodata leaves
@@ -166,7 +167,7 @@ class SelfCheck:
         return (f"×{self.scale:g}: LDCSR {self.psnr_model:.2f} dB vs bicubic {self.psnr_bicubic:.2f} dB "
                 f"({self.gain_text()}), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, "
                 f"LR-consistency {self.lr_psnr_model:.1f} dB · {self.where()} · crop {self.crop} px · "
-                f"{self.mode}")
+                f"{self.mode}" + (f" · caution: {self.caution}" if self.caution else ""))
 
     def to_dict(self) -> dict:
         """JSON-ready figures (no maps)."""
@@ -179,7 +180,7 @@ class SelfCheck:
             "scene_shape": list(self.scene_shape), "pixels": self.pixels, "nodata_pixels": self.nodata,
             "windows": [{"x": w.box[1], "y": w.box[0], "width": w.box[3], "height": w.box[2]}
                         for w in self.windows],
-            "seconds": round(self.seconds, 3), "limits": LIMITS,
+            "seconds": round(self.seconds, 3), "limits": LIMITS, "caution": self.caution or None,
         }
 
 
@@ -423,6 +424,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         for s in scales:
             _check_restorable(boxes[0][2:], s)
         tiles = [(b, *src.rgb_valid(b)) for b in boxes]
+        caution = _own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
     finally:
         src.close()
     tiles = [(b, t, v) for b, t, v in tiles if t is not None]
@@ -445,8 +447,21 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
             scale=s, mode=mode, seed=seed, model=str(getattr(model, "name", "?")),
             model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,
             scene_shape=tuple(int(v) for v in src.shape), windows=checks,
-            seconds=time.perf_counter() - t0))
+            seconds=time.perf_counter() - t0, caution=caution))
     return results
+
+
+def _own_pixels_caution(model, scene, src, box) -> str:
+    """The caution for a model adapted on region ``box`` of ``scene`` itself: there the check
+    measures the degradation it was fine-tuned on (:func:`ldcsr_core.adaptation.adapted_here`)."""
+    from .adapted_use import adapted_check
+
+    checked = adapted_check(model)
+    if checked is None or not checked.scene_sha256:
+        return ""
+    from .adaptation import adapted_here
+
+    return checked.own_pixels_note() if adapted_here(checked, scene, src, box) else ""
 
 
 def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:

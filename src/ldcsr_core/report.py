@@ -52,10 +52,11 @@ def _html(results: Sequence, scene) -> str:
         f"<td>{r.lr_psnr_model:.1f} dB</td><td>{r.crop} px</td><td>{escape(r.where())}</td></tr>"
         for r in results)
     r0 = results[0]
+    caution = "".join(dict.fromkeys(f"<p><b>Caution</b>: {escape(r.caution)}.</p>" for r in results if r.caution))
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>LDCSR self-check</title></head><body>"
             f"<h1>LDCSR self-check{(': ' + escape(str(scene))) if scene is not None else ''}</h1>"
             f"<p>Reduced-resolution validation (Wald's protocol, as <code>ldcsr evaluate</code>): the scene is "
             f"degraded by the scale (PIL bicubic), restored by the model and by bicubic, and both are "
             f"compared with the scene. Model {escape(r0.model)} (sha256 {escape(r0.model_sha256[:12])}), "
-            f"mode {escape(r0.mode)}, seed {r0.seed}.</p><table border='1'>{head}{rows}</table>"
+            f"mode {escape(r0.mode)}, seed {r0.seed}.</p>{caution}<table border='1'>{head}{rows}</table>"
             f"<p><b>Limits</b>: {escape(LIMITS)}.</p></body></html>\n")

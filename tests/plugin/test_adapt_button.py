@@ -52,6 +52,11 @@ def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, mo
     assert "held-back strip of the whole layer" in widget.status
     assert busy == [(False, True)]
     assert widget.progress[1] == 1 and not [t for s, t in notes if s == "error"]
+    # Check quality here on the pixels it was adapted on says that its figures overstate it
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000) as chk:
+        widget.check_button.click()
+    caution = chk.args[0].caution
+    assert caution.startswith("this model was adapted to this scene at ×2") and widget.status.endswith(caution)
     # Run uses the adapted model (from the cache, not reloaded) and gets its pixels
     with qtbot.waitSignal(widget.runFinished, timeout=120_000):
         widget.run()

@@ -1,0 +1,78 @@
+"""The self-check of an adapted model on the pixels it was adapted on: there it measures the very
+degradation it was fine-tuned on, and says that its figures overstate it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import ldcsr_core
+from ldcsr_core import adaptation as adapt_mod
+from ldcsr_core.adaptation import Recipe, adapt
+from ldcsr_core.cli import main
+from ldcsr_core.geo.raster_io import dataset_from_array
+from ldcsr_core.quality import write_report
+
+from .test_adapt import scene
+
+FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)
+SAID = "this model was adapted to this scene at ×2 (it learnt this very degradation of its pixels)"
+
+
+@pytest.fixture
+def base(tiny_model_file):
+    return ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+
+
+@pytest.fixture
+def kept(monkeypatch):
+    """The guard keeps the model and measured +0.10 dB on its strip (a tiny model, one step)."""
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})
+
+
+def test_on_its_own_array_the_check_says_so_in_every_output(base, kept, tmp_path):
+    """Before: the check of the adapted model on its own scene was an ordinary line (on RSSCN7
+    c-industry 256², +0.15 dB over the base there where its held-back strip said +0.07 dB)."""
+    img = scene()
+    res = adapt(img, 2.0, base, steps=1, recipe=FAST)
+    r = ldcsr_core.selfcheck(img, 2.0, model=res.model, mode="fast")
+    assert r.caution.startswith(SAID) and "its guard measured +0.10 dB over the base model" in r.caution
+    assert r.line().endswith(f" · caution: {r.caution}") and r.to_dict()["caution"] == r.caution
+    write_report(tmp_path / "q.html", [r])
+    assert SAID in (tmp_path / "q.html").read_text()
+    from napari_ldcsr.run._selfcheck import status_text
+
+    assert status_text(r, "the whole layer").endswith(f"; caution: {r.caution}")
+    # other pixels, or the base model: nothing to say
+    other = ldcsr_core.selfcheck(scene(seed=1), 2.0, model=res.model, mode="fast")
+    plain = ldcsr_core.selfcheck(img, 2.0, model=base, mode="fast")
+    for r in (other, plain):
+        assert r.caution == "" and "caution" not in r.line() and r.to_dict()["caution"] is None
+
+
+def test_in_memory_pixels_are_recognised_by_their_checksum(base, kept):
+    """A napari layer: adapted and checked on an in-memory copy of the same region (another
+    /vsimem/ name each time), as *Adapt to this layer* and *Check quality here* read it."""
+    data = np.moveaxis(scene(72, 140), -1, 0)
+    with dataset_from_array(data, bands_last=False) as ds:
+        res = adapt(ds, 2.0, base, steps=1, recipe=FAST, window=(0, 0, 72, 120))
+    with dataset_from_array(data, bands_last=False) as ds:
+        same = ldcsr_core.selfcheck(ds, 2.0, model=res.model, mode="fast", window=(0, 0, 72, 120))
+        elsewhere = ldcsr_core.selfcheck(ds, 2.0, model=res.model, mode="fast", window=(0, 20, 72, 120))
+    assert same.caution.startswith(SAID) and elsewhere.caution == ""
+
+
+def test_a_saved_model_on_its_file_says_so_in_the_cli(base, kept, tmp_path):
+    png, other = tmp_path / "scene.png", tmp_path / "other.png"
+    Image.fromarray(scene()).save(png)
+    Image.fromarray(scene(seed=2)).save(other)
+    model = adapt(png, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "a.safetensors")
+    runner = CliRunner()
+    for path, said in ((png, True), (other, False)):
+        r = runner.invoke(main, ["selfcheck", str(path), "-s", "2", "--mode", "fast", "--model", str(model),
+                                 "--device", "cpu"])
+        assert r.exit_code == 0, r.output
+        assert (f"fast · caution: {SAID}" in r.output) == said, r.output
