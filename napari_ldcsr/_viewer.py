@@ -149,9 +149,15 @@ SOURCE_FILES_KEY = "source_files"
 def derived_metadata(src, drop: tuple = ()) -> dict:
     """``metadata`` for a layer made from ``src``'s pixels: ``src``'s, less its own file (``path``),
     its run (``ldcsr``), the live lens's mark and ``drop``, with ``source_files``: the files ``src`` was read
-    from (``metadata["path"]``, napari's ``source.path``) or made from (its ``source_files``)."""
+    from (``metadata["path"]``, napari's ``source.path``) or made from (its ``source_files``). Its
+    ``tags`` lose their ``LDCSR_*`` provenance, which is ``src``'s (an earlier run's): the new layer's
+    builder adds its own (the engine's rule for a file output)."""
+    from ldcsr_core.geo.raster_io import PROVENANCE_PREFIX
+
     old = src.metadata or {}
     md = {k: v for k, v in old.items() if k not in ("path", "ldcsr", LIVE_KEY, *drop)}
+    if isinstance(md.get("tags"), dict):
+        md["tags"] = {k: v for k, v in md["tags"].items() if not str(k).startswith(PROVENANCE_PREFIX)}
     files = (old.get("path"), getattr(getattr(src, "source", None), "path", None), *old.get(SOURCE_FILES_KEY, ()))
     md[SOURCE_FILES_KEY] = [str(p) for p in dict.fromkeys(files) if p]
     return md

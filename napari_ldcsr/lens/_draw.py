@@ -128,11 +128,10 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
 
     model = model_of()
     # as a Run's result (the engine's rule): the source's own tags, none of its LDCSR_* provenance
-    # (a result's: another run), and this view's, with the AI-generated notice
+    # (derived_metadata: a result's is another run's), and this view's, with the AI-generated notice
     from ldcsr_core.geo.job import provenance_tags
-    from ldcsr_core.geo.raster_io import PROVENANCE_PREFIX
 
-    md["tags"] = {**{k: v for k, v in (md.get("tags") or {}).items() if not k.startswith(PROVENANCE_PREFIX)},
+    md["tags"] = {**(md.get("tags") or {}),
                   **provenance_tags(model, scale=(H / h, W / w), requested={"scale": view.step}, mode=mode,
                                     seed=seed, src_name=src.name)}
     md["ldcsr"] = {

@@ -3,6 +3,7 @@ error map as a layer exactly over the checked pixels of the source."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -95,7 +96,9 @@ def test_too_small_for_the_scale_is_reported_without_layers(ldcsr, qtbot, notes)
 
 def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
     """An error map of a layer whose file has nodata 0 is saved with nodata NaN (the border left
-    out), not 0 (a perfect pixel), under its own band name."""
+    out), not 0 (a perfect pixel), under its own band name. The file is an earlier LDCSR result:
+    the map keeps its other tags but none of its LDCSR_* provenance (before, the saved map said it
+    was AI-generated pixels of that ×3 diffusion run), and carries its own (LDCSR_PROVENANCE)."""
     import rasterio
     from napari.plugins.io import save_layers
     from rasterio.transform import from_origin
@@ -104,8 +107,10 @@ def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
     with rasterio.open(path, "w", driver="GTiff", height=60, width=72, count=3, dtype="uint8", crs="EPSG:32617",
                        transform=from_origin(4e5, 33e5, 0.5, 0.5), nodata=0, photometric="RGB") as dst:
         dst.write(np.moveaxis(scene(60, 72), -1, 0))
+        dst.update_tags(LDCSR_NOTICE="AI-generated: ...", LDCSR_SCALE_X="3.0", LDCSR_MODE="diffusion", SENSOR="x")
     viewer, widget = ldcsr
     (src,) = viewer.open(str(path), plugin="napari-ldcsr")
+    assert src.metadata["tags"]["LDCSR_MODE"] == "diffusion"
     widget.set_scale(2.0)
     with qtbot.waitSignal(widget.qualityChecked, timeout=120_000):
         assert widget.check_quality(layer=src)
@@ -114,6 +119,9 @@ def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
     save_layers(str(out), [err], plugin="napari-ldcsr")
     with rasterio.open(out) as dst:
         assert np.isnan(dst.nodata) and dst.descriptions == ("self-check error (LDCSR)",)
+        tags = dst.tags()
+        assert tags["SENSOR"] == "x" and not {"LDCSR_NOTICE", "LDCSR_SCALE_X", "LDCSR_MODE"} & set(tags)
+        assert json.loads(tags["LDCSR_PROVENANCE"])["kind"] == "selfcheck-error-model"
         assert np.ma.count_masked(dst.read(1, masked=True)) == np.isnan(err.data).sum() > 0
 
 
