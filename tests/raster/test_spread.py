@@ -44,6 +44,13 @@ def test_cli_writes_spread_on_the_output_grid(rasters, tiny_model_file, tmp_path
             "--model", tiny_model_file, "--device", "cpu")
     assert r.exit_code == 0 and "1 skipped" in r.output, r.output
     assert spread.stat().st_mtime_ns == mt
+    # ldcsr info says what each file is (it said nothing: an output read as any raster)
+    said = {p: [ln for ln in run("info", p).output.splitlines() if ln.startswith("provenance:")]
+            for p in (src, out, spread)}
+    assert said[src] == [] and len(said[out]) == len(said[spread]) == 1, said
+    assert said[out][0].startswith("provenance:  AI-generated: the pixels of this image were synthesised")
+    assert "×2.4918 x, ×2.48889 y" in said[out][0] and "diffusion seed 0, from" in said[out][0] and "mean of 3 samples" in said[out][0]
+    assert said[spread][0].startswith("provenance:  Per-pixel spread (standard deviation, source units) of 3")
 
 
 def test_mean_and_spread_match_the_window_api(rasters, tiny_model, tmp_path):

@@ -51,6 +51,11 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
             }.get(georef, "none (the output gets none either)"))
         elif source_rpcs(ds) is not None:
             click.echo("rpcs:        rational polynomial coefficients too (carried over, moved onto the output grid)")
+        from ..geo.job import provenance_summary
+
+        made = provenance_summary(ds.tags())
+        if made:  # an LDCSR output: its pixels are not measurements
+            click.echo(f"provenance:  {made}")
         click.echo(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
         click.echo(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .scene_io import SceneReader
 
 __all__ = ["UpscaleOptions", "OutputOptions", "RasterResult", "software_version", "plan_output",
-           "provenance_tags", "request_fingerprint", "is_complete_output", "has_provenance"]
+           "provenance_tags", "provenance_summary", "request_fingerprint", "is_complete_output", "has_provenance"]
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,29 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
                                                                     reader.src.width):
             tags["LDCSR_WINDOW"] = json.dumps([reader.oy, reader.ox, reader.height, reader.width])
     return tags
+
+
+def provenance_summary(tags: dict) -> str | None:
+    """What a raster's ``LDCSR_*`` tags (:func:`provenance_tags`, a spread file's, a bicubic
+    baseline's) say it is, in one line; None for a raster this package did not make."""
+    if not any(str(k).startswith("LDCSR_") for k in tags):
+        return None
+    model, mode = tags.get("LDCSR_MODEL", "?"), tags.get("LDCSR_MODE", "?")
+    try:
+        scale = f"×{float(tags['LDCSR_SCALE_X']):.6g} x, ×{float(tags['LDCSR_SCALE_Y']):.6g} y"
+    except (KeyError, ValueError):
+        scale = "scale not recorded"
+    seed = f" seed {tags['LDCSR_SEED']}" if mode == "diffusion" and "LDCSR_SEED" in tags else ""
+    source = tags.get("LDCSR_SOURCE") or "?"
+    if mode == "bicubic":
+        return f"a bicubic baseline ({scale}) of {source}, made by LDCSR for comparison (no model)"
+    what = f"model {model}, {scale}, {mode}{seed}, from {source}"
+    if "LDCSR_SPREAD" in tags:
+        return f"{tags['LDCSR_SPREAD']} ({what})"
+    if "LDCSR_NOTICE" in tags:
+        samples = f", mean of {tags['LDCSR_SAMPLES']} samples" if "LDCSR_SAMPLES" in tags else ""
+        return f"{tags['LDCSR_NOTICE']} ({what}{samples})"
+    return f"LDCSR_* tags without the AI-generated notice ({what})"
 
 
 def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,
