@@ -20,7 +20,7 @@ __all__ = [
     "GEOTIFF_SUFFIXES",
 ]
 
-# The models were trained on scales drawn from U[1, 8] (see the spec); beyond that is guesswork.
+# The shipped models were trained on scales drawn from U[1.25, 8] (docs/training-log.md); beyond ×8 is guesswork.
 MAX_SCALE = 8.0
 # Smallest input side the engine accepts (smaller images have no texture to super-resolve).
 MIN_INPUT_SIDE = 4
