@@ -108,6 +108,8 @@ def status_text(result, where: str) -> str:
 
     nodata = getattr(result, "nodata", 0)
     left = f"; {nodata_share(nodata, result.pixels)} nodata, not scored" if nodata else ""
+    bands = result.bands_text() if hasattr(result, "bands_text") else ""
+    left += f"; {bands}" if bands else ""
     at = f"at ×{result.scale:g} on {where} ({result.mode}{left})"
     caution = f"; caution: {result.caution}" if getattr(result, "caution", "") else ""
     if math.isfinite(result.gain_db):

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 __all__ = ["Reading", "Checked", "reading_of", "resolved_stretch", "checked_from_metadata", "adapted_check",
-           "adapted_scale", "outside_use"]
+           "adapted_scale", "outside_use", "own_pixels_caution"]
 
 
 @dataclass(frozen=True)
@@ -157,3 +157,15 @@ def outside_use(at, scales, mode: str, reading: Reading | None = None) -> str | 
     return (f"this model was adapted and checked at ×{at:g} in fast mode{on} only; {' and '.join(why)} it is "
             f"untested ({'; '.join(because)}; docs/adaptation.md): use it at ×{at:g} in fast mode{on}, or use "
             "the base model")
+
+
+def own_pixels_caution(model, scene, src, box) -> str:
+    """The self-check's caution for a model adapted on region ``box`` of ``scene`` itself (read as
+    ``src``, a ``quality._Scene``): there it measures the degradation it was fine-tuned on
+    (:func:`ldcsr_core.adaptation.adapted_here`); "" otherwise."""
+    checked = adapted_check(model)
+    if checked is None or not checked.scene_sha256:
+        return ""
+    from .adaptation import adapted_here
+
+    return checked.own_pixels_note() if adapted_here(checked, scene, src, box) else ""

@@ -78,6 +78,16 @@ class SelfCheck:
     windows: list[WindowCheck]
     seconds: float = 0.0
     caution: str = ""  # why the figures overstate the model here (an adapted model on its own pixels)
+    bands: tuple[int, ...] = ()  # a raster's 1-based bands checked (the model's first triplet)
+    band_count: int = 0  # its data bands (alpha left out); 0: an array
+
+    def bands_text(self) -> str:
+        """``bands 4,3,2 of 13 (the others unchecked)`` for a raster whose check leaves data bands
+        out or reads them in another order; "" for RGB read as it is, a grey band or an array."""
+        b, n = self.bands, self.band_count
+        if not n or len(set(b)) == n and b == tuple(sorted(b)):
+            return ""
+        return f"bands {','.join(map(str, b))} of {n}" + (" (the others unchecked)" if len(set(b)) < n else "")
 
     def _pool(self, key: str, kind: str) -> float:
         """A figure pooled over the windows that have values for it: a window whose nodata leaves
@@ -135,6 +145,7 @@ class SelfCheck:
         """Which pixels the figures are about, in words (and the share of them that is nodata)."""
         h, w = self.scene_shape
         nodata = f" ({nodata_share(self.nodata, self.pixels)} nodata, not scored)" if self.nodata else ""
+        nodata += f", {self.bands_text()}" if self.bands_text() else ""
         if self.sampling == "whole":
             return f"whole scene {w}×{h} px{nodata}"
         if self.sampling == "window":
@@ -181,6 +192,7 @@ class SelfCheck:
             "windows": [{"x": w.box[1], "y": w.box[0], "width": w.box[3], "height": w.box[2]}
                         for w in self.windows],
             "seconds": round(self.seconds, 3), "limits": LIMITS, "caution": self.caution or None,
+            "bands": list(self.bands) or None, "band_count": self.band_count or None,
         }
 
 
@@ -355,6 +367,7 @@ class _Scene:
             if nodata is not None:
                 raise InputError("nodata applies to a raster file or dataset, not to an array")
             self.array, self.reader = _array_rgb(scene), None
+            self.bands, self.band_count = (), 0
             self.shape = self.array.shape[:2]
             return
         from .geo.nodata_override import with_nodata
@@ -373,6 +386,8 @@ class _Scene:
             self.close()
             raise
         self.array, self.shape = None, (ds.height, ds.width)
+        plan = self.reader.plan
+        self.bands, self.band_count = tuple(b + 1 for b in plan.groups[0]), len(plan.colour)
 
     def rgb(self, box) -> np.ndarray | None:
         """The window as uint8 RGB (nodata filled), None when every pixel is nodata."""
@@ -424,7 +439,9 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         for s in scales:
             _check_restorable(boxes[0][2:], s)
         tiles = [(b, *src.rgb_valid(b)) for b in boxes]
-        caution = _own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
+        from .adapted_use import own_pixels_caution
+
+        caution = own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
     finally:
         src.close()
     tiles = [(b, t, v) for b, t, v in tiles if t is not None]
@@ -447,21 +464,9 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
             scale=s, mode=mode, seed=seed, model=str(getattr(model, "name", "?")),
             model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,
             scene_shape=tuple(int(v) for v in src.shape), windows=checks,
-            seconds=time.perf_counter() - t0, caution=caution))
+            seconds=time.perf_counter() - t0, caution=caution, bands=src.bands, band_count=src.band_count))
     return results
 
-
-def _own_pixels_caution(model, scene, src, box) -> str:
-    """The caution for a model adapted on region ``box`` of ``scene`` itself: there the check
-    measures the degradation it was fine-tuned on (:func:`ldcsr_core.adaptation.adapted_here`)."""
-    from .adapted_use import adapted_check
-
-    checked = adapted_check(model)
-    if checked is None or not checked.scene_sha256:
-        return ""
-    from .adaptation import adapted_here
-
-    return checked.own_pixels_note() if adapted_here(checked, scene, src, box) else ""
 
 
 def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:

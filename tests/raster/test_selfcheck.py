@@ -155,6 +155,16 @@ def test_geotiff_uint16_four_bands_through_bands_and_stretch(tiny_model_file, fi
     assert api.psnr_bicubic == pytest.approx(ref.psnr_bicubic, rel=1e-12)
     other = ldcsr_core.selfcheck(tif, 3.5, model=file_model, mode="fast", bands=(4, 3, 2), stretch="dtype")
     assert other.psnr_bicubic != pytest.approx(ref.psnr_bicubic, rel=1e-6)  # the bands count
+    # which bands the figures are about (they said nothing: a figure for a 4-band file read as its own)
+    assert (d["bands"], d["band_count"]) == ([3, 2, 1], 4) and r.output.count(
+        "whole scene 90×70 px, bands 3,2,1 of 4 (the others unchecked) · crop 4 px") == 1
+    assert "bands 4,3,2 of 4 (the others unchecked)" in other.where()
+    from napari_ldcsr.run._selfcheck import status_text  # napari's status line says it too
+
+    assert status_text(other, "the whole layer").endswith("(fast; bands 4,3,2 of 4 (the others unchecked))")
+    assert ref.bands_text() == "" and ref.to_dict()["bands"] is None  # an array: the RGB it is
+    three = write_tif(tmp_path / "rgb.tif", data, dtype="uint16")  # all of them: nothing to add
+    assert "bands" not in ldcsr_core.selfcheck(three, 3.5, model=file_model, mode="fast").line()
 
 
 @pytest.mark.parametrize("args, code, fragment", [
