@@ -385,3 +385,16 @@ def test_tile_is_fast_modes_diffusion_keeps_its_windows(gray, tmp_path, tiny_mod
     assert r.exit_code == 0 and "applies to fast mode" not in r.output, r.output
     with rasterio.open(tmp_path / "fast.tif") as ds:
         assert ds.tags()["LDCSR_TILE"] == "32"
+
+
+def test_provenance_summary_of_each_kind_of_file():
+    """What `ldcsr info`'s provenance line says of a bicubic baseline, a layer napari saved with only
+    its run's LDCSR_PROVENANCE (a self-check error map), and a file LDCSR did not make."""
+    from ldcsr_core.geo.job import provenance_summary
+
+    base = {"LDCSR_MODEL": "bicubic", "LDCSR_MODE": "bicubic", "LDCSR_SCALE_X": "2.5", "LDCSR_SCALE_Y": "2.0",
+            "LDCSR_SOURCE": "a.tif"}
+    assert provenance_summary(base) == "a bicubic baseline (×2.5 x, ×2 y) of a.tif, made by LDCSR for comparison (no model)"
+    error_map = {"LDCSR_PROVENANCE": '{"kind": "selfcheck-error-model"}', "SENSOR": "x"}
+    assert provenance_summary(error_map).startswith("a layer saved by napari-ldcsr (selfcheck-error-model)")
+    assert provenance_summary({"SENSOR": "x"}) is None

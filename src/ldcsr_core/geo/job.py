@@ -169,6 +169,12 @@ def provenance_summary(tags: dict) -> str | None:
     baseline's) say it is, in one line; None for a raster this package did not make."""
     if not any(str(k).startswith("LDCSR_") for k in tags):
         return None
+    if "LDCSR_MODEL" not in tags and "LDCSR_PROVENANCE" in tags:  # napari's Save of a derived layer
+        try:
+            kind = json.loads(tags["LDCSR_PROVENANCE"]).get("kind")
+        except (ValueError, AttributeError):
+            kind = None
+        return f"a layer saved by napari-ldcsr ({kind or 'kind not recorded'}); its LDCSR_PROVENANCE tag says how it was made"
     model, mode = tags.get("LDCSR_MODEL", "?"), tags.get("LDCSR_MODE", "?")
     try:
         scale = f"×{float(tags['LDCSR_SCALE_X']):.6g} x, ×{float(tags['LDCSR_SCALE_Y']):.6g} y"
