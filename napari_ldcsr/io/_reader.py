@@ -36,8 +36,24 @@ def read_geotiff(path: str | list[str]) -> list[LayerData]:
         # issue 10 hook: big rasters open as lazy multiscale layers (napari_ldcsr/io/_lazy.py)
         from ._lazy import lazy_layer_data, should_open_lazily
 
-        layers.extend(lazy_layer_data(p) if should_open_lazily(p) else layer_data_from_geotiff(p))
+        read = lazy_layer_data(p) if should_open_lazily(p) else layer_data_from_geotiff(p)
+        _say_if_made_by_ldcsr(p, read)
+        layers.extend(read)
     return layers
+
+
+def _say_if_made_by_ldcsr(path, read: list[LayerData]) -> None:
+    """A file LDCSR made says so when it is opened (its pixels are not measurements): a warning
+    with what its tags say (``ldcsr info``'s provenance line); the tags stay in the metadata."""
+    from ldcsr_core.geo.job import provenance_summary
+
+    from .._viewer import notify
+
+    md = read[0][1].get("metadata") if read else None
+    md = md[0] if isinstance(md, list) else md
+    made = provenance_summary((md or {}).get("tags") or {})
+    if made:
+        notify("warning", f"{os.path.basename(str(path))}: {made}")
 
 
 def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:

@@ -315,3 +315,26 @@ def test_a_save_under_a_file_used_as_a_folder_is_said_in_words(tmp_path):
     with pytest.raises(RasterIOError, match=f"cannot save in {scene}/sub: {scene} is a file, not a folder$"):
         write_geotiff(str(scene / "sub" / "x.tif"), np.zeros((8, 8), np.uint8), meta)
     assert scene.read_bytes() == b"an image" and [p.name for p in tmp_path.iterdir()] == ["scene.tif"]
+
+
+def test_a_file_ldcsr_made_says_so_when_opened(tmp_path, notes, tiny_model):
+    """Before: an LDCSR output opened in napari looked like any raster (its AI-generated notice only
+    in the layer's metadata). Now opening it warns with what its tags say; other files do not."""
+    import rasterio
+
+    from ldcsr_core.geo.pipeline import upscale_raster
+    from ldcsr_core.geo.job import UpscaleOptions
+    from napari_ldcsr.io._reader import read_geotiff
+
+    src = tmp_path / "scene.tif"
+    data = (np.random.default_rng(0).random((3, 24, 24)) * 255).astype(np.uint8)
+    with rasterio.open(src, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint8") as d:
+        d.write(data)
+    upscale_raster(src, tmp_path / "sr.tif", model=tiny_model, scale=2, options=UpscaleOptions(mode="fast"))
+    read_geotiff(str(src))
+    assert not [t for _, t in notes if "LDCSR" in t]
+    (layer,) = read_geotiff(str(tmp_path / "sr.tif"))
+    said = [(s, t) for s, t in notes if "LDCSR" in t]
+    assert said == [("warning", "sr.tif: " + layer[1]["metadata"]["tags"]["LDCSR_NOTICE"]
+                     + " (model unnamed 0, ×2 x, ×2 y, fast, from scene.tif)")], notes
+    assert said[0][1].startswith("sr.tif: AI-generated: the pixels of this image were synthesised")

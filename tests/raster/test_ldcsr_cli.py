@@ -398,3 +398,36 @@ def test_provenance_summary_of_each_kind_of_file():
     error_map = {"LDCSR_PROVENANCE": '{"kind": "selfcheck-error-model"}', "SENSOR": "x"}
     assert provenance_summary(error_map).startswith("a layer saved by napari-ldcsr (selfcheck-error-model)")
     assert provenance_summary({"SENSOR": "x"}) is None
+
+
+def test_an_ldcsr_output_super_resolved_again_is_said_and_recorded(tmp_path, tiny_model_file, caplog):
+    """Before: an LDCSR output given as input ran silently and the new file recorded only the last
+    step (its input's LDCSR_* tags are not copied), so a ×4 made as ×2 twice read as a plain ×2 of a
+    file. Now the run warns and the output's LDCSR_INPUT_PROVENANCE (and `ldcsr info`) keeps the first
+    step; a file that LDCSR did not make gets neither."""
+    from click.testing import CliRunner
+    from rasterio.enums import ColorInterp
+
+    from ldcsr_core.cli import main
+    from .conftest import smooth_field, write_tif
+
+    data = smooth_field(np.random.default_rng(5), 40, 40, 3, 20, 230).round().astype(np.uint8)
+    src = write_tif(tmp_path / "scene.tif", data, dtype="uint8",
+                    colorinterp=[ColorInterp.red, ColorInterp.green, ColorInterp.blue])
+    run = CliRunner().invoke
+    args = ["-s", "2", "--mode", "fast", "--model", str(tiny_model_file)]
+    with caplog.at_level("WARNING", logger="ldcsr_core"):
+        first = run(main, ["upscale", str(src), "-o", str(tmp_path / "x2.tif"), *args])
+        assert first.exit_code == 0 and "made by LDCSR" not in caplog.text, first.output
+        second = run(main, ["upscale", str(tmp_path / "x2.tif"), "-o", str(tmp_path / "x4.tif"), *args])
+    assert second.exit_code == 0, second.output
+    assert "x2.tif is an LDCSR output (model " in caplog.text
+    with rasterio.open(tmp_path / "x4.tif") as d:
+        tags = d.tags()
+    assert tags["LDCSR_INPUT_PROVENANCE"].startswith("an LDCSR output (model ")
+    assert tags["LDCSR_INPUT_PROVENANCE"].endswith(", fast, from scene.tif)") and tags["LDCSR_SOURCE"] == "x2.tif"
+    with rasterio.open(tmp_path / "x2.tif") as d:
+        assert "LDCSR_INPUT_PROVENANCE" not in d.tags()
+    info = run(main, ["info", str(tmp_path / "x4.tif")])
+    line = next(ln for ln in info.output.splitlines() if ln.startswith("provenance:"))
+    assert line.startswith("provenance:  AI-generated") and "from x2.tif, itself an LDCSR output (model " in line

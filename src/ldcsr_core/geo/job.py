@@ -164,9 +164,11 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
     return tags
 
 
-def provenance_summary(tags: dict) -> str | None:
+def provenance_summary(tags: dict, *, brief: bool = False) -> str | None:
     """What a raster's ``LDCSR_*`` tags (:func:`provenance_tags`, a spread file's, a bicubic
-    baseline's) say it is, in one line; None for a raster this package did not make."""
+    baseline's) say it is, in one line; None for a raster this package did not make.  ``brief``:
+    without the AI-generated notice's wording (``an LDCSR output (model …, ×2 x, …, from a.tif)``),
+    as an output's ``LDCSR_INPUT_PROVENANCE`` records its input."""
     if not any(str(k).startswith("LDCSR_") for k in tags):
         return None
     if "LDCSR_MODEL" not in tags and "LDCSR_PROVENANCE" in tags:  # napari's Save of a derived layer
@@ -185,8 +187,12 @@ def provenance_summary(tags: dict) -> str | None:
     if mode == "bicubic":
         return f"a bicubic baseline ({scale}) of {source}, made by LDCSR for comparison (no model)"
     what = f"model {model}, {scale}, {mode}{seed}, from {source}"
+    if tags.get("LDCSR_INPUT_PROVENANCE"):  # an LDCSR output super-resolved again
+        what += f", itself {tags['LDCSR_INPUT_PROVENANCE']}"
     if "LDCSR_SPREAD" in tags:
-        return f"{tags['LDCSR_SPREAD']} ({what})"
+        return f"{'an LDCSR spread map' if brief else tags['LDCSR_SPREAD']} ({what})"
+    if brief:
+        return f"an LDCSR output ({what})"
     if "LDCSR_NOTICE" in tags:
         samples = f", mean of {tags['LDCSR_SAMPLES']} samples" if "LDCSR_SAMPLES" in tags else ""
         return f"{tags['LDCSR_NOTICE']} ({what}{samples})"

@@ -48,7 +48,7 @@ from ..errors import ConfigError, InputError, OutputExistsError
 from ..progress import ProgressCallback
 from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
-    provenance_tags, request_fingerprint, software_version,
+    provenance_summary, provenance_tags, request_fingerprint, software_version,
 )
 from .georef import band_tags, resampled_tags
 from .local_runner import LocalRunner
@@ -138,6 +138,14 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
                            reader=reader, tile=options.tile)
     if options.samples > 1:
         tags["LDCSR_SAMPLES"] = str(options.samples)
+    prior = provenance_summary(src.tags(), brief=True)
+    if prior is not None:  # an LDCSR output in again: its own LDCSR_* tags are not copied over
+        tags["LDCSR_INPUT_PROVENANCE"] = prior
+        if model is not None:
+            log.warning("%s is %s: its detail is partly invented already and a second pass invents "
+                        "more on top (one run at the whole scale does not); the output's "
+                        "LDCSR_INPUT_PROVENANCE tag records the first step",
+                        src_name or Path(str(src.name)).name, prior)
     expanded = getattr(src, "palette_expanded", None)
     if expanded:
         tags["LDCSR_PALETTE_EXPANDED"] = expanded
