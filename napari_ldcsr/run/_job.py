@@ -230,6 +230,7 @@ class LayerSource:
     path: str | None = None  # the file the layers were read from (reader metadata), if any
     lazy: bool = False  # read pixels from ``path``, not from the layers (big lazy layers)
     order: tuple[int, ...] | None = None  # rgb: the file band (0-based) of each channel, if not 0, 1, 2...
+    provenance: tuple = ()  # the layer's LDCSR_* tags as (key, value) pairs: an LDCSR output in again
 
     def _to_file(self, channels: np.ndarray) -> np.ndarray:
         """An RGB layer's ``(channels, h, w)`` in the file's band order."""
@@ -275,7 +276,7 @@ class LayerSource:
             return open_raster(self.path)
         return dataset_from_array(self.bands(), bands_last=False, transform=self.transform, crs=self.crs,
                                   nodata=self.nodata, colorinterp=self.colorinterp,
-                                  descriptions=self.descriptions)
+                                  descriptions=self.descriptions, tags=dict(self.provenance) or None)
 
 
 def _band_group(viewer, layer) -> list | None:
@@ -308,7 +309,8 @@ def layer_source(viewer, layer) -> LayerSource:
     md = layer.metadata or {}
     geo = {"transform": tuple(md["transform"]) if md.get("transform") is not None else None,
            "crs": md.get("crs"), "nodata": md.get("nodata"), "path": md.get("path"),
-           "lazy": is_lazy_file_layer(layer)}
+           "lazy": is_lazy_file_layer(layer),
+           "provenance": tuple((k, v) for k, v in (md.get("tags") or {}).items() if str(k).startswith("LDCSR_"))}
     group = None if layer.rgb else _band_group(viewer, layer)
     if group is not None:
         ci = md.get("colorinterp")

@@ -338,3 +338,22 @@ def test_a_file_ldcsr_made_says_so_when_opened(tmp_path, notes, tiny_model):
     assert said == [("warning", "sr.tif: " + layer[1]["metadata"]["tags"]["LDCSR_NOTICE"]
                      + " (model unnamed 0, ×2 x, ×2 y, fast, from scene.tif)")], notes
     assert said[0][1].startswith("sr.tif: AI-generated: the pixels of this image were synthesised")
+
+
+def test_a_run_on_an_opened_ldcsr_output_records_the_first_step(ldcsr, qtbot, tiny_model, tmp_path):
+    """A Run on a layer read from an LDCSR output records what that file was in its result's
+    LDCSR_INPUT_PROVENANCE, as ``ldcsr upscale`` does (before: only the last step was recorded)."""
+    from ldcsr_core.geo.job import UpscaleOptions
+    from ldcsr_core.geo.pipeline import upscale_raster
+
+    viewer, widget = ldcsr
+    src = tmp_path / "scene.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint8") as d:
+        d.write((np.random.default_rng(0).random((3, 24, 24)) * 255).astype(np.uint8))
+    upscale_raster(src, tmp_path / "sr.tif", model=tiny_model, scale=2, options=UpscaleOptions(mode="fast"))
+    (layer,) = viewer.open(str(tmp_path / "sr.tif"), plugin="napari-ldcsr")
+    assert widget.run(layer=layer, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    tags = widget.last_result.metadata["tags"]
+    assert tags["LDCSR_INPUT_PROVENANCE"] == "an LDCSR output (model unnamed 0, ×2 x, ×2 y, fast, from scene.tif)"
+    assert tags["LDCSR_SCALE_X"] == "2.0" and tags["LDCSR_SOURCE"] == "sr"
