@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+from ldcsr_core.geo.radiometry import Stretch
+
 from .. import _geometry as geo
 from .._viewer import LIVE_KEY, PLACEMENT, covering_blending, derived_metadata, linear_part, world_axes
 from ._lens_cache import LayerPixels, window_transform
@@ -47,11 +49,15 @@ def place(live, view: LensView) -> None:
 
 
 def rgba(view: LensView, values: np.ndarray) -> np.ndarray:
-    """Display pixels (RGBA float, opaque) for non-8-bit values, as the source would show them."""
+    """Display pixels (RGBA float, opaque) for non-8-bit values, as the source would show them:
+    its contrast limits through the engine's ``Stretch.to_unit`` (int32, float64... offset in
+    float64, so values far from 0 keep their levels), its gamma and colormap."""
     src = view.layer
     lo, hi = (float(v) for v in src.contrast_limits)
-    values = values[..., :3] if src.rgb else values  # an alpha band is the live layer's own alpha
-    unit = np.clip(np.nan_to_num((values.astype(np.float32) - lo) / max(hi - lo, 1e-12)), 0.0, 1.0) ** src.gamma
+    bands = np.moveaxis(values[..., :3], -1, 0) if src.rgb else values[np.newaxis]  # alpha: the live layer's own
+    n = bands.shape[0]
+    unit = np.nan_to_num(Stretch((lo,) * n, (hi,) * n, bands.dtype.name).to_unit(bands)) ** src.gamma
+    unit = np.moveaxis(unit, 0, -1) if src.rgb else unit[0]
     if src.rgb:
         return np.concatenate([unit, np.ones(unit.shape[:2] + (1,), np.float32)], axis=-1)
     return src.colormap.map(unit.ravel()).reshape(unit.shape + (4,)).astype(np.float32)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ldcsr_core.geo.radiometry import Stretch, fill_invalid, nearest_index, restore_nodata, valid_mask
 from ldcsr_core.rules import MAX_SCALE, output_shape
 from ldcsr_core.tileplan import Span, Tile, TilePlan, blend_weights, plan_tiles
 
@@ -286,7 +287,10 @@ class LayerPixels:
     ``rgb`` says whether the last axis holds RGB(A). uint8 RGB goes to the engine unchanged
     (as ``upscale`` does); anything else is stretched once per layer from its min–max (taken
     from ``coarse`` — a small overview level — when given, so a big scene is not read whole)
-    to [0, 1], and mapped back afterwards, so every window of a layer uses the same stretch.
+    to [0, 1], and mapped back afterwards, so every window of a layer uses the same stretch. The
+    mapping both ways is the engine's (:attr:`stretch`, a ``radiometry.Stretch``): a band far from
+    0 (int32 near 2e9, float64 near 1e8) keeps its levels, a constant layer maps back to its value,
+    and the values come back in the layer's dtype (float64 too), within its range (int64 too).
 
     Invalid pixels — NaN, the layer's ``nodata`` value, alpha 0 — follow a Run's rules, band by band
     (``ldcsr_core.geo.radiometry``): left out of the stretch, filled for the model from their valid
@@ -303,6 +307,7 @@ class LayerPixels:
         self.alpha = self.rgb and int(data.shape[-1]) == 4
         self.masked = self.alpha or self.dtype.kind == "f" or self.nodata is not None  # may have invalid pixels
         self.lo, self.hi = 0.0, 1.0
+        self.stretch: Stretch | None = None  # the engine's mapping to [0, 1] and back (None: uint8 RGB)
         if not self.u8:
             sample = np.asarray(coarse if coarse is not None else data)
             valid = self._valid(sample)
@@ -310,9 +315,9 @@ class LayerPixels:
             if finite.size == 0:
                 raise ValueError("the layer has no finite pixel values" if self.dtype.kind == "f" and
                                  self.nodata is None else "the layer has no valid (non-nodata) pixel values")
-            self.lo, self.hi = float(finite.min()), float(finite.max())
-            if self.hi <= self.lo:
-                self.hi = self.lo + 1.0
+            self.lo, self.hi = float(finite.min()), float(finite.max())  # a constant layer: lo == hi
+            n = 3 if self.rgb else 1
+            self.stretch = Stretch((self.lo,) * n, (self.hi,) * n, self.dtype.name)
 
     def _bands(self, win: np.ndarray) -> np.ndarray:
         """The colour bands of a window, ``(bands, h, w)``."""
@@ -323,8 +328,6 @@ class LayerPixels:
         ``valid_mask``), or None when the layer can have no invalid value."""
         if not self.masked:
             return None
-        from ldcsr_core.geo.radiometry import valid_mask
-
         bands = np.moveaxis(win, -1, 0) if self.rgb else win[np.newaxis]
         valid = valid_mask(bands, [self.nodata] * 3 + [None] if self.alpha else self.nodata,
                            alpha=(3,) if self.alpha else ())
@@ -336,14 +339,10 @@ class LayerPixels:
         valid = self._valid(win)
         if self.u8:
             unit = win[..., :3].astype(np.float32) * (1.0 / 255.0)
-        else:
-            arr = win[..., :3] if self.rgb else win
-            unit = np.clip((arr.astype(np.float32) - self.lo) / (self.hi - self.lo), 0.0, 1.0)
-            if not self.rgb:
-                unit = np.repeat(unit[..., None], 3, axis=-1)
+        else:  # the engine's Stretch.to_unit: wide types (int32, float64...) offset in float64
+            unit = self.stretch.to_unit(self._bands(win))
+            unit = np.moveaxis(unit, 0, -1) if self.rgb else np.repeat(unit[0][..., None], 3, axis=-1)
         if valid is not None and not valid.all():  # the engine's fill: the mean of valid neighbours
-            from ldcsr_core.geo.radiometry import fill_invalid
-
             bands = np.ascontiguousarray(np.moveaxis(unit, -1, 0))
             unit = np.moveaxis(fill_invalid(bands, np.broadcast_to(valid, bands.shape), [0.5] * 3), 0, -1)
         return np.ascontiguousarray(unit, dtype=np.float32)
@@ -353,8 +352,6 @@ class LayerPixels:
         invalid source values (``(bands, h, w)``, nearest neighbour: the engine's rule), or None."""
         if not self.masked:
             return None
-        from ldcsr_core.geo.radiometry import nearest_index
-
         rows = nearest_index(self.shape[0], int(out_shape[0]), y0, h)
         cols = nearest_index(self.shape[1], int(out_shape[1]), x0, w)
         r0, c0 = int(rows[0]), int(cols[0])
@@ -365,26 +362,21 @@ class LayerPixels:
     def restore(self, values: np.ndarray, bad: np.ndarray) -> np.ndarray:
         """``values`` (the layer's, :meth:`display`) with the nodata value — or NaN — on ``bad``
         values, as a Run writes them (``restore_nodata``: a valid value equal to nodata is moved off it)."""
-        from ldcsr_core.geo.radiometry import restore_nodata
-
         bands = np.moveaxis(values, -1, 0) if self.rgb else values[np.newaxis]
         bands = restore_nodata(np.ascontiguousarray(bands), np.broadcast_to(~bad, bands.shape), self.nodata,
                                self.dtype)
         return np.moveaxis(bands, 0, -1) if self.rgb else bands[0]
 
     def display(self, unit: np.ndarray) -> np.ndarray:
-        """Engine output (float32 H×W×3, unclamped) → the layer's values: uint8 RGB as
-        ``upscale`` rounds it, else the stretch inverted (grey layers: the band mean)."""
+        """Engine output (float32 H×W×3, unclamped) → the layer's values in its dtype: uint8 RGB as
+        ``upscale`` rounds it, else the stretch inverted by the engine's ``Stretch.from_unit`` (in
+        float64, clipped to the dtype's range; grey layers: the mean of the clipped channels)."""
         unit = np.clip(unit, 0.0, 1.0)
         if self.u8:
             return np.rint(unit * 255.0).astype(np.uint8)
-        if not self.rgb:
-            unit = unit.mean(axis=-1)
-        values = unit * (self.hi - self.lo) + self.lo
-        if self.dtype.kind in "iu":
-            info = np.iinfo(self.dtype)
-            return np.clip(np.rint(values), info.min, info.max).astype(self.dtype)
-        return values.astype(np.float32)
+        planes = [unit[..., c] for c in range(3)] if self.rgb else [unit.mean(axis=-1)]
+        values = self.stretch.from_unit(planes)
+        return np.moveaxis(values, 0, -1) if self.rgb else values[0]
 
 
 def window_transform(transform: Sequence[float], in_shape: Sequence[int], out_shape: Sequence[int],

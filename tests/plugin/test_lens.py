@@ -468,6 +468,29 @@ def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qt
     lens.close()
 
 
+@pytest.mark.parametrize("dtype, offset", [(np.int32, 2_000_000_000), (np.float64, 1e8)])
+def test_a_layer_far_from_zero_keeps_its_levels_under_the_lens(make_napari_viewer, qtbot, tiny_model,
+                                                                dtype, offset):
+    """int32 near 2e9 and float64 near 1e8 go through the engine's ``Stretch`` (offset in float64):
+    the kept view has the layer's dtype and levels, and the live layer's colours too. Before, a
+    float32 cast gave them steps of 128 (int32) or 8 (float64) there: the view of a band of ~230
+    levels had 3 (int32) or ~30 (float64) of them, and a float64 view was float32 values."""
+    from napari_ldcsr.lens._lens_cache import LayerPixels
+
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    grey = _scene(48, 48)[..., 1].astype(dtype) + dtype(offset)
+    src = viewer.add_image(grey, name="far", colormap="gray")
+    lens = _lens_on(viewer, qtbot, src, tiny_model, (24, 24), 4.0)
+    view, live = lens.view, lens.live_layer.data
+    kept = lens.keep()
+    assert kept.data.dtype == dtype
+    px = LayerPixels(grey, rgb=False)
+    whole = _upscale_as_lens(tiny_model, px.read(0, 0, 48, 48), view.grid.out_shape, mode="fast")
+    np.testing.assert_array_equal(kept.data, px.display(whole[view.win.slices]))
+    assert len(np.unique(kept.data)) > 150 and len(np.unique(live[..., 0])) > 150
+    lens.close()
+
+
 def test_rgb_8bit_live_view_is_shown_with_the_sources_contrast_and_gamma(make_napari_viewer, qtbot, tiny_model):
     viewer = small_viewer(make_napari_viewer, qtbot)
     src = viewer.add_image(_scene(96, 96), rgb=True, name="dim", contrast_limits=(0, 120), gamma=0.7)

@@ -126,3 +126,40 @@ def test_window_transform_shifts_the_global_result_transform():
     t = (0.5, 0.0, 1000.0, 0.0, -0.5, 2000.0)
     a, b, c, d, e, f = window_transform(t, (100, 100), (400, 400), OutWindow(40, 80, 10, 10))
     assert (a, e) == (0.125, -0.125) and c == 1000.0 + 80 * 0.125 and f == 2000.0 - 40 * 0.125
+
+
+@pytest.mark.parametrize("dtype, offset", [(np.int32, 2_000_000_000), (np.float64, 1e8)])
+def test_layer_pixels_keep_the_levels_of_a_band_far_from_zero(dtype, offset):
+    """The lens maps with the engine's ``Stretch``: a band far from 0 is offset in float64. Before,
+    its values were cast to float32 first: int32 near 2e9 (steps of 128 there) reached the model as
+    3 of 234 levels, float64 near 1e8 (steps of 8) as 30, and float64 came back as float32."""
+    data = (np.arange(234 * 10) % 234).reshape(36, 65).astype(dtype) + dtype(offset)
+    px = LayerPixels(data, rgb=False)
+    unit = px.read(0, 0, 36, 65)
+    assert len(np.unique(unit[..., 0])) == 234
+    back = px.display(unit)
+    assert back.dtype == dtype
+    np.testing.assert_allclose(back, data, rtol=0, atol=1e-4)  # integers: exact (rounded)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+def test_layer_pixels_of_a_64bit_layer_reaching_its_top_do_not_wrap(dtype):
+    """White maps back below the type's top, as ``Stretch.from_unit`` clips: before, float rounded
+    the top up to 2**63 / 2**64 and the cast wrapped it to the type's minimum (int64 -2**63, uint64 0)."""
+    top = np.iinfo(dtype).max
+    data = np.array([[top - 5 * 10**15, top]], dtype)
+    px = LayerPixels(data, rgb=False)
+    white = px.display(np.ones((1, 1, 3), np.float32))
+    assert white.dtype == dtype and white[0, 0] > top - 10**4
+    black = px.display(np.zeros((1, 1, 3), np.float32))
+    assert abs(int(black[0, 0]) - int(data[0, 0])) <= 2048  # lo within float64's step there (float32: 3e10)
+
+
+@pytest.mark.parametrize("value, dtype", [(1234, np.uint16), (0.0, np.float32), (5e-9, np.float32)])
+def test_layer_pixels_of_a_constant_layer_map_back_to_its_value(value, dtype):
+    """A constant layer's stretch has lo == hi (the engine's rule): whatever the model makes of it,
+    it comes back as its value. Before, its span was 1: 0.6 from the model came back as 1235, 0.6,
+    and 5e-9 + 0.6."""
+    px = LayerPixels(np.full((8, 8), value, dtype), rgb=False)
+    back = px.display(np.full((2, 2, 3), 0.6, np.float32))
+    assert back.dtype == dtype and (back == dtype(value)).all()
