@@ -94,8 +94,8 @@ def paint_cells(view: LensView, pixels: LayerPixels, key, out: np.ndarray, data:
     for cell, unit in cells:
         ys = slice(cell.y0 - view.win.y0, cell.y0 - view.win.y0 + cell.h)
         xs = slice(cell.x0 - view.win.x0, cell.x0 - view.win.x0 + cell.w)
-        vals = pixels.display(unit)
-        bad = pixels.invalid_out(cell.y0, cell.x0, cell.h, cell.w, view.grid.out_shape)
+        bad, add = pixels.under(cell.y0, cell.x0, cell.h, cell.w, view.grid.out_shape)
+        vals = pixels.display(unit, add)  # what the stretch clipped off the source: added back, as a Run does
         if bad is not None:  # nodata / NaN / alpha 0 under it: put back, as a Run does; shown transparent
             vals = pixels.restore(vals, bad)  # where every band is invalid
             bad = bad.all(axis=0)

@@ -295,7 +295,8 @@ class LayerPixels:
     Invalid pixels — NaN, the layer's ``nodata`` value, alpha 0 — follow a Run's rules, band by band
     (``ldcsr_core.geo.radiometry``): left out of the stretch, filled for the model from their valid
     neighbours (:meth:`read`), and put back on the output grid by nearest neighbour
-    (:meth:`invalid_out`, :meth:`restore`), so the lens never shows made-up values there.
+    (:meth:`under`, :meth:`restore`), so the lens never shows made-up values there. Values beyond
+    a stretch fitted on ``coarse`` are added back as a Run adds back what its stretch clipped.
     """
 
     def __init__(self, data: Any, rgb: bool, coarse: Any = None, nodata: float | None = None):
@@ -318,6 +319,8 @@ class LayerPixels:
             self.lo, self.hi = float(finite.min()), float(finite.max())  # a constant layer: lo == hi
             n = 3 if self.rgb else 1
             self.stretch = Stretch((self.lo,) * n, (self.hi,) * n, self.dtype.name)
+        # fitted on an overview: the base level may reach beyond it (a ship the overview averaged away)
+        self.beyond = self.stretch is not None and coarse is not None
 
     def _bands(self, win: np.ndarray) -> np.ndarray:
         """The colour bands of a window, ``(bands, h, w)``."""
@@ -347,17 +350,27 @@ class LayerPixels:
             unit = np.moveaxis(fill_invalid(bands, np.broadcast_to(valid, bands.shape), [0.5] * 3), 0, -1)
         return np.ascontiguousarray(unit, dtype=np.float32)
 
-    def invalid_out(self, y0: int, x0: int, h: int, w: int, out_shape: Sequence[int]) -> np.ndarray | None:
-        """Which values of output window ``(y0, x0, h, w)`` of the global grid ``out_shape`` lie on
-        invalid source values (``(bands, h, w)``, nearest neighbour: the engine's rule), or None."""
-        if not self.masked:
-            return None
+    def under(self, y0: int, x0: int, h: int, w: int, out_shape: Sequence[int]):
+        """What the source holds under output window ``(y0, x0, h, w)`` of the global grid
+        ``out_shape`` (nearest neighbour, the engine's rule), from one read: ``(bad, add)``.
+        ``bad``: which values lie on invalid source values (``(bands, h, w)`` bool), or None.
+        ``add``: per colour band, what the source has beyond the stretch there (the engine's
+        ``Stretch.excess``, for :meth:`display`: a Run's rule), or None when nothing lies beyond."""
+        if not (self.masked or self.beyond):
+            return None, None
         rows = nearest_index(self.shape[0], int(out_shape[0]), y0, h)
         cols = nearest_index(self.shape[1], int(out_shape[1]), x0, w)
         r0, c0 = int(rows[0]), int(cols[0])
-        valid = self._valid(np.asarray(self.data[r0:int(rows[-1]) + 1, c0:int(cols[-1]) + 1]))
-        bad = ~valid[:, (rows - r0)[:, None], (cols - c0)[None, :]]
-        return bad if bad.any() else None
+        win = np.asarray(self.data[r0:int(rows[-1]) + 1, c0:int(cols[-1]) + 1])
+        at = np.ix_(rows - r0, cols - c0)
+        valid = self._valid(win)
+        bad = None if valid is None else ~valid[(slice(None),) + at]
+        add = None
+        if self.beyond:
+            bands = self._bands(win)
+            ex = [self.stretch.excess(bands[b], b, None if valid is None else valid[b]) for b in range(len(bands))]
+            add = [None if e is None else e[at] for e in ex] if any(e is not None for e in ex) else None
+        return (bad if bad is not None and bad.any() else None), add
 
     def restore(self, values: np.ndarray, bad: np.ndarray) -> np.ndarray:
         """``values`` (the layer's, :meth:`display`) with the nodata value — or NaN — on ``bad``
@@ -367,15 +380,16 @@ class LayerPixels:
                                self.dtype)
         return np.moveaxis(bands, 0, -1) if self.rgb else bands[0]
 
-    def display(self, unit: np.ndarray) -> np.ndarray:
+    def display(self, unit: np.ndarray, add: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
         """Engine output (float32 H×W×3, unclamped) → the layer's values in its dtype: uint8 RGB as
         ``upscale`` rounds it, else the stretch inverted by the engine's ``Stretch.from_unit`` (in
-        float64, clipped to the dtype's range; grey layers: the mean of the clipped channels)."""
+        float64, clipped to the dtype's range; grey layers: the mean of the clipped channels),
+        with ``add`` (:meth:`under`: what lies beyond the stretch) put back."""
         unit = np.clip(unit, 0.0, 1.0)
         if self.u8:
             return np.rint(unit * 255.0).astype(np.uint8)
         planes = [unit[..., c] for c in range(3)] if self.rgb else [unit.mean(axis=-1)]
-        values = self.stretch.from_unit(planes)
+        values = self.stretch.from_unit(planes, add=add)
         return np.moveaxis(values, 0, -1) if self.rgb else values[0]
 
 

@@ -491,6 +491,31 @@ def test_a_layer_far_from_zero_keeps_its_levels_under_the_lens(make_napari_viewe
     lens.close()
 
 
+def test_a_value_beyond_the_overviews_stretch_is_added_back(make_napari_viewer, qtbot, tiny_model):
+    """A multiscale layer's stretch is fitted on its coarsest level; what the base level has beyond
+    it is added back (the engine's ``Stretch.excess``, nearest neighbour), as a Run adds back what
+    its stretch clipped. Before, a 2×2 px ship (3000) on water (300 ± 5) that the overview missed
+    was clipped to the overview's top (312) in the live and the kept view: gone."""
+    viewer = small_viewer(make_napari_viewer, qtbot)
+    base = (300 + np.random.default_rng(0).normal(0, 5, (64, 64))).astype(np.uint16)
+    base[29:31, 29:31] = 3000
+    coarse = base[::4, ::4].copy()
+    assert coarse.max() < 400
+    src = viewer.add_image([base, base[::2, ::2], coarse], multiscale=True, name="sea")
+    lens = _lens_on(viewer, qtbot, src, tiny_model, (30, 30), 4.0)
+    win, live = lens.view.win, lens.live_layer.data
+    kept = lens.keep().data
+    rows = ((np.arange(win.y0, win.y0 + win.h) + 0.5) / 4).astype(int)
+    cols = ((np.arange(win.x0, win.x0 + win.w) + 0.5) / 4).astype(int)
+    ship = (base == 3000)[rows][:, cols]
+    assert ship.sum() == 64
+    lo, hi = int(coarse.min()), int(coarse.max())
+    assert (kept[ship] >= 3000 - (hi - lo)).all() and (kept[ship] <= 3000).all()  # the model's top + the excess
+    assert kept[~ship].max() <= base[base < 3000].max()  # the water's own values beyond the overview's too
+    assert (live[..., 0][ship] == 1).all()  # shown as bright as the source shows it
+    lens.close()
+
+
 def test_rgb_8bit_live_view_is_shown_with_the_sources_contrast_and_gamma(make_napari_viewer, qtbot, tiny_model):
     viewer = small_viewer(make_napari_viewer, qtbot)
     src = viewer.add_image(_scene(96, 96), rgb=True, name="dim", contrast_limits=(0, 120), gamma=0.7)
