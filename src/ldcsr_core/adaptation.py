@@ -222,7 +222,12 @@ def check_save_room(folder, model) -> None:
 
 def holdout_split(shape, scale: float, share: float = HOLDOUT) -> tuple[tuple, tuple]:
     """``(train_box, holdout_box)`` of a scene of ``shape``: the last ``share`` of its longer side
-    (at least what a self-check at ``scale`` needs) is held back; boxes are (row, col, h, w)."""
+    (at least what a self-check at ``scale`` needs) is held back; boxes are (row, col, h, w).
+
+    The training part must be self-checkable (the octave check) and, one octave coarser (the
+    twin's pool), still hold a pair of :data:`~ldcsr_core.finetune.MIN_PAIR_LR` px: both of its
+    sides, the scene's shorter one too, are at least ``max(min_side, ceil(2·MIN_PAIR_LR·scale))``."""
+    from .finetune import MIN_PAIR_LR
     from .quality import min_side
 
     H, W = int(shape[0]), int(shape[1])
@@ -231,8 +236,11 @@ def holdout_split(shape, scale: float, share: float = HOLDOUT) -> tuple[tuple, t
     side = W if along_cols else H
     held = max(need, int(math.ceil(side * share)))
     rest = side - held
-    crop_min = max(need, int(math.ceil(8 * scale)))
-    if rest < crop_min or min(H, W) < need:
+    crop_min = max(need, int(math.ceil(2 * MIN_PAIR_LR * scale)))
+    if min(H, W) < crop_min:
+        raise InputError(f"the scene is {W}×{H} px: adaptation at ×{scale:g} needs at least {crop_min} px "
+                         f"on each side; use a larger scene or window")
+    if rest < crop_min:
         raise InputError(f"the scene is {W}×{H} px: adaptation at ×{scale:g} holds back {held} px of its "
                          f"{'width' if along_cols else 'height'} for the guard and needs {crop_min} px more to "
                          f"train on; use a larger scene or window")

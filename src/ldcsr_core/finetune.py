@@ -16,7 +16,9 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["PairSampler", "fine_tune", "training_copy", "like_base"]
+__all__ = ["PairSampler", "fine_tune", "training_copy", "like_base", "MIN_PAIR_LR"]
+
+MIN_PAIR_LR = 4  # the smallest LR side of a training pair (a pool too small for it: see holdout_split)
 
 
 class PairSampler:
@@ -50,7 +52,7 @@ class PairSampler:
         """(lr, hr) side of the pairs at scale ``s``, shrunk to fit the smallest pool image."""
         side = min(min(a.shape[:2]) for a in self.pool)
         lr = self.recipe.crop_lr
-        while lr > 4 and round(lr * s) > side:
+        while lr > MIN_PAIR_LR and round(lr * s) > side:
             lr -= 1
         return lr, round(lr * s)
 

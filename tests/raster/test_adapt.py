@@ -128,6 +128,17 @@ def test_holdout_split_leaves_room_to_train_and_check():
         holdout_split((40, 40), 4.0)
 
 
+def test_a_scene_too_narrow_for_the_octave_twin_is_refused_with_its_sizes(base):
+    """15 px a side passed the split at ×2, but the twin's pool one octave coarser (7 px) could not
+    hold a 4-px pair: 'empty range for randrange()', exit 1, after the model's training."""
+    for hw in ((15, 31), (15, 36), (36, 15)):
+        with pytest.raises(InputError, match=rf"the scene is {hw[1]}×{hw[0]} px: adaptation at ×2 needs at "
+                                             r"least 16 px on each side; use a larger scene or window"):
+            adapt(scene(*hw), 2.0, base, steps=1, recipe=FAST)
+    r = adapt(scene(16, 32), 2.0, base, steps=1, recipe=FAST)  # the smallest that adapts
+    assert r.steps == 1 and r.holdout == (0, 17, 16, 15)
+
+
 def test_a_large_strip_is_guarded_on_sampled_windows_inside_it():
     strip = (0, 7500, 10000, 2500)
     boxes = adapt_mod._guard_boxes(strip)
