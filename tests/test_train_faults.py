@@ -14,7 +14,7 @@ from ldcsr_core.cli import main
 from ldcsr_core.config import tiny_test_config
 from ldcsr_core.errors import InputError, RasterIOError
 from ldcsr_core.training.checkpoint import read_checkpoint
-from ldcsr_core.training.data import load_rgb
+from ldcsr_core.training.data import load_images, load_rgb
 
 
 def _picture(side=96, seed=0):
@@ -71,6 +71,25 @@ def test_an_8_bit_geotiff_is_not_stretched_and_two_bands_are_grey(tmp_path):
         got = load_rgb(path)
         expected = rgb if count == 4 else np.repeat(rgb[..., :1], 3, axis=-1)
         assert np.array_equal(got, expected), count
+
+
+def test_a_float_raster_with_nan_is_refused_naming_it_not_read_as_black(tmp_path):
+    """One NaN pixel made the stretch's percentiles NaN, so the whole image became 0 (black): evaluate
+    printed inf/nan for the set with exit 0, train trained on black images."""
+    rasterio = pytest.importorskip("rasterio")
+    a = (_picture(32).transpose(2, 0, 1) / 255.0).astype(np.float32)
+    path = tmp_path / "f.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=32, height=32, count=3, dtype="float32") as f:
+        f.write(a)
+    assert load_rgb(path).std() > 10  # a float raster without NaN is stretched as before
+    a[1, :2, :3] = np.nan
+    a[0, 5, 5] = np.inf
+    with rasterio.open(path, "w", driver="GTiff", width=32, height=32, count=3, dtype="float32") as f:
+        f.write(a)
+    with pytest.raises(InputError, match=r"f.tif: 7 of its 1024 pixels are NaN or infinite"):
+        load_rgb(path)
+    with pytest.raises(InputError, match="f.tif"):
+        load_images(tmp_path)
 
 
 def test_evaluate_refuses_an_image_too_small_for_a_scale_before_any_work(image_dir, tmp_path, monkeypatch):

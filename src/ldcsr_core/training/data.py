@@ -47,7 +47,8 @@ def load_rgb(path: str | Path) -> np.ndarray:
     GeoTIFFs and other rasters PIL cannot read go through rasterio (first 3 bands, or band 1 as
     grey when there are fewer; stretched to 8 bit unless already uint8). A file PIL recognises but
     cannot decode (cut short, damaged) is a :class:`~ldcsr_core.errors.RasterIOError` naming it,
-    never a partial image."""
+    never a partial image; one with NaN or infinite values is an :class:`InputError` naming it
+    (its stretch, and so the whole image, would be NaN: black)."""
     from ..errors import RasterIOError
 
     path = Path(path)
@@ -71,6 +72,10 @@ def load_rgb(path: str | Path) -> np.ndarray:
         a = np.repeat(a, 3, axis=0)
     if a.dtype != np.uint8:
         a = a.astype(np.float32)
+        bad = int(np.count_nonzero(~np.isfinite(a).all(axis=0)))
+        if bad:
+            raise InputError(f"{path}: {bad} of its {a.shape[1] * a.shape[2]} pixels are NaN or infinite "
+                             "(nodata?); evaluate and train need images without them: crop or fill them")
         lo, hi = np.percentile(a, 0.5), np.percentile(a, 99.5)
         a = np.clip((a - lo) / max(hi - lo, 1e-6) * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(a.transpose(1, 2, 0))
