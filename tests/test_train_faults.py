@@ -111,6 +111,19 @@ def test_evaluate_refuses_an_image_too_small_for_a_scale_before_any_work(image_d
     assert list(res["scales"]) == ["2.0", "3.0"] and len(calls) == 2 * 2
 
 
+def test_evaluate_refuses_an_image_of_one_flat_colour_before_any_work(image_dir, tmp_path):
+    """A black tile in the set: bicubic restored it exactly, so the scale's mean PSNR was inf, the
+    gain nan and the HF ratio nan for the whole set (JSON null), exit 0."""
+    from ldcsr_core.training import evaluate as ev
+    flat = np.zeros((96, 96, 3), np.uint8)
+    flat[..., 1] = 40  # each band flat: still restored exactly
+    images = [("img.png", _picture()), ("black.png", flat)]
+    with pytest.raises(InputError, match=r"black.png is one flat colour \(every pixel \(0, 40, 0\)\)"):
+        ev.check_sizes(images, [2])
+    flat[50, 50, 2] = 1  # one pixel differs: scored
+    ev.check_sizes(images, [2])
+
+
 def test_resume_from_a_foreign_or_damaged_file_is_a_checkpoint_error(image_dir, tmp_path):
     """These were exit 1 with 'KeyError: 'model'' or 'RuntimeError: Error(s) in loading state_dict'."""
     from ldcsr_core.training.trainer import Trainer

@@ -82,10 +82,17 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
 
 def check_sizes(images, scales) -> None:
     """InputError naming the first image too small for a scale (its LR copy below the engine's
-    minimum, restored by more than ×8, or no room for SSIM inside the border crop), so that a
-    set is refused before any work rather than after some scales were computed."""
+    minimum, restored by more than ×8, or no room for SSIM inside the border crop), or of one flat
+    colour (bicubic restores it exactly: an infinite PSNR and an undefined HF ratio, which made the
+    whole set's means inf/nan), so that a set is refused before any work rather than after some
+    scales were computed."""
     from ..quality import _check_restorable, min_side
 
+    for name, hr in images:
+        if hr.size and not np.ptp(hr.reshape(-1, hr.shape[-1]), axis=0).any():
+            raise InputError(f"{name} is one flat colour (every pixel {tuple(int(v) for v in hr[0, 0])}): "
+                             "bicubic restores it exactly, so its PSNR is infinite and its HF ratio undefined "
+                             "(the set's means would be inf/nan); remove it")
     for s in scales:
         need = min_side(s)
         for name, hr in images:
