@@ -73,6 +73,25 @@ def test_an_8_bit_geotiff_is_not_stretched_and_two_bands_are_grey(tmp_path):
         assert np.array_equal(got, expected), count
 
 
+@pytest.mark.parametrize("count", [3, 4])
+def test_a_16_bit_rgb_png_is_stretched_not_cut_to_its_high_byte(tmp_path, count):
+    """PIL opens a 16-bit RGB(A) PNG as 8-bit RGB(A) keeping each sample's high byte: 12-bit data
+    (0..4095) was read as 0..15, a near-black image scored and trained on, where the docs say
+    16-bit rasters are stretched to 8 bit."""
+    rasterio = pytest.importorskip("rasterio")
+    rgb = _picture(32).astype(np.uint16) * 16  # 12-bit data
+    data = np.concatenate([rgb.transpose(2, 0, 1), np.full((count - 3, 32, 32), 4095, np.uint16)])
+    path = tmp_path / "rgb16.png"
+    with rasterio.open(path, "w", driver="PNG", width=32, height=32, count=count, dtype="uint16") as f:
+        f.write(data)
+    got = load_rgb(path)
+    assert got.shape == (32, 32, 3) and got.max() == 255 and got.min() == 0
+    # the percentile stretch of the three bands, as for a 16-bit GeoTIFF
+    a = rgb.astype(np.float32)
+    lo, hi = np.percentile(a, 0.5), np.percentile(a, 99.5)
+    assert np.array_equal(got, np.clip((a - lo) / (hi - lo) * 255.0 + 0.5, 0, 255).astype(np.uint8))
+
+
 def test_a_float_raster_with_nan_is_refused_naming_it_not_read_as_black(tmp_path):
     """One NaN pixel made the stretch's percentiles NaN, so the whole image became 0 (black): evaluate
     printed inf/nan for the set with exit 0, train trained on black images."""

@@ -42,6 +42,13 @@ def list_images(folder: str | Path) -> list[Path]:
 _PIL_MODES = ("RGB", "L", "RGBA", "P", "LA", "PA", "1", "CMYK", "YCbCr", "RGBX")
 
 
+def _decoded_as_8_bit(im) -> bool:
+    """True unless PIL decodes 16-bit samples into an 8-bit mode: a 16-bit RGB(A) or grey+alpha
+    PNG opens as "RGB"/"RGBA"/"LA" (raw mode "RGB;16B") keeping only each sample's high byte, so
+    12-bit data came out as 0..15. Such files go through rasterio and the stretch, as 16-bit files."""
+    return not any(";16" in str(t[3]) for t in im.tile)  # (codec, extents, offset, raw mode or args)
+
+
 def load_rgb(path: str | Path) -> np.ndarray:
     """H×W×3 uint8. 8-bit images (grey, palette, CMYK, with alpha: dropped) are decoded by PIL;
     GeoTIFFs and other rasters PIL cannot read go through rasterio (first 3 bands, or band 1 as
@@ -58,7 +65,7 @@ def load_rgb(path: str | Path) -> np.ndarray:
         im = None
     if im is not None:
         with im:
-            if im.mode in _PIL_MODES:
+            if im.mode in _PIL_MODES and _decoded_as_8_bit(im):
                 try:
                     return np.asarray(im.convert("RGB"))
                 except (OSError, ValueError, SyntaxError) as e:
