@@ -143,6 +143,29 @@ def test_evaluate_refuses_an_image_of_one_flat_colour_before_any_work(image_dir,
     ev.check_sizes(images, [2])
 
 
+def test_validation_images_that_are_also_trained_on_are_said_logged_and_noted(tmp_path):
+    """DATA is searched recursively: 'ldcsr train rsscn7 --val rsscn7/val' trained on the validation
+    images, without a word, and 'ldcsr models' showed their gain as the run's validation figure."""
+    from ldcsr_core.cli.describe_cmds import notes_summary
+    from ldcsr_core.training.runlog import read_jsonl
+    data = tmp_path / "set"
+    for sub, i in (("train", 0), ("val", 1), ("val", 2)):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(_picture(48, seed=i)).save(data / sub / f"img{i}.png")
+    cfg, out, log = _tiny_cfg(tmp_path), tmp_path / "m.safetensors", tmp_path / "m.jsonl"
+    r = CliRunner().invoke(main, ["train", str(data), "--val", str(data / "val"), "--out", str(out), "--config",
+                                  str(cfg), "--steps", "1", "0", "0", "--val-every-steps", "1", "--log", str(log), *TRAIN])
+    assert r.exit_code == 0, r.output
+    assert "2 of the 2 validation images are training images too" in r.output and "not on held-out images" in r.output
+    assert read_jsonl(log)[0]["val_in_train"] == 2
+    line = notes_summary(ldcsr_core.load_model(out, device="cpu").notes)
+    assert "gain over bicubic on that run's validation subset (2 of its images also trained on): fast ×2" in line
+    # the same pixels under another name count; other pixels do not
+    from ldcsr_core.training.data import also_trained
+    val = [("a.png", _picture(48, seed=1)), ("b.png", _picture(48, seed=5)), ("c.png", _picture(40, seed=1))]
+    assert also_trained([_picture(48, seed=0), _picture(48, seed=1)], val) == ["a.png"]
+
+
 def test_resume_from_a_foreign_or_damaged_file_is_a_checkpoint_error(image_dir, tmp_path):
     """These were exit 1 with 'KeyError: 'model'' or 'RuntimeError: Error(s) in loading state_dict'."""
     from ldcsr_core.training.trainer import Trainer

@@ -289,7 +289,9 @@ def notes_summary(notes: str, width: int = 160) -> str:
                     f"×{float(s):g} {(g['gain_db'] if isinstance(g, dict) else g):+.2f} dB" for s, g in per_scale.items()))
     except (ValueError, KeyError, TypeError, AttributeError):
         return short
-    val = f"; gain over bicubic on that run's validation subset: {'; '.join(gains)}" if gains else ""
+    trained = history.get("val_in_train") if isinstance(history, dict) else None
+    also = f" ({trained} of its images also trained on)" if isinstance(trained, int) and trained > 0 else ""
+    val = f"; gain over bicubic on that run's validation subset{also}: {'; '.join(gains)}" if gains else ""
     return f"last training run: {phases}{val} (ldcsr models --notes: all)"
 
 

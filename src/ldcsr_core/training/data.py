@@ -19,6 +19,7 @@ from PIL import Image
 from ..errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "load_rgb", "load_images", "degrade",
+           "also_trained",
            "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
 
 ARCHIVE_SUFFIX = ".npz"
@@ -106,6 +107,20 @@ def load_images(source, split: str = "train") -> list[np.ndarray]:
                     out.append(np.asarray(im.convert("RGB")))
             return out
     return [load_rgb(f) for f in list_images(src)]
+
+
+def also_trained(train_images, val) -> list[str]:
+    """The names of the validation images (``val``: (name, image) pairs) with the same pixels as a
+    training image: e.g. DATA is a folder that holds the validation folder (it is searched
+    recursively) or a copy of its images. Their validation figures are not on held-out images."""
+    import hashlib
+
+    def key(a):
+        return a.shape, hashlib.blake2b(np.ascontiguousarray(a).data, digest_size=16).digest()
+
+    shapes = {a.shape for _, a in val}
+    trained = {key(a) for a in train_images if a.shape in shapes}
+    return [name for name, a in val if key(a) in trained]
 
 
 def to_tensor(a, device):

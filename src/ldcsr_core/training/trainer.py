@@ -30,7 +30,7 @@ import torch
 from ..checkpoints import build_model, load_model, resolve_device, save_model
 from ..config import compact_config
 from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_rng_states, rng_states
-from .data import MultiScaleCrops, StepBatches, list_images, load_images, load_rgb, to_tensor
+from .data import MultiScaleCrops, StepBatches, also_trained, list_images, load_images, load_rgb, to_tensor
 from .ema import EMA
 from .errors import ResumeError, TrainingError
 from .growth import add_detail_decoder, grow_model
@@ -47,17 +47,19 @@ AMP_MODES = ("auto", "bf16", "off")
 
 
 def _val_images(val_dir, limit):
-    """A fixed subset of the validation images: every k-th, so that at most ``limit`` remain."""
+    """A fixed subset of the validation images, as (name, image): every k-th, so that at most
+    ``limit`` remain."""
     if not val_dir:
         return []
     path = str(val_dir).partition("#")[0]
     if Path(path).is_file():
         imgs = load_images(val_dir, split="val")
-        return imgs[:: -(-len(imgs) // limit)] if limit and len(imgs) > limit else imgs
+        named = [(f"{val_dir}[{i}]", a) for i, a in enumerate(imgs)]
+        return named[:: -(-len(named) // limit)] if limit and len(named) > limit else named
     files = list_images(val_dir)
     if limit and len(files) > limit:
         files = files[:: -(-len(files) // limit)]
-    return [load_rgb(f) for f in files]
+    return [(str(f), load_rgb(f)) for f in files]
 
 
 class Trainer(PhaseMixin):
@@ -108,7 +110,8 @@ class Trainer(PhaseMixin):
         self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
         self.data_dir = str(data_dir)
         self.data = MultiScaleCrops(load_images(data_dir), lr_size=lr_size, scale_range=scale_range, seed=seed)
-        self.val_images = _val_images(val_dir, val_limit)
+        val = _val_images(val_dir, val_limit)
+        self.val_images, self.val_in_train = [a for _, a in val], also_trained(self.data.images, val)
         self.minutes = dict(zip(PHASES, minutes))
         # a step budget (when given) replaces the wall clock: pausing the process or sharing the
         # CPU then changes how long a run takes, not what it computes
@@ -461,8 +464,16 @@ class Trainer(PhaseMixin):
         log.info("data: %d training images, %d validation images; device %s, %d threads, amp %s, %d loader "
                  "workers; settings %s", len(self.data.images), len(self.val_images), self.dev,
                  torch.get_num_threads(), self.amp, self.workers, self.settings)
+        if self.val_in_train:  # said, logged and kept in the model's notes (ldcsr models)
+            both = self.val_in_train
+            log.warning("%d of the %d validation images are training images too (%s): the validation figures are "
+                        "not on held-out images; give a training folder without them (e.g. DATA/train, not the "
+                        "folder that holds --val)", len(both), len(self.val_images),
+                        ", ".join(both[:3]) + (f" and {len(both) - 3} more" if len(both) > 3 else ""))
+        self.state.history["val_in_train"] = len(self.val_in_train)
         self.runlog.write("start", device=str(self.dev), amp=self.amp, workers=self.workers, run=self.state.runs,
                           train_images=len(self.data.images), val_images=len(self.val_images),
+                          val_in_train=len(self.val_in_train),
                           done=self.state.done, phase=self.state.phase, step=self.state.phase_step,
                           settings=self.settings)
         try:
