@@ -322,6 +322,25 @@ def test_cli_refusals(png, tiny_model_file, tmp_path, args, code, match):
     assert not (tmp_path / "m.safetensors").exists()
 
 
+@pytest.mark.parametrize("by_name", [False, True])
+def test_cli_never_writes_over_the_built_in_model_it_adapts(png, tiny_model_file, tmp_path, monkeypatch, by_name):
+    """-o naming the shipped model's file (the default model, or one given by name) with --overwrite
+    was not refused: only a --model given as a path was compared with -o."""
+    import shutil
+
+    from ldcsr_core import checkpoints
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shipped = weights / "ldcsr-compact-rsscn7-v4.safetensors"  # stands for the installed file
+    shutil.copyfile(tiny_model_file, shipped)
+    monkeypatch.setattr(checkpoints, "default_model_path", lambda: shipped)
+    before = shipped.read_bytes()
+    name = ["--model", "ldcsr-compact-rsscn7-v4"] if by_name else []
+    r = run("adapt", png, "--scale", 2, "-o", shipped, "--overwrite", "--steps", 1, *name)
+    assert r.exit_code == 2 and "is the model it adapts" in r.output, r.output
+    assert shipped.read_bytes() == before
+
+
 @pytest.mark.parametrize("patch, says", [
     ("free_bytes", "not enough space for the adapted model in {tmp}: 1000 bytes free, it needs about"),
     ("file_size_limit", "the adapted model cannot be written: the file size limit (ulimit -f) is 1000 bytes, it needs about"),

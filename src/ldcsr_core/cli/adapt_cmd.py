@@ -75,8 +75,9 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
 
     if same_file(out, scene):
         raise click.BadParameter("is the scene itself", param_hint="'--out'")
-    if model_path is not None and Path(model_path).is_file() and same_file(out, model_path):
-        raise click.BadParameter(f"is the model it adapts, {model_path} (inputs are never overwritten; "
+    base_file = opt.model_file(model_path)  # also a built-in model's, given by name or the default
+    if base_file is not None and same_file(out, base_file):
+        raise click.BadParameter(f"is the model it adapts, {base_file} (inputs are never overwritten; "
                                  "give another name)", param_hint="'--out'")
     if out.exists() and not overwrite:
         raise OutputExistsError(f"{out} exists (use --overwrite to replace it)")
