@@ -383,16 +383,21 @@ def _read_pool(src, box) -> tuple[list[np.ndarray], list]:
     return [a for a, _ in read], [v for _, v in read]
 
 
-def _check_data(held, scale: float) -> None:
-    """InputError before any training when nodata leaves the held-back strip too little data to
-    score: the guard could not check (:func:`ldcsr_core.quality.check_scorable`)."""
+def _check_data(held, refs, scale: float) -> None:
+    """InputError before any training when nodata leaves the held-back strip (``held``) or the
+    octave check's references in the training part (``refs``) too little data to score: the guard
+    could not check (:func:`ldcsr_core.quality.check_scorable`)."""
     from .quality import check_scorable, score_counts
 
-    counts = [score_counts(a.shape, v, scale) for _b, a, v in held]
-    try:
-        check_scorable(counts, sum(a.shape[0] * a.shape[1] for _b, a, _v in held), scale)
-    except InputError as e:
-        raise InputError(f"the held-back strip (the last quarter of the scene or window) cannot guard the adaptation: {e}") from None
+    for part, what in ((held, "the held-back strip (the last quarter of the scene or window) cannot guard the "
+                              "adaptation"),
+                       (refs, "the training part (the scene or window but its last quarter) cannot be "
+                              "checked one octave finer, as the guard does")):
+        counts = [score_counts(a.shape, v, scale) for _b, a, v in part]
+        try:
+            check_scorable(counts, sum(a.shape[0] * a.shape[1] for _b, a, _v in part), scale)
+        except InputError as e:
+            raise InputError(f"{what}: {e}") from None
 
 
 def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | None = None,
@@ -456,7 +461,8 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         src.close()
     if not held:
         raise InputError("every pixel of the held-back strip is nodata: the guard cannot check")
-    _check_data(held, scale)
+    refs = _check_refs(pool, valid)
+    _check_data(held, refs, scale)
     if not sha:  # not a file (an in-memory raster, e.g. a napari layer): the pixels adapted on
         sha = _pixels_sha256([a for _, a, _ in held] + pool)
 
@@ -476,7 +482,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         callback(guard)
     model, twin = like_base(model, base), like_base(twin, base)
     strip = _pooled_psnr(held, scale, {"base": base, "adapted": model}, tick)
-    octave = _pooled_psnr(_check_refs(pool, valid), scale, {"base": base, "twin": twin}, tick)
+    octave = _pooled_psnr(refs, scale, {"base": base, "twin": twin}, tick)
     kept = strip["adapted"] > strip["base"] + recipe.margin_db and octave["twin"] > octave["base"]
     if kept:
         model.name = f"{base.name}-adapted"

@@ -119,6 +119,17 @@ def test_a_strip_with_too_little_data_is_refused_before_training(base, tmp_path)
     assert steps == []  # refused before any training
 
 
+def test_a_training_part_with_too_little_data_for_the_octave_check_is_refused_before_training(base, tmp_path):
+    """Nodata over all but 2 columns of the training part: both models were trained (minutes by
+    default), then the octave check failed with a bare 'too little data to score at ×2'."""
+    tif = nodata_tif(tmp_path / "left.tif", slice(0, 88))  # the held-back strip (columns 90-119) is data
+    steps = []
+    with pytest.raises(InputError, match=r"the training part \(the scene or window but its last quarter\) cannot "
+                                         r"be checked one octave finer, as the guard does: too little data"):
+        adapt(tif, 2.0, base, steps=5, recipe=FAST, callback=steps.append)
+    assert steps == []  # refused before any training
+
+
 def test_holdout_split_leaves_room_to_train_and_check():
     train, held = holdout_split((72, 120), 2.0)
     assert train == (0, 0, 72, 90) and held == (0, 90, 72, 30)
