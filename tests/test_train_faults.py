@@ -130,6 +130,14 @@ def test_evaluate_refuses_an_image_too_small_for_a_scale_before_any_work(image_d
     assert list(res["scales"]) == ["2.0", "3.0"] and len(calls) == 2 * 2
 
 
+def test_evaluate_says_an_image_restored_beyond_x8_in_its_own_words():
+    """It said the self-check's '...the 70×70 px scene ... (e.g. --window)', an option evaluate has not."""
+    from ldcsr_core.training import evaluate as ev
+    with pytest.raises(InputError, match=r"^a.png is 70×70 px: at ×8 it would be restored from its 8×8 px copy, "
+                                         r"more than ×8 \(remove it or drop the scale\)$"):
+        ev.check_sizes([("a.png", _picture(70))], [8])
+
+
 def test_evaluate_refuses_an_image_of_one_flat_colour_before_any_work(image_dir, tmp_path):
     """A black tile in the set: bicubic restored it exactly, so the scale's mean PSNR was inf, the
     gain nan and the HF ratio nan for the whole set (JSON null), exit 0."""

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError
+from ..rules import MAX_SCALE
 from .data import degrade, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
@@ -101,8 +102,10 @@ def check_sizes(images, scales) -> None:
                                  f"least {need}×{need} px (remove it or drop the scale)")
             try:
                 _check_restorable(hr.shape[:2], s)
-            except InputError as e:
-                raise InputError(f"{name}: {e}") from None
+            except InputError:  # its words are the scene's (--window): here, the set's
+                h, w = lr_shape(hr.shape, s)
+                raise InputError(f"{name} is {hr.shape[1]}×{hr.shape[0]} px: at ×{s:g} it would be restored from "
+                                 f"its {w}×{h} px copy, more than ×{MAX_SCALE:g} (remove it or drop the scale)") from None
 
 
 def format_table(result: dict) -> str:
