@@ -92,6 +92,15 @@ def test_a_16_bit_rgb_png_is_stretched_not_cut_to_its_high_byte(tmp_path, count)
     assert np.array_equal(got, np.clip((a - lo) / (hi - lo) * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
 
+def test_a_data_path_that_is_a_file_is_not_said_to_be_missing(image_dir):
+    """'ldcsr train img.png' (or --val img.png) said 'folder does not exist: img.png'."""
+    one = sorted(image_dir.iterdir())[0]
+    with pytest.raises(FileNotFoundError, match=rf"^not a folder of images \(nor a packed .npz archive\): {one}$"):
+        load_images(one)
+    with pytest.raises(FileNotFoundError, match=r"^folder does not exist: "):
+        load_images(image_dir / "gone")
+
+
 def test_a_float_raster_with_nan_is_refused_naming_it_not_read_as_black(tmp_path):
     """One NaN pixel made the stretch's percentiles NaN, so the whole image became 0 (black): evaluate
     printed inf/nan for the set with exit 0, train trained on black images."""

@@ -31,7 +31,8 @@ def list_images(folder: str | Path) -> list[Path]:
     """All images below ``folder`` (recursive, sorted)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"folder does not exist: {folder}")
+        raise FileNotFoundError(f"not a folder of images (nor a packed {ARCHIVE_SUFFIX} archive): {folder}"
+                                if folder.exists() else f"folder does not exist: {folder}")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
