@@ -56,6 +56,8 @@ def test_evaluate_scores_bicubic_by_the_protocol(image_dir):
     assert row["gain_db"] == pytest.approx(row["psnr"] - row["bicubic_psnr"])
     table = format_table(res).splitlines()
     assert len(table) == 2 + 2 and table[2].split()[0] == "2.00"
+    # the float type and device moved the figures (bfloat16: LR-consistency -2 dB) and were not said
+    assert res["dtype"] == "float32" and res["device"] == "cpu" and "· float32 on cpu ·" in table[0]
     cells = table[2].split()
     assert float(cells[1]) == pytest.approx(row["psnr"], abs=0.006)
     assert float(cells[3]) == pytest.approx(row["gain_db"], abs=0.006)

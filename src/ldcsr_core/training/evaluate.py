@@ -77,8 +77,11 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
         row["gain_db"] = row["psnr"] - row["bicubic_psnr"]
         row["seconds_per_image"] = (time.time() - t0) / len(images)
         table[str(s)] = row
+    from ..precision import model_dtype
+
     return {"mode": mode, "seed": seed, "images": len(images), "model": getattr(model, "name", "?"),
-            "weights_sha256": getattr(model, "weights_sha256", ""), "scales": table}
+            "weights_sha256": getattr(model, "weights_sha256", ""), "dtype": model_dtype(model),
+            "device": str(getattr(model, "device", "cpu")), "scales": table}
 
 
 def check_sizes(images, scales) -> None:
@@ -109,7 +112,8 @@ def check_sizes(images, scales) -> None:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"model {result['model']} · mode {result['mode']} · {result['images']} images",
+    lines = [f"model {result['model']} · mode {result['mode']} · {result.get('dtype', 'float32')} on "
+             f"{result.get('device', 'cpu')} · {result['images']} images",
              f"{'scale':>6} {'PSNR':>7} {'bicubic':>8} {'gain':>6} {'SSIM':>7} {'bic SSIM':>8} {'LR-cons':>8} {'bic LR-c':>8}"
              f" {'HF':>6} {'bic HF':>6}"]
     for s, r in result["scales"].items():
