@@ -398,6 +398,12 @@ def _check_data(held, refs, scale: float) -> None:
             check_scorable(counts, sum(a.shape[0] * a.shape[1] for _b, a, _v in part), scale)
         except InputError as e:
             raise InputError(f"{what}: {e}") from None
+        data = [a.reshape(-1, a.shape[-1]) if v is None else a[v] for _b, a, v in part]
+        if all(not np.ptp(d, axis=0).any() for d in data if len(d)):  # bicubic restores it exactly
+            colour = tuple(int(c) for c in next(d for d in data if len(d))[0])
+            raise InputError(f"{what}: its data is one flat colour {colour}, which bicubic restores exactly, so "
+                             "no model can be judged better there (a fill the file does not declare as nodata? "
+                             "declare it, e.g. --nodata, or choose a window with detail)")
 
 
 def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | None = None,

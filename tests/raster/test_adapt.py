@@ -130,6 +130,19 @@ def test_a_training_part_with_too_little_data_for_the_octave_check_is_refused_be
     assert steps == []  # refused before any training
 
 
+def test_a_flat_held_back_strip_is_refused_before_training(base):
+    """An undeclared black fill over the held-back strip: both models trained for the budget, then
+    'not kept' (exit 8) with 'base -inf, adapted -inf dB over bicubic': bicubic restores a flat
+    colour exactly, so nothing could be judged there."""
+    img = scene()
+    img[:, 90:] = (0, 0, 0)  # the strip (columns 90-119)
+    steps = []
+    with pytest.raises(InputError, match=r"the held-back strip .* cannot guard the adaptation: its data is one flat "
+                                         r"colour \(0, 0, 0\), which bicubic restores exactly"):
+        adapt(img, 2.0, base, steps=5, recipe=FAST, callback=steps.append)
+    assert steps == []
+
+
 def test_holdout_split_leaves_room_to_train_and_check():
     train, held = holdout_split((72, 120), 2.0)
     assert train == (0, 0, 72, 90) and held == (0, 90, 72, 30)
