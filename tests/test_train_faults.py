@@ -183,6 +183,22 @@ def test_validation_images_that_are_also_trained_on_are_said_logged_and_noted(tm
     assert also_trained([_picture(48, seed=0), _picture(48, seed=1)], val) == ["a.png"]
 
 
+def test_a_validation_image_too_small_to_score_is_refused_before_any_step(image_dir, tmp_path):
+    """A 3-px validation image failed the run at its first validation (--val-every, 15 min by
+    default), before any checkpoint, with PIL's 'height and width must be > 0'."""
+    val = tmp_path / "val"
+    val.mkdir()
+    Image.fromarray(_picture(48)).save(val / "ok.png")
+    Image.fromarray(_picture(3)).save(val / "t.png")
+    out = tmp_path / "m.safetensors"
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--val", str(val), "--out", str(out), "--config",
+                                  str(_tiny_cfg(tmp_path)), "--steps", "3", "0", "0", "--val-every-steps", "2", *TRAIN])
+    assert r.exit_code == 3, r.output
+    assert (f"{val / 't.png'} is 3×3 px; scoring at ×2 needs at least 15×15 px (remove it from the validation images: "
+            "their centre crops are scored at ×2 and ×4)") in r.output.replace("\n", "")
+    assert "step" not in r.output and not out.exists()
+
+
 def test_resume_from_a_foreign_or_damaged_file_is_a_checkpoint_error(image_dir, tmp_path):
     """These were exit 1 with 'KeyError: 'model'' or 'RuntimeError: Error(s) in loading state_dict'."""
     from ldcsr_core.training.trainer import Trainer

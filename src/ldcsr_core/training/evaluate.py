@@ -84,31 +84,31 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
             "device": str(getattr(model, "device", "cpu")), "scales": table}
 
 
-def check_sizes(images, scales) -> None:
+def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> None:
     """InputError naming the first image too small for a scale (its LR copy below the engine's
     minimum, restored by more than ×8, or no room for SSIM inside the border crop), or of one flat
     colour (bicubic restores it exactly: an infinite PSNR and an undefined HF ratio, which made the
     whole set's means inf/nan), so that a set is refused before any work rather than after some
-    scales were computed."""
+    scales were computed. ``advice`` ends the message (train's validation: its scales are fixed)."""
     from ..quality import _check_restorable, min_side
 
     for name, hr in images:
         if hr.size and not np.ptp(hr.reshape(-1, hr.shape[-1]), axis=0).any():
             raise InputError(f"{name} is one flat colour (every pixel {tuple(int(v) for v in hr[0, 0])}): "
                              "bicubic restores it exactly, so its PSNR is infinite and its HF ratio undefined "
-                             "(the set's means would be inf/nan); remove it")
+                             f"(the set's means would be inf/nan); {advice.replace(' or drop the scale', '')}")
     for s in scales:
         need = min_side(s)
         for name, hr in images:
             if min(hr.shape[:2]) < need:
                 raise InputError(f"{name} is {hr.shape[1]}×{hr.shape[0]} px; scoring at ×{s:g} needs at "
-                                 f"least {need}×{need} px (remove it or drop the scale)")
+                                 f"least {need}×{need} px ({advice})")
             try:
                 _check_restorable(hr.shape[:2], s)
             except InputError:  # its words are the scene's (--window): here, the set's
                 h, w = lr_shape(hr.shape, s)
                 raise InputError(f"{name} is {hr.shape[1]}×{hr.shape[0]} px: at ×{s:g} it would be restored from "
-                                 f"its {w}×{h} px copy, more than ×{MAX_SCALE:g} (remove it or drop the scale)") from None
+                                 f"its {w}×{h} px copy, more than ×{MAX_SCALE:g} ({advice})") from None
 
 
 def format_table(result: dict) -> str:

@@ -37,7 +37,8 @@ from .growth import add_detail_decoder, grow_model
 from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
 from .runlog import JsonlLog
-from .validation import validate
+from .evaluate import check_sizes
+from .validation import VAL_SCALES, centre_crop, validate
 
 __all__ = ["Trainer", "train", "AMP_MODES", "changed_settings"]
 
@@ -111,6 +112,9 @@ class Trainer(PhaseMixin):
         self.data_dir = str(data_dir)
         self.data = MultiScaleCrops(load_images(data_dir), lr_size=lr_size, scale_range=scale_range, seed=seed)
         val = _val_images(val_dir, val_limit)
+        check_sizes([(n, centre_crop(a)) for n, a in val], VAL_SCALES,  # before any step, not at the first validation
+                    advice=f"remove it from the validation images: their centre crops are scored at "
+                           f"{' and '.join(f'×{s:g}' for s in VAL_SCALES)}")
         self.val_images, self.val_in_train = [a for _, a in val], also_trained(self.data.images, val)
         self.minutes = dict(zip(PHASES, minutes))
         # a step budget (when given) replaces the wall clock: pausing the process or sharing the

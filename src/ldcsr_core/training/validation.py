@@ -10,11 +10,20 @@ from ..models.ldcsr import LDCSR
 from .data import degrade, to_tensor, to_uint8
 from .metrics import border_crop, hf_ratio, psnr
 
-__all__ = ["validate"]
+__all__ = ["validate", "centre_crop", "VAL_SCALES", "VAL_CROP"]
+
+VAL_SCALES, VAL_CROP = (2.0, 4.0), 192
+
+
+def centre_crop(img, crop: int = VAL_CROP):
+    """The square centre crop of ``img`` that :func:`validate` scores (its shorter side if smaller)."""
+    H, W = img.shape[:2]
+    c = min(crop, H, W)
+    return img[(H - c) // 2:(H - c) // 2 + c, (W - c) // 2:(W - c) // 2 + c]
 
 
 @torch.no_grad()
-def validate(model: LDCSR, val_images, scales=(2.0, 4.0), mode="fast", crop=192, seed=0):
+def validate(model: LDCSR, val_images, scales=VAL_SCALES, mode="fast", crop=VAL_CROP, seed=0):
     """Mean PSNR gain over PIL bicubic (dB) and median HF ratio (model and bicubic) per scale on
     centre crops."""
     from PIL import Image
@@ -24,9 +33,8 @@ def validate(model: LDCSR, val_images, scales=(2.0, 4.0), mode="fast", crop=192,
     for s in scales:
         g, hf, hf_bic = [], [], []
         for img in val_images:
-            H, W = img.shape[:2]
-            c = min(crop, H, W)
-            hr = img[(H - c) // 2:(H - c) // 2 + c, (W - c) // 2:(W - c) // 2 + c]
+            hr = centre_crop(img, crop)
+            c = hr.shape[0]
             lh = int(c / s)
             lr = degrade(hr, (lh, lh))
             out = model.super_resolve(to_tensor(lr[None], model.device), (c, c), mode=mode,
