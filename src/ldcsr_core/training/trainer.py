@@ -30,37 +30,20 @@ import torch
 from ..checkpoints import build_model, load_model, resolve_device, save_model
 from ..config import compact_config
 from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_rng_states, rng_states
-from .data import MultiScaleCrops, StepBatches, also_trained, list_images, load_images, load_rgb, to_tensor
+from .data import MultiScaleCrops, StepBatches, also_trained, load_images, to_tensor
 from .ema import EMA
 from .errors import ResumeError, TrainingError
 from .growth import add_detail_decoder, grow_model
 from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
 from .runlog import JsonlLog
-from .evaluate import check_sizes
-from .validation import VAL_SCALES, centre_crop, validate
+from .validation import validate, validation_set
 
 __all__ = ["Trainer", "train", "AMP_MODES", "changed_settings"]
 
 log = logging.getLogger("ldcsr_core.training")
 
 AMP_MODES = ("auto", "bf16", "off")
-
-
-def _val_images(val_dir, limit):
-    """A fixed subset of the validation images, as (name, image): every k-th, so that at most
-    ``limit`` remain."""
-    if not val_dir:
-        return []
-    path = str(val_dir).partition("#")[0]
-    if Path(path).is_file():
-        imgs = load_images(val_dir, split="val")
-        named = [(f"{val_dir}[{i}]", a) for i, a in enumerate(imgs)]
-        return named[:: -(-len(named) // limit)] if limit and len(named) > limit else named
-    files = list_images(val_dir)
-    if limit and len(files) > limit:
-        files = files[:: -(-len(files) // limit)]
-    return [(str(f), load_rgb(f)) for f in files]
 
 
 class Trainer(PhaseMixin):
@@ -111,10 +94,7 @@ class Trainer(PhaseMixin):
         self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
         self.data_dir = str(data_dir)
         self.data = MultiScaleCrops(load_images(data_dir), lr_size=lr_size, scale_range=scale_range, seed=seed)
-        val = _val_images(val_dir, val_limit)
-        check_sizes([(n, centre_crop(a)) for n, a in val], VAL_SCALES,  # before any step, not at the first validation
-                    advice=f"remove it from the validation images: their centre crops are scored at "
-                           f"{' and '.join(f'×{s:g}' for s in VAL_SCALES)}")
+        val = validation_set(val_dir, val_limit)
         self.val_images, self.val_in_train = [a for _, a in val], also_trained(self.data.images, val)
         self.minutes = dict(zip(PHASES, minutes))
         # a step budget (when given) replaces the wall clock: pausing the process or sharing the

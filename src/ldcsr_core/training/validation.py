@@ -10,7 +10,7 @@ from ..models.ldcsr import LDCSR
 from .data import degrade, to_tensor, to_uint8
 from .metrics import border_crop, hf_ratio, psnr
 
-__all__ = ["validate", "centre_crop", "VAL_SCALES", "VAL_CROP"]
+__all__ = ["validate", "validation_set", "centre_crop", "VAL_SCALES", "VAL_CROP"]
 
 VAL_SCALES, VAL_CROP = (2.0, 4.0), 192
 
@@ -20,6 +20,31 @@ def centre_crop(img, crop: int = VAL_CROP):
     H, W = img.shape[:2]
     c = min(crop, H, W)
     return img[(H - c) // 2:(H - c) // 2 + c, (W - c) // 2:(W - c) // 2 + c]
+
+
+def validation_set(val_dir, limit) -> list:
+    """A fixed subset of the validation images, as (name, image): every k-th, so that at most
+    ``limit`` remain. Checked before any training step by evaluate's rule on the centre crops that
+    :func:`validate` scores (too small for a scale, restored beyond ×8, one flat colour: InputError)."""
+    from pathlib import Path
+
+    from .data import list_images, load_images, load_rgb
+    from .evaluate import check_sizes
+
+    if not val_dir:
+        return []
+    path = str(val_dir).partition("#")[0]
+    if Path(path).is_file():
+        named = [(f"{val_dir}[{i}]", a) for i, a in enumerate(load_images(val_dir, split="val"))]
+    else:
+        named = [(str(f), f) for f in list_images(val_dir)]
+    if limit and len(named) > limit:
+        named = named[:: -(-len(named) // limit)]
+    named = [(n, load_rgb(a) if isinstance(a, Path) else a) for n, a in named]
+    check_sizes([(n, centre_crop(a)) for n, a in named], VAL_SCALES,
+                advice=f"remove it from the validation images: their centre crops are scored at "
+                       f"{' and '.join(f'×{s:g}' for s in VAL_SCALES)}")
+    return named
 
 
 @torch.no_grad()
