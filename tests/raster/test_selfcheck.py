@@ -243,14 +243,20 @@ def test_reports_never_overwrite_an_input(tiny_model_file, tmp_path):
     r = run("evaluate", tmp_path, "--scales", "2", "--model", tiny_model_file, "--device", "cpu",
             "--json", tmp_path / "nodir" / "e.json")
     assert r.exit_code == 2 and "folder does not exist" in r.output, r.output
+    # a flat image made the set's figures inf/nan (JSON null): it is refused, naming it, with no report
     Image.fromarray(np.full((48, 48, 3), 90, np.uint8)).save(tmp_path / "flat.png")
+    r = run("evaluate", tmp_path, "--scales", "2", "--model", tiny_model_file, "--device", "cpu",
+            "--json", tmp_path / "e.json")
+    assert r.exit_code == 3 and "flat.png is one flat colour" in r.output and not (tmp_path / "e.json").exists()
+    (tmp_path / "flat.png").unlink()
     r = run("evaluate", tmp_path, "--scales", "2", "--model", tiny_model_file, "--device", "cpu",
             "--json", tmp_path / "e.json")
     assert r.exit_code == 0, r.output
     json.loads((tmp_path / "e.json").read_text(), parse_constant=lambda t: pytest.fail(f"not JSON: {t}"))
     Image.fromarray(scene(100, 100)).save(tmp_path / "odd.png")  # 100 px at ×8: 12 px, ×8.33
     r = run("evaluate", tmp_path, "--scales", "8", "--model", tiny_model_file, "--device", "cpu")
-    assert r.exit_code == 3 and "odd.png: at ×8 the 100×100 px scene" in r.output, r.output
+    assert r.exit_code == 3 and "odd.png is 100×100 px: at ×8 it would be restored from its 12×12 px copy" in r.output, \
+        r.output
 
 
 def test_nodata_is_filled_for_the_model_but_never_scored(file_model, tmp_path):
