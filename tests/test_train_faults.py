@@ -139,6 +139,17 @@ def test_evaluate_refuses_an_image_too_small_for_a_scale_before_any_work(image_d
     assert list(res["scales"]) == ["2.0", "3.0"] and len(calls) == 2 * 2
 
 
+def test_evaluate_names_an_image_by_its_path_not_a_name_other_subfolders_share(tmp_path):
+    """Tiles of two dates in subfolders: 'tile.png is 12×12 px' did not say which one."""
+    from ldcsr_core.training import evaluate as ev
+    for sub, side in (("2020", 48), ("2021", 12)):
+        (tmp_path / sub).mkdir()
+        Image.fromarray(_picture(side)).save(tmp_path / sub / "tile.png")
+    files = sorted(tmp_path.rglob("*.png"))
+    with pytest.raises(InputError, match=rf"^{tmp_path / '2021' / 'tile.png'} is 12×12 px"):
+        ev.evaluate(None, files, [2])
+
+
 def test_evaluate_says_an_image_restored_beyond_x8_in_its_own_words():
     """It said the self-check's '...the 70×70 px scene ... (e.g. --window)', an option evaluate has not."""
     from ldcsr_core.training import evaluate as ev

@@ -13,7 +13,6 @@ self-check (:mod:`ldcsr_core.quality`) shares, so that its figures are this prot
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -53,7 +52,7 @@ def reduced_resolution(hr: np.ndarray, scale: float, model, *, mode="fast", seed
 def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None) -> dict:
     """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic.
     Every image is checked against every scale before any work (:func:`check_sizes`)."""
-    images = [(Path(f).name, load_rgb(f)) for f in files]
+    images = [(str(f), load_rgb(f)) for f in files]  # the path as given: names repeat across subfolders
     scales = list(dict.fromkeys(float(s) for s in scales))  # a repeated scale is one row
     check_sizes(images, scales)
     table = {}
