@@ -134,8 +134,9 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
     if not folder.is_dir():
         raise RasterIOError(errno.ENOENT, f"{name}'s folder does not exist: {folder}")
     check_writable(folder, f"{name}'s folder")
-    if p.exists() and not overwrite:
-        raise OutputExistsError(errno.EEXIST, f"{name} exists: {p} (use --overwrite to replace it)")
+    if os.path.lexists(p) and not overwrite:  # a broken link too: the write keeps it (found after the work)
+        link = "" if p.exists() else f" (a link to {os.readlink(p)}, which is missing)"
+        raise OutputExistsError(errno.EEXIST, f"{name} exists: {p}{link} (use --overwrite to replace it)")
     return p
 
 

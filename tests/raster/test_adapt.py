@@ -365,6 +365,22 @@ def test_cli_never_writes_over_the_built_in_model_it_adapts(png, tiny_model_file
     assert shipped.read_bytes() == before
 
 
+def test_cli_a_broken_link_at_out_is_refused_before_training(png, tiny_model_file, tmp_path, monkeypatch):
+    """A link to a missing file at -o: the model trained for its minutes, then 'appeared during the
+    adaptation (another run's?)', exit 4. Now refused before training; --overwrite replaces the link."""
+    out = tmp_path / "a.safetensors"
+    out.symlink_to(tmp_path / "gone.safetensors")
+    real = adapt_mod.fine_tune
+    monkeypatch.setattr(adapt_mod, "fine_tune", lambda *a, **k: pytest.fail("trained"))
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 1, "--model", tiny_model_file)
+    assert r.exit_code == 4 and "(a link to" in r.output and "which is missing) (use --overwrite" in r.output, r.output
+    monkeypatch.setattr(adapt_mod, "fine_tune", real)
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 1, "--model", tiny_model_file, "--overwrite")
+    assert r.exit_code == 0 and out.is_file() and not out.is_symlink() and not (tmp_path / "gone.safetensors").exists()
+
+
 @pytest.mark.parametrize("patch, says", [
     ("free_bytes", "not enough space for the adapted model in {tmp}: 1000 bytes free, it needs about"),
     ("file_size_limit", "the adapted model cannot be written: the file size limit (ulimit -f) is 1000 bytes, it needs about"),

@@ -94,6 +94,21 @@ def test_an_existing_report_needs_overwrite_like_every_output(work, command):
     assert sorted(p.name for p in work.iterdir() if p.name.startswith(".")) == []  # no part file left
 
 
+def test_a_broken_link_at_the_report_path_is_refused_before_the_work(work, monkeypatch):
+    """A link to a missing file at --json: the run did all its work (an evaluation: every image at
+    every scale), then ended with exit 4 'exists' at the write. Now refused before any work."""
+    from ldcsr_core.training import evaluate as ev
+    (work / "set").mkdir()
+    shutil.copy(work / "scene.png", work / "set")
+    (work / "r.json").symlink_to(work / "gone.json")
+    monkeypatch.setattr(ev, "reduced_resolution", lambda *a, **k: pytest.fail("the work started"))
+    r = run("-q", "evaluate", work / "set", "--scales", 2, "--model", work / "m.safetensors", "--device", "cpu",
+            "--json", work / "r.json")
+    assert r.exit_code == 4 and f"the report exists: {work / 'r.json'} (a link to {work / 'gone.json'}, which is " \
+        "missing) (use --overwrite" in r.output.replace("\n", ""), r.output
+    assert (work / "r.json").is_symlink() and not (work / "gone.json").exists()
+
+
 def test_an_unwritable_report_folder_is_refused_before_the_work(work, monkeypatch):
     """Before: not checked (the self-check ran, then the write failed). Root may write anywhere,
     so the folder is made unwritable for ``os.access``, as it is for a user without the right."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -79,8 +80,9 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     if base_file is not None and same_file(out, base_file):
         raise click.BadParameter(f"is the model it adapts, {base_file} (inputs are never overwritten; "
                                  "give another name)", param_hint="'--out'")
-    if out.exists() and not overwrite:
-        raise OutputExistsError(f"{out} exists (use --overwrite to replace it)")
+    if os.path.lexists(out) and not overwrite:  # a broken link too: the save keeps it (found after training)
+        link = "" if out.exists() else f" (a link to {os.readlink(out)}, which is missing)"
+        raise OutputExistsError(f"{out} exists{link} (use --overwrite to replace it)")
     with open_raster(scene, nodata=nodata):  # readable (exit 5 otherwise), nodata fits, before the model loads
         pass
     model = _load_model(model_path, device, "float32")  # fine-tuned from the exact weights, as training
