@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -172,7 +173,7 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
 
     tlog = logging.getLogger("ldcsr_core.training")  # the run's progress is this command's output
     if not tlog.handlers:
-        h = logging.StreamHandler()
+        h = _StderrNow()
         h.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         tlog.addHandler(h)
         tlog.propagate = False
@@ -198,6 +199,20 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
           warmup=warmup_steps, amp=amp, workers=workers, compile=compile_,
           stop_after_s=stop_after * 60 if stop_after is not None else None, stop_after_steps=stop_after_steps,
           log_path=log_path, val_every_steps=val_every_steps, val_limit=val_limit)
+
+
+class _StderrNow(logging.StreamHandler):
+    """A handler writing to ``sys.stderr`` as it is at each record, not as it was when the first
+    ``train`` of the process made it (a second command in one process, e.g. a test runner's or a
+    notebook's redirected stderr, got nothing)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
 
 
 @click.command("evaluate")
