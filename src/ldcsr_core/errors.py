@@ -5,7 +5,8 @@ bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps wo
 """
 
 __all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "SettingError", "Cancelled",
-           "RasterIOError", "OutputExistsError", "OutputBusy", "DeviceError", "one_line", "cause_line", "is_out_of_memory"]
+           "RasterIOError", "OutputExistsError", "OutputBusy", "DeviceError", "ClusterError", "one_line", "cause_line",
+           "is_out_of_memory"]
 
 
 class LdcsrError(Exception):
@@ -54,6 +55,11 @@ class OutputBusy(OutputExistsError):
 
 class DeviceError(LdcsrError, RuntimeError):
     """The requested compute device (CUDA, MPS) is not available or failed."""
+
+
+class ClusterError(LdcsrError):
+    """The Dask cluster can run no tile any more (its scheduler lost, no workers left, work lost
+    again and again): not the input's fault, so a batch stops instead of failing each input left."""
 
 
 class Cancelled(LdcsrError):

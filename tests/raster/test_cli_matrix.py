@@ -133,6 +133,8 @@ ROWS: dict[str, Row] = {
     "samples 2 in fast mode": Row(GRAY, ("-s", "2", "--samples", "2", "--mode", "fast"), 2,
                                   "needs --mode diffusion"),
     "dask address bogus": Row(GRAY, ("-s", "2", "--dask", "ftp://x"), 2, "--dask"),
+    "dask address without port": Row(GRAY, ("-s", "2", "--dask", "tcp://127.0.0.1"), 2,
+                                     "needs the scheduler's HOST:PORT, like tcp://HOST:8786"),
     # --- band lists ------------------------------------------------------------------------
     "bands 1,2": Row(_tif("rgb.tif"), ("-s", "2", "--bands", "1,2"), 2, "--bands"),
     "bands 0,1,2": Row(_tif("rgb.tif"), ("-s", "2", "--bands", "0,1,2"), 3,

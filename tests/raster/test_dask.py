@@ -34,7 +34,11 @@ def client():
 def test_parse_dask_address():
     assert parse_dask_address("local:3") == ("local", 3)
     assert parse_dask_address("tcp://10.0.0.5:8786") == ("remote", "tcp://10.0.0.5:8786")
-    for bad in ("local:x", "local:0", "10.0.0.5", "tcp://"):
+    assert parse_dask_address("TCP://[::1]:8786") == ("remote", "tcp://[::1]:8786")  # distributed: 'tcp' only
+    # Before, these reached distributed and failed as 'does not answer as a Dask scheduler (invalid
+    # literal for int() ...)' or 'cannot reach ...: Connection refused' (exit 1, not a usage error).
+    for bad in ("local:x", "local:0", "10.0.0.5", "tcp://", "tcp://10.0.0.5", "tcp://10.0.0.5:port",
+                "tcp://10.0.0.5:99999", "tcp://:8786", "tls://10.0.0.5:0"):
         with pytest.raises(InputError):
             parse_dask_address(bad)
 

@@ -294,3 +294,48 @@ def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_no
         r.getMessage() for r in caplog.records]
     with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
+
+
+def test_a_batch_stops_when_the_dask_scheduler_is_lost(rasters, tiny_model_file, tmp_path, monkeypatch):
+    """Before: a lost scheduler failed each input of a batch in turn, each after its own wait and with
+    ever worse reasons ('lost the Dask scheduler at the scheduler: 'NoneType' object has no attribute
+    'ncores''); the batch stops at the first, in one line, and says how to resume."""
+    import contextlib
+    import shutil
+
+    import dask
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+    from ldcsr_core.cli import upscale_cmd
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(rasters["uint16_nodata"], inputs / f"{name}.tif")
+    asked, at = [], {}
+
+    @contextlib.contextmanager
+    def lost_scheduler(*args):
+        with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+            cluster = distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+            c = distributed.Client(cluster)
+            try:
+                runner = DaskRunner(c, _tiny_source(), timeout=2)
+                real_map = runner.map
+                runner.map = lambda *a, **k: (asked.append(1), real_map(*a, **k))[1]
+                at["address"] = cluster.scheduler_address
+                cluster.close()  # the scheduler (and its worker) gone before the first tile
+                yield runner
+            finally:
+                c.close()
+
+    monkeypatch.setattr(upscale_cmd, "_runner", lost_scheduler)
+    (tmp_path / "out").mkdir()
+    r = CliRunner().invoke(main, ["upscale", str(inputs), "-o", str(tmp_path / "out"), "-s", "2", "--mode", "fast",
+                                  "--model", str(tiny_model_file), "--dask", "tcp://127.0.0.1:8786"])
+    assert r.exit_code == 1, r.output
+    errors = [ln for ln in r.output.splitlines() if ln.startswith(("Error", "failed"))]
+    assert errors == [f"Error: lost the Dask scheduler at {at['address']}: the client is closed"], r.output
+    assert len(asked) == 1  # b.tif and c.tif were not tried
+    assert list((tmp_path / "out").iterdir()) == []

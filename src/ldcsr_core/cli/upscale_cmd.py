@@ -273,13 +273,16 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         click.echo(f"note: {note}", err=True)
     results = []
     runner_cm = _runner(dask_address, model_path, device, model)
+    from ..errors import ClusterError
+
     try:
         _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ClusterError) as e:  # the run stops: the inputs left are not tried
         if results:  # what is done stays done: say so, and how to go on (-q: what failed)
             _summary(results, quiet)
         if batch and results and not quiet:
-            click.echo(f"interrupted after {len(results)} of {len(jobs)} inputs; run the same command again "
+            why = "interrupted" if isinstance(e, KeyboardInterrupt) else "the Dask cluster failed"
+            click.echo(f"{why} after {len(results)} of {len(jobs)} inputs; run the same command again "
                        "to resume (complete outputs are skipped)", err=True)
         raise
     _summary(results, quiet)
@@ -294,9 +297,10 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
     then waited for and skipped if that command completed them (else made here).
 
     In a batch any error of one input (a damaged block, out of memory on the largest scene, an
-    unexpected one) is that input's line in the summary, and the others go on."""
+    unexpected one) is that input's line in the summary, and the others go on; a Dask cluster that
+    can run no tile any more (:class:`ClusterError`) stops the batch (each input left failed in turn)."""
     from ..files import file_id
-    from ..errors import OutputBusy, SettingError
+    from ..errors import ClusterError, OutputBusy, SettingError
     from .commands import reader_gone
 
     pending, later = list(jobs), []  # later: inputs another command was making, done after the others
@@ -320,8 +324,8 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
             except OutputBusy:  # (only when not waiting) another command on these outputs is making it
                 later.append((src, dst, shape, err))
             except Exception as e:  # in a batch: that input failed, the others go on
-                if not batch or reader_gone(e) or isinstance(e, SettingError):  # not the input's fault:
-                    raise  # the reader of our output is gone, or LDCSR_THREADS is wrong for every input
+                if not batch or reader_gone(e) or isinstance(e, (SettingError, ClusterError)):  # not the
+                    raise  # input's fault: our output's reader or the cluster is gone, LDCSR_THREADS wrong
                 results.append((src, dst, "failed", _failure_line(e), None))
             except KeyboardInterrupt:
                 if len(results) == n and file_id(dst) not in (before, None):  # renamed just before it

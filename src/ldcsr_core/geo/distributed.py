@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import InputError, LdcsrError, one_line
+from ..errors import ClusterError, InputError, LdcsrError, one_line
 from ..files import sha256_file
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _plugin_loads,  # noqa: F401
                          _run_tile, _worker_model, model_state)
@@ -72,6 +72,8 @@ class DaskRunner:
             source = dataclasses.replace(source, weights_sha256=sha256_file(source.path))
         self.client = client
         self.source = source
+        #: The scheduler's address for messages (a client that lost it no longer knows it).
+        self.where = getattr(getattr(client, "scheduler", None), "address", None) or "the scheduler"
         self.timeout = float(timeout)
         #: Workers that hold the model, and those left out (address → why), as last looked at.
         self.usable: set[str] = set()
@@ -162,11 +164,11 @@ class DaskRunner:
                 if self.left_out:
                     raise _none_can({a: e for a, e in self.left_out.items() if a in alive} or self.left_out,
                                     gone=True)
-                where = getattr(getattr(self.client, "scheduler", None), "address", None) or "the scheduler"
+                where = self.where
                 if alive:
-                    raise LdcsrError(f"none of the {len(alive)} Dask worker(s) at {where} had loaded the model "
+                    raise ClusterError(f"none of the {len(alive)} Dask worker(s) at {where} had loaded the model "
                                      f"within {self.timeout:g} s")
-                raise LdcsrError(f"the Dask cluster at {where} has no workers (none within {self.timeout:g} s): "
+                raise ClusterError(f"the Dask cluster at {where} has no workers (none within {self.timeout:g} s): "
                                  f"start some with 'dask worker {where}'")
             time.sleep(min(0.5, self.POLL))
 
@@ -221,7 +223,7 @@ class DaskRunner:
                     out = None if fut is None else self._result(fut, to, shared)
                 except (CancelledError, _Stranded) as e:  # the plan went with a dead worker, or
                     if resubmits >= self.RESUBMITS:        # every worker the tiles may go to did
-                        raise LdcsrError(f"the Dask cluster lost tile {tile.index}'s work {resubmits + 1} "
+                        raise ClusterError(f"the Dask cluster lost tile {tile.index}'s work {resubmits + 1} "
                                          f"times (workers died?): {one_line(e)}") from None
                     resubmits += 1
                     log.warning("the Dask cluster lost work in progress (%s); sending the plan and the "
@@ -286,21 +288,23 @@ class DaskRunner:
     def _scatter(self, plan):
         """The plan on every worker, once there is one: a cluster without workers (none started,
         all lost) or without its scheduler is a clear :class:`LdcsrError` after ``timeout``."""
-        where = getattr(getattr(self.client, "scheduler", None), "address", None) or "the scheduler"
+        where = self.where
         try:
             if not self.client.nthreads():
                 self.client.wait_for_workers(1, timeout=self.timeout)
             return self.client.scatter([plan], broadcast=True, hash=False)[0]
         except Exception as e:  # noqa: BLE001 - TimeoutError, OSError, CommClosedError ...
-            if getattr(self.client, "status", "running") != "running":
-                raise LdcsrError(f"lost the Dask scheduler at {where}: {one_line(e)}") from None
+            status = getattr(self.client, "status", "running")
+            if status != "running":  # a closed client fails with AttributeErrors: say it is closed
+                why = one_line(e) if isinstance(e, (OSError, TimeoutError)) else f"the client is {status}"
+                raise ClusterError(f"lost the Dask scheduler at {where}: {why}") from None
             workers = True
             with contextlib.suppress(Exception):
                 workers = bool(self.client.nthreads())
             if not workers:
-                raise LdcsrError(f"the Dask cluster at {where} has no workers (none within {self.timeout:g} s): "
+                raise ClusterError(f"the Dask cluster at {where} has no workers (none within {self.timeout:g} s): "
                                  f"start some with 'dask worker {where}'") from None
-            raise LdcsrError(f"the Dask cluster at {where} failed: {one_line(e)}") from None
+            raise ClusterError(f"the Dask cluster at {where} failed: {one_line(e)}") from None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -377,11 +381,16 @@ def parse_dask_address(text: str) -> tuple[str, Any]:
             raise InputError(f"--dask local:N needs at least one worker, got {text!r}")
         return "local", k
     if "://" in t and t.split("://", 1)[1]:
-        scheme = t.split("://", 1)[0].lower()
+        scheme, rest = t.split("://", 1)
+        scheme = scheme.lower()  # distributed knows 'tcp', not 'TCP'
         if scheme not in DASK_SCHEMES:
             raise InputError(f"--dask: {scheme}:// is not a Dask scheduler address (use "
                              f"{', '.join(s + '://' for s in DASK_SCHEMES)} or local:N), got {text!r}")
-        return "remote", t
+        if scheme != "inproc":  # a network address: HOST:PORT (distributed has no default port)
+            host, colon, port = rest.rpartition(":")
+            if not (colon and host.strip("[]") and port.isdigit() and 0 < int(port) < 65536):
+                raise InputError(f"--dask needs the scheduler's HOST:PORT, like {scheme}://HOST:8786, got {text!r}")
+        return "remote", f"{scheme}://{rest}"
     raise InputError(
         f"--dask must be a scheduler address like tcp://HOST:8786 or local:N, got {text!r}"
     )
