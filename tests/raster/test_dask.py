@@ -456,3 +456,27 @@ def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model
     assert res.tiles >= 2 and len(ran) == res.tiles
     assert runner.usable == {workers[good][0], *joined} and set(runner.left_out) == {workers[broken][0]}
     assert set(ran) == {workers[good][0], *joined}  # the joined worker computed tiles too
+
+
+def test_ctrl_c_while_the_workers_load_the_model_leaves_no_model_on_them(client):
+    """Before: Ctrl-C while the workers loaded the model (a notebook cell interrupted, its client
+    living on) left the plugin on the scheduler: the model stayed in every worker's memory and each
+    worker joining later loaded it, until the client closed and a later run removed it."""
+    import signal
+    import time
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)  # while the workers 'load' (3 s)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            DaskRunner(client, ModelSource(builder=functools.partial(time.sleep, 3), key="slow", threads=1))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    deadline = time.monotonic() + 10  # the scheduler may finish the registration it was given
+    while _ldcsr_plugins(client) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _ldcsr_plugins(client) == []

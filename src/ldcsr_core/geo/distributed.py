@@ -92,6 +92,9 @@ class DaskRunner:
             # joins later (a worker killed over its memory limit while loading: forever): remove it.
             self.close()
             raise LdcsrError(_registration_error(e)) from None
+        except BaseException:  # Ctrl-C while the workers load it (a notebook's client lives on):
+            self.close()       # the model would stay on every worker, and on each that joins
+            raise
         if self.left_out and not self.usable:
             self.close()
             raise _none_can(self.left_out)
