@@ -226,7 +226,9 @@ class DaskRunner:
                     out = None if fut is None else self._result(fut, to, shared)
                 except (CancelledError, _Stranded) as e:  # the plan went with a dead worker, or
                     if resubmits >= self.RESUBMITS:        # every worker the tiles may go to did
-                        raise ClusterError(f"the Dask cluster lost tile {tile.index}'s work {resubmits + 1} "
+                        # Not a ClusterError: it may be this input's (a tile too big for the workers'
+                        # memory limit kills them), so a batch goes on with the next input.
+                        raise LdcsrError(f"the Dask cluster lost tile {tile.index}'s work {resubmits + 1} "
                                          f"times (workers died?): {one_line(e)}") from None
                     resubmits += 1
                     log.warning("the Dask cluster lost work in progress (%s); sending the plan and the "
