@@ -282,6 +282,17 @@ def test_a_lost_scheduler_is_said_in_one_line():
     with pytest.raises(LdcsrError, match=r"lost the Dask scheduler at the scheduler: Timed out trying"):
         list(runner.map(iter([]), plan=None, mode="fast", seed=0))
 
+    class JustReset(_LostOnce):  # the connection reset an instant before the client noticed it
+        status = "running"
+
+        def scatter(self, items, **kw):
+            from distributed.comm.core import CommClosedError
+            raise CommClosedError("in <TCP (closed) local=tcp://127.0.0.1:1>: ConnectionResetError: [Errno 104]")
+
+    # Before: 'the Dask cluster at ... failed: ...' now and then (a flaky test_a_killed_scheduler_...).
+    with pytest.raises(LdcsrError, match=r"lost the Dask scheduler at the scheduler: in <TCP \(closed\)"):
+        list(DaskRunner(JustReset(), ModelSource(threads=1)).map(iter([]), plan=None, mode="fast", seed=0))
+
 
 # --- A cluster whose workers see different files at the model's path (as two machines would) ---------
 

@@ -292,7 +292,7 @@ class DaskRunner:
 
     def _scatter(self, plan):
         """The plan on every worker, once there is one: a cluster without workers (none started,
-        all lost) or without its scheduler is a clear :class:`LdcsrError` after ``timeout``."""
+        all lost) or without its scheduler is a clear :class:`ClusterError` after ``timeout``."""
         where = self.where
         try:
             if not self.client.nthreads():
@@ -300,8 +300,10 @@ class DaskRunner:
             return self.client.scatter([plan], broadcast=True, hash=False)[0]
         except Exception as e:  # noqa: BLE001 - TimeoutError, OSError, CommClosedError ...
             status = getattr(self.client, "status", "running")
-            if status != "running":  # a closed client fails with AttributeErrors: say it is closed
-                why = one_line(e) if isinstance(e, (OSError, TimeoutError)) else f"the client is {status}"
+            why = one_line(e) if isinstance(e, (OSError, TimeoutError)) else f"the client is {status}"
+            # A closed client fails with AttributeErrors (say it is closed); a connection closed an
+            # instant before the client noticed (its status still 'running') is the same loss.
+            if status != "running" or isinstance(e, ConnectionError) or type(e).__name__ == "CommClosedError":
                 raise ClusterError(f"lost the Dask scheduler at {where}: {why}") from None
             workers = True
             with contextlib.suppress(Exception):
