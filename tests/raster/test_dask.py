@@ -491,3 +491,27 @@ def test_ctrl_c_while_the_workers_load_the_model_leaves_no_model_on_them(client)
     while _ldcsr_plugins(client) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _ldcsr_plugins(client) == []
+
+
+def test_the_default_tiles_in_flight_follow_the_workers_that_join():
+    """Before: the default number of tiles in flight (2 per worker thread + 2) was fixed when the
+    runner started: a client started before its workers (a batch queue starting them) kept 4 tiles
+    in flight for any number of workers, and most of them idled."""
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    cluster = distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=False, dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        runner = DaskRunner(c, ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(),
+                                                                     seed=0), key="tiny-test-seed0", threads=1))
+        assert runner.in_flight == 4  # no worker yet
+        cluster.scale(3)
+        c.wait_for_workers(3, timeout=60)
+        jobs = [(distributed_tile(i), None) for i in range(3)]  # all-nodata tiles: nothing to compute
+        assert len(list(runner.map(iter(jobs), plan=None, mode="fast", seed=0))) == 3
+        assert runner.in_flight == 2 * 3 + 2
+        runner.close()
+    finally:
+        c.close()
+        cluster.close()

@@ -48,8 +48,8 @@ class DaskRunner:
     ----------
     client : a ``distributed.Client``.
     source : how workers load the model.
-    in_flight : tiles submitted ahead of the one being merged (default: 2 per worker thread + 2);
-        bounds the client's memory.
+    in_flight : tiles submitted ahead of the one being merged (default: 2 per thread of the workers
+        that hold the model + 2, followed as workers join or go); bounds the client's memory.
     timeout : seconds to wait for a worker when the cluster has none that can run the model (at the
         start, or after it lost them all) before failing with a clear :class:`LdcsrError`.
     """
@@ -98,10 +98,16 @@ class DaskRunner:
         if self.left_out and not self.usable:
             self.close()
             raise _none_can(self.left_out)
-        if in_flight is None:
-            threads = sum(client.nthreads().values()) or 1
-            in_flight = 2 * threads + 2
-        self.in_flight = max(1, int(in_flight))
+        self._auto_in_flight = in_flight is None
+        self.in_flight = max(1, int(in_flight or 4))
+        self._fit_in_flight(client.nthreads())
+
+    def _fit_in_flight(self, nthreads: dict) -> None:
+        """The default tiles in flight, 2 per thread of the live workers that hold the model (all
+        live ones until one is known to) + 2: again at each look, as workers join or go."""
+        if self._auto_in_flight:
+            threads = sum(n for a, n in nthreads.items() if a in self.usable) or sum(nthreads.values())
+            self.in_flight = 2 * (threads or 1) + 2
 
     def model_loads(self) -> dict[str, int]:
         """How many times each worker loaded the model (1 each, by design)."""
@@ -155,13 +161,15 @@ class DaskRunner:
         first); the left-out workers' error after ``timeout`` s without one."""
         deadline = time.monotonic() + self.timeout
         while True:
-            alive = set(self.client.nthreads())
+            nthreads = self.client.nthreads()
+            alive = set(nthreads)
             new = alive - self.usable - set(self.left_out)
             if new:
                 self._look(sorted(new), retry=bool(self.usable & alive))
             self._relook(alive)
             usable = self.usable & alive
             if usable:
+                self._fit_in_flight(nthreads)
                 return usable
             if time.monotonic() > deadline:
                 if self.left_out:
@@ -261,15 +269,16 @@ class DaskRunner:
         failing_since = None
         while not done.wait(self.POLL):
             try:
-                alive = set(self.client.nthreads())
+                nthreads = self.client.nthreads()
             except Exception as e:  # noqa: BLE001 - OSError, CommClosedError, TimeoutError ...
                 failing_since = self._unanswered(e, failing_since)
                 continue
-            failing_since = None
+            failing_since, alive = None, set(nthreads)
             with contextlib.suppress(Exception):  # a look that fails is tried at the next wait
                 if alive - self.usable - set(self.left_out):
                     self._look(sorted(alive - self.usable - set(self.left_out)), retry=True)
                 self._relook(alive)
+            self._fit_in_flight(nthreads)
             if self.usable & alive:
                 shared["fresh"] = (shared["fresh"] | (self.usable & alive) - shared["to"]) & alive
                 shared["to"] = self.usable & alive
