@@ -159,6 +159,40 @@ def test_a_scheduler_address_that_refuses_or_is_no_scheduler_fails_fast():
         srv.close()
 
 
+def test_a_scheduler_address_that_answers_http_says_so_not_a_bogus_allocation():
+    """Before: 'tcp://…:8787 does not answer as a Dask scheduler (Unable to allocate 3.07 EiB for an
+    array …)': the HTTP reply's bytes read as a frame length, which reads as a memory problem."""
+    import contextlib
+    import socket
+    import threading
+
+    from ldcsr_core.errors import LdcsrError
+    from ldcsr_core.geo.distributed import dask_runner
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def http_400():  # as an HTTP server (a proxy, the dashboard) answers a request it cannot parse
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = srv.accept()
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+                conn.close()
+
+    threading.Thread(target=http_400, daemon=True).start()
+    address = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    try:
+        with pytest.raises(LdcsrError) as e:
+            with dask_runner(address, ModelSource(), timeout=5):
+                pass
+    finally:
+        srv.close()
+    assert str(e.value).startswith(f"{address} does not answer as a Dask scheduler (it answers in another "
+                                   "protocol, an HTTP server's say)"), e.value
+
+
 def test_ctrl_c_on_local_workers_is_one_line(tmp_path, tiny_model_file):
     """Ctrl-C from a terminal reaches the whole process group, the local workers too: they ignore it
     (no KeyboardInterrupt tracebacks from each of them), the CLI closes the cluster and says it in

@@ -442,7 +442,12 @@ def _connect(client_cls, address: str, timeout: float):
     e = box.get("error")
     if isinstance(e, OSError):
         raise e
-    why = f"no Dask handshake within {timeout + 5:g} s" if e is None else one_line(e)
+    if e is None:
+        why = f"no Dask handshake within {timeout + 5:g} s"
+    elif isinstance(e, MemoryError):  # another protocol's bytes read as a Dask frame's length
+        why = "it answers in another protocol, an HTTP server's say"
+    else:
+        why = one_line(e)
     raise LdcsrError(f"{address} does not answer as a Dask scheduler ({why}); the scheduler listens on "
                      "port 8786 by default, its dashboard on 8787")
 
