@@ -139,11 +139,12 @@ def test_a_scheduler_address_that_refuses_or_is_no_scheduler_fails_fast():
     from ldcsr_core.errors import LdcsrError
     from ldcsr_core.geo.distributed import dask_runner
 
-    t0 = time.perf_counter()
-    with pytest.raises(LdcsrError, match="cannot reach the Dask scheduler"):
-        with dask_runner("tcp://127.0.0.1:1", ModelSource(), timeout=20):
-            pass
-    assert time.perf_counter() - t0 < 5  # refused at once, not after the 20 s timeout
+    for scheme in ("tcp", "tls", "ws"):  # before: tls:// and ws:// after the 20 s timeout
+        t0 = time.perf_counter()
+        with pytest.raises(LdcsrError, match=f"cannot reach the Dask scheduler at {scheme}://127.0.0.1:1: "):
+            with dask_runner(f"{scheme}://127.0.0.1:1", ModelSource(), timeout=20):
+                pass
+        assert time.perf_counter() - t0 < 5  # refused at once, not after the 20 s timeout
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen()

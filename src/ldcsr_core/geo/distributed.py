@@ -421,7 +421,7 @@ def _connect(client_cls, address: str, timeout: float):
 
     scheme, _, rest = address.partition("://")
     host, _, port = rest.rpartition(":")
-    if scheme == "tcp" and port.isdigit():
+    if scheme in ("tcp", "tls", "ws", "wss") and port.isdigit():  # all over TCP: a refused port at once
         try:
             socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=min(timeout, 5.0)).close()
         except OSError as e:
