@@ -16,6 +16,7 @@ from ldcsr_core.geo.distributed import DaskRunner, ModelSource
 from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
 
 from .dask_workers import PER_WORKER_MODEL, split, workers_in
+from .test_dask import distributed_tile
 
 OPTIONS = UpscaleOptions(mode="diffusion", seed=7)
 
@@ -339,3 +340,48 @@ def test_a_batch_stops_when_the_dask_scheduler_is_lost(rasters, tiny_model_file,
     assert errors == [f"Error: lost the Dask scheduler at {at['address']}: the client is closed"], r.output
     assert len(asked) == 1  # b.tif and c.tif were not tried
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_joined_worker_that_goes_sends_only_its_tiles_again(monkeypatch):
+    """Before: when the only worker a tile could run on went (one that joined mid-run and got its
+    own tile), the whole queue was cancelled and sent again with a new copy of the plan, the tiles
+    the other workers had computed or were computing too."""
+    import time
+
+    from ldcsr_core.geo import local_runner
+
+    monkeypatch.setattr(DaskRunner, "POLL", 0.05)
+
+    def slow_tile(model, arr, *args, **kwargs):
+        time.sleep(0.3)
+        return arr * 2
+
+    monkeypatch.setattr(local_runner, "infer_tile", slow_tile)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        runner = DaskRunner(c, _tiny_source(), timeout=10)  # 4 tiles in flight on the first worker
+        first = set(c.nthreads())
+        sent, real = [], c.submit
+
+        def submit(fn, *args, workers=None, **kwargs):
+            sent.append((args[3].index, tuple(workers)))
+            return real(fn, *args, workers=workers, **kwargs)
+
+        monkeypatch.setattr(c, "submit", submit)
+        jobs = [(distributed_tile(i), np.full((2, 2, 3), i, np.float32)) for i in range(12)]
+        got, joined = [], None
+        for t, out in runner.map(iter(jobs), plan=None, mode="fast", seed=0):
+            got.append((t.index, float(out.flat[0])))
+            if t.index == 0:
+                cluster.scale(2)
+            own = [w for _, ws in sent for w in ws if w not in first]  # a tile of its own
+            if joined is None and own:
+                joined = own[0]
+                c.retire_workers([joined], close_workers=True, remove=True)  # it goes with its tile
+        assert joined is not None
+    finally:
+        c.close()
+        cluster.close()
+    assert got == [(i, 2.0 * i) for i in range(12)]  # every tile, in order, right
+    assert len(sent) == 12 + 1  # only the tile of the worker that went was sent again

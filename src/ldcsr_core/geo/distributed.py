@@ -24,8 +24,9 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import ClusterError, InputError, LdcsrError, one_line
+from ..errors import ClusterError, LdcsrError, one_line
 from ..files import sha256_file
+from .dask_address import DASK_SCHEMES, _connect, parse_dask_address  # noqa: F401
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _plugin_loads,  # noqa: F401
                          _run_tile, _worker_model, model_state)
 
@@ -239,6 +240,9 @@ class DaskRunner:
                         raise LdcsrError(f"the Dask cluster lost tile {tile.index}'s work {resubmits + 1} "
                                          f"times (workers died?): {one_line(e)}") from None
                     resubmits += 1
+                    if isinstance(e, _Stranded) and e.workers_gone:  # the plan is still on the others:
+                        queue = self._send_stranded_again(queue, submit, shared)  # only those tiles again
+                        continue
                     log.warning("the Dask cluster lost work in progress (%s); sending the plan and the "
                                 "%d pending tiles again", one_line(e), len(queue))
                     with contextlib.suppress(Exception):
@@ -283,8 +287,22 @@ class DaskRunner:
                 shared["fresh"] = (shared["fresh"] | (self.usable & alive) - shared["to"]) & alive
                 shared["to"] = self.usable & alive
             if not targets & alive:
-                raise _Stranded(f"the workers holding the model are gone ({', '.join(sorted(targets))})")
+                raise _Stranded(f"the workers holding the model are gone ({', '.join(sorted(targets))})",
+                                workers_gone=True)
         return _fetch(fut)
+
+    def _send_stranded_again(self, queue, submit, shared) -> collections.deque:
+        """``queue`` with the tiles that may only run on workers that are gone sent again to the live
+        workers that hold the model; the others' tiles are kept (done or running, not computed twice)."""
+        shared["to"] = self._targets()
+        alive = set(self.client.nthreads())
+        shared["fresh"] &= alive
+        stranded = [f for _, _, f, to in queue if f is not None and not to & alive]
+        with contextlib.suppress(Exception):
+            self.client.cancel(stranded)
+        log.warning("the Dask workers that held %d tile(s) are gone: sending them again", len(stranded))
+        return collections.deque((t, a, *submit(t, a)) if f is not None and not to & alive else (t, a, f, to)
+                                 for t, a, f, to in queue)
 
     def _unanswered(self, e: Exception, since: float | None) -> float:
         """The scheduler did not answer a question of the poll loop: it is asked again at the next wait
@@ -328,7 +346,12 @@ class DaskRunner:
 
 
 class _Stranded(Exception):
-    """The tiles in flight may only run on workers that are all gone (or their results are)."""
+    """The tiles in flight may only run on workers that are all gone (``workers_gone``: the awaited
+    tile's; the plan may still be on the others), or their results cannot be fetched."""
+
+    def __init__(self, message: str, workers_gone: bool = False):
+        super().__init__(message)
+        self.workers_gone = workers_gone
 
 
 def _fetch(fut):
@@ -378,78 +401,6 @@ def _registration_error(e: BaseException) -> str:
     if type(e).__name__ == "CommClosedError":  # the worker went away while loading the model
         return f"a Dask worker died while loading the model (killed over its --memory-limit?): {msg}"
     return f"the Dask workers could not load the model: {msg}"
-
-
-# The comm schemes of distributed (distributed.comm.registry), known without importing it.
-DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
-
-
-def parse_dask_address(text: str) -> tuple[str, Any]:
-    """``"local:N"`` → ``("local", N)``; ``"tcp://host:8786"`` (or tls://, ws://) → address."""
-    t = text.strip()
-    if t.startswith("local:") or t == "local":
-        n = t.partition(":")[2] or "2"
-        try:
-            k = int(n)
-        except ValueError:
-            raise InputError(f"--dask local:N needs a worker count, got {text!r}") from None
-        if k < 1:
-            raise InputError(f"--dask local:N needs at least one worker, got {text!r}")
-        return "local", k
-    if "://" in t and t.split("://", 1)[1]:
-        scheme, rest = t.split("://", 1)
-        scheme = scheme.lower()  # distributed knows 'tcp', not 'TCP'
-        if scheme not in DASK_SCHEMES:
-            raise InputError(f"--dask: {scheme}:// is not a Dask scheduler address (use "
-                             f"{', '.join(s + '://' for s in DASK_SCHEMES)} or local:N), got {text!r}")
-        if scheme != "inproc":  # a network address: HOST:PORT (distributed has no default port)
-            host, colon, port = rest.rpartition(":")
-            if not (colon and host.strip("[]") and port.isdigit() and 0 < int(port) < 65536):
-                raise InputError(f"--dask needs the scheduler's HOST:PORT, like {scheme}://HOST:8786, got {text!r}")
-        return "remote", f"{scheme}://{rest}"
-    raise InputError(
-        f"--dask must be a scheduler address like tcp://HOST:8786 or local:N, got {text!r}"
-    )
-
-
-def _connect(client_cls, address: str, timeout: float):
-    """A client of the scheduler at ``address``, or a clear :class:`LdcsrError` within about
-    ``timeout`` s: a refused port fails at once, and a service that is no Dask scheduler (e.g. the
-    dashboard's port) neither hangs the run nor surfaces as a bogus error of the handshake."""
-    import socket
-    import threading
-
-    scheme, _, rest = address.partition("://")
-    host, _, port = rest.rpartition(":")
-    if scheme in ("tcp", "tls", "ws", "wss") and port.isdigit():  # all over TCP: a refused port at once
-        try:
-            socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=min(timeout, 5.0)).close()
-        except OSError as e:
-            raise LdcsrError(f"cannot reach the Dask scheduler at {address}: {e.strerror or one_line(e)}") from None
-    box: dict = {}
-
-    def connect():
-        try:
-            box["client"] = client_cls(address, timeout=timeout)
-        except BaseException as e:  # noqa: BLE001 - reported below, in the caller's thread
-            box["error"] = e
-
-    t = threading.Thread(target=connect, name="ldcsr-dask-connect", daemon=True)
-    t.start()
-    t.join(timeout + 5.0)
-    if "client" in box:
-        return box["client"]
-    e = box.get("error")
-    if isinstance(e, OSError):
-        raise e
-    if e is None:
-        why = f"no Dask handshake within {timeout + 5:g} s"
-    elif isinstance(e, MemoryError):  # another protocol's bytes read as a Dask frame's length
-        why = "it answers in another protocol, an HTTP server's say"
-    else:
-        why = one_line(e)
-    raise LdcsrError(f"{address} does not answer as a Dask scheduler ({why}); the scheduler listens on "
-                     "port 8786 by default, its dashboard on 8787")
 
 
 @contextlib.contextmanager

@@ -1,0 +1,83 @@
+"""The ``--dask`` address: parsed (:func:`parse_dask_address`; a malformed one is a usage error) and
+connected to (:func:`_connect`: a clear one-line error within the timeout for an address where no
+Dask scheduler answers). Used by :func:`ldcsr_core.geo.distributed.dask_runner`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError, LdcsrError, one_line
+
+__all__ = ["DASK_SCHEMES", "parse_dask_address"]
+
+
+# The comm schemes of distributed (distributed.comm.registry), known without importing it.
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
+
+
+def parse_dask_address(text: str) -> tuple[str, Any]:
+    """``"local:N"`` → ``("local", N)``; ``"tcp://host:8786"`` (or tls://, ws://) → address."""
+    t = text.strip()
+    if t.startswith("local:") or t == "local":
+        n = t.partition(":")[2] or "2"
+        try:
+            k = int(n)
+        except ValueError:
+            raise InputError(f"--dask local:N needs a worker count, got {text!r}") from None
+        if k < 1:
+            raise InputError(f"--dask local:N needs at least one worker, got {text!r}")
+        return "local", k
+    if "://" in t and t.split("://", 1)[1]:
+        scheme, rest = t.split("://", 1)
+        scheme = scheme.lower()  # distributed knows 'tcp', not 'TCP'
+        if scheme not in DASK_SCHEMES:
+            raise InputError(f"--dask: {scheme}:// is not a Dask scheduler address (use "
+                             f"{', '.join(s + '://' for s in DASK_SCHEMES)} or local:N), got {text!r}")
+        if scheme != "inproc":  # a network address: HOST:PORT (distributed has no default port)
+            host, colon, port = rest.rpartition(":")
+            if not (colon and host.strip("[]") and port.isdigit() and 0 < int(port) < 65536):
+                raise InputError(f"--dask needs the scheduler's HOST:PORT, like {scheme}://HOST:8786, got {text!r}")
+        return "remote", f"{scheme}://{rest}"
+    raise InputError(
+        f"--dask must be a scheduler address like tcp://HOST:8786 or local:N, got {text!r}"
+    )
+
+
+def _connect(client_cls, address: str, timeout: float):
+    """A client of the scheduler at ``address``, or a clear :class:`LdcsrError` within about
+    ``timeout`` s: a refused port fails at once, and a service that is no Dask scheduler (e.g. the
+    dashboard's port) neither hangs the run nor surfaces as a bogus error of the handshake."""
+    import socket
+    import threading
+
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme in ("tcp", "tls", "ws", "wss") and port.isdigit():  # all over TCP: a refused port at once
+        try:
+            socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=min(timeout, 5.0)).close()
+        except OSError as e:
+            raise LdcsrError(f"cannot reach the Dask scheduler at {address}: {e.strerror or one_line(e)}") from None
+    box: dict = {}
+
+    def connect():
+        try:
+            box["client"] = client_cls(address, timeout=timeout)
+        except BaseException as e:  # noqa: BLE001 - reported below, in the caller's thread
+            box["error"] = e
+
+    t = threading.Thread(target=connect, name="ldcsr-dask-connect", daemon=True)
+    t.start()
+    t.join(timeout + 5.0)
+    if "client" in box:
+        return box["client"]
+    e = box.get("error")
+    if isinstance(e, OSError):
+        raise e
+    if e is None:
+        why = f"no Dask handshake within {timeout + 5:g} s"
+    elif isinstance(e, MemoryError):  # another protocol's bytes read as a Dask frame's length
+        why = "it answers in another protocol, an HTTP server's say"
+    else:
+        why = one_line(e)
+    raise LdcsrError(f"{address} does not answer as a Dask scheduler ({why}); the scheduler listens on "
+                     "port 8786 by default, its dashboard on 8787")
