@@ -80,6 +80,8 @@ class SelfCheck:
     caution: str = ""  # why the figures overstate the model here (an adapted model on its own pixels)
     bands: tuple[int, ...] = ()  # a raster's 1-based bands checked (the model's first triplet)
     band_count: int = 0  # its data bands (alpha left out); 0: an array
+    dtype: str = "float32"  # the float type and device the model computed in (they move the figures)
+    device: str = "cpu"
 
     def bands_text(self) -> str:
         """``bands 4,3,2 of 13 (the others unchecked)`` for a raster whose check leaves data bands
@@ -178,7 +180,7 @@ class SelfCheck:
         return (f"×{self.scale:g}: LDCSR {self.psnr_model:.2f} dB vs bicubic {self.psnr_bicubic:.2f} dB "
                 f"({self.gain_text()}), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, "
                 f"LR-consistency {self.lr_psnr_model:.1f} dB · {self.where()} · crop {self.crop} px · "
-                f"{self.mode}" + (f" · caution: {self.caution}" if self.caution else ""))
+                f"{self.mode} · {self.dtype} on {self.device}" + (f" · caution: {self.caution}" if self.caution else ""))
 
     def to_dict(self) -> dict:
         """JSON-ready figures (no maps)."""
@@ -187,6 +189,7 @@ class SelfCheck:
             "gain_db": self.gain_db, "ssim_model": self.ssim_model, "ssim_bicubic": self.ssim_bicubic,
             "lr_psnr_model": self.lr_psnr_model, "lr_psnr_bicubic": self.lr_psnr_bicubic,
             "crop": self.crop, "mode": self.mode, "seed": self.seed, "model": self.model,
+            "dtype": self.dtype, "device": self.device,
             "model_sha256": self.model_sha256, "sampling": self.sampling, "where": self.where(),
             "scene_shape": list(self.scene_shape), "pixels": self.pixels, "nodata_pixels": self.nodata,
             "windows": [{"x": w.box[1], "y": w.box[0], "width": w.box[3], "height": w.box[2]}
@@ -226,9 +229,9 @@ def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: i
             out["ssim_sum"][kind] = float(smap.sum())
             out["lr_mse"][kind] = mse(again, lr)
         else:
-            out["mse"][kind] = _masked_mse(cropped, ref, masks[0])
+            out["mse"][kind] = mse(cropped, ref, masks[0])
             out["ssim_sum"][kind] = float(smap[masks[1]].sum())
-            out["lr_mse"][kind] = _masked_mse(again, lr, masks[2])
+            out["lr_mse"][kind] = mse(again, lr, masks[2])
         if maps:
             err = np.abs(img.astype(np.float32) - hr.astype(np.float32)).mean(axis=-1)
             if b:
@@ -256,14 +259,6 @@ def _score_masks(valid: np.ndarray, scale: float, lr_hw) -> tuple[np.ndarray, np
     ssim = np.repeat(ref[m:-m, m:-m, None], 3, axis=-1)
     box = Image.fromarray(valid.astype(np.float32)).resize((lr_hw[1], lr_hw[0]), Image.BOX)
     return ref, ssim, np.asarray(box) > 1 - 1e-6
-
-
-def _masked_mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
-    """MSE over the pixels of ``mask`` (all channels); NaN when there are none."""
-    if not mask.any():
-        return float("nan")
-    d = a[mask].astype(np.float64) - b[mask].astype(np.float64)
-    return float(np.mean(d * d))
 
 
 def nodata_share(n: int, total: int) -> str:
@@ -424,8 +419,10 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
     max_pixels, samples = check_count(max_pixels, "max_pixels"), check_count(samples, "samples")
     sample_size = check_count(sample_size, "sample_size")
     from .api import resolve_model
+    from .precision import model_dtype
 
     model = resolve_model(model)
+    computed = dict(dtype=model_dtype(model), device=str(getattr(model, "device", "cpu")))  # as evaluate's
     src = _Scene(scene, bands, stretch, nodata)
     try:
         sampling, boxes = _boxes(src.shape, window, max_pixels, samples, sample_size)
@@ -464,9 +461,9 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
             scale=s, mode=mode, seed=seed, model=str(getattr(model, "name", "?")),
             model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,
             scene_shape=tuple(int(v) for v in src.shape), windows=checks,
-            seconds=time.perf_counter() - t0, caution=caution, bands=src.bands, band_count=src.band_count))
+            seconds=time.perf_counter() - t0, caution=caution, bands=src.bands, band_count=src.band_count,
+            **computed))
     return results
-
 
 
 def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:

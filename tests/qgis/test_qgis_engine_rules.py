@@ -78,8 +78,9 @@ def test_the_report_of_a_layer_with_nodata_says_how_much_and_scores_data_only(qg
         assert d["nodata_pixels"] == 64 * 32 and d["pixels"] == 64 * 64 and d["where"] == ref.where()
         assert d["psnr_model"] == pytest.approx(ref.psnr_model, rel=1e-12)
         assert d["ssim_bicubic"] == pytest.approx(ref.ssim_bicubic, rel=1e-12)
+        assert d["dtype"] and d["device"] and f"· {d['dtype']} on {d['device']}" in feedback.textLog()
     else:
-        assert "50 % nodata, not scored" in report.read_text()
+        assert "50 % nodata, not scored" in report.read_text() and "computed in float" in report.read_text()
 
 
 @pytest.mark.parametrize("how", ["dialog", "processing.run"])

@@ -303,3 +303,25 @@ def test_a_sampled_window_without_lr_pixels_over_data_leaves_the_pool_finite(fil
     for key in ("lr_psnr_model", "lr_psnr_bicubic"):
         assert getattr(r, key) == pytest.approx(getattr(first, key), rel=1e-12), key
     assert "nan" not in r.line() and r.to_dict()["lr_psnr_model"] is not None
+
+
+def test_the_float_type_and_device_computed_in_are_reported(png, tiny_model_file, tmp_path):
+    """They move the figures (shipped model, RSSCN7 g095 at ×4 fast: LR-consistency 49.0 dB in
+    float32, 48.8 dB in bfloat16) and were recorded nowhere: the line, the JSON and the HTML report say them; --dtype picks it."""
+    from ldcsr_core.quality import write_report
+
+    figures = {}
+    for dtype in ("float32", "bfloat16"):
+        out = tmp_path / f"{dtype}.json"
+        r = run("selfcheck", png, "-s", 2, "--mode", "fast", "--model", tiny_model_file, "--device", "cpu",
+                "--dtype", dtype, "--json", out)
+        assert r.exit_code == 0, r.output
+        assert f"· fast · {dtype} on cpu" in r.stdout, r.stdout
+        d = json.loads(out.read_text())[0]
+        assert (d["dtype"], d["device"]) == (dtype, "cpu")
+        figures[dtype] = d["lr_psnr_model"]
+    assert figures["float32"] != figures["bfloat16"]  # the type really was used
+    res = selfcheck_scales(scene(), [2], model=ldcsr_core.load_model(tiny_model_file, device="cpu",
+                                                                     dtype="bfloat16"), mode="fast")
+    write_report(tmp_path / "q.html", res)
+    assert "computed in bfloat16 on cpu" in (tmp_path / "q.html").read_text()

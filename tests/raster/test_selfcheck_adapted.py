@@ -75,4 +75,4 @@ def test_a_saved_model_on_its_file_says_so_in_the_cli(base, kept, tmp_path):
         r = runner.invoke(main, ["selfcheck", str(path), "-s", "2", "--mode", "fast", "--model", str(model),
                                  "--device", "cpu"])
         assert r.exit_code == 0, r.output
-        assert (f"fast · caution: {SAID}" in r.output) == said, r.output
+        assert (f"fast · float32 on cpu · caution: {SAID}" in r.output) == said, r.output

@@ -32,6 +32,7 @@ def parse_window(text: str | None):
               type=click.FloatRange(1.0, MAX_SCALE, min_open=True),
               help=f"Factor to check (> 1, <= {MAX_SCALE:g}); repeat for several.")
 @opt.model_run_opts
+@opt.dtype_opt
 @opt.nodata_opt
 @click.option("--window", default=None, metavar="X,Y,W,H",
               help="Check only this pixel window (column, row, width, height).")
@@ -46,7 +47,7 @@ def parse_window(text: str | None):
 @opt.report_overwrite_opt
 @click.pass_context
 def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, bands, stretch,
-                      nodata, window, max_pixels, samples, sample_size, json_out, overwrite):
+                      dtype, nodata, window, max_pixels, samples, sample_size, json_out, overwrite):
     """Is LDCSR better than bicubic on SCENE? Reduced-resolution check (Wald's protocol).
 
     The scene is its own reference: it is degraded by the scale (PIL bicubic, as 'ldcsr
@@ -81,7 +82,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     if json_out is not None:
         opt.check_report(json_out, "'--json'", overwrite=overwrite,
                          inputs=[(scene, "the scene"), (opt.model_file(model_path), "the model file"), *reads])
-    model = _load_model(model_path, device)
+    model = _load_model(model_path, device, dtype)
     results = selfcheck_scales(scene, sorted(set(scales)), model=model, mode=mode, seed=seed,
                                tile=tile, window=box, bands=band_sel, stretch=stretch,
                                max_pixels=max_pixels, samples=samples, sample_size=sample_size,

@@ -22,8 +22,13 @@ def border_crop(img: np.ndarray, scale: float) -> np.ndarray:
     return img[b:-b, b:-b] if b else img
 
 
-def mse(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean squared error of two images (float64)."""
+def mse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Mean squared error of two images (float64); with ``mask`` (H×W bool) over its pixels only
+    (all channels), NaN when it has none."""
+    if mask is not None:
+        if not mask.any():
+            return float("nan")
+        a, b = a[mask], b[mask]
     return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
 
 
