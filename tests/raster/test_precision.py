@@ -79,3 +79,17 @@ def test_provenance_and_resume_know_the_float_type(rasters, tiny_model_file, tmp
     assert r.exit_code == 4 and "another request" in r.output, r.output
     r = CliRunner().invoke(main, [*base, "--dtype", "bfloat16"])  # the same: skipped
     assert r.exit_code == 0 and "1 skipped" in r.output, r.output
+
+
+def test_dtype_help_says_what_auto_picks_on_cuda():
+    """auto is float16 on CUDA (precision.auto_name); --dtype's help said 'float32 elsewhere'."""
+    import torch
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+    from ldcsr_core.precision import auto_name
+
+    assert auto_name(torch.device("cuda")) == "float16"
+    for cmd in ("upscale", "selfcheck"):
+        text = " ".join(CliRunner().invoke(main, [cmd, "--help"], terminal_width=200).output.split())
+        assert "auto = float16 on CUDA, bfloat16 on a CPU with native bfloat16" in text, text

@@ -178,8 +178,8 @@ spread_out_opt = click.option(
 
 dtype_opt = click.option(
     "--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default=None,
-    help="Float type the model computes in (default: LDCSR_DTYPE, else auto = bfloat16 on a CPU "
-         "with native bfloat16 (about 2x faster, ~52 dB from float32), float32 elsewhere).",
+    help="Float type the model computes in (default: LDCSR_DTYPE, else auto = float16 on CUDA, bfloat16 on "
+         "a CPU with native bfloat16 (about 2x faster, ~52 dB from float32), float32 elsewhere).",
 )
 
 
