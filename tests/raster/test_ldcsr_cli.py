@@ -431,3 +431,13 @@ def test_an_ldcsr_output_super_resolved_again_is_said_and_recorded(tmp_path, tin
     info = run(main, ["info", str(tmp_path / "x4.tif")])
     line = next(ln for ln in info.output.splitlines() if ln.startswith("provenance:"))
     assert line.startswith("provenance:  AI-generated") and "from x2.tif, itself an LDCSR output (model " in line
+
+
+@pytest.mark.parametrize("args", [["info", ""], ["selfcheck", "", "-s", "2"],
+                                  ["adapt", "", "-s", "2", "-o", "a.safetensors"]])
+def test_an_empty_input_path_is_a_usage_error(args, tmp_path, monkeypatch):
+    """Before: '' was the current folder, 'input is a folder, not a raster file: .' (exit 5)."""
+    monkeypatch.chdir(tmp_path)
+    r = run(*args)
+    assert r.exit_code == 2 and "the input path is empty" in r.output and "folder" not in r.output, r.output
+    assert list(tmp_path.iterdir()) == []

@@ -19,7 +19,7 @@ EXIT_NOT_KEPT = 8  # the adapted model did not beat the base on the held-back st
 
 
 @click.command("adapt")
-@click.argument("scene", type=click.Path(path_type=Path))
+@click.argument("scene", type=opt.InputPathType())
 @click.option("--scale", "-s", required=True, type=click.FloatRange(1.0, MAX_SCALE, min_open=True),
               help=f"The factor the model will be used at (> 1; adaptation is offered up to "
                    f"×{MAX_ADAPT_SCALE:g}, larger scales are refused, exit 3).")

@@ -14,7 +14,7 @@ __all__ = ["info", "models", "convert"]
 
 
 @click.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=opt.InputPathType())
 @opt.scale_opt
 @opt.target_resolution_opt
 @opt.bands_opt

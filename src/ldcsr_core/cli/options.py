@@ -17,6 +17,7 @@ __all__ = [
     "PairType", "ModelType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
+    "InputPathType",
 ]
 
 
@@ -53,6 +54,19 @@ class PairType(click.ParamType):
                     f" and <= {self.maximum:g}" if math.isfinite(self.maximum) else "")
                 self.fail(f"{self.what} must be {rng}, got {value!r}", param, ctx)
         return vals if len(vals) == 2 else (vals[0], vals[0])
+
+
+class InputPathType(click.Path):
+    """A raster to read (``info FILE``, ``selfcheck``/``adapt SCENE``): an empty one is a usage
+    error naming it, as ``-o ""`` is (as a path it is the current folder: 'input is a folder: .')."""
+
+    def __init__(self):
+        super().__init__(path_type=Path)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value:
+            self.fail("the input path is empty", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 class ModelType(click.ParamType):
