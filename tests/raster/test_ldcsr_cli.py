@@ -441,3 +441,11 @@ def test_an_empty_input_path_is_a_usage_error(args, tmp_path, monkeypatch):
     r = run(*args)
     assert r.exit_code == 2 and "the input path is empty" in r.output and "folder" not in r.output, r.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_info_refuses_scale_with_target_resolution_as_upscale_does(tmp_path):
+    """Before: exit 0 and 'output: not possible: give exactly one of scale, target_resolution or out_shape'."""
+    tif = write_tif(tmp_path / "a.tif", np.zeros((3, 16, 16), np.uint8), dtype="uint8")
+    for cmd in (["info", tif], ["upscale", tif, "-o", tmp_path / "o.tif"]):
+        r = run(*cmd, "-s", 2, "-r", 5)
+        assert r.exit_code == 2 and "one of --scale or --target-resolution" in r.output, r.output

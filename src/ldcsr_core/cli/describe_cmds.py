@@ -36,6 +36,8 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
 
     if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
         raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
+    if scale is not None and target_resolution is not None:  # as upscale refuses them
+        raise click.UsageError("give at most one of --scale or --target-resolution")
     with open_raster(file, nodata=nodata) as ds:  # --nodata: as upscale would read and write it
         i = raster_info(ds)
         click.echo(f"file:        {file}")
