@@ -449,3 +449,19 @@ def test_info_refuses_scale_with_target_resolution_as_upscale_does(tmp_path):
     for cmd in (["info", tif], ["upscale", tif, "-o", tmp_path / "o.tif"]):
         r = run(*cmd, "-s", 2, "-r", 5)
         assert r.exit_code == 2 and "one of --scale or --target-resolution" in r.output, r.output
+
+
+def test_info_says_the_type_and_device_upscale_would_compute_in(tmp_path, monkeypatch):
+    """On a machine with CUDA upscale's default --device auto runs there in float16; info said
+    'bfloat16/float32 (auto: ...) on the CPU' whatever the machine."""
+    import torch
+
+    tif = write_tif(tmp_path / "a.tif", np.zeros((3, 16, 16), np.uint8), dtype="uint8")
+    monkeypatch.delenv("LDCSR_DTYPE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    r = run("info", tif)
+    assert r.exit_code == 0, r.output
+    assert "compute:     float16 (auto: half precision on CUDA) on CUDA" in r.output, r.output
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    r = run("info", tif)
+    assert "on the CPU (--device, --dtype or LDCSR_DTYPE to choose)" in r.output, r.output

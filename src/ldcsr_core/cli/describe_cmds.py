@@ -31,6 +31,7 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
     from ..geo.radiometry import plan_bands
     from ..geo.pipeline import plan_output
+    from ..checkpoints import resolve_device
     from ..precision import describe as describe_dtype
     from ..threads import describe
 
@@ -74,7 +75,9 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
         alpha = f"; alpha/mask band(s): {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
         click.echo(f"model input: triplets {groups}{alpha}")
         click.echo(f"threads:     {describe(spin=True)}")
-        click.echo(f"compute:     {describe_dtype()} on the CPU (--dtype or LDCSR_DTYPE to choose)")
+        dev = resolve_device("auto")  # where upscale's default --device runs, and auto's type there
+        where = {"cuda": "CUDA", "mps": "Apple MPS"}.get(dev.type, "the CPU")
+        click.echo(f"compute:     {describe_dtype(dev)} on {where} (--device, --dtype or LDCSR_DTYPE to choose)")
         req = {"scale": (scale[1], scale[0]) if scale else None,
                "target_resolution": target_resolution}
         if scale is None and target_resolution is None:
