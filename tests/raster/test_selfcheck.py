@@ -325,3 +325,14 @@ def test_the_float_type_and_device_computed_in_are_reported(png, tiny_model_file
                                                                      dtype="bfloat16"), mode="fast")
     write_report(tmp_path / "q.html", res)
     assert "computed in bfloat16 on cpu" in (tmp_path / "q.html").read_text()
+
+
+def test_a_html_report_name_gets_the_html_page(png, tiny_model_file, tmp_path):
+    """The report rule offers '.json or .html' names and QGIS writes HTML for .html; the CLI wrote
+    JSON text into q.html."""
+    out = tmp_path / "q.html"
+    r = run("selfcheck", png, "-s", 2, "--mode", "fast", "--model", tiny_model_file, "--device", "cpu",
+            "--json", out)
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "<td>×2</td>" in text, text[:200]

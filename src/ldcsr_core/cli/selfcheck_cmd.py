@@ -43,7 +43,8 @@ def parse_window(text: str | None):
 @click.option("--sample-size", type=click.IntRange(min=16), default=512, show_default=True,
               help="Side of the sampled windows (px).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the figures as a JSON list, one object per scale (atomically).")
+              help="Also write the figures as a JSON list, one object per scale (atomically); a .html "
+                   "name gets the HTML page instead (as QGIS's quality report).")
 @opt.report_overwrite_opt
 @click.pass_context
 def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, bands, stretch,
@@ -90,7 +91,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     for r in results:
         click.echo(r.line())
     if json_out is not None:
-        write_report(json_out, results, scene=scene, fmt="json", overwrite=overwrite)
+        write_report(json_out, results, scene=scene, overwrite=overwrite)  # a .html name: the HTML page
     if not ctx.obj.get("quiet"):
         from ..quality import LIMITS
 
