@@ -362,9 +362,10 @@ class _Scene:
             if nodata is not None:
                 raise InputError("nodata applies to a raster file or dataset, not to an array")
             self.array, self.reader = _array_rgb(scene), None
-            self.bands, self.band_count = (), 0
+            self.bands, self.band_count, self.made = (), 0, ""
             self.shape = self.array.shape[:2]
             return
+        from .geo.job import provenance_summary
         from .geo.nodata_override import with_nodata
         from .geo.scene_io import SceneReader
 
@@ -381,6 +382,8 @@ class _Scene:
             self.close()
             raise
         self.array, self.shape = None, (ds.height, ds.width)
+        made = provenance_summary(ds.tags(), brief=True)  # a raster LDCSR made: its detail is not measured
+        self.made = f"the scene is {made}: its pixels are not measurements, so the figures are about that picture" if made else ""
         plan = self.reader.plan
         self.bands, self.band_count = tuple(b + 1 for b in plan.groups[0]), len(plan.colour)
 
@@ -438,7 +441,8 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         tiles = [(b, *src.rgb_valid(b)) for b in boxes]
         from .adapted_use import own_pixels_caution
 
-        caution = own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
+        own = own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
+        caution = "; ".join(c for c in (src.made, own) if c)
     finally:
         src.close()
     tiles = [(b, t, v) for b, t, v in tiles if t is not None]

@@ -336,3 +336,17 @@ def test_a_html_report_name_gets_the_html_page(png, tiny_model_file, tmp_path):
     assert r.exit_code == 0, r.output
     text = out.read_text()
     assert text.startswith("<!DOCTYPE html>") and "<td>×2</td>" in text, text[:200]
+
+
+def test_a_scene_ldcsr_made_is_said_in_the_caution(tiny_model_file, tmp_path):
+    """Its pixels are the model's own output, not measurements: before, an ordinary line (and
+    upscale warned of such an input while selfcheck did not)."""
+    tif = write_tif(tmp_path / "s.tif", np.moveaxis(scene(40, 40), -1, 0), dtype="uint8")
+    args = ["-s", 2, "--mode", "fast", "--model", tiny_model_file, "--device", "cpu"]
+    assert run("upscale", tif, "-o", tmp_path / "up.tif", *args).exit_code == 0
+    r = run("selfcheck", tif, *args)
+    assert r.exit_code == 0 and "caution" not in r.stdout, r.output
+    r = run("selfcheck", tmp_path / "up.tif", *args, "--json", tmp_path / "q.json")
+    said = "caution: the scene is an LDCSR output (model tiny-test 0, ×2 x, ×2 y, fast, from s.tif): its pixels"
+    assert r.exit_code == 0 and said in r.stdout, r.output
+    assert json.loads((tmp_path / "q.json").read_text())[0]["caution"].startswith("the scene is an LDCSR output")
