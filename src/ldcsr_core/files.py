@@ -130,6 +130,7 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
                 raise InputError(f"{name} path is {what}: {p} ({why}; choose another .json or .html name)")
     if p.is_dir():
         raise InputError(f"{name} path is a folder: {p} (choose a .json or .html name in it)")
+    check_not_special(p, name)
     folder = p.parent
     if not folder.is_dir():
         raise RasterIOError(errno.ENOENT, f"{name}'s folder does not exist: {folder}")
@@ -138,6 +139,21 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
         link = "" if p.exists() else f" (a link to {os.readlink(p)}, which is missing)"
         raise OutputExistsError(errno.EEXIST, f"{name} exists: {p}{link} (use --overwrite to replace it)")
     return p
+
+
+def check_not_special(path: str | os.PathLike, name: str = "the output") -> None:
+    """Refuse a ``path`` that is a device, a pipe or a socket (:class:`InputError`), whatever
+    ``--overwrite`` says: a file is renamed into place, which would replace ``/dev/null`` (as
+    root) or a named pipe by a regular file. A link to one is replaced as a link, and may be."""
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode
+    except (OSError, ValueError):
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+        raise InputError(f"{name} path is not a regular file (a device, a pipe or a socket): {path} "
+                         "(it is never replaced; choose a file name)")
 
 
 def check_writable(folder: str | os.PathLike, what: str = "output folder") -> None:
@@ -313,6 +329,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
             os.fsync(f.fileno())
         os.chmod(part, new_file_mode())
         if overwrite:
+            check_not_special(path)  # one that appeared during the run
             os.replace(part, path)
         else:
             link_new(part, Path(path))

@@ -465,3 +465,28 @@ def test_info_says_the_type_and_device_upscale_would_compute_in(tmp_path, monkey
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     r = run("info", tif)
     assert "on the CPU (--device, --dtype or LDCSR_DTYPE to choose)" in r.output, r.output
+
+
+def test_a_device_or_pipe_is_never_replaced_by_an_output(tmp_path, tiny_model_file):
+    """Before, --overwrite renamed the output over a named pipe (and, as root, over /dev/null:
+    'ldcsr selfcheck s.tif -s 2 --json /dev/null --overwrite' left a regular file there)."""
+    import os
+    import stat
+
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.files import atomic_write_bytes
+
+    tif = write_tif(tmp_path / "a.tif", np.full((3, 40, 40), 100, np.uint8), dtype="uint8")
+    pipe, ptif, pmodel = tmp_path / "p.json", tmp_path / "p.tif", tmp_path / "p.safetensors"
+    for p in (pipe, ptif, pmodel):
+        os.mkfifo(p)
+    model = ["--model", tiny_model_file, "--device", "cpu"]
+    for args, hint in ((["selfcheck", tif, "-s", 2, "--mode", "fast", "--json", pipe], "--json"),
+                       (["upscale", tif, "-o", ptif, "-s", 2, "--mode", "fast"], "-o"),
+                       (["adapt", tif, "-s", 2, "-o", pmodel, "--steps", 1], "--out")):
+        r = run(*args, *model, "--overwrite")
+        assert r.exit_code == 2 and f"'{hint}'" in r.output and "not a regular file" in r.output, r.output
+        assert all(stat.S_ISFIFO(os.lstat(p).st_mode) for p in (pipe, ptif, pmodel))
+    with pytest.raises(InputError, match="not a regular file"):
+        atomic_write_bytes(pipe, b"{}")
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)

@@ -56,6 +56,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     """
     from ..adaptation import adapt, check_save_room
     from ..errors import InputError, OutputExistsError
+    from ..files import check_not_special
     from ..geo.radiometry import parse_bands
     from ..geo.raster_io import open_raster
     from .selfcheck_cmd import parse_window
@@ -80,6 +81,10 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     if base_file is not None and same_file(out, base_file):
         raise click.BadParameter(f"is the model it adapts, {base_file} (inputs are never overwritten; "
                                  "give another name)", param_hint="'--out'")
+    try:
+        check_not_special(out)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="'--out'") from None
     if os.path.lexists(out) and not overwrite:  # a broken link too: the save keeps it (found after training)
         link = "" if out.exists() else f" (a link to {os.readlink(out)}, which is missing)"
         raise OutputExistsError(f"{out} exists{link} (use --overwrite to replace it)")

@@ -85,7 +85,8 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
     file: ``spread_out`` or NAME_spread.tif) is an input or another input's output; a file given
     twice is done once."""
-    from ..files import FileSet, check_writable, real
+    from ..errors import InputError
+    from ..files import FileSet, check_not_special, check_writable, real
     from ..geo.raster_io import same_file
     from ..geo.sampling import default_spread_path
 
@@ -120,6 +121,10 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
         if spread:
             written.append((spread_out or default_spread_path(dst), "spread output"))
         for path, what in written:
+            try:
+                check_not_special(path, what)
+            except InputError as e:
+                raise click.BadParameter(str(e), param_hint="'-o'") from None
             if path in inputs:
                 from ..geo.pipeline import has_provenance
 

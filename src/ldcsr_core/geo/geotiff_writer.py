@@ -373,6 +373,7 @@ class GeoTiffWriter:
                         os.replace(ours, theirs)
                     elif os.path.lexists(theirs):
                         theirs.unlink()
+                files.check_not_special(self.path)  # never /dev/null or a pipe replaced by a file
                 os.replace(self.tmp_path, self.path)
             else:
                 try:
