@@ -459,6 +459,10 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     base = resolve_model(base, "base")
     name, sha = _scene_id(scene)
     src = _Scene(scene, bands, stretch, nodata)
+    if src.made:  # its own invented detail would be taught as truth, and the guard would check against it
+        src.close()
+        raise InputError(f"the scene is {src.made}: its pixels are not measurements, and a model adapted to "
+                         "them learns that model's invented detail as the scene's; adapt on the original scene")
     reading = Reading() if src.reader is None else _reading(src.reader, stretch)
     try:
         box = window_in_shape(window, src.shape, "scene")  # the whole scene for None

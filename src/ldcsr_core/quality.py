@@ -382,8 +382,7 @@ class _Scene:
             self.close()
             raise
         self.array, self.shape = None, (ds.height, ds.width)
-        made = provenance_summary(ds.tags(), brief=True)  # a raster LDCSR made: its detail is not measured
-        self.made = f"the scene is {made}: its pixels are not measurements, so the figures are about that picture" if made else ""
+        self.made = provenance_summary(ds.tags(), brief=True) or ""  # a raster LDCSR made: not measured
         plan = self.reader.plan
         self.bands, self.band_count = tuple(b + 1 for b in plan.groups[0]), len(plan.colour)
 
@@ -442,7 +441,8 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         from .adapted_use import own_pixels_caution
 
         own = own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
-        caution = "; ".join(c for c in (src.made, own) if c)
+        made = src.made and f"the scene is {src.made}: its pixels are not measurements, so the figures are about that picture"
+        caution = "; ".join(c for c in (made, own) if c)
     finally:
         src.close()
     tiles = [(b, t, v) for b, t, v in tiles if t is not None]

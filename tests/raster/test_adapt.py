@@ -568,3 +568,21 @@ def test_user_models_dir_follows_xdg_and_ignores_a_relative_xdg_data_home(tmp_pa
     assert adapt_mod.user_models_dir() == tmp_path / "mine"
     monkeypatch.setenv("LDCSR_MODELS_DIR", "~/models")  # as a .desktop file's Environment= gives it
     assert adapt_mod.user_models_dir() == tmp_path / "models"
+
+
+def test_an_ldcsr_output_is_refused_as_a_scene_to_adapt_to(tiny_model_file, tmp_path):
+    """Before: 'ldcsr adapt' on an LDCSR output trained for its minutes on the first model's invented
+    detail as if it were the scene's, its guard checking against it too. Now refused before any
+    training (exit 3), naming what the file is; the original scene adapts as before."""
+    from .conftest import smooth_field, write_tif
+
+    data = smooth_field(np.random.default_rng(2), 48, 48, 3, 20, 230).round().astype(np.uint8)
+    tif = write_tif(tmp_path / "s.tif", data, dtype="uint8")
+    assert run("upscale", tif, "-o", tmp_path / "up.tif", "-s", 2, "--mode", "fast", "--model",
+               tiny_model_file).exit_code == 0
+    r = run("adapt", tmp_path / "up.tif", "-s", 2, "--model", tiny_model_file, "-o", tmp_path / "m.safetensors",
+            "--steps", 2)
+    assert r.exit_code == 3, r.output
+    assert ("the scene is an LDCSR output (model tiny-test 0, ×2 x, ×2 y, fast, from s.tif): its pixels are not "
+            "measurements") in " ".join(r.output.split())
+    assert not (tmp_path / "m.safetensors").exists()
