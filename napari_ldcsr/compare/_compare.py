@@ -165,7 +165,9 @@ class CompareDock(QWidget):
 
     # ---------------------------------------------------------------- lens mirroring
     def _sync_live(self, *_: Any) -> None:
-        live = self.lens.live_layer if self.lens is not None else None
+        """Mirror the live layer into the LDCSR panel, only while the lens looks at this dock's
+        source (after a band repick or another pick the lens may paint another layer)."""
+        live = self.lens.live_layer if self.lens is not None and self.lens.layer is self.source else None
         model = self.models["LDCSR"]
         if live is None:
             if self._live_mirror is not None:

@@ -110,6 +110,10 @@ class LivePanel(QWidget):
                 self.set_live(False)
                 with _blocked(self.live_box):
                     self.live_box.setChecked(False)
+        dock = self.compare_dock  # open on the picked layer: another pick, they follow it
+        if dock is not None and self.widget.layer is not None and self.widget.layer is not dock.source \
+                and dock.source in self.viewer.layers:  # (their source deleted: ``compare/_follow``)
+            self.set_linked_compare(True)
 
     def _status(self, *_: Any) -> None:
         v = self.lens.view

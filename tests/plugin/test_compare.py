@@ -89,3 +89,55 @@ def test_compare_follows_the_live_lens(make_napari_viewer, qtbot, tiny_model):
     lens.close()
     viewer.layers.remove(src)
     assert dock.qt_viewers == {}
+
+
+def _live_mirrors(dock) -> list:
+    """The LDCSR panel's mirrors of a live lens layer that are shown."""
+    return [lyr for lyr in dock.models["LDCSR"].layers if "(live LDCSR)" in lyr.name and lyr.visible]
+
+
+def test_panels_show_no_other_bands_lens_after_a_band_repick(ldcsr, qtbot, bicubic_engine, tmp_path):
+    """The picked band's result deleted: the panels go on with the run's next band; the lens still
+    looks at the widget's layer (the deleted result's band), so its live layer is not drawn over
+    the other band's source and result in the LDCSR panel (it was, on main)."""
+    from .test_result_removal import _bands
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    bands = _bands(viewer, tmp_path)
+    widget.set_layer(bands[1])
+    assert widget.run(layer=bands[1], scale=2.0)
+    _wait_done(qtbot, widget)
+    lens = widget.live.lens
+    viewer.camera.center = tuple(bands[1].data_to_world((32, 32)))
+    viewer.camera.zoom *= 4
+    widget.live.live_box.setChecked(True)
+    widget.live.compare_button.setChecked(True)
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy, timeout=60_000)
+    qtbot.wait(20)
+    assert len(_live_mirrors(widget.live.compare_dock)) == 1  # the lens's band is the panels' source
+    viewer.layers.remove(widget.last.results[1])
+    qtbot.waitUntil(lambda: widget.live.compare_dock is not None and widget.live.compare_dock.source is bands[0])
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy, timeout=60_000)
+    qtbot.wait(20)
+    dock = widget.live.compare_dock
+    assert lens.layer is bands[1] and dock.result is widget.last.results[0]
+    assert _live_mirrors(dock) == []
+
+
+def test_panels_follow_another_picked_layer(ldcsr, qtbot):
+    """Open on the widget's layer, another layer picked: the panels show that one (on main they
+    stayed on the first, and their LDCSR panel mirrored the lens of the newly picked layer)."""
+    viewer, widget = ldcsr
+    rng = np.random.default_rng(2)
+    a = viewer.add_image(rng.integers(0, 255, (24, 30, 3), dtype=np.uint8), rgb=True, name="a")
+    b = viewer.add_image(rng.integers(0, 255, (20, 28, 3), dtype=np.uint8), rgb=True, name="b", scale=(2, 2))
+    widget.set_layer(a)
+    widget.live.compare_button.setChecked(True)
+    first = widget.live.compare_dock
+    assert first.source is a
+    widget.set_layer(b)
+    dock = widget.live.compare_dock
+    assert dock.source is b and [lyr.data is b.data for lyr in dock.models["source"].layers] == [True]
+    assert first.qt_viewers == {} and widget.live.compare_button.isChecked()
+    assert list(viewer.layers) == [a, b]  # nothing added to the user's list
