@@ -28,7 +28,7 @@ from typing import Any, Iterable
 import numpy as np
 from qtpy.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from .._viewer import PLACEMENT
+from .._viewer import PLACEMENT, covering_blending
 
 __all__ = ["CameraLink", "CompareDock", "mirror_layer"]
 
@@ -115,15 +115,18 @@ class CompareDock(QWidget):
 
         self._mirrors: list = []  # (layer of the main viewer, its mirror in a panel)
         self._mirror("source", source)
+        # a band group's result or baseline may blend additively in the main viewer's composite;
+        # alone over its source in a panel it covers it (else the band would be counted twice)
+        cover = covering_blending(source)
         if bicubic is not None:
             self._mirror("bicubic", source)
-            self._mirror("bicubic", bicubic, opacity=1.0)
+            self._mirror("bicubic", bicubic, opacity=1.0, blending=cover)
         else:
             self._mirror("bicubic", source, interpolation2d="cubic")
         self._mirror("LDCSR", source)
         self._live_mirror = None
         if result is not None:
-            self._mirror("LDCSR", result, opacity=1.0, visible=True)
+            self._mirror("LDCSR", result, opacity=1.0, visible=True, blending=cover)
         for layer in {id(lyr): lyr for lyr, _ in self._mirrors}.values():  # moved (napari's transform mode)
             for name in PLACEMENT:
                 getattr(layer.events, name).connect(self._follow_placement)

@@ -141,3 +141,35 @@ def test_panels_follow_another_picked_layer(ldcsr, qtbot):
     assert dock.source is b and [lyr.data is b.data for lyr in dock.models["source"].layers] == [True]
     assert first.qt_viewers == {} and widget.live.compare_button.isChecked()
     assert list(viewer.layers) == [a, b]  # nothing added to the user's list
+
+
+def test_a_band_groups_result_covers_its_source_in_the_panels(ldcsr, qtbot, bicubic_engine, tmp_path):
+    """A band group run: the picked band's result and baseline blend additively in the main
+    viewer's composite (only the lowest band's covers); mirrored alone over their source in the
+    panels they cover it. On main they kept 'additive' there, so the LDCSR and bicubic panels
+    showed the band summed with itself (about twice as bright as the source panel)."""
+    from .test_result_removal import _bands
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    viewer.window.resize(900, 700)
+    bands = _bands(viewer, tmp_path)
+    widget.set_layer(bands[1])
+    widget.set_bicubic(True)
+    assert widget.run(layer=bands[1], scale=2.0)
+    _wait_done(qtbot, widget)
+    assert str(widget.last.result.blending) == "additive"  # its blending in the composite
+    widget.live.compare_button.setChecked(True)
+    dock = widget.live.compare_dock
+    assert dock.bicubic is widget.last.bicubic and dock.result is widget.last.result
+    dock.equalize()
+    viewer.camera.center = tuple(bands[1].data_to_world((32, 32)))
+    viewer.camera.zoom *= 3
+    qtbot.wait(300)
+    means = {}
+    for name, qtv in dock.qt_viewers.items():
+        shot = qtv.screenshot(flash=False)[..., :3].astype(float)
+        h, w = shot.shape[:2]
+        means[name] = shot[h // 3: 2 * h // 3, w // 3: 2 * w // 3].mean()
+    assert means["LDCSR"] == pytest.approx(means["source"], rel=0.1), means
+    assert means["bicubic"] == pytest.approx(means["source"], rel=0.1), means
