@@ -40,8 +40,10 @@ def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: 
     LDCSR results, one per band layer. With the kept ones they lie as a block just below the
     lowest result, stacked as the sources are (:func:`_results.add_stacked`): a new one goes just
     above the baseline below it; blended as a run's layers are (:func:`_results.result_kwargs`),
-    so that a baseline left visible never adds to the results above it (the lowest of the block
-    covers what is beneath it). Returns the baselines in band order (None for a band without)."""
+    so that a baseline made visible never adds to the results above it (the lowest of the block
+    covers what is beneath it). They are added hidden: under its result a visible baseline would be
+    what Show source / result and Result opacity show instead of the source (Compare's grid shows
+    them). Returns the baselines in band order (None for a band without)."""
     from napari.layers import Image
 
     made = [b if b is not None and b in viewer.layers else None for b in (kept or [None] * len(source.layers))]
@@ -57,6 +59,7 @@ def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: 
             kwargs = result_kwargs(source.layers[i], spec, "bicubic", run_info=results[i].metadata.get("ldcsr"),
                                    lowest=k == 0)
             kwargs["metadata"]["tags"] = dict(geo_array.tags)
+            kwargs["visible"] = False  # shown by Compare's grid; hidden, blink and opacity show the source
             made[i] = Image(parts[i], **kwargs)
             viewer.layers.insert(_slot(viewer, below, made, results), made[i])
         below = made[i]

@@ -173,3 +173,28 @@ def test_a_band_groups_result_covers_its_source_in_the_panels(ldcsr, qtbot, bicu
         means[name] = shot[h // 3: 2 * h // 3, w // 3: 2 * w // 3].mean()
     assert means["LDCSR"] == pytest.approx(means["source"], rel=0.1), means
     assert means["bicubic"] == pytest.approx(means["source"], rel=0.1), means
+
+
+@pytest.mark.parametrize("by_run", [True, False], ids=["baseline made by the run", "made by Compare"])
+def test_blink_and_opacity_show_the_source_not_the_baseline(ldcsr, qtbot, bicubic_engine, by_run):
+    """Show source / result and Result opacity show the source under the result, also when a
+    bicubic baseline (made by the run or by Compare) lies between them: it is added hidden, shown
+    in the grid only. On main it was visible, so the blink's 'source' was the bicubic baseline and
+    the opacity slider faded the result into the baseline."""
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    img = np.random.default_rng(3).integers(0, 255, (30, 36, 3), dtype=np.uint8)
+    src = viewer.add_image(img, rgb=True, name="scene", scale=(0.7, 1.3), rotate=23)
+    widget.set_bicubic(by_run)
+    assert widget.run(layer=src, scale=2.5)
+    _wait_done(qtbot, widget)
+    last = widget.last
+    widget.set_compare(True)
+    assert [lyr for lyr in viewer.layers if lyr.visible] == [src, last.bicubic, last.result]  # the grid
+    widget.set_compare(False)
+    widget.compare.toggle_result()
+    assert [lyr for lyr in viewer.layers if lyr.visible] == [src]
+    widget.compare.toggle_result()
+    widget.set_result_opacity(40)
+    assert [lyr for lyr in viewer.layers if lyr.visible] == [src, last.result] and last.result.opacity == 0.4
