@@ -120,7 +120,7 @@ class CompareDock(QWidget):
         cover = covering_blending(source)
         if bicubic is not None:
             self._mirror("bicubic", source)
-            self._mirror("bicubic", bicubic, opacity=1.0, blending=cover)
+            self._mirror("bicubic", bicubic, opacity=1.0, visible=True, blending=cover)  # hidden in the main viewer
         else:
             self._mirror("bicubic", source, interpolation2d="cubic")
         self._mirror("LDCSR", source)

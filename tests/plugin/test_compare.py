@@ -162,6 +162,9 @@ def test_a_band_groups_result_covers_its_source_in_the_panels(ldcsr, qtbot, bicu
     widget.live.compare_button.setChecked(True)
     dock = widget.live.compare_dock
     assert dock.bicubic is widget.last.bicubic and dock.result is widget.last.result
+    assert not dock.bicubic.visible  # hidden in the main viewer, shown in its panel:
+    assert [(lyr.data is dock.bicubic.data, lyr.visible) for lyr in dock.models["bicubic"].layers] == \
+        [(False, True), (True, True)]
     dock.equalize()
     viewer.camera.center = tuple(bands[1].data_to_world((32, 32)))
     viewer.camera.zoom *= 3
