@@ -67,6 +67,7 @@ class LivePanel(QWidget):
         self.lens.turned_off.connect(self._on_turned_off)
         form = widget.form
         form.layer.changed.connect(self._on_layer)
+        widget.resultAdded.connect(self._on_result_added)
         self.mode_box.currentIndexChanged.connect(lambda *_: self.lens.set_mode(self.mode_box.currentData()))
         form.seed.changed.connect(lambda *_: self.lens.set_seed(widget.seed))
         form.nodata.changed.connect(self._on_nodata)
@@ -156,6 +157,13 @@ class LivePanel(QWidget):
             result = last.result
             bicubic = last.bicubic if last.bicubic in self.viewer.layers else None
         self.open_compare(src, result, bicubic)
+
+    def _on_result_added(self, *_: Any) -> None:
+        """A Run finished: panels open on its source show its result (and baseline) from now on."""
+        dock, last = self.compare_dock, self.widget.last
+        if dock is not None and last is not None and last.source is dock.source and last.present(self.viewer):
+            bicubic = last.bicubic if last.bicubic is not None and last.bicubic in self.viewer.layers else None
+            self.open_compare(last.source, last.result, bicubic)
 
     def open_compare(self, source, result=None, bicubic=None) -> None:
         """(Re)open the linked panels on ``source`` (with a Run ``result`` and its ``bicubic``)."""

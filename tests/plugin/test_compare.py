@@ -201,3 +201,22 @@ def test_blink_and_opacity_show_the_source_not_the_baseline(ldcsr, qtbot, bicubi
     widget.compare.toggle_result()
     widget.set_result_opacity(40)
     assert [lyr for lyr in viewer.layers if lyr.visible] == [src, last.result] and last.result.opacity == 0.4
+
+
+def test_panels_show_each_new_runs_result(ldcsr, qtbot, bicubic_engine):
+    """Panels open on a layer show the result of a Run of it as it finishes (on main they kept
+    what they were opened with: no result, or an earlier run's while another was the last)."""
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(5).integers(0, 255, (20, 24, 3), dtype=np.uint8), rgb=True)
+    widget.set_layer(src)
+    widget.live.compare_button.setChecked(True)
+    assert widget.live.compare_dock.result is None
+    for scale, bicubic in ((3.0, True),):
+        widget.set_bicubic(bicubic)
+        assert widget.run(layer=src, scale=scale)
+        _wait_done(qtbot, widget)
+        dock, last = widget.live.compare_dock, widget.last
+        assert dock.source is src and dock.result is last.result and dock.bicubic is last.bicubic
+        assert [lyr.data is last.result.data for lyr in dock.models["LDCSR"].layers] == [False, True]
