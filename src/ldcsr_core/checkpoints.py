@@ -296,8 +296,8 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
 def model_file_key(source: str | os.PathLike | None = None) -> tuple:
     """What tells the model file ``load_model(source)`` would read from another without reading it:
     its path with the file's device, inode, size and modification and change times (ns), so a model
-    retrained, adapted or copied over at that path (even with its mtime kept) gets another key.  A cache of loaded models compares it
-    before handing a model out again.  A file that is not there: just its path."""
+    retrained, adapted or copied over at that path (even with its mtime kept) gets another key.
+    Caches of loaded models compare it before handing a model out again.  No file: just ``source``."""
     try:
         path = model_path(source)
         st = path.stat()
