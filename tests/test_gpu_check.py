@@ -48,3 +48,13 @@ def test_a_step_past_its_time_limit_is_stopped_and_reported(tmp_path):
     assert res.returncode == 1 and steps["bench"]["rc"] != 0 and steps["bench"]["seconds"] < 30
     assert "stopped at its limit of 1 s" in (out / "bench.txt").read_text()
     assert list(steps) == ["bench", "env"]  # the next steps still run
+
+
+def test_a_step_killed_at_its_limit_fails_the_call_even_when_the_next_step_passes():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import gpu_check
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert gpu_check.exit_status({"bench": {"rc": -9}, "env": {"rc": 0}}) == 1
+    assert gpu_check.exit_status({"env": {"rc": 0}, "bench": {"rc": 0}}) == 0
