@@ -23,9 +23,11 @@ Tiles can run in this process (:class:`~ldcsr_core.geo.local_runner.LocalRunner`
 engine keys noise to global latent position, the same seed gives the same file either way.
 Progress and cancel use the one protocol of :mod:`ldcsr_core.progress`.
 
-Rooms below this one: the options, output grid, provenance and resume rule in :mod:`.job`; the
-reader and the sink in :mod:`.scene_io`; K samples per tile (mean and spread) in :mod:`.sampling`;
-files in :mod:`.raster_io` and :mod:`.geotiff_writer`; running tiles here in :mod:`.local_runner`.
+Rooms below this one: a run's preparation and tile loop (shared by every entry point) in
+:mod:`.tile_run`; :func:`bicubic_window` in :mod:`.bicubic`; the options, output grid, provenance
+and resume rule in :mod:`.job`; the reader and the sink in :mod:`.scene_io`; K samples per tile
+(mean and spread) in :mod:`.sampling`; files in :mod:`.raster_io` and :mod:`.geotiff_writer`;
+running tiles here in :mod:`.local_runner`.
 """
 
 from __future__ import annotations
@@ -35,9 +37,8 @@ import dataclasses
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -46,14 +47,16 @@ from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
 from ..progress import ProgressCallback
+from .bicubic import BICUBIC_NOTICE, bicubic_window  # noqa: F401 - BICUBIC_NOTICE re-exported
 from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
-    provenance_summary, provenance_tags, request_fingerprint, software_version,
+    provenance_tags, request_fingerprint, software_version,
 )
-from .georef import band_tags, resampled_tags
-from .local_runner import LocalRunner
 from .nodata_override import with_nodata
-from .scene_io import ArrayWriter, RasterSink, SceneReader, _window
+from .scene_io import ArrayWriter, RasterSink, SceneReader
+from .tile_run import (
+    _execute, _geo_array, _prepare, _request, _resolve_model, _source_name, check_source,
+)
 
 __all__ = [
     "UpscaleOptions",
@@ -76,140 +79,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-# ---------------------------------------------------------------------------------------------
-# The one implementation behind both entry points
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Job:
-    """Everything fixed before the first tile: reader, tile plan, output grid, provenance."""
-
-    src: Any
-    reader: SceneReader
-    plan: Any
-    shape: tuple[int, int]
-    scale: tuple[float, float]
-    transform: Any
-    tags: dict
-    options: UpscaleOptions
-    skipped_tiles: int = 0
-    gcps: Any = None  # (GCPs on the output grid, their CRS) of a GCP-georeferenced source
-    rpcs: Any = None  # the source's RPCs on the output grid (satellite images)
-
-    @property
-    def tiles(self) -> int:
-        return len(self.plan.tiles)
-
-
-def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
-             src_name: str | None = None) -> _Job:
-    from ..tileplan import plan_tiles
-
-    _check_palette(src, src_name)
-    info = rio_io.raster_info(src)
-    reader = SceneReader(src, options.bands, options.stretch, window=window)
-    in_shape = (reader.height, reader.width)
-    shape, exact = plan_output(info, in_shape=in_shape, **request)
-    if model is None:  # the bicubic baseline: no model, the fixed windows
-        plan = plan_tiles(in_shape, shape, options.tile)
-    else:  # the model's own windows (memory budget, measured overlap), as ldcsr_core.upscale plans
-        from ..tiling import plan_for_model
-
-        plan = plan_for_model(model, in_shape, shape, options.tile, mode=options.mode)
-    georef = rio_io.georeferencing(src)
-    gcps = None
-    if georef == "transform":
-        win_transform = src.window_transform(_window(reader.oy, reader.ox, *in_shape))
-        transform = rio_io.scaled_transform(win_transform, in_shape, shape)
-    else:  # no geotransform in, none out (not a made-up one on the pixel grid)
-        from affine import Affine
-
-        transform = Affine.identity()
-        if georef == "gcps":
-            g, gcrs = src.gcps
-            gcps = (rio_io.scale_gcps(g, exact, (reader.oy, reader.ox)), gcrs)
-    rpcs = rio_io.source_rpcs(src)
-    if rpcs is not None:
-        rpcs = rio_io.scale_rpcs(rpcs, exact, (reader.oy, reader.ox))
-    requested = {k: v for k, v in request.items() if v is not None}
-    tags = provenance_tags(model, scale=exact, requested=requested, mode=options.mode,
-                           seed=options.seed, src_name=src_name or Path(str(src.name)).name,
-                           reader=reader, tile=options.tile)
-    if options.samples > 1:
-        tags["LDCSR_SAMPLES"] = str(options.samples)
-    prior = provenance_summary(src.tags(), brief=True)
-    if prior is not None:  # an LDCSR output in again: its own LDCSR_* tags are not copied over
-        tags["LDCSR_INPUT_PROVENANCE"] = prior
-        if model is not None:
-            log.warning("%s is %s: its detail is partly invented already and a second pass invents "
-                        "more on top (one run at the whole scale does not); the output's "
-                        "LDCSR_INPUT_PROVENANCE tag records the first step",
-                        src_name or Path(str(src.name)).name, prior)
-    expanded = getattr(src, "palette_expanded", None)
-    if expanded:
-        tags["LDCSR_PALETTE_EXPANDED"] = expanded
-        log.warning("%s has a colour table: super-resolving its colours expanded to %s (the output "
-                    "is an %s image; its class indices are not kept)",
-                    src_name or Path(str(src.name)).name, expanded, expanded)
-    return _Job(src, reader, plan, shape, exact, transform, tags, options, gcps=gcps, rpcs=rpcs)
-
-
-def _check_palette(src, name) -> None:
-    """:class:`InputError` for a dataset of colour-table indices that was not opened expanded
-    (``open_raster`` expands them): indices must never be interpolated."""
-    if getattr(src, "palette_expanded", None):
-        return
-    name = name or Path(str(src.name)).name
-    if rio_io.palette_expansion(src, name) is not None:
-        raise InputError(
-            f"{name} is a band of class indices with a colour table, which cannot be "
-            "super-resolved as brightness; open it with ldcsr_core.geo.raster_io.open_raster (it "
-            "expands the table to RGB) or expand it first: gdal_translate -expand rgb in.tif out.tif")
-
-
-def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallback | None = None,
-             spread_writer=None, sink_thread: bool = False) -> None:
-    """Run every tile of ``job`` through the engine's tile loop into ``writer`` (via the sink);
-    with ``samples`` > 1, the mean into ``writer`` and the spread into ``spread_writer``.
-    ``sink_thread``: rows are converted and written by a thread of their own (files, on a card)."""
-    from ..tiling import run_plan
-
-    opts, reader = job.options, job.reader
-    runner = runner or LocalRunner(model)
-    channels = reader.plan.channels
-
-    def jobs():
-        for t in job.plan.tiles:
-            arr = reader.tile(*t.read)
-            if arr is None:
-                job.skipped_tiles += 1
-            yield t, arr
-
-    def outputs():
-        for t, out in runner.map(jobs(), job.plan, mode=opts.mode, seed=opts.seed):
-            if out is None:  # an all-invalid tile: nodata is restored over it by the sink
-                _, _, oh, ow = t.write
-                out = np.zeros((oh, ow, channels), np.float32)
-            yield t, out
-
-    sink = RasterSink(reader, writer, job.shape)
-    if opts.samples > 1:  # uncertainty map: K samples per tile, mean and spread (geo.sampling)
-        from .sampling import sampled
-
-        runner, sink, channels = sampled(runner, sink, spread_writer, job, opts.samples)
-    run_plan(model, job.plan, None, sink, mode=opts.mode, seed=opts.seed, callback=callback,
-             channels=channels, tiles=outputs(), sink_thread=sink_thread)
-
-
 def _on_card(model) -> bool:
     """Whether ``model`` computes on a CUDA card (its host thread then only feeds it)."""
     device = getattr(model, "device", None)
     return getattr(device, "type", None) == "cuda"
 
-
-def _request(scale, target_resolution, out_shape) -> dict:
-    return {"scale": scale, "target_resolution": target_resolution, "out_shape": out_shape}
 
 
 def upscale_window(
@@ -274,93 +148,6 @@ def upscale_window(
     _execute(job, model, writer, runner=runner, callback=callback)
     return _geo_array(src, job, writer)
 
-
-def _resolve_model(model):
-    from ..api import resolve_model  # torch's world: imported when a run starts
-
-    return resolve_model(model)
-
-
-def check_source(src):
-    """``src`` if it is an open raster dataset, else an :class:`InputError` that says what to pass
-    (an array given directly failed with "'numpy.ndarray' object has no attribute 'name'")."""
-    if all(hasattr(src, a) for a in ("read", "count", "width", "height")):
-        return src
-    hint = (": wrap an array with ldcsr_core.geo.raster_io.dataset_from_array(...), or use "
-            "ldcsr_core.upscale for an RGB picture" if hasattr(src, "shape") else "")
-    raise InputError(f"src must be a raster path or an open rasterio dataset, got {type(src).__name__}{hint}")
-
-
-def _source_name(src, given: str | None) -> str:
-    if given is not None:
-        return given
-    name = str(src.name)
-    return "array" if name.startswith("/vsimem/") else Path(name).name
-
-
-def _geo_array(src, job: _Job, writer: ArrayWriter) -> rio_io.GeoArray:
-    src_tags = {k: v for k, v in src.tags().items() if not k.startswith(rio_io.PROVENANCE_PREFIX)}
-    src_tags = resampled_tags(src_tags, job.scale)
-    return rio_io.GeoArray(
-        writer.data, job.transform, src.crs, src.nodata, {**src_tags, **job.tags},
-        tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps,
-        *rio_io.band_values(src), rpcs=job.rpcs, band_tags=band_tags(src))
-
-
-BICUBIC_NOTICE = ("Bicubic interpolation (PyTorch, align_corners=False) of the stretched bands: "
-                  "a baseline for comparison, no model involved.")
-
-
-def bicubic_window(
-    src,
-    *,
-    scale=None,
-    target_resolution=None,
-    out_shape=None,
-    window=None,
-    options: UpscaleOptions | None = None,
-    source_name: str | None = None,
-    on_rows: Callable[[int, np.ndarray], None] | None = None,
-) -> rio_io.GeoArray:
-    """The bicubic baseline of :func:`upscale_window`: same reader, stretch, band triplets,
-    nodata handling and sink, with a plain bicubic resize instead of the model.
-
-    Arguments as in :func:`upscale_window` (``options.mode``, ``seed`` and ``tile`` are unused).
-    Tags carry ``LDCSR_MODEL = "bicubic"`` and no AI notice. The window is resized in one piece.
-    """
-    if isinstance(src, (str, os.PathLike)):
-        with rio_io.open_raster(src) as ds:
-            return bicubic_window(ds, scale=scale, target_resolution=target_resolution,
-                                  out_shape=out_shape, window=window, options=options,
-                                  source_name=source_name, on_rows=on_rows)
-    options = options or UpscaleOptions()
-    src = with_nodata(src, options.nodata)
-    rio_io.check_dataset(src)
-    job = _prepare(src, None, _request(scale, target_resolution, out_shape), options,
-                   window=window, src_name=_source_name(src, source_name))
-    for k in ("LDCSR_NOTICE", "LDCSR_WEIGHTS_SHA256", "LDCSR_SEED", "LDCSR_TILE"):
-        job.tags.pop(k, None)
-    job.tags.update(LDCSR_MODEL="bicubic", LDCSR_MODE="bicubic", LDCSR_METHOD=BICUBIC_NOTICE)
-    reader = job.reader
-    writer = ArrayWriter(src.count, job.shape, reader.dtype, on_rows)
-    arr = reader.tile(0, 0, reader.height, reader.width)
-    if arr is None:
-        up = np.zeros((*job.shape, reader.plan.channels), np.float32)
-    else:
-        up = _bicubic_unit(arr, job.shape)
-    RasterSink(reader, writer, job.shape)(0, up)
-    return _geo_array(src, job, writer)
-
-
-def _bicubic_unit(unit_hwc: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
-    """Bicubic resize (torch, ``align_corners=False``, clamped to ``[0, 1]``) of ``(h, w, c)``."""
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.from_numpy(np.ascontiguousarray(unit_hwc, np.float32)).permute(2, 0, 1)[None]
-    y = F.interpolate(x, size=tuple(int(v) for v in out_shape), mode="bicubic",
-                      align_corners=False)
-    return y.clamp_(0.0, 1.0)[0].permute(1, 2, 0).numpy()
 
 
 def upscale_raster(
