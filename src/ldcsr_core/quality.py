@@ -15,21 +15,26 @@ A raster (path or open rasterio dataset) is read through the raster pipeline's
 model RGB triplet quantised to uint8; a scene larger than ``max_pixels`` is checked on a window or on
 ``samples`` windows of ``sample_size`` px spread over it on a regular grid, whose figures are pooled
 over all their pixels (PSNR from the pooled squared error, SSIM the mean of all SSIM-map values).
+
+One window is scored in :mod:`ldcsr_core.quality_scoring`; the scene's windows are placed and read in
+:mod:`ldcsr_core.scene_windows`; their names are importable from here too.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from collections.abc import Sequence
 
 import numpy as np
 
 from .errors import InputError
-from .rules import (MIN_INPUT_SIDE, check_count, check_image, check_mode, check_one_scale, check_seed,
-                    check_tile)
+from .rules import check_count, check_mode, check_one_scale, check_seed, check_tile
+from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
+    WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored,
+)
+from .scene_windows import _boxes, _check_restorable, _Scene, sample_boxes  # noqa: F401 - re-exported
 
 __all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS"]
 
@@ -39,29 +44,6 @@ LIMITS = ("it measures the restoration of a copy one step (the scale) coarser th
 MAX_PIXELS = 1024 * 1024  # larger scenes (without a window) are checked on sampled windows
 SAMPLES = 4
 SAMPLE_SIZE = 512
-_SSIM_MARGIN = 5  # metrics.ssim_map drops 5 px on each side
-
-
-def min_side(scale: float) -> int:
-    """Smallest scene side (px) that can be checked at ``scale``: the LR copy needs
-    :data:`~ldcsr_core.rules.MIN_INPUT_SIDE` px and the cropped reference room for SSIM's window."""
-    return max(math.ceil(MIN_INPUT_SIDE * scale), 2 * math.ceil(scale) + 2 * _SSIM_MARGIN + 1)
-
-
-@dataclass
-class WindowCheck:
-    """The figures of one checked window (``box`` = ``(row_off, col_off, height, width)``)."""
-
-    box: tuple[int, int, int, int]
-    crop: int
-    values: int  # scored values (cropped pixels × 3 channels)
-    mse: dict  # {"model": ..., "bicubic": ...} on the cropped reference
-    ssim_sum: dict
-    ssim_values: int
-    lr_mse: dict  # the restored image degraded again vs the LR copy
-    lr_values: int
-    error: dict = field(default_factory=dict)  # per-pixel |error| maps (float32, NaN in the crop)
-    nodata: int = 0  # pixels of the window that are nodata (filled for the model, never scored)
 
 
 @dataclass
@@ -198,212 +180,6 @@ class SelfCheck:
             "bands": list(self.bands) or None, "band_count": self.band_count or None,
         }
 
-
-# ------------------------------------------------------------------------------------ scoring
-
-
-def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: int, tile=None,
-                 maps: bool = True, callback=None, valid: np.ndarray | None = None) -> WindowCheck:
-    """Degrade ``hr`` (H×W×3 uint8) by ``scale``, restore it with ``model`` and bicubic, score both.
-
-    ``valid`` (H×W bool, None: all) marks the pixels that are data: nodata pixels (filled so that
-    the model sees a continuation) are left out of every figure and are NaN in the error maps; an
-    SSIM value counts where its centre pixel is valid, an LR-consistency pixel where the scene
-    pixels it covers are."""
-    from .training.data import degrade
-    from .training.evaluate import reduced_resolution
-    from .training.metrics import border_crop, crop_width, mse, ssim_map
-
-    lr, sr, bic, lr_hw = reduced_resolution(hr, scale, model, mode=mode, seed=seed, tile=tile,
-                                            callback=callback)
-    ref = border_crop(hr, scale)
-    b = crop_width(hr.shape, scale)
-    masks = None if valid is None else _score_masks(valid, scale, lr_hw)
-    out = {"mse": {}, "ssim_sum": {}, "lr_mse": {}, "error": {}}
-    for kind, img in (("model", sr), ("bicubic", bic)):
-        cropped = border_crop(img, scale)
-        smap = ssim_map(cropped, ref)
-        again = degrade(img, lr_hw)
-        if masks is None:
-            out["mse"][kind] = mse(cropped, ref)
-            out["ssim_sum"][kind] = float(smap.sum())
-            out["lr_mse"][kind] = mse(again, lr)
-        else:
-            out["mse"][kind] = mse(cropped, ref, masks[0])
-            out["ssim_sum"][kind] = float(smap[masks[1]].sum())
-            out["lr_mse"][kind] = mse(again, lr, masks[2])
-        if maps:
-            err = np.abs(img.astype(np.float32) - hr.astype(np.float32)).mean(axis=-1)
-            if b:
-                err[:b], err[-b:], err[:, :b], err[:, -b:] = np.nan, np.nan, np.nan, np.nan
-            if valid is not None:
-                err[~valid] = np.nan
-            out["error"][kind] = err
-    if masks is None:
-        counts = dict(values=int(ref.size), ssim_values=int(smap.size), lr_values=int(lr.size))
-    else:
-        counts = dict(values=3 * int(masks[0].sum()), ssim_values=3 * int(masks[1][..., 0].sum()),
-                      lr_values=3 * int(masks[2].sum()), nodata=int((~valid).sum()))
-    return WindowCheck(box=tuple(int(v) for v in box), crop=b, **counts, **out)
-
-
-def _score_masks(valid: np.ndarray, scale: float, lr_hw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The valid pixels of the cropped reference, of its SSIM map (H'×W'×3, as ``ssim_map``'s
-    5-px margin) and of the LR copy (a pixel whose box footprint in the scene is all valid)."""
-    from PIL import Image
-
-    from .training.metrics import border_crop
-
-    ref = border_crop(valid, scale)
-    m = _SSIM_MARGIN
-    ssim = np.repeat(ref[m:-m, m:-m, None], 3, axis=-1)
-    box = Image.fromarray(valid.astype(np.float32)).resize((lr_hw[1], lr_hw[0]), Image.BOX)
-    return ref, ssim, np.asarray(box) > 1 - 1e-6
-
-
-def nodata_share(n: int, total: int) -> str:
-    """``n`` of ``total`` as a percentage for a reader: never "0 %" or "100 %" for a part."""
-    pct = 100.0 * n / total
-    return "<1 %" if pct < 1 else ">99 %" if pct > 99 and n < total else f"{pct:.0f} %"
-
-
-def scored(checks: list[WindowCheck], scale: float) -> list[WindowCheck]:
-    """The windows with pixels to score (:func:`check_scorable` on them)."""
-    check_scorable([(c.values // 3, c.ssim_values // 3, c.lr_values // 3) for c in checks],
-                   sum(c.box[2] * c.box[3] for c in checks), scale)
-    return [c for c in checks if c.values]
-
-
-def score_counts(shape, valid: np.ndarray | None, scale: float) -> tuple[int, int, int]:
-    """How many pixels :func:`score_window` would score on a window of ``shape`` with ``valid``:
-    (reference, SSIM map, LR copy), before running any model."""
-    from .training.evaluate import lr_shape
-
-    if valid is None:
-        valid = np.ones(shape[:2], bool)
-    ref, ssim, lr = _score_masks(valid, scale, lr_shape(shape, scale))
-    return int(ref.sum()), int(ssim[..., 0].sum()), int(lr.sum())
-
-
-def check_scorable(counts, total: int, scale: float) -> None:
-    """InputError when nodata leaves fewer pixels to score (``counts``: (reference, SSIM, LR)
-    per window) than the smallest scene the check accepts scores: too few for a figure."""
-    need = (min_side(scale) - 2 * math.ceil(scale)) ** 2
-    n, n_ssim, n_lr = (sum(c[i] for c in counts) for i in range(3))
-    if n < need or not n_ssim or not n_lr:
-        raise InputError(
-            f"too little data to score at ×{scale:g}: {n} of the {total} px are data inside the "
-            f"{math.ceil(scale)}-px border ({n_ssim} of them {_SSIM_MARGIN} px further in, where SSIM is "
-            f"measured), the rest is nodata; a check needs at least {need} (and some for SSIM): use a "
-            "window with more data")
-
-
-# ------------------------------------------------------------------------------------ windows
-
-
-def sample_boxes(shape, size: int, count: int) -> list[tuple[int, int, int, int]]:
-    """``count`` windows of ``size`` px (clipped to the scene) on a regular grid over ``shape``."""
-    H, W = int(shape[0]), int(shape[1])
-    sh, sw = min(size, H), min(size, W)
-    k = math.ceil(math.sqrt(count))
-    ys = np.linspace(0, H - sh, k).round().astype(int)
-    xs = np.linspace(0, W - sw, k).round().astype(int)
-    grid = sorted({(int(y), int(x)) for y in ys for x in xs})
-    pick = np.linspace(0, len(grid) - 1, min(count, len(grid))).round().astype(int)
-    return [(grid[i][0], grid[i][1], sh, sw) for i in sorted(set(pick.tolist()))]
-
-
-def _boxes(shape, window, max_pixels, samples, sample_size):
-    if window is not None:
-        from .geo.raster_io import window_in_shape
-
-        box = window_in_shape(window, shape, "scene")
-        if box[2] * box[3] > max_pixels:
-            raise InputError(f"the window is {box[3]}×{box[2]} px, more than max_pixels={max_pixels} "
-                             "(all of it is held in memory): give a smaller window or raise the limit")
-        return "window", [box]
-    if shape[0] * shape[1] <= max_pixels:
-        return "whole", [(0, 0, int(shape[0]), int(shape[1]))]
-    return "sampled", sample_boxes(shape, sample_size, samples)
-
-
-def _check_restorable(shape, scale: float) -> None:
-    """InputError if the protocol's LR copy of ``shape`` is more than ×MAX_SCALE smaller on an
-    axis (``int(H/s)`` rounds down: e.g. 70 px at ×8 -> 8 px, and 70 > 64)."""
-    from .rules import MAX_SCALE, output_shape
-    from .training.evaluate import lr_shape
-
-    lr = lr_shape(shape, scale)
-    try:
-        output_shape(lr, out_shape=shape)
-    except InputError:
-        raise InputError(
-            f"at ×{scale:g} the {shape[1]}×{shape[0]} px scene would be restored from its "
-            f"{lr[1]}×{lr[0]} px copy, more than ×{MAX_SCALE:g}: use a size that is a multiple of "
-            f"{math.ceil(scale)} px (e.g. --window) or a smaller scale") from None
-
-
-def _array_rgb(image) -> np.ndarray:
-    a = check_image(image, grey=True)  # upscale's rule, and H×W grey
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=-1)
-    if a.dtype == np.uint8:
-        return a
-    return np.rint(a * 255.0).astype(np.uint8)
-
-
-class _Scene:
-    """Windows of the scene as uint8 RGB: an array, or a raster through the pipeline's reader."""
-
-    def __init__(self, scene, bands=None, stretch="auto", nodata=None):
-        self._close = None
-        if not isinstance(scene, (str, os.PathLike)) and not hasattr(scene, "read"):
-            # not a raster: an array (or an InputError saying what it is instead)
-            if nodata is not None:
-                raise InputError("nodata applies to a raster file or dataset, not to an array")
-            self.array, self.reader = _array_rgb(scene), None
-            self.bands, self.band_count, self.made = (), 0, ""
-            self.shape = self.array.shape[:2]
-            return
-        from .geo.job import provenance_summary
-        from .geo.nodata_override import with_nodata
-        from .geo.scene_io import SceneReader
-
-        ds = scene
-        if isinstance(scene, (str, os.PathLike)):
-            from .geo.raster_io import open_raster
-
-            ds = self._close = open_raster(scene, nodata=nodata)
-        else:
-            ds = with_nodata(scene, nodata)
-        try:
-            self.reader = SceneReader(ds, bands, stretch)
-        except BaseException:
-            self.close()
-            raise
-        self.array, self.shape = None, (ds.height, ds.width)
-        self.made = provenance_summary(ds.tags(), brief=True) or ""  # a raster LDCSR made: not measured
-        plan = self.reader.plan
-        self.bands, self.band_count = tuple(b + 1 for b in plan.groups[0]), len(plan.colour)
-
-    def rgb(self, box) -> np.ndarray | None:
-        """The window as uint8 RGB (nodata filled), None when every pixel is nodata."""
-        return self.rgb_valid(box)[0]
-
-    def rgb_valid(self, box) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """``(rgb, valid)``: :meth:`rgb` and its valid pixels (H×W bool; None: all of them)."""
-        y0, x0, h, w = box
-        if self.reader is None:
-            return self.array[y0:y0 + h, x0:x0 + w], None
-        unit, valid = self.reader.tile_valid(y0, x0, h, w, strip=False)
-        if unit is None:  # every pixel nodata
-            return None, None
-        return np.rint(unit[..., :3] * 255.0).astype(np.uint8), valid
-
-    def close(self) -> None:
-        if self._close is not None:
-            self._close.close()
-            self._close = None
 
 
 # ------------------------------------------------------------------------------------ API

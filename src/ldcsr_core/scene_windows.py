@@ -1,0 +1,122 @@
+"""The windows a self-check (or an adaptation) reads: where they are on the scene
+(:func:`sample_boxes`, :func:`_boxes`), whether the protocol can restore them at a scale
+(:func:`_check_restorable`), and the scene itself as uint8 RGB windows (:class:`_Scene`: an array,
+or a raster through the raster pipeline's reader, nodata filled). Importable from
+:mod:`ldcsr_core.quality` too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .errors import InputError
+from .rules import check_image
+
+__all__ = ["sample_boxes"]
+
+def sample_boxes(shape, size: int, count: int) -> list[tuple[int, int, int, int]]:
+    """``count`` windows of ``size`` px (clipped to the scene) on a regular grid over ``shape``."""
+    H, W = int(shape[0]), int(shape[1])
+    sh, sw = min(size, H), min(size, W)
+    k = math.ceil(math.sqrt(count))
+    ys = np.linspace(0, H - sh, k).round().astype(int)
+    xs = np.linspace(0, W - sw, k).round().astype(int)
+    grid = sorted({(int(y), int(x)) for y in ys for x in xs})
+    pick = np.linspace(0, len(grid) - 1, min(count, len(grid))).round().astype(int)
+    return [(grid[i][0], grid[i][1], sh, sw) for i in sorted(set(pick.tolist()))]
+
+
+def _boxes(shape, window, max_pixels, samples, sample_size):
+    if window is not None:
+        from .geo.raster_io import window_in_shape
+
+        box = window_in_shape(window, shape, "scene")
+        if box[2] * box[3] > max_pixels:
+            raise InputError(f"the window is {box[3]}×{box[2]} px, more than max_pixels={max_pixels} "
+                             "(all of it is held in memory): give a smaller window or raise the limit")
+        return "window", [box]
+    if shape[0] * shape[1] <= max_pixels:
+        return "whole", [(0, 0, int(shape[0]), int(shape[1]))]
+    return "sampled", sample_boxes(shape, sample_size, samples)
+
+
+def _check_restorable(shape, scale: float) -> None:
+    """InputError if the protocol's LR copy of ``shape`` is more than ×MAX_SCALE smaller on an
+    axis (``int(H/s)`` rounds down: e.g. 70 px at ×8 -> 8 px, and 70 > 64)."""
+    from .rules import MAX_SCALE, output_shape
+    from .training.evaluate import lr_shape
+
+    lr = lr_shape(shape, scale)
+    try:
+        output_shape(lr, out_shape=shape)
+    except InputError:
+        raise InputError(
+            f"at ×{scale:g} the {shape[1]}×{shape[0]} px scene would be restored from its "
+            f"{lr[1]}×{lr[0]} px copy, more than ×{MAX_SCALE:g}: use a size that is a multiple of "
+            f"{math.ceil(scale)} px (e.g. --window) or a smaller scale") from None
+
+
+def _array_rgb(image) -> np.ndarray:
+    a = check_image(image, grey=True)  # upscale's rule, and H×W grey
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=-1)
+    if a.dtype == np.uint8:
+        return a
+    return np.rint(a * 255.0).astype(np.uint8)
+
+
+class _Scene:
+    """Windows of the scene as uint8 RGB: an array, or a raster through the pipeline's reader."""
+
+    def __init__(self, scene, bands=None, stretch="auto", nodata=None):
+        self._close = None
+        if not isinstance(scene, (str, os.PathLike)) and not hasattr(scene, "read"):
+            # not a raster: an array (or an InputError saying what it is instead)
+            if nodata is not None:
+                raise InputError("nodata applies to a raster file or dataset, not to an array")
+            self.array, self.reader = _array_rgb(scene), None
+            self.bands, self.band_count, self.made = (), 0, ""
+            self.shape = self.array.shape[:2]
+            return
+        from .geo.job import provenance_summary
+        from .geo.nodata_override import with_nodata
+        from .geo.scene_io import SceneReader
+
+        ds = scene
+        if isinstance(scene, (str, os.PathLike)):
+            from .geo.raster_io import open_raster
+
+            ds = self._close = open_raster(scene, nodata=nodata)
+        else:
+            ds = with_nodata(scene, nodata)
+        try:
+            self.reader = SceneReader(ds, bands, stretch)
+        except BaseException:
+            self.close()
+            raise
+        self.array, self.shape = None, (ds.height, ds.width)
+        self.made = provenance_summary(ds.tags(), brief=True) or ""  # a raster LDCSR made: not measured
+        plan = self.reader.plan
+        self.bands, self.band_count = tuple(b + 1 for b in plan.groups[0]), len(plan.colour)
+
+    def rgb(self, box) -> np.ndarray | None:
+        """The window as uint8 RGB (nodata filled), None when every pixel is nodata."""
+        return self.rgb_valid(box)[0]
+
+    def rgb_valid(self, box) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(rgb, valid)``: :meth:`rgb` and its valid pixels (H×W bool; None: all of them)."""
+        y0, x0, h, w = box
+        if self.reader is None:
+            return self.array[y0:y0 + h, x0:x0 + w], None
+        unit, valid = self.reader.tile_valid(y0, x0, h, w, strip=False)
+        if unit is None:  # every pixel nodata
+            return None, None
+        return np.rint(unit[..., :3] * 255.0).astype(np.uint8), valid
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close.close()
+            self._close = None
