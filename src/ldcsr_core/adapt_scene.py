@@ -1,0 +1,185 @@
+"""The scene side of :func:`~ldcsr_core.adaptation.adapt`: how a scene is split, read and checked
+before any training.
+
+:func:`holdout_split` holds back a strip for the guard; :func:`_read_parts` reads the strip (its
+windows) and the training part (:func:`_read_pool`); :func:`_check_data` refuses, before any
+training, a part that nodata or a flat fill leaves unscorable; :func:`_scene_id` and
+:func:`_pixels_sha256` identify the scene adapted on, and :func:`adapted_here` recognises it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .adapted_use import Reading
+from .errors import InputError
+
+__all__ = ["holdout_split", "adapted_here", "HOLDOUT"]
+
+HOLDOUT = 0.25  # share of the scene's longer side held back for the guard
+MAX_TRAIN_PIXELS = 4096 * 4096  # a larger training region is sampled in windows
+POOL_WINDOWS = 16
+POOL_WINDOW = 512
+MAX_GUARD_PIXELS = 1024 * 1024  # a larger held-back strip is checked on sampled windows
+GUARD_WINDOWS = 4
+
+
+def holdout_split(shape, scale: float, share: float = HOLDOUT) -> tuple[tuple, tuple]:
+    """``(train_box, holdout_box)`` of a scene of ``shape``: the last ``share`` of its longer side
+    (at least what a self-check at ``scale`` needs) is held back; boxes are (row, col, h, w).
+
+    The training part must be self-checkable (the octave check) and, one octave coarser (the
+    twin's pool), still hold a pair of :data:`~ldcsr_core.finetune.MIN_PAIR_LR` px: both of its
+    sides, the scene's shorter one too, are at least ``max(min_side, ceil(2·MIN_PAIR_LR·scale))``."""
+    from .finetune import MIN_PAIR_LR
+    from .quality import min_side
+
+    H, W = int(shape[0]), int(shape[1])
+    need = min_side(scale)
+    along_cols = W >= H
+    side = W if along_cols else H
+    held = max(need, int(math.ceil(side * share)))
+    rest = side - held
+    crop_min = max(need, int(math.ceil(2 * MIN_PAIR_LR * scale)))
+    if min(H, W) < crop_min:
+        raise InputError(f"the scene is {W}×{H} px: adaptation at ×{scale:g} needs at least {crop_min} px "
+                         f"on each side; use a larger scene or window")
+    if rest < crop_min:
+        raise InputError(f"the scene is {W}×{H} px: adaptation at ×{scale:g} holds back {held} px of its "
+                         f"{'width' if along_cols else 'height'} for the guard and needs {crop_min} px more to "
+                         f"train on; use a larger scene or window")
+    if along_cols:
+        return (0, 0, H, rest), (0, rest, H, held)
+    return (0, 0, rest, W), (rest, 0, held, W)
+
+
+def _scene_id(scene) -> tuple[str, str]:
+    """(name, sha256) of a scene: its path and file checksum, or "" and the array's checksum."""
+    from .files import sha256_file
+
+    if isinstance(scene, np.ndarray):
+        return "", _pixels_sha256([scene])
+    if isinstance(scene, (str, os.PathLike)):
+        return str(Path(scene).resolve()), sha256_file(scene)
+    name = getattr(scene, "name", "")
+    return str(name), (sha256_file(name) if name and os.path.isfile(name) else "")
+
+
+def _reading(reader, stretch: str) -> Reading:
+    """The bands and stretch a raster scene is read with (its model triplet, 1-based)."""
+    from .adapted_use import resolved_stretch
+
+    return Reading(tuple(b + 1 for b in reader.plan.groups[0]), resolved_stretch(stretch, reader.dtype),
+                   int(reader.info.count))
+
+
+def _windows(box, max_pixels: int, count: int) -> list[tuple[int, int, int, int]]:
+    """``box`` itself, or ``count`` windows of :data:`POOL_WINDOW` px spread over it on a regular
+    grid when it has more than ``max_pixels`` pixels (``quality.sample_boxes``)."""
+    from .quality import sample_boxes
+
+    y0, x0, h, w = box
+    if h * w <= max_pixels:
+        return [tuple(box)]
+    return [(y0 + y, x0 + x, hh, ww) for y, x, hh, ww in sample_boxes((h, w), POOL_WINDOW, count)]
+
+
+def _pixels_sha256(arrays) -> str:
+    """SHA-256 of arrays' shapes, types and bytes."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _guard_boxes(box) -> list[tuple[int, int, int, int]]:
+    """The held-back strip, or :data:`GUARD_WINDOWS` windows of a strip of more than
+    :data:`MAX_GUARD_PIXELS` (pooled over their pixels)."""
+    return _windows(box, MAX_GUARD_PIXELS, GUARD_WINDOWS)
+
+
+
+def _check_refs(pool: list[np.ndarray], valid=None) -> list[tuple]:
+    """References of the octave check: the training part's arrays, the central 1024² px of larger
+    ones, as (box, array, valid) triples (boxes relative to each array)."""
+    refs = []
+    for i, a in enumerate(pool):
+        h, w = min(a.shape[0], 1024), min(a.shape[1], 1024)
+        y, x = (a.shape[0] - h) // 2, (a.shape[1] - w) // 2
+        v = None if valid is None or valid[i] is None else valid[i][y:y + h, x:x + w]
+        refs.append(((y, x, h, w), a[y:y + h, x:x + w], v))
+    return refs
+
+
+
+def _read_parts(src, box, scale: float, holdout: float = HOLDOUT):
+    """``(held_box, held, pool, valid)`` of region ``box`` of ``src`` (a ``quality._Scene``): the
+    held-back strip's box, its windows ``(box, rgb, valid)`` with data, and the training part
+    (:func:`_read_pool`)."""
+    train_box, held_box = holdout_split(box[2:], scale, holdout)
+    train_box = (box[0] + train_box[0], box[1] + train_box[1], *train_box[2:])
+    held_box = (box[0] + held_box[0], box[1] + held_box[1], *held_box[2:])
+    held = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in _guard_boxes(held_box))
+            if a is not None]
+    pool, valid = _read_pool(src, train_box)
+    return held_box, held, pool, valid
+
+
+def adapted_here(checked, scene, src, box) -> bool:
+    """Is region ``box`` of ``scene`` (read as ``src``, a ``quality._Scene``) what a model adapted as
+    ``checked`` (an :class:`~ldcsr_core.adapted_use.Checked`) was adapted on? The same file (its
+    resolved path), the same array, or, for pixels in memory (a napari layer), the same pixels read
+    the same way (the checksum :func:`adapt` records)."""
+    if checked is None or not checked.scene_sha256:
+        return False
+    if isinstance(scene, np.ndarray):
+        return _pixels_sha256([scene]) == checked.scene_sha256
+    name = str(scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or "")
+    if name and os.path.isfile(name):
+        return bool(checked.scene) and str(Path(name).resolve()) == checked.scene
+    try:
+        _, held, pool, _ = _read_parts(src, box, checked.scale)
+    except InputError:  # too small to split as adapt does: not the region it adapted on
+        return False
+    return _pixels_sha256([a for _, a, _ in held] + pool) == checked.scene_sha256
+
+
+def _read_pool(src, box) -> tuple[list[np.ndarray], list]:
+    """The training region as uint8 RGB arrays and their valid pixels (None: all): whole, or
+    ``POOL_WINDOWS`` windows of a large one."""
+    read = [src.rgb_valid(b) for b in _windows(box, MAX_TRAIN_PIXELS, POOL_WINDOWS)]
+    read = [(a, v) for a, v in read if a is not None]
+    if not read:
+        raise InputError("every pixel of the scene's training part is nodata: nothing to adapt to")
+    return [a for a, _ in read], [v for _, v in read]
+
+
+def _check_data(held, refs, scale: float) -> None:
+    """InputError before any training when nodata leaves the held-back strip (``held``) or the
+    octave check's references in the training part (``refs``) too little data to score: the guard
+    could not check (:func:`ldcsr_core.quality.check_scorable`)."""
+    from .quality import check_scorable, score_counts
+
+    for part, what in ((held, "the held-back strip (the last quarter of the scene or window) cannot guard the "
+                              "adaptation"),
+                       (refs, "the training part (the scene or window but its last quarter) cannot be "
+                              "checked one octave finer, as the guard does")):
+        counts = [score_counts(a.shape, v, scale) for _b, a, v in part]
+        try:
+            check_scorable(counts, sum(a.shape[0] * a.shape[1] for _b, a, _v in part), scale)
+        except InputError as e:
+            raise InputError(f"{what}: {e}") from None
+        data = [a.reshape(-1, a.shape[-1]) if v is None else a[v] for _b, a, v in part]
+        if all(not np.ptp(d, axis=0).any() for d in data if len(d)):  # bicubic restores it exactly
+            colour = tuple(int(c) for c in next(d for d in data if len(d))[0])
+            raise InputError(f"{what}: its data is one flat colour {colour}, which bicubic restores exactly, so "
+                             "no model can be judged better there (a fill the file does not declare as nodata? "
+                             "declare it, e.g. --nodata, or choose a window with detail)")
+
