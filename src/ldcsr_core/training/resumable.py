@@ -1,0 +1,175 @@
+"""How a training run is saved, resumed and stopped: :class:`ResumableMixin` holds these as methods of
+the :class:`~ldcsr_core.training.trainer.Trainer` — the atomic checkpoint and the weights file, the
+resume (every state restored, settings that changed said), the process budget, and a Ctrl-C
+(SIGTERM, SIGHUP) that lets the step finish and checkpoints before it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..checkpoints import save_model
+from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_rng_states, rng_states
+from .errors import ResumeError
+
+__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS"]
+
+log = logging.getLogger("ldcsr_core.training")
+
+
+class ResumableMixin:
+    """Checkpoint, resume and stop of a training run (methods of the Trainer)."""
+
+    def checkpoint(self):
+        """Atomically write the resumable checkpoint and the current (EMA) weights."""
+        self._flush_losses()
+        s = self.state
+        obj = {"format": 2, "model": self.model.state_dict(), "state": dict(s.__dict__), "settings": self.settings,
+               "opt": self.opt.state_dict() if self.opt else None,
+               "ema": self.ema.state_dict() if self.ema else None,
+               "disc": self.disc.state_dict() if self.disc is not None else None,
+               "opt_d": self.opt_d.state_dict() if self.opt_d else None,
+               "data_rng": self.data.rng.getstate(), "gen": self.gen.get_state(), "rng": rng_states(self.gen)}
+        atomic_torch_save(obj, self.ckpt_path)
+        self.last_checkpoint = (self.ckpt_path, s.phase or (s.done[-1] if s.done else None), s.phase_step)
+        self.save_weights()
+        log.info("checkpoint written: %s (+ %s)", self.ckpt_path, self.out)
+        self.runlog.write("checkpoint", path=str(self.ckpt_path), phase=s.phase, step=s.phase_step,
+                          total_steps=s.total_steps, bytes=self.ckpt_path.stat().st_size)
+
+    def save_weights(self, path=None):
+        if self.ema is not None:
+            self.ema.swap()
+        try:
+            save_model(self.model, path or self.out, name=self.name, version=self.version,
+                       notes=json.dumps({"data": self.data_dir, "settings": self.settings,
+                                         "history": self.state.history}))
+        finally:
+            if self.ema is not None:
+                self.ema.swap()
+
+    def resume(self, path):
+        """Continue the run of checkpoint ``path`` (or of its parts ``PATH.part000``…)."""
+        obj = read_checkpoint(path, map_location=self.dev)
+        self._load_run_weights(obj, path)
+        self.state = TrainState(**obj["state"])
+        self.data.rng.setstate(obj["data_rng"])
+        if "rng" in obj:
+            restore_rng_states(obj["rng"], self.gen)
+        else:
+            self.gen.set_state(obj["gen"].cpu())
+        if self.state.phase:
+            self._set_trainable(self.state.phase)
+            self._make_optimizers(self.state.phase)
+            if obj.get("opt"):
+                self.opt.load_state_dict(obj["opt"])
+            if self.ema is not None and obj.get("ema"):
+                self.ema.load_state_dict(obj["ema"])
+            if self.opt_d is not None and obj.get("opt_d"):
+                self.opt_d.load_state_dict(obj["opt_d"])
+        self.last_checkpoint = (Path(path), self.state.phase, self.state.phase_step)
+        log.info("resumed from %s: done %s, in %s at step %d (%.1f min)", path, self.state.done,
+                 self.state.phase, self.state.phase_step, self.state.phase_elapsed / 60)
+        changed = changed_settings(obj.get("settings"), self.settings)
+        if changed:
+            log.warning("resumed with other settings than the run that wrote %s: %s; the result will differ "
+                        "from a run that was not stopped (give the same options to continue it exactly)", path,
+                        ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()))
+        self.runlog.write("resume", path=str(path), done=self.state.done, phase=self.state.phase,
+                          step=self.state.phase_step, total_steps=self.state.total_steps,
+                          half_precision=obj.get("half_precision"),
+                          changed={k: list(v) for k, v in changed.items()})
+
+    def _load_run_weights(self, obj, path):
+        """The checkpoint's weights into the fp32 master weights (also from a half copy), or a
+        :class:`ResumeError` when they are another model's (other config, --init, growth)."""
+        try:
+            self.model.load_state_dict(obj["model"])
+        except RuntimeError as e:
+            ours, theirs = self.model.state_dict(), obj["model"]
+            missing, extra = ours.keys() - theirs.keys(), theirs.keys() - ours.keys()
+            shape = [k for k in ours.keys() & theirs.keys() if ours[k].shape != theirs[k].shape]
+            raise ResumeError(
+                f"{path} is a checkpoint of another model ({len(missing)} tensors missing, {len(extra)} "
+                f"unexpected, {len(shape)} of another shape): resume with the --config, --init, "
+                "--grow-sr-modules and --train-detail-decoder of the run that wrote it") from e
+        if self.disc is not None and obj.get("disc") is not None:
+            self.disc.load_state_dict(obj["disc"])
+
+    def _out_of_run_budget(self):
+        return ((self.stop_after_steps is not None and self._run_steps >= self.stop_after_steps)
+                or (self.stop_after_s is not None and time.time() - self._run_t0 >= self.stop_after_s))
+
+    def _stop(self):
+        """The process budget is spent: checkpoint, so that a later run resumes here."""
+        self.stopped = True
+        self.checkpoint()
+        s = self.state
+        log.info("run budget spent in %s at step %d: resume with the checkpoint %s", s.phase, s.phase_step,
+                 self.ckpt_path)
+        self.runlog.write("stop", phase=s.phase, step=s.phase_step, total_steps=s.total_steps,
+                          run_steps=self._run_steps, run_s=round(time.time() - self._run_t0, 1))
+
+    @contextmanager
+    def _stop_at_step_end(self):
+        """While training: the first Ctrl-C (or SIGTERM, SIGHUP) lets the step being computed finish, then the
+        run checkpoints and stops (:meth:`_stop_if_asked`), so no work is lost; a second one stops at
+        once.  Only where signals can be handled (the main thread); elsewhere they unwind as before."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self._stop_signal = None
+
+        def ask_to_stop(signum, frame):
+            if self._stop_signal is not None:  # the second one: now
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+            log.warning("%s: stopping after this step with a checkpoint (again to stop at once, losing the "
+                        "steps since the last checkpoint)", signal.Signals(signum).name)
+
+        signals = [signal.SIGINT, signal.SIGTERM]  # and a hang-up (terminal or ssh closed) unless nohup
+        if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            signals.append(signal.SIGHUP)
+        before = {sig: signal.signal(sig, ask_to_stop) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+
+    def _stop_if_asked(self):
+        """A stop was asked for (:meth:`_stop_at_step_end`): checkpoint here, between steps, and unwind."""
+        if getattr(self, "_stop_signal", None) is not None:
+            if self.state.phase is not None:  # between phases the phase's own checkpoint was just written
+                self.checkpoint()
+            raise KeyboardInterrupt
+
+    def _interrupted_note(self) -> str:
+        s = self.state
+        where = f"interrupted in {s.phase} at step {s.phase_step}" if s.phase else "interrupted between phases"
+        self.runlog.write("interrupted", phase=s.phase, step=s.phase_step, total_steps=s.total_steps)
+        if self.last_checkpoint is None:
+            return f"{where}, before any checkpoint: nothing to resume"
+        path, phase, step = self.last_checkpoint
+        return (f"{where}; the last checkpoint ({phase}, step {step}) is {path}: continue with --resume {path} "
+                "(the steps after it are done again, with the same result)")
+
+
+# Settings that do not change the computed weights (speed only): a resume may change them freely.
+SPEED_SETTINGS = ("compile",)
+
+
+def changed_settings(before: dict | None, now: dict) -> dict:
+    """The settings a resumed run changes from the run that wrote its checkpoint: name -> (before,
+    now), speed-only ones (:data:`SPEED_SETTINGS`) left out; {} for a checkpoint without settings."""
+    if not before:
+        return {}
+    return {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
+            if k not in SPEED_SETTINGS and before.get(k) != now.get(k)}
+
