@@ -65,7 +65,7 @@ def test_pairs_come_only_from_the_scene_window(base, monkeypatch):
 
     monkeypatch.setattr(PairSampler, "batch", spy)
     monkeypatch.setattr(quality, "score_window", score_spy)
-    res = adapt(img, 2.0, base, steps=4, window=(40, 60, 72, 120), recipe=FAST)
+    res = adapt(img, 2.0, base, steps=4, window=(40, 60, 72, 120), recipe=FAST, minutes=60)
     assert len(seen) == 8 and max(max(s) for s in seen) <= 100  # 4 steps, and 4 of the octave check's twin
     assert len(checked) == 4 and max(checked) <= 100  # strip and octave check, base and adapted each
     y, x, h, w = res.holdout  # the guard's strip is the window's last quarter of columns
@@ -175,7 +175,7 @@ def test_a_large_strip_is_guarded_on_sampled_windows_inside_it():
 def test_adaptation_improves_a_weak_model_and_saves_its_provenance(base, tmp_path):
     before = state(base)
     img = scene()
-    res = adapt(img, 2.0, base, steps=40, seed=3, recipe=FAST)
+    res = adapt(img, 2.0, base, steps=40, seed=3, recipe=FAST, minutes=60)  # all 40, however slow
     assert all(torch.equal(v, base.state_dict()[k]) for k, v in before.items())  # base untouched
     assert res.kept and res.model is not base and res.gain_db > 0
     assert res.steps == 40 and res.scale == 2.0
@@ -284,7 +284,8 @@ def png(tmp_path):
 def test_cli_adapts_writes_and_the_model_upscales(png, tiny_model_file, tmp_path, monkeypatch):
     monkeypatch.setattr(adapt_mod, "Recipe", lambda: FAST)
     out = tmp_path / "adapted.safetensors"
-    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 30, "--model", tiny_model_file)
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 30, "--minutes", 60,
+            "--model", tiny_model_file)
     assert r.exit_code == 0, r.output
     assert "kept" in r.output and out.is_file()
     r = run("-q", "upscale", png, "-o", tmp_path / "up.tif", "--scale", 2, "--mode", "fast", "--model", out)
