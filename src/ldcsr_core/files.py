@@ -38,7 +38,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "FileSet", "name_max", "check_name_length", "check_report_path", "check_writable", "PART_SUFFIX", "make_part", "OutputClaim", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "PART_SUFFIX", "make_part", "OutputClaim", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
@@ -114,7 +114,7 @@ class FileSet:
 
 
 def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwrite: bool = False,
-                      name: str = "the report") -> Path:
+                      name: str = "the report", html: bool = True) -> Path:
     """A report's destination (JSON or HTML), checked before any work; returns it as a Path.
 
     ``inputs`` and ``outputs`` are ``(path, what)`` pairs naming the files the run reads (the
@@ -122,14 +122,20 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
     raster); ``None`` paths are skipped.  Refused: an input (:class:`InputError`, inputs are never
     modified) or an output of the run, a folder (:class:`InputError`); a missing or unwritable
     folder (:class:`RasterIOError`); an existing file unless ``overwrite``
-    (:class:`OutputExistsError`), as for the CLI's other outputs.  ``name`` starts the messages."""
+    (:class:`OutputExistsError`), as for the CLI's other outputs.  ``name`` starts the messages.
+    ``html=False`` for a report written as JSON only (``ldcsr evaluate``): an HTML name
+    (:data:`HTML_SUFFIXES`, which :func:`ldcsr_core.report.write_report` writes as a page) is
+    refused (:class:`InputError`) rather than left holding JSON text."""
     p = Path(path)
+    names = ".json or .html" if html else ".json"
+    if not html and is_html_name(p):
+        raise InputError(f"{name} is written as JSON only: {p} is an HTML name (choose a .json name)")
     for pairs, why in ((inputs, "inputs are never overwritten"), (outputs, "the run writes it")):
         for other, what in pairs:
             if other is not None and same_file(p, other):  # same_file compares resolved paths too
-                raise InputError(f"{name} path is {what}: {p} ({why}; choose another .json or .html name)")
+                raise InputError(f"{name} path is {what}: {p} ({why}; choose another {names} name)")
     if p.is_dir():
-        raise InputError(f"{name} path is a folder: {p} (choose a .json or .html name in it)")
+        raise InputError(f"{name} path is a folder: {p} (choose a {names} name in it)")
     check_not_special(p, name)
     folder = p.parent
     if not folder.is_dir():
@@ -139,6 +145,14 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
         link = "" if p.exists() else f" (a link to {os.readlink(p)}, which is missing)"
         raise OutputExistsError(errno.EEXIST, f"{name} exists: {p}{link} (use --overwrite to replace it)")
     return p
+
+
+HTML_SUFFIXES = (".html", ".htm")  # a report by one of these names is an HTML page
+
+
+def is_html_name(path: str | os.PathLike) -> bool:
+    """Whether a report at ``path`` is an HTML page (its suffix, in any letter case)."""
+    return Path(path).suffix.lower() in HTML_SUFFIXES
 
 
 def check_not_special(path: str | os.PathLike, name: str = "the output") -> None:

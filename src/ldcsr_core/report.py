@@ -18,10 +18,10 @@ def write_report(path, results: Sequence, *, scene=None, fmt: str | None = None,
     import json
     from pathlib import Path
 
-    from .files import atomic_write_bytes
+    from .files import atomic_write_bytes, is_html_name
 
     path = Path(path)
-    fmt = fmt or ("html" if path.suffix.lower() in (".html", ".htm") else "json")
+    fmt = fmt or ("html" if is_html_name(path) else "json")
     rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
     text = json.dumps(finite_json(rows), indent=2, allow_nan=False) + "\n" if fmt == "json" else _html(results, scene)
     atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)

@@ -74,6 +74,22 @@ def test_evaluate_json_never_overwrites_the_model_file(work):
     assert digests(work) == before
 
 
+@pytest.mark.parametrize("name", ["e.html", "E.HTM"])
+def test_evaluate_refuses_an_html_report_name_it_would_fill_with_json(work, name):
+    """evaluate writes JSON only. Before: exit 0 and e.html held JSON text (selfcheck writes an HTML
+    page there), while the path rule's messages offered '.json or .html' names to evaluate too."""
+    (work / "set").mkdir()
+    shutil.copy(work / "scene.png", work / "set")
+    before = digests(work)
+    r = run("-q", "evaluate", work / "set", "--scales", 2, "--model", work / "m.safetensors", "--device", "cpu",
+            "--json", work / name)
+    assert r.exit_code == 2 and "is written as JSON only" in r.output and "choose a .json name" in r.output, r.output
+    assert digests(work) == before and not (work / name).exists()
+    r = run("-q", "evaluate", work / "set", "--scales", 2, "--model", work / "m.safetensors", "--device", "cpu",
+            "--json", work / "set" / "scene.png")
+    assert r.exit_code == 2 and "choose another .json name" in r.output, r.output
+
+
 @pytest.mark.parametrize("command", ["selfcheck", "evaluate"])
 def test_an_existing_report_needs_overwrite_like_every_output(work, command):
     """Before: an existing file (here someone's notes) was replaced silently, exit 0."""

@@ -220,14 +220,16 @@ def model_file(model) -> Path | None:
     return path if path.is_file() else None
 
 
-def check_report(path: Path, hint: str, *, inputs=(), outputs=(), overwrite: bool = False) -> Path:
+def check_report(path: Path, hint: str, *, inputs=(), outputs=(), overwrite: bool = False,
+                 html: bool = True) -> Path:
     """:func:`ldcsr_core.files.check_report_path` for a report option, before any work: a file the
     run reads or writes, a folder, a missing or unwritable folder is exit 2 on ``hint``; an
-    existing file without ``--overwrite`` is exit 4, as for every other output."""
+    existing file without ``--overwrite`` is exit 4, as for every other output; ``html=False``: an
+    HTML name is exit 2 too (the report is written as JSON only)."""
     from ..errors import InputError, RasterIOError
     from ..files import check_report_path
 
     try:
-        return check_report_path(path, inputs=inputs, outputs=outputs, overwrite=overwrite)
+        return check_report_path(path, inputs=inputs, outputs=outputs, overwrite=overwrite, html=html)
     except (InputError, RasterIOError) as e:
         raise click.BadParameter(str(e), param_hint=hint) from None

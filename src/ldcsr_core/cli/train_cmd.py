@@ -227,7 +227,7 @@ class _StderrNow(logging.StreamHandler):
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Use only every k-th image so that at most N remain.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write results as JSON (atomically).")
+              help="Write results as JSON (atomically; a .json name, not .html).")
 @opt.report_overwrite_opt
 @opt.device_opt
 def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, json_out, overwrite, device):
@@ -243,7 +243,7 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
     images = list_images(directory)
     files = select_files(images, limit)
     if json_out:  # checked before the work: not an image of the set nor the model, a folder that exists
-        opt.check_report(json_out, "'--json'", overwrite=overwrite,
+        opt.check_report(json_out, "'--json'", overwrite=overwrite, html=False,
                          inputs=[*((f, "an image of the set") for f in images),
                                  (opt.model_file(model_name), "the model file")])
     model = load_model(model_name, device=device)
