@@ -28,7 +28,8 @@ EXIT_NOT_KEPT = 8  # the adapted model did not beat the base on the held-back st
 @click.option("--minutes", type=click.FloatRange(0.0, 24 * 60, min_open=True), default=3.0,
               show_default=True, help="Time budget of the fine-tuning.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Stop after this many steps (reproducible runs; --minutes still bounds it).")
+              help="Stop after this many steps (reproducible runs; at most the recipe's 150; "
+                   "--minutes still bounds it).")
 @opt.model_opt
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed of the training crops and the optimiser (reproducible runs).")

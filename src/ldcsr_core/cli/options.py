@@ -136,11 +136,14 @@ device_opt = click.option(
 )
 bands_opt = click.option(
     "--bands", "-b", default=None, metavar="R,G,B",
-    help="1-based bands fed to the model as its RGB triplet, e.g. 3,2,1 or 4,3,2 (false colour). "
-         "All bands are super-resolved; the others follow in triplets.",
+    help="1-based bands fed to the model as its RGB triplet, e.g. 3,2,1 or 4,3,2 (false colour); "
+         "default: red, green, blue by colour interpretation, else a Sentinel-2 stack's 4,3,2, else the "
+         "first three (`ldcsr info` shows it). upscale super-resolves all bands, the others "
+         "following in triplets; selfcheck and adapt use this triplet only.",
 )
 overwrite_opt = click.option("--overwrite", is_flag=True,
-                             help="Replace existing outputs (otherwise complete ones are skipped).")
+                             help="Replace existing outputs (otherwise complete ones of the same request "
+                                  "are skipped, any other file is refused: exit 4).")
 dask_opt = click.option(
     "--dask", "dask_address", default=None, metavar="tcp://HOST:8786|local:N",
     help="Run tiles on a Dask cluster (scheduler address) or on N local worker processes.",
@@ -172,7 +175,7 @@ nodata_opt = click.option(
     "--nodata", type=NodataType(), default=None,
     help="Nodata value of the input(s) instead of what the file declares, e.g. 0 for black fill "
          "that the file does not declare, or 'none' when its declared value is real data. The "
-         "output carries it; the input file is not changed.",
+         "input file is not changed; an upscale output carries the value.",
 )
 compress_opt = click.option(
     "--compress", type=click.Choice(["deflate", "zstd", "lzw", "none"]), default="deflate",
