@@ -376,3 +376,20 @@ def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(imag
     assert "Traceback" not in text
     events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
     assert events[-2:] == ["checkpoint", "interrupted"], events[-4:]
+
+
+def test_validation_batches_of_read_only_arrays_print_no_torch_warning():
+    """Validation's LR copies are np.asarray of PIL images (read-only). Before, every `ldcsr train`
+    printed torch's 'The given NumPy array is not writable ... undefined behavior' warning on stderr
+    at its first validation. A fresh process, since torch prints it once per process."""
+    import subprocess
+    import sys
+
+    code = ("import warnings, numpy as np\n"
+            "warnings.filterwarnings('error', message='.*not writable')\n"
+            "from ldcsr_core.training.data import to_tensor\n"
+            "a = np.zeros((1, 8, 8, 3), np.uint8); a.flags.writeable = False\n"
+            "t = to_tensor(a, 'cpu')\n"
+            "assert t.shape == (1, 3, 8, 8) and float(t.min()) == -1.0\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -126,9 +126,10 @@ def also_trained(train_images, val) -> list[str]:
 
 def to_tensor(a, device):
     """uint8 B×H×W×3 (numpy or torch) → float (B,3,H,W) in [-1,1]; the uint8 batch travels to the
-    device (4× fewer bytes), asynchronously when it is pinned."""
+    device (4× fewer bytes), asynchronously when it is pinned. A read-only array (a PIL image's
+    ``np.asarray``: validation's LR copies) is copied, so torch has no 'not writable' warning to print."""
     import torch
-    t = torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+    t = torch.from_numpy(a if a.flags.writeable else a.copy()) if isinstance(a, np.ndarray) else a
     return t.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
