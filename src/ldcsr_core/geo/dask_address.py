@@ -1,9 +1,11 @@
 """The ``--dask`` address: parsed (:func:`parse_dask_address`; a malformed one is a usage error) and
 connected to (:func:`_connect`: a clear one-line error within the timeout for an address where no
-Dask scheduler answers). Used by :func:`ldcsr_core.geo.distributed.dask_runner`."""
+Dask scheduler answers), or ``local:N`` started (:func:`_start_local`: Ctrl-C stops it at once).
+Used by :func:`ldcsr_core.geo.distributed.dask_runner`."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from ..errors import InputError, LdcsrError, one_line
@@ -81,3 +83,53 @@ def _connect(client_cls, address: str, timeout: float):
         why = one_line(e)
     raise LdcsrError(f"{address} does not answer as a Dask scheduler ({why}); the scheduler listens on "
                      "port 8786 by default, its dashboard on 8787")
+
+
+def _start_local(cluster_cls, n_workers: int, **kwargs):
+    """A ``LocalCluster`` of ``n_workers`` processes whose workers never see Ctrl-C, while this
+    process does, also while it starts.
+
+    A terminal sends Ctrl-C (SIGINT) to the whole process group: each local worker would print a
+    ``KeyboardInterrupt`` traceback, so they must not get it; this process handles it and closes
+    the cluster, which stops them. The cluster is started in a thread that blocks SIGINT: its event
+    loop thread inherits that mask, and so do the worker processes it starts (then or later, a
+    worker restarted by its nanny). Ignoring SIGINT process-wide instead (``SIG_IGN``) also dropped
+    the user's Ctrl-C while the workers started: seconds in which Ctrl-C did nothing, the run going
+    on. On Ctrl-C this returns at once (``KeyboardInterrupt``); a cluster still starting is closed
+    when its start ends (its processes also end with this one)."""
+    import signal
+    import threading
+    from multiprocessing import resource_tracker
+
+    box: dict = {}
+    lock = threading.Lock()
+
+    def start():
+        # multiprocessing unblocks SIGINT in the thread that starts its resource tracker: start it first
+        resource_tracker.ensure_running()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # this thread only
+        try:
+            cluster = cluster_cls(n_workers=n_workers, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - raised below, in the caller's thread
+            box["error"] = e
+            return
+        with lock:
+            abandoned = box.setdefault("cluster", cluster) is not cluster
+        if abandoned:  # the caller was interrupted meanwhile (an exiting interpreter fails to close it:
+            with contextlib.suppress(Exception):  # its processes end with this one)
+                cluster.close()
+
+    t = threading.Thread(target=start, name="ldcsr-dask-local", daemon=True)
+    t.start()
+    try:
+        t.join()  # a Ctrl-C interrupts the wait (SIGINT is blocked in the starting threads only)
+    except BaseException:
+        with lock:
+            cluster = box.get("cluster")
+            box["cluster"] = None  # tells the start to close what it made
+        if cluster is not None:
+            cluster.close()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["cluster"]

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import ClusterError, LdcsrError, one_line
 from ..files import sha256_file
-from .dask_address import DASK_SCHEMES, _connect, parse_dask_address  # noqa: F401
+from .dask_address import DASK_SCHEMES, _connect, _start_local, parse_dask_address  # noqa: F401
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _plugin_loads,  # noqa: F401
                          _run_tile, _worker_model, model_state)
 
@@ -404,24 +404,6 @@ def _registration_error(e: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _children_ignore_ctrl_c():
-    """Processes started inside ignore Ctrl-C (SIGINT): a terminal sends it to the whole process
-    group, and each local worker would print a ``KeyboardInterrupt`` traceback; this process handles
-    it and closes the cluster, which stops them.  Only from the main thread (elsewhere: no change)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by spawned children
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
 def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_flight=None):
     """A :class:`DaskRunner` on ``local:N`` (a LocalCluster of N processes) or a scheduler address."""
     try:
@@ -440,9 +422,8 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
     try:
         try:
             if kind == "local":
-                with _children_ignore_ctrl_c():
-                    cluster = LocalCluster(n_workers=arg, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.WARNING)
+                cluster = _start_local(LocalCluster, arg, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.WARNING)
                 client = Client(cluster)
             else:
                 client = _connect(Client, arg, timeout)
