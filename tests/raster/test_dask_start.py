@@ -71,3 +71,61 @@ def _preloaded(path):
     import dask
 
     return dask.config.set({"distributed.worker.preload": [path]})
+
+
+def _dies_in(folder_name: str):
+    """A model builder (a closure: sent by value) that kills its worker when the worker runs in
+    ``folder_name`` (every worker for ``"*"``), as a worker killed over its memory limit."""
+    def build():
+        import os
+        import pathlib
+
+        if folder_name in ("*", pathlib.Path.cwd().name):
+            os._exit(1)
+        import ldcsr_core
+        from ldcsr_core.config import tiny_test_config
+
+        return ldcsr_core.build_model(config=tiny_test_config(), seed=0)
+    return build
+
+
+@pytest.mark.slow
+def test_a_worker_dying_while_the_workers_load_the_model_leaves_the_run_to_the_others(
+        rasters, tiny_model, tmp_path, caplog):
+    """Before: one worker dying while the workers loaded the model ended the run ('a Dask worker
+    died while loading the model ...: in <TCP (closed) ConnectionPool.register_worker_plugin ...>'),
+    though the others held it. Now the run goes on with them, as after a death mid-run; with none
+    left, one line says so."""
+    import logging
+
+    import numpy as np
+    import rasterio
+
+    from ldcsr_core.errors import LdcsrError
+    from ldcsr_core.geo.distributed import DaskRunner
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    from .dask_workers import workers_in
+
+    lives, dies = tmp_path / "lives", tmp_path / "dies"
+    lives.mkdir()
+    dies.mkdir()
+    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast", tile=32))
+    single = upscale_raster(rasters["uint16_nodata"], tmp_path / "single.tif", **kw)
+    with workers_in([lives, dies]) as (c, workers, _):
+        with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
+            runner = DaskRunner(c, ModelSource(builder=_dies_in("dies"), key="dies", threads=1), timeout=5)
+        try:
+            res = upscale_raster(rasters["uint16_nodata"], tmp_path / "dask.tif", runner=runner, **kw)
+        finally:
+            runner.close()
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert warned == [f"the Dask worker {workers[dies][0]} died while loading the model (killed over its "
+                          "--memory-limit?); its tiles go to the 1 other worker(s)"]
+        assert runner.usable == {workers[lives][0]}
+        with pytest.raises(LdcsrError, match=r"^(the Dask worker tcp://\S+|a Dask worker) died while loading the model \(killed "
+                                             r"over its --memory-limit\?\), and no other worker holds it \(none within 1 s\)$"):
+            DaskRunner(c, ModelSource(builder=_dies_in("*"), key="all die", threads=1), timeout=1)
+    assert res.tiles == single.tiles >= 2
+    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())

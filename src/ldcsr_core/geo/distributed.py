@@ -84,10 +84,20 @@ class DaskRunner:
         # One plugin per client: closing one run never unloads another's model, and the plugin of a
         # client that went without closing (kill -9) is recognised and removed by the next one.
         self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}@{getattr(client, 'id', 'client')}"
+        self._auto_in_flight = in_flight is None
+        self.in_flight = max(1, int(in_flight or 4))
         _remove_stale_plugins(client)
+        died = None  # a worker died while the workers loaded the model: the others may hold it
         try:
-            client.register_plugin(ModelPlugin(source, self.plugin_name), name=self.plugin_name)
-            self._look(None)
+            before = set(client.nthreads())
+            try:
+                client.register_plugin(ModelPlugin(source, self.plugin_name), name=self.plugin_name)
+            except Exception as e:
+                if not _died(e) or getattr(client, "status", "running") != "running":
+                    raise
+                died = e
+            if died is None:
+                self._look(None)
         except Exception as e:
             # The scheduler keeps a plugin whose setup failed and gives it to every worker that
             # joins later (a worker killed over its memory limit while loading: forever): remove it.
@@ -96,12 +106,46 @@ class DaskRunner:
         except BaseException:  # Ctrl-C while the workers load it (a notebook's client lives on):
             self.close()       # the model would stay on every worker, and on each that joins
             raise
-        if self.left_out and not self.usable:
+        if self.left_out and not self.usable and died is None:
             self.close()
             raise _none_can(self.left_out)
-        self._auto_in_flight = in_flight is None
-        self.in_flight = max(1, int(in_flight or 4))
+        if died is not None:
+            self._go_on_without(before, died)
         self._fit_in_flight(client.nthreads())
+
+    def _go_on_without(self, before: set[str], died: Exception) -> None:
+        """A worker died while the workers loaded the model (the registration failed): the run goes
+        on with the others once one says it holds the model, waited for up to ``timeout`` (while they
+        load it; a worker its nanny restarts loads it too), as after a death mid-run; with none, one
+        line. Only answers count: the scheduler may list the dead worker a little longer."""
+        deadline = time.monotonic() + self.timeout
+        try:
+            # The scheduler drops the dead worker an instant after the error: a question sent to it
+            # before that waits distributed's connect timeout (30 s) for a worker that is gone.
+            settled = time.monotonic() + min(self.timeout, 2.0)
+            while before <= set(self.client.nthreads()) and time.monotonic() < settled:
+                time.sleep(0.05)
+            while True:
+                alive = set(self.client.nthreads())
+                if alive - set(self.left_out):
+                    self._look(sorted(alive - set(self.left_out)), strict=True)
+                self.usable &= alive
+                if self.usable or time.monotonic() > deadline:
+                    break
+                if self.left_out and not alive - set(self.left_out):  # none still loading it
+                    raise _none_can(self.left_out)
+                time.sleep(min(0.5, self.POLL))
+            gone = sorted(before - set(self.client.nthreads()))
+        except BaseException:
+            self.close()
+            raise
+        what = f"the Dask worker {gone[0]}" if len(gone) == 1 else "a Dask worker"
+        msg = f"{what} died while loading the model (killed over its --memory-limit?)"
+        if not self.usable:
+            self.close()
+            raise LdcsrError(f"{msg}, and no other worker holds it (none within {self.timeout:g} s)")
+        log.warning("%s; its tiles go to the %d other worker(s)", msg, len(self.usable))
+        log.info("the death while loading: %s", one_line(died))
 
     def _fit_in_flight(self, nthreads: dict) -> None:
         """The default tiles in flight, 2 per thread of the live workers that hold the model (all
@@ -114,16 +158,17 @@ class DaskRunner:
         """How many times each worker loaded the model (1 each, by design)."""
         return self.client.run(_plugin_loads, plugin_name=self.plugin_name)
 
-    def _look(self, workers, *, retry: bool = False, reload: bool = False) -> None:
+    def _look(self, workers, *, retry: bool = False, reload: bool = False, strict: bool = False) -> None:
         """Ask ``workers`` (None: all) whether they hold the model; say each one newly left out.
         ``retry``: if the question fails where an earlier one was answered (a transient error, not a
-        scheduler that refuses it), leave them unknown (no tiles) until the next look. ``reload``:
-        see :func:`model_state`."""
+        scheduler that refuses it), leave them unknown (no tiles) until the next look. ``strict``:
+        only answers count (just after a worker died: it may be listed still), the workers that give
+        none stay unknown. ``reload``: see :func:`model_state`."""
         try:
             states = self.client.run(model_state, plugin_name=self.plugin_name, reload=reload,
                                      workers=workers, on_error="return")
         except Exception as e:  # noqa: BLE001 - a scheduler that refuses to broadcast functions
-            if retry and self._answered:
+            if strict or (retry and self._answered):
                 log.info("cannot ask the Dask workers %s whether they hold the model (%s): asked again at "
                          "the next look", ", ".join(workers or ()), one_line(e))
                 return
@@ -136,6 +181,8 @@ class DaskRunner:
         new = []
         for addr, err in sorted(states.items()):
             if err is not None and not isinstance(err, (str, LdcsrError)):
+                if strict:
+                    continue
                 # model_state did not run there (the worker refuses client.run, a comm error): that
                 # says nothing about its model. Leaving it out ("could not load the model") failed runs
                 # on workers that hold it; it gets tiles and, if it cannot load it, fails its first one.
@@ -394,11 +441,16 @@ def _remove_stale_plugins(client) -> None:
                 log.info("removed the model plugin %s of a Dask client that is gone", name)
 
 
+def _died(e: BaseException) -> bool:
+    """``e`` (of the registration) says a worker went away while loading the model."""
+    return type(e).__name__ == "CommClosedError"
+
+
 def _registration_error(e: BaseException) -> str:
     msg = one_line(e)
     if msg.startswith("the Dask worker "):
         return msg
-    if type(e).__name__ == "CommClosedError":  # the worker went away while loading the model
+    if _died(e):  # the worker went away while loading the model
         return f"a Dask worker died while loading the model (killed over its --memory-limit?): {msg}"
     return f"the Dask workers could not load the model: {msg}"
 
