@@ -234,6 +234,8 @@ def _ldcsr_plugins(client):
 def test_workers_with_other_weights_or_software_refuse_and_leave_no_plugin(client, tiny_model_file):
     """A worker whose file at the model's path holds other weights (another checkpoint under that name
     on its machine) used to compute its tiles with them, silently, under the client's provenance."""
+    import torch
+
     from ldcsr_core.errors import LdcsrError
     from ldcsr_core.files import sha256_file
 
@@ -246,9 +248,14 @@ def test_workers_with_other_weights_or_software_refuse_and_leave_no_plugin(clien
     with pytest.raises(LdcsrError, match=r"runs ldcsr_core \S+, the client 0\.0\.0-other"):
         DaskRunner(client, ModelSource(path=str(tiny_model_file), threads=1, software="0.0.0-other"))
     assert _ldcsr_plugins(client) == []
+    # Another torch release (its noise, its kernels) can give other pixels: before, never compared.
+    with pytest.raises(LdcsrError, match=r"runs torch \S+, the client 1\.0\.0: install the same torch release"):
+        DaskRunner(client, ModelSource(path=str(tiny_model_file), threads=1, torch="1.0.0"))
+    assert _ldcsr_plugins(client) == []
     runner = DaskRunner(client, ModelSource(path=str(tiny_model_file), threads=1))  # the same file: fine
     try:
         assert runner.source.weights_sha256 == sha256_file(tiny_model_file)  # filled in by the client
+        assert runner.source.torch == torch.__version__.partition("+")[0]  # a CUDA build's +cu126 is the same
         assert set(runner.model_loads().values()) == {1}
     finally:
         runner.close()

@@ -3,7 +3,7 @@ it once per worker (:class:`ModelPlugin`) and the functions that run on the work
 side (submitting tiles, choosing the workers) is :mod:`ldcsr_core.geo.distributed`.
 
 A worker that cannot load the model (its checkpoint missing or other weights at the path, another
-ldcsr_core version, no memory) keeps the reason instead of failing: the client asks every worker
+ldcsr_core version or torch release, no memory) keeps the reason instead of failing: the client asks every worker
 (:func:`model_state`), sends tiles only to the ones that hold the model and says which were left out.
 Asked again later, a left-out worker loads the model again only if its checkpoint file has changed.
 """
@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import LdcsrError, one_line
 from ..files import sha256_file
 
-__all__ = ["ModelSource", "ModelPlugin", "PLUGIN_PREFIX", "NOT_YET", "model_state"]
+__all__ = ["ModelSource", "ModelPlugin", "PLUGIN_PREFIX", "NOT_YET", "model_state", "torch_release"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class ModelSource:
     #: checkpoint under the same name on its machine) refuses to run instead of mixing its tiles in.
     weights_sha256: str | None = None
     software: str | None = None  # the client's ldcsr_core version: a worker with another refuses
+    torch: str | None = None  # the client's torch release (:func:`torch_release`): likewise
 
     def cache_key(self) -> str:
         if self.key:
@@ -79,11 +80,17 @@ class ModelSource:
         return model
 
     def check_software(self) -> None:
+        """The worker's code must be the client's: another ldcsr_core, or another torch release
+        (its random noise and its kernels: PyTorch does not promise the same results across
+        releases), can give other pixels, silently mixed into the client's file."""
         from .. import __version__
 
         if self.software and self.software != __version__:
             raise LdcsrError(f"it runs ldcsr_core {__version__}, the client {self.software}: install the "
                              "same version on the workers (other code can give other pixels)")
+        if self.torch and self.torch != torch_release():
+            raise LdcsrError(f"it runs torch {torch_release()}, the client {self.torch}: install the same "
+                             "torch release on the workers (another can give other pixels)")
 
     def apply_threads(self) -> None:
         if self.threads:
@@ -91,6 +98,14 @@ class ModelSource:
 
             if torch.get_num_threads() != self.threads:  # per calling thread with OpenMP
                 torch.set_num_threads(self.threads)
+
+
+def torch_release() -> str:
+    """This process's torch version without its build tag: ``2.13.0`` for ``2.13.0+cpu`` and for
+    ``2.13.0+cu126`` (a CPU client with CUDA workers runs the same release)."""
+    import torch
+
+    return str(torch.__version__).partition("+")[0]
 
 
 try:  # the plugin base class only exists with the cluster extra installed

@@ -28,7 +28,7 @@ from ..errors import ClusterError, LdcsrError, one_line
 from ..files import sha256_file
 from .dask_address import DASK_SCHEMES, _connect, _start_local, parse_dask_address  # noqa: F401
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _plugin_loads,  # noqa: F401
-                         _run_tile, _worker_model, model_state)
+                         _run_tile, _worker_model, model_state, torch_release)
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
 
@@ -39,7 +39,7 @@ class DaskRunner:
     """Runs tiles as Dask tasks; yields results in plan order with a bounded number in flight.
 
     Tiles go only to the workers that loaded the model: a worker that could not (its checkpoint
-    missing, other weights at the path, another ldcsr_core version) is left out with a warning
+    missing, other weights at the path, another ldcsr_core version or torch release) is left out with a warning
     naming it and why (:attr:`left_out`), and the run goes on on the others; when no worker can,
     the first worker's error is raised (its class gives the CLI's exit status). Workers that join
     later are used once they hold the model, and a left-out worker whose checkpoint file has changed
@@ -69,6 +69,8 @@ class DaskRunner:
             source = dataclasses.replace(source, threads=policy()[1])
         if source.software is None:
             source = dataclasses.replace(source, software=__version__)
+        if source.torch is None:
+            source = dataclasses.replace(source, torch=torch_release())
         if source.weights_sha256 is None and source.builder is None and source.path and Path(source.path).is_file():
             source = dataclasses.replace(source, weights_sha256=sha256_file(source.path))
         self.client = client
