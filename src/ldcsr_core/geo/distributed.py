@@ -39,11 +39,12 @@ class DaskRunner:
     """Runs tiles as Dask tasks; yields results in plan order with a bounded number in flight.
 
     Tiles go only to the workers that loaded the model: a worker that could not (its checkpoint
-    missing, other weights at the path, another ldcsr_core version or torch release) is left out with a warning
-    naming it and why (:attr:`left_out`), and the run goes on on the others; when no worker can,
-    the first worker's error is raised (its class gives the CLI's exit status). Workers that join
-    later are used once they hold the model, and a left-out worker whose checkpoint file has changed
-    (it appeared) once it has loaded it (asked every :attr:`RELOOK` s).
+    missing, other weights at the path, another ldcsr_core version or torch release) is left out
+    with a warning naming it and why (:attr:`left_out`), and the run goes on on the others (also
+    when a worker dies while they load it); when no worker can, the first worker's error is raised
+    (its class gives the CLI's exit status). Workers that join later are used once they hold the
+    model, and a left-out worker whose checkpoint file has changed (it appeared) once it has loaded
+    it (asked every :attr:`RELOOK` s).
 
     Parameters
     ----------
