@@ -129,3 +129,17 @@ def test_a_worker_dying_while_the_workers_load_the_model_leaves_the_run_to_the_o
     assert res.tiles == single.tiles >= 2
     with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
+
+
+def test_a_local_cluster_that_cannot_start_is_named_as_such(monkeypatch):
+    """Before: 'cannot reach the Dask scheduler at 2', naming the worker count as an address."""
+    import ldcsr_core.geo.distributed as dist
+    from ldcsr_core.errors import LdcsrError
+
+    def no_room(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dist, "_start_local", no_room)
+    with pytest.raises(LdcsrError, match=r"^cannot start a local Dask cluster of 2 workers: .*No space left"):
+        with dask_runner("local:2", ModelSource(builder=functools.partial(int, 0), key="zero", threads=1)):
+            pass

@@ -483,7 +483,9 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
             else:
                 client = _connect(Client, arg, timeout)
         except OSError as e:
-            raise LdcsrError(f"cannot reach the Dask scheduler at {arg}: {one_line(e)}") from None
+            where = f"start a local Dask cluster of {arg} workers" if kind == "local" else \
+                f"reach the Dask scheduler at {arg}"
+            raise LdcsrError(f"cannot {where}: {one_line(e)}") from None
         runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout)
         try:
             yield runner
