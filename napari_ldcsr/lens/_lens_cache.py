@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ldcsr_core.geo.radiometry import Stretch, fill_invalid, nearest_index, restore_nodata, valid_mask
+from ldcsr_core.geo.radiometry import (
+    Stretch, fill_invalid, nearest_index, plan_bands, restore_nodata, valid_mask,
+)
 from ldcsr_core.rules import MAX_SCALE, output_shape
 from ldcsr_core.tileplan import Span, Tile, TilePlan, blend_weights, plan_tiles
 
@@ -308,6 +310,7 @@ class LayerPixels:
         self.alpha = self.rgb and int(data.shape[-1]) == 4
         self.masked = self.alpha or self.dtype.kind == "f" or self.nodata is not None  # may have invalid pixels
         self.lo, self.hi = 0.0, 1.0
+        self.plan = plan_bands(3 if self.rgb else 1)  # a grey layer: replicated, averaged back (a Run's rule)
         self.stretch: Stretch | None = None  # the engine's mapping to [0, 1] and back (None: uint8 RGB)
         if not self.u8:
             sample = np.asarray(coarse if coarse is not None else data)
@@ -383,13 +386,12 @@ class LayerPixels:
     def display(self, unit: np.ndarray, add: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
         """Engine output (float32 H×W×3, unclamped) → the layer's values in its dtype: uint8 RGB as
         ``upscale`` rounds it, else the stretch inverted by the engine's ``Stretch.from_unit`` (in
-        float64, clipped to the dtype's range; grey layers: the mean of the clipped channels),
-        with ``add`` (:meth:`under`: what lies beyond the stretch) put back."""
-        unit = np.clip(unit, 0.0, 1.0)
+        float64, clipped to the dtype's range; grey layers: the mean of the clipped channels, the
+        engine's ``BandPlan.unit_planes`` as a Run), with ``add`` (:meth:`under`: what lies beyond
+        the stretch) put back."""
         if self.u8:
-            return np.rint(unit * 255.0).astype(np.uint8)
-        planes = [unit[..., c] for c in range(3)] if self.rgb else [unit.mean(axis=-1)]
-        values = self.stretch.from_unit(planes, add=add)
+            return np.rint(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8)
+        values = self.stretch.from_unit(self.plan.unit_planes(unit[..., :3]), clip_unit=True, add=add)
         return np.moveaxis(values, 0, -1) if self.rgb else values[0]
 
 

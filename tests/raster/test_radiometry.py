@@ -31,6 +31,35 @@ def test_grayscale_is_replicated_and_averaged_back():
     np.testing.assert_allclose(back[0], x[0] + 0.5 / 3, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("count", [1, 2], ids=["grey", "two bands"])
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_a_replicated_band_is_the_mean_of_its_clipped_channels_in_a_run(tmp_path, count, dtype):
+    """The sink of ``ldcsr upscale`` and a napari Run (RasterSink) clips each model channel to
+    [0, 1] before it averages a replicated band's channels back, as ``upscale`` clips and the live
+    lens averages (BandPlan.unit_planes). Before, it averaged and then clipped: channels 0.98,
+    1.05, 0.98 of a grey band gave the stretch's top (their mean 1.003, clipped) instead of 0.987."""
+    import rasterio
+
+    from ldcsr_core.geo.scene_io import ArrayWriter, RasterSink, SceneReader
+
+    path = tmp_path / "grey.tif"
+    data = np.random.default_rng(0).integers(40, 200, (count, 8, 8)).astype(dtype)
+    with rasterio.open(path, "w", driver="GTiff", height=8, width=8, count=count, dtype=dtype) as dst:
+        dst.write(data)
+    with rasterio.open(path) as src:
+        reader = SceneReader(src, stretch="dtype")  # nothing beyond the stretch to add back
+        rows = np.full((16, 16, 3), 0.5, np.float32)
+        rows[0], rows[1] = (0.98, 1.05, 0.98), (0.02, -0.05, 0.02)  # one channel beyond [0, 1]
+        writer = ArrayWriter(count, (16, 16), reader.dtype)
+        RasterSink(reader, writer, (16, 16))(0, rows)
+    band, chans = (0, [0, 1, 2]) if count == 1 else (1, [1, 2])  # two bands: (0, 1, 1)
+    assert reader.plan.groups == ((0, 0, 0),) if count == 1 else ((0, 1, 1),)
+    unit = np.clip(rows, 0.0, 1.0)[..., chans].mean(axis=-1)  # 0.987 / 0.99 on row 0, not 1
+    assert np.array_equal(writer.data[band], reader.stretch.from_unit([unit], [band])[0])
+    top, bottom = (reader.stretch.from_unit([np.full((1, 1), v, np.float32)], [band])[0, 0, 0] for v in (1, 0))
+    assert (writer.data[band][0] < top).all() and (writer.data[band][1] > bottom).all()
+
+
 def test_rgba_alpha_is_a_mask_not_a_colour():
     plan = rad.plan_bands(4, ["red", "green", "blue", "alpha"])
     assert plan.groups == ((0, 1, 2),)

@@ -52,15 +52,27 @@ class BandPlan:
         idx = [b for g in self.groups for b in g]
         return np.moveaxis(bands_hw[idx], 0, -1)
 
-    def planes(self, channels_hwc: np.ndarray) -> list[np.ndarray]:
+    def planes(self, channels_hwc: np.ndarray, clip: bool = False) -> list[np.ndarray]:
         """``(h, w, 3·groups)`` → one ``(h, w)`` plane per colour band: a view of its channel, or
-        the mean of a replicated band's channels (float32)."""
+        the mean of a replicated band's channels (float32; ``clip``: each clipped to [0, 1] first)."""
         chans: dict[int, list[int]] = {}
         for gi, g in enumerate(self.groups):
             for ci, b in enumerate(g):
                 chans.setdefault(b, []).append(3 * gi + ci)
-        return [channels_hwc[..., chans[b][0]] if len(chans[b]) == 1
-                else channels_hwc[..., chans[b]].mean(axis=-1, dtype=np.float32) for b in self.colour]
+
+        def mean(c):
+            x = channels_hwc[..., c]
+            return (np.clip(x, 0.0, 1.0, out=x) if clip else x).mean(axis=-1, dtype=np.float32)
+
+        return [channels_hwc[..., chans[b][0]] if len(chans[b]) == 1 else mean(chans[b]) for b in self.colour]
+
+    def unit_planes(self, channels_hwc: np.ndarray) -> list[np.ndarray]:
+        """Model output ``(h, w, 3·groups)`` → one ``(h, w)`` plane per colour band for
+        ``Stretch.from_unit(..., clip_unit=True)``: a band's channel as it is (a view; from_unit
+        clips it), a replicated band's (a grey image, a short last group) the mean of its channels
+        each clipped to ``[0, 1]`` first, as ``ldcsr_core.upscale`` clips — one rule for ``ldcsr
+        upscale``, a napari Run and the live lens."""
+        return self.planes(channels_hwc, clip=True)
 
     def scatter(self, channels_hwc: np.ndarray) -> np.ndarray:
         """``(h, w, 3·groups)`` → ``(colour bands, h, w)`` float32, averaging replicated bands."""

@@ -159,10 +159,11 @@ class RasterSink:
     def _rows(self, y0: int, rows_hwc: np.ndarray) -> None:
         r = self.reader
         mask_out = None
-        # each colour band's channel, clipped to [0, 1] as ldcsr_core.upscale clips (one rule for
-        # both), back to the source's units and dtype straight into the output rows
+        # each colour band's channels clipped to [0, 1] as ldcsr_core.upscale clips, then averaged
+        # (BandPlan.unit_planes: one rule for both), back to the source's units and dtype straight
+        # into the output rows
         out = np.empty((r.src.count, rows_hwc.shape[0], self.W), r.dtype)
-        planes = r.plan.planes(rows_hwc)
+        planes = r.plan.unit_planes(rows_hwc)
         r.stretch.from_unit(planes, self.colour, out=[out[b] for b in self.colour], clip_unit=True)
         if r.may_have_invalid or self.clipped:
             rows = rad.nearest_index(self.h, self.H, y0, rows_hwc.shape[0])
