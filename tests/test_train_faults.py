@@ -120,6 +120,31 @@ def test_a_float_raster_with_nan_is_refused_naming_it_not_read_as_black(tmp_path
         load_images(tmp_path)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_a_geotiff_with_declared_nodata_pixels_is_refused_naming_it(tmp_path, dtype):
+    """A GeoTIFF's nodata fill (its declared nodata value, e.g. a black border) was scored by evaluate
+    as image content (bicubic and the model restore it exactly, lifting the set's PSNR) and learnt by
+    train; the same file without nodata pixels, or a pixel with 0 in one band only, is read as before."""
+    rasterio = pytest.importorskip("rasterio")
+    a = _picture(32).transpose(2, 0, 1).astype(dtype) * (257 if dtype == "uint16" else 1)
+    a[a == 0] = 1
+    a[0, 20, 20] = 0  # 0 in red alone: a colour, not fill
+    path = tmp_path / "nd.tif"
+
+    def write(data):
+        with rasterio.open(path, "w", driver="GTiff", width=32, height=32, count=3, dtype=dtype, nodata=0) as f:
+            f.write(data)
+
+    write(a)
+    assert load_rgb(path).shape == (32, 32, 3)  # uint8: read by PIL; uint16: by rasterio
+    a[:, :, :5] = 0  # a nodata border
+    write(a)
+    with pytest.raises(InputError, match=r"nd.tif: 160 of its 1024 pixels are nodata \(the value 0 it declares"):
+        load_rgb(path)
+    with pytest.raises(InputError, match="nd.tif"):
+        load_images(tmp_path)
+
+
 def test_evaluate_refuses_an_image_too_small_for_a_scale_before_any_work(image_dir, tmp_path, monkeypatch):
     """A 12 px image was scored at ×2 (NaN SSIM, warnings), then failed the run at ×4."""
     from ldcsr_core.training import evaluate as ev

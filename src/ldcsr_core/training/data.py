@@ -51,13 +51,34 @@ def _decoded_as_8_bit(im) -> bool:
     return not any(";16" in str(t[3]) for t in im.tile)  # (codec, extents, offset, raw mode or args)
 
 
+_GDAL_NODATA_TAG = 42113  # the TIFF tag in which GDAL declares a raster's nodata value (text)
+
+
+def _check_no_nodata(path: Path, bands_hw: np.ndarray, nodata) -> None:
+    """InputError naming ``path`` when some of its pixels hold the nodata value it declares in
+    every band read (``(bands, h, w)``; ``nodata`` a number or GDAL's text, None: none declared):
+    fill, not image content, which evaluate would score and train would learn from."""
+    try:
+        value = None if nodata is None else float(str(nodata).strip().rstrip("\x00"))
+    except ValueError:
+        return  # not a number GDAL would read either
+    if value is None or not np.isfinite(value):  # NaN nodata: refused as NaN (below)
+        return
+    bad = int(np.count_nonzero((bands_hw == value).all(axis=0)))
+    if bad:
+        raise InputError(f"{path}: {bad} of its {bands_hw.shape[1] * bands_hw.shape[2]} pixels are nodata (the "
+                         f"value {value:g} it declares, in every band); evaluate and train score every pixel as "
+                         "image content: crop them away or use another image")
+
+
 def load_rgb(path: str | Path) -> np.ndarray:
     """H×W×3 uint8. 8-bit images (grey, palette, CMYK, with alpha: dropped) are decoded by PIL;
     GeoTIFFs and other rasters PIL cannot read go through rasterio (first 3 bands, or band 1 as
     grey when there are fewer; stretched to 8 bit unless already uint8). A file PIL recognises but
     cannot decode (cut short, damaged) is a :class:`~ldcsr_core.errors.RasterIOError` naming it,
-    never a partial image; one with NaN or infinite values is an :class:`InputError` naming it
-    (its stretch, and so the whole image, would be NaN: black)."""
+    never a partial image; one with NaN or infinite values, or with pixels that hold the nodata
+    value it declares (a GeoTIFF's fill: scored, it would count as image content), is an
+    :class:`InputError` naming it (a NaN's stretch, and so the whole image, would be NaN: black)."""
     from ..errors import RasterIOError
 
     path = Path(path)
@@ -69,14 +90,20 @@ def load_rgb(path: str | Path) -> np.ndarray:
         with im:
             if im.mode in _PIL_MODES and _decoded_as_8_bit(im):
                 try:
-                    return np.asarray(im.convert("RGB"))
+                    rgb = np.asarray(im.convert("RGB"))
                 except (OSError, ValueError, SyntaxError) as e:
                     if im.format != "TIFF":  # a TIFF PIL cannot decode may still be read by GDAL
                         raise RasterIOError(f"cannot decode {path}: {e}") from None
+                else:  # a palette's indices are not its colours: only samples are compared
+                    tags = getattr(im, "tag_v2", None) or {}
+                    if im.mode in ("RGB", "L", "RGBA", "LA"):
+                        _check_no_nodata(path, np.moveaxis(rgb, -1, 0), tags.get(_GDAL_NODATA_TAG))
+                    return rgb
     import rasterio
     with rasterio.open(path) as src:
         bands = [1, 2, 3] if src.count >= 3 else [1]
         a = src.read(bands)
+        _check_no_nodata(path, a, src.nodata)
     if a.shape[0] == 1:
         a = np.repeat(a, 3, axis=0)
     if a.dtype != np.uint8:
