@@ -205,18 +205,42 @@ def test_validation_images_that_are_also_trained_on_are_said_logged_and_noted(tm
     for sub, i in (("train", 0), ("val", 1), ("val", 2)):
         (data / sub).mkdir(parents=True, exist_ok=True)
         Image.fromarray(_picture(48, seed=i)).save(data / sub / f"img{i}.png")
+    Image.fromarray(_picture(24, seed=3)).save(data / "train" / "small.png")  # under every crop: said
     cfg, out, log = _tiny_cfg(tmp_path), tmp_path / "m.safetensors", tmp_path / "m.jsonl"
     r = CliRunner().invoke(main, ["train", str(data), "--val", str(data / "val"), "--out", str(out), "--config",
                                   str(cfg), "--steps", "1", "0", "0", "--val-every-steps", "1", "--log", str(log), *TRAIN])
     assert r.exit_code == 0, r.output
     assert "2 of the 2 validation images are training images too" in r.output and "not on held-out images" in r.output
     assert read_jsonl(log)[0]["val_in_train"] == 2
+    small = [ln for ln in r.output.splitlines() if "smaller than the largest HR crop" in ln]
+    assert len(small) == 1 and f"1 never (under 32 px, the crop at ×2): {data / 'train' / 'small.png'}" in small[0]
     line = notes_summary(ldcsr_core.load_model(out, device="cpu").notes)
     assert "gain over bicubic on that run's validation subset (2 of its images also trained on): fast ×2" in line
     # the same pixels under another name count; other pixels do not
     from ldcsr_core.training.data import also_trained
     val = [("a.png", _picture(48, seed=1)), ("b.png", _picture(48, seed=5)), ("c.png", _picture(40, seed=1))]
     assert also_trained([_picture(48, seed=0), _picture(48, seed=1)], val) == ["a.png"]
+
+
+def test_training_images_smaller_than_the_crops_are_said_by_count_and_name(tmp_path):
+    """A batch's crops come only from the images its scale's crop fits: images under the largest
+    crop were used at the low scales only, or never, without a word (a folder of mostly small
+    images trained on the few large ones). Now the sampler says how many and which (train logs it
+    once: the test below), and still refuses a set where none fits every scale."""
+    from ldcsr_core.training.data import MultiScaleCrops, load_named_images
+    data = tmp_path / "set"
+    data.mkdir()
+    for name, side in (("big.png", 48), ("mid.png", 40), ("tiny.png", 20), ("tiny2.png", 24)):
+        Image.fromarray(_picture(side)).save(data / name)
+    names, images = zip(*load_named_images(data))
+    crops = MultiScaleCrops(images, lr_size=16, scale_range=(2.0, 3.0), names=names)  # crops of 32 to 48 px
+    assert crops.small_note() == (
+        f"3 of the 4 training images are smaller than the largest HR crop (48 px: LR patches of 16 px at ×3), "
+        f"so they are used 2 never (under 32 px, the crop at ×2): {data / 'tiny.png'}, {data / 'tiny2.png'}; "
+        f"1 only at the scales whose crop fits them: {data / 'mid.png'} (40 px)")
+    assert MultiScaleCrops(images[:1], lr_size=16, scale_range=(2.0, 3.0)).small_note() is None
+    with pytest.raises(InputError, match="no training image is at least 48 px"):
+        MultiScaleCrops(images[1:], lr_size=16, scale_range=(2.0, 3.0))
 
 
 def test_a_validation_image_too_small_to_score_is_refused_before_any_step(image_dir, tmp_path):

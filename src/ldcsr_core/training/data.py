@@ -18,7 +18,7 @@ from PIL import Image
 
 from ..errors import InputError
 
-__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "load_rgb", "load_images", "degrade",
+__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "load_rgb", "load_images", "load_named_images", "degrade",
            "also_trained",
            "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
 
@@ -121,6 +121,11 @@ def load_images(source, split: str = "train") -> list[np.ndarray]:
     """Decoded H×W×3 uint8 images from a folder (recursive) or from a packed archive
     (``scripts/gpu_train.py pack``: a ``.npz`` of encoded images, ``<split>/<i>`` keys). An archive
     may name its split after a ``#``: ``rsscn7.npz#val``."""
+    return [a for _, a in load_named_images(source, split)]
+
+
+def load_named_images(source, split: str = "train") -> list[tuple[str, np.ndarray]]:
+    """:func:`load_images` as ``(name, image)`` pairs: a file's path, an archive's ``source[i]``."""
     src = str(source)
     path, _, sel = src.partition("#")
     if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
@@ -130,11 +135,11 @@ def load_images(source, split: str = "train") -> list[np.ndarray]:
             if not keys:
                 raise FileNotFoundError(f"no {split!r} images in archive {path}")
             out = []
-            for k in keys:
+            for i, k in enumerate(keys):
                 with Image.open(io.BytesIO(z[k].tobytes())) as im:
-                    out.append(np.asarray(im.convert("RGB")))
+                    out.append((f"{src}[{i}]", np.asarray(im.convert("RGB"))))
             return out
-    return [load_rgb(f) for f in list_images(src)]
+    return [(str(f), load_rgb(f)) for f in list_images(src)]
 
 
 def also_trained(train_images, val) -> list[str]:
@@ -160,6 +165,10 @@ def to_tensor(a, device):
     return t.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
+def _names(names: list[str], shown: int = 3) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def to_uint8(x) -> np.ndarray:
     """float (B,3,H,W) in [-1,1] → uint8 B×H×W×3."""
     return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
@@ -180,8 +189,10 @@ class MultiScaleCrops:
     process can make it, in any order, and a resumed run gets the same batches.
     """
 
-    def __init__(self, files, lr_size: int = 32, scale_range=(1.2, 8.0), seed: int = 0):
+    def __init__(self, files, lr_size: int = 32, scale_range=(1.2, 8.0), seed: int = 0, names=None):
         self.images = [f if isinstance(f, np.ndarray) else load_rgb(f) for f in files]
+        self.names = [str(n) for n in names] if names is not None else [
+            f if not isinstance(f, np.ndarray) else f"image {i + 1}" for i, f in enumerate(files)]
         self.lr_size = lr_size
         self.scale_range = scale_range
         self.seed = seed
@@ -193,6 +204,23 @@ class MultiScaleCrops:
                 f"no training image is at least {need} px on each side (the HR crop for LR patches of "
                 f"{lr_size} px at scale {max(scale_range):g}; the largest image has "
                 f"{max(self._sides, default=0)} px): use a smaller lr_size or scale range, or larger images")
+
+    def small_note(self) -> str | None:
+        """What the images smaller than the largest HR crop miss, or None when every image fits it:
+        a batch's crops come only from the images its scale's crop fits, so such an image is used
+        at the low scales only, or never (under the crop of the lowest scale)."""
+        need, low = int(self.lr_size * max(self.scale_range)), int(self.lr_size * min(self.scale_range))
+        small = [(n, side) for n, side in zip(self.names, self._sides) if side < need]
+        if not small:
+            return None
+        never = [n for n, side in small if side < low]
+        some = [f"{n} ({side} px)" for n, side in small if side >= low]
+        parts = ([f"{len(never)} never (under {low} px, the crop at ×{min(self.scale_range):g}): {_names(never)}"]
+                 if never else []) + ([f"{len(some)} only at the scales whose crop fits them: {_names(some)}"]
+                                      if some else [])
+        return (f"{len(small)} of the {len(self.images)} training images are smaller than the largest HR crop "
+                f"({need} px: LR patches of {self.lr_size} px at ×{max(self.scale_range):g}), so they are used "
+                f"{'; '.join(parts)}")
 
     def batch(self, batch_size: int):
         """Returns (lr uint8 B×h×w×3, hr uint8 B×H×W×3) from the sampler's own running stream."""

@@ -27,7 +27,7 @@ import torch
 from ..checkpoints import build_model, load_model, resolve_device
 from ..config import compact_config
 from .checkpoint import TrainState
-from .data import MultiScaleCrops, StepBatches, also_trained, load_images, to_tensor
+from .data import MultiScaleCrops, StepBatches, also_trained, load_named_images, to_tensor
 from .ema import EMA
 from .errors import TrainingError
 from .growth import add_detail_decoder, grow_model
@@ -91,7 +91,8 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.out = Path(out)
         self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
         self.data_dir = str(data_dir)
-        self.data = MultiScaleCrops(load_images(data_dir), lr_size=lr_size, scale_range=scale_range, seed=seed)
+        names, images = zip(*load_named_images(data_dir))
+        self.data = MultiScaleCrops(images, lr_size=lr_size, scale_range=scale_range, seed=seed, names=names)
         val = validation_set(val_dir, val_limit)
         self.val_images, self.val_in_train = [a for _, a in val], also_trained(self.data.images, val)
         self.minutes = dict(zip(PHASES, minutes))
@@ -318,6 +319,9 @@ class Trainer(PhaseMixin, ResumableMixin):
                         "not on held-out images; give a training folder without them (e.g. DATA/train, not the "
                         "folder that holds --val)", len(both), len(self.val_images),
                         ", ".join(both[:3]) + (f" and {len(both) - 3} more" if len(both) > 3 else ""))
+        small = self.data.small_note()
+        if small:  # said once a command; the crops come only from the images they fit
+            log.warning("%s", small)
         self.state.history["val_in_train"] = len(self.val_in_train)
         self.runlog.write("start", device=str(self.dev), amp=self.amp, workers=self.workers, run=self.state.runs,
                           train_images=len(self.data.images), val_images=len(self.val_images),
