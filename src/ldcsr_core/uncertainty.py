@@ -6,9 +6,9 @@ disagree the model is inventing detail; where they agree the detail is pinned do
 
 Each tile runs the K samples (:func:`sample_tile`) and hands the engine's one tile loop
 (:func:`~ldcsr_core.tiling.run_plan`) their per-pixel **moments** as extra channels:
-``[mean (C), variance (C)]``. The :class:`~ldcsr_core.tileplan.RowMerger` blends both like any other
-output, and the sink takes the square root of the blended variance (:func:`split_moments`). Sample k
-is exactly the single-sample result of seed ``seed + k``, so the mean and the spread inherit the
+``[mean (C), variance (C)]`` of the samples clipped to ``[0, 1]`` (each a single run's picture).
+The :class:`~ldcsr_core.tileplan.RowMerger` blends both like any other output, and the sink takes
+the square root of the blended variance (:func:`split_moments`). Sample k is exactly the single-sample result of seed ``seed + k``, so the mean and the spread inherit the
 engine's tiling invariance (in tile overlaps the spread is the blend of the tiles' spreads).
 
 The spread is the standard deviation over the K samples (``ddof=0``, as ``numpy.std``), per channel,
@@ -39,9 +39,12 @@ class UpscaleSamples(NamedTuple):
 
 
 def moments(outputs: Sequence[np.ndarray]) -> np.ndarray:
-    """K arrays ``(h, w, c)`` → ``(h, w, 2c)`` float32: per-pixel mean, then variance (ddof=0)."""
+    """K model outputs ``(h, w, c)`` → ``(h, w, 2c)`` float32: per-pixel mean, then variance (ddof=0),
+    of the samples clipped to ``[0, 1]`` as a single run's output is: where every sample is beyond
+    the range (a saturated roof, deep shadow) their pictures agree, so the spread is 0."""
     if not outputs:
         raise ValueError("moments of no samples")
+    outputs = [np.clip(o, 0.0, 1.0) for o in outputs]
     mean = np.zeros(outputs[0].shape, np.float64)
     for o in outputs:
         mean += o
