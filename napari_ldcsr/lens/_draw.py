@@ -18,7 +18,7 @@ from .._viewer import LIVE_KEY, PLACEMENT, covering_blending, derived_metadata, 
 from ._lens_cache import LayerPixels, window_transform
 from ._plan import LensView
 
-__all__ = ["LIVE_KEY", "placement", "place", "rgba", "show_window", "paint_cells", "add_kept_layer"]
+__all__ = ["LIVE_KEY", "placement", "place", "rgba", "live_name", "show_window", "paint_cells", "add_kept_layer"]
 
 
 
@@ -63,6 +63,11 @@ def rgba(view: LensView, values: np.ndarray) -> np.ndarray:
     return src.colormap.map(unit.ravel()).reshape(unit.shape + (4,)).astype(np.float32)
 
 
+def live_name(src) -> str:
+    """The live layer's name: its source's (followed when the source is renamed)."""
+    return f"{src.name} (live LDCSR)"
+
+
 def show_window(viewer, live, view: LensView, data: np.ndarray):
     """Show ``data`` (the view's RGBA window) in ``live`` (None: add a new live layer); returns
     the live layer.  8-bit RGB windows hold the model's values as they are and are shown with the
@@ -76,7 +81,7 @@ def show_window(viewer, live, view: LensView, data: np.ndarray):
         display = {"contrast_limits": [0.0, 1.0], "gamma": 1.0}
     if live is None:
         return viewer.add_image(
-            data, rgb=True, name=f"{src.name} (live LDCSR)", blending=covering_blending(src),
+            data, rgb=True, name=live_name(src), blending=covering_blending(src),
             metadata={LIVE_KEY: True}, **display, **kwargs)
     place(live, view)
     live.data = data

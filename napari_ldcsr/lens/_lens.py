@@ -250,7 +250,8 @@ class LiveLens(QObject):
 
     def _follow(self, layer, on: bool) -> None:
         """(Dis)connect the source's events the live view follows: pixels, display, placement."""
-        for name, slot in ([("data", self._on_data)] + [(n, self._on_display) for n in DISPLAY_EVENTS]
+        for name, slot in ([("data", self._on_data), ("name", self._on_name)]
+                           + [(n, self._on_display) for n in DISPLAY_EVENTS]
                            + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():
             getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)
 
@@ -262,6 +263,11 @@ class LiveLens(QObject):
         if view is not None and live is not None:
             draw.place(live, view)
         self._on_camera()
+
+    def _on_name(self, *_: Any) -> None:
+        """The source was renamed: so is the live layer (it kept the old name)."""
+        if self.live_layer is not None:
+            self.live_layer.name = draw.live_name(self._layer)
 
     def _on_data(self, *_: Any) -> None:
         """The source's pixels changed: forget its stretch and grids; new cache keys."""

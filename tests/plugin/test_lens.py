@@ -260,6 +260,9 @@ def test_zoom_out_below_1x_does_nothing_and_keep_adds_a_result(lens_setup, qtbot
     assert md["via"] == "live lens" and md["scale"] == 2.0 and md["mode"] == "fast"
     np.testing.assert_array_equal(kept.data, lens.live_layer.data[..., :3])
     np.testing.assert_allclose(kept.data_to_world((0, 0)), lens.live_layer.data_to_world((0, 0)), atol=1e-9)
+    assert lens.live_layer.name == "scene (live LDCSR)"
+    src.name = "band 4"  # the live layer follows (it kept 'scene (live LDCSR)' over 'band 4')
+    assert lens.live_layer.name == "band 4 (live LDCSR)" and kept.name == "scene ×2 (LDCSR fast, kept)"
     calls = model.calls
     _look(viewer, src, (100, 80), 1.0)
     lens.refresh()
