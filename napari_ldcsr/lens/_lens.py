@@ -7,7 +7,8 @@ step that touch the window → cached tiles are shown at once, the others are co
 windows of one geometry as one batch) in a napari ``thread_worker`` (model loaded once, kept) → each tile's final
 pixels go into one "live" layer that lies exactly over the source. The Qt-free pieces (grid, exact composition,
 cache) are in :mod:`napari_ldcsr.lens._lens_cache`; the view planning is in :mod:`napari_ldcsr.lens._plan` and the
-drawing into napari in :mod:`napari_ldcsr.lens._draw`. This module follows the camera and runs the worker.
+drawing into napari in :mod:`napari_ldcsr.lens._draw`, the events it follows in
+:mod:`napari_ldcsr.lens._events`. This module follows the camera and runs the worker.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from ldcsr_core.heap import bounded_retained_heap
 from ldcsr_core.rules import MAX_SCALE, check_mode
 from ldcsr_core.threads import release_pool
 
-from .._viewer import PLACEMENT, camera, notify as _notify
+from .._viewer import notify as _notify
 from . import _draw as draw
+from ._events import LensEvents
 from ._lens_cache import DEFAULT_CACHE_BYTES, LayerPixels, TileCache, WindowComposer
 from ._plan import (
     LensView, OutsideNotes, all_cached, layer_pixels, lens_window, model_overlap, plan_view, unsupported_reason,
@@ -34,11 +36,7 @@ from ._plan import (
 
 __all__ = ["LiveLens", "unsupported_reason"]
 
-#: Source-layer events that change how its pixels look (the live view follows them).
-DISPLAY_EVENTS = ("contrast_limits", "gamma", "colormap")
-
-
-class LiveLens(QObject):
+class LiveLens(LensEvents, QObject):
     """Live super-resolution of the visible part of one image layer.
 
     Parameters
@@ -196,25 +194,6 @@ class LiveLens(QObject):
         self._disconnect()
 
     # ------------------------------------------------------------------ viewer events
-    def _viewer_events(self) -> list:
-        """(emitter, slot) of the viewer's events the lens follows while on."""
-        cam = camera(self.viewer)
-        size = getattr(getattr(getattr(self.viewer, "canvas", None), "events", None), "size", None)  # napari >= 0.9
-        moves = [cam.events.center, cam.events.zoom, self.viewer.dims.events.ndisplay] + [size] * (size is not None)
-        return [(e, self._on_camera) for e in moves] + [(self.viewer.layers.events.removed, self._on_removed)]
-
-    def _connect(self) -> None:
-        if not self._connected:
-            for emitter, slot in self._viewer_events():
-                emitter.connect(slot)
-            self._connected = True
-
-    def _disconnect(self) -> None:
-        if self._connected:
-            for emitter, slot in self._viewer_events():
-                emitter.disconnect(slot)
-            self._connected = False
-
     def _on_camera(self, *_: Any) -> None:
         if not self._enabled:
             return
@@ -247,13 +226,6 @@ class LiveLens(QObject):
         self._drop_live()
         self._follow(self._layer, False)
         self._layer = self._pixels = None
-
-    def _follow(self, layer, on: bool) -> None:
-        """(Dis)connect the source's events the live view follows: pixels, display, placement."""
-        for name, slot in ([("data", self._on_data), ("name", self._on_name)]
-                           + [(n, self._on_display) for n in DISPLAY_EVENTS]
-                           + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():
-            getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)
 
     def _on_placement(self, *_: Any) -> None:
         """The source was moved, scaled, rotated or sheared (napari's transform mode: many times in

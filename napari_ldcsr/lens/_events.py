@@ -1,0 +1,43 @@
+"""The viewer's and the source layer's events the live lens follows (connected while it is on).
+
+A mixin of :class:`~napari_ldcsr.lens._lens.LiveLens`: it names the events and connects them to the
+lens's slots (``_on_camera``, ``_on_removed``, ``_on_data``, ``_on_name``, ``_on_display``,
+``_on_placement``), which stay with the lens.
+"""
+
+from __future__ import annotations
+
+from .._viewer import PLACEMENT, camera
+
+#: Source-layer events that change how its pixels look (the live view follows them).
+DISPLAY_EVENTS = ("contrast_limits", "gamma", "colormap")
+
+
+class LensEvents:
+    """Connect and disconnect the lens from the viewer's and its source layer's events."""
+
+    def _viewer_events(self) -> list:
+        """(emitter, slot) of the viewer's events the lens follows while on."""
+        cam = camera(self.viewer)
+        size = getattr(getattr(getattr(self.viewer, "canvas", None), "events", None), "size", None)  # napari >= 0.9
+        moves = [cam.events.center, cam.events.zoom, self.viewer.dims.events.ndisplay] + [size] * (size is not None)
+        return [(e, self._on_camera) for e in moves] + [(self.viewer.layers.events.removed, self._on_removed)]
+
+    def _connect(self) -> None:
+        if not self._connected:
+            for emitter, slot in self._viewer_events():
+                emitter.connect(slot)
+            self._connected = True
+
+    def _disconnect(self) -> None:
+        if self._connected:
+            for emitter, slot in self._viewer_events():
+                emitter.disconnect(slot)
+            self._connected = False
+
+    def _follow(self, layer, on: bool) -> None:
+        """(Dis)connect the source's events the live view follows: pixels, display, placement."""
+        for name, slot in ([("data", self._on_data), ("name", self._on_name)]
+                           + [(n, self._on_display) for n in DISPLAY_EVENTS]
+                           + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():
+            getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)
