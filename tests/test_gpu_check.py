@@ -15,9 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_gpu_check_runs_its_steps_and_writes_summary_and_tables(tmp_path):
     out = tmp_path / "out"
+    # The steps' own limits are a card's (env: 30 s); a cold `import torch` on a loaded 2-core runner
+    # took 15 s of that here (the whole call up to 4 min), so on a CPU each step gets 300 s: a hung
+    # step is still stopped (and fails).
     res = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--out", str(out), "--device", "cpu",
-                          "--quick", "--steps", "env,bench,big"], capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "LDCSR_THREADS": "2"})
+                          "--quick", "--steps", "env,bench,big", "--limit", "300"], capture_output=True, text=True,
+                         timeout=1200, env={**os.environ, "LDCSR_THREADS": "2"})
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary["steps"]) == ["env", "bench", "big"]
