@@ -151,11 +151,57 @@ def test_governor_drops_a_thread_when_ours_wait_and_adds_one_when_cores_idle(mon
 def test_measurements_are_available_on_linux():
     if not Path("/proc/self/task").is_dir():
         pytest.skip("no /proc")
-    w0, i0 = threads._runqueue_wait(), threads._idle_cpu_seconds()
+    w0, i0 = threads._thread_waits(), threads._idle_cpu_seconds()
     time.sleep(0.05)
-    assert threads._runqueue_wait() >= w0 >= 0
+    assert str(threading.get_native_id()) in w0 and min(w0.values()) >= 0
+    assert threads._waited(w0) >= 0
     assert threads._idle_cpu_seconds() >= i0 >= 0
     assert threads._others_running() is None or threads._others_running() >= 0
+
+
+def test_a_thread_that_ends_during_a_tile_leaves_the_tiles_wait_its_own(monkeypatch):
+    """The tile's wait for a CPU was the change of a sum over the process's threads: a thread that
+    ended during the tile took its whole earlier wait out of the sum (here 5 s), and the tile
+    "waited" -4.8 s. Which made the test above fail now and then on a loaded machine (a thread of an
+    earlier test ending in its 50 ms). Now each live thread's own change: 0.2 s. (/proc faked.)"""
+    import builtins
+    import io
+
+    task = "/proc/self/task"
+    waits = {"101": 5_000_000_000, "102": 1_000_000_000}  # run-queue wait so far (ns) of 2 threads
+    real_listdir, real_open = os.listdir, builtins.open
+
+    def listdir(path="."):
+        return sorted(waits) if str(path) == task else real_listdir(path)
+
+    def fake_open(path, *args, **kwargs):
+        tid, _, name = str(path).removeprefix(task + "/").partition("/")
+        if not str(path).startswith(task + "/"):
+            return real_open(path, *args, **kwargs)
+        if tid not in waits:
+            raise FileNotFoundError(path)
+        return io.StringIO(f"1 {waits[tid]} 1\n" if name == "schedstat" else f"{tid} (python) S 1\n")
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    monkeypatch.setattr(threads, "open", fake_open, raising=False)
+    monkeypatch.setenv(threads.ENV, "auto")
+    monkeypatch.setattr(threads, "_others_running", lambda: 0)
+    seen = []
+
+    class Spy(threads.Governor):
+        def observe(self, n, most, wall, waited, idle):
+            seen.append(waited)
+            return n
+
+    monkeypatch.setattr(threads, "GOVERNOR", Spy())
+    saved = torch.get_num_threads()
+    try:
+        with threads.tile_threads():
+            del waits["101"]  # thread 101 ends ...
+            waits["102"] += 200_000_000  # ... and 102 waits 0.2 s more
+    finally:
+        torch.set_num_threads(saved)
+    assert seen == [pytest.approx(0.2)]
 
 
 def test_every_tile_runs_on_the_rules_count_and_the_callers_setting_is_restored(monkeypatch):

@@ -179,20 +179,33 @@ def provenance_value() -> str:
 
 # ------------------------------------------------------------------------------ measurement
 
-def _runqueue_wait() -> float | None:
-    """Seconds all threads of this process have waited for a CPU (None where not available)."""
-    total = 0
+def _thread_waits() -> dict[str, int] | None:
+    """Nanoseconds each thread of this process has waited for a CPU so far, by thread id (None where
+    not available)."""
     try:
         tasks = os.listdir("/proc/self/task")
     except OSError:
         return None
+    waits = {}
     for t in tasks:
         try:
             with open(f"/proc/self/task/{t}/schedstat") as f:
-                total += int(f.read().split()[1])
+                waits[t] = int(f.read().split()[1])
         except (OSError, IndexError, ValueError):  # a thread that just ended
             continue
-    return total / 1e9
+    return waits
+
+
+def _waited(since: dict[str, int] | None) -> float | None:
+    """Seconds this process's threads have waited for a CPU since ``since`` (a :func:`_thread_waits`):
+    each live thread's wait less its wait then (all of it for a thread new since). Not the change of
+    a sum over the threads: a thread that ends (the OpenMP workers :func:`release_pool` frees after
+    another thread's window, say) takes its whole wait out of such a sum, which then went down: a
+    tile's wait came out negative, and the governor kept or added threads on a busy machine."""
+    now = _thread_waits()
+    if since is None or now is None:
+        return None
+    return sum(max(0, ns - since.get(t, 0)) for t, ns in now.items()) / 1e9
 
 
 def _idle_cpu_seconds() -> float | None:
@@ -294,14 +307,13 @@ def tile_threads():
         _change_count(torch, n, before)
     measure = kind == "auto"
     if measure:
-        t0, w0, i0 = time.perf_counter(), _runqueue_wait(), _idle_cpu_seconds()
+        t0, w0, i0 = time.perf_counter(), _thread_waits(), _idle_cpu_seconds()
     try:
         yield n
         if measure:
             wall = time.perf_counter() - t0
-            w1, i1 = _runqueue_wait(), _idle_cpu_seconds()
-            GOVERNOR.observe(n, most, wall, None if w0 is None or w1 is None else w1 - w0,
-                             None if i0 is None or i1 is None else i1 - i0)
+            i1 = _idle_cpu_seconds()
+            GOVERNOR.observe(n, most, wall, _waited(w0), None if i0 is None or i1 is None else i1 - i0)
     finally:
         if n != before:
             _change_count(torch, before, None)
