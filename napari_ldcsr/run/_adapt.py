@@ -114,10 +114,26 @@ def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Pa
     if not result.kept:
         return AdaptOutcome(result, None)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / model_file_name(getattr(request.layer, "name", "layer"), request.scale)
-    name = f"{getattr(model, 'name', 'model')}-adapted-{path.stem}"
-    result.save(path, name=name)
-    return AdaptOutcome(result, str(path))
+    return AdaptOutcome(result, str(_save_new(result, folder, getattr(request.layer, "name", "layer"),
+                                              request.scale, getattr(model, "name", "model"))))
+
+
+def _save_new(result, folder: Path, layer_name: str, scale: float, base_name: str) -> Path:
+    """Save ``result`` under a new name in ``folder``: ``model_file_name``, or with ``-2``, ``-3`` …
+    where a file of that name exists (another adaptation of a same-named layer in the same second):
+    an earlier adapted model is never written over."""
+    from ldcsr_core.errors import OutputExistsError
+
+    first = Path(model_file_name(layer_name, scale))
+    for n in range(1, 1000):
+        path = folder / (first.name if n == 1 else f"{first.stem}-{n}{first.suffix}")
+        if path.exists():
+            continue
+        try:
+            return result.save(path, name=f"{base_name}-adapted-{path.stem}", overwrite=False)
+        except OutputExistsError:  # it appeared meanwhile
+            continue
+    raise OutputExistsError(f"{folder}: no free name for {first.name}")
 
 
 def status_text(outcome: AdaptOutcome, where: str) -> str:

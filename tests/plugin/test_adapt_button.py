@@ -196,3 +196,24 @@ def test_cancel_after_the_model_was_saved_keeps_it_and_says_so(ldcsr, qtbot, mod
     assert widget.status.startswith("Cancel came too late, the model was saved already and is kept. "
                                     "Adapted model selected (")
     assert widget.run_button.isEnabled()
+
+
+def test_an_adapted_model_never_writes_over_an_earlier_one_of_the_same_name(tmp_path, monkeypatch):
+    """Names are ``<layer>-x<scale>-<second>``: two adaptations of same-named layers (two viewers,
+    two layers called 'scene') finishing in the same second had one name, and the second was
+    saved over the first (``save(..., overwrite=True)``)."""
+    from ldcsr_core.files import atomic_write_bytes
+    from napari_ldcsr.run import _adapt
+
+    class Kept:  # an adaptation the guard kept: its save as AdaptResult.save does it
+        def __init__(self, tag):
+            self.tag = tag
+
+        def save(self, path, *, name, overwrite=True):
+            return atomic_write_bytes(path, f"{self.tag} {name}".encode(), overwrite=overwrite)
+
+    monkeypatch.setattr(_adapt, "model_file_name", lambda layer, scale, when=None: "scene-x2-20261205-203000.safetensors")
+    paths = [_adapt._save_new(Kept(i), tmp_path, "scene", 2.0, "v4") for i in range(3)]
+    assert [p.name for p in paths] == ["scene-x2-20261205-203000.safetensors", "scene-x2-20261205-203000-2.safetensors",
+                                       "scene-x2-20261205-203000-3.safetensors"]
+    assert [p.read_text() for p in paths] == [f"{i} v4-adapted-{p.stem}" for i, p in enumerate(paths)]
