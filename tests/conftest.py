@@ -1,6 +1,8 @@
 """Shared fixtures: locating ../shared (golden vectors, data) next to the checkout."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,7 +19,10 @@ os.environ.setdefault("LDCSR_THREADS", str(min(2, _cores)))
 # runs in float32 wherever the CPU would pick bfloat16 (tests/test_precision.py tests "auto").
 os.environ.setdefault("LDCSR_DTYPE", "float32")
 # Adapted models go to (and the model picker lists) a folder of the suite's own, never the user's.
-os.environ["LDCSR_MODELS_DIR"] = tempfile.mkdtemp(prefix="ldcsr-test-models-")
+# Removed when the pytest process exits (it held 651 empty folders in /tmp before).
+_MODELS_DIR = tempfile.mkdtemp(prefix="ldcsr-test-models-")
+os.environ["LDCSR_MODELS_DIR"] = _MODELS_DIR
+atexit.register(shutil.rmtree, _MODELS_DIR, ignore_errors=True)
 
 
 def shared_dir() -> Path:
