@@ -141,31 +141,42 @@ def _vrt_missing_source(tmp, model):
     return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
 
 
+def _earlier_run(args) -> None:
+    """The run whose output a row starts from: in this process (the row's own run is the real
+    command, in a child), and it must have written its output."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    r = CliRunner().invoke(main, ["-q", *[str(a) for a in args]])
+    assert r.exit_code == 0, r.output
+
+
 def _stale_other_source(tmp, model):
     a, b = noise_tif(tmp / "a.tif", 32, seed=1), noise_tif(tmp / "b.tif", 32, seed=2)
     out = tmp / "out.tif"
-    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    _earlier_run(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
     return ["upscale", b, "-o", out, "-s", 2, *FAST, "--model", model], out
 
 
 def _stale_other_bands(tmp, model):
     a = noise_tif(tmp / "a.tif", 32, seed=1)
     out = tmp / "out.tif"
-    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    _earlier_run(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
     return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model, "--bands", "3,2,1"], out
 
 
 def _stale_other_stretch(tmp, model):
     a = noise_tif(tmp / "a.tif", 32, seed=1)
     out = tmp / "out.tif"
-    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    _earlier_run(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
     return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model, "--stretch", "percentile"], out
 
 
 def _stale_source_changed(tmp, model):
     a = noise_tif(tmp / "a.tif", 32, seed=1)
     out = tmp / "out.tif"
-    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    _earlier_run(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
     noise_tif(a, 32, seed=3)  # same name and size, new content
     os.utime(a, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns + 10**9))
     return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model], out
@@ -174,7 +185,7 @@ def _stale_source_changed(tmp, model):
 def _same_request_resumes(tmp, model):
     a = noise_tif(tmp / "a.tif", 32, seed=1)
     out = tmp / "out.tif"
-    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    _earlier_run(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
     return ["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model], out
 
 
@@ -182,7 +193,7 @@ def _fast_other_seed_resumes(tmp, model):
     # fast mode ignores the seed: another --seed is the same request
     a = noise_tif(tmp / "a.tif", 32, seed=1)
     out = tmp / "out.tif"
-    _ldcsr(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
+    _earlier_run(["upscale", a, "-o", out, "-s", 2, *FAST, "--model", model])
     return ["upscale", a, "-o", out, "-s", 2, *FAST, "--seed", 7, "--model", model], out
 
 
