@@ -15,19 +15,16 @@ if not os.environ.get("DISPLAY") and shutil.which("Xvfb") is None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-_FROZEN_AFTER_A_VIEWER: list[bool] = []
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    """After the first test with a napari viewer is torn down (its viewer closed, napari's leak check
-    done), freeze what is left (the Qt application, napari's plugin and action registries, vispy's
-    caches: about 65 000 objects made by the first viewer, alive for the whole run) out of the cyclic
-    garbage collector's reach, as tests/conftest.py does with what the collection imported. napari
-    runs a full collection on every layer removed; each walked them all again."""
+    """After each test with a napari viewer is torn down (its viewer closed, napari's leak check
+    done), collect its garbage and freeze what is left alive (the Qt application, napari's plugin
+    and action registries, vispy's caches, modules imported on the way) out of the cyclic garbage
+    collector's reach, as tests/conftest.py does with what the collection imported. napari runs a
+    full collection on every layer removed and at each viewer's close; each walked them all again.
+    The next tests' own objects are collected as before."""
     yield
-    if not _FROZEN_AFTER_A_VIEWER and "make_napari_viewer" in getattr(item, "fixturenames", ()):
-        _FROZEN_AFTER_A_VIEWER.append(True)
+    if "make_napari_viewer" in getattr(item, "fixturenames", ()):
         gc.collect()
         gc.freeze()
 
