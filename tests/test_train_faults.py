@@ -442,3 +442,18 @@ def test_validation_batches_of_read_only_arrays_print_no_torch_warning():
             "assert t.shape == (1, 3, 8, 8) and float(t.min()) == -1.0\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_train_command_leaves_the_training_logger_as_it_found_it(tmp_path):
+    """Before: the first ``ldcsr train`` in a process added its stderr handler to
+    ``ldcsr_core.training`` and turned propagation off for good, so later callers in the same
+    process (a notebook, a test's caplog) never saw the training's records."""
+    import logging
+
+    tlog = logging.getLogger("ldcsr_core.training")
+    before = (tlog.handlers[:], tlog.propagate, tlog.level)
+    data = tmp_path / "data"
+    data.mkdir()
+    r = CliRunner().invoke(main, ["train", str(data), "--out", str(tmp_path / "m.safetensors"), "--scale-range", "3", "2"])
+    assert r.exit_code == 2 and "lowest above highest" in r.output  # the command's own body ran
+    assert (tlog.handlers, tlog.propagate, tlog.level) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -171,34 +172,49 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
     from ..config import ModelConfig
     from ..training.trainer import train
 
-    tlog = logging.getLogger("ldcsr_core.training")  # the run's progress is this command's output
+    with _progress_on_stderr():
+        if grow_sr_modules and not init:
+            raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
+        inputs = {"--init": init, "--config": config_path, "DATA": data,
+                  "--val": Path(val_dir.partition("#")[0]) if val_dir else None}
+        _check_train_paths(out, checkpoint, resume, inputs, log_path, overwrite)
+        if scale_range[0] > scale_range[1]:
+            raise click.BadParameter(f"lowest above highest: {scale_range[0]:g} > {scale_range[1]:g}",
+                                     param_hint="'--scale-range'")
+        cfg = ModelConfig.from_json(config_path.read_text()) if config_path else None
+        train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
+              lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,
+              threads=threads, name=name, version=model_version, resume=resume, checkpoint=checkpoint,
+              pix_weight=pix_weight, fft_weight=fft_weight, adv_weight=adv_weight, lat_weight=lat_weight, hf_weight=hf_weight, lrc_weight=lrc_weight,
+              es_weight=es_weight, spread_weight=spread_weight, spread_ratio=spread_ratio,
+              train_decoder_in_diffusion=train_decoder_in_diffusion, train_detail_decoder=train_detail_decoder,
+              train_decoder_in_prior=train_decoder_in_prior, val_every_s=val_every * 60,
+              checkpoint_every_s=checkpoint_every * 60, grow_sr_modules=grow_sr_modules,
+              steps=tuple(steps) if steps else None, lr_scaling=lr_scaling, lr_ref_batch=lr_ref_batch,
+              warmup=warmup_steps, amp=amp, workers=workers, compile=compile_,
+              stop_after_s=stop_after * 60 if stop_after is not None else None, stop_after_steps=stop_after_steps,
+              log_path=log_path, val_every_steps=val_every_steps, val_limit=val_limit)
+
+
+@contextlib.contextmanager
+def _progress_on_stderr():
+    """The training logger prints the run's progress on stderr while the command runs; it is put
+    back as it was when the command ends (a notebook's or a test runner's later callers find it
+    unchanged: before, it kept this handler and stopped propagating for the rest of the process)."""
+    tlog = logging.getLogger("ldcsr_core.training")
+    kept = (tlog.handlers[:], tlog.propagate, tlog.level)
     if not tlog.handlers:
         h = _StderrNow()
         h.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         tlog.addHandler(h)
         tlog.propagate = False
     tlog.setLevel(logging.INFO)
-    if grow_sr_modules and not init:
-        raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
-    inputs = {"--init": init, "--config": config_path, "DATA": data,
-              "--val": Path(val_dir.partition("#")[0]) if val_dir else None}
-    _check_train_paths(out, checkpoint, resume, inputs, log_path, overwrite)
-    if scale_range[0] > scale_range[1]:
-        raise click.BadParameter(f"lowest above highest: {scale_range[0]:g} > {scale_range[1]:g}",
-                                 param_hint="'--scale-range'")
-    cfg = ModelConfig.from_json(config_path.read_text()) if config_path else None
-    train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
-          lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,
-          threads=threads, name=name, version=model_version, resume=resume, checkpoint=checkpoint,
-          pix_weight=pix_weight, fft_weight=fft_weight, adv_weight=adv_weight, lat_weight=lat_weight, hf_weight=hf_weight, lrc_weight=lrc_weight,
-          es_weight=es_weight, spread_weight=spread_weight, spread_ratio=spread_ratio,
-          train_decoder_in_diffusion=train_decoder_in_diffusion, train_detail_decoder=train_detail_decoder,
-          train_decoder_in_prior=train_decoder_in_prior, val_every_s=val_every * 60,
-          checkpoint_every_s=checkpoint_every * 60, grow_sr_modules=grow_sr_modules,
-          steps=tuple(steps) if steps else None, lr_scaling=lr_scaling, lr_ref_batch=lr_ref_batch,
-          warmup=warmup_steps, amp=amp, workers=workers, compile=compile_,
-          stop_after_s=stop_after * 60 if stop_after is not None else None, stop_after_steps=stop_after_steps,
-          log_path=log_path, val_every_steps=val_every_steps, val_limit=val_limit)
+    try:
+        yield
+    finally:
+        tlog.handlers[:] = kept[0]
+        tlog.propagate = kept[1]
+        tlog.setLevel(kept[2])
 
 
 class _StderrNow(logging.StreamHandler):
