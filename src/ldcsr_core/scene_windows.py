@@ -35,8 +35,9 @@ def _boxes(shape, window, max_pixels, samples, sample_size):
 
         box = window_in_shape(window, shape, "scene")
         if box[2] * box[3] > max_pixels:
-            raise InputError(f"the window is {box[3]}×{box[2]} px, more than max_pixels={max_pixels} "
-                             "(all of it is held in memory): give a smaller window or raise the limit")
+            raise InputError(f"the window is {box[3]}×{box[2]} px, more than the limit of {max_pixels} px "
+                             "(all of it is held in memory): give a smaller window or raise the limit "
+                             "(--max-pixels; max_pixels= in Python)")
         return "window", [box]
     if shape[0] * shape[1] <= max_pixels:
         return "whole", [(0, 0, int(shape[0]), int(shape[1]))]

@@ -172,7 +172,7 @@ def test_geotiff_uint16_four_bands_through_bands_and_stretch(tiny_model_file, fi
     (["-s", 2, "--window", "8,8,10,10"], 3, "not inside"),
     (["-s", 2, "--bands", "9"], 3, "band 9 does not exist"),
     (["-s", 2, "--window", "1,2,3"], 2, "x,y,w,h"),
-    (["-s", 2, "--window", "0,0,14,14", "--max-pixels", 100], 3, "give a smaller window"),
+    (["-s", 2, "--window", "0,0,14,14", "--max-pixels", 100], 3, "give a smaller window or raise the limit (--max-pixels"),
     (["-s", 9], 2, "--scale"),
 ])
 def test_bad_inputs_are_one_line_errors(tmp_path, tiny_model_file, args, code, fragment):
