@@ -4,8 +4,9 @@
 computes it natively** (AMX or AVX512-BF16: oneDNN then runs the convolutions at about twice the
 float32 speed, and the output stays ~52 dB from float32's), **float16 on CUDA** (:func:`auto_name`)
 and **float32 everywhere else** (CPUs without native bfloat16 would emulate it, slower than
-float32; Apple MPS keeps float32 until measured there). The environment variable ``LDCSR_DTYPE`` (``float32``, ``bfloat16``,
-``float16`` or ``auto``) or an explicit ``dtype`` (``ldcsr upscale --dtype``) overrides the rule.
+float32; Apple MPS keeps float32 until measured there). The environment variable ``LDCSR_DTYPE``
+(``float32``, ``bfloat16``, ``float16`` or ``auto``) or an explicit ``dtype`` (``ldcsr upscale
+--dtype``) overrides the rule.
 Models loaded for training (with their encoder) and for conversion are always float32.
 GroupNorms and the attention softmax compute in float32 whatever the weights' type.
 """

@@ -8,7 +8,8 @@ Each tile runs the K samples (:func:`sample_tile`) and hands the engine's one ti
 (:func:`~ldcsr_core.tiling.run_plan`) their per-pixel **moments** as extra channels:
 ``[mean (C), variance (C)]`` of the samples clipped to ``[0, 1]`` (each a single run's picture).
 The :class:`~ldcsr_core.tileplan.RowMerger` blends both like any other output, and the sink takes
-the square root of the blended variance (:func:`split_moments`). Sample k is exactly the single-sample result of seed ``seed + k``, so the mean and the spread inherit the
+the square root of the blended variance (:func:`split_moments`). Sample k is exactly the
+single-sample result of seed ``seed + k``, so the mean and the spread inherit the
 engine's tiling invariance (in tile overlaps the spread is the blend of the tiles' spreads).
 
 The spread is the standard deviation over the K samples (``ddof=0``, as ``numpy.std``), per channel,

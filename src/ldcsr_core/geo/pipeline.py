@@ -85,7 +85,6 @@ def _on_card(model) -> bool:
     return getattr(device, "type", None) == "cuda"
 
 
-
 def upscale_window(
     src,
     *,

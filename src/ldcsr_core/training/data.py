@@ -165,10 +165,6 @@ def to_tensor(a, device):
     return t.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
-def _names(names: list[str], shown: int = 3) -> str:
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-
-
 def to_uint8(x) -> np.ndarray:
     """float (B,3,H,W) in [-1,1] → uint8 B×H×W×3."""
     return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
@@ -177,6 +173,11 @@ def to_uint8(x) -> np.ndarray:
 def degrade(hr: np.ndarray, lr_hw: tuple[int, int]) -> np.ndarray:
     """The paper's degradation: PIL (antialiased) bicubic resize of the uint8 HR image."""
     return np.asarray(Image.fromarray(hr).resize((lr_hw[1], lr_hw[0]), Image.BICUBIC))
+
+
+def _names(names: list[str], shown: int = 3) -> str:
+    """The first ``shown`` of ``names`` and how many more (for one line of a warning)."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 class MultiScaleCrops:
