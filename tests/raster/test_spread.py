@@ -215,3 +215,24 @@ def test_spread_reads_in_physical_units_as_the_mean_does(tiny_model, tmp_path):
         assert (s.scales, s.offsets, s.units) == ((1e-4, 1e-4, 2e-4), (0.0, 0.0, 0.0), ("refl", "refl", "W"))
     r = upscale_window_spread(src, model=tiny_model, scale=2, options=pl.UpscaleOptions(samples=2))
     assert (r.spread.scales, r.spread.offsets, r.spread.units) == ((1e-4, 1e-4, 2e-4), (), ("refl", "refl", "W"))
+
+
+@pytest.mark.parametrize("bands", [1, 4])
+def test_a_replicated_band_has_the_spread_of_its_k_pictures(tiny_model, tmp_path, bands):
+    """A grey band (fed to the model as three channels) and a short last group (band 4 as 4,4,4):
+    the band's picture is the mean of its channels, so its spread is the standard deviation of the
+    K single runs' pictures. Before, the sink averaged the channels' variances: up to 4x the
+    band's typical spread off with the tiny model (0.14 grey levels with the shipped one on an
+    RSSCN7 crop at x4)."""
+    from .conftest import smooth_field, write_tif
+
+    g = smooth_field(np.random.default_rng(3), 24, 32, bands, 0.0, 1.0).astype(np.float32)
+    src = write_tif(tmp_path / "g.tif", g, dtype="float32")  # float: the pictures are not rounded
+    k = 3
+    res = upscale_window_spread(src, model=tiny_model, scale=2, options=pl.UpscaleOptions(samples=k, seed=5))
+    pictures = np.stack([pl.upscale_window(src, model=tiny_model, scale=2,
+                                           options=pl.UpscaleOptions(seed=5 + i)).data for i in range(k)])
+    assert res.spread.data.shape == pictures.shape[1:]
+    np.testing.assert_allclose(res.mean.data, pictures.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(res.spread.data, pictures.astype(np.float64).std(axis=0), atol=1e-6)
+    assert res.spread.data[-1].max() > 1e-4  # the samples do differ there

@@ -52,13 +52,18 @@ class BandPlan:
         idx = [b for g in self.groups for b in g]
         return np.moveaxis(bands_hw[idx], 0, -1)
 
-    def planes(self, channels_hwc: np.ndarray, clip: bool = False) -> list[np.ndarray]:
-        """``(h, w, 3·groups)`` → one ``(h, w)`` plane per colour band: a view of its channel, or
-        the mean of a replicated band's channels (float32; ``clip``: each clipped to [0, 1] first)."""
+    def _channels(self) -> dict[int, list[int]]:
+        """Each band's model channels (0-based band → channel indices over all groups)."""
         chans: dict[int, list[int]] = {}
         for gi, g in enumerate(self.groups):
             for ci, b in enumerate(g):
                 chans.setdefault(b, []).append(3 * gi + ci)
+        return chans
+
+    def planes(self, channels_hwc: np.ndarray, clip: bool = False) -> list[np.ndarray]:
+        """``(h, w, 3·groups)`` → one ``(h, w)`` plane per colour band: a view of its channel, or
+        the mean of a replicated band's channels (float32; ``clip``: each clipped to [0, 1] first)."""
+        chans = self._channels()
 
         def mean(c):
             x = channels_hwc[..., c]
@@ -73,6 +78,21 @@ class BandPlan:
         each clipped to ``[0, 1]`` first, as ``ldcsr_core.upscale`` clips — one rule for ``ldcsr
         upscale``, a napari Run and the live lens."""
         return self.planes(channels_hwc, clip=True)
+
+    def band_pictures(self, channels_hwc: np.ndarray) -> np.ndarray:
+        """One sample's model output ``(h, w, 3·groups)`` with every channel of a replicated band (a
+        grey image, a short last group) set to that band's picture, the mean of its channels each
+        clipped to ``[0, 1]`` (:meth:`unit_planes`' rule): the moments of K samples
+        (:func:`ldcsr_core.uncertainty.moments`) are then the band's own, whose variance is not
+        the mean of its channels' variances. Other channels are left as they are (no copy
+        without a replicated band)."""
+        reps = [c for c in self._channels().values() if len(c) > 1]
+        if not reps:
+            return channels_hwc
+        out = np.array(channels_hwc, np.float32)
+        for c in reps:
+            out[..., c] = np.clip(out[..., c], 0.0, 1.0).mean(axis=-1, dtype=np.float32)[..., None]
+        return out
 
     def scatter(self, channels_hwc: np.ndarray) -> np.ndarray:
         """``(h, w, 3·groups)`` → ``(colour bands, h, w)`` float32, averaging replicated bands."""

@@ -43,10 +43,14 @@ def default_spread_path(dst: str | Path) -> Path:
 
 class SampledRunner:
     """Wraps a tile runner (``LocalRunner``/``DaskRunner``): each tile is run for ``samples`` seeds
-    (one ``map`` stream per seed, consumed in lockstep) and yields its moments ``(h, w, 2·C)``."""
+    (one ``map`` stream per seed, consumed in lockstep) and yields its moments ``(h, w, 2·C)``.
 
-    def __init__(self, runner, samples: int):
+    ``pictures`` (e.g. :meth:`BandPlan.band_pictures`) turns each sample's output into its picture
+    before the moments: a replicated band's spread is the spread of its K pictures."""
+
+    def __init__(self, runner, samples: int, pictures=None):
         self.runner, self.samples = runner, int(samples)
+        self.pictures = pictures or (lambda a: a)
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
@@ -54,7 +58,7 @@ class SampledRunner:
         outs = [self.runner.map(st, plan, mode=mode, seed=seed + k) for k, st in enumerate(streams)]
         for items in zip(*outs):
             arrs = [a for _, a in items]
-            yield items[0][0], (None if arrs[0] is None else moments(arrs))
+            yield items[0][0], (None if arrs[0] is None else moments([self.pictures(a) for a in arrs]))
 
     def close(self) -> None:
         self.runner.close()
@@ -105,7 +109,7 @@ def sampled(runner, sink, spread_writer, job, samples: int):
         raise ValueError("a run with samples > 1 needs a writer for the spread")
     c = job.reader.plan.channels
     split = SplitSink(sink, SpreadSink(job.reader, spread_writer, job.shape), c)
-    return SampledRunner(runner, samples), split, 2 * c
+    return SampledRunner(runner, samples, job.reader.plan.band_pictures), split, 2 * c
 
 
 def spread_tags(job, samples: int) -> dict[str, str]:
