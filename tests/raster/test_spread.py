@@ -163,6 +163,16 @@ def test_a_batch_never_writes_a_spread_file_over_one_of_its_inputs(rasters, tiny
     assert sorted(p.name for p in out.iterdir()) == ["a_sr_spread.tif"]  # nothing written
 
 
+def test_spread_out_naming_the_output_is_said_so(rasters, tiny_model_file, tmp_path):
+    """--spread-out the -o path (here spelt another way): before, 'Invalid value for 'IN': s.tif and
+    s.tif would both be written to o.tif', the one input named twice as if two inputs collided."""
+    r = run("upscale", rasters["rgba"], "-o", tmp_path / "o.tif", "--scale", 2, "--samples", 2,
+            "--spread-out", tmp_path / "." / "o.tif", "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 2, r.output
+    assert "'--spread-out': the spread file would be written over the output" in r.output, r.output
+    assert "would both be written" not in r.output and list(tmp_path.iterdir()) == []
+
+
 def test_spread_out_must_be_a_file_name(rasters, tiny_model_file, tmp_path):
     r = run("upscale", rasters["rgba"], "-o", tmp_path / "o.tif", "--scale", 2, "--samples", 2,
             "--spread-out", tmp_path / "s.png", "--model", tiny_model_file, "--device", "cpu")

@@ -134,6 +134,9 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                                          f"overwritten){why}", param_hint="'-o'")
             key = real(path)
             if key in seen:
+                if what != "output" and seen[key] == src:  # --spread-out naming -o
+                    raise click.BadParameter(f"the spread file would be written over the output: {path} "
+                                             "(give --spread-out another name)", param_hint="'--spread-out'")
                 raise click.BadParameter(
                     f"{seen[key]} and {src} would both be written to {path}", param_hint="'IN'")
             seen[key] = src
