@@ -9,7 +9,6 @@ check); the Compare group is ``compare/_controls`` and the live lens's section
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -411,7 +410,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
             self._ended = ("failed",)
             return
         out = last.result
-        saved = f", saved as {os.path.basename(result.path)}," if result.path else ""
+        saved = f", {_outcome.saved_text(result)}," if result.path else ""
         note = blending_note(last.layer_source.layers[0], last.results[0])  # an additive band's result
         self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px){saved} "
                          f"in {fmt_seconds(result.seconds)}{note}")

@@ -4,18 +4,27 @@ opened over a file it streamed to), the bicubic baselines, and the run's record 
 
 from __future__ import annotations
 
+import os
+
 from .._viewer import notify
 from ._bigrun import open_streamed
 from ._job import JobResult, JobSpec, LayerSource, bicubic_job
 from ._results import ProgressiveResult, RunLayers, add_stacked, result_kwargs
 
-__all__ = ["run_layers", "add_bicubic", "ensure_bicubic"]
+__all__ = ["run_layers", "add_bicubic", "ensure_bicubic", "saved_text"]
+
+
+def saved_text(result: JobResult, name=os.path.basename) -> str:
+    """``saved as o.tif`` for a streamed result, ``... and its spread as o_spread.tif (not opened)``
+    when it wrote a spread file too (samples > 1: no spread layer is added for it)."""
+    spread = f" and its spread as {name(result.spread_path)} (not opened)" if result.spread_path else ""
+    return f"saved as {name(result.path)}{spread}"
 
 
 def _open_streamed(viewer, source: LayerSource, result: JobResult) -> list | None:
     """Open a streamed result lazily over its source (None if the source layers are gone)."""
     if not all(src in viewer.layers for src in source.layers):
-        notify("info", f"The result was saved as {result.path}.")
+        notify("info", f"The result was {saved_text(result, str)}.")
         return None
     return open_streamed(viewer, source, result)
 

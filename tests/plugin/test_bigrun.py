@@ -258,7 +258,9 @@ def _stream_with_samples(widget, src):
 
 
 def test_streamed_run_with_samples_avoids_a_taken_spread_name(big, ldcsr, qtbot, notes):
-    """The output name is free for the result and its spread file (``<name>_spread.tif``) alike."""
+    """The output name is free for the result and its spread file (``<name>_spread.tif``) alike,
+    and the status line names both files (before: only the result, while no spread layer is added
+    for a streamed run: nothing said that a spread file had been written, nor where)."""
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)
     squatter = big.with_name("ortho_x2.00_ldcsr_spread.tif")
@@ -268,6 +270,9 @@ def test_streamed_run_with_samples_avoids_a_taken_spread_name(big, ldcsr, qtbot,
     assert "streaming to ortho_x2.00_ldcsr-2.tif" in widget.status
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     assert not _errors(notes), notes
+    assert ("saved as ortho_x2.00_ldcsr-2.tif and its spread as ortho_x2.00_ldcsr-2_spread.tif (not opened),"
+            in widget.status), widget.status
+    assert widget.last.spread is None
     assert squatter.read_bytes() == b"somebody else's file"
     assert sorted(p.name for p in big.parent.iterdir()) == [
         "ortho.tif", "ortho_x2.00_ldcsr-2.tif", "ortho_x2.00_ldcsr-2_spread.tif", "ortho_x2.00_ldcsr_spread.tif"]
