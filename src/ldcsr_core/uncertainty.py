@@ -4,13 +4,14 @@ The diffusion sampler draws its noise from :class:`~ldcsr_core.tiling.LatentNois
 ``seed, seed+1, …, seed+K-1`` give K plausible super-resolutions of the same input. Where they
 disagree the model is inventing detail; where they agree the detail is pinned down by the input.
 
-Each tile runs the K samples (:func:`sample_tile`) and hands the engine's one tile loop
-(:func:`~ldcsr_core.tiling.run_plan`) their per-pixel **moments** as extra channels:
-``[mean (C), variance (C)]`` of the samples clipped to ``[0, 1]`` (each a single run's picture).
-The :class:`~ldcsr_core.tileplan.RowMerger` blends both like any other output, and the sink takes
-the square root of the blended variance (:func:`split_moments`). Sample k is exactly the
-single-sample result of seed ``seed + k``, so the mean and the spread inherit the
-engine's tiling invariance (in tile overlaps the spread is the blend of the tiles' spreads).
+Each tile runs the K samples and hands the engine's one tile loop
+(:func:`~ldcsr_core.tiling.run_plan`) extra channels, laid out by :class:`SampleLayout`: where the
+plan's windows do not overlap (the shipped models'), their per-pixel **moments**
+``[mean (C), variance (C)]`` of the samples clipped to ``[0, 1]`` (each a single run's picture);
+where they overlap, the K outputs side by side, blended one by one as each seed's single run blends
+them, the moments taken after the blend. The sink takes the square root of the variance. Sample k
+is exactly the single-sample result of seed ``seed + k``, so the mean and the spread are those of
+the K single runs' pictures, and inherit the engine's tiling invariance.
 
 The spread is the standard deviation over the K samples (``ddof=0``, as ``numpy.std``), per channel,
 in the units of the image; it is exactly 0 with one sample. It is a statistic of the model's own
@@ -27,7 +28,7 @@ import numpy as np
 from .progress import ProgressCallback
 from .rules import check_samples
 
-__all__ = ["UpscaleSamples", "moments", "split_moments", "sample_tile", "upscale_samples"]
+__all__ = ["UpscaleSamples", "SampleLayout", "moments", "split_moments", "sample_tile", "upscale_samples"]
 
 
 class UpscaleSamples(NamedTuple):
@@ -64,6 +65,50 @@ def split_moments(rows: np.ndarray, channels: int) -> tuple[np.ndarray, np.ndarr
     return mean, spread
 
 
+def _same(a: np.ndarray) -> np.ndarray:
+    return a
+
+
+class SampleLayout(NamedTuple):
+    """How a tile's K samples travel through the tile loop's blend (:class:`RowMerger`), one rule
+    for ``upscale``'s arrays and the raster path. Where the plan's windows do not overlap (the
+    shipped models'), each output pixel comes from one window: the tile hands on the moments of its
+    K pictures (:func:`moments`, ``2·C`` channels). Where they overlap, a single run's picture there
+    is the blend of the windows' outputs, and the variance of K blends is not the blend of the
+    windows' variances: the tile hands on its K outputs side by side (``K·C`` channels), each is
+    blended as that seed's single run blends it, and the moments are taken after the blend
+    (:meth:`rows`; K/2 times the blend's memory). ``picture`` turns one sample's output into its
+    picture before the moments (e.g. :meth:`BandPlan.band_pictures`)."""
+
+    channels: int  # C: the model channels of one sample
+    samples: int  # K
+    overlap: bool
+    picture: Callable[[np.ndarray], np.ndarray] = _same
+
+    @classmethod
+    def of(cls, plan, channels: int, samples: int, picture=None) -> "SampleLayout":
+        overlap = len(plan.tiles) > 1 and any(int(o) > 0 for o in plan.overlap_out)
+        return cls(int(channels), int(samples), overlap, picture or _same)
+
+    @property
+    def width(self) -> int:
+        """Channels per tile in the tile loop."""
+        return (self.samples if self.overlap else 2) * self.channels
+
+    def tile(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
+        """A tile's K model outputs ``(h, w, C)`` → what the tile loop blends, ``(h, w, width)``."""
+        if self.overlap:
+            return np.concatenate([np.asarray(o, np.float32) for o in outputs], axis=-1)
+        return moments([self.picture(o) for o in outputs])
+
+    def rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Blended rows ``(…, width)`` → (mean, variance) of the K pictures, each ``(…, C)``."""
+        c = self.channels
+        if self.overlap:
+            rows = moments([self.picture(rows[..., k * c:(k + 1) * c]) for k in range(self.samples)])
+        return rows[..., :c], rows[..., c:2 * c]
+
+
 def sample_tile(run_one: Callable[[int], np.ndarray], *, seed: int, samples: int) -> np.ndarray:
     """Moments (:func:`moments`) of ``run_one(seed_k)`` for ``seed_k`` in ``seed … seed+samples-1``
     (``run_one`` computes one tile for one seed, e.g. with a :class:`~ldcsr_core.tiling.TileProcessor`)."""
@@ -76,7 +121,8 @@ def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray
     """The body of ``upscale(..., samples=K)``: every tile of ``plan`` sampled K times, blended in
     :func:`~ldcsr_core.tiling.run_plan`. ``read(y0, x0, h, w)`` gives LR pixels in [0, 1].
 
-    ``callback`` sees each tile's ``TileProgress.output`` as its 6-channel moments (mean, variance).
+    ``callback`` sees each tile's ``TileProgress.output`` as :class:`SampleLayout` lays it out: its
+    6-channel moments (mean, variance), or, where the plan's windows overlap, its K outputs side by side.
     """
     from .tiling import TileProcessor, run_plan
 
@@ -84,11 +130,12 @@ def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray
     H, W = plan.out_shape
     mean = np.empty((H, W, 3), np.float32)
     spread = np.empty((H, W, 3), np.float32)
+    layout = SampleLayout.of(plan, 3, samples)
 
     def sink(y0, rows):
-        m, s = split_moments(rows, 3)
+        m, v = layout.rows(rows)
         mean[y0:y0 + rows.shape[0]] = m
-        spread[y0:y0 + rows.shape[0]] = s
+        spread[y0:y0 + rows.shape[0]] = np.sqrt(np.maximum(v, 0.0))
 
     # one processor (its seed's shared noise, the out-of-memory fallback) per sample
     processors = {seed + k: TileProcessor(model, plan, mode=mode, seed=seed + k) for k in range(samples)}
@@ -96,9 +143,10 @@ def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray
     def tiles():
         for t in plan.tiles:
             lr = read(*t.read)
-            yield t, sample_tile(lambda s: processors[s](lr, t), seed=seed, samples=samples)
+            yield t, layout.tile([processors[seed + k](lr, t) for k in range(samples)])
 
-    run_plan(model, plan, read, sink, mode=mode, seed=seed, callback=callback, channels=6, tiles=tiles())
+    run_plan(model, plan, read, sink, mode=mode, seed=seed, callback=callback, channels=layout.width,
+             tiles=tiles())
     np.clip(mean, 0.0, 1.0, out=mean)
     if np.dtype(dtype) == np.uint8:
         return UpscaleSamples(np.rint(mean * 255.0).astype(np.uint8), spread * np.float32(255.0))

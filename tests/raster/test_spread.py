@@ -246,3 +246,25 @@ def test_a_replicated_band_has_the_spread_of_its_k_pictures(tiny_model, tmp_path
     np.testing.assert_allclose(res.mean.data, pictures.mean(axis=0), atol=1e-6)
     np.testing.assert_allclose(res.spread.data, pictures.astype(np.float64).std(axis=0), atol=1e-6)
     assert res.spread.data[-1].max() > 1e-4  # the samples do differ there
+
+
+def test_overlapping_windows_give_the_spread_of_the_k_blended_pictures(tiny_model, tmp_path, monkeypatch):
+    """The raster path (file and window API, Dask alike: one SampledRunner) where the diffusion
+    windows overlap (a model without tile_overlap metadata: 25 %): the spread file is the standard
+    deviation of the K single runs' blended pictures. Before, the windows' variances were blended."""
+    from ldcsr_core.tiling import plan_for_model
+
+    from .conftest import smooth_field, write_tif
+
+    monkeypatch.setattr(tiny_model, "tile_max", 64)
+    assert len(plan_for_model(tiny_model, (32, 40), (80, 100), mode="diffusion").tiles) >= 4
+    g = smooth_field(np.random.default_rng(4), 32, 40, 2, 0.0, 1.0).astype(np.float32)  # band 2 as 2,2
+    src = write_tif(tmp_path / "s.tif", g, dtype="float32")
+    k = 2
+    pl.upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2.5,
+                      options=pl.UpscaleOptions(samples=k, seed=1))
+    pictures = np.stack([pl.upscale_window(src, model=tiny_model, scale=2.5,
+                                           options=pl.UpscaleOptions(seed=1 + i)).data for i in range(k)])
+    with rasterio.open(tmp_path / "o.tif") as o, rasterio.open(tmp_path / "o_spread.tif") as s:
+        np.testing.assert_allclose(o.read(), pictures.mean(axis=0), atol=1e-6)
+        np.testing.assert_allclose(s.read(), pictures.astype(np.float64).std(axis=0), atol=1e-6)

@@ -1,10 +1,11 @@
 """The uncertainty map of a raster run: K diffusion samples → the mean raster and a spread raster.
 
 With ``UpscaleOptions(samples=K)`` (K > 1) the pipeline runs every tile K times (seeds ``seed …
-seed+K-1``, through the same runner, local or Dask: :class:`SampledRunner`), blends the per-pixel
-moments in the engine's one tile loop (:mod:`ldcsr_core.uncertainty`) and splits the finished rows
-(:class:`SplitSink`): the mean goes to the usual sink (source units and dtype, nodata restored), the
-spread to a :class:`SpreadSink`.
+seed+K-1``, through the same runner, local or Dask: :class:`SampledRunner`), blends them in the
+engine's one tile loop as :class:`~ldcsr_core.uncertainty.SampleLayout` lays them out (per-pixel
+moments, or the K outputs where windows overlap) and splits the finished rows (:class:`SplitSink`):
+the mean goes to the usual sink (source units and dtype, nodata restored), the spread to a
+:class:`SpreadSink`.
 
 The spread raster lies exactly on the output grid (same size, transform and CRS): one float32 band
 per colour band of the source (alpha bands are masks, not model output, and have no spread), the
@@ -25,7 +26,7 @@ import numpy as np
 
 from . import radiometry as rad
 from . import raster_io as rio_io
-from ..uncertainty import moments
+from ..uncertainty import SampleLayout
 
 __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_profile",
            "spread_tags", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE"]
@@ -43,14 +44,14 @@ def default_spread_path(dst: str | Path) -> Path:
 
 class SampledRunner:
     """Wraps a tile runner (``LocalRunner``/``DaskRunner``): each tile is run for ``samples`` seeds
-    (one ``map`` stream per seed, consumed in lockstep) and yields its moments ``(h, w, 2·C)``.
+    (one ``map`` stream per seed, consumed in lockstep) and yields what ``layout``
+    (:class:`~ldcsr_core.uncertainty.SampleLayout`) makes of its K outputs: their moments
+    ``(h, w, 2·C)``, or, where the windows overlap, the K outputs side by side. The layout's
+    ``picture`` (:meth:`BandPlan.band_pictures`) makes a replicated band's spread the spread of its K
+    pictures."""
 
-    ``pictures`` (e.g. :meth:`BandPlan.band_pictures`) turns each sample's output into its picture
-    before the moments: a replicated band's spread is the spread of its K pictures."""
-
-    def __init__(self, runner, samples: int, pictures=None):
-        self.runner, self.samples = runner, int(samples)
-        self.pictures = pictures or (lambda a: a)
+    def __init__(self, runner, samples: int, layout: SampleLayout):
+        self.runner, self.samples, self.layout = runner, int(samples), layout
 
     def map(self, jobs: Iterable[tuple[Any, np.ndarray | None]], plan, *, mode: str, seed: int
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
@@ -58,7 +59,7 @@ class SampledRunner:
         outs = [self.runner.map(st, plan, mode=mode, seed=seed + k) for k, st in enumerate(streams)]
         for items in zip(*outs):
             arrs = [a for _, a in items]
-            yield items[0][0], (None if arrs[0] is None else moments([self.pictures(a) for a in arrs]))
+            yield items[0][0], (None if arrs[0] is None else self.layout.tile(arrs))
 
     def close(self) -> None:
         self.runner.close()
@@ -92,24 +93,25 @@ class SpreadSink:
 
 
 class SplitSink:
-    """Moment rows ``(n, W, 2·C)`` → the mean to ``mean_sink``, the variance to ``spread_sink``."""
+    """Blended rows (``layout``'s channels) → the mean of the K pictures to ``mean_sink``, their
+    variance to ``spread_sink``."""
 
-    def __init__(self, mean_sink, spread_sink, channels: int):
-        self.mean_sink, self.spread_sink, self.channels = mean_sink, spread_sink, channels
+    def __init__(self, mean_sink, spread_sink, layout: SampleLayout):
+        self.mean_sink, self.spread_sink, self.layout = mean_sink, spread_sink, layout
 
     def __call__(self, y0: int, rows: np.ndarray) -> None:
-        c = self.channels
-        self.mean_sink(y0, rows[..., :c])
-        self.spread_sink(y0, rows[..., c:2 * c])
+        mean, var = self.layout.rows(rows)
+        self.mean_sink(y0, mean)
+        self.spread_sink(y0, var)
 
 
 def sampled(runner, sink, spread_writer, job, samples: int):
     """(runner, sink, channels) of a K-sample run of ``job`` (see :func:`pipeline._execute`)."""
     if spread_writer is None:
         raise ValueError("a run with samples > 1 needs a writer for the spread")
-    c = job.reader.plan.channels
-    split = SplitSink(sink, SpreadSink(job.reader, spread_writer, job.shape), c)
-    return SampledRunner(runner, samples, job.reader.plan.band_pictures), split, 2 * c
+    layout = SampleLayout.of(job.plan, job.reader.plan.channels, samples, job.reader.plan.band_pictures)
+    split = SplitSink(sink, SpreadSink(job.reader, spread_writer, job.shape), layout)
+    return SampledRunner(runner, samples, layout), split, layout.width
 
 
 def spread_tags(job, samples: int) -> dict[str, str]:
