@@ -145,6 +145,32 @@ def test_a_geotiff_with_declared_nodata_pixels_is_refused_naming_it(tmp_path, dt
         load_images(tmp_path)
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_a_png_with_nodata_declared_in_its_aux_xml_sidecar_is_refused_naming_it(tmp_path, mode):
+    """Nodata declared only in a PNG's GDAL PAM sidecar (``nd.png.aux.xml``, as GDAL and QGIS write
+    it; every GDAL reader, upscale included, takes it as nodata) was not looked at by evaluate/train:
+    PIL decodes the PNG, and only a TIFF's own nodata tag was checked, so the fill was scored."""
+    a = _picture(32)
+    a[a == 0] = 1
+    a[:, :5] = 0  # a nodata border
+    path = tmp_path / "nd.png"
+    Image.fromarray(a if mode == "RGB" else a[..., 0]).save(path)
+    assert load_rgb(path).shape == (32, 32, 3)  # without a sidecar: image content, as before
+    bands = "".join(f'<PAMRasterBand band="{b}"><NoDataValue>0</NoDataValue></PAMRasterBand>'
+                    for b in range(1, 4 if mode == "RGB" else 2))
+    (tmp_path / "nd.png.aux.xml").write_text(f"<PAMDataset>{bands}</PAMDataset>")
+    rasterio = pytest.importorskip("rasterio")
+    with rasterio.open(path) as src:
+        assert src.nodata == 0  # GDAL reads the sidecar's nodata
+    with pytest.raises(InputError, match=r"nd.png: 160 of its 1024 pixels are nodata \(the value 0 it declares"):
+        load_rgb(path)
+    with pytest.raises(InputError, match="nd.png"):
+        load_images(tmp_path)
+    (tmp_path / "nd.png.aux.xml").write_text('<PAMDataset><PAMRasterBand band="1"><Description>x</Description>'
+                                             '</PAMRasterBand></PAMDataset>')
+    assert load_rgb(path).shape == (32, 32, 3)  # a sidecar without nodata: as before
+
+
 def test_evaluate_refuses_an_image_too_small_for_a_scale_before_any_work(image_dir, tmp_path, monkeypatch):
     """A 12 px image was scored at ×2 (NaN SSIM, warnings), then failed the run at ×4."""
     from ldcsr_core.training import evaluate as ev

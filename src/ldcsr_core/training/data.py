@@ -54,6 +54,23 @@ def _decoded_as_8_bit(im) -> bool:
 _GDAL_NODATA_TAG = 42113  # the TIFF tag in which GDAL declares a raster's nodata value (text)
 
 
+def _pam_nodata(path: Path):
+    """The nodata value of band 1 (rasterio's ``nodata``) declared in ``path``'s GDAL PAM sidecar
+    ``<path>.aux.xml`` (text, as GDAL stores it), or None. GDAL reads it for a PNG, JPEG or TIFF
+    (over a TIFF's own nodata tag), so such an image has nodata for every GDAL reader (upscale,
+    QGIS). Read here without GDAL, which PIL-decoded images never touch."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(f"{path}.aux.xml").getroot()
+    except (OSError, ET.ParseError):  # none, or one GDAL cannot parse either (it ignores it)
+        return None
+    for band in root.iterfind("PAMRasterBand"):
+        if band.get("band", "1").strip() == "1":
+            return band.findtext("NoDataValue")
+    return None
+
+
 def _check_no_nodata(path: Path, bands_hw: np.ndarray, nodata) -> None:
     """InputError naming ``path`` when some of its pixels hold the nodata value it declares in
     every band read (``(bands, h, w)``; ``nodata`` a number or GDAL's text, None: none declared):
@@ -77,7 +94,8 @@ def load_rgb(path: str | Path) -> np.ndarray:
     grey when there are fewer; stretched to 8 bit unless already uint8). A file PIL recognises but
     cannot decode (cut short, damaged) is a :class:`~ldcsr_core.errors.RasterIOError` naming it,
     never a partial image; one with NaN or infinite values, or with pixels that hold the nodata
-    value it declares (a GeoTIFF's fill: scored, it would count as image content), is an
+    value it declares (a GeoTIFF's fill, or a PNG's or JPEG's nodata in its ``.aux.xml`` sidecar:
+    scored, it would count as image content), is an
     :class:`InputError` naming it (a NaN's stretch, and so the whole image, would be NaN: black)."""
     from ..errors import RasterIOError
 
@@ -96,8 +114,10 @@ def load_rgb(path: str | Path) -> np.ndarray:
                         raise RasterIOError(f"cannot decode {path}: {e}") from None
                 else:  # a palette's indices are not its colours: only samples are compared
                     tags = getattr(im, "tag_v2", None) or {}
-                    if im.mode in ("RGB", "L", "RGBA", "LA"):
-                        _check_no_nodata(path, np.moveaxis(rgb, -1, 0), tags.get(_GDAL_NODATA_TAG))
+                    if im.mode in ("RGB", "L", "RGBA", "LA"):  # a sidecar's value wins, as in GDAL
+                        nodata = _pam_nodata(path)
+                        _check_no_nodata(path, np.moveaxis(rgb, -1, 0),
+                                         tags.get(_GDAL_NODATA_TAG) if nodata is None else nodata)
                     return rgb
     import rasterio
     with rasterio.open(path) as src:
