@@ -83,3 +83,46 @@ def test_stderr_whose_reader_is_gone_stops_a_batch_and_leaves_nothing(rasters, t
     assert r.returncode == 1
     assert sorted(p.name for p in outs.iterdir()) == []
     assert sha256(srcs[0]) == digest
+
+
+@pytest.mark.parametrize("var, value, says", [
+    ("LDCSR_THREADS", "0", "LDCSR_THREADS must be 'auto' or a whole number >= 1, got '0'"),
+    ("LDCSR_DTYPE", "abc", "LDCSR_DTYPE='abc': expected one of auto, float32, bfloat16, float16"),
+])
+def test_a_bad_setting_comes_alone_before_any_output(var, value, says, rasters, tiny_model_file, tmp_path,
+                                                     monkeypatch):
+    """``ldcsr info`` printed nine lines of its description, then the error; ``adapt`` its progress
+    bar's first line (``adapting ×2``); ``train`` ran on all cores, LDCSR_THREADS=0 unread.
+    (``adapt`` and ``train`` compute in float32, whatever LDCSR_DTYPE says: they do not read it.)"""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    monkeypatch.setenv(var, value)
+    src = rasters["uint16_nodata"]
+    runs = [["info", src]]
+    if var == "LDCSR_THREADS":
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "a.tif").write_bytes(src.read_bytes())
+        runs += [["adapt", src, "-s", 2, "-o", tmp_path / "a.safetensors", "--model", tiny_model_file],
+                 ["train", tmp_path / "data", "--out", tmp_path / "t.safetensors", "--steps", 0, 0, 0]]
+    for args in runs:
+        r = CliRunner().invoke(main, [str(a) for a in args])
+        assert (r.exit_code, r.stdout, r.stderr) == (2, "", f"Error: {says}\n"), (args, r.output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["data"] if var == "LDCSR_THREADS" else [])
+
+
+def test_info_says_an_error_alone(rasters, tmp_path):
+    """A --bands the file lacks (exit 3) or a --model that is no checkpoint (exit 6; before, 'not
+    an adapted model' and exit 0, while upscale refuses it) came after the description's lines."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a model")
+    for args, code, says in ((["--bands", "9"], 3, "band 9 does not exist"),
+                             (["--model", bad], 6, f"{bad} is not a safetensors file")):
+        r = CliRunner().invoke(main, ["info", str(rasters["uint16_nodata"]), *map(str, args)])
+        assert (r.exit_code, r.stdout) == (code, ""), r.output
+        assert r.stderr.startswith(f"Error: {says}") and r.stderr.count("\n") == 1, r.stderr

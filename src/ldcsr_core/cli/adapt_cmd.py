@@ -91,6 +91,9 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
         raise OutputExistsError(f"{out} exists{link} (use --overwrite to replace it)")
     with open_raster(scene, nodata=nodata):  # readable (exit 5 otherwise), nodata fits, before the model loads
         pass
+    from ..threads import policy
+
+    policy()  # a bad LDCSR_THREADS: exit 2 now, alone, not under the progress bar's first line
     model = _load_model(model_path, device, "float32")  # fine-tuned from the exact weights, as training
     check_save_room(out.parent, model)  # a model that could not be saved is refused before training
     quiet = ctx.obj.get("quiet")

@@ -27,6 +27,18 @@ __all__ = ["info", "models", "convert"]
 def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mode, output):
     """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2); with --model,
     what an adapted model was adapted on and whether this use goes beyond it."""
+    if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
+        raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
+    if scale is not None and target_resolution is not None:  # as upscale refuses them
+        raise click.UsageError("give at most one of --scale or --target-resolution")
+    # Every line is made before the first is printed: an error on the way (a bad LDCSR_THREADS or
+    # LDCSR_DTYPE, a --bands the file lacks, an unreadable --model) comes alone, one line.
+    click.echo("\n".join(_describe(file, scale, target_resolution, bands, stretch, nodata, model_path, mode,
+                                   output)))
+
+
+def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path, mode, output) -> list[str]:
+    """``ldcsr info``'s lines for FILE."""
     from ..errors import InputError
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
     from ..geo.radiometry import plan_bands
@@ -35,49 +47,47 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
     from ..precision import describe as describe_dtype
     from ..threads import describe
 
-    if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
-        raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
-    if scale is not None and target_resolution is not None:  # as upscale refuses them
-        raise click.UsageError("give at most one of --scale or --target-resolution")
+    lines: list[str] = []
+    say = lines.append
     with open_raster(file, nodata=nodata) as ds:  # --nodata: as upscale would read and write it
         i = raster_info(ds)
-        click.echo(f"file:        {file}")
-        click.echo(f"driver:      {getattr(ds, 'source_driver', i.driver)}")
+        say(f"file:        {file}")
+        say(f"driver:      {getattr(ds, 'source_driver', i.driver)}")
         if getattr(ds, "palette_expanded", None):
-            click.echo(f"palette:     a colour table; expanded to {ds.palette_expanded} for the model "
-                       f"(the output is {ds.palette_expanded}, not class indices)")
+            say(f"palette:     a colour table; expanded to {ds.palette_expanded} for the model "
+                f"(the output is {ds.palette_expanded}, not class indices)")
         georef = georeferencing(ds)
         if georef != "transform":
-            click.echo("georef:      " + {
+            say("georef:      " + {
                 "gcps": "ground control points only (carried over, scaled)",
                 "rpcs": "rational polynomial coefficients (RPCs) only (carried over, moved onto the output grid)",
             }.get(georef, "none (the output gets none either)"))
         elif source_rpcs(ds) is not None:
-            click.echo("rpcs:        rational polynomial coefficients too (carried over, moved onto the output grid)")
+            say("rpcs:        rational polynomial coefficients too (carried over, moved onto the output grid)")
         from ..geo.job import provenance_summary
 
         made = provenance_summary(ds.tags())
         if made:  # an LDCSR output: its pixels are not measurements
-            click.echo(f"provenance:  {made}")
-        click.echo(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
-        click.echo(f"crs:         {i.crs or 'none'}")
+            say(f"provenance:  {made}")
+        say(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
+        say(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"
-        click.echo(f"pixel size:  {i.res[0]:.6g} x {i.res[1]:.6g} {unit}")
-        click.echo(f"bounds:      {', '.join(f'{b:.6f}' for b in i.bounds)}")
+        say(f"pixel size:  {i.res[0]:.6g} x {i.res[1]:.6g} {unit}")
+        say(f"bounds:      {', '.join(f'{b:.6f}' for b in i.bounds)}")
         given = "" if nodata is None else \
             f" (--nodata; the file declares {'none' if ds.file_nodata is None else ds.file_nodata})"
-        click.echo(f"nodata:      {i.nodata}{given}")
-        click.echo(f"colour:      {', '.join(i.colorinterp)}")
+        say(f"nodata:      {i.nodata}{given}")
+        say(f"colour:      {', '.join(i.colorinterp)}")
         if any(i.descriptions):
-            click.echo(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")
+            say(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")
         bp = plan_bands(i.count, i.colorinterp, bands, i.descriptions)
         groups = " ".join("(" + ",".join(str(b + 1) for b in g) + ")" for g in bp.groups)
         alpha = f"; alpha/mask band(s): {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
-        click.echo(f"model input: triplets {groups}{alpha}")
-        click.echo(f"threads:     {describe(spin=True)}")
+        say(f"model input: triplets {groups}{alpha}")
+        say(f"threads:     {describe(spin=True)}")
         dev = resolve_device("auto")  # where upscale's default --device runs, and auto's type there
         where = {"cuda": "CUDA", "mps": "Apple MPS"}.get(dev.type, "the CPU")
-        click.echo(f"compute:     {describe_dtype(dev)} on {where} (--device, --dtype or LDCSR_DTYPE to choose)")
+        say(f"compute:     {describe_dtype(dev)} on {where} (--device, --dtype or LDCSR_DTYPE to choose)")
         req = {"scale": (scale[1], scale[0]) if scale else None,
                "target_resolution": target_resolution}
         if scale is None and target_resolution is None:
@@ -85,30 +95,33 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
         try:
             (H, W), (sy, sx) = plan_output(i, **req)
         except InputError as e:
-            click.echo(f"output:      not possible: {e}")
-            return
+            say(f"output:      not possible: {e}")
+            return lines
         prof = output_profile(ds, (H, W))
         size = H * W * i.count * _itemsize(i.dtype)
-        click.echo(f"output:      {W} x {H} px (x{sx:.6g} x, x{sy:.6g} y), "
-                   f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, {i.dtype}, "
-                   f"{size / 2**30:.2f} GiB uncompressed"
-                   + (", BigTIFF" if prof["bigtiff"] == "YES" else ""))
+        say(f"output:      {W} x {H} px (x{sx:.6g} x, x{sy:.6g} y), "
+            f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, {i.dtype}, "
+            f"{size / 2**30:.2f} GiB uncompressed"
+            + (", BigTIFF" if prof["bigtiff"] == "YES" else ""))
         if model_path is not None:
-            _echo_adapted(model_path, i, req, bands, stretch, mode)
-        _echo_free_space(output, file, size)
+            _echo_adapted(say, model_path, i, req, bands, stretch, mode)
+        _echo_free_space(say, output, file, size)
+    return lines
 
 
-def _echo_adapted(model_path, info, req: dict, bands, stretch: str, mode: str) -> None:
+def _echo_adapted(say, model_path, info, req: dict, bands, stretch: str, mode: str) -> None:
     """What ``--model`` was adapted on, and ``upscale``'s note for this file if the use goes beyond it."""
     from ..adapted_use import adapted_check, outside_use, reading_of
+    from ..checkpoints import check_checkpoint_file
     from ..checkpoints import model_path as resolve
 
-    checked = adapted_check(resolve(model_path))
+    path = check_checkpoint_file(resolve(model_path))  # one that is none: exit 6, as upscale refuses it
+    checked = adapted_check(path)
     if checked is None:
-        click.echo(f"model:       {model_path}: not an adapted model")
+        say(f"model:       {model_path}: not an adapted model")
         return
     read = checked.reading.text() or "bands and stretch not recorded"
-    click.echo(f"model:       {model_path}: adapted and checked at ×{checked.scale:g} in fast mode, on {read}")
+    say(f"model:       {model_path}: adapted and checked at ×{checked.scale:g} in fast mode, on {read}")
     if req["scale"] is None:
         from ..geo.georef import scale_for_resolution
 
@@ -117,10 +130,10 @@ def _echo_adapted(model_path, info, req: dict, bands, stretch: str, mode: str) -
         scales = req["scale"] if isinstance(req["scale"], tuple) else (req["scale"],)
     note = outside_use(checked, scales, mode, reading_of(info.count, info.colorinterp, bands, stretch, info.dtype, info.descriptions))
     if note:
-        click.echo(f"note:        {note}")
+        say(f"note:        {note}")
 
 
-def _echo_free_space(output: Path | None, file: Path, size: int) -> None:
+def _echo_free_space(say, output: Path | None, file: Path, size: int) -> None:
     from ..errors import RasterIOError
     from ..files import check_name_length
     from ..geo.geotiff_writer import BEST_COMPRESSION, free_bytes, human_bytes
@@ -129,21 +142,21 @@ def _echo_free_space(output: Path | None, file: Path, size: int) -> None:
         try:
             check_name_length(output)  # before is_dir(), which would fail in errno's words
         except RasterIOError as e:
-            click.echo(f"destination: {e} (upscale would refuse)")
+            say(f"destination: {e} (upscale would refuse)")
             return
     dest = output if output is not None and output.is_dir() else (
         output.parent if output is not None else file.parent)
     if str(dest) and not dest.is_dir():
-        click.echo(f"destination: {dest}: folder does not exist (upscale would refuse)")
+        say(f"destination: {dest}: folder does not exist (upscale would refuse)")
         return
     free = free_bytes(dest if str(dest) else ".")
     if free is None:
-        click.echo(f"destination: {dest}: free space unknown")
+        say(f"destination: {dest}: free space unknown")
         return
     verdict = ("fits uncompressed" if size <= free else
                "fits only if it compresses well" if size / BEST_COMPRESSION <= free else
                f"does not fit even at {BEST_COMPRESSION:g}:1 compression: upscale would refuse")
-    click.echo(f"destination: {dest.resolve()}: {human_bytes(free)} free ({verdict})")
+    say(f"destination: {dest.resolve()}: {human_bytes(free)} free ({verdict})")
 
 
 def _itemsize(dtype: str) -> int:

@@ -346,7 +346,11 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
           seed=0, device="auto", threads=None, log_every=10, val_every_s=900.0, name="ldcsr-custom",
           version="0", resume=None, **kw):
     """Train (or fine-tune, with ``init``; or continue, with ``resume``) an LDCSR model; writes our
-    safetensors format to ``out``. Returns (model, history)."""
+    safetensors format to ``out``. Returns (model, history). A bad ``LDCSR_THREADS`` is a
+    :class:`~ldcsr_core.errors.SettingError` before any work, as for every command."""
+    from ..threads import policy
+
+    policy()  # reads (and so checks) LDCSR_THREADS unless a count is set (ldcsr --threads)
     if threads:
         torch.set_num_threads(threads)
     t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes, batch_size=batch_size,
