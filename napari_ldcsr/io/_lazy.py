@@ -45,14 +45,16 @@ GDAL_CACHE_BYTES = 256 * 2**20
 
 def bound_gdal_cache(nbytes: int = GDAL_CACHE_BYTES) -> int:
     """Lower GDAL's process-wide block cache to ``nbytes`` (never raise it; a ``GDAL_CACHEMAX`` set
-    in the environment is the user's choice and is left alone). Returns the bound in force."""
-    from rasterio.env import get_gdal_config, set_gdal_config
+    in the environment is the user's choice and is left alone). Returns the bound in force.
 
-    current = int(get_gdal_config("GDAL_CACHEMAX"))  # bytes (rasterio reads GDAL's cache size)
-    if "GDAL_CACHEMAX" not in os.environ and current > nbytes:
-        set_gdal_config("GDAL_CACHEMAX", int(nbytes))
-        current = int(get_gdal_config("GDAL_CACHEMAX"))
-    return current
+    It stays lowered when the layer closes: a bound, not a change of behaviour. Other readers in
+    napari that share rasterio's libgdal keep a 256 MB cache (GDAL's default is 5 % of the RAM):
+    they re-decode some blocks sooner, their pixels are the same. (QGIS never runs this reader.)
+    A Run's own lowering (:func:`~ldcsr_core.geo.gdal_cache.bounded_gdal_cache`) puts this bound
+    back when it ends."""
+    from ldcsr_core.geo.gdal_cache import lower_gdal_cache
+
+    return lower_gdal_cache(nbytes)
 
 
 _LEVELS: "weakref.WeakValueDictionary[str, RasterLevel]" = weakref.WeakValueDictionary()

@@ -48,6 +48,7 @@ from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
 from ..progress import ProgressCallback
 from .bicubic import BICUBIC_NOTICE, bicubic_window  # noqa: F401 - BICUBIC_NOTICE re-exported
+from .gdal_cache import bounded_gdal_cache
 from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
     provenance_tags, request_fingerprint, software_version,
@@ -219,8 +220,9 @@ def upscale_raster(
     import rasterio
 
     t0 = time.perf_counter()
-    # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat.
-    with rasterio.Env(GDAL_CACHEMAX=int(output.gdal_cache_mb), GDAL_TIFF_INTERNAL_MASK=True), \
+    # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat; it is the
+    # process's (a host's too), so it is lowered for the run only (gdal_cache: not via rasterio.Env).
+    with bounded_gdal_cache(int(output.gdal_cache_mb) * 2**20), rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), \
             rio_io.open_raster(src_path, nodata=options.nodata) as src, contextlib.ExitStack() as held:
         hit = rio_io.input_file_among(src, [dst_path, spread_path])
         if hit is not None:  # e.g. a source of a VRT input: inputs are never overwritten
