@@ -161,3 +161,39 @@ def test_a_cancel_after_the_last_tile_says_where_the_raster_is(qgis_processing, 
     assert feedback.warnings == [f"Cancelled after the last tile; the super-resolved raster was written: {out} (a "
                                  "cancelled run counts as failed in QGIS's dialog, which then does not add it to "
                                  "the project: add it from there)"]
+
+
+def test_a_run_on_layers_leaves_the_input_folder_as_it_was(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Inputs are never modified nor written next to, from QGIS too: layers open in the project as a
+    user has them (a GeoTIFF with its own .aux.xml, a VRT of it, a PNG), run by ``processing.run``
+    with a quality report and as the Processing dialog runs it: the input folder keeps the same
+    names, bytes and times. (QGIS itself writes NAME.aux.xml, or a VRT's statistics into the VRT,
+    when it closes a layer it computed statistics for: docs/qgis.md, *Files next to the input*.)"""
+    import hashlib
+
+    from osgeo import gdal
+    from PIL import Image
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    src = shutil.copy(scene, inp / "s.tif")
+    (inp / "s.tif.aux.xml").write_text('<PAMDataset><Metadata><MDI key="K">v</MDI></Metadata></PAMDataset>\n')
+    gdal.Translate(str(inp / "v.vrt"), str(src), format="VRT")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(inp / "p.png")
+    layers = [QgsRasterLayer(str(inp / n), n) for n in ("s.tif", "v.vrt", "p.png")]
+    assert all(layer.isValid() for layer in layers)
+
+    def listing():
+        return {p.name: (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+                for p in sorted(inp.iterdir())}
+
+    before = listing()
+    for i, layer in enumerate(layers):
+        qgis_processing.run(ALG, _params(src, out / f"o{i}.tif", tiny_model_file, SCALE=2.0, INPUT=layer,
+                                         QUALITY_REPORT=str(out / f"o{i}.json")), feedback=_Feedback())
+        ok, feedback = _run_as_the_dialog_does(_params(src, out / f"d{i}.tif", tiny_model_file, SCALE=2.0,
+                                                       INPUT=layer))
+        assert ok, feedback.errors
+    assert listing() == before
+    assert len(list(out.glob("*.tif"))) == 6
