@@ -67,7 +67,9 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
     ``gcps_crs`` (WKT or None); the layer itself is shown in pixels. ``rpcs`` = a satellite image's
     rational polynomial coefficients (a rasterio ``RPC``): kept as ``rpcs`` (its ``to_dict()``).
     ``band_tags`` = each band's tags (``ldcsr_core.geo.georef.band_tags``), kept as ``band_tags``."""
-    georeferenced = crs is not None or not transform.is_identity
+    # placed by a geotransform: the identity is GDAL's "none", also beside a CRS (the engine's
+    # georef.georeferencing); such a raster is shown as a plain picture, not flipped on a made-up grid
+    georeferenced = not transform.is_identity
     band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
                   for i, d in enumerate(descriptions)]
     metadata: dict[str, Any] = {

@@ -86,6 +86,23 @@ def test_plain_tiff_is_unscaled(tmp_path):
     assert "scale" not in kwargs and kwargs["metadata"]["crs"] is None
 
 
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+def test_a_tiff_with_a_crs_but_no_geotransform_opens_upright_without_a_pixel_size(tmp_path, lazy):
+    """``gdal_translate -a_srs`` of a photo: a CRS, no geotransform (GDAL's identity). Before: it was
+    taken as placed by the identity (south-up: y grows downwards) and opened upside down, with a
+    1 m pixel size the form turned a typed output pixel size into a scale with."""
+    from napari_ldcsr.io._lazy import lazy_layer_data
+
+    path = tmp_path / "photo.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=8, width=9, count=3, dtype="uint8",
+                       crs="EPSG:32633") as dst:
+        dst.write(np.zeros((3, 8, 9), np.uint8))
+    (data, kwargs, _), = (lazy_layer_data if lazy else napari_get_reader(str(path)))(str(path))
+    assert "scale" not in kwargs and "affine" not in kwargs  # shown as a plain picture, upright
+    md = kwargs["metadata"]
+    assert md["crs_name"] == "EPSG:32633" and md["transform"] is None and md["pixel_size"] is None
+
+
 def test_writer_keeps_sr_georeferencing(tmp_path):
     """A ×2.5 result layer placed over the sample writes with pixel size 0.04 m and the same bounds."""
     (data, kwargs, _), = neon_osbs_sample()

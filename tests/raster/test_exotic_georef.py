@@ -198,3 +198,37 @@ def test_a_world_file_or_rpb_by_the_outputs_stem_is_refused_never_removed(tmp_pa
         upscale_raster(rasters["gray"], out, model=tiny_model, scale=2, options=FAST,
                        output=OutputOptions(overwrite=True))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "o.RPB"]
+
+
+@pytest.mark.parametrize("rpcs", [None, RPCS], ids=["crs-only", "rpcs-and-crs"])
+def test_a_crs_without_a_geotransform_gets_no_made_up_one(tmp_path, tiny_model, rpcs):
+    """A GeoTIFF with a CRS but no geotransform (``gdal_translate -a_srs`` of a photo; an L1 scene
+    with its RPCs). Before: the output got a made-up one, 0.5 m pixels from (0, 0) in UTM (QGIS shows
+    the source flipped on its pixel grid, so the result did not overlay it), and a target
+    resolution was planned from 1 m pixels (GDAL's identity)."""
+    from ldcsr_core.cli import main
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.pipeline import plan_output
+
+    src = tmp_path / "photo.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=W, height=H, count=3, dtype="uint8", crs=UTM33,
+                       rpcs=rpcs) as ds:
+        ds.write(smooth_field(np.random.default_rng(5), H, W, 3, 0, 255).round().astype("uint8"))
+    with rasterio.open(src) as s:
+        assert s.crs == UTM33 and s.transform.is_identity
+        assert rio.georeferencing(s) == ("none" if rpcs is None else "rpcs")
+        why = "has a CRS but no geotransform, so its pixel size is unknown" if rpcs is None else "placed by"
+        with pytest.raises(InputError, match=why):
+            plan_output(rio.raster_info(s), target_resolution=0.5)
+        geo = upscale_window(s, model=tiny_model, scale=2, options=FAST)
+        assert geo.transform.is_identity and geo.crs == UTM33
+    upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2, options=FAST, output=OutputOptions())
+    rio.write_raster(tmp_path / "w.tif", geo)
+    for out in ("o.tif", "w.tif"):
+        with rasterio.open(tmp_path / out) as o:
+            assert (o.height, o.width) == (2 * H, 2 * W)
+            assert o.transform.is_identity, o.transform  # none, as the source: not (0.5, 0, 0, 0, 0.5, 0)
+            assert o.crs == UTM33 and (o.rpcs is not None) == (rpcs is not None)
+    r = CliRunner().invoke(main, ["info", str(src)])
+    assert r.exit_code == 0, r.output
+    assert "pixel size:  unknown (no geotransform)" in r.output and "metre" not in r.output

@@ -72,7 +72,9 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         say(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
         say(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"
-        say(f"pixel size:  {i.res[0]:.6g} x {i.res[1]:.6g} {unit}")
+        placed = georef == "transform"  # else no pixel size: not the identity's 1 x 1
+        say("pixel size:  " + (f"{i.res[0]:.6g} x {i.res[1]:.6g} {unit}" if placed
+                               else "unknown (no geotransform)"))
         say(f"bounds:      {', '.join(f'{b:.6f}' for b in i.bounds)}")
         given = "" if nodata is None else \
             f" (--nodata; the file declares {'none' if ds.file_nodata is None else ds.file_nodata})"
@@ -100,7 +102,8 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         prof = output_profile(ds, (H, W))
         size = H * W * i.count * _itemsize(i.dtype)
         say(f"output:      {W} x {H} px (x{sx:.6g} x, x{sy:.6g} y), "
-            f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, {i.dtype}, "
+            + (f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, " if placed else "")
+            + f"{i.dtype}, "
             f"{size / 2**30:.2f} GiB uncompressed"
             + (", BigTIFF" if prof["bigtiff"] == "YES" else ""))
         if model_path is not None:

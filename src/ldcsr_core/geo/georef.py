@@ -47,11 +47,16 @@ def quiet_georef():
 
 
 def georeferencing(src) -> str:
-    """How ``src`` is georeferenced: ``"transform"`` (a geotransform or a CRS), ``"gcps"``
-    (ground control points only), ``"rpcs"`` (rational polynomial coefficients only: a satellite
-    image before orthorectification) or ``"none"`` (a plain picture: identity transform, no CRS,
-    no GCPs, no RPCs). RPCs may also come with a geotransform (:func:`source_rpcs` finds them)."""
-    if src.crs is not None or not src.transform.is_identity:
+    """How ``src`` is georeferenced: ``"transform"`` (a geotransform), ``"gcps"`` (ground control
+    points only), ``"rpcs"`` (rational polynomial coefficients only: a satellite image before
+    orthorectification) or ``"none"`` (not placed: no geotransform, no GCPs, no RPCs; a CRS alone
+    places nothing). RPCs may also come with a geotransform (:func:`source_rpcs` finds them).
+
+    The identity transform is GDAL's "no geotransform" (what it reports for a file without one; its
+    GTiff driver does not even store an identity one), also beside a CRS: such a raster's output
+    gets the CRS and no geotransform, as its input, never a made-up one on the pixel grid (QGIS
+    shows a raster without one flipped, so a made-up one does not overlay it either)."""
+    if not src.transform.is_identity:
         return "transform"
     gcps = getattr(src, "gcps", None)
     if gcps and gcps[0]:
@@ -218,6 +223,11 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     if info.crs is None:
         raise InputError(
             f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead"
+        )
+    if info.georef != "transform":  # a CRS alone: its pixels are not placed, their size unknown
+        raise InputError(
+            f"{info.path} has a CRS but no geotransform, so its pixel size is unknown: give a scale "
+            "instead (or place it first, e.g. gdal_edit -a_ullr)"
         )
     if info.is_geographic:
         raise InputError(
