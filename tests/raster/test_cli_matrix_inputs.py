@@ -156,6 +156,17 @@ def output_untouched(out, inp, r):
         np.testing.assert_array_equal(o.read(), _rgb())
 
 
+def make_vsizip(tmp_path):
+    """A GeoTIFF inside a zip archive, named by GDAL's /vsizip/ path (GDAL itself would read it)."""
+    import zipfile
+
+    tif = write_tif(tmp_path / "scene.tif", _rgb(), dtype="uint8")
+    with zipfile.ZipFile(tmp_path / "scenes.zip", "w") as z:
+        z.write(tif, "scene.tif")
+    tif.unlink()
+    return f"/vsizip/{tmp_path / 'scenes.zip'}/scene.tif"
+
+
 def make_missing(tmp_path):
     return tmp_path / "missing.tif"
 
@@ -300,6 +311,10 @@ CASES = [
      alpha_kept_quietly),
     ("info-missing-is-usage-error", make_missing, ("info", "{in}"), 2, "input not found",
      no_output),
+    ("vsizip-upscale-says-what-it-is", make_vsizip, (*UP, "-s", "2"), 2,
+     "is a GDAL virtual path (/vsizip/), which ldcsr does not read: extract it first", no_output),
+    ("vsizip-info-says-what-it-is", make_vsizip, ("info", "{in}"), 2,
+     "is a GDAL virtual path (/vsizip/)", one_line_error("not found")),
     ("models-dev-zero-refused-not-hung", make_dev_zero, ("models", "{in}"), 6,
      "not a regular file", one_line_error()),
     ("models-bad-safetensors", make_bad_safetensors, ("models", "{in}"), 6,

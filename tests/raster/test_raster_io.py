@@ -135,6 +135,8 @@ def test_open_raster_errors_are_os_errors(tmp_path):
         lio.open_raster(tmp_path / "text.tif")
     with pytest.raises(RasterIOError, match="folder"):
         lio.open_raster(tmp_path)
+    with pytest.raises(InputError, match=r"is a GDAL virtual path \(/vsizip/\), which ldcsr does not read"):
+        lio.open_raster(f"/vsizip/{tmp_path / 'a.zip'}/s.tif")  # before: 'input not found'
 
 
 def _write_rows(path, src_path, *, fail_at=None, exc=RuntimeError, overwrite=False):

@@ -66,6 +66,11 @@ class InputPathType(click.Path):
     def convert(self, value, param, ctx):
         if isinstance(value, str) and not value:
             self.fail("the input path is empty", param, ctx)
+        from ..geo.raster_io import virtual_path
+
+        virtual = virtual_path(value)
+        if virtual is not None:  # else 'input not found'
+            self.fail(virtual, param, ctx)
         return super().convert(value, param, ctx)
 
 

@@ -26,6 +26,7 @@ import errno
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -72,6 +73,7 @@ __all__ = [
     "read_errors",
     "read_error",
     "is_raster_name",
+    "virtual_path",
     "TEMP_SUFFIX",
     "AI_NOTICE",
     "PROVENANCE_PREFIX",
@@ -144,6 +146,9 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
     import rasterio
 
     p = Path(path)
+    virtual = virtual_path(path)
+    if virtual is not None:
+        raise InputError(virtual)
     if not p.exists():
         if p.is_symlink():
             try:
@@ -188,6 +193,20 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
     except InputError:
         src.close()
         raise
+
+
+def virtual_path(path) -> str | None:
+    """Why ``path`` cannot be read when it names a file in one of GDAL's virtual file systems
+    (``/vsizip/archive.zip/scene.tif``, ``/vsicurl/https://...``), else ``None``: the engine reads
+    files on disk (an output's name, the resume check and the never-overwrite-an-input rule are
+    about files), and without this such a path was said to be 'not found'."""
+    s = os.fspath(path)
+    m = re.match(r"/vsi([a-z0-9_]+)/", s)
+    if m is None or os.path.lexists(s):
+        return None
+    how = "extract it" if m.group(1) in ("zip", "tar", "7z", "rar", "gzip") else "copy it to a file"
+    return (f"{s} is a GDAL virtual path (/vsi{m.group(1)}/), which ldcsr does not read: {how} "
+            "first and give that file's path")
 
 
 def _check_decodes(src) -> None:
