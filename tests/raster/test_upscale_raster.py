@@ -271,6 +271,45 @@ def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):
         _run(tiny_model, src, tmp_path / "o.tif", skip_complete=True, tile=32)
 
 
+def test_resume_takes_the_files_read_with_the_input_as_part_of_it(rasters, tiny_model, tmp_path):
+    """A world file corrected, a VRT's source changed: GDAL reads them with the input, so they make
+    the output. Before: the request's fingerprint had only the input file, so the rerun skipped the
+    output ('complete output already there') placed by the old world file, 100 km off."""
+    import os
+    import shutil
+
+    def changed(path, text=None):  # rewritten, a second later (never the same modification time)
+        t = path.stat().st_mtime_ns
+        if text is not None:
+            path.write_text(text)
+        os.utime(path, ns=(t + 10**9, t + 10**9))
+
+    (tmp_path / "in").mkdir()
+    photo, base = tmp_path / "in" / "photo.tif", tmp_path / "in" / "base.tif"
+    shutil.copy(rasters["gray"], base)
+    with rasterio.open(base) as ds, pytest.warns(rasterio.errors.NotGeoreferencedWarning), \
+            rasterio.open(photo, "w", driver="GTiff", width=61, height=45, count=1, dtype="uint8") as out:
+        out.write(ds.read())  # placed by its world file only, as a scan often is
+    world = tmp_path / "in" / "photo.tfw"
+    world.write_text("10\n0\n0\n-10\n600005\n5339995\n")
+    vrt = tmp_path / "in" / "v.vrt"
+    vrt.write_text('<VRTDataset rasterXSize="61" rasterYSize="45"><VRTRasterBand dataType="Byte" band="1">'
+                   '<SimpleSource><SourceFilename relativeToVRT="1">base.tif</SourceFilename>'
+                   '<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>')
+    for src in (photo, vrt):
+        _run(tiny_model, src, tmp_path / f"{src.stem}.tif")
+        assert _run(tiny_model, src, tmp_path / f"{src.stem}.tif", skip_complete=True).status == "skipped"
+    changed(world, "10\n0\n0\n-10\n700005\n4339995\n")
+    with rasterio.open(photo) as ds:
+        assert ds.transform.f == 4340000  # GDAL places it by the corrected one
+    with rasterio.open(base, "r+") as ds:
+        ds.write(255 - ds.read())
+    changed(base)
+    for src in (photo, vrt):
+        with pytest.raises(OutputExistsError, match="from another request"):
+            _run(tiny_model, src, tmp_path / f"{src.stem}.tif", skip_complete=True)
+
+
 def test_per_band_nodata_of_a_vrt_is_kept_for_every_band(tmp_path, tiny_model):
     from .conftest import write_tif
     data = np.random.default_rng(4).integers(10, 250, (3, 48, 48)).astype(np.uint8)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,11 +202,16 @@ def provenance_summary(tags: dict, *, brief: bool = False) -> str | None:
 
 
 def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,
-                        out_shape: tuple[int, int]) -> str:
+                        out_shape: tuple[int, int], reads=()) -> str:
     """SHA-256 of everything that makes a file output what it is: the source (resolved path, size,
     modification time), the weights, and every option that changes pixels (mode, the seed in
     diffusion mode, samples, tile, bands, stretch, the requested scale or size). Written as the ``LDCSR_JOB`` tag; a resumed
-    run skips an existing output only when its fingerprint is the same."""
+    run skips an existing output only when its fingerprint is the same.
+
+    ``reads``: the other files GDAL reads with the source (:func:`~.raster_io.files_read`: a world
+    file, an ``.aux.xml``, a ``.msk``, an ``.RPB``, a VRT's sources), each by resolved path, size and
+    modification time too: a world file corrected, a nodata set in an ``.aux.xml`` or a VRT's
+    source replaced changes the output (a plain file's fingerprint is as before)."""
     import hashlib
 
     p = Path(src_path)
@@ -221,8 +227,19 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
         "request": {k: v for k, v in request.items() if v is not None},
         "out_shape": [int(v) for v in out_shape],
     }
+    others = sorted({str(Path(f).resolve()) for f in reads} - {ident["source"]})
+    if others:
+        ident["reads"] = [[f, *_size_mtime(f)] for f in others]
     blob = json.dumps(ident, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def _size_mtime(path: str) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError:  # gone meanwhile: no size, so no match with a fingerprint made while it was there
+        return None, None
+    return st.st_size, st.st_mtime_ns
 
 
 def is_complete_output(dst: str | Path, *, out_shape, job: str) -> bool:

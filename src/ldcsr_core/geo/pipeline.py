@@ -233,7 +233,7 @@ def upscale_raster(
         result = RasterResult(str(src_path), str(dst_path), (info.height, info.width), shape, exact)
         result.stale_parts_removed = len(rio_io.clear_stale_parts(dst_path))
         fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
-                                          out_shape=shape)
+                                          out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)])
         # another live run making it: wait for it and look again (a batch does its other inputs first)
         held.callback(files.OutputClaim.of(dst_path, wait=output.wait_for_others).release)
         t0 = time.perf_counter()  # the run's time, not the wait's
