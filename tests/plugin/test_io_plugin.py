@@ -101,6 +101,14 @@ def test_a_tiff_with_a_crs_but_no_geotransform_opens_upright_without_a_pixel_siz
     assert "scale" not in kwargs and "affine" not in kwargs  # shown as a plain picture, upright
     md = kwargs["metadata"]
     assert md["crs_name"] == "EPSG:32633" and md["transform"] is None and md["pixel_size"] is None
+    # saved, it and a x2 result of it (placed over it in the viewer) get the CRS and no geotransform,
+    # as `ldcsr upscale` writes (before, the result: a made-up one, 0.5 m pixels from (0, 0) in UTM)
+    for k, shape in ((1, (8, 9, 3)), (2, (16, 18, 3))):
+        meta = {"name": "x", "rgb": True, "metadata": md, "scale": (1 / k, 1 / k),
+                "translate": (0.5 / k - 0.5, 0.5 / k - 0.5)}
+        write_geotiff(str(tmp_path / f"x{k}.tif"), np.zeros(shape, np.uint8), meta)
+        with rasterio.open(tmp_path / f"x{k}.tif") as ds:
+            assert ds.crs == "EPSG:32633" and ds.transform.is_identity, ds.transform
 
 
 def test_writer_keeps_sr_georeferencing(tmp_path):
