@@ -167,6 +167,16 @@ def make_vsizip(tmp_path):
     return f"/vsizip/{tmp_path / 'scenes.zip'}/scene.tif"
 
 
+def make_subdataset_name(tmp_path):
+    """A GDAL dataset name (a TIFF's first page, as gdalinfo lists subdatasets), not a file name."""
+    return f"GTIFF_DIR:1:{write_tif(tmp_path / 'scene.tif', _rgb(), dtype='uint8')}"
+
+
+def make_empty_name(tmp_path):
+    """An empty input path (an unset shell variable): as a path, the current folder."""
+    return ""
+
+
 def make_missing(tmp_path):
     return tmp_path / "missing.tif"
 
@@ -315,6 +325,11 @@ CASES = [
      "is a GDAL virtual path (/vsizip/), which ldcsr does not read: extract it first", no_output),
     ("vsizip-info-says-what-it-is", make_vsizip, ("info", "{in}"), 2,
      "is a GDAL virtual path (/vsizip/)", one_line_error("not found")),
+    ("subdataset-name-says-what-it-is", make_subdataset_name, (*UP, "-s", "2"), 2,
+     "is a GDAL dataset name, not a file, which ldcsr does not read: convert it to a GeoTIFF first",
+     one_line_error("not found")),
+    ("upscale-empty-input-is-usage-error", make_empty_name, (*UP, "-s", "2"), 2,
+     "the input path is empty", one_line_error("folder")),
     ("models-dev-zero-refused-not-hung", make_dev_zero, ("models", "{in}"), 6,
      "not a regular file", one_line_error()),
     ("models-bad-safetensors", make_bad_safetensors, ("models", "{in}"), 6,

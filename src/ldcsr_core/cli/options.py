@@ -57,8 +57,10 @@ class PairType(click.ParamType):
 
 
 class InputPathType(click.Path):
-    """A raster to read (``info FILE``, ``selfcheck``/``adapt SCENE``): an empty one is a usage
-    error naming it, as ``-o ""`` is (as a path it is the current folder: 'input is a folder: .')."""
+    """A raster to read (``upscale IN...``, ``info FILE``, ``selfcheck``/``adapt SCENE``): an empty
+    one is a usage error naming it, as ``-o ""`` is (as a path it is the current folder: 'input is a
+    folder: .', or for ``upscale`` every raster there), and so is a name GDAL opens that is no file
+    (``/vsizip/...``, a subdataset: :func:`~ldcsr_core.geo.raster_io.virtual_path`, said as given)."""
 
     def __init__(self):
         super().__init__(path_type=Path)

@@ -26,7 +26,7 @@ log = logging.getLogger("ldcsr_core")
 
 def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
     """Files to process, and whether the request is a batch (folder or several files)."""
-    from ..geo.raster_io import is_raster_name, virtual_path
+    from ..geo.raster_io import is_raster_name
 
     from ..files import real
 
@@ -45,8 +45,6 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
             files.extend(found)
         elif p.exists():
             files.append(p)
-        elif virtual_path(p) is not None:  # else 'input not found'
-            raise click.BadParameter(virtual_path(p), param_hint="'IN'")
         else:
             raise click.BadParameter(f"input not found: {p}", param_hint="'IN'")
     return files, batch
@@ -167,7 +165,7 @@ class _Bar:
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="IN...", type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, metavar="IN...", type=opt.InputPathType())
 @click.option("-o", "--output", "output_arg", required=True, metavar="OUT",
               help="Output GeoTIFF (.tif/.tiff; one input) or existing folder (several inputs or a folder).")
 @opt.scale_opt

@@ -196,17 +196,24 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
 
 
 def virtual_path(path) -> str | None:
-    """Why ``path`` cannot be read when it names a file in one of GDAL's virtual file systems
-    (``/vsizip/archive.zip/scene.tif``, ``/vsicurl/https://...``), else ``None``: the engine reads
-    files on disk (an output's name, the resume check and the never-overwrite-an-input rule are
-    about files), and without this such a path was said to be 'not found'."""
+    """Why ``path`` cannot be read when it is no file on disk but a name GDAL opens otherwise, else
+    ``None``: a file in one of its virtual file systems (``/vsizip/archive.zip/scene.tif``,
+    ``/vsicurl/https://...``) or a dataset name (a subdataset as ``gdalinfo`` lists them,
+    ``NETCDF:"f.nc":var``, ``GTIFF_DIR:2:f.tif``; ``vrt://f.tif?bands=1``). The engine reads files
+    on disk (an output's name, the resume check and the never-overwrite-an-input rule are about
+    files); without this such a name was said to be 'not found'."""
     s = os.fspath(path)
-    m = re.match(r"/vsi([a-z0-9_]+)/", s)
-    if m is None or os.path.lexists(s):
+    if os.path.lexists(s):
         return None
-    how = "extract it" if m.group(1) in ("zip", "tar", "7z", "rar", "gzip") else "copy it to a file"
-    return (f"{s} is a GDAL virtual path (/vsi{m.group(1)}/), which ldcsr does not read: {how} "
-            "first and give that file's path")
+    m = re.match(r"/vsi([a-z0-9_]+)/", s)
+    if m is not None:
+        how = "extract it" if m.group(1) in ("zip", "tar", "7z", "rar", "gzip") else "copy it to a file"
+        return (f"{s} is a GDAL virtual path (/vsi{m.group(1)}/), which ldcsr does not read: {how} "
+                "first and give that file's path")
+    if re.match(r"(vrt://|[A-Za-z][A-Za-z0-9_]+:)", s):  # a driver's prefix, not a drive letter (C:)
+        return (f"{s} is a GDAL dataset name, not a file, which ldcsr does not read: convert it to a "
+                f"GeoTIFF first, e.g. gdal_translate '{s}' one.tif")
+    return None
 
 
 def _check_decodes(src) -> None:
