@@ -137,6 +137,10 @@ def test_open_raster_errors_are_os_errors(tmp_path):
         lio.open_raster(tmp_path)
     with pytest.raises(InputError, match=r"is a GDAL virtual path \(/vsizip/\), which ldcsr does not read"):
         lio.open_raster(f"/vsizip/{tmp_path / 'a.zip'}/s.tif")  # before: 'input not found'
+    with pytest.raises(InputError, match="is a GDAL dataset name, not a file"):
+        lio.open_raster(f"GTIFF_DIR:2:{tmp_path / 'a.tif'}")
+    with pytest.raises(RasterIOError, match="input not found: scene:2.tif"):  # a name with a colon
+        lio.open_raster("scene:2.tif")
 
 
 def _write_rows(path, src_path, *, fail_at=None, exc=RuntimeError, overwrite=False):

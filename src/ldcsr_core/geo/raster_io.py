@@ -210,7 +210,8 @@ def virtual_path(path) -> str | None:
         how = "extract it" if m.group(1) in ("zip", "tar", "7z", "rar", "gzip") else "copy it to a file"
         return (f"{s} is a GDAL virtual path (/vsi{m.group(1)}/), which ldcsr does not read: {how} "
                 "first and give that file's path")
-    if re.match(r"(vrt://|[A-Za-z][A-Za-z0-9_]+:)", s):  # a driver's prefix, not a drive letter (C:)
+    # a driver's prefix (upper case, as GDAL's are): not a drive letter (C:), nor a name 'scene:2.tif'
+    if re.match(r"(vrt://|[A-Z][A-Z0-9_]+:)", s):
         return (f"{s} is a GDAL dataset name, not a file, which ldcsr does not read: convert it to a "
                 f"GeoTIFF first, e.g. gdal_translate '{s}' one.tif")
     return None
