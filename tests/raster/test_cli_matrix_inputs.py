@@ -172,6 +172,24 @@ def make_subdataset_name(tmp_path):
     return f"GTIFF_DIR:1:{write_tif(tmp_path / 'scene.tif', _rgb(), dtype='uint8')}"
 
 
+def make_pages(tmp_path):
+    """A TIFF of two full-size images (pages; GDAL appends the second as a subdataset)."""
+    p = tmp_path / "stack.tif"
+    for k in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(p, "w", driver="GTiff", width=W, height=H, count=3, dtype="uint8",
+                               **({"APPEND_SUBDATASET": "YES"} if k else {})) as ds:
+                ds.write(_rgb(np.random.default_rng(k)))
+    return p
+
+
+def first_page_only(out, inp, r):
+    with _open(out) as o:
+        assert (o.height, o.width) == (2 * H, 2 * W) and not o.subdatasets
+    assert r.stderr.count("stack.tif holds 2 images") == 1, r.stderr
+
+
 def make_empty_name(tmp_path):
     """An empty input path (an unset shell variable): as a path, the current folder."""
     return ""
@@ -328,6 +346,11 @@ CASES = [
     ("subdataset-name-says-what-it-is", make_subdataset_name, (*UP, "-s", "2"), 2,
      "is a GDAL dataset name, not a file, which ldcsr does not read: convert it to a GeoTIFF first",
      one_line_error("not found")),
+    ("tiff-pages-said-first-only", make_pages, (*UP, "-s", "2"), 0,
+     "only the first is read and super-resolved; for another, convert it first, e.g. gdal_translate "
+     "'GTIFF_DIR:2:", first_page_only),
+    ("info-tiff-pages", make_pages, ("info", "{in}"), 0, "pages:       stack.tif holds 2 images",
+     quiet_stderr),
     ("upscale-empty-input-is-usage-error", make_empty_name, (*UP, "-s", "2"), 2,
      "the input path is empty", one_line_error("folder")),
     ("models-dev-zero-refused-not-hung", make_dev_zero, ("models", "{in}"), 6,

@@ -56,6 +56,11 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         if getattr(ds, "palette_expanded", None):
             say(f"palette:     a colour table; expanded to {ds.palette_expanded} for the model "
                 f"(the output is {ds.palette_expanded}, not class indices)")
+        from ..geo.tile_run import pages_note
+
+        pages = pages_note(ds, file.name)
+        if pages:
+            say(f"pages:       {pages}")
         georef = georeferencing(ds)
         if georef != "transform":
             say("georef:      " + {

@@ -51,6 +51,9 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
     from ..tileplan import plan_tiles
 
     _check_palette(src, src_name)
+    note = pages_note(src, src_name)
+    if note is not None and model is not None:  # once per run (not again for its bicubic baseline)
+        log.warning("%s", note)
     info = rio_io.raster_info(src)
     reader = SceneReader(src, options.bands, options.stretch, window=window)
     in_shape = (reader.height, reader.width)
@@ -97,6 +100,18 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
                     "is an %s image; its class indices are not kept)",
                     src_name or Path(str(src.name)).name, expanded, expanded)
     return _Job(src, reader, plan, shape, exact, transform, tags, options, gcps=gcps, rpcs=rpcs)
+
+
+def pages_note(src, name=None) -> str | None:
+    """What is left out of a TIFF of several full-size images (pages: a stack ImageJ or a scanner
+    wrote, listed by GDAL as subdatasets ``GTIFF_DIR:k:NAME``): GDAL reads the first as the raster,
+    so the others are neither read nor written; ``None`` for any other raster."""
+    subs = [s for s in (getattr(src, "subdatasets", None) or ()) if str(s).startswith("GTIFF_DIR:")]
+    if src.driver != "GTiff" or len(subs) < 2:
+        return None
+    name = name or Path(str(src.name)).name
+    return (f"{name} holds {len(subs)} images (TIFF pages): only the first is read and super-resolved; "
+            f"for another, convert it first, e.g. gdal_translate '{subs[1]}' page2.tif")
 
 
 def _check_palette(src, name) -> None:
