@@ -232,3 +232,22 @@ def test_a_crs_without_a_geotransform_gets_no_made_up_one(tmp_path, tiny_model, 
     r = CliRunner().invoke(main, ["info", str(src)])
     assert r.exit_code == 0, r.output
     assert "pixel size:  unknown (no geotransform)" in r.output and "metre" not in r.output
+    assert "bounds:      unknown (no geotransform)" in r.output
+
+
+@pytest.mark.parametrize("a,e", [(10.0, 10.0), (-10.0, -10.0)], ids=["south-up", "east-left"])
+def test_info_gives_the_bounds_west_south_east_north(tmp_path, a, e):
+    """Before: rasterio's bounds as they come, for a south-up grid bottom 5340240 above top 5340000
+    (for an east-left one left east of right), unlabelled."""
+    from ldcsr_core.cli import main
+
+    src = tmp_path / "s.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=W, height=H, count=1, dtype="uint8", crs=UTM33,
+                       transform=rasterio.Affine(a, 0, 600000, 0, e, 5340000)) as ds:
+        ds.write(np.zeros((1, H, W), np.uint8))
+    r = CliRunner().invoke(main, ["info", str(src)])
+    assert r.exit_code == 0, r.output
+    west, east = sorted((600000, 600000 + a * W))
+    south, north = sorted((5340000, 5340000 + e * H))
+    want = ", ".join(f"{v:.6f}" for v in (west, south, east, north))
+    assert f"bounds:      {want} (west, south, east, north)" in r.output, r.output

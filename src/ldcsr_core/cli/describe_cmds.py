@@ -80,7 +80,8 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         placed = georef == "transform"  # else no pixel size: not the identity's 1 x 1
         say("pixel size:  " + (f"{i.res[0]:.6g} x {i.res[1]:.6g} {unit}" if placed
                                else "unknown (no geotransform)"))
-        say(f"bounds:      {', '.join(f'{b:.6f}' for b in i.bounds)}")
+        say("bounds:      " + (", ".join(f"{b:.6f}" for b in i.bounds) + " (west, south, east, north)"
+                               if placed else "unknown (no geotransform)"))
         given = "" if nodata is None else \
             f" (--nodata; the file declares {'none' if ds.file_nodata is None else ds.file_nodata})"
         say(f"nodata:      {i.nodata}{given}")

@@ -398,10 +398,18 @@ def raster_info(src) -> RasterInfo:
         colorinterp=tuple(ci.name for ci in src.colorinterp),
         descriptions=tuple(src.descriptions),
         mask_flags=tuple(tuple(f.name for f in fl) for fl in src.mask_flag_enums),
-        bounds=tuple(src.bounds),
+        bounds=_bounds(src),
         tags=dict(src.tags()),
         georef=georeferencing(src),
     )
+
+
+def _bounds(src) -> tuple[float, float, float, float]:
+    """``(left, bottom, right, top)`` = (min x, min y, max x, max y) of the raster's corners: rasterio's
+    ``bounds`` of a south-up or east-left grid has bottom above top, or left right of right."""
+    t, w, h = src.transform, src.width, src.height
+    xs, ys = zip(*(t * c for c in ((0, 0), (w, 0), (0, h), (w, h))))
+    return float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys))
 
 
 # ---------------------------------------------------------------------------------------------
