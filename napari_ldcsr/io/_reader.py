@@ -38,8 +38,23 @@ def read_geotiff(path: str | list[str]) -> list[LayerData]:
 
         read = lazy_layer_data(p) if should_open_lazily(p) else layer_data_from_geotiff(p)
         _say_if_made_by_ldcsr(p, read)
+        _say_if_pages(p)
         layers.extend(read)
     return layers
+
+
+def _say_if_pages(path) -> None:
+    """A TIFF of several full-size images (pages) says that its first alone is opened, in the
+    engine's words (``ldcsr upscale`` warns so; a Run of the layer cannot, it has the first only)."""
+    from ldcsr_core.geo.raster_io import open_raster
+    from ldcsr_core.geo.tile_run import pages_note
+
+    from .._viewer import notify
+
+    with open_raster(path) as src:
+        note = pages_note(src, os.path.basename(str(path)))
+    if note:
+        notify("warning", note.replace("read and super-resolved", "opened"))
 
 
 def _say_if_made_by_ldcsr(path, read: list[LayerData]) -> None:

@@ -365,6 +365,22 @@ def test_a_file_ldcsr_made_says_so_when_opened(tmp_path, notes, tiny_model):
     assert said[0][1].startswith("sr.tif: AI-generated: the pixels of this image were synthesised")
 
 
+def test_a_tiff_of_several_pages_says_its_first_alone_is_opened(tmp_path, notes):
+    """Before: the first page opened, the others left out without a word."""
+    from napari_ldcsr.io._reader import read_geotiff
+
+    src = tmp_path / "stack.tif"
+    for k in range(2):
+        with rasterio.open(src, "w", driver="GTiff", width=9, height=8, count=1, dtype="uint8",
+                           **({"APPEND_SUBDATASET": "YES"} if k else {})) as ds:
+            ds.write(np.full((1, 8, 9), k, np.uint8))
+    ((data, _, _),) = read_geotiff(str(src))
+    assert data.shape == (8, 9) and not data.any()
+    said = [t for s, t in notes if s == "warning"]
+    assert said == [f"stack.tif holds 2 images (TIFF pages): only the first is opened; for another, convert "
+                    f"it first, e.g. gdal_translate 'GTIFF_DIR:2:{src}' page2.tif"], notes
+
+
 def test_a_run_on_an_opened_ldcsr_output_records_the_first_step(ldcsr, qtbot, tiny_model, tmp_path):
     """A Run on a layer read from an LDCSR output records what that file was in its result's
     LDCSR_INPUT_PROVENANCE, as ``ldcsr upscale`` does (before: only the last step was recorded)."""
