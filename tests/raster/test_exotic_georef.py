@@ -222,6 +222,9 @@ def test_a_crs_without_a_geotransform_gets_no_made_up_one(tmp_path, tiny_model, 
             plan_output(rio.raster_info(s), target_resolution=0.5)
         geo = upscale_window(s, model=tiny_model, scale=2, options=FAST)
         assert geo.transform.is_identity and geo.crs == UTM33
+        with rio.dataset_from_array(s.read(), crs=UTM33, rpcs=rpcs) as arr:  # the array path alike
+            assert rio.georeferencing(arr) == rio.georeferencing(s)
+            assert upscale_window(arr, model=tiny_model, scale=2, options=FAST).transform.is_identity
     upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2, options=FAST, output=OutputOptions())
     rio.write_raster(tmp_path / "w.tif", geo)
     for out in ("o.tif", "w.tif"):
@@ -233,6 +236,18 @@ def test_a_crs_without_a_geotransform_gets_no_made_up_one(tmp_path, tiny_model, 
     assert r.exit_code == 0, r.output
     assert "pixel size:  unknown (no geotransform)" in r.output and "metre" not in r.output
     assert "bounds:      unknown (no geotransform)" in r.output
+
+
+def test_an_identity_geotransform_a_vrt_declares_beside_its_crs_is_one(tmp_path, rasters):
+    """GDAL reports the identity for a raster without a geotransform, but a VRT may declare it: that
+    one places the raster (the output gets it scaled, as any declared geotransform)."""
+    vrt = tmp_path / "ident.vrt"
+    vrt.write_text('<VRTDataset rasterXSize="61" rasterYSize="45"><SRS>EPSG:32633</SRS><GeoTransform>0, 1, 0, 0, '
+                   '0, 1</GeoTransform><VRTRasterBand dataType="Byte" band="1"><SimpleSource><SourceFilename>'
+                   f'{rasters["gray"]}</SourceFilename><SourceBand>1</SourceBand></SimpleSource></VRTRasterBand>'
+                   '</VRTDataset>')
+    with rio.open_raster(vrt) as s:
+        assert s.transform.is_identity and rio.georeferencing(s) == "transform"
 
 
 @pytest.mark.parametrize("a,e", [(10.0, 10.0), (-10.0, -10.0)], ids=["south-up", "east-left"])

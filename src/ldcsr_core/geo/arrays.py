@@ -135,8 +135,9 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
         transform = Affine.identity()
     elif not isinstance(transform, Affine):
         transform = Affine(*tuple(transform)[:6])
-    prof = dict(driver="GTiff", width=w, height=h, count=count, dtype=data.dtype.name,
-                transform=transform, nodata=nodata)
+    prof = dict(driver="GTiff", width=w, height=h, count=count, dtype=data.dtype.name, nodata=nodata)
+    if not transform.is_identity:  # the identity is no geotransform (not one declared beside a CRS)
+        prof["transform"] = transform
     if crs is not None:
         prof["crs"] = CRS.from_user_input(crs)
     ci = [str(c).lower() for c in colorinterp] if colorinterp else None

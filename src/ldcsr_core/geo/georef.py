@@ -52,10 +52,11 @@ def georeferencing(src) -> str:
     orthorectification) or ``"none"`` (not placed: no geotransform, no GCPs, no RPCs; a CRS alone
     places nothing). RPCs may also come with a geotransform (:func:`source_rpcs` finds them).
 
-    The identity transform is GDAL's "no geotransform" (what it reports for a file without one; its
-    GTiff driver does not even store an identity one), also beside a CRS: such a raster's output
-    gets the CRS and no geotransform, as its input, never a made-up one on the pixel grid (QGIS
-    shows a raster without one flipped, so a made-up one does not overlay it either)."""
+    The identity transform is what GDAL reports for a raster without a geotransform (its GTiff
+    driver does not even store an identity one), also beside a CRS: such a raster's output gets the
+    CRS and no geotransform, as its input, never a made-up one on the pixel grid (QGIS shows a
+    raster without one flipped, so a made-up one does not overlay it either). A CRS beside an
+    identity that the raster does declare (a VRT's ``<GeoTransform>0, 1, 0, 0, 0, 1``) is one."""
     if not src.transform.is_identity:
         return "transform"
     gcps = getattr(src, "gcps", None)
@@ -63,7 +64,21 @@ def georeferencing(src) -> str:
         return "gcps"
     if source_rpcs(src) is not None:
         return "rpcs"
-    return "none"
+    return "transform" if src.crs is not None and _declares_geotransform(src) else "none"
+
+
+def _declares_geotransform(src) -> bool:
+    """Whether GDAL has a geotransform for ``src`` (rasterio warns that it returns the identity
+    instead when there is none; asked only where there are no GCPs or RPCs, as rasterio is)."""
+    import warnings
+
+    read = getattr(src, "read_transform", None)
+    if read is None:
+        return False
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        read()
+    return not any(m in str(w.message) for w in seen for m in NO_GEOREF_MESSAGES)
 
 
 def scale_gcps(gcps, scale: tuple[float, float], offset: tuple[int, int] = (0, 0)) -> list:
