@@ -82,6 +82,7 @@ class LiveLens(LensEvents, QObject):
         self.model_source = model_source
         self.mode, self.seed, self.max_scale, self.tile = check_mode(mode), int(seed), float(max_scale), tile
         self.nodata = None  # the form's nodata (set_nodata); None: the layer's
+        self.stretch = "auto"  # the form's Stretch (set_stretch), as a Run fits it
         self.cache = TileCache(cache_bytes)
         self._layer = None
         self._pixels: LayerPixels | None = None
@@ -173,6 +174,12 @@ class LiveLens(LensEvents, QObject):
         """The form's nodata (a number, "none"; None: the layer's), as a Run uses it."""
         if nodata != self.nodata:
             self.nodata, self._pixels = nodata, None
+            self._restart()
+
+    def set_stretch(self, method: str) -> None:
+        """The form's *Stretch* ("auto", "percentile", "dtype"), as a Run fits it."""
+        if method != self.stretch:
+            self.stretch, self._pixels = str(method), None
             self._restart()
 
     def set_max_scale(self, value: float) -> None:
@@ -275,7 +282,7 @@ class LiveLens(LensEvents, QObject):
 
     def _pixels_for(self, layer) -> LayerPixels:
         if self._pixels is None:
-            self._pixels = layer_pixels(layer, self.nodata)
+            self._pixels = layer_pixels(layer, self.nodata, self.stretch)
         return self._pixels
 
     def visible_data_box(self, layer) -> tuple[np.ndarray, float]:
@@ -288,11 +295,11 @@ class LiveLens(LensEvents, QObject):
         from ldcsr_core.checkpoints import model_file_key  # torch is loaded by now (the lens's models)
         layer = self._layer
         key = (id(layer), self._version, model_file_key(self.model_source), id(self._models), self.mode,
-               self.seed if self.mode == "diffusion" else None, self.nodata)  # a model file changed: new tiles
+               self.seed if self.mode == "diffusion" else None, self.nodata, self.stretch)  # a model file changed: new tiles
         tile = None if self.mode == "diffusion" else self.tile  # diffusion mode: the engine's fixed windows
         try:
             pixels = self._pixels_for(layer)
-        except ValueError as exc:  # no stretch to fit: every pixel is NaN
+        except ValueError as exc:  # no stretch to fit (every pixel is NaN), or the form's refused
             _notify("warning", f"Live lens off: '{layer.name}': {exc}.")
             self.set_enabled(False)
             self.turned_off.emit()

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from ldcsr_core.geo.radiometry import (
-    Stretch, fill_invalid, nearest_index, plan_bands, restore_nodata, valid_mask,
+    Stretch, compute_stretch, fill_invalid, nearest_index, plan_bands, restore_nodata, valid_mask,
 )
+from ldcsr_core.geo.stretch import fill_values, sample_array
 from ldcsr_core.rules import MAX_SCALE, output_shape
 from ldcsr_core.tileplan import Span, Tile, TilePlan, blend_weights, plan_tiles
 
@@ -286,44 +287,50 @@ class LayerPixels:
     """Window access to a layer's full-resolution pixels for the engine, with one fixed stretch.
 
     ``data`` is the base level (NumPy, dask or any array-like with ``shape``/``__getitem__``);
-    ``rgb`` says whether the last axis holds RGB(A). uint8 RGB goes to the engine unchanged
-    (as ``upscale`` does); anything else is stretched once per layer from its min–max (taken
-    from ``coarse`` — a small overview level — when given, so a big scene is not read whole)
-    to [0, 1], and mapped back afterwards, so every window of a layer uses the same stretch. The
-    mapping both ways is the engine's (:attr:`stretch`, a ``radiometry.Stretch``): a band far from
-    0 (int32 near 2e9, float64 near 1e8) keeps its levels, a constant layer maps back to its value,
-    and the values come back in the layer's dtype (float64 too), within its range (int64 too).
+    ``rgb`` says whether the last axis holds RGB(A). The stretch is a Run's (``ldcsr upscale``'s):
+    the engine's per-band :func:`~ldcsr_core.geo.stretch.compute_stretch` (``method``: the form's
+    *Stretch*; ``auto``: 8-bit keeps 0…255, other types their 0.05–99.95 percentiles) fitted once per
+    layer on the sample a Run of the layer fits it on (:func:`~ldcsr_core.geo.stretch.sample_array`),
+    or ``fitted`` = ``(stretch, fill)`` when the caller has the Run's own (a lazy layer: fitted on
+    its file, :func:`napari_ldcsr.lens._plan.layer_pixels`), or, for a multiscale layer no Run takes,
+    on its ``coarse`` level. The mapping both ways is the engine's (:attr:`stretch`, a
+    ``radiometry.Stretch``): a band far from 0 (int32 near 2e9, float64 near 1e8) keeps its levels,
+    a constant layer maps back to its value, and the values come back in the layer's dtype (float64
+    too), within its range (int64 too); what the source has beyond the stretch (its brightest and
+    darkest 0.05 %, or what an overview missed) is added back as a Run adds it back.
 
     Invalid pixels — NaN, the layer's ``nodata`` value, alpha 0 — follow a Run's rules, band by band
     (``ldcsr_core.geo.radiometry``): left out of the stretch, filled for the model from their valid
-    neighbours (:meth:`read`), and put back on the output grid by nearest neighbour
-    (:meth:`under`, :meth:`restore`), so the lens never shows made-up values there. Values beyond
-    a stretch fitted on ``coarse`` are added back as a Run adds back what its stretch clipped.
+    neighbours (:meth:`read`; far from any, with the Run's fill values), and put back on the output
+    grid by nearest neighbour (:meth:`under`, :meth:`restore`), so the lens never shows made-up
+    values there.
     """
 
-    def __init__(self, data: Any, rgb: bool, coarse: Any = None, nodata: float | None = None):
+    def __init__(self, data: Any, rgb: bool, coarse: Any = None, nodata: float | None = None, *,
+                 method: str = "auto", fitted: tuple[Stretch, Sequence[float]] | None = None):
         self.data, self.rgb = data, bool(rgb)
         self.shape = tuple(int(v) for v in data.shape[:2])
         self.dtype = np.dtype(data.dtype)
-        self.u8 = self.rgb and self.dtype == np.uint8
+        self.u8 = self.rgb and self.dtype == np.uint8  # shown as values with the source's contrast
         self.nodata = None if nodata is None else float(nodata)
         self.alpha = self.rgb and int(data.shape[-1]) == 4
         self.masked = self.alpha or self.dtype.kind == "f" or self.nodata is not None  # may have invalid pixels
-        self.lo, self.hi = 0.0, 1.0
-        self.plan = plan_bands(3 if self.rgb else 1)  # a grey layer: replicated, averaged back (a Run's rule)
-        self.stretch: Stretch | None = None  # the engine's mapping to [0, 1] and back (None: uint8 RGB)
-        if not self.u8:
-            sample = np.asarray(coarse if coarse is not None else data)
-            valid = self._valid(sample)
-            finite = self._bands(sample)[valid if valid is not None else ...]
-            if finite.size == 0:
-                raise ValueError("the layer has no finite pixel values" if self.dtype.kind == "f" and
-                                 self.nodata is None else "the layer has no valid (non-nodata) pixel values")
-            self.lo, self.hi = float(finite.min()), float(finite.max())  # a constant layer: lo == hi
-            n = 3 if self.rgb else 1
-            self.stretch = Stretch((self.lo,) * n, (self.hi,) * n, self.dtype.name)
-        # fitted on an overview: the base level may reach beyond it (a ship the overview averaged away)
-        self.beyond = self.stretch is not None and coarse is not None
+        n = 3 if self.rgb else 1
+        self.plan = plan_bands(n)  # a grey layer: replicated, averaged back (a Run's rule)
+        sample = np.asarray(coarse) if coarse is not None else sample_array(data)
+        valid = self._valid(sample)
+        bands = self._bands(sample)
+        if valid is not None and not valid.any() or bands.size == 0:
+            raise ValueError("the layer has no finite pixel values" if self.dtype.kind == "f" and
+                             self.nodata is None else "the layer has no valid (non-nodata) pixel values")
+        if fitted is None:
+            valid = np.ones(bands.shape, bool) if valid is None else valid
+            stretch = compute_stretch(bands, valid, self.dtype, method=method)
+            fitted = stretch, fill_values(stretch, bands, valid)
+        self.stretch: Stretch = fitted[0]  # the engine's mapping to [0, 1] and back
+        self.fill = tuple(float(v) for v in fitted[1])[:n] * (3 // n)
+        # values beyond the stretch (a percentile stretch's tails, a ship an overview missed)
+        self.beyond = any(self.stretch.clips(b) for b in range(n))
 
     def _bands(self, win: np.ndarray) -> np.ndarray:
         """The colour bands of a window, ``(bands, h, w)``."""
@@ -343,14 +350,12 @@ class LayerPixels:
         """Engine input for a window: h×w×3 float32 in [0, 1] (as ``upscale`` reads uint8)."""
         win = np.asarray(self.data[y0:y0 + h, x0:x0 + w])
         valid = self._valid(win)
-        if self.u8:
-            unit = win[..., :3].astype(np.float32) * (1.0 / 255.0)
-        else:  # the engine's Stretch.to_unit: wide types (int32, float64...) offset in float64
-            unit = self.stretch.to_unit(self._bands(win))
-            unit = np.moveaxis(unit, 0, -1) if self.rgb else np.repeat(unit[0][..., None], 3, axis=-1)
+        # the engine's Stretch.to_unit: wide types (int32, float64...) offset in float64
+        unit = self.stretch.to_unit(self._bands(win))
+        unit = np.moveaxis(unit, 0, -1) if self.rgb else np.repeat(unit[0][..., None], 3, axis=-1)
         if valid is not None and not valid.all():  # the engine's fill: the mean of valid neighbours
             bands = np.ascontiguousarray(np.moveaxis(unit, -1, 0))
-            unit = np.moveaxis(fill_invalid(bands, np.broadcast_to(valid, bands.shape), [0.5] * 3), 0, -1)
+            unit = np.moveaxis(fill_invalid(bands, np.broadcast_to(valid, bands.shape), self.fill), 0, -1)
         return np.ascontiguousarray(unit, dtype=np.float32)
 
     def under(self, y0: int, x0: int, h: int, w: int, out_shape: Sequence[int]):
@@ -384,13 +389,10 @@ class LayerPixels:
         return np.moveaxis(bands, 0, -1) if self.rgb else bands[0]
 
     def display(self, unit: np.ndarray, add: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
-        """Engine output (float32 H×W×3, unclamped) → the layer's values in its dtype: uint8 RGB as
-        ``upscale`` rounds it, else the stretch inverted by the engine's ``Stretch.from_unit`` (in
-        float64, clipped to the dtype's range; grey layers: the mean of the clipped channels, the
-        engine's ``BandPlan.unit_planes`` as a Run), with ``add`` (:meth:`under`: what lies beyond
-        the stretch) put back."""
-        if self.u8:
-            return np.rint(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8)
+        """Engine output (float32 H×W×3, unclamped) → the layer's values in its dtype: the stretch
+        inverted by the engine's ``Stretch.from_unit`` (in float64, clipped to the dtype's range;
+        grey layers: the mean of the clipped channels, the engine's ``BandPlan.unit_planes``) as a
+        Run's sink does, with ``add`` (:meth:`under`: what lies beyond the stretch) put back."""
         values = self.stretch.from_unit(self.plan.unit_planes(unit[..., :3]), clip_unit=True, add=add)
         return np.moveaxis(values, 0, -1) if self.rgb else values[0]
 

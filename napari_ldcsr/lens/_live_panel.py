@@ -1,6 +1,6 @@
 """The widget's "Live lens and linked compare" section: a lens toggle, Keep, linked panels.
 
-:class:`LivePanel` follows the dock widget's form (layer, seed, model) and shares its
+:class:`LivePanel` follows the dock widget's form (layer, seed, model, nodata, stretch) and shares its
 model cache, so the model the lens uses stays loaded and is the one a Run uses.
 """
 
@@ -71,6 +71,7 @@ class LivePanel(QWidget):
         self.mode_box.currentIndexChanged.connect(lambda *_: self.lens.set_mode(self.mode_box.currentData()))
         form.seed.changed.connect(lambda *_: self.lens.set_seed(widget.seed))
         form.nodata.changed.connect(self._on_nodata)
+        form.stretch.changed.connect(lambda *_: self.lens.set_stretch(str(form.stretch.value)))
         form.model.changed.connect(lambda *_: self.lens.set_model(source=widget.model_source))
         self.keep_button.setEnabled(False)
 

@@ -67,10 +67,11 @@ class LensView:
     computed: int = 0
 
 
-def layer_pixels(layer, nodata=None) -> LayerPixels:
+def layer_pixels(layer, nodata=None, method: str = "auto") -> LayerPixels:
     """The pixels the lens reads from ``layer`` (a lazy multiscale layer: its base level, read
-    window by window, with its coarsest level for the stretch). ``nodata``: the form's, as a Run
-    uses it (a number, "none"); None: the layer's (its file's)."""
+    window by window), with a Run's stretch (``method``: the form's *Stretch*). ``nodata``: the
+    form's, as a Run uses it (a number, "none"); None: the layer's (its file's)."""
+    form = nodata
     if nodata is None:
         nodata = (layer.metadata or {}).get("nodata")  # the file's (reader metadata), as a Run reads it
     elif nodata == "none":
@@ -78,8 +79,31 @@ def layer_pixels(layer, nodata=None) -> LayerPixels:
     if layer.multiscale:
         from ..io._lazy import window_reader
 
-        return LayerPixels(window_reader(layer.data[0]), layer.rgb, coarse=layer.data[-1], nodata=nodata)
-    return LayerPixels(layer.data, layer.rgb, nodata=nodata)
+        base = window_reader(layer.data[0])
+        fitted = _file_fit(layer, base, form, method)
+        return LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method, fitted=fitted)
+    return LayerPixels(layer.data, layer.rgb, nodata=nodata, method=method)
+
+
+def _file_fit(layer, base, nodata, method: str):
+    """``(stretch, fill)`` of the bands a lazy layer shows, fitted on its file as a Run of it fits
+    them (the engine's ``SceneReader``: its decimated read, the file's overviews if any); None for a
+    layer not read from a file (a multiscale array: no Run takes it; its coarsest level is used)."""
+    from ..run._job import is_lazy_file_layer
+
+    bands = getattr(base, "bands", None)  # the file bands (1-based) the layer shows
+    if not is_lazy_file_layer(layer) or not bands:
+        return None
+    from ldcsr_core.geo.nodata_override import with_nodata
+    from ldcsr_core.geo.radiometry import Stretch
+    from ldcsr_core.geo.raster_io import open_raster
+    from ldcsr_core.geo.scene_io import SceneReader
+
+    with open_raster(layer.metadata["path"]) as ds:
+        reader = SceneReader(with_nodata(ds, nodata), None, method)
+    st, idx = reader.stretch, [b - 1 for b in bands]
+    return (Stretch(tuple(st.lo[i] for i in idx), tuple(st.hi[i] for i in idx), st.dtype),
+            tuple(reader.fill[i] for i in idx))
 
 
 def visible_data_box(viewer, layer) -> tuple[np.ndarray, float]:

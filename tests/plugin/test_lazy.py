@@ -83,14 +83,16 @@ def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_
     # the lens read only level-0 windows near the view
     lens_reads = [r for r in reads[n_before:] if r[0] == 1]
     assert lens_reads and sum(r[3] * r[4] for r in lens_reads) <= 0.5 * H * W
-    # and its pixels are the engine's on the tiles' input windows (exact, as for in-memory layers)
+    # and its pixels are the engine's on the tiles' input windows (exact, as for in-memory layers),
+    # through a Run's stretch of the file (8-bit: 0…255)
+    from ldcsr_core.geo.radiometry import Stretch
     from ldcsr_core.tiling import process_tile
 
     key = view.composer.keys[0]
     t = view.grid.tile(*key)
     y0, x0, h, w = t.read
-    out = process_tile(tiny_model, full[y0:y0 + h, x0:x0 + w].astype(np.float32) * (1.0 / 255.0), t,
-                       view.grid.plan((t,)), mode="fast")
+    unit = Stretch((0.0,) * 3, (255.0,) * 3, "uint8").to_unit(np.moveaxis(full[y0:y0 + h, x0:x0 + w], -1, 0))
+    out = process_tile(tiny_model, np.moveaxis(unit, 0, -1), t, view.grid.plan((t,)), mode="fast")
     np.testing.assert_array_equal(view.composer.outputs[key], out)
     lens.close()
 

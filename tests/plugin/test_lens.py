@@ -43,6 +43,18 @@ def _upscale_as_lens(model, image, out_shape, **kw):
     finally:
         model.tile_max = saved
 
+def _whole_as_lens(model, data, rgb, out_shape, run=None, **kw):
+    """The whole layer as the lens makes it: the layer through its stretch (a Run's: ``LayerPixels``),
+    ``run`` (default: ``upscale`` on the lens's fast plan, :func:`_upscale_as_lens`), back to the
+    layer's units with what lies beyond the stretch added back."""
+    from napari_ldcsr.lens._lens_cache import LayerPixels
+
+    px = LayerPixels(data, rgb)
+    unit = (run or _upscale_as_lens)(model, px.read(0, 0, *px.shape), out_shape, **kw)
+    _, add = px.under(0, 0, *out_shape, out_shape)
+    return px.display(unit, add)
+
+
 def small_viewer(make_napari_viewer, qtbot, size=(520, 400)):
     """A shown viewer with a small canvas (fewer tiles per view keeps the tests fast)."""
     viewer = make_napari_viewer(show=True)
@@ -102,7 +114,7 @@ def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot,
     assert view.shown == sorted(view.shown) and len(view.shown) == len(set(view.shown)) >= 4
     # pixels: exactly those of a whole-layer upscale at the same scale, mode and seed
     # (the lens's grid is upscale's own plan for a model whose largest window is 256 px)
-    whole = _upscale_as_lens(tiny_model, src.data, (H, W), mode="fast")
+    whole = _whole_as_lens(tiny_model, src.data, True, (H, W), mode="fast")
     live = lens.live_layer
     np.testing.assert_array_equal(live.data[..., :3], whole[win.slices])
     assert (live.data[..., 3] == 255).all()
@@ -143,7 +155,7 @@ def test_lens_plans_with_the_models_overlap(lens_setup, qtbot, tiny_model, monke
     view = lens.view
     assert view.grid.overlap_out == (0, 0)
     H, W = global_out_shape(src.data.shape, 4.0)
-    whole = _upscale_as_lens(tiny_model, src.data, (H, W), mode="fast")
+    whole = _whole_as_lens(tiny_model, src.data, True, (H, W), mode="fast")
     np.testing.assert_array_equal(lens.live_layer.data[..., :3], whole[view.win.slices])
 
 
@@ -182,7 +194,8 @@ def test_diffusion_seed_gives_the_pixels_of_a_full_run(make_napari_viewer, qtbot
     _wait_done(qtbot, lens)
     view = lens.view
     assert view.step == 2.0 and max(view.grid.tile_out) <= 64 and len(view.composer.keys) >= 4
-    whole = ldcsr_core.upscale(src.data, out_shape=view.grid.out_shape, model=tiny_model, mode="diffusion", seed=7)
+    whole = _whole_as_lens(tiny_model, src.data, True, view.grid.out_shape, mode="diffusion", seed=7,
+                           run=lambda m, image, shape, **kw: ldcsr_core.upscale(image, out_shape=shape, model=m, **kw))
     np.testing.assert_array_equal(lens.live_layer.data[..., :3], whole[view.win.slices])
     lens.close()
 
@@ -454,8 +467,6 @@ def _lens_on(viewer, qtbot, src, model, center, ratio):
 
 
 def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qtbot, tiny_model):
-    from napari_ldcsr.lens._lens_cache import LayerPixels
-
     viewer = small_viewer(make_napari_viewer, qtbot)
     grey = (_scene(96, 96)[..., 1].astype(np.uint16) * 40 + 500).astype(np.uint16)
     src = viewer.add_image(grey, name="grey16", colormap="viridis")
@@ -465,9 +476,8 @@ def test_grey_16bit_layer_keeps_its_dtype_and_one_stretch(make_napari_viewer, qt
     assert live.dtype == np.float32 and live.shape[-1] == 4 and (live[..., 3] == 1).all()
     kept = lens.keep()
     assert kept.data.dtype == np.uint16 and kept.data.ndim == 2 and kept.colormap.name == "viridis"
-    px = LayerPixels(grey, rgb=False)  # the layer's one stretch (min-max of the whole layer)
-    whole = _upscale_as_lens(tiny_model, px.read(0, 0, 96, 96), view.grid.out_shape, mode="fast")
-    np.testing.assert_array_equal(kept.data, px.display(whole[view.win.slices]))
+    whole = _whole_as_lens(tiny_model, grey, False, view.grid.out_shape, mode="fast")  # the layer's one stretch
+    np.testing.assert_array_equal(kept.data, whole[view.win.slices])
     lens.close()
 
 
@@ -478,8 +488,6 @@ def test_a_layer_far_from_zero_keeps_its_levels_under_the_lens(make_napari_viewe
     the kept view has the layer's dtype and levels, and the live layer's colours too. Before, a
     float32 cast gave them steps of 128 (int32) or 8 (float64) there: the view of a band of ~230
     levels had 3 (int32) or ~30 (float64) of them, and a float64 view was float32 values."""
-    from napari_ldcsr.lens._lens_cache import LayerPixels
-
     viewer = small_viewer(make_napari_viewer, qtbot)
     grey = _scene(48, 48)[..., 1].astype(dtype) + dtype(offset)
     src = viewer.add_image(grey, name="far", colormap="gray")
@@ -487,9 +495,8 @@ def test_a_layer_far_from_zero_keeps_its_levels_under_the_lens(make_napari_viewe
     view, live = lens.view, lens.live_layer.data
     kept = lens.keep()
     assert kept.data.dtype == dtype
-    px = LayerPixels(grey, rgb=False)
-    whole = _upscale_as_lens(tiny_model, px.read(0, 0, 48, 48), view.grid.out_shape, mode="fast")
-    np.testing.assert_array_equal(kept.data, px.display(whole[view.win.slices]))
+    whole = _whole_as_lens(tiny_model, grey, False, view.grid.out_shape, mode="fast")
+    np.testing.assert_array_equal(kept.data, whole[view.win.slices])
     assert len(np.unique(kept.data)) > 150 and len(np.unique(live[..., 0])) > 150
     lens.close()
 
@@ -576,8 +583,8 @@ def test_a_model_file_replaced_at_its_path_is_not_served_from_the_cache(make_nap
         _wait_done(qtbot, lens, after=before, timeout=30_000)  # before: the cached view stayed
         assert lens.view.win == before.win
         assert not np.array_equal(lens.live_layer.data, first)
-        other = _upscale_as_lens(ldcsr_core.load_model(str(path)), src.data, global_out_shape(src.data.shape, 4.0),
-                                 mode="fast")
+        other = _whole_as_lens(ldcsr_core.load_model(str(path)), src.data, True,
+                               global_out_shape(src.data.shape, 4.0), mode="fast")
         np.testing.assert_array_equal(lens.live_layer.data[..., :3], other[lens.view.win.slices])  # the new model's
     finally:
         lens.close()

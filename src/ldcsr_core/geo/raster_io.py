@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from .geotiff_writer import (
 from .nodata_override import with_nodata
 from .palette import open_expanded, palette_expansion
 from .read_failures import gdal_errors, read_error, read_errors
+from .stretch import SAMPLE_PIXELS, sample_grid
 
 __all__ = [
     "RasterInfo",
@@ -417,7 +417,7 @@ def _bounds(src) -> tuple[float, float, float, float]:
 # ---------------------------------------------------------------------------------------------
 
 
-def decimated_read(src, max_pixels: int = 1_000_000):
+def decimated_read(src, max_pixels: int = SAMPLE_PIXELS):
     """``(bands, h', w')`` sample of the whole scene on a regular grid (about ``max_pixels``).
 
     Uses the file's overviews when it has them; otherwise reads the sampled rows one by one
@@ -434,9 +434,7 @@ def _decimated_read(src, max_pixels: int):
     from rasterio.windows import Window
 
     h, w = src.height, src.width
-    step = max(1, int(math.ceil(math.sqrt(h * w / max_pixels))))
-    rows = np.arange(step // 2, h, step)
-    cols = np.arange(step // 2, w, step)
+    rows, cols, step = sample_grid(h, w, max_pixels)
     want_mask = any(
         "per_dataset" in [f.name for f in fl] and "nodata" not in [f.name for f in fl]
         and "alpha" not in [f.name for f in fl] for fl in src.mask_flag_enums)

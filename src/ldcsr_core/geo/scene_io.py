@@ -18,6 +18,7 @@ import numpy as np
 
 from . import raster_io as rio_io
 from . import radiometry as rad
+from .stretch import fill_values
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +60,7 @@ class SceneReader:
         sample, dmask, _ = rio_io.decimated_read(src)
         valid = self._valid(sample, dmask)
         self.stretch = rad.compute_stretch(sample, valid, self.dtype, method=stretch)
-        unit = self.stretch.to_unit(sample)
-        fills = []
-        for b in range(src.count):
-            v = unit[b][valid[b] & np.isfinite(unit[b])]
-            fills.append(float(np.median(v)) if v.size else 0.5)
-        self.fill = tuple(fills)
+        self.fill = fill_values(self.stretch, sample, valid)
         self.valid_fraction = float(valid[list(self.plan.colour)].mean()) if valid.size else 0.0
 
     @property

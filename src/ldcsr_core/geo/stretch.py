@@ -12,6 +12,7 @@ No rasterio or torch import here (part of :mod:`.radiometry`, which re-exports e
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -23,10 +24,14 @@ from ..rules import STRETCHES
 # the logger the stretch's warnings have always come from (the module it was split out of)
 log = logging.getLogger("ldcsr_core.geo.radiometry")
 
-__all__ = ["DEFAULT_PERCENTILES", "FILL_MAGNITUDE", "Stretch", "compute_stretch", "dtype_range"]
+__all__ = ["DEFAULT_PERCENTILES", "FILL_MAGNITUDE", "SAMPLE_PIXELS", "Stretch", "compute_stretch", "dtype_range",
+           "sample_grid", "sample_array", "fill_values"]
 
 # Default stretch percentiles: robust to a few hot pixels, keeps almost all of the histogram.
 DEFAULT_PERCENTILES = (0.05, 99.95)
+
+#: About this many pixels of a scene, on a regular grid, are what its stretch is fitted on.
+SAMPLE_PIXELS = 1_000_000
 
 
 # values per block of Stretch.from_unit (256 KiB of float64: stays in cache)
@@ -157,6 +162,36 @@ def _warn_if_crushed(band: int, values: np.ndarray, lo: float, hi: float, dt: np
         log.warning("band %d spans %.3g %% of the %s range, so --stretch dtype maps it to less than one "
                     "grey level of the model's range; 'percentile' (the default for %s) fits it",
                     band + 1, 100 * used, dt.name, dt.name)
+
+
+def sample_grid(h: int, w: int, max_pixels: int = SAMPLE_PIXELS) -> tuple[np.ndarray, np.ndarray, int]:
+    """The rows, the columns and the step of the regular grid a scene's stretch sample is read on
+    (about ``max_pixels``; every pixel of a smaller scene): ``raster_io.decimated_read``'s grid for a
+    file without overviews, and :func:`sample_array`'s."""
+    step = max(1, int(math.ceil(math.sqrt(h * w / max_pixels))))
+    return np.arange(step // 2, h, step), np.arange(step // 2, w, step), step
+
+
+def sample_array(data, max_pixels: int = SAMPLE_PIXELS) -> np.ndarray:
+    """The stretch sample of an in-memory image ``data`` (``(h, w[, bands])``, NumPy or dask): its
+    pixels on :func:`sample_grid`, as ``decimated_read`` samples the same pixels in a dataset made of
+    them (a napari layer's Run), so the live lens fits the Run's stretch."""
+    rows, cols, step = sample_grid(int(data.shape[0]), int(data.shape[1]), max_pixels)
+    if step == 1:
+        return np.asarray(data)
+    return np.asarray(np.asarray(data[rows])[:, cols])
+
+
+def fill_values(stretch: "Stretch", sample: np.ndarray, valid: np.ndarray) -> tuple[float, ...]:
+    """Per band, the value in ``[0, 1]`` that invalid pixels far from valid ones are filled with for
+    the model (:func:`~.nodata_masks.fill_invalid`): the median of the band's valid sample values
+    (``(bands, h, w)``, original units) through ``stretch``; 0.5 for a band with none."""
+    unit = stretch.to_unit(sample)
+    fills = []
+    for b in range(sample.shape[0]):
+        v = unit[b][valid[b] & np.isfinite(unit[b])]
+        fills.append(float(np.median(v)) if v.size else 0.5)
+    return tuple(fills)
 
 
 def compute_stretch(

@@ -1,0 +1,72 @@
+"""The live lens fits a Run's stretch (``ldcsr upscale``'s): the engine's per-band one, on the sample
+a Run of the layer fits it on, so the lens and a Run show the same pixels of the same area. Before,
+the lens stretched every band with one min–max of the whole layer: a 16-bit RGB layer whose bands
+span different ranges came out in other colours than its Run (the blue band's unit input off by up
+to 0.86), and a grey band with other contrast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ldcsr_core.rules import DEFAULT_TILE_OUT
+from napari_ldcsr._viewer import camera
+
+
+def _layer(kind: str) -> tuple[np.ndarray, bool]:
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:64, 0:64]
+    base = np.stack([np.sin(yy / 5.0), np.cos(xx / 4.0), np.sin((yy + xx) / 7.0)], -1) * 0.4 + 0.5
+    base = np.clip(base + rng.normal(0, 0.05, base.shape), 0, 1)
+    if kind == "uint8 RGB":
+        return (base * 255).astype(np.uint8), True
+    # a sensor's bands: each its own range (a dark blue band, a bright third one), a few hot pixels
+    u16 = (base * [1000, 2000, 7000] + [200, 1000, 5000]).astype(np.uint16)
+    u16[5, 7], u16[40, 33] = 60000, 9
+    return (u16, True) if kind == "uint16 RGB" else (u16[..., 2], False)
+
+
+@pytest.mark.parametrize("kind", ["uint16 RGB", "uint16 grey", "uint8 RGB"])
+def test_the_lens_shows_the_pixels_of_a_run_of_the_same_area(ldcsr, qtbot, notes, tiny_model, monkeypatch, kind):
+    viewer, widget = ldcsr
+    monkeypatch.setattr(tiny_model, "tile_max", DEFAULT_TILE_OUT)  # a Run plans the lens's windows
+    data, rgb = _layer(kind)
+    src = viewer.add_image(data, name="scene", rgb=rgb)
+    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
+                    timeout=60_000)
+    view = lens.view
+    kept = lens.keep().data
+    widget.live.set_live(False)
+    assert widget.run(layer=src, scale=view.step)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    run = widget.last_result.data
+    assert run.shape[:2] == view.grid.out_shape and kept.dtype == run.dtype == data.dtype
+    np.testing.assert_array_equal(kept, run[view.win.slices])
+    assert not [t for s, t in notes if s in ("warning", "error")]
+
+
+def test_the_lens_follows_the_forms_stretch(ldcsr, qtbot, notes):
+    """*Stretch* (Advanced) reaches the lens as it reaches a Run: 'dtype' maps a 16-bit band by its
+    type's whole range, so the lens's view of it changes (new tiles, not the cached ones)."""
+    viewer, widget = ldcsr
+    data, _ = _layer("uint16 grey")
+    viewer.add_image(data, name="grey")
+    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+
+    def done(after=None):
+        qtbot.waitUntil(lambda: lens.view is not None and lens.view is not after and lens.view.composer.complete
+                        and not lens.busy, timeout=60_000)
+        return lens.view
+
+    first = done()
+    assert lens.layer is not None and lens._pixels.stretch.hi[0] < 65535
+    widget.form.stretch.value = "dtype"
+    second = done(first)
+    assert lens._pixels.stretch.to_dict()["hi"] == [65535.0]
+    assert second.prefix != first.prefix and not np.array_equal(second.values, first.values)
+    widget.live.set_live(False)
