@@ -347,9 +347,12 @@ def bicubic_job(source: LayerSource, spec: JobSpec):
 
 class TilePreview:
     """Maps a tile's model output (``TileProgress.output``, unit triplets) to source units with the
-    run's own stretch (fitted the same way, on the same data), for showing tiles as they finish.
+    run's own stretch (fitted the same way, on the same data) and the final rows' rule
+    (``BandPlan.unit_planes``: each channel clipped to [0, 1], a replicated band's then averaged), for
+    showing tiles as they finish.
 
-    Unblended and without nodata restoration: a preview. The finished rows replace it.
+    Unblended, without nodata restoration and without what lay beyond the stretch: a preview. The
+    finished rows replace it.
     """
 
     def __init__(self, dataset, spec: JobSpec) -> None:
@@ -361,7 +364,7 @@ class TilePreview:
 
     def __call__(self, output: np.ndarray) -> np.ndarray:
         """``(h, w, 3·groups)`` unit output -> ``(colour bands, h, w)`` in the source dtype."""
-        return self.reader.stretch.from_unit(self.reader.plan.scatter(output), self.colour)
+        return self.reader.stretch.from_unit(self.reader.plan.unit_planes(output), self.colour, clip_unit=True)
 
 
 def run_job(

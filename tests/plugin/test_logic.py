@@ -158,3 +158,32 @@ def test_selfcheck_error_map_is_placed_on_its_region_and_has_no_source_values(mo
     md = error_kwargs(src, region, result, "model")["metadata"]
     assert md["gcps"] == [[-8.0, -10.0, 600000.0, 5340000.0, 0.0], [32.0, 40.0, 600500.0, 5339600.0, 0.0]]
     assert not {"scales", "offsets", "band_units", "band_tags"} & set(md)
+
+
+@pytest.mark.parametrize("rgb", [False, True], ids=["grey", "RGB"])
+def test_a_runs_tile_preview_is_what_its_final_rows_will_be(model, rgb):
+    """A Run's tile previews map the model's output to the layer's units by the final rows' rule
+    (``BandPlan.unit_planes``: each channel clipped to [0, 1], a grey band's three then averaged).
+    Before, the preview averaged a grey band's channels unclipped and clipped none: channels 0.98,
+    1.05, 0.98 showed 1.003 of the stretch (beyond its top) instead of the 0.987 the rows then wrote;
+    an RGB band's 1.05 showed 5 % of its span beyond its top, -0.02 below its bottom."""
+    from ldcsr_core.geo.scene_io import ArrayWriter, RasterSink, SceneReader
+
+    from napari_ldcsr.run._job import TilePreview
+
+    data = np.random.default_rng(0).integers(1000, 3001, (8, 8) + ((3,) if rgb else ())).astype(np.uint16)
+    data[0, :2], data[-1, -2:] = 1000, 3000  # the percentile stretch is 1000…3000: nothing beyond it
+    layer = model.add_image(data, rgb=rgb)
+    out = np.full((8, 8, 3), 0.5, np.float32)
+    out[:4] = (0.98, 1.05, 0.98)
+    out[4:6] = (-0.02, 0.01, 0.4)
+    spec = JobSpec(scale=1.5, region=geo.Region.whole((8, 8)), mode="fast")
+    with layer_source(model, layer).dataset() as ds:
+        preview = TilePreview(ds, spec)
+        writer = ArrayWriter(ds.count, (8, 8), ds.dtypes[0])
+        RasterSink(SceneReader(ds), writer, (8, 8))(0, out.copy())  # the final rows of that output
+    np.testing.assert_array_equal(preview(out), writer.data)
+    if rgb:
+        assert writer.data[1, 0, 0] == 3000 and writer.data[0, 4, 0] == 1000
+    else:
+        assert writer.data[0, 0, 0] == round(1000 + 2000 * (0.98 + 1 + 0.98) / 3)
