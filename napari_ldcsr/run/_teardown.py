@@ -43,6 +43,11 @@ class TeardownMixin:
         interpreter exits (the widget's own removal is seen in :meth:`event`)."""
         from qtpy.QtWidgets import QApplication
 
+        # napari's private ``Window._qt_window`` (the QMainWindow): napari 0.9.2 has no public way to
+        # it or to the viewer's closing (``Window.qt_viewer`` is deprecated; ``Viewer`` and ``Window``
+        # emit no close event; the widget's own ``window()`` is not the main window before it is
+        # docked). Where it is missing, the application's ``aboutToQuit``, the widget's removal from
+        # its dock and the interpreter's exit below still shut it down.
         window = getattr(getattr(self.viewer, "window", None), "_qt_window", None)
         if window is not None:
             window.destroyed.connect(self.shutdown)
