@@ -299,8 +299,10 @@ class LiveLens(LensEvents, QObject):
         tile = None if self.mode == "diffusion" else self.tile  # diffusion mode: the engine's fixed windows
         try:
             pixels = self._pixels_for(layer)
-        except ValueError as exc:  # no stretch to fit (every pixel is NaN), or the form's refused
-            _notify("warning", f"Live lens off: '{layer.name}': {exc}.")
+        except (ValueError, OSError) as exc:  # no stretch to fit (every pixel is NaN), the form's refused,
+            from ldcsr_core.errors import one_line  # a lazy layer's file gone or unreadable
+
+            _notify("warning", f"Live lens off: '{layer.name}': {one_line(exc).rstrip('.')}.")
             self.set_enabled(False)
             self.turned_off.emit()
             return None

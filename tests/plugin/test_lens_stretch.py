@@ -70,3 +70,42 @@ def test_the_lens_follows_the_forms_stretch(ldcsr, qtbot, notes):
     assert lens._pixels.stretch.to_dict()["hi"] == [65535.0]
     assert second.prefix != first.prefix and not np.array_equal(second.values, first.values)
     widget.live.set_live(False)
+
+
+def test_a_lazy_layers_stretch_is_its_runs_and_a_file_gone_is_one_line(ldcsr, qtbot, notes, tmp_path, monkeypatch):
+    """A big GeoTIFF opened lazily: the lens fits the stretch on its file as a Run of it does (the
+    engine's ``SceneReader``), each channel its file band's (a file stored blue, green, red); a file
+    moved away since it was opened turns the lens off with one line, not a traceback."""
+    import os
+
+    import rasterio
+    from rasterio.enums import ColorInterp
+
+    import napari_ldcsr.io._lazy as lazy
+    from ldcsr_core.geo.raster_io import open_raster
+    from ldcsr_core.geo.scene_io import SceneReader
+    from napari_ldcsr.io._reader import read_geotiff
+
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 100 * 100)
+    viewer, widget = ldcsr
+    path = tmp_path / "bgr.tif"
+    data = np.moveaxis(_layer("uint16 RGB")[0], -1, 0)[::-1]  # stored blue, green, red
+    with rasterio.open(path, "w", driver="GTiff", height=128, width=128, count=3, dtype="uint16") as ds:
+        ds.write(np.tile(data, (1, 2, 2)))
+        ds.colorinterp = [ColorInterp.blue, ColorInterp.green, ColorInterp.red]
+    (levels, kwargs, _), = read_geotiff(str(path))
+    assert kwargs["multiscale"] and kwargs["rgb"]
+    src = viewer.add_image(levels, **kwargs)
+    camera(viewer).center, camera(viewer).zoom = (60.0, 60.0), 4.0
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
+                    timeout=60_000)
+    with open_raster(str(path)) as ds:
+        run = SceneReader(ds).stretch
+    assert lens._pixels.stretch.lo == run.lo[::-1] and lens._pixels.stretch.hi == run.hi[::-1]
+    widget.live.set_live(False)
+    os.rename(path, tmp_path / "moved.tif")
+    src.data = levels  # new pixels: the stretch is fitted again
+    assert not widget.live.set_live(True) and not lens.enabled
+    assert notes[-1] == ("warning", f"Live lens off: 'bgr': input not found: {path}.")
