@@ -125,6 +125,7 @@ class CompareDock(QWidget):
             self._mirror("bicubic", source, interpolation2d="cubic")
         self._mirror("LDCSR", source)
         self._live_mirror = None
+        self._live_followed = None  # the live layer whose visibility and name the mirror follows
         if result is not None:
             self._mirror("LDCSR", result, opacity=1.0, visible=True, blending=cover)
         for layer in {id(lyr): lyr for lyr, _ in self._mirrors}.values():  # moved (napari's transform mode)
@@ -169,8 +170,10 @@ class CompareDock(QWidget):
     # ---------------------------------------------------------------- lens mirroring
     def _sync_live(self, *_: Any) -> None:
         """Mirror the live layer into the LDCSR panel, only while the lens looks at this dock's
-        source (after a band repick or another pick the lens may paint another layer)."""
+        source (after a band repick or another pick the lens may paint another layer); the mirror is
+        hidden, shown and renamed with the live layer, and hidden when it is removed (lens off)."""
         live = self.lens.live_layer if self.lens is not None and self.lens.layer is self.source else None
+        self._follow_live(live)
         model = self.models["LDCSR"]
         if live is None:
             if self._live_mirror is not None:
@@ -182,13 +185,25 @@ class CompareDock(QWidget):
         m = self._live_mirror
         if m.data is not live.data:
             m.data = live.data
-        for key in (*PLACEMENT, "visible"):
+        for key in (*PLACEMENT, "visible", "name"):
             setattr(m, key, getattr(live, key))
         m.refresh()
+
+    def _follow_live(self, live) -> None:
+        """Follow ``live``'s visibility and name (and no other live layer's)."""
+        if live is self._live_followed:
+            return
+        for layer, on in ((self._live_followed, False), (live, True)):
+            if layer is not None:
+                for emitter in (layer.events.visible, layer.events.name):
+                    emitter.connect(self._sync_live) if on else emitter.disconnect(self._sync_live)
+        self._live_followed = live
 
     def _on_removed(self, event) -> None:
         if event.value is self.source:
             self.close_panels()
+        elif event.value is self._live_followed:  # the lens turned off (or its layer deleted)
+            self._sync_live()
 
     # ---------------------------------------------------------------- public
     def equalize(self) -> None:
@@ -217,6 +232,7 @@ class CompareDock(QWidget):
                     sig.disconnect(self._sync_live)
                 except (TypeError, RuntimeError):
                     pass
+        self._follow_live(None)
         followed = [(getattr(lyr.events, name), self._follow_placement) for lyr in {id(lyr): lyr for lyr, _ in
                     self._mirrors}.values() for name in PLACEMENT]
         self._mirrors = []

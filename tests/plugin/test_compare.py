@@ -220,3 +220,37 @@ def test_panels_show_each_new_runs_result(ldcsr, qtbot, bicubic_engine):
         dock, last = widget.live.compare_dock, widget.last
         assert dock.source is src and dock.result is last.result and dock.bicubic is last.bicubic
         assert [lyr.data is last.result.data for lyr in dock.models["LDCSR"].layers] == [False, True]
+
+
+def test_the_panels_live_view_goes_with_the_lenss(ldcsr, qtbot):
+    """The LDCSR panel's copy of the live layer is hidden when the lens hides its layer (zoomed out
+    below ×1.25), shown again with it, renamed with it, and gone when the lens is turned off.
+    Before, it stayed on in the panel after the lens was off or had hidden its layer (a stale
+    super-resolved window where the main view showed the source) and kept its first name."""
+    from napari_ldcsr._viewer import camera
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8), rgb=True,
+                           name="scene")
+    camera(viewer).center, camera(viewer).zoom = (32.0, 32.0), 4.0
+    lens = widget.live.lens
+
+    def shown():
+        qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
+                        timeout=60_000)
+
+    assert widget.live.set_live(True)
+    shown()
+    widget.live.compare_button.setChecked(True)
+    dock = widget.live.compare_dock
+    assert [m.name for m in _live_mirrors(dock)] == ["scene (live LDCSR)"]
+    camera(viewer).zoom = 0.5  # below ×1.25: the lens hides its layer
+    qtbot.waitUntil(lambda: not lens.live_layer.visible, timeout=10_000)
+    assert _live_mirrors(dock) == []
+    camera(viewer).zoom = 4.0
+    shown()
+    src.name = "harbour"
+    assert [m.name for m in _live_mirrors(dock)] == ["harbour (live LDCSR)"]
+    widget.live.set_live(False)
+    assert lens.live_layer is None and _live_mirrors(dock) == []
+    widget.live.set_linked_compare(False)
