@@ -2,7 +2,7 @@
 
 A mixin of :class:`~napari_ldcsr.lens._lens.LiveLens`: it names the events and connects them to the
 lens's slots (``_on_camera``, ``_on_removed``, ``_on_data``, ``_on_name``, ``_on_display``,
-``_on_placement``), which stay with the lens.
+``_on_placement``, ``_restart``), which stay with the lens.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ class LensEvents:
             self._connected = False
 
     def _follow(self, layer, on: bool) -> None:
-        """(Dis)connect the source's events the live view follows: pixels, display, placement."""
-        for name, slot in ([("data", self._on_data), ("name", self._on_name)]
+        """(Dis)connect the source's events the live view follows: pixels, name, visibility (hidden: no
+        view), display, placement."""
+        for name, slot in ([("data", self._on_data), ("name", self._on_name), ("visible", self._restart)]
                            + [(n, self._on_display) for n in DISPLAY_EVENTS]
                            + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():
             getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)

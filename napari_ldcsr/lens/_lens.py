@@ -205,7 +205,7 @@ class LiveLens(LensEvents, QObject):
         if not self._enabled:
             return
         self._cancel()  # the old view's work stops within one tile
-        if self._usable() and self.viewer.dims.ndisplay == 2:
+        if self._usable() and self._shows():
             planned = self._plan_view()
             if planned is not None and (self._same_view(planned) or all_cached(planned, self.cache)):
                 self.refresh()  # everything is cached: show it now, no debounce
@@ -310,6 +310,10 @@ class LiveLens(LensEvents, QObject):
                          grids=self._grids, overlap=lambda: model_overlap(self._models, self.model_source), key=key,
                          window=lambda i, o: lens_window(self._models, self.model_source, self.mode, i, o))
 
+    def _shows(self) -> bool:
+        """Whether there is a view to super-resolve: a 2-D view of the source, which is not hidden."""
+        return self.viewer.dims.ndisplay == 2 and bool(self._layer.visible)
+
     def _usable(self) -> bool:
         layer = self._layer
         return self._enabled and layer is not None and layer in self.viewer.layers
@@ -325,9 +329,9 @@ class LiveLens(LensEvents, QObject):
         if not self._usable():
             return
         self._cancel()
-        planned = self._plan_view() if self.viewer.dims.ndisplay == 2 else None
+        planned = self._plan_view() if self._shows() else None
         self.note = None if planned is None else self._outside.check(self.model_source, planned[0], self.mode)
-        if planned is None:  # zoomed out, off screen or a 3-D view: hidden (napari 0.9 with Mesa's GL
+        if planned is None:  # zoomed out, off screen, the source hidden or a 3-D view: hidden (napari 0.9 with Mesa's GL
             self._hide_live()  # crashed drawing the next camera move after a layer was removed in 3-D)
             self._view = None
             self.idle.emit()

@@ -123,6 +123,8 @@ class LivePanel(QWidget):
             text = "Live lens off"
         elif v is None and self.viewer.dims.ndisplay != 2:
             text = "Live lens on: paused in the 3-D view (it super-resolves the 2-D view)"
+        elif v is None and self.lens.layer is not None and not self.lens.layer.visible:
+            text = f"Live lens on: paused while '{self.lens.layer.name}' is hidden"
         elif v is None:
             text = "Live lens on: zoom in (×1.25 or more) to super-resolve the view"
         else:

@@ -589,3 +589,30 @@ def test_a_model_file_replaced_at_its_path_is_not_served_from_the_cache(make_nap
     finally:
         lens.close()
         qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
+
+
+def test_a_hidden_source_hides_the_live_view_and_pauses_the_lens(ldcsr, qtbot, tiny_model, monkeypatch):
+    """The source hidden (its eye in the layer list): the live layer is hidden with it and nothing is
+    computed while it stays hidden (panning too); shown again, the view is back. Before, the live
+    view of the hidden layer stayed on screen and kept following the camera: comparing two dates by
+    hiding one, its super-resolved window still covered the other."""
+    viewer, widget = ldcsr
+    model = CountingModel(tiny_model)
+    widget.live.lens.set_model(lambda source: model)
+    viewer.window.resize(520, 400)
+    src = viewer.add_image(_scene(200, 200), rgb=True, name="2019")
+    _look(viewer, src, (40, 40), 4.0)
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+    _wait_done(qtbot, lens)
+    live, calls = lens.live_layer, model.calls
+    src.visible = False
+    assert not live.visible and lens.view is None
+    assert widget.live.status_label.text() == "Live lens on: paused while '2019' is hidden"
+    _look(viewer, src, (160, 160), 4.0)  # a pan to tiles not seen yet while it is hidden: nothing computed
+    qtbot.wait(300)
+    assert not live.visible and model.calls == calls and not lens.busy
+    src.visible = True
+    _wait_done(qtbot, lens)
+    assert lens.live_layer is live and live.visible and model.calls > calls
+    widget.live.set_live(False)
