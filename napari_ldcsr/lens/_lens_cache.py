@@ -307,7 +307,7 @@ class LayerPixels:
     """
 
     def __init__(self, data: Any, rgb: bool, coarse: Any = None, nodata: float | None = None, *,
-                 method: str = "auto", fitted: tuple[Stretch, Sequence[float]] | None = None):
+                 method: str = "auto", fitted: tuple | None = None):
         self.data, self.rgb = data, bool(rgb)
         self.shape = tuple(int(v) for v in data.shape[:2])
         self.dtype = np.dtype(data.dtype)
@@ -317,13 +317,11 @@ class LayerPixels:
         self.masked = self.alpha or self.dtype.kind == "f" or self.nodata is not None  # may have invalid pixels
         n = 3 if self.rgb else 1
         self.plan = plan_bands(n)  # a grey layer: replicated, averaged back (a Run's rule)
-        sample = np.asarray(coarse) if coarse is not None else sample_array(data)
-        valid = self._valid(sample)
-        bands = self._bands(sample)
-        if valid is not None and not valid.any() or bands.size == 0:
-            raise ValueError("the layer has no finite pixel values" if self.dtype.kind == "f" and
-                             self.nodata is None else "the layer has no valid (non-nodata) pixel values")
         if fitted is None:
+            sample = np.asarray(coarse) if coarse is not None else sample_array(data)
+            valid, bands = self._valid(sample), self._bands(sample)
+            if valid is not None and not valid.any() or bands.size == 0:
+                raise ValueError(self.no_valid_pixels())
             valid = np.ones(bands.shape, bool) if valid is None else valid
             stretch = compute_stretch(bands, valid, self.dtype, method=method)
             fitted = stretch, fill_values(stretch, bands, valid)
@@ -331,6 +329,11 @@ class LayerPixels:
         self.fill = tuple(float(v) for v in fitted[1])[:n] * (3 // n)
         # values beyond the stretch (a percentile stretch's tails, a ship an overview missed)
         self.beyond = any(self.stretch.clips(b) for b in range(n))
+
+    def no_valid_pixels(self) -> str:
+        """Why no stretch can be fitted: the layer has no valid pixel."""
+        return ("the layer has no finite pixel values" if self.dtype.kind == "f" and self.nodata is None
+                else "the layer has no valid (non-nodata) pixel values")
 
     def _bands(self, win: np.ndarray) -> np.ndarray:
         """The colour bands of a window, ``(bands, h, w)``."""

@@ -109,3 +109,20 @@ def test_a_lazy_layers_stretch_is_its_runs_and_a_file_gone_is_one_line(ldcsr, qt
     src.data = levels  # new pixels: the stretch is fitted again
     assert not widget.live.set_live(True) and not lens.enabled
     assert notes[-1] == ("warning", f"Live lens off: 'bgr': input not found: {path}.")
+
+
+def test_a_lazy_layer_of_nodata_only_turns_the_lens_off_in_words(ldcsr, qtbot, notes, tmp_path, monkeypatch):
+    import rasterio
+
+    import napari_ldcsr.io._lazy as lazy
+    from napari_ldcsr.io._reader import read_geotiff
+
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 100 * 100)
+    viewer, widget = ldcsr
+    path = tmp_path / "fill.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=128, width=128, count=1, dtype="uint16", nodata=0) as ds:
+        ds.write(np.zeros((1, 128, 128), np.uint16))
+    (levels, kwargs, _), = read_geotiff(str(path))
+    viewer.add_image(levels, **kwargs)
+    assert not widget.live.set_live(True) and not widget.live.lens.enabled
+    assert notes[-1] == ("warning", "Live lens off: 'fill': the layer has no valid (non-nodata) pixel values.")
