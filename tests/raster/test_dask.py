@@ -496,6 +496,11 @@ def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model
         def join(p):
             if not joined and (when == "before the run" or p.done == 2):
                 joined.append(start(late)[0])
+                # The joined worker loads the model (a new process importing torch: seconds on a busy
+                # machine) while the good one works through the tiles: wait for the load, so that the
+                # tiles left are not all done before it holds the model (what is tested is that the
+                # runner finds and uses it, not how fast it loads).
+                _wait_until_it_holds_the_model(c, runner.plugin_name, joined[0])
 
         try:
             if when == "before the run":
@@ -509,6 +514,17 @@ def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model
     assert res.tiles >= 2 and len(ran) == res.tiles
     assert runner.usable == {workers[good][0], *joined} and set(runner.left_out) == {workers[broken][0]}
     assert set(ran) == {workers[good][0], *joined}  # the joined worker computed tiles too
+
+
+def _wait_until_it_holds_the_model(c, plugin_name, addr, timeout=180):
+    import time
+
+    from ldcsr_core.geo.dask_model import NOT_YET, model_state
+
+    deadline = time.monotonic() + timeout
+    while (state := c.run(model_state, plugin_name=plugin_name, workers=[addr])[addr]) is not None:
+        assert state == NOT_YET and time.monotonic() < deadline, f"the joined worker holds no model: {state}"
+        time.sleep(0.1)
 
 
 def test_ctrl_c_while_the_workers_load_the_model_leaves_no_model_on_them(client):
