@@ -527,28 +527,48 @@ def _wait_until_it_holds_the_model(c, plugin_name, addr, timeout=180):
         time.sleep(0.1)
 
 
-def test_ctrl_c_while_the_workers_load_the_model_leaves_no_model_on_them(client):
+def test_ctrl_c_while_the_workers_load_the_model_leaves_no_model_on_them(client, tmp_path):
     """Before: Ctrl-C while the workers loaded the model (a notebook cell interrupted, its client
     living on) left the plugin on the scheduler: the model stayed in every worker's memory and each
-    worker joining later loaded it, until the client closed and a later run removed it."""
+    worker joining later loaded it, until the client closed and a later run removed it. And the
+    Ctrl-C then waited for the loads to end (removing the plugin waited for the workers' answer):
+    now it stops at once, and the workers drop the model when their load ends."""
+    import os
     import signal
+    import threading
     import time
 
-    def interrupt(*_):
-        raise KeyboardInterrupt
+    from .test_dask_start import _loads_until, _marked
 
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 1.0)  # while the workers 'load' (3 s)
+    marks, gate = tmp_path / "marks", tmp_path / "gate"
+    marks.mkdir()
+
+    def held(dask_worker):  # this run's model plugin (other tests leave their own names)
+        return sorted(n for n in dask_worker.plugins if n.startswith("ldcsr-model-gated@"))
+
+    def ctrl_c_once_the_workers_load():
+        deadline = time.monotonic() + 60
+        while len(_marked(marks, "loading")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    t = threading.Thread(target=ctrl_c_once_the_workers_load, daemon=True)
+    t.start()
+    with pytest.raises(KeyboardInterrupt):
+        DaskRunner(client, ModelSource(builder=_loads_until(str(gate), str(marks)), key="gated", threads=1))
+        t.join(60)  # not reached: interrupted while the workers load
     try:
-        with pytest.raises(KeyboardInterrupt):
-            DaskRunner(client, ModelSource(builder=functools.partial(time.sleep, 3), key="slow", threads=1))
+        assert _marked(marks, "loaded") == []  # the Ctrl-C did not wait for the loads (before: it did)
+        deadline = time.monotonic() + 30  # the scheduler forgets it when it gets the message
+        while _ldcsr_plugins(client) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _ldcsr_plugins(client) == []
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    deadline = time.monotonic() + 10  # the scheduler may finish the registration it was given
-    while _ldcsr_plugins(client) and time.monotonic() < deadline:
+        gate.touch()
+    deadline = time.monotonic() + 60  # once their load ends, the workers drop the model
+    while any(client.run(held).values()) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _ldcsr_plugins(client) == []
+    assert set(map(tuple, client.run(held).values())) == {()}
 
 
 def test_the_default_tiles_in_flight_follow_the_workers_that_join():

@@ -4,6 +4,7 @@ poll, no tile computed twice (a real scheduler in this process, real ``dask work
 from __future__ import annotations
 
 import functools
+import time
 
 import numpy as np
 import pytest
@@ -293,6 +294,76 @@ def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_no
     assert tries == {ok: 1, appears: 2, differs: 1}  # ... but loaded again only where the file changed
     assert f"the Dask worker {appears} now holds the model (its checkpoint changed): it gets tiles again" in [
         r.getMessage() for r in caplog.records]
+    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+
+
+GATED_LOAD = """
+import os, pathlib, time
+from ldcsr_core.geo import dask_model
+
+real = getattr(dask_model.ModelSource.load, "real", dask_model.ModelSource.load)  # preloaded twice
+
+def load(self):  # in a folder with 'gated': once its checkpoint is there, loads until 'open' exists
+    here = pathlib.Path.cwd()
+    if (here / "gated").exists() and (here / "tiny.safetensors").exists():
+        (here / "loading").touch()
+        deadline = time.monotonic() + 60
+        while not (here / "open").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (here / "loaded").touch()
+    return real(self)
+
+load.real = real
+dask_model.ModelSource.load = load
+"""
+
+
+@pytest.mark.slow
+def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch):
+    """Before: asking a left-out worker again (its checkpoint appeared) waited for its answer, which
+    it gives only once it has loaded the model: the client merged and sent no tile meanwhile, the
+    other workers idled. Now the run goes on on the others while it loads, and it gets tiles once
+    its answer is in."""
+    import shutil
+
+    from ldcsr_core.files import sha256_file
+
+    monkeypatch.setattr(DaskRunner, "POLL", 0.02)
+    monkeypatch.setattr(DaskRunner, "RELOOK", 0.0)
+    monkeypatch.setattr(tiny_model, "tile_max", 32)
+    preload = tmp_path / "gated_load.py"
+    preload.write_text(GATED_LOAD)
+    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PRELOAD", f'["{preload}"]')
+    good, late = split(tmp_path, tiny_model_file, "missing")
+    (late / "gated").touch()
+    source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
+    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast", tile=32))
+    src = rasters["uint16_nodata"]
+    single = upscale_raster(src, tmp_path / "single.tif", **kw)
+    with workers_in([good, late]) as (c, workers, _):
+        ok, slow = workers[good][0], workers[late][0]
+        runner = DaskRunner(c, source, in_flight=4)
+        try:
+            assert set(runner.left_out) == {slow}
+            shutil.copy(tiny_model_file, late / "tiny.safetensors")  # it appears: asked again at the run's start
+            res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
+            deadline = time.monotonic() + 60
+            while not (late / "loading").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert (late / "loading").exists()  # asked again, it loads ...
+            assert not (late / "loaded").exists()  # ... and the run ended meanwhile (before: it waited)
+            assert res.tiles == single.tiles >= 2 and runner.usable == {ok}
+            (late / "open").touch()
+            deadline = time.monotonic() + 60  # its answer, once in, is taken at a later look
+            while slow not in runner.usable and time.monotonic() < deadline:
+                runner._targets()
+                time.sleep(0.05)
+            assert runner.usable == {ok, slow} and runner.left_out == {}
+        finally:
+            (late / "open").touch()
+            runner.close()
     with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
 

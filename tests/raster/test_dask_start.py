@@ -67,6 +67,59 @@ def test_ctrl_c_while_the_local_cluster_starts_stops_at_once(tmp_path):
     assert _gone(worker)
 
 
+def _loads_until(gate, marks):
+    """A model builder (a closure: sent by value) that marks in ``marks`` that its worker (by pid)
+    began loading, loads until the file ``gate`` exists (60 s at most), then marks that it ended."""
+    def build():
+        import os
+        import pathlib
+        import time
+
+        pathlib.Path(marks, f"loading-{os.getpid()}").touch()
+        deadline = time.monotonic() + 60
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pathlib.Path(marks, f"loaded-{os.getpid()}").touch()
+        return 0
+    return build
+
+
+def _marked(marks, what: str) -> list[int]:
+    return sorted(int(p.name.partition("-")[2]) for p in marks.iterdir() if p.name.startswith(what + "-"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_ctrl_c_while_local_workers_load_the_model_does_not_wait_for_their_load(tmp_path):
+    """Before: Ctrl-C while the workers of --dask local:N loaded the model waited for their loads to
+    end (6-9 s under load: removing the model from them needs their answer) before the cluster was
+    closed. Now the run stops while they still load (the cluster is closed with it), and no worker
+    is left."""
+    marks, gate = tmp_path / "marks", tmp_path / "gate"
+    marks.mkdir()
+
+    def ctrl_c_once_the_worker_loads():
+        deadline = time.monotonic() + 60
+        while not _marked(marks, "loading") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)  # as the terminal's Ctrl-C reaches this process
+
+    t = threading.Thread(target=ctrl_c_once_the_worker_loads, daemon=True)
+    t.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with dask_runner("local:1", ModelSource(builder=_loads_until(str(gate), str(marks)), key="gated",
+                                                    threads=1)):
+                t.join(60)  # not reached: interrupted while the worker loads
+        assert _marked(marks, "loaded") == []  # stopped while it still loads (before: after its load)
+        worker = _marked(marks, "loading")[0]
+        deadline = time.monotonic() + 60
+        while not _gone(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(worker)
+    finally:
+        gate.touch()
+
+
 def _preloaded(path):
     import dask
 

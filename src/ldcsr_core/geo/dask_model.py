@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import LdcsrError, one_line
 from ..files import sha256_file
 
-__all__ = ["ModelSource", "ModelPlugin", "PLUGIN_PREFIX", "NOT_YET", "model_state", "torch_release"]
+__all__ = ["ModelSource", "ModelPlugin", "PLUGIN_PREFIX", "NOT_YET", "model_state", "torch_release", "remove_plugin"]
 
 log = logging.getLogger(__name__)
 
@@ -222,3 +222,64 @@ def model_state(dask_worker, plugin_name: str, reload: bool = False) -> Exceptio
     if p is not None and p.error is not None:
         return p.error
     return NOT_YET
+
+
+def _remove_stale_plugins(client) -> None:
+    """Remove the model plugins of clients that went without closing (``kill -9``, a lost machine):
+    each worker kept their model in memory, and every worker joining later loaded it again."""
+    try:
+        names, clients = client.run_on_scheduler(
+            lambda dask_scheduler: (list(dask_scheduler.worker_plugins), list(dask_scheduler.clients)))
+    except Exception:  # noqa: BLE001 - e.g. a scheduler that refuses to run functions: nothing to clean
+        return
+    for name in names:
+        prefix, at, owner = name.rpartition("@")
+        if name.startswith(PLUGIN_PREFIX) and at and owner not in clients:
+            if remove_plugin(client, name):
+                log.info("removed the model plugin %s of a Dask client that is gone", name)
+
+
+#: Seconds :func:`remove_plugin` waits for the workers to drop the model (the scheduler goes on after).
+UNLOAD_WAIT = 10.0
+
+
+def remove_plugin(client, name: str, *, wait: bool = True) -> bool:
+    """Remove the model plugin ``name``: the scheduler forgets it as it gets the message (workers
+    joining later no longer load the model) and each worker drops the model. ``wait``: until the
+    workers have dropped it, at most :data:`UNLOAD_WAIT` s. Without (Ctrl-C), only until the message
+    is sent: a worker still loading the model answers only once its load ends (seconds to minutes),
+    and drops it then. Never raises: False when it failed (the scheduler gone: a later run removes
+    the plugin as stale)."""
+    try:  # without an answer to wait for, the connection is closed after it: no later call waits on it
+        client.sync(client.scheduler.unregister_worker_plugin, name=name, reply=wait, close=not wait,
+                    callback_timeout=UNLOAD_WAIT if wait else 5)
+    except Exception:  # noqa: BLE001 - a closed client, a lost scheduler, a plugin already removed
+        return False
+    return True
+
+
+def _none_can(left_out: dict[str, Exception], gone: bool = False) -> Exception:
+    """No worker can run the model: the first one's error (its class: the exit status), saying so."""
+    addr = sorted(left_out)[0]
+    err = left_out[addr]
+    n = len(left_out)
+    why = (f"; the workers that held the model are gone and the {n} left could not load it" if gone
+           else f" (nor could the other {n - 1})" if n > 1 else "")
+    msg = f"{one_line(err)}{why}"
+    with contextlib.suppress(Exception):
+        return type(err)(msg)
+    return LdcsrError(msg)
+
+
+def _died(e: BaseException) -> bool:
+    """``e`` (of the registration) says a worker went away while loading the model."""
+    return type(e).__name__ == "CommClosedError"
+
+
+def _registration_error(e: BaseException) -> str:
+    msg = one_line(e)
+    if msg.startswith("the Dask worker "):
+        return msg
+    if _died(e):  # the worker went away while loading the model
+        return f"a Dask worker died while loading the model (killed over its --memory-limit?): {msg}"
+    return f"the Dask workers could not load the model: {msg}"

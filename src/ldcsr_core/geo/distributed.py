@@ -13,6 +13,7 @@ or output files; with a checkpoint path they do need the checkpoint at that path
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import dataclasses
@@ -26,9 +27,10 @@ import numpy as np
 
 from ..errors import ClusterError, LdcsrError, one_line
 from ..files import sha256_file
-from .dask_address import DASK_SCHEMES, _connect, _start_local, parse_dask_address  # noqa: F401
-from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _plugin_loads,  # noqa: F401
-                         _run_tile, _worker_model, model_state, torch_release)
+from .dask_address import DASK_SCHEMES, _connect, _start_local, _stop_local, parse_dask_address  # noqa: F401
+from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _died, _none_can,  # noqa: F401
+                         _plugin_loads, _registration_error, _remove_stale_plugins, _run_tile, _worker_model,
+                         model_state, remove_plugin, torch_release)
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
 
@@ -54,6 +56,8 @@ class DaskRunner:
         that hold the model + 2, followed as workers join or go); bounds the client's memory.
     timeout : seconds to wait for a worker when the cluster has none that can run the model (at the
         start, or after it lost them all) before failing with a clear :class:`LdcsrError`.
+    unload : remove the model from the workers when the runner closes (False: the cluster closes
+        with it, as ``local:N``'s does, so a Ctrl-C while they load it does not wait for them).
     """
 
     #: Seconds between looks at the cluster while a tile is awaited (workers gone or joined).
@@ -61,7 +65,8 @@ class DaskRunner:
     #: Seconds between asking the left-out workers again (:meth:`_relook`).
     RELOOK = 60.0
 
-    def __init__(self, client, source: ModelSource, *, in_flight: int | None = None, timeout: float = 20.0):
+    def __init__(self, client, source: ModelSource, *, in_flight: int | None = None, timeout: float = 20.0,
+                 unload: bool = True):
         from .. import __version__
 
         if source.threads is None:
@@ -78,12 +83,13 @@ class DaskRunner:
         self.source = source
         #: The scheduler's address for messages (a client that lost it no longer knows it).
         self.where = getattr(getattr(client, "scheduler", None), "address", None) or "the scheduler"
-        self.timeout = float(timeout)
+        self.timeout, self.unload = float(timeout), unload
         #: Workers that hold the model, and those left out (address → why), as last looked at.
         self.usable: set[str] = set()
         self.left_out: dict[str, Exception] = {}
         self._answered = False  # a look at the workers has been answered (the scheduler allows it)
         self._relook_at = time.monotonic() + self.RELOOK
+        self._asking = None  # (future, workers, retry) of a look that did not wait for its answers
         # One plugin per client: closing one run never unloads another's model, and the plugin of a
         # client that went without closing (kill -9) is recognised and removed by the next one.
         self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}@{getattr(client, 'id', 'client')}"
@@ -106,9 +112,9 @@ class DaskRunner:
             # joins later (a worker killed over its memory limit while loading: forever): remove it.
             self.close()
             raise LdcsrError(_registration_error(e)) from None
-        except BaseException:  # Ctrl-C while the workers load it (a notebook's client lives on):
-            self.close()       # the model would stay on every worker, and on each that joins
-            raise
+        except BaseException:  # Ctrl-C while the workers load it (a notebook's client lives on): the
+            self.close(wait=False)  # model would stay on every worker, and on each that joins; not
+            raise                   # waited for: they answer only once their load ends
         if self.left_out and not self.usable and died is None:
             self.close()
             raise _none_can(self.left_out)
@@ -139,8 +145,8 @@ class DaskRunner:
                     raise _none_can(self.left_out)
                 time.sleep(min(0.5, self.POLL))
             gone = sorted(before - set(self.client.nthreads()))
-        except BaseException:
-            self.close()
+        except BaseException as e:  # Ctrl-C: not waiting for the workers still loading it
+            self.close(wait=isinstance(e, Exception))
             raise
         what = f"the Dask worker {gone[0]}" if len(gone) == 1 else "a Dask worker"
         msg = f"{what} died while loading the model (killed over its --memory-limit?)"
@@ -161,23 +167,49 @@ class DaskRunner:
         """How many times each worker loaded the model (1 each, by design)."""
         return self.client.run(_plugin_loads, plugin_name=self.plugin_name)
 
-    def _look(self, workers, *, retry: bool = False, reload: bool = False, strict: bool = False) -> None:
+    def _look(self, workers, *, retry: bool = False, reload: bool = False, strict: bool = False, wait=True) -> None:
         """Ask ``workers`` (None: all) whether they hold the model; say each one newly left out.
         ``retry``: if the question fails where an earlier one was answered (a transient error, not a
         scheduler that refuses it), leave them unknown (no tiles) until the next look. ``strict``:
         only answers count (just after a worker died: it may be listed still), the workers that give
-        none stay unknown. ``reload``: see :func:`model_state`."""
+        none stay unknown. ``reload``: see :func:`model_state`. ``wait=False`` (tiles are awaited): the
+        question is sent, its answers taken at a later look (:meth:`_answers`), one at a time: a worker
+        loading the model (it just joined, its checkpoint changed) answers only after its load."""
+        if not wait:
+            if self._asking is None:
+                coro = self.client._run(model_state, plugin_name=self.plugin_name, reload=reload,
+                                        workers=workers, on_error="return")
+                self._asking = (asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop), workers, retry)
+            return
         try:
             states = self.client.run(model_state, plugin_name=self.plugin_name, reload=reload,
                                      workers=workers, on_error="return")
         except Exception as e:  # noqa: BLE001 - a scheduler that refuses to broadcast functions
+            states = e
+        self._take(states, workers, retry=retry, strict=strict)
+
+    def _answers(self) -> None:
+        """Take the answers to the question of a look that did not wait, if they are in."""
+        if self._asking is None or not self._asking[0].done():
+            return
+        (fut, workers, retry), self._asking = self._asking, None
+        try:
+            states = fut.result()
+        except Exception as e:  # noqa: BLE001 - as in _look (or cancelled: the client closing)
+            states = e
+        self._take(states, workers, retry=retry, strict=False)
+
+    def _take(self, states: dict | Exception, workers, *, retry: bool, strict: bool) -> None:
+        """The workers' answers to a look (see :meth:`_look`), or the error of the question."""
+        if isinstance(states, Exception):
             if strict or (retry and self._answered):
                 log.info("cannot ask the Dask workers %s whether they hold the model (%s): asked again at "
-                         "the next look", ", ".join(workers or ()), one_line(e))
+                         "the next look", ", ".join(workers or ()), one_line(states))
                 return
             # Nothing is known about the workers: use them all, as before this look existed; a worker
             # that cannot load the model says so in its first tile (_worker_model).
-            log.info("cannot ask the Dask workers whether they hold the model (%s): using them all", one_line(e))
+            log.info("cannot ask the Dask workers whether they hold the model (%s): using them all",
+                     one_line(states))
             states = dict.fromkeys(workers if workers is not None else self.client.nthreads())
         else:
             self._answered = True
@@ -214,6 +246,7 @@ class DaskRunner:
         while True:
             nthreads = self.client.nthreads()
             alive = set(nthreads)
+            self._answers()
             new = alive - self.usable - set(self.left_out)
             if new:
                 self._look(sorted(new), retry=bool(self.usable & alive))
@@ -238,12 +271,13 @@ class DaskRunner:
         """Every :attr:`RELOOK` s, ask the live left-out workers again: one whose checkpoint file has
         changed since its failed load (it appeared, was replaced) loads the model again and, holding
         it, gets tiles. The others only look at their file: a load that fails is not tried again
-        and again (each can take long and much memory)."""
+        and again (each can take long and much memory). Not waited for (a load takes long): the
+        answers are taken at a later look (:meth:`_look`'s ``wait=False``)."""
         again = sorted(set(self.left_out) & alive)
-        if not again or time.monotonic() < self._relook_at:
+        if not again or time.monotonic() < self._relook_at or self._asking is not None:
             return
         self._relook_at = time.monotonic() + self.RELOOK
-        self._look(again, retry=True, reload=True)
+        self._look(again, retry=True, reload=True, wait=False)
 
     #: Times a run re-sends its plan and tiles after the cluster lost them (a worker died).
     RESUBMITS = 3
@@ -329,8 +363,9 @@ class DaskRunner:
                 continue
             failing_since, alive = None, set(nthreads)
             with contextlib.suppress(Exception):  # a look that fails is tried at the next wait
+                self._answers()  # the questions do not wait: a worker loading the model answers late
                 if alive - self.usable - set(self.left_out):
-                    self._look(sorted(alive - self.usable - set(self.left_out)), retry=True)
+                    self._look(sorted(alive - self.usable - set(self.left_out)), retry=True, wait=False)
                 self._relook(alive)
             self._fit_in_flight(nthreads)
             if self.usable & alive:
@@ -390,9 +425,11 @@ class DaskRunner:
                                  f"start some with 'dask worker {where}'") from None
             raise ClusterError(f"the Dask cluster at {where} failed: {one_line(e)}") from None
 
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.client.unregister_worker_plugin(self.plugin_name)
+    def close(self, *, wait: bool = True) -> None:
+        """Remove the model from the workers (:func:`~ldcsr_core.geo.dask_model.remove_plugin`);
+        ``wait=False`` (Ctrl-C): without waiting for workers still loading it."""
+        if self.unload:
+            remove_plugin(self.client, self.plugin_name, wait=wait)
 
 
 class _Stranded(Exception):
@@ -415,49 +452,6 @@ def _fetch(fut):
         raise _Stranded(f"cannot fetch a tile's result: {one_line(e)}") from None
 
 
-def _none_can(left_out: dict[str, Exception], gone: bool = False) -> Exception:
-    """No worker can run the model: the first one's error (its class: the exit status), saying so."""
-    addr = sorted(left_out)[0]
-    err = left_out[addr]
-    n = len(left_out)
-    why = (f"; the workers that held the model are gone and the {n} left could not load it" if gone
-           else f" (nor could the other {n - 1})" if n > 1 else "")
-    msg = f"{one_line(err)}{why}"
-    with contextlib.suppress(Exception):
-        return type(err)(msg)
-    return LdcsrError(msg)
-
-
-def _remove_stale_plugins(client) -> None:
-    """Remove the model plugins of clients that went without closing (``kill -9``, a lost machine):
-    each worker kept their model in memory, and every worker joining later loaded it again."""
-    try:
-        names, clients = client.run_on_scheduler(
-            lambda dask_scheduler: (list(dask_scheduler.worker_plugins), list(dask_scheduler.clients)))
-    except Exception:  # noqa: BLE001 - e.g. a scheduler that refuses to run functions: nothing to clean
-        return
-    for name in names:
-        prefix, at, owner = name.rpartition("@")
-        if name.startswith(PLUGIN_PREFIX) and at and owner not in clients:
-            with contextlib.suppress(Exception):
-                client.unregister_worker_plugin(name)
-                log.info("removed the model plugin %s of a Dask client that is gone", name)
-
-
-def _died(e: BaseException) -> bool:
-    """``e`` (of the registration) says a worker went away while loading the model."""
-    return type(e).__name__ == "CommClosedError"
-
-
-def _registration_error(e: BaseException) -> str:
-    msg = one_line(e)
-    if msg.startswith("the Dask worker "):
-        return msg
-    if _died(e):  # the worker went away while loading the model
-        return f"a Dask worker died while loading the model (killed over its --memory-limit?): {msg}"
-    return f"the Dask workers could not load the model: {msg}"
-
-
 @contextlib.contextmanager
 def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_flight=None):
     """A :class:`DaskRunner` on ``local:N`` (a LocalCluster of N processes) or a scheduler address."""
@@ -474,6 +468,7 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
         logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
     cluster = None
     client = None
+    interrupted = False
     try:
         try:
             if kind == "local":
@@ -486,14 +481,19 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
             where = f"start a local Dask cluster of {arg} workers" if kind == "local" else \
                 f"reach the Dask scheduler at {arg}"
             raise LdcsrError(f"cannot {where}: {one_line(e)}") from None
-        runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout)
+        runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout, unload=cluster is None)
         try:
             yield runner
-        finally:
-            runner.close()
+        except BaseException as e:  # Ctrl-C: not waiting for workers that load the model (one joined)
+            runner.close(wait=isinstance(e, Exception))
+            raise
+        runner.close()
+    except BaseException as e:
+        interrupted = not isinstance(e, Exception)
+        raise
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
-            cluster.close()
+            _stop_local(cluster, at_once=interrupted)
 
