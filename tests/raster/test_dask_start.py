@@ -186,13 +186,13 @@ def test_a_worker_dying_while_the_workers_load_the_model_leaves_the_run_to_the_o
 
 def test_a_local_cluster_that_cannot_start_is_named_as_such(monkeypatch):
     """Before: 'cannot reach the Dask scheduler at 2', naming the worker count as an address."""
-    import ldcsr_core.geo.distributed as dist
+    import ldcsr_core.geo.dask_address as dask_address
     from ldcsr_core.errors import LdcsrError
 
     def no_room(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(dist, "_start_local", no_room)
+    monkeypatch.setattr(dask_address, "_start_local", no_room)
     with pytest.raises(LdcsrError, match=r"^cannot start a local Dask cluster of 2 workers: .*No space left"):
         with dask_runner("local:2", ModelSource(builder=functools.partial(int, 0), key="zero", threads=1)):
             pass

@@ -1,16 +1,21 @@
 """The ``--dask`` address: parsed (:func:`parse_dask_address`; a malformed one is a usage error) and
 connected to (:func:`_connect`: a clear one-line error within the timeout for an address where no
-Dask scheduler answers), or ``local:N`` started (:func:`_start_local`: Ctrl-C stops it at once).
-Used by :func:`ldcsr_core.geo.distributed.dask_runner`."""
+Dask scheduler answers), or ``local:N`` started (:func:`_start_local`: Ctrl-C stops it at once) and
+stopped (:func:`_stop_local`); :func:`dask_runner` makes the runner on it (also importable from
+:mod:`ldcsr_core.geo.distributed`)."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, LdcsrError, one_line
 
-__all__ = ["DASK_SCHEMES", "parse_dask_address"]
+if TYPE_CHECKING:
+    from .dask_model import ModelSource
+
+__all__ = ["DASK_SCHEMES", "parse_dask_address", "dask_runner"]
 
 
 # The comm schemes of distributed (distributed.comm.registry), known without importing it.
@@ -141,7 +146,6 @@ def _stop_local(cluster, *, at_once: bool = False) -> None:
     worker loading the model (its event loop busy) ends only once its load is over. distributed's
     lines about the workers it then loses are not shown (the run says it was interrupted)."""
     import asyncio
-    import logging
 
     if at_once:
         async def stop():
@@ -161,3 +165,53 @@ def _stop_local(cluster, *, at_once: bool = False) -> None:
                 q.setLevel(level)
         return
     cluster.close()
+
+
+@contextlib.contextmanager
+def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_flight=None):
+    """A :class:`~ldcsr_core.geo.distributed.DaskRunner` on ``local:N`` (a LocalCluster of N
+    processes) or a scheduler address."""
+    from .distributed import DaskRunner
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise LdcsrError(
+            'Dask is not installed: pip install "napari-ldcsr[cluster]"'
+        ) from None
+    kind, arg = parse_dask_address(address)
+    if logging.getLogger("ldcsr_core").getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines only with -vv
+        # "Failed to reconnect to scheduler": the run's own error says it, in one line
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+    cluster = None
+    client = None
+    interrupted = False
+    try:
+        try:
+            if kind == "local":
+                cluster = _start_local(LocalCluster, arg, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.WARNING)
+                client = Client(cluster)
+            else:
+                client = _connect(Client, arg, timeout)
+        except OSError as e:
+            where = f"start a local Dask cluster of {arg} workers" if kind == "local" else \
+                f"reach the Dask scheduler at {arg}"
+            raise LdcsrError(f"cannot {where}: {one_line(e)}") from None
+        runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout, unload=cluster is None)
+        try:
+            yield runner
+        except BaseException as e:  # Ctrl-C: not waiting for workers that load the model (one joined)
+            runner.close(wait=isinstance(e, Exception))
+            raise
+        runner.close()
+    except BaseException as e:
+        interrupted = not isinstance(e, Exception)
+        raise
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            _stop_local(cluster, at_once=interrupted)
+

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import ClusterError, LdcsrError, one_line
 from ..files import sha256_file
-from .dask_address import DASK_SCHEMES, _connect, _start_local, _stop_local, parse_dask_address  # noqa: F401
+from .dask_address import DASK_SCHEMES, _connect, _start_local, dask_runner, parse_dask_address  # noqa: F401
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _died, _none_can,  # noqa: F401
                          _plugin_loads, _registration_error, _remove_stale_plugins, _run_tile, _worker_model,
                          model_state, remove_plugin, torch_release)
@@ -286,8 +286,8 @@ class DaskRunner:
             ) -> Iterator[tuple[Any, np.ndarray | None]]:
         from concurrent.futures import CancelledError
 
-        shared = {"plan": self._scatter(plan), "fresh": set()}
-        shared["to"] = self._targets()  # grows when a worker that holds the model joins (_result)
+        shared: dict = {}
+        self._send_plan(plan, shared)  # shared["to"] grows when a worker that holds the model joins (_result)
 
         def submit(tile, arr):
             """The tile's future and the workers it may run on."""
@@ -331,8 +331,7 @@ class DaskRunner:
                                 "%d pending tiles again", one_line(e), len(queue))
                     with contextlib.suppress(Exception):
                         self.client.cancel([f for _, _, f, _ in queue if f is not None])
-                    shared["plan"] = self._scatter(plan)
-                    shared["to"], shared["fresh"] = self._targets(), set()
+                    self._send_plan(plan, shared)
                     queue = collections.deque((t, a, *submit(t, a)) for t, a, _, _ in queue)
                     continue
                 queue.popleft()
@@ -402,14 +401,26 @@ class DaskRunner:
                  one_line(e), self.POLL)
         return since
 
+    def _send_plan(self, plan, shared: dict) -> None:
+        """The plan to the live workers that hold the model (all, when none is known yet): one busy
+        loading it (a left-out one whose checkpoint changed) would take it only after its load, and
+        the run would wait. The workers the tiles may go to; those that hold no copy of the plan get
+        a first tile each (``shared["fresh"]``), as the scheduler places tiles where the plan is."""
+        had = set(self.usable)
+        shared["plan"] = self._scatter(plan)
+        shared["to"] = self._targets()
+        shared["fresh"] = shared["to"] - had if had else set()
+
     def _scatter(self, plan):
-        """The plan on every worker, once there is one: a cluster without workers (none started,
-        all lost) or without its scheduler is a clear :class:`ClusterError` after ``timeout``."""
+        """The plan on every live worker that holds the model (on all when none is known to), once
+        there is one: a cluster without workers (none started, all lost) or without its scheduler
+        is a clear :class:`ClusterError` after ``timeout``."""
         where = self.where
         try:
             if not self.client.nthreads():
                 self.client.wait_for_workers(1, timeout=self.timeout)
-            return self.client.scatter([plan], broadcast=True, hash=False)[0]
+            to = sorted(self.usable & set(self.client.nthreads())) or None
+            return self.client.scatter([plan], broadcast=True, hash=False, workers=to)[0]
         except Exception as e:  # noqa: BLE001 - TimeoutError, OSError, CommClosedError ...
             status = getattr(self.client, "status", "running")
             why = one_line(e) if isinstance(e, (OSError, TimeoutError)) else f"the client is {status}"
@@ -450,50 +461,3 @@ def _fetch(fut):
         if getattr(fut, "status", "error") == "error":
             raise
         raise _Stranded(f"cannot fetch a tile's result: {one_line(e)}") from None
-
-
-@contextlib.contextmanager
-def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_flight=None):
-    """A :class:`DaskRunner` on ``local:N`` (a LocalCluster of N processes) or a scheduler address."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise LdcsrError(
-            'Dask is not installed: pip install "napari-ldcsr[cluster]"'
-        ) from None
-    kind, arg = parse_dask_address(address)
-    if logging.getLogger("ldcsr_core").getEffectiveLevel() > logging.DEBUG:
-        logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines only with -vv
-        # "Failed to reconnect to scheduler": the run's own error says it, in one line
-        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
-    cluster = None
-    client = None
-    interrupted = False
-    try:
-        try:
-            if kind == "local":
-                cluster = _start_local(LocalCluster, arg, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.WARNING)
-                client = Client(cluster)
-            else:
-                client = _connect(Client, arg, timeout)
-        except OSError as e:
-            where = f"start a local Dask cluster of {arg} workers" if kind == "local" else \
-                f"reach the Dask scheduler at {arg}"
-            raise LdcsrError(f"cannot {where}: {one_line(e)}") from None
-        runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout, unload=cluster is None)
-        try:
-            yield runner
-        except BaseException as e:  # Ctrl-C: not waiting for workers that load the model (one joined)
-            runner.close(wait=isinstance(e, Exception))
-            raise
-        runner.close()
-    except BaseException as e:
-        interrupted = not isinstance(e, Exception)
-        raise
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            _stop_local(cluster, at_once=interrupted)
-
