@@ -136,6 +136,8 @@ class SelfCheck:
             y, x, wh, ww = self.windows[0].box
             return f"window x={x} y={y} {ww}×{wh} px of {w}×{h}{nodata}"
         bh, bw = self.windows[0].box[2:]
+        if len(self.windows) == 1:  # --samples 1, or a window as large as the scene: nothing pooled
+            return f"1 sampled window of {bw}×{bh} px of {w}×{h}{nodata}"
         return (f"{len(self.windows)} sampled windows of {bw}×{bh} px of {w}×{h}, "
                 f"pooled over all their pixels{nodata}")
 

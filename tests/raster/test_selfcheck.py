@@ -124,6 +124,15 @@ def test_window_and_sampled_windows(tiny_model):
     assert s.error_model is None and s.windows[0].error["model"].shape == (40, 40)
 
 
+def test_one_sampled_window_is_said_in_the_singular(tiny_model):
+    """--samples 1 (or a sample window as large as the scene): '1 sampled window of …', with
+    nothing pooled; before: '1 sampled windows of …, pooled over all their pixels'."""
+    s = ldcsr_core.selfcheck(scene(60, 70), 2, model=tiny_model, mode="fast", max_pixels=2000, samples=1,
+                             sample_size=40)
+    assert s.sampling == "sampled" and len(s.windows) == 1
+    assert "· 1 sampled window of 40×40 px of 70×60 ·" in s.line() and "pooled" not in s.line()
+
+
 def test_cli_window_is_x_y_w_h(png, tiny_model_file, file_model, tmp_path):
     out = tmp_path / "w.json"
     r = run("selfcheck", png, "-s", 2, "--window", "20,10,60,48", "--mode", "fast",
