@@ -359,7 +359,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                           f"{info.dtype}, CRS {info.crs or 'none'}, nodata {info.nodata}"
                           + (" (the layer's, set in QGIS)" if nodata is not None else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
-                          f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}")
+                          + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed
+                             else "pixel size unknown (no geotransform)"))
         feedback.pushInfo(f"Model input R,G,B = bands {triplet} ({rule}); mode {options.mode}, "
                           f"seed {options.seed}")
         if feedback.isCanceled():

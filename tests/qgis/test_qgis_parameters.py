@@ -88,6 +88,25 @@ def test_a_layer_whose_file_was_deleted_says_so(qgis_processing, scene, tiny_mod
     assert not (tmp_path / "o.tif").exists()
 
 
+def test_a_raster_without_a_geotransform_has_no_pixel_size_in_the_log(qgis_processing, tiny_model_file, tmp_path):
+    """A CRS but no geotransform (gdal_translate -a_srs of a photo): the log's output line says the
+    pixel size is unknown, as ``ldcsr info`` does; before: 'pixel 0.5 x 0.5', the identity's 1 x 1
+    halved, as if it were in the CRS's units."""
+    import warnings
+
+    src = tmp_path / "photo.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rasterio: no geotransform
+        with rasterio.open(src, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint8",
+                           crs="EPSG:32633") as ds:
+            ds.write(np.full((3, 24, 24), 100, np.uint8))
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    log = feedback.textLog()
+    assert "Output: 48 x 48 px (scale 2 x 2), pixel size unknown (no geotransform)" in log, log
+    assert "pixel 0.5" not in log and (tmp_path / "o.tif").exists()
+
+
 def test_a_crs_set_in_qgis_only_is_warned_about(qgis_processing, tiny_model_file, tmp_path):
     """The engine reads the file: a CRS assigned to the layer in QGIS does not reach the output."""
     from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingContext, QgsProject

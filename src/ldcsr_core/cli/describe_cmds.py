@@ -77,7 +77,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         say(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
         say(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"
-        placed = georef == "transform"  # else no pixel size: not the identity's 1 x 1
+        placed = i.placed  # else no pixel size: not the identity's 1 x 1
         say("pixel size:  " + (f"{i.res[0]:.6g} x {i.res[1]:.6g} {unit}" if placed
                                else "unknown (no geotransform)"))
         say("bounds:      " + (", ".join(f"{b:.6f}" for b in i.bounds) + " (west, south, east, north)"

@@ -123,6 +123,13 @@ class RasterInfo:
         return "alpha" in self.colorinterp
 
     @property
+    def placed(self) -> bool:
+        """Whether a geotransform places the raster, so that :attr:`res` and :attr:`bounds` mean
+        something: not for one placed by GCPs or RPCs alone, nor a plain picture (a CRS without a
+        geotransform too), whose ``res`` is the identity's 1 × 1 (said 'unknown (no geotransform)')."""
+        return self.georef == "transform"
+
+    @property
     def has_dataset_mask(self) -> bool:
         """A GDAL per-dataset mask that is neither nodata nor alpha (e.g. an internal mask band)."""
         return any("per_dataset" in f and "alpha" not in f and "nodata" not in f
