@@ -9,7 +9,7 @@ import rasterio
 from ldcsr_core.geo import radiometry as rad
 from ldcsr_core.errors import Cancelled, InputError, OutputExistsError
 from ldcsr_core.geo.raster_io import AI_NOTICE
-from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster, upscale_window
 from ldcsr_core.progress import polling
 
 from conftest import small_device
@@ -40,7 +40,11 @@ def _check_geo(src_path, dst_path, scale):
         px = abs(s.transform.a)
         for a, b in zip(s.bounds, d.bounds):
             assert abs(a - b) <= 1e-6 * px
-        assert d.count == s.count and d.dtypes == s.dtypes and d.nodata == s.nodata
+        assert d.count == s.count and d.dtypes == s.dtypes
+        if s.nodata is None and s.dtypes[0].startswith("float"):  # its invalid pixels are NaN: declared
+            assert np.isnan(d.nodata)
+        else:
+            assert d.nodata == s.nodata
         bh, bw = d.block_shapes[0]  # tiled: square blocks, a multiple of 16 (DatasetBase.is_tiled is
         assert bh == bw and bw % 16 == 0 and d.compression is not None  # deprecated in rasterio 1.4)
         t = d.tags()
@@ -106,6 +110,23 @@ def test_float32_nan_is_kept_and_does_not_spread(rasters, tiny_model, tmp_path):
     # structure: correlation of the far-from-hole pixels.
     r = np.corrcoef(b[:, far].ravel(), c[:, far].ravel())[0, 1]
     assert r > 0.99
+
+
+def test_float_output_declares_nan_nodata(rasters, tiny_model, tmp_path):
+    """A float32 scene with NaN pixels and no declared nodata: the output declares NaN as nodata, so
+    GDAL's (and QGIS's) mask is 0 exactly on its NaN pixels (before: no nodata, every pixel valid),
+    and upscale_window's array says so too; an 8-bit scene without nodata still declares none."""
+    src = rasters["float32_nan"]
+    _run(tiny_model, src, tmp_path / "o.tif", scale=2.0)
+    with rasterio.open(tmp_path / "o.tif") as d:
+        assert d.nodata is not None and np.isnan(d.nodata)
+        values, masks = d.read(), d.read_masks()
+    assert np.isnan(values).any() and np.array_equal(masks == 0, np.isnan(values))
+    geo = upscale_window(src, model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast"))
+    assert geo.nodata is not None and np.isnan(geo.nodata)
+    _run(tiny_model, rasters["gray"], tmp_path / "g.tif", scale=2.0)
+    with rasterio.open(tmp_path / "g.tif") as d:
+        assert d.nodata is None
 
 
 def test_rgba_alpha_is_upsampled_as_a_mask(rasters, tiny_model, tmp_path):

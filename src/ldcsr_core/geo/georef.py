@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..rules import MAX_SCALE
+from .nodata_masks import output_nodata
 
 if TYPE_CHECKING:
     from .raster_io import RasterInfo
@@ -298,7 +299,8 @@ def output_profile(
 
     Tiled (``block``² blocks), compressed (``compress``, with the matching predictor), pixel
     interleaved, and BigTIFF when the uncompressed size could exceed the classic 4 GiB limit.
-    CRS, nodata, band count and dtype are kept. Georeferencing follows the source's
+    CRS, nodata, band count and dtype are kept; a float output of a source without nodata declares
+    NaN (:func:`~.nodata_masks.output_nodata`). Georeferencing follows the source's
     (:func:`georeferencing`): a scaled transform; or its GCPs moved onto the output grid, with
     their CRS; or, for a plain picture, none at all (never a made-up transform). RPCs (with or
     without a transform) move onto the output grid too (:func:`scale_rpcs`).
@@ -317,6 +319,7 @@ def output_profile(
         dtype=dt.name,
         interleave="pixel",
     )
+    prof["nodata"] = output_nodata(prof.get("nodata"), dt)  # a float output's invalid pixels are NaN
     georef = georeferencing(src)
     prof.pop("transform", None)
     prof.pop("gcps", None)

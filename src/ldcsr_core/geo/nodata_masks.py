@@ -2,7 +2,7 @@
 
 :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_index` / :func:`upsample_nearest` and
 :func:`restore_nodata`: fill before inference, restore the upsampled mask after; :func:`nodata_as`:
-the value a band of a given dtype holds as nodata.
+the value a band of a given dtype holds as nodata; :func:`output_nodata`: the nodata an output declares.
 
 No rasterio or torch import here (part of :mod:`.radiometry`, which re-exports every name).
 """
@@ -15,7 +15,8 @@ import numpy as np
 
 from .stretch import dtype_range
 
-__all__ = ["valid_mask", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as"]
+__all__ = ["valid_mask", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
+           "output_nodata"]
 
 
 def nodata_as(nodata: float | None, dtype) -> float | None:
@@ -26,6 +27,15 @@ def nodata_as(nodata: float | None, dtype) -> float | None:
         return None if nodata is None else float(nodata)
     dmin, dmax = dtype_range(dtype)
     return float(np.trunc(nodata)) if dmin <= nodata <= dmax else None
+
+
+def output_nodata(nodata: float | None, dtype) -> float | None:
+    """The nodata value an output of ``dtype`` declares for a source whose nodata is ``nodata``: the
+    source's; NaN for a float output of a source that declares none, since :func:`restore_nodata`
+    writes NaN on its invalid pixels (NaN, ±inf, alpha 0, a mask), so GDAL and QGIS mask them."""
+    if nodata is None and np.dtype(dtype).kind == "f":
+        return float("nan")
+    return nodata
 
 
 def valid_mask(
