@@ -120,9 +120,11 @@ def paint_cells(view: LensView, pixels: LayerPixels, key, out: np.ndarray, data:
     return bool(cells)
 
 
-def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, model_source: str | None):
+def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, model_source: str | None,
+                   pixels: LayerPixels | None = None):
     """Add a finished view as an ordinary result layer with provenance (``model_of()`` gives the
-    model, for its description); returns the layer."""
+    model, for its description; ``pixels`` how the view read its source: bands, stretch and nodata
+    in its tags, as a Run's); returns the layer."""
     src = view.layer
     kwargs = placement(view)
     md = derived_metadata(src)
@@ -140,11 +142,12 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
     model = model_of()
     # as a Run's result (the engine's rule): the source's own tags, none of its LDCSR_* provenance
     # (derived_metadata: a result's is another run's), and this view's, with the AI-generated notice
-    from ldcsr_core.geo.job import provenance_tags
+    from ldcsr_core.geo.job import provenance_tags, reading_tags
 
     md["tags"] = {**(md.get("tags") or {}),
                   **provenance_tags(model, scale=(H / h, W / w), requested={"scale": view.step}, mode=mode,
-                                    seed=seed, src_name=src.name)}
+                                    seed=seed, src_name=src.name),
+                  **({} if pixels is None else reading_tags(*pixels.reading, nodata=pixels.reading_nodata))}
     md["ldcsr"] = {
         "kind": "ldcsr", "via": "live lens", "source_layer": src.name, "scale": view.step,
         "grid_out_shape": [H, W], "out_window": [view.win.y0, view.win.x0, view.win.h, view.win.w],

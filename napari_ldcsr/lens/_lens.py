@@ -487,4 +487,4 @@ class LiveLens(LensEvents, QObject):
             _notify("warning", "Live lens: the view is still being computed; Keep when it is done.")
             return None
         return draw.add_kept_layer(self.viewer, view, lambda: self._models(self.model_source), mode=self.mode,
-                                   seed=self.seed, model_source=self.model_source)
+                                   seed=self.seed, model_source=self.model_source, pixels=self._pixels)

@@ -329,6 +329,10 @@ class LayerPixels:
         self.fill = tuple(float(v) for v in fitted[1])[:n] * (3 // n)
         # values beyond the stretch (a percentile stretch's tails, a ship an overview missed)
         self.beyond = any(self.stretch.clips(b) for b in range(n))
+        # how a Run of the layer records its reading (ldcsr_core.geo.job.reading_tags): band triplets
+        # and stretch, by source band; and (nodata used, the layer's) when the form's replaced it
+        self.reading: tuple = (self.plan.groups, self.stretch)
+        self.reading_nodata: tuple | None = None
 
     def no_valid_pixels(self) -> str:
         """Why no stretch can be fitted: the layer has no valid pixel."""

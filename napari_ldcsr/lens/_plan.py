@@ -81,18 +81,25 @@ def layer_pixels(layer, nodata=None, method: str = "auto") -> LayerPixels:
 
         base = window_reader(layer.data[0])
         fitted = _file_fit(layer, base, form, method)
-        pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method, fitted=fitted)
+        pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method,
+                             fitted=fitted and fitted[:2])
         if fitted is not None and not fitted[2]:
             raise ValueError(pixels.no_valid_pixels())
-        return pixels
-    return LayerPixels(layer.data, layer.rgb, nodata=nodata, method=method)
+        if fitted is not None:  # a Run of the file: its bands and the file's stretch, by file band
+            bands = [b - 1 for b in base.bands]
+            pixels.reading = ([(bands * 3)[:3]], fitted[3])
+    else:
+        pixels = LayerPixels(layer.data, layer.rgb, nodata=nodata, method=method)
+    if form is not None:  # the form's nodata replaced the layer's: as a Run records it
+        pixels.reading_nodata = (nodata, (layer.metadata or {}).get("nodata"))
+    return pixels
 
 
 def _file_fit(layer, base, nodata, method: str):
-    """``(stretch, fill, any valid pixel)`` of the bands a lazy layer shows, fitted on its file as a
-    Run of it fits them (the engine's ``SceneReader``: its decimated read, the file's overviews if
-    any); None for a layer not read from a file (a multiscale array: no Run takes it; its coarsest
-    level is used)."""
+    """``(stretch, fill, any valid pixel, the file's stretch)`` of the bands a lazy layer shows, fitted
+    on its file as a Run of it fits them (the engine's ``SceneReader``: its decimated read, the file's
+    overviews if any); None for a layer not read from a file (a multiscale array: no Run takes it;
+    its coarsest level is used)."""
     from ..run._job import is_lazy_file_layer
 
     bands = getattr(base, "bands", None)  # the file bands (1-based) the layer shows
@@ -107,7 +114,7 @@ def _file_fit(layer, base, nodata, method: str):
         reader = SceneReader(with_nodata(ds, nodata), None, method)
     st, idx = reader.stretch, [b - 1 for b in bands]
     return (Stretch(tuple(st.lo[i] for i in idx), tuple(st.hi[i] for i in idx), st.dtype),
-            tuple(reader.fill[i] for i in idx), reader.valid_fraction > 0)
+            tuple(reader.fill[i] for i in idx), reader.valid_fraction > 0, st)
 
 
 def visible_data_box(viewer, layer) -> tuple[np.ndarray, float]:

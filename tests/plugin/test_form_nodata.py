@@ -69,3 +69,5 @@ def test_the_live_lens_uses_the_typed_nodata(ldcsr, qtbot):
     assert run.data.shape[:2] == view.grid.out_shape
     view_fill = run.data[view.win.slices] == 0
     assert view_fill.any() and np.array_equal(kept.data == 0, view_fill)
+    for tag in ("LDCSR_NODATA", "LDCSR_BANDS", "LDCSR_STRETCH"):  # its provenance says so, as the Run's
+        assert kept.metadata["tags"][tag] == run.metadata["tags"][tag], tag

@@ -6,6 +6,8 @@ to 0.86), and a grey band with other contrast."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -38,13 +40,18 @@ def test_the_lens_shows_the_pixels_of_a_run_of_the_same_area(ldcsr, qtbot, notes
     qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
                     timeout=60_000)
     view = lens.view
-    kept = lens.keep().data
+    kept_layer = lens.keep()
+    kept = kept_layer.data
     widget.live.set_live(False)
     assert widget.run(layer=src, scale=view.step)
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     run = widget.last_result.data
     assert run.shape[:2] == view.grid.out_shape and kept.dtype == run.dtype == data.dtype
     np.testing.assert_array_equal(kept, run[view.win.slices])
+    # and the kept view says how it read the layer as the Run's output does (Save writes these tags)
+    run_tags, kept_tags = widget.last_result.metadata["tags"], kept_layer.metadata["tags"]
+    for tag in ("LDCSR_BANDS", "LDCSR_STRETCH"):
+        assert kept_tags[tag] == run_tags[tag], tag
     assert not [t for s, t in notes if s in ("warning", "error")]
 
 
@@ -104,6 +111,8 @@ def test_a_lazy_layers_stretch_is_its_runs_and_a_file_gone_is_one_line(ldcsr, qt
     with open_raster(str(path)) as ds:
         run = SceneReader(ds).stretch
     assert lens._pixels.stretch.lo == run.lo[::-1] and lens._pixels.stretch.hi == run.hi[::-1]
+    tags = lens.keep().metadata["tags"]  # as a Run of the file records its reading: by file band
+    assert tags["LDCSR_BANDS"] == "[[3, 2, 1]]" and json.loads(tags["LDCSR_STRETCH"]) == run.to_dict()
     widget.live.set_live(False)
     os.rename(path, tmp_path / "moved.tif")
     src.data = levels  # new pixels: the stretch is fitted again

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .scene_io import SceneReader
 
 __all__ = ["UpscaleOptions", "OutputOptions", "RasterResult", "software_version", "plan_output",
-           "provenance_tags", "provenance_summary", "request_fingerprint", "is_complete_output", "has_provenance"]
+           "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "is_complete_output",
+           "has_provenance"]
 
 
 @dataclass(frozen=True)
@@ -155,14 +156,24 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
     if tile is not None:
         tags["LDCSR_TILE"] = str(tile)
     if reader is not None:
-        tags["LDCSR_BANDS"] = json.dumps([[b + 1 for b in g] for g in reader.plan.groups])
-        tags["LDCSR_STRETCH"] = json.dumps(reader.stretch.to_dict())
-        if hasattr(reader.src, "file_nodata"):  # the user's nodata, not the file's
-            tags["LDCSR_NODATA"] = json.dumps({k: None if v is None else repr(float(v)) for k, v in
-                                               (("used", reader.nodata), ("file", reader.src.file_nodata))})
+        tags.update(reading_tags(reader.plan.groups, reader.stretch, nodata=(
+            (reader.nodata, reader.src.file_nodata) if hasattr(reader.src, "file_nodata") else None)))
         if (reader.oy, reader.ox, reader.height, reader.width) != (0, 0, reader.src.height,
                                                                     reader.src.width):
             tags["LDCSR_WINDOW"] = json.dumps([reader.oy, reader.ox, reader.height, reader.width])
+    return tags
+
+
+def reading_tags(groups, stretch, *, nodata: tuple | None = None) -> dict[str, str]:
+    """How the source was read for the model, as :func:`provenance_tags` records it: ``groups`` the
+    band triplets (0-based source bands; ``LDCSR_BANDS``, 1-based), ``stretch`` the per-band
+    ``radiometry.Stretch`` (``LDCSR_STRETCH``, indexed by source band), ``nodata`` ``(used, file's)``
+    when the user's nodata replaced the file's (``LDCSR_NODATA``). Also the live lens's kept views'."""
+    tags = {"LDCSR_BANDS": json.dumps([[int(b) + 1 for b in g] for g in groups]),
+            "LDCSR_STRETCH": json.dumps(stretch.to_dict())}
+    if nodata is not None:  # the user's nodata, not the file's
+        tags["LDCSR_NODATA"] = json.dumps({k: None if v is None else repr(float(v)) for k, v in
+                                           zip(("used", "file"), nodata)})
     return tags
 
 
