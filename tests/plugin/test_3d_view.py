@@ -6,11 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ldcsr._viewer import camera
+from tests.plugin.lens_wait import view_done as _done
 from tests.plugin.test_lens import _scene
-
-
-def _done(lens):
-    return lens.view is not None and lens.view.composer.complete and not lens.busy
 
 
 def test_the_live_lens_pauses_in_3d_and_its_status_says_why(ldcsr, qtbot, notes):

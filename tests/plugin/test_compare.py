@@ -8,6 +8,7 @@ import pytest
 from napari_ldcsr import _geometry as geo
 from napari_ldcsr.compare._compare import CompareDock
 from napari_ldcsr._viewer import canvas_size
+from tests.plugin.lens_wait import wait_for_view
 
 
 def _source_and_result(viewer):
@@ -77,8 +78,7 @@ def test_compare_follows_the_live_lens(make_napari_viewer, qtbot, tiny_model):
     viewer.camera.center = tuple(src.data_to_world((60, 80)))
     viewer.camera.zoom = 2.0 / 0.5
     lens.set_enabled(True)
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
-                    timeout=120_000)
+    wait_for_view(qtbot, lens, timeout=120_000)
     qtbot.wait(50)
     mirror = dock.models["LDCSR"].layers[-1]
     live = lens.live_layer
@@ -113,12 +113,12 @@ def test_panels_show_no_other_bands_lens_after_a_band_repick(ldcsr, qtbot, bicub
     viewer.camera.zoom *= 4
     widget.live.live_box.setChecked(True)
     widget.live.compare_button.setChecked(True)
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy, timeout=60_000)
+    wait_for_view(qtbot, lens)
     qtbot.wait(20)
     assert len(_live_mirrors(widget.live.compare_dock)) == 1  # the lens's band is the panels' source
     viewer.layers.remove(widget.last.results[1])
     qtbot.waitUntil(lambda: widget.live.compare_dock is not None and widget.live.compare_dock.source is bands[0])
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy, timeout=60_000)
+    wait_for_view(qtbot, lens)
     qtbot.wait(20)
     dock = widget.live.compare_dock
     assert lens.layer is bands[1] and dock.result is widget.last.results[0]
@@ -236,8 +236,7 @@ def test_the_panels_live_view_goes_with_the_lenss(ldcsr, qtbot):
     lens = widget.live.lens
 
     def shown():
-        qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
-                        timeout=60_000)
+        wait_for_view(qtbot, lens)
 
     assert widget.live.set_live(True)
     shown()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ldcsr._viewer import camera
+from tests.plugin.lens_wait import wait_for_view
 
 
 def _scene(viewer, **metadata):
@@ -60,8 +61,7 @@ def test_the_live_lens_uses_the_typed_nodata(ldcsr, qtbot):
     widget.form.nodata.value = "0"
     assert widget.live.set_live(True)
     lens = widget.live.lens
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
-                    timeout=60_000)
+    wait_for_view(qtbot, lens)
     view = lens.view
     kept = lens.keep()
     widget.live.set_live(False)

@@ -10,6 +10,7 @@ from rasterio.transform import from_origin  # noqa: E402
 
 from napari_ldcsr.io._lazy import RasterLevel, lazy_layer_data  # noqa: E402
 from napari_ldcsr.io._reader import layer_data_from_geotiff  # noqa: E402
+from tests.plugin.lens_wait import wait_for_view
 
 H, W = 2048, 2560
 
@@ -76,8 +77,7 @@ def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_
     assert lens.set_layer(layer)
     n_before = len(reads)
     lens.set_enabled(True)
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
-                    timeout=120_000)
+    wait_for_view(qtbot, lens, timeout=120_000)
     view = lens.view
     assert view.step == 3.0
     # the lens read only level-0 windows near the view

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from napari_ldcsr._viewer import camera
+from tests.plugin.lens_wait import wait_for_view
 
 
 def _live_view(viewer, widget, qtbot, centre=(30.0, 30.0)):
     camera(viewer).center, camera(viewer).zoom = centre, 4.0
     assert widget.live.set_live(True)
     lens = widget.live.lens
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
-                    timeout=60_000)
+    wait_for_view(qtbot, lens)
     return lens
 
 

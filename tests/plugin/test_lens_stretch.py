@@ -13,6 +13,7 @@ import pytest
 
 from ldcsr_core.rules import DEFAULT_TILE_OUT
 from napari_ldcsr._viewer import camera
+from tests.plugin.lens_wait import wait_for_view
 
 
 def _layer(kind: str) -> tuple[np.ndarray, bool]:
@@ -37,8 +38,7 @@ def test_the_lens_shows_the_pixels_of_a_run_of_the_same_area(ldcsr, qtbot, notes
     camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
     assert widget.live.set_live(True)
     lens = widget.live.lens
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
-                    timeout=60_000)
+    wait_for_view(qtbot, lens)
     view = lens.view
     kept_layer = lens.keep()
     kept = kept_layer.data
@@ -106,8 +106,7 @@ def test_a_lazy_layers_stretch_is_its_runs_and_a_file_gone_is_one_line(ldcsr, qt
     camera(viewer).center, camera(viewer).zoom = (60.0, 60.0), 4.0
     assert widget.live.set_live(True)
     lens = widget.live.lens
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy,
-                    timeout=60_000)
+    wait_for_view(qtbot, lens)
     with open_raster(str(path)) as ds:
         run = SceneReader(ds).stretch
     assert lens._pixels.stretch.lo == run.lo[::-1] and lens._pixels.stretch.hi == run.hi[::-1]

@@ -9,6 +9,7 @@ import pytest
 import rasterio
 
 from napari_ldcsr._writer import write_geotiff, write_geotiff_bands
+from tests.plugin.lens_wait import wait_for_view
 
 
 def test_a_result_still_being_computed_is_not_saved(ldcsr, qtbot, tmp_path, notes, engine_held_at_second_tile):
@@ -50,7 +51,7 @@ def test_the_live_lens_layer_is_not_saved(ldcsr, qtbot, tmp_path):
     camera(viewer).center, camera(viewer).zoom = (48.0, 48.0), 4.0
     assert widget.live.set_live(True)
     lens = widget.live.lens
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy, timeout=60_000)
+    wait_for_view(qtbot, lens)
     live = lens.live_layer
     with pytest.raises(ValueError, match="live lens's view of another layer .* press Keep"):
         write_geotiff(str(tmp_path / "live.tif"), *live.as_layer_data_tuple()[:2])
