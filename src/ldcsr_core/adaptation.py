@@ -146,8 +146,11 @@ class Adaptation:
 
     def save(self, path, *, name: str | None = None, overwrite: bool = True) -> Path:
         """Write the adapted model (atomically) with its provenance; InputError if it was not kept;
-        without ``overwrite``, OutputExistsError if ``path`` exists (it is kept)."""
+        without ``overwrite``, OutputExistsError if ``path`` exists (it is kept). ``model`` then
+        carries the saved file's identity (name, version, notes, SHA-256), as ``load_model(path)``
+        gives it, so that outputs made with it in memory (napari's Run after Adapt) name that file."""
         from .checkpoints import save_model
+        from .files import sha256_file
 
         if not self.kept:
             raise InputError("the adapted model was not kept (the guard found it no better than the base "
@@ -159,8 +162,12 @@ class Adaptation:
         name = name or f"{self.base_name}-adapted-{stem}"
         notes = (f"{self.base_name} adapted to {Path(self.scene).name or 'an array'} at ×{self.scale:g} "
                  f"({self.steps} steps, {db_text(self.gain_db)} dB over the base on its held-back strip)")
-        return save_model(self.model, path, name=name, version=f"{getattr(self.model, 'version', '0')}+adapted",
-                          notes=notes, extra=self.provenance(), overwrite=overwrite)
+        version = str(getattr(self.model, "version", "0"))  # adapt(): the base's + "+adapted"
+        out = save_model(self.model, path, name=name, version=version, notes=notes, extra=self.provenance(),
+                         overwrite=overwrite)
+        self.model.name, self.model.version, self.model.notes = name, version, notes
+        self.model.weights_sha256 = sha256_file(out)
+        return out
 
 
 def db_text(db: float) -> str:
@@ -339,8 +346,8 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     octave = _pooled_psnr(refs, scale, {"base": base, "twin": twin}, tick)
     kept = strip["adapted"] > strip["base"] + recipe.margin_db and octave["twin"] > octave["base"]
     if kept:
-        model.name = f"{base.name}-adapted"
-        model.weights_sha256 = ""
+        model.name, model.version = f"{base.name}-adapted", f"{getattr(base, 'version', '0')}+adapted"
+        model.weights_sha256 = ""  # until saved (Adaptation.save)
     res = Adaptation(model=model if kept else base, kept=kept, scale=scale, steps=n, seconds=seconds,
                       holdout=tuple(int(v) for v in held_box), psnr_base=strip["base"],
                       psnr_adapted=strip["adapted"], psnr_bicubic=strip["bicubic"],

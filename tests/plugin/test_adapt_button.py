@@ -3,6 +3,8 @@ model is saved to the user's model folder and selected for Run; a rejected or ca
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -66,6 +68,11 @@ def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, mo
     base = ldcsr_core.upscale(data, 2.0, model=tiny_model, mode="fast")
     assert np.abs(got - want).max() <= 1  # the widget's own window plan: rounding at most
     assert np.abs(got - base).mean() > 20 * np.abs(got - want).mean()
+    from ldcsr_core.files import sha256_file  # its provenance names the saved file (before: sha256 none)
+
+    made_by = widget.last_result.metadata["ldcsr"]["model"]
+    assert (made_by["name"], made_by["weights_sha256"]) == (f"{tiny_model.name}-adapted-{Path(outcome.path).stem}",
+                                                            sha256_file(outcome.path))
     # the Run's layer left the adapted model picked (it fell back to the built-in default)
     assert widget.model_source == outcome.path
     assert not [t for s, t in notes if "untested" in t]  # ×2, fast: what the guard checked

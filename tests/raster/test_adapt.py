@@ -587,3 +587,22 @@ def test_an_ldcsr_output_is_refused_as_a_scene_to_adapt_to(tiny_model_file, tmp_
     assert ("the scene is an LDCSR output (model tiny-test 0, ×2 x, ×2 y, fast, from s.tif): its pixels are not "
             "measurements") in " ".join(r.output.split())
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_a_saved_adapted_model_in_memory_is_that_file_in_an_outputs_provenance(png, base, tmp_path, kept_anyway):
+    """napari's Run after Adapt uses the adapted model in memory (not reloaded). Before, it kept the
+    name 'tiny-test-adapted' and no SHA-256: its outputs read LDCSR_WEIGHTS_SHA256=unknown and
+    named no file, where the same model loaded from its file gave that file's name and checksum."""
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    res = adapt(scene(), 2.0, base, steps=1, recipe=FAST)
+    path = res.save(tmp_path / "a.safetensors")
+    loaded = ldcsr_core.load_model(path, device="cpu", dtype="float32")
+    from ldcsr_core.files import sha256_file
+
+    assert loaded.weights_sha256 == sha256_file(path)
+    same = ("name", "version", "notes", "weights_sha256")
+    assert [getattr(res.model, k) for k in same] == [getattr(loaded, k) for k in same]
+    assert res.model.version == f"{base.version}+adapted"
+    tags = upscale_raster(png, tmp_path / "o.tif", model=res.model, scale=2, options=UpscaleOptions(mode="fast")).tags
+    assert (tags["LDCSR_MODEL"], tags["LDCSR_WEIGHTS_SHA256"]) == (f"{loaded.name} {loaded.version}", sha256_file(path))
