@@ -112,6 +112,7 @@ class Adaptation:
     recipe: Recipe = field(default_factory=Recipe)
     candidate: object = None  # the fine-tuned model, kept or not (for evaluations of the guard)
     reading: Reading = field(default_factory=Reading)  # the scene's bands and stretch (unknown: an array)
+    base_version: str = ""  # the base's version: the built-ins share one name (ldcsr-compact-rsscn7 1…4)
 
     @property
     def gain_db(self) -> float:
@@ -138,6 +139,7 @@ class Adaptation:
                  "octave_base": round(self.octave_base, 4), "octave_twin": round(self.octave_twin, 4),
                  "kept": self.kept}
         return {"adapted_from": self.base_name, "adapted_from_sha256": self.base_sha256,
+                **({"adapted_from_version": self.base_version} if self.base_version else {}),
                 "adapted_on": self.scene, "adapted_on_sha256": self.scene_sha256,
                 "adapt_scale": f"{self.scale:g}", "adapt_steps": str(self.steps),
                 "adapt_minutes": f"{self.seconds / 60:.2f}", "adapt_seed": str(self.seed),
@@ -354,7 +356,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
                       octave_base=octave["base"], octave_twin=octave["twin"],
                       base_name=str(base.name), base_sha256=str(base.weights_sha256 or ""), scene=name,
                       scene_sha256=sha, seed=seed, recipe=recipe, candidate=model,
-                      reading=reading)
+                      reading=reading, base_version=str(getattr(base, "version", "") or ""))
     if kept:  # what its guard checked, as load_model reads it from the saved file
         from .adapted_use import checked_from_metadata
 

@@ -606,3 +606,22 @@ def test_a_saved_adapted_model_in_memory_is_that_file_in_an_outputs_provenance(p
     assert res.model.version == f"{base.version}+adapted"
     tags = upscale_raster(png, tmp_path / "o.tif", model=res.model, scale=2, options=UpscaleOptions(mode="fast")).tags
     assert (tags["LDCSR_MODEL"], tags["LDCSR_WEIGHTS_SHA256"]) == (f"{loaded.name} {loaded.version}", sha256_file(path))
+
+
+def test_models_says_which_version_of_a_base_a_model_was_adapted_from(tmp_path, kept_anyway):
+    """The built-ins ldcsr-compact-rsscn7 v1…v4 share one name. Before, a model adapted from v1 and
+    one from v4 both read 'adapted: from ldcsr-compact-rsscn7 on …' in ldcsr models."""
+    from ldcsr_core.checkpoints import save_model
+    from ldcsr_core.config import tiny_test_config
+
+    lines = []
+    for v in ("1", "4"):
+        base = save_model(ldcsr_core.build_model(tiny_test_config(), seed=int(v)), tmp_path / f"b{v}.safetensors",
+                          name="tiny-test", version=v)
+        res = adapt(scene(), 2.0, ldcsr_core.load_model(base, device="cpu", dtype="float32"), steps=1, recipe=FAST)
+        r = run("models", res.save(tmp_path / f"a{v}.safetensors"))
+        assert r.exit_code == 0, r.output
+        lines += [ln.strip() for ln in r.output.splitlines() if ln.strip().startswith("adapted: ")]
+        from ldcsr_core.files import sha256_file
+
+        assert lines[-1].startswith(f"adapted: from tiny-test {v} (sha256 {sha256_file(base)[:12]}) on an array")

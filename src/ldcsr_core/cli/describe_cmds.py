@@ -250,7 +250,9 @@ def _adapted_text(meta: dict) -> str:
 
     checked = checked_from_metadata(meta)
     read = (checked.reading.text() if checked else "") or "bands and stretch not recorded"
-    return (f"from {meta['adapted_from']} on {meta.get('adapted_on') or 'an array'} "
+    base = " ".join(filter(None, (meta["adapted_from"], meta.get("adapted_from_version"))))  # v1…v4 share a name
+    sha = meta.get("adapted_from_sha256") or ""
+    return (f"from {base}{f' (sha256 {sha[:12]})' if sha else ''} on {meta.get('adapted_on') or 'an array'} "
             f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}) at x{meta.get('adapt_scale')}, read as {read}, "
             f"{meta.get('adapt_steps')} steps, {meta.get('adapt_minutes')} min")
 
