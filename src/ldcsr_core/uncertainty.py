@@ -28,7 +28,7 @@ import numpy as np
 from .progress import ProgressCallback
 from .rules import check_samples
 
-__all__ = ["UpscaleSamples", "SampleLayout", "moments", "split_moments", "sample_tile", "upscale_samples"]
+__all__ = ["UpscaleSamples", "SampleLayout", "moments", "split_moments", "upscale_samples"]
 
 
 class UpscaleSamples(NamedTuple):
@@ -107,12 +107,6 @@ class SampleLayout(NamedTuple):
         if self.overlap:
             rows = moments([self.picture(rows[..., k * c:(k + 1) * c]) for k in range(self.samples)])
         return rows[..., :c], rows[..., c:2 * c]
-
-
-def sample_tile(run_one: Callable[[int], np.ndarray], *, seed: int, samples: int) -> np.ndarray:
-    """Moments (:func:`moments`) of ``run_one(seed_k)`` for ``seed_k`` in ``seed … seed+samples-1``
-    (``run_one`` computes one tile for one seed, e.g. with a :class:`~ldcsr_core.tiling.TileProcessor`)."""
-    return moments([run_one(seed + k) for k in range(samples)])
 
 
 def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray], dtype, *,

@@ -177,8 +177,8 @@ class DaskRunner:
         loading the model (it just joined, its checkpoint changed) answers only after its load."""
         if not wait:
             if self._asking is None:
-                coro = self.client._run(model_state, plugin_name=self.plugin_name, reload=reload,
-                                        workers=workers, on_error="return")
+                coro = self.client.run(model_state, plugin_name=self.plugin_name, reload=reload,  # a coroutine
+                                       workers=workers, on_error="return", asynchronous=True)
                 self._asking = (asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop), workers, retry)
             return
         try:
