@@ -30,13 +30,14 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
-from .values import band_choice, check_number, crs_note, layer_nodata, layer_source, options_note
+from .values import band_choice, check_number, layer_crs, layer_nodata, layer_source, options_note
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
 HELP = """<p>Super-resolves a raster layer with LDCSR (continuous-scale latent-diffusion
-super-resolution) and writes a tiled, compressed GeoTIFF with exactly the input's bounds, CRS,
-band count, data type and nodata, plus provenance tags (<code>LDCSR_*</code>).
+super-resolution) and writes a tiled, compressed GeoTIFF with exactly the input's bounds, CRS
+(the layer's, also one set in QGIS), band count, data type and nodata, plus provenance tags
+(<code>LDCSR_*</code>).
 <b>The output pixels are AI-generated, not measurements.</b></p>
 <p><b>Scale</b>: upscaling factor, &gt; 1 and &le; {max_scale:g} (non-integer allowed).
 <b>Target pixel size</b>: if set (&gt; 0), replaces the scale: the output pixel size in the
@@ -201,6 +202,19 @@ def _with_layer_nodata(ds, nodata):
                          f"used: {one_line(e)}") from None
 
 
+def _with_layer_crs(ds, crs):
+    """``ds`` with the CRS set in QGIS (the engine's ``with_crs``); one the engine cannot read is
+    said to come from the layer's properties."""
+    from ldcsr_core.errors import InputError, one_line
+    from ldcsr_core.geo.crs_override import with_crs
+
+    try:
+        return with_crs(ds, crs)
+    except InputError as e:
+        raise InputError(f"the layer's CRS, set in QGIS (Layer Properties ▸ Source), cannot be used: "
+                         f"{one_line(e)}") from None
+
+
 class LdcsrSuperResolution(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     SCALE = "SCALE"
@@ -315,7 +329,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         src = layer_source(layer)
         nodata, nodata_warning = layer_nodata(layer)
-        for note in (options_note(layer), crs_note(layer), nodata_warning):
+        crs = layer_crs(layer)  # a CRS set in QGIS: the output carries it, to overlay the layer
+        for note in (options_note(layer), nodata_warning):
             if note:
                 feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
@@ -336,6 +351,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
         with rio.open_raster(src) as ds:
             ds = _with_layer_nodata(ds, nodata)  # QGIS's nodata, as the output will have it
+            file_crs = ds.crs
+            ds = _with_layer_crs(ds, crs)  # and its CRS
             info = rio.raster_info(ds)
             reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
         if report:
@@ -350,13 +367,15 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             seed=self.parameterAsInt(parameters, self.SEED, context),
             tile=self.parameterAsInt(parameters, self.TILE, context) or None,
             bands=bands, stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)],
-            nodata=nodata)
+            nodata=nodata, crs=crs)
         plan = rad.plan_bands(info.count, info.colorinterp, options.bands, info.descriptions)
         (H, W), (sy, sx) = plan_output(info, **request)
 
         triplet = ",".join(str(b + 1) for b in plan.groups[0])
+        crs_set = (f" (the layer's, set in QGIS; its file has {'CRS ' + file_crs.to_string() if file_crs else 'none'})"
+                   if crs is not None else "")
         feedback.pushInfo(f"Input: {info.width} x {info.height} px, {info.count} band(s) "
-                          f"{info.dtype}, CRS {info.crs or 'none'}, nodata {info.nodata}"
+                          f"{info.dtype}, CRS {info.crs or 'none'}{crs_set}, nodata {info.nodata}"
                           + (" (the layer's, set in QGIS)" if nodata is not None else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
                           + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed

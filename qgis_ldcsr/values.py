@@ -102,16 +102,18 @@ def options_note(layer) -> str | None:
             "georeferencing, full resolution), and the output gets that")
 
 
-def crs_note(layer) -> str | None:
-    """A warning when the layer's CRS was set in QGIS and differs from its file's, which the
-    engine reads (and the output gets)."""
+def layer_crs(layer) -> str | None:
+    """The CRS QGIS shows the layer in when it was set in QGIS and differs from its file's (a file
+    without one, or a wrong one), as the engine's CRS override (``"EPSG:…"`` or WKT): the output
+    must carry it to overlay the layer. None when the layer's CRS is its file's (or unknown)."""
+    from qgis.core import QgsCoordinateReferenceSystem
+
     crs, file_crs = layer.crs(), layer.dataProvider().crs()
     if not crs.isValid() or crs == file_crs:
         return None
-    has = f"has CRS {file_crs.authid() or file_crs.description()}" if file_crs.isValid() else "has no CRS"
-    return (f"layer '{layer.name()}' is shown in {crs.authid() or crs.description()}, but its file "
-            f"{has}, which the output gets: assign the CRS to the file first "
-            "(Raster ▸ Projections ▸ Assign Projection) if the file is wrong")
+    if crs.authid().upper().startswith("EPSG:"):
+        return crs.authid()
+    return crs.toWkt(QgsCoordinateReferenceSystem.WKT_PREFERRED)
 
 
 def _key(value: float):

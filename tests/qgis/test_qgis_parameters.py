@@ -107,28 +107,49 @@ def test_a_raster_without_a_geotransform_has_no_pixel_size_in_the_log(qgis_proce
     assert "pixel 0.5" not in log and (tmp_path / "o.tif").exists()
 
 
-def test_a_crs_set_in_qgis_only_is_warned_about(qgis_processing, tiny_model_file, tmp_path):
-    """The engine reads the file: a CRS assigned to the layer in QGIS does not reach the output."""
+@pytest.mark.parametrize("file_crs", [None, "EPSG:4326"])
+def test_a_crs_set_in_qgis_is_the_outputs(qgis_processing, tiny_model_file, tmp_path, file_crs):
+    """A CRS assigned to the layer in QGIS (its file has none, or another) is the output's, so the
+    output overlays the layer, as QGIS's own raster algorithms write the layer's CRS; a target pixel
+    size is in its units. Before: the output got the file's CRS (none: 'has no CRS, so its pixel
+    size is unknown' with a target pixel size), and a warning said so."""
+    import json
+
     from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingContext, QgsProject
-    src = tmp_path / "nocrs.tif"
-    with rasterio.open(src, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint8",
-                       transform=TRANSFORM) as ds:
-        ds.write(np.full((3, 24, 24), 100, np.uint8))
-    layer = QgsRasterLayer(str(src), "nocrs")
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=24, height=20, count=3, dtype="uint8",
+                       transform=TRANSFORM, crs=file_crs) as ds:
+        ds.write(np.full((3, 20, 24), 100, np.uint8))
+    layer = QgsRasterLayer(str(src), "in")
     layer.setCrs(QgsCoordinateReferenceSystem("EPSG:32633"))
     QgsProject.instance().addMapLayer(layer)
     feedback = QgsProcessingFeedback()
     try:
         context = QgsProcessingContext()
         context.setProject(QgsProject.instance())
-        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
-                            context=context, feedback=feedback)
+        for out, kw in (("o.tif", {"SCALE": 2.0}), ("t.tif", {"TARGET_PIXEL_SIZE": 4.0})):
+            qgis_processing.run(ALG, _params(src, tmp_path / out, tiny_model_file, INPUT=layer, **kw),
+                                context=context, feedback=feedback)
+        extent = layer.extent()
     finally:
         QgsProject.instance().removeMapLayer(layer.id())
-    assert "is shown in EPSG:32633, but its file has no CRS" in feedback.textLog()
-    feedback = QgsProcessingFeedback()
+    log = feedback.textLog()
+    assert f"CRS EPSG:32633 (the layer's, set in QGIS; its file has {'CRS ' + file_crs if file_crs else 'none'})" \
+        in log, log
+    out = QgsRasterLayer(str(tmp_path / "o.tif"), "out")
+    assert out.crs().authid() == "EPSG:32633" and out.extent() == extent  # overlays the layer
+    assert (out.width(), out.height()) == (48, 40)
+    with rasterio.open(tmp_path / "o.tif") as d:
+        assert json.loads(d.tags()["LDCSR_CRS"]) == {"used": "EPSG:32633", "file": file_crs}
+    with rasterio.open(tmp_path / "t.tif") as d:
+        assert d.crs == "EPSG:32633" and d.res == (4.0, 4.0)
+    with rasterio.open(src) as d:  # the file is not changed
+        assert d.crs == file_crs
+    feedback = QgsProcessingFeedback()  # the file's path: its own CRS, no override
     qgis_processing.run(ALG, _params(str(src), tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
-    assert "but its file" not in feedback.textLog()
+    assert "set in QGIS" not in feedback.textLog()
+    with rasterio.open(tmp_path / "o2.tif") as d:
+        assert d.crs == file_crs and "LDCSR_CRS" not in d.tags()
 
 
 def test_an_output_path_that_is_a_folder_is_refused_before_any_work(qgis_processing, scene, tiny_model_file,

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import raster_io as rio_io
 from .job import UpscaleOptions
+from .crs_override import with_crs
 from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink
 from .tile_run import _geo_array, _prepare, _request, _source_name
@@ -45,7 +46,7 @@ def bicubic_window(
                                   out_shape=out_shape, window=window, options=options,
                                   source_name=source_name, on_rows=on_rows)
     options = options or UpscaleOptions()
-    src = with_nodata(src, options.nodata)
+    src = with_crs(with_nodata(src, options.nodata), options.crs)
     rio_io.check_dataset(src)
     job = _prepare(src, None, _request(scale, target_resolution, out_shape), options,
                    window=window, src_name=_source_name(src, source_name))

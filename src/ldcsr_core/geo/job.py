@@ -20,6 +20,7 @@ from .. import threads
 from ..precision import model_dtype
 from . import raster_io as rio_io
 from . import radiometry as rad
+from .crs_override import parse_crs
 from .nodata_override import parse_nodata
 from ..errors import InputError
 from ..rules import check_input_side, check_mode, check_samples, check_seed, check_tile, output_shape
@@ -42,7 +43,9 @@ class UpscaleOptions:
     mean of that many samples (seeds ``seed, seed+1, …``) and their per-pixel spread is written too
     (:mod:`ldcsr_core.geo.spread`). ``nodata``: the user's nodata value instead of the file's (a
     number; ``"none"``: every value is data; ``None``: the file's), see
-    :func:`~ldcsr_core.geo.nodata_override.with_nodata`."""
+    :func:`~ldcsr_core.geo.nodata_override.with_nodata`. ``crs``: the user's CRS instead of the
+    file's (QGIS's layer CRS; text rasterio reads, e.g. ``"EPSG:32633"`` or WKT; ``None``: the
+    file's), see :func:`~ldcsr_core.geo.crs_override.with_crs`."""
 
     mode: str = "diffusion"
     seed: int = 0
@@ -51,6 +54,7 @@ class UpscaleOptions:
     stretch: str = "auto"
     samples: int = 1
     nodata: Any = None
+    crs: Any = None
 
     def __post_init__(self):
         check_mode(self.mode)
@@ -62,6 +66,7 @@ class UpscaleOptions:
         if self.bands is not None:
             object.__setattr__(self, "bands", rad.parse_bands(self.bands))
         object.__setattr__(self, "nodata", parse_nodata(self.nodata))
+        object.__setattr__(self, "crs", parse_crs(self.crs))
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,10 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
     if reader is not None:
         tags.update(reading_tags(reader.plan.groups, reader.stretch, nodata=(
             (reader.nodata, reader.src.file_nodata) if hasattr(reader.src, "file_nodata") else None)))
+        if hasattr(reader.src, "file_crs"):  # the user's CRS, not the file's
+            file_crs = reader.src.file_crs
+            tags["LDCSR_CRS"] = json.dumps({"used": reader.src.crs.to_string(),
+                                            "file": None if file_crs is None else file_crs.to_string()})
         if (reader.oy, reader.ox, reader.height, reader.width) != (0, 0, reader.src.height,
                                                                     reader.src.width):
             tags["LDCSR_WINDOW"] = json.dumps([reader.oy, reader.ox, reader.height, reader.width])
@@ -235,6 +244,7 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
         "samples": int(options.samples),
         "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
         **({} if options.nodata is None else {"nodata": options.nodata}),  # earlier fingerprints stay
+        **({} if options.crs is None else {"crs": options.crs}),
         "request": {k: v for k, v in request.items() if v is not None},
         "out_shape": [int(v) for v in out_shape],
     }

@@ -53,6 +53,7 @@ from .job import (
     OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
     provenance_tags, request_fingerprint, software_version,
 )
+from .crs_override import with_crs
 from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink, SceneReader
 from .tile_run import (
@@ -136,7 +137,7 @@ def upscale_window(
                                   window=window, options=options, callback=callback,
                                   runner=runner, source_name=source_name, on_rows=on_rows)
     options = options or UpscaleOptions()
-    src = with_nodata(check_source(src), options.nodata)
+    src = with_crs(with_nodata(check_source(src), options.nodata), options.crs)
     if options.samples > 1:
         raise ConfigError(f"upscale_window returns one picture, not the {options.samples} samples asked "
                           "for: use ldcsr_core.geo.spread.upscale_window_spread (their mean and spread)")
@@ -223,7 +224,7 @@ def upscale_raster(
     # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat; it is the
     # process's (a host's too), so it is lowered for the run only (gdal_cache: not via rasterio.Env).
     with bounded_gdal_cache(int(output.gdal_cache_mb) * 2**20), rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), \
-            rio_io.open_raster(src_path, nodata=options.nodata) as src, contextlib.ExitStack() as held:
+            rio_io.open_raster(src_path, nodata=options.nodata, crs=options.crs) as src, contextlib.ExitStack() as held:
         hit = rio_io.input_file_among(src, [dst_path, spread_path])
         if hit is not None:  # e.g. a source of a VRT input: inputs are never overwritten
             raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")

@@ -43,6 +43,7 @@ from .georef import (
 from .geotiff_writer import (
     PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts,
 )
+from .crs_override import with_crs
 from .nodata_override import with_nodata
 from .palette import open_expanded, palette_expansion
 from .read_failures import gdal_errors, read_error, read_errors
@@ -136,11 +137,12 @@ class RasterInfo:
                    for f in self.mask_flags)
 
 
-def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=None):
+def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=None, crs=None):
     """Open ``path`` read-only with rasterio.
 
     ``nodata``: the user's nodata instead of the file's (a number, ``"none"``: every value is data;
-    None: the file's), see :func:`~ldcsr_core.geo.nodata_override.with_nodata`.
+    None: the file's), see :func:`~ldcsr_core.geo.nodata_override.with_nodata`; ``crs``: the user's
+    CRS instead of the file's (None: the file's), see :func:`~ldcsr_core.geo.crs_override.with_crs`.
 
     A single band with a colour table (class indices) is opened expanded through the table to
     RGB or RGBA bands (:func:`palette_expansion`; the result's ``palette_expanded`` says which),
@@ -196,7 +198,7 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
         src = open_expanded(p, kind)
         src.source_driver = driver
     try:
-        return with_nodata(src, nodata)
+        return with_crs(with_nodata(src, nodata), crs)
     except InputError:
         src.close()
         raise

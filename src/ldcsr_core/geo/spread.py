@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import ConfigError
 from . import pipeline as pl
 from . import raster_io as rio_io
+from .crs_override import with_crs
 from .nodata_override import with_nodata
 from .sampling import (
     SPREAD_NOTICE, SampledRunner, SplitSink, SpreadSink, _band_names, check_spread_path, default_spread_path,
@@ -47,7 +48,7 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
                                          callback=callback, runner=runner, source_name=source_name,
                                          on_rows=on_rows)
     options = options or pl.UpscaleOptions(samples=2)
-    src = with_nodata(pl.check_source(src), options.nodata)
+    src = with_crs(with_nodata(pl.check_source(src), options.nodata), options.crs)
     if options.samples < 2:
         raise ConfigError(f"upscale_window_spread needs options.samples >= 2, not {options.samples} "
                           "(use upscale_window for one picture)")
