@@ -2,7 +2,8 @@
 
 A thin shell over :func:`ldcsr_core.geo.pipeline.upscale_raster`, the engine's raster path used by
 the ``ldcsr`` command line too: no raster or radiometry code here. Progress goes to
-``feedback.setProgress``, ``feedback.isCanceled()`` is polled between tiles (through
+``feedback.setProgress`` (with a quality report, the raster is the bar's first half and the
+report its second), ``feedback.isCanceled()`` is polled between tiles (through
 :func:`ldcsr_core.progress.polling`), and every expected failure (bad input, unreadable file,
 read-only folder, not a checkpoint, cancel) ends as a ``QgsProcessingException`` with one clear
 line, which QGIS shows once in the log, and no output file.
@@ -150,7 +151,8 @@ def _quality_report(src: str, dst: str, path: str, scale: float, model, options,
     try:
         res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
                         bands=options.bands, stretch=options.stretch, nodata=options.nodata, maps=False,
-                        callback=polling(feedback.isCanceled))
+                        callback=polling(feedback.isCanceled,  # the bar's second half (the raster had the first)
+                                         lambda p: feedback.setProgress(50.0 + 50.0 * p.fraction)))
         write_report(path, [res], scene=src)
     except Cancelled:
         feedback.pushWarning(f"Quality report cancelled; the super-resolved raster was written: {dst} "
@@ -395,8 +397,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             feedback.pushWarning(note)
         res = upscale_raster(
             src, dst, model=model, options=options, output=OutputOptions(overwrite=True),
-            callback=polling(feedback.isCanceled,
-                             lambda p: feedback.setProgress(100.0 * p.fraction)),
+            callback=polling(feedback.isCanceled,  # with a report, the raster is the bar's first half
+                             lambda p: feedback.setProgress((50.0 if report else 100.0) * p.fraction)),
             **request)
         feedback.pushInfo(f"Wrote {dst}: {res.tiles} tiles"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")

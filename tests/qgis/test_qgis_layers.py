@@ -197,3 +197,29 @@ def test_a_run_on_layers_leaves_the_input_folder_as_it_was(qgis_processing, scen
         assert ok, feedback.errors
     assert listing() == before
     assert len(list(out.glob("*.tif"))) == 6
+
+
+def test_progress_with_a_report_runs_once_over_the_raster_and_the_report(qgis_processing, scene, tiny_model_file,
+                                                                         tmp_path):
+    """One bar for the run: the raster fills its first half, the quality report (a self-check that
+    may take as long) its second. Before: the bar stood at 100 % through the whole report."""
+
+    class Seen(_Feedback):
+        def __init__(self):
+            super().__init__()
+            self.in_report = False
+            self.steps = []
+            self.progressChanged.connect(lambda v: self.steps.append((self.in_report, v)))
+
+        def pushInfo(self, info):  # noqa: N802 - QGIS's name
+            super().pushInfo(info)
+            self.in_report = self.in_report or info.startswith("Quality report:")
+
+    feedback = Seen()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, TILE=32,
+                                     QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
+    raster = [v for in_report, v in feedback.steps if not in_report]
+    report = [v for in_report, v in feedback.steps if in_report]
+    assert len(raster) > 1 and max(raster) == 50.0, feedback.steps
+    assert report and report[-1] == 100.0 and min(report) >= 50.0, feedback.steps
+    assert [v for _, v in feedback.steps] == sorted(v for _, v in feedback.steps)
