@@ -162,6 +162,8 @@ BAD = {
     "target coarser": (lambda s, t: {"TARGET_PIXEL_SIZE": 20.0}, "not finer than the input's"),
     "target beyond x8": (lambda s, t: {"TARGET_PIXEL_SIZE": 1.0}, "is x10 finer than the input's 10 x 10 metre; "
                          "LDCSR upscales by at most x8, so the finest target is 1.25 x 1.25 metre"),
+    "target too close": (lambda s, t: {"TARGET_PIXEL_SIZE": 9.99}, "target pixel size 9.99 x 9.99 metre is too "
+                         "close to the input's 10 x 10 metre"),
     "read-only folder": (lambda s, t: {"OUTPUT": str(_readonly_folder(t) / "o.tif")},
                          "cannot write to"),
     "not a checkpoint": (lambda s, t: {"MODEL": str(_junk(t))}, "LDCSR: "),

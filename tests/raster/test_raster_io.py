@@ -74,6 +74,14 @@ def test_target_resolution_needs_projected_crs(tmp_path):
     with pytest.raises(InputError, match=r"target pixel size 1 x 1 metre is x10 finer .* at most x8, "
                                          r"so the finest target is 1.25 x 1.25 metre"):
         lio.scale_for_resolution(info, 1.0)
+    # too close to the input's to add a pixel: said as the target too (was "scale (1.0101…, 1.0101…)
+    # does not enlarge a 10×10 input"), with the coarsest target that does
+    from ldcsr_core.geo.job import plan_output
+
+    with pytest.raises(InputError, match=r"^target pixel size 9.9 x 9.9 metre is too close to the input's 10 x 10 "
+                                         r"metre: .* keep its 10 x 10 px; 9.09091 x 9.09091 metre or finer"):
+        plan_output(info, target_resolution=9.9)
+    assert plan_output(info, target_resolution=9.09091)[0] == (11, 11)
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
 
