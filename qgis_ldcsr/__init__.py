@@ -2,8 +2,8 @@
 
 QGIS loads this folder as a plugin (``metadata.txt``, :func:`classFactory`); the plugin registers
 the provider at start, so the algorithm appears in the Processing toolbox, the graphical modeler
-and ``qgis_process``. The engine itself is ``pip install napari-ldcsr`` into the Python QGIS uses
-(see docs/qgis.md). Nothing here imports torch, rasterio or the engine until an algorithm runs.
+and ``qgis_process``. The engine itself is napari-ldcsr, pip-installed from a checkout or a wheel
+(it is not on PyPI) into the Python QGIS uses (see docs/qgis.md). Nothing here imports torch, rasterio or the engine until an algorithm runs.
 """
 
 

@@ -10,8 +10,9 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithm import LdcsrSuperResolution
 
-ENGINE_MISSING = ("LDCSR: the engine is not installed in the Python QGIS uses; install it with "
-                  "'python3 -m pip install napari-ldcsr' for that Python (see docs/qgis.md).")
+ENGINE_MISSING = ("LDCSR: the engine is not installed in the Python QGIS uses; install napari-ldcsr into "
+                  "that Python from a checkout or a wheel of it ('python3 -m pip install /path/to/napari-ldcsr'; "
+                  "it is not on PyPI, so 'pip install napari-ldcsr' finds nothing), after torch: see docs/qgis.md.")
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 

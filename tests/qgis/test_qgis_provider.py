@@ -74,6 +74,25 @@ def test_provider_is_registered(qgis_processing):
     assert "Sentinel-2" in alg.shortHelpString()
 
 
+def test_without_the_engine_the_log_says_how_to_install_it(qgis_processing, monkeypatch):
+    """The provider loads without algorithms and logs how to install the engine. Before, it said
+    'install it with python3 -m pip install napari-ldcsr', which pip answers 'No matching
+    distribution found': napari-ldcsr is not on PyPI."""
+    from types import SimpleNamespace
+
+    import qgis_ldcsr.provider as prov
+
+    said = []
+    monkeypatch.setattr(prov, "importlib", SimpleNamespace(util=SimpleNamespace(find_spec=lambda name: None)))
+    monkeypatch.setattr(prov, "QgsMessageLog", SimpleNamespace(logMessage=lambda *a: said.append(a)))
+    provider = prov.LdcsrProvider()
+    provider.loadAlgorithms()
+    assert provider.algorithms() == [] and len(said) == 1
+    msg, tag, _level = said[0]
+    assert tag == "Processing" and "not on PyPI" in msg and "from a checkout or a wheel" in msg
+    assert "install it with 'python3 -m pip install napari-ldcsr'" not in msg
+
+
 def test_output_is_exact_and_equals_the_engine_raster_path(qgis_processing, scene, tiny_model_file,
                                                            tmp_path):
     feedback = QgsProcessingFeedback()
