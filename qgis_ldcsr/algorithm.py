@@ -396,7 +396,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         if note:  # once per run, the quality report included
             feedback.pushWarning(note)
         res = upscale_raster(
-            src, dst, model=model, options=options, output=OutputOptions(overwrite=True),
+            # an output another live run is making is refused at once: its wait (a lock) cannot see Cancel
+            src, dst, model=model, options=options, output=OutputOptions(overwrite=True, wait_for_others=False),
             callback=polling(feedback.isCanceled,  # with a report, the raster is the bar's first half
                              lambda p: feedback.setProgress((50.0 if report else 100.0) * p.fraction)),
             **request)

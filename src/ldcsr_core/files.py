@@ -277,7 +277,7 @@ class OutputClaim:
         claim = cls(path)
         if not claim.take(wait=False):
             if not wait:
-                raise OutputBusy(f"another run is making {path} now")
+                raise OutputBusy(f"another run is making {path} now (wait for it to end, or write to another path)")
             log.warning("another run is making %s now; waiting for it", path)
             claim.take(wait=True)
         return claim

@@ -57,7 +57,7 @@ class _Feedback(QgsProcessingFeedback):
 def _run_as_the_dialog_does(params, feedback=None, *, wait=True):
     """Run the algorithm as the Processing dialog does: a ``QgsProcessingAlgRunnerTask`` in QGIS's
     task manager (a background thread; the task logs a failed run's exception to the feedback).
-    ``(ok, feedback)``; with ``wait=False`` a function that waits and returns that."""
+    ``(ok, feedback)``; with ``wait=False`` a function that waits (``timeout`` s at most) and returns that."""
     import time
 
     from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext
@@ -70,12 +70,12 @@ def _run_as_the_dialog_does(params, feedback=None, *, wait=True):
     task.executed.connect(lambda ok, results: done.append(ok))
     QgsApplication.taskManager().addTask(task)
 
-    def result():
-        deadline = time.monotonic() + 300
+    def result(timeout=300):
+        deadline = time.monotonic() + timeout
         while not done and time.monotonic() < deadline:
             QgsApplication.processEvents()
             time.sleep(0.01)
-        assert done, "the task did not end within 300 s"
+        assert done, f"the task did not end within {timeout} s"
         _keep = (alg, context)  # noqa: F841 - alive until the task has ended
         return done[0], feedback
 

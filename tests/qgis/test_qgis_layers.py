@@ -16,6 +16,7 @@ from qgis_runs import (
     QgsRasterLayer,
     _Feedback,
     _field,
+    _leftovers,
     _params,
     _run_as_the_dialog_does,
     _write,
@@ -223,3 +224,21 @@ def test_progress_with_a_report_runs_once_over_the_raster_and_the_report(qgis_pr
     assert len(raster) > 1 and max(raster) == 50.0, feedback.steps
     assert report and report[-1] == 100.0 and min(report) >= 50.0, feedback.steps
     assert [v for _, v in feedback.steps] == sorted(v for _, v in feedback.steps)
+
+
+def test_an_output_another_run_is_making_is_refused_at_once(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Another live run (QGIS's, a command line's) making the same output: the run fails at once
+    with one line and writes nothing. Before: it waited on that run's lock, where Cancel could not
+    reach it, for as long as the other run took, and then replaced its result."""
+    from ldcsr_core.files import OutputClaim
+
+    out = tmp_path / "o.tif"
+    claim = OutputClaim.of(out, wait=False)  # what a live run on ``out`` holds
+    try:
+        ok, feedback = _run_as_the_dialog_does(_params(scene, out, tiny_model_file), wait=False)(timeout=60)
+    finally:
+        claim.release()
+    assert not ok
+    (error,) = feedback.errors
+    assert error == f"LDCSR: another run is making {out} now (wait for it to end, or write to another path)"
+    assert not out.exists() and _leftovers(tmp_path, "o.tif") == []
