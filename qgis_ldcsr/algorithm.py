@@ -304,6 +304,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             return self._run(parameters, context, feedback)
         except Cancelled:
             msg = "Cancelled: nothing was written."
+        except ImportError as e:  # torch (or one of its parts) missing or broken in QGIS's Python
+            msg = (f"LDCSR: the engine cannot be loaded in the Python QGIS uses: {one_line(e)}; nothing was "
+                   "written (install torch and napari-ldcsr for that Python: see docs/qgis.md)")
         except (LdcsrError, OSError) as e:
             msg = f"LDCSR: {one_line(e)}"
         except (MemoryError, RuntimeError) as e:

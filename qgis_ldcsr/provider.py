@@ -14,6 +14,10 @@ ENGINE_MISSING = ("LDCSR: the engine is not installed in the Python QGIS uses; i
                   "that Python from a checkout or a wheel of it ('python3 -m pip install /path/to/napari-ldcsr'; "
                   "it is not on PyPI, so 'pip install napari-ldcsr' finds nothing), after torch: see docs/qgis.md.")
 
+TORCH_MISSING = ("LDCSR: torch, which the engine needs, is not installed in the Python QGIS uses: install it "
+                 "into that Python (the CPU build: 'python3 -m pip install torch --index-url "
+                 "https://download.pytorch.org/whl/cpu'), see docs/qgis.md.")
+
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
 
@@ -38,5 +42,8 @@ class LdcsrProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:  # noqa: N802
         if importlib.util.find_spec("ldcsr_core") is None:
             QgsMessageLog.logMessage(ENGINE_MISSING, "Processing", Qgis.Warning)
+            return
+        if importlib.util.find_spec("torch") is None:  # the engine's models need it (pip --no-deps, another Python)
+            QgsMessageLog.logMessage(TORCH_MISSING, "Processing", Qgis.Warning)
             return
         self.addAlgorithm(LdcsrSuperResolution())

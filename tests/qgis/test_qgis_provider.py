@@ -93,6 +93,35 @@ def test_without_the_engine_the_log_says_how_to_install_it(qgis_processing, monk
     assert "install it with 'python3 -m pip install napari-ldcsr'" not in msg
 
 
+def test_without_torch_the_provider_says_so_and_a_run_is_one_line(qgis_processing, scene, tiny_model_file,
+                                                                    tmp_path, monkeypatch):
+    """torch missing from QGIS's Python (pip --no-deps, installed for another Python): the provider
+    says so at load, and a run that cannot import it is one line. Before: the algorithm loaded, and
+    its run ended in a Python traceback ('ModuleNotFoundError: No module named 'torch'')."""
+    from types import SimpleNamespace
+
+    import qgis_ldcsr.algorithm as alg_mod
+    import qgis_ldcsr.provider as prov
+
+    said = []
+    specs = {"ldcsr_core": object(), "torch": None}
+    monkeypatch.setattr(prov, "importlib", SimpleNamespace(util=SimpleNamespace(find_spec=specs.get)))
+    monkeypatch.setattr(prov, "QgsMessageLog", SimpleNamespace(logMessage=lambda *a: said.append(a)))
+    provider = prov.LdcsrProvider()
+    provider.loadAlgorithms()
+    assert provider.algorithms() == [] and len(said) == 1 and said[0][0].startswith("LDCSR: torch, which the engine")
+
+    def no_torch(path):
+        raise ModuleNotFoundError("No module named 'torch'")
+
+    monkeypatch.setattr(alg_mod, "_load_model", no_torch)
+    ok, feedback = _run_as_the_dialog_does(_params(scene, tmp_path / "o.tif", tiny_model_file))
+    assert not ok and feedback.errors == [
+        "LDCSR: the engine cannot be loaded in the Python QGIS uses: No module named 'torch'; nothing was written "
+        "(install torch and napari-ldcsr for that Python: see docs/qgis.md)"]
+    assert "Traceback" not in feedback.textLog() and not (tmp_path / "o.tif").exists()
+
+
 def test_output_is_exact_and_equals_the_engine_raster_path(qgis_processing, scene, tiny_model_file,
                                                            tmp_path):
     feedback = QgsProcessingFeedback()
