@@ -45,7 +45,9 @@ super-resolution) and writes a tiled, compressed GeoTIFF with exactly the input'
 layer's CRS units (metres for UTM); it must be finer than the input's, by at most ×{max_scale:g},
 and needs a projected CRS.</p>
 <p><b>Bands</b>: one or three bands fed to the model as R, G, B (all bands are super-resolved,
-the others three at a time). Left empty: the bands whose colour interpretation is red, green
+the others three at a time), in the order of the band list, not the order they were checked in:
+drag them into R, G, B order there (the red, green and blue bands the automatic rule knows, listed
+in another order, are a warning in the log). Left empty: the bands whose colour interpretation is red, green
 and blue; else, if the band names are Sentinel-2 band names (B2, B03, B4 red, ...) including B4,
 B3 and B2, those as R, G, B; else, for a 12- or 13-band layer without band names (a full
 Sentinel-2 stack), bands 4, 3, 2; otherwise the first three.</p>
@@ -217,6 +219,22 @@ def _with_layer_crs(ds, crs):
                          f"{one_line(e)}") from None
 
 
+def _band_order_note(bands, auto, rule: str) -> str | None:
+    """A warning when a list of bands (the dialog's band list returns the bands checked in the
+    list's order, 1, 2, 3, …, not in the order they were checked) holds the red, green and blue
+    bands the engine's rule knows, in another order: the model would see the colours swapped."""
+    if isinstance(bands, str) or rule == "the first three" or len(bands) != 3:
+        return None
+    chosen, rgb = [int(b) for b in bands], [b + 1 for b in auto]
+    if sorted(chosen) != sorted(rgb) or chosen == rgb:
+        return None
+    fmt = ",".join
+    return (f"bands {fmt(map(str, chosen))} are fed to the model as R, G, B, but by the {rule} bands "
+            f"{fmt(map(str, rgb))} are red, green and blue: the model sees the colours swapped. The band "
+            f"list gives its bands in the list's order: drag them into R, G, B order there, or leave the "
+            f"bands empty (automatic: {fmt(map(str, rgb))})")
+
+
 class LdcsrSuperResolution(QgsProcessingAlgorithm):
     INPUT = "INPUT"
     SCALE = "SCALE"
@@ -268,7 +286,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             self.TARGET, "Target pixel size, in the layer's CRS units (replaces the scale)",
             QgsProcessingParameterNumber.Double, defaultValue=None, optional=True, minValue=0.0))
         self.addParameter(QgsProcessingParameterBand(
-            self.BANDS, "Bands fed to the model as R, G, B (1 or 3; empty: automatic)",
+            self.BANDS, "Bands fed to the model as R, G, B, in the list's order (1 or 3; empty: automatic)",
             parentLayerParameterName=self.INPUT, optional=True, allowMultiple=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.MODE, "Mode", options=list(MODES), defaultValue=0))
@@ -364,9 +382,13 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             _check_report_path(report, src, dst, model_path, reads)
         bands = band_choice(self, parameters, self.BANDS, context)
         rule = "chosen"
+        auto, auto_rule = rad.default_triplet(info.count, info.colorinterp, info.descriptions)
         if bands is None:  # the engine's one rule (also the command line's and napari's)
-            rule = rad.default_triplet(info.count, info.colorinterp, info.descriptions)[1]
-            rule = "default: the first three" if rule == "the first three" else rule
+            rule = "default: the first three" if auto_rule == "the first three" else auto_rule
+        else:
+            note = _band_order_note(bands, auto, auto_rule)
+            if note:
+                feedback.pushWarning(note)
         options = UpscaleOptions(
             mode=self._mode(parameters, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),

@@ -1,6 +1,7 @@
 """The engine's rules as the QGIS provider applies them: an adapted model used beyond what its guard
 checked (``ldcsr_core.adapted_use.outside_use``), the quality report on a layer with nodata (scored
-on data only, too little data one error with the raster kept), nodata set in QGIS only. Real QGIS,
+on data only, too little data one error with the raster kept), nodata set in QGIS only, the red, green
+and blue bands listed in another order. Real QGIS,
 as in ``test_qgis_provider.py``."""
 
 from __future__ import annotations
@@ -168,3 +169,22 @@ def test_out_of_memory_in_the_self_check_keeps_the_raster(qgis_processing, scene
                                            QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
     assert res["OUTPUT"] == str(tmp_path / "o.tif") and (tmp_path / "o.tif").exists() and res["QUALITY_REPORT"] is None
     assert feedback.errors == ["No quality report: out of memory; the super-resolved raster was written."]
+
+
+@pytest.mark.parametrize("bands, warned", [([1, 2, 3], True), ([3, 2, 1], False), ("1,2,3", False), ([1, 2, 4], False)])
+def test_red_green_blue_bands_listed_in_another_order_are_warned_about(qgis_processing, tiny_model_file, tmp_path,
+                                                                       bands, warned):
+    """The dialog's band list returns the bands checked in the list's order (checking B4, B3, B2 of a
+    Sentinel-2 stack gives 1, 2, 3 here: blue, green, red): the model would see the colours swapped
+    and nothing said so. Typed text and other bands are as asked, without a word."""
+    src = _write(tmp_path / "s2.tif", _field(np.random.default_rng(0), 4, 24, 24, 200, 12000), dtype="uint16",
+                 descriptions=["B2", "B3", "B4", "B8"])
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, BANDS=bands), feedback=feedback)
+    said = [w for w in feedback.warnings if "colours swapped" in w]
+    assert said == ([("bands 1,2,3 are fed to the model as R, G, B, but by the Sentinel-2 rule bands 3,2,1 are red, "
+                      "green and blue: the model sees the colours swapped. The band list gives its bands in the "
+                      "list's order: drag them into R, G, B order there, or leave the bands empty (automatic: 3,2,1)")]
+                    if warned else [])
+    assert f"Model input R,G,B = bands {','.join(map(str, bands)) if isinstance(bands, list) else bands} (chosen)" \
+        in feedback.textLog()  # as asked
