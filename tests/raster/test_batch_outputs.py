@@ -373,3 +373,20 @@ def test_one_file_given_twice_with_one_output_file_is_one_input(rasters, tiny_mo
     r = run("upscale", src, tmp_path / "link.tif", src, "-o", tmp_path / "x.tif", *FAST, "--model", tiny_model_file)
     assert r.exit_code == 0, r.output
     assert (tmp_path / "x.tif").exists() and "1 inputs: 1 written" in r.output
+
+
+def test_a_batch_whose_every_input_fails_names_each_input(rasters, tiny_model_file, folders):
+    """Before: a batch in which every input failed its check printed bare 'Error: band 4 does not
+    exist: the file has bands 1..3' lines, one per input, naming none of them, and ended with 'no
+    input could be processed'. Now the batch's summary names each input and its output, as when
+    some inputs are written."""
+    inp, out = folders
+    for name in ("a", "b"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    r = run("upscale", inp, "-o", out, *FAST, "--bands", "4,3,2", "--model", tiny_model_file)
+    assert r.exit_code == 1, r.output
+    for name in ("a", "b"):
+        assert f"failed   {inp / f'{name}.tif'} -> {out / f'{name}_sr.tif'}: band 4 does not exist" in r.output
+    assert r.output.strip().splitlines()[-2:] == ["2 inputs: 0 written, 0 skipped, 2 failed",
+                                                  "Error: 2 of 2 inputs failed"], r.output
+    assert list(out.iterdir()) == []

@@ -263,10 +263,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
         jobs.append((src, dst, shape, None))
 
-    if all(err for *_, err in jobs):
-        for src, _, _, err in jobs:
-            click.echo(f"Error: {err}", err=True)
-        raise click.ClickException("no input could be processed")
+    if all(err for *_, err in jobs):  # (a batch: a single input raised) the summary, as for any batch
+        _summary([(src, dst, "failed", err, None) for src, dst, _, err in jobs], quiet)
+        raise click.ClickException(f"{len(jobs)} of {len(jobs)} inputs failed")
 
     if tile is not None and mode == "diffusion":
         click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
