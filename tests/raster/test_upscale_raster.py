@@ -406,3 +406,19 @@ def test_infer_tile_of_a_dask_worker_falls_back_too(tiny_model, monkeypatch):
     assert out.shape == ref.shape == (100, 100, 6)
     assert sizes[0] == 100 * 100 and max(sizes[1:]) <= 60 * 60
     assert np.abs(out - ref).mean() < 0.02
+
+
+def test_the_tight_space_warning_is_said_once_per_file(rasters, tiny_model, tmp_path, monkeypatch, caplog):
+    """A destination with less room than the uncompressed output (only compression may make it fit):
+    before, the warning came twice per output, from the run's check before any compute and again
+    from the writer as it opened; now once, the writer's."""
+    import logging
+
+    from ldcsr_core.geo import geotiff_writer
+
+    monkeypatch.setattr(geotiff_writer, "free_bytes", lambda folder: 20_000)
+    with caplog.at_level(logging.WARNING):
+        upscale_raster(rasters["rgba"], tmp_path / "o.tif", model=tiny_model, scale=2,
+                       options=UpscaleOptions(mode="fast"))  # 90x122 px x 4 bands: 42.9 kB
+    said = [r.getMessage() for r in caplog.records if "fits only if it compresses well" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("o.tif needs about"), said

@@ -80,13 +80,15 @@ def output_nbytes(shape: tuple[int, int], count: int, dtype) -> int:
     return H * W * int(count) * np.dtype(dtype).itemsize
 
 
-def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the output") -> int | None:
+def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the output",
+                     warn: bool = True) -> int | None:
     """Refuse a write of ``nbytes`` uncompressed bytes that cannot fit in ``folder``.
 
     Raises :class:`RasterIOError` (``ENOSPC``, or ``EFBIG`` for the process's file size limit)
-    when even :data:`BEST_COMPRESSION`:1 compression would not fit; logs a warning when the
-    uncompressed size exceeds the free space (compression may still make it fit). Returns the
-    free bytes (``None`` where the filesystem does not say).
+    when even :data:`BEST_COMPRESSION`:1 compression would not fit; with ``warn``, logs a warning
+    when the uncompressed size exceeds the free space (compression may still make it fit): off for
+    a check ahead of writers that check (and warn) again as they open. Returns the free bytes
+    (``None`` where the filesystem does not say).
     """
     import tempfile
 
@@ -107,7 +109,7 @@ def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the
         raise RasterIOError(errno.EFBIG, (
             f"{name} cannot be written: the file size limit (ulimit -f) is {human_bytes(limit)}, the "
             f"output needs about {human_bytes(nbytes)} uncompressed (at least {human_bytes(need)} compressed)"))
-    if free is not None and nbytes > free:
+    if warn and free is not None and nbytes > free:
         log.warning("%s needs about %s uncompressed and %s has %s free: it fits only if it "
                     "compresses well", name, human_bytes(nbytes), folder, human_bytes(free))
     return free

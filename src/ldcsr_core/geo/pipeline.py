@@ -259,11 +259,12 @@ def upscale_raster(
             # This request's spread file without its output: a run stopped between the two renames
             # (the output goes last, see below). Not complete without the output: redone.
             spread_output = dataclasses.replace(output, overwrite=True)
-        # Before any compute: refuse what cannot fit (the output and its spread file).
+        # Before any compute: refuse what cannot fit (the output and its spread file); the warning
+        # that only compression may make it fit is each writer's, as it opens (once per file)
         nbytes = gw_mod.output_nbytes(shape, info.count, info.dtype)
         if spread_path is not None:
             nbytes += gw_mod.output_nbytes(shape, info.count, "float32")
-        gw_mod.check_free_space(dst_path.parent, nbytes, name=dst_path.name)
+        gw_mod.check_free_space(dst_path.parent, nbytes, name=dst_path.name, warn=False)
 
         job = _prepare(src, model, request, options, src_name=src_path.name)
         job.tags["LDCSR_JOB"] = fingerprint
