@@ -38,7 +38,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "PART_SUFFIX", "make_part", "OutputClaim", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "PART_SUFFIX", "make_part", "OutputClaim", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
@@ -74,6 +74,9 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     except OSError:
         pass
     return real(pa) == real(pb)
+
+
+UNKNOWN = object()  # a file_id not known (e.g. an upscale_raster caller that did not look first)
 
 
 def file_id(path) -> tuple[int, int] | None:

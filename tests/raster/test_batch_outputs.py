@@ -390,3 +390,34 @@ def test_a_batch_whose_every_input_fails_names_each_input(rasters, tiny_model_fi
     assert r.output.strip().splitlines()[-2:] == ["2 inputs: 0 written, 0 skipped, 2 failed",
                                                   "Error: 2 of 2 inputs failed"], r.output
     assert list(out.iterdir()) == []
+
+
+def test_overwrite_keeps_what_a_second_command_made_meanwhile(rasters, tiny_model_file, folders, monkeypatch):
+    """Two commands with --overwrite sharing a batch (the docs: they share the work): before, each
+    replaced the outputs the other had just made, so every output was computed twice. Now
+    --overwrite replaces what was there when the command began (the old b_sr.tif), and b's output
+    of this request made meanwhile by the other command is skipped, its file kept."""
+    from ldcsr_core.geo import pipeline
+
+    inp, out = folders
+    for name in ("a", "b"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+        (out / f"{name}_sr.tif").write_bytes(b"an earlier result")
+    real_run, other = pipeline.upscale_raster, {}
+
+    def second_command_makes_b_meanwhile(src, dst, **kw):
+        if dst.name == "a_sr.tif":  # the same request, as another command of it would run it
+            kw_b = {k: v for k, v in kw.items() if k not in ("found", "callback")}
+            other["b"] = real_run(inp / "b.tif", out / "b_sr.tif", **kw_b)
+            other["id"] = files.file_id(out / "b_sr.tif")
+        return real_run(src, dst, **kw)
+
+    monkeypatch.setattr(pipeline, "upscale_raster", second_command_makes_b_meanwhile)
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file, "--overwrite")
+    assert r.exit_code == 0 and other["b"].status == "written", r.output
+    assert f"skipped  {inp / 'b.tif'} -> {out / 'b_sr.tif'}" in r.output, r.output
+    assert f"written  {inp / 'a.tif'} -> {out / 'a_sr.tif'}" in r.output, r.output
+    assert files.file_id(out / "b_sr.tif") == other["id"]  # the other command's file
+    for name in ("a", "b"):
+        with rasterio.open(out / f"{name}_sr.tif") as ds:
+            assert (ds.height, ds.width) == (90, 122)

@@ -194,7 +194,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     complete results of the same request are skipped. Inputs are never modified.
     """
     from ..errors import InputError, OutputExistsError, RasterIOError, one_line
-    from ..files import check_name_length
+    from ..files import check_name_length, file_id
     from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance
     from ..geo.raster_io import input_file_among, open_raster, raster_info
     from ..geo.radiometry import parse_bands
@@ -280,10 +280,12 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         click.echo(f"note: {note}", err=True)
     results = []
     runner_cm = _runner(dask_address, model_path, device, model)
+    # --overwrite replaces what is there now, not an output a second command of this request makes meanwhile
+    found = {dst: file_id(dst) for _, dst, _, err in jobs if not err}
     from ..errors import ClusterError
 
     try:
-        _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet)
+        _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet, found)
     except (KeyboardInterrupt, ClusterError) as e:  # the run stops: the inputs left are not tried
         if results:  # what is done stays done: say so, and how to go on (-q: what failed)
             _summary(results, quiet)
@@ -298,10 +300,12 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
 
 
-def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet) -> None:
+def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet,
+              found=None) -> None:
     """Run the checked ``jobs`` in order, appending ``(src, dst, status, error, result)`` to ``results``;
     the inputs whose output another live command is making (``files.OutputClaim``) go last, and are
-    then waited for and skipped if that command completed them (else made here).
+    then waited for and skipped if that command completed them (else made here). ``found``: each
+    output's :func:`~ldcsr_core.files.file_id` before the run (what ``--overwrite`` replaces).
 
     In a batch any error of one input (a damaged block, out of memory on the largest scene, an
     unexpected one) is that input's line in the summary, and the others go on; a Dask cluster that
@@ -326,7 +330,8 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 from ..geo.pipeline import upscale_raster
 
                 res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
-                                     runner=runner, callback=bar, spread_path=spread_out, **req)
+                                     runner=runner, callback=bar, spread_path=spread_out,
+                                     found=(found or {}).get(dst, file_id(dst)), **req)
                 results.append((src, dst, res.status, "", res))
             except OutputBusy:  # (only when not waiting) another command on these outputs is making it
                 later.append((src, dst, shape, err))

@@ -164,6 +164,7 @@ def upscale_raster(
     runner=None,
     callback: ProgressCallback | None = None,
     spread_path: str | Path | None = None,
+    found=files.UNKNOWN,
 ) -> RasterResult:
     """Super-resolve one raster file into a tiled, compressed, georeferenced GeoTIFF.
 
@@ -191,6 +192,11 @@ def upscale_raster(
     spread_path : with ``options.samples`` > 1, where the spread GeoTIFF goes (default
         ``NAME_spread.tif`` next to ``dst_path``; see :mod:`ldcsr_core.geo.sampling`). Written
         atomically like the output, on the same grid; the output holds the mean of the samples.
+    found : with ``output.overwrite`` and ``skip_complete``, what the caller found at ``dst_path``
+        before its work began (:func:`~ldcsr_core.files.file_id`; None: nothing). The file that is
+        there then is replaced; another one, a complete output of this request, was put there since
+        by another run of it (a second command sharing a batch's work): it is skipped, not made
+        again. Default: not known, so whatever is there is replaced.
 
     Returns
     -------
@@ -238,13 +244,20 @@ def upscale_raster(
         # another live run making it: wait for it and look again (a batch does its other inputs first)
         held.callback(files.OutputClaim.of(dst_path, wait=output.wait_for_others).release)
         t0 = time.perf_counter()  # the run's time, not the wait's
-        if os.path.lexists(dst_path) and not output.overwrite:  # a broken link too: never replaced
-            if output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=fingerprint) \
-                    and (spread_path is None or is_complete_output(spread_path, out_shape=shape,
-                                                                   job=fingerprint)):
-                result.status = "skipped"
-                result.spread = None if spread_path is None else str(spread_path)
-                return result
+
+        def complete() -> bool:  # this very request's output (and spread file) is there
+            return is_complete_output(dst_path, out_shape=shape, job=fingerprint) and (
+                spread_path is None or is_complete_output(spread_path, out_shape=shape, job=fingerprint))
+
+        there = os.path.lexists(dst_path)  # a broken link too: never replaced without overwrite
+        # overwrite replaces the file the caller found; this request's output made since (by another
+        # run of it) is that run's work, kept as without overwrite
+        made_since = found is not files.UNKNOWN and files.file_id(dst_path) not in (found, None)
+        if there and (made_since or not output.overwrite) and output.skip_complete and complete():
+            result.status = "skipped"
+            result.spread = None if spread_path is None else str(spread_path)
+            return result
+        if there and not output.overwrite:
             if spread_path is not None and is_complete_output(dst_path, out_shape=shape, job=fingerprint):
                 why = f" but its spread file {spread_path} is missing or from another request"
             elif has_provenance(dst_path):
