@@ -421,3 +421,15 @@ def test_overwrite_keeps_what_a_second_command_made_meanwhile(rasters, tiny_mode
     for name in ("a", "b"):
         with rasterio.open(out / f"{name}_sr.tif") as ds:
             assert (ds.height, ds.width) == (90, 122)
+
+
+def test_a_glob_that_names_the_empty_output_folder_says_so(rasters, tiny_model_file, tmp_path):
+    """'ldcsr upscale in/* -o in/out' (the glob names in/out too): before, the first run was refused
+    with 'no raster files (.tif, .png, .jp2, ...) in folder in/out', which did not say that in/out is
+    the output folder (only a rerun, with outputs there, said so). Now both say it, before any work."""
+    inp = tmp_path / "in"
+    (inp / "out").mkdir(parents=True)
+    shutil.copy(rasters["gray"], inp / "a.tif")
+    r = run("upscale", inp / "a.tif", inp / "out", "-o", inp / "out", *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 2 and f"output folder is the input folder: {inp / 'out'}" in r.output, r.output
+    assert list((inp / "out").iterdir()) == []

@@ -80,6 +80,16 @@ def _output_name(src: Path) -> str:
     return f"{src.stem}_sr.tif"
 
 
+def _check_not_an_input_folder(folders, output: Path) -> None:
+    """Refuse an output folder that is also an input folder (given as one, or by a glob such as
+    ``in/*`` that names ``in/out``): its outputs would become inputs of the next (resumed) run."""
+    from ..files import same_file
+
+    for d in folders:
+        if same_file(d, output):
+            raise click.BadParameter(f"output folder is the input folder: {output}", param_hint="'-o'")
+
+
 def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, spread: bool = False,
                   spread_out: Path | None = None, quiet: bool = False) -> list[tuple[Path, Path]]:
     """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
@@ -90,10 +100,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     from ..geo.raster_io import same_file
     from ..geo.sampling import default_spread_path
 
-    for d in folders:  # outputs would become inputs of the next (resumed) run
-        if same_file(d, output):
-            raise click.BadParameter(f"output folder is the input folder: {output}",
-                                     param_hint="'-o'")
+    _check_not_an_input_folder(folders, output)
     if batch or output.is_dir():
         if not output.is_dir():
             what = "is a file, not a folder" if os.path.lexists(output) else "does not exist"
@@ -213,11 +220,14 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             parse_dask_address(dask_address)
         except InputError as e:
             raise click.BadParameter(str(e), param_hint="'--dask'") from None
+    folders = [p for p in inputs if p.is_dir()]
+    if output_arg.strip():  # before the folders are listed: an empty output folder has no rasters
+        _check_not_an_input_folder(folders, Path(output_arg))
     files, batch = _expand_inputs(inputs)
     output = _output_arg(output_arg, single=not batch)
     if spread_out is not None:
         _check_geotiff_name(spread_out, "'--spread-out'", folder_ok=False)
-    pairs = _plan_outputs(files, batch, output, [p for p in inputs if p.is_dir()], spread=samples > 1,
+    pairs = _plan_outputs(files, batch, output, folders, spread=samples > 1,
                           spread_out=spread_out, quiet=quiet)
     if samples > 1 and mode != "diffusion":
         raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
