@@ -302,6 +302,19 @@ def test_an_unwritable_output_folder_is_refused_before_any_work(rasters, tiny_mo
     assert list(out.iterdir()) == []
 
 
+def test_info_says_an_unwritable_destination_as_upscale_refuses_it(rasters, folders, monkeypatch):
+    """ldcsr info -o OUT, the check before a run: before, a folder upscale refuses as not writable
+    (a read-only disk, no permission) was 'destination: /out: 1.0 MB free (fits uncompressed)'."""
+    _, out = folders
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(out) and mode & os.W_OK
+                        else real_access(p, mode, **kw))
+    for dest in (out, out / "one.tif"):
+        r = run("info", rasters["gray"], "-s", 2, "-o", dest)
+        assert r.exit_code == 0, r.output
+        assert f"destination: {out}: folder is not writable (upscale would refuse)" in r.output, r.output
+
+
 @pytest.mark.parametrize("nohup", [False, True])
 def test_a_hang_up_unwinds_like_ctrl_c_unless_ignored(tmp_path, tiny_model_file, nohup):
     """SIGHUP (the terminal or the ssh session closed): before, the process died at once, leaving the

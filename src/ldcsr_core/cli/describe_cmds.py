@@ -144,7 +144,7 @@ def _echo_adapted(say, model_path, info, req: dict, bands, stretch: str, mode: s
 
 def _echo_free_space(say, output: Path | None, file: Path, size: int) -> None:
     from ..errors import RasterIOError
-    from ..files import check_name_length
+    from ..files import check_name_length, check_writable
     from ..geo.geotiff_writer import BEST_COMPRESSION, free_bytes, human_bytes
 
     if output is not None:
@@ -157,6 +157,11 @@ def _echo_free_space(say, output: Path | None, file: Path, size: int) -> None:
         output.parent if output is not None else file.parent)
     if str(dest) and not dest.is_dir():
         say(f"destination: {dest}: folder does not exist (upscale would refuse)")
+        return
+    try:
+        check_writable(dest if str(dest) else ".")  # upscale's rule (permissions, a read-only disk)
+    except RasterIOError:
+        say(f"destination: {dest}: folder is not writable (upscale would refuse)")
         return
     free = free_bytes(dest if str(dest) else ".")
     if free is None:
