@@ -107,6 +107,22 @@ def test_upscale_raster_reports_what_it_removed(rasters, tiny_model, tmp_path, c
     assert any(part.name in r.getMessage() for r in caplog.records)
 
 
+def test_a_skipped_output_s_stale_spread_part_is_removed(rasters, tiny_model, tmp_path):
+    """kill -9 while a --overwrite rerun wrote the spread file (its part file left), then the same
+    request again: it skips the complete output and spread file of the first run. Before, it never
+    opened the spread file's writer, so the dead run's part file (as big as the spread file) stayed
+    for good; now every run of that output removes it."""
+    dst, spread = tmp_path / "g.tif", tmp_path / "g_spread.tif"
+    opts = dict(model=tiny_model, scale=2, options=UpscaleOptions(mode="diffusion", samples=2),
+                output=OutputOptions(skip_complete=True))
+    assert upscale_raster(rasters["gray"], dst, **opts).status == "written" and spread.exists()
+    part, fd = files.make_part(spread)
+    os.close(fd)  # its writer was killed
+    res = upscale_raster(rasters["gray"], dst, **opts)
+    assert res.status == "skipped" and res.stale_parts_removed == 1 and not part.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.tif", "g_spread.tif"]
+
+
 def test_stale_part_names_and_locks(tmp_path):
     dst = tmp_path / "x.tif"
     part, fd = files.make_part(dst)

@@ -238,7 +238,9 @@ def upscale_raster(
         request = _request(scale, target_resolution, out_shape)
         shape, exact = plan_output(info, **request)
         result = RasterResult(str(src_path), str(dst_path), (info.height, info.width), shape, exact)
-        result.stale_parts_removed = len(rio_io.clear_stale_parts(dst_path))
+        # a killed run's part files, also its spread file's (a run that skips never opens that writer)
+        result.stale_parts_removed = sum(len(rio_io.clear_stale_parts(p)) for p in (dst_path, spread_path)
+                                         if p is not None)
         fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
                                           out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)])
         # another live run making it: wait for it and look again (a batch does its other inputs first)
