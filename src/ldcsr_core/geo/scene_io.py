@@ -39,10 +39,10 @@ class SceneReader:
     when only ``window`` ``(row_off, col_off, height, width)`` is super-resolved; coordinates
     given to :meth:`read` and :meth:`tile` are relative to that window.  Reads of the dataset are
     serialised (a GPU run reads the next tiles in a background thread while the sink may read
-    validity masks; GDAL datasets are not thread-safe).
+    validity masks; GDAL datasets are not thread-safe). ``name``: the scene's, in its warnings.
     """
 
-    def __init__(self, src, bands: BandSpec = None, stretch: str = "auto", window=None):
+    def __init__(self, src, bands: BandSpec = None, stretch: str = "auto", window=None, name=None):
         self.src = src
         self._io = threading.Lock()
         self.info = rio_io.raster_info(src)
@@ -59,7 +59,7 @@ class SceneReader:
         self._strip = None
         sample, dmask, _ = rio_io.decimated_read(src)
         valid = self._valid(sample, dmask)
-        self.stretch = rad.compute_stretch(sample, valid, self.dtype, method=stretch)
+        self.stretch = rad.compute_stretch(sample, valid, self.dtype, method=stretch, name=name)
         self.fill = fill_values(self.stretch, sample, valid)
         self.valid_fraction = float(valid[list(self.plan.colour)].mean()) if valid.size else 0.0
 

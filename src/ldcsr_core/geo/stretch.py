@@ -152,16 +152,17 @@ def _check_span(band: int, lo: float, hi: float) -> None:
             "(ldcsr --nodata VALUE; in QGIS the layer's Transparency properties) and run again")
 
 
-def _warn_if_crushed(band: int, values: np.ndarray, lo: float, hi: float, dt: np.dtype) -> None:
+def _warn_if_crushed(band: int, values: np.ndarray, lo: float, hi: float, dt: np.dtype,
+                     name: str | None = None) -> None:
     """Warn when ``stretch="dtype"`` squeezes a band's values into a sliver of the model's range
-    (e.g. uint32 data of 0…200 000: 0.005 % of it, black to the model)."""
+    (e.g. uint32 data of 0…200 000: 0.005 % of it, black to the model); ``name``: the scene's."""
     if values.size == 0:
         return
     used = (float(values.max()) - float(values.min())) / (hi - lo)
     if used < 1 / 256:
-        log.warning("band %d spans %.3g %% of the %s range, so --stretch dtype maps it to less than one "
+        log.warning("%sband %d spans %.3g %% of the %s range, so --stretch dtype maps it to less than one "
                     "grey level of the model's range; 'percentile' (the default for %s) fits it",
-                    band + 1, 100 * used, dt.name, dt.name)
+                    f"{name}: " if name else "", band + 1, 100 * used, dt.name, dt.name)
 
 
 def sample_grid(h: int, w: int, max_pixels: int = SAMPLE_PIXELS) -> tuple[np.ndarray, np.ndarray, int]:
@@ -201,6 +202,7 @@ def compute_stretch(
     *,
     method: str = "auto",
     percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
+    name: str | None = None,
 ) -> Stretch:
     """Fit a robust per-band stretch to a decimated sample of the whole scene.
 
@@ -212,6 +214,7 @@ def compute_stretch(
     method : ``"auto"`` (uint8 keeps its native 0..255 range, the model's training range; other
         types use percentiles), ``"percentile"`` or ``"dtype"`` (the full dtype range; integers only).
     percentiles : low/high percentiles of the valid pixels, per band.
+    name : the scene's name, for the warning of a band ``"dtype"`` crushes (a batch has many).
 
     Returns
     -------
@@ -228,7 +231,7 @@ def compute_stretch(
         if use_dtype:
             lo, hi = dtype_range(dt)
             if method == "dtype":
-                _warn_if_crushed(b, sample[b][valid[b]], lo, hi, dt)
+                _warn_if_crushed(b, sample[b][valid[b]], lo, hi, dt, name)
         else:
             v = sample[b][valid[b]]
             v = v[np.isfinite(v)] if v.dtype.kind == "f" else v

@@ -56,7 +56,7 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
     if note is not None and model is not None:  # once per run (not again for its bicubic baseline)
         log.warning("%s", note)
     info = rio_io.raster_info(src)
-    reader = SceneReader(src, options.bands, options.stretch, window=window)
+    reader = SceneReader(src, options.bands, options.stretch, window=window, name=src_name)
     in_shape = (reader.height, reader.width)
     shape, exact = plan_output(info, in_shape=in_shape, **request)
     if model is None:  # the bicubic baseline: no model, the fixed windows
