@@ -464,3 +464,17 @@ def test_a_crushed_band_warning_names_its_input(tiny_model_file, folders, caplog
     assert r.exit_code == 0, r.output
     said = [rec.getMessage() for rec in caplog.records if "of the uint16 range" in rec.getMessage()]
     assert len(said) == 1 and said[0].startswith("dim.tif: band 1 spans"), said
+
+
+def test_a_folder_at_an_output_name_fails_that_input_in_words(rasters, tiny_model_file, folders):
+    """out/a_sr.tif is a folder: before, the batch stopped before any work with 'output exists:
+    out/a_sr.tif (use --overwrite to replace it)' (exit 4), and --overwrite then failed that input
+    with 'output path is a folder'. Now that line at once; the other inputs are written."""
+    inp, out = folders
+    for name in ("a", "b"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    (out / "a_sr.tif").mkdir()
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 1 and "--overwrite" not in r.output, r.output
+    assert f"failed   {inp / 'a.tif'} -> {out / 'a_sr.tif'}: output path is a folder: {out / 'a_sr.tif'}" in r.output
+    assert (out / "a_sr.tif").is_dir() and (out / "b_sr.tif").is_file()

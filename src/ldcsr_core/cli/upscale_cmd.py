@@ -251,6 +251,10 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     for src, dst in pairs:
         try:
             check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
+            if dst.is_dir():  # as upscale_raster says it: --overwrite does not replace a folder
+                import errno
+
+                raise RasterIOError(errno.EISDIR, f"output path is a folder: {dst}")
             if samples > 1:
                 check_name_length(spread_out or default_spread_path(dst), "spread output")
             with open_raster(src, nodata=nodata) as ds:
