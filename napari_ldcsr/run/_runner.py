@@ -78,6 +78,7 @@ class _OneWorker(QObject):
         self._worker = None
         self._kept: list = []  # the running task's result, once it has returned
         self._hand_on = None  # where that result goes (``_launch``'s ``on_returned``)
+        self.stop_asked = False  # Cancel was pressed for the running (or last) task
 
     @property
     def running(self) -> bool:
@@ -85,7 +86,7 @@ class _OneWorker(QObject):
 
     def _launch(self, *args, on_returned) -> None:
         """Run ``self._work(*args)`` in a worker; its outcome goes to ``on_returned`` (a result,
-        also one the task ended with after Cancel was pressed: ``cancelling`` is then true),
+        also one the task ended with after Cancel was pressed: ``stop_asked`` is then true),
         ``_on_errored`` and ``_on_finished`` (RuntimeError if one is running)."""
         from .._workers import create_worker
 
@@ -101,7 +102,7 @@ class _OneWorker(QObject):
         # superqt drops ``returned`` once abort was requested: the result is handed on at ``finished``
         # (bound methods, so that Qt drops the signals of a runner already deleted)
         worker = create_worker(work, *args, _start_thread=False, _ignore_errors=True)
-        self._kept, self._hand_on = kept, on_returned
+        self._kept, self._hand_on, self.stop_asked = kept, on_returned, False
         worker.errored.connect(self._on_errored)
         worker.finished.connect(self._on_finished)
         self._worker = worker
@@ -116,6 +117,7 @@ class _OneWorker(QObject):
         if self._worker is None or self._worker.abort_requested:
             return False
         self._worker.quit()
+        self.stop_asked = True  # also once :meth:`wait` has let the worker go
         return True
 
     def _on_errored(self, exc: BaseException) -> None:
@@ -137,15 +139,23 @@ class _OneWorker(QObject):
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
         """Block until the task's thread has ended (after a cancel: within one tile); True if
-        none is left. For shutdown only: the GUI does not repaint meanwhile."""
+        none is left. For shutdown only: the GUI does not repaint meanwhile. A result the task
+        returned after Cancel was pressed goes to :meth:`_drop` here, as its finished signal may
+        never be delivered (the GUI is going away)."""
         from qtpy.QtCore import QThreadPool
 
+        kept = self._kept
         if self._worker is None:
             return True
         if not QThreadPool.globalInstance().waitForDone(int(timeout_ms)):
             return False
-        self._worker = None  # its finished signal may never be delivered (the GUI is going away)
+        self._worker = None
+        if kept and self.stop_asked:
+            self._drop(kept[0])
         return True
+
+    def _drop(self, result) -> None:
+        """Undo what a result handed on to no one left behind (nothing by default)."""
 
 
 class JobRunner(_OneWorker):
@@ -204,13 +214,18 @@ class JobRunner(_OneWorker):
             self.tileReady.emit(box, colour, values)
 
     def _on_returned(self, result) -> None:
-        if self.cancelling:  # finished as Cancel was pressed: dropped, its streamed files removed
-            for path in (result.path, result.spread_path):
-                if path:
-                    Path(path).unlink(missing_ok=True)
+        if self.stop_asked:  # finished as Cancel was pressed: dropped, its streamed files removed
+            self._drop(result)
             self.cancelled.emit()
         else:
             self.succeeded.emit(result)
+
+    def _drop(self, result) -> None:
+        """A cancelled job's result: the files it streamed are removed (a cancelled run leaves no
+        file behind, also when the viewer closed as the engine finished: :meth:`wait`)."""
+        for path in (result.path, result.spread_path):
+            if path:
+                Path(path).unlink(missing_ok=True)
 
 
 class CheckRunner(_OneWorker):

@@ -297,6 +297,35 @@ def test_cancel_after_the_streamed_files_are_written_removes_them(big, ldcsr, qt
     assert not _errors(notes), notes
 
 
+@pytest.mark.parametrize("how", ["viewer closed", "widget removed"])
+def test_closing_once_the_streamed_file_is_written_removes_it(how, big, ldcsr, qtbot, notes, job_held_after_engine):
+    """The viewer closed (or the widget removed) after the engine has put the streamed file in
+    place, before the run handed it on: the run is cancelled as by Cancel, and its file goes.
+    Before, the teardown let the worker go unheard (its ``finished`` never came, or came after
+    the cancel was forgotten): the file stayed, unreported (or was opened as a result)."""
+    import threading
+
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    done, release = job_held_after_engine
+    widget.set_scale(2.5)
+    assert widget.run(layer=src)
+    qtbot.waitUntil(done.is_set, timeout=120_000)
+    assert sorted(p.name for p in big.parent.iterdir()) == ["ortho.tif", "ortho_x2.50_ldcsr.tif"]
+    threading.Timer(0.5, release.set).start()  # the teardown waits for the worker meanwhile
+    if how == "viewer closed":
+        viewer.close()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the window goes
+    else:
+        viewer.window.remove_dock_widget(widget)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    qtbot.waitUntil(lambda: [p.name for p in big.parent.iterdir()] == ["ortho.tif"], timeout=30_000)
+    if how == "widget removed":
+        assert [lyr.name for lyr in viewer.layers] == ["ortho"]
+
+
 def test_a_streamed_output_name_is_not_one_with_a_stale_sidecar(tmp_path):
     """``o_x2.00_ldcsr.tif.aux.xml`` left by a deleted result (QGIS statistics, say): GDAL would read
     it as part of a new file of that name, and the engine refuses to write there, so the next name
