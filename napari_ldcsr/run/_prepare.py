@@ -46,9 +46,16 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         check_fits(spec.nodata, source.layers[0].data.dtype, f"layer '{layer.name}'")
     except ValueError as exc:
         return plain_message(exc)
-    spec = plan_run(source, spec)
+    spec = plan_run(source, spec)  # (a lazy layer whose file holds other bands than are open: said there)
     if isinstance(spec, str):
         return spec
+    if spec.bands is not None:  # bands it does not have (or an alpha band): the engine's rule, said now too
+        from ldcsr_core.geo.band_plan import plan_bands
+
+        try:
+            plan_bands(source.count, source.colorinterp, spec.bands, source.descriptions or ())
+        except ValueError as exc:
+            return f"'{layer.name}' cannot be run with Bands {','.join(map(str, spec.bands))}: {plain_message(exc)}"
     return spec, source
 
 

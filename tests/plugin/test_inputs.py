@@ -129,3 +129,23 @@ def test_results_keep_the_sources_units_and_axis_labels(ldcsr, qtbot, notes):
         assert tuple(str(u) for u in layer.units) == ("meter", "meter")
         assert tuple(layer.axis_labels) == ("north", "east")
     assert not _errors(notes)
+
+
+@pytest.mark.parametrize("bands, said", [("5,6,7", "band 5 does not exist: the file has bands 1..4"),
+                                         ("0", "band 0 does not exist: the file has bands 1..4"),
+                                         ("4,3,2", "band 4 is an alpha band (a mask), it cannot be a colour band")])
+def test_bands_the_layer_does_not_have_are_refused_before_any_work(ldcsr, qtbot, notes, bands, said):
+    """Bands (R,G,B) naming a band the layer lacks (or its alpha band): refused at once with the
+    engine's sentence, as a nodata it cannot hold is. Before, the run started, loaded the model and
+    copied the layer, then failed."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.zeros((40, 40, 4), dtype=np.uint8), name="rgba")
+    widget.form.bands.value = bands
+    assert widget.run(layer=src, scale=2.0) is False and not widget.running
+    assert _errors(notes)[-1] == f"'rgba' cannot be run with Bands {bands}: {said}"
+    assert widget.provider_calls == [] and len(viewer.layers) == 1
+    widget.form.bands.value = "3,2,1"  # bands it has: runs
+    n = len(notes)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not _errors(notes[n:]) and len(viewer.layers) == 2
