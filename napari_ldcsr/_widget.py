@@ -300,8 +300,9 @@ class LdcsrWidget(TeardownMixin, QWidget):
             return False
         layer = s.layer if layer is None else layer
         scale = s.scale if scale is None else float(scale)
-        if self.running:
-            notify("warning", "A run is already in progress; cancel it or wait for it to finish.")
+        if self.busy:  # a run, or a quality check or an adaptation (the Run button is off then too)
+            notify("warning", "A run is already in progress; cancel it or wait for it to finish." if self.running
+                   else "LDCSR is busy; wait for the run, check or adaptation to finish.")
             return False
         planned = prepare_run(self.viewer, s, layer, scale)  # napari_ldcsr/run/_prepare.py
         if isinstance(planned, str):

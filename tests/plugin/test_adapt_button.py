@@ -132,6 +132,9 @@ def test_busy_widget_refuses_a_second_task(ldcsr, qtbot, notes, models_dir):
         widget.adapt_to_layer(minutes=10)
     assert not widget.check_quality() and not widget.adapt_to_layer()
     assert ("warning", "LDCSR is busy; wait for the run, check or adaptation to finish.") in notes
+    n = len(notes)  # a Run too (before, run() started one beside the adaptation: its button alone was off)
+    assert not widget.run() and not widget.running
+    assert notes[n:] == [("warning", "LDCSR is busy; wait for the run, check or adaptation to finish.")]
     with qtbot.waitSignal(widget.adapter.finished, timeout=60_000):
         widget.cancel()
 
