@@ -84,7 +84,7 @@ def layer_pixel_size(layer) -> tuple[float, str] | None:
 def in_range_scale(scale: float, what: str) -> float:
     """``scale`` clamped to SCALE_MIN…MAX_SCALE; an out-of-range one is reported (``what``: the
     typed value, e.g. "Scale 9.5")."""
-    clamped = min(max(scale, SCALE_MIN), MAX_SCALE)
+    clamped = min(max(scale, SCALE_MIN), MAX_SCALE) if scale == scale else SCALE_MIN  # NaN: the least
     if clamped != scale:
         notify("warning", f"{what} is out of range: LDCSR scales between {SCALE_MIN:.2f} and "
                           f"{MAX_SCALE:.2f}. Using {clamped:.2f}.")
@@ -198,6 +198,19 @@ class SettingsForm:
             self.scale.value = clamped  # re-enters with the clamped value
             return
         self._show_pixel()
+
+    def set_scale(self, value: float) -> None:
+        """Set the scale as if typed in its box, beyond the box's own range too (reported and clamped)."""
+        self.scale.value = in_range_scale(float(value), f"Scale {float(value):g}")
+
+    def set_pixel(self, value: float) -> None:
+        """Type a target output pixel size, beyond the box's own range too (the scale follows,
+        reported and clamped); ValueError for a layer that is not georeferenced."""
+        if layer_pixel_size(self.layer.value) is None:
+            name = getattr(self.layer.value, "name", None)
+            raise ValueError(f"{'no layer is picked' if name is None else repr(name) + ' is not georeferenced'}: "
+                             "there is no output pixel size to type; set the scale instead")
+        self._on_pixel(float(value))
 
     def _on_pixel(self, value: float) -> None:
         """A typed target pixel size: the scale follows (an out-of-range one is reported and

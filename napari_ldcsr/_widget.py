@@ -206,7 +206,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
 
     def set_scale(self, value: float) -> None:
         """Set the scale (an out-of-range value is reported and clamped)."""
-        self.form.scale.value = float(value)
+        self.form.set_scale(value)
 
     @property
     def output_pixel_size(self) -> float | None:
@@ -215,8 +215,9 @@ class LdcsrWidget(TeardownMixin, QWidget):
 
     def set_output_pixel_size(self, value: float) -> None:
         """Type a target resolution: the scale follows (an out-of-range one is reported and
-        clamped) and the box shows the pixel size that scale gives."""
-        self.form.pixel.value = float(value)
+        clamped) and the box shows the pixel size that scale gives (ValueError for a layer that is
+        not georeferenced)."""
+        self.form.set_pixel(value)
 
     @property
     def mode(self) -> str:

@@ -45,6 +45,32 @@ def test_typed_output_pixel_shows_what_the_run_makes_and_out_of_range_is_clamped
     assert widget.scale == pytest.approx(4.0) and box.native.text() == "0.02500 m"
 
 
+def test_setters_clamp_values_beyond_the_boxes_too(ldcsr, qtbot, notes):
+    """set_scale/set_output_pixel_size report and clamp any value, as documented, also beyond what
+    the boxes take (scale 0…100, pixel 0…100 source pixels). Before, magicgui's 'value 1000000000.0
+    is outside of the allowed range: (0.0, 100.0)' was raised, and for a layer that is not
+    georeferenced '... (0.0, 0.0)'."""
+    viewer, widget = ldcsr
+    plain = viewer.add_image(np.zeros((40, 40), np.uint8), name="plain")
+    for value, clamped in ((1e9, MAX_SCALE), (-3, 1.0), (float("nan"), 1.0)):
+        widget.set_scale(2.0)
+        n = len(notes)
+        widget.set_scale(value)
+        assert widget.scale == clamped
+        assert notes[n:] == [("warning", f"Scale {value:g} is out of range: LDCSR scales between 1.00 and "
+                                         f"{MAX_SCALE:.2f}. Using {clamped:.2f}.")]
+    with pytest.raises(ValueError, match="^'plain' is not georeferenced: there is no output pixel size to type; "
+                                         "set the scale instead$"):
+        widget.set_output_pixel_size(0.5)
+    (src,) = viewer.open_sample(*SAMPLE)  # 0.1 m pixels
+    widget.set_layer(src)
+    widget.set_output_pixel_size(1e6)  # coarser than the source by far: ×1
+    assert widget.scale == 1.0 and "Output pixel 1e+06 m" in _errors(notes)[-1]
+    widget.set_output_pixel_size(-1)  # no pixel size: the finest scale
+    assert widget.scale == MAX_SCALE and "out of range" in _errors(notes)[-1]
+    assert widget.form.pixel.native.text() == "0.01250 m" and plain in viewer.layers
+
+
 def test_tile_below_the_minimum_is_reported_and_raised(ldcsr, qtbot, notes):
     viewer, widget = ldcsr
     box = widget.form.tile
