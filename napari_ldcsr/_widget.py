@@ -311,7 +311,6 @@ class LdcsrWidget(TeardownMixin, QWidget):
             return False
         spec, source = planned
         from .run._adapt import run_note
-
         if note := run_note(spec, source):  # an adapted model used beyond what its guard checked
             notify("warning", note)
         if spec.output_path is not None and s.bicubic:
@@ -408,7 +407,9 @@ class LdcsrWidget(TeardownMixin, QWidget):
                 self.last.spread = add_spread_layer(self.viewer, layer, spec, result.spread, last.results)
         except Exception as exc:  # noqa: BLE001 - never crash the viewer
             partial.discard()
-            notify("error", f"LDCSR could not add the result layer: {plain_message(exc)}")
+            why = f"could not add the result layer: {plain_message(exc)}"
+            self._set_status(f"Failed: {why}")
+            notify("error", f"LDCSR {why}")
             self._ended = ("failed",)
             return
         out = last.result

@@ -326,6 +326,26 @@ def test_closing_once_the_streamed_file_is_written_removes_it(how, big, ldcsr, q
         assert [lyr.name for lyr in viewer.layers] == ["ortho"]
 
 
+def test_a_streamed_result_that_cannot_be_opened_says_failed(big, ldcsr, qtbot, notes, job_held_after_engine):
+    """The streamed file gone before the run opens it (deleted meanwhile): the status line says the
+    run failed and why, as the notification does. Before, it kept '1 / 1 tiles · finishing…'."""
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    done, release = job_held_after_engine
+    ended = []
+    widget.runFinished.connect(ended.append)
+    widget.set_scale(2.5)
+    assert widget.run(layer=src)
+    qtbot.waitUntil(done.is_set, timeout=120_000)
+    out = big.with_name("ortho_x2.50_ldcsr.tif")
+    out.unlink()
+    release.set()
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert ended == ["failed"] and [lyr.name for lyr in viewer.layers] == ["ortho"]
+    assert widget.status == f"Failed: could not add the result layer: input not found: {out}"
+    assert _errors(notes) == [f"LDCSR could not add the result layer: input not found: {out}"]
+
+
 def test_a_streamed_output_name_is_not_one_with_a_stale_sidecar(tmp_path):
     """``o_x2.00_ldcsr.tif.aux.xml`` left by a deleted result (QGIS statistics, say): GDAL would read
     it as part of a new file of that name, and the engine refuses to write there, so the next name
