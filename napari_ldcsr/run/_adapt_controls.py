@@ -86,7 +86,7 @@ class AdaptControls:
 
         w = self.widget
         text = status_text(outcome, request.where)
-        if w.adapter.cancelling:  # Cancel came after the model was saved: it is kept
+        if w.adapter.stop_asked:  # Cancel came after the model was saved: it is kept
             text = f"Cancel came too late, the model was saved already and is kept. {text}"
         w._set_status(text)
         w.status_label.setToolTip(outcome.result.line())

@@ -257,7 +257,7 @@ class CheckRunner(_OneWorker):
             release_pool()
 
     def _on_returned(self, result, request) -> None:
-        if not self.cancelling:  # a check cancelled as it finished shows nothing
+        if not self.stop_asked:  # a check cancelled as it finished shows nothing (also after :meth:`wait`)
             self.succeeded.emit(result, request)
 
     def _on_errored(self, exc: BaseException) -> None:
@@ -309,7 +309,7 @@ class AdaptRunner(_OneWorker):
             self.progressed.emit(info)
 
     def _on_returned(self, outcome, request) -> None:
-        if self.cancelling and outcome.path is None:
+        if self.stop_asked and outcome.path is None:
             self.cancelled.emit()
-        else:  # a model saved as Cancel was pressed is kept (complete and guarded; ``cancelling`` says so)
+        else:  # a model saved as Cancel was pressed is kept (complete and guarded; ``stop_asked`` says so)
             self.succeeded.emit(outcome, request)

@@ -169,3 +169,26 @@ def test_a_flat_layer_says_there_is_no_gain_to_measure(ldcsr, qtbot, notes, dtyp
     else:
         assert widget.status.endswith(f"bicubic restores them exactly (LDCSR: {result.psnr_model:.1f} dB PSNR)")
     assert not re.search(r"\b(nan|inf)\b", widget.status)
+
+
+def test_a_check_done_as_the_widget_is_removed_shows_nothing(ldcsr, qtbot, notes, monkeypatch):
+    """The widget removed from its dock (its teardown cancels and waits for its workers) once the
+    check has its result, before the result is handed on: no error map is added, no qualityChecked.
+    Before, the teardown's wait forgot the cancel and the maps came afterwards, from a widget gone."""
+    import threading
+
+    from .conftest import hold_after
+
+    viewer, widget = ldcsr
+    done, release = hold_after(monkeypatch, _selfcheck, "run_check")
+    viewer.add_image(scene(60, 72), name="scene")
+    widget.set_scale(2.0)
+    checked = []
+    widget.qualityChecked.connect(checked.append)
+    assert widget.check_quality()
+    qtbot.waitUntil(done.is_set, timeout=120_000)
+    threading.Timer(0.5, release.set).start()  # the teardown waits for the worker meanwhile
+    with qtbot.waitSignal(widget.checker.finished, timeout=60_000):  # delivered later: the widget lives on
+        viewer.window.remove_dock_widget(widget)
+    assert [lyr.name for lyr in viewer.layers] == ["scene"] and checked == []
+    assert not [t for s, t in notes if s in ("error", "warning")]
