@@ -65,7 +65,7 @@ def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest 
         return (f"Adaptation is offered up to ×{MAX_ADAPT_SCALE:g} (not ×{s.scale:g}): at larger scales the "
                 "layer's own copies are too coarse to teach the model. Adapt at ×2 and use the model at ×2.")
     layer = s.layer if layer is None else layer
-    found = check_layer(layer, s.scale) or check_region(viewer, layer)
+    found = check_layer(layer, s.scale, viewer) or check_region(viewer, layer)
     if isinstance(found, str):
         return found
     return AdaptRequest(layer, s.scale, *found, minutes=float(minutes), seed=s.seed,

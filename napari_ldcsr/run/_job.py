@@ -82,12 +82,15 @@ def plain_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {one_line(exc)}"
 
 
-def check_layer(layer, scale: float) -> str | None:
-    """Why ``layer`` cannot be super-resolved at ``scale`` (a plain sentence), or None."""
+def check_layer(layer, scale: float, viewer=None) -> str | None:
+    """Why ``layer`` (of ``viewer``, when given) cannot be super-resolved at ``scale`` (a plain
+    sentence), or None."""
     from napari.layers import Image
 
     if layer is None:
         return "Pick an image layer first (open an image, or File ▸ Open Sample ▸ napari-ldcsr)."
+    if viewer is not None and layer not in viewer.layers:  # removed since (a script's reference), another viewer's
+        return f"'{layer.name}' is not a layer of this viewer; pick one of its image layers."
     if not isinstance(layer, Image):
         return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
     if (problem := live_layer_problem(layer)) is not None:

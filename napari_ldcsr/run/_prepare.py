@@ -18,7 +18,7 @@ __all__ = ["prepare_run", "fmt_seconds", "running_text", "progress_text"]
 def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] | str:
     """(spec, source) of a Run of ``layer`` at ``scale`` with the settings ``s`` (a
     ``RunSettings``), or why it cannot run. Big results stream to a GeoTIFF (``_bigrun``)."""
-    problem = check_layer(layer, scale)
+    problem = check_layer(layer, scale, viewer)
     if problem is None:
         region = region_for(viewer, layer, s.region, s.shapes)
         if isinstance(region, str):

@@ -76,7 +76,7 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     except ValueError as exc:
         return plain_message(exc)
     layer = s.layer if layer is None else layer
-    found = check_layer(layer, s.scale) or check_region(viewer, layer)
+    found = check_layer(layer, s.scale, viewer) or check_region(viewer, layer)
     if isinstance(found, str):
         return found
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,

@@ -175,3 +175,18 @@ def test_bands_the_layer_does_not_have_are_refused_before_any_work(ldcsr, qtbot,
     assert widget.run(layer=src, scale=2.0)
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     assert not _errors(notes[n:]) and len(viewer.layers) == 2
+
+
+def test_a_layer_not_in_the_viewer_is_refused_before_any_work(ldcsr, qtbot, notes):
+    """run(layer=...), check_quality(...), adapt_to_layer(...) with a layer removed since (a script's
+    stale reference): refused at once (check_layer). Before, the whole run was computed, then 'was
+    removed during the run; the result was not added.' while the status line kept '1 / 1 tiles ·
+    finishing…'."""
+    viewer, widget = ldcsr
+    gone = viewer.add_image(np.zeros((40, 40), np.uint8), name="gone")
+    viewer.layers.remove(gone)
+    widget.set_scale(2.0)
+    assert widget.run(layer=gone) is False and not widget.running
+    assert widget.check_quality(gone) is False and widget.adapt_to_layer(gone, minutes=0.1) is False
+    assert _errors(notes) == ["'gone' is not a layer of this viewer; pick one of its image layers."] * 3
+    assert widget.provider_calls == [] and len(viewer.layers) == 0 and not widget.busy
