@@ -313,6 +313,16 @@ def default_model_path() -> Path:
 BUILTIN_SUMS = "sha256.json"  # next to the built-in models: each one's SHA-256 as shipped
 
 
+def in_builtin_folder(path: str | os.PathLike) -> bool:
+    """True for a path in the installed package's folder of built-in models: a file written there
+    replaces a shipped model (which then loads as damaged) or is listed by ``ldcsr models`` and
+    loaded by its name as a built-in one."""
+    try:
+        return Path(path).resolve().parent == default_model_path().parent.resolve()
+    except (OSError, RuntimeError):  # a link loop: not that folder
+        return False
+
+
 def intact_builtin_sha256(path: Path) -> str | None:
     """The SHA-256 of ``path`` if it is a built-in model (one listed in the weights folder's
     :data:`BUILTIN_SUMS`), after checking that it is the file shipped; None for any other file.

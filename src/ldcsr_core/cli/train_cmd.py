@@ -30,16 +30,23 @@ PHASES = ("fast", "prior", "diffusion")
 def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
                        inputs: dict[str, Path | None] | None = None, log_path: Path | None = None,
                        overwrite: bool = False) -> None:
-    """Before any work: OUT is a .safetensors in an existing folder, the checkpoint is another
-    file, a fresh run never replaces an earlier run's checkpoint (only --resume continues it) nor,
-    without ``overwrite``, an earlier model at OUT or its per-phase copies, and
-    no file the run writes (OUT, its per-phase copies, the checkpoint, the log) is one of its
-    ``inputs`` (option -> path: --init, --config, ...; --resume only as the checkpoint it continues)."""
+    """Before any work: OUT is a .safetensors in an existing folder, no file the run writes is in
+    the built-in models' folder (the installed package; --overwrite or not), the checkpoint is
+    another file, a fresh run never replaces an earlier run's checkpoint (only --resume continues
+    it) nor, without ``overwrite``, an earlier model at OUT or its per-phase copies, and no file
+    the run writes (OUT, its per-phase copies, the checkpoint, the log) is one of its ``inputs``
+    (option -> path: --init, --config, ...; --resume only as the checkpoint it continues)."""
+    from ..checkpoints import in_builtin_folder
     from ..errors import OutputExistsError
     from ..geo.raster_io import same_file
 
     written = {"'--out'": [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)],
                "'--checkpoint'": [checkpoint or out.with_suffix(".ckpt")], "'--log'": [log_path]}
+    for hint, (path, *_) in written.items():  # --overwrite or not (the -after-<phase> copies: OUT's folder)
+        if path is not None and in_builtin_folder(path):
+            raise click.BadParameter(f"the run would write {path} in the folder of the built-in models, part of the "
+                                     "installed package (a shipped model replaced would load as damaged; another "
+                                     "file would be listed as built-in): write it elsewhere", param_hint=hint)
     given = {**(inputs or {}), "--resume": resume}
     for hint, paths in written.items():
         for path in (p for p in paths if p is not None):

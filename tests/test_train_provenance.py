@@ -1,0 +1,61 @@
+"""What `ldcsr train` writes and where, and what a model's training data says later: the built-in
+models' folder, a resume on other images, `ldcsr evaluate` on images the model was trained on."""
+
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from ldcsr_core import checkpoints
+from ldcsr_core.cli import main
+from ldcsr_core.config import tiny_test_config
+
+TRAIN = ["--lr-size", "16", "--scale-range", "2", "3", "--batch", "2", "--device", "cpu", "--warmup-steps", "1"]
+
+
+def _picture(side=96, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:side, :side]
+    base = 127 + 80 * np.sin(xx / (3 + seed)) * np.cos(yy / 6)
+    return np.clip(base[..., None] + rng.normal(0, 5, (side, side, 3)), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imgs")
+    for i in range(2):
+        Image.fromarray(_picture(seed=i)).save(d / f"img{i}.png")
+    return d
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    p = tmp_path / "cfg.json"
+    p.write_text(tiny_test_config(with_encoder=True).to_json())
+    return p
+
+
+def test_a_run_never_writes_in_the_built_in_models_folder(image_dir, cfg, tmp_path, monkeypatch):
+    """`--out` naming a built-in model with --overwrite replaced the shipped file (it then loaded as
+    damaged) and left OUT.ckpt and OUT-after-fast there (listed as built-in models): refused, exit 2,
+    before any work, --overwrite or not. The built-in folder is a copy here (main wrote into it)."""
+    shipped = checkpoints.default_model_path()
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shutil.copy(shipped.parent / checkpoints.BUILTIN_SUMS, weights)
+    copy = weights / shipped.name
+    copy.write_bytes(b"stands for the shipped model")
+    monkeypatch.setattr(checkpoints, "default_model_path", lambda: copy)
+    before = sorted(p.name for p in weights.iterdir())
+    for extra, hint in ((["--out", str(copy), "--overwrite"], "'--out'"),
+                        (["--out", str(weights / "mine.safetensors")], "'--out'"),
+                        (["--out", str(tmp_path / "m.safetensors"), "--checkpoint", str(weights / "m.ckpt")],
+                         "'--checkpoint'"),
+                        (["--out", str(tmp_path / "m.safetensors"), "--log", str(weights / "m.jsonl")], "'--log'")):
+        r = CliRunner().invoke(main, ["train", str(image_dir), *extra, "--config", str(cfg), "--steps", "1", "0", "0",
+                                      *TRAIN])
+        assert r.exit_code == 2 and "folder of the built-in models" in r.output and hint in r.output, r.output
+    assert copy.read_bytes() == b"stands for the shipped model"
+    assert sorted(p.name for p in weights.iterdir()) == before and not (tmp_path / "m.ckpt").exists()
