@@ -1,6 +1,7 @@
 """What `ldcsr train` writes and where, and what a model's training data says later: the built-in
 models' folder, a resume on other images, `ldcsr evaluate` on images the model was trained on."""
 
+import json
 import shutil
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+import ldcsr_core
 from ldcsr_core import checkpoints
 from ldcsr_core.cli import main
 from ldcsr_core.config import tiny_test_config
@@ -59,3 +61,31 @@ def test_a_run_never_writes_in_the_built_in_models_folder(image_dir, cfg, tmp_pa
         assert r.exit_code == 2 and "folder of the built-in models" in r.output and hint in r.output, r.output
     assert copy.read_bytes() == b"stands for the shipped model"
     assert sorted(p.name for p in weights.iterdir()) == before and not (tmp_path / "m.ckpt").exists()
+
+
+def test_a_resume_on_other_training_images_is_said_and_the_notes_name_the_folder(image_dir, cfg, tmp_path,
+                                                                                 monkeypatch):
+    """`--resume` with another DATA (an image added, removed or edited) continued silently, and the
+    model's notes then named that folder alone, as given ("data": a relative "imgs"). Now the images'
+    identity is a setting: other images are said and logged as a change; the same images moved
+    are not; the notes name the folder resolved."""
+    from ldcsr_core.training.runlog import read_jsonl
+
+    moved, other = tmp_path / "moved", tmp_path / "other"
+    shutil.copytree(image_dir, moved)
+    shutil.copytree(image_dir, other)
+    Image.fromarray(_picture(seed=5)).save(other / "img1.png")  # one image edited
+    monkeypatch.chdir(tmp_path)
+    out, log = tmp_path / "r.safetensors", tmp_path / "r.jsonl"
+    args = ["--out", str(out), "--config", str(cfg), "--log", str(log), "--steps", "3", "0", "0", *TRAIN]
+    r = CliRunner().invoke(main, ["train", str(image_dir), *args, "--stop-after-steps", "1"])
+    assert r.exit_code == 0, r.output
+    resume = ["--resume", str(out.with_suffix(".ckpt")), "--stop-after-steps", "1"]
+    r = CliRunner().invoke(main, ["train", "moved", *args, *resume])  # the same images elsewhere
+    assert r.exit_code == 0 and "other settings" not in r.output, r.output
+    assert [e for e in read_jsonl(log) if e["event"] == "resume"][-1]["changed"] == {}
+    r = CliRunner().invoke(main, ["train", "other", *args, *resume])
+    assert r.exit_code == 0 and "other settings" in r.output and "data 2 images, pixels" in r.output, r.output
+    assert list([e for e in read_jsonl(log) if e["event"] == "resume"][-1]["changed"]) == ["data"]
+    notes = json.loads(ldcsr_core.load_model(out, device="cpu").notes)
+    assert notes["data"] == str(other.resolve()) and notes["settings"]["data"].startswith("2 images, pixels ")

@@ -19,7 +19,7 @@ from PIL import Image
 from ..errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "load_rgb", "load_images", "load_named_images", "degrade",
-           "also_trained",
+           "also_trained", "images_identity", "source_path",
            "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
 
 ARCHIVE_SUFFIX = ".npz"
@@ -174,6 +174,27 @@ def also_trained(train_images, val) -> list[str]:
     shapes = {a.shape for _, a in val}
     trained = {key(a) for a in train_images if a.shape in shapes}
     return [name for name, a in val if key(a) in trained]
+
+
+def images_identity(images) -> str:
+    """``'N images, pixels <digest>'``: the count of ``images`` and a digest of their pixels in
+    their order, which (with the seed) a step's batch depends on. A resume on other images (another
+    DATA, or one image added, removed or edited) gives another identity; the same images moved
+    elsewhere give the same one."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=8)
+    for a in images:
+        h.update(repr(a.shape).encode())
+        h.update(np.ascontiguousarray(a).data)
+    return f"{len(images)} images, pixels {h.hexdigest()}"
+
+
+def source_path(source) -> str:
+    """A DATA or --val source as a path that still names it from another folder: the folder (or
+    archive) resolved, an archive's ``#split`` kept."""
+    path, hash_, sel = str(source).partition("#")
+    return str(Path(path).resolve()) + hash_ + sel
 
 
 def to_tensor(a, device):

@@ -79,7 +79,7 @@ class ResumableMixin:
         changed = changed_settings(obj.get("settings"), self.settings)
         if changed:
             log.warning("resumed with other settings than the run that wrote %s: %s; the result will differ "
-                        "from a run that was not stopped (give the same options to continue it exactly)", path,
+                        "from a run that was not stopped (give the same DATA and options to continue it exactly)", path,
                         ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items()))
         self.runlog.write("resume", path=str(path), done=self.state.done, phase=self.state.phase,
                           step=self.state.phase_step, total_steps=self.state.total_steps,
@@ -167,9 +167,11 @@ SPEED_SETTINGS = ("compile",)
 
 def changed_settings(before: dict | None, now: dict) -> dict:
     """The settings a resumed run changes from the run that wrote its checkpoint: name -> (before,
-    now), speed-only ones (:data:`SPEED_SETTINGS`) left out; {} for a checkpoint without settings."""
+    now), speed-only ones (:data:`SPEED_SETTINGS`) left out; {} for a checkpoint without settings.
+    ``data`` (the training images' identity) is compared only when the checkpoint records it (one
+    written before it was recorded would read as changed from None)."""
     if not before:
         return {}
     return {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
-            if k not in SPEED_SETTINGS and before.get(k) != now.get(k)}
+            if k not in SPEED_SETTINGS and before.get(k) != now.get(k) and (k in before or k != "data")}
 

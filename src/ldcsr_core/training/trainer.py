@@ -27,7 +27,8 @@ import torch
 from ..checkpoints import build_model, load_model, resolve_device
 from ..config import compact_config
 from .checkpoint import TrainState
-from .data import MultiScaleCrops, StepBatches, also_trained, load_named_images, to_tensor
+from .data import (MultiScaleCrops, StepBatches, also_trained, images_identity, load_named_images, source_path,
+                   to_tensor)
 from .ema import EMA
 from .errors import TrainingError
 from .growth import add_detail_decoder, grow_model
@@ -90,7 +91,7 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.model = model.train()
         self.out = Path(out)
         self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
-        self.data_dir = str(data_dir)
+        self.data_dir = source_path(data_dir)  # the notes' "data": it names the folder from anywhere
         names, images = zip(*load_named_images(data_dir))
         self.data = MultiScaleCrops(images, lr_size=lr_size, scale_range=scale_range, seed=seed, names=names)
         val = validation_set(val_dir, val_limit)
@@ -140,7 +141,8 @@ class Trainer(PhaseMixin, ResumableMixin):
                          "train_decoder_in_diffusion": train_decoder_in_diffusion,
                          "train_decoder_in_prior": train_decoder_in_prior,
                          "train_detail_decoder": train_detail_decoder,
-                         "grow_sr_modules": grow_sr_modules}
+                         "grow_sr_modules": grow_sr_modules,
+                         "data": images_identity(self.data.images)}  # a resume on other images says so
 
     def _compile(self, backend):
         """``torch.compile`` the networks that take tensors alone (condition encoder, stage-1 encoder,
