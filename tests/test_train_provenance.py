@@ -89,3 +89,30 @@ def test_a_resume_on_other_training_images_is_said_and_the_notes_name_the_folder
     assert list([e for e in read_jsonl(log) if e["event"] == "resume"][-1]["changed"]) == ["data"]
     notes = json.loads(ldcsr_core.load_model(out, device="cpu").notes)
     assert notes["data"] == str(other.resolve()) and notes["settings"]["data"].startswith("2 images, pixels ")
+
+
+def test_evaluate_says_which_images_the_model_was_trained_on(image_dir, cfg, tmp_path):
+    """`ldcsr evaluate` on the folder a model was trained on (or its --init model was) printed its
+    figures as any set's: now a caution on the table and in the JSON (`images_trained_on`,
+    `caution`), from the folders the model's notes record; an unseen set has none."""
+    unseen = tmp_path / "unseen"
+    unseen.mkdir()
+    Image.fromarray(_picture(seed=3)).save(unseen / "u.png")
+    shutil.copy(image_dir / "img0.png", unseen / "copy.png")  # a copy elsewhere: the notes cannot tell
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    for data, out, init in ((image_dir, first, []), (unseen, second, ["--init", str(first)])):
+        r = CliRunner().invoke(main, ["train", str(data), "--out", str(out), "--config", str(cfg), *init,
+                                      "--steps", "1", "0", "0", *TRAIN])
+        assert r.exit_code == 0, r.output
+    for model, folder, seen in ((first, image_dir, 2), (second, image_dir, 2), (second, unseen, 2), (first, unseen, 0)):
+        j = tmp_path / f"{model.stem}-{folder.name}.json"
+        r = CliRunner().invoke(main, ["evaluate", str(folder), "--model", str(model), "--scales", "2", "--device", "cpu",
+                                      "--json", str(j)])
+        assert r.exit_code == 0, r.output
+        res = json.loads(j.read_text())
+        assert res["images_trained_on"] == seen, (model, folder, r.output)
+        if seen:
+            assert f"caution: {seen} of the 2 images are in the folder model ldcsr-custom was trained on" in r.output
+            assert str(image_dir.resolve() if folder == image_dir else unseen.resolve()) in res["caution"]
+        else:
+            assert res["caution"] is None and "caution" not in r.output

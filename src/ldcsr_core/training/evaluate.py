@@ -13,6 +13,7 @@ self-check (:mod:`ldcsr_core.quality`) shares, so that its figures are this prot
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -22,7 +23,8 @@ from ..rules import MAX_SCALE
 from .data import degrade, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
-__all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape", "check_sizes"]
+__all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape", "check_sizes",
+           "trained_folders", "trained_on_caution"]
 
 
 def _bicubic(img: np.ndarray, hw) -> np.ndarray:
@@ -78,9 +80,43 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
         table[str(s)] = row
     from ..precision import model_dtype
 
+    seen, caution = trained_on_caution(model, files)
     return {"mode": mode, "seed": seed, "images": len(images), "model": getattr(model, "name", "?"),
             "weights_sha256": getattr(model, "weights_sha256", ""), "dtype": model_dtype(model),
-            "device": str(getattr(model, "device", "cpu")), "scales": table}
+            "device": str(getattr(model, "device", "cpu")), "images_trained_on": seen, "caution": caution or None,
+            "scales": table}
+
+
+def trained_folders(model) -> list[str]:
+    """The folders of images ``model`` was trained on, as its notes record them (``ldcsr train``'s:
+    the history's ``trained_on``, its --init model's folders and its own DATA, resolved; an earlier
+    model's ``data``, when it is a full path); [] when they say none (an official or adapted model)."""
+    import json
+
+    try:
+        notes = json.loads(getattr(model, "notes", "") or "{}")
+    except ValueError:
+        return []
+    if not isinstance(notes, dict):
+        return []
+    history = notes.get("history")
+    folders = history.get("trained_on") if isinstance(history, dict) else None
+    if not isinstance(folders, list):
+        folders = [notes.get("data")]
+    return [f for f in folders if isinstance(f, str) and Path(f.partition("#")[0]).is_absolute()]
+
+
+def trained_on_caution(model, files) -> tuple[int, str]:
+    """How many of ``files`` lie in a folder ``model`` was trained on (:func:`trained_folders`),
+    and a caution saying so ('' for none): their figures are not on unseen images."""
+    folders = [Path(f) for f in trained_folders(model) if "#" not in f]  # a packed archive holds no path
+    found = [{d for d in folders if d in Path(f).resolve().parents} for f in files]
+    seen = sum(1 for where in found if where)
+    if not seen:
+        return 0, ""
+    where = ", ".join(sorted(str(d) for d in set().union(*found)))
+    return seen, (f"{seen} of the {len(files)} images are in the folder model {getattr(model, 'name', '?')} was "
+                  f"trained on ({where}, as its notes record it): its figures on them are not on unseen images")
 
 
 def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> None:
@@ -119,6 +155,8 @@ def format_table(result: dict) -> str:
         lines.append(f"{float(s):>6.2f} {r['psnr']:>7.2f} {r['bicubic_psnr']:>8.2f} {r['gain_db']:>+6.2f} "
                      f"{r['ssim']:>7.4f} {r['bicubic_ssim']:>8.4f} {r['lr_psnr']:>8.2f} {r['bicubic_lr_psnr']:>8.2f}"
                      f" {r['hf_ratio']:>6.3f} {r['bicubic_hf_ratio']:>6.3f}")
+    if result.get("caution"):
+        lines.append(f"caution: {result['caution']}")
     return "\n".join(lines)
 
 

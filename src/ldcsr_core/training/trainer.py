@@ -31,6 +31,7 @@ from .data import (MultiScaleCrops, StepBatches, also_trained, images_identity, 
                    to_tensor)
 from .ema import EMA
 from .errors import TrainingError
+from .evaluate import trained_folders
 from .growth import add_detail_decoder, grow_model
 from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
@@ -70,8 +71,10 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.workers = (min(8, max(0, (os.cpu_count() or 1) - 2)) if cuda else 0) if workers is None else int(workers)
         self.pin_memory = cuda if pin_memory is None else bool(pin_memory)
         self.gen = torch.Generator(self.dev).manual_seed(seed)
+        self.trained_on = []  # folders of images the weights have seen: --init's (its notes), then DATA
         if init:
             model = load_model(init, device=self.dev, with_encoder=True).requires_grad_(True)
+            self.trained_on = trained_folders(model)
             if getattr(model.first_stage_model, "encoder", None) is None:
                 raise TrainingError(f"{init} has no stage-1 encoder; cannot fine-tune the prior from it")
             if grow_sr_modules:
@@ -92,6 +95,7 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.out = Path(out)
         self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
         self.data_dir = source_path(data_dir)  # the notes' "data": it names the folder from anywhere
+        self.trained_on.append(self.data_dir)
         names, images = zip(*load_named_images(data_dir))
         self.data = MultiScaleCrops(images, lr_size=lr_size, scale_range=scale_range, seed=seed, names=names)
         val = validation_set(val_dir, val_limit)
@@ -325,6 +329,8 @@ class Trainer(PhaseMixin, ResumableMixin):
         if small:  # said once a command; the crops come only from the images they fit
             log.warning("%s", small)
         self.state.history["val_in_train"] = len(self.val_in_train)
+        trained = self.state.history.get("trained_on", [])  # a resume on other images adds theirs (evaluate says so)
+        self.state.history["trained_on"] = list(dict.fromkeys([*trained, *self.trained_on]))
         self.runlog.write("start", device=str(self.dev), amp=self.amp, workers=self.workers, run=self.state.runs,
                           train_images=len(self.data.images), val_images=len(self.val_images),
                           val_in_train=len(self.val_in_train),
