@@ -88,14 +88,45 @@ def _check_no_nodata(path: Path, bands_hw: np.ndarray, nodata) -> None:
                          "image content: crop them away or use another image")
 
 
+def _check_not_masked(path: Path, valid: np.ndarray, what: str) -> None:
+    """InputError naming ``path`` when some pixels are masked out (``valid`` H×W: alpha or mask > 0,
+    as the engine's :func:`~ldcsr_core.geo.nodata_masks.valid_mask` and so upscale and selfcheck
+    read them): transparent fill that evaluate would score and train would learn from."""
+    bad = int(np.count_nonzero(~valid))
+    if bad:
+        raise InputError(f"{path}: {bad} of its {valid.size} pixels are {what}, nodata to upscale and selfcheck; "
+                         "evaluate and train score every pixel as image content: crop them away or use another image")
+
+
+def _has_gdal_mask(im, path: Path) -> bool:
+    """Whether GDAL reads a mask band with ``path`` that PIL ignores: a ``<path>.msk`` sidecar, or a
+    TIFF's internal mask (an image file directory of NewSubfileType 4). Such a file is read through
+    rasterio, whose dataset mask says which pixels it masks out."""
+    if Path(f"{path}.msk").is_file():
+        return True
+    if im.format != "TIFF":
+        return False
+    try:
+        for i in range(1, getattr(im, "n_frames", 1)):  # the first is the image
+            im.seek(i)
+            if int(im.tag_v2.get(254, 0)) & 4:
+                return True
+    except (OSError, EOFError, ValueError, SyntaxError):  # a directory PIL cannot read (a 1-bit
+        return True  # deflated mask's): GDAL reads what it is
+    finally:
+        im.seek(0)
+    return False
+
+
 def load_rgb(path: str | Path) -> np.ndarray:
     """H×W×3 uint8. 8-bit images (grey, palette, CMYK, with alpha: dropped) are decoded by PIL;
     GeoTIFFs and other rasters PIL cannot read go through rasterio (first 3 bands, or band 1 as
     grey when there are fewer; stretched to 8 bit unless already uint8). A file PIL recognises but
     cannot decode (cut short, damaged) is a :class:`~ldcsr_core.errors.RasterIOError` naming it,
-    never a partial image; one with NaN or infinite values, or with pixels that hold the nodata
+    never a partial image; one with NaN or infinite values, with pixels that hold the nodata
     value it declares (a GeoTIFF's fill, or a PNG's or JPEG's nodata in its ``.aux.xml`` sidecar:
-    scored, it would count as image content), is an
+    scored, it would count as image content), or with pixels an alpha channel or a mask band
+    masks out (alpha 0, as upscale and selfcheck read them), is an
     :class:`InputError` naming it (a NaN's stretch, and so the whole image, would be NaN: black)."""
     from ..errors import RasterIOError
 
@@ -106,7 +137,7 @@ def load_rgb(path: str | Path) -> np.ndarray:
         im = None
     if im is not None:
         with im:
-            if im.mode in _PIL_MODES and _decoded_as_8_bit(im):
+            if im.mode in _PIL_MODES and _decoded_as_8_bit(im) and not _has_gdal_mask(im, path):
                 try:
                     rgb = np.asarray(im.convert("RGB"))
                 except (OSError, ValueError, SyntaxError) as e:
@@ -118,12 +149,17 @@ def load_rgb(path: str | Path) -> np.ndarray:
                         nodata = _pam_nodata(path)
                         _check_no_nodata(path, np.moveaxis(rgb, -1, 0),
                                          tags.get(_GDAL_NODATA_TAG) if nodata is None else nodata)
+                    if im.mode in ("RGBA", "LA", "PA"):  # alpha 0 is a mask (GDAL's, the engine's)
+                        _check_not_masked(path, np.asarray(im.getchannel("A")) > 0, "transparent (alpha 0)")
                     return rgb
     import rasterio
     with rasterio.open(path) as src:
         bands = [1, 2, 3] if src.count >= 3 else [1]
         a = src.read(bands)
         _check_no_nodata(path, a, src.nodata)
+        if any("alpha" in f or ("per_dataset" in f and "nodata" not in f)  # an alpha band, a mask band
+               for f in ([m.name for m in flags] for flags in src.mask_flag_enums)):
+            _check_not_masked(path, src.dataset_mask() > 0, "masked out (alpha 0 or its mask band)")
     if a.shape[0] == 1:
         a = np.repeat(a, 3, axis=0)
     if a.dtype != np.uint8:
