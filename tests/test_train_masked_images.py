@@ -75,3 +75,32 @@ def test_an_opaque_alpha_channel_is_no_mask(tmp_path):
     with rasterio.open(tmp_path / "p.tif", "r+") as d:
         d.build_overviews([2])
     assert (load_rgb(tmp_path / "p.tif") == _picture()).all()
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_an_ldcsr_output_in_the_folder_is_refused_naming_it(tmp_path):
+    """`ldcsr upscale` writes its outputs (and spread maps) beside its inputs; evaluate then scored
+    them as HR references (5 images, +0.88 dB where the 2 sources gave -0.28) and train learnt the
+    model's invented detail. Now exit 3 naming the file and what made it, as adapt refuses it."""
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    model = tmp_path / "tiny.safetensors"
+    ldcsr_core.save_model(ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0), model, name="tiny")
+    Image.fromarray(_picture()).save(tmp_path / "scene.png")
+    for folder, extra, made in (("out", ["--mode", "fast"], "an LDCSR output (model tiny 0"),
+                                ("spread", ["--mode", "diffusion", "--samples", "2"], "an LDCSR spread map")):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(_picture()).save(tmp_path / folder / "a.png")
+        r = CliRunner().invoke(main, ["upscale", str(tmp_path / "scene.png"), "-o", str(tmp_path / folder / "x.tif"),
+                                      "--scale", "2", "--model", str(model), "--device", "cpu", *extra])
+        assert r.exit_code == 0, r.output
+        if folder == "spread":
+            (tmp_path / folder / "x.tif").unlink()  # the spread map alone
+        name = "x.tif" if folder == "out" else "x_spread.tif"
+        for cmd in (["evaluate", str(tmp_path / folder), "--scales", "2", "--model", str(model), "--device", "cpu"],
+                    ["train", str(tmp_path / folder), "--out", str(tmp_path / "m.safetensors"), "--steps", "1", "0",
+                     "0", "--lr-size", "8", "--scale-range", "2", "2", "--device", "cpu"]):
+            r = CliRunner().invoke(main, cmd)
+            assert r.exit_code == 3 and f"{name} is {made}" in r.output and "not measurements" in r.output, r.output
+    assert not (tmp_path / "m.safetensors").exists()

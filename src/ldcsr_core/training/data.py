@@ -98,6 +98,35 @@ def _check_not_masked(path: Path, valid: np.ndarray, what: str) -> None:
                          "evaluate and train score every pixel as image content: crop them away or use another image")
 
 
+_GDAL_METADATA_TAG = 42112  # the TIFF tag in which GDAL keeps a raster's metadata items (XML)
+
+
+def _gdal_metadata(im) -> dict:
+    """The dataset-level metadata items GDAL reads from a TIFF PIL opened (its GDAL_METADATA tag's
+    ``<Item name=...>`` without a band or domain), e.g. an LDCSR output's ``LDCSR_*`` tags."""
+    import xml.etree.ElementTree as ET
+
+    xml = (getattr(im, "tag_v2", None) or {}).get(_GDAL_METADATA_TAG)
+    try:
+        root = ET.fromstring(str(xml).strip().rstrip("\x00")) if xml else None
+    except ET.ParseError:
+        return {}
+    return {} if root is None else {i.get("name"): i.text or "" for i in root.iterfind("Item")
+                                    if i.get("sample") is None and not i.get("domain")}
+
+
+def _check_not_made_by_ldcsr(path: Path, tags: dict) -> None:
+    """InputError naming ``path`` when its ``LDCSR_*`` tags say this package made it (an output, a
+    spread map, a bicubic baseline: upscale writes them beside its inputs): its pixels are not
+    measurements, so it is no reference to score against nor an image to learn from (adapt refuses
+    such a scene too)."""
+    if any(str(k).startswith("LDCSR_") for k in tags):
+        from ..geo.job import provenance_summary
+
+        raise InputError(f"{path} is {provenance_summary(tags, brief=True)}: its pixels are not measurements, so "
+                         "evaluate and train take no such file as an image (move it out of the folder)")
+
+
 def _has_gdal_mask(im, path: Path) -> bool:
     """Whether GDAL reads a mask band with ``path`` that PIL ignores: a ``<path>.msk`` sidecar, or a
     TIFF's internal mask (an image file directory of NewSubfileType 4). Such a file is read through
@@ -125,9 +154,9 @@ def load_rgb(path: str | Path) -> np.ndarray:
     cannot decode (cut short, damaged) is a :class:`~ldcsr_core.errors.RasterIOError` naming it,
     never a partial image; one with NaN or infinite values, with pixels that hold the nodata
     value it declares (a GeoTIFF's fill, or a PNG's or JPEG's nodata in its ``.aux.xml`` sidecar:
-    scored, it would count as image content), or with pixels an alpha channel or a mask band
-    masks out (alpha 0, as upscale and selfcheck read them), is an
-    :class:`InputError` naming it (a NaN's stretch, and so the whole image, would be NaN: black)."""
+    scored, it would count as image content), with pixels an alpha channel or a mask band masks
+    out (alpha 0, as upscale and selfcheck read them), or made by LDCSR (``LDCSR_*`` tags: an
+    output, a spread map; not measurements) is an :class:`InputError` naming it (a NaN's stretch, and so the whole image, would be NaN: black)."""
     from ..errors import RasterIOError
 
     path = Path(path)
@@ -144,6 +173,7 @@ def load_rgb(path: str | Path) -> np.ndarray:
                     if im.format != "TIFF":  # a TIFF PIL cannot decode may still be read by GDAL
                         raise RasterIOError(f"cannot decode {path}: {e}") from None
                 else:  # a palette's indices are not its colours: only samples are compared
+                    _check_not_made_by_ldcsr(path, _gdal_metadata(im))
                     tags = getattr(im, "tag_v2", None) or {}
                     if im.mode in ("RGB", "L", "RGBA", "LA"):  # a sidecar's value wins, as in GDAL
                         nodata = _pam_nodata(path)
@@ -154,6 +184,7 @@ def load_rgb(path: str | Path) -> np.ndarray:
                     return rgb
     import rasterio
     with rasterio.open(path) as src:
+        _check_not_made_by_ldcsr(path, src.tags())
         bands = [1, 2, 3] if src.count >= 3 else [1]
         a = src.read(bands)
         _check_no_nodata(path, a, src.nodata)
