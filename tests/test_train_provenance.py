@@ -116,3 +116,25 @@ def test_evaluate_says_which_images_the_model_was_trained_on(image_dir, cfg, tmp
             assert str(image_dir.resolve() if folder == image_dir else unseen.resolve()) in res["caution"]
         else:
             assert res["caution"] is None and "caution" not in r.output
+
+
+@pytest.mark.parametrize("lack, says, code", [("space", "not enough space for the checkpoint and the model", 5),
+                                              ("ulimit", "the file size limit (ulimit -f) is 1.0 MB", 5)])
+def test_a_checkpoint_that_cannot_be_written_is_said_before_any_step(image_dir, cfg, tmp_path, monkeypatch,
+                                                                     lack, says, code):
+    """On a full disk (or under `ulimit -f`) train computed every step up to its first checkpoint
+    (--checkpoint-every, 10 minutes by default, or the whole phase) and lost them at it: now exit 5
+    before any step, naming what lacks (the checkpoint and OUT hold at least the float32 weights)."""
+    from ldcsr_core import files
+    from ldcsr_core.training.runlog import read_jsonl
+
+    if lack == "space":
+        monkeypatch.setattr(files, "free_bytes", lambda folder: 2 ** 20)
+    else:
+        monkeypatch.setattr(files, "file_size_limit", lambda: 2 ** 20)
+    out, log = tmp_path / "m.safetensors", tmp_path / "m.jsonl"
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--log", str(log),
+                                  "--steps", "2", "0", "0", *TRAIN])
+    assert r.exit_code == code and says in r.output and "more than" in r.output, r.output
+    assert not out.exists() and not out.with_suffix(".ckpt").exists()
+    assert not log.exists() or not [e for e in read_jsonl(log) if e["event"] == "step"]

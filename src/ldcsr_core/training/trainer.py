@@ -315,6 +315,7 @@ class Trainer(PhaseMixin, ResumableMixin):
             log.info("the run of this checkpoint is complete (%s): nothing left to do; %s left as it is",
                      ", ".join(self.state.done), self.out)
             return self.model, self.state.history
+        self.check_save_room()  # a full disk is said now, not at the first checkpoint
         self.state.runs += 1
         log.info("data: %d training images, %d validation images; device %s, %d threads, amp %s, %d loader "
                  "workers; settings %s", len(self.data.images), len(self.val_images), self.dev,
