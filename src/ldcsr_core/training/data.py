@@ -149,14 +149,16 @@ def _has_gdal_mask(im, path: Path) -> bool:
 
 def load_rgb(path: str | Path) -> np.ndarray:
     """H×W×3 uint8. 8-bit images (grey, palette, CMYK, with alpha: dropped) are decoded by PIL;
-    GeoTIFFs and other rasters PIL cannot read go through rasterio (first 3 bands, or band 1 as
-    grey when there are fewer; stretched to 8 bit unless already uint8). A file PIL recognises but
-    cannot decode (cut short, damaged) is a :class:`~ldcsr_core.errors.RasterIOError` naming it,
-    never a partial image; one with NaN or infinite values, with pixels that hold the nodata
-    value it declares (a GeoTIFF's fill, or a PNG's or JPEG's nodata in its ``.aux.xml`` sidecar:
-    scored, it would count as image content), with pixels an alpha channel or a mask band masks
-    out (alpha 0, as upscale and selfcheck read them), or made by LDCSR (``LDCSR_*`` tags: an
-    output, a spread map; not measurements) is an :class:`InputError` naming it (a NaN's stretch, and so the whole image, would be NaN: black)."""
+    GeoTIFFs and other rasters PIL cannot read are read as upscale and selfcheck read them: their
+    band triplet and per-band stretch to 8 bit (:class:`~ldcsr_core.scene_windows._Scene`). A file
+    PIL recognises but cannot decode (cut short, damaged) is a
+    :class:`~ldcsr_core.errors.RasterIOError` naming it, never a partial image; one with NaN or
+    infinite values (its stretch, so the whole image, would be NaN: black), with pixels that hold
+    the nodata value it declares (a GeoTIFF's fill, or a PNG's or JPEG's nodata in its
+    ``.aux.xml`` sidecar: scored, it would count as image content), with pixels an alpha channel
+    or a mask band masks out (alpha 0, as upscale and selfcheck read them), or made by LDCSR
+    (``LDCSR_*`` tags: an output, a spread map; not measurements) is an :class:`InputError`
+    naming it."""
     from ..errors import RasterIOError
 
     path = Path(path)
@@ -182,26 +184,27 @@ def load_rgb(path: str | Path) -> np.ndarray:
                     if im.mode in ("RGBA", "LA", "PA"):  # alpha 0 is a mask (GDAL's, the engine's)
                         _check_not_masked(path, np.asarray(im.getchannel("A")) > 0, "transparent (alpha 0)")
                     return rgb
-    import rasterio
-    with rasterio.open(path) as src:
+    from ..scene_windows import _Scene
+
+    scene = _Scene(path)  # read as upscale and selfcheck read it: their bands (colour interpretation,
+    try:  # Sentinel-2 rule, first three) and stretch (per band, fitted on the scene), as uint8 RGB
+        src = scene.reader.src
         _check_not_made_by_ldcsr(path, src.tags())
-        bands = [1, 2, 3] if src.count >= 3 else [1]
-        a = src.read(bands)
+        a = src.read(list(dict.fromkeys(scene.bands)))
         _check_no_nodata(path, a, src.nodata)
-        if any("alpha" in f or ("per_dataset" in f and "nodata" not in f)  # an alpha band, a mask band
-               for f in ([m.name for m in flags] for flags in src.mask_flag_enums)):
-            _check_not_masked(path, src.dataset_mask() > 0, "masked out (alpha 0 or its mask band)")
-    if a.shape[0] == 1:
-        a = np.repeat(a, 3, axis=0)
-    if a.dtype != np.uint8:
-        a = a.astype(np.float32)
-        bad = int(np.count_nonzero(~np.isfinite(a).all(axis=0)))
+        bad = int(np.count_nonzero(~np.isfinite(a).all(axis=0))) if a.dtype.kind == "f" else 0
         if bad:
             raise InputError(f"{path}: {bad} of its {a.shape[1] * a.shape[2]} pixels are NaN or infinite "
                              "(nodata?); evaluate and train need images without them: crop or fill them")
-        lo, hi = np.percentile(a, 0.5), np.percentile(a, 99.5)
-        a = np.clip((a - lo) / max(hi - lo, 1e-6) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(a.transpose(1, 2, 0))
+        if any("alpha" in f or ("per_dataset" in f and "nodata" not in f)  # an alpha band, a mask band
+               for f in ([m.name for m in flags] for flags in src.mask_flag_enums)):
+            _check_not_masked(path, src.dataset_mask() > 0, "masked out (alpha 0 or its mask band)")
+        rgb = scene.rgb((0, 0, *scene.shape))  # a band's nodata in a pixel the others fill: filled, as upscale
+    finally:
+        scene.close()
+    if rgb is None:
+        _check_not_masked(path, np.zeros(scene.shape, bool), "nodata in some band")
+    return np.ascontiguousarray(rgb)
 
 
 def load_images(source, split: str = "train") -> list[np.ndarray]:
