@@ -112,7 +112,7 @@ def test_evaluate_says_which_images_the_model_was_trained_on(image_dir, cfg, tmp
         res = json.loads(j.read_text())
         assert res["images_trained_on"] == seen, (model, folder, r.output)
         if seen:
-            assert f"caution: {seen} of the 2 images are in the folder model ldcsr-custom was trained on" in r.output
+            assert f"caution: {seen} of the 2 images are among those model ldcsr-custom was trained on" in r.output
             assert str(image_dir.resolve() if folder == image_dir else unseen.resolve()) in res["caution"]
         else:
             assert res["caution"] is None and "caution" not in r.output
@@ -138,3 +138,21 @@ def test_a_checkpoint_that_cannot_be_written_is_said_before_any_step(image_dir, 
     assert r.exit_code == code and says in r.output and "more than" in r.output, r.output
     assert not out.exists() and not out.with_suffix(".ckpt").exists()
     assert not log.exists() or not [e for e in read_jsonl(log) if e["event"] == "step"]
+
+
+def test_evaluate_says_which_image_an_adapted_model_was_adapted_on(image_dir, tmp_path):
+    """An adapted model records the scene it was adapted on (`adapted_on`, as selfcheck's caution
+    reads it); evaluate on a folder holding that scene said nothing of it."""
+    from ldcsr_core.checkpoints import build_model, save_model
+
+    scene = image_dir / "img1.png"
+    model = tmp_path / "adapted.safetensors"
+    save_model(build_model(tiny_test_config(), seed=0), model, name="tiny-adapted",
+               extra={"adapt_scale": "2", "adapted_on": str(scene.resolve())})
+    j = tmp_path / "e.json"
+    r = CliRunner().invoke(main, ["evaluate", str(image_dir), "--model", str(model), "--scales", "2", "--device", "cpu",
+                                  "--json", str(j)])
+    assert r.exit_code == 0, r.output
+    res = json.loads(j.read_text())
+    assert res["images_trained_on"] == 1 and f"{scene.resolve()}, the scene it was adapted on" in res["caution"]
+    assert "caution: 1 of the 2 images are among those model tiny-adapted was trained on" in r.output

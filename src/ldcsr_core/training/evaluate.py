@@ -107,16 +107,22 @@ def trained_folders(model) -> list[str]:
 
 
 def trained_on_caution(model, files) -> tuple[int, str]:
-    """How many of ``files`` lie in a folder ``model`` was trained on (:func:`trained_folders`),
+    """How many of ``files`` the model was trained on, as it records it: in a folder of
+    :func:`trained_folders`, or the scene an adapted model was adapted on (``ldcsr adapt``'s file);
     and a caution saying so ('' for none): their figures are not on unseen images."""
+    from ..adapted_use import adapted_check
+
     folders = [Path(f) for f in trained_folders(model) if "#" not in f]  # a packed archive holds no path
-    found = [{d for d in folders if d in Path(f).resolve().parents} for f in files]
+    checked = adapted_check(model)
+    scene = Path(checked.scene) if checked is not None and checked.scene else None
+    found = [{str(d) for d in folders if d in p.parents} | ({f"{p}, the scene it was adapted on"} if p == scene else set())
+             for p in (Path(f).resolve() for f in files)]
     seen = sum(1 for where in found if where)
     if not seen:
         return 0, ""
-    where = ", ".join(sorted(str(d) for d in set().union(*found)))
-    return seen, (f"{seen} of the {len(files)} images are in the folder model {getattr(model, 'name', '?')} was "
-                  f"trained on ({where}, as its notes record it): its figures on them are not on unseen images")
+    where = "; ".join(sorted(set().union(*found)))
+    return seen, (f"{seen} of the {len(files)} images are among those model {getattr(model, 'name', '?')} was trained "
+                  f"on ({where}: as it records them): its figures on them are not on unseen images")
 
 
 def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> None:
