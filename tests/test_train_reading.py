@@ -60,3 +60,21 @@ def test_evaluate_reads_a_raster_with_selfchecks_bands_and_stretch(tmp_path):
         e, s = json.loads(ev.read_text())["scales"]["2.0"], json.loads(sc.read_text())[0]
         assert e["bicubic_psnr"] == pytest.approx(s["psnr_bicubic"], abs=1e-9), folder
         assert e["bicubic_ssim"] == pytest.approx(s["ssim_bicubic"], abs=1e-9), folder
+
+
+def test_evaluate_json_names_the_images_it_scored(tmp_path):
+    """The JSON report said '2 images' but not which (with --limit, every k-th of the folder), nor
+    the --tile the outputs were made with: it could not be traced back to its inputs."""
+    from PIL import Image
+
+    for i in range(3):
+        Image.fromarray(np.roll(_picture(), 9 * i, axis=1).astype(np.uint8)).save(tmp_path / f"i{i}.png")
+    model = tmp_path / "tiny.safetensors"
+    ldcsr_core.save_model(ldcsr_core.build_model(tiny_test_config(), seed=0), model, name="tiny")
+    j = tmp_path / "e.json"
+    r = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--scales", "2", "--model", str(model), "--limit", "2",
+                                  "--tile", "64", "--device", "cpu", "--json", str(j)])
+    assert r.exit_code == 0, r.output
+    res = json.loads(j.read_text())
+    assert res["files"] == [str(tmp_path / "i0.png"), str(tmp_path / "i2.png")] and res["images"] == 2
+    assert res["tile"] == 64

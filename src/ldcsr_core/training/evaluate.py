@@ -83,8 +83,8 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
     seen, caution = trained_on_caution(model, files)
     return {"mode": mode, "seed": seed, "images": len(images), "model": getattr(model, "name", "?"),
             "weights_sha256": getattr(model, "weights_sha256", ""), "dtype": model_dtype(model),
-            "device": str(getattr(model, "device", "cpu")), "images_trained_on": seen, "caution": caution or None,
-            "scales": table}
+            "device": str(getattr(model, "device", "cpu")), "tile": tile, "files": [name for name, _ in images],
+            "images_trained_on": seen, "caution": caution or None, "scales": table}
 
 
 def trained_folders(model) -> list[str]:
