@@ -156,3 +156,26 @@ def test_evaluate_says_which_image_an_adapted_model_was_adapted_on(image_dir, tm
     res = json.loads(j.read_text())
     assert res["images_trained_on"] == 1 and f"{scene.resolve()}, the scene it was adapted on" in res["caution"]
     assert "caution: 1 of the 2 images are among those model tiny-adapted was trained on" in r.output
+
+
+def test_a_resume_with_another_model_configuration_of_the_same_shapes_is_refused(image_dir, cfg, tmp_path):
+    """--resume with a --config whose weights have the same shapes (attention heads, the diffusion
+    schedule) continued silently: the model then trained on as another architecture and its file
+    recorded the new configuration over weights trained under the old. Now exit 6 naming the fields."""
+    from dataclasses import replace
+
+    tiny = tiny_test_config(with_encoder=True)
+    other = tmp_path / "other.json"
+    other.write_text(replace(tiny, unet=replace(tiny.unet, num_head_channels=tiny.unet.num_head_channels // 2),
+                             diffusion=replace(tiny.diffusion, linear_end=0.5)).to_json())
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(image_dir), "--out", str(out), "--steps", "1", "0", "2", *TRAIN]
+    r = CliRunner().invoke(main, [*args, "--config", str(cfg), "--stop-after-steps", "2"])
+    assert r.exit_code == 0, r.output
+    before = out.with_suffix(".ckpt").read_bytes()
+    r = CliRunner().invoke(main, [*args, "--config", str(other), "--resume", str(out.with_suffix(".ckpt"))])
+    assert r.exit_code == 6 and "checkpoint of another model configuration" in r.output, r.output
+    assert "diffusion.linear_end 0.99 -> 0.5" in r.output and "unet.num_head_channels" in r.output, r.output
+    assert out.with_suffix(".ckpt").read_bytes() == before
+    r = CliRunner().invoke(main, [*args, "--config", str(cfg), "--resume", str(out.with_suffix(".ckpt"))])
+    assert r.exit_code == 0, r.output  # its own configuration resumes

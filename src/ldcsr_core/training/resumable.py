@@ -30,7 +30,8 @@ class ResumableMixin:
         """Atomically write the resumable checkpoint and the current (EMA) weights."""
         self._flush_losses()
         s = self.state
-        obj = {"format": 2, "model": self.model.state_dict(), "state": dict(s.__dict__), "settings": self.settings,
+        obj = {"format": 2, "model": self.model.state_dict(), "config": self.model.config.to_dict(),
+               "state": dict(s.__dict__), "settings": self.settings,
                "opt": self.opt.state_dict() if self.opt else None,
                "ema": self.ema.state_dict() if self.ema else None,
                "disc": self.disc.state_dict() if self.disc is not None else None,
@@ -84,6 +85,7 @@ class ResumableMixin:
     def resume(self, path):
         """Continue the run of checkpoint ``path`` (or of its parts ``PATH.part000``…)."""
         obj = read_checkpoint(path, map_location=self.dev)
+        self._check_config(obj, path)
         self._load_run_weights(obj, path)
         self.state = TrainState(**obj["state"])
         self.data.rng.setstate(obj["data_rng"])
@@ -112,6 +114,28 @@ class ResumableMixin:
                           step=self.state.phase_step, total_steps=self.state.total_steps,
                           half_precision=obj.get("half_precision"),
                           changed={k: list(v) for k, v in changed.items()})
+
+    def _check_config(self, obj, path):
+        """A :class:`ResumeError` naming the fields in which the checkpoint's model configuration
+        (recorded since it is compared) differs from this run's: other heads, a diffusion schedule
+        or a grown decoder fit the same weight shapes, but they are another model."""
+        if not isinstance(obj.get("config"), dict):
+            return
+
+        def flat(d, prefix=""):
+            out = {}
+            for k, v in (d or {}).items():
+                out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+            return out
+
+        before, now = (flat(json.loads(json.dumps(c))) for c in (obj["config"], self.model.config.to_dict()))
+        diff = [f"{k} {before.get(k)} -> {now.get(k)}" for k in sorted(set(before) | set(now))
+                if before.get(k) != now.get(k)]
+        if diff:
+            raise ResumeError(
+                f"{path} is a checkpoint of another model configuration ({', '.join(diff[:4])}"
+                f"{f' and {len(diff) - 4} more' if len(diff) > 4 else ''}): resume with the --config, --init, "
+                "--grow-sr-modules and --train-detail-decoder of the run that wrote it")
 
     def _load_run_weights(self, obj, path):
         """The checkpoint's weights into the fp32 master weights (also from a half copy), or a
