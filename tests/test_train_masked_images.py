@@ -36,6 +36,12 @@ def _la_png(path):
     Image.fromarray(np.dstack([_picture()[..., 0], _alpha()]), "LA").save(path)
 
 
+def _png_transparent_colour(path):
+    rgb = _picture()
+    rgb[:, :16] = 0
+    Image.fromarray(rgb).save(path, transparency=(0, 0, 0))  # tRNS: GDAL reads it as nodata 0
+
+
 def _tiff_internal_mask(path):
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
         with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8") as d:
@@ -53,6 +59,7 @@ def _png_msk_sidecar(path):
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 @pytest.mark.parametrize("make, name, what", [(_rgba_png, "a.png", "transparent (alpha 0)"),
                                               (_la_png, "la.png", "transparent (alpha 0)"),
+                                              (_png_transparent_colour, "t.png", "transparent (its transparent colour)"),
                                               (_tiff_internal_mask, "m.tif", "masked out"),
                                               (_png_msk_sidecar, "s.png", "masked out")])
 def test_an_image_with_transparent_or_masked_pixels_is_refused_naming_it(tmp_path, make, name, what):

@@ -183,6 +183,9 @@ def load_rgb(path: str | Path) -> np.ndarray:
                                          tags.get(_GDAL_NODATA_TAG) if nodata is None else nodata)
                     if im.mode in ("RGBA", "LA", "PA"):  # alpha 0 is a mask (GDAL's, the engine's)
                         _check_not_masked(path, np.asarray(im.getchannel("A")) > 0, "transparent (alpha 0)")
+                    elif "transparency" in im.info:  # a PNG's tRNS colour or index: GDAL's nodata
+                        _check_not_masked(path, np.asarray(im.convert("RGBA").getchannel("A")) > 0,
+                                          "transparent (its transparent colour)")
                     return rgb
     from ..scene_windows import _Scene
 
