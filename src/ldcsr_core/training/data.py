@@ -2,8 +2,9 @@
 antialiased PIL bicubic; random crops whose content is a function of (seed, key) alone, and a
 loader that makes them in worker processes.
 
-Nothing here imports rasterio unless an image cannot be read by PIL (GeoTIFFs with ≠ 3 bands):
-the training path runs on machines without it.
+Nothing here imports rasterio unless an image cannot be read by PIL (16-bit or float rasters,
+GeoTIFFs with ≠ 3 bands, a file with a GDAL mask band): the training path (a packed archive of
+PNG/JPEG) runs on machines without it.
 """
 
 from __future__ import annotations
