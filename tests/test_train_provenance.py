@@ -179,3 +179,25 @@ def test_a_resume_with_another_model_configuration_of_the_same_shapes_is_refused
     assert out.with_suffix(".ckpt").read_bytes() == before
     r = CliRunner().invoke(main, [*args, "--config", str(cfg), "--resume", str(out.with_suffix(".ckpt"))])
     assert r.exit_code == 0, r.output  # its own configuration resumes
+
+
+def test_selfcheck_says_a_scene_is_in_the_folder_the_model_was_trained_on(image_dir, tmp_path):
+    """selfcheck on an image of the model's training folder (the shipped model's notes name
+    /work/shared/data/rsscn7/train) gave its figures as on any scene; now its caution says so, by
+    evaluate's rule, in the line and the JSON."""
+    from ldcsr_core.checkpoints import build_model, save_model
+
+    model = tmp_path / "m.safetensors"
+    save_model(build_model(tiny_test_config(), seed=0), model, name="tiny", notes=json.dumps({"data": str(image_dir)}))
+    Image.fromarray(_picture(seed=4)).save(tmp_path / "unseen.png")
+    for scene, trained in ((image_dir / "img0.png", True), (tmp_path / "unseen.png", False)):
+        j = tmp_path / f"{scene.stem}.json"
+        r = CliRunner().invoke(main, ["selfcheck", str(scene), "--scale", "2", "--mode", "fast", "--model", str(model),
+                                      "--device", "cpu", "--json", str(j)])
+        assert r.exit_code == 0, r.output
+        caution = json.loads(j.read_text())[0]["caution"]
+        if trained:
+            assert f"the scene is in the folder model tiny was trained on ({image_dir.resolve()}" in caution
+            assert "caution: the scene is in the folder" in r.output
+        else:
+            assert caution is None and "caution" not in r.output, r.output

@@ -220,7 +220,12 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
 
         own = own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
         made = src.made and f"the scene is {src.made}: its pixels are not measurements, so the figures are about that picture"
-        caution = "; ".join(c for c in (made, own) if c)
+        from .training.evaluate import trained_folder_of
+
+        folder = trained_folder_of(model, scene)  # evaluate's rule: the folders the model's notes name
+        seen = folder and (f"the scene is in the folder model {getattr(model, 'name', '?')} was trained on ({folder}, "
+                           "as its notes record it): the figures are not on an unseen scene")
+        caution = "; ".join(c for c in (made, seen, own) if c)
     finally:
         src.close()
     tiles = [(b, t, v) for b, t, v in tiles if t is not None]

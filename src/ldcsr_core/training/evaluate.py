@@ -12,6 +12,7 @@ self-check (:mod:`ldcsr_core.quality`) shares, so that its figures are this prot
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from .data import degrade, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
 __all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape", "check_sizes",
-           "trained_folders", "trained_on_caution"]
+           "trained_folders", "trained_folder_of", "trained_on_caution"]
 
 
 def _bicubic(img: np.ndarray, hw) -> np.ndarray:
@@ -106,17 +107,24 @@ def trained_folders(model) -> list[str]:
     return [f for f in folders if isinstance(f, str) and Path(f.partition("#")[0]).is_absolute()]
 
 
+def trained_folder_of(model, path) -> str:
+    """The folder of :func:`trained_folders` that holds file ``path``, or "" (none, or not a file)."""
+    if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
+        return ""
+    p = Path(path).resolve()
+    return next((f for f in trained_folders(model) if "#" not in f and Path(f) in p.parents), "")
+
+
 def trained_on_caution(model, files) -> tuple[int, str]:
     """How many of ``files`` the model was trained on, as it records it: in a folder of
     :func:`trained_folders`, or the scene an adapted model was adapted on (``ldcsr adapt``'s file);
     and a caution saying so ('' for none): their figures are not on unseen images."""
     from ..adapted_use import adapted_check
 
-    folders = [Path(f) for f in trained_folders(model) if "#" not in f]  # a packed archive holds no path
     checked = adapted_check(model)
     scene = Path(checked.scene) if checked is not None and checked.scene else None
-    found = [{str(d) for d in folders if d in p.parents} | ({f"{p}, the scene it was adapted on"} if p == scene else set())
-             for p in (Path(f).resolve() for f in files)]
+    found = [{trained_folder_of(model, f)} - {""} | ({f"{p}, the scene it was adapted on"} if p == scene else set())
+             for f, p in ((f, Path(f).resolve()) for f in files)]
     seen = sum(1 for where in found if where)
     if not seen:
         return 0, ""
