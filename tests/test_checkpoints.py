@@ -132,6 +132,52 @@ def test_our_format_roundtrip_with_metadata(tmp_path, tiny):
     torch.testing.assert_close(m.super_resolve(lr, (25, 25), generator=g()), tiny.super_resolve(lr, (25, 25), generator=g()))
 
 
+NO_CONFIG = object()
+
+
+def _with_config(tmp_path, tiny, edit):
+    """A copy of ``tiny`` saved in our format whose ``config`` metadata ``edit`` changed in place,
+    or replaced by the text it returns (:data:`NO_CONFIG`: removed)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    p = ldcsr_core.save_model(tiny, tmp_path / "good.safetensors", name="tiny")
+    sd, meta = read_state_dict(p)
+    cfg = json.loads(meta["config"])
+    text = edit(cfg)
+    if text is NO_CONFIG:
+        del meta["config"]
+    else:
+        meta["config"] = text if isinstance(text, str) else json.dumps(cfg)
+    out = tmp_path / "edited.safetensors"
+    save_file(sd, str(out), metadata=meta)
+    return out
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda c: "{not json", "is not valid JSON"),
+    (lambda c: NO_CONFIG, "holds no model configuration"),
+    (lambda c: c["decoder"].update(ch="32"), r"DecoderConfig\.ch must be a whole number, got '32'"),
+    (lambda c: c["unet"].update(model_channels=32.0), r"UNetConfig\.model_channels must be a whole number"),
+    (lambda c: c["decoder"].update(ch_mult=2), r"DecoderConfig\.ch_mult must be a list of whole numbers"),
+    (lambda c: c.update(unet=[1]), "UNetConfig must be a JSON object"),
+    (lambda c: "[1, 2]", "a model config is a JSON object"),
+    (lambda c: c["unet"].update(new_field=1), r"unknown UNetConfig fields: \['new_field'\]"),
+    (lambda c: c["decoder"].update(ch=-32), "cannot be built into a model"),
+], ids=["not-json", "absent", "str-width", "float-width", "int-tuple", "list-section", "list-config",
+        "unknown-field", "negative-width"])
+def test_a_bad_config_in_the_metadata_is_one_checkpoint_error(tmp_path, tiny, edit, said):
+    """Our format's architecture is its ``config`` metadata. Before, a file whose config was not
+    JSON, absent, or held a field of the wrong type failed load_model with Python's own
+    JSONDecodeError, KeyError('config'), 'not all arguments converted during string formatting'
+    or torch's RuntimeError (ldcsr upscale: exit 1, not the checkpoint's 6), naming no file."""
+    p = _with_config(tmp_path, tiny, edit)
+    with pytest.raises(CheckpointError, match=said) as e:
+        ldcsr_core.load_model(p, device="cpu")
+    assert str(e.value).startswith(str(p)) and "\n" not in str(e.value)
+
+
 def test_convert_golden_checkpoint(tmp_path, golden_dir):
     out = ldcsr_core.convert_checkpoint(golden_dir / "small_official.ckpt", tmp_path / "small.safetensors")
     a = ldcsr_core.load_model(golden_dir / "small_official.ckpt", device="cpu")

@@ -21,12 +21,12 @@ from typing import Mapping
 import torch
 
 from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
-from .errors import CheckpointError, ConfigError, DeviceError, InputError
+from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
 
-__all__ = ["model_file_key", "read_state_dict", "remap_official", "infer_config", "load_model", "save_model",
+__all__ = ["model_file_key", "read_state_dict", "config_from_metadata", "remap_official", "infer_config", "load_model", "save_model",
            "convert_checkpoint", "default_model_path", "model_path", "resolve_device", "file_sha256", "build_model"]
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,24 @@ def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
                            unet=unet, diffusion=diff, encoder=enc).validate()
     except KeyError as e:
         raise CheckpointError(f"not an LDCSR checkpoint: it lacks {e.args[0]!r}") from None
+
+
+def config_from_metadata(meta: Mapping[str, str], path) -> ModelConfig:
+    """The architecture a file in our format records (its ``config`` metadata), checked; one
+    :class:`CheckpointError` naming ``path`` when it holds none, is not JSON or is no model
+    configuration (a field of the wrong type, one this version does not know). One rule for
+    :func:`load_model` and ``ldcsr models``, which lists what loads."""
+    text = meta.get("config")
+    if not text:
+        raise CheckpointError(f"{path}: its metadata marks it as an ldcsr model ({FORMAT_TAG}) but holds "
+                              "no model configuration")
+    try:
+        return ModelConfig.from_json(text).validate()
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: its model configuration is not valid JSON ({e})") from None
+    except (ConfigError, TypeError, AttributeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its model configuration is not one this version of ldcsr_core "
+                              f"can build ({e})") from None
 
 
 def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -> list[str]:
@@ -410,7 +428,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     digest = intact_builtin_sha256(path)  # a damaged install is refused before it computes
     raw, meta = read_state_dict(path)
     if meta.get("format") == FORMAT_TAG:
-        cfg = config or ModelConfig.from_json(meta["config"])
+        cfg = config or config_from_metadata(meta, path)
         if not with_encoder:
             cfg = dataclasses.replace(cfg, encoder=None)
         sd = raw
@@ -420,7 +438,11 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
             cfg = config or infer_config(sd, with_encoder=with_encoder)
         except CheckpointError as e:
             raise CheckpointError(f"{path}: {e}") from None  # which file, for a batch or a script
-    model = LDCSR(cfg)
+    try:
+        model = LDCSR(cfg)
+    except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as e:  # e.g. a width of 0 or a list of lists
+        whose = "the config given" if config is not None else f"{path}: its model configuration"
+        raise CheckpointError(f"{whose} cannot be built into a model ({one_line(e)})") from None
     _check_and_load(model, sd, str(path))
     model.name = meta.get("name", path.stem)
     model.version = meta.get("version", "official" if not meta else "0")

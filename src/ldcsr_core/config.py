@@ -19,6 +19,27 @@ __all__ = [
 ]
 
 
+def _check_type(owner: str, name: str, default: Any, value: Any) -> None:
+    """A field read from JSON has its default's type (a whole number, a flag, a number, a tuple of
+    whole numbers): else one :class:`ConfigError` naming it (Python's own error was e.g. 'not all
+    arguments converted during string formatting' for a width given as a string)."""
+    def whole(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, want = whole(value), "a whole number"
+    elif isinstance(default, float):
+        ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, tuple):
+        ok, want = isinstance(value, tuple) and all(whole(v) for v in value), "a list of whole numbers"
+    else:
+        return
+    if not ok:
+        raise ConfigError(f"{owner}.{name} must be {want}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class EncoderConfig:
     """GAPEncoder (stage-1 encoder: in 6, double_z; condition encoder: in 3, single z)."""
@@ -93,11 +114,19 @@ class ModelConfig:
         def build(cls, sub):
             if sub is None:
                 return None
-            names = {f.name for f in dataclasses.fields(cls)}
-            unknown = set(sub) - names
+            if not isinstance(sub, dict):
+                raise ConfigError(f"{cls.__name__} must be a JSON object of fields, got {sub!r}")
+            names = {f.name: f for f in dataclasses.fields(cls)}
+            unknown = set(sub) - set(names)
             if unknown:
-                raise ConfigError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
-            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()})
+                raise ConfigError(f"unknown {cls.__name__} fields: {sorted(unknown, key=str)}")
+            values = {k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()}
+            for k, v in values.items():
+                _check_type(cls.__name__, k, names[k].default if names[k].default is not dataclasses.MISSING
+                            else None, v)
+            return cls(**values)
+        if not isinstance(d, dict):
+            raise ConfigError(f"a model config is a JSON object of sections, got {type(d).__name__}")
         try:
             return ModelConfig(
                 decoder=build(DecoderConfig, d["decoder"]),

@@ -274,6 +274,34 @@ def test_models_refuses_what_upscale_refuses(tmp_path, golden_dir):
     assert r.exit_code == 0 and "small_state_dict" in r.output, r.output
 
 
+def test_models_lists_as_unreadable_a_model_whose_config_cannot_be_built(tmp_path, tiny_model_file):
+    """'ldcsr models' lists what load_model loads (checkpoints.config_from_metadata). Before, a file
+    in our format with no config, or a width given as a string, was listed as a good model (exit 0)
+    while --model with it failed (KeyError / TypeError, exit 1)."""
+    import json
+
+    from safetensors.numpy import load_file, save_file
+    from safetensors import safe_open
+
+    with safe_open(str(tiny_model_file), framework="numpy") as f:
+        meta = f.metadata()
+    sd = load_file(str(tiny_model_file))
+    cfg = json.loads(meta["config"])
+    cfg["decoder"]["ch"] = "x"
+    bad, none = tmp_path / "bad.safetensors", tmp_path / "none.safetensors"
+    save_file(sd, str(bad), metadata={**meta, "config": json.dumps(cfg)})
+    save_file(sd, str(none), metadata={k: v for k, v in meta.items() if k != "config"})
+    from PIL import Image
+
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "in.png")
+    for path, said in ((bad, "DecoderConfig.ch must be a whole number, got 'x'"),
+                       (none, "holds no model configuration")):
+        r = run("models", path)
+        assert r.exit_code == 6 and "[unreadable]" in r.output and said in r.output, r.output
+        assert_clean_error(run("upscale", tmp_path / "in.png", "-s", "2", "-o", tmp_path / "o.tif", "--model", path),
+                           said, code=6)
+
+
 def test_models_lists_every_model_past_a_damaged_one(tiny_model_file, tmp_path, monkeypatch):
     """A truncated file in the model folder (a copy cut short) stopped the listing there: the
     adapted models after it were never shown. Each is listed; the damaged one says why (exit 6)."""

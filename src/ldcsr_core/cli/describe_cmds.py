@@ -214,15 +214,13 @@ def models(paths, full_notes):
 
 def _ldcsr_metadata(path: Path):
     """``(metadata, {tensor: parameter count})`` of a safetensors file in our format, or None for another
-    safetensors file; :class:`CheckpointError` when unreadable, :class:`ConfigError` for a
-    configuration that is not JSON."""
-    import json
-
+    safetensors file; :class:`CheckpointError` when unreadable or when its configuration is none
+    that :func:`~ldcsr_core.load_model` builds (:func:`~ldcsr_core.checkpoints.config_from_metadata`)."""
     import numpy as np
     from safetensors import safe_open
 
-    from ..checkpoints import FORMAT_TAG
-    from ..errors import CheckpointError, ConfigError, one_line
+    from ..checkpoints import FORMAT_TAG, config_from_metadata
+    from ..errors import CheckpointError, one_line
 
     try:
         with safe_open(str(path), framework="numpy") as f:
@@ -232,10 +230,7 @@ def _ldcsr_metadata(path: Path):
         raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
     if meta.get("format") != FORMAT_TAG:
         return None
-    try:
-        json.loads(meta.get("config") or "{}")
-    except ValueError as e:
-        raise ConfigError(f"{path}: its model configuration is not valid JSON ({one_line(e)})") from None
+    config_from_metadata(meta, path)  # listed only if load_model can build it
     return meta, sizes
 
 
