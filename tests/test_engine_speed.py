@@ -196,6 +196,23 @@ def test_device_selection(monkeypatch):
     assert resolve_device(torch.device("cpu")).type == "cpu"
 
 
+def test_a_cuda_card_number_the_machine_lacks_is_refused(monkeypatch):
+    """device='cuda:3' on a one-GPU machine passed resolve_device, and load_model failed when the
+    weights moved, with torch's 'CUDA error: invalid device ordinal' (a RuntimeError, exit 1
+    from the CLI's callers): now one DeviceError (exit 7) before the checkpoint is read."""
+    import ldcsr_core
+    from ldcsr_core.checkpoints import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("cuda:0") == torch.device("cuda:0") and resolve_device("cuda").index is None
+    for dev in ("cuda:3", torch.device("cuda", 1)):
+        with pytest.raises(DeviceError, match=r"has 1 CUDA GPU\(s\), numbered 0 to 0"):
+            resolve_device(dev)
+    with pytest.raises(DeviceError, match="'cuda:1'"):
+        ldcsr_core.load_model("no such file.safetensors", device="cuda:1")
+
+
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_precision_models_run_and_return_float(tmp_path, tiny, dtype):
     """The GPU dtypes run end to end (here on the CPU): float outputs, close to float32."""

@@ -261,8 +261,8 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """``"auto"`` (or None) picks CUDA, then Apple MPS, then the CPU; a device that is unavailable,
-    unknown or not one the engine runs on (cpu, cuda, mps) raises :class:`~ldcsr_core.DeviceError`,
-    whether named or given as a ``torch.device``."""
+    unknown or not one the engine runs on (cpu, cuda, mps), or a CUDA card number this machine
+    lacks, raises :class:`~ldcsr_core.DeviceError`, whether named or given as a ``torch.device``."""
     if device is None or device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -278,6 +278,10 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         raise DeviceError(f"device {str(dev)!r} is not one the engine runs on (use auto, cpu, cuda or mps)")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError("device 'cuda' was asked for but no CUDA GPU is available")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        n = torch.cuda.device_count()  # else torch's 'invalid device ordinal' once the weights move
+        raise DeviceError(f"device {str(dev)!r} was asked for but this machine has {n} CUDA GPU(s), "
+                          f"numbered 0 to {n - 1}")
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
