@@ -178,6 +178,39 @@ def test_a_bad_config_in_the_metadata_is_one_checkpoint_error(tmp_path, tiny, ed
     assert str(e.value).startswith(str(p)) and "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize("suffix", [".safetensors", ".ckpt"])
+def test_the_checksum_is_of_the_file_the_weights_came_from(tmp_path, tiny, monkeypatch, suffix):
+    """A model file replaced at its path while it loads (a training run's atomic save over the
+    file napari or a batch is loading): before, the weights were read from the old file and the
+    SHA-256 (LDCSR_WEIGHTS_SHA256, the resume fingerprint) hashed afterwards from the new one.
+    Now both come from one read of one file."""
+    import hashlib
+
+    from ldcsr_core import checkpoints
+
+    other = ldcsr_core.build_model(tiny_test_config(), seed=4)
+    path, newer = tmp_path / f"m{suffix}", tmp_path / f"newer{suffix}"
+    for model, p in ((tiny, path), (other, newer)):
+        if suffix == ".ckpt":
+            torch.save(model.state_dict(), p)
+        else:
+            ldcsr_core.save_model(model, p, name="m")
+    first = hashlib.sha256(path.read_bytes()).hexdigest()
+    real = checkpoints._check_and_load
+
+    def replaced_meanwhile(model, sd, source):
+        if newer.exists():
+            os.replace(newer, path)  # as atomic_write_bytes puts a new model in place
+        return real(model, sd, source)
+
+    monkeypatch.setattr(checkpoints, "_check_and_load", replaced_meanwhile)
+    m = ldcsr_core.load_model(path, device="cpu", dtype="float32")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() != first  # the file did change
+    assert m.weights_sha256 == first
+    for k, v in tiny.state_dict().items():
+        assert torch.equal(m.state_dict()[k], v), k
+
+
 def test_convert_golden_checkpoint(tmp_path, golden_dir):
     out = ldcsr_core.convert_checkpoint(golden_dir / "small_official.ckpt", tmp_path / "small.safetensors")
     a = ldcsr_core.load_model(golden_dir / "small_official.ckpt", device="cpu")
@@ -215,6 +248,7 @@ def test_device_resolution():
 def test_a_bad_dtype_is_refused_before_the_checkpoint_is_read(monkeypatch):
     from ldcsr_core import checkpoints
     monkeypatch.setattr(checkpoints, "read_state_dict", lambda path: pytest.fail("checkpoint read"))
+    monkeypatch.setattr(checkpoints, "read_checkpoint", lambda path, **kw: pytest.fail("checkpoint read"))
     with pytest.raises(ldcsr_core.ConfigError, match="dtype must be one of"):
         ldcsr_core.load_model(None, device="cpu", dtype="fp16")
 

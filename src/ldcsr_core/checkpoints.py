@@ -1,7 +1,8 @@
 """Reading, remapping, loading and writing LDCSR checkpoints.
 
 Loading never executes pickled code: ``.ckpt`` files go through ``torch.load(weights_only=True)``
-and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (pure) →
+and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (pure, with
+``infer_config`` in :mod:`ldcsr_core.official_checkpoint`) →
 ``load_state_dict(strict=True)``-style checks that name every bad key.
 """
 
@@ -20,14 +21,15 @@ from typing import Mapping
 
 import torch
 
-from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
+from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT
 from .models.ldcsr import LDCSR
+from .official_checkpoint import infer_config, remap_official
 
-__all__ = ["model_file_key", "read_state_dict", "config_from_metadata", "remap_official", "infer_config", "load_model", "save_model",
-           "convert_checkpoint", "default_model_path", "model_path", "resolve_device", "file_sha256", "build_model"]
+__all__ = ["model_file_key", "read_state_dict", "read_checkpoint", "config_from_metadata", "remap_official",
+           "infer_config", "load_model", "save_model", "convert_checkpoint", "default_model_path", "model_path", "resolve_device", "file_sha256", "build_model"]
 
 log = logging.getLogger(__name__)
 
@@ -95,121 +97,59 @@ def _pickle_refusal(path: Path, e: BaseException) -> str:
 
 def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Read tensors and metadata from a ``.safetensors`` file or a Lightning ``.ckpt`` (weights only)."""
+    sd, meta, _ = read_checkpoint(path)
+    return sd, meta
+
+
+def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
+                    ) -> tuple[dict[str, torch.Tensor], dict[str, str], str]:
+    """As :func:`read_state_dict`, with the SHA-256 of the very bytes the tensors were read from:
+    the file is opened once, so a file replaced at ``path`` while a model loads (a training run's
+    atomic save) never pairs one file's weights with another's checksum in an output's provenance.
+    ``builtin_check``: a built-in model must be the file shipped (:func:`intact_builtin_sha256`),
+    checked before it is parsed."""
+    import hashlib
+
     path = check_checkpoint_file(path)
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        if path.suffix == ".safetensors":
+            data = f.read()
+            h.update(data)
+        else:  # streamed through the hash, then read again from the same open file
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+            f.seek(0)
+            data = None
+        digest = h.hexdigest()
+        if builtin_check:
+            intact_builtin_sha256(path, digest)  # a damaged install is refused before it is parsed
+        if data is not None:
+            return (*_parse_safetensors(data, path), digest)
         try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                sd = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as e:  # safetensors raises its own error types
-            raise CheckpointError(f"{path} is not a readable safetensors file: {e}") from None
-        return sd, dict(meta)
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(_pickle_refusal(path, e)) from None
-    except Exception as e:
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from None
+            obj = torch.load(f, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise CheckpointError(_pickle_refusal(path, e)) from None
+        except Exception as e:
+            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} does not hold a state dict of tensors")
-    return dict(obj), {}
+    return dict(obj), {}, digest
 
 
-def remap_official(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Map an official ``S2Model`` state dict onto our inference keys (pure function, no I/O).
+def _parse_safetensors(data: bytes, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file's bytes (its header: 8-byte length, then JSON)."""
+    from safetensors.torch import load
 
-    The UNet is taken from the EMA shadow copy (``model_ema.<name without dots>``), as official
-    sampling does; everything else keeps its name.  Native state dicts are returned unchanged.
-    """
-    sd = {re.sub(r"^(module\.|_orig_mod\.)", "", k): v for k, v in state_dict.items()}
-    if not any(k.startswith("model_ema.") for k in sd):
-        return sd
-    ema = {k[len("model_ema."):]: v for k, v in sd.items() if k.startswith("model_ema.")}
-    out: dict[str, torch.Tensor] = {}
-    for k, v in sd.items():
-        if k.startswith("model.diffusion_model."):
-            shadow = k[len("model."):].replace(".", "")
-            if shadow not in ema:
-                raise CheckpointError(f"the checkpoint has EMA weights but no shadow copy of {k} "
-                                      f"(expected model_ema.{shadow})")
-            out[k] = ema[shadow]
-            out["raw_unet." + k] = v  # reported as unused
-        elif not k.startswith("model_ema."):
-            out[k] = v
-    out.update({"model_ema." + k: v for k, v in ema.items() if k in ("decay", "num_updates")})
-    return out
-
-
-def _count(sd, pattern):
-    rx = re.compile(pattern)
-    return len({m.group(1) for k in sd for m in [rx.match(k)] if m})
-
-
-def _encoder_config(sd, prefix) -> EncoderConfig:
-    ch, cin = sd[prefix + "conv_in.weight"].shape[:2]
-    levels = _count(sd, re.escape(prefix) + r"down\.(\d+)\.")
-    nrb = _count(sd, re.escape(prefix) + r"down\.0\.block\.(\d+)\.")
-    mult = tuple(int(sd[f"{prefix}down.{i}.block.0.conv2.weight"].shape[0] // ch) if nrb else 1
-                 for i in range(levels))
-    zout = sd[prefix + "conv_out.weight"].shape[0]
-    double = prefix.startswith("first_stage_model")
-    return EncoderConfig(in_channels=int(cin), ch=int(ch), ch_mult=mult, num_res_blocks=nrb,
-                         z_channels=int(zout // 2 if double else zout), double_z=double)
-
-
-def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
-                 with_encoder: bool = False) -> ModelConfig:
-    """Read the architecture off tensor shapes (official checkpoints carry no config).
-
-    The attention head width is not visible in the weights; the official value 32 is assumed.
-    """
     try:
-        d = "first_stage_model.decoder."
-        ch = int(sd[d + "head.weight"].shape[0])
-        levels = _count(sd, re.escape(d) + r"up\.(\d+)\.transfer")
-        dec = DecoderConfig(
-            ch=ch, out_ch=int(sd[d + "upsampler.fuse.8.weight"].shape[0]), ch_mult=(1,) * levels,
-            num_res_blocks=_count(sd, re.escape(d) + r"up\.0\.block\.(\d+)\."),
-            z_channels=int(sd[d + "conv_in.weight"].shape[1]), in_channels=int(sd[d + "head.weight"].shape[1]),
-            num_sr_modules=tuple(_count(sd, re.escape(d) + rf"FRUList\.{k}\.IMDB\.(\d+)\.") for k in range(levels)),
-            fuse_width=int(sd[d + "upsampler.fuse.0.weight"].shape[0]))
-        u = "model.diffusion_model."
-        mc = int(sd[u + "input_blocks.0.0.weight"].shape[0])
-        n_in = _count(sd, re.escape(u) + r"input_blocks\.(\d+)\.")
-        mult, attn, nrb, ds, run = [], [], None, 1, 0
-        for i in range(1, n_in):
-            if u + f"input_blocks.{i}.0.op.weight" in sd:
-                nrb = run if nrb is None else nrb
-                run, ds = 0, ds * 2
-                continue
-            run += 1
-            out_ch = int(sd[u + f"input_blocks.{i}.0.in_layers.2.weight"].shape[0])
-            if run == 1:
-                mult.append(out_ch // mc)
-            if u + f"input_blocks.{i}.1.qkv.weight" in sd and ds not in attn:
-                attn.append(ds)
-        nrb = run if nrb is None else nrb
-        unet = UNetConfig(in_channels=int(sd[u + "input_blocks.0.0.weight"].shape[1]),
-                          out_channels=int(sd[u + "out.2.weight"].shape[0]), model_channels=mc,
-                          channel_mult=tuple(mult), num_res_blocks=nrb, attention_resolutions=tuple(attn),
-                          num_head_channels=num_head_channels,
-                          use_scale_embedding=u + "scale_embed.0.weight" in sd,
-                          use_osize_embedding=u + "osize_embed.0.weight" in sd)
-        diff = DiffusionConfig(embed_dim=int(sd["first_stage_model.post_quant_conv.weight"].shape[1]))
-        if "betas" in sd:
-            b = sd["betas"].double()
-            diff = DiffusionConfig(timesteps=int(b.numel()), linear_start=round(float(b[0]), 6),
-                                   linear_end=round(float(b[-1]), 6), embed_dim=diff.embed_dim)
-        enc = None
-        if with_encoder and "first_stage_model.encoder.conv_in.weight" in sd:
-            enc = _encoder_config(sd, "first_stage_model.encoder.")
-        return ModelConfig(decoder=dec, cond_encoder=_encoder_config(sd, "cond_stage_model."),
-                           unet=unet, diffusion=diff, encoder=enc).validate()
-    except KeyError as e:
-        raise CheckpointError(f"not an LDCSR checkpoint: it lacks {e.args[0]!r}") from None
+        sd = load(data)
+        n = int.from_bytes(data[:8], "little")
+        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+    except Exception as e:  # safetensors raises its own error types
+        raise CheckpointError(f"{path} is not a readable safetensors file: {e}") from None
+    return sd, dict(meta)
 
 
 def config_from_metadata(meta: Mapping[str, str], path) -> ModelConfig:
@@ -345,7 +285,7 @@ def in_builtin_folder(path: str | os.PathLike) -> bool:
         return False
 
 
-def intact_builtin_sha256(path: Path) -> str | None:
+def intact_builtin_sha256(path: Path, digest: str | None = None) -> str | None:
     """The SHA-256 of ``path`` if it is a built-in model (one listed in the weights folder's
     :data:`BUILTIN_SUMS`), after checking that it is the file shipped; None for any other file.
     A damaged install (a block zeroed or flipped on disk, a copy cut short) gave wrong pictures
@@ -359,7 +299,7 @@ def intact_builtin_sha256(path: Path) -> str | None:
         return None
     if want is None:
         return None
-    digest = file_sha256(path)
+    digest = digest or file_sha256(path)  # given: the SHA-256 of the bytes just read
     if digest != want:
         raise CheckpointError(f"the built-in model {path.name} is damaged (its SHA-256 is {digest[:16]}…, "
                               f"shipped as {want[:16]}…): reinstall napari-ldcsr "
@@ -429,8 +369,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     except ValueError as e:
         raise ConfigError(str(e)) from None
     path = model_path(source)
-    digest = intact_builtin_sha256(path)  # a damaged install is refused before it computes
-    raw, meta = read_state_dict(path)
+    raw, meta, digest = read_checkpoint(path, builtin_check=True)  # one read: weights and checksum agree
     if meta.get("format") == FORMAT_TAG:
         cfg = config or config_from_metadata(meta, path)
         if not with_encoder:
@@ -451,7 +390,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.name = meta.get("name", path.stem)
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
-    model.weights_sha256 = digest or file_sha256(path)
+    model.weights_sha256 = digest
     from .adapted_use import checked_from_metadata
 
     # an adapted model: the scale, bands and stretch its guard checked (ldcsr_core.adapted_use)

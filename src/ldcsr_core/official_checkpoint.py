@@ -1,0 +1,109 @@
+"""The official release's checkpoints: their state dict mapped onto our inference keys
+(:func:`remap_official`, pure) and the architecture read off tensor shapes (:func:`infer_config`),
+since they carry no config. Used by :func:`ldcsr_core.checkpoints.load_model`, which re-exports both."""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+import torch
+
+from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
+from .errors import CheckpointError
+
+__all__ = ["remap_official", "infer_config"]
+
+
+def remap_official(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Map an official ``S2Model`` state dict onto our inference keys (pure function, no I/O).
+
+    The UNet is taken from the EMA shadow copy (``model_ema.<name without dots>``), as official
+    sampling does; everything else keeps its name.  Native state dicts are returned unchanged.
+    """
+    sd = {re.sub(r"^(module\.|_orig_mod\.)", "", k): v for k, v in state_dict.items()}
+    if not any(k.startswith("model_ema.") for k in sd):
+        return sd
+    ema = {k[len("model_ema."):]: v for k, v in sd.items() if k.startswith("model_ema.")}
+    out: dict[str, torch.Tensor] = {}
+    for k, v in sd.items():
+        if k.startswith("model.diffusion_model."):
+            shadow = k[len("model."):].replace(".", "")
+            if shadow not in ema:
+                raise CheckpointError(f"the checkpoint has EMA weights but no shadow copy of {k} "
+                                      f"(expected model_ema.{shadow})")
+            out[k] = ema[shadow]
+            out["raw_unet." + k] = v  # reported as unused
+        elif not k.startswith("model_ema."):
+            out[k] = v
+    out.update({"model_ema." + k: v for k, v in ema.items() if k in ("decay", "num_updates")})
+    return out
+
+
+def _count(sd, pattern):
+    rx = re.compile(pattern)
+    return len({m.group(1) for k in sd for m in [rx.match(k)] if m})
+
+
+def _encoder_config(sd, prefix) -> EncoderConfig:
+    ch, cin = sd[prefix + "conv_in.weight"].shape[:2]
+    levels = _count(sd, re.escape(prefix) + r"down\.(\d+)\.")
+    nrb = _count(sd, re.escape(prefix) + r"down\.0\.block\.(\d+)\.")
+    mult = tuple(int(sd[f"{prefix}down.{i}.block.0.conv2.weight"].shape[0] // ch) if nrb else 1
+                 for i in range(levels))
+    zout = sd[prefix + "conv_out.weight"].shape[0]
+    double = prefix.startswith("first_stage_model")
+    return EncoderConfig(in_channels=int(cin), ch=int(ch), ch_mult=mult, num_res_blocks=nrb,
+                         z_channels=int(zout // 2 if double else zout), double_z=double)
+
+
+def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
+                 with_encoder: bool = False) -> ModelConfig:
+    """Read the architecture off tensor shapes (official checkpoints carry no config).
+
+    The attention head width is not visible in the weights; the official value 32 is assumed.
+    """
+    try:
+        d = "first_stage_model.decoder."
+        ch = int(sd[d + "head.weight"].shape[0])
+        levels = _count(sd, re.escape(d) + r"up\.(\d+)\.transfer")
+        dec = DecoderConfig(
+            ch=ch, out_ch=int(sd[d + "upsampler.fuse.8.weight"].shape[0]), ch_mult=(1,) * levels,
+            num_res_blocks=_count(sd, re.escape(d) + r"up\.0\.block\.(\d+)\."),
+            z_channels=int(sd[d + "conv_in.weight"].shape[1]), in_channels=int(sd[d + "head.weight"].shape[1]),
+            num_sr_modules=tuple(_count(sd, re.escape(d) + rf"FRUList\.{k}\.IMDB\.(\d+)\.") for k in range(levels)),
+            fuse_width=int(sd[d + "upsampler.fuse.0.weight"].shape[0]))
+        u = "model.diffusion_model."
+        mc = int(sd[u + "input_blocks.0.0.weight"].shape[0])
+        n_in = _count(sd, re.escape(u) + r"input_blocks\.(\d+)\.")
+        mult, attn, nrb, ds, run = [], [], None, 1, 0
+        for i in range(1, n_in):
+            if u + f"input_blocks.{i}.0.op.weight" in sd:
+                nrb = run if nrb is None else nrb
+                run, ds = 0, ds * 2
+                continue
+            run += 1
+            out_ch = int(sd[u + f"input_blocks.{i}.0.in_layers.2.weight"].shape[0])
+            if run == 1:
+                mult.append(out_ch // mc)
+            if u + f"input_blocks.{i}.1.qkv.weight" in sd and ds not in attn:
+                attn.append(ds)
+        nrb = run if nrb is None else nrb
+        unet = UNetConfig(in_channels=int(sd[u + "input_blocks.0.0.weight"].shape[1]),
+                          out_channels=int(sd[u + "out.2.weight"].shape[0]), model_channels=mc,
+                          channel_mult=tuple(mult), num_res_blocks=nrb, attention_resolutions=tuple(attn),
+                          num_head_channels=num_head_channels,
+                          use_scale_embedding=u + "scale_embed.0.weight" in sd,
+                          use_osize_embedding=u + "osize_embed.0.weight" in sd)
+        diff = DiffusionConfig(embed_dim=int(sd["first_stage_model.post_quant_conv.weight"].shape[1]))
+        if "betas" in sd:
+            b = sd["betas"].double()
+            diff = DiffusionConfig(timesteps=int(b.numel()), linear_start=round(float(b[0]), 6),
+                                   linear_end=round(float(b[-1]), 6), embed_dim=diff.embed_dim)
+        enc = None
+        if with_encoder and "first_stage_model.encoder.conv_in.weight" in sd:
+            enc = _encoder_config(sd, "first_stage_model.encoder.")
+        return ModelConfig(decoder=dec, cond_encoder=_encoder_config(sd, "cond_stage_model."),
+                           unet=unet, diffusion=diff, encoder=enc).validate()
+    except KeyError as e:
+        raise CheckpointError(f"not an LDCSR checkpoint: it lacks {e.args[0]!r}") from None
