@@ -211,6 +211,32 @@ def test_the_checksum_is_of_the_file_the_weights_came_from(tmp_path, tiny, monke
         assert torch.equal(m.state_dict()[k], v), k
 
 
+def test_a_safetensors_file_cut_short_says_so(tmp_path, tiny, monkeypatch):
+    """Before: 'is not a safetensors file (its header is not one)' when the cut fell in the header,
+    'not a readable safetensors file: Error while deserializing header: incomplete metadata, file
+    not fully covered' in the tensors; neither said the file was incomplete. A built-in model cut
+    short is still 'damaged ...: reinstall'."""
+    import hashlib
+    import json
+
+    from ldcsr_core import checkpoints
+
+    whole = ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="tiny").read_bytes()
+    for keep in (1000, len(whole) - 1):
+        cut = tmp_path / f"cut{keep}.safetensors"
+        cut.write_bytes(whole[:keep])
+        with pytest.raises(CheckpointError, match=rf"cut{keep}\.safetensors is cut short: {keep} bytes, .*copy the file again"):
+            ldcsr_core.load_model(cut, device="cpu")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shipped = weights / checkpoints.DEFAULT_WEIGHTS
+    shipped.write_bytes(whole[:-1])
+    (weights / "sha256.json").write_text(json.dumps({shipped.name: hashlib.sha256(whole).hexdigest()}))
+    monkeypatch.setattr(checkpoints, "default_model_path", lambda: shipped)
+    with pytest.raises(CheckpointError, match=r"built-in model .* is damaged .*reinstall napari-ldcsr"):
+        ldcsr_core.load_model(None, device="cpu")
+
+
 def test_convert_golden_checkpoint(tmp_path, golden_dir):
     out = ldcsr_core.convert_checkpoint(golden_dir / "small_official.ckpt", tmp_path / "small.safetensors")
     a = ldcsr_core.load_model(golden_dir / "small_official.ckpt", device="cpu")

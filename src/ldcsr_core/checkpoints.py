@@ -78,12 +78,39 @@ def check_checkpoint_file(path: str | os.PathLike) -> Path:
     if path.suffix == ".safetensors":
         # 8-byte little-endian header length, then the JSON header
         n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
-        if len(head) < 9 or not 2 <= n <= size - 8 or head[8:9] != b"{":
+        if len(head) < 9 or not 2 <= n <= SAFETENSORS_HEADER_MAX or head[8:9] != b"{":
             raise CheckpointError(f"{path} is not a safetensors file (its header is not one)")
+        _check_whole(path, n, size)
     elif not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch's zip, or a legacy pickle
         raise CheckpointError(f"{path} is not an LDCSR checkpoint (neither a PyTorch .ckpt nor our "
                               ".safetensors format)")
     return path
+
+
+SAFETENSORS_HEADER_MAX = 100_000_000  # the safetensors library's own limit on a header
+
+
+def _check_whole(path: Path, n: int, size: int) -> None:
+    """A safetensors file shorter than its header says (a copy or download cut short) is one
+    :class:`CheckpointError` saying so; the parser's words were 'its header is not one' or
+    'incomplete metadata, file not fully covered'."""
+    def cut(what: str):
+        intact_builtin_sha256(path)  # a built-in model: 'damaged ...: reinstall napari-ldcsr'
+        return CheckpointError(f"{path} is cut short: {size} bytes, {what} (an interrupted copy or "
+                               "download?): copy the file again")
+
+    if n > size - 8:
+        raise cut(f"its header alone is {n}") from None
+    with open(path, "rb") as f:
+        f.seek(8)
+        header = f.read(n)
+    try:
+        end = max((int(v["data_offsets"][1]) for k, v in json.loads(header).items() if k != "__metadata__"),
+                  default=0)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return  # not a header we can measure: the parser says what is wrong
+    if size < 8 + n + end:
+        raise cut(f"where its header describes {8 + n + end}") from None
 
 
 def _pickle_refusal(path: Path, e: BaseException) -> str:

@@ -313,7 +313,7 @@ def test_models_lists_every_model_past_a_damaged_one(tiny_model_file, tmp_path, 
     shutil.copy(tiny_model_file, folder / "b-good.safetensors")
     monkeypatch.setenv("LDCSR_MODELS_DIR", str(folder))
     r = run("models", tiny_model_file)
-    assert_clean_error(r, "a-cut.safetensors is not a safetensors file", code=6)
+    assert_clean_error(r, "a-cut.safetensors is cut short: 1000 bytes", code=6)
     out = r.output
     assert "a-cut.safetensors  [unreadable]" in out and "  error:   " in out
     assert "b-good.safetensors\n" in out and out.count("tiny-test 0") == 2  # the folder's and the path's
