@@ -146,6 +146,25 @@ def test_engine_never_imports_qt_or_napari():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_the_default_model_follows_ldcsr_dtype_set_between_calls(monkeypatch):
+    """upscale(model=None) kept the default model of its first call: LDCSR_DTYPE set afterwards (a
+    notebook comparing float32 with bfloat16) was ignored without a word, both runs in the first
+    type. The type asked for now is part of the cached model's key."""
+    from ldcsr_core import api
+    from ldcsr_core.precision import model_dtype
+
+    api._load_default_model.cache_clear()
+    try:
+        monkeypatch.setenv("LDCSR_DTYPE", "float32")
+        first = api.resolve_model(None)
+        monkeypatch.setenv("LDCSR_DTYPE", "bfloat16")
+        assert model_dtype(api.resolve_model(None)) == "bfloat16" and model_dtype(first) == "float32"
+        monkeypatch.setenv("LDCSR_DTYPE", "float32")
+        assert api.resolve_model(None) is first  # still loaded once per type
+    finally:
+        api._load_default_model.cache_clear()
+
+
 def test_threads_that_start_together_load_the_default_model_once(monkeypatch):
     import threading
     import time

@@ -21,14 +21,19 @@ _DEFAULT_MODEL_LOCK = threading.Lock()
 
 
 def _default_model(device: str = "auto"):
+    from .checkpoints import resolve_device
+    from .precision import dtype_name, resolve_dtype
+
+    # the float type LDCSR_DTYPE asks for now (a notebook may set it between calls) is part of the key
+    dtype = dtype_name(resolve_dtype(None, resolve_device(device)))
     with _DEFAULT_MODEL_LOCK:  # threads that start together load it once
-        return _load_default_model(device)
+        return _load_default_model(device, dtype)
 
 
 @functools.lru_cache(maxsize=2)
-def _load_default_model(device: str):
+def _load_default_model(device: str, dtype: str = "auto"):
     from .checkpoints import load_model
-    return load_model(None, device=device)
+    return load_model(None, device=device, dtype=dtype)
 
 
 def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
