@@ -460,7 +460,21 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
 
 def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None,
                        config: ModelConfig | None = None) -> Path:
-    """Convert an official ``.ckpt`` into our ``.safetensors`` format (inference tensors only)."""
+    """Convert an official ``.ckpt`` into our ``.safetensors`` format (inference tensors only).
+    A file already in our format is refused: converted, it would be labelled version 'official'
+    and lose its training notes and an adapted model's record of what its guard checked."""
+    path = check_checkpoint_file(src)
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+        except Exception:  # load_model below says what is wrong with it
+            meta = {}
+        if meta.get("format") == FORMAT_TAG:
+            who = " ".join(filter(None, (meta.get("name"), meta.get("version"))))
+            raise CheckpointError(f"{path} is already in the ldcsr format (model {who or '?'}): nothing to "
+                                  "convert; use it as it is (--model)")
     model = load_model(src, device="cpu", config=config, dtype="float32")
     return save_model(model, dst, name=name or Path(src).stem, version="official",
                       notes=f"converted from {Path(src).name} (sha256 {model.weights_sha256})")

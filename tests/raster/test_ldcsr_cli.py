@@ -334,6 +334,16 @@ def test_convert_official_checkpoint(tmp_path, golden_dir):
     assert not (tmp_path / "small.ckpt").exists()
 
 
+def test_convert_refuses_a_model_already_in_the_ldcsr_format(tmp_path, tiny_model_file):
+    """Before: 'ldcsr convert' rewrote one of our models (a built-in, an adapted one) as version
+    'official', named after the file, its training notes and an adapted model's guard record gone
+    (outputs then said 'model tiny official', the authors' weights, and no outside-use note)."""
+    out = tmp_path / "again.safetensors"
+    assert_clean_error(run("convert", tiny_model_file, out),
+                       "tiny.safetensors is already in the ldcsr format (model tiny-test 0): nothing to convert", code=6)
+    assert not out.exists()
+
+
 def test_exit_codes_follow_the_error_classes():
     """The documented mapping (docs/cli.md): one class, one exit status."""
     import errno
