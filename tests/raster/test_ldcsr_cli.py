@@ -255,6 +255,15 @@ def test_models_lists_given_checkpoint(tiny_model_file):
     assert full.exit_code == 0 and full.output.count('"history"') == 4
 
 
+def test_models_config_line_names_v4s_detail_decoder():
+    """v4 carries a second decoder that diffusion mode decodes with (0.6 M of its 3.17 M parameters);
+    before, its config line read as v3's, nothing telling the two architectures apart."""
+    blocks = run("models").output.split("\nldcsr-compact-rsscn7-")
+    v3, v4 = (next(b for b in blocks if b.startswith(v)) for v in ("v3.", "v4."))
+    assert "config:  decoder ch 32 x(1, 1, 1, 1), unet ch 32 x(1, 2, 2, 2), diffusion-mode detail decoder ch 32" in v4
+    assert "detail decoder" not in v3
+
+
 def test_notes_summary_keeps_other_notes_short():
     from ldcsr_core.cli.describe_cmds import notes_summary
 

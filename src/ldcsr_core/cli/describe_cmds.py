@@ -325,9 +325,10 @@ def notes_summary(notes: str, width: int = 160) -> str:
 
 
 def _config_summary(cfg: dict) -> str:
-    d, u = cfg.get("decoder", {}), cfg.get("unet", {})
+    d, u, dd = cfg.get("decoder", {}), cfg.get("unet", {}), cfg.get("detail_decoder")
+    detail = f", diffusion-mode detail decoder ch {dd.get('ch')} x{tuple(dd.get('ch_mult', ()))}" if dd else ""
     return (f"decoder ch {d.get('ch')} x{tuple(d.get('ch_mult', ()))}, "
-            f"unet ch {u.get('model_channels')} x{tuple(u.get('channel_mult', ()))}")
+            f"unet ch {u.get('model_channels')} x{tuple(u.get('channel_mult', ()))}{detail}")
 
 
 @click.command()
