@@ -197,6 +197,23 @@ def config_from_metadata(meta: Mapping[str, str], path) -> ModelConfig:
                               f"can build ({e})") from None
 
 
+def check_model_file(path: str | os.PathLike) -> Path:
+    """:func:`check_checkpoint_file`, and for a file in our format its recorded configuration
+    (:func:`config_from_metadata`), from the header alone: what can be said of a model file
+    without loading it (``ldcsr info --model``), as :func:`load_model` would say it."""
+    path = check_checkpoint_file(path)
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+        except Exception as e:  # safetensors raises its own error types
+            raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
+        if meta.get("format") == FORMAT_TAG:
+            config_from_metadata(meta, path)
+    return path
+
+
 def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -> list[str]:
     expected = model.state_dict()
     ignored = sorted(k for k in sd if k not in expected and (k in IGNORED_KEYS or k.startswith(IGNORED_PREFIXES)))

@@ -284,9 +284,10 @@ def test_models_refuses_what_upscale_refuses(tmp_path, golden_dir):
 
 
 def test_models_lists_as_unreadable_a_model_whose_config_cannot_be_built(tmp_path, tiny_model_file):
-    """'ldcsr models' lists what load_model loads (checkpoints.config_from_metadata). Before, a file
-    in our format with no config, or a width given as a string, was listed as a good model (exit 0)
-    while --model with it failed (KeyError / TypeError, exit 1)."""
+    """'ldcsr models' lists what load_model loads (checkpoints.config_from_metadata), and 'ldcsr info
+    --model' refuses what upscale refuses. Before, a file in our format with no config, or a width
+    given as a string, was listed as a good model (exit 0) and info said 'not an adapted model'
+    (exit 0), while --model with it failed (KeyError / TypeError, exit 1)."""
     import json
 
     from safetensors.numpy import load_file, save_file
@@ -309,6 +310,7 @@ def test_models_lists_as_unreadable_a_model_whose_config_cannot_be_built(tmp_pat
         assert r.exit_code == 6 and "[unreadable]" in r.output and said in r.output, r.output
         assert_clean_error(run("upscale", tmp_path / "in.png", "-s", "2", "-o", tmp_path / "o.tif", "--model", path),
                            said, code=6)
+        assert_clean_error(run("info", tmp_path / "in.png", "--model", path), said, code=6)  # was 'not an adapted model'
 
 
 def test_models_lists_every_model_past_a_damaged_one(tiny_model_file, tmp_path, monkeypatch):
