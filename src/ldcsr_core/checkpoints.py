@@ -203,15 +203,20 @@ def check_model_file(path: str | os.PathLike) -> Path:
     without loading it (``ldcsr info --model``), as :func:`load_model` would say it."""
     path = check_checkpoint_file(path)
     if path.suffix == ".safetensors":
-        from safetensors import safe_open
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-        except Exception as e:  # safetensors raises its own error types
-            raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
+        meta = header_metadata(path)
         if meta.get("format") == FORMAT_TAG:
             config_from_metadata(meta, path)
     return path
+
+
+def header_metadata(path: Path) -> dict[str, str]:
+    """The metadata of the ``.safetensors`` file ``path``, read from its header only."""
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except Exception as e:  # safetensors raises its own error types
+        raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
 
 
 def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -> list[str]:
@@ -482,12 +487,7 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: 
     and lose its training notes and an adapted model's record of what its guard checked."""
     path = check_checkpoint_file(src)
     if path.suffix == ".safetensors":
-        from safetensors import safe_open
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-        except Exception:  # load_model below says what is wrong with it
-            meta = {}
+        meta = header_metadata(path)
         if meta.get("format") == FORMAT_TAG:
             who = " ".join(filter(None, (meta.get("name"), meta.get("version"))))
             raise CheckpointError(f"{path} is already in the ldcsr format (model {who or '?'}): nothing to "
