@@ -237,6 +237,20 @@ def test_a_safetensors_file_cut_short_says_so(tmp_path, tiny, monkeypatch):
         ldcsr_core.load_model(None, device="cpu")
 
 
+def test_an_empty_model_path_is_said_to_be_empty():
+    """load_model('') read Path('') as '.', the working folder: '. is not a regular file, so not
+    a checkpoint'; ldcsr upscale --model "$MODEL" with MODEL unset said that '' is a directory."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    for empty in ("", "  ", b""):
+        with pytest.raises(ldcsr_core.InputError, match="the model path is empty"):
+            ldcsr_core.load_model(empty, device="cpu")
+    r = CliRunner().invoke(main, ["info", "nowhere.tif", "--model", ""])
+    assert r.exit_code == 2 and "the model path is empty" in r.output and "directory" not in r.output, r.output
+
+
 def test_convert_golden_checkpoint(tmp_path, golden_dir):
     out = ldcsr_core.convert_checkpoint(golden_dir / "small_official.ckpt", tmp_path / "small.safetensors")
     a = ldcsr_core.load_model(golden_dir / "small_official.ckpt", device="cpu")

@@ -294,6 +294,9 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
     if not isinstance(source, (str, os.PathLike)):  # e.g. a model already loaded
         raise InputError(f"source must be a checkpoint path, a built-in model's name or None, got "
                          f"{type(source).__name__}")
+    if not str(os.fspath(source)).strip():  # Path('') is '.', the working folder
+        raise InputError("the model path is empty: give a checkpoint file or a built-in model's name, "
+                         "or none at all (None, no --model) for the shipped model")
     path = Path(source)
     builtin = default_model_path().parent / f"{path.name}.safetensors"
     if not path.exists() and path.name == str(source):

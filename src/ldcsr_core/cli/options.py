@@ -85,9 +85,14 @@ class ModelType(click.ParamType):
     def convert(self, value, param, ctx):
         from ..checkpoints import model_path
 
+        from ..errors import InputError
+
         if isinstance(value, Path):
             return value
-        path = model_path(value)
+        try:
+            path = model_path(value)
+        except InputError as e:  # an empty value ("$MODEL" unset)
+            self.fail(str(e), param, ctx)
         if path.is_dir():
             self.fail(f"{value!r} is a directory, not a checkpoint file", param, ctx)
         if not path.is_file():
