@@ -53,7 +53,8 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         from ldcsr_core.geo.band_plan import plan_bands
 
         try:
-            plan_bands(source.count, source.colorinterp, spec.bands, source.descriptions or ())
+            plan_bands(source.count, source.colorinterp, spec.bands, source.descriptions or (),
+                       "the file" if source.lazy else "the image")  # as the engine says of a layer's array
         except ValueError as exc:
             return f"'{layer.name}' cannot be run with Bands {','.join(map(str, spec.bands))}: {plain_message(exc)}"
     return spec, source

@@ -157,8 +157,8 @@ def test_results_keep_the_sources_units_and_axis_labels(ldcsr, qtbot, notes):
     assert not _errors(notes)
 
 
-@pytest.mark.parametrize("bands, said", [("5,6,7", "band 5 does not exist: the file has bands 1..4"),
-                                         ("0", "band 0 does not exist: the file has bands 1..4"),
+@pytest.mark.parametrize("bands, said", [("5,6,7", "band 5 does not exist: the image has bands 1..4"),
+                                         ("0", "band 0 does not exist: the image has bands 1..4"),
                                          ("4,3,2", "band 4 is an alpha band (a mask), it cannot be a colour band")])
 def test_bands_the_layer_does_not_have_are_refused_before_any_work(ldcsr, qtbot, notes, bands, said):
     """Bands (R,G,B) naming a band the layer lacks (or its alpha band): refused at once with the
@@ -175,6 +175,18 @@ def test_bands_the_layer_does_not_have_are_refused_before_any_work(ldcsr, qtbot,
     assert widget.run(layer=src, scale=2.0)
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     assert not _errors(notes[n:]) and len(viewer.layers) == 2
+
+
+def test_a_quality_check_with_bands_an_array_lacks_names_no_file(ldcsr, qtbot, notes):
+    """A layer made in memory has no file: Check quality with Bands it lacks says 'the image has
+    bands 1..3' (the engine's rule for an array), as Run does. Before, 'the file has bands 1..3'."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.zeros((40, 40, 3), dtype=np.uint8), name="rgb")
+    widget.form.bands.value = "5,6,7"
+    assert widget.check_quality(src)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
+    assert _errors(notes)[-1] == ("LDCSR could not check the quality: band 5 does not exist: "
+                                  "the image has bands 1..3")
 
 
 def test_a_layer_not_in_the_viewer_is_refused_before_any_work(ldcsr, qtbot, notes):

@@ -174,7 +174,7 @@ def default_triplet(count: int, colorinterp: Sequence[str] | None = None,
 
 def plan_bands(
     count: int, colorinterp: Sequence[str] | None = None, bands: Sequence[int] | None = None,
-    descriptions: Sequence[str | None] = (),
+    descriptions: Sequence[str | None] = (), holder: str = "the file",
 ) -> BandPlan:
     """Group ``count`` bands into model triplets.
 
@@ -186,6 +186,8 @@ def plan_bands(
     bands : optional 1-based band numbers (one or three) for the first, display/model triplet,
         e.g. ``(3, 2, 1)`` for a BGR-ordered file or ``(4, 3, 2)`` for a false-colour composite.
         None: :func:`default_triplet` (with ``descriptions``, the bands' names).
+    holder : what has the bands, in the message for a band it lacks: ``"the file"``, or
+        ``"the image"`` for an array (a napari layer) that has no file.
 
     Returns
     -------
@@ -207,7 +209,7 @@ def plan_bands(
         bands = parse_bands(bands)
         for b in bands:
             if not 1 <= b <= count:
-                raise InputError(f"band {b} does not exist: the file has bands 1..{count}")
+                raise InputError(f"band {b} does not exist: {holder} has bands 1..{count}")
             if b - 1 in alpha:
                 raise InputError(f"band {b} is an alpha band (a mask), it cannot be a colour band")
         first = [b - 1 for b in bands]

@@ -47,7 +47,9 @@ class SceneReader:
         self._io = threading.Lock()
         self.info = rio_io.raster_info(src)
         self.oy, self.ox, self.height, self.width = rio_io.check_window(src, window)
-        self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands, self.info.descriptions)
+        self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands, self.info.descriptions,
+                                   # an array (a napari layer) has no file
+                                   "the image" if str(src.name).startswith("/vsimem/") else "the file")
         self.nodata = src.nodata  # the output's one nodata value (a GeoTIFF has one for all bands)
         self.band_nodata = tuple(src.nodatavals)  # the input's, per band (a VRT may differ by band)
         if self.nodata is None and any(v is not None for v in self.band_nodata):
