@@ -414,7 +414,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
             return
         out = last.result
         saved = f", {_outcome.saved_text(result)}," if result.path else ""
-        note = blending_note(last.layer_source.layers[0], last.results[0])  # an additive band's result
+        note = (f" · {result.empty}" if result.empty else "") + blending_note(last.layer_source.layers[0], last.results[0])
         self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px){saved} "
                          f"in {fmt_seconds(result.seconds)}{note}")
         self.progress_bar.setValue(self.progress_bar.maximum())

@@ -69,6 +69,15 @@ class JobResult:
     path: str | None = None  # the GeoTIFF a streamed job wrote (``data`` is then None)
     spread: Any | None = None  # samples > 1: the per-pixel spread, a GeoArray (colour bands, H, W) float32
     spread_path: str | None = None  # the spread GeoTIFF a streamed job with samples > 1 wrote
+    tiles: int = 0  # the engine's tiles, and those of nodata only (its ``skipped_tiles``)
+    skipped_tiles: int = 0
+
+    @property
+    def empty(self) -> str:
+        """The engine's words for the result's nodata-only tiles ('empty: nodata everywhere'), or ''."""
+        from ldcsr_core.geo.job import empty_note
+
+        return empty_note(self.tiles, self.skipped_tiles)
 
 
 def plain_message(exc: BaseException) -> str:
@@ -408,7 +417,7 @@ def run_job(
         finally:
             STREAMING.difference_update(writing)
         return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst,
-                         spread_path=res.spread)
+                         spread_path=res.spread, tiles=res.tiles, skipped_tiles=res.skipped_tiles)
     with source.dataset() as ds:
         progress = callback
         if on_tile is not None:
@@ -431,7 +440,8 @@ def run_job(
                   source_name=source.name)
     out, spread = (out.mean, out.spread) if spec.samples > 1 else (out, None)
     base = bicubic_job(source, spec) if spec.bicubic else None
-    return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model), spread=spread)
+    return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model), spread=spread,
+                     tiles=out.tiles, skipped_tiles=out.skipped_tiles)
 
 
 def provenance(result: JobResult, source_name: str) -> dict:

@@ -71,3 +71,17 @@ def test_the_live_lens_uses_the_typed_nodata(ldcsr, qtbot):
     assert view_fill.any() and np.array_equal(kept.data == 0, view_fill)
     for tag in ("LDCSR_NODATA", "LDCSR_BANDS", "LDCSR_STRETCH"):  # its provenance says so, as the Run's
         assert kept.metadata["tags"][tag] == run.metadata["tags"][tag], tag
+
+
+def test_a_run_over_nodata_only_says_its_result_is_empty(ldcsr, qtbot, notes):
+    """A layer that is nodata everywhere: the status line says the result is empty, by the engine's
+    count of nodata-only tiles (job.empty_note; ldcsr upscale's '(N empty)'). Before, a plain
+    "Added 'blank ×2.00 (LDCSR fast)' (80×80 px) in 0 s"."""
+    viewer, widget = ldcsr
+    blank = viewer.add_image(np.zeros((40, 40, 3), np.uint8), name="blank", rgb=True)
+    widget.form.nodata.value = "0"
+    out = _run(widget, qtbot, blank)
+    assert np.all(out.data == 0) and out.metadata["nodata"] == 0
+    assert widget.status.startswith("Added 'blank") and widget.status.endswith(" · empty: nodata everywhere")
+    _run(widget, qtbot, _scene(viewer))  # data in every tile: nothing said
+    assert widget.status.startswith("Added 'fill") and "empty" not in widget.status

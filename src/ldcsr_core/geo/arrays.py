@@ -34,6 +34,9 @@ class GeoArray:
     names, kept on the raw values (``()`` = none). ``rpcs`` are the rational polynomial
     coefficients (a rasterio ``RPC``) of a satellite image, on this array's pixel grid, or ``None``.
     ``band_tags`` are each band's tags (e.g. ``WAVELENGTH``), one dict per band, or ``()``.
+    ``tiles`` and ``skipped_tiles``: for a result of the tile loop (``upscale_window``), its tile
+    count and how many of them were nodata only (not run through the model; see
+    :func:`~ldcsr_core.geo.job.empty_note`), else 0.
     """
 
     data: np.ndarray
@@ -50,6 +53,8 @@ class GeoArray:
     units: tuple[str | None, ...] = ()
     rpcs: Any = None
     band_tags: tuple[dict, ...] = ()
+    tiles: int = 0
+    skipped_tiles: int = 0
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -28,7 +28,7 @@ from ..rules import check_input_side, check_mode, check_samples, check_seed, che
 if TYPE_CHECKING:
     from .scene_io import SceneReader
 
-__all__ = ["UpscaleOptions", "OutputOptions", "RasterResult", "software_version", "plan_output",
+__all__ = ["UpscaleOptions", "OutputOptions", "RasterResult", "software_version", "empty_note", "plan_output",
            "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "is_complete_output",
            "has_provenance"]
 
@@ -115,6 +115,17 @@ class RasterResult:
     @property
     def megapixels_per_s(self) -> float:
         return self.out_shape[0] * self.out_shape[1] / 1e6 / max(self.seconds, 1e-9)
+
+
+def empty_note(tiles: int, skipped_tiles: int) -> str:
+    """What a run's tiles of nodata only (not run through the model, so nodata in its result;
+    ``RasterResult.skipped_tiles``, ``GeoArray.skipped_tiles``) say of the result, '' when none:
+    'empty: nodata everywhere' when every tile was, else 'N of M tiles empty (nodata)'."""
+    if skipped_tiles <= 0:
+        return ""
+    if skipped_tiles >= tiles:
+        return "empty: nodata everywhere"
+    return f"{skipped_tiles} of {tiles} tiles empty (nodata)"
 
 
 def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, out_shape=None,

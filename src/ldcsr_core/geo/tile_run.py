@@ -198,5 +198,6 @@ def _geo_array(src, job: _Job, writer: ArrayWriter) -> rio_io.GeoArray:
     return rio_io.GeoArray(
         writer.data, job.transform, src.crs, nodata, {**src_tags, **job.tags},
         tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps,
-        *rio_io.band_values(src), rpcs=job.rpcs, band_tags=band_tags(src))
+        *rio_io.band_values(src), rpcs=job.rpcs, band_tags=band_tags(src),
+        tiles=job.tiles, skipped_tiles=job.skipped_tiles)
 
