@@ -1,10 +1,9 @@
 """The LDCSR dock widget: the settings form, Run/Cancel with progress, *Check quality here*, and Compare.
 
-This module is the room that wires the feature rooms together: the form is ``_form`` (magicgui +
-superqt); a Run is ``run/`` (``_prepare`` checks a request, ``_runner`` runs it in a napari
-``thread_worker``, ``_results`` and ``_outcome`` make its layers, ``_selfcheck`` is the quality
-check); the Compare group is ``compare/_controls`` and the live lens's section
-``lens/_live_panel``.
+This module is the room that wires the feature rooms together: the form is ``_form`` (magicgui + superqt); a Run
+is ``run/`` (``_prepare`` checks a request, ``_runner`` runs it in a napari ``thread_worker``, ``_results`` and
+``_outcome`` make its layers, ``_selfcheck`` is the quality check); the Compare group is ``compare/_controls``
+and the live lens's section ``lens/_live_panel``.
 """
 
 from __future__ import annotations
@@ -341,6 +340,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         r.progressed.connect(self._on_progress)
         r.rowsReady.connect(self._on_rows)
         r.tileReady.connect(self._on_tile)
+        r.placeholderReady.connect(lambda data: setattr(self._job[2], "placeholder", data) if self._job else None)
         r.succeeded.connect(self._on_result)
         r.failed.connect(self._on_failed)
         r.cancelled.connect(self._on_cancelled)

@@ -15,7 +15,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import covering_blending, derived_metadata, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "RunLayers",
+__all__ = ["run_label", "result_name", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview"]
 
 
@@ -134,7 +134,16 @@ def nearest_preview(crop: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
     a progressive result shows until its tiles arrive (it looks like the source underneath)."""
     rows = np.minimum((np.arange(out_shape[0]) + 0.5) * crop.shape[0] / out_shape[0], crop.shape[0] - 1)
     cols = np.minimum((np.arange(out_shape[1]) + 0.5) * crop.shape[1] / out_shape[1], crop.shape[1] - 1)
-    return np.ascontiguousarray(crop[rows.astype(int)][:, cols.astype(int)])
+    # np.take: 6x faster than fancy indexing of the middle axis (8000x8000x3: 0.4 s, not 2.6 s)
+    return np.take(np.take(np.asarray(crop), rows.astype(int), axis=0), cols.astype(int), axis=1)
+
+
+def placeholders(source, spec) -> list:
+    """The progressive result's first look, one array per source layer (:func:`nearest_preview`
+    of its region): made by the run's worker thread, not the GUI thread (an 8000×8000×3 result's
+    took seconds there, the viewer frozen)."""
+    return [nearest_preview(np.asarray(_base_level(src)[spec.region.slices]), spec.out_shape)
+            for src in source.layers]
 
 
 def _base_level(layer):
@@ -202,6 +211,7 @@ class ProgressiveResult:
         self.updates = 0
         self.final_rows = 0  # output rows [0, final_rows) hold final pixels
         self.discarded = False  # cancelled, failed or stopped: a tile shown late must not bring it back
+        self.placeholder: list | None = None  # :func:`placeholders`, from the worker, for :meth:`_create`
 
     def _alive(self) -> bool:
         return all(src in self.viewer.layers for src in self.source.layers)
@@ -219,13 +229,13 @@ class ProgressiveResult:
     def _create(self, run_info: dict, data: list | None = None) -> None:
         def add(i: int, k: int):
             src = self.source.layers[i]
-            pixels = data[i] if data is not None else nearest_preview(
-                np.asarray(_base_level(src)[self.spec.region.slices]), self.spec.out_shape)
+            pixels = data[i] if data is not None else first[i]
             layer = self.viewer.add_image(pixels, **result_kwargs(src, self.spec, "ldcsr", run_info=run_info,
                                                                   lowest=k == 0))
             layer.opacity = self.opacity
             return layer
 
+        first, self.placeholder = data or self.placeholder or placeholders(self.source, self.spec), None
         self.layers = add_stacked(self.viewer, self.source.layers, add)
         self.names = [layer.name for layer in self.layers]
 
@@ -292,7 +302,7 @@ class ProgressiveResult:
         of the event loop, for a call from napari's ``removed`` event (the user deleting several
         selected layers at once: napari goes on removing its selection, and raises ValueError on a
         layer that was removed under it)."""
-        layers, self.layers, self.discarded = self.layers, [], True
+        layers, self.layers, self.discarded, self.placeholder = self.layers, [], True, None
         if later:
             from qtpy.QtCore import QTimer
 

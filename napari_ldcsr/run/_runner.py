@@ -20,6 +20,7 @@ from superqt.utils import ensure_main_thread
 from ldcsr_core.threads import describe, release_pool
 
 from ._job import JobSpec, LayerSource, ModelCache, model_info, plain_message, run_job
+from ._results import placeholders
 
 __all__ = ["JobRunner", "CheckRunner", "AdaptRunner", "probe_device", "start_device_probe"]
 
@@ -162,14 +163,16 @@ class JobRunner(_OneWorker):
     """Runs :func:`_job.run_job` in a worker thread; all signals arrive in the GUI thread.
 
     Signals: ``modelReady(dict)`` (model info, once the model is loaded), ``progressed(info)``
-    (``ldcsr_core.progress.TileProgress``), ``tileReady(box, colour_bands, values)`` (a finished
-    tile's preview), ``rowsReady(y0, rows)`` (finished rows, a copy),
+    (``ldcsr_core.progress.TileProgress``), ``placeholderReady(list)`` (the result's first look,
+    :func:`~._results.placeholders`, made here before the first tile), ``tileReady(box, colour_bands,
+    values)`` (a finished tile's preview), ``rowsReady(y0, rows)`` (finished rows, a copy),
     ``succeeded(JobResult)``, ``failed(exception)``, ``cancelled()``, ``finished()``.
     """
 
     modelReady = Signal(dict)
     progressed = Signal(object)
     rowsReady = Signal(int, object)
+    placeholderReady = Signal(object)
     tileReady = Signal(object, object, object)
     succeeded = Signal(object)
     failed = Signal(object)
@@ -188,6 +191,8 @@ class JobRunner(_OneWorker):
         try:
             model = self.models.get(spec.model_source)
             self._relay_model(model_info(model))
+            if spec.output_path is None and not worker.abort_requested:  # (a streamed run shows no tiles)
+                self._relay_placeholder(placeholders(source, spec))
             return run_job(source, spec, model, callback=polling(lambda: worker.abort_requested, self._relay_progress),
                            on_rows=lambda y0, rows: self._relay_rows(y0, rows.copy()), on_tile=self._relay_tile)
         finally:
@@ -202,6 +207,11 @@ class JobRunner(_OneWorker):
     def _relay_progress(self, info) -> None:
         if not _gone(self) and not self.cancelling:
             self.progressed.emit(info)
+
+    @ensure_main_thread
+    def _relay_placeholder(self, data: list) -> None:
+        if not _gone(self) and self.running and not self.cancelling:
+            self.placeholderReady.emit(data)
 
     @ensure_main_thread
     def _relay_rows(self, y0: int, rows) -> None:
