@@ -285,6 +285,14 @@ class OutputClaim:
             claim.take(wait=True)
         return claim
 
+    @classmethod
+    def busy(cls, path: str | os.PathLike) -> bool:
+        """Whether another live run is making ``path`` now (napari's streamed Run picks another name)."""
+        claim = cls(path)
+        free = not claim.path.exists() or claim.take(wait=False)  # a dead run's claim file: free
+        claim.release()
+        return not free
+
     def take(self, wait: bool) -> bool:
         """Claim the output (``wait``: until the run holding it is done). False only when another
         live run holds it and ``wait`` is False."""

@@ -120,6 +120,30 @@ def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, engine_
     assert widget.status == "Cancelled; nothing was added." and not _errors(notes)
 
 
+def test_a_name_another_run_is_making_is_not_picked(big, ldcsr, qtbot, notes):
+    """The streamed result's name is one no other live run (a command line, another napari) is
+    making now (files.OutputClaim.busy): the run takes the next. Before, it took that name and failed
+    after loading the model: 'another run is making …/ortho_x2.50_ldcsr.tif now (wait for it to end,
+    or write to another path)', a path napari's user cannot choose."""
+    from ldcsr_core.files import OutputClaim
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    making = OutputClaim.of(big.with_name("ortho_x2.50_ldcsr.tif"), wait=False)  # as `ldcsr upscale` holds it
+    try:
+        widget.set_layer(src)
+        widget.set_scale(2.5)
+        assert widget.run()
+        assert "streaming to ortho_x2.50_ldcsr-2.tif" in widget.status
+        qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    finally:
+        making.release()
+    assert not _errors(notes), notes
+    assert widget.last_result.metadata["path"] == str(big.with_name("ortho_x2.50_ldcsr-2.tif"))
+    assert not OutputClaim.busy(big.with_name("ortho_x2.50_ldcsr.tif"))  # released: free again
+    assert sorted(p.name for p in big.parent.iterdir()) == ["ortho.tif", "ortho_x2.50_ldcsr-2.tif"]
+
+
 def test_current_view_of_a_lazy_layer_runs_in_memory(big, ldcsr, qtbot, notes, tiny_model):
     from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
 
