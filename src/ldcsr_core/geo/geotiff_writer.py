@@ -31,6 +31,7 @@ from ..errors import LdcsrError, OutputExistsError, RasterIOError, cause_line, o
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
 from .georef import band_tags, is_point, resampled_tags, write_gcps
+from .libtiff_messages import route_libtiff_messages
 from .read_failures import gdal_errors
 
 __all__ = [
@@ -248,6 +249,7 @@ class GeoTiffWriter:
         except OSError as e:
             raise RasterIOError(e.errno, f"cannot write to {folder}: "
                                 f"{e.strerror or one_line(e)}") from None
+        route_libtiff_messages()  # a failed write is our one line, not libtiff's raw ones as well
         try:
             self.dataset = rasterio.open(self.tmp_path, "w", **self.profile)
             if self.src is not None:
