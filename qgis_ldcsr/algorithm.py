@@ -348,6 +348,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                                              upscale_raster)
         from ldcsr_core.progress import polling
         from ldcsr_core.rules import GEOTIFF_SUFFIXES, STRETCHES
+        from ldcsr_core.words import counted
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         src = layer_source(layer)
@@ -426,7 +427,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             callback=polling(feedback.isCanceled,  # with a report, the raster is the bar's first half
                              lambda p: feedback.setProgress((50.0 if report else 100.0) * p.fraction)),
             **request)
-        feedback.pushInfo(f"Wrote {dst}: {res.tiles} tiles"
+        feedback.pushInfo(f"Wrote {dst}: {counted(res.tiles, 'tile')}"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
                           + f" in {time.perf_counter() - t0:.1f} s")
         if report:

@@ -51,6 +51,8 @@ import sys
 import threading
 import time
 
+from .words import counted
+
 __all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
            "describe", "provenance_value", "tile_threads", "Governor", "GOVERNOR", "release_pool"]
 
@@ -163,8 +165,7 @@ def describe(spin: bool = False) -> str:
     setting (``ldcsr info``)."""
     kind, n = policy()
     source = "--threads" if _override else ENV
-    plural = "s" if n > 1 else ""
-    text = f"{n} thread{plural} ({source})" if kind == "fixed" else f"auto, up to {n} thread{plural}"
+    text = f"{counted(n, 'thread')} ({source})" if kind == "fixed" else f"auto, up to {counted(n, 'thread')}"
     if spin:
         text += "; GOMP_SPINCOUNT " + os.environ.get("GOMP_SPINCOUNT", "unset")
         text += "" if _prepared else " (torch was loaded first)" if _prepared is False else ""

@@ -160,6 +160,14 @@ def test_output_is_exact_and_equals_the_engine_raster_path(qgis_processing, scen
     assert _leftovers(tmp_path, "sr.tif") == []
 
 
+def test_the_log_says_one_tile_in_the_singular(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Before: 'Wrote OUT: 1 tiles in 0.2 s'."""
+    feedback = QgsProcessingFeedback()
+    out = tmp_path / "one.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, BANDS="1,2,3"), feedback=feedback)
+    assert f"Wrote {out}: 1 tile in " in feedback.textLog(), feedback.textLog()
+
+
 def test_target_pixel_size(qgis_processing, scene, tiny_model_file, tmp_path):
     out = tmp_path / "t.tif"
     qgis_processing.run(ALG, _params(scene, out, tiny_model_file, TARGET_PIXEL_SIZE=4.0, SCALE=None),

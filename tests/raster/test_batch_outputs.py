@@ -385,7 +385,7 @@ def test_one_file_given_twice_with_one_output_file_is_one_input(rasters, tiny_mo
     os.symlink(src, tmp_path / "link.tif")
     r = run("upscale", src, tmp_path / "link.tif", src, "-o", tmp_path / "x.tif", *FAST, "--model", tiny_model_file)
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "x.tif").exists() and "1 inputs: 1 written" in r.output
+    assert (tmp_path / "x.tif").exists() and "1 input: 1 written" in r.output
 
 
 def test_a_batch_whose_every_input_fails_names_each_input(rasters, tiny_model_file, folders):

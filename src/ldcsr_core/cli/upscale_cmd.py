@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from ..rules import GEOTIFF_SUFFIXES
+from ..words import counted
 from . import options as opt
 
 __all__ = ["upscale"]
@@ -279,7 +280,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     if all(err for *_, err in jobs):  # (a batch: a single input raised) the summary, as for any batch
         _summary([(src, dst, "failed", err, None) for src, dst, _, err in jobs], quiet)
-        raise click.ClickException(f"{len(jobs)} of {len(jobs)} inputs failed")
+        raise click.ClickException(f"{len(jobs)} of {counted(len(jobs), 'input')} failed")
 
     if tile is not None and mode == "diffusion":
         click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
@@ -305,13 +306,13 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             _summary(results, quiet)
         if batch and results and not quiet:
             why = "interrupted" if isinstance(e, KeyboardInterrupt) else "the Dask cluster failed"
-            click.echo(f"{why} after {len(results)} of {len(jobs)} inputs; run the same command again "
+            click.echo(f"{why} after {len(results)} of {counted(len(jobs), 'input')}; run the same command again "
                        "to resume (complete outputs are skipped)", err=True)
         raise
     _summary(results, quiet)
     failed = [r for r in results if r[2] == "failed"]
     if failed:
-        raise click.ClickException(f"{len(failed)} of {len(results)} inputs failed")
+        raise click.ClickException(f"{len(failed)} of {counted(len(results), 'input')} failed")
 
 
 def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet,
@@ -439,7 +440,7 @@ def _summary(results, quiet: bool) -> None:
     for src, dst, status, err, res in results:
         if res is not None and status == "written":
             (h, w), (H, W) = res.in_shape, res.out_shape
-            extra = (f"{w}x{h} -> {W}x{H}, {res.tiles} tiles"
+            extra = (f"{w}x{h} -> {W}x{H}, {counted(res.tiles, 'tile')}"
                      + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
                      + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s"
                      + (f", spread -> {res.spread}" if res.spread else ""))
@@ -448,5 +449,5 @@ def _summary(results, quiet: bool) -> None:
         else:
             extra = err
         click.echo(f"{status:8s} {src} -> {dst}: {extra}", err=True)
-    click.echo(f"{len(results)} inputs: {written} written, {skipped} skipped, {failed} failed",
+    click.echo(f"{counted(len(results), 'input')}: {written} written, {skipped} skipped, {failed} failed",
                err=True)

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, LdcsrError, one_line
+from ..words import counted
 
 if TYPE_CHECKING:
     from .dask_model import ModelSource
@@ -196,7 +197,7 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
             else:
                 client = _connect(Client, arg, timeout)
         except OSError as e:
-            where = f"start a local Dask cluster of {arg} workers" if kind == "local" else \
+            where = f"start a local Dask cluster of {counted(arg, 'worker')}" if kind == "local" else \
                 f"reach the Dask scheduler at {arg}"
             raise LdcsrError(f"cannot {where}: {one_line(e)}") from None
         runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout, unload=cluster is None)
