@@ -1,7 +1,9 @@
-"""What the CLI says of counts: words in agreement with their numbers."""
+"""What the CLI says of counts and of a folder given as the input: true words, in agreement with
+their numbers."""
 
 from __future__ import annotations
 
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -28,3 +30,30 @@ def test_one_input_of_one_tile_is_said_in_the_singular(rasters, tiny_model_file,
     assert r.exit_code == 0, r.output
     assert "61x45 -> 122x90, 1 tile, " in r.output, r.output
     assert "1 input: 1 written, 0 skipped, 0 failed" in r.output, r.output
+
+
+def test_a_folder_of_one_failing_file(rasters, tiny_model_file, tmp_path):
+    """A folder holding one raster is a batch of one input: its error is in the singular, and an
+    output that is not a folder is refused for the folder, not for 'several inputs' (before:
+    'output folder does not exist: x.tif (several inputs need an existing folder)')."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    shutil.copy(rasters["gray"], inp / "a.tif")
+    r = run("upscale", inp, "-o", tmp_path / "x.tif", *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 2, r.output
+    assert (f"output folder does not exist: {tmp_path / 'x.tif'} (the input {inp} is a folder: its "
+            "rasters' outputs go to an existing folder)") in r.output, r.output
+    assert "several inputs" not in r.output
+    r = run("upscale", inp, "-o", out, *FAST, "--bands", "4,3,2", "--model", tiny_model_file)
+    assert r.exit_code == 1, r.output
+    assert r.output.strip().splitlines()[-2:] == ["1 input: 0 written, 0 skipped, 1 failed",
+                                                  "Error: 1 of 1 input failed"], r.output
+
+
+def test_several_files_still_need_a_folder(rasters, tiny_model_file, tmp_path):
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    shutil.copy(rasters["gray"], a)
+    shutil.copy(rasters["gray"], b)
+    r = run("upscale", a, b, "-o", tmp_path / "x.tif", *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 2 and "(several inputs need an existing folder)" in r.output, r.output

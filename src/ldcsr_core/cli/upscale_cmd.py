@@ -105,9 +105,9 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     if batch or output.is_dir():
         if not output.is_dir():
             what = "is a file, not a folder" if os.path.lexists(output) else "does not exist"
-            raise click.BadParameter(
-                f"output folder {what}: {output} (several inputs need an existing folder)",
-                param_hint="'-o'")
+            why = (f"the input {folders[0]} is a folder: its rasters' outputs go to an existing folder"
+                   if folders else "several inputs need an existing folder")
+            raise click.BadParameter(f"output folder {what}: {output} ({why})", param_hint="'-o'")
         pairs = [(f, output / _output_name(f)) for f in files]
     else:
         if not output.parent.is_dir():
