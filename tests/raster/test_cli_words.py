@@ -1,8 +1,9 @@
-"""What the CLI says of counts and of a folder given as the input: true words, in agreement with
-their numbers."""
+"""What the CLI says of counts, of a folder given as the input and of a model file named twice:
+true words, in agreement with their numbers."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -57,3 +58,18 @@ def test_several_files_still_need_a_folder(rasters, tiny_model_file, tmp_path):
     shutil.copy(rasters["gray"], b)
     r = run("upscale", a, b, "-o", tmp_path / "x.tif", *FAST, "--model", tiny_model_file)
     assert r.exit_code == 2 and "(several inputs need an existing folder)" in r.output, r.output
+
+
+def test_a_model_file_named_twice_is_listed_once(tiny_model_file, tmp_path):
+    """Before: `ldcsr models A ./A LINK_TO_A BUILT_IN` listed A three times and the built-in twice."""
+    from ldcsr_core.checkpoints import default_model_path
+
+    link = tmp_path / "link.safetensors"
+    os.symlink(tiny_model_file, link)
+    builtin = default_model_path()
+    r = run("models", tiny_model_file, tiny_model_file, link, builtin)
+    assert r.exit_code == 0, r.output
+    assert r.output.count("name:    tiny-test 0") == 1, r.output
+    assert r.output.count(f"path:    {tiny_model_file}") == 1, r.output
+    assert r.output.count(f"{builtin.name}  [built-in, default]") == 1, r.output
+    assert f"\n{builtin.name}\n" not in r.output  # not again as a file given

@@ -201,8 +201,12 @@ def models(paths, full_notes):
     if not files and not paths and not user:
         click.echo("no built-in model is installed; pass checkpoint paths to describe them")
     failed = []
-    entries = [(p, True) for p in files] + [(p, False) for p in user] + [(p, False) for p in paths]
-    for p, builtin in entries:
+    from ..files import real
+
+    entries: dict[Path, tuple[Path, bool]] = {}  # a file given twice (or by a link, or a built-in) once
+    for p, builtin in [(p, True) for p in files] + [(p, False) for p in user] + [(p, False) for p in paths]:
+        entries.setdefault(real(p), (p, builtin))
+    for p, builtin in entries.values():
         try:
             _describe_model(p, builtin=builtin, default=builtin and p.name == default.name, full_notes=full_notes)
         except (CheckpointError, ConfigError, OSError) as e:  # one damaged file hides none of the others
