@@ -1,5 +1,5 @@
-"""What the CLI says of counts, of a folder given as the input and of a model file named twice:
-true words, in agreement with their numbers."""
+"""What the CLI says of counts, of a folder given as the input, of a model file named twice, and
+of a batch input that failed: true words, in agreement with their numbers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from ldcsr_core.cli import main
+from ldcsr_core.errors import RasterIOError
 from ldcsr_core.words import counted
 
 FAST = ("-s", 2, "--mode", "fast", "--device", "cpu")
@@ -73,3 +74,34 @@ def test_a_model_file_named_twice_is_listed_once(tiny_model_file, tmp_path):
     assert r.output.count(f"path:    {tiny_model_file}") == 1, r.output
     assert r.output.count(f"{builtin.name}  [built-in, default]") == 1, r.output
     assert f"\n{builtin.name}\n" not in r.output  # not again as a file given
+
+
+def test_the_bar_of_an_input_that_failed_says_so(rasters, tiny_model_file, tmp_path, monkeypatch):
+    """Before: a batch input that failed after 3 of its 4 tiles left its bar at 'b.tif:  75%|…', as if
+    it had merely stopped there; now the bar ends 'b.tif (failed):  75%|…'. The other's bar does
+    not say so."""
+    import ldcsr_core.geo.pipeline as pipeline
+    from ldcsr_core.progress import TileProgress
+
+    real = pipeline.upscale_raster
+
+    def fails_after_three_tiles(src, dst, *a, callback=None, **kw):
+        if src.name != "b.tif":
+            return real(src, dst, *a, callback=callback, **kw)
+        for done in range(4):
+            callback(TileProgress(done, 4))
+        raise RasterIOError(28, f"cannot write {dst}: no space left on device")
+
+    monkeypatch.setattr(pipeline, "upscale_raster", fails_after_three_tiles)
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 1 and "2 inputs: 1 written, 0 skipped, 1 failed" in r.output, r.output
+    shown = r.stderr.replace("\r", "\n").splitlines()
+    a_bar = [ln for ln in shown if ln.startswith("a.tif")]
+    b_bar = [ln for ln in shown if ln.startswith("b.tif")]
+    assert a_bar and "failed" not in a_bar[-1], r.stderr
+    assert b_bar and b_bar[-1].startswith("b.tif (failed):  75%"), r.stderr

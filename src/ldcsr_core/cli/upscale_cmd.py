@@ -152,7 +152,8 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
 
 
 class _Bar:
-    """tqdm progress per file (tiles, rate, ETA); silent when quiet."""
+    """tqdm progress per file (tiles, rate, ETA); silent when quiet. The bar of an input that
+    failed ends saying so (:meth:`failed`), not as if it had stopped there."""
 
     def __init__(self, name: str, quiet: bool):
         self.name, self.quiet, self.bar = name, quiet, None
@@ -166,6 +167,10 @@ class _Bar:
             self.bar = tqdm(total=info.total, desc=self.name, unit="tile", dynamic_ncols=True,
                             file=sys.stderr, leave=True)
         self.bar.update(info.done - self.bar.n)
+
+    def failed(self) -> None:
+        if self.bar is not None:  # shown as the bar closes
+            self.bar.set_description_str(f"{self.name} (failed)", refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -351,6 +356,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
             except OutputBusy:  # (only when not waiting) another command on these outputs is making it
                 later.append((src, dst, shape, err))
             except Exception as e:  # in a batch: that input failed, the others go on
+                bar.failed()
                 if not batch or reader_gone(e) or isinstance(e, (SettingError, ClusterError)):  # not the
                     raise  # input's fault: our output's reader or the cluster is gone, LDCSR_THREADS wrong
                 results.append((src, dst, "failed", _failure_line(e), None))
