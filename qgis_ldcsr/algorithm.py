@@ -36,9 +36,11 @@ from .values import band_choice, check_number, layer_crs, layer_nodata, layer_so
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
 HELP = """<p>Super-resolves a raster layer with LDCSR (continuous-scale latent-diffusion
-super-resolution) and writes a tiled, compressed GeoTIFF with exactly the input's bounds, CRS
-(the layer's, also one set in QGIS), band count, data type and nodata, plus provenance tags
-(<code>LDCSR_*</code>).
+super-resolution) and writes a tiled, compressed GeoTIFF with exactly the input's bounds and CRS
+(the layer's, also one set in QGIS), its band count and data type (a paletted layer is written as
+RGB or RGBA, a picture of the map: the log warns), and its nodata (the layer's, also one set in
+QGIS; a float layer without nodata gets NaN, the value its invalid pixels are written), plus
+provenance tags (<code>LDCSR_*</code>).
 <b>The output pixels are AI-generated, not measurements.</b></p>
 <p><b>Scale</b>: upscaling factor, &gt; 1 and &le; {max_scale:g} (non-integer allowed).
 <b>Target pixel size</b>: if set (&gt; 0), replaces the scale: the output pixel size in the

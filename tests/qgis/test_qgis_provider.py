@@ -160,6 +160,24 @@ def test_output_is_exact_and_equals_the_engine_raster_path(qgis_processing, scen
     assert _leftovers(tmp_path, "sr.tif") == []
 
 
+def test_the_help_says_the_nodata_and_bands_the_output_gets(qgis_processing, tiny_model_file, tmp_path):
+    """Before, the help said the output has 'exactly the input's ... band count, data type and nodata',
+    while a float layer without nodata gets NaN as nodata and a paletted layer is written as RGB."""
+    float_src = _write(tmp_path / "f.tif", _field(np.random.default_rng(1), 3, 24, 24, 0, 1000) / 7,
+                       dtype="float32")
+    paletted = _write(tmp_path / "p.tif", np.arange(576).reshape(1, 24, 24) % 4, dtype="uint8")
+    with rasterio.open(paletted, "r+") as ds:
+        ds.write_colormap(1, {0: (0, 0, 0, 255), 1: (255, 0, 0, 255), 2: (0, 255, 0, 255), 3: (0, 0, 255, 255)})
+    for src in (float_src, paletted):
+        qgis_processing.run(ALG, _params(src, tmp_path / f"o_{src.name}", tiny_model_file, SCALE=2.0),
+                            feedback=QgsProcessingFeedback())
+    with rasterio.open(tmp_path / "o_f.tif") as d, rasterio.open(tmp_path / "o_p.tif") as p:
+        assert np.isnan(d.nodata) and p.count == 3
+    text = " ".join(QgsApplication.processingRegistry().algorithmById(ALG).shortHelpString().split())
+    assert "a float layer without nodata gets NaN" in text and "paletted layer is written as RGB" in text
+    assert "band count, data type and nodata" not in text
+
+
 def test_the_log_says_one_tile_in_the_singular(qgis_processing, scene, tiny_model_file, tmp_path):
     """Before: 'Wrote OUT: 1 tiles in 0.2 s'."""
     feedback = QgsProcessingFeedback()
