@@ -120,6 +120,18 @@ def _truncated_png(tmp, model):
     return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
 
 
+def _truncated_jpeg(tmp, model):
+    data = np.random.default_rng(3).integers(0, 256, (3, 96, 96)).astype(np.uint8)
+    good = tmp / "whole.jpg"
+    with rasterio.open(good, "w", driver="JPEG", width=96, height=96, count=3, dtype="uint8") as ds:
+        ds.write(data)
+    raw = good.read_bytes()
+    good.unlink()
+    src = tmp / "cut.jpg"
+    src.write_bytes(raw[: len(raw) // 2])
+    return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+
+
 def _undeclared_fill(tmp, model):
     # a float DEM whose corner holds float32's minimum, not declared as nodata: the stretch would
     # squeeze the terrain into one grey level (before: -2e36..0 m written, exit 0)
@@ -233,6 +245,9 @@ CASES = {
     "truncated GeoTIFF": Case(_truncated, 5, ("trunc.tif is truncated or damaged",
                                               "could not read tile")),
     "truncated PNG": Case(_truncated_png, 5, ("cut.png is truncated or damaged",)),
+    # before: 'cannot read cut.jpg: libjpeg: ... (this error can be turned as a warning by setting
+    # GDAL_ERROR_ON_LIBJPEG_WARNING to FALSE)', which would write the missing part grey
+    "truncated JPEG": Case(_truncated_jpeg, 5, ("cut.jpg is truncated or damaged: libjpeg: Premature end",)),
     "undeclared fill value": Case(_undeclared_fill, 3, ("band 1", "-3.403e+38", "nodata")),
     "1x1 raster": Case(_one_pixel, 3, ("the raster is 1 px wide and 1 px high", "at least 4×4")),
     "VRT with a missing source": Case(_vrt_missing_source, 5, ("scene.vrt", "gone.tif")),

@@ -23,6 +23,10 @@ _BAD_TIFF = re.compile(r"Read error at (?:row|scanline) (\d+)(?:, col (\d+))?(?:
 
 _BAD_BLOCK = re.compile(r"band (\d+): IReadBlock failed at X offset (\d+), Y offset (\d+)(?::\s*(.*))?")
 
+# GDAL's JPEG driver: libjpeg's own words, then a hint that turns the error into a warning, which
+# would let the run go on with the missing part of the picture as grey (a wrong result): not said.
+_BAD_JPEG = re.compile(r"(libjpeg: .*?)\.?(?:\s*\(this error can be turned as a warning[^)]*\))?\s*$")
+
 
 def gdal_errors() -> tuple[type[BaseException], ...]:
     """The exceptions rasterio raises for GDAL's failures, for ``except``. Before rasterio 1.4 its
@@ -51,6 +55,9 @@ def read_error(name, exc: BaseException) -> RasterIOError:
         why = f" ({why.strip().rstrip('.')})" if why else ""
         return RasterIOError(errno.EIO, f"{name} is truncated or damaged: GDAL could not read "
                              f"block (row {by}, column {bx}) of band {band}{why}")
+    m = _BAD_JPEG.search(cause)
+    if m:
+        return RasterIOError(errno.EIO, f"{name} is truncated or damaged: {m.group(1)}")
     return RasterIOError(errno.EIO, f"cannot read {name}: {cause}")
 
 
