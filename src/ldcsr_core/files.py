@@ -426,18 +426,18 @@ def human_bytes(n: float) -> str:
 
 def write_error(path: str | os.PathLike, exc: BaseException | None = None,
                 nbytes: int | None = None, *, exact: bool = False,
-                part: str | os.PathLike | None = None) -> RasterIOError:
+                part: str | os.PathLike | list | None = None) -> RasterIOError:
     """One-line :class:`RasterIOError` for a failed write of ``path``: the cause in plain words
     (no space left, the file size limit, or the system's or GDAL's own message) with the free
     space and the size (``nbytes``: the raster's uncompressed size, or with ``exact`` the file's).
-    ``part``: the unfinished file that the caller removes next; its space counts as free (what the
-    user finds when reading the line, not the "0 bytes" of the moment the disk filled).
+    ``part``: the unfinished file (or files) that the caller removes next; its space counts as free
+    (what the user finds when reading the line, not the "0 bytes" of the moment the disk filled).
     Never names a part file: the output is what the user asked for."""
     p = Path(path)
     free = free_bytes(p.parent)
-    if free is not None and part is not None:
+    for q in ([part] if isinstance(part, (str, os.PathLike)) else part or ()) if free is not None else ():
         try:
-            free += os.stat(part).st_blocks * 512
+            free += os.stat(q).st_blocks * 512
         except (OSError, AttributeError):  # gone already, or no st_blocks (Windows)
             pass
     limit = file_size_limit()

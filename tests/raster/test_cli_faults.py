@@ -350,6 +350,11 @@ def _small_tmpfs(path: Path, size: str) -> bool:
     return r.returncode == 0
 
 
+def _said_free(line: str) -> float:
+    said = re.search(r"device: ([\d.]+) (bytes|kB|MB) free", line)
+    return float(said.group(1)) * {"bytes": 1, "kB": 2 ** 10, "MB": 2 ** 20}[said.group(2)]
+
+
 def test_full_tmpfs_disk(tmp_path, tiny_model_file):
     """A real full filesystem (a 600 KiB tmpfs) where the machine allows mounting one: refused up
     front when even 4:1 compression cannot fit; when only compression could make it fit, the
@@ -370,9 +375,25 @@ def test_full_tmpfs_disk(tmp_path, tiny_model_file):
         assert list(disk.iterdir()) == []
         # the free space said is what the user then finds (before: "0 bytes free", measured while
         # the unfinished file still filled the disk)
-        said = re.search(r"device: ([\d.]+) (bytes|kB|MB) free", line[0])
-        unit = {"bytes": 1, "kB": 2 ** 10, "MB": 2 ** 20}[said.group(2)]
-        assert float(said.group(1)) * unit >= 0.8 * shutil.disk_usage(disk).free, line[0]
+        assert _said_free(line[0]) >= 0.8 * shutil.disk_usage(disk).free, line[0]
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_full_tmpfs_disk_with_a_spread_file(tmp_path, tiny_model_file):
+    """--samples on a full disk (a 200 KiB tmpfs): the output and its spread file fail together and
+    both part files go, so the free space said is what the user then finds. Before: the other
+    file's unfinished part counted as used ('272.0 kB free' of an empty 600 KiB disk)."""
+    disk = tmp_path / "disk"
+    if not _small_tmpfs(disk, "200k"):
+        pytest.skip("cannot mount a tmpfs here (not root, or no mount permission)")
+    try:
+        src = noise_tif(tmp_path / "noise.tif", size=128)
+        r = _ldcsr(["upscale", src, "-o", disk / "s.tif", "-s", 1.3, "--mode", "diffusion", "--samples", 2,
+                    "--device", "cpu", "--model", tiny_model_file])
+        assert r.returncode == 5 and r.stderr.startswith("Error: cannot write") and "no space" in r.stderr, r.stderr
+        assert list(disk.iterdir()) == []
+        assert _said_free(r.stderr) >= 0.8 * shutil.disk_usage(disk).free, r.stderr
     finally:
         subprocess.run(["umount", str(disk)], check=False)
 

@@ -216,6 +216,9 @@ class GeoTiffWriter:
         self.dataset = None
         self.tmp_path: Path | None = None
         self._lock_fd: int | None = None
+        # writers of the same run whose part files a failure of this one removes too (an output and
+        # its spread file): their space is free again when the user reads the error's line
+        self.fellows: list[GeoTiffWriter] = []
         self.nbytes = output_nbytes((self.profile["height"], self.profile["width"]),
                                     self.profile["count"], self.profile["dtype"])
 
@@ -257,9 +260,13 @@ class GeoTiffWriter:
         except BaseException as e:
             self._cleanup()
             if isinstance(e, (RasterioError, OSError)):
-                raise write_error(self.path, e, self.nbytes, part=self.tmp_path) from None
+                raise write_error(self.path, e, self.nbytes, part=self._parts()) from None
             raise
         return self
+
+    def _parts(self) -> list[Path]:
+        """This writer's part file and its :attr:`fellows`' (what a failure leaves free)."""
+        return [w.tmp_path for w in (self, *self.fellows) if w.tmp_path is not None]
 
     @staticmethod
     def _copy_metadata(src, dst) -> None:
@@ -291,7 +298,7 @@ class GeoTiffWriter:
         try:
             return fn(*args, **kwargs)
         except (RasterioError, OSError) as e:
-            raise write_error(self.path, e, self.nbytes, part=self.tmp_path) from None
+            raise write_error(self.path, e, self.nbytes, part=self._parts()) from None
 
     def write(self, arr: np.ndarray, window) -> None:
         """Write ``(bands, h, w)`` at ``window``."""
@@ -332,7 +339,7 @@ class GeoTiffWriter:
         try:
             os.fsync(self._lock_fd)  # the part file's own descriptor: deferred errors show here
         except OSError as e:
-            raise write_error(self.path, e, self.nbytes, part=self.tmp_path) from None
+            raise write_error(self.path, e, self.nbytes, part=self._parts()) from None
         if not self.tmp_path.exists():  # unlinked under us: the folder or the part file was removed
             raise RasterIOError(errno.ENOENT, f"cannot write {self.path}: its part file was removed while it "
                                 f"was written (was {self.path.parent} deleted or cleaned?)")
@@ -340,7 +347,7 @@ class GeoTiffWriter:
             verify_geotiff(self.tmp_path, shape=(self.profile["height"], self.profile["width"]),
                            count=self.profile["count"])
         except RasterIOError as e:
-            err = write_error(self.path, None, self.nbytes, part=self.tmp_path)
+            err = write_error(self.path, None, self.nbytes, part=self._parts())
             if err.errno == errno.EIO:  # neither space nor the size limit: say what is broken
                 err = RasterIOError(errno.EIO, f"cannot write {self.path}: {e}")
             raise err from None

@@ -285,16 +285,16 @@ def upscale_raster(
         job.tags["LDCSR_JOB"] = fingerprint
         result.tiles = job.tiles
         profile = rio_io.output_profile(src, shape, block=output.block, compress=output.compress)
-        spread_cm = contextlib.nullcontext(None)
-        if spread_path is not None:
-            from .sampling import spread_file
-
-            spread_cm = spread_file(spread_path, src, job, output=spread_output)
-            result.spread = str(spread_path)
         # The output is renamed into place last, once the spread file is: an output there means
         # its run is complete (what a resumed batch skips); a failure leaves neither file.
         main = rio_io.GeoTiffWriter(dst_path, profile, src=src, tags=job.tags,
                                     overwrite=output.overwrite, hold=True)
+        spread_cm = contextlib.nullcontext(None)
+        if spread_path is not None:
+            from .sampling import spread_file
+
+            spread_cm = spread_file(spread_path, src, job, output=spread_output, fellow=main)
+            result.spread = str(spread_path)
         spread_done = None
         try:
             with spread_cm as spread_writer, main as gw:

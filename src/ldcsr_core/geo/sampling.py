@@ -167,12 +167,16 @@ def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | 
 
 
 @contextlib.contextmanager
-def spread_file(path: Path, src, job, *, output):
-    """A block writer for the spread GeoTIFF of ``job`` (atomic: renamed into place on success)."""
+def spread_file(path: Path, src, job, *, output, fellow=None):
+    """A block writer for the spread GeoTIFF of ``job`` (atomic: renamed into place on success);
+    ``fellow``: the output's :class:`GeoTiffWriter`, whose part file goes if either write fails."""
     colour = list(job.reader.plan.colour)
     prof = spread_profile(src, job, block=output.block, compress=output.compress)
     with rio_io.GeoTiffWriter(path, prof, tags=spread_tags(job, job.options.samples),
                               overwrite=output.overwrite) as gw:
+        if fellow is not None:
+            gw.fellows.append(fellow)
+            fellow.fellows.append(gw)
         for i, name in enumerate(_band_names(src, colour), 1):
             gw.dataset.set_band_description(i, name)
         scales, _, units = spread_band_values(src, colour)
