@@ -25,6 +25,7 @@ from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT
+from .words import counted
 from .models.ldcsr import LDCSR
 from .official_checkpoint import infer_config, remap_official
 
@@ -230,11 +231,11 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -
                   for k, v in expected.items() if k in sd and tuple(sd[k].shape) != tuple(v.shape)]
     problems = []
     if missing:
-        problems.append(f"missing {len(missing)} tensors: {', '.join(missing[:12])}{' …' if len(missing) > 12 else ''}")
+        problems.append(f"missing {counted(len(missing), 'tensor')}: {', '.join(missing[:12])}{' …' if len(missing) > 12 else ''}")
     if unexpected:
-        problems.append(f"unexpected {len(unexpected)} tensors: {', '.join(unexpected[:12])}{' …' if len(unexpected) > 12 else ''}")
+        problems.append(f"unexpected {counted(len(unexpected), 'tensor')}: {', '.join(unexpected[:12])}{' …' if len(unexpected) > 12 else ''}")
     if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatches: {'; '.join(mismatched[:8])}")
+        problems.append(f"{counted(len(mismatched), 'shape mismatch', 'shape mismatches')}: {'; '.join(mismatched[:8])}")
     if problems:
         raise CheckpointError(f"{source} does not match the LDCSR model: " + " | ".join(problems))
     with torch.no_grad():

@@ -21,6 +21,7 @@ from PIL import Image
 
 from ..errors import InputError
 from ..rules import MAX_SCALE
+from ..words import counted
 from .data import degrade, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
@@ -162,7 +163,7 @@ def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> 
 
 def format_table(result: dict) -> str:
     lines = [f"model {result['model']} · mode {result['mode']} · {result.get('dtype', 'float32')} on "
-             f"{result.get('device', 'cpu')} · {result['images']} images",
+             f"{result.get('device', 'cpu')} · {counted(result['images'], 'image')}",
              f"{'scale':>6} {'PSNR':>7} {'bicubic':>8} {'gain':>6} {'SSIM':>7} {'bic SSIM':>8} {'LR-cons':>8} {'bic LR-c':>8}"
              f" {'HF':>6} {'bic HF':>6}"]
     for s, r in result["scales"].items():
