@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+from ldcsr_core.geo.stretch import DEFAULT_PERCENTILES
 from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
@@ -28,6 +29,7 @@ DEFAULT_MODEL = "Built-in default"
 LOAD_CHECKPOINT = "Load checkpoint…"
 _LOAD = "\0load"  # value of the "Load checkpoint…" entry
 _DEFAULT = ""  # value of the built-in default entry
+_LO, _HI = DEFAULT_PERCENTILES  # of the percentile stretch, said in its tooltip
 _UNITS = {"metre": "m", "meter": "m", "metres": "m", "meters": "m"}
 
 
@@ -108,37 +110,60 @@ class SettingsForm:
                               tooltip="Image layer to super-resolve")
         # The box accepts any typed value, so that an out-of-range one can be reported and clamped.
         self.scale = FloatSpinBox(label="Scale ×", value=2.0, min=0.0, max=TYPED_SCALE_MAX, step=0.1,
-                                  tooltip=f"Super-resolution factor ({SCALE_MIN:.2f}-{MAX_SCALE:.2f}); "
-                                          "the output covers the same area")
+                                  tooltip=f"Super-resolution factor ({SCALE_MIN:.2f}-{MAX_SCALE:.2f}): ×2 makes "
+                                          "pixels half as wide, so twice as many across; the output covers "
+                                          "the same area")
         self.pixel = FloatSpinBox(label="Output pixel", value=0.0, min=0.0, max=0.0,
-                                  tooltip="Output pixel size; type a target resolution to get the scale")
+                                  tooltip="Output pixel size in the layer's map units (shown after the number; "
+                                          "georeferenced layers only); type a target resolution and the "
+                                          "scale follows")
         self.model = ComboBox(label="Model", choices=[(DEFAULT_MODEL, _DEFAULT), *user_models(), (LOAD_CHECKPOINT, _LOAD)],
-                              tooltip="Official Lightning .ckpt or napari-ldcsr .safetensors")
+                              tooltip="Which trained weights to use: Built-in default (shipped with LDCSR), "
+                                      "the models in your model folder (where 'Adapt to this layer' saves), "
+                                      "newest first, or Load checkpoint… for an official LDCSR .ckpt or a napari-ldcsr .safetensors "
+                                      "file")
         self.mode = ComboBox(label="Mode", choices=[(MODE_LABELS[m], m) for m in MODES],
-                             tooltip="diffusion: seeded 4-step sampler, sharper detail that may be invented; "
-                                     "fast preview: deterministic decoder, the most faithful (highest PSNR)")
-        self.region = ComboBox(label="Region", choices=[(label, key) for key, label in REGIONS.items()])
+                             tooltip="diffusion: the model's generative sampler, started from random noise "
+                                     "(Seed): sharper detail, some of it may be invented; fast preview: one "
+                                     "deterministic pass, the most faithful to the input (highest PSNR) and "
+                                     "several times faster")
+        self.region = ComboBox(label="Region", choices=[(label, key) for key, label in REGIONS.items()],
+                               tooltip="Which pixels a Run super-resolves: the whole layer, the part on "
+                                       "screen (2-D view), or inside a rectangle of the Shapes layer below")
         self.shapes = ComboBox(label="Shapes layer", annotation=Shapes,
                                choices=lambda _w: shapes_layers(self.viewer),
                                tooltip="Shapes layer whose selected (or last) rectangle bounds the region")
         self.seed = SpinBox(label="Seed", value=0, min=0, max=2**31 - 1,
-                            tooltip="Noise seed of the diffusion sampler (same seed, same pixels)")
+                            tooltip="Diffusion mode: the number the random noise is drawn from (same seed, "
+                                    "same pixels; another seed, other invented detail). Fast preview "
+                                    "ignores it")
         self.tile = SpinBox(label="Tile (input px)", value=0, min=0, max=4096, step=32,
-                            tooltip="Fast mode's tile side in input pixels; 0 lets the engine choose. "
-                                    "Diffusion mode always uses its fixed windows (one picture per seed)")
-        self.bicubic = CheckBox(text="Also add a bicubic baseline layer")
+                            tooltip=f"The layer is computed in square pieces (tiles) blended at their "
+                                    f"seams: the side of a piece in input pixels, at least {MIN_TILE_IN} "
+                                    "(smaller ones use less memory); auto lets the engine choose. Fast "
+                                    "preview only: diffusion mode always uses its fixed windows (one "
+                                    "picture per seed)")
+        self.bicubic = CheckBox(text="Also add a bicubic baseline layer",
+                                tooltip="With each Run, also add the same pixels enlarged by plain bicubic "
+                                        "interpolation (no model), to compare against (not for a result "
+                                        "streamed to a file)")
         self.samples = SpinBox(label="Uncertainty: samples", value=1, min=1, max=32,
-                               tooltip="K > 1 (diffusion mode): run the sampler K times (seeds seed…seed+K-1); the "
-                                       "result is their mean, and a spread layer (magma) shows where they disagree, "
-                                       "i.e. where detail is invented. K times slower. 1 = off")
+                               tooltip="Diffusion mode: K > 1 runs the sampler K times (seeds Seed…Seed+K-1); "
+                                       "the result is their mean, and a spread layer (magma) shows where they "
+                                       "disagree, i.e. where detail is invented. K times slower. off = 1 sample")
         self.samples.native.setSpecialValueText("off")
         self.stretch = ComboBox(label="Stretch", choices=list(STRETCHES), value="auto",
-                                tooltip="Radiometric mapping to the model's range, as `ldcsr upscale --stretch`: "
-                                        "auto = 8-bit as is, other types by robust per-band percentiles")
+                                tooltip="How the layer's values are mapped to the 0-255 range of the 8-bit "
+                                        "images the model was trained on, and back (as `ldcsr upscale "
+                                        "--stretch`): auto = 8-bit as is, other types as percentile; "
+                                        f"percentile = each band's {_LO:g}-{_HI:g} % of the whole layer; dtype = "
+                                        "the type's full range (e.g. 0-65535, integers only)")
         self.bands = LineEdit(label="Bands (R,G,B)", value="",
-                              tooltip="Multi-band files: 1-based bands fed to the model as its RGB triplet, "
-                                      "e.g. 4,3,2 (as `ldcsr upscale --bands`); empty = red, green, blue "
-                                      "by colour interpretation, 4,3,2 for Sentinel-2, else the first three")
+                              tooltip="Multi-band files: the file's band numbers (the first is 1) the model "
+                                      "sees as red, green, blue, e.g. 4,3,2 (as `ldcsr upscale --bands`); "
+                                      "all bands are still super-resolved, three at a time. Empty = red, "
+                                      "green, blue by colour interpretation, 4,3,2 for Sentinel-2, else the "
+                                      "first three")
         self.nodata = LineEdit(label="Nodata", value="",
                                tooltip="Value that marks no data, as `ldcsr upscale --nodata`: e.g. 0 for black "
                                        "fill the file does not declare, or 'none' when the file's value is real "

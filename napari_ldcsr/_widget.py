@@ -12,10 +12,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
-from superqt import QCollapsible, QElidingLabel
+from qtpy.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from superqt import QCollapsible
 
 from ._form import MODE_LABELS, RunSettings, SettingsForm
+from ._lines import TIPS, StatusLine, tipped
 from ._viewer import notify
 from .compare._controls import CompareControls
 from .io._save_controls import SaveControls
@@ -88,7 +89,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         from .lens._live_panel import LivePanel
 
         self.live = LivePanel(self)
-        self.add_section("Live lens and linked compare", self.live)
+        self.add_section("Live lens and linked compare", self.live, tooltip=TIPS["live"])
         self._shut = False
         self._watch_teardown()
 
@@ -98,12 +99,12 @@ class LdcsrWidget(TeardownMixin, QWidget):
         outer = QVBoxLayout(self)
         outer.addWidget(self.form.main.native)
         self.advanced_section = QCollapsible("Advanced")
+        tipped(self.advanced_section.toggleButton(), TIPS["advanced"])
         self.advanced_section.addWidget(self.form.advanced.native)
         outer.addWidget(self.advanced_section)
-
         buttons = QHBoxLayout()
-        self.run_button = QPushButton("Run")
-        self.cancel_button = QPushButton("Cancel")
+        self.run_button = tipped(QPushButton("Run"), TIPS["run"])
+        self.cancel_button = tipped(QPushButton("Cancel"), TIPS["cancel"])
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         outer.addLayout(buttons)
@@ -121,11 +122,10 @@ class LdcsrWidget(TeardownMixin, QWidget):
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("%v / %m tiles")
         outer.addWidget(self.progress_bar)
-        self.status_label = QElidingLabel("Ready")
-        self.device_label = QElidingLabel("Device: detecting…")
-        for label in (self.status_label, self.device_label):  # elide instead of widening the dock
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            outer.addWidget(label)
+        self.status_label = StatusLine("Ready")  # elides instead of widening the dock; full text in its tooltip
+        self.device_label = StatusLine("Device: detecting…")  # where the model runs: CUDA, Apple MPS, CPU
+        outer.addWidget(self.status_label)
+        outer.addWidget(self.device_label)
 
         self.compare = CompareControls(self)  # grid, blink, opacity (napari_ldcsr/compare/_controls.py)
         self.compare_button = self.compare.compare_button
@@ -141,9 +141,10 @@ class LdcsrWidget(TeardownMixin, QWidget):
         self.form.region.changed.connect(self._update_enabled)
         self._update_enabled()
 
-    def add_section(self, title: str, widget: QWidget, *, collapsed: bool = False) -> QCollapsible:
-        """Add a collapsible section (e.g. another tool's controls) below the widget's own."""
+    def add_section(self, title: str, widget: QWidget, *, collapsed: bool = False, tooltip: str = "") -> QCollapsible:
+        """Add a collapsible section (e.g. another tool's controls, its header's ``tooltip``) below the widget's own."""
         section = QCollapsible(title)
+        tipped(section.toggleButton(), tooltip)
         section.addWidget(widget)
         if not collapsed:
             section.expand(animate=False)
@@ -151,8 +152,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         return section
 
     def _set_status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_label.setToolTip(text)
+        self.status_label.setText(text)  # its tooltip too (``StatusLine``)
 
     def _connect_viewer(self) -> None:
         ev = self.viewer.layers.events

@@ -30,10 +30,18 @@ class CompareControls(QGroupBox):
         cl = QVBoxLayout(self)
         self.compare_button = QPushButton("Side by side: source | bicubic | LDCSR")
         self.compare_button.setCheckable(True)
+        self.compare_button.setToolTip("The last result's source, a bicubic baseline (computed if the Run "
+                                       "added none) and the result side by side, panning and zooming "
+                                       "together; click again to go back")
         self.blink_button = QPushButton("Show source / result")
+        self.blink_button.setToolTip("Hide or show the last result over its source, to flip between them (A/B)")
         op = QHBoxLayout()
-        op.addWidget(QLabel("Result opacity"))
+        opacity = QLabel("Result opacity")
+        op.addWidget(opacity)
         self.opacity_slider = QLabeledSlider(Qt.Orientation.Horizontal)
+        for w in (opacity, self.opacity_slider):
+            w.setToolTip("Opacity of the last result over its source, in percent: lower it to fade the "
+                         "result into the source")
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(100)
         op.addWidget(self.opacity_slider)

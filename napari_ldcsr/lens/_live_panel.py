@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from qtpy.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget,
 )
-from superqt import QElidingLabel
 
+from .._lines import StatusLine
 from ..compare._compare import CompareDock
 from ._lens import LiveLens
 
@@ -41,13 +41,15 @@ class LivePanel(QWidget):
         self.mode_box = QComboBox()
         self.mode_box.addItem("fast preview", "fast")
         self.mode_box.addItem("diffusion", "diffusion")
-        self.mode_box.setToolTip("Live lens mode (fast by default; diffusion uses the Seed above)")
+        self.mode_box.setToolTip("Live lens mode (fast preview by default; diffusion uses Advanced ▸ Seed)")
         self.keep_button = QPushButton("Keep")
         self.keep_button.setToolTip("Add the current live view as an ordinary result layer")
         self.compare_button = QPushButton("Linked panels: source | bicubic | LDCSR")
         self.compare_button.setCheckable(True)
-        self.status_label = QElidingLabel("Live lens off")
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.compare_button.setToolTip("Open three panels under the canvas (the picked layer, bicubic, and "
+                                       "the last Run result or the live lens) whose cameras follow each other "
+                                       "and the main view at any zoom")
+        self.status_label = StatusLine("Live lens off")  # full text in its tooltip
         row = QHBoxLayout()
         row.addWidget(self.live_box)
         row.addWidget(self.mode_box)
@@ -134,7 +136,8 @@ class LivePanel(QWidget):
         if note:  # an adapted model beyond what its guard checked (said once as a warning, kept here)
             text += f" · adapted model: {note.split('; ', 1)[-1].split(' (', 1)[0]}"  # "at ×4 it is untested"
         self.status_label.setText(text)
-        self.status_label.setToolTip(note[0].upper() + note[1:] + "." if note else "")
+        if note:  # the whole sentence, under the line
+            self.status_label.setToolTip(f"{text}\n{note[0].upper() + note[1:]}.")
 
     # ---------------------------------------------------------------- linked compare
     def set_linked_compare(self, on: bool, *, uncheck: bool = False) -> None:

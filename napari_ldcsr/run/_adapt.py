@@ -23,7 +23,7 @@ __all__ = ["AdaptRequest", "AdaptOutcome", "TOOLTIP", "prepare_adapt", "run_adap
 TOOLTIP = ("Fine-tune the model's fast path on this layer's own pixels (its downscaled copies teach "
            "it about this ground) for the chosen minutes. A strip of the layer is held back: the "
            "adapted model is kept only if it restores that strip better than the current model; it is "
-           "then saved to your model folder and selected for Run and the live lens (use Mode: fast).")
+           "then saved to your model folder and selected for Run and the live lens (use Mode: fast preview). Offered up to ×2.")
 
 
 @dataclass(frozen=True)

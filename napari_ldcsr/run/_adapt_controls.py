@@ -33,7 +33,7 @@ class AdaptControls:
         self.minutes.setDecimals(1)
         self.minutes.setSuffix(" min")
         self.minutes.setValue(DEFAULT_MINUTES)
-        self.minutes.setToolTip("Time budget of the adaptation")
+        self.minutes.setToolTip("How long the adaptation trains (0.5 to 60 minutes)")
         self.minutes.valueChanged.connect(self._label)
         self._label()
         self.row.addWidget(self.button)

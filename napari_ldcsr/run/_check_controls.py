@@ -25,6 +25,8 @@ class CheckControls:
         self.button.setToolTip(TOOLTIP)
         self.error_map_box = QCheckBox("error map layer")
         self.error_map_box.setChecked(True)
+        self.error_map_box.setToolTip("Add the check's per-pixel error maps (LDCSR, and bicubic hidden to "
+                                      "blink against) as layers over the checked pixels")
         self.row.addWidget(self.button)
         self.row.addWidget(self.error_map_box)
         self.button.clicked.connect(lambda: widget.check_quality())

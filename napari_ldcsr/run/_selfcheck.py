@@ -28,7 +28,8 @@ MAX_SIDE = 1024  # a larger view is checked on its central square of this side
 TOOLTIP = ("Is LDCSR better than bicubic here? Degrades the view by the scale, restores it with the "
            "model and with bicubic and compares both with the view (PSNR, as 'ldcsr evaluate'). "
            "Limits: it measures one step (the scale) coarser than the real use and assumes a "
-           "bicubic-like sensor blur. The error map (|error| averaged over RGB) is added as a layer.")
+           "bicubic-like sensor blur. With 'error map layer' ticked, the error maps (|error| averaged over "
+           "RGB) of LDCSR and of bicubic are added as layers.")
 
 
 @dataclass(frozen=True)

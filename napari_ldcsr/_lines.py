@@ -1,0 +1,39 @@
+"""The dock's one-line texts (status, device, live lens): they elide long text, so that they never
+widen the dock, and keep the whole of it in their tooltip, so that nothing they say is lost; and
+the tooltips of the dock's own buttons."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QSizePolicy
+from superqt import QElidingLabel
+
+__all__ = ["TIPS", "StatusLine", "tipped"]
+
+#: tooltips of the dock's own buttons and section headers (the form's are in ``_form``)
+TIPS = {
+    "run": "Super-resolve the Region of the picked layer with these settings; the result layer fills "
+           "in tile by tile while the viewer stays usable",
+    "cancel": "Stop the run or adaptation (within one tile or training step); nothing is added or saved",
+    "advanced": "Less common settings: Seed, Tile, Stretch, Bands, Nodata, a bicubic baseline, "
+                "uncertainty samples",
+    "live": "Super-resolve what is on screen as you pan and zoom, and compare it in linked panels",
+}
+
+
+def tipped(widget, tooltip: str):
+    """``widget`` with ``tooltip`` set (for one-line construction)."""
+    widget.setToolTip(tooltip)
+    return widget
+
+
+class StatusLine(QElidingLabel):
+    """A line that elides its text to the dock's width; its tooltip is always the full text
+    (a caller may set a fuller tooltip afterwards, e.g. a check's whole report)."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self.setToolTip(text)

@@ -1,0 +1,67 @@
+"""What an analyst reads in the dock: every control says what it does when hovered, the one-line
+texts keep their whole text in their tooltip, and a tooltip's words for a box's special values
+are the ones the box shows."""
+
+from __future__ import annotations
+
+import re
+
+from qtpy.QtWidgets import (
+    QAbstractButton, QAbstractSpinBox, QComboBox, QLabel, QLineEdit, QSlider,
+)
+from superqt import QLabeledSlider
+
+CONTROLS = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QSlider)
+
+
+def _tip(control) -> str:
+    """A control's tooltip; a part of a compound control (a labelled slider's slider and number,
+    a spin box's text field) shows its whole's."""
+    parent = control.parent()
+    if isinstance(parent, (QLabeledSlider, QAbstractSpinBox)):
+        return control.toolTip() or parent.toolTip()
+    return control.toolTip()
+
+
+def test_every_control_of_the_dock_has_a_tooltip(ldcsr):
+    _, widget = ldcsr
+    controls = [c for c in widget.findChildren(CONTROLS)]
+    assert len(controls) > 25  # the form, Advanced, the rows, Compare and the live lens section
+    missing = [f"{type(c).__name__} {getattr(c, 'text', lambda: '')()!r}" for c in controls if not _tip(c).strip()]
+    assert missing == []
+    form = widget.form
+    for w in (*form.main, *form.advanced):  # magicgui's labels beside the boxes say it too
+        assert (w.tooltip or "").strip(), w.label
+
+
+def test_one_line_texts_keep_their_whole_text_in_their_tooltip(ldcsr):
+    _, widget = ldcsr
+    long = "cuda:0 (NVIDIA H100 80GB HBM3, 79.1 GiB; bfloat16 (LDCSR_DTYPE); 16 threads (LDCSR_THREADS))"
+    widget.device_label.setText("Device: detecting…")
+    widget._show_device(long)
+    assert widget.device == f"Device: {long}" == widget.device_label.toolTip()
+    widget._set_status("Added 'scene ×2.00 (LDCSR fast)' (400×400 px) in 1.2 s")
+    assert widget.status_label.toolTip() == widget.status
+    live = widget.live.status_label
+    assert live.text() == "Live lens off" == live.toolTip()
+    widget.live.set_live(False)
+    assert live.toolTip() == live.text()
+    for line in (widget.status_label, widget.device_label, live):
+        assert isinstance(line, QLabel)
+
+
+def test_tooltips_name_the_values_the_boxes_show(ldcsr):
+    from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
+
+    _, widget = ldcsr
+    form = widget.form
+    for box in (form.tile, form.samples):  # "auto" / "off": the word the box shows at its least value
+        special = box.native.specialValueText()
+        assert special and re.search(rf"\b{special}\b", box.tooltip), box.label
+    assert f"at least {MIN_TILE_IN}" in form.tile.tooltip
+    assert f"1.00-{MAX_SCALE:.2f}" in form.scale.tooltip
+    minutes = widget.adapts.minutes
+    assert f"{minutes.minimum():g} to {minutes.maximum():g} minutes" in minutes.toolTip()
+    assert widget.live.mode_box.currentData() == "fast" and "fast preview by default" in widget.live.mode_box.toolTip()
+    assert "fast preview" in widget.adapt_button.toolTip()  # the Mode choice's own words
+    assert form.mode.native.findText("fast preview") >= 0
