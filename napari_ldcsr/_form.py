@@ -30,7 +30,7 @@ LOAD_CHECKPOINT = "Load checkpoint…"
 _LOAD = "\0load"  # value of the "Load checkpoint…" entry
 _DEFAULT = ""  # value of the built-in default entry
 _LO, _HI = DEFAULT_PERCENTILES  # of the percentile stretch, said in its tooltip
-_UNITS = {"metre": "m", "meter": "m", "metres": "m", "meters": "m"}
+_UNITS = {"metre": "m", "meter": "m", "metres": "m", "meters": "m", "degree": "°", "degrees": "°"}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ldcsr_core.geo.georef import crs_units
 from ldcsr_core.geo.raster_io import pixel_size
 
 __all__ = ["LayerData", "is_rgb", "rgb_order", "shown_in_order", "raster_metadata"]
@@ -81,7 +82,7 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
         "nodata": nodata,
         "band_names": band_names,
         "colorinterp": list(colorinterp),
-        "units": (crs.linear_units if crs is not None and crs.is_projected else None),
+        "units": crs_units(crs),
         # (rows, cols), along the pixel edges as the engine measures it (also on a rotated grid)
         "pixel_size": pixel_size(transform)[::-1] if georeferenced else None,
         "tags": tags,

@@ -65,3 +65,20 @@ def test_tooltips_name_the_values_the_boxes_show(ldcsr):
     assert widget.live.mode_box.currentData() == "fast" and "fast preview by default" in widget.live.mode_box.toolTip()
     assert "fast preview" in widget.adapt_button.toolTip()  # the Mode choice's own words
     assert form.mode.native.findText("fast preview") >= 0
+
+
+def test_a_geographic_layers_output_pixel_is_in_degrees(ldcsr, tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    viewer, widget = ldcsr
+    path = tmp_path / "wgs84.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=24, height=20, count=3, dtype="uint8",
+                       crs="EPSG:4326", transform=from_origin(10.0, 50.0, 0.0001, 0.0001)) as dst:
+        dst.write(np.full((3, 20, 24), 100, np.uint8))
+    layer = viewer.open(str(path), plugin="napari-ldcsr")[0]
+    assert layer.metadata["units"] == "degree"  # as `ldcsr info` says it (raster_info, one rule)
+    widget.set_layer(layer)
+    widget.set_scale(2.5)
+    assert widget.form.pixel.native.text() == "0.00004000 °"  # not "CRS units"

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
            "source_rpcs", "scale_rpcs", "resampled_tags", "band_tags",
-           "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA"]
+           "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA", "crs_units"]
 
 
 # rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
@@ -349,3 +349,18 @@ def output_profile(
     nbytes = H * W * src.count * dt.itemsize
     prof["bigtiff"] = "YES" if nbytes > _BIGTIFF_BYTES else "IF_SAFER"
     return prof
+
+
+def crs_units(crs) -> str | None:
+    """The unit of a CRS's coordinates, hence of its pixel sizes: "degree" for a geographic CRS, a
+    projected one's linear unit ("metre", "US survey foot"), a local (engineering) one's; None
+    when there is no CRS or PROJ cannot tell."""
+    if crs is None:
+        return None
+    try:
+        units = "degree" if crs.is_geographic else crs.linear_units
+        if units in ("unknown", "", None) and not crs.is_projected:
+            units = crs.units_factor[0]  # a local (engineering) CRS: units, no projection
+    except Exception:  # exotic CRS
+        return None
+    return None if units in ("unknown", "") else units

@@ -37,7 +37,7 @@ from ..files import same_file
 from ..errors import InputError, RasterIOError, cause_line
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
-    GTIFF_ALPHA, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
+    GTIFF_ALPHA, crs_units, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
     band_tags, scale_rpcs, scaled_transform, source_rpcs,
 )
 from .geotiff_writer import (
@@ -381,16 +381,7 @@ def pixel_size(transform) -> tuple[float, float]:
 def raster_info(src) -> RasterInfo:
     """Summarise an open dataset."""
     crs = src.crs
-    units = None
-    if crs is not None:
-        try:
-            units = "degree" if crs.is_geographic else crs.linear_units
-            if units in ("unknown", "", None) and not crs.is_projected:
-                units = crs.units_factor[0]  # a local (engineering) CRS: units, no projection
-        except Exception:  # exotic CRS
-            units = None
-        if units in ("unknown", ""):
-            units = None
+    units = crs_units(crs)
     return RasterInfo(
         path=str(src.name),
         driver=src.driver,
