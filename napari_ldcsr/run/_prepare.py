@@ -61,7 +61,10 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
 
 
 def fmt_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
+    """A duration for the status line: "0.5 s" (a quick run is not "0 s"), "12 s", "1:15 min"."""
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f} s"
+    seconds = int(round(seconds))
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60}:{seconds % 60:02d} min"
 
 

@@ -82,3 +82,12 @@ def test_a_geographic_layers_output_pixel_is_in_degrees(ldcsr, tmp_path):
     widget.set_layer(layer)
     widget.set_scale(2.5)
     assert widget.form.pixel.native.text() == "0.00004000 °"  # not "CRS units"
+
+
+def test_durations_on_the_status_line_are_never_a_bare_zero():
+    from napari_ldcsr.run._prepare import fmt_seconds, progress_text
+
+    assert fmt_seconds(0.462) == "0.5 s"  # "Added '…' in 0.5 s", not "in 0 s"
+    assert fmt_seconds(0.0) == "0.0 s" and fmt_seconds(9.96) == "10 s" and fmt_seconds(12.4) == "12 s"
+    assert fmt_seconds(75) == "1:15 min"
+    assert progress_text(3, 4, 0.6) == "3 / 4 tiles · about 0.2 s left"
