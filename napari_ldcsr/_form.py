@@ -142,7 +142,7 @@ class SettingsForm:
                                     f"seams: the side of a piece in input pixels, at least {MIN_TILE_IN} "
                                     "(smaller ones use less memory); auto lets the engine choose. Fast "
                                     "preview only: diffusion mode always uses its fixed windows (one "
-                                    "picture per seed)")
+                                    "picture per seed). The live lens plans its own tiles")
         self.bicubic = CheckBox(text="Also add a bicubic baseline layer",
                                 tooltip="With each Run, also add the same pixels enlarged by plain bicubic "
                                         "interpolation (no model), to compare against (not for a result "
@@ -161,9 +161,9 @@ class SettingsForm:
         self.bands = LineEdit(label="Bands (R,G,B)", value="",
                               tooltip="Multi-band files: the file's band numbers (the first is 1) the model "
                                       "sees as red, green, blue, e.g. 4,3,2 (as `ldcsr upscale --bands`); "
-                                      "all bands are still super-resolved, three at a time. Empty = red, "
+                                      "a Run still super-resolves all bands, three at a time. Empty = red, "
                                       "green, blue by colour interpretation, 4,3,2 for Sentinel-2, else the "
-                                      "first three")
+                                      "first three. The live lens does not use it")
         self.nodata = LineEdit(label="Nodata", value="",
                                tooltip="Value that marks no data, as `ldcsr upscale --nodata`: e.g. 0 for black "
                                        "fill the file does not declare, or 'none' when the file's value is real "
