@@ -108,6 +108,8 @@ def test_building_blocks_refuse_what_upscale_would(tiny):
 
 @pytest.mark.parametrize("image,match", [
     (np.zeros((1, 1, 3), np.uint8), "at least 4×4"),
+    (np.zeros((0, 0, 3), np.float32), "at least 4×4"),  # was numpy's 'zero-size array to reduction ...'
+    (np.zeros((0, 12, 3), np.float64), "at least 4×4"),
     (np.zeros((20, 20), np.uint8), r"H×W×3"),
     (np.zeros((20, 20, 4), np.uint8), r"H×W×3"),
     (np.zeros((20, 20, 3), np.int32), "dtype must be uint8 or float"),

@@ -49,6 +49,13 @@ def test_selfcheck_and_adapt_take_arrays_by_upscales_rule(tiny, run, image, matc
         ldcsr_core.upscale(image, 2, model=tiny, mode="fast")
 
 
+@pytest.mark.parametrize("run", [_selfcheck, _adapt])
+def test_an_empty_float_scene_is_refused_by_the_size_rule(tiny, run):
+    # the range check ran first: numpy's 'zero-size array to reduction operation minimum ...'
+    with pytest.raises(InputError, match="the scene is 0×0 px"):
+        run(tiny, np.zeros((0, 0, 3), np.float32))
+
+
 def test_a_float_just_beyond_one_is_not_said_to_be_in_range(tiny):
     img = np.full((16, 16, 3), 0.5, np.float32)
     img[3, 4, 1] = np.nextafter(np.float32(1), np.float32(2))  # printed as 1 with :g

@@ -151,7 +151,8 @@ def check_count(value, what: str, least: int = 1) -> int:
 def check_image(image, *, grey: bool = False):
     """The one rule for an image given as an array (``upscale``, ``selfcheck``, ``adapt``): a NumPy
     H×W×3 array (or H×W with ``grey``), uint8 or float in [0, 1] without NaN/inf. Returns it
-    unchanged; :class:`InputError` names what is wrong otherwise."""
+    unchanged; :class:`InputError` names what is wrong otherwise. An empty one is returned for
+    the caller's size rule (:func:`check_input_side`, the self-check's and adaptation's) to refuse."""
     if not isinstance(image, np.ndarray):
         hint = (": pass image.numpy()" if hasattr(image, "numpy") else ": pass np.asarray(image)"
                 if hasattr(image, "__array__") or hasattr(image, "__array_interface__") else "")
@@ -170,6 +171,8 @@ def check_image(image, *, grey: bool = False):
         return image
     if image.dtype.kind != "f":
         raise InputError(f"image dtype must be uint8 or float in [0, 1], got {image.dtype}")
+    if image.size == 0:  # no values to check: the caller's size rule says what is too small
+        return image
     if not np.isfinite(image).all():
         raise InputError("image contains NaN or infinite values; fill them first (`ldcsr upscale` "
                          "keeps a raster's NaN/nodata pixels as nodata)")
