@@ -117,6 +117,20 @@ def test_the_raster_path_takes_upscales_model_argument(tiny, tmp_path):
         upscale_window_spread(img, model=tiny, scale=2)
 
 
+def test_dataset_from_array_refuses_what_it_would_pass_on_wrong():
+    img = np.random.default_rng(1).integers(0, 256, (3, 16, 16)).astype(np.float32)
+    # the mask was dropped by np.asarray: the masked pixels were super-resolved as data
+    masked = np.ma.masked_array(img, mask=img > 200)
+    with pytest.raises(InputError, match=r"masked arrays are not supported .*nodata=v"):
+        dataset_from_array(masked)
+    # rasterio's 'RasterioIOError: Attempt to create 16x0 dataset is illegal' (not an LdcsrError)
+    with pytest.raises(InputError, match=r"the array is empty \(shape \(3, 0, 16\)\)"):
+        dataset_from_array(img[:, :0])
+    # rasterio's 'TypeError: Unsupported data type float128', as float16 is refused
+    with pytest.raises(InputError, match="unsupported data type float128"):
+        dataset_from_array(img.astype(np.longdouble))
+
+
 @pytest.mark.parametrize("mode, tile", [("fast", 32), ("diffusion", None)])
 def test_selfcheck_reports_one_run_over_its_windows_and_scales(tiny, mode, tile):
     # each window and scale restarted the count (0/1, 1/1, 0/1, 1/1, ...): a progress bar went back

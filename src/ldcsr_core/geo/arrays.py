@@ -106,7 +106,9 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
     ----------
     array : ``(bands, rows, cols)``, ``(rows, cols)`` or ``(rows, cols, bands)``. A 3-D array is
         taken as bands-last when ``bands_last`` is true, or (``bands_last=None``) when its last
-        axis has 3 or 4 entries and its first more than 4 (napari's RGB/RGBA layers).
+        axis has 3 or 4 entries and its first more than 4 (napari's RGB/RGBA layers). Integer or
+        float32/64 values (bool as uint8), at least one pixel; not a masked array (its mask would be
+        lost): fill the masked pixels and pass the value as ``nodata``.
     transform : an ``Affine`` or 6 GDAL/rasterio coefficients; ``None`` = identity (no georef).
     crs : anything ``rasterio.crs.CRS.from_user_input`` takes (EPSG code, WKT, ``CRS``) or ``None``.
     nodata : the bands' nodata value, or ``None``.
@@ -128,11 +130,17 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
     from rasterio.errors import NotGeoreferencedWarning
     from rasterio.io import MemoryFile
 
+    if isinstance(array, np.ma.MaskedArray):  # np.asarray would drop the mask: masked pixels read as data
+        raise InputError("masked arrays are not supported (their mask would be ignored): fill the masked "
+                         "pixels with a value the data never take and name it, e.g. "
+                         "dataset_from_array(a.filled(v), nodata=v)")
     data = _as_bands_first(array, bands_last)
     if data.dtype == np.bool_:
         data = data.astype(np.uint8)
-    if data.dtype.kind not in "uif" or data.dtype == np.float16:
+    if data.dtype.kind not in "uif" or data.dtype.itemsize > 8 or data.dtype == np.float16:
         raise InputError(f"unsupported data type {data.dtype} (use integer or float32/64 arrays)")
+    if data.size == 0:
+        raise InputError(f"the array is empty (shape {np.shape(array)}): a raster needs at least one pixel")
     if data.dtype == np.int8 and _gdal_lacks_int8():  # pragma: no cover - GDAL < 3.7
         data = data.astype(np.int16)
     count, h, w = data.shape
