@@ -203,3 +203,13 @@ def test_super_resolve_names_what_it_cannot_take(tiny):
     with pytest.raises(InputError, match=r"out_size must be a \(height, width\) pair of whole numbers"):
         tiny.super_resolve(lr, (32.5, 32), mode="fast")  # was cut to 32 silently
     assert tiny.super_resolve(lr, torch.Size([32, 30]), mode="fast").shape == (1, 3, 32, 30)
+
+
+def test_super_resolve_names_an_empty_batch_and_a_generator_that_is_not_one(tiny):
+    lr = torch.rand(1, 3, 16, 16) * 2 - 1
+    # torch's 'cannot reshape tensor of 0 elements into shape [0, 64, -1] ...'
+    with pytest.raises(InputError, match=r"lr is empty \(shape \(0, 3, 16, 16\)\)"):
+        tiny.super_resolve(lr[:0], (32, 32), mode="fast")
+    # "'int' object has no attribute 'device'"
+    with pytest.raises(InputError, match=r"generator must be a torch.Generator or None, got int"):
+        tiny.super_resolve(lr, (32, 32), generator=5)

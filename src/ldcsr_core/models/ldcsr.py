@@ -160,6 +160,11 @@ class LDCSR(nn.Module):
             raise InputError(f"lr must be (B, 3, h, w), got shape {tuple(lr.shape)}")
         if not lr.is_floating_point():
             raise InputError(f"lr must be a float tensor in [-1, 1], got {lr.dtype}")
+        if lr.numel() == 0:  # torch's 'cannot reshape tensor of 0 elements' from deep inside otherwise
+            raise InputError(f"lr is empty (shape {tuple(lr.shape)}): a batch of at least one image of at least 1×1 px")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise InputError(f"generator must be a torch.Generator or None, got {type(generator).__name__} "
+                             "(for a seed: torch.Generator().manual_seed(seed))")
         try:
             size = tuple(out_size)
         except TypeError:
