@@ -56,6 +56,17 @@ def test_an_empty_float_scene_is_refused_by_the_size_rule(tiny, run):
         run(tiny, np.zeros((0, 0, 3), np.float32))
 
 
+@pytest.mark.parametrize("run", [_selfcheck, _adapt])
+def test_selfcheck_and_adapt_say_what_is_wrong_with_a_path_alike(tiny, run, tmp_path):
+    # adapt hashed the file before opening it: FileNotFoundError / IsADirectoryError with errno's
+    # words (and a named pipe was waited on for ever), where selfcheck said it in one line
+    (tmp_path / "folder.tif").mkdir()
+    with pytest.raises(ldcsr_core.RasterIOError, match="input not found: .*missing.tif"):
+        run(tiny, tmp_path / "missing.tif")
+    with pytest.raises(ldcsr_core.RasterIOError, match="input is a folder, not a raster file"):
+        run(tiny, str(tmp_path / "folder.tif"))
+
+
 def test_a_float_just_beyond_one_is_not_said_to_be_in_range(tiny):
     img = np.full((16, 16, 3), 0.5, np.float32)
     img[3, 4, 1] = np.nextafter(np.float32(1), np.float32(2))  # printed as 1 with :g

@@ -310,8 +310,12 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     from .api import resolve_model
 
     base = resolve_model(base, "base")
-    name, sha = _scene_id(scene)
-    src = _Scene(scene, bands, stretch, nodata)
+    src = _Scene(scene, bands, stretch, nodata)  # first: open_raster's checks before the file is hashed
+    try:
+        name, sha = _scene_id(scene)
+    except BaseException:
+        src.close()
+        raise
     if src.made:  # its own invented detail would be taught as truth, and the guard would check against it
         src.close()
         raise InputError(f"the scene is {src.made}: its pixels are not measurements, and a model adapted to "
