@@ -128,6 +128,34 @@ def test_the_raster_path_takes_upscales_model_argument(tiny, tmp_path):
         upscale_window_spread(img, model=tiny, scale=2)
 
 
+def test_paths_are_checked_as_paths(tiny, tmp_path, monkeypatch):
+    from ldcsr_core.geo.raster_io import read_raster, write_raster
+    img = np.random.default_rng(1).integers(0, 256, (3, 16, 16), dtype=np.uint8)
+    src = tmp_path / "in.tif"
+    with dataset_from_array(img) as ds:
+        write_raster(src, read_raster(ds))
+        # pathlib's TypeError 'expected str, bytes or os.PathLike object, not _MemoryDataset'
+        with pytest.raises(InputError, match="input must be a file path, got .*use .*upscale_window"):
+            upscale_raster(ds, tmp_path / "out.tif", model=tiny, scale=2)
+    with pytest.raises(InputError, match="input must be a file path, got ndarray: .*dataset_from_array"):
+        upscale_raster(img, tmp_path / "out.tif", model=tiny, scale=2)  # what ENGINE_API said it said
+    with pytest.raises(InputError, match="output must be a file path, got NoneType"):
+        upscale_raster(src, None, model=tiny, scale=2)
+    with pytest.raises(InputError, match="input must be a file path, got NoneType"):
+        read_raster(None)  # 'NoneType' object has no attribute 'transform'
+    # an unset variable: Path("") is the current folder, 'input is a folder, not a raster file: .'
+    monkeypatch.chdir(tmp_path)
+    for call in (lambda: upscale_raster("", "out.tif", model=tiny, scale=2), lambda: read_raster(""),
+                 lambda: upscale_window("", model=tiny, scale=2), lambda: _selfcheck(tiny, "")):
+        with pytest.raises(InputError, match="the input path is empty"):
+            call()
+    with pytest.raises(InputError, match="the output path is empty"):  # was 'output path is a folder: .'
+        upscale_raster(src, "", model=tiny, scale=2)
+    with pytest.raises(InputError, match="the output path is empty"):
+        write_raster("", read_raster(src))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
+
+
 def test_dataset_from_array_refuses_what_it_would_pass_on_wrong():
     img = np.random.default_rng(1).integers(0, 256, (3, 16, 16)).astype(np.float32)
     # the mask was dropped by np.asarray: the masked pixels were super-resolved as data

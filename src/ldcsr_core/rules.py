@@ -215,6 +215,27 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
     return H, W
 
 
+def check_path(path, what: str = "input"):
+    """``path`` (a str, bytes or os.PathLike) as a ``pathlib.Path``; an empty one (an unset
+    variable: ``Path("")`` is the current folder) or anything else is an :class:`InputError`."""
+    import os
+    from pathlib import Path
+
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        hint = ""
+        if what == "input" and hasattr(path, "shape"):
+            hint = (": for an array, wrap it with ldcsr_core.geo.raster_io.dataset_from_array(...) and use "
+                    "upscale_window, or ldcsr_core.upscale for an RGB picture")
+        elif what == "input" and hasattr(path, "read"):
+            hint = ": for an open dataset, use ldcsr_core.geo.pipeline.upscale_window (and write_raster)"
+        raise InputError(f"{what} must be a file path, got {type(path).__name__}{hint}")
+    if os.fspath(path) in ("", b""):
+        raise InputError(f"the {what} path is empty")
+    return Path(path)
+
+
 def check_samples(samples, mode: str = "diffusion") -> int:
     """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int >= 1 that
     ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic, so K > 1 samples
@@ -228,4 +249,4 @@ def check_samples(samples, mode: str = "diffusion") -> int:
     return int(samples)
 
 
-__all__ += ["check_samples"]
+__all__ += ["check_samples", "check_path"]

@@ -47,6 +47,7 @@ from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
 from ..progress import ProgressCallback
+from ..rules import check_path
 from .bicubic import BICUBIC_NOTICE, bicubic_window  # noqa: F401 - BICUBIC_NOTICE re-exported
 from .gdal_cache import bounded_gdal_cache
 from .job import (
@@ -205,7 +206,7 @@ def upscale_raster(
     options = options or UpscaleOptions()
     output = output or OutputOptions()
     model = _resolve_model(model)
-    src_path, dst_path = Path(src_path), Path(dst_path)
+    src_path, dst_path = check_path(src_path, "input"), check_path(dst_path, "output")  # no dataset, no array
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path}")
     files.check_name_length(dst_path)  # else the first stat of it fails, in errno's words

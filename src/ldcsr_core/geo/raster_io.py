@@ -35,6 +35,7 @@ import numpy as np
 from .. import files
 from ..files import same_file
 from ..errors import InputError, RasterIOError, cause_line
+from ..rules import check_path
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
     GTIFF_ALPHA, crs_units, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
@@ -154,8 +155,8 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
     """
     import rasterio
 
-    p = Path(path)
-    virtual = virtual_path(path)
+    p = check_path(path, "input")
+    virtual = virtual_path(os.fsdecode(path))  # as given: Path() folds vrt:// to vrt:/
     if virtual is not None:
         raise InputError(virtual)
     if not p.exists():
@@ -313,7 +314,7 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArra
     window, into a :class:`GeoArray` of raw values (no stretch)."""
     from rasterio.windows import Window
 
-    if isinstance(src, (str, os.PathLike)):
+    if not hasattr(src, "read"):  # a path (or what open_raster says is none)
         with open_raster(src) as ds:
             return read_raster(ds, window)
     win = None
@@ -354,6 +355,7 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
     """Write ``geo`` as a tiled, compressed GeoTIFF at ``path``, atomically (see
     :class:`GeoTiffWriter`); tags (dataset and band), colour interpretation, band names, scales,
     offsets, units, RPCs and mask are kept."""
+    path = check_path(path, "output")
     with dataset_from_array(geo.data, transform=geo.transform, crs=geo.crs, nodata=geo.nodata,
                             bands_last=False, colorinterp=geo.colorinterp or None,
                             descriptions=geo.descriptions, gcps=geo.gcps, scales=geo.scales or None,

@@ -27,6 +27,7 @@ import numpy as np
 from . import radiometry as rad
 from . import raster_io as rio_io
 from ..uncertainty import SampleLayout
+from ..rules import check_path
 
 __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_profile",
            "spread_tags", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE"]
@@ -154,7 +155,7 @@ def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | 
     neither the input nor the output and to lie in an existing folder."""
     from ..errors import InputError, RasterIOError
 
-    p = Path(spread_path) if spread_path is not None else default_spread_path(dst_path)
+    p = check_path(spread_path, "spread output") if spread_path is not None else default_spread_path(dst_path)
     if rio_io.same_file(src_path, p):
         raise InputError(f"spread path is the input file: {p}")
     if rio_io.same_file(dst_path, p):
