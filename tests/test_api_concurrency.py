@@ -127,3 +127,15 @@ def test_adapt_leaves_the_callers_torch_generator_as_it_was(tiny):
     torch.manual_seed(123)
     ldcsr_core.adapt(_image(96, 5), 2, base=tiny, steps=1, seed=0)
     assert torch.equal(torch.rand(3), expected_draw)
+
+
+def test_load_model_leaves_the_callers_torch_generator_as_it_was(tiny, tmp_path):
+    """load_model built the model with random initial weights drawn from torch's global generator
+    (then replaced by the file's): a script's seeded draws after it depended on the load."""
+    path = ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="m")
+    torch.manual_seed(5)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(5)
+    model = ldcsr_core.load_model(path, device="cpu", dtype="float32")
+    assert torch.equal(torch.rand(3), expected_draw)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), tiny.state_dict().values()))

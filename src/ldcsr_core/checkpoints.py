@@ -363,18 +363,27 @@ def intact_builtin_sha256(path: Path, digest: str | None = None) -> str | None:
 _BUILD_LOCK = threading.Lock()
 
 
+def _construct(config: ModelConfig, seed: int | None = None) -> LDCSR:
+    """``LDCSR(config)``, whose initial weights torch draws from its global CPU generator: seeded
+    with ``seed`` (None: as it is) and given back as it was, under a lock (else another thread's
+    seed or draws would reach these weights, and two constructions would undo each other's
+    restore). A caller's seeded sequence does not depend on a model being made meanwhile."""
+    with _BUILD_LOCK:
+        gen_state = torch.random.get_rng_state()
+        if seed is not None:
+            torch.random.default_generator.manual_seed(seed)  # the CPU's only: the caller's CUDA ones stay
+        try:
+            return LDCSR(config)
+        finally:
+            torch.random.set_rng_state(gen_state)
+
+
 def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str = "cpu") -> LDCSR:
     """A model with freshly initialised (random) weights, e.g. for tests or training.  The weights
     depend on ``seed`` only, also when several threads build models at once (they are drawn from
     torch's global generator, seeded and restored under a lock)."""
     from .config import tiny_test_config
-    with _BUILD_LOCK:  # else another thread's seed (or draws) would reach this model's weights
-        gen_state = torch.random.get_rng_state()
-        torch.manual_seed(seed)
-        try:
-            model = LDCSR(config or tiny_test_config())
-        finally:
-            torch.random.set_rng_state(gen_state)
+    model = _construct(config or tiny_test_config(), seed)
     dev = resolve_device(device)
     return device_layout(model.eval().to(dev), dev)
 
@@ -434,8 +443,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
             cfg = config or infer_config(sd, with_encoder=with_encoder)
         except CheckpointError as e:
             raise CheckpointError(f"{path}: {e}") from None  # which file, for a batch or a script
-    try:
-        model = LDCSR(cfg)
+    try:  # its random initial weights, replaced below, leave torch's generator as it was
+        model = _construct(cfg)
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as e:  # e.g. a width of 0 or a list of lists
         whose = "the config given" if config is not None else f"{path}: its model configuration"
         raise CheckpointError(f"{whose} cannot be built into a model ({one_line(e)})") from None
