@@ -106,6 +106,16 @@ def test_building_blocks_refuse_what_upscale_would(tiny):
         process_tile(tiny, good[1:], t, plan, mode="fast")
 
 
+def test_plan_for_model_checks_its_mode_and_budget(tiny):
+    from ldcsr_core.tiling import plan_for_model
+    with pytest.raises(InputError, match="mode must be one of"):  # 'Diffusion' planned fast mode's windows
+        plan_for_model(tiny, (40, 40), (80, 80), mode="Diffusion")
+    for budget in (-1, 0, float("nan"), "512"):  # -1: 'int() argument must be ... not complex'
+        with pytest.raises(InputError, match="budget_mb must be"):
+            plan_for_model(tiny, (40, 40), (80, 80), budget_mb=budget)
+    assert plan_for_model(tiny, (40, 40), (80, 80), budget_mb=64).out_shape == (80, 80)
+
+
 @pytest.mark.parametrize("image,match", [
     (np.zeros((1, 1, 3), np.uint8), "at least 4×4"),
     (np.zeros((0, 0, 3), np.float32), "at least 4×4"),  # was numpy's 'zero-size array to reduction ...'

@@ -22,7 +22,7 @@ from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
 from .prefetch import BackgroundSink, batches, pipelined
 from .progress import ProgressCallback, TileProgress
-from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, check_seed
+from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, check_mode, check_number, check_seed
 from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
@@ -119,6 +119,9 @@ def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *
     seed gives one picture whatever the device, front end or tile setting.  Windows overlap by the
     model's measured receptive field (``model.tile_overlap`` output pixels; see
     ``benchmarks/receptive_field.py``)."""
+    check_mode(mode)  # a typo ("Diffusion") planned fast mode's windows: another picture for a seed
+    if budget_mb is not None and not 0 < check_number(budget_mb, "budget_mb") < float("inf"):
+        raise InputError(f"budget_mb must be a positive number of megabytes, got {budget_mb!r}")
     scale = plan_scale(in_shape, out_shape)
     if mode == "diffusion":
         window = diffusion_window(model, scale)
