@@ -252,3 +252,11 @@ def test_super_resolve_names_an_empty_batch_and_a_generator_that_is_not_one(tiny
     # "'int' object has no attribute 'device'"
     with pytest.raises(InputError, match=r"generator must be a torch.Generator or None, got int"):
         tiny.super_resolve(lr, (32, 32), generator=5)
+
+
+def test_bands_are_whole_band_numbers():
+    assert UpscaleOptions(bands=np.array([3, 2, 1])).bands == (3, 2, 1)  # was 'truth value ... ambiguous'
+    assert UpscaleOptions(bands=2).bands == (2,) == UpscaleOptions(bands="2").bands  # was "'int' ... not iterable"
+    for bad in ((True, 2, 3), (1.7, 2, 3), [None]):  # True was band 1, 1.7 band 1
+        with pytest.raises(InputError, match="bands must be 1-based band numbers like '3,2,1'"):
+            UpscaleOptions(bands=bad)

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..rules import _whole
 
 __all__ = ["ALPHA", "BandPlan", "plan_bands", "parse_bands", "suggest_bands", "default_triplet"]
 
@@ -104,18 +105,24 @@ class BandPlan:
 
 
 def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
-    """Parse ``"3,2,1"`` (1-based band numbers) into a tuple; ``None``/``""`` stays ``None``."""
-    if text is None or text == "":
+    """Parse ``"3,2,1"`` or whole numbers (1-based band numbers: a sequence, a 1-d array, one
+    alone) into a tuple; ``None``/``""`` stays ``None``; anything else is an :class:`InputError`."""
+    if text is None or (isinstance(text, str) and text == ""):
         return None
+    bad = InputError(f"bands must be 1-based band numbers like '3,2,1', got {text!r}")
     if isinstance(text, str):
         try:
             vals = tuple(int(t) for t in text.replace(" ", "").split(","))
         except ValueError:
-            raise InputError(
-                f"bands must be 1-based band numbers like '3,2,1', got {text!r}"
-            ) from None
-    else:
-        vals = tuple(int(v) for v in text)
+            raise bad from None
+    else:  # whole numbers, as seed and tile (True was band 1, 2.7 band 2), or one of them alone
+        try:
+            items = (text,) if _whole(text) else tuple(text)
+        except TypeError:  # not a sequence either
+            raise bad from None
+        if not all(_whole(v) for v in items):
+            raise bad
+        vals = tuple(int(v) for v in items)
     if len(vals) not in (1, 3):
         raise InputError(f"bands must name 1 or 3 bands (e.g. '3,2,1'), got {len(vals)}: {text!r}")
     return vals
