@@ -260,3 +260,23 @@ def test_bands_are_whole_band_numbers():
     for bad in ((True, 2, 3), (1.7, 2, 3), [None]):  # True was band 1, 1.7 band 1
         with pytest.raises(InputError, match="bands must be 1-based band numbers like '3,2,1'"):
             UpscaleOptions(bands=bad)
+
+
+def test_output_options_are_checked_before_any_work(tmp_path):
+    from ldcsr_core.geo.pipeline import OutputOptions
+    from ldcsr_core.geo.raster_io import read_raster, write_raster
+    # 'zzz' was written uncompressed without a word; 100 failed at the write in GDAL's words
+    with pytest.raises(InputError, match="compress must be one of .*deflate.*got 'zzz'"):
+        OutputOptions(compress="zzz")
+    with pytest.raises(InputError, match="block must be a multiple of 16 pixels"):
+        OutputOptions(block=100)
+    for bad in (0, 1.5, True):
+        with pytest.raises(InputError, match="block must be a whole number of at least 16"):
+            OutputOptions(block=bad)
+    with pytest.raises(InputError, match="gdal_cache_mb must be a whole number of at least 0"):
+        OutputOptions(gdal_cache_mb="x")  # was int()'s ValueError at the run's start
+    assert OutputOptions(compress="ZSTD", block=np.int64(64)).block == 64
+    with dataset_from_array(np.zeros((3, 16, 16), np.uint8)) as ds:
+        with pytest.raises(InputError, match="compress must be one of"):
+            write_raster(tmp_path / "o.tif", read_raster(ds), compress="zzz")
+    assert not list(tmp_path.iterdir())

@@ -287,6 +287,23 @@ def scaled_transform(transform, in_shape: tuple[int, int], out_shape: tuple[int,
         return transform * s
 
 
+def check_storage(block, compress) -> tuple[int, str | None]:
+    """``(block, compress)`` of an output GeoTIFF, checked: the tile side a whole multiple of 16
+    pixels (TIFF's rule), the compression one GDAL knows (``rasterio.enums.Compression``: deflate,
+    zstd, lzw, ..., ``"none"``) or None. Else :class:`InputError`: GDAL wrote an unknown one
+    uncompressed, with a warning at most, and failed on a block of 100 with its own words."""
+    from rasterio.enums import Compression
+
+    from ..rules import check_count
+
+    if check_count(block, "block", 16) % 16:
+        raise InputError(f"block must be a multiple of 16 pixels (TIFF tiles), got {block!r}")
+    names = sorted(c.name for c in Compression)
+    if compress is not None and (not isinstance(compress, str) or compress.lower() not in names):
+        raise InputError(f"compress must be one of {', '.join(names)}, got {compress!r}")
+    return int(block), compress
+
+
 def output_profile(
     src,
     out_shape: tuple[int, int],
@@ -311,7 +328,8 @@ def output_profile(
         prof.pop(k, None)
     dt = np.dtype(dtype or src.dtypes[0])
     # Square tiles (multiples of 16, as TIFF requires), no larger than the image needs.
-    block = min(int(block), max(16, -(-min(H, W) // 16) * 16))
+    block, compress = check_storage(block, compress)
+    block = min(block, max(16, -(-min(H, W) // 16) * 16))
     prof.update(
         driver="GTiff",
         height=H,

@@ -85,6 +85,13 @@ class OutputOptions:
     compress: str = "deflate"
     gdal_cache_mb: int = 256
 
+    def __post_init__(self):  # checked here, before any work (georef.check_storage)
+        from ..rules import check_count
+        from .georef import check_storage
+
+        object.__setattr__(self, "block", check_storage(self.block, self.compress)[0])
+        object.__setattr__(self, "gdal_cache_mb", check_count(self.gdal_cache_mb, "gdal_cache_mb", 0))
+
 
 def software_version() -> str:
     try:
