@@ -94,6 +94,15 @@ def test_selfcheck_checks_its_arguments(tiny, kwargs, match):
         ldcsr_core.selfcheck(_image(), 2, **{"model": tiny, "mode": "fast", **kwargs})
 
 
+def test_selfcheck_scales_takes_a_list_of_scales(tiny):
+    # [] failed with max()'s 'arg is an empty sequence', 2 with "'int' object is not iterable"
+    for scales in ([], 2, "2,4", np.array(2)):
+        with pytest.raises(InputError, match=r"scales must be a list of one or more scales, e.g. \[2, 4\]"):
+            ldcsr_core.selfcheck_scales(_image(), scales, model=tiny, mode="fast")
+    got = ldcsr_core.selfcheck_scales(_image(), (s for s in (2, 3)), model=tiny, mode="fast", maps=False)
+    assert [r.scale for r in got] == [2, 3]
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(seed=1.5), "seed must be a whole number"),  # was taken: random.Random(1.5), torch seed 1
     (dict(steps=1.5), "steps must be a whole number"),

@@ -194,6 +194,9 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
                      callback=None, nodata=None) -> list[SelfCheck]:
     """:func:`selfcheck` at several scales, reading the scene's windows once."""
     check_mode(mode)
+    if isinstance(scales, (str, bytes)) or not np.iterable(scales) or not (scales := list(scales)):
+        raise InputError(f"scales must be a list of one or more scales, e.g. [2, 4] (for one: "
+                         f"selfcheck(scene, 2)), got {scales!r}")  # [] failed in max(), 2 in iter()
     scales = [check_one_scale(s) for s in scales]
     seed, tile = check_seed(seed), check_tile(tile)
     max_pixels, samples = check_count(max_pixels, "max_pixels"), check_count(samples, "samples")
