@@ -67,6 +67,15 @@ def test_selfcheck_and_adapt_say_what_is_wrong_with_a_path_alike(tiny, run, tmp_
         run(tiny, str(tmp_path / "folder.tif"))
 
 
+@pytest.mark.parametrize("run", [_selfcheck, _adapt])
+def test_bands_and_stretch_of_an_array_scene_are_refused_not_ignored(tiny, run):
+    # both were ignored: bands=(3, 2, 1) checked (or adapted on) a BGR array as it was
+    with pytest.raises(InputError, match=r"bands apply to a raster .* not to an array: .*image\[..., ::-1\]"):
+        run(tiny, _image(), bands=(3, 2, 1))
+    with pytest.raises(InputError, match="stretch applies to a raster .* not to an array, got 'percentile'"):
+        run(tiny, _image(), stretch="percentile")
+
+
 def test_a_float_just_beyond_one_is_not_said_to_be_in_range(tiny):
     img = np.full((16, 16, 3), 0.5, np.float32)
     img[3, 4, 1] = np.nextafter(np.float32(1), np.float32(2))  # printed as 1 with :g

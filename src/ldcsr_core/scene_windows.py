@@ -78,6 +78,12 @@ class _Scene:
             # not a raster: an array (or an InputError saying what it is instead)
             if nodata is not None:
                 raise InputError("nodata applies to a raster file or dataset, not to an array")
+            if bands is not None:  # they were ignored: a BGR array was checked (or adapted on) as it was
+                raise InputError("bands apply to a raster file or dataset, not to an array: give the array's "
+                                 "channels in R, G, B order (e.g. image[..., ::-1] for BGR)")
+            if stretch != "auto":  # ignored too: an array is taken as it is (uint8, or float in [0, 1])
+                raise InputError(f"stretch applies to a raster file or dataset, not to an array, got {stretch!r}: "
+                                 "an array is taken as it is (uint8, or float in [0, 1])")
             self.array, self.reader = _array_rgb(scene), None
             self.bands, self.band_count, self.made = (), 0, ""
             self.shape = self.array.shape[:2]
