@@ -117,6 +117,10 @@ def test_selfcheck_scales_takes_a_list_of_scales(tiny):
     (dict(steps=1.5), "steps must be a whole number"),
     (dict(minutes="3"), "minutes must be a number"),  # was "'>' not supported ..."
     (dict(base="ldcsr-compact-rsscn7"), r"pass base=ldcsr_core.load_model"),  # was "'str' ... 'to'"
+    (dict(holdout=float("nan")), r"holdout must be a share .* in \[0, 1\)"),  # was int()'s ValueError
+    (dict(holdout=-0.1), r"holdout must be a share"),  # was taken as 0 (the least strip)
+    (dict(holdout="0.2"), "holdout must be a number"),
+    (dict(recipe="fast"), "recipe must be an ldcsr_core.adaptation.Recipe, got str"),  # was an AttributeError
 ])
 def test_adapt_checks_its_arguments(tiny, kwargs, match):
     kw = {"base": tiny, "steps": 1, **kwargs}

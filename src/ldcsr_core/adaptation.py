@@ -299,6 +299,10 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         raise InputError(f"minutes must be a positive number, got {minutes_in!r}")
     steps = None if steps is None else check_count(steps, "steps")
     seed = check_seed(seed)
+    if not 0 <= check_number(holdout, "holdout") < 1:  # NaN failed in int(), -0.1 was taken as 0
+        raise InputError(f"holdout must be a share of the scene's longer side in [0, 1), got {holdout!r}")
+    if recipe is not None and not hasattr(recipe, "max_scale"):  # 'str' object has no attribute 'max_scale'
+        raise InputError(f"recipe must be an ldcsr_core.adaptation.Recipe, got {type(recipe).__name__}")
     recipe = recipe or Recipe()
     if scale > recipe.max_scale:
         raise InputError(
