@@ -201,3 +201,14 @@ def test_threads_that_start_together_load_the_default_model_once(monkeypatch):
         assert len(loads) == 1 and len({id(m) for m in got}) == 1
     finally:
         api._load_default_model.cache_clear()
+
+
+def test_submodules_are_reached_as_the_docs_write_them():
+    # ENGINE_API writes ldcsr_core.tiling.process_tiles, ldcsr_core.geo.pipeline.upscale_raster,
+    # ldcsr_core.rules.MAX_TILE_MARGIN after 'import ldcsr_core': each was an AttributeError in a
+    # fresh process (a submodule is an attribute only once something imported it)
+    code = ("import sys, ldcsr_core; ldcsr_core.rules.MAX_TILE_MARGIN; assert 'torch' not in sys.modules; "
+            "ldcsr_core.tiling.process_tiles; ldcsr_core.geo.pipeline.upscale_raster; ldcsr_core.uncertainty.UpscaleSamples; "
+            "assert not hasattr(ldcsr_core, 'nope') and not hasattr(ldcsr_core.geo, 'nope')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -4,7 +4,8 @@ Public API: :func:`load_model`, :func:`upscale`, the tiling building blocks (:fu
 :func:`process_tile`, :class:`RowMerger`, :func:`run_plan`), the progress protocol
 (:class:`TileProgress`, :func:`polling`), the scene self-check (:func:`selfcheck`, reduced-resolution
 validation, :mod:`.quality`), scene adaptation (:func:`adapt`, :mod:`.adaptation`) and the error classes.  Names are
-imported on first use, so ``import ldcsr_core`` (and ``ldcsr --help``) does not load torch.
+imported on first use, so ``import ldcsr_core`` (and ``ldcsr --help``) does not load torch; so are
+submodules (``ldcsr_core.tiling``, ``ldcsr_core.geo.pipeline``, ...), as the docs write them.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
+    if not name.startswith("_"):  # a submodule, as the docs write them: ldcsr_core.tiling.process_tiles
+        try:
+            return importlib.import_module(f".{name}", __name__)  # (import binds it here)
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":  # a dependency of that module: say which
+                raise
     raise AttributeError(f"module 'ldcsr_core' has no attribute {name!r}")
 
 
