@@ -106,6 +106,20 @@ def test_building_blocks_refuse_what_upscale_would(tiny):
         process_tile(tiny, good[1:], t, plan, mode="fast")
 
 
+def test_process_tiles_takes_one_numpy_window_per_tile(tiny):
+    from ldcsr_core.tileplan import plan_tiles
+    from ldcsr_core.tiling import process_tiles
+    plan = plan_tiles((20, 20), (40, 40))
+    t = plan.tiles[0]
+    good = np.zeros((t.read_y.size, t.read_x.size, 3), np.float32)
+    with pytest.raises(InputError, match="one read window per tile, at least one: got 1 windows for 2 tiles"):
+        process_tiles(tiny, [good], [t, t], plan, mode="fast")  # zip() gave 1 output for 2 tiles
+    with pytest.raises(InputError, match="got 0 windows for 0 tiles"):
+        process_tiles(tiny, [], [], plan, mode="fast")  # numpy's 'need at least one array to stack'
+    with pytest.raises(InputError, match=r"got a Tensor \(a NumPy array is needed\)"):
+        process_tiles(tiny, [torch.from_numpy(good)], [t], plan, mode="fast")  # "Cannot interpret 'torch.float32'"
+
+
 def test_plan_for_model_checks_its_mode_and_budget(tiny):
     from ldcsr_core.tiling import plan_for_model
     with pytest.raises(InputError, match="mode must be one of"):  # 'Diffusion' planned fast mode's windows

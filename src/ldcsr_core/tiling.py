@@ -227,13 +227,19 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     interior tiles of a row); each result equals its :func:`process_tile` to float rounding.
     Returns the list of outputs, or with ``deferred`` a :class:`HostOutputs` (on a card the batch
     is then still computing when this returns)."""
+    lr_tiles, tiles = list(lr_tiles), list(tiles)
+    if not tiles or len(lr_tiles) != len(tiles):  # zip() cut the longer list short: outputs went missing
+        raise InputError(f"give one read window per tile, at least one: got {len(lr_tiles)} windows "
+                         f"for {len(tiles)} tiles")
     if len({window_signature(plan, t) for t in tiles}) > 1:
         raise ValueError("tiles batched together must have the same window_signature")
     for arr, t in zip(lr_tiles, tiles):
         want = (t.read_y.size, t.read_x.size, 3)
-        if tuple(arr.shape) != want or np.dtype(arr.dtype).kind != "f":
+        if not isinstance(arr, np.ndarray) or arr.shape != want or arr.dtype.kind != "f":
+            got = (f"shape {arr.shape} of {arr.dtype}" if isinstance(arr, np.ndarray)
+                   else f"a {type(arr).__name__} (a NumPy array is needed)")
             raise InputError(f"tile {t.index} needs its read window as {want[0]}×{want[1]}×3 floats in [0, 1], "
-                             f"got shape {tuple(arr.shape)} of {arr.dtype}")
+                             f"got {got}")
     wins = [tile_window(plan, t) for t in tiles]
     run_wins = [padded_window(w) for w in wins]
     dev = model.device
