@@ -302,3 +302,20 @@ def test_output_options_are_checked_before_any_work(tmp_path):
         with pytest.raises(InputError, match="compress must be one of"):
             write_raster(tmp_path / "o.tif", read_raster(ds), compress="zzz")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_uint8_picture_gets_the_raster_paths_pixels(tiny):
+    """upscale read a uint8 picture as x·(1/255) in float32 and wrote rint(u·255) in float32, the
+    raster path (ldcsr upscale, napari, QGIS) x/255 and rint(u·255) in float64: the same picture
+    came out a level apart at a few pixels, and so did the samples' mean."""
+    from ldcsr_core.geo.spread import upscale_window_spread
+    img = np.random.default_rng(3).integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    with dataset_from_array(img) as ds:
+        for mode in ("fast", "diffusion"):
+            want = upscale_window(ds, model=tiny, scale=2.5, options=UpscaleOptions(mode=mode, seed=1)).data
+            np.testing.assert_array_equal(ldcsr_core.upscale(img, 2.5, model=tiny, mode=mode, seed=1),
+                                          want.transpose(1, 2, 0))
+        mean, spread = upscale_window_spread(ds, model=tiny, scale=2.5, options=UpscaleOptions(seed=1, samples=2))
+    got = ldcsr_core.upscale(img, 2.5, model=tiny, seed=1, samples=2)
+    np.testing.assert_array_equal(got.mean, mean.data.transpose(1, 2, 0))
+    np.testing.assert_array_equal(got.spread, spread.data.transpose(1, 2, 0))

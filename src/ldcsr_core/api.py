@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import InputError
+from .geo.stretch import UINT8_RGB
 from .progress import ProgressCallback
 from .rules import check_image, check_input_side, check_mode, check_seed, check_tile, output_shape
 from .tiling import plan_for_model, run_plan
@@ -95,10 +96,11 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     H, W = output_shape(img.shape[:2], scale, out_shape)
     model = resolve_model(model)
     plan = plan_for_model(model, img.shape[:2], (H, W), tile, mode=mode)
-    scale_in = 1.0 / 255.0 if dtype == np.uint8 else 1.0
+    u8 = dtype == np.uint8  # 8 bits go through the raster path's stretch: the same pixels as `ldcsr upscale`
 
     def read(y0, x0, h, w):
-        return img[y0:y0 + h, x0:x0 + w].astype(np.float32) * scale_in
+        win = img[y0:y0 + h, x0:x0 + w]
+        return UINT8_RGB.to_unit(win.transpose(2, 0, 1)).transpose(1, 2, 0) if u8 else win.astype(np.float32)
 
     if samples is not None:  # uncertainty map: K samples, their mean and spread (ldcsr_core.uncertainty)
         from .uncertainty import upscale_samples
@@ -108,7 +110,10 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
 
     def sink(y0, rows):  # finished rows, clipped and converted to the image's dtype band by band
         rows = np.clip(rows, 0.0, 1.0)
-        out[y0:y0 + rows.shape[0]] = np.rint(rows * np.float32(255.0)) if dtype == np.uint8 else rows
+        if u8:
+            UINT8_RGB.from_unit(rows.transpose(2, 0, 1), out=out[y0:y0 + rows.shape[0]].transpose(2, 0, 1))
+        else:
+            out[y0:y0 + rows.shape[0]] = rows
 
     run_plan(model, plan, read, sink, mode=mode, seed=seed, callback=callback)
     return out

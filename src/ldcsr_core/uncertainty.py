@@ -142,6 +142,9 @@ def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray
     run_plan(model, plan, read, sink, mode=mode, seed=seed, callback=callback, channels=layout.width,
              tiles=tiles())
     np.clip(mean, 0.0, 1.0, out=mean)
-    if np.dtype(dtype) == np.uint8:
-        return UpscaleSamples(np.rint(mean * 255.0).astype(np.uint8), spread * np.float32(255.0))
+    if np.dtype(dtype) == np.uint8:  # as upscale's single picture (the raster path's 8-bit stretch)
+        from .geo.stretch import UINT8_RGB
+
+        return UpscaleSamples(UINT8_RGB.from_unit(mean.transpose(2, 0, 1)).transpose(1, 2, 0),
+                              spread * np.float32(255.0))
     return UpscaleSamples(mean.astype(dtype, copy=False), spread)

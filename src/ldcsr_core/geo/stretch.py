@@ -24,7 +24,7 @@ from ..rules import STRETCHES
 # the logger the stretch's warnings have always come from (the module it was split out of)
 log = logging.getLogger("ldcsr_core.geo.radiometry")
 
-__all__ = ["DEFAULT_PERCENTILES", "FILL_MAGNITUDE", "SAMPLE_PIXELS", "Stretch", "compute_stretch", "dtype_range",
+__all__ = ["DEFAULT_PERCENTILES", "FILL_MAGNITUDE", "SAMPLE_PIXELS", "Stretch", "UINT8_RGB", "compute_stretch", "dtype_range",
            "sample_grid", "sample_array", "fill_values"]
 
 # Default stretch percentiles: robust to a few hot pixels, keeps almost all of the histogram.
@@ -134,6 +134,10 @@ class Stretch:
     def to_dict(self) -> dict:
         return {"lo": list(self.lo), "hi": list(self.hi), "dtype": self.dtype}
 
+
+#: An 8-bit RGB picture's stretch (``"auto"``'s for uint8): ``ldcsr_core.upscale`` of a uint8 array
+#: reads and writes its pixels with it, so they come out as the raster path's of the same picture.
+UINT8_RGB = Stretch((0.0, 0.0, 0.0), (255.0, 255.0, 255.0), "uint8")
 
 #: Float values this large are fill values, not measurements (float32's extremes are ±3.4e38).
 FILL_MAGNITUDE = 1e30
