@@ -226,6 +226,8 @@ def test_load_model_names_a_source_it_cannot_take(tiny):
             ldcsr_core.load_model(source)
     with pytest.raises(ldcsr_core.CheckpointError, match="checkpoint not found: /nonexistent.safetensors"):
         ldcsr_core.load_model(b"/nonexistent.safetensors")  # a bytes path is a path (was a TypeError)
+    with pytest.raises(ldcsr_core.ConfigError, match="config must be a ldcsr_core.ModelConfig or None, got str"):
+        ldcsr_core.load_model(config="compact")  # was 'replace() should be called on dataclass instances'
 
 
 def test_a_window_is_whole_pixels_up_to_float_noise(tiny):

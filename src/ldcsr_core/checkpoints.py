@@ -424,6 +424,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     from .precision import resolve_dtype
 
     dev = resolve_device(device)  # bad arguments are refused before the checkpoint is read
+    if config is not None and not isinstance(config, ModelConfig):  # dataclasses.replace's TypeError
+        raise ConfigError(f"config must be a ldcsr_core.ModelConfig or None, got {type(config).__name__}")
     try:
         dt = resolve_dtype(dtype, dev, float32_only=with_encoder)
     except ConfigError:  # LDCSR_DTYPE's SettingError
