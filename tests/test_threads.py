@@ -264,3 +264,17 @@ def test_ldcsr_info_and_the_provenance_tags_report_the_rule(monkeypatch):
         torch.set_num_threads(saved)
     monkeypatch.setenv(threads.ENV, "auto")
     assert "threads:     auto, up to" in CliRunner().invoke(main, ["info", sample]).output
+
+
+@pytest.mark.parametrize("bad", ["2", 1.5, True, 0, -1])
+def test_thread_counts_are_whole_numbers_checked_when_set(bad):
+    # fixed_threads took them and the next tile failed in torch ('set_num_threads expects an int, but
+    # got str'); set_threads took 1.5 and True as 1
+    from ldcsr_core import InputError
+    before = threads.policy()
+    with pytest.raises(InputError, match="threads must be a whole number of at least 1"):
+        with threads.fixed_threads(bad):
+            pass
+    with pytest.raises(InputError, match="threads must be a whole number of at least 1"):
+        threads.set_threads(bad)
+    assert threads.policy() == before  # nothing was set

@@ -128,16 +128,23 @@ def set_threads(n: int | None) -> None:
     """Fix the thread count for this process (``ldcsr --threads``); None goes back to
     ``LDCSR_THREADS`` / auto."""
     global _override
-    if n is not None and int(n) < 1:
-        raise ValueError("threads must be >= 1")
-    _override = None if n is None else int(n)
+    _override = _count(n)
+
+
+def _count(n) -> int | None:
+    """None, or ``n`` if it is a whole number >= 1: else :class:`~ldcsr_core.InputError` here (a
+    ValueError), not torch's 'set_num_threads expects an int' at the next tile (1.5 and True were
+    taken by set_threads as 1)."""
+    from .rules import check_count
+
+    return None if n is None else check_count(n, "threads")
 
 
 @contextlib.contextmanager
 def fixed_threads(n: int | None):
     """Fix the count for tiles computed by the calling thread inside the block (Dask workers run
     the client's count: see ``ModelSource.threads``); None changes nothing."""
-    saved = getattr(_local, "fixed", None)
+    n, saved = _count(n), getattr(_local, "fixed", None)
     _local.fixed = n or saved
     try:
         yield
