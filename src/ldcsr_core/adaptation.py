@@ -147,7 +147,8 @@ class Adaptation:
                 **self.reading.metadata()}
 
     def save(self, path, *, name: str | None = None, overwrite: bool = True) -> Path:
-        """Write the adapted model (atomically) with its provenance; InputError if it was not kept;
+        """Write the adapted model (atomically) with its provenance; InputError if it was not kept, or
+        if ``path`` is the base model's file or in the built-in models' folder (``overwrite`` or not);
         without ``overwrite``, OutputExistsError if ``path`` exists (it is kept). ``model`` then
         carries the saved file's identity (name, version, notes, SHA-256), as ``load_model(path)``
         gives it, so that outputs made with it in memory (napari's Run after Adapt) name that file."""
@@ -160,6 +161,9 @@ class Adaptation:
         path = Path(path)
         if path.suffix.lower() != ".safetensors":
             raise InputError(f"{path}: an adapted model is saved as .safetensors")
+        if self.base_sha256 and path.is_file() and sha256_file(path) == self.base_sha256:  # overwrite or not
+            raise InputError(f"{path} is the model it was adapted from, {self.base_name} (inputs are never "
+                             "overwritten; give another name)")
         stem = Path(self.scene).stem if self.scene else "array"
         name = name or f"{self.base_name}-adapted-{stem}"
         notes = (f"{self.base_name} adapted to {Path(self.scene).name or 'an array'} at ×{self.scale:g} "
@@ -202,12 +206,16 @@ def check_save_room(folder, model) -> None:
     yet, in its nearest existing parent): a writable folder, with room for the file (float32, as
     :meth:`Adaptation.save` writes it) on the disk and under the file size limit (``ulimit -f``).
     Else a :class:`~ldcsr_core.errors.RasterIOError` naming what lacks, so that minutes of
-    fine-tuning are not lost at the save."""
+    fine-tuning are not lost at the save; :class:`InputError` for the built-in models' folder
+    (``LDCSR_MODELS_DIR`` set to it: no model is saved there)."""
     import errno
 
+    from .checkpoints import BUILTIN_FOLDER_IS, in_builtin_folder
     from .errors import RasterIOError
     from .files import check_writable, file_size_limit, free_bytes, human_bytes
 
+    if in_builtin_folder(Path(folder) / "adapted.safetensors"):  # --overwrite or not (save_model's rule)
+        raise InputError(f"cannot save the adapted model in {folder}: it is {BUILTIN_FOLDER_IS}")
     found = Path(folder)
     while not found.exists() and found != found.parent:
         found = found.parent

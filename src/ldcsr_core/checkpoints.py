@@ -338,6 +338,17 @@ def in_builtin_folder(path: str | os.PathLike) -> bool:
         return False
 
 
+def builtin_folder_refusal(path: str | os.PathLike) -> str:
+    """The one sentence refusing to write ``path`` in the built-in models' folder
+    (:func:`in_builtin_folder`), or "" for any other path: every writer of a model file says it
+    (``save_model``; before any work ``ldcsr train``, ``adapt``, ``convert`` and napari's Adapt)."""
+    return f"{path} is in {BUILTIN_FOLDER_IS}" if in_builtin_folder(path) else ""
+
+
+BUILTIN_FOLDER_IS = ("the folder of the built-in models, part of the installed package (a shipped model replaced "
+                     "would load as damaged; another file would be listed as built-in): write it elsewhere")
+
+
 def intact_builtin_sha256(path: Path, digest: str | None = None) -> str | None:
     """The SHA-256 of ``path`` if it is a built-in model (one listed in the weights folder's
     :data:`BUILTIN_SUMS`), after checking that it is the file shipped; None for any other file.
@@ -480,9 +491,13 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     The file is written to a part file in the destination folder and renamed when complete
     (:func:`~ldcsr_core.files.atomic_write_bytes`: a failed write is one clear error naming
     ``path``, and part files a killed run left are removed). Without ``overwrite`` a file at
-    ``path`` (one that appeared while the model was made) is kept: :class:`OutputExistsError`."""
+    ``path`` (one that appeared while the model was made) is kept: :class:`OutputExistsError`.
+    A path in the built-in models' folder is refused, ``overwrite`` or not: :class:`InputError`."""
     from safetensors.torch import save
     path = Path(path)
+    refused = builtin_folder_refusal(path)
+    if refused:
+        raise InputError(refused)
     sd = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
           for k, v in model.state_dict().items()}
     meta = {"format": FORMAT_TAG, "config": model.config.to_json(), "name": name, "version": version,

@@ -625,3 +625,62 @@ def test_models_says_which_version_of_a_base_a_model_was_adapted_from(tmp_path, 
         from ldcsr_core.files import sha256_file
 
         assert lines[-1].startswith(f"adapted: from tiny-test {v} (sha256 {sha256_file(base)[:12]}) on an array")
+
+
+@pytest.fixture
+def builtin_copy(tmp_path, monkeypatch):
+    """The built-in models' folder, as a copy: its checksum list and stand-ins for two shipped
+    models (nothing is ever written in the checkout's own weights folder)."""
+    import shutil
+
+    from ldcsr_core import checkpoints
+
+    shipped = checkpoints.default_model_path()
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shutil.copy(shipped.parent / checkpoints.BUILTIN_SUMS, weights)
+    for name in (shipped.name, "ldcsr-compact-rsscn7-v2.safetensors"):
+        (weights / name).write_bytes(b"stands for " + name.encode())
+    monkeypatch.setattr(checkpoints, "default_model_path", lambda: weights / shipped.name)
+    return weights
+
+
+def test_no_model_file_is_written_in_the_built_in_models_folder(png, base, tiny_model_file, tmp_path, builtin_copy,
+                                                                kept_anyway, monkeypatch):
+    """'ldcsr adapt -o <weights>/mine.safetensors' wrote a file that 'ldcsr models' listed as built-in and
+    '--model mine' loaded by name; with --overwrite, -o naming another shipped model (v2 while v4 or a file
+    was adapted) replaced it, which then loaded as damaged. Refused, exit 2, before any work, as 'ldcsr
+    train' and 'ldcsr convert'; Adaptation.save (save_model) and a napari model folder set there too."""
+    before = {p.name: p.read_bytes() for p in builtin_copy.iterdir()}
+    real = adapt_mod.fine_tune
+    monkeypatch.setattr(adapt_mod, "fine_tune", lambda *a, **k: pytest.fail("trained"))
+    v2 = builtin_copy / "ldcsr-compact-rsscn7-v2.safetensors"
+    for args in ([builtin_copy / "mine.safetensors", "--model", tiny_model_file], [v2, "--overwrite"],
+                 [v2, "--overwrite", "--model", tiny_model_file]):
+        r = run("adapt", png, "--scale", 2, "--steps", 1, "-o", *args)
+        assert r.exit_code == 2 and f"{args[0]} is in the folder of the built-in models" in r.output, r.output
+    for args in ([tiny_model_file, builtin_copy / "mine.safetensors"], [tiny_model_file, v2, "--overwrite"]):
+        r = run("convert", *args)
+        assert r.exit_code == 2 and "is in the folder of the built-in models" in r.output, r.output
+    with pytest.raises(InputError, match="it is the folder of the built-in models"):
+        adapt_mod.check_save_room(builtin_copy, base)  # napari's Adapt with LDCSR_MODELS_DIR set there
+    monkeypatch.setattr(adapt_mod, "fine_tune", real)
+    res = adapt(scene(), 2.0, base, steps=1, recipe=FAST)
+    for path in (builtin_copy / "mine.safetensors", v2):
+        with pytest.raises(InputError, match="is in the folder of the built-in models"):
+            res.save(path)
+    assert {p.name: p.read_bytes() for p in builtin_copy.iterdir()} == before
+    res.save(tmp_path / "mine.safetensors")  # anywhere else: written
+
+
+def test_an_adapted_model_is_never_saved_over_its_base(base, tiny_model_file, tmp_path, kept_anyway):
+    """Adaptation.save(path of the base model) replaced the base (overwrite=True by default): the CLI
+    compared -o with --model, the Python API did not."""
+    import shutil
+
+    copy = shutil.copy(tiny_model_file, tmp_path / "base.safetensors")
+    before = copy.read_bytes()
+    res = adapt(scene(), 2.0, ldcsr_core.load_model(copy, device="cpu", dtype="float32"), steps=1, recipe=FAST)
+    with pytest.raises(InputError, match="is the model it was adapted from, tiny-test"):
+        res.save(copy)
+    assert copy.read_bytes() == before

@@ -56,6 +56,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
       ldcsr upscale scene.tif -o scene_x2.tif --scale 2 --mode fast --model scene-x2.safetensors
     """
     from ..adaptation import adapt, check_save_room
+    from ..checkpoints import builtin_folder_refusal
     from ..errors import InputError, OutputExistsError
     from ..files import check_not_special
     from ..geo.radiometry import parse_bands
@@ -82,6 +83,9 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     if base_file is not None and same_file(out, base_file):
         raise click.BadParameter(f"is the model it adapts, {base_file} (inputs are never overwritten; "
                                  "give another name)", param_hint="'--out'")
+    refused = builtin_folder_refusal(out)  # --overwrite or not: before a file there is reported as existing
+    if refused:
+        raise click.BadParameter(refused, param_hint="'--out'")
     try:
         check_not_special(out)
     except InputError as e:

@@ -351,6 +351,11 @@ def convert(ckpt, out, name, overwrite):
                                  param_hint="'OUT'")
     if not out.parent.is_dir():
         raise click.BadParameter(f"output folder does not exist: {out.parent}", param_hint="'OUT'")
+    from ..checkpoints import builtin_folder_refusal
+
+    refused = builtin_folder_refusal(out)  # --overwrite or not
+    if refused:
+        raise click.BadParameter(refused, param_hint="'OUT'")
     if out.exists() and not overwrite:
         from ..errors import OutputExistsError
 

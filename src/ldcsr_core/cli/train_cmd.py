@@ -36,17 +36,16 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
     it) nor, without ``overwrite``, an earlier model at OUT or its per-phase copies, and no file
     the run writes (OUT, its per-phase copies, the checkpoint, the log) is one of its ``inputs``
     (option -> path: --init, --config, ...; --resume only as the checkpoint it continues)."""
-    from ..checkpoints import in_builtin_folder
+    from ..checkpoints import builtin_folder_refusal
     from ..errors import OutputExistsError
     from ..geo.raster_io import same_file
 
     written = {"'--out'": [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)],
                "'--checkpoint'": [checkpoint or out.with_suffix(".ckpt")], "'--log'": [log_path]}
     for hint, (path, *_) in written.items():  # --overwrite or not (the -after-<phase> copies: OUT's folder)
-        if path is not None and in_builtin_folder(path):
-            raise click.BadParameter(f"the run would write {path} in the folder of the built-in models, part of the "
-                                     "installed package (a shipped model replaced would load as damaged; another "
-                                     "file would be listed as built-in): write it elsewhere", param_hint=hint)
+        refused = "" if path is None else builtin_folder_refusal(path)
+        if refused:
+            raise click.BadParameter(f"the run would write {refused}", param_hint=hint)
     given = {**(inputs or {}), "--resume": resume}
     for hint, paths in written.items():
         for path in (p for p in paths if p is not None):
