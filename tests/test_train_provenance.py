@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
@@ -201,3 +202,31 @@ def test_selfcheck_says_a_scene_is_in_the_folder_the_model_was_trained_on(image_
             assert "caution: the scene is in the folder" in r.output
         else:
             assert caution is None and "caution" not in r.output, r.output
+
+
+def test_a_run_of_no_steps_without_init_is_refused_and_with_init_is_its_weights(image_dir, cfg, tmp_path):
+    """`--steps 0 0 0` (or `--minutes 0 0 0`) without --init wrote OUT, a model of random weights, exit 0.
+    Now exit 2 before any work, nothing written (the API: TrainingError). With --init, OUT is the --init
+    model's weights as they are (its notes: no steps; the DATA it never learnt is not among its folders)."""
+    from ldcsr_core.checkpoints import build_model, load_model, save_model
+    from ldcsr_core.training.errors import TrainingError
+    from ldcsr_core.training.evaluate import trained_folders
+    from ldcsr_core.training.trainer import train
+
+    out = tmp_path / "m.safetensors"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for budget in (["--steps", "0", "0", "0"], ["--minutes", "0", "0", "0"]):
+        r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(cfg), *budget, *TRAIN])
+        assert r.exit_code == 2, r.output
+        assert f"nothing to train: every phase has a budget of 0 ({' '.join(budget)}) and there is no --init" in r.output
+    with pytest.raises(TrainingError, match="nothing to train"):
+        train(image_dir, out, config=tiny_test_config(with_encoder=True), steps=(0, 0, 0), device="cpu")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    init = save_model(build_model(tiny_test_config(with_encoder=True), seed=3), tmp_path / "init.safetensors", name="i")
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--init", str(init), "--steps", "0", "0",
+                                  "0", *TRAIN])
+    assert r.exit_code == 0, r.output
+    a, b = (load_model(p, device="cpu", with_encoder=True, dtype="float32") for p in (init, out))
+    assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items()) and trained_folders(b) == []
+    r = CliRunner().invoke(main, ["models", str(out)])
+    assert f"last training run: no steps (the weights of --init {init})" in r.output, r.output

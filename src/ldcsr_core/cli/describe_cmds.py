@@ -313,6 +313,9 @@ def notes_summary(notes: str, width: int = 160) -> str:
     try:
         history = json.loads(notes)["history"]
         phases = ", ".join(f"{k} {v['steps']} steps ({v['minutes']:.0f} min)" for k, v in history["phases"].items())
+        if not phases:  # ldcsr train --init X with every phase 0: X's weights as they were
+            init = (json.loads(notes).get("settings") or {}).get("init")
+            phases = f"no steps (the weights of --init {init})" if init else "no steps"
         last = (history.get("val") or [{}])[-1]
         gains = []
         for mode in ("fast", "diffusion"):

@@ -184,6 +184,12 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
         inputs = {"--init": init, "--config": config_path, "DATA": data,
                   "--val": Path(val_dir.partition("#")[0]) if val_dir else None}
         _check_train_paths(out, checkpoint, resume, inputs, log_path, overwrite)
+        from ..threads import policy
+        from ..training.trainer import nothing_to_train
+
+        policy()  # a bad LDCSR_THREADS is said first, alone, as by every command
+        if nothing_to_train(minutes, steps, init, resume):
+            raise click.UsageError(nothing_to_train(minutes, steps, init, resume))
         if scale_range[0] > scale_range[1]:
             raise click.BadParameter(f"lowest above highest: {scale_range[0]:g} > {scale_range[1]:g}",
                                      param_hint="'--scale-range'")

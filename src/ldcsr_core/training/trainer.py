@@ -39,11 +39,23 @@ from .resumable import SPEED_SETTINGS, ResumableMixin, changed_settings  # noqa:
 from .runlog import JsonlLog
 from .validation import validate, validation_set
 
-__all__ = ["Trainer", "train", "AMP_MODES", "changed_settings"]
+__all__ = ["Trainer", "train", "AMP_MODES", "changed_settings", "nothing_to_train"]
 
 log = logging.getLogger("ldcsr_core.training")
 
 AMP_MODES = ("auto", "bf16", "off")
+
+
+def nothing_to_train(minutes, steps=None, init=None, resume=None) -> str:
+    """Why a run would train nothing and write a model of random weights, or "": every phase's
+    budget (``steps`` when given, else ``minutes``) is 0, with neither ``init`` (then OUT is the
+    --init model's weights as they are) nor ``resume`` (the checkpoint's weights)."""
+    budgets, option = (steps, "--steps") if steps else (minutes, "--minutes")
+    if init or resume or any(float(b) > 0 for b in budgets):
+        return ""
+    given = " ".join(f"{float(b):g}" for b in budgets)
+    return (f"nothing to train: every phase has a budget of 0 ({option} {given}) and there is no --init, so OUT "
+            "would be a model of random weights; give a phase steps or minutes")
 
 
 class Trainer(PhaseMixin, ResumableMixin):
@@ -95,7 +107,8 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.out = Path(out)
         self.ckpt_path = Path(checkpoint) if checkpoint else self.out.with_suffix(".ckpt")
         self.data_dir = source_path(data_dir)  # the notes' "data": it names the folder from anywhere
-        self.trained_on.append(self.data_dir)
+        if any(float(b) > 0 for b in (steps or minutes)):  # a run of no steps (--init's copy) learns nothing of it
+            self.trained_on.append(self.data_dir)
         names, images = zip(*load_named_images(data_dir))
         self.data = MultiScaleCrops(images, lr_size=lr_size, scale_range=scale_range, seed=seed, names=names)
         val = validation_set(val_dir, val_limit)
@@ -356,10 +369,14 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
           version="0", resume=None, **kw):
     """Train (or fine-tune, with ``init``; or continue, with ``resume``) an LDCSR model; writes our
     safetensors format to ``out``. Returns (model, history). A bad ``LDCSR_THREADS`` is a
-    :class:`~ldcsr_core.errors.SettingError` before any work, as for every command."""
+    :class:`~ldcsr_core.errors.SettingError` before any work, as for every command; every phase's
+    budget 0 without ``init`` or ``resume`` a :class:`TrainingError` (:func:`nothing_to_train`)."""
     from ..threads import policy
 
     policy()  # reads (and so checks) LDCSR_THREADS unless a count is set (ldcsr --threads)
+    refused = nothing_to_train(minutes, kw.get("steps"), init, resume)
+    if refused:
+        raise TrainingError(refused)
     if threads:
         torch.set_num_threads(threads)
     t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes, batch_size=batch_size,
