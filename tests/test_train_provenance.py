@@ -230,3 +230,23 @@ def test_a_run_of_no_steps_without_init_is_refused_and_with_init_is_its_weights(
     assert all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items()) and trained_folders(b) == []
     r = CliRunner().invoke(main, ["models", str(out)])
     assert f"last training run: no steps (the weights of --init {init})" in r.output, r.output
+
+
+def test_the_python_api_never_writes_over_an_input_model(image_dir, tmp_path):
+    """`ldcsr train` refused an OUT or checkpoint naming its --init file; the API's train (and
+    convert_checkpoint with dst = src) replaced it. Now the engine's rule (training.resumable.refused_write),
+    which the CLI says as its usage error: TrainingError / InputError before any work, the file kept."""
+    from ldcsr_core.checkpoints import build_model, convert_checkpoint, save_model
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.training.errors import TrainingError
+    from ldcsr_core.training.trainer import train
+
+    init = save_model(build_model(tiny_test_config(with_encoder=True), seed=0), tmp_path / "init.safetensors", name="i")
+    before = init.read_bytes()
+    for out, ckpt, option in ((init, None, "--out"), (tmp_path / "m.safetensors", init, "--checkpoint")):
+        with pytest.raises(TrainingError, match=f"{option}: the run would write {init}, which is its --init file"):
+            train(image_dir, out, init=str(init), checkpoint=ckpt, steps=(1, 0, 0), batch_size=2, lr_size=16,
+                  scale_range=(2.0, 3.0), device="cpu")
+    with pytest.raises(InputError, match="is the checkpoint it converts"):
+        convert_checkpoint(init, init)
+    assert init.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["init.safetensors"]

@@ -514,7 +514,12 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: 
                        config: ModelConfig | None = None) -> Path:
     """Convert an official ``.ckpt`` into our ``.safetensors`` format (inference tensors only).
     A file already in our format is refused: converted, it would be labelled version 'official'
-    and lose its training notes and an adapted model's record of what its guard checked."""
+    and lose its training notes and an adapted model's record of what its guard checked; so is
+    ``dst`` naming ``src`` itself (:class:`InputError`: inputs are never overwritten)."""
+    from .files import same_file
+
+    if same_file(src, dst):
+        raise InputError(f"{dst} is the checkpoint it converts (inputs are never overwritten; give another name)")
     path = check_checkpoint_file(src)
     if path.suffix == ".safetensors":
         meta = header_metadata(path)

@@ -36,25 +36,14 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
     it) nor, without ``overwrite``, an earlier model at OUT or its per-phase copies, and no file
     the run writes (OUT, its per-phase copies, the checkpoint, the log) is one of its ``inputs``
     (option -> path: --init, --config, ...; --resume only as the checkpoint it continues)."""
-    from ..checkpoints import builtin_folder_refusal
     from ..errors import OutputExistsError
     from ..geo.raster_io import same_file
+    from ..training.resumable import refused_write
 
-    written = {"'--out'": [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)],
-               "'--checkpoint'": [checkpoint or out.with_suffix(".ckpt")], "'--log'": [log_path]}
-    for hint, (path, *_) in written.items():  # --overwrite or not (the -after-<phase> copies: OUT's folder)
-        refused = "" if path is None else builtin_folder_refusal(path)
-        if refused:
-            raise click.BadParameter(f"the run would write {refused}", param_hint=hint)
-    given = {**(inputs or {}), "--resume": resume}
-    for hint, paths in written.items():
-        for path in (p for p in paths if p is not None):
-            for what, src in given.items():
-                if src is None or not src.is_file() or (hint == "'--checkpoint'" and what == "--resume"):
-                    continue
-                if same_file(path, src):
-                    raise click.BadParameter(f"the run would write {path}, which is its {what} file "
-                                             "(inputs are never overwritten)", param_hint=hint)
+    option, why = refused_write(out, checkpoint, log_path, inputs, resume)
+    if why:
+        raise click.BadParameter(why, param_hint=f"'{option}'")
+    written = [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)]
 
     if out.suffix.lower() != ".safetensors":
         raise click.BadParameter(f"OUT must be named .safetensors, got {out.name}", param_hint="'--out'")
@@ -67,7 +56,7 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
     if resume is None and (ckpt.exists() or Path(f"{ckpt}.part000").exists()):
         raise OutputExistsError(f"an earlier run's checkpoint is there: {ckpt}; continue it with --resume "
                                 f"{ckpt}, or move it away (or give another --checkpoint) to start afresh")
-    earlier = [p for p in written["'--out'"] if p.exists()]
+    earlier = [p for p in written if p.exists()]
     if resume is None and earlier and not overwrite:
         raise OutputExistsError(f"a model is already there: {earlier[0]}; a fresh run would replace it when it "
                                 "ends: give another --out, move it away, or add --overwrite")

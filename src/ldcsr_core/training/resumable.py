@@ -18,9 +18,38 @@ from ..checkpoints import save_model
 from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_rng_states, rng_states
 from .errors import ResumeError
 
-__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS"]
+__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write"]
 
 log = logging.getLogger("ldcsr_core.training")
+
+
+def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None) -> tuple[str, str]:
+    """``(option, why)`` for the first file a run would write (OUT and its ``-after-<phase>``
+    copies, the checkpoint, the log) that is in the built-in models' folder (``overwrite`` or
+    not) or is one of its ``inputs`` (option -> path: --init, --config, DATA, ...; ``resume`` only
+    as the checkpoint it continues); ``("", "")`` when none is. ``ldcsr train`` says it as its
+    usage error, :class:`Trainer` as a :class:`TrainingError`, before any work."""
+    from ..checkpoints import builtin_folder_refusal
+    from ..files import same_file
+    from .phases import PHASES
+
+    out = Path(out)
+    written = {"--out": [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)],
+               "--checkpoint": [Path(checkpoint) if checkpoint else out.with_suffix(".ckpt")],
+               "--log": [Path(log_path)] if log_path else []}
+    for option, paths in written.items():  # the -after-<phase> copies: OUT's folder
+        refused = builtin_folder_refusal(paths[0]) if paths else ""
+        if refused:
+            return option, f"the run would write {refused}"
+    given = {**(inputs or {}), "--resume": resume}
+    for option, paths in written.items():
+        for path in paths:
+            for what, src in given.items():
+                if src is None or not Path(src).is_file() or (option == "--checkpoint" and what == "--resume"):
+                    continue
+                if same_file(path, src):
+                    return option, f"the run would write {path}, which is its {what} file (inputs are never overwritten)"
+    return "", ""
 
 
 class ResumableMixin:

@@ -35,7 +35,7 @@ from .evaluate import trained_folders
 from .growth import add_detail_decoder, grow_model
 from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
-from .resumable import SPEED_SETTINGS, ResumableMixin, changed_settings  # noqa: F401 - SPEED_SETTINGS re-exported
+from .resumable import SPEED_SETTINGS, ResumableMixin, changed_settings, refused_write  # noqa: F401 - SPEED_SETTINGS re-exported
 from .runlog import JsonlLog
 from .validation import validate, validation_set
 
@@ -74,6 +74,10 @@ class Trainer(PhaseMixin, ResumableMixin):
             raise TrainingError("train either the shared decoder or the detail decoder in the diffusion phase, not both")
         if amp not in AMP_MODES:
             raise TrainingError(f"amp must be one of {AMP_MODES}, not {amp!r}")
+        inputs = {"--init": init if init and os.path.isfile(init) else None, "DATA": data_dir, "--val": val_dir}
+        option, why = refused_write(out, checkpoint, log_path, inputs)  # the CLI said it already (usage error)
+        if why:
+            raise TrainingError(f"{option}: {why}")
         self.dev = resolve_device(device)
         cuda = self.dev.type == "cuda"
         if cuda:  # fp32 work outside autocast may use TF32 tensor cores
