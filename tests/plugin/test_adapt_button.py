@@ -227,3 +227,30 @@ def test_an_adapted_model_never_writes_over_an_earlier_one_of_the_same_name(tmp_
     assert [p.name for p in paths] == ["scene-x2-20261205-203000.safetensors", "scene-x2-20261205-203000-2.safetensors",
                                        "scene-x2-20261205-203000-3.safetensors"]
     assert [p.read_text() for p in paths] == [f"{i} v4-adapted-{p.stem}" for i, p in enumerate(paths)]
+
+
+def test_a_model_folder_in_the_built_in_models_folder_is_refused_before_training(ldcsr, qtbot, tmp_path, monkeypatch):
+    """LDCSR_MODELS_DIR set to the package's weights folder (a copy here): the adapted model was saved
+    there, then listed by 'ldcsr models' as a built-in one. Now the adaptation fails at once (the
+    engine's check_save_room), nothing written."""
+    import shutil
+
+    from ldcsr_core import checkpoints
+
+    shipped = checkpoints.default_model_path()
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in (checkpoints.BUILTIN_SUMS, shipped.name):
+        shutil.copy(shipped.parent / name, weights)
+    monkeypatch.setattr(checkpoints, "default_model_path", lambda: weights / shipped.name)
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(weights))
+    viewer, widget = ldcsr
+    viewer.add_image(scene(), name="s")
+    widget.set_scale(2.0)
+    progress = []
+    widget.adapter.progressed.connect(progress.append)
+    with qtbot.waitSignal(widget.adapter.finished, timeout=60_000):
+        assert widget.adapt_to_layer(minutes=10)
+    assert widget.status.startswith(f"Adaptation failed: cannot save the adapted model in {weights}: it is the folder "
+                                    "of the built-in models"), widget.status
+    assert not progress and sorted(p.name for p in weights.iterdir()) == sorted([checkpoints.BUILTIN_SUMS, shipped.name])
