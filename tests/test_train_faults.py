@@ -15,21 +15,16 @@ from ldcsr_core.config import tiny_test_config
 from ldcsr_core.errors import InputError, RasterIOError
 from ldcsr_core.training.checkpoint import read_checkpoint
 from ldcsr_core.training.data import load_images, load_rgb
+from tests.train_pictures import picture, picture_folder
 
 
 def _picture(side=96, seed=0):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:side, :side]
-    base = 127 + 80 * np.sin(xx / 4) * np.cos(yy / 6)
-    return np.clip(base[..., None] + rng.normal(0, 5, (side, side, 3)), 0, 255).astype(np.uint8)
+    return picture(side, seed)
 
 
 @pytest.fixture(scope="module")
 def image_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("imgs")
-    for i in range(2):
-        Image.fromarray(_picture(seed=i)).save(d / f"img{i}.png")
-    return d
+    return picture_folder(tmp_path_factory.mktemp("imgs"), [_picture(seed=i) for i in range(2)])
 
 
 def _tiny_cfg(tmp_path):

@@ -4,7 +4,6 @@ models' folder, a resume on other images, `ldcsr evaluate` on images the model w
 import json
 import shutil
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -14,23 +13,18 @@ import ldcsr_core
 from ldcsr_core import checkpoints
 from ldcsr_core.cli import main
 from ldcsr_core.config import tiny_test_config
+from tests.train_pictures import picture, picture_folder
 
 TRAIN = ["--lr-size", "16", "--scale-range", "2", "3", "--batch", "2", "--device", "cpu", "--warmup-steps", "1"]
 
 
 def _picture(side=96, seed=0):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:side, :side]
-    base = 127 + 80 * np.sin(xx / (3 + seed)) * np.cos(yy / 6)
-    return np.clip(base[..., None] + rng.normal(0, 5, (side, side, 3)), 0, 255).astype(np.uint8)
+    return picture(side, seed, period=3 + seed)
 
 
 @pytest.fixture(scope="module")
 def image_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("imgs")
-    for i in range(2):
-        Image.fromarray(_picture(seed=i)).save(d / f"img{i}.png")
-    return d
+    return picture_folder(tmp_path_factory.mktemp("imgs"), [_picture(seed=i) for i in range(2)])
 
 
 @pytest.fixture

@@ -29,6 +29,17 @@ def models_dir(tmp_path, monkeypatch):
     return d
 
 
+
+def _adapt_until_finished(widget, qtbot, timeout):
+    """Adapt (×2, 10 min) to a new scene layer and wait for the adaptation's end; returns its progress."""
+    widget.viewer.add_image(scene(), name="s")
+    widget.set_scale(2.0)
+    progress = []
+    widget.adapter.progressed.connect(progress.append)
+    with qtbot.waitSignal(widget.adapter.finished, timeout=timeout):
+        assert widget.adapt_to_layer(minutes=10)
+    return progress
+
 def test_adapt_keeps_saves_and_selects_the_model_for_run(ldcsr, qtbot, notes, models_dir, tiny_model):
     import ldcsr_core
 
@@ -153,12 +164,7 @@ def test_an_unwritable_model_folder_is_found_before_training(ldcsr, qtbot, notes
     (tmp_path / "afile").write_text("x")
     monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "afile" / "models"))
     viewer, widget = ldcsr
-    viewer.add_image(scene(), name="s")
-    widget.set_scale(2.0)
-    progress = []
-    widget.adapter.progressed.connect(progress.append)
-    with qtbot.waitSignal(widget.adapter.finished, timeout=30_000):
-        assert widget.adapt_to_layer(minutes=10)
+    progress = _adapt_until_finished(widget, qtbot, timeout=30_000)
     assert widget.status == (f"Adaptation failed: cannot save adapted models in {tmp_path / 'afile' / 'models'}: "
                              f"{tmp_path / 'afile'} is not a folder (set LDCSR_MODELS_DIR to a writable folder)")
     assert not progress and widget.model_source is None
@@ -171,12 +177,7 @@ def test_a_full_model_folder_is_found_before_training(ldcsr, qtbot, notes, model
 
     monkeypatch.setattr(ldcsr_core.files, "free_bytes", lambda *a: 1000)
     viewer, widget = ldcsr
-    viewer.add_image(scene(), name="s")
-    widget.set_scale(2.0)
-    progress = []
-    widget.adapter.progressed.connect(progress.append)
-    with qtbot.waitSignal(widget.adapter.finished, timeout=30_000):
-        assert widget.adapt_to_layer(minutes=10)
+    progress = _adapt_until_finished(widget, qtbot, timeout=30_000)
     assert widget.status.startswith("Adaptation failed: not enough space for the adapted model in "), widget.status
     assert "1000 bytes free, it needs about" in widget.status
     assert not progress and widget.model_source is None
@@ -245,12 +246,7 @@ def test_a_model_folder_in_the_built_in_models_folder_is_refused_before_training
     monkeypatch.setattr(checkpoints, "default_model_path", lambda: weights / shipped.name)
     monkeypatch.setenv("LDCSR_MODELS_DIR", str(weights))
     viewer, widget = ldcsr
-    viewer.add_image(scene(), name="s")
-    widget.set_scale(2.0)
-    progress = []
-    widget.adapter.progressed.connect(progress.append)
-    with qtbot.waitSignal(widget.adapter.finished, timeout=60_000):
-        assert widget.adapt_to_layer(minutes=10)
+    progress = _adapt_until_finished(widget, qtbot, timeout=60_000)
     assert widget.status.startswith(f"Adaptation failed: cannot save the adapted model in {weights}: it is the folder "
                                     "of the built-in models"), widget.status
     assert not progress and sorted(p.name for p in weights.iterdir()) == sorted([checkpoints.BUILTIN_SUMS, shipped.name])

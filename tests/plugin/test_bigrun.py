@@ -20,6 +20,17 @@ from napari_ldcsr._viewer import camera, canvas_size
 H, W = 96, 128
 
 
+def _close_or_remove(viewer, widget, how):
+    """Close the viewer (``how == "viewer closed"``, its window deleted) or remove the dock widget."""
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    if how == "viewer closed":
+        viewer.close()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the window goes
+    else:
+        viewer.window.remove_dock_widget(widget)
+
+
 @pytest.fixture
 def big(tmp_path, monkeypatch):
     """A georeferenced RGB GeoTIFF that the reader opens lazily; results over 100 kB stream."""
@@ -253,8 +264,6 @@ def test_closing_mid_run_stops_the_run_and_leaves_nothing(how, big, ldcsr, qtbot
     thread (pytest-qt fails the test on an exception in a Qt thread or slot)."""
     import threading
 
-    from qtpy.QtCore import QCoreApplication, QEvent
-
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)
     widget.tile = 32
@@ -264,11 +273,7 @@ def test_closing_mid_run_stops_the_run_and_leaves_nothing(how, big, ldcsr, qtbot
     qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
     assert any("ldcsr-part" in p.name for p in big.parent.iterdir())
     threading.Timer(0.5, gate.release.set).start()  # the held tile ends, as a real one would
-    if how == "viewer closed":
-        viewer.close()
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the window goes
-    else:
-        viewer.window.remove_dock_widget(widget)
+    _close_or_remove(viewer, widget, how)
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     assert len(gate.ran) == 2  # stopped within one tile
     assert [p.name for p in big.parent.iterdir()] == ["ortho.tif"]
@@ -329,8 +334,6 @@ def test_closing_once_the_streamed_file_is_written_removes_it(how, big, ldcsr, q
     the cancel was forgotten): the file stayed, unreported (or was opened as a result)."""
     import threading
 
-    from qtpy.QtCore import QCoreApplication, QEvent
-
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)
     done, release = job_held_after_engine
@@ -339,11 +342,7 @@ def test_closing_once_the_streamed_file_is_written_removes_it(how, big, ldcsr, q
     qtbot.waitUntil(done.is_set, timeout=120_000)
     assert sorted(p.name for p in big.parent.iterdir()) == ["ortho.tif", "ortho_x2.50_ldcsr.tif"]
     threading.Timer(0.5, release.set).start()  # the teardown waits for the worker meanwhile
-    if how == "viewer closed":
-        viewer.close()
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the window goes
-    else:
-        viewer.window.remove_dock_widget(widget)
+    _close_or_remove(viewer, widget, how)
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     qtbot.waitUntil(lambda: [p.name for p in big.parent.iterdir()] == ["ortho.tif"], timeout=30_000)
     if how == "widget removed":

@@ -107,29 +107,26 @@ def _truncated(tmp, model):
     return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
 
 
-def _truncated_png(tmp, model):
-    # GDAL reads a damaged PNG whole without an error (and different garbage each time)
-    data = np.random.default_rng(2).integers(0, 256, (3, 96, 96)).astype(np.uint8)
-    good = tmp / "whole.png"
-    with rasterio.open(good, "w", driver="PNG", width=96, height=96, count=3, dtype="uint8") as ds:
+def _cut_in_half(tmp, model, driver, name, seed):
+    """A whole 96² picture written by ``driver``, then only its first half kept, as ``cut.<name>``."""
+    data = np.random.default_rng(seed).integers(0, 256, (3, 96, 96)).astype(np.uint8)
+    good = tmp / f"whole.{name}"
+    with rasterio.open(good, "w", driver=driver, width=96, height=96, count=3, dtype="uint8") as ds:
         ds.write(data)
     raw = good.read_bytes()
     good.unlink()
-    src = tmp / "cut.png"
+    src = tmp / f"cut.{name}"
     src.write_bytes(raw[: len(raw) // 2])
     return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+
+
+def _truncated_png(tmp, model):
+    # GDAL reads a damaged PNG whole without an error (and different garbage each time)
+    return _cut_in_half(tmp, model, "PNG", "png", 2)
 
 
 def _truncated_jpeg(tmp, model):
-    data = np.random.default_rng(3).integers(0, 256, (3, 96, 96)).astype(np.uint8)
-    good = tmp / "whole.jpg"
-    with rasterio.open(good, "w", driver="JPEG", width=96, height=96, count=3, dtype="uint8") as ds:
-        ds.write(data)
-    raw = good.read_bytes()
-    good.unlink()
-    src = tmp / "cut.jpg"
-    src.write_bytes(raw[: len(raw) // 2])
-    return ["upscale", src, "-o", tmp / "out.tif", "-s", 2, *FAST, "--model", model], tmp / "out.tif"
+    return _cut_in_half(tmp, model, "JPEG", "jpg", 3)
 
 
 def _undeclared_fill(tmp, model):
