@@ -439,3 +439,19 @@ def test_train_init_takes_a_built_in_models_name(tmp_path):
     assert ctx.params["init"] == model_path("ldcsr-compact-rsscn7") and ctx.params["init"].is_file()
     r = CliRunner().invoke(main, ["train", *args, "no-such-model"])
     assert r.exit_code == 2 and "neither a checkpoint file nor a built-in model" in r.output, r.output
+
+
+def test_a_run_without_init_whose_fast_phase_has_no_steps_still_calibrates_the_scale(image_dir, tmp_path):
+    # the fast phase calibrates the latent scale at its end; skipped (0 steps), random weights were
+    # marked calibrated and the prior/diffusion phases trained on the default scale_factor 1.0
+    from ldcsr_core.training.train import train
+
+    out = tmp_path / "m.safetensors"
+    train(image_dir, out, config=tiny_test_config(with_encoder=True), minutes=(0.0, 0.0, 0.0), steps=(0, 0, 1),
+          batch_size=2, lr_size=16, scale_range=(2.5, 3.0), seed=0, device="cpu")
+    assert float(ldcsr_core.load_model(out, device="cpu").scale_factor) != 1.0
+    init = tmp_path / "init.safetensors"  # an --init model keeps its own run's scale when fast is skipped
+    ldcsr_core.save_model(ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0), init, name="t")
+    train(image_dir, tmp_path / "f.safetensors", init=str(init), minutes=(0.0, 0.0, 0.0), steps=(0, 0, 1),
+          batch_size=2, lr_size=16, scale_range=(2.5, 3.0), seed=0, device="cpu")
+    assert float(ldcsr_core.load_model(tmp_path / "f.safetensors", device="cpu").scale_factor) == 1.0

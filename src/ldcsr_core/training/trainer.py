@@ -88,6 +88,7 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.pin_memory = cuda if pin_memory is None else bool(pin_memory)
         self.gen = torch.Generator(self.dev).manual_seed(seed)
         self.trained_on = []  # folders of images the weights have seen: --init's (its notes), then DATA
+        self.has_init = bool(init)
         if init:
             model = load_model(init, device=self.dev, with_encoder=True).requires_grad_(True)
             self.trained_on = trained_folders(model)
@@ -240,8 +241,11 @@ class Trainer(PhaseMixin, ResumableMixin):
             return True
         if budget <= 0 or (phase == "prior" and getattr(self._fs, "encoder", None) is None):
             s.done.append(phase)  # skipped: the weights keep what init/resume gave them
-            s.calibrated = s.calibrated or phase == "fast"
+            # an --init model's scale was calibrated by its own run; random weights' never was
+            s.calibrated = s.calibrated or (phase == "fast" and self.has_init)
             return True
+        if phase != "fast" and not s.calibrated:  # fast phase skipped without --init: calibrate first
+            self.calibrate_scale()
         if s.phase != phase:  # a fresh phase
             s.phase, s.phase_step, s.phase_elapsed, s.recent_losses = phase, 0, 0.0, []
             self._set_trainable(phase)
