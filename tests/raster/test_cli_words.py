@@ -105,3 +105,19 @@ def test_the_bar_of_an_input_that_failed_says_so(rasters, tiny_model_file, tmp_p
     b_bar = [ln for ln in shown if ln.startswith("b.tif")]
     assert a_bar and "failed" not in a_bar[-1], r.stderr
     assert b_bar and b_bar[-1].startswith("b.tif (failed):  75%"), r.stderr
+
+
+def test_the_built_in_models_folder_as_the_user_model_folder_lists_each_once(monkeypatch, tmp_path):
+    """LDCSR_MODELS_DIR set to the built-in weights folder (or a link to it): each file once, as built-in."""
+    from ldcsr_core.checkpoints import default_model_path
+
+    weights = default_model_path().parent
+    link = tmp_path / "models"
+    os.symlink(weights, link)
+    for folder in (weights, link):
+        monkeypatch.setenv("LDCSR_MODELS_DIR", str(folder))
+        r = run("models")
+        assert r.exit_code == 0, r.output
+        for p in weights.glob("*.safetensors"):
+            assert r.output.count(f"\n{p.name}") + r.output.startswith(p.name) == 1, r.output
+            assert r.output.count(f"path:    {p}\n") == 1, r.output
