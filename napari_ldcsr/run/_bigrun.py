@@ -54,11 +54,11 @@ def _size(n: int) -> str:
 
 def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1) -> Path:
     """``<stem>_x2.50_ldcsr.tif`` next to ``src_path``; ``…_ldcsr-2.tif`` etc. if that exists, or another
-    live run (a command line, another napari) is making it (``files.OutputClaim.busy``), or
+    live run (a command line, another napari) is making it (``output_claims.OutputClaim.busy``), or
     its sidecars (``.aux.xml``…, or a world file or RPCs by its stem, which the engine will not write
     next to), or (``samples`` > 1) its
     spread file (``…_spread.tif``, the engine's name) (FileExistsError when 99 names are taken)."""
-    from ldcsr_core.files import OutputClaim
+    from ldcsr_core.output_claims import OutputClaim
     from ldcsr_core.geo.geotiff_writer import SIDECARS, placement_sidecars
     from ldcsr_core.geo.sampling import default_spread_path
 

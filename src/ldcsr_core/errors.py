@@ -50,7 +50,7 @@ class OutputExistsError(LdcsrError, FileExistsError):
 
 class OutputBusy(OutputExistsError):
     """Another live run is writing the output now (it holds the output's claim,
-    :class:`ldcsr_core.files.OutputClaim`); raised only when asked not to wait for it."""
+    :class:`ldcsr_core.output_claims.OutputClaim`); raised only when asked not to wait for it."""
 
 
 class DeviceError(LdcsrError, RuntimeError):

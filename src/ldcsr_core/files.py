@@ -9,9 +9,6 @@
   ``flock`` on its part file while it works; the kernel drops it when the process dies, however
   it dies, so "stale" means "ours by name and not locked" (where ``fcntl`` is missing, Windows:
   "ours by name and untouched for :data:`STALE_AFTER_S`").
-* :class:`OutputClaim` - the claim a run holds on an output while it makes it (``.NAME.ldcsr-claim``,
-  ``flock``ed), so that a second run on the same output waits for it (or, in a batch, does its other
-  inputs first) instead of computing it again; the kernel drops it when its run dies;
 * :func:`atomic_write_bytes` - a whole file (a model, a checkpoint, a report) written that way;
 * :func:`same_file` and :func:`check_report_path` - the one rule for a report's destination (the
   self-check's and evaluate's JSON/HTML, QGIS's quality report), checked before any work;
@@ -31,14 +28,14 @@ import shutil
 import time
 from pathlib import Path
 
-from .errors import InputError, OutputBusy, OutputExistsError, RasterIOError, cause_line
+from .errors import InputError, OutputExistsError, RasterIOError, cause_line
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "PART_SUFFIX", "make_part", "OutputClaim", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes"]
 
@@ -254,85 +251,6 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return Path(tmp), fd
-
-
-class OutputClaim:
-    """A run's claim on making output ``path``: an exclusive ``flock`` on ``.NAME.ldcsr-claim`` beside
-    it, held from before the run checks the output until its file is in place (or the run failed).
-
-    Crash-safe: the kernel drops the lock when its process dies, however it dies; a claim file left
-    unlocked is simply taken by the next run (and removed when it is done). Where a claim cannot be
-    made (no ``fcntl``, a folder we cannot write in, a share without locks) the run goes on
-    unclaimed, as without claims: the output's hard-link rename still keeps two runs from both
-    writing it. Only an optimisation, never needed for a right result."""
-
-    SUFFIX = ".ldcsr-claim"
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        p = Path(path)
-        self.path = p.parent / f"{part_prefix(p)[:-1]}{self.SUFFIX}"
-        self.fd: int | None = None
-
-    @classmethod
-    def of(cls, path: str | os.PathLike, *, wait: bool) -> "OutputClaim":
-        """The claim on ``path``, taken: held by another live run, waited for (said once as a
-        warning), or with ``wait`` False :class:`~ldcsr_core.errors.OutputBusy`."""
-        claim = cls(path)
-        if not claim.take(wait=False):
-            if not wait:
-                raise OutputBusy(f"another run is making {path} now (wait for it to end, or write to another path)")
-            log.warning("another run is making %s now; waiting for it", path)
-            claim.take(wait=True)
-        return claim
-
-    @classmethod
-    def busy(cls, path: str | os.PathLike) -> bool:
-        """Whether another live run is making ``path`` now (napari's streamed Run picks another name)."""
-        claim = cls(path)
-        free = not claim.path.exists() or claim.take(wait=False)  # a dead run's claim file: free
-        claim.release()
-        return not free
-
-    def take(self, wait: bool) -> bool:
-        """Claim the output (``wait``: until the run holding it is done). False only when another
-        live run holds it and ``wait`` is False."""
-        if fcntl is None or self.fd is not None:  # pragma: no cover - Windows
-            return True
-        while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-            except OSError:
-                return True  # cannot make one here: unclaimed (the write itself says what is wrong)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                os.close(fd)
-                return False
-            except BaseException as e:  # no locks on this filesystem (ENOLCK...): unclaimed; Ctrl-C: raised
-                os.close(fd)
-                if isinstance(e, OSError):
-                    return True
-                raise
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except OSError:
-                same = False
-            if same:
-                self.fd = fd
-                return True
-            os.close(fd)  # its holder removed it as we locked it: claim the file there now
-
-    def release(self) -> None:
-        """Give the claim up: the file removed first, then the lock (a run that locked the removed
-        file sees it is gone and takes the new one)."""
-        if self.fd is None:
-            return
-        try:
-            self.path.unlink()
-        except OSError:
-            pass
-        os.close(self.fd)
-        self.fd = None
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:

@@ -117,7 +117,7 @@ def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, engine_
         assert widget.run(layer=src)
         qtbot.waitUntil(second.is_set, timeout=60_000)
         parts = [p.name for p in big.parent.iterdir() if p.name not in ("ortho.tif", claim)]
-        # the engine is writing its hidden part file, and holds its claim on the output (files.OutputClaim)
+        # the engine is writing its hidden part file, and holds its claim on the output (output_claims.OutputClaim)
         assert (big.parent / claim).exists()
         assert len(parts) == 1 and parts[0].startswith(".ortho_x2.50_ldcsr.tif.") and "part" in parts[0]
         widget.cancel()
@@ -133,10 +133,10 @@ def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, engine_
 
 def test_a_name_another_run_is_making_is_not_picked(big, ldcsr, qtbot, notes):
     """The streamed result's name is one no other live run (a command line, another napari) is
-    making now (files.OutputClaim.busy): the run takes the next. Before, it took that name and failed
+    making now (output_claims.OutputClaim.busy): the run takes the next. Before, it took that name and failed
     after loading the model: 'another run is making …/ortho_x2.50_ldcsr.tif now (wait for it to end,
     or write to another path)', a path napari's user cannot choose."""
-    from ldcsr_core.files import OutputClaim
+    from ldcsr_core.output_claims import OutputClaim
 
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)

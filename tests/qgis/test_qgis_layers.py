@@ -230,7 +230,7 @@ def test_an_output_another_run_is_making_is_refused_at_once(qgis_processing, sce
     """Another live run (QGIS's, a command line's) making the same output: the run fails at once
     with one line and writes nothing. Before: it waited on that run's lock, where Cancel could not
     reach it, for as long as the other run took, and then replaced its result."""
-    from ldcsr_core.files import OutputClaim
+    from ldcsr_core.output_claims import OutputClaim
 
     out = tmp_path / "o.tif"
     claim = OutputClaim.of(out, wait=False)  # what a live run on ``out`` holds

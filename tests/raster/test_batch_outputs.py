@@ -15,6 +15,7 @@ import rasterio
 from click.testing import CliRunner
 
 from ldcsr_core import files
+from ldcsr_core.output_claims import OutputClaim
 from ldcsr_core.cli import main
 from ldcsr_core.errors import OutputExistsError, RasterIOError
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
@@ -141,7 +142,7 @@ def test_two_runs_finishing_one_output(rasters, tiny_model, tmp_path, monkeypatc
     dst = tmp_path / "o.tif"
     other = {}
     # where a run cannot claim its output (no flock: a share without locks), both make it
-    monkeypatch.setattr(files.OutputClaim, "take", lambda self, wait: True)
+    monkeypatch.setattr(OutputClaim, "take", lambda self, wait: True)
 
     def meanwhile(info):
         if info.done == info.total and not other:  # the other run finishes first

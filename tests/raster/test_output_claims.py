@@ -1,4 +1,4 @@
-"""Two commands on the same outputs do not both compute them (``files.OutputClaim``).
+"""Two commands on the same outputs do not both compute them (``output_claims.OutputClaim``).
 
 Before: two ``ldcsr upscale`` started on one input folder and one output folder each computed every
 input; the one that finished second reported each 'skipped: complete output already there' after
@@ -21,6 +21,7 @@ import rasterio
 from click.testing import CliRunner
 
 from ldcsr_core import files
+from ldcsr_core.output_claims import OutputClaim
 from ldcsr_core.cli import main
 from ldcsr_core.errors import OutputBusy
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
@@ -29,13 +30,13 @@ FAST = UpscaleOptions(mode="fast")
 
 
 def _claims(folder):
-    return [p.name for p in folder.iterdir() if p.name.endswith(files.OutputClaim.SUFFIX)]
+    return [p.name for p in folder.iterdir() if p.name.endswith(OutputClaim.SUFFIX)]
 
 
 def test_a_run_waits_for_the_run_making_its_output_and_skips_what_it_made(rasters, tiny_model, tmp_path):
     src, dst = rasters["gray"], tmp_path / "o.tif"
     ref = upscale_raster(src, tmp_path / "ref.tif", model=tiny_model, scale=2, options=FAST)
-    other = files.OutputClaim(dst)  # another run making o.tif (a claim is per open file: also here)
+    other = OutputClaim(dst)  # another run making o.tif (a claim is per open file: also here)
     assert other.take(wait=False)
     try:
         with pytest.raises(OutputBusy, match="another run is making"):
@@ -61,7 +62,7 @@ def test_a_batch_does_a_claimed_input_last_and_makes_it_when_its_run_died(raster
     inp.mkdir(), out.mkdir()
     for name in ("a", "b"):
         shutil.copy(rasters["gray"], inp / f"{name}.tif")
-    other = files.OutputClaim(out / "a_sr.tif")
+    other = OutputClaim(out / "a_sr.tif")
     assert other.take(wait=False)
 
     def die_after_b():  # the other command stops (its claim dropped) without making a_sr.tif
@@ -85,15 +86,15 @@ def test_a_batch_does_a_claimed_input_last_and_makes_it_when_its_run_died(raster
 def test_the_claim_of_a_killed_run_is_taken_at_once(rasters, tiny_model, tmp_path):
     dst = tmp_path / "o.tif"
     child = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from ldcsr_core import files; c = files.OutputClaim(sys.argv[1]); "
+        "import sys, time; from ldcsr_core.output_claims import OutputClaim; c = OutputClaim(sys.argv[1]); "
         "assert c.take(wait=False); print('held', flush=True); time.sleep(600)"), str(dst)],
         stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     try:
         assert child.stdout.readline().strip() == "held"
-        assert not files.OutputClaim(dst).take(wait=False)  # held by a live run
+        assert not OutputClaim(dst).take(wait=False)  # held by a live run
         os.kill(child.pid, signal.SIGKILL)
         child.wait(30)
-        assert _claims(tmp_path) == ["." + dst.name + files.OutputClaim.SUFFIX]  # left, unlocked
+        assert _claims(tmp_path) == ["." + dst.name + OutputClaim.SUFFIX]  # left, unlocked
         res = upscale_raster(rasters["gray"], dst, model=tiny_model, scale=2, options=FAST,
                              output=OutputOptions(wait_for_others=False))
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 import rasterio
 
 from ldcsr_core import files
+from ldcsr_core.output_claims import OutputClaim
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
 
 from .conftest import sha256
@@ -65,7 +66,7 @@ def test_kill_9_leaves_a_part_that_the_next_run_removes(rasters, tiny_model_file
     dst = out_dir / "o.tif"
     left = _kill_mid_run(src, dst, tiny_model_file, tmp_path)
     assert not dst.exists()
-    claim = dst.parent / f".{dst.name}{files.OutputClaim.SUFFIX}"  # unlocked: the next run takes it
+    claim = dst.parent / f".{dst.name}{OutputClaim.SUFFIX}"  # unlocked: the next run takes it
     left = [p for p in left if p != claim]
     assert len(left) == 1 and files.is_part_of(left[0], dst), left  # what kill -9 leaves
 

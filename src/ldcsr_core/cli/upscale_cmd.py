@@ -323,7 +323,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet,
               found=None) -> None:
     """Run the checked ``jobs`` in order, appending ``(src, dst, status, error, result)`` to ``results``;
-    the inputs whose output another live command is making (``files.OutputClaim``) go last, and are
+    the inputs whose output another live command is making (``output_claims.OutputClaim``) go last, and are
     then waited for and skipped if that command completed them (else made here). ``found``: each
     output's :func:`~ldcsr_core.files.file_id` before the run (what ``--overwrite`` replaces).
 

@@ -75,7 +75,7 @@ class OutputOptions:
     existing complete output of the same request alone); ``block`` side and ``compress`` of the
     GeoTIFF; ``gdal_cache_mb``, the most MB GDAL's (process-wide) block cache holds during the run
     (:func:`~ldcsr_core.geo.gdal_cache.bounded_gdal_cache`: lowered for the run only). An output another live run is
-    making (``files.OutputClaim``) is waited for (``wait_for_others``; then skipped, with
+    making (``output_claims.OutputClaim``) is waited for (``wait_for_others``; then skipped, with
     ``skip_complete``, if that run completed it), else :class:`~ldcsr_core.errors.OutputBusy`."""
 
     overwrite: bool = False

@@ -46,6 +46,7 @@ from .. import files
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
+from ..output_claims import OutputClaim
 from ..progress import ProgressCallback
 from ..rules import check_path
 from .bicubic import BICUBIC_NOTICE, bicubic_window  # noqa: F401 - BICUBIC_NOTICE re-exported
@@ -245,7 +246,7 @@ def upscale_raster(
         fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
                                           out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)])
         # another live run making it: wait for it and look again (a batch does its other inputs first)
-        held.callback(files.OutputClaim.of(dst_path, wait=output.wait_for_others).release)
+        held.callback(OutputClaim.of(dst_path, wait=output.wait_for_others).release)
         t0 = time.perf_counter()  # the run's time, not the wait's
 
         def complete() -> bool:  # this very request's output (and spread file) is there
