@@ -49,7 +49,7 @@ def _child(spec: dict) -> dict:
     if spec["model"] == "official-default":
         model = ldcsr_core.build_model(official_default_config(), seed=0)
     else:  # the engine, not the weights, is compared: the v1 model on both sides where v1 is named
-        from ldcsr_core.checkpoints import default_model_path
+        from ldcsr_core.builtin_models import default_model_path
         v1 = default_model_path().parent / "ldcsr-compact-rsscn7-v1.safetensors"
         model = ldcsr_core.load_model(str(v1) if v1.is_file() else None, device="cpu")
     t_loaded = time.perf_counter()

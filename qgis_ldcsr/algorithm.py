@@ -106,9 +106,9 @@ _MODELS_LOCK = threading.Lock()  # runs go on at once: one load of a model, not 
 
 def _load_model(path: str | None):
     """The engine model for ``path`` (``None``: the shipped one), cached until the file there changes
-    (the engine's :func:`~ldcsr_core.checkpoints.model_file_key`: inode, size, modification and change times)."""
+    (the engine's :func:`~ldcsr_core.builtin_models.model_file_key`: inode, size, modification and change times)."""
     from ldcsr_core import load_model
-    from ldcsr_core.checkpoints import model_file_key
+    from ldcsr_core.builtin_models import model_file_key
 
     key = model_file_key(path)
     with _MODELS_LOCK:
@@ -129,7 +129,7 @@ def _check_report_path(report: str, src: str, dst: str, model_path: str | None, 
 
     model = model_path
     if model is None:  # the shipped model is read too
-        from ldcsr_core.checkpoints import default_model_path
+        from ldcsr_core.builtin_models import default_model_path
 
         model = str(default_model_path())
     inputs = [(src, "the input raster"), *reads, (model, "the model file")]

@@ -219,7 +219,7 @@ def test_a_safetensors_file_cut_short_says_so(tmp_path, tiny, monkeypatch):
     import hashlib
     import json
 
-    from ldcsr_core import checkpoints
+    from ldcsr_core import builtin_models
 
     whole = ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="tiny").read_bytes()
     for keep in (1000, len(whole) - 1):
@@ -229,10 +229,10 @@ def test_a_safetensors_file_cut_short_says_so(tmp_path, tiny, monkeypatch):
             ldcsr_core.load_model(cut, device="cpu")
     weights = tmp_path / "weights"
     weights.mkdir()
-    shipped = weights / checkpoints.DEFAULT_WEIGHTS
+    shipped = weights / builtin_models.DEFAULT_WEIGHTS
     shipped.write_bytes(whole[:-1])
     (weights / "sha256.json").write_text(json.dumps({shipped.name: hashlib.sha256(whole).hexdigest()}))
-    monkeypatch.setattr(checkpoints, "default_model_path", lambda: shipped)
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: shipped)
     with pytest.raises(CheckpointError, match=r"built-in model .* is damaged .*reinstall napari-ldcsr"):
         ldcsr_core.load_model(None, device="cpu")
 
@@ -267,8 +267,8 @@ def test_convert_golden_checkpoint(tmp_path, golden_dir):
 
 
 def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
-    from ldcsr_core import checkpoints
-    monkeypatch.setattr(checkpoints, "default_model_path", lambda: tmp_path / "none.safetensors")
+    from ldcsr_core import builtin_models
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: tmp_path / "none.safetensors")
     with pytest.raises(CheckpointError, match="no default model"):
         ldcsr_core.load_model()
 
@@ -359,7 +359,7 @@ def test_the_shipped_checksums_list_every_built_in_model():
     import hashlib
     import json
 
-    from ldcsr_core.checkpoints import BUILTIN_SUMS, default_model_path
+    from ldcsr_core.builtin_models import BUILTIN_SUMS, default_model_path
 
     folder = default_model_path().parent
     sums = json.loads((folder / BUILTIN_SUMS).read_text())
@@ -374,14 +374,14 @@ def test_a_damaged_built_in_model_is_refused_with_what_to_do(tiny, tmp_path, mon
     import hashlib
     import json
 
-    from ldcsr_core import checkpoints
+    from ldcsr_core import builtin_models
 
     weights = tmp_path / "weights"
     weights.mkdir()
-    path = ldcsr_core.save_model(tiny, weights / checkpoints.DEFAULT_WEIGHTS, name="tiny", version="0")
+    path = ldcsr_core.save_model(tiny, weights / builtin_models.DEFAULT_WEIGHTS, name="tiny", version="0")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     (weights / "sha256.json").write_text(json.dumps({path.name: digest}))
-    monkeypatch.setattr(checkpoints, "default_model_path", lambda: weights / checkpoints.DEFAULT_WEIGHTS)
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: weights / builtin_models.DEFAULT_WEIGHTS)
     assert ldcsr_core.load_model(None).weights_sha256 == digest  # intact: loads
 
     raw = bytearray(path.read_bytes())

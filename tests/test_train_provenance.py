@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import ldcsr_core
-from ldcsr_core import checkpoints
+from ldcsr_core import builtin_models
 from ldcsr_core.cli import main
 from ldcsr_core.config import tiny_test_config
 from tests.train_pictures import picture, picture_folder
@@ -38,13 +38,13 @@ def test_a_run_never_writes_in_the_built_in_models_folder(image_dir, cfg, tmp_pa
     """`--out` naming a built-in model with --overwrite replaced the shipped file (it then loaded as
     damaged) and left OUT.ckpt and OUT-after-fast there (listed as built-in models): refused, exit 2,
     before any work, --overwrite or not. The built-in folder is a copy here (main wrote into it)."""
-    shipped = checkpoints.default_model_path()
+    shipped = builtin_models.default_model_path()
     weights = tmp_path / "weights"
     weights.mkdir()
-    shutil.copy(shipped.parent / checkpoints.BUILTIN_SUMS, weights)
+    shutil.copy(shipped.parent / builtin_models.BUILTIN_SUMS, weights)
     copy = weights / shipped.name
     copy.write_bytes(b"stands for the shipped model")
-    monkeypatch.setattr(checkpoints, "default_model_path", lambda: copy)
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: copy)
     before = sorted(p.name for p in weights.iterdir())
     for extra, hint in ((["--out", str(copy), "--overwrite"], "'--out'"),
                         (["--out", str(weights / "mine.safetensors")], "'--out'"),

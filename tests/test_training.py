@@ -431,7 +431,7 @@ def test_train_init_takes_a_built_in_models_name(tmp_path):
     """README's `--init SHIPPED_OR_OTHER`: a built-in model's name, as --model takes it, is its file
     (before: "File 'ldcsr-compact-rsscn7' does not exist", exit 2); an unknown name is still refused."""
     from click.testing import CliRunner
-    from ldcsr_core.checkpoints import model_path
+    from ldcsr_core.builtin_models import model_path
     from ldcsr_core.cli import main
     from ldcsr_core.cli.train_cmd import train_command
     args = [str(tmp_path), "--out", str(tmp_path / "o.safetensors"), "--init"]

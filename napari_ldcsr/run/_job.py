@@ -175,7 +175,7 @@ def model_info(model: Any) -> dict:
 class ModelCache:
     """Loads each model source once (thread-safe) and hands the same object back afterwards, until
     the file at that path changes (retrained, adapted or copied over: the engine's
-    :func:`~ldcsr_core.checkpoints.model_file_key`), which is then loaded again."""
+    :func:`~ldcsr_core.builtin_models.model_file_key`), which is then loaded again."""
 
     def __init__(self, provider: ModelProvider | None = None) -> None:
         self._provider = provider or default_model_provider
@@ -185,7 +185,7 @@ class ModelCache:
 
     @staticmethod
     def _key(source: str | None) -> tuple:
-        from ldcsr_core.checkpoints import model_file_key
+        from ldcsr_core.builtin_models import model_file_key
 
         return model_file_key(source)
 

@@ -210,7 +210,7 @@ def check_save_room(folder, model) -> None:
     (``LDCSR_MODELS_DIR`` set to it: no model is saved there)."""
     import errno
 
-    from .checkpoints import BUILTIN_FOLDER_IS, in_builtin_folder
+    from .builtin_models import BUILTIN_FOLDER_IS, in_builtin_folder
     from .errors import RasterIOError
     from .files import check_writable, file_size_limit, free_bytes, human_bytes
 

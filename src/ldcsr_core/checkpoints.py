@@ -15,7 +15,6 @@ import os
 import pickle
 import re
 import threading
-from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
@@ -23,21 +22,19 @@ import torch
 
 from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
+from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT
 from .words import counted
 from .models.ldcsr import LDCSR
 from .official_checkpoint import infer_config, remap_official
 
-__all__ = ["model_file_key", "read_state_dict", "read_checkpoint", "config_from_metadata", "remap_official",
-           "infer_config", "load_model", "save_model", "convert_checkpoint", "default_model_path", "model_path", "resolve_device", "file_sha256", "build_model"]
+__all__ = ["read_state_dict", "read_checkpoint", "config_from_metadata", "remap_official",
+           "infer_config", "load_model", "save_model", "convert_checkpoint", "resolve_device", "file_sha256", "build_model"]
 
 log = logging.getLogger(__name__)
 
 FORMAT_TAG = "ldcsr-safetensors-1"
-DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v4.safetensors"
-#: built-in names that stand for the default model (the name it had before versions were shipped side by side)
-DEFAULT_ALIASES = ("ldcsr-compact-rsscn7",)
 SCHEDULE_KEYS = (
     "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
     "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod",
@@ -277,98 +274,6 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         if mps is None or not mps.is_available():
             raise DeviceError("device 'mps' was asked for but Apple MPS is not available")
     return dev
-
-
-def model_path(source: str | os.PathLike | None = None) -> Path:
-    """The file ``load_model(source)`` reads: ``source`` itself, or the built-in model of that name
-    (file stem in the package's weights folder, or ``"ldcsr-compact-rsscn7"`` = the default), or
-    for None the default model.  The path need not exist (``load_model`` says so)."""
-    if source is None:
-        path = default_model_path()
-        if not path.is_file():
-            raise CheckpointError(
-                "no default model is shipped in this installation (expected "
-                f"{path}); pass the path of a checkpoint, e.g. the authors' official .ckpt")
-        return path
-    if isinstance(source, bytes):
-        source = os.fsdecode(source)
-    if not isinstance(source, (str, os.PathLike)):  # e.g. a model already loaded
-        raise InputError(f"source must be a checkpoint path, a built-in model's name or None, got "
-                         f"{type(source).__name__}")
-    if not str(os.fspath(source)).strip():  # Path('') is '.', the working folder
-        raise InputError("the model path is empty: give a checkpoint file or a built-in model's name, "
-                         "or none at all (None, no --model) for the shipped model")
-    path = Path(source)
-    builtin = default_model_path().parent / f"{path.name}.safetensors"
-    if not path.exists() and path.name == str(source):
-        if builtin.is_file():
-            return builtin  # a built-in model by name
-        if path.name in DEFAULT_ALIASES:
-            return default_model_path()
-    return path
-
-
-def model_file_key(source: str | os.PathLike | None = None) -> tuple:
-    """What tells the model file ``load_model(source)`` would read from another without reading it:
-    its path with the file's device, inode, size and modification and change times (ns), so a model
-    retrained, adapted or copied over at that path (even with its mtime kept) gets another key.
-    Caches of loaded models compare it before handing a model out again.  No file: just ``source``."""
-    try:
-        path = model_path(source)
-        st = path.stat()
-    except (OSError, CheckpointError, InputError):
-        return (source,)
-    return (source, str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def default_model_path() -> Path:
-    return Path(str(resources.files("ldcsr_core") / "weights" / DEFAULT_WEIGHTS))
-
-
-BUILTIN_SUMS = "sha256.json"  # next to the built-in models: each one's SHA-256 as shipped
-
-
-def in_builtin_folder(path: str | os.PathLike) -> bool:
-    """True for a path in the installed package's folder of built-in models: a file written there
-    replaces a shipped model (which then loads as damaged) or is listed by ``ldcsr models`` and
-    loaded by its name as a built-in one."""
-    try:
-        return Path(path).resolve().parent == default_model_path().parent.resolve()
-    except (OSError, RuntimeError):  # a link loop: not that folder
-        return False
-
-
-def builtin_folder_refusal(path: str | os.PathLike) -> str:
-    """The one sentence refusing to write ``path`` in the built-in models' folder
-    (:func:`in_builtin_folder`), or "" for any other path: every writer of a model file says it
-    (``save_model``; before any work ``ldcsr train``, ``adapt``, ``convert`` and napari's Adapt)."""
-    return f"{path} is in {BUILTIN_FOLDER_IS}" if in_builtin_folder(path) else ""
-
-
-BUILTIN_FOLDER_IS = ("the folder of the built-in models, part of the installed package (a shipped model replaced "
-                     "would load as damaged; another file would be listed as built-in): write it elsewhere")
-
-
-def intact_builtin_sha256(path: Path, digest: str | None = None) -> str | None:
-    """The SHA-256 of ``path`` if it is a built-in model (one listed in the weights folder's
-    :data:`BUILTIN_SUMS`), after checking that it is the file shipped; None for any other file.
-    A damaged install (a block zeroed or flipped on disk, a copy cut short) gave wrong pictures
-    with no error, or a safetensors parser's message that does not say what to do."""
-    folder = default_model_path().parent
-    try:
-        if not path.is_file() or path.resolve().parent != folder.resolve():
-            return None
-        want = json.loads((folder / BUILTIN_SUMS).read_text()).get(path.name)
-    except (OSError, ValueError, AttributeError):  # no list (a source tree without it): no check
-        return None
-    if want is None:
-        return None
-    digest = digest or file_sha256(path)  # given: the SHA-256 of the bytes just read
-    if digest != want:
-        raise CheckpointError(f"the built-in model {path.name} is damaged (its SHA-256 is {digest[:16]}…, "
-                              f"shipped as {want[:16]}…): reinstall napari-ldcsr "
-                              f"(pip install --force-reinstall --no-deps napari-ldcsr); file: {path}")
-    return digest
 
 
 _BUILD_LOCK = threading.Lock()

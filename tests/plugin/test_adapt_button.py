@@ -236,17 +236,17 @@ def test_a_model_folder_in_the_built_in_models_folder_is_refused_before_training
     engine's check_save_room), nothing written."""
     import shutil
 
-    from ldcsr_core import checkpoints
+    from ldcsr_core import builtin_models
 
-    shipped = checkpoints.default_model_path()
+    shipped = builtin_models.default_model_path()
     weights = tmp_path / "weights"
     weights.mkdir()
-    for name in (checkpoints.BUILTIN_SUMS, shipped.name):
+    for name in (builtin_models.BUILTIN_SUMS, shipped.name):
         shutil.copy(shipped.parent / name, weights)
-    monkeypatch.setattr(checkpoints, "default_model_path", lambda: weights / shipped.name)
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: weights / shipped.name)
     monkeypatch.setenv("LDCSR_MODELS_DIR", str(weights))
     viewer, widget = ldcsr
     progress = _adapt_until_finished(widget, qtbot, timeout=60_000)
     assert widget.status.startswith(f"Adaptation failed: cannot save the adapted model in {weights}: it is the folder "
                                     "of the built-in models"), widget.status
-    assert not progress and sorted(p.name for p in weights.iterdir()) == sorted([checkpoints.BUILTIN_SUMS, shipped.name])
+    assert not progress and sorted(p.name for p in weights.iterdir()) == sorted([builtin_models.BUILTIN_SUMS, shipped.name])

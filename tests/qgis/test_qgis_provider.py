@@ -424,7 +424,7 @@ def test_a_report_path_on_the_shipped_model_is_refused(qgis_processing, scene, t
     shipped weights became the report."""
     import shutil
 
-    import ldcsr_core.checkpoints as ck
+    import ldcsr_core.builtin_models as ck
 
     shipped = shutil.copy(tiny_model_file, tmp_path / "shipped.safetensors")
     monkeypatch.setattr(ck, "default_model_path", lambda: Path(shipped))

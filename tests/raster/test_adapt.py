@@ -353,12 +353,12 @@ def test_cli_never_writes_over_the_built_in_model_it_adapts(png, tiny_model_file
     was not refused: only a --model given as a path was compared with -o."""
     import shutil
 
-    from ldcsr_core import checkpoints
+    from ldcsr_core import builtin_models
     weights = tmp_path / "weights"
     weights.mkdir()
     shipped = weights / "ldcsr-compact-rsscn7-v4.safetensors"  # stands for the installed file
     shutil.copyfile(tiny_model_file, shipped)
-    monkeypatch.setattr(checkpoints, "default_model_path", lambda: shipped)
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: shipped)
     before = shipped.read_bytes()
     name = ["--model", "ldcsr-compact-rsscn7-v4"] if by_name else []
     r = run("adapt", png, "--scale", 2, "-o", shipped, "--overwrite", "--steps", 1, *name)
@@ -633,15 +633,15 @@ def builtin_copy(tmp_path, monkeypatch):
     models (nothing is ever written in the checkout's own weights folder)."""
     import shutil
 
-    from ldcsr_core import checkpoints
+    from ldcsr_core import builtin_models
 
-    shipped = checkpoints.default_model_path()
+    shipped = builtin_models.default_model_path()
     weights = tmp_path / "weights"
     weights.mkdir()
-    shutil.copy(shipped.parent / checkpoints.BUILTIN_SUMS, weights)
+    shutil.copy(shipped.parent / builtin_models.BUILTIN_SUMS, weights)
     for name in (shipped.name, "ldcsr-compact-rsscn7-v2.safetensors"):
         (weights / name).write_bytes(b"stands for " + name.encode())
-    monkeypatch.setattr(checkpoints, "default_model_path", lambda: weights / shipped.name)
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: weights / shipped.name)
     return weights
 
 

@@ -63,7 +63,7 @@ def test_several_files_still_need_a_folder(rasters, tiny_model_file, tmp_path):
 
 def test_a_model_file_named_twice_is_listed_once(tiny_model_file, tmp_path):
     """Before: `ldcsr models A ./A LINK_TO_A BUILT_IN` listed A three times and the built-in twice."""
-    from ldcsr_core.checkpoints import default_model_path
+    from ldcsr_core.builtin_models import default_model_path
 
     link = tmp_path / "link.safetensors"
     os.symlink(tiny_model_file, link)
@@ -109,7 +109,7 @@ def test_the_bar_of_an_input_that_failed_says_so(rasters, tiny_model_file, tmp_p
 
 def test_the_built_in_models_folder_as_the_user_model_folder_lists_each_once(monkeypatch, tmp_path):
     """LDCSR_MODELS_DIR set to the built-in weights folder (or a link to it): each file once, as built-in."""
-    from ldcsr_core.checkpoints import default_model_path
+    from ldcsr_core.builtin_models import default_model_path
 
     weights = default_model_path().parent
     link = tmp_path / "models"

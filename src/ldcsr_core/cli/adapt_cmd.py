@@ -56,7 +56,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
       ldcsr upscale scene.tif -o scene_x2.tif --scale 2 --mode fast --model scene-x2.safetensors
     """
     from ..adaptation import adapt, check_save_room
-    from ..checkpoints import builtin_folder_refusal
+    from ..builtin_models import builtin_folder_refusal
     from ..errors import InputError, OutputExistsError
     from ..files import check_not_special
     from ..geo.radiometry import parse_bands

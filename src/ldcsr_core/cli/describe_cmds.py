@@ -122,7 +122,7 @@ def _echo_adapted(say, model_path, info, req: dict, bands, stretch: str, mode: s
     """What ``--model`` was adapted on, and ``upscale``'s note for this file if the use goes beyond it."""
     from ..adapted_use import adapted_check, outside_use, reading_of
     from ..checkpoints import check_model_file
-    from ..checkpoints import model_path as resolve
+    from ..builtin_models import model_path as resolve
 
     path = check_model_file(resolve(model_path))  # one that is none: exit 6, as upscale refuses it
     checked = adapted_check(path)
@@ -189,7 +189,7 @@ def models(paths, full_notes):
     an adapted model was adapted on). A file that cannot be read is listed as unreadable, the
     others still are, and the exit status is then that of its error (6)."""
     from ..adaptation import user_models_dir
-    from ..checkpoints import default_model_path
+    from ..builtin_models import default_model_path
 
     default = default_model_path()
     builtin = default.parent
@@ -266,7 +266,8 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
     :class:`CheckpointError`, before hashing it: ``/dev/zero`` never ends), then print it."""
     import json
 
-    from ..checkpoints import check_checkpoint_file, intact_builtin_sha256
+    from ..builtin_models import intact_builtin_sha256
+    from ..checkpoints import check_checkpoint_file
     from ..files import sha256_file
 
     check_checkpoint_file(path)  # a regular file in a checkpoint format
@@ -354,7 +355,7 @@ def convert(ckpt, out, name, overwrite):
                                  param_hint="'OUT'")
     if not out.parent.is_dir():
         raise click.BadParameter(f"output folder does not exist: {out.parent}", param_hint="'OUT'")
-    from ..checkpoints import builtin_folder_refusal
+    from ..builtin_models import builtin_folder_refusal
 
     refused = builtin_folder_refusal(out)  # --overwrite or not
     if refused:

@@ -83,7 +83,7 @@ class ModelType(click.ParamType):
     name = "FILE|NAME"
 
     def convert(self, value, param, ctx):
-        from ..checkpoints import model_path
+        from ..builtin_models import model_path
 
         from ..errors import InputError
 
@@ -108,7 +108,7 @@ class WeightsFileType(ModelType):
     (``train --init``, which reads the file itself)."""
 
     def convert(self, value, param, ctx):
-        from ..checkpoints import model_path
+        from ..builtin_models import model_path
 
         return Path(model_path(super().convert(value, param, ctx)))
 
@@ -226,7 +226,7 @@ report_overwrite_opt = click.option(
 
 def model_file(model) -> Path | None:
     """The file a ``--model`` value (a path, a built-in name, None: the default) reads, or None."""
-    from ..checkpoints import model_path
+    from ..builtin_models import model_path
 
     try:
         path = model_path(model)

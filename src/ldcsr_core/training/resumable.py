@@ -29,7 +29,7 @@ def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None)
     not) or is one of its ``inputs`` (option -> path: --init, --config, DATA, ...; ``resume`` only
     as the checkpoint it continues); ``("", "")`` when none is. ``ldcsr train`` says it as its
     usage error, :class:`Trainer` as a :class:`TrainingError`, before any work."""
-    from ..checkpoints import builtin_folder_refusal
+    from ..builtin_models import builtin_folder_refusal
     from ..files import same_file
     from .phases import PHASES
 
