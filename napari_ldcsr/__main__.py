@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         import napari
     except ImportError as exc:  # the bare install (engine + `ldcsr` only) has no viewer
         raise SystemExit(f"python -m napari_ldcsr: napari cannot be imported ({exc}); install the viewer "
-                         'with: pip install "napari-ldcsr[napari]" (napari and a Qt binding)') from None
+                         'with: pip install napari PyQt6 (the package\'s [napari] extra)') from None
 
     viewer = napari.Viewer(title="napari-ldcsr")
     setup_viewer(viewer, sample=not args.no_sample, paths=args.paths)

@@ -115,5 +115,6 @@ def intact_builtin_sha256(path: Path, digest: str | None = None) -> str | None:
     if digest != want:
         raise CheckpointError(f"the built-in model {path.name} is damaged (its SHA-256 is {digest[:16]}…, "
                               f"shipped as {want[:16]}…): reinstall napari-ldcsr "
-                              f"(pip install --force-reinstall --no-deps napari-ldcsr); file: {path}")
+                              f"(pip install --force-reinstall --no-deps with the checkout or wheel it came from: it is not on "
+                              f"PyPI); file: {path}")
     return digest

@@ -178,7 +178,7 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
         from distributed import Client, LocalCluster
     except ImportError:
         raise LdcsrError(
-            'Dask is not installed: pip install "napari-ldcsr[cluster]"'
+            'Dask is not installed: pip install "dask[distributed]" (the package\'s [cluster] extra)'
         ) from None
     kind, arg = parse_dask_address(address)
     if logging.getLogger("ldcsr_core").getEffectiveLevel() > logging.DEBUG:
