@@ -82,9 +82,9 @@ def test_a_16_bit_rgb_png_is_stretched_not_cut_to_its_high_byte(tmp_path, count)
     got = load_rgb(path)
     assert got.shape == (32, 32, 3) and got.max() == 255 and got.min() == 0
     # stretched as upscale and selfcheck read it (the engine's reader), as for a 16-bit GeoTIFF
-    from ldcsr_core.scene_windows import _Scene
+    from ldcsr_core.scene_windows import RGBScene
 
-    assert np.array_equal(got, _Scene(path).rgb((0, 0, 32, 32)))
+    assert np.array_equal(got, RGBScene(path).rgb((0, 0, 32, 32)))
 
 
 def test_a_data_path_that_is_a_file_is_not_said_to_be_missing(image_dir):

@@ -114,7 +114,8 @@ def test_evaluate_says_which_images_the_model_was_trained_on(image_dir, cfg, tmp
 
 
 @pytest.mark.parametrize("lack, says, code", [("space", "not enough space for the checkpoint and the model", 5),
-                                              ("ulimit", "the file size limit (ulimit -f) is 1.0 MB", 5)])
+                                              ("ulimit", "the checkpoint and the model cannot be written: the file size limit (ulimit -f) "
+                                                         "is 1.0 MB, each needs more than", 5)])
 def test_a_checkpoint_that_cannot_be_written_is_said_before_any_step(image_dir, cfg, tmp_path, monkeypatch,
                                                                      lack, says, code):
     """On a full disk (or under `ulimit -f`) train computed every step up to its first checkpoint

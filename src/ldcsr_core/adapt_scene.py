@@ -120,7 +120,7 @@ def _check_refs(pool: list[np.ndarray], valid=None) -> list[tuple]:
 
 
 def _read_parts(src, box, scale: float, holdout: float = HOLDOUT):
-    """``(held_box, held, pool, valid)`` of region ``box`` of ``src`` (a ``quality._Scene``): the
+    """``(held_box, held, pool, valid)`` of region ``box`` of ``src`` (a ``scene_windows.RGBScene``): the
     held-back strip's box, its windows ``(box, rgb, valid)`` with data, and the training part
     (:func:`_read_pool`)."""
     train_box, held_box = holdout_split(box[2:], scale, holdout)
@@ -133,7 +133,7 @@ def _read_parts(src, box, scale: float, holdout: float = HOLDOUT):
 
 
 def adapted_here(checked, scene, src, box) -> bool:
-    """Is region ``box`` of ``scene`` (read as ``src``, a ``quality._Scene``) what a model adapted as
+    """Is region ``box`` of ``scene`` (read as ``src``, a ``scene_windows.RGBScene``) what a model adapted as
     ``checked`` (an :class:`~ldcsr_core.adapted_use.Checked`) was adapted on? The same file (its
     resolved path), the same array, or, for pixels in memory (a napari layer), the same pixels read
     the same way (the checksum :func:`adapt` records)."""

@@ -212,7 +212,7 @@ def check_save_room(folder, model) -> None:
 
     from .builtin_models import BUILTIN_FOLDER_IS, in_builtin_folder
     from .errors import RasterIOError
-    from .files import check_writable, file_size_limit, free_bytes, human_bytes
+    from .files import check_room, check_writable
 
     if in_builtin_folder(Path(folder) / "adapted.safetensors"):  # --overwrite or not (save_model's rule)
         raise InputError(f"cannot save the adapted model in {folder}: it is {BUILTIN_FOLDER_IS}")
@@ -223,13 +223,7 @@ def check_save_room(folder, model) -> None:
         raise RasterIOError(errno.ENOTDIR, f"cannot save the adapted model in {folder}: {found} is not a folder")
     check_writable(found, "the adapted model's folder")
     need = sum(t.numel() * 4 for t in model.state_dict().values()) + (1 << 16)  # + its metadata
-    free, limit = free_bytes(found), file_size_limit()
-    if free is not None and free < need:
-        raise RasterIOError(errno.ENOSPC, f"not enough space for the adapted model in {found}: "
-                            f"{human_bytes(free)} free, it needs about {human_bytes(need)}")
-    if limit is not None and limit < need:
-        raise RasterIOError(errno.EFBIG, f"the adapted model cannot be written: the file size limit "
-                            f"(ulimit -f) is {human_bytes(limit)}, it needs about {human_bytes(need)}")
+    check_room(found, need, "the adapted model")
 
 
 def _coarser(pool: list[np.ndarray], scale: float, valid=None):
@@ -299,7 +293,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         ``kept``, the guard's figures and the provenance; ``save(path)`` writes the model.
     """
     from .geo.raster_io import window_in_shape
-    from .quality import _Scene
+    from .scene_windows import RGBScene
 
     scale = check_one_scale(scale)
     minutes_in, minutes = minutes, check_number(minutes, "minutes")
@@ -322,7 +316,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     from .api import resolve_model
 
     base = resolve_model(base, "base")
-    src = _Scene(scene, bands, stretch, nodata)  # first: open_raster's checks before the file is hashed
+    src = RGBScene(scene, bands, stretch, nodata)  # first: open_raster's checks before the file is hashed
     try:
         name, sha = _scene_id(scene)
     except BaseException:

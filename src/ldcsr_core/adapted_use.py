@@ -161,7 +161,7 @@ def outside_use(at, scales, mode: str, reading: Reading | None = None) -> str | 
 
 def own_pixels_caution(model, scene, src, box) -> str:
     """The self-check's caution for a model adapted on region ``box`` of ``scene`` itself (read as
-    ``src``, a ``quality._Scene``): there it measures the degradation it was fine-tuned on
+    ``src``, a ``scene_windows.RGBScene``): there it measures the degradation it was fine-tuned on
     (:func:`ldcsr_core.adaptation.adapted_here`); "" otherwise."""
     checked = adapted_check(model)
     if checked is None or not checked.scene_sha256:

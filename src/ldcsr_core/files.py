@@ -14,7 +14,9 @@
   self-check's and evaluate's JSON/HTML, QGIS's quality report), checked before any work;
 * :func:`write_error` - the one-line error of a failed write, naming the output and the cause (no
   space left, the file size limit, a read-only folder...); :func:`free_bytes`,
-  :func:`file_size_limit` and :func:`human_bytes` for it and for the free-space checks.
+  :func:`file_size_limit` and :func:`human_bytes` for it and for the free-space checks;
+* :func:`check_room` - the one check, before minutes of work, that a file (a model, a checkpoint)
+  fits a folder's free space and the file size limit.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
-           "file_size_limit", "human_bytes"]
+           "file_size_limit", "human_bytes", "check_room"]
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +331,28 @@ def file_size_limit() -> int | None:
         return None
     soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
     return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def check_room(folder: str | os.PathLike, nbytes: int, what: str, *, largest: int | None = None,
+               at_least: bool = False, they: bool = False) -> None:
+    """Raise :class:`RasterIOError` (``ENOSPC``) unless ``folder``'s filesystem has ``nbytes`` free,
+    or (``EFBIG``) unless the file size limit (``ulimit -f``) lets a file of ``largest`` bytes
+    (default ``nbytes``) be written. ``what`` names the file(s) in the sentence ("the adapted
+    model"; ``they`` for several); ``at_least``: ``nbytes`` is a lower bound ("more than", not
+    "about"). Where the system does not say, nothing is refused."""
+    def size(n):
+        return f"{'more than' if at_least else 'about'} {human_bytes(n)}"
+
+    needs = "they need" if they else "it needs"
+    free = free_bytes(folder)
+    if free is not None and free < nbytes:
+        raise RasterIOError(errno.ENOSPC, f"not enough space for {what} in {folder}: "
+                            f"{human_bytes(free)} free, {needs} {size(nbytes)}")
+    largest = nbytes if largest is None else largest
+    limit = file_size_limit()
+    if limit is not None and limit < largest:
+        raise RasterIOError(errno.EFBIG, f"{what} cannot be written: the file size limit (ulimit -f) is "
+                            f"{human_bytes(limit)}, {'each' if they else 'it'} needs {size(largest)}")
 
 
 def human_bytes(n: float) -> str:

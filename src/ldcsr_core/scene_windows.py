@@ -1,6 +1,6 @@
-"""The windows a self-check (or an adaptation) reads: where they are on the scene
+"""The windows a self-check (or an adaptation, training or evaluate) reads: where they are on the scene
 (:func:`sample_boxes`, :func:`_boxes`), whether the protocol can restore them at a scale
-(:func:`_check_restorable`), and the scene itself as uint8 RGB windows (:class:`_Scene`: an array,
+(:func:`_check_restorable`), and the scene itself as uint8 RGB windows (:class:`RGBScene`: an array,
 or a raster through the raster pipeline's reader, nodata filled). Importable from
 :mod:`ldcsr_core.quality` too.
 """
@@ -15,7 +15,7 @@ import numpy as np
 from .errors import InputError
 from .rules import check_image
 
-__all__ = ["sample_boxes"]
+__all__ = ["sample_boxes", "RGBScene"]
 
 def sample_boxes(shape, size: int, count: int) -> list[tuple[int, int, int, int]]:
     """``count`` windows of ``size`` px (clipped to the scene) on a regular grid over ``shape``."""
@@ -69,7 +69,7 @@ def _array_rgb(image) -> np.ndarray:
     return np.rint(a * 255.0).astype(np.uint8)
 
 
-class _Scene:
+class RGBScene:
     """Windows of the scene as uint8 RGB: an array, or a raster through the pipeline's reader."""
 
     def __init__(self, scene, bands=None, stretch="auto", nodata=None):

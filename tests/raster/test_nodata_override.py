@@ -129,14 +129,14 @@ def test_adapt_reads_the_scene_with_the_nodata_given(scenes, tiny_model, monkeyp
 
     fill, declared = scenes
     seen = []
-    real = q._Scene.rgb_valid
+    real = q.RGBScene.rgb_valid
 
     def spy(self, box):
         rgb, valid = real(self, box)
         seen.append((rgb.copy() if rgb is not None else None, None if valid is None else valid.copy()))
         return rgb, valid
 
-    monkeypatch.setattr(q._Scene, "rgb_valid", spy)
+    monkeypatch.setattr(q.RGBScene, "rgb_valid", spy)
     runs = []
     for src, nd in ((fill, 0), (declared, None)):
         seen.clear()

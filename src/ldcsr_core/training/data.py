@@ -151,7 +151,7 @@ def _has_gdal_mask(im, path: Path) -> bool:
 def load_rgb(path: str | Path) -> np.ndarray:
     """H×W×3 uint8. 8-bit images (grey, palette, CMYK, with alpha: dropped) are decoded by PIL;
     GeoTIFFs and other rasters PIL cannot read are read as upscale and selfcheck read them: their
-    band triplet and per-band stretch to 8 bit (:class:`~ldcsr_core.scene_windows._Scene`). A file
+    band triplet and per-band stretch to 8 bit (:class:`~ldcsr_core.scene_windows.RGBScene`). A file
     PIL recognises but cannot decode (cut short, damaged) is a
     :class:`~ldcsr_core.errors.RasterIOError` naming it, never a partial image; one with NaN or
     infinite values (its stretch, so the whole image, would be NaN: black), with pixels that hold
@@ -188,9 +188,9 @@ def load_rgb(path: str | Path) -> np.ndarray:
                         _check_not_masked(path, np.asarray(im.convert("RGBA").getchannel("A")) > 0,
                                           "transparent (its transparent colour)")
                     return rgb
-    from ..scene_windows import _Scene
+    from ..scene_windows import RGBScene
 
-    scene = _Scene(path)  # read as upscale and selfcheck read it: their bands (colour interpretation,
+    scene = RGBScene(path)  # read as upscale and selfcheck read it: their bands (colour interpretation,
     try:  # Sentinel-2 rule, first three) and stretch (per band, fitted on the scene), as uint8 RGB
         src = scene.reader.src
         _check_not_made_by_ldcsr(path, src.tags())

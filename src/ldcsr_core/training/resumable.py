@@ -79,26 +79,17 @@ class ResumableMixin:
         least the model's float32 weights (the checkpoint holds the optimiser's moments too). Else a
         :class:`~ldcsr_core.errors.RasterIOError` naming what lacks, before the steps up to the first
         checkpoint (``--checkpoint-every``, or the whole phase) are computed and lost at it."""
-        import errno
         import os
 
-        from ..errors import RasterIOError
-        from ..files import check_writable, file_size_limit, free_bytes, human_bytes
+        from ..files import check_room, check_writable
 
         size = sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
         need: dict = {}
         for path in (self.ckpt_path, self.out):
             check_writable(path.parent, "the training's output folder")
             need.setdefault(os.stat(path.parent).st_dev, [path.parent, 0])[1] += size
-        for folder, n in need.values():
-            free = free_bytes(folder)
-            if free is not None and free < n:
-                raise RasterIOError(errno.ENOSPC, f"not enough space for the checkpoint and the model in {folder}: "
-                                    f"{human_bytes(free)} free, they need more than {human_bytes(n)}")
-        limit = file_size_limit()
-        if limit is not None and limit < size:
-            raise RasterIOError(errno.EFBIG, f"the checkpoint cannot be written: the file size limit (ulimit -f) is "
-                                f"{human_bytes(limit)}, it needs more than {human_bytes(size)}")
+        for folder, n in need.values():  # one filesystem may hold both
+            check_room(folder, n, "the checkpoint and the model", largest=size, at_least=True, they=True)
 
     def save_weights(self, path=None):
         if self.ema is not None:
