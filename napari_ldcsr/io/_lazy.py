@@ -178,10 +178,12 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             crs, transform, nodata = src.crs, src.transform, src.nodata
             colorinterp = [ci.name for ci in src.colorinterp]
             descriptions, tags, values = list(src.descriptions), src.tags(), band_values(src)
-            gcps = src.gcps if georeferencing(src) == "gcps" else None
+            georef = georeferencing(src)
+            gcps = src.gcps if georef == "gcps" else None
             rpcs, btags = source_rpcs(src), band_tags(src)
     metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
-                                                          descriptions, tags, values, gcps, rpcs, btags)
+                                                          descriptions, tags, values, gcps, rpcs, btags,
+                                                          georef=georef)
     metadata["lazy"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
     factors = [1]

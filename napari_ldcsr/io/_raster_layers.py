@@ -59,7 +59,8 @@ def shown_in_order(metadata: dict, order: tuple[int, ...]) -> dict:
 
 
 def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags,
-                    band_values=((), (), ()), gcps=None, rpcs=None, band_tags=()) -> tuple[dict, list, bool]:
+                    band_values=((), (), ()), gcps=None, rpcs=None, band_tags=(), *,
+                    georef: str) -> tuple[dict, list, bool]:
     """(layer ``metadata``, band names, georeferenced?) of a raster; shared by the eager and the lazy reader.
     ``band_values`` = the bands' ``(scales, offsets, units)`` (``ldcsr_core.geo.raster_io.band_values``),
     kept as ``scales``/``offsets``/``band_units`` (one per band of the file) when not the default.
@@ -67,10 +68,12 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
     (``[row, col, x, y, z]`` rows, GDAL's pixel/line: 0 = the first pixel's top/left edge) and
     ``gcps_crs`` (WKT or None); the layer itself is shown in pixels. ``rpcs`` = a satellite image's
     rational polynomial coefficients (a rasterio ``RPC``): kept as ``rpcs`` (its ``to_dict()``).
-    ``band_tags`` = each band's tags (``ldcsr_core.geo.georef.band_tags``), kept as ``band_tags``."""
-    # placed by a geotransform: the identity is GDAL's "none", also beside a CRS (the engine's
-    # georef.georeferencing); such a raster is shown as a plain picture, not flipped on a made-up grid
-    georeferenced = not transform.is_identity
+    ``band_tags`` = each band's tags (``ldcsr_core.geo.georef.band_tags``), kept as ``band_tags``.
+    ``georef`` = how the raster is placed, by the engine's rule (``georef.georeferencing``)."""
+    # placed by a geotransform, by the engine's rule: the identity is GDAL's "none", also beside a
+    # CRS, unless the raster declares it (a VRT's, a GeoTIFF's); such a raster is shown as a plain
+    # picture, not flipped on a made-up grid; a singular one places no grid (napari cannot show it so)
+    georeferenced = georef == "transform"
     band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
                   for i, d in enumerate(descriptions)]
     metadata: dict[str, Any] = {

@@ -45,16 +45,24 @@ def read_geotiff(path: str | list[str]) -> list[LayerData]:
 
 def _say_if_pages(path) -> None:
     """A TIFF of several full-size images (pages) says that its first alone is opened, in the
-    engine's words (``ldcsr upscale`` warns so; a Run of the layer cannot, it has the first only)."""
-    from ldcsr_core.geo.raster_io import open_raster
+    engine's words (``ldcsr upscale`` warns so; a Run of the layer cannot, it has the first only).
+    A raster whose geotransform is singular (``ldcsr upscale`` refuses it: the engine's
+    ``georef.singular_refusal``) says that its layer is shown unplaced."""
+    from ldcsr_core.geo.georef import singular_refusal
+    from ldcsr_core.geo.raster_io import georeferencing, open_raster
     from ldcsr_core.geo.tile_run import pages_note
 
     from .._viewer import notify
 
+    name = os.path.basename(str(path))
     with open_raster(path) as src:
-        note = pages_note(src, os.path.basename(str(path)))
+        note = pages_note(src, name)
+        singular = singular_refusal(name, src.transform) if georeferencing(src) == "singular" else None
     if note:
         notify("warning", note.replace("read and super-resolved", "opened"))
+    if singular:
+        notify("warning", singular.split(": it places no grid")[0] + ": it places no grid, so the layer is "
+               "shown unplaced, on its pixel grid")
 
 
 def _say_if_made_by_ldcsr(path, read: list[LayerData]) -> None:
@@ -89,15 +97,17 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
       the ``gcps`` of a raster placed by ground control points only, the ``rpcs`` of a satellite
       image).
     """
-    from ldcsr_core.geo.raster_io import read_raster
+    from ldcsr_core.geo.raster_io import georeferencing, open_raster, read_raster
 
-    geo = read_raster(path)
+    with open_raster(path) as src:
+        georef = georeferencing(src)
+        geo = read_raster(src)
     data = geo.data
     count, dtype = data.shape[0], data.dtype.name
     colorinterp = list(geo.colorinterp)
     metadata, band_names, georeferenced = raster_metadata(
         path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags,
-        (geo.scales, geo.offsets, geo.units), geo.gcps, geo.rpcs, geo.band_tags)
+        (geo.scales, geo.offsets, geo.units), geo.gcps, geo.rpcs, geo.band_tags, georef=georef)
     transform = geo.transform
     name = os.path.splitext(os.path.basename(str(path)))[0]
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}

@@ -398,3 +398,45 @@ def test_a_run_on_an_opened_ldcsr_output_records_the_first_step(ldcsr, qtbot, ti
     tags = widget.last_result.metadata["tags"]
     assert tags["LDCSR_INPUT_PROVENANCE"] == "an LDCSR output (model unnamed 0, ×2 x, ×2 y, fast, from scene.tif)"
     assert tags["LDCSR_SCALE_X"] == "2.0" and tags["LDCSR_SOURCE"] == "sr"
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+def test_a_singular_geotransform_opens_unplaced_with_a_warning(make_napari_viewer, tmp_path, notes, lazy):
+    """A geotransform that places no grid (pixel size 0), which `ldcsr upscale` refuses. Before: the
+    layer got a singular placement and adding it failed in napari ('step must be strictly
+    positive, but got 0.0 for axis 0', a traceback)."""
+    from napari_ldcsr.io._lazy import lazy_layer_data
+    from napari_ldcsr.io._reader import _say_if_pages
+
+    path = tmp_path / "flat.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=8, width=9, count=3, dtype="uint8", crs="EPSG:32633",
+                       transform=Affine(0, 0, 600000, 0, 0, 5340000)) as dst:
+        dst.write(np.zeros((3, 8, 9), np.uint8))
+    (data, kwargs, _), = (lazy_layer_data if lazy else napari_get_reader(str(path)))(str(path))
+    assert "scale" not in kwargs and "affine" not in kwargs
+    assert kwargs["metadata"]["transform"] is None and kwargs["metadata"]["pixel_size"] is None
+    make_napari_viewer().add_image(data, **kwargs)
+    if lazy:
+        _say_if_pages(str(path))  # read_geotiff's note (the eager reader's call above made it)
+    said = [t for s, t in notes if s == "warning"]
+    assert said == ["flat.tif: its geotransform (0, 0, 600000, 0, 0, 5340000) is singular (a pixel size of 0, "
+                    "or columns and rows along one line): it places no grid, so the layer is shown unplaced, "
+                    "on its pixel grid"], notes
+
+
+def test_a_declared_identity_geotransform_places_the_layer_as_the_engine_does(tmp_path):
+    """A GeoTIFF that declares the identity geotransform beside its CRS: the engine takes it as one
+    (an output gets it scaled). Before: the reader took the identity as none, so the layer opened
+    unplaced and without a pixel size, and its Run's result was written unplaced."""
+    path = tmp_path / "ident.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=8, width=9, count=3, dtype="uint8", crs="EPSG:32633",
+                       transform=Affine.identity()) as dst:
+        dst.write(np.zeros((3, 8, 9), np.uint8))
+    with rasterio.open(path) as s:
+        from ldcsr_core.geo.raster_io import georeferencing
+
+        assert s.transform.is_identity and georeferencing(s) == "transform"
+    (data, kwargs, _), = napari_get_reader(str(path))(str(path))
+    assert kwargs["metadata"]["transform"] == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    assert kwargs["metadata"]["pixel_size"] == (1.0, 1.0)
+    assert np.allclose(_bounds_of(kwargs, data.shape[:2]), [[-8, 0], [0, 9]])  # rows run north: y = -row

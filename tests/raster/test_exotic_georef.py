@@ -266,3 +266,34 @@ def test_info_gives_the_bounds_west_south_east_north(tmp_path, a, e):
     south, north = sorted((5340000, 5340000 + e * H))
     want = ", ".join(f"{v:.6f}" for v in (west, south, east, north))
     assert f"bounds:      {want} (west, south, east, north)" in r.output, r.output
+
+
+@pytest.mark.parametrize("t", [(0.0, 0.0, 600000.0, 0.0, 0.0, 5340000.0), (10.0, 0.0, 600000.0, 0.0, 0.0, 5340000.0),
+                               (10.0, 20.0, 600000.0, 5.0, 10.0, 5340000.0)],
+                         ids=["pixel-size-0", "row-step-0", "rows-along-columns"])
+def test_a_singular_geotransform_is_refused_in_one_line(tmp_path, tiny_model, tiny_model_file, t):
+    """A geotransform that places no grid (determinant 0). Before: copied through, scaled, so the
+    output's pixels lay on one point or line too; 'ldcsr info' said 'pixel size: 0 x 0 metre', and
+    '-r 5' of the rows-along-columns one wrote a 179 x 286 px output planned from it."""
+    from ldcsr_core.cli import main
+    from ldcsr_core.errors import InputError
+
+    src, out = tmp_path / "s.tif", tmp_path / "o.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=W, height=H, count=3, dtype="uint8", crs=UTM33,
+                       transform=rasterio.Affine(*t)) as ds:
+        ds.write(smooth_field(np.random.default_rng(3), H, W, 3, 0, 255).round().astype("uint8"))
+    with rasterio.open(src) as s:
+        assert tuple(s.transform)[:6] == t and rio.georeferencing(s) == "singular"
+        with pytest.raises(InputError, match="its geotransform .* is singular"):
+            upscale_window(s, model=tiny_model, scale=2, options=FAST)
+        with pytest.raises(InputError, match=r"the array: its geotransform .* is singular"):
+            rio.dataset_from_array(s.read(), transform=t, crs=UTM33)
+    for how in (["-s", "2.5"], ["-r", "5"]):
+        r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(out), *how, "--mode", "fast",
+                                      "--model", str(tiny_model_file)])
+        assert r.exit_code == 3, r.output
+        assert "is singular" in r.output and "gdal_edit -unsetgt" in r.output and not out.exists()
+    r = CliRunner().invoke(main, ["info", str(src)])
+    assert r.exit_code == 0, r.output
+    assert "pixel size:  unknown (singular geotransform)" in r.output
+    assert "output:      not possible: " in r.output and "is singular" in r.output

@@ -66,6 +66,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
             say("georef:      " + {
                 "gcps": "ground control points only (carried over, scaled)",
                 "rpcs": "rational polynomial coefficients (RPCs) only (carried over, moved onto the output grid)",
+                "singular": "a singular geotransform (it places no grid; see output)",
             }.get(georef, "none (the output gets none either)"))
         elif source_rpcs(ds) is not None:
             say("rpcs:        rational polynomial coefficients too (carried over, moved onto the output grid)")
@@ -78,10 +79,10 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         say(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"
         placed = i.placed  # else no pixel size: not the identity's 1 x 1
-        say("pixel size:  " + (f"{i.res[0]:.6g} x {i.res[1]:.6g} {unit}" if placed
-                               else "unknown (no geotransform)"))
+        unknown = "unknown (singular geotransform)" if georef == "singular" else "unknown (no geotransform)"
+        say("pixel size:  " + (f"{i.res[0]:.6g} x {i.res[1]:.6g} {unit}" if placed else unknown))
         say("bounds:      " + (", ".join(f"{b:.6f}" for b in i.bounds) + " (west, south, east, north)"
-                               if placed else "unknown (no geotransform)"))
+                               if placed else unknown))
         given = "" if nodata is None else \
             f" (--nodata; the file declares {'none' if ds.file_nodata is None else ds.file_nodata})"
         say(f"nodata:      {i.nodata}{given}")

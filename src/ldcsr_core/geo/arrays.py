@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .dataset_proxy import DatasetProxy
-from .georef import GTIFF_ALPHA, write_gcps
+from .georef import GTIFF_ALPHA, is_singular, singular_refusal, write_gcps
 
 __all__ = ["GeoArray", "dataset_from_array"]
 
@@ -109,7 +109,8 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
         axis has 3 or 4 entries and its first more than 4 (napari's RGB/RGBA layers). Integer or
         float32/64 values (bool as uint8), at least one pixel; not a masked array (its mask would be
         lost): fill the masked pixels and pass the value as ``nodata``.
-    transform : an ``Affine`` or 6 GDAL/rasterio coefficients; ``None`` = identity (no georef).
+    transform : an ``Affine`` or 6 GDAL/rasterio coefficients; ``None`` = identity (no georef); a
+        singular one (a pixel size of 0: it places no grid) is an :class:`InputError`.
     crs : anything ``rasterio.crs.CRS.from_user_input`` takes (EPSG code, WKT, ``CRS``) or ``None``.
     nodata : the bands' nodata value, or ``None``.
     colorinterp, descriptions, tags : optional colour interpretation names (``"red"``, ...),
@@ -148,6 +149,8 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
         transform = Affine.identity()
     elif not isinstance(transform, Affine):
         transform = Affine(*tuple(transform)[:6])
+    if not transform.is_identity and is_singular(transform):  # GDAL would store it mangled (a lone GCP)
+        raise InputError(singular_refusal("the array", transform))
     prof = dict(driver="GTiff", width=w, height=h, count=count, dtype=data.dtype.name, nodata=nodata)
     if not transform.is_identity:  # the identity is no geotransform (not one declared beside a CRS)
         prof["transform"] = transform

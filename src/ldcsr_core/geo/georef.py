@@ -26,7 +26,7 @@ from .nodata_masks import output_nodata
 if TYPE_CHECKING:
     from .raster_io import RasterInfo
 
-__all__ = ["quiet_georef", "georeferencing", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
+__all__ = ["quiet_georef", "georeferencing", "is_singular", "singular_refusal", "check_placement", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
            "source_rpcs", "scale_rpcs", "resampled_tags", "band_tags",
            "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA", "crs_units"]
 
@@ -52,6 +52,8 @@ def georeferencing(src) -> str:
     points only), ``"rpcs"`` (rational polynomial coefficients only: a satellite image before
     orthorectification) or ``"none"`` (not placed: no geotransform, no GCPs, no RPCs; a CRS alone
     places nothing). RPCs may also come with a geotransform (:func:`source_rpcs` finds them).
+    ``"singular"``: a geotransform that places no grid (:func:`is_singular`: a pixel size of 0, or
+    columns and rows along one line), which no output can overlay (:func:`singular_refusal`).
 
     The identity transform is what GDAL reports for a raster without a geotransform (its GTiff
     driver does not even store an identity one), also beside a CRS: such a raster's output gets the
@@ -59,13 +61,30 @@ def georeferencing(src) -> str:
     raster without one flipped, so a made-up one does not overlay it either). A CRS beside an
     identity that the raster does declare (a VRT's ``<GeoTransform>0, 1, 0, 0, 0, 1``) is one."""
     if not src.transform.is_identity:
-        return "transform"
+        return "singular" if is_singular(src.transform) else "transform"
     gcps = getattr(src, "gcps", None)
     if gcps and gcps[0]:
         return "gcps"
     if source_rpcs(src) is not None:
         return "rpcs"
     return "transform" if src.crs is not None and _declares_geotransform(src) else "none"
+
+
+def is_singular(transform) -> bool:
+    """Whether a geotransform places no grid: a coefficient that is not finite, or a determinant
+    of 0 (a pixel size of 0 on an axis, or column and row steps along one line), so that every
+    pixel lies on one line or point and the grid cannot be inverted (GDAL, QGIS and napari fail on it)."""
+    a, b, c, d, e, f = (float(v) for v in tuple(transform)[:6])
+    return not all(math.isfinite(v) for v in (a, b, c, d, e, f)) or a * e - b * d == 0
+
+
+def singular_refusal(name, transform) -> str:
+    """The sentence that refuses a raster with a singular geotransform (:func:`is_singular`)."""
+    a, b, c, d, e, f = (float(v) for v in tuple(transform)[:6])
+    return (f"{name}: its geotransform ({a:.10g}, {b:.10g}, {c:.10g}, {d:.10g}, {e:.10g}, {f:.10g}) is "
+            "singular (a pixel size of 0, or columns and rows along one line): it places no grid, so no "
+            "output can overlay it; correct it (e.g. gdal_edit -a_ullr ULX ULY LRX LRY) or remove it "
+            "(gdal_edit -unsetgt) to super-resolve the image unplaced")
 
 
 def _declares_geotransform(src) -> bool:
@@ -222,6 +241,13 @@ def _target_pair(target) -> tuple[float, float]:
     return _positive_finite(pair[0], "target resolution"), _positive_finite(pair[1], "target resolution")
 
 
+def check_placement(info: RasterInfo) -> None:
+    """:class:`InputError` for a raster whose geotransform is singular (:func:`singular_refusal`):
+    an output of it cannot overlay it. Asked by every request's plan (``job.plan_output``)."""
+    if info.georef == "singular":
+        raise InputError(singular_refusal(info.path, info.transform))
+
+
 def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     """Per-axis ``(sy, sx)`` that brings the pixel size to ``target`` (``t`` or ``(tx, ty)``, in the
     CRS's units, metres for the usual projected CRSs); the target must be finer than the input.
@@ -230,6 +256,7 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
     """
     tx, ty = _target_pair(target)
+    check_placement(info)
     placed_by = {"gcps": "ground control points", "rpcs": "rational polynomial coefficients (RPCs)"}
     if info.georef in placed_by:
         raise InputError(

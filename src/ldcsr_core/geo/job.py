@@ -21,6 +21,7 @@ from ..precision import model_dtype
 from . import raster_io as rio_io
 from . import radiometry as rad
 from .crs_override import parse_crs
+from .georef import check_placement
 from .nodata_override import parse_nodata
 from ..errors import InputError
 from ..rules import check_input_side, check_mode, check_samples, check_seed, check_tile, output_shape
@@ -143,11 +144,13 @@ def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, 
     ``in_shape`` is the size of the part being super-resolved (default: the whole raster).
     ``target_resolution`` is in the raster CRS's units (metres for the usual projected CRS).
     A part smaller than ``rules.MIN_INPUT_SIDE`` on a side is an :class:`InputError`, as for
-    :func:`ldcsr_core.upscale` (``rules.check_input_side``).
+    :func:`ldcsr_core.upscale` (``rules.check_input_side``). A raster whose geotransform is
+    singular is one too (``georef.check_placement``): no output grid can overlay it.
     """
     given = [x is not None for x in (scale, target_resolution, out_shape)]
     if sum(given) != 1:
         raise InputError("give exactly one of scale, target_resolution or out_shape")
+    check_placement(info)  # a singular geotransform: no output can overlay it
     h, w = in_shape or (info.height, info.width)
     check_input_side((h, w), "the window" if in_shape and in_shape != (info.height, info.width) else "the raster")
     if target_resolution is not None:

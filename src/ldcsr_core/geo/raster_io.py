@@ -119,6 +119,7 @@ class RasterInfo:
     bounds: tuple[float, float, float, float]
     tags: Mapping[str, str] = field(default_factory=dict)
     georef: str = "transform"  # how it is placed: georef.georeferencing()
+    transform: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # its geotransform's 6 coefficients
 
     @property
     def has_alpha(self) -> bool:
@@ -403,6 +404,7 @@ def raster_info(src) -> RasterInfo:
         bounds=_bounds(src),
         tags=dict(src.tags()),
         georef=georeferencing(src),
+        transform=tuple(float(v) for v in tuple(src.transform)[:6]),
     )
 
 
