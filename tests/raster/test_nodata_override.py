@@ -162,3 +162,48 @@ def test_info_shows_the_nodata_upscale_would_use(scenes):
         assert r.exit_code == 0 and line in r.output, r.output
     r = CliRunner().invoke(main, ["info", str(fill), "--nodata", "-5"])
     assert r.exit_code == 3 and "no uint8 pixel" in r.output
+
+
+def _wide_nodata_scene(tmp_path, dtype, nodata):
+    """A 64-bit integer scene whose left columns are its nodata value, declared exactly (by a VRT:
+    rasterio's writer cannot set such a nodata, it writes -2**63 as -9)."""
+    data = smooth_field(np.random.default_rng(4), 16, 20, 3, 200, 4000).round().astype(dtype)
+    data[:, :, :6] = np.array(nodata, dtype)
+    with rasterio.open(tmp_path / "b.tif", "w", driver="GTiff", width=20, height=16, count=3, dtype=dtype) as ds:
+        ds.write(data)
+    bands = "".join(f'<VRTRasterBand dataType="{dtype.title()}" band="{b}"><NoDataValue>{nodata}</NoDataValue>'
+                    f'<SimpleSource><SourceFilename relativeToVRT="1">b.tif</SourceFilename><SourceBand>{b}'
+                    '</SourceBand></SimpleSource></VRTRasterBand>' for b in (1, 2, 3))
+    vrt = tmp_path / "s.vrt"
+    vrt.write_text(f'<VRTDataset rasterXSize="20" rasterYSize="16">{bands}</VRTDataset>')
+    return vrt
+
+
+@pytest.mark.parametrize("dtype,nodata,fix", [("uint64", 2**64 - 1, "-ot UInt32 -a_nodata 4294967295"),
+                                              ("int64", -2**63, "-ot Int32 -a_nodata -2147483648"),
+                                              ("int64", 2**53 + 1, "-ot Int32 -a_nodata 2147483647")])
+def test_a_64_bit_nodata_float64_cannot_hold_is_refused(tmp_path, tiny_model_file, dtype, nodata, fix):
+    """GDAL passes nodata as float64. Before: uint64's 2**64 - 1 read as none (its nodata pixels
+    were super-resolved as data: 6e17 in the output, no nodata), int64's -2**63 was written on the
+    output as nodata -9 (its nodata pixels unmarked), 2**53 + 1 as 2**53; each after three lines of
+    GDAL's 'GetNoDataValue() returns an approximate value'."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.raster_io import dataset_from_array, open_raster
+
+    from ldcsr_core.cli import main
+
+    src, out = _wide_nodata_scene(tmp_path, dtype, nodata), tmp_path / "o.tif"
+    with rasterio.open(src) as s:
+        assert not s.read_masks(1)[:, :6].any() and s.read_masks(1)[:, 6:].all()  # GDAL knows it exactly
+    run = ["upscale", str(src), "-o", str(out), "-s", "2", "--mode", "fast", "--model", str(tiny_model_file)]
+    r = CliRunner().invoke(main, run)
+    assert r.exit_code == 3, r.output
+    assert (f"s.vrt: its nodata {nodata} ({dtype} bands) cannot be read or written exactly: GDAL passes "
+            f"nodata values as float64") in r.output and f"gdal_translate {fix} in.tif out.tif" in r.output
+    assert "approximate" not in r.output and not out.exists()
+    r = CliRunner().invoke(main, [*run, "--nodata", "none"])
+    assert r.exit_code == 0, r.output  # the user's nodata replaces the file's
+    with pytest.raises(InputError, match=rf"b.tif: the nodata 4.6116860184273879e\+18 \({dtype} bands\) cannot"):
+        open_raster(tmp_path / "b.tif", nodata=2.0**62)
+    with pytest.raises(InputError, match=r"the array: the nodata -9.2233720368547758e\+18 \(int64 bands\) cannot"):
+        dataset_from_array(np.zeros((3, 4, 4), "int64"), nodata=-2**63)

@@ -144,6 +144,10 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
         raise InputError(f"the array is empty (shape {np.shape(array)}): a raster needs at least one pixel")
     if data.dtype == np.int8 and _gdal_lacks_int8():  # pragma: no cover - GDAL < 3.7
         data = data.astype(np.int16)
+    if nodata is not None:  # one an int64/uint64 band holds beyond 2**53 would be written as another
+        from .nodata_override import check_exact
+
+        check_exact(float(nodata), data.dtype, "the array")
     count, h, w = data.shape
     if transform is None:
         transform = Affine.identity()

@@ -8,6 +8,7 @@ output profile and provenance all see the same value; the file itself is never t
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -15,7 +16,13 @@ import numpy as np
 from ..errors import InputError
 from .dataset_proxy import DatasetProxy
 
-__all__ = ["NO_NODATA", "parse_nodata", "check_fits", "with_nodata", "NodataOverride"]
+__all__ = ["NO_NODATA", "parse_nodata", "check_fits", "check_exact", "check_file_nodata", "with_nodata",
+           "NodataOverride"]
+
+# float64 holds every whole number up to 2**53: GDAL hands nodata values over as float64 (rasterio
+# reads and writes them so), so a 64-bit integer band's nodata beyond it is neither read nor written
+# exactly (GDAL's GTiff even stores one of 1e18 or more as '-9', from its float text)
+EXACT_LIMIT = 2**53
 
 # ``nodata="none"``: treat every value as data, whatever nodata the file declares
 NO_NODATA = "none"
@@ -43,10 +50,98 @@ def parse_nodata(value) -> float | str | None:
     return value
 
 
+def _wide(dtype) -> bool:
+    dt = np.dtype(dtype)
+    return dt.kind in "ui" and dt.itemsize == 8
+
+
+def _convert_hint(negative: bool, dtype) -> str:
+    """The gdal_translate that turns 64-bit bands whose nodata is at one end of their range into
+    32-bit ones whose nodata is the same end (GDAL clamps the nodata pixels onto it)."""
+    if negative:
+        return "-ot Int32 -a_nodata -2147483648"
+    return "-ot UInt32 -a_nodata 4294967295" if np.dtype(dtype).kind == "u" else "-ot Int32 -a_nodata 2147483647"
+
+
+def check_exact(value, dtype, name: str, *, text: str | None = None, given: bool = True) -> None:
+    """:class:`InputError` for a nodata ``value`` of ``dtype`` (int64/uint64) bands beyond
+    :data:`EXACT_LIMIT`: it cannot be told from its neighbours in float64, so nodata pixels would be
+    taken for data (or data for nodata) and the output would declare another value. ``None`` as the
+    value of such bands: one beyond float64's range (rasterio gives none for uint64's 2**64 - 1).
+    ``text``: the value as stored (its digits); ``given``: the user's value (else the file's)."""
+    if not _wide(dtype) or (value is not None and (math.isnan(value) or abs(value) < EXACT_LIMIT)):
+        return
+    dt = np.dtype(dtype).name
+    what = text or (f"{value:.17g}" if value is not None else f"beyond {dt}'s float64 range")
+    negative = (value if value is not None else float(text or 1)) < 0
+    fix = ("give a value within ±2^53" if given else
+           f"convert the bands first if their data fit in 32 bits, e.g. gdal_translate {_convert_hint(negative, dt)} "
+           "in.tif out.tif (its nodata pixels take the new value), or give the nodata yourself (--nodata "
+           "VALUE, or none: every value is data)")
+    raise InputError(f"{name}: {'the' if given else 'its'} nodata {what} ({dt} bands) cannot be read or written "
+                     "exactly: GDAL passes nodata values as float64, exact for whole numbers up to 2^53 = "
+                     f"{EXACT_LIMIT} only, so nodata pixels could not be told from data nor marked on the "
+                     f"output; {fix}")
+
+
+def check_file_nodata(src, name) -> None:
+    """:func:`check_exact` for the nodata a file declares on its int64/uint64 bands (GDAL's mask
+    flags say which bands have one, also where rasterio reads it as none), quietly: rasterio logs
+    GDAL's 'returns an approximate value' warning at each read of such a nodata."""
+    if not any(_wide(d) for d in src.dtypes):
+        return
+    with quiet_wide_nodata():
+        declared = [i for i, f in enumerate(src.mask_flag_enums) if any(m.name == "nodata" for m in f)]
+        values = src.nodatavals
+        for i in declared:
+            v = values[i]
+            if v is None or abs(v) >= EXACT_LIMIT:
+                check_exact(v, src.dtypes[i], name, text=_stored_nodata(src, i), given=False)
+
+
+def _not_approximate(record) -> bool:
+    return "returns an approximate value of the true nodata value" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def quiet_wide_nodata():
+    """A context in which GDAL's 'GetNoDataValue() returns an approximate value of the true nodata
+    value' (logged by rasterio at each read of such a nodata: opening the file reads it) is not
+    shown: :func:`check_file_nodata` says it in its own words."""
+    import logging
+
+    log = logging.getLogger("rasterio._env")
+    log.addFilter(_not_approximate)
+    try:
+        yield
+    finally:
+        log.removeFilter(_not_approximate)
+
+
+def _stored_nodata(src, band: int) -> str | None:
+    """Band ``band``'s (0-based) nodata as GDAL stores it, every digit (from a VRT copy of ``src``:
+    GDAL writes a 64-bit band's own), or None."""
+    import re
+
+    import rasterio.shutil
+    from rasterio.io import MemoryFile
+
+    try:
+        with MemoryFile(ext=".vrt") as m:
+            rasterio.shutil.copy(src, m.name, driver="VRT")
+            m.seek(0)
+            found = re.findall(r"<NoDataValue>\s*([-+0-9]+)\s*</NoDataValue>", m.read().decode())
+    except Exception:  # noqa: BLE001 - only the message's digits depend on it
+        return None
+    return found[band] if band < len(found) else None
+
+
 def check_fits(value, dtype, name: str) -> None:
-    """:class:`InputError` unless a band of ``dtype`` can hold ``value`` (None and ``"none"`` always)."""
+    """:class:`InputError` unless a band of ``dtype`` can hold ``value`` (None and ``"none"`` always),
+    exactly (:func:`check_exact`)."""
     if value is None or value == NO_NODATA:
         return
+    check_exact(value, dtype, name)
     dt = np.dtype(dtype)
     if math.isnan(value):
         if dt.kind != "f":

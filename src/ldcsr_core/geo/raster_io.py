@@ -45,7 +45,7 @@ from .geotiff_writer import (
     PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts,
 )
 from .crs_override import with_crs
-from .nodata_override import with_nodata
+from .nodata_override import check_file_nodata, quiet_wide_nodata, with_nodata
 from .palette import open_expanded, palette_expansion
 from .read_failures import gdal_errors, read_error, read_errors
 from .stretch import SAMPLE_PIXELS, sample_grid
@@ -179,7 +179,7 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
     if not os.access(p, os.R_OK):
         raise RasterIOError(errno.EACCES, f"cannot read {p}: permission denied")
     try:
-        with quiet_georef():
+        with quiet_georef(), quiet_wide_nodata():  # GDAL's approximate-nodata warning: check_file_nodata
             src = rasterio.open(p)
     except gdal_errors() as e:
         raise RasterIOError(errno.EIO, f"cannot read {p} as a raster (not a raster, or truncated "
@@ -200,6 +200,8 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
         src = open_expanded(p, kind)
         src.source_driver = driver
     try:
+        if nodata is None:  # the file's own: one a 64-bit band holds beyond 2**53 is not exact
+            check_file_nodata(src, p)
         return with_crs(with_nodata(src, nodata), crs)
     except InputError:
         src.close()
