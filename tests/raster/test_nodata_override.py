@@ -182,19 +182,21 @@ def _wide_nodata_scene(tmp_path, dtype, nodata):
 @pytest.mark.parametrize("dtype,nodata,fix", [("uint64", 2**64 - 1, "-ot UInt32 -a_nodata 4294967295"),
                                               ("int64", -2**63, "-ot Int32 -a_nodata -2147483648"),
                                               ("int64", 2**53 + 1, "-ot Int32 -a_nodata 2147483647")])
-def test_a_64_bit_nodata_float64_cannot_hold_is_refused(tmp_path, tiny_model_file, dtype, nodata, fix):
+def test_a_64_bit_nodata_float64_cannot_hold_is_refused(tmp_path, tiny_model, tiny_model_file, dtype, nodata, fix):
     """GDAL passes nodata as float64. Before: uint64's 2**64 - 1 read as none (its nodata pixels
     were super-resolved as data: 6e17 in the output, no nodata), int64's -2**63 was written on the
     output as nodata -9 (its nodata pixels unmarked), 2**53 + 1 as 2**53; each after three lines of
     GDAL's 'GetNoDataValue() returns an approximate value'."""
+    from ldcsr_core.cli import main
     from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
     from ldcsr_core.geo.raster_io import dataset_from_array, open_raster
 
-    from ldcsr_core.cli import main
-
     src, out = _wide_nodata_scene(tmp_path, dtype, nodata), tmp_path / "o.tif"
-    with rasterio.open(src) as s:
+    with rasterio.open(src) as s:  # a dataset opened without open_raster is held to the same rule
         assert not s.read_masks(1)[:, :6].any() and s.read_masks(1)[:, 6:].all()  # GDAL knows it exactly
+        with pytest.raises(InputError, match=f"its nodata {nodata} .{dtype} bands. cannot be read"):
+            upscale_window(s, model=tiny_model, scale=2, options=UpscaleOptions(mode="fast"))
     run = ["upscale", str(src), "-o", str(out), "-s", "2", "--mode", "fast", "--model", str(tiny_model_file)]
     r = CliRunner().invoke(main, run)
     assert r.exit_code == 3, r.output

@@ -16,8 +16,8 @@ import numpy as np
 from ..errors import InputError
 from .dataset_proxy import DatasetProxy
 
-__all__ = ["NO_NODATA", "parse_nodata", "check_fits", "check_exact", "check_file_nodata", "with_nodata",
-           "NodataOverride"]
+__all__ = ["NO_NODATA", "parse_nodata", "check_fits", "check_exact", "check_file_nodata", "quiet_wide_nodata",
+           "with_nodata", "NodataOverride"]
 
 # float64 holds every whole number up to 2**53: GDAL hands nodata values over as float64 (rasterio
 # reads and writes them so), so a 64-bit integer band's nodata beyond it is neither read nor written

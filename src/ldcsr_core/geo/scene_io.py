@@ -18,6 +18,7 @@ import numpy as np
 
 from . import raster_io as rio_io
 from . import radiometry as rad
+from .nodata_override import check_file_nodata
 from .stretch import fill_values
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class SceneReader:
         self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands, self.info.descriptions,
                                    # an array (a napari layer) has no file
                                    "the image" if str(src.name).startswith("/vsimem/") else "the file")
+        if not hasattr(src, "file_nodata"):  # the file's own nodata (not the user's): exact in float64?
+            check_file_nodata(src, name or src.name)  # (open_raster checks it too; not a dataset opened elsewhere)
         self.nodata = src.nodata  # the output's one nodata value (a GeoTIFF has one for all bands)
         self.band_nodata = tuple(src.nodatavals)  # the input's, per band (a VRT may differ by band)
         if self.nodata is None and any(v is not None for v in self.band_nodata):
