@@ -198,10 +198,10 @@ def test_the_checksum_is_of_the_file_the_weights_came_from(tmp_path, tiny, monke
     first = hashlib.sha256(path.read_bytes()).hexdigest()
     real = checkpoints._check_and_load
 
-    def replaced_meanwhile(model, sd, source):
+    def replaced_meanwhile(model, sd, source, **kw):
         if newer.exists():
             os.replace(newer, path)  # as atomic_write_bytes puts a new model in place
-        return real(model, sd, source)
+        return real(model, sd, source, **kw)
 
     monkeypatch.setattr(checkpoints, "_check_and_load", replaced_meanwhile)
     m = ldcsr_core.load_model(path, device="cpu", dtype="float32")

@@ -24,8 +24,8 @@ from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
 from .files import atomic_write_bytes, sha256_file
-from .rules import DEFAULT_TILE_OUT
-from .words import counted
+from .rules import DEFAULT_TILE_OUT, LATENT, MIN_WINDOW
+from .checkpoint_keys import mismatch_text
 from .models.ldcsr import LDCSR
 from .official_checkpoint import infer_config, remap_official
 
@@ -50,13 +50,33 @@ IGNORED_KEYS = set(SCHEDULE_KEYS) | {"logvar", "lvlb_weights"}
 file_sha256 = sha256_file
 
 
-def _int_or_none(value, key, path):
-    if value in (None, "", "none", "None"):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise CheckpointError(f"{path}: metadata {key}={value!r} is not an integer") from None
+def window_limits(meta: Mapping[str, str], path) -> tuple[int | None, int | None]:
+    """``(tile_max, tile_overlap)`` a file in our format records (output pixels; see
+    :func:`~ldcsr_core.tiling.plan_for_model`), checked: ``tile_max`` none (no cap but memory) or a
+    whole number >= the smallest window; ``tile_overlap`` a whole number >= 0 of at most half of
+    ``tile_max`` less a latent pixel (what the planner honours), absent: the engine's default.
+    A value out of range is one :class:`CheckpointError` naming the file (hand-edited metadata:
+    0 meant no cap, a negative or small maximum the smallest windows, an overlap beyond half a
+    window was cut without a word, a negative one failed in the planner)."""
+    def whole(key, low, high=None, why=""):
+        value = meta.get(key)
+        if value in (None, "", "none", "None"):
+            return None
+        try:
+            n = int(value)
+        except ValueError:
+            n = None
+        if n is None or n < low or (high is not None and n > high):
+            rng = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise CheckpointError(f"{path}: metadata {key}={value!r} is not a whole number {rng} output "
+                                  f"pixels{why} (edited by hand? save the model again, or remove the entry)")
+        return n
+
+    tile_max = whole("tile_max", MIN_WINDOW + LATENT, why=" (the smallest window the model runs on)")
+    high = None if tile_max is None else tile_max // 2 - LATENT
+    overlap = whole("tile_overlap", 0, high, why=f" (half of its tile_max {tile_max}, less {LATENT})"
+                    if high is not None else "")
+    return tile_max, overlap
 
 
 def check_checkpoint_file(path: str | os.PathLike) -> Path:
@@ -180,8 +200,10 @@ def _parse_safetensors(data: bytes, path: Path) -> tuple[dict[str, torch.Tensor]
 def config_from_metadata(meta: Mapping[str, str], path) -> ModelConfig:
     """The architecture a file in our format records (its ``config`` metadata), checked; one
     :class:`CheckpointError` naming ``path`` when it holds none, is not JSON or is no model
-    configuration (a field of the wrong type, one this version does not know). One rule for
+    configuration (a field of the wrong type, one this version does not know) or window limits
+    out of range (:func:`window_limits`). One rule for
     :func:`load_model` and ``ldcsr models``, which lists what loads."""
+    window_limits(meta, path)  # the window limits it records, as load_model takes them
     text = meta.get("config")
     if not text:
         raise CheckpointError(f"{path}: its metadata marks it as an ldcsr model ({FORMAT_TAG}) but holds "
@@ -217,7 +239,8 @@ def header_metadata(path: Path) -> dict[str, str]:
         raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
 
 
-def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -> list[str]:
+def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str, *, config_given: bool = False,
+                    recorded: bool = False) -> list[str]:
     expected = model.state_dict()
     ignored = sorted(k for k in sd if k not in expected and (k in IGNORED_KEYS or k.startswith(IGNORED_PREFIXES)))
     unexpected = sorted(k for k in sd if k not in expected and k not in ignored)
@@ -226,15 +249,9 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str) -
         missing = []
     mismatched = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(v.shape)}"
                   for k, v in expected.items() if k in sd and tuple(sd[k].shape) != tuple(v.shape)]
-    problems = []
-    if missing:
-        problems.append(f"missing {counted(len(missing), 'tensor')}: {', '.join(missing[:12])}{' …' if len(missing) > 12 else ''}")
-    if unexpected:
-        problems.append(f"unexpected {counted(len(unexpected), 'tensor')}: {', '.join(unexpected[:12])}{' …' if len(unexpected) > 12 else ''}")
-    if mismatched:
-        problems.append(f"{counted(len(mismatched), 'shape mismatch', 'shape mismatches')}: {'; '.join(mismatched[:8])}")
-    if problems:
-        raise CheckpointError(f"{source} does not match the LDCSR model: " + " | ".join(problems))
+    if missing or unexpected or mismatched:  # counts per part, two names each, the likely cause
+        raise CheckpointError(mismatch_text(source, sd.keys(), missing, unexpected, mismatched,
+                                            config_given=config_given, recorded=recorded))
     with torch.no_grad():
         for k, v in expected.items():
             if k in sd:
@@ -366,7 +383,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as e:  # e.g. a width of 0 or a list of lists
         whose = "the config given" if config is not None else f"{path}: its model configuration"
         raise CheckpointError(f"{whose} cannot be built into a model ({one_line(e)})") from None
-    _check_and_load(model, sd, str(path))
+    _check_and_load(model, sd, str(path), config_given=config is not None,
+                    recorded=meta.get("format") == FORMAT_TAG)
     model.name = meta.get("name", path.stem)
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
@@ -377,9 +395,9 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.adapt_checked = checked_from_metadata(meta)
     model.adapt_scale = None if model.adapt_checked is None else model.adapt_checked.scale
     if meta.get("format") == FORMAT_TAG:  # our format: the window limits travel in the metadata
-        model.tile_max = _int_or_none(meta.get("tile_max"), "tile_max", path)
+        model.tile_max, overlap = window_limits(meta, path)
         if meta.get("tile_overlap"):
-            model.tile_overlap = _int_or_none(meta["tile_overlap"], "tile_overlap", path)
+            model.tile_overlap = overlap
     else:  # the official weights only saw 256-px outputs in stage-2 training
         model.tile_max = DEFAULT_TILE_OUT
     model = model.eval().requires_grad_(False).to(dev)

@@ -10,6 +10,7 @@ from typing import Mapping
 import torch
 
 from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, UNetConfig
+from .checkpoint_keys import likely_cause
 from .errors import CheckpointError
 
 __all__ = ["remap_official", "infer_config"]
@@ -57,6 +58,21 @@ def _encoder_config(sd, prefix) -> EncoderConfig:
                          z_channels=int(zout // 2 if double else zout), double_z=double)
 
 
+DETAIL = "detail_decoder.decoder."
+
+
+def _decoder_config(sd, d) -> DecoderConfig:
+    """A GAPDecoder's architecture from the shapes of its tensors named ``d``… (ch_mult: ones, the
+    only one it builds)."""
+    levels = _count(sd, re.escape(d) + r"up\.(\d+)\.transfer")
+    return DecoderConfig(
+        ch=int(sd[d + "head.weight"].shape[0]), out_ch=int(sd[d + "upsampler.fuse.8.weight"].shape[0]),
+        ch_mult=(1,) * levels, num_res_blocks=_count(sd, re.escape(d) + r"up\.0\.block\.(\d+)\."),
+        z_channels=int(sd[d + "conv_in.weight"].shape[1]), in_channels=int(sd[d + "head.weight"].shape[1]),
+        num_sr_modules=tuple(_count(sd, re.escape(d) + rf"FRUList\.{k}\.IMDB\.(\d+)\.") for k in range(levels)),
+        fuse_width=int(sd[d + "upsampler.fuse.0.weight"].shape[0]))
+
+
 def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
                  with_encoder: bool = False) -> ModelConfig:
     """Read the architecture off tensor shapes (official checkpoints carry no config).
@@ -64,15 +80,7 @@ def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
     The attention head width is not visible in the weights; the official value 32 is assumed.
     """
     try:
-        d = "first_stage_model.decoder."
-        ch = int(sd[d + "head.weight"].shape[0])
-        levels = _count(sd, re.escape(d) + r"up\.(\d+)\.transfer")
-        dec = DecoderConfig(
-            ch=ch, out_ch=int(sd[d + "upsampler.fuse.8.weight"].shape[0]), ch_mult=(1,) * levels,
-            num_res_blocks=_count(sd, re.escape(d) + r"up\.0\.block\.(\d+)\."),
-            z_channels=int(sd[d + "conv_in.weight"].shape[1]), in_channels=int(sd[d + "head.weight"].shape[1]),
-            num_sr_modules=tuple(_count(sd, re.escape(d) + rf"FRUList\.{k}\.IMDB\.(\d+)\.") for k in range(levels)),
-            fuse_width=int(sd[d + "upsampler.fuse.0.weight"].shape[0]))
+        dec = _decoder_config(sd, "first_stage_model.decoder.")
         u = "model.diffusion_model."
         mc = int(sd[u + "input_blocks.0.0.weight"].shape[0])
         n_in = _count(sd, re.escape(u) + r"input_blocks\.(\d+)\.")
@@ -103,7 +111,11 @@ def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
         enc = None
         if with_encoder and "first_stage_model.encoder.conv_in.weight" in sd:
             enc = _encoder_config(sd, "first_stage_model.encoder.")
+        # ours: diffusion mode's own decoder (v4), of the same structure as the first stage's
+        detail = _decoder_config(sd, DETAIL) if any(k.startswith(DETAIL) for k in sd) else None
         return ModelConfig(decoder=dec, cond_encoder=_encoder_config(sd, "cond_stage_model."),
-                           unet=unet, diffusion=diff, encoder=enc).validate()
+                           unet=unet, diffusion=diff, encoder=enc, detail_decoder=detail).validate()
     except KeyError as e:
-        raise CheckpointError(f"not an LDCSR checkpoint: it lacks {e.args[0]!r}") from None
+        cause = likely_cause(sd.keys())  # an official first-stage checkpoint, another model's
+        raise CheckpointError(f"not an LDCSR checkpoint: it lacks {e.args[0]!r}"
+                              + (f" ({cause})" if cause else "")) from None

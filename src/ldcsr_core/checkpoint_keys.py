@@ -1,0 +1,95 @@
+"""What a checkpoint's tensor names say (torch-free): a key mismatch told in a few words, and
+what the file most likely is when it is not the model asked for.
+
+:func:`mismatch_text` is the one sentence :func:`ldcsr_core.checkpoints.load_model` raises when
+a state dict does not fit the model (counts per part of the model, a name each, the likely
+cause); :func:`likely_cause` is also said when no architecture can be read off the names at all
+(:func:`ldcsr_core.official_checkpoint.infer_config`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from .words import counted
+
+__all__ = ["PARTS", "part_of", "likely_cause", "mismatch_text"]
+
+#: the parts of an LDCSR model, by the prefix of their tensor names (longest first)
+PARTS = ("first_stage_model.decoder.", "first_stage_model.post_quant_conv.", "first_stage_model.encoder.",
+         "first_stage_model.quant_conv.", "first_stage_model.", "cond_stage_model.", "model.diffusion_model.",
+         "detail_decoder.", "scale_factor")
+EXAMPLES = 1  # names shown per group
+
+
+def part_of(key: str) -> str:
+    """The part of the model a tensor name belongs to (``model.diffusion_model``), or the name's
+    first component for a name of no LDCSR part."""
+    for prefix in PARTS:
+        if key.startswith(prefix):
+            return prefix.rstrip(".")
+    return key.split(".", 1)[0]
+
+
+def _ours(key: str) -> bool:
+    return any(key.startswith(p) for p in PARTS)
+
+
+def likely_cause(keys: Iterable[str], *, missing: Sequence[str] = (), unexpected: Sequence[str] = (),
+                 config_given: bool = False, recorded: bool = False) -> str:
+    """What the file most likely is, from its tensor names, or "" when nothing can be told.
+    ``config_given``: the caller gave the architecture; ``recorded``: the file records its own
+    (our format)."""
+    keys = list(keys)
+    if keys and not any(_ours(k) for k in keys):
+        if (any(k.startswith("decoder.") for k in keys)
+                and any(k.startswith(("encoder.", "post_quant_conv.", "quant_conv.")) for k in keys)):
+            return ("this looks like an official LDCSR first-stage (autoencoder) checkpoint: inference needs "
+                    "the second-stage one, whose tensors are named model.diffusion_model.*, cond_stage_model.* "
+                    "and first_stage_model.*")
+        return "this looks like a checkpoint of another model, not LDCSR: none of its tensors is named as LDCSR's"
+    def has(prefix):
+        return any(k.startswith(prefix) for k in keys)
+
+    if has("first_stage_model.") and not has("model.diffusion_model.") and not has("cond_stage_model."):
+        return ("this looks like an official LDCSR first-stage (autoencoder) checkpoint: inference needs the "
+                "second-stage one, which also holds model.diffusion_model.* and cond_stage_model.*")
+    detail = [k for k in (*missing, *unexpected) if k.startswith("detail_decoder.")]
+    if detail and len(detail) == len(missing) + len(unexpected):
+        has = "has" if unexpected else "lacks"
+        wants = "lacks" if unexpected else "has"
+        return (f"the file {has} a diffusion-mode detail decoder (as the built-in v4) that the configuration "
+                f"{wants}")
+    if config_given:
+        return "the config given does not describe these weights: leave config out to use the file's own"
+    if recorded:
+        return ("the configuration recorded in the file does not describe its weights (its metadata edited, "
+                "or weights of another model saved under it)")
+    return ""
+
+
+def _group(names: Sequence[str], what: str, plural: str | None = None) -> str:
+    """``missing 60 tensors (first_stage_model.decoder 58, cond_stage_model 2; e.g. a …)``."""
+    per_part: dict[str, int] = {}
+    for name in names:
+        part = part_of(name.split(":", 1)[0])
+        per_part[part] = per_part.get(part, 0) + 1
+    parts = ", ".join(f"{p} {n}" for p, n in sorted(per_part.items(), key=lambda kv: (-kv[1], kv[0])))
+    more = " …" if len(names) > EXAMPLES else ""
+    return f"{counted(len(names), what, plural)} ({parts}; e.g. {'; '.join(names[:EXAMPLES])}{more})"
+
+
+def mismatch_text(source: str, keys: Iterable[str], missing: Sequence[str], unexpected: Sequence[str],
+                  mismatched: Sequence[str], *, config_given: bool = False, recorded: bool = False) -> str:
+    """One line: ``source`` does not match the model, with counts per part of each group (missing,
+    unexpected, shape mismatches), one name each and the likely cause when it can be told."""
+    groups = []
+    if missing:
+        groups.append("missing " + _group(missing, "tensor"))
+    if unexpected:
+        groups.append("unexpected " + _group(unexpected, "tensor"))
+    if mismatched:
+        groups.append(_group(mismatched, "shape mismatch", "shape mismatches"))
+    cause = likely_cause(keys, missing=missing, unexpected=unexpected, config_given=config_given,
+                         recorded=recorded)
+    return f"{source} does not match the LDCSR model: {' | '.join(groups)}" + (f" ({cause})" if cause else "")

@@ -1,0 +1,109 @@
+"""Model files as users meet them: a file that is not the model asked for, hand-edited metadata,
+a v4 saved without our metadata."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import ldcsr_core
+from ldcsr_core.builtin_models import model_path
+from ldcsr_core.checkpoints import read_state_dict
+from ldcsr_core.cli import main
+from ldcsr_core.config import ModelConfig, tiny_test_config
+from ldcsr_core.errors import CheckpointError
+
+V1, V4 = (f"ldcsr-compact-rsscn7-{v}" for v in ("v1", "v4"))
+
+
+def models_listing(*args):
+    return CliRunner().invoke(main, ["models", *map(str, args)], catch_exceptions=True)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=0)
+
+
+def test_a_key_mismatch_is_told_in_counts_with_its_likely_cause(tmp_path):
+    """Before: up to 12 names per group on one line (~1 700 characters for v1 with another
+    config) and no word of what the file was. Now counts per part of the model, a name each, and
+    the likely cause when the names tell it."""
+    with pytest.raises(CheckpointError) as e:
+        ldcsr_core.load_model(V1, device="cpu", config=tiny_test_config())
+    said = str(e.value)
+    assert len(said) < 700, said
+    assert "unexpected 60 tensors (first_stage_model.decoder 56, cond_stage_model 2, model.diffusion_model 2; e.g. " in said
+    assert "missing 2 tensors (model.diffusion_model 2; e.g. " in said
+    assert "95 shape mismatches (model.diffusion_model 47, cond_stage_model 35, first_stage_model.decoder 13" in said
+    assert said.endswith("(the config given does not describe these weights: leave config out to use the file's own)")
+
+    # our format whose recorded configuration lost v4's detail decoder (metadata edited)
+    sd, meta = read_state_dict(model_path(V4))
+    cfg = json.loads(meta["config"])
+    cfg["detail_decoder"] = None
+    from safetensors.torch import save_file
+
+    save_file(sd, tmp_path / "edited.safetensors", metadata={**meta, "config": json.dumps(cfg)})
+    with pytest.raises(CheckpointError, match=r"unexpected 283 tensors \(detail_decoder 283; e\.g\. .*\(the file has "
+                                              r"a diffusion-mode detail decoder \(as the built-in v4\) that the "
+                                              r"configuration lacks\)$"):
+        ldcsr_core.load_model(tmp_path / "edited.safetensors", device="cpu")
+
+
+def test_a_first_stage_checkpoint_and_another_models_are_named_as_such(tmp_path):
+    first_stage = {"encoder.conv_in.weight": torch.zeros(2, 6, 3, 3), "decoder.conv_in.weight": torch.zeros(2, 4, 3, 3),
+                   "post_quant_conv.weight": torch.zeros(4, 4, 1, 1), "loss.logvar": torch.zeros(())}
+    torch.save({"state_dict": first_stage}, tmp_path / "first_stage.ckpt")
+    torch.save({"fc.weight": torch.zeros(3, 3)}, tmp_path / "resnet.ckpt")
+    with pytest.raises(CheckpointError, match="this looks like an official LDCSR first-stage .autoencoder. checkpoint: "
+                                              "inference needs the second-stage one"):
+        ldcsr_core.load_model(tmp_path / "first_stage.ckpt", device="cpu")
+    with pytest.raises(CheckpointError, match="this looks like a checkpoint of another model, not LDCSR"):
+        ldcsr_core.load_model(tmp_path / "resnet.ckpt", device="cpu")
+
+
+@pytest.mark.parametrize("meta, says", [
+    ({"tile_max": "0"}, "tile_max='0' is not a whole number of at least 48 output pixels"),  # was: no cap
+    ({"tile_max": "-5"}, "tile_max='-5' is not a whole number of at least 48"),  # was: the smallest windows
+    ({"tile_max": "7"}, "tile_max='7' is not a whole number of at least 48"),  # was: 48-px windows
+    ({"tile_max": "1.5"}, "tile_max='1.5' is not a whole number"),
+    ({"tile_max": "64", "tile_overlap": "64"}, "tile_overlap='64' is not a whole number from 0 to 24 output pixels"),
+    ({"tile_max": "256", "tile_overlap": "-8"}, "tile_overlap='-8' is not a whole number from 0 to 120"),
+])
+def test_hand_edited_window_limits_are_refused_at_load(tiny, tmp_path, meta, says):
+    """Before: tile_max 0 loaded as no cap, a negative or small one planned 48-px windows (132 of
+    them for a 300x270 output), an overlap over half a window was cut without a word and a negative
+    one failed in the planner at the first upscale. Now the file is refused when loaded (and
+    listed as unreadable by 'ldcsr models', exit 6: a bad model file)."""
+    path = ldcsr_core.save_model(tiny, tmp_path / "edited.safetensors", name="t", extra=meta)
+    with pytest.raises(CheckpointError, match=f"edited.safetensors: metadata {says}".replace("(", r"\(")):
+        ldcsr_core.load_model(path, device="cpu")
+    r = models_listing(path)
+    assert r.exit_code == 6 and "edited.safetensors  [unreadable]" in r.output, r.output
+
+
+def test_window_limits_in_range_load_as_recorded(tiny, tmp_path):
+    for meta, limits in (({"tile_max": "10000000", "tile_overlap": "0"}, (10_000_000, 0)),
+                         ({"tile_max": "48", "tile_overlap": "16"}, (48, 16)),
+                         ({"tile_max": "none"}, (None, 16))):
+        m = ldcsr_core.load_model(ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="t", extra=meta),
+                                  device="cpu")
+        assert (m.tile_max, m.tile_overlap) == limits
+
+
+def test_v4_saved_without_our_metadata_loads_with_its_detail_decoder(tmp_path):
+    """Before: 'does not match the LDCSR model: unexpected 283 tensors: detail_decoder...' (the
+    architecture read off the shapes had no detail decoder). Now it is read off them too."""
+    from safetensors.torch import save_file
+
+    sd, meta = read_state_dict(model_path(V4))
+    save_file(sd, tmp_path / "bare.safetensors")  # the tensors alone
+    bare = ldcsr_core.load_model(tmp_path / "bare.safetensors", device="cpu", dtype="float32")
+    v4 = ldcsr_core.load_model(V4, device="cpu", dtype="float32")
+    recorded = ModelConfig.from_json(meta["config"])
+    assert bare.config == v4.config and bare.config.detail_decoder == recorded.detail_decoder is not None
+    assert all(torch.equal(a, b) for a, b in zip(bare.state_dict().values(), v4.state_dict().values()))
