@@ -1,16 +1,17 @@
 """Model files as users meet them: a file that is not the model asked for, hand-edited metadata,
-a v4 saved without our metadata."""
+a v4 saved without our metadata, built-in models found elsewhere, the float type of cached models."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
 from click.testing import CliRunner
 
 import ldcsr_core
-from ldcsr_core.builtin_models import model_path
+from ldcsr_core.builtin_models import default_model_path, model_path
 from ldcsr_core.checkpoints import read_state_dict
 from ldcsr_core.cli import main
 from ldcsr_core.config import ModelConfig, tiny_test_config
@@ -107,3 +108,44 @@ def test_v4_saved_without_our_metadata_loads_with_its_detail_decoder(tmp_path):
     recorded = ModelConfig.from_json(meta["config"])
     assert bare.config == v4.config and bare.config.detail_decoder == recorded.detail_decoder is not None
     assert all(torch.equal(a, b) for a, b in zip(bare.state_dict().values(), v4.state_dict().values()))
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch):
+    """A built-in models' folder of v1 and v4 (copies) with the shipped checksum list."""
+    from ldcsr_core import builtin_models
+
+    shipped = default_model_path()
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for name in (builtin_models.BUILTIN_SUMS, f"{V1}.safetensors", f"{V4}.safetensors"):
+        shutil.copy(shipped.parent / name, folder)
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: folder / shipped.name)
+    return folder
+
+
+def test_built_in_is_decided_by_the_shipped_checksums_not_by_folder(weights, tiny, tmp_path, monkeypatch):
+    """Before: any .safetensors in the weights folder was listed as [built-in] and loaded by its
+    name; a built-in in the user's model folder (LDCSR_MODELS_DIR set to the weights folder, a
+    copy) was listed again as a user model (napari: v4 twice). Now built-in = named in the shipped
+    checksum list, or a copy of one by its SHA-256; each model listed once."""
+    ldcsr_core.save_model(tiny, tmp_path / "stray.safetensors", name="stray")
+    shutil.copy(tmp_path / "stray.safetensors", weights)  # put there by hand
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(weights / f"{V1}.safetensors", mine / "copy-of-v1.safetensors")
+    ldcsr_core.save_model(tiny, mine / "adapted.safetensors", name="adapted")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
+    r = models_listing()
+    assert r.exit_code == 0, r.output
+    listed = [ln for ln in r.output.splitlines() if ln and not ln.startswith(" ")]
+    assert listed == [f"{V1}.safetensors  [built-in]", f"{V4}.safetensors  [built-in, default]",
+                      "adapted.safetensors"], r.output
+    with pytest.raises(CheckpointError, match="checkpoint not found: stray"):
+        ldcsr_core.load_model("stray", device="cpu")  # no built-in of that name
+
+    from napari_ldcsr._form import user_models
+
+    assert [name for name, _ in user_models()] == ["adapted.safetensors"]
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(weights))
+    assert [name for name, _ in user_models()] == ["stray.safetensors"]  # not v1 nor v4 again

@@ -3,6 +3,9 @@
 * :func:`default_model_path` and :func:`model_path` - the file ``load_model(source)`` reads (a path,
   a built-in model's name, or None for the shipped default), :func:`model_file_key` what tells it
   from another file without reading it;
+* :func:`builtin_model_paths` and :func:`builtin_name` - which files are built-in models: those the
+  shipped checksum list names, and any copy of one (by its SHA-256), wherever it is: one rule for
+  ``ldcsr models``, napari's Model list and loading by name;
 * :func:`in_builtin_folder` and :func:`builtin_folder_refusal` - no writer puts a model file in
   that folder;
 * :func:`intact_builtin_sha256` - a built-in model is the file shipped (its SHA-256 in
@@ -20,7 +23,8 @@ from .errors import CheckpointError, InputError
 from .files import sha256_file
 
 __all__ = ["DEFAULT_WEIGHTS", "DEFAULT_ALIASES", "default_model_path", "model_path", "model_file_key", "BUILTIN_SUMS",
-           "in_builtin_folder", "builtin_folder_refusal", "BUILTIN_FOLDER_IS", "intact_builtin_sha256"]
+           "in_builtin_folder", "builtin_folder_refusal", "BUILTIN_FOLDER_IS", "intact_builtin_sha256",
+           "builtin_sums", "builtin_model_paths", "builtin_name"]
 
 DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v4.safetensors"
 #: built-in names that stand for the default model (the name it had before versions were shipped side by side)
@@ -49,7 +53,7 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
     path = Path(source)
     builtin = default_model_path().parent / f"{path.name}.safetensors"
     if not path.exists() and path.name == str(source):
-        if builtin.is_file():
+        if builtin in builtin_model_paths():
             return builtin  # a built-in model by name
         if path.name in DEFAULT_ALIASES:
             return default_model_path()
@@ -118,3 +122,46 @@ def intact_builtin_sha256(path: Path, digest: str | None = None) -> str | None:
                               f"(pip install --force-reinstall --no-deps with the checkout or wheel it came from: it is not on "
                               f"PyPI); file: {path}")
     return digest
+
+
+def builtin_sums() -> dict[str, str]:
+    """``{file name: SHA-256}`` of the built-in models as shipped (the weights folder's
+    :data:`BUILTIN_SUMS`); empty when there is no readable list (a source tree without it)."""
+    try:
+        sums = json.loads((default_model_path().parent / BUILTIN_SUMS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in sums.items()} if isinstance(sums, dict) else {}
+
+
+def builtin_model_paths() -> list[Path]:
+    """The built-in models installed, by name: the files of the weights folder that its checksum
+    list names (whether intact or not: :func:`intact_builtin_sha256` says), not any ``.safetensors``
+    put there. Without a list, the default model alone, if it is there."""
+    folder = default_model_path().parent
+    names = builtin_sums() or {DEFAULT_WEIGHTS: ""}
+    return [folder / name for name in sorted(names) if (folder / name).is_file()]
+
+
+def builtin_name(path: str | os.PathLike) -> str | None:
+    """The file name of the built-in model ``path`` is, or None for another file: one of
+    :func:`builtin_model_paths` (by its real path: a link to it, or the weights folder given as
+    ``LDCSR_MODELS_DIR``), or a copy of one anywhere (its SHA-256 is one shipped; a file of another
+    size than the installed ones is not read)."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            return None
+        real = path.resolve()
+        installed = builtin_model_paths()
+        for p in installed:
+            if p.resolve() == real:
+                return p.name
+        sums = builtin_sums()
+        sizes = {p.stat().st_size for p in installed if p.name in sums}
+        if not sums or (sizes and path.stat().st_size not in sizes):
+            return None
+        digest = sha256_file(path)
+    except (OSError, RuntimeError):  # unreadable, or a link loop: not one known
+        return None
+    return next((name for name, want in sums.items() if want == digest), None)

@@ -190,11 +190,10 @@ def models(paths, full_notes):
     an adapted model was adapted on). A file that cannot be read is listed as unreadable, the
     others still are, and the exit status is then that of its error (6)."""
     from ..adaptation import user_models_dir
-    from ..builtin_models import default_model_path
+    from ..builtin_models import builtin_model_paths, builtin_name, default_model_path
 
     default = default_model_path()
-    builtin = default.parent
-    files = sorted(builtin.glob("*.safetensors")) if builtin.is_dir() else []
+    files = builtin_model_paths()  # the files the shipped checksum list names, not any .safetensors there
     mine = user_models_dir()
     user = sorted(mine.glob("*.safetensors")) if mine.is_dir() else []
     from ..errors import CheckpointError, ConfigError
@@ -204,9 +203,10 @@ def models(paths, full_notes):
     failed = []
     from ..files import real
 
-    entries: dict[Path, tuple[Path, bool]] = {}  # a file given twice (or by a link, or a built-in) once
+    entries: dict[object, tuple[Path, bool]] = {}  # a file given twice (by a link, or a copy of a built-in) once
     for p, builtin in [(p, True) for p in files] + [(p, False) for p in user] + [(p, False) for p in paths]:
-        entries.setdefault(real(p), (p, builtin))
+        name = p.name if builtin else builtin_name(p)  # a built-in model, wherever it is: listed as that one
+        entries.setdefault(("built-in", name) if name else real(p), (p, builtin))
     for p, builtin in entries.values():
         try:
             _describe_model(p, builtin=builtin, default=builtin and p.name == default.name, full_notes=full_notes)
