@@ -106,11 +106,12 @@ _MODELS_LOCK = threading.Lock()  # runs go on at once: one load of a model, not 
 
 def _load_model(path: str | None):
     """The engine model for ``path`` (``None``: the shipped one), cached until the file there changes
-    (the engine's :func:`~ldcsr_core.builtin_models.model_file_key`: inode, size, modification and change times)."""
+    (inode, size, modification and change times) or ``LDCSR_DTYPE`` asks for another float type (set
+    in QGIS's Python console): the engine's :func:`~ldcsr_core.precision.loaded_model_key`."""
     from ldcsr_core import load_model
-    from ldcsr_core.builtin_models import model_file_key
+    from ldcsr_core.precision import loaded_model_key
 
-    key = model_file_key(path)
+    key = loaded_model_key(path)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:

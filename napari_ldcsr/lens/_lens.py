@@ -292,10 +292,10 @@ class LiveLens(LensEvents, QObject):
     def _plan_view(self):
         """(step, window, grid, cache-key prefix) of what is on screen now, or None (see
         :func:`~napari_ldcsr.lens._plan.plan_view`)."""
-        from ldcsr_core.builtin_models import model_file_key  # torch is loaded by now (the lens's models)
+        from ldcsr_core.precision import loaded_model_key  # torch is loaded by now (the lens's models)
         layer = self._layer
-        key = (id(layer), self._version, model_file_key(self.model_source), id(self._models), self.mode,
-               self.seed if self.mode == "diffusion" else None, self.nodata, self.stretch)  # a model file changed: new tiles
+        key = (id(layer), self._version, loaded_model_key(self.model_source), id(self._models), self.mode,
+               self.seed if self.mode == "diffusion" else None, self.nodata, self.stretch)  # another file or float type: new tiles
         tile = None if self.mode == "diffusion" else self.tile  # diffusion mode: the engine's fixed windows
         try:
             pixels = self._pixels_for(layer)

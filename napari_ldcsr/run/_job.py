@@ -174,8 +174,9 @@ def model_info(model: Any) -> dict:
 
 class ModelCache:
     """Loads each model source once (thread-safe) and hands the same object back afterwards, until
-    the file at that path changes (retrained, adapted or copied over: the engine's
-    :func:`~ldcsr_core.builtin_models.model_file_key`), which is then loaded again."""
+    the file at that path changes (retrained, adapted or copied over) or ``LDCSR_DTYPE`` asks for
+    another float type (the engine's :func:`~ldcsr_core.precision.loaded_model_key`), which is
+    then loaded again."""
 
     def __init__(self, provider: ModelProvider | None = None) -> None:
         self._provider = provider or default_model_provider
@@ -185,9 +186,9 @@ class ModelCache:
 
     @staticmethod
     def _key(source: str | None) -> tuple:
-        from ldcsr_core.builtin_models import model_file_key
+        from ldcsr_core.precision import loaded_model_key
 
-        return model_file_key(source)
+        return loaded_model_key(source)  # its file, and the float type LDCSR_DTYPE asks for now
 
     def get(self, source: str | None) -> Any:
         """The model for ``source`` (None = built-in default), loading it on first use and again

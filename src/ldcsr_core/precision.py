@@ -16,7 +16,8 @@ from __future__ import annotations
 import functools
 import os
 
-__all__ = ["ENV", "DTYPES", "native_bf16_cpu", "resolve_dtype", "dtype_name", "model_dtype", "describe"]
+__all__ = ["ENV", "DTYPES", "native_bf16_cpu", "resolve_dtype", "dtype_name", "model_dtype", "describe",
+           "loaded_model_key"]
 
 ENV = "LDCSR_DTYPE"
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -68,6 +69,23 @@ def resolve_dtype(dtype, device, *, float32_only: bool = False):
     if name == "auto":
         name = auto_name(device)
     return getattr(torch, name)
+
+
+def loaded_model_key(source=None, device="auto") -> tuple:
+    """What tells the model ``load_model(source, device=device)`` (dtype "auto") would give now from
+    another: its file (:func:`~ldcsr_core.builtin_models.model_file_key`) and the float type it would
+    compute in, which ``LDCSR_DTYPE`` set meanwhile changes (a notebook, QGIS's Python console).
+    The caches of loaded models (napari's, QGIS's) compare it before handing a model out again.
+    An ``LDCSR_DTYPE`` that cannot be taken is in the key as it is: loading says what is wrong."""
+    from .builtin_models import model_file_key
+    from .checkpoints import resolve_device
+    from .errors import LdcsrError
+
+    try:
+        dtype = dtype_name(resolve_dtype(None, resolve_device(device)))
+    except (LdcsrError, ValueError):
+        dtype = os.environ.get(ENV)
+    return (*model_file_key(source), dtype)
 
 
 def auto_name(device) -> str:

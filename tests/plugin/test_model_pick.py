@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def test_a_picked_checkpoint_stays_picked_when_layers_change(ldcsr, tiny_model, tmp_path):
@@ -46,3 +47,22 @@ def test_a_model_file_replaced_at_its_path_is_loaded_again(tmp_path):
     assert cache.loads == 2 and b.weights_sha256 != a.weights_sha256
     assert b.weights_sha256 == ldcsr_core.load_model(str(tmp_path / "other.safetensors")).weights_sha256
     assert cache.cached(None) is None and cache.get(None) is cache.get(None)  # the built-in model
+
+
+def test_a_cached_model_follows_ldcsr_dtype_set_mid_session(tmp_path, monkeypatch):
+    """Before: the model cache kept the model of the float type LDCSR_DTYPE asked for when it was
+    first loaded: set meanwhile (a notebook, a console), it changed nothing until a restart. Now
+    the engine's key (file and float type asked for now) is compared."""
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+    from napari_ldcsr.run._job import ModelCache
+
+    path = str(ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config()), tmp_path / "m.safetensors",
+                                     name="m"))
+    monkeypatch.setenv("LDCSR_DTYPE", "float32")
+    cache = ModelCache()
+    assert next(cache.get(path).parameters()).dtype == torch.float32
+    monkeypatch.setenv("LDCSR_DTYPE", "bfloat16")
+    assert cache.cached(path) is None
+    assert next(cache.get(path).parameters()).dtype == torch.bfloat16 and cache.loads == 2
+    assert cache.get(path) is cache.get(path) and cache.loads == 2

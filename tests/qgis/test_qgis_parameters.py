@@ -364,3 +364,22 @@ def test_a_model_file_replaced_with_the_same_mtime_is_loaded_again(monkeypatch, 
     shutil.copy2(tmp_path / "n.safetensors", path)
     assert os.stat(path).st_mtime_ns == st.st_mtime_ns
     assert algorithm._load_model(str(path)).weights_sha256 != a.weights_sha256
+
+
+def test_a_cached_model_follows_ldcsr_dtype_set_in_the_python_console(monkeypatch, tmp_path):
+    """Before: the provider's model cache was keyed on the file only: LDCSR_DTYPE set in QGIS's
+    Python console (os.environ) changed nothing until QGIS restarted. Now the engine's key (file
+    and the float type asked for now) is compared."""
+    import ldcsr_core
+    import qgis_ldcsr.algorithm as algorithm
+    import torch
+    from ldcsr_core.config import tiny_test_config
+
+    monkeypatch.setattr(algorithm, "_MODELS", {})
+    path = str(ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config()), tmp_path / "m.safetensors",
+                                     name="m"))
+    monkeypatch.setenv("LDCSR_DTYPE", "float32")
+    a = algorithm._load_model(path)
+    assert algorithm._load_model(path) is a and next(a.parameters()).dtype == torch.float32
+    monkeypatch.setenv("LDCSR_DTYPE", "bfloat16")
+    assert next(algorithm._load_model(path).parameters()).dtype == torch.bfloat16
