@@ -149,3 +149,30 @@ def test_built_in_is_decided_by_the_shipped_checksums_not_by_folder(weights, tin
     assert [name for name, _ in user_models()] == ["adapted.safetensors"]
     monkeypatch.setenv("LDCSR_MODELS_DIR", str(weights))
     assert [name for name, _ in user_models()] == ["stray.safetensors"]  # not v1 nor v4 again
+
+
+SCHEDULE = "diffusion.linear_start and linear_end .the noise schedule.s first and last beta. must be between 0 and 1, exclusive, "
+
+
+@pytest.mark.parametrize("section, field, value, says", [
+    ("diffusion", "timesteps", 0, "diffusion.timesteps must be at least 1, got 0"),  # was: the noise decoded
+    ("diffusion", "linear_end", 1.0, SCHEDULE + "got 0.1 and 1.0"),  # was: NaN pictures
+    ("diffusion", "linear_start", 0.0, SCHEDULE + "got 0.0 and 0.99"),  # was: NaN pictures
+    ("unet", "num_head_channels", 7, "unet.num_head_channels 7 does not divide the 64 channels"),  # was: torch's
+    ("unet", "num_head_channels", 0, "unet.num_head_channels must be a whole number >= 1, or -1 with"),
+])
+def test_a_hand_edited_schedule_or_head_width_is_refused_at_load(tiny, tmp_path, section, field, value, says):
+    """Before: these loaded; diffusion mode then gave NaN pictures (a beta of 0 or 1), its
+    undenoised noise (0 steps), or failed in torch's words ('shape [9, 21, 1] is invalid for input
+    of size 192'). Now the configuration is refused, read from a file or given."""
+    from safetensors.torch import save_file
+
+    sd, meta = read_state_dict(ldcsr_core.save_model(tiny, tmp_path / "base.safetensors", name="t"))
+    cfg = json.loads(meta["config"])
+    cfg[section][field] = value
+    save_file(sd, tmp_path / "edited.safetensors", metadata={**meta, "config": json.dumps(cfg)})
+    with pytest.raises(CheckpointError, match="edited.safetensors: its model configuration is not one this version "
+                                              f"of ldcsr_core can build .{says}"):
+        ldcsr_core.load_model(tmp_path / "edited.safetensors", device="cpu")
+    with pytest.raises(CheckpointError, match=f"the config given cannot be built into a model .{says}"):
+        ldcsr_core.load_model(tmp_path / "base.safetensors", device="cpu", config=ModelConfig.from_dict(cfg))

@@ -157,7 +157,31 @@ class ModelConfig:
             raise ConfigError("unet.in_channels must be 2 × embed_dim (hybrid_adm concatenation)")
         if len(self.decoder.num_sr_modules) != len(self.decoder.ch_mult):
             raise ConfigError("decoder.num_sr_modules needs one entry per level")
+        self._check_attention()
+        d = self.diffusion  # else diffusion mode's pictures were NaN (or its undenoised noise, for 0 steps)
+        if d.timesteps < 1:
+            raise ConfigError(f"diffusion.timesteps must be at least 1, got {d.timesteps}")
+        if not (0 < d.linear_start < 1 and 0 < d.linear_end < 1):
+            raise ConfigError("diffusion.linear_start and linear_end (the noise schedule's first and last beta) "
+                              f"must be between 0 and 1, exclusive, got {d.linear_start} and {d.linear_end}")
         return self
+
+    def _check_attention(self) -> None:
+        """Each attention block of the UNet splits its channels into whole heads: of
+        ``num_head_channels`` each, or ``num_heads`` of them when that is -1 (else diffusion mode
+        failed in torch's words, 'shape [9, 21, 1] is invalid for input of size 192')."""
+        u = self.unet
+        mults = u.channel_mult or (1,)
+        widths = {u.model_channels * m for level, m in enumerate(mults) if 2 ** level in u.attention_resolutions}
+        for ch in sorted(widths | {u.model_channels * mults[-1]}):  # the middle block's too
+            if u.num_head_channels > 0:
+                if ch % u.num_head_channels:
+                    raise ConfigError(f"unet.num_head_channels {u.num_head_channels} does not divide the "
+                                      f"{ch} channels of an attention block")
+            elif u.num_head_channels != -1 or u.num_heads < 1 or ch % u.num_heads:
+                raise ConfigError(f"unet.num_head_channels must be a whole number >= 1, or -1 with unet.num_heads "
+                                  f"a divisor of each attention block's channels ({ch}), got "
+                                  f"{u.num_head_channels} and {u.num_heads}")
 
 
 def official_default_config(with_encoder: bool = False) -> ModelConfig:
