@@ -176,3 +176,20 @@ def test_a_hand_edited_schedule_or_head_width_is_refused_at_load(tiny, tmp_path,
         ldcsr_core.load_model(tmp_path / "edited.safetensors", device="cpu")
     with pytest.raises(CheckpointError, match=f"the config given cannot be built into a model .{says}"):
         ldcsr_core.load_model(tmp_path / "base.safetensors", device="cpu", config=ModelConfig.from_dict(cfg))
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "0.5", "1", "9"])
+def test_a_hand_edited_adapted_scale_is_refused_at_load(tiny, tmp_path, value):
+    """Before: an adapt_scale that was no number made the adapted model read as not adapted (its
+    use at another scale or in diffusion mode was never warned of); NaN, inf or 0.5 were taken as
+    the scale its guard checked. Now the file is refused when loaded (exit 6)."""
+    path = ldcsr_core.save_model(tiny, tmp_path / "adapted.safetensors", name="a",
+                                 extra={"adapted_from": "ldcsr-compact-rsscn7", "adapt_scale": value})
+    with pytest.raises(CheckpointError, match=f"metadata adapt_scale='{value}' is not the scale the model was adapted "
+                                              "at .a number above 1 and at most 8;"):
+        ldcsr_core.load_model(path, device="cpu")
+    assert models_listing(path).exit_code == 6
+    extra = {"adapted_from": "ldcsr-compact-rsscn7", "adapt_scale": "2"}
+    m = ldcsr_core.load_model(ldcsr_core.save_model(tiny, tmp_path / "ok.safetensors", name="a", extra=extra),
+                              device="cpu")
+    assert m.adapt_scale == 2.0

@@ -24,7 +24,7 @@ from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
 from .files import atomic_write_bytes, sha256_file
-from .rules import DEFAULT_TILE_OUT, LATENT, MIN_WINDOW
+from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW
 from .checkpoint_keys import mismatch_text
 from .models.ldcsr import LDCSR
 from .official_checkpoint import infer_config, remap_official
@@ -77,6 +77,23 @@ def window_limits(meta: Mapping[str, str], path) -> tuple[int | None, int | None
     overlap = whole("tile_overlap", 0, high, why=f" (half of its tile_max {tile_max}, less {LATENT})"
                     if high is not None else "")
     return tile_max, overlap
+
+
+def recorded_numbers(meta: Mapping[str, str], path) -> tuple[int | None, int | None]:
+    """The numbers a file in our format records besides its configuration, checked: its window
+    limits (:func:`window_limits`, returned) and an adapted model's ``adapt_scale``, the scale its
+    guard checked, a number above 1 and at most the largest scale (before, one that was no number
+    made the model read as not adapted, so its use beyond the guard was never said)."""
+    value = meta.get("adapt_scale")
+    if value not in (None, ""):
+        try:
+            scale = float(value)
+        except ValueError:
+            scale = float("nan")
+        if not 1 < scale <= MAX_SCALE:
+            raise CheckpointError(f"{path}: metadata adapt_scale={value!r} is not the scale the model was adapted at "
+                                  f"(a number above 1 and at most {MAX_SCALE:g}; edited by hand? adapt it again)")
+    return window_limits(meta, path)
 
 
 def check_checkpoint_file(path: str | os.PathLike) -> Path:
@@ -200,10 +217,10 @@ def _parse_safetensors(data: bytes, path: Path) -> tuple[dict[str, torch.Tensor]
 def config_from_metadata(meta: Mapping[str, str], path) -> ModelConfig:
     """The architecture a file in our format records (its ``config`` metadata), checked; one
     :class:`CheckpointError` naming ``path`` when it holds none, is not JSON or is no model
-    configuration (a field of the wrong type, one this version does not know) or window limits
-    out of range (:func:`window_limits`). One rule for
+    configuration (a field of the wrong type, one this version does not know) or numbers out of
+    range (:func:`recorded_numbers`). One rule for
     :func:`load_model` and ``ldcsr models``, which lists what loads."""
-    window_limits(meta, path)  # the window limits it records, as load_model takes them
+    recorded_numbers(meta, path)  # its window limits and adapted scale, as load_model takes them
     text = meta.get("config")
     if not text:
         raise CheckpointError(f"{path}: its metadata marks it as an ldcsr model ({FORMAT_TAG}) but holds "
@@ -395,7 +412,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.adapt_checked = checked_from_metadata(meta)
     model.adapt_scale = None if model.adapt_checked is None else model.adapt_checked.scale
     if meta.get("format") == FORMAT_TAG:  # our format: the window limits travel in the metadata
-        model.tile_max, overlap = window_limits(meta, path)
+        model.tile_max, overlap = recorded_numbers(meta, path)
         if meta.get("tile_overlap"):
             model.tile_overlap = overlap
     else:  # the official weights only saw 256-px outputs in stage-2 training
