@@ -12,7 +12,7 @@ import numpy as np
 from .errors import InputError
 from .geo.stretch import UINT8_RGB
 from .progress import ProgressCallback
-from .rules import check_image, check_input_side, check_mode, check_seed, check_tile, output_shape
+from .rules import check_callable, check_image, check_input_side, check_mode, check_seed, check_tile, output_shape
 from .tiling import plan_for_model, run_plan
 
 __all__ = ["upscale", "output_shape"]
@@ -86,7 +86,7 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     The super-resolved image, (H, W, 3), same dtype as ``image``; or ``(mean, spread)`` with ``samples``.
     """
     check_mode(mode)
-    seed, tile = check_seed(seed), check_tile(tile)
+    seed, tile, callback = check_seed(seed), check_tile(tile), check_callable(callback)
     if model is not None:
         resolve_model(model)  # a name is refused before the image is checked
     if samples is not None:

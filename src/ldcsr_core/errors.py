@@ -5,8 +5,8 @@ bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps wo
 """
 
 __all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "SettingError", "Cancelled",
-           "RasterIOError", "OutputExistsError", "OutputBusy", "DeviceError", "ClusterError", "one_line", "cause_line",
-           "is_out_of_memory"]
+           "RasterIOError", "OutputExistsError", "OVERWRITE", "OutputBusy", "DeviceError", "ClusterError", "one_line",
+           "cause_line", "is_out_of_memory"]
 
 
 class LdcsrError(Exception):
@@ -42,10 +42,30 @@ class RasterIOError(LdcsrError, OSError):
         return str(self.args[0]) if self.args else ""
 
 
+#: How the engine's :class:`OutputExistsError` messages say to replace an output: the Python API's
+#: parameter (``write_raster``, ``save_model``, ``write_report``, ``Adaptation.save``); the CLI
+#: says its flag instead (:meth:`OutputExistsError.worded`).
+OVERWRITE = "overwrite=True"
+
+
 class OutputExistsError(LdcsrError, FileExistsError):
-    """The output path exists and replacing it was not asked for."""
+    """The output path exists and replacing it was not asked for.
+
+    ``overwrite``: the words of the message that tell a Python caller how to replace it (the
+    call's parameter, e.g. :data:`OVERWRITE`), which a front end says in its own
+    (:meth:`worded`: the CLI's ``--overwrite``); None when the message has none."""
 
     __str__ = RasterIOError.__str__
+
+    def __init__(self, *args, overwrite: str | None = None):
+        super().__init__(*args)
+        self.overwrite = overwrite
+
+    def worded(self, words: str) -> str:
+        """The message's first line with its ``overwrite`` words said as ``words`` (a front end's)."""
+        line = one_line(self)
+        head, found, tail = line.rpartition(self.overwrite) if self.overwrite else ("", "", line)
+        return head + words + tail if found else line
 
 
 class OutputBusy(OutputExistsError):

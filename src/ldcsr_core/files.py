@@ -30,7 +30,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .errors import InputError, OutputExistsError, RasterIOError, cause_line
+from .errors import OVERWRITE, InputError, OutputExistsError, RasterIOError, cause_line
 
 try:
     import fcntl
@@ -145,7 +145,8 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
     check_writable(folder, f"{name}'s folder")
     if os.path.lexists(p) and not overwrite:  # a broken link too: the write keeps it (found after the work)
         link = "" if p.exists() else f" (a link to {os.readlink(p)}, which is missing)"
-        raise OutputExistsError(errno.EEXIST, f"{name} exists: {p}{link} (use --overwrite to replace it)")
+        raise OutputExistsError(errno.EEXIST, f"{name} exists: {p}{link} (use {OVERWRITE} to replace it)",
+                                overwrite=OVERWRITE)
     return p
 
 
@@ -297,10 +298,12 @@ def link_new(part: Path, path: Path) -> None:
     try:
         os.link(part, path)
     except FileExistsError:
-        raise OutputExistsError(errno.EEXIST, f"{path} exists (use --overwrite to replace it)") from None
+        raise OutputExistsError(errno.EEXIST, f"{path} exists (use {OVERWRITE} to replace it)",
+                                overwrite=OVERWRITE) from None
     except OSError:  # no hard links here (FAT, some network shares): check, then rename
         if os.path.lexists(path):
-            raise OutputExistsError(errno.EEXIST, f"{path} exists (use --overwrite to replace it)") from None
+            raise OutputExistsError(errno.EEXIST, f"{path} exists (use {OVERWRITE} to replace it)",
+                                    overwrite=OVERWRITE) from None
         os.replace(part, path)
     else:
         part.unlink()

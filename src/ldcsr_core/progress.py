@@ -41,6 +41,10 @@ ProgressCallback = Callable[[TileProgress], None]
 def polling(should_stop: Callable[[], bool],
             then: Optional[ProgressCallback] = None) -> ProgressCallback:
     """A callback that raises :class:`Cancelled` when ``should_stop()`` is true, else calls ``then``."""
+    from .rules import check_callable
+
+    check_callable(should_stop, "should_stop", optional=False)
+    check_callable(then, "then")
 
     def callback(info: TileProgress) -> None:
         if should_stop():

@@ -173,13 +173,27 @@ def check_image(image, *, grey: bool = False):
         raise InputError(f"image dtype must be uint8 or float in [0, 1], got {image.dtype}")
     if image.size == 0:  # no values to check: the caller's size rule says what is too small
         return image
-    if not np.isfinite(image).all():
+    problem = beyond_unit(image)
+    if problem == "NaN or infinite values":
         raise InputError("image contains NaN or infinite values; fill them first (`ldcsr upscale` "
                          "keeps a raster's NaN/nodata pixels as nodata)")
-    lo, hi = float(image.min()), float(image.max())
-    if lo < 0.0 or hi > 1.0:  # enough digits that a value just beyond 1 does not read as 1
-        raise InputError(f"float images must lie in [0, 1], got values in [{lo:.9g}, {hi:.9g}]")
+    if problem:
+        raise InputError(f"float images must lie in [0, 1], got {problem}")
     return image
+
+
+def beyond_unit(values: np.ndarray) -> str:
+    """What puts float ``values`` outside the model's input range, [0, 1] exactly: "NaN or
+    infinite values", "values in [lo, hi]" (enough digits that a value just beyond 1 does not read
+    as 1), or "" when they lie in it.  The one rule for an image (:func:`check_image`) and for a
+    tile's read window (:func:`ldcsr_core.tiling.process_tiles`); the engine's own readers clip to
+    it (``Stretch.to_unit``), so it never refuses their windows."""
+    if values.size == 0:
+        return ""
+    lo, hi = float(values.min()), float(values.max())  # NaN and ±inf show in the extremes
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "NaN or infinite values"
+    return f"values in [{lo:.9g}, {hi:.9g}]" if lo < 0.0 or hi > 1.0 else ""
 
 
 def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[int, int]:
@@ -236,6 +250,16 @@ def check_path(path, what: str = "input"):
     return Path(path)
 
 
+def check_callable(value, what: str = "callback", *, optional: bool = True):
+    """``value`` if it is a function (or any callable), or None when ``optional``; anything else is
+    an :class:`InputError` naming the parameter, before any work (a string or a number failed only
+    at its first call, with Python's "'str' object is not callable")."""
+    if (value is None and optional) or callable(value):
+        return value
+    hint = " or None" if optional else ""
+    raise InputError(f"{what} must be a function{hint}, got {type(value).__name__} {value!r:.60}")
+
+
 def check_samples(samples, mode: str = "diffusion") -> int:
     """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int >= 1 that
     ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic, so K > 1 samples
@@ -249,4 +273,4 @@ def check_samples(samples, mode: str = "diffusion") -> int:
     return int(samples)
 
 
-__all__ += ["check_samples", "check_path"]
+__all__ += ["check_samples", "check_path", "check_callable", "beyond_unit"]

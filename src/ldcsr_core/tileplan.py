@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import InputError
 from .grids import AxisWindow, taps
-from .rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_WINDOW, check_tile
+from .rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_WINDOW, check_callable, check_tile
 
 __all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger", "window_signature"]
 
@@ -220,7 +220,7 @@ class RowMerger:
     """
 
     def __init__(self, plan: TilePlan, sink: Callable[[int, np.ndarray], None], channels: int = 3):
-        self.plan, self.sink, self.channels = plan, sink, channels
+        self.plan, self.sink, self.channels = plan, check_callable(sink, "sink", optional=False), channels
         self.done = 0  # rows [0, done) have been emitted; the buffer starts at row `done`
         self.used = 0  # rows of the buffer that tiles have touched
         cap = 2 * max((t.write_y.size for t in plan.tiles), default=1)

@@ -22,7 +22,7 @@ from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
 from .prefetch import BackgroundSink, batches, pipelined
 from .progress import ProgressCallback, TileProgress
-from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, check_mode, check_number, check_seed
+from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_mode, check_number, check_seed
 from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
@@ -240,6 +240,10 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
                    else f"a {type(arr).__name__} (a NumPy array is needed)")
             raise InputError(f"tile {t.index} needs its read window as {want[0]}×{want[1]}×3 floats in [0, 1], "
                              f"got {got}")
+        problem = beyond_unit(arr)  # NaN ran through the model as NaN, 0-255 values as a white picture
+        if problem:
+            raise InputError(f"tile {t.index}'s read window must hold values in [0, 1] (the model's input "
+                             f"range: map the data there first, e.g. 8-bit values / 255), got {problem}")
     wins = [tile_window(plan, t) for t in tiles]
     run_wins = [padded_window(w) for w in wins]
     dev = model.device
@@ -420,6 +424,9 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     ``sink_thread``: ``sink`` runs in a background thread (:class:`~ldcsr_core.prefetch.BackgroundSink`,
     for a card, whose host thread should only launch, take and blend); its errors are raised here.
     """
+    check_callable(read_window, "read_window", optional=tiles is not None)  # unused with tiles=
+    check_callable(sink, "sink", optional=False)
+    check_callable(callback)
     total = len(plan.tiles)
     if callback is not None:
         callback(TileProgress(0, total))

@@ -133,9 +133,10 @@ class LdcsrGroup(click.Group):
 
 def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
     """One-line :class:`LdcsrClickError` for ``e`` with its documented exit status."""
-    from ..errors import LdcsrError, is_out_of_memory, one_line
+    from ..errors import LdcsrError, OutputExistsError, is_out_of_memory, one_line
 
-    msg = one_line(e)
+    # the engine tells a Python caller its parameter (overwrite=True); the command line, its flag
+    msg = e.worded("--overwrite") if isinstance(e, OutputExistsError) else one_line(e)
     if verbose:
         import traceback
 

@@ -89,6 +89,12 @@ def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
     if a.ndim != 3:
         raise InputError(f"expected a (bands, rows, cols) or (rows, cols) array, got shape {a.shape}")
     if bands_last is None:  # napari's RGB(A) layers are (rows, cols, 3|4)
+        if a.shape[-1] == 1:  # by the rule, (rows, cols, 1) would be `rows` bands one pixel wide
+            n, h = a.shape[:2]
+            raise InputError(
+                f"an array of shape {a.shape} is ambiguous: by dataset_from_array's rule it reads as {n} "
+                f"bands of {h}×1 px; for a single-band image pass array[..., 0] (or bands_last=True), for "
+                "bands one pixel wide bands_last=False")
         bands_last = a.shape[-1] in (3, 4) and a.shape[0] > 4
     return np.moveaxis(a, -1, 0) if bands_last else a
 
@@ -106,7 +112,9 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
     ----------
     array : ``(bands, rows, cols)``, ``(rows, cols)`` or ``(rows, cols, bands)``. A 3-D array is
         taken as bands-last when ``bands_last`` is true, or (``bands_last=None``) when its last
-        axis has 3 or 4 entries and its first more than 4 (napari's RGB/RGBA layers). Integer or
+        axis has 3 or 4 entries and its first more than 4 (napari's RGB/RGBA layers); with
+        ``bands_last=None`` a last axis of 1 (``(rows, cols, 1)``, read by that rule as ``rows``
+        bands one pixel wide) is refused as ambiguous: pass ``array[..., 0]`` or say ``bands_last``. Integer or
         float32/64 values (bool as uint8), at least one pixel; not a masked array (its mask would be
         lost): fill the masked pixels and pass the value as ``nodata``.
     transform : an ``Affine`` or 6 GDAL/rasterio coefficients; ``None`` = identity (no georef); a

@@ -40,6 +40,9 @@ def bicubic_window(
     Arguments as in :func:`upscale_window` (``options.mode``, ``seed`` and ``tile`` are unused).
     Tags carry ``LDCSR_MODEL = "bicubic"`` and no AI notice. The window is resized in one piece.
     """
+    from ..rules import check_callable
+
+    check_callable(on_rows, "on_rows")  # before the scene is read
     if isinstance(src, (str, os.PathLike)):
         with rio_io.open_raster(src) as ds:
             return bicubic_window(ds, scale=scale, target_resolution=target_resolution,

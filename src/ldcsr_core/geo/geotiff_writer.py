@@ -27,7 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import files
-from ..errors import LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
+from ..errors import OVERWRITE, LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
 from .georef import band_tags, is_point, resampled_tags, write_gcps
@@ -232,13 +232,13 @@ class GeoTiffWriter:
         if self.path.is_dir():  # else found only at the final rename, after all the work, --overwrite or not
             raise RasterIOError(errno.EISDIR, f"output path is a folder: {self.path}")
         if os.path.lexists(self.path) and not self.overwrite:  # a broken link too: commit keeps it
-            raise OutputExistsError(errno.EEXIST,
-                                    f"output exists: {self.path} (use --overwrite to replace it)")
+            raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (use {OVERWRITE} to replace it)",
+                                    overwrite=OVERWRITE)
         left = [p for p in _sidecars(self.path) if os.path.lexists(p)]  # (False for names too long)
         if left and not self.overwrite:
             raise OutputExistsError(errno.EEXIST, (
                 f"{left[0]} exists: GDAL would read it as part of {self.path.name} (metadata, "
-                "statistics, mask or overviews of another image); remove it or use --overwrite"))
+                f"statistics, mask or overviews of another image); remove it or use {OVERWRITE}"), overwrite=OVERWRITE)
         placing = placement_sidecars(self.path, has_transform="transform" in self.profile)
         if placing:
             raise OutputExistsError(errno.EEXIST, (
@@ -391,7 +391,8 @@ class GeoTiffWriter:
                     files.link_new(self.tmp_path, self.path)
                 except OutputExistsError:
                     raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (it appeared while "
-                                            "this run worked; use --overwrite to replace it)") from None
+                                            f"this run worked; use {OVERWRITE} to replace it)",
+                                            overwrite=OVERWRITE) from None
                 for ours, theirs in sidecars:  # none were there (checked on entering)
                     if ours.exists():
                         os.replace(ours, theirs)

@@ -48,7 +48,7 @@ from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
 from ..output_claims import OutputClaim
 from ..progress import ProgressCallback
-from ..rules import check_path
+from ..rules import check_callable, check_path
 from .bicubic import BICUBIC_NOTICE, bicubic_window  # noqa: F401 - BICUBIC_NOTICE re-exported
 from .gdal_cache import bounded_gdal_cache
 from .job import (
@@ -81,6 +81,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# How upscale_raster's OutputExistsError says to replace the output (the CLI says --overwrite)
+REPLACE = "output=OutputOptions(overwrite=True)"
 
 
 def _on_card(model) -> bool:
@@ -132,6 +135,7 @@ def upscale_window(
         tags + ``LDCSR_*`` provenance), colour interpretation, band names, and ``mask`` if the
         source had a per-dataset mask.
     """
+    check_callable(callback), check_callable(on_rows, "on_rows")  # before the scene is read
     if isinstance(src, (str, os.PathLike)):
         with rio_io.open_raster(src) as ds:
             return upscale_window(ds, model=model, scale=scale,
@@ -206,6 +210,7 @@ def upscale_raster(
     """
     options = options or UpscaleOptions()
     output = output or OutputOptions()
+    check_callable(callback)
     model = _resolve_model(model)
     src_path, dst_path = check_path(src_path, "input"), check_path(dst_path, "output")  # no dataset, no array
     if rio_io.same_file(src_path, dst_path):
@@ -268,11 +273,13 @@ def upscale_raster(
                 why = " from another request (source, model or options differ)"
             else:
                 why = ""
-            raise OutputExistsError(f"output exists{why}: {dst_path} (use --overwrite to replace it)")
+            raise OutputExistsError(f"output exists{why}: {dst_path} (use {REPLACE} to replace it)",
+                                    overwrite=REPLACE)
         spread_output = output
         if spread_path is not None and spread_path.exists() and not output.overwrite:
             if not is_complete_output(spread_path, out_shape=shape, job=fingerprint):
-                raise OutputExistsError(f"output exists: {spread_path} (use --overwrite to replace it)")
+                raise OutputExistsError(f"output exists: {spread_path} (use {REPLACE} to replace it)",
+                                        overwrite=REPLACE)
             # This request's spread file without its output: a run stopped between the two renames
             # (the output goes last, see below). Not complete without the output: redone.
             spread_output = dataclasses.replace(output, overwrite=True)

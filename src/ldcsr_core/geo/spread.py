@@ -41,6 +41,9 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     the K samples (a ``GeoArray`` as ``upscale_window`` returns) and their spread (a ``GeoArray``
     ``(colour bands, H, W)`` float32 in source units, NaN where the source is invalid, same
     transform and CRS). ``on_rows`` sees the mean's finished rows."""
+    from ..rules import check_callable
+
+    check_callable(callback), check_callable(on_rows, "on_rows")  # before the scene is read
     if isinstance(src, (str, Path)):
         with rio_io.open_raster(src) as ds:
             return upscale_window_spread(ds, model=model, scale=scale, target_resolution=target_resolution,

@@ -1,0 +1,143 @@
+"""The public API checks what it is given before any work, and its messages speak to a Python
+caller: callables (callback=, on_rows=, read_window/sink, polling's predicate), a tile's read
+window, an ambiguous (rows, cols, 1) array, and how an OutputExistsError says to replace."""
+
+import numpy as np
+import PIL.Image
+import pytest
+
+import ldcsr_core
+from ldcsr_core import InputError, OutputExistsError
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.geo.pipeline import UpscaleOptions, bicubic_window, upscale_raster, upscale_window
+from ldcsr_core.geo.raster_io import dataset_from_array
+from ldcsr_core.geo.spread import upscale_window_spread
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=0)
+
+
+def _image(n=48):
+    return np.random.default_rng(0).integers(0, 256, (n, n, 3), dtype=np.uint8)
+
+
+def _png(tmp_path):
+    path = tmp_path / "scene.png"
+    PIL.Image.fromarray(_image()).save(path)
+    return path
+
+
+_FAST = UpscaleOptions(mode="fast")
+_RUNS = {  # each entry point that takes a progress callback, called with one
+    "upscale": lambda m, cb, tmp: ldcsr_core.upscale(_image(), 2, model=m, mode="fast", callback=cb),
+    "samples": lambda m, cb, tmp: ldcsr_core.upscale(_image(), 2, model=m, samples=1, callback=cb),
+    "selfcheck": lambda m, cb, tmp: ldcsr_core.selfcheck(_image(), 2, model=m, mode="fast", callback=cb),
+    "adapt": lambda m, cb, tmp: ldcsr_core.adapt(_image(64), 2, m, steps=1, callback=cb),
+    "upscale_window": lambda m, cb, tmp: upscale_window(_png(tmp), model=m, scale=2, options=_FAST, callback=cb),
+    "upscale_window_spread": lambda m, cb, tmp: upscale_window_spread(
+        _png(tmp), model=m, scale=2, options=UpscaleOptions(samples=2), callback=cb),
+    "upscale_raster": lambda m, cb, tmp: upscale_raster(_png(tmp), tmp / "out.tif", model=m, scale=2,
+                                                        options=_FAST, callback=cb),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RUNS))
+@pytest.mark.parametrize("bad", ["stop", 5])
+def test_a_callback_that_is_no_function_is_refused_before_any_work(tiny, tmp_path, name, bad):
+    """Before: Python's TypeError "'str' object is not callable" at its first call, after the
+    model was resolved and the scene read (adapt: after the scene was read and hashed)."""
+    with pytest.raises(InputError, match=f"callback must be a function or None, got {type(bad).__name__}"):
+        _RUNS[name](tiny, bad, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["scene.png"])  # no output, no part file
+
+
+def test_the_other_callables_are_checked_too(tiny, tmp_path):
+    from ldcsr_core.tileplan import plan_tiles
+
+    plan = plan_tiles((20, 20), (40, 40))
+
+    def read(y0, x0, h, w):
+        return np.zeros((h, w, 3), np.float32)
+
+    with pytest.raises(InputError, match="read_window must be a function, got str"):
+        ldcsr_core.run_plan(tiny, plan, "read", lambda y0, rows: None, mode="fast")
+    with pytest.raises(InputError, match="sink must be a function, got NoneType"):
+        ldcsr_core.run_plan(tiny, plan, read, None, mode="fast")
+    with pytest.raises(InputError, match="sink must be a function"):
+        ldcsr_core.RowMerger(plan, "sink")
+    with pytest.raises(InputError, match="on_rows must be a function or None, got int"):
+        upscale_window(_png(tmp_path), model=tiny, scale=2, options=_FAST, on_rows=1)
+    with pytest.raises(InputError, match="on_rows must be a function or None, got int"):
+        bicubic_window(_png(tmp_path), scale=2, on_rows=1)
+    # polling(button.isChecked()) (the value, not the method) stopped nothing: it failed at the first tile
+    with pytest.raises(InputError, match="should_stop must be a function, got bool False"):
+        ldcsr_core.polling(False)
+    with pytest.raises(InputError, match="then must be a function or None, got str"):
+        ldcsr_core.polling(lambda: False, "print")
+    ldcsr_core.run_plan(tiny, plan, read, lambda y0, rows: None, mode="fast",
+                        callback=ldcsr_core.polling(lambda: False, lambda info: None))  # functions pass
+
+
+def test_a_tiles_read_window_outside_zero_one_is_refused(tiny):
+    """process_tile ran NaN through the model (NaN out) and 0-255 values (a white picture) without a
+    word; the engine's own readers clip to [0, 1], so their windows pass as before."""
+    from ldcsr_core.tileplan import plan_tiles
+    from ldcsr_core.tiling import process_tile
+
+    plan = plan_tiles((20, 20), (40, 40))
+    t = plan.tiles[0]
+    win = np.random.default_rng(0).random((t.read_y.size, t.read_x.size, 3)).astype(np.float32)
+    ref = process_tile(tiny, win, t, plan, mode="fast")
+    with pytest.raises(InputError, match=r"read window must hold values in \[0, 1\].*got values in \[0, 255\]"):
+        process_tile(tiny, np.round(win * 255), t, plan, mode="fast")
+    for bad in (np.nan, np.inf):
+        dirty = win.copy()
+        dirty[3, 4, 1] = bad
+        with pytest.raises(InputError, match="got NaN or infinite values"):
+            process_tile(tiny, dirty, t, plan, mode="fast")
+    shifted = win - 0.5
+    shifted[0, 0, 0] = -0.5
+    with pytest.raises(InputError, match=r"got values in \[-0\.5, "):  # the model's [-1, 1] units
+        process_tile(tiny, shifted, t, plan, mode="fast")
+    edges = win.copy()
+    edges[0, 0], edges[0, 1] = 0.0, 1.0  # the range's ends are in it
+    assert process_tile(tiny, edges, t, plan, mode="fast").shape == ref.shape
+
+
+def test_a_rows_cols_1_array_says_how_it_was_read_and_how_to_pass_one_band():
+    """(64, 64, 1) was read by the bands-last rule as 64 bands of 64×1 px, and the run then
+    failed on 'the raster is 1 px wide and 64 px high'."""
+    grey = np.random.default_rng(0).integers(0, 256, (64, 64, 1), dtype=np.uint8)
+    with pytest.raises(InputError, match=r"shape \(64, 64, 1\) is ambiguous: .* reads as 64 bands of "
+                                         r"64×1 px; for a single-band image pass array\[\.\.\., 0\]"):
+        dataset_from_array(grey)
+    with dataset_from_array(grey[..., 0]) as a, dataset_from_array(grey, bands_last=True) as b:
+        assert (a.count, a.height, a.width) == (b.count, b.height, b.width) == (1, 64, 64)
+    with dataset_from_array(grey, bands_last=False) as c:  # said in so many words: as asked
+        assert (c.count, c.height, c.width) == (64, 64, 1)
+    with dataset_from_array(np.zeros((64, 64, 3), np.uint8)) as rgb:  # the rule itself is unchanged
+        assert rgb.count == 3
+
+
+def test_output_exists_names_the_api_parameter_to_a_python_caller(tiny, tmp_path):
+    """A Python caller was told 'use --overwrite' (the CLI's flag) by upscale_raster, write_raster,
+    save_model and write_report; the CLI still says --overwrite (test_report_paths, test_adapt)."""
+    from ldcsr_core.geo.raster_io import read_raster, write_raster
+    from ldcsr_core.report import write_report
+
+    there = tmp_path / "there.tif"
+    there.write_bytes(b"kept")
+    src = _png(tmp_path)
+    with pytest.raises(OutputExistsError, match=r"\(use output=OutputOptions\(overwrite=True\) to replace it\)"):
+        upscale_raster(src, there, model=tiny, scale=2, options=_FAST)
+    with pytest.raises(OutputExistsError, match=r"\(use overwrite=True to replace it\)") as err:
+        write_raster(there, read_raster(src))
+    assert err.value.worded("--overwrite").endswith("(use --overwrite to replace it)")
+    with pytest.raises(OutputExistsError, match=r"\(use overwrite=True to replace it\)"):
+        ldcsr_core.save_model(tiny, there, name="t", overwrite=False)
+    with pytest.raises(OutputExistsError, match=r"\(use overwrite=True to replace it\)"):
+        write_report(there, [], overwrite=False)
+    assert there.read_bytes() == b"kept"
+
