@@ -141,3 +141,100 @@ def test_output_exists_names_the_api_parameter_to_a_python_caller(tiny, tmp_path
         write_report(there, [], overwrite=False)
     assert there.read_bytes() == b"kept"
 
+
+def test_shapes_and_plan_settings_are_whole_numbers_checked_not_cut():
+    """output_shape and plan_tiles took (10.5, 10) as (10, 10) and (40.5, 40) as (40, 40) silently;
+    'ab' failed in int(), None with "'NoneType' object is not subscriptable", overlap='a', window='a'
+    in a comparison ('<' not supported ...), window=64.5 was cut to 64."""
+    from ldcsr_core.tileplan import plan_tiles
+
+    for bad in ("ab", None, (10,), (10.5, 10), ("10", "10")):
+        with pytest.raises(InputError, match=r"in_shape must be a \(rows, cols\) pair of whole numbers"):
+            ldcsr_core.output_shape(bad, 2)
+    assert ldcsr_core.output_shape(np.zeros((10, 12, 3)).shape, 2) == (20, 24)  # an array's shape
+    with pytest.raises(InputError, match="out_shape must be a"):
+        plan_tiles((20, 20), (40.5, 40))
+    with pytest.raises(InputError, match="in_shape must be a"):
+        plan_tiles((20.5, 20), (41, 40))
+    with pytest.raises(InputError, match="overlap must be a number, got 'a'"):
+        plan_tiles((20, 20), (40, 40), overlap="a")
+    for kw, what in ((dict(window=64.5), "window"), (dict(window="64"), "window"),
+                     (dict(window=64, overlap_out="8"), "overlap_out"), (dict(margin=-4), "margin")):
+        with pytest.raises(InputError, match=f"{what} .*must be a whole number"):
+            plan_tiles((200, 200), (400, 400), **kw)
+    assert plan_tiles((200, 200), (400, 400), window=np.int64(64), margin=0).tile_out == (64, 64)
+
+
+def test_the_building_blocks_take_their_model_plan_and_tiles_by_the_api_rules(tiny):
+    """A model name, a plan or a tile that is none failed with AttributeErrors ("'str' object has no
+    attribute 'config'/'in_shape'/'read_y'"); a tile of another plan ran and gave a wrong picture."""
+    from ldcsr_core.tileplan import plan_tiles
+    from ldcsr_core.tiling import TileProcessor, process_tile
+
+    plan = plan_tiles((20, 20), (40, 40))
+    t = plan.tiles[0]
+    win = np.zeros((t.read_y.size, t.read_x.size, 3), np.float32)
+    name = r"model must be a loaded model, got the name 'ldcsr-compact-rsscn7'"
+    with pytest.raises(InputError, match=name):
+        process_tile("ldcsr-compact-rsscn7", win, t, plan, mode="fast")
+    with pytest.raises(InputError, match=name):
+        ldcsr_core.plan_for_model("ldcsr-compact-rsscn7", (20, 20), (40, 40))
+    with pytest.raises(InputError, match=name):
+        TileProcessor("ldcsr-compact-rsscn7", plan, mode="fast")
+    with pytest.raises(InputError, match=name):
+        ldcsr_core.run_plan("ldcsr-compact-rsscn7", plan, lambda *a: win, lambda y0, rows: None, mode="fast")
+    with pytest.raises(InputError, match="plan must be a TilePlan"):
+        process_tile(tiny, win, t, "plan", mode="fast")
+    with pytest.raises(InputError, match="plan must be a TilePlan"):
+        ldcsr_core.run_plan(tiny, (20, 20), lambda *a: win, lambda y0, rows: None, mode="fast")
+    with pytest.raises(InputError, match="tiles must be Tiles of the plan"):
+        process_tile(tiny, win, t.read, plan, mode="fast")
+    big = plan_tiles((200, 200), (400, 400), window=64)
+    far = big.tiles[-1]
+    with pytest.raises(InputError, match=f"tile {far.index} lies outside the plan's 20×20 → 40×40 px"):
+        process_tile(tiny, np.zeros((far.read_y.size, far.read_x.size, 3), np.float32), far, plan, mode="fast")
+    with pytest.raises(InputError, match="channels must be a whole number of at least 1"):
+        ldcsr_core.RowMerger(plan, lambda y0, rows: None, channels=0)
+
+
+def test_build_and_save_model_check_their_arguments(tiny, tmp_path):
+    """build_model('x') failed with "'str' object has no attribute 'validate'", seed=1.5 in torch
+    ('manual_seed expected a long'); save_model(m, '') with 'cannot write .: Device or resource
+    busy', name=5 or extra={'k': 1} with safetensors' "'int' object is not an instance of 'str'",
+    extra={'config': ...} wrote a file that no longer loads; convert_checkpoint(None, ...) with
+    os.fspath's TypeError."""
+    with pytest.raises(ldcsr_core.ConfigError, match="config must be a ldcsr_core.ModelConfig or None, got str"):
+        ldcsr_core.build_model("tiny")
+    for seed in (1.5, "1"):
+        with pytest.raises(InputError, match="seed must be a whole number"):
+            ldcsr_core.build_model(tiny_test_config(), seed=seed)
+    out = tmp_path / "m.safetensors"
+    with pytest.raises(InputError, match="the output path is empty"):
+        ldcsr_core.save_model(tiny, "", name="t")
+    with pytest.raises(InputError, match="output must be a file path, got NoneType"):
+        ldcsr_core.save_model(tiny, None, name="t")
+    with pytest.raises(InputError, match="model must be an LDCSR model"):
+        ldcsr_core.save_model("tiny", out, name="t")
+    for kw, what in ((dict(name=5), "name"), (dict(name="t", version=2), "version"),
+                     (dict(name="t", notes=None), "notes"), (dict(name="t", extra={"k": 1}), r"extra\['k'\]"),
+                     (dict(name="t", extra={1: "v"}), "extra's keys")):
+        with pytest.raises(InputError, match=f"{what} must be text"):
+            ldcsr_core.save_model(tiny, out, **kw)
+    with pytest.raises(InputError, match="extra may not replace the format's own metadata: config"):
+        ldcsr_core.save_model(tiny, out, name="t", extra={"config": "{}"})
+    assert not list(tmp_path.iterdir())
+    ldcsr_core.save_model(tiny, out, name="t", extra={"k": "v"})
+    assert ldcsr_core.load_model(out, device="cpu").name == "t"
+    from ldcsr_core.adaptation import Adaptation
+
+    kept = Adaptation(model=tiny, kept=True, scale=2.0, steps=1, seconds=0.0, holdout=(0, 0, 8, 8), psnr_base=30.0,
+                      psnr_adapted=31.0, psnr_bicubic=29.0, octave_base=30.0, octave_twin=31.0, base_name="b",
+                      base_sha256="", scene="", scene_sha256="", seed=0)
+    with pytest.raises(InputError, match="output must be a file path, got NoneType"):
+        kept.save(None)  # pathlib's TypeError
+    with pytest.raises(InputError, match="the output path is empty"):
+        kept.save("")  # '.: an adapted model is saved as .safetensors'
+    with pytest.raises(InputError, match="checkpoint must be a file path, got NoneType"):
+        ldcsr_core.convert_checkpoint(None, tmp_path / "c.safetensors")
+    with pytest.raises(InputError, match="the output path is empty"):
+        ldcsr_core.convert_checkpoint(out, "")

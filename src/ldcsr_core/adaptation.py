@@ -39,7 +39,7 @@ from .adapt_scene import (  # noqa: F401 - the windows' constants, adapted_here,
 )
 from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
-from .rules import check_callable, check_count, check_number, check_one_scale, check_seed
+from .rules import check_callable, check_count, check_number, check_one_scale, check_path, check_seed
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
            "check_save_room",
@@ -158,7 +158,7 @@ class Adaptation:
         if not self.kept:
             raise InputError("the adapted model was not kept (the guard found it no better than the base "
                              "model): nothing to save")
-        path = Path(path)
+        path = check_path(path, "output")  # None: pathlib's TypeError; '': ".: ... saved as .safetensors"
         if path.suffix.lower() != ".safetensors":
             raise InputError(f"{path}: an adapted model is saved as .safetensors")
         if self.base_sha256 and path.is_file() and sha256_file(path) == self.base_sha256:  # overwrite or not

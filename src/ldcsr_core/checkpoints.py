@@ -24,7 +24,7 @@ from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
 from .files import atomic_write_bytes, sha256_file
-from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW
+from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW, check_path, check_seed
 from .checkpoint_keys import mismatch_text
 from .models.ldcsr import LDCSR
 from .official_checkpoint import infer_config, remap_official
@@ -328,11 +328,19 @@ def _construct(config: ModelConfig, seed: int | None = None) -> LDCSR:
             torch.random.set_rng_state(gen_state)
 
 
+def _check_config(config) -> None:
+    """A ``config=`` argument is a :class:`ModelConfig` or None: :class:`ConfigError` otherwise."""
+    if config is not None and not isinstance(config, ModelConfig):
+        raise ConfigError(f"config must be a ldcsr_core.ModelConfig or None, got {type(config).__name__}")
+
+
 def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str = "cpu") -> LDCSR:
     """A model with freshly initialised (random) weights, e.g. for tests or training.  The weights
     depend on ``seed`` only, also when several threads build models at once (they are drawn from
     torch's global generator, seeded and restored under a lock)."""
     from .config import tiny_test_config
+    _check_config(config)
+    seed = check_seed(seed)  # 1.5 and '1' failed in torch's manual_seed ('expected a long')
     model = _construct(config or tiny_test_config(), seed)
     dev = resolve_device(device)
     return device_layout(model.eval().to(dev), dev)
@@ -374,8 +382,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     from .precision import resolve_dtype
 
     dev = resolve_device(device)  # bad arguments are refused before the checkpoint is read
-    if config is not None and not isinstance(config, ModelConfig):  # dataclasses.replace's TypeError
-        raise ConfigError(f"config must be a ldcsr_core.ModelConfig or None, got {type(config).__name__}")
+    _check_config(config)  # dataclasses.replace's TypeError
     try:
         dt = resolve_dtype(dtype, dev, float32_only=with_encoder)
     except ConfigError:  # LDCSR_DTYPE's SettingError
@@ -434,7 +441,21 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     ``path`` (one that appeared while the model was made) is kept: :class:`OutputExistsError`.
     A path in the built-in models' folder is refused, ``overwrite`` or not: :class:`InputError`."""
     from safetensors.torch import save
-    path = Path(path)
+    path = check_path(path, "output")  # '' was the current folder: 'cannot write .: Device or resource busy'
+    if not (hasattr(model, "config") and hasattr(model, "state_dict")):  # was "no attribute 'state_dict'"
+        raise InputError(f"model must be an LDCSR model (ldcsr_core.load_model or build_model), got "
+                         f"{type(model).__name__}")
+    try:
+        extra = dict(extra or {})
+    except (TypeError, ValueError):
+        raise InputError(f"extra must be a mapping of text to text, got {type(extra).__name__}") from None
+    texts = {"name": name, "version": version, "notes": notes, **{f"extra[{k!r}]": v for k, v in extra.items()}}
+    for what, text in [*texts.items(), *(("extra's keys", k) for k in extra)]:
+        if not isinstance(text, str):  # was safetensors' "'int' object is not an instance of 'str'"
+            raise InputError(f"{what} must be text (str), got {type(text).__name__} {text!r:.40}")
+    own = sorted(set(extra) & {"format", "config", "name", "version", "notes", "tile_max", "tile_overlap"})
+    if own:  # extra={'config': ...} wrote a file that no longer loads
+        raise InputError(f"extra may not replace the format's own metadata: {', '.join(own)}")
     refused = builtin_folder_refusal(path)
     if refused:
         raise InputError(refused)
@@ -445,7 +466,7 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     for key in ("tile_max", "tile_overlap"):
         if getattr(model, key, None) is not None:
             meta[key] = str(int(getattr(model, key)))
-    meta.update(extra or {})
+    meta.update(extra)
     # serialised here, written by Python: the disk's errors are OSErrors, not the serialiser's own
     return atomic_write_bytes(path, save(sd, metadata=meta), overwrite=overwrite)
 
@@ -458,6 +479,7 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: 
     ``dst`` naming ``src`` itself (:class:`InputError`: inputs are never overwritten)."""
     from .files import same_file
 
+    src, dst = check_path(src, "checkpoint"), check_path(dst, "output")  # None: os.fspath's TypeError
     if same_file(src, dst):
         raise InputError(f"{dst} is the checkpoint it converts (inputs are never overwritten; give another name)")
     path = check_checkpoint_file(src)

@@ -16,7 +16,8 @@ from .errors import InputError
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
-    "check_seed", "check_tile", "check_number", "check_one_scale", "check_count", "check_image", "STRETCHES",
+    "check_seed", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
+    "STRETCHES",
     "GEOTIFF_SUFFIXES",
 ]
 
@@ -141,6 +142,18 @@ def check_one_scale(scale) -> float:
     return sy
 
 
+def check_shape(shape, what: str = "shape") -> tuple[int, int]:
+    """``(rows, cols)``: the first two entries of ``shape`` (an array's ``.shape`` too) as ints if
+    they are whole numbers, else :class:`InputError` (10.5 was cut to 10, '64' failed in int())."""
+    try:
+        pair = tuple(shape)[:2]
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or not all(_whole(v) for v in pair):
+        raise InputError(f"{what} must be a (rows, cols) pair of whole numbers, got {shape!r}")
+    return int(pair[0]), int(pair[1])
+
+
 def check_count(value, what: str, least: int = 1) -> int:
     """``value`` as an int if it is a whole number >= ``least``, else :class:`InputError`."""
     if not _whole(value) or int(value) < least:
@@ -204,7 +217,7 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
     on each axis, larger on one, and at most :data:`MAX_SCALE` times it on each axis (within
     rounding); ``out_shape`` must hold whole numbers.
     """
-    h, w = int(in_shape[0]), int(in_shape[1])
+    h, w = check_shape(in_shape, "in_shape")
     if min(h, w) < 1:
         raise InputError(f"empty input of shape {tuple(in_shape)}")
     if (scale is None) == (out_shape is None):

@@ -18,7 +18,10 @@ import numpy as np
 
 from .errors import InputError
 from .grids import AxisWindow, taps
-from .rules import DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_WINDOW, check_callable, check_tile
+from .rules import (
+    DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_WINDOW, check_callable, check_count, check_number, check_shape,
+    check_tile,
+)
 
 __all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger", "window_signature"]
 
@@ -131,18 +134,20 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
     overlap_out : overlap of neighbouring windows in output pixels (rounded up to the latent grid),
         e.g. the model's measured receptive field; overrides ``overlap``.
     """
-    (h, w), (H, W) = (int(v) for v in in_shape), (int(v) for v in out_shape)
+    (h, w), (H, W) = check_shape(in_shape, "in_shape"), check_shape(out_shape, "out_shape")
     if min(h, w, H, W) < 1:
         raise InputError(f"empty image: input {in_shape}, output {out_shape}")
     if H < h or W < w:
         raise InputError(f"output {(H, W)} is smaller than the input {(h, w)} (this is an upscaler)")
     tile = check_tile(tile)
-    if not 0 <= overlap < 0.5:
+    if not 0 <= check_number(overlap, "overlap") < 0.5:
         raise InputError(f"overlap must be >= 0 and < 0.5, got {overlap}")
-    if window is not None and window < MIN_WINDOW + LATENT:
-        raise InputError(f"window must be at least {MIN_WINDOW + LATENT} output pixels, got {window}")
-    if overlap_out is not None and overlap_out < 0:
-        raise InputError(f"overlap_out must be >= 0, got {overlap_out}")
+    if window is not None:  # whole pixels: 64.5 was cut to 64, '64' failed in a comparison
+        window = check_count(window, "window (output pixels)", MIN_WINDOW + LATENT)
+    if overlap_out is not None:
+        overlap_out = check_count(overlap_out, "overlap_out (output pixels)", 0)
+    if margin is not None:  # a negative one read less than the window needs
+        margin = check_count(margin, "margin (input pixels)", 0)
     balanced = tile is None and window is not None
     sizes, overlaps, spans = [], [], []
     for n_in, n_out in ((h, H), (w, W)):
@@ -220,7 +225,8 @@ class RowMerger:
     """
 
     def __init__(self, plan: TilePlan, sink: Callable[[int, np.ndarray], None], channels: int = 3):
-        self.plan, self.sink, self.channels = plan, check_callable(sink, "sink", optional=False), channels
+        self.plan, self.sink = plan, check_callable(sink, "sink", optional=False)
+        self.channels = check_count(channels, "channels")  # 0 failed in numpy's broadcasting
         self.done = 0  # rows [0, done) have been emitted; the buffer starts at row `done`
         self.used = 0  # rows of the buffer that tiles have touched
         cap = 2 * max((t.write_y.size for t in plan.tiles), default=1)

@@ -22,7 +22,10 @@ from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
 from .prefetch import BackgroundSink, batches, pipelined
 from .progress import ProgressCallback, TileProgress
-from .rules import LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_mode, check_number, check_seed
+from .rules import (
+    LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_mode, check_number, check_seed,
+    check_shape,
+)
 from .threads import tile_threads
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
@@ -120,6 +123,8 @@ def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *
     model's measured receptive field (``model.tile_overlap`` output pixels; see
     ``benchmarks/receptive_field.py``)."""
     check_mode(mode)  # a typo ("Diffusion") planned fast mode's windows: another picture for a seed
+    model = _model(model)
+    in_shape, out_shape = check_shape(in_shape, "in_shape"), check_shape(out_shape, "out_shape")
     if budget_mb is not None and not 0 < check_number(budget_mb, "budget_mb") < float("inf"):
         raise InputError(f"budget_mb must be a positive number of megabytes, got {budget_mb!r}")
     scale = plan_scale(in_shape, out_shape)
@@ -130,6 +135,28 @@ def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *
     else:
         window = model_window(model, scale, budget_mb)
     return plan_tiles(in_shape, out_shape, window=window, overlap_out=getattr(model, "tile_overlap", None))
+
+
+def _model(model) -> LDCSR:
+    """``model`` by :func:`ldcsr_core.api.resolve_model`'s rule (the one for every ``model=``): a
+    name or anything else is an :class:`InputError` ('str' object has no attribute 'config')."""
+    from .api import resolve_model  # (api imports this module)
+
+    return resolve_model(model)
+
+
+def _check_plan(plan, tiles=()) -> None:
+    """``plan`` is a :class:`TilePlan` and each of ``tiles`` a :class:`Tile` inside its grids (a tile
+    of another plan ran on windows this plan's image does not have, and gave a wrong picture)."""
+    if not isinstance(plan, TilePlan):
+        raise InputError(f"plan must be a TilePlan (plan_for_model or plan_tiles), got {type(plan).__name__}")
+    (h, w), (H, W) = plan.in_shape, plan.out_shape
+    for t in tiles:
+        if not isinstance(t, Tile):
+            raise InputError(f"tiles must be Tiles of the plan (plan.tiles), got {type(t).__name__}")
+        if t.read_y.stop > h or t.read_x.stop > w or t.write_y.stop > H or t.write_x.stop > W:
+            raise InputError(f"tile {t.index} lies outside the plan's {h}×{w} → {H}×{W} px: give the plan "
+                             "it was made by")
 
 
 def tile_window(plan: TilePlan, tile: Tile) -> Window2d:
@@ -227,12 +254,14 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     interior tiles of a row); each result equals its :func:`process_tile` to float rounding.
     Returns the list of outputs, or with ``deferred`` a :class:`HostOutputs` (on a card the batch
     is then still computing when this returns)."""
+    model = _model(model)
     lr_tiles, tiles = list(lr_tiles), list(tiles)
     if not tiles or len(lr_tiles) != len(tiles):  # zip() cut the longer list short: outputs went missing
         raise InputError(f"give one read window per tile, at least one: got {len(lr_tiles)} windows "
                          f"for {len(tiles)} tiles")
+    _check_plan(plan, tiles)
     if len({window_signature(plan, t) for t in tiles}) > 1:
-        raise ValueError("tiles batched together must have the same window_signature")
+        raise InputError("tiles batched together must have the same window_signature (tileplan.window_signature)")
     for arr, t in zip(lr_tiles, tiles):
         want = (t.read_y.size, t.read_x.size, 3)
         if not isinstance(arr, np.ndarray) or arr.shape != want or arr.dtype.kind != "f":
@@ -330,7 +359,8 @@ class TileProcessor:
 
     def __init__(self, model: LDCSR, plan: TilePlan, *, mode: str = "diffusion", seed: int = 0,
                  noise: LatentNoise | None = None, batch: int | None = None):
-        self.model, self.plan, self.mode, self.seed = model, plan, mode, seed
+        self.model, self.plan, self.mode, self.seed = _model(model), plan, check_mode(mode), check_seed(seed)
+        model = self.model
         self.noise = noise if noise is not None else LatentNoise(seed, model.config.diffusion.embed_dim)
         self.parts = 1
         self.batch = batch_size(model, plan) if batch is None else max(1, int(batch))
@@ -424,6 +454,8 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     ``sink_thread``: ``sink`` runs in a background thread (:class:`~ldcsr_core.prefetch.BackgroundSink`,
     for a card, whose host thread should only launch, take and blend); its errors are raised here.
     """
+    model = _model(model)
+    _check_plan(plan)
     check_callable(read_window, "read_window", optional=tiles is not None)  # unused with tiles=
     check_callable(sink, "sink", optional=False)
     check_callable(callback)
