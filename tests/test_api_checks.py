@@ -238,3 +238,19 @@ def test_build_and_save_model_check_their_arguments(tiny, tmp_path):
         ldcsr_core.convert_checkpoint(None, tmp_path / "c.safetensors")
     with pytest.raises(InputError, match="the output path is empty"):
         ldcsr_core.convert_checkpoint(out, "")
+
+
+def test_hints_name_the_python_parameter_beside_the_cli_flag(tiny, tmp_path):
+    """selfcheck, adapt, upscale_window and convert_checkpoint told a Python caller only the CLI's
+    --window, --nodata or --model (the convention of scene_windows' '--max-pixels; max_pixels= in Python')."""
+    with pytest.raises(InputError, match=r"\(--window; window= in Python\)"):
+        ldcsr_core.selfcheck(_image(70), 8, model=tiny, mode="fast")
+    with pytest.raises(InputError, match="declare it: --nodata, nodata= in Python; or choose a window"):
+        ldcsr_core.adapt(np.full((64, 64, 3), 40, np.uint8), 2, tiny, steps=1)
+    fill = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
+    fill[:, :4, :4] = -3.4e38  # a fill value the file does not declare
+    with dataset_from_array(fill) as ds, pytest.raises(InputError, match=r"ldcsr --nodata VALUE; nodata=VALUE in Python"):
+        upscale_window(ds, model=tiny, scale=2, options=_FAST)
+    ours = ldcsr_core.save_model(tiny, tmp_path / "ours.safetensors", name="t")
+    with pytest.raises(ldcsr_core.CheckpointError, match=r"use it as it is \(--model; load_model\(path\) in Python\)"):
+        ldcsr_core.convert_checkpoint(ours, tmp_path / "again.safetensors")

@@ -181,5 +181,5 @@ def _check_data(held, refs, scale: float) -> None:
             colour = tuple(int(c) for c in next(d for d in data if len(d))[0])
             raise InputError(f"{what}: its data is one flat colour {colour}, which bicubic restores exactly, so "
                              "no model can be judged better there (a fill the file does not declare as nodata? "
-                             "declare it, e.g. --nodata, or choose a window with detail)")
+                             "declare it: --nodata, nodata= in Python; or choose a window with detail)")
 

@@ -488,7 +488,7 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: 
         if meta.get("format") == FORMAT_TAG:
             who = " ".join(filter(None, (meta.get("name"), meta.get("version"))))
             raise CheckpointError(f"{path} is already in the ldcsr format (model {who or '?'}): nothing to "
-                                  "convert; use it as it is (--model)")
+                                  "convert; use it as it is (--model; load_model(path) in Python)")
     model = load_model(src, device="cpu", config=config, dtype="float32")
     return save_model(model, dst, name=name or Path(src).stem, version="official",
                       notes=f"converted from {Path(src).name} (sha256 {model.weights_sha256})")

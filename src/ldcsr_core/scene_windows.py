@@ -57,7 +57,7 @@ def _check_restorable(shape, scale: float) -> None:
         raise InputError(
             f"at ×{scale:g} the {shape[1]}×{shape[0]} px scene would be restored from its "
             f"{lr[1]}×{lr[0]} px copy, more than ×{MAX_SCALE:g}: use a size that is a multiple of "
-            f"{math.ceil(scale)} px (e.g. --window) or a smaller scale") from None
+            f"{math.ceil(scale)} px (--window; window= in Python) or a smaller scale") from None
 
 
 def _array_rgb(image) -> np.ndarray:

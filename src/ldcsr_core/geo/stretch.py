@@ -153,7 +153,7 @@ def _check_span(band: int, lo: float, hi: float) -> None:
         raise InputError(
             f"band {band + 1}: its values reach {lo:.4g} … {hi:.4g}, magnitudes no measurement has; "
             "probably a fill value that the file does not declare as nodata. Give it as nodata "
-            "(ldcsr --nodata VALUE; in QGIS the layer's Transparency properties) and run again")
+            "(ldcsr --nodata VALUE; nodata=VALUE in Python; in QGIS the layer's Transparency properties) and run again")
 
 
 def _warn_if_crushed(band: int, values: np.ndarray, lo: float, hi: float, dt: np.dtype,
