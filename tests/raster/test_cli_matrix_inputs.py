@@ -355,6 +355,11 @@ CASES = [
      "the input path is empty", one_line_error("folder")),
     ("models-dev-zero-refused-not-hung", make_dev_zero, ("models", "{in}"), 6,
      "not a regular file", one_line_error()),
+    # --model on a device: the engine's words and exit 6, as `models`/`convert` say (before: exit 2,
+    # "checkpoint file '/dev/zero' does not exist")
+    ("upscale-model-dev-zero-not-a-checkpoint", make_dev_zero,
+     ("upscale", "{rgb}", "-o", "{out}", "-s", "2", "--model", "{in}"), 6,
+     "/dev/zero is not a regular file, so not a checkpoint", one_line_error("does not exist")),
     ("models-bad-safetensors", make_bad_safetensors, ("models", "{in}"), 6,
      "not a safetensors file", one_line_error()),
     ("models-broken-safetensors-header", make_broken_safetensors, ("models", "{in}"), 6,

@@ -7,6 +7,7 @@ same flag means the same thing everywhere.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import click
@@ -96,6 +97,10 @@ class ModelType(click.ParamType):
         if path.is_dir():
             self.fail(f"{value!r} is a directory, not a checkpoint file", param, ctx)
         if not path.is_file():
+            if os.path.exists(path):  # a device, a pipe, a socket: the engine's one-line refusal
+                from ..checkpoints import check_checkpoint_file
+
+                check_checkpoint_file(path)  # CheckpointError: '... is not a regular file' (exit 6)
             if Path(value).suffix or Path(value).name != str(value):  # a path, not a name
                 self.fail(f"checkpoint file {value!r} does not exist", param, ctx)
             self.fail(f"{value!r} is neither a checkpoint file nor a built-in model "
