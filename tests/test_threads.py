@@ -278,3 +278,31 @@ def test_thread_counts_are_whole_numbers_checked_when_set(bad):
     with pytest.raises(InputError, match="threads must be a whole number of at least 1"):
         threads.set_threads(bad)
     assert threads.policy() == before  # nothing was set
+
+
+def test_train_runs_on_ldcsr_threads(monkeypatch, tmp_path):
+    """``LDCSR_THREADS=N ldcsr train`` trains on N torch threads, as ``ldcsr --threads N train``
+    does (before: the variable was only checked, the steps ran on torch's own count)."""
+    from ldcsr_core.training import trainer
+
+    seen = []
+
+    class Recorder:  # stands in for the Trainer: what count would its steps run on?
+        def __init__(self, *a, **kw):
+            seen.append(torch.get_num_threads())
+
+        def run(self):
+            return None, {}
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(trainer, "Trainer", Recorder)
+    try:
+        torch.set_num_threads(3)
+        monkeypatch.setenv("LDCSR_THREADS", "1")
+        trainer.train(tmp_path, tmp_path / "m.safetensors")
+        torch.set_num_threads(3)
+        monkeypatch.setenv("LDCSR_THREADS", "auto")  # auto: torch's count is left as it is
+        trainer.train(tmp_path, tmp_path / "m.safetensors")
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 3]
