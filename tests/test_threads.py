@@ -280,9 +280,13 @@ def test_thread_counts_are_whole_numbers_checked_when_set(bad):
     assert threads.policy() == before  # nothing was set
 
 
-def test_train_runs_on_ldcsr_threads(monkeypatch, tmp_path):
-    """``LDCSR_THREADS=N ldcsr train`` trains on N torch threads, as ``ldcsr --threads N train``
-    does (before: the variable was only checked, the steps ran on torch's own count)."""
+def test_train_and_adapt_steps_run_on_ldcsr_threads(monkeypatch, tmp_path):
+    """``LDCSR_THREADS=N ldcsr train`` / ``adapt`` take their training steps on N torch threads, as
+    ``ldcsr --threads N`` does and as tiles run (before: the variable was only checked, the steps
+    ran on torch's own count); the count is given back afterwards, and auto mode leaves it alone."""
+    from types import SimpleNamespace
+
+    from ldcsr_core import finetune
     from ldcsr_core.training import trainer
 
     seen = []
@@ -294,15 +298,17 @@ def test_train_runs_on_ldcsr_threads(monkeypatch, tmp_path):
         def run(self):
             return None, {}
 
-    before = torch.get_num_threads()
     monkeypatch.setattr(trainer, "Trainer", Recorder)
+    monkeypatch.setattr(finetune, "_fine_tune", lambda *a, **kw: seen.append(torch.get_num_threads()))
+    cpu_model = SimpleNamespace(device=torch.device("cpu"))
+    before = torch.get_num_threads()
     try:
         torch.set_num_threads(3)
-        monkeypatch.setenv("LDCSR_THREADS", "1")
-        trainer.train(tmp_path, tmp_path / "m.safetensors")
-        torch.set_num_threads(3)
-        monkeypatch.setenv("LDCSR_THREADS", "auto")  # auto: torch's count is left as it is
-        trainer.train(tmp_path, tmp_path / "m.safetensors")
+        for env in ("1", "auto"):
+            monkeypatch.setenv("LDCSR_THREADS", env)
+            trainer.train(tmp_path, tmp_path / "m.safetensors")
+            finetune.fine_tune(cpu_model, None, None, budget=1.0, steps=1, seed=0, callback=None)
+            seen.append(torch.get_num_threads())
     finally:
         torch.set_num_threads(before)
-    assert seen == [1, 3]
+    assert seen == [1, 1, 3, 3, 3, 3]

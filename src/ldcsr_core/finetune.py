@@ -97,11 +97,14 @@ def _learning_rate(recipe, step: int, frac: float) -> float:
 def fine_tune(model, sampler: PairSampler, recipe, *, budget: float, steps: int | None,
               seed: int, callback, stage: str = "train") -> int:
     """Fine-tune ``model`` (float32, in place) for ``steps`` steps or ``budget`` seconds.  torch's
-    global generators are seeded with ``seed`` meanwhile and given back to the caller as they were."""
+    global generators are seeded with ``seed`` meanwhile and given back to the caller as they were;
+    it runs on the fixed thread count when one is set (``threads.fixed_count``)."""
     import torch
 
+    from .threads import fixed_count
+
     cards = list(range(torch.cuda.device_count())) if model.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cards):
+    with torch.random.fork_rng(devices=cards), fixed_count():  # LDCSR_THREADS=N: N threads, as tiles
         return _fine_tune(model, sampler, recipe, budget=budget, steps=steps, seed=seed, callback=callback,
                           stage=stage)
 

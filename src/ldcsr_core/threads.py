@@ -327,6 +327,25 @@ def tile_threads():
             _change_count(torch, before, None)
 
 
+@contextlib.contextmanager
+def fixed_count():
+    """Run the body (a loop of training steps: ``adapt``'s fine-tuning) on the fixed count when one
+    is set (:func:`fixed_threads`, :func:`set_threads`, ``LDCSR_THREADS``), as tiles run; in auto
+    mode on the thread's own count. The calling thread's torch setting is restored afterwards."""
+    import torch
+
+    kind, n = policy()
+    before = _own_count(torch)
+    if kind != "fixed" or n == before:
+        yield
+        return
+    _change_count(torch, n, before)
+    try:
+        yield
+    finally:
+        _change_count(torch, before, None)
+
+
 # torch.set_num_threads(n) sets the calling thread's count and torch's process-wide one, from which a
 # thread takes its own at its first torch use: while a tile runs on a count of its own, a thread new
 # to torch would take that count for good (and, in auto mode, cap every later tile of its own by it).

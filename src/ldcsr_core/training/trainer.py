@@ -379,18 +379,21 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
     safetensors format to ``out``. Returns (model, history). A bad ``LDCSR_THREADS`` is a
     :class:`~ldcsr_core.errors.SettingError` before any work, as for every command; every phase's
     budget 0 without ``init`` or ``resume`` a :class:`TrainingError` (:func:`nothing_to_train`). It runs on
-    ``threads`` torch threads, else on a fixed count (``LDCSR_THREADS``, ``threads.set_threads``) if set."""
-    from ..threads import policy
+    ``threads`` torch threads, else on a fixed count (``LDCSR_THREADS``, ``threads.set_threads``) if set
+    (``threads.fixed_count``: for the run only)."""
+    from ..threads import fixed_count, policy
 
-    kind, fixed = policy()  # reads (and so checks) LDCSR_THREADS unless a count is set (ldcsr --threads)
+    policy()  # reads (and so checks) LDCSR_THREADS unless a count is set (ldcsr --threads)
     refused = nothing_to_train(minutes, kw.get("steps"), init, resume)
     if refused:
         raise TrainingError(refused)
-    if threads or kind == "fixed":  # threads=, else a fixed count (LDCSR_THREADS, set_threads), as tiles run
-        torch.set_num_threads(threads or fixed)
-    t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes, batch_size=batch_size,
-                lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed, device=device,
-                log_every=log_every, val_every_s=val_every_s, name=name, version=version, **kw)
-    if resume:
-        t.resume(resume)
-    return t.run()
+    if threads:
+        torch.set_num_threads(threads)
+    with fixed_count():  # else a fixed count (LDCSR_THREADS, set_threads) for the run, as tiles run
+        t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes,
+                    batch_size=batch_size, lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed,
+                    device=device, log_every=log_every, val_every_s=val_every_s, name=name, version=version,
+                    **kw)
+        if resume:
+            t.resume(resume)
+        return t.run()
