@@ -1,4 +1,4 @@
-"""Run a raster's tiles on a Dask cluster (optional extra: ``pip install "napari-ldcsr[cluster]"``).
+"""Run a raster's tiles on a Dask cluster (optional extra `cluster`: `pip install ".[cluster]"` from the checkout, or `pip install "dask[distributed]"`).
 
 The client reads each tile's window, the workers run the model on it, and the client feeds the
 results, in plan order, into the same ``RowMerger`` and GeoTIFF sink as a single-process run.
