@@ -173,6 +173,18 @@ def test_spread_out_naming_the_output_is_said_so(rasters, tiny_model_file, tmp_p
     assert "would both be written" not in r.output and list(tmp_path.iterdir()) == []
 
 
+def test_spread_out_with_several_inputs_says_it_needs_a_single_one(rasters, tiny_model_file, tmp_path):
+    """Two inputs and --spread-out: before, "a.tif and b.tif would both be written to s.tif" (true,
+    but not what to do); now the rule for --spread-out itself: one file, so one input."""
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run("upscale", rasters["rgba"], rasters["gray"], "-o", out, "--scale", 2, "--samples", 2,
+            "--spread-out", tmp_path / "s.tif", "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 2, r.output
+    assert "'--spread-out': names one file, so it needs a single input" in r.output, r.output
+    assert "would both be written" not in r.output and list(out.iterdir()) == []
+
+
 def test_spread_out_must_be_a_file_name(rasters, tiny_model_file, tmp_path):
     r = run("upscale", rasters["rgba"], "-o", tmp_path / "o.tif", "--scale", 2, "--samples", 2,
             "--spread-out", tmp_path / "s.png", "--model", tiny_model_file, "--device", "cpu")

@@ -233,8 +233,6 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     output = _output_arg(output_arg, single=not batch)
     if spread_out is not None:
         _check_geotiff_name(spread_out, "'--spread-out'", folder_ok=False)
-    pairs = _plan_outputs(files, batch, output, folders, spread=samples > 1,
-                          spread_out=spread_out, quiet=quiet)
     if samples > 1 and mode != "diffusion":
         raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
                                  "so every sample is the same image", param_hint="'--samples'")
@@ -245,6 +243,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         raise click.BadParameter("names one file, so it needs a single input (in a batch each output "
                                  "NAME_sr.tif gets NAME_sr_spread.tif)", param_hint="'--spread-out'")
 
+    pairs = _plan_outputs(files, batch, output, folders, spread=samples > 1,
+                          spread_out=spread_out, quiet=quiet)
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
     from ..geo.pipeline import plan_output
     from ..geo.sampling import default_spread_path
