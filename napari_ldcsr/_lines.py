@@ -1,13 +1,15 @@
 """The dock's one-line texts (status, device, live lens): they elide long text, so that they never
-widen the dock, and keep the whole of it in their tooltip, so that nothing they say is lost; and
-the tooltips of the dock's own buttons."""
+widen the dock, and keep the whole of it in their tooltip, so that nothing they say is lost; the
+run's tile bar; and the tooltips of the dock's own buttons."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QSizePolicy
+from qtpy.QtWidgets import QProgressBar, QSizePolicy
 from superqt import QElidingLabel
 
-__all__ = ["TIPS", "StatusLine", "tipped"]
+from ldcsr_core.words import counted
+
+__all__ = ["TIPS", "StatusLine", "TileBar", "tipped"]
 
 #: tooltips of the dock's own buttons and section headers (the form's are in ``_form``)
 TIPS = {
@@ -37,3 +39,34 @@ class StatusLine(QElidingLabel):
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         super().setText(text)
         self.setToolTip(text)
+
+
+class TileBar(QProgressBar):
+    """The run's progress in tiles: empty while idle (before any run, after an adaptation or a run
+    that ended before its first tile), busy until the first tile, then '3 / 8 tiles' ('1 / 1 tile')."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.idle()
+
+    def idle(self) -> None:
+        self.setRange(0, 1)
+        self.setValue(0)
+        self.setFormat("")
+
+    def busy(self) -> None:
+        self.setRange(0, 0)
+
+    def tiles(self, done: int, total: int) -> None:
+        """``done`` of ``total`` tiles."""
+        total = max(int(total), 1)
+        self.setRange(0, total)
+        self.setValue(int(done))
+        self.setFormat(f"{int(done)} / {counted(total, 'tile')}")
+
+    def finish(self) -> None:
+        """Every tile done (idle if none was counted)."""
+        if self.maximum() == 0:
+            self.idle()
+        else:
+            self.tiles(self.maximum(), self.maximum())

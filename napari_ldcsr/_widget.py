@@ -12,11 +12,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 from superqt import QCollapsible
 
 from ._form import MODE_LABELS, RunSettings, SettingsForm
-from ._lines import TIPS, StatusLine, tipped
+from ._lines import TIPS, StatusLine, TileBar, tipped
 from ._viewer import notify
 from .compare._controls import CompareControls
 from .io._save_controls import SaveControls
@@ -117,10 +117,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         outer.addLayout(self.adapts.row)
         self.saves = SaveControls(self)  # *Save layer as GeoTIFF…* (napari_ldcsr/io/_save_controls.py)
         outer.addLayout(self.saves.row)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("%v / %m tiles")
+        self.progress_bar = TileBar()  # empty while idle, then '3 / 8 tiles'
         outer.addWidget(self.progress_bar)
         self.status_label = StatusLine("Ready")  # elides instead of widening the dock; full text in its tooltip
         self.device_label = StatusLine("Device: detecting…")  # where the model runs: CUDA, Apple MPS, CPU
@@ -322,7 +319,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
             self.set_compare(False)
         self._job = (layer, spec, ProgressiveResult(self.viewer, source, spec, opacity=self.compare.opacity))
         self._t_tiles = self._stopped_why = self._ended = None
-        self.progress_bar.setRange(0, 0)  # busy until the first tile is done
+        self.progress_bar.busy()  # until the first tile is done
         self._set_status(running_text(spec, source, cached=self.models.cached(spec.model_source) is not None))
         self.runner.start(source, spec)
         self._update_enabled()
@@ -373,8 +370,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
 
     def _on_progress(self, info) -> None:
         done, total = info.done, info.total
-        self.progress_bar.setRange(0, max(int(total), 1))
-        self.progress_bar.setValue(int(done))
+        self.progress_bar.tiles(done, total)
         elapsed = time.perf_counter() - (self._t_tiles or time.perf_counter())
         text = progress_text(done, total, elapsed)
         if text is not None:
@@ -417,7 +413,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         note = (f" · {result.empty}" if result.empty else "") + blending_note(last.layer_source.layers[0], last.results[0])
         self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px){saved} "
                          f"in {fmt_seconds(result.seconds)}{note}")
-        self.progress_bar.setValue(self.progress_bar.maximum())
+        self.progress_bar.finish()
         self._ended = ("done", out)
 
     def _on_failed(self, exc: BaseException) -> None:
@@ -439,8 +435,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
         """The run's thread is done: ``resultAdded`` and ``runFinished`` are emitted now, when a slot
         of theirs can start the next run (before, ``run()`` found this one still running)."""
         (how, *added), self._ended, self._job = self._ended or ("failed",), None, None
-        if self.progress_bar.maximum() == 0:
-            self.progress_bar.setRange(0, 1)
+        if self.progress_bar.maximum() == 0:  # ended before its first tile
+            self.progress_bar.idle()
         self._update_enabled()
         if added:
             self.resultAdded.emit(added[0])

@@ -405,7 +405,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         triplet = ",".join(str(b + 1) for b in plan.groups[0])
         crs_set = (f" (the layer's, set in QGIS; its file has {'CRS ' + file_crs.to_string() if file_crs else 'none'})"
                    if crs is not None else "")
-        feedback.pushInfo(f"Input: {info.width} x {info.height} px, {info.count} band(s) "
+        feedback.pushInfo(f"Input: {info.width} x {info.height} px, {counted(info.count, 'band')} "
                           f"{info.dtype}, CRS {info.crs or 'none'}{crs_set}, nodata {info.nodata}"
                           + (" (the layer's, set in QGIS)" if nodata is not None else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "

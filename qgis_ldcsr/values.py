@@ -94,10 +94,12 @@ def options_note(layer) -> str | None:
     its source, e.g. GEOREF_SOURCES, OVERVIEW_LEVEL): the engine opens the file without them."""
     from qgis.core import QgsProviderRegistry
 
+    from ldcsr_core.words import noun
+
     options = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("openOptions") or []
     if not options:
         return None
-    return (f"layer '{layer.name()}' is opened in QGIS with the GDAL open option(s) {', '.join(options)}, "
+    return (f"layer '{layer.name()}' is opened in QGIS with the GDAL open {noun(len(options), 'option')} {', '.join(options)}, "
             "which the engine does not use: it reads the file as GDAL opens it by default (its own "
             "georeferencing, full resolution), and the output gets that")
 
@@ -129,6 +131,8 @@ def layer_nodata(layer):
     value (the same single value on every band, the file's not in use); ``note`` is a warning
     when QGIS's setting cannot be followed (ranges, values differing by band, the file's value
     and an extra one together), else None."""
+    from ldcsr_core.words import noun
+
     dp = layer.dataProvider()
     bands = range(1, layer.bandCount() + 1)
     src_used = {b for b in bands if dp.sourceHasNoDataValue(b) and dp.useSourceNoDataValue(b)}
@@ -149,8 +153,8 @@ def layer_nodata(layer):
     fv = dp.sourceNoDataValue(1) if dp.sourceHasNoDataValue(1) else None
     what = "; ".join((["extra nodata values"] if extra else []) + (["the file's nodata switched off"] if off else []))
     return None, (
-        f"layer '{layer.name()}' has nodata set in QGIS (Properties ▸ Transparency: {what}) on band(s) "
-        f"{','.join(map(str, sorted(set(extra) | off)))} that one nodata value cannot say (a range, values "
+        f"layer '{layer.name()}' has nodata set in QGIS (Properties ▸ Transparency: {what}) on "
+        f"{noun(len(set(extra) | off), 'band')} {','.join(map(str, sorted(set(extra) | off)))} that one nodata value cannot say (a range, values "
         f"differing by band, or the file's value and another together); the engine reads its file's nodata "
         f"({'none' if fv is None else f'{fv:g}'}), which the output and the quality report use. Set one "
         "single value on every band (with the file's switched off), or nodata on the file "

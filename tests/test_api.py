@@ -112,7 +112,7 @@ def test_process_tiles_takes_one_numpy_window_per_tile(tiny):
     plan = plan_tiles((20, 20), (40, 40))
     t = plan.tiles[0]
     good = np.zeros((t.read_y.size, t.read_x.size, 3), np.float32)
-    with pytest.raises(InputError, match="one read window per tile, at least one: got 1 windows for 2 tiles"):
+    with pytest.raises(InputError, match="one read window per tile, at least one: got 1 window for 2 tiles"):
         process_tiles(tiny, [good], [t, t], plan, mode="fast")  # zip() gave 1 output for 2 tiles
     with pytest.raises(InputError, match="got 0 windows for 0 tiles"):
         process_tiles(tiny, [], [], plan, mode="fast")  # numpy's 'need at least one array to stack'

@@ -259,6 +259,9 @@ def test_training_images_smaller_than_the_crops_are_said_by_count_and_name(tmp_p
         f"3 of the 4 training images are smaller than the largest HR crop (48 px: LR patches of 16 px at ×3), "
         f"so they are used 2 never (under 32 px, the crop at ×2): {data / 'tiny.png'}, {data / 'tiny2.png'}; "
         f"1 only at the scales whose crop fits them: {data / 'mid.png'} (40 px)")
+    assert MultiScaleCrops(images[:2], lr_size=16, scale_range=(2.0, 3.0), names=names[:2]).small_note() == (
+        f"1 of the 2 training images is smaller than the largest HR crop (48 px: LR patches of 16 px at ×3), "
+        f"so it is used 1 only at the scales whose crop fits them: {data / 'mid.png'} (40 px)")  # before: 'are', 'they'
     assert MultiScaleCrops(images[:1], lr_size=16, scale_range=(2.0, 3.0)).small_note() is None
     with pytest.raises(InputError, match="no training image is at least 48 px"):
         MultiScaleCrops(images[1:], lr_size=16, scale_range=(2.0, 3.0))

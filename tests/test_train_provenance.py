@@ -151,7 +151,7 @@ def test_evaluate_says_which_image_an_adapted_model_was_adapted_on(image_dir, tm
     assert r.exit_code == 0, r.output
     res = json.loads(j.read_text())
     assert res["images_trained_on"] == 1 and f"{scene.resolve()}, the scene it was adapted on" in res["caution"]
-    assert "caution: 1 of the 2 images are among those model tiny-adapted was trained on" in r.output
+    assert "caution: 1 of the 2 images is among those model tiny-adapted was trained on" in r.output
 
 
 def test_a_resume_with_another_model_configuration_of_the_same_shapes_is_refused(image_dir, cfg, tmp_path):

@@ -12,6 +12,8 @@ from qtpy.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget,
 )
 
+from ldcsr_core.words import counted
+
 from .._lines import StatusLine
 from ..compare._compare import CompareDock
 from ._lens import LiveLens
@@ -131,7 +133,7 @@ class LivePanel(QWidget):
             text = "Live lens on: zoom in (×1.25 or more) to super-resolve the view"
         else:
             n, k = len(v.composer.keys), len(set(v.composer.outputs))
-            text = f"Live ×{v.step:g}: {k}/{n} tiles" + (f" in {v.done_s:.1f} s" if v.done_s is not None else "…")
+            text = f"Live ×{v.step:g}: {k}/{counted(n, 'tile')}" + (f" in {v.done_s:.1f} s" if v.done_s is not None else "…")
         note = self.lens.note if self.lens.enabled else None
         if note:  # an adapted model beyond what its guard checked (said once as a warning, kept here)
             text += f" · adapted model: {note.split('; ', 1)[-1].split(' (', 1)[0]}"  # "at ×4 it is untested"

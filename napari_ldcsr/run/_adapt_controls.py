@@ -103,9 +103,7 @@ class AdaptControls:
 
     def _on_finished(self) -> None:
         w = self.widget
-        w.progress_bar.setFormat("%v / %m tiles")
-        w.progress_bar.setRange(0, 1)
-        w.progress_bar.setValue(0)
+        w.progress_bar.idle()
         w._update_enabled()
         outcome, self._adapted = self._adapted, None
         if outcome is not None:  # a slot of it may start a Run or a check now

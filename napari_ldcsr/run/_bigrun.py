@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ldcsr_core.words import counted, noun
+
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from ._results import add_stacked, result_kwargs
 
@@ -86,7 +88,8 @@ def _file_problem(source: LayerSource) -> str | None:
     if shape != source.shape:
         return f"its source file is {shape[0]}×{shape[1]} px, the layer {source.shape[0]}×{source.shape[1]} px"
     if count != source.count:
-        return (f"its source file has {count} bands and only {source.count} of them are open as layers "
+        return (f"its source file has {count} bands and only {source.count} of them "
+                f"{noun(source.count, 'is', 'are')} open as layers "
                 "(all bands of a file are super-resolved together; open the file again)")
     return None
 
@@ -142,7 +145,7 @@ def open_streamed(viewer, source: LayerSource, result: JobResult) -> list:
     spec = result.spec
     data = lazy_layer_data(result.path)
     if len(data) != len(source.layers):
-        raise ValueError(f"{Path(result.path).name} opens as {len(data)} layers, the source has "
+        raise ValueError(f"{Path(result.path).name} opens as {counted(len(data), 'layer')}, the source has "
                          f"{len(source.layers)}")
     info = provenance(result, source.layers[0].name)
     info["output_file"] = result.path

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from ldcsr_core.rules import MIN_INPUT_SIDE
+from ldcsr_core.words import counted
 
 from ._bigrun import plan_run
 from ._job import JobSpec, LayerSource, check_layer, layer_source, plain_message
@@ -80,7 +81,7 @@ def progress_text(done: int, total: int, elapsed: float) -> str | None:
     """The status line after ``done`` of ``total`` tiles in ``elapsed`` seconds (None: unchanged)."""
     if 0 < done < total:
         left = elapsed / done * (total - done)
-        return f"{done} / {total} tiles · about {fmt_seconds(left)} left"
+        return f"{done} / {counted(total, 'tile')} · about {fmt_seconds(left)} left"
     if done >= total:
-        return f"{done} / {total} tiles · finishing…"
+        return f"{done} / {counted(total, 'tile')} · finishing…"
     return None

@@ -40,6 +40,7 @@ from .adapt_scene import (  # noqa: F401 - the windows' constants, adapted_here,
 from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
 from .rules import check_callable, check_count, check_number, check_one_scale, check_path, check_seed
+from .words import counted
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
            "check_save_room",
@@ -130,7 +131,7 @@ class Adaptation:
         return (f"adaptation ×{self.scale:g}: {db_text(self.gain_db)} dB over the base model on the held-back "
                 f"{self.holdout[3]}×{self.holdout[2]} px strip (base {self.psnr_base - self.psnr_bicubic:+.2f}, "
                 f"adapted {self.psnr_adapted - self.psnr_bicubic:+.2f} dB over bicubic), octave check "
-                f"{db_text(self.octave_gain_db)} dB; {self.steps} steps, {self.seconds / 60:.1f} min: {verdict}")
+                f"{db_text(self.octave_gain_db)} dB; {counted(self.steps, 'step')}, {self.seconds / 60:.1f} min: {verdict}")
 
     def provenance(self) -> dict:
         """The metadata saved with the model (strings)."""
@@ -167,7 +168,7 @@ class Adaptation:
         stem = Path(self.scene).stem if self.scene else "array"
         name = name or f"{self.base_name}-adapted-{stem}"
         notes = (f"{self.base_name} adapted to {Path(self.scene).name or 'an array'} at ×{self.scale:g} "
-                 f"({self.steps} steps, {db_text(self.gain_db)} dB over the base on its held-back strip)")
+                 f"({counted(self.steps, 'step')}, {db_text(self.gain_db)} dB over the base on its held-back strip)")
         version = str(getattr(self.model, "version", "0"))  # adapt(): the base's + "+adapted"
         out = save_model(self.model, path, name=name, version=version, notes=notes, extra=self.provenance(),
                          overwrite=overwrite)

@@ -26,6 +26,7 @@ from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW, check_path, check_seed
 from .checkpoint_keys import mismatch_text
+from .words import counted
 from .models.ldcsr import LDCSR
 from .official_checkpoint import infer_config, remap_official
 
@@ -276,7 +277,8 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str, *
     if ignored:
         groups = sorted({k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("first_stage_model") else "")
                          for k in ignored})
-        log.info("%s: ignored %d entries not needed for inference (%s)", source, len(ignored), ", ".join(groups))
+        log.info("%s: ignored %s not needed for inference (%s)", source, counted(len(ignored), "entry", "entries"),
+                 ", ".join(groups))
     return ignored
 
 
@@ -301,8 +303,8 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         raise DeviceError("device 'cuda' was asked for but no CUDA GPU is available")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         n = torch.cuda.device_count()  # else torch's 'invalid device ordinal' once the weights move
-        raise DeviceError(f"device {str(dev)!r} was asked for but this machine has {n} CUDA GPU(s), "
-                          f"numbered 0 to {n - 1}")
+        raise DeviceError(f"device {str(dev)!r} was asked for but this machine has {counted(n, 'CUDA GPU')}, "
+                          + ("numbered 0" if n == 1 else f"numbered 0 to {n - 1}"))
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():

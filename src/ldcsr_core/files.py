@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from .errors import OVERWRITE, InputError, OutputExistsError, RasterIOError, cause_line
+from .words import counted
 
 try:
     import fcntl
@@ -313,8 +314,8 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
     """Remove (and log as a warning) the part files a killed run left for output ``path``."""
     removed = remove_stale_parts(path)
     if removed:
-        log.warning("removed %d stale part file(s) of %s left by an interrupted run: %s",
-                    len(removed), Path(path).name, ", ".join(p.name for p in removed))
+        log.warning("removed %s of %s left by an interrupted run: %s",
+                    counted(len(removed), "stale part file"), Path(path).name, ", ".join(p.name for p in removed))
     return removed
 
 

@@ -27,6 +27,7 @@ from .rules import (
     check_shape,
 )
 from .threads import tile_threads
+from .words import counted
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
 __all__ = ["LatentNoise", "tile_window", "process_tile", "process_tiles", "HostOutputs", "TileProcessor", "run_plan",
@@ -257,8 +258,8 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     model = _model(model)
     lr_tiles, tiles = list(lr_tiles), list(tiles)
     if not tiles or len(lr_tiles) != len(tiles):  # zip() cut the longer list short: outputs went missing
-        raise InputError(f"give one read window per tile, at least one: got {len(lr_tiles)} windows "
-                         f"for {len(tiles)} tiles")
+        raise InputError(f"give one read window per tile, at least one: got {counted(len(lr_tiles), 'window')} "
+                         f"for {counted(len(tiles), 'tile')}")
     _check_plan(plan, tiles)
     if len({window_signature(plan, t) for t in tiles}) > 1:
         raise InputError("tiles batched together must have the same window_signature (tileplan.window_signature)")

@@ -91,3 +91,22 @@ def test_durations_on_the_status_line_are_never_a_bare_zero():
     assert fmt_seconds(0.0) == "0.0 s" and fmt_seconds(9.96) == "10 s" and fmt_seconds(12.4) == "12 s"
     assert fmt_seconds(75) == "1:15 min"
     assert progress_text(3, 4, 0.6) == "3 / 4 tiles · about 0.2 s left"
+    assert progress_text(1, 1, 0.6) == "1 / 1 tile · finishing…"  # before: '1 / 1 tiles'
+
+
+def test_the_tile_bar_is_empty_until_a_run_and_counts_in_agreement(ldcsr, qtbot, notes, bicubic_engine):
+    """Before: the bar read '0 / 1 tiles' before any run (as if one were going on), and a run of
+    one tile ended at '1 / 1 tiles'. Now it is empty while idle, '1 / 1 tile' after that run."""
+    import numpy as np
+
+    viewer, widget = ldcsr
+    assert widget.progress_bar.text() == ""
+    layer = viewer.add_image(np.random.default_rng(0).integers(0, 255, (24, 24, 3), dtype=np.uint8), name="s", rgb=True)
+    widget.set_layer(layer)
+    widget.set_scale(2)
+    assert widget.run() is True, notes
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert widget.status.startswith("Added "), widget.status
+    assert widget.progress == (1, 1) and widget.progress_bar.text() == "1 / 1 tile"
+    widget.progress_bar.tiles(2, 5)
+    assert widget.progress_bar.text() == "2 / 5 tiles"

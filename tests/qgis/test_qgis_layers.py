@@ -122,7 +122,7 @@ def test_gdal_open_options_of_the_layer_are_warned_about(qgis_processing, scene,
     qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
                         feedback=feedback)
     (note,) = feedback.warnings
-    assert note.startswith("layer 'opts' is opened in QGIS with the GDAL open option(s) GEOREF_SOURCES=NONE, "
+    assert note.startswith("layer 'opts' is opened in QGIS with the GDAL open option GEOREF_SOURCES=NONE, "
                            "which the engine does not use"), note
     feedback = _Feedback()
     qgis_processing.run(ALG, _params(scene, tmp_path / "o2.tif", tiny_model_file, SCALE=2.0), feedback=feedback)

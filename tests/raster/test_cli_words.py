@@ -121,3 +121,25 @@ def test_the_built_in_models_folder_as_the_user_model_folder_lists_each_once(mon
         for p in weights.glob("*.safetensors"):
             assert r.output.count(f"\n{p.name}") + r.output.startswith(p.name) == 1, r.output
             assert r.output.count(f"path:    {p}\n") == 1, r.output
+
+
+def test_counts_said_with_a_number_agree_with_it(rasters, tmp_path, caplog):
+    """Before: 'ldcsr info' said '1 band(s)', '4 band(s)' and 'alpha/mask band(s): 4', a run's
+    log 'removed 1 stale part file(s) of o.tif'."""
+    import logging
+
+    from ldcsr_core.files import clear_stale_parts
+
+    r = run("info", rasters["gray"])
+    assert r.exit_code == 0 and " px, 1 band, uint8" in r.output, r.output
+    r = run("info", rasters["rgba"])
+    assert r.exit_code == 0 and " px, 4 bands, uint8" in r.output, r.output
+    assert "; alpha/mask band: 4\n" in r.output, r.output
+    for n, says in ((1, "1 stale part file of o.tif"), (2, "2 stale part files of o.tif")):
+        parts = [tmp_path / f".o.tif.{c * 8}.ldcsr-part" for c in "ab"[:n]]
+        for p in parts:
+            p.write_bytes(b"")
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
+            assert sorted(clear_stale_parts(tmp_path / "o.tif")) == parts
+        assert [rec.getMessage().split(" left by")[0] for rec in caplog.records] == [f"removed {says}"]

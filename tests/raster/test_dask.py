@@ -365,7 +365,7 @@ def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
                         "checkpoint not found: /proc/self/cwd/tiny.safetensors")
             warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
             assert len(warned) == 1 and warned[0].startswith(f"the Dask worker {left} could not load the model: ")
-            assert expected in warned[0] and warned[0].endswith("its tiles go to the 1 other worker(s)")
+            assert expected in warned[0] and warned[0].endswith("its tiles go to the 1 other worker")
             assert runner.usable == {ok} and set(runner.left_out) == {left}
             with distributed.get_task_stream(client=c) as stream:
                 res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)

@@ -174,7 +174,7 @@ def test_a_worker_dying_while_the_workers_load_the_model_leaves_the_run_to_the_o
             runner.close()
         warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert warned == [f"the Dask worker {workers[dies][0]} died while loading the model (killed over its "
-                          "--memory-limit?); its tiles go to the 1 other worker(s)"]
+                          "--memory-limit?); its tiles go to the 1 other worker"]
         assert runner.usable == {workers[lives][0]}
         with pytest.raises(LdcsrError, match=r"^(the Dask worker tcp://\S+|a Dask worker) died while loading the model \(killed "
                                              r"over its --memory-limit\?\), and no other worker holds it \(none within 1 s\)$"):

@@ -224,7 +224,7 @@ def test_a_broken_link_in_a_folder_is_reported_not_skipped_silently(rasters, tin
 def test_info(rasters):
     r = run("info", rasters["uint16_nodata"], "--target-resolution", 4)
     assert r.exit_code == 0, r.output
-    assert "61 x 45 px, 4 band(s), uint16" in r.output
+    assert "61 x 45 px, 4 bands, uint16" in r.output
     assert "EPSG:32633" in r.output and "nodata:      0.0" in r.output
     assert "triplets (1,2,3) (4,4,4)" in r.output
     assert "152 x 112 px" in r.output  # 61·2.5 = 152.5 → 152 (banker's rounding), 45·2.5 = 112.5

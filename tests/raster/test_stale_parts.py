@@ -87,7 +87,7 @@ def test_kill_9_leaves_a_part_that_the_next_run_removes(rasters, tiny_model_file
         os.close(fd)
         live.unlink()
     assert r.returncode == 0, r.stderr
-    assert ("removed 1 stale part file(s) of o.tif left by an interrupted run: "
+    assert ("removed 1 stale part file of o.tif left by an interrupted run: "
             f"{left[0].name}") in r.stderr, r.stderr
     assert not left[0].exists()
     assert all(d.read_text() == "keep me" for d in decoys)

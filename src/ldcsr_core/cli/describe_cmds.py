@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import options as opt
+from ..words import counted, noun
 
 __all__ = ["info", "models", "convert"]
 
@@ -75,7 +76,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         made = provenance_summary(ds.tags())
         if made:  # an LDCSR output: its pixels are not measurements
             say(f"provenance:  {made}")
-        say(f"size:        {i.width} x {i.height} px, {i.count} band(s), {i.dtype}")
+        say(f"size:        {i.width} x {i.height} px, {counted(i.count, 'band')}, {i.dtype}")
         say(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"
         placed = i.placed  # else no pixel size: not the identity's 1 x 1
@@ -91,7 +92,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
             say(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")
         bp = plan_bands(i.count, i.colorinterp, bands, i.descriptions)
         groups = " ".join("(" + ",".join(str(b + 1) for b in g) + ")" for g in bp.groups)
-        alpha = f"; alpha/mask band(s): {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
+        alpha = f"; alpha/mask {noun(len(bp.alpha), 'band')}: {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
         say(f"model input: triplets {groups}{alpha}")
         say(f"threads:     {describe(spin=True)}")
         dev = resolve_device("auto")  # where upscale's default --device runs, and auto's type there
@@ -249,6 +250,14 @@ def _params_text(sizes: dict) -> str:
     return text + (f"; +{extra / 1e6:.2f} M training-only (stage-1 encoder)" if extra else "")
 
 
+def _steps(value) -> str:
+    """A model's recorded step count (a number, or its text in the metadata), e.g. '1 step'."""
+    try:
+        return counted(int(value), "step")
+    except (TypeError, ValueError):
+        return f"{value} steps"
+
+
 def _adapted_text(meta: dict) -> str:
     """How an adapted model was adapted: base, scene, scale, the scene's bands and stretch."""
     from ..adapted_use import checked_from_metadata
@@ -259,7 +268,7 @@ def _adapted_text(meta: dict) -> str:
     sha = meta.get("adapted_from_sha256") or ""
     return (f"from {base}{f' (sha256 {sha[:12]})' if sha else ''} on {meta.get('adapted_on') or 'an array'} "
             f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}) at x{meta.get('adapt_scale')}, read as {read}, "
-            f"{meta.get('adapt_steps')} steps, {meta.get('adapt_minutes')} min")
+            f"{_steps(meta.get('adapt_steps'))}, {meta.get('adapt_minutes')} min")
 
 
 def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_notes: bool = False) -> None:
@@ -314,7 +323,7 @@ def notes_summary(notes: str, width: int = 160) -> str:
     short = notes if len(notes) <= width else notes[:width - 1] + "…"
     try:
         history = json.loads(notes)["history"]
-        phases = ", ".join(f"{k} {v['steps']} steps ({v['minutes']:.0f} min)" for k, v in history["phases"].items())
+        phases = ", ".join(f"{k} {_steps(v['steps'])} ({v['minutes']:.0f} min)" for k, v in history["phases"].items())
         if not phases:  # ldcsr train --init X with every phase 0: X's weights as they were
             init = (json.loads(notes).get("settings") or {}).get("init")
             phases = f"no steps (the weights of --init {init})" if init else "no steps"

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from ..errors import ClusterError, LdcsrError, one_line
+from ..words import counted
 from ..files import sha256_file
 from .dask_address import DASK_SCHEMES, _connect, _start_local, dask_runner, parse_dask_address  # noqa: F401
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _died, _none_can,  # noqa: F401
@@ -153,7 +154,7 @@ class DaskRunner:
         if not self.usable:
             self.close()
             raise LdcsrError(f"{msg}, and no other worker holds it (none within {self.timeout:g} s)")
-        log.warning("%s; its tiles go to the %d other worker(s)", msg, len(self.usable))
+        log.warning("%s; its tiles go to the %s", msg, counted(len(self.usable), "other worker"))
         log.info("the death while loading: %s", one_line(died))
 
     def _fit_in_flight(self, nthreads: dict) -> None:
@@ -237,7 +238,8 @@ class DaskRunner:
                 new.append(addr)
             self.left_out[addr] = err
         for addr in new if self.usable else ():
-            log.warning("%s; its tiles go to the %d other worker(s)", one_line(self.left_out[addr]), len(self.usable))
+            log.warning("%s; its tiles go to the %s", one_line(self.left_out[addr]),
+                        counted(len(self.usable), "other worker"))
 
     def _targets(self) -> set[str]:
         """The live workers that hold the model, once there is one (workers that joined are asked
@@ -261,8 +263,9 @@ class DaskRunner:
                                     gone=True)
                 where = self.where
                 if alive:
-                    raise ClusterError(f"none of the {len(alive)} Dask worker(s) at {where} had loaded the model "
-                                     f"within {self.timeout:g} s")
+                    none = "the one Dask worker" if len(alive) == 1 else f"none of the {len(alive)} Dask workers"
+                    raise ClusterError(f"{none} at {where} had {'not ' if len(alive) == 1 else ''}loaded the "
+                                       f"model within {self.timeout:g} s")
                 raise ClusterError(f"the Dask cluster at {where} has no workers (none within {self.timeout:g} s): "
                                  f"start some with 'dask worker {where}'")
             time.sleep(min(0.5, self.POLL))
@@ -328,7 +331,7 @@ class DaskRunner:
                         queue = self._send_stranded_again(queue, submit, shared)  # only those tiles again
                         continue
                     log.warning("the Dask cluster lost work in progress (%s); sending the plan and the "
-                                "%d pending tiles again", one_line(e), len(queue))
+                                "%s again", one_line(e), counted(len(queue), "pending tile"))
                     with contextlib.suppress(Exception):
                         self.client.cancel([f for _, _, f, _ in queue if f is not None])
                     self._send_plan(plan, shared)
@@ -384,7 +387,8 @@ class DaskRunner:
         stranded = [f for _, _, f, to in queue if f is not None and not to & alive]
         with contextlib.suppress(Exception):
             self.client.cancel(stranded)
-        log.warning("the Dask workers that held %d tile(s) are gone: sending them again", len(stranded))
+        log.warning("the Dask workers that held %s are gone: sending %s again", counted(len(stranded), "tile"),
+                    "it" if len(stranded) == 1 else "them")
         return collections.deque((t, a, *submit(t, a)) if f is not None and not to & alive else (t, a, f, to)
                                  for t, a, f, to in queue)
 

@@ -14,6 +14,7 @@ from ..heap import retained_heap
 from ..rules import MIN_WINDOW, TILE_OVERLAP_OUT, _whole, check_mode
 from ..samplers import sample_ancestral
 from ..schedules import make_ddpm_schedule
+from ..words import counted
 from .autoencoder import AutoencoderKL, GAPEncoder
 from .resample import AxisWindow, Window2d, resize
 from .unet import DiffusionWrapper
@@ -184,7 +185,7 @@ class LDCSR(nn.Module):
             if noise is not None:
                 noise = list(noise)
                 if len(noise) < self.schedule.timesteps:
-                    raise InputError(f"noise needs {self.schedule.timesteps} tensors (x_T and one per noisy step)")
+                    raise InputError(f"noise needs {counted(self.schedule.timesteps, 'tensor')} (x_T and one per noisy step)")
                 for n in noise:
                     if tuple(n.shape) != lat_shape:
                         raise InputError(f"noise tensors must have the latent shape {lat_shape}, got {tuple(n.shape)}")

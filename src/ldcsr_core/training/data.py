@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError
+from ..words import counted, noun
 
 __all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "load_rgb", "load_images", "load_named_images", "degrade",
            "also_trained", "images_identity", "source_path",
@@ -84,7 +85,7 @@ def _check_no_nodata(path: Path, bands_hw: np.ndarray, nodata) -> None:
         return
     bad = int(np.count_nonzero((bands_hw == value).all(axis=0)))
     if bad:
-        raise InputError(f"{path}: {bad} of its {bands_hw.shape[1] * bands_hw.shape[2]} pixels are nodata (the "
+        raise InputError(f"{path}: {bad} of its {bands_hw.shape[1] * bands_hw.shape[2]} pixels {noun(bad, 'is', 'are')} nodata (the "
                          f"value {value:g} it declares, in every band); evaluate and train score every pixel as "
                          "image content: crop them away or use another image")
 
@@ -95,7 +96,7 @@ def _check_not_masked(path: Path, valid: np.ndarray, what: str) -> None:
     read them): transparent fill that evaluate would score and train would learn from."""
     bad = int(np.count_nonzero(~valid))
     if bad:
-        raise InputError(f"{path}: {bad} of its {valid.size} pixels are {what}, nodata to upscale and selfcheck; "
+        raise InputError(f"{path}: {bad} of its {valid.size} pixels {noun(bad, 'is', 'are')} {what}, nodata to upscale and selfcheck; "
                          "evaluate and train score every pixel as image content: crop them away or use another image")
 
 
@@ -198,7 +199,7 @@ def load_rgb(path: str | Path) -> np.ndarray:
         _check_no_nodata(path, a, src.nodata)
         bad = int(np.count_nonzero(~np.isfinite(a).all(axis=0))) if a.dtype.kind == "f" else 0
         if bad:
-            raise InputError(f"{path}: {bad} of its {a.shape[1] * a.shape[2]} pixels are NaN or infinite "
+            raise InputError(f"{path}: {bad} of its {a.shape[1] * a.shape[2]} pixels {noun(bad, 'is', 'are')} NaN or infinite "
                              "(nodata?); evaluate and train need images without them: crop or fill them")
         if any("alpha" in f or ("per_dataset" in f and "nodata" not in f)  # an alpha band, a mask band
                for f in ([m.name for m in flags] for flags in src.mask_flag_enums)):
@@ -334,8 +335,10 @@ class MultiScaleCrops:
         parts = ([f"{len(never)} never (under {low} px, the crop at ×{min(self.scale_range):g}): {_names(never)}"]
                  if never else []) + ([f"{len(some)} only at the scales whose crop fits them: {_names(some)}"]
                                       if some else [])
-        return (f"{len(small)} of the {len(self.images)} training images are smaller than the largest HR crop "
-                f"({need} px: LR patches of {self.lr_size} px at ×{max(self.scale_range):g}), so they are used "
+        one = len(small) == 1
+        return (f"{len(small)} of the {counted(len(self.images), 'training image')} {'is' if one else 'are'} smaller "
+                f"than the largest HR crop ({need} px: LR patches of {self.lr_size} px at "
+                f"×{max(self.scale_range):g}), so {'it is' if one else 'they are'} used "
                 f"{'; '.join(parts)}")
 
     def batch(self, batch_size: int):

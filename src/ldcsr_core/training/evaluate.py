@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..errors import InputError
 from ..rules import MAX_SCALE
-from ..words import counted
+from ..words import counted, noun
 from .data import degrade, load_rgb
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
@@ -130,7 +130,7 @@ def trained_on_caution(model, files) -> tuple[int, str]:
     if not seen:
         return 0, ""
     where = "; ".join(sorted(set().union(*found)))
-    return seen, (f"{seen} of the {len(files)} images are among those model {getattr(model, 'name', '?')} was trained "
+    return seen, (f"{seen} of the {counted(len(files), 'image')} {noun(seen, 'is', 'are')} among those model {getattr(model, 'name', '?')} was trained "
                   f"on ({where}: as it records them): its figures on them are not on unseen images")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..checkpoints import save_model
 from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_rng_states, rng_states
+from ..words import counted
 from .errors import ResumeError
 
 __all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write"]
@@ -167,7 +168,7 @@ class ResumableMixin:
             missing, extra = ours.keys() - theirs.keys(), theirs.keys() - ours.keys()
             shape = [k for k in ours.keys() & theirs.keys() if ours[k].shape != theirs[k].shape]
             raise ResumeError(
-                f"{path} is a checkpoint of another model ({len(missing)} tensors missing, {len(extra)} "
+                f"{path} is a checkpoint of another model ({counted(len(missing), 'tensor')} missing, {len(extra)} "
                 f"unexpected, {len(shape)} of another shape): resume with the --config, --init, "
                 "--grow-sr-modules and --train-detail-decoder of the run that wrote it") from e
         if self.disc is not None and obj.get("disc") is not None:

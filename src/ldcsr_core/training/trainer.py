@@ -38,6 +38,7 @@ from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
 from .resumable import SPEED_SETTINGS, ResumableMixin, changed_settings, refused_write  # noqa: F401 - SPEED_SETTINGS re-exported
 from .runlog import JsonlLog
 from .validation import validate, validation_set
+from ..words import counted, noun
 
 __all__ = ["Trainer", "train", "AMP_MODES", "changed_settings", "nothing_to_train"]
 
@@ -338,14 +339,16 @@ class Trainer(PhaseMixin, ResumableMixin):
             return self.model, self.state.history
         self.check_save_room()  # a full disk is said now, not at the first checkpoint
         self.state.runs += 1
-        log.info("data: %d training images, %d validation images; device %s, %d threads, amp %s, %d loader "
-                 "workers; settings %s", len(self.data.images), len(self.val_images), self.dev,
-                 torch.get_num_threads(), self.amp, self.workers, self.settings)
+        log.info("data: %s, %s; device %s, %s, amp %s, %s; settings %s",
+                 counted(len(self.data.images), "training image"), counted(len(self.val_images), "validation image"),
+                 self.dev, counted(torch.get_num_threads(), "thread"), self.amp,
+                 counted(self.workers, "loader worker"), self.settings)
         if self.val_in_train:  # said, logged and kept in the model's notes (ldcsr models)
             both = self.val_in_train
-            log.warning("%d of the %d validation images are training images too (%s): the validation figures are "
+            log.warning("%d of the %s %s training %s too (%s): the validation figures are "
                         "not on held-out images; give a training folder without them (e.g. DATA/train, not the "
-                        "folder that holds --val)", len(both), len(self.val_images),
+                        "folder that holds --val)", len(both), counted(len(self.val_images), "validation image"),
+                        noun(len(both), "is", "are"), noun(len(both), "image"),
                         ", ".join(both[:3]) + (f" and {len(both) - 3} more" if len(both) > 3 else ""))
         small = self.data.small_note()
         if small:  # said once a command; the crops come only from the images they fit
