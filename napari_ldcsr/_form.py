@@ -140,7 +140,8 @@ class SettingsForm:
                             tooltip="Diffusion mode: the number the random noise is drawn from (same seed, "
                                     "same pixels; another seed, other invented detail). Fast preview "
                                     "ignores it")
-        self.tile = SpinBox(label="Tile (input px)", value=0, min=0, max=4096, step=32,
+        # no maximum but the box's own (the engine's rule: at least MIN_TILE_IN, as --tile and QGIS)
+        self.tile = SpinBox(label="Tile (input px)", value=0, min=0, max=2**31 - 1, step=32,
                             tooltip=f"The layer is computed in square pieces (tiles) blended at their "
                                     f"seams: the side of a piece in input pixels, at least {MIN_TILE_IN} "
                                     "(smaller ones use less memory); auto lets the engine choose. Fast "

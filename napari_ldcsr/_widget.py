@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ldcsr_core.rules import check_tile
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 from superqt import QCollapsible
@@ -238,6 +239,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
 
     @tile.setter
     def tile(self, value: int | None) -> None:
+        if value and (value < 0 or value != int(value)):  # the engine's words, not the box's range
+            check_tile(value)
         self.form.tile.value = int(value or 0)
 
     @property

@@ -91,6 +91,23 @@ def test_tile_below_the_minimum_is_reported_and_raised(ldcsr, qtbot, notes):
     assert widget.last_result is not None and len(_errors(notes)) == n + 1
 
 
+def test_a_tile_above_4096_is_taken_as_the_engine_cli_and_qgis_take_it(ldcsr, qtbot, notes):
+    """Before: the box stopped at 4096 (typing 10000 left 1000) and a script's widget.tile = 8192
+    raised magicgui's 'value 8192 is outside of the allowed range: (0, 4096)', though --tile, QGIS's
+    Tile size and the engine take any side of at least MIN_TILE_IN."""
+    from ldcsr_core.errors import InputError
+
+    _, widget = ldcsr
+    widget.tile = 8192
+    assert widget.tile == 8192
+    _type(qtbot, widget.form.tile, "10000")
+    assert widget.tile == 10000 and not _errors(notes)
+    with pytest.raises(InputError, match=f"^tile must be a whole number of at least {MIN_TILE_IN} input pixels, "
+                                         "got -1$"):
+        widget.tile = -1
+    assert widget.tile == 10000
+
+
 def test_shapes_rectangle_on_pixel_edges_selects_just_those_pixels(ldcsr, qtbot, notes):
     """napari stores Shapes vertices as float32: edges at data columns 19.5 and 44.5 of a layer
     with scale 2.5 and translate (13.7, -40.2) come back as 44.50000122; that is no 26th column."""
