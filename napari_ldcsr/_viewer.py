@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["LIVE_KEY", "PLACEMENT", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
-           "transposed", "view_data_corners", "linear_part", "world_axes", "notify", "image_layers", "shapes_layers",
+           "transposed", "view_data_corners", "linear_part", "world_axes", "notify", "notify_removal", "image_layers", "shapes_layers",
            "open_viewers", "SOURCE_FILES_KEY", "derived_metadata", "STREAMING"]
 
 
@@ -118,6 +118,16 @@ def notify(level: str, message: str) -> None:
     {"info": notifications.show_info, "warning": notifications.show_warning}.get(
         level, notifications.show_error
     )(message)
+
+
+def notify_removal(viewer, level: str, message: str) -> None:
+    """:func:`notify` of what a layer's removal did, at the next turn of the event loop and only if
+    ``viewer`` is still open then. napari's ``Viewer.close()`` removes every layer and then closes the
+    window in one call (no turn of the event loop between), so a removal that closing made is said
+    to no one, not as if the user had deleted the layer."""
+    from qtpy.QtCore import QTimer
+
+    QTimer.singleShot(0, lambda: notify(level, message) if viewer in open_viewers() else None)
 
 
 def image_layers(viewer) -> list:

@@ -18,7 +18,7 @@ from superqt import QCollapsible
 
 from ._form import MODE_LABELS, RunSettings, SettingsForm
 from ._lines import TIPS, StatusLine, TileBar, tipped
-from ._viewer import notify
+from ._viewer import notify, notify_removal
 from .compare._controls import CompareControls
 from .io._save_controls import SaveControls
 from .run import _outcome
@@ -172,12 +172,12 @@ class LdcsrWidget(TeardownMixin, QWidget):
             return
         self._job[2].discard(later=True)  # napari may be removing more of them (a selection)
         self._stopped_why = why
-        if event.value in self._job[2].source.layers:
+        if event.value in self._job[2].source.layers:  # said unless the viewer is closing (notify_removal)
             self._set_status(f"{why}; nothing was added.")
-            notify("warning", f"{why}; the result was not added.")
+            notify_removal(self.viewer, "warning", f"{why}; the result was not added.")
         else:  # the user's own way of saying "stop"
             self._set_status(f"Stopped: {why}; nothing was added.")
-            notify("info", f"LDCSR run stopped: {why}; no layer was added.")
+            notify_removal(self.viewer, "info", f"LDCSR run stopped: {why}; no layer was added.")
         self._update_enabled()
 
     def reset_choices(self, *_: Any) -> None:
@@ -396,7 +396,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
         try:
             last = _outcome.run_layers(self.viewer, layer, spec, partial, result)  # napari_ldcsr/run/_outcome.py
             if last is None:
-                notify("warning", f"'{layer.name}' was removed during the run; the result was not added.")
+                notify_removal(self.viewer, "warning", f"'{layer.name}' was removed during the run; the result "
+                               "was not added.")
                 self._ended = ("failed",)
                 return
             self.last = last

@@ -25,7 +25,7 @@ from ldcsr_core.heap import bounded_retained_heap
 from ldcsr_core.rules import MAX_SCALE, check_mode
 from ldcsr_core.threads import release_pool
 
-from .._viewer import notify as _notify
+from .._viewer import notify as _notify, notify_removal
 from . import _draw as draw
 from ._events import LensEvents
 from ._lens_cache import DEFAULT_CACHE_BYTES, LayerPixels, TileCache, WindowComposer
@@ -224,7 +224,7 @@ class LiveLens(LensEvents, QObject):
         self._view = None
         if source and self._enabled:
             self._enabled = False
-            _notify("info", f"Live lens off: '{removed.name}' was removed.")
+            notify_removal(self.viewer, "info", f"Live lens off: '{removed.name}' was removed.")
             self.turned_off.emit()
 
     def _leave(self) -> None:

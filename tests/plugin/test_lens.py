@@ -453,7 +453,7 @@ def test_an_all_nan_layer_turns_the_lens_off_with_a_message(ldcsr, qtbot, notes)
     assert panel.live_box.isChecked() and panel.lens.enabled
     viewer.layers.remove(src)
     assert not panel.live_box.isChecked() and not panel.lens.enabled
-    assert notes[-1] == ("info", "Live lens off: 'empty' was removed.")
+    qtbot.waitUntil(lambda: notes[-1] == ("info", "Live lens off: 'empty' was removed."), timeout=5_000)
 
 
 def _lens_on(viewer, qtbot, src, model, center, ratio):
