@@ -36,13 +36,15 @@ PANELS = ("source", "bicubic", "LDCSR")
 
 
 def mirror_layer(layer, **overrides):
-    """A new layer with ``layer``'s data (shared, not copied) and state (placement, contrast…)."""
+    """A new layer with ``layer``'s data (shared, not copied) and state (placement, contrast…),
+    shown and opaque: a panel shows it for itself, not as the main view shows it over other layers
+    (a source hidden there, or faded to see a layer beneath, is whole in its panels)."""
     from napari.layers import Layer
 
     data, state, kind = layer.as_layer_data_tuple()
     state = dict(state)
     state.pop("metadata", None)
-    state.update(overrides)
+    state.update({"visible": True, "opacity": 1.0, **overrides})
     return Layer.create(data, state, kind)
 
 
@@ -120,14 +122,14 @@ class CompareDock(QWidget):
         cover = covering_blending(source)
         if bicubic is not None:
             self._mirror("bicubic", source)
-            self._mirror("bicubic", bicubic, opacity=1.0, visible=True, blending=cover)  # hidden in the main viewer
+            self._mirror("bicubic", bicubic, blending=cover)  # hidden in the main viewer
         else:
             self._mirror("bicubic", source, interpolation2d="cubic")
         self._mirror("LDCSR", source)
         self._live_mirror = None
         self._live_followed = None  # the live layer whose visibility and name the mirror follows
         if result is not None:
-            self._mirror("LDCSR", result, opacity=1.0, visible=True, blending=cover)
+            self._mirror("LDCSR", result, blending=cover)
         for layer in {id(lyr): lyr for lyr, _ in self._mirrors}.values():  # moved (napari's transform mode)
             for name in PLACEMENT:
                 getattr(layer.events, name).connect(self._follow_placement)

@@ -18,7 +18,7 @@ from .._viewer import LIVE_KEY, PLACEMENT, covering_blending, derived_metadata, 
 from ._lens_cache import LayerPixels, window_transform
 from ._plan import LensView
 
-__all__ = ["LIVE_KEY", "placement", "place", "rgba", "live_name", "show_window", "paint_cells", "add_kept_layer"]
+__all__ = ["LIVE_KEY", "placement", "place", "rgba", "live_name", "show_window", "follow_opacity", "paint_cells", "add_kept_layer"]
 
 
 
@@ -80,17 +80,27 @@ def show_window(viewer, live, view: LensView, data: np.ndarray):
     else:
         display = {"contrast_limits": [0.0, 1.0], "gamma": 1.0}
     if live is None:
-        return viewer.add_image(
+        live = viewer.add_image(
             data, rgb=True, name=live_name(src), blending=covering_blending(src),
             metadata={LIVE_KEY: True}, **display, **kwargs)
+        follow_opacity(live, src)
+        return live
     place(live, view)
     live.data = data
     for k, v in display.items():  # after the data: a new array would reset them
         if not np.allclose(getattr(live, k), v):
             setattr(live, k, v)
+    follow_opacity(live, src)
     if not live.visible:
         live.visible = True
     return live
+
+
+def follow_opacity(live, src) -> None:
+    """Show the live layer at its source's opacity: it stands for the source there (a source faded
+    to see a layer beneath is faded inside the lens too, not an opaque patch)."""
+    if live.opacity != src.opacity:
+        live.opacity = float(src.opacity)
 
 
 def paint_cells(view: LensView, pixels: LayerPixels, key, out: np.ndarray, data: np.ndarray) -> bool:

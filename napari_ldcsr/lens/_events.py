@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._viewer import PLACEMENT, camera
 
 #: Source-layer events that change how its pixels look (the live view follows them).
-DISPLAY_EVENTS = ("contrast_limits", "gamma", "colormap")
+DISPLAY_EVENTS = ("contrast_limits", "gamma", "colormap")  # and opacity (``_on_opacity``)
 
 
 class LensEvents:
@@ -37,8 +37,9 @@ class LensEvents:
 
     def _follow(self, layer, on: bool) -> None:
         """(Dis)connect the source's events the live view follows: pixels, name, visibility (hidden: no
-        view), display, placement."""
-        for name, slot in ([("data", self._on_data), ("name", self._on_name), ("visible", self._restart)]
+        view), opacity, display, placement."""
+        for name, slot in ([("data", self._on_data), ("name", self._on_name), ("visible", self._restart),
+                            ("opacity", self._on_opacity)]
                            + [(n, self._on_display) for n in DISPLAY_EVENTS]
                            + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():
             getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)

@@ -243,6 +243,11 @@ class LiveLens(LensEvents, QObject):
             draw.place(live, view)
         self._on_camera()
 
+    def _on_opacity(self, *_: Any) -> None:
+        """The source was faded or made opaque: so is the live layer."""
+        if self.live_layer is not None:
+            draw.follow_opacity(self.live_layer, self._layer)
+
     def _on_name(self, *_: Any) -> None:
         """The source was renamed: so is the live layer (it kept the old name)."""
         if self.live_layer is not None:

@@ -91,6 +91,41 @@ def test_compare_follows_the_live_lens(make_napari_viewer, qtbot, tiny_model):
     assert dock.qt_viewers == {}
 
 
+def test_the_panels_show_a_hidden_or_faded_source_whole(make_napari_viewer, qtbot):
+    """Before: the panels copied the main view's display of the source, so a source the user had
+    hidden (to look at the result alone) left the source panel empty, and one faded to 40 % showed
+    darker there than the opaque result beside it. Now each panel shows its layers whole."""
+    viewer = make_napari_viewer(show=True)
+    src, res = _source_and_result(viewer)
+    src.visible, src.opacity = False, 0.4
+    dock = CompareDock(viewer, src, result=res)
+    viewer.window.add_dock_widget(dock, area="bottom", name="Compare")
+    for name, model in dock.models.items():
+        assert [(lyr.visible, lyr.opacity) for lyr in model.layers] == [(True, 1.0)] * len(model.layers), name
+    dock.close_panels()
+
+
+def test_the_live_lens_takes_and_follows_its_sources_opacity(make_napari_viewer, qtbot, tiny_model):
+    """Before: the lens's layer stayed an opaque patch on a source faded to see a layer beneath it
+    (hiding there what the source let through around it)."""
+    from napari_ldcsr.lens._lens import LiveLens
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(500, 400)
+    src = viewer.add_image(np.random.default_rng(1).integers(60, 120, (48, 48, 3), dtype=np.uint8), rgb=True,
+                           name="scene", opacity=0.4)
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
+    lens.set_layer(src)
+    viewer.camera.center = (24.0, 24.0)
+    viewer.camera.zoom = 8.0
+    lens.set_enabled(True)
+    wait_for_view(qtbot, lens, timeout=120_000)
+    assert lens.live_layer.opacity == pytest.approx(0.4)
+    src.opacity = 0.7
+    assert lens.live_layer.opacity == pytest.approx(0.7)
+    lens.close()
+
+
 def _live_mirrors(dock) -> list:
     """The LDCSR panel's mirrors of a live lens layer that are shown."""
     return [lyr for lyr in dock.models["LDCSR"].layers if "(live LDCSR)" in lyr.name and lyr.visible]
