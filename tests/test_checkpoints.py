@@ -158,15 +158,16 @@ def _with_config(tmp_path, tiny, edit):
 @pytest.mark.parametrize("edit, said", [
     (lambda c: "{not json", "is not valid JSON"),
     (lambda c: NO_CONFIG, "holds no model configuration"),
-    (lambda c: c["decoder"].update(ch="32"), r"DecoderConfig\.ch must be a whole number, got '32'"),
-    (lambda c: c["unet"].update(model_channels=32.0), r"UNetConfig\.model_channels must be a whole number"),
-    (lambda c: c["decoder"].update(ch_mult=2), r"DecoderConfig\.ch_mult must be a list of whole numbers"),
-    (lambda c: c.update(unet=[1]), "UNetConfig must be a JSON object"),
-    (lambda c: "[1, 2]", "a model config is a JSON object"),
-    (lambda c: c["unet"].update(new_field=1), r"unknown UNetConfig fields: \['new_field'\]"),
+    (lambda c: c["decoder"].update(ch="32"), r"\(decoder\.ch must be a whole number, got '32'\)"),
+    (lambda c: c["unet"].update(model_channels=32.0), r"\(unet\.model_channels must be a whole number"),
+    (lambda c: c["decoder"].update(ch_mult=2), r"\(decoder\.ch_mult must be a list of whole numbers"),
+    (lambda c: c.update(unet=[1]), r"\(the section 'unet' must be a JSON object of fields, got \[1\]\)"),
+    (lambda c: "[1, 2]", r"\(a model config is a JSON object of sections, got an array\)"),
+    (lambda c: c["unet"].update(new_field=1), r"\(unknown fields in the section 'unet': \['new_field'\]\)"),
+    (lambda c: c.update(difusion={}), r"\(unknown sections in the model config: \['difusion'\]\)"),
     (lambda c: c["decoder"].update(ch=-32), "cannot be built into a model"),
 ], ids=["not-json", "absent", "str-width", "float-width", "int-tuple", "list-section", "list-config",
-        "unknown-field", "negative-width"])
+        "unknown-field", "unknown-section", "negative-width"])
 def test_a_bad_config_in_the_metadata_is_one_checkpoint_error(tmp_path, tiny, edit, said):
     """Our format's architecture is its ``config`` metadata. Before, a file whose config was not
     JSON, absent, or held a field of the wrong type failed load_model with Python's own

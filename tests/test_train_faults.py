@@ -481,3 +481,33 @@ def test_a_train_command_leaves_the_training_logger_as_it_found_it(tmp_path):
     r = CliRunner().invoke(main, ["train", str(data), "--out", str(tmp_path / "m.safetensors"), "--scale-range", "3", "2"])
     assert r.exit_code == 2 and "lowest above highest" in r.output  # the command's own body ran
     assert (tlog.handlers, tlog.propagate, tlog.level) == before
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda c: c["unet"].update(model_chanels=32), "{cfg}: unknown fields in the section 'unet': ['model_chanels']"),
+    (lambda c: c["cond_encoder"].update(ch="32"), "{cfg}: cond_encoder.ch must be a whole number, got '32'"),
+    (lambda c: c.update(difusion={"timesteps": 2}), "{cfg}: unknown sections in the model config: ['difusion']"),
+    (lambda c: c["unet"].update(model_channels=48), "{cfg}: unet.model_channels must be a multiple of 32, got 48"),
+    (None, "{cfg} is not a JSON file (Expecting property name enclosed in double quotes: line 1 column 2 "
+           "(char 1))"),
+], ids=["misspelt-field", "text-width", "misspelt-section", "invalid", "not-json"])
+def test_a_bad_config_file_is_a_bad_config_value_naming_the_file_and_the_json_field(image_dir, tmp_path, edit,
+                                                                                   said):
+    """Before: 'Error: unknown UNetConfig fields: ...' and 'EncoderConfig.ch must be ...' (Python's
+    class names, no file named; exit 6), a file that is not JSON json's 'Expecting property name ...'
+    alone (exit 1), and a misspelt section ('difusion') trained the default's schedule without a word."""
+    import json
+
+    cfg, out = tmp_path / "cfg.json", tmp_path / "m.safetensors"
+    if edit is None:
+        cfg.write_text("{not json")
+    else:
+        c = json.loads(tiny_test_config(with_encoder=True).to_json())
+        edit(c)
+        cfg.write_text(json.dumps(c))
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(cfg),
+                                  "--steps", "1", "0", "0", *TRAIN])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().splitlines()[-1] == ("Error: Invalid value for '--config': "
+                                                 + said.format(cfg=cfg)), r.output
+    assert not out.exists()

@@ -19,6 +19,12 @@ __all__ = [
 ]
 
 
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words (an array, not a Python list)."""
+    return {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
 def _check_type(owner: str, name: str, default: Any, value: Any) -> None:
     """A field read from JSON has its default's type (a whole number, a flag, a number, a tuple of
     whole numbers): else one :class:`ConfigError` naming it (Python's own error was e.g. 'not all
@@ -111,33 +117,39 @@ class ModelConfig:
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> "ModelConfig":
-        def build(cls, sub):
+        """The configuration a JSON object of sections says; its errors name the sections and
+        fields as the JSON spells them (``unet.model_channels``), as :meth:`validate`'s do."""
+        def build(cls, section):
+            sub = d.get(section, {} if section == "diffusion" else None)
             if sub is None:
                 return None
             if not isinstance(sub, dict):
-                raise ConfigError(f"{cls.__name__} must be a JSON object of fields, got {sub!r}")
+                raise ConfigError(f"the section {section!r} must be a JSON object of fields, got {sub!r}")
             names = {f.name: f for f in dataclasses.fields(cls)}
             unknown = set(sub) - set(names)
             if unknown:
-                raise ConfigError(f"unknown {cls.__name__} fields: {sorted(unknown, key=str)}")
+                raise ConfigError(f"unknown fields in the section {section!r}: {sorted(unknown, key=str)}")
             values = {k: tuple(v) if isinstance(v, list) else v for k, v in sub.items()}
             for k, v in values.items():
-                _check_type(cls.__name__, k, names[k].default if names[k].default is not dataclasses.MISSING
+                _check_type(section, k, names[k].default if names[k].default is not dataclasses.MISSING
                             else None, v)
             return cls(**values)
         if not isinstance(d, dict):
-            raise ConfigError(f"a model config is a JSON object of sections, got {type(d).__name__}")
-        try:
-            return ModelConfig(
-                decoder=build(DecoderConfig, d["decoder"]),
-                cond_encoder=build(EncoderConfig, d["cond_encoder"]),
-                unet=build(UNetConfig, d["unet"]),
-                diffusion=build(DiffusionConfig, d.get("diffusion", {})),
-                encoder=build(EncoderConfig, d.get("encoder")),
-                detail_decoder=build(DecoderConfig, d.get("detail_decoder")),
-            )
-        except KeyError as e:
-            raise ConfigError(f"model config lacks the section {e.args[0]!r}") from None
+            raise ConfigError(f"a model config is a JSON object of sections, got {_json_kind(d)}")
+        for section in ("decoder", "cond_encoder", "unet"):
+            if section not in d:
+                raise ConfigError(f"model config lacks the section {section!r}")
+        unknown = set(d) - {f.name for f in dataclasses.fields(ModelConfig)}
+        if unknown:  # a misspelt section would have been the default's without a word
+            raise ConfigError(f"unknown sections in the model config: {sorted(unknown, key=str)}")
+        return ModelConfig(
+            decoder=build(DecoderConfig, "decoder"),
+            cond_encoder=build(EncoderConfig, "cond_encoder"),
+            unet=build(UNetConfig, "unet"),
+            diffusion=build(DiffusionConfig, "diffusion"),
+            encoder=build(EncoderConfig, "encoder"),
+            detail_decoder=build(DecoderConfig, "detail_decoder"),
+        )
 
     @staticmethod
     def from_json(text: str) -> "ModelConfig":

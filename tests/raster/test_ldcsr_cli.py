@@ -304,7 +304,7 @@ def test_models_lists_as_unreadable_a_model_whose_config_cannot_be_built(tmp_pat
     from PIL import Image
 
     Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "in.png")
-    for path, said in ((bad, "DecoderConfig.ch must be a whole number, got 'x'"),
+    for path, said in ((bad, "(decoder.ch must be a whole number, got 'x')"),
                        (none, "holds no model configuration")):
         r = run("models", path)
         assert r.exit_code == 6 and "[unreadable]" in r.output and said in r.output, r.output

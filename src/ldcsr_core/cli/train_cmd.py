@@ -27,6 +27,20 @@ def _float_list(value: str, param: str) -> list[float]:
 PHASES = ("fast", "prior", "diffusion")
 
 
+def _read_config(path: Path):
+    """--config: the model configuration its JSON file says, checked as a model file's is
+    (``ModelConfig.validate``); a file that is none is a bad --config value naming the file."""
+    from ..config import ModelConfig
+    from ..errors import ConfigError
+
+    try:
+        return ModelConfig.from_json(path.read_text()).validate()
+    except ConfigError as e:
+        raise click.BadParameter(f"{path}: {e}", param_hint="'--config'") from None
+    except ValueError as e:  # not JSON (json's JSONDecodeError), not text (UnicodeDecodeError)
+        raise click.BadParameter(f"{path} is not a JSON file ({e})", param_hint="'--config'") from None
+
+
 def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
                        inputs: dict[str, Path | None] | None = None, log_path: Path | None = None,
                        overwrite: bool = False) -> None:
@@ -77,7 +91,8 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
               help="Checkpoint path (default: OUT with suffix .ckpt).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON ModelConfig (default: the compact config).")
+              help="Model configuration, a JSON file of the sections decoder, cond_encoder, unet and "
+                   "diffusion, as ModelConfig.to_json writes it (default: the compact config).")
 @click.option("--grow-sr-modules", type=click.IntRange(min=1), default=None,
               help="With --init: give every decoder FRU this many IMD modules; the new ones start "
                    "switched off, so training starts from the --init model's outputs.")
@@ -164,7 +179,6 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
                   stop_after, stop_after_steps, log_path, val_every_steps, val_limit,
                   val_every, checkpoint_every, seed, device, threads, overwrite, name, model_version):
     """Train or fine-tune a model on the images in DATA (three phases: fast, prior, diffusion)."""
-    from ..config import ModelConfig
     from ..training.trainer import train
 
     with _progress_on_stderr():
@@ -182,7 +196,7 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
         if scale_range[0] > scale_range[1]:
             raise click.BadParameter(f"lowest above highest: {scale_range[0]:g} > {scale_range[1]:g}",
                                      param_hint="'--scale-range'")
-        cfg = ModelConfig.from_json(config_path.read_text()) if config_path else None
+        cfg = _read_config(config_path) if config_path else None
         train(data, out, val_dir=val_dir, config=cfg, init=init, minutes=tuple(minutes), batch_size=batch_size,
               lr_size=lr_size, scale_range=tuple(scale_range), base_lr=base_lr, seed=seed, device=device,
               threads=threads, name=name, version=model_version, resume=resume, checkpoint=checkpoint,
