@@ -132,9 +132,14 @@ ROWS: dict[str, Row] = {
     "samples 0": Row(GRAY, ("-s", "2", "--samples", "0"), 2, "--samples"),
     "samples 2 in fast mode": Row(GRAY, ("-s", "2", "--samples", "2", "--mode", "fast"), 2,
                                   "needs --mode diffusion"),
-    "dask address bogus": Row(GRAY, ("-s", "2", "--dask", "ftp://x"), 2, "--dask"),
+    # the option is named once (before: "Invalid value for '--dask': --dask: ftp:// is not ...")
+    "dask address bogus": Row(GRAY, ("-s", "2", "--dask", "ftp://x"), 2,
+                              "Invalid value for '--dask': ftp:// is not a Dask scheduler address"),
     "dask address without port": Row(GRAY, ("-s", "2", "--dask", "tcp://127.0.0.1"), 2,
-                                     "needs the scheduler's HOST:PORT, like tcp://HOST:8786"),
+                                     "Invalid value for '--dask': the address needs the scheduler's HOST:PORT, "
+                                     "like tcp://HOST:8786"),
+    "dask local:x": Row(GRAY, ("-s", "2", "--dask", "local:x"), 2,
+                        "Invalid value for '--dask': local:N needs a worker count, got 'local:x'"),
     # --- band lists ------------------------------------------------------------------------
     "bands 1,2": Row(_tif("rgb.tif"), ("-s", "2", "--bands", "1,2"), 2, "--bands"),
     "bands 0,1,2": Row(_tif("rgb.tif"), ("-s", "2", "--bands", "0,1,2"), 3,

@@ -31,23 +31,24 @@ def parse_dask_address(text: str) -> tuple[str, Any]:
         try:
             k = int(n)
         except ValueError:
-            raise InputError(f"--dask local:N needs a worker count, got {text!r}") from None
+            raise InputError(f"local:N needs a worker count, got {text!r}") from None
         if k < 1:
-            raise InputError(f"--dask local:N needs at least one worker, got {text!r}")
+            raise InputError(f"local:N needs at least one worker, got {text!r}")
         return "local", k
     if "://" in t and t.split("://", 1)[1]:
         scheme, rest = t.split("://", 1)
         scheme = scheme.lower()  # distributed knows 'tcp', not 'TCP'
         if scheme not in DASK_SCHEMES:
-            raise InputError(f"--dask: {scheme}:// is not a Dask scheduler address (use "
+            raise InputError(f"{scheme}:// is not a Dask scheduler address (use "
                              f"{', '.join(s + '://' for s in DASK_SCHEMES)} or local:N), got {text!r}")
         if scheme != "inproc":  # a network address: HOST:PORT (distributed has no default port)
             host, colon, port = rest.rpartition(":")
             if not (colon and host.strip("[]") and port.isdigit() and 0 < int(port) < 65536):
-                raise InputError(f"--dask needs the scheduler's HOST:PORT, like {scheme}://HOST:8786, got {text!r}")
+                raise InputError(f"the address needs the scheduler's HOST:PORT, like {scheme}://HOST:8786, "
+                                 f"got {text!r}")
         return "remote", f"{scheme}://{rest}"
     raise InputError(
-        f"--dask must be a scheduler address like tcp://HOST:8786 or local:N, got {text!r}"
+        f"a Dask address is a scheduler's, like tcp://HOST:8786, or local:N, got {text!r}"
     )
 
 
