@@ -71,7 +71,7 @@ def fmt_seconds(seconds: float) -> str:
 
 def running_text(spec: JobSpec, source: LayerSource, *, cached: bool) -> str:
     """The status line while a run starts (``cached``: the model is loaded already)."""
-    bands = f" · {len(source.layers)} band layers" if source.layout == "bands" else ""
+    bands = f" · {counted(len(source.layers), 'band layer')}" if source.layout == "bands" else ""
     to_file = f" · streaming to {os.path.basename(spec.output_path)}" if spec.output_path else ""
     return (f"Running ×{spec.scale:.2f} ({spec.mode}) on {spec.region.rows}×{spec.region.cols} px → "
             f"{spec.out_shape[0]}×{spec.out_shape[1]} px{bands}{to_file}" + ("" if cached else " · loading model…"))
