@@ -190,7 +190,7 @@ class NodataType(click.ParamType):
 
 nodata_opt = click.option(
     "--nodata", type=NodataType(), default=None,
-    help="Nodata value of the input(s) instead of what the file declares, e.g. 0 for black fill "
+    help="Nodata value of each input instead of what its file declares, e.g. 0 for black fill "
          "that the file does not declare, or 'none' when its declared value is real data. The "
          "input file is not changed; an upscale output carries the value.",
 )
