@@ -226,3 +226,20 @@ def test_submodules_are_reached_as_the_docs_write_them():
             "assert not hasattr(ldcsr_core, 'nope') and not hasattr(ldcsr_core.geo, 'nope')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_ldcsr_help_imports_neither_torch_nor_the_adaptation_engine():
+    # `ldcsr --help` (which loads every command for its one-line help) and `ldcsr adapt` imported
+    # ldcsr_core.adaptation with its fine-tuning and scene-hashing modules for one constant of
+    # adapt's help text (MAX_ADAPT_SCALE): ~10 ms of CPU at start-up that commit aefbf26 did not
+    # spend. The constant lives in rules now; adaptation loads when adapt runs.
+    code = ("import sys, contextlib, io\nfrom ldcsr_core.cli.commands import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "    try:\n        main(['adapt', '--help'], prog_name='ldcsr')\n"
+            "    except SystemExit as e:\n        assert e.code == 0, e.code\n"
+            "assert 'up to ×2' in out.getvalue(), out.getvalue()\n"
+            "bad = [m for m in ('torch', 'ldcsr_core.adaptation', 'ldcsr_core.finetune', 'ldcsr_core.adapt_scene', "
+            "'ldcsr_core.adapted_use') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

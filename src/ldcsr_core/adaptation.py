@@ -39,16 +39,14 @@ from .adapt_scene import (  # noqa: F401 - the windows' constants, adapted_here,
 )
 from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
-from .rules import check_callable, check_count, check_number, check_one_scale, check_path, check_seed
+from .rules import MAX_ADAPT_SCALE, check_callable, check_count, check_number, check_one_scale, check_path, check_seed
 from .words import counted
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
            "check_save_room",
            "db_text", "adapted_scale", "adapted_check", "outside_use", "Reading"]
 
-# Above this scale adaptation is refused: on held-out imagery it lost quality at ×2.5 and ×4 on
-# average, and the guard kept models that lost up to 0.10 dB at ×2.5 (docs/adaptation.md).
-MAX_ADAPT_SCALE = 2.0
+# MAX_ADAPT_SCALE (rules.py): above it adaptation is refused
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..adaptation import MAX_ADAPT_SCALE
-from ..rules import MAX_SCALE
+from ..rules import MAX_ADAPT_SCALE, MAX_SCALE
 from . import options as opt
 
 __all__ = ["adapt_command", "EXIT_NOT_KEPT"]
