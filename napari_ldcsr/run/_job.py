@@ -81,9 +81,13 @@ class JobResult:
 
 
 def plain_message(exc: BaseException) -> str:
-    """One line for a notification: the error's own message, its type only when that helps."""
-    from ldcsr_core.errors import LdcsrError, is_out_of_memory, one_line
+    """One line for a notification: the error's own message, its type only when that helps. An
+    output that exists is said without the Python parameter that would replace it: napari's Run
+    picks a free name itself, so one there is another program's, written meanwhile."""
+    from ldcsr_core.errors import LdcsrError, OutputExistsError, is_out_of_memory, one_line
 
+    if isinstance(exc, OutputExistsError):  # was '(use output=OutputOptions(overwrite=True) to replace it)'
+        return exc.worded(advice="run again: napari picks a free name")
     if is_out_of_memory(exc):  # MemoryError, torch's OutOfMemoryError, an allocator's RuntimeError
         return "out of memory; try a smaller region, a smaller scale or a smaller tile"
     if isinstance(exc, (ValueError, LdcsrError, OSError)):

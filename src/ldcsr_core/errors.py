@@ -61,11 +61,20 @@ class OutputExistsError(LdcsrError, FileExistsError):
         super().__init__(*args)
         self.overwrite = overwrite
 
-    def worded(self, words: str) -> str:
-        """The message's first line with its ``overwrite`` words said as ``words`` (a front end's)."""
+    def worded(self, words: str | None = None, *, advice: str | None = None) -> str:
+        """The message's first line with its ``overwrite`` words said as ``words`` (a front end's
+        flag: the CLI's ``--overwrite``), or with the whole advice they are in ("use overwrite=True
+        to replace it") said as ``advice``, for a front end that has no such control (napari's Run,
+        which picks a free name itself)."""
         line = one_line(self)
-        head, found, tail = line.rpartition(self.overwrite) if self.overwrite else ("", "", line)
-        return head + words + tail if found else line
+        if not self.overwrite:
+            return line
+        if advice is not None:
+            import re
+
+            return re.sub(f"use {re.escape(self.overwrite)}( to replace it)?", lambda m: advice, line, count=1)
+        head, found, tail = line.rpartition(self.overwrite)
+        return head + (words or self.overwrite) + tail if found else line
 
 
 class OutputBusy(OutputExistsError):

@@ -369,6 +369,31 @@ def test_a_streamed_result_that_cannot_be_opened_says_failed(big, ldcsr, qtbot, 
     assert _errors(notes) == [f"LDCSR could not add the result layer: input not found: {out}"]
 
 
+def test_an_output_that_appears_before_the_engine_writes_is_said_in_naparis_words(big, ldcsr, qtbot, notes,
+                                                                                   monkeypatch):
+    """A file put at the streamed result's name after napari picked it (another program, between
+    the pick and the engine's check) is kept and the run fails in words for napari's user. Before:
+    '(use output=OutputOptions(overwrite=True) to replace it)', a Python parameter."""
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    out = big.with_name("ortho_x2.50_ldcsr.tif")
+    pick = _bigrun.output_path_for
+
+    def picked_then_taken(*args, **kwargs):
+        path = pick(*args, **kwargs)
+        path.write_bytes(b"another program's")
+        return path
+
+    monkeypatch.setattr(_bigrun, "output_path_for", picked_then_taken)
+    widget.set_scale(2.5)
+    assert widget.run(layer=src)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    said = f"output exists: {out} (run again: napari picks a free name)"
+    assert widget.status == f"Failed: {said}"
+    assert _errors(notes) == [f"LDCSR could not super-resolve 'ortho': {said}"]
+    assert out.read_bytes() == b"another program's"
+
+
 def test_a_streamed_output_name_is_not_one_with_a_stale_sidecar(tmp_path):
     """``o_x2.00_ldcsr.tif.aux.xml`` left by a deleted result (QGIS statistics, say): GDAL would read
     it as part of a new file of that name, and the engine refuses to write there, so the next name
