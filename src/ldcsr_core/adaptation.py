@@ -39,7 +39,8 @@ from .adapt_scene import (  # noqa: F401 - the windows' constants, adapted_here,
 )
 from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
-from .rules import MAX_ADAPT_SCALE, check_callable, check_count, check_number, check_one_scale, check_path, check_seed
+from .rules import (MAX_ADAPT_SCALE, check_callable, check_count, check_flag, check_number, check_one_scale,
+                    check_path, check_seed)
 from .words import counted
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
@@ -157,6 +158,7 @@ class Adaptation:
         if not self.kept:
             raise InputError("the adapted model was not kept (the guard found it no better than the base "
                              "model): nothing to save")
+        overwrite = check_flag(overwrite, "overwrite")
         path = check_path(path, "output")  # None: pathlib's TypeError; '': ".: ... saved as .safetensors"
         if path.suffix.lower() != ".safetensors":
             raise InputError(f"{path}: an adapted model is saved as .safetensors")

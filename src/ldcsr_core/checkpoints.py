@@ -24,13 +24,13 @@ from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
 from .files import atomic_write_bytes, sha256_file
-from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW, check_path, check_seed
+from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW, check_flag, check_path, check_seed
 from .checkpoint_keys import mismatch_text
 from .words import counted
 from .models.ldcsr import LDCSR
 from .official_checkpoint import infer_config, remap_official
 
-__all__ = ["read_state_dict", "read_checkpoint", "config_from_metadata", "remap_official",
+__all__ = ["read_state_dict", "read_checkpoint", "check_model_texts", "config_from_metadata", "remap_official",
            "infer_config", "load_model", "save_model", "convert_checkpoint", "resolve_device", "file_sha256", "build_model"]
 
 log = logging.getLogger(__name__)
@@ -385,6 +385,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
 
     dev = resolve_device(device)  # bad arguments are refused before the checkpoint is read
     _check_config(config)  # dataclasses.replace's TypeError
+    with_encoder = check_flag(with_encoder, "with_encoder")
     try:
         dt = resolve_dtype(dtype, dev, float32_only=with_encoder)
     except ConfigError:  # LDCSR_DTYPE's SettingError
@@ -434,19 +435,11 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     return model
 
 
-def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str = "0", notes: str = "",
-               extra: Mapping[str, str] | None = None, overwrite: bool = True) -> Path:
-    """Write ``model`` in our format: safetensors with config, name, version and notes in metadata.
-    The file is written to a part file in the destination folder and renamed when complete
-    (:func:`~ldcsr_core.files.atomic_write_bytes`: a failed write is one clear error naming
-    ``path``, and part files a killed run left are removed). Without ``overwrite`` a file at
-    ``path`` (one that appeared while the model was made) is kept: :class:`OutputExistsError`.
-    A path in the built-in models' folder is refused, ``overwrite`` or not: :class:`InputError`."""
-    from safetensors.torch import save
-    path = check_path(path, "output")  # '' was the current folder: 'cannot write .: Device or resource busy'
-    if not (hasattr(model, "config") and hasattr(model, "state_dict")):  # was "no attribute 'state_dict'"
-        raise InputError(f"model must be an LDCSR model (ldcsr_core.load_model or build_model), got "
-                         f"{type(model).__name__}")
+def check_model_texts(name, version="0", notes="", extra=None) -> dict:
+    """The metadata :func:`save_model` writes beside the weights, checked: ``name``, ``version``,
+    ``notes`` and ``extra``'s keys and values text (str), ``extra`` not replacing the format's own
+    entries; returns ``extra`` as a dict, else :class:`InputError`.  The trainer checks its model's
+    name and version by it when it is made, not when it saves the model at the end of training."""
     try:
         extra = dict(extra or {})
     except (TypeError, ValueError):
@@ -458,6 +451,24 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     own = sorted(set(extra) & {"format", "config", "name", "version", "notes", "tile_max", "tile_overlap"})
     if own:  # extra={'config': ...} wrote a file that no longer loads
         raise InputError(f"extra may not replace the format's own metadata: {', '.join(own)}")
+    return extra
+
+
+def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str = "0", notes: str = "",
+               extra: Mapping[str, str] | None = None, overwrite: bool = True) -> Path:
+    """Write ``model`` in our format: safetensors with config, name, version and notes in metadata.
+    The file is written to a part file in the destination folder and renamed when complete
+    (:func:`~ldcsr_core.files.atomic_write_bytes`: a failed write is one clear error naming
+    ``path``, and part files a killed run left are removed). Without ``overwrite`` a file at
+    ``path`` (one that appeared while the model was made) is kept: :class:`OutputExistsError`.
+    A path in the built-in models' folder is refused, ``overwrite`` or not: :class:`InputError`."""
+    from safetensors.torch import save
+    overwrite = check_flag(overwrite, "overwrite")  # 'no' was true: the file was replaced
+    path = check_path(path, "output")  # '' was the current folder: 'cannot write .: Device or resource busy'
+    if not (hasattr(model, "config") and hasattr(model, "state_dict")):  # was "no attribute 'state_dict'"
+        raise InputError(f"model must be an LDCSR model (ldcsr_core.load_model or build_model), got "
+                         f"{type(model).__name__}")
+    extra = check_model_texts(name, version, notes, extra)
     refused = builtin_folder_refusal(path)
     if refused:
         raise InputError(refused)

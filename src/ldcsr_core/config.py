@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 
 __all__ = [
     "EncoderConfig", "DecoderConfig", "UNetConfig", "DiffusionConfig", "ModelConfig",
@@ -170,6 +170,7 @@ class ModelConfig:
         if len(self.decoder.num_sr_modules) != len(self.decoder.ch_mult):
             raise ConfigError("decoder.num_sr_modules needs one entry per level")
         self._check_attention()
+        self._check_flags()
         d = self.diffusion  # else diffusion mode's pictures were NaN (or its undenoised noise, for 0 steps)
         if d.timesteps < 1:
             raise ConfigError(f"diffusion.timesteps must be at least 1, got {d.timesteps}")
@@ -177,6 +178,20 @@ class ModelConfig:
             raise ConfigError("diffusion.linear_start and linear_end (the noise schedule's first and last beta) "
                               f"must be between 0 and 1, exclusive, got {d.linear_start} and {d.linear_end}")
         return self
+
+    def _check_flags(self) -> None:
+        """The configuration's switches are True or False (rules.check_flag): "false" in a file's
+        JSON metadata was true, so the model was built with the layers its weights lack."""
+        from .rules import check_flag
+
+        flags = [(f"{n}.double_z", c.double_z) for n, c in (("cond_encoder", self.cond_encoder),
+                                                            ("encoder", self.encoder)) if c is not None]
+        flags += [(f"unet.{k}", getattr(self.unet, k)) for k in ("use_scale_embedding", "use_osize_embedding")]
+        for what, value in flags:
+            try:
+                check_flag(value, what)
+            except InputError as e:
+                raise ConfigError(str(e)) from None
 
     def _check_attention(self) -> None:
         """Each attention block of the UNet splits its channels into whole heads: of
@@ -196,14 +211,22 @@ class ModelConfig:
                                   f"{u.num_head_channels} and {u.num_heads}")
 
 
+def _flag(value, what: str) -> bool:
+    from .rules import check_flag  # (rules imports nothing of the engine's; this is torch-free too)
+
+    return check_flag(value, what)
+
+
 def official_default_config(with_encoder: bool = False) -> ModelConfig:
     """``configs/second_stage_van_v4.yaml`` of the official release (31.3 M inference parameters)."""
+    with_encoder = _flag(with_encoder, "with_encoder")
     enc = EncoderConfig(in_channels=6, double_z=True) if with_encoder else None
     return ModelConfig(encoder=enc)
 
 
 def tiny_test_config(with_encoder: bool = False) -> ModelConfig:
     """The smallest expressible model: random-weight tests of geometry, tiling and I/O."""
+    with_encoder = _flag(with_encoder, "with_encoder")
     enc = EncoderConfig(in_channels=6, ch=32, ch_mult=(1, 1, 1, 1), num_res_blocks=0, double_z=True)
     return ModelConfig(
         decoder=DecoderConfig(ch=32, num_res_blocks=1, num_sr_modules=(1, 1, 1, 1), fuse_width=32),
@@ -216,6 +239,7 @@ def tiny_test_config(with_encoder: bool = False) -> ModelConfig:
 
 def compact_config(with_encoder: bool = False) -> ModelConfig:
     """The shipped default's architecture: LDCSR at width 32, sized for CPU use."""
+    with_encoder = _flag(with_encoder, "with_encoder")
     enc = EncoderConfig(in_channels=6, ch=32, ch_mult=(1, 1, 2, 2), num_res_blocks=1, double_z=True)
     return ModelConfig(
         decoder=DecoderConfig(ch=32, num_res_blocks=1, num_sr_modules=(2, 2, 2, 2), fuse_width=64),
@@ -228,6 +252,7 @@ def compact_config(with_encoder: bool = False) -> ModelConfig:
 
 def from_official(cfg: dict[str, Any], *, with_encoder: bool = False, fuse_width: int = 256) -> ModelConfig:
     """Read the official ``model: {target, params}`` structure (YAML loaded to a dict)."""
+    with_encoder = _flag(with_encoder, "with_encoder")
     p = cfg.get("model", cfg).get("params", cfg)
     try:
         u = p["unet_config"]["params"]

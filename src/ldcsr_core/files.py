@@ -129,6 +129,9 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
     ``html=False`` for a report written as JSON only (``ldcsr evaluate``): an HTML name
     (:data:`HTML_SUFFIXES`, which :func:`ldcsr_core.report.write_report` writes as a page) is
     refused (:class:`InputError`) rather than left holding JSON text."""
+    from .rules import check_flag
+
+    overwrite, html = check_flag(overwrite, "overwrite"), check_flag(html, "html")
     p = Path(path)
     names = ".json or .html" if html else ".json"
     if not html and is_html_name(p):
@@ -264,6 +267,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     Without ``overwrite`` a ``path`` that exists (e.g. appeared during the run) is kept and
     :class:`OutputExistsError` raised (a hard link, so no check-then-rename race).
     Part files a killed run left for ``path`` are removed first."""
+    from .rules import check_flag
+
+    overwrite = check_flag(overwrite, "overwrite")  # 'no' was true: the file was replaced
     clear_stale_parts(path)
     try:
         part, fd = make_part(path)

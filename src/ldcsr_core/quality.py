@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import InputError
-from .rules import check_callable, check_count, check_mode, check_one_scale, check_seed, check_tile
+from .rules import check_callable, check_count, check_flag, check_mode, check_one_scale, check_seed, check_tile
 from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
     WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored,
 )
@@ -199,6 +199,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
                          f"selfcheck(scene, 2)), got {scales!r}")  # [] failed in max(), 2 in iter()
     scales = [check_one_scale(s) for s in scales]
     seed, tile, callback = check_seed(seed), check_tile(tile), check_callable(callback)
+    maps = check_flag(maps, "maps")
     max_pixels, samples = check_count(max_pixels, "max_pixels"), check_count(samples, "samples")
     sample_size = check_count(sample_size, "sample_size")
     from .api import resolve_model

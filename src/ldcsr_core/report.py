@@ -20,7 +20,9 @@ def write_report(path, results: Sequence, *, scene=None, fmt: str | None = None,
 
     from .files import atomic_write_bytes, is_html_name
 
-    path = Path(path)
+    from .rules import check_flag
+
+    path, overwrite = Path(path), check_flag(overwrite, "overwrite")  # before the report is made
     fmt = fmt or ("html" if is_html_name(path) else "json")
     rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
     text = json.dumps(finite_json(rows), indent=2, allow_nan=False) + "\n" if fmt == "json" else _html(results, scene)

@@ -277,6 +277,19 @@ def check_callable(value, what: str = "callback", *, optional: bool = True):
     raise InputError(f"{what} must be a function{hint}, got {type(value).__name__} {value!r:.60}")
 
 
+def check_flag(value, what: str, *, optional: bool = False) -> bool | None:
+    """``value`` as a bool if it is one (``True``/``False``, or a NumPy ``bool_``), or None when
+    ``optional``; anything else is an :class:`InputError` naming the parameter, before any work:
+    any non-empty string is true to Python, so ``overwrite='no'`` (or ``'false'``) replaced an
+    existing output, and a number or None would be a guess at what the caller meant."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if value is None and optional:
+        return None
+    choices = "True, False or None" if optional else "True or False"
+    raise InputError(f"{what} must be {choices}, got {type(value).__name__} {value!r:.60}")
+
+
 def check_samples(samples, mode: str = "diffusion") -> int:
     """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int >= 1 that
     ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic, so K > 1 samples
@@ -290,4 +303,4 @@ def check_samples(samples, mode: str = "diffusion") -> int:
     return int(samples)
 
 
-__all__ += ["check_samples", "check_path", "check_callable", "beyond_unit"]
+__all__ += ["check_samples", "check_path", "check_callable", "check_flag", "beyond_unit"]

@@ -23,7 +23,7 @@ from .models.resample import AxisWindow, Window2d, upload
 from .prefetch import BackgroundSink, batches, pipelined
 from .progress import ProgressCallback, TileProgress
 from .rules import (
-    LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_mode, check_number, check_seed,
+    LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_flag, check_mode, check_number, check_seed,
     check_shape,
 )
 from .threads import tile_threads
@@ -255,7 +255,7 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     interior tiles of a row); each result equals its :func:`process_tile` to float rounding.
     Returns the list of outputs, or with ``deferred`` a :class:`HostOutputs` (on a card the batch
     is then still computing when this returns)."""
-    model = _model(model)
+    model, deferred = _model(model), check_flag(deferred, "deferred")
     lr_tiles, tiles = list(lr_tiles), list(tiles)
     if not tiles or len(lr_tiles) != len(tiles):  # zip() cut the longer list short: outputs went missing
         raise InputError(f"give one read window per tile, at least one: got {counted(len(lr_tiles), 'window')} "
@@ -460,6 +460,7 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     check_callable(read_window, "read_window", optional=tiles is not None)  # unused with tiles=
     check_callable(sink, "sink", optional=False)
     check_callable(callback)
+    sink_thread = check_flag(sink_thread, "sink_thread")
     total = len(plan.tiles)
     if callback is not None:
         callback(TileProgress(0, total))

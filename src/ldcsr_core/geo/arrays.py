@@ -83,6 +83,9 @@ class GeoArray:
 
 
 def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
+    from ..rules import check_flag
+
+    bands_last = check_flag(bands_last, "bands_last", optional=True)  # 'no' was true: bands moved
     a = np.asarray(array)
     if a.ndim == 2:
         return a[None]
@@ -97,6 +100,30 @@ def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
                 "bands one pixel wide bands_last=False")
         bands_last = a.shape[-1] in (3, 4) and a.shape[0] > 4
     return np.moveaxis(a, -1, 0) if bands_last else a
+
+
+def _as_affine(transform):
+    """``transform`` (None: the identity; an ``Affine``; its 6 coefficients ``(a, b, c, d, e, f)``,
+    or its 9 with the last row ``(0, 0, 1)``) as an ``Affine``; anything else is an
+    :class:`InputError` (two numbers failed in affine's words, "Expected 6 coefficients, found 2")."""
+    from affine import Affine
+
+    from ..rules import check_number
+
+    if transform is None:
+        return Affine.identity()
+    if isinstance(transform, Affine):
+        return transform
+    try:
+        values = [check_number(v, "transform") for v in transform]
+    except (TypeError, InputError):
+        values = []
+    if len(values) == 9 and values[6:] == [0.0, 0.0, 1.0]:
+        values = values[:6]
+    if len(values) != 6 or not all(np.isfinite(values)):
+        raise InputError(f"transform must be an affine.Affine, its 6 coefficients (a, b, c, d, e, f) as "
+                         f"numbers, or None, got {type(transform).__name__} {transform!r:.80}")
+    return Affine(*values)
 
 
 def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=None,
@@ -117,8 +144,10 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
         bands one pixel wide) is refused as ambiguous: pass ``array[..., 0]`` or say ``bands_last``. Integer or
         float32/64 values (bool as uint8), at least one pixel; not a masked array (its mask would be
         lost): fill the masked pixels and pass the value as ``nodata``.
-    transform : an ``Affine`` or 6 GDAL/rasterio coefficients; ``None`` = identity (no georef); a
-        singular one (a pixel size of 0: it places no grid) is an :class:`InputError`.
+    transform : an ``Affine`` or its 6 coefficients in rasterio's order ``(a, b, c, d, e, f)``
+        (a GDAL geotransform, ordered ``(c, a, b, f, d, e)``, must be passed as
+        ``Affine.from_gdal(*gt)``); ``None`` = identity (no georef). A singular one (a pixel size of
+        0: it places no grid) or anything else is an :class:`InputError`.
     crs : anything ``rasterio.crs.CRS.from_user_input`` takes (EPSG code, WKT, ``CRS``) or ``None``.
     nodata : the bands' nodata value, or ``None``.
     colorinterp, descriptions, tags : optional colour interpretation names (``"red"``, ...),
@@ -133,7 +162,6 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
     """
     import warnings
 
-    from affine import Affine
     from rasterio.crs import CRS
     from rasterio.enums import ColorInterp
     from rasterio.errors import NotGeoreferencedWarning
@@ -157,10 +185,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
 
         check_exact(float(nodata), data.dtype, "the array")
     count, h, w = data.shape
-    if transform is None:
-        transform = Affine.identity()
-    elif not isinstance(transform, Affine):
-        transform = Affine(*tuple(transform)[:6])
+    transform = _as_affine(transform)
     if not transform.is_identity and is_singular(transform):  # GDAL would store it mangled (a lone GCP)
         raise InputError(singular_refusal("the array", transform))
     prof = dict(driver="GTiff", width=w, height=h, count=count, dtype=data.dtype.name, nodata=nodata)

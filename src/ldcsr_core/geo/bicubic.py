@@ -42,13 +42,15 @@ def bicubic_window(
     """
     from ..rules import check_callable
 
+    from .job import checked_options
+
     check_callable(on_rows, "on_rows")  # before the scene is read
+    options = checked_options(options, UpscaleOptions, "options")
     if isinstance(src, (str, os.PathLike)):
         with rio_io.open_raster(src) as ds:
             return bicubic_window(ds, scale=scale, target_resolution=target_resolution,
                                   out_shape=out_shape, window=window, options=options,
                                   source_name=source_name, on_rows=on_rows)
-    options = options or UpscaleOptions()
     src = with_crs(with_nodata(src, options.nodata), options.crs)
     rio_io.check_dataset(src)
     job = _prepare(src, None, _request(scale, target_resolution, out_shape), options,

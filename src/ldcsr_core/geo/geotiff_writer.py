@@ -30,6 +30,7 @@ from .. import files
 from ..errors import OVERWRITE, LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
+from ..rules import check_flag
 from .georef import band_tags, is_point, resampled_tags, write_gcps
 from .libtiff_messages import route_libtiff_messages
 from .read_failures import gdal_errors
@@ -211,8 +212,8 @@ class GeoTiffWriter:
         self.profile["num_threads"] = "1"
         self.src = src
         self.tags = dict(tags or {})
-        self.overwrite = overwrite
-        self.hold = hold
+        self.overwrite = check_flag(overwrite, "overwrite")  # 'no' was true: the output was replaced
+        self.hold = check_flag(hold, "hold")
         self.dataset = None
         self.tmp_path: Path | None = None
         self._lock_fd: int | None = None

@@ -29,7 +29,7 @@ from ..rules import check_input_side, check_mode, check_samples, check_seed, che
 if TYPE_CHECKING:
     from .scene_io import SceneReader
 
-__all__ = ["UpscaleOptions", "OutputOptions", "RasterResult", "software_version", "empty_note", "plan_output",
+__all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "plan_output",
            "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "is_complete_output",
            "has_provenance"]
 
@@ -87,11 +87,27 @@ class OutputOptions:
     gdal_cache_mb: int = 256
 
     def __post_init__(self):  # checked here, before any work (georef.check_storage)
-        from ..rules import check_count
+        from ..rules import check_count, check_flag
         from .georef import check_storage
 
+        for flag in ("overwrite", "skip_complete", "wait_for_others"):  # 'no' was true: the output replaced
+            object.__setattr__(self, flag, check_flag(getattr(self, flag), flag))
         object.__setattr__(self, "block", check_storage(self.block, self.compress)[0])
         object.__setattr__(self, "gdal_cache_mb", check_count(self.gdal_cache_mb, "gdal_cache_mb", 0))
+
+
+def checked_options(value, kind: type, what: str, default=None):
+    """``value`` if it is a ``kind`` (:class:`UpscaleOptions` or :class:`OutputOptions`), or
+    ``default`` (else ``kind()``) when None; anything else is an :class:`InputError` naming the
+    parameter, before any work (a dict failed with "'dict' object has no attribute 'nodata'", and
+    an empty one was taken as no options at all)."""
+    if value is None:
+        return kind() if default is None else default
+    if isinstance(value, kind):
+        return value
+    hint = f"; make one of it: {what}={kind.__name__}(**{what})" if isinstance(value, dict) else ""
+    raise InputError(f"{what} must be a ldcsr_core.geo.job.{kind.__name__} or None, got "
+                     f"{type(value).__name__} {value!r:.60}{hint}")
 
 
 def software_version() -> str:

@@ -9,7 +9,20 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-__all__ = ["LocalRunner", "infer_tile"]
+__all__ = ["LocalRunner", "infer_tile", "check_runner"]
+
+
+def check_runner(runner):
+    """``runner`` if it runs tiles (a :class:`LocalRunner`, a ``DaskRunner``: it has ``map``) or
+    None (a :class:`LocalRunner` of the run's model); anything else is an :class:`InputError`
+    naming the parameter, before any work (a string failed after the scene was read, with
+    "'str' object has no attribute 'map'")."""
+    if runner is None or callable(getattr(runner, "map", None)):
+        return runner
+    from ..errors import InputError
+
+    raise InputError("runner must be a ldcsr_core.geo.local_runner.LocalRunner, a "
+                     f"ldcsr_core.geo.distributed.DaskRunner or None, got {type(runner).__name__} {runner!r:.60}")
 
 
 def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, processor=None) -> np.ndarray:

@@ -51,8 +51,9 @@ from ..progress import ProgressCallback
 from ..rules import check_callable, check_path
 from .bicubic import BICUBIC_NOTICE, bicubic_window  # noqa: F401 - BICUBIC_NOTICE re-exported
 from .gdal_cache import bounded_gdal_cache
+from .local_runner import check_runner
 from .job import (
-    OutputOptions, RasterResult, UpscaleOptions, has_provenance, is_complete_output, plan_output,
+    OutputOptions, RasterResult, UpscaleOptions, checked_options, has_provenance, is_complete_output, plan_output,
     provenance_tags, request_fingerprint, software_version,
 )
 from .crs_override import with_crs
@@ -136,13 +137,13 @@ def upscale_window(
         source had a per-dataset mask.
     """
     check_callable(callback), check_callable(on_rows, "on_rows")  # before the scene is read
+    options, runner = checked_options(options, UpscaleOptions, "options"), check_runner(runner)
     if isinstance(src, (str, os.PathLike)):
         with rio_io.open_raster(src) as ds:
             return upscale_window(ds, model=model, scale=scale,
                                   target_resolution=target_resolution, out_shape=out_shape,
                                   window=window, options=options, callback=callback,
                                   runner=runner, source_name=source_name, on_rows=on_rows)
-    options = options or UpscaleOptions()
     src = with_crs(with_nodata(check_source(src), options.nodata), options.crs)
     if options.samples > 1:
         raise ConfigError(f"upscale_window returns one picture, not the {options.samples} samples asked "
@@ -208,9 +209,9 @@ def upscale_raster(
     -------
     RasterResult
     """
-    options = options or UpscaleOptions()
-    output = output or OutputOptions()
-    check_callable(callback)
+    options = checked_options(options, UpscaleOptions, "options")
+    output = checked_options(output, OutputOptions, "output")
+    check_callable(callback), check_runner(runner)
     model = _resolve_model(model)
     src_path, dst_path = check_path(src_path, "input"), check_path(dst_path, "output")  # no dataset, no array
     if rio_io.same_file(src_path, dst_path):

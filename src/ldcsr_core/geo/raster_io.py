@@ -35,7 +35,7 @@ import numpy as np
 from .. import files
 from ..files import same_file
 from ..errors import InputError, RasterIOError, cause_line
-from ..rules import check_path
+from ..rules import check_flag, check_path
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
     GTIFF_ALPHA, crs_units, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
@@ -154,6 +154,7 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
     Raises :class:`RasterIOError` (an ``OSError``) when the file is missing, a folder, empty or
     unreadable, and :class:`InputError` for a raster the engine cannot work with.
     """
+    expand_palette = check_flag(expand_palette, "expand_palette")  # 'no' was true
     import rasterio
 
     p = check_path(path, "input")
@@ -358,7 +359,7 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
     """Write ``geo`` as a tiled, compressed GeoTIFF at ``path``, atomically (see
     :class:`GeoTiffWriter`); tags (dataset and band), colour interpretation, band names, scales,
     offsets, units, RPCs and mask are kept."""
-    path = check_path(path, "output")
+    path, overwrite = check_path(path, "output"), check_flag(overwrite, "overwrite")  # 'false' was true
     with dataset_from_array(geo.data, transform=geo.transform, crs=geo.crs, nodata=geo.nodata,
                             bands_last=False, colorinterp=geo.colorinterp or None,
                             descriptions=geo.descriptions, gcps=geo.gcps, scales=geo.scales or None,

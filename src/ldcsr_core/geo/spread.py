@@ -43,14 +43,18 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     transform and CRS). ``on_rows`` sees the mean's finished rows."""
     from ..rules import check_callable
 
+    from .job import checked_options
+    from .local_runner import check_runner
+
     check_callable(callback), check_callable(on_rows, "on_rows")  # before the scene is read
+    options = checked_options(options, pl.UpscaleOptions, "options", pl.UpscaleOptions(samples=2))
+    runner = check_runner(runner)
     if isinstance(src, (str, Path)):
         with rio_io.open_raster(src) as ds:
             return upscale_window_spread(ds, model=model, scale=scale, target_resolution=target_resolution,
                                          out_shape=out_shape, window=window, options=options,
                                          callback=callback, runner=runner, source_name=source_name,
                                          on_rows=on_rows)
-    options = options or pl.UpscaleOptions(samples=2)
     src = with_crs(with_nodata(pl.check_source(src), options.nodata), options.crs)
     if options.samples < 2:
         raise ConfigError(f"upscale_window_spread needs options.samples >= 2, not {options.samples} "

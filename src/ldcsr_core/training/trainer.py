@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoints import build_model, load_model, resolve_device
+from ..checkpoints import build_model, check_model_texts, load_model, resolve_device
 from ..config import compact_config
 from .checkpoint import TrainState
 from .data import (MultiScaleCrops, StepBatches, also_trained, images_identity, load_named_images, source_path,
@@ -37,6 +37,7 @@ from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
 from .resumable import SPEED_SETTINGS, ResumableMixin, changed_settings, refused_write  # noqa: F401 - SPEED_SETTINGS re-exported
 from .runlog import JsonlLog
+from ..rules import check_flag
 from .validation import validate, validation_set
 from ..words import counted, noun
 
@@ -71,6 +72,13 @@ class Trainer(PhaseMixin, ResumableMixin):
                  grow_sr_modules=None, steps=None, amp="auto", workers=None, pin_memory=None,
                  lr_scaling="none", lr_ref_batch=8, warmup=50, compile=False, compile_backend="inductor",
                  val_every_steps=None, stop_after_s=None, stop_after_steps=None, log_path=None):
+        # checked now, not when the model is saved at the end of training ('no' was true)
+        check_model_texts(name, version)
+        train_decoder_in_diffusion, train_decoder_in_prior, train_detail_decoder, compile = (
+            check_flag(v, k) for k, v in (("train_decoder_in_diffusion", train_decoder_in_diffusion),
+                                          ("train_decoder_in_prior", train_decoder_in_prior),
+                                          ("train_detail_decoder", train_detail_decoder), ("compile", compile)))
+        pin_memory = check_flag(pin_memory, "pin_memory", optional=True)
         if train_decoder_in_diffusion and train_detail_decoder:
             raise TrainingError("train either the shared decoder or the detail decoder in the diffusion phase, not both")
         if amp not in AMP_MODES:
