@@ -134,3 +134,21 @@ def test_a_trainer_checks_its_models_name_and_version_when_it_is_made(tmp_path):
     with pytest.raises(InputError, match="name must be text"):
         Trainer(tmp_path / "no-data", out, name=None)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_numpy_numbers_among_the_training_settings_are_saved_in_the_models_notes(tmp_path):
+    """Before: train(batch_size=np.int64(2)) trained, then failed when it saved the model
+    ("TypeError: Object of type int64 is not JSON serializable"): no model, only its checkpoint.
+    The settings are made plain (training.resumable.plain_settings) when the Trainer is made."""
+    import json
+
+    from ldcsr_core.training.trainer import train
+    from tests.train_pictures import picture, picture_folder
+
+    (tmp_path / "img").mkdir()
+    data = picture_folder(tmp_path / "img", [picture(96, seed) for seed in range(2)])
+    out = tmp_path / "m.safetensors"
+    train(data, out, config=tiny_test_config(with_encoder=True), steps=(1, 0, 0), batch_size=np.int64(2),
+          lr_size=16, scale_range=(np.float32(2.0), 3.0), device="cpu")
+    settings = json.loads(ldcsr_core.load_model(out, device="cpu").notes)["settings"]
+    assert settings["batch_size"] == 2 and settings["scale_range"] == [2.0, 3.0]

@@ -19,9 +19,35 @@ from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_
 from ..words import counted
 from .errors import ResumeError
 
-__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write"]
+__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write", "notes_json", "plain_settings"]
 
 log = logging.getLogger("ldcsr_core.training")
+
+
+def _numpy_plain(value):
+    if hasattr(value, "tolist") and type(value).__module__ == "numpy":  # a NumPy number or array
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} {value!r:.40} is not a number, text or a list of them")
+
+
+def notes_json(value) -> str:
+    """The JSON of a model's training notes (its settings and history): NumPy numbers as Python's."""
+    return json.dumps(value, default=_numpy_plain)
+
+
+def plain_settings(settings: dict) -> dict:
+    """``settings`` as they are written in the model's notes (NumPy numbers as Python's, tuples as
+    lists), checked when the run is made: batch_size=np.int64(8) failed json.dumps when the model
+    was saved, at the end of training. A value JSON cannot hold is an :class:`InputError` naming it."""
+    from ..errors import InputError
+
+    plain = {}
+    for key, value in settings.items():
+        try:
+            plain[key] = json.loads(notes_json(value))
+        except (TypeError, ValueError) as e:
+            raise InputError(f"{key}: {e} (the settings are written in the model's notes)") from None
+    return plain
 
 
 def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None) -> tuple[str, str]:
@@ -97,7 +123,7 @@ class ResumableMixin:
             self.ema.swap()
         try:
             save_model(self.model, path or self.out, name=self.name, version=self.version,
-                       notes=json.dumps({"data": self.data_dir, "settings": self.settings,
+                       notes=notes_json({"data": self.data_dir, "settings": self.settings,
                                          "history": self.state.history}))
         finally:
             if self.ema is not None:

@@ -35,7 +35,9 @@ from .evaluate import trained_folders
 from .growth import add_detail_decoder, grow_model
 from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
-from .resumable import SPEED_SETTINGS, ResumableMixin, changed_settings, refused_write  # noqa: F401 - SPEED_SETTINGS re-exported
+from .resumable import (  # noqa: F401 - SPEED_SETTINGS re-exported
+    SPEED_SETTINGS, ResumableMixin, changed_settings, plain_settings, refused_write,
+)
 from .runlog import JsonlLog
 from ..rules import check_flag
 from .validation import validate, validation_set
@@ -161,7 +163,7 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.compiled = bool(compile)
         if compile:
             self._compile(compile_backend)
-        self.settings = {"init": str(init) if init else None, "minutes": list(minutes), "steps": list(steps) if steps else None,
+        self.settings = plain_settings({"init": str(init) if init else None, "minutes": list(minutes), "steps": list(steps) if steps else None,
                          "batch_size": batch_size,
                          "lr_size": lr_size, "scale_range": list(scale_range), "base_lr": base_lr, "seed": seed,
                          "lr_scaling": lr_scaling, "lr_ref_batch": lr_ref_batch, "effective_base_lr": self.base_lr,
@@ -173,7 +175,7 @@ class Trainer(PhaseMixin, ResumableMixin):
                          "train_decoder_in_prior": train_decoder_in_prior,
                          "train_detail_decoder": train_detail_decoder,
                          "grow_sr_modules": grow_sr_modules,
-                         "data": images_identity(self.data.images)}  # a resume on other images says so
+                         "data": images_identity(self.data.images)})  # a resume on other images says so
 
     def _compile(self, backend):
         """``torch.compile`` the networks that take tensors alone (condition encoder, stage-1 encoder,
