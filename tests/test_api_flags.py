@@ -56,6 +56,8 @@ def test_every_switch_of_the_api_takes_true_or_false_only(tiny, tmp_path):
     """Before: each took any value by its truth ('no' was true, 0 false)."""
     from ldcsr_core.config import compact_config
     from ldcsr_core.files import check_report_path
+    from ldcsr_core.geo.dask_model import ModelSource
+    from ldcsr_core.geo.distributed import DaskRunner
     from ldcsr_core.geo.raster_io import GeoTiffWriter, open_raster
     from ldcsr_core.tileplan import plan_tiles
     from ldcsr_core.tiling import process_tiles, run_plan
@@ -74,6 +76,7 @@ def test_every_switch_of_the_api_takes_true_or_false_only(tiny, tmp_path):
         "deferred": lambda: process_tiles(tiny, [], [], plan, deferred="no"),
         "html": lambda: check_report_path(tmp_path / "r.json", html="no"),
         "hold": lambda: GeoTiffWriter(tmp_path / "o.tif", {"height": 4, "width": 4}, hold="no"),
+        "unload": lambda: DaskRunner(None, ModelSource(), unload="no"),  # (checked before the cluster is used)
         "compile": lambda: Trainer(tmp_path / "no-data", tmp_path / "m.safetensors", compile="no"),
         "train_detail_decoder": lambda: Trainer(tmp_path / "no-data", tmp_path / "m.safetensors",
                                                 train_detail_decoder=1),

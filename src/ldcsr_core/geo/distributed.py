@@ -69,7 +69,9 @@ class DaskRunner:
     def __init__(self, client, source: ModelSource, *, in_flight: int | None = None, timeout: float = 20.0,
                  unload: bool = True):
         from .. import __version__
+        from ..rules import check_flag
 
+        unload = check_flag(unload, "unload")  # 'no' was true: the model was removed from a shared cluster
         if source.threads is None:
             from ..threads import policy
 
@@ -443,6 +445,9 @@ class DaskRunner:
     def close(self, *, wait: bool = True) -> None:
         """Remove the model from the workers (:func:`~ldcsr_core.geo.dask_model.remove_plugin`);
         ``wait=False`` (Ctrl-C): without waiting for workers still loading it."""
+        from ..rules import check_flag
+
+        wait = check_flag(wait, "wait")
         if self.unload:
             remove_plugin(self.client, self.plugin_name, wait=wait)
 
