@@ -10,7 +10,7 @@ import pytest
 import ldcsr_core
 from ldcsr_core import ConfigError, InputError
 from ldcsr_core.config import tiny_test_config
-from ldcsr_core.geo.pipeline import OutputOptions, bicubic_window, upscale_raster, upscale_window
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, bicubic_window, upscale_raster, upscale_window
 from ldcsr_core.geo.raster_io import dataset_from_array, read_raster, write_raster
 from ldcsr_core.geo.spread import upscale_window_spread
 
@@ -155,3 +155,21 @@ def test_numpy_numbers_among_the_training_settings_are_saved_in_the_models_notes
           lr_size=16, scale_range=(np.float32(2.0), 3.0), device="cpu")
     settings = json.loads(ldcsr_core.load_model(out, device="cpu").notes)["settings"]
     assert settings["batch_size"] == 2 and settings["scale_range"] == [2.0, 3.0]
+
+
+def test_an_output_that_appears_while_upscale_raster_works_names_its_parameter(tiny, tmp_path):
+    """The output put there by another program while the run worked is kept, and the message tells
+    upscale_raster's caller its own parameter. Before: the writer's 'use overwrite=True', which
+    upscale_raster does not take (TypeError if tried)."""
+    src, out = _png(tmp_path), tmp_path / "out.tif"
+
+    def another_program(progress):
+        if progress.done == 0:
+            out.write_bytes(b"theirs")
+
+    with pytest.raises(ldcsr_core.OutputExistsError) as err:
+        upscale_raster(src, out, model=tiny, scale=2, options=UpscaleOptions(mode="fast"), callback=another_program)
+    assert str(err.value) == (f"output exists: {out} (it appeared while this run worked; use "
+                              "output=OutputOptions(overwrite=True) to replace it)")
+    assert err.value.worded("--overwrite").endswith("use --overwrite to replace it)")
+    assert out.read_bytes() == b"theirs" and sorted(p.name for p in tmp_path.iterdir()) == ["out.tif", "scene.png"]

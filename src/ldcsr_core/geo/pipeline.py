@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import time
@@ -218,8 +219,6 @@ def upscale_raster(
         raise InputError(f"output path is the input file: {dst_path}")
     files.check_name_length(dst_path)  # else the first stat of it fails, in errno's words
     if not dst_path.parent.is_dir() or dst_path.is_dir():
-        import errno
-
         from ..errors import RasterIOError
 
         if dst_path.is_dir():  # else found only at the final rename, after all the work
@@ -316,12 +315,14 @@ def upscale_raster(
                 writer.close()
             spread_done = files.file_id(spread_path)  # ours, renamed into place as the with block closed
             main.commit()
-        except OutputExistsError:
+        except OutputExistsError as e:
             main.discard()
             # Another run of this very request (a second command on the same folder) finished it
             # first: its file is what was asked for, so this run skips it, as a rerun would.
             if not (output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=fingerprint)):
                 _remove_if(spread_path, spread_done)
+                if e.overwrite and e.overwrite != REPLACE:  # the writer's 'overwrite=True': not this call's
+                    raise OutputExistsError(errno.EEXIST, e.worded(REPLACE), overwrite=REPLACE) from None
                 raise
             log.info("%s was written meanwhile by another run of the same request; kept", dst_path)
             result.status = "skipped"
