@@ -125,6 +125,23 @@ def engine_held_at_second_tile(monkeypatch):
 
 
 @pytest.fixture
+def run_held_with_lens(ldcsr, qtbot, engine_held_at_second_tile):
+    """A Run of a 96x96 RGB layer 'scene' at x2 (32-px tiles) with the live lens on, held before
+    its second tile (:func:`engine_held_at_second_tile`'s gate, returned)."""
+    import numpy as np
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(1).integers(0, 255, (96, 96, 3), dtype=np.uint8), name="scene")
+    widget.set_layer(src)
+    assert widget.live.set_live(True)
+    widget.tile = 32
+    gate = engine_held_at_second_tile
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    return gate
+
+
+@pytest.fixture
 def job_held_after_engine(monkeypatch):
     """The job runner's ``run_job`` waits, once the engine has finished (a streamed file is complete
     and in place), until released: a Cancel pressed then comes too late to stop the engine. Yields

@@ -85,24 +85,15 @@ def test_script_ending_with_the_viewer_and_lens_open_exits_cleanly(tmp_path, whe
         assert proc.returncode == 0, err
 
 
-def test_a_failing_teardown_step_still_stops_the_workers(ldcsr, qtbot, monkeypatch, caplog,
-                                                         engine_held_at_second_tile):
+def test_a_failing_teardown_step_still_stops_the_workers(ldcsr, monkeypatch, caplog, run_held_with_lens):
     """The teardown runs in Qt slots (the window's ``destroyed``, ``aboutToQuit``), where PyQt turns an
     exception into an abort of the process: a step that fails (as napari's half-deleted Qt views
     made one fail at exit) is logged, the other steps still run (the Run is cancelled within one
     tile, the lens is turned off), every thread is joined, and nothing is raised."""
     import threading
 
-    import numpy as np
-
     viewer, widget = ldcsr
-    src = viewer.add_image(np.random.default_rng(1).integers(0, 255, (96, 96, 3), dtype=np.uint8), name="scene")
-    widget.set_layer(src)
-    assert widget.live.set_live(True)
-    widget.tile = 32
-    gate = engine_held_at_second_tile
-    assert widget.run(layer=src, scale=2.0)
-    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    gate = run_held_with_lens
 
     def broken():
         raise AttributeError("'NoneType' object has no attribute 'match'")

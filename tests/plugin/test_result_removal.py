@@ -177,8 +177,7 @@ def test_a_tile_shown_after_the_result_was_deleted_does_not_bring_it_back(ldcsr,
     assert not _errors(notes)
 
 
-def test_closing_the_viewer_during_a_run_says_nothing_of_removed_layers(ldcsr, qtbot, notes,
-                                                                        engine_held_at_second_tile):
+def test_closing_the_viewer_during_a_run_says_nothing_of_removed_layers(ldcsr, qtbot, notes, run_held_with_lens):
     """napari's viewer.close() removes every layer, then closes the window, in one call. Before: a
     script's viewer.close() during a Run with the live lens on posted "'scene' was removed during
     the run; the result was not added." and "Live lens off: 'scene' was removed." as if the user had
@@ -188,13 +187,7 @@ def test_closing_the_viewer_during_a_run_says_nothing_of_removed_layers(ldcsr, q
     from qtpy.QtCore import QCoreApplication, QEvent, QTimer
 
     viewer, widget = ldcsr
-    src = viewer.add_image(np.random.default_rng(1).integers(0, 255, (96, 96, 3), dtype=np.uint8), name="scene")
-    widget.set_layer(src)
-    assert widget.live.set_live(True)
-    widget.tile = 32
-    gate = engine_held_at_second_tile
-    assert widget.run(layer=src, scale=2.0)
-    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    gate = run_held_with_lens
     threading.Timer(0.5, gate.release.set).start()  # the held tile ends, as a real one would
     n = len(notes)
     viewer.close()
