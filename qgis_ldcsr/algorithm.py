@@ -60,9 +60,9 @@ for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same fil
 the model shipped with the engine; an adapted model used beyond what its guard checked (another
 scale, diffusion mode, other bands or stretch) is a warning in the log. <b>Tile size</b> (advanced): fast mode's tile side in input pixels
 (&ge; {min_tile}; 0: the engine's default); diffusion mode always uses its fixed windows, so that a
-seed gives one picture. <b>Stretch</b> (advanced): how band values map to the model's range, as
-<code>ldcsr upscale --stretch</code>: auto (8-bit as is, other types by robust percentiles of the
-whole layer), percentile, or dtype (the full integer range).</p>
+seed gives one picture. <b>Stretch</b> (advanced): how band values map to the model's range:
+auto (8-bit as is, other types by robust percentiles of the whole layer), percentile, or dtype
+(the full integer range).</p>
 <p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
 tile and leaves no output file; during the quality report, it stops the report and the raster
 already written is kept (the log says where).</p>
@@ -304,7 +304,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0)
         tile.setFlags(tile.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(tile)
-        stretch = QgsProcessingParameterEnum(self.STRETCH, "Stretch of the band values (as --stretch)",
+        stretch = QgsProcessingParameterEnum(self.STRETCH, "Stretch of the band values",
                                              options=list(STRETCHES), defaultValue=0, optional=True)
         stretch.setFlags(stretch.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(stretch)
@@ -316,13 +316,15 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
+        from ldcsr_core.front_end import QGIS, speaking
 
         handler = _FeedbackLog(feedback)
         log = logging.getLogger("ldcsr_core")
         token = _RUN.set(handler)
         log.addHandler(handler)
         try:
-            return self._run(parameters, context, feedback)
+            with speaking(QGIS):  # the engine's messages name QGIS's controls, not --flags or name=
+                return self._run(parameters, context, feedback)
         except Cancelled:
             msg = "Cancelled: nothing was written."
         except ImportError as e:  # torch (or one of its parts) missing or broken in QGIS's Python
@@ -333,7 +335,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         except (MemoryError, RuntimeError) as e:
             if not is_out_of_memory(e):
                 raise
-            msg = ("LDCSR: out of memory; nothing was written. Try a smaller scale, a smaller TILE or the "
+            msg = ("LDCSR: out of memory; nothing was written. Try a smaller scale, a smaller Tile size or the "
                    "fast mode, or close other programs.")
         finally:
             log.removeHandler(handler)

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from .errors import InputError
+from .front_end import say
 from .rules import check_image
 
 __all__ = ["sample_boxes", "RGBScene"]
@@ -57,7 +58,7 @@ def _check_restorable(shape, scale: float) -> None:
         raise InputError(
             f"at ×{scale:g} the {shape[1]}×{shape[0]} px scene would be restored from its "
             f"{lr[1]}×{lr[0]} px copy, more than ×{MAX_SCALE:g}: use a size that is a multiple of "
-            f"{math.ceil(scale)} px (--window; window= in Python) or a smaller scale") from None
+            f"{math.ceil(scale)} px ({say('window')}) or a smaller scale") from None
 
 
 def _array_rgb(image) -> np.ndarray:

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..front_end import say
 from .dataset_proxy import DatasetProxy
 
 __all__ = ["NO_NODATA", "parse_nodata", "check_fits", "check_exact", "check_file_nodata", "quiet_wide_nodata",
@@ -55,12 +56,12 @@ def _wide(dtype) -> bool:
     return dt.kind in "ui" and dt.itemsize == 8
 
 
-def _convert_hint(negative: bool, dtype) -> str:
-    """The gdal_translate that turns 64-bit bands whose nodata is at one end of their range into
-    32-bit ones whose nodata is the same end (GDAL clamps the nodata pixels onto it)."""
+def _convert_hint(negative: bool, dtype) -> tuple[str, int]:
+    """The GDAL type and nodata that turn 64-bit bands whose nodata is at one end of their range
+    into 32-bit ones whose nodata is the same end (GDAL clamps the nodata pixels onto it)."""
     if negative:
-        return "-ot Int32 -a_nodata -2147483648"
-    return "-ot UInt32 -a_nodata 4294967295" if np.dtype(dtype).kind == "u" else "-ot Int32 -a_nodata 2147483647"
+        return "Int32", -2147483648
+    return ("UInt32", 4294967295) if np.dtype(dtype).kind == "u" else ("Int32", 2147483647)
 
 
 def check_exact(value, dtype, name: str, *, text: str | None = None, given: bool = True) -> None:
@@ -74,10 +75,10 @@ def check_exact(value, dtype, name: str, *, text: str | None = None, given: bool
     dt = np.dtype(dtype).name
     what = text or (f"{value:.17g}" if value is not None else f"beyond {dt}'s float64 range")
     negative = (value if value is not None else float(text or 1)) < 0
+    ot, to = _convert_hint(negative, dt)
     fix = ("give a value within ±2^53" if given else
-           f"convert the bands first if their data fit in 32 bits, e.g. gdal_translate {_convert_hint(negative, dt)} "
-           "in.tif out.tif (its nodata pixels take the new value), or give the nodata yourself (--nodata "
-           "VALUE, or none: every value is data)")
+           f"convert the bands first if their data fit in 32 bits, e.g. {say('convert', ot=ot, nodata=to)} "
+           f"(its nodata pixels take the new value), or give the nodata yourself ({say('nodata or none')})")
     raise InputError(f"{name}: {'the' if given else 'its'} nodata {what} ({dt} bands) cannot be read or written "
                      "exactly: GDAL passes nodata values as float64, exact for whole numbers up to 2^53 = "
                      f"{EXACT_LIMIT} only, so nodata pixels could not be told from data nor marked on the "

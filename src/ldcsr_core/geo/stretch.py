@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..front_end import say
 from ..rules import STRETCHES
 
 # the logger the stretch's warnings have always come from (the module it was split out of)
@@ -153,7 +154,7 @@ def _check_span(band: int, lo: float, hi: float) -> None:
         raise InputError(
             f"band {band + 1}: its values reach {lo:.4g} … {hi:.4g}, magnitudes no measurement has; "
             "probably a fill value that the file does not declare as nodata. Give it as nodata "
-            "(ldcsr --nodata VALUE; nodata=VALUE in Python; in QGIS the layer's Transparency properties) and run again")
+            f"({say('nodata')}) and run again")
 
 
 def _warn_if_crushed(band: int, values: np.ndarray, lo: float, hi: float, dt: np.dtype,
@@ -164,9 +165,10 @@ def _warn_if_crushed(band: int, values: np.ndarray, lo: float, hi: float, dt: np
         return
     used = (float(values.max()) - float(values.min())) / (hi - lo)
     if used < 1 / 256:
-        log.warning("%sband %d spans %.3g %% of the %s range, so --stretch dtype maps it to less than one "
+        log.warning("%sband %d spans %.3g %% of the %s range, so %s maps it to less than one "
                     "grey level of the model's range; 'percentile' (the default for %s) fits it",
-                    f"{name}: " if name else "", band + 1, 100 * used, dt.name, dt.name)
+                    f"{name}: " if name else "", band + 1, 100 * used, dt.name, say("stretch option", value="dtype"),
+                    dt.name)
 
 
 def sample_grid(h: int, w: int, max_pixels: int = SAMPLE_PIXELS) -> tuple[np.ndarray, np.ndarray, int]:
@@ -228,7 +230,7 @@ def compute_stretch(
     if method not in STRETCHES:
         raise InputError(f"stretch must be 'auto', 'percentile' or 'dtype', got {method!r}")
     if method == "dtype" and dt.kind == "f":
-        raise InputError("stretch='dtype' needs integer bands; use 'percentile' for float data")
+        raise InputError(f"{say('stretch', value='dtype')} needs integer bands; use 'percentile' for float data")
     use_dtype = method == "dtype" or (method == "auto" and dt == np.uint8)
     los, his = [], []
     for b in range(sample.shape[0]):

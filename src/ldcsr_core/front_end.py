@@ -1,0 +1,68 @@
+"""How a message names a setting its reader can change: in the words of the front end they use.
+
+The engine's messages say what to do ("give the nodata yourself"), and the control that does it
+has another name in each front end: the command line's ``--nodata``, the Python API's
+``nodata=``, a QGIS layer's *Transparency* properties. A front end that has its own words says so
+for the calls it makes (:func:`speaking`, a context variable: the engine's threads run in a copy
+of their caller's context), and each message takes the control's name from :data:`CONTROLS`
+(:func:`say`): one table, not words replaced in each front end. The command line and Python (no
+front end declared) keep the words the messages always had.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+__all__ = ["CONTROLS", "FRONT_END", "QGIS", "say", "speaking"]
+
+#: The QGIS Processing algorithm (``qgis_ldcsr``).
+QGIS = "qgis"
+
+#: The front end of the calls going on in this context; None: the command line or Python.
+FRONT_END: contextvars.ContextVar = contextvars.ContextVar("ldcsr_front_end", default=None)
+
+_TRANSPARENCY = "in QGIS: Layer Properties ▸ Transparency"
+
+#: Per control, its words in each front end (None: the command line's and Python's); format
+#: fields are filled by :func:`say`'s keywords.
+CONTROLS: dict[str, dict] = {
+    # a nodata value the file does not declare
+    "nodata": {None: "ldcsr --nodata VALUE; nodata=VALUE in Python; in QGIS the layer's Transparency properties",
+               QGIS: f"{_TRANSPARENCY}, 'Additional no data value'"},
+    # a nodata value instead of the file's, or none at all
+    "nodata or none": {None: "--nodata VALUE, or none: every value is data",
+                       QGIS: f"{_TRANSPARENCY}, uncheck 'No data value' to read every value as data, and "
+                             "add an 'Additional no data value' if one value is nodata"},
+    # 64-bit bands converted to 32 bits with a new nodata value
+    "convert": {None: "gdal_translate -ot {ot} -a_nodata {nodata} in.tif out.tif",
+                QGIS: "Raster ▸ Conversion ▸ Translate, output data type {ot} and 'Assign a specified nodata "
+                      "value' {nodata}"},
+    # a part of the scene for the self-check
+    "window": {None: "--window; window= in Python",
+               QGIS: "clip the layer to it: Raster ▸ Extraction ▸ Clip Raster by Extent"},
+    # a stretch method, as a value
+    "stretch": {None: "stretch='{value}'", QGIS: "Stretch '{value}'"},
+    # a stretch method, as the option
+    "stretch option": {None: "--stretch {value}", QGIS: "Stretch '{value}'"},
+}
+
+
+def say(control: str, **fields) -> str:
+    """The words for ``control`` (a key of :data:`CONTROLS`) of the front end in use, ``fields``
+    filled in."""
+    words = CONTROLS[control]
+    return words.get(FRONT_END.get(), words[None]).format(**fields)
+
+
+@contextlib.contextmanager
+def speaking(front_end: str):
+    """Within the block (and the threads the engine starts from it), messages name controls in
+    ``front_end``'s words."""
+    if not any(front_end in words for words in CONTROLS.values()):
+        raise ValueError(f"unknown front end {front_end!r}")
+    token = FRONT_END.set(front_end)
+    try:
+        yield
+    finally:
+        FRONT_END.reset(token)

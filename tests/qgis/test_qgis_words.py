@@ -1,0 +1,96 @@
+"""What a QGIS user reads names QGIS's controls: no command-line flag (``--nodata``), Python parameter
+(``stretch='dtype'``, ``window=``) or Python class, in the engine's messages (worded by
+``ldcsr_core.front_end``, which the algorithm declares), its help and its parameters; and a 64-bit
+file's nodata that the engine refuses can be replaced in the layer's properties, as the message
+says. Real QGIS, as in ``test_qgis_provider.py``."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import rasterio
+from qgis_runs import (
+    ALG,
+    TRANSFORM,
+    UTM33,
+    QgsApplication,
+    QgsProcessingException,
+    QgsRasterLayer,
+    _Feedback,
+    _field,
+    _params,
+    _write,
+)
+
+#: what QGIS's user cannot type anywhere: a command-line flag, a Python keyword argument or class
+NOT_QGIS = re.compile(r"(?<![\w-])--[a-z]|\b[a-z_]+=|\b[A-Z][a-z]+Options\b|Traceback")
+
+
+def _uint64_scene(path):
+    """24×24 px, 3 uint64 bands, nodata 2**64 - 1 on the top 4 rows, declared as the file's nodata."""
+    data = _field(np.random.default_rng(5), 3, 24, 24, 1, 250).astype("uint64")
+    data[:, :4, :] = np.uint64(2**64 - 1)
+    with rasterio.open(path, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint64", crs=UTM33,
+                       transform=TRANSFORM) as ds:
+        ds.write(data)
+    from osgeo import gdal  # rasterio takes no nodata beyond float64's exact whole numbers; GDAL does
+
+    ds = gdal.Open(str(path), gdal.GA_Update)
+    for band in (1, 2, 3):
+        assert ds.GetRasterBand(band).SetNoDataValueAsUInt64(2**64 - 1) == 0
+    ds = None
+    return path
+
+
+def test_a_uint64_nodata_refused_says_what_to_do_in_qgis(qgis_processing, tiny_model_file, tmp_path):
+    """Before: '... or give the nodata yourself (--nodata VALUE, or none: every value is data)' and
+    'gdal_translate -ot UInt32 -a_nodata 4294967295 in.tif out.tif', a command line's words."""
+    src = _uint64_scene(tmp_path / "u64.tif")
+    layer = QgsRasterLayer(str(src), "u64")
+    assert layer.isValid()
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                            feedback=_Feedback())
+    msg = str(ei.value)
+    assert "its nodata 18446744073709551615 (uint64 bands) cannot be read or written exactly" in msg, msg
+    assert "Raster ▸ Conversion ▸ Translate, output data type UInt32 and 'Assign a specified nodata value' " \
+           "4294967295" in msg and "in QGIS: Layer Properties ▸ Transparency, uncheck 'No data value'" in msg, msg
+    assert not NOT_QGIS.search(msg) and "gdal_translate" not in msg, msg
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_the_engine_names_qgis_controls_in_its_messages(qgis_processing, tiny_model_file, tmp_path):
+    """Stretch 'dtype' on a float layer, its warning on a uint32 layer it crushes, and a quality report
+    the layer is too small for. Before: "stretch='dtype' needs integer bands" (a Python parameter),
+    '--stretch dtype maps it to less than one grey level' and '(--window; window= in Python)'."""
+    flt = _write(tmp_path / "f.tif", _field(np.random.default_rng(1), 3, 24, 24, 0, 1), dtype="float32")
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(flt, tmp_path / "o.tif", tiny_model_file, STRETCH=2), feedback=_Feedback())
+    assert str(ei.value) == "LDCSR: Stretch 'dtype' needs integer bands; use 'percentile' for float data"
+
+    u32 = _write(tmp_path / "u.tif", _field(np.random.default_rng(2), 3, 24, 24, 1000, 2000), dtype="uint32")
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(u32, tmp_path / "u_x2.tif", tiny_model_file, SCALE=2.0, STRETCH=2),
+                        feedback=feedback)
+    crushed = [w for w in feedback.warnings if "grey level" in w]  # one per band
+    assert len(crushed) == 3 and "so Stretch 'dtype' maps it to less than one grey level" in crushed[0]
+    assert not [w for w in crushed if NOT_QGIS.search(w)], crushed
+
+    small = _write(tmp_path / "s.tif", _field(np.random.default_rng(3), 3, 70, 70, 1, 250), dtype="uint8")
+    feedback = _Feedback()
+    res = qgis_processing.run(ALG, _params(small, tmp_path / "s_x8.tif", tiny_model_file, SCALE=8.0,
+                                           QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
+    assert res["QUALITY_REPORT"] is None and (tmp_path / "s_x8.tif").exists()
+    (error,) = feedback.errors
+    assert "use a size that is a multiple of 8 px (clip the layer to it: Raster ▸ Extraction ▸ Clip Raster " \
+           "by Extent) or a smaller scale" in error and not NOT_QGIS.search(error), error
+
+
+def test_the_help_and_parameters_name_no_command_line_flag(qgis_processing):
+    """Before: the Stretch parameter read 'Stretch of the band values (as --stretch)' and the help
+    'as ldcsr upscale --stretch'."""
+    alg = QgsApplication.processingRegistry().algorithmById(ALG)
+    texts = [alg.shortHelpString()] + [p.description() for p in alg.parameterDefinitions()]
+    assert not [t for t in texts if NOT_QGIS.search(t)], texts
