@@ -209,6 +209,28 @@ def _with_layer_nodata(ds, nodata):
                          f"used: {one_line(e)}") from None
 
 
+def _open_with_layer_nodata(src: str, nodata):
+    """The layer's file opened with the nodata set in QGIS (None: the file's). The file's own nodata
+    is not read then (one it declares on 64-bit bands beyond 2^53 would be refused, as QGIS's replaces
+    it), and QGIS's is applied after the opening, so that a value the engine refuses (any, on a layer
+    with a colour table) is said as the layer's setting (:func:`_with_layer_nodata`)."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo import raster_io as rio
+    from ldcsr_core.geo.nodata_override import NO_NODATA
+
+    if nodata is None:
+        return rio.open_raster(src)
+    try:
+        ds = rio.open_raster(src, nodata=NO_NODATA)
+    except InputError:  # no nodata at all is refused too (a colour table): the file's reading, then QGIS's
+        ds = rio.open_raster(src)
+    try:
+        return _with_layer_nodata(ds, nodata)
+    except InputError:
+        ds.close()
+        raise
+
+
 def _with_layer_crs(ds, crs):
     """``ds`` with the CRS set in QGIS (the engine's ``with_crs``); one the engine cannot read is
     said to come from the layer's properties."""
@@ -378,8 +400,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             request = {"target_resolution": target}
         else:
             request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
-        with rio.open_raster(src) as ds:
-            ds = _with_layer_nodata(ds, nodata)  # QGIS's nodata, as the output will have it
+        with _open_with_layer_nodata(src, nodata) as ds:  # QGIS's nodata, as the output will have it
             file_crs = ds.crs
             ds = _with_layer_crs(ds, crs)  # and its CRS
             info = rio.raster_info(ds)
@@ -408,7 +429,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         crs_set = (f" (the layer's, set in QGIS; its file has {'CRS ' + file_crs.to_string() if file_crs else 'none'})"
                    if crs is not None else "")
         feedback.pushInfo(f"Input: {info.width} x {info.height} px, {counted(info.count, 'band')} "
-                          f"{info.dtype}, CRS {info.crs or 'none'}{crs_set}, nodata {info.nodata}"
+                          f"{info.dtype}, CRS {info.crs or 'none'}{crs_set}, "
+                          f"nodata {'none' if info.nodata is None else info.nodata}"
                           + (" (the layer's, set in QGIS)" if nodata is not None else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
                           + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed

@@ -61,6 +61,44 @@ def test_a_uint64_nodata_refused_says_what_to_do_in_qgis(qgis_processing, tiny_m
     assert not (tmp_path / "o.tif").exists()
 
 
+@pytest.mark.parametrize("extra, want", [(None, None), (0, 0)])
+def test_a_uint64_nodata_replaced_in_qgis_is_used(qgis_processing, tiny_model_file, tmp_path, extra, want):
+    """The file's nodata unchecked in the layer's Transparency (with an additional value, or none):
+    the run uses QGIS's, as the refusal says. Before: the same refusal, as the algorithm read the
+    file's nodata before applying the layer's."""
+    from qgis.core import QgsRasterRange
+
+    src = _uint64_scene(tmp_path / "u64.tif")
+    layer = QgsRasterLayer(str(src), "u64")
+    for band in (1, 2, 3):
+        layer.dataProvider().setUseSourceNoDataValue(band, False)
+        if extra is not None:
+            layer.dataProvider().setUserNoDataValue(band, [QgsRasterRange(extra, extra)])
+    feedback = _Feedback()
+    res = qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                              feedback=feedback)
+    with rasterio.open(res["OUTPUT"]) as out:
+        assert out.shape == (48, 48) and out.dtypes[0] == "uint64" and out.nodata == want
+    assert f"nodata {'none' if want is None else float(want)} (the layer's, set in QGIS)" in feedback.textLog()
+
+
+def test_nodata_set_in_qgis_on_a_paletted_layer_is_said_as_the_layers(qgis_processing, tiny_model_file, tmp_path):
+    """The algorithm opens the file without its nodata when QGIS's replaces it (above): a value the
+    engine refuses, here any on a layer with a colour table, is still said as the layer's setting."""
+    from qgis.core import QgsRasterRange
+
+    src = _write(tmp_path / "p.tif", np.arange(576).reshape(1, 24, 24) % 4, dtype="uint8")
+    with rasterio.open(src, "r+") as ds:
+        ds.write_colormap(1, {0: (0, 0, 0, 255), 1: (255, 0, 0, 255), 2: (0, 255, 0, 255), 3: (0, 0, 255, 255)})
+    layer = QgsRasterLayer(str(src), "classes")
+    layer.dataProvider().setUserNoDataValue(1, [QgsRasterRange(0, 0)])
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                            feedback=_Feedback())
+    assert str(ei.value).startswith("LDCSR: the layer's nodata, set in QGIS (Layer Properties ▸ Transparency), "
+                                    "cannot be used: ") and "colour table" in str(ei.value), str(ei.value)
+
+
 def test_the_engine_names_qgis_controls_in_its_messages(qgis_processing, tiny_model_file, tmp_path):
     """Stretch 'dtype' on a float layer, its warning on a uint32 layer it crushes, and a quality report
     the layer is too small for. Before: "stretch='dtype' needs integer bands" (a Python parameter),
