@@ -38,6 +38,9 @@ CONTROLS: dict[str, dict] = {
     "convert": {None: "gdal_translate -ot {ot} -a_nodata {nodata} in.tif out.tif",
                 QGIS: "Raster ▸ Conversion ▸ Translate, output data type {ot} and 'Assign a specified nodata "
                       "value' {nodata}"},
+    # one page of a TIFF of several, as a file of its own
+    "convert page": {None: "gdal_translate '{page}' page2.tif",
+                     QGIS: "add '{page}' as a layer and save it as a GeoTIFF (Raster ▸ Conversion ▸ Translate)"},
     # a part of the scene for the self-check
     "window": {None: "--window; window= in Python",
                QGIS: "clip the layer to it: Raster ▸ Extraction ▸ Clip Raster by Extent"},

@@ -126,6 +126,35 @@ def test_the_engine_names_qgis_controls_in_its_messages(qgis_processing, tiny_mo
            "by Extent) or a smaller scale" in error and not NOT_QGIS.search(error), error
 
 
+def test_a_fill_value_and_tiff_pages_are_said_in_qgis_words(qgis_processing, tiny_model_file, tmp_path):
+    """An undeclared float fill value (refused) and a TIFF of two pages (a warning). Before: 'Give it as
+    nodata (ldcsr --nodata VALUE; nodata=VALUE in Python; in QGIS ...)' and 'for another, convert it
+    first, e.g. gdal_translate 'GTIFF_DIR:2:…' page2.tif'."""
+    import warnings
+
+    data = _field(np.random.default_rng(4), 3, 24, 24, 0, 1)
+    data[:, :4] = -3.4e38
+    flt = _write(tmp_path / "fill.tif", data, dtype="float32")
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(flt, tmp_path / "o.tif", tiny_model_file), feedback=_Feedback())
+    msg = str(ei.value)
+    assert "Give it as nodata (in QGIS: Layer Properties ▸ Transparency, 'Additional no data value') and run " \
+           "again" in msg and not NOT_QGIS.search(msg), msg
+
+    stack = tmp_path / "stack.tif"
+    for k in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # no georeferencing
+            with rasterio.open(stack, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint8",
+                               **({"APPEND_SUBDATASET": "YES"} if k else {})) as ds:
+                ds.write(_field(np.random.default_rng(k), 3, 24, 24, 1, 250).astype("uint8"))
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(stack, tmp_path / "p.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    (pages,) = [w for w in feedback.warnings if "TIFF pages" in w]
+    assert pages.endswith(f"for another, convert it first, e.g. add 'GTIFF_DIR:2:{stack}' as a layer and save it "
+                          "as a GeoTIFF (Raster ▸ Conversion ▸ Translate)"), pages
+
+
 def test_the_help_and_parameters_name_no_command_line_flag(qgis_processing):
     """Before: the Stretch parameter read 'Stretch of the band values (as --stretch)' and the help
     'as ldcsr upscale --stretch'."""

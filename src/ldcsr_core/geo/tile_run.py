@@ -15,6 +15,7 @@ import numpy as np
 
 from . import raster_io as rio_io
 from ..errors import InputError
+from ..front_end import say
 from ..progress import ProgressCallback
 from .job import UpscaleOptions, plan_output, provenance_summary, provenance_tags
 from .georef import band_tags, resampled_tags
@@ -112,7 +113,7 @@ def pages_note(src, name=None) -> str | None:
         return None
     name = name or Path(str(src.name)).name
     return (f"{name} holds {len(subs)} images (TIFF pages): only the first is read and super-resolved; "
-            f"for another, convert it first, e.g. gdal_translate '{subs[1]}' page2.tif")
+            f"for another, convert it first, e.g. {say('convert page', page=subs[1])}")
 
 
 def _check_palette(src, name) -> None:
