@@ -159,7 +159,14 @@ def test_sdist_and_the_wheel_built_from_it(tmp_path):
             assert rel in names, f"{rel} is missing from the sdist"
     assert not [n for n in names if n.endswith((".pyc", ".aux.xml")) or n.startswith((".venv", "build/", "dist/"))]
 
-    r = run("build_wheel", str(out), cwd=next((tmp_path / "unpacked").iterdir()))
+    # What a used source tree holds besides its files (a checkout `pip install .` builds from): GDAL's
+    # .aux.xml beside the sample (written when statistics are computed), part files of a copy
+    # cut short, a stray JSON beside the weights. None of it is package data.
+    unpacked = next((tmp_path / "unpacked").iterdir())
+    for rel in ("napari_ldcsr/data/neon_osbs_029.tif.aux.xml", "napari_ldcsr/data/neon_osbs_029.tif.part",
+                "src/ldcsr_core/weights/notes.json", "src/ldcsr_core/weights/x.safetensors.part"):
+        (unpacked / rel).write_text("stray")
+    r = run("build_wheel", str(out), cwd=unpacked)
     assert r.returncode == 0, r.stderr[-3000:]
     wheel = out / r.stdout.strip().splitlines()[-1]
     with zipfile.ZipFile(wheel) as zf:
@@ -172,8 +179,8 @@ def test_sdist_and_the_wheel_built_from_it(tmp_path):
     weights = {Path(n).name for n in names if n.startswith("ldcsr_core/weights/")}
     shipped = {p.name for p in (ROOT / "src" / "ldcsr_core" / "weights").iterdir() if p.suffix == ".safetensors"}
     assert shipped and weights == shipped | {"README.md", "sha256.json"}
-    for rel in ("napari_ldcsr/data/neon_osbs_029.tif", "napari_ldcsr/data/NEON_OSBS_029_LICENSE.txt"):
-        assert rel in names
+    data = {n for n in names if n.startswith("napari_ldcsr/data/")}
+    assert data == {"napari_ldcsr/data/neon_osbs_029.tif", "napari_ldcsr/data/NEON_OSBS_029_LICENSE.txt"}
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: MIT" in meta and "License-File: LICENSE" in meta
     assert not [n for n in names if n.endswith((".pyc", ".aux.xml")) or "/tests/" in n]
