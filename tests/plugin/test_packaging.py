@@ -168,6 +168,8 @@ def test_sdist_and_the_wheel_built_from_it(tmp_path):
         (unpacked / rel).write_text("stray")
     r = run("build_wheel", str(out), cwd=unpacked)
     assert r.returncode == 0, r.stderr[-3000:]
+    # the data folders are package data, not packages setuptools warns it "would ignore"
+    assert "would be ignored" not in r.stdout + r.stderr, r.stderr[-3000:]
     wheel = out / r.stdout.strip().splitlines()[-1]
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
