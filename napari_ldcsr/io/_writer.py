@@ -134,7 +134,8 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     written with its finer pixel size; the CRS, nodata, band names, tags and LDCSR provenance are
     kept. The file is written by ``ldcsr_core.geo.raster_io.GeoTiffWriter``: tiled, compressed and
     atomic (a temporary file renamed into place when complete). The source file of an open layer
-    is never replaced (:func:`check_not_a_source`).
+    is never replaced (:func:`check_not_a_source`), nor a file another run (a command line, another
+    viewer) is making now (the writer's ``claim``: ``OutputBusy``).
     """
     from ._lazy import window_reader
 
@@ -317,7 +318,8 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
             profile["rpcs"] = RPC(**md["rpcs"])
         step = profile["blockysize"] * max(1, BLOCK_BYTES // (profile["blockysize"] * W * count
                                                              * np.dtype(profile["dtype"]).itemsize))
-        with quiet_georef(), GeoTiffWriter(path, profile, src=head, tags=tags, overwrite=True) as gw:
+        with quiet_georef(), GeoTiffWriter(path, profile, src=head, tags=tags, overwrite=True,
+                                           claim=True) as gw:
             for y0 in range(0, H, step):
                 block = rows(y0, min(y0 + step, H))
                 gw.write(block, Window(0, y0, W, block.shape[1]))

@@ -101,3 +101,23 @@ def test_the_claim_of_a_killed_run_is_taken_at_once(rasters, tiny_model, tmp_pat
         child.kill()
         child.wait(30)
     assert res.status == "written" and _claims(tmp_path) == []
+
+
+def test_write_raster_leaves_an_output_another_run_is_making(tmp_path):
+    import numpy as np
+    from ldcsr_core.geo.arrays import GeoArray
+    from ldcsr_core.geo.raster_io import write_raster
+    from rasterio.transform import from_origin
+
+    dst = tmp_path / "o.tif"
+    geo = GeoArray(np.ones((1, 8, 8), np.uint8), from_origin(0, 8, 1, 1), "EPSG:32633", None, {})
+    other = OutputClaim(dst)  # a command making o.tif: its overwrite would lose that run's work
+    assert other.take(wait=False)
+    try:
+        with pytest.raises(OutputBusy, match=f"another run is making {dst} now"):
+            write_raster(dst, geo, overwrite=True)
+        assert _claims(tmp_path) == ["." + dst.name + OutputClaim.SUFFIX] and not dst.exists()
+    finally:
+        other.release()
+    write_raster(dst, geo, overwrite=True)  # that run over
+    assert [p.name for p in tmp_path.iterdir()] == ["o.tif"]

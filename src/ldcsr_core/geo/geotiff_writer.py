@@ -193,6 +193,9 @@ class GeoTiffWriter:
     hold : on a normal exit, close and check the part file but keep it (locked) until
         :meth:`commit` renames it, or :meth:`discard` removes it: the last step of a run that writes
         several files, so that its main file is renamed only after the others.
+    claim : hold the output's :class:`~ldcsr_core.output_claims.OutputClaim` until the file is in
+        place or removed; :class:`~ldcsr_core.errors.OutputBusy` when another live run is making
+        ``path`` now (its work would be replaced, or fail at its end). A run claiming it itself: False.
     """
 
     def __init__(
@@ -204,6 +207,7 @@ class GeoTiffWriter:
         tags: Mapping[str, Any] | None = None,
         overwrite: bool = False,
         hold: bool = False,
+        claim: bool = False,
     ):
         self.path = Path(path)
         self.profile = dict(profile)
@@ -214,6 +218,8 @@ class GeoTiffWriter:
         self.tags = dict(tags or {})
         self.overwrite = check_flag(overwrite, "overwrite")  # 'no' was true: the output was replaced
         self.hold = check_flag(hold, "hold")
+        self.claim = check_flag(claim, "claim")
+        self._claim = None
         self.dataset = None
         self.tmp_path: Path | None = None
         self._lock_fd: int | None = None
@@ -224,6 +230,16 @@ class GeoTiffWriter:
                                     self.profile["count"], self.profile["dtype"])
 
     def __enter__(self):
+        from ..output_claims import OutputClaim
+
+        self._claim = OutputClaim.of(self.path, wait=False) if self.claim else None
+        try:
+            return self._open()
+        except BaseException:
+            self._unlock()  # the claim given up
+            raise
+
+    def _open(self):
         import rasterio
         from rasterio.errors import RasterioError
 
@@ -328,6 +344,9 @@ class GeoTiffWriter:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     def _finish(self) -> None:
         """Close, sync and check the part file (raises :func:`write_error` on any failure)."""

@@ -358,7 +358,8 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
                  block: int = 512, compress: str = "deflate") -> Path:
     """Write ``geo`` as a tiled, compressed GeoTIFF at ``path``, atomically (see
     :class:`GeoTiffWriter`); tags (dataset and band), colour interpretation, band names, scales,
-    offsets, units, RPCs and mask are kept."""
+    offsets, units, RPCs and mask are kept. An output another run is making now is not written
+    (:class:`~ldcsr_core.errors.OutputBusy`)."""
     path, overwrite = check_path(path, "output"), check_flag(overwrite, "overwrite")  # 'false' was true
     with dataset_from_array(geo.data, transform=geo.transform, crs=geo.crs, nodata=geo.nodata,
                             bands_last=False, colorinterp=geo.colorinterp or None,
@@ -369,7 +370,7 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
         from rasterio.windows import Window
 
         with quiet_georef(), GeoTiffWriter(path, profile, src=mem, tags=geo.tags,
-                                           overwrite=overwrite) as gw:
+                                           overwrite=overwrite, claim=True) as gw:
             win = Window(0, 0, geo.shape[1], geo.shape[0])
             gw.write(geo.data, win)
             if geo.mask is not None:
