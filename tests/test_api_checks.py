@@ -245,7 +245,7 @@ def test_hints_name_the_python_parameter_beside_the_cli_flag(tiny, tmp_path):
     --window, --nodata or --model (the convention of scene_windows' '--max-pixels; max_pixels= in Python')."""
     with pytest.raises(InputError, match=r"\(--window; window= in Python\)"):
         ldcsr_core.selfcheck(_image(70), 8, model=tiny, mode="fast")
-    with pytest.raises(InputError, match="declare it: --nodata, nodata= in Python; or choose a window"):
+    with pytest.raises(InputError, match="declare it: ldcsr --nodata VALUE; nodata=VALUE in Python; .*; or choose a window"):
         ldcsr_core.adapt(np.full((64, 64, 3), 40, np.uint8), 2, tiny, steps=1)
     fill = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
     fill[:, :4, :4] = -3.4e38  # a fill value the file does not declare

@@ -16,6 +16,7 @@ import numpy as np
 
 from ldcsr_core.rules import DEFAULT_TILE_OUT, MIN_INPUT_SIDE, TILE_OVERLAP_OUT
 
+from .._workers import in_napari_words
 from .._viewer import camera, view_data_corners
 from ._lens_cache import LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
 
@@ -67,6 +68,7 @@ class LensView:
     computed: int = 0
 
 
+@in_napari_words  # the engine's messages name the form's controls
 def layer_pixels(layer, nodata=None, method: str = "auto") -> LayerPixels:
     """The pixels the lens reads from ``layer`` (a lazy multiscale layer: its base level, read
     window by window), with a Run's stretch (``method``: the form's *Stretch*). ``nodata``: the

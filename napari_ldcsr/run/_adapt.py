@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._workers import in_napari_words
 from .. import _geometry as geo
 
 __all__ = ["AdaptRequest", "AdaptOutcome", "TOOLTIP", "prepare_adapt", "run_adapt", "status_text",
@@ -50,6 +51,7 @@ class AdaptOutcome:
     path: str | None
 
 
+@in_napari_words  # the engine's messages name the form's controls
 def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest | str:
     """The adaptation of the widget's current settings, or a plain sentence saying why there is none."""
     from ._job import check_layer, plain_message

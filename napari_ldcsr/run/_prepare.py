@@ -9,6 +9,7 @@ import os
 from ldcsr_core.rules import MIN_INPUT_SIDE
 from ldcsr_core.words import counted
 
+from .._workers import in_napari_words
 from ._bigrun import plan_run
 from ._job import JobSpec, LayerSource, check_layer, layer_source, plain_message
 from ._region import region_for
@@ -16,6 +17,7 @@ from ._region import region_for
 __all__ = ["prepare_run", "fmt_seconds", "running_text", "progress_text"]
 
 
+@in_napari_words  # the engine's messages name the form's controls
 def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] | str:
     """(spec, source) of a Run of ``layer`` at ``scale`` with the settings ``s`` (a
     ``RunSettings``), or why it cannot run. Big results stream to a GeoTIFF (``_bigrun``)."""

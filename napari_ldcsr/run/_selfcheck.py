@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._workers import in_napari_words
 from .. import _geometry as geo
 from .._viewer import derived_metadata, linear_part, world_axes
 from ._results import regrid_metadata
@@ -67,6 +68,7 @@ def check_region(viewer, layer) -> tuple[geo.Region, str] | str:
     return geo.Region(r0, c0, h, w), f"the central {w}×{h} px of this view"
 
 
+@in_napari_words  # the engine's messages name the form's controls
 def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     """The check of the widget's current settings (``settings()`` -> ``RunSettings``; ``layer``
     overrides the picked one), or a plain sentence saying why there is none."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from .adapted_use import Reading
 from .errors import InputError
+from .front_end import say
 
 __all__ = ["holdout_split", "adapted_here", "HOLDOUT"]
 
@@ -181,5 +182,5 @@ def _check_data(held, refs, scale: float) -> None:
             colour = tuple(int(c) for c in next(d for d in data if len(d))[0])
             raise InputError(f"{what}: its data is one flat colour {colour}, which bicubic restores exactly, so "
                              "no model can be judged better there (a fill the file does not declare as nodata? "
-                             "declare it: --nodata, nodata= in Python; or choose a window with detail)")
+                             f"declare it: {say('nodata')}; or choose a window with detail)")
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 
-__all__ = ["CONTROLS", "FRONT_END", "QGIS", "say", "speaking"]
+__all__ = ["CONTROLS", "FRONT_END", "NAPARI", "QGIS", "say", "speaking"]
 
 #: The QGIS Processing algorithm (``qgis_ldcsr``).
 QGIS = "qgis"
+#: The napari dock widget (``napari_ldcsr``: its workers speak so).
+NAPARI = "napari"
 
 #: The front end of the calls going on in this context; None: the command line or Python.
 FRONT_END: contextvars.ContextVar = contextvars.ContextVar("ldcsr_front_end", default=None)
@@ -29,7 +31,8 @@ _TRANSPARENCY = "in QGIS: Layer Properties ▸ Transparency"
 CONTROLS: dict[str, dict] = {
     # a nodata value the file does not declare
     "nodata": {None: "ldcsr --nodata VALUE; nodata=VALUE in Python; in QGIS the layer's Transparency properties",
-               QGIS: f"{_TRANSPARENCY}, 'Additional no data value'"},
+               QGIS: f"{_TRANSPARENCY}, 'Additional no data value'",
+               NAPARI: "the Nodata field under Advanced"},
     # a nodata value instead of the file's, or none at all
     "nodata or none": {None: "--nodata VALUE, or none: every value is data",
                        QGIS: f"{_TRANSPARENCY}, uncheck 'No data value' to read every value as data, and "
@@ -43,7 +46,8 @@ CONTROLS: dict[str, dict] = {
                      QGIS: "add '{page}' as a layer and save it as a GeoTIFF (Raster ▸ Conversion ▸ Translate)"},
     # a part of the scene for the self-check
     "window": {None: "--window; window= in Python",
-               QGIS: "clip the layer to it: Raster ▸ Extraction ▸ Clip Raster by Extent"},
+               QGIS: "clip the layer to it: Raster ▸ Extraction ▸ Clip Raster by Extent",
+               NAPARI: "Check quality takes a layer of at most 1,048,576 px whole, a larger one's view"},
     # a stretch method, as a value
     "stretch": {None: "stretch='{value}'", QGIS: "Stretch '{value}'"},
     # a stretch method, as the option

@@ -94,6 +94,20 @@ def test_too_small_for_the_scale_is_reported_without_layers(ldcsr, qtbot, notes)
     assert any("could not check the quality" in t for s, t in notes if s == "error")
 
 
+def test_a_size_the_scale_cannot_restore_is_said_in_napari_words(ldcsr, qtbot, notes):
+    """Before: '... use a size that is a multiple of 8 px (--window; window= in Python) or a smaller
+    scale', an option napari's check has not: it takes a small layer whole."""
+    viewer, widget = ldcsr
+    viewer.add_image(scene(70, 70), name="odd", rgb=True)  # ×8: restored from 8×8 px, 64 px
+    widget.set_scale(8.0)
+    with qtbot.waitSignal(widget.checker.finished, timeout=60_000):
+        assert widget.check_quality(), notes
+    assert widget.status == ("Check failed: at ×8 the 70×70 px scene would be restored from its 8×8 px copy, "
+                             "more than ×8: use a size that is a multiple of 8 px (Check quality takes a layer "
+                             "of at most 1,048,576 px whole, a larger one's view) or a smaller scale")
+    assert _selfcheck.SMALL == 1_048_576 and len(viewer.layers) == 1
+
+
 def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
     """An error map of a layer whose file has nodata 0 is saved with nodata NaN (the border left
     out), not 0 (a perfect pixel), under its own band name. The file is an earlier LDCSR result:

@@ -110,3 +110,32 @@ def test_the_tile_bar_is_empty_until_a_run_and_counts_in_agreement(ldcsr, qtbot,
     assert widget.progress == (1, 1) and widget.progress_bar.text() == "1 / 1 tile"
     widget.progress_bar.tiles(2, 5)
     assert widget.progress_bar.text() == "2 / 5 tiles"
+
+
+def test_a_fill_value_to_declare_is_said_by_the_nodata_field(ldcsr, qtbot, tmp_path, notes):
+    """A float layer whose fill (-3.4e38) its file does not declare: the Run's refusal, the check's
+    and the live lens's say the form's Nodata field. Before: '(ldcsr --nodata VALUE; nodata=VALUE
+    in Python; in QGIS the layer's Transparency properties)', none of them napari's."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import Affine
+
+    viewer, widget = ldcsr
+    data = np.random.default_rng(0).uniform(0, 100, (1, 48, 48)).astype("float32")
+    data[:, :, :16] = -3.4e38
+    path = tmp_path / "f.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=48, width=48, count=1, dtype="float32",
+                       crs="EPSG:32633", transform=Affine(10, 0, 500000, 0, -10, 4000000)) as ds:
+        ds.write(data)
+    layer = viewer.open(str(path), plugin="napari-ldcsr")[0]
+    widget.set_scale(2.0)
+    assert widget.run(layer=layer)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert widget.check_quality(layer)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
+    widget.live.set_live(True)
+    qtbot.waitUntil(lambda: len(notes) >= 3, timeout=60_000)
+    said = [t for _, t in notes]
+    assert len(said) == 3 and all("Give it as nodata (the Nodata field under Advanced) and run again" in t
+                                  for t in said), said
+    assert not [t for t in said if "--" in t or "=" in t or "Python" in t]
