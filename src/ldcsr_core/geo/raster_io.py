@@ -16,8 +16,9 @@ Everything here works by windows, so a scene larger than memory streams through:
 * the rest lives in rooms of its own and is re-exported here: the output grid and its
   georeferencing in :mod:`.georef`, paletted rasters in :mod:`.palette`, damaged-file messages in
   :mod:`.read_failures`;
-* the writers (:class:`GeoTiffWriter`, :class:`BlockRowWriter`, the free-space check) live in
-  :mod:`ldcsr_core.geo.geotiff_writer` and are re-exported here.
+* the writers (:class:`GeoTiffWriter`, the free-space check) live in
+  :mod:`ldcsr_core.geo.geotiff_writer`, :class:`BlockRowWriter` in :mod:`ldcsr_core.geo.block_rows`;
+  both writers are re-exported here.
 """
 
 from __future__ import annotations
@@ -41,9 +42,8 @@ from .georef import (
     GTIFF_ALPHA, crs_units, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
     band_tags, scale_rpcs, scaled_transform, source_rpcs,
 )
-from .geotiff_writer import (
-    PROVENANCE_PREFIX, BlockRowWriter, GeoTiffWriter, clear_stale_parts,
-)
+from .block_rows import BlockRowWriter
+from .geotiff_writer import PROVENANCE_PREFIX, GeoTiffWriter, clear_stale_parts
 from .crs_override import with_crs
 from .nodata_override import check_file_nodata, quiet_wide_nodata, with_nodata
 from .palette import open_expanded, palette_expansion

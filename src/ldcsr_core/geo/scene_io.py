@@ -6,7 +6,7 @@ source's units.
 * :class:`RasterSink` - the engine ``RowMerger``'s sink: float rows back to the source dtype and
   units, nodata and the per-dataset mask restored, pushed to a row writer;
 * :class:`ArrayWriter` - a row writer that collects the result in memory (files use
-  :class:`~ldcsr_core.geo.geotiff_writer.BlockRowWriter`).
+  :class:`~ldcsr_core.geo.block_rows.BlockRowWriter`).
 """
 
 from __future__ import annotations
