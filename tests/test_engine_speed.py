@@ -179,7 +179,7 @@ def test_is_out_of_memory():
 
 # -- devices and dtypes ------------------------------------------------------------------------
 def test_device_selection(monkeypatch):
-    from ldcsr_core.checkpoints import resolve_device
+    from ldcsr_core.devices import resolve_device
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert resolve_device("auto").type == "cpu"
@@ -201,7 +201,7 @@ def test_a_cuda_card_number_the_machine_lacks_is_refused(monkeypatch):
     weights moved, with torch's 'CUDA error: invalid device ordinal' (a RuntimeError, exit 1
     from the CLI's callers): now one DeviceError (exit 7) before the checkpoint is read."""
     import ldcsr_core
-    from ldcsr_core.checkpoints import resolve_device
+    from ldcsr_core.devices import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -79,7 +79,7 @@ def test_diffusion_windows_do_not_depend_on_the_device(card):
 def test_layout_is_channels_last_on_cpu_and_contiguous_on_cuda(monkeypatch):
     """CPU: NHWC (oneDNN); CUDA: NCHW and cuDNN's autotuner (channels-last was slower on an H200)."""
     from ldcsr_core import build_model
-    from ldcsr_core.checkpoints import device_layout
+    from ldcsr_core.devices import device_layout
 
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
     model = build_model()  # on the CPU: channels-last decoders and condition encoder

@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "upscale": "api", "output_shape": "rules",
     "load_model": "checkpoints", "save_model": "checkpoints", "build_model": "checkpoints",
-    "convert_checkpoint": "checkpoints", "resolve_device": "checkpoints",
+    "convert_checkpoint": "checkpoints", "resolve_device": "devices",
     "ModelConfig": "config", "LDCSR": "models",
     "plan_tiles": "tileplan", "RowMerger": "tileplan", "Tile": "tileplan", "TilePlan": "tileplan",
     "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "tiling", "plan_for_model": "tiling",

@@ -22,7 +22,7 @@ _DEFAULT_MODEL_LOCK = threading.Lock()
 
 
 def _default_model(device: str = "auto"):
-    from .checkpoints import resolve_device
+    from .devices import resolve_device
     from .precision import dtype_name, resolve_dtype
 
     # the float type LDCSR_DTYPE asks for now (a notebook may set it between calls) is part of the key

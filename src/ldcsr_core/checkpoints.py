@@ -21,8 +21,9 @@ from typing import Mapping
 import torch
 
 from .config import ModelConfig
-from .errors import CheckpointError, ConfigError, DeviceError, InputError, one_line
+from .errors import CheckpointError, ConfigError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
+from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW, check_flag, check_path, check_seed
 from .checkpoint_keys import mismatch_text
@@ -31,7 +32,7 @@ from .models.ldcsr import LDCSR
 from .official_checkpoint import infer_config, remap_official
 
 __all__ = ["read_state_dict", "read_checkpoint", "check_model_texts", "config_from_metadata", "remap_official",
-           "infer_config", "load_model", "save_model", "convert_checkpoint", "resolve_device", "file_sha256", "build_model"]
+           "infer_config", "load_model", "save_model", "convert_checkpoint", "file_sha256", "build_model"]
 
 log = logging.getLogger(__name__)
 
@@ -282,36 +283,6 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str, *
     return ignored
 
 
-def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``"auto"`` (or None) picks CUDA, then Apple MPS, then the CPU; a device that is unavailable,
-    unknown or not one the engine runs on (cpu, cuda, mps), or a CUDA card number this machine
-    lacks, raises :class:`~ldcsr_core.DeviceError`, whether named or given as a ``torch.device``."""
-    if device is None or device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = device if isinstance(device, torch.device) else torch.device(device)
-    except (RuntimeError, TypeError):
-        raise DeviceError(f"unknown device {device!r} (use auto, cpu, cuda or mps)") from None
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise DeviceError(f"device {str(dev)!r} is not one the engine runs on (use auto, cpu, cuda or mps)")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("device 'cuda' was asked for but no CUDA GPU is available")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        n = torch.cuda.device_count()  # else torch's 'invalid device ordinal' once the weights move
-        raise DeviceError(f"device {str(dev)!r} was asked for but this machine has {counted(n, 'CUDA GPU')}, "
-                          + ("numbered 0" if n == 1 else f"numbered 0 to {n - 1}"))
-    if dev.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise DeviceError("device 'mps' was asked for but Apple MPS is not available")
-    return dev
-
-
 _BUILD_LOCK = threading.Lock()
 
 
@@ -346,19 +317,6 @@ def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str
     model = _construct(config or tiny_test_config(), seed)
     dev = resolve_device(device)
     return device_layout(model.eval().to(dev), dev)
-
-
-def device_layout(model: LDCSR, device: torch.device, *, all_networks: bool = False) -> LDCSR:
-    """The memory layout that is fastest on ``device``: channels-last on a CPU (oneDNN's NHWC
-    convolutions are markedly faster; ``all_networks`` also converts the UNet, for our own models);
-    contiguous NCHW elsewhere, and cuDNN's autotuner on for CUDA (the planned windows come in few
-    shapes).  On an H200 (issue 22) channels-last made one 1024→4096 fast window 0.78 s against
-    0.49 s contiguous, and fp16 with ``cudnn.benchmark`` 0.26 s."""
-    if device.type == "cpu":
-        return model.use_channels_last(all_networks=all_networks)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    return model.use_channels_last(False)
 
 
 def load_model(source: str | os.PathLike | None = None, *, device: str | torch.device = "auto",

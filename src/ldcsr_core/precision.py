@@ -78,7 +78,7 @@ def loaded_model_key(source=None, device="auto") -> tuple:
     The caches of loaded models (napari's, QGIS's) compare it before handing a model out again.
     An ``LDCSR_DTYPE`` that cannot be taken is in the key as it is: loading says what is wrong."""
     from .builtin_models import model_file_key
-    from .checkpoints import resolve_device
+    from .devices import resolve_device
     from .errors import LdcsrError
 
     try:

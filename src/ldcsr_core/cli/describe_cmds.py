@@ -44,7 +44,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
     from ..geo.radiometry import plan_bands
     from ..geo.pipeline import plan_output
-    from ..checkpoints import resolve_device
+    from ..devices import resolve_device
     from ..precision import describe as describe_dtype
     from ..threads import describe
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoints import build_model, check_model_texts, load_model, resolve_device
+from ..checkpoints import build_model, check_model_texts, load_model
+from ..devices import resolve_device
 from ..config import compact_config
 from .checkpoint import TrainState
 from .data import (MultiScaleCrops, StepBatches, also_trained, images_identity, load_named_images, source_path,
