@@ -13,7 +13,8 @@ import ldcsr_core
 from ldcsr_core.config import tiny_test_config
 from ldcsr_core.models.resample import AxisWindow, Window2d, resize
 from ldcsr_core.tileplan import RowMerger, blend_weights, plan_tiles
-from ldcsr_core.tiling import LatentNoise, run_plan
+from ldcsr_core.latent_noise import LatentNoise
+from ldcsr_core.tiling import run_plan
 from ldcsr_core.training import metrics
 
 

@@ -1,6 +1,7 @@
-"""Tiled inference, the model side: global latent noise, one tile through the model, the tile loop.
+"""Tiled inference, the model side: one tile through the model, the tile loop.
 
-Tile geometry, blending and row merging are torch-free and live in :mod:`ldcsr_core.tileplan`.
+Tile geometry, blending and row merging are torch-free and live in :mod:`ldcsr_core.tileplan`; the
+global latent noise in :mod:`ldcsr_core.latent_noise`.
 :func:`run_plan` is the one tile loop of the engine (``upscale``, the raster pipeline, Dask and
 the plugins all go through it) and reports through the one progress protocol
 (:mod:`ldcsr_core.progress`).
@@ -9,7 +10,6 @@ the plugins all go through it) and reports through the one progress protocol
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from typing import Callable, Iterable, Iterator
 
@@ -18,6 +18,7 @@ import torch
 
 from .errors import InputError, is_out_of_memory
 from .heap import bounded_retained_heap
+from .latent_noise import LatentNoise
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
 from .prefetch import BackgroundSink, batches, pipelined
@@ -30,7 +31,7 @@ from .threads import tile_threads
 from .words import counted
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
 
-__all__ = ["LatentNoise", "tile_window", "process_tile", "process_tiles", "HostOutputs", "TileProcessor", "run_plan",
+__all__ = ["tile_window", "process_tile", "process_tiles", "HostOutputs", "TileProcessor", "run_plan",
            "plan_for_model", "plan_scale", "model_window", "diffusion_window", "memory_budget_mb", "batch_size",
            "is_out_of_memory"]
 
@@ -166,39 +167,6 @@ def tile_window(plan: TilePlan, tile: Tile) -> Window2d:
     return Window2d(
         AxisWindow(h, H, tile.read_y.start, tile.read_y.size, tile.write_y.start, tile.write_y.size),
         AxisWindow(w, W, tile.read_x.start, tile.read_x.size, tile.write_x.start, tile.write_x.size))
-
-
-class LatentNoise:
-    """Gaussian noise defined on the global latent grid: chunk (k, cy, cx) comes from its own seeded
-    generator, so any window of it is the same whatever the tiling, process or machine."""
-
-    CHUNK = 64
-
-    def __init__(self, seed: int, channels: int = 4):
-        self.seed, self.channels = check_seed(seed), channels
-        self._cache: dict = {}
-
-    def _chunk(self, k: int, cy: int, cx: int) -> torch.Tensor:
-        key = (k, cy, cx)
-        if key not in self._cache:
-            digest = hashlib.sha256(f"ldcsr-noise:{self.seed}:{k}:{cy}:{cx}".encode()).digest()
-            g = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
-            if len(self._cache) > 64:
-                self._cache.clear()
-            self._cache[key] = torch.randn((self.channels, self.CHUNK, self.CHUNK), generator=g)
-        return self._cache[key]
-
-    def window(self, k: int, y0: int, x0: int, h: int, w: int) -> torch.Tensor:
-        """(1, C, h, w) noise number ``k`` for latent rows y0.. and columns x0.."""
-        out = torch.empty((1, self.channels, h, w))
-        c = self.CHUNK
-        for cy in range(y0 // c, (y0 + h - 1) // c + 1):
-            for cx in range(x0 // c, (x0 + w - 1) // c + 1):
-                ys, ye = max(y0, cy * c), min(y0 + h, (cy + 1) * c)
-                xs, xe = max(x0, cx * c), min(x0 + w, (cx + 1) * c)
-                out[0, :, ys - y0:ye - y0, xs - x0:xe - x0] = \
-                    self._chunk(k, cy, cx)[:, ys - cy * c:ye - cy * c, xs - cx * c:xe - cx * c]
-        return out
 
 
 @torch.inference_mode()

@@ -1,6 +1,6 @@
 """Where the diffusion mode is unsure: K seeded samples → their mean and per-pixel spread.
 
-The diffusion sampler draws its noise from :class:`~ldcsr_core.tiling.LatentNoise`; seeds
+The diffusion sampler draws its noise from :class:`~ldcsr_core.latent_noise.LatentNoise`; seeds
 ``seed, seed+1, …, seed+K-1`` give K plausible super-resolutions of the same input. Where they
 disagree the model is inventing detail; where they agree the detail is pinned down by the input.
 
