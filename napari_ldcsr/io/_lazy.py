@@ -165,7 +165,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     easting)``). ``reads`` (a list) collects every window read, all levels together.
     """
     import dask.array as da
-    from ldcsr_core.geo.georef import band_tags, georeferencing, source_rpcs
+    from ldcsr_core.geo.georef import band_tags, carried_domains, georeferencing, source_rpcs
     from ldcsr_core.geo.raster_io import band_values, open_raster
     from rasterio.errors import NotGeoreferencedWarning
 
@@ -180,10 +180,10 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             descriptions, tags, values = list(src.descriptions), src.tags(), band_values(src)
             georef = georeferencing(src)
             gcps = src.gcps if georef == "gcps" else None
-            rpcs, btags = source_rpcs(src), band_tags(src)
+            rpcs, btags, domains = source_rpcs(src), band_tags(src), carried_domains(src)
     metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
                                                           descriptions, tags, values, gcps, rpcs, btags,
-                                                          georef=georef)
+                                                          georef=georef, domains=domains)
     metadata["lazy"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
     factors = [1]

@@ -60,7 +60,7 @@ def shown_in_order(metadata: dict, order: tuple[int, ...]) -> dict:
 
 def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tags,
                     band_values=((), (), ()), gcps=None, rpcs=None, band_tags=(), *,
-                    georef: str) -> tuple[dict, list, bool]:
+                    georef: str, domains=None) -> tuple[dict, list, bool]:
     """(layer ``metadata``, band names, georeferenced?) of a raster; shared by the eager and the lazy reader.
     ``band_values`` = the bands' ``(scales, offsets, units)`` (``ldcsr_core.geo.raster_io.band_values``),
     kept as ``scales``/``offsets``/``band_units`` (one per band of the file) when not the default.
@@ -69,7 +69,9 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
     ``gcps_crs`` (WKT or None); the layer itself is shown in pixels. ``rpcs`` = a satellite image's
     rational polynomial coefficients (a rasterio ``RPC``): kept as ``rpcs`` (its ``to_dict()``).
     ``band_tags`` = each band's tags (``ldcsr_core.geo.georef.band_tags``), kept as ``band_tags``.
-    ``georef`` = how the raster is placed, by the engine's rule (``georef.georeferencing``)."""
+    ``georef`` = how the raster is placed, by the engine's rule (``georef.georeferencing``).
+    ``domains`` = its metadata in other GDAL domains that a result carries (``georef.carried_domains``,
+    e.g. ``IMAGERY``: acquisition time, satellite), kept as ``domains``."""
     # placed by a geotransform, by the engine's rule: the identity is GDAL's "none", also beside a
     # CRS, unless the raster declares it (a VRT's, a GeoTIFF's); such a raster is shown as a plain
     # picture, not flipped on a made-up grid; a singular one places no grid (napari cannot show it so)
@@ -100,4 +102,6 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
         metadata["rpcs"] = rpcs.to_dict()
     if band_tags:
         metadata["band_tags"] = [dict(t) for t in band_tags]
+    if domains:
+        metadata["domains"] = {ns: dict(t) for ns, t in domains.items()}
     return metadata, band_names, georeferenced

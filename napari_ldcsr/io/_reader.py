@@ -107,7 +107,8 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     colorinterp = list(geo.colorinterp)
     metadata, band_names, georeferenced = raster_metadata(
         path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags,
-        (geo.scales, geo.offsets, geo.units), geo.gcps, geo.rpcs, geo.band_tags, georef=georef)
+        (geo.scales, geo.offsets, geo.units), geo.gcps, geo.rpcs, geo.band_tags, georef=georef,
+        domains=geo.domains)
     transform = geo.transform
     name = os.path.splitext(os.path.basename(str(path)))[0]
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}

@@ -305,6 +305,7 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     with dataset_from_array(head_rows, bands_last=False, transform=transform, crs=crs, nodata=nodata,
                             colorinterp=colorinterp,
                             descriptions=tuple(str(n) for n in names) if names and len(names) == count else None,
+                            domains=md.get("domains"),
                             **dict(zip(("scales", "offsets", "units", "band_tags"), map(tuple, zip(*values))))) as head:
         profile = output_profile(head, (H, W))
         if "transform" in profile:

@@ -39,13 +39,14 @@ def regrid_metadata(md: dict, in_shape, out_shape, offset) -> None:
     """Move a source layer's metadata (a copy, in place) onto a result's pixel grid by the engine's
     rules for its raster path: ``gcps`` and ``rpcs`` (a satellite image's) onto the ``out_shape``
     grid of the ``in_shape`` part at ``offset`` (input pixels, ``(row, col)``), and the print
-    resolution in ``tags``. (The ``transform`` is moved by the callers, on their own geometry.)"""
+    resolution in ``tags``, which keep what a result carries of its source's (``georef.carried_tags``:
+    not the file's own TIFF DateTime). (The ``transform`` is moved by the callers, on their own geometry.)"""
     (h, w), (H, W) = in_shape, out_shape
     scale = (H / h, W / w)
     if md.get("tags"):  # a print resolution follows the pixel count
-        from ldcsr_core.geo.georef import resampled_tags
+        from ldcsr_core.geo.georef import carried_tags
 
-        md["tags"] = resampled_tags(md["tags"], scale)
+        md["tags"] = carried_tags(md["tags"], scale)
     if md.get("rpcs"):
         from ldcsr_core.geo.georef import scale_rpcs
         from rasterio.rpc import RPC

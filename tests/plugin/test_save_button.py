@@ -231,3 +231,27 @@ def test_a_satellite_image_keeps_its_rpcs_through_run_and_save(ldcsr, qtbot, tmp
             assert ds.rpcs is not None, name
             got = np.array(RPCTransformer(ds.rpcs).rowcol(16.305, 48.195, zs=150.0, op=float))
             assert np.allclose(got, where * k, atol=1e-6), name
+
+
+def test_a_scenes_imagery_metadata_goes_through_run_and_save(ldcsr, qtbot, tmp_path):
+    """A satellite scene's IMAGERY domain (acquisition time, satellite) is saved with its ×2 result
+    and with a save of the layer itself, as `ldcsr upscale` writes it; the result does not take the
+    source file's TIFF DateTime (before: the result saved without IMAGERY, claiming the source's date)."""
+    viewer, widget = ldcsr
+    src = _scene(tmp_path / "scene.tif")
+    imagery = {"ACQUISITIONDATETIME": "2019-05-01T10:03:11Z", "SATELLITEID": "S2A"}
+    with rasterio.open(src, "r+") as ds:
+        ds.update_tags(TIFFTAG_DATETIME="2019:05:01 10:03:11")
+        ds.update_tags(ns="IMAGERY", **imagery)
+    layer = viewer.open(str(src), plugin="napari-ldcsr")[0]
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run(layer=layer)
+    for name, pick in (("same.tif", layer), ("sr.tif", widget.last_result)):
+        viewer.layers.selection.active = pick
+        assert widget.saves.save(str(tmp_path / name))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+        with rasterio.open(tmp_path / name) as ds:
+            assert ds.tags(ns="IMAGERY") == imagery, name
+    with rasterio.open(tmp_path / "sr.tif") as ds:
+        assert "TIFFTAG_DATETIME" not in ds.tags()

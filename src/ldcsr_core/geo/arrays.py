@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .dataset_proxy import DatasetProxy
-from .georef import GTIFF_ALPHA, is_singular, singular_refusal, write_gcps
+from .georef import GTIFF_ALPHA, is_singular, singular_refusal, write_domains, write_gcps
 
 __all__ = ["GeoArray", "dataset_from_array"]
 
@@ -36,7 +36,9 @@ class GeoArray:
     ``band_tags`` are each band's tags (e.g. ``WAVELENGTH``), one dict per band, or ``()``.
     ``tiles`` and ``skipped_tiles``: for a result of the tile loop (``upscale_window``), its tile
     count and how many of them were nodata only (not run through the model; see
-    :func:`~ldcsr_core.geo.job.empty_note`), else 0.
+    :func:`~ldcsr_core.geo.job.empty_note`), else 0. ``domains`` is metadata in GDAL's other
+    domains that the array carries, ``{domain: tags}`` (e.g. ``IMAGERY``: the scene's acquisition
+    time and satellite; see :data:`~ldcsr_core.geo.georef.CARRIED_DOMAINS`).
     """
 
     data: np.ndarray
@@ -55,6 +57,7 @@ class GeoArray:
     band_tags: tuple[dict, ...] = ()
     tiles: int = 0
     skipped_tiles: int = 0
+    domains: dict = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -132,7 +135,8 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
                        tags: Mapping[str, Any] | None = None, gcps=None,
                        scales: Sequence[float] | None = None, offsets: Sequence[float] | None = None,
                        units: Sequence[str | None] | None = None, rpcs=None,
-                       band_tags: Sequence[Mapping[str, Any]] | None = None):
+                       band_tags: Sequence[Mapping[str, Any]] | None = None,
+                       domains: Mapping[str, Mapping[str, Any]] | None = None):
     """An open, read-only in-memory rasterio dataset holding ``array`` and its georeferencing.
 
     Parameters
@@ -157,6 +161,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
     scales, offsets, units : the bands' scale/offset and unit names (one per band), or ``None``.
     rpcs : the rational polynomial coefficients (a rasterio ``RPC``) on this array's grid, or ``None``.
     band_tags : each band's tags (one mapping per band; others are ignored), or ``None``.
+    domains : dataset metadata in other GDAL domains, ``{domain: tags}`` (e.g. ``IMAGERY``), or ``None``.
 
     The dataset owns its memory; close it (or use it as a context manager) when done.
     """
@@ -210,6 +215,7 @@ def dataset_from_array(array: np.ndarray, *, transform=None, crs=None, nodata=No
                     ds.set_band_description(i, str(d))
             if tags:
                 ds.update_tags(**{k: str(v) for k, v in tags.items()})
+            write_domains(ds, domains)
             if gcps and gcps[0]:
                 write_gcps(ds, gcps[0], gcps[1])  # after the tags: AREA_OR_POINT counts
             if rpcs is not None:

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from .raster_io import RasterInfo
 
 __all__ = ["quiet_georef", "georeferencing", "is_singular", "singular_refusal", "check_placement", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
-           "source_rpcs", "scale_rpcs", "resampled_tags", "band_tags",
+           "source_rpcs", "scale_rpcs", "resampled_tags", "carried_tags", "carried_domains", "write_domains", "band_tags",
+           "PROVENANCE_PREFIX", "CARRIED_DOMAINS", "FILE_OWN_TAGS",
            "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA", "crs_units"]
 
 
@@ -174,6 +175,47 @@ def write_gcps(ds, gcps, crs) -> None:
 
 # A TIFF's print resolution (pixels per inch or centimetre), kept by GDAL as dataset tags.
 _PRINT_RESOLUTION = {"TIFFTAG_YRESOLUTION": 0, "TIFFTAG_XRESOLUTION": 1}
+
+
+# Dataset tags LDCSR itself writes (its provenance): an earlier run's are not a new output's.
+PROVENANCE_PREFIX = "LDCSR_"
+
+# GDAL metadata domains of a source that stay true of its super-resolved image: IMAGERY (the
+# scene's acquisition time, satellite, cloud cover: GDAL's imagery metadata). Not RPC (moved onto
+# the output's grid: scale_rpcs), IMAGE_STRUCTURE (the writer's own: compression, interleave),
+# GEOLOCATION (arrays on the source's pixel grid), xml:* (whole documents, e.g. XMP, that may
+# describe the source file: its size, its dates), DERIVED_SUBDATASETS (GDAL makes it on reading).
+CARRIED_DOMAINS = ("IMAGERY",)
+
+# Default-domain tags of a source that are false of a new file: TIFF's DateTime is when the file
+# was made (the scene's acquisition time is IMAGERY's ACQUISITIONDATETIME, carried).
+FILE_OWN_TAGS = ("TIFFTAG_DATETIME",)
+
+
+def carried_tags(tags, scale: tuple[float, float]) -> dict:
+    """The default-domain ``tags`` of a source that its image resampled by ``scale = (sy, sx)``
+    carries: not LDCSR's provenance (:data:`PROVENANCE_PREFIX`) nor :data:`FILE_OWN_TAGS`, the
+    print resolution scaled (:func:`resampled_tags`)."""
+    kept = {k: v for k, v in dict(tags).items()
+            if not str(k).startswith(PROVENANCE_PREFIX) and k not in FILE_OWN_TAGS}
+    return resampled_tags(kept, scale)
+
+
+def carried_domains(src) -> dict[str, dict]:
+    """``src``'s metadata in :data:`CARRIED_DOMAINS`, ``{domain: tags}`` (``{}`` when none)."""
+    out = {}
+    for ns in CARRIED_DOMAINS:
+        tags = dict(src.tags(ns=ns))
+        if tags:
+            out[ns] = tags
+    return out
+
+
+def write_domains(ds, domains) -> None:
+    """Write ``{domain: tags}`` (:func:`carried_domains`) on the open dataset ``ds``."""
+    for ns, tags in (domains or {}).items():
+        if tags:
+            ds.update_tags(ns=ns, **{k: str(v) for k, v in tags.items()})
 
 
 def resampled_tags(tags, scale: tuple[float, float]) -> dict:

@@ -32,7 +32,7 @@ from ..errors import OVERWRITE, LdcsrError, OutputExistsError, RasterIOError, ca
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
 from ..rules import check_flag
-from .georef import band_tags, is_point, resampled_tags, write_gcps
+from .georef import PROVENANCE_PREFIX, band_tags, carried_domains, carried_tags, is_point, write_domains, write_gcps
 from .libtiff_messages import route_libtiff_messages
 from .read_failures import gdal_errors
 
@@ -53,7 +53,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROVENANCE_PREFIX = "LDCSR_"
 # Files GDAL reads together with a GeoTIFF NAME, found by name: NAME.aux.xml (PAM metadata,
 # statistics), NAME.msk (mask) and NAME.ovr (overviews). An output's are part of it: ours are
 # renamed with it, those of a file it replaces are removed (they describe the old image).
@@ -304,10 +303,10 @@ class GeoTiffWriter:
                 dst.scales = src.scales
             if any(o != 0.0 for o in src.offsets):
                 dst.offsets = src.offsets
-        stags = {k: v for k, v in src.tags().items() if not k.startswith(PROVENANCE_PREFIX)}
-        stags = resampled_tags(stags, (dst.height / src.height, dst.width / src.width))
+        stags = carried_tags(src.tags(), (dst.height / src.height, dst.width / src.width))
         if stags:
             dst.update_tags(**stags)
+        write_domains(dst, carried_domains(src))
 
     def _guard(self, fn, *args, **kwargs):
         from rasterio.errors import RasterioError

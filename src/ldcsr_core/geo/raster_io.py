@@ -40,7 +40,7 @@ from ..rules import check_flag, check_path
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
     GTIFF_ALPHA, crs_units, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
-    band_tags, scale_rpcs, scaled_transform, source_rpcs,
+    band_tags, carried_domains, scale_rpcs, scaled_transform, source_rpcs,
 )
 from .block_rows import BlockRowWriter
 from .geotiff_writer import PROVENANCE_PREFIX, GeoTiffWriter, clear_stale_parts
@@ -343,7 +343,7 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArra
         rpcs = scale_rpcs(rpcs, (1.0, 1.0), (win.row_off, win.col_off))
     return GeoArray(data, transform, src.crs, src.nodata, dict(src.tags()),
                     tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask, gcps,
-                    *band_values(src), rpcs=rpcs, band_tags=band_tags(src))
+                    *band_values(src), rpcs=rpcs, band_tags=band_tags(src), domains=carried_domains(src))
 
 
 def band_values(src) -> tuple[tuple, tuple, tuple]:
@@ -365,7 +365,7 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
                             bands_last=False, colorinterp=geo.colorinterp or None,
                             descriptions=geo.descriptions, gcps=geo.gcps, scales=geo.scales or None,
                             offsets=geo.offsets or None, units=geo.units or None, rpcs=geo.rpcs,
-                            band_tags=geo.band_tags or None) as mem:
+                            band_tags=geo.band_tags or None, domains=geo.domains) as mem:
         profile = output_profile(mem, geo.shape, block=block, compress=compress)
         from rasterio.windows import Window
 

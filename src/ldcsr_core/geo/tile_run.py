@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..front_end import say
 from ..progress import ProgressCallback
 from .job import UpscaleOptions, plan_output, provenance_summary, provenance_tags
-from .georef import band_tags, resampled_tags
+from .georef import band_tags, carried_domains, carried_tags
 from .nodata_masks import output_nodata
 from .local_runner import LocalRunner
 from .scene_io import ArrayWriter, RasterSink, SceneReader, _window
@@ -193,12 +193,11 @@ def _source_name(src, given: str | None) -> str:
 
 
 def _geo_array(src, job: _Job, writer: ArrayWriter) -> rio_io.GeoArray:
-    src_tags = {k: v for k, v in src.tags().items() if not k.startswith(rio_io.PROVENANCE_PREFIX)}
-    src_tags = resampled_tags(src_tags, job.scale)
+    src_tags = carried_tags(src.tags(), job.scale)
     nodata = output_nodata(src.nodata, writer.data.dtype)  # as the output file declares it
     return rio_io.GeoArray(
         writer.data, job.transform, src.crs, nodata, {**src_tags, **job.tags},
         tuple(c.name for c in src.colorinterp), tuple(src.descriptions), writer.mask, job.gcps,
         *rio_io.band_values(src), rpcs=job.rpcs, band_tags=band_tags(src),
-        tiles=job.tiles, skipped_tiles=job.skipped_tiles)
+        tiles=job.tiles, skipped_tiles=job.skipped_tiles, domains=carried_domains(src))
 

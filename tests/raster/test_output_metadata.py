@@ -1,0 +1,64 @@
+"""What an output GeoTIFF carries of its source's metadata beyond the default domain: the scene's
+IMAGERY (acquisition time, satellite) stays true after super-resolution; TIFF's DateTime is the
+source file's own date and is not copied."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from ldcsr_core.cli import main
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster, upscale_window
+from ldcsr_core.geo.raster_io import read_raster, write_raster
+
+from .conftest import sha256, smooth_field, write_tif
+
+IMAGERY = {"ACQUISITIONDATETIME": "2019-05-01T10:03:11Z", "SATELLITEID": "S2A", "CLOUDCOVER": "3.5"}
+FAST = UpscaleOptions(mode="fast")
+
+
+@pytest.fixture
+def scene(tmp_path):
+    data = smooth_field(np.random.default_rng(3), 24, 28, 3, 0, 255).astype(np.uint8)
+    p = write_tif(tmp_path / "scene.tif", data, dtype="uint8",
+                  tags={"TIFFTAG_DATETIME": "2019:05:01 10:03:11", "CAPTION": "Vienna"})
+    with rasterio.open(p, "r+") as ds:
+        ds.update_tags(ns="IMAGERY", **IMAGERY)
+    return p
+
+
+def _check(out):
+    with rasterio.open(out) as d:
+        assert d.tags(ns="IMAGERY") == IMAGERY
+        t = d.tags()
+        assert t["CAPTION"] == "Vienna"  # the default domain is still carried
+        assert "TIFFTAG_DATETIME" not in t  # the source file's date is not this file's
+
+
+def test_upscale_raster_carries_imagery_not_file_date(scene, tiny_model, tmp_path):
+    before = sha256(scene)
+    res = upscale_raster(scene, tmp_path / "o.tif", model=tiny_model, scale=2, options=FAST,
+                         output=OutputOptions())
+    assert res.status == "written"
+    _check(tmp_path / "o.tif")
+    assert sha256(scene) == before
+
+
+def test_cli_upscale_carries_imagery(scene, tiny_model_file, tmp_path):
+    r = CliRunner().invoke(main, ["upscale", str(scene), "-o", str(tmp_path / "c.tif"), "--scale", "2",
+                                  "--mode", "fast", "--model", str(tiny_model_file)])
+    assert r.exit_code == 0, r.output
+    _check(tmp_path / "c.tif")
+
+
+def test_upscale_window_and_write_raster_carry_imagery(scene, tiny_model, tmp_path):
+    with rasterio.open(scene) as s:
+        geo = upscale_window(s, model=tiny_model, scale=2, options=FAST)
+    assert geo.domains == {"IMAGERY": IMAGERY} and "TIFFTAG_DATETIME" not in geo.tags
+    _check(write_raster(tmp_path / "w.tif", geo))
+    again = read_raster(tmp_path / "w.tif")  # read and written again: still carried
+    assert again.domains == {"IMAGERY": IMAGERY}
+    with rasterio.open(write_raster(tmp_path / "w2.tif", again)) as d:
+        assert d.tags(ns="IMAGERY") == IMAGERY
