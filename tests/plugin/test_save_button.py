@@ -23,6 +23,18 @@ def _scene(path, h=40, w=52, descriptions=None):
     return path
 
 
+
+def _run_and_save_both(viewer, widget, qtbot, layer, folder):
+    """A Run of ``layer`` at x2, then Save of the layer as ``folder/same.tif`` and of its result as
+    ``folder/sr.tif``."""
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run(layer=layer)
+    for name, pick in (("same.tif", layer), ("sr.tif", widget.last_result)):
+        viewer.layers.selection.active = pick
+        assert widget.saves.save(str(folder / name))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+
 def test_the_result_saves_georeferenced_with_its_finer_pixels(ldcsr, qtbot, tmp_path, notes):
     viewer, widget = ldcsr
     src = _scene(tmp_path / "scene.tif")
@@ -188,13 +200,7 @@ def test_a_raster_placed_by_gcps_keeps_them_through_run_and_save(ldcsr, qtbot, t
         assert georef.georeferencing(s) == "gcps"
     layer = viewer.open(str(src), plugin="napari-ldcsr")[0]
     assert len(layer.metadata["gcps"]) == 5
-    widget.set_scale(2.0)
-    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
-        assert widget.run(layer=layer)
-    for name, pick in (("same.tif", layer), ("sr.tif", widget.last_result)):
-        viewer.layers.selection.active = pick
-        assert widget.saves.save(str(tmp_path / name))
-        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    _run_and_save_both(viewer, widget, qtbot, layer, tmp_path)
     with rasterio.open(tmp_path / "same.tif") as same, rasterio.open(tmp_path / "sr.tif") as sr:
         for ds, k in ((same, 1), (sr, 2)):
             got, gcrs = ds.gcps
@@ -218,13 +224,7 @@ def test_a_satellite_image_keeps_its_rpcs_through_run_and_save(ldcsr, qtbot, tmp
         ds.write((100 + 3000 * np.random.default_rng(1).random((1, 40, 52))).astype(np.uint16))
     layer = viewer.open(str(src), plugin="napari-ldcsr")[0]
     assert layer.metadata["rpcs"]["line_off"] == 19.5
-    widget.set_scale(2.0)
-    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
-        assert widget.run(layer=layer)
-    for name, pick in (("same.tif", layer), ("sr.tif", widget.last_result)):
-        viewer.layers.selection.active = pick
-        assert widget.saves.save(str(tmp_path / name))
-        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    _run_and_save_both(viewer, widget, qtbot, layer, tmp_path)
     where = np.array(RPCTransformer(rpcs).rowcol(16.305, 48.195, zs=150.0, op=float))
     for name, k in (("same.tif", 1), ("sr.tif", 2)):
         with rasterio.open(tmp_path / name) as ds:
@@ -244,13 +244,8 @@ def test_a_scenes_imagery_metadata_goes_through_run_and_save(ldcsr, qtbot, tmp_p
         ds.update_tags(TIFFTAG_DATETIME="2019:05:01 10:03:11")
         ds.update_tags(ns="IMAGERY", **imagery)
     layer = viewer.open(str(src), plugin="napari-ldcsr")[0]
-    widget.set_scale(2.0)
-    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
-        assert widget.run(layer=layer)
-    for name, pick in (("same.tif", layer), ("sr.tif", widget.last_result)):
-        viewer.layers.selection.active = pick
-        assert widget.saves.save(str(tmp_path / name))
-        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    _run_and_save_both(viewer, widget, qtbot, layer, tmp_path)
+    for name in ("same.tif", "sr.tif"):
         with rasterio.open(tmp_path / name) as ds:
             assert ds.tags(ns="IMAGERY") == imagery, name
     with rasterio.open(tmp_path / "sr.tif") as ds:
