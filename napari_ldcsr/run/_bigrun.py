@@ -56,7 +56,8 @@ def _size(n: int) -> str:
 
 def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1) -> Path:
     """``<stem>_x2.50_ldcsr.tif`` next to ``src_path``; ``…_ldcsr-2.tif`` etc. if that exists, or another
-    live run (a command line, another napari) is making it (``output_claims.OutputClaim.busy``), or
+    live run (a command line, another napari) is making it or its spread file
+    (``output_claims.OutputClaim.busy``), or
     its sidecars (``.aux.xml``…, or a world file or RPCs by its stem, which the engine will not write
     next to), or (``samples`` > 1) its
     spread file (``…_spread.tif``, the engine's name) (FileExistsError when 99 names are taken)."""
@@ -70,7 +71,7 @@ def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1)
         path = src.with_name(f"{base}.tif" if i == 1 else f"{base}-{i}.tif")
         files = [path] + ([default_spread_path(path)] if samples > 1 else [])
         if not any(os.path.lexists(f"{f}{side}") or placement_sidecars(f) for f in files
-                   for side in ("",) + SIDECARS) and not OutputClaim.busy(path):
+                   for side in ("",) + SIDECARS) and not any(OutputClaim.busy(f) for f in files):
             return path
     raise FileExistsError(f"{base}.tif and 98 numbered variants exist next to the source already")
 

@@ -34,6 +34,7 @@ class OutputClaim:
 
     def __init__(self, path: str | os.PathLike) -> None:
         p = Path(path)
+        self.output = p
         self.path = p.parent / f"{part_prefix(p)[:-1]}{self.SUFFIX}"
         self.fd: int | None = None
 
@@ -48,6 +49,27 @@ class OutputClaim:
             log.warning("another run is making %s now; waiting for it", path)
             claim.take(wait=True)
         return claim
+
+    @classmethod
+    def each(cls, paths, *, wait: bool) -> list["OutputClaim"]:
+        """The claims on every file a run will write (its output, its spread file...; None entries
+        skipped), each taken as :meth:`of` takes one, in one order (by the claim file's real path), so
+        that two runs sharing two of their files never each hold one and wait for the other. When one
+        cannot be taken (:class:`~ldcsr_core.errors.OutputBusy`, Ctrl-C) those taken are given up."""
+        claims = {c.key(): c for c in map(cls, filter(None, paths))}  # one per claim file
+        taken: list[OutputClaim] = []
+        try:
+            for key in sorted(claims):
+                taken.append(cls.of(claims[key].output, wait=wait))
+        except BaseException:
+            for c in taken:
+                c.release()
+            raise
+        return taken
+
+    def key(self) -> str:
+        """The claim file's real path: one for every spelling of the output's name."""
+        return os.path.join(os.path.realpath(self.path.parent), self.path.name)
 
     @classmethod
     def busy(cls, path: str | os.PathLike) -> bool:

@@ -408,6 +408,23 @@ def test_a_streamed_output_name_is_not_one_with_a_stale_sidecar(tmp_path):
     assert output_path_for(src, 2.0, samples=2).name == "o_x2.00_ldcsr-3.tif"
 
 
+def test_a_streamed_output_name_whose_spread_file_another_run_is_making_is_not_picked(tmp_path):
+    """With samples, a name whose spread file another live run is making now (an ``ldcsr upscale
+    --spread-out`` there holds its claim) is not picked: before, the Run took that name, and two runs
+    made one spread file at once (one of them lost its work)."""
+    from ldcsr_core.output_claims import OutputClaim
+    from napari_ldcsr.run._bigrun import output_path_for
+
+    src = tmp_path / "o.tif"
+    making = OutputClaim.of(tmp_path / "o_x2.00_ldcsr_spread.tif", wait=False)
+    try:
+        assert output_path_for(src, 2.0).name == "o_x2.00_ldcsr.tif"  # one sample: no spread file
+        assert output_path_for(src, 2.0, samples=2).name == "o_x2.00_ldcsr-2.tif"
+    finally:
+        making.release()
+    assert output_path_for(src, 2.0, samples=2).name == "o_x2.00_ldcsr.tif"
+
+
 @pytest.mark.parametrize("value, expected", [("inf", sys.maxsize), ("nan", 512 * 2**20), ("abc", 512 * 2**20),
                                              ("2048", 2048 * 2**20)])
 def test_stream_threshold_takes_inf_as_no_limit(monkeypatch, value, expected):

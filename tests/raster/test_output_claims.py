@@ -121,3 +121,84 @@ def test_write_raster_leaves_an_output_another_run_is_making(tmp_path):
         other.release()
     write_raster(dst, geo, overwrite=True)  # that run over
     assert [p.name for p in tmp_path.iterdir()] == ["o.tif"]
+
+
+SAMPLES = UpscaleOptions(samples=2)  # the mean of 2 diffusion samples, and their spread file
+
+
+def test_a_run_with_samples_claims_its_spread_file_too(rasters, tiny_model, tmp_path):
+    """Before: only the output was claimed, so a Save (write_raster, napari's Save) onto the spread
+    file's name while the run worked was written and reported saved; at its end the run failed
+    'output exists: …_spread.tif (it appeared while this run worked ...)' and lost its whole result
+    (with overwrite, it replaced the saved file instead). Now the save is refused and the run ends
+    with both its files."""
+    import numpy as np
+    from ldcsr_core.geo.raster_io import read_raster, write_raster
+
+    dst, spread = tmp_path / "o.tif", tmp_path / "o_spread.tif"
+    other = read_raster(rasters["gray"])
+    seen = []
+
+    def save_onto_the_spread_file(info):
+        if not seen:
+            seen.append(OutputClaim.busy(spread))
+            with pytest.raises(OutputBusy, match=f"another run is making {spread} now"):
+                write_raster(spread, other, overwrite=True)
+
+    res = upscale_raster(rasters["gray"], dst, model=tiny_model, scale=2, options=SAMPLES,
+                         output=OutputOptions(wait_for_others=False), callback=save_onto_the_spread_file)
+    assert seen == [True] and res.status == "written" and res.spread == str(spread)
+    with rasterio.open(spread) as ds:  # the run's spread, not the refused save's picture
+        assert ds.dtypes == ("float32",) and ds.tags()["LDCSR_JOB"] == res.tags["LDCSR_JOB"]
+        assert np.isfinite(ds.read(1)).all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif", "o_spread.tif"]  # claims released
+
+
+def test_a_spread_file_another_run_is_making_is_waited_for_like_the_output(rasters, tiny_model, tmp_path):
+    """Same rule and words as the output's claim: OutputBusy at once when not waiting (nothing made,
+    the output's claim given up again), and the spread file's name in the sentence."""
+    dst, spread = tmp_path / "o.tif", tmp_path / "s.tif"
+    other = OutputClaim(spread)  # e.g. another command writing its output (or spread) to s.tif
+    assert other.take(wait=False)
+    try:
+        with pytest.raises(OutputBusy) as e:
+            upscale_raster(rasters["gray"], dst, model=tiny_model, scale=2, options=SAMPLES, spread_path=spread,
+                           output=OutputOptions(wait_for_others=False))
+        assert str(e.value) == f"another run is making {spread} now (wait for it to end, or write to another path)"
+        assert not OutputClaim.busy(dst) and _claims(tmp_path) == ["." + spread.name + OutputClaim.SUFFIX]
+    finally:
+        other.release()
+    assert _claims(tmp_path) == [] and not dst.exists()
+
+
+def test_the_claims_of_a_run_with_samples_are_released_on_ctrl_c(rasters, tiny_model, tmp_path):
+    dst, spread = tmp_path / "o.tif", tmp_path / "o_spread.tif"
+    held = []
+
+    def interrupt(info):
+        held.append([OutputClaim.busy(dst), OutputClaim.busy(spread)])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        upscale_raster(rasters["gray"], dst, model=tiny_model, scale=2, options=SAMPLES, callback=interrupt)
+    assert held == [[True, True]]
+    assert list(tmp_path.iterdir()) == []  # no file, no part file, no claim
+
+
+def test_two_runs_sharing_two_files_take_their_claims_in_one_order(tmp_path):
+    """Run A writes a.tif and b.tif, run B b.tif and a.tif (its spread file is A's output): each takes
+    its claims in one order (by claim file), so neither holds one while it waits for the other; one
+    name spelt two ways is one claim (a second lock of it would wait for this run itself)."""
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    taken = OutputClaim.each([b, tmp_path / "." / "b.tif", None, a], wait=False)
+    assert [c.output.name for c in taken] == ["a.tif", "b.tif"]
+    for c in taken:
+        c.release()
+    other = OutputClaim.of(b, wait=False)
+    try:
+        with pytest.raises(OutputBusy, match=f"another run is making {b} now"):
+            OutputClaim.each([a, b], wait=False)
+        assert not OutputClaim.busy(a)  # the claim it had taken, given up
+    finally:
+        other.release()
+    assert _claims(tmp_path) == []

@@ -191,9 +191,11 @@ def upscale_raster(
         Without ``overwrite`` an existing output is an :class:`~ldcsr_core.errors.OutputExistsError`,
         unless ``skip_complete`` and it is a complete output of the same request (then skipped);
         one that another run puts there while this one works is never replaced (with
-        ``skip_complete``, skipped when it is a complete output of this request). An output another
-        live run is making is not made twice: this run waits for it (``wait_for_others``) and
-        then looks again, or raises :class:`~ldcsr_core.errors.OutputBusy`.
+        ``skip_complete``, skipped when it is a complete output of this request). An output (or spread
+        file) another live run is making is not made twice: this run waits for it (``wait_for_others``)
+        and then looks again, or raises :class:`~ldcsr_core.errors.OutputBusy`; it claims both files
+        itself (:meth:`OutputClaim.each <ldcsr_core.output_claims.OutputClaim.each>`) until they are in
+        place or removed.
     runner : where tiles run: :class:`LocalRunner` (default) or a ``DaskRunner``.
     callback : ``callback(TileProgress)`` before the first tile and after each one; raising
         :class:`~ldcsr_core.Cancelled` in it stops the run and leaves no output behind.
@@ -250,8 +252,10 @@ def upscale_raster(
                                          if p is not None)
         fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
                                           out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)])
-        # another live run making it: wait for it and look again (a batch does its other inputs first)
-        held.callback(OutputClaim.of(dst_path, wait=output.wait_for_others).release)
+        # another live run making it (or the spread file): wait for it and look again (a batch does its
+        # other inputs first); every file this run writes is claimed until it is in place or removed
+        for claim in OutputClaim.each([dst_path, spread_path], wait=output.wait_for_others):
+            held.callback(claim.release)
         t0 = time.perf_counter()  # the run's time, not the wait's
 
         def complete() -> bool:  # this very request's output (and spread file) is there
