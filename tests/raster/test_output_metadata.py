@@ -62,3 +62,12 @@ def test_upscale_window_and_write_raster_carry_imagery(scene, tiny_model, tmp_pa
     assert again.domains == {"IMAGERY": IMAGERY}
     with rasterio.open(write_raster(tmp_path / "w2.tif", again)) as d:
         assert d.tags(ns="IMAGERY") == IMAGERY
+
+
+def test_a_copy_of_a_file_does_not_take_its_date(scene, tmp_path):
+    """write_raster of read_raster (the same pixels, as napari's Save of an opened layer) is a new file:
+    the scene's IMAGERY and tags go with it, the source file's TIFF DateTime does not (before: kept,
+    a file written today claimed its source's date)."""
+    geo = read_raster(scene)
+    assert geo.tags["TIFFTAG_DATETIME"] == "2019:05:01 10:03:11"  # what the file says of itself, as read
+    _check(write_raster(tmp_path / "copy.tif", geo))

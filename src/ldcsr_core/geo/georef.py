@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .raster_io import RasterInfo
 
 __all__ = ["quiet_georef", "georeferencing", "is_singular", "singular_refusal", "check_placement", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
-           "source_rpcs", "scale_rpcs", "resampled_tags", "carried_tags", "carried_domains", "write_domains", "band_tags",
+           "source_rpcs", "scale_rpcs", "resampled_tags", "new_file_tags", "carried_tags", "carried_domains", "write_domains", "band_tags",
            "PROVENANCE_PREFIX", "CARRIED_DOMAINS", "FILE_OWN_TAGS",
            "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA", "crs_units"]
 
@@ -192,12 +192,19 @@ CARRIED_DOMAINS = ("IMAGERY",)
 FILE_OWN_TAGS = ("TIFFTAG_DATETIME",)
 
 
+def new_file_tags(tags) -> dict:
+    """The default-domain ``tags`` a newly written file takes of those given it: not
+    :data:`FILE_OWN_TAGS` (another file's, e.g. the source's or the saved layer's file's date). The
+    rule of every GeoTIFF written (:class:`~ldcsr_core.geo.geotiff_writer.GeoTiffWriter`), a copy of
+    the same pixels (a layer saved, ``write_raster`` of ``read_raster``) included."""
+    return {k: v for k, v in dict(tags).items() if k not in FILE_OWN_TAGS}
+
+
 def carried_tags(tags, scale: tuple[float, float]) -> dict:
     """The default-domain ``tags`` of a source that its image resampled by ``scale = (sy, sx)``
-    carries: not LDCSR's provenance (:data:`PROVENANCE_PREFIX`) nor :data:`FILE_OWN_TAGS`, the
-    print resolution scaled (:func:`resampled_tags`)."""
-    kept = {k: v for k, v in dict(tags).items()
-            if not str(k).startswith(PROVENANCE_PREFIX) and k not in FILE_OWN_TAGS}
+    carries: not LDCSR's provenance (:data:`PROVENANCE_PREFIX`) nor :data:`FILE_OWN_TAGS`
+    (:func:`new_file_tags`), the print resolution scaled (:func:`resampled_tags`)."""
+    kept = {k: v for k, v in new_file_tags(tags).items() if not str(k).startswith(PROVENANCE_PREFIX)}
     return resampled_tags(kept, scale)
 
 

@@ -32,7 +32,9 @@ from ..errors import OVERWRITE, LdcsrError, OutputExistsError, RasterIOError, ca
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
 from ..rules import check_flag
-from .georef import PROVENANCE_PREFIX, band_tags, carried_domains, carried_tags, is_point, write_domains, write_gcps
+from .georef import (
+    PROVENANCE_PREFIX, band_tags, carried_domains, carried_tags, is_point, new_file_tags, write_domains, write_gcps,
+)
 from .libtiff_messages import route_libtiff_messages
 from .read_failures import gdal_errors
 
@@ -185,7 +187,8 @@ class GeoTiffWriter:
     src : optional source dataset whose band descriptions, colour interpretation, tags (dataset
         and per band, but not the bands' statistics; a print resolution follows the size, see
         :func:`~ldcsr_core.geo.georef.resampled_tags`), units, scales and offsets are copied.
-    tags : extra dataset tags (provenance), written last.
+    tags : extra dataset tags (provenance), written last; not :data:`~.georef.FILE_OWN_TAGS`
+        (:func:`~.georef.new_file_tags`: a file's date is its own).
     overwrite : replace an existing ``path`` and its sidecars (:data:`SIDECARS`); otherwise
         :class:`OutputExistsError` if either exists (GDAL would read a sidecar left there as
         part of the new file).
@@ -349,8 +352,9 @@ class GeoTiffWriter:
 
     def _finish(self) -> None:
         """Close, sync and check the part file (raises :func:`write_error` on any failure)."""
-        if self.tags:
-            self._guard(self.dataset.update_tags, **{k: str(v) for k, v in self.tags.items()})
+        tags = new_file_tags(self.tags)  # not another file's own (its date)
+        if tags:
+            self._guard(self.dataset.update_tags, **{k: str(v) for k, v in tags.items()})
         if self.profile.get("gcps") and is_point(self.dataset):  # now that its tags are all set
             self._guard(write_gcps, self.dataset, self.profile["gcps"], self.profile.get("crs"))
         ds, self.dataset = self.dataset, None
