@@ -73,12 +73,16 @@ def _scene_file(tmp_path):
                        transform=from_origin(4e5, 33e5, 0.5, 0.5), nodata=0, photometric="RGB") as dst:
         dst.write(rgb)
         dst.descriptions = ("R", "G", "B")
+        dst.update_tags(TIFFTAG_DATETIME="2019:05:01 10:03:11", CAPTION="Gainesville")
+        dst.update_tags(ns="IMAGERY", ACQUISITIONDATETIME="2019-05-01T10:03:11Z", SATELLITEID="S2A")
     return path
 
 
 def test_spread_layer_saves_with_nan_nodata_and_its_own_band_name(ldcsr, qtbot, notes, tmp_path):
     """The spread is NaN where the source is invalid and a genuine 0 elsewhere: it is saved with
-    nodata NaN (as the CLI's spread file), not the source's nodata 0, under its own band name."""
+    nodata NaN (as the CLI's spread file), not the source's nodata 0, under its own band name, and
+    with the scene's tags and IMAGERY domain as the result and the CLI's spread file (before: the
+    layer's tags were the spread's provenance alone, the scene's CAPTION lost)."""
     import rasterio
     from napari.plugins.io import save_layers
 
@@ -96,3 +100,6 @@ def test_spread_layer_saves_with_nan_nodata_and_its_own_band_name(ldcsr, qtbot, 
     with rasterio.open(out) as dst:
         assert np.isnan(dst.nodata) and dst.descriptions == ("spread (mean over R, G, B)",)
         assert np.ma.count_masked(dst.read(1, masked=True)) == 144 and dst.dtypes == ("float32",)
+        assert dst.tags()["CAPTION"] == "Gainesville" and "LDCSR_PROVENANCE" in dst.tags()
+        assert "TIFFTAG_DATETIME" not in dst.tags()
+        assert dst.tags(ns="IMAGERY") == {"ACQUISITIONDATETIME": "2019-05-01T10:03:11Z", "SATELLITEID": "S2A"}

@@ -71,3 +71,36 @@ def test_a_copy_of_a_file_does_not_take_its_date(scene, tmp_path):
     geo = read_raster(scene)
     assert geo.tags["TIFFTAG_DATETIME"] == "2019:05:01 10:03:11"  # what the file says of itself, as read
     _check(write_raster(tmp_path / "copy.tif", geo))
+
+
+def _check_spread(path):
+    """The spread file shows the mean's scene: its tags and IMAGERY, not the file's date; its bands are
+    its own (names, no band tags: a source band's tags describe that band's values, not their spread)."""
+    _check(path)
+    with rasterio.open(path) as d:
+        assert d.descriptions == ("spread of red", "spread of band 2", "spread of band 3")
+        assert d.tags(1) == {} and "LDCSR_SPREAD" in d.tags()
+
+
+def test_the_spread_file_carries_the_scene_as_the_mean(scene, tiny_model_file, tmp_path):
+    """Before: the spread file of --samples (same scene, same grid, same time as the mean) carried none
+    of its source's tags or IMAGERY domain (no acquisition time, no satellite)."""
+    with rasterio.open(scene, "r+") as ds:
+        ds.set_band_description(1, "red")
+        ds.update_tags(1, WAVELENGTH="0.665")
+    r = CliRunner().invoke(main, ["upscale", str(scene), "-o", str(tmp_path / "m.tif"), "--scale", "2",
+                                  "--samples", "2", "--model", str(tiny_model_file)])
+    assert r.exit_code == 0, r.output
+    _check(tmp_path / "m.tif")
+    _check_spread(tmp_path / "m_spread.tif")
+
+
+def test_upscale_window_spread_carries_the_scene_as_the_mean(scene, tiny_model, tmp_path):
+    from ldcsr_core.geo.spread import upscale_window_spread
+
+    with rasterio.open(scene) as s:
+        res = upscale_window_spread(s, model=tiny_model, scale=2, options=UpscaleOptions(samples=2))
+    for geo in res:
+        assert geo.domains == {"IMAGERY": IMAGERY} and geo.tags["CAPTION"] == "Vienna"
+        assert "TIFFTAG_DATETIME" not in geo.tags
+    _check(write_raster(tmp_path / "s.tif", res.spread))

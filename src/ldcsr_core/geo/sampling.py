@@ -26,11 +26,12 @@ import numpy as np
 
 from . import radiometry as rad
 from . import raster_io as rio_io
+from .georef import carried_domains, carried_tags, write_domains
 from ..uncertainty import SampleLayout
 from ..rules import check_path
 
 __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_profile",
-           "spread_tags", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE"]
+           "spread_tags", "spread_domains", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE"]
 
 
 SPREAD_NOTICE = ("Per-pixel spread (standard deviation, source units) of {k} diffusion samples "
@@ -116,10 +117,20 @@ def sampled(runner, sink, spread_writer, job, samples: int):
 
 
 def spread_tags(job, samples: int) -> dict[str, str]:
-    """Provenance of the spread raster: the run's tags plus what the values are."""
+    """Dataset tags of the spread raster: the scene's, as the mean carries them (it shows the same
+    scene on the same grid: :func:`~.georef.carried_tags`), the run's provenance and what the values
+    are. Its domains are the mean's too (:func:`spread_domains`); not the source bands' names, tags,
+    offsets or colours, which describe the bands' values, not their spread (:func:`spread_band_values`)."""
     seed = int(job.options.seed)
-    return {**job.tags, "LDCSR_SPREAD": SPREAD_NOTICE.format(k=samples, s0=seed, s1=seed + samples - 1),
+    return {**carried_tags(job.src.tags(), job.scale), **job.tags,
+            "LDCSR_SPREAD": SPREAD_NOTICE.format(k=samples, s0=seed, s1=seed + samples - 1),
             "LDCSR_SAMPLES": str(samples)}
+
+
+def spread_domains(job) -> dict[str, dict]:
+    """The spread raster's metadata in other GDAL domains: the mean's (:func:`~.georef.carried_domains`,
+    e.g. ``IMAGERY``: when and by which satellite the scene was taken)."""
+    return carried_domains(job.src)
 
 
 def spread_band_values(src, colour) -> tuple[tuple, tuple, tuple]:
@@ -178,6 +189,7 @@ def spread_file(path: Path, src, job, *, output, fellow=None):
         if fellow is not None:
             gw.fellows.append(fellow)
             fellow.fellows.append(gw)
+        write_domains(gw.dataset, spread_domains(job))
         for i, name in enumerate(_band_names(src, colour), 1):
             gw.dataset.set_band_description(i, name)
         scales, _, units = spread_band_values(src, colour)

@@ -20,7 +20,7 @@ from .crs_override import with_crs
 from .nodata_override import with_nodata
 from .sampling import (
     SPREAD_NOTICE, SampledRunner, SplitSink, SpreadSink, _band_names, check_spread_path, default_spread_path,
-    sampled, spread_band_values, spread_file, spread_profile, spread_tags,
+    sampled, spread_band_values, spread_domains, spread_file, spread_profile, spread_tags,
 )
 
 __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "SpreadResult", "default_spread_path", "SPREAD_NOTICE",
@@ -71,7 +71,7 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     spread = rio_io.GeoArray(spread_w.data, job.transform, src.crs, float("nan"),
                              spread_tags(job, options.samples), ("undefined",) * len(colour),
                              tuple(_band_names(src, colour)), None, job.gcps,
-                             *spread_band_values(src, colour), rpcs=job.rpcs)
+                             *spread_band_values(src, colour), rpcs=job.rpcs, domains=spread_domains(job))
     return SpreadResult(mean, spread)
 
 
