@@ -16,6 +16,7 @@ from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
 from . import _geometry as geo
+from ._workers import in_napari_words
 from .run._region import REGIONS
 from ._viewer import image_layers, notify, shapes_layers
 
@@ -324,6 +325,7 @@ class SettingsForm:
         else:
             self.shapes.enabled = False
 
+    @in_napari_words  # a malformed band list or nodata is said naming the form's field
     def settings(self) -> RunSettings:
         """A snapshot of the current settings (ValueError for a malformed band list or nodata)."""
         from ldcsr_core.geo.nodata_override import parse_nodata

@@ -48,6 +48,11 @@ CONTROLS: dict[str, dict] = {
     "window": {None: "--window; window= in Python",
                QGIS: "clip the layer to it: Raster ▸ Extraction ▸ Clip Raster by Extent",
                NAPARI: "Check quality takes a layer of at most 1,048,576 px whole, a larger one's view"},
+    # the bands setting, named in a sentence about its value ("bands must name 1 or 3 bands")
+    "bands setting": {None: "bands", QGIS: "Bands", NAPARI: "Bands (R,G,B)"},
+    # the nodata setting, named in a sentence about its value (QGIS's, from the layer's Transparency
+    # properties, is said so where it is refused)
+    "nodata setting": {None: "nodata", NAPARI: "Nodata"},
     # a stretch method, as a value
     "stretch": {None: "stretch='{value}'", QGIS: "Stretch '{value}'"},
     # a stretch method, as the option

@@ -46,7 +46,7 @@ def test_a_nodata_the_layer_cannot_hold_is_said_and_nothing_runs(ldcsr, qtbot, n
     src = _scene(viewer)
     n = len(viewer.layers)
     for value, says in (("-1", "no uint8 pixel of layer 'fill' can hold it"),
-                        ("abc", "nodata must be a number, 'nan' or 'none'")):
+                        ("abc", "Nodata must be a number, 'nan' or 'none'")):
         widget.form.nodata.value = value
         assert widget.run(layer=src, scale=2.0) is False  # refused before any work
         assert notes and notes[-1][0] == "error" and says in notes[-1][1], notes

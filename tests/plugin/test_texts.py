@@ -139,3 +139,24 @@ def test_a_fill_value_to_declare_is_said_by_the_nodata_field(ldcsr, qtbot, tmp_p
     assert len(said) == 3 and all("Give it as nodata (the Nodata field under Advanced) and run again" in t
                                   for t in said), said
     assert not [t for t in said if "--" in t or "=" in t or "Python" in t]
+
+
+def test_a_malformed_band_list_or_nodata_is_said_by_its_field(ldcsr, notes):
+    """The form's fields are 'Bands (R,G,B)' and 'Nodata' (Advanced): a Run's and a check's refusal of
+    what was typed there name them so (the engine's words, front_end's table). Before: 'bands must
+    name 1 or 3 bands ...' and 'nodata must be a number ...', the Python parameters' names."""
+    import numpy as np
+
+    viewer, widget = ldcsr
+    layer = viewer.add_image(np.zeros((16, 16), np.uint8), name="flat")
+    for field, value, says in (
+            ("bands", "3,2", "Bands (R,G,B) must name 1 or 3 bands (e.g. '3,2,1'), got 2: '3,2'"),
+            ("bands", "red", "Bands (R,G,B) must be 1-based band numbers like '3,2,1', got 'red'"),
+            ("nodata", "abc", "Nodata must be a number, 'nan' or 'none' (every value is data), got 'abc'")):
+        getattr(widget.form, field).value = value
+        for start in (widget.run, widget.check_quality):
+            notes.clear()
+            assert start(layer) is False
+            assert [t for s, t in notes if s == "error"] == [says], notes
+        getattr(widget.form, field).value = ""
+    assert len(viewer.layers) == 1

@@ -161,3 +161,19 @@ def test_the_help_and_parameters_name_no_command_line_flag(qgis_processing):
     alg = QgsApplication.processingRegistry().algorithmById(ALG)
     texts = [alg.shortHelpString()] + [p.description() for p in alg.parameterDefinitions()]
     assert not [t for t in texts if NOT_QGIS.search(t)], texts
+
+
+@pytest.mark.parametrize("bands, says", [
+    ([1, 2], "Bands must name 1 or 3 bands (e.g. '3,2,1'), got 2: [1, 2]"),
+    ("1,x", "Bands must be 1-based band numbers like '3,2,1', got '1,x'"),
+])
+def test_a_band_list_the_engine_refuses_names_the_bands_parameter(qgis_processing, scene, tiny_model_file,
+                                                                   tmp_path, bands, says):
+    """The algorithm's parameter is 'Bands' (fed to the model as R, G, B): two bands checked in the
+    list, or typed text that is no band list, is said naming it. Before: 'bands must name ...', the
+    Python parameter's name."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, BANDS=bands),
+                            feedback=_Feedback())
+    assert str(ei.value) == f"LDCSR: {says}"
+    assert not (tmp_path / "o.tif").exists()

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..front_end import say
 from ..rules import _whole
 
 __all__ = ["ALPHA", "BandPlan", "plan_bands", "parse_bands", "suggest_bands", "default_triplet"]
@@ -109,7 +110,7 @@ def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
     alone) into a tuple; ``None``/``""`` stays ``None``; anything else is an :class:`InputError`."""
     if text is None or (isinstance(text, str) and text == ""):
         return None
-    bad = InputError(f"bands must be 1-based band numbers like '3,2,1', got {text!r}")
+    bad = InputError(f"{say('bands setting')} must be 1-based band numbers like '3,2,1', got {text!r}")
     if isinstance(text, str):
         try:
             vals = tuple(int(t) for t in text.replace(" ", "").split(","))
@@ -124,7 +125,7 @@ def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
             raise bad
         vals = tuple(int(v) for v in items)
     if len(vals) not in (1, 3):
-        raise InputError(f"bands must name 1 or 3 bands (e.g. '3,2,1'), got {len(vals)}: {text!r}")
+        raise InputError(f"{say('bands setting')} must name 1 or 3 bands (e.g. '3,2,1'), got {len(vals)}: {text!r}")
     return vals
 
 

@@ -41,13 +41,13 @@ def parse_nodata(value) -> float | str | None:
         try:
             value = float(text)
         except ValueError:
-            raise InputError(f"nodata must be a number, 'nan' or 'none' (every value is data), "
+            raise InputError(f"{say('nodata setting')} must be a number, 'nan' or 'none' (every value is data), "
                              f"got {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"nodata must be a number, 'nan' or 'none', got {value!r}")
+        raise InputError(f"{say('nodata setting')} must be a number, 'nan' or 'none', got {value!r}")
     value = float(value)
     if math.isinf(value):
-        raise InputError(f"nodata must be finite or nan, got {value}")
+        raise InputError(f"{say('nodata setting')} must be finite or nan, got {value}")
     return value
 
 
