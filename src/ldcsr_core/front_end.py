@@ -54,9 +54,9 @@ CONTROLS: dict[str, dict] = {
     # properties, is said so where it is refused)
     "nodata setting": {None: "nodata", NAPARI: "Nodata"},
     # a stretch method, as a value
-    "stretch": {None: "stretch='{value}'", QGIS: "Stretch '{value}'"},
+    "stretch": {None: "stretch='{value}'", QGIS: "Stretch '{value}'", NAPARI: "Stretch '{value}'"},
     # a stretch method, as the option
-    "stretch option": {None: "--stretch {value}", QGIS: "Stretch '{value}'"},
+    "stretch option": {None: "--stretch {value}", QGIS: "Stretch '{value}'", NAPARI: "Stretch '{value}'"},
 }
 
 

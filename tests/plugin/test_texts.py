@@ -160,3 +160,17 @@ def test_a_malformed_band_list_or_nodata_is_said_by_its_field(ldcsr, notes):
             assert [t for s, t in notes if s == "error"] == [says], notes
         getattr(widget.form, field).value = ""
     assert len(viewer.layers) == 1
+
+
+def test_a_stretch_the_layer_cannot_take_is_said_by_the_stretch_field(ldcsr, qtbot, notes):
+    """Stretch 'dtype' on a float layer: napari's Stretch box, not Python's parameter. Before:
+    "LDCSR could not super-resolve 'f': stretch='dtype' needs integer bands ..."."""
+    import numpy as np
+
+    viewer, widget = ldcsr
+    layer = viewer.add_image(np.random.default_rng(0).uniform(0, 1, (32, 32)).astype("float32"), name="f")
+    widget.form.stretch.value = "dtype"
+    assert widget.run(layer=layer, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert [t for s, t in notes if s == "error"] == [
+        "LDCSR could not super-resolve 'f': Stretch 'dtype' needs integer bands; use 'percentile' for float data"]
