@@ -188,3 +188,27 @@ def test_red_green_blue_bands_listed_in_another_order_are_warned_about(qgis_proc
                     if warned else [])
     assert f"Model input R,G,B = bands {','.join(map(str, bands)) if isinstance(bands, list) else bands} (chosen)" \
         in feedback.textLog()  # as asked
+
+
+def test_a_float32_fill_given_as_an_additional_nodata_value_is_nodata(qgis_processing, tiny_model_file, tmp_path):
+    """-3.4e38 typed as a float32 layer's 'Additional no data value' masks its fill, which is
+    float32's nearest value, as QGIS shows it and as under numpy 2 (the engine's one rule,
+    ``nodata_masks.nodata_as``). Before: QGIS's numpy 1.24 compared the float32 pixels with
+    -3.4e38 in float64, so nothing matched and the run failed 'values reach -3.4e+38 ... probably a
+    fill value that the file does not declare as nodata. Give it as nodata' (the user had)."""
+    import rasterio
+    from qgis.core import QgsRasterRange
+
+    data = _field(np.random.default_rng(7), 3, 24, 24, 0, 1).astype("float32")
+    data[:, :, :8] = np.float32(-3.4e38)
+    src = _write(tmp_path / "f.tif", data, dtype="float32")
+    layer = QgsRasterLayer(str(src), "f")
+    for band in (1, 2, 3):
+        layer.dataProvider().setUserNoDataValue(band, [QgsRasterRange(-3.4e38, -3.4e38)])
+    feedback = _Feedback()
+    res = qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                              feedback=feedback)
+    with rasterio.open(res["OUTPUT"]) as out:
+        values, nodata = out.read(), out.nodata
+    assert np.float32(nodata) == np.float32(-3.4e38), feedback.textLog()
+    assert (values[:, :, :16] == np.float32(-3.4e38)).all() and (np.abs(values[:, :, 16:]) < 10).all()

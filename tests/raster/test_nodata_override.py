@@ -209,3 +209,30 @@ def test_a_64_bit_nodata_float64_cannot_hold_is_refused(tmp_path, tiny_model, ti
         open_raster(tmp_path / "b.tif", nodata=2.0**62)
     with pytest.raises(InputError, match=r"the array: the nodata -9.2233720368547758e\+18 \(int64 bands\) cannot"):
         dataset_from_array(np.zeros((3, 4, 4), "int64"), nodata=-2**63)
+
+
+def test_a_float32_nodata_float32_cannot_hold_masks_what_gdal_masks(tmp_path, tiny_model_file):
+    """A float32 band's nodata is the float32 nearest to the value given (-3.4e38, the usual fill,
+    is -3.3999999521443642e+38 in float32), as GDAL and QGIS mask it, whatever numpy's promotion
+    rules. Before: compared with numpy's (NEP 50 in numpy 2: in float32; numpy 1.x: in float64), so
+    under numpy 1.24 (QGIS's Debian numpy) '--nodata -3.4e38' masked nothing and the run failed
+    'values reach -3.4e+38 ... Give it as nodata'. Run it under both interpreters."""
+    from ldcsr_core.geo.radiometry import is_nodata, valid_mask
+
+    data = smooth_field(np.random.default_rng(6), 16, 20, 3, 0, 1).astype("float32")
+    data[:, :, :6] = np.float32(-3.4e38)
+    data[0, 10, 10] = np.float32(0.1)
+    src, declared = (write_tif(tmp_path / f"{n}.tif", data, dtype="float32") for n in ("f", "d"))
+    for nodata in (-3.4e38, np.float64(-3.4e38), 0.1, np.float64(0.1)):
+        with rasterio.open(declared, "r+") as ds:
+            ds.nodata = nodata
+        with rasterio.open(declared) as ds:
+            gdal_valid = ds.read_masks() > 0
+        assert np.array_equal(valid_mask(data, nodata), gdal_valid), nodata
+        assert is_nodata(data, nodata).sum() == (~gdal_valid).sum() > 0
+    assert not is_nodata(data, 1e39).any() and not is_nodata(np.array([np.inf], "float32"), 1e39).any()
+    r = _run(src, "-o", tmp_path / "o.tif", "--model", tiny_model_file, "--nodata", "-3.4e38")
+    assert r.exit_code == 0, r.output
+    out, nodata, _ = _read(tmp_path / "o.tif")
+    assert np.float32(nodata) == np.float32(-3.4e38)
+    assert (out[:, :, :12] == np.float32(-3.4e38)).all() and (np.abs(out[:, :, 12:]) < 10).all()

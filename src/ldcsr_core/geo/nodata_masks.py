@@ -2,7 +2,8 @@
 
 :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_index` / :func:`upsample_nearest` and
 :func:`restore_nodata`: fill before inference, restore the upsampled mask after; :func:`nodata_as`:
-the value a band of a given dtype holds as nodata; :func:`output_nodata`: the nodata an output declares.
+the value a band of a given dtype holds as nodata (:func:`is_nodata`: which pixels hold it);
+:func:`output_nodata`: the nodata an output declares.
 
 No rasterio or torch import here (part of :mod:`.radiometry`, which re-exports every name).
 """
@@ -16,17 +17,40 @@ import numpy as np
 from .stretch import dtype_range
 
 __all__ = ["valid_mask", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
-           "output_nodata"]
+           "is_nodata", "output_nodata"]
 
 
 def nodata_as(nodata: float | None, dtype) -> float | None:
     """The value a band of ``dtype`` holds as ``nodata``, as GDAL masks it: an integer band's
     fractional nodata is truncated (0.5 on uint8: 0), one outside its range matches no pixel
-    (``None``, as NaN does); a float band's value is kept."""
-    if nodata is None or np.dtype(dtype).kind not in "ui":
-        return None if nodata is None else float(nodata)
+    (``None``, as NaN does); a float band's is the value of its own type (float32's nearest to
+    -3.4e38 on a float32 band, GDAL's cast), also None outside that type's range.
+
+    One rule for every comparison of pixels with a nodata value (:func:`is_nodata`): numpy's own
+    promotion does not decide, which compares a float32 band with the float64 -3.4e38 in float32
+    under numpy 2 (NEP 50: the fill matches) and in float64 under numpy 1.x (it does not)."""
+    if nodata is None:
+        return None
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        if np.isnan(nodata):
+            return float("nan")
+        with np.errstate(over="ignore"):
+            held = dt.type(nodata)
+        return float(held) if np.isfinite(held) else None
+    if dt.kind not in "ui":
+        return float(nodata)
     dmin, dmax = dtype_range(dtype)
     return float(np.trunc(nodata)) if dmin <= nodata <= dmax else None
+
+
+def is_nodata(values: np.ndarray, nodata: float | None) -> np.ndarray:
+    """Where ``values`` (any shape) hold ``nodata`` (a number, NaN or None: no pixel), by
+    :func:`nodata_as`'s rule: the value of their own type, compared exactly in it."""
+    nd = nodata_as(nodata, values.dtype)
+    if nd is None or np.isnan(nd):
+        return np.zeros(values.shape, bool)
+    return values == np.asarray(nd).astype(values.dtype)
 
 
 def output_nodata(nodata: float | None, dtype) -> float | None:
@@ -58,9 +82,8 @@ def valid_mask(
         valid = np.ones(data.shape, bool)
     per_band = list(nodata) if isinstance(nodata, (list, tuple)) else [nodata] * data.shape[0]
     for b, nd in enumerate(per_band):
-        nd = nodata_as(nd, data.dtype)
-        if nd is not None and not np.isnan(nd):
-            valid[b] &= data[b] != nd
+        if nodata_as(nd, data.dtype) is not None:
+            valid[b] &= ~is_nodata(data[b], nd)
     common = None
     for a in alpha:
         m = data[a] > 0

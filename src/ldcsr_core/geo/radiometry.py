@@ -31,6 +31,7 @@ from .band_plan import (
 )
 from .nodata_masks import (
     fill_invalid,
+    is_nodata,
     nearest_index,
     nodata_as,
     restore_nodata,
@@ -61,5 +62,6 @@ __all__ = [
     "upsample_nearest",
     "restore_nodata",
     "nodata_as",
+    "is_nodata",
     "dtype_range",
 ]

@@ -83,7 +83,9 @@ def _check_no_nodata(path: Path, bands_hw: np.ndarray, nodata) -> None:
         return  # not a number GDAL would read either
     if value is None or not np.isfinite(value):  # NaN nodata: refused as NaN (below)
         return
-    bad = int(np.count_nonzero((bands_hw == value).all(axis=0)))
+    from ..geo.nodata_masks import is_nodata  # the pixels upscale reads as nodata
+
+    bad = int(np.count_nonzero(is_nodata(bands_hw, value).all(axis=0)))
     if bad:
         raise InputError(f"{path}: {bad} of its {bands_hw.shape[1] * bands_hw.shape[2]} pixels {noun(bad, 'is', 'are')} nodata (the "
                          f"value {value:g} it declares, in every band); evaluate and train score every pixel as "
