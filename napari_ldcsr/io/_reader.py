@@ -31,12 +31,18 @@ def napari_get_reader(path: str | list[str]) -> Callable[[str | list[str]], list
 def read_geotiff(path: str | list[str]) -> list[LayerData]:
     """Read one or more (Geo)TIFF files into napari layer data tuples."""
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    from ldcsr_core.geo.nodata_override import WideNodataError
+
     layers: list[LayerData] = []
     for p in paths:
         # issue 10 hook: big rasters open as lazy multiscale layers (napari_ldcsr/io/_lazy.py)
         from ._lazy import lazy_layer_data, should_open_lazily
 
-        read = lazy_layer_data(p) if should_open_lazily(p) else layer_data_from_geotiff(p)
+        try:
+            lazy = should_open_lazily(p)
+        except WideNodataError:  # read whole, as 32-bit bands (layer_data_from_geotiff)
+            lazy = False
+        read = lazy_layer_data(p) if lazy else layer_data_from_geotiff(p)
         _say_if_made_by_ldcsr(p, read)
         _say_if_pages(p)
         layers.extend(read)
@@ -49,13 +55,18 @@ def _say_if_pages(path) -> None:
     A raster whose geotransform is singular (``ldcsr upscale`` refuses it: the engine's
     ``georef.singular_refusal``) says that its layer is shown unplaced."""
     from ldcsr_core.geo.georef import singular_refusal
+    from ldcsr_core.geo.nodata_override import NO_NODATA, WideNodataError
     from ldcsr_core.geo.raster_io import georeferencing, open_raster
     from ldcsr_core.geo.tile_run import pages_note
 
     from .._viewer import notify
 
     name = os.path.basename(str(path))
-    with open_raster(path) as src:
+    try:
+        src = open_raster(path)
+    except WideNodataError:  # a 64-bit nodata float64 cannot hold: opened as 32-bit bands (read_narrowed)
+        src = open_raster(path, nodata=NO_NODATA)
+    with src:
         note = pages_note(src, name)
         singular = singular_refusal(name, src.transform) if georeferencing(src) == "singular" else None
     if note:
@@ -95,13 +106,24 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
       coefficients), ``nodata``, ``band_names``, ``colorinterp``, ``units``, ``pixel_size``,
       ``tags`` and ``path`` (and the bands' ``scales``, ``offsets``, ``band_units`` if set, and
       the ``gcps`` of a raster placed by ground control points only, the ``rpcs`` of a satellite
-      image).
+      image);
+    * a 64-bit integer raster whose nodata float64 cannot hold (2^64 - 1, -2^63), which the engine
+      refuses as it is, is read as the 32-bit bands converting it makes, with a warning that says
+      so (the engine's ``wide_nodata.read_narrowed``: its nodata pixels are the layer's nodata).
     """
+    from ldcsr_core.geo.nodata_override import WideNodataError
     from ldcsr_core.geo.raster_io import georeferencing, open_raster, read_raster
+    from ldcsr_core.geo.wide_nodata import read_narrowed
 
-    with open_raster(path) as src:
-        georef = georeferencing(src)
-        geo = read_raster(src)
+    from .._viewer import notify
+
+    try:
+        with open_raster(path) as src:
+            georef = georeferencing(src)
+            geo = read_raster(src)
+    except WideNodataError:
+        geo, georef, note = read_narrowed(path)
+        notify("warning", note)
     data = geo.data
     count, dtype = data.shape[0], data.dtype.name
     colorinterp = list(geo.colorinterp)

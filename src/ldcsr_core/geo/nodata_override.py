@@ -17,8 +17,8 @@ from ..errors import InputError
 from ..front_end import say
 from .dataset_proxy import DatasetProxy
 
-__all__ = ["NO_NODATA", "parse_nodata", "check_fits", "check_exact", "check_file_nodata", "quiet_wide_nodata",
-           "with_nodata", "NodataOverride"]
+__all__ = ["NO_NODATA", "WideNodataError", "parse_nodata", "check_fits", "check_exact", "check_file_nodata",
+           "wide_file_nodata", "quiet_wide_nodata", "with_nodata", "NodataOverride"]
 
 # float64 holds every whole number up to 2**53: GDAL hands nodata values over as float64 (rasterio
 # reads and writes them so), so a 64-bit integer band's nodata beyond it is neither read nor written
@@ -27,6 +27,12 @@ EXACT_LIMIT = 2**53
 
 # ``nodata="none"``: treat every value as data, whatever nodata the file declares
 NO_NODATA = "none"
+
+
+class WideNodataError(InputError):
+    """The nodata a file declares on its int64/uint64 bands, which float64 cannot hold
+    (:func:`check_file_nodata`); a front end without a conversion tool reads such a file as
+    32-bit bands instead (:func:`ldcsr_core.geo.wide_nodata.read_narrowed`)."""
 
 
 def parse_nodata(value) -> float | str | None:
@@ -88,16 +94,31 @@ def check_exact(value, dtype, name: str, *, text: str | None = None, given: bool
 def check_file_nodata(src, name) -> None:
     """:func:`check_exact` for the nodata a file declares on its int64/uint64 bands (GDAL's mask
     flags say which bands have one, also where rasterio reads it as none), quietly: rasterio logs
-    GDAL's 'returns an approximate value' warning at each read of such a nodata."""
+    GDAL's 'returns an approximate value' warning at each read of such a nodata. The refusal is a
+    :class:`WideNodataError`."""
+    found = wide_file_nodata(src)
+    if found is not None:
+        band, value, text = found
+        try:
+            check_exact(value, src.dtypes[band], name, text=text, given=False)
+        except InputError as e:
+            raise WideNodataError(str(e)) from None
+
+
+def wide_file_nodata(src) -> tuple[int, float | None, str | None] | None:
+    """The first int64/uint64 band (0-based) of ``src`` whose declared nodata float64 cannot hold
+    (:func:`check_exact`), with that nodata as rasterio reads it (float64, or None) and as GDAL
+    stores it (its digits, or None); None when there is no such band."""
     if not any(_wide(d) for d in src.dtypes):
-        return
+        return None
     with quiet_wide_nodata():
         declared = [i for i, f in enumerate(src.mask_flag_enums) if any(m.name == "nodata" for m in f)]
         values = src.nodatavals
         for i in declared:
             v = values[i]
-            if v is None or abs(v) >= EXACT_LIMIT:
-                check_exact(v, src.dtypes[i], name, text=_stored_nodata(src, i), given=False)
+            if _wide(src.dtypes[i]) and (v is None or abs(v) >= EXACT_LIMIT):
+                return i, v, _stored_nodata(src, i)
+    return None
 
 
 def _not_approximate(record) -> bool:
@@ -184,6 +205,11 @@ class NodataOverride(DatasetProxy):
     def file_nodata(self):
         """The nodata value the file itself declares (band 1's; ``None`` if none)."""
         return self._dataset.nodata
+
+    @property
+    def file_dataset(self):
+        """The dataset as the file declares it (its own nodata)."""
+        return self._dataset
 
 
 def with_nodata(dataset, nodata):

@@ -1,0 +1,62 @@
+"""A 64-bit integer raster whose nodata float64 cannot hold (uint64's 2^64 - 1, int64's -2^63), read
+as the 32-bit raster that converting it makes.
+
+The engine refuses to run such a file as it is (:func:`~.nodata_override.check_file_nodata`: its
+nodata pixels could be neither told from data nor marked on an output), and the command line and
+QGIS say how to convert it (``gdal_translate -ot UInt32 -a_nodata 4294967295``, QGIS's Translate).
+A front end with no such tool (napari) reads the file so itself: :func:`read_narrowed` gives the
+bands as that conversion would, its nodata pixels found by GDAL's own mask (exact), and refuses a
+file whose values need more than 32 bits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from ..errors import InputError
+from .nodata_override import NO_NODATA, WideNodataError, _convert_hint, wide_file_nodata
+
+__all__ = ["read_narrowed"]
+
+
+def read_narrowed(path) -> tuple | None:
+    """``(GeoArray, georeferencing, note)`` of the raster at ``path`` read as 32-bit bands
+    (UInt32 with nodata 4294967295 for uint64 bands whose nodata is 2^64 - 1, Int32 with
+    -2147483648 or 2147483647 for int64 ones), its values unchanged; ``note`` says so in a sentence.
+    None when the engine opens the file as it is (it declares no nodata refused by
+    :func:`~.nodata_override.check_file_nodata`). An :class:`InputError` when its valid values do
+    not fit in the 32-bit type (or one is its new nodata value), as :func:`~.raster_io.open_raster`'s other refusals."""
+    from .raster_io import georeferencing, open_raster, read_raster
+
+    try:
+        with open_raster(path):
+            return None
+    except WideNodataError:
+        pass
+    name = os.path.basename(os.fspath(path))
+    with open_raster(path, nodata=NO_NODATA) as src:
+        band, value, text = wide_file_nodata(src.file_dataset)
+        dtype = np.dtype(src.dtypes[band])
+        georef = georeferencing(src)
+        geo = read_raster(src)
+        valid = src.file_dataset.read_masks() > 0  # GDAL's nodata masks: the value exactly, per band
+    shown = text or (f"{value:.17g}" if value is not None else f"beyond {dtype.name}'s float64 range")
+    what = f"{name}: its nodata {shown} ({dtype.name} bands)"
+    negative = text.strip().startswith("-") if text else (value is not None and value < 0)
+    ot, to = _convert_hint(negative, dtype)
+    info = np.iinfo(ot.lower())
+    data = geo.data
+    values = data[valid]
+    if values.size and (values.min() < info.min or values.max() > info.max or (values == to).any()):
+        raise InputError(f"{what} cannot be read or written exactly (GDAL passes nodata values as float64), and "
+                         f"its values ({values.min()}..{values.max()}) do not fit in {ot} bands with nodata {to}, so "
+                         "it cannot be read as them either: give its nodata pixels a value within ±2^53 and declare "
+                         "that as its nodata (e.g. with QGIS's Raster Calculator, or GDAL), then open the new file")
+    narrowed = np.where(valid, data, np.array(to, data.dtype)).astype(ot.lower())
+    note = (f"{what} cannot be read or written exactly (GDAL passes nodata values as float64): it is opened as "
+            f"{ot} bands with nodata {to}, its values unchanged (they fit), as converting the file to {ot} "
+            "would make it; results and saved layers are so too")
+    return dataclasses.replace(geo, data=narrowed, nodata=float(to)), georef, note

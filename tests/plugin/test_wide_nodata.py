@@ -1,0 +1,72 @@
+"""A 64-bit integer GeoTIFF whose nodata float64 cannot hold (uint64's 2^64 - 1, int64's -2^63)
+opens in napari as the 32-bit bands converting it makes (the engine's ``wide_nodata.read_narrowed``),
+with a warning saying so, and runs right: its fill kept out of the model and marked on the result.
+Before: the reader refused the file, '... e.g. gdal_translate -ot UInt32 -a_nodata 4294967295 in.tif
+out.tif ..., or give the nodata yourself (--nodata VALUE, or none ...)', a terminal's words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+import rasterio.shutil
+
+from tests.raster.conftest import smooth_field
+
+
+def _wide_scene(tmp_path, dtype, nodata, hi=219):
+    """32×32 px, 3 bands of ``dtype``, the left 8 columns ``nodata``, declared exactly (a GeoTIFF
+    copied from a VRT: rasterio's writer takes no such nodata)."""
+    data = smooth_field(np.random.default_rng(8), 32, 32, 3, 20, hi).round().astype(dtype)
+    data[:, :, :8] = np.array(nodata, dtype)
+    with rasterio.open(tmp_path / "b.tif", "w", driver="GTiff", width=32, height=32, count=3, dtype=dtype) as ds:
+        ds.write(data)
+    bands = "".join(f'<VRTRasterBand dataType="{dtype.title()}" band="{b}"><NoDataValue>{nodata}</NoDataValue>'
+                    f'<SimpleSource><SourceFilename relativeToVRT="1">b.tif</SourceFilename><SourceBand>{b}'
+                    '</SourceBand></SimpleSource></VRTRasterBand>' for b in (1, 2, 3))
+    (tmp_path / "s.vrt").write_text(f'<VRTDataset rasterXSize="32" rasterYSize="32"><SRS>EPSG:32633</SRS>'
+                                    f'<GeoTransform>600000, 10, 0, 5340000, 0, -10</GeoTransform>{bands}</VRTDataset>')
+    src = tmp_path / f"{dtype}.tif"
+    rasterio.shutil.copy(tmp_path / "s.vrt", src, driver="GTiff")
+    return src, data
+
+
+@pytest.mark.parametrize("dtype, nodata, as_type, as_nodata", [("uint64", 2**64 - 1, "UInt32", 4294967295),
+                                                               ("int64", -2**63, "Int32", -2147483648)])
+def test_a_64_bit_nodata_file_opens_as_32_bits_and_runs_right(ldcsr, qtbot, tmp_path, notes, dtype, nodata,
+                                                                 as_type, as_nodata):
+    viewer, widget = ldcsr
+    src, data = _wide_scene(tmp_path, dtype, nodata)
+    before = src.read_bytes()
+    layers = viewer.open(str(src), plugin="napari-ldcsr")
+    assert len(layers) == 3 and all(lyr.data.dtype == as_type.lower() for lyr in layers)
+    assert all(lyr.metadata["nodata"] == as_nodata for lyr in layers)
+    assert (layers[0].data[:, :8] == as_nodata).all() and np.array_equal(layers[0].data[:, 8:], data[0, :, 8:])
+    said = [t for s, t in notes if s == "warning" and f"its nodata {nodata} ({dtype} bands)" in t]
+    assert len(said) == 1 and f"opened as {as_type} bands with nodata {as_nodata}" in said[0], notes
+    assert "--nodata" not in said[0] and "gdal_translate" not in said[0]
+    widget.set_mode("fast")
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run(layer=layers[0])
+    result = widget.last_result
+    assert result.data.dtype == as_type.lower() and result.metadata["nodata"] == as_nodata
+    assert (result.data[:, :16] == as_nodata).all()  # the fill stays nodata
+    assert 0 < result.data[:, 16:].min() and result.data[:, 16:].max() < 1000  # no halo of fill values
+    viewer.layers.selection.active = result
+    assert widget.saves.save(str(tmp_path / "sr.tif"))
+    qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+    with rasterio.open(tmp_path / "sr.tif") as out:
+        assert out.dtypes[0] == as_type.lower() and out.nodata == as_nodata and out.shape == (64, 64)
+        assert not out.read_masks(1)[:, :16].any() and out.read_masks(1)[:, 16:].all()
+    assert src.read_bytes() == before
+
+
+def test_a_64_bit_nodata_file_whose_values_need_64_bits_is_refused_in_one_line(ldcsr, tmp_path):
+    from ldcsr_core.errors import InputError
+
+    viewer, _ = ldcsr
+    src, _ = _wide_scene(tmp_path, "uint64", 2**64 - 1, hi=2**40)
+    with pytest.raises(InputError, match=r"uint64.tif: its nodata 18446744073709551615 \(uint64 bands\) cannot be "
+                                         r"read .*its values \(\d+\.\.\d+\) do not fit in UInt32 bands"):
+        viewer.open(str(src), plugin="napari-ldcsr")
