@@ -79,11 +79,15 @@ def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1)
 def _file_problem(source: LayerSource) -> str | None:
     """Why ``source.path`` does not hold exactly ``source``'s bands and size (or None)."""
     from ldcsr_core.errors import one_line
+    from ldcsr_core.geo.nodata_override import WideNodataError
     from ldcsr_core.geo.raster_io import open_raster
 
     try:
         with open_raster(source.path) as ds:
             count, shape = ds.count, (ds.height, ds.width)
+    except WideNodataError:  # the reader made it 32 bits (wide_nodata.read_narrowed): the file is not the layer
+        return ("its file's 64-bit bands are opened as 32-bit ones (the file's nodata cannot be read exactly); "
+                "save the layer as a GeoTIFF (Save layer as GeoTIFF…) and open that, or pick a smaller region or scale")
     except Exception as exc:  # noqa: BLE001 - becomes the message
         return f"its source file cannot be read ({one_line(exc)})"
     if shape != source.shape:

@@ -62,6 +62,24 @@ def test_a_64_bit_nodata_file_opens_as_32_bits_and_runs_right(ldcsr, qtbot, tmp_
     assert src.read_bytes() == before
 
 
+def test_a_result_too_big_for_memory_is_refused_in_napari_words(ldcsr, tmp_path, notes, monkeypatch):
+    """A result above the in-memory limit streams from the layer's file, which the layer is not (its
+    bands were made 32 bits): refused before any work, saying what to do in napari. Before the reader
+    took such files, the file's refusal in a terminal's words ('gdal_translate ...', '--nodata ...')."""
+    viewer, widget = ldcsr
+    src, _ = _wide_scene(tmp_path, "uint64", 2**64 - 1)
+    layers = viewer.open(str(src), plugin="napari-ldcsr")
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.001")
+    widget.set_scale(2.0)
+    n = len(viewer.layers)
+    assert widget.run(layer=layers[0]) is False and len(viewer.layers) == n
+    severity, text = notes[-1]
+    assert severity == "error" and text.endswith(
+        "and it cannot be streamed from its file: its file's 64-bit bands are opened as 32-bit ones (the file's "
+        "nodata cannot be read exactly); save the layer as a GeoTIFF (Save layer as GeoTIFF…) and open that, or "
+        "pick a smaller region or scale."), text
+
+
 def test_a_64_bit_nodata_file_whose_values_need_64_bits_is_refused_in_one_line(ldcsr, tmp_path):
     from ldcsr_core.errors import InputError
 
