@@ -195,6 +195,13 @@ def _adapted_note(model, info, request: dict, options) -> str | None:
     return note and note[0].upper() + note[1:] + "."
 
 
+def _nodata_text(nodata) -> str:
+    """The nodata used, as the log's Input line says it: 'none', a value, or several ('0.0 and 255.0')."""
+    if isinstance(nodata, tuple):
+        return " and ".join(map(str, nodata))
+    return "none" if nodata is None else str(nodata)
+
+
 def _with_layer_nodata(ds, nodata):
     """``ds`` with the nodata set in QGIS (the engine's ``with_nodata``); a value the engine refuses
     (one the layer's data type cannot hold, a layer with a colour table) is said to come from the
@@ -430,7 +437,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                    if crs is not None else "")
         feedback.pushInfo(f"Input: {info.width} x {info.height} px, {counted(info.count, 'band')} "
                           f"{info.dtype}, CRS {info.crs or 'none'}{crs_set}, "
-                          f"nodata {'none' if info.nodata is None else info.nodata}"
+                          f"nodata {_nodata_text(nodata if isinstance(nodata, tuple) else info.nodata)}"
                           + (" (the layer's, set in QGIS)" if nodata is not None else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
                           + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed

@@ -123,14 +123,14 @@ def _key(value: float):
 
 
 def layer_nodata(layer):
-    """The nodata the layer's QGIS properties say (Transparency: an extra nodata value, or the
-    file's switched off), as the engine's nodata override: ``(value, note)``.
+    """The nodata the layer's QGIS properties say (Transparency: its file's value, extra nodata
+    values, or the file's switched off), as the engine's nodata override: ``(value, note)``.
 
-    ``value`` is None (the file's nodata: nothing set in QGIS, or a setting one value cannot
-    say), ``"none"`` (the file's switched off on every band, nothing added) or the one extra
-    value (the same single value on every band, the file's not in use); ``note`` is a warning
-    when QGIS's setting cannot be followed (ranges, values differing by band, the file's value
-    and an extra one together), else None."""
+    ``value`` is None (the file's nodata: nothing set in QGIS, or a setting the engine cannot
+    follow), ``"none"`` (the file's switched off on every band, nothing added), one value, or a
+    tuple of several (the file's first when in use, then the extra ones: each is nodata, the
+    first is the one the output declares), the same values on every band; ``note`` is a warning
+    when QGIS's setting cannot be followed (ranges, values differing by band), else None."""
     from ldcsr_core.words import noun
 
     dp = layer.dataProvider()
@@ -145,17 +145,23 @@ def layer_nodata(layer):
         return None, None
     if not extra and not src_used:
         return "none", None
-    # NaN (a float layer's usual fill) compares unequal to itself: compared by its text
-    values = {(_key(r.min()), _key(r.max())) for ranges in extra.values() for r in ranges}
-    if not src_used and len(extra) == len(bands) and all(len(r) == 1 for r in extra.values()) \
-            and len(values) == 1 and len(set(next(iter(values)))) == 1:
-        return next(iter(extra.values()))[0].min(), None
+    # each band's values (NaN, a float layer's usual fill, compares unequal to itself: by its text)
+    per_band = []
+    for b in bands:
+        values = [dp.sourceNoDataValue(b)] if b in src_used else []
+        ranges = extra.get(b, [])
+        per_band.append(None if any(_key(r.min()) != _key(r.max()) for r in ranges)
+                        else values + [r.min() for r in ranges])
+    keys = {None if v is None else frozenset(map(_key, v)) for v in per_band}
+    if len(keys) == 1 and None not in keys and per_band[0]:
+        values = tuple(per_band[0])
+        return (values[0] if len(keys.pop()) == 1 else values), None
     fv = dp.sourceNoDataValue(1) if dp.sourceHasNoDataValue(1) else None
     what = "; ".join((["extra nodata values"] if extra else []) + (["the file's nodata switched off"] if off else []))
     return None, (
         f"layer '{layer.name()}' has nodata set in QGIS (Properties ▸ Transparency: {what}) on "
-        f"{noun(len(set(extra) | off), 'band')} {','.join(map(str, sorted(set(extra) | off)))} that one nodata value cannot say (a range, values "
-        f"differing by band, or the file's value and another together); the engine reads its file's nodata "
-        f"({'none' if fv is None else f'{fv:g}'}), which the output and the quality report use. Set one "
-        "single value on every band (with the file's switched off), or nodata on the file "
+        f"{noun(len(set(extra) | off), 'band')} {','.join(map(str, sorted(set(extra) | off)))} that the engine "
+        "cannot follow (a range, or values differing by band); the engine reads its file's nodata "
+        f"({'none' if fv is None else f'{fv:g}'}), which the output and the quality report use. Set the "
+        "same single values on every band, or nodata on the file "
         "(Raster ▸ Conversion ▸ Translate, 'Assign a specified nodata value')")

@@ -212,3 +212,33 @@ def test_a_float32_fill_given_as_an_additional_nodata_value_is_nodata(qgis_proce
         values, nodata = out.read(), out.nodata
     assert np.float32(nodata) == np.float32(-3.4e38), feedback.textLog()
     assert (values[:, :, :16] == np.float32(-3.4e38)).all() and (np.abs(values[:, :, 16:]) < 10).all()
+
+
+def test_the_files_nodata_and_an_additional_value_are_both_nodata(qgis_processing, tiny_model_file, tmp_path):
+    """A layer whose file declares 0 with 255 added in QGIS (two fills, both transparent there):
+    both are nodata for the run, the output declaring the file's 0, as the engine's one rule for
+    several values (UpscaleOptions(nodata=(0, 255))). Before: a warning ('the file's value and
+    another together') and the 255 fill super-resolved as data: an opaque pale band with a fringe."""
+    import rasterio
+    from qgis.core import QgsRasterRange
+
+    import ldcsr_core
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    data = _field(np.random.default_rng(8), 3, 32, 32, 20, 230)
+    data[:, :, :8], data[:, :, 24:] = 0, 255
+    src = _write(tmp_path / "two.tif", data, dtype="uint8", nodata=0)
+    layer = QgsRasterLayer(str(src), "two")
+    for band in (1, 2, 3):
+        layer.dataProvider().setUserNoDataValue(band, [QgsRasterRange(255, 255)])
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer),
+                        feedback=feedback)
+    assert feedback.warnings == [] and "nodata 0.0 and 255.0 (the layer's, set in QGIS)" in feedback.textLog()
+    upscale_raster(src, tmp_path / "e.tif", model=ldcsr_core.load_model(tiny_model_file, device="cpu"), scale=2,
+                   options=UpscaleOptions(mode="fast", nodata=(0, 255)))
+    with rasterio.open(tmp_path / "o.tif") as out, rasterio.open(tmp_path / "e.tif") as engine:
+        values = out.read()
+        assert out.nodata == 0 and np.array_equal(values, engine.read())
+        assert out.tags()["LDCSR_NODATA"] == '{"used": ["0.0", "255.0"], "file": "0.0"}'
+    assert (values[:, :, 48:] == 0).all() and (values[:, :, :16] == 0).all()

@@ -236,3 +236,33 @@ def test_a_float32_nodata_float32_cannot_hold_masks_what_gdal_masks(tmp_path, ti
     out, nodata, _ = _read(tmp_path / "o.tif")
     assert np.float32(nodata) == np.float32(-3.4e38)
     assert (out[:, :, :12] == np.float32(-3.4e38)).all() and (np.abs(out[:, :, 12:]) < 10).all()
+
+
+def test_several_nodata_values_are_each_nodata_and_the_first_is_declared(tmp_path, tiny_model):
+    """QGIS's file nodata with an 'Additional no data value' (0 and 255): one engine rule,
+    UpscaleOptions(nodata=(0, 255)), gives what one fill value declared gives (the 255 fill kept out
+    of the model and written as 0, the output's nodata). Before: a tuple was refused ('nodata must
+    be a number'), so QGIS used the file's value alone and super-resolved the 255 fill as data."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.nodata_override import parse_nodata
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    data = smooth_field(np.random.default_rng(9), 40, 40, 3, 20, 230).round().astype(np.uint8)
+    data[:, :, :8] = 0
+    one = data.copy()
+    data[:, :, 32:] = 255
+    one[:, :, 32:] = 0
+    two = write_tif(tmp_path / "two.tif", data, dtype="uint8", nodata=0, colorinterp=RGB)
+    ref = write_tif(tmp_path / "one.tif", one, dtype="uint8", nodata=0, colorinterp=RGB)
+    opts = {"model": tiny_model, "scale": 2}
+    upscale_raster(two, tmp_path / "o2.tif", options=UpscaleOptions(mode="fast", nodata=[0, 255.0, 0]), **opts)
+    upscale_raster(ref, tmp_path / "o1.tif", options=UpscaleOptions(mode="fast"), **opts)
+    (a, nd_a, tags), (b, nd_b, _) = _read(tmp_path / "o2.tif"), _read(tmp_path / "o1.tif")
+    assert nd_a == nd_b == 0 and np.array_equal(a, b) and (a[:, :, 64:] == 0).all()
+    assert tags["LDCSR_NODATA"] == '{"used": ["0.0", "255.0"], "file": "0.0"}'
+    assert parse_nodata((7,)) == 7.0 and parse_nodata([float("nan"), float("nan"), 1])[1] == 1.0
+    for bad, says in (((0, "none"), "nodata values must be numbers"), ((), "none given")):
+        with pytest.raises(InputError, match=says):
+            parse_nodata(bad)
+    with pytest.raises(InputError, match="nodata 300: no uint8 pixel"):
+        upscale_raster(two, tmp_path / "o3.tif", options=UpscaleOptions(mode="fast", nodata=(0, 300)), **opts)

@@ -206,7 +206,8 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
         tags["LDCSR_TILE"] = str(tile)
     if reader is not None:
         tags.update(reading_tags(reader.plan.groups, reader.stretch, nodata=(
-            (reader.nodata, reader.src.file_nodata) if hasattr(reader.src, "file_nodata") else None)))
+            (reader.src.nodata_values or None, reader.src.file_nodata) if hasattr(reader.src, "file_nodata")
+            else None)))
         if hasattr(reader.src, "file_crs"):  # the user's CRS, not the file's
             file_crs = reader.src.file_crs
             tags["LDCSR_CRS"] = json.dumps({"used": reader.src.crs.to_string(),
@@ -221,12 +222,16 @@ def reading_tags(groups, stretch, *, nodata: tuple | None = None) -> dict[str, s
     """How the source was read for the model, as :func:`provenance_tags` records it: ``groups`` the
     band triplets (0-based source bands; ``LDCSR_BANDS``, 1-based), ``stretch`` the per-band
     ``radiometry.Stretch`` (``LDCSR_STRETCH``, indexed by source band), ``nodata`` ``(used, file's)``
-    when the user's nodata replaced the file's (``LDCSR_NODATA``). Also the live lens's kept views'."""
+    when the user's nodata replaced the file's (``LDCSR_NODATA``; several values used: a list,
+    declared first). Also the live lens's kept views'."""
     tags = {"LDCSR_BANDS": json.dumps([[int(b) + 1 for b in g] for g in groups]),
             "LDCSR_STRETCH": json.dumps(stretch.to_dict())}
     if nodata is not None:  # the user's nodata, not the file's
-        tags["LDCSR_NODATA"] = json.dumps({k: None if v is None else repr(float(v)) for k, v in
-                                           zip(("used", "file"), nodata)})
+        used, file = nodata
+        used = used[0] if isinstance(used, tuple) and len(used) == 1 else used
+        tags["LDCSR_NODATA"] = json.dumps({
+            "used": None if used is None else [repr(float(v)) for v in used] if isinstance(used, tuple)
+            else repr(float(used)), "file": None if file is None else repr(float(file))})
     return tags
 
 

@@ -72,7 +72,8 @@ def valid_mask(
     """Per-band validity ``(bands, h, w)`` bool: not nodata, not NaN, alpha > 0, dataset mask > 0.
 
     ``nodata`` is the bands' nodata value, or one per band (``rasterio``'s ``nodatavals``; ``nan``
-    and None allowed); NaN pixels of float bands are always invalid. Alpha bands and a GDAL
+    and None allowed; a band's may be a tuple of several values); NaN pixels of float bands are
+    always invalid. Alpha bands and a GDAL
     per-dataset mask invalidate every band of a pixel.
     """
     data = bands_hw
@@ -81,9 +82,10 @@ def valid_mask(
     else:
         valid = np.ones(data.shape, bool)
     per_band = list(nodata) if isinstance(nodata, (list, tuple)) else [nodata] * data.shape[0]
-    for b, nd in enumerate(per_band):
-        if nodata_as(nd, data.dtype) is not None:
-            valid[b] &= ~is_nodata(data[b], nd)
+    for b, values in enumerate(per_band):
+        for nd in values if isinstance(values, tuple) else (values,):
+            if nodata_as(nd, data.dtype) is not None:
+                valid[b] &= ~is_nodata(data[b], nd)
     common = None
     for a in alpha:
         m = data[a] > 0

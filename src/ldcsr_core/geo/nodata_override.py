@@ -35,9 +35,22 @@ class WideNodataError(InputError):
     32-bit bands instead (:func:`ldcsr_core.geo.wide_nodata.read_narrowed`)."""
 
 
-def parse_nodata(value) -> float | str | None:
-    """``None`` (the file's nodata), :data:`NO_NODATA` (none at all) or a number (``"nan"`` too);
-    anything else is an :class:`InputError`."""
+def parse_nodata(value) -> float | str | tuple | None:
+    """``None`` (the file's nodata), :data:`NO_NODATA` (none at all), a number (``"nan"`` too) or
+    several numbers (a list or tuple: a tuple of distinct values, the first the one an output
+    declares; one alone is that number: QGIS's file nodata and its 'Additional no data value'
+    entries); anything else is an :class:`InputError`."""
+    if isinstance(value, (list, tuple)):
+        values: list[float] = []
+        for v in value:
+            v = parse_nodata(v)
+            if not isinstance(v, float):
+                raise InputError(f"nodata values must be numbers (or 'nan'), got {value!r}")
+            if not any(v == w or (math.isnan(v) and math.isnan(w)) for w in values):
+                values.append(v)
+        if not values:
+            raise InputError("nodata values: none given (give None for the file's nodata)")
+        return values[0] if len(values) == 1 else tuple(values)
     if value is None:
         return None
     if isinstance(value, str):
@@ -179,11 +192,14 @@ def check_fits(value, dtype, name: str) -> None:
 
 
 class NodataOverride(DatasetProxy):
-    """An open dataset whose nodata is ``nodata`` (a number, or None for none) in every band."""
+    """An open dataset whose nodata is ``nodata`` (a number, or None for none) in every band, and
+    ``also`` (more values, also nodata on every band: :attr:`nodata_values`); an output declares
+    ``nodata`` and writes it on every invalid pixel."""
 
-    def __init__(self, dataset, nodata: float | None):
+    def __init__(self, dataset, nodata: float | None, also: tuple = ()):
         super().__init__(dataset)
         self._nodata = nodata
+        self._also = tuple(also)
 
     @property
     def nodata(self):
@@ -192,6 +208,11 @@ class NodataOverride(DatasetProxy):
     @property
     def nodatavals(self):
         return (self._nodata,) * self._dataset.count
+
+    @property
+    def nodata_values(self) -> tuple:
+        """Every value that is nodata on each band: ``nodata`` first, then ``also`` (``()``: none)."""
+        return () if self._nodata is None else (self._nodata, *self._also)
 
     @property
     def profile(self):
@@ -214,7 +235,7 @@ class NodataOverride(DatasetProxy):
 
 def with_nodata(dataset, nodata):
     """``dataset`` as is when ``nodata`` is ``None``, else with every band's nodata replaced
-    (:data:`NO_NODATA`: no nodata).  Refuses a value the bands cannot hold and colour-table rasters
+    (:data:`NO_NODATA`: no nodata; several values: each is nodata, the first declared).  Refuses a value the bands cannot hold and colour-table rasters
     (their transparency is the table's; the engine expands it itself)."""
     nodata = parse_nodata(nodata)
     if nodata is None:
@@ -224,8 +245,8 @@ def with_nodata(dataset, nodata):
     if getattr(dataset, "palette_expanded", None):
         raise InputError(f"{name}: nodata cannot be set on a raster with a colour table (its "
                          "transparent entries say what is nodata)")
-    value = None if nodata == NO_NODATA else nodata
-    if value is not None:
+    values = () if nodata == NO_NODATA else nodata if isinstance(nodata, tuple) else (nodata,)
+    for value in values:
         for dtype in set(dataset.dtypes):
             check_fits(value, dtype, name)
-    return NodataOverride(dataset, value)
+    return NodataOverride(dataset, values[0] if values else None, values[1:])

@@ -55,6 +55,9 @@ class SceneReader:
             check_file_nodata(src, name or src.name)  # (open_raster checks it too; not a dataset opened elsewhere)
         self.nodata = src.nodata  # the output's one nodata value (a GeoTIFF has one for all bands)
         self.band_nodata = tuple(src.nodatavals)  # the input's, per band (a VRT may differ by band)
+        also = tuple(getattr(src, "nodata_values", ()))[1:]  # more values the user gave (QGIS's extra ones)
+        if also:
+            self.band_nodata = tuple((v, *also) for v in self.band_nodata)
         if self.nodata is None and any(v is not None for v in self.band_nodata):
             log.warning("%s: band 1 has no nodata value but other bands do; their nodata pixels are read "
                         "as invalid, but the output cannot mark them (it has no nodata value)", src.name)
