@@ -254,3 +254,71 @@ def test_hints_name_the_python_parameter_beside_the_cli_flag(tiny, tmp_path):
     ours = ldcsr_core.save_model(tiny, tmp_path / "ours.safetensors", name="t")
     with pytest.raises(ldcsr_core.CheckpointError, match=r"use it as it is \(--model; load_model\(path\) in Python\)"):
         ldcsr_core.convert_checkpoint(ours, tmp_path / "again.safetensors")
+
+
+def test_the_building_blocks_refuse_arguments_of_the_wrong_kind_naming_them(tiny):
+    """Before: Python's or torch's own errors, or nothing: TileProgress('a', 2) was made (its
+    .fraction a TypeError), LatentNoise(channels='a') torch's "empty(): argument 'size' failed to
+    unpack ...", run_plan(tiles=5) "'int' object is not iterable", a str output numpy's
+    UFuncTypeError, RowMerger('plan') and noise=5 AttributeErrors, batch='a' int()'s ValueError,
+    tile='a' taken without a word in diffusion mode."""
+    from ldcsr_core.latent_noise import LatentNoise
+    from ldcsr_core.tileplan import plan_tiles
+    from ldcsr_core.tiling import TileProcessor, process_tile
+
+    plan = plan_tiles((20, 20), (40, 40))
+    t = plan.tiles[0]
+    win = np.zeros((t.read_y.size, t.read_x.size, 3), np.float32)
+    out = np.zeros((t.write_y.size, t.write_x.size, 3), np.float32)
+    rows = []
+
+    def run(tiles):
+        return ldcsr_core.run_plan(tiny, plan, None, lambda y0, r: rows.append(y0), mode="fast", tiles=tiles)
+
+    cases = [
+        (lambda: ldcsr_core.TileProgress("a", 2), "done must be a whole number of at least 0, got 'a'"),
+        (lambda: ldcsr_core.TileProgress(1, "b"), "total must be a whole number of at least 0, got 'b'"),
+        (lambda: ldcsr_core.TileProgress(3, 2), "done must be at most total"),
+        (lambda: ldcsr_core.TileProgress(1, 1, t.read), "tile must be a Tile or None, got tuple"),
+        (lambda: LatentNoise(0, channels="a"), "channels must be a whole number of at least 1, got 'a'"),
+        (lambda: LatentNoise(0).window(0, 0, 0, 4.5, 4), r"h \(latent rows\) must be a whole number"),
+        (lambda: run(5), r"tiles must be an iterable of \(tile, output\) pairs .*got int 5"),
+        (lambda: run([t]), r"tiles must hold \(tile, output\) pairs, got Tile"),
+        (lambda: run([(t, "x")]), "tile 0's output must be a 40×40×3 NumPy array of numbers .* got a str"),
+        (lambda: run([(t, out[1:])]), r"tile 0's output must be a 40×40×3 .* got shape \(39, 40, 3\)"),
+        (lambda: ldcsr_core.RowMerger((20, 20), lambda y0, r: None), "plan must be a TilePlan"),
+        (lambda: process_tile(tiny, win, t, plan, mode="diffusion", noise=5), "noise must be a LatentNoise or None"),
+        (lambda: TileProcessor(tiny, plan, mode="fast", batch="a"), "batch must be a whole number of at least 1"),
+        (lambda: ldcsr_core.plan_for_model(tiny, (20, 20), (40, 40), tile="a", mode="diffusion"),
+         "tile must be a whole number of at least 32"),
+    ]
+    for call, said in cases:
+        with pytest.raises(InputError, match=said):
+            call()
+    assert rows == []  # nothing was merged or written
+    run([(t, out)])  # the right kinds run: one tile of the plan, its rows written
+    assert rows == [0]
+
+
+def test_the_building_blocks_apply_upscales_one_scale_rule(tiny):
+    """upscale refuses an output beyond ×8 or of the input's size (rules.output_shape); before,
+    plan_tiles and plan_for_model planned ×20 and ×1, and run_plan ran them (a plan made by hand too)."""
+    import dataclasses
+
+    from ldcsr_core.tileplan import plan_tiles
+
+    for out in ((400, 400), (20, 200)):
+        with pytest.raises(InputError, match=r"exceeds the maximum scale 8 for input \(20, 20\)"):
+            plan_tiles((20, 20), out)
+        with pytest.raises(InputError, match="exceeds the maximum scale 8"):
+            ldcsr_core.plan_for_model(tiny, (20, 20), out, mode="fast")
+        with pytest.raises(InputError, match="exceeds the maximum scale 8"):
+            ldcsr_core.upscale(np.zeros((20, 20, 3), np.uint8), out_shape=out, model=tiny, mode="fast")
+    for call in (lambda: plan_tiles((20, 20), (20, 20)), lambda: ldcsr_core.plan_for_model(tiny, (20, 20), (20, 20))):
+        with pytest.raises(InputError, match=r"out_shape \(20, 20\) must be larger than the input"):
+            call()
+    made = dataclasses.replace(plan_tiles((20, 20), (160, 160)), out_shape=(200, 200))  # by hand
+    with pytest.raises(InputError, match=r"plan: out_shape \(200, 200\) exceeds the maximum scale 8"):
+        ldcsr_core.run_plan(tiny, made, lambda y, x, h, w: np.zeros((h, w, 3), np.float32), lambda y0, r: None,
+                            mode="fast")
+    assert len(plan_tiles((20, 20), (160, 20)).tiles) >= 1  # ×8 on one axis, ×1 on the other: upscale's rule too

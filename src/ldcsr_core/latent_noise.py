@@ -7,9 +7,10 @@ import hashlib
 
 import torch
 
-from .rules import check_seed
+from .errors import InputError
+from .rules import check_count, check_seed, check_shape
 
-__all__ = ["LatentNoise"]
+__all__ = ["LatentNoise", "check_noise"]
 
 
 class LatentNoise:
@@ -19,7 +20,7 @@ class LatentNoise:
     CHUNK = 64
 
     def __init__(self, seed: int, channels: int = 4):
-        self.seed, self.channels = check_seed(seed), channels
+        self.seed, self.channels = check_seed(seed), check_count(channels, "channels")
         self._cache: dict = {}
 
     def _chunk(self, k: int, cy: int, cx: int) -> torch.Tensor:
@@ -34,6 +35,8 @@ class LatentNoise:
 
     def window(self, k: int, y0: int, x0: int, h: int, w: int) -> torch.Tensor:
         """(1, C, h, w) noise number ``k`` for latent rows y0.. and columns x0.."""
+        k, (y0, x0) = check_count(k, "k (the noise's number)", 0), check_shape((y0, x0), "(y0, x0)")
+        h, w = check_count(h, "h (latent rows)"), check_count(w, "w (latent columns)")
         out = torch.empty((1, self.channels, h, w))
         c = self.CHUNK
         for cy in range(y0 // c, (y0 + h - 1) // c + 1):
@@ -43,3 +46,12 @@ class LatentNoise:
                 out[0, :, ys - y0:ye - y0, xs - x0:xe - x0] = \
                     self._chunk(k, cy, cx)[:, ys - cy * c:ye - cy * c, xs - cx * c:xe - cx * c]
         return out
+
+
+def check_noise(noise) -> LatentNoise | None:
+    """``noise`` if it is a :class:`LatentNoise` or None (the run's own, from its seed), else
+    :class:`InputError` naming it (a seed or a tensor given as noise= failed with "'int' object has
+    no attribute 'window'" at the first diffusion tile, or was ignored in fast mode)."""
+    if noise is None or isinstance(noise, LatentNoise):
+        return noise
+    raise InputError(f"noise must be a LatentNoise or None, got {type(noise).__name__} {noise!r:.60}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
-from .errors import Cancelled
+from .errors import Cancelled, InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -29,6 +29,22 @@ class TileProgress:
     total: int
     tile: "Tile | None" = None
     output: "np.ndarray | None" = None  # the tile's output window (H×W×C float32, unblended)
+
+    def __post_init__(self):  # 'a' tiles done failed only in .fraction, with Python's TypeError
+        import numpy as np
+
+        from .rules import check_count
+        from .tileplan import Tile
+
+        done, total = check_count(self.done, "done", 0), check_count(self.total, "total", 0)
+        if done > total:
+            raise InputError(f"done must be at most total, got done={done} of total={total}")
+        object.__setattr__(self, "done", done)
+        object.__setattr__(self, "total", total)
+        if self.tile is not None and not isinstance(self.tile, Tile):
+            raise InputError(f"tile must be a Tile or None, got {type(self.tile).__name__}")
+        if self.output is not None and not isinstance(self.output, np.ndarray):
+            raise InputError(f"output must be a NumPy array or None, got {type(self.output).__name__}")
 
     @property
     def fraction(self) -> float:

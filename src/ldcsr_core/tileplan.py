@@ -20,10 +20,10 @@ from .errors import InputError
 from .grids import AxisWindow, taps
 from .rules import (
     DEFAULT_TILE_OUT, LATENT, MAX_TILE_MARGIN, MIN_WINDOW, check_callable, check_count, check_number, check_shape,
-    check_tile,
+    check_tile, output_shape,
 )
 
-__all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger", "window_signature"]
+__all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger", "window_signature", "check_plan"]
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,7 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
     (h, w), (H, W) = check_shape(in_shape, "in_shape"), check_shape(out_shape, "out_shape")
     if min(h, w, H, W) < 1:
         raise InputError(f"empty image: input {in_shape}, output {out_shape}")
-    if H < h or W < w:
-        raise InputError(f"output {(H, W)} is smaller than the input {(h, w)} (this is an upscaler)")
+    output_shape((h, w), out_shape=(H, W))  # upscale's one scale rule: larger, at most ×MAX_SCALE per axis
     tile = check_tile(tile)
     if not 0 <= check_number(overlap, "overlap") < 0.5:
         raise InputError(f"overlap must be >= 0 and < 0.5, got {overlap}")
@@ -179,6 +178,26 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
         for wx in xs:
             tiles.append(Tile(len(tiles), _read_span(wy, h, H, m_y), _read_span(wx, w, W, m_x), wy, wx))
     return TilePlan((h, w), (H, W), tuple(sizes), tuple(overlaps), tuple(tiles))
+
+
+def check_plan(plan, tiles=()) -> None:
+    """``plan`` is a :class:`TilePlan` whose shapes :func:`~ldcsr_core.rules.output_shape` takes (the
+    one scale rule, also for a plan made by hand), and each of ``tiles`` a :class:`Tile` inside its
+    grids (a tile of another plan ran on windows this plan's image does not have, and gave a wrong
+    picture); :class:`InputError` otherwise."""
+    if not isinstance(plan, TilePlan):
+        raise InputError(f"plan must be a TilePlan (plan_for_model or plan_tiles), got {type(plan).__name__}")
+    (h, w), (H, W) = plan.in_shape, plan.out_shape
+    try:
+        output_shape((h, w), out_shape=(H, W))
+    except InputError as e:
+        raise InputError(f"plan: {e}") from None
+    for t in tiles:
+        if not isinstance(t, Tile):
+            raise InputError(f"tiles must be Tiles of the plan (plan.tiles), got {type(t).__name__}")
+        if t.read_y.stop > h or t.read_x.stop > w or t.write_y.stop > H or t.write_x.stop > W:
+            raise InputError(f"tile {t.index} lies outside the plan's {h}×{w} → {H}×{W} px: give the plan "
+                             "it was made by")
 
 
 def _axis_signature(read: Span, write: Span, n_in: int, n_out: int) -> tuple:
@@ -225,6 +244,7 @@ class RowMerger:
     """
 
     def __init__(self, plan: TilePlan, sink: Callable[[int, np.ndarray], None], channels: int = 3):
+        check_plan(plan)  # a shape or a dict failed with "'tuple' object has no attribute 'tiles'"
         self.plan, self.sink = plan, check_callable(sink, "sink", optional=False)
         self.channels = check_count(channels, "channels")  # 0 failed in numpy's broadcasting
         self.done = 0  # rows [0, done) have been emitted; the buffer starts at row `done`
@@ -242,12 +262,19 @@ class RowMerger:
             self.acc, self.wsum = acc, wsum
 
     def aggregate(self, values: np.ndarray, tile: Tile):
+        check_plan(self.plan, [tile])
+        want = (tile.write_y.size, tile.write_x.size, self.channels)
+        if not isinstance(values, np.ndarray) or values.shape != want or values.dtype.kind not in "fiu":
+            got = (f"shape {values.shape} of {values.dtype}" if isinstance(values, np.ndarray)
+                   else f"a {type(values).__name__}")  # numpy's broadcasting or ufunc errors, a str added to floats
+            raise InputError(f"tile {tile.index}'s output must be a {want[0]}×{want[1]}×{want[2]} NumPy array of "
+                             f"numbers (its write window × channels), got {got}")
         H, W = self.plan.out_shape
         wy = blend_weights(tile.write_y, H, self.plan.overlap_out[0])
         wx = blend_weights(tile.write_x, W, self.plan.overlap_out[1])
         y0 = tile.write_y.start - self.done
         if y0 < 0:
-            raise ValueError(f"tile {tile.index} arrived after its rows were emitted (tiles must come in plan order)")
+            raise InputError(f"tile {tile.index} arrived after its rows were emitted (tiles must come in plan order)")
         self._reserve(y0 + tile.write_y.size)
         self.used = max(self.used, y0 + tile.write_y.size)
         sl = (slice(y0, y0 + tile.write_y.size), slice(tile.write_x.start, tile.write_x.stop))

@@ -18,18 +18,18 @@ import torch
 
 from .errors import InputError, is_out_of_memory
 from .heap import bounded_retained_heap
-from .latent_noise import LatentNoise
+from .latent_noise import LatentNoise, check_noise
 from .models.ldcsr import LDCSR, padded_window, unet_scale
 from .models.resample import AxisWindow, Window2d, upload
 from .prefetch import BackgroundSink, batches, pipelined
 from .progress import ProgressCallback, TileProgress
 from .rules import (
-    LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_flag, check_mode, check_number, check_seed,
-    check_shape,
+    LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_count, check_flag, check_mode, check_number,
+    check_seed, check_shape, check_tile, output_shape,
 )
 from .threads import tile_threads
 from .words import counted
-from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, plan_tiles, window_signature
+from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, check_plan, plan_tiles, window_signature
 
 __all__ = ["tile_window", "process_tile", "process_tiles", "HostOutputs", "TileProcessor", "run_plan",
            "plan_for_model", "plan_scale", "model_window", "diffusion_window", "memory_budget_mb", "batch_size",
@@ -125,8 +125,10 @@ def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *
     model's measured receptive field (``model.tile_overlap`` output pixels; see
     ``benchmarks/receptive_field.py``)."""
     check_mode(mode)  # a typo ("Diffusion") planned fast mode's windows: another picture for a seed
+    tile = check_tile(tile)  # in diffusion mode too, where it is not used: 'a' was taken without a word
     model = _model(model)
-    in_shape, out_shape = check_shape(in_shape, "in_shape"), check_shape(out_shape, "out_shape")
+    in_shape = check_shape(in_shape, "in_shape")
+    out_shape = output_shape(in_shape, out_shape=out_shape)  # upscale's one scale rule
     if budget_mb is not None and not 0 < check_number(budget_mb, "budget_mb") < float("inf"):
         raise InputError(f"budget_mb must be a positive number of megabytes, got {budget_mb!r}")
     scale = plan_scale(in_shape, out_shape)
@@ -145,20 +147,6 @@ def _model(model) -> LDCSR:
     from .api import resolve_model  # (api imports this module)
 
     return resolve_model(model)
-
-
-def _check_plan(plan, tiles=()) -> None:
-    """``plan`` is a :class:`TilePlan` and each of ``tiles`` a :class:`Tile` inside its grids (a tile
-    of another plan ran on windows this plan's image does not have, and gave a wrong picture)."""
-    if not isinstance(plan, TilePlan):
-        raise InputError(f"plan must be a TilePlan (plan_for_model or plan_tiles), got {type(plan).__name__}")
-    (h, w), (H, W) = plan.in_shape, plan.out_shape
-    for t in tiles:
-        if not isinstance(t, Tile):
-            raise InputError(f"tiles must be Tiles of the plan (plan.tiles), got {type(t).__name__}")
-        if t.read_y.stop > h or t.read_x.stop > w or t.write_y.stop > H or t.write_x.stop > W:
-            raise InputError(f"tile {t.index} lies outside the plan's {h}×{w} → {H}×{W} px: give the plan "
-                             "it was made by")
 
 
 def tile_window(plan: TilePlan, tile: Tile) -> Window2d:
@@ -223,12 +211,12 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     interior tiles of a row); each result equals its :func:`process_tile` to float rounding.
     Returns the list of outputs, or with ``deferred`` a :class:`HostOutputs` (on a card the batch
     is then still computing when this returns)."""
-    model, deferred = _model(model), check_flag(deferred, "deferred")
+    model, deferred, noise = _model(model), check_flag(deferred, "deferred"), check_noise(noise)
     lr_tiles, tiles = list(lr_tiles), list(tiles)
     if not tiles or len(lr_tiles) != len(tiles):  # zip() cut the longer list short: outputs went missing
         raise InputError(f"give one read window per tile, at least one: got {counted(len(lr_tiles), 'window')} "
                          f"for {counted(len(tiles), 'tile')}")
-    _check_plan(plan, tiles)
+    check_plan(plan, tiles)
     if len({window_signature(plan, t) for t in tiles}) > 1:
         raise InputError("tiles batched together must have the same window_signature (tileplan.window_signature)")
     for arr, t in zip(lr_tiles, tiles):
@@ -329,10 +317,12 @@ class TileProcessor:
     def __init__(self, model: LDCSR, plan: TilePlan, *, mode: str = "diffusion", seed: int = 0,
                  noise: LatentNoise | None = None, batch: int | None = None):
         self.model, self.plan, self.mode, self.seed = _model(model), plan, check_mode(mode), check_seed(seed)
+        check_plan(plan)
         model = self.model
+        noise = check_noise(noise)
         self.noise = noise if noise is not None else LatentNoise(seed, model.config.diffusion.embed_dim)
         self.parts = 1
-        self.batch = batch_size(model, plan) if batch is None else max(1, int(batch))
+        self.batch = batch_size(model, plan) if batch is None else check_count(batch, "batch")
 
     def _threads(self):
         return tile_threads() if self.model.device.type == "cpu" else contextlib.nullcontext()
@@ -424,11 +414,13 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
     for a card, whose host thread should only launch, take and blend); its errors are raised here.
     """
     model = _model(model)
-    _check_plan(plan)
+    check_plan(plan)
     check_callable(read_window, "read_window", optional=tiles is not None)  # unused with tiles=
     check_callable(sink, "sink", optional=False)
     check_callable(callback)
     sink_thread = check_flag(sink_thread, "sink_thread")
+    if tiles is not None:
+        tiles = _Pairs(tiles)
     total = len(plan.tiles)
     if callback is not None:
         callback(TileProgress(0, total))
@@ -459,6 +451,33 @@ def run_plan(model: LDCSR, plan: TilePlan, read_window: Callable[[int, int, int,
             close()
         if background is not None:
             background.close(abort=True)  # no-op after a normal close; else drops unwritten rows
+
+
+class _Pairs:
+    """run_plan's ``tiles=`` as an iterator of ``(tile, output)`` pairs, each unpacked as it comes
+    (the merger checks the tile and its output); :class:`InputError` for what is none (an int was
+    "'int' object is not iterable", a bare tile "cannot unpack non-iterable ..."). ``close``
+    closes the caller's iterator (a cancel stops its generator now)."""
+
+    def __init__(self, tiles):
+        if isinstance(tiles, (str, bytes, np.ndarray, Tile)) or not hasattr(tiles, "__iter__"):
+            raise InputError(f"tiles must be an iterable of (tile, output) pairs in plan order, or None, got "
+                             f"{type(tiles).__name__} {tiles!r:.60}")
+        self._it = iter(tiles)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = next(self._it)
+        if isinstance(item, (str, bytes)) or not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise InputError(f"tiles must hold (tile, output) pairs, got {type(item).__name__} {item!r:.60}")
+        return item[0], item[1]
+
+    def close(self):
+        close = getattr(self._it, "close", None)
+        if close is not None:
+            close()
 
 
 def _release_memory(model: LDCSR) -> None:
