@@ -245,3 +245,26 @@ def test_the_python_api_never_writes_over_an_input_model(image_dir, tmp_path):
     with pytest.raises(InputError, match="is the checkpoint it converts"):
         convert_checkpoint(init, init)
     assert init.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["init.safetensors"]
+
+
+def test_one_training_image_reads_1_image_and_a_checkpoint_saying_1_images_resumes(cfg, tmp_path):
+    """The images' identity read '1 images, pixels ...' for one image. Now '1 image'; a checkpoint
+    written with the old words (the identity is compared on resume) resumes as the same images:
+    no 'other settings' said, no change logged."""
+    from ldcsr_core.training.runlog import read_jsonl
+
+    (tmp_path / "one").mkdir()
+    one = picture_folder(tmp_path / "one", [_picture(seed=0)])
+    out, log = tmp_path / "r.safetensors", tmp_path / "r.jsonl"
+    args = ["train", str(one), "--out", str(out), "--config", str(cfg), "--log", str(log), "--steps", "3", "0", "0",
+            *TRAIN, "--stop-after-steps", "1"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    ckpt = out.with_suffix(".ckpt")
+    obj = torch.load(ckpt, weights_only=True)
+    assert obj["settings"]["data"].startswith("1 image, pixels "), obj["settings"]["data"]
+    obj["settings"]["data"] = obj["settings"]["data"].replace("1 image,", "1 images,")  # as written before
+    torch.save(obj, ckpt)
+    r = CliRunner().invoke(main, [*args, "--resume", str(ckpt)])
+    assert r.exit_code == 0 and "other settings" not in r.output, r.output
+    assert [e for e in read_jsonl(log) if e["event"] == "resume"][-1]["changed"] == {}

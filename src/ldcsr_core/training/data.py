@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..words import counted, noun
 
 __all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "load_rgb", "load_images", "load_named_images", "degrade",
-           "also_trained", "images_identity", "source_path",
+           "also_trained", "images_identity", "same_images", "source_path",
            "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
 
 ARCHIVE_SUFFIX = ".npz"
@@ -254,7 +254,7 @@ def also_trained(train_images, val) -> list[str]:
 
 
 def images_identity(images) -> str:
-    """``'N images, pixels <digest>'``: the count of ``images`` and a digest of their pixels in
+    """``'N images, pixels <digest>'`` (``'1 image, ...'``): the count of ``images`` and a digest of their pixels in
     their order, which (with the seed) a step's batch depends on. A resume on other images (another
     DATA, or one image added, removed or edited) gives another identity; the same images moved
     elsewhere give the same one."""
@@ -264,7 +264,16 @@ def images_identity(images) -> str:
     for a in images:
         h.update(repr(a.shape).encode())
         h.update(np.ascontiguousarray(a).data)
-    return f"{len(images)} images, pixels {h.hexdigest()}"
+    return f"{counted(len(images), 'image')}, pixels {h.hexdigest()}"
+
+
+def same_images(before, now) -> bool:
+    """Whether two :func:`images_identity` texts name the same images: a checkpoint written before
+    one image read "1 image" says "1 images, pixels ...", the same identity (its run resumes
+    without a change said)."""
+    def plain(text):
+        return "1 image," + text[len("1 images,"):] if isinstance(text, str) and text.startswith("1 images,") else text
+    return plain(before) == plain(now)
 
 
 def source_path(source) -> str:

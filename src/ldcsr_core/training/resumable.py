@@ -267,9 +267,15 @@ def changed_settings(before: dict | None, now: dict) -> dict:
     """The settings a resumed run changes from the run that wrote its checkpoint: name -> (before,
     now), speed-only ones (:data:`SPEED_SETTINGS`) left out; {} for a checkpoint without settings.
     ``data`` (the training images' identity) is compared only when the checkpoint records it (one
-    written before it was recorded would read as changed from None)."""
+    written before it was recorded would read as changed from None), by
+    :func:`~ldcsr_core.training.data.same_images` (one image read "1 images" before)."""
+    from .data import same_images
+
     if not before:
         return {}
+
+    def same(k):
+        return same_images(before.get(k), now.get(k)) if k == "data" else before.get(k) == now.get(k)
     return {k: (before.get(k), now.get(k)) for k in sorted(set(before) | set(now))
-            if k not in SPEED_SETTINGS and before.get(k) != now.get(k) and (k in before or k != "data")}
+            if k not in SPEED_SETTINGS and not same(k) and (k in before or k != "data")}
 
