@@ -126,14 +126,28 @@ def test_a_broken_link_at_the_report_path_is_refused_before_the_work(work, monke
 
 
 def test_an_unwritable_report_folder_is_refused_before_the_work(work, monkeypatch):
-    """Before: not checked (the self-check ran, then the write failed). Root may write anywhere,
-    so the folder is made unwritable for ``os.access``, as it is for a user without the right."""
+    """Refused before the work, with upscale's exit status for an output folder it cannot write (5,
+    an I/O error; before, exit 2 as for a usage error). Root may write anywhere, so the folder is
+    made unwritable for ``os.access``, as it is for a user without the right."""
+    from ldcsr_core.training import evaluate as ev
+
     (work / "ro").mkdir()
+    (work / "set").mkdir()
+    shutil.copy(work / "scene.png", work / "set")
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(work / "ro") else real(p, mode, **kw))
+    monkeypatch.setattr(ev, "reduced_resolution", lambda *a, **k: pytest.fail("the work started"))
     r = selfcheck(work / "scene.png", "--json", work / "ro" / "q.json")
-    assert r.exit_code == 2 and "the report's folder is not writable" in r.output, r.output
+    assert r.exit_code == 5 and f"Error: the report's folder is not writable: {work / 'ro'}" in r.output, r.output
     assert "LDCSR" not in r.output  # refused before the self-check ran
+    r = run("-q", "evaluate", work / "set", "--scales", 2, "--model", work / "m.safetensors", "--device", "cpu",
+            "--json", work / "ro" / "e.json")
+    assert r.exit_code == 5 and "the report's folder is not writable" in r.output, r.output
+    r = run("-q", "upscale", work / "scene.png", "-s", 2, "--mode", "fast", "--model", work / "m.safetensors",
+            "--device", "cpu", "-o", work / "ro" / "o.tif")
+    assert r.exit_code == 5 and "output folder is not writable" in r.output, r.output  # the same status
+    r = selfcheck(work / "scene.png", "--json", work / "gone" / "q.json")  # a missing folder: usage, as upscale's
+    assert r.exit_code == 2 and "the report's folder does not exist" in r.output, r.output
     assert list((work / "ro").iterdir()) == []
 
 

@@ -242,14 +242,21 @@ def model_file(model) -> Path | None:
 
 def check_report(path: Path, hint: str, *, inputs=(), outputs=(), overwrite: bool = False,
                  html: bool = True) -> Path:
-    """:func:`ldcsr_core.files.check_report_path` for a report option, before any work: a file the
-    run reads or writes, a folder, a missing or unwritable folder is exit 2 on ``hint``; an
-    existing file without ``--overwrite`` is exit 4, as for every other output; ``html=False``: an
+    """:func:`ldcsr_core.files.check_report_path` for a report option, before any work, with the
+    exit statuses of every other output: a file the run reads or writes, a folder, a missing folder
+    is exit 2 on ``hint``; a folder that cannot be written (permissions, a read-only disk) exit 5,
+    as ``upscale -o`` there; an existing file without ``--overwrite`` exit 4; ``html=False``: an
     HTML name is exit 2 too (the report is written as JSON only)."""
+    import errno
+
     from ..errors import InputError, RasterIOError
     from ..files import check_report_path
 
     try:
         return check_report_path(path, inputs=inputs, outputs=outputs, overwrite=overwrite, html=html)
-    except (InputError, RasterIOError) as e:
+    except RasterIOError as e:
+        if e.errno != errno.ENOENT:  # not writable: an I/O error (5), said as it is
+            raise
+        raise click.BadParameter(str(e), param_hint=hint) from None
+    except InputError as e:
         raise click.BadParameter(str(e), param_hint=hint) from None
