@@ -108,7 +108,10 @@ def test_window_limits_in_range_load_as_recorded(tiny, tmp_path):
 
 def test_v4_saved_without_our_metadata_loads_with_its_detail_decoder(tmp_path):
     """Before: 'does not match the LDCSR model: unexpected 283 tensors: detail_decoder...' (the
-    architecture read off the shapes had no detail decoder). Now it is read off them too."""
+    architecture read off the shapes had no detail decoder). Now it is read off them too, and the
+    window limits are v4's own: before, the official weights' 256-px windows overlapping by 16 px
+    (160 px ×2.5: 4 windows for v4's one; diffusion mode then gave another picture for a seed,
+    44 dB from v4's, up to 86 levels of 255 apart)."""
     from safetensors.torch import save_file
 
     sd, meta = read_state_dict(model_path(V4))
@@ -118,6 +121,15 @@ def test_v4_saved_without_our_metadata_loads_with_its_detail_decoder(tmp_path):
     recorded = ModelConfig.from_json(meta["config"])
     assert bare.config == v4.config and bare.config.detail_decoder == recorded.detail_decoder is not None
     assert all(torch.equal(a, b) for a, b in zip(bare.state_dict().values(), v4.state_dict().values()))
+    assert (bare.tile_max, bare.tile_overlap) == (v4.tile_max, v4.tile_overlap) == (None, 0)
+    for mode in ("diffusion", "fast"):
+        assert ldcsr_core.plan_for_model(bare, (160, 160), (400, 400), mode=mode) == \
+            ldcsr_core.plan_for_model(v4, (160, 160), (400, 400), mode=mode)
+    from ldcsr_core.official_checkpoint import builtin_twin
+
+    first = sorted(sd)[0]
+    other = {**sd, first: sd[first] + 1}  # other weights of v4's shapes (a fine-tuned v4, say): no twin
+    assert builtin_twin(other) is None and builtin_twin(sd)[0].name == f"{V4}.safetensors"
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW, check_flag, 
 from .checkpoint_keys import mismatch_text
 from .words import counted
 from .models.ldcsr import LDCSR
-from .official_checkpoint import infer_config, remap_official
+from .official_checkpoint import builtin_twin, infer_config, remap_official
 
 __all__ = ["read_state_dict", "read_checkpoint", "check_model_texts", "config_from_metadata", "remap_official",
            "infer_config", "load_model", "save_model", "convert_checkpoint", "file_sha256", "build_model"]
@@ -352,6 +352,13 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         raise ConfigError(str(e)) from None
     path = model_path(source)
     raw, meta, digest = read_checkpoint(path, builtin_check=True)  # one read: weights and checksum agree
+    limits, twin_cfg = meta, None
+    if meta.get("format") != FORMAT_TAG:  # a built-in model's tensors saved alone: its config and windows
+        twin = builtin_twin(raw)
+        if twin is not None and twin[1].get("format") == FORMAT_TAG:
+            limits, twin_cfg = twin[1], config_from_metadata(twin[1], twin[0])
+            if not with_encoder:
+                twin_cfg = dataclasses.replace(twin_cfg, encoder=None)
     if meta.get("format") == FORMAT_TAG:
         cfg = config or config_from_metadata(meta, path)
         if not with_encoder:
@@ -360,7 +367,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     else:
         sd = remap_official(raw)
         try:
-            cfg = config or infer_config(sd, with_encoder=with_encoder)
+            cfg = config or twin_cfg or infer_config(sd, with_encoder=with_encoder)
         except CheckpointError as e:
             raise CheckpointError(f"{path}: {e}") from None  # which file, for a batch or a script
     try:  # its random initial weights, replaced below, leave torch's generator as it was
@@ -379,14 +386,15 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     # an adapted model: the scale, bands and stretch its guard checked (ldcsr_core.adapted_use)
     model.adapt_checked = checked_from_metadata(meta)
     model.adapt_scale = None if model.adapt_checked is None else model.adapt_checked.scale
-    if meta.get("format") == FORMAT_TAG:  # our format: the window limits travel in the metadata
-        model.tile_max, overlap = recorded_numbers(meta, path)
-        if meta.get("tile_overlap"):
+    ours = limits.get("format") == FORMAT_TAG  # our format, or a built-in model's tensors saved alone
+    if ours:  # the window limits travel in the metadata
+        model.tile_max, overlap = recorded_numbers(limits, path)
+        if limits.get("tile_overlap"):
             model.tile_overlap = overlap
     else:  # the official weights only saw 256-px outputs in stage-2 training
         model.tile_max = DEFAULT_TILE_OUT
     model = model.eval().requires_grad_(False).to(dev)
-    device_layout(model, dev, all_networks=meta.get("format") == FORMAT_TAG)  # official weights: parity layout
+    device_layout(model, dev, all_networks=ours)  # official weights: parity layout
     if dt != torch.float32:
         model = model.to(dt)
         model.scale_factor.data = model.scale_factor.data.float()

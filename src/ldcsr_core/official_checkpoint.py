@@ -1,6 +1,7 @@
 """The official release's checkpoints: their state dict mapped onto our inference keys
 (:func:`remap_official`, pure) and the architecture read off tensor shapes (:func:`infer_config`),
-since they carry no config. Used by :func:`ldcsr_core.checkpoints.load_model`, which re-exports both."""
+since they carry no config; :func:`builtin_twin`: the built-in model whose tensors a state dict
+without our metadata holds (a shipped model re-saved as tensors alone). Used by :func:`ldcsr_core.checkpoints.load_model`, which re-exports both."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, 
 from .checkpoint_keys import likely_cause
 from .errors import CheckpointError
 
-__all__ = ["remap_official", "infer_config"]
+__all__ = ["remap_official", "infer_config", "builtin_twin"]
 
 
 def remap_official(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -119,3 +120,27 @@ def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
         cause = likely_cause(sd.keys())  # an official first-stage checkpoint, another model's
         raise CheckpointError(f"not an LDCSR checkpoint: it lacks {e.args[0]!r}"
                               + (f" ({cause})" if cause else "")) from None
+
+
+def builtin_twin(state_dict: Mapping[str, torch.Tensor]):
+    """``(path, metadata)`` of the installed built-in model whose tensors ``state_dict`` holds,
+    every one equal (names, shapes, float types and values), or None: a shipped model re-saved
+    without our metadata (``safetensors.torch.save_file(load_file(...))``) is that model, with its
+    configuration and window limits.  Each built-in's header is read first; a file's tensors only
+    when the names and shapes are all its."""
+    from safetensors import safe_open
+
+    from .builtin_models import builtin_model_paths
+
+    names = set(state_dict)
+    for path in builtin_model_paths():
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                if set(f.keys()) != names or any(tuple(f.get_slice(k).get_shape()) != tuple(state_dict[k].shape)
+                                                 for k in names):
+                    continue
+                if all(torch.equal(f.get_tensor(k), state_dict[k]) for k in sorted(names)):
+                    return path, dict(f.metadata() or {})
+        except Exception:  # noqa: BLE001 - an unreadable built-in is no twin (loading it says what is wrong)
+            continue
+    return None
