@@ -260,11 +260,12 @@ def test_the_building_blocks_refuse_arguments_of_the_wrong_kind_naming_them(tiny
     """Before: Python's or torch's own errors, or nothing: TileProgress('a', 2) was made (its
     .fraction a TypeError), LatentNoise(channels='a') torch's "empty(): argument 'size' failed to
     unpack ...", run_plan(tiles=5) "'int' object is not iterable", a str output numpy's
-    UFuncTypeError, RowMerger('plan') and noise=5 AttributeErrors, batch='a' int()'s ValueError,
+    UFuncTypeError, RowMerger('plan'), noise=5 and window_signature((20, 20), tile) AttributeErrors,
+    batch='a' int()'s ValueError, process_tiles(tiles=5) and TileProcessor.many([window]) TypeErrors,
     tile='a' taken without a word in diffusion mode."""
     from ldcsr_core.latent_noise import LatentNoise
-    from ldcsr_core.tileplan import plan_tiles
-    from ldcsr_core.tiling import TileProcessor, process_tile
+    from ldcsr_core.tileplan import plan_tiles, window_signature
+    from ldcsr_core.tiling import TileProcessor, process_tile, process_tiles
 
     plan = plan_tiles((20, 20), (40, 40))
     t = plan.tiles[0]
@@ -291,6 +292,9 @@ def test_the_building_blocks_refuse_arguments_of_the_wrong_kind_naming_them(tiny
         (lambda: TileProcessor(tiny, plan, mode="fast", batch="a"), "batch must be a whole number of at least 1"),
         (lambda: ldcsr_core.plan_for_model(tiny, (20, 20), (40, 40), tile="a", mode="diffusion"),
          "tile must be a whole number of at least 32"),
+        (lambda: process_tiles(tiny, win, 5, plan, mode="fast"), "tiles must be a list of Tiles of the plan, got int"),
+        (lambda: TileProcessor(tiny, plan, mode="fast").many([win]), r"items must hold \(read window, tile\) pairs"),
+        (lambda: window_signature((20, 20), t), "plan must be a TilePlan"),
     ]
     for call, said in cases:
         with pytest.raises(InputError, match=said):

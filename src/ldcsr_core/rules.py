@@ -277,6 +277,14 @@ def check_callable(value, what: str = "callback", *, optional: bool = True):
     raise InputError(f"{what} must be a function{hint}, got {type(value).__name__} {value!r:.60}")
 
 
+def check_list(value, what: str, of: str) -> list:
+    """``value`` (a list, a tuple, any iterable but text) as a list, else :class:`InputError`
+    naming the parameter and what it holds (a number was "'int' object is not iterable")."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise InputError(f"{what} must be a list of {of}, got {type(value).__name__} {value!r:.60}")
+    return list(value)
+
+
 def check_flag(value, what: str, *, optional: bool = False) -> bool | None:
     """``value`` as a bool if it is one (``True``/``False``, or a NumPy ``bool_``), or None when
     ``optional``; anything else is an :class:`InputError` naming the parameter, before any work:
@@ -303,4 +311,4 @@ def check_samples(samples, mode: str = "diffusion") -> int:
     return int(samples)
 
 
-__all__ += ["check_samples", "check_path", "check_callable", "check_flag", "beyond_unit"]
+__all__ += ["check_samples", "check_path", "check_callable", "check_flag", "check_list", "beyond_unit"]

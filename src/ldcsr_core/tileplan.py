@@ -217,6 +217,7 @@ def window_signature(plan: TilePlan, tile: Tile) -> tuple:
     grids (the same sizes and the same resampling taps relative to their data), so they can run
     through the model as one batch; tiles at the image border only batch with themselves (the
     triplets of a multi-band tile)."""
+    check_plan(plan, [tile])
     (h, w), (H, W) = plan.in_shape, plan.out_shape
     return (_axis_signature(tile.read_y, tile.write_y, h, H), _axis_signature(tile.read_x, tile.write_x, w, W))
 

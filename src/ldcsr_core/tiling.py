@@ -24,8 +24,8 @@ from .models.resample import AxisWindow, Window2d, upload
 from .prefetch import BackgroundSink, batches, pipelined
 from .progress import ProgressCallback, TileProgress
 from .rules import (
-    LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_count, check_flag, check_mode, check_number,
-    check_seed, check_shape, check_tile, output_shape,
+    LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_count, check_flag, check_list, check_mode,
+    check_number, check_seed, check_shape, check_tile, output_shape,
 )
 from .threads import tile_threads
 from .words import counted
@@ -212,7 +212,7 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
     Returns the list of outputs, or with ``deferred`` a :class:`HostOutputs` (on a card the batch
     is then still computing when this returns)."""
     model, deferred, noise = _model(model), check_flag(deferred, "deferred"), check_noise(noise)
-    lr_tiles, tiles = list(lr_tiles), list(tiles)
+    lr_tiles, tiles = check_list(lr_tiles, "lr_tiles", "read windows"), check_list(tiles, "tiles", "Tiles of the plan")
     if not tiles or len(lr_tiles) != len(tiles):  # zip() cut the longer list short: outputs went missing
         raise InputError(f"give one read window per tile, at least one: got {counted(len(lr_tiles), 'window')} "
                          f"for {counted(len(tiles), 'tile')}")
@@ -370,6 +370,10 @@ class TileProcessor:
     def submit(self, items: list[tuple[np.ndarray, Tile]]) -> HostOutputs:
         """:meth:`many`, launched: on a card the batches are queued and their outputs come back
         while the host goes on (``.result()`` waits for them); elsewhere they are computed now."""
+        items = check_list(items, "items", "(read window, tile) pairs")
+        for item in items:  # was "cannot unpack non-iterable ..." in the first batch
+            if isinstance(item, (str, bytes)) or not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise InputError(f"items must hold (read window, tile) pairs, got {type(item).__name__} {item!r:.60}")
         parts: list = []
         k = 0
         while k < len(items):
