@@ -268,7 +268,7 @@ def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
     model, mode, seed, tile : as for :func:`ldcsr_core.upscale` (model None: the shipped one).
     window : ``(row_off, col_off, height, width)`` to check instead of the whole scene.
     bands, stretch, nodata : rasters only: the model's RGB triplet, the radiometric stretch and a
-        nodata value instead of the file's, as ``ldcsr upscale --bands/--stretch/--nodata``.
+        nodata value (or a tuple of several) instead of the file's, as ``ldcsr upscale --bands/--stretch/--nodata``.
     max_pixels, samples, sample_size : a scene above ``max_pixels`` (without ``window``) is checked
         on ``samples`` windows of ``sample_size`` px on a regular grid, pooled over their pixels.
     maps : keep the per-pixel error maps (``error_model`` / ``error_bicubic``).

@@ -43,7 +43,8 @@ class UpscaleOptions:
     see :func:`radiometry.compute_stretch`). ``samples`` > 1 (diffusion only): the output is the
     mean of that many samples (seeds ``seed, seed+1, …``) and their per-pixel spread is written too
     (:mod:`ldcsr_core.geo.spread`). ``nodata``: the user's nodata value instead of the file's (a
-    number; ``"none"``: every value is data; ``None``: the file's), see
+    number, or several in a tuple: each is nodata, the first declared by the output; ``"none"``: every
+    value is data; ``None``: the file's), see
     :func:`~ldcsr_core.geo.nodata_override.with_nodata`. ``crs``: the user's CRS instead of the
     file's (QGIS's layer CRS; text rasterio reads, e.g. ``"EPSG:32633"`` or WKT; ``None``: the
     file's), see :func:`~ldcsr_core.geo.crs_override.with_crs`."""

@@ -142,8 +142,8 @@ class RasterInfo:
 def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=None, crs=None):
     """Open ``path`` read-only with rasterio.
 
-    ``nodata``: the user's nodata instead of the file's (a number, ``"none"``: every value is data;
-    None: the file's), see :func:`~ldcsr_core.geo.nodata_override.with_nodata`; ``crs``: the user's
+    ``nodata``: the user's nodata instead of the file's (a number, several in a tuple, ``"none"``:
+    every value is data; None: the file's), see :func:`~ldcsr_core.geo.nodata_override.with_nodata`; ``crs``: the user's
     CRS instead of the file's (None: the file's), see :func:`~ldcsr_core.geo.crs_override.with_crs`.
 
     A single band with a colour table (class indices) is opened expanded through the table to
