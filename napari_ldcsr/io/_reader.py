@@ -109,7 +109,9 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
       image);
     * a 64-bit integer raster whose nodata float64 cannot hold (2^64 - 1, -2^63), which the engine
       refuses as it is, is read as the 32-bit bands converting it makes, with a warning that says
-      so (the engine's ``wide_nodata.read_narrowed``: its nodata pixels are the layer's nodata).
+      so (the engine's ``wide_nodata.read_narrowed``: its nodata pixels are the layer's nodata); one
+      above :data:`~._lazy.LAZY_MIN_PIXELS`, which cannot be opened lazily, is refused before any
+      pixel is read, saying how to convert it.
     """
     from ldcsr_core.geo.nodata_override import WideNodataError
     from ldcsr_core.geo.raster_io import georeferencing, open_raster, read_raster
@@ -121,8 +123,10 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
         with open_raster(path) as src:
             georef = georeferencing(src)
             geo = read_raster(src)
-    except WideNodataError:
-        geo, georef, note = read_narrowed(path)
+    except WideNodataError:  # read whole as 32-bit bands; one too big to read whole is refused (not lazily openable)
+        from . import _lazy
+
+        geo, georef, note = read_narrowed(path, max_pixels=_lazy.LAZY_MIN_PIXELS)
         notify("warning", note)
     data = geo.data
     count, dtype = data.shape[0], data.dtype.name

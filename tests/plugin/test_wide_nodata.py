@@ -88,3 +88,27 @@ def test_a_64_bit_nodata_file_whose_values_need_64_bits_is_refused_in_one_line(l
     with pytest.raises(InputError, match=r"uint64.tif: its nodata 18446744073709551615 \(uint64 bands\) cannot be "
                                          r"read .*its values \(\d+\.\.\d+\) do not fit in UInt32 bands"):
         viewer.open(str(src), plugin="napari-ldcsr")
+
+
+def test_a_64_bit_nodata_file_above_the_lazy_size_is_refused_before_it_is_read(ldcsr, tmp_path, monkeypatch):
+    """A file above the size napari opens lazily (36 MP) cannot be opened so as 32-bit bands, and read
+    whole it needed ~3.5 times its 64-bit size in memory (a 20000² 3-band file: ~34 GB): refused before
+    any pixel is read, saying how to convert it, as before 64-bit files were read (then in a terminal's
+    words only). Before: read whole, whatever its size. At the limit it still opens whole."""
+    from ldcsr_core.errors import InputError
+
+    viewer, _ = ldcsr
+    src, _ = _wide_scene(tmp_path, "uint64", 2**64 - 1)
+    before = src.read_bytes()
+    monkeypatch.setattr("napari_ldcsr.io._lazy.LAZY_MIN_PIXELS", 32 * 32 - 1)
+    reads = []
+    monkeypatch.setattr("ldcsr_core.geo.raster_io.read_raster", lambda *a, **k: reads.append(a))
+    with pytest.raises(InputError, match=r"^uint64.tif: its nodata 18446744073709551615 \(uint64 bands\) cannot be "
+                                         r"read .* at 32×32 px it is too big to be read whole as UInt32 bands .*"
+                                         r"gdal_translate -ot UInt32 -a_nodata 4294967295 in.tif out.tif\), then "
+                                         r"open the new file$"):
+        viewer.open(str(src), plugin="napari-ldcsr")
+    assert reads == [] and len(viewer.layers) == 0 and src.read_bytes() == before
+    monkeypatch.undo()
+    monkeypatch.setattr("napari_ldcsr.io._lazy.LAZY_MIN_PIXELS", 32 * 32)
+    assert [lyr.data.dtype for lyr in viewer.open(str(src), plugin="napari-ldcsr")] == [np.uint32] * 3

@@ -22,13 +22,16 @@ from .nodata_override import NO_NODATA, WideNodataError, _convert_hint, wide_fil
 __all__ = ["read_narrowed"]
 
 
-def read_narrowed(path) -> tuple | None:
+def read_narrowed(path, *, max_pixels: int | None = None) -> tuple | None:
     """``(GeoArray, georeferencing, note)`` of the raster at ``path`` read as 32-bit bands
     (UInt32 with nodata 4294967295 for uint64 bands whose nodata is 2^64 - 1, Int32 with
     -2147483648 or 2147483647 for int64 ones), its values unchanged; ``note`` says so in a sentence.
     None when the engine opens the file as it is (it declares no nodata refused by
     :func:`~.nodata_override.check_file_nodata`). An :class:`InputError` when its valid values do
-    not fit in the 32-bit type (or one is its new nodata value), as :func:`~.raster_io.open_raster`'s other refusals."""
+    not fit in the 32-bit type (or one is its new nodata value), as :func:`~.raster_io.open_raster`'s other refusals,
+    and, before any pixel is read, when it has more than ``max_pixels`` pixels (the front end's limit
+    for reading a file whole: napari's reader opens bigger ones lazily, which such a file cannot be;
+    read whole it needs several times its size in memory), saying how to convert it."""
     from .raster_io import georeferencing, open_raster, read_raster
 
     try:
@@ -40,13 +43,20 @@ def read_narrowed(path) -> tuple | None:
     with open_raster(path, nodata=NO_NODATA) as src:
         band, value, text = wide_file_nodata(src.file_dataset)
         dtype = np.dtype(src.dtypes[band])
+        shown = text or (f"{value:.17g}" if value is not None else f"beyond {dtype.name}'s float64 range")
+        what = f"{name}: its nodata {shown} ({dtype.name} bands)"
+        negative = text.strip().startswith("-") if text else (value is not None and value < 0)
+        ot, to = _convert_hint(negative, dtype)
+        if max_pixels is not None and src.width * src.height > max_pixels:
+            raise InputError(f"{what} cannot be read or written exactly (GDAL passes nodata values as float64), and at "
+                             f"{src.width}×{src.height} px it is too big to be read whole as {ot} bands (a file above "
+                             f"{max_pixels:,} px is opened lazily, from the file, which this one cannot be): convert "
+                             f"it first (QGIS: Raster ▸ Conversion ▸ Translate, output data type {ot} and 'Assign a "
+                             f"specified nodata value' {to}; or gdal_translate -ot {ot} -a_nodata {to} in.tif "
+                             "out.tif), then open the new file")
         georef = georeferencing(src)
         geo = read_raster(src)
         valid = src.file_dataset.read_masks() > 0  # GDAL's nodata masks: the value exactly, per band
-    shown = text or (f"{value:.17g}" if value is not None else f"beyond {dtype.name}'s float64 range")
-    what = f"{name}: its nodata {shown} ({dtype.name} bands)"
-    negative = text.strip().startswith("-") if text else (value is not None and value < 0)
-    ot, to = _convert_hint(negative, dtype)
     info = np.iinfo(ot.lower())
     data = geo.data
     values = data[valid]
