@@ -2,7 +2,7 @@
 
 For each image and scale, super-resolves the same LR crop with the same model and seed under the
 plans the engine makes by itself on different machines and front ends — ``upscale`` on this CPU
-(1 GiB budget), on a 141 GB card (``budget_mb`` of half its memory: the planner's CUDA rule), the
+(1 GiB budget), on a 141 GB card (the planner with half its memory as the device's budget), the
 live lens's grid — and under the plans ``upscale``/``ldcsr upscale --tile`` make for a tile of 40,
 64 and 100 input px (``plan_for_model(..., tile)``), and
 prints the PSNR (0–1 scale, clipped outputs) between pairs: the worst pair among the engine's own
@@ -43,11 +43,20 @@ def plans(model, in_shape, out_shape, mode, tiles=TILES):
         except TypeError:  # commits before diffusion mode's fixed windows
             return tiling.plan_for_model(model, in_shape, out_shape, tile, budget_mb=budget_mb)
 
-    if mode == "diffusion" and hasattr(tiling, "diffusion_window"):  # the lens's rule (napari_ldcsr.lens._plan)
-        lens_side = tiling.diffusion_window(model, tiling.plan_scale(in_shape, out_shape))
+    def on_card():  # what the planner makes on a 141 GB card: its memory budget as a card's
+        real = tiling.memory_budget_mb
+        tiling.memory_budget_mb = lambda device: 0.5 * 141e9 / 2 ** 20
+        try:
+            return own()
+        finally:
+            tiling.memory_budget_mb = real
+
+    window = getattr(tiling, "engine_window", None) or getattr(tiling, "diffusion_window", None)  # older commits
+    if mode == "diffusion" and window:  # the lens's rule (napari_ldcsr.lens._plan)
+        lens_side = window(model, tiling.plan_scale(in_shape, out_shape))
     else:
         lens_side = DEFAULT_TILE_OUT
-    out = {"CPU": own(), "141 GB card": own(budget_mb=0.5 * 141e9 / 2 ** 20),
+    out = {"CPU": own(), "141 GB card": on_card(),
            "lens": plan_tiles(in_shape, out_shape, window=lens_side, overlap_out=model.tile_overlap)}
     out.update({k: own(tile=t) for k, t in tiles.items()})  # what `ldcsr upscale --tile` makes
     return out

@@ -1,5 +1,6 @@
-"""GPU planning without a GPU (issue 22): the window budget comes from the card's free memory
-(``torch.cuda.mem_get_info``, simulated here) and ``dtype="auto"`` means float16 on CUDA."""
+"""GPU planning without a GPU (issue 22): the batch budget comes from the card's free memory
+(``torch.cuda.mem_get_info``, simulated here), the windows are the CPU's, and ``dtype="auto"``
+means float16 on CUDA."""
 
 from __future__ import annotations
 
@@ -40,15 +41,18 @@ def test_budget_is_half_the_free_card_memory(card):
     assert tiling.memory_budget_mb(torch.device("cpu")) == tiling.DEFAULT_BUDGET_MB
 
 
-def test_a_large_card_gets_large_windows_and_half_precision_larger_still(card):
+def test_a_large_card_gets_large_batches_of_the_cpus_windows(card):
+    """A card's memory goes into batches, not into larger windows: the picture depends on the windows."""
     cpu_side = tiling.model_window(CudaModel(), 4.0, budget_mb=tiling.DEFAULT_BUDGET_MB)
-    fp32 = tiling.model_window(CudaModel(), 4.0)
-    fp16 = tiling.model_window(CudaModel(torch.float16), 4.0)
-    assert fp32 >= 6 * cpu_side and fp16 > 1.3 * fp32
-    plan = tiling.plan_tiles((512, 512), (2048, 2048), window=fp16)
-    assert len(plan.tiles) == 1  # 2048² ×4 in one window on a 100 GB card (196 on the CPU budget)
-    card["bytes"] = 4 * 2 ** 30
-    assert tiling.model_window(CudaModel(), 4.0) < fp32
+    assert tiling.model_window(CudaModel(), 4.0) >= 6 * cpu_side  # what the card's budget would allow
+    shapes = (512, 512), (2048, 2048)
+    for dtype in (torch.float32, torch.float16):
+        plan = tiling.plan_for_model(CudaModel(dtype), *shapes, mode="fast")
+        assert max(plan.tile_out) <= cpu_side < 2048 and len(plan.tiles) > 1
+        assert tiling.batch_size(CudaModel(dtype), plan) >= min(64, len(plan.tiles))  # one launch or few
+    fp32 = tiling.batch_size(CudaModel(), plan)
+    card["bytes"] = 2 * 2 ** 30
+    assert 1 <= tiling.batch_size(CudaModel(), plan) < fp32  # a fuller card: smaller batches
     assert tiling.model_window(CudaModel(tile_max=256), 4.0) == 256  # the official weights' limit holds
 
 
@@ -63,17 +67,23 @@ def test_auto_is_float16_on_cuda_and_can_be_overridden(monkeypatch):
     assert precision.resolve_dtype("auto", cuda) is torch.float32
 
 
-def test_diffusion_windows_do_not_depend_on_the_device(card):
-    """Fast mode plans from the card's memory; diffusion mode's windows are fixed by the model and
-    the scale alone (its picture depends on its windows), so a card gets the CPU's plan."""
-    gpu, shapes = CudaModel(torch.float16), ((512, 512), (2048, 2048))
+@pytest.mark.parametrize("mode", ["fast", "diffusion"])
+def test_windows_do_not_depend_on_the_device(card, mode):
+    """The picture depends on the windows (diffusion: the UNet and detail decoder; fast: the
+    GroupNorms and channel attention), so they are fixed by the model and the scale alone: a card
+    of any free memory, in any float type, gets the CPU's plan."""
+    shapes = ((512, 512), (2048, 2048))
     cpu_plan = tiling.plan_for_model(CudaModel(), *shapes, budget_mb=tiling.DEFAULT_BUDGET_MB)
-    assert len(tiling.plan_for_model(gpu, *shapes, mode="fast").tiles) == 1 < len(cpu_plan.tiles)
+    assert len(cpu_plan.tiles) > 1
     for free in (100 * 2 ** 30, 2 ** 29):
         card["bytes"] = free
-        assert tiling.plan_for_model(gpu, *shapes, mode="diffusion") == cpu_plan
-    assert tiling.plan_for_model(gpu, *shapes, mode="diffusion", budget_mb=10 ** 6) == cpu_plan
-    assert tiling.diffusion_window(CudaModel(tile_max=256), 4.0) == 256  # the official weights' limit holds
+        for dtype in (torch.float32, torch.float16):
+            assert tiling.plan_for_model(CudaModel(dtype), *shapes, mode=mode) == cpu_plan
+    if mode == "diffusion":
+        assert tiling.plan_for_model(CudaModel(), *shapes, mode=mode, budget_mb=10 ** 6) == cpu_plan
+    else:  # fast mode takes a caller's budget_mb (another plan): here one window
+        assert len(tiling.plan_for_model(CudaModel(), *shapes, mode=mode, budget_mb=10 ** 6).tiles) == 1
+    assert tiling.engine_window(CudaModel(tile_max=256), 4.0) == 256  # the official weights' limit holds
 
 
 def test_layout_is_channels_last_on_cpu_and_contiguous_on_cuda(monkeypatch):

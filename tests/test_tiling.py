@@ -160,10 +160,10 @@ def test_tiled_matches_untiled(tiny):
                 np.testing.assert_array_equal(out, ref)
 
 
-def test_diffusion_picture_does_not_depend_on_the_memory_budget(tiny, monkeypatch):
-    """A seed gives diffusion mode's picture whatever memory the device has (a large card, a
-    small one): its windows are fixed by the model and scale; fast mode's windows follow the
-    budget and its picture agrees across them."""
+def test_picture_does_not_depend_on_the_memory_budget(tiny, monkeypatch):
+    """A seed gives the same picture whatever memory the device has (a large card, a small one), in
+    both modes: the windows are fixed by the model and the scale (a card's memory goes into batches).
+    Fast mode's picture differs slightly under other windows (a caller's budget_mb)."""
     from ldcsr_core import tiling
 
     rng = np.random.default_rng(4)
@@ -171,18 +171,18 @@ def test_diffusion_picture_does_not_depend_on_the_memory_budget(tiny, monkeypatc
     monkeypatch.setattr(tiny, "tile_max", None)
     small = 0.25 * tiling.bytes_per_output_pixel(tiny, 3.0) * 96 ** 2 / 2 ** 20  # ~96-px windows
     budgets = {"small": small, "default": tiling.DEFAULT_BUDGET_MB, "card": 70_000.0}
-    outs, windows = {}, {}
     for mode in ("fast", "diffusion"):
+        outs, plans = {}, {}
         for name, mb in budgets.items():
             monkeypatch.setattr(tiling, "memory_budget_mb", lambda device, mb=mb: mb)
-            plan = tiling.plan_for_model(tiny, img.shape[:2], (180, 240), mode=mode)
-            windows[mode, name] = len(plan.tiles)
-            outs[mode, name] = ldcsr_core.upscale(img, out_shape=(180, 240), model=tiny, mode=mode, seed=3)
-    assert windows["fast", "small"] > windows["fast", "card"] == 1  # the budget matters to fast mode
-    assert len({windows["diffusion", n] for n in budgets}) == 1
-    for name in budgets:
-        np.testing.assert_array_equal(outs["diffusion", name], outs["diffusion", "default"])
-        assert psnr(outs["fast", name], outs["fast", "card"]) > 45
+            plans[name] = tiling.plan_for_model(tiny, img.shape[:2], (180, 240), mode=mode)
+            outs[name] = ldcsr_core.upscale(img, out_shape=(180, 240), model=tiny, mode=mode, seed=3)
+        for name in budgets:
+            assert plans[name] == plans["default"]
+            np.testing.assert_array_equal(outs[name], outs["default"])
+    one = tiling.plan_for_model(tiny, img.shape[:2], (180, 240), budget_mb=70_000.0)
+    few = tiling.plan_for_model(tiny, img.shape[:2], (180, 240), budget_mb=small)
+    assert len(one.tiles) == 1 < len(few.tiles)  # fast mode takes a caller's budget (another plan)
 
 
 def test_untiled_upscale_is_the_public_super_resolve(tiny):

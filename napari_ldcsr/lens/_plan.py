@@ -146,10 +146,10 @@ def lens_window(models: Callable[[str | None], Any], source: str | None, mode: s
     lens shows the picture ``upscale`` makes for the same seed."""
     if mode != "diffusion":
         return DEFAULT_TILE_OUT
-    from ldcsr_core.tiling import diffusion_window, plan_scale
+    from ldcsr_core.tiling import engine_window, plan_scale
 
     try:
-        return diffusion_window(models(source), plan_scale(in_shape, out_shape))
+        return engine_window(models(source), plan_scale(in_shape, out_shape))
     except Exception:  # noqa: BLE001 - the worker meets (and reports) the same error
         return DEFAULT_TILE_OUT
 

@@ -69,11 +69,11 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
     model : an ``LDCSR`` from ``load_model``; None uses the shipped default model.
     mode : "diffusion" (seeded 4-step sampler) or "fast" (deterministic one-shot decode).
     seed : noise seed; the noise is tied to latent positions, so the result does not depend on tiling.
-    tile : fast mode's tile side in input pixels (>= 32); None picks the largest windows the model
-        allows within a memory budget (:func:`ldcsr_core.tiling.plan_for_model`; 256-px output
-        windows for the official weights), overlapping by the model's measured receptive field.
-        Diffusion mode always runs on its fixed windows (:func:`ldcsr_core.tiling.diffusion_window`):
-        its picture depends on them, so ``tile`` is not used there.
+    tile : fast mode's tile side in input pixels (>= 32); None picks the engine's windows, fixed by
+        the model and the scale on every device (:func:`ldcsr_core.tiling.engine_window`: the
+        largest the model allows within the CPU's 1 GiB activation budget; 256-px output windows for
+        the official weights), overlapping by the model's measured receptive field. Diffusion mode
+        always runs on those windows (its picture depends on them), so ``tile`` is not used there.
     callback : ``callback(TileProgress)`` before the first tile and after each one; raise
         :class:`ldcsr_core.Cancelled` in it to stop (see :mod:`ldcsr_core.progress`).
     samples : None (default) returns the image. An int K >= 1 runs the diffusion sampler with seeds

@@ -32,7 +32,7 @@ from .words import counted
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, check_plan, plan_tiles, window_signature
 
 __all__ = ["tile_window", "process_tile", "process_tiles", "HostOutputs", "TileProcessor", "run_plan",
-           "plan_for_model", "plan_scale", "model_window", "diffusion_window", "memory_budget_mb", "batch_size",
+           "plan_for_model", "plan_scale", "model_window", "engine_window", "memory_budget_mb", "batch_size",
            "is_out_of_memory"]
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ DEFAULT_BUDGET_MB = 1024
 # Freed memory a run keeps for its next windows (MiB above its resident size at the start): a
 # window's working set is about the activation budget; beyond this the heap is trimmed.
 RETAINED_HEAP_MB = DEFAULT_BUDGET_MB
-# Share of a CUDA card's free memory one window's activations may use (the rest: cuDNN workspaces,
-# the allocator's fragmentation, other processes).
+# Share of a CUDA card's free memory a batch of windows' activations may use (the rest: cuDNN
+# workspaces, the allocator's fragmentation, other processes).
 GPU_BUDGET_SHARE = 0.5
 # A card groups the windows of one geometry among this many batches' worth of consecutive windows
 # (the interior windows of several tile rows share a launch; their outputs wait at most that long).
@@ -65,9 +65,10 @@ def bytes_per_output_pixel(model: LDCSR, scale: float) -> float:
 
 
 def memory_budget_mb(device) -> float:
-    """The activation budget of one window on ``device`` (MiB): :data:`DEFAULT_BUDGET_MB` of host
+    """The activation budget on ``device`` (MiB): :data:`DEFAULT_BUDGET_MB` of host
     RAM on a CPU (or MPS); on CUDA :data:`GPU_BUDGET_SHARE` of the card's free memory now
-    (``torch.cuda.mem_get_info``), so a large card gets large windows instead of many small ones."""
+    (``torch.cuda.mem_get_info``): how many of the engine's windows a card runs as one batch
+    (:func:`batch_size`)."""
     if getattr(device, "type", str(device)) != "cuda":
         return float(DEFAULT_BUDGET_MB)
     free, _total = torch.cuda.mem_get_info(device)
@@ -103,13 +104,16 @@ def plan_scale(in_shape, out_shape) -> float:
     return min(out_shape[0] / in_shape[0], out_shape[1] / in_shape[1])
 
 
-def diffusion_window(model: LDCSR, scale: float) -> int:
-    """Diffusion mode's window side (output px) for ``model`` at ``scale``: the float32 host-RAM
-    window of :data:`DEFAULT_BUDGET_MB`, whatever the device, its memory or the float type.
+def engine_window(model: LDCSR, scale: float) -> int:
+    """The window side (output px) ``upscale`` plans for ``model`` at ``scale`` in both modes: the
+    float32 host-RAM window of :data:`DEFAULT_BUDGET_MB`, whatever the device, its memory or the
+    float type.
 
-    Diffusion mode's picture depends on its windows (the UNet and v4's detail decoder see window-wide
-    statistics), so its windows are fixed by the model and the scale alone: a seed gives the same
-    picture on a CPU, on a GPU, in the lens, the raster path, Dask and QGIS, with any ``tile``."""
+    The picture depends on the windows (the UNet and v4's detail decoder see window-wide statistics
+    in diffusion mode; fast mode's GroupNorms and channel attention see the window's), so they are
+    fixed by the model and the scale alone: a seed gives the same picture on a CPU, on a GPU, in the
+    raster path, Dask and QGIS. A card's memory goes into batches of these windows
+    (:func:`batch_size`), not into larger windows."""
     return model_window(model, scale, DEFAULT_BUDGET_MB, device=torch.device("cpu"))
 
 
@@ -117,13 +121,13 @@ def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *
                    budget_mb: float | None = None, mode: str = "fast") -> TilePlan:
     """The tile plan :func:`~ldcsr_core.upscale` uses.
 
-    Fast mode: ``tile`` (input pixels) if given, exactly as :func:`~ldcsr_core.tileplan.plan_tiles`;
-    otherwise the largest balanced windows that fit the model's maximum and the memory budget
-    (``budget_mb``, default :func:`memory_budget_mb` of the model's device).  Diffusion mode: always
-    the balanced windows of :func:`diffusion_window` — ``tile`` and ``budget_mb`` are not used, so a
-    seed gives one picture whatever the device, front end or tile setting.  Windows overlap by the
-    model's measured receptive field (``model.tile_overlap`` output pixels; see
-    ``benchmarks/receptive_field.py``)."""
+    The balanced windows of :func:`engine_window`, fixed by the model and the scale, on every device
+    and in both modes, so a seed gives one picture whatever the device or front end.  Fast mode
+    only: ``tile`` (input pixels) gives exactly :func:`~ldcsr_core.tileplan.plan_tiles`' windows,
+    and ``budget_mb`` the largest balanced windows within that many MiB of activations (both another
+    window plan, so a slightly different picture: fast mode is close to, not exactly, independent of
+    its windows).  Diffusion mode uses neither.  Windows overlap by the model's measured receptive
+    field (``model.tile_overlap`` output pixels; see ``benchmarks/receptive_field.py``)."""
     check_mode(mode)  # a typo ("Diffusion") planned fast mode's windows: another picture for a seed
     tile = check_tile(tile)  # in diffusion mode too, where it is not used: 'a' was taken without a word
     model = _model(model)
@@ -132,12 +136,12 @@ def plan_for_model(model: LDCSR, in_shape, out_shape, tile: int | None = None, *
     if budget_mb is not None and not 0 < check_number(budget_mb, "budget_mb") < float("inf"):
         raise InputError(f"budget_mb must be a positive number of megabytes, got {budget_mb!r}")
     scale = plan_scale(in_shape, out_shape)
-    if mode == "diffusion":
-        window = diffusion_window(model, scale)
-    elif tile is not None:
+    if mode == "fast" and tile is not None:
         return plan_tiles(in_shape, out_shape, tile)
-    else:
+    if mode == "fast" and budget_mb is not None:
         window = model_window(model, scale, budget_mb)
+    else:
+        window = engine_window(model, scale)
     return plan_tiles(in_shape, out_shape, window=window, overlap_out=getattr(model, "tile_overlap", None))
 
 
@@ -297,7 +301,7 @@ def process_tile_split(model: LDCSR, lr_tile: np.ndarray, tile: Tile, plan: Tile
 def batch_size(model: LDCSR, plan: TilePlan) -> int:
     """How many of ``plan``'s windows go through the model at once: 1 on a CPU (a batch is no faster
     there and needs more memory); on a GPU as many as the device's activation budget holds (small
-    windows one by one leave a card launch-bound; diffusion mode's windows are CPU-sized)."""
+    windows one by one leave a card launch-bound; :func:`engine_window`'s are CPU-sized)."""
     device = getattr(model, "device", torch.device("cpu"))
     if device.type == "cpu" or not plan.tiles:
         return 1
