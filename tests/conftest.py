@@ -24,6 +24,12 @@ os.environ.setdefault("LDCSR_DTYPE", "float32")
 _MODELS_DIR = tempfile.mkdtemp(prefix="ldcsr-test-models-")
 os.environ["LDCSR_MODELS_DIR"] = _MODELS_DIR
 atexit.register(shutil.rmtree, _MODELS_DIR, ignore_errors=True)
+# napari's settings live in memory, never in the user's settings file: napari read that file at its
+# first viewer and wrote it again at every change of a setting (each dock widget added moves the
+# default dock area: a pydantic dump and a YAML file written several times per viewer, in every
+# napari test and in the napari scripts the tests run). The viewer fixture resets the settings to
+# their defaults for each test anyway. Set before napari.settings is imported (it reads it then).
+os.environ["NAPARI_CONFIG"] = ""
 
 
 def pytest_collection_finish(session) -> None:
