@@ -124,6 +124,33 @@ def test_a_failed_output_leaves_no_spread_file_and_the_rerun_writes_both(rasters
         pl.upscale_raster(rasters["gray"], tmp_path / "o.tif", **kw)
 
 
+def test_a_spread_file_is_its_outputs_and_not_another_runs_of_the_same_request(rasters, tiny_model_file, tmp_path):
+    """Two runs of one request to two outputs with one --spread-out: the second took the first's
+    spread file (same fingerprint) for an interrupted run of its own and rewrote it without
+    --overwrite. The spread file records its output (LDCSR_SPREAD_OF), so it is refused as any
+    existing file; a run of the same output still resumes and skips."""
+    spread = tmp_path / "s.tif"
+
+    def up(name):
+        return run("upscale", rasters["gray"], "-o", tmp_path / name, "-s", 2, "--samples", 2,
+                   "--spread-out", spread, "--model", tiny_model_file)
+
+    assert up("a.tif").exit_code == 0
+    first = spread.stat().st_ino, spread.read_bytes()
+    r = up("b.tif")
+    assert r.exit_code == 4 and f"output exists: {spread} (use --overwrite to replace it)" in r.output
+    assert (spread.stat().st_ino, spread.read_bytes()) == first and not (tmp_path / "b.tif").exists()
+    with rasterio.open(spread) as ds:
+        assert ds.tags()["LDCSR_SPREAD_OF"] == "a.tif"
+    r = up("a.tif")
+    assert r.exit_code == 0 and "skipped" in r.output and spread.stat().st_ino == first[0]
+    (tmp_path / "a.tif").unlink()  # stopped between the two renames: the same output's run redoes it
+    r = up("a.tif")
+    assert r.exit_code == 0 and "written" in r.output and (tmp_path / "a.tif").exists()
+    r = run("info", spread)
+    assert "(of output a.tif: model tiny-test" in r.output
+
+
 def test_clear_errors(rasters, tiny_model_file, tiny_model, tmp_path):
     src = rasters["gray"]
     r = run("upscale", src, "-o", tmp_path / "o.tif", "-s", 2, "--samples", 2, "--mode", "fast",

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "plan_output",
            "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "is_complete_output",
-           "has_provenance"]
+           "spread_of", "has_provenance"]
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,8 @@ def provenance_summary(tags: dict, *, brief: bool = False) -> str | None:
     if tags.get("LDCSR_INPUT_PROVENANCE"):  # an LDCSR output super-resolved again
         what += f", itself {tags['LDCSR_INPUT_PROVENANCE']}"
     if "LDCSR_SPREAD" in tags:
-        return f"{'an LDCSR spread map' if brief else tags['LDCSR_SPREAD']} ({what})"
+        of = "" if brief or not tags.get("LDCSR_SPREAD_OF") else f"of output {tags['LDCSR_SPREAD_OF']}: "
+        return f"{'an LDCSR spread map' if brief else tags['LDCSR_SPREAD']} ({of}{what})"
     if brief:
         return f"an LDCSR output ({what})"
     if "LDCSR_NOTICE" in tags:
@@ -313,9 +314,17 @@ def _size_mtime(path: str) -> tuple:
     return st.st_size, st.st_mtime_ns
 
 
-def is_complete_output(dst: str | Path, *, out_shape, job: str) -> bool:
+def spread_of(spread: str | Path, dst: str | Path) -> str:
+    """What a spread file's ``LDCSR_SPREAD_OF`` tag says of the output ``dst`` it describes: its path
+    from the spread file's folder (``o.tif`` beside it), so a folder moved whole keeps the link."""
+    return Path(os.path.relpath(Path(dst).resolve(), Path(spread).resolve().parent)).as_posix()
+
+
+def is_complete_output(dst: str | Path, *, out_shape, job: str, spread_for: str | Path | None = None) -> bool:
     """Whether ``dst`` is a finished output of this very request: our provenance, the size, and the
     ``LDCSR_JOB`` fingerprint of :func:`request_fingerprint` (source, weights, every option).
+    ``spread_for``: ``dst`` is the spread file of that output, so it must also say it describes it
+    (``LDCSR_SPREAD_OF``, :func:`spread_of`; one written before that tag existed does not say).
 
     Outputs are renamed into place only when complete, so this is what a resumed batch skips.
     """
@@ -328,7 +337,8 @@ def is_complete_output(dst: str | Path, *, out_shape, job: str) -> bool:
         with rasterio.open(p) as ds:
             t = ds.tags()
             return ((ds.height, ds.width) == tuple(out_shape)
-                    and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE and t.get("LDCSR_JOB") == job)
+                    and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE and t.get("LDCSR_JOB") == job
+                    and (spread_for is None or t.get("LDCSR_SPREAD_OF") in (None, spread_of(p, spread_for))))
     except Exception:
         return False
 

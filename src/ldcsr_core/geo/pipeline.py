@@ -260,7 +260,8 @@ def upscale_raster(
 
         def complete() -> bool:  # this very request's output (and spread file) is there
             return is_complete_output(dst_path, out_shape=shape, job=fingerprint) and (
-                spread_path is None or is_complete_output(spread_path, out_shape=shape, job=fingerprint))
+                spread_path is None or is_complete_output(spread_path, out_shape=shape, job=fingerprint,
+                                                          spread_for=dst_path))
 
         there = os.path.lexists(dst_path)  # a broken link too: never replaced without overwrite
         # overwrite replaces the file the caller found; this request's output made since (by another
@@ -281,7 +282,9 @@ def upscale_raster(
                                     overwrite=REPLACE)
         spread_output = output
         if spread_path is not None and spread_path.exists() and not output.overwrite:
-            if not is_complete_output(spread_path, out_shape=shape, job=fingerprint):
+            # this request's spread file of this output; another output's (a run of the same request
+            # to another -o, the same --spread-out) is that output's, not replaced without overwrite
+            if not is_complete_output(spread_path, out_shape=shape, job=fingerprint, spread_for=dst_path):
                 raise OutputExistsError(f"output exists: {spread_path} (use {REPLACE} to replace it)",
                                         overwrite=REPLACE)
             # This request's spread file without its output: a run stopped between the two renames
@@ -306,7 +309,7 @@ def upscale_raster(
         if spread_path is not None:
             from .sampling import spread_file
 
-            spread_cm = spread_file(spread_path, src, job, output=spread_output, fellow=main)
+            spread_cm = spread_file(spread_path, src, job, output=spread_output, fellow=main, of=dst_path)
             result.spread = str(spread_path)
         spread_done = None
         try:

@@ -116,15 +116,15 @@ def sampled(runner, sink, spread_writer, job, samples: int):
     return SampledRunner(runner, samples, layout), split, layout.width
 
 
-def spread_tags(job, samples: int) -> dict[str, str]:
+def spread_tags(job, samples: int, of: dict | None = None) -> dict[str, str]:
     """Dataset tags of the spread raster: the scene's, as the mean carries them (it shows the same
     scene on the same grid: :func:`~.georef.carried_tags`), the run's provenance and what the values
-    are. Its domains are the mean's too (:func:`spread_domains`); not the source bands' names, tags,
+    are; ``of``: a spread file's ``LDCSR_SPREAD_OF`` tag, the output it describes. Its domains are the mean's too (:func:`spread_domains`); not the source bands' names, tags,
     offsets or colours, which describe the bands' values, not their spread (:func:`spread_band_values`)."""
     seed = int(job.options.seed)
     return {**carried_tags(job.src.tags(), job.scale), **job.tags,
             "LDCSR_SPREAD": SPREAD_NOTICE.format(k=samples, s0=seed, s1=seed + samples - 1),
-            "LDCSR_SAMPLES": str(samples)}
+            "LDCSR_SAMPLES": str(samples), **(of or {})}
 
 
 def spread_domains(job) -> dict[str, dict]:
@@ -179,12 +179,17 @@ def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | 
 
 
 @contextlib.contextmanager
-def spread_file(path: Path, src, job, *, output, fellow=None):
+def spread_file(path: Path, src, job, *, output, fellow=None, of: Path | None = None):
     """A block writer for the spread GeoTIFF of ``job`` (atomic: renamed into place on success);
-    ``fellow``: the output's :class:`GeoTiffWriter`, whose part file goes if either write fails."""
+    ``fellow``: the output's :class:`GeoTiffWriter`, whose part file goes if either write fails;
+    ``of``: the output's path, recorded as the output the file describes (``LDCSR_SPREAD_OF``,
+    :func:`~.job.spread_of`: a run of the same request to another output does not take it as its own)."""
+    from .job import spread_of
+
     colour = list(job.reader.plan.colour)
     prof = spread_profile(src, job, block=output.block, compress=output.compress)
-    with rio_io.GeoTiffWriter(path, prof, tags=spread_tags(job, job.options.samples),
+    link = None if of is None else {"LDCSR_SPREAD_OF": spread_of(path, of)}
+    with rio_io.GeoTiffWriter(path, prof, tags=spread_tags(job, job.options.samples, link),
                               overwrite=output.overwrite) as gw:
         if fellow is not None:
             gw.fellows.append(fellow)
