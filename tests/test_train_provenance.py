@@ -136,6 +136,30 @@ def test_a_checkpoint_that_cannot_be_written_is_said_before_any_step(image_dir, 
     assert not log.exists() or not [e for e in read_jsonl(log) if e["event"] == "step"]
 
 
+@pytest.mark.parametrize("log_name", ["l.jsonl", "sub/l.jsonl"])
+def test_a_log_in_a_folder_that_cannot_be_written_is_refused_before_any_work(image_dir, cfg, tmp_path, monkeypatch,
+                                                                            log_name):
+    """--log in a read-only folder: exit 5 after the model and the data were loaded, in errno's words
+    ("[Errno 30] Read-only file system: 'rom/l.jsonl'"). Now the rule and words of OUT and the
+    checkpoint, before anything is loaded. Root may write anywhere, so the folder is made unwritable
+    for os.access, as it is for a user without the right (a read-only disk too)."""
+    import os
+
+    from ldcsr_core.training import trainer
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(ro) else real(p, mode, **kw))
+    monkeypatch.setattr(trainer, "load_named_images", lambda *a, **k: pytest.fail("the data was loaded"))
+    out = tmp_path / "m.safetensors"
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(cfg),
+                                  "--log", str(ro / log_name), "--steps", "1", "0", "0", *TRAIN])
+    assert r.exit_code == 5 and r.output.strip().splitlines()[-1] == \
+        f"Error: the training's output folder is not writable: {ro}", r.output
+    assert list(ro.iterdir()) == [] and not out.exists()
+
+
 def test_evaluate_says_which_image_an_adapted_model_was_adapted_on(image_dir, tmp_path):
     """An adapted model records the scene it was adapted on (`adapted_on`, as selfcheck's caution
     reads it); evaluate on a folder holding that scene said nothing of it."""

@@ -19,7 +19,7 @@ from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_
 from ..words import counted
 from .errors import ResumeError
 
-__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write", "notes_json", "plain_settings"]
+__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write", "check_output_folders", "notes_json", "plain_settings"]
 
 log = logging.getLogger("ldcsr_core.training")
 
@@ -48,6 +48,24 @@ def plain_settings(settings: dict) -> dict:
         except (TypeError, ValueError) as e:
             raise InputError(f"{key}: {e} (the settings are written in the model's notes)") from None
     return plain
+
+
+def check_output_folders(out, checkpoint=None, log_path=None) -> None:
+    """The folders a run writes in (OUT's, the checkpoint's, the log's: its nearest existing one,
+    as the log makes the folders it lacks) can be written: else a
+    :class:`~ldcsr_core.errors.RasterIOError` naming the first that cannot (permissions, a read-only
+    disk), exit 5 as for every output, checked before the model and the data are loaded."""
+    from ..files import check_writable
+
+    out = Path(out)
+    folders = [Path(checkpoint).parent if checkpoint else out.parent, out.parent]
+    if log_path:
+        found = Path(log_path).parent
+        while not found.exists() and found != found.parent:
+            found = found.parent
+        folders.append(found)
+    for folder in folders:
+        check_writable(folder, "the training's output folder")
 
 
 def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None) -> tuple[str, str]:
@@ -108,12 +126,12 @@ class ResumableMixin:
         checkpoint (``--checkpoint-every``, or the whole phase) are computed and lost at it."""
         import os
 
-        from ..files import check_room, check_writable
+        from ..files import check_room
 
         size = sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
+        check_output_folders(self.out, self.ckpt_path, self.runlog.path)
         need: dict = {}
         for path in (self.ckpt_path, self.out):
-            check_writable(path.parent, "the training's output folder")
             need.setdefault(os.stat(path.parent).st_dev, [path.parent, 0])[1] += size
         for folder, n in need.values():  # one filesystem may hold both
             check_room(folder, n, "the checkpoint and the model", largest=size, at_least=True, they=True)

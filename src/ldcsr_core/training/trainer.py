@@ -37,7 +37,7 @@ from .growth import add_detail_decoder, grow_model
 from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
 from .resumable import (  # noqa: F401 - SPEED_SETTINGS re-exported
-    SPEED_SETTINGS, ResumableMixin, changed_settings, plain_settings, refused_write,
+    SPEED_SETTINGS, ResumableMixin, changed_settings, check_output_folders, plain_settings, refused_write,
 )
 from .runlog import JsonlLog
 from ..rules import check_flag
@@ -90,6 +90,7 @@ class Trainer(PhaseMixin, ResumableMixin):
         option, why = refused_write(out, checkpoint, log_path, inputs)  # the CLI said it already (usage error)
         if why:
             raise TrainingError(f"{option}: {why}")
+        check_output_folders(out, checkpoint, log_path)  # not after the model and the data are loaded
         self.dev = resolve_device(device)
         cuda = self.dev.type == "cuda"
         if cuda:  # fp32 work outside autocast may use TF32 tensor cores
