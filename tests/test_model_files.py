@@ -132,6 +132,39 @@ def test_v4_saved_without_our_metadata_loads_with_its_detail_decoder(tmp_path):
     assert builtin_twin(other) is None and builtin_twin(sd)[0].name == f"{V4}.safetensors"
 
 
+def test_v4_saved_without_our_metadata_is_named_and_recorded_as_v4(tmp_path):
+    """Its weights are v4's and it loads as v4 (its configuration and windows), but it was named
+    after the file with version 'official' ('bare official' in LDCSR_MODEL, ldcsr models and the
+    tags of every output) and had none of v4's training notes. Now v4's name, version and notes,
+    and ldcsr models / info say whose copy it is."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+    from safetensors.torch import save_file
+
+    sd, meta = read_state_dict(model_path(V4))
+    bare = tmp_path / "bare.safetensors"
+    save_file(sd, bare)
+    m = ldcsr_core.load_model(bare, device="cpu", dtype="float32")
+    assert (m.name, m.version) == (meta["name"], meta["version"]) and m.notes == meta["notes"]
+    assert m.copy_of == V4 and ldcsr_core.load_model(V4, device="cpu").copy_of is None
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=24, height=24, count=3, dtype="uint8", crs="EPSG:32633",
+                       transform=from_origin(500000, 4000000, 10, 10)) as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (3, 24, 24), dtype=np.uint8))
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast",
+                                  "--model", str(bare), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(tmp_path / "o.tif") as ds:
+        assert ds.tags()["LDCSR_MODEL"] == f"{meta['name']} {meta['version']}"
+    r = CliRunner().invoke(main, ["models", str(bare)])
+    listed = r.output[r.output.index("bare.safetensors\n"):]
+    assert f"name:    {meta['name']} {meta['version']}\n  copy:    of the built-in {V4} " in listed, r.output
+    r = CliRunner().invoke(main, ["info", str(src), "--model", str(bare)])
+    assert f"model:       {bare}: a copy of the built-in {V4} (its tensors without its metadata); not an adapted " \
+        "model" in r.output, r.output
+
+
 @pytest.fixture
 def weights(tmp_path, monkeypatch):
     """A built-in models' folder of v1 and v4 (copies) with the shipped checksum list."""

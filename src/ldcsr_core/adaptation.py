@@ -360,7 +360,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     kept = strip["adapted"] > strip["base"] + recipe.margin_db and octave["twin"] > octave["base"]
     if kept:
         model.name, model.version = f"{base.name}-adapted", f"{getattr(base, 'version', '0')}+adapted"
-        model.weights_sha256 = ""  # until saved (Adaptation.save)
+        model.weights_sha256, model.copy_of = "", None  # until saved (Adaptation.save); not the base's copy
     res = Adaptation(model=model if kept else base, kept=kept, scale=scale, steps=n, seconds=seconds,
                       holdout=tuple(int(v) for v in held_box), psnr_base=strip["base"],
                       psnr_adapted=strip["adapted"], psnr_bicubic=strip["bicubic"],

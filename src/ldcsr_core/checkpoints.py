@@ -352,7 +352,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         raise ConfigError(str(e)) from None
     path = model_path(source)
     raw, meta, digest = read_checkpoint(path, builtin_check=True)  # one read: weights and checksum agree
-    limits, twin_cfg = meta, None
+    limits, twin_cfg, twin = meta, None, None
     if meta.get("format") != FORMAT_TAG:  # a built-in model's tensors saved alone: its config and windows
         twin = builtin_twin(raw)
         if twin is not None and twin[1].get("format") == FORMAT_TAG:
@@ -380,6 +380,9 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.name = meta.get("name", path.stem)
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
+    if twin_cfg is not None:  # its weights are that built-in's: its name, version and training notes
+        model.name, model.version = limits.get("name", model.name), limits.get("version", model.version)
+        model.notes, model.copy_of = limits.get("notes", ""), twin[0].stem
     model.weights_sha256 = digest
     from .adapted_use import checked_from_metadata
 

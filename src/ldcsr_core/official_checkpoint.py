@@ -14,7 +14,7 @@ from .config import DecoderConfig, DiffusionConfig, EncoderConfig, ModelConfig, 
 from .checkpoint_keys import likely_cause
 from .errors import CheckpointError
 
-__all__ = ["remap_official", "infer_config", "builtin_twin"]
+__all__ = ["remap_official", "infer_config", "builtin_twin", "builtin_twin_file"]
 
 
 def remap_official(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -144,3 +144,27 @@ def builtin_twin(state_dict: Mapping[str, torch.Tensor]):
         except Exception:  # noqa: BLE001 - an unreadable built-in is no twin (loading it says what is wrong)
             continue
     return None
+
+
+def builtin_twin_file(path) -> str | None:
+    """The built-in model (file stem) whose tensors the ``.safetensors`` file ``path`` holds without
+    our metadata (:func:`builtin_twin`: ``load_model`` loads it as that model, by name too), or None
+    for any other file (one in our format, another model's, an unreadable one)."""
+    from pathlib import Path
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from .checkpoints import FORMAT_TAG
+
+    path = Path(path)
+    try:
+        if path.suffix != ".safetensors":
+            return None
+        with safe_open(str(path), framework="pt") as f:
+            if (f.metadata() or {}).get("format") == FORMAT_TAG:
+                return None
+        twin = builtin_twin(load_file(str(path)))
+    except Exception:  # noqa: BLE001 - not a readable safetensors file: no twin (loading it says why)
+        return None
+    return None if twin is None or twin[1].get("format") != FORMAT_TAG else twin[0].stem

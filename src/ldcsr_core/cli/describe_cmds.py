@@ -129,7 +129,11 @@ def _echo_adapted(say, model_path, info, req: dict, bands, stretch: str, mode: s
     path = check_model_file(resolve(model_path))  # one that is none: exit 6, as upscale refuses it
     checked = adapted_check(path)
     if checked is None:
-        say(f"model:       {model_path}: not an adapted model")
+        from ..official_checkpoint import builtin_twin_file
+
+        twin = builtin_twin_file(path)  # loaded as that built-in model, by name too
+        copy = f"a copy of the built-in {twin} (its tensors without its metadata); " if twin else ""
+        say(f"model:       {model_path}: {copy}not an adapted model")
         return
     read = checked.reading.text() or "bands and stretch not recorded"
     say(f"model:       {model_path}: adapted and checked at ×{checked.scale:g} in fast mode, on {read}")
@@ -300,7 +304,11 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
         m = load_model(path, device="cpu")
         n = sum(p.numel() for p in m.parameters())
         lines.append(f"  name:    {m.name} {m.version}")
+        if m.copy_of:  # a built-in model's tensors saved without our metadata: loaded as that model
+            lines.append(f"  copy:    of the built-in {m.copy_of} (its tensors without its metadata; loaded as it)")
         lines.append(f"  params:  {n / 1e6:.2f} M (inference parts)")
+        if m.notes:  # a built-in model's copy: its training notes
+            lines.append(f"  notes:   {m.notes if full_notes else notes_summary(m.notes)}")
         lines.append(f"  config:  {_config_summary(m.config.to_dict())}")
     size = path.stat().st_size
     tag = "  [built-in, default]" if default else "  [built-in]" if builtin else ""
