@@ -248,3 +248,42 @@ def test_a_hand_edited_adapted_scale_is_refused_at_load(tiny, tmp_path, value):
     m = ldcsr_core.load_model(ldcsr_core.save_model(tiny, tmp_path / "ok.safetensors", name="a", extra=extra),
                               device="cpu")
     assert m.adapt_scale == 2.0
+
+
+def test_convert_refuses_a_built_in_models_tensors_saved_without_our_metadata(tmp_path):
+    """Such a file loads as the built-in (its name, version, notes, windows), but ldcsr convert
+    wrote it as 'bare official' (notes 'converted from bare.safetensors'), a model no longer known
+    as v4 anywhere. Now it is refused as a file already in our format is (exit 6), nothing written,
+    in either container."""
+    from safetensors.torch import save_file
+
+    sd, _ = read_state_dict(model_path(V4))
+    save_file(sd, tmp_path / "bare.safetensors")
+    torch.save(sd, tmp_path / "bare.ckpt")
+    for src in ("bare.safetensors", "bare.ckpt"):
+        r = CliRunner().invoke(main, ["convert", str(tmp_path / src), str(tmp_path / "out.safetensors")])
+        assert r.exit_code == 6, r.output
+        assert f"{src} holds the built-in model {V4}'s tensors without its metadata: nothing to convert" in r.output
+        assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_convert_keeps_a_broken_link_or_a_file_that_appeared_without_overwrite(tiny, tmp_path):
+    """Before: OUT a link to a missing file was replaced by the model without --overwrite (only
+    OUT.exists() was asked), and convert_checkpoint always replaced whatever was at OUT. Now the
+    link is an existing output (exit 4, kept), and without overwrite a file at OUT is kept."""
+    import os
+
+    src = tmp_path / "bare.ckpt"
+    torch.save(tiny.state_dict(), src)
+    link = tmp_path / "link.safetensors"
+    link.symlink_to("gone.safetensors")
+    r = CliRunner().invoke(main, ["convert", str(src), str(link)])
+    assert r.exit_code == 4 and "a link to gone.safetensors, which is missing" in r.output, r.output
+    assert os.readlink(link) == "gone.safetensors" and not link.exists()
+    there = tmp_path / "there.safetensors"
+    there.write_bytes(b"another run's")
+    with pytest.raises(FileExistsError):
+        ldcsr_core.convert_checkpoint(src, there, overwrite=False)
+    assert there.read_bytes() == b"another run's"
+    r = CliRunner().invoke(main, ["convert", str(src), str(link), "--overwrite"])
+    assert r.exit_code == 0 and ldcsr_core.load_model(link, device="cpu").version == "official", r.output

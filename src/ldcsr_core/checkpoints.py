@@ -454,13 +454,17 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
 
 
 def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None,
-                       config: ModelConfig | None = None) -> Path:
+                       config: ModelConfig | None = None, overwrite: bool = True) -> Path:
     """Convert an official ``.ckpt`` into our ``.safetensors`` format (inference tensors only).
-    A file already in our format is refused: converted, it would be labelled version 'official'
-    and lose its training notes and an adapted model's record of what its guard checked; so is
-    ``dst`` naming ``src`` itself (:class:`InputError`: inputs are never overwritten)."""
+    A file already in our format is refused, and so is a built-in model's tensors saved without
+    our metadata (which loads as that model, :attr:`copy_of`) (:class:`CheckpointError`):
+    converted, either would be labelled version 'official' and lose its training notes (and an
+    adapted model its record of what its guard checked); so is ``dst`` naming ``src`` itself
+    (:class:`InputError`: inputs are never overwritten). Without ``overwrite`` a file at ``dst``
+    (one that appeared meanwhile) is kept: :class:`OutputExistsError`, as :func:`save_model`."""
     from .files import same_file
 
+    overwrite = check_flag(overwrite, "overwrite")
     src, dst = check_path(src, "checkpoint"), check_path(dst, "output")  # None: os.fspath's TypeError
     if same_file(src, dst):
         raise InputError(f"{dst} is the checkpoint it converts (inputs are never overwritten; give another name)")
@@ -472,5 +476,9 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: 
             raise CheckpointError(f"{path} is already in the ldcsr format (model {who or '?'}): nothing to "
                                   "convert; use it as it is (--model; load_model(path) in Python)")
     model = load_model(src, device="cpu", config=config, dtype="float32")
+    if model.copy_of:  # its weights are a built-in's, not the official release's: loaded as that model already
+        raise CheckpointError(f"{path} holds the built-in model {model.copy_of}'s tensors without its metadata: "
+                              f"nothing to convert (it loads as {model.name} {model.version} as it is); use "
+                              f"--model {model.copy_of} (load_model({model.copy_of!r}) in Python) or this file")
     return save_model(model, dst, name=name or Path(src).stem, version="official",
-                      notes=f"converted from {Path(src).name} (sha256 {model.weights_sha256})")
+                      notes=f"converted from {Path(src).name} (sha256 {model.weights_sha256})", overwrite=overwrite)

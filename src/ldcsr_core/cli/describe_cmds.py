@@ -3,6 +3,7 @@ given checkpoints) and ``ldcsr convert`` (an official checkpoint into the ldcsr 
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -378,13 +379,23 @@ def convert(ckpt, out, name, overwrite):
     refused = builtin_folder_refusal(out)  # --overwrite or not
     if refused:
         raise click.BadParameter(refused, param_hint="'OUT'")
-    if out.exists() and not overwrite:
-        from ..errors import OutputExistsError
+    from ..errors import InputError, OutputExistsError
+    from ..files import check_not_special
 
-        raise OutputExistsError(f"output exists: {out} (use --overwrite to replace it)")
+    try:
+        check_not_special(out, "OUT")  # a named pipe is never replaced by a file
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="'OUT'") from None
+    if os.path.lexists(out) and not overwrite:  # a broken link too: the write would replace it
+        link = "" if out.exists() else f" (a link to {os.readlink(out)}, which is missing)"
+        raise OutputExistsError(f"output exists: {out}{link} (use --overwrite to replace it)")
     from ..checkpoints import convert_checkpoint
 
     t0 = time.perf_counter()
-    dst = convert_checkpoint(ckpt, out, name=name)
+    try:  # a file that appeared at OUT meanwhile (another run's) is not replaced
+        dst = convert_checkpoint(ckpt, out, name=name, overwrite=overwrite)
+    except OutputExistsError:
+        raise OutputExistsError(f"output exists: {out} (it appeared while the checkpoint was converted; "
+                                "kept: use --overwrite to replace it)") from None
     click.echo(f"wrote {dst} ({Path(dst).stat().st_size / 2**20:.1f} MiB) in "
                f"{time.perf_counter() - t0:.1f} s")
