@@ -313,14 +313,15 @@ def window_in_shape(window, shape: tuple[int, int], what: str = "raster") -> tup
     return y0, x0, h, w
 
 
-def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArray:
+def read_raster(src, window: tuple[int, int, int, int] | None = None, *, data=None) -> GeoArray:
     """Read ``src`` (a path or an open dataset), or its ``(row_off, col_off, height, width)``
-    window, into a :class:`GeoArray` of raw values (no stretch)."""
+    window, into a :class:`GeoArray` of raw values (no stretch); ``data``: its pixels as the caller
+    read them (:func:`~.wide_nodata.read_narrowed`, by strips), the rest read as without it."""
     from rasterio.windows import Window
 
     if not hasattr(src, "read"):  # a path (or what open_raster says is none)
         with open_raster(src) as ds:
-            return read_raster(ds, window)
+            return read_raster(ds, window, data=data)
     win = None
     transform = src.transform
     if window is not None:
@@ -330,7 +331,8 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None) -> GeoArra
     if georeferencing(src) != "transform":  # a pixel offset is no georeferencing
         transform = src.transform
     with read_errors(src):
-        data = src.read(window=win)
+        if data is None:
+            data = src.read(window=win)
         mask = None
         if raster_info(src).has_dataset_mask:
             mask = src.dataset_mask(window=win)

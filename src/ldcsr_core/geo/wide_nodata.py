@@ -30,8 +30,9 @@ def read_narrowed(path, *, max_pixels: int | None = None) -> tuple | None:
     :func:`~.nodata_override.check_file_nodata`). An :class:`InputError` when its valid values do
     not fit in the 32-bit type (or one is its new nodata value), as :func:`~.raster_io.open_raster`'s other refusals,
     and, before any pixel is read, when it has more than ``max_pixels`` pixels (the front end's limit
-    for reading a file whole: napari's reader opens bigger ones lazily, which such a file cannot be;
-    read whole it needs several times its size in memory), saying how to convert it."""
+    for reading a file whole: napari's reader opens bigger ones lazily, which such a file cannot be),
+    saying how to convert it. The bands are read a strip of rows at a time (:func:`_narrowed_bands`):
+    the memory of the 32-bit result and one strip (before, ~3.5 times the 64-bit bands)."""
     from .raster_io import georeferencing, open_raster, read_raster
 
     try:
@@ -55,18 +56,50 @@ def read_narrowed(path, *, max_pixels: int | None = None) -> tuple | None:
                              f"specified nodata value' {to}; or gdal_translate -ot {ot} -a_nodata {to} in.tif "
                              "out.tif), then open the new file")
         georef = georeferencing(src)
-        geo = read_raster(src)
-        valid = src.file_dataset.read_masks() > 0  # GDAL's nodata masks: the value exactly, per band
+        narrowed, low, high, clash = _narrowed_bands(src, np.dtype(ot.lower()), to)
+        geo = read_raster(src, data=narrowed)  # all but the pixels, as read_raster reads them
     info = np.iinfo(ot.lower())
-    data = geo.data
-    values = data[valid]
-    if values.size and (values.min() < info.min or values.max() > info.max or (values == to).any()):
+    if low is not None and (low < info.min or high > info.max or clash):
         raise InputError(f"{what} cannot be read or written exactly (GDAL passes nodata values as float64), and "
-                         f"its values ({values.min()}..{values.max()}) do not fit in {ot} bands with nodata {to}, so "
+                         f"its values ({low}..{high}) do not fit in {ot} bands with nodata {to}, so "
                          "it cannot be read as them either: give its nodata pixels a value within ±2^53 and declare "
                          "that as its nodata (e.g. with QGIS's Raster Calculator, or GDAL), then open the new file")
-    narrowed = np.where(valid, data, np.array(to, data.dtype)).astype(ot.lower())
     note = (f"{what} cannot be read or written exactly (GDAL passes nodata values as float64): it is opened as "
             f"{ot} bands with nodata {to}, its values unchanged (they fit), as converting the file to {ot} "
             "would make it; results and saved layers are so too")
-    return dataclasses.replace(geo, data=narrowed, nodata=float(to)), georef, note
+    return dataclasses.replace(geo, nodata=float(to)), georef, note
+
+
+BLOCK_BYTES = 16 << 20  # the 64-bit pixels read at once (all bands of a strip of rows)
+
+
+def _narrowed_bands(src, ot: np.dtype, to) -> tuple[np.ndarray, object, object, bool]:
+    """``(bands, low, high, clash)``: ``src``'s bands as ``ot``, its nodata pixels (GDAL's exact
+    masks) ``to``, read a strip of rows at a time (all bands, at most :data:`BLOCK_BYTES` of 64-bit
+    pixels), so memory holds the result and one strip, not the 64-bit raster; ``low`` and ``high``
+    the smallest and largest valid value (None when none is valid), ``clash`` whether one is
+    ``to``. A valid value outside ``ot`` lands wrapped in ``bands``, which the caller then refuses."""
+    from rasterio.windows import Window
+
+    from .read_failures import read_errors
+
+    ds = src.file_dataset
+    count, height, width = ds.count, ds.height, ds.width
+    out = np.empty((count, height, width), ot)
+    rows = max(1, BLOCK_BYTES // max(1, 8 * count * width))
+    wide = np.iinfo(np.dtype(ds.dtypes[0]))
+    low = high = None
+    clash = False
+    with read_errors(src):
+        for r0 in range(0, height, rows):
+            win = Window(0, r0, width, min(rows, height - r0))
+            block = src.read(window=win)
+            valid = ds.read_masks(window=win) > 0  # the nodata value exactly, per band
+            if valid.any():
+                lo, hi = block.min(where=valid, initial=wide.max), block.max(where=valid, initial=wide.min)
+                low = lo if low is None else min(low, lo)
+                high = hi if high is None else max(high, hi)
+                clash = clash or bool((valid & (block == np.array(to, block.dtype))).any())
+            np.copyto(out[:, r0:r0 + win.height], block, casting="unsafe")
+            out[:, r0:r0 + win.height][~valid] = to
+    return out, low, high, clash
