@@ -254,17 +254,23 @@ def test_convert_refuses_a_built_in_models_tensors_saved_without_our_metadata(tm
     """Such a file loads as the built-in (its name, version, notes, windows), but ldcsr convert
     wrote it as 'bare official' (notes 'converted from bare.safetensors'), a model no longer known
     as v4 anywhere. Now it is refused as a file already in our format is (exit 6), nothing written,
-    in either container."""
+    in either container; and ldcsr info --model says whose copy a .ckpt is too, as ldcsr models
+    does (before: 'bare.ckpt: not an adapted model')."""
+    from PIL import Image
     from safetensors.torch import save_file
 
     sd, _ = read_state_dict(model_path(V4))
     save_file(sd, tmp_path / "bare.safetensors")
     torch.save(sd, tmp_path / "bare.ckpt")
+    Image.new("RGB", (16, 16)).save(tmp_path / "in.png")
     for src in ("bare.safetensors", "bare.ckpt"):
         r = CliRunner().invoke(main, ["convert", str(tmp_path / src), str(tmp_path / "out.safetensors")])
         assert r.exit_code == 6, r.output
         assert f"{src} holds the built-in model {V4}'s tensors without its metadata: nothing to convert" in r.output
         assert not (tmp_path / "out.safetensors").exists()
+        r = CliRunner().invoke(main, ["info", str(tmp_path / "in.png"), "--model", str(tmp_path / src)])
+        assert f"{src}: a copy of the built-in {V4} (its tensors without its metadata); not an adapted" in r.output, \
+            r.output
 
 
 def test_convert_keeps_a_broken_link_or_a_file_that_appeared_without_overwrite(tiny, tmp_path):

@@ -147,9 +147,11 @@ def builtin_twin(state_dict: Mapping[str, torch.Tensor]):
 
 
 def builtin_twin_file(path) -> str | None:
-    """The built-in model (file stem) whose tensors the ``.safetensors`` file ``path`` holds without
-    our metadata (:func:`builtin_twin`: ``load_model`` loads it as that model, by name too), or None
-    for any other file (one in our format, another model's, an unreadable one)."""
+    """The built-in model (file stem) whose tensors the file ``path`` holds without our metadata
+    (:func:`builtin_twin`: ``load_model`` loads it as that model, by name too), a ``.safetensors``
+    file or a PyTorch ``.ckpt`` (read as ``load_model`` reads it: weights only, its ``state_dict``
+    if it has one; memory-mapped, so only a file of a built-in's tensor names and shapes is read
+    whole), or None for any other file (one in our format, another model's, an unreadable one)."""
     from pathlib import Path
 
     from safetensors import safe_open
@@ -159,12 +161,21 @@ def builtin_twin_file(path) -> str | None:
 
     path = Path(path)
     try:
-        if path.suffix != ".safetensors":
-            return None
-        with safe_open(str(path), framework="pt") as f:
-            if (f.metadata() or {}).get("format") == FORMAT_TAG:
+        if path.suffix == ".safetensors":
+            with safe_open(str(path), framework="pt") as f:
+                if (f.metadata() or {}).get("format") == FORMAT_TAG:
+                    return None
+            sd = load_file(str(path))
+        else:
+            try:  # torch's zip format: the tensors stay on disk until compared
+                sd = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError:  # a legacy (non-zip) file cannot be mapped
+                sd = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
+                sd = sd["state_dict"]
+            if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
                 return None
-        twin = builtin_twin(load_file(str(path)))
-    except Exception:  # noqa: BLE001 - not a readable safetensors file: no twin (loading it says why)
+        twin = builtin_twin(sd)
+    except Exception:  # noqa: BLE001 - not a readable checkpoint: no twin (loading it says why)
         return None
     return None if twin is None or twin[1].get("format") != FORMAT_TAG else twin[0].stem
