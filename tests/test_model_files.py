@@ -293,3 +293,21 @@ def test_convert_keeps_a_broken_link_or_a_file_that_appeared_without_overwrite(t
     assert there.read_bytes() == b"another run's"
     r = CliRunner().invoke(main, ["convert", str(src), str(link), "--overwrite"])
     assert r.exit_code == 0 and ldcsr_core.load_model(link, device="cpu").version == "official", r.output
+
+
+def test_v4s_inference_tensors_saved_alone_load_as_v4(tmp_path):
+    """save_file / torch.save of load_model(v4).state_dict() (what a PyTorch user saves) holds
+    v4's tensors without the training-only stage-1 encoder. Before: not v4's twin (its names are
+    not all the file's), so loaded as official weights, 'inf official' with 256-px windows
+    overlapping by 16 (v4: none, 0; diffusion mode then another picture for a seed). Now as v4."""
+    from safetensors.torch import save_file
+
+    v4 = ldcsr_core.load_model(V4, device="cpu", dtype="float32")
+    sd = {k: v.contiguous() for k, v in v4.state_dict().items()}
+    save_file(sd, tmp_path / "inf.safetensors")
+    torch.save(sd, tmp_path / "inf.ckpt")
+    for name in ("inf.safetensors", "inf.ckpt"):
+        m = ldcsr_core.load_model(tmp_path / name, device="cpu", dtype="float32")
+        assert (m.name, m.version, m.copy_of) == (v4.name, v4.version, V4), name
+        assert (m.tile_max, m.tile_overlap) == (v4.tile_max, v4.tile_overlap) and m.config == v4.config
+        assert ldcsr_core.load_model(tmp_path / name, device="cpu", with_encoder=True).config.encoder is None

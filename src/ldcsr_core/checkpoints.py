@@ -357,7 +357,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         twin = builtin_twin(raw)
         if twin is not None and twin[1].get("format") == FORMAT_TAG:
             limits, twin_cfg = twin[1], config_from_metadata(twin[1], twin[0])
-            if not with_encoder:
+            if not with_encoder or not any(k.startswith("first_stage_model.encoder.") for k in raw):
                 twin_cfg = dataclasses.replace(twin_cfg, encoder=None)
     if meta.get("format") == FORMAT_TAG:
         cfg = config or config_from_metadata(meta, path)

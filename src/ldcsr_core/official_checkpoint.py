@@ -125,19 +125,24 @@ def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
 def builtin_twin(state_dict: Mapping[str, torch.Tensor]):
     """``(path, metadata)`` of the installed built-in model whose tensors ``state_dict`` holds,
     every one equal (names, shapes, float types and values), or None: a shipped model re-saved
-    without our metadata (``safetensors.torch.save_file(load_file(...))``) is that model, with its
+    without our metadata (``safetensors.torch.save_file(load_file(...))``), or its inference
+    tensors alone (``save_file`` or ``torch.save`` of ``load_model(...).state_dict()``: without the
+    training-only ones, :data:`~.checkpoints.IGNORED_PREFIXES`), is that model, with its
     configuration and window limits.  Each built-in's header is read first; a file's tensors only
     when the names and shapes are all its."""
     from safetensors import safe_open
 
     from .builtin_models import builtin_model_paths
+    from .checkpoints import IGNORED_KEYS, IGNORED_PREFIXES
 
     names = set(state_dict)
     for path in builtin_model_paths():
         try:
             with safe_open(str(path), framework="pt") as f:
-                if set(f.keys()) != names or any(tuple(f.get_slice(k).get_shape()) != tuple(state_dict[k].shape)
-                                                 for k in names):
+                theirs = set(f.keys())
+                inference = {k for k in theirs if k not in IGNORED_KEYS and not k.startswith(IGNORED_PREFIXES)}
+                if names not in (theirs, inference) or any(
+                        tuple(f.get_slice(k).get_shape()) != tuple(state_dict[k].shape) for k in names):
                     continue
                 if all(torch.equal(f.get_tensor(k), state_dict[k]) for k in sorted(names)):
                     return path, dict(f.metadata() or {})
