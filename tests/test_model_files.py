@@ -311,3 +311,20 @@ def test_v4s_inference_tensors_saved_alone_load_as_v4(tmp_path):
         assert (m.name, m.version, m.copy_of) == (v4.name, v4.version, V4), name
         assert (m.tile_max, m.tile_overlap) == (v4.tile_max, v4.tile_overlap) and m.config == v4.config
         assert ldcsr_core.load_model(tmp_path / name, device="cpu", with_encoder=True).config.encoder is None
+
+
+def test_a_broken_link_in_the_model_folder_is_said_to_be_one(tmp_path, monkeypatch):
+    """Before: 'checkpoint not found: …/old.safetensors' for a file ls shows (a link to a model
+    moved away, or a link loop). Now what it is; the others are still listed, exit 6."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "old.safetensors").symlink_to("moved.safetensors")
+    (mine / "loop.safetensors").symlink_to("loop.safetensors")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
+    r = models_listing()
+    assert r.exit_code == 6 and "not found" not in r.output, r.output
+    assert f"error:   {mine / 'old.safetensors'} is a link to moved.safetensors, which is missing: no checkpoint" \
+        in r.output and f"{mine / 'loop.safetensors'} is a link loop: no checkpoint to read" in r.output, r.output
+    assert f"{V4}.safetensors  [built-in, default]" in r.output
+    with pytest.raises(CheckpointError, match="is a link to moved.safetensors, which is missing"):
+        ldcsr_core.load_model(mine / "old.safetensors", device="cpu")

@@ -9,6 +9,7 @@ and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -106,6 +107,13 @@ def check_checkpoint_file(path: str | os.PathLike) -> Path:
 
     path = Path(path)
     if not path.exists():
+        if os.path.islink(path):  # listed in its folder, but nothing to read: say why
+            try:
+                what = f"a link to {os.readlink(path)}, which is missing"
+                os.stat(path)
+            except OSError as e:
+                what = "a link loop" if e.errno == errno.ELOOP else what
+            raise CheckpointError(f"{path} is {what}: no checkpoint to read")
         raise CheckpointError(f"checkpoint not found: {path}")
     if not path.is_file():
         raise CheckpointError(f"{path} is not a regular file, so not a checkpoint")
