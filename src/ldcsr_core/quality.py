@@ -32,7 +32,7 @@ import numpy as np
 from .errors import InputError
 from .rules import check_callable, check_count, check_flag, check_mode, check_one_scale, check_seed, check_tile
 from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
-    WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored,
+    WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored, unscored,
 )
 from .scene_windows import RGBScene, _boxes, _check_restorable, sample_boxes  # noqa: F401 - re-exported
 
@@ -232,6 +232,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         caution = "; ".join(c for c in (made, seen, own) if c)
     finally:
         src.close()
+    empty = [b for b, t, _ in tiles if t is None]  # every pixel nodata: nothing to run the model on
     tiles = [(b, t, v) for b, t, v in tiles if t is not None]
     if not tiles:
         raise InputError("every checked pixel is nodata: nothing to measure")
@@ -247,7 +248,10 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         t0 = time.perf_counter()
         checks = [score_window(t, s, model, box=b, mode=mode, seed=seed, tile=tile, maps=maps,
                                callback=callback, valid=v) for b, t, v in tiles]
-        checks = scored(checks, s)
+        scored(checks, s)  # refused where too little is left to score
+        # every window checked stays in the figures' account: one with nothing to score (all nodata, or
+        # data only in the border) pools nothing, but its pixels are in where()'s count and nodata share
+        checks = sorted(checks + [unscored(b, s) for b in empty], key=lambda c: boxes.index(c.box))
         results.append(SelfCheck(
             scale=s, mode=mode, seed=seed, model=str(getattr(model, "name", "?")),
             model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,

@@ -15,7 +15,8 @@ import numpy as np
 from .errors import InputError
 from .rules import MIN_INPUT_SIDE
 
-__all__ = ["WindowCheck", "score_window", "scored", "score_counts", "check_scorable", "min_side", "nodata_share"]
+__all__ = ["WindowCheck", "score_window", "scored", "unscored", "score_counts", "check_scorable", "min_side",
+           "nodata_share"]
 
 _SSIM_MARGIN = 5  # metrics.ssim_map drops 5 px on each side
 
@@ -100,6 +101,13 @@ def _score_masks(valid: np.ndarray, scale: float, lr_hw) -> tuple[np.ndarray, np
     ssim = np.repeat(ref[m:-m, m:-m, None], 3, axis=-1)
     box = Image.fromarray(valid.astype(np.float32)).resize((lr_hw[1], lr_hw[0]), Image.BOX)
     return ref, ssim, np.asarray(box) > 1 - 1e-6
+
+
+def unscored(box, scale: float) -> WindowCheck:
+    """A checked window whose every pixel is nodata: nothing scored, all of it counted as nodata."""
+    box = tuple(int(v) for v in box)
+    return WindowCheck(box=box, crop=math.ceil(scale), values=0, mse={}, ssim_sum={}, ssim_values=0,
+                       lr_mse={}, lr_values=0, nodata=box[2] * box[3])
 
 
 def nodata_share(n: int, total: int) -> str:

@@ -359,3 +359,23 @@ def test_a_scene_ldcsr_made_is_said_in_the_caution(tiny_model_file, tmp_path):
     said = "caution: the scene is an LDCSR output (model tiny-test 0, ×2 x, ×2 y, fast, from s.tif): its pixels"
     assert r.exit_code == 0 and said in r.stdout, r.output
     assert json.loads((tmp_path / "q.json").read_text())[0]["caution"].startswith("the scene is an LDCSR output")
+
+
+def test_a_sampled_window_all_nodata_stays_in_the_account(file_model, tmp_path):
+    """Four sampled windows, one of them all nodata (a swath's corner). The window was dropped
+    unsaid: '3 sampled windows ... pooled over all their pixels' with no nodata at all, where a
+    quarter of the checked pixels is nodata. Now it is counted (4 windows, 25 % nodata) and pools
+    nothing: the figures are those of the three others."""
+    data = np.maximum(np.moveaxis(scene(128, 128), -1, 0).astype(np.uint32) * 257, 1)
+    data[:, :64, :64] = 0
+    tif = write_tif(tmp_path / "corner.tif", data, dtype="uint16", nodata=0)
+    kw = dict(model=file_model, mode="fast", stretch="dtype", max_pixels=1000, sample_size=64)
+    r = ldcsr_core.selfcheck(tif, 2, samples=4, **kw)
+    assert [w.box for w in r.windows] == [(0, 0, 64, 64), (0, 64, 64, 64), (64, 0, 64, 64), (64, 64, 64, 64)]
+    assert (r.pixels, r.nodata) == (128 * 128, 64 * 64) and r.to_dict()["nodata_pixels"] == 64 * 64
+    assert "4 sampled windows of 64×64 px of 128×128, pooled over all their pixels (25 % nodata" in r.line()
+    last = ldcsr_core.selfcheck(tif, 2, window=(64, 64, 64, 64), model=file_model, mode="fast", stretch="dtype")
+    assert r.windows[3].mse == last.windows[0].mse and r.windows[0].values == r.windows[0].ssim_values == 0
+    data[:, :64, :64] = data[:, 64:, 64:]  # the corner data: 4 windows pooled, no nodata (as before)
+    full = ldcsr_core.selfcheck(write_tif(tmp_path / "full.tif", data, dtype="uint16", nodata=0), 2, samples=4, **kw)
+    assert full.nodata == 0 and "nodata" not in full.line() and full.psnr_model != r.psnr_model
