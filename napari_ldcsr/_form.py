@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from ldcsr_core.geo.stretch import DEFAULT_PERCENTILES
 from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
+from ldcsr_core.uncertainty import SPREAD_LIMITS
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
 from . import _geometry as geo
@@ -155,7 +156,8 @@ class SettingsForm:
         self.samples = SpinBox(label="Uncertainty: samples", value=1, min=1, max=32,
                                tooltip="Diffusion mode: K > 1 runs the sampler K times (seeds Seed…Seed+K-1); "
                                        "the result is their mean, and a spread layer (magma) shows where they "
-                                       "disagree, i.e. where detail is invented. K times slower. off = 1 sample")
+                                       "disagree, i.e. where detail is invented; " + SPREAD_LIMITS + ". K times slower. "
+                                       "off = 1 sample")
         self.samples.native.setSpecialValueText("off")
         self.stretch = ComboBox(label="Stretch", choices=list(STRETCHES), value="auto",
                                 tooltip="How the layer's values are mapped to the 0-255 range of the 8-bit "

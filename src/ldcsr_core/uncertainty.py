@@ -28,7 +28,13 @@ import numpy as np
 from .progress import ProgressCallback
 from .rules import check_samples
 
-__all__ = ["UpscaleSamples", "SampleLayout", "moments", "split_moments", "upscale_samples"]
+__all__ = ["UpscaleSamples", "SampleLayout", "moments", "split_moments", "upscale_samples", "SPREAD_LIMITS"]
+
+# what the spread does not say, in every front end's words (the spread file's tag, napari's tooltip):
+# the samples share most of their error (docs/uncertainty.md: spread under half a grey level on 90 % of
+# the pixels where the mean's error is ~8; it ranks the pixels by their error no better than edges do)
+SPREAD_LIMITS = ("a low spread does not mean the pixels are right: errors all the samples share do not show, "
+                 "and it is not a calibrated error bar")
 
 
 class UpscaleSamples(NamedTuple):

@@ -32,6 +32,8 @@ def test_cli_writes_spread_on_the_output_grid(rasters, tiny_model_file, tmp_path
         assert s.descriptions[0] == "spread of B4 red"
         assert o.tags()["LDCSR_SAMPLES"] == s.tags()["LDCSR_SAMPLES"] == "3"
         assert "seeds 0..2" in s.tags()["LDCSR_SPREAD"]
+        # what it does not cover (it said only 'where it is high the detail is invented')
+        assert "a low spread does not mean the pixels are right" in s.tags()["LDCSR_SPREAD"]
         sp, ov = s.read(), o.read()
     invalid = ov[0] == 0  # the nodata block of the source
     assert invalid.any() and np.isnan(sp[0][invalid]).all()

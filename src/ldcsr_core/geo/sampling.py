@@ -27,7 +27,7 @@ import numpy as np
 from . import radiometry as rad
 from . import raster_io as rio_io
 from .georef import carried_domains, carried_tags, write_domains
-from ..uncertainty import SampleLayout
+from ..uncertainty import SPREAD_LIMITS, SampleLayout
 from ..rules import check_path
 
 __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_profile",
@@ -35,7 +35,8 @@ __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "s
 
 
 SPREAD_NOTICE = ("Per-pixel spread (standard deviation, source units) of {k} diffusion samples "
-                 "(seeds {s0}..{s1}) of the LDCSR output: where it is high the detail is invented.")
+                 "(seeds {s0}..{s1}) of the LDCSR output: high where the samples disagree (detail the input "
+                 f"does not pin down, invented); {SPREAD_LIMITS}.")
 
 
 def default_spread_path(dst: str | Path) -> Path:
