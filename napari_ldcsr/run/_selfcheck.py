@@ -105,7 +105,8 @@ def run_check(source, request: CheckRequest, model, *, callback=None):
 
 def status_text(result, where: str) -> str:
     """``LDCSR +1.3 dB over bicubic at ×4 on this view (fast)`` (``(fast; 30 % nodata, not scored)``
-    where part of it is nodata); a flat view, that bicubic restores exactly (an infinite PSNR), has
+    where part of it is nodata; ``(fast; uint16 stretched to 0–255 from 1132–10300, stretch auto)``
+    for a layer not read as its own 8-bit values); a flat view, that bicubic restores exactly (an infinite PSNR), has
     no gain to give: it says so instead of "-inf dB" or "+nan dB"."""
     from ldcsr_core.quality import nodata_share
 
@@ -113,6 +114,7 @@ def status_text(result, where: str) -> str:
     left = f"; {nodata_share(nodata, result.pixels)} nodata, not scored" if nodata else ""
     bands = result.bands_text() if hasattr(result, "bands_text") else ""
     left += f"; {bands}" if bands else ""
+    left += f"; {result.picture}" if getattr(result, "picture", "") else ""  # what its 0–255 is
     at = f"at ×{result.scale:g} on {where} ({result.mode}{left})"
     caution = f"; caution: {result.caution}" if getattr(result, "caution", "") else ""
     if math.isfinite(result.gain_db):

@@ -64,6 +64,7 @@ class SelfCheck:
     band_count: int = 0  # its data bands (alpha left out); 0: an array
     dtype: str = "float32"  # the float type and device the model computed in (they move the figures)
     device: str = "cpu"
+    picture: str = ""  # what 0–255 is for a raster not read as its own 8-bit values (its stretch)
 
     def bands_text(self) -> str:
         """``bands 4,3,2 of 13 (the others unchecked)`` for a raster whose check leaves data bands
@@ -164,7 +165,8 @@ class SelfCheck:
         return (f"×{self.scale:g}: LDCSR {self.psnr_model:.2f} dB vs bicubic {self.psnr_bicubic:.2f} dB "
                 f"({self.gain_text()}), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, "
                 f"LR-consistency {self.lr_psnr_model:.1f} dB · {self.where()} · crop {self.crop} px · "
-                f"{self.mode} · {self.dtype} on {self.device}" + (f" · caution: {self.caution}" if self.caution else ""))
+                + (f"{self.picture} · " if self.picture else "")
+                + f"{self.mode} · {self.dtype} on {self.device}" + (f" · caution: {self.caution}" if self.caution else ""))
 
     def to_dict(self) -> dict:
         """JSON-ready figures (no maps)."""
@@ -180,6 +182,7 @@ class SelfCheck:
                         for w in self.windows],
             "seconds": round(self.seconds, 3), "limits": LIMITS, "caution": self.caution or None,
             "bands": list(self.bands) or None, "band_count": self.band_count or None,
+            "picture": self.picture or None,
         }
 
 
@@ -230,6 +233,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         seen = folder and (f"the scene is in the folder model {getattr(model, 'name', '?')} was trained on ({folder}, "
                            "as its notes record it): the figures are not on an unseen scene")
         caution = "; ".join(c for c in (made, seen, own) if c)
+        picture = src.picture
     finally:
         src.close()
     empty = [b for b, t, _ in tiles if t is None]  # every pixel nodata: nothing to run the model on
@@ -257,7 +261,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
             model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,
             scene_shape=tuple(int(v) for v in src.shape), windows=checks,
             seconds=time.perf_counter() - t0, caution=caution, bands=src.bands, band_count=src.band_count,
-            **computed))
+            picture=picture, **computed))
     return results
 
 

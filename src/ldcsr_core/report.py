@@ -60,5 +60,6 @@ def _html(results: Sequence, scene) -> str:
             f"<p>Reduced-resolution validation (Wald's protocol, as <code>ldcsr evaluate</code>): the scene is "
             f"degraded by the scale (PIL bicubic), restored by the model and by bicubic, and both are "
             f"compared with the scene. Model {escape(r0.model)} (sha256 {escape(r0.model_sha256[:12])}), "
-            f"mode {escape(r0.mode)}, seed {r0.seed}, computed in {escape(r0.dtype)} on {escape(r0.device)}.</p>{caution}<table border='1'>{head}{rows}</table>"
+            f"mode {escape(r0.mode)}, seed {r0.seed}, computed in {escape(r0.dtype)} on {escape(r0.device)}"
+            f"{(', on ' + escape(r0.picture)) if r0.picture else ''}.</p>{caution}<table border='1'>{head}{rows}</table>"
             f"<p><b>Limits</b>: {escape(LIMITS)}.</p></body></html>\n")

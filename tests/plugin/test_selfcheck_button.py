@@ -177,7 +177,8 @@ def test_a_flat_layer_says_there_is_no_gain_to_measure(ldcsr, qtbot, notes, dtyp
         widget.check_button.click()
     result = sig.args[0]
     assert result.psnr_bicubic == np.inf
-    assert widget.status.startswith("No gain to measure at ×2 on the whole layer (fast): the pixels are flat, ")
+    picture = "" if dtype == np.uint8 else "; float32 stretched to 0–255 from 7 (one value), stretch auto"
+    assert widget.status.startswith(f"No gain to measure at ×2 on the whole layer (fast{picture}): the pixels are flat, ")
     if result.psnr_model == np.inf:
         assert widget.status.endswith("LDCSR and bicubic both restore them exactly")
     else:
@@ -206,3 +207,19 @@ def test_a_check_done_as_the_widget_is_removed_shows_nothing(ldcsr, qtbot, notes
         viewer.window.remove_dock_widget(widget)
     assert [lyr.name for lyr in viewer.layers] == ["scene"] and checked == []
     assert not [t for s, t in notes if s in ("error", "warning")]
+
+
+def test_the_status_says_the_stretch_of_a_16_bit_layer(tiny_model, tmp_path):
+    """The figures are on the 8-bit picture the stretch makes (its 255 is PSNR's peak): the status
+    line says which, as the command line's does; it said only '(fast)'."""
+    import ldcsr_core
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "u.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=48, width=48, count=3, dtype="uint16", crs="EPSG:32617",
+                       transform=from_origin(4e5, 33e5, 0.5, 0.5)) as dst:
+        dst.write(np.moveaxis(scene(48, 48), -1, 0).astype(np.uint16) * 200)
+    r = ldcsr_core.selfcheck(path, 2.0, model=tiny_model, mode="fast", stretch="dtype")
+    assert _selfcheck.status_text(r, "the whole layer").endswith(
+        "on the whole layer (fast; uint16 stretched to 0–255 from 0–65535, stretch dtype)")

@@ -170,7 +170,8 @@ def test_geotiff_uint16_four_bands_through_bands_and_stretch(tiny_model_file, fi
     assert "bands 4,3,2 of 4 (the others unchecked)" in other.where()
     from napari_ldcsr.run._selfcheck import status_text  # napari's status line says it too
 
-    assert status_text(other, "the whole layer").endswith("(fast; bands 4,3,2 of 4 (the others unchecked))")
+    assert status_text(other, "the whole layer").endswith(
+        "(fast; bands 4,3,2 of 4 (the others unchecked); uint16 stretched to 0–255 from 0–65535, stretch dtype)")
     assert ref.bands_text() == "" and ref.to_dict()["bands"] is None  # an array: the RGB it is
     three = write_tif(tmp_path / "rgb.tif", data, dtype="uint16")  # all of them: nothing to add
     assert "bands" not in ldcsr_core.selfcheck(three, 3.5, model=file_model, mode="fast").line()
@@ -379,3 +380,30 @@ def test_a_sampled_window_all_nodata_stays_in_the_account(file_model, tmp_path):
     data[:, :64, :64] = data[:, 64:, 64:]  # the corner data: 4 windows pooled, no nodata (as before)
     full = ldcsr_core.selfcheck(write_tif(tmp_path / "full.tif", data, dtype="uint16", nodata=0), 2, samples=4, **kw)
     assert full.nodata == 0 and "nodata" not in full.line() and full.psnr_model != r.psnr_model
+
+
+def test_the_stretch_that_makes_the_8_bit_picture_is_said(file_model, tmp_path):
+    """A near-flat 16-bit cloud: PSNR's peak is 255 of the picture the scene is stretched to, so the
+    same pixels gave 17 dB under auto and 87 dB under dtype (shipped model), and nothing said which
+    picture the figures were about. The line, the JSON and the HTML say it; an 8-bit
+    scene read as it is says nothing."""
+    import rasterio
+    from ldcsr_core.geo.stretch import DEFAULT_PERCENTILES
+    from ldcsr_core.quality import write_report
+
+    rng = np.random.default_rng(0)
+    tif = write_tif(tmp_path / "cloud.tif", (5000 + rng.normal(0, 3, (3, 48, 48))).astype(np.uint16),
+                    dtype="uint16")
+    kw = dict(model=file_model, mode="fast")
+    auto, dtype = ldcsr_core.selfcheck(tif, 2, **kw), ldcsr_core.selfcheck(tif, 2, stretch="dtype", **kw)
+    assert auto.psnr_bicubic < dtype.psnr_bicubic - 30  # the stretch moves the figures this much
+    lo, hi = np.percentile(rasterio.open(tif).read(1), DEFAULT_PERCENTILES)
+    assert auto.picture.startswith(f"uint16 stretched to 0–255 from {lo:.6g}–{hi:.6g}, ") and auto.picture.endswith(
+        ", stretch auto")
+    assert dtype.picture == "uint16 stretched to 0–255 from 0–65535, stretch dtype"
+    assert f"· crop 2 px · {auto.picture} · fast" in auto.line() and auto.to_dict()["picture"] == auto.picture
+    write_report(tmp_path / "q.html", [dtype])
+    assert "on uint16 stretched to 0–255 from 0–65535, stretch dtype.</p>" in (tmp_path / "q.html").read_text()
+    rgb = write_tif(tmp_path / "rgb.tif", np.moveaxis(scene(48, 48), -1, 0), dtype="uint8")
+    plain = ldcsr_core.selfcheck(rgb, 2, **kw)
+    assert plain.picture == "" and "stretched" not in plain.line() and plain.to_dict()["picture"] is None
