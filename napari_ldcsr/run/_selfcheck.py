@@ -104,7 +104,8 @@ def run_check(source, request: CheckRequest, model, *, callback=None):
 
 
 def status_text(result, where: str) -> str:
-    """``LDCSR +1.3 dB over bicubic at ×4 on this view (fast)`` (``(fast; 30 % nodata, not scored)``
+    """``LDCSR +1.27 dB over bicubic at ×4 on this view (fast)`` (the gain as ``ldcsr selfcheck`` and
+    QGIS give it) (``(fast; 30 % nodata, not scored)``
     where part of it is nodata; ``(fast; uint16 stretched to 0–255 from 1132–10300, stretch auto)``
     for a layer not read as its own 8-bit values); a flat view, that bicubic restores exactly (an infinite PSNR), has
     no gain to give: it says so instead of "-inf dB" or "+nan dB"."""
@@ -118,7 +119,7 @@ def status_text(result, where: str) -> str:
     at = f"at ×{result.scale:g} on {where} ({result.mode}{left})"
     caution = f"; caution: {result.caution}" if getattr(result, "caution", "") else ""
     if math.isfinite(result.gain_db):
-        return f"LDCSR {result.gain_db:+.1f} dB over bicubic {at}{caution}"
+        return f"LDCSR {result.gain_text()} over bicubic {at}{caution}"  # the command line's figure
     return f"No gain to measure {at}: {result.no_gain_reason()}{caution}"
 
 

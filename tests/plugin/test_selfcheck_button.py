@@ -37,7 +37,9 @@ def test_button_on_a_small_layer_checks_it_whole(ldcsr, qtbot, notes, tiny_model
     result = sig.args[0]
     ref = ldcsr_core.selfcheck(data, 2.5, model=tiny_model, mode="fast")
     assert result.psnr_model == pytest.approx(ref.psnr_model, rel=1e-12)
-    assert widget.status == f"LDCSR {ref.gain_db:+.1f} dB over bicubic at ×2.5 on the whole layer (fast)"
+    # the gain as the command line and QGIS say it (it said '+0.0 dB' for their '+0.03 dB')
+    assert widget.status == f"LDCSR {ref.gain_db:+.2f} dB over bicubic at ×2.5 on the whole layer (fast)"
+    assert f"({ref.gain_text()})" in ref.line()
     assert not [t for s, t in notes if s in ("error", "warning")]
     err = viewer.layers["scene self-check error ×2.5 (LDCSR)"]
     bic = viewer.layers["scene self-check error ×2.5 (bicubic)"]
@@ -72,7 +74,7 @@ def test_button_on_a_large_layer_checks_the_view(ldcsr, qtbot, monkeypatch, tiny
         assert widget.check_quality()
     result = sig.args[0]
     assert result.sampling == "window" and result.windows[0].box == region.window
-    assert re.fullmatch(r"LDCSR [+-]\d+\.\d dB over bicubic at ×2 on this view \(fast\)", widget.status)
+    assert re.fullmatch(r"LDCSR [+-]\d+\.\d\d dB over bicubic at ×2 on this view \(fast\)", widget.status)
     ref = ldcsr_core.selfcheck(data[region.slices], 2.0, model=tiny_model, mode="fast")
     assert result.psnr_bicubic == pytest.approx(ref.psnr_bicubic, rel=1e-12)
     err = viewer.layers["big self-check error ×2 (LDCSR)"]
