@@ -225,3 +225,8 @@ def test_the_status_says_the_stretch_of_a_16_bit_layer(tiny_model, tmp_path):
     r = ldcsr_core.selfcheck(path, 2.0, model=tiny_model, mode="fast", stretch="dtype")
     assert _selfcheck.status_text(r, "the whole layer").endswith(
         "on the whole layer (fast; uint16 stretched to 0–255 from 0–65535, stretch dtype)")
+    from napari.layers import Image  # the error map's units say it too (they said '0..255' over a uint16 layer)
+
+    md = _selfcheck.error_kwargs(Image(np.zeros((48, 48), np.uint16)), geo.Region.whole((48, 48)), r, "model")["metadata"]
+    assert md["units"] == ("|restored - source| averaged over RGB, 0..255 of uint16 stretched to 0–255 from "
+                           "0–65535, stretch dtype (NaN: the border left out)")
