@@ -252,10 +252,10 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         t0 = time.perf_counter()
         checks = [score_window(t, s, model, box=b, mode=mode, seed=seed, tile=tile, maps=maps,
                                callback=callback, valid=v) for b, t, v in tiles]
-        scored(checks, s)  # refused where too little is left to score
         # every window checked stays in the figures' account: one with nothing to score (all nodata, or
         # data only in the border) pools nothing, but its pixels are in where()'s count and nodata share
         checks = sorted(checks + [unscored(b, s) for b in empty], key=lambda c: boxes.index(c.box))
+        scored(checks, s)  # refused where too little is left to score (of all the pixels checked)
         results.append(SelfCheck(
             scale=s, mode=mode, seed=seed, model=str(getattr(model, "name", "?")),
             model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,

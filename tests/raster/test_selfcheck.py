@@ -380,6 +380,11 @@ def test_a_sampled_window_all_nodata_stays_in_the_account(file_model, tmp_path):
     data[:, :64, :64] = data[:, 64:, 64:]  # the corner data: 4 windows pooled, no nodata (as before)
     full = ldcsr_core.selfcheck(write_tif(tmp_path / "full.tif", data, dtype="uint16", nodata=0), 2, samples=4, **kw)
     assert full.nodata == 0 and "nodata" not in full.line() and full.psnr_model != r.psnr_model
+    data[:] = 0
+    data[:, 64:70, 64:] = 300  # a sliver in one window: too little to score, of all 4 windows' pixels
+    sliver = write_tif(tmp_path / "sliver.tif", data, dtype="uint16", nodata=0)
+    with pytest.raises(ldcsr_core.InputError, match="too little data to score at ×2: 240 of the 16384 px are data"):
+        ldcsr_core.selfcheck(sliver, 2, samples=4, **kw)
 
 
 def test_the_stretch_that_makes_the_8_bit_picture_is_said(file_model, tmp_path):
