@@ -5,6 +5,7 @@ upscale alone, so the others took what it refuses silently or failed deep inside
 import numpy as np
 import PIL.Image
 import pytest
+import rasterio
 import torch
 
 import ldcsr_core
@@ -158,6 +159,10 @@ def test_paths_are_checked_as_paths(tiny, tmp_path, monkeypatch):
         write_raster(src, read_raster(ds))
         # pathlib's TypeError 'expected str, bytes or os.PathLike object, not _MemoryDataset'
         with pytest.raises(InputError, match="input must be a file path, got .*use .*upscale_window"):
+            upscale_raster(ds, tmp_path / "out.tif", model=tiny, scale=2)
+    with rasterio.open(src) as ds:  # a dataset has a .shape too: before, it was told to wrap an array
+        with pytest.raises(InputError, match=r"got DatasetReader: for an open dataset, use .*upscale_window "
+                                             r"\(and write_raster\)$"):
             upscale_raster(ds, tmp_path / "out.tif", model=tiny, scale=2)
     with pytest.raises(InputError, match="input must be a file path, got ndarray: .*dataset_from_array"):
         upscale_raster(img, tmp_path / "out.tif", model=tiny, scale=2)  # what ENGINE_API said it said

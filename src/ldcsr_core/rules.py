@@ -256,11 +256,11 @@ def check_path(path, what: str = "input"):
         path = os.fsdecode(path)
     if not isinstance(path, (str, os.PathLike)):
         hint = ""
-        if what == "input" and hasattr(path, "shape"):
+        if what == "input" and hasattr(path, "read"):  # first: a rasterio dataset has a .shape too
+            hint = ": for an open dataset, use ldcsr_core.geo.pipeline.upscale_window (and write_raster)"
+        elif what == "input" and hasattr(path, "shape"):
             hint = (": for an array, wrap it with ldcsr_core.geo.raster_io.dataset_from_array(...) and use "
                     "upscale_window, or ldcsr_core.upscale for an RGB picture")
-        elif what == "input" and hasattr(path, "read"):
-            hint = ": for an open dataset, use ldcsr_core.geo.pipeline.upscale_window (and write_raster)"
         raise InputError(f"{what} must be a file path, got {type(path).__name__}{hint}")
     if os.fspath(path) in ("", b""):
         raise InputError(f"the {what} path is empty")
