@@ -2,6 +2,8 @@
 upscale_raster): the image array, the model, one scale, whole counts. Each used to be checked by
 upscale alone, so the others took what it refuses silently or failed deep inside with a traceback."""
 
+import os
+
 import numpy as np
 import PIL.Image
 import pytest
@@ -181,6 +183,28 @@ def test_paths_are_checked_as_paths(tiny, tmp_path, monkeypatch):
     with pytest.raises(InputError, match="the output path is empty"):
         write_raster("", read_raster(src))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
+
+
+def test_selfcheck_and_adapt_take_a_path_given_as_bytes(tiny, tmp_path):
+    """ENGINE_API: paths are str, bytes or os.PathLike for selfcheck and adapt too, as for read_raster.
+    Before: a bytes path was taken for an array, 'image must be a NumPy array, got bytes'."""
+    from ldcsr_core.geo.raster_io import read_raster, write_raster
+    img = np.random.default_rng(2).integers(0, 256, (3, 24, 24), dtype=np.uint8)
+    src = tmp_path / "in.tif"
+    with dataset_from_array(img) as ds:
+        write_raster(src, read_raster(ds))
+    by_str, by_bytes = _selfcheck(tiny, str(src)), _selfcheck(tiny, os.fsencode(src))
+    assert (by_bytes.psnr_model, by_bytes.scene_shape) == (by_str.psnr_model, by_str.scene_shape) == \
+        (by_str.psnr_model, (24, 24))
+    for call in (lambda: _selfcheck(tiny, b""), lambda: _adapt(tiny, b"")):
+        with pytest.raises(InputError, match="the input path is empty"):
+            call()
+    # adapt reads the file as it reads a str path: too small to hold back a strip, in the same words
+    with pytest.raises(InputError) as as_str:
+        _adapt(tiny, str(src))
+    with pytest.raises(InputError) as as_bytes:
+        _adapt(tiny, os.fsencode(src))
+    assert "NumPy array" not in str(as_bytes.value) and str(as_bytes.value) == str(as_str.value)
 
 
 def test_dataset_from_array_refuses_what_it_would_pass_on_wrong():

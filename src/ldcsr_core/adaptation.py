@@ -294,7 +294,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         ``kept``, the guard's figures and the provenance; ``save(path)`` writes the model.
     """
     from .geo.raster_io import window_in_shape
-    from .scene_windows import RGBScene
+    from .scene_windows import RGBScene, scene_argument
 
     scale = check_one_scale(scale)
     minutes_in, minutes = minutes, check_number(minutes, "minutes")
@@ -317,6 +317,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     from .api import resolve_model
 
     base = resolve_model(base, "base")
+    scene = scene_argument(scene)
     src = RGBScene(scene, bands, stretch, nodata)  # first: open_raster's checks before the file is hashed
     try:
         name, sha = _scene_id(scene)

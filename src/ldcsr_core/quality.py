@@ -34,7 +34,7 @@ from .rules import check_callable, check_count, check_flag, check_mode, check_on
 from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
     WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored, unscored,
 )
-from .scene_windows import RGBScene, _boxes, _check_restorable, sample_boxes  # noqa: F401 - re-exported
+from .scene_windows import RGBScene, _boxes, _check_restorable, sample_boxes, scene_argument  # noqa: F401 - re-exported
 
 __all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS"]
 
@@ -210,6 +210,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
 
     model = resolve_model(model)
     computed = dict(dtype=model_dtype(model), device=str(getattr(model, "device", "cpu")))  # as evaluate's
+    scene = scene_argument(scene)
     src = RGBScene(scene, bands, stretch, nodata)
     try:
         sampling, boxes = _boxes(src.shape, window, max_pixels, samples, sample_size)

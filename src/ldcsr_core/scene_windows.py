@@ -16,7 +16,15 @@ from .errors import InputError
 from .front_end import say
 from .rules import check_image
 
-__all__ = ["sample_boxes", "RGBScene", "picture_text"]
+__all__ = ["sample_boxes", "RGBScene", "picture_text", "scene_argument"]
+
+
+def scene_argument(scene):
+    """A scene as :func:`~ldcsr_core.quality.selfcheck` and :func:`~ldcsr_core.adaptation.adapt` take it:
+    a path given as bytes is the path it names (``rules.check_path``'s rule, as ``read_raster``'s);
+    anything else (a str or os.PathLike path, an array, an open dataset) as it is."""
+    return os.fsdecode(scene) if isinstance(scene, bytes) else scene
+
 
 def sample_boxes(shape, size: int, count: int) -> list[tuple[int, int, int, int]]:
     """``count`` windows of ``size`` px (clipped to the scene) on a regular grid over ``shape``."""
