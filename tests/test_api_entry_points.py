@@ -205,6 +205,16 @@ def test_selfcheck_and_adapt_take_a_path_given_as_bytes(tiny, tmp_path):
     with pytest.raises(InputError) as as_bytes:
         _adapt(tiny, os.fsencode(src))
     assert "NumPy array" not in str(as_bytes.value) and str(as_bytes.value) == str(as_str.value)
+    # the window calls too (before: 'src must be a raster path or an open rasterio dataset, got bytes')
+    from ldcsr_core.geo.pipeline import bicubic_window
+    from ldcsr_core.geo.spread import upscale_window_spread
+    opts = UpscaleOptions(mode="fast")
+    for call in (lambda p: upscale_window(p, model=tiny, scale=2, options=opts).data,
+                 lambda p: bicubic_window(p, scale=2).data,
+                 lambda p: upscale_window_spread(p, model=tiny, scale=2)[1].data):
+        np.testing.assert_array_equal(call(os.fsencode(src)), call(src))
+    with pytest.raises(InputError, match="the input path is empty"):
+        upscale_window_spread(b"", model=tiny, scale=2)
 
 
 def test_dataset_from_array_refuses_what_it_would_pass_on_wrong():

@@ -4,7 +4,6 @@ and sink as an LDCSR run (:mod:`.tile_run`), with a plain bicubic resize instead
 
 from __future__ import annotations
 
-import os
 from typing import Callable
 
 import numpy as np
@@ -14,7 +13,7 @@ from .job import UpscaleOptions
 from .crs_override import with_crs
 from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink
-from .tile_run import _geo_array, _prepare, _request, _source_name
+from .tile_run import _geo_array, _prepare, _request, _source_name, source_path
 
 __all__ = ["BICUBIC_NOTICE", "bicubic_window"]
 
@@ -46,8 +45,8 @@ def bicubic_window(
 
     check_callable(on_rows, "on_rows")  # before the scene is read
     options = checked_options(options, UpscaleOptions, "options")
-    if isinstance(src, (str, os.PathLike)):
-        with rio_io.open_raster(src) as ds:
+    if (path := source_path(src)) is not None:
+        with rio_io.open_raster(path) as ds:
             return bicubic_window(ds, scale=scale, target_resolution=target_resolution,
                                   out_shape=out_shape, window=window, options=options,
                                   source_name=source_name, on_rows=on_rows)

@@ -61,7 +61,7 @@ from .crs_override import with_crs
 from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink, SceneReader
 from .tile_run import (
-    _execute, _geo_array, _prepare, _request, _resolve_model, _source_name, check_source,
+    _execute, _geo_array, _prepare, _request, _resolve_model, _source_name, check_source, source_path,
 )
 
 __all__ = [
@@ -139,8 +139,8 @@ def upscale_window(
     """
     check_callable(callback), check_callable(on_rows, "on_rows")  # before the scene is read
     options, runner = checked_options(options, UpscaleOptions, "options"), check_runner(runner)
-    if isinstance(src, (str, os.PathLike)):
-        with rio_io.open_raster(src) as ds:
+    if (path := source_path(src)) is not None:
+        with rio_io.open_raster(path) as ds:
             return upscale_window(ds, model=model, scale=scale,
                                   target_resolution=target_resolution, out_shape=out_shape,
                                   window=window, options=options, callback=callback,

@@ -8,7 +8,6 @@ and is re-exported here.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -49,8 +48,8 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     check_callable(callback), check_callable(on_rows, "on_rows")  # before the scene is read
     options = checked_options(options, pl.UpscaleOptions, "options", pl.UpscaleOptions(samples=2))
     runner = check_runner(runner)
-    if isinstance(src, (str, Path)):
-        with rio_io.open_raster(src) as ds:
+    if (path := pl.source_path(src)) is not None:
+        with rio_io.open_raster(path) as ds:
             return upscale_window_spread(ds, model=model, scale=scale, target_resolution=target_resolution,
                                          out_shape=out_shape, window=window, options=options,
                                          callback=callback, runner=runner, source_name=source_name,

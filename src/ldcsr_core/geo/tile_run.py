@@ -175,6 +175,19 @@ def _resolve_model(model):
     return resolve_model(model)
 
 
+def source_path(src):
+    """``src`` as the path to open when it is one (a str, bytes or os.PathLike: ``rules.check_path``'s
+    rule, as upscale_raster's and read_raster's), else None (an open dataset, or what
+    :func:`check_source` refuses). upscale_window, upscale_window_spread and bicubic_window open a path
+    by it (before, each had its own test: a bytes path was refused, and upscale_window_spread took
+    only str and pathlib paths)."""
+    import os
+
+    from ..rules import check_path
+
+    return check_path(src) if isinstance(src, (str, bytes, os.PathLike)) else None
+
+
 def check_source(src):
     """``src`` if it is an open raster dataset, else an :class:`InputError` that says what to pass
     (an array given directly failed with "'numpy.ndarray' object has no attribute 'name'")."""
