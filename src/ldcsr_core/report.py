@@ -16,13 +16,13 @@ def write_report(path, results: Sequence, *, scene=None, fmt: str | None = None,
     :func:`ldcsr_core.files.check_report_path`; without ``overwrite`` a file there is kept
     (:class:`OutputExistsError`).  A failed write is one :class:`RasterIOError` (nothing left)."""
     import json
-    from pathlib import Path
 
     from .files import atomic_write_bytes, is_html_name
 
-    from .rules import check_flag
+    from .rules import check_flag, check_path
 
-    path, overwrite = Path(path), check_flag(overwrite, "overwrite")  # before the report is made
+    # before the report is made; rules.check_path: '' (an unset variable) was the current folder
+    path, overwrite = check_path(path, "report"), check_flag(overwrite, "overwrite")
     fmt = fmt or ("html" if is_html_name(path) else "json")
     rows = [dict(r.to_dict(), **({"scene": str(scene)} if scene is not None else {})) for r in results]
     text = json.dumps(finite_json(rows), indent=2, allow_nan=False) + "\n" if fmt == "json" else _html(results, scene)

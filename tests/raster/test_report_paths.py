@@ -167,3 +167,19 @@ def test_a_small_report_on_a_full_disk_says_its_size():
     """Before: "0.0 MB free, the file is 0.0 MB"."""
     assert (human_bytes(0), human_bytes(947), human_bytes(4096), human_bytes(3 * 2**20)) == \
         ("0 bytes", "947 bytes", "4.0 kB", "3.0 MB")
+
+
+def test_write_report_takes_its_path_by_the_engine_rule(tmp_path, monkeypatch):
+    """ENGINE_API: write_report's path follows rules.check_path. Before: '' (an unset variable) was
+    the current folder, a RasterIOError 'cannot write .: Device or resource busy'; None and a bytes
+    path were TypeErrors ('expected str, bytes or os.PathLike object, not NoneType')."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.quality import write_report
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="^the report path is empty$"):
+        write_report("", [])
+    with pytest.raises(InputError, match="^report must be a file path, got NoneType$"):
+        write_report(None, [])
+    write_report(os.fsencode(tmp_path / "q.json"), [])
+    assert (tmp_path / "q.json").read_text() == "[]\n" and os.listdir(tmp_path) == ["q.json"]
