@@ -11,7 +11,7 @@ import pytest
 import rasterio
 import rasterio.shutil
 
-from tests.raster.conftest import smooth_field
+from tests.raster.conftest import exact_nodata_vrt, smooth_field
 
 
 def _wide_scene(tmp_path, dtype, nodata, hi=219):
@@ -19,15 +19,8 @@ def _wide_scene(tmp_path, dtype, nodata, hi=219):
     copied from a VRT: rasterio's writer takes no such nodata)."""
     data = smooth_field(np.random.default_rng(8), 32, 32, 3, 20, hi).round().astype(dtype)
     data[:, :, :8] = np.array(nodata, dtype)
-    with rasterio.open(tmp_path / "b.tif", "w", driver="GTiff", width=32, height=32, count=3, dtype=dtype) as ds:
-        ds.write(data)
-    bands = "".join(f'<VRTRasterBand dataType="{dtype.title()}" band="{b}"><NoDataValue>{nodata}</NoDataValue>'
-                    f'<SimpleSource><SourceFilename relativeToVRT="1">b.tif</SourceFilename><SourceBand>{b}'
-                    '</SourceBand></SimpleSource></VRTRasterBand>' for b in (1, 2, 3))
-    (tmp_path / "s.vrt").write_text(f'<VRTDataset rasterXSize="32" rasterYSize="32"><SRS>EPSG:32633</SRS>'
-                                    f'<GeoTransform>600000, 10, 0, 5340000, 0, -10</GeoTransform>{bands}</VRTDataset>')
     src = tmp_path / f"{dtype}.tif"
-    rasterio.shutil.copy(tmp_path / "s.vrt", src, driver="GTiff")
+    rasterio.shutil.copy(exact_nodata_vrt(tmp_path, data, nodata), src, driver="GTiff")
     return src, data
 
 

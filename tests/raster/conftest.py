@@ -56,6 +56,25 @@ def write_tif(path, data, *, dtype, nodata=None, colorinterp=None, descriptions=
     return Path(path)
 
 
+def exact_nodata_vrt(folder, data, nodata, *, georef: bool = True) -> Path:
+    """``data`` (bands×h×w) written to ``folder/b.tif`` and described by ``folder/s.vrt`` (returned),
+    which declares ``nodata`` exactly on every band: rasterio's writer cannot set a 64-bit nodata
+    that float64 cannot hold (it writes -2**63 as -9). ``georef``: EPSG:32633, 10-m pixels; else none."""
+    count, h, w = data.shape
+    dtype = str(data.dtype)
+    with rasterio.open(Path(folder) / "b.tif", "w", driver="GTiff", width=w, height=h, count=count,
+                       dtype=dtype) as ds:
+        ds.write(data)
+    bands = "".join(f'<VRTRasterBand dataType="{dtype.title()}" band="{b}"><NoDataValue>{nodata}</NoDataValue>'
+                    f'<SimpleSource><SourceFilename relativeToVRT="1">b.tif</SourceFilename><SourceBand>{b}'
+                    '</SourceBand></SimpleSource></VRTRasterBand>' for b in range(1, count + 1))
+    geo = ('<SRS>EPSG:32633</SRS><GeoTransform>600000, 10, 0, 5340000, 0, -10</GeoTransform>'
+           if georef else "")
+    vrt = Path(folder) / "s.vrt"
+    vrt.write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}">{geo}{bands}</VRTDataset>')
+    return vrt
+
+
 @pytest.fixture(scope="session")
 def rasters(tmp_path_factory) -> dict[str, Path]:
     """The test scenes: projected CRS; uint16 4-band + nodata; float32 + NaN; RGBA; grayscale."""

@@ -12,7 +12,7 @@ import rasterio
 from click.testing import CliRunner
 from rasterio.enums import ColorInterp
 
-from .conftest import sha256, smooth_field, write_tif
+from .conftest import exact_nodata_vrt, sha256, smooth_field, write_tif
 
 RGB = [ColorInterp.red, ColorInterp.green, ColorInterp.blue]
 
@@ -169,14 +169,7 @@ def _wide_nodata_scene(tmp_path, dtype, nodata):
     rasterio's writer cannot set such a nodata, it writes -2**63 as -9)."""
     data = smooth_field(np.random.default_rng(4), 16, 20, 3, 200, 4000).round().astype(dtype)
     data[:, :, :6] = np.array(nodata, dtype)
-    with rasterio.open(tmp_path / "b.tif", "w", driver="GTiff", width=20, height=16, count=3, dtype=dtype) as ds:
-        ds.write(data)
-    bands = "".join(f'<VRTRasterBand dataType="{dtype.title()}" band="{b}"><NoDataValue>{nodata}</NoDataValue>'
-                    f'<SimpleSource><SourceFilename relativeToVRT="1">b.tif</SourceFilename><SourceBand>{b}'
-                    '</SourceBand></SimpleSource></VRTRasterBand>' for b in (1, 2, 3))
-    vrt = tmp_path / "s.vrt"
-    vrt.write_text(f'<VRTDataset rasterXSize="20" rasterYSize="16">{bands}</VRTDataset>')
-    return vrt
+    return exact_nodata_vrt(tmp_path, data, nodata, georef=False)
 
 
 @pytest.mark.parametrize("dtype,nodata,fix", [("uint64", 2**64 - 1, "-ot UInt32 -a_nodata 4294967295"),

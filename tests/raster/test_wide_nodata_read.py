@@ -15,21 +15,15 @@ from ldcsr_core.errors import InputError
 from ldcsr_core.geo import wide_nodata
 from ldcsr_core.geo.wide_nodata import read_narrowed
 
+from .conftest import exact_nodata_vrt
+
 FILL = 2**64 - 1
 
 
 def _scene(tmp_path, data):
     """``data`` (uint64 bands) as a GeoTIFF declaring nodata 2^64 - 1 exactly (copied from a VRT:
     rasterio's writer takes no such nodata)."""
-    count, h, w = data.shape
-    with rasterio.open(tmp_path / "b.tif", "w", driver="GTiff", width=w, height=h, count=count, dtype="uint64") as ds:
-        ds.write(data)
-    bands = "".join(f'<VRTRasterBand dataType="UInt64" band="{b}"><NoDataValue>{FILL}</NoDataValue><SimpleSource>'
-                    f'<SourceFilename relativeToVRT="1">b.tif</SourceFilename><SourceBand>{b}</SourceBand>'
-                    '</SimpleSource></VRTRasterBand>' for b in range(1, count + 1))
-    (tmp_path / "s.vrt").write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><SRS>EPSG:32633</SRS>'
-                                    f'<GeoTransform>600000, 10, 0, 5340000, 0, -10</GeoTransform>{bands}</VRTDataset>')
-    rasterio.shutil.copy(tmp_path / "s.vrt", tmp_path / "w.tif", driver="GTiff")
+    rasterio.shutil.copy(exact_nodata_vrt(tmp_path, data, FILL), tmp_path / "w.tif", driver="GTiff")
     return tmp_path / "w.tif"
 
 
