@@ -314,9 +314,8 @@ def window_in_shape(window, shape: tuple[int, int], what: str = "raster") -> tup
 
 
 def read_raster(src, window: tuple[int, int, int, int] | None = None, *, data=None) -> GeoArray:
-    """Read ``src`` (a path or an open dataset), or its ``(row_off, col_off, height, width)``
-    window, into a :class:`GeoArray` of raw values (no stretch); ``data``: its pixels as the caller
-    read them (:func:`~.wide_nodata.read_narrowed`, by strips), the rest read as without it."""
+    """``src`` (a path or an open dataset), or its ``(row_off, col_off, height, width)`` window, as a
+    :class:`GeoArray` of raw values (no stretch); ``data``: its pixels if the caller read them."""
     from rasterio.windows import Window
 
     if not hasattr(src, "read"):  # a path (or what open_raster says is none)
