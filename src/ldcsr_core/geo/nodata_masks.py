@@ -84,8 +84,7 @@ def valid_mask(
     per_band = list(nodata) if isinstance(nodata, (list, tuple)) else [nodata] * data.shape[0]
     for b, values in enumerate(per_band):
         for nd in values if isinstance(values, tuple) else (values,):
-            if nodata_as(nd, data.dtype) is not None:
-                valid[b] &= ~is_nodata(data[b], nd)
+            valid[b] &= ~is_nodata(data[b], nd)
     common = None
     for a in alpha:
         m = data[a] > 0
