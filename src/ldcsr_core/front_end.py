@@ -77,4 +77,10 @@ def speaking(front_end: str):
     try:
         yield
     finally:
-        FRONT_END.reset(token)
+        try:
+            FRONT_END.reset(token)
+        except ValueError:
+            # A generator worker closed from another context (garbage-collected on another
+            # thread, a worker quit): the context it set the words in is not this one, and
+            # ends with the generator, so there is nothing to undo here.
+            pass
