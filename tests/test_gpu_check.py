@@ -61,3 +61,29 @@ def test_a_step_killed_at_its_limit_fails_the_call_even_when_the_next_step_passe
         sys.path.remove(str(ROOT / "scripts"))
     assert gpu_check.exit_status({"bench": {"rc": -9}, "env": {"rc": 0}}) == 1
     assert gpu_check.exit_status({"env": {"rc": 0}, "bench": {"rc": 0}}) == 0
+
+
+def test_tests_gpu_load_the_cards_default_float_type(tmp_path):
+    """tests/gpu run under the suite's conftest (LDCSR_DTYPE=float32 for the CPU's references):
+    there ``load_model(device="cuda")`` must still be the card's default, float16, or the
+    half-precision test fails on the card and the others time float32 (checked in a copy of the
+    two conftests, with a probe test in place of the card's)."""
+    import shutil
+
+    gpu = tmp_path / "tests" / "gpu"
+    gpu.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "tests" / "conftest.py")
+    for name in ("__init__.py", "conftest.py"):
+        if (ROOT / "tests" / "gpu" / name).exists():
+            shutil.copy(ROOT / "tests" / "gpu" / name, gpu / name)
+    (gpu / "test_probe.py").write_text(
+        "import torch\nfrom ldcsr_core.precision import resolve_dtype\n\n"
+        "def test_probe():\n    assert resolve_dtype(None, torch.device('cuda')) is torch.float16\n")
+    env = {k: v for k, v in os.environ.items() if k != "LDCSR_DTYPE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the probe needs none (napari's would take seconds to load)
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(gpu)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "1 passed" in res.stdout
+
