@@ -8,14 +8,20 @@ agreement with float32 (issue 22's `upscale` table; prepared on CPU for a GPU se
 For each float type the shipped model is loaded once; for each input size (×4 by default) and
 mode, `ldcsr_core.upscale` runs on the engine's default plan and, for comparison, as one window
 (``tile`` = the input size), after one warm-up call; the median of ``--repeats`` timed calls is
-reported (CUDA synchronised), with output megapixels per second, the number of windows and of
+reported (CUDA synchronised; a call whose warm-up took ``--slow`` s or more is timed once, so that
+a slow card still gets through the table), with output megapixels per second, the number of windows and of
 model launches (batches: :meth:`~ldcsr_core.tiling.TileProcessor.groups`), peak
 device memory (CUDA: ``max_memory_allocated``; CPU: the process's peak RSS) and the PSNR of the
 output against float32's (8-bit, same seed); on CUDA also the GPU busy fraction of one more call
 (kernel time summed by ``torch.profiler`` over its wall time). Diffusion mode runs on its fixed
-windows only (``tile`` is fast mode's). ``--big SIDE`` instead runs one ``SIDE``² scene ×``--scale``
-in fast mode on the default plan, in memory (the raster path needs rasterio, which the device
-machine lacks), once, and samples the card's utilisation with ``nvidia-smi`` every 0.1 s.
+windows only (``tile`` is fast mode's). The float types run in ``--dtypes`` order, CUDA's default
+float16 first, so a run stopped at a time limit has the default's figures; each row's agreement
+with float32 is filled in (and the JSON saved again) once float32's output of that case exists.
+A case that fails (out of memory, say) is a row with its ``error``, and the next case runs.
+``--big SIDE`` instead runs one ``SIDE``² scene ×``--scale`` in fast mode on the default plan, in
+memory (the raster path needs rasterio, which the device machine lacks), once, and samples the
+card's utilisation with ``nvidia-smi`` every 0.1 s; its row is saved every 2 s while it runs
+(``partial``: windows done, seconds so far), so a run stopped at a limit still gives its speed.
 Not measured here: the official code side by side (it is not in this repository).
 """
 
@@ -49,7 +55,17 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def busy_fraction(call, sync) -> float | None:
-    """Share of one call's wall time the GPU spent in kernels (None without CUDA kernels)."""
+    """Share of one call's wall time the GPU spent in kernels (None without CUDA kernels, or where
+    the profiler fails: the timings measured before it are kept)."""
+    try:
+        return _busy_fraction(call, sync)
+    except Exception as e:  # noqa: BLE001 - a profiler that cannot run (CUPTI) loses this figure only
+        print(f"GPU busy not measured: {type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}",
+              flush=True)
+        return None
+
+
+def _busy_fraction(call, sync) -> float | None:
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
@@ -110,8 +126,9 @@ def launches(model, plan, mode: str) -> int:
     return sum(1 for _ in TileProcessor(model, plan, mode=mode).groups(plan.tiles))
 
 
-def big_scene(a, dev, sync) -> dict:
-    """One ``a.big``² scene ×``a.scale`` in fast mode (float type: the device's default)."""
+def big_scene(a, dev, sync, report=lambda row: None, every: float = 2.0) -> dict:
+    """One ``a.big``² scene ×``a.scale`` in fast mode (float type: the device's default).
+    ``report(row)`` gets the row every ``every`` s while it runs (``partial``), then the final one."""
     import ldcsr_core
     from ldcsr_core.precision import model_dtype
     from ldcsr_core.tiling import plan_for_model
@@ -120,16 +137,29 @@ def big_scene(a, dev, sync) -> dict:
     img = scene(a.big)
     side = int(round(a.big * a.scale))
     plan = plan_for_model(model, img.shape[:2], (side, side), mode="fast")
-    ldcsr_core.upscale(scene(64), a.scale, model=model, mode="fast")  # warm-up
+    # warm-up: full-size windows (cuDNN tunes each window shape once), not the timed run's job
+    ldcsr_core.upscale(scene(min(a.big, 512)), a.scale, model=model, mode="fast")
     sync()
+    row = {"in_side": a.big, "out_side": side, "mode": "fast", "dtype": model_dtype(model),
+           "windows": len(plan.tiles), "launches": launches(model, plan, "fast")}
+    last = [time.perf_counter()]
+
+    def progress(info):  # the engine's callback, after each window (batch) taken
+        now = time.perf_counter()
+        if info.done and now - last[0] >= every:
+            last[0] = now
+            t = now - t0
+            report({**row, "partial": True, "windows_done": info.done, "seconds": t,
+                    "mp_per_s": side * side * info.done / info.total / t / 1e6, "gpu_utilisation": util.mean})
+
     with Utilisation() as util:
         t0 = time.perf_counter()
-        out = ldcsr_core.upscale(img, out_shape=(side, side), model=model, mode="fast", seed=0)
+        out = ldcsr_core.upscale(img, out_shape=(side, side), model=model, mode="fast", seed=0, callback=progress)
         sync()
         t = time.perf_counter() - t0
-    row = {"in_side": a.big, "out_side": side, "mode": "fast", "dtype": model_dtype(model),
-           "windows": len(plan.tiles), "launches": launches(model, plan, "fast"), "seconds": t,
-           "mp_per_s": side * side / t / 1e6, "gpu_utilisation": util.mean, "out_shape": list(out.shape)}
+    row.update({"partial": False, "windows_done": len(plan.tiles), "seconds": t, "mp_per_s": side * side / t / 1e6,
+                "gpu_utilisation": util.mean, "out_shape": list(out.shape)})
+    report(row)
     print(f"{a.big}² ×{a.scale:g} fast {row['dtype']}: {row['windows']} windows in {row['launches']} launches, "
           f"{t:.1f} s, {row['mp_per_s']:.1f} MP/s"
           + (f", GPU utilisation {util.mean:.0%} ({len(util.samples)} samples)" if util.mean is not None else ""),
@@ -143,8 +173,9 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="512,2048", help="output sides (px), comma-separated")
     p.add_argument("--scale", type=float, default=4.0)
     p.add_argument("--modes", default="fast,diffusion")
-    p.add_argument("--dtypes", default="float32,float16")
+    p.add_argument("--dtypes", default="float16,float32", help="in this order (float16: CUDA's default)")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--slow", type=float, default=2.0, help="a call whose warm-up took this long (s) is timed once")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: the engine's default)")
     p.add_argument("--json", default=None)
     p.add_argument("--big", type=int, default=0, help="instead: one scene of this input side, fast mode")
@@ -164,7 +195,7 @@ def main(argv=None) -> int:
         if cuda:
             torch.cuda.synchronize(dev)
 
-    rows, ref = [], {}
+    rows, outs = [], {}  # outs: (side, mode, plan) -> {dtype: output}, for the agreement with float32
 
     def save():  # after every row: a run stopped at a time limit keeps what it measured
         if a.json:
@@ -176,8 +207,11 @@ def main(argv=None) -> int:
     print(f"device {dev}{' (' + torch.cuda.get_device_name(dev) + ')' if cuda else ''}, torch {torch.__version__}",
           flush=True)
     if a.big:
-        rows.append(big_scene(a, dev, sync))
-        save()
+        def report(row):
+            rows[:] = [row]
+            save()
+
+        big_scene(a, dev, sync, report)
     for dtype in ([] if a.big else a.dtypes.split(",")):
         model = ldcsr_core.load_model(device=str(dev), dtype=dtype)
         for side in (int(v) for v in a.sizes.split(",")):
@@ -192,39 +226,53 @@ def main(argv=None) -> int:
                         return ldcsr_core.upscale(img, out_shape=(side, side), model=model, mode=mode,
                                                   seed=0, tile=tile)
 
+                    base = {"dtype": dtype, "out_side": side, "mode": mode, "plan": plan_name,
+                            "windows": len(plan.tiles)}
                     try:
+                        t0 = time.perf_counter()
                         out = call()  # warm-up (cuDNN autotuning, allocator)
+                        sync()
+                        repeats = a.repeats if time.perf_counter() - t0 < a.slow else 1
                         if cuda:
                             torch.cuda.reset_peak_memory_stats(dev)
                         times = []
-                        for _ in range(a.repeats):
+                        for _ in range(repeats):
                             sync()
                             t0 = time.perf_counter()
                             out = call()
                             sync()
                             times.append(time.perf_counter() - t0)
                     except (RuntimeError, MemoryError) as e:  # e.g. one window too large for the device
-                        print(f"{dtype:9s} {side:5d}² {mode:9s} {plan_name:10s}: failed ({str(e).splitlines()[0][:80]})")
+                        msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+                        print(f"{dtype:9s} {side:5d}² {mode:9s} {plan_name:10s}: failed ({msg[:80]})", flush=True)
+                        rows.append({**base, "error": f"{type(e).__name__}: {msg}"})
+                        save()
+                        if cuda:
+                            torch.cuda.empty_cache()
                         continue
                     t = statistics.median(times)
                     peak = (torch.cuda.max_memory_allocated(dev) if cuda
                             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
                     busy = busy_fraction(call, sync) if cuda else None
                     key = (side, mode, plan_name)
-                    if dtype == "float32":
-                        ref[key] = out
-                    agree = psnr(out, ref[key]) if key in ref else None
-                    row = {"dtype": dtype, "out_side": side, "mode": mode, "plan": plan_name,
-                           "windows": len(plan.tiles), "launches": launches(model, plan, mode), "seconds": t, "mp_per_s": side * side / t / 1e6,
-                           "peak_bytes": int(peak), "psnr_vs_float32": agree, "gpu_busy": busy}
+                    outs.setdefault(key, {})[dtype] = out
+                    row = {**base, "launches": launches(model, plan, mode), "repeats": repeats, "seconds": t,
+                           "mp_per_s": side * side / t / 1e6, "peak_bytes": int(peak), "psnr_vs_float32": None,
+                           "gpu_busy": busy}
                     rows.append(row)
-                    save()
                     print(f"{dtype:9s} {side:5d}² {mode:9s} {plan_name:10s}: {len(plan.tiles):4d} windows "
                           f"{row['launches']:4d} launches "
                           f"{t:8.3f} s {row['mp_per_s']:7.2f} MP/s  peak {peak / 2**30:6.2f} GiB"
-                          + (f"  {agree:.1f} dB vs float32" if agree is not None and dtype != "float32" else "")
                           + (f"  GPU busy {busy:.0%}" if busy is not None else ""),
                           flush=True)
+                    for other in rows:  # the agreement with float32, for every row of this case it completes
+                        k = (other["out_side"], other["mode"], other["plan"])
+                        if (k == key and "error" not in other and other["dtype"] != "float32"
+                                and other["psnr_vs_float32"] is None and "float32" in outs[key]):
+                            other["psnr_vs_float32"] = psnr(outs[key][other["dtype"]], outs[key]["float32"])
+                            print(f"{other['dtype']:9s} {side:5d}² {mode:9s} {plan_name:10s}: "
+                                  f"{other['psnr_vs_float32']:.1f} dB vs float32", flush=True)
+                    save()
         model = None  # free it before the next float type
         if cuda:
             torch.cuda.empty_cache()

@@ -17,7 +17,15 @@ Steps (``--steps``, each a subprocess with its own time limit, its log in ``--ou
   on the device), with the card's utilisation sampled by ``nvidia-smi`` (``big.json``).
 
 The device tool returns at most 8 files: logs and JSON go to ``--out``, and ``summary.json`` lists
-each step's exit status and duration.  Prints as it goes.
+each step's exit status, duration and time limit.  Prints as it goes; each step's figures are in
+``--out`` as soon as measured (the bench saves after every row, the big scene every 2 s).
+
+**Time.** The steps' limits add up to 300 s (``LIMITS``), and time a step leaves unused goes to the
+next ones (each step ends by the start plus the limits of the steps up to it), so the call ends
+within 300 s whatever hangs. A session's 15 minutes of device time hold the machine's start (about
+a minute, sometimes two), this call, and a training call right after it on the still-warm machine
+(``scripts/gpu_train.py run --minutes 6``: docs/training-gpu.md). ``--budget SECONDS`` scales every
+limit to another total (e.g. 540 when no other call follows).
 """
 
 from __future__ import annotations
@@ -33,9 +41,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WHEELS = ROOT / "artifacts" / "wheels"
-# each step's time limit (s): together under the device tool's 600 s per call
-LIMITS = {"env": 30, "tests": 150, "bench": 240, "big": 150}
+# each step's time limit (s), 300 in all: a training call must fit after this one in the session's
+# 15 minutes of device time (module docstring); unused time goes to the next steps
+LIMITS = {"env": 20, "tests": 90, "bench": 130, "big": 60}
 STEPS = tuple(LIMITS)
+
+
+def step_limits(steps, limit: int = 0, budget: float = 0) -> dict:
+    """Each step's own limit (``limit`` for all when given), scaled to ``budget`` in all when given."""
+    own = {step: float(limit or LIMITS.get(step, 120)) for step in steps}
+    scale = budget / sum(own.values()) if budget else 1.0
+    return {step: round(seconds * scale, 1) for step, seconds in own.items()}
 
 
 def _env_code() -> str:
@@ -68,7 +84,9 @@ def commands(step: str, out: Path, device: str, quick: bool) -> list[list[str]]:
     if step == "env":
         return [[py, "-c", _env_code()], ["nvidia-smi"]] if device != "cpu" else [[py, "-c", _env_code()]]
     if step == "tests":
-        return [[py, "-m", "pytest", "-q", "-ra", "-p", "no:cacheprovider", "-m", "gpu", str(ROOT / "tests" / "gpu")]]
+        # -v: each test's outcome is in the log as it ends (a step stopped at its limit keeps them)
+        return [[py, "-m", "pytest", "-v", "-ra", "--durations=10", "-p", "no:cacheprovider", "-m", "gpu",
+                 str(ROOT / "tests" / "gpu")]]
     if step == "bench":
         sizes, extra = ("256", ["--dtypes", "float32", "--repeats", "1"]) if quick else ("512,2048", [])
         return [bench + ["--sizes", sizes, "--json", str(out / "gpu.json")] + extra]
@@ -90,12 +108,20 @@ def main(argv=None) -> int:
     p.add_argument("--steps", default=",".join(STEPS))
     p.add_argument("--quick", action="store_true", help="tiny sizes: check the script itself (on a CPU)")
     p.add_argument("--limit", type=int, default=0, help="seconds each step may run (0: its own limit)")
+    p.add_argument("--budget", type=float, default=0, help="seconds for all the steps (0: their limits' sum)")
     a = p.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT / "src")}
+    # the suite's conftest runs the CPU side of tests/gpu (the CPU's picture to compare with the
+    # card's) on 2 threads unless told: the card's machine has 16 cores and this step 90 s
+    env.setdefault("LDCSR_THREADS", str(max(1, min(8, len(os.sched_getaffinity(0)) - 2))))
     summary = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "steps": {}}
-    for step in a.steps.split(","):
+    steps = a.steps.split(",")
+    limits = step_limits(steps, a.limit, a.budget)
+    start, deadline = time.perf_counter(), 0.0
+    for step in steps:
         t0 = time.perf_counter()
+        deadline += limits[step]  # this step ends by the start plus the limits up to it
         rc = 0
         with open(a.out / f"{step}.txt", "w") as log:
             if step == "tests" and not _ensure_pytest(log):
@@ -110,8 +136,8 @@ def main(argv=None) -> int:
                     print(err, file=log, flush=True)
                     rc = rc or 127
                     continue
-                limit = a.limit or LIMITS.get(step, 240)
-                timer = threading.Timer(max(1.0, t0 + limit - time.perf_counter()), proc.kill)
+                limit = int(start + deadline - t0 + 0.5)  # what this step had, with time left before it
+                timer = threading.Timer(max(1.0, start + deadline - time.perf_counter()), proc.kill)
                 timer.start()
                 for line in proc.stdout:  # live, and into the step's log
                     print(line, end="", flush=True)
@@ -122,7 +148,8 @@ def main(argv=None) -> int:
                     print(f"== {step}: stopped at its limit of {limit} s", file=log, flush=True)
                     print(f"== {step}: stopped at its limit of {limit} s", flush=True)
                 rc = rc or code
-        summary["steps"][step] = {"rc": rc, "seconds": round(time.perf_counter() - t0, 1)}
+        summary["steps"][step] = {"rc": rc, "seconds": round(time.perf_counter() - t0, 1),
+                                  "limit_s": int(start + deadline - t0 + 0.5)}
         print(f"== {step}: rc {rc} in {summary['steps'][step]['seconds']} s", flush=True)
         (a.out / "summary.json").write_text(json.dumps(summary, indent=2))
     return exit_status(summary["steps"])

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -87,3 +89,63 @@ def test_tests_gpu_load_the_cards_default_float_type(tmp_path):
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert "1 passed" in res.stdout
 
+
+def _script(folder, name):
+    sys.path.insert(0, str(ROOT / folder))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(ROOT / folder))
+
+
+def test_the_steps_limits_fit_a_training_call_in_the_sessions_device_time():
+    """15 minutes of device time hold the start (1-2 min), this call and scripts/gpu_train.py's
+    (--minutes 6): the steps' limits add up to 300 s, and --budget scales them."""
+    gpu_check = _script("scripts", "gpu_check")
+    limits = gpu_check.step_limits(gpu_check.STEPS)
+    assert sum(limits.values()) == 300 and all(v > 0 for v in limits.values())
+    assert sum(gpu_check.step_limits(gpu_check.STEPS, budget=540).values()) == pytest.approx(540)
+    assert gpu_check.step_limits(["env", "bench"], limit=300) == {"env": 300, "bench": 300}
+
+
+def test_bench_records_a_failing_case_goes_on_and_fills_in_the_agreement_with_float32(tmp_path, monkeypatch):
+    """A case that fails (a card out of memory) is a row saying so, and the next cases run; the
+    float type measured first (CUDA's float16 by default) gets its PSNR against float32 once
+    float32's output exists."""
+    import torch
+
+    import ldcsr_core
+
+    bench = _script("benchmarks", "bench_gpu")
+    real = ldcsr_core.upscale
+
+    def upscale(img, *a, tile=None, **k):
+        if tile is not None:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(img, *a, tile=tile, **k)
+
+    monkeypatch.setattr(ldcsr_core, "upscale", upscale)
+    out = tmp_path / "gpu.json"
+    assert bench.main(["--device", "cpu", "--sizes", "128", "--modes", "fast", "--dtypes", "bfloat16,float32",
+                       "--repeats", "1", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["dtype"], r["plan"]) for r in rows] == [("bfloat16", "default"), ("bfloat16", "one window"),
+                                                      ("float32", "default"), ("float32", "one window")]
+    assert "OutOfMemoryError: CUDA out of memory" in rows[1]["error"] and "error" in rows[3]
+    assert rows[0]["psnr_vs_float32"] > 30 and rows[2]["psnr_vs_float32"] is None
+
+
+def test_the_big_scene_saves_its_progress_while_it_runs(tmp_path):
+    """The big scene's row is reported while it runs (windows done, seconds so far), so a run
+    stopped at its limit still gives a speed; then the final row."""
+    from types import SimpleNamespace
+
+    import torch
+
+    bench = _script("benchmarks", "bench_gpu")
+    reports = []
+    row = bench.big_scene(SimpleNamespace(big=96, scale=4.0), torch.device("cpu"), lambda: None,
+                          lambda r: reports.append(dict(r)), every=0.0)
+    assert reports[0]["partial"] and reports[0]["windows_done"] >= 1 and reports[0]["mp_per_s"] > 0
+    assert reports[-1] == row and not row["partial"] and row["windows_done"] == row["windows"]
+    assert row["out_shape"] == [384, 384, 3]
