@@ -39,16 +39,30 @@ LOG_NAME = "train.jsonl"
 ENTRY_OVERHEAD = 400        # bytes per archived image beyond its JPEG: zip headers, .npy header, its name
 
 
+def _checkout_files() -> set:
+    """The checkout's files that travel whatever is carried: tracked and untracked-not-ignored."""
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                         capture_output=True, check=True).stdout
+    return {ROOT / p for p in out.decode().split("\0") if p and (ROOT / p).is_file()}
+
+
 def travel_bytes(extra=()) -> int:
     """Bytes that travel to the device machine: tracked and untracked-not-ignored files of the
     checkout, plus the ``extra`` (carried) paths."""
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                         capture_output=True, check=True).stdout
-    total = sum((ROOT / p).stat().st_size for p in out.decode().split("\0") if p and (ROOT / p).is_file())
+    total = sum(p.stat().st_size for p in _checkout_files())
     for e in extra:
         e = Path(e)
         total += sum(f.stat().st_size for f in ([e] if e.is_file() else e.rglob("*")) if f.is_file())
     return total
+
+
+def beside_bytes(archive) -> int:
+    """Bytes of the other files in the archive's folder that travel only when carried: the documented
+    ``carry=["artifacts"]`` takes them along with the archive (``artifacts/wheels``, the pytest
+    wheels of scripts/gpu_check.py; a previous run's results to resume from)."""
+    archive, travels = Path(archive).resolve(), _checkout_files()
+    return sum(f.stat().st_size for f in archive.parent.rglob("*")
+               if f.is_file() and f.resolve() != archive and f.resolve() not in travels)
 
 
 def _encode(img, quality, crop):
@@ -71,22 +85,24 @@ def _round_robin(files):
         by_class.setdefault(Path(f).parent.name, []).append(f)
     lists = [by_class[k] for k in sorted(by_class)]
     out = []
-    for i in range(max(map(len, lists))):
+    for i in range(max(map(len, lists), default=0)):  # a source without val/ has none there
         out += [lst[i] for lst in lists if i < len(lst)]
     return out
 
 
 def pack(src, out, *, quality=90, crop=None, max_mb=None, reserve_mb=0.0, val_count=14, log=print):
     """Write the archive; returns a summary dict. ``max_mb`` None: what the travel limit leaves
-    after the checkout and ``reserve_mb`` (e.g. for a checkpoint to resume from)."""
+    after the checkout, the other files of the archive's folder (carried with it: :func:`beside_bytes`)
+    and ``reserve_mb`` (e.g. for a checkpoint to resume from)."""
     import numpy as np
     from ldcsr_core.training.data import list_images, load_rgb
     src, out = Path(src), Path(out)
     if out.suffix != ".npz":  # np.savez would add it: name the file it writes
         out = Path(f"{out}.npz")
     out.parent.mkdir(parents=True, exist_ok=True)
-    if max_mb is None:
-        free = TRAVEL_LIMIT - travel_bytes() - (out.stat().st_size if out.exists() and _travels(out) else 0)
+    if max_mb is None:  # what the checkout and the rest of the carried folder leave
+        free = (TRAVEL_LIMIT - travel_bytes() - beside_bytes(out)
+                - (out.stat().st_size if out.exists() and _travels(out) else 0))
         max_mb = free / MIB - reserve_mb - 1.0  # 1 MiB for code written later and the zip overhead
     budget = int(max_mb * MIB)
     if budget <= 0:
@@ -277,8 +293,9 @@ def main(argv=None):
     if args.cmd == "pack":
         archive = Path(pack(args.src, args.out, quality=args.quality, crop=args.crop, max_mb=args.max_mb,
                             reserve_mb=args.reserve_mb, val_count=args.val_count)["archive"])
-        print(f"travels: {travel_bytes([archive]) / MIB:.1f} MiB of {TRAVEL_LIMIT / MIB:.0f} "
-              f"(checkout {travel_bytes() / MIB:.1f} MiB + carried {archive.stat().st_size / MIB:.1f} MiB)")
+        carried = archive.stat().st_size + beside_bytes(archive)
+        print(f"travels with carry [{archive.parent.name!r}]: {(travel_bytes() + carried) / MIB:.1f} MiB of "
+              f"{TRAVEL_LIMIT / MIB:.0f} (checkout {travel_bytes() / MIB:.1f} MiB + carried {carried / MIB:.1f} MiB)")
     elif args.cmd == "size":
         print(f"{travel_bytes(args.carry) / MIB:.2f} MiB of {TRAVEL_LIMIT / MIB:.0f}")
     elif args.cmd == "run":

@@ -373,3 +373,22 @@ def test_a_log_line_cut_short_does_not_break_the_log(tmp_path):
     log.write("start", step=5)
     assert [(e["event"], e["step"]) for e in read_jsonl(path)] == [("start", 0), ("start", 5)]
     assert path.read_text().splitlines()[2].startswith('{"event": "start"')
+
+
+def test_pack_leaves_room_for_what_else_the_carried_folder_holds(image_dir, tmp_path, monkeypatch):
+    """The device call carries the archive's folder (carry=["artifacts"]), so the archive's default
+    budget leaves room for the other files there (artifacts/wheels: scripts/gpu_check.py's pytest
+    wheels), or the call is refused as over 64 MiB."""
+    g = _gpu_train()
+    src = tmp_path / "src"
+    import shutil
+    shutil.copytree(image_dir, src / "train")
+    folder = tmp_path / "artifacts"
+    (folder / "wheels").mkdir(parents=True)
+    (folder / "wheels" / "pytest.whl").write_bytes(b"w" * (2 ** 20 // 2))  # 0.5 MiB carried beside the archive
+    monkeypatch.setattr(g, "TRAVEL_LIMIT", 2 * 2 ** 20)
+    monkeypatch.setattr(g, "travel_bytes", lambda extra=(): 0)  # the checkout: nothing
+    monkeypatch.setattr(g, "_checkout_files", lambda: set(), raising=False)
+    s = g.pack(src, folder / "rsscn7.npz", quality=95, val_count=0, log=lambda *_: None)
+    assert s["budget_mib"] == pytest.approx(2 - 1 - 0.5)  # the limit, less 1 MiB of margin and the wheels
+    assert s["bytes"] + (folder / "wheels" / "pytest.whl").stat().st_size <= g.TRAVEL_LIMIT - 2 ** 20
