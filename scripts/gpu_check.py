@@ -1,8 +1,11 @@
 #!/usr/bin/env python
 """Everything issue 22 needs measured on a lent CUDA machine, in one device call::
 
-    PYTHONUNBUFFERED=1 python scripts/gpu_check.py --out "$OUT"        # on the device (carry artifacts/wheels)
+    PYTHONUNBUFFERED=1 python3 scripts/gpu_check.py --out "$OUT"        # on the device (carry artifacts/wheels)
     python scripts/gpu_check.py --out /tmp/gpu-check --device cpu --quick  # here: the same steps, small
+
+(``python3`` there: the device machine's Python with torch is documented as ``python3``; its steps
+run under the same interpreter, ``sys.executable``.)
 
 Steps (``--steps``, each a subprocess with its own time limit, its log in ``--out``):
 
