@@ -196,7 +196,15 @@ def _adapted_note(model, info, request: dict, options) -> str | None:
 
 
 def _nodata_text(nodata) -> str:
-    """The nodata used, as the log's Input line says it: 'none', a value, or several ('0.0 and 255.0')."""
+    """The nodata used, as the log's Input line says it: 'none', a value, several ('0.0 and 255.0',
+    a range '0.0..5.0'), or each band's ('band 1: 0.0 and 200.0; bands 2,3: 0.0')."""
+    from ldcsr_core.words import noun
+
+    if isinstance(nodata, dict):
+        groups: dict[str, list[int]] = {}
+        for b, entries in nodata.items():
+            groups.setdefault(_nodata_text(entries or None), []).append(b)
+        return "; ".join(f"{noun(len(bs), 'band')} {','.join(map(str, bs))}: {text}" for text, bs in groups.items())
     if isinstance(nodata, tuple):
         return " and ".join(map(str, nodata))
     return "none" if nodata is None else str(nodata)
@@ -386,11 +394,11 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         src = layer_source(layer)
-        nodata, nodata_warning = layer_nodata(layer)
+        nodata = layer_nodata(layer)  # values and ranges set in QGIS, on every band or by band
         crs = layer_crs(layer)  # a CRS set in QGIS: the output carries it, to overlay the layer
-        for note in (options_note(layer), nodata_warning):
-            if note:
-                feedback.pushWarning(note)
+        note = options_note(layer)
+        if note:
+            feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not dst.lower().endswith(GEOTIFF_SUFFIXES):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
@@ -437,7 +445,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                    if crs is not None else "")
         feedback.pushInfo(f"Input: {info.width} x {info.height} px, {counted(info.count, 'band')} "
                           f"{info.dtype}, CRS {info.crs or 'none'}{crs_set}, "
-                          f"nodata {_nodata_text(nodata if isinstance(nodata, tuple) else info.nodata)}"
+                          f"nodata {_nodata_text(nodata if isinstance(nodata, (tuple, dict)) else info.nodata)}"
                           + (" (the layer's, set in QGIS)" if nodata is not None else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
                           + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed

@@ -124,14 +124,17 @@ def _key(value: float):
 
 def layer_nodata(layer):
     """The nodata the layer's QGIS properties say (Transparency: its file's value, extra nodata
-    values, or the file's switched off), as the engine's nodata override: ``(value, note)``.
+    values and ranges, or the file's switched off), as the engine's nodata override.
 
-    ``value`` is None (the file's nodata: nothing set in QGIS, or a setting the engine cannot
-    follow), ``"none"`` (the file's switched off on every band, nothing added), one value, or a
-    tuple of several (the file's first when in use, then the extra ones: each is nodata, the
-    first is the one the output declares), the same values on every band; ``note`` is a warning
-    when QGIS's setting cannot be followed (ranges, values differing by band), else None."""
-    from ldcsr_core.words import noun
+    None (the file's nodata: nothing set in QGIS), ``"none"`` (the file's switched off on every
+    band, nothing added), one value, or a tuple of several values and ranges (``NodataRange``: the
+    file's first when in use, then the extra ones: each is nodata, the first number is the one the
+    output declares) when they are the same on every band, else each band's (``{band: tuple}``).
+    A range with an end excluded (not one QGIS's Transparency page makes) is an ``InputError``."""
+    from qgis.core import QgsRasterRange
+
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.nodata_override import NodataRange
 
     dp = layer.dataProvider()
     bands = range(1, layer.bandCount() + 1)
@@ -142,26 +145,25 @@ def layer_nodata(layer):
     extra = {b: ranges for b, ranges in extra.items() if ranges}
     off = {b for b in bands if dp.sourceHasNoDataValue(b) and not dp.useSourceNoDataValue(b)}
     if not extra and not off:
-        return None, None
+        return None
     if not extra and not src_used:
-        return "none", None
-    # each band's values (NaN, a float layer's usual fill, compares unequal to itself: by its text)
-    per_band = []
+        return "none"
+    per_band = []  # each band's values and ranges
     for b in bands:
-        values = [dp.sourceNoDataValue(b)] if b in src_used else []
-        ranges = extra.get(b, [])
-        per_band.append(None if any(_key(r.min()) != _key(r.max()) for r in ranges)
-                        else values + [r.min() for r in ranges])
-    keys = {None if v is None else frozenset(map(_key, v)) for v in per_band}
-    if len(keys) == 1 and None not in keys and per_band[0]:
-        values = tuple(per_band[0])
-        return (values[0] if len(keys.pop()) == 1 else values), None
-    fv = dp.sourceNoDataValue(1) if dp.sourceHasNoDataValue(1) else None
-    what = "; ".join((["extra nodata values"] if extra else []) + (["the file's nodata switched off"] if off else []))
-    return None, (
-        f"layer '{layer.name()}' has nodata set in QGIS (Properties ▸ Transparency: {what}) on "
-        f"{noun(len(set(extra) | off), 'band')} {','.join(map(str, sorted(set(extra) | off)))} that the engine "
-        "cannot follow (a range, or values differing by band); the engine reads its file's nodata "
-        f"({'none' if fv is None else f'{fv:g}'}), which the output and the quality report use. Set the "
-        "same single values on every band, or nodata on the file "
-        "(Raster ▸ Conversion ▸ Translate, 'Assign a specified nodata value')")
+        entries = [dp.sourceNoDataValue(b)] if b in src_used else []
+        for r in extra.get(b, []):
+            if _key(r.min()) == _key(r.max()):
+                entries.append(r.min())
+            elif r.bounds() != QgsRasterRange.IncludeMinAndMax:
+                raise InputError(f"layer '{layer.name()}' has a nodata range {r.min():g}..{r.max():g} on band {b} "
+                                 "with an end excluded, which the engine cannot follow (it takes ranges with both "
+                                 "ends included, as Layer Properties ▸ Transparency sets them): set it there")
+            else:  # QGIS: a NaN end is unbounded
+                entries.append(NodataRange(-math.inf if math.isnan(r.min()) else r.min(),
+                                           math.inf if math.isnan(r.max()) else r.max()))
+        per_band.append(tuple(entries))
+    # the same on every band? (NaN, a float layer's usual fill, compares unequal to itself: by its text)
+    keys = {frozenset(_key(v) if isinstance(v, float) else v for v in entries) for entries in per_band}
+    if len(keys) == 1:
+        return per_band[0][0] if len(per_band[0]) == 1 and isinstance(per_band[0][0], float) else per_band[0]
+    return {b: entries for b, entries in enumerate(per_band, 1)}

@@ -109,11 +109,10 @@ def test_too_little_data_to_score_is_one_error_and_the_raster_is_kept(qgis_proce
     assert (tmp_path / "o.tif").exists() and not (tmp_path / "q.json").exists()
 
 
-@pytest.mark.parametrize("case", ["extra value", "file's value off", "a range"])
+@pytest.mark.parametrize("case", ["extra value", "file's value off"])
 def test_nodata_set_in_qgis_is_what_the_engine_uses(qgis_processing, half_nodata, tiny_model_file, tmp_path, case):
     """A nodata value set in the layer's properties in QGIS, or the file's switched off there, is
-    what the output and the quality report use (before: only a warning, the file's nodata used).
-    What one value cannot say (a range) is still a warning, the file's nodata used."""
+    what the output and the quality report use (before: only a warning, the file's nodata used)."""
     import json
 
     import rasterio
@@ -127,19 +126,12 @@ def test_nodata_set_in_qgis_is_what_the_engine_uses(qgis_processing, half_nodata
         provider.setUseSourceNoDataValue(band, False)
         if case == "extra value":
             provider.setUserNoDataValue(band, [QgsRasterRange(200, 200)])
-        elif case == "a range":
-            provider.setUserNoDataValue(band, [QgsRasterRange(200, 300)])
     feedback = _Feedback()
     qgis_processing.run(ALG, _params(half_nodata, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer,
                                      QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
     with rasterio.open(tmp_path / "o.tif") as out:
         nodata, tag = out.nodata, out.tags().get("LDCSR_NODATA")
     (report,) = json.loads((tmp_path / "q.json").read_text())
-    if case == "a range":
-        (note,) = [w for w in feedback.warnings if "nodata" in w]
-        assert note.startswith("layer 'half' has nodata set in QGIS") and "its file's nodata (0)" in note, note
-        assert nodata == 0 and tag is None and report["nodata_pixels"] == 64 * 32
-        return
     assert not [w for w in feedback.warnings if "nodata" in w], feedback.warnings
     assert "(the layer's, set in QGIS)" in feedback.textLog()
     want = 200.0 if case == "extra value" else None
@@ -153,6 +145,66 @@ def test_nodata_set_in_qgis_is_what_the_engine_uses(qgis_processing, half_nodata
     assert feedback.warnings == []
     with rasterio.open(tmp_path / "o2.tif") as out:
         assert out.nodata == 0 and "LDCSR_NODATA" not in out.tags()
+
+
+@pytest.mark.parametrize("case, used, said", [
+    ("a range", None, None),  # the range's ends from the data, below
+    ("a range unbounded below", None, None),  # QGIS: a NaN end
+    ("values by band", {"1": ["0.0", "200.0"], "2": "0.0", "3": "0.0"}, "band 1: 0.0 and 200.0; bands 2,3: 0.0"),
+    ("file's value off on one band", {"2": "0.0", "3": "0.0"}, "band 1: none; bands 2,3: 0.0"),
+])
+def test_nodata_ranges_and_values_by_band_set_in_qgis_are_what_the_engine_uses(qgis_processing, half_nodata,
+                                                                              tiny_model_file, tmp_path, case, used,
+                                                                              said):
+    """A range, or values differing by band, set in the layer's Transparency: the run's nodata, each
+    band's pixels in them nodata on the output (the file's nodata declared) and left out of the
+    quality report. Before: a warning, and the run used the file's nodata, so the pixels QGIS showed
+    transparent (200..300 here) were super-resolved as data and scored."""
+    import json
+
+    import rasterio
+    from qgis.core import QgsRasterRange
+
+    import ldcsr_core
+    from ldcsr_core.geo.nodata_override import NodataRange
+
+    layer = QgsRasterLayer(str(half_nodata), "half")
+    provider = layer.dataProvider()
+    with rasterio.open(half_nodata) as f:
+        data = f.read()
+    if case.startswith("a range"):  # some of the right half's values, on every band, beside the file's 0
+        lo, hi = int(np.percentile(data[:, :, 32:], 5)), int(np.percentile(data[:, :, 32:], 40))
+        lo = float("-inf") if case.endswith("below") else lo
+        for band in (1, 2, 3):
+            provider.setUserNoDataValue(band, [QgsRasterRange(float("nan") if lo < 0 else lo, hi)])
+        used, said, nodata = ["0.0", f"{float(lo)}..{float(hi)}"], f"0.0 and {float(lo)}..{float(hi)}", \
+            (0.0, NodataRange(lo, hi))
+        invalid = (data == 0) | ((data >= lo) & (data <= hi))
+    elif case == "values by band":
+        provider.setUserNoDataValue(1, [QgsRasterRange(200, 200)])
+        nodata = {1: (0.0, 200.0), 2: (0.0,), 3: (0.0,)}
+        invalid = (data == 0) | ((data == 200) & (np.arange(3) == 0)[:, None, None])
+    else:
+        provider.setUseSourceNoDataValue(1, False)
+        nodata = {1: (), 2: (0.0,), 3: (0.0,)}
+        invalid = (data == 0) & (np.arange(3) > 0)[:, None, None]
+    assert invalid.any() and not invalid.all()
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(half_nodata, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, INPUT=layer,
+                                     QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
+    assert not [w for w in feedback.warnings if "nodata" in w], feedback.warnings
+    assert f"nodata {said} (the layer's, set in QGIS)" in feedback.textLog(), feedback.textLog()
+    with rasterio.open(tmp_path / "o.tif") as out:
+        assert out.nodata == 0 and json.loads(out.tags()["LDCSR_NODATA"]) == {"used": used, "file": "0.0"}
+        got = out.read() == 0
+    # x2: each input pixel is a 2×2 block of the output; its nodata ones are nodata there
+    assert (got[:, ::2, ::2] == invalid).all()
+    (report,) = json.loads((tmp_path / "q.json").read_text())
+    ref = ldcsr_core.selfcheck(str(half_nodata), 2.0, model=ldcsr_core.load_model(tiny_model_file, device="cpu"),
+                               mode="fast", maps=False, nodata=nodata)
+    assert report["nodata_pixels"] == ref.nodata
+    if case.startswith("a range"):  # beyond the file's nodata (the left half)
+        assert ref.nodata > 64 * 32
 
 
 def test_out_of_memory_in_the_self_check_keeps_the_raster(qgis_processing, scene, tiny_model_file, tmp_path,

@@ -259,3 +259,47 @@ def test_several_nodata_values_are_each_nodata_and_the_first_is_declared(tmp_pat
             parse_nodata(bad)
     with pytest.raises(InputError, match="nodata 300: no uint8 pixel"):
         upscale_raster(two, tmp_path / "o3.tif", options=UpscaleOptions(mode="fast", nodata=(0, 300)), **opts)
+
+
+def test_nodata_ranges_and_values_by_band_are_each_bands_nodata(tmp_path, tiny_model):
+    """QGIS's no-data ranges (a noisy dark border, 0..5) and values set by band: one engine rule,
+    UpscaleOptions(nodata=(NodataRange(0, 5),)) or {band: values}, gives what the same pixels
+    declared as one value give (kept out of the model, the output's nodata on them). Before: neither
+    could be said (a range or a dict was 'nodata must be a number'), so QGIS warned and ran with the
+    file's nodata: the border was super-resolved as data."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.nodata_override import NodataRange
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    rng = np.random.default_rng(9)
+    data = smooth_field(rng, 40, 40, 3, 20, 230).round().astype(np.uint8)
+    noisy = data.copy()
+    noisy[:, :, :8] = rng.integers(0, 6, (3, 40, 8))
+    data[:, :, :8] = 0
+    src = write_tif(tmp_path / "noisy.tif", noisy, dtype="uint8", colorinterp=RGB)
+    ref = write_tif(tmp_path / "ref.tif", data, dtype="uint8", nodata=0, colorinterp=RGB)
+    opts = {"model": tiny_model, "scale": 2}
+    upscale_raster(ref, tmp_path / "ref_o.tif", options=UpscaleOptions(mode="fast"), **opts)
+    want, _, _ = _read(tmp_path / "ref_o.tif")
+    for i, nodata in enumerate([NodataRange(0, 5), NodataRange(float("-inf"), 5),  # unbounded below (QGIS's NaN end)
+                                {1: NodataRange(0, 5.5), 2: (NodataRange(0, 5),), 3: [0, 5]}]):
+        if i == 2:
+            noisy[2, :, :8] = rng.choice([0, 5], (40, 8))  # band 3: two values, not a range
+            src = write_tif(tmp_path / "noisy3.tif", noisy, dtype="uint8", colorinterp=RGB)
+        upscale_raster(src, tmp_path / f"o{i}.tif", options=UpscaleOptions(mode="fast", nodata=nodata), **opts)
+        got, nd, tags = _read(tmp_path / f"o{i}.tif")
+        assert nd == 0 and np.array_equal(got, want), i
+    assert tags["LDCSR_NODATA"] == ('{"used": {"1": "0.0..5.5", "2": "0.0..5.0", "3": ["0.0", "5.0"]}, '
+                                    '"file": null}')
+    upscale_raster(src, tmp_path / "b1.tif", options=UpscaleOptions(mode="fast", nodata={1: NodataRange(0, 5)}),
+                   **opts)
+    got, nd, tags = _read(tmp_path / "b1.tif")  # band 1's alone: the others' border is data
+    assert nd == 0 and (got[0, :, :16] == 0).all() and (got[1:, :, 16:] != 0).all() and (got[1:, :, :16] != 0).any()
+    for bad, says in (({4: 0}, "nodata by band: .*noisy3.tif has no band 4 .it has 3."),
+                      (NodataRange(300, 400), "nodata range 300.0..400.0: no uint8 pixel of .* can hold any"),
+                      ({0: 1}, "bands are numbered from 1")):
+        with pytest.raises(InputError, match=says):
+            upscale_raster(src, tmp_path / "x.tif", options=UpscaleOptions(mode="fast", nodata=bad), **opts)
+    with pytest.raises(InputError, match="the first not above the second"):
+        NodataRange(5, 0)
+    assert not (tmp_path / "x.tif").exists()

@@ -43,8 +43,9 @@ class UpscaleOptions:
     see :func:`radiometry.compute_stretch`). ``samples`` > 1 (diffusion only): the output is the
     mean of that many samples (seeds ``seed, seed+1, …``) and their per-pixel spread is written too
     (:mod:`ldcsr_core.geo.spread`). ``nodata``: the user's nodata value instead of the file's (a
-    number, or several in a tuple: each is nodata, the first declared by the output; ``"none"``: every
-    value is data; ``None``: the file's), see
+    number, or several numbers and ranges in a tuple: each is nodata, the first number declared by
+    the output; a dict of them by 1-based band; ``"none"``: every value is data; ``None``: the
+    file's), see
     :func:`~ldcsr_core.geo.nodata_override.with_nodata`. ``crs``: the user's CRS instead of the
     file's (QGIS's layer CRS; text rasterio reads, e.g. ``"EPSG:32633"`` or WKT; ``None``: the
     file's), see :func:`~ldcsr_core.geo.crs_override.with_crs`."""
@@ -224,16 +225,24 @@ def reading_tags(groups, stretch, *, nodata: tuple | None = None) -> dict[str, s
     band triplets (0-based source bands; ``LDCSR_BANDS``, 1-based), ``stretch`` the per-band
     ``radiometry.Stretch`` (``LDCSR_STRETCH``, indexed by source band), ``nodata`` ``(used, file's)``
     when the user's nodata replaced the file's (``LDCSR_NODATA``; several values used: a list,
-    declared first). Also the live lens's kept views'."""
+    declared first, a range ``'lo..hi'``; values by band: ``{"1": ..., "2": ...}``). Also the live lens's kept views'."""
     tags = {"LDCSR_BANDS": json.dumps([[int(b) + 1 for b in g] for g in groups]),
             "LDCSR_STRETCH": json.dumps(stretch.to_dict())}
     if nodata is not None:  # the user's nodata, not the file's
         used, file = nodata
-        used = used[0] if isinstance(used, tuple) and len(used) == 1 else used
         tags["LDCSR_NODATA"] = json.dumps({
-            "used": None if used is None else [repr(float(v)) for v in used] if isinstance(used, tuple)
-            else repr(float(used)), "file": None if file is None else repr(float(file))})
+            "used": None if used is None else {str(b): _nodata_tag(v) for b, v in used.items()}
+            if isinstance(used, dict) else _nodata_tag(used), "file": None if file is None else repr(float(file))})
     return tags
+
+
+def _nodata_tag(values):
+    """Nodata values as ``LDCSR_NODATA`` records them: one number's repr, else a list of them (a
+    range as ``'200.0..300.0'``)."""
+    values = values[0] if isinstance(values, tuple) and len(values) == 1 else values
+    if isinstance(values, tuple):
+        return [str(v) if hasattr(v, "lo") else repr(float(v)) for v in values]
+    return str(values) if hasattr(values, "lo") else repr(float(values))
 
 
 def provenance_summary(tags: dict, *, brief: bool = False) -> str | None:

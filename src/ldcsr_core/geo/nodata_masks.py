@@ -44,9 +44,13 @@ def nodata_as(nodata: float | None, dtype) -> float | None:
     return float(np.trunc(nodata)) if dmin <= nodata <= dmax else None
 
 
-def is_nodata(values: np.ndarray, nodata: float | None) -> np.ndarray:
+def is_nodata(values: np.ndarray, nodata) -> np.ndarray:
     """Where ``values`` (any shape) hold ``nodata`` (a number, NaN or None: no pixel), by
-    :func:`nodata_as`'s rule: the value of their own type, compared exactly in it."""
+    :func:`nodata_as`'s rule: the value of their own type, compared exactly in it; or lie in a
+    range of them (a :class:`~.nodata_override.NodataRange`, both ends included: NaN is in none)."""
+    if hasattr(nodata, "lo"):
+        with np.errstate(invalid="ignore"):
+            return (values >= nodata.lo) & (values <= nodata.hi)
     nd = nodata_as(nodata, values.dtype)
     if nd is None or np.isnan(nd):
         return np.zeros(values.shape, bool)
@@ -72,7 +76,7 @@ def valid_mask(
     """Per-band validity ``(bands, h, w)`` bool: not nodata, not NaN, alpha > 0, dataset mask > 0.
 
     ``nodata`` is the bands' nodata value, or one per band (``rasterio``'s ``nodatavals``; ``nan``
-    and None allowed; a band's may be a tuple of several values); NaN pixels of float bands are
+    and None allowed; a band's may be a tuple of several values and ranges); NaN pixels of float bands are
     always invalid. Alpha bands and a GDAL
     per-dataset mask invalidate every band of a pixel.
     """

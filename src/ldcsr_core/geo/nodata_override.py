@@ -9,6 +9,7 @@ output profile and provenance all see the same value; the file itself is never t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 
 import numpy as np
@@ -17,8 +18,8 @@ from ..errors import InputError
 from ..front_end import say
 from .dataset_proxy import DatasetProxy
 
-__all__ = ["NO_NODATA", "WideNodataError", "parse_nodata", "check_fits", "check_exact", "check_file_nodata",
-           "wide_file_nodata", "quiet_wide_nodata", "with_nodata", "NodataOverride"]
+__all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "check_fits", "check_exact",
+           "check_file_nodata", "wide_file_nodata", "quiet_wide_nodata", "with_nodata", "NodataOverride"]
 
 # float64 holds every whole number up to 2**53: GDAL hands nodata values over as float64 (rasterio
 # reads and writes them so), so a 64-bit integer band's nodata beyond it is neither read nor written
@@ -35,22 +36,60 @@ class WideNodataError(InputError):
     32-bit bands instead (:func:`ldcsr_core.geo.wide_nodata.read_narrowed`)."""
 
 
-def parse_nodata(value) -> float | str | tuple | None:
-    """``None`` (the file's nodata), :data:`NO_NODATA` (none at all), a number (``"nan"`` too) or
-    several numbers (a list or tuple: a tuple of distinct values, the first the one an output
-    declares; one alone is that number: QGIS's file nodata and its 'Additional no data value'
-    entries); anything else is an :class:`InputError`."""
+@dataclasses.dataclass(frozen=True)
+class NodataRange:
+    """Every value from ``lo`` to ``hi`` (both included; ``-inf`` or ``inf``: unbounded) is nodata:
+    QGIS's no-data ranges (Layer Properties ▸ Transparency, 'Additional no data value' ``0-5``), e.g.
+    a noisy dark border."""
+
+    lo: float
+    hi: float
+
+    def __post_init__(self):
+        lo, hi = (float(v) if isinstance(v, (float, np.floating)) and math.isinf(v) else parse_nodata(v)
+                  for v in (self.lo, self.hi))
+        if not isinstance(lo, float) or not isinstance(hi, float) or math.isnan(lo) or math.isnan(hi) or lo > hi:
+            raise InputError(f"a nodata range needs two numbers, the first not above the second, got "
+                             f"{self.lo!r}..{self.hi!r}")
+        object.__setattr__(self, "lo", lo)
+        object.__setattr__(self, "hi", hi)
+
+    def __str__(self) -> str:
+        return f"{self.lo!r}..{self.hi!r}"
+
+
+def parse_nodata(value) -> float | str | tuple | dict | None:
+    """``None`` (the file's nodata), :data:`NO_NODATA` (none at all), a number (``"nan"`` too),
+    several (a list or tuple of numbers and :class:`NodataRange`: a tuple of distinct entries on
+    every band, the first number the one an output declares; one number alone is that number: QGIS's
+    file nodata and its 'Additional no data value' entries), or each band's (a dict of 1-based band:
+    such a value, ``"none"`` or ``()`` for no nodata; a band left out has none: QGIS's nodata set by
+    band), normalised to ``{band: tuple}``; anything else is an :class:`InputError`."""
+    if isinstance(value, dict):
+        bands = {}
+        for band, v in value.items():
+            if isinstance(band, bool) or not isinstance(band, (int, np.integer)) or band < 1:
+                raise InputError(f"nodata by band: bands are numbered from 1, got {band!r}")
+            v = () if v is None or (isinstance(v, str) and v.strip().lower() == NO_NODATA) else v
+            v = parse_nodata(v if isinstance(v, (list, tuple)) else (v,)) if v != () else ()
+            bands[int(band)] = v if isinstance(v, tuple) else (v,)
+        if not any(bands.values()):
+            return NO_NODATA
+        return bands
+    if isinstance(value, NodataRange):
+        return (value,)
     if isinstance(value, (list, tuple)):
-        values: list[float] = []
+        values: list = []
         for v in value:
-            v = parse_nodata(v)
-            if not isinstance(v, float):
-                raise InputError(f"nodata values must be numbers (or 'nan'), got {value!r}")
-            if not any(v == w or (math.isnan(v) and math.isnan(w)) for w in values):
+            v = v if isinstance(v, NodataRange) else parse_nodata(v)
+            if not isinstance(v, (float, NodataRange)):
+                raise InputError(f"nodata values must be numbers (or 'nan') or ranges, got {value!r}")
+            if not any(v == w or (isinstance(v, float) and isinstance(w, float) and math.isnan(v) and math.isnan(w))
+                       for w in values):
                 values.append(v)
         if not values:
             raise InputError("nodata values: none given (give None for the file's nodata)")
-        return values[0] if len(values) == 1 else tuple(values)
+        return values[0] if len(values) == 1 and isinstance(values[0], float) else tuple(values)
     if value is None:
         return None
     if isinstance(value, str):
@@ -192,14 +231,16 @@ def check_fits(value, dtype, name: str) -> None:
 
 
 class NodataOverride(DatasetProxy):
-    """An open dataset whose nodata is ``nodata`` (a number, or None for none) in every band, and
-    ``also`` (more values, also nodata on every band: :attr:`nodata_values`); an output declares
-    ``nodata`` and writes it on every invalid pixel."""
+    """An open dataset whose nodata is ``values`` on every band (numbers and ranges,
+    :class:`NodataRange`; ``()``: none), or each band's own (``per_band``: a tuple of them per
+    band); an output declares ``nodata`` (the first number, else a value of the first range) and
+    writes it on every invalid pixel."""
 
-    def __init__(self, dataset, nodata: float | None, also: tuple = ()):
+    def __init__(self, dataset, nodata: float | None, values: tuple = (), per_band: tuple | None = None):
         super().__init__(dataset)
         self._nodata = nodata
-        self._also = tuple(also)
+        self._values = tuple(values)
+        self._per_band = per_band
 
     @property
     def nodata(self):
@@ -207,12 +248,22 @@ class NodataOverride(DatasetProxy):
 
     @property
     def nodatavals(self):
+        if self._per_band is not None:
+            return tuple(self._nodata if entries else None for entries in self._per_band)
         return (self._nodata,) * self._dataset.count
 
     @property
-    def nodata_values(self) -> tuple:
-        """Every value that is nodata on each band: ``nodata`` first, then ``also`` (``()``: none)."""
-        return () if self._nodata is None else (self._nodata, *self._also)
+    def band_nodata(self) -> tuple:
+        """Each band's nodata entries (numbers and :class:`NodataRange`; ``()``: none)."""
+        return self._per_band if self._per_band is not None else (self._values,) * self._dataset.count
+
+    @property
+    def nodata_values(self):
+        """What is nodata on each band, as given (``()``: none; the declared number first when
+        several numbers are); by band (``{band: entries}``, bands without any left out)."""
+        if self._per_band is not None:
+            return {b: entries for b, entries in enumerate(self._per_band, 1) if entries}
+        return self._values
 
     @property
     def profile(self):
@@ -233,10 +284,28 @@ class NodataOverride(DatasetProxy):
         return self._dataset
 
 
+def _declared(entries, dtype) -> float | None:
+    """The nodata an output declares for these entries: the first number, else the first range's
+    first value a band of ``dtype`` holds (None when it holds none of them)."""
+    numbers = [v for v in entries if isinstance(v, float)]
+    if numbers:
+        return numbers[0]
+    dt = np.dtype(dtype)
+    for r in entries:
+        info = np.iinfo(dt) if dt.kind in "ui" else np.finfo(dt)
+        lo = max(r.lo, float(info.min))
+        lo = float(math.ceil(lo)) if dt.kind in "ui" else lo
+        if lo <= min(r.hi, float(info.max)):
+            return lo
+    return None
+
+
 def with_nodata(dataset, nodata):
     """``dataset`` as is when ``nodata`` is ``None``, else with every band's nodata replaced
-    (:data:`NO_NODATA`: no nodata; several values: each is nodata, the first declared).  Refuses a value the bands cannot hold and colour-table rasters
-    (their transparency is the table's; the engine expands it itself)."""
+    (:data:`NO_NODATA`: no nodata; several values or ranges: each is nodata, the first number
+    declared; ``{band: values}``: each band's). Refuses a value the bands cannot hold, a band the
+    raster does not have, and colour-table rasters (their transparency is the table's; the engine
+    expands it itself)."""
     nodata = parse_nodata(nodata)
     if nodata is None:
         return dataset
@@ -245,8 +314,24 @@ def with_nodata(dataset, nodata):
     if getattr(dataset, "palette_expanded", None):
         raise InputError(f"{name}: nodata cannot be set on a raster with a colour table (its "
                          "transparent entries say what is nodata)")
+    if isinstance(nodata, dict):
+        missing = sorted(b for b in nodata if b > dataset.count)
+        if missing:
+            raise InputError(f"nodata by band: {name} has no band {missing[0]} (it has {dataset.count})")
+        per_band = tuple(nodata.get(b, ()) for b in range(1, dataset.count + 1))
+    else:
+        per_band = None
     values = () if nodata == NO_NODATA else nodata if isinstance(nodata, tuple) else (nodata,)
-    for value in values:
+    entries = [v for band in per_band for v in band] if per_band is not None else list(values)
+    for value in entries:
         for dtype in set(dataset.dtypes):
-            check_fits(value, dtype, name)
-    return NodataOverride(dataset, values[0] if values else None, values[1:])
+            if isinstance(value, float):
+                check_fits(value, dtype, name)
+            elif _declared((value,), dtype) is None:
+                raise InputError(f"nodata range {value}: no {np.dtype(dtype).name} pixel of {name} can hold any "
+                                 "value of it")
+    declared = next((d for band in (per_band or (values,)) if (d := _declared(band, dataset.dtypes[0])) is not None),
+                    None)
+    if per_band is not None:
+        return NodataOverride(dataset, declared, per_band=per_band)
+    return NodataOverride(dataset, declared, values)

@@ -54,11 +54,9 @@ class SceneReader:
         if not hasattr(src, "file_nodata"):  # the file's own nodata (not the user's): exact in float64?
             check_file_nodata(src, name or src.name)  # (open_raster checks it too; not a dataset opened elsewhere)
         self.nodata = src.nodata  # the output's one nodata value (a GeoTIFF has one for all bands)
-        self.band_nodata = tuple(src.nodatavals)  # the input's, per band (a VRT may differ by band)
-        also = tuple(getattr(src, "nodata_values", ()))[1:]  # more values the user gave (QGIS's extra ones)
-        if also:
-            self.band_nodata = tuple((v, *also) for v in self.band_nodata)
-        if self.nodata is None and any(v is not None for v in self.band_nodata):
+        # the input's, per band (a VRT may differ by band), or the user's values and ranges per band
+        self.band_nodata = tuple(getattr(src, "band_nodata", None) or src.nodatavals)
+        if self.nodata is None and any(v not in (None, ()) for v in self.band_nodata):
             log.warning("%s: band 1 has no nodata value but other bands do; their nodata pixels are read "
                         "as invalid, but the output cannot mark them (it has no nodata value)", src.name)
         self.dtype = np.dtype(src.dtypes[0])
@@ -75,7 +73,7 @@ class SceneReader:
     def may_have_invalid(self) -> bool:
         """Whether any pixel can be invalid (nodata, NaN, alpha, mask); if not, masks are skipped."""
         return (
-            any(v is not None for v in self.band_nodata) or self.dtype.kind == "f" or bool(self.plan.alpha)
+            any(v not in (None, ()) for v in self.band_nodata) or self.dtype.kind == "f" or bool(self.plan.alpha)
             or self.use_dataset_mask
         )
 
