@@ -41,6 +41,10 @@ CONTROLS: dict[str, dict] = {
     "convert": {None: "gdal_translate -ot {ot} -a_nodata {nodata} in.tif out.tif",
                 QGIS: "Raster ▸ Conversion ▸ Translate, output data type {ot} and 'Assign a specified nodata "
                       "value' {nodata}"},
+    # where a raster's values lie (nodata left out)
+    "value range": {None: "gdalinfo -mm in.tif shows them",
+                    QGIS: "Raster ▸ Miscellaneous ▸ Information, 'Force computation of the actual min/max values for "
+                          "each band', shows them"},
     # one page of a TIFF of several, as a file of its own
     "convert page": {None: "gdal_translate '{page}' page2.tif",
                      QGIS: "add '{page}' as a layer and save it as a GeoTIFF (Raster ▸ Conversion ▸ Translate)"},

@@ -97,8 +97,10 @@ def test_a_64_bit_nodata_file_above_the_lazy_size_is_refused_before_it_is_read(l
     reads = []
     monkeypatch.setattr("ldcsr_core.geo.raster_io.read_raster", lambda *a, **k: reads.append(a))
     with pytest.raises(InputError, match=r"^uint64.tif: its nodata 18446744073709551615 \(uint64 bands\) cannot be "
-                                         r"read .* at 32×32 px it is too big to be read whole as UInt32 bands .*"
-                                         r"gdal_translate -ot UInt32 -a_nodata 4294967295 in.tif out.tif\), then "
+                                         r"read .* at 32×32 px it is too big to be read whole as UInt32 bands .*: "
+                                         r"if its values fit in UInt32 \(0..4294967294; .* gdalinfo -mm in.tif shows "
+                                         r"them\), convert it first .*gdal_translate -ot UInt32 -a_nodata 4294967295 "
+                                         r"in.tif out.tif; one beyond that range would be changed, clamped\), then "
                                          r"open the new file$"):
         viewer.open(str(src), plugin="napari-ldcsr")
     assert reads == [] and len(viewer.layers) == 0 and src.read_bytes() == before

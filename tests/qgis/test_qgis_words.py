@@ -57,6 +57,8 @@ def test_a_uint64_nodata_refused_says_what_to_do_in_qgis(qgis_processing, tiny_m
     assert "its nodata 18446744073709551615 (uint64 bands) cannot be read or written exactly" in msg, msg
     assert "Raster ▸ Conversion ▸ Translate, output data type UInt32 and 'Assign a specified nodata value' " \
            "4294967295" in msg and "in QGIS: Layer Properties ▸ Transparency, uncheck 'No data value'" in msg, msg
+    assert "if its values fit in UInt32 (0..4294967294; Raster ▸ Miscellaneous ▸ Information, 'Force computation " \
+           "of the actual min/max values for each band', shows them), convert the bands first: " in msg, msg
     assert not NOT_QGIS.search(msg) and "gdal_translate" not in msg, msg
     assert not (tmp_path / "o.tif").exists()
 

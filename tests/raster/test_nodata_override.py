@@ -172,14 +172,21 @@ def _wide_nodata_scene(tmp_path, dtype, nodata):
     return exact_nodata_vrt(tmp_path, data, nodata, georef=False)
 
 
-@pytest.mark.parametrize("dtype,nodata,fix", [("uint64", 2**64 - 1, "-ot UInt32 -a_nodata 4294967295"),
-                                              ("int64", -2**63, "-ot Int32 -a_nodata -2147483648"),
-                                              ("int64", 2**53 + 1, "-ot Int32 -a_nodata 2147483647")])
-def test_a_64_bit_nodata_float64_cannot_hold_is_refused(tmp_path, tiny_model, tiny_model_file, dtype, nodata, fix):
+@pytest.mark.parametrize("dtype,nodata,fix,fits", [
+    ("uint64", 2**64 - 1, "-ot UInt32 -a_nodata 4294967295", "UInt32 (0..4294967294"),
+    ("int64", -2**63, "-ot Int32 -a_nodata -2147483648", "Int32 (-2147483647..2147483647"),
+    ("int64", 2**53 + 1, "-ot Int32 -a_nodata 2147483647", "Int32 (-2147483648..2147483646")])
+def test_a_64_bit_nodata_float64_cannot_hold_is_refused(tmp_path, tiny_model, tiny_model_file, dtype, nodata, fix,
+                                                        fits):
     """GDAL passes nodata as float64. Before: uint64's 2**64 - 1 read as none (its nodata pixels
     were super-resolved as data: 6e17 in the output, no nodata), int64's -2**63 was written on the
     output as nodata -9 (its nodata pixels unmarked), 2**53 + 1 as 2**53; each after three lines of
-    GDAL's 'GetNoDataValue() returns an approximate value'."""
+    GDAL's 'GetNoDataValue() returns an approximate value'. The refusal says when its conversion keeps
+    every value and how to see it (the conversion clamps a value beyond the 32-bit type onto its
+    ends: one valid could become nodata), and that the nodata given instead is for a file none of
+    whose pixels holds its own ('none' on a file that holds it super-resolves that fill as data).
+    Before: 'convert the bands first if their data fit in 32 bits, ...' and '... or give the nodata
+    yourself (--nodata VALUE, or none: every value is data)', unqualified."""
     from ldcsr_core.cli import main
     from ldcsr_core.errors import InputError
     from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
@@ -194,7 +201,11 @@ def test_a_64_bit_nodata_float64_cannot_hold_is_refused(tmp_path, tiny_model, ti
     r = CliRunner().invoke(main, run)
     assert r.exit_code == 3, r.output
     assert (f"s.vrt: its nodata {nodata} ({dtype} bands) cannot be read or written exactly: GDAL passes "
-            f"nodata values as float64") in r.output and f"gdal_translate {fix} in.tif out.tif" in r.output
+            f"nodata values as float64") in r.output
+    assert (f"; if its values fit in {fits}; gdalinfo -mm in.tif shows them), convert the bands first: gdal_translate "
+            f"{fix} in.tif out.tif (its nodata pixels take the new value, its values unchanged; one beyond that range "
+            "would be changed, clamped); or, if no pixel holds that nodata, give the nodata yourself (--nodata VALUE, "
+            "or none: every value is data)\n") in r.output, r.output
     assert "approximate" not in r.output and not out.exists()
     r = CliRunner().invoke(main, [*run, "--nodata", "none"])
     assert r.exit_code == 0, r.output  # the user's nodata replaces the file's

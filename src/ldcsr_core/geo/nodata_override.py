@@ -19,7 +19,8 @@ from ..front_end import say
 from .dataset_proxy import DatasetProxy
 
 __all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "check_fits", "check_exact",
-           "check_file_nodata", "wide_file_nodata", "quiet_wide_nodata", "with_nodata", "NodataOverride"]
+           "check_file_nodata", "fit_range", "convert_advice", "wide_file_nodata", "quiet_wide_nodata", "with_nodata",
+           "NodataOverride"]
 
 # float64 holds every whole number up to 2**53: GDAL hands nodata values over as float64 (rasterio
 # reads and writes them so), so a 64-bit integer band's nodata beyond it is neither read nor written
@@ -122,6 +123,22 @@ def _convert_hint(negative: bool, dtype) -> tuple[str, int]:
     return ("UInt32", 4294967295) if np.dtype(dtype).kind == "u" else ("Int32", 2147483647)
 
 
+def fit_range(ot: str, to: int) -> str:
+    """The values ``ot`` bands whose nodata is ``to`` (one end of ``ot``) hold as data: '0..4294967294'."""
+    info = np.iinfo(ot.lower())
+    lo, hi = (info.min + 1, info.max) if to == info.min else (info.min, info.max - 1)
+    return f"{lo}..{hi}"
+
+
+def convert_advice(ot: str, to: int) -> str:
+    """How to convert 64-bit bands to ``ot`` (Int32 or UInt32) with nodata ``to`` (its one end,
+    :func:`_convert_hint`), and when it keeps every value: the conversion clamps a value beyond
+    ``ot`` onto its ends, so a valid one would silently become nodata (or another value)."""
+    return (f"if its values fit in {ot} ({fit_range(ot, to)}; {say('value range')}), convert the bands first: "
+            f"{say('convert', ot=ot, nodata=to)} (its nodata pixels take the new value, its values unchanged; "
+            "one beyond that range would be changed, clamped)")
+
+
 def check_exact(value, dtype, name: str, *, text: str | None = None, given: bool = True) -> None:
     """:class:`InputError` for a nodata ``value`` of ``dtype`` (int64/uint64) bands beyond
     :data:`EXACT_LIMIT`: it cannot be told from its neighbours in float64, so nodata pixels would be
@@ -135,8 +152,8 @@ def check_exact(value, dtype, name: str, *, text: str | None = None, given: bool
     negative = (value if value is not None else float(text or 1)) < 0
     ot, to = _convert_hint(negative, dt)
     fix = ("give a value within ±2^53" if given else
-           f"convert the bands first if their data fit in 32 bits, e.g. {say('convert', ot=ot, nodata=to)} "
-           f"(its nodata pixels take the new value), or give the nodata yourself ({say('nodata or none')})")
+           f"{convert_advice(ot, to)}; or, if no pixel holds that nodata, give the nodata yourself "
+           f"({say('nodata or none')})")
     raise InputError(f"{name}: {'the' if given else 'its'} nodata {what} ({dt} bands) cannot be read or written "
                      "exactly: GDAL passes nodata values as float64, exact for whole numbers up to 2^53 = "
                      f"{EXACT_LIMIT} only, so nodata pixels could not be told from data nor marked on the "

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from ..errors import InputError
-from .nodata_override import NO_NODATA, WideNodataError, _convert_hint, wide_file_nodata
+from .nodata_override import NO_NODATA, WideNodataError, _convert_hint, fit_range, wide_file_nodata
 
 __all__ = ["read_narrowed"]
 
@@ -51,10 +51,12 @@ def read_narrowed(path, *, max_pixels: int | None = None) -> tuple | None:
         if max_pixels is not None and src.width * src.height > max_pixels:
             raise InputError(f"{what} cannot be read or written exactly (GDAL passes nodata values as float64), and at "
                              f"{src.width}×{src.height} px it is too big to be read whole as {ot} bands (a file above "
-                             f"{max_pixels:,} px is opened lazily, from the file, which this one cannot be): convert "
-                             f"it first (QGIS: Raster ▸ Conversion ▸ Translate, output data type {ot} and 'Assign a "
-                             f"specified nodata value' {to}; or gdal_translate -ot {ot} -a_nodata {to} in.tif "
-                             "out.tif), then open the new file")
+                             f"{max_pixels:,} px is opened lazily, from the file, which this one cannot be): if its "
+                             f"values fit in {ot} ({fit_range(ot, to)}; QGIS's Raster ▸ Miscellaneous ▸ Information, "
+                             "'Force computation of the actual min/max values for each band', or gdalinfo -mm "
+                             "in.tif shows them), convert it first (QGIS: Raster ▸ Conversion ▸ Translate, output "
+                             f"data type {ot} and 'Assign a specified nodata value' {to}; or gdal_translate -ot {ot} "
+                             f"-a_nodata {to} in.tif out.tif; one beyond that range would be changed, clamped), then open the new file")
         georef = georeferencing(src)
         narrowed, low, high, clash = _narrowed_bands(src, np.dtype(ot.lower()), to)
         geo = read_raster(src, data=narrowed)  # all but the pixels, as read_raster reads them
