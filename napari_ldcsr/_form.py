@@ -55,15 +55,15 @@ class RunSettings:
 
 
 def user_models() -> list[tuple[str, str]]:
-    """(file name, path) of the adapted models in the user's model folder, newest first; a built-in
-    model there (``LDCSR_MODELS_DIR`` set to the weights folder, a copy) is not one of them
-    (:func:`ldcsr_core.builtin_models.builtin_name`)."""
-    from ldcsr_core.adaptation import user_models_dir
+    """(file name, path) of the adapted models in the user's model folder, newest first, each model
+    once as ``ldcsr models`` lists them (:func:`ldcsr_core.adaptation.user_model_files`: a link and
+    its target are one); a built-in model there (``LDCSR_MODELS_DIR`` set to the weights folder, a
+    copy) is not one of them (:func:`ldcsr_core.builtin_models.builtin_name`)."""
+    from ldcsr_core.adaptation import user_model_files
     from ldcsr_core.builtin_models import builtin_name
 
-    folder = user_models_dir()
     try:
-        files = sorted(folder.glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
+        files = sorted(user_model_files(), key=lambda p: p.stat().st_mtime, reverse=True)
     except OSError:
         return []
     return [(p.name, str(p)) for p in files if p.is_file() and builtin_name(p) is None]

@@ -206,6 +206,30 @@ def test_built_in_is_decided_by_the_shipped_checksums_not_by_folder(weights, tin
     assert [name for name, _ in user_models()] == ["stray.safetensors"]  # not v1 nor v4 again
 
 
+def test_a_model_file_under_two_names_is_listed_once(weights, tiny, tmp_path, monkeypatch):
+    """Before: napari's Model list showed a link in the model folder, the file it points to and a
+    hard link to it as three models, and ldcsr models listed the hard link again. Now one entry,
+    under the name that sorts first, in both."""
+    import os
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    ldcsr_core.save_model(tiny, mine / "scene-x2.safetensors", name="scene")
+    (mine / "best.safetensors").symlink_to("scene-x2.safetensors")
+    os.link(mine / "scene-x2.safetensors", mine / "hard.safetensors")
+    ldcsr_core.save_model(tiny, mine / "other.safetensors", name="other")  # same tensors, another file
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
+    r = models_listing()
+    assert r.exit_code == 0, r.output
+    listed = [ln for ln in r.output.splitlines() if ln and not ln.startswith(" ")]
+    assert listed[2:] == ["best.safetensors", "other.safetensors"], r.output
+
+    from napari_ldcsr._form import user_models
+
+    assert sorted(user_models()) == [("best.safetensors", str(mine / "best.safetensors")),
+                                     ("other.safetensors", str(mine / "other.safetensors"))]
+
+
 SCHEDULE = "diffusion.linear_start and linear_end .the noise schedule.s first and last beta. must be between 0 and 1, exclusive, "
 
 

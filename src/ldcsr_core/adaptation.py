@@ -44,7 +44,7 @@ from .rules import (MAX_ADAPT_SCALE, check_callable, check_count, check_flag, ch
 from .words import counted
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
-           "check_save_room",
+           "user_model_files", "check_save_room",
            "db_text", "adapted_scale", "adapted_check", "outside_use", "Reading"]
 
 # MAX_ADAPT_SCALE (rules.py): above it adaptation is refused
@@ -200,6 +200,19 @@ def user_models_dir() -> Path:
     if not os.path.isabs(base):
         base = os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "ldcsr" / "models"
+
+
+def user_model_files() -> list[Path]:
+    """The ``.safetensors`` files of :func:`user_models_dir`, by name, each model file once
+    (:func:`~ldcsr_core.builtin_models.distinct_models`: a link there and its target, or a hard
+    link, are one model, under the name that sorts first); none when the folder cannot be read."""
+    from .builtin_models import distinct_models
+
+    folder = user_models_dir()
+    try:
+        return distinct_models(sorted(folder.glob("*.safetensors"))) if folder.is_dir() else []
+    except OSError:
+        return []
 
 
 def check_save_room(folder, model) -> None:

@@ -8,6 +8,8 @@
   ``ldcsr models``, napari's Model list and loading by name;
 * :func:`in_builtin_folder` and :func:`builtin_folder_refusal` - no writer puts a model file in
   that folder;
+* :func:`model_identity` and :func:`distinct_models` - which paths are one model file (a link and
+  its target, a hard link): each listed once, by ``ldcsr models`` and napari's Model list;
 * :func:`intact_builtin_sha256` - a built-in model is the file shipped (its SHA-256 in
   :data:`BUILTIN_SUMS`), else one clear error saying to reinstall.
 """
@@ -24,7 +26,7 @@ from .files import sha256_file
 
 __all__ = ["DEFAULT_WEIGHTS", "DEFAULT_ALIASES", "default_model_path", "model_path", "model_file_key", "BUILTIN_SUMS",
            "in_builtin_folder", "builtin_folder_refusal", "BUILTIN_FOLDER_IS", "intact_builtin_sha256",
-           "builtin_sums", "builtin_model_paths", "builtin_name"]
+           "builtin_sums", "builtin_model_paths", "builtin_name", "model_identity", "distinct_models"]
 
 DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v4.safetensors"
 #: built-in names that stand for the default model (the name it had before versions were shipped side by side)
@@ -165,3 +167,28 @@ def builtin_name(path: str | os.PathLike) -> str | None:
     except (OSError, RuntimeError):  # unreadable, or a link loop: not one known
         return None
     return next((name for name, want in sums.items() if want == digest), None)
+
+
+def model_identity(path: str | os.PathLike) -> tuple:
+    """What two paths of one model file share: the file they reach (its device and inode: a link
+    and its target, two links to it, a hard link), else (a link to a missing file, a link loop)
+    its real path."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return ("path", os.path.realpath(path))
+    return ("file", st.st_dev, st.st_ino)
+
+
+def distinct_models(paths) -> list[Path]:
+    """``paths`` (in their order) with each model file once, under the first of its names: one rule
+    for ``ldcsr models`` and napari's Model list (before, a link in the model folder and the file
+    it points to were two entries of one model)."""
+    seen: set = set()
+    kept = []
+    for p in map(Path, paths):
+        key = model_identity(p)
+        if key not in seen:
+            seen.add(key)
+            kept.append(p)
+    return kept

@@ -195,24 +195,21 @@ def models(paths, full_notes):
     checkpoints PATHS...: name, config, size, SHA-256, a summary of how it was trained (and what
     an adapted model was adapted on). A file that cannot be read is listed as unreadable, the
     others still are, and the exit status is then that of its error (6)."""
-    from ..adaptation import user_models_dir
-    from ..builtin_models import builtin_model_paths, builtin_name, default_model_path
+    from ..adaptation import user_model_files
+    from ..builtin_models import builtin_model_paths, builtin_name, default_model_path, model_identity
 
     default = default_model_path()
     files = builtin_model_paths()  # the files the shipped checksum list names, not any .safetensors there
-    mine = user_models_dir()
-    user = sorted(mine.glob("*.safetensors")) if mine.is_dir() else []
+    user = user_model_files()
     from ..errors import CheckpointError, ConfigError
 
     if not files and not paths and not user:
         click.echo("no built-in model is installed; pass checkpoint paths to describe them")
     failed = []
-    from ..files import real
-
     entries: dict[object, tuple[Path, bool]] = {}  # a file given twice (by a link, or a copy of a built-in) once
     for p, builtin in [(p, True) for p in files] + [(p, False) for p in user] + [(p, False) for p in paths]:
         name = p.name if builtin else builtin_name(p)  # a built-in model, wherever it is: listed as that one
-        entries.setdefault(("built-in", name) if name else real(p), (p, builtin))
+        entries.setdefault(("built-in", name) if name else model_identity(p), (p, builtin))
     for p, builtin in entries.values():
         try:
             _describe_model(p, builtin=builtin, default=builtin and p.name == default.name, full_notes=full_notes)
