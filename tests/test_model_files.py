@@ -230,6 +230,41 @@ def test_a_model_file_under_two_names_is_listed_once(weights, tiny, tmp_path, mo
                                      ("other.safetensors", str(mine / "other.safetensors"))]
 
 
+def test_a_model_file_that_cannot_be_read_is_exit_5(tiny, tmp_path, monkeypatch):
+    """A model file this user may not read is an I/O error, exit 5, as for --model: listed as unreadable
+    in the model folder and given as a path, refused by convert. Before: models PATH and convert
+    refused it as a usage error (exit 2, click's 'is not readable'), and the docs said 6. Tests run as
+    root, which reads anything: the refusal is simulated where the file is checked and first opened."""
+    import builtins
+    import os
+
+    from ldcsr_core import checkpoints
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    ldcsr_core.save_model(tiny, mine / "a.safetensors", name="a")
+    locked = mine / "b.safetensors"
+    ldcsr_core.save_model(tiny, locked, name="b")
+    access, opener = os.access, builtins.open
+
+    def denied_open(path, *a, **kw):
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return opener(path, *a, **kw)
+
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(locked) else access(p, mode, **kw))
+    monkeypatch.setattr(checkpoints, "open", denied_open, raising=False)
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
+    for args in ([], [locked]):
+        r = models_listing(*args)
+        assert r.exit_code == 5, r.output
+        assert "a.safetensors\n" in r.output and "b.safetensors  [unreadable]" in r.output, r.output
+        assert r.output.endswith(f"Error: [Errno 13] Permission denied: '{locked}'\n"), r.output
+    r = CliRunner().invoke(main, ["convert", str(locked), str(tmp_path / "c.safetensors")])
+    assert r.exit_code == 5 and "Permission denied" in r.output, r.output
+    assert not (tmp_path / "c.safetensors").exists()
+
+
 SCHEDULE = "diffusion.linear_start and linear_end .the noise schedule.s first and last beta. must be between 0 and 1, exclusive, "
 
 

@@ -187,14 +187,15 @@ def _itemsize(dtype: str) -> int:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path))
 @click.option("--notes", "full_notes", is_flag=True,
               help="Print each model's training notes in full (JSON) instead of a summary.")
 def models(paths, full_notes):
     """List the built-in models, the adapted models of the user's model folder and the
     checkpoints PATHS...: name, config, size, SHA-256, a summary of how it was trained (and what
     an adapted model was adapted on). A file that cannot be read is listed as unreadable, the
-    others still are, and the exit status is then that of its error (6)."""
+    others still are, and the exit status is then that of its (first) error: 6 for a file that is no
+    checkpoint of ours, 5 for one that cannot be read (permission denied)."""
     from ..adaptation import user_model_files
     from ..builtin_models import builtin_model_paths, builtin_name, default_model_path, model_identity
 
@@ -356,7 +357,7 @@ def _config_summary(cfg: dict) -> str:
 
 
 @click.command()
-@click.argument("ckpt", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("ckpt", type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Model name stored in the file (default: CKPT's stem).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT (otherwise: exit 4).")
