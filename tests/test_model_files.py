@@ -332,6 +332,49 @@ def test_convert_refuses_a_built_in_models_tensors_saved_without_our_metadata(tm
             r.output
 
 
+def test_a_foreign_safetensors_file_is_judged_by_its_header(tmp_path, monkeypatch):
+    """Whether a .safetensors file is a built-in's tensors (ldcsr info --model, models, convert) is
+    decided by its header's names and shapes; values are read only when they are a built-in's.
+    Before: builtin_twin_file read the whole file (safetensors' load_file) first, whatever it held
+    (a 64 MB foreign file: all of it). Values read are counted where the file is opened."""
+    import safetensors
+    import safetensors.torch
+    from safetensors.torch import save_file
+
+    from ldcsr_core.official_checkpoint import builtin_twin_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"weight": torch.zeros(4096, 4096)}, foreign)
+    bare = tmp_path / "bare.safetensors"
+    save_file(read_state_dict(model_path(V4))[0], bare)
+    read = []
+    real_open, real_load = safetensors.safe_open, safetensors.torch.load_file
+
+    class Counted:
+        def __init__(self, path, *a, **kw):
+            self.path, self.f = str(path), real_open(path, *a, **kw)
+
+        def __enter__(self):
+            self.f.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.f.__exit__(*exc)
+
+        def get_tensor(self, name):
+            read.append(self.path)
+            return self.f.get_tensor(name)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(safetensors, "safe_open", Counted)
+    monkeypatch.setattr(safetensors.torch, "load_file", lambda p, *a, **kw: read.append(str(p)) or real_load(p, *a, **kw))
+    assert builtin_twin_file(foreign) is None
+    assert str(foreign) not in read
+    assert builtin_twin_file(bare) == V4 and str(bare) in read  # its values compared: the count counts
+
+
 def test_convert_keeps_a_broken_link_or_a_file_that_appeared_without_overwrite(tiny, tmp_path):
     """Before: OUT a link to a missing file was replaced by the model without --overwrite (only
     OUT.exists() was asked), and convert_checkpoint always replaced whatever was at OUT. Now the

@@ -6,7 +6,7 @@ without our metadata holds (a shipped model re-saved as tensors alone). Used by 
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 
@@ -122,27 +122,29 @@ def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
                               + (f" ({cause})" if cause else "")) from None
 
 
-def builtin_twin(state_dict: Mapping[str, torch.Tensor]):
+def builtin_twin(state_dict: Mapping[str, torch.Tensor], shapes: Mapping[str, tuple] | None = None):
     """``(path, metadata)`` of the installed built-in model whose tensors ``state_dict`` holds,
     every one equal (names, shapes, float types and values), or None: a shipped model re-saved
     without our metadata (``safetensors.torch.save_file(load_file(...))``), or its inference
     tensors alone (``save_file`` or ``torch.save`` of ``load_model(...).state_dict()``: without the
     training-only ones, :data:`~.checkpoints.IGNORED_PREFIXES`), is that model, with its
     configuration and window limits.  Each built-in's header is read first; a file's tensors only
-    when the names and shapes are all its."""
+    when the names and shapes are all its (``shapes``: the file's own, from its header, when
+    ``state_dict`` reads a value on each access)."""
     from safetensors import safe_open
 
     from .builtin_models import builtin_model_paths
     from .checkpoints import IGNORED_KEYS, IGNORED_PREFIXES
 
-    names = set(state_dict)
+    shapes = {k: tuple(v.shape) for k, v in state_dict.items()} if shapes is None else shapes
+    names = set(shapes)
     for path in builtin_model_paths():
         try:
             with safe_open(str(path), framework="pt") as f:
                 theirs = set(f.keys())
                 inference = {k for k in theirs if k not in IGNORED_KEYS and not k.startswith(IGNORED_PREFIXES)}
                 if names not in (theirs, inference) or any(
-                        tuple(f.get_slice(k).get_shape()) != tuple(state_dict[k].shape) for k in names):
+                        tuple(f.get_slice(k).get_shape()) != tuple(shapes[k]) for k in names):
                     continue
                 if all(torch.equal(f.get_tensor(k), state_dict[k]) for k in sorted(names)):
                     return path, dict(f.metadata() or {})
@@ -154,13 +156,13 @@ def builtin_twin(state_dict: Mapping[str, torch.Tensor]):
 def builtin_twin_file(path) -> str | None:
     """The built-in model (file stem) whose tensors the file ``path`` holds without our metadata
     (:func:`builtin_twin`: ``load_model`` loads it as that model, by name too), a ``.safetensors``
-    file or a PyTorch ``.ckpt`` (read as ``load_model`` reads it: weights only, its ``state_dict``
-    if it has one; memory-mapped, so only a file of a built-in's tensor names and shapes is read
-    whole), or None for any other file (one in our format, another model's, an unreadable one)."""
+    file (its header's names and shapes first, a value read only to compare it) or a PyTorch
+    ``.ckpt`` (read as ``load_model`` reads it: weights only, its ``state_dict`` if it has one;
+    memory-mapped), so only a file of a built-in's tensor names and shapes is read whole; None for
+    any other file (one in our format, another model's, an unreadable one)."""
     from pathlib import Path
 
     from safetensors import safe_open
-    from safetensors.torch import load_file
 
     from .checkpoints import FORMAT_TAG
 
@@ -170,7 +172,7 @@ def builtin_twin_file(path) -> str | None:
             with safe_open(str(path), framework="pt") as f:
                 if (f.metadata() or {}).get("format") == FORMAT_TAG:
                     return None
-            sd = load_file(str(path))
+                twin = builtin_twin(_TensorsOnDisk(f), {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})
         else:
             try:  # torch's zip format: the tensors stay on disk until compared
                 sd = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -180,7 +182,26 @@ def builtin_twin_file(path) -> str | None:
                 sd = sd["state_dict"]
             if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
                 return None
-        twin = builtin_twin(sd)
+            twin = builtin_twin(sd)
     except Exception:  # noqa: BLE001 - not a readable checkpoint: no twin (loading it says why)
         return None
     return None if twin is None or twin[1].get("format") != FORMAT_TAG else twin[0].stem
+
+
+class _TensorsOnDisk(Mapping):
+    """An open safetensors file's tensors by name, each read when asked for (:func:`builtin_twin`
+    reads them only once the header's names and shapes are a built-in's)."""
+
+    def __init__(self, f):
+        self._f, self._names = f, list(f.keys())
+
+    def __getitem__(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        return self._f.get_tensor(name)
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
