@@ -279,7 +279,8 @@ def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
     bands, stretch, nodata : rasters only: the model's RGB triplet, the radiometric stretch and a
         nodata value (or a tuple of several) instead of the file's, as ``ldcsr upscale --bands/--stretch/--nodata``.
     max_pixels, samples, sample_size : a scene above ``max_pixels`` (without ``window``) is checked
-        on ``samples`` windows of ``sample_size`` px on a regular grid, pooled over their pixels.
+        on ``samples`` windows of ``sample_size`` px on a regular grid, none overlapping another
+        (fewer where the scene holds no more: :func:`sample_boxes`), pooled over their pixels.
     maps : keep the per-pixel error maps (``error_model`` / ``error_bicubic``).
     callback : the engine's progress callback (``ldcsr_core.progress``; raise ``Cancelled`` to stop):
         one run's ``done`` = 0 … ``total`` over every window (and scale) checked.

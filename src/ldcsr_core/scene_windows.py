@@ -27,12 +27,19 @@ def scene_argument(scene):
 
 
 def sample_boxes(shape, size: int, count: int) -> list[tuple[int, int, int, int]]:
-    """``count`` windows of ``size`` px (clipped to the scene) on a regular grid over ``shape``."""
+    """``count`` windows of ``size`` px (clipped to the scene) on a regular grid over ``shape``, none
+    overlapping another (pooled figures count each pixel once): an axis too short for the square grid's
+    windows side by side takes fewer of them, the other more where it has room (so fewer than
+    ``count`` only when the scene holds no more). Before, a strip 600 px high got 2 rows of 512-px
+    windows 88 px apart, their shared pixels pooled twice."""
     H, W = int(shape[0]), int(shape[1])
     sh, sw = min(size, H), min(size, W)
     k = math.ceil(math.sqrt(count))
-    ys = np.linspace(0, H - sh, k).round().astype(int)
-    xs = np.linspace(0, W - sw, k).round().astype(int)
+    ky = min(k, H // sh)  # windows side by side: spaced by at least their size, so rounding keeps them apart
+    kx = min(W // sw, max(k, math.ceil(count / ky)))
+    ky = min(H // sh, max(ky, math.ceil(count / kx)))
+    ys = np.linspace(0, H - sh, ky).round().astype(int)
+    xs = np.linspace(0, W - sw, kx).round().astype(int)
     grid = sorted({(int(y), int(x)) for y in ys for x in xs})
     pick = np.linspace(0, len(grid) - 1, min(count, len(grid))).round().astype(int)
     return [(grid[i][0], grid[i][1], sh, sw) for i in sorted(set(pick.tolist()))]

@@ -124,6 +124,21 @@ def test_window_and_sampled_windows(tiny_model):
     assert s.error_model is None and s.windows[0].error["model"].shape == (40, 40)
 
 
+def test_sampled_windows_do_not_overlap(tiny_model):
+    """A strip too short for the square grid's windows side by side: 2 rows of 40-px windows
+    32 px apart on a 72-px-high scene, their shared pixels pooled twice (pixels 4 × 1600 of a
+    scene region of less). Now one row of 3 windows, none overlapping; each pixel pooled once."""
+    s = ldcsr_core.selfcheck(scene(72, 130), 2, model=tiny_model, mode="fast", max_pixels=2000, samples=4,
+                             sample_size=40)
+    boxes = [w.box for w in s.windows]
+    assert boxes == [(0, 0, 40, 40), (0, 45, 40, 40), (0, 90, 40, 40)]
+    cover = np.zeros((72, 130), int)
+    for y, x, h, w in boxes:
+        cover[y:y + h, x:x + w] += 1
+    assert cover.max() == 1 and s.pixels == cover.sum() == 3 * 40 * 40
+    assert "3 sampled windows of 40×40 px of 130×72, pooled over all their pixels" in s.line()
+
+
 def test_one_sampled_window_is_said_in_the_singular(tiny_model):
     """--samples 1 (or a sample window as large as the scene): '1 sampled window of …', with
     nothing pooled; before: '1 sampled windows of …, pooled over all their pixels'."""
