@@ -415,3 +415,24 @@ def test_out_of_memory_is_said_in_words(tmp_path, tiny_model_file, monkeypatch, 
     lines = [ln for ln in r.output.splitlines() if ln.startswith("Error")]
     assert len(lines) == 1 and says in lines[0] and "--tile" in lines[0], r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif"]
+
+
+def test_an_input_this_user_may_not_read_is_exit_5(tmp_path, tiny_model_file, monkeypatch):
+    """The exit table's 'permission denied' (5, the engine's one line). Before: click refused such an
+    input first as a usage error, exit 2 'Path 'in.tif' is not readable.' (upscale, info, selfcheck,
+    adapt), while one in a folder given to upscale failed in the engine's words. Root reads anything:
+    the file is made unreadable for os.access, which click and the engine both ask."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    src = noise_tif(tmp_path / "in.tif", size=32)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(src) else real_access(p, mode, **kw))
+    model = ["--model", str(tiny_model_file), "--device", "cpu"]
+    for args in (["info", src], ["upscale", src, "-o", tmp_path / "o.tif", "-s", 2, *FAST, *model],
+                 ["selfcheck", src, "-s", 2, *FAST, *model], ["adapt", src, "-s", 2, "-o", tmp_path / "a.safetensors", *model]):
+        r = CliRunner().invoke(main, [str(a) for a in args])
+        assert r.exit_code == 5, (args[0], r.output)
+        assert r.output.strip().splitlines()[-1] == f"Error: cannot read {src}: permission denied", r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]

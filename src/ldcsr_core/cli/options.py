@@ -64,7 +64,7 @@ class InputPathType(click.Path):
     (``/vsizip/...``, a subdataset: :func:`~ldcsr_core.geo.raster_io.virtual_path`, said as given)."""
 
     def __init__(self):
-        super().__init__(path_type=Path)
+        super().__init__(path_type=Path, readable=False)
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and not value:
