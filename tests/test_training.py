@@ -333,6 +333,30 @@ def test_train_never_writes_over_its_inputs(image_dir, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in before)
 
 
+def test_train_never_writes_two_of_its_files_to_one(image_dir, tmp_path):
+    """--log naming OUT, its -after-<phase> copy or the checkpoint: the run ended with exit 0 and
+    'checkpoint written', its JSON lines appended to that file (OUT unreadable: 'not a readable
+    safetensors file'). Now refused before any work, by the CLI and the API alike (refused_write)."""
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    from ldcsr_core.training.errors import TrainingError
+    from ldcsr_core.training.trainer import train
+
+    o, c = tmp_path / "o.safetensors", tmp_path / "c.ckpt"
+    for extra, says in ((["--log", o], "the log would be OUT itself: "),
+                        (["--log", tmp_path / "o-after-fast.safetensors"], "the log would be OUT's copy after the fast phase: "),
+                        (["--log", tmp_path / "o.ckpt"], "the log would be the checkpoint itself: "),
+                        (["--checkpoint", c, "--log", tmp_path / "." / "c.ckpt"], "the log would be the checkpoint itself: "),
+                        (["--checkpoint", o], "the checkpoint would be OUT itself: "),
+                        (["--checkpoint", tmp_path / "o-after-prior.safetensors"], "the checkpoint would be OUT's copy after the prior phase: ")):
+        r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(o), *map(str, extra), "--steps", "1", "0", "0",
+                                      "--device", "cpu"])
+        assert r.exit_code == 2 and says in r.output and f"'{extra[-2]}'" in r.output, r.output
+    with pytest.raises(TrainingError, match="--log: the log would be OUT itself"):
+        train(image_dir, o, log_path=o, steps=(1, 0, 0), batch_size=2, lr_size=16, scale_range=(2.0, 3.0), device="cpu")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_shipped_model_loads_and_upscales_without_a_model_argument():
     m = ldcsr_core.load_model(device="cpu")
     assert m.name and len(m.weights_sha256) == 64

@@ -45,28 +45,25 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
                        inputs: dict[str, Path | None] | None = None, log_path: Path | None = None,
                        overwrite: bool = False) -> None:
     """Before any work: OUT is a .safetensors in an existing folder, no file the run writes is in
-    the built-in models' folder (the installed package; --overwrite or not), the checkpoint is
-    another file, a fresh run never replaces an earlier run's checkpoint (only --resume continues
+    the built-in models' folder (the installed package; --overwrite or not), the files it writes
+    are different files (the checkpoint not OUT, the log neither), a fresh run never replaces an earlier run's checkpoint (only --resume continues
     it) nor, without ``overwrite``, an earlier model at OUT or its per-phase copies, and no file
     the run writes (OUT, its per-phase copies, the checkpoint, the log) is one of its ``inputs``
     (option -> path: --init, --config, ...; --resume only as the checkpoint it continues)."""
     from ..errors import OutputExistsError
-    from ..geo.raster_io import same_file
     from ..training.resumable import refused_write
 
+    if out.suffix.lower() != ".safetensors":
+        raise click.BadParameter(f"OUT must be named .safetensors, got {out.name}", param_hint="'--out'")
     option, why = refused_write(out, checkpoint, log_path, inputs, resume)
     if why:
         raise click.BadParameter(why, param_hint=f"'{option}'")
     written = [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)]
 
-    if out.suffix.lower() != ".safetensors":
-        raise click.BadParameter(f"OUT must be named .safetensors, got {out.name}", param_hint="'--out'")
     ckpt = checkpoint or out.with_suffix(".ckpt")
     for path, hint in ((out, "'--out'"), (ckpt, "'--checkpoint'")):
         if not path.parent.is_dir():
             raise click.BadParameter(f"folder does not exist: {path.parent}", param_hint=hint)
-    if same_file(ckpt, out) or ckpt.resolve() == out.resolve():
-        raise click.BadParameter(f"the checkpoint would be OUT itself: {ckpt}", param_hint="'--checkpoint'")
     if resume is None and (ckpt.exists() or Path(f"{ckpt}.part000").exists()):
         raise OutputExistsError(f"an earlier run's checkpoint is there: {ckpt}; continue it with --resume "
                                 f"{ckpt}, or move it away (or give another --checkpoint) to start afresh")

@@ -68,11 +68,15 @@ def check_output_folders(out, checkpoint=None, log_path=None) -> None:
         check_writable(folder, "the training's output folder")
 
 
+_WRITTEN = {"--out": "OUT", "--checkpoint": "the checkpoint", "--log": "the log"}
+
+
 def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None) -> tuple[str, str]:
     """``(option, why)`` for the first file a run would write (OUT and its ``-after-<phase>``
     copies, the checkpoint, the log) that is in the built-in models' folder (``overwrite`` or
-    not) or is one of its ``inputs`` (option -> path: --init, --config, DATA, ...; ``resume`` only
-    as the checkpoint it continues); ``("", "")`` when none is. ``ldcsr train`` says it as its
+    not), is another of them (the checkpoint OUT, the log OUT or the checkpoint: the log's lines
+    appended to a model made it unreadable) or is one of its ``inputs`` (option -> path: --init,
+    --config, DATA, ...; ``resume`` only as the checkpoint it continues); ``("", "")`` when none is. ``ldcsr train`` says it as its
     usage error, :class:`Trainer` as a :class:`TrainingError`, before any work."""
     from ..builtin_models import builtin_folder_refusal
     from ..files import same_file
@@ -86,6 +90,14 @@ def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None)
         refused = builtin_folder_refusal(paths[0]) if paths else ""
         if refused:
             return option, f"the run would write {refused}"
+    seen: list[tuple[str, Path]] = []
+    for option, paths in written.items():
+        for path in paths:
+            for what, other in seen:
+                if same_file(path, other):
+                    return option, f"{_WRITTEN[option]} would be {what}: {path}"
+            seen.append((f"{_WRITTEN[option]} itself" if path == paths[0] else
+                         f"OUT's copy after the {path.stem.rpartition('-after-')[2]} phase", path))
     given = {**(inputs or {}), "--resume": resume}
     for option, paths in written.items():
         for path in paths:
