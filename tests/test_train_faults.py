@@ -511,3 +511,26 @@ def test_a_bad_config_file_is_a_bad_config_value_naming_the_file_and_the_json_fi
     assert r.output.strip().splitlines()[-1] == ("Error: Invalid value for '--config': "
                                                  + said.format(cfg=cfg)), r.output
     assert not out.exists()
+
+
+def test_a_log_that_cannot_be_written_is_said_naming_it(image_dir, tmp_path):
+    """--log on a full disk (here its file size limit, ulimit -f, reached): the run stopped with
+    errno's words, naming no file ('Error: [Errno 27] File too large'). Now exit 5 and one line
+    naming the log (files.write_error); its earlier lines kept."""
+    import resource
+    import subprocess
+    import sys
+
+    log, limit = tmp_path / "l.jsonl", 16 << 20  # room for the checkpoint (~12 MB), none left in the log
+    with open(log, "wb") as f:
+        f.truncate(limit)  # sparse: no disk used
+
+    def ulimit_f():  # in the child only
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    r = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", "train", str(image_dir), "--out", str(tmp_path / "o.safetensors"),
+                        "--config", str(_tiny_cfg(tmp_path)), "--steps", "1", "0", "0", "--log", str(log), *TRAIN],
+                       capture_output=True, text=True, timeout=300, preexec_fn=ulimit_f)
+    assert r.returncode == 5, r.stderr
+    assert r.stderr.splitlines()[-1] == f"Error: cannot write {log}: the file size limit (ulimit -f) of 16.0 MB was reached"
+    assert log.stat().st_size == limit and "Traceback" not in r.stderr

@@ -11,7 +11,9 @@ __all__ = ["JsonlLog", "read_jsonl"]
 
 
 class JsonlLog:
-    """Appends events to ``path`` (nothing when ``path`` is None); each line is flushed at once."""
+    """Appends events to ``path`` (nothing when ``path`` is None); each line is flushed at once. A
+    line that cannot be written (a full disk, ``ulimit -f``) is :class:`~ldcsr_core.errors.RasterIOError`
+    naming the log (:func:`~ldcsr_core.files.write_error`)."""
 
     def __init__(self, path=None):
         self.path = Path(path) if path else None
@@ -22,11 +24,16 @@ class JsonlLog:
         if not self.path:
             return
         rec = {"event": event, "time": round(time.time(), 3), **fields}
-        with self.path.open("ab+") as f:
-            # a line cut short by a kill or a full disk is closed first, not joined to this one
-            end = f.seek(0, 2)
-            cut = end > 0 and (f.seek(end - 1), f.read(1))[1] != b"\n"
-            f.write((("\n" if cut else "") + json.dumps(rec, default=_plain) + "\n").encode("utf-8"))
+        try:
+            with self.path.open("ab+") as f:
+                # a line cut short by a kill or a full disk is closed first, not joined to this one
+                end = f.seek(0, 2)
+                cut = end > 0 and (f.seek(end - 1), f.read(1))[1] != b"\n"
+                f.write((("\n" if cut else "") + json.dumps(rec, default=_plain) + "\n").encode("utf-8"))
+        except OSError as e:  # errno's words named no file: '[Errno 28] No space left on device'
+            from ..files import write_error
+
+            raise write_error(self.path, e) from None
 
 
 def _plain(v):
