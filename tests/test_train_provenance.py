@@ -136,6 +136,30 @@ def test_a_checkpoint_that_cannot_be_written_is_said_before_any_step(image_dir, 
     assert not log.exists() or not [e for e in read_jsonl(log) if e["event"] == "step"]
 
 
+def test_the_room_checked_before_any_step_holds_every_rewrite_and_copy(image_dir, cfg, tmp_path, monkeypatch):
+    """The check counted the checkpoint and OUT once each: on a disk with room for two models the
+    run started, wrote its first checkpoint, and failed at the second ('cannot write o.safetensors:
+    no space left on device'), as each rewrite is a new file beside the old one, and the fast
+    phase's -after-fast copy is one more. Now, with room for three, exit 5 before any step; with
+    OUT and the copy there already (--overwrite), the checkpoint and the rewrite's file are enough."""
+    from ldcsr_core import files
+
+    size = sum(t.numel() * t.element_size()
+               for t in ldcsr_core.build_model(config=tiny_test_config(with_encoder=True)).state_dict().values())
+    out, log = tmp_path / "m.safetensors", tmp_path / "m.jsonl"
+    args = ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--log", str(log), "--steps", "2", "0", "0", *TRAIN]
+    monkeypatch.setattr(files, "free_bytes", lambda folder: 3 * size + size // 2)
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 5, r.output
+    assert f"they need more than {files.human_bytes(4 * size)}" in r.output
+    assert not out.exists() and not log.exists()
+    for name in ("m.safetensors", "m-after-fast.safetensors"):
+        (tmp_path / name).write_bytes(b"")  # what the run replaces takes no more room: the checkpoint + 1
+    monkeypatch.setattr(files, "free_bytes", lambda folder: 2 * size + size // 2)
+    r = CliRunner().invoke(main, [*args, "--overwrite"])
+    assert r.exit_code == 0 and out.stat().st_size > size, r.output
+
+
 @pytest.mark.parametrize("log_name", ["l.jsonl", "sub/l.jsonl"])
 def test_a_log_in_a_folder_that_cannot_be_written_is_refused_before_any_work(image_dir, cfg, tmp_path, monkeypatch,
                                                                             log_name):

@@ -132,20 +132,27 @@ class ResumableMixin:
 
     def check_save_room(self):
         """Before any step: the checkpoint's and OUT's folders are writable, their filesystems have
-        room for both and the file size limit (``ulimit -f``) lets each be written, each file at
-        least the model's float32 weights (the checkpoint holds the optimiser's moments too). Else a
-        :class:`~ldcsr_core.errors.RasterIOError` naming what lacks, before the steps up to the first
-        checkpoint (``--checkpoint-every``, or the whole phase) are computed and lost at it."""
+        room for what the run writes and the file size limit (``ulimit -f``) lets each file be
+        written, each at least the model's float32 weights (the checkpoint holds the optimiser's
+        moments too). What it writes, on each filesystem: the files not there yet (the checkpoint,
+        OUT, the ``-after-<phase>`` copy of each phase left to train) and one more file, as every
+        rewrite of the checkpoint or OUT is a new file beside the old one until it replaces it.
+        Else a :class:`~ldcsr_core.errors.RasterIOError` naming what lacks, before the steps up to
+        the first checkpoint (``--checkpoint-every``, or the whole phase) are computed and lost at
+        it (or, without that one more file, at the second)."""
         import os
 
         from ..files import check_room
+        from .phases import PHASES
 
         size = sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
         check_output_folders(self.out, self.ckpt_path, self.runlog.path)
+        copies = [self.out.with_name(f"{self.out.stem}-after-{p}.safetensors") for p in PHASES if self.trains(p)]
         need: dict = {}
-        for path in (self.ckpt_path, self.out):
-            need.setdefault(os.stat(path.parent).st_dev, [path.parent, 0])[1] += size
-        for folder, n in need.values():  # one filesystem may hold both
+        for path in (self.ckpt_path, self.out, *copies):
+            room = need.setdefault(os.stat(path.parent).st_dev, [path.parent, size])  # the rewrite's new file
+            room[1] += 0 if os.path.lexists(path) else size
+        for folder, n in need.values():  # one filesystem may hold them all
             check_room(folder, n, "the checkpoint and the model", largest=size, at_least=True, they=True)
 
     def save_weights(self, path=None):

@@ -243,6 +243,13 @@ class Trainer(PhaseMixin, ResumableMixin):
                                    f"(bic {v['bicubic_hf_ratio']:.3f})" for s, v in entry[mode].items()))
 
     # -- phases --------------------------------------------------------------------------------------
+    def trains(self, phase) -> bool:
+        """Whether ``phase`` is still to train (not done, a budget above 0; the prior phase needs the
+        stage-1 encoder): else :meth:`run_phase` skips it."""
+        budget = float(self.steps[phase]) if self.steps else self.minutes[phase] * 60
+        return (phase not in self.state.done and budget > 0
+                and not (phase == "prior" and getattr(self._fs, "encoder", None) is None))
+
     def run_phase(self, phase):
         """Run (or continue) ``phase``; returns False when the process budget stopped it."""
         s = self.state
@@ -252,7 +259,7 @@ class Trainer(PhaseMixin, ResumableMixin):
             budget = float(n_steps)
         if phase in s.done:
             return True
-        if budget <= 0 or (phase == "prior" and getattr(self._fs, "encoder", None) is None):
+        if not self.trains(phase):
             s.done.append(phase)  # skipped: the weights keep what init/resume gave them
             # an --init model's scale was calibrated by its own run; random weights' never was
             s.calibrated = s.calibrated or (phase == "fast" and self.has_init)
