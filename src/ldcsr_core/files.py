@@ -38,7 +38,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "is_stream", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes", "check_room"]
 
@@ -165,7 +165,9 @@ def is_html_name(path: str | os.PathLike) -> bool:
 def check_not_special(path: str | os.PathLike, name: str = "the output") -> None:
     """Refuse a ``path`` that is a device, a pipe or a socket (:class:`InputError`), whatever
     ``--overwrite`` says: a file is renamed into place, which would replace ``/dev/null`` (as
-    root) or a named pipe by a regular file. A link to one is replaced as a link, and may be."""
+    root) or a named pipe by a regular file. A link to one is replaced as a link, and may be,
+    except a process's open stream (:func:`is_stream`: ``/dev/stdout``, ``/dev/fd/N``): the
+    system's link would be replaced, the file not written where it was asked for."""
     import stat
 
     try:
@@ -175,6 +177,23 @@ def check_not_special(path: str | os.PathLike, name: str = "the output") -> None
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
         raise InputError(f"{name} path is not a regular file (a device, a pipe or a socket): {path} "
                          "(it is never replaced; choose a file name)")
+    if is_stream(path):
+        raise InputError(f"{name} path is a process's open stream, not a file: {path} (it is never "
+                         "replaced; choose a file name)")
+
+
+def is_stream(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is one of a process's open files by number (``/proc/PID/fd/N``), or a link
+    to one (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``), whatever it is open on."""
+    def in_fds(p: str) -> bool:
+        return re.fullmatch(r"/proc/[^/]+/fd", os.path.realpath(os.path.dirname(os.path.abspath(p)))) is not None
+
+    try:
+        p = os.fsdecode(path)
+        return in_fds(p) or (os.path.islink(p) and in_fds(os.path.join(os.path.dirname(os.path.abspath(p)),
+                                                                       os.readlink(p))))
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def check_writable(folder: str | os.PathLike, what: str = "output folder") -> None:

@@ -125,6 +125,24 @@ def test_a_broken_link_at_the_report_path_is_refused_before_the_work(work, monke
     assert (work / "r.json").is_symlink() and not (work / "gone.json").exists()
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="no /proc/self/fd")
+def test_a_report_path_that_is_a_process_stream_is_refused_before_the_work(work):
+    """--json /dev/stdout --overwrite (with stdout a file, as root): the link /dev/stdout was
+    replaced by the JSON file (the system's link gone, nothing on stdout) and exit 0. Here a link
+    of the same kind in the test's folder; /dev/stdout, /dev/fd/1 and /proc/self/fd/1 are looked
+    at only (files.is_stream). Now exit 2 before the work, the link kept, whatever --overwrite says."""
+    from ldcsr_core.files import is_stream
+
+    out = work / "stdout"
+    out.symlink_to("/proc/self/fd/1")
+    before = digests(work)
+    r = selfcheck(work / "scene.png", "--json", out, "--overwrite")
+    assert r.exit_code == 2 and f"the report path is a process's open stream, not a file: {out}" in r.output, r.output
+    assert out.is_symlink() and os.readlink(out) == "/proc/self/fd/1" and digests(work) == before
+    assert all(is_stream(p) for p in ("/proc/self/fd/1", "/dev/fd/1", "/dev/stdout") if os.path.lexists(p))
+    assert not any(is_stream(p) for p in (work / "scene.png", work / "r.json", "/dev/null", work))
+
+
 def test_an_unwritable_report_folder_is_refused_before_the_work(work, monkeypatch):
     """Refused before the work, with upscale's exit status for an output folder it cannot write (5,
     an I/O error; before, exit 2 as for a usage error). Root may write anywhere, so the folder is
