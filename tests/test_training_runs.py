@@ -4,6 +4,7 @@ torch.compile, checkpoint parts and half copies, the packed archive, and the one
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -392,3 +393,25 @@ def test_pack_leaves_room_for_what_else_the_carried_folder_holds(image_dir, tmp_
     s = g.pack(src, folder / "rsscn7.npz", quality=95, val_count=0, log=lambda *_: None)
     assert s["budget_mib"] == pytest.approx(2 - 1 - 0.5)  # the limit, less 1 MiB of margin and the wheels
     assert s["bytes"] + (folder / "wheels" / "pytest.whl").stat().st_size <= g.TRAVEL_LIMIT - 2 ** 20
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="no /proc/self/fd")
+def test_the_log_may_be_a_pipe(tmp_path):
+    """--log /dev/stdout piped into another program (jq): the run stopped at its first event,
+    'File or stream is not seekable' (the log was opened to read its last byte). Now the events
+    go down the pipe, one line each."""
+    from ldcsr_core.training.runlog import JsonlLog
+
+    r, w = os.pipe()
+    try:
+        log = JsonlLog(f"/proc/self/fd/{w}")
+        log.write("start", step=0)
+        log.write("end", step=1)
+        os.close(w)
+        w = None
+        lines = os.read(r, 1 << 16).decode().splitlines()
+    finally:
+        os.close(r)
+        if w is not None:
+            os.close(w)
+    assert [(json.loads(s)["event"], json.loads(s)["step"]) for s in lines] == [("start", 0), ("end", 1)]

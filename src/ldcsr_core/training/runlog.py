@@ -25,10 +25,14 @@ class JsonlLog:
             return
         rec = {"event": event, "time": round(time.time(), 3), **fields}
         try:
-            with self.path.open("ab+") as f:
-                # a line cut short by a kill or a full disk is closed first, not joined to this one
-                end = f.seek(0, 2)
-                cut = end > 0 and (f.seek(end - 1), f.read(1))[1] != b"\n"
+            # a line cut short by a kill or a full disk is closed first, not joined to this one; a
+            # pipe (--log /dev/stdout into jq) has no end to look at, nor can it be opened to read
+            cut = False
+            if self.path.is_file() and (end := self.path.stat().st_size):
+                with self.path.open("rb") as f:
+                    f.seek(end - 1)
+                    cut = f.read(1) != b"\n"
+            with self.path.open("ab") as f:
                 f.write((("\n" if cut else "") + json.dumps(rec, default=_plain) + "\n").encode("utf-8"))
         except OSError as e:  # errno's words named no file: '[Errno 28] No space left on device'
             from ..files import write_error
