@@ -184,6 +184,36 @@ def test_a_log_in_a_folder_that_cannot_be_written_is_refused_before_any_work(ima
     assert list(ro.iterdir()) == [] and not out.exists()
 
 
+def test_a_log_that_exists_is_appended_to_in_a_folder_the_run_cannot_write(image_dir, cfg, tmp_path, monkeypatch):
+    """The log is appended to, so only the file must be writable: --log /dev/stdout, or a log kept
+    in a shared folder, was refused for its folder ('the training's output folder is not writable:
+    /dev', for a user). Now the run appends to it; a log file that cannot be written is refused
+    before any work, naming it. Root may write anywhere: os.access says what a user would meet."""
+    import os
+
+    from ldcsr_core.training import trainer
+    from ldcsr_core.training.runlog import read_jsonl
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    log = ro / "l.jsonl"
+    log.write_text('{"event": "earlier"}\n')
+    unwritable = {str(ro)}
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) in unwritable and mode & os.W_OK
+                        else real(p, mode, **kw))
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--log", str(log), "--steps", "1", "0", "0",
+            *TRAIN]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert [e["event"] for e in read_jsonl(log)][:2] == ["earlier", "start"] and [p.name for p in ro.iterdir()] == ["l.jsonl"]
+    unwritable.add(str(log))
+    monkeypatch.setattr(trainer, "load_named_images", lambda *a, **k: pytest.fail("the data was loaded"))
+    r = CliRunner().invoke(main, [*args, "--overwrite", "--checkpoint", str(tmp_path / "other.ckpt")])
+    assert r.exit_code == 5 and r.output.strip().splitlines()[-1] == f"Error: the training's log is not writable: {log}", r.output
+
+
 def test_evaluate_says_which_image_an_adapted_model_was_adapted_on(image_dir, tmp_path):
     """An adapted model records the scene it was adapted on (`adapted_on`, as selfcheck's caution
     reads it); evaluate on a folder holding that scene said nothing of it."""

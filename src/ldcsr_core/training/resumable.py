@@ -54,12 +54,21 @@ def check_output_folders(out, checkpoint=None, log_path=None) -> None:
     """The folders a run writes in (OUT's, the checkpoint's, the log's: its nearest existing one,
     as the log makes the folders it lacks) can be written: else a
     :class:`~ldcsr_core.errors.RasterIOError` naming the first that cannot (permissions, a read-only
-    disk), exit 5 as for every output, checked before the model and the data are loaded."""
+    disk), exit 5 as for every output, checked before the model and the data are loaded. A log
+    that exists is appended to: the file itself must be writable, not its folder (``/dev/stdout``,
+    a log in a shared folder)."""
+    import errno
+    import os
+
+    from ..errors import RasterIOError
     from ..files import check_writable
 
     out = Path(out)
     folders = [Path(checkpoint).parent if checkpoint else out.parent, out.parent]
-    if log_path:
+    if log_path and os.path.exists(log_path):
+        if not os.access(log_path, os.W_OK):
+            raise RasterIOError(errno.EACCES, f"the training's log is not writable: {log_path}")
+    elif log_path:
         found = Path(log_path).parent
         while not found.exists() and found != found.parent:
             found = found.parent
