@@ -192,6 +192,22 @@ def test_a_batch_never_writes_a_spread_file_over_one_of_its_inputs(rasters, tiny
     assert sorted(p.name for p in out.iterdir()) == ["a_sr_spread.tif"]  # nothing written
 
 
+@pytest.mark.parametrize("spread", ["input", "stream"])
+def test_a_spread_out_refused_names_the_option(rasters, tiny_model_file, tmp_path, spread):
+    """--spread-out naming the input (or a link to a process's stream) was refused as "Invalid value
+    for '-o'", an option the user gave right. Now the hint is '--spread-out', the option to fix."""
+    import shutil
+
+    src = shutil.copy(rasters["rgba"], tmp_path / "s.tif")
+    path = src if spread == "input" else tmp_path / "link.tif"
+    if spread == "stream":
+        path.symlink_to("/proc/self/fd/1")
+    r = run("upscale", src, "-o", tmp_path / "o.tif", "--scale", 2, "--samples", 2, "--spread-out", path,
+            "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 2 and "Invalid value for '--spread-out': spread output path is" in r.output, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["s.tif", *(["link.tif"] if spread == "stream" else [])])
+
+
 def test_spread_out_naming_the_output_is_said_so(rasters, tiny_model_file, tmp_path):
     """--spread-out the -o path (here spelt another way): before, 'Invalid value for 'IN': s.tif and
     s.tif would both be written to o.tif', the one input named twice as if two inputs collided."""

@@ -129,17 +129,18 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
         if spread:
             written.append((spread_out or default_spread_path(dst), "spread output"))
         for path, what in written:
+            hint = "'--spread-out'" if what != "output" and spread_out else "'-o'"  # the option naming it
             try:
                 check_not_special(path, what)
             except InputError as e:
-                raise click.BadParameter(str(e), param_hint="'-o'") from None
+                raise click.BadParameter(str(e), param_hint=hint) from None
             if path in inputs:
                 from ..geo.pipeline import has_provenance
 
                 why = (f"; {path.name} is itself a result of an earlier run: leave the *_sr.tif files out of "
                        "the inputs, or write to another folder" if has_provenance(path) else "")
                 raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
-                                         f"overwritten){why}", param_hint="'-o'")
+                                         f"overwritten){why}", param_hint=hint)
             key = real(path)
             if key in seen:
                 if what != "output" and seen[key] == src:  # --spread-out naming -o
