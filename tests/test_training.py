@@ -1,6 +1,7 @@
 """Training and evaluation commands on small synthetic data, and the shipped default model."""
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -355,6 +356,30 @@ def test_train_never_writes_two_of_its_files_to_one(image_dir, tmp_path):
     with pytest.raises(TrainingError, match="--log: the log would be OUT itself"):
         train(image_dir, o, log_path=o, steps=(1, 0, 0), batch_size=2, lr_size=16, scale_range=(2.0, 3.0), device="cpu")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_train_refuses_a_pipe_where_it_writes_a_model_or_checkpoint_before_any_work(image_dir, tmp_path):
+    """OUT a named pipe with --overwrite: the run trained every step, wrote its checkpoint, then
+    failed writing OUT (exit 3, 'the output path is not a regular file'); a pipe at --checkpoint was
+    'an earlier run's checkpoint is there'. Now exit 2 before any work, as upscale, adapt and
+    convert refuse one; the log, appended to, may be a pipe."""
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    from ldcsr_core.training.resumable import refused_write
+
+    o = tmp_path / "o.safetensors"
+    for name, extra, says in (("o.safetensors", ["--overwrite"], "'--out': OUT path is not a regular file"),
+                              ("o-after-prior.safetensors", ["--overwrite"], "'--out': OUT's copy path is not a regular file"),
+                              ("c.ckpt", ["--checkpoint", tmp_path / "c.ckpt"], "'--checkpoint': the checkpoint path is not a regular file")):
+        os.mkfifo(tmp_path / name)
+        r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(o), *map(str, extra), "--steps", "1", "0", "0",
+                                      "--device", "cpu"])
+        assert r.exit_code == 2 and says in r.output and "(a device, a pipe or a socket)" in r.output, r.output
+        (tmp_path / name).unlink()
+    os.mkfifo(tmp_path / "l.jsonl")
+    assert refused_write(o, log_path=tmp_path / "l.jsonl") == ("", "")
+    assert [p.name for p in tmp_path.iterdir()] == ["l.jsonl"]
 
 
 def test_shipped_model_loads_and_upscales_without_a_model_argument():
