@@ -62,11 +62,15 @@ def user_models() -> list[tuple[str, str]]:
     from ldcsr_core.adaptation import user_model_files
     from ldcsr_core.builtin_models import builtin_name
 
-    try:
-        files = sorted(user_model_files(), key=lambda p: p.stat().st_mtime, reverse=True)
-    except OSError:
-        return []
-    return [(p.name, str(p)) for p in files if p.is_file() and builtin_name(p) is None]
+    dated = []  # a broken link or a link loop there is no model to pick (ldcsr models lists it as
+    for p in user_model_files():  # unreadable); before, one emptied the whole list
+        try:
+            if p.is_file():
+                dated.append((p.stat().st_mtime, p))
+        except OSError:
+            continue
+    files = [p for _, p in sorted(dated, key=lambda t: t[0], reverse=True)]
+    return [(p.name, str(p)) for p in files if builtin_name(p) is None]
 
 
 def ask_checkpoint_path(parent=None) -> str | None:

@@ -230,6 +230,22 @@ def test_a_model_file_under_two_names_is_listed_once(weights, tiny, tmp_path, mo
                                      ("other.safetensors", str(mine / "other.safetensors"))]
 
 
+def test_a_broken_link_in_the_model_folder_leaves_the_others_in_napari(tiny, tmp_path, monkeypatch):
+    """A link to a removed file, or a link loop, in the model folder: napari's Model list still shows
+    the other models (ldcsr models lists those two as unreadable). Before: the list's sort by date
+    failed on the link and napari offered no model of the folder at all."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    ldcsr_core.save_model(tiny, mine / "scene.safetensors", name="scene")
+    (mine / "gone.safetensors").symlink_to(tmp_path / "removed.safetensors")
+    (mine / "loop.safetensors").symlink_to("loop.safetensors")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
+
+    from napari_ldcsr._form import user_models
+
+    assert user_models() == [("scene.safetensors", str(mine / "scene.safetensors"))]
+
+
 def test_a_model_file_that_cannot_be_read_is_exit_5(tiny, tmp_path, monkeypatch):
     """A model file this user may not read is an I/O error, exit 5, as for --model: listed as unreadable
     in the model folder and given as a path, refused by convert. Before: models PATH and convert
