@@ -436,3 +436,30 @@ def test_an_input_this_user_may_not_read_is_exit_5(tmp_path, tiny_model_file, mo
         assert r.exit_code == 5, (args[0], r.output)
         assert r.output.strip().splitlines()[-1] == f"Error: cannot read {src}: permission denied", r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
+
+
+def test_an_input_that_is_a_broken_link_or_a_loop_says_so_exit_5(tmp_path, tiny_model_file):
+    """The exit table's 'a broken link or a link loop' (5, the engine's one line, as of such a link
+    in a folder of inputs). Before: upscale, info, selfcheck and adapt given it by name refused it as
+    missing, exit 2 'input not found: gone.tif' (a name ls shows; a loop is not missing). A name
+    with nothing at it stays exit 2 'input not found'."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    (tmp_path / "gone.tif").symlink_to(tmp_path / "moved.tif")
+    (tmp_path / "loop.tif").symlink_to("loop.tif")
+    says = {"gone.tif": f"Error: input is a broken link: {tmp_path / 'gone.tif'} -> {tmp_path / 'moved.tif'} (not found)",
+            "loop.tif": f"Error: input is a link that leads back to itself (a loop): {tmp_path / 'loop.tif'} -> loop.tif"}
+    model = ["--model", str(tiny_model_file), "--device", "cpu"]
+    for name, line in says.items():
+        src = tmp_path / name
+        for args in (["info", src], ["upscale", src, "-o", tmp_path / "o.tif", "-s", 2, *FAST, *model],
+                     ["selfcheck", src, "-s", 2, *FAST, *model],
+                     ["adapt", src, "-s", 2, "-o", tmp_path / "a.safetensors", *model]):
+            r = CliRunner().invoke(main, [str(a) for a in args])
+            assert r.exit_code == 5, (args[0], r.output)
+            assert r.output.strip().splitlines()[-1] == line, r.output
+    r = CliRunner().invoke(main, ["info", str(tmp_path / "nothing.tif")])
+    assert r.exit_code == 2 and "input not found" in r.output, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gone.tif", "loop.tif"]

@@ -72,7 +72,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
         raise click.BadParameter(f"must end in .safetensors, got {out.name!r}", param_hint="'--out'")
     if not out.parent.is_dir():
         raise click.BadParameter(f"folder does not exist: {out.parent}", param_hint="'--out'")
-    if not scene.exists():
+    if opt.missing_input(scene):
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
     from ..geo.raster_io import same_file
 

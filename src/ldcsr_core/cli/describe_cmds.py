@@ -29,7 +29,7 @@ __all__ = ["info", "models", "convert"]
 def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mode, output):
     """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2); with --model,
     what an adapted model was adapted on and whether this use goes beyond it."""
-    if not file.exists():  # as `upscale` says it: a usage error (2), not an I/O error (5)
+    if opt.missing_input(file):  # as `upscale` says it: a usage error (2), not an I/O error (5)
         raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
     if scale is not None and target_resolution is not None:  # as upscale refuses them
         raise click.UsageError("give at most one of --scale or --target-resolution")

@@ -18,7 +18,7 @@ __all__ = [
     "PairType", "ModelType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
-    "InputPathType",
+    "InputPathType", "missing_input",
 ]
 
 
@@ -55,6 +55,14 @@ class PairType(click.ParamType):
                     f" and <= {self.maximum:g}" if math.isfinite(self.maximum) else "")
                 self.fail(f"{self.what} must be {rng}, got {value!r}", param, ctx)
         return vals if len(vals) == 2 else (vals[0], vals[0])
+
+
+def missing_input(path: Path) -> bool:
+    """Nothing at the input ``path``: a usage error (exit 2, 'input not found'). A link there that
+    leads nowhere (broken, a loop) is left to the engine's reading, which says so in one line (exit
+    5, as of such a link in a folder of inputs): 'input is a broken link: in.tif -> gone.tif (not
+    found)', 'input is a link that leads back to itself (a loop): ...'."""
+    return not path.exists() and not path.is_symlink()
 
 
 class InputPathType(click.Path):

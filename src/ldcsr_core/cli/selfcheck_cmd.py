@@ -76,7 +76,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     except InputError as e:
         raise click.BadParameter(str(e), param_hint="'--bands'") from None
     box = parse_window(window)
-    if not scene.exists():
+    if opt.missing_input(scene):
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
     with open_raster(scene, nodata=nodata) as ds:  # readable (exit 5 otherwise), nodata fits, before the model
         reads = files_read(ds)  # the scene, its sidecars, a VRT's sources

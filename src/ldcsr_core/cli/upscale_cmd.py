@@ -44,7 +44,7 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
                 raise click.BadParameter(f"no raster files (.tif, .png, .jp2, ...) in folder {p}",
                                          param_hint="'IN'")
             files.extend(found)
-        elif p.exists():
+        elif not opt.missing_input(p):  # a broken link too: its reading says so
             files.append(p)
         else:
             raise click.BadParameter(f"input not found: {p}", param_hint="'IN'")
