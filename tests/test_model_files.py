@@ -246,6 +246,34 @@ def test_a_broken_link_in_the_model_folder_leaves_the_others_in_napari(tiny, tmp
     assert user_models() == [("scene.safetensors", str(mine / "scene.safetensors"))]
 
 
+def test_a_model_given_as_a_broken_link_or_a_loop_says_so(tmp_path, monkeypatch):
+    """--model, models PATH or convert CKPT given a link to a model moved away (or a link loop): the
+    engine's one line and exit 6, as ldcsr models lists such a link of the model folder. Before:
+    exit 2 'checkpoint file '…/best.safetensors' does not exist' (click's 'File … does not exist.' for
+    models and convert), a name ls shows. Nothing at all there stays exit 2."""
+    import numpy as np
+    import rasterio
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8") as ds:
+        ds.write(np.zeros((1, 8, 8), np.uint8))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "best.safetensors").symlink_to(tmp_path / "moved.safetensors")
+    (mine / "loop.safetensors").symlink_to("loop.safetensors")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "none"))  # ldcsr models: the built-ins and PATH alone
+    for model, says in ((mine / "best.safetensors", f"is a link to {tmp_path / 'moved.safetensors'}, which is missing"),
+                        (mine / "loop.safetensors", "is a link loop")):
+        for args in (["info", str(src), "--model", str(model)], ["models", str(model)],
+                     ["convert", str(model), str(tmp_path / "out.safetensors")]):
+            r = CliRunner().invoke(main, args)
+            assert r.exit_code == 6, (args[0], r.output)
+            assert r.output.strip().splitlines()[-1].endswith(f"{says}: no checkpoint to read"), r.output
+    r = CliRunner().invoke(main, ["models", str(tmp_path / "none.safetensors")])
+    assert r.exit_code == 2 and "does not exist" in r.output, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "mine"]
+
+
 def test_a_model_file_that_cannot_be_read_is_exit_5(tiny, tmp_path, monkeypatch):
     """A model file this user may not read is an I/O error, exit 5, as for --model: listed as unreadable
     in the model folder and given as a path, refused by convert. Before: models PATH and convert

@@ -187,7 +187,7 @@ def _itemsize(dtype: str) -> int:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path))
+@click.argument("paths", nargs=-1, type=opt.CheckpointPathType())
 @click.option("--notes", "full_notes", is_flag=True,
               help="Print each model's training notes in full (JSON) instead of a summary.")
 def models(paths, full_notes):
@@ -357,7 +357,7 @@ def _config_summary(cfg: dict) -> str:
 
 
 @click.command()
-@click.argument("ckpt", type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path))
+@click.argument("ckpt", type=opt.CheckpointPathType())
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Model name stored in the file (default: CKPT's stem).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT (otherwise: exit 4).")

@@ -18,7 +18,7 @@ __all__ = [
     "PairType", "ModelType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
-    "InputPathType", "missing_input",
+    "InputPathType", "missing_input", "CheckpointPathType",
 ]
 
 
@@ -85,6 +85,22 @@ class InputPathType(click.Path):
         return super().convert(value, param, ctx)
 
 
+class CheckpointPathType(click.Path):
+    """A checkpoint file given as a path (``models PATH...``, ``convert CKPT``): one that is not
+    there at all is a usage error (exit 2, click's 'File ... does not exist.'); a link there to a
+    file moved away, or a link loop, is the engine's to refuse in one line (exit 6, as ``--model``
+    and the model folder's listing say it), as is one this user may not read (exit 5)."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False, readable=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if not os.path.lexists(path):
+            self.fail(f"File {os.fsdecode(value)!r} does not exist.", param, ctx)
+        return path
+
+
 class ModelType(click.ParamType):
     """A checkpoint file, or the name of a built-in model (``ldcsr models``), checked up front;
     names stay names, so that Dask workers find the model in their own installation."""
@@ -105,7 +121,8 @@ class ModelType(click.ParamType):
         if path.is_dir():
             self.fail(f"{value!r} is a directory, not a checkpoint file", param, ctx)
         if not path.is_file():
-            if os.path.exists(path):  # a device, a pipe, a socket: the engine's one-line refusal
+            if os.path.exists(path) or os.path.islink(path):  # a device, a pipe, a socket, a link to a
+                # file moved away or a link loop: the engine's one-line refusal, as `ldcsr models` lists it
                 from ..checkpoints import check_checkpoint_file
 
                 check_checkpoint_file(path)  # CheckpointError: '... is not a regular file' (exit 6)
