@@ -38,7 +38,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "is_stream", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "check_readable", "is_stream", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes", "check_room"]
 
@@ -201,6 +201,15 @@ def check_writable(folder: str | os.PathLike, what: str = "output folder") -> No
     read-only filesystem): :class:`RasterIOError` naming it."""
     if not os.access(folder, os.W_OK | os.X_OK):
         raise RasterIOError(errno.EACCES, f"{what} is not writable: {folder}")
+
+
+def check_readable(path: str | os.PathLike) -> None:
+    """Refuse an input this user may not read (a folder: list and enter): :class:`RasterIOError`
+    (EACCES) ``cannot read PATH: permission denied``, the one line every command says of it (exit 5:
+    a raster, a folder of images or one of its subfolders, a --config, a --resume checkpoint)."""
+    mode = os.R_OK | os.X_OK if os.path.isdir(path) else os.R_OK
+    if not os.access(path, mode):
+        raise RasterIOError(errno.EACCES, f"cannot read {path}: permission denied")
 
 
 def new_file_mode() -> int:

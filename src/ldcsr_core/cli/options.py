@@ -18,7 +18,7 @@ __all__ = [
     "PairType", "ModelType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
-    "InputPathType", "missing_input", "CheckpointPathType",
+    "InputPathType", "missing_input", "CheckpointPathType", "ImagesType",
 ]
 
 
@@ -99,6 +99,22 @@ class CheckpointPathType(click.Path):
         if not os.path.lexists(path):
             self.fail(f"File {os.fsdecode(value)!r} does not exist.", param, ctx)
         return path
+
+
+class ImagesType(click.ParamType):
+    """A folder of images or a packed archive, ``ARCHIVE.npz[#SPLIT]`` (``train DATA``, ``--val``):
+    an empty value or one that is not there is a usage error naming it, as an input not found is
+    (exit 2); the rest the engine says before any work (``training.data.check_source``: a folder
+    this user may not read, exit 5 ``cannot read DIR: permission denied``; no images in it)."""
+
+    name = "DIR|ARCHIVE.npz"
+
+    def convert(self, value, param, ctx):
+        if not value:
+            self.fail("the input path is empty", param, ctx)
+        if missing_input(Path(str(value).partition("#")[0])):
+            self.fail(f"input not found: {value}", param, ctx)
+        return str(value)
 
 
 class ModelType(click.ParamType):

@@ -32,7 +32,9 @@ def _read_config(path: Path):
     (``ModelConfig.validate``); a file that is none is a bad --config value naming the file."""
     from ..config import ModelConfig
     from ..errors import ConfigError
+    from ..files import check_readable
 
+    check_readable(path)  # exit 5, as any input this user may not read
     try:
         return ModelConfig.from_json(path.read_text()).validate()
     except ConfigError as e:
@@ -53,6 +55,14 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
     from ..errors import OutputExistsError
     from ..training.resumable import refused_write
 
+    if resume is not None:  # neither it nor its parts (RUN.ckpt.part000...): as an input not found
+        from ..training.checkpoint import check_resume_file
+        from ..training.errors import ResumeError
+
+        try:
+            check_resume_file(resume)  # one this user may not read: exit 5, before any work
+        except ResumeError as e:
+            raise click.BadParameter(str(e), param_hint="'--resume'") from None
     if out.suffix.lower() != ".safetensors":
         raise click.BadParameter(f"OUT must be named .safetensors, got {out.name}", param_hint="'--out'")
     option, why = refused_write(out, checkpoint, log_path, inputs, resume)
@@ -74,8 +84,8 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
 
 
 @click.command("train")
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
-@click.option("--val", "val_dir", default=None,
+@click.argument("data", type=opt.ImagesType())
+@click.option("--val", "val_dir", default=None, type=opt.ImagesType(),
               help="Folder of validation images, or a packed archive (ARCHIVE.npz#val); a fixed subset "
                    "of at most --val-limit images is validated every --val-every minutes (or steps).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -83,11 +93,11 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
 @click.option("--init", type=opt.WeightsFileType(),
               help="Start from these weights (fine-tuning): an ldcsr .safetensors or the name of a "
                    "built-in model (`ldcsr models`), e.g. ldcsr-compact-rsscn7, the shipped default.")
-@click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Continue a run from its checkpoint (.ckpt).")
+@click.option("--resume", type=click.Path(dir_okay=False, readable=False, path_type=Path),
+              help="Continue a run from its checkpoint (.ckpt), or from its parts (RUN.ckpt.part000...).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
               help="Checkpoint path (default: OUT with suffix .ckpt).")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path),
               help="Model configuration, a JSON file of the sections decoder, cond_encoder, unet and "
                    "diffusion, as ModelConfig.to_json writes it (default: the compact config).")
 @click.option("--grow-sr-modules", type=click.IntRange(min=1), default=None,
@@ -181,7 +191,7 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
     with _progress_on_stderr():
         if grow_sr_modules and not init:
             raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
-        inputs = {"--init": init, "--config": config_path, "DATA": data,
+        inputs = {"--init": init, "--config": config_path, "DATA": Path(data.partition("#")[0]),
                   "--val": Path(val_dir.partition("#")[0]) if val_dir else None}
         _check_train_paths(out, checkpoint, resume, inputs, log_path, overwrite)
         from ..threads import policy
@@ -244,7 +254,7 @@ class _StderrNow(logging.StreamHandler):
 
 
 @click.command("evaluate")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, readable=False, path_type=Path))
 @click.option("--scales", default="2,2.5,3,4,6,8", show_default=True, help="Comma-separated scale factors.")
 @click.option("--model", "-m", "model_name", default=None, type=opt.ModelType(),
               help="Checkpoint (.ckpt or .safetensors) or the name of a built-in model; default: the shipped model.")

@@ -34,7 +34,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .. import files
-from ..files import same_file
+from ..files import check_readable, same_file
 from ..errors import InputError, RasterIOError, cause_line
 from ..rules import check_flag, check_path
 from .arrays import GeoArray, dataset_from_array
@@ -177,8 +177,7 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
         raise RasterIOError(errno.EIO, f"input is not a regular file (a device, a pipe or a socket): {p}")
     if p.stat().st_size == 0:
         raise RasterIOError(errno.EIO, f"input is an empty file (0 bytes): {p}")
-    if not os.access(p, os.R_OK):
-        raise RasterIOError(errno.EACCES, f"cannot read {p}: permission denied")
+    check_readable(p)
     try:
         with quiet_georef(), quiet_wide_nodata():  # GDAL's approximate-nodata warning: check_file_nodata
             src = rasterio.open(p)

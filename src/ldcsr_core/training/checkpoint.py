@@ -17,7 +17,7 @@ import torch
 
 from .errors import ResumeError, TrainingError
 
-__all__ = ["TrainState", "atomic_torch_save", "read_checkpoint", "rng_states", "restore_rng_states",
+__all__ = ["TrainState", "atomic_torch_save", "check_resume_file", "read_checkpoint", "rng_states", "restore_rng_states",
            "split_file", "merge_parts", "half_precision_copy", "PART_SUFFIX"]
 
 PART_SUFFIX = ".part"
@@ -48,14 +48,31 @@ def atomic_torch_save(obj, path: Path):
     return atomic_write_bytes(path, buf.getbuffer())
 
 
+def check_resume_file(path) -> list[Path]:
+    """The files a resume from ``path`` reads: ``[path]``, else its parts (``PATH.part000``…), each
+    one this user may read (else :class:`~ldcsr_core.errors.RasterIOError`, ``cannot read PATH:
+    permission denied``, as of any input; before, 'cannot read checkpoint ... (cut short or
+    damaged?)'); none there is a :class:`ResumeError`."""
+    from ..files import check_readable
+
+    path = Path(path)
+    files = [path] if path.exists() else sorted(path.parent.glob(path.name + PART_SUFFIX + "[0-9][0-9][0-9]"))
+    if not files:
+        raise ResumeError(f"checkpoint not found: {path} (nor its parts {path.name}{PART_SUFFIX}000…)")
+    for f in files:
+        check_readable(f)
+    return files
+
+
 def read_checkpoint(path, map_location="cpu") -> dict:
     """A checkpoint written by the trainer (or rebuilt at ``path`` from its parts ``PATH.part000``…).
     Loaded with ``weights_only=True``: never runs pickled code. A file that cannot be read (cut
     short, damaged) or was not written by the trainer (a model file, an official checkpoint) is a
     :class:`ResumeError`."""
     path = Path(path)
+    files = check_resume_file(path)
     try:
-        if not path.exists() and Path(str(path) + PART_SUFFIX + "000").exists():
+        if files != [path]:
             path = merge_parts(path)
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import random
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from PIL import Image
 from ..errors import InputError
 from ..words import counted, noun
 
-__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "load_rgb", "load_images", "load_named_images", "degrade",
+__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "load_rgb", "load_images", "load_named_images", "degrade",
            "also_trained", "images_identity", "same_images", "source_path",
            "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
 
@@ -30,15 +31,42 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """All images below ``folder`` (recursive, sorted)."""
+    """All images below ``folder`` (recursive, sorted; links to folders are not entered), and a link
+    with an image's name whose file is gone (reading it says so). A folder or subfolder this user
+    may not read is a :class:`~ldcsr_core.errors.RasterIOError` naming it (``cannot read DIR:
+    permission denied``), as an image there is when read: before, such a subfolder was skipped
+    without a word, and a run trained on or scored the images outside it."""
+    from ..files import check_readable
+
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"not a folder of images (nor a packed {ARCHIVE_SUFFIX} archive): {folder}"
                                 if folder.exists() else f"folder does not exist: {folder}")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+    def refuse(e: OSError):  # a folder os.walk cannot list
+        check_readable(e.filename)
+        raise e
+
+    files = []
+    for root, _, names in os.walk(folder, onerror=refuse):
+        check_readable(root)  # listed but not entered (no x): its files cannot be opened
+        files += [p for p in map(Path(root).joinpath, names) if p.suffix.lower() in IMAGE_SUFFIXES
+                  and (p.is_file() or (p.is_symlink() and not p.exists()))]
     if not files:
         raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
-    return files
+    return sorted(files)
+
+
+def check_source(source) -> None:
+    """Before any work (the model, the images): a DATA or --val ``source`` can be read, a packed
+    archive (``ARCHIVE.npz#split``) this user may read or a folder of images (:func:`list_images`)."""
+    from ..files import check_readable
+
+    path = str(source).partition("#")[0]
+    if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
+        check_readable(path)
+    else:
+        list_images(path)
 
 
 # PIL modes decoded by PIL itself (8-bit, palette, bilevel, CMYK, grey/palette with alpha);
@@ -226,6 +254,7 @@ def load_named_images(source, split: str = "train") -> list[tuple[str, np.ndarra
     src = str(source)
     path, _, sel = src.partition("#")
     if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
+        check_source(path)
         split = sel or split
         with np.load(path) as z:
             keys = sorted((k for k in z.files if k.startswith(split + "/")), key=lambda k: int(k.split("/")[1]))

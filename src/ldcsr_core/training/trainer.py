@@ -27,9 +27,9 @@ import torch
 from ..checkpoints import build_model, check_model_texts, load_model
 from ..devices import resolve_device
 from ..config import compact_config
-from .checkpoint import TrainState
-from .data import (MultiScaleCrops, StepBatches, also_trained, images_identity, load_named_images, source_path,
-                   to_tensor)
+from .checkpoint import TrainState, check_resume_file
+from .data import (MultiScaleCrops, StepBatches, also_trained, check_source, images_identity, load_named_images,
+                   source_path, to_tensor)
 from .ema import EMA
 from .errors import TrainingError
 from .evaluate import trained_folders
@@ -91,6 +91,9 @@ class Trainer(PhaseMixin, ResumableMixin):
         if why:
             raise TrainingError(f"{option}: {why}")
         check_output_folders(out, checkpoint, log_path)  # not after the model and the data are loaded
+        for source in (data_dir, val_dir):  # nor a --val folder that cannot be read after DATA's images
+            if source:
+                check_source(source)
         self.dev = resolve_device(device)
         cuda = self.dev.type == "cuda"
         if cuda:  # fp32 work outside autocast may use TF32 tensor cores
@@ -412,6 +415,8 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
     if threads:
         torch.set_num_threads(threads)
     with fixed_count():  # else a fixed count (LDCSR_THREADS, set_threads) for the run, as tiles run
+        if resume:  # a checkpoint that is not there or cannot be read: before the model and the data
+            check_resume_file(resume)
         t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes,
                     batch_size=batch_size, lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed,
                     device=device, log_every=log_every, val_every_s=val_every_s, name=name, version=version,

@@ -1,0 +1,112 @@
+"""The paths a user gives `ldcsr train` and `ldcsr evaluate` (DATA, --val, --config, --resume,
+evaluate's folder), each said as the exit table says it, before any work: one not there is a usage
+error (2), one this user may not read is exit 5 with the engine's one line, as for upscale's inputs."""
+
+import os
+
+import pytest
+from click.testing import CliRunner
+
+import ldcsr_core
+from ldcsr_core.cli import main
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.errors import RasterIOError
+from ldcsr_core.training.data import load_images
+from tests.train_pictures import picture, picture_folder
+
+TRAIN = ["--steps", "1", "0", "0", "--lr-size", "16", "--scale-range", "2", "3", "--batch", "2", "--device", "cpu",
+         "--warmup-steps", "1"]
+
+
+@pytest.fixture()
+def files(tmp_path):
+    """Two training images (one in a subfolder), validation images, a config, a tiny model."""
+    data, val = tmp_path / "data", tmp_path / "val"
+    for d in (data, data / "sub", val):
+        d.mkdir()
+    picture_folder(data, [picture(64, 0)])
+    picture_folder(data / "sub", [picture(64, 1)])
+    picture_folder(val, [picture(64, 2)])
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(tiny_test_config(with_encoder=True).to_json())
+    model = tmp_path / "tiny.safetensors"
+    ldcsr_core.save_model(ldcsr_core.build_model(tiny_test_config(), seed=0), model, name="tiny")
+    return data, val, cfg, model
+
+
+def test_an_input_this_user_may_not_read_is_exit_5_before_any_work(files, tmp_path, monkeypatch):
+    """Before: DATA, --config, --resume and evaluate's folder were click's usage error (exit 2, 'Path
+    ... is not readable'); a --val folder was 'no images (...) under val' (exit 5) once DATA's images
+    were loaded; a subfolder of DATA or of evaluate's folder was skipped without a word (trained on,
+    or scored, the images outside it: exit 0). Root reads anything: the path is made unreadable for
+    os.access, which click and the engine both ask."""
+    data, val, cfg, model = files
+    ckpt = tmp_path / "run.ckpt"
+    ckpt.write_bytes(b"x")
+    out = tmp_path / "m.safetensors"
+    base = ["train", data, "--out", out, "--config", cfg, *TRAIN]
+    for locked, args in ((data, base), (data / "sub", base), (val, [*base, "--val", val]), (cfg, base),
+                         (ckpt, [*base, "--resume", ckpt]),
+                         (data, ["evaluate", data, "--model", model, "--scales", "2", "--device", "cpu"]),
+                         (data / "sub", ["evaluate", data, "--model", model, "--scales", "2", "--device", "cpu"])):
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(locked)
+                            else real_access(p, mode, **kw))
+        r = CliRunner().invoke(main, [str(a) for a in args])
+        monkeypatch.setattr(os, "access", real_access)
+        assert r.exit_code == 5, (locked, args[0], r.output)
+        assert r.output.strip().splitlines()[-1] == f"Error: cannot read {locked}: permission denied", r.output
+        assert not out.exists() and "step" not in r.output and "PSNR" not in r.output, r.output
+
+
+def test_a_val_that_is_not_there_is_a_usage_error_before_any_work(files, tmp_path):
+    """Before: --val gone was exit 5 'folder does not exist: gone' (no option named) once DATA's
+    images were loaded, and --val "" (an unset variable) trained without validation, exit 0."""
+    data, val, cfg, _ = files
+    out = tmp_path / "m.safetensors"
+    for given, says in ((str(tmp_path / "gone"), f"input not found: {tmp_path / 'gone'}"),
+                        (f"{tmp_path / 'gone.npz'}#val", f"input not found: {tmp_path / 'gone.npz'}#val"),
+                        ("", "the input path is empty")):
+        r = CliRunner().invoke(main, ["train", str(data), "--val", given, "--out", str(out), "--config", str(cfg),
+                                      *TRAIN])
+        assert r.exit_code == 2, r.output
+        assert r.output.strip().splitlines()[-1] == f"Error: Invalid value for '--val': {says}", r.output
+        assert not out.exists()
+    r = CliRunner().invoke(main, ["train", str(tmp_path / "gone"), "--out", str(out), *TRAIN])
+    assert r.exit_code == 2 and f"Invalid value for 'DATA': input not found: {tmp_path / 'gone'}" in r.output
+
+
+def test_resume_reads_a_checkpoint_from_its_parts_as_documented(files, tmp_path):
+    """docs/training-gpu.md: --resume RUN.ckpt 'also reads a checkpoint from its parts
+    (RUN.ckpt.part000…)'. Before: ldcsr train refused it, exit 2 'File 'RUN.ckpt' does not exist.';
+    neither there is now said in the same words as a checkpoint: 'checkpoint not found'."""
+    from ldcsr_core.training.checkpoint import split_file
+    from ldcsr_core.training.trainer import Trainer
+
+    data, _, cfg, _ = files
+    run = tmp_path / "run.safetensors"
+    Trainer(data, run, config=tiny_test_config(with_encoder=True), device="cpu", lr_size=16,
+            scale_range=(2.0, 3.0)).checkpoint()
+    ckpt = run.with_suffix(".ckpt")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    split_file(ckpt, 2 ** 20, parts)
+    out = tmp_path / "m.safetensors"
+    r = CliRunner().invoke(main, ["train", str(data), "--out", str(out), "--config", str(cfg),
+                                  "--resume", str(parts / "run.ckpt"), *TRAIN])
+    assert r.exit_code == 0, r.output
+    assert f"resumed from {parts / 'run.ckpt'}" in r.output and out.exists(), r.output
+    r = CliRunner().invoke(main, ["train", str(data), "--out", str(tmp_path / "n.safetensors"), "--config", str(cfg),
+                                  "--resume", str(tmp_path / "gone.ckpt"), *TRAIN])
+    assert r.exit_code == 2, r.output
+    assert (f"Invalid value for '--resume': checkpoint not found: {tmp_path / 'gone.ckpt'} (nor its parts "
+            "gone.ckpt.part000…)") in r.output, r.output
+
+
+def test_an_image_link_whose_file_is_gone_is_said_not_skipped(files):
+    """A link with an image's name whose file is gone (a moved disk) was skipped without a word:
+    train and evaluate ran on the others. Now it is read, and said, as upscale says it."""
+    data = files[0]
+    (data / "moved.png").symlink_to(data / "elsewhere.png")
+    with pytest.raises(RasterIOError, match=f"^input is a broken link: {data / 'moved.png'} -> "):
+        load_images(data)
