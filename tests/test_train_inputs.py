@@ -110,3 +110,52 @@ def test_an_image_link_whose_file_is_gone_is_said_not_skipped(files):
     (data / "moved.png").symlink_to(data / "elsewhere.png")
     with pytest.raises(RasterIOError, match=f"^input is a broken link: {data / 'moved.png'} -> "):
         load_images(data)
+
+
+def _archive(path, **images):
+    """A packed archive as scripts/gpu_train.py pack writes one: encoded images under 'split/i'."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def png(rgb):
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "PNG")
+        return np.frombuffer(buf.getvalue(), np.uint8)
+
+    np.savez(path, **{k.replace("_", "/"): v if v.ndim == 1 else png(v)
+                      for k, v in images.items()})
+    return path
+
+
+def test_a_packed_archive_that_cannot_be_read_is_said_in_one_line_before_any_work(files, tmp_path, monkeypatch):
+    """Before: a .npz that is no archive (or one cut short) was exit 1 with numpy's words, 'This file
+    contains pickled (object) data. If you trust the file you can load it unsafely ...', or
+    'File is not a zip file'; an image in it that does not decode PIL's 'cannot identify image file
+    <_io.BytesIO object at 0x...>'; a --val archive without validation images was said once DATA's
+    images had loaded."""
+    import numpy as np
+
+    from ldcsr_core.training import trainer
+
+    _, _, cfg, _ = files
+    good = _archive(tmp_path / "good.npz", train_0=picture(64, 0), train_1=picture(64, 1))
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not an archive")
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(good.read_bytes()[:2000])
+    bad_image = _archive(tmp_path / "bad_image.npz", train_0=np.frombuffer(b"not a png" * 4, np.uint8))
+    head = "as a packed archive of images (not one, or cut short or damaged; scripts/gpu_train.py pack makes them)"
+    monkeypatch.setattr(trainer, "load_named_images", lambda *a, **k: pytest.fail("images loaded"))
+    out = tmp_path / "m.safetensors"
+    for data, val, says in ((junk, None, f"cannot read {junk} {head}: it is no zip of arrays"),
+                            (cut, None, f"cannot read {cut} {head}: File is not a zip file"),
+                            (good, good, f"no 'val' images in archive {good}")):
+        r = CliRunner().invoke(main, ["train", str(data), *(["--val", str(val)] if val else []), "--out", str(out),
+                                      "--config", str(cfg), *TRAIN])
+        assert r.exit_code == 5, r.output
+        assert r.output.strip().splitlines()[-1] == f"Error: {says}", r.output
+        assert not out.exists()
+    with pytest.raises(RasterIOError, match=rf"^cannot decode {bad_image}\[0\] \(train/0 in {bad_image}\): not an image$"):
+        load_images(bad_image)

@@ -21,7 +21,7 @@ from PIL import Image
 from ..errors import InputError
 from ..words import counted, noun
 
-__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "load_rgb", "load_images", "load_named_images", "degrade",
+__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "archive_keys", "load_rgb", "load_images", "load_named_images", "degrade",
            "also_trained", "images_identity", "same_images", "source_path",
            "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
 
@@ -57,16 +57,41 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(files)
 
 
-def check_source(source) -> None:
+def check_source(source, split: str = "train") -> None:
     """Before any work (the model, the images): a DATA or --val ``source`` can be read, a packed
-    archive (``ARCHIVE.npz#split``) this user may read or a folder of images (:func:`list_images`)."""
-    from ..files import check_readable
-
-    path = str(source).partition("#")[0]
+    archive (``ARCHIVE.npz[#split]``, of ``split``'s images unless it names one: :func:`archive_keys`)
+    or a folder of images (:func:`list_images`)."""
+    path, _, sel = str(source).partition("#")
     if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
-        check_readable(path)
+        archive_keys(path, sel or split)
     else:
         list_images(path)
+
+
+def archive_keys(path, split: str) -> list[str]:
+    """The keys of ``split``'s images in the packed archive ``path``, in order. One this user may not
+    read, or that is no such archive (not a zip of arrays, cut short) is a
+    :class:`~ldcsr_core.errors.RasterIOError` naming it (before, numpy's advice to load a file of
+    'pickled (object) data' unsafely, exit 1); no image of ``split`` in it a FileNotFoundError."""
+    import errno
+    import zipfile
+
+    from ..errors import RasterIOError, one_line
+    from ..files import check_readable
+
+    check_readable(path)
+    try:
+        with np.load(path) as z:
+            names = list(z.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        why = "it is no zip of arrays" if "pickle" in str(e) else one_line(e)  # not numpy's 'load it unsafely'
+        raise RasterIOError(errno.EIO, f"cannot read {path} as a packed archive of images (not one, or cut short or "
+                            f"damaged; scripts/gpu_train.py pack makes them): {why}") from None
+    keys = sorted((k for k in names if k.startswith(split + "/") and k.split("/")[1].isdigit()),
+                  key=lambda k: int(k.split("/")[1]))
+    if not keys:
+        raise FileNotFoundError(f"no {split!r} images in archive {path}")
+    return keys
 
 
 # PIL modes decoded by PIL itself (8-bit, palette, bilevel, CMYK, grey/palette with alpha);
@@ -254,17 +279,21 @@ def load_named_images(source, split: str = "train") -> list[tuple[str, np.ndarra
     src = str(source)
     path, _, sel = src.partition("#")
     if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
-        check_source(path)
-        split = sel or split
+        import zipfile
+        import zlib
+
+        from ..errors import RasterIOError
+
+        keys, out = archive_keys(path, sel or split), []
         with np.load(path) as z:
-            keys = sorted((k for k in z.files if k.startswith(split + "/")), key=lambda k: int(k.split("/")[1]))
-            if not keys:
-                raise FileNotFoundError(f"no {split!r} images in archive {path}")
-            out = []
             for i, k in enumerate(keys):
-                with Image.open(io.BytesIO(z[k].tobytes())) as im:
-                    out.append((f"{src}[{i}]", np.asarray(im.convert("RGB"))))
-            return out
+                try:
+                    with Image.open(io.BytesIO(z[k].tobytes())) as im:
+                        out.append((f"{src}[{i}]", np.asarray(im.convert("RGB"))))
+                except (OSError, ValueError, SyntaxError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # damaged
+                    why = "not an image" if isinstance(e, Image.UnidentifiedImageError) else e  # not a BytesIO's repr
+                    raise RasterIOError(f"cannot decode {src}[{i}] ({k} in {path}): {why}") from None
+        return out
     return [(str(f), load_rgb(f)) for f in list_images(src)]
 
 

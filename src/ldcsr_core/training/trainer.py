@@ -91,9 +91,9 @@ class Trainer(PhaseMixin, ResumableMixin):
         if why:
             raise TrainingError(f"{option}: {why}")
         check_output_folders(out, checkpoint, log_path)  # not after the model and the data are loaded
-        for source in (data_dir, val_dir):  # nor a --val folder that cannot be read after DATA's images
+        for source, split in ((data_dir, "train"), (val_dir, "val")):  # nor a --val that cannot be read after DATA
             if source:
-                check_source(source)
+                check_source(source, split)
         self.dev = resolve_device(device)
         cuda = self.dev.type == "cuda"
         if cuda:  # fp32 work outside autocast may use TF32 tensor cores
