@@ -103,13 +103,19 @@ def test_resume_reads_a_checkpoint_from_its_parts_as_documented(files, tmp_path)
             "gone.ckpt.part000…)") in r.output, r.output
 
 
-def test_an_image_link_whose_file_is_gone_is_said_not_skipped(files):
+def test_an_image_link_whose_file_is_gone_is_said_not_skipped(files, tmp_path):
     """A link with an image's name whose file is gone (a moved disk) was skipped without a word:
-    train and evaluate ran on the others. Now it is read, and said, as upscale says it."""
+    train and evaluate ran on the others. Now it is read, and said, as upscale says it; so is DATA
+    given as such a link (before: exit 2, 'Path ... does not exist.')."""
     data = files[0]
     (data / "moved.png").symlink_to(data / "elsewhere.png")
     with pytest.raises(RasterIOError, match=f"^input is a broken link: {data / 'moved.png'} -> "):
         load_images(data)
+    (tmp_path / "link").symlink_to(tmp_path / "unmounted")
+    r = CliRunner().invoke(main, ["train", str(tmp_path / "link"), "--out", str(tmp_path / "m.safetensors"), *TRAIN])
+    assert r.exit_code == 5, r.output
+    assert r.output.strip().splitlines()[-1] == (f"Error: input is a broken link: {tmp_path / 'link'} -> "
+                                                 f"{tmp_path / 'unmounted'} (not found)"), r.output
 
 
 def _archive(path, **images):

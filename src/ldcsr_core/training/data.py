@@ -9,6 +9,7 @@ PNG/JPEG) runs on machines without it.
 
 from __future__ import annotations
 
+import errno
 import io
 import itertools
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError
+from ..errors import InputError, RasterIOError, one_line
 from ..words import counted, noun
 
 __all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "archive_keys", "load_rgb", "load_images", "load_named_images", "degrade",
@@ -39,6 +40,8 @@ def list_images(folder: str | Path) -> list[Path]:
     from ..files import check_readable
 
     folder = Path(folder)
+    if folder.is_symlink() and not folder.exists():  # as open_raster says it of a raster
+        raise RasterIOError(errno.ENOENT, f"input is a broken link: {folder} -> {os.readlink(folder)} (not found)")
     if not folder.is_dir():
         raise FileNotFoundError(f"not a folder of images (nor a packed {ARCHIVE_SUFFIX} archive): {folder}"
                                 if folder.exists() else f"folder does not exist: {folder}")
@@ -73,10 +76,8 @@ def archive_keys(path, split: str) -> list[str]:
     read, or that is no such archive (not a zip of arrays, cut short) is a
     :class:`~ldcsr_core.errors.RasterIOError` naming it (before, numpy's advice to load a file of
     'pickled (object) data' unsafely, exit 1); no image of ``split`` in it a FileNotFoundError."""
-    import errno
     import zipfile
 
-    from ..errors import RasterIOError, one_line
     from ..files import check_readable
 
     check_readable(path)
@@ -216,8 +217,6 @@ def load_rgb(path: str | Path) -> np.ndarray:
     or a mask band masks out (alpha 0, as upscale and selfcheck read them), or made by LDCSR
     (``LDCSR_*`` tags: an output, a spread map; not measurements) is an :class:`InputError`
     naming it."""
-    from ..errors import RasterIOError
-
     path = Path(path)
     try:
         im = Image.open(path)
@@ -281,8 +280,6 @@ def load_named_images(source, split: str = "train") -> list[tuple[str, np.ndarra
     if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
         import zipfile
         import zlib
-
-        from ..errors import RasterIOError
 
         keys, out = archive_keys(path, sel or split), []
         with np.load(path) as z:
