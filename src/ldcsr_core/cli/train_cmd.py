@@ -85,7 +85,7 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
 
 @click.command("train")
 @click.argument("data", type=opt.ImagesType())
-@click.option("--val", "val_dir", default=None, type=opt.ImagesType(),
+@click.option("--val", "val_dir", default=None, type=opt.ImagesType(), metavar="DIR|ARCHIVE.npz",
               help="Folder of validation images, or a packed archive (ARCHIVE.npz#val); a fixed subset "
                    "of at most --val-limit images is validated every --val-every minutes (or steps).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
