@@ -301,8 +301,12 @@ class SettingsForm:
             notify("error", f"{os.path.basename(path)} is not a .ckpt or .safetensors checkpoint.")
             self._select_model(self._model_value)
             return False
+        from ldcsr_core.builtin_models import model_identity
+
         choices = [(self.model.native.itemText(i), self.model.native.itemData(i))
                    for i in range(self.model.native.count())]
+        listed = {model_identity(v): v for _, v in choices if v not in (_DEFAULT, _LOAD)}
+        path = listed.get(model_identity(path), path)  # one model file, one entry (a link to a listed one)
         if path not in [v for _, v in choices]:
             choices.insert(len(choices) - 1, (os.path.basename(path), path))  # before "Load…"
             with self.model.changed.blocked():

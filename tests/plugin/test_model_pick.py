@@ -66,3 +66,20 @@ def test_a_cached_model_follows_ldcsr_dtype_set_mid_session(tmp_path, monkeypatc
     assert cache.cached(path) is None
     assert next(cache.get(path).parameters()).dtype == torch.bfloat16 and cache.loads == 2
     assert cache.get(path) is cache.get(path) and cache.loads == 2
+
+
+def test_a_link_to_a_listed_model_selects_its_entry(ldcsr, tiny_model, tmp_path):
+    """Before: the picker compared path text, so loading a link to a model already listed (or the
+    model again under a link, after Adapt saved it) added a second entry of one file. Now the
+    engine's one rule (builtin_models.model_identity: device and inode) finds the listed entry."""
+    import ldcsr_core
+
+    path = str(ldcsr_core.save_model(tiny_model, tmp_path / "mine.safetensors", name="mine"))
+    link = tmp_path / "alias.safetensors"
+    link.symlink_to(path)
+    _, widget = ldcsr
+    assert widget.form.add_checkpoint(path)
+    count = widget.form.model.native.count()
+    assert widget.form.add_checkpoint(str(link))
+    assert widget.form.model.native.count() == count and widget.model_source == path
+    assert str(link) not in widget.form.model.choices
