@@ -463,3 +463,31 @@ def test_an_input_that_is_a_broken_link_or_a_loop_says_so_exit_5(tmp_path, tiny_
     r = CliRunner().invoke(main, ["info", str(tmp_path / "nothing.tif")])
     assert r.exit_code == 2 and "input not found" in r.output, r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gone.tif", "loop.tif"]
+
+
+def test_an_input_folder_this_user_may_not_read_is_said_in_the_engines_words(tmp_path, tiny_model_file, monkeypatch):
+    """Before: upscale listed the folder first and said errno's words, exit 5 '[Errno 13] Permission
+    denied: 'in'', where a file says 'cannot read in.tif: permission denied' (files.check_readable).
+    Root reads anything: os.access refuses the folder and listing it raises as it would for a user."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    noise_tif(folder / "a.tif", size=32)
+    real_access, real_iterdir = os.access, Path.iterdir
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(folder) else real_access(p, mode, **kw))
+
+    def iterdir(p):
+        if str(p) == str(folder):
+            raise PermissionError(13, "Permission denied", str(p))
+        return real_iterdir(p)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    r = CliRunner().invoke(main, ["upscale", str(folder), "-o", str(tmp_path / "out"), "-s", "2", *FAST,
+                                  "--model", str(tiny_model_file), "--device", "cpu"])
+    assert r.exit_code == 5, r.output
+    assert r.output.strip().splitlines()[-1] == f"Error: cannot read {folder}: permission denied", r.output

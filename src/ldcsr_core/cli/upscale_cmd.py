@@ -29,13 +29,14 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
     """Files to process, and whether the request is a batch (folder or several files)."""
     from ..geo.raster_io import is_raster_name
 
-    from ..files import real
+    from ..files import check_readable, real
 
     files: list[Path] = []
     batch = len({real(p) for p in inputs}) > 1  # one file given twice (or by a link) is one input
     for p in inputs:
         if p.is_dir():
             batch = True
+            check_readable(p)  # the engine's one line (exit 5), not errno's from iterdir
             # a broken link with a raster's name is listed, so that the batch reports it
             found = sorted(q for q in p.iterdir()
                            if is_raster_name(q) or (q.is_symlink() and not q.exists()
