@@ -165,3 +165,16 @@ def test_a_packed_archive_that_cannot_be_read_is_said_in_one_line_before_any_wor
         assert not out.exists()
     with pytest.raises(RasterIOError, match=rf"^cannot decode {bad_image}\[0\] \(train/0 in {bad_image}\): not an image$"):
         load_images(bad_image)
+
+
+def test_a_file_given_for_a_folder_of_images_is_exit_5_in_both_commands(tmp_path):
+    """A file where a folder of images is expected is bad input, exit 5 (as a file that is no raster),
+    by one rule (training.data.list_images): train's DATA said so, evaluate's folder was click's usage
+    error (exit 2, 'Directory ... is a file.'). Only train, which takes a packed archive, names one."""
+    img = tmp_path / "a.png"
+    img.write_bytes(b"not a folder")
+    r = CliRunner().invoke(main, ["evaluate", str(img), "--device", "cpu"])
+    assert r.exit_code == 5 and r.output.strip().splitlines()[-1] == f"Error: not a folder of images: {img}", r.output
+    r = CliRunner().invoke(main, ["train", str(img), "--out", str(tmp_path / "o.safetensors"), *TRAIN])
+    assert r.exit_code == 5, r.output
+    assert r.output.strip().splitlines()[-1] == f"Error: not a folder of images (nor a packed .npz archive): {img}"

@@ -254,7 +254,7 @@ class _StderrNow(logging.StreamHandler):
 
 
 @click.command("evaluate")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, readable=False, path_type=Path))
+@click.argument("directory", type=click.Path(exists=True, readable=False, path_type=Path))  # a file: the engine says it
 @click.option("--scales", default="2,2.5,3,4,6,8", show_default=True, help="Comma-separated scale factors.")
 @click.option("--model", "-m", "model_name", default=None, type=opt.ModelType(),
               help="Checkpoint (.ckpt or .safetensors) or the name of a built-in model; default: the shipped model.")
@@ -278,7 +278,7 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
     scale_list = _float_list(scales, "--scales")
     if not scale_list or any(not 1 < s <= MAX_SCALE for s in scale_list):
         raise click.BadParameter(f"scales must be > 1 and <= {MAX_SCALE:g}", param_hint="--scales")
-    images = list_images(directory)
+    images = list_images(directory, archives=False)  # a file is exit 5, as train's DATA
     files = select_files(images, limit)
     if json_out:  # checked before the work: not an image of the set nor the model, a folder that exists
         opt.check_report(json_out, "'--json'", overwrite=overwrite, html=False,

@@ -31,19 +31,22 @@ ARCHIVE_SUFFIX = ".npz"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
-def list_images(folder: str | Path) -> list[Path]:
+def list_images(folder: str | Path, *, archives: bool = True) -> list[Path]:
     """All images below ``folder`` (recursive, sorted; links to folders are not entered), and a link
     with an image's name whose file is gone (reading it says so). A folder or subfolder this user
     may not read is a :class:`~ldcsr_core.errors.RasterIOError` naming it (``cannot read DIR:
     permission denied``), as an image there is when read: before, such a subfolder was skipped
-    without a word, and a run trained on or scored the images outside it."""
+    without a word, and a run trained on or scored the images outside it. A file there is no folder
+    (exit 5, as a file that is no raster): ``archives`` says whether the caller takes a packed archive
+    instead (train's DATA and --val do; evaluate does not), which its refusal then names."""
     from ..files import check_readable
 
     folder = Path(folder)
     if folder.is_symlink() and not folder.exists():  # as open_raster says it of a raster
         raise RasterIOError(errno.ENOENT, f"input is a broken link: {folder} -> {os.readlink(folder)} (not found)")
     if not folder.is_dir():
-        raise FileNotFoundError(f"not a folder of images (nor a packed {ARCHIVE_SUFFIX} archive): {folder}"
+        nor = f" (nor a packed {ARCHIVE_SUFFIX} archive)" if archives else ""
+        raise FileNotFoundError(f"not a folder of images{nor}: {folder}"
                                 if folder.exists() else f"folder does not exist: {folder}")
 
     def refuse(e: OSError):  # a folder os.walk cannot list
