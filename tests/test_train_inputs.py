@@ -178,3 +178,30 @@ def test_a_file_given_for_a_folder_of_images_is_exit_5_in_both_commands(tmp_path
     r = CliRunner().invoke(main, ["train", str(img), "--out", str(tmp_path / "o.safetensors"), *TRAIN])
     assert r.exit_code == 5, r.output
     assert r.output.strip().splitlines()[-1] == f"Error: not a folder of images (nor a packed .npz archive): {img}"
+
+
+def test_resume_from_parts_writes_nothing_beside_them(tmp_path, monkeypatch):
+    """Before: reading a checkpoint from its parts rebuilt RUN.ckpt beside them first, so in a folder
+    this user may not write (a shared or read-only run folder) --resume failed, exit 6 'cannot read
+    checkpoint ... (cut short or damaged?)'. Now the parts are joined in memory, checked as before.
+    Root writes anywhere: every write is refused here as it would be for such a user."""
+    import torch
+
+    from ldcsr_core import files as files_mod
+    from ldcsr_core.training.checkpoint import read_checkpoint, split_file
+
+    ck = tmp_path / "run.ckpt"
+    torch.save({"model": {"w": torch.arange(64.0)}, "state": {"done": []}, "data_rng": 7}, ck)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    split_file(ck, 400, parts)
+    listed = sorted(p.name for p in parts.iterdir())
+    assert len(listed) > 2  # run.ckpt.part000, part001..., parts.json
+
+    def refused(path, *a, **k):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(files_mod, "atomic_write_bytes", refused)
+    obj = read_checkpoint(parts / "run.ckpt")
+    assert torch.equal(obj["model"]["w"], torch.arange(64.0)) and obj["data_rng"] == 7
+    assert sorted(p.name for p in parts.iterdir()) == listed

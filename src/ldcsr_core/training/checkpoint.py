@@ -71,10 +71,11 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     :class:`ResumeError`."""
     path = Path(path)
     files = check_resume_file(path)
+    # from its parts: joined in memory, nothing written beside them (before, rebuilt as PATH, so a
+    # folder this user may not write was 'cannot read checkpoint ... (cut short or damaged?)')
     try:
-        if files != [path]:
-            path = merge_parts(path)
-        obj = torch.load(path, map_location=map_location, weights_only=True)
+        source = path if files == [path] else io.BytesIO(joined_parts(path))
+        obj = torch.load(source, map_location=map_location, weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
         raise ResumeError(f"cannot read checkpoint {path} (cut short or damaged?): {e}") from e
     if not isinstance(obj, dict) or not {"model", "state", "data_rng"} <= obj.keys():
@@ -138,9 +139,17 @@ def split_file(path, max_bytes: int = 15 * 2 ** 20, out_dir=None) -> list[Path]:
 
 
 def merge_parts(path, out=None) -> Path:
-    """Rebuild ``path`` from the parts ``PATH.parts.json`` lists (``PATH.part000``…), checked
-    against its size and SHA-256, into ``out`` (default: ``path``). Returns the rebuilt file.
-    Without ``PATH.parts.json`` the split was cut short: :class:`TrainingError`."""
+    """Rebuild ``path`` from its parts (:func:`joined_parts`) into ``out`` (default: ``path``).
+    Returns the rebuilt file."""
+    from ..files import atomic_write_bytes
+
+    return atomic_write_bytes(Path(out) if out else path, joined_parts(path))
+
+
+def joined_parts(path) -> bytes:
+    """The bytes of ``path`` joined from the parts ``PATH.parts.json`` lists (``PATH.part000``…),
+    checked against its size and SHA-256. Without ``PATH.parts.json`` the split was cut short:
+    :class:`TrainingError`."""
     path = Path(path)
     parts = sorted(path.parent.glob(path.name + PART_SUFFIX + "[0-9][0-9][0-9]"))
     if not parts:
@@ -157,9 +166,7 @@ def merge_parts(path, out=None) -> Path:
             from None
     if m["size"] != len(data) or m["sha256"] != hashlib.sha256(data).hexdigest():
         raise TrainingError(f"the parts of {path.name} do not rebuild it (missing or damaged part)")
-    from ..files import atomic_write_bytes
-
-    return atomic_write_bytes(Path(out) if out else path, data)
+    return data
 
 
 def half_precision_copy(ckpt: dict, dtype=torch.bfloat16) -> dict:
