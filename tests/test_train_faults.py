@@ -283,8 +283,11 @@ def test_a_validation_image_too_small_to_score_is_refused_before_any_step(image_
     assert "step" not in r.output and not out.exists()
 
 
-def test_resume_from_a_foreign_or_damaged_file_is_a_checkpoint_error(image_dir, tmp_path):
-    """These were exit 1 with 'KeyError: 'model'' or 'RuntimeError: Error(s) in loading state_dict'."""
+def test_resume_from_a_foreign_or_damaged_file_is_a_checkpoint_error(image_dir, tmp_path, monkeypatch):
+    """These were exit 1 with 'KeyError: 'model'' or 'RuntimeError: Error(s) in loading state_dict'.
+    A file that is not this trainer's checkpoint or is cut short is said before DATA's images load
+    (its index read, tensors mapped); before, only once they had loaded."""
+    from ldcsr_core.training import trainer
     from ldcsr_core.training.trainer import Trainer
     cfg = _tiny_cfg(tmp_path)
     run = tmp_path / "run.safetensors"
@@ -298,10 +301,14 @@ def test_resume_from_a_foreign_or_damaged_file_is_a_checkpoint_error(image_dir, 
     torch.save({"a": torch.zeros(2)}, tmp_path / "dict.ckpt")
     data = run.with_suffix(".ckpt").read_bytes()
     (tmp_path / "cut.ckpt").write_bytes(data[: len(data) // 3])
+    loading = trainer.load_named_images
     for resume, config, says in ((model, cfg, "not a training checkpoint"),
                                  (tmp_path / "dict.ckpt", cfg, "not a training checkpoint"),
                                  (tmp_path / "cut.ckpt", cfg, "cannot read checkpoint"),
                                  (run.with_suffix(".ckpt"), other, "a checkpoint of another model")):
+        early = "another model" not in says  # the model's configuration is compared once it is built
+        monkeypatch.setattr(trainer, "load_named_images",
+                            (lambda *a, **k: pytest.fail("images loaded")) if early else loading)
         out = tmp_path / f"o-{resume.stem}.safetensors"
         r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(config),
                                       "--resume", str(resume), "--steps", "1", "0", "1", *TRAIN])

@@ -64,18 +64,20 @@ def check_resume_file(path) -> list[Path]:
     return files
 
 
-def read_checkpoint(path, map_location="cpu") -> dict:
-    """A checkpoint written by the trainer (or rebuilt at ``path`` from its parts ``PATH.part000``…).
+def read_checkpoint(path, map_location="cpu", *, lazily: bool = False) -> dict:
+    """A checkpoint written by the trainer (or joined from its parts ``PATH.part000``…).
     Loaded with ``weights_only=True``: never runs pickled code. A file that cannot be read (cut
     short, damaged) or was not written by the trainer (a model file, an official checkpoint) is a
-    :class:`ResumeError`."""
+    :class:`ResumeError`. ``lazily``: a single file's tensors are mapped, not read (its index and
+    structure only: :func:`~ldcsr_core.training.trainer.train` checks ``--resume`` so before
+    loading the model and DATA's images)."""
     path = Path(path)
     files = check_resume_file(path)
     # from its parts: joined in memory, nothing written beside them (before, rebuilt as PATH, so a
     # folder this user may not write was 'cannot read checkpoint ... (cut short or damaged?)')
     try:
         source = path if files == [path] else io.BytesIO(joined_parts(path))
-        obj = torch.load(source, map_location=map_location, weights_only=True)
+        obj = torch.load(source, map_location=map_location, weights_only=True, mmap=lazily and source is path)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
         raise ResumeError(f"cannot read checkpoint {path} (cut short or damaged?): {e}") from e
     if not isinstance(obj, dict) or not {"model", "state", "data_rng"} <= obj.keys():

@@ -27,7 +27,7 @@ import torch
 from ..checkpoints import build_model, check_model_texts, load_model
 from ..devices import resolve_device
 from ..config import compact_config
-from .checkpoint import TrainState, check_resume_file
+from .checkpoint import TrainState, read_checkpoint
 from .data import (MultiScaleCrops, StepBatches, also_trained, check_source, images_identity, load_named_images,
                    source_path, to_tensor)
 from .ema import EMA
@@ -415,8 +415,8 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
     if threads:
         torch.set_num_threads(threads)
     with fixed_count():  # else a fixed count (LDCSR_THREADS, set_threads) for the run, as tiles run
-        if resume:  # a checkpoint that is not there or cannot be read: before the model and the data
-            check_resume_file(resume)
+        if resume:  # a checkpoint that is not there, cannot be read, is cut short or is not this trainer's:
+            read_checkpoint(resume, lazily=True)  # before the model and the data (its tensors mapped, not read)
         t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes,
                     batch_size=batch_size, lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed,
                     device=device, log_every=log_every, val_every_s=val_every_s, name=name, version=version,
