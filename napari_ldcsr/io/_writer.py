@@ -254,21 +254,37 @@ def _gcps(md: dict):
             gcps_crs(md.get("gcps_crs")))
 
 
-def _make_folder(folder: str) -> None:
+def _make_folder(folder: str) -> list[str]:
     """Make ``folder`` (and its parents) for a save; a RasterIOError in words when it cannot be made
-    (os.makedirs says '[Errno 17] File exists' when a part of the name is a file)."""
+    (os.makedirs says '[Errno 17] File exists' when a part of the name is a file). Returns the
+    folders it made, innermost first, for :func:`_remove_folders` if the write then fails."""
     import errno
 
     from ldcsr_core.errors import RasterIOError
 
+    made, p = [], os.path.abspath(folder)
+    while not os.path.lexists(p) and os.path.dirname(p) != p:
+        made.append(p)
+        p = os.path.dirname(p)
     try:
         os.makedirs(folder, exist_ok=True)
+        return made
     except OSError as e:
         part = next((p for p in [folder, *map(str, Path(folder).parents)]
                      if os.path.lexists(p) and not os.path.isdir(p)), None)
         if part is not None:
             raise RasterIOError(errno.ENOTDIR, f"cannot save in {folder}: {part} is a file, not a folder") from None
         raise RasterIOError(e.errno, f"cannot make the folder {folder}: {e.strerror or e}") from None
+
+
+def _remove_folders(made: list[str]) -> None:
+    """Remove the folders a failed save made (innermost first), each only while empty: nothing
+    else is touched (a file put there meanwhile keeps its folder)."""
+    for folder in made:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
 
 
 def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp, values) -> None:
@@ -300,27 +316,31 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     H, W = hw
     head_rows = rows(0, 1)
     count = head_rows.shape[0]
-    _make_folder(os.path.dirname(os.path.abspath(path)) or ".")
-    # The first row carries the bands' dtype, nodata, names and colours for the output's profile.
-    with dataset_from_array(head_rows, bands_last=False, transform=transform, crs=crs, nodata=nodata,
-                            colorinterp=colorinterp,
-                            descriptions=tuple(str(n) for n in names) if names and len(names) == count else None,
-                            domains=md.get("domains"),
-                            **dict(zip(("scales", "offsets", "units", "band_tags"), map(tuple, zip(*values))))) as head:
-        profile = output_profile(head, (H, W))
-        if "transform" in profile:
-            profile["transform"] = transform
-        if gcps is not None:  # already on this layer's pixel grid (not the one-row head's)
-            profile.pop("transform", None)
-            profile["gcps"], profile["crs"] = gcps
-        if md.get("rpcs"):  # a satellite image's, on this layer's pixel grid
-            from rasterio.rpc import RPC
+    made = _make_folder(os.path.dirname(os.path.abspath(path)) or ".")
+    try:
+        # The first row carries the bands' dtype, nodata, names and colours for the output's profile.
+        with dataset_from_array(head_rows, bands_last=False, transform=transform, crs=crs, nodata=nodata,
+                                colorinterp=colorinterp,
+                                descriptions=tuple(str(n) for n in names) if names and len(names) == count else None,
+                                domains=md.get("domains"),
+                                **dict(zip(("scales", "offsets", "units", "band_tags"), map(tuple, zip(*values))))) as head:
+            profile = output_profile(head, (H, W))
+            if "transform" in profile:
+                profile["transform"] = transform
+            if gcps is not None:  # already on this layer's pixel grid (not the one-row head's)
+                profile.pop("transform", None)
+                profile["gcps"], profile["crs"] = gcps
+            if md.get("rpcs"):  # a satellite image's, on this layer's pixel grid
+                from rasterio.rpc import RPC
 
-            profile["rpcs"] = RPC(**md["rpcs"])
-        step = profile["blockysize"] * max(1, BLOCK_BYTES // (profile["blockysize"] * W * count
-                                                             * np.dtype(profile["dtype"]).itemsize))
-        with quiet_georef(), GeoTiffWriter(path, profile, src=head, tags=tags, overwrite=True,
-                                           claim=True) as gw:
-            for y0 in range(0, H, step):
-                block = rows(y0, min(y0 + step, H))
-                gw.write(block, Window(0, y0, W, block.shape[1]))
+                profile["rpcs"] = RPC(**md["rpcs"])
+            step = profile["blockysize"] * max(1, BLOCK_BYTES // (profile["blockysize"] * W * count
+                                                                 * np.dtype(profile["dtype"]).itemsize))
+            with quiet_georef(), GeoTiffWriter(path, profile, src=head, tags=tags, overwrite=True,
+                                               claim=True) as gw:
+                for y0 in range(0, H, step):
+                    block = rows(y0, min(y0 + step, H))
+                    gw.write(block, Window(0, y0, W, block.shape[1]))
+    except BaseException:  # a failed save leaves no folder it made (the writer leaves no file)
+        _remove_folders(made)
+        raise

@@ -189,7 +189,8 @@ def test_reader_names_a_damaged_file(tmp_path):
 
 def test_writer_reports_a_failed_write_and_leaves_nothing(tmp_path):
     """Issue 20: saving a layer past the file size limit (``ulimit -f``, set in a child process)
-    ends in one error naming the file and the cause, with nothing at the path and no part file."""
+    ends in one error naming the file and the cause, with nothing at the path and no part file;
+    the folders the save made for it are removed too (before, they were left behind, empty)."""
     import subprocess
     import sys
 
@@ -199,7 +200,7 @@ def test_writer_reports_a_failed_write_and_leaves_nothing(tmp_path):
         "from napari_ldcsr.io._writer import write_geotiff\n"
         "data = np.random.default_rng(0).integers(0, 256, (512, 512, 3)).astype(np.uint8)\n"
         "try:\n"
-        f"    write_geotiff({str(tmp_path / 'saved.tif')!r}, data, {{'rgb': True}})\n"
+        f"    write_geotiff({str(tmp_path / 'new' / 'sub' / 'saved.tif')!r}, data, {{'rgb': True}})\n"
         "except OSError as e:\n"
         "    print('ERROR', e)\n"
     )
