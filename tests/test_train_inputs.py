@@ -180,6 +180,21 @@ def test_a_file_given_for_a_folder_of_images_is_exit_5_in_both_commands(tmp_path
     assert r.output.strip().splitlines()[-1] == f"Error: not a folder of images (nor a packed .npz archive): {img}"
 
 
+def test_evaluate_takes_its_folder_as_train_takes_data(tmp_path):
+    """By one rule (cli.options.ImagesType, then training.data.list_images). Before, evaluate's was
+    click's: a link to a folder that is gone exit 2 'Path 'link' does not exist.' (train: exit 5
+    'input is a broken link'), an empty value 'Path '' does not exist.'."""
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "gone")
+    r = CliRunner().invoke(main, ["evaluate", str(link), "--device", "cpu"])
+    assert r.exit_code == 5, r.output
+    assert r.output.strip().splitlines()[-1] == f"Error: input is a broken link: {link} -> {tmp_path / 'gone'} (not found)"
+    r = CliRunner().invoke(main, ["evaluate", "", "--device", "cpu"])
+    assert r.exit_code == 2 and "the input path is empty" in r.output, r.output
+    r = CliRunner().invoke(main, ["evaluate", str(tmp_path / "gone"), "--device", "cpu"])
+    assert r.exit_code == 2 and f"input not found: {tmp_path / 'gone'}" in r.output, r.output
+
+
 def test_resume_from_parts_writes_nothing_beside_them(tmp_path, monkeypatch):
     """Before: reading a checkpoint from its parts rebuilt RUN.ckpt beside them first, so in a folder
     this user may not write (a shared or read-only run folder) --resume failed, exit 6 'cannot read

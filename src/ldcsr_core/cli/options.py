@@ -102,19 +102,24 @@ class CheckpointPathType(click.Path):
 
 
 class ImagesType(click.ParamType):
-    """A folder of images or a packed archive, ``ARCHIVE.npz[#SPLIT]`` (``train DATA``, ``--val``):
-    an empty value or one that is not there is a usage error naming it, as an input not found is
-    (exit 2); the rest the engine says before any work (``training.data.check_source``: a folder
-    this user may not read, exit 5 ``cannot read DIR: permission denied``; no images in it)."""
+    """A folder of images or a packed archive, ``ARCHIVE.npz[#SPLIT]`` (``train DATA``, ``--val``;
+    ``archives=False``: a folder only, ``evaluate DIRECTORY``): an empty value or one that is not
+    there is a usage error naming it, as an input not found is (exit 2); the rest the engine says
+    before any work (``training.data.check_source`` / ``list_images``: a folder this user may not
+    read, exit 5 ``cannot read DIR: permission denied``; a file, a broken link; no images in it)."""
 
-    name = "DIR|ARCHIVE.npz"
+    def __init__(self, archives: bool = True):
+        self.archives = archives
+        self.name = "DIR|ARCHIVE.npz" if archives else "DIR"
 
     def convert(self, value, param, ctx):
+        if isinstance(value, Path):
+            return value
         if not value:
             self.fail("the input path is empty", param, ctx)
-        if missing_input(Path(str(value).partition("#")[0])):
+        if missing_input(Path(str(value).partition("#")[0] if self.archives else value)):
             self.fail(f"input not found: {value}", param, ctx)
-        return str(value)
+        return str(value) if self.archives else Path(value)
 
 
 class ModelType(click.ParamType):

@@ -254,7 +254,7 @@ class _StderrNow(logging.StreamHandler):
 
 
 @click.command("evaluate")
-@click.argument("directory", type=click.Path(exists=True, readable=False, path_type=Path))  # a file: the engine says it
+@click.argument("directory", type=opt.ImagesType(archives=False))  # a file, a broken link: the engine says it
 @click.option("--scales", default="2,2.5,3,4,6,8", show_default=True, help="Comma-separated scale factors.")
 @click.option("--model", "-m", "model_name", default=None, type=opt.ModelType(),
               help="Checkpoint (.ckpt or .safetensors) or the name of a built-in model; default: the shipped model.")
