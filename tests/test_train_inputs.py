@@ -220,3 +220,20 @@ def test_resume_from_parts_writes_nothing_beside_them(tmp_path, monkeypatch):
     obj = read_checkpoint(parts / "run.ckpt")
     assert torch.equal(obj["model"]["w"], torch.arange(64.0)) and obj["data_rng"] == 7
     assert sorted(p.name for p in parts.iterdir()) == listed
+
+
+def test_a_hash_in_a_folder_name_is_the_folders_own(files, tmp_path):
+    """Only ``ARCHIVE.npz#split`` names a split (training.data.split_source). Before: any '#' cut the
+    path, so DATA or --val 'run#2' (a folder that worked before, read as given) was exit 2 'input not
+    found: run#2' or 'no images under run', and an archive in a folder 'pack#1' was not found."""
+    (tmp_path / "run#2").mkdir()
+    data = picture_folder(tmp_path / "run#2", [picture(64, 0), picture(64, 1)])
+    _, _, cfg, _ = files
+    out = tmp_path / "m.safetensors"
+    r = CliRunner().invoke(main, ["train", str(data), "--val", str(data), "--out", str(out), "--config", str(cfg),
+                                  *TRAIN])
+    assert r.exit_code == 0 and out.is_file(), r.output
+    (tmp_path / "pack#1").mkdir()
+    packed = _archive(tmp_path / "pack#1" / "a.npz", train_0=picture(64, 0), val_0=picture(64, 1), val_1=picture(64, 2))
+    assert len(load_images(f"{packed}#val")) == 2 and len(load_images(packed)) == 1
+    assert len(load_images(data)) == 2

@@ -117,7 +117,9 @@ class ImagesType(click.ParamType):
             return value
         if not value:
             self.fail("the input path is empty", param, ctx)
-        if missing_input(Path(str(value).partition("#")[0] if self.archives else value)):
+        from ..training.data import split_source
+
+        if missing_input(Path(split_source(value)[0] if self.archives else value)):
             self.fail(f"input not found: {value}", param, ctx)
         return str(value) if self.archives else Path(value)
 

@@ -191,8 +191,10 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
     with _progress_on_stderr():
         if grow_sr_modules and not init:
             raise click.UsageError("--grow-sr-modules needs --init (the model to grow)")
-        inputs = {"--init": init, "--config": config_path, "DATA": Path(data.partition("#")[0]),
-                  "--val": Path(val_dir.partition("#")[0]) if val_dir else None}
+        from ..training.data import split_source
+
+        inputs = {"--init": init, "--config": config_path, "DATA": Path(split_source(data)[0]),
+                  "--val": Path(split_source(val_dir)[0]) if val_dir else None}
         _check_train_paths(out, checkpoint, resume, inputs, log_path, overwrite)
         from ..threads import policy
         from ..training.trainer import nothing_to_train

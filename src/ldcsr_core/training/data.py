@@ -63,11 +63,20 @@ def list_images(folder: str | Path, *, archives: bool = True) -> list[Path]:
     return sorted(files)
 
 
+def split_source(source) -> tuple[str, str]:
+    """A DATA or --val ``source`` as (path, split): only ``ARCHIVE.npz#split`` names a split; any
+    other ``#`` is the path's own (a folder ``run#2``, ``run#2/a.npz``), read as given."""
+    path, hash_, sel = str(source).rpartition("#")
+    if hash_ and path.endswith(ARCHIVE_SUFFIX) and "/" not in sel and os.sep not in sel:
+        return path, sel
+    return str(source), ""
+
+
 def check_source(source, split: str = "train") -> None:
     """Before any work (the model, the images): a DATA or --val ``source`` can be read, a packed
     archive (``ARCHIVE.npz[#split]``, of ``split``'s images unless it names one: :func:`archive_keys`)
     or a folder of images (:func:`list_images`)."""
-    path, _, sel = str(source).partition("#")
+    path, sel = split_source(source)
     if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
         archive_keys(path, sel or split)
     else:
@@ -279,7 +288,7 @@ def load_images(source, split: str = "train") -> list[np.ndarray]:
 def load_named_images(source, split: str = "train") -> list[tuple[str, np.ndarray]]:
     """:func:`load_images` as ``(name, image)`` pairs: a file's path, an archive's ``source[i]``."""
     src = str(source)
-    path, _, sel = src.partition("#")
+    path, sel = split_source(src)
     if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
         import zipfile
         import zlib
@@ -337,8 +346,8 @@ def same_images(before, now) -> bool:
 def source_path(source) -> str:
     """A DATA or --val source as a path that still names it from another folder: the folder (or
     archive) resolved, an archive's ``#split`` kept."""
-    path, hash_, sel = str(source).partition("#")
-    return str(Path(path).resolve()) + hash_ + sel
+    path, sel = split_source(source)
+    return str(Path(path).resolve()) + (f"#{sel}" if sel else "")
 
 
 def to_tensor(a, device):

@@ -22,7 +22,7 @@ from PIL import Image
 from ..errors import InputError
 from ..rules import MAX_SCALE
 from ..words import counted, noun
-from .data import degrade, load_rgb
+from .data import degrade, load_rgb, split_source
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
 __all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape", "check_sizes",
@@ -105,7 +105,7 @@ def trained_folders(model) -> list[str]:
     folders = history.get("trained_on") if isinstance(history, dict) else None
     if not isinstance(folders, list):
         folders = [notes.get("data")]
-    return [f for f in folders if isinstance(f, str) and Path(f.partition("#")[0]).is_absolute()]
+    return [f for f in folders if isinstance(f, str) and Path(split_source(f)[0]).is_absolute()]
 
 
 def trained_folder_of(model, path) -> str:
@@ -113,7 +113,7 @@ def trained_folder_of(model, path) -> str:
     if not isinstance(path, (str, os.PathLike)) or not os.path.isfile(path):
         return ""
     p = Path(path).resolve()
-    return next((f for f in trained_folders(model) if "#" not in f and Path(f) in p.parents), "")
+    return next((f for f in trained_folders(model) if not split_source(f)[1] and Path(f) in p.parents), "")
 
 
 def trained_on_caution(model, files) -> tuple[int, str]:

@@ -28,12 +28,12 @@ def validation_set(val_dir, limit) -> list:
     :func:`validate` scores (too small for a scale, restored beyond ×8, one flat colour: InputError)."""
     from pathlib import Path
 
-    from .data import list_images, load_images, load_rgb
+    from .data import list_images, load_images, load_rgb, split_source
     from .evaluate import check_sizes
 
     if not val_dir:
         return []
-    path = str(val_dir).partition("#")[0]
+    path = split_source(val_dir)[0]
     if Path(path).is_file():
         named = [(f"{val_dir}[{i}]", a) for i, a in enumerate(load_images(val_dir, split="val"))]
     else:
