@@ -237,3 +237,25 @@ def test_a_hash_in_a_folder_name_is_the_folders_own(files, tmp_path):
     packed = _archive(tmp_path / "pack#1" / "a.npz", train_0=picture(64, 0), val_0=picture(64, 1), val_1=picture(64, 2))
     assert len(load_images(f"{packed}#val")) == 2 and len(load_images(packed)) == 1
     assert len(load_images(data)) == 2
+
+
+def test_a_log_that_is_a_named_pipe_is_one_stream_for_the_run(tmp_path):
+    """Before: each line opened and closed the pipe, so its reader ('cat PIPE') saw an end of file
+    after the first line and quit, and the next line's open blocked for ever: train hung, SIGTERM
+    too (its stop writes a line). Now the pipe is kept open until the log is closed."""
+    from ldcsr_core.training.runlog import JsonlLog
+
+    fifo = tmp_path / "log.pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader there: opening to write does not wait
+    try:
+        log = JsonlLog(fifo)
+        log.write("start")
+        assert os.read(reader, 1 << 16).startswith(b'{"event": "start"')
+        with pytest.raises(BlockingIOError):  # the writer is still there: no end of file for the reader
+            os.read(reader, 1 << 16)
+        log.write("end")
+        log.close()
+        assert os.read(reader, 1 << 16).startswith(b'{"event": "end"') and os.read(reader, 1) == b""
+    finally:
+        os.close(reader)

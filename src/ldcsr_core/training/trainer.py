@@ -421,6 +421,9 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
                     batch_size=batch_size, lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed,
                     device=device, log_every=log_every, val_every_s=val_every_s, name=name, version=version,
                     **kw)
-        if resume:
-            t.resume(resume)
-        return t.run()
+        try:
+            if resume:
+                t.resume(resume)
+            return t.run()
+        finally:
+            t.runlog.close()  # a pipe it kept open
