@@ -22,8 +22,8 @@ from PIL import Image
 from ..errors import InputError, RasterIOError, one_line
 from ..words import counted, noun
 
-__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "archive_keys", "load_rgb", "load_images", "load_named_images", "degrade",
-           "also_trained", "images_identity", "same_images", "source_path",
+__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "archive_keys", "load_rgb", "load_images",
+           "load_named_images", "degrade", "also_trained", "images_identity", "same_images", "source_path",
            "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
 
 ARCHIVE_SUFFIX = ".npz"
@@ -32,13 +32,10 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
 def list_images(folder: str | Path, *, archives: bool = True) -> list[Path]:
-    """All images below ``folder`` (recursive, sorted; links to folders are not entered), and a link
-    with an image's name whose file is gone (reading it says so). A folder or subfolder this user
-    may not read is a :class:`~ldcsr_core.errors.RasterIOError` naming it (``cannot read DIR:
-    permission denied``), as an image there is when read: before, such a subfolder was skipped
-    without a word, and a run trained on or scored the images outside it. A file there is no folder
-    (exit 5, as a file that is no raster): ``archives`` says whether the caller takes a packed archive
-    instead (train's DATA and --val do; evaluate does not), which its refusal then names."""
+    """All images below ``folder`` (recursive, sorted; links to folders not entered; a link whose
+    image is gone kept, reading it says so). A (sub)folder this user may not read is a RasterIOError
+    naming it, never skipped. A file there is no folder (exit 5); ``archives``: the caller also takes
+    a packed archive (train's DATA and --val; evaluate does not), which the refusal then names."""
     from ..files import check_readable
 
     folder = Path(folder)
@@ -84,10 +81,8 @@ def check_source(source, split: str = "train") -> None:
 
 
 def archive_keys(path, split: str) -> list[str]:
-    """The keys of ``split``'s images in the packed archive ``path``, in order. One this user may not
-    read, or that is no such archive (not a zip of arrays, cut short) is a
-    :class:`~ldcsr_core.errors.RasterIOError` naming it (before, numpy's advice to load a file of
-    'pickled (object) data' unsafely, exit 1); no image of ``split`` in it a FileNotFoundError."""
+    """The keys of ``split``'s images in the packed archive ``path``, in order. One unreadable or no
+    such archive (cut short) is a RasterIOError naming it; no image of ``split`` a FileNotFoundError."""
     import zipfile
 
     from ..files import check_readable
