@@ -41,7 +41,7 @@ test: test-main test-qgis
 # pytest-xdist workers, each with its own Xvfb and its share of the cores (tests/conftest.py): much
 # of a napari or Dask test is waiting, so two overlap well even on two cores.
 test-main: venv
-	env -u QT_QPA_PLATFORM $(PY) -m pytest -q -n 2 --ignore=tests/qgis
+	env -u QT_QPA_PLATFORM $(PY) -m pytest -q -n 2 --durations=20 --ignore=tests/qgis
 
 # With QGIS present: its venv and tests (offscreen Qt). Without it the tests skip with the reason
 # (and fail under CI=true, where QGIS must be installed: see .ci/run).

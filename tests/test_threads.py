@@ -292,6 +292,8 @@ def test_train_and_adapt_steps_run_on_ldcsr_threads(monkeypatch, tmp_path):
     seen = []
 
     class Recorder:  # stands in for the Trainer: what count would its steps run on?
+        runlog = SimpleNamespace(close=lambda: None)  # train() closes the Trainer's log at the end
+
         def __init__(self, *a, **kw):
             seen.append(torch.get_num_threads())
 
