@@ -15,9 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 # depends on the thread count: the suite runs on a fixed count, not the load-adaptive default
 # (tests/test_threads.py tests that one).
 _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-# Under pytest-xdist (`make test` runs `-n 2`) each worker takes its share of the cores.
-_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-os.environ.setdefault("LDCSR_THREADS", str(max(1, min(2, _cores // _workers))))
+# (`make test` runs two pytest-xdist workers and sets LDCSR_THREADS=1 for each: xdist's worker
+# count is not in the environment yet when this file is imported.)
+os.environ.setdefault("LDCSR_THREADS", str(min(2, _cores)))
 # Likewise the float type: the suite compares against float32 references and golden vectors, so it
 # runs in float32 wherever the CPU would pick bfloat16 (tests/test_precision.py tests "auto").
 os.environ.setdefault("LDCSR_DTYPE", "float32")
