@@ -196,18 +196,10 @@ def _adapted_note(model, info, request: dict, options) -> str | None:
 
 
 def _nodata_text(nodata) -> str:
-    """The nodata used, as the log's Input line says it: 'none', a value, several ('0.0 and 255.0',
-    a range '0.0..5.0'), or each band's ('band 1: 0.0 and 200.0; bands 2,3: 0.0')."""
-    from ldcsr_core.words import noun
+    """The nodata used, as the log's Input line says it (the engine's ``nodata_text``)."""
+    from ldcsr_core.geo.nodata_override import nodata_text
 
-    if isinstance(nodata, dict):
-        groups: dict[str, list[int]] = {}
-        for b, entries in nodata.items():
-            groups.setdefault(_nodata_text(entries or None), []).append(b)
-        return "; ".join(f"{noun(len(bs), 'band')} {','.join(map(str, bs))}: {text}" for text, bs in groups.items())
-    if isinstance(nodata, tuple):
-        return " and ".join(map(str, nodata))
-    return "none" if nodata is None else str(nodata)
+    return nodata_text(nodata)
 
 
 def _with_layer_nodata(ds, nodata):

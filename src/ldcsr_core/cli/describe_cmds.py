@@ -39,6 +39,27 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
                                    output)))
 
 
+def _nodata_line(ds, declared) -> str:
+    """What upscale treats as nodata on ``ds`` (open_raster's, with --nodata or not) and, when that
+    is more than one value, the one the output declares: '0.0', '0.0..5.0; the output declares
+    0.0 (--nodata; the file declares none)', 'band 1: none; band 2: 0.0; ... (the file's, by band)'."""
+    from ..geo.nodata_override import nodata_text
+
+    bands = getattr(ds, "band_nodata", None)
+    if bands is None:  # the file's one value, or none
+        return str(declared)
+    values = dict(enumerate(bands, 1)) if len(set(bands)) > 1 else bands[0]
+    plain = not isinstance(values, dict) and all(isinstance(v, float) for v in values) and len(values) <= 1
+    line = str(declared) if plain else nodata_text(values)
+    written = "" if plain else f"; the output declares {declared} and writes it on each band's nodata pixels"
+    if not ds.nodata_given:
+        return f"{line} (the file's, by band{written})"
+    file = ds.file_dataset.nodatavals
+    file = "none" if all(v is None for v in file) else nodata_text(
+        file[0] if len(set(map(repr, file))) == 1 else {b: (v,) if v is not None else () for b, v in enumerate(file, 1)})
+    return f"{line} (--nodata; the file declares {file}{written})"
+
+
 def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path, mode, output) -> list[str]:
     """``ldcsr info``'s lines for FILE."""
     from ..errors import InputError
@@ -85,9 +106,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         say("pixel size:  " + (f"{i.res[0]:.6g} x {i.res[1]:.6g} {unit}" if placed else unknown))
         say("bounds:      " + (", ".join(f"{b:.6f}" for b in i.bounds) + " (west, south, east, north)"
                                if placed else unknown))
-        given = "" if nodata is None else \
-            f" (--nodata; the file declares {'none' if ds.file_nodata is None else ds.file_nodata})"
-        say(f"nodata:      {i.nodata}{given}")
+        say(f"nodata:      {_nodata_line(ds, i.nodata)}")
         say(f"colour:      {', '.join(i.colorinterp)}")
         if any(i.descriptions):
             say(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")

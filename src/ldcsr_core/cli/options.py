@@ -222,25 +222,29 @@ stretch_opt = click.option(
 
 
 class NodataType(click.ParamType):
-    """``--nodata``: a number (``nan`` too) or ``none``, checked up front."""
+    """``--nodata``: its text by the engine's one rule (``parse_nodata_text``), checked up front."""
 
-    name = "VALUE|none"
+    name = "VALUE|LO:HI|BAND=VALUE,...|none"
 
     def convert(self, value, param, ctx):
         from ..errors import InputError
-        from ..geo.nodata_override import parse_nodata
+        from ..geo.nodata_override import parse_nodata_text
 
+        if not isinstance(value, str):  # a default or a caller's value, already parsed
+            return value
         try:
-            return parse_nodata(value)
+            return parse_nodata_text(value)
         except InputError as e:
             self.fail(str(e), param, ctx)
 
 
 nodata_opt = click.option(
     "--nodata", type=NodataType(), default=None,
-    help="Nodata value of each input instead of what its file declares, e.g. 0 for black fill "
-         "that the file does not declare, or 'none' when its declared value is real data. The "
-         "input file is not changed; an upscale output carries the value.",
+    help="Nodata of each input instead of what its file declares, e.g. 0 for black fill "
+         "that the file does not declare, or 'none' when its declared value is real data; 0:5 a range "
+         "(a noisy dark border), 0,255 several values, 1=0,2=255 each band's (a band left out has none). "
+         "The input file is not changed; an upscale output declares the first value and writes it on "
+         "every nodata pixel.",
 )
 compress_opt = click.option(
     "--compress", type=click.Choice(["deflate", "zstd", "lzw", "none"]), default="deflate",

@@ -208,7 +208,7 @@ def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: 
         tags["LDCSR_TILE"] = str(tile)
     if reader is not None:
         tags.update(reading_tags(reader.plan.groups, reader.stretch, nodata=(
-            (reader.src.nodata_values or None, reader.src.file_nodata) if hasattr(reader.src, "file_nodata")
+            (reader.src.nodata_values or None, reader.src.file_nodata) if getattr(reader.src, "nodata_given", False)
             else None)))
         if hasattr(reader.src, "file_crs"):  # the user's CRS, not the file's
             file_crs = reader.src.file_crs

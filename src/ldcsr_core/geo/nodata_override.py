@@ -18,7 +18,8 @@ from ..errors import InputError
 from ..front_end import say
 from .dataset_proxy import DatasetProxy
 
-__all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "check_fits", "check_exact",
+__all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "parse_nodata_text", "nodata_text",
+           "check_fits", "check_exact",
            "check_file_nodata", "fit_range", "convert_advice", "wide_file_nodata", "quiet_wide_nodata", "with_nodata",
            "NodataOverride"]
 
@@ -108,6 +109,80 @@ def parse_nodata(value) -> float | str | tuple | dict | None:
     if math.isinf(value):
         raise InputError(f"{say('nodata setting')} must be finite or nan, got {value}")
     return value
+
+
+# ``--nodata``'s syntax, said by its help and by each refusal of a value that does not follow it
+NODATA_SYNTAX = ("a number (nan too), 'none' (every value is data), a range LO:HI (both included; -inf or inf "
+                 "for no end), several of them separated by commas (0,255 or 0:5,255), or each band's as "
+                 "BAND=VALUE (1=0,2=255 or 1=0:5,1=255,3=none; a band left out has none)")
+
+
+def parse_nodata_text(text: str):
+    """``--nodata``'s text (:data:`NODATA_SYNTAX`) as :func:`parse_nodata` takes it: ``'0'``, ``'nan'``,
+    ``'none'``, ``'0:5'`` (a :class:`NodataRange`), ``'0,255'``, ``'1=0,2=0:5,2=255,3=none'``
+    (``{band: values}``); anything else is an :class:`InputError` saying the syntax."""
+    def bad(why):
+        return InputError(f"nodata {text!r}: {why}; give {NODATA_SYNTAX}")
+
+    def entry(item):
+        if ":" in item:
+            ends = item.split(":")
+            if len(ends) != 2:
+                raise bad(f"a range has two ends, got {item!r}")
+            try:
+                lo, hi = (float(v) for v in ends)
+            except ValueError:
+                raise bad(f"a range's ends must be numbers, got {item!r}") from None
+            try:
+                return NodataRange(lo, hi)
+            except InputError as e:
+                raise bad(str(e)) from None
+        v = parse_nodata(item)
+        if not isinstance(v, float):
+            raise bad("'none' stands alone (or as one band's, 3=none), got it among values")
+        return v
+
+    text = str(text).strip()
+    items = [i.strip() for i in text.split(",")]
+    if len(items) == 1 and ":" not in text and "=" not in text:
+        return parse_nodata(text)
+    if "" in items:
+        raise bad("an empty value between commas")
+    by_band = ["=" in i for i in items]
+    if any(by_band) and not all(by_band):
+        raise bad("give every value by band (1=0,2=255) or none by band (0,255)")
+    try:
+        if not any(by_band):
+            return parse_nodata(tuple(entry(i) for i in items))
+        bands: dict[int, list] = {}
+        for item in items:
+            band, value = (v.strip() for v in item.split("=", 1))
+            if not band.isdigit() or int(band) < 1:
+                raise bad(f"bands are numbered from 1, got {item!r}")
+            values = bands.setdefault(int(band), [])
+            if value.lower() == NO_NODATA:
+                continue
+            values.append(entry(value))
+        return parse_nodata({b: tuple(v) or () for b, v in bands.items()})
+    except InputError as e:
+        if str(e).startswith(f"nodata {text!r}"):
+            raise
+        raise bad(str(e)) from None
+
+
+def nodata_text(nodata) -> str:
+    """The nodata :func:`parse_nodata` returned, in words: 'none', a value, several ('0.0 and 255.0',
+    a range '0.0..5.0'), or each band's ('band 1: 0.0 and 200.0; bands 2,3: 0.0')."""
+    from ..words import noun
+
+    if isinstance(nodata, dict):
+        groups: dict[str, list[int]] = {}
+        for b, entries in nodata.items():
+            groups.setdefault(nodata_text(entries or None), []).append(b)
+        return "; ".join(f"{noun(len(bs), 'band')} {','.join(map(str, bs))}: {text}" for text, bs in groups.items())
+    if isinstance(nodata, tuple):
+        return " and ".join(map(str, nodata))
+    return "none" if nodata in (None, NO_NODATA) else str(nodata)
 
 
 def _wide(dtype) -> bool:
@@ -251,13 +326,16 @@ class NodataOverride(DatasetProxy):
     """An open dataset whose nodata is ``values`` on every band (numbers and ranges,
     :class:`NodataRange`; ``()``: none), or each band's own (``per_band``: a tuple of them per
     band); an output declares ``nodata`` (the first number, else a value of the first range) and
-    writes it on every invalid pixel."""
+    writes it on every invalid pixel of every band. ``given``: the user's nodata (else the file's
+    own, which differs by band: :func:`with_nodata`)."""
 
-    def __init__(self, dataset, nodata: float | None, values: tuple = (), per_band: tuple | None = None):
+    def __init__(self, dataset, nodata: float | None, values: tuple = (), per_band: tuple | None = None,
+                 *, given: bool = True):
         super().__init__(dataset)
         self._nodata = nodata
         self._values = tuple(values)
         self._per_band = per_band
+        self.nodata_given = given
 
     @property
     def nodata(self):
@@ -317,13 +395,35 @@ def _declared(entries, dtype) -> float | None:
     return None
 
 
+def _file_by_band(dataset) -> dict | None:
+    """The nodata ``dataset``'s file declares, by band (``{band: (value,)}``, bands without one left
+    out), when its bands do not all declare the same (a VRT of single-band files, each with its
+    own); None when they do (one value or none: band 1's is every band's)."""
+    vals = tuple(dataset.nodatavals)
+    same = all(v == vals[0] or (v is not None and vals[0] is not None and math.isnan(v) and math.isnan(vals[0]))
+               for v in vals)
+    if same or getattr(dataset, "palette_expanded", None):
+        return None
+    from .nodata_masks import nodata_as
+
+    # a value its band cannot hold matches no pixel (as GDAL's mask): not declared on the output either
+    bands = {b: (float(v),) for b, (v, dt) in enumerate(zip(vals, dataset.dtypes), 1)
+             if v is not None and nodata_as(v, dt) is not None}
+    return bands or None
+
+
 def with_nodata(dataset, nodata):
-    """``dataset`` as is when ``nodata`` is ``None``, else with every band's nodata replaced
-    (:data:`NO_NODATA`: no nodata; several values or ranges: each is nodata, the first number
-    declared; ``{band: values}``: each band's). Refuses a value the bands cannot hold, a band the
-    raster does not have, and colour-table rasters (their transparency is the table's; the engine
-    expands it itself)."""
+    """``dataset`` with every band's nodata replaced (:data:`NO_NODATA`: no nodata; several values
+    or ranges: each is nodata, the first number declared; ``{band: values}``: each band's).
+    ``None``: the file's, ``dataset`` as is, unless its bands declare different values (band 1
+    none, band 2 0, band 3 255): then each band's own, as given by band, and the output declares
+    the first band's that has one (not given: no ``LDCSR_NODATA``). Refuses a value the bands
+    cannot hold, a band the raster does not have, and colour-table rasters (their transparency is
+    the table's; the engine expands it itself)."""
     nodata = parse_nodata(nodata)
+    given = nodata is not None
+    if nodata is None and not hasattr(dataset, "band_nodata"):  # (not one this made already)
+        nodata = _file_by_band(dataset)
     if nodata is None:
         return dataset
     name = str(getattr(dataset, "name", "the input"))
@@ -340,7 +440,7 @@ def with_nodata(dataset, nodata):
         per_band = None
     values = () if nodata == NO_NODATA else nodata if isinstance(nodata, tuple) else (nodata,)
     entries = [v for band in per_band for v in band] if per_band is not None else list(values)
-    for value in entries:
+    for value in entries if given else ():  # the file's own: as GDAL masks them (_file_by_band)
         for dtype in set(dataset.dtypes):
             if isinstance(value, float):
                 check_fits(value, dtype, name)
@@ -350,5 +450,5 @@ def with_nodata(dataset, nodata):
     declared = next((d for band in (per_band or (values,)) if (d := _declared(band, dataset.dtypes[0])) is not None),
                     None)
     if per_band is not None:
-        return NodataOverride(dataset, declared, per_band=per_band)
+        return NodataOverride(dataset, declared, per_band=per_band, given=given)
     return NodataOverride(dataset, declared, values)

@@ -11,17 +11,14 @@ source's units.
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import numpy as np
 
 from . import raster_io as rio_io
 from . import radiometry as rad
-from .nodata_override import check_file_nodata
+from .nodata_override import check_file_nodata, with_nodata
 from .stretch import fill_values
-
-log = logging.getLogger(__name__)
 
 __all__ = ["SceneReader", "RasterSink", "ArrayWriter"]
 
@@ -51,14 +48,16 @@ class SceneReader:
         self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands, self.info.descriptions,
                                    # an array (a napari layer) has no file
                                    "the image" if str(src.name).startswith("/vsimem/") else "the file")
-        if not hasattr(src, "file_nodata"):  # the file's own nodata (not the user's): exact in float64?
-            check_file_nodata(src, name or src.name)  # (open_raster checks it too; not a dataset opened elsewhere)
-        self.nodata = src.nodata  # the output's one nodata value (a GeoTIFF has one for all bands)
-        # the input's, per band (a VRT may differ by band), or the user's values and ranges per band
+        if not getattr(src, "nodata_given", False):  # the file's own nodata (not the user's): exact in float64?
+            # (open_raster checks it too; not a dataset opened elsewhere)
+            check_file_nodata(getattr(src, "file_dataset", src), name or src.name)
+            src = with_nodata(src, None)  # bands that declare different values: each its own (a VRT)
+            self.src = src
+        # the output's one nodata value (a GeoTIFF has one for all bands), written on every band's
+        # nodata pixels: the user's, or the file's (the first band's that has one, when they differ)
+        self.nodata = src.nodata
+        # each band's: the file's (a VRT may differ by band), or the user's values and ranges
         self.band_nodata = tuple(getattr(src, "band_nodata", None) or src.nodatavals)
-        if self.nodata is None and any(v not in (None, ()) for v in self.band_nodata):
-            log.warning("%s: band 1 has no nodata value but other bands do; their nodata pixels are read "
-                        "as invalid, but the output cannot mark them (it has no nodata value)", src.name)
         self.dtype = np.dtype(src.dtypes[0])
         self.use_dataset_mask = self.info.has_dataset_mask
         self._strip_key: tuple[int, int] | None = None

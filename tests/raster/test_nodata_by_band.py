@@ -1,0 +1,117 @@
+"""Nodata that differs by band: the file's own (a VRT of single-band files, each with its own) and
+``--nodata``'s syntax for ranges, several values and each band's (one engine rule,
+``nodata_override.parse_nodata_text``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from .conftest import smooth_field, write_tif
+
+
+def _by_band_vrt(folder: Path, data: np.ndarray, nodata: list) -> Path:
+    """``data`` (bands×h×w, uint8) as one GeoTIFF per band, each declaring its ``nodata`` (None:
+    none), stacked by a VRT that declares each band's (as gdalbuildvrt -separate makes it)."""
+    count, h, w = data.shape
+    bands = []
+    for b in range(count):
+        write_tif(folder / f"b{b + 1}.tif", data[b:b + 1], dtype="uint8", nodata=nodata[b])
+        nd = "" if nodata[b] is None else f"<NoDataValue>{nodata[b]}</NoDataValue>"
+        bands.append(f'<VRTRasterBand dataType="Byte" band="{b + 1}">{nd}<SimpleSource><SourceFilename '
+                     f'relativeToVRT="1">b{b + 1}.tif</SourceFilename><SourceBand>1</SourceBand></SimpleSource>'
+                     "</VRTRasterBand>")
+    vrt = folder / "s.vrt"
+    vrt.write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><SRS>EPSG:32633</SRS><GeoTransform>'
+                   f'600000, 10, 0, 5340000, 0, -10</GeoTransform>{"".join(bands)}</VRTDataset>')
+    return vrt
+
+
+def _masks(path):
+    with rasterio.open(path) as d:
+        return d.read_masks(), d.dataset_mask(), d.nodata, d.read()
+
+
+def _cli(*args):
+    from ldcsr_core.cli import main
+
+    return CliRunner().invoke(main, [*map(str, args)])
+
+
+@pytest.mark.parametrize("nodata", [[None, 0, 255], [0, 255, 255]])
+def test_each_bands_own_nodata_is_marked_on_the_output(tmp_path, tiny_model_file, nodata):
+    """A VRT whose bands declare different nodata (band 1 none, 2 0, 3 255; or 0, 255, 255 with
+    band 2's fill wider than the others' and real zeros in its data): the output declares the first
+    band's that has one and writes it on each band's nodata pixels, so GDAL's masks of the output
+    (read_masks, dataset_mask) are exactly the input's, scaled. Before: band 1 without one, a
+    warning, and the other bands' fill got model values (the output had no nodata)."""
+    data = smooth_field(np.random.default_rng(5), 24, 24, 3, 20, 230).round().astype(np.uint8)
+    data[1, 16:, 16:] = 0  # real zeros (band 2's nodata is 0 only in the first case)
+    for b, nd in enumerate(nodata):
+        if nd is not None:
+            data[b, :, :6] = nd
+    data[1, :4] = nodata[1]  # band 2 only: its top rows too
+    src = _by_band_vrt(tmp_path, data, nodata)
+    r = _cli("upscale", src, "-o", tmp_path / "o.tif", "-s", "2", "--mode", "fast", "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert "band 1 has no nodata" not in r.output
+    (m_in, d_in, _, _), (m_out, d_out, nd_out, out) = _masks(src), _masks(tmp_path / "o.tif")
+    assert nd_out == next(v for v in nodata if v is not None)
+    assert (m_in == 0).any(axis=(1, 2)).tolist() == [v is not None for v in nodata]
+    assert np.array_equal(m_out, m_in.repeat(2, 1).repeat(2, 2))
+    assert np.array_equal(d_out, d_in.repeat(2, 0).repeat(2, 1))
+    assert (out[m_out == 0] == nd_out).all()
+    with rasterio.open(tmp_path / "o.tif") as d:
+        assert "LDCSR_NODATA" not in d.tags()  # the file's own, not the user's
+    r = _cli("info", src)
+    text = {None: "none", 0: "0.0", 255: "255.0"}
+    want = (f"band 1: {text[nodata[0]]}; band 2: {text[nodata[1]]}; band 3: {text[nodata[2]]}"
+            if nodata[0] is None else "band 1: 0.0; bands 2,3: 255.0")
+    assert f"nodata:      {want} (the file's, by band; the output declares {nd_out:.1f}" in r.output, r.output
+
+
+def test_the_nodata_option_says_ranges_several_values_and_each_bands(tmp_path, tiny_model_file):
+    """--nodata 0:5 (a range), 0,255 (several), 1=0:5,2=0,3=none (each band's) are read by the engine's
+    one rule (parse_nodata_text) and give what UpscaleOptions(nodata=) gives; a malformed one is exit 2
+    saying the syntax. Before: the command line took a number or 'none' only ('0:5': exit 2, 'nodata
+    must be a number'), where QGIS could set ranges and values by band."""
+    from ldcsr_core.geo.nodata_override import NO_NODATA, NodataRange, parse_nodata_text
+
+    assert parse_nodata_text("0") == 0.0 and parse_nodata_text(" none ") == NO_NODATA
+    assert parse_nodata_text("0:5") == (NodataRange(0, 5),)
+    assert parse_nodata_text("-inf:-9000,255") == (NodataRange(float("-inf"), -9000), 255.0)
+    assert parse_nodata_text("1=0:5,1=9,2=0,3=none") == {1: (NodataRange(0, 5), 9.0), 2: (0.0,), 3: ()}
+    assert parse_nodata_text("2=none") == NO_NODATA
+    rng = np.random.default_rng(9)
+    data = smooth_field(rng, 24, 24, 3, 20, 230).round().astype(np.uint8)
+    data[:, :, :6] = rng.integers(0, 6, (3, 24, 6))
+    data[1, :, :6] = 0
+    src = write_tif(tmp_path / "noisy.tif", data, dtype="uint8")
+    run = ["upscale", src, "-s", "2", "--mode", "fast", "--model", tiny_model_file]
+    for i, (text, api) in enumerate((("0:5", (NodataRange(0, 5),)), ("1=0:5,2=0,3=none", {1: NodataRange(0, 5),
+                                                                                             2: 0}))):
+        r = _cli(*run, "-o", tmp_path / f"c{i}.tif", "--nodata", text)
+        assert r.exit_code == 0, r.output
+        from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+        from ldcsr_core import load_model
+
+        upscale_raster(src, tmp_path / f"a{i}.tif", model=load_model(tiny_model_file), scale=2,
+                       options=UpscaleOptions(mode="fast", nodata=api))
+        (m_c, _, nd_c, c), (m_a, _, nd_a, a) = _masks(tmp_path / f"c{i}.tif"), _masks(tmp_path / f"a{i}.tif")
+        assert nd_c == nd_a == 0 and np.array_equal(c, a) and np.array_equal(m_c, m_a)
+        assert (m_c[:2, :, :12] == 0).all() and (m_c[:2, :, 12:] != 0).all() and bool((m_c[2] != 0).all()) == (i == 1)
+    r = _cli("info", src, "--nodata", "1=0:5,2=0,3=none")
+    assert ("nodata:      band 1: 0.0..5.0; band 2: 0.0; band 3: none (--nodata; the file declares none; the "
+            "output declares 0.0 and writes it on each band's nodata pixels)") in r.output, r.output
+    for bad, says in (("0:", "a range's ends must be numbers"), ("1=0,5", "give every value by band"),
+                      ("0=1", "bands are numbered from 1"), ("0,none", "'none' stands alone"),
+                      ("5:0", "the first not above the second")):
+        r = _cli(*run, "-o", tmp_path / "x.tif", "--nodata", bad)
+        assert r.exit_code == 2 and says in r.output and "LO:HI" in r.output, (bad, r.output)
+    assert not (tmp_path / "x.tif").exists()
+    r = _cli("upscale", "--help")
+    assert "1=0,2=255" in " ".join(r.output.split())
