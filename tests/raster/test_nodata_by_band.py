@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,16 @@ def test_each_bands_own_nodata_is_marked_on_the_output(tmp_path, tiny_model_file
     assert (out[m_out == 0] == nd_out).all()
     with rasterio.open(tmp_path / "o.tif") as d:
         assert "LDCSR_NODATA" not in d.tags()  # the file's own, not the user's
+    r = _cli("upscale", src, "-o", tmp_path / "g.tif", "-s", "2", "--mode", "fast", "--model", tiny_model_file,
+             "--nodata", "7")
+    with rasterio.open(tmp_path / "g.tif") as d:  # the file's, as it declares them: by band
+        file = {str(b): f"{v:.1f}" for b, v in enumerate(nodata, 1) if v is not None}
+        assert d.tags()["LDCSR_NODATA"] == json.dumps({"used": "7.0", "file": file})
+    from ldcsr_core import load_model
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    geo = upscale_window(src, model=load_model(tiny_model_file), scale=2, options=UpscaleOptions(mode="fast", nodata=7))
+    assert geo.nodata == 7 and geo.tags["LDCSR_NODATA"] == json.dumps({"used": "7.0", "file": file})
     r = _cli("info", src)
     text = {None: "none", 0: "0.0", 255: "255.0"}
     want = (f"band 1: {text[nodata[0]]}; band 2: {text[nodata[1]]}; band 3: {text[nodata[2]]}"
@@ -115,3 +126,22 @@ def test_the_nodata_option_says_ranges_several_values_and_each_bands(tmp_path, t
     assert not (tmp_path / "x.tif").exists()
     r = _cli("upscale", "--help")
     assert "1=0,2=255" in " ".join(r.output.split())
+
+
+def test_reading_such_a_file_gives_one_nodata_that_says_each_bands(tmp_path):
+    """read_raster (napari's reader) of that VRT: a GeoArray has one nodata, so each band's nodata
+    pixels hold the value its output would declare (band 3's 255 fill becomes 0) and a data pixel of
+    that value is moved one unit off it: the array's nodata pixels are exactly the file's, per band.
+    Before: the GeoArray's nodata was band 1's, none, so napari ran every band's fill as data."""
+    from ldcsr_core.geo.raster_io import read_raster
+
+    data = smooth_field(np.random.default_rng(6), 16, 16, 3, 20, 230).round().astype(np.uint8)
+    data[0, 8:, 8:] = 0  # data on band 1, which has no nodata
+    data[1, :, :4] = 0
+    data[2, :, :4] = 255
+    src = _by_band_vrt(tmp_path, data, [None, 0, 255])
+    geo = read_raster(src)
+    masks = _masks(src)[0]
+    assert geo.nodata == 0 and np.array_equal(geo.data == 0, masks == 0)
+    assert (geo.data[0, 8:, 8:] == 1).all() and np.array_equal(geo.data[:, :, 4:][masks[:, :, 4:] != 0],
+                                                               np.where(data == 0, 1, data)[:, :, 4:][masks[:, :, 4:] != 0])

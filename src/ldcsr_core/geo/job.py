@@ -225,14 +225,14 @@ def reading_tags(groups, stretch, *, nodata: tuple | None = None) -> dict[str, s
     band triplets (0-based source bands; ``LDCSR_BANDS``, 1-based), ``stretch`` the per-band
     ``radiometry.Stretch`` (``LDCSR_STRETCH``, indexed by source band), ``nodata`` ``(used, file's)``
     when the user's nodata replaced the file's (``LDCSR_NODATA``; several values used: a list,
-    declared first, a range ``'lo..hi'``; values by band: ``{"1": ..., "2": ...}``). Also the live lens's kept views'."""
+    declared first, a range ``'lo..hi'``; values by band, used or the file's: ``{"1": ..., "2": ...}``). Also the live lens's kept views'."""
     tags = {"LDCSR_BANDS": json.dumps([[int(b) + 1 for b in g] for g in groups]),
             "LDCSR_STRETCH": json.dumps(stretch.to_dict())}
     if nodata is not None:  # the user's nodata, not the file's
         used, file = nodata
-        tags["LDCSR_NODATA"] = json.dumps({
-            "used": None if used is None else {str(b): _nodata_tag(v) for b, v in used.items()}
-            if isinstance(used, dict) else _nodata_tag(used), "file": None if file is None else repr(float(file))})
+        tags["LDCSR_NODATA"] = json.dumps({k: None if v is None else {str(b): _nodata_tag(e) for b, e in v.items()}
+                                           if isinstance(v, dict) else _nodata_tag(v)
+                                           for k, v in (("used", used), ("file", file))})
     return tags
 
 

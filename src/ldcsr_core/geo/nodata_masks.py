@@ -17,7 +17,7 @@ import numpy as np
 from .stretch import dtype_range
 
 __all__ = ["valid_mask", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
-           "is_nodata", "output_nodata"]
+           "is_nodata", "output_nodata", "one_nodata"]
 
 
 def nodata_as(nodata: float | None, dtype) -> float | None:
@@ -190,3 +190,15 @@ def restore_nodata(
     else:
         values[~valid] = np.nan
     return values
+
+
+def one_nodata(data: np.ndarray, band_nodata: Sequence, nodata: float | None, skip: Sequence[int] = ()) -> np.ndarray:
+    """``data`` ``(bands, h, w)`` whose bands' nodata differ (``band_nodata``: each band's entries,
+    as :func:`valid_mask` takes them) with ``nodata`` on every band's nodata pixels and valid
+    pixels moved off it (:func:`restore_nodata`), in place: one value then says each band's nodata,
+    as an output declares it. ``skip``: bands left as they are (alpha)."""
+    valid = valid_mask(data, tuple(band_nodata))
+    for b in range(data.shape[0]):
+        if b not in skip:
+            restore_nodata(data[b], valid[b], nodata, data.dtype)
+    return data

@@ -331,7 +331,8 @@ class NodataOverride(DatasetProxy):
 
     def __init__(self, dataset, nodata: float | None, values: tuple = (), per_band: tuple | None = None,
                  *, given: bool = True):
-        super().__init__(dataset)
+        # the user's over the file's by band (open_raster's): the file's dataset, whose nodata it replaces
+        super().__init__(dataset.file_dataset if isinstance(dataset, NodataOverride) else dataset)
         self._nodata = nodata
         self._values = tuple(values)
         self._per_band = per_band
@@ -370,8 +371,9 @@ class NodataOverride(DatasetProxy):
 
     @property
     def file_nodata(self):
-        """The nodata value the file itself declares (band 1's; ``None`` if none)."""
-        return self._dataset.nodata
+        """The nodata the file itself declares: its value (``None`` if none), or each band's when
+        they differ (``{band: (value,)}``, bands without one left out)."""
+        return _file_by_band(self._dataset) or self._dataset.nodata
 
     @property
     def file_dataset(self):
