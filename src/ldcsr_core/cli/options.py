@@ -239,7 +239,7 @@ class NodataType(click.ParamType):
 
 
 nodata_opt = click.option(
-    "--nodata", type=NodataType(), default=None,
+    "--nodata", type=NodataType(), default=None, metavar=NodataType.name,
     help="Nodata of each input instead of what its file declares, e.g. 0 for black fill "
          "that the file does not declare, or 'none' when its declared value is real data; 0:5 a range "
          "(a noisy dark border), 0,255 several values, 1=0,2=255 each band's (a band left out has none). "
