@@ -53,6 +53,18 @@ def test_an_output_name_near_the_limit_is_written(rasters, tiny_model_file, fold
         assert (ds.height, ds.width) == (90, 122)
 
 
+def test_an_output_name_of_253_bytes_is_written(rasters, tiny_model_file, folders):
+    """Before: an output name of 248 to 255 bytes stopped the run once the model had loaded, "[Errno 36]
+    File name too long: 'out/NAME_sr_rpc.txt'": the writer looks for RPC and world files by the
+    output's stem (geotiff_writer.placement_sidecars), names the file system cannot hold."""
+    inp, out = folders
+    name = "x" * 246  # NAME_sr.tif: 253 bytes; NAME_sr_rpc.txt, looked for beside it: 257
+    shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    r = run("upscale", inp / f"{name}.tif", "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert os.listdir(out) == [f"{name}_sr.tif"]
+
+
 def test_a_long_part_name_is_still_found_stale(tmp_path):
     """The cut part names still belong to their output only: a killed run's is removed by the next
     run of that output, not by one of another output with the same first 200 bytes."""

@@ -446,7 +446,9 @@ def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) 
         ends += [f".{e}" for e in ([ext[0] + ext[-1] + "w", ext + "w"] if ext else [])]
         ends += [f".{e}" for e in _WORLD_EXTENSIONS]
     found = [p.with_name(p.stem + e) for end in ends for e in dict.fromkeys((end, end.upper()))]
-    return [f for f in found if f.exists()]
+    # os.path.exists, not Path.exists: a sidecar name longer than the file system takes (the
+    # output's is near 255 bytes) is no file there, not an OSError that stopped the run
+    return [f for f in found if os.path.exists(f)]
 
 
 clear_stale_parts = files.clear_stale_parts  # one rule for every writer (re-exported here)
