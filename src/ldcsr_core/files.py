@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from .errors import OVERWRITE, InputError, OutputExistsError, RasterIOError, cause_line
+from .file_names import check_name_length, name_max
 from .words import counted
 
 try:
@@ -66,14 +67,18 @@ def real(path: str | os.PathLike) -> Path:
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    """True when ``a`` and ``b`` name the same file (resolving links; ``b`` may not exist)."""
+    """True when ``a`` and ``b`` name the same file (resolving links; ``b`` may not exist): the same
+    inode, or the same name in one folder (:func:`~ldcsr_core.file_names.name_key`: in any letter
+    case where the folder's file system folds it, as FAT, exFAT, NTFS, SMB and macOS do)."""
+    from .file_names import same_name
+
     pa, pb = Path(a), Path(b)
     try:
-        if pa.exists() and pb.exists():
-            return os.path.samefile(pa, pb)
+        if pa.exists() and pb.exists() and os.path.samefile(pa, pb):
+            return True
     except OSError:
         pass
-    return real(pa) == real(pb)
+    return same_name(pa, pb)
 
 
 UNKNOWN = object()  # a file_id not known (e.g. an upscale_raster caller that did not look first)
@@ -91,29 +96,33 @@ def file_id(path) -> tuple[int, int] | None:
 
 class FileSet:
     """Files given once, then asked about many times: ``path in fs`` is :func:`same_file` of
-    ``path`` and any of them (the same inode when both exist, else the same resolved path), at the
+    ``path`` and any of them (the same inode, or the same name by ``file_names.name_key``), at the
     cost of one ``stat`` per question instead of one comparison per file (a batch of 10 000 inputs
     checks each output against every input before any work)."""
 
     def __init__(self, paths=()):
+        from .file_names import name_key
+
         self._ids: set[tuple[int, int]] = set()
-        self._names: set[Path] = set()
+        self._names: set[tuple] = set()
         for p in paths:
             p = Path(p)
-            self._names.add(real(p))
+            self._names.add(name_key(p))  # a file's other-case name where the folder folds case
             try:
                 st = p.stat()
-            except OSError:  # a broken link, say: its resolved name only
+            except OSError:  # a broken link, say: its name only
                 continue
             self._ids.add((st.st_dev, st.st_ino))
 
     def __contains__(self, path) -> bool:
+        from .file_names import name_key
+
         p = Path(path)
         try:
             st = p.stat()
         except OSError:
-            return real(p) in self._names
-        return (st.st_dev, st.st_ino) in self._ids
+            st = None
+        return (st is not None and (st.st_dev, st.st_ino) in self._ids) or name_key(p) in self._names
 
 
 def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwrite: bool = False,
@@ -217,24 +226,6 @@ def new_file_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
-
-
-def name_max(folder: str | os.PathLike) -> int:
-    """The longest file name, in bytes, that ``folder``'s filesystem takes (255 where not told)."""
-    try:
-        return int(os.pathconf(folder, "PC_NAME_MAX"))
-    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no such folder yet
-        return 255
-
-
-def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
-    """Refuse an output name its filesystem cannot hold, in words (:class:`RasterIOError`,
-    ``ENAMETOOLONG``), before any work: the system's own error names no file it fits."""
-    p = Path(path)
-    n, most = len(os.fsencode(p.name)), name_max(p.parent)
-    if n > most:
-        raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} bytes; the file system "
-                            f"takes at most {most}): choose a shorter name")
 
 
 # What part files add to an output's name: '.' + NAME + '.' + 8 random + PART_SUFFIX, and GDAL's

@@ -97,8 +97,9 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
     file: ``spread_out`` or NAME_spread.tif) is an input or another input's output; a file given
     twice is done once."""
+    from ..file_names import name_key
     from ..errors import InputError
-    from ..files import FileSet, check_not_special, check_writable, real
+    from ..files import FileSet, check_not_special, check_writable
     from ..geo.raster_io import same_file
     from ..geo.sampling import default_spread_path
 
@@ -117,10 +118,11 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
         pairs = [(files[0], output)]
     check_writable(output if output.is_dir() else output.parent)  # else each input fails after its work
     inputs = FileSet(files)
-    seen: dict[Path, Path] = {}
+    seen: dict[tuple, Path] = {}  # name_key of each path written -> its input
+    named: dict[tuple, Path] = {}  # and -> that path, as planned
     kept = []
     for src, dst in pairs:
-        first = seen.get(real(dst))
+        first = seen.get(name_key(dst))
         if first is not None and same_file(first, src):  # a folder and a file in it, overlapping globs
             if not quiet:
                 click.echo(f"note: {src} is given twice; it is done once", err=True)
@@ -142,14 +144,17 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                        "the inputs, or write to another folder" if has_provenance(path) else "")
                 raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
                                          f"overwritten){why}", param_hint=hint)
-            key = real(path)
+            key = name_key(path)
             if key in seen:
+                case = (f"{named[key].name} and {path.name} are one file there: its file system does not "
+                        "tell letter case apart" if named[key].name != path.name else "")
                 if what != "output" and seen[key] == src:  # --spread-out naming -o
-                    raise click.BadParameter(f"the spread file would be written over the output: {path} "
-                                             "(give --spread-out another name)", param_hint="'--spread-out'")
-                raise click.BadParameter(
-                    f"{seen[key]} and {src} would both be written to {path}", param_hint="'IN'")
-            seen[key] = src
+                    raise click.BadParameter(f"the spread file would be written over the output: {path} ("
+                                             + (f"{case}; " if case else "") + "give --spread-out another name)",
+                                             param_hint="'--spread-out'")
+                raise click.BadParameter(f"{seen[key]} and {src} would both be written to {path}"
+                                         + (f" ({case})" if case else ""), param_hint="'IN'")
+            seen[key], named[key] = src, path
     return kept
 
 

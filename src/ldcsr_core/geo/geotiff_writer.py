@@ -246,6 +246,7 @@ class GeoTiffWriter:
         from rasterio.errors import RasterioError
 
         folder = self.path.parent
+        files.check_name_length(self.path)  # (Save, write_raster) a name GDAL or the disk cannot take
         if not folder.is_dir():
             raise RasterIOError(errno.ENOENT, f"output folder does not exist: {folder}")
         if self.path.is_dir():  # else found only at the final rename, after all the work, --overwrite or not

@@ -1,0 +1,129 @@
+"""File names: what a file system (and GDAL) takes, and when two names are one file (torch-free,
+no rasterio).
+
+* :func:`name_max`, :func:`check_name_length` - an output name refused before any work, in words,
+  when its file system cannot hold it (over 255 bytes) or GDAL cannot be given it (not UTF-8).
+
+A USB stick or card (FAT, exFAT), an NTFS disk or an SMB share, and macOS's default disks take
+``A_sr.tif`` and ``a_sr.tif`` for one file: two outputs of those names would be written over each
+other, and an output ``SCENE.TIF`` over the input ``scene.tif``. :func:`name_key` is the one key
+under which two paths name one file there (:func:`ldcsr_core.files.same_file`,
+:class:`~ldcsr_core.files.FileSet` and ``ldcsr upscale``'s output planning compare by it), found
+before any work, whether the files exist yet or not:
+
+* :func:`folds_case` - whether a folder's file system takes names that differ only in letter case
+  for one, found by looking (its names; in an empty folder, a probe file made and removed), once
+  per folder;
+* :func:`name_key` - the folder (its device and inode) and the name, in lower case where the
+  folder folds case.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import RasterIOError
+
+__all__ = ["name_max", "check_name_length", "folds_case", "name_key", "same_name"]
+
+_FOLDS: dict[tuple[int, int], bool] = {}  # a folder's (device, inode) -> folds_case's answer
+
+
+def name_max(folder: str | os.PathLike) -> int:
+    """The longest file name, in bytes, that ``folder``'s filesystem takes (255 where not told)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no such folder yet
+        return 255
+
+
+def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
+    """Refuse an output name its filesystem cannot hold, in words (:class:`RasterIOError`,
+    ``ENAMETOOLONG``), before any work: the system's own error names no file it fits; and a path that
+    is not valid UTF-8 (``EINVAL``), which GDAL, the raster writer, cannot be given (its
+    ``UnicodeEncodeError`` came once the model had loaded), as ``open_raster`` refuses such an input."""
+    p = Path(path)
+    try:
+        os.fspath(p).encode("utf-8")
+    except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
+        raise RasterIOError(errno.EINVAL, f"{what} path is not valid UTF-8: {os.fspath(p)!r} (GDAL writes "
+                            "rasters by UTF-8 names only): choose another name or folder") from None
+    n, most = len(os.fsencode(p.name)), name_max(p.parent)
+    if n > most:
+        raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} bytes; the file system "
+                            f"takes at most {most}): choose a shorter name")
+
+
+def _folder_id(folder: str) -> tuple[int, int] | str:
+    try:
+        st = os.stat(folder)
+    except (OSError, ValueError):
+        return folder
+    return st.st_dev, st.st_ino
+
+
+def folds_case(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` (which exists) takes a name and the same name in other letter case for one
+    file. Told by a name in it whose other-case spelling is no name of its own but is found there;
+    in a folder without such a name, by a probe file made and removed (where it cannot be made:
+    ``False``, as nothing will be written there). Asked once per folder (its device and inode)."""
+    folder = os.path.realpath(folder)
+    fid = _folder_id(folder)
+    if not isinstance(fid, tuple):
+        return False
+    if fid not in _FOLDS:
+        _FOLDS[fid] = _look(folder)
+    return _FOLDS[fid]
+
+
+def _swapped(name: str) -> str:
+    """``name`` with its ASCII letters in the other case (every case-folding file system folds
+    those alike; 'ß' -> 'SS' and the like are not asked about)."""
+    return "".join(c.swapcase() if c.isascii() else c for c in name)
+
+
+def _look(folder: str) -> bool:
+    try:
+        names = set(os.listdir(folder))
+    except OSError:
+        names = set()
+    lettered = [n for n in names if _swapped(n) != n]
+    for name in lettered:
+        if _swapped(name) not in names:
+            return os.path.lexists(os.path.join(folder, _swapped(name)))
+    if lettered:  # each name has its other-case twin beside it: letter case is told apart
+        return False
+    try:  # no name to tell by (an empty folder): one made and removed, in lower case ([a-z0-9_])
+        fd, probe = tempfile.mkstemp(prefix=".ldcsr-case-", dir=folder)
+    except OSError:
+        return False
+    try:
+        os.close(fd)
+        head, name = os.path.split(probe)
+        return os.path.lexists(os.path.join(head, name.upper()))
+    finally:
+        try:
+            os.unlink(probe)
+        except OSError:
+            pass
+
+
+def name_key(path: str | os.PathLike) -> tuple:
+    """The key two paths of one file share, whether it exists yet or not: its folder (device and
+    inode, after the links are resolved; its path where it does not exist) and its name, case-folded
+    where the folder folds case (:func:`folds_case`, asked only of a name with letters): in lower
+    case, letter for letter as those file systems fold it (not casefold's 'ß' -> 'ss': 'strasse'
+    and 'straße' are two files there)."""
+    folder, name = os.path.split(os.path.realpath(path))
+    fid = _folder_id(folder)
+    if isinstance(fid, tuple) and name.lower() != name.upper() and folds_case(folder):
+        name = name.lower()
+    return fid, name
+
+
+def same_name(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` name one file by :func:`name_key`."""
+    return name_key(a) == name_key(b)

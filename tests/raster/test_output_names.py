@@ -1,0 +1,224 @@
+"""Output names: on a file system that does not tell letter case apart (a USB stick's FAT or exFAT, an
+NTFS disk, an SMB share, macOS): ``A_sr.tif`` and ``a_sr.tif`` are one file there, and so are an
+input ``scene.tif`` and an output ``SCENE.TIF``.
+
+Before (checked on a real exFAT volume): ``ldcsr upscale in/ -o /media/usb/out --overwrite`` with
+``in/A.tif`` and ``in/a.tif`` wrote both, the second over the first, and said '2 written' (exit 0):
+one result lost without a word; without ``--overwrite`` the second failed once its work was done
+('output exists from another request'). ``-o SCENE.TIF`` of ``scene.tif`` on exFAT (whose driver
+gives the two names different inodes) was renamed over the input: the input was gone.
+
+The tests here run on the test's own (case-sensitive) disk with :func:`file_names.folds_case` made
+to say that the output folder folds case, as such a disk would; the last ones run on a real exFAT
+volume where one can be mounted (root, FUSE's exfat driver), and are skipped elsewhere.
+
+And an output path that is not valid UTF-8 (a folder named in Latin-1 on an old disk): before, the
+model loaded and the run then failed in Python's words, "'utf-8' codec can't encode character
+'\\udce9' in position 10: surrogates not allowed" (GDAL takes UTF-8 names only); now refused before
+any work, in words, as such an input is.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from ldcsr_core import file_names
+from ldcsr_core.cli import main
+from ldcsr_core.errors import InputError
+from ldcsr_core.files import FileSet, same_file
+from ldcsr_core.errors import RasterIOError
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
+from ldcsr_core.geo.raster_io import read_raster, write_raster
+
+FAST = ("-s", 2, "--mode", "fast", "--device", "cpu")
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+
+
+def _fold_in(monkeypatch, *folders):
+    """``folds_case`` says True of ``folders`` (as a FAT, exFAT, NTFS or macOS disk would), False elsewhere."""
+    real = {os.path.realpath(f) for f in folders}
+    monkeypatch.setattr(file_names, "folds_case", lambda folder: os.path.realpath(folder) in real)
+
+
+def _no_model(monkeypatch):
+    """A run that loads its model has started its work: the refusals here come before."""
+    def refuse(*a, **k):
+        raise AssertionError("the model was loaded: the refusal came after the work began")
+
+    monkeypatch.setattr("ldcsr_core.cli.upscale_cmd._load_model", refuse)
+
+
+@pytest.fixture
+def two_cases(rasters, tmp_path):
+    """in/A.tif and in/a.tif (two different scenes; the test's disk tells them apart), an empty out/."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    shutil.copy(rasters["gray"], inp / "A.tif")
+    shutil.copy(rasters["rgba"], inp / "a.tif")
+    return inp, out
+
+
+@pytest.mark.parametrize("overwrite", [(), ("--overwrite",)])
+def test_two_outputs_one_name_in_a_case_folding_folder_are_refused_up_front(two_cases, tiny_model_file,
+                                                                            monkeypatch, overwrite):
+    inp, out = two_cases
+    _fold_in(monkeypatch, out)
+    _no_model(monkeypatch)
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file, *overwrite)
+    assert r.exit_code == 2, r.output
+    assert (f"{inp / 'A.tif'} and {inp / 'a.tif'} would both be written to {out / 'a_sr.tif'} (A_sr.tif and "
+            "a_sr.tif are one file there: its file system does not tell letter case apart)") in r.output
+    assert list(out.iterdir()) == []
+
+
+def test_the_same_names_in_a_folder_that_tells_case_apart_are_both_written(two_cases, tiny_model_file,
+                                                                           monkeypatch):
+    inp, out = two_cases
+    _fold_in(monkeypatch)  # no folder folds case
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["A_sr.tif", "a_sr.tif"]
+
+
+def test_an_output_named_as_an_input_in_other_letter_case_is_refused(rasters, tiny_model, tmp_path, monkeypatch):
+    """The CLI's check and upscale_raster's (QGIS, Python) alike: SCENE.TIF is scene.tif there."""
+    src = shutil.copy(rasters["gray"], tmp_path / "scene.tif")
+    before = (tmp_path / "scene.tif").read_bytes()
+    _fold_in(monkeypatch, tmp_path)
+    _no_model(monkeypatch)
+    r = run("upscale", src, "-o", tmp_path / "SCENE.TIF", *FAST, "--overwrite")
+    assert r.exit_code == 2, r.output
+    assert f"output path is an input file: {tmp_path / 'SCENE.TIF'} (inputs are never overwritten)" in r.output
+    with pytest.raises(InputError, match="input"):
+        upscale_raster(src, tmp_path / "SCENE.TIF", scale=2, model=tiny_model, options=UpscaleOptions(mode="fast"),
+                       output=OutputOptions(overwrite=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
+    assert (tmp_path / "scene.tif").read_bytes() == before
+
+
+def test_a_spread_file_named_as_the_output_in_other_letter_case_is_refused(rasters, tiny_model_file, tmp_path,
+                                                                           monkeypatch):
+    src = shutil.copy(rasters["gray"], tmp_path / "scene.tif")
+    _fold_in(monkeypatch, tmp_path)
+    _no_model(monkeypatch)
+    r = run("upscale", src, "-o", tmp_path / "o.tif", "--spread-out", tmp_path / "O.tif", "-s", 2,
+            "--mode", "diffusion", "--samples", 2, "--device", "cpu", "--model", tiny_model_file)
+    assert r.exit_code == 2, r.output
+    assert (f"the spread file would be written over the output: {tmp_path / 'O.tif'} (o.tif and O.tif are one "
+            "file there: its file system does not tell letter case apart; give --spread-out another name)") in r.output
+
+
+def test_same_file_and_file_set_by_name_where_case_is_folded(tmp_path, monkeypatch):
+    (tmp_path / "scene.tif").write_bytes(b"x")
+    assert not same_file(tmp_path / "scene.tif", tmp_path / "SCENE.TIF")
+    assert tmp_path / "SCENE.TIF" not in FileSet([tmp_path / "scene.tif"])
+    _fold_in(monkeypatch, tmp_path)
+    assert same_file(tmp_path / "scene.tif", tmp_path / "SCENE.TIF")
+    assert same_file(tmp_path / "new.tif", tmp_path / "New.TIF")  # neither there yet
+    assert tmp_path / "SCENE.TIF" in FileSet([tmp_path / "scene.tif"])
+    assert not same_file(tmp_path / "scene.tif", tmp_path / "scene2.tif")
+
+
+def test_folds_case_of_a_folder_that_tells_case_apart(tmp_path):
+    """A folder with names is told by them, nothing written there (an input's folder keeps its
+    modification time); an empty one by a probe file, removed."""
+    names, empty = tmp_path / "names", tmp_path / "empty"
+    names.mkdir()
+    empty.mkdir()
+    (names / "a.tif").write_bytes(b"")
+    (names / "B.tif").write_bytes(b"")
+    (names / "b.tif").write_bytes(b"")
+    os.utime(names, (1_000_000_000, 1_000_000_000))
+    assert file_names.folds_case(names) is False
+    assert os.stat(names).st_mtime == 1_000_000_000
+    assert file_names.folds_case(empty) is False
+    assert list(empty.iterdir()) == []
+
+
+def _latin1_folder(tmp_path):
+    folder = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9"))  # 'caf\udce9' for Python
+    os.mkdir(folder)
+    return folder
+
+
+def test_an_output_path_not_in_utf8_is_refused_before_any_work(rasters, tiny_model_file, tmp_path, monkeypatch):
+    folder = _latin1_folder(tmp_path)
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(rasters["gray"], inp / "a.tif")
+    _no_model(monkeypatch)
+    for args in ((inp / "a.tif", "-o", os.path.join(folder, "a.tif")), (inp, "-o", folder)):
+        r = run("upscale", *args, *FAST, "--model", tiny_model_file)
+        assert r.exit_code == 5, r.output
+        assert "path is not valid UTF-8: '" in r.output and "caf\\udce9" in r.output, r.output
+        assert "choose another name or folder" in r.output and "codec" not in r.output
+    assert os.listdir(folder) == []
+
+
+def test_write_raster_to_a_path_not_in_utf8_says_so(rasters, tmp_path):
+    """napari's Save and write_raster go through the writer: its one line, not a UnicodeEncodeError."""
+    folder = _latin1_folder(tmp_path)
+    with pytest.raises(RasterIOError, match="not valid UTF-8"):
+        write_raster(os.path.join(folder, "a.tif"), read_raster(rasters["gray"]))
+    assert os.listdir(folder) == []
+
+
+# --- a real exFAT volume (FUSE's exfat driver), where one can be mounted ---------------------------
+
+
+@pytest.fixture
+def exfat(tmp_path):
+    """A fresh 8 MB exFAT volume mounted at tmp_path/vol (skipped where it cannot be)."""
+    tools = [shutil.which(t) for t in ("mkfs.exfat", "mount.exfat-fuse", "losetup", "umount")]
+    if os.geteuid() != 0 or not all(tools) or not os.path.exists("/dev/fuse"):
+        pytest.skip("mounting an exFAT volume needs root, /dev/fuse, exfatprogs and exfat-fuse")
+    img, vol = tmp_path / "v.img", tmp_path / "vol"
+    vol.mkdir()
+    with open(img, "wb") as f:
+        f.truncate(8 << 20)
+    ok = subprocess.run(["mkfs.exfat", str(img)], capture_output=True).returncode == 0
+    loop = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True, text=True) if ok else None
+    if loop is None or loop.returncode != 0:
+        pytest.skip("no loop device for an exFAT volume here")
+    dev = loop.stdout.strip()
+    try:
+        if subprocess.run(["mount.exfat-fuse", dev, str(vol)], capture_output=True).returncode != 0:
+            pytest.skip("exFAT volume not mounted (FUSE refused)")
+        try:
+            yield vol
+        finally:
+            file_names._FOLDS.clear()  # its device number may be another file system's later
+            if subprocess.run(["umount", str(vol)], capture_output=True).returncode != 0:
+                subprocess.run(["umount", "-l", str(vol)], capture_output=True)
+    finally:
+        subprocess.run(["losetup", "-d", dev], capture_output=True)
+
+
+def test_on_a_real_exfat_volume(exfat, two_cases, rasters, tiny_model_file, monkeypatch):
+    inp, _ = two_cases
+    out = exfat / "out"
+    out.mkdir()
+    assert file_names.folds_case(out) is True  # empty: by its probe file, removed
+    assert list(out.iterdir()) == []
+    shutil.copy(rasters["gray"], exfat / "scene.tif")
+    assert file_names.folds_case(exfat) is True  # by its names
+    (exfat / "de").mkdir()
+    (exfat / "de" / "straße.tif").write_bytes(b"")  # Python's upper case 'STRASSE.TIF' is no name there
+    assert file_names.folds_case(exfat / "de") is True
+    _no_model(monkeypatch)
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file, "--overwrite")
+    assert r.exit_code == 2, r.output
+    assert "are one file there: its file system does not tell letter case apart" in r.output
+    assert list(out.iterdir()) == []
+    r = run("upscale", exfat / "scene.tif", "-o", exfat / "SCENE.TIF", *FAST, "--overwrite")
+    assert r.exit_code == 2 and "output path is an input file" in r.output, r.output
+    assert (exfat / "scene.tif").read_bytes() == rasters["gray"].read_bytes()
