@@ -2,7 +2,9 @@
 no rasterio).
 
 * :func:`name_max`, :func:`check_name_length` - an output name refused before any work, in words,
-  when its file system cannot hold it (over 255 bytes) or GDAL cannot be given it (not UTF-8).
+  when its file system cannot hold it (over 255 bytes) or GDAL cannot be given it (not UTF-8);
+  :func:`cut_to_fit` - a name made from another (a part file's, napari's output next to its
+  source) cut to the bytes it may take.
 
 A USB stick or card (FAT, exFAT), an NTFS disk or an SMB share, and macOS's default disks take
 ``A_sr.tif`` and ``a_sr.tif`` for one file: two outputs of those names would be written over each
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from .errors import RasterIOError
 
-__all__ = ["name_max", "check_name_length", "folds_case", "name_key", "same_name"]
+__all__ = ["name_max", "check_name_length", "cut_to_fit", "folds_case", "name_key", "same_name"]
 
 _FOLDS: dict[tuple[int, int], bool] = {}  # a folder's (device, inode) -> folds_case's answer
 
@@ -63,6 +65,14 @@ def _folder_id(folder: str) -> tuple[int, int] | str:
     except (OSError, ValueError):
         return folder
     return st.st_dev, st.st_ino
+
+
+def cut_to_fit(text: str, nbytes: int) -> str:
+    """``text`` cut at its end to at most ``nbytes`` bytes of the file system's encoding, on a
+    character, never inside one (a name made from a long one, to fit :func:`name_max`)."""
+    while text and len(os.fsencode(text)) > nbytes:
+        text = text[:-1]
+    return text
 
 
 def folds_case(folder: str | os.PathLike) -> bool:

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from .errors import OVERWRITE, InputError, OutputExistsError, RasterIOError, cause_line
-from .file_names import check_name_length, name_max
+from .file_names import check_name_length, cut_to_fit, name_max
 from .words import counted
 
 try:
@@ -245,10 +245,7 @@ def part_prefix(path: str | os.PathLike) -> str:
     if len(os.fsencode(name)) <= room:
         return f".{name}."
     digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
-    head = name
-    while len(os.fsencode(head)) > room - 13:  # cut on a character, never inside one
-        head = head[:-1]
-    return f".{head}~{digest}."
+    return f".{cut_to_fit(name, room - 13)}~{digest}."
 
 
 def is_part_of(candidate: str | os.PathLike, path: str | os.PathLike) -> bool:

@@ -408,6 +408,22 @@ def test_a_streamed_output_name_is_not_one_with_a_stale_sidecar(tmp_path):
     assert output_path_for(src, 2.0, samples=2).name == "o_x2.00_ldcsr-3.tif"
 
 
+def test_a_streamed_output_name_of_a_long_source_name_fits_the_file_system(tmp_path):
+    """A source named with 80 CJK characters (240 bytes): before, the Run picked
+    '<name>_x2.00_ldcsr.tif' (258 bytes), which the engine then refused, 'output name too long: ...
+    choose a shorter name', a name napari's user cannot choose. Now its stem is cut to fit, with room
+    for a numbered name, its spread file and their sidecars."""
+    from ldcsr_core.files import check_name_length
+    from napari_ldcsr.run._bigrun import output_path_for
+
+    src = tmp_path / ("北" * 80 + ".tif")
+    out = output_path_for(src, 2.0, samples=2)
+    assert out.name.startswith("北" * 70) and out.name.endswith("北_x2.00_ldcsr.tif"), out.name
+    for p in (out.with_name(out.stem + "-99.tif"), out.with_name(out.stem + "-99_spread.tif.aux.xml")):
+        check_name_length(p)
+    assert output_path_for(tmp_path / "o.tif", 2.0).name == "o_x2.00_ldcsr.tif"  # short names as they were
+
+
 def test_a_streamed_output_name_whose_spread_file_another_run_is_making_is_not_picked(tmp_path):
     """With samples, a name whose spread file another live run is making now (an ``ldcsr upscale
     --spread-out`` there holds its claim) is not picked: before, the Run took that name, and two runs
