@@ -358,6 +358,24 @@ def test_train_never_writes_two_of_its_files_to_one(image_dir, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_train_refuses_an_out_whose_phase_copy_name_is_too_long_before_any_work(image_dir, tmp_path):
+    """OUT of 248 bytes: its -after-fast copy's name is 259. Before: exit 5 in errno's words, '[Errno
+    36] File name too long: ...-after-fast.safetensors', naming no option. Now the option and the
+    file (the CLI and train() alike), as upscale says an output name too long."""
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    from ldcsr_core.training.errors import TrainingError
+    from ldcsr_core.training.trainer import train
+
+    o = tmp_path / ("o" * 236 + ".safetensors")
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(o), "--steps", "1", "0", "0", "--device", "cpu"])
+    assert r.exit_code == 2, r.output
+    assert "Invalid value for '--out': OUT's copy name too long: " in r.output and "(259 bytes; the file " in r.output
+    with pytest.raises(TrainingError, match="--out: OUT's copy name too long"):
+        train(image_dir, o, steps=(1, 0, 0), batch_size=2, lr_size=16, scale_range=(2.0, 3.0), device="cpu")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
 def test_train_refuses_a_pipe_where_it_writes_a_model_or_checkpoint_before_any_work(image_dir, tmp_path):
     """OUT a named pipe with --overwrite: the run trained every step, wrote its checkpoint, then

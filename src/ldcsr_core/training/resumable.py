@@ -83,14 +83,14 @@ _WRITTEN = {"--out": "OUT", "--checkpoint": "the checkpoint", "--log": "the log"
 def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None) -> tuple[str, str]:
     """``(option, why)`` for the first file a run would write (OUT and its ``-after-<phase>``
     copies, the checkpoint, the log) that is in the built-in models' folder (``overwrite`` or
-    not), is a device, a pipe or a stream (not the log, which is appended to), is another of them
-    (the checkpoint OUT, the log OUT or the checkpoint: the log's lines appended to a model made it
+    not), has a name its file system cannot hold (``files.check_name_length``), is a device, a
+    pipe or a stream (not the log, which is appended to), is another of them (the checkpoint OUT, the log OUT or the checkpoint: the log's lines appended to a model made it
     unreadable) or is one of its ``inputs`` (option -> path: --init, --config, DATA, ...;
     ``resume`` only as the checkpoint it continues); ``("", "")`` when none is. ``ldcsr train``
     says it as its usage error, :class:`Trainer` as a :class:`TrainingError`, before any work."""
     from ..builtin_models import builtin_folder_refusal
-    from ..errors import InputError
-    from ..files import check_not_special, same_file
+    from ..errors import InputError, RasterIOError
+    from ..files import check_name_length, check_not_special, same_file
     from .phases import PHASES
 
     out = Path(out)
@@ -101,6 +101,12 @@ def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None)
         refused = builtin_folder_refusal(paths[0]) if paths else ""
         if refused:
             return option, f"the run would write {refused}"
+    for option, paths in written.items():  # a name the file system cannot hold: said, not errno's words
+        for path in paths:
+            try:
+                check_name_length(path, _WRITTEN[option] if path == paths[0] else "OUT's copy")
+            except RasterIOError as e:
+                return option, str(e)
     for option, paths in written.items():  # replaced by a file at every checkpoint: never a pipe or a device
         for path in paths if option != "--log" else ():  # the log is appended to: a pipe may take it
             try:
