@@ -153,7 +153,7 @@ class Adaptation:
         carries the saved file's identity (name, version, notes, SHA-256), as ``load_model(path)``
         gives it, so that outputs made with it in memory (napari's Run after Adapt) name that file."""
         from .checkpoints import save_model
-        from .files import sha256_file
+        from .files import check_name_length, sha256_file
 
         if not self.kept:
             raise InputError("the adapted model was not kept (the guard found it no better than the base "
@@ -162,6 +162,7 @@ class Adaptation:
         path = check_path(path, "output")  # None: pathlib's TypeError; '': ".: ... saved as .safetensors"
         if path.suffix.lower() != ".safetensors":
             raise InputError(f"{path}: an adapted model is saved as .safetensors")
+        check_name_length(path, "the adapted model's")  # is_file() below fails in errno's words
         if self.base_sha256 and path.is_file() and sha256_file(path) == self.base_sha256:  # overwrite or not
             raise InputError(f"{path} is the model it was adapted from, {self.base_name} (inputs are never "
                              "overwritten; give another name)")

@@ -145,6 +145,7 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
     names = ".json or .html" if html else ".json"
     if not html and is_html_name(p):
         raise InputError(f"{name} is written as JSON only: {p} is an HTML name (choose a .json name)")
+    check_name_length(p, name)  # before is_dir(), which fails in errno's words
     for pairs, why in ((inputs, "inputs are never overwritten"), (outputs, "the run writes it")):
         for other, what in pairs:
             if other is not None and same_file(p, other):  # same_file compares resolved paths too

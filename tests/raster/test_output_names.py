@@ -172,6 +172,26 @@ def test_write_raster_to_a_path_not_in_utf8_says_so(rasters, tmp_path):
     assert os.listdir(folder) == []
 
 
+def test_adapt_out_name_too_long_is_refused_before_the_training(rasters, tiny_model_file, tmp_path, monkeypatch):
+    """Before: 'ldcsr adapt' trained for its minutes, said 'kept', then ended in errno's words, '[Errno
+    36] File name too long: ...', the adapted model lost. Now exit 2 naming --out, before the model loads."""
+    _no_model(monkeypatch)
+    out = tmp_path / ("a" * 250 + ".safetensors")
+    r = run("adapt", rasters["gray"], "-s", 2, "-o", out, "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 2, r.output
+    assert "Invalid value for '--out': the adapted model's name too long: " in r.output
+    assert "(262 bytes; the file system takes at most 255): choose a shorter name" in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_report_name_too_long_is_said_in_words(tmp_path):
+    """selfcheck --json, evaluate and QGIS's report: before, '[Errno 36] File name too long: ...'."""
+    from ldcsr_core.files import check_report_path
+
+    with pytest.raises(RasterIOError, match=r"^the report name too long: .* \(257 bytes; the file system takes at most 255\)"):
+        check_report_path(tmp_path / ("r" * 252 + ".json"))
+
+
 # --- a real exFAT volume (FUSE's exfat driver), where one can be mounted ---------------------------
 
 

@@ -56,8 +56,8 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     """
     from ..adaptation import adapt, check_save_room
     from ..builtin_models import builtin_folder_refusal
-    from ..errors import InputError, OutputExistsError
-    from ..files import check_not_special
+    from ..errors import InputError, OutputExistsError, RasterIOError
+    from ..files import check_name_length, check_not_special
     from ..geo.radiometry import parse_bands
     from ..geo.raster_io import open_raster
     from .selfcheck_cmd import parse_window
@@ -70,6 +70,10 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     box = parse_window(window)
     if out.suffix.lower() != ".safetensors":
         raise click.BadParameter(f"must end in .safetensors, got {out.name!r}", param_hint="'--out'")
+    try:  # before is_dir() and exists(), which fail in errno's words; else found after the training
+        check_name_length(out, "the adapted model's")
+    except RasterIOError as e:
+        raise click.BadParameter(str(e), param_hint="'--out'") from None
     if not out.parent.is_dir():
         raise click.BadParameter(f"folder does not exist: {out.parent}", param_hint="'--out'")
     if opt.missing_input(scene):
