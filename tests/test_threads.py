@@ -292,7 +292,11 @@ def test_train_and_adapt_steps_run_on_ldcsr_threads(monkeypatch, tmp_path):
     seen = []
 
     class Recorder:  # stands in for the Trainer: what count would its steps run on?
-        runlog = SimpleNamespace(close=lambda: None)  # train() closes the Trainer's log at the end
+        def __enter__(self):  # train() closes the Trainer (its log) at the end
+            return self
+
+        def __exit__(self, *exc):
+            pass
 
         def __init__(self, *a, **kw):
             seen.append(torch.get_num_threads())

@@ -259,3 +259,33 @@ def test_a_log_that_is_a_named_pipe_is_one_stream_for_the_run(tmp_path):
         assert os.read(reader, 1 << 16).startswith(b'{"event": "end"') and os.read(reader, 1) == b""
     finally:
         os.close(reader)
+
+
+def test_a_trainer_used_directly_closes_its_piped_log_on_leaving_raised_or_not(tmp_path):
+    """Trainer through the API (not train()) with a log that is a named pipe: before, the pipe was
+    closed only by the garbage collector, so a reader ('cat PIPE') waited for ever after a run whose
+    Trainer the caller kept. Now ``with Trainer(...) as t`` (train() uses it) closes it on leaving,
+    also when the run raises, and every line written before is there."""
+    from ldcsr_core.training.trainer import Trainer
+
+    data = tmp_path / "data"
+    data.mkdir()
+    picture_folder(data, [picture(64, 0)])
+    fifo = tmp_path / "log.pipe"
+    os.mkfifo(fifo)
+
+    def failing_phase(phase):
+        raise RuntimeError("a step failed")
+
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader there: opening to write does not wait
+    try:
+        with pytest.raises(RuntimeError, match="a step failed"):
+            with Trainer(data, tmp_path / "m.safetensors", config=tiny_test_config(with_encoder=True), device="cpu",
+                         lr_size=16, scale_range=(2.0, 3.0), steps=(1, 0, 0), log_path=fifo) as t:
+                t.run_phase = failing_phase
+                t.run()  # writes its 'start' line, then the phase raises
+        lines = os.read(reader, 1 << 20)
+        assert lines.startswith(b'{"event": "start"') and lines.endswith(b"\n"), lines
+        assert os.read(reader, 1) == b""  # the end of the stream: the writer closed it, no garbage collector
+    finally:
+        os.close(reader)

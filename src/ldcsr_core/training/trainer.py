@@ -64,7 +64,9 @@ def nothing_to_train(minutes, steps=None, init=None, resume=None) -> str:
 
 
 class Trainer(PhaseMixin, ResumableMixin):
-    """One training run: the model, data, optimisers, EMA and the resumable ``TrainState``."""
+    """One training run: the model, data, optimisers, EMA and the resumable ``TrainState``. Its log,
+    when a pipe, is kept open until :meth:`close` (``with Trainer(...) as t:`` closes it on leaving,
+    raised or not; :func:`train` does so)."""
 
     def __init__(self, data_dir, out, *, val_dir=None, config=None, init=None, minutes=(50.0, 10.0, 15.0),
                  batch_size=8, lr_size=32, scale_range=(1.2, 8.0), base_lr=1e-3, seed=0, device="auto",
@@ -181,6 +183,16 @@ class Trainer(PhaseMixin, ResumableMixin):
                          "train_detail_decoder": train_detail_decoder,
                          "grow_sr_modules": grow_sr_modules,
                          "data": images_identity(self.data.images)})  # a resume on other images says so
+
+    def close(self):
+        """Close what the run keeps open (a log that is a pipe: its reader then sees the end)."""
+        self.runlog.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def _compile(self, backend):
         """``torch.compile`` the networks that take tensors alone (condition encoder, stage-1 encoder,
@@ -417,13 +429,10 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
     with fixed_count():  # else a fixed count (LDCSR_THREADS, set_threads) for the run, as tiles run
         if resume:  # a checkpoint that is not there, cannot be read, is cut short or is not this trainer's:
             read_checkpoint(resume, lazily=True)  # before the model and the data (its tensors mapped, not read)
-        t = Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes,
-                    batch_size=batch_size, lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed,
-                    device=device, log_every=log_every, val_every_s=val_every_s, name=name, version=version,
-                    **kw)
-        try:
+        with Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes,
+                     batch_size=batch_size, lr_size=lr_size, scale_range=scale_range, base_lr=base_lr, seed=seed,
+                     device=device, log_every=log_every, val_every_s=val_every_s, name=name, version=version,
+                     **kw) as t:  # a log that is a pipe is closed at the end, raised or not
             if resume:
                 t.resume(resume)
             return t.run()
-        finally:
-            t.runlog.close()  # a pipe it kept open
