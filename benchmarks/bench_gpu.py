@@ -184,6 +184,7 @@ def main(argv=None) -> int:
     import torch
 
     import ldcsr_core
+    from ldcsr_core.files import atomic_write_bytes
     from ldcsr_core.tiling import plan_for_model
 
     if a.threads:
@@ -197,12 +198,12 @@ def main(argv=None) -> int:
 
     rows, outs = [], {}  # outs: (side, mode, plan) -> {dtype: output}, for the agreement with float32
 
-    def save():  # after every row: a run stopped at a time limit keeps what it measured
-        if a.json:
-            with open(a.json, "w") as f:
-                json.dump({"device": str(dev), "torch": torch.__version__, "scale": a.scale, "rows": rows,
-                           "gpu": torch.cuda.get_device_name(dev) if cuda else None,
-                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, f, indent=2)
+    def save():  # after every row: a run stopped at a time limit keeps what it measured, whole (atomic: a
+        if a.json:  # kill in the middle of a save leaves the last one, not a file cut short)
+            atomic_write_bytes(a.json, json.dumps(
+                {"device": str(dev), "torch": torch.__version__, "scale": a.scale, "rows": rows,
+                 "gpu": torch.cuda.get_device_name(dev) if cuda else None,
+                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, indent=2).encode())
 
     print(f"device {dev}{' (' + torch.cuda.get_device_name(dev) + ')' if cuda else ''}, torch {torch.__version__}",
           flush=True)

@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # the engine's atomic writer (files imports neither torch nor numpy)
 WHEELS = ROOT / "artifacts" / "wheels"
 # each step's time limit (s), 300 in all: a training call must fit after this one in the session's
 # 15 minutes of device time (module docstring); unused time goes to the next steps
@@ -105,6 +106,8 @@ def exit_status(steps: dict) -> int:
 
 
 def main(argv=None) -> int:
+    from ldcsr_core.files import atomic_write_bytes
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--device", default="cuda")
@@ -154,7 +157,8 @@ def main(argv=None) -> int:
         summary["steps"][step] = {"rc": rc, "seconds": round(time.perf_counter() - t0, 1),
                                   "limit_s": int(start + deadline - t0 + 0.5)}
         print(f"== {step}: rc {rc} in {summary['steps'][step]['seconds']} s", flush=True)
-        (a.out / "summary.json").write_text(json.dumps(summary, indent=2))
+        # whole or not there: the device's limit may kill this call at any moment
+        atomic_write_bytes(a.out / "summary.json", json.dumps(summary, indent=2).encode())
     return exit_status(summary["steps"])
 
 

@@ -134,6 +134,21 @@ def pack(src, out, *, quality=90, crop=None, max_mb=None, reserve_mb=0.0, val_co
     return summary
 
 
+def _copy(src, dst) -> Path:
+    """``src`` copied to ``dst`` atomically (the engine's writer, files.atomic_write_bytes): a run
+    killed at the device's time limit leaves the file whole or absent (a hidden ``.NAME.*.ldcsr-part``
+    at most), never a file cut short under its name."""
+    from ldcsr_core.files import atomic_write_bytes
+
+    return atomic_write_bytes(dst, Path(src).read_bytes())
+
+
+def _write_json(path, obj):
+    from ldcsr_core.files import atomic_write_bytes
+
+    atomic_write_bytes(path, json.dumps(obj, indent=1).encode())
+
+
 def _travels(path):
     r = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT)
     return r.returncode != 0
@@ -151,9 +166,9 @@ def resolve_resume(resume, work: Path) -> Path | None:
                 return r / name
             if (r / (name + PART_SUFFIX + "000")).is_file():
                 if (r / f"{name}.parts.json").exists():
-                    shutil.copy2(r / f"{name}.parts.json", work / f"{name}.parts.json")
+                    _copy(r / f"{name}.parts.json", work / f"{name}.parts.json")
                 for p in sorted(r.glob(name + PART_SUFFIX + "[0-9][0-9][0-9]")):
-                    shutil.copy2(p, work / p.name)
+                    _copy(p, work / p.name)
                 return merge_parts(work / name)
         raise SystemExit(f"no {CKPT_NAME} (or its parts) in {r}")
     if not r.exists() and Path(str(r) + PART_SUFFIX + "000").exists():
@@ -178,62 +193,81 @@ def run(args):
     tlog.propagate = False
     if args.threads:
         torch.set_num_threads(args.threads)
-    resume = resolve_resume(args.resume, work)
-    log_path = out / LOG_NAME
-    if resume and args.resume and Path(args.resume).is_dir() and (Path(args.resume) / LOG_NAME).is_file():
-        shutil.copy2(Path(args.resume) / LOG_NAME, log_path)  # one log for the whole training
-    val = args.val or (f"{args.data}#val" if str(args.data).endswith(".npz") else None)
-    extra = json.loads(args.train_kwargs) if args.train_kwargs else {}
-    t = Trainer(args.data, work / WEIGHTS_NAME, val_dir=val, checkpoint=work / CKPT_NAME,
-                minutes=tuple(args.phase_minutes), steps=tuple(args.steps) if args.steps else None,
-                batch_size=args.batch, lr_size=args.lr_size, scale_range=tuple(args.scale_range), base_lr=args.base_lr, lr_scaling=args.lr_scaling,
-                warmup=args.warmup_steps, seed=args.seed, device=args.device, amp=args.amp,
-                workers=args.workers, compile=args.compile, val_every_steps=args.val_every_steps,
-                val_limit=args.val_limit, checkpoint_every_s=args.checkpoint_every * 60, log_every=args.log_every,
-                log_path=log_path, name=args.name, version=args.version, **extra)
-    if resume:
-        t.resume(resume)
-    # the process budget: --minutes from the start of this script, less the time to write results
-    t.stop_after_s = max(0.0, args.minutes * 60 - args.reserve_s - (time.time() - t0))
-    t.run()
-    if not t.stopped:
-        t.checkpoint()  # finished: the final state (history) is resumable too
-    results = write_results(t, work, out, args, read_checkpoint, split_file, half_precision_copy)
-    shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(results), flush=True)
-    return results
+    try:
+        resume = resolve_resume(args.resume, work)
+        log_path = out / LOG_NAME
+        if resume and args.resume and Path(args.resume).is_dir() and (Path(args.resume) / LOG_NAME).is_file():
+            _copy(Path(args.resume) / LOG_NAME, log_path)  # one log for the whole training
+        val = args.val or (f"{args.data}#val" if str(args.data).endswith(".npz") else None)
+        extra = json.loads(args.train_kwargs) if args.train_kwargs else {}
+        interrupted = None
+        with Trainer(args.data, work / WEIGHTS_NAME, val_dir=val, checkpoint=work / CKPT_NAME,
+                     minutes=tuple(args.phase_minutes), steps=tuple(args.steps) if args.steps else None,
+                     batch_size=args.batch, lr_size=args.lr_size, scale_range=tuple(args.scale_range), base_lr=args.base_lr, lr_scaling=args.lr_scaling,
+                     warmup=args.warmup_steps, seed=args.seed, device=args.device, amp=args.amp,
+                     workers=args.workers, compile=args.compile, val_every_steps=args.val_every_steps,
+                     val_limit=args.val_limit, checkpoint_every_s=args.checkpoint_every * 60, log_every=args.log_every,
+                     log_path=log_path, name=args.name, version=args.version, **extra) as t:
+            if resume:
+                t.resume(resume)
+            # the process budget: --minutes from the start of this script, less the time to write results
+            t.stop_after_s = max(0.0, args.minutes * 60 - args.reserve_s - (time.time() - t0))
+            try:
+                t.run()
+            except KeyboardInterrupt as e:  # SIGTERM (the device's time limit) or Ctrl-C: the Trainer checkpointed
+                # at the step's end, and that checkpoint comes back in OUT (--resume OUT), not lost in work/
+                interrupted = str(e).replace(str(work / CKPT_NAME), str(out))
+                print(interrupted, file=sys.stderr, flush=True)
+                if not ((work / CKPT_NAME).is_file() and (work / WEIGHTS_NAME).is_file()):  # none written yet
+                    raise SystemExit(130) from None
+            else:
+                if not t.stopped:
+                    t.checkpoint()  # finished: the final state (history) is resumable too
+        results = write_results(t, work, out, args, read_checkpoint, split_file, half_precision_copy,
+                                interrupted=interrupted)
+        print(json.dumps(results), flush=True)
+        if interrupted:
+            raise SystemExit(130)
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def write_results(t, work, out, args, read_checkpoint, split_file, half_precision_copy):
-    import torch
-    shutil.copy2(work / WEIGHTS_NAME, out / WEIGHTS_NAME)
+def write_results(t, work, out, args, read_checkpoint, split_file, half_precision_copy, interrupted=None):
+    """The results into ``out``, each file written atomically (:func:`_copy`, split_file): a kill
+    (the device's time limit) leaves the files finished before it whole, and summary.json, written
+    last, is there only when all are."""
+    from ldcsr_core.training.checkpoint import atomic_torch_save
+
+    _copy(work / WEIGHTS_NAME, out / WEIGHTS_NAME)
     ckpt = work / CKPT_NAME
     files = [out / WEIGHTS_NAME, out / LOG_NAME]
     size = ckpt.stat().st_size
     if size <= PART_BYTES:
-        shutil.copy2(ckpt, out / CKPT_NAME)
-        files.append(out / CKPT_NAME)
+        files.append(_copy(ckpt, out / CKPT_NAME))
     else:
         files += split_file(ckpt, PART_BYTES, out) + [out / f"{CKPT_NAME}.parts.json"]
     half_size = None
     if args.half or len(files) + 1 > MAX_RESULT_FILES:
         half = work / "run-bf16.ckpt"
-        torch.save(half_precision_copy(read_checkpoint(ckpt)), half)
+        atomic_torch_save(half_precision_copy(read_checkpoint(ckpt)), half)
         half_size = half.stat().st_size
-        if len(files) + 1 > MAX_RESULT_FILES:  # the full one cannot come back: the half copy instead
-            for f in files[2:]:
-                f.unlink()
-            files = files[:2]
+        full = files[2:]
         if half_size <= PART_BYTES:
-            shutil.copy2(half, out / half.name)
-            files.append(out / half.name)
+            halves = [_copy(half, out / half.name)]
         else:
-            files += split_file(half, PART_BYTES, out) + [out / f"{half.name}.parts.json"]
+            halves = split_file(half, PART_BYTES, out) + [out / f"{half.name}.parts.json"]
+        if len(files) + 1 > MAX_RESULT_FILES:  # the full one cannot come back: the half copy instead,
+            for f in sorted(full, key=lambda f: not f.name.endswith(".parts.json")):  # once written
+                f.unlink()  # (its parts.json first: parts without it read as a split cut short)
+            files = files[:2]
+        files += halves
     s = t.state
-    summary = {"stopped_early": t.stopped, "done": s.done, "phase": s.phase, "phase_step": s.phase_step,
+    summary = {"stopped_early": t.stopped or bool(interrupted), "interrupted": interrupted, "done": s.done,
+               "phase": s.phase, "phase_step": s.phase_step,
                "total_steps": s.total_steps, "runs": s.runs, "checkpoint_bytes": size, "bf16_checkpoint_bytes": half_size,
                "weights_bytes": (out / WEIGHTS_NAME).stat().st_size, "files": [f.name for f in files]}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    _write_json(out / "summary.json", summary)
     if len(files) + 1 > MAX_RESULT_FILES:
         print(f"warning: {len(files) + 1} result files; only {MAX_RESULT_FILES} come back", file=sys.stderr)
     return summary
