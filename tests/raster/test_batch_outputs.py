@@ -491,3 +491,18 @@ def test_a_folder_at_an_output_name_fails_that_input_in_words(rasters, tiny_mode
     assert r.exit_code == 1 and "--overwrite" not in r.output, r.output
     assert f"failed   {inp / 'a.tif'} -> {out / 'a_sr.tif'}: output path is a folder: {out / 'a_sr.tif'}" in r.output
     assert (out / "a_sr.tif").is_dir() and (out / "b_sr.tif").is_file()
+
+
+def test_a_folder_with_no_rasters_is_exit_5_as_train_and_evaluate_say_it(folders):
+    """An input folder that is there but holds nothing to read is bad input (the exit table's 5: an
+    empty file, not a raster), as train's DATA and evaluate's folder say it ('no images ... under
+    DIR'). Before: upscale's was click's usage error, exit 2 "Invalid value for 'IN': no raster
+    files ...", the status of an input not there."""
+    inp, out = folders
+    (inp / "notes.txt").write_text("not a raster")
+    r = run("upscale", inp, "-o", out, *FAST)
+    assert r.exit_code == 5, r.output
+    assert r.output.strip().splitlines()[-1] == f"Error: no raster files (.tif, .png, .jp2, ...) in folder {inp}"
+    assert list(out.iterdir()) == []
+    r = run("evaluate", inp, "--device", "cpu")
+    assert r.exit_code == 5 and f"no images (.bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp) under {inp}" in r.output

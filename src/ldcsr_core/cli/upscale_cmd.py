@@ -9,6 +9,7 @@ with a summary; errors become one line through the group in :mod:`.commands`.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import sys
@@ -27,9 +28,9 @@ log = logging.getLogger("ldcsr_core")
 
 def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
     """Files to process, and whether the request is a batch (folder or several files)."""
-    from ..geo.raster_io import is_raster_name
-
+    from ..errors import RasterIOError
     from ..files import check_readable, real
+    from ..geo.raster_io import is_raster_name
 
     files: list[Path] = []
     batch = len({real(p) for p in inputs}) > 1  # one file given twice (or by a link) is one input
@@ -41,9 +42,8 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
             found = sorted(q for q in p.iterdir()
                            if is_raster_name(q) or (q.is_symlink() and not q.exists()
                                                     and is_raster_name(q, check_file=False)))
-            if not found:
-                raise click.BadParameter(f"no raster files (.tif, .png, .jp2, ...) in folder {p}",
-                                         param_hint="'IN'")
+            if not found:  # there, but nothing to read in it: bad input (exit 5), as train's and evaluate's
+                raise RasterIOError(errno.ENOENT, f"no raster files (.tif, .png, .jp2, ...) in folder {p}")
             files.extend(found)
         elif not opt.missing_input(p):  # a broken link too: its reading says so
             files.append(p)
@@ -265,8 +265,6 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         try:
             check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
             if dst.is_dir():  # as upscale_raster says it: --overwrite does not replace a folder
-                import errno
-
                 raise RasterIOError(errno.EISDIR, f"output path is a folder: {dst}")
             if samples > 1:
                 check_name_length(spread_out or default_spread_path(dst), "spread output")
