@@ -187,6 +187,37 @@ def test_writer_is_atomic_and_copies_metadata(rasters, tmp_path):
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
+class _NoLibtiffSetters:
+    """A loaded library without TIFFSetErrorHandler / TIFFSetWarningHandler (another rasterio
+    wheel's GDAL, with a libtiff renamed in a way the code does not know, or one linked statically)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __getattr__(self, name):
+        raise AttributeError(name)
+
+
+def _unloadable(*args, **kwargs):
+    raise OSError("cannot open shared object file")
+
+
+@pytest.mark.parametrize("library", [_NoLibtiffSetters, _unloadable], ids=["missing symbol", "no library"])
+def test_a_libtiff_that_cannot_be_routed_changes_nothing(rasters, tmp_path, monkeypatch, library):
+    """libtiff_messages finds libtiff's handler setters by ctypes: where they are not found, its
+    messages stay libtiff's own (on stderr), and the write goes on as before, whole."""
+    from ldcsr_core.geo import libtiff_messages
+
+    monkeypatch.setattr(libtiff_messages, "_routed", None)  # not tried yet in this process
+    monkeypatch.setattr(libtiff_messages.ctypes, "CDLL", library)
+    out = tmp_path / "out.tif"
+    _write_rows(out, rasters["uint16_nodata"])  # the writer tries to route them first
+    assert libtiff_messages._routed is False
+    with rasterio.open(out) as ds:
+        assert ds.read(1)[85, 3] == 80 and ds.tags()["LDCSR_X"] == "1"
+    assert _leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
 def test_failure_or_ctrl_c_leaves_nothing(rasters, tmp_path, exc):
     out = tmp_path / "out.tif"
