@@ -62,6 +62,28 @@ def test_output_profile_storage():
     assert big["bigtiff"] == "YES"  # 40000² × 3 × 2 bytes > 4 GiB
 
 
+def test_georeferencing_uses_affine_3s_operator_with_the_same_numbers(tmp_path):
+    """affine 3 deprecates ``Affine * (x, y)`` (PendingDeprecationWarning, to be an error later):
+    the bounds of every raster opened (raster_info) and the output transform are computed with
+    ``@`` (georef.affine_apply). Before: raster_info warned on every file; numbers unchanged."""
+    import warnings
+
+    from ldcsr_core.geo.georef import scaled_transform
+
+    t = Affine(10.0, 0.3, 500000.0, -0.2, -10.0, 5000000.0)
+    p = write_tif(tmp_path / "r.tif", np.zeros((1, 10, 12)), dtype="uint8", transform=t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PendingDeprecationWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        with rasterio.open(p) as ds:
+            info = lio.raster_info(ds)
+        out = scaled_transform(t, (10, 12), (25, 30))
+    corners = [(x * t.a + y * t.b + t.c, x * t.d + y * t.e + t.f) for x, y in ((0, 0), (12, 0), (0, 10), (12, 10))]
+    xs, ys = zip(*corners)
+    assert info.bounds == (min(xs), min(ys), max(xs), max(ys))
+    assert tuple(out)[:6] == (t.a * 0.4, t.b * 0.4, t.c, t.d * 0.4, t.e * 0.4, t.f)
+
+
 def test_target_resolution_needs_projected_crs(tmp_path):
     data = np.zeros((1, 10, 10))
     p = write_tif(tmp_path / "utm.tif", data, dtype="uint8")

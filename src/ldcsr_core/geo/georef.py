@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["quiet_georef", "georeferencing", "is_singular", "singular_refusal", "check_placement", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
            "source_rpcs", "scale_rpcs", "resampled_tags", "new_file_tags", "carried_tags", "carried_domains", "write_domains", "band_tags",
            "PROVENANCE_PREFIX", "CARRIED_DOMAINS", "FILE_OWN_TAGS",
-           "scale_for_resolution", "scaled_transform", "output_profile", "GTIFF_ALPHA", "crs_units"]
+           "scale_for_resolution", "scaled_transform", "affine_apply", "output_profile", "GTIFF_ALPHA", "crs_units"]
 
 
 # rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
@@ -356,11 +356,17 @@ def scaled_transform(transform, in_shape: tuple[int, int], out_shape: tuple[int,
 
     h, w = in_shape
     H, W = out_shape
-    s = Affine.scale(w / W, h / H)
+    return affine_apply(transform, Affine.scale(w / W, h / H))
+
+
+def affine_apply(transform, other):
+    """``transform`` composed with an Affine, or applied to an ``(x, y)`` point: affine 3's ``@``
+    (its ``*`` is deprecated, a PendingDeprecationWarning in 3.0); an older affine, which has no
+    ``@``, by ``*``. The same numbers either way (affine 3's ``*`` is its ``@``)."""
     try:
-        return transform @ s  # affine >= 2.4 spells composition '@'
-    except TypeError:  # pragma: no cover - older affine
-        return transform * s
+        return transform @ other
+    except TypeError:  # pragma: no cover - affine < 3
+        return transform * other
 
 
 def check_storage(block, compress) -> tuple[int, str | None]:

@@ -40,7 +40,7 @@ from ..rules import check_flag, check_path
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
     GTIFF_ALPHA, crs_units, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
-    band_tags, carried_domains, scale_rpcs, scaled_transform, source_rpcs,
+    affine_apply, band_tags, carried_domains, scale_rpcs, scaled_transform, source_rpcs,
 )
 from .block_rows import BlockRowWriter
 from .geotiff_writer import PROVENANCE_PREFIX, GeoTiffWriter, clear_stale_parts
@@ -421,7 +421,7 @@ def _bounds(src) -> tuple[float, float, float, float]:
     """``(left, bottom, right, top)`` = (min x, min y, max x, max y) of the raster's corners: rasterio's
     ``bounds`` of a south-up or east-left grid has bottom above top, or left right of right."""
     t, w, h = src.transform, src.width, src.height
-    xs, ys = zip(*(t * c for c in ((0, 0), (w, 0), (0, h), (w, h))))
+    xs, ys = zip(*(affine_apply(t, c) for c in ((0, 0), (w, 0), (0, h), (w, h))))
     return float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys))
 
 
