@@ -15,10 +15,8 @@ Everything here works by windows, so a scene larger than memory streams through:
   contrast to the viewer: there is no separate "display" read);
 * the rest lives in rooms of its own and is re-exported here: the output grid and its
   georeferencing in :mod:`.georef`, paletted rasters in :mod:`.palette`, damaged-file messages in
-  :mod:`.read_failures`;
-* the writers (:class:`GeoTiffWriter`, the free-space check) live in
-  :mod:`ldcsr_core.geo.geotiff_writer`, :class:`BlockRowWriter` in :mod:`ldcsr_core.geo.block_rows`;
-  both writers are re-exported here.
+  :mod:`.read_failures`, the writers in :mod:`.geotiff_writer` (:class:`GeoTiffWriter`, the
+  free-space check) and :mod:`.block_rows` (:class:`BlockRowWriter`).
 """
 
 from __future__ import annotations
@@ -279,10 +277,8 @@ def _dtype_kind(name) -> str:
 
 
 def check_window(src, window) -> tuple[int, int, int, int]:
-    """``(row_off, col_off, height, width)`` of ``window`` inside ``src`` (``None``: all of it).
-
-    Accepts a 4-tuple or a rasterio ``Window``; :class:`InputError` if it is not inside.
-    """
+    """``(row_off, col_off, height, width)`` of ``window`` (a 4-tuple or a rasterio ``Window``; ``None``:
+    all of it) inside ``src``; :class:`InputError` if it is not inside."""
     return window_in_shape(window, (src.height, src.width))
 
 
@@ -334,8 +330,8 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None, *, data=No
         if data is None:
             data = src.read(window=win)
         if getattr(src, "nodata_given", True) is False:  # the file's nodata differs by band
-            data = one_nodata(np.array(data), src.band_nodata, src.nodata, [i for i, c in enumerate(src.colorinterp)
-                                                                          if c.name == "alpha"])
+            alpha = [i for i, c in enumerate(src.colorinterp) if c.name == "alpha"]
+            data = one_nodata(np.array(data), src.band_nodata, src.nodata, alpha)
         mask = None
         if raster_info(src).has_dataset_mask:
             mask = src.dataset_mask(window=win)
