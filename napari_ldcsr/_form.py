@@ -174,7 +174,7 @@ class SettingsForm:
                                       "sees as red, green, blue, e.g. 4,3,2 (as `ldcsr upscale --bands`); "
                                       "a Run still super-resolves all bands, three at a time. Empty = red, "
                                       "green, blue by colour interpretation, 4,3,2 for Sentinel-2, else the "
-                                      "first three. The live lens does not use it")
+                                      "first three. The live lens feeds the model as a Run does")
         self.nodata = LineEdit(label="Nodata", value="",
                                tooltip="Value that marks no data, as `ldcsr upscale --nodata`: e.g. 0 for black "
                                        "fill the file does not declare, or 'none' when the file's value is real "

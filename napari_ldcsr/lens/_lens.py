@@ -83,6 +83,7 @@ class LiveLens(LensEvents, QObject):
         self.mode, self.seed, self.max_scale, self.tile = check_mode(mode), int(seed), float(max_scale), tile
         self.nodata = None  # the form's nodata (set_nodata); None: the layer's
         self.stretch = "auto"  # the form's Stretch (set_stretch), as a Run fits it
+        self.bands: tuple[int, ...] | None = None  # the form's Bands (set_bands), as a Run feeds them
         self.cache = TileCache(cache_bytes)
         self._layer = None
         self._pixels: LayerPixels | None = None
@@ -182,6 +183,14 @@ class LiveLens(LensEvents, QObject):
             self.stretch, self._pixels = str(method), None
             self._restart()
 
+    def set_bands(self, bands) -> None:
+        """The form's *Bands* (1-based band numbers; None: the Run's default triplet), as a Run
+        feeds the model."""
+        bands = None if bands is None else tuple(int(b) for b in bands)
+        if bands != self.bands:
+            self.bands, self._pixels = bands, None
+            self._restart()
+
     def set_max_scale(self, value: float) -> None:
         self.max_scale = float(value)
         self._restart()
@@ -220,6 +229,8 @@ class LiveLens(LensEvents, QObject):
         elif source:
             self._leave()
         else:
+            if self._pixels is not None and any(removed.data is src for src in self._pixels.feed.sources):
+                self._on_data()  # a band layer fed with the source's: a Run now reads the source alone
             return
         self._view = None
         if source and self._enabled:
@@ -287,7 +298,7 @@ class LiveLens(LensEvents, QObject):
 
     def _pixels_for(self, layer) -> LayerPixels:
         if self._pixels is None:
-            self._pixels = layer_pixels(layer, self.nodata, self.stretch)
+            self._pixels = layer_pixels(layer, self.nodata, self.stretch, self.bands, self.viewer)
         return self._pixels
 
     def visible_data_box(self, layer) -> tuple[np.ndarray, float]:
@@ -300,7 +311,7 @@ class LiveLens(LensEvents, QObject):
         from ldcsr_core.precision import loaded_model_key  # torch is loaded by now (the lens's models)
         layer = self._layer
         key = (id(layer), self._version, loaded_model_key(self.model_source), id(self._models), self.mode,
-               self.seed if self.mode == "diffusion" else None, self.nodata, self.stretch)  # another file or float type: new tiles
+               self.seed if self.mode == "diffusion" else None, self.nodata, self.stretch, self.bands)  # another file or float type: new tiles
         tile = None if self.mode == "diffusion" else self.tile  # diffusion mode: the engine's fixed windows
         try:
             pixels = self._pixels_for(layer)
@@ -365,6 +376,7 @@ class LiveLens(LensEvents, QObject):
     def _start_worker(self, view: LensView, keys: list) -> None:
         from .._workers import create_worker
 
+        from ldcsr_core.geo.local_runner import run_triplets
         from ldcsr_core.tiling import RETAINED_HEAP_MB, TileProcessor
 
         provider, source, pixels = self._models, self.model_source, self._pixels
@@ -384,7 +396,7 @@ class LiveLens(LensEvents, QObject):
                 # of one geometry as one batch
                 for group in processor.groups(cells, lambda cell: processor.signature(cell[1])):
                     with lock:
-                        outs = processor.many([(pixels.read(*t.read), t) for _, t in group])
+                        outs = run_triplets(processor, [(t, pixels.read(*t.read)) for _, t in group])
                         trim()
                         release_pool()  # no idle OpenMP pool left behind if the view is cancelled now
                     for (key, _), out in zip(group, outs):

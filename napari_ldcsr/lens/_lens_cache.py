@@ -35,7 +35,7 @@ from .._geometry import result_transform
 
 __all__ = [
     "SCALE_STEPS", "MIN_LENS_ZOOM", "DEFAULT_CACHE_BYTES", "scale_step", "OutWindow",
-    "output_window", "LensGrid", "WindowComposer", "TileCache", "LayerPixels",
+    "output_window", "LensGrid", "WindowComposer", "TileCache", "BandFeed", "LayerPixels",
     "window_transform", "global_out_shape",
 ]
 
@@ -283,17 +283,51 @@ class TileCache:
             self.nbytes = 0
 
 
+@dataclass(frozen=True)
+class BandFeed:
+    """The bands a Run of a layer feeds the model (the engine's rule, the form's *Bands*): ``plan``
+    the Run's :class:`~ldcsr_core.geo.radiometry.BandPlan` of the layer's raster (all its bands, file
+    order), ``sources`` the arrays its bands are read from (``(H, W)``, or ``(H, W, C)``: a layer's
+    data, the band layers of its file, a lazy file's level), ``where`` the ``(source, channel or
+    None)`` of each raster band, ``shows`` the raster band (0-based) of each colour channel the layer
+    shows (its values: the lens's output)."""
+
+    plan: Any
+    sources: tuple
+    where: tuple
+    shows: tuple[int, ...]
+
+    @staticmethod
+    def of_layer(data: Any, rgb: bool) -> "BandFeed":
+        """A layer's own channels, in its order: a grey layer replicated, RGB(A) as they are."""
+        n = int(data.shape[-1]) if rgb else 1
+        plan = plan_bands(n, ("red", "green", "blue", "alpha")[:n] if rgb else None)
+        return BandFeed(plan, (data,), tuple((0, c if rgb else None) for c in range(n)), tuple(range(min(n, 3))))
+
+    def pick(self, arrays: Sequence[np.ndarray | None], bands: Sequence[int]) -> np.ndarray:
+        """``(len(bands), h, w)``: raster ``bands`` from a window of each source (``arrays``)."""
+        return np.stack([arrays[s] if c is None else arrays[s][..., c] for s, c in (self.where[b] for b in bands)])
+
+    def window(self, ys: slice, xs: slice, bands: Sequence[int]) -> np.ndarray:
+        """Raster ``bands`` in a window, each source read once."""
+        used = {self.where[b][0] for b in bands}
+        return self.pick([np.asarray(src[ys, xs]) if i in used else None for i, src in enumerate(self.sources)], bands)
+
+
 class LayerPixels:
     """Window access to a layer's full-resolution pixels for the engine, with one fixed stretch.
 
     ``data`` is the base level (NumPy, dask or any array-like with ``shape``/``__getitem__``);
-    ``rgb`` says whether the last axis holds RGB(A). The stretch is a Run's (``ldcsr upscale``'s):
+    ``rgb`` says whether the last axis holds RGB(A). ``feed`` (:class:`BandFeed`) says which raster
+    bands reach the model, as a Run of the layer feeds them (the form's *Bands*, a band layer's file's
+    other bands: only the triplets holding the bands the layer shows are computed); None: the
+    layer's own channels. The stretch is a Run's (``ldcsr upscale``'s):
     the engine's per-band :func:`~ldcsr_core.geo.stretch.compute_stretch` (``method``: the form's
     *Stretch*; ``auto``: 8-bit keeps 0…255, other types their 0.05–99.95 percentiles) fitted once per
     layer on the sample a Run of the layer fits it on (:func:`~ldcsr_core.geo.stretch.sample_array`),
     or ``fitted`` = ``(stretch, fill)`` when the caller has the Run's own (a lazy layer: fitted on
     its file, :func:`napari_ldcsr.lens._plan.layer_pixels`), or, for a multiscale layer no Run takes,
-    on its ``coarse`` level. The mapping both ways is the engine's (:attr:`stretch`, a
+    on its ``coarse`` level; indexed by raster band. The mapping both ways is the engine's (:attr:`stretch`, a
     ``radiometry.Stretch``): a band far from 0 (int32 near 2e9, float64 near 1e8) keeps its levels,
     a constant layer maps back to its value, and the values come back in the layer's dtype (float64
     too), within its range (int64 too); what the source has beyond the stretch (its brightest and
@@ -307,28 +341,35 @@ class LayerPixels:
     """
 
     def __init__(self, data: Any, rgb: bool, coarse: Any = None, nodata: float | None = None, *,
-                 method: str = "auto", fitted: tuple | None = None):
+                 method: str = "auto", fitted: tuple | None = None, feed: BandFeed | None = None):
         self.data, self.rgb = data, bool(rgb)
         self.shape = tuple(int(v) for v in data.shape[:2])
         self.dtype = np.dtype(data.dtype)
         self.u8 = self.rgb and self.dtype == np.uint8  # shown as values with the source's contrast
         self.nodata = None if nodata is None else float(nodata)
         self.alpha = self.rgb and int(data.shape[-1]) == 4
-        self.masked = self.alpha or self.dtype.kind == "f" or self.nodata is not None  # may have invalid pixels
-        n = 3 if self.rgb else 1
-        self.plan = plan_bands(n)  # a grey layer: replicated, averaged back (a Run's rule)
+        self.feed = feed or BandFeed.of_layer(data, self.rgb)
+        whole = self.feed.plan
+        self.shows = self.feed.shows
+        self.plan = whole.holding(self.shows)  # the triplets holding the layer's bands (a Run's)
+        self._colour = list(self.plan.colour)
+        self._alpha = list(whole.alpha)
+        self._reads = self._colour + self._alpha  # what a window read takes
+        self.masked = bool(self._alpha) or self.dtype.kind == "f" or self.nodata is not None  # may have invalid pixels
         if fitted is None:
-            sample = np.asarray(coarse) if coarse is not None else sample_array(data)
-            valid, bands = self._valid(sample), self._bands(sample)
-            if valid is not None and not valid.any() or bands.size == 0:
+            every = list(range(whole.count))
+            sample = self.feed.pick([np.asarray(coarse)], every) if coarse is not None else \
+                self.feed.pick([sample_array(src) for src in self.feed.sources], every)
+            valid = self._valid(sample, every)
+            if valid is not None and not valid[list(self.shows)].any() or sample.size == 0:
                 raise ValueError(self.no_valid_pixels())
-            valid = np.ones(bands.shape, bool) if valid is None else valid
-            stretch = compute_stretch(bands, valid, self.dtype, method=method)
-            fitted = stretch, fill_values(stretch, bands, valid)
-        self.stretch: Stretch = fitted[0]  # the engine's mapping to [0, 1] and back
-        self.fill = tuple(float(v) for v in fitted[1])[:n] * (3 // n)
+            valid = np.ones(sample.shape, bool) if valid is None else valid
+            stretch = compute_stretch(sample, valid, self.dtype, method=method)
+            fitted = stretch, fill_values(stretch, sample, valid)
+        self.stretch: Stretch = fitted[0]  # the engine's mapping to [0, 1] and back, by raster band
+        self.fill = tuple(float(v) for v in fitted[1])
         # values beyond the stretch (a percentile stretch's tails, a ship an overview missed)
-        self.beyond = any(self.stretch.clips(b) for b in range(n))
+        self.beyond = any(self.stretch.clips(b) for b in self.shows)
         # how a Run of the layer records its reading (ldcsr_core.geo.job.reading_tags): band triplets
         # and stretch, by source band; and (nodata used, the layer's) when the form's replaced it
         self.reading: tuple = (self.plan.groups, self.stretch)
@@ -339,51 +380,52 @@ class LayerPixels:
         return ("the layer has no finite pixel values" if self.dtype.kind == "f" and self.nodata is None
                 else "the layer has no valid (non-nodata) pixel values")
 
-    def _bands(self, win: np.ndarray) -> np.ndarray:
-        """The colour bands of a window, ``(bands, h, w)``."""
-        return np.moveaxis(win[..., :3], -1, 0) if self.rgb else win[np.newaxis]
-
-    def _valid(self, win: np.ndarray) -> np.ndarray | None:
-        """Which values of a window's colour bands are valid (``(bands, h, w)`` bool, the engine's
-        ``valid_mask``), or None when the layer can have no invalid value."""
+    def _valid(self, bands: np.ndarray, which: Sequence[int]) -> np.ndarray | None:
+        """Which values of raster bands ``which`` (``bands``: ``(len(which), h, w)``, alpha bands among
+        them) are valid (the engine's ``valid_mask``), or None when the layer can have no invalid value."""
         if not self.masked:
             return None
-        bands = np.moveaxis(win, -1, 0) if self.rgb else win[np.newaxis]
-        valid = valid_mask(bands, [self.nodata] * 3 + [None] if self.alpha else self.nodata,
-                           alpha=(3,) if self.alpha else ())
-        return valid[:3]
+        alpha = tuple(i for i, b in enumerate(which) if b in self._alpha)
+        return valid_mask(bands, [None if b in self._alpha else self.nodata for b in which], alpha=alpha)
+
+    def _window(self, y0: int, x0: int, h: int, w: int):
+        """The raster's colour bands of the model's triplets (:attr:`plan`) in a window and their
+        validity (``(bands, h, w)``: band ``self._colour[i]`` at ``i``; validity None: all valid)."""
+        win = self.feed.window(slice(y0, y0 + h), slice(x0, x0 + w), self._reads)
+        valid = self._valid(win, self._reads)
+        k = len(self._colour)
+        return win[:k], None if valid is None else valid[:k]
 
     def read(self, y0: int, x0: int, h: int, w: int) -> np.ndarray:
-        """Engine input for a window: h×w×3 float32 in [0, 1] (as ``upscale`` reads uint8)."""
-        win = np.asarray(self.data[y0:y0 + h, x0:x0 + w])
-        valid = self._valid(win)
+        """Engine input for a window: ``h×w×3·groups`` float32 in [0, 1] (a Run's: its triplets)."""
+        bands, valid = self._window(y0, x0, h, w)
         # the engine's Stretch.to_unit: wide types (int32, float64...) offset in float64
-        unit = self.stretch.to_unit(self._bands(win))
-        unit = np.moveaxis(unit, 0, -1) if self.rgb else np.repeat(unit[0][..., None], 3, axis=-1)
+        unit = np.ascontiguousarray(self.stretch.to_unit(bands, self._colour))
         if valid is not None and not valid.all():  # the engine's fill: the mean of valid neighbours
-            bands = np.ascontiguousarray(np.moveaxis(unit, -1, 0))
-            unit = np.moveaxis(fill_invalid(bands, np.broadcast_to(valid, bands.shape), self.fill), 0, -1)
-        return np.ascontiguousarray(unit, dtype=np.float32)
+            unit = fill_invalid(unit, valid, tuple(self.fill[b] for b in self._colour))
+        full = np.zeros((self.plan.count,) + unit.shape[1:], np.float32)  # BandPlan.gather: by raster band
+        full[self._colour] = unit
+        return np.ascontiguousarray(self.plan.gather(full), dtype=np.float32)
 
     def under(self, y0: int, x0: int, h: int, w: int, out_shape: Sequence[int]):
         """What the source holds under output window ``(y0, x0, h, w)`` of the global grid
         ``out_shape`` (nearest neighbour, the engine's rule), from one read: ``(bad, add)``.
-        ``bad``: which values lie on invalid source values (``(bands, h, w)`` bool), or None.
-        ``add``: per colour band, what the source has beyond the stretch there (the engine's
-        ``Stretch.excess``, for :meth:`display`: a Run's rule), or None when nothing lies beyond."""
+        ``bad``: which values of the layer's bands lie on invalid source values (``(bands, h, w)``
+        bool), or None. ``add``: per band of the layer, what the source has beyond the stretch there
+        (the engine's ``Stretch.excess``, for :meth:`display`: a Run's rule), or None when nothing lies beyond."""
         if not (self.masked or self.beyond):
             return None, None
         rows = nearest_index(self.shape[0], int(out_shape[0]), y0, h)
         cols = nearest_index(self.shape[1], int(out_shape[1]), x0, w)
         r0, c0 = int(rows[0]), int(cols[0])
-        win = np.asarray(self.data[r0:int(rows[-1]) + 1, c0:int(cols[-1]) + 1])
+        bands, valid = self._window(r0, c0, int(rows[-1]) + 1 - r0, int(cols[-1]) + 1 - c0)
         at = np.ix_(rows - r0, cols - c0)
-        valid = self._valid(win)
-        bad = None if valid is None else ~valid[(slice(None),) + at]
+        mine = [self._colour.index(b) for b in self.shows]
+        bad = None if valid is None else ~valid[mine][(slice(None),) + at]
         add = None
         if self.beyond:
-            bands = self._bands(win)
-            ex = [self.stretch.excess(bands[b], b, None if valid is None else valid[b]) for b in range(len(bands))]
+            ex = [self.stretch.excess(bands[i], b, None if valid is None else valid[i])
+                  for i, b in zip(mine, self.shows)]
             add = [None if e is None else e[at] for e in ex] if any(e is not None for e in ex) else None
         return (bad if bad is not None and bad.any() else None), add
 
@@ -396,11 +438,14 @@ class LayerPixels:
         return np.moveaxis(bands, 0, -1) if self.rgb else bands[0]
 
     def display(self, unit: np.ndarray, add: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
-        """Engine output (float32 H×W×3, unclamped) → the layer's values in its dtype: the stretch
-        inverted by the engine's ``Stretch.from_unit`` (in float64, clipped to the dtype's range;
-        grey layers: the mean of the clipped channels, the engine's ``BandPlan.unit_planes``) as a
-        Run's sink does, with ``add`` (:meth:`under`: what lies beyond the stretch) put back."""
-        values = self.stretch.from_unit(self.plan.unit_planes(unit[..., :3]), clip_unit=True, add=add)
+        """Engine output (float32 ``H×W×3·groups``, unclamped) → the layer's values in its dtype: the
+        stretch inverted by the engine's ``Stretch.from_unit`` (in float64, clipped to the dtype's
+        range; a replicated band: the mean of its clipped channels, the engine's
+        ``BandPlan.unit_planes``) as a Run's sink does, for the bands the layer shows, with ``add``
+        (:meth:`under`: what lies beyond the stretch) put back."""
+        planes = self.plan.unit_planes(unit)
+        values = self.stretch.from_unit([planes[self._colour.index(b)] for b in self.shows], list(self.shows),
+                                        clip_unit=True, add=add)
         return np.moveaxis(values, 0, -1) if self.rgb else values[0]
 
 

@@ -75,6 +75,7 @@ class LivePanel(QWidget):
         self.mode_box.currentIndexChanged.connect(lambda *_: self.lens.set_mode(self.mode_box.currentData()))
         form.seed.changed.connect(lambda *_: self.lens.set_seed(widget.seed))
         form.nodata.changed.connect(self._on_nodata)
+        form.bands.changed.connect(self._on_bands)
         form.stretch.changed.connect(lambda *_: self.lens.set_stretch(str(form.stretch.value)))
         form.model.changed.connect(lambda *_: self.lens.set_model(source=widget.model_source))
         self.keep_button.setEnabled(False)
@@ -107,6 +108,16 @@ class LivePanel(QWidget):
 
         try:
             self.lens.set_nodata(parse_nodata(self.widget.form.nodata.value.strip() or None))
+        except ValueError:
+            pass
+
+    def _on_bands(self, *_: Any) -> None:
+        """The form's Bands, as a Run will feed them; a list being typed that is not one yet is left
+        to Run to refuse in words."""
+        from ldcsr_core.geo.radiometry import parse_bands
+
+        try:
+            self.lens.set_bands(parse_bands(self.widget.form.bands.value.strip() or None))
         except ValueError:
             pass
 

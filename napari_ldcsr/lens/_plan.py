@@ -18,7 +18,7 @@ from ldcsr_core.rules import DEFAULT_TILE_OUT, MIN_INPUT_SIDE, TILE_OVERLAP_OUT
 
 from .._workers import in_napari_words
 from .._viewer import camera, view_data_corners
-from ._lens_cache import LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
+from ._lens_cache import BandFeed, LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
 
 __all__ = ["LensView", "unsupported_reason", "layer_pixels", "visible_data_box", "model_overlap", "lens_window",
            "plan_view", "all_cached", "OutsideNotes"]
@@ -69,10 +69,12 @@ class LensView:
 
 
 @in_napari_words  # the engine's messages name the form's controls
-def layer_pixels(layer, nodata=None, method: str = "auto") -> LayerPixels:
+def layer_pixels(layer, nodata=None, method: str = "auto", bands=None, viewer=None) -> LayerPixels:
     """The pixels the lens reads from ``layer`` (a lazy multiscale layer: its base level, read
-    window by window), with a Run's stretch (``method``: the form's *Stretch*). ``nodata``: the
-    form's, as a Run uses it (a number, "none"); None: the layer's (its file's)."""
+    window by window), with a Run's stretch (``method``: the form's *Stretch*) and a Run's band
+    triplets (``bands``: the form's *Bands*; a band layer of a multi-band file whose band layers are
+    all in ``viewer`` is fed to the model with its file's other bands, as a Run feeds them).
+    ``nodata``: the form's, as a Run uses it (a number, "none"); None: the layer's (its file's)."""
     form = nodata
     if nodata is None:
         nodata = (layer.metadata or {}).get("nodata")  # the file's (reader metadata), as a Run reads it
@@ -82,41 +84,78 @@ def layer_pixels(layer, nodata=None, method: str = "auto") -> LayerPixels:
         from ..io._lazy import window_reader
 
         base = window_reader(layer.data[0])
-        fitted = _file_fit(layer, base, form, method)
-        pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method,
-                             fitted=fitted and fitted[:2])
-        if fitted is not None and not fitted[2]:
-            raise ValueError(pixels.no_valid_pixels())
-        if fitted is not None:  # a Run of the file: its bands and the file's stretch, by file band
-            bands = [b - 1 for b in base.bands]
-            pixels.reading = ([(bands * 3)[:3]], fitted[3])
+        fitted = _file_fit(layer, base, form, method, bands)
+        if fitted is None:  # a multiscale array (no Run takes it): its own channels
+            pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method)
+        else:  # a Run of the file: its band triplets and the file's stretch, by file band
+            plan, stretch, fill, any_valid = fitted
+            pixels = LayerPixels(base, layer.rgb, nodata=nodata, method=method, fitted=(stretch, fill),
+                                 feed=_file_feed(layer, base, plan))
+            if not any_valid:
+                raise ValueError(pixels.no_valid_pixels())
     else:
-        pixels = LayerPixels(layer.data, layer.rgb, nodata=nodata, method=method)
+        pixels = LayerPixels(layer.data, layer.rgb, nodata=nodata, method=method,
+                             feed=_layer_feed(viewer, layer, bands))
     if form is not None:  # the form's nodata replaced the layer's: as a Run records it
         pixels.reading_nodata = (nodata, (layer.metadata or {}).get("nodata"))
     return pixels
 
 
-def _file_fit(layer, base, nodata, method: str):
-    """``(stretch, fill, any valid pixel, the file's stretch)`` of the bands a lazy layer shows, fitted
-    on its file as a Run of it fits them (the engine's ``SceneReader``: its decimated read, the file's
-    overviews if any); None for a layer not read from a file (a multiscale array: no Run takes it;
-    its coarsest level is used)."""
+def _layer_feed(viewer, layer, bands) -> BandFeed:
+    """The raster a Run of ``layer`` reads (``run._job.layer_source``: the layer, or its file's band
+    layers) and the Run's band triplets of it (``LayerSource.band_plan``, the form's ``bands``)."""
+    from types import SimpleNamespace
+
+    from ..run._job import layer_source
+
+    src = layer_source(viewer if viewer is not None else SimpleNamespace(layers=[layer]), layer)
+    plan = src.band_plan(bands)
+    if src.layout == "bands":
+        shows = next(i for i, lyr in enumerate(src.layers) if lyr is layer)
+        return BandFeed(plan, tuple(lyr.data for lyr in src.layers), tuple((i, None) for i in range(src.count)),
+                        (shows,))
+    if src.layout == "gray":
+        return BandFeed(plan, (layer.data,), ((0, None),), (0,))
+    order = src.order or tuple(range(src.count))  # the file band each channel shows
+    channel = np.argsort(order)
+    return BandFeed(plan, (layer.data,), tuple((0, int(channel[b])) for b in range(src.count)),
+                    tuple(int(order[c]) for c in range(min(src.count, 3))))
+
+
+def _file_feed(layer, base, plan) -> BandFeed:
+    """A lazy layer's feed: the file bands its triplets need, read from its base level when it
+    shows them all, else from a level of those bands (its window reads recorded with the layer's)."""
+    shown = [b - 1 for b in base.bands]
+    shows = tuple(shown[:3]) if layer.rgb else (shown[0],)
+    needed = list(plan.holding(shows).colour) + list(plan.alpha)
+    if set(needed) <= set(shown):
+        source, at = base, shown
+    else:
+        from ..io._lazy import RasterLevel
+
+        source, at = RasterLevel(base.path, 1, base.full_shape, [b + 1 for b in needed], base.dtype.name, True,
+                                 base.reads), needed
+    rgb = getattr(source, "rgb", layer.rgb)
+    where = tuple((0, at.index(b) if rgb else None) if b in at else None for b in range(plan.count))
+    return BandFeed(plan, (source,), where, shows)
+
+
+def _file_fit(layer, base, nodata, method: str, bands=None):
+    """``(band plan, stretch, fill, any valid pixel)`` of a Run of a lazy layer's file (the engine's
+    ``SceneReader`` of it: the form's ``bands``, its decimated read, the file's overviews if any), by
+    file band; None for a layer not read from a file (a multiscale array: no Run takes it; its
+    coarsest level is used)."""
     from ..run._job import is_lazy_file_layer
 
-    bands = getattr(base, "bands", None)  # the file bands (1-based) the layer shows
-    if not is_lazy_file_layer(layer) or not bands:
+    if not is_lazy_file_layer(layer) or not getattr(base, "bands", None):
         return None
     from ldcsr_core.geo.nodata_override import with_nodata
-    from ldcsr_core.geo.radiometry import Stretch
     from ldcsr_core.geo.raster_io import open_raster
     from ldcsr_core.geo.scene_io import SceneReader
 
     with open_raster(layer.metadata["path"]) as ds:
-        reader = SceneReader(with_nodata(ds, nodata), None, method)
-    st, idx = reader.stretch, [b - 1 for b in bands]
-    return (Stretch(tuple(st.lo[i] for i in idx), tuple(st.hi[i] for i in idx), st.dtype),
-            tuple(reader.fill[i] for i in idx), reader.valid_fraction > 0, st)
+        reader = SceneReader(with_nodata(ds, nodata), bands, method)
+    return reader.plan, reader.stretch, reader.fill, reader.valid_fraction > 0
 
 
 def visible_data_box(viewer, layer) -> tuple[np.ndarray, float]:

@@ -284,6 +284,15 @@ class LayerSource:
             return self._to_file(np.moveaxis(np.asarray(arrays[0]), -1, 0))
         return np.stack([np.asarray(a) for a in arrays])
 
+    def band_plan(self, bands=None):
+        """The band triplets a Run of this raster feeds the model (the engine's
+        :func:`~ldcsr_core.geo.band_plan.plan_bands`, as ``SceneReader`` plans the Run's dataset;
+        ``bands``: the form's *Bands*): an ``InputError`` for a band it lacks or an alpha band."""
+        from ldcsr_core.geo.band_plan import plan_bands
+
+        return plan_bands(self.count, self.colorinterp, bands, self.descriptions or (),
+                          "the file" if self.lazy else "the image")  # as the engine says of a layer's array
+
     def dataset(self):
         """A rasterio dataset of the pixels (close it when done): the file itself for a lazy
         source, else an in-memory copy of the layers."""

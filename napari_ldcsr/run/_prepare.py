@@ -53,11 +53,8 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
     if isinstance(spec, str):
         return spec
     if spec.bands is not None:  # bands it does not have (or an alpha band): the engine's rule, said now too
-        from ldcsr_core.geo.band_plan import plan_bands
-
         try:
-            plan_bands(source.count, source.colorinterp, spec.bands, source.descriptions or (),
-                       "the file" if source.lazy else "the image")  # as the engine says of a layer's array
+            source.band_plan(spec.bands)
         except ValueError as exc:
             return f"'{layer.name}' cannot be run with Bands {','.join(map(str, spec.bands))}: {plain_message(exc)}"
     return spec, source

@@ -42,7 +42,18 @@ class BandPlan:
 
     @property
     def colour(self) -> tuple[int, ...]:
-        return tuple(b for b in range(self.count) if b not in self.alpha)
+        """The colour bands the groups carry (0-based, in band order): every band but alpha for a
+        whole plan; those of its groups for :meth:`holding`'s."""
+        grouped = {b for g in self.groups for b in g}
+        return tuple(b for b in range(self.count) if b not in self.alpha and b in grouped)
+
+    def holding(self, bands: Sequence[int]) -> "BandPlan":
+        """The plan of the groups that carry any of ``bands`` (0-based), in this plan's order: what
+        the model must see to make those bands' pictures (the live lens makes only the bands its
+        layer shows, as a Run of the whole raster makes them)."""
+        wanted = set(int(b) for b in bands)
+        groups = tuple(g for g in self.groups if wanted & set(g))
+        return BandPlan(count=self.count, groups=groups, alpha=self.alpha)
 
     @property
     def channels(self) -> int:

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-__all__ = ["LocalRunner", "infer_tile", "check_runner"]
+__all__ = ["LocalRunner", "infer_tile", "run_triplets", "check_runner"]
 
 
 def check_runner(runner):
@@ -34,6 +34,13 @@ def infer_tile(model, arr: np.ndarray, tile, plan, *, mode: str, seed: int, proc
     if processor is None:
         processor = TileProcessor(model, plan, mode=mode, seed=seed)
     return _launch_tiles(processor, [(tile, arr)]).result()[0]
+
+
+def run_triplets(processor, group: list) -> list[np.ndarray]:
+    """The outputs ``(H, W, 3·g)`` float32 of every ``(tile, arr)`` of ``group`` (tiles of one
+    window geometry, inputs ``(h, w, 3·g)``: each triplet one model pass), as a Run computes them
+    (the live lens's windows too)."""
+    return _launch_tiles(processor, group).result()
 
 
 def _launch_tiles(processor, group: list):

@@ -1,0 +1,76 @@
+"""The live lens feeds the model the bands a Run feeds it (the form's *Bands*, the engine's
+``plan_bands`` through ``LayerSource.band_plan``): an RGB layer's channels in the triplet the form
+names, a band layer of a multi-band file with its file's other bands. Before, the lens ignored
+*Bands* and super-resolved a band layer alone: with Bands 3,2,1 or 4,3,2 it showed other pixels
+than the Run it previews (the model's cross-band detail differs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ldcsr_core.rules import DEFAULT_TILE_OUT
+from napari_ldcsr._viewer import camera
+from tests.plugin.lens_wait import wait_for_view
+
+
+def _bands(n: int) -> np.ndarray:
+    """``n`` 64² uint16 bands, each its own pattern and range."""
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:64, 0:64]
+    waves = [np.sin(yy / 5.0), np.cos(xx / 4.0), np.sin((yy + xx) / 7.0), np.cos((yy - xx) / 6.0)]
+    return np.stack([(w * 0.4 + 0.5 + rng.normal(0, 0.05, w.shape)) * (1000 + 1500 * i) + 300 * i
+                     for i, w in enumerate(waves[:n])]).clip(0, 65535).astype(np.uint16)
+
+
+def _kept_and_run(qtbot, widget, src):
+    """The lens's kept view of ``src`` and a Run of it at the view's scale (its picked band's result)."""
+    camera(widget.viewer).center, camera(widget.viewer).zoom = (30.0, 30.0), 4.0
+    widget.form.layer.value = src
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+    wait_for_view(qtbot, lens)
+    view, kept = lens.view, lens.keep()
+    widget.live.set_live(False)
+    assert widget.run(layer=src, scale=view.step)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    run = widget.last_result
+    assert run.data.shape[:2] == view.grid.out_shape
+    return kept, run, view
+
+
+@pytest.mark.parametrize("bands", ["3,2,1", "2"])
+def test_the_lens_feeds_an_rgb_layer_as_the_forms_bands_say(ldcsr, qtbot, notes, tiny_model, monkeypatch, bands):
+    viewer, widget = ldcsr
+    monkeypatch.setattr(tiny_model, "tile_max", DEFAULT_TILE_OUT)  # a Run plans the lens's windows
+    src = viewer.add_image(np.moveaxis(_bands(3), 0, -1), name="scene", rgb=True)
+    widget.form.bands.value = bands
+    kept, run, view = _kept_and_run(qtbot, widget, src)
+    np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
+    assert kept.metadata["tags"]["LDCSR_BANDS"] == run.metadata["tags"]["LDCSR_BANDS"]
+    assert not [t for s, t in notes if s in ("warning", "error")]
+    widget.form.bands.value = "4"  # a band the layer lacks: the lens says so, as Run does, and stays off
+    assert not widget.live.set_live(True) and not widget.live.lens.enabled
+    assert notes[-1] == ("warning", "Live lens off: 'scene': band 4 does not exist: the image has bands 1..3.")
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_the_lens_feeds_a_band_layer_with_its_files_bands(ldcsr, qtbot, notes, tiny_model, monkeypatch, tmp_path,
+                                                          lazy):
+    import rasterio
+
+    import napari_ldcsr.io._lazy as lazy_io
+
+    viewer, widget = ldcsr
+    monkeypatch.setattr(tiny_model, "tile_max", DEFAULT_TILE_OUT)
+    monkeypatch.setattr(lazy_io, "LAZY_MIN_PIXELS", 32 * 32 if lazy else lazy_io.LAZY_MIN_PIXELS)
+    path = tmp_path / "four.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=4, dtype="uint16") as ds:
+        ds.write(_bands(4))
+    layers = viewer.open(str(path), plugin="napari-ldcsr")
+    assert len(layers) == 4 and all(layer.multiscale == lazy for layer in layers)
+    widget.form.bands.value = "4,3,2"
+    kept, run, view = _kept_and_run(qtbot, widget, layers[3])  # band 4, fed with bands 3 and 2
+    np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
+    assert kept.metadata["tags"]["LDCSR_BANDS"] == "[[4, 3, 2]]"  # the triplet it computed, of the Run's
+    assert not [t for s, t in notes if s in ("warning", "error")]
