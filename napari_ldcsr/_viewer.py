@@ -6,7 +6,7 @@ import numpy as np
 
 __all__ = ["LIVE_KEY", "PLACEMENT", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
            "transposed", "view_data_corners", "linear_part", "world_axes", "notify", "notify_removal", "image_layers", "shapes_layers",
-           "open_viewers", "SOURCE_FILES_KEY", "derived_metadata", "STREAMING"]
+           "open_viewers", "SOURCE_FILES_KEY", "derived_metadata", "unplaced_picture", "STREAMING"]
 
 
 #: ``metadata`` key of the live lens's own layer (``lens/_draw``): a view of another layer, never a source.
@@ -170,7 +170,21 @@ def derived_metadata(src, drop: tuple = ()) -> dict:
         md["tags"] = {k: v for k, v in md["tags"].items() if not str(k).startswith(PROVENANCE_PREFIX)}
     files = (old.get("path"), getattr(getattr(src, "source", None), "path", None), *old.get(SOURCE_FILES_KEY, ()))
     md[SOURCE_FILES_KEY] = [str(p) for p in dict.fromkeys(files) if p]
+    if "transform" not in md and unplaced_picture(src):  # a picture placed by nothing (an array, a PNG):
+        md["transform"] = None  # so is what is made of it, on its finer grid too (Save writes no geotransform)
     return md
+
+
+def unplaced_picture(layer) -> bool:
+    """Whether ``layer`` is a picture placed by nothing: no CRS, geotransform or GCPs in its metadata,
+    and on its pixel grid in the viewer (identity placement)."""
+    from .io._writer import layer_world_matrix
+
+    md = layer.metadata or {}
+    if md.get("crs") is not None or md.get("transform") is not None or md.get("gcps"):
+        return False
+    matrix = layer_world_matrix({k: getattr(layer, k, None) for k in PLACEMENT})
+    return bool(np.allclose(matrix, np.eye(3)))
 
 
 #: the files streamed Runs are writing now (``run._job.run_job``), which Save must not take

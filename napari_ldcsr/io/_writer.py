@@ -303,9 +303,10 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     crs = md.get("crs")
     matrix = layer_world_matrix(meta)
     gcps = _gcps(md) if crs is None and md.get("transform") is None else None
-    # a CRS but no geotransform (the reader's transform None): none written, as `ldcsr upscale`
-    # writes none, whatever the layer's placement in the viewer (not a made-up one in that CRS)
-    unplaced = crs is not None and "transform" in md and md["transform"] is None
+    # no geotransform (the reader's transform None, beside a CRS or not; what was made of a picture
+    # placed by nothing, ``derived_metadata``): none written, as `ldcsr upscale` writes none, whatever
+    # the layer's placement in the viewer (a result's finer grid is no georeferencing)
+    unplaced = gcps is None and "transform" in md and md["transform"] is None
     placed = gcps is None and not unplaced and (crs is not None or not np.allclose(matrix, np.eye(3)))
     transform = Affine(*transform_from_world_matrix(matrix)) if placed else Affine.identity()
     tags = {k: str(v) for k, v in (md.get("tags") or {}).items()}
