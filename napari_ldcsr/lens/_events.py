@@ -1,7 +1,7 @@
 """The viewer's and the source layer's events the live lens follows (connected while it is on).
 
 A mixin of :class:`~napari_ldcsr.lens._lens.LiveLens`: it names the events and connects them to the
-lens's slots (``_on_camera``, ``_on_removed``, ``_on_data``, ``_on_name``, ``_on_display``,
+lens's slots (``_on_camera``, ``_on_removed``, ``_on_inserted``, ``_on_data``, ``_on_name``, ``_on_display``,
 ``_on_placement``, ``_restart``), which stay with the lens.
 """
 
@@ -21,7 +21,8 @@ class LensEvents:
         cam = camera(self.viewer)
         size = getattr(getattr(getattr(self.viewer, "canvas", None), "events", None), "size", None)  # napari >= 0.9
         moves = [cam.events.center, cam.events.zoom, self.viewer.dims.events.ndisplay] + [size] * (size is not None)
-        return [(e, self._on_camera) for e in moves] + [(self.viewer.layers.events.removed, self._on_removed)]
+        return [(e, self._on_camera) for e in moves] + [(self.viewer.layers.events.removed, self._on_removed),
+                                                         (self.viewer.layers.events.inserted, self._on_inserted)]
 
     def _connect(self) -> None:
         if not self._connected:

@@ -238,6 +238,14 @@ class LiveLens(LensEvents, QObject):
             notify_removal(self.viewer, "info", f"Live lens off: '{removed.name}' was removed.")
             self.turned_off.emit()
 
+    def _on_inserted(self, event) -> None:
+        """A band layer of the source's file opened: a Run may now feed the file's bands together
+        (``run._job.layer_source``), so the lens reads the source again."""
+        md, added = (getattr(self._layer, "metadata", None) or {}), getattr(event.value, "metadata", None) or {}
+        if self._pixels is not None and md.get("band") is not None and added.get("band") is not None \
+                and added.get("path") == md.get("path"):
+            self._on_data()
+
     def _leave(self) -> None:
         """Stop following the current layer: no work, no live layer, none of its events."""
         self._cancel()

@@ -74,3 +74,29 @@ def test_the_lens_feeds_a_band_layer_with_its_files_bands(ldcsr, qtbot, notes, t
     np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
     assert kept.metadata["tags"]["LDCSR_BANDS"] == "[[4, 3, 2]]"  # the triplet it computed, of the Run's
     assert not [t for s, t in notes if s in ("warning", "error")]
+
+
+def test_a_band_layer_closed_or_opened_again_changes_what_the_lens_feeds(ldcsr, qtbot, tmp_path):
+    """As a Run reads a band layer with its file's other bands only while they are all open, so does
+    the lens: band 2 goes in with bands 1 and 3, alone once band 3 is closed, with them again once
+    it is back."""
+    import rasterio
+
+    viewer, widget = ldcsr
+    path = tmp_path / "four.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=4, dtype="uint16") as ds:
+        ds.write(_bands(4))
+    layers = viewer.open(str(path), plugin="napari-ldcsr")
+    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    widget.form.layer.value = layers[1]
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+    wait_for_view(qtbot, lens)
+    assert lens._pixels.plan.groups == ((0, 1, 2),)
+    viewer.layers.remove(layers[2])
+    wait_for_view(qtbot, lens)
+    assert lens._pixels.plan.groups == ((0, 0, 0),) and lens._pixels.plan.count == 1
+    viewer.add_layer(layers[2])
+    wait_for_view(qtbot, lens)
+    assert lens._pixels.plan.groups == ((0, 1, 2),)
+    widget.live.set_live(False)
