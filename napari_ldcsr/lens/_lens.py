@@ -30,8 +30,8 @@ from . import _draw as draw
 from ._events import LensEvents
 from ._lens_cache import DEFAULT_CACHE_BYTES, LayerPixels, TileCache, WindowComposer
 from ._plan import (
-    LensView, OutsideNotes, all_cached, layer_pixels, lens_window, model_overlap, plan_view, unsupported_reason,
-    visible_data_box,
+    LensView, OutsideNotes, all_cached, band_group_change, layer_pixels, lens_window, model_overlap, plan_view, unsupported_reason,
+    view_reading, visible_data_box,
 )
 
 __all__ = ["LiveLens", "unsupported_reason"]
@@ -173,22 +173,21 @@ class LiveLens(LensEvents, QObject):
 
     def set_nodata(self, nodata) -> None:
         """The form's nodata (a number, "none"; None: the layer's), as a Run uses it."""
-        if nodata != self.nodata:
-            self.nodata, self._pixels = nodata, None
-            self._restart()
+        self._read_as("nodata", nodata)
 
     def set_stretch(self, method: str) -> None:
         """The form's *Stretch* ("auto", "percentile", "dtype"), as a Run fits it."""
-        if method != self.stretch:
-            self.stretch, self._pixels = str(method), None
-            self._restart()
+        self._read_as("stretch", str(method))
 
     def set_bands(self, bands) -> None:
-        """The form's *Bands* (1-based band numbers; None: the Run's default triplet), as a Run
-        feeds the model."""
-        bands = None if bands is None else tuple(int(b) for b in bands)
-        if bands != self.bands:
-            self.bands, self._pixels = bands, None
+        """The form's *Bands* (1-based; None: the Run's default triplet), as a Run feeds the model."""
+        self._read_as("bands", None if bands is None else tuple(int(b) for b in bands))
+
+    def _read_as(self, name: str, value) -> None:
+        """Read the source with the form's ``name`` (nodata, stretch, bands) set to ``value`` from now on."""
+        if value != getattr(self, name):
+            setattr(self, name, value)
+            self._pixels = None
             self._restart()
 
     def set_max_scale(self, value: float) -> None:
@@ -229,8 +228,8 @@ class LiveLens(LensEvents, QObject):
         elif source:
             self._leave()
         else:
-            if self._pixels is not None and any(removed.data is src for src in self._pixels.feed.sources):
-                self._on_data()  # a band layer fed with the source's: a Run now reads the source alone
+            if band_group_change(self._layer, self._pixels, removed):  # a Run now reads the source alone
+                self._on_data()
             return
         self._view = None
         if source and self._enabled:
@@ -239,11 +238,7 @@ class LiveLens(LensEvents, QObject):
             self.turned_off.emit()
 
     def _on_inserted(self, event) -> None:
-        """A band layer of the source's file opened: a Run may now feed the file's bands together
-        (``run._job.layer_source``), so the lens reads the source again."""
-        md, added = (getattr(self._layer, "metadata", None) or {}), getattr(event.value, "metadata", None) or {}
-        if self._pixels is not None and md.get("band") is not None and added.get("band") is not None \
-                and added.get("path") == md.get("path"):
+        if band_group_change(self._layer, self._pixels, event.value):  # a Run now feeds the file's bands
             self._on_data()
 
     def _leave(self) -> None:
@@ -354,7 +349,8 @@ class LiveLens(LensEvents, QObject):
             return
         self._cancel()
         planned = self._plan_view() if self._shows() else None
-        self.note = None if planned is None else self._outside.check(self.model_source, planned[0], self.mode)
+        self.note = None if planned is None else self._outside.check(
+            self.model_source, planned[0], self.mode, view_reading(self.viewer, self._layer, self.bands, self.stretch))
         if planned is None:  # zoomed out, off screen, the source hidden or a 3-D view: hidden (napari 0.9 with Mesa's GL
             self._hide_live()  # crashed drawing the next camera move after a layer was removed in 3-D)
             self._view = None

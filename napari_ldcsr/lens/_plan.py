@@ -21,7 +21,7 @@ from .._viewer import camera, view_data_corners
 from ._lens_cache import BandFeed, LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
 
 __all__ = ["LensView", "unsupported_reason", "layer_pixels", "visible_data_box", "model_overlap", "lens_window",
-           "plan_view", "all_cached", "OutsideNotes"]
+           "plan_view", "all_cached", "OutsideNotes", "band_group_change", "view_reading"]
 
 
 def unsupported_reason(layer) -> str | None:
@@ -120,6 +120,24 @@ def _layer_feed(viewer, layer, bands) -> BandFeed:
     channel = np.argsort(order)
     return BandFeed(plan, (layer.data,), tuple((0, int(channel[b])) for b in range(src.count)),
                     tuple(int(order[c]) for c in range(min(src.count, 3))))
+
+
+def band_group_change(layer, pixels: LayerPixels | None, other) -> bool:
+    """Whether opening or closing ``other`` changes what a Run feeds the model with band layer
+    ``layer`` (``run._job.layer_source``: its file's other bands while all its band layers are open),
+    once ``pixels`` were read."""
+    md, omd = (getattr(layer, "metadata", None) or {}), getattr(other, "metadata", None) or {}
+    return (pixels is not None and md.get("band") is not None and omd.get("band") is not None
+            and omd.get("path") == md.get("path") and other is not layer)
+
+
+def view_reading(viewer, layer, bands, stretch: str):
+    """How a Run of ``layer`` with the form's ``bands`` and ``stretch`` feeds the model (an adapted
+    model's note compares it with what its guard saw: ``run._adapt.source_reading``)."""
+    from ..run._adapt import source_reading
+    from ..run._job import layer_source
+
+    return source_reading(layer_source(viewer, layer), bands, stretch)
 
 
 def _file_feed(layer, base, plan) -> BandFeed:
@@ -226,19 +244,20 @@ def all_cached(planned, cache) -> bool:
 
 class OutsideNotes:
     """The lens's word on an adapted model used beyond what its guard checked (a scale step other
-    than the adapted scale, diffusion mode: :func:`ldcsr_core.adapted_use.outside_use`, the rule of
-    ``ldcsr upscale`` and the Run): :meth:`check` gives the note of a view and ``notify``-s it once
-    per (model, scale step, mode), not once per view."""
+    than the adapted scale, diffusion mode, other bands or stretch: :func:`ldcsr_core.adapted_use.outside_use`,
+    the rule of ``ldcsr upscale`` and the Run): :meth:`check` gives the note of a view and ``notify``-s it
+    once per (model, scale step, mode, reading), not once per view."""
 
     def __init__(self, notify: Callable[[str, str], None]):
         self._notify = notify
         self._said: set = set()
 
-    def check(self, source: str | None, step: float, mode: str) -> str | None:
+    def check(self, source: str | None, step: float, mode: str, reading=None) -> str | None:
+        """``reading``: how the view's pixels reach the model (``run._adapt.source_reading``), None: unknown."""
         from ldcsr_core.adapted_use import adapted_check, outside_use
 
-        note = outside_use(adapted_check(source or ""), [step], mode)  # the file's metadata: no model load
-        if note and (source, step, mode) not in self._said:
-            self._said.add((source, step, mode))
+        note = outside_use(adapted_check(source or ""), [step], mode, reading)  # the file's metadata: no model load
+        if note and (source, step, mode, reading) not in self._said:
+            self._said.add((source, step, mode, reading))
             self._notify("warning", f"Live lens: {note}.")
         return note

@@ -151,18 +151,26 @@ def status_text(outcome: AdaptOutcome, where: str) -> str:
     return f"Adapted model selected ({db_text(r.gain_db)} dB): {side}; {octave}."
 
 
+def source_reading(source, bands, stretch: str):
+    """How a Run of ``source`` (a ``LayerSource``) with the form's ``bands`` and ``stretch`` feeds the
+    model (``ldcsr_core.adapted_use.reading_of``: its first triplet, the stretch for its type), or
+    None for bands it refuses itself (a Run's note and the live lens's)."""
+    from ldcsr_core.adapted_use import reading_of
+
+    try:
+        return reading_of(source.count, source.colorinterp, bands, stretch, source.layers[0].data.dtype,
+                          source.descriptions or ())
+    except Exception:  # noqa: BLE001 - bands the run refuses itself: the scale and mode are still said
+        return None
+
+
 def run_note(spec, source) -> str | None:
     """The Run's warning when its model is an adapted one used beyond what the guard checked
     (another scale, diffusion mode, other bands or stretch: :func:`ldcsr_core.adapted_use.outside_use`)."""
-    from ldcsr_core.adapted_use import adapted_check, outside_use, reading_of
+    from ldcsr_core.adapted_use import adapted_check, outside_use
 
     checked = adapted_check(spec.model_source or "")
     if checked is None:
         return None
-    try:
-        reading = reading_of(source.count, source.colorinterp, spec.bands, spec.stretch,
-                             source.layers[0].data.dtype, source.descriptions or ())
-    except Exception:  # noqa: BLE001 - bands the run refuses itself: the scale and mode are still said
-        reading = None
-    note = outside_use(checked, [spec.scale], spec.mode, reading)
+    note = outside_use(checked, [spec.scale], spec.mode, source_reading(source, spec.bands, spec.stretch))
     return None if note is None else note[0].upper() + note[1:] + "."

@@ -100,3 +100,27 @@ def test_a_band_layer_closed_or_opened_again_changes_what_the_lens_feeds(ldcsr, 
     wait_for_view(qtbot, lens)
     assert lens._pixels.plan.groups == ((0, 1, 2),)
     widget.live.set_live(False)
+
+
+def test_an_adapted_model_on_other_bands_is_said_by_the_lens_as_by_run(ldcsr, qtbot, notes, tiny_model, tmp_path):
+    """The lens feeds the form's Bands now, so it says what Run says of a model adapted on other bands
+    (before: only another scale step or diffusion mode was said)."""
+    from ldcsr_core.checkpoints import save_model
+
+    viewer, widget = ldcsr
+    path = save_model(tiny_model, tmp_path / "adapted.safetensors", name="a",
+                      extra={"adapt_scale": "4", "adapt_bands": "1,2,3", "adapt_band_count": "3"})
+    src = viewer.add_image(np.moveaxis(_bands(3), 0, -1), name="scene", rgb=True)
+    widget.set_layer(src)
+    assert widget.add_checkpoint(str(path))
+    widget.form.bands.value = "3,2,1"
+    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    assert widget.live.set_live(True)
+    wait_for_view(qtbot, widget.live.lens)
+    widget.live.set_live(False)
+    lens_said = [t for s, t in notes if s == "warning" and t.startswith("Live lens: ")]
+    assert len(lens_said) == 1 and "on bands 3,2,1 it is untested" in lens_said[0], notes
+    assert widget.run(layer=src, scale=4.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    run_said = [t for s, t in notes if s == "warning" and not t.startswith("Live lens")]
+    assert run_said == [lens_said[0].removeprefix("Live lens: t").join(("T", ""))]
