@@ -178,13 +178,11 @@ def derived_metadata(src, drop: tuple = ()) -> dict:
 def unplaced_picture(layer) -> bool:
     """Whether ``layer`` is a picture placed by nothing: no CRS, geotransform or GCPs in its metadata,
     and on its pixel grid in the viewer (identity placement)."""
-    from .io._writer import layer_world_matrix
-
     md = layer.metadata or {}
     if md.get("crs") is not None or md.get("transform") is not None or md.get("gcps"):
         return False
-    matrix = layer_world_matrix({k: getattr(layer, k, None) for k in PLACEMENT})
-    return bool(np.allclose(matrix, np.eye(3)))
+    corners = [np.asarray(layer.data_to_world(p), float)[-2:] for p in ((0, 0), (1, 0), (0, 1))]  # an affine map
+    return bool(np.allclose(corners, [(0, 0), (1, 0), (0, 1)]))
 
 
 #: the files streamed Runs are writing now (``run._job.run_job``), which Save must not take

@@ -1,13 +1,16 @@
 """The viewer's and the source layer's events the live lens follows (connected while it is on).
 
 A mixin of :class:`~napari_ldcsr.lens._lens.LiveLens`: it names the events and connects them to the
-lens's slots (``_on_camera``, ``_on_removed``, ``_on_inserted``, ``_on_data``, ``_on_name``, ``_on_display``,
-``_on_placement``, ``_restart``), which stay with the lens.
+lens's slots (``_on_camera``, ``_on_removed``, ``_on_data``, ``_on_display``, ``_on_placement``,
+``_restart``), which stay with the lens, and holds the slots that only pass a change on to the live
+layer or the lens (``_on_inserted``, ``_on_name``, ``_on_opacity``).
 """
 
 from __future__ import annotations
 
 from .._viewer import PLACEMENT, camera
+from . import _draw as draw
+from ._plan import band_group_change
 
 #: Source-layer events that change how its pixels look (the live view follows them).
 DISPLAY_EVENTS = ("contrast_limits", "gamma", "colormap")  # and opacity (``_on_opacity``)
@@ -44,3 +47,18 @@ class LensEvents:
                            + [(n, self._on_display) for n in DISPLAY_EVENTS]
                            + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():
             getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)
+
+    def _on_inserted(self, event) -> None:
+        """A band layer of the source's file opened: a Run may now feed the file's bands together."""
+        if band_group_change(self._layer, self._pixels, event.value):
+            self._on_data()
+
+    def _on_opacity(self, *_) -> None:
+        """The source was faded or made opaque: so is the live layer."""
+        if self.live_layer is not None:
+            draw.follow_opacity(self.live_layer, self._layer)
+
+    def _on_name(self, *_) -> None:
+        """The source was renamed: so is the live layer (it kept the old name)."""
+        if self.live_layer is not None:
+            self.live_layer.name = draw.live_name(self._layer)

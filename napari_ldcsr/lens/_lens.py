@@ -237,10 +237,6 @@ class LiveLens(LensEvents, QObject):
             notify_removal(self.viewer, "info", f"Live lens off: '{removed.name}' was removed.")
             self.turned_off.emit()
 
-    def _on_inserted(self, event) -> None:
-        if band_group_change(self._layer, self._pixels, event.value):  # a Run now feeds the file's bands
-            self._on_data()
-
     def _leave(self) -> None:
         """Stop following the current layer: no work, no live layer, none of its events."""
         self._cancel()
@@ -256,16 +252,6 @@ class LiveLens(LensEvents, QObject):
         if view is not None and live is not None:
             draw.place(live, view)
         self._on_camera()
-
-    def _on_opacity(self, *_: Any) -> None:
-        """The source was faded or made opaque: so is the live layer."""
-        if self.live_layer is not None:
-            draw.follow_opacity(self.live_layer, self._layer)
-
-    def _on_name(self, *_: Any) -> None:
-        """The source was renamed: so is the live layer (it kept the old name)."""
-        if self.live_layer is not None:
-            self.live_layer.name = draw.live_name(self._layer)
 
     def _on_data(self, *_: Any) -> None:
         """The source's pixels changed: forget its stretch and grids; new cache keys."""
