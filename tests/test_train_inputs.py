@@ -118,6 +118,26 @@ def test_an_image_link_whose_file_is_gone_is_said_not_skipped(files, tmp_path):
                                                  f"{tmp_path / 'unmounted'} (not found)"), r.output
 
 
+
+def test_without_rasterio_an_image_pillow_cannot_decode_is_said_in_one_line(tmp_path, monkeypatch):
+    """The lent GPU machine (docs/training-gpu.md) has torch, numpy and Pillow, no rasterio; an image
+    Pillow cannot decode is read by rasterio, as upscale reads it. Before, there, a broken link or a
+    damaged image in DATA was exit 1 'ModuleNotFoundError: No module named 'rasterio''. Now the link
+    is said as everywhere, and the image is exit 5 naming it and what is missing."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rasterio", None)  # `import rasterio` fails, as there
+    data = picture_folder(tmp_path, [picture(32, 0)])
+    (data / "moved.png").symlink_to(tmp_path / "elsewhere.png")
+    with pytest.raises(RasterIOError, match=f"^input is a broken link: {data / 'moved.png'} -> "):
+        load_images(data)
+    (data / "moved.png").unlink()
+    (data / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
+    r = CliRunner().invoke(main, ["train", str(data), "--out", str(tmp_path / "m.safetensors"), *TRAIN])
+    assert r.exit_code == 5, r.output
+    assert r.output.strip().splitlines()[-1].startswith(
+        f"Error: cannot read {data / 'bad.jpg'} as a raster: rasterio is not installed ("), r.output
+
 def _archive(path, **images):
     """A packed archive as scripts/gpu_train.py pack writes one: encoded images under 'split/i'."""
     import io

@@ -139,23 +139,19 @@ class RasterInfo:
 
 
 def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=None, crs=None):
-    """Open ``path`` read-only with rasterio.
+    """Open ``path`` read-only with rasterio. ``nodata``: the user's nodata instead of the file's (a number,
+    several in a tuple, ``"none"``: every value is data; None: the file's), see
+    :func:`~ldcsr_core.geo.nodata_override.with_nodata`; ``crs``: the user's CRS instead of the file's (None: the
+    file's), see :func:`~ldcsr_core.geo.crs_override.with_crs`.
 
-    ``nodata``: the user's nodata instead of the file's (a number, several in a tuple, ``"none"``:
-    every value is data; None: the file's), see :func:`~ldcsr_core.geo.nodata_override.with_nodata`; ``crs``: the user's
-    CRS instead of the file's (None: the file's), see :func:`~ldcsr_core.geo.crs_override.with_crs`.
+    A single band with a colour table (class indices) is opened expanded through the table to RGB or RGBA bands
+    (:func:`palette_expansion`; the result's ``palette_expanded`` says which), unless ``expand_palette`` is false:
+    indices must never be interpolated. A raster without georeferencing opens without ``NotGeoreferencedWarning``.
 
-    A single band with a colour table (class indices) is opened expanded through the table to
-    RGB or RGBA bands (:func:`palette_expansion`; the result's ``palette_expanded`` says which),
-    unless ``expand_palette`` is false: indices must never be interpolated. A raster without
-    georeferencing opens without rasterio's ``NotGeoreferencedWarning``.
-
-    Raises :class:`RasterIOError` (an ``OSError``) when the file is missing, a folder, empty or
-    unreadable, and :class:`InputError` for a raster the engine cannot work with.
+    Raises :class:`RasterIOError` (an ``OSError``) when the file is missing, a folder, empty or unreadable, or
+    rasterio is not installed, and :class:`InputError` for a raster the engine cannot work with.
     """
     expand_palette = check_flag(expand_palette, "expand_palette")  # 'no' was true
-    import rasterio
-
     p = check_path(path, "input")
     virtual = virtual_path(os.fsdecode(path))  # as given: Path() folds vrt:// to vrt:/
     if virtual is not None:
@@ -177,6 +173,10 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
     if p.stat().st_size == 0:
         raise RasterIOError(errno.EIO, f"input is an empty file (0 bytes): {p}")
     check_readable(p)
+    try:  # a machine with the training's needs alone (torch, numpy, Pillow: the lent GPU) has none
+        import rasterio
+    except ImportError as e:
+        raise RasterIOError(errno.EIO, f"cannot read {p} as a raster: rasterio is not installed ({e})") from None
     try:
         with quiet_georef(), quiet_wide_nodata():  # GDAL's approximate-nodata warning: check_file_nodata
             src = rasterio.open(p)
