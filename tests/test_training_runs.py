@@ -127,6 +127,30 @@ def test_a_stopped_run_without_its_random_states_would_diverge(image_dir, tmp_pa
     assert not torch.equal(a, b)
 
 
+
+def test_a_checkpoint_of_another_devices_run_resumes_and_says_so(image_dir, tmp_path, caplog):
+    """The trainer's noise generator lives on its device: a CUDA generator's state is 16 bytes (Philox),
+    the CPU's 5056. Before, a GPU run's checkpoint resumed on CPU (or a CPU run's carried to the GPU)
+    was exit 1, torch's 'Expected a CPUGeneratorImplState of size 5056 but found the input RNG state
+    size to be 16', once the model had loaded. Now it resumes with a stream seeded from that state (the
+    same for two resumes of one checkpoint) and says the device changed."""
+    from ldcsr_core.training.trainer import Trainer
+
+    kw = _kw(image_dir, tmp_path, steps=(0, 0, 2), adv_weight=0.0, val_dir=None)
+    Trainer(image_dir, tmp_path / "r.safetensors", **kw).checkpoint()  # a CPU run's, at its start
+    ckpt = torch.load(tmp_path / "r.ckpt", weights_only=True)
+    cuda_state = torch.arange(16, dtype=torch.uint8)  # what torch.Generator("cuda").get_state() holds
+    ckpt["gen"], ckpt["rng"]["gen"] = cuda_state, cuda_state.clone()
+    torch.save(ckpt, tmp_path / "gpu.ckpt")
+    states = []
+    for _ in range(2):
+        t = Trainer(image_dir, tmp_path / "r.safetensors", **kw)
+        with caplog.at_level("WARNING", logger="ldcsr_core.training"):
+            t.resume(tmp_path / "gpu.ckpt")
+        states.append(t.gen.get_state())
+    assert "resumed with other settings than the run that wrote" in caplog.text and "device gpu -> cpu" in caplog.text
+    assert torch.equal(*states) and states[0].numel() == 5056
+
 def test_batches_depend_on_the_step_alone_not_on_workers_or_the_start(image_dir):
     from ldcsr_core.training.data import MultiScaleCrops, StepBatches, load_images
     crops = MultiScaleCrops(load_images(image_dir), lr_size=16, scale_range=(2.0, 5.0), seed=3)

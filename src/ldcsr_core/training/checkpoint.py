@@ -108,8 +108,24 @@ def _np_state():
             "cached": float(cached), "name": name}
 
 
-def restore_rng_states(st: dict, gen: torch.Generator):
-    gen.set_state(st["gen"].cpu())
+def restore_generator(gen: torch.Generator, state: torch.Tensor) -> str | None:
+    """Set the trainer's noise generator ``gen`` to ``state``: None, it continues exactly. A state of
+    another kind of generator (a checkpoint written on another device: CUDA's Philox state is 16
+    bytes, the CPU's Mersenne Twister 5056) cannot continue here: ``gen`` is seeded from that state
+    instead (resuming one checkpoint twice on this device is one run), and the kind that wrote it is
+    returned, 'cpu' or 'gpu'. Before: torch's 'Expected a CPUGeneratorImplState of size 5056 but
+    found the input RNG state size to be 16', exit 1, once the model had loaded."""
+    state = state.cpu()
+    if state.numel() == gen.get_state().numel():
+        gen.set_state(state)
+        return None
+    gen.manual_seed(int.from_bytes(hashlib.blake2b(state.numpy().tobytes(), digest_size=8).digest(), "little"))
+    return "cpu" if state.numel() == torch.Generator().get_state().numel() else "gpu"
+
+
+def restore_rng_states(st: dict, gen: torch.Generator) -> str | None:
+    """Restore :func:`rng_states`; returns :func:`restore_generator`'s answer."""
+    other = restore_generator(gen, st["gen"])
     torch.set_rng_state(st["torch"].cpu())
     version, internal, gauss = st["python"]
     random.setstate((version, tuple(internal), gauss))
@@ -117,6 +133,7 @@ def restore_rng_states(st: dict, gen: torch.Generator):
     np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
     if "cuda" in st and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in st["cuda"]])
+    return other
 
 
 def split_file(path, max_bytes: int = 15 * 2 ** 20, out_dir=None) -> list[Path]:

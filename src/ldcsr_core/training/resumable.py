@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..checkpoints import save_model
-from .checkpoint import TrainState, atomic_torch_save, read_checkpoint, restore_rng_states, rng_states
+from .checkpoint import (TrainState, atomic_torch_save, read_checkpoint, restore_generator, restore_rng_states,
+                         rng_states)
 from ..words import counted
 from .errors import ResumeError
 
@@ -196,10 +197,8 @@ class ResumableMixin:
         self._load_run_weights(obj, path)
         self.state = TrainState(**obj["state"])
         self.data.rng.setstate(obj["data_rng"])
-        if "rng" in obj:
-            restore_rng_states(obj["rng"], self.gen)
-        else:
-            self.gen.set_state(obj["gen"].cpu())
+        # a checkpoint of another device's run: its noise stream cannot continue here (said below)
+        other = restore_rng_states(obj["rng"], self.gen) if "rng" in obj else restore_generator(self.gen, obj["gen"])
         if self.state.phase:
             self._set_trainable(self.state.phase)
             self._make_optimizers(self.state.phase)
@@ -213,6 +212,8 @@ class ResumableMixin:
         log.info("resumed from %s: done %s, in %s at step %d (%.1f min)", path, self.state.done,
                  self.state.phase, self.state.phase_step, self.state.phase_elapsed / 60)
         changed = changed_settings(obj.get("settings"), self.settings)
+        if other:
+            changed["device"] = (other, self.dev.type)
         if changed:
             log.warning("resumed with other settings than the run that wrote %s: %s; the result will differ "
                         "from a run that was not stopped (give the same DATA and options to continue it exactly)", path,
