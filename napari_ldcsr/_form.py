@@ -177,8 +177,9 @@ class SettingsForm:
                                       "first three. The live lens feeds the model as a Run does")
         self.nodata = LineEdit(label="Nodata", value="",
                                tooltip="Value that marks no data, as `ldcsr upscale --nodata`: e.g. 0 for black "
-                                       "fill the file does not declare, or 'none' when the file's value is real "
-                                       "data; empty = the layer's own (its file's)")
+                                       "fill the file does not declare, 'none' when the file's value is real "
+                                       "data, a range 0:5, several 0,255, each band's 1=0,2=255; empty = the "
+                                       "layer's own (its file's)")
         for box in (self.scale, self.pixel, self.tile):  # a typed value counts when it is complete
             box.native.setKeyboardTracking(False)
         self.scale.native.setDecimals(2)
@@ -338,7 +339,6 @@ class SettingsForm:
     @in_napari_words  # a malformed band list or nodata is said naming the form's field
     def settings(self) -> RunSettings:
         """A snapshot of the current settings (ValueError for a malformed band list or nodata)."""
-        from ldcsr_core.geo.nodata_override import parse_nodata
         from ldcsr_core.geo.radiometry import parse_bands
 
         return RunSettings(
@@ -354,5 +354,13 @@ class SettingsForm:
             stretch=str(self.stretch.value),
             bands=parse_bands(self.bands.value.strip() or None),
             samples=int(self.samples.value),
-            nodata=parse_nodata(self.nodata.value.strip() or None),
+            nodata=self.nodata_setting(),
         )
+
+    def nodata_setting(self):
+        """The Nodata field as ``ldcsr upscale --nodata`` reads it (ranges, values by band): None when
+        empty (the layer's own); ValueError when malformed."""
+        from ldcsr_core.geo.nodata_override import parse_nodata_text
+
+        text = self.nodata.value.strip()
+        return parse_nodata_text(text) if text else None

@@ -104,10 +104,8 @@ class LivePanel(QWidget):
     def _on_nodata(self, *_: Any) -> None:
         """The form's nodata, as a Run will use it; a value being typed that is not one yet is left
         to Run to refuse in words."""
-        from ldcsr_core.geo.nodata_override import parse_nodata
-
         try:
-            self.lens.set_nodata(parse_nodata(self.widget.form.nodata.value.strip() or None))
+            self.lens.set_nodata(self.widget.form.nodata_setting())
         except ValueError:
             pass
 

@@ -85,3 +85,27 @@ def test_a_run_over_nodata_only_says_its_result_is_empty(ldcsr, qtbot, notes):
     assert widget.status.startswith("Added 'blank") and widget.status.endswith(" · empty: nodata everywhere")
     _run(widget, qtbot, _scene(viewer))  # data in every tile: nothing said
     assert widget.status.startswith("Added 'fill") and "empty" not in widget.status
+
+
+def test_the_field_takes_ranges_and_values_by_band_as_the_cli_does(ldcsr, qtbot, notes):
+    """'0:5' and '1=0,2=0,3=0' (ldcsr upscale --nodata's syntax, the tooltip's promise) for Run and
+    the live lens. Before, Run refused them ('Nodata must be a number …') and the lens kept the
+    layer's own nodata."""
+    viewer, widget = ldcsr
+    widget.set_mode("fast")
+    src = _scene(viewer)
+    src.data[:, 20:24] = 3  # dark fill, inside the range only
+    src.refresh()
+    widget.form.nodata.value = "0"
+    single = _run(widget, qtbot, src)
+    widget.form.nodata.value = "0:5"
+    ranged = _run(widget, qtbot, src)
+    assert (ranged.data[:, :48] == 0).all() and not (single.data[:, 40:48] == 0).all()
+    assert ranged.metadata["ldcsr"]["nodata"] != single.metadata["ldcsr"]["nodata"]
+    assert widget.live.lens.nodata == widget.form.nodata_setting() != 0.0  # the lens follows the field
+    widget.form.nodata.value = "1=0,2=0,3=0"
+    by_band = _run(widget, qtbot, src)
+    assert np.array_equal(by_band.data, single.data)  # every band's 0: as the one value 0
+    widget.form.nodata.value = "0:"
+    assert widget.run(layer=src, scale=2.0) is False
+    assert notes[-1][0] == "error" and notes[-1][1].startswith("Nodata '0:': a range's ends must be numbers"), notes[-1]

@@ -122,7 +122,7 @@ def parse_nodata_text(text: str):
     ``'none'``, ``'0:5'`` (a :class:`NodataRange`), ``'0,255'``, ``'1=0,2=0:5,2=255,3=none'``
     (``{band: values}``); anything else is an :class:`InputError` saying the syntax."""
     def bad(why):
-        return InputError(f"nodata {text!r}: {why}; give {NODATA_SYNTAX}")
+        return InputError(f"{say('nodata setting')} {text!r}: {why}; give {NODATA_SYNTAX}")
 
     def entry(item):
         if ":" in item:
@@ -165,7 +165,7 @@ def parse_nodata_text(text: str):
             values.append(entry(value))
         return parse_nodata({b: tuple(v) or () for b, v in bands.items()})
     except InputError as e:
-        if str(e).startswith(f"nodata {text!r}"):
+        if str(e).startswith(f"{say('nodata setting')} {text!r}"):
             raise
         raise bad(str(e)) from None
 
@@ -304,8 +304,18 @@ def _stored_nodata(src, band: int) -> str | None:
 
 def check_fits(value, dtype, name: str) -> None:
     """:class:`InputError` unless a band of ``dtype`` can hold ``value`` (None and ``"none"`` always),
-    exactly (:func:`check_exact`)."""
+    exactly (:func:`check_exact`); of what :func:`parse_nodata` gives, each number, and some value
+    of each range."""
     if value is None or value == NO_NODATA:
+        return
+    if isinstance(value, (dict, tuple)):
+        for v in value.values() if isinstance(value, dict) else value:
+            check_fits(v, dtype, name)
+        return
+    if isinstance(value, NodataRange):
+        if _declared((value,), dtype) is None:
+            raise InputError(f"nodata range {value}: no {np.dtype(dtype).name} pixel of {name} can hold any "
+                             "value of it")
         return
     check_exact(value, dtype, name)
     dt = np.dtype(dtype)
@@ -444,11 +454,7 @@ def with_nodata(dataset, nodata):
     entries = [v for band in per_band for v in band] if per_band is not None else list(values)
     for value in entries if given else ():  # the file's own: as GDAL masks them (_file_by_band)
         for dtype in set(dataset.dtypes):
-            if isinstance(value, float):
-                check_fits(value, dtype, name)
-            elif _declared((value,), dtype) is None:
-                raise InputError(f"nodata range {value}: no {np.dtype(dtype).name} pixel of {name} can hold any "
-                                 "value of it")
+            check_fits(value, dtype, name)
     declared = next((d for band in (per_band or (values,)) if (d := _declared(band, dataset.dtypes[0])) is not None),
                     None)
     if per_band is not None:
