@@ -79,13 +79,17 @@ def folds_case(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` (which exists) takes a name and the same name in other letter case for one
     file. Told by a name in it whose other-case spelling is no name of its own but is found there;
     in a folder without such a name, by a probe file made and removed (where it cannot be made:
-    ``False``, as nothing will be written there). Asked once per folder (its device and inode)."""
+    ``False``, as nothing will be written there, and asked again next time: the folder may be made
+    writable). Asked once per folder (its device and inode)."""
     folder = os.path.realpath(folder)
     fid = _folder_id(folder)
     if not isinstance(fid, tuple):
         return False
     if fid not in _FOLDS:
-        _FOLDS[fid] = _look(folder)
+        found = _look(folder)
+        if found is None:  # not told: not kept either
+            return False
+        _FOLDS[fid] = found
     return _FOLDS[fid]
 
 
@@ -95,21 +99,31 @@ def _swapped(name: str) -> str:
     return "".join(c.swapcase() if c.isascii() else c for c in name)
 
 
-def _look(folder: str) -> bool:
+def _look(folder: str) -> bool | None:
+    """:func:`folds_case`'s answer, or None where it cannot be told (no name to tell by, and no
+    probe file can be made)."""
     try:
         names = set(os.listdir(folder))
     except OSError:
         names = set()
-    lettered = [n for n in names if _swapped(n) != n]
-    for name in lettered:
-        if _swapped(name) not in names:
-            return os.path.lexists(os.path.join(folder, _swapped(name)))
-    if lettered:  # each name has its other-case twin beside it: letter case is told apart
+    twins = False
+    for name in names:
+        other = _swapped(name)
+        if other == name:
+            continue
+        if other in names:  # a name and its other-case twin beside it: letter case is told apart
+            twins = True
+        elif os.path.lexists(os.path.join(folder, other)):
+            return True
+        elif os.path.lexists(os.path.join(folder, name)):
+            return False
+        # else gone since listed (another run's part or probe file, renamed or removed): it tells nothing
+    if twins:
         return False
     try:  # no name to tell by (an empty folder): one made and removed, in lower case ([a-z0-9_])
         fd, probe = tempfile.mkstemp(prefix=".ldcsr-case-", dir=folder)
     except OSError:
-        return False
+        return None
     try:
         os.close(fd)
         head, name = os.path.split(probe)

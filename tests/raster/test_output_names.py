@@ -144,6 +144,59 @@ def test_folds_case_of_a_folder_that_tells_case_apart(tmp_path):
     assert list(empty.iterdir()) == []
 
 
+
+def _folding_disk(monkeypatch, folder, listed=()):
+    """``folder`` looked at as on a disk that folds case (a name is found in any letter case), its
+    listing holding ``listed`` too: names another run's files had when listed, gone since."""
+    folder, lexists, listdir = os.path.realpath(folder), os.path.lexists, os.listdir
+
+    def folded_lexists(path):
+        head, name = os.path.split(os.path.realpath(path))
+        if head != folder:
+            return lexists(path)
+        return any(n.lower() == name.lower() for n in listdir(folder))
+
+    def listed_with(path):
+        return listdir(path) + (list(listed) if os.path.realpath(path) == folder else [])
+
+    monkeypatch.setattr(file_names.os.path, "lexists", folded_lexists)
+    monkeypatch.setattr(file_names.os, "listdir", listed_with)
+    monkeypatch.setattr(file_names, "_FOLDS", {})  # its answers not kept after the test
+
+
+def test_a_name_gone_since_listed_does_not_tell_a_folding_disk_apart(tmp_path, monkeypatch):
+    """Another run's part file (or probe file), listed and then renamed or removed, tells nothing.
+    Before (a real exFAT volume, another run writing in the output folder): folds_case said False in
+    115 of 300 looks, from the other-case name of a file no longer there; two outputs of one name in
+    other case could then be written over each other."""
+    out = tmp_path / "out"
+    out.mkdir()
+    _folding_disk(monkeypatch, out, listed=[".r_sr.tif.part"])
+    assert file_names.folds_case(out) is True  # by its own probe file
+    assert [e.name for e in os.scandir(out)] == []  # removed
+    (out / "a_sr.tif").write_bytes(b"")
+    _folding_disk(monkeypatch, out, listed=[".r_sr.tif.part"])
+    assert file_names.folds_case(out) is True  # by a_sr.tif, found as A_SR.TIF
+
+
+def test_a_folder_no_probe_can_be_made_in_is_asked_again(tmp_path, monkeypatch):
+    """An empty folder this process could not write in (a disk mounted read-only, then read-write in
+    the same napari session): its answer then, False, is not kept. Before: kept, so a folding disk
+    made writable was taken for one that tells case apart."""
+    out = tmp_path / "out"
+    out.mkdir()
+    _folding_disk(monkeypatch, out)
+    mkstemp = file_names.tempfile.mkstemp
+
+    def read_only(*a, **k):
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(file_names.tempfile, "mkstemp", read_only)
+    assert file_names.folds_case(out) is False
+    monkeypatch.setattr(file_names.tempfile, "mkstemp", mkstemp)
+    assert file_names.folds_case(out) is True
+    assert [e.name for e in os.scandir(out)] == []
+
 def _latin1_folder(tmp_path):
     folder = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9"))  # 'caf\udce9' for Python
     os.mkdir(folder)
