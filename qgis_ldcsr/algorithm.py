@@ -412,6 +412,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             ds = _with_layer_crs(ds, crs)  # and its CRS
             info = rio.raster_info(ds)
             reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
+            # nothing set in QGIS, the file's bands declaring different values (a VRT): each band's own
+            by_band = getattr(ds, "band_nodata", None) if nodata is None else None
         if report:
             _check_report_path(report, src, dst, model_path, reads)
         bands = band_choice(self, parameters, self.BANDS, context)
@@ -437,8 +439,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                    if crs is not None else "")
         feedback.pushInfo(f"Input: {info.width} x {info.height} px, {counted(info.count, 'band')} "
                           f"{info.dtype}, CRS {info.crs or 'none'}{crs_set}, "
-                          f"nodata {_nodata_text(nodata if isinstance(nodata, (tuple, dict)) else info.nodata)}"
-                          + (" (the layer's, set in QGIS)" if nodata is not None else ""))
+                          + (f"nodata {_nodata_text(dict(enumerate(by_band, 1)))} (the file's, by band; the output "
+                             f"declares {info.nodata} on each band's nodata pixels)" if by_band else
+                             f"nodata {_nodata_text(nodata if isinstance(nodata, (tuple, dict)) else info.nodata)}"
+                             + (" (the layer's, set in QGIS)" if nodata is not None else "")))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
                           + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed
                              else "pixel size unknown (no geotransform)"))

@@ -242,3 +242,26 @@ def test_an_output_another_run_is_making_is_refused_at_once(qgis_processing, sce
     (error,) = feedback.errors
     assert error == f"LDCSR: another run is making {out} now (wait for it to end, or write to another path)"
     assert not out.exists() and _leftovers(tmp_path, "o.tif") == []
+
+
+def test_a_file_whose_bands_declare_different_nodata_is_logged_by_band(qgis_processing, tiny_model_file, tmp_path):
+    """A VRT of single-band files, band 1 without nodata, band 2 0, band 3 255, nothing set in QGIS:
+    the log's Input line says each band's, as the run uses them. Before: 'nodata 0.0', the output's
+    one value, as if 0 were every band's nodata and 255 none's."""
+    from osgeo import gdal
+
+    rng = np.random.default_rng(5)
+    bands = []
+    for i, nodata in enumerate((None, 0, 255), 1):
+        data = _field(rng, 1, 24, 24, 1, 254)
+        data[:, :4, :4], data[:, -4:, -4:] = 0, 255
+        bands.append(str(_write(tmp_path / f"b{i}.tif", data, dtype="uint8", nodata=nodata)))
+    vrt = tmp_path / "v.vrt"
+    gdal.BuildVRT(str(vrt), bands, separate=True).FlushCache()
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(vrt, tmp_path / "o.tif", tiny_model_file, SCALE=2.0,
+                                     INPUT=QgsRasterLayer(str(vrt), "v")), feedback=feedback)
+    assert ("nodata band 1: none; band 2: 0.0; band 3: 255.0 (the file's, by band; the output declares 0.0 on "
+            "each band's nodata pixels)") in feedback.textLog(), feedback.textLog()
+    with rasterio.open(tmp_path / "o.tif") as out:
+        assert out.nodata == 0 and (out.read(3)[-8:, -8:] == 0).all()
