@@ -15,7 +15,7 @@ before any work, whether the files exist yet or not:
 
 * :func:`folds_case` - whether a folder's file system takes names that differ only in letter case
   for one, found by looking (its names; in an empty folder, a probe file made and removed), once
-  per folder;
+  per folder and minute;
 * :func:`name_key` - the folder (its device and inode) and the name, in lower case where the
   folder folds case.
 """
@@ -25,13 +25,17 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import RasterIOError
 
 __all__ = ["name_max", "check_name_length", "cut_to_fit", "folds_case", "name_key", "same_name"]
 
-_FOLDS: dict[tuple[int, int], bool] = {}  # a folder's (device, inode) -> folds_case's answer
+_FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
+# an answer is kept this long (s): a batch of 10,000 names looks once, while a disk unmounted and another mounted at
+# that device and folder inode (a USB stick swapped in a napari session) is looked at afresh
+KEEP_S = 60.0
 
 
 def name_max(folder: str | os.PathLike) -> int:
@@ -80,17 +84,19 @@ def folds_case(folder: str | os.PathLike) -> bool:
     file. Told by a name in it whose other-case spelling is no name of its own but is found there;
     in a folder without such a name, by a probe file made and removed (where it cannot be made:
     ``False``, as nothing will be written there, and asked again next time: the folder may be made
-    writable). Asked once per folder (its device and inode)."""
+    writable). Asked once per folder (its device and inode) and :data:`KEEP_S`."""
     folder = os.path.realpath(folder)
     fid = _folder_id(folder)
     if not isinstance(fid, tuple):
         return False
-    if fid not in _FOLDS:
-        found = _look(folder)
-        if found is None:  # not told: not kept either
-            return False
-        _FOLDS[fid] = found
-    return _FOLDS[fid]
+    kept = _FOLDS.get(fid)
+    if kept is not None and time.monotonic() - kept[1] < KEEP_S:
+        return kept[0]
+    found = _look(folder)
+    if found is None:  # not told: not kept either
+        return False
+    _FOLDS[fid] = found, time.monotonic()
+    return found
 
 
 def _swapped(name: str) -> str:

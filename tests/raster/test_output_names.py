@@ -295,3 +295,22 @@ def test_on_a_real_exfat_volume(exfat, two_cases, rasters, tiny_model_file, monk
     r = run("upscale", exfat / "scene.tif", "-o", exfat / "SCENE.TIF", *FAST, "--overwrite")
     assert r.exit_code == 2 and "output path is an input file" in r.output, r.output
     assert (exfat / "scene.tif").read_bytes() == rasters["gray"].read_bytes()
+
+
+def test_an_answer_is_looked_at_afresh_after_a_minute(tmp_path, monkeypatch):
+    """folds_case's answer is kept for KEEP_S, not for the process: a folder's device and inode may be
+    another disk's later (a USB stick of another file system mounted at the same device number in a
+    long napari session). Before: kept for ever, so the old disk's 'tells case apart' stood for a
+    folding one and two outputs of one name in other case could be written over each other."""
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(file_names, "_FOLDS", {})
+    now = [1000.0]
+    monkeypatch.setattr(file_names.time, "monotonic", lambda: now[0])
+    assert file_names.folds_case(out) is False  # this disk tells case apart
+    _folding_disk(monkeypatch, out)  # "another disk" at the same device and inode
+    monkeypatch.setattr(file_names, "_FOLDS", {file_names._folder_id(str(out)): (False, now[0])})
+    now[0] += file_names.KEEP_S / 2
+    assert file_names.folds_case(out) is False  # kept: a batch looks once
+    now[0] += file_names.KEEP_S
+    assert file_names.folds_case(out) is True
