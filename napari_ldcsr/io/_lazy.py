@@ -71,10 +71,13 @@ class RasterLevel:
 
     ``factor`` is the level's decimation (1 = full resolution). ``reads`` records each window
     read as ``(factor, row0, col0, rows, cols)`` in level pixels (for tests and benchmarks).
+    ``one_nodata``: for a file whose bands declare different nodata, the engine's
+    :func:`~ldcsr_core.geo.nodata_masks.file_one_nodata` of it, applied to every window read (the
+    layer's one nodata then says each band's, as the eager reader's ``read_raster`` gives it).
     """
 
     def __init__(self, path: str, factor: int, full_shape: tuple[int, int], bands: list[int],
-                 dtype: str, rgb: bool, reads: list | None = None):
+                 dtype: str, rgb: bool, reads: list | None = None, one_nodata=None):
         self.path, self.factor, self.bands, self.rgb = os.fspath(path), int(factor), list(bands), rgb
         H, W = full_shape
         self.full_shape = (int(H), int(W))
@@ -83,6 +86,7 @@ class RasterLevel:
         self.dtype = np.dtype(dtype)
         self.ndim = len(self.shape)
         self.reads = reads if reads is not None else []
+        self.one_nodata = one_nodata
         self._local = threading.local()  # one dataset handle per thread (GDAL handles are not shared)
 
     def _dataset(self):
@@ -133,6 +137,8 @@ class RasterLevel:
                 warnings.simplefilter("ignore")
                 arr = ds.read(self.bands, window=win, out_shape=(out_bands, h, w),
                               resampling=Resampling.nearest if f == 1 else Resampling.average)
+            if self.one_nodata is not None:  # each band's nodata as the layer's one value
+                arr = self.one_nodata(arr, self.bands)
         arr = np.moveaxis(arr, 0, -1) if self.rgb else arr[0]
         if steps != [1, 1]:
             arr = arr[::steps[0], ::steps[1]]
@@ -166,6 +172,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     """
     import dask.array as da
     from ldcsr_core.geo.georef import band_tags, carried_domains, georeferencing, source_rpcs
+    from ldcsr_core.geo.nodata_masks import file_one_nodata
     from ldcsr_core.geo.raster_io import band_values, open_raster
     from rasterio.errors import NotGeoreferencedWarning
 
@@ -181,6 +188,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             georef = georeferencing(src)
             gcps = src.gcps if georef == "gcps" else None
             rpcs, btags, domains = source_rpcs(src), band_tags(src), carried_domains(src)
+            one_nodata = file_one_nodata(src)  # bands whose nodata differ: as read_raster reads them
     metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
                                                           descriptions, tags, values, gcps, rpcs, btags,
                                                           georef=georef, domains=domains)
@@ -193,7 +201,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     def pyramid(bands: list[int], rgb: bool) -> list:
         levels = []
         for f in factors:
-            lvl = RasterLevel(read_path, f, (H, W), bands, dtype, rgb, reads)
+            lvl = RasterLevel(read_path, f, (H, W), bands, dtype, rgb, reads, one_nodata)
             chunks = (CHUNK, CHUNK) + ((len(bands),) if rgb else ())
             arr = da.from_array(lvl, chunks=chunks, asarray=True, fancy=False, lock=False,
                                 name=f"ldcsr-lazy-{id(lvl):x}", meta=np.empty((0,) * lvl.ndim, lvl.dtype))

@@ -152,7 +152,7 @@ def _file_feed(layer, base, plan) -> BandFeed:
         from ..io._lazy import RasterLevel
 
         source, at = RasterLevel(base.path, 1, base.full_shape, [b + 1 for b in needed], base.dtype.name, True,
-                                 base.reads), needed
+                                 base.reads, base.one_nodata), needed
     rgb = getattr(source, "rgb", layer.rgb)
     where = tuple((0, at.index(b) if rgb else None) if b in at else None for b in range(plan.count))
     return BandFeed(plan, (source,), where, shows)

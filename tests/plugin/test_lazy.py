@@ -158,3 +158,41 @@ def test_big_scene_bounds_gdal_block_cache(big_tif, gdal_cache, monkeypatch):
     set_gdal_config("GDAL_CACHEMAX", 2**30)
     lazy_layer_data(path)
     assert gdal_cache() == 2**30
+
+
+@pytest.mark.parametrize("count", [3, 4])
+def test_a_lazy_layer_of_a_file_whose_bands_nodata_differ_reads_as_the_eager_one(tmp_path, monkeypatch, count):
+    """A file whose bands declare different nodata (a .aux.xml: band 1 none, band 2 0, band 3 255)
+    opened lazily holds, window by window and on every level, the pixels the eager reader's
+    read_raster gives (the engine's file_one_nodata: band 3's 255 fill reads as 0, the layer's one
+    nodata; a data pixel 0 on band 1 reads 1), for an RGB layer and for band layers. Before: the lazy
+    layer showed the raw 255 under a layer nodata of 0, so it disagreed with the same file read whole."""
+    import napari_ldcsr.io._lazy as lazy
+    from napari_ldcsr.io._reader import read_geotiff
+
+    data = np.random.default_rng(3).integers(1, 255, (count, 40, 40)).astype(np.uint8)
+    data[0, 30:, 30:] = 0  # data (band 1 has no nodata)
+    data[1, :, :5], data[2, :, :5] = 0, 255
+    path = tmp_path / "s.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=40, height=40, count=count, dtype="uint8",
+                       crs="EPSG:32633", transform=from_origin(600000, 5340000, 10, 10),
+                       photometric="minisblack" if count == 4 else "rgb") as dst:
+        dst.write(data)
+    (tmp_path / "s.tif.aux.xml").write_text(
+        '<PAMDataset><PAMRasterBand band="2"><NoDataValue>0</NoDataValue></PAMRasterBand>'
+        '<PAMRasterBand band="3"><NoDataValue>255</NoDataValue></PAMRasterBand></PAMDataset>')
+    eager = read_geotiff(str(path))
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 16 * 16)
+    monkeypatch.setattr(lazy, "TOP_LEVEL_SIDE", 16)
+    read = read_geotiff(str(path))
+    whole = eager[0][0] if count == 3 else np.moveaxis(eager[0][0], 0, -1)
+    layers = [levels for levels, _, _ in read]
+    assert [kw["metadata"]["nodata"] for _, kw, _ in read] == [0.0] * len(read)
+    md = eager[0][1]["metadata"]
+    assert (md[0] if count == 4 else md)["nodata"] == 0.0 and len(layers) == (1 if count == 3 else count)
+    full = np.stack([np.asarray(lv[0]) for lv in layers], -1) if count == 4 else np.asarray(layers[0][0])
+    np.testing.assert_array_equal(full, whole)
+    assert (full[:, :5, 2] == 0).all() and (full[30:, 30:, 0] == 1).all()
+    np.testing.assert_array_equal(np.asarray(layers[0][0][3:17, 2:9]), whole[3:17, 2:9, 0 if count == 4 else slice(None)])
+    coarse = np.asarray(layers[-1 if count == 3 else 2][-1])  # band 3's top level: no 255 fill left
+    assert len(layers[0]) > 1 and not (coarse == 255).any()

@@ -10,14 +10,14 @@ No rasterio or torch import here (part of :mod:`.radiometry`, which re-exports e
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .stretch import dtype_range
 
 __all__ = ["valid_mask", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
-           "is_nodata", "output_nodata", "one_nodata"]
+           "is_nodata", "output_nodata", "one_nodata", "file_one_nodata"]
 
 
 def nodata_as(nodata: float | None, dtype) -> float | None:
@@ -202,3 +202,23 @@ def one_nodata(data: np.ndarray, band_nodata: Sequence, nodata: float | None, sk
         if b not in skip:
             restore_nodata(data[b], valid[b], nodata, data.dtype)
     return data
+
+
+def file_one_nodata(src) -> Callable[..., np.ndarray] | None:
+    """For ``src`` (an ``open_raster`` dataset) whose file's bands declare different nodata
+    (``nodata_given`` False: a VRT, a ``.aux.xml`` by band): ``fix(data, bands=None)``, which makes
+    pixels read from ``bands`` (1-based, in the order read; default all) say their nodata with
+    ``src.nodata`` alone, in place on a ``(bands, h, w)`` array (:func:`one_nodata` with those bands'
+    entries, alpha bands left as they are); it holds what it needs, so it works once ``src`` is
+    closed. None for any other file: its pixels stay as read. One rule for every read of such a
+    file: whole (``raster_io.read_raster``) or window by window (napari's lazy layers)."""
+    if getattr(src, "nodata_given", True) is not False:
+        return None
+    entries, nodata = tuple(src.band_nodata), src.nodata
+    alpha = {i for i, c in enumerate(src.colorinterp) if c.name == "alpha"}
+
+    def fix(data: np.ndarray, bands: Sequence[int] | None = None) -> np.ndarray:
+        idx = range(len(entries)) if bands is None else [b - 1 for b in bands]
+        return one_nodata(data, [entries[i] for i in idx], nodata, [k for k, i in enumerate(idx) if i in alpha])
+
+    return fix

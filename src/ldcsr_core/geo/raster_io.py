@@ -43,7 +43,7 @@ from .georef import (
 from .block_rows import BlockRowWriter
 from .geotiff_writer import PROVENANCE_PREFIX, GeoTiffWriter, clear_stale_parts
 from .crs_override import with_crs
-from .nodata_masks import one_nodata
+from .nodata_masks import file_one_nodata
 from .nodata_override import check_file_nodata, quiet_wide_nodata, with_nodata
 from .palette import open_expanded, palette_expansion
 from .read_failures import gdal_errors, read_error, read_errors
@@ -312,7 +312,7 @@ def window_in_shape(window, shape: tuple[int, int], what: str = "raster") -> tup
 def read_raster(src, window: tuple[int, int, int, int] | None = None, *, data=None) -> GeoArray:
     """``src`` (a path or an open dataset), or its ``(row_off, col_off, height, width)`` window, as a
     :class:`GeoArray` of raw values (no stretch); ``data``: its pixels if the caller read them. Bands whose
-    nodata differ (a VRT) get the one value an output declares (:func:`~.nodata_masks.one_nodata`)."""
+    nodata differ (a VRT) get the one value an output declares (:func:`~.nodata_masks.file_one_nodata`)."""
     from rasterio.windows import Window
 
     if not hasattr(src, "read"):  # a path (or what open_raster says is none)
@@ -329,9 +329,8 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None, *, data=No
     with read_errors(src):
         if data is None:
             data = src.read(window=win)
-        if getattr(src, "nodata_given", True) is False:  # the file's nodata differs by band
-            alpha = [i for i, c in enumerate(src.colorinterp) if c.name == "alpha"]
-            data = one_nodata(np.array(data), src.band_nodata, src.nodata, alpha)
+        if (one := file_one_nodata(src)) is not None:  # the file's nodata differs by band
+            data = one(np.array(data))
         mask = None
         if raster_info(src).has_dataset_mask:
             mask = src.dataset_mask(window=win)
