@@ -152,11 +152,14 @@ def test_adapt_reads_the_scene_with_the_nodata_given(scenes, tiny_model, monkeyp
 
 
 def test_info_shows_the_nodata_upscale_would_use(scenes):
+    """No nodata is said 'none', as info says it everywhere else (the file declares none). Before:
+    'nodata:      None', Python's word, for a file without nodata and for --nodata none."""
     from ldcsr_core.cli import main
 
     fill, declared = scenes
     for src, extra, line in ((fill, ["--nodata", "0"], "nodata:      0.0 (--nodata; the file declares none)"),
-                             (declared, ["--nodata", "none"], "nodata:      None (--nodata; the file declares 0.0)"),
+                             (declared, ["--nodata", "none"], "nodata:      none (--nodata; the file declares 0.0)"),
+                             (fill, [], "nodata:      none\n"),
                              (declared, [], "nodata:      0.0\n")):
         r = CliRunner().invoke(main, ["info", str(src), *extra])
         assert r.exit_code == 0 and line in r.output, r.output

@@ -47,11 +47,11 @@ def _nodata_line(ds, declared) -> str:
 
     bands = getattr(ds, "band_nodata", None)
     if bands is None:  # the file's one value, or none
-        return str(declared)
+        return nodata_text(declared)
     values = dict(enumerate(bands, 1)) if len(set(bands)) > 1 else bands[0]
     plain = not isinstance(values, dict) and all(isinstance(v, float) for v in values) and len(values) <= 1
-    line = str(declared) if plain else nodata_text(values)
-    written = "" if plain else f"; the output declares {declared} and writes it on each band's nodata pixels"
+    line = nodata_text(declared) if plain else nodata_text(values)
+    written = "" if plain else f"; the output declares {nodata_text(declared)} and writes it on each band's nodata pixels"
     if not ds.nodata_given:
         return f"{line} (the file's, by band{written})"
     file = ds.file_dataset.nodatavals
