@@ -440,7 +440,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         feedback.pushInfo(f"Input: {info.width} x {info.height} px, {counted(info.count, 'band')} "
                           f"{info.dtype}, CRS {info.crs or 'none'}{crs_set}, "
                           + (f"nodata {_nodata_text(dict(enumerate(by_band, 1)))} (the file's, by band; the output "
-                             f"declares {info.nodata} on each band's nodata pixels)" if by_band else
+                             f"declares {_nodata_text(info.nodata)} on each band's nodata pixels)" if by_band else
                              f"nodata {_nodata_text(nodata if isinstance(nodata, (tuple, dict)) else info.nodata)}"
                              + (" (the layer's, set in QGIS)" if nodata is not None else "")))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "

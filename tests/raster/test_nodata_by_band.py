@@ -145,3 +145,22 @@ def test_reading_such_a_file_gives_one_nodata_that_says_each_bands(tmp_path):
     assert geo.nodata == 0 and np.array_equal(geo.data == 0, masks == 0)
     assert (geo.data[0, 8:, 8:] == 1).all() and np.array_equal(geo.data[:, :, 4:][masks[:, :, 4:] != 0],
                                                                np.where(data == 0, 1, data)[:, :, 4:][masks[:, :, 4:] != 0])
+
+
+def test_a_negative_zero_nodata_is_said_zero(tmp_path):
+    """--nodata 1=-0 (or a file's -0.0) is the nodata 0: GDAL masks the same pixels with -0.0 and
+    0.0, float bands too, so it is said '0.0' (nodata_text: info, QGIS's log, napari's notes).
+    Before: 'band 1: -0.0; ... the output declares -0.0'."""
+    from ldcsr_core.geo.nodata_override import NodataRange, nodata_text, parse_nodata_text
+
+    assert nodata_text(parse_nodata_text("1=-0,2=none")) == "band 1: 0.0; band 2: none"
+    assert nodata_text(-0.0) == "0.0" and str(NodataRange(-0.0, 5)) == "0.0..5.0"
+    assert nodata_text((-0.0, 255.0)) == "0.0 and 255.0" and nodata_text(float("nan")) == "nan"
+    data = np.arange(3 * 8 * 8, dtype=np.uint8).reshape(3, 8, 8)
+    write_tif(tmp_path / "a.tif", data, dtype="uint8", nodata=None)
+    r = _cli("info", tmp_path / "a.tif", "--nodata", "1=-0")
+    assert r.exit_code == 0 and ("nodata:      band 1: 0.0; bands 2,3: none (--nodata; the file declares none; "
+                                 "the output declares 0.0") in r.output, r.output
+    write_tif(tmp_path / "f.tif", data, dtype="float32", nodata=-0.0)
+    r = _cli("info", tmp_path / "f.tif")
+    assert r.exit_code == 0 and "nodata:      0.0\n" in r.output, r.output

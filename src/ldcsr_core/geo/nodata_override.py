@@ -57,7 +57,7 @@ class NodataRange:
         object.__setattr__(self, "hi", hi)
 
     def __str__(self) -> str:
-        return f"{self.lo!r}..{self.hi!r}"
+        return f"{nodata_text(self.lo)}..{nodata_text(self.hi)}"
 
 
 def parse_nodata(value) -> float | str | tuple | dict | None:
@@ -172,7 +172,8 @@ def parse_nodata_text(text: str):
 
 def nodata_text(nodata) -> str:
     """The nodata :func:`parse_nodata` returned, in words: 'none', a value, several ('0.0 and 255.0',
-    a range '0.0..5.0'), or each band's ('band 1: 0.0 and 200.0; bands 2,3: 0.0')."""
+    a range '0.0..5.0'), or each band's ('band 1: 0.0 and 200.0; bands 2,3: 0.0'). A negative zero
+    is said '0.0': the same nodata (GDAL masks the same pixels with either, float bands too)."""
     from ..words import noun
 
     if isinstance(nodata, dict):
@@ -181,7 +182,9 @@ def nodata_text(nodata) -> str:
             groups.setdefault(nodata_text(entries or None), []).append(b)
         return "; ".join(f"{noun(len(bs), 'band')} {','.join(map(str, bs))}: {text}" for text, bs in groups.items())
     if isinstance(nodata, tuple):
-        return " and ".join(map(str, nodata))
+        return " and ".join(map(nodata_text, nodata))
+    if isinstance(nodata, float):
+        return str(nodata + 0.0)  # -0.0 + 0.0 is 0.0
     return "none" if nodata in (None, NO_NODATA) else str(nodata)
 
 
