@@ -151,6 +151,26 @@ def test_a_checkpoint_of_another_devices_run_resumes_and_says_so(image_dir, tmp_
     assert "resumed with other settings than the run that wrote" in caplog.text and "device gpu -> cpu" in caplog.text
     assert torch.equal(*states) and states[0].numel() == 5056
 
+
+def test_a_resume_across_devices_says_both_kinds_in_one_word():
+    """The resume's 'changed' device says each side in one word, 'cpu' or 'gpu' (checkpoint's
+    restore_generator, by the generators' own states). Before: the checkpoint's side was 'gpu' and
+    this run's torch's device type, so a CPU run's carried to the GPU said 'device cpu -> cuda', a
+    GPU run's on CPU 'device gpu -> cpu'."""
+    from ldcsr_core.training.checkpoint import restore_generator
+
+    class CudaLike:  # what torch.Generator("cuda") holds: a 16-byte Philox state
+        def get_state(self):
+            return torch.arange(16, dtype=torch.uint8)
+
+        def manual_seed(self, seed):
+            self.seed = seed
+
+    cpu_state = torch.Generator().manual_seed(1).get_state()
+    assert restore_generator(CudaLike(), cpu_state) == ("cpu", "gpu")
+    assert restore_generator(torch.Generator(), torch.arange(16, dtype=torch.uint8)) == ("gpu", "cpu")
+    assert restore_generator(torch.Generator(), cpu_state) is None
+
 def test_batches_depend_on_the_step_alone_not_on_workers_or_the_start(image_dir):
     from ldcsr_core.training.data import MultiScaleCrops, StepBatches, load_images
     crops = MultiScaleCrops(load_images(image_dir), lr_size=16, scale_range=(2.0, 5.0), seed=3)

@@ -108,18 +108,25 @@ def _np_state():
             "cached": float(cached), "name": name}
 
 
-def restore_generator(gen: torch.Generator, state: torch.Tensor) -> str | None:
+def restore_generator(gen: torch.Generator, state: torch.Tensor) -> tuple[str, str] | None:
     """Set the trainer's noise generator ``gen`` to ``state``: None, it continues exactly. A state of
     another kind of generator (a checkpoint written on another device: CUDA's Philox state is 16
     bytes, the CPU's Mersenne Twister 5056) cannot continue here: ``gen`` is seeded from that state
-    instead (resuming one checkpoint twice on this device is one run), and the kind that wrote it is
-    returned, 'cpu' or 'gpu'. Before: torch's 'Expected a CPUGeneratorImplState of size 5056 but
-    found the input RNG state size to be 16', exit 1, once the model had loaded."""
+    instead (resuming one checkpoint twice on this device is one run), and the kinds are returned,
+    the one that wrote it and this one, each 'cpu' or 'gpu' (:func:`generator_kind`: one word for
+    one kind, both ways). Before: torch's 'Expected a CPUGeneratorImplState of size 5056 but found
+    the input RNG state size to be 16', exit 1, once the model had loaded."""
     state = state.cpu()
-    if state.numel() == gen.get_state().numel():
+    here = gen.get_state()
+    if state.numel() == here.numel():
         gen.set_state(state)
         return None
     gen.manual_seed(int.from_bytes(hashlib.blake2b(state.numpy().tobytes(), digest_size=8).digest(), "little"))
+    return generator_kind(state), generator_kind(here)
+
+
+def generator_kind(state: torch.Tensor) -> str:
+    """'cpu' for a CPU generator's state (the Mersenne Twister's), else 'gpu' (CUDA's or MPS's Philox)."""
     return "cpu" if state.numel() == torch.Generator().get_state().numel() else "gpu"
 
 

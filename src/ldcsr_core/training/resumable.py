@@ -213,7 +213,7 @@ class ResumableMixin:
                  self.state.phase, self.state.phase_step, self.state.phase_elapsed / 60)
         changed = changed_settings(obj.get("settings"), self.settings)
         if other:
-            changed["device"] = (other, self.dev.type)
+            changed["device"] = other
         if changed:
             log.warning("resumed with other settings than the run that wrote %s: %s; the result will differ "
                         "from a run that was not stopped (give the same DATA and options to continue it exactly)", path,
