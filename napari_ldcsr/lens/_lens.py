@@ -172,7 +172,8 @@ class LiveLens(LensEvents, QObject):
         self._restart()
 
     def set_nodata(self, nodata) -> None:
-        """The form's nodata (a number, "none"; None: the layer's), as a Run uses it."""
+        """The form's nodata (``parse_nodata_text``'s: a number, "none", ranges, several, each band's;
+        None: the layer's), as a Run uses it."""
         self._read_as("nodata", nodata)
 
     def set_stretch(self, method: str) -> None:
@@ -299,8 +300,9 @@ class LiveLens(LensEvents, QObject):
         :func:`~napari_ldcsr.lens._plan.plan_view`)."""
         from ldcsr_core.precision import loaded_model_key  # torch is loaded by now (the lens's models)
         layer = self._layer
+        nodata = tuple(sorted(self.nodata.items())) if isinstance(self.nodata, dict) else self.nodata  # each band's: hashable
         key = (id(layer), self._version, loaded_model_key(self.model_source), id(self._models), self.mode,
-               self.seed if self.mode == "diffusion" else None, self.nodata, self.stretch, self.bands)  # another file or float type: new tiles
+               self.seed if self.mode == "diffusion" else None, nodata, self.stretch, self.bands)  # another file or float type: new tiles
         tile = None if self.mode == "diffusion" else self.tile  # diffusion mode: the engine's fixed windows
         try:
             pixels = self._pixels_for(layer)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ldcsr_core.geo.nodata_override import band_nodata
 from ldcsr_core.geo.radiometry import (
     Stretch, compute_stretch, fill_invalid, nearest_index, plan_bands, restore_nodata, valid_mask,
 )
@@ -333,29 +334,33 @@ class LayerPixels:
     too), within its range (int64 too); what the source has beyond the stretch (its brightest and
     darkest 0.05 %, or what an overview missed) is added back as a Run adds it back.
 
-    Invalid pixels — NaN, the layer's ``nodata`` value, alpha 0 — follow a Run's rules, band by band
+    Invalid pixels — NaN, the layer's ``nodata`` (or the form's: ``given``, any form of ``ldcsr upscale
+    --nodata``: ranges, several values, each band's), alpha 0 — follow a Run's rules, band by band
     (``ldcsr_core.geo.radiometry``): left out of the stretch, filled for the model from their valid
     neighbours (:meth:`read`; far from any, with the Run's fill values), and put back on the output
     grid by nearest neighbour (:meth:`under`, :meth:`restore`), so the lens never shows made-up
     values there.
     """
 
-    def __init__(self, data: Any, rgb: bool, coarse: Any = None, nodata: float | None = None, *,
-                 method: str = "auto", fitted: tuple | None = None, feed: BandFeed | None = None):
+    def __init__(self, data: Any, rgb: bool, coarse: Any = None, nodata: Any = None, *,
+                 method: str = "auto", fitted: tuple | None = None, feed: BandFeed | None = None,
+                 given: bool = False):
         self.data, self.rgb = data, bool(rgb)
         self.shape = tuple(int(v) for v in data.shape[:2])
         self.dtype = np.dtype(data.dtype)
         self.u8 = self.rgb and self.dtype == np.uint8  # shown as values with the source's contrast
-        self.nodata = None if nodata is None else float(nodata)
         self.alpha = self.rgb and int(data.shape[-1]) == 4
         self.feed = feed or BandFeed.of_layer(data, self.rgb)
         whole = self.feed.plan
+        # a Run's nodata (the engine's with_nodata; ``given``: the form's): the value it writes on
+        # invalid pixels, and each raster band's values and ranges
+        self.nodata, self._band_nodata = band_nodata(nodata, whole.count, self.dtype, given=given)
         self.shows = self.feed.shows
         self.plan = whole.holding(self.shows)  # the triplets holding the layer's bands (a Run's)
         self._colour = list(self.plan.colour)
         self._alpha = list(whole.alpha)
         self._reads = self._colour + self._alpha  # what a window read takes
-        self.masked = bool(self._alpha) or self.dtype.kind == "f" or self.nodata is not None  # may have invalid pixels
+        self.masked = bool(self._alpha) or self.dtype.kind == "f" or any(self._band_nodata)  # may have invalid pixels
         if fitted is None:
             every = list(range(whole.count))
             sample = self.feed.pick([np.asarray(coarse)], every) if coarse is not None else \
@@ -386,7 +391,7 @@ class LayerPixels:
         if not self.masked:
             return None
         alpha = tuple(i for i, b in enumerate(which) if b in self._alpha)
-        return valid_mask(bands, [None if b in self._alpha else self.nodata for b in which], alpha=alpha)
+        return valid_mask(bands, [() if b in self._alpha else self._band_nodata[b] for b in which], alpha=alpha)
 
     def _window(self, y0: int, x0: int, h: int, w: int):
         """The raster's colour bands of the model's triplets (:attr:`plan`) in a window and their

@@ -74,30 +74,31 @@ def layer_pixels(layer, nodata=None, method: str = "auto", bands=None, viewer=No
     window by window), with a Run's stretch (``method``: the form's *Stretch*) and a Run's band
     triplets (``bands``: the form's *Bands*; a band layer of a multi-band file whose band layers are
     all in ``viewer`` is fed to the model with its file's other bands, as a Run feeds them).
-    ``nodata``: the form's, as a Run uses it (a number, "none"); None: the layer's (its file's)."""
-    form = nodata
+    ``nodata``: the form's, as a Run uses it (``parse_nodata_text``'s: a number, "none", ranges,
+    several, each band's); None: the layer's (its file's)."""
+    form, given = nodata, nodata is not None
     if nodata is None:
         nodata = (layer.metadata or {}).get("nodata")  # the file's (reader metadata), as a Run reads it
-    elif nodata == "none":
-        nodata = None
     if layer.multiscale:
         from ..io._lazy import window_reader
 
         base = window_reader(layer.data[0])
         fitted = _file_fit(layer, base, form, method, bands)
         if fitted is None:  # a multiscale array (no Run takes it): its own channels
-            pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method)
+            pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method,
+                                 given=given)
         else:  # a Run of the file: its band triplets and the file's stretch, by file band
             plan, stretch, fill, any_valid = fitted
             pixels = LayerPixels(base, layer.rgb, nodata=nodata, method=method, fitted=(stretch, fill),
-                                 feed=_file_feed(layer, base, plan))
+                                 feed=_file_feed(layer, base, plan), given=given)
             if not any_valid:
                 raise ValueError(pixels.no_valid_pixels())
     else:
         pixels = LayerPixels(layer.data, layer.rgb, nodata=nodata, method=method,
-                             feed=_layer_feed(viewer, layer, bands))
-    if form is not None:  # the form's nodata replaced the layer's: as a Run records it
-        pixels.reading_nodata = (nodata, (layer.metadata or {}).get("nodata"))
+                             feed=_layer_feed(viewer, layer, bands), given=given)
+    if given:  # the form's nodata replaced the layer's: as a Run records it (what is nodata, as given)
+        used = {b: e for b, e in form.items() if e} if isinstance(form, dict) else None if form == "none" else form
+        pixels.reading_nodata = (used, (layer.metadata or {}).get("nodata"))
     return pixels
 
 

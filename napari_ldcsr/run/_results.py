@@ -87,8 +87,10 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
     regrid_metadata(md, spec.region.shape, spec.out_shape, spec.region.offset)
-    if spec.nodata is not None:  # the form's nodata, as the engine wrote it (Save writes it too)
-        md["nodata"] = None if spec.nodata == "none" else spec.nodata
+    if spec.nodata is not None:  # the form's nodata, as the engine wrote it (Save writes it too): its one
+        from ldcsr_core.geo.nodata_override import declared_nodata  # value on every invalid pixel
+
+        md["nodata"] = declared_nodata(spec.nodata, src.data.dtype)
     md["ldcsr"] = dict(run_info or {}, kind=kind)
     kwargs = {
         "name": result_name(src.name, spec, kind),

@@ -5,6 +5,7 @@ Before, a napari user could not tell the engine (the fill was super-resolved as 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from napari_ldcsr._viewer import camera
 from tests.plugin.lens_wait import wait_for_view
@@ -109,3 +110,55 @@ def test_the_field_takes_ranges_and_values_by_band_as_the_cli_does(ldcsr, qtbot,
     widget.form.nodata.value = "0:"
     assert widget.run(layer=src, scale=2.0) is False
     assert notes[-1][0] == "error" and notes[-1][1].startswith("Nodata '0:': a range's ends must be numbers"), notes[-1]
+
+
+@pytest.mark.parametrize("text", ["0:5", "1=0:5,2=0:5,3=0:5"])
+def test_the_lens_with_a_range_or_each_bands_nodata_shows_a_runs_pixels(ldcsr, qtbot, notes, tiny_model,
+                                                                       monkeypatch, text):
+    """The live lens on a layer with Nodata '0:5' or each band's. Before, it stopped with
+    'TypeError: float() argument must be a string or a real number, not 'tuple'' at each change
+    (the form's value reached the lens, which took one number)."""
+    from ldcsr_core.rules import DEFAULT_TILE_OUT
+
+    viewer, widget = ldcsr
+    monkeypatch.setattr(tiny_model, "tile_max", DEFAULT_TILE_OUT)  # a Run plans the lens's windows
+    src = _scene(viewer)
+    src.data[:, 20:24] = 3  # dark fill, inside the range only
+    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    widget.form.layer.value = src
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+    wait_for_view(qtbot, lens)
+    widget.form.nodata.value = text
+    wait_for_view(qtbot, lens)
+    view, kept = lens.view, lens.keep()
+    widget.live.set_live(False)
+    run = _run(widget, qtbot, src, scale=view.step)
+    np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
+    assert (kept.data[:, : 48 - view.win.x0] == 0).all()  # the fill and the dark columns: nodata
+    assert kept.metadata["tags"]["LDCSR_NODATA"] == run.metadata["tags"]["LDCSR_NODATA"]
+    assert not [t for s, t in notes if s in ("warning", "error")]
+
+
+def test_a_result_of_a_range_nodata_saves_and_runs_again(ldcsr, qtbot, notes, tmp_path):
+    """A result of Nodata '0:5' or '0,255' records the one value the engine wrote on its nodata (0),
+    so Save writes it and a Run of the result reads it. Before, the layer's nodata was the form's
+    (a range, two values): Save failed ('TypeError: float() argument must be …, not 'tuple''), and
+    so did a Run of the result."""
+    import rasterio
+
+    viewer, widget = ldcsr
+    src = _scene(viewer)
+    for text in ("0:5", "0,255"):
+        widget.form.nodata.value = text
+        result = _run(widget, qtbot, src)
+        assert result.metadata["nodata"] == 0.0
+        viewer.layers.selection.active = result
+        assert widget.saves.save(str(tmp_path / "out.tif"))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+        with rasterio.open(tmp_path / "out.tif") as ds:
+            assert ds.nodata == 0.0 and (ds.read()[:, :, :40] == 0).all()
+        widget.form.nodata.value = ""
+        again = _run(widget, qtbot, result)  # its nodata: the result's
+        assert again.metadata["nodata"] == 0.0 and (again.data[:, :80] == 0).all()
+    assert not [t for s, t in notes if s in ("warning", "error")]

@@ -21,6 +21,7 @@ from .dataset_proxy import DatasetProxy
 __all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "parse_nodata_text", "nodata_text",
            "check_fits", "check_exact",
            "check_file_nodata", "fit_range", "convert_advice", "wide_file_nodata", "quiet_wide_nodata", "with_nodata",
+           "band_nodata", "declared_nodata",
            "NodataOverride"]
 
 # float64 holds every whole number up to 2**53: GDAL hands nodata values over as float64 (rasterio
@@ -446,20 +447,52 @@ def with_nodata(dataset, nodata):
     if getattr(dataset, "palette_expanded", None):
         raise InputError(f"{name}: nodata cannot be set on a raster with a colour table (its "
                          "transparent entries say what is nodata)")
+    declared, per_band, values = _applied(nodata, dataset.count, dataset.dtypes, name, given)
+    if per_band is not None:
+        return NodataOverride(dataset, declared, per_band=per_band, given=given)
+    return NodataOverride(dataset, declared, values)
+
+
+def _applied(nodata, count: int, dtypes, name: str, given: bool = True):
+    """``(declared, each band's entries or None, the entries of every band)`` of a parsed nodata
+    (not None) on a raster of ``count`` bands of ``dtypes``: :func:`with_nodata`'s rule."""
     if isinstance(nodata, dict):
-        missing = sorted(b for b in nodata if b > dataset.count)
+        missing = sorted(b for b in nodata if b > count)
         if missing:
-            raise InputError(f"nodata by band: {name} has no band {missing[0]} (it has {dataset.count})")
-        per_band = tuple(nodata.get(b, ()) for b in range(1, dataset.count + 1))
+            raise InputError(f"nodata by band: {name} has no band {missing[0]} (it has {count})")
+        per_band = tuple(nodata.get(b, ()) for b in range(1, count + 1))
     else:
         per_band = None
     values = () if nodata == NO_NODATA else nodata if isinstance(nodata, tuple) else (nodata,)
     entries = [v for band in per_band for v in band] if per_band is not None else list(values)
     for value in entries if given else ():  # the file's own: as GDAL masks them (_file_by_band)
-        for dtype in set(dataset.dtypes):
+        for dtype in set(dtypes):
             check_fits(value, dtype, name)
-    declared = next((d for band in (per_band or (values,)) if (d := _declared(band, dataset.dtypes[0])) is not None),
-                    None)
-    if per_band is not None:
-        return NodataOverride(dataset, declared, per_band=per_band, given=given)
-    return NodataOverride(dataset, declared, values)
+    return declared_nodata(nodata, dtypes[0]), per_band, values
+
+
+def declared_nodata(nodata, dtype) -> float | None:
+    """The one nodata value an output of ``dtype`` declares, and writes on every invalid pixel of
+    every band, for a user's nodata (any form :func:`parse_nodata` takes): the first number, else a
+    value of the first range ``dtype`` holds; by band, the first band's (in band order) that has
+    one; None for None and ``"none"``. A napari result's layer records it as the engine wrote it."""
+    nodata = parse_nodata(nodata)
+    if nodata is None or nodata == NO_NODATA:
+        return None
+    by_band = [nodata[b] for b in sorted(nodata)] if isinstance(nodata, dict) else \
+        [nodata if isinstance(nodata, tuple) else (nodata,)]
+    return next((d for entries in by_band if (d := _declared(entries, dtype)) is not None), None)
+
+
+def band_nodata(nodata, count: int, dtype, *, given: bool = True, name: str = "the image") -> tuple:
+    """``(declared, entries)`` of a nodata as :func:`with_nodata` applies it to a raster of ``count``
+    bands of ``dtype`` without opening one (a napari layer's pixels read by the live lens): the value
+    an output declares and writes on every invalid pixel (None: none), and each band's nodata
+    entries (numbers and ranges, ``()``: none) for :func:`~.nodata_masks.valid_mask`. ``nodata``:
+    any form :func:`parse_nodata` takes (None: none); ``given``: the user's (checked against
+    ``dtype``), else the layer's own."""
+    nodata = parse_nodata(nodata)
+    if nodata is None:
+        return None, ((),) * count
+    declared, per_band, values = _applied(nodata, count, (np.dtype(dtype).name,), name, given)
+    return declared, per_band if per_band is not None else (values,) * count
