@@ -398,7 +398,7 @@ class LiveLens(LensEvents, QObject):
                 release_pool()
 
         release_pool()  # torch in worker threads runs at full speed (see ldcsr_core.threads)
-        worker = create_worker(compute, _start_thread=False)
+        worker = create_worker(compute, _start_thread=False, _ignore_errors=True)  # said by _on_error, in one line
         gen = view.gen
         worker.yielded.connect(lambda item: self._on_tile(gen, item))
         worker.errored.connect(lambda exc: self._on_error(gen, exc))

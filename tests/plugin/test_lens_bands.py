@@ -124,3 +124,39 @@ def test_an_adapted_model_on_other_bands_is_said_by_the_lens_as_by_run(ldcsr, qt
     qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
     run_said = [t for s, t in notes if s == "warning" and not t.startswith("Live lens")]
     assert run_said == [lens_said[0].removeprefix("Live lens: t").join(("T", ""))]
+
+
+def test_a_sibling_bands_file_gone_stops_the_lens_in_one_line(ldcsr, qtbot, notes, monkeypatch, tmp_path):
+    """The lens reads band 4's siblings (Bands 4,3,2) from its lazy file in its worker; a file gone
+    from under it (moved away, a share disconnected: a thread with no handle open cannot open it) is
+    said once, 'Live lens stopped: …'. Before, the worker's error was also raised again in Qt's event
+    loop (napari's traceback dialog)."""
+    import threading
+
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    import napari_ldcsr.io._lazy as lazy_io
+
+    viewer, widget = ldcsr
+    monkeypatch.setattr(lazy_io, "LAZY_MIN_PIXELS", 32 * 32)
+    path = tmp_path / "four.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=4, dtype="uint16") as ds:
+        ds.write(_bands(4))
+    layers = viewer.open(str(path), plugin="napari-ldcsr")
+    real = lazy_io.RasterLevel._dataset
+
+    def gone(self):  # the viewer's own reads (main thread) keep their handle
+        if threading.current_thread() is threading.main_thread():
+            return real(self)
+        raise RasterioIOError(f"{self.path}: No such file or directory")
+
+    monkeypatch.setattr(lazy_io.RasterLevel, "_dataset", gone)
+    widget.form.bands.value = "4,3,2"
+    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    widget.form.layer.value = layers[3]
+    assert widget.live.set_live(True)
+    qtbot.waitUntil(lambda: any(s == "error" for s, _ in notes), timeout=30_000)
+    widget.live.set_live(False)
+    assert [(s, t) for s, t in notes if s in ("warning", "error")] == \
+        [("error", f"Live lens stopped: {path}: No such file or directory")]
