@@ -47,7 +47,9 @@ def test_a_nodata_the_layer_cannot_hold_is_said_and_nothing_runs(ldcsr, qtbot, n
     src = _scene(viewer)
     n = len(viewer.layers)
     for value, says in (("-1", "no uint8 pixel of layer 'fill' can hold it"),
-                        ("abc", "Nodata must be a number, 'nan' or 'none'")):
+                        ("abc", "Nodata must be a number, 'nan' or 'none'"),
+                        # a band it lacks (before: said once the model had loaded, the run begun)
+                        ("1=0,4=0", "nodata by band: layer 'fill' has no band 4 (it has 3)")):
         widget.form.nodata.value = value
         assert widget.run(layer=src, scale=2.0) is False  # refused before any work
         assert notes and notes[-1][0] == "error" and says in notes[-1][1], notes
