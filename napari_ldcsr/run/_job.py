@@ -293,6 +293,13 @@ class LayerSource:
         return plan_bands(self.count, self.colorinterp, bands, self.descriptions or (),
                           "the file" if self.lazy else "the image")  # as the engine says of a layer's array
 
+    def check_nodata(self, nodata, name: str) -> None:
+        """An ``InputError`` for the form's ``nodata`` that this raster's bands cannot hold or that
+        names a band it lacks (the engine's ``with_nodata`` rule, said of ``name``), before any work."""
+        from ldcsr_core.geo.nodata_override import band_nodata
+
+        band_nodata(nodata, self.count, self.layers[0].data.dtype, name=name)
+
     def dataset(self):
         """A rasterio dataset of the pixels (close it when done): the file itself for a lazy
         source, else an in-memory copy of the layers."""

@@ -43,10 +43,8 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         return (f"Scale {scale:.2f} does not enlarge the {region.rows}×{region.cols} px region (the result "
                 f"would have the same size); choose a larger scale.")
     source = layer_source(viewer, layer)
-    try:  # a nodata the layer's values cannot hold, or of a band it lacks: said now, not after the model
-        from ldcsr_core.geo.nodata_override import band_nodata  # is loaded (the engine's with_nodata rule)
-
-        band_nodata(spec.nodata, source.count, source.layers[0].data.dtype, name=f"layer '{layer.name}'")
+    try:  # a nodata the layer's values cannot hold, or of a band it lacks: said now, not after the model is loaded
+        source.check_nodata(spec.nodata, f"layer '{layer.name}'")
     except ValueError as exc:
         return plain_message(exc)
     spec = plan_run(source, spec)  # (a lazy layer whose file holds other bands than are open: said there)

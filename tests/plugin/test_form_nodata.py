@@ -54,6 +54,11 @@ def test_a_nodata_the_layer_cannot_hold_is_said_and_nothing_runs(ldcsr, qtbot, n
         assert widget.run(layer=src, scale=2.0) is False  # refused before any work
         assert notes and notes[-1][0] == "error" and says in notes[-1][1], notes
         assert len(viewer.layers) == n
+        # Check quality and Adapt too (before: said once the model had loaded, 'of the image')
+        widget.set_scale(2.0)
+        for start in (widget.check_quality, lambda: widget.adapt_to_layer(minutes=1)):
+            assert start() is False and notes[-1][0] == "error" and says in notes[-1][1], notes[-1]
+    assert widget.provider_calls == []  # no model loaded
 
 
 def test_the_live_lens_uses_the_typed_nodata(ldcsr, qtbot):
