@@ -143,7 +143,7 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
         md["transform"] = window_transform(md["transform"], (h, w), (H, W), view.win)
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
-    from ..run._job import model_info
+    from ..run._job import layer_source, model_info
     from ..run._results import regrid_metadata, run_label
 
     # GCPs, RPCs and a print resolution onto the kept window's grid (they were the source's)
@@ -156,7 +156,7 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
 
     md["tags"] = {**(md.get("tags") or {}),
                   **provenance_tags(model, scale=(H / h, W / w), requested={"scale": view.step}, mode=mode,
-                                    seed=seed, src_name=src.name),
+                                    seed=seed, src_name=layer_source(viewer, src).name),  # a Run's (a band's: its file)
                   **({} if pixels is None else reading_tags(*pixels.reading, nodata=pixels.reading_nodata))}
     md["ldcsr"] = {
         "kind": "ldcsr", "via": "live lens", "source_layer": src.name, "scale": view.step,

@@ -73,6 +73,8 @@ def test_the_lens_feeds_a_band_layer_with_its_files_bands(ldcsr, qtbot, notes, t
     kept, run, view = _kept_and_run(qtbot, widget, layers[3])  # band 4, fed with bands 3 and 2
     np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
     assert kept.metadata["tags"]["LDCSR_BANDS"] == "[[4, 3, 2]]"  # the triplet it computed, of the Run's
+    # the source a Run names, its file (before: the band layer's name, 'four [band 4]')
+    assert kept.metadata["tags"]["LDCSR_SOURCE"] == run.metadata["tags"]["LDCSR_SOURCE"] == "four.tif"
     assert not [t for s, t in notes if s in ("warning", "error")]
 
 
