@@ -50,7 +50,7 @@ class LensEvents:
 
     def _on_inserted(self, event) -> None:
         """A band layer of the source's file opened: a Run may now feed the file's bands together."""
-        if band_group_change(self._layer, self._pixels, event.value):
+        if band_group_change(self.viewer, self._layer, self._pixels, event.value):
             self._on_data()
 
     def _on_opacity(self, *_) -> None:

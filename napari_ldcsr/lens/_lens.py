@@ -229,7 +229,7 @@ class LiveLens(LensEvents, QObject):
         elif source:
             self._leave()
         else:
-            if band_group_change(self._layer, self._pixels, removed):  # a Run now reads the source alone
+            if band_group_change(self.viewer, self._layer, self._pixels, removed):  # a Run now reads the source alone
                 self._on_data()
             return
         self._view = None

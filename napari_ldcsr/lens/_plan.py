@@ -123,13 +123,21 @@ def _layer_feed(viewer, layer, bands) -> BandFeed:
                     tuple(int(order[c]) for c in range(min(src.count, 3))))
 
 
-def band_group_change(layer, pixels: LayerPixels | None, other) -> bool:
+def band_group_change(viewer, layer, pixels: LayerPixels | None, other) -> bool:
     """Whether opening or closing ``other`` changes what a Run feeds the model with band layer
     ``layer`` (``run._job.layer_source``: its file's other bands while all its band layers are open),
-    once ``pixels`` were read."""
+    once ``pixels`` were read: the layers a Run reads now are not those ``pixels`` read (a lazy
+    layer's: its file, whatever is open; the same file opened again: the first of each band, still)."""
     md, omd = (getattr(layer, "metadata", None) or {}), getattr(other, "metadata", None) or {}
-    return (pixels is not None and md.get("band") is not None and omd.get("band") is not None
-            and omd.get("path") == md.get("path") and other is not layer)
+    if not (pixels is not None and md.get("band") is not None and omd.get("band") is not None
+            and omd.get("path") == md.get("path") and other is not layer):
+        return False
+    from ..run._job import is_lazy_file_layer, layer_source
+
+    if is_lazy_file_layer(layer):
+        return False
+    now, fed = [lyr.data for lyr in layer_source(viewer, layer).layers], pixels.feed.sources
+    return len(now) != len(fed) or any(a is not b for a, b in zip(now, fed))
 
 
 def view_reading(viewer, layer, bands, stretch: str):

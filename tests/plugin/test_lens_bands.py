@@ -101,6 +101,12 @@ def test_a_band_layer_closed_or_opened_again_changes_what_the_lens_feeds(ldcsr, 
     viewer.add_layer(layers[2])
     wait_for_view(qtbot, lens)
     assert lens._pixels.plan.groups == ((0, 1, 2),)
+    # the file opened again: a Run still reads the first band layers, so the lens reads nothing
+    # again (before: each of the 4 new band layers refitted the source, 3 of them computed the view)
+    pixels, version = lens._pixels, lens._version
+    assert len(viewer.open(str(path), plugin="napari-ldcsr")) == 4
+    assert lens._pixels is pixels and lens._version == version
+    wait_for_view(qtbot, lens)
     widget.live.set_live(False)
 
 
