@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from suite_helpers import require_shared
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,42 +44,9 @@ def pytest_collection_finish(session) -> None:
     gc.freeze()
 
 
-def shared_dir() -> Path:
-    return Path(os.environ.get("LDCSR_SHARED", REPO.parent / "shared"))
-
-
-def require_shared(*parts: str) -> Path:
-    """Path under ../shared; skip when absent, but fail on CI (CI=true) where it must exist."""
-    p = shared_dir().joinpath(*parts)
-    if not p.exists():
-        msg = f"{p} is not available (set LDCSR_SHARED to the shared folder)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg + " — required on CI")
-        pytest.skip(msg)
-    return p
-
-
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     return require_shared("golden")
-
-
-def small_device(monkeypatch, model, max_pixels: int, error=None) -> list:
-    """Make ``model``'s windows above ``max_pixels`` output pixels fail as a device with little memory
-    would (``error``: default CUDA's ``OutOfMemoryError``). Returns the list of window sizes tried."""
-    import torch
-
-    sizes = []
-    real = type(model).run_window
-
-    def limited(self, lr, win, **kw):
-        sizes.append(win.y.out_len * win.x.out_len)
-        if win.y.out_len * win.x.out_len > max_pixels:
-            raise error or torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(self, lr, win, **kw)
-
-    monkeypatch.setattr(type(model), "run_window", limited)
-    return sizes
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
-from conftest import small_device
+from suite_helpers import small_device
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 

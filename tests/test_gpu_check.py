@@ -74,7 +74,8 @@ def test_tests_gpu_load_the_cards_default_float_type(tmp_path):
 
     gpu = tmp_path / "tests" / "gpu"
     gpu.mkdir(parents=True)
-    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "tests" / "conftest.py")
+    for name in ("conftest.py", "suite_helpers.py"):
+        shutil.copy(ROOT / "tests" / name, tmp_path / "tests" / name)
     for name in ("__init__.py", "conftest.py"):
         if (ROOT / "tests" / "gpu" / name).exists():
             shutil.copy(ROOT / "tests" / "gpu" / name, gpu / name)

@@ -15,7 +15,7 @@ from ldcsr_core.config import tiny_test_config
 from ldcsr_core.training.evaluate import evaluate, format_table
 from ldcsr_core.training.metrics import border_crop, hf_energy, hf_ratio, psnr, ssim
 
-from conftest import require_shared
+from suite_helpers import require_shared
 
 
 @pytest.fixture(scope="module")

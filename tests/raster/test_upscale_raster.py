@@ -12,7 +12,7 @@ from ldcsr_core.geo.raster_io import AI_NOTICE
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster, upscale_window
 from ldcsr_core.progress import polling
 
-from conftest import small_device
+from suite_helpers import small_device
 
 from .conftest import sha256
 
