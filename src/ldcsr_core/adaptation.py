@@ -330,7 +330,6 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         steps = min(steps or recipe.max_steps, recipe.max_steps)
     from .api import resolve_model
 
-    base = resolve_model(base, "base")
     scene = scene_argument(scene)
     src = RGBScene(scene, bands, stretch, nodata)  # first: open_raster's checks before the file is hashed
     try:
@@ -352,6 +351,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         raise InputError("every pixel of the held-back strip is nodata: the guard cannot check")
     refs = _check_refs(pool, valid)
     _check_data(held, refs, scale)
+    base = resolve_model(base, "base")  # after the scene's refusals (bands, nodata, too little data)
     if not sha:  # not a file (an in-memory raster, e.g. a napari layer): the pixels adapted on
         sha = _pixels_sha256([a for _, a, _ in held] + pool)
 

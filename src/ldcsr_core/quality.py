@@ -208,10 +208,8 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
     from .api import resolve_model
     from .precision import model_dtype
 
-    model = resolve_model(model)
-    computed = dict(dtype=model_dtype(model), device=str(getattr(model, "device", "cpu")))  # as evaluate's
     scene = scene_argument(scene)
-    src = RGBScene(scene, bands, stretch, nodata)
+    src = RGBScene(scene, bands, stretch, nodata)  # the scene's refusals (bands, nodata) before the model loads
     try:
         sampling, boxes = _boxes(src.shape, window, max_pixels, samples, sample_size)
         need = max(min_side(s) for s in scales)
@@ -224,6 +222,8 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         for s in scales:
             _check_restorable(boxes[0][2:], s)
         tiles = [(b, *src.rgb_valid(b)) for b in boxes]
+        model = resolve_model(model)
+        computed = dict(dtype=model_dtype(model), device=str(getattr(model, "device", "cpu")))  # as evaluate's
         from .adapted_use import own_pixels_caution
 
         own = own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])

@@ -684,3 +684,21 @@ def test_an_adapted_model_is_never_saved_over_its_base(base, tiny_model_file, tm
     with pytest.raises(InputError, match="is the model it was adapted from, tiny-test"):
         res.save(copy)
     assert copy.read_bytes() == before
+
+
+@pytest.mark.parametrize("kw, said", [(dict(nodata={4: 0}), "nodata by band: "), (dict(bands=(1, 2, 5)), "band 5")])
+def test_the_scenes_refusals_come_before_the_base_model_loads(tmp_path, monkeypatch, kw, said):
+    """ldcsr_core.adapt refuses a nodata or bands the scene cannot take before it loads the base model
+    (a big checkpoint takes seconds), as ldcsr adapt does. Before: the base was loaded first."""
+    import rasterio
+
+    from ldcsr_core import api
+
+    loaded = []
+    monkeypatch.setattr(api, "resolve_model", lambda *a, **k: loaded.append(a) or pytest.fail("model loaded"))
+    tif = tmp_path / "s.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=32, height=32, count=3, dtype="uint8") as dst:
+        dst.write(np.random.default_rng(0).integers(0, 255, (3, 32, 32), dtype=np.uint8))
+    with pytest.raises(InputError, match=said):
+        adapt(tif, 2, **kw)
+    assert loaded == []

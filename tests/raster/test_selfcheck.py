@@ -427,3 +427,20 @@ def test_the_stretch_that_makes_the_8_bit_picture_is_said(file_model, tmp_path):
     rgb = write_tif(tmp_path / "rgb.tif", np.moveaxis(scene(48, 48), -1, 0), dtype="uint8")
     plain = ldcsr_core.selfcheck(rgb, 2, **kw)
     assert plain.picture == "" and "stretched" not in plain.line() and plain.to_dict()["picture"] is None
+
+
+@pytest.mark.parametrize("kw, said", [
+    (dict(nodata={4: 0}), "nodata by band: "), (dict(nodata=-1), "nodata -1: no uint8 pixel of "),
+    (dict(bands=(1, 2, 5)), "band 5"),
+])
+def test_the_scenes_refusals_come_before_the_model_loads(tmp_path, monkeypatch, kw, said):
+    """ldcsr_core.selfcheck refuses a nodata or bands the scene cannot take before it loads the model
+    (a big checkpoint takes seconds), as ldcsr selfcheck does. Before: the model was loaded first."""
+    from ldcsr_core import api
+
+    loaded = []
+    monkeypatch.setattr(api, "resolve_model", lambda *a, **k: loaded.append(a) or pytest.fail("model loaded"))
+    tif = write_tif(tmp_path / "s.tif", np.full((3, 32, 32), 9), dtype="uint8")
+    with pytest.raises(ldcsr_core.errors.InputError, match=said):
+        ldcsr_core.selfcheck(tif, 2, mode="fast", **kw)
+    assert loaded == []
