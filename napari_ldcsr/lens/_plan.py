@@ -83,6 +83,7 @@ def layer_pixels(layer, nodata=None, method: str = "auto", bands=None, viewer=No
         from ..io._lazy import window_reader
 
         base = window_reader(layer.data[0])
+        _check_file_run(viewer, layer)
         fitted = _file_fit(layer, base, form, method, bands)
         if fitted is None:  # a multiscale array (no Run takes it): its own channels
             pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method,
@@ -134,8 +135,8 @@ def band_group_change(viewer, layer, pixels: LayerPixels | None, other) -> bool:
         return False
     from ..run._job import is_lazy_file_layer, layer_source
 
-    if is_lazy_file_layer(layer):
-        return False
+    if is_lazy_file_layer(layer):  # read from its file while all its band layers are open; else Run refuses
+        return layer_source(viewer, layer).layout != "bands"
     now, fed = [lyr.data for lyr in layer_source(viewer, layer).layers], pixels.feed.sources
     return len(now) != len(fed) or any(a is not b for a, b in zip(now, fed))
 
@@ -147,6 +148,21 @@ def view_reading(viewer, layer, bands, stretch: str):
     from ..run._job import layer_source
 
     return source_reading(layer_source(viewer, layer), bands, stretch)
+
+
+def _check_file_run(viewer, layer) -> None:
+    """A ``ValueError`` in a Run's words when a Run of lazy ``layer`` refuses its file
+    (``run._bigrun.file_problem``: a band layer whose file's other band layers are closed, a file
+    changed in size): the lens previews no Run that cannot be made."""
+    from types import SimpleNamespace
+
+    from ..run._bigrun import file_problem
+    from ..run._job import is_lazy_file_layer, layer_source
+
+    if is_lazy_file_layer(layer):
+        problem = file_problem(layer_source(viewer if viewer is not None else SimpleNamespace(layers=[layer]), layer))
+        if problem is not None:
+            raise ValueError(problem)
 
 
 def _file_feed(layer, base, plan) -> BandFeed:

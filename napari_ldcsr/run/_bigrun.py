@@ -22,7 +22,7 @@ from ldcsr_core.words import counted, noun
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from ._results import add_stacked, result_kwargs
 
-__all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run",
+__all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run", "file_problem",
            "open_streamed"]
 
 #: Results larger than this (MB, all bands, in the source dtype) are not built in memory:
@@ -81,8 +81,9 @@ def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1)
     raise FileExistsError(f"{base}.tif and 98 numbered variants exist next to the source already")
 
 
-def _file_problem(source: LayerSource) -> str | None:
-    """Why ``source.path`` does not hold exactly ``source``'s bands and size (or None)."""
+def file_problem(source: LayerSource) -> str | None:
+    """Why ``source.path`` does not hold exactly ``source``'s bands and size (or None): a lazy
+    source's Run refuses it, and so does the live lens that previews the Run."""
     from ldcsr_core.errors import one_line
     from ldcsr_core.geo.nodata_override import WideNodataError
     from ldcsr_core.geo.raster_io import open_raster
@@ -112,7 +113,7 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
     opened from a file); refused otherwise.
     """
     if source.lazy:
-        problem = _file_problem(source)
+        problem = file_problem(source)
         if problem is not None:
             return f"'{source.layers[0].name}' cannot be super-resolved: {problem}."
     size, limit = result_bytes(source, spec), stream_threshold_bytes()
@@ -126,7 +127,7 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
     if not source.path:
         return (f"{what}, and '{source.layers[0].name}' has no source file to stream from; save it as a "
                 "GeoTIFF and open that, or pick a smaller region or scale.")
-    problem = None if source.lazy else _file_problem(source)
+    problem = None if source.lazy else file_problem(source)
     if problem is not None:
         return f"{what}, and it cannot be streamed from its file: {problem}."
     folder = Path(source.path).parent

@@ -168,3 +168,40 @@ def test_a_sibling_bands_file_gone_stops_the_lens_in_one_line(ldcsr, qtbot, note
     widget.live.set_live(False)
     assert [(s, t) for s, t in notes if s in ("warning", "error")] == \
         [("error", f"Live lens stopped: {path}: No such file or directory")]
+
+
+def test_a_lazy_band_layer_whose_siblings_are_closed_is_refused_by_the_lens_as_by_run(ldcsr, qtbot, notes,
+                                                                                    monkeypatch, tmp_path):
+    """A Run of a lazy band layer reads its file's bands together while they are all open, and refuses
+    once they are not ('… open the file again'); the lens previews that Run, so it says the same and
+    stays off. Before, the lens read the siblings from the file and showed a preview no Run made."""
+    import rasterio
+    from types import SimpleNamespace
+
+    from napari.layers import Layer
+
+    import napari_ldcsr.io._lazy as lazy_io
+    from napari_ldcsr.io._reader import read_geotiff
+    from napari_ldcsr.lens._plan import band_group_change
+
+    viewer, widget = ldcsr
+    monkeypatch.setattr(lazy_io, "LAZY_MIN_PIXELS", 32 * 32)
+    path = tmp_path / "four.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=4, dtype="uint16") as ds:
+        ds.write(_bands(4))
+    read = read_geotiff(str(path))
+    band4 = viewer.add_layer(Layer.create(*read[3]))  # band 4 alone: its siblings are not open
+    assert band4.multiscale
+    widget.form.bands.value = "4,3,2"
+    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    widget.form.layer.value = band4
+    assert not widget.live.set_live(True) and not widget.live.lens.enabled
+    said = ("its source file has 4 bands and only 1 of them is open as layers (all bands of a file are "
+            "super-resolved together; open the file again)")
+    assert notes[-1] == ("warning", f"Live lens off: '{band4.name}': {said}.")
+    assert not widget.run(layer=band4, scale=2.0)  # Run refuses it in the same words
+    assert notes[-1][1] == f"'{band4.name}' cannot be super-resolved: {said}.", notes[-1]
+    # a sibling closed while the lens showed band 4 makes the lens read it again (and so refuse it)
+    group = [Layer.create(*r) for r in read]
+    assert band_group_change(SimpleNamespace(layers=group[:2] + group[3:]), group[3], object(), group[2])
+    assert not band_group_change(SimpleNamespace(layers=group), group[3], object(), group[2])
