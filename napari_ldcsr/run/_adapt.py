@@ -54,6 +54,7 @@ class AdaptOutcome:
 @in_napari_words  # the engine's messages name the form's controls
 def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest | str:
     """The adaptation of the widget's current settings, or a plain sentence saying why there is none."""
+    from ._bigrun import lazy_refusal
     from ._job import check_layer, layer_source, plain_message
     from ._selfcheck import check_region
 
@@ -70,8 +71,11 @@ def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest 
     found = check_layer(layer, s.scale, viewer) or check_region(viewer, layer)
     if isinstance(found, str):
         return found
+    source = layer_source(viewer, layer)
+    if (refused := lazy_refusal(source)) is not None:  # its file is not the layers open: as Run refuses it
+        return refused
     try:  # a nodata the layer cannot hold, or of a band it lacks: said now, as Run says it
-        layer_source(viewer, layer).check_nodata(s.nodata, f"layer '{layer.name}'")
+        source.check_nodata(s.nodata, f"layer '{layer.name}'")
     except ValueError as exc:
         return plain_message(exc)
     return AdaptRequest(layer, s.scale, *found, minutes=float(minutes), seed=s.seed,

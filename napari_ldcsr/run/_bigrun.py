@@ -22,7 +22,7 @@ from ldcsr_core.words import counted, noun
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from ._results import add_stacked, result_kwargs
 
-__all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run", "file_problem",
+__all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run", "file_problem", "lazy_refusal",
            "open_streamed"]
 
 #: Results larger than this (MB, all bands, in the source dtype) are not built in memory:
@@ -105,6 +105,14 @@ def file_problem(source: LayerSource) -> str | None:
     return None
 
 
+def lazy_refusal(source: LayerSource) -> str | None:
+    """Why a Run, Check quality or Adapt of lazy ``source`` (read from its file) refuses it, one
+    sentence (:func:`file_problem`), or None."""
+    if source.lazy and (problem := file_problem(source)) is not None:
+        return f"'{source.layers[0].name}' cannot be super-resolved: {problem}."
+    return None
+
+
 def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
     """The spec to run (``output_path`` set when the result is streamed to a file), or a message.
 
@@ -112,10 +120,8 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
     and the run covers the whole layer of a file-backed source (lazy layers, or layers the reader
     opened from a file); refused otherwise.
     """
-    if source.lazy:
-        problem = file_problem(source)
-        if problem is not None:
-            return f"'{source.layers[0].name}' cannot be super-resolved: {problem}."
+    if (refused := lazy_refusal(source)) is not None:
+        return refused
     size, limit = result_bytes(source, spec), stream_threshold_bytes()
     if size <= limit:
         return spec

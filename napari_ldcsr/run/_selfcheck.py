@@ -72,6 +72,7 @@ def check_region(viewer, layer) -> tuple[geo.Region, str] | str:
 def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     """The check of the widget's current settings (``settings()`` -> ``RunSettings``; ``layer``
     overrides the picked one), or a plain sentence saying why there is none."""
+    from ._bigrun import lazy_refusal
     from ._job import check_layer, layer_source, plain_message
 
     try:
@@ -82,8 +83,11 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     found = check_layer(layer, s.scale, viewer) or check_region(viewer, layer)
     if isinstance(found, str):
         return found
+    source = layer_source(viewer, layer)
+    if (refused := lazy_refusal(source)) is not None:  # its file is not the layers open: as Run refuses it
+        return refused
     try:  # a nodata the layer cannot hold, or of a band it lacks: said now, as Run says it
-        layer_source(viewer, layer).check_nodata(s.nodata, f"layer '{layer.name}'")
+        source.check_nodata(s.nodata, f"layer '{layer.name}'")
     except ValueError as exc:
         return plain_message(exc)
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,

@@ -174,7 +174,8 @@ def test_a_lazy_band_layer_whose_siblings_are_closed_is_refused_by_the_lens_as_b
                                                                                     monkeypatch, tmp_path):
     """A Run of a lazy band layer reads its file's bands together while they are all open, and refuses
     once they are not ('… open the file again'); the lens previews that Run, so it says the same and
-    stays off. Before, the lens read the siblings from the file and showed a preview no Run made."""
+    stays off, and Check quality and Adapt refuse it too. Before, the lens read the siblings from the
+    file and showed a preview no Run made; Check quality checked the file's bands 1,2,3 as band 4's."""
     import rasterio
     from types import SimpleNamespace
 
@@ -199,8 +200,12 @@ def test_a_lazy_band_layer_whose_siblings_are_closed_is_refused_by_the_lens_as_b
     said = ("its source file has 4 bands and only 1 of them is open as layers (all bands of a file are "
             "super-resolved together; open the file again)")
     assert notes[-1] == ("warning", f"Live lens off: '{band4.name}': {said}.")
-    assert not widget.run(layer=band4, scale=2.0)  # Run refuses it in the same words
-    assert notes[-1][1] == f"'{band4.name}' cannot be super-resolved: {said}.", notes[-1]
+    refused = f"'{band4.name}' cannot be super-resolved: {said}."
+    # Run refuses it in the same words, and so do Check quality and Adapt (before: they read the file's
+    # bands 1,2,3 and laid their error maps over band 4's layer)
+    for start in (lambda: widget.run(layer=band4, scale=2.0), widget.check_quality,
+                  lambda: widget.adapt_to_layer(minutes=1)):
+        assert not start() and notes[-1] == ("error", refused), notes[-1]
     # a sibling closed while the lens showed band 4 makes the lens read it again (and so refuse it)
     group = [Layer.create(*r) for r in read]
     assert band_group_change(SimpleNamespace(layers=group[:2] + group[3:]), group[3], object(), group[2])
