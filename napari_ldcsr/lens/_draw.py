@@ -111,8 +111,9 @@ def paint_cells(view: LensView, pixels: LayerPixels, key, out: np.ndarray, data:
         xs = slice(cell.x0 - view.win.x0, cell.x0 - view.win.x0 + cell.w)
         bad, add = pixels.under(cell.y0, cell.x0, cell.h, cell.w, view.grid.out_shape)
         vals = pixels.display(unit, add)  # what the stretch clipped off the source: added back, as a Run does
-        if bad is not None:  # nodata / NaN / alpha 0 under it: put back, as a Run does; shown transparent
-            vals = pixels.restore(vals, bad)  # where every band is invalid
+        if bad is not None or pixels.masked:  # as a Run writes them: nodata / NaN put back on invalid
+            vals = pixels.restore(vals, bad)  # pixels, valid values moved off the nodata value
+        if bad is not None:  # nodata / NaN / alpha 0 under it: shown transparent where every band is invalid
             bad = bad.all(axis=0)
         if pixels.alpha:  # the source's alpha: opaque where valid
             top = np.iinfo(vals.dtype).max if vals.dtype.kind in "iu" else 1.0

@@ -434,12 +434,13 @@ class LayerPixels:
             add = [None if e is None else e[at] for e in ex] if any(e is not None for e in ex) else None
         return (bad if bad is not None and bad.any() else None), add
 
-    def restore(self, values: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    def restore(self, values: np.ndarray, bad: np.ndarray | None) -> np.ndarray:
         """``values`` (the layer's, :meth:`display`) with the nodata value — or NaN — on ``bad``
-        values, as a Run writes them (``restore_nodata``: a valid value equal to nodata is moved off it)."""
+        values (None: none), as a Run writes them (``restore_nodata``: a valid value equal to nodata is
+        moved off it, also where no pixel is invalid)."""
         bands = np.moveaxis(values, -1, 0) if self.rgb else values[np.newaxis]
-        bands = restore_nodata(np.ascontiguousarray(bands), np.broadcast_to(~bad, bands.shape), self.nodata,
-                               self.dtype)
+        valid = np.ones(bands.shape, bool) if bad is None else np.broadcast_to(~bad, bands.shape)
+        bands = restore_nodata(np.ascontiguousarray(bands), valid, self.nodata, self.dtype)
         return np.moveaxis(bands, 0, -1) if self.rgb else bands[0]
 
     def display(self, unit: np.ndarray, add: Sequence[np.ndarray | None] | None = None) -> np.ndarray:

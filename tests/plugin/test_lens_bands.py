@@ -210,3 +210,21 @@ def test_a_lazy_band_layer_whose_siblings_are_closed_is_refused_by_the_lens_as_b
     group = [Layer.create(*r) for r in read]
     assert band_group_change(SimpleNamespace(layers=group[:2] + group[3:]), group[3], object(), group[2])
     assert not band_group_change(SimpleNamespace(layers=group), group[3], object(), group[2])
+
+
+def test_a_value_the_model_makes_equal_to_nodata_is_moved_off_it_by_the_lens_as_by_run(
+        ldcsr, qtbot, notes, tiny_model, monkeypatch, tmp_path):
+    """A Run moves a valid output pixel that lands on the nodata value (7 here) off it (8), so it is not
+    read as nodata; the lens did so only in tiles with an invalid pixel, so its kept view held 7s
+    (nodata, once saved) where the Run has 8s."""
+    import rasterio
+
+    viewer, widget = ldcsr
+    monkeypatch.setattr(tiny_model, "tile_max", DEFAULT_TILE_OUT)
+    path = tmp_path / "grey.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=1, dtype="uint16", nodata=7) as ds:
+        ds.write(_bands(1))
+    src, = viewer.open(str(path), plugin="napari-ldcsr")
+    kept, run, view = _kept_and_run(qtbot, widget, src)
+    assert (run.data[view.win.slices] == 8).any()  # the Run moved some off 7
+    np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
