@@ -83,8 +83,8 @@ def layer_pixels(layer, nodata=None, method: str = "auto", bands=None, viewer=No
         from ..io._lazy import window_reader
 
         base = window_reader(layer.data[0])
+        fitted = _file_fit(layer, base, form, method, bands)  # (a file gone: said in the reader's words)
         _check_file_run(viewer, layer)
-        fitted = _file_fit(layer, base, form, method, bands)
         if fitted is None:  # a multiscale array (no Run takes it): its own channels
             pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method,
                                  given=given)
