@@ -159,6 +159,8 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
                   **provenance_tags(model, scale=(H / h, W / w), requested={"scale": view.step}, mode=mode,
                                     seed=seed, src_name=layer_source(viewer, src).name),  # a Run's (a band's: its file)
                   **({} if pixels is None else reading_tags(*pixels.reading, nodata=pixels.reading_nodata))}
+    if pixels is not None and pixels.reading_nodata is not None:  # the form's nodata: the one value the lens
+        md["nodata"] = pixels.nodata  # wrote on invalid pixels, as a Run's result declares it (Save writes it)
     md["ldcsr"] = {
         "kind": "ldcsr", "via": "live lens", "source_layer": src.name, "scale": view.step,
         "grid_out_shape": [H, W], "out_window": [view.win.y0, view.win.x0, view.win.h, view.win.w],

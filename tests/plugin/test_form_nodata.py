@@ -144,6 +144,8 @@ def test_the_lens_with_a_range_or_each_bands_nodata_shows_a_runs_pixels(ldcsr, q
     np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
     assert (kept.data[:, : 48 - view.win.x0] == 0).all()  # the fill and the dark columns: nodata
     assert kept.metadata["tags"]["LDCSR_NODATA"] == run.metadata["tags"]["LDCSR_NODATA"]
+    # the value written on its nodata, as the Run's result declares it (what Save writes); was the layer's
+    assert kept.metadata.get("nodata") == run.metadata.get("nodata") == 0
     assert not [t for s, t in notes if s in ("warning", "error")]
 
 
