@@ -54,9 +54,8 @@ class AdaptOutcome:
 @in_napari_words  # the engine's messages name the form's controls
 def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest | str:
     """The adaptation of the widget's current settings, or a plain sentence saying why there is none."""
-    from ._bigrun import lazy_refusal
-    from ._job import check_layer, layer_source, plain_message
-    from ._selfcheck import check_region
+    from ._job import plain_message
+    from ._selfcheck import checked_region
 
     try:
         s = settings()
@@ -68,16 +67,9 @@ def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest 
         return (f"Adaptation is offered up to ×{MAX_ADAPT_SCALE:g} (not ×{s.scale:g}): at larger scales the "
                 "layer's own copies are too coarse to teach the model. Adapt at ×2 and use the model at ×2.")
     layer = s.layer if layer is None else layer
-    found = check_layer(layer, s.scale, viewer) or check_region(viewer, layer)
+    found = checked_region(viewer, layer, s.scale, s.nodata)
     if isinstance(found, str):
         return found
-    source = layer_source(viewer, layer)
-    if (refused := lazy_refusal(source)) is not None:  # its file is not the layers open: as Run refuses it
-        return refused
-    try:  # a nodata the layer cannot hold, or of a band it lacks: said now, as Run says it
-        source.check_nodata(s.nodata, f"layer '{layer.name}'")
-    except ValueError as exc:
-        return plain_message(exc)
     return AdaptRequest(layer, s.scale, *found, minutes=float(minutes), seed=s.seed,
                         model_source=s.model_source, bands=s.bands, stretch=s.stretch,
                         nodata=s.nodata)

@@ -68,28 +68,40 @@ def check_region(viewer, layer) -> tuple[geo.Region, str] | str:
     return geo.Region(r0, c0, h, w), f"the central {w}×{h} px of this view"
 
 
+def checked_region(viewer, layer, scale: float, nodata) -> tuple[geo.Region, str] | str:
+    """:func:`check_region` of a layer Check quality and Adapt may take, or why not in Run's words: a
+    layer or scale Run refuses, a lazy band layer whose file's other band layers are closed, a nodata
+    the layer cannot hold or of a band it lacks (said before any work)."""
+    from ._bigrun import lazy_refusal
+    from ._job import check_layer, layer_source, plain_message
+
+    found = check_layer(layer, scale, viewer) or check_region(viewer, layer)
+    if isinstance(found, str):
+        return found
+    source = layer_source(viewer, layer)
+    if (refused := lazy_refusal(source)) is not None:  # its file is not the layers open: as Run refuses it
+        return refused
+    try:
+        source.check_nodata(nodata, f"layer '{layer.name}'")
+    except ValueError as exc:
+        return plain_message(exc)
+    return found
+
+
 @in_napari_words  # the engine's messages name the form's controls
 def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     """The check of the widget's current settings (``settings()`` -> ``RunSettings``; ``layer``
     overrides the picked one), or a plain sentence saying why there is none."""
-    from ._bigrun import lazy_refusal
-    from ._job import check_layer, layer_source, plain_message
+    from ._job import plain_message
 
     try:
         s = settings()
     except ValueError as exc:
         return plain_message(exc)
     layer = s.layer if layer is None else layer
-    found = check_layer(layer, s.scale, viewer) or check_region(viewer, layer)
+    found = checked_region(viewer, layer, s.scale, s.nodata)
     if isinstance(found, str):
         return found
-    source = layer_source(viewer, layer)
-    if (refused := lazy_refusal(source)) is not None:  # its file is not the layers open: as Run refuses it
-        return refused
-    try:  # a nodata the layer cannot hold, or of a band it lacks: said now, as Run says it
-        source.check_nodata(s.nodata, f"layer '{layer.name}'")
-    except ValueError as exc:
-        return plain_message(exc)
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,
                         tile=s.tile, bands=s.bands, stretch=s.stretch, nodata=s.nodata)
 
