@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -143,3 +144,20 @@ def test_counts_said_with_a_number_agree_with_it(rasters, tmp_path, caplog):
         with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
             assert sorted(clear_stale_parts(tmp_path / "o.tif")) == parts
         assert [rec.getMessage().split(" left by")[0] for rec in caplog.records] == [f"removed {says}"]
+
+
+@pytest.mark.parametrize("scales, says", [
+    ("2,,4", "scales must be numbers separated by commas, e.g. 2,2.5,4, got '2,,4'"),
+    ("", "scales must be numbers separated by commas, e.g. 2,2.5,4, got ''"),
+    ("2,9", "scale must be > 1 and <= 8, got '9'"),
+    ("2,nan", "scale must be a finite number, got 'nan'"),
+])
+def test_evaluate_scales_are_read_as_upscale_reads_a_scale(scales, says, tiny_model_file, tmp_path):
+    """evaluate --scales: each entry checked by --scale's rule and words, before any work. Before:
+    '2,,4' scored ×2 and ×4 (the empty entry dropped), exit 0; '' and '2,9' both said 'scales
+    must be > 1 and <= 8', naming neither the empty list nor the value."""
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 48, 3), np.uint8)).save(tmp_path / "a.png")
+    r = run("evaluate", tmp_path, "--scales", scales, "--model", tiny_model_file, "--device", "cpu")
+    assert r.exit_code == 2 and f"Invalid value for '--scales': {says}" in r.output, r.output

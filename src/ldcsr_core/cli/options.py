@@ -15,7 +15,7 @@ import click
 from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 
 __all__ = [
-    "PairType", "ModelType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "ScaleListType", "ModelType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
     "InputPathType", "missing_input", "CheckpointPathType", "ImagesType",
@@ -55,6 +55,22 @@ class PairType(click.ParamType):
                     f" and <= {self.maximum:g}" if math.isfinite(self.maximum) else "")
                 self.fail(f"{self.what} must be {rng}, got {value!r}", param, ctx)
         return vals if len(vals) == 2 else (vals[0], vals[0])
+
+
+class ScaleListType(click.ParamType):
+    """``"2,2.5,4"`` → a list of scales (``evaluate --scales``), each checked as ``--scale`` checks
+    one (:class:`PairType`'s rule and words); an empty list or an empty entry (``2,,4``) is refused."""
+
+    name = "S[,S...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        parts = str(value).replace(" ", "").split(",")
+        if not all(parts):
+            self.fail(f"scales must be numbers separated by commas, e.g. 2,2.5,4, got {value!r}", param, ctx)
+        one = PairType("scale", minimum=1.0, maximum=MAX_SCALE)
+        return [one.convert(p, param, ctx)[0] for p in parts]
 
 
 def missing_input(path: Path) -> bool:

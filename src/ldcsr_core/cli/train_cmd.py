@@ -16,14 +16,6 @@ from . import options as opt
 __all__ = ["train_command", "evaluate_command"]
 
 
-def _float_list(value: str, param: str) -> list[float]:
-    try:
-        vals = [float(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"not a list of numbers: {value!r}", param_hint=param) from None
-    return vals
-
-
 PHASES = ("fast", "prior", "diffusion")
 
 
@@ -257,7 +249,8 @@ class _StderrNow(logging.StreamHandler):
 
 @click.command("evaluate")
 @click.argument("directory", type=opt.ImagesType(archives=False))  # a file, a broken link: the engine says it
-@click.option("--scales", default="2,2.5,3,4,6,8", show_default=True, help="Comma-separated scale factors.")
+@click.option("--scales", type=opt.ScaleListType(), default="2,2.5,3,4,6,8", show_default=True,
+              help=f"Comma-separated scale factors (each > 1 and <= {MAX_SCALE:g}).")
 @click.option("--model", "-m", "model_name", default=None, type=opt.ModelType(),
               help="Checkpoint (.ckpt or .safetensors) or the name of a built-in model; default: the shipped model.")
 @click.option("--mode", type=click.Choice(list(opt.MODES)), default="fast", show_default=True,
@@ -274,12 +267,8 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
     """Score the model against bicubic on the HR images in DIRECTORY (PSNR, SSIM, LR-consistency, HF ratio)."""
     from ..checkpoints import load_model
     from ..training.data import list_images
-    from ..rules import MAX_SCALE
     from ..training.evaluate import evaluate, format_table, select_files
 
-    scale_list = _float_list(scales, "--scales")
-    if not scale_list or any(not 1 < s <= MAX_SCALE for s in scale_list):
-        raise click.BadParameter(f"scales must be > 1 and <= {MAX_SCALE:g}", param_hint="--scales")
     images = list_images(directory, archives=False)  # a file is exit 5, as train's DATA
     files = select_files(images, limit)
     if json_out:  # checked before the work: not an image of the set nor the model, a folder that exists
@@ -287,7 +276,7 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
                          inputs=[*((f, "an image of the set") for f in images),
                                  (opt.model_file(model_name), "the model file")])
     model = load_model(model_name, device=device)
-    result = evaluate(model, files, scale_list, mode=mode, seed=seed, tile=tile)
+    result = evaluate(model, files, scales, mode=mode, seed=seed, tile=tile)
     click.echo(format_table(result))
     if json_out:
         from ..files import atomic_write_bytes
