@@ -147,7 +147,8 @@ def status_text(outcome: AdaptOutcome, where: str) -> str:
             f"over bicubic at ×{r.scale:g} on the held-back strip of {where} (fast)")
     octave = f"octave check {db_text(r.octave_gain_db)} dB"
     if outcome.path is None:
-        return f"Adaptation not kept ({db_text(r.gain_db)} dB): {side}; {octave}; the current model stays."
+        why = f"; {r.refusal}" if r.refusal else ""  # which of the guard's checks said no
+        return f"Adaptation not kept ({db_text(r.gain_db)} dB{why}): {side}; {octave}; the current model stays."
     return f"Adapted model selected ({db_text(r.gain_db)} dB): {side}; {octave}."
 
 

@@ -125,8 +125,18 @@ class Adaptation:
         octave finer?)."""
         return self.octave_twin - self.octave_base
 
+    @property
+    def refusal(self) -> str:
+        """Which of the guard's checks said no, in words ('' when kept): a gain on the strip beside
+        "not kept" needs its reason."""
+        if self.kept:
+            return ""
+        no = [what for what, gain, need in (("on the held-back strip", self.gain_db, self.recipe.margin_db),
+                                            ("in the octave check", self.octave_gain_db, 0.0)) if not gain > need]
+        return "no gain " + " nor ".join(no) if no else "no gain"
+
     def line(self) -> str:
-        verdict = ("kept" if self.kept else "not kept: the base model stays")
+        verdict = "kept" if self.kept else f"not kept ({self.refusal}): the base model stays"
         return (f"adaptation ×{self.scale:g}: {db_text(self.gain_db)} dB over the base model on the held-back "
                 f"{self.holdout[3]}×{self.holdout[2]} px strip (base {self.psnr_base - self.psnr_bicubic:+.2f}, "
                 f"adapted {self.psnr_adapted - self.psnr_bicubic:+.2f} dB over bicubic), octave check "

@@ -209,11 +209,17 @@ def test_the_guard_rejects_a_model_made_worse(base, worse_adaptation, tmp_path):
     assert not (tmp_path / "x.safetensors").exists()
 
 
-@pytest.mark.parametrize("strip, octave, kept", [((1.0, 1.1), (1.0, 0.9), False), ((1.0, 0.9), (1.0, 1.1), False),
-                                                  ((1.0, 1.1), (1.0, 1.1), True)])
-def test_both_checks_must_agree_to_keep(base, monkeypatch, strip, octave, kept):
+@pytest.mark.parametrize("strip, octave, kept, verdict", [
+    ((1.0, 1.1), (1.0, 0.9), False, "not kept (no gain in the octave check): the base model stays"),
+    ((1.0, 0.9), (1.0, 1.1), False, "not kept (no gain on the held-back strip): the base model stays"),
+    ((1.0, 0.9), (1.0, 0.9), False, "not kept (no gain on the held-back strip nor in the octave check): "),
+    ((1.0, 1.1), (1.0, 1.1), True, ": kept")])
+def test_both_checks_must_agree_to_keep(base, monkeypatch, strip, octave, kept, verdict):
     """The held-back strip catches a model that memorised the scene, the octave check (a twin
-    adapted one octave coarser, judged one octave finer) one whose gain does not transfer."""
+    adapted one octave coarser, judged one octave finer) one whose gain does not transfer. The
+    line says which said no (before: '+0.10 dB over the base model ... not kept', no reason)."""
+    from napari_ldcsr.run._adapt import AdaptOutcome, status_text
+
     def fake(refs, scale, models, tick):
         a, b = strip if "adapted" in models else octave
         return {"base": a, "adapted": b, "twin": b, "bicubic": 0.5}
@@ -221,6 +227,9 @@ def test_both_checks_must_agree_to_keep(base, monkeypatch, strip, octave, kept):
     monkeypatch.setattr(adapt_mod, "_pooled_psnr", fake)
     res = adapt(scene(), 2.0, base, steps=1, recipe=FAST)
     assert res.kept is kept and (res.model is base) is not kept
+    assert verdict in res.line(), res.line()
+    if not kept:
+        assert f"; {res.refusal}): " in status_text(AdaptOutcome(res, None), "the layer")
 
 
 @pytest.mark.parametrize("strip, octave, gain, octave_text, verdict", [
@@ -241,7 +250,7 @@ def test_a_small_gain_is_shown_with_the_digits_its_verdict_needs(base, monkeypat
     line = res.line()
     assert f": {gain} dB over the base model" in line and f"octave check {octave_text} dB;" in line, line
     assert verdict in line
-    assert f"({gain} dB)" in status_text(AdaptOutcome(res, None), "the layer")
+    assert f"({gain} dB" in status_text(AdaptOutcome(res, None), "the layer")
     assert adapt_mod.db_text(0.0) == "0" and adapt_mod.db_text(-0.0004) == "-<0.001"
     assert adapt_mod.db_text(0.25) == "+0.25" and adapt_mod.db_text(float("-inf")) == "-inf"
 
