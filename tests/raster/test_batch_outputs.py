@@ -106,6 +106,19 @@ def test_a_file_given_twice_is_done_once(rasters, tiny_model_file, folders):
     assert "2 inputs: 2 written, 0 skipped, 0 failed" in r.output, r.output
 
 
+def test_a_file_given_three_times_is_said_once_with_its_count(rasters, tiny_model_file, folders):
+    """A folder, a file in it and the same file by another path: one note with the count. Before:
+    'note: in/gray.tif is given twice; it is done once', printed twice."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "gray.tif")
+    shutil.copy(rasters["rgba"], inp / "rgba.tif")
+    r = run("upscale", inp, inp / "gray.tif", inp / "." / "gray.tif", "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    assert r.output.count("note: ") == 1 and f"note: {inp / 'gray.tif'} is given 3 times; it is done once" \
+        in r.output, r.output
+    assert "2 inputs: 2 written, 0 skipped, 0 failed" in r.output, r.output
+
+
 def test_one_output_name_for_two_inputs_names_both_paths(rasters, tiny_model_file, folders, tmp_path):
     """Two folders each with a.tif: the refusal names both paths (before: 'a.tif and a.tif')."""
     inp, out = folders

@@ -121,11 +121,11 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     seen: dict[tuple, Path] = {}  # name_key of each path written -> its input
     named: dict[tuple, Path] = {}  # and -> that path, as planned
     kept = []
+    repeats: dict[Path, int] = {}  # a file given more than once (its first path) -> how many times
     for src, dst in pairs:
         first = seen.get(name_key(dst))
         if first is not None and same_file(first, src):  # a folder and a file in it, overlapping globs
-            if not quiet:
-                click.echo(f"note: {src} is given twice; it is done once", err=True)
+            repeats[first] = repeats.get(first, 1) + 1
             continue
         kept.append((src, dst))
         written = [(dst, "output")]
@@ -155,6 +155,8 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                 raise click.BadParameter(f"{seen[key]} and {src} would both be written to {path}"
                                          + (f" ({case})" if case else ""), param_hint="'IN'")
             seen[key], named[key] = src, path
+    for path, n in repeats.items() if not quiet else ():
+        click.echo(f"note: {path} is given {'twice' if n == 2 else f'{n} times'}; it is done once", err=True)
     return kept
 
 
