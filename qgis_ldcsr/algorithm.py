@@ -187,7 +187,7 @@ def _adapted_note(model, info, request: dict, options) -> str | None:
     checked = adapted_check(model)
     if checked is None:
         return None
-    scales = ([request["scale"]] if "scale" in request  # the scales asked for, as ldcsr upscale
+    scales = (request["scale"] if "scale" in request  # the scales asked for, as ldcsr upscale
               else scale_for_resolution(info, request["target_resolution"]))
     note = outside_use(checked, scales, options.mode,
                        reading_of(info.count, info.colorinterp, options.bands, options.stretch, info.dtype,
@@ -402,11 +402,14 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             raise InputError(f"model file not found: {model_path}")
         report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
 
+        # per axis, as `ldcsr upscale` asks it: the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so
+        # the command line skips (resumes) a QGIS output of the same request instead of refusing it
         target = self.parameterAsDouble(parameters, self.TARGET, context)
         if parameters.get(self.TARGET) is not None and target > 0:
-            request = {"target_resolution": target}
+            request = {"target_resolution": (target, target)}
         else:
-            request = {"scale": self.parameterAsDouble(parameters, self.SCALE, context)}
+            scale = self.parameterAsDouble(parameters, self.SCALE, context)
+            request = {"scale": (scale, scale)}
         with _open_with_layer_nodata(src, nodata) as ds:  # QGIS's nodata, as the output will have it
             file_crs = ds.crs
             ds = _with_layer_crs(ds, crs)  # and its CRS
@@ -470,7 +473,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                           + f" in {time.perf_counter() - t0:.1f} s")
         if report:
             # the scale asked for; with a target pixel size, the mean of the two axes' factors
-            scale = request.get("scale") or (sy + sx) / 2
+            scale = request["scale"][0] if "scale" in request else (sy + sx) / 2
             report = _quality_report(src, dst, report, scale, model, options, feedback)
         elif feedback.isCanceled():  # after the last tile, while the file was finished: it is whole
             feedback.pushWarning(f"Cancelled after the last tile; the super-resolved raster was written: {dst} "

@@ -294,3 +294,43 @@ def test_the_files_nodata_and_an_additional_value_are_both_nodata(qgis_processin
         assert out.nodata == 0 and np.array_equal(values, engine.read())
         assert out.tags()["LDCSR_NODATA"] == '{"used": ["0.0", "255.0"], "file": "0.0"}'
     assert (values[:, :, 48:] == 0).all() and (values[:, :, :16] == 0).all()
+
+
+@pytest.mark.parametrize("qgis, cli", [({"SCALE": 2.5}, ["--scale", "2.5"]),
+                                       ({"TARGET_PIXEL_SIZE": 4.0}, ["--target-resolution", "4"])])
+def test_the_command_line_resumes_a_qgis_output_of_the_same_request(qgis_processing, scene, tiny_model_file,
+                                                                    tmp_path, qgis, cli):
+    """The same file and settings give the CLI's request tags (``LDCSR_REQUEST``, the ``LDCSR_JOB``
+    fingerprint), so ``ldcsr upscale`` skips a QGIS output as a finished result of its request. Before:
+    QGIS asked for the scale as one number where the CLI asks per axis, so the tags differed and
+    the CLI refused it, 'output exists from another request (source, model or options differ)'.
+    The first time QGIS opens a file it writes NAME.aux.xml beside it when the layer closes (after
+    the run; docs/qgis.md), a file GDAL reads with it, so that first output is another request's."""
+    import shutil
+
+    import rasterio
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+
+    src = shutil.copy(scene, tmp_path / "s.tif")
+    first = tmp_path / "first.tif"
+    qgis_processing.run(ALG, _params(src, first, tiny_model_file, **qgis), feedback=_Feedback())
+    assert (tmp_path / "s.tif.aux.xml").exists()  # QGIS's, written when its layer closed
+    res = CliRunner().invoke(main, ["upscale", str(src), "-o", str(first), "--mode", "fast",
+                                    "--model", str(tiny_model_file), *cli])
+    assert res.exit_code == 4 and "from another request" in res.output, res.output
+    out = tmp_path / "o.tif"
+    qgis_processing.run(ALG, _params(src, out, tiny_model_file, **qgis), feedback=_Feedback())
+    with rasterio.open(out) as d:
+        made = d.tags()
+    res = CliRunner().invoke(main, ["upscale", str(src), "-o", str(out), "--mode", "fast",
+                                    "--model", str(tiny_model_file), *cli])
+    assert res.exit_code == 0, res.output
+    assert "1 skipped" in res.output
+    with rasterio.open(out) as d:  # not written again
+        assert d.tags() == made
+    engine = tmp_path / "cli.tif"
+    res = CliRunner().invoke(main, ["upscale", str(src), "-o", str(engine), "--mode", "fast",
+                                    "--model", str(tiny_model_file), *cli])
+    with rasterio.open(engine) as e:
+        assert e.tags() == made
