@@ -385,7 +385,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.words import counted
 
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        src = layer_source(layer)
+        src = layer_source(layer, parameters.get(self.INPUT))
         nodata = layer_nodata(layer)  # values and ranges set in QGIS, on every band or by band
         crs = layer_crs(layer)  # a CRS set in QGIS: the output carries it, to overlay the layer
         note = options_note(layer)

@@ -64,11 +64,17 @@ def band_choice(alg, parameters, name: str, context):
     return alg.parameterAsInts(parameters, name, context) or None
 
 
-def layer_source(layer) -> str:
-    """The file of a GDAL raster layer; an ``InputError`` for anything the engine cannot open."""
+def layer_source(layer, value=None) -> str:
+    """The file of a GDAL raster layer; an ``InputError`` for anything the engine cannot open.
+    ``value``: the parameter as given, which names what QGIS could not load as a layer (a batch row's
+    path that is not there: the batch dialog, unlike the others, does not check it first)."""
     from ldcsr_core.errors import InputError
 
     if layer is None:
+        if isinstance(value, str) and value.strip():
+            if not os.path.exists(value):
+                raise InputError(f"input not found: {value}")
+            raise InputError(f"QGIS cannot open {value} as a raster layer")
         raise InputError("no input raster layer")
     if layer.providerType() != "gdal":
         raise InputError(f"layer '{layer.name()}' is not a file raster (provider "

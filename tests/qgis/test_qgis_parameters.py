@@ -383,3 +383,27 @@ def test_a_cached_model_follows_ldcsr_dtype_set_in_the_python_console(monkeypatc
     assert algorithm._load_model(path) is a and next(a.parameters()).dtype == torch.float32
     monkeypatch.setenv("LDCSR_DTYPE", "bfloat16")
     assert next(algorithm._load_model(path).parameters()).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("name, said", [("moved.tif", "input not found: {}"),
+                                        ("junk.tif", "QGIS cannot open {} as a raster layer")])
+def test_a_batch_row_whose_file_is_not_there_names_it(qgis_processing, scene, tiny_model_file, tmp_path, name, said):
+    """The batch dialog runs each row as below (``alg.run`` on a fresh context, a multi-step
+    feedback) without QGIS's check of the layer that the dialog and ``processing.run`` make first: a
+    row's path that is gone, or not a raster, reached the algorithm. Before: 'LDCSR: no input raster
+    layer' whatever the row held; the other rows still run."""
+    from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingMultiStepFeedback
+
+    (tmp_path / "junk.tif").write_text("not a raster")
+    rows = [tmp_path / name, scene]
+    alg = QgsApplication.processingRegistry().algorithmById(ALG)
+    feedback = _Feedback()
+    steps = QgsProcessingMultiStepFeedback(len(rows), feedback)
+    oks = []
+    for i, src in enumerate(rows):
+        steps.setCurrentStep(i)
+        _results, ok = alg.run(_params(src, tmp_path / f"o{i}.tif", tiny_model_file), QgsProcessingContext(), steps)
+        oks.append(ok)
+    assert oks == [False, True]
+    assert feedback.errors == ["LDCSR: " + said.format(tmp_path / name)]
+    assert not (tmp_path / "o0.tif").exists() and (tmp_path / "o1.tif").exists()
