@@ -179,3 +179,42 @@ def test_a_band_list_the_engine_refuses_names_the_bands_parameter(qgis_processin
                             feedback=_Feedback())
     assert str(ei.value) == f"LDCSR: {says}"
     assert not (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.parametrize("how, said", [
+    ("geographic", "reproject first (Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone's)"),
+    ("gcps", "orthorectify it first, Raster ▸ Projections ▸ Warp (Reproject))"),
+    ("crs only", "place it first, Layer ▸ Georeferencer)"),
+])
+def test_a_target_pixel_size_refused_says_what_to_do_in_qgis(qgis_processing, tiny_model_file, tmp_path, how, said):
+    """A target pixel size on a layer in degrees, placed by control points or not placed at all.
+    Before: '(e.g. gdalwarp -t_srs EPSG:32633)', '(… e.g. gdalwarp)', '(… e.g. gdal_edit -a_ullr)', the
+    command line's tools; they still say so there."""
+    import warnings
+
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo import raster_io as rio
+    from ldcsr_core.geo.georef import scale_for_resolution
+    from rasterio.control import GroundControlPoint
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+
+    src = tmp_path / "s.tif"
+    data = _field(np.random.default_rng(1), 3, 40, 40, 0, 255).astype("uint8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rasterio: no geotransform
+        geo = {"geographic": {"crs": CRS.from_epsg(4326), "transform": from_origin(12.5, 48.2, 1e-4, 1e-4)},
+               "gcps": {}, "crs only": {"crs": UTM33}}[how]
+        with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8", **geo) as ds:
+            ds.write(data)
+            if how == "gcps":
+                ds.gcps = ([GroundControlPoint(0, 0, 600000, 5340000), GroundControlPoint(0, 40, 600400, 5340000),
+                            GroundControlPoint(40, 0, 600000, 5339600)], UTM33)
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, TARGET_PIXEL_SIZE=0.5),
+                            feedback=_Feedback())
+    msg = str(ei.value)
+    assert said in msg and "gdal" not in msg and not NOT_QGIS.search(msg), msg
+    assert not (tmp_path / "o.tif").exists()
+    with rio.open_raster(src) as ds, pytest.raises(InputError, match=r"\(.*e\.g\. gdal"):  # the CLI's words
+        scale_for_resolution(rio.raster_info(ds), 0.5)

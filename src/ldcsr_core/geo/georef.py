@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
+from ..front_end import say
 from ..rules import MAX_SCALE
 from .nodata_masks import output_nodata
 
@@ -302,7 +303,8 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     CRS's units, metres for the usual projected CRSs); the target must be finer than the input.
 
     Needs a projected CRS in metre-like units: a geographic CRS (degrees) raises a clear error,
-    suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``).
+    suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``; in a front end's words:
+    :func:`~ldcsr_core.front_end.say`).
     """
     tx, ty = _target_pair(target)
     check_placement(info)
@@ -310,7 +312,7 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     if info.georef in placed_by:
         raise InputError(
             f"{info.path} is placed by {placed_by[info.georef]}, not a geotransform, so it has no one "
-            "pixel size: give a scale instead (or orthorectify it first, e.g. gdalwarp)"
+            f"pixel size: give a scale instead (or orthorectify it first, {say('orthorectify')})"
         )
     if info.crs is None:
         raise InputError(
@@ -319,13 +321,13 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     if info.georef != "transform":  # a CRS alone: its pixels are not placed, their size unknown
         raise InputError(
             f"{info.path} has a CRS but no geotransform, so its pixel size is unknown: give a scale "
-            "instead (or place it first, e.g. gdal_edit -a_ullr)"
+            f"instead (or place it first, {say('place')})"
         )
     if info.is_geographic:
         raise InputError(
             f"{info.path} is in a geographic CRS ({info.crs}, pixel size in degrees): "
             "a target resolution needs a projected CRS in metres; give a scale instead, or "
-            "reproject first (e.g. gdalwarp -t_srs EPSG:32633)"
+            f"reproject first ({say('reproject')})"
         )
     if not info.is_projected and not info.units:
         raise InputError(
