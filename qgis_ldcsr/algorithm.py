@@ -376,6 +376,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
     def _run(self, parameters, context, feedback) -> dict:
         from ldcsr_core.errors import InputError
+        from ldcsr_core.files import check_writable
         from ldcsr_core.geo import radiometry as rad
         from ldcsr_core.geo import raster_io as rio
         from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, plan_output,
@@ -394,6 +395,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not dst.lower().endswith(GEOTIFF_SUFFIXES):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
+        if os.path.isdir(os.path.dirname(dst)):  # one that is not there: the engine says so
+            check_writable(os.path.dirname(dst))  # before the model loads, as ldcsr upscale refuses it
         for name, what, whole in ((self.SCALE, "the scale", False), (self.TARGET, "the target pixel size", False),
                                   (self.SEED, "the seed", True), (self.TILE, "the tile size", True)):
             check_number(parameters.get(name), what, whole=whole, context=context)

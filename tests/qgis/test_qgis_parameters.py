@@ -407,3 +407,23 @@ def test_a_batch_row_whose_file_is_not_there_names_it(qgis_processing, scene, ti
     assert oks == [False, True]
     assert feedback.errors == ["LDCSR: " + said.format(tmp_path / name)]
     assert not (tmp_path / "o0.tif").exists() and (tmp_path / "o1.tif").exists()
+
+
+def test_an_unwritable_output_folder_is_refused_before_the_model_loads(qgis_processing, scene, tiny_model_file,
+                                                                      tmp_path, monkeypatch):
+    """As ``ldcsr upscale`` refuses it (``ldcsr_core.files.check_writable``). Before: the model was
+    loaded (seconds for a large checkpoint; the log's Model line), then 'LDCSR: cannot write to
+    /path: Permission denied'. Root may write anywhere: the folder is unwritable for os.access."""
+    import os
+
+    from qgis_ldcsr import algorithm
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(ro) else real_access(p, mode, **kw))
+    monkeypatch.setattr(algorithm, "_load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    feedback = _Feedback()
+    with pytest.raises(QgsProcessingException, match=f"^LDCSR: output folder is not writable: {ro}$"):
+        qgis_processing.run(ALG, _params(scene, ro / "o.tif", tiny_model_file), feedback=feedback)
+    assert "Model:" not in feedback.textLog() and list(ro.iterdir()) == []

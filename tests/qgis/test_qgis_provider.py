@@ -238,8 +238,9 @@ BAD = {
                          "LDCSR upscales by at most x8, so the finest target is 1.25 x 1.25 metre"),
     "target too close": (lambda s, t: {"TARGET_PIXEL_SIZE": 9.99}, "target pixel size 9.99 x 9.99 metre is too "
                          "close to the input's 10 x 10 metre"),
+    # refused before the model loads where os.access says so (a user's chmod 555), else (root's /sys) at the write
     "read-only folder": (lambda s, t: {"OUTPUT": str(_readonly_folder(t) / "o.tif")},
-                         "cannot write to"),
+                         ("output folder is not writable: ", "cannot write to")),
     "not a checkpoint": (lambda s, t: {"MODEL": str(_junk(t))}, "LDCSR: "),
     "truncated input": (lambda s, t: {"INPUT": str(_truncated(s, t))}, "is truncated or damaged"),
     "missing model": (lambda s, t: {"MODEL": str(t / "nope.safetensors")}, "model file not found"),
@@ -276,14 +277,15 @@ def _junk(tmp_path):
 def test_bad_input_is_one_clear_line_and_writes_nothing(qgis_processing, scene, tiny_model_file,
                                                        tmp_path, case):
     make, expected = BAD[case]
+    said = (lambda msg: any(e in msg for e in expected)) if isinstance(expected, tuple) else (lambda msg: expected in msg)
     params = _params(scene, tmp_path / "o.tif", tiny_model_file)
     params.update(make(scene, tmp_path))
     with pytest.raises(QgsProcessingException) as ei:
         qgis_processing.run(ALG, params, feedback=QgsProcessingFeedback())
-    assert expected in str(ei.value) and "Traceback" not in str(ei.value)
+    assert said(str(ei.value)) and "Traceback" not in str(ei.value)
     ok, feedback = _run_as_the_dialog_does(params)  # the log: one line, once
     log = feedback.textLog()
-    assert not ok and len(feedback.errors) == 1 and expected in feedback.errors[0], log
+    assert not ok and len(feedback.errors) == 1 and said(feedback.errors[0]), log
     assert log.count(feedback.errors[0]) == 1 and "Traceback" not in log
     assert not (tmp_path / "o.tif").exists() and _leftovers(tmp_path, "o.tif") == []
     out = Path(params["OUTPUT"])
