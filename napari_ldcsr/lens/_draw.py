@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ldcsr_core.geo.nodata_masks import output_nodata
 from ldcsr_core.geo.radiometry import Stretch
 
 from .. import _geometry as geo
@@ -159,8 +160,8 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
                   **provenance_tags(model, scale=(H / h, W / w), requested={"scale": view.step}, mode=mode,
                                     seed=seed, src_name=layer_source(viewer, src).name),  # a Run's (a band's: its file)
                   **({} if pixels is None else reading_tags(*pixels.reading, nodata=pixels.reading_nodata))}
-    if pixels is not None and pixels.reading_nodata is not None:  # the form's nodata: the one value the lens
-        md["nodata"] = pixels.nodata  # wrote on invalid pixels, as a Run's result declares it (Save writes it)
+    if pixels is not None:  # the one value the lens wrote on invalid pixels (the form's nodata, else the
+        md["nodata"] = output_nodata(pixels.nodata, pixels.dtype)  # layer's; float: NaN), as a Run's result declares it
     md["ldcsr"] = {
         "kind": "ldcsr", "via": "live lens", "source_layer": src.name, "scale": view.step,
         "grid_out_shape": [H, W], "out_window": [view.win.y0, view.win.x0, view.win.h, view.win.w],

@@ -87,10 +87,11 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
         a, b, _, d, e, _ = md["transform"]
         md["pixel_size"] = (float(np.hypot(b, e)), float(np.hypot(a, d)))
     regrid_metadata(md, spec.region.shape, spec.out_shape, spec.region.offset)
-    if spec.nodata is not None:  # the form's nodata, as the engine wrote it (Save writes it too): its one
-        from ldcsr_core.geo.nodata_override import declared_nodata  # value on every invalid pixel
+    from ldcsr_core.geo.nodata_override import declared_nodata
 
-        md["nodata"] = declared_nodata(spec.nodata, src.data.dtype)
+    # the one value the engine wrote on every invalid pixel (the form's nodata, else the layer's; a
+    # float result without one: NaN), as its file declares it (Save writes it too)
+    md["nodata"] = declared_nodata(spec.nodata, src.data.dtype, md.get("nodata"))
     md["ldcsr"] = dict(run_info or {}, kind=kind)
     kwargs = {
         "name": result_name(src.name, spec, kind),

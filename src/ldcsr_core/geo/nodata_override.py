@@ -17,12 +17,11 @@ import numpy as np
 from ..errors import InputError
 from ..front_end import say
 from .dataset_proxy import DatasetProxy
+from .nodata_masks import nodata_as, output_nodata
 
 __all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "parse_nodata_text", "nodata_text",
-           "check_fits", "check_exact",
-           "check_file_nodata", "fit_range", "convert_advice", "wide_file_nodata", "quiet_wide_nodata", "with_nodata",
-           "band_nodata", "declared_nodata",
-           "NodataOverride"]
+           "check_fits", "check_exact", "check_file_nodata", "fit_range", "convert_advice", "wide_file_nodata",
+           "quiet_wide_nodata", "with_nodata", "band_nodata", "declared_nodata", "NodataOverride"]
 
 # float64 holds every whole number up to 2**53: GDAL hands nodata values over as float64 (rasterio
 # reads and writes them so), so a 64-bit integer band's nodata beyond it is neither read nor written
@@ -398,8 +397,7 @@ class NodataOverride(DatasetProxy):
 def _declared(entries, dtype) -> float | None:
     """The nodata an output declares for these entries: the first number, else the first range's
     first value a band of ``dtype`` holds (None when it holds none of them)."""
-    numbers = [v for v in entries if isinstance(v, float)]
-    if numbers:
+    if numbers := [v for v in entries if isinstance(v, float)]:
         return numbers[0]
     dt = np.dtype(dtype)
     for r in entries:
@@ -420,8 +418,6 @@ def _file_by_band(dataset) -> dict | None:
                for v in vals)
     if same or getattr(dataset, "palette_expanded", None):
         return None
-    from .nodata_masks import nodata_as
-
     # a value its band cannot hold matches no pixel (as GDAL's mask): not declared on the output either
     bands = {b: (float(v),) for b, (v, dt) in enumerate(zip(vals, dataset.dtypes), 1)
              if v is not None and nodata_as(v, dt) is not None}
@@ -468,15 +464,21 @@ def _applied(nodata, count: int, dtypes, name: str, given: bool = True):
     for value in entries if given else ():  # the file's own: as GDAL masks them (_file_by_band)
         for dtype in set(dtypes):
             check_fits(value, dtype, name)
-    return declared_nodata(nodata, dtypes[0]), per_band, values
+    return _first_declared(nodata, dtypes[0]), per_band, values
 
 
-def declared_nodata(nodata, dtype) -> float | None:
-    """The one nodata value an output of ``dtype`` declares, and writes on every invalid pixel of
-    every band, for a user's nodata (any form :func:`parse_nodata` takes): the first number, else a
-    value of the first range ``dtype`` holds; by band, the first band's (in band order) that has
-    one; None for None and ``"none"``. A napari result's layer records it as the engine wrote it."""
+def declared_nodata(nodata, dtype, own: float | None = None) -> float | None:
+    """The one nodata value an output of ``dtype`` declares, and writes on every invalid pixel of every
+    band, for a user's nodata (any form :func:`parse_nodata` takes; None: the source's ``own``): the
+    first number, else a value of the first range ``dtype`` holds; by band, the first band's that has
+    one; on a float output with none (``"none"`` too), NaN (:func:`~.nodata_masks.output_nodata`).
+    A napari result's layer records it as the engine's file declares it."""
     nodata = parse_nodata(nodata)
+    return output_nodata(own if nodata is None else _first_declared(nodata, dtype), dtype)
+
+
+def _first_declared(nodata, dtype) -> float | None:
+    """:func:`declared_nodata` before the float rule (None: none): :class:`NodataOverride`'s value."""
     if nodata is None or nodata == NO_NODATA:
         return None
     by_band = [nodata[b] for b in sorted(nodata)] if isinstance(nodata, dict) else \
