@@ -339,9 +339,11 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
     can run no tile any more (:class:`ClusterError`) stops the batch (each input left failed in turn)."""
     from ..files import file_id
     from ..errors import ClusterError, OutputBusy, SettingError
+    from ..geo.same_source import path_identity
     from .commands import reader_gone
 
     pending, later = list(jobs), []  # later: inputs another command was making, done after the others
+    made = {}  # the files an input reads -> its result: another name of them (a hard link) is copied
     with runner_cm as runner:
         while pending or later:
             if not pending:  # the others are done: wait for the other command's, then look again
@@ -356,9 +358,12 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
             try:
                 from ..geo.pipeline import upscale_raster
 
+                key = path_identity(src, nodata=up_opts.nodata, crs=up_opts.crs)
                 res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
                                      runner=runner, callback=bar, spread_path=spread_out,
-                                     found=(found or {}).get(dst, file_id(dst)), **req)
+                                     found=(found or {}).get(dst, file_id(dst)), same_as=made.get(key), **req)
+                if key is not None:
+                    made.setdefault(key, res)
                 results.append((src, dst, res.status, "", res))
             except OutputBusy:  # (only when not waiting) another command on these outputs is making it
                 later.append((src, dst, shape, err))
@@ -453,8 +458,9 @@ def _summary(results, quiet: bool) -> None:
     for src, dst, status, err, res in results:
         if res is not None and status == "written":
             (h, w), (H, W) = res.in_shape, res.out_shape
-            extra = (f"{w}x{h} -> {W}x{H}, {counted(res.tiles, 'tile')}"
-                     + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
+            extra = (f"{w}x{h} -> {W}x{H}, "
+                     + (f"the same file as an earlier input: {res.copied_from} copied" if res.copied_from
+                        else counted(res.tiles, 'tile') + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else ""))
                      + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s"
                      + (f", spread -> {res.spread}" if res.spread else ""))
         elif status == "skipped":

@@ -137,6 +137,7 @@ class RasterResult:
     tags: dict = field(default_factory=dict)
     stale_parts_removed: int = 0
     spread: str | None = None  # the spread GeoTIFF of a samples > 1 run
+    copied_from: str | None = None  # the output of the same file under another name, copied (same_as)
 
     @property
     def megapixels_per_s(self) -> float:

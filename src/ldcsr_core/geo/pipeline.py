@@ -173,6 +173,7 @@ def upscale_raster(
     callback: ProgressCallback | None = None,
     spread_path: str | Path | None = None,
     found=files.UNKNOWN,
+    same_as: RasterResult | None = None,
 ) -> RasterResult:
     """Super-resolve one raster file into a tiled, compressed, georeferenced GeoTIFF.
 
@@ -207,6 +208,11 @@ def upscale_raster(
         there then is replaced; another one, a complete output of this request, was put there since
         by another run of it (a second command sharing a batch's work): it is skipped, not made
         again. Default: not known, so whatever is there is replaced.
+    same_as : an earlier result of this request on another name of the same file (a hard link, a
+        symlink; ``ldcsr upscale``'s batch): when its input reads the very same files and its output
+        is complete (:func:`~.same_source.earlier_output`), that output's pixels (and spread file)
+        are copied instead of running the model again (``RasterResult.copied_from``); the output is
+        written as any is, with its own ``LDCSR_SOURCE`` and ``LDCSR_JOB``. Else computed.
 
     Returns
     -------
@@ -299,6 +305,10 @@ def upscale_raster(
 
         job = _prepare(src, model, request, options, src_name=src_path.name)
         job.tags["LDCSR_JOB"] = fingerprint
+        from .same_source import copy_rows, earlier_output
+
+        earlier = earlier_output(same_as, src, model=model, options=options, request=request, shape=shape,
+                                 spread_path=spread_path)
         result.tiles = job.tiles
         profile = rio_io.output_profile(src, shape, block=output.block, compress=output.compress)
         # The output is renamed into place last, once the spread file is: an output there means
@@ -317,8 +327,14 @@ def upscale_raster(
                 writer = rio_io.BlockRowWriter(gw)
                 # on a card the host's one thread launches, takes and blends; compressing and writing
                 # the finished rows (as long as the card's share of the work) go to a thread of their own
-                _execute(job, model, writer, runner=runner, callback=callback,
-                         spread_writer=spread_writer, sink_thread=_on_card(model))
+                if earlier is not None:  # the same file's output, made a moment ago: its pixels
+                    copy_rows(earlier, writer, mask=job.reader.use_dataset_mask)
+                    if spread_writer is not None:
+                        copy_rows(same_as.spread, spread_writer, mask=False)
+                    result.copied_from, job.skipped_tiles = str(earlier), same_as.skipped_tiles
+                else:
+                    _execute(job, model, writer, runner=runner, callback=callback,
+                             spread_writer=spread_writer, sink_thread=_on_card(model))
                 writer.close()
             spread_done = files.file_id(spread_path)  # ours, renamed into place as the with block closed
             main.commit()
