@@ -43,21 +43,31 @@ def test_a_typed_nodata_is_what_a_declared_one_gives(ldcsr, qtbot):
 
 
 def test_a_nodata_the_layer_cannot_hold_is_said_and_nothing_runs(ldcsr, qtbot, notes):
+    """Each refusal of the Nodata field quotes it one way, the field's name and what was typed:
+    "Nodata '1=0,4=0': …". Before, a value the layer cannot hold was "nodata -1: …", a range
+    "nodata range 300.0..400.0: …", each band's "nodata by band: …" and a word "Nodata must be a
+    number, 'nan' or 'none' …, got 'abc'", beside "Nodata '0:': …" for a malformed range."""
     viewer, widget = ldcsr
     src = _scene(viewer)
     n = len(viewer.layers)
-    for value, says in (("-1", "no uint8 pixel of layer 'fill' can hold it"),
-                        ("abc", "Nodata must be a number, 'nan' or 'none'"),
+    for value, says in (("-1", "Nodata '-1': no uint8 pixel of layer 'fill' can hold it (uint8 holds whole "
+                               "numbers 0..255)"),
+                        ("abc", "Nodata 'abc': must be a number, 'nan' or 'none' (every value is data)"),
                         # a band it lacks (before: said once the model had loaded, the run begun)
-                        ("1=0,4=0", "nodata by band: layer 'fill' has no band 4 (it has 3)")):
+                        ("1=0,4=0", "Nodata '1=0,4=0': layer 'fill' has no band 4 (it has 3)"),
+                        ("300:400", "Nodata '300:400': no uint8 pixel of layer 'fill' can hold any value of it"),
+                        ("nan", "Nodata 'nan': layer 'fill' has uint8 bands, which hold no NaN (give a number)"),
+                        ("0,abc", "Nodata '0,abc': 'abc': must be a number, 'nan' or 'none' (every value is "
+                                  "data); give a number"),
+                        ("0:", "Nodata '0:': a range's ends must be numbers, got '0:'; give a number")):
         widget.form.nodata.value = value
         assert widget.run(layer=src, scale=2.0) is False  # refused before any work
-        assert notes and notes[-1][0] == "error" and says in notes[-1][1], notes
+        assert notes and notes[-1][0] == "error" and notes[-1][1].startswith(says), notes
         assert len(viewer.layers) == n
         # Check quality and Adapt too (before: said once the model had loaded, 'of the image')
         widget.set_scale(2.0)
         for start in (widget.check_quality, lambda: widget.adapt_to_layer(minutes=1)):
-            assert start() is False and notes[-1][0] == "error" and says in notes[-1][1], notes[-1]
+            assert start() is False and notes[-1][0] == "error" and notes[-1][1].startswith(says), notes[-1]
     assert widget.provider_calls == []  # no model loaded
 
 

@@ -52,8 +52,8 @@ def test_a_gpkg_table_and_a_zip_member_are_still_refused(qgis_processing, scene,
 
 
 @pytest.mark.parametrize("value, dtype, said", [
-    (-9999, "uint8", "nodata -9999: no uint8 pixel of"),
-    (0.5, "uint16", "nodata 0.5: no uint16 pixel of"),
+    (-9999, "uint8", "nodata '-9999': no uint8 pixel of"),
+    (0.5, "uint16", "nodata '0.5': no uint16 pixel of"),
 ])
 def test_layer_nodata_the_engine_refuses_names_the_layer_setting(qgis_processing, tiny_model_file, tmp_path,
                                                                  value, dtype, said):

@@ -695,7 +695,7 @@ def test_an_adapted_model_is_never_saved_over_its_base(base, tiny_model_file, tm
     assert copy.read_bytes() == before
 
 
-@pytest.mark.parametrize("kw, said", [(dict(nodata={4: 0}), "nodata by band: "), (dict(bands=(1, 2, 5)), "band 5")])
+@pytest.mark.parametrize("kw, said", [(dict(nodata={4: 0}), "nodata '4=0': "), (dict(bands=(1, 2, 5)), "band 5")])
 def test_the_scenes_refusals_come_before_the_base_model_loads(tmp_path, monkeypatch, kw, said):
     """ldcsr_core.adapt refuses a nodata or bands the scene cannot take before it loads the base model
     (a big checkpoint takes seconds), as ldcsr adapt does. Before: the base was loaded first."""

@@ -430,7 +430,7 @@ def test_the_stretch_that_makes_the_8_bit_picture_is_said(file_model, tmp_path):
 
 
 @pytest.mark.parametrize("kw, said", [
-    (dict(nodata={4: 0}), "nodata by band: "), (dict(nodata=-1), "nodata -1: no uint8 pixel of "),
+    (dict(nodata={4: 0}), "nodata '4=0': "), (dict(nodata=-1), "nodata '-1': no uint8 pixel of "),
     (dict(bands=(1, 2, 5)), "band 5"),
 ])
 def test_the_scenes_refusals_come_before_the_model_loads(tmp_path, monkeypatch, kw, said):

@@ -17,7 +17,8 @@ import os
 import numpy as np
 
 from ..errors import InputError
-from .nodata_override import NO_NODATA, WideNodataError, _convert_hint, fit_range, wide_file_nodata
+from .nodata_exact import WideNodataError, _convert_hint, fit_range, wide_file_nodata
+from .nodata_words import NO_NODATA
 
 __all__ = ["read_narrowed"]
 
