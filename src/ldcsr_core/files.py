@@ -272,8 +272,13 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
 
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=part_prefix(p), suffix=PART_SUFFIX, dir=p.parent)
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:  # (a Ctrl-C as it was made) no part file left
+        os.close(fd)
+        os.unlink(tmp)
+        raise
     return Path(tmp), fd
 
 

@@ -254,6 +254,27 @@ def test_failure_or_ctrl_c_leaves_nothing(rasters, tmp_path, exc):
     assert sha256(out) == good and _leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("where", ["libtiff_routing", "flock"])
+def test_ctrl_c_as_the_part_file_is_made_leaves_nothing(rasters, tmp_path, monkeypatch, where):
+    """A Ctrl-C (SIGHUP) the moment the part file appears: before, one between its creation and the
+    writer's open dataset (routing libtiff's messages, locking it) left the part file behind."""
+    import fcntl
+
+    from ldcsr_core.geo import geotiff_writer
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    if where == "flock":
+        monkeypatch.setattr(fcntl, "flock", interrupt)
+    else:
+        monkeypatch.setattr(geotiff_writer, "route_libtiff_messages", interrupt)
+    out = tmp_path / "out.tif"
+    with pytest.raises(KeyboardInterrupt):
+        _write_rows(out, rasters["gray"])
+    assert not out.exists() and _leftovers(tmp_path) == []
+
+
 def test_writer_refuses_existing_and_missing_folder(rasters, tmp_path):
     out = tmp_path / "out.tif"
     out.write_bytes(b"x")

@@ -238,7 +238,7 @@ class GeoTiffWriter:
         try:
             return self._open()
         except BaseException:
-            self._unlock()  # the claim given up
+            self._cleanup()  # the claim given up, and a part file made before the failure removed
             raise
 
     def _open(self):
