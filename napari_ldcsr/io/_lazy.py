@@ -1,11 +1,12 @@
 """Big scenes: a lazy, multiscale napari layer from a GeoTIFF, read window by window.
 
 Each pyramid level is a :class:`RasterLevel` (an array-like that reads only the window it is
-sliced with, through rasterio, using the file's overviews for the coarser levels when it has
-them) wrapped in a dask array of ``CHUNK``-sized blocks, so napari's slicing (and its dask
-cache) reads only the blocks on screen and the live lens only the window it needs. Placement
-and metadata follow the eager reader (:mod:`napari_ldcsr.io._reader`): the same layer lies at the
-same world coordinates either way.
+sliced with, through rasterio) wrapped in a dask array of ``CHUNK``-sized blocks, so napari's
+slicing (and its dask cache) reads only the blocks on screen and the live lens only the window it
+needs. A coarser level averages the valid pixels under each of its pixels (:class:`Validity`),
+read from the file's coarsest overview whose factor divides the level's, else from full resolution.
+Placement and metadata follow the eager reader (:mod:`napari_ldcsr.io._reader`): the same layer
+lies at the same world coordinates either way; its contrast limits span its valid pixels.
 
 Memory while panning stays bounded and small (``benchmarks/lazy_memory.py``, docs/plugin.md
 *Big scenes*): the layers opt out of napari's opportunistic dask cache (``cache=False``; that
@@ -21,14 +22,14 @@ import os
 import threading
 import weakref
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._geometry import layer_placement_from_transform
 from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order
 
-__all__ = ["RasterLevel", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
+__all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
            "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
 
 #: Rasters with more pixels than this open lazily (6000² ≈ 100 MB as uint8 RGB). Smaller ones
@@ -66,6 +67,25 @@ def window_reader(data: Any) -> Any:
     return _LEVELS.get(getattr(data, "name", None), data) if isinstance(getattr(data, "name", None), str) else data
 
 
+class Validity(NamedTuple):
+    """Which pixels of a file are valid, by the engine's rule (``radiometry.valid_mask``, as a Run
+    reads them): ``entries`` each band's nodata (``band_nodata``), ``alpha`` its alpha bands
+    (1-based), ``mask`` whether it has a per-dataset mask, ``nodata`` the layer's one value."""
+
+    entries: tuple = ()
+    alpha: tuple = ()
+    mask: bool = False
+    nodata: float | None = None
+
+    @classmethod
+    def of(cls, src) -> "Validity":
+        from ldcsr_core.geo.raster_io import raster_info
+
+        alpha = tuple(i + 1 for i, c in enumerate(src.colorinterp) if c.name == "alpha")
+        entries = tuple(getattr(src, "band_nodata", None) or src.nodatavals)
+        return cls(entries, alpha, raster_info(src).has_dataset_mask, src.nodata)
+
+
 class RasterLevel:
     """Array-like (H, W[, C]) of one pyramid level, read from the file per requested window.
 
@@ -74,10 +94,15 @@ class RasterLevel:
     ``one_nodata``: for a file whose bands declare different nodata, the engine's
     :func:`~ldcsr_core.geo.nodata_masks.file_one_nodata` of it, applied to every window read (the
     layer's one nodata then says each band's, as the eager reader's ``read_raster`` gives it).
+    A coarser level's pixel is the mean of the ``validity``'s valid pixels under it (the engine's
+    ``valid_block_mean``, on a grid of whole blocks of the full resolution), read from the file's
+    coarsest overview whose factor divides ``factor`` (the level of its factor is its pixels as they
+    are), else from full resolution.
     """
 
     def __init__(self, path: str, factor: int, full_shape: tuple[int, int], bands: list[int],
-                 dtype: str, rgb: bool, reads: list | None = None, one_nodata=None):
+                 dtype: str, rgb: bool, reads: list | None = None, one_nodata=None,
+                 validity: Validity = Validity()):
         self.path, self.factor, self.bands, self.rgb = os.fspath(path), int(factor), list(bands), rgb
         H, W = full_shape
         self.full_shape = (int(H), int(W))
@@ -86,21 +111,90 @@ class RasterLevel:
         self.dtype = np.dtype(dtype)
         self.ndim = len(self.shape)
         self.reads = reads if reads is not None else []
-        self.one_nodata = one_nodata
+        self.one_nodata, self.validity = one_nodata, validity
         self._local = threading.local()  # one dataset handle per thread (GDAL handles are not shared)
 
-    def _dataset(self):
-        ds = getattr(self._local, "ds", None)
-        if ds is None:
+    def _dataset(self, level: int | None = None):
+        """This thread's handle on the file (``level``: on its overview of that index)."""
+        handles = self._local.__dict__.setdefault("ds", {})
+        if level not in handles:
             import rasterio
 
-            ds = self._local.ds = rasterio.open(self.path)
-        return ds
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                handles[level] = rasterio.open(self.path, **({} if level is None else {"overview_level": level}))
+        return handles[level]
 
-    def __getitem__(self, key) -> np.ndarray:
+    def _source(self):
+        """(handle, its decimation) to average this level from: the file's coarsest overview whose
+        factor divides the level's and whose grid is the full resolution's cut in whole blocks."""
+        H, W = self.full_shape
+        factors = self._dataset().overviews(self.bands[0]) if self.factor > 1 else []
+        for i, d in sorted(enumerate(factors), key=lambda t: -t[1]):
+            if d <= self.factor and self.factor % d == 0:
+                ds = self._dataset(i)
+                if ds.shape == (-(-H // d), -(-W // d)):
+                    return ds, d
+        return self._dataset(), 1
+
+    def _read(self, r0: int, c0: int, h: int, w: int, with_valid: bool = False):
+        """Level pixels ``(bands, h, w)`` of the window at ``(r0, c0)`` (``with_valid``: and which
+        of them are valid or have a valid pixel under them)."""
+        from ldcsr_core.geo.nodata_masks import valid_block_mean
+        from ldcsr_core.geo.raster_io import read_errors
         from rasterio.enums import Resampling
         from rasterio.windows import Window
 
+        f, (H, W) = self.factor, self.full_shape
+        if f == 1:
+            ds = self._dataset()
+            win = Window(c0, r0, min(c0 + w, W) - c0, min(r0 + h, H) - r0)
+            with warnings.catch_warnings(), read_errors(ds):  # a damaged file: named, in plain words
+                warnings.simplefilter("ignore")
+                arr = ds.read(self.bands, window=win, out_shape=(len(self.bands), h, w),
+                              resampling=Resampling.nearest)
+            valid = None
+            if with_valid:
+                with read_errors(ds):
+                    valid = self._valid(arr, self.bands, ds.dataset_mask(window=win) if self.validity.mask else None)
+            arr = arr if self.one_nodata is None else self.one_nodata(arr, self.bands)
+            return (arr, valid) if with_valid else arr
+        ds, d = self._source()
+        k, vy = f // d, self.validity
+        bands = self.bands + [a for a in vy.alpha if a not in self.bands]  # alpha masks every band
+        win = Window(c0 * k, r0 * k, min((c0 + w) * k, ds.width) - c0 * k, min((r0 + h) * k, ds.height) - r0 * k)
+        with warnings.catch_warnings(), read_errors(ds):
+            warnings.simplefilter("ignore")
+            arr = ds.read(bands, window=win)
+            mask = ds.dataset_mask(window=win) if vy.mask and (k > 1 or with_valid) else None
+        if k == 1 and not with_valid:  # the file's overview of this level: its pixels as they are
+            arr = arr if self.one_nodata is None else self.one_nodata(arr, bands)
+            return arr[: len(self.bands)]
+        valid = self._valid(arr, bands, mask)
+        if self.one_nodata is not None:
+            arr = self.one_nodata(arr, bands)
+        arr, valid = valid_block_mean(arr, valid, k, vy.nodata)
+        n = len(self.bands)
+        return (arr[:n], valid[:n]) if with_valid else arr[:n]
+
+    def _valid(self, arr: np.ndarray, bands: list[int], mask=None) -> np.ndarray:
+        from ldcsr_core.geo.nodata_masks import valid_mask
+
+        vy = self.validity
+        return valid_mask(arr, [vy.entries[b - 1] if vy.entries else None for b in bands],
+                          alpha=[i for i, b in enumerate(bands) if b in vy.alpha], dataset_mask=mask)
+
+    def valid_range(self) -> tuple[float, float] | None:
+        """(min, max) of this level's valid pixels (and those with a valid pixel under them), all
+        bands together; None if there is none."""
+        arr, valid = self._read(0, 0, self.shape[0], self.shape[1], with_valid=True)
+        self.reads.append((self.factor, 0, 0) + self.shape[:2])
+        values = arr[valid]
+        if values.dtype.kind == "f":
+            values = values[np.isfinite(values)]
+        return (float(values.min()), float(values.max())) if values.size else None
+
+    def __getitem__(self, key) -> np.ndarray:
         if not isinstance(key, tuple):
             key = (key,)
         key = key + (slice(None),) * (self.ndim - len(key))
@@ -122,23 +216,11 @@ class RasterLevel:
                 raise TypeError(f"unsupported index {k!r}")
         (r0, r1), (c0, c1) = ranges
         h, w = r1 - r0, c1 - c0
-        out_bands = len(self.bands)
         if h == 0 or w == 0:
-            arr = np.zeros((out_bands, h, w), self.dtype)
+            arr = np.zeros((len(self.bands), h, w), self.dtype)
         else:
-            f = self.factor
-            H, W = self.full_shape
-            win = Window(c0 * f, r0 * f, min(c1 * f, W) - c0 * f, min(r1 * f, H) - r0 * f)
-            self.reads.append((f, r0, c0, h, w))
-            from ldcsr_core.geo.raster_io import read_errors
-
-            ds = self._dataset()
-            with warnings.catch_warnings(), read_errors(ds):  # a damaged file: named, in plain words
-                warnings.simplefilter("ignore")
-                arr = ds.read(self.bands, window=win, out_shape=(out_bands, h, w),
-                              resampling=Resampling.nearest if f == 1 else Resampling.average)
-            if self.one_nodata is not None:  # each band's nodata as the layer's one value
-                arr = self.one_nodata(arr, self.bands)
+            self.reads.append((self.factor, r0, c0, h, w))
+            arr = self._read(r0, c0, h, w)
         arr = np.moveaxis(arr, 0, -1) if self.rgb else arr[0]
         if steps != [1, 1]:
             arr = arr[::steps[0], ::steps[1]]
@@ -189,6 +271,7 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
             gcps = src.gcps if georef == "gcps" else None
             rpcs, btags, domains = source_rpcs(src), band_tags(src), carried_domains(src)
             one_nodata = file_one_nodata(src)  # bands whose nodata differ: as read_raster reads them
+            validity = Validity.of(src)
     metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
                                                           descriptions, tags, values, gcps, rpcs, btags,
                                                           georef=georef, domains=domains)
@@ -201,13 +284,22 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     def pyramid(bands: list[int], rgb: bool) -> list:
         levels = []
         for f in factors:
-            lvl = RasterLevel(read_path, f, (H, W), bands, dtype, rgb, reads, one_nodata)
+            lvl = RasterLevel(read_path, f, (H, W), bands, dtype, rgb, reads, one_nodata, validity)
             chunks = (CHUNK, CHUNK) + ((len(bands),) if rgb else ())
             arr = da.from_array(lvl, chunks=chunks, asarray=True, fancy=False, lock=False,
                                 name=f"ldcsr-lazy-{id(lvl):x}", meta=np.empty((0,) * lvl.ndim, lvl.dtype))
             _LEVELS[arr.name] = lvl
             levels.append(arr)
         return levels
+
+    def layer(bands: list[int], rgb: bool, kwargs: dict) -> tuple[Any, dict, str]:
+        levels = pyramid(bands, rgb)
+        if np.dtype(dtype) != np.uint8:  # napari's own range (0..255 for uint8) would span nodata too
+            span = _LEVELS[levels[-1].name].valid_range()
+            if span is not None:
+                lo, hi = span
+                kwargs["contrast_limits"] = [lo, hi] if lo < hi else [min(lo, 0.0), max(hi, 1.0)]
+        return levels, kwargs, "image"
 
     bound_gdal_cache()
     # napari's dask cache off for these layers: GDAL's (bounded) block cache serves panning back
@@ -216,10 +308,9 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
         base.update(layer_placement_from_transform(tuple(transform)[:6]))
     if is_rgb(count, dtype, colorinterp):  # its bands shown red, green, blue(, alpha), as the eager reader
         order = rgb_order(count, colorinterp, descriptions)
-        return [(pyramid([b + 1 for b in order], True),
-                 dict(base, name=name, rgb=True, metadata=shown_in_order(metadata, order)), "image")]
+        return [layer([b + 1 for b in order], True, dict(base, name=name, rgb=True,
+                                                          metadata=shown_in_order(metadata, order)))]
     if count == 1:
-        return [(pyramid([1], False), dict(base, name=name), "image")]
-    return [(pyramid([b], False), dict(base, name=f"{name} [{band_names[b - 1]}]",
-                                       metadata=dict(metadata, band=b - 1)), "image")
+        return [layer([1], False, dict(base, name=name))]
+    return [layer([b], False, dict(base, name=f"{name} [{band_names[b - 1]}]", metadata=dict(metadata, band=b - 1)))
             for b in range(1, count + 1)]

@@ -3,7 +3,8 @@
 :func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_index` / :func:`upsample_nearest` and
 :func:`restore_nodata`: fill before inference, restore the upsampled mask after; :func:`nodata_as`:
 the value a band of a given dtype holds as nodata (:func:`is_nodata`: which pixels hold it);
-:func:`output_nodata`: the nodata an output declares.
+:func:`output_nodata`: the nodata an output declares; :func:`valid_block_mean`: a coarser level that
+averages valid pixels only.
 
 No rasterio or torch import here (part of :mod:`.radiometry`, which re-exports every name).
 """
@@ -17,7 +18,7 @@ import numpy as np
 from .stretch import dtype_range
 
 __all__ = ["valid_mask", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
-           "is_nodata", "output_nodata", "one_nodata", "file_one_nodata"]
+           "is_nodata", "output_nodata", "one_nodata", "file_one_nodata", "valid_block_mean"]
 
 
 def nodata_as(nodata: float | None, dtype) -> float | None:
@@ -222,3 +223,52 @@ def file_one_nodata(src) -> Callable[..., np.ndarray] | None:
         return one_nodata(data, [entries[i] for i in idx], nodata, [k for k, i in enumerate(idx) if i in alpha])
 
     return fix
+
+
+def valid_block_mean(data: np.ndarray, valid: np.ndarray, k: int,
+                     nodata: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` ``(bands, H, W)`` made ``k`` times coarser (``(bands, ⌈H/k⌉, ⌈W/k⌉)``, its dtype):
+    each pixel the mean of the ``valid`` pixels of its ``k``×``k`` block (the last row and column
+    of blocks hold what is left), rounded for an integer dtype. A block with no valid pixel keeps
+    its first pixel as it is (the nodata value, NaN or the masked value the full resolution shows
+    there); a mean that equals ``nodata`` is moved off it (:func:`restore_nodata`), so a valid
+    pixel never reads as nodata. Returns it and which of its pixels have a valid pixel under them."""
+    b, H, W = data.shape
+    h, w = -(-H // k), -(-W // k)
+    first = data[:, ::k, ::k]
+    if k == 1:
+        return data, valid
+    whole = bool(valid.all())
+    if (h * k, w * k) != (H, W):  # pad the last blocks with invalid pixels
+        pad = ((0, 0), (0, h * k - H), (0, w * k - W))
+        data, valid, whole = np.pad(data, pad), np.pad(valid, pad), False
+    # exact sums of integers: 16-bit ones fit int32 up to 128² pixels a block
+    acc = np.float64 if data.dtype.kind == "f" else np.int32 if data.dtype.itemsize <= 2 and k <= 128 else np.int64
+    if whole:
+        total, count = _block_sum(data, k, acc), k * k
+    else:
+        total = _block_sum(np.where(valid, data, 0), k, acc)
+        count = _block_sum(valid, k, np.int16 if k <= 128 else np.int32)
+    dt = data.dtype
+    if dt.kind == "f":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (total / count).astype(dt)
+    else:  # rounded half up, in integers (exact)
+        n = count if whole else np.maximum(count, 1)
+        out = ((total + n // 2) // n).astype(dt)
+    any_valid = np.ones(out.shape, bool) if whole else count > 0
+    restore_nodata(out, any_valid, nodata, dt)
+    return np.where(any_valid, out, first), any_valid
+
+
+def _block_sum(a: np.ndarray, k: int, dtype) -> np.ndarray:
+    """Sums of the ``k``×``k`` blocks of ``(bands, H, W)`` (H, W multiples of ``k``) in ``dtype``:
+    ``k``² strided adds for a small ``k`` (numpy's reduction over a short inner axis is ~3x slower)."""
+    b, H, W = a.shape
+    if k <= 4:
+        total = np.zeros((b, H // k, W // k), dtype)
+        for i in range(k):
+            for j in range(k):
+                total += a[:, i::k, j::k]
+        return total
+    return a.reshape(b, H // k, k, W).sum(axis=2, dtype=dtype).reshape(b, H // k, W // k, k).sum(axis=3)

@@ -1,0 +1,179 @@
+"""A lazy layer's coarser levels average its valid pixels only, on whole blocks of the full
+resolution, and the layer opens with the contrast limits of its valid pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+rasterio = pytest.importorskip("rasterio")
+from rasterio.enums import Resampling  # noqa: E402
+from rasterio.transform import from_origin  # noqa: E402
+
+from napari_ldcsr.io._reader import layer_data_from_geotiff, read_geotiff  # noqa: E402
+
+H, W = 50, 37  # not a multiple of any level's factor: the last blocks are partial
+
+
+def write(path, data, nodata=None, *, mask=None, overviews=None, **extra):
+    with rasterio.open(path, "w", driver="GTiff", width=data.shape[-1], height=data.shape[-2], count=data.shape[0],
+                       dtype=data.dtype.name, nodata=nodata, crs="EPSG:32633",
+                       transform=from_origin(600000, 5340000, 10, 10), **extra) as dst:
+        dst.write(data)
+        if mask is not None:
+            dst.write_mask(mask)
+        if overviews:
+            dst.build_overviews(overviews, Resampling.average)
+    return path
+
+
+def open_lazily(path, monkeypatch):
+    import napari_ldcsr.io._lazy as lazy
+
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 16 * 16)
+    monkeypatch.setattr(lazy, "TOP_LEVEL_SIDE", 8)
+    return read_geotiff(str(path))
+
+
+def reference(full: np.ndarray, valid: np.ndarray, f: int) -> np.ndarray:
+    """Each f×f block's mean of its valid pixels (rounded half up for integers); a block without
+    any: its first pixel, as the full resolution shows it. ``full``/``valid``: (H, W[, C])."""
+    h, w = -(-full.shape[0] // f), -(-full.shape[1] // f)
+    out = np.empty((h, w) + full.shape[2:], full.dtype)
+    for i in range(h):
+        for j in range(w):
+            blk, v = full[i * f:(i + 1) * f, j * f:(j + 1) * f], valid[i * f:(i + 1) * f, j * f:(j + 1) * f]
+            for c in np.ndindex(full.shape[2:]):
+                x, ok = blk[(...,) + c], v[(...,) + c]
+                if not ok.any():
+                    out[(i, j) + c] = x[0, 0]
+                elif full.dtype.kind == "f":
+                    out[(i, j) + c] = x[ok].astype(np.float64).mean()
+                else:
+                    out[(i, j) + c] = np.floor(x[ok].astype(np.float64).mean() + 0.5)
+    return out
+
+
+def assert_levels(levels, full, valid):
+    np.testing.assert_array_equal(np.asarray(levels[0]), full)  # full resolution: as the eager reader reads it
+    assert len(levels) == 4
+    for i, lv in enumerate(levels[1:], 1):
+        got, want = np.asarray(lv), reference(full, valid, 2 ** i)
+        if full.dtype.kind == "f":
+            np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=f"level {i}")
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=f"level {i}")
+        # dask's blocks (as napari reads them) and a window of the level agree with the whole level
+        np.testing.assert_array_equal(np.asarray(lv[1:5, 2:4]), got[1:5, 2:4])
+
+
+def scene(dtype, nodata, rng):
+    """(1, H, W) of ``dtype``: a nodata border, a nodata corner and speckles (NaN without a value)."""
+    a = rng.integers(100, 1000 if dtype != "uint8" else 250, (1, H, W)).astype(dtype)
+    inv = np.zeros((H, W), bool)
+    inv[:, :5] = inv[41:, 30:] = True
+    inv[rng.random((H, W)) < 0.1] = True
+    a[0][inv] = np.nan if nodata is None else nodata
+    return a
+
+
+@pytest.mark.parametrize("dtype,nodata", [("uint8", 0), ("uint16", 0), ("int16", -9999), ("float32", -9999.0),
+                                          ("float32", float("nan")), ("float32", None)])
+def test_coarse_levels_average_valid_pixels_only(tmp_path, monkeypatch, dtype, nodata):
+    """Before: GDAL's average of the window read to the level's size: the level's last chunk
+    squeezed onto a grid that is not the full resolution's cut in blocks (every coarse pixel of a
+    37-px-wide scene at ×2 averaged a 1.95-px span), and a NaN pixel made its whole block NaN."""
+    a = scene(dtype, nodata, np.random.default_rng(1))
+    if dtype == "float32" and nodata == -9999.0:
+        a[0, 20:22, 10:30] = np.nan  # NaN pixels beside the declared value
+    path = write(tmp_path / "s.tif", a, nodata)
+    (levels, kwargs, _), = open_lazily(path, monkeypatch)
+    assert kwargs["metadata"]["lazy"]
+    (full, _, _), = layer_data_from_geotiff(path)
+    valid = np.isfinite(full) if nodata is None or np.isnan(nodata) else np.isfinite(full) & (full != nodata)
+    assert_levels(levels, full, valid)
+    if nodata is not None and not np.isnan(nodata):  # a block of nodata only is nodata
+        assert (np.asarray(levels[2])[:, 0] == nodata).all()
+
+
+def test_coarse_levels_of_a_file_with_an_internal_mask(tmp_path, monkeypatch):
+    """A uint16 file with an internal mask (no nodata): its masked pixels (7) are left out of the
+    average; a block masked whole shows the full resolution's 7. Before: GDAL wrote 0 there."""
+    a = scene("uint16", 7, np.random.default_rng(2))
+    mask = np.where(a[0] == 7, 0, 255).astype(np.uint8)
+    path = write(tmp_path / "m.tif", a, mask=mask, tiled=True, blockxsize=16, blockysize=16)
+    (levels, _, _), = open_lazily(path, monkeypatch)
+    (full, kwargs, _), = layer_data_from_geotiff(path)
+    assert kwargs["metadata"]["nodata"] is None
+    assert_levels(levels, full, mask > 0)
+    assert (np.asarray(levels[2])[:, 0] == 7).all()
+
+
+@pytest.mark.parametrize("count", [3, 4])
+def test_coarse_levels_of_bands_whose_nodata_differ(tmp_path, monkeypatch, count):
+    """uint16 bands whose nodata differ (a .aux.xml: band 1 none, band 2 0, band 3 9): each band
+    averages its own valid pixels, its nodata said as the layer's one value (0), as the full
+    resolution says it (an RGB layer of 3 bands, band layers of 4)."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(100, 1000, (count, H, W)).astype(np.uint16)
+    a[1, :, :6], a[2, 20:, :] = 0, 9
+    path = write(tmp_path / "b.tif", a, photometric="rgb" if count == 3 else "minisblack")
+    (tmp_path / "b.tif.aux.xml").write_text(
+        '<PAMDataset><PAMRasterBand band="2"><NoDataValue>0</NoDataValue></PAMRasterBand>'
+        '<PAMRasterBand band="3"><NoDataValue>9</NoDataValue></PAMRasterBand></PAMDataset>')
+    monkeypatch.setattr("napari_ldcsr.io._raster_layers.is_rgb", lambda c, d, ci: c == 3)
+    read = open_lazily(path, monkeypatch)
+    eager = layer_data_from_geotiff(path)[0][0]
+    full = np.moveaxis(eager, 0, -1) if count == 4 else eager
+    if count == 3:
+        (levels, _, _), = read
+    else:
+        levels = [np.stack([np.asarray(band[i]) for band, _, _ in read], -1) for i in range(4)]
+    valid = full != 0
+    valid[..., 0] = True  # band 1 declares none
+    assert_levels(levels, full, valid)
+    assert (np.asarray(levels[3])[:, :, 2] == 0).any()  # band 3's nodata (9) as the layer's 0
+
+
+def test_coarse_levels_of_an_rgba_layer_leave_transparent_pixels_out(tmp_path, monkeypatch):
+    rng = np.random.default_rng(4)
+    a = rng.integers(1, 255, (4, H, W)).astype(np.uint8)
+    a[3] = 255
+    a[3, :, :7] = 0
+    a[:3, :, :7] = 3
+    path = write(tmp_path / "a.tif", a, photometric="rgb", alpha="yes")
+    (levels, kwargs, _), = open_lazily(path, monkeypatch)
+    assert kwargs["rgb"] and levels[0].shape[-1] == 4
+    full = np.asarray(levels[0])
+    valid = np.repeat(full[..., 3:] > 0, 4, -1)
+    valid[..., 3] = True  # alpha itself: every pixel's
+    assert_levels(levels, full, valid)
+
+
+def test_coarse_levels_read_the_files_overviews(tmp_path, monkeypatch):
+    """The level of an overview's factor is that overview's pixels; the next coarser one the valid
+    mean of them (nothing read at full resolution for either)."""
+    a = scene("int16", -9999, np.random.default_rng(5))
+    path = write(tmp_path / "o.tif", a, -9999, overviews=[2])
+    (levels, _, _), = open_lazily(path, monkeypatch)
+    with rasterio.open(path, overview_level=0) as ovr:
+        two = ovr.read(1)
+    np.testing.assert_array_equal(np.asarray(levels[1]), two)
+    np.testing.assert_array_equal(np.asarray(levels[2]), reference(two, two != -9999, 2))
+
+
+@pytest.mark.parametrize("dtype,nodata", [("int16", -9999), ("float32", -9999.0), ("uint16", 0)])
+def test_a_lazy_layer_opens_with_the_contrast_of_its_valid_pixels(tmp_path, monkeypatch, make_napari_viewer,
+                                                                   dtype, nodata):
+    """Before: napari's own range of the coarsest level, nodata included: -9999 … 999 on a scene
+    of 100 … 999 (its valid pixels all shown near white)."""
+    a = scene(dtype, nodata, np.random.default_rng(6))
+    path = write(tmp_path / "c.tif", a, nodata)
+    (levels, kwargs, _), = open_lazily(path, monkeypatch)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(levels, **kwargs)
+    top = np.asarray(levels[-1])
+    ok = top[top != nodata]
+    assert ok.size and ok.size < top.size  # the coarsest level has nodata pixels
+    assert tuple(layer.contrast_limits) == (float(ok.min()), float(ok.max()))
+    assert 100 <= layer.contrast_limits[0] < layer.contrast_limits[1] <= 1000
