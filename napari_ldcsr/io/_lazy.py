@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._geometry import layer_placement_from_transform
-from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order
+from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order, valid_contrast
 
 __all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
            "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
@@ -184,15 +184,14 @@ class RasterLevel:
         return valid_mask(arr, [vy.entries[b - 1] if vy.entries else None for b in bands],
                           alpha=[i for i, b in enumerate(bands) if b in vy.alpha], dataset_mask=mask)
 
-    def valid_range(self) -> tuple[float, float] | None:
-        """(min, max) of this level's valid pixels (and those with a valid pixel under them), all
-        bands together; None if there is none."""
+    def contrast(self) -> list[float] | None:
+        """napari's contrast limits over this level's valid pixels (and those with a valid pixel
+        under them), all bands together (:func:`~._raster_layers.valid_contrast`)."""
+        if self.dtype == np.uint8:
+            return None
         arr, valid = self._read(0, 0, self.shape[0], self.shape[1], with_valid=True)
         self.reads.append((self.factor, 0, 0) + self.shape[:2])
-        values = arr[valid]
-        if values.dtype.kind == "f":
-            values = values[np.isfinite(values)]
-        return (float(values.min()), float(values.max())) if values.size else None
+        return valid_contrast(arr, valid)
 
     def __getitem__(self, key) -> np.ndarray:
         if not isinstance(key, tuple):
@@ -294,12 +293,8 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
 
     def layer(bands: list[int], rgb: bool, kwargs: dict) -> tuple[Any, dict, str]:
         levels = pyramid(bands, rgb)
-        if np.dtype(dtype) != np.uint8:  # napari's own range (0..255 for uint8) would span nodata too
-            span = _LEVELS[levels[-1].name].valid_range()
-            if span is not None:
-                lo, hi = span
-                kwargs["contrast_limits"] = [lo, hi] if lo < hi else [min(lo, 0.0), max(hi, 1.0)]
-        return levels, kwargs, "image"
+        contrast = _LEVELS[levels[-1].name].contrast()  # napari's own would span the nodata too
+        return levels, dict(kwargs, contrast_limits=contrast) if contrast else kwargs, "image"
 
     bound_gdal_cache()
     # napari's dask cache off for these layers: GDAL's (bounded) block cache serves panning back

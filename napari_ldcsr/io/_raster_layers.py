@@ -13,7 +13,7 @@ from typing import Any
 from ldcsr_core.geo.georef import crs_units
 from ldcsr_core.geo.raster_io import pixel_size
 
-__all__ = ["LayerData", "is_rgb", "rgb_order", "shown_in_order", "raster_metadata"]
+__all__ = ["LayerData", "is_rgb", "rgb_order", "shown_in_order", "raster_metadata", "valid_contrast"]
 
 LayerData = tuple[Any, dict, str]
 
@@ -38,6 +38,23 @@ def rgb_order(count: int, colorinterp: list[str], descriptions=()) -> tuple[int,
     if sorted(triplet) != [0, 1, 2]:
         return tuple(range(count))
     return tuple(triplet) + tuple(range(3, count))
+
+
+def valid_contrast(values, valid) -> list[float] | None:
+    """napari's contrast limits of a layer over its ``valid`` pixels alone (napari's own span its
+    nodata too: -9999 … 999 on a scene of 100 … 999): their min … max (one value ``v``:
+    ``min(v, 0) … max(v, 1)``, napari's rule); None for uint8 (napari shows 0 … 255) or no valid pixel."""
+    import numpy as np
+
+    if values.dtype == np.uint8:
+        return None
+    v = values[valid]
+    if v.dtype.kind == "f":
+        v = v[np.isfinite(v)]
+    if not v.size:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    return [lo, hi] if lo < hi else [min(lo, 0.0), max(hi, 1.0)]
 
 
 #: Per-band metadata lists, one entry per band of the layer (per file band for band layers).

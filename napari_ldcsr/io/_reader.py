@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._geometry import layer_placement_from_transform
-from ._raster_layers import LayerData, is_rgb, raster_metadata, rgb_order, shown_in_order
+from ._raster_layers import LayerData, is_rgb, raster_metadata, rgb_order, shown_in_order, valid_contrast
 
 __all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff"]
 
@@ -140,13 +140,33 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}
     if georeferenced:
         kwargs.update(layer_placement_from_transform(tuple(transform)[:6]))
+    valid = _valid(geo, colorinterp)
     if is_rgb(count, dtype, colorinterp):
         order = rgb_order(count, colorinterp, geo.descriptions)
         kwargs.update(rgb=True, metadata=shown_in_order(metadata, order))
+        if valid is not None and (contrast := valid_contrast(data, valid)):
+            kwargs["contrast_limits"] = contrast
         return [(np.moveaxis(data[list(order)], 0, -1), kwargs, "image")]
+    if valid is not None:
+        contrasts = [valid_contrast(data[b], valid[b]) for b in range(count)]
+        if all(contrasts):
+            kwargs["contrast_limits"] = contrasts[0] if count == 1 else contrasts
     if count == 1:
         return [(data[0], kwargs, "image")]
     kwargs["channel_axis"] = 0
     kwargs["name"] = [f"{name} [{b}]" for b in band_names]
     kwargs["metadata"] = [dict(metadata, band=i) for i in range(count)]
     return [(data, kwargs, "image")]
+
+
+def _valid(geo, colorinterp) -> np.ndarray | None:
+    """Which pixels of ``geo`` are valid (the engine's ``valid_mask``) where a declared nodata value,
+    an alpha band or a mask may make some invalid, for the layer's contrast limits
+    (:func:`~._raster_layers.valid_contrast`); None otherwise (napari's own range skips NaN)."""
+    from ldcsr_core.geo.nodata_masks import valid_mask
+
+    alpha = [i for i, c in enumerate(colorinterp) if c == "alpha"]
+    nodata = geo.nodata if geo.nodata is not None and not np.isnan(geo.nodata) else None
+    if geo.data.dtype == np.uint8 or (nodata is None and not alpha and geo.mask is None):
+        return None
+    return valid_mask(geo.data, nodata, alpha=alpha, dataset_mask=geo.mask)

@@ -177,3 +177,20 @@ def test_a_lazy_layer_opens_with_the_contrast_of_its_valid_pixels(tmp_path, monk
     assert ok.size and ok.size < top.size  # the coarsest level has nodata pixels
     assert tuple(layer.contrast_limits) == (float(ok.min()), float(ok.max()))
     assert 100 <= layer.contrast_limits[0] < layer.contrast_limits[1] <= 1000
+
+
+def test_a_file_read_whole_opens_with_the_contrast_of_its_valid_pixels(tmp_path, make_napari_viewer):
+    """The eager reader's layers follow the same rule (one per band: each its own); a file without
+    nodata keeps napari's own range. Before: -9999 … 999."""
+    a = np.concatenate([scene("int16", -9999, np.random.default_rng(7)), scene("int16", -9999, np.random.default_rng(8))])
+    a[1][a[1] != -9999] += 2000
+    path = write(tmp_path / "e.tif", a, -9999)
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(path), plugin="napari-ldcsr")
+    assert len(layers) == 2 and not layers[0].multiscale
+    for layer, band in zip(layers, a):
+        ok = band[band != -9999]
+        assert tuple(layer.contrast_limits) == (float(ok.min()), float(ok.max()))
+    plain = write(tmp_path / "p.tif", a[:1])
+    layer, = viewer.open(str(plain), plugin="napari-ldcsr")
+    assert tuple(layer.contrast_limits) == (-9999.0, float(a[0].max()))
