@@ -379,7 +379,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.files import check_writable
         from ldcsr_core.geo import radiometry as rad
         from ldcsr_core.geo import raster_io as rio
-        from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, plan_output,
+        from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, plan_output, request_of,
                                              upscale_raster)
         from ldcsr_core.progress import polling
         from ldcsr_core.rules import GEOTIFF_SUFFIXES, STRETCHES
@@ -405,14 +405,13 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             raise InputError(f"model file not found: {model_path}")
         report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
 
-        # per axis, as `ldcsr upscale` asks it: the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so
+        # as `ldcsr upscale` asks it (request_of): the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so
         # the command line skips (resumes) a QGIS output of the same request instead of refusing it
         target = self.parameterAsDouble(parameters, self.TARGET, context)
         if parameters.get(self.TARGET) is not None and target > 0:
-            request = {"target_resolution": (target, target)}
+            request = request_of(target_resolution=target)
         else:
-            scale = self.parameterAsDouble(parameters, self.SCALE, context)
-            request = {"scale": (scale, scale)}
+            request = request_of(scale=self.parameterAsDouble(parameters, self.SCALE, context))
         with _open_with_layer_nodata(src, nodata) as ds:  # QGIS's nodata, as the output will have it
             file_crs = ds.crs
             ds = _with_layer_crs(ds, crs)  # and its CRS

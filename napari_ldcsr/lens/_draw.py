@@ -154,10 +154,10 @@ def add_kept_layer(viewer, view: LensView, model_of, *, mode: str, seed: int, mo
     model = model_of()
     # as a Run's result (the engine's rule): the source's own tags, none of its LDCSR_* provenance
     # (derived_metadata: a result's is another run's), and this view's, with the AI-generated notice
-    from ldcsr_core.geo.job import provenance_tags, reading_tags
+    from ldcsr_core.geo.job import provenance_tags, reading_tags, request_of
 
     md["tags"] = {**(md.get("tags") or {}),
-                  **provenance_tags(model, scale=(H / h, W / w), requested={"scale": view.step}, mode=mode,
+                  **provenance_tags(model, scale=(H / h, W / w), requested=request_of(scale=view.step), mode=mode,
                                     seed=seed, src_name=layer_source(viewer, src).name),  # a Run's (a band's: its file)
                   **({} if pixels is None else reading_tags(*pixels.reading, nodata=pixels.reading_nodata))}
     if pixels is not None:  # the one value the lens wrote on invalid pixels (the form's nodata, else the

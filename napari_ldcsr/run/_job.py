@@ -371,10 +371,10 @@ def _options(spec: JobSpec):
 
 def bicubic_job(source: LayerSource, spec: JobSpec):
     """The bicubic baseline of ``spec`` through the same radiometry as the LDCSR run (a GeoArray)."""
-    from ldcsr_core.geo.pipeline import bicubic_window
+    from ldcsr_core.geo.pipeline import bicubic_window, request_of
 
     with source.dataset() as ds:
-        return bicubic_window(ds, scale=spec.scale, window=spec.region.window, options=_options(spec),
+        return bicubic_window(ds, **request_of(scale=spec.scale), window=spec.region.window, options=_options(spec),
                               source_name=source.name)
 
 
@@ -421,9 +421,12 @@ def run_job(
     (:func:`ldcsr_core.geo.pipeline.upscale_raster`: atomic, nothing left on cancel; no
     ``on_rows``/``on_tile``) and the result's ``path`` is set, its ``data`` None.
     """
-    from ldcsr_core.geo.pipeline import OutputOptions, upscale_raster, upscale_window
+    from ldcsr_core.geo.pipeline import OutputOptions, request_of, upscale_raster, upscale_window
 
     t0 = time.perf_counter()
+    # asked as `ldcsr upscale` asks it (per axis): the same LDCSR_REQUEST and LDCSR_JOB, so the command line
+    # resumes (skips) a streamed output of the same request instead of refusing it as another's
+    request = request_of(scale=spec.scale)
     if spec.output_path is not None:
         from ldcsr_core.geo.sampling import default_spread_path
 
@@ -431,7 +434,7 @@ def run_job(
         writing = {spec.output_path} | ({str(default_spread_path(spec.output_path))} if spec.samples > 1 else set())
         STREAMING.update(writing)
         try:
-            res = upscale_raster(source.path, spec.output_path, model=model, scale=spec.scale,
+            res = upscale_raster(source.path, spec.output_path, model=model, **request,
                                  options=_options(spec), callback=callback,
                                  # a name another process is making: said at once (a wait could not be cancelled)
                                  output=OutputOptions(overwrite=False, wait_for_others=False))
@@ -456,7 +459,7 @@ def run_job(
         run = upscale_window
         if spec.samples > 1:  # uncertainty map: mean + spread (ldcsr_core.geo.spread)
             from ldcsr_core.geo.spread import upscale_window_spread as run
-        out = run(ds, model=model, scale=spec.scale, window=spec.region.window,
+        out = run(ds, model=model, **request, window=spec.region.window,
                   options=_options(spec), callback=progress, on_rows=on_rows,
                   source_name=source.name)
     out, spread = (out.mean, out.spread) if spec.samples > 1 else (out, None)

@@ -92,3 +92,51 @@ def test_cli_and_widget_give_the_same_raster(scene, tiny_checkpoint, tmp_path, m
         assert tuple(ds.transform)[:6] == pytest.approx(tuple(cli_transform)[:6], abs=1e-9)
         np.testing.assert_array_equal(ds.read(1), cli[3])
         assert ds.tags()["LDCSR_MODE"] == "fast" and "AI-generated" in ds.tags()["LDCSR_NOTICE"]
+
+
+def test_the_command_line_resumes_a_streamed_run_of_the_same_request(tmp_path, tiny_checkpoint, monkeypatch,
+                                                                     make_napari_viewer, qtbot, notes):
+    """A whole-file Run streamed to a GeoTIFF is asked as ``ldcsr upscale`` asks it (the engine's
+    ``request_of``: the scale per axis), so its ``LDCSR_REQUEST`` and ``LDCSR_JOB`` are the CLI's and the
+    same command over it skips it, the file untouched. Before: napari asked ``{'scale': 2.0}`` where the
+    CLI asks ``{'scale': (2.0, 2.0)}``, and the CLI refused it, 'output exists from another request' (exit 4)."""
+    from ldcsr_core.cli import main
+    from rasterio.transform import from_origin
+
+    from napari_ldcsr._widget import LdcsrWidget
+    from napari_ldcsr.io import _lazy
+
+    monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 64 * 64)  # opened lazily, and streamed (test_bigrun's)
+    monkeypatch.setattr(_lazy, "TOP_LEVEL_SIDE", 64)
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", str(100_000 / 2**20))
+    yy, xx = np.mgrid[0:96, 0:128]
+    src = tmp_path / "ortho.tif"
+    with rasterio.open(src, "w", driver="GTiff", height=96, width=128, count=3, dtype="uint8", crs="EPSG:32617",
+                       transform=from_origin(400000.0, 3300000.0, 0.5, 0.5), photometric="RGB") as dst:
+        dst.write(np.stack([(yy * 7 + xx * 3) % 251, 120 + 60 * np.sin(xx / 6.0), (yy * 5) % 241]).astype(np.uint8))
+    viewer = make_napari_viewer()
+    widget = LdcsrWidget(viewer)  # the real model loader: the CLI loads the same file
+    viewer.window.add_dock_widget(widget)
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert widget.add_checkpoint(str(tiny_checkpoint))
+    widget.set_layer(layer)
+    widget.set_mode("fast")
+    widget.set_scale(2.0)
+    assert widget.run()
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not [t for s, t in notes if s in ("error", "warning")]
+    out = tmp_path / "ortho_x2.00_ldcsr.tif"
+    assert widget.last_result.metadata["path"] == str(out)
+    with rasterio.open(out) as ds:
+        made, before = ds.tags(), out.stat().st_mtime_ns
+    assert made["LDCSR_REQUEST"] == "{'scale': (2.0, 2.0)}"
+    res = CliRunner().invoke(main, ["upscale", str(src), "-o", str(out), "--scale", "2", "--mode", "fast",
+                                    "--model", str(tiny_checkpoint)])
+    assert res.exit_code == 0 and "1 skipped" in res.output, res.output
+    assert out.stat().st_mtime_ns == before
+    cli_out = tmp_path / "cli.tif"  # and a CLI output of it has the same request tags
+    res = CliRunner().invoke(main, ["upscale", str(src), "-o", str(cli_out), "--scale", "2", "--mode", "fast",
+                                    "--model", str(tiny_checkpoint)])
+    with rasterio.open(cli_out) as ds:
+        assert {k: ds.tags()[k] for k in ("LDCSR_REQUEST", "LDCSR_JOB")} == {
+            k: made[k] for k in ("LDCSR_REQUEST", "LDCSR_JOB")}

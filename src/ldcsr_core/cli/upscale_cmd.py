@@ -255,11 +255,11 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     pairs = _plan_outputs(files, batch, output, folders, spread=samples > 1,
                           spread_out=spread_out, quiet=quiet)
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
-    from ..geo.pipeline import plan_output
+    from ..geo.pipeline import plan_output, request_of
     from ..geo.sampling import default_spread_path
 
-    req = {"scale": (scale[1], scale[0]) if scale else None,  # CLI is X,Y; engine is (sy, sx)
-           "target_resolution": target_resolution}
+    # the engine's one rule for a request (napari's and QGIS's too); CLI is X,Y, engine is (sy, sx)
+    req = request_of(scale=(scale[1], scale[0]) if scale else None, target_resolution=target_resolution)
     from ..adapted_use import reading_of
 
     jobs, uses = [], []  # uses: (input, its scales, how it is read) for the adapted model's notes

@@ -1,6 +1,7 @@
 """What a run is: its options, its output grid, its provenance and its identity.
 
 * :class:`UpscaleOptions` (how to super-resolve) and :class:`OutputOptions` (how to write a file);
+* :func:`request_of` - a request as every front end asks it (per axis, as ``ldcsr upscale``);
 * :func:`plan_output` - the output size and exact per-axis scale of a request;
 * :func:`provenance_tags` - the ``LDCSR_*`` tags written into every output;
 * :func:`request_fingerprint`, :func:`is_complete_output`, :func:`has_provenance` - the resume
@@ -22,14 +23,15 @@ from . import raster_io as rio_io
 from . import radiometry as rad
 from .crs_override import parse_crs
 from .georef import check_placement
-from .nodata_override import parse_nodata
+from .nodata_override import nodata_request, parse_nodata
 from ..errors import InputError
-from ..rules import check_input_side, check_mode, check_samples, check_seed, check_tile, output_shape
+from ..rules import (check_input_side, check_mode, check_number, check_samples, check_seed, check_tile, number_pair,
+                     output_shape)
 
 if TYPE_CHECKING:
     from .scene_io import SceneReader
 
-__all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "plan_output",
+__all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "request_of", "plan_output",
            "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "is_complete_output",
            "spread_of", "has_provenance"]
 
@@ -153,6 +155,17 @@ def empty_note(tiles: int, skipped_tiles: int) -> str:
     if skipped_tiles >= tiles:
         return "empty: nodata everywhere"
     return f"{skipped_tiles} of {tiles} tiles empty (nodata)"
+
+
+def request_of(scale=None, target_resolution=None) -> dict:
+    """The request as ``ldcsr upscale`` asks it, for :func:`~ldcsr_core.geo.pipeline.upscale_raster`
+    (``**request_of(...)``), whose ``LDCSR_REQUEST`` tag and ``LDCSR_JOB`` fingerprint
+    (:func:`request_fingerprint`) record it: each one given per axis, as floats (``scale`` ``s`` or
+    ``(sy, sx)`` as ``(sy, sx)``, ``target_resolution`` ``t`` or ``(tx, ty)`` as ``(tx, ty)``), one not
+    given left out. The CLI, napari and QGIS ask by it, so the same file and settings are one request
+    whichever made the output (``{'scale': 2.0}`` was another request than ``{'scale': (2.0, 2.0)}``)."""
+    return {k: tuple(check_number(v, k.replace("_", " ")) for v in number_pair(given, k.replace("_", " ")))
+            for k, given in (("scale", scale), ("target_resolution", target_resolution)) if given is not None}
 
 
 def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, out_shape=None,
@@ -304,7 +317,8 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
         "mode": options.mode, "seed": int(options.seed) if options.mode == "diffusion" else 0,
         "samples": int(options.samples),
         "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
-        **({} if options.nodata is None else {"nodata": options.nodata}),  # earlier fingerprints stay
+        # one spelling per nodata request (nodata_request: '1=none,2=0' is '2=0'); earlier fingerprints stay
+        **({} if options.nodata is None else {"nodata": nodata_request(options.nodata)}),
         **({} if options.crs is None else {"crs": options.crs}),
         "request": {k: v for k, v in request.items() if v is not None},
         "out_shape": [int(v) for v in out_shape],

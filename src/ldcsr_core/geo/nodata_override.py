@@ -24,8 +24,8 @@ from .nodata_masks import nodata_as, output_nodata
 from .nodata_words import NO_NODATA, nodata_text, quoted_nodata
 
 __all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "parse_nodata_text", "nodata_text",
-           "check_fits", "check_exact", "check_file_nodata", "fit_range", "convert_advice", "wide_file_nodata",
-           "quiet_wide_nodata", "with_nodata", "band_nodata", "declared_nodata", "quoted_nodata", "NodataOverride"]
+           "nodata_request", "check_fits", "check_exact", "check_file_nodata", "fit_range", "convert_advice",
+           "wide_file_nodata", "quiet_wide_nodata", "with_nodata", "band_nodata", "declared_nodata", "quoted_nodata", "NodataOverride"]
 
 @dataclasses.dataclass(frozen=True)
 class NodataRange:
@@ -158,6 +158,14 @@ def parse_nodata_text(text: str):
             raise
         raise bad(str(e).removeprefix(f"{say('nodata setting')} ")) from None  # an entry's: 'abc': …
 
+
+
+def nodata_request(nodata):
+    """A nodata (any form :func:`parse_nodata` takes) in one spelling per request (the ``LDCSR_JOB``
+    fingerprint's): by band without the bands given none (``1=none,2=0`` is ``2=0``: the same output and
+    tags); what makes another output stays apart (``0:0``: a range in ``LDCSR_NODATA``; ``1=0,2=0,3=0``)."""
+    nodata = parse_nodata(nodata)
+    return {b: v for b, v in nodata.items() if v} if isinstance(nodata, dict) else nodata
 
 
 def check_fits(value, dtype, name: str) -> None:

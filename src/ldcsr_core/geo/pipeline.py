@@ -55,7 +55,7 @@ from .gdal_cache import bounded_gdal_cache
 from .local_runner import check_runner
 from .job import (
     OutputOptions, RasterResult, UpscaleOptions, checked_options, has_provenance, is_complete_output, plan_output,
-    provenance_tags, request_fingerprint, software_version,
+    provenance_tags, request_fingerprint, request_of, software_version,
 )
 from .crs_override import with_crs
 from .nodata_override import with_nodata
@@ -75,6 +75,7 @@ __all__ = [
     "ArrayWriter",
     "RasterSink",
     "plan_output",
+    "request_of",
     "provenance_tags",
     "is_complete_output",
     "request_fingerprint",

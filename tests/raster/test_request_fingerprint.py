@@ -1,0 +1,109 @@
+"""One request, one ``LDCSR_JOB`` fingerprint, however it is spelt: the resume rule
+(``job.request_fingerprint``) records a nodata in one spelling per request (``nodata_request``)
+and a request as ``ldcsr upscale`` asks it (``request_of``), while the fingerprints of the usual
+spellings stay what they were, so outputs made before are still resumed."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from ldcsr_core.geo import job
+from ldcsr_core.geo.nodata_override import parse_nodata_text
+from ldcsr_core.geo.pipeline import UpscaleOptions, request_of
+
+from .conftest import write_tif
+
+
+class _Source:
+    """A source with a fixed identity (path, size, modification time), so that a fingerprint is the
+    same on any machine and in any temporary folder."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def stat(self):
+        return types.SimpleNamespace(st_size=12345, st_mtime_ns=1_700_000_000_000_000_000)
+
+    def resolve(self):
+        return Path("/data/scene.tif")
+
+
+def _fingerprint(monkeypatch, nodata=None, request=None) -> str:
+    monkeypatch.setattr(job, "Path", _Source)
+    opts = UpscaleOptions(mode="fast", nodata=None if nodata is None else parse_nodata_text(nodata))
+    return job.request_fingerprint("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32), options=opts,
+                                   request=request or {"scale": (2.0, 2.0)}, out_shape=(64, 64))
+
+
+# Regression values: computed with main's code (commit c41825c, before nodata_request and request_of)
+# for _fingerprint's fixed source, model and options; an output made then carries them, so none
+# may change, or `ldcsr upscale` would refuse (exit 4) what it used to resume.
+PINNED = {
+    None: "0a265c7b3ec1ea438f47dc3e7b916d91a179a305a78ed3e491a086ec6686f67b",
+    "0": "b8b3ee80fbcc47affebb5384ded0046bd3a9368e1da395e188ffd96453b582f2",
+    "nan": "e253866e246c43f4ec77ed521974b9941b41c01d9c038a65396ad62bc1946ac7",
+    "none": "1b9024f58f00928516f4ca73b0bef20b68be8210689e04db96d2792a1499113a",
+    "0:5": "3e424bcd31d6740942c420f647a5bd52073b337484a23419e4e5764fb307e223",
+    "-9999": "55132389d1fb8724d8e82419a6ad85d4e656bd5fc92bcced36c2c3791c20723e",
+    "0,255": "4b4c33dc80dd710ac71172e430969886d69671e2bdbba91fb2a45e82b1f08878",
+    "2=0": "8a6c941dd1515e975d1a735f7c9bae623a5a038819beb4b0caf6c668e7df481b",
+    "1=0,2=0,3=0": "127bb18d44e2c4a92419044ae0d1b3b0cd469ba54ae3619a56a77d86c47c309d",
+    "0:0": "d9c608d11abe2164b3a3469185f57a6207dad0cc2a0f74197762fc64b1a6e0a9",
+}
+PINNED_TARGET = "8e968fa9ef5e481aba97483c138fdc2c8f21196050775b5eeff326aae3cce249"  # target_resolution (4, 4)
+
+
+@pytest.mark.parametrize("nodata", list(PINNED))
+def test_the_usual_spellings_keep_their_fingerprints(monkeypatch, nodata):
+    assert _fingerprint(monkeypatch, nodata, request_of(scale=2)) == PINNED[nodata]
+
+
+def test_a_target_pixel_size_keeps_its_fingerprint(monkeypatch):
+    assert _fingerprint(monkeypatch, request=request_of(target_resolution=4)) == PINNED_TARGET
+    assert request_of(scale=(2, 3)) == {"scale": (2.0, 3.0)} and request_of() == {}
+
+
+@pytest.mark.parametrize("same, as_", [("1=none,2=0", "2=0"), ("3=none,2=0,1=none", "2=0"), ("0,0", "0"),
+                                       ("2=0,1=5", "1=5,2=0"), ("1=none,2=none", "none")])
+def test_spellings_of_one_nodata_request_share_a_fingerprint(monkeypatch, same, as_):
+    """A band given none is a band left out ('a band left out has none'): the same output, its
+    LDCSR_NODATA tag too. Before: '1=none,2=0' (QGIS's nodata by band writes it so) was another request."""
+    assert _fingerprint(monkeypatch, same) == _fingerprint(monkeypatch, as_)
+
+
+@pytest.mark.parametrize("other, than", [("0:0", "0"), ("1=0,2=0,3=0", "0"), ("255,0", "0,255"),
+                                         ("1=0,1=255", "1=255,1=0")])
+def test_spellings_of_other_outputs_keep_apart(monkeypatch, other, than):
+    """Not the same request: '0:0' is recorded as a range in LDCSR_NODATA, by band as each band's
+    (and on a four-band file band 4 would have none), and the first value is the one declared."""
+    assert _fingerprint(monkeypatch, other) != _fingerprint(monkeypatch, than)
+
+
+def test_the_command_line_resumes_over_another_spelling_of_its_nodata(tmp_path, tiny_model_file):
+    """QGIS's nodata by band gives '1=none,2=0'; `ldcsr upscale --nodata 2=0` over its output skips it.
+    Before: 'output exists from another request (source, model or options differ)', exit 4."""
+    from ldcsr_core.cli import main
+
+    data = np.random.default_rng(3).integers(1, 255, (3, 40, 48))
+    data[:, :6, :8] = 0
+    src = write_tif(tmp_path / "s.tif", data, dtype="uint8")
+    out = tmp_path / "o.tif"
+    args = ["upscale", str(src), "-o", str(out), "--scale", "2", "--mode", "fast", "--model", str(tiny_model_file)]
+    res = CliRunner().invoke(main, [*args, "--nodata", "1=none,2=0"])
+    assert res.exit_code == 0 and "1 written" in res.output, res.output
+    with rasterio.open(out) as ds:
+        made, before = ds.tags(), out.stat().st_mtime_ns
+    res = CliRunner().invoke(main, [*args, "--nodata", "2=0"])
+    assert res.exit_code == 0 and "1 skipped" in res.output, res.output
+    assert out.stat().st_mtime_ns == before
+    fresh = tmp_path / "fresh.tif"  # what the other spelling writes: the same file, tags included
+    res = CliRunner().invoke(main, [*args[:3], str(fresh), *args[4:], "--nodata", "2=0"])
+    with rasterio.open(fresh) as f, rasterio.open(out) as o:
+        assert np.array_equal(f.read(), o.read()) and f.nodata == o.nodata
+        assert {k: v for k, v in f.tags().items() if k != "LDCSR_SOFTWARE"} == \
+            {k: v for k, v in made.items() if k != "LDCSR_SOFTWARE"}
