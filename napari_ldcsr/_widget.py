@@ -20,6 +20,7 @@ from ._form import MODE_LABELS, RunSettings, SettingsForm
 from ._lines import TIPS, StatusLine, TileBar, tipped
 from ._viewer import notify, notify_removal
 from .compare._controls import CompareControls
+from .io._foreign import lost_georeferencing
 from .io._save_controls import SaveControls
 from .run import _outcome
 from .run._adapt_controls import AdaptControls
@@ -298,8 +299,7 @@ class LdcsrWidget(TeardownMixin, QWidget):
         except ValueError as exc:
             notify("error", plain_message(exc))
             return False
-        layer = s.layer if layer is None else layer
-        scale = s.scale if scale is None else float(scale)
+        layer, scale = (s.layer if layer is None else layer), (s.scale if scale is None else float(scale))
         if self.busy:  # a run, or a quality check or an adaptation (the Run button is off then too)
             notify("warning", "A run is already in progress; cancel it or wait for it to finish." if self.running
                    else "LDCSR is busy; wait for the run, check or adaptation to finish.")
@@ -310,8 +310,8 @@ class LdcsrWidget(TeardownMixin, QWidget):
             return False
         spec, source = planned
         from .run._adapt import run_note
-        if note := run_note(spec, source):  # an adapted model used beyond what its guard checked
-            notify("warning", note)
+        for note in filter(None, (run_note(spec, source), lost_georeferencing(layer))):  # an adapted model
+            notify("warning", note)  # used beyond what its guard checked; a GeoTIFF read without its georeferencing
         if spec.output_path is not None and s.bicubic:
             notify("info", "No bicubic baseline for a result streamed to a file.")
         self._start(layer, spec, source)

@@ -15,6 +15,7 @@ import re
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton
 
 from .._viewer import notify
+from ._foreign import lost_georeferencing
 
 __all__ = ["SaveControls", "geotiff_name"]
 
@@ -93,6 +94,8 @@ class SaveControls:
             if not path:
                 return False
         path = geotiff_name(os.fspath(path))
+        if note := lost_georeferencing(layer):  # written all the same, on its pixel grid
+            notify("warning", note)
         if len(layers) == 1:
             name, args = f"'{layer.name}'", (write_geotiff, path, *layer.as_layer_data_tuple()[:2])
         else:
