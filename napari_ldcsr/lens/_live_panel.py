@@ -18,7 +18,10 @@ from .._lines import StatusLine
 from ..compare._compare import CompareDock
 from ._lens import LiveLens
 
-__all__ = ["LivePanel"]
+__all__ = ["LivePanel", "DOCK_SHARE"]
+
+#: the linked panels' dock's share of the window's height when it opens
+DOCK_SHARE = 0.4
 
 
 class LivePanel(QWidget):
@@ -36,6 +39,7 @@ class LivePanel(QWidget):
                              seed=widget.seed, model_source=widget.model_source)
         self.compare_dock: CompareDock | None = None
         self._dock = None
+        self._dock_height: int | None = None  # the panels' dock's last height
 
         self.live_box = QCheckBox("Live: super-resolve the view")
         self.live_box.setToolTip("While on, the part of the layer on screen is super-resolved when the camera "
@@ -189,10 +193,33 @@ class LivePanel(QWidget):
                                         lens=self.lens)  # mirrors the live layer whenever there is one
         self._dock = self.viewer.window.add_dock_widget(self.compare_dock, area="bottom",
                                                         name="LDCSR linked compare")
+        self._size_dock()
         self.compare_dock.equalize()
+
+    def _size_dock(self) -> None:
+        """Give the panels' dock the height it had before it was opened again (a Run finished, another
+        layer picked), else :data:`DOCK_SHARE` of the window's. napari's bottom dock area spans the
+        window's width, under the right-hand docks too, so the dock could only have what this widget
+        (about 760 px high, in a right-hand dock) leaves: 87 px in a 900 px window. The right-hand docks
+        now take the bottom-right corner, the panels lie under the canvas and the left-hand docks.
+        Done on the next turn of the event loop, once the main window has laid the new dock out."""
+        from qtpy.QtCore import Qt, QTimer
+        from qtpy.QtWidgets import QMainWindow
+
+        dock, height = self._dock, self._dock_height
+        if isinstance(dock.window(), QMainWindow):
+            dock.window().setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        def size() -> None:
+            window = dock.window() if dock is self._dock else None
+            if isinstance(window, QMainWindow):
+                window.resizeDocks([dock], [height or int(window.height() * DOCK_SHARE)], Qt.Orientation.Vertical)
+
+        QTimer.singleShot(0, size)
 
     def _close_compare(self) -> None:
         if self.compare_dock is not None:
+            self._dock_height = self._dock.height() if self._dock is not None else None
             self.compare_dock.close_panels()
             try:
                 self.viewer.window.remove_dock_widget(self._dock)

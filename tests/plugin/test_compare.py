@@ -288,3 +288,32 @@ def test_the_panels_live_view_goes_with_the_lenss(ldcsr, qtbot):
     widget.live.set_live(False)
     assert lens.live_layer is None and _live_mirrors(dock) == []
     widget.live.set_linked_compare(False)
+
+
+def test_the_panels_open_high_enough_to_see_and_keep_the_users_height(ldcsr, qtbot, bicubic_engine):
+    """napari docked the linked panels at their least height: 86 px in a 1400x900 window (50 px at
+    1280x800), panels a thin strip. They open at DOCK_SHARE of the window's height, and a Run that
+    opens them again on its result keeps the height the user gave them."""
+    from qtpy.QtCore import Qt
+
+    from napari_ldcsr.lens._live_panel import DOCK_SHARE
+
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    window = viewer.window._qt_window
+    window.resize(1400, 900)
+    src = viewer.add_image(np.random.default_rng(5).integers(0, 255, (40, 48, 3), dtype=np.uint8), rgb=True)
+    widget.set_layer(src)
+    widget.live.compare_button.setChecked(True)
+    qtbot.wait(100)
+    dock = widget.live._dock
+    assert abs(dock.height() - DOCK_SHARE * window.height()) < 0.05 * window.height()
+    assert min(canvas_size(m)[0] for m in widget.live.compare_dock.models.values()) > 200
+    window.resizeDocks([dock], [250], Qt.Orientation.Vertical)  # the user drags its edge
+    qtbot.wait(100)
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    qtbot.wait(100)
+    assert widget.live._dock is not dock and widget.live.compare_dock.result is widget.last.result
+    assert abs(widget.live._dock.height() - 250) <= 2
