@@ -172,7 +172,8 @@ def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float 
 
 
 def add_error_layers(viewer, src, region: geo.Region, result) -> list:
-    """Add the model's error map (and bicubic's, hidden, on the same contrast) above ``src``."""
+    """Add the model's error map (and bicubic's, hidden, on the same contrast) over ``src``, on top of
+    the layer list, so that no Run result, kept view or other layer that covers ``src`` hides them."""
     from napari.layers import Image
 
     model_kw = error_kwargs(src, region, result, "model")
@@ -180,8 +181,6 @@ def add_error_layers(viewer, src, region: geo.Region, result) -> list:
     layers = [Image(result.windows[0].error["bicubic"], **error_kwargs(src, region, result, "bicubic",
                                                                        contrast=hi)),
               Image(result.windows[0].error["model"], **model_kw)]
-    index = viewer.layers.index(src) + 1 if src in viewer.layers else len(viewer.layers)
     for layer in layers:
-        viewer.layers.insert(index, layer)
-        index += 1
+        viewer.layers.append(layer)
     return layers

@@ -230,3 +230,23 @@ def test_the_status_says_the_stretch_of_a_16_bit_layer(tiny_model, tmp_path):
     md = _selfcheck.error_kwargs(Image(np.zeros((48, 48), np.uint16)), geo.Region.whole((48, 48)), r, "model")["metadata"]
     assert md["units"] == ("|restored - source| averaged over RGB, 0..255 of uint16 stretched to 0–255 from "
                            "0–65535, stretch dtype (NaN: the border left out)")
+
+
+def test_the_error_maps_show_over_a_run_result_covering_the_source(ldcsr, qtbot, notes, bicubic_engine):
+    """Check quality after a Run: the error maps go on top, over the result that covers the source.
+    Before, they were inserted just above the source, under the result: ticked 'error map layer',
+    the check added them, and the screen did not change."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(scene(40, 48), name="scene")
+    widget.set_scale(2.0)
+    with qtbot.waitSignal(widget.runFinished, timeout=120_000):
+        assert widget.run(layer=src)
+    result = widget.last_result
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000):
+        assert widget.check_quality(layer=src)
+    err = viewer.layers["scene self-check error ×2 (LDCSR)"]
+    bic = viewer.layers["scene self-check error ×2 (bicubic)"]
+    assert [lyr.name for lyr in viewer.layers][-2:] == [bic.name, err.name] and err.visible
+    assert viewer.layers.index(err) > viewer.layers.index(result) and result.visible
+    assert _bounds(err) == pytest.approx(_bounds(src)) and _bounds(result) == pytest.approx(_bounds(src))
+    assert not [t for s, t in notes if s in ("error", "warning")]
