@@ -4,7 +4,8 @@ run's tile bar; and the tooltips of the dock's own buttons."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QProgressBar, QSizePolicy
+from qtpy.QtCore import QSize
+from qtpy.QtWidgets import QLabel, QProgressBar, QSizePolicy
 from superqt import QElidingLabel
 
 from ldcsr_core.words import counted
@@ -39,6 +40,13 @@ class StatusLine(QElidingLabel):
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         super().setText(text)
         self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """As narrow as the ellipsis, as high as a whole line with the label's margins (superqt's is
+        the ellipsis's bare text height: in a dock squeezed to its least height the line lost the
+        bottom of its text, so an underscore in a name or path showed as a space)."""
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), max(hint.height(), QLabel.sizeHint(self).height()))
 
 
 class TileBar(QProgressBar):

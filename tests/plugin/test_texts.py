@@ -50,6 +50,20 @@ def test_one_line_texts_keep_their_whole_text_in_their_tooltip(ldcsr):
         assert isinstance(line, QLabel)
 
 
+def test_one_line_texts_keep_their_whole_height_in_a_squeezed_dock(ldcsr, qtbot):
+    """In a window lower than the dock's least height (900 px with the linked panels open, or a
+    laptop's), the lines got superqt's least height, the ellipsis's bare text (16 px for an 18 px
+    line): the bottom of the text was cut, an underscore showed as a space ('float nd')."""
+    viewer, widget = ldcsr
+    widget._set_status("Saved 'float_nd' as /tmp/a_b.tif.")
+    viewer.window._qt_window.resize(1400, 600)
+    qtbot.wait(100)
+    assert widget.height() <= widget.minimumSizeHint().height()  # the dock squeezed to its least height
+    for line in (widget.status_label, widget.device_label, widget.live.status_label):
+        margins = line.contentsMargins()
+        assert line.height() >= line.fontMetrics().height() + margins.top() + margins.bottom()
+
+
 def test_tooltips_name_the_values_the_boxes_show(ldcsr):
     from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
 
