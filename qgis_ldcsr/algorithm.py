@@ -379,8 +379,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.files import check_writable
         from ldcsr_core.geo import radiometry as rad
         from ldcsr_core.geo import raster_io as rio
-        from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, plan_output, request_of,
-                                             upscale_raster)
+        from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, check_destination, check_not_read,
+                                             plan_output, request_of, upscale_raster)
         from ldcsr_core.progress import polling
         from ldcsr_core.rules import GEOTIFF_SUFFIXES, STRETCHES
         from ldcsr_core.words import counted
@@ -395,8 +395,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not dst.lower().endswith(GEOTIFF_SUFFIXES):
             raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
-        if os.path.isdir(os.path.dirname(dst)):  # one that is not there: the engine says so
-            check_writable(os.path.dirname(dst))  # before the model loads, as ldcsr upscale refuses it
+        # before the model loads (seconds; in a batch, each row), as ldcsr upscale refuses it: not the
+        # input by any name, not a folder, in an existing folder this user may write in
+        check_destination(src, dst)
+        check_writable(os.path.dirname(dst))
         for name, what, whole in ((self.SCALE, "the scale", False), (self.TARGET, "the target pixel size", False),
                                   (self.SEED, "the seed", True), (self.TILE, "the tile size", True)):
             check_number(parameters.get(name), what, whole=whole, context=context)
@@ -417,6 +419,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             ds = _with_layer_crs(ds, crs)  # and its CRS
             info = rio.raster_info(ds)
             reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
+            check_not_read(ds, [dst])  # written over, the input would change
             # nothing set in QGIS, the file's bands declaring different values (a VRT): each band's own
             by_band = getattr(ds, "band_nodata", None) if nodata is None else None
         if report:

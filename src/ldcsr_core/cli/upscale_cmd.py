@@ -217,8 +217,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     """
     from ..errors import InputError, OutputExistsError, RasterIOError, one_line
     from ..files import check_name_length, file_id
-    from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance
-    from ..geo.raster_io import input_file_among, open_raster, raster_info
+    from ..geo.pipeline import OutputOptions, UpscaleOptions, check_not_read, has_provenance
+    from ..geo.raster_io import open_raster, raster_info
     from ..geo.radiometry import parse_bands
 
     quiet = ctx.obj.get("quiet", False)
@@ -272,11 +272,10 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                 check_name_length(spread_out or default_spread_path(dst), "spread output")
             with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
-                hit = input_file_among(ds, [dst, spread_out or (default_spread_path(dst)
-                                                                 if samples > 1 else None)])
-            if hit is not None:  # a source of a VRT, a mask sidecar: written over, the input changes
-                raise click.BadParameter(f"output path is {hit[1]}: {hit[0]} (inputs are never "
-                                         "overwritten)", param_hint="'-o'")
+                try:  # a source of a VRT, a mask sidecar: written over, the input changes
+                    check_not_read(ds, [dst, spread_out or (default_spread_path(dst) if samples > 1 else None)])
+                except InputError as e:
+                    raise click.BadParameter(str(e), param_hint="'-o'") from None
             shape, _ = plan_output(info, **req)
             uses.append((src, _nominal_scales(info, scale, target_resolution),
                          reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype,

@@ -70,6 +70,8 @@ __all__ = [
     "RasterResult",
     "SceneReader",
     "upscale_raster",
+    "check_destination",
+    "check_not_read",
     "upscale_window",
     "bicubic_window",
     "ArrayWriter",
@@ -160,6 +162,32 @@ def upscale_window(
 
 
 
+def check_destination(src_path, dst_path) -> None:
+    """The output path of the input at ``src_path``, checked before any work (:func:`upscale_raster`'s
+    rule; QGIS checks it before its model loads), in ``ldcsr upscale``'s words: not the input file
+    (by any name: a link, another letter case where the file system folds it), a name the file
+    system takes, not a folder, in an existing folder."""
+    from ..errors import RasterIOError
+
+    src_path, dst_path = Path(src_path), Path(dst_path)
+    if rio_io.same_file(src_path, dst_path):
+        raise InputError(f"output path is the input file: {dst_path} (inputs are never overwritten)")
+    files.check_name_length(dst_path)  # else the first stat of it fails, in errno's words
+    if dst_path.is_dir():  # else found only at the final rename, after all the work
+        raise RasterIOError(errno.EISDIR, f"output path is a folder: {dst_path}")
+    if not dst_path.parent.is_dir():
+        raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
+
+
+def check_not_read(src, paths) -> None:
+    """Refuse ``paths`` (outputs; ``None`` skipped) among the files the open dataset ``src`` reads
+    (:func:`~ldcsr_core.geo.raster_io.input_file_among`: a VRT's sources, a sidecar): written
+    over, the input would change. :class:`InputError` in ``ldcsr upscale``'s words."""
+    hit = rio_io.input_file_among(src, paths)
+    if hit is not None:
+        raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
+
+
 def upscale_raster(
     src_path: str | Path,
     dst_path: str | Path,
@@ -224,15 +252,7 @@ def upscale_raster(
     check_callable(callback), check_runner(runner)
     model = _resolve_model(model)
     src_path, dst_path = check_path(src_path, "input"), check_path(dst_path, "output")  # no dataset, no array
-    if rio_io.same_file(src_path, dst_path):
-        raise InputError(f"output path is the input file: {dst_path}")
-    files.check_name_length(dst_path)  # else the first stat of it fails, in errno's words
-    if not dst_path.parent.is_dir() or dst_path.is_dir():
-        from ..errors import RasterIOError
-
-        if dst_path.is_dir():  # else found only at the final rename, after all the work
-            raise RasterIOError(errno.EISDIR, f"output path is a folder: {dst_path}")
-        raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
+    check_destination(src_path, dst_path)
     if options.samples > 1:  # the uncertainty map's file (ldcsr_core.geo.sampling)
         from .sampling import check_spread_path
 
@@ -247,9 +267,7 @@ def upscale_raster(
     # process's (a host's too), so it is lowered for the run only (gdal_cache: not via rasterio.Env).
     with bounded_gdal_cache(int(output.gdal_cache_mb) * 2**20), rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), \
             rio_io.open_raster(src_path, nodata=options.nodata, crs=options.crs) as src, contextlib.ExitStack() as held:
-        hit = rio_io.input_file_among(src, [dst_path, spread_path])
-        if hit is not None:  # e.g. a source of a VRT input: inputs are never overwritten
-            raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
+        check_not_read(src, [dst_path, spread_path])  # e.g. a source of a VRT input
         info = rio_io.raster_info(src)
         request = _request(scale, target_resolution, out_shape)
         shape, exact = plan_output(info, **request)
