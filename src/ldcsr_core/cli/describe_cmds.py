@@ -65,7 +65,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
     from ..errors import InputError
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
     from ..geo.radiometry import plan_bands
-    from ..geo.pipeline import plan_output
+    from ..geo.pipeline import plan_output, request_of
     from ..devices import resolve_device
     from ..precision import describe as describe_dtype
     from ..threads import describe
@@ -118,10 +118,9 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         dev = resolve_device("auto")  # where upscale's default --device runs, and auto's type there
         where = {"cuda": "CUDA", "mps": "Apple MPS"}.get(dev.type, "the CPU")
         say(f"compute:     {describe_dtype(dev)} on {where} (--device, --dtype or LDCSR_DTYPE to choose)")
-        req = {"scale": (scale[1], scale[0]) if scale else None,
-               "target_resolution": target_resolution}
-        if scale is None and target_resolution is None:
-            req["scale"] = 2.0
+        # the engine's one rule for a request, as upscale asks it (CLI is X,Y, engine is (sy, sx))
+        req = request_of(scale=(scale[1], scale[0]) if scale else (None if target_resolution else 2.0),
+                         target_resolution=target_resolution)
         try:
             (H, W), (sy, sx) = plan_output(i, **req)
         except InputError as e:
@@ -157,12 +156,12 @@ def _echo_adapted(say, model_path, info, req: dict, bands, stretch: str, mode: s
         return
     read = checked.reading.text() or "bands and stretch not recorded"
     say(f"model:       {model_path}: adapted and checked at ×{checked.scale:g} in fast mode, on {read}")
-    if req["scale"] is None:
+    if "scale" in req:
+        scales = req["scale"]
+    else:
         from ..geo.georef import scale_for_resolution
 
         scales = scale_for_resolution(info, req["target_resolution"])
-    else:
-        scales = req["scale"] if isinstance(req["scale"], tuple) else (req["scale"],)
     note = outside_use(checked, scales, mode, reading_of(info.count, info.colorinterp, bands, stretch, info.dtype, info.descriptions))
     if note:
         say(f"note:        {note}")
