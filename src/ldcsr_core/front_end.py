@@ -62,6 +62,12 @@ CONTROLS: dict[str, dict] = {
                   QGIS: "Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone's"},
     "orthorectify": {None: "e.g. gdalwarp", QGIS: "Raster ▸ Projections ▸ Warp (Reproject)"},
     "place": {None: "e.g. gdal_edit -a_ullr", QGIS: "Layer ▸ Georeferencer"},
+    # a singular geotransform corrected (or, where the front end can, removed)
+    "correct geotransform": {None: "correct it (e.g. gdal_edit -a_ullr ULX ULY LRX LRY) or remove it (gdal_edit "
+                                   "-unsetgt) to super-resolve the image unplaced",
+                             QGIS: "correct it: Raster ▸ Conversion ▸ Translate, with -a_ullr ULX ULY LRX LRY (the "
+                                   "upper-left and lower-right corners' coordinates) in its 'Additional "
+                                   "command-line parameters' (Advanced Parameters)"},
     # a stretch method, as a value
     "stretch": {None: "stretch='{value}'", QGIS: "Stretch '{value}'", NAPARI: "Stretch '{value}'"},
     # a stretch method, as the option

@@ -218,3 +218,27 @@ def test_a_target_pixel_size_refused_says_what_to_do_in_qgis(qgis_processing, ti
     assert not (tmp_path / "o.tif").exists()
     with rio.open_raster(src) as ds, pytest.raises(InputError, match=r"\(.*e\.g\. gdal"):  # the CLI's words
         scale_for_resolution(rio.raster_info(ds), 0.5)
+
+
+@pytest.mark.parametrize("how", [{"SCALE": 2.0}, {"TARGET_PIXEL_SIZE": 5.0}])
+def test_a_singular_geotransform_says_what_to_do_in_qgis(qgis_processing, tiny_model_file, tmp_path, how):
+    """A layer whose geotransform places no grid (a pixel size of 0). Before: 'correct it (e.g. gdal_edit
+    -a_ullr ULX ULY LRX LRY) or remove it (gdal_edit -unsetgt)', the command line's tools (test fails on
+    main); the CLI and Python keep them."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo import raster_io as rio
+    from ldcsr_core.geo.georef import check_placement
+
+    src = tmp_path / "s.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8", crs=UTM33,
+                       transform=rasterio.Affine(0.0, 0.0, 600000.0, 0.0, 0.0, 5340000.0)) as ds:
+        ds.write(_field(np.random.default_rng(2), 3, 40, 40, 0, 255).astype("uint8"))
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, **how), feedback=_Feedback())
+    msg = str(ei.value)
+    assert "is singular" in msg and "gdal" not in msg and not NOT_QGIS.search(msg), msg
+    assert ("correct it: Raster ▸ Conversion ▸ Translate, with -a_ullr ULX ULY LRX LRY (the upper-left and "
+            "lower-right corners' coordinates) in its 'Additional command-line parameters' (Advanced Parameters)") in msg, msg
+    assert not (tmp_path / "o.tif").exists()
+    with rio.open_raster(src) as ds, pytest.raises(InputError, match="gdal_edit -unsetgt"):  # the CLI's words
+        check_placement(rio.raster_info(ds))

@@ -81,12 +81,12 @@ def is_singular(transform) -> bool:
 
 
 def singular_refusal(name, transform) -> str:
-    """The sentence that refuses a raster with a singular geotransform (:func:`is_singular`)."""
+    """The sentence that refuses a raster with a singular geotransform (:func:`is_singular`); what to
+    do in the front end's words (:func:`ldcsr_core.front_end.say`)."""
     a, b, c, d, e, f = (float(v) for v in tuple(transform)[:6])
     return (f"{name}: its geotransform ({a:.10g}, {b:.10g}, {c:.10g}, {d:.10g}, {e:.10g}, {f:.10g}) is "
             "singular (a pixel size of 0, or columns and rows along one line): it places no grid, so no "
-            "output can overlay it; correct it (e.g. gdal_edit -a_ullr ULX ULY LRX LRY) or remove it "
-            "(gdal_edit -unsetgt) to super-resolve the image unplaced")
+            f"output can overlay it; {say('correct geotransform')}")
 
 
 def _declares_geotransform(src) -> bool:
