@@ -61,7 +61,8 @@ CONTROLS: dict[str, dict] = {
     "reproject": {None: "e.g. gdalwarp -t_srs EPSG:32633",
                   QGIS: "Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone's"},
     "orthorectify": {None: "e.g. gdalwarp", QGIS: "Raster ▸ Projections ▸ Warp (Reproject)"},
-    "place": {None: "e.g. gdal_edit -a_ullr", QGIS: "Layer ▸ Georeferencer"},
+    "place": {None: "e.g. gdal_edit -a_ullr",
+              QGIS: "Layer ▸ Georeferencer; Raster ▸ Georeferencer before QGIS 3.26"},
     # a singular geotransform corrected (or, where the front end can, removed)
     "correct geotransform": {None: "correct it (e.g. gdal_edit -a_ullr ULX ULY LRX LRY) or remove it (gdal_edit "
                                    "-unsetgt) to super-resolve the image unplaced",

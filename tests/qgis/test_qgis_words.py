@@ -184,7 +184,7 @@ def test_a_band_list_the_engine_refuses_names_the_bands_parameter(qgis_processin
 @pytest.mark.parametrize("how, said", [
     ("geographic", "reproject first (Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone's)"),
     ("gcps", "orthorectify it first, Raster ▸ Projections ▸ Warp (Reproject))"),
-    ("crs only", "place it first, Layer ▸ Georeferencer)"),
+    ("crs only", "place it first, Layer ▸ Georeferencer; Raster ▸ Georeferencer before QGIS 3.26)"),
 ])
 def test_a_target_pixel_size_refused_says_what_to_do_in_qgis(qgis_processing, tiny_model_file, tmp_path, how, said):
     """A target pixel size on a layer in degrees, placed by control points or not placed at all.
