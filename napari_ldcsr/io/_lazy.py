@@ -39,6 +39,9 @@ LAZY_MIN_PIXELS = 6000 * 6000
 CHUNK = 1024
 #: Coarsest level's longer side is at most this.
 TOP_LEVEL_SIDE = 1024
+#: Source pixels (times bands) a coarser level averages per read (:meth:`RasterLevel._read`): ~2 MB of
+#: 16-bit pixels, so a level's memory never grows with its factor.
+PASS_PIXELS = 2**20
 #: GDAL's block cache bound set when a big scene opens lazily (unless ``GDAL_CACHEMAX`` is set):
 #: ~340 decoded 512² RGB blocks, dozens of screens of panning back; GDAL's default is 5 % of the RAM.
 GDAL_CACHE_BYTES = 256 * 2**20
@@ -162,19 +165,26 @@ class RasterLevel:
         ds, d = self._source()
         k, vy = f // d, self.validity
         bands = self.bands + [a for a in vy.alpha if a not in self.bands]  # alpha masks every band
-        win = Window(c0 * k, r0 * k, min((c0 + w) * k, ds.width) - c0 * k, min((r0 + h) * k, ds.height) - r0 * k)
-        with warnings.catch_warnings(), read_errors(ds):
-            warnings.simplefilter("ignore")
-            arr = ds.read(bands, window=win)
-            mask = ds.dataset_mask(window=win) if vy.mask and (k > 1 or with_valid) else None
-        if k == 1 and not with_valid:  # the file's overview of this level: its pixels as they are
-            arr = arr if self.one_nodata is None else self.one_nodata(arr, bands)
-            return arr[: len(self.bands)]
-        valid = self._valid(arr, bands, mask)
-        if self.one_nodata is not None:
-            arr = self.one_nodata(arr, bands)
-        arr, valid = valid_block_mean(arr, valid, k, vy.nodata)
         n = len(self.bands)
+        # a few rows of blocks at a time: memory bounded by PASS_PIXELS, not by the window (k² times the
+        # level's: the whole scene for the coarsest level of one without overviews)
+        step = h if k == 1 and not with_valid else max(1, PASS_PIXELS // (k * k * w * len(bands)))
+        parts = []
+        for y in range(r0, r0 + h, step):
+            win = Window(c0 * k, y * k, min((c0 + w) * k, ds.width) - c0 * k,
+                         min(min(y + step, r0 + h) * k, ds.height) - y * k)
+            with warnings.catch_warnings(), read_errors(ds):
+                warnings.simplefilter("ignore")
+                arr = ds.read(bands, window=win)
+                mask = ds.dataset_mask(window=win) if vy.mask and (k > 1 or with_valid) else None
+            if k == 1 and not with_valid:  # the file's overview of this level: its pixels as they are
+                arr = arr if self.one_nodata is None else self.one_nodata(arr, bands)
+                return arr[:n]
+            valid = self._valid(arr, bands, mask)
+            if self.one_nodata is not None:
+                arr = self.one_nodata(arr, bands)
+            parts.append(valid_block_mean(arr, valid, k, vy.nodata))
+        arr, valid = parts[0] if len(parts) == 1 else (np.concatenate(x, axis=1) for x in zip(*parts))
         return (arr[:n], valid[:n]) if with_valid else arr[:n]
 
     def _valid(self, arr: np.ndarray, bands: list[int], mask=None) -> np.ndarray:

@@ -194,3 +194,43 @@ def test_a_file_read_whole_opens_with_the_contrast_of_its_valid_pixels(tmp_path,
     plain = write(tmp_path / "p.tif", a[:1])
     layer, = viewer.open(str(plain), plugin="napari-ldcsr")
     assert tuple(layer.contrast_limits) == (-9999.0, float(a[0].max()))
+
+
+def test_a_coarse_level_of_a_scene_without_overviews_is_averaged_in_bounded_memory(tmp_path, monkeypatch):
+    """Opening (the coarsest level's contrast) and reading a coarse level of a file without overviews
+    hold a few rows of blocks at a time, not the full-resolution window under the level (the whole
+    scene for the coarsest level: 3x its size was held at once, ~30 GB for a 40000² uint16 RGB scene);
+    the pixels are the valid mean of the whole window, as before."""
+    import tracemalloc
+
+    from ldcsr_core.geo.nodata_masks import valid_block_mean
+
+    import napari_ldcsr.io._lazy as lazy
+
+    h, w = 3001, 4100  # 24.6 MB of uint16, not a multiple of the coarsest factor (16)
+    rng = np.random.default_rng(7)
+    a = rng.integers(100, 1000, (1, h, w)).astype("uint16")
+    a[0, :, :300] = 0
+    a[0][rng.random((h, w)) < 0.05] = 0
+    path = write(tmp_path / "big.tif", a, 0, tiled=True, blockxsize=512, blockysize=512, compress="deflate")
+    monkeypatch.setattr(lazy, "TOP_LEVEL_SIDE", 512)
+    (small, _, _), = lazy.lazy_layer_data(write(tmp_path / "small.tif", a[:, :8, :8], 0))
+    np.asarray(small[-1])  # the imports of opening and reading, before memory is traced
+
+    def peak(fn):  # the most memory allocated at once while fn runs, above what was held before
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        return fn(), tracemalloc.get_traced_memory()[1] - before
+
+    tracemalloc.start()
+    try:
+        ((levels, kwargs, _),), opened = peak(lambda: lazy.lazy_layer_data(path))  # the coarsest level's contrast
+        top, read = peak(lambda: np.asarray(levels[-1]))
+    finally:
+        tracemalloc.stop()
+    assert len(levels) == 5 and top.shape == (188, 257)
+    assert max(opened, read) < a.nbytes / 2, (opened, read, a.nbytes)  # was ~3x a.nbytes each
+    want, valid = valid_block_mean(a, a != 0, 16, 0)
+    np.testing.assert_array_equal(top, want[0])
+    assert kwargs["contrast_limits"] == [float(want[0][valid[0]].min()), float(want[0][valid[0]].max())]
+    np.testing.assert_array_equal(np.asarray(levels[2]), valid_block_mean(a, a != 0, 4, 0)[0][0])
