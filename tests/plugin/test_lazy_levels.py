@@ -78,11 +78,13 @@ def scene(dtype, nodata, rng):
 
 
 @pytest.mark.parametrize("dtype,nodata", [("uint8", 0), ("uint16", 0), ("int16", -9999), ("float32", -9999.0),
-                                          ("float32", float("nan")), ("float32", None)])
+                                          ("float32", float("nan")), ("float32", None), ("uint64", 0),
+                                          ("int64", -9999)])
 def test_coarse_levels_average_valid_pixels_only(tmp_path, monkeypatch, dtype, nodata):
     """Before: GDAL's average of the window read to the level's size: the level's last chunk
     squeezed onto a grid that is not the full resolution's cut in blocks (every coarse pixel of a
-    37-px-wide scene at ×2 averaged a 1.95-px span), and a NaN pixel made its whole block NaN."""
+    37-px-wide scene at ×2 averaged a 1.95-px span), and a NaN pixel made its whole block NaN. Then
+    (2026-12-06) a uint64 scene's ×2 and ×4 levels raised numpy's UFuncTypeError (int64 sums)."""
     a = scene(dtype, nodata, np.random.default_rng(1))
     if dtype == "float32" and nodata == -9999.0:
         a[0, 20:22, 10:30] = np.nan  # NaN pixels beside the declared value

@@ -242,19 +242,21 @@ def valid_block_mean(data: np.ndarray, valid: np.ndarray, k: int,
     if (h * k, w * k) != (H, W):  # pad the last blocks with invalid pixels
         pad = ((0, 0), (0, h * k - H), (0, w * k - W))
         data, valid, whole = np.pad(data, pad), np.pad(valid, pad), False
-    # exact sums of integers: 16-bit ones fit int32 up to 128² pixels a block
-    acc = np.float64 if data.dtype.kind == "f" else np.int32 if data.dtype.itemsize <= 2 and k <= 128 else np.int64
+    # exact sums of integers: 16-bit ones fit int32 up to 128² pixels a block; uint64 sums in uint64
+    # (numpy has no integer type holding int64 and uint64 together: mixed, it adds in float64)
+    dt = data.dtype
+    acc = (np.float64 if dt.kind == "f" else np.int32 if dt.itemsize <= 2 and k <= 128
+           else np.uint64 if dt == np.uint64 else np.int64)
     if whole:
         total, count = _block_sum(data, k, acc), k * k
     else:
         total = _block_sum(np.where(valid, data, 0), k, acc)
         count = _block_sum(valid, k, np.int16 if k <= 128 else np.int32)
-    dt = data.dtype
     if dt.kind == "f":
         with np.errstate(invalid="ignore", divide="ignore"):
             out = (total / count).astype(dt)
     else:  # rounded half up, in integers (exact)
-        n = count if whole else np.maximum(count, 1)
+        n = count if whole else np.maximum(count, 1).astype(acc)
         out = ((total + n // 2) // n).astype(dt)
     any_valid = np.ones(out.shape, bool) if whole else count > 0
     restore_nodata(out, any_valid, nodata, dt)
