@@ -4,9 +4,10 @@ and the status line's texts of a run."""
 
 from __future__ import annotations
 
+import math
 import os
 
-from ldcsr_core.rules import MIN_INPUT_SIDE
+from ldcsr_core.rules import MIN_INPUT_SIDE, least_scale
 from ldcsr_core.words import counted
 
 from .._workers import in_napari_words
@@ -39,9 +40,10 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         return plain_message(exc)
     try:
         spec.out_shape  # noqa: B018 - the engine's rounding: ×1.01 of 40 px is 40 px
-    except ValueError:
-        return (f"Scale {scale:.2f} does not enlarge the {region.rows}×{region.cols} px region (the result "
-                f"would have the same size); choose a larger scale.")
+    except ValueError:  # the smallest the scale box (2 decimals) holds that adds a pixel to each side
+        least = math.ceil(round(max(least_scale(region.rows), least_scale(region.cols)) * 100, 6)) / 100
+        return (f"Scale {scale:.2f} does not enlarge the {region.rows}×{region.cols} px region on each side "
+                f"(each must gain a whole pixel); choose {least:.2f} or more.")
     source = layer_source(viewer, layer)
     try:  # a nodata the layer's values cannot hold, or of a band it lacks: said now, not after the model is loaded
         source.check_nodata(spec.nodata, f"layer '{layer.name}'")

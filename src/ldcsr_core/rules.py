@@ -16,6 +16,7 @@ from .errors import InputError
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
+    "least_scale",
     "check_seed", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
     "GEOTIFF_SUFFIXES", "MAX_ADAPT_SCALE",
@@ -213,13 +214,24 @@ def beyond_unit(values: np.ndarray) -> str:
     return f"values in [{lo:.9g}, {hi:.9g}]" if lo < 0.0 or hi > 1.0 else ""
 
 
+def least_scale(side: int) -> float:
+    """The smallest scale, in steps of 0.0001, that adds a pixel to ``side`` px under
+    :func:`output_shape`'s rounding (96 px: 1.0053; 2 px: 1.2501, ×1.25 rounding 2.5 to 2)."""
+    s = math.ceil((side + 0.5) / side * 1e4) / 1e4
+    while round(side * s) <= side:
+        s = round(s + 1e-4, 4)
+    return s
+
+
 def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[int, int]:
     """Output (H, W): ``round(h·sy) × round(w·sx)`` from a scale, or a checked ``out_shape``.
 
     Exactly one of ``scale`` and ``out_shape`` must be given.  ``round`` is Python's: halves go to
-    the even neighbour (9 px × 2.5 → 22, 11 px × 2.5 → 28).  The output must be at least the input
-    on each axis, larger on one, and at most :data:`MAX_SCALE` times it on each axis (within
-    rounding); ``out_shape`` must hold whole numbers.
+    the even neighbour (9 px × 2.5 → 22, 11 px × 2.5 → 28).  The output must be larger than the
+    input on each axis from a scale (one that rounds to ×1 on an axis, 96 px × 1.004, is refused
+    with the smallest scale that is not); ``out_shape`` must be at least the input on each axis,
+    larger on one, and hold whole numbers.  At most :data:`MAX_SCALE` times the input on each axis
+    (within rounding).
     """
     h, w = check_shape(in_shape, "in_shape")
     if min(h, w) < 1:
@@ -229,8 +241,17 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
     if scale is not None:
         sy, sx = check_scale(scale)
         H, W = int(round(h * sy)), int(round(w * sx))
-        if (H, W) == (h, w):
-            raise InputError(f"scale {scale!r} does not enlarge a {h}×{w} input")
+        kept = [(name, n) for name, n, N in (("height", h, H), ("width", w, W)) if N <= n]
+        if kept:
+            if sy == sx:
+                said, least = f"{sy:g}", f"the smallest scale that enlarges both is {max(map(least_scale, (h, w))):g}"
+            else:
+                said = f"{sy:g} in height, {sx:g} in width"
+                least = "it needs at least " + " and ".join(f"{least_scale(n):g} in {name}" for name, n in kept)
+            raise InputError(
+                f"scale {said} does not enlarge the input's {' or '.join(name for name, _ in kept)}: "
+                f"{w} x {h} px would give {W} x {H} px (width x height, whole pixels; each axis must gain "
+                f"one); {least}")
         return H, W
     try:
         pair = tuple(out_shape)
@@ -239,7 +260,7 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
     if len(pair) != 2 or not all(_whole(v) for v in pair):
         raise InputError(f"out_shape must be a (height, width) pair of whole numbers, got {out_shape!r}")
     H, W = (int(v) for v in pair)
-    if H < h or W < w or (H, W) == (h, w):
+    if H < h or W < w or (H, W) == (h, w):  # (the tile planners plan one axis as a 1-px-wide grid)
         raise InputError(f"out_shape {(H, W)} must be larger than the input {(h, w)} (this is an upscaler)")
     if H > round(h * MAX_SCALE) or W > round(w * MAX_SCALE):
         raise InputError(f"out_shape {(H, W)} exceeds the maximum scale {MAX_SCALE:g} for input {(h, w)}")

@@ -153,9 +153,15 @@ def test_a_scale_that_does_not_enlarge_the_region_is_a_plain_message(ldcsr, qtbo
     widget.set_scale(1.01)
     assert widget.scale == pytest.approx(1.01)
     assert widget.run(layer=src) is False
-    assert _errors(notes)[-1] == ("Scale 1.01 does not enlarge the 40×41 px region (the result would have "
-                                  "the same size); choose a larger scale.")
+    assert _errors(notes)[-1] == ("Scale 1.01 does not enlarge the 40×41 px region on each side (each must gain "
+                                  "a whole pixel); choose 1.02 or more.")
     assert len(viewer.layers) == 1 and not widget.running
+    # 40×200 px: 40 rows stay 40 at ×1.01 while the columns grow to 202. Before: run at ×1 in height
+    wide = viewer.add_image(np.zeros((40, 200), dtype=np.uint8), name="wide")
+    assert widget.run(layer=wide) is False
+    assert _errors(notes)[-1] == ("Scale 1.01 does not enlarge the 40×200 px region on each side (each must gain "
+                                  "a whole pixel); choose 1.02 or more.")
+    assert len(viewer.layers) == 2 and not widget.running
 
 
 def test_results_keep_the_sources_units_and_axis_labels(ldcsr, qtbot, notes):

@@ -238,6 +238,9 @@ BAD = {
                          "LDCSR upscales by at most x8, so the finest target is 1.25 x 1.25 metre"),
     "target too close": (lambda s, t: {"TARGET_PIXEL_SIZE": 9.99}, "target pixel size 9.99 x 9.99 metre is too "
                          "close to the input's 10 x 10 metre"),
+    # 300 x 96 px at x1.004: 301 x 96 px (before: run at x1 in height)
+    "scale keeps the height": (lambda s, t: {"INPUT": str(_low_raster(t)), "SCALE": 1.004},
+                               "scale 1.004 does not enlarge the input's height: 300 x 96 px would give 301 x 96 px"),
     # refused before the model loads where os.access says so (a user's chmod 555), else (root's /sys) at the write
     "read-only folder": (lambda s, t: {"OUTPUT": str(_readonly_folder(t) / "o.tif")},
                          ("output folder is not writable: ", "cannot write to")),
@@ -250,6 +253,14 @@ BAD = {
     "report folder missing": (lambda s, t: {"QUALITY_REPORT": str(t / "nodir" / "q.json")},
                               "quality report's folder does not exist"),
 }
+
+
+def _low_raster(tmp_path):
+    p = tmp_path / "low.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=300, height=96, count=3, dtype="uint8",
+                       crs=UTM33, transform=TRANSFORM) as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (3, 96, 300), dtype=np.uint8))
+    return p
 
 
 def _truncated(scene, tmp_path):

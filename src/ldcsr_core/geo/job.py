@@ -187,13 +187,15 @@ def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, 
     check_input_side((h, w), "the window" if in_shape and in_shape != (info.height, info.width) else "the raster")
     if target_resolution is not None:
         scale = rio_io.scale_for_resolution(info, target_resolution)
-        if (round(h * scale[0]), round(w * scale[1])) == (h, w):  # said in the user's terms, not as a scale
+        H, W = round(h * scale[0]), round(w * scale[1])
+        if H <= h or W <= w:  # said in the user's terms, not as a scale (output_shape's rule)
             (xres, yres), unit = info.res, info.units or "CRS units"
+            kept = f"{w} x {h} px" if (H, W) == (h, w) else f"{h} px in height" if H <= h else f"{w} px in width"
             raise InputError(
                 f"target pixel size {xres / scale[1]:g} x {yres / scale[0]:g} {unit} is too close to the "
                 f"input's {xres:g} x {yres:g} {unit}: the output covers the input's extent in whole pixels, "
-                f"so it would keep its {w} x {h} px; {xres * w / (w + 1):.6g} x {yres * h / (h + 1):.6g} "
-                f"{unit} or finer adds a pixel")
+                f"so it would keep its {kept}; {xres * w / (w + 1):.6g} x {yres * h / (h + 1):.6g} "
+                f"{unit} or finer adds a pixel on each axis")
     H, W = output_shape((h, w), scale=scale, out_shape=out_shape)
     return (H, W), (H / h, W / w)
 

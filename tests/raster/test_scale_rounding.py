@@ -1,0 +1,79 @@
+"""A scale that rounds to ×1 on one axis is refused everywhere the output size is planned
+(``rules.output_shape``): the API, ``ldcsr upscale`` (exit 3), ``ldcsr info`` and a target pixel size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ldcsr_core
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.errors import InputError
+from ldcsr_core.rules import output_shape
+
+from .conftest import write_tif
+from .test_ldcsr_cli import assert_clean_error, run
+
+
+@pytest.fixture
+def low(tmp_path):
+    """300 px wide, 96 px high: ×1.004 gives 301 × 96 px."""
+    data = np.random.default_rng(0).integers(0, 255, (3, 96, 300))
+    return write_tif(tmp_path / "low.tif", data, dtype="uint8")
+
+
+def test_least_scale_adds_a_pixel_and_no_smaller_step_does():
+    from ldcsr_core.rules import least_scale
+
+    for n in (2, 4, 40, 96, 100, 999, 15000):
+        s = least_scale(n)
+        assert round(n * s) > n and round(n * round(s - 1e-4, 4)) <= n, (n, s)
+    assert least_scale(96) == 1.0053
+
+
+@pytest.mark.parametrize("scale,words,need", [
+    (1.004, "scale 1.004 does not enlarge the input's height: 300 x 96 px would give 301 x 96 px",
+     "the smallest scale that enlarges both is 1.0053"),
+    ((1.004, 2.0), "scale 1.004 in height, 2 in width does not enlarge the input's height: ",
+     "it needs at least 1.0053 in height"),
+    ((2.0, 1.001), "does not enlarge the input's width: 300 x 96 px would give 300 x 192 px",
+     "it needs at least 1.0017 in width"),
+    (1.001, "does not enlarge the input's height or width", "the smallest scale that enlarges both is 1.0053"),
+])
+def test_a_scale_that_keeps_an_axis_is_refused(scale, words, need):
+    """Before: (96, 301) for ×1.004 (the model ran at ×1 in height); only both axes kept was refused."""
+    with pytest.raises(InputError) as e:
+        output_shape((96, 300), scale)
+    assert words in str(e.value) and str(e.value).endswith(need)
+    assert output_shape((96, 300), 1.0053) == (97, 302)
+    assert output_shape((96, 300), (2.0, 1.0017)) == (192, 301)
+
+
+def test_upscale_refuses_a_scale_that_keeps_an_axis():
+    tiny = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    with pytest.raises(InputError, match="does not enlarge the input's height"):
+        ldcsr_core.upscale(np.zeros((96, 300, 3), np.uint8), 1.004, model=tiny)
+
+
+def test_upscale_and_info_refuse_a_scale_that_keeps_the_height(low, tmp_path):
+    """Before: exit 0, a 301 × 96 px output tagged LDCSR_SCALE_Y=1.0; info showed 'x1 y'."""
+    out = tmp_path / "o.tif"
+    r = run("upscale", low, "-o", out, "-s", "1.004", "--mode", "fast")
+    assert_clean_error(r, "scale 1.004 does not enlarge the input's height", "1.0053", code=3)
+    assert not out.exists()
+    info = run("info", low, "-s", "1.004")
+    assert info.exit_code == 0, info.output
+    line = next(ln for ln in info.output.splitlines() if ln.startswith("output:"))
+    assert line.startswith("output:      not possible: scale 1.004 does not enlarge the input's height"), line
+    line = next(ln for ln in run("info", low, "-s", "1.0053").output.splitlines() if ln.startswith("output:"))
+    assert line.startswith("output:      302 x 97 px"), line
+
+
+def test_a_target_pixel_size_that_keeps_the_height_is_refused_in_its_terms(low):
+    """9.9 x 9.95 m of 10 m pixels: 303 px wide but 96 px high. Before: accepted (×1 in height)."""
+    r = run("info", low, "-r", "9.9,9.95")
+    line = next(ln for ln in r.output.splitlines() if ln.startswith("output:"))
+    assert line.startswith("output:      not possible: target pixel size 9.9 x 9.95 metre is too close"), line
+    assert "would keep its 96 px in height; 9.96678 x 9.89691 metre or finer adds a pixel on each axis" in line
+    line = next(ln for ln in run("info", low, "-r", "9.9,9.89691").output.splitlines() if ln.startswith("output:"))
+    assert line.startswith("output:      303 x 97 px"), line
