@@ -219,16 +219,19 @@ def write_geotiff_bands(path: str, layer_data: list) -> list[str]:
         file_names, band = md.get("band_names"), md.get("band")
         names.append(file_names[int(band)] if file_names and band is not None and int(band) < len(file_names)
                      else str(m.get("name") or f"band {len(names) + 1}"))
-    _write(path, bands, tuple(levels[0].shape), first, _one_nodata(mds, [m for _, m in items]), names, None,
+    _write(path, bands, tuple(levels[0].shape), first, _one_nodata(mds, [m for _, m in items], dtype), names, None,
            [_band_values(md, 0) for md in mds])  # each layer is one band: its file's band, else its own
     return [path]
 
 
-def _one_nodata(mds: list[dict], metas: list[dict]) -> float | None:
-    """The nodata value all the layers share (NaN is one value), which the one GeoTIFF's bands take;
-    ValueError when they differ (one value would mark another layer's data pixels as nodata, or none
-    its nodata pixels as data)."""
-    values = [md.get("nodata") for md in mds]
+def _one_nodata(mds: list[dict], metas: list[dict], dtype) -> float | None:
+    """The nodata value all the layers would write as bands of ``dtype`` (the engine's
+    ``output_nodata``: a float band without one writes NaN, so none beside NaN is one value), which
+    the one GeoTIFF's bands take; ValueError when they differ (one value would mark another layer's
+    data pixels as nodata, or none its nodata pixels as data)."""
+    from ldcsr_core.geo.nodata_masks import output_nodata
+
+    values = [output_nodata(md.get("nodata"), dtype) for md in mds]
 
     def same(a, b) -> bool:
         if a is None or b is None:

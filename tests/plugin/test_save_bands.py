@@ -71,3 +71,25 @@ def test_layers_with_different_nodata_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"'B11' none\); .* save these layers one by one"):
         write_geotiff_bands(str(out), _layers(zero, bare))
     assert not out.exists()
+
+
+def test_a_float_layer_without_nodata_beside_one_with_nan_is_saved_with_nan(tmp_path):
+    """Both write NaN (a float band without nodata is written with NaN, the engine's output_nodata),
+    so they share one nodata value. Before: refused, "different nodata values ('B04' nan, 'B08' none)"."""
+    a = np.random.default_rng(3).random((16, 20)).astype(np.float32)
+    a[:3] = np.nan
+    nan = _band_file(tmp_path / "B04.tif", a, nodata=float("nan"))
+    bare = _band_file(tmp_path / "B08.tif", a)
+    out = str(tmp_path / "stack.tif")
+    layers = _layers(nan, bare)
+    assert np.isnan(layers[0][1]["metadata"]["nodata"]) and layers[1][1]["metadata"].get("nodata") is None
+    write_geotiff_bands(out, layers)
+    with rasterio.open(out) as dst:
+        assert dst.dtypes == ("float32", "float32") and np.isnan(dst.nodata)
+        read = dst.read(masked=True)
+        assert read.mask[:, :3].all() and not read.mask[:, 3:].any()
+        np.testing.assert_array_equal(read.data[:, 3:], np.stack([a[3:], a[3:]]))
+    # an integer nodata beside a float layer without one is still refused (NaN is not 0)
+    zero = _band_file(tmp_path / "B11.tif", np.ones((16, 20), np.int16), nodata=0)
+    with pytest.raises(ValueError, match=r"different nodata values \('B08' nan, 'B11' 0.0\)"):
+        write_geotiff_bands(str(tmp_path / "other.tif"), _layers(bare, zero))
