@@ -196,3 +196,49 @@ def test_a_local_cluster_that_cannot_start_is_named_as_such(monkeypatch):
     with pytest.raises(LdcsrError, match=r"^cannot start a local Dask cluster of 2 workers: .*No space left"):
         with dask_runner("local:2", ModelSource(builder=functools.partial(int, 0), key="zero", threads=1)):
             pass
+
+
+CLOSE_WARNINGS = """
+import logging
+
+def dask_teardown(worker):  # at the worker's close, after it cancelled its tiles
+    logging.getLogger("distributed.worker.memory").warning(
+        "Worker is at 96% memory usage. Pausing worker.  Process memory: 7.70 GiB -- Worker memory limit: 8.00 GiB")
+    logging.getLogger("distributed.worker.state_machine").warning("Another state-machine warning")
+"""
+
+
+def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(tmp_path, tiny_model_file):
+    """Before: each local worker computing a tile on Ctrl-C printed 'distributed.worker.state_machine
+    - WARNING - Async instruction for <Task cancelled name="execute('_run_tile-…')" …> ended with
+    CancelledError' under the run's own one line. Other worker warnings, a memory-pressure one
+    logged as the worker closes too, still show."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from .conftest import smooth_field, write_tif
+
+    src = write_tif(tmp_path / "big.tif", smooth_field(np.random.default_rng(3), 192, 192, 3, 0, 255).round(),
+                    dtype="uint8")
+    preload = tmp_path / "close_warnings.py"
+    preload.write_text(CLOSE_WARNINGS)
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PRELOAD": repr([str(preload)])}
+    p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src), "-o", str(tmp_path / "o.tif"),
+                          "-s", "4", "--mode", "fast", "--tile", "32", "--model", str(tiny_model_file),
+                          "--dask", "local:2"],
+                         stderr=subprocess.PIPE, text=True, start_new_session=True, env=env,  # a terminal's group
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 180
+    while time.time() < deadline and not any(".ldcsr-part" in q.name for q in tmp_path.iterdir()):
+        time.sleep(0.05)
+    time.sleep(1.0)  # the workers compute tiles
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert "CancelledError" not in err and "Async instruction" not in err, err
+    assert err.count("WARNING - Worker is at 96% memory usage. Pausing worker.") == 2, err  # one per worker
+    assert err.count("distributed.worker.state_machine - WARNING - Another state-machine warning") == 2, err
+    assert [ln for ln in err.splitlines() if ln.startswith("Error")] == [
+        "Error: interrupted; no partial output was left"], err

@@ -191,9 +191,12 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
     interrupted = False
     try:
         try:
-            if kind == "local":
+            if kind == "local":  # its workers quiet their lines about the tiles a Ctrl-C cancels
+                from .dask_quiet import QuietCancelledTasks
+
                 cluster = _start_local(LocalCluster, arg, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.WARNING)
+                                       dashboard_address=None, silence_logs=logging.WARNING,
+                                       plugins=(QuietCancelledTasks(),))
                 client = Client(cluster)
             else:
                 client = _connect(Client, arg, timeout)
