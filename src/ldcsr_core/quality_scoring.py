@@ -50,8 +50,8 @@ def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: i
 
     ``valid`` (H×W bool, None: all) marks the pixels that are data: nodata pixels (filled so that
     the model sees a continuation) are left out of every figure and are NaN in the error maps; an
-    SSIM value counts where its centre pixel is valid, an LR-consistency pixel where the scene
-    pixels it covers are."""
+    SSIM value counts where its whole 11×11 window is valid, an LR-consistency pixel where the
+    scene pixels it covers are."""
     from .training.data import degrade
     from .training.evaluate import reduced_resolution
     from .training.metrics import border_crop, crop_width, mse, ssim_map
@@ -91,14 +91,17 @@ def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: i
 
 def _score_masks(valid: np.ndarray, scale: float, lr_hw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The valid pixels of the cropped reference, of its SSIM map (H'×W'×3, as ``ssim_map``'s
-    5-px margin) and of the LR copy (a pixel whose box footprint in the scene is all valid)."""
+    5-px margin: a value whose whole 11×11 window is valid; one whose centre alone was counted held
+    the fill beside it) and of the LR copy (a pixel whose box footprint in the scene is all valid)."""
     from PIL import Image
+    from scipy.ndimage import binary_erosion
 
     from .training.metrics import border_crop
 
     ref = border_crop(valid, scale)
     m = _SSIM_MARGIN
-    ssim = np.repeat(ref[m:-m, m:-m, None], 3, axis=-1)
+    whole = binary_erosion(ref, np.ones((2 * m + 1, 2 * m + 1), bool), border_value=0)
+    ssim = np.repeat(whole[m:-m, m:-m, None], 3, axis=-1)
     box = Image.fromarray(valid.astype(np.float32)).resize((lr_hw[1], lr_hw[0]), Image.BOX)
     return ref, ssim, np.asarray(box) > 1 - 1e-6
 
@@ -142,6 +145,6 @@ def check_scorable(counts, total: int, scale: float) -> None:
     if n < need or not n_ssim or not n_lr:
         raise InputError(
             f"too little data to score at ×{scale:g}: {n} of the {total} px are data inside the "
-            f"{math.ceil(scale)}-px border ({n_ssim} of them {_SSIM_MARGIN} px further in, where SSIM is "
-            f"measured), the rest is nodata; a check needs at least {need} (and some for SSIM): use a "
+            f"{math.ceil(scale)}-px border ({n_ssim} of them {_SSIM_MARGIN} px further in and as far from "
+            f"nodata, where SSIM is measured), the rest is nodata; a check needs at least {need} (and some for SSIM): use a "
             "window with more data")

@@ -305,6 +305,40 @@ def test_nodata_is_filled_for_the_model_but_never_scored(file_model, tmp_path):
     assert data_only.nodata == 0 and "nodata" not in data_only.line()
 
 
+def test_ssim_leaves_out_every_window_that_touches_nodata(file_model, tmp_path):
+    """Nodata in stripes (a Landsat 7 SLC-off scene): an SSIM value was counted where its centre
+    pixel was data, so its 11×11 window held the fill of the stripes beside it (smooth, easy to
+    restore), which lifted SSIM (RSSCN7 c091 ×4 with 3-px stripes every 25 px: 0.7234 where the
+    data's own windows give 0.7160 and the scene without stripes 0.7147). SSIM is now the mean over
+    the values whose whole window is data: scikit-image's SSIM map (Gaussian σ 1.5, as the docs
+    say) of the same pictures there."""
+    skimage_metrics = pytest.importorskip("skimage.metrics")
+    from scipy.ndimage import binary_erosion
+
+    from ldcsr_core.scene_windows import RGBScene
+    from ldcsr_core.training.evaluate import reduced_resolution
+
+    rgb = np.clip(scene(96, 160), 1, 255)
+    rgb[:, 7::20] = rgb[:, 8::20] = 0
+    tif = write_tif(tmp_path / "slc.tif", np.moveaxis(rgb, -1, 0), dtype="uint8", nodata=0)
+    r = ldcsr_core.selfcheck(tif, 2, model=file_model, mode="fast")
+    src = RGBScene(tif)
+    hr, valid = src.rgb_valid((0, 0, 96, 160))
+    src.close()
+    assert valid.sum() == 96 * 144  # the stripes are nodata, the fill is under them
+    _, sr, bic, _ = reduced_resolution(hr, 2, file_model, mode="fast")
+    whole = binary_erosion(valid[2:-2, 2:-2], np.ones((11, 11), bool), border_value=0)  # 2-px crop at ×2
+    centre = np.zeros_like(whole)
+    centre[5:-5, 5:-5] = valid[2:-2, 2:-2][5:-5, 5:-5]
+    for img, got in ((sr, r.ssim_model), (bic, r.ssim_bicubic)):
+        _, smap = skimage_metrics.structural_similarity(
+            hr[2:-2, 2:-2], img[2:-2, 2:-2], gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+            data_range=255, channel_axis=-1, full=True)
+        assert abs(smap[centre].mean() - smap[whole].mean()) > 1e-3  # the fill moves the figure
+        assert got == pytest.approx(smap[whole].mean(), abs=1e-9)
+    assert r.windows[0].ssim_values == 3 * int(whole.sum())
+
+
 def test_too_little_data_to_score_is_refused(file_model, tmp_path):
     """6 valid columns of 120: inside SSIM's margin nothing is left to score, so there is no figure."""
     data = np.moveaxis(scene(60, 120), -1, 0).astype(np.uint16) + 1
