@@ -158,8 +158,9 @@ def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float 
     regrid_metadata(md, region.shape, region.shape, region.offset)  # GCPs, RPCs onto the region
     md["ldcsr"] = dict(result.to_dict(), kind=f"selfcheck-error-{kind}", region=list(region.window))
     picture = getattr(result, "picture", "")  # the 8-bit picture scored, where it is not the layer's values
-    md["units"] = (f"|restored - source| averaged over RGB, 0..255{' of ' + picture if picture else ''} "
-                   "(NaN: the border left out)")
+    # what the values are ('units' stays the CRS's unit, by which the form gives the pixel size)
+    md["values"] = (f"|restored - source| averaged over RGB, 0..255{' of ' + picture if picture else ''} "
+                    "(NaN: the border and nodata, not scored)")
     md["nodata"] = float("nan")  # the border left out (an error of 0 is a value)
     md["band_names"] = [f"self-check error ({label})"]
     if contrast is None:

@@ -49,7 +49,8 @@ def spread_kwargs(src_layer, spec, geo_spread, *, run_info: dict | None = None) 
     # the scene's tags and domains as the result carries them (result_kwargs: the engine's rule for the
     # spread file, sampling.spread_tags/spread_domains), and the spread's own
     md["tags"] = {**(md.get("tags") or {}), **geo_spread.tags}
-    md["units"] = "standard deviation over the samples, in the source's units"
+    # what the values are ('units' stays the CRS's unit, by which the form gives the pixel size)
+    md["values"] = "standard deviation over the samples, in the source's units"
     md["nodata"] = geo_spread.nodata  # NaN where the source is invalid (a spread of 0 is a value)
     md["band_names"] = [spread_band_name(geo_spread)]
     for key in ("colorinterp", "band", "scales", "offsets", "band_units", "band_tags", "file_bands"):  # one band

@@ -228,8 +228,8 @@ def test_the_status_says_the_stretch_of_a_16_bit_layer(tiny_model, tmp_path):
     from napari.layers import Image  # the error map's units say it too (they said '0..255' over a uint16 layer)
 
     md = _selfcheck.error_kwargs(Image(np.zeros((48, 48), np.uint16)), geo.Region.whole((48, 48)), r, "model")["metadata"]
-    assert md["units"] == ("|restored - source| averaged over RGB, 0..255 of uint16 stretched to 0–255 from "
-                           "0–65535, stretch dtype (NaN: the border left out)")
+    assert md["values"] == ("|restored - source| averaged over RGB, 0..255 of uint16 stretched to 0–255 from "
+                            "0–65535, stretch dtype (NaN: the border and nodata, not scored)")
 
 
 def test_the_error_maps_show_over_a_run_result_covering_the_source(ldcsr, qtbot, notes, bicubic_engine):

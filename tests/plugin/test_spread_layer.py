@@ -78,6 +78,17 @@ def _scene_file(tmp_path):
     return path
 
 
+def _spread_run(viewer, widget, qtbot, notes, tmp_path):
+    """The scene file opened by LDCSR's reader and run at ×2 with 2 samples: (source, spread layer)."""
+    (src,) = viewer.open(str(_scene_file(tmp_path)), plugin="napari-ldcsr")
+    widget.set_mode("diffusion")
+    widget.form.samples.value = 2
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not [t for s, t in notes if s in ("error", "warning")]
+    return src, widget.last.spread
+
+
 def test_spread_layer_saves_with_nan_nodata_and_its_own_band_name(ldcsr, qtbot, notes, tmp_path):
     """The spread is NaN where the source is invalid and a genuine 0 elsewhere: it is saved with
     nodata NaN (as the CLI's spread file), not the source's nodata 0, under its own band name, and
@@ -87,13 +98,7 @@ def test_spread_layer_saves_with_nan_nodata_and_its_own_band_name(ldcsr, qtbot, 
     from napari.plugins.io import save_layers
 
     viewer, widget = ldcsr
-    (src,) = viewer.open(str(_scene_file(tmp_path)), plugin="napari-ldcsr")
-    widget.set_mode("diffusion")
-    widget.form.samples.value = 2
-    assert widget.run(layer=src, scale=2.0)
-    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
-    assert not [t for s, t in notes if s in ("error", "warning")]
-    spread = widget.last.spread
+    src, spread = _spread_run(viewer, widget, qtbot, notes, tmp_path)
     assert np.isnan(spread.data).sum() == 144 and spread.metadata["band_names"] == ["spread (mean over R, G, B)"]
     out = tmp_path / "spread.tif"
     save_layers(str(out), [spread], plugin="napari-ldcsr")
@@ -103,3 +108,29 @@ def test_spread_layer_saves_with_nan_nodata_and_its_own_band_name(ldcsr, qtbot, 
         assert dst.tags()["CAPTION"] == "Gainesville" and "LDCSR_PROVENANCE" in dst.tags()
         assert "TIFFTAG_DATETIME" not in dst.tags()
         assert dst.tags(ns="IMAGERY") == {"ACQUISITIONDATETIME": "2019-05-01T10:03:11Z", "SATELLITEID": "S2A"}
+
+
+def test_spread_and_error_map_layers_keep_the_crs_unit(ldcsr, qtbot, notes, tmp_path, tiny_model):
+    """metadata['units'] is the CRS's unit (the reader's, as `ldcsr info` names it), by which the form
+    shows a layer's output pixel size. The spread layer and the self-check error maps put what their
+    values are there, so with one of them picked the Output pixel box read '0.25 standard deviation
+    over the samples, in the source's units' instead of '0.25 m'. They keep the unit now and say
+    what their values are under 'values'."""
+    from napari_ldcsr._form import layer_pixel_size
+    from napari_ldcsr.run import _selfcheck
+
+    viewer, widget = ldcsr
+    src, spread = _spread_run(viewer, widget, qtbot, notes, tmp_path)
+    assert src.metadata["units"] in ("metre", "meter") and layer_pixel_size(src) == (0.5, "m")
+    assert spread.metadata["units"] == src.metadata["units"] and layer_pixel_size(spread) == (0.25, "m")
+    assert spread.metadata["values"] == "standard deviation over the samples, in the source's units"
+    widget.form.layer.value = spread
+    assert widget.form.pixel.native.suffix() == " m"
+
+    import ldcsr_core
+    from napari.layers import Image
+
+    r = ldcsr_core.selfcheck(tmp_path / "scene.tif", 2.0, model=tiny_model, mode="fast")
+    kw = _selfcheck.error_kwargs(src, geo.Region.whole(src.data.shape[:2]), r, "model")
+    assert kw["metadata"]["units"] == src.metadata["units"] and layer_pixel_size(Image(r.error_model, **kw)) == (0.5, "m")
+    assert kw["metadata"]["values"].startswith("|restored - source| averaged over RGB, 0..255")
