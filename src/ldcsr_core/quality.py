@@ -117,8 +117,8 @@ class SelfCheck:
 
     @property
     def error_model(self) -> np.ndarray | None:
-        """Per-pixel |model − scene| averaged over RGB (float32, NaN in the crop) of the one
-        checked window; None for sampled windows (see ``windows[i].error``) or without maps."""
+        """Per-pixel |model − scene| averaged over RGB (float32, levels of the 8-bit picture
+        checked, NaN in the crop and on nodata) of the one checked window; None for sampled windows (see ``windows[i].error``) or without maps."""
         return self.windows[0].error.get("model") if len(self.windows) == 1 else None
 
     @property
