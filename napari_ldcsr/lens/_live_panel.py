@@ -86,14 +86,14 @@ class LivePanel(QWidget):
 
     # ---------------------------------------------------------------- lens
     def set_live(self, on: bool) -> bool:
-        """Turn the live lens on for the widget's layer (a refused layer unticks the box)."""
+        """Turn the live lens on for the widget's layer, or off; the Live box follows (from code too; a
+        refused layer unticks it)."""
         if on:
             ok = self.lens.set_layer(self.widget.layer) and self.lens.set_enabled(True)
         else:
             ok = self.lens.set_enabled(False) or True
-        if on and not ok:
-            with _blocked(self.live_box):
-                self.live_box.setChecked(False)
+        with _blocked(self.live_box):  # the box says whether the lens is on, however it was turned
+            self.live_box.setChecked(bool(self.lens.enabled))
         self.keep_button.setEnabled(self.lens.enabled)
         self._status()
         return bool(ok) if on else True

@@ -616,3 +616,18 @@ def test_a_hidden_source_hides_the_live_view_and_pauses_the_lens(ldcsr, qtbot, t
     _wait_done(qtbot, lens)
     assert lens.live_layer is live and live.visible and model.calls > calls
     widget.live.set_live(False)
+
+
+def test_the_live_box_follows_the_lens_turned_on_or_off_from_code(ldcsr, qtbot, notes):
+    """``widget.live.set_live(True)`` (a script, the console): before, the lens came on but the Live box
+    stayed unticked, so the dock said it was off."""
+    viewer, widget = ldcsr
+    panel = widget.live
+    src = viewer.add_image(np.random.default_rng(1).random((40, 41), dtype=np.float32), name="field")
+    widget.set_layer(src)
+    _look(viewer, src, (20, 20), 3.0)
+    assert panel.set_live(True) and panel.lens.enabled
+    assert panel.live_box.isChecked() and panel.keep_button.isEnabled()
+    _wait_done(qtbot, panel.lens)
+    assert panel.set_live(False) and not panel.lens.enabled
+    assert not panel.live_box.isChecked() and not panel.keep_button.isEnabled()
