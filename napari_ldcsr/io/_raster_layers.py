@@ -13,7 +13,8 @@ from typing import Any
 from ldcsr_core.geo.georef import crs_units
 from ldcsr_core.geo.raster_io import pixel_size
 
-__all__ = ["LayerData", "is_rgb", "rgb_order", "shown_in_order", "raster_metadata", "valid_contrast"]
+__all__ = ["LayerData", "is_rgb", "rgb_order", "shown_in_order", "raster_metadata", "valid_contrast",
+           "band_contrasts"]
 
 LayerData = tuple[Any, dict, str]
 
@@ -40,21 +41,59 @@ def rgb_order(count: int, colorinterp: list[str], descriptions=()) -> tuple[int,
     return tuple(triplet) + tuple(range(3, count))
 
 
+#: Pixels (all bands together) whose validity :func:`band_contrasts` measures at once: a few hundred
+#: kB, held in cache (faster than the whole scene at once) instead of a mask of the whole scene
+CONTRAST_PIXELS = 2**18
+
+
+def _valid_range(values, valid) -> tuple[float, float] | None:
+    """(min, max) of ``values``' valid finite pixels; None if there is none."""
+    import numpy as np
+
+    v = values[valid]
+    if v.dtype.kind == "f":
+        v = v[np.isfinite(v)]
+    return (float(v.min()), float(v.max())) if v.size else None
+
+
+def _limits(ranges) -> list[float] | None:
+    """napari's contrast limits over the pixels whose parts' (min, max) are ``ranges`` (None: no
+    valid pixel in that part): their min … max (one value ``v``: ``min(v, 0) … max(v, 1)``, napari's rule)."""
+    ranges = [r for r in ranges if r is not None]
+    if not ranges:
+        return None
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    return [lo, hi] if lo < hi else [min(lo, 0.0), max(hi, 1.0)]
+
+
 def valid_contrast(values, valid) -> list[float] | None:
     """napari's contrast limits of a layer over its ``valid`` pixels alone (napari's own span its
     nodata too: -9999 … 999 on a scene of 100 … 999): their min … max (one value ``v``:
     ``min(v, 0) … max(v, 1)``, napari's rule); None for uint8 (napari shows 0 … 255) or no valid pixel."""
     import numpy as np
 
+    return None if values.dtype == np.uint8 else _limits([_valid_range(values, valid)])
+
+
+def band_contrasts(values, valid_of) -> list[list[float] | None]:
+    """:func:`valid_contrast` of each band of ``values`` (bands, h, w), then of all bands together,
+    measured a few rows at a time (:data:`CONTRAST_PIXELS`): ``valid_of(r0, r1)`` = the validity of
+    rows ``r0:r1`` (bands, r1 - r0, w). The same limits as over the whole scene, without its mask or
+    a copy of its valid pixels."""
+    import numpy as np
+
+    count, h, w = values.shape
     if values.dtype == np.uint8:
-        return None
-    v = values[valid]
-    if v.dtype.kind == "f":
-        v = v[np.isfinite(v)]
-    if not v.size:
-        return None
-    lo, hi = float(v.min()), float(v.max())
-    return [lo, hi] if lo < hi else [min(lo, 0.0), max(hi, 1.0)]
+        return [None] * (count + 1)
+    step = max(1, CONTRAST_PIXELS // max(1, count * w))
+    ranges: list[tuple[float, float] | None] = [None] * count
+    for r0 in range(0, h, step):
+        valid = valid_of(r0, min(h, r0 + step))
+        for b, r in enumerate(ranges):
+            part = _valid_range(values[b, r0:r0 + step], valid[b])
+            if part is not None:
+                ranges[b] = part if r is None else (min(r[0], part[0]), max(r[1], part[1]))
+    return [_limits([r]) for r in ranges] + [_limits(ranges)]
 
 
 #: Per-band metadata lists, one entry per band of the layer (per file band for band layers).

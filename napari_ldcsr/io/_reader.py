@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._geometry import layer_placement_from_transform
-from ._raster_layers import LayerData, is_rgb, raster_metadata, rgb_order, shown_in_order, valid_contrast
+from ._raster_layers import LayerData, band_contrasts, is_rgb, raster_metadata, rgb_order, shown_in_order
 
 __all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff"]
 
@@ -140,15 +140,16 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}
     if georeferenced:
         kwargs.update(layer_placement_from_transform(tuple(transform)[:6]))
-    valid = _valid(geo, colorinterp)
+    valid_of = _valid_rows(geo, colorinterp)
+    contrasts = band_contrasts(data, valid_of) if valid_of is not None else None
     if is_rgb(count, dtype, colorinterp):
         order = rgb_order(count, colorinterp, geo.descriptions)
         kwargs.update(rgb=True, metadata=shown_in_order(metadata, order))
-        if valid is not None and (contrast := valid_contrast(data, valid)):
-            kwargs["contrast_limits"] = contrast
+        if contrasts and contrasts[-1]:  # all bands together
+            kwargs["contrast_limits"] = contrasts[-1]
         return [(np.moveaxis(data[list(order)], 0, -1), kwargs, "image")]
-    if valid is not None:
-        contrasts = [valid_contrast(data[b], valid[b]) for b in range(count)]
+    if contrasts:
+        contrasts = contrasts[:-1]
         if all(contrasts):
             kwargs["contrast_limits"] = contrasts[0] if count == 1 else contrasts
     if count == 1:
@@ -159,14 +160,17 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     return [(data, kwargs, "image")]
 
 
-def _valid(geo, colorinterp) -> np.ndarray | None:
-    """Which pixels of ``geo`` are valid (the engine's ``valid_mask``) where a declared nodata value,
-    an alpha band or a mask may make some invalid, for the layer's contrast limits
-    (:func:`~._raster_layers.valid_contrast`); None otherwise (napari's own range skips NaN)."""
+def _valid_rows(geo, colorinterp) -> Callable[[int, int], np.ndarray] | None:
+    """Which pixels of rows ``r0:r1`` of ``geo`` are valid (the engine's ``valid_mask``), as a
+    function of ``(r0, r1)``, where a declared nodata value, an alpha band or a mask may make some
+    invalid, for the layer's contrast limits (:func:`~._raster_layers.band_contrasts`, a few rows at
+    a time); None otherwise (napari's own range skips NaN)."""
     from ldcsr_core.geo.nodata_masks import valid_mask
 
     alpha = [i for i, c in enumerate(colorinterp) if c == "alpha"]
     nodata = geo.nodata if geo.nodata is not None and not np.isnan(geo.nodata) else None
     if geo.data.dtype == np.uint8 or (nodata is None and not alpha and geo.mask is None):
         return None
-    return valid_mask(geo.data, nodata, alpha=alpha, dataset_mask=geo.mask)
+    mask = geo.mask
+    return lambda r0, r1: valid_mask(geo.data[:, r0:r1], nodata, alpha=alpha,
+                                     dataset_mask=None if mask is None else mask[r0:r1])

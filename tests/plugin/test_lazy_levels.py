@@ -236,3 +236,68 @@ def test_a_coarse_level_of_a_scene_without_overviews_is_averaged_in_bounded_memo
     np.testing.assert_array_equal(top, want[0])
     assert kwargs["contrast_limits"] == [float(want[0][valid[0]].min()), float(want[0][valid[0]].max())]
     np.testing.assert_array_equal(np.asarray(levels[2]), valid_block_mean(a, a != 0, 4, 0)[0][0])
+
+
+def whole_file_cases(rng):
+    """(name, data, nodata, write's extras, validity by the rule) of files read whole."""
+    i16 = rng.integers(100, 1000, (2, 41, 23)).astype("int16")
+    i16[:, :9] = -9999  # a band's first rows: no valid pixel
+    i16[1, 20:, 5] = -9999
+    i16[1][i16[1] != -9999] += 2000
+    f32 = rng.normal(300, 50, (3, 41, 23)).astype("float32")
+    f32[0, 3, 4], f32[1, 30, 2], f32[2, :, :6] = np.nan, np.inf, -9999
+    f32[1, 40, 22] = -np.inf
+    one = np.full((1, 41, 23), 5, "uint16")  # one value: napari's 0 … max(v, 1)
+    one[0, ::3] = 0
+    masked = rng.integers(100, 60000, (1, 41, 23)).astype("uint16")
+    mask = np.where(rng.random((41, 23)) < 0.3, 0, 255).astype(np.uint8)
+    rgba = rng.integers(100, 50000, (4, 41, 23)).astype("uint16")
+    rgba[3] = np.where(rng.random((41, 23)) < 0.2, 0, 40000)
+    return [("int16", i16, -9999, {}, i16 != -9999),
+            ("float32", f32, -9999, {}, np.isfinite(f32) & (f32 != -9999)),
+            ("one value", one, 0, {}, one != 0),
+            ("mask", masked, None, {"mask": mask}, np.broadcast_to(mask > 0, masked.shape)),
+            ("rgba", rgba, None, {"photometric": "rgb", "alpha": "yes"},
+             np.concatenate([np.broadcast_to(rgba[3] > 0, (3, 41, 23)), np.ones((1, 41, 23), bool)]))]
+
+
+@pytest.mark.parametrize("pixels", [1, 3 * 23 * 4, 2**30])  # one row per pass, a few, the whole file
+def test_a_file_read_whole_has_its_valid_pixels_contrast_measured_a_few_rows_at_a_time(tmp_path, monkeypatch, pixels):
+    """The eager reader measures the contrast a few rows at a time (_raster_layers.CONTRAST_PIXELS):
+    the limits are the min … max of the valid pixels of the whole file (each band layer its own; an
+    RGBA layer all its bands, its alpha too), whatever the passes."""
+    import napari_ldcsr.io._raster_layers as rl
+
+    monkeypatch.setattr(rl, "CONTRAST_PIXELS", pixels)
+    for name, data, nodata, extra, valid in whole_file_cases(np.random.default_rng(3)):
+        (_, kwargs, _), = layer_data_from_geotiff(write(tmp_path / "c.tif", data, nodata, **extra))
+        ok = [band[v] for band, v in zip(data, valid)]
+        if name == "rgba":
+            ok = [np.concatenate(ok)]
+        want = [[float(v.min()), float(v.max())] for v in ok]
+        if name == "one value":
+            want = [[0.0, 5.0]]
+        assert kwargs["contrast_limits"] == (want if len(want) > 1 else want[0]), name
+
+
+def test_a_file_read_whole_measures_its_contrast_in_bounded_memory(tmp_path):
+    """Opening a scene whole with nodata holds the scene and a few hundred kB for its contrast, not
+    a mask of the whole scene and a copy of a band's valid pixels (+0.7x the scene before: a
+    4 x 5900 x 6000 uint16 Sentinel-2 tile held 469 MiB instead of 270 MiB); the limits stay each
+    band's valid min … max."""
+    import tracemalloc
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(100, 1000, (4, 1000, 1500)).astype("uint16")  # 12 MB
+    a[:, :, :80] = 0
+    a[rng.random(a.shape) < 0.05] = 0
+    path = write(tmp_path / "s2.tif", a, 0, tiled=True, compress="deflate")
+    layer_data_from_geotiff(write(tmp_path / "small.tif", a[:, :8, :8], 0))  # imports, before memory is traced
+    tracemalloc.start()
+    try:
+        (_, kwargs, _), = layer_data_from_geotiff(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak - a.nbytes < a.nbytes / 10, (peak, a.nbytes)  # was +0.7x a.nbytes
+    assert kwargs["contrast_limits"] == [[float(b[b != 0].min()), float(b[b != 0].max())] for b in a]
