@@ -107,3 +107,50 @@ def test_the_command_line_resumes_over_another_spelling_of_its_nodata(tmp_path, 
         assert np.array_equal(f.read(), o.read()) and f.nodata == o.nodata
         assert {k: v for k, v in f.tags().items() if k != "LDCSR_SOFTWARE"} == \
             {k: v for k, v in made.items() if k != "LDCSR_SOFTWARE"}
+
+
+# Computed with the code before nodata_request (commit 1c4cf48) for _fingerprint's source, model and options:
+# an output made then with a band given none carries it
+PINNED_BEFORE = {
+    "1=none,2=0": "1ec6ec139feed220cb75d5f54aa1adf29b65ef0d456e7cd443fd94fccc79fda7",
+    "3=none,2=0,1=none": "8a950ce52e5b62e628c7e828bd4232603c4ea3c7c80ad567581120ba6691e5d3",
+}
+
+
+@pytest.mark.parametrize("nodata", list(PINNED_BEFORE))
+def test_an_earlier_output_of_a_band_given_none_is_still_this_request(monkeypatch, nodata):
+    """The fingerprint written is '2=0''s; the one such an output made before carries is taken too."""
+    _fingerprint(monkeypatch)  # job.Path: the fixed source
+    opts = UpscaleOptions(mode="fast", nodata=parse_nodata_text(nodata))
+    jobs = job.request_fingerprints("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32), options=opts,
+                                    request=request_of(scale=2), out_shape=(64, 64))
+    assert jobs == (_fingerprint(monkeypatch, "2=0"), PINNED_BEFORE[nodata])
+    assert len(job.request_fingerprints("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32),
+                                        options=UpscaleOptions(mode="fast", nodata=parse_nodata_text("2=0")),
+                                        request=request_of(scale=2), out_shape=(64, 64))) == 1
+
+
+def test_the_command_line_resumes_an_output_made_before_with_a_band_given_none(monkeypatch, tmp_path,
+                                                                               tiny_model_file):
+    """`ldcsr upscale --nodata 1=none,2=0` rerun over its own output made before nodata_request (its LDCSR_JOB:
+    the nodata as given) skips it. Before: 'output exists from another request (source, model or options
+    differ)', 1 failed, where the same command had made it."""
+    from ldcsr_core.cli import main
+
+    data = np.random.default_rng(3).integers(1, 255, (3, 40, 48))
+    data[:, :6, :8] = 0
+    src = write_tif(tmp_path / "s.tif", data, dtype="uint8")
+    out = tmp_path / "o.tif"
+    args = ["upscale", str(src), "-o", str(out), "--scale", "2", "--mode", "fast", "--model", str(tiny_model_file),
+            "--nodata", "1=none,2=0"]
+    with monkeypatch.context() as m:  # the code of then: the nodata recorded as given
+        m.setattr(job, "nodata_request", lambda nodata: nodata)
+        res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0 and "1 written" in res.output, res.output
+    with rasterio.open(out) as ds:
+        made, before = ds.tags()["LDCSR_JOB"], out.stat().st_mtime_ns
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0 and "1 skipped" in res.output, res.output
+    assert out.stat().st_mtime_ns == before
+    with rasterio.open(out) as ds:
+        assert ds.tags()["LDCSR_JOB"] == made

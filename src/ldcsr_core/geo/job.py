@@ -29,10 +29,13 @@ from ..rules import (check_input_side, check_mode, check_number, check_samples, 
                      output_shape)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .scene_io import SceneReader
 
 __all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "request_of", "plan_output",
-           "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "is_complete_output",
+           "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "request_fingerprints",
+           "is_complete_output",
            "spread_of", "has_provenance"]
 
 
@@ -298,7 +301,7 @@ def provenance_summary(tags: dict, *, brief: bool = False) -> str | None:
 
 
 def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,
-                        out_shape: tuple[int, int], reads=()) -> str:
+                        out_shape: tuple[int, int], reads=(), spelt: bool = True) -> str:
     """SHA-256 of everything that makes a file output what it is: the source (resolved path, size,
     modification time), the weights, and every option that changes pixels (mode, the seed in
     diffusion mode, samples, tile, bands, stretch, the requested scale or size). Written as the ``LDCSR_JOB`` tag; a resumed
@@ -307,7 +310,8 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
     ``reads``: the other files GDAL reads with the source (:func:`~.raster_io.files_read`: a world
     file, an ``.aux.xml``, a ``.msk``, an ``.RPB``, a VRT's sources), each by resolved path, size and
     modification time too: a world file corrected, a nodata set in an ``.aux.xml`` or a VRT's
-    source replaced changes the output (a plain file's fingerprint is as before)."""
+    source replaced changes the output (a plain file's fingerprint is as before). ``spelt=False``: the
+    nodata as given, as outputs made before :func:`~.nodata_override.nodata_request` record it."""
     import hashlib
 
     p = Path(src_path)
@@ -320,7 +324,7 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
         "samples": int(options.samples),
         "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
         # one spelling per nodata request (nodata_request: '1=none,2=0' is '2=0'); earlier fingerprints stay
-        **({} if options.nodata is None else {"nodata": nodata_request(options.nodata)}),
+        **({} if options.nodata is None else {"nodata": nodata_request(options.nodata) if spelt else options.nodata}),
         **({} if options.crs is None else {"crs": options.crs}),
         "request": {k: v for k, v in request.items() if v is not None},
         "out_shape": [int(v) for v in out_shape],
@@ -330,6 +334,18 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
         ident["reads"] = [[f, *_size_mtime(f)] for f in others]
     blob = json.dumps(ident, sort_keys=True, default=repr).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def request_fingerprints(src_path: str | Path, **request) -> tuple[str, ...]:
+    """The ``LDCSR_JOB`` fingerprints a resumed run takes as this request's (:func:`is_complete_output`'s
+    ``job``): :func:`request_fingerprint`'s (the one written) first; with a nodata by band that gives a
+    band none ('1=none,2=0'), also the one an output made before it was spelt as '2=0' carries, so that
+    output is still skipped, not refused as another request's."""
+    jobs = (request_fingerprint(src_path, **request),)
+    nodata = request["options"].nodata
+    if isinstance(nodata, dict) and not all(nodata.values()):
+        jobs += (request_fingerprint(src_path, **request, spelt=False),)
+    return jobs
 
 
 def _size_mtime(path: str) -> tuple:
@@ -346,9 +362,11 @@ def spread_of(spread: str | Path, dst: str | Path) -> str:
     return Path(os.path.relpath(Path(dst).resolve(), Path(spread).resolve().parent)).as_posix()
 
 
-def is_complete_output(dst: str | Path, *, out_shape, job: str, spread_for: str | Path | None = None) -> bool:
+def is_complete_output(dst: str | Path, *, out_shape, job: str | Sequence[str],
+                       spread_for: str | Path | None = None) -> bool:
     """Whether ``dst`` is a finished output of this very request: our provenance, the size, and the
-    ``LDCSR_JOB`` fingerprint of :func:`request_fingerprint` (source, weights, every option).
+    ``LDCSR_JOB`` fingerprint of :func:`request_fingerprint` (source, weights, every option), or one of
+    ``job``'s when it holds several (:func:`request_fingerprints`).
     ``spread_for``: ``dst`` is the spread file of that output, so it must also say it describes it
     (``LDCSR_SPREAD_OF``, :func:`spread_of`; one written before that tag existed does not say).
 
@@ -363,7 +381,7 @@ def is_complete_output(dst: str | Path, *, out_shape, job: str, spread_for: str 
         with rasterio.open(p) as ds:
             t = ds.tags()
             return ((ds.height, ds.width) == tuple(out_shape)
-                    and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE and t.get("LDCSR_JOB") == job
+                    and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE and t.get("LDCSR_JOB") in ((job,) if isinstance(job, str) else tuple(job))
                     and (spread_for is None or t.get("LDCSR_SPREAD_OF") in (None, spread_of(p, spread_for))))
     except Exception:
         return False

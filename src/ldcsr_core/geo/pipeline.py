@@ -55,7 +55,7 @@ from .gdal_cache import bounded_gdal_cache
 from .local_runner import check_runner
 from .job import (
     OutputOptions, RasterResult, UpscaleOptions, checked_options, has_provenance, is_complete_output, plan_output,
-    provenance_tags, request_fingerprint, request_of, software_version,
+    provenance_tags, request_fingerprint, request_fingerprints, request_of, software_version,
 )
 from .crs_override import with_crs
 from .nodata_override import with_nodata
@@ -81,6 +81,7 @@ __all__ = [
     "provenance_tags",
     "is_complete_output",
     "request_fingerprint",
+    "request_fingerprints",
     "has_provenance",
     "software_version",
 ]
@@ -275,8 +276,10 @@ def upscale_raster(
         # a killed run's part files, also its spread file's (a run that skips never opens that writer)
         result.stale_parts_removed = sum(len(rio_io.clear_stale_parts(p)) for p in (dst_path, spread_path)
                                          if p is not None)
-        fingerprint = request_fingerprint(src_path, model=model, options=options, request=request,
-                                          out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)])
+        # the fingerprint written first; any other one this request's earlier outputs carry
+        jobs = request_fingerprints(src_path, model=model, options=options, request=request,
+                                    out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)])
+        fingerprint = jobs[0]
         # another live run making it (or the spread file): wait for it and look again (a batch does its
         # other inputs first); every file this run writes is claimed until it is in place or removed
         for claim in OutputClaim.each([dst_path, spread_path], wait=output.wait_for_others):
@@ -284,8 +287,8 @@ def upscale_raster(
         t0 = time.perf_counter()  # the run's time, not the wait's
 
         def complete() -> bool:  # this very request's output (and spread file) is there
-            return is_complete_output(dst_path, out_shape=shape, job=fingerprint) and (
-                spread_path is None or is_complete_output(spread_path, out_shape=shape, job=fingerprint,
+            return is_complete_output(dst_path, out_shape=shape, job=jobs) and (
+                spread_path is None or is_complete_output(spread_path, out_shape=shape, job=jobs,
                                                           spread_for=dst_path))
 
         there = os.path.lexists(dst_path)  # a broken link too: never replaced without overwrite
@@ -297,7 +300,7 @@ def upscale_raster(
             result.spread = None if spread_path is None else str(spread_path)
             return result
         if there and not output.overwrite:
-            if spread_path is not None and is_complete_output(dst_path, out_shape=shape, job=fingerprint):
+            if spread_path is not None and is_complete_output(dst_path, out_shape=shape, job=jobs):
                 why = f" but its spread file {spread_path} is missing or from another request"
             elif has_provenance(dst_path):
                 why = " from another request (source, model or options differ)"
@@ -309,7 +312,7 @@ def upscale_raster(
         if spread_path is not None and spread_path.exists() and not output.overwrite:
             # this request's spread file of this output; another output's (a run of the same request
             # to another -o, the same --spread-out) is that output's, not replaced without overwrite
-            if not is_complete_output(spread_path, out_shape=shape, job=fingerprint, spread_for=dst_path):
+            if not is_complete_output(spread_path, out_shape=shape, job=jobs, spread_for=dst_path):
                 raise OutputExistsError(f"output exists: {spread_path} (use {REPLACE} to replace it)",
                                         overwrite=REPLACE)
             # This request's spread file without its output: a run stopped between the two renames
@@ -361,7 +364,7 @@ def upscale_raster(
             main.discard()
             # Another run of this very request (a second command on the same folder) finished it
             # first: its file is what was asked for, so this run skips it, as a rerun would.
-            if not (output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=fingerprint)):
+            if not (output.skip_complete and is_complete_output(dst_path, out_shape=shape, job=jobs)):
                 _remove_if(spread_path, spread_done)
                 if e.overwrite and e.overwrite != REPLACE:  # the writer's 'overwrite=True': not this call's
                     raise OutputExistsError(errno.EEXIST, e.worded(REPLACE), overwrite=REPLACE) from None

@@ -50,7 +50,7 @@ def earlier_output(same_as, src, *, model, options, request, shape, spread_path)
     run's on ``src`` (open): its input reads the same files (:func:`source_identity`) and it is a
     complete output of the same request (its ``LDCSR_JOB``), with a complete spread file when this
     run makes one. None otherwise (then this run computes)."""
-    from .job import is_complete_output, request_fingerprint
+    from .job import is_complete_output, request_fingerprints
 
     if same_as is None or (spread_path is None) != (getattr(same_as, "spread", None) is None):
         return None
@@ -62,8 +62,8 @@ def earlier_output(same_as, src, *, model, options, request, shape, spread_path)
             reads = [f for f, _ in rio_io.files_read(other)]
     except Exception:
         return None
-    job = request_fingerprint(same_as.src, model=model, options=options, request=request, out_shape=shape,
-                              reads=reads)
+    job = request_fingerprints(same_as.src, model=model, options=options, request=request, out_shape=shape,
+                               reads=reads)
     if not is_complete_output(same_as.dst, out_shape=shape, job=job):
         return None
     if spread_path is not None and not is_complete_output(same_as.spread, out_shape=shape, job=job,
