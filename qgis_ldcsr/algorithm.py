@@ -398,7 +398,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # before the model loads (seconds; in a batch, each row), as ldcsr upscale refuses it: not the
         # input by any name, not a folder, in an existing folder this user may write in
         check_destination(src, dst)
-        check_writable(os.path.dirname(dst))
+        check_writable(os.path.dirname(os.path.abspath(dst)))  # a bare name: the working folder
         for name, what, whole in ((self.SCALE, "the scale", False), (self.TARGET, "the target pixel size", False),
                                   (self.SEED, "the seed", True), (self.TILE, "the tile size", True)):
             check_number(parameters.get(name), what, whole=whole, context=context)

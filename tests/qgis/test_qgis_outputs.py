@@ -90,3 +90,18 @@ def test_a_batch_row_writing_over_its_input_fails_without_loading_the_model(qgis
         oks.append(ok)
     assert oks == [False, True] and len(loads) == 1
     assert feedback.errors == [f"LDCSR: output path is the input file: {local} (inputs are never overwritten)"]
+
+
+def test_an_output_named_relative_to_the_working_folder_is_written(qgis_processing, scene, tiny_model_file,
+                                                                  tmp_path, monkeypatch):
+    """processing.run with OUTPUT 'o.tif' (a script's, in the working folder) writes it there, as
+    ldcsr upscale -o o.tif does. Before: 'LDCSR: output folder is not writable: ' (the folder of a bare
+    name is '', which os.access refuses), naming no folder, before the model loaded."""
+    import rasterio
+
+    local = tmp_path / "scene.tif"
+    shutil.copy(scene, local)
+    monkeypatch.chdir(tmp_path)
+    qgis_processing.run(ALG, _params(local, "o.tif", tiny_model_file), feedback=_Feedback())
+    with rasterio.open(tmp_path / "o.tif") as out, rasterio.open(local) as src:
+        assert (out.height, out.width) == (round(src.height * 2.5), round(src.width * 2.5))
