@@ -219,7 +219,10 @@ class LivePanel(QWidget):
 
     def _close_compare(self) -> None:
         if self.compare_dock is not None:
-            self._dock_height = self._dock.height() if self._dock is not None else None
+            try:
+                self._dock_height = self._dock.height() if self._dock is not None else None
+            except RuntimeError:  # closed by its title bar's 'x': napari deleted it (the height it had stays)
+                pass
             self.compare_dock.close_panels()
             try:
                 self.viewer.window.remove_dock_widget(self._dock)

@@ -317,3 +317,24 @@ def test_the_panels_open_high_enough_to_see_and_keep_the_users_height(ldcsr, qtb
     qtbot.wait(100)
     assert widget.live._dock is not dock and widget.live.compare_dock.result is widget.last.result
     assert abs(widget.live._dock.height() - 250) <= 2
+
+
+def test_a_run_after_the_panels_were_closed_by_their_x_shows_its_result(ldcsr, qtbot, bicubic_engine):
+    """The dock's title-bar 'x' (napari deletes the dock), then a Run: the panels open again on its
+    result. Before: 'RuntimeError: wrapped C/C++ object of type QtViewerDockWidget has been deleted'
+    (the closed dock's height read for the next opening) in napari's console, the panels not reopened."""
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(5).integers(0, 255, (40, 48, 3), dtype=np.uint8), rgb=True)
+    widget.set_layer(src)
+    widget.live.compare_button.setChecked(True)
+    qtbot.wait(100)
+    closed = widget.live._dock
+    closed.destroyOnClose()  # what its 'x' does
+    qtbot.wait(100)
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    qtbot.wait(100)
+    assert widget.live._dock is not closed and widget.live.compare_dock.result is widget.last.result
+    assert widget.live._dock.isVisible()
