@@ -94,16 +94,26 @@ def _score_masks(valid: np.ndarray, scale: float, lr_hw) -> tuple[np.ndarray, np
     5-px margin: a value whose whole 11×11 window is valid; one whose centre alone was counted held
     the fill beside it) and of the LR copy (a pixel whose box footprint in the scene is all valid)."""
     from PIL import Image
-    from scipy.ndimage import binary_erosion
 
     from .training.metrics import border_crop
 
     ref = border_crop(valid, scale)
     m = _SSIM_MARGIN
-    whole = binary_erosion(ref, np.ones((2 * m + 1, 2 * m + 1), bool), border_value=0)
-    ssim = np.repeat(whole[m:-m, m:-m, None], 3, axis=-1)
+    ssim = np.repeat(_all_valid(ref, 2 * m + 1)[m:-m, m:-m, None], 3, axis=-1)
     box = Image.fromarray(valid.astype(np.float32)).resize((lr_hw[1], lr_hw[0]), Image.BOX)
     return ref, ssim, np.asarray(box) > 1 - 1e-6
+
+
+def _all_valid(mask: np.ndarray, side: int) -> np.ndarray:
+    """Where the ``side``×``side`` window centred on a pixel of ``mask`` is all True (outside it:
+    False), as ``binary_erosion`` by a full square with ``border_value=0``: a square's erosion is
+    two 1-D ones, a running minimum each (0.27 s for 1.5 s on 4096² px)."""
+    from scipy.ndimage import minimum_filter1d
+
+    out = np.ascontiguousarray(mask, dtype=np.uint8)
+    for axis in (0, 1):
+        out = minimum_filter1d(out, side, axis=axis, mode="constant", cval=0)
+    return out.astype(bool)
 
 
 def unscored(box, scale: float) -> WindowCheck:

@@ -1,0 +1,53 @@
+"""The self-check's SSIM mask (``quality_scoring._all_valid``): a separable running minimum, the
+same pixels as ``binary_erosion`` by the full 11×11 square with ``border_value=0`` it replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.ndimage import binary_erosion
+
+from ldcsr_core.quality_scoring import _all_valid, _score_masks, score_counts
+
+
+def _masks():
+    rng = np.random.default_rng(7)
+    for h, w in ((11, 11), (12, 31), (37, 53), (64, 64), (101, 7), (5, 40), (1, 1)):
+        yield np.ones((h, w), bool)  # only the border: outside counts as nodata
+        yield np.zeros((h, w), bool)
+        yield rng.random((h, w)) > 0.02  # scattered holes
+        stripes = np.ones((h, w), bool)
+        stripes[:, ::9] = False  # a column every 9 px: windows of 11 always hit one
+        yield stripes
+        rows = np.ones((h, w), bool)
+        rows[::13] = False  # a row every 13 px: some windows fit between
+        yield rows
+        hole = np.ones((h, w), bool)
+        hole[h // 3:h // 2 + 1, w // 4:w // 2 + 1] = False
+        yield hole
+        framed = np.zeros((h, w), bool)
+        framed[3:-3, 2:-4] = True  # nodata borders of unequal widths
+        yield framed
+
+
+@pytest.mark.parametrize("side", [1, 3, 11])
+def test_all_valid_is_the_erosion_by_a_full_square(side):
+    for mask in _masks():
+        want = binary_erosion(mask, np.ones((side, side), bool), border_value=0)
+        got = _all_valid(mask, side)
+        assert got.dtype == bool and got.shape == mask.shape
+        assert np.array_equal(got, want), (mask.shape, side)
+    view = np.ones((40, 50), bool)[::2, 3:]  # a strided view, as border_crop's slices give
+    assert np.array_equal(_all_valid(view, 11), binary_erosion(view, np.ones((11, 11), bool), border_value=0))
+
+
+@pytest.mark.parametrize("scale", [2.0, 2.5, 4.0])
+def test_the_ssim_mask_keeps_windows_whose_whole_square_is_data(scale):
+    rng = np.random.default_rng(1)
+    valid = np.ones((97, 130), bool)
+    valid[rng.random(valid.shape) < 0.003] = False
+    valid[:, :17] = False
+    ref, ssim, _ = _score_masks(valid, scale, (int(97 / scale), int(130 / scale)))
+    whole = binary_erosion(ref, np.ones((11, 11), bool), border_value=0)[5:-5, 5:-5]
+    assert np.array_equal(ssim, np.repeat(whole[..., None], 3, axis=-1))
+    assert 0 < score_counts(valid.shape, valid, scale)[1] == whole.sum()
