@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["counted", "noun"]
+__all__ = ["bound", "counted", "noun"]
 
 
 def noun(n: int, word: str, plural: str | None = None) -> str:
@@ -15,3 +15,13 @@ def counted(n: int, word: str, plural: str | None = None) -> str:
     """``n`` and ``word`` in agreement: ``1 tile``, ``0 tiles``, ``3 tiles`` (``plural`` where it is
     not ``word + "s"``)."""
     return f"{n} {noun(n, word, plural)}"
+
+
+def bound(value: float, *, up: bool, digits: int = 6) -> str:
+    """``value`` in ``digits`` significant digits (as ``:g``), rounded up (``up``) or down, not to the
+    nearest: a limit a message suggests stays on its side when typed back (the finest target
+    pixel size rounded up; a pixel size that adds a pixel rounded down)."""
+    from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
+
+    d = Context(prec=digits, rounding=ROUND_CEILING if up else ROUND_FLOOR).plus(Decimal(value))
+    return f"{float(d):.{digits}g}"

@@ -101,9 +101,9 @@ def test_target_resolution_needs_projected_crs(tmp_path):
     from ldcsr_core.geo.job import plan_output
 
     with pytest.raises(InputError, match=r"^target pixel size 9.9 x 9.9 metre is too close to the input's 10 x 10 "
-                                         r"metre: .* keep its 10 x 10 px; 9.09091 x 9.09091 metre or finer"):
+                                         r"metre: .* keep its 10 x 10 px; 9.0909 x 9.0909 metre or finer"):
         plan_output(info, target_resolution=9.9)
-    assert plan_output(info, target_resolution=9.09091)[0] == (11, 11)
+    assert plan_output(info, target_resolution=9.0909)[0] == (11, 11)
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
 

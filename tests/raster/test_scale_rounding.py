@@ -29,6 +29,38 @@ def test_least_scale_adds_a_pixel_and_no_smaller_step_does():
         s = least_scale(n)
         assert round(n * s) > n and round(n * round(s - 1e-4, 4)) <= n, (n, s)
     assert least_scale(96) == 1.0053
+    assert least_scale(2_000_000) == 1.0001 and output_shape((2_000_000,) * 2, 1.0001) == (2_000_200,) * 2
+
+
+def _info_output(path, *args) -> str:
+    return next(ln for ln in run("info", path, *args).output.splitlines() if ln.startswith("output:"))
+
+
+def test_the_pixel_size_suggested_for_a_wide_raster_adds_a_pixel_when_typed_back(tmp_path):
+    """2,000,000 x 96 px of 10 m (a VRT, no pixel read): the coarsest target that adds a pixel is
+    9.999995 m in width, rounded down in the digits it needs. Before: '10 x 9.89691 metre or finer'
+    (6 digits, to the nearest), and 10 is the input's own pixel size."""
+    vrt = tmp_path / "wide.vrt"
+    vrt.write_text('<VRTDataset rasterXSize="2000000" rasterYSize="96"><SRS>EPSG:32633</SRS>'
+                   "<GeoTransform>500000, 10, 0, 5000000, 0, -10</GeoTransform>"
+                   + "".join(f'<VRTRasterBand dataType="Byte" band="{b}"/>' for b in (1, 2, 3)) + "</VRTDataset>")
+    line = _info_output(vrt, "-r", "9.99999999,9.9")
+    assert line.startswith("output:      not possible: target pixel size"), line
+    tx, ty = line.split("px in width; ")[1].split(" metre or finer")[0].split(" x ")
+    assert (tx, ty) == ("9.999995", "9.8969")
+    assert _info_output(vrt, "-r", f"{tx},{ty}").startswith("output:      2000001 x 97 px")
+
+
+def test_the_finest_target_suggested_is_not_refused_when_typed_back(tmp_path):
+    """10.000003 m pixels: the finest target (x8) is 1.2500004 m rounded up to 1.25001. Before:
+    '1.25 x 1.25 metre', itself refused as x8.0000024."""
+    from rasterio.transform import from_origin
+
+    p = write_tif(tmp_path / "odd.tif", np.zeros((3, 8, 8)), dtype="uint8",
+                  transform=from_origin(600000.0, 5340000.0, 10.000003, 10.000003))
+    line = _info_output(p, "-r", "1")
+    assert "so the finest target is 1.25001 x 1.25001 metre" in line, line
+    assert _info_output(p, "-r", "1.25001").startswith("output:      64 x 64 px")
 
 
 @pytest.mark.parametrize("scale,words,need", [
@@ -74,6 +106,6 @@ def test_a_target_pixel_size_that_keeps_the_height_is_refused_in_its_terms(low):
     r = run("info", low, "-r", "9.9,9.95")
     line = next(ln for ln in r.output.splitlines() if ln.startswith("output:"))
     assert line.startswith("output:      not possible: target pixel size 9.9 x 9.95 metre is too close"), line
-    assert "would keep its 96 px in height; 9.96678 x 9.89691 metre or finer adds a pixel on each axis" in line
-    line = next(ln for ln in run("info", low, "-r", "9.9,9.89691").output.splitlines() if ln.startswith("output:"))
-    assert line.startswith("output:      303 x 97 px"), line
+    assert "would keep its 96 px in height; 9.96677 x 9.8969 metre or finer adds a pixel on each axis" in line
+    line = next(ln for ln in run("info", low, "-r", "9.96677,9.8969").output.splitlines() if ln.startswith("output:"))
+    assert line.startswith("output:      301 x 97 px"), line

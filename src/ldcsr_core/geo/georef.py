@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..front_end import say
+from ..words import bound
 from ..rules import MAX_SCALE
 from .nodata_masks import output_nodata
 
@@ -347,7 +348,7 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
         raise InputError(
             f"target pixel size {tx:g} x {ty:g} {unit} is x{max(sy, sx):.4g} finer than the input's "
             f"{xres:g} x {yres:g} {unit}; LDCSR upscales by at most x{MAX_SCALE:g}, so the finest "
-            f"target is {xres / MAX_SCALE:g} x {yres / MAX_SCALE:g} {unit}"
+            f"target is {bound(xres / MAX_SCALE, up=True)} x {bound(yres / MAX_SCALE, up=True)} {unit}"
         )
     return sy, sx
 

@@ -25,6 +25,7 @@ from .crs_override import parse_crs
 from .georef import check_placement
 from .nodata_override import nodata_request, parse_nodata
 from ..errors import InputError
+from ..words import bound
 from ..rules import (check_input_side, check_mode, check_number, check_samples, check_seed, check_tile, number_pair,
                      output_shape)
 
@@ -197,10 +198,20 @@ def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, 
             raise InputError(
                 f"target pixel size {xres / scale[1]:g} x {yres / scale[0]:g} {unit} is too close to the "
                 f"input's {xres:g} x {yres:g} {unit}: the output covers the input's extent in whole pixels, "
-                f"so it would keep its {kept}; {xres * w / (w + 1):.6g} x {yres * h / (h + 1):.6g} "
+                f"so it would keep its {kept}; {_one_more(xres, w)} x {_one_more(yres, h)} "
                 f"{unit} or finer adds a pixel on each axis")
     H, W = output_shape((h, w), scale=scale, out_shape=out_shape)
     return (H, W), (H / h, W / w)
+
+
+def _one_more(res: float, n: int) -> str:
+    """The coarsest pixel size, as typed back, that gives ``n`` px of ``res`` one more: rounded down,
+    in as many digits as that takes (6 at least; more on a side of millions of pixels)."""
+    for digits in range(6, 18):
+        text = bound(res * n / (n + 1), up=False, digits=digits)
+        if round(n * (res / float(text))) == n + 1:  # plan_output's sums (scale_for_resolution's)
+            break
+    return text
 
 
 def provenance_tags(model, *, scale, requested, mode: str, seed: int, src_name: str,
