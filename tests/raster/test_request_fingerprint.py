@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
+from ldcsr_core.errors import InputError
 from ldcsr_core.geo import job
 from ldcsr_core.geo.nodata_override import parse_nodata_text
 from ldcsr_core.geo.pipeline import UpscaleOptions, request_of
@@ -66,6 +67,9 @@ def test_the_usual_spellings_keep_their_fingerprints(monkeypatch, nodata):
 def test_a_target_pixel_size_keeps_its_fingerprint(monkeypatch):
     assert _fingerprint(monkeypatch, request=request_of(target_resolution=4)) == PINNED_TARGET
     assert request_of(scale=(2, 3)) == {"scale": (2.0, 3.0)} and request_of() == {}
+    # upscale_raster asks by request_of before georef's own check: a pixel size is (x, y), as georef says
+    with pytest.raises(InputError, match=r"target resolution must be a number or an \(x, y\) pair"):
+        request_of(target_resolution=(1, 2, 3))
 
 
 @pytest.mark.parametrize("same, as_", [("1=none,2=0", "2=0"), ("3=none,2=0,1=none", "2=0"), ("0,0", "0"),
@@ -154,3 +158,72 @@ def test_the_command_line_resumes_an_output_made_before_with_a_band_given_none(m
     assert out.stat().st_mtime_ns == before
     with rasterio.open(out) as ds:
         assert ds.tags()["LDCSR_JOB"] == made
+
+
+# Regression values: computed with the code of commit 1c4cf48 (before upscale_raster asked by request_of: its
+# request as the caller spelt it) for _fingerprint's fixed source, model and options; an output the API made
+# then carries them, so a resumed API run must still take them as this request's.
+PINNED_API = [
+    ({"scale": 2}, None, "e813da9009ac1320a69fb920ffd6a2c3cdef86cd3f62452348fc4fa95a6b3a0a"),
+    ({"scale": 2.0}, None, "842773484491be5fe72a8792b8ec7923f34de90c680a982440764eb1d148a11b"),
+    ({"scale": (3, 2)}, None, "b362f665daa2b86996c9e1e708376db76a23f6f74a7483736b8e644b7b724039"),
+    ({"scale": [2.5, 2.5]}, None, "78850ffc48427af000454b13f2c90aa6837de332736cb10a9d0a660786a05548"),
+    ({"target_resolution": 4}, None, "b3e598cee818c9aaa48fff5b9ab3b1802c7027d37b97a0b9872d96a2d0753f1f"),
+    ({"scale": 2}, "1=none,2=0", "fdd5be63852a57ba964e0f6f31f63b49c7b247586930455d586941ece4d057c0"),
+]
+
+
+@pytest.mark.parametrize("asked, nodata, pinned", PINNED_API)
+def test_an_api_output_made_before_request_of_is_still_this_request(monkeypatch, asked, nodata, pinned):
+    """upscale_raster(scale=2) asks {'scale': (2.0, 2.0)}, the CLI's request, and writes its fingerprint;
+    the one its outputs made before carry (the request as given) is taken too."""
+    from ldcsr_core.geo.tile_run import _request
+
+    _fingerprint(monkeypatch)  # job.Path: the fixed source
+    given = {"scale": None, "target_resolution": None, **asked}
+    request = _request(given["scale"], given["target_resolution"], None)
+    assert {k: v for k, v in request.items() if v is not None} == request_of(**asked)
+    opts = UpscaleOptions(mode="fast", nodata=None if nodata is None else parse_nodata_text(nodata))
+    jobs = job.request_fingerprints("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32), options=opts,
+                                    request=request, out_shape=(64, 64),
+                                    as_given=_request(given["scale"], given["target_resolution"], None, as_given=True))
+    assert jobs[0] == _fingerprint(monkeypatch, nodata and "2=0", request_of(**asked)) and pinned in jobs
+
+
+def test_the_api_and_the_command_line_resume_each_others_outputs(monkeypatch, tmp_path, tiny_model_file):
+    """upscale_raster(src, dst, scale=2) records the CLI's request ({'scale': (2.0, 2.0)}) and fingerprint: the
+    CLI skips its output, it skips the CLI's, and one it made before (the request as given) is still skipped;
+    the pixels are the CLI's. Before: the API wrote {'scale': 2}, and each refused the other's output, 'output
+    exists from another request (source, model or options differ)' (CLI: exit 4)."""
+    import ldcsr_core
+    from ldcsr_core.cli import main
+    from ldcsr_core.geo import pipeline, tile_run
+    from ldcsr_core.geo.pipeline import OutputOptions, upscale_raster
+
+    src = write_tif(tmp_path / "s.tif", np.random.default_rng(5).integers(0, 255, (3, 40, 48)), dtype="uint8")
+    model = ldcsr_core.load_model(tiny_model_file)
+    resume = OutputOptions(skip_complete=True)
+    api, cli = tmp_path / "api.tif", tmp_path / "cli.tif"
+    assert upscale_raster(src, api, model=model, scale=2, options=UpscaleOptions(mode="fast")).status == "written"
+    args = ["upscale", str(src), "--scale", "2", "--mode", "fast", "--model", str(tiny_model_file)]
+    made = api.stat().st_mtime_ns
+    res = CliRunner().invoke(main, [*args, "-o", str(api)])
+    assert res.exit_code == 0 and "1 skipped" in res.output, res.output
+    res = CliRunner().invoke(main, [*args, "-o", str(cli)])
+    assert res.exit_code == 0 and "1 written" in res.output, res.output
+    by_cli = cli.stat().st_mtime_ns
+    res = upscale_raster(src, cli, model=model, scale=2, options=UpscaleOptions(mode="fast"), output=resume)
+    assert res.status == "skipped" and (api.stat().st_mtime_ns, cli.stat().st_mtime_ns) == (made, by_cli)
+    with rasterio.open(api) as a, rasterio.open(cli) as c:
+        assert np.array_equal(a.read(), c.read()) and a.tags()["LDCSR_REQUEST"] == "{'scale': (2.0, 2.0)}"
+        assert {k: v for k, v in a.tags().items() if k != "LDCSR_SOFTWARE"} == \
+            {k: v for k, v in c.tags().items() if k != "LDCSR_SOFTWARE"}
+    old = tmp_path / "old.tif"
+    with monkeypatch.context() as m:  # the code of then: the request recorded as given
+        m.setattr(pipeline, "_request", lambda *a, **_: tile_run._request(*a, as_given=True))
+        upscale_raster(src, old, model=model, scale=2, options=UpscaleOptions(mode="fast"))
+    with rasterio.open(old) as ds:
+        assert ds.tags()["LDCSR_REQUEST"] == "{'scale': 2}"
+    made = old.stat().st_mtime_ns
+    res = upscale_raster(src, old, model=model, scale=2, options=UpscaleOptions(mode="fast"), output=resume)
+    assert res.status == "skipped" and old.stat().st_mtime_ns == made

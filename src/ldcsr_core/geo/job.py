@@ -166,10 +166,11 @@ def request_of(scale=None, target_resolution=None) -> dict:
     (``**request_of(...)``), whose ``LDCSR_REQUEST`` tag and ``LDCSR_JOB`` fingerprint
     (:func:`request_fingerprint`) record it: each one given per axis, as floats (``scale`` ``s`` or
     ``(sy, sx)`` as ``(sy, sx)``, ``target_resolution`` ``t`` or ``(tx, ty)`` as ``(tx, ty)``), one not
-    given left out. The CLI, napari and QGIS ask by it, so the same file and settings are one request
-    whichever made the output (``{'scale': 2.0}`` was another request than ``{'scale': (2.0, 2.0)}``)."""
-    return {k: tuple(check_number(v, k.replace("_", " ")) for v in number_pair(given, k.replace("_", " ")))
-            for k, given in (("scale", scale), ("target_resolution", target_resolution)) if given is not None}
+    given left out. The CLI, napari, QGIS and the API (``upscale_raster``, ``upscale_window``) ask by it,
+    so the same file and settings are one request whichever made the output (``{'scale': 2.0}`` was another request than ``{'scale': (2.0, 2.0)}``)."""
+    return {k: tuple(check_number(v, k.replace("_", " ")) for v in number_pair(given, k.replace("_", " "), pair))
+            for k, given, pair in (("scale", scale, "a (y, x) pair"), ("target_resolution", target_resolution,
+                                                                       "an (x, y) pair")) if given is not None}
 
 
 def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, out_shape=None,
@@ -347,16 +348,18 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
     return hashlib.sha256(blob).hexdigest()
 
 
-def request_fingerprints(src_path: str | Path, **request) -> tuple[str, ...]:
+def request_fingerprints(src_path: str | Path, *, as_given: dict | None = None, **request) -> tuple[str, ...]:
     """The ``LDCSR_JOB`` fingerprints a resumed run takes as this request's (:func:`is_complete_output`'s
-    ``job``): :func:`request_fingerprint`'s (the one written) first; with a nodata by band that gives a
-    band none ('1=none,2=0'), also the one an output made before it was spelt as '2=0' carries, so that
+    ``job``): :func:`request_fingerprint`'s (the one written) first; then those its earlier outputs carry:
+    with a nodata by band that gives a band none ('1=none,2=0'), the one an output made before it was spelt
+    as '2=0' carries; with ``as_given`` (the request as the caller spelt it, ``{'scale': 2}``), the one an
+    output :func:`~.pipeline.upscale_raster` made before it asked by :func:`request_of` carries. So such an
     output is still skipped, not refused as another request's."""
-    jobs = (request_fingerprint(src_path, **request),)
     nodata = request["options"].nodata
-    if isinstance(nodata, dict) and not all(nodata.values()):
-        jobs += (request_fingerprint(src_path, **request, spelt=False),)
-    return jobs
+    spellings = (True, False) if isinstance(nodata, dict) and not all(nodata.values()) else (True,)
+    asked = (request.pop("request"),) + (() if as_given is None else (as_given,))
+    return tuple(dict.fromkeys(request_fingerprint(src_path, **request, request=r, spelt=s)
+                               for r in asked for s in spellings))
 
 
 def _size_mtime(path: str) -> tuple:

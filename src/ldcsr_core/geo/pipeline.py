@@ -278,7 +278,8 @@ def upscale_raster(
                                          if p is not None)
         # the fingerprint written first; any other one this request's earlier outputs carry
         jobs = request_fingerprints(src_path, model=model, options=options, request=request,
-                                    out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)])
+                                    out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)],
+                                    as_given=_request(scale, target_resolution, out_shape, as_given=True))
         fingerprint = jobs[0]
         # another live run making it (or the spread file): wait for it and look again (a batch does its
         # other inputs first); every file this run writes is claimed until it is in place or removed

@@ -17,7 +17,7 @@ from . import raster_io as rio_io
 from ..errors import InputError
 from ..front_end import say
 from ..progress import ProgressCallback
-from .job import UpscaleOptions, plan_output, provenance_summary, provenance_tags
+from .job import UpscaleOptions, plan_output, provenance_summary, provenance_tags, request_of
 from .georef import band_tags, carried_domains, carried_tags
 from .nodata_masks import output_nodata
 from .local_runner import LocalRunner
@@ -164,7 +164,13 @@ def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallbac
 
 
 
-def _request(scale, target_resolution, out_shape) -> dict:
+def _request(scale, target_resolution, out_shape, *, as_given: bool = False) -> dict:
+    """The request as ``ldcsr upscale`` asks it (:func:`~.job.request_of`: ``scale=2`` is ``(2.0, 2.0)``),
+    so the API's outputs carry the CLI's ``LDCSR_REQUEST`` and ``LDCSR_JOB``; ``as_given``: as the caller
+    spelt it, as the API recorded it before (commit 1c4cf48 and earlier)."""
+    if not as_given:
+        asked = request_of(scale=scale, target_resolution=target_resolution)
+        scale, target_resolution = asked.get("scale"), asked.get("target_resolution")
     return {"scale": scale, "target_resolution": target_resolution, "out_shape": out_shape}
 
 
