@@ -6,8 +6,10 @@ model cache, so the model the lens uses stays loaded and is the one a Run uses.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
+from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget,
 )
@@ -40,6 +42,7 @@ class LivePanel(QWidget):
         self.compare_dock: CompareDock | None = None
         self._dock = None
         self._dock_height: int | None = None  # the panels' dock's last height
+        self._corner = None  # (weakref to the window, its bottom-right corner's area) before the panels took it
 
         self.live_box = QCheckBox("Live: super-resolve the view")
         self.live_box.setToolTip("While on, the part of the layer on screen is super-resolved when the camera "
@@ -188,11 +191,12 @@ class LivePanel(QWidget):
 
     def open_compare(self, source, result=None, bicubic=None) -> None:
         """(Re)open the linked panels on ``source`` (with a Run ``result`` and its ``bicubic``)."""
-        self._close_compare()
+        self._close_compare(reopen=True)
         self.compare_dock = CompareDock(self.viewer, source, result=result, bicubic=bicubic,
                                         lens=self.lens)  # mirrors the live layer whenever there is one
         self._dock = self.viewer.window.add_dock_widget(self.compare_dock, area="bottom",
                                                         name="LDCSR linked compare")
+        self.compare_dock.installEventFilter(self)  # napari's 'x' on their dock: ``eventFilter``
         self._size_dock()
         self.compare_dock.equalize()
 
@@ -201,14 +205,18 @@ class LivePanel(QWidget):
         layer picked), else :data:`DOCK_SHARE` of the window's. napari's bottom dock area spans the
         window's width, under the right-hand docks too, so the dock could only have what this widget
         (about 760 px high, in a right-hand dock) leaves: 87 px in a 900 px window. The right-hand docks
-        now take the bottom-right corner, the panels lie under the canvas and the left-hand docks.
-        Done on the next turn of the event loop, once the main window has laid the new dock out."""
+        take the bottom-right corner while the panels are open (the window's own setting comes back
+        when they close), the panels lie under the canvas and the left-hand docks. Done on the next
+        turn of the event loop, once the main window has laid the new dock out."""
         from qtpy.QtCore import Qt, QTimer
         from qtpy.QtWidgets import QMainWindow
 
         dock, height = self._dock, self._dock_height
-        if isinstance(dock.window(), QMainWindow):
-            dock.window().setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        window = dock.window()
+        if isinstance(window, QMainWindow):
+            if self._corner is None:
+                self._corner = (weakref.ref(window), window.corner(Qt.Corner.BottomRightCorner))
+            window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
         def size() -> None:
             window = dock.window() if dock is self._dock else None
@@ -217,18 +225,41 @@ class LivePanel(QWidget):
 
         QTimer.singleShot(0, size)
 
-    def _close_compare(self) -> None:
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        """The panels' dock closed by its title bar's 'x': napari takes the panels out of it (then deletes
+        it). The panels close, the button and the window's corner follow; the dock's height is kept."""
+        if obj is self.compare_dock and event.type() == QEvent.Type.ParentChange and obj.parent() is None:
+            if self._dock is not None:
+                self._dock_height = self._dock.height()
+            self._dock = None  # napari removes and deletes it
+            self._close_compare()
+            with _blocked(self.compare_button):
+                self.compare_button.setChecked(False)
+        return super().eventFilter(obj, event)
+
+    def _close_compare(self, reopen: bool = False) -> None:
+        """Close the panels and their dock; unless they ``reopen`` at once, the window's bottom-right
+        corner goes back to the area it had before they opened."""
         if self.compare_dock is not None:
-            try:
-                self._dock_height = self._dock.height() if self._dock is not None else None
-            except RuntimeError:  # closed by its title bar's 'x': napari deleted it (the height it had stays)
-                pass
+            self.compare_dock.removeEventFilter(self)
             self.compare_dock.close_panels()
-            try:
-                self.viewer.window.remove_dock_widget(self._dock)
-            except (LookupError, RuntimeError, AttributeError):
-                pass
+            if self._dock is not None:
+                try:
+                    self._dock_height = self._dock.height()
+                    self.viewer.window.remove_dock_widget(self._dock)
+                except (LookupError, RuntimeError, AttributeError):  # (RuntimeError: napari deleted it)
+                    pass
         self.compare_dock = self._dock = None
+        if not reopen and self._corner is not None:
+            from qtpy.QtCore import Qt
+
+            window, area = self._corner[0](), self._corner[1]
+            self._corner = None
+            try:
+                if window is not None:
+                    window.setCorner(Qt.Corner.BottomRightCorner, area)
+            except RuntimeError:  # the window is being deleted
+                pass
 
     def close(self) -> bool:
         self._close_compare()

@@ -320,9 +320,10 @@ def test_the_panels_open_high_enough_to_see_and_keep_the_users_height(ldcsr, qtb
 
 
 def test_a_run_after_the_panels_were_closed_by_their_x_shows_its_result(ldcsr, qtbot, bicubic_engine):
-    """The dock's title-bar 'x' (napari deletes the dock), then a Run: the panels open again on its
-    result. Before: 'RuntimeError: wrapped C/C++ object of type QtViewerDockWidget has been deleted'
-    (the closed dock's height read for the next opening) in napari's console, the panels not reopened."""
+    """The dock's title-bar 'x' (napari deletes the dock) closes the panels, then a Run and the Linked
+    panels button: they open again on its result. Before: 'RuntimeError: wrapped C/C++ object of type
+    QtViewerDockWidget has been deleted' (the closed dock's height read for the next opening) in
+    napari's console, the panels not reopened."""
     from .test_widget import _wait_done
 
     viewer, widget = ldcsr
@@ -336,5 +337,62 @@ def test_a_run_after_the_panels_were_closed_by_their_x_shows_its_result(ldcsr, q
     assert widget.run(layer=src, scale=2.0)
     _wait_done(qtbot, widget)
     qtbot.wait(100)
+    assert widget.live.compare_dock is None  # closed by the user: a Run leaves them closed
+    widget.live.compare_button.click()
+    qtbot.wait(100)
     assert widget.live._dock is not closed and widget.live.compare_dock.result is widget.last.result
     assert widget.live._dock.isVisible()
+
+
+@pytest.mark.parametrize("how", ["button", "x", "widget removed"])
+def test_closed_panels_give_the_window_its_bottom_right_corner_back(ldcsr, qtbot, how):
+    """While open, the panels' dock lies under the canvas (the right-hand docks take the window's
+    bottom-right corner); closed by the button, by their dock's 'x' or with the widget, the window
+    has its own corner setting again, so a bottom dock opened later (napari's console, another
+    plugin's) spans the window's width as it did. Before: the right-hand docks kept the corner for
+    good once the panels had opened."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QLabel
+
+    viewer, widget = ldcsr
+    window = viewer.window._qt_window
+    window.resize(1400, 900)
+    corner = Qt.Corner.BottomRightCorner
+    before = window.corner(corner)
+    src = viewer.add_image(np.random.default_rng(5).integers(0, 255, (40, 48, 3), dtype=np.uint8), rgb=True)
+    widget.set_layer(src)
+    widget.live.compare_button.setChecked(True)
+    widget.live.set_linked_compare(True)  # opened again (as a Run or another pick does)
+    qtbot.wait(100)
+    assert window.corner(corner) == Qt.DockWidgetArea.RightDockWidgetArea != before
+    if how == "button":
+        widget.live.compare_button.setChecked(False)
+    elif how == "x":
+        widget.live._dock.destroyOnClose()  # what its 'x' does
+    else:
+        viewer.window.remove_dock_widget(widget)
+    qtbot.wait(100)
+    assert window.corner(corner) == before
+    other = viewer.window.add_dock_widget(QLabel("another bottom dock"), area="bottom", name="other")
+    qtbot.wait(100)
+    assert other.width() > 0.95 * window.width()
+
+
+def test_the_linked_panels_button_follows_the_panels_closed_by_their_x(ldcsr, qtbot):
+    """Their dock's 'x' closes the panels: the button unticks (a click opens them again) and the
+    panels' cameras are unlinked. Before: the button stayed checked on no panels, and the first
+    click on it only unchecked it."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(5).integers(0, 255, (40, 48, 3), dtype=np.uint8), rgb=True)
+    widget.set_layer(src)
+    button = widget.live.compare_button
+    button.setChecked(True)
+    qtbot.wait(100)
+    panels = widget.live.compare_dock
+    widget.live._dock.destroyOnClose()  # what its 'x' does
+    qtbot.wait(100)
+    assert not button.isChecked() and widget.live.compare_dock is None
+    assert panels.link is None and panels.qt_viewers == {}
+    button.click()
+    qtbot.wait(100)
+    assert button.isChecked() and widget.live.compare_dock is not None and widget.live._dock.isVisible()
