@@ -196,12 +196,13 @@ class RasterLevel:
 
     def contrast(self) -> list[float] | None:
         """napari's contrast limits over this level's valid pixels (and those with a valid pixel
-        under them), all bands together (:func:`~._raster_layers.valid_contrast`)."""
+        under them), all bands together but an RGBA layer's alpha (:func:`~._raster_layers.valid_contrast`)."""
         if self.dtype == np.uint8:
             return None
         arr, valid = self._read(0, 0, self.shape[0], self.shape[1], with_valid=True)
         self.reads.append((self.factor, 0, 0) + self.shape[:2])
-        return valid_contrast(arr, valid)
+        colours = [i for i, b in enumerate(self.bands) if not (self.rgb and b in self.validity.alpha)]
+        return valid_contrast(arr[colours], valid[colours])
 
     def __getitem__(self, key) -> np.ndarray:
         if not isinstance(key, tuple):

@@ -75,11 +75,11 @@ def valid_contrast(values, valid) -> list[float] | None:
     return None if values.dtype == np.uint8 else _limits([_valid_range(values, valid)])
 
 
-def band_contrasts(values, valid_of) -> list[list[float] | None]:
-    """:func:`valid_contrast` of each band of ``values`` (bands, h, w), then of all bands together,
-    measured a few rows at a time (:data:`CONTRAST_PIXELS`): ``valid_of(r0, r1)`` = the validity of
-    rows ``r0:r1`` (bands, r1 - r0, w). The same limits as over the whole scene, without its mask or
-    a copy of its valid pixels."""
+def band_contrasts(values, valid_of, together=None) -> list[list[float] | None]:
+    """:func:`valid_contrast` of each band of ``values`` (bands, h, w), then of the bands ``together``
+    (indices; None: all) as one, measured a few rows at a time (:data:`CONTRAST_PIXELS`): ``valid_of(r0,
+    r1)`` = the validity of rows ``r0:r1`` (bands, r1 - r0, w). The same limits as over the whole
+    scene, without its mask or a copy of its valid pixels."""
     import numpy as np
 
     count, h, w = values.shape
@@ -93,7 +93,7 @@ def band_contrasts(values, valid_of) -> list[list[float] | None]:
             part = _valid_range(values[b, r0:r0 + step], valid[b])
             if part is not None:
                 ranges[b] = part if r is None else (min(r[0], part[0]), max(r[1], part[1]))
-    return [_limits([r]) for r in ranges] + [_limits(ranges)]
+    return [_limits([r]) for r in ranges] + [_limits(ranges if together is None else [ranges[b] for b in together])]
 
 
 #: Per-band metadata lists, one entry per band of the layer (per file band for band layers).

@@ -141,8 +141,11 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     if georeferenced:
         kwargs.update(layer_placement_from_transform(tuple(transform)[:6]))
     valid_of = _valid_rows(geo, colorinterp)
-    contrasts = band_contrasts(data, valid_of) if valid_of is not None else None
-    if is_rgb(count, dtype, colorinterp):
+    rgb = is_rgb(count, dtype, colorinterp)
+    # an RGBA layer's limits stretch its colours alone (napari shows alpha as a fraction of the type's maximum)
+    colours = [i for i, c in enumerate(colorinterp) if c != "alpha"] if rgb else None
+    contrasts = band_contrasts(data, valid_of, colours) if valid_of is not None else None
+    if rgb:
         order = rgb_order(count, colorinterp, geo.descriptions)
         kwargs.update(rgb=True, metadata=shown_in_order(metadata, order))
         if contrasts and contrasts[-1]:  # all bands together

@@ -441,3 +441,31 @@ def test_a_declared_identity_geotransform_places_the_layer_as_the_engine_does(tm
     assert kwargs["metadata"]["transform"] == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
     assert kwargs["metadata"]["pixel_size"] == (1.0, 1.0)
     assert np.allclose(_bounds_of(kwargs, data.shape[:2]), [[-8, 0], [0, 9]])  # rows run north: y = -row
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_a_16_bit_rgba_layer_is_stretched_over_its_colours_not_its_alpha(make_napari_viewer, qtbot, tmp_path,
+                                                                         monkeypatch, lazy):
+    """A uint16 RGBA GeoTIFF (alpha 0 / 65535, colours 100 … 3000), read whole or lazily: its contrast
+    limits span its colour bands' valid pixels. napari stretches red, green and blue by them and shows
+    alpha as a fraction of 65535 whatever they are. Before: they spanned alpha's values too (0 … 65535),
+    the colours drawn at a twentieth of their brightness (orange 3000/1500/100 as (12, 6, 0) on screen)."""
+    from napari_ldcsr.io import _lazy
+
+    if lazy:
+        monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 32 * 32)
+    data = np.zeros((4, 64, 64), np.uint16)
+    data[:3] = np.array([3000, 1500, 100], np.uint16)[:, None, None]  # orange on the right
+    data[:3, :, :32] = np.array([100, 100, 3000], np.uint16)[:, None, None]  # blue on the left
+    data[3] = 65535
+    data[:, :8] = 0  # transparent top rows
+    path = _geotiff(tmp_path / "rgba16.tif", data, photometric="RGB", alpha="YES")
+    viewer = make_napari_viewer(show=True)
+    (layer,) = viewer.open(str(path), plugin="napari-ldcsr")
+    assert layer.rgb and layer.multiscale is lazy
+    assert list(layer.contrast_limits) == [100.0, 3000.0]
+    qtbot.wait(100)
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    h, w = shot.shape[:2]
+    assert np.abs(shot[h // 2 + 20, w // 2 + 20] - [255, 123, 0]).max() <= 3
+    assert np.abs(shot[h // 2 + 20, w // 2 - 20] - [0, 0, 255]).max() <= 3
