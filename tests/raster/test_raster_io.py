@@ -275,6 +275,36 @@ def test_ctrl_c_as_the_part_file_is_made_leaves_nothing(rasters, tmp_path, monke
     assert not out.exists() and _leftovers(tmp_path) == []
 
 
+class _CloseInterrupted:
+    """A dataset whose close is cut by a Ctrl-C (a second one while the first one's cleanup flushes it)."""
+
+    def __init__(self, ds):
+        self._ds = ds
+
+    def __getattr__(self, name):
+        return getattr(self._ds, name)
+
+    def close(self):
+        self._ds.close()
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_a_failed_write_is_cleaned_up_leaves_nothing(rasters, tmp_path):
+    """A Ctrl-C in the writer's cleanup itself, as it closes the dataset (a second Ctrl-C while a large
+    part file is flushed): the part file is still removed, its lock and claim given up. Before: it was
+    left ('.out.tif.xxxxxxxx.ldcsr-part', until a later run in that folder), its descriptor open."""
+    from ldcsr_core.output_claims import OutputClaim
+
+    out = tmp_path / "out.tif"
+    with rasterio.open(rasters["gray"]) as src, pytest.raises(KeyboardInterrupt):
+        with lio.GeoTiffWriter(out, lio.output_profile(src, (90, 122), block=32), src=src) as gw:
+            gw.dataset = _CloseInterrupted(gw.dataset)
+            raise KeyboardInterrupt  # the first Ctrl-C
+    assert not out.exists() and _leftovers(tmp_path) == []
+    assert gw._lock_fd is None and gw._claim is None and gw.dataset is None
+    OutputClaim.of(out, wait=False).release()  # free again
+
+
 def test_writer_refuses_existing_and_missing_folder(rasters, tmp_path):
     out = tmp_path / "out.tif"
     out.write_bytes(b"x")

@@ -328,20 +328,26 @@ class GeoTiffWriter:
         self._guard(self.dataset.write_mask, mask, window=window)
 
     def _cleanup(self) -> None:
-        if self.dataset is not None:
-            try:
-                self.dataset.close()
-            except Exception:
-                pass
-            self.dataset = None
-        if self.tmp_path is not None:
-            for p in (self.tmp_path, *_sidecars(self.tmp_path)):
+        """Close and remove the part file, give up its lock and claim: all of it, even when a Ctrl-C
+        cuts the close (raised after)."""
+        try:
+            ds, self.dataset = self.dataset, None
+            if ds is not None:
                 try:
-                    p.unlink()
-                except FileNotFoundError:
+                    ds.close()
+                except Exception:
                     pass
-            self.tmp_path = None
-        self._unlock()
+        finally:
+            try:
+                if self.tmp_path is not None:
+                    for p in (self.tmp_path, *_sidecars(self.tmp_path)):
+                        try:
+                            p.unlink()
+                        except FileNotFoundError:
+                            pass
+                    self.tmp_path = None
+            finally:
+                self._unlock()
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:
