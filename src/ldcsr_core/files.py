@@ -271,7 +271,12 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
     import tempfile
 
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=part_prefix(p), suffix=PART_SUFFIX, dir=p.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=part_prefix(p), suffix=PART_SUFFIX, dir=p.parent)
+    except BaseException as e:  # a Ctrl-C as os.open made it: a part not locked yet, its name unknown
+        if not isinstance(e, OSError):
+            remove_stale_parts(p)
+        raise
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

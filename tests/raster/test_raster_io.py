@@ -254,12 +254,16 @@ def test_failure_or_ctrl_c_leaves_nothing(rasters, tmp_path, exc):
     assert sha256(out) == good and _leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("where", ["libtiff_routing", "flock"])
+@pytest.mark.parametrize("where", ["libtiff_routing", "flock", "mkstemp"])
 def test_ctrl_c_as_the_part_file_is_made_leaves_nothing(rasters, tmp_path, monkeypatch, where):
     """A Ctrl-C (SIGHUP) the moment the part file appears: before, one between its creation and the
-    writer's open dataset (routing libtiff's messages, locking it) left the part file behind."""
+    writer's open dataset (routing libtiff's messages, locking it) left the part file behind, and one
+    that comes while tempfile.mkstemp's os.open makes it still did (Python runs the handler as the call
+    returns: the file is there, its name and descriptor not yet known)."""
     import fcntl
+    import os
 
+    from ldcsr_core.files import PART_SUFFIX
     from ldcsr_core.geo import geotiff_writer
 
     def interrupt(*a, **k):
@@ -267,12 +271,25 @@ def test_ctrl_c_as_the_part_file_is_made_leaves_nothing(rasters, tmp_path, monke
 
     if where == "flock":
         monkeypatch.setattr(fcntl, "flock", interrupt)
+    elif where == "mkstemp":
+        real_open, signalled = os.open, []
+
+        def signalled_open(name, *a, **k):
+            fd = real_open(name, *a, **k)
+            if str(name).endswith(PART_SUFFIX) and not signalled:  # the part file made: the one signal
+                signalled.append(fd)
+                raise KeyboardInterrupt
+            return fd
+
+        monkeypatch.setattr(os, "open", signalled_open)
     else:
         monkeypatch.setattr(geotiff_writer, "route_libtiff_messages", interrupt)
     out = tmp_path / "out.tif"
     with pytest.raises(KeyboardInterrupt):
         _write_rows(out, rasters["gray"])
     assert not out.exists() and _leftovers(tmp_path) == []
+    if where == "mkstemp":
+        os.close(signalled[0])  # (what the interrupted os.open opened: lost in a real run, which ends)
 
 
 class _CloseInterrupted:
