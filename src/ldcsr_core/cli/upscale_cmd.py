@@ -342,7 +342,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
     from .commands import reader_gone
 
     pending, later = list(jobs), []  # later: inputs another command was making, done after the others
-    made = {}  # the files an input reads -> its result: another name of them (a hard link) is copied
+    made = {}  # an input's file -> its result: another name of it (a hard link) may be copied
     with runner_cm as runner:
         while pending or later:
             if not pending:  # the others are done: wait for the other command's, then look again
@@ -357,7 +357,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
             try:
                 from ..geo.pipeline import upscale_raster
 
-                key = path_identity(src, nodata=up_opts.nodata, crs=up_opts.crs)
+                key = path_identity(src)  # the same file (a hard link, a symlink): maybe copied
                 res = upscale_raster(src, dst, model=model, options=up_opts, output=out_opts,
                                      runner=runner, callback=bar, spread_path=spread_out,
                                      found=(found or {}).get(dst, file_id(dst)), same_as=made.get(key), **req)

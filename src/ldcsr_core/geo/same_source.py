@@ -36,13 +36,10 @@ def source_identity(src) -> tuple | None:
     return found if found and None not in found else None
 
 
-def path_identity(path, *, nodata=None, crs=None) -> tuple | None:
-    """:func:`source_identity` of the raster at ``path`` (None when it cannot be opened)."""
-    try:
-        with rio_io.open_raster(path, nodata=nodata, crs=crs) as src:
-            return source_identity(src)
-    except Exception:  # (its own run says why)
-        return None
+def path_identity(path) -> tuple | None:
+    """The file at ``path`` (a link followed), as the key of a batch's earlier result on it: one
+    ``stat``, no open (:func:`earlier_output` then checks every file GDAL reads for both names)."""
+    return _file(path)
 
 
 def earlier_output(same_as, src, *, model, options, request, shape, spread_path) -> Path | None:
