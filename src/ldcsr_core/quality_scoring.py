@@ -7,6 +7,7 @@ windows into a :class:`~ldcsr_core.quality.SelfCheck`; every name here is import
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -50,8 +51,8 @@ def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: i
 
     ``valid`` (H×W bool, None: all) marks the pixels that are data: nodata pixels (filled so that
     the model sees a continuation) are left out of every figure and are NaN in the error maps; an
-    SSIM value counts where its whole 11×11 window is valid, an LR-consistency pixel where the
-    scene pixels it covers are."""
+    SSIM value counts where its whole 11×11 window is valid, an LR-consistency pixel where no
+    nodata pixel weighs in it through the bicubic degradation (:func:`_lr_clear`)."""
     from .training.data import degrade
     from .training.evaluate import reduced_resolution
     from .training.metrics import border_crop, crop_width, mse, ssim_map
@@ -92,16 +93,47 @@ def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: i
 def _score_masks(valid: np.ndarray, scale: float, lr_hw) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The valid pixels of the cropped reference, of its SSIM map (H'×W'×3, as ``ssim_map``'s
     5-px margin: a value whose whole 11×11 window is valid; one whose centre alone was counted held
-    the fill beside it) and of the LR copy (a pixel whose box footprint in the scene is all valid)."""
-    from PIL import Image
-
+    the fill beside it) and of the LR copy (:func:`_lr_clear`)."""
     from .training.metrics import border_crop
 
     ref = border_crop(valid, scale)
     m = _SSIM_MARGIN
     ssim = np.repeat(_all_valid(ref, 2 * m + 1)[m:-m, m:-m, None], 3, axis=-1)
-    box = Image.fromarray(valid.astype(np.float32)).resize((lr_hw[1], lr_hw[0]), Image.BOX)
-    return ref, ssim, np.asarray(box) > 1 - 1e-6
+    return ref, ssim, _lr_clear(valid, lr_hw)
+
+
+def _lr_clear(valid: np.ndarray, lr_hw) -> np.ndarray:
+    """The LR pixels (``lr_hw`` bool) that no invalid scene pixel weighs in when the degradation
+    makes them: neither the LR copy's pixel nor the restored image's degraded again holds the fill
+    (a pixel whose box footprint alone was valid held it through bicubic's wider kernel). Counts, not
+    one degraded mask: bicubic's negative lobes could cancel a mask's weights to exactly 0."""
+    invalid = ~np.asarray(valid, dtype=bool)
+    if not invalid.any():
+        return np.ones(tuple(lr_hw), bool)
+    rows = _reach(valid.shape[1], lr_hw[1]) @ invalid.T.astype(np.float32)  # LR columns × scene rows
+    return (_reach(valid.shape[0], lr_hw[0]) @ rows.T) == 0
+
+
+@functools.lru_cache(maxsize=8)
+def _reach(n: int, m: int):
+    """Which of ``n`` scene pixels weigh in each of the ``m`` LR pixels along one axis (m×n sparse
+    0/1) when :func:`~ldcsr_core.training.data.degrade` takes n px to m (PIL's antialiased bicubic:
+    about ±2·n/m px, exactly 0 at some taps): read from the degradation itself, impulses degraded as
+    float32, 256 at a time. A weight non-zero in degrade's 8-bit arithmetic is non-zero here."""
+    from scipy import sparse
+
+    from .training.data import degrade
+
+    lr, px = [], []
+    for c0 in range(0, n, 256):
+        k = min(256, n - c0)
+        impulses = np.zeros((k, n), np.float32)
+        impulses[np.arange(k), c0 + np.arange(k)] = 1.0
+        r, j = np.nonzero(degrade(impulses, (k, m)))  # rows alone: PIL's vertical pass is skipped
+        lr.append(j)
+        px.append(c0 + r)
+    lr, px = np.concatenate(lr), np.concatenate(px)
+    return sparse.csr_matrix((np.ones(len(lr), np.float32), (lr, px)), shape=(m, n))
 
 
 def _all_valid(mask: np.ndarray, side: int) -> np.ndarray:
@@ -156,5 +188,6 @@ def check_scorable(counts, total: int, scale: float) -> None:
         raise InputError(
             f"too little data to score at ×{scale:g}: {n} of the {total} px are data inside the "
             f"{math.ceil(scale)}-px border ({n_ssim} of them {_SSIM_MARGIN} px further in and as far from "
-            f"nodata, where SSIM is measured), the rest is nodata; a check needs at least {need} (and some for SSIM): use a "
-            "window with more data")
+            f"nodata, where SSIM is measured; {n_lr} px of the copy ×{scale:g} coarser made of data alone, "
+            f"where the LR-consistency is), the rest is nodata; a check needs at least {need} (and some for "
+            "SSIM and the LR-consistency): use a window with more data")

@@ -51,3 +51,52 @@ def test_the_ssim_mask_keeps_windows_whose_whole_square_is_data(scale):
     whole = binary_erosion(ref, np.ones((11, 11), bool), border_value=0)[5:-5, 5:-5]
     assert np.array_equal(ssim, np.repeat(whole[..., None], 3, axis=-1))
     assert 0 < score_counts(valid.shape, valid, scale)[1] == whole.sum()
+
+
+def _reached_one_by_one(valid: np.ndarray, lr_hw) -> np.ndarray:
+    """The LR pixels that some nodata pixel weighs in: each nodata pixel degraded alone (float32,
+    the self-check's degradation), the union of the pixels each reaches; nothing to cancel."""
+    from ldcsr_core.training.data import degrade
+
+    reached = np.zeros(lr_hw, bool)
+    for y, x in zip(*np.nonzero(~valid)):
+        impulse = np.zeros(valid.shape, np.float32)
+        impulse[y, x] = 1.0
+        reached |= degrade(impulse, lr_hw) != 0
+    return reached
+
+
+@pytest.mark.parametrize("scale", [2.0, 3.0, 3.7, 8.0])
+def test_an_lr_pixel_counts_where_no_nodata_pixel_weighs_in_its_degradation(scale):
+    """The LR-consistency compares the restored image degraded again (PIL's antialiased bicubic,
+    about ±2·scale px) with the LR copy: an LR pixel whose box footprint alone was data counted the
+    fill under nodata beside it through bicubic's wider kernel. Its mask is now the LR pixels that
+    no nodata pixel reaches, one by one, and the fill's values never move them in degrade's own
+    8-bit arithmetic, where they moved pixels of the old mask (box footprint)."""
+    from PIL import Image
+
+    from ldcsr_core.training.data import degrade
+
+    rng = np.random.default_rng(3)
+    h, w = 83, 97
+    lr_hw = (int(h / scale), int(w / scale))
+    valid = np.ones((h, w), bool)
+    valid[:, 30:33] = False  # a stripe, a hole, scattered pixels
+    valid[50:58, 60:75] = False
+    valid[rng.random((h, w)) < 0.002] = False
+    kept = _score_masks(valid, scale, lr_hw)[2]
+    assert kept.shape == lr_hw and 0 < kept.sum() < kept.size
+    assert np.array_equal(kept, ~_reached_one_by_one(valid, lr_hw))
+    box = np.asarray(Image.fromarray(valid.astype(np.float32)).resize(lr_hw[::-1], Image.BOX)) > 1 - 1e-6
+    assert not (kept & ~box).any() and (box & ~kept).sum() > kept.size // 20  # main's mask: wider
+    hr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    lr = degrade(hr, lr_hw).astype(int)
+    moved = np.zeros(lr_hw, bool)
+    for _ in range(4):  # other fills under nodata
+        other = hr.copy()
+        other[~valid] = rng.integers(0, 256, (int((~valid).sum()), 3), dtype=np.uint8)
+        moved |= (degrade(other, lr_hw) != lr).any(axis=-1)
+    assert not (moved & kept).any() and (moved & box).any()
+    assert score_counts(valid.shape, valid, scale)[2] == kept.sum()
+    assert score_counts(valid.shape, None, scale)[2] == kept.size  # no nodata: every LR pixel
+

@@ -305,6 +305,21 @@ def test_nodata_is_filled_for_the_model_but_never_scored(file_model, tmp_path):
     assert data_only.nodata == 0 and "nodata" not in data_only.line()
 
 
+def striped_check(tmp_path, model, first: int, every: int):
+    """A 160×96 GeoTIFF whose 2-px columns from ``first`` every ``every`` px are nodata 0 (an SLC-off
+    scene), its self-check at ×2, and the picture and valid pixels the check read."""
+    from ldcsr_core.scene_windows import RGBScene
+
+    rgb = np.clip(scene(96, 160), 1, 255)
+    rgb[:, first::every] = rgb[:, first + 1::every] = 0
+    tif = write_tif(tmp_path / "slc.tif", np.moveaxis(rgb, -1, 0), dtype="uint8", nodata=0)
+    r = ldcsr_core.selfcheck(tif, 2, model=model, mode="fast")
+    src = RGBScene(tif)
+    hr, valid = src.rgb_valid((0, 0, 96, 160))
+    src.close()
+    return r, hr, valid
+
+
 def test_ssim_leaves_out_every_window_that_touches_nodata(file_model, tmp_path):
     """Nodata in stripes (a Landsat 7 SLC-off scene): an SSIM value was counted where its centre
     pixel was data, so its 11×11 window held the fill of the stripes beside it (smooth, easy to
@@ -315,16 +330,9 @@ def test_ssim_leaves_out_every_window_that_touches_nodata(file_model, tmp_path):
     skimage_metrics = pytest.importorskip("skimage.metrics")
     from scipy.ndimage import binary_erosion
 
-    from ldcsr_core.scene_windows import RGBScene
     from ldcsr_core.training.evaluate import reduced_resolution
 
-    rgb = np.clip(scene(96, 160), 1, 255)
-    rgb[:, 7::20] = rgb[:, 8::20] = 0
-    tif = write_tif(tmp_path / "slc.tif", np.moveaxis(rgb, -1, 0), dtype="uint8", nodata=0)
-    r = ldcsr_core.selfcheck(tif, 2, model=file_model, mode="fast")
-    src = RGBScene(tif)
-    hr, valid = src.rgb_valid((0, 0, 96, 160))
-    src.close()
+    r, hr, valid = striped_check(tmp_path, file_model, 7, 20)
     assert valid.sum() == 96 * 144  # the stripes are nodata, the fill is under them
     _, sr, bic, _ = reduced_resolution(hr, 2, file_model, mode="fast")
     whole = binary_erosion(valid[2:-2, 2:-2], np.ones((11, 11), bool), border_value=0)  # 2-px crop at ×2
@@ -337,6 +345,63 @@ def test_ssim_leaves_out_every_window_that_touches_nodata(file_model, tmp_path):
         assert abs(smap[centre].mean() - smap[whole].mean()) > 1e-3  # the fill moves the figure
         assert got == pytest.approx(smap[whole].mean(), abs=1e-9)
     assert r.windows[0].ssim_values == 3 * int(whole.sum())
+
+
+def test_lr_consistency_leaves_out_every_lr_pixel_whose_degradation_reaches_nodata(file_model, tmp_path):
+    """Nodata in stripes: an LR pixel counted where the scene pixels its box covers were data, but
+    the degradation (PIL's antialiased bicubic, ±2·scale px) gave the fill under the stripes beside
+    it a weight, in the LR copy and in the restored image degraded again. The LR-consistency is now
+    the PSNR over the LR pixels that the stripes' mask, degraded the same way, does not reach
+    (full columns at ×2: one 1-D sum whose taps, 0.87, 0.23, −0.07, −0.02 a side, cannot cancel)."""
+    from PIL import Image
+
+    from ldcsr_core.training.data import degrade
+    from ldcsr_core.training.evaluate import reduced_resolution
+    from ldcsr_core.training.metrics import mse, psnr_from_mse
+
+    r, hr, valid = striped_check(tmp_path, file_model, 17, 24)
+    lr, sr, bic, lr_hw = reduced_resolution(hr, 2, file_model, mode="fast")
+    data = degrade((~valid).astype(np.float32), lr_hw) == 0
+    box = np.asarray(Image.fromarray(valid.astype(np.float32)).resize(lr_hw[::-1], Image.BOX)) > 1 - 1e-6
+    assert 0 < data.sum() < box.sum() and not (data & ~box).any()
+    for img, got, moved in ((sr, r.lr_psnr_model, 0.003), (bic, r.lr_psnr_bicubic, 0.1)):  # 0.01, 0.26 dB
+        again = degrade(img, lr_hw)
+        want = psnr_from_mse(mse(again, lr, data))
+        assert abs(psnr_from_mse(mse(again, lr, box)) - want) > moved  # the fill moved the figure
+        assert got == pytest.approx(want, rel=1e-12)
+    assert r.windows[0].lr_values == 3 * int(data.sum())
+
+
+def test_no_lr_pixel_clear_of_nodata_is_too_little_data(file_model, tmp_path):
+    """1-px nodata columns every 12 px and the last: SSIM's 11×11 windows fit between them, but at
+    ×4 every LR pixel's degradation (±8 px) reaches one, so there is no LR-consistency to give:
+    refused as SSIM is (before, the LR pixels whose 4-px box fitted between them were scored)."""
+    rgb = np.clip(scene(64, 96), 1, 255)
+    rgb[:, ::12] = rgb[:, -1] = 0
+    tif = write_tif(tmp_path / "combs.tif", np.moveaxis(rgb, -1, 0), dtype="uint8", nodata=0)
+    with pytest.raises(ldcsr_core.InputError, match=r"too little data to score at ×4: \d+ of the 6144 px .*; 0 px "
+                                                    r"of the copy ×4 coarser made of data alone, where the LR-consistency is\)"):
+        ldcsr_core.selfcheck(tif, 4, model=file_model, mode="fast")
+    n, n_ssim, n_lr = ldcsr_core.quality.score_counts((64, 96), rgb.any(axis=-1), 4)
+    assert n >= 121 and n_ssim > 0 and n_lr == 0
+
+
+def test_figures_without_nodata_are_the_protocol_s_to_every_digit(file_model, tmp_path):
+    """No nodata (none declared, or declared and absent): nothing is left out, every figure is
+    evaluate's protocol on every pixel, exactly."""
+    from ldcsr_core.training.data import degrade
+    from ldcsr_core.training.evaluate import reduced_resolution
+    from ldcsr_core.training.metrics import border_crop, psnr
+
+    rgb = np.clip(scene(96, 160), 1, 255)
+    for nodata in (None, 0):
+        tif = write_tif(tmp_path / f"full{nodata}.tif", np.moveaxis(rgb, -1, 0), dtype="uint8", nodata=nodata)
+        for s in (2, 3.5):
+            r = ldcsr_core.selfcheck(tif, s, model=file_model, mode="fast")
+            lr, sr, bic, lr_hw = reduced_resolution(rgb, s, file_model, mode="fast")
+            assert r.nodata == 0 and r.windows[0].lr_values == lr.size
+            assert r.lr_psnr_model == psnr(degrade(sr, lr_hw), lr) and r.lr_psnr_bicubic == psnr(degrade(bic, lr_hw), lr)
+            assert r.psnr_model == psnr(border_crop(sr, s), border_crop(rgb, s))
 
 
 def test_too_little_data_to_score_is_refused(file_model, tmp_path):

@@ -360,7 +360,7 @@ def to_uint8(x) -> np.ndarray:
 
 
 def degrade(hr: np.ndarray, lr_hw: tuple[int, int]) -> np.ndarray:
-    """The paper's degradation: PIL (antialiased) bicubic resize of the uint8 HR image."""
+    """The paper's degradation: PIL (antialiased) bicubic resize of the uint8 HR image (or H×W float32)."""
     return np.asarray(Image.fromarray(hr).resize((lr_hw[1], lr_hw[0]), Image.BICUBIC))
 
 
