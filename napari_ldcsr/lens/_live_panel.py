@@ -6,7 +6,6 @@ model cache, so the model the lens uses stays loaded and is the one a Run uses.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from qtpy.QtCore import QEvent
@@ -18,6 +17,7 @@ from ldcsr_core.words import counted
 
 from .._lines import StatusLine
 from ..compare._compare import CompareDock
+from ..compare._corner import give_corner_back, take_corner
 from ._lens import LiveLens
 
 __all__ = ["LivePanel", "DOCK_SHARE"]
@@ -42,7 +42,6 @@ class LivePanel(QWidget):
         self.compare_dock: CompareDock | None = None
         self._dock = None
         self._dock_height: int | None = None  # the panels' dock's last height
-        self._corner = None  # (weakref to the window, its bottom-right corner's area) before the panels took it
 
         self.live_box = QCheckBox("Live: super-resolve the view")
         self.live_box.setToolTip("While on, the part of the layer on screen is super-resolved when the camera "
@@ -206,17 +205,16 @@ class LivePanel(QWidget):
         window's width, under the right-hand docks too, so the dock could only have what this widget
         (about 760 px high, in a right-hand dock) leaves: 87 px in a 900 px window. The right-hand docks
         take the bottom-right corner while the panels are open (the window's own setting comes back
-        when they close), the panels lie under the canvas and the left-hand docks. Done on the next
-        turn of the event loop, once the main window has laid the new dock out."""
+        when the window's last panels close: ``compare/_corner``), the panels lie under the canvas and
+        the left-hand docks. Done on the next turn of the event loop, once the main window has laid
+        the new dock out."""
         from qtpy.QtCore import Qt, QTimer
         from qtpy.QtWidgets import QMainWindow
 
         dock, height = self._dock, self._dock_height
         window = dock.window()
         if isinstance(window, QMainWindow):
-            if self._corner is None:
-                self._corner = (weakref.ref(window), window.corner(Qt.Corner.BottomRightCorner))
-            window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+            take_corner(window, self)
 
         def size() -> None:
             window = dock.window() if dock is self._dock else None
@@ -239,7 +237,7 @@ class LivePanel(QWidget):
 
     def _close_compare(self, reopen: bool = False) -> None:
         """Close the panels and their dock; unless they ``reopen`` at once, the window's bottom-right
-        corner goes back to the area it had before they opened."""
+        corner goes back to the area it had before they opened (once no other widget's panels are open)."""
         if self.compare_dock is not None:
             self.compare_dock.removeEventFilter(self)
             self.compare_dock.close_panels()
@@ -250,16 +248,8 @@ class LivePanel(QWidget):
                 except (LookupError, RuntimeError, AttributeError):  # (RuntimeError: napari deleted it)
                     pass
         self.compare_dock = self._dock = None
-        if not reopen and self._corner is not None:
-            from qtpy.QtCore import Qt
-
-            window, area = self._corner[0](), self._corner[1]
-            self._corner = None
-            try:
-                if window is not None:
-                    window.setCorner(Qt.Corner.BottomRightCorner, area)
-            except RuntimeError:  # the window is being deleted
-                pass
+        if not reopen:
+            give_corner_back(self)
 
     def close(self) -> bool:
         self._close_compare()
