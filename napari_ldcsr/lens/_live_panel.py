@@ -235,6 +235,13 @@ class LivePanel(QWidget):
                 self.compare_button.setChecked(False)
         return super().eventFilter(obj, event)
 
+    def dock_hidden(self) -> None:
+        """The widget's dock was hidden (its title bar's hide button, the Plugins or Window menu): the
+        panels close as when the widget closes, their button with them (shown again, the dock is as
+        after the panels' own 'x'); the live lens goes on (its layer is in the layer list)."""
+        if self.compare_dock is not None:
+            self.set_linked_compare(False, uncheck=True)
+
     def _close_compare(self, reopen: bool = False) -> None:
         """Close the panels and their dock; unless they ``reopen`` at once, the window's bottom-right
         corner goes back to the area it had before they opened (once no other widget's panels are open)."""

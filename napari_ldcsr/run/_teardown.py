@@ -1,6 +1,6 @@
 """The dock widget's teardown: every worker (Run, quality check, adaptation, live lens) stopped and
 joined when the viewer closes, the application quits, the widget leaves its dock, or a script ends
-with its viewer still open (interpreter exit)."""
+with its viewer still open (interpreter exit); its linked panels closed when its dock is hidden."""
 
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ def _shutdown_open() -> None:
             widget.shutdown()
         except RuntimeError:  # its Qt side is already gone
             pass
+
+
+def _dock_hidden(widget) -> bool:
+    """Whether the dock that holds ``widget`` is hidden by itself (its hide button, a menu), not
+    with its window."""
+    from qtpy.QtWidgets import QDockWidget
+
+    parent = widget.parent()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parent()
+    return parent is not None and parent.isHidden()
 
 
 class TeardownMixin:
@@ -93,6 +104,9 @@ class TeardownMixin:
             elif self.parent() is not None and shut is True:  # docked again (the same widget):
                 self._shut = False  # its workers can start again, so the teardown must run again
                 _OPEN.add(self)
+        elif ev.type() == QEvent.Type.Hide and not ev.spontaneous() and getattr(self, "_shut", None) is False \
+                and _dock_hidden(self):  # not a minimized window (spontaneous) nor a closing one
+            self.live.dock_hidden()
         return super().event(ev)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -1,4 +1,4 @@
-"""The linked panels and the LDCSR widget's own dock: two widgets in one window."""
+"""The linked panels and the LDCSR widget's own dock: the dock hidden, two widgets in one window."""
 
 from __future__ import annotations
 
@@ -12,6 +12,57 @@ def _open_panels(viewer, widget, qtbot):
     widget.live.compare_button.setChecked(True)
     qtbot.wait(100)
     return src
+
+
+def test_hiding_the_widgets_dock_closes_its_linked_panels(ldcsr, qtbot):
+    """The LDCSR dock's title-bar hide button (napari's; the Plugins menu and Window menu hide it the
+    same way) closes the linked panels as closing the widget does: their cameras unlinked, their dock
+    gone, the window's bottom-right corner back, the button off. Shown again, the dock is as after the
+    panels' own 'x': one click opens them. Before: the panels stayed open and linked to a widget out
+    of sight, the right-hand dock area kept the corner."""
+    from qtpy.QtCore import Qt
+
+    from napari_ldcsr._viewer import camera
+
+    viewer, widget = ldcsr
+    window = viewer.window._qt_window
+    corner = Qt.Corner.BottomRightCorner
+    before = window.corner(corner)
+    _open_panels(viewer, widget, qtbot)
+    panels, button = widget.live.compare_dock, widget.live.compare_button
+    assert panels is not None and window.corner(corner) == Qt.DockWidgetArea.RightDockWidgetArea
+    dock = widget.parent()
+    dock.titleBarWidget().hide_button.click()  # napari's hide button on the LDCSR dock
+    qtbot.wait(100)
+    assert not widget.isVisible()
+    assert widget.live.compare_dock is None and not button.isChecked()
+    assert panels.link is None and panels.qt_viewers == {}  # unlinked, canvases closed
+    assert "LDCSR linked compare" not in viewer.window._wrapped_dock_widgets
+    assert window.corner(corner) == before
+    camera(viewer).zoom = 3.0  # the main camera moves alone
+    assert all(camera(m).zoom != 3.0 for m in panels.models.values())
+
+    dock.setVisible(True)  # shown again (the Plugins or Window menu)
+    qtbot.wait(100)
+    assert widget.isVisible() and not button.isChecked() and widget.live.compare_dock is None
+    button.click()
+    qtbot.wait(100)
+    assert widget.live.compare_dock is not None and widget.live._dock.isVisible()
+    assert window.corner(corner) == Qt.DockWidgetArea.RightDockWidgetArea
+
+
+def test_a_minimized_window_keeps_the_panels(ldcsr, qtbot):
+    """Only the dock's own hiding closes them: the window minimized and shown again keeps them open."""
+    viewer, widget = ldcsr
+    _open_panels(viewer, widget, qtbot)
+    panels = widget.live.compare_dock
+    window = viewer.window._qt_window
+    window.showMinimized()
+    qtbot.wait(200)
+    window.showNormal()
+    qtbot.wait(200)
+    assert widget.live.compare_dock is panels and panels.link is not None
+    assert widget.live.compare_button.isChecked()
 
 
 @pytest.mark.parametrize("first", ["second closes first", "first closes first"])
