@@ -164,6 +164,45 @@ def test_coarse_levels_read_the_files_overviews(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.asarray(levels[2]), reference(two, two != -9999, 2))
 
 
+@pytest.mark.parametrize("built_with", [None, 0])
+def test_overviews_averaged_before_the_nodata_was_declared_are_not_shown(tmp_path, monkeypatch, built_with):
+    """A file whose overviews were averaged while it declared no nodata (or 0), its nodata (-9999)
+    set after (rasterio's build_overviews, then the nodata; gdaladdo, then gdal_edit -a_nodata): its
+    coarse levels are the valid mean of its full resolution, not those overviews. Before: the ×2 level
+    showed the overview as it is, -9999 averaged into the pixels beside the nodata (-2425 … 99: dark
+    edges zoomed out, a contrast range down to them), the full resolution right."""
+    a = scene("int16", -9999, np.random.default_rng(5))
+    path = write(tmp_path / "late.tif", a, built_with, overviews=[2, 4])
+    with rasterio.open(path, "r+") as dst:
+        dst.nodata = -9999
+    with rasterio.open(path, overview_level=0) as ovr:
+        two = ovr.read(1)
+    assert ((two > -9999) & (two < 100)).any()  # the overview mixed nodata into the data
+    (levels, kwargs, _), = open_lazily(path, monkeypatch)
+    (full, _, _), = layer_data_from_geotiff(path)
+    assert_levels(levels, full, full != -9999)
+    assert kwargs["contrast_limits"][0] >= 100
+
+
+def test_overviews_picked_by_nearest_before_the_nodata_was_declared_are_shown(tmp_path, monkeypatch):
+    """Overviews built by nearest (GDAL's RESAMPLING tag) copy pixels, nodata or data, whatever was
+    declared: the level of their factor is their pixels, the next the valid mean of them."""
+    a = scene("int16", -9999, np.random.default_rng(5))
+    path = tmp_path / "near.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=W, height=H, count=1, dtype="int16", crs="EPSG:32633",
+                       transform=from_origin(600000, 5340000, 10, 10)) as dst:
+        dst.write(a)
+        dst.build_overviews([2], Resampling.nearest)
+    with rasterio.open(path, "r+") as dst:
+        dst.nodata = -9999
+    (levels, _, _), = open_lazily(path, monkeypatch)
+    with rasterio.open(path, overview_level=0) as ovr:
+        assert ovr.nodata is None and ovr.tags(1)["RESAMPLING"] == "NEAREST"
+        two = ovr.read(1)
+    np.testing.assert_array_equal(np.asarray(levels[1]), two)
+    np.testing.assert_array_equal(np.asarray(levels[2]), reference(two, two != -9999, 2))
+
+
 @pytest.mark.parametrize("dtype,nodata", [("int16", -9999), ("float32", -9999.0), ("uint16", 0)])
 def test_a_lazy_layer_opens_with_the_contrast_of_its_valid_pixels(tmp_path, monkeypatch, make_napari_viewer,
                                                                    dtype, nodata):
