@@ -5,7 +5,9 @@ Makes (once, under ``--workdir``, default ``/tmp``) a ``--size``² single-band G
 2×..8× overviews, opens each with the plugin's lazy reader and times, ``--repeat`` times: opening
 it as napari would (the reader, then the coarsest level's range if the reader gave no contrast
 limits: napari's own read of it) and reading every ``CHUNK``-sized tile of each coarser level.
-Prints the medians (s). Run it with the checkout to measure first on ``PYTHONPATH``:
+Prints the medians (s); ``--gdal-average`` also times GDAL's average of the same full-resolution
+windows to each tile's size (what the reader did before 2026-12-06), read after the layer's own, on
+GDAL's warm cache. Run it with the checkout to measure first on ``PYTHONPATH``:
 
     PYTHONPATH=src:. .venv/bin/python benchmarks/lazy_levels.py --size 8192 --dtype int16
 """
@@ -53,8 +55,11 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def bench(path: Path, repeat: int) -> dict:
+def bench(path: Path, repeat: int, gdal_average: bool = False) -> dict:
+    import rasterio
     from napari_ldcsr.io import _lazy
+    from rasterio.enums import Resampling
+    from rasterio.windows import Window
 
     def open_layer():
         (levels, kw, _), = _lazy.lazy_layer_data(path)
@@ -72,8 +77,18 @@ def bench(path: Path, repeat: int) -> dict:
             for r in range(0, lvl.shape[0], c):
                 for q in range(0, lvl.shape[1], c):
                     lvl[r:r + c, q:q + c]
-        out[f"x{lvl.factor} ({lvl.shape[0]}², {(-(-lvl.shape[0] // c)) ** 2} tiles)"] = statistics.median(
-            timed(tiles) for _ in range(repeat))
+        key = f"x{lvl.factor} ({lvl.shape[0]}², {(-(-lvl.shape[0] // c)) ** 2} tiles)"
+        out[key] = statistics.median(timed(tiles) for _ in range(repeat))
+        if gdal_average:
+            with rasterio.open(path) as ds:
+                def averaged(f=lvl.factor, n=lvl.shape[0]):
+                    for r in range(0, n, c):
+                        for q in range(0, n, c):
+                            h, w = min(c, n - r), min(c, n - q)
+                            ds.read(1, window=Window(q * f, r * f, min(w * f, ds.width - q * f),
+                                                     min(h * f, ds.height - r * f)),
+                                    out_shape=(h, w), resampling=Resampling.average)
+                out[key + " GDAL's average"] = statistics.median(timed(averaged) for _ in range(repeat))
     return out
 
 
@@ -83,12 +98,13 @@ def main() -> None:
     ap.add_argument("--dtype", default="int16")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workdir", default="/tmp")
+    ap.add_argument("--gdal-average", action="store_true", help="also time GDAL's average of the same windows")
     args = ap.parse_args()
     for ovr in (False, True):
         name = f"ldcsr_lazy_levels_{args.size}_{args.dtype}{'_ovr' if ovr else ''}.tif"
         path = make(Path(args.workdir) / name, args.size, args.dtype, ovr)
-        for key, t in bench(path, args.repeat).items():
-            print(f"{name}  {key:24s} {t:.3f} s")
+        for key, t in bench(path, args.repeat, args.gdal_average).items():
+            print(f"{name}  {key:40s} {t:.3f} s")
 
 
 if __name__ == "__main__":

@@ -172,13 +172,16 @@ class RasterLevel:
         # a few rows of blocks at a time: memory bounded by PASS_PIXELS, not by the window (k² times the
         # level's: the whole scene for the coarsest level of one without overviews)
         step = h if k == 1 and not with_valid else max(1, PASS_PIXELS // (k * k * w * len(bands)))
-        parts = []
+        parts, buf = [], None
         for y in range(r0, r0 + h, step):
             win = Window(c0 * k, y * k, min((c0 + w) * k, ds.width) - c0 * k,
                          min(min(y + step, r0 + h) * k, ds.height) - y * k)
+            shape = (len(bands), int(win.height), int(win.width))
+            if k > 1 and (buf is None or buf.shape != shape):  # averaged: one array read into, pass after pass
+                buf = np.empty(shape, ds.dtypes[0])  # (a new one each pass: page faults, up to half the time)
             with warnings.catch_warnings(), read_errors(ds):
                 warnings.simplefilter("ignore")
-                arr = ds.read(bands, window=win)
+                arr = ds.read(bands, window=win, out=buf if k > 1 else None)
                 mask = ds.dataset_mask(window=win) if vy.mask and (k > 1 or with_valid) else None
             if k == 1 and not with_valid:  # the file's overview of this level: its pixels as they are
                 arr = arr if self.one_nodata is None else self.one_nodata(arr, bands)
