@@ -153,6 +153,19 @@ def test_out_of_memory_retries_with_smaller_windows(tiny, monkeypatch, caplog):
     assert "out of memory" in caplog.text
 
 
+@pytest.mark.parametrize("message", [
+    "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`",
+    "cuDNN error: CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED",
+    "cuFFT error: CUFFT_ALLOC_FAILED"])
+def test_a_cuda_librarys_allocation_failure_retries_with_smaller_windows(tiny, monkeypatch, message):
+    """cuBLAS, cuDNN and cuFFT allocate outside torch's caching allocator and say so in their own
+    words (torch's strings; cuDNN 9's): a card nearly full is the same out of memory."""
+    img = np.random.default_rng(4).random((60, 60, 3)).astype(np.float32)
+    sizes = small_device(monkeypatch, tiny, 150 * 150, error=RuntimeError(message))
+    out = ldcsr_core.upscale(img, 4, model=tiny, mode="fast")
+    assert out.shape == (240, 240, 3) and sizes[0] == 240 * 240 and max(sizes[1:]) <= 150 * 150
+
+
 def test_other_errors_are_not_retried(tiny, monkeypatch):
     def broken(self, lr, win, **kw):
         raise RuntimeError("something else")

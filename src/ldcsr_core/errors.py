@@ -115,10 +115,13 @@ def cause_line(exc: BaseException) -> str:
     return useful[-1] if useful else lines[0]
 
 
-# Allocation failures as the back ends word them: PyTorch's CPU allocator, CUDA/MPS, and oneDNN's
+# Allocation failures as the back ends word them: PyTorch's CPU allocator, CUDA/MPS, oneDNN's
 # "could not create a primitive" (what a convolution gets when its workspace cannot be allocated,
-# e.g. under ulimit -v).
-_OOM_WORDS = ("out of memory", "can't allocate memory", "failed to allocate", "could not create a primitive")
+# e.g. under ulimit -v), and the CUDA libraries' own allocations, which torch's caching allocator
+# does not make: cuBLAS "CUBLAS_STATUS_ALLOC_FAILED" (its handle, on a card nearly full), cuFFT
+# "CUFFT_ALLOC_FAILED", cuDNN 9 "CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED".
+_OOM_WORDS = ("out of memory", "can't allocate memory", "failed to allocate", "could not create a primitive",
+              "alloc_failed", "allocation_failed")
 
 
 def is_out_of_memory(err: BaseException) -> bool:
