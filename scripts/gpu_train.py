@@ -33,6 +33,7 @@ MIB = 2 ** 20
 TRAVEL_LIMIT = 64 * MIB     # the device tool's working-tree limit (tracked + untracked + carried)
 PART_BYTES = 15 * MIB       # result files come back when ≤ 16 MiB
 MAX_RESULT_FILES = 8
+MAX_RESULT_BYTES = 64 * MIB  # ... at most 8 of them, 64 MiB together
 CKPT_NAME = "run.ckpt"
 WEIGHTS_NAME = "ldcsr-gpu.safetensors"
 LOG_NAME = "train.jsonl"
@@ -233,6 +234,10 @@ def run(args):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _bytes(files) -> int:
+    return sum(f.stat().st_size for f in files if f.is_file())
+
+
 def write_results(t, work, out, args, read_checkpoint, split_file, half_precision_copy, interrupted=None):
     """The results into ``out``, each file written atomically (:func:`_copy`, split_file): a kill
     (the device's time limit) leaves the files finished before it whole, and summary.json, written
@@ -248,7 +253,11 @@ def write_results(t, work, out, args, read_checkpoint, split_file, half_precisio
     else:
         files += split_file(ckpt, PART_BYTES, out) + [out / f"{CKPT_NAME}.parts.json"]
     half_size = None
-    if args.half or len(files) + 1 > MAX_RESULT_FILES:
+
+    def too_much(files):  # more than comes back, summary.json (below 1 MiB) counted
+        return len(files) + 1 > MAX_RESULT_FILES or _bytes(files) + MIB > MAX_RESULT_BYTES
+
+    if args.half or too_much(files):
         half = work / "run-bf16.ckpt"
         atomic_torch_save(half_precision_copy(read_checkpoint(ckpt)), half)
         half_size = half.stat().st_size
@@ -257,7 +266,7 @@ def write_results(t, work, out, args, read_checkpoint, split_file, half_precisio
             halves = [_copy(half, out / half.name)]
         else:
             halves = split_file(half, PART_BYTES, out) + [out / f"{half.name}.parts.json"]
-        if len(files) + 1 > MAX_RESULT_FILES:  # the full one cannot come back: the half copy instead,
+        if too_much(files + halves):  # the full one cannot come back: the half copy instead,
             for f in sorted(full, key=lambda f: not f.name.endswith(".parts.json")):  # once written
                 f.unlink()  # (its parts.json first: parts without it read as a split cut short)
             files = files[:2]
@@ -268,8 +277,9 @@ def write_results(t, work, out, args, read_checkpoint, split_file, half_precisio
                "total_steps": s.total_steps, "runs": s.runs, "checkpoint_bytes": size, "bf16_checkpoint_bytes": half_size,
                "weights_bytes": (out / WEIGHTS_NAME).stat().st_size, "files": [f.name for f in files]}
     _write_json(out / "summary.json", summary)
-    if len(files) + 1 > MAX_RESULT_FILES:
-        print(f"warning: {len(files) + 1} result files; only {MAX_RESULT_FILES} come back", file=sys.stderr)
+    if too_much(files):
+        print(f"warning: {len(files) + 1} result files, {_bytes(files) / MIB:.1f} MiB; only "
+              f"{MAX_RESULT_FILES} files, {MAX_RESULT_BYTES // MIB} MiB together come back", file=sys.stderr)
     return summary
 
 

@@ -78,3 +78,36 @@ def test_a_sigterm_during_training_brings_back_the_checkpoint_of_the_step_it_end
     assert {"ldcsr-gpu.safetensors", "run.ckpt", "train.jsonl"} <= {p.name for p in out.iterdir()}
     from ldcsr_core.training.checkpoint import read_checkpoint
     assert read_checkpoint(out / "run.ckpt")["state"]["phase_step"] == 1
+
+
+def test_results_over_64_mib_together_bring_the_half_copy_instead_of_the_full_checkpoint(tmp_path):
+    """The device brings back at most 8 files of 16 MiB, 64 MiB together. A checkpoint whose
+    parts fit the count but not the bytes (a larger model: weights 20 MiB, checkpoint 44 MiB in
+    3 parts) is replaced by its bf16 copy, as when the files are too many. Before: all were kept,
+    65 MiB, so some of them did not come back."""
+    from types import SimpleNamespace as NS
+
+    import torch
+
+    from ldcsr_core.training.checkpoint import split_file
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import gpu_train
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    mib = 2 ** 20
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    out.mkdir()
+    (work / "ldcsr-gpu.safetensors").write_bytes(b"\1" * (20 * mib))
+    (work / "run.ckpt").write_bytes(b"\2" * (44 * mib))
+    (out / "train.jsonl").write_text('{"event": "start"}\n')
+    t = NS(stopped=True, state=NS(done=["fast", "prior"], phase="diffusion", phase_step=3, total_steps=9, runs=1))
+    half = {"w": torch.ones(11 * mib, dtype=torch.bfloat16)}  # 22 MiB: two parts
+    summary = gpu_train.write_results(t, work, out, NS(half=False), lambda p: None, split_file, lambda ck: half)
+    back = [p for p in out.iterdir() if not p.name.startswith(".")]
+    assert len(back) <= 8 and sum(p.stat().st_size for p in back) <= 64 * mib, {p.name: p.stat().st_size for p in back}
+    assert sorted(p.name for p in back) == sorted(summary["files"] + ["summary.json"])
+    assert not any(p.name.startswith("run.ckpt") for p in back)  # the full checkpoint: not half there
+    assert {"run-bf16.ckpt.part000", "run-bf16.ckpt.part001", "run-bf16.ckpt.parts.json"} <= set(summary["files"])
