@@ -5,7 +5,8 @@
     python scripts/gpu_check.py --out /tmp/gpu-check --device cpu --quick  # here: the same steps, small
 
 (``python3`` there: the device machine's Python with torch is documented as ``python3``; its steps
-run under the same interpreter, ``sys.executable``.)
+run under the same interpreter, ``sys.executable``.)  The session's calls, the artifacts to make first
+and their sizes: docs/training-gpu.md, "A lent session, call by call".
 
 Steps (``--steps``, each a subprocess with its own time limit, its log in ``--out``):
 
