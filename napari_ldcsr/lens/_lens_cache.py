@@ -30,7 +30,7 @@ from ldcsr_core.geo.radiometry import (
 )
 from ldcsr_core.geo.stretch import fill_values, sample_array
 from ldcsr_core.rules import MAX_SCALE, output_shape
-from ldcsr_core.tileplan import Span, Tile, TilePlan, blend_weights, plan_tiles
+from ldcsr_core.tileplan import Span, Tile, TilePlan, blend_weights, plan_grid
 
 from .._geometry import result_transform
 
@@ -102,21 +102,17 @@ def output_window(data_box: np.ndarray, in_shape: Sequence[int], out_shape: Sequ
 class LensGrid:
     """The whole-layer tile plan of ``in_shape → out_shape``, built per axis.
 
-    ``plan_tiles`` is separable (row spans depend only on the rows, column spans only on the
-    columns; the tests check this against the full plan), so the grid costs O(rows + cols) even
-    for a 64 000² output, and ``tile(iy, ix)`` equals ``plan_tiles(in, out).tiles[iy * nx + ix]``.
+    ``plan_grid`` is ``plan_tiles`` per axis (the tests check this against the full plan), so the
+    grid costs O(rows + cols) even for a 64 000² output, and ``tile(iy, ix)`` equals
+    ``plan_tiles(in, out).tiles[iy * nx + ix]``.
     """
 
     def __init__(self, in_shape: Sequence[int], out_shape: Sequence[int], tile: int | None = None, *,
                  window: int | None = None, overlap_out: int | None = None):
-        (h, w), (H, W) = (int(v) for v in in_shape), (int(v) for v in out_shape)
-        self.in_shape, self.out_shape = (h, w), (H, W)
-        py = plan_tiles((h, 1), (H, 1), tile, window=window, overlap_out=overlap_out)
-        px = plan_tiles((1, w), (1, W), tile, window=window, overlap_out=overlap_out)
-        self.rows = [(t.read_y, t.write_y) for t in py.tiles]
-        self.cols = [(t.read_x, t.write_x) for t in px.tiles]
-        self.tile_out = (py.tile_out[0], px.tile_out[1])
-        self.overlap_out = (py.overlap_out[0], px.overlap_out[1])
+        grid = plan_grid(in_shape, out_shape, tile, window=window, overlap_out=overlap_out)
+        self.in_shape, self.out_shape = grid.in_shape, grid.out_shape
+        self.rows, self.cols = list(grid.rows), list(grid.cols)
+        self.tile_out, self.overlap_out = grid.tile_out, grid.overlap_out
         self._starts_y = np.array([s.start for _, s in self.rows])
         self._stops_y = np.array([s.stop for _, s in self.rows])
         self._starts_x = np.array([s.start for _, s in self.cols])

@@ -228,9 +228,9 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
 
     Exactly one of ``scale`` and ``out_shape`` must be given.  ``round`` is Python's: halves go to
     the even neighbour (9 px × 2.5 → 22, 11 px × 2.5 → 28).  The output must be larger than the
-    input on each axis from a scale (one that rounds to ×1 on an axis, 96 px × 1.004, is refused
-    with the smallest scale that is not); ``out_shape`` must be at least the input on each axis,
-    larger on one, and hold whole numbers.  At most :data:`MAX_SCALE` times the input on each axis
+    input on each axis in whole pixels, from a scale and an ``out_shape`` alike: one that keeps an
+    axis (×1.004 of 96 px; ``out_shape`` (96, 400) of a 96 × 300 input) is refused with the
+    smallest scale or output that is not.  At most :data:`MAX_SCALE` times the input on each axis
     (within rounding).
     """
     h, w = check_shape(in_shape, "in_shape")
@@ -241,28 +241,27 @@ def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[i
     if scale is not None:
         sy, sx = check_scale(scale)
         H, W = int(round(h * sy)), int(round(w * sx))
-        kept = [(name, n) for name, n, N in (("height", h, H), ("width", w, W)) if N <= n]
-        if kept:
-            if sy == sx:
-                said, least = f"{sy:g}", f"the smallest scale that enlarges both is {max(map(least_scale, (h, w))):g}"
-            else:
-                said = f"{sy:g} in height, {sx:g} in width"
-                least = "it needs at least " + " and ".join(f"{least_scale(n):g} in {name}" for name, n in kept)
-            raise InputError(
-                f"scale {said} does not enlarge the input's {' or '.join(name for name, _ in kept)}: "
-                f"{w} x {h} px would give {W} x {H} px (width x height, whole pixels; each axis must gain "
-                f"one); {least}")
-        return H, W
-    try:
-        pair = tuple(out_shape)
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or not all(_whole(v) for v in pair):
-        raise InputError(f"out_shape must be a (height, width) pair of whole numbers, got {out_shape!r}")
-    H, W = (int(v) for v in pair)
-    if H < h or W < w or (H, W) == (h, w):  # (the tile planners plan one axis as a 1-px-wide grid)
-        raise InputError(f"out_shape {(H, W)} must be larger than the input {(h, w)} (this is an upscaler)")
-    if H > round(h * MAX_SCALE) or W > round(w * MAX_SCALE):
+    else:
+        try:
+            pair = tuple(out_shape)
+        except TypeError:
+            pair = ()
+        if len(pair) != 2 or not all(_whole(v) for v in pair):
+            raise InputError(f"out_shape must be a (height, width) pair of whole numbers, got {out_shape!r}")
+        H, W = (int(v) for v in pair)
+    kept = [(name, n) for name, n, N in (("height", h, H), ("width", w, W)) if N <= n]
+    if kept:  # ×1 on an axis: the model was never trained for it
+        if scale is None:
+            said, least = f"out_shape {(H, W)}", f"the smallest out_shape is {(h + 1, w + 1)}"
+        elif sy == sx:
+            said, least = f"scale {sy:g}", f"the smallest scale that enlarges both is {max(map(least_scale, (h, w))):g}"
+        else:
+            said = f"scale {sy:g} in height, {sx:g} in width"
+            least = "it needs at least " + " and ".join(f"{least_scale(n):g} in {name}" for name, n in kept)
+        raise InputError(
+            f"{said} does not enlarge the input's {' or '.join(name for name, _ in kept)}: {w} x {h} px would "
+            f"give {W} x {H} px (width x height, whole pixels; each axis must gain one); {least}")
+    if scale is None and (H > round(h * MAX_SCALE) or W > round(w * MAX_SCALE)):
         raise InputError(f"out_shape {(H, W)} exceeds the maximum scale {MAX_SCALE:g} for input {(h, w)}")
     return H, W
 

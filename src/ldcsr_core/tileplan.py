@@ -23,7 +23,8 @@ from .rules import (
     check_tile, output_shape,
 )
 
-__all__ = ["Span", "Tile", "TilePlan", "plan_tiles", "blend_weights", "RowMerger", "window_signature", "check_plan"]
+__all__ = ["Span", "Tile", "TilePlan", "TileGrid", "plan_tiles", "plan_grid", "blend_weights", "RowMerger",
+           "window_signature", "check_plan"]
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,35 @@ def _read_span(w: Span, n_in: int, n_out: int, margin: int) -> Span:
     return Span(max(0, math.floor(w.start * r) - margin), min(n_in, math.ceil(w.stop * r) + margin))
 
 
+@dataclass(frozen=True)
+class TileGrid:
+    """:func:`plan_tiles`' windows per axis, (read, write) span pairs: its tile ``iy * len(cols) + ix``
+    reads and writes ``rows[iy]`` × ``cols[ix]`` (the plan is separable), so a grid costs
+    O(rows + cols) even for a 64 000² output (the napari lens's)."""
+
+    in_shape: tuple[int, int]
+    out_shape: tuple[int, int]
+    tile_out: tuple[int, int]
+    overlap_out: tuple[int, int]
+    rows: tuple[tuple[Span, Span], ...]
+    cols: tuple[tuple[Span, Span], ...]
+
+
 def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float = 0.25,
                margin: int | None = None, window: int | None = None,
                overlap_out: int | None = None) -> TilePlan:
-    """Plan windows covering ``out_shape`` from an ``in_shape`` input.
+    """Plan windows covering ``out_shape`` from an ``in_shape`` input: :func:`plan_grid`'s (its
+    parameters), as tiles in row-major order."""
+    g = plan_grid(in_shape, out_shape, tile, overlap=overlap, margin=margin, window=window, overlap_out=overlap_out)
+    tiles = tuple(Tile(iy * len(g.cols) + ix, ry, rx, wy, wx)
+                  for iy, (ry, wy) in enumerate(g.rows) for ix, (rx, wx) in enumerate(g.cols))
+    return TilePlan(g.in_shape, g.out_shape, g.tile_out, g.overlap_out, tiles)
+
+
+def plan_grid(in_shape, out_shape, tile: int | None = None, *, overlap: float = 0.25,
+              margin: int | None = None, window: int | None = None,
+              overlap_out: int | None = None) -> TileGrid:
+    """Plan windows covering ``out_shape`` from an ``in_shape`` input, per axis.
 
     Parameters
     ----------
@@ -173,11 +199,9 @@ def plan_tiles(in_shape, out_shape, tile: int | None = None, *, overlap: float =
         m_y = m_x = MAX_TILE_MARGIN
     else:
         m_y, m_x = (8 + int(size * n_in / n_out) // 8 for size, n_in, n_out in ((sizes[0], h, H), (sizes[1], w, W)))
-    tiles = []
-    for wy in ys:
-        for wx in xs:
-            tiles.append(Tile(len(tiles), _read_span(wy, h, H, m_y), _read_span(wx, w, W, m_x), wy, wx))
-    return TilePlan((h, w), (H, W), tuple(sizes), tuple(overlaps), tuple(tiles))
+    rows = tuple((_read_span(wy, h, H, m_y), wy) for wy in ys)
+    cols = tuple((_read_span(wx, w, W, m_x), wx) for wx in xs)
+    return TileGrid((h, w), (H, W), tuple(sizes), tuple(overlaps), rows, cols)
 
 
 def check_plan(plan, tiles=()) -> None:

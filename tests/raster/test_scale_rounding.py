@@ -109,3 +109,38 @@ def test_a_target_pixel_size_that_keeps_the_height_is_refused_in_its_terms(low):
     assert "would keep its 96 px in height; 9.96677 x 9.8969 metre or finer adds a pixel on each axis" in line
     line = next(ln for ln in run("info", low, "-r", "9.96677,9.8969").output.splitlines() if ln.startswith("output:"))
     assert line.startswith("output:      301 x 97 px"), line
+
+
+def test_an_out_shape_that_keeps_an_axis_is_refused_as_a_scale_is(low, tmp_path):
+    """out_shape (96, 400) of a 96 × 300 px input is ×1 in height: refused by every building block
+    that takes an out_shape, with output_shape's words for a scale. Before: only an out_shape keeping
+    both axes was refused; upscale_window wrote 400 × 96 px (the model ran at ×1 in height)."""
+    from ldcsr_core.geo.bicubic import bicubic_window
+    from ldcsr_core.geo.pipeline import upscale_raster, upscale_window
+    from ldcsr_core.tileplan import plan_tiles
+
+    tiny = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    words = ("out_shape (96, 400) does not enlarge the input's height: 300 x 96 px would give 400 x 96 px "
+             "(width x height, whole pixels; each axis must gain one); the smallest out_shape is (97, 301)")
+    out = tmp_path / "o.tif"
+    for call in (lambda: output_shape((96, 300), out_shape=(96, 400)),
+                 lambda: plan_tiles((96, 300), (96, 400)),
+                 lambda: ldcsr_core.plan_for_model(tiny, (96, 300), (96, 400)),
+                 lambda: ldcsr_core.upscale(np.zeros((96, 300, 3), np.uint8), out_shape=(96, 400), model=tiny),
+                 lambda: upscale_window(low, model=tiny, out_shape=(96, 400)),
+                 lambda: bicubic_window(low, out_shape=(96, 400)),
+                 lambda: upscale_raster(low, out, model=tiny, out_shape=(96, 400))):
+        with pytest.raises(InputError) as e:
+            call()
+        assert str(e.value) == words
+    assert not out.exists()
+    with pytest.raises(InputError, match=r"^out_shape \(200, 300\) does not enlarge the input's width: .*"
+                                         r"the smallest out_shape is \(97, 301\)$"):
+        upscale_window(low, model=tiny, out_shape=(200, 300))
+    with pytest.raises(InputError, match=r"out_shape \(48, 48\) does not enlarge the input's height or width"):
+        output_shape((96, 300), out_shape=(48, 48))
+    assert output_shape((96, 300), out_shape=(97, 301)) == (97, 301)
+    from ldcsr_core.tileplan import plan_grid  # the napari lens's per-axis plan, the same rule
+
+    with pytest.raises(InputError, match=r"^out_shape \(96, 400\) does not enlarge the input's height: "):
+        plan_grid((96, 300), (96, 400))
