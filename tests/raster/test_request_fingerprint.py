@@ -128,9 +128,9 @@ def test_an_earlier_output_of_a_band_given_none_is_still_this_request(monkeypatc
     opts = UpscaleOptions(mode="fast", nodata=parse_nodata_text(nodata))
     jobs = job.request_fingerprints("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32), options=opts,
                                     request=request_of(scale=2), out_shape=(64, 64))
-    assert jobs == (_fingerprint(monkeypatch, "2=0"), PINNED_BEFORE[nodata])
+    assert jobs[:2] == (_fingerprint(monkeypatch, "2=0"), PINNED_BEFORE[nodata])  # then its zero as -0's
     assert len(job.request_fingerprints("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32),
-                                        options=UpscaleOptions(mode="fast", nodata=parse_nodata_text("2=0")),
+                                        options=UpscaleOptions(mode="fast", nodata=parse_nodata_text("2=5")),
                                         request=request_of(scale=2), out_shape=(64, 64))) == 1
 
 
@@ -158,6 +158,57 @@ def test_the_command_line_resumes_an_output_made_before_with_a_band_given_none(m
     assert out.stat().st_mtime_ns == before
     with rasterio.open(out) as ds:
         assert ds.tags()["LDCSR_JOB"] == made
+
+
+# Computed with main's code of commit 08c56e7 (before -0 was taken as 0) for _fingerprint's source, model and
+# options: an output made then with a nodata of -0 carries it
+PINNED_MINUS_ZERO = {
+    "-0": ("0", "b48eeb79659e01732b24d0390750f4bdc52bae11ac5f5e09a81c900c55a3739f"),
+    "-0:5": ("0:5", "73fc72576a79660b87601f986afde49feadd9d0d18c05fd744cbcba91535a971"),
+    "2=-0": ("2=0", "b16c0dbebbea462af22263b201a651907a8f379fb7339ebb1eb73ba03108dbb4"),
+    "-0,255": ("0,255", "3c65041e712251e74257ecdf34228390bf33963e9e3fb7056cf4da780ce248e5"),
+    "-0:-0": ("0:0", "f42fc5ac1a0227fb131c8497b4864f33b40ac55a076c50d5ebfdab2ed1c0d905"),
+}
+
+
+@pytest.mark.parametrize("minus", list(PINNED_MINUS_ZERO))
+def test_a_nodata_of_minus_zero_is_the_request_of_zero(monkeypatch, minus):
+    """-0 and 0 are the same nodata (the same pixels): one fingerprint, the one of 0 (PINNED, unchanged);
+    an output made before with -0 is still this request, whichever is given now. Before: two requests, and a
+    rerun with the other spelling was 'output exists from another request' (exit 4)."""
+    plus, before = PINNED_MINUS_ZERO[minus]
+    assert _fingerprint(monkeypatch, minus) == _fingerprint(monkeypatch, plus) == PINNED[plus]
+    for given in (minus, plus):
+        opts = UpscaleOptions(mode="fast", nodata=parse_nodata_text(given))
+        jobs = job.request_fingerprints("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32),
+                                        options=opts, request=request_of(scale=2), out_shape=(64, 64))
+        assert jobs == (_fingerprint(monkeypatch, plus), before)
+
+
+def test_the_command_line_resumes_over_minus_zero_and_zero(monkeypatch, tmp_path, tiny_model_file):
+    """A float file: `--nodata=-0` and `--nodata 0` resume each other's outputs, one made before -0 was
+    taken as 0 too. Before: 'output exists from another request (source, model or options differ)', exit 4."""
+    from ldcsr_core.cli import main
+
+    data = np.random.default_rng(4).uniform(0.1, 0.9, (3, 40, 48)).astype(np.float32)
+    data[:, :6, :8] = -0.0
+    src = write_tif(tmp_path / "s.tif", data, dtype="float32", nodata=-0.0)
+    args = ["upscale", str(src), "--scale", "2", "--mode", "fast", "--model", str(tiny_model_file)]
+    old, new = tmp_path / "old.tif", tmp_path / "new.tif"
+    with monkeypatch.context() as m:  # the code of then: -0 recorded as given
+        m.setattr(job, "nodata_request", lambda nodata: nodata)
+        res = CliRunner().invoke(main, [*args, "-o", str(old), "--nodata=-0"])
+    assert res.exit_code == 0 and "1 written" in res.output, res.output
+    res = CliRunner().invoke(main, [*args, "-o", str(new), "--nodata=-0"])
+    assert res.exit_code == 0 and "1 written" in res.output, res.output
+    made = {p: p.stat().st_mtime_ns for p in (old, new)}
+    for out in (new, old):
+        for given in ("--nodata=0", "--nodata=-0"):
+            res = CliRunner().invoke(main, [*args, "-o", str(out), given])
+            assert res.exit_code == 0 and "1 skipped" in res.output, (out.name, given, res.output)
+    assert {p: p.stat().st_mtime_ns for p in (old, new)} == made
+    with rasterio.open(old) as o, rasterio.open(new) as n:  # two fingerprints of the same pixels
+        assert o.tags()["LDCSR_JOB"] != n.tags()["LDCSR_JOB"] and np.array_equal(o.read(), n.read())
 
 
 # Regression values: computed with the code of commit 1c4cf48 (before upscale_raster asked by request_of: its

@@ -24,8 +24,9 @@ from .nodata_masks import nodata_as, output_nodata
 from .nodata_words import NO_NODATA, nodata_text, quoted_nodata
 
 __all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "parse_nodata_text", "nodata_text",
-           "nodata_request", "check_fits", "check_exact", "check_file_nodata", "fit_range", "convert_advice",
-           "wide_file_nodata", "quiet_wide_nodata", "with_nodata", "band_nodata", "declared_nodata", "quoted_nodata", "NodataOverride"]
+           "nodata_request", "with_zero", "check_fits", "check_exact", "check_file_nodata", "fit_range",
+           "convert_advice", "wide_file_nodata", "quiet_wide_nodata", "with_nodata", "band_nodata", "declared_nodata",
+           "quoted_nodata", "NodataOverride"]
 
 @dataclasses.dataclass(frozen=True)
 class NodataRange:
@@ -163,9 +164,22 @@ def parse_nodata_text(text: str):
 def nodata_request(nodata):
     """A nodata (any form :func:`parse_nodata` takes) in one spelling per request (the ``LDCSR_JOB``
     fingerprint's): by band without the bands given none (``1=none,2=0`` is ``2=0``: the same output and
-    tags); what makes another output stays apart (``0:0``: a range in ``LDCSR_NODATA``; ``1=0,2=0,3=0``)."""
+    tags), -0 as 0 (``--nodata -0``, a float file's -0.0 in QGIS: the same pixels are nodata); what makes
+    another output stays apart (``0:0``: a range in ``LDCSR_NODATA``; ``1=0,2=0,3=0``)."""
     nodata = parse_nodata(nodata)
-    return {b: v for b, v in nodata.items() if v} if isinstance(nodata, dict) else nodata
+    return with_zero({b: v for b, v in nodata.items() if v} if isinstance(nodata, dict) else nodata, 0.0)
+
+
+def with_zero(nodata, zero: float):
+    """``nodata`` (:func:`parse_nodata`'s form) with each zero, a number or a range's end, as ``zero``:
+    0.0 or -0.0, equal values but two spellings in a fingerprint (``repr``, JSON)."""
+    if isinstance(nodata, dict):
+        return {b: with_zero(v, zero) for b, v in nodata.items()}
+    if isinstance(nodata, tuple):
+        return tuple(with_zero(v, zero) for v in nodata)
+    if isinstance(nodata, NodataRange):
+        return NodataRange(with_zero(nodata.lo, zero), with_zero(nodata.hi, zero))
+    return zero if isinstance(nodata, float) and nodata == 0.0 else nodata
 
 
 def check_fits(value, dtype, name: str) -> None:
