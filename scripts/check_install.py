@@ -2,14 +2,18 @@
 a fresh venv, and run it from outside the checkout.
 
     python scripts/check_install.py [--wheel dist/napari_ldcsr-0.1.0-py3-none-any.whl] [--work DIR]
+        [--torch REQUIREMENT] [--torch-index-url URL]
 
 Without ``--wheel`` it builds one with ``python -m build`` (``pip install build``). The venv gets
-``$TORCH`` (default ``torch==2.13.0``) first, then the wheel with ``[napari]``, as README's Install
-says. Then, in an empty folder: ``ldcsr --help``, ``models``, ``info``, ``upscale`` of a crop of the
-sample scene in fast and diffusion mode (the pixels must equal those of this checkout's engine run
-with the interpreter that runs the script), ``selfcheck``, ``npe2 validate napari-ldcsr``. Slow (a
-few minutes, mostly pip), so not part of the test suite; tests/plugin/test_packaging.py checks what
-the sdist and the wheel hold. Exits 1 at the first failed step.
+torch first (``--torch``, default ``$TORCH`` or ``torch==2.13.0``, the Makefile's), then the wheel with
+``[napari]``, as README's Install says. On Linux, PyPI's torch is the CUDA build (several GB); for the
+far smaller CPU build give PyTorch's CPU index: ``--torch-index-url https://download.pytorch.org/whl/cpu``
+(pip's ``--index-url`` for torch only). Then, in an empty folder: ``ldcsr --help``, ``models``,
+``info``, ``upscale`` of a crop of the sample scene in fast and diffusion mode (the pixels must equal
+those of this checkout's engine run with the interpreter that runs the script), ``selfcheck``,
+``npe2 validate napari-ldcsr``. Slow (a few minutes, mostly pip), so not part of the test suite;
+tests/plugin/test_packaging.py checks what the sdist and the wheel hold, tests/test_check_install.py
+its arguments. Exits 1 at the first failed step.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The torch installed first unless --torch or $TORCH says another: the Makefile's pin (README's newest tested)
+DEFAULT_TORCH = "torch==2.13.0"
+#: PyTorch's index of CPU-only builds (--torch-index-url): no CUDA libraries to download
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 def _run(cmd, cwd, env=None) -> str:
@@ -48,11 +56,32 @@ def _crop(src: Path, dst: Path) -> None:
             out.write(ds.read(window=window))
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()),
+                                epilog=f"Without a CUDA card: --torch-index-url {CPU_INDEX} (torch's CPU build).")
     p.add_argument("--wheel", type=Path, help="an existing wheel (default: build one)")
     p.add_argument("--work", type=Path, help="folder for the build, the venv and the outputs (default: a temporary one)")
-    args = p.parse_args(argv)
+    p.add_argument("--torch", default=os.environ.get("TORCH") or DEFAULT_TORCH, metavar="REQUIREMENT",
+                   help="the torch that pip installs first, a requirement or pip arguments ('torch>=2.3,<3'; "
+                        f"default: $TORCH, else {DEFAULT_TORCH}). From PyPI, Linux gets the CUDA build (several GB)")
+    p.add_argument("--torch-index-url", metavar="URL",
+                   help=f"the index pip installs torch from (pip's --index-url, for torch only): {CPU_INDEX} "
+                        "for the CPU build, far smaller (default: pip's own index, PyPI)")
+    return p.parse_args(argv)
+
+
+def torch_install(args: argparse.Namespace) -> list[str]:
+    """pip install's arguments for the torch ``args`` ask for: ``--torch`` split as a shell would, then
+    ``--index-url URL`` for ``--torch-index-url``."""
+    spec = shlex.split(args.torch)
+    if not spec:
+        raise SystemExit("--torch: give a requirement, e.g. torch==2.13.0")
+    return spec + (["--index-url", args.torch_index_url] if args.torch_index_url else [])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch = torch_install(args)  # before any work
     work = args.work or Path(tempfile.mkdtemp(prefix="ldcsr-install-"))
     work.mkdir(parents=True, exist_ok=True)
     wheel = args.wheel.resolve() if args.wheel else None
@@ -62,7 +91,7 @@ def main(argv=None):
     venv = work / "venv"
     _run([sys.executable, "-m", "venv", "--clear", venv], work)
     py, ldcsr = venv / "bin" / "python", venv / "bin" / "ldcsr"
-    _run([py, "-m", "pip", "install", *shlex.split(os.environ.get("TORCH", "torch==2.13.0"))], work)
+    _run([py, "-m", "pip", "install", *torch], work)
     _run([py, "-m", "pip", "install", f"{wheel}[napari]"], work)
     _run([py, "-m", "pip", "check"], work)
 
