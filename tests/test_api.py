@@ -67,6 +67,8 @@ def test_seed_reproducible_and_seed_matters(tiny):
     (dict(scale=2, seed=None), "seed must be a whole number"),
     (dict(scale=2, seed=1.5), "seed must be a whole number"),  # 1.5 would have given seed 1's picture
     (dict(scale=2, seed=True), "seed must be a whole number"),
+    (dict(scale=True), "scale must be a number, got True"),  # was taken as ×1: 'scale must be in (1, 8], got 1.0'
+    (dict(scale=(2, np.bool_(True))), "scale must be a number, got np.True_|scale must be a number, got True"),
     (dict(scale=2, mode="fast", tile="64"), "tile must be a whole number"),
     (dict(scale=2, mode="fast", tile=33.5), "tile must be a whole number"),
     (dict(scale=2, mode="fast", tile=16), "at least 32"),
@@ -144,6 +146,33 @@ def test_plan_for_model_checks_its_mode_and_budget(tiny):
 def test_bad_images(tiny, image, match):
     with pytest.raises(InputError, match=match):
         ldcsr_core.upscale(image, 2, model=tiny)
+
+
+@pytest.mark.parametrize("image,hint", [
+    # each said only what was wrong ('got shape (40, 48)', 'got uint16'), not what to do
+    (np.zeros((40, 48), np.uint8), r"one band\? np.dstack\(\[image\] \* 3\) makes it grey RGB"),
+    (np.zeros((40, 48, 1), np.uint8), r"one band\? np.dstack"),
+    (np.zeros((40, 48, 7), np.uint8), r"7 bands\? the model takes three: pick them in R, G, B order"),
+    (np.zeros((6, 40, 48), np.uint8), r"bands first\? np.moveaxis\(image, 0, -1\)"),
+    (np.zeros((4, 40, 48), np.uint8), r"bands first\?"),
+    (np.zeros((40, 48, 3), np.uint16), r"got uint16: scale it to \[0, 1\] yourself .*dataset_from_array\(image\)"),
+    (np.zeros((40, 48, 3), np.int16), r"got int16: scale it to \[0, 1\]"),
+    (np.zeros((40, 48, 3), bool), r"got bool: image.astype\(np.uint8\) \* 255"),
+    (np.full((40, 48, 3), 200.0, np.float32), r"got values in \[200, 200\]: 0–255 levels\? divide them by 255"),
+    (np.full((40, 48, 3), -0.5), r"got values in \[-0.5, -0.5\]: rescale them to \[0, 1\]"),
+])
+def test_refused_images_say_what_to_do(tiny, image, hint):
+    with pytest.raises(InputError, match=hint):
+        ldcsr_core.upscale(image, 2, model=tiny, mode="fast")
+
+
+def test_the_integer_route_the_message_names_works(tiny):
+    from ldcsr_core.geo.pipeline import upscale_window
+    from ldcsr_core.geo.raster_io import dataset_from_array
+
+    image = np.random.default_rng(0).integers(0, 4000, (40, 48, 3)).astype(np.uint16)
+    out = upscale_window(dataset_from_array(image), model=tiny, scale=2)
+    assert out.data.shape == (3, 80, 96) and out.data.dtype == np.uint16
 
 
 def test_errors_are_also_standard_exceptions():

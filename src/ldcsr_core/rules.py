@@ -102,8 +102,10 @@ def check_tile(tile) -> int | None:
 
 
 def check_number(value, what: str) -> float:
-    """``value`` as a float if it is a number (a 0-d array too; not a string), else :class:`InputError`."""
-    if isinstance(value, (str, bytes)) or getattr(value, "ndim", 0) != 0:
+    """``value`` as a float if it is a number (a 0-d array too; not a string or a bool: holdout=False
+    was taken as 0), else :class:`InputError`."""
+    if (isinstance(value, (str, bytes, bool, np.bool_)) or getattr(value, "ndim", 0) != 0
+            or getattr(getattr(value, "dtype", None), "kind", "") == "b"):
         raise InputError(f"{what} must be a number, got {value!r}")
     try:
         return float(value)
@@ -179,16 +181,12 @@ def check_image(image, *, grey: bool = False):
         raise InputError("masked arrays are not supported (their mask would be ignored): fill the masked "
                          "pixels first, e.g. image.filled(...); `ldcsr upscale` keeps a raster's nodata mask")
     if not (image.ndim == 3 and image.shape[2] == 3) and not (grey and image.ndim == 2):
-        hint = ""
-        if image.ndim == 3 and image.shape[0] == 3:
-            hint = " (channels first? use image.transpose(1, 2, 0))"
-        elif image.ndim == 3 and image.shape[2] == 4:
-            hint = " (RGBA? the model takes RGB: image[..., :3])"
-        raise InputError(f"image must be H×W×3 (RGB){' or H×W' if grey else ''}, got shape {image.shape}{hint}")
+        raise InputError(f"image must be H×W×3 (RGB){' or H×W' if grey else ''}, got shape {image.shape}"
+                         f"{_shape_hint(image.shape)}")
     if image.dtype == np.uint8:
         return image
     if image.dtype.kind != "f":
-        raise InputError(f"image dtype must be uint8 or float in [0, 1], got {image.dtype}")
+        raise InputError(f"image dtype must be uint8 or float in [0, 1], got {image.dtype}{_dtype_hint(image.dtype)}")
     if image.size == 0:  # no values to check: the caller's size rule says what is too small
         return image
     problem = beyond_unit(image)
@@ -196,8 +194,41 @@ def check_image(image, *, grey: bool = False):
         raise InputError("image contains NaN or infinite values; fill them first (`ldcsr upscale` "
                          "keeps a raster's NaN/nodata pixels as nodata)")
     if problem:
-        raise InputError(f"float images must lie in [0, 1], got {problem}")
+        levels = float(image.min()) >= 0.0 and float(image.max()) <= 255.0
+        raise InputError(f"float images must lie in [0, 1], got {problem}"
+                         f"{': 0–255 levels? divide them by 255' if levels else ': rescale them to [0, 1]'}")
     return image
+
+
+#: How an array of another type or band count reaches the model as `ldcsr upscale` would take it.
+_RASTER_ROUTE = ("ldcsr_core.geo.pipeline.upscale_window(ldcsr_core.geo.raster_io.dataset_from_array(image), "
+                 "model=..., scale=...) stretches it as `ldcsr upscale` does and gives its type back")
+
+
+def _shape_hint(shape) -> str:
+    """What to do with an image array of ``shape`` that is not H×W×3 (:func:`check_image`)."""
+    if len(shape) == 3 and shape[0] == 3:
+        return " (channels first? use image.transpose(1, 2, 0))"
+    if len(shape) == 3 and shape[2] == 4:
+        return " (RGBA? the model takes RGB: image[..., :3])"
+    if len(shape) == 3 and shape[0] < min(shape[1:]) and shape[0] <= 16:
+        return " (bands first? np.moveaxis(image, 0, -1) puts them last; then take three in R, G, B order)"
+    if len(shape) == 2 or (len(shape) == 3 and shape[2] == 1):
+        return " (one band? np.dstack([image] * 3) makes it grey RGB)"
+    if len(shape) == 3 and shape[2] > 4:
+        return (f" ({shape[2]} bands? the model takes three: pick them in R, G, B order, e.g. "
+                "image[..., [3, 2, 1]])")
+    return " (the model takes three bands, R, G, B, last)"
+
+
+def _dtype_hint(dtype: np.dtype) -> str:
+    """What to do with an image array of ``dtype``, neither uint8 nor float (:func:`check_image`)."""
+    if dtype.kind == "b":
+        return ": image.astype(np.uint8) * 255 makes True white"
+    if dtype.kind in "ui":
+        return (": scale it to [0, 1] yourself (e.g. image / 65535.0 for uint16 levels), or "
+                f"{_RASTER_ROUTE}")
+    return ""
 
 
 def beyond_unit(values: np.ndarray) -> str:
