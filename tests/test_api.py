@@ -175,6 +175,20 @@ def test_the_integer_route_the_message_names_works(tiny):
     assert out.data.shape == (3, 80, 96) and out.data.dtype == np.uint16
 
 
+def test_a_result_too_large_for_memory_is_refused_before_the_model_loads(tiny, monkeypatch):
+    # numpy's MemoryError ('Unable to allocate 192.0 TiB ...') came from inside upscale after the
+    # model had loaded. A broadcast view: an 8-million-pixel square input costs no memory.
+    import ldcsr_core.api as api
+
+    image = np.broadcast_to(np.uint8(7), (2**20, 2**20, 3))
+    monkeypatch.setattr(api, "_default_model", lambda: pytest.fail("the shipped model was loaded"))
+    with pytest.raises(InputError, match=r"the result, 8388608×8388608×3 uint8 \(192.0 TiB\), does not fit in "
+                                         r"memory: upscale a part .* write it to a GeoTIFF in strips"):
+        ldcsr_core.upscale(image, 8, mode="fast")
+    with pytest.raises(InputError, match="does not fit in memory"):  # the K-sample path's mean and spread
+        ldcsr_core.upscale(image, 8, samples=2)
+
+
 def test_errors_are_also_standard_exceptions():
     assert issubclass(InputError, ValueError) and issubclass(ldcsr_core.CheckpointError, KeyError)
 

@@ -43,6 +43,20 @@ def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
     return image, image.dtype
 
 
+def output_array(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """``np.empty(shape, dtype)`` for a result held in memory, or an :class:`InputError` that says
+    what to do when it cannot be allocated (numpy's MemoryError came after the model had loaded)."""
+    try:
+        return np.empty(shape, dtype)
+    except MemoryError:
+        from .files import human_bytes
+
+        size = human_bytes(float(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize)
+        raise InputError(f"the result, {'×'.join(map(str, shape))} {np.dtype(dtype)} ({size}), does not fit in "
+                         "memory: upscale a part of the image at a time, or have `ldcsr upscale` (or "
+                         "ldcsr_core.geo.pipeline.upscale_raster) write it to a GeoTIFF in strips") from None
+
+
 def resolve_model(model, what: str = "model"):
     """The one rule for a ``model=`` argument: a loaded model as it is, None for the shipped
     default (loaded once); a name or path, or anything else, is an :class:`InputError`."""
@@ -94,6 +108,11 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
         samples = check_samples(samples, mode)
     img, dtype = _as_unit_float(image)
     H, W = output_shape(img.shape[:2], scale, out_shape)
+    if samples is None:  # the result's memory before the model loads
+        out = output_array((H, W, 3), dtype)
+    else:
+        from .uncertainty import sample_arrays, upscale_samples
+        arrays = sample_arrays((H, W))
     model = resolve_model(model)
     plan = plan_for_model(model, img.shape[:2], (H, W), tile, mode=mode)
     u8 = dtype == np.uint8  # 8 bits go through the raster path's stretch: the same pixels as `ldcsr upscale`
@@ -103,10 +122,8 @@ def upscale(image: np.ndarray, scale: float | Sequence[float] | None = None, *,
         return UINT8_RGB.to_unit(win.transpose(2, 0, 1)).transpose(1, 2, 0) if u8 else win.astype(np.float32)
 
     if samples is not None:  # uncertainty map: K samples, their mean and spread (ldcsr_core.uncertainty)
-        from .uncertainty import upscale_samples
-        return upscale_samples(model, plan, read, dtype, samples=samples, mode=mode, seed=seed, callback=callback)
-
-    out = np.empty((H, W, 3), dtype=dtype)
+        return upscale_samples(model, plan, read, dtype, samples=samples, mode=mode, seed=seed, callback=callback,
+                               arrays=arrays)
 
     def sink(y0, rows):  # finished rows, clipped and converted to the image's dtype band by band
         rows = np.clip(rows, 0.0, 1.0)

@@ -28,7 +28,8 @@ import numpy as np
 from .progress import ProgressCallback
 from .rules import check_samples
 
-__all__ = ["UpscaleSamples", "SampleLayout", "moments", "split_moments", "upscale_samples", "SPREAD_LIMITS"]
+__all__ = ["UpscaleSamples", "SampleLayout", "moments", "split_moments", "sample_arrays", "upscale_samples",
+           "SPREAD_LIMITS"]
 
 # what the spread does not say, in every front end's words (the spread file's tag, napari's tooltip):
 # the samples share most of their error (docs/uncertainty.md: spread under half a grey level on 90 % of
@@ -115,21 +116,27 @@ class SampleLayout(NamedTuple):
         return rows[..., :c], rows[..., c:2 * c]
 
 
+def sample_arrays(out_shape) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 (H, W, 3) mean and spread :func:`upscale_samples` fills (api.output_array's rule)."""
+    from .api import output_array
+
+    return output_array(tuple(out_shape) + (3,), np.float32), output_array(tuple(out_shape) + (3,), np.float32)
+
+
 def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray], dtype, *,
                     samples: int, mode: str = "diffusion", seed: int = 0,
-                    callback: ProgressCallback | None = None) -> UpscaleSamples:
+                    callback: ProgressCallback | None = None, arrays=None) -> UpscaleSamples:
     """The body of ``upscale(..., samples=K)``: every tile of ``plan`` sampled K times, blended in
     :func:`~ldcsr_core.tiling.run_plan`. ``read(y0, x0, h, w)`` gives LR pixels in [0, 1].
 
     ``callback`` sees each tile's ``TileProgress.output`` as :class:`SampleLayout` lays it out: its
     6-channel moments (mean, variance), or, where the plan's windows overlap, its K outputs side by side.
+    ``arrays``: :func:`sample_arrays` of the plan's output shape, made before the model loads (upscale).
     """
     from .tiling import TileProcessor, run_plan
 
     samples = check_samples(samples, mode)
-    H, W = plan.out_shape
-    mean = np.empty((H, W, 3), np.float32)
-    spread = np.empty((H, W, 3), np.float32)
+    mean, spread = arrays if arrays is not None else sample_arrays(plan.out_shape)
     layout = SampleLayout.of(plan, 3, samples)
 
     def sink(y0, rows):
