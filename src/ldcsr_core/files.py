@@ -411,22 +411,28 @@ def write_error(path: str | os.PathLike, exc: BaseException | None = None,
     space and the size (``nbytes``: the raster's uncompressed size, or with ``exact`` the file's).
     ``part``: the unfinished file (or files) that the caller removes next; its space counts as free
     (what the user finds when reading the line, not the "0 bytes" of the moment the disk filled).
-    Never names a part file: the output is what the user asked for."""
+    Without an errno (a write that failed in GDAL's close, found as the finished file is checked)
+    the cause is still told: a disk with under 1 MB free as the write failed, or a part file that
+    reached the file size limit. Never names a part file: the output is what the user asked for."""
     p = Path(path)
-    free = free_bytes(p.parent)
-    for q in ([part] if isinstance(part, (str, os.PathLike)) else part or ()) if free is not None else ():
-        try:
-            free += os.stat(q).st_blocks * 512
-        except (OSError, AttributeError):  # gone already, or no st_blocks (Windows)
-            pass
+    full = free = free_bytes(p.parent)  # full: as the write failed (the disk full, its parts still there)
     limit = file_size_limit()
+    at_limit = False  # an unfinished file that reached the size limit (a failure in GDAL's close says no errno)
+    for q in [part] if isinstance(part, (str, os.PathLike)) else part or ():
+        try:
+            st = os.stat(q)
+        except OSError:  # gone already
+            continue
+        at_limit = at_limit or (limit is not None and st.st_size >= limit)
+        if free is not None:
+            free += getattr(st, "st_blocks", 0) * 512  # (no st_blocks on Windows)
     code = getattr(exc, "errno", None)
     need = "" if not nbytes else (f", the file is {human_bytes(nbytes)}" if exact else
                                   f", the output needs about {human_bytes(nbytes)} uncompressed")
-    if code == errno.ENOSPC or (free is not None and free < (1 << 20)):
+    if code == errno.ENOSPC or (full is not None and full < (1 << 20)):
         return RasterIOError(errno.ENOSPC, f"cannot write {p}: no space left on device: "
                              f"{human_bytes(free or 0)} free{need}")
-    if code == errno.EFBIG or (limit is not None and nbytes and limit < nbytes):
+    if code == errno.EFBIG or at_limit or (limit is not None and nbytes and limit < nbytes):
         return RasterIOError(errno.EFBIG, f"cannot write {p}: the file size limit (ulimit -f) "
                              f"of {human_bytes(limit or 0)} was reached{need}")
     if isinstance(exc, OSError) and exc.strerror:

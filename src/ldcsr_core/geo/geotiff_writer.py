@@ -130,11 +130,12 @@ def _size(p: Path) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def verify_geotiff(path: str | os.PathLike, *, shape: tuple[int, int], count: int) -> None:
+def verify_geotiff(path: str | os.PathLike, *, shape: tuple[int, int], count: int, name: str | None = None) -> None:
     """Check that the GeoTIFF at ``path`` is whole: it opens with the expected size, every block
     of every band is stored inside the file, and its last block reads back.
 
-    Raises :class:`RasterIOError` naming what is wrong. The block check reads only the TIFF's
+    Raises :class:`RasterIOError` naming what is wrong, and the file as ``name`` (default: its own
+    name; a part file's output, not the hidden part file). The block check reads only the TIFF's
     offsets (GDAL's ``BLOCK_OFFSET``/``BLOCK_SIZE``), so it costs little even for a huge file.
     """
     import rasterio
@@ -142,11 +143,12 @@ def verify_geotiff(path: str | os.PathLike, *, shape: tuple[int, int], count: in
 
     p = Path(path)
     size = _size(p)
+    said = name or p.name
     try:
         with rasterio.open(p) as ds:
             if (ds.height, ds.width, ds.count) != (int(shape[0]), int(shape[1]), int(count)):
                 raise RasterIOError(errno.EIO, (
-                    f"{p.name} reads back as {ds.count}×{ds.height}×{ds.width}, "
+                    f"{said} reads back as {ds.count}×{ds.height}×{ds.width}, "
                     f"expected {count}×{shape[0]}×{shape[1]}"))
             bh, bw = ds.block_shapes[0]
             nby, nbx = -(-ds.height // bh), -(-ds.width // bw)
@@ -159,11 +161,12 @@ def verify_geotiff(path: str | os.PathLike, *, shape: tuple[int, int], count: in
                         n = ds.get_tag_item(f"BLOCK_SIZE_{bx}_{by}", "TIFF", bidx=b)
                         if not off or not n or int(off) + int(n) > size:
                             raise RasterIOError(errno.EIO, (
-                                f"block ({by}, {bx}) of band {b} of {p.name} was not stored"))
+                                f"block ({by}, {bx}) of band {b} of {said} was not stored"))
             y0, x0 = (nby - 1) * bh, (nbx - 1) * bw
             ds.read(window=Window(x0, y0, ds.width - x0, ds.height - y0))
     except gdal_errors() as e:
-        raise RasterIOError(errno.EIO, f"{p.name} does not read back: {cause_line(e)}") from None
+        cause = cause_line(e).replace(str(p), said).replace(p.name, said)  # GDAL names the file it opened
+        raise RasterIOError(errno.EIO, f"{said} does not read back: {cause}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +378,7 @@ class GeoTiffWriter:
                                 f"was written (was {self.path.parent} deleted or cleaned?)")
         try:
             verify_geotiff(self.tmp_path, shape=(self.profile["height"], self.profile["width"]),
-                           count=self.profile["count"])
+                           count=self.profile["count"], name=self.path.name)
         except RasterIOError as e:
             err = write_error(self.path, None, self.nbytes, part=self._parts())
             if err.errno == errno.EIO:  # neither space nor the size limit: say what is broken

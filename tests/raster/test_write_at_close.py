@@ -1,0 +1,80 @@
+"""A write that fails only as GDAL closes the finished file (its last bytes, the TIFF directory with
+the tags, cannot be written: the disk fills or the file size limit is reached there). GDAL says so
+without raising; the check of the finished file finds it (``verify_geotiff``), and the one line then
+says the cause, as for a failure mid-write, and names the output, never the hidden part file.
+Before: ``cannot write out.tif: .out.tif.xxxxxxxx.ldcsr-part does not read back: ...
+TIFFReadDirectory:Failed to read directory at offset ...``, and for the size limit or a disk whose
+part file held more than 1 MB, no word of the cause. (Exit 5 and nothing left, then as now.)"""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from .conftest import write_tif
+from .test_cli_faults import _ldcsr, _leftovers, _small_tmpfs
+
+# uncompressed, with a tag of this many characters: the directory GDAL writes last holds it, so
+# the pixels fit below a limit that the directory crosses
+BIG_TAG = 12_000
+
+
+def _scene(path, size, seed=0):
+    data = np.random.default_rng(seed).integers(0, 256, (3, size, size)).astype(np.uint8)
+    return write_tif(path, data, dtype="uint8", tags={"NOTE": "n" * BIG_TAG})
+
+
+def _args(src, out, model):
+    return ["upscale", src, "-o", out, "-s", 2, "--mode", "fast", "--compress", "none", "--model", model]
+
+
+def _whole_size(tmp_path, src, model) -> int:
+    """The size of the whole output, written once without a limit (and removed)."""
+    ref = tmp_path / "ref" / "out.tif"
+    ref.parent.mkdir()
+    r = _ldcsr(_args(src, ref, model))
+    assert r.returncode == 0, r.stderr
+    size = ref.stat().st_size
+    ref.unlink()
+    return size
+
+
+def _one_line(r, *says):
+    assert r.returncode == 5, r.stderr
+    assert r.stderr.splitlines() == [ln for ln in r.stderr.splitlines() if ln.startswith("Error")], r.stderr
+    line = r.stderr.strip()
+    assert "\n" not in line and "ldcsr-part" not in line and "does not read back" not in line, line
+    for s in says:
+        assert s in line, line
+
+
+def test_the_file_size_limit_reached_by_the_last_bytes_is_said(tmp_path, tiny_model_file):
+    src = _scene(tmp_path / "s.tif", 48)
+    whole = _whole_size(tmp_path, src, tiny_model_file)
+    work = tmp_path / "w"
+    work.mkdir()
+    out = work / "out.tif"
+    for short in (1, BIG_TAG // 2):  # no byte of the directory, or half of it, fits
+        r = _ldcsr(_args(src, out, tiny_model_file), fsize_limit=whole - short)
+        _one_line(r, f"cannot write {out}: the file size limit (ulimit -f)")
+        assert not out.exists() and _leftovers(work) == []
+
+
+def test_a_disk_that_fills_as_the_last_bytes_are_written_is_said(tmp_path, tiny_model_file):
+    """A tmpfs a page short of the whole file (> 1 MB: its unfinished part file's space, free again
+    once it is removed, is more than the 1 MB under which the disk is said to be full)."""
+    src = _scene(tmp_path / "s.tif", 384)
+    whole = _whole_size(tmp_path, src, tiny_model_file)
+    assert whole > 1 << 20
+    disk = tmp_path / "disk"
+    if not _small_tmpfs(disk, str((whole - 1) // 4096 * 4096)):
+        pytest.skip("cannot mount a tmpfs here (not root, or no mount permission); the file size limit "
+                    "test covers the same path")
+    try:
+        r = _ldcsr(_args(src, disk / "out.tif", tiny_model_file))
+        _one_line(r, f"cannot write {disk / 'out.tif'}: no space left on device")
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
