@@ -431,3 +431,30 @@ def test_an_output_folder_removed_mid_write_is_said_in_words(rasters, tmp_path):
     msg = str(ei.value)
     assert f"cannot write {folder / 'o.tif'}: its part file was removed" in msg and ".ldcsr-part" not in msg
     assert not folder.exists()
+
+
+@pytest.mark.parametrize("then, said", [
+    ("a folder made at its name", "output path is a folder: {out} (made while this run worked"),
+    ("its folder removed", "cannot write {out}: its part file was removed before it was renamed into place"),
+])
+def test_a_rename_that_fails_once_the_file_is_written_is_said_in_words(rasters, tmp_path, monkeypatch, then, said):
+    """The output finished and checked, then its name taken by a folder (--overwrite: napari's Save,
+    QGIS) or its folder deleted before the rename. Before: errno's words naming the hidden part file,
+    "[Errno 21] Is a directory: '.../.out.tif.xxxxxxxx.ldcsr-part' -> 'out.tif'"."""
+    import shutil
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "out.tif"
+    finish = lio.GeoTiffWriter._finish
+
+    def finish_then(self):
+        finish(self)
+        out.mkdir() if then.startswith("a folder") else shutil.rmtree(folder)
+
+    monkeypatch.setattr(lio.GeoTiffWriter, "_finish", finish_then)
+    with pytest.raises(RasterIOError) as ei:
+        _write_rows(out, rasters["gray"], overwrite=True)
+    msg = str(ei.value)
+    assert msg.startswith(said.format(out=out)) and "ldcsr-part" not in msg and "Errno" not in msg, msg
+    assert not folder.exists() or (out.is_dir() and _leftovers(folder) == [] and list(out.iterdir()) == [])

@@ -431,8 +431,16 @@ class GeoTiffWriter:
                         os.replace(ours, theirs)
             self.tmp_path = None
             self._unlock()
-        except BaseException:
+        except BaseException as e:
             self._cleanup()
+            if isinstance(e, OSError) and not isinstance(e, LdcsrError):  # the rename's, naming the part file
+                if self.path.is_dir():  # one made there while this run worked
+                    raise RasterIOError(errno.EISDIR, f"output path is a folder: {self.path} (made while this "
+                                        "run worked; the output was not written)") from None
+                if isinstance(e, FileNotFoundError):
+                    raise RasterIOError(errno.ENOENT, f"cannot write {self.path}: its part file was removed before "
+                                        f"it was renamed into place (was {self.path.parent} deleted or cleaned?)") from None
+                raise write_error(self.path, e) from None
             raise
 
     def discard(self) -> None:
