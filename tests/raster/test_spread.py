@@ -174,6 +174,29 @@ def test_clear_errors(rasters, tiny_model_file, tiny_model, tmp_path):
     assert not (tmp_path / "o.tif").exists()
 
 
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_spread_file_name_that_is_a_folder_is_refused_before_the_model_loads(rasters, tiny_model_file,
+                                                                               tiny_model, tmp_path, monkeypatch,
+                                                                               overwrite):
+    """o_spread.tif is a folder, as -o o.tif would be (exit 5 'output path is a folder'). Before: 'output
+    exists: o_spread.tif (use --overwrite to replace it)', exit 4, and with --overwrite the model
+    loaded and then 'output path is a folder' (a folder is never replaced)."""
+    from ldcsr_core.cli import upscale_cmd
+    from ldcsr_core.errors import RasterIOError
+
+    folder = tmp_path / "o_spread.tif"
+    (folder / "kept").mkdir(parents=True)
+    monkeypatch.setattr(upscale_cmd, "_load_model", lambda *a: pytest.fail("the model was loaded"))
+    r = run("upscale", rasters["gray"], "-o", tmp_path / "o.tif", "-s", 2, "--samples", 2,
+            *(["--overwrite"] if overwrite else []), "--model", tiny_model_file)
+    assert r.exit_code == 5 and f"Error: spread output path is a folder: {folder}" in r.output, r.output
+    with pytest.raises(RasterIOError, match="spread output path is a folder"):
+        pl.upscale_raster(rasters["gray"], tmp_path / "o.tif", model=tiny_model, scale=2,
+                          options=pl.UpscaleOptions(samples=2),
+                          output=pl.OutputOptions(overwrite=overwrite))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o_spread.tif"] and list(folder.iterdir()) == [folder / "kept"]
+
 @pytest.mark.slow
 def test_a_batch_never_writes_a_spread_file_over_one_of_its_inputs(rasters, tiny_model_file, tmp_path):
     import hashlib

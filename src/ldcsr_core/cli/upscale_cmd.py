@@ -256,7 +256,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                           spread_out=spread_out, quiet=quiet)
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
     from ..geo.pipeline import plan_output, request_of
-    from ..geo.sampling import default_spread_path
+    from ..geo.sampling import check_spread_path, default_spread_path
 
     # the engine's one rule for a request (napari's and QGIS's too); CLI is X,Y, engine is (sy, sx)
     req = request_of(scale=(scale[1], scale[0]) if scale else None, target_resolution=target_resolution)
@@ -268,8 +268,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
             if dst.is_dir():  # as upscale_raster says it: --overwrite does not replace a folder
                 raise RasterIOError(errno.EISDIR, f"output path is a folder: {dst}")
-            if samples > 1:
-                check_name_length(spread_out or default_spread_path(dst), "spread output")
+            if samples > 1:  # a name the file system takes, not a folder: upscale_raster's rule
+                check_spread_path(src, dst, spread_out)
             with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
                 try:  # a source of a VRT, a mask sidecar: written over, the input changes

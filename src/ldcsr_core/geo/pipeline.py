@@ -258,7 +258,6 @@ def upscale_raster(
         from .sampling import check_spread_path
 
         spread_path = check_spread_path(src_path, dst_path, spread_path)
-        files.check_name_length(spread_path, "spread output")
     elif spread_path is not None:
         raise InputError("a spread file needs samples > 1 (the spread of one sample is 0)")
     import rasterio

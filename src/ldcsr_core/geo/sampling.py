@@ -164,7 +164,10 @@ def spread_profile(src, job, *, block: int = 512, compress: str = "deflate") -> 
 
 def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | None) -> Path:
     """The spread file of a run (``spread_path`` or :func:`default_spread_path`), checked to be
-    neither the input nor the output and to lie in an existing folder."""
+    neither the input nor the output nor a folder (as the output, before any work), a name the file
+    system takes, in an existing folder."""
+    import errno
+
     from ..errors import InputError, RasterIOError
 
     p = check_path(spread_path, "spread output") if spread_path is not None else default_spread_path(dst_path)
@@ -172,9 +175,12 @@ def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | 
         raise InputError(f"spread path is the input file: {p}")
     if rio_io.same_file(dst_path, p):
         raise InputError(f"spread path is the output file: {p}")
-    if not p.parent.is_dir():
-        import errno
+    from ..files import check_name_length
 
+    check_name_length(p, "spread output")  # before is_dir(), which fails in errno's words
+    if p.is_dir():  # else 'output exists … use --overwrite', and with it the refusal after the model loads
+        raise RasterIOError(errno.EISDIR, f"spread output path is a folder: {p}")
+    if not p.parent.is_dir():
         raise RasterIOError(errno.ENOENT, f"spread folder does not exist: {p.parent}")
     return p
 
