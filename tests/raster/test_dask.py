@@ -264,14 +264,14 @@ def test_workers_with_other_weights_or_software_refuse_and_leave_no_plugin(clien
 
 def test_a_worker_that_cannot_load_the_model_is_named(client, tmp_path):
     """A worker that joins later loads the model in its first task; its error says it is a worker's
-    (the path exists on the client) and keeps its class (exit status)."""
+    (the path exists on the client), keeps its class (exit status) and what to do (before: not)."""
     from ldcsr_core.errors import CheckpointError
     from ldcsr_core.geo.distributed import _worker_model
 
     missing = ModelSource(path=str(tmp_path / "only-on-the-client.safetensors"), threads=1)
     fut = client.submit(_worker_model, "ldcsr-test-missing", missing, pure=False)
-    with pytest.raises(CheckpointError, match=r"the Dask worker tcp://\S+ could not load the model: "
-                                              r"checkpoint not found: .*only-on-the-client"):
+    with pytest.raises(CheckpointError, match=r"the Dask worker tcp://\S+ could not load the model: checkpoint not "
+                       r"found: .*only-on-the-client.safetensors; .*copy the file to that path on every worker"):
         fut.result(timeout=60)
 
 

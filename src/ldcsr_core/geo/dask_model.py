@@ -134,7 +134,7 @@ class ModelPlugin(_WorkerPlugin):
         try:
             model = self.source.load()
         except Exception as e:  # noqa: BLE001 - say where: the path or the weights may be fine on the client
-            self.model, self.error = None, _on_worker(e, worker)
+            self.model, self.error = None, _on_worker(e, worker, self.source.path)
             self.failed_file = _file_state(self.source.path)
             log.info("%s", self.error)  # the worker's log; the client says it to the user
             return
@@ -162,14 +162,29 @@ def _file_state(path: str | None) -> tuple | None:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-def _on_worker(e: BaseException, worker) -> Exception:
-    """``e`` (a model load failure) as the same error class, its message naming the worker."""
+def _on_worker(e: BaseException, worker, path: str | None = None) -> Exception:
+    """``e`` (a model load failure) as the same error class, its message naming the worker and, when
+    nothing is at the model's ``path`` there, what to do: workers read it at the client's path."""
     where = getattr(worker, "address", None) or "?"
     msg = f"the Dask worker {where} could not load the model: {one_line(e)}"
+    if path is not None and _no_file_at(path):
+        msg += ("; each Dask worker reads the model at the client's path: copy the file to that path on "
+                "every worker machine, or put it in a folder they all share")
     if isinstance(e, LdcsrError):
         with contextlib.suppress(Exception):
             return type(e)(msg)
     return LdcsrError(msg)
+
+
+def _no_file_at(path: str) -> bool:
+    """Nothing at the checkpoint ``path`` on this machine (a built-in model's name: never)."""
+    from ..builtin_models import in_builtin_folder, model_path
+
+    try:
+        read = model_path(path)  # a built-in model's name: its file in the package
+    except Exception:  # noqa: BLE001 - an empty path ...: said by the load's own error
+        return False
+    return not os.path.lexists(read) and not in_builtin_folder(read)
 
 
 def _worker_model(plugin_name: str, source: ModelSource):
