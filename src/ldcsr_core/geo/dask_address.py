@@ -194,8 +194,11 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
             if kind == "local":  # its workers quiet their lines about the tiles a Ctrl-C cancels
                 from .dask_quiet import QuietCancelledTasks
 
+                # No dashboard; the scheduler's HTTP server (health routes) still starts: on a free
+                # port of this machine, not 8787 (taken, distributed printed a 4-line UserWarning)
                 cluster = _start_local(LocalCluster, arg, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=logging.WARNING,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                        plugins=(QuietCancelledTasks(),))
                 client = Client(cluster)
             else:
