@@ -267,3 +267,20 @@ def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(
     assert err.count("distributed.worker.state_machine - WARNING - Another state-machine warning") == 2, err
     assert [ln for ln in err.splitlines() if ln.startswith("Error")] == [
         "Error: interrupted; no partial output was left"], err
+
+
+def test_a_local_worker_slow_to_end_after_the_run_prints_no_nanny_warning(tmp_path, tiny_model_file, rasters):
+    """Before: a finished '--dask local:N' run whose workers took over 4 s to end (a loaded machine)
+    printed 'WARNING distributed.nanny: Worker process still alive after 4.0 seconds, killing' once
+    per worker above its summary, although its output was written."""
+    import subprocess
+    import sys
+
+    preload = tmp_path / "slow_end.py"
+    preload.write_text("import time\n\ndef dask_teardown(worker):\n    time.sleep(6)  # ends slowly\n")
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PRELOAD": repr([str(preload)])}
+    p = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(rasters["uint16_nodata"]), "-o",
+                        str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast", "--model", str(tiny_model_file),
+                        "--dask", "local:1"], stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "still alive" not in p.stderr and "1 input: 1 written" in p.stderr, p.stderr
