@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["LIVE_KEY", "PLACEMENT", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
-           "transposed", "view_data_corners", "linear_part", "world_axes", "notify", "notify_removal", "image_layers", "shapes_layers",
+           "transposed", "cuts_across", "view_data_corners", "linear_part", "world_axes", "notify", "notify_removal", "image_layers", "shapes_layers",
            "open_viewers", "SOURCE_FILES_KEY", "derived_metadata", "unplaced_picture", "STREAMING"]
 
 
@@ -77,6 +77,17 @@ def transposed(viewer) -> bool:
     the camera's center and the canvas's (height, width) then run along (x, y) of a 2-D layer."""
     n = viewer.dims.ndim
     return [d - (n - 2) for d in list(viewer.dims.displayed)[-2:]] == [1, 0]
+
+
+def cuts_across(viewer, layer) -> str | None:
+    """Why the 2-D view shows no rectangle of 2-D ``layer``'s pixels though it is on screen, or None:
+    napari's axis order (its *Roll* button, ``viewer.dims.order``) puts another layer's stack axis on
+    screen with one of ``layer``'s two axes, so the view shows ``layer`` edge-on, as a line."""
+    n, shown = viewer.dims.ndim, list(viewer.dims.displayed)[-2:]
+    if sorted(shown) == [n - 2, n - 1]:
+        return None
+    return (f"the view shows '{layer.name}' edge-on (napari's axis order puts another layer's axis on screen); "
+            "roll the axes back (napari's Roll axes button) until its rows and columns are on screen")
 
 
 def view_data_corners(viewer, layer) -> np.ndarray:

@@ -23,7 +23,8 @@ class LensEvents:
         """(emitter, slot) of the viewer's events the lens follows while on."""
         cam = camera(self.viewer)
         size = getattr(getattr(getattr(self.viewer, "canvas", None), "events", None), "size", None)  # napari >= 0.9
-        moves = [cam.events.center, cam.events.zoom, self.viewer.dims.events.ndisplay] + [size] * (size is not None)
+        dims = self.viewer.dims.events
+        moves = [cam.events.center, cam.events.zoom, dims.ndisplay, dims.order] + [size] * (size is not None)
         return [(e, self._on_camera) for e in moves] + [(self.viewer.layers.events.removed, self._on_removed),
                                                          (self.viewer.layers.events.inserted, self._on_inserted)]
 

@@ -19,6 +19,7 @@ from .._lines import StatusLine
 from ..compare._compare import CompareDock
 from ..compare._corner import give_corner_back, take_corner
 from ._lens import LiveLens
+from ._plan import idle_text
 
 __all__ = ["LivePanel", "DOCK_SHARE"]
 
@@ -145,7 +146,7 @@ class LivePanel(QWidget):
         elif v is None and self.lens.layer is not None and not self.lens.layer.visible:
             text = f"Live lens on: paused while '{self.lens.layer.name}' is hidden"
         elif v is None:
-            text = "Live lens on: zoom in (×1.25 or more) to super-resolve the view"
+            text = idle_text(self.viewer, self.lens.layer, self.lens.max_scale)
         else:
             n, k = len(v.composer.keys), len(set(v.composer.outputs))
             text = f"Live ×{v.step:g}: {k}/{counted(n, 'tile')}" + (f" in {v.done_s:.1f} s" if v.done_s is not None else "…")

@@ -17,11 +17,11 @@ import numpy as np
 from ldcsr_core.rules import DEFAULT_TILE_OUT, MIN_INPUT_SIDE, TILE_OVERLAP_OUT
 
 from .._workers import in_napari_words
-from .._viewer import camera, view_data_corners
+from .._viewer import camera, cuts_across, view_data_corners
 from ._lens_cache import BandFeed, LayerPixels, LensGrid, OutWindow, WindowComposer, global_out_shape, output_window, scale_step
 
 __all__ = ["LensView", "unsupported_reason", "layer_pixels", "visible_data_box", "model_overlap", "lens_window",
-           "plan_view", "all_cached", "OutsideNotes", "band_group_change", "view_reading"]
+           "plan_view", "idle_text", "all_cached", "OutsideNotes", "band_group_change", "view_reading"]
 
 
 def unsupported_reason(layer) -> str | None:
@@ -239,12 +239,14 @@ def lens_window(models: Callable[[str | None], Any], source: str | None, mode: s
 def plan_view(viewer, layer, pixels: LayerPixels, *, max_scale: float, tile: int | None, grids: dict,
               overlap: Callable[[], int], key: tuple, window: Callable[[Any, Any], int] | None = None):
     """(step, window, grid, cache-key prefix) of what is on screen now, or None (nothing to do:
-    zoomed out below ×1.25, or the layer is off screen).
+    zoomed out below ×1.25, the layer off screen or shown edge-on: :func:`idle_text`).
 
     ``grids`` caches the tile grids by (step, overlap, window side); ``overlap()`` and
     ``window(in_shape, out_shape)`` (default: ``DEFAULT_TILE_OUT``) are asked only without a fixed ``tile``; the
     prefix is ``key + (step, tile)``.
     """
+    if cuts_across(viewer, layer) is not None:
+        return None
     data_box, zoom = visible_data_box(viewer, layer)
     step = scale_step(zoom, max_scale)
     if step is None:
@@ -259,6 +261,16 @@ def plan_view(viewer, layer, pixels: LayerPixels, *, max_scale: float, tile: int
     if grid is None:
         grid = grids[(step, ov, side)] = LensGrid(pixels.shape, out_shape, tile, window=side, overlap_out=ov)
     return step, win, grid, key + (step, tile)
+
+
+def idle_text(viewer, layer, max_scale: float) -> str:
+    """The status line of a lens on ``layer``, shown in a 2-D view, that :func:`plan_view` gives nothing
+    to do: the view shows the layer edge-on, is zoomed out, or shows none of it."""
+    if layer is not None and (edge_on := cuts_across(viewer, layer)) is not None:
+        return f"Live lens on: paused: {edge_on}"
+    if layer is None or scale_step(visible_data_box(viewer, layer)[1], max_scale) is None:
+        return "Live lens on: zoom in (×1.25 or more) to super-resolve the view"
+    return f"Live lens on: the view shows no part of '{layer.name}'; pan to it"
 
 
 def all_cached(planned, cache) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _geometry as geo
-from .._viewer import view_data_corners
+from .._viewer import cuts_across, view_data_corners
 
 __all__ = ["REGIONS", "region_for", "view_region", "shapes_region"]
 
@@ -19,6 +19,8 @@ def view_region(viewer, layer) -> geo.Region | str:
     if viewer.dims.ndisplay != 2:
         return ("The view is 3-D: switch to the 2-D view (napari's 2D/3D button) to use what is on "
                 "screen, or pick the whole layer or a Shapes rectangle.")
+    if (edge_on := cuts_across(viewer, layer)) is not None:
+        return f"The current view has no rectangle of pixels: {edge_on}, or pick the whole layer or a Shapes rectangle."
     shape = layer.data.shape[:2]
     region = geo.region_from_data_points(view_data_corners(viewer, layer), shape)
     return region or f"The current view shows no part of '{layer.name}'; pan or zoom to it."
