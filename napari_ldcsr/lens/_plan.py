@@ -33,6 +33,7 @@ def unsupported_reason(layer) -> str | None:
     if not isinstance(layer, Image):
         return f"'{layer.name}' is a {type(layer).__name__} layer; the lens works on image layers"
     from ..run._job import live_layer_problem, unsupported_dtype  # the Run button's rules
+    from ..run._stacks import stack_problem
 
     if (problem := live_layer_problem(layer)) is not None:
         return problem.rstrip(".")
@@ -42,8 +43,8 @@ def unsupported_reason(layer) -> str | None:
         base = layer.data[0]
     else:
         base = layer.data
-    if (base.ndim - (1 if layer.rgb else 0)) != 2:
-        return f"'{layer.name}' has {layer.ndim} dimensions; the lens works on 2-D (grey or RGB) layers"
+    if (problem := stack_problem(layer, base.shape)) is not None:
+        return problem.rstrip(".")
     if min(base.shape[:2]) < MIN_INPUT_SIDE:
         return f"'{layer.name}' is smaller than {MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px"
     return unsupported_dtype(layer)

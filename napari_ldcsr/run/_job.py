@@ -17,6 +17,7 @@ from ldcsr_core.rules import MAX_SCALE, MIN_INPUT_SIDE, check_mode, output_shape
 
 from .._geometry import Region
 from .._viewer import STREAMING
+from ._stacks import stack_problem
 
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
@@ -113,8 +114,8 @@ def check_layer(layer, scale: float, viewer=None) -> str | None:
     if (problem := unsupported_dtype(layer, written=True)) is not None:
         return problem
     shape = layer.data.shape
-    if not ((layer.rgb and len(shape) == 3 and shape[-1] in (3, 4)) or (not layer.rgb and len(shape) == 2)):
-        return f"'{layer.name}' has shape {tuple(shape)}; LDCSR works on 2-D grey or RGB(A) images."
+    if (problem := stack_problem(layer, shape)) is not None:  # a time series, a band stack
+        return problem
     if min(shape[:2]) < MIN_INPUT_SIDE:
         return (f"'{layer.name}' is only {shape[0]}×{shape[1]} px; LDCSR needs at least "
                 f"{MIN_INPUT_SIDE}×{MIN_INPUT_SIDE} px.")

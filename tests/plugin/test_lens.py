@@ -315,7 +315,7 @@ def test_unsupported_layers_only_notify(make_napari_viewer, notes, tiny_model):
     assert lens.set_enabled(True) is False
     assert len(viewer.layers) == n_layers and lens.live_layer is None
     texts = [t for _, t in notes]
-    assert any("Labels" in t for t in texts) and any("3 dimensions" in t for t in texts)
+    assert any("Labels" in t for t in texts) and any("is a stack of 4 grey pictures of 50×50 px" in t for t in texts)
     assert any("'mask' is a boolean (mask) layer" in t for t in texts)
 
 
@@ -360,7 +360,7 @@ def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, note
     n = len(viewer.layers)
     panel.live_box.setChecked(True)
     assert not panel.live_box.isChecked() and not panel.lens.enabled
-    assert len(viewer.layers) == n and any("3 dimensions" in t for _, t in notes)
+    assert len(viewer.layers) == n and any("is a stack of 3 grey pictures" in t for _, t in notes)
     assert panel.lens.set_layer(labels) is False and any("Labels" in t for _, t in notes)
 
 

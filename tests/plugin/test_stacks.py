@@ -1,0 +1,42 @@
+"""Layers that are not one 2-D picture (a time series of scenes, a band stack as the first axis, a
+picture's colours shown as planes): Run, Check quality and the live lens refuse them alike, in one
+sentence that says what the layer is and what to do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_ldcsr.lens._lens import LiveLens
+
+RNG = np.random.default_rng(0)
+STACKS = {
+    "time series": (lambda v: v.add_image(RNG.integers(0, 255, (3, 40, 36, 3), dtype=np.uint8), rgb=True, name="t"),
+                    "'t' is a stack of 3 RGB pictures of 40×36 px (shape (3, 40, 36, 3)); LDCSR works on one picture at "
+                    "a time: save the one to super-resolve as an image of its own and open it (napari's Split Stack "
+                    "would split its colours instead)."),
+    "band stack": (lambda v: v.add_image(RNG.random((2, 4, 40, 36)), name="b"),
+                   "'b' is a stack of 8 grey pictures of 40×36 px (shape (2, 4, 40, 36)); LDCSR works on one 2-D "
+                   "picture: split it (right-click it in the layer list ▸ Split Stack) and pick one; a multi-band "
+                   "GeoTIFF opened with the 'LDCSR super-resolution' reader opens as RGB or as one layer per band."),
+    "colours as planes": (lambda v: v.add_image(RNG.integers(0, 255, (40, 36, 3), dtype=np.uint8), rgb=False, name="c"),
+                          "'c' is a stack of 40 grey pictures of 36×3 px (shape (40, 36, 3)); LDCSR works on one 2-D "
+                          "picture. If its last axis holds the colours of one picture, open it as RGB (napari's "
+                          "rgb=True); else split it (right-click it in the layer list ▸ Split Stack) and pick one."),
+}
+
+
+@pytest.mark.parametrize("kind", STACKS)
+def test_a_stack_is_refused_with_what_to_do(ldcsr, notes, tiny_model, kind):
+    viewer, widget = ldcsr
+    make, sentence = STACKS[kind]
+    layer = make(viewer)
+    n = len(viewer.layers)
+    assert widget.run(layer=layer, scale=2.0) is False  # before: "'t' has shape (3, 40, 36, 3); LDCSR works on 2-D …"
+    assert notes[-1] == ("error", sentence)
+    assert widget.check_quality(layer) is False
+    assert notes[-1][1].endswith(sentence)
+    lens = LiveLens(viewer, model_provider=lambda s: tiny_model)
+    assert lens.set_layer(layer) is False  # before: "… has 4 dimensions; the lens works on 2-D (grey or RGB) layers"
+    assert notes[-1] == ("warning", f"Live lens: {sentence.rstrip('.')}.")
+    assert len(viewer.layers) == n and not widget.running
