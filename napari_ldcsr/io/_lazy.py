@@ -30,7 +30,7 @@ from .._geometry import layer_placement_from_transform
 from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order, valid_contrast
 
 __all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
-           "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache", "overview_averages_valid_pixels"]
+           "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
 
 #: Rasters with more pixels than this open lazily (6000² ≈ 100 MB as uint8 RGB). Smaller ones
 #: are read whole, as before (the widget's Run needs a single-resolution layer).
@@ -100,8 +100,8 @@ class RasterLevel:
     A coarser level's pixel is the mean of the ``validity``'s valid pixels under it (the engine's
     ``valid_block_mean``, on a grid of whole blocks of the full resolution), read from the file's
     coarsest overview whose factor divides ``factor`` and that left the file's nodata out
-    (:func:`overview_averages_valid_pixels`; the level of its factor is its pixels as they are),
-    else from full resolution.
+    (:func:`~ldcsr_core.geo.overviews.overview_averages_valid_pixels`; the level of its factor is its
+    pixels as they are), else from full resolution.
     """
 
     def __init__(self, path: str, factor: int, full_shape: tuple[int, int], bands: list[int],
@@ -132,7 +132,9 @@ class RasterLevel:
     def _source(self):
         """(handle, its decimation) to average this level from: the file's coarsest overview whose
         factor divides the level's, whose grid is the full resolution's cut in whole blocks and whose
-        pixels leave the file's nodata out (:func:`overview_averages_valid_pixels`)."""
+        pixels leave the file's nodata out (the engine's ``overview_averages_valid_pixels``)."""
+        from ldcsr_core.geo.overviews import overview_averages_valid_pixels
+
         H, W = self.full_shape
         base = self._dataset()
         factors = base.overviews(self.bands[0]) if self.factor > 1 else []
@@ -249,21 +251,6 @@ class RasterLevel:
     def __array__(self, dtype=None, copy=None):
         arr = self[:, :]
         return arr if dtype is None else arr.astype(dtype)
-
-
-def overview_averages_valid_pixels(base, overview) -> bool:
-    """Whether the ``overview`` (a rasterio handle opened with ``overview_level``) of the file open
-    as ``base`` left its nodata out: it was built while the file declared the nodata it declares
-    now (GDAL, ``gdaladdo`` or rasterio's ``build_overviews``, writes the nodata in force into each
-    overview it makes, read back as the overview's own, and averages those pixels out), or it was
-    built by ``nearest`` (GDAL's ``RESAMPLING`` tag: pixels copied, not mixed). Otherwise, e.g. built
-    before the nodata was set, its pixels beside nodata mix it in (-9999 beside 100s: -2425): False."""
-    def same(a, b):
-        return a == b or (a is not None and b is not None and np.isnan(a) and np.isnan(b))
-
-    if all(same(a, b) for a, b in zip(base.nodatavals, overview.nodatavals)):
-        return True
-    return all(str(overview.tags(b).get("RESAMPLING", "")).upper() == "NEAREST" for b in overview.indexes)
 
 
 def should_open_lazily(path: str | os.PathLike) -> bool:

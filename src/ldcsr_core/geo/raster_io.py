@@ -45,6 +45,7 @@ from .geotiff_writer import PROVENANCE_PREFIX, GeoTiffWriter, clear_stale_parts
 from .crs_override import with_crs
 from .nodata_masks import file_one_nodata
 from .nodata_override import check_file_nodata, quiet_wide_nodata, with_nodata
+from .overviews import overviews_leave_nodata_out
 from .palette import open_expanded, palette_expansion
 from .read_failures import gdal_errors, read_error, read_errors
 from .stretch import SAMPLE_PIXELS, sample_grid
@@ -428,11 +429,11 @@ def _bounds(src) -> tuple[float, float, float, float]:
 def decimated_read(src, max_pixels: int = SAMPLE_PIXELS):
     """``(bands, h', w')`` sample of the whole scene on a regular grid (about ``max_pixels``).
 
-    Uses the file's overviews when it has them; otherwise reads the sampled rows one by one
+    Uses the file's overviews when it has them and they left the nodata read with out
+    (:func:`~.overviews.overviews_leave_nodata_out`); otherwise reads the sampled rows one by one
     (each block is decompressed once, GDAL's cache holds one block row), which is far quicker
     than GDAL's pixel-by-pixel decimation on large tiled files. Returns the array, the
-    per-dataset mask sample (or ``None``) and the sampling step.
-    """
+    per-dataset mask sample (or ``None``) and the sampling step."""
     with read_errors(src):
         return _decimated_read(src, max_pixels)
 
@@ -446,7 +447,7 @@ def _decimated_read(src, max_pixels: int):
     want_mask = any(
         "per_dataset" in [f.name for f in fl] and "nodata" not in [f.name for f in fl]
         and "alpha" not in [f.name for f in fl] for fl in src.mask_flag_enums)
-    if step == 1 or src.overviews(1):
+    if step == 1 or (src.overviews(1) and overviews_leave_nodata_out(src)):
         out_shape = (len(rows), len(cols))
         data = src.read(out_shape=(src.count, *out_shape), resampling=Resampling.nearest)
         mask = (src.dataset_mask(out_shape=out_shape, resampling=Resampling.nearest)

@@ -174,7 +174,7 @@ def _warn_if_crushed(band: int, values: np.ndarray, lo: float, hi: float, dt: np
 def sample_grid(h: int, w: int, max_pixels: int = SAMPLE_PIXELS) -> tuple[np.ndarray, np.ndarray, int]:
     """The rows, the columns and the step of the regular grid a scene's stretch sample is read on
     (about ``max_pixels``; every pixel of a smaller scene): ``raster_io.decimated_read``'s grid for a
-    file without overviews, and :func:`sample_array`'s."""
+    file without overviews (or whose overviews mixed its nodata in), and :func:`sample_array`'s."""
     step = max(1, int(math.ceil(math.sqrt(h * w / max_pixels))))
     return np.arange(step // 2, h, step), np.arange(step // 2, w, step), step
 
