@@ -104,10 +104,22 @@ class TeardownMixin:
             elif self.parent() is not None and shut is True:  # docked again (the same widget):
                 self._shut = False  # its workers can start again, so the teardown must run again
                 _OPEN.add(self)
-        elif ev.type() == QEvent.Type.Hide and not ev.spontaneous() and getattr(self, "_shut", None) is False \
-                and _dock_hidden(self):  # not a minimized window (spontaneous) nor a closing one
-            self.live.dock_hidden()
+        elif ev.type() == QEvent.Type.Hide and not ev.spontaneous() and getattr(self, "_shut", None) is False:
+            # not a minimized window (spontaneous); floating or docking the dock hides it for a moment
+            # (Qt's setWindowFlags), so whether it stays hidden is read on the next turn of the event loop
+            from qtpy.QtCore import QTimer
+
+            QTimer.singleShot(0, self._after_hide)
         return super().event(ev)
+
+    def _after_hide(self) -> None:
+        """The widget was hidden: its linked panels close if its dock is still hidden by itself (not
+        with its window, not a closing one)."""
+        try:
+            if getattr(self, "_shut", None) is False and _dock_hidden(self):
+                self.live.dock_hidden()
+        except RuntimeError:  # the widget was deleted meanwhile: nothing left to close
+            pass
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.cancel()

@@ -65,6 +65,21 @@ def test_a_minimized_window_keeps_the_panels(ldcsr, qtbot):
     assert widget.live.compare_button.isChecked()
 
 
+def test_floating_the_widgets_dock_keeps_its_linked_panels(ldcsr, qtbot):
+    """napari's float button beside the hide button (or a double click on the title bar) floats the
+    LDCSR dock and docks it again: Qt hides the dock for a moment while it changes its window, which
+    is not the dock hidden, so the panels stay open and linked. Before: floating it closed them."""
+    viewer, widget = ldcsr
+    _open_panels(viewer, widget, qtbot)
+    panels, dock = widget.live.compare_dock, widget.parent()
+    for floating in (True, False):
+        dock.titleBarWidget().float_button.click()
+        qtbot.wait(100)
+        assert dock.isFloating() is floating and widget.isVisible()
+        assert widget.live.compare_dock is panels and panels.link is not None
+        assert widget.live.compare_button.isChecked()
+
+
 @pytest.mark.parametrize("first", ["second closes first", "first closes first"])
 def test_two_widgets_in_one_window_give_the_corner_back_once_both_panels_close(ldcsr, qtbot, tiny_model, first):
     """A script docks the LDCSR widget twice and both open their linked panels: the right-hand docks
