@@ -1,5 +1,6 @@
 """nodata_masks.valid_block_mean (a lazy layer's coarser levels) gives, bit for bit, what it gave
-before it was made faster: the reference below is its code as of 2026-12-06 (commit 08c56e7)."""
+before it was made faster: the reference below is its code as of 2026-12-06 (commit 08c56e7), but
+for 64-bit integers, whose sums it wrapped past 64 bits and which it now averages exactly."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ldcsr_core.geo.nodata_masks import restore_nodata, valid_block_mean, valid_
 
 def reference(data, valid, k, nodata=None):
     """valid_block_mean as of 08c56e7: its steps as they were, its padding condensed (its _block_sum:
-    :data:`reference_sum`)."""
+    :data:`reference_sum`), 64-bit integers summed exactly (Python's integers)."""
     if k == 1:
         return data, valid
     first, (H, W) = data[:, ::k, ::k], data.shape[1:]
@@ -21,11 +22,11 @@ def reference(data, valid, k, nodata=None):
         data, valid = (np.pad(x, ((0, 0), (0, -H % k), (0, -W % k))) for x in (data, valid))
     dt = data.dtype
     acc = (np.float64 if dt.kind == "f" else np.int32 if dt.itemsize <= 2 and k <= 128
-           else np.uint64 if dt == np.uint64 else np.int64)
+           else object if dt.itemsize == 8 else np.int64)  # 64-bit: Python's integers (08c56e7's wrapped)
     if whole:
-        total, count = reference_sum(data, k, acc), k * k
+        total, count = reference_sum(data.astype(acc), k, acc), k * k
     else:
-        total = reference_sum(np.where(valid, data, 0), k, acc)
+        total = reference_sum(np.where(valid, data, 0).astype(acc), k, acc)
         count = reference_sum(valid, k, np.int16 if k <= 128 else np.int32)
     if dt.kind == "f":
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -132,3 +133,31 @@ def test_the_block_mean_holds_less_memory_than_it_did(dtype, k):
         finally:
             tracemalloc.stop()
     assert peaks[1] < peaks[0], peaks
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64"])
+def test_64_bit_means_whose_sums_pass_64_bits_are_exact(dtype):
+    """A block of 64-bit values beyond 2^63/k² (IDs, nanosecond times, a sensor's raw counts in
+    uint64): its mean is theirs, rounded half up. Before: the sum wrapped past 64 bits (four int64
+    pixels of 2^62 + 5 averaged to 5; uint64 ones of 2^63 + 5 to 3074457345618258608)."""
+    info = np.iinfo(dtype)
+    big = np.array([info.max - 6, info.max, info.max - 1, info.max - 2] if dtype == "uint64" else
+                   [2**62 + 5, 2**62 + 5, info.min + 3, info.min], dtype).reshape(1, 2, 2)
+    whole, _ = valid_block_mean(big, np.ones(big.shape, bool), 2)
+    assert int(whole[0, 0, 0]) == (sum(int(x) for x in big.ravel()) + 2) // 4
+    some = np.ones(big.shape, bool)
+    some[0, 1, 1] = False
+    part, _ = valid_block_mean(big, some, 2)
+    assert int(part[0, 0, 0]) == (sum(int(x) for x in big.ravel()[:3]) + 1) // 3
+    rng = np.random.default_rng(11)
+    a = values(rng, dtype, (2, 40, 45))
+    valid = rng.random(a.shape) < 0.8
+    for k in (2, 3, 7, 16):
+        got, _ = valid_block_mean(a, valid, k, 0)
+        h, w = got.shape[1:]
+        for b, i, j in [(0, 0, 0), (1, 2, 1), (0, h - 1, w - 1), (1, 1, w - 1)]:  # the last ones partial
+            blk, ok = (x[b, i * k:(i + 1) * k, j * k:(j + 1) * k] for x in (a, valid))
+            xs = [int(x) for x in blk[ok]]
+            want = int(blk[0, 0]) if not xs else (sum(xs) + len(xs) // 2) // len(xs)
+            want = want + 1 if xs and want == 0 else want  # a mean equal to the nodata (0) moved off it
+            assert int(got[b, i, j]) == want, (dtype, k, b, i, j)

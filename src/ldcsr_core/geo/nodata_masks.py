@@ -247,8 +247,8 @@ def valid_block_mean(data: np.ndarray, valid: np.ndarray, k: int,
     if (h * k, w * k) != (H, W):  # pad the last blocks with invalid pixels
         pad = ((0, 0), (0, h * k - H), (0, w * k - W))
         data, valid, whole = np.pad(data, pad), np.pad(valid, pad), False
-    # exact sums of integers: 16-bit ones fit int32 up to 128² pixels a block; uint64 sums in uint64
-    # (numpy has no integer type holding int64 and uint64 together: mixed, it adds in float64)
+    # exact sums of integers: 16-bit ones fit int32 up to 128² pixels a block, 32-bit ones int64; 64-bit ones
+    # their own type where they cannot pass 2^63, else by their halves (_wide_mean)
     dt = data.dtype
     acc = (np.float64 if dt.kind == "f" else np.int32 if dt.itemsize <= 2 and k <= 128
            else np.uint64 if dt == np.uint64 else np.int64)
@@ -260,19 +260,23 @@ def valid_block_mean(data: np.ndarray, valid: np.ndarray, k: int,
     for y in range(0, h, rows):
         d, v = data[:, y * k:(y + rows) * k], valid[:, y * k:(y + rows) * k]
         o, ok = out[:, y:y + rows], any_valid[:, y:y + rows]
-        total = _block_sum(d if whole else _zero_invalid(d, v), k, acc)
+        zeroed = d if whole else _zero_invalid(d, v)
         count = k * k if whole else _block_sum(v.view(np.uint8), k, cdt)
-        if dt.kind == "f":
+        if dt.itemsize == 8 and dt.kind in "iu" and not _sums_fit(zeroed, k):  # sums past 64 bits: by halves
+            o[...] = _wide_mean(zeroed, k, count)
+        elif dt.kind == "f":
+            total = _block_sum(zeroed, k, acc)
             with np.errstate(invalid="ignore", divide="ignore"):
                 o[...] = total / count
         elif whole:  # rounded half up, in integers (exact)
+            total = _block_sum(zeroed, k, acc)
             o[...] = (total + count // 2) // count
         elif dt.itemsize <= 4 and k <= 1024:  # |sums| < 2^53: float64's quotient floors exactly (and faster)
-            n = np.maximum(count, 1)
+            total, n = _block_sum(zeroed, k, acc), np.maximum(count, 1)
             q = np.divide(total + (n >> 1), n, dtype=np.float64)
             o[...] = np.floor(q, out=q)
         else:
-            n = np.maximum(count, 1).astype(acc)
+            total, n = _block_sum(zeroed, k, acc), np.maximum(count, 1).astype(acc)
             o[...] = (total + n // 2) // n
         ok[...] = True if whole else count > 0
         if nd is not None and ((o == nd) & ok).any():  # a valid mean moved off the nodata value
@@ -280,6 +284,24 @@ def valid_block_mean(data: np.ndarray, valid: np.ndarray, k: int,
         if not whole:
             np.copyto(o, first[:, y:y + rows], where=~ok)
     return out, any_valid
+
+
+def _sums_fit(a: np.ndarray, k: int) -> bool:
+    """Whether the sums of ``k``² of the 64-bit integers ``a`` stay below 2^63 in magnitude."""
+    lim = 2**63 // (k * k)
+    return a.size == 0 or (int(a.max()) < lim and int(a.min()) > -lim)
+
+
+def _wide_mean(a: np.ndarray, k: int, count) -> np.ndarray:
+    """The means, rounded half up, of the ``k``×``k`` blocks of 64-bit integers ``a`` (invalid pixels
+    zeroed) over ``count`` (k², or the blocks' valid pixels, 0 read as 1), exact where a block's sum
+    passes 64 bits (values beyond 2^63/k²): each value's high and low 32 bits summed apart (k < 2^15)."""
+    hi = _block_sum((a >> 32).astype(np.int64, copy=False), k, np.int64)
+    lo = _block_sum((a & 0xFFFFFFFF).astype(np.int64, copy=False), k, np.int64)
+    n = np.maximum(count, 1).astype(np.int64)
+    q, r = np.divmod(hi, n)  # sum + n//2 = q·n·2^32 + (r·2^32 + lo + n//2)
+    wide = a.dtype.type
+    return (q.astype(wide) << wide(32)) + (((r << 32) + lo + (n >> 1)) // n).astype(wide)
 
 
 def _zero_invalid(data: np.ndarray, valid: np.ndarray) -> np.ndarray:
