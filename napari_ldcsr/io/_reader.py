@@ -128,6 +128,7 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
 
         geo, georef, note = read_narrowed(path, max_pixels=_lazy.LAZY_MIN_PIXELS)
         notify("warning", note)
+    geo = _mask_kept(geo, path)
     data = geo.data
     count, dtype = data.shape[0], data.dtype.name
     colorinterp = list(geo.colorinterp)
@@ -161,6 +162,28 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     kwargs["name"] = [f"{name} [{b}]" for b in band_names]
     kwargs["metadata"] = [dict(metadata, band=i) for i in range(count)]
     return [(data, kwargs, "image")]
+
+
+def _mask_kept(geo, path):
+    """``geo`` whose file has a per-dataset mask (an internal mask band: a COG's, an orthophoto's)
+    with that mask as its alpha band when that makes it one RGBA layer (the engine's ``mask_as_alpha``),
+    so its masked pixels are shown transparent and a Run and a Save keep them out as ``ldcsr upscale``
+    does. Other layers cannot hold it: a warning says their masked pixels are taken as data."""
+    from ldcsr_core.geo.arrays import mask_as_alpha
+
+    from .._viewer import notify
+
+    if geo.mask is None or "alpha" in geo.colorinterp:
+        return geo
+    with_alpha = mask_as_alpha(geo)
+    if with_alpha is not geo and is_rgb(with_alpha.count, with_alpha.data.dtype.name, list(with_alpha.colorinterp)):
+        return with_alpha
+    masked = int(np.count_nonzero(np.asarray(geo.mask) == 0))
+    if masked:
+        notify("warning", f"{os.path.basename(str(path))} has a mask band ({masked} pixels masked) that its "
+               "layers cannot hold: they show, and a Run computes, those pixels as data; super-resolve it "
+               "with ldcsr upscale, which keeps the mask")
+    return geo
 
 
 def _valid_rows(geo, colorinterp) -> Callable[[int, int], np.ndarray] | None:

@@ -2,7 +2,8 @@
 
 * :class:`GeoArray` - a georeferenced ``(bands, H, W)`` array with what GDAL knows about it;
 * :func:`dataset_from_array` wraps an array (e.g. a napari layer) in an open, read-only
-  in-memory rasterio dataset.
+  in-memory rasterio dataset;
+* :func:`mask_as_alpha` holds a per-dataset mask as an alpha band, for arrays that carry bands only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..errors import InputError
 from .dataset_proxy import DatasetProxy
 from .georef import GTIFF_ALPHA, is_singular, singular_refusal, write_domains, write_gcps
 
-__all__ = ["GeoArray", "dataset_from_array"]
+__all__ = ["GeoArray", "dataset_from_array", "mask_as_alpha"]
 
 
 @dataclass
@@ -83,6 +84,29 @@ class GeoArray:
         H, W = self.shape
         west, south, east, north = array_bounds(H, W, self.transform)
         return west, south, east, north
+
+
+def mask_as_alpha(geo: GeoArray) -> GeoArray:
+    """``geo`` with its per-dataset mask as a last band GDAL calls alpha (0 where masked, the integer
+    type's maximum elsewhere), for an array that holds bands only (a napari layer, which a Run and a
+    Save take as they are): the mask's pixels stay invalid there, as an alpha of 0 is. ``geo`` itself
+    when it has no mask, already has an alpha band or holds floats (their invalid pixels are NaN)."""
+    from dataclasses import replace
+
+    if geo.mask is None or "alpha" in geo.colorinterp or geo.data.dtype.kind not in "ui":
+        return geo
+    alpha = np.where(np.asarray(geo.mask) > 0, np.iinfo(geo.data.dtype).max, 0).astype(geo.data.dtype)
+    n = geo.count
+
+    def more(values, one):  # the new band's entry where the bands have some
+        return (*values, one) if values else values
+
+    colorinterp = geo.colorinterp or ("undefined",) * n
+    descriptions = geo.descriptions or (None,) * n
+    return replace(geo, data=np.concatenate([geo.data, alpha[None]]), mask=None,
+                   colorinterp=(*colorinterp, "alpha"), descriptions=(*descriptions, None),
+                   scales=more(geo.scales, 1.0), offsets=more(geo.offsets, 0.0), units=more(geo.units, None),
+                   band_tags=more(geo.band_tags, {}))
 
 
 def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:

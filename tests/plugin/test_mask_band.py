@@ -1,0 +1,69 @@
+"""A GeoTIFF with a per-dataset mask band (a COG's, a JPEG orthophoto's internal mask) in napari:
+its masked pixels stay invalid through the layer, a Run and a Save, as ``ldcsr upscale`` keeps them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+import rasterio.shutil
+from rasterio.crs import CRS
+from rasterio.transform import from_origin
+
+H, W = 24, 32
+
+
+def _masked(path, *, dtype="uint8", photometric="RGB", driver="GTiff"):
+    """A 3-band scene whose top-left 8×8 pixels are masked by an internal mask band."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    data = np.stack([(xx * 5) % 256, (yy * 6) % 256, ((xx + yy) * 3) % 256]).astype(dtype)
+    mask = np.full((H, W), 255, np.uint8)
+    mask[:8, :8] = 0
+    tmp = path.with_name("tmp_" + path.name)
+    with rasterio.open(tmp, "w", driver="GTiff", width=W, height=H, count=3, dtype=dtype,
+                       crs=CRS.from_epsg(32633), transform=from_origin(600000, 5340000, 10, 10),
+                       **({"photometric": photometric} if photometric else {})) as ds:
+        ds.write(data)
+        ds.write_mask(mask)
+    if driver == "COG":  # a cloud-optimised GeoTIFF with overviews, as gdal_translate -of COG writes
+        with rasterio.open(tmp) as s:
+            rasterio.shutil.copy(s, path, driver="COG", blocksize=16, overview_count=1)
+    else:
+        tmp.rename(path)
+    return path, mask == 0
+
+
+@pytest.mark.parametrize("driver", ["GTiff", "COG"])
+def test_an_rgb_scene_with_a_mask_band_keeps_it_through_a_run_and_a_save(ldcsr, qtbot, tmp_path, notes, driver):
+    """Before: the layer was plain RGB, the masked pixels shown and computed as data, and the result
+    and its Save had no mask (``ldcsr upscale`` of the same file keeps it)."""
+    from napari_ldcsr._writer import write_geotiff
+
+    viewer, widget = ldcsr
+    src, masked = _masked(tmp_path / "ortho.tif", driver=driver)
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert layer.rgb and layer.data.shape == (H, W, 4)
+    assert (layer.data[..., 3] == 0).sum() == masked.sum() and (layer.data[..., 3][masked] == 0).all()
+    assert widget.run(layer=layer, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    res = widget.last_result
+    want = np.repeat(np.repeat(masked, 2, 0), 2, 1)
+    assert res.data.shape == (2 * H, 2 * W, 4)
+    assert np.array_equal(np.asarray(res.data)[..., 3] == 0, want)
+    (saved,) = write_geotiff(str(tmp_path / "saved.tif"), np.asarray(res.data), res._get_state())
+    with rasterio.open(saved) as o:
+        assert np.array_equal(o.dataset_mask() == 0, want)
+    assert not [m for s, m in notes if "mask" in m]
+
+
+def test_a_mask_band_a_layer_cannot_hold_is_said(make_napari_viewer, tmp_path, notes):
+    """Three uint16 bands that are not red, green, blue open as band layers, which hold no mask:
+    a warning says so (before: nothing, the masked pixels shown and run as data)."""
+    viewer = make_napari_viewer()
+    src, masked = _masked(tmp_path / "bands.tif", dtype="uint16", photometric=None)
+    layers = viewer.open(str(src), plugin="napari-ldcsr")
+    assert len(layers) == 3
+    said = [m for s, m in notes if s == "warning" and "mask band" in m]
+    assert said == [f"bands.tif has a mask band ({masked.sum()} pixels masked) that its layers cannot hold: "
+                    "they show, and a Run computes, those pixels as data; super-resolve it with ldcsr "
+                    "upscale, which keeps the mask"]
