@@ -1,7 +1,7 @@
 """A GeoTIFF opened by another reader than this plugin's (napari's own, picked in File ▸ Open's
-reader dialog or remembered for ``.tif``): its layer holds the pixels only, none of the file's
-georeferencing, so what is made of it (a Run's result, a saved file) lies over nothing in a GIS.
-Run and Save say so (Qt-free)."""
+reader dialog or remembered for ``.tif``), or a JPEG/PNG placed by a world file (napari's own reader
+alone opens it): its layer holds the pixels only, none of the file's georeferencing, so what is
+made of it (a Run's result, a saved file) lies over nothing in a GIS. Run and Save say so (Qt-free)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _georeferenced(path: str) -> bool:
 
 def lost_georeferencing(layer) -> str | None:
     """A warning when ``layer`` (or the layer it was made from) was read from a georeferenced
-    ``.tif``/``.tiff`` file by another reader than this plugin's, so that it holds no CRS nor
+    raster file (named as the engine reads them: ``.tif``, ``.jpg``, ``.png``, ...) by another reader than this plugin's, so that it holds no CRS nor
     placement; None otherwise (a layer this plugin read, one with georeferencing, an array)."""
     from .._viewer import SOURCE_FILES_KEY
 
@@ -49,12 +49,21 @@ def lost_georeferencing(layer) -> str | None:
     path = getattr(source, "path", None)
     if path and plugin == OURS:
         return None
+    from pathlib import Path
+
+    from ldcsr_core.geo.raster_io import is_raster_name
+
     files = ([path] if path else []) + list(md.get(SOURCE_FILES_KEY) or ())
-    tifs = [str(p) for p in files if str(p).lower().endswith((".tif", ".tiff"))]
-    if not tifs or not _georeferenced(tifs[0]):
+    rasters = [str(p) for p in files if is_raster_name(Path(p), check_file=False)]
+    if not rasters or not _georeferenced(rasters[0]):
         return None
-    name = os.path.basename(tifs[0])
+    name = os.path.basename(rasters[0])
     by = f"the '{_reader_name(plugin)}' reader" if path and plugin else "another reader than LDCSR's"
-    return (f"'{layer.name}' has no georeferencing: {name} was opened by {by}, which leaves its CRS and "
-            f"pixel grid out, so a result or a saved file will not lie over {name} in a GIS. Open {name} "
-            "again and pick 'LDCSR super-resolution' in File ▸ Open's reader dialog.")
+    lost = (f"'{layer.name}' has no georeferencing: {name} was opened by {by}, which leaves its CRS and "
+            f"pixel grid out, so a result or a saved file will not lie over {name} in a GIS. ")
+    if name.lower().endswith((".tif", ".tiff")):
+        return lost + f"Open {name} again and pick 'LDCSR super-resolution' in File ▸ Open's reader dialog."
+    # a JPEG or PNG placed by a world file or .aux.xml: this plugin's reader opens (Geo)TIFFs only
+    tif = os.path.splitext(name)[0] + ".tif"
+    return lost + (f"Convert it to a GeoTIFF (gdal_translate {name} {tif}) and open that with 'LDCSR "
+                   f"super-resolution', or super-resolve {name} with ldcsr upscale.")
