@@ -161,3 +161,19 @@ def test_evaluate_scales_are_read_as_upscale_reads_a_scale(scales, says, tiny_mo
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 48, 3), np.uint8)).save(tmp_path / "a.png")
     r = run("evaluate", tmp_path, "--scales", scales, "--model", tiny_model_file, "--device", "cpu")
     assert r.exit_code == 2 and f"Invalid value for '--scales': {says}" in r.output, r.output
+
+
+@pytest.mark.parametrize("command", ["upscale", "info"])
+def test_a_file_whose_name_starts_with_a_dash_is_said_how_to_give(rasters, tiny_model_file, tmp_path,
+                                                                  monkeypatch, command):
+    """``-scene.tif`` in the current folder is read as options (click's rule, as every Unix tool's):
+    the usage error names the file and the two ways to give it, and both work. Before: only
+    "No such option '-s'" (of ``upscale``: a -s that is --scale's), no word of the file."""
+    shutil.copy(rasters["gray"], tmp_path / "-scene.tif")
+    monkeypatch.chdir(tmp_path)
+    extra = ("-o", "x.tif", *FAST, "--model", tiny_model_file) if command == "upscale" else ()
+    r = run(command, "-scene.tif", *extra)
+    assert r.exit_code == 2, r.output
+    assert "(-scene.tif is a file: give it as ./-scene.tif, or put -- before it)" in r.output, r.output
+    assert run(command, "./-scene.tif", *extra).exit_code == 0
+    assert run(command, *extra, "--", "-scene.tif", *(("--overwrite",) if extra else ())).exit_code in (0, 2)

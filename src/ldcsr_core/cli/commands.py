@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 import signal
 import sys
 
@@ -118,8 +119,15 @@ class LdcsrGroup(click.Group):
         return cmd
 
     def invoke(self, ctx):
+        tokens = [*getattr(ctx, "_protected_args", ()), *ctx.args]  # the command's (click empties them)
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # a file named "-x.tif" was read as options: say how to give it
+            files = [a for a in tokens if a.startswith("-") and a != "--" and os.path.lexists(a)]
+            if files:
+                e.message = (f"{e.message.rstrip('.')} ({files[0]} is a file: give it as ./{files[0]}, "
+                             "or put -- before it)")
+            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: outputs were cleaned up on the way
