@@ -88,3 +88,32 @@ def test_overviews_that_left_the_nodata_out_are_sampled(tmp_path, built_with, re
     sample, mask, step = decimated_read(open_raster(path))
     assert step == 2 and mask is None
     np.testing.assert_array_equal(sample, overview(path))
+
+
+def vrt_of(path, vrt):
+    """A ``.vrt`` reading ``path`` (band 1, as gdal_translate -of VRT or gdalbuildvrt write it), -9999 its nodata."""
+    with rasterio.open(path) as ds:
+        gt = ", ".join(repr(v) for v in ds.transform.to_gdal())
+        h, w, crs = ds.height, ds.width, ds.crs.to_wkt()
+    vrt.write_text(f"""<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><SRS>{crs}</SRS><GeoTransform>{gt}</GeoTransform>
+  <VRTRasterBand dataType="Int16" band="1"><NoDataValue>-9999</NoDataValue>
+    <SimpleSource><SourceFilename relativeToVRT="1">{path.name}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>
+  </VRTRasterBand></VRTDataset>""")
+    return vrt
+
+
+def test_a_vrt_over_overviews_that_mixed_the_nodata_in_is_sampled_at_full_resolution(tmp_path):
+    """A VRT of a file whose overviews were averaged before -9999 was declared: GDAL's overviews of the
+    VRT are the file's, each declaring the VRT's -9999, so they are asked through the VRT's source;
+    the sample is the full resolution's, as for a VRT of the file without overviews. Before: the VRT's
+    overviews looked as if they left -9999 out and the sample took the mixed pixels (-2425 …) as data.
+    A VRT of a file whose overviews left -9999 out still samples them."""
+    a = scene()
+    late = with_overviews(tmp_path / "late.tif", a, None)
+    plain = write_tif(tmp_path / "plain.tif", a, dtype="int16", nodata=-9999)
+    sample = decimated_read(open_raster(vrt_of(late, tmp_path / "late.vrt")))[0]
+    assert not ((sample > -9999) & (sample < 100)).any()
+    np.testing.assert_array_equal(sample, decimated_read(open_raster(vrt_of(plain, tmp_path / "plain.vrt")))[0])
+    good = with_overviews(tmp_path / "good.tif", a, -9999)
+    np.testing.assert_array_equal(decimated_read(open_raster(vrt_of(good, tmp_path / "good.vrt")))[0],
+                                  overview(good))
