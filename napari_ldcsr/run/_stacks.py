@@ -18,6 +18,8 @@ def stack_problem(layer, shape) -> str | None:
     said = f"'{layer.name}' has shape {shape}; LDCSR works on one 2-D grey or RGB(A) picture"
     if n < 2:
         return said + "."
+    if (one := _one_picture(layer.name, shape, n, rgb)) is not None:
+        return one
     what = f"{'RGB' if rgb else 'grey'} pictures of {shape[n - 2]}×{shape[n - 1]} px"
     said = f"'{layer.name}' is a stack of {int(np.prod(shape[:n - 2]))} {what} (shape {shape}); LDCSR works on one"
     if rgb:
@@ -28,3 +30,18 @@ def stack_problem(layer, shape) -> str | None:
                 "(napari's rgb=True); else split it (right-click it in the layer list ▸ Split Stack) and pick one.")
     return (f"{said} 2-D picture: split it (right-click it in the layer list ▸ Split Stack) and pick one; a "
             "multi-band GeoTIFF opened with the 'LDCSR super-resolution' reader opens as RGB or as one layer per band.")
+
+
+def _one_picture(name: str, shape: tuple, n: int, rgb: bool) -> str | None:
+    """:func:`stack_problem`'s words for one picture with an axis of length 1 (a stack of one; a grey
+    picture's single channel as a last axis, which napari shows as its rows of W×1 px), or None."""
+    kind, said = "RGB" if rgb else "grey", "LDCSR works on a 2-D layer"
+    if all(s == 1 for s in shape[:n - 2]):
+        todo = ("save it as an image of its own and open it (napari's Split Stack would split its colours instead)"
+                if rgb else "split it (right-click it in the layer list ▸ Split Stack): the one layer it gives is that picture")
+        return f"'{name}' is one {kind} picture of {shape[n - 2]}×{shape[n - 1]} px in a stack of one (shape {shape}); {said}: {todo}."
+    if not rgb and n == 3 and shape[-1] == 1:
+        return (f"'{name}' is one grey picture of {shape[0]}×{shape[1]} px with a last axis of length 1 (shape {shape}), "
+                f"which napari shows as {shape[0]} slices of {shape[1]}×1 px; {said}: add it without that axis "
+                "(layer.data[..., 0]), or open its file with the 'LDCSR super-resolution' reader.")
+    return None

@@ -23,7 +23,17 @@ STACKS = {
                           "'c' is a stack of 40 grey pictures of 36×3 px (shape (40, 36, 3)); LDCSR works on one 2-D "
                           "picture. If its last axis holds the colours of one picture, open it as RGB (napari's "
                           "rgb=True); else split it (right-click it in the layer list ▸ Split Stack) and pick one."),
+    "a stack of one": (lambda v: v.add_image(RNG.random((1, 40, 36)), name="o"),
+                       "'o' is one grey picture of 40×36 px in a stack of one (shape (1, 40, 36)); LDCSR works on a "
+                       "2-D layer: split it (right-click it in the layer list ▸ Split Stack): the one layer it gives "
+                       "is that picture."),
+    "a last axis of one": (lambda v: v.add_image(RNG.random((40, 36, 1)), name="g"),
+                           "'g' is one grey picture of 40×36 px with a last axis of length 1 (shape (40, 36, 1)), which "
+                           "napari shows as 40 slices of 36×1 px; LDCSR works on a 2-D layer: add it without that axis "
+                           "(layer.data[..., 0]), or open its file with the 'LDCSR super-resolution' reader."),
 }
+# Before (one picture with an axis of length 1): "'o' is a stack of 1 grey pictures of 40×36 px …"; "'g' is a stack
+# of 40 grey pictures of 36×1 px …: split it (… Split Stack) and pick one" (40 layers of one column each).
 
 
 @pytest.mark.parametrize("kind", STACKS)
