@@ -411,9 +411,11 @@ def write_error(path: str | os.PathLike, exc: BaseException | None = None,
     space and the size (``nbytes``: the raster's uncompressed size, or with ``exact`` the file's).
     ``part``: the unfinished file (or files) that the caller removes next; its space counts as free
     (what the user finds when reading the line, not the "0 bytes" of the moment the disk filled).
-    Without an errno (a write that failed in GDAL's close, found as the finished file is checked)
-    the cause is still told: a disk with under 1 MB free as the write failed, or a part file that
-    reached the file size limit. Never names a part file: the output is what the user asked for."""
+    Without an errno (GDAL's failures; one in its close is found as the finished file is checked) or
+    with EIO the cause is still told: a disk with under 1 MB free as the write failed, or a part file
+    that reached the file size limit. Another errno is the cause (a rename onto a folder on a disk
+    with 500 kB free is EISDIR, not a full disk). Never names a part file: the output is what the
+    user asked for."""
     p = Path(path)
     full = free = free_bytes(p.parent)  # full: as the write failed (the disk full, its parts still there)
     limit = file_size_limit()
@@ -426,13 +428,14 @@ def write_error(path: str | os.PathLike, exc: BaseException | None = None,
         at_limit = at_limit or (limit is not None and st.st_size >= limit)
         if free is not None:
             free += getattr(st, "st_blocks", 0) * 512  # (no st_blocks on Windows)
-    code = getattr(exc, "errno", None)
+    code = exc.errno if isinstance(exc, OSError) else None  # (a CPLE_* error's errno is GDAL's error class)
+    told = code in (None, errno.EIO)  # no cause said, or one that may hide a full disk: tell it from the disk
     need = "" if not nbytes else (f", the file is {human_bytes(nbytes)}" if exact else
                                   f", the output needs about {human_bytes(nbytes)} uncompressed")
-    if code == errno.ENOSPC or (full is not None and full < (1 << 20)):
+    if code == errno.ENOSPC or (told and full is not None and full < (1 << 20)):
         return RasterIOError(errno.ENOSPC, f"cannot write {p}: no space left on device: "
                              f"{human_bytes(free or 0)} free{need}")
-    if code == errno.EFBIG or at_limit or (limit is not None and nbytes and limit < nbytes):
+    if code == errno.EFBIG or (told and (at_limit or (limit is not None and nbytes and limit < nbytes))):
         return RasterIOError(errno.EFBIG, f"cannot write {p}: the file size limit (ulimit -f) "
                              f"of {human_bytes(limit or 0)} was reached{need}")
     if isinstance(exc, OSError) and exc.strerror:

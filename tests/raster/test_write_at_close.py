@@ -78,3 +78,30 @@ def test_a_disk_that_fills_as_the_last_bytes_are_written_is_said(tmp_path, tiny_
         assert list(disk.iterdir()) == []
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_failure_with_its_own_cause_on_a_nearly_full_disk_says_that_cause(tmp_path):
+    """A write that fails with an errno of its own (the name made a folder meanwhile: EISDIR) on a
+    disk that happens to have under 1 MB free (a 2 MiB tmpfs, 1.5 MiB of it used) says that errno's
+    words: the free space tells the cause only of a failure that says none (GDAL's). Before:
+    'cannot write …/report.json: no space left on device: … free, the file is 2 bytes'."""
+    import errno
+    import shutil
+
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.files import atomic_write_bytes
+
+    disk = tmp_path / "disk"
+    if not _small_tmpfs(disk, "2m"):
+        pytest.skip("cannot mount a tmpfs here (not root, or no mount permission)")
+    try:
+        (disk / "other.bin").write_bytes(b"\0" * (3 << 19))
+        assert shutil.disk_usage(disk).free < 1 << 20
+        (disk / "report.json").mkdir()
+        with pytest.raises(RasterIOError) as ei:
+            atomic_write_bytes(disk / "report.json", b"{}")
+        assert ei.value.errno == errno.EISDIR, str(ei.value)
+        assert str(ei.value) == f"cannot write {disk / 'report.json'}: Is a directory"
+        assert sorted(p.name for p in disk.iterdir()) == ["other.bin", "report.json"]
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
