@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import numpy as np
@@ -458,3 +459,23 @@ def test_a_rename_that_fails_once_the_file_is_written_is_said_in_words(rasters, 
     msg = str(ei.value)
     assert msg.startswith(said.format(out=out)) and "ldcsr-part" not in msg and "Errno" not in msg, msg
     assert not folder.exists() or (out.is_dir() and _leftovers(folder) == [] and list(out.iterdir()) == [])
+
+
+def test_a_folder_made_at_the_name_without_overwrite_is_said_as_a_folder(rasters, tmp_path, monkeypatch):
+    """Without --overwrite (the CLI's and upscale_raster's default) a folder made at the output's
+    name while the run worked is said as with it: a folder is never replaced, so 'use --overwrite'
+    would only meet the refusal 'output path is a folder' up front. Before: exit 4, 'output exists:
+    out.tif (it appeared while this run worked; use --overwrite to replace it)'."""
+    out = tmp_path / "out.tif"
+    finish = lio.GeoTiffWriter._finish
+
+    def finish_then(self):
+        finish(self)
+        (out / "kept").mkdir(parents=True)
+
+    monkeypatch.setattr(lio.GeoTiffWriter, "_finish", finish_then)
+    with pytest.raises(RasterIOError) as ei:
+        _write_rows(out, rasters["gray"])
+    assert ei.value.errno == errno.EISDIR and str(ei.value) == (
+        f"output path is a folder: {out} (made while this run worked; the output was not written)")
+    assert _leftovers(tmp_path) == [] and list(out.iterdir()) == [out / "kept"]

@@ -423,6 +423,8 @@ class GeoTiffWriter:
                 try:
                     files.link_new(self.tmp_path, self.path)
                 except OutputExistsError:
+                    if self.path.is_dir():  # never replaced: not 'use --overwrite', which refuses it up front
+                        raise _folder_made(self.path) from None
                     raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (it appeared while "
                                             f"this run worked; use {OVERWRITE} to replace it)",
                                             overwrite=OVERWRITE) from None
@@ -435,8 +437,7 @@ class GeoTiffWriter:
             self._cleanup()
             if isinstance(e, OSError) and not isinstance(e, LdcsrError):  # the rename's, naming the part file
                 if self.path.is_dir():  # one made there while this run worked
-                    raise RasterIOError(errno.EISDIR, f"output path is a folder: {self.path} (made while this "
-                                        "run worked; the output was not written)") from None
+                    raise _folder_made(self.path) from None
                 if isinstance(e, FileNotFoundError):
                     raise RasterIOError(errno.ENOENT, f"cannot write {self.path}: its part file was removed before "
                                         f"it was renamed into place (was {self.path.parent} deleted or cleaned?)") from None
@@ -446,6 +447,12 @@ class GeoTiffWriter:
     def discard(self) -> None:
         """Remove the part file (of a held writer that will not be committed); idempotent."""
         self._cleanup()
+
+
+def _folder_made(path: Path) -> RasterIOError:
+    """A folder made at the output's name while the run worked (refused up front, as it never is replaced)."""
+    return RasterIOError(errno.EISDIR, f"output path is a folder: {path} (made while this run worked; the output "
+                         "was not written)")
 
 
 def _sidecars(path: Path) -> list[Path]:
