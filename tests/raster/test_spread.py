@@ -348,3 +348,17 @@ def test_overlapping_windows_give_the_spread_of_the_k_blended_pictures(tiny_mode
     with rasterio.open(tmp_path / "o.tif") as o, rasterio.open(tmp_path / "o_spread.tif") as s:
         np.testing.assert_allclose(o.read(), pictures.mean(axis=0), atol=1e-6)
         np.testing.assert_allclose(s.read(), pictures.astype(np.float64).std(axis=0), atol=1e-6)
+
+
+def test_a_spread_folder_that_does_not_exist_is_a_usage_error(rasters, tiny_model_file, tmp_path, monkeypatch):
+    """--spread-out into a folder that is not there is exit 2, as -o's (docs/cli.md: 'a missing folder
+    is exit 2'), before the model loads. Before: exit 5 'Error: spread folder does not exist: …'."""
+    from ldcsr_core.cli import upscale_cmd
+
+    monkeypatch.setattr(upscale_cmd, "_load_model", lambda *a: pytest.fail("the model was loaded"))
+    missing = tmp_path / "missing"
+    r = run("upscale", rasters["gray"], "-o", tmp_path / "o.tif", "-s", 2, "--samples", 2, "--mode", "diffusion",
+            "--spread-out", missing / "s.tif", "--model", tiny_model_file)
+    assert r.exit_code == 2, r.output
+    assert f"Invalid value for '--spread-out': spread folder does not exist: {missing}" in r.output, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

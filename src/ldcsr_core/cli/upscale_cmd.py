@@ -117,6 +117,8 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                                      param_hint="'-o'")
         pairs = [(files[0], output)]
     check_writable(output if output.is_dir() else output.parent)  # else each input fails after its work
+    if spread_out is not None and not spread_out.parent.is_dir():  # a usage error, as -o's missing folder
+        raise click.BadParameter(f"spread folder does not exist: {spread_out.parent}", param_hint="'--spread-out'")
     inputs = FileSet(files)
     seen: dict[tuple, Path] = {}  # name_key of each path written -> its input
     named: dict[tuple, Path] = {}  # and -> that path, as planned
