@@ -164,3 +164,21 @@ def test_a_negative_zero_nodata_is_said_zero(tmp_path):
     write_tif(tmp_path / "f.tif", data, dtype="float32", nodata=-0.0)
     r = _cli("info", tmp_path / "f.tif")
     assert r.exit_code == 0 and "nodata:      0.0\n" in r.output, r.output
+
+
+def test_each_bands_nodata_may_be_a_numpy_number(tmp_path):
+    """A band's nodata given as a NumPy number ({1: np.float32(0)}, as a value read with NumPy is),
+    as a plain number is: the same nodata and the same request. Before: numpy's 'The truth value of
+    an empty array is ambiguous' (a ValueError, not an InputError) from UpscaleOptions."""
+    from ldcsr_core.geo.job import UpscaleOptions, request_fingerprints
+    from ldcsr_core.geo.nodata_override import parse_nodata
+
+    assert parse_nodata({1: np.float32(0), 3: np.uint8(255)}) == parse_nodata({1: 0, 3: 255}) == {1: (0.0,), 3: (255.0,)}
+    assert parse_nodata({2: [np.float64(5), 7]}) == {2: (5.0, 7.0)}
+    src = write_tif(tmp_path / "s.tif", np.zeros((3, 8, 8), np.uint8), dtype="uint8")
+
+    def fingerprints(nodata):
+        return request_fingerprints(src, model=None, options=UpscaleOptions(nodata=nodata),
+                                    request={"scale": (2.0, 2.0)}, out_shape=(16, 16))
+
+    assert fingerprints({1: np.float32(0), 2: None})[0] == fingerprints({1: 0.0})[0]  # the one written

@@ -63,7 +63,8 @@ def parse_nodata(value) -> float | str | tuple | dict | None:
             if isinstance(band, bool) or not isinstance(band, (int, np.integer)) or band < 1:
                 raise InputError(f"nodata by band: bands are numbered from 1, got {band!r}")
             v = () if v is None or (isinstance(v, str) and v.strip().lower() == NO_NODATA) else v
-            v = parse_nodata(v if isinstance(v, (list, tuple)) else (v,)) if v != () else ()
+            # (not v != (): a NumPy number compared to () is an empty array, whose truth is an error)
+            v = () if isinstance(v, tuple) and not v else parse_nodata(v if isinstance(v, (list, tuple)) else (v,))
             bands[int(band)] = v if isinstance(v, tuple) else (v,)
         if not any(bands.values()):
             return NO_NODATA
