@@ -177,3 +177,18 @@ def test_a_file_whose_name_starts_with_a_dash_is_said_how_to_give(rasters, tiny_
     assert "(-scene.tif is a file: give it as ./-scene.tif, or put -- before it)" in r.output, r.output
     assert run(command, "./-scene.tif", *extra).exit_code == 0
     assert run(command, *extra, "--", "-scene.tif", *(("--overwrite",) if extra else ())).exit_code in (0, 2)
+
+
+def test_a_dash_file_beside_another_input_is_not_left_out(rasters, tiny_model_file, tmp_path, monkeypatch):
+    """``ldcsr upscale a.tif -scene.tif -o out --scale 2``: click reads ``-scene.tif`` as ``-s cene.tif``,
+    which the later ``--scale`` replaces, so the file was left out without a word (exit 0, "1 input: 1
+    written"). It is refused before any work, naming the file; nothing is written."""
+    shutil.copy(rasters["gray"], tmp_path / "a.tif")
+    shutil.copy(rasters["gray"], tmp_path / "-scene.tif")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    for order in (("a.tif", "-scene.tif"), ("-scene.tif", "a.tif")):
+        r = run("upscale", *order, "-o", "out", *FAST, "--model", tiny_model_file)
+        assert r.exit_code == 2, r.output
+        assert "(-scene.tif is a file: give it as ./-scene.tif, or put -- before it)" in r.output, r.output
+        assert not any((tmp_path / "out").iterdir())

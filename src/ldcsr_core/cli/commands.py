@@ -120,14 +120,16 @@ class LdcsrGroup(click.Group):
 
     def invoke(self, ctx):
         tokens = [*getattr(ctx, "_protected_args", ()), *ctx.args]  # the command's (click empties them)
+        tokens = tokens[:tokens.index("--")] if "--" in tokens else tokens
+        # A file named "-x.tif" is read as options: refused before anything runs, saying how to give it.
+        # (Not only where click fails: beside another input with a --scale after it, "-scene.tif" read as
+        # "-s cene.tif" was replaced by that --scale and the file left out, exit 0.)
+        files = [a for a in tokens if a.startswith("-") and len(a) > 1 and os.path.lexists(a)]
+        if files:
+            raise click.UsageError(f"'{files[0]}' would be read as options, its name starting with '-' "
+                                   f"({files[0]} is a file: give it as ./{files[0]}, or put -- before it)", ctx)
         try:
             return super().invoke(ctx)
-        except click.UsageError as e:  # a file named "-x.tif" was read as options: say how to give it
-            files = [a for a in tokens if a.startswith("-") and a != "--" and os.path.lexists(a)]
-            if files:
-                e.message = (f"{e.message.rstrip('.')} ({files[0]} is a file: give it as ./{files[0]}, "
-                             "or put -- before it)")
-            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: outputs were cleaned up on the way
