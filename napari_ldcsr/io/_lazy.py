@@ -18,6 +18,7 @@ opens, unless ``GDAL_CACHEMAX`` is set in the environment.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import weakref
@@ -119,7 +120,14 @@ class RasterLevel:
         self._local = threading.local()  # one dataset handle per thread (GDAL handles are not shared)
 
     def _dataset(self, level: int | None = None):
-        """This thread's handle on the file (``level``: on its overview of that index)."""
+        """This thread's handle on the file (``level``: on its overview of that index). A file gone
+        from its path (moved, deleted, its disk unmounted) raises the engine's one-line
+        ``RasterIOError`` ("input not found: …") on every thread, the ones holding a handle too:
+        whether a read works never depends on which thread napari's dask pool runs it on."""
+        if not os.path.exists(self.path):
+            from ldcsr_core.errors import RasterIOError
+
+            raise RasterIOError(errno.ENOENT, f"input not found: {self.path}")
         handles = self._local.__dict__.setdefault("ds", {})
         if level not in handles:
             import rasterio
@@ -253,6 +261,40 @@ class RasterLevel:
         return arr if dtype is None else arr.astype(dtype)
 
 
+class _Shown:
+    """A :class:`RasterLevel` as napari's dask arrays read it (its slicing, panning, zooming out):
+    once its file is gone (moved, deleted, its disk unmounted) each window is the layer's nodata
+    (else 0) and the layer says so once in one line, not with a traceback from napari's slicing; the
+    screen already drawn stays. A Run, the live lens and a save read the level itself and say the
+    engine's error ("input not found: …")."""
+
+    def __init__(self, level: RasterLevel, name: str, said: list):
+        self.level, self.name, self.said = level, name, said  # said: shared by the layer's levels
+        self.shape, self.dtype, self.ndim = level.shape, level.dtype, level.ndim
+
+    def __getitem__(self, key) -> np.ndarray:
+        from ldcsr_core.errors import RasterIOError
+
+        try:
+            arr = self.level[key]
+        except RasterIOError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            if not self.said:
+                self.said.append(self.level.path)
+                from .._viewer import notify
+
+                notify("warning", f"'{self.name}': its file is gone ({exc}): open it again to see "
+                                  "the parts of the layer not on screen.")
+            try:
+                fill = np.array(self.level.validity.nodata or 0).astype(self.dtype, casting="safe")
+            except TypeError:
+                fill = np.zeros((), self.dtype)
+            return np.full(np.broadcast_to(fill, self.shape)[key].shape, fill, self.dtype)
+        self.said.clear()  # the file is back: said again if it goes again
+        return arr
+
+
 def should_open_lazily(path: str | os.PathLike) -> bool:
     """True for rasters larger than :data:`LAZY_MIN_PIXELS` (opened with the engine's
     ``open_raster``: a file that is not a usable raster raises its one-line error)."""
@@ -299,19 +341,19 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
     while max(H, W) / factors[-1] > TOP_LEVEL_SIDE:
         factors.append(factors[-1] * 2)
 
-    def pyramid(bands: list[int], rgb: bool) -> list:
-        levels = []
+    def pyramid(bands: list[int], rgb: bool, shown: str) -> list:
+        levels, said = [], []
         for f in factors:
             lvl = RasterLevel(read_path, f, (H, W), bands, dtype, rgb, reads, one_nodata, validity)
             chunks = (CHUNK, CHUNK) + ((len(bands),) if rgb else ())
-            arr = da.from_array(lvl, chunks=chunks, asarray=True, fancy=False, lock=False,
+            arr = da.from_array(_Shown(lvl, shown, said), chunks=chunks, asarray=True, fancy=False, lock=False,
                                 name=f"ldcsr-lazy-{id(lvl):x}", meta=np.empty((0,) * lvl.ndim, lvl.dtype))
             _LEVELS[arr.name] = lvl
             levels.append(arr)
         return levels
 
     def layer(bands: list[int], rgb: bool, kwargs: dict) -> tuple[Any, dict, str]:
-        levels = pyramid(bands, rgb)
+        levels = pyramid(bands, rgb, kwargs["name"])
         contrast = _LEVELS[levels[-1].name].contrast()  # napari's own would span the nodata too
         return levels, dict(kwargs, contrast_limits=contrast) if contrast else kwargs, "image"
 

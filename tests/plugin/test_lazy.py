@@ -196,3 +196,56 @@ def test_a_lazy_layer_of_a_file_whose_bands_nodata_differ_reads_as_the_eager_one
     np.testing.assert_array_equal(np.asarray(layers[0][0][3:17, 2:9]), whole[3:17, 2:9, 0 if count == 4 else slice(None)])
     coarse = np.asarray(layers[-1 if count == 3 else 2][-1])  # band 3's top level: no 255 fill left
     assert len(layers[0]) > 1 and not (coarse == 255).any()
+
+
+def test_a_lazy_layer_whose_file_is_gone_says_so_in_one_line_whichever_thread_reads(tmp_path, monkeypatch,
+                                                                                   make_napari_viewer, notes):
+    """A lazy layer's file moved away (deleted, its disk unmounted) while it is open: every read of it
+    says the engine's one line, on a thread that opened the file before or not (napari's dask pool
+    runs a read on any of its threads); napari's slicing (new data, zoom out, pan) shows the layer's
+    nodata and says once that the file is gone, no traceback; the layer stays. Before: a read on a
+    thread holding a handle still read the file, one on another raised rasterio's raw
+    'RasterioIOError: …: No such file or directory' out of napari's slicing (which one: the order the
+    tests ran in, the pool's threads)."""
+    import os
+    import threading
+
+    from ldcsr_core.errors import RasterIOError
+
+    import napari_ldcsr.io._lazy as lazy
+    from napari_ldcsr.io._lazy import window_reader
+
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 64 * 64)
+    monkeypatch.setattr(lazy, "TOP_LEVEL_SIDE", 32)
+    path = tmp_path / "scene.tif"
+    yy, xx = np.mgrid[0:128, 0:96]
+    with rasterio.open(path, "w", driver="GTiff", height=128, width=96, count=1, dtype="uint16", nodata=0) as dst:
+        dst.write((1 + yy + xx).astype(np.uint16)[None])
+    (levels, kwargs, _), = lazy_layer_data(str(path))
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(levels, **kwargs)
+    assert all(np.asarray(lv).min() >= 1 for lv in levels)  # read: handles open here and on dask's threads
+    base = window_reader(levels[0])
+    errors = []
+
+    def read():
+        try:
+            base[0:8, 0:8]
+        except RasterIOError as exc:
+            errors.append(str(exc))
+
+    os.rename(path, tmp_path / "moved.tif")
+    read()  # this thread holds a handle on the file
+    other = threading.Thread(target=read)  # one that never opened it
+    other.start()
+    other.join()
+    assert errors == [f"input not found: {path}"] * 2
+    layer.data = levels
+    viewer.camera.zoom /= 4
+    viewer.camera.center = (0, 40.0, 30.0)[-len(viewer.camera.center):]
+    for lv in levels:
+        np.testing.assert_array_equal(np.asarray(lv), 0)  # the layer's nodata
+    assert layer in viewer.layers
+    assert [(s, t) for s, t in notes if s in ("warning", "error")] == [
+        ("warning", f"'scene': its file is gone (input not found: {path}): open it again to see the parts of "
+                    "the layer not on screen.")]
