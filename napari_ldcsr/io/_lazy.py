@@ -124,10 +124,10 @@ class RasterLevel:
         from its path (moved, deleted, its disk unmounted) raises the engine's one-line
         ``RasterIOError`` ("input not found: …") on every thread, the ones holding a handle too:
         whether a read works never depends on which thread napari's dask pool runs it on."""
-        if not os.path.exists(self.path):
+        if not os.path.exists(file := _on_disk(self.path)):
             from ldcsr_core.errors import RasterIOError
 
-            raise RasterIOError(errno.ENOENT, f"input not found: {self.path}")
+            raise RasterIOError(errno.ENOENT, f"input not found: {file}")
         handles = self._local.__dict__.setdefault("ds", {})
         if level not in handles:
             import rasterio
@@ -259,6 +259,12 @@ class RasterLevel:
     def __array__(self, dtype=None, copy=None):
         arr = self[:, :]
         return arr if dtype is None else arr.astype(dtype)
+
+
+def _on_disk(name: str) -> str:
+    """The file a GDAL dataset name reads: a colour table's expansion (``vrt://FILE?expand=rgb``,
+    the engine's ``open_raster``) reads FILE."""
+    return name[len("vrt://"):].split("?", 1)[0] if name.startswith("vrt://") else name
 
 
 class _Shown:

@@ -249,3 +249,28 @@ def test_a_lazy_layer_whose_file_is_gone_says_so_in_one_line_whichever_thread_re
     assert [(s, t) for s, t in notes if s in ("warning", "error")] == [
         ("warning", f"'scene': its file is gone (input not found: {path}): open it again to see the parts of "
                     "the layer not on screen.")]
+
+
+def test_a_lazy_layer_of_a_colour_table_file_reads_its_expansion(tmp_path, monkeypatch):
+    """A big file with a colour table opens lazily through GDAL's expansion (``vrt://FILE?expand=rgb``):
+    its levels read the expanded colours, and the check that its file is still there looks at FILE (a
+    check of the expansion's name as a path said "input not found" for every read)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    import napari_ldcsr.io._lazy as lazy
+    from napari_ldcsr.io._reader import read_geotiff
+
+    idx = (np.arange(48 * 48).reshape(48, 48) % 3).astype(np.uint8)
+    path = tmp_path / "classes.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=48, height=48, count=1, dtype="uint8",
+                       crs="EPSG:32633", transform=from_origin(600000, 5340000, 10, 10)) as dst:
+        dst.write(idx, 1)
+        dst.write_colormap(1, {0: (255, 0, 0, 255), 1: (0, 255, 0, 255), 2: (0, 0, 255, 255)})
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 16 * 16)
+    monkeypatch.setattr(lazy, "TOP_LEVEL_SIDE", 16)
+    levels = read_geotiff(str(path))[0][0]
+    assert isinstance(levels, list) and len(levels) > 1
+    full = np.asarray(levels[0])
+    colours = np.array([(255, 0, 0), (0, 255, 0), (0, 0, 255)], np.uint8)
+    np.testing.assert_array_equal(full[..., :3], colours[idx])
