@@ -22,9 +22,9 @@ LayerData = tuple[Any, dict, str]
 def is_rgb(count: int, dtype: str, colorinterp: list[str]) -> bool:
     """One RGB(A) layer: 3 bands that are red, green and blue in any order (shown in :func:`rgb_order`),
     or any 3 uint8 bands, or such bands and a 4th that the file says is alpha (a 4th band that is not,
-    e.g. NIR, is not shown as alpha)."""
+    e.g. NIR, is not shown as alpha; an alpha among the 3 is not shown as a colour)."""
     ci = [c.lower() for c in colorinterp]
-    if count not in (3, 4) or (count == 4 and ci[3:] != ["alpha"]):
+    if count not in (3, 4) or (count == 4 and ci[3:] != ["alpha"]) or "alpha" in ci[:3]:
         return False
     return sorted(ci[:3]) == ["blue", "green", "red"] or dtype == "uint8"
 

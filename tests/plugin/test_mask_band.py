@@ -67,3 +67,20 @@ def test_a_mask_band_a_layer_cannot_hold_is_said(make_napari_viewer, tmp_path, n
     assert said == [f"bands.tif has a mask band ({masked.sum()} pixels masked) that its layers cannot hold: "
                     "they show, and a Run computes, those pixels as data; super-resolve it with ldcsr "
                     "upscale, which keeps the mask"]
+
+
+def test_two_bytes_bands_and_a_mask_are_not_shown_as_red_green_blue(make_napari_viewer, tmp_path, notes):
+    """Two uint8 bands and a mask band: the mask as a third band made "any 3 uint8 bands", one RGB
+    layer whose blue was the mask (0 or 255). They open as two band layers with the warning."""
+    src = tmp_path / "two.tif"
+    data = (np.arange(2 * H * W).reshape(2, H, W) % 200 + 20).astype(np.uint8)
+    mask = np.full((H, W), 255, np.uint8)
+    mask[:8, :8] = 0
+    with rasterio.open(src, "w", driver="GTiff", width=W, height=H, count=2, dtype="uint8",
+                       crs=CRS.from_epsg(32633), transform=from_origin(600000, 5340000, 10, 10)) as ds:
+        ds.write(data)
+        ds.write_mask(mask)
+    layers = make_napari_viewer().open(str(src), plugin="napari-ldcsr")
+    assert [np.shape(lyr.data) for lyr in layers] == [(H, W), (H, W)] and not any(lyr.rgb for lyr in layers)
+    assert [m for s, m in notes if s == "warning" and m.startswith("two.tif has a mask band (64 pixels masked)")]
+
