@@ -15,7 +15,7 @@ import numpy as np
 from .._geometry import layer_placement_from_transform
 from ._raster_layers import LayerData, band_contrasts, is_rgb, raster_metadata, rgb_order, shown_in_order
 
-__all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff"]
+__all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff", "mask_is_alpha"]
 
 _EXTENSIONS = (".tif", ".tiff")
 
@@ -175,15 +175,29 @@ def _mask_kept(geo, path):
 
     if geo.mask is None or "alpha" in geo.colorinterp:
         return geo
-    with_alpha = mask_as_alpha(geo)
-    if with_alpha is not geo and is_rgb(with_alpha.count, with_alpha.data.dtype.name, list(with_alpha.colorinterp)):
-        return with_alpha
+    if _alpha_holds_mask(geo.count, geo.data.dtype.name, list(geo.colorinterp)):
+        return mask_as_alpha(geo)
     masked = int(np.count_nonzero(np.asarray(geo.mask) == 0))
     if masked:
         notify("warning", f"{os.path.basename(str(path))} has a mask band ({masked} pixels masked) that its "
                "layers cannot hold: they show, and a Run computes, those pixels as data; super-resolve it "
                "with ldcsr upscale, which keeps the mask")
     return geo
+
+
+def _alpha_holds_mask(count: int, dtype: str, colorinterp: list[str]) -> bool:
+    """Whether bands with a mask open as one RGBA layer, the mask as its alpha (:func:`_mask_kept`)."""
+    return np.dtype(dtype).kind in "ui" and "alpha" not in colorinterp and is_rgb(count + 1, dtype,
+                                                                                    [*colorinterp, "alpha"])
+
+
+def mask_is_alpha(src) -> bool:
+    """Whether open dataset ``src``'s mask band is the alpha of the RGBA layer the eager reader makes of it,
+    a band more than the file has (a Run that streams from the file reads the mask there)."""
+    from ldcsr_core.geo.raster_io import raster_info
+
+    return raster_info(src).has_dataset_mask and _alpha_holds_mask(
+        src.count, src.dtypes[0], [c.name for c in src.colorinterp])
 
 
 def _valid_rows(geo, colorinterp) -> Callable[[int, int], np.ndarray] | None:

@@ -88,9 +88,13 @@ def file_problem(source: LayerSource) -> str | None:
     from ldcsr_core.geo.nodata_override import WideNodataError
     from ldcsr_core.geo.raster_io import open_raster
 
+    from ..io._reader import mask_is_alpha
+
     try:
         with open_raster(source.path) as ds:
             count, shape = ds.count, (ds.height, ds.width)
+            if source.count == count + 1 and mask_is_alpha(ds):  # the reader's alpha of its mask band
+                count += 1
     except WideNodataError:  # the reader made it 32 bits (wide_nodata.read_narrowed): the file is not the layer
         return ("its file's 64-bit bands are opened as 32-bit ones (the file's nodata cannot be read exactly); "
                 "save the layer as a GeoTIFF (Save layer as GeoTIFF…) and open that, or pick a smaller region or scale")

@@ -84,3 +84,24 @@ def test_two_bytes_bands_and_a_mask_are_not_shown_as_red_green_blue(make_napari_
     assert [np.shape(lyr.data) for lyr in layers] == [(H, W), (H, W)] and not any(lyr.rgb for lyr in layers)
     assert [m for s, m in notes if s == "warning" and m.startswith("two.tif has a mask band (64 pixels masked)")]
 
+
+def test_a_whole_run_too_big_for_memory_streams_from_the_masked_file(ldcsr, qtbot, tmp_path, notes, monkeypatch,
+                                                                     tiny_model):
+    """Over the in-memory limit, the RGBA layer (its alpha the file's mask) streams from its file as
+    any file-backed layer does, the mask kept as ldcsr upscale keeps it. Before: refused, 'its source
+    file has 3 bands and only 4 of them are open as layers'."""
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.01")  # 48 x 64 x 4 = 12 kB: streamed
+    viewer, widget = ldcsr
+    src, masked = _masked(tmp_path / "ortho.tif")
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert layer.data.shape == (H, W, 4)
+    assert widget.run(layer=layer, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert not [m for s, m in notes if s in ("warning", "error")], notes
+    out = tmp_path / "ortho_x2.00_ldcsr.tif"
+    expected = upscale_window(str(src), model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast"))
+    with rasterio.open(out) as o:
+        assert np.array_equal(o.read(), expected.data)
+        assert np.array_equal(o.dataset_mask() == 0, np.repeat(np.repeat(masked, 2, 0), 2, 1))
