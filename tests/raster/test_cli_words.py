@@ -192,3 +192,17 @@ def test_a_dash_file_beside_another_input_is_not_left_out(rasters, tiny_model_fi
         assert r.exit_code == 2, r.output
         assert "(-scene.tif is a file: give it as ./-scene.tif, or put -- before it)" in r.output, r.output
         assert not any((tmp_path / "out").iterdir())
+
+
+def test_a_dash_file_given_as_an_option_value_is_taken(rasters, tiny_model_file, tmp_path, monkeypatch):
+    """``-o -out.tif`` is the output option's value (click takes it so): a rerun over that output with
+    --overwrite runs, and another mistake is said alone. Before: refused, "'-out.tif' would be read as
+    options ... give it as ./-out.tif", so once the output existed no command naming it ran."""
+    shutil.copy(rasters["gray"], tmp_path / "in.tif")
+    monkeypatch.chdir(tmp_path)
+    args = ("upscale", "in.tif", "-o", "-out.tif", *FAST, "--model", tiny_model_file)
+    assert run(*args).exit_code == 0 and (tmp_path / "-out.tif").is_file()
+    r = run(*args, "--overwrite")
+    assert r.exit_code == 0 and "is a file" not in r.output, r.output
+    r = run("upscale", "in.tif", "-o", "-out.tif", "--mode", "bogus")
+    assert r.exit_code == 2 and "Invalid value for '--mode'" in r.output and "is a file" not in r.output, r.output

@@ -118,13 +118,26 @@ class LdcsrGroup(click.Group):
             self.add_command(cmd, name)
         return cmd
 
+    def _files_read_as_options(self, ctx, tokens: list[str]) -> list[str]:
+        """The arguments of ``tokens`` (the command's name first) that click reads as options and that
+        name files (``-scene.tif``): not those after ``--`` nor an option's value (``-o -out.tif``)."""
+        cmd = self.get_command(ctx, tokens[0]) if tokens else None
+        takes_value = {o for p in getattr(cmd, "params", ()) if isinstance(p, click.Option)
+                       and not p.is_flag and not p.count for o in p.opts}
+        files = []
+        for prev, a in zip(tokens, tokens[1:]):
+            if a == "--":
+                break
+            if a.startswith("-") and len(a) > 1 and prev not in takes_value and os.path.lexists(a):
+                files.append(a)
+        return files
+
     def invoke(self, ctx):
-        tokens = [*getattr(ctx, "_protected_args", ()), *ctx.args]  # the command's (click empties them)
-        tokens = tokens[:tokens.index("--")] if "--" in tokens else tokens
+        protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", ())  # click < 8.2
         # A file named "-x.tif" is read as options: refused before anything runs, saying how to give it.
         # (Not only where click fails: beside another input with a --scale after it, "-scene.tif" read as
         # "-s cene.tif" was replaced by that --scale and the file left out, exit 0.)
-        files = [a for a in tokens if a.startswith("-") and len(a) > 1 and os.path.lexists(a)]
+        files = self._files_read_as_options(ctx, [*protected, *ctx.args])  # the command's (click empties them)
         if files:
             raise click.UsageError(f"'{files[0]}' would be read as options, its name starting with '-' "
                                    f"({files[0]} is a file: give it as ./{files[0]}, or put -- before it)", ctx)
