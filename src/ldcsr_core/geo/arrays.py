@@ -95,7 +95,8 @@ def mask_as_alpha(geo: GeoArray) -> GeoArray:
 
     if geo.mask is None or "alpha" in geo.colorinterp or geo.data.dtype.kind not in "ui":
         return geo
-    alpha = np.where(np.asarray(geo.mask) > 0, np.iinfo(geo.data.dtype).max, 0).astype(geo.data.dtype)
+    dt = geo.data.dtype  # built at the bands' type (not int64 first: 8 bytes a pixel)
+    alpha = np.where(np.asarray(geo.mask) > 0, dt.type(np.iinfo(dt).max), dt.type(0))
     n = geo.count
 
     def more(values, one):  # the new band's entry where the bands have some
