@@ -310,13 +310,15 @@ def should_open_lazily(path: str | os.PathLike) -> bool:
         return src.width * src.height > LAZY_MIN_PIXELS
 
 
-def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[tuple[Any, dict, str]]:
+def lazy_layer_data(path: str | os.PathLike, reads: list | None = None,
+                    said_mask: bool = False) -> list[tuple[Any, dict, str]]:
     """napari layer data for a (Geo)TIFF as a lazy multiscale layer (nothing read but metadata).
 
     RGB(A) rasters give one RGB(A) layer and single-band
     rasters a grey layer; other band counts give one lazy layer per band. Placement and metadata
     are those of the eager reader (``scale``/``translate`` or ``affine`` in ``(-northing,
-    easting)``). ``reads`` (a list) collects every window read, all levels together.
+    easting)``). ``reads`` (a list) collects every window read, all levels together. ``said_mask``
+    (a file the user opens): a mask band, which a lazy layer does not hold, is said in a warning.
     """
     import dask.array as da
     from ldcsr_core.geo.georef import band_tags, carried_domains, georeferencing, source_rpcs
@@ -343,6 +345,12 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None) -> list[
                                                           georef=georef, domains=domains)
     metadata["lazy"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
+    if said_mask and validity.mask and not validity.alpha:  # the eager reader's RGBA with the mask as alpha: not lazily
+        from .._viewer import notify
+
+        notify("warning", f"{os.path.basename(str(path))} has a mask band that its big (lazy) layer does not "
+               "hold: at full resolution its masked pixels show, and a Run of a part of it computes them, as "
+               "data; super-resolve it with ldcsr upscale, which keeps the mask")
     factors = [1]
     while max(H, W) / factors[-1] > TOP_LEVEL_SIDE:
         factors.append(factors[-1] * 2)

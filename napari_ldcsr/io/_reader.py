@@ -42,7 +42,7 @@ def read_geotiff(path: str | list[str]) -> list[LayerData]:
             lazy = should_open_lazily(p)
         except WideNodataError:  # read whole, as 32-bit bands (layer_data_from_geotiff)
             lazy = False
-        read = lazy_layer_data(p) if lazy else layer_data_from_geotiff(p)
+        read = lazy_layer_data(p, said_mask=True) if lazy else layer_data_from_geotiff(p)
         _say_if_made_by_ldcsr(p, read)
         _say_if_pages(p)
         layers.extend(read)
