@@ -206,3 +206,20 @@ def test_a_dash_file_given_as_an_option_value_is_taken(rasters, tiny_model_file,
     assert r.exit_code == 0 and "is a file" not in r.output, r.output
     r = run("upscale", "in.tif", "-o", "-out.tif", "--mode", "bogus")
     assert r.exit_code == 2 and "Invalid value for '--mode'" in r.output and "is a file" not in r.output, r.output
+
+
+def test_a_file_named_as_an_option_leaves_the_option_alone(rasters, tiny_model_file, tmp_path, monkeypatch):
+    """A file named as one of the command's options (``-o``, ``-s``, ``--overwrite``: a shell mistake such
+    as ``> -o`` makes one) in the folder: ``-o out.tif`` is still the option, as click reads it, and the
+    file is left alone; a ``-scene.tif`` beside it is still refused. Before: every such command was refused,
+    "'-o' would be read as options ... (-o is a file: give it as ./-o, or put -- before it)"."""
+    shutil.copy(rasters["gray"], tmp_path / "in.tif")
+    for name in ("-o", "-s", "--overwrite", "-h"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    r = run("upscale", "in.tif", "-o", "out.tif", *FAST, "--model", tiny_model_file, "--overwrite")
+    assert r.exit_code == 0 and (tmp_path / "out.tif").is_file(), r.output
+    assert all((tmp_path / n).read_bytes() == b"" for n in ("-o", "-s", "--overwrite", "-h"))
+    shutil.copy(rasters["gray"], tmp_path / "-scene.tif")
+    r = run("upscale", "in.tif", "-scene.tif", "-o", "out", *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 2 and "(-scene.tif is a file: give it as ./-scene.tif" in r.output, r.output

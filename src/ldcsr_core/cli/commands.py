@@ -120,15 +120,17 @@ class LdcsrGroup(click.Group):
 
     def _files_read_as_options(self, ctx, tokens: list[str]) -> list[str]:
         """The arguments of ``tokens`` (the command's name first) that click reads as options and that
-        name files (``-scene.tif``): not those after ``--`` nor an option's value (``-o -out.tif``)."""
+        name files (``-scene.tif``): not those after ``--``, an option's value (``-o -out.tif``) nor the
+        command's own option names (``-o`` is the option while a file ``-o`` is in the folder)."""
         cmd = self.get_command(ctx, tokens[0]) if tokens else None
-        takes_value = {o for p in getattr(cmd, "params", ()) if isinstance(p, click.Option)
-                       and not p.is_flag and not p.count for o in p.opts}
+        options = [p for p in (cmd.get_params(ctx) if cmd is not None else ()) if isinstance(p, click.Option)]
+        takes_value = {o for p in options if not p.is_flag and not p.count for o in p.opts}
+        names = {o for p in options for o in (*p.opts, *p.secondary_opts)}
         files = []
         for prev, a in zip(tokens, tokens[1:]):
             if a == "--":
                 break
-            if a.startswith("-") and len(a) > 1 and prev not in takes_value and os.path.lexists(a):
+            if a.startswith("-") and len(a) > 1 and prev not in takes_value and a not in names and os.path.lexists(a):
                 files.append(a)
         return files
 
