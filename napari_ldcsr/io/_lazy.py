@@ -292,10 +292,10 @@ class _Shown:
 
                 notify("warning", f"'{self.name}': its file is gone ({exc}): open it again to see "
                                   "the parts of the layer not on screen.")
-            try:
-                fill = np.array(self.level.validity.nodata or 0).astype(self.dtype, casting="safe")
-            except TypeError:
-                fill = np.zeros((), self.dtype)
+            from ldcsr_core.geo.nodata_masks import nodata_as
+
+            held = nodata_as(self.level.validity.nodata, self.dtype)  # as its nodata pixels hold it
+            fill = np.array(0 if held is None else held).astype(self.dtype)
             return np.full(np.broadcast_to(fill, self.shape)[key].shape, fill, self.dtype)
         self.said.clear()  # the file is back: said again if it goes again
         return arr

@@ -274,3 +274,26 @@ def test_a_lazy_layer_of_a_colour_table_file_reads_its_expansion(tmp_path, monke
     full = np.asarray(levels[0])
     colours = np.array([(255, 0, 0), (0, 255, 0), (0, 0, 255)], np.uint8)
     np.testing.assert_array_equal(full[..., :3], colours[idx])
+
+
+@pytest.mark.parametrize("dtype, nodata", [("int16", -9999), ("float32", float("nan")), ("float32", -3.4e38)])
+def test_a_lazy_layer_whose_file_is_gone_shows_its_own_nodata(tmp_path, monkeypatch, notes, dtype, nodata):
+    """Once its file is gone, a lazy layer's levels read as its nodata (a DEM's -9999, a float scene's NaN,
+    as its nodata pixels were shown), not 0: a value inside the layer's contrast, drawn as data. Before: 0
+    for every nodata but one the int64/float64 of the value casts to the band's type 'safely' (none)."""
+    import os
+
+    import napari_ldcsr.io._lazy as lazy
+
+    monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 64 * 64)
+    monkeypatch.setattr(lazy, "TOP_LEVEL_SIDE", 32)
+    path = tmp_path / "dem.tif"
+    yy, xx = np.mgrid[0:128, 0:96]
+    with rasterio.open(path, "w", driver="GTiff", height=128, width=96, count=1, dtype=dtype, nodata=nodata) as dst:
+        dst.write((yy - xx).astype(dtype)[None])
+    (levels, _, _), = lazy_layer_data(str(path))
+    os.rename(path, tmp_path / "moved.tif")
+    held = np.array(nodata).astype(dtype)
+    for lv in levels:
+        np.testing.assert_array_equal(np.asarray(lv), np.full(lv.shape, held))
+    assert len([s for s, _ in notes if s == "warning"]) == 1
