@@ -26,6 +26,30 @@ def _png(tmp_path):
     return path
 
 
+def test_a_folder_at_the_name_is_said_as_a_folder_without_overwrite_too(tiny, tmp_path):
+    """save_model, write_report and files.atomic_write_bytes onto a folder (one there, or made while the
+    file was made: the hard link meets it) say it is a folder, as with overwrite=True, and not 'use
+    overwrite=True to replace it', which then meets the folder (cbc9042 did so for the rasters). Before:
+    'out exists (use overwrite=True to replace it)', an OutputExistsError."""
+    from ldcsr_core.errors import OutputExistsError, RasterIOError
+    from ldcsr_core.files import atomic_write_bytes
+    from ldcsr_core.report import write_report
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for write in (lambda flag: ldcsr_core.save_model(tiny, out, name="t", overwrite=flag),
+                  lambda flag: write_report(out, [], overwrite=flag),
+                  lambda flag: atomic_write_bytes(out, b"new", overwrite=flag)):
+        said = []
+        for flag in (True, False):
+            with pytest.raises(RasterIOError) as e:
+                write(flag)
+            assert not isinstance(e.value, OutputExistsError) and "overwrite" not in str(e.value)
+            said.append(str(e.value))
+        assert said[0] == said[1] == f"cannot write {out}: Is a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"] and not any(out.iterdir())  # no part file left
+
+
 def test_overwrite_no_keeps_the_output(tiny, tmp_path):
     """Before: any non-empty string is true, so overwrite='no' (or 'false') replaced the file that
     was there: upscale_raster with OutputOptions(overwrite='no'), write_raster, save_model,

@@ -292,7 +292,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     as ``open(path, "w")`` would give); on any failure the part file is removed, ``path`` untouched,
     and a write that fails is one :class:`RasterIOError` naming ``path`` (:func:`write_error`).
     Without ``overwrite`` a ``path`` that exists (e.g. appeared during the run) is kept and
-    :class:`OutputExistsError` raised (a hard link, so no check-then-rename race).
+    :class:`OutputExistsError` raised (a hard link, so no check-then-rename race); a folder is no file
+    that overwrite replaces: "cannot write …: Is a directory" either way.
     Part files a killed run left for ``path`` are removed first."""
     from .rules import check_flag
 
@@ -314,6 +315,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
         else:
             link_new(part, Path(path))
     except BaseException as e:
+        if isinstance(e, OutputExistsError) and os.path.isdir(path):  # never replaced: not 'use overwrite'
+            e = IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         err = (write_error(path, e, len(data), exact=True, part=part)
                if isinstance(e, OSError) and not isinstance(e, (RasterIOError, OutputExistsError)) else None)
         part.unlink(missing_ok=True)
