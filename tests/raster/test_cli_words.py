@@ -223,3 +223,17 @@ def test_a_file_named_as_an_option_leaves_the_option_alone(rasters, tiny_model_f
     shutil.copy(rasters["gray"], tmp_path / "-scene.tif")
     r = run("upscale", "in.tif", "-scene.tif", "-o", "out", *FAST, "--model", tiny_model_file)
     assert r.exit_code == 2 and "(-scene.tif is a file: give it as ./-scene.tif" in r.output, r.output
+
+
+def test_a_dash_file_beside_a_command_that_does_not_exist_says_the_command(rasters, tmp_path, monkeypatch):
+    """``ldcsr upscal -scene.tif``: the command's name is the mistake made first, and click's "No such
+    command 'upscal'" says it (as without the file), not the file's refusal, which named no command.
+    Before: "'-scene.tif' would be read as options ... (-scene.tif is a file: give it as ./-scene.tif, or
+    put -- before it)", and once it was given so, "No such command" only then."""
+    shutil.copy(rasters["gray"], tmp_path / "-scene.tif")
+    monkeypatch.chdir(tmp_path)
+    for args in (("upscal", "-scene.tif", "-s", "2"), ("upscal", "./-scene.tif", "-s", "2")):
+        r = run(*args)
+        assert r.exit_code == 2 and "No such command 'upscal'" in r.output and "is a file" not in r.output, r.output
+    r = run("upscale", "-scene.tif", "-s", "2")  # the command exists: the file is still said
+    assert r.exit_code == 2 and "(-scene.tif is a file: give it as ./-scene.tif" in r.output, r.output

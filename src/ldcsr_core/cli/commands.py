@@ -121,9 +121,12 @@ class LdcsrGroup(click.Group):
     def _files_read_as_options(self, ctx, tokens: list[str]) -> list[str]:
         """The arguments of ``tokens`` (the command's name first) that click reads as options and that
         name files (``-scene.tif``): not those after ``--``, an option's value (``-o -out.tif``) nor the
-        command's own option names (``-o`` is the option while a file ``-o`` is in the folder)."""
+        command's own option names (``-o`` is the option while a file ``-o`` is in the folder); none for a
+        command that does not exist (click's "No such command" says the mistake made first)."""
         cmd = self.get_command(ctx, tokens[0]) if tokens else None
-        options = [p for p in (cmd.get_params(ctx) if cmd is not None else ()) if isinstance(p, click.Option)]
+        if cmd is None:
+            return []
+        options = [p for p in cmd.get_params(ctx) if isinstance(p, click.Option)]
         takes_value = {o for p in options if not p.is_flag and not p.count for o in p.opts}
         names = {o for p in options for o in (*p.opts, *p.secondary_opts)}
         files = []
