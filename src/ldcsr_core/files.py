@@ -293,7 +293,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     and a write that fails is one :class:`RasterIOError` naming ``path`` (:func:`write_error`).
     Without ``overwrite`` a ``path`` that exists (e.g. appeared during the run) is kept and
     :class:`OutputExistsError` raised (a hard link, so no check-then-rename race); a folder is no file
-    that overwrite replaces: "cannot write …: Is a directory" either way.
+    that overwrite replaces: "cannot write …: Is a directory" either way (a symbolic link to a folder
+    is still replaced by the file with ``overwrite``, where the GeoTIFF writer refuses it).
     Part files a killed run left for ``path`` are removed first."""
     from .rules import check_flag
 
