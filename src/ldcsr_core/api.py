@@ -43,18 +43,27 @@ def _as_unit_float(image) -> tuple[np.ndarray, np.dtype]:
     return image, image.dtype
 
 
-def output_array(shape: tuple[int, ...], dtype) -> np.ndarray:
-    """``np.empty(shape, dtype)`` for a result held in memory, or an :class:`InputError` that says
-    what to do when it cannot be allocated (numpy's MemoryError came after the model had loaded)."""
-    try:
-        return np.empty(shape, dtype)
-    except MemoryError:
-        from .files import human_bytes
+def output_array(shape: tuple[int, ...], dtype, count: int = 1) -> np.ndarray | list[np.ndarray]:
+    """``np.empty(shape, dtype)`` for a result held in memory (``count`` > 1: a list of that many),
+    or an :class:`InputError` that says what to do when they cannot be held: numpy's MemoryError came
+    after the model had loaded, and an array larger than the free memory (Linux overcommits) was
+    allocated and the process killed once the run had filled it (:mod:`.host_memory`)."""
+    from .files import human_bytes
+    from .host_memory import available_bytes
 
-        size = human_bytes(float(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize)
-        raise InputError(f"the result, {'×'.join(map(str, shape))} {np.dtype(dtype)} ({size}), does not fit in "
-                         "memory: upscale a part of the image at a time, or have `ldcsr upscale` (or "
-                         "ldcsr_core.geo.pipeline.upscale_raster) write it to a GeoTIFF in strips") from None
+    need = float(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize * count
+    free = available_bytes()
+    what = f"the result, {'×'.join(map(str, shape))} {np.dtype(dtype)}{f' ×{count}' if count > 1 else ''}"
+    todo = ("upscale a part of the image at a time, or have `ldcsr upscale` (or "
+            "ldcsr_core.geo.pipeline.upscale_raster) write it to a GeoTIFF in strips")
+    if free is not None and need > free:
+        raise InputError(f"{what} ({human_bytes(need)}), does not fit in memory ({human_bytes(free)} free "
+                         f"on this machine): {todo}")
+    try:
+        arrays = [np.empty(shape, dtype) for _ in range(count)]
+    except MemoryError:
+        raise InputError(f"{what} ({human_bytes(need)}), does not fit in memory: {todo}") from None
+    return arrays[0] if count == 1 else arrays
 
 
 def resolve_model(model, what: str = "model"):

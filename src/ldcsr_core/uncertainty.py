@@ -120,7 +120,8 @@ def sample_arrays(out_shape) -> tuple[np.ndarray, np.ndarray]:
     """The float32 (H, W, 3) mean and spread :func:`upscale_samples` fills (api.output_array's rule)."""
     from .api import output_array
 
-    return output_array(tuple(out_shape) + (3,), np.float32), output_array(tuple(out_shape) + (3,), np.float32)
+    mean, spread = output_array(tuple(out_shape) + (3,), np.float32, count=2)
+    return mean, spread
 
 
 def upscale_samples(model, plan, read: Callable[[int, int, int, int], np.ndarray], dtype, *,
