@@ -16,10 +16,15 @@ def setup_viewer(viewer, *, sample: bool = True, paths: list[str] | None = None)
     from ldcsr_core.errors import one_line
 
     from ._viewer import notify
+    from .io._reader import unopened
 
     if sample:
         viewer.open_sample(PLUGIN, SAMPLE)
     for path in paths or []:
+        why = unopened(path)  # the reader declines it (napari's 'refused the file'): the engine's words
+        if why:
+            notify("error", f"cannot open {path}: {why}")
+            continue
         try:
             viewer.open(path, plugin=PLUGIN)
         except Exception as exc:  # noqa: BLE001 - a bad file must not keep the viewer from opening
@@ -30,7 +35,7 @@ def setup_viewer(viewer, *, sample: bool = True, paths: list[str] | None = None)
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m napari_ldcsr", description=__doc__)
-    parser.add_argument("paths", nargs="*", help="GeoTIFF/TIFF files to open as well")
+    parser.add_argument("paths", nargs="*", help="raster files (GeoTIFF, VRT, .img, ...) to open as well")
     parser.add_argument("--no-sample", action="store_true", help="do not open the NEON sample scene")
     args = parser.parse_args(argv)
     try:

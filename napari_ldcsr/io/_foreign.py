@@ -1,7 +1,7 @@
-"""A GeoTIFF opened by another reader than this plugin's (napari's own, picked in File ▸ Open's
-reader dialog or remembered for ``.tif``), or a JPEG/PNG placed by a world file (napari's own reader
-alone opens it): its layer holds the pixels only, none of the file's georeferencing, so what is
-made of it (a Run's result, a saved file) lies over nothing in a GIS. Run and Save say so (Qt-free)."""
+"""A georeferenced raster file (a GeoTIFF, a JPEG/PNG placed by a world file) opened by another reader
+than this plugin's (napari's own, picked in File ▸ Open's reader dialog or remembered for ``.tif``):
+its layer holds the pixels only, none of the file's georeferencing, so what is made of it (a Run's
+result, a saved file) lies over nothing in a GIS. Run and Save say so (Qt-free)."""
 
 from __future__ import annotations
 
@@ -61,9 +61,5 @@ def lost_georeferencing(layer) -> str | None:
     by = f"the '{_reader_name(plugin)}' reader" if path and plugin else "another reader than LDCSR's"
     lost = (f"'{layer.name}' has no georeferencing: {name} was opened by {by}, which leaves its CRS and "
             f"pixel grid out, so a result or a saved file will not lie over {name} in a GIS. ")
-    if name.lower().endswith((".tif", ".tiff")):
-        return lost + f"Open {name} again and pick 'LDCSR super-resolution' in File ▸ Open's reader dialog."
-    # a JPEG or PNG placed by a world file or .aux.xml: this plugin's reader opens (Geo)TIFFs only
-    tif = os.path.splitext(name)[0] + ".tif"
-    return lost + (f"Convert it to a GeoTIFF (gdal_translate {name} {tif}) and open that with 'LDCSR "
-                   f"super-resolution', or super-resolve {name} with ldcsr upscale.")
+    # every name is_raster_name takes is one this plugin's reader claims (the engine's RASTER_SUFFIXES)
+    return lost + f"Open {name} again and pick 'LDCSR super-resolution' in File ▸ Open's reader dialog."

@@ -1,13 +1,16 @@
-"""GeoTIFF/TIFF reader contribution: georeferenced layers that line up in CRS units.
+"""Raster reader contribution: georeferenced layers that line up in CRS units.
 
-Files are read with ``ldcsr_core.geo.raster_io.read_raster`` (the CLI's raster I/O), so the layer
-holds exactly the values the CLI reads: no stretch, nodata and NaN kept as they are.
+It claims the files ``ldcsr upscale`` reads (named as the engine's ``RASTER_SUFFIXES``: GeoTIFF, VRT,
+ERDAS ``.img``, JPEG 2000, JPEG/PNG with a world file) that rasterio opens, and reads them with
+``ldcsr_core.geo.raster_io.read_raster`` (the CLI's raster I/O), so the layer holds exactly the values
+the CLI reads: no stretch, nodata and NaN kept as they are.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,21 +18,43 @@ import numpy as np
 from .._geometry import layer_placement_from_transform
 from ._raster_layers import LayerData, band_contrasts, is_rgb, raster_metadata, rgb_order, shown_in_order
 
-__all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff", "mask_is_alpha"]
-
-_EXTENSIONS = (".tif", ".tiff")
+__all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff", "mask_is_alpha", "unopened"]
 
 
 def napari_get_reader(path: str | list[str]) -> Callable[[str | list[str]], list[LayerData]] | None:
-    """Return :func:`read_geotiff` for ``.tif``/``.tiff`` paths, else None (let others try)."""
+    """Return :func:`read_geotiff` for raster files the engine reads (named as ``ldcsr upscale`` reads a
+    folder's: ``raster_io.is_raster_name``) that it can open; None otherwise, so that napari tries its
+    other readers: another name, or a file rasterio cannot open (:func:`unopened`: not a raster, empty,
+    gone). A raster the engine refuses (complex bands, a container of subdatasets) is claimed: reading it
+    says why in the engine's words."""
+    from ldcsr_core.geo.raster_io import is_raster_name
+
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
-    if not paths or not all(str(p).lower().endswith(_EXTENSIONS) for p in paths):
+    if not paths or not all(is_raster_name(Path(p), check_file=False) for p in paths):
+        return None
+    if any(unopened(p) for p in paths):
         return None
     return read_geotiff
 
 
+def unopened(path) -> str | None:
+    """Why ``path`` cannot be opened as a raster, in the engine's words (``open_raster``'s
+    :class:`~ldcsr_core.errors.RasterIOError`: 'input is an empty file (0 bytes): …', '… cannot read … as a
+    raster (not a raster, …)'), or None when it can (the raster itself may still be refused)."""
+    from ldcsr_core.errors import RasterIOError, one_line
+    from ldcsr_core.geo.raster_io import open_raster
+
+    try:
+        open_raster(path).close()
+    except RasterIOError as exc:
+        return one_line(exc)
+    except Exception:  # noqa: BLE001 - an InputError (WideNodataError, a refused raster): opened, the read says it
+        return None
+    return None
+
+
 def read_geotiff(path: str | list[str]) -> list[LayerData]:
-    """Read one or more (Geo)TIFF files into napari layer data tuples."""
+    """Read one or more raster files (GeoTIFF, VRT, ``.img``, …) into napari layer data tuples."""
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
     from ldcsr_core.geo.nodata_override import WideNodataError
 

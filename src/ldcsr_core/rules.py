@@ -19,7 +19,7 @@ __all__ = [
     "least_scale",
     "check_seed", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
-    "GEOTIFF_SUFFIXES", "MAX_ADAPT_SCALE",
+    "GEOTIFF_SUFFIXES", "RASTER_SUFFIXES", "MAX_ADAPT_SCALE",
 ]
 
 # The shipped models were trained on scales drawn from U[1.25, 8] (docs/training-log.md); beyond ×8 is guesswork.
@@ -53,6 +53,9 @@ MIN_TILE_IN = 32
 STRETCHES = ("auto", "percentile", "dtype")
 # The names an output raster may have: outputs are GeoTIFFs.
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
+# The names of the rasters read: ``ldcsr upscale`` lists a folder's files by them (``raster_io.is_raster_name``)
+# and napari's reader claims them (napari.yaml's ``filename_patterns``: the same list, tested).
+RASTER_SUFFIXES = (".tif", ".tiff", ".gtiff", ".png", ".jpg", ".jpeg", ".jp2", ".vrt", ".img")
 # Above this scale adaptation (ldcsr_core.adaptation) is refused: on held-out imagery it lost
 # quality at ×2.5 and ×4 on average, and the guard kept models that lost up to 0.10 dB at ×2.5
 # (docs/adaptation.md).  Here, not in adaptation, so that ``ldcsr --help`` need not import it.

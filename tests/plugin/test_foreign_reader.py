@@ -56,8 +56,8 @@ def test_no_word_when_nothing_is_lost(ldcsr, qtbot, notes, tmp_path):
 
 def test_a_jpeg_placed_by_a_world_file_read_by_napari_builtins_is_said_at_run(ldcsr, qtbot, notes, tmp_path):
     """A JPEG with a world file (.wld) and its CRS in .aux.xml, as gdal_translate -co WORLDFILE=YES
-    writes it: napari's own reader (the only one for .jpg) keeps its pixels only. Before: no word,
-    the result and its Save lay over nothing in a GIS."""
+    writes it: napari's own reader keeps its pixels only (this plugin's, picked instead, places it).
+    Before: no word, the result and its Save lay over nothing in a GIS."""
     import rasterio.shutil
 
     viewer, widget = ldcsr
@@ -65,13 +65,16 @@ def test_a_jpeg_placed_by_a_world_file_read_by_napari_builtins_is_said_at_run(ld
         rasterio.shutil.copy(s, tmp_path / "photo.jpg", driver="JPEG", WORLDFILE="YES")
     with rasterio.open(tmp_path / "photo.jpg") as placed:  # GDAL places it (what is lost)
         assert placed.crs == "EPSG:32633" and not placed.transform.is_identity
+    ours, = viewer.open(str(tmp_path / "photo.jpg"), plugin="napari-ldcsr")  # what the warning offers
+    assert ours.metadata["crs"] and tuple(ours.scale) == (0.5, 0.5)
+    viewer.layers.remove(ours)
     layer, = viewer.open(str(tmp_path / "photo.jpg"), plugin="napari")
     _run_and_save(viewer, widget, qtbot, layer, tmp_path / "sr.tif")
     warned = [t for s, t in notes if s == "warning"]
     assert len(warned) == 2, notes
     assert warned[0] == ("'photo' has no georeferencing: photo.jpg was opened by the 'napari builtins' reader, "
                          "which leaves its CRS and pixel grid out, so a result or a saved file will not lie over "
-                         "photo.jpg in a GIS. Convert it to a GeoTIFF (gdal_translate photo.jpg photo.tif) and "
-                         "open that with 'LDCSR super-resolution', or super-resolve photo.jpg with ldcsr upscale.")
+                         "photo.jpg in a GIS. Open photo.jpg again and pick 'LDCSR super-resolution' in File ▸ "
+                         "Open's reader dialog.")
     assert warned[1].startswith(f"'{widget.last_result.name}' has no georeferencing: photo.jpg was opened by "
                                 "another reader than LDCSR's")

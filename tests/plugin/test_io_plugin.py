@@ -7,7 +7,7 @@ from ldcsr_core.rules import output_shape
 from rasterio.transform import Affine
 
 from napari_ldcsr import _geometry as geo
-from napari_ldcsr.io._reader import napari_get_reader
+from napari_ldcsr.io._reader import napari_get_reader, read_geotiff
 from napari_ldcsr.io._sample import neon_osbs_sample, sample_path
 from napari_ldcsr.io._writer import write_geotiff
 
@@ -39,10 +39,11 @@ def test_sample_is_a_real_georeferenced_scene():
     np.testing.assert_allclose(_bounds_of(kwargs, data.shape[:2]), [[-top, left], [-bottom, right]], atol=1e-6)
 
 
-def test_reader_claims_only_tiffs(tmp_path):
-    assert napari_get_reader(str(tmp_path / "a.png")) is None
-    assert napari_get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.jpg")]) is None
-    assert callable(napari_get_reader(str(tmp_path / "a.TIFF")))
+def test_reader_claims_the_rasters_the_engine_reads(tmp_path):
+    """Named as ldcsr upscale reads a folder's (test_raster_formats.py: VRT, .img, files it declines)."""
+    tif = _geotiff(tmp_path / "a.TIFF", np.ones((1, 8, 8), np.uint8))
+    assert callable(napari_get_reader(str(tif)))
+    assert napari_get_reader(str(tmp_path / "a.npy")) is None
 
 
 def test_single_band_float_with_nodata(tmp_path):
@@ -317,8 +318,9 @@ def test_bad_files_are_reported_in_one_line_and_the_others_open(make_napari_view
     empty.write_bytes(b"")
     junk.write_text("hello")
     good = _geotiff(tmp_path / "good.tif", np.ones((1, 8, 8), np.uint8))
+    assert napari_get_reader(str(empty)) is None  # File ▸ Open: declined, napari tries its other readers
     with pytest.raises(RasterIOError, match=r"^input is an empty file \(0 bytes\): .*empty\.tif$"):
-        napari_get_reader(str(empty))(str(empty))  # File ▸ Open
+        read_geotiff(str(empty))  # picked by name (the reader as the manifest names it)
     viewer = make_napari_viewer()
     monkeypatch.setattr(viewer.window, "add_plugin_dock_widget", lambda *a: (None, "widget"))
     paths = [str(p) for p in (tmp_path / "missing.tif", empty, junk, _truncated(tmp_path), good)]

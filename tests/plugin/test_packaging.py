@@ -27,6 +27,15 @@ def test_manifest_in_package_is_the_root_manifest():
         assert callable(getattr(importlib.import_module(module), attr))
 
 
+def test_the_manifest_reader_claims_the_engines_raster_names():
+    """napari.yaml's filename_patterns are the engine's RASTER_SUFFIXES (what ldcsr upscale reads), one list."""
+    import yaml
+    from ldcsr_core.rules import RASTER_SUFFIXES
+
+    (reader,) = yaml.safe_load((ROOT / "napari.yaml").read_text())["contributions"]["readers"]
+    assert reader["filename_patterns"] == [f"*{s}" for s in RASTER_SUFFIXES]
+
+
 def test_entry_point_modules_are_shims_of_the_rooms():
     """The manifest's module paths re-export the io room's functions (users' saved settings name them)."""
     import napari_ldcsr._reader

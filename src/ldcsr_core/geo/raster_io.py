@@ -34,7 +34,7 @@ import numpy as np
 from .. import files
 from ..files import check_readable, same_file
 from ..errors import InputError, RasterIOError, cause_line
-from ..rules import check_flag, check_path
+from ..rules import RASTER_SUFFIXES, check_flag, check_path
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
     GTIFF_ALPHA, crs_units, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
@@ -493,8 +493,7 @@ def input_file_among(src, paths: Sequence[str | os.PathLike | None]) -> tuple[Pa
     return None
 
 
-def is_raster_name(p: Path, extensions: Sequence[str] = (
-        ".tif", ".tiff", ".gtiff", ".png", ".jpg", ".jpeg", ".jp2", ".vrt", ".img"), *,
-        check_file: bool = True) -> bool:
-    """Whether ``p`` is named like a raster (and, with ``check_file``, is a file); hidden names are not."""
+def is_raster_name(p: Path, extensions: Sequence[str] = RASTER_SUFFIXES, *, check_file: bool = True) -> bool:
+    """Whether ``p`` is named like a raster (:data:`~ldcsr_core.rules.RASTER_SUFFIXES`; and, with
+    ``check_file``, is a file); hidden names are not."""
     return (not check_file or p.is_file()) and p.suffix.lower() in extensions and not p.name.startswith(".")

@@ -1,0 +1,88 @@
+"""napari's reader opens the rasters ``ldcsr upscale`` reads (the engine's ``RASTER_SUFFIXES``), not only
+GeoTIFFs: a VRT and an ERDAS ``.img`` written by GDAL open placed in CRS units and with their nodata as the
+GeoTIFF they copy. A file rasterio cannot open is declined, so napari tries its other readers.
+Before: ``.tif``/``.tiff`` only; a ``.vrt`` had no reader at all, an ``.img`` opened through napari's own
+(no placement, no nodata) or not at all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+import rasterio.shutil
+from rasterio.crs import CRS
+from rasterio.transform import Affine
+
+from napari_ldcsr.io._reader import napari_get_reader
+
+
+def _dem(path):
+    """A small int16 DEM with nodata -9999 in a corner, 2 m pixels in UTM 33N."""
+    data = np.random.default_rng(7).integers(100, 900, (36, 44)).astype(np.int16)
+    data[:5, :7] = -9999
+    with rasterio.open(path, "w", driver="GTiff", height=36, width=44, count=1, dtype="int16", nodata=-9999,
+                       crs="EPSG:32633", transform=Affine(2, 0, 500000, 0, -2, 4100000)) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def _copy(tif, path, driver):
+    with rasterio.open(tif) as s:
+        rasterio.shutil.copy(s, path, driver=driver)
+    with rasterio.open(path) as c:  # what GDAL reads: the same grid, nodata and pixels
+        assert c.driver == driver and c.nodata == -9999 and c.crs == "EPSG:32633"
+    return path
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["read", "lazy"])
+@pytest.mark.parametrize("ext, driver", [(".vrt", "VRT"), (".img", "HFA")])
+def test_a_vrt_and_an_erdas_img_open_placed_with_their_nodata(make_napari_viewer, tmp_path, monkeypatch, ext,
+                                                             driver, lazy):
+    from napari_ldcsr.io import _lazy
+
+    tif = _dem(tmp_path / "dem.tif")
+    other = _copy(tif, tmp_path / f"copy{ext}", driver)
+    assert callable(napari_get_reader(str(other)))
+    if lazy:  # as a big file opens: a multiscale layer, read as napari draws
+        monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 32 * 32)
+    viewer = make_napari_viewer()
+    (ref,) = viewer.open(str(tif), plugin="napari-ldcsr")
+    (layer,) = viewer.open(str(other), plugin="napari-ldcsr")
+    assert layer.multiscale == ref.multiscale == lazy
+    full = (lambda lyr: np.asarray(lyr.data[0])) if lazy else (lambda lyr: lyr.data)
+    assert layer.name == "copy" and np.array_equal(full(layer), full(ref))
+    assert tuple(layer.scale) == tuple(ref.scale) == (2.0, 2.0)  # CRS units, not pixels
+    assert tuple(layer.translate) == tuple(ref.translate) and tuple(layer.translate) != (0.0, 0.0)
+    for key in ("nodata", "transform", "pixel_size"):
+        assert layer.metadata[key] == ref.metadata[key], key
+    assert CRS.from_wkt(layer.metadata["crs"]).to_epsg() == 32633  # HFA spells its WKT otherwise
+    assert layer.metadata["nodata"] == -9999
+    # the contrast leaves the nodata out, as the GeoTIFF's: not stretched down to -9999
+    assert tuple(layer.contrast_limits) == tuple(ref.contrast_limits) and min(layer.contrast_limits) >= 100
+
+
+def test_a_vrt_opens_with_this_reader_alone(make_napari_viewer, tmp_path):
+    """No other napari reader takes a ``.vrt``: File ▸ Open (no reader picked) opens it with this one."""
+    vrt = _copy(_dem(tmp_path / "dem.tif"), tmp_path / "dem.vrt", "VRT")
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(vrt), plugin=None)  # as File ▸ Open: the reader inferred
+    assert layer.source.reader_plugin == "napari-ldcsr" and layer.metadata["nodata"] == -9999
+
+
+def test_files_rasterio_cannot_open_are_declined(tmp_path):
+    """A disk image named ``.img``, an empty or non-raster ``.tif``, a missing ``.vrt``: None (napari tries
+    the next reader) rather than a reader that raises; other names are not claimed, raster or not."""
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"\x00" * 4096 + b"not a raster" * 100)
+    (tmp_path / "empty.tif").write_bytes(b"")
+    (tmp_path / "junk.tif").write_text("hello")
+    tif = _dem(tmp_path / "dem.tif")
+    for bad in (disk, tmp_path / "empty.tif", tmp_path / "junk.tif", tmp_path / "gone.vrt"):
+        assert napari_get_reader(str(bad)) is None, bad.name
+    assert napari_get_reader([str(tif), str(tmp_path / "junk.tif")]) is None
+    (tmp_path / "notes.txt").write_text("x")
+    assert napari_get_reader(str(tmp_path / "notes.txt")) is None
+    with rasterio.open(tmp_path / "dem.bmp", "w", driver="BMP", height=8, width=8, count=1, dtype="uint8") as d:
+        d.write(np.ones((1, 8, 8), np.uint8))  # a raster GDAL reads, under a name the engine does not list
+    assert napari_get_reader(str(tmp_path / "dem.bmp")) is None
+    assert callable(napari_get_reader(str(tif))) and callable(napari_get_reader([str(tif), str(tif)]))
