@@ -182,7 +182,65 @@ def test_a_nodata_of_minus_zero_is_the_request_of_zero(monkeypatch, minus):
         opts = UpscaleOptions(mode="fast", nodata=parse_nodata_text(given))
         jobs = job.request_fingerprints("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32),
                                         options=opts, request=request_of(scale=2), out_shape=(64, 64))
-        assert jobs == (_fingerprint(monkeypatch, plus), before)
+        assert jobs[:2] == (_fingerprint(monkeypatch, plus), before)  # then the mixes of two zeros ('-0:-0')
+        assert len(jobs) == (4 if minus == "-0:-0" else 2)
+
+
+# Computed with main's code of commit 08c56e7 (before -0 was taken as 0), as PINNED_MINUS_ZERO: an output made
+# then with zeros spelt differently band by band (or at a range's two ends) carries them
+PINNED_MIXED_ZEROS = {
+    "1=-0,2=0": ("1=0,2=0", "e4f6887fa5a0f9f0d6c8e0f71797072fac7aac77cf49b449368a4e7e77d23528"),
+    "1=0,2=-0": ("1=0,2=0", "9e3799bab40c42aa0b7dfae5df234078b473cf4ea06d4b1a4525da582898b9b1"),
+    "-0:0": ("0:0", "dd43596549d78180c7ef89d5eefe6986cbd1cdc4fb91f75364cb51b05004a05e"),
+}
+
+
+@pytest.mark.parametrize("mixed", list(PINNED_MIXED_ZEROS))
+def test_zeros_spelt_differently_band_by_band_are_the_request_of_zero(monkeypatch, mixed):
+    """An output made before -0 was taken as 0 with '1=-0,2=0' is this request's whichever spelling is given
+    now (each, all 0, all -0); the one written is all 0's. Before: only all 0 or all -0 were taken, so it was
+    'output exists from another request' (exit 4)."""
+    plus, before = PINNED_MIXED_ZEROS[mixed]
+    assert _fingerprint(monkeypatch, mixed) == _fingerprint(monkeypatch, plus)
+    if plus in PINNED:
+        assert _fingerprint(monkeypatch, plus) == PINNED[plus]
+    for given in (mixed, plus, plus.replace("0", "-0")):
+        opts = UpscaleOptions(mode="fast", nodata=parse_nodata_text(given))
+        jobs = job.request_fingerprints("scene.tif", model=types.SimpleNamespace(weights_sha256="ab" * 32),
+                                        options=opts, request=request_of(scale=2), out_shape=(64, 64))
+        assert jobs[0] == _fingerprint(monkeypatch, plus) and before in jobs and len(jobs) == 4, given
+
+
+def test_the_command_line_resumes_an_output_made_with_zeros_spelt_band_by_band(monkeypatch, tmp_path,
+                                                                              tiny_model_file):
+    """`ldcsr upscale --nodata 1=-0,2=0` made before -0 was taken as 0: rerun with that spelling or another,
+    it is skipped. Before: 'output exists from another request (source, model or options differ)', exit 4."""
+    from ldcsr_core.cli import main
+
+    data = np.random.default_rng(5).uniform(0.1, 0.9, (2, 40, 48)).astype(np.float32)
+    data[:, :6, :8] = 0.0
+    src = write_tif(tmp_path / "s.tif", data, dtype="float32")
+    out = tmp_path / "o.tif"
+    args = ["upscale", str(src), "-o", str(out), "--scale", "2", "--mode", "fast", "--model", str(tiny_model_file)]
+    with monkeypatch.context() as m:  # the code of then: the zeros recorded as given
+        m.setattr(job, "nodata_request", lambda nodata: nodata)
+        res = CliRunner().invoke(main, [*args, "--nodata", "1=-0,2=0"])
+    assert res.exit_code == 0 and "1 written" in res.output, res.output
+    made = out.stat().st_mtime_ns
+    for given in ("1=-0,2=0", "1=0,2=-0", "1=0,2=0"):
+        res = CliRunner().invoke(main, [*args, "--nodata", given])
+        assert res.exit_code == 0 and "1 skipped" in res.output, (given, res.output)
+    assert out.stat().st_mtime_ns == made
+
+
+def test_many_zeros_keep_to_all_zero_and_all_minus_zero():
+    """Over 8 zeros the mixes (2**n fingerprints) are not tried: all 0 and all -0 alone."""
+    from ldcsr_core.geo.nodata_override import zero_signs
+
+    nodata = parse_nodata_text(",".join(f"{b}=0" for b in range(1, 10)))
+    assert zero_signs(nodata) == [(False,) * 9, (True,) * 9]
+    assert len(zero_signs(parse_nodata_text(",".join(f"{b}=-0" for b in range(1, 9))))) == 256
+    assert zero_signs(parse_nodata_text("5")) == [] and zero_signs(None) == []
 
 
 def test_the_command_line_resumes_over_minus_zero_and_zero(monkeypatch, tmp_path, tiny_model_file):

@@ -23,7 +23,7 @@ from . import raster_io as rio_io
 from . import radiometry as rad
 from .crs_override import parse_crs
 from .georef import check_placement
-from .nodata_override import nodata_request, parse_nodata, with_zero
+from .nodata_override import nodata_request, parse_nodata, spelt_zeros, zero_signs
 from ..errors import InputError
 from ..words import bound
 from ..rules import (check_input_side, check_mode, check_number, check_samples, check_seed, check_tile, number_pair,
@@ -313,7 +313,8 @@ def provenance_summary(tags: dict, *, brief: bool = False) -> str | None:
 
 
 def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,
-                        out_shape: tuple[int, int], reads=(), spelt: bool = True, minus_zero: bool = False) -> str:
+                        out_shape: tuple[int, int], reads=(), spelt: bool = True,
+                        zeros: tuple[bool, ...] | None = None) -> str:
     """SHA-256 of everything that makes a file output what it is: the source (resolved path, size,
     modification time), the weights, and every option that changes pixels (mode, the seed in
     diffusion mode, samples, tile, bands, stretch, the requested scale or size). Written as the ``LDCSR_JOB`` tag; a resumed
@@ -324,7 +325,9 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
     modification time too: a world file corrected, a nodata set in an ``.aux.xml`` or a VRT's
     source replaced changes the output (a plain file's fingerprint is as before). ``spelt=False``: the
     nodata as given, as outputs made before :func:`~.nodata_override.nodata_request` record it;
-    ``minus_zero``: its zeros as -0, as outputs made before it took -0 as 0 record ``--nodata -0``."""
+    ``zeros``: its zeros spelt so (:func:`~.nodata_override.zero_signs`: True for -0), as outputs made before it
+    took -0 as 0 record ``--nodata -0`` or ``1=-0,2=0``; None: as :func:`~.nodata_override.nodata_request` spells
+    them (0), or as given with ``spelt=False``."""
     import hashlib
 
     p = Path(src_path)
@@ -337,7 +340,7 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
         "samples": int(options.samples),
         "tile": options.tile, "bands": options.bands, "stretch": options.stretch,
         # one spelling per nodata request (nodata_request: '1=none,2=0' is '2=0'); earlier fingerprints stay
-        **({} if options.nodata is None else {"nodata": _nodata_spelling(options.nodata, spelt, minus_zero)}),
+        **({} if options.nodata is None else {"nodata": _nodata_spelling(options.nodata, spelt, zeros)}),
         **({} if options.crs is None else {"crs": options.crs}),
         "request": {k: v for k, v in request.items() if v is not None},
         "out_shape": [int(v) for v in out_shape],
@@ -349,9 +352,9 @@ def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions,
     return hashlib.sha256(blob).hexdigest()
 
 
-def _nodata_spelling(nodata, spelt: bool, minus_zero: bool):
+def _nodata_spelling(nodata, spelt: bool, zeros: tuple[bool, ...] | None):
     nodata = nodata_request(nodata) if spelt else nodata
-    return with_zero(nodata, -0.0) if minus_zero else nodata
+    return nodata if zeros is None else spelt_zeros(nodata, zeros)
 
 
 def request_fingerprints(src_path: str | Path, *, as_given: dict | None = None, **request) -> tuple[str, ...]:
@@ -359,15 +362,16 @@ def request_fingerprints(src_path: str | Path, *, as_given: dict | None = None, 
     ``job``): :func:`request_fingerprint`'s (the one written) first; then those its earlier outputs carry:
     with a nodata by band that gives a band none ('1=none,2=0'), the one an output made before it was spelt
     as '2=0' carries; with a nodata of zero (a value or a range's end), the one an output made before -0 was
-    taken as 0 carries with each zero as -0 ('--nodata -0', a float file's -0.0 in QGIS); with ``as_given``
+    taken as 0 carries with its zeros as given: each as -0 ('--nodata -0', a float file's -0.0 in QGIS), then
+    each mix of 0 and -0 ('1=-0,2=0': :func:`~.nodata_override.zero_signs`); with ``as_given``
     (the request as the caller spelt it, ``{'scale': 2}``), the one an output
     :func:`~.pipeline.upscale_raster` made before it asked by :func:`request_of` carries. So such an output
     is still skipped, not refused as another request's."""
     nodata = request["options"].nodata
     spellings = (True, False) if isinstance(nodata, dict) and not all(nodata.values()) else (True,)
-    zeros = (False, True) if repr(with_zero(nodata, -0.0)) != repr(with_zero(nodata, 0.0)) else (False,)
+    zeros = (None, *zero_signs(nodata)[1:])  # 0 (nodata_request's), all -0, each mix
     asked = (request.pop("request"),) + (() if as_given is None else (as_given,))
-    return tuple(dict.fromkeys(request_fingerprint(src_path, **request, request=r, spelt=s, minus_zero=z)
+    return tuple(dict.fromkeys(request_fingerprint(src_path, **request, request=r, spelt=s, zeros=z)
                                for r in asked for z in zeros for s in spellings))
 
 

@@ -24,7 +24,7 @@ from .nodata_masks import nodata_as, output_nodata
 from .nodata_words import NO_NODATA, nodata_text, quoted_nodata
 
 __all__ = ["NO_NODATA", "NodataRange", "WideNodataError", "parse_nodata", "parse_nodata_text", "nodata_text",
-           "nodata_request", "with_zero", "check_fits", "check_exact", "check_file_nodata", "fit_range",
+           "nodata_request", "with_zero", "zero_signs", "spelt_zeros", "check_fits", "check_exact", "check_file_nodata", "fit_range",
            "convert_advice", "wide_file_nodata", "quiet_wide_nodata", "with_nodata", "band_nodata", "declared_nodata",
            "quoted_nodata", "NodataOverride"]
 
@@ -174,13 +174,43 @@ def nodata_request(nodata):
 def with_zero(nodata, zero: float):
     """``nodata`` (:func:`parse_nodata`'s form) with each zero, a number or a range's end, as ``zero``:
     0.0 or -0.0, equal values but two spellings in a fingerprint (``repr``, JSON)."""
+    return _zeros_as(nodata, lambda: zero)
+
+
+def zero_signs(nodata, most: int = 256) -> list[tuple[bool, ...]]:
+    """Each way of spelling ``nodata``'s zeros (:func:`with_zero`'s), one zero at a time: a tuple per way,
+    True where that zero is -0 (in the order :func:`spelt_zeros` takes them): all 0, all -0, then every
+    mix (``1=-0,2=0``: an output made before -0 was taken as 0 recorded the zeros as given); none
+    without a zero; all 0 and all -0 alone where the mixes would be more than ``most`` (over 8 zeros)."""
+    count = [0]
+
+    def seen():
+        count[0] += 1
+        return 0.0
+
+    _zeros_as(nodata, seen)
+    n = count[0]
+    if not n:
+        return []
+    ways = [0, 2 ** n - 1] + (list(range(1, 2 ** n - 1)) if 2 ** n <= most else [])
+    return [tuple(bool(w >> i & 1) for i in range(n)) for w in ways]
+
+
+def spelt_zeros(nodata, signs: tuple[bool, ...]):
+    """``nodata`` with its zeros spelt as ``signs`` says (:func:`zero_signs`): -0.0 where True, else 0.0."""
+    each = iter(signs)
+    return _zeros_as(nodata, lambda: -0.0 if next(each) else 0.0)
+
+
+def _zeros_as(nodata, zero):
+    """``nodata`` with each zero (a number, a range's end), in order, as ``zero()`` gives it."""
     if isinstance(nodata, dict):
-        return {b: with_zero(v, zero) for b, v in nodata.items()}
+        return {b: _zeros_as(v, zero) for b, v in nodata.items()}
     if isinstance(nodata, tuple):
-        return tuple(with_zero(v, zero) for v in nodata)
+        return tuple(_zeros_as(v, zero) for v in nodata)
     if isinstance(nodata, NodataRange):
-        return NodataRange(with_zero(nodata.lo, zero), with_zero(nodata.hi, zero))
-    return zero if isinstance(nodata, float) and nodata == 0.0 else nodata
+        return NodataRange(_zeros_as(nodata.lo, zero), _zeros_as(nodata.hi, zero))
+    return zero() if isinstance(nodata, float) and nodata == 0.0 else nodata
 
 
 def check_fits(value, dtype, name: str) -> None:
