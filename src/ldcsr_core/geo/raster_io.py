@@ -45,10 +45,9 @@ from .geotiff_writer import PROVENANCE_PREFIX, GeoTiffWriter, clear_stale_parts
 from .crs_override import with_crs
 from .nodata_masks import file_one_nodata
 from .nodata_override import check_file_nodata, quiet_wide_nodata, with_nodata
-from .overviews import overviews_leave_nodata_out
 from .palette import open_expanded, palette_expansion
 from .read_failures import gdal_errors, read_error, read_errors
-from .stretch import SAMPLE_PIXELS, sample_grid
+from .sample_read import decimated_read  # noqa: F401 - re-exported (the engine's stretch sample)
 
 __all__ = [
     "RasterInfo",
@@ -424,53 +423,6 @@ def _bounds(src) -> tuple[float, float, float, float]:
 # ---------------------------------------------------------------------------------------------
 # Output geometry
 # ---------------------------------------------------------------------------------------------
-
-
-def decimated_read(src, max_pixels: int = SAMPLE_PIXELS):
-    """``(bands, h', w')`` sample of the whole scene on a regular grid (about ``max_pixels``).
-
-    Uses the file's overviews when it has them and they left the nodata read with out
-    (:func:`~.overviews.overviews_leave_nodata_out`); otherwise reads the sampled rows one by one
-    (each block is decompressed once, GDAL's cache holds one block row), which is far quicker
-    than GDAL's pixel-by-pixel decimation on large tiled files. Returns the array, the
-    per-dataset mask sample (or ``None``) and the sampling step."""
-    with read_errors(src):
-        return _decimated_read(src, max_pixels)
-
-
-def _decimated_read(src, max_pixels: int):
-    from rasterio.enums import Resampling
-    from rasterio.windows import Window
-
-    h, w = src.height, src.width
-    rows, cols, step = sample_grid(h, w, max_pixels)
-    want_mask = any(
-        "per_dataset" in [f.name for f in fl] and "nodata" not in [f.name for f in fl]
-        and "alpha" not in [f.name for f in fl] for fl in src.mask_flag_enums)
-    if step == 1 or (src.overviews(1) and overviews_leave_nodata_out(src)):
-        out_shape = (len(rows), len(cols))
-        data = src.read(out_shape=(src.count, *out_shape), resampling=Resampling.nearest)
-        mask = (src.dataset_mask(out_shape=out_shape, resampling=Resampling.nearest)
-                if want_mask else None)
-        return data, mask, step
-    data = np.empty((src.count, len(rows), len(cols)), src.dtypes[0])
-    mask = np.empty((len(rows), len(cols)), np.uint8) if want_mask else None
-    # Read whole block rows (one decompression per block; single-row reads of pixel-interleaved
-    # tiles are ~100× slower) and keep the sampled rows and columns.
-    bh = min(max(src.block_shapes[0][0], 1), 1024)
-    bh = max(bh, min(h, max(1, (8 << 20) // max(1, w * src.count * data.itemsize))))  # ≥ 8 MiB
-    k = 0
-    for y0 in range(0, h, bh):
-        n = min(bh, h - y0)
-        sel = rows[(rows >= y0) & (rows < y0 + n)]
-        if not sel.size:
-            continue
-        win = Window(0, y0, w, n)
-        data[:, k : k + sel.size] = src.read(window=win)[:, sel - y0][:, :, cols]
-        if want_mask:
-            mask[k : k + sel.size] = src.dataset_mask(window=win)[sel - y0][:, cols]
-        k += sel.size
-    return data, mask, step
 
 
 def files_read(src) -> list[tuple[Path, str]]:
