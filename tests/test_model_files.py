@@ -474,3 +474,46 @@ def test_a_broken_link_in_the_model_folder_is_said_to_be_one(tmp_path, monkeypat
     assert f"{V4}.safetensors  [built-in, default]" in r.output
     with pytest.raises(CheckpointError, match="is a link to moved.safetensors, which is missing"):
         ldcsr_core.load_model(mine / "old.safetensors", device="cpu")
+
+
+def test_a_model_of_another_band_count_is_refused_at_load(tmp_path):
+    """A model of 4 bands (ours, or an official-style .ckpt, its architecture read off its tensors)
+    is exit 6 naming the file and its band count, listed by ldcsr models as unreadable, nothing
+    written. Before: it loaded, every tile failed with torch's 'expected input[1, 3, 96, 96] to have
+    4 channels' (exit 1, the output's name in the summary), and ldcsr models listed it as usable."""
+    import dataclasses
+
+    import numpy as np
+    import rasterio
+
+    from ldcsr_core.models.ldcsr import LDCSR
+
+    cfg = tiny_test_config()
+    cfg = dataclasses.replace(cfg, cond_encoder=dataclasses.replace(cfg.cond_encoder, in_channels=4),
+                              decoder=dataclasses.replace(cfg.decoder, in_channels=4, out_ch=4))
+    with pytest.MonkeyPatch.context() as mp:  # made elsewhere (another project's trainer): built unchecked
+        mp.setattr(ModelConfig, "_check_rgb", lambda self: None, raising=False)
+        model = LDCSR(cfg)
+    ours = tmp_path / "four bands.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(ours),
+              metadata={"format": "ldcsr-safetensors-1", "config": cfg.to_json(), "name": "four", "version": "1"})
+    official = tmp_path / "four.ckpt"
+    torch.save({"state_dict": model.state_dict()}, official)
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=4, dtype="uint8") as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (4, 40, 40), dtype=np.uint8))
+    for path in (ours, official):
+        out = tmp_path / "out.tif"
+        r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(out), "-s", "2", "--mode", "fast",
+                                      "--model", str(path)])
+        assert r.exit_code == 6, r.output
+        last = r.output.strip().splitlines()[-1]
+        assert last.startswith(f"Error: {path}: ") and "cond_encoder.in_channels is 4" in last, r.output
+        assert "3 bands" in last and "Traceback" not in r.output, r.output
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.tif", ours.name, official.name])
+        r = models_listing(path)
+        assert r.exit_code == 6 and f"{path.name}  [unreadable]" in r.output, r.output
+        with pytest.raises(CheckpointError, match="runs models of 3 bands"):
+            ldcsr_core.load_model(path, device="cpu")

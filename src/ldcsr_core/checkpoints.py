@@ -378,6 +378,9 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
             cfg = config or twin_cfg or infer_config(sd, with_encoder=with_encoder)
         except CheckpointError as e:
             raise CheckpointError(f"{path}: {e}") from None  # which file, for a batch or a script
+        except ConfigError as e:  # read off its tensors (a model of 4 bands): which file, as for ours
+            raise CheckpointError(f"{path}: its architecture, read off its tensors, is not one ldcsr_core "
+                                  f"can run ({e})") from None
     try:  # its random initial weights, replaced below, leave torch's generator as it was
         model = _construct(cfg)
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as e:  # e.g. a width of 0 or a list of lists

@@ -165,6 +165,7 @@ class ModelConfig:
                 raise ConfigError(f"{name}.ch must be a multiple of 32 (GroupNorm has 32 groups), got {c.ch}")
         if self.unet.model_channels % 32:
             raise ConfigError(f"unet.model_channels must be a multiple of 32, got {self.unet.model_channels}")
+        self._check_rgb()
         if self.unet.in_channels != 2 * self.diffusion.embed_dim:
             raise ConfigError("unet.in_channels must be 2 × embed_dim (hybrid_adm concatenation)")
         if len(self.decoder.num_sr_modules) != len(self.decoder.ch_mult):
@@ -178,6 +179,18 @@ class ModelConfig:
             raise ConfigError("diffusion.linear_start and linear_end (the noise schedule's first and last beta) "
                               f"must be between 0 and 1, exclusive, got {d.linear_start} and {d.linear_end}")
         return self
+
+    def _check_rgb(self) -> None:
+        """The parts that read or make the image take 3 bands: the engine feeds every model RGB
+        triplets (other bands go through three at a time). A model of 4 or 1 band loaded, and
+        every tile then failed with torch's 'expected input[1, 3, …] to have 4 channels' (exit 1)."""
+        for name, n in (("cond_encoder.in_channels", self.cond_encoder.in_channels),
+                        ("decoder.in_channels", self.decoder.in_channels), ("decoder.out_ch", self.decoder.out_ch),
+                        *((("detail_decoder.in_channels", self.detail_decoder.in_channels),
+                           ("detail_decoder.out_ch", self.detail_decoder.out_ch)) if self.detail_decoder else ())):
+            if n != 3:
+                raise ConfigError(f"{name} is {n}: the engine runs models of 3 bands (RGB triplets; a "
+                                  "raster's other bands go through three at a time)")
 
     def _check_flags(self) -> None:
         """The configuration's switches are True or False (rules.check_flag): "false" in a file's
