@@ -517,3 +517,29 @@ def test_a_model_of_another_band_count_is_refused_at_load(tmp_path):
         assert r.exit_code == 6 and f"{path.name}  [unreadable]" in r.output, r.output
         with pytest.raises(CheckpointError, match="runs models of 3 bands"):
             ldcsr_core.load_model(path, device="cpu")
+
+
+def test_a_safetensors_file_of_another_name_case_or_suffix_loads(tiny, tmp_path):
+    """Our format is read by its content: 'M.SAFETENSORS' (as train --out, adapt -o and napari's Load
+    checkpoint… take it, a copy from Windows) or 'm.sft' loads, is listed by its metadata and its
+    output names the model. Before: '… is not an LDCSR checkpoint (neither a PyTorch .ckpt nor our
+    .safetensors format)', exit 6, for a file in exactly that format."""
+    import numpy as np
+    import rasterio
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (3, 40, 40), dtype=np.uint8))
+    saved = ldcsr_core.save_model(tiny, tmp_path / "mine.safetensors", name="mine", version="7")
+    for name in ("Mine.SAFETENSORS", "mine.sft"):
+        path = tmp_path / name
+        shutil.copy(saved, path)
+        out = tmp_path / f"{path.stem}_x2.tif"
+        r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(out), "-s", "2", "--mode", "fast",
+                                      "--model", str(path)])
+        assert r.exit_code == 0, r.output
+        with rasterio.open(out) as ds:
+            assert ds.tags()["LDCSR_MODEL"] == "mine 7"
+        r = models_listing(path)
+        assert r.exit_code == 0 and f"{name}\n" in r.output and "name:    mine 7" in r.output, r.output
+        assert ldcsr_core.load_model(path, device="cpu").name == "mine"

@@ -26,8 +26,9 @@ from .errors import CheckpointError, ConfigError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
 from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, sha256_file
-from .rules import DEFAULT_TILE_OUT, LATENT, MAX_SCALE, MIN_WINDOW, check_flag, check_path, check_seed
+from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
 from .checkpoint_keys import mismatch_text
+from .model_metadata import recorded_numbers, window_limits  # noqa: F401 - window_limits: its older home
 from .words import counted
 from .models.ldcsr import LDCSR
 from .official_checkpoint import builtin_twin, infer_config, remap_official
@@ -53,56 +54,30 @@ IGNORED_KEYS = set(SCHEDULE_KEYS) | {"logvar", "lvlb_weights"}
 file_sha256 = sha256_file
 
 
-def window_limits(meta: Mapping[str, str], path) -> tuple[int | None, int | None]:
-    """``(tile_max, tile_overlap)`` a file in our format records (output pixels; see
-    :func:`~ldcsr_core.tiling.plan_for_model`), checked: ``tile_max`` none (no cap but memory) or a
-    whole number >= the smallest window; ``tile_overlap`` a whole number >= 0 of at most half of
-    ``tile_max`` less a latent pixel (what the planner honours), absent: the engine's default.
-    A value out of range is one :class:`CheckpointError` naming the file (hand-edited metadata:
-    0 meant no cap, a negative or small maximum the smallest windows, an overlap beyond half a
-    window was cut without a word, a negative one failed in the planner)."""
-    def whole(key, low, high=None, why=""):
-        value = meta.get(key)
-        if value in (None, "", "none", "None"):
-            return None
-        try:
-            n = int(value)
-        except ValueError:
-            n = None
-        if n is None or n < low or (high is not None and n > high):
-            rng = f"from {low} to {high}" if high is not None else f"of at least {low}"
-            raise CheckpointError(f"{path}: metadata {key}={value!r} is not a whole number {rng} output "
-                                  f"pixels{why} (edited by hand? save the model again, or remove the entry)")
-        return n
-
-    tile_max = whole("tile_max", MIN_WINDOW + LATENT, why=" (the smallest window the model runs on)")
-    high = None if tile_max is None else tile_max // 2 - LATENT
-    overlap = whole("tile_overlap", 0, high, why=f" (half of its tile_max {tile_max}, less {LATENT})"
-                    if high is not None else "")
-    return tile_max, overlap
+def _safetensors_kind(path: Path, head: bytes) -> bool:
+    """A file whose first bytes are ``head`` is read as safetensors: named ``.safetensors`` in any
+    letter case, or named otherwise (``.SFT``, ``.bin``) and starting as one (its header's length,
+    then ``{``), not as a PyTorch zip or pickle. Before, ``M.SAFETENSORS`` (a copy from Windows, a
+    model saved by ``train --out M.SAFETENSORS``) was 'neither a PyTorch .ckpt nor our .safetensors'."""
+    torch_like = head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+    return path.suffix.lower() == ".safetensors" or (head[8:9] == b"{" and not torch_like)
 
 
-def recorded_numbers(meta: Mapping[str, str], path) -> tuple[int | None, int | None]:
-    """The numbers a file in our format records besides its configuration, checked: its window
-    limits (:func:`window_limits`, returned) and an adapted model's ``adapt_scale``, the scale its
-    guard checked, a number above 1 and at most the largest scale (before, one that was no number
-    made the model read as not adapted, so its use beyond the guard was never said)."""
-    value = meta.get("adapt_scale")
-    if value not in (None, ""):
-        try:
-            scale = float(value)
-        except ValueError:
-            scale = float("nan")
-        if not 1 < scale <= MAX_SCALE:
-            raise CheckpointError(f"{path}: metadata adapt_scale={value!r} is not the scale the model was adapted at "
-                                  f"(a number above 1 and at most {MAX_SCALE:g}; edited by hand? adapt it again)")
-    return window_limits(meta, path)
+def is_safetensors(path: str | os.PathLike) -> bool:
+    """Whether the file ``path`` is read as safetensors (:func:`_safetensors_kind`); by its name
+    alone when it cannot be read (reading it says why)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return _safetensors_kind(path, f.read(9))
+    except OSError:
+        return path.suffix.lower() == ".safetensors"
 
 
 def check_checkpoint_file(path: str | os.PathLike) -> Path:
     """Cheap checks before reading or hashing ``path``: it is a regular file and starts like a
-    ``.safetensors`` file (by suffix) or a PyTorch checkpoint (zip or pickle); else a one-line
-    :class:`CheckpointError`. A device (``/dev/zero``), a FIFO or a folder is never read."""
+    safetensors file (:func:`is_safetensors`) or a PyTorch checkpoint (zip or pickle); else a
+    one-line :class:`CheckpointError`. A device (``/dev/zero``), a FIFO or a folder is never read."""
     import struct
 
     path = Path(path)
@@ -120,7 +95,7 @@ def check_checkpoint_file(path: str | os.PathLike) -> Path:
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(9)
-    if path.suffix == ".safetensors":
+    if _safetensors_kind(path, head):
         # 8-byte little-endian header length, then the JSON header
         n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
         if len(head) < 9 or not 2 <= n <= SAFETENSORS_HEADER_MAX or head[8:9] != b"{":
@@ -185,10 +160,12 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
     path = check_checkpoint_file(path)
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        if path.suffix == ".safetensors":
+        if _safetensors_kind(path, f.read(9)):
+            f.seek(0)
             data = f.read()
             h.update(data)
         else:  # streamed through the hash, then read again from the same open file
+            f.seek(0)
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
             f.seek(0)
@@ -249,7 +226,7 @@ def check_model_file(path: str | os.PathLike) -> Path:
     (:func:`config_from_metadata`), from the header alone: what can be said of a model file
     without loading it (``ldcsr info --model``), as :func:`load_model` would say it."""
     path = check_checkpoint_file(path)
-    if path.suffix == ".safetensors":
+    if is_safetensors(path):
         meta = header_metadata(path)
         if meta.get("format") == FORMAT_TAG:
             config_from_metadata(meta, path)
@@ -480,7 +457,7 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: 
     if same_file(src, dst):
         raise InputError(f"{dst} is the checkpoint it converts (inputs are never overwritten; give another name)")
     path = check_checkpoint_file(src)
-    if path.suffix == ".safetensors":
+    if is_safetensors(path):
         meta = header_metadata(path)
         if meta.get("format") == FORMAT_TAG:
             who = " ".join(filter(None, (meta.get("name"), meta.get("version"))))

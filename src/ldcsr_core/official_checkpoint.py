@@ -164,11 +164,11 @@ def builtin_twin_file(path) -> str | None:
 
     from safetensors import safe_open
 
-    from .checkpoints import FORMAT_TAG
+    from .checkpoints import FORMAT_TAG, is_safetensors
 
     path = Path(path)
     try:
-        if path.suffix == ".safetensors":
+        if is_safetensors(path):
             with safe_open(str(path), framework="pt") as f:
                 if (f.metadata() or {}).get("format") == FORMAT_TAG:
                     return None

@@ -298,13 +298,13 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
     import json
 
     from ..builtin_models import intact_builtin_sha256
-    from ..checkpoints import check_checkpoint_file
+    from ..checkpoints import check_checkpoint_file, is_safetensors
     from ..files import sha256_file
 
     check_checkpoint_file(path)  # a regular file in a checkpoint format
     digest = intact_builtin_sha256(path)  # a damaged install: unreadable, with what to do
     lines = []
-    meta = _ldcsr_metadata(path) if path.suffix == ".safetensors" else None
+    meta = _ldcsr_metadata(path) if is_safetensors(path) else None
     if meta is not None:  # our format: described from its metadata, without loading it
         meta, sizes = meta
         lines.append(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())

@@ -1,0 +1,59 @@
+"""The numbers a model file in our format records besides its configuration, checked before a
+model is built from it: its window limits and an adapted model's scale (hand-edited metadata is
+one :class:`~ldcsr_core.errors.CheckpointError` naming the file). Used by
+:mod:`ldcsr_core.checkpoints` (``load_model``, ``ldcsr models``)."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from .errors import CheckpointError
+from .rules import LATENT, MAX_SCALE, MIN_WINDOW
+
+__all__ = ["window_limits", "recorded_numbers"]
+
+
+def window_limits(meta: Mapping[str, str], path) -> tuple[int | None, int | None]:
+    """``(tile_max, tile_overlap)`` a file in our format records (output pixels; see
+    :func:`~ldcsr_core.tiling.plan_for_model`), checked: ``tile_max`` none (no cap but memory) or a
+    whole number >= the smallest window; ``tile_overlap`` a whole number >= 0 of at most half of
+    ``tile_max`` less a latent pixel (what the planner honours), absent: the engine's default.
+    A value out of range is one :class:`CheckpointError` naming the file (hand-edited metadata:
+    0 meant no cap, a negative or small maximum the smallest windows, an overlap beyond half a
+    window was cut without a word, a negative one failed in the planner)."""
+    def whole(key, low, high=None, why=""):
+        value = meta.get(key)
+        if value in (None, "", "none", "None"):
+            return None
+        try:
+            n = int(value)
+        except ValueError:
+            n = None
+        if n is None or n < low or (high is not None and n > high):
+            rng = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise CheckpointError(f"{path}: metadata {key}={value!r} is not a whole number {rng} output "
+                                  f"pixels{why} (edited by hand? save the model again, or remove the entry)")
+        return n
+
+    tile_max = whole("tile_max", MIN_WINDOW + LATENT, why=" (the smallest window the model runs on)")
+    high = None if tile_max is None else tile_max // 2 - LATENT
+    overlap = whole("tile_overlap", 0, high, why=f" (half of its tile_max {tile_max}, less {LATENT})"
+                    if high is not None else "")
+    return tile_max, overlap
+
+
+def recorded_numbers(meta: Mapping[str, str], path) -> tuple[int | None, int | None]:
+    """The numbers a file in our format records besides its configuration, checked: its window
+    limits (:func:`window_limits`, returned) and an adapted model's ``adapt_scale``, the scale its
+    guard checked, a number above 1 and at most the largest scale (before, one that was no number
+    made the model read as not adapted, so its use beyond the guard was never said)."""
+    value = meta.get("adapt_scale")
+    if value not in (None, ""):
+        try:
+            scale = float(value)
+        except ValueError:
+            scale = float("nan")
+        if not 1 < scale <= MAX_SCALE:
+            raise CheckpointError(f"{path}: metadata adapt_scale={value!r} is not the scale the model was adapted at "
+                                  f"(a number above 1 and at most {MAX_SCALE:g}; edited by hand? adapt it again)")
+    return window_limits(meta, path)
