@@ -543,3 +543,21 @@ def test_a_safetensors_file_of_another_name_case_or_suffix_loads(tiny, tmp_path)
         r = models_listing(path)
         assert r.exit_code == 0 and f"{name}\n" in r.output and "name:    mine 7" in r.output, r.output
         assert ldcsr_core.load_model(path, device="cpu").name == "mine"
+
+
+def test_an_official_checkpoint_missing_an_ema_shadow_is_named(golden_dir, tmp_path):
+    """An official .ckpt whose EMA copy lacks a UNet tensor's shadow (a checkpoint cut down by
+    hand, a merge of two) is exit 6 naming the file, as every other refusal of a model file does.
+    Before: 'the checkpoint has EMA weights but no shadow copy of …' with no file named (in a
+    batch, napari's notification or a script looping over checkpoints: which one?)."""
+    sd = dict(torch.load(golden_dir / "small_official.ckpt", map_location="cpu", weights_only=True)["state_dict"])
+    del sd["model_ema.diffusion_modeltime_embed2bias"]
+    path = tmp_path / "cut down.ckpt"
+    torch.save({"state_dict": sd}, path)
+    r = models_listing(path)
+    assert r.exit_code == 6, r.output
+    assert r.output.strip().splitlines()[-1] == (
+        f"Error: {path}: the checkpoint has EMA weights but no shadow copy of "
+        "model.diffusion_model.time_embed.2.bias (expected model_ema.diffusion_modeltime_embed2bias)"), r.output
+    with pytest.raises(CheckpointError, match=f"^'?{path}: the checkpoint has EMA weights"):
+        ldcsr_core.load_model(path, device="cpu")

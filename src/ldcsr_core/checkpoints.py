@@ -350,11 +350,11 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
             cfg = dataclasses.replace(cfg, encoder=None)
         sd = raw
     else:
-        sd = remap_official(raw)
-        try:
+        try:  # its EMA copy (a shadow missing) and its architecture: which file, for a batch or a script
+            sd = remap_official(raw)
             cfg = config or twin_cfg or infer_config(sd, with_encoder=with_encoder)
         except CheckpointError as e:
-            raise CheckpointError(f"{path}: {e}") from None  # which file, for a batch or a script
+            raise CheckpointError(f"{path}: {e}") from None
         except ConfigError as e:  # read off its tensors (a model of 4 bands): which file, as for ours
             raise CheckpointError(f"{path}: its architecture, read off its tensors, is not one ldcsr_core "
                                   f"can run ({e})") from None
