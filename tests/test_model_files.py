@@ -4,6 +4,7 @@ a v4 saved without our metadata, built-in models found elsewhere, the float type
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -561,3 +562,38 @@ def test_an_official_checkpoint_missing_an_ema_shadow_is_named(golden_dir, tmp_p
         "model.diffusion_model.time_embed.2.bias (expected model_ema.diffusion_modeltime_embed2bias)"), r.output
     with pytest.raises(CheckpointError, match=f"^'?{path}: the checkpoint has EMA weights"):
         ldcsr_core.load_model(path, device="cpu")
+
+
+def test_a_file_whose_tensors_do_not_fit_its_configuration_is_not_listed_as_usable(tiny, tmp_path):
+    """ldcsr models and info --model judge a file in our format by its tensors' names and shapes
+    too (from its header), as --model loads it: one with a tensor missing, or a tensor of another
+    shape, is listed as unreadable with load_model's sentence (exit 6); info refuses it, nothing on
+    stdout. Before: both described it as fine (name, parameters, configuration; info exit 0) and
+    only upscale said it does not match."""
+    import numpy as np
+    import rasterio
+    from safetensors.torch import save_file
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.zeros((3, 40, 40), np.uint8))
+    good = ldcsr_core.save_model(tiny, tmp_path / "good.safetensors", name="good")
+    sd, meta = read_state_dict(good)
+    name = "cond_stage_model.conv_in.weight"
+    cut = tmp_path / "cut.safetensors"
+    save_file({k: v for k, v in sd.items() if k != name}, str(cut), metadata=meta)
+    wide = tmp_path / "wide.safetensors"
+    save_file({**sd, name: torch.zeros(*sd[name].shape[:-1], 5)}, str(wide), metadata=meta)
+    for path, says in ((cut, f"missing 1 tensor (cond_stage_model 1; e.g. {name})"),
+                       (wide, f"1 shape mismatch (cond_stage_model 1; e.g. {name}: checkpoint")):
+        with pytest.raises(CheckpointError, match=re.escape(says)):
+            ldcsr_core.load_model(path, device="cpu")
+        r = models_listing(good, path)
+        assert r.exit_code == 6, r.output
+        assert "good.safetensors\n" in r.output and f"{path.name}  [unreadable]" in r.output, r.output
+        assert r.output.strip().splitlines()[-1].startswith(f"Error: {path} does not match the LDCSR model: {says}")
+        r = CliRunner().invoke(main, ["info", str(src), "--model", str(path)])
+        assert r.exit_code == 6 and r.stdout == "", r.output
+        assert says in r.output, r.output
+    r = CliRunner().invoke(main, ["info", str(src), "--model", str(good)])
+    assert r.exit_code == 0, r.output

@@ -229,8 +229,23 @@ def check_model_file(path: str | os.PathLike) -> Path:
     if is_safetensors(path):
         meta = header_metadata(path)
         if meta.get("format") == FORMAT_TAG:
-            config_from_metadata(meta, path)
+            check_recorded_tensors(meta, path)
     return path
+
+
+def check_recorded_tensors(meta: Mapping[str, str], path: Path) -> None:
+    """A file in our format whose configuration (:func:`config_from_metadata`) or tensors (names and
+    shapes, from its header) do not fit: the :class:`CheckpointError` :func:`load_model` would
+    raise, without reading a value (the model is built on torch's meta device). Before, ``ldcsr
+    models`` and ``info --model`` described a file with a tensor missing as fine."""
+    from safetensors import safe_open
+
+    cfg = dataclasses.replace(config_from_metadata(meta, path), encoder=None)
+    with safe_open(str(path), framework="pt") as f:
+        shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    with torch.device("meta"):
+        model = _construct(cfg)
+    _check_fit({k: tuple(v.shape) for k, v in model.state_dict().items()}, shapes, str(path), recorded=True)
 
 
 def header_metadata(path: Path) -> dict[str, str]:
@@ -243,19 +258,27 @@ def header_metadata(path: Path) -> dict[str, str]:
         raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
 
 
+def _check_fit(expected: Mapping[str, tuple], shapes: Mapping[str, tuple], source: str, **why) -> list[str]:
+    """The names of a file's tensors (``shapes``: name → shape) that inference ignores; one
+    :class:`CheckpointError` when they do not fit the model's (``expected``): counts per part, a
+    name each, the likely cause (``why``: :func:`~ldcsr_core.checkpoint_keys.mismatch_text`'s)."""
+    ignored = sorted(k for k in shapes if k not in expected and (k in IGNORED_KEYS or k.startswith(IGNORED_PREFIXES)))
+    unexpected = sorted(k for k in shapes if k not in expected and k not in ignored)
+    missing = sorted(k for k in expected if k not in shapes)
+    if missing == ["first_stage_model.decoder.style.weight"]:  # dead official parameter
+        missing = []
+    mismatched = [f"{k}: checkpoint {shapes[k]} vs model {v}" for k, v in expected.items()
+                  if k in shapes and shapes[k] != v]
+    if missing or unexpected or mismatched:
+        raise CheckpointError(mismatch_text(source, shapes.keys(), missing, unexpected, mismatched, **why))
+    return ignored
+
+
 def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str, *, config_given: bool = False,
                     recorded: bool = False) -> list[str]:
     expected = model.state_dict()
-    ignored = sorted(k for k in sd if k not in expected and (k in IGNORED_KEYS or k.startswith(IGNORED_PREFIXES)))
-    unexpected = sorted(k for k in sd if k not in expected and k not in ignored)
-    missing = sorted(k for k in expected if k not in sd)
-    if missing == ["first_stage_model.decoder.style.weight"]:  # dead official parameter
-        missing = []
-    mismatched = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(v.shape)}"
-                  for k, v in expected.items() if k in sd and tuple(sd[k].shape) != tuple(v.shape)]
-    if missing or unexpected or mismatched:  # counts per part, two names each, the likely cause
-        raise CheckpointError(mismatch_text(source, sd.keys(), missing, unexpected, mismatched,
-                                            config_given=config_given, recorded=recorded))
+    ignored = _check_fit({k: tuple(v.shape) for k, v in expected.items()}, {k: tuple(v.shape) for k, v in sd.items()},
+                         source, config_given=config_given, recorded=recorded)
     with torch.no_grad():
         for k, v in expected.items():
             if k in sd:

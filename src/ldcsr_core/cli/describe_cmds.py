@@ -239,14 +239,15 @@ def models(paths, full_notes):
         raise failed[0]
 
 
-def _ldcsr_metadata(path: Path):
+def _ldcsr_metadata(path: Path, shipped: bool = False):
     """``(metadata, {tensor: parameter count})`` of a safetensors file in our format, or None for another
-    safetensors file; :class:`CheckpointError` when unreadable or when its configuration is none
-    that :func:`~ldcsr_core.load_model` builds (:func:`~ldcsr_core.checkpoints.config_from_metadata`)."""
+    safetensors file; :class:`CheckpointError` when unreadable or when its configuration or its tensors
+    are not what :func:`~ldcsr_core.load_model` loads (:func:`~ldcsr_core.checkpoints.check_recorded_tensors`;
+    ``shipped``: a built-in model checked intact, whose configuration alone is checked)."""
     import numpy as np
     from safetensors import safe_open
 
-    from ..checkpoints import FORMAT_TAG, config_from_metadata
+    from ..checkpoints import FORMAT_TAG, check_recorded_tensors, config_from_metadata
     from ..errors import CheckpointError, one_line
 
     try:
@@ -257,7 +258,7 @@ def _ldcsr_metadata(path: Path):
         raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
     if meta.get("format") != FORMAT_TAG:
         return None
-    config_from_metadata(meta, path)  # listed only if load_model can build it
+    (config_from_metadata if shipped else check_recorded_tensors)(meta, path)  # listed only if load_model loads it
     return meta, sizes
 
 
@@ -304,7 +305,7 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
     check_checkpoint_file(path)  # a regular file in a checkpoint format
     digest = intact_builtin_sha256(path)  # a damaged install: unreadable, with what to do
     lines = []
-    meta = _ldcsr_metadata(path) if is_safetensors(path) else None
+    meta = _ldcsr_metadata(path, shipped=digest is not None) if is_safetensors(path) else None
     if meta is not None:  # our format: described from its metadata, without loading it
         meta, sizes = meta
         lines.append(f"  name:    {meta.get('name', '-')} {meta.get('version', '')}".rstrip())
