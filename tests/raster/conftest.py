@@ -75,6 +75,12 @@ def exact_nodata_vrt(folder, data, nodata, *, georef: bool = True) -> Path:
     return vrt
 
 
+def distributed_tile(i):
+    """Tile ``i`` of a 2×2 → 4×4 plan: for the Dask runner's tests (no real plan needed)."""
+    from ldcsr_core.tileplan import Span, Tile
+    return Tile(i, Span(0, 2), Span(0, 2), Span(0, 4), Span(0, 4))
+
+
 @pytest.fixture(scope="session")
 def rasters(tmp_path_factory) -> dict[str, Path]:
     """The test scenes: projected CRS; uint16 4-band + nodata; float32 + NaN; RGBA; grayscale."""

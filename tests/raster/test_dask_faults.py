@@ -17,7 +17,7 @@ from ldcsr_core.geo.distributed import DaskRunner, ModelSource
 from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
 
 from .dask_workers import PER_WORKER_MODEL, split, workers_in
-from .test_dask import distributed_tile
+from .conftest import distributed_tile
 
 OPTIONS = UpscaleOptions(mode="diffusion", seed=7)
 
