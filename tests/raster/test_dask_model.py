@@ -247,11 +247,12 @@ def test_the_model_of_a_client_killed_with_kill_9_is_unloaded_by_the_next_run(cl
 
     import ldcsr_core
     from ldcsr_core.config import tiny_test_config
+    from ldcsr_core.geo.dask_quiet import QuietCancelledTasks
 
     runner = DaskRunner(client, ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(),
                                                                       seed=0), key="tiny-test-seed0", threads=1))
     try:
-        assert _ldcsr_plugins(client) == [runner.plugin_name]
+        assert _ldcsr_plugins(client) == [runner.plugin_name, QuietCancelledTasks.name]
         assert set(client.run(_holds_model, name=stale).values()) == {False}  # unloaded on the workers
         assert set(client.run(_holds_model, name=runner.plugin_name).values()) == {True}
     finally:
@@ -357,3 +358,4 @@ def test_ctrl_c_while_the_workers_load_the_model_leaves_no_model_on_them(client,
     while any(client.run(held).values()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert set(map(tuple, client.run(held).values())) == {()}
+

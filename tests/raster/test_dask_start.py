@@ -284,3 +284,44 @@ def test_a_local_worker_slow_to_end_after_the_run_prints_no_nanny_warning(tmp_pa
                         "--dask", "local:1"], stderr=subprocess.PIPE, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "still alive" not in p.stderr and "1 input: 1 written" in p.stderr, p.stderr
+
+
+def test_a_cancel_through_the_api_on_its_own_cluster_prints_no_cancelled_task_lines(tmp_path, tiny_model, capfd):
+    """Before: a DaskRunner on the API caller's own cluster (not '--dask local:N''s) printed, as the
+    cluster closed after a cancel, one 'distributed.worker.state_machine - WARNING - Async instruction
+    for <Task cancelled name="execute('_run_tile-…')" …> ended with CancelledError' line per worker
+    that was computing a tile: only the CLI's local workers had the filter. The runner gives it to
+    every cluster's workers now."""
+    import numpy as np
+
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+    from ldcsr_core.geo.distributed import DaskRunner
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    from .conftest import smooth_field, write_tif
+
+    src = write_tif(tmp_path / "big.tif", smooth_field(np.random.default_rng(3), 192, 192, 3, 0, 255).round(),
+                    dtype="uint8")
+
+    def cancel_after_two_tiles(p):
+        if p.done >= 2:
+            raise ldcsr_core.Cancelled("cancelled by the user")
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        runner = DaskRunner(client, ModelSource(builder=functools.partial(
+            ldcsr_core.build_model, config=tiny_test_config(), seed=0), key="tiny-test-seed0", threads=1))
+        try:
+            with pytest.raises(ldcsr_core.Cancelled):
+                upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=4.0, runner=runner,
+                               options=UpscaleOptions(mode="fast", tile=32), callback=cancel_after_two_tiles)
+        finally:
+            runner.close()
+    finally:
+        client.close()
+        cluster.close()  # the workers cancel the tiles they were computing
+    err = capfd.readouterr().err
+    assert "CancelledError" not in err and "Async instruction" not in err, err
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["big.tif"]

@@ -205,15 +205,12 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
     interrupted = False
     try:
         try:
-            if kind == "local":  # its workers quiet their lines about the tiles a Ctrl-C cancels
-                from .dask_quiet import QuietCancelledTasks
-
+            if kind == "local":
                 # No dashboard; the scheduler's HTTP server (health routes) still starts: on a free
                 # port of this machine, not 8787 (taken, distributed printed a 4-line UserWarning)
                 cluster = _start_local(LocalCluster, arg, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=logging.WARNING,
-                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                                       plugins=(QuietCancelledTasks(),))
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
                 client = Client(cluster)
             else:
                 client = _connect(Client, arg, timeout)

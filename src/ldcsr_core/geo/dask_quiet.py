@@ -1,14 +1,17 @@
-"""Quiet in ``--dask local:N``'s workers the one line distributed prints on a Ctrl-C for each tile a
-worker was computing: ``distributed.worker.state_machine - WARNING - Async instruction for <Task
-cancelled …> ended with CancelledError`` (the run says it was interrupted). Every other worker
-line, memory-pressure warnings too, still shows. Installed by :class:`QuietCancelledTasks`, a
-worker plugin given to the local cluster's workers (and to any its nannies restart)."""
+"""Quiet in a run's Dask workers the one line distributed prints for each tile a worker was
+computing when the run stops (a Ctrl-C, a cancel through the API) and its cluster closes:
+``distributed.worker.state_machine - WARNING - Async instruction for <Task cancelled …> ended with
+CancelledError`` (the run says it was interrupted or cancelled). Every other worker line,
+memory-pressure warnings too, still shows. Installed by :class:`QuietCancelledTasks`, a worker
+plugin :func:`quiet_workers` gives every :class:`~ldcsr_core.geo.distributed.DaskRunner`'s cluster
+(``--dask local:N``'s, a scheduler address's, an API caller's own): its workers, and those that
+join later or that a nanny restarts, keep the filter."""
 
 from __future__ import annotations
 
 import logging
 
-__all__ = ["QuietCancelledTasks", "cancelled_task_line"]
+__all__ = ["QuietCancelledTasks", "cancelled_task_line", "quiet_workers"]
 
 # The logger distributed's worker state machine says it on (distributed.worker_state_machine).
 STATE_MACHINE_LOGGER = "distributed.worker.state_machine"
@@ -42,3 +45,12 @@ class QuietCancelledTasks(_WorkerPlugin):
         log = logging.getLogger(STATE_MACHINE_LOGGER)
         if not any(isinstance(f, _DropCancelledTasks) for f in log.filters):
             log.addFilter(_DropCancelledTasks())
+
+
+def quiet_workers(client) -> None:
+    """Give ``client``'s cluster :class:`QuietCancelledTasks` (once: registered again, it replaces
+    itself). A cluster that refuses it (or a worker lost meanwhile) only keeps those lines."""
+    try:
+        client.register_plugin(QuietCancelledTasks(), name=QuietCancelledTasks.name)
+    except Exception:  # noqa: BLE001 - the run's own checks say what is wrong with the cluster
+        pass
