@@ -18,7 +18,8 @@ Fast mode in float32 gives bit-identical results for any thread count; in float3
 a few sums differ in their last bit, and in bfloat16 output values move by up to a few levels of
 255 (README, "Engine notes": 1 vs 2 threads, 57.7 dB, 4.5/255 at most), so use a
 fixed ``LDCSR_THREADS`` for bit-identical reruns on a loaded machine (and for a Dask run equal to
-a local one: workers run the client's most threads, see ``ModelSource.threads``).
+a local one: workers then run that count; in auto each runs its share of its cores,
+:func:`worker_threads`; see ``ModelSource.threads``).
 
 **Spin.** :func:`prepare` (run by ``import ldcsr_core``) sets ``GOMP_SPINCOUNT`` to
 :data:`SPINCOUNT` before torch loads libgomp, unless ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` is
@@ -54,7 +55,7 @@ import time
 from .words import counted
 
 __all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
-           "describe", "provenance_value", "tile_threads", "Governor", "GOVERNOR", "release_pool"]
+           "describe", "provenance_value", "tile_threads", "worker_threads", "Governor", "GOVERNOR", "release_pool"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,12 @@ def available_cores() -> int:
     return max(1, min(n, math.ceil(quota))) if quota else max(1, n)
 
 
+def worker_threads(nthreads: int, cores: int | None = None) -> int:
+    """Torch threads for each tile of a Dask worker that runs ``nthreads`` tiles at once: its
+    ``cores`` (default :func:`available_cores` where it runs) shared among them, at least 1."""
+    return max(1, (cores or available_cores()) // max(1, int(nthreads)))
+
+
 def _cgroup_quota() -> float | None:
     for path, split in (("/sys/fs/cgroup/cpu.max", None),
                         ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
@@ -142,8 +149,8 @@ def _count(n) -> int | None:
 
 @contextlib.contextmanager
 def fixed_threads(n: int | None):
-    """Fix the count for tiles computed by the calling thread inside the block (Dask workers run
-    the client's count: see ``ModelSource.threads``); None changes nothing."""
+    """Fix the count for tiles computed by the calling thread inside the block (a Dask worker's
+    tiles: see ``ModelSource.threads``); None changes nothing."""
     n, saved = _count(n), getattr(_local, "fixed", None)
     _local.fixed = n or saved
     try:

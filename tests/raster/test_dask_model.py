@@ -359,3 +359,80 @@ def test_ctrl_c_while_the_workers_load_the_model_leaves_no_model_on_them(client,
         time.sleep(0.2)
     assert set(map(tuple, client.run(held).values())) == {()}
 
+
+SEEN: list[int] = []  # torch's thread count each time a module of the model ran (in the worker's process)
+
+
+def _model_noting_its_threads():
+    """The tiny_model fixture's model, built on a worker: each module's forward notes torch's
+    thread count in the thread that runs it."""
+    import torch
+
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    model = ldcsr_core.build_model(config=tiny_test_config(), seed=0)
+    for m in model.modules():
+        m.register_forward_hook(lambda *_: SEEN.append(torch.get_num_threads()))
+    return model
+
+
+def _threads_seen():
+    seen = sorted(set(SEEN))
+    SEEN.clear()
+    return seen
+
+
+def _cores():
+    from ldcsr_core.threads import available_cores
+
+    return available_cores()
+
+
+def _torch_threads():
+    import torch
+
+    return torch.get_num_threads()
+
+
+@pytest.mark.slow
+def test_each_worker_runs_its_tiles_on_its_share_of_its_own_cores(rasters, tiny_model, tmp_path, client,
+                                                                   monkeypatch):
+    """Before: every worker ran its tiles on the client's thread count (its auto count, here 1),
+    whatever the worker's cores and Dask threads (a 32-core worker on 1 thread, a worker of 4 Dask
+    threads on a 4-core machine on 4 × the client's), and a shared cluster's worker kept torch at
+    that count after the run. Now each runs (its cores // its Dask threads), and its own count
+    after; ``--dask local:N``'s workers share this machine's cores."""
+    import torch
+
+    from ldcsr_core import threads
+    from ldcsr_core.geo.distributed import dask_runner
+
+    monkeypatch.delenv(threads.ENV, raising=False)  # the client in auto: its count is not the workers'
+    monkeypatch.setattr(threads, "_override", None)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    two = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+    c2 = distributed.Client(two)
+    try:
+        assert threads.policy() == ("auto", 1)
+        for i, c in enumerate((client, c2)):  # 2 processes of 1 Dask thread; 1 in-process worker of 2
+            workers = sorted(c.nthreads())
+            own = {a: c.submit(_torch_threads, workers=[a], pure=False).result() for a in workers}
+            runner = DaskRunner(c, ModelSource(builder=_model_noting_its_threads, key="noting"))
+            try:
+                upscale_raster(rasters["uint16_nodata"], tmp_path / f"o{i}.tif", model=tiny_model, scale=2.0,
+                               options=UpscaleOptions(mode="fast", tile=32), runner=runner)
+            finally:
+                runner.close()
+            seen, cores, nthreads = c.run(_threads_seen), c.run(_cores), c.nthreads()
+            ran = {a: s for a, s in seen.items() if s}
+            assert ran, seen  # tiles were computed on the workers
+            assert ran == {a: [max(1, cores[a] // nthreads[a])] for a in ran}, (seen, cores, nthreads)
+            assert {a: c.submit(_torch_threads, workers=[a], pure=False).result() for a in workers} == own
+        with dask_runner("local:1", ModelSource(builder=functools.partial(int, 0), key="zero")) as runner:
+            assert runner.source.threads == threads.worker_threads(1) == threads.available_cores()
+    finally:
+        torch.set_num_threads(before)
+        c2.close()
+        two.close()

@@ -187,6 +187,9 @@ class _NotStillAlive(logging.Filter):
 def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_flight=None):
     """A :class:`~ldcsr_core.geo.distributed.DaskRunner` on ``local:N`` (a LocalCluster of N
     processes) or a scheduler address."""
+    import dataclasses
+
+    from ..threads import policy, worker_threads
     from .distributed import DaskRunner
 
     try:
@@ -218,6 +221,9 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
             where = f"start a local Dask cluster of {counted(arg, 'worker')}" if kind == "local" else \
                 f"reach the Dask scheduler at {arg}"
             raise LdcsrError(f"cannot {where}: {one_line(e)}") from None
+        if kind == "local" and source.threads is None and policy()[0] == "auto":
+            # the workers share this machine's cores (one tile at a time each)
+            source = dataclasses.replace(source, threads=worker_threads(arg))
         runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout, unload=cluster is None)
         try:
             yield runner

@@ -37,10 +37,12 @@ class ModelSource:
 
     ``path=None`` and no builder means the shipped default model. ``key`` identifies the model in
     each worker's cache; by default the path's SHA-256 (or the builder's repr). ``threads`` is the
-    torch CPU thread count of the workers: floating-point sums depend on it (by one ulp, enough to
-    flip a rounding now and then), so :class:`~ldcsr_core.geo.distributed.DaskRunner` sets it to
-    the client's own count unless given, which is what makes the output identical to a
-    single-process run on the client.
+    torch CPU thread count of each tile on the workers; None: each worker's share of its own cores
+    (:func:`~ldcsr_core.threads.worker_threads` of its Dask thread count). Floating-point sums
+    depend on it (by one ulp, enough to flip a rounding now and then in diffusion mode), so
+    :class:`~ldcsr_core.geo.distributed.DaskRunner` sets it to the client's count when that is
+    fixed (``LDCSR_THREADS``, ``--threads``): the output is then identical to a single-process run
+    on the client. A worker's torch setting is its own again after each tile.
     """
 
     path: str | None = None
@@ -65,7 +67,6 @@ class ModelSource:
         return f"default-{self.device}-{self.dtype}"
 
     def load(self):
-        self.apply_threads()
         self.check_software()
         if self.builder is not None:
             return self.builder()
@@ -91,13 +92,6 @@ class ModelSource:
         if self.torch and self.torch != torch_release():
             raise LdcsrError(f"it runs torch {torch_release()}, the client {self.torch}: install the same "
                              "torch release on the workers (another can give other pixels)")
-
-    def apply_threads(self) -> None:
-        if self.threads:
-            import torch
-
-            if torch.get_num_threads() != self.threads:  # per calling thread with OpenMP
-                torch.set_num_threads(self.threads)
 
 
 def torch_release() -> str:
@@ -206,12 +200,14 @@ def _worker_model(plugin_name: str, source: ModelSource):
 
 def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
               seed: int) -> np.ndarray:
-    from ..threads import fixed_threads
+    from distributed import get_worker
+
+    from ..threads import fixed_threads, worker_threads
     from .local_runner import infer_tile
 
     model = _worker_model(plugin_name, source)
-    source.apply_threads()
-    with fixed_threads(source.threads):  # not adapted to load: the client's count, bit for bit
+    # not adapted to load: the same count for each tile (the client's when fixed, bit for bit)
+    with fixed_threads(source.threads or worker_threads(get_worker().state.nthreads)):
         return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
 
 

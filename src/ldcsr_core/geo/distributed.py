@@ -76,7 +76,9 @@ class DaskRunner:
         if source.threads is None:
             from ..threads import policy
 
-            source = dataclasses.replace(source, threads=policy()[1])
+            kind, n = policy()
+            if kind == "fixed":  # the client's LDCSR_THREADS or --threads: its pixels, bit for bit
+                source = dataclasses.replace(source, threads=n)
         if source.software is None:
             source = dataclasses.replace(source, software=__version__)
         if source.torch is None:
