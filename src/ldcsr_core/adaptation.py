@@ -113,6 +113,7 @@ class Adaptation:
     candidate: object = None  # the fine-tuned model, kept or not (for evaluations of the guard)
     reading: Reading = field(default_factory=Reading)  # the scene's bands and stretch (unknown: an array)
     base_version: str = ""  # the base's version: the built-ins share one name (ldcsr-compact-rsscn7 1…4)
+    base_trained_on: tuple[str, ...] = ()  # the folders the base was trained on (training.evaluate.trained_folders)
 
     @property
     def gain_db(self) -> float:
@@ -150,6 +151,7 @@ class Adaptation:
                  "kept": self.kept}
         return {"adapted_from": self.base_name, "adapted_from_sha256": self.base_sha256,
                 **({"adapted_from_version": self.base_version} if self.base_version else {}),
+                **({"adapted_from_trained_on": json.dumps(list(self.base_trained_on))} if self.base_trained_on else {}),
                 "adapted_on": self.scene, "adapted_on_sha256": self.scene_sha256,
                 "adapt_scale": f"{self.scale:g}", "adapt_steps": str(self.steps),
                 "adapt_minutes": f"{self.seconds / 60:.2f}", "adapt_seed": str(self.seed),
@@ -339,6 +341,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     if recipe.max_steps:
         steps = min(steps or recipe.max_steps, recipe.max_steps)
     from .api import resolve_model
+    from .training.evaluate import trained_folders
 
     scene = scene_argument(scene)
     src = RGBScene(scene, bands, stretch, nodata)  # first: open_raster's checks before the file is hashed
@@ -392,7 +395,8 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
                       octave_base=octave["base"], octave_twin=octave["twin"],
                       base_name=str(base.name), base_sha256=str(base.weights_sha256 or ""), scene=name,
                       scene_sha256=sha, seed=seed, recipe=recipe, candidate=model,
-                      reading=reading, base_version=str(getattr(base, "version", "") or ""))
+                      reading=reading, base_version=str(getattr(base, "version", "") or ""),
+                      base_trained_on=tuple(trained_folders(base)))
     if kept:  # what its guard checked, as load_model reads it from the saved file
         from .adapted_use import checked_from_metadata
 

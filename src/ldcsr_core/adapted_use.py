@@ -56,6 +56,7 @@ class Checked:
     scene: str = ""  # what it was adapted on: a file's resolved path ("" for pixels in memory)
     scene_sha256: str = ""  # that file's SHA-256, or of the pixels adapted on (adaptation._scene_id)
     strip_gain_db: float | None = None  # the guard's: adapted minus base PSNR on the held-back strip
+    trained_on: tuple[str, ...] = ()  # the folders its base was trained on, as the base recorded them
 
     def own_pixels_note(self) -> str:
         """The self-check's caution when it checks the pixels the model was adapted on."""
@@ -99,8 +100,13 @@ def checked_from_metadata(meta: dict) -> Checked | None:
         strip = float(guard["psnr_adapted"]) - float(guard["psnr_base"])
     except (KeyError, TypeError, ValueError):
         strip = None
+    try:
+        folders = json.loads(meta.get("adapted_from_trained_on") or "[]")
+    except ValueError:
+        folders = []
+    folders = tuple(f for f in folders if isinstance(f, str)) if isinstance(folders, list) else ()
     return Checked(scale, Reading(bands, meta.get("adapt_stretch") or None, count),
-                   str(meta.get("adapted_on") or ""), str(meta.get("adapted_on_sha256") or ""), strip)
+                   str(meta.get("adapted_on") or ""), str(meta.get("adapted_on_sha256") or ""), strip, folders)
 
 
 def adapted_check(model_or_path) -> Checked | None:

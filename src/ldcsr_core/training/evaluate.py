@@ -92,19 +92,23 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
 def trained_folders(model) -> list[str]:
     """The folders of images ``model`` was trained on, as its notes record them (``ldcsr train``'s:
     the history's ``trained_on``, its --init model's folders and its own DATA, resolved; an earlier
-    model's ``data``, when it is a full path); [] when they say none (an official or adapted model)."""
+    model's ``data``, when it is a full path), and an adapted model's base's, as its metadata records
+    them (``adapted_from_trained_on``); [] when they say none (an official model)."""
     import json
+
+    from ..adapted_use import adapted_check
 
     try:
         notes = json.loads(getattr(model, "notes", "") or "{}")
     except ValueError:
-        return []
-    if not isinstance(notes, dict):
-        return []
+        notes = {}
+    notes = notes if isinstance(notes, dict) else {}
     history = notes.get("history")
     folders = history.get("trained_on") if isinstance(history, dict) else None
     if not isinstance(folders, list):
         folders = [notes.get("data")]
+    checked = adapted_check(model)
+    folders = list(dict.fromkeys([*(checked.trained_on if checked is not None else ()), *folders]))
     return [f for f in folders if isinstance(f, str) and Path(split_source(f)[0]).is_absolute()]
 
 

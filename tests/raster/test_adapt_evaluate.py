@@ -1,0 +1,65 @@
+"""`ldcsr evaluate` of an adapted model: its caution counts the images the model has seen (its
+base's training images), as the model records them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import ldcsr_core
+from ldcsr_core import adaptation as adapt_mod
+from ldcsr_core.adaptation import Recipe, adapt
+from ldcsr_core.cli import main
+
+from .test_adapt import scene
+
+FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)
+
+
+@pytest.fixture
+def kept(monkeypatch):
+    """The guard keeps the model (what is tested is what the kept model records)."""
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})
+
+
+def _evaluate(folder, model, tmp_path):
+    j = tmp_path / "e.json"
+    r = CliRunner().invoke(main, ["evaluate", str(folder), "--model", str(model), "--scales", "2", "--device", "cpu",
+                                  "--json", str(j), "--overwrite"])
+    assert r.exit_code == 0, r.output
+    return r.output, json.loads(j.read_text())
+
+
+def test_an_adapted_model_keeps_the_folders_its_base_was_trained_on(tiny_model, tmp_path, kept):
+    """The base's notes name its training folder (as the shipped model's name
+    /work/shared/data/rsscn7/train): evaluate of the base on it gave a caution, of a model adapted
+    from it none, its notes being the adaptation's; the adapted model's figures on the base's training
+    images were given as on unseen images (the shipped model's adapted copy on RSSCN7 train alike)."""
+    data = tmp_path / "train"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray(scene(64, 64, seed=i)).save(data / f"t{i}.png")
+    base_file = ldcsr_core.save_model(tiny_model, tmp_path / "base.safetensors", name="tiny-trained",
+                                      notes=json.dumps({"data": str(data.resolve())}))
+    base = ldcsr_core.load_model(base_file, device="cpu", dtype="float32")
+    png = tmp_path / "scene.png"
+    Image.fromarray(scene()).save(png)
+    res = adapt(png, 2.0, base, steps=1, recipe=FAST)
+    assert res.kept
+    said, report = _evaluate(data, base_file, tmp_path)
+    assert report["images_trained_on"] == 2, said  # the base: its notes say so
+    adapted = res.save(tmp_path / "adapted.safetensors")
+    for model in (adapted, res.model):  # the file, and the model in memory once saved
+        from ldcsr_core.training.evaluate import evaluate
+
+        report = evaluate(model, sorted(data.iterdir()), [2.0]) if model is res.model else _evaluate(data, model, tmp_path)[1]
+        assert report["images_trained_on"] == 2 and str(data.resolve()) in report["caution"], report
+    # a model adapted from it again keeps them too, and `ldcsr train --init` of it
+    from ldcsr_core.training.evaluate import trained_folders
+
+    again = adapt(png, 2.0, ldcsr_core.load_model(adapted, device="cpu", dtype="float32"), steps=1, recipe=FAST)
+    assert trained_folders(ldcsr_core.load_model(again.save(tmp_path / "again.safetensors"))) == [str(data.resolve())]
