@@ -1,10 +1,12 @@
 """`ldcsr evaluate` of an adapted model: its caution counts the images the model has seen (its
-base's training images), as the model records them."""
+base's training images, the scene it was adapted on), as the model records them."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -63,3 +65,20 @@ def test_an_adapted_model_keeps_the_folders_its_base_was_trained_on(tiny_model, 
 
     again = adapt(png, 2.0, ldcsr_core.load_model(adapted, device="cpu", dtype="float32"), steps=1, recipe=FAST)
     assert trained_folders(ldcsr_core.load_model(again.save(tmp_path / "again.safetensors"))) == [str(data.resolve())]
+
+
+def test_a_copy_of_the_scene_adapted_on_is_recognised_by_its_checksum(tiny_model_file, tmp_path, kept):
+    """The adapted model records its scene's SHA-256: the scene copied into a folder of images
+    to evaluate was scored as unseen (only its own path was recognised)."""
+    png = tmp_path / "scene.png"
+    Image.fromarray(scene()).save(png)
+    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+    model = adapt(png, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "adapted.safetensors")
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    shutil.copy(png, folder / "copy.png")
+    Image.fromarray(np.ascontiguousarray(scene(seed=3)[::-1])).save(folder / "other.png")
+    said, report = _evaluate(folder, model, tmp_path)
+    assert report["images_trained_on"] == 1, said
+    assert f"{(folder / 'copy.png').resolve()}, the scene it was adapted on" in report["caution"]
+    assert "caution: 1 of the 2 images is among those model" in said

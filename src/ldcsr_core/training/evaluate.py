@@ -127,15 +127,26 @@ def trained_on_caution(model, files) -> tuple[int, str]:
     from ..adapted_use import adapted_check
 
     checked = adapted_check(model)
-    scene = Path(checked.scene) if checked is not None and checked.scene else None
-    found = [{trained_folder_of(model, f)} - {""} | ({f"{p}, the scene it was adapted on"} if p == scene else set())
-             for f, p in ((f, Path(f).resolve()) for f in files)]
+    found = [{trained_folder_of(model, f)} - {""} | ({f"{Path(f).resolve()}, the scene it was adapted on"}
+                                                   if _is_scene(checked, f) else set()) for f in files]
     seen = sum(1 for where in found if where)
     if not seen:
         return 0, ""
     where = "; ".join(sorted(set().union(*found)))
     return seen, (f"{seen} of the {counted(len(files), 'image')} {noun(seen, 'is', 'are')} among those model {getattr(model, 'name', '?')} was trained "
                   f"on ({where}: as it records them): its figures on them are not on unseen images")
+
+
+def _is_scene(checked, path) -> bool:
+    """Is file ``path`` the scene a model adapted as ``checked`` was adapted on: that file (its
+    resolved path) or a copy of it (its SHA-256, which the model records)?"""
+    if checked is None or not os.path.isfile(path):
+        return False
+    if checked.scene and Path(path).resolve() == Path(checked.scene):
+        return True
+    from ..files import sha256_file
+
+    return bool(checked.scene_sha256) and sha256_file(path) == checked.scene_sha256
 
 
 def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> None:
