@@ -162,14 +162,20 @@ def _read_pool(src, box) -> tuple[list[np.ndarray], list]:
     return [a for a, _ in read], [v for _, v in read]
 
 
-def _check_data(held, refs, scale: float) -> None:
-    """InputError before any training when nodata leaves the held-back strip (``held``) or the
-    octave check's references in the training part (``refs``) too little data to score: the guard
-    could not check (:func:`ldcsr_core.quality.check_scorable`)."""
+def _check_data(held, refs, scale: float, held_box) -> None:
+    """InputError before any training when nodata leaves the held-back strip (``held``, its windows
+    with data in ``held_box``, (row, col, h, w)) none or the octave check's references in the
+    training part (``refs``) too little data to score: the guard could not check
+    (:func:`ldcsr_core.quality.check_scorable`)."""
     from .quality import check_scorable, score_counts
 
-    for part, what in ((held, "the held-back strip (the last quarter of the scene or window) cannot guard the "
-                              "adaptation"),
+    y, x, h, w = held_box
+    strip = (f"the held-back strip (the last quarter of the scene or window: columns {x} to {x + w - 1}, rows {y} "
+             f"to {y + h - 1}) cannot guard the adaptation")
+    if not held:  # said as its window's other refusals are: where it is, and what to do
+        raise InputError(f"{strip}: every pixel of it is nodata; adapt to a window with data in its last quarter "
+                         f"({say('window')})")
+    for part, what in ((held, strip),
                        (refs, "the training part (the scene or window but its last quarter) cannot be "
                               "checked one octave finer, as the guard does")):
         counts = [score_counts(a.shape, v, scale) for _b, a, v in part]

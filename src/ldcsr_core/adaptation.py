@@ -360,10 +360,8 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
         held_box, held, pool, valid = _read_parts(src, box, scale, holdout)
     finally:
         src.close()
-    if not held:
-        raise InputError("every pixel of the held-back strip is nodata: the guard cannot check")
     refs = _check_refs(pool, valid)
-    _check_data(held, refs, scale)
+    _check_data(held, refs, scale, held_box)
     base = resolve_model(base, "base")  # after the scene's refusals (bands, nodata, too little data)
     if not sha:  # not a file (an in-memory raster, e.g. a napari layer): the pixels adapted on
         sha = _pixels_sha256([a for _, a, _ in held] + pool)
