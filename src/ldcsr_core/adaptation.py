@@ -114,6 +114,7 @@ class Adaptation:
     reading: Reading = field(default_factory=Reading)  # the scene's bands and stretch (unknown: an array)
     base_version: str = ""  # the base's version: the built-ins share one name (ldcsr-compact-rsscn7 1…4)
     base_trained_on: tuple[str, ...] = ()  # the folders the base was trained on (training.evaluate.trained_folders)
+    window: tuple[int, int, int, int] | None = None  # (row_off, col_off, height, width) adapted to; None: all
 
     @property
     def gain_db(self) -> float:
@@ -153,6 +154,7 @@ class Adaptation:
                 **({"adapted_from_version": self.base_version} if self.base_version else {}),
                 **({"adapted_from_trained_on": json.dumps(list(self.base_trained_on))} if self.base_trained_on else {}),
                 "adapted_on": self.scene, "adapted_on_sha256": self.scene_sha256,
+                **({"adapt_window": json.dumps(list(self.window))} if self.window else {}),
                 "adapt_scale": f"{self.scale:g}", "adapt_steps": str(self.steps),
                 "adapt_minutes": f"{self.seconds / 60:.2f}", "adapt_seed": str(self.seed),
                 "adapt_recipe": json.dumps(asdict(self.recipe)), "adapt_guard": json.dumps(guard),
@@ -394,7 +396,8 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
                       base_name=str(base.name), base_sha256=str(base.weights_sha256 or ""), scene=name,
                       scene_sha256=sha, seed=seed, recipe=recipe, candidate=model,
                       reading=reading, base_version=str(getattr(base, "version", "") or ""),
-                      base_trained_on=tuple(trained_folders(base)))
+                      base_trained_on=tuple(trained_folders(base)),
+                      window=None if tuple(box[2:]) == tuple(src.shape) else tuple(int(v) for v in box))
     if kept:  # what its guard checked, as load_model reads it from the saved file
         from .adapted_use import checked_from_metadata
 

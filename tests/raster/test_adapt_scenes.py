@@ -1,25 +1,32 @@
-"""`ldcsr adapt` on odd scenes: what the user is told when nodata leaves the guard nothing."""
+"""`ldcsr adapt` on odd scenes and on a part of one: what the user is told when nodata leaves the
+guard nothing, and what the model records of the part it was adapted to."""
 
 from __future__ import annotations
 
 import numpy as np
 from click.testing import CliRunner
 
+from ldcsr_core import adaptation as adapt_mod
 from ldcsr_core.cli import main
 
 from .test_adapt import scene
+
+
+def _corner_tif(path):
+    """``scene()`` as a uint16 GeoTIFF (nodata 0) with data in its top-left 64×48 px only."""
+    from .conftest import write_tif
+
+    data = np.moveaxis(scene(), -1, 0).astype(np.uint16) * 256 + 1
+    data[:, 48:, :] = 0
+    data[:, :, 64:] = 0
+    return write_tif(path, data, dtype="uint16", nodata=0)
 
 
 def test_a_scene_with_data_only_in_a_corner_says_where_the_strip_is_and_what_to_do(tiny_model_file, tmp_path):
     """Data in the top-left corner only, nodata elsewhere: exit 3 'every pixel of the held-back strip
     is nodata: the guard cannot check', which said neither where that strip is nor what to do (the
     strip with a little data said both). Now where, and the window to give; with it, adapt trains."""
-    from .conftest import write_tif
-
-    data = np.moveaxis(scene(), -1, 0).astype(np.uint16) * 256 + 1
-    data[:, 48:, :] = 0
-    data[:, :, 64:] = 0
-    tif = write_tif(tmp_path / "corner.tif", data, dtype="uint16", nodata=0)
+    tif = _corner_tif(tmp_path / "corner.tif")
     before = tif.read_bytes()
     out = tmp_path / "a.safetensors"
     args = ["-q", "adapt", str(tif), "--scale", "2", "-o", str(out), "--steps", "1", "--model", str(tiny_model_file)]
@@ -32,3 +39,30 @@ def test_a_scene_with_data_only_in_a_corner_says_where_the_strip_is_and_what_to_
     r = CliRunner().invoke(main, [*args, "--window", "0,0,64,48"])
     assert r.exit_code in (0, 8) and "adaptation ×2:" in r.output, r.output  # trained and guarded
     assert tif.read_bytes() == before
+
+
+def test_a_model_adapted_to_a_window_records_it(tiny_model_file, tmp_path, monkeypatch):
+    """--window (and the plugin's Adapt, on the view's central square of a large layer) adapted to a
+    part of the scene, but the model recorded and `ldcsr models` said only the file, as if adapted to
+    all of it. Now `adapt_window` (row, col, height, width, as the guard's holdout) and the line."""
+    from safetensors import safe_open
+
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})  # kept: what it records is tested
+    from .conftest import write_tif
+
+    tif = write_tif(tmp_path / "scene.tif", np.moveaxis(scene(), -1, 0), dtype="uint8")
+    for window, out in (("0,0,64,48", tmp_path / "w.safetensors"), (None, tmp_path / "all.safetensors")):
+        args = ["-q", "adapt", str(tif), "--scale", "2", "-o", str(out), "--steps", "1", "--model", str(tiny_model_file)]
+        r = CliRunner().invoke(main, args + (["--window", window] if window else []))
+        assert r.exit_code == 0, r.output
+        with safe_open(str(out), framework="numpy") as f:
+            meta = f.metadata()
+        r = CliRunner().invoke(main, ["models", str(out)])
+        assert r.exit_code == 0, r.output
+        if window:
+            assert meta["adapt_window"] == "[0, 0, 48, 64]"
+            assert f"on {tif.resolve()} (sha256 " in r.output and "), its window of columns 0-63 and rows 0-47, at x2," \
+                in r.output, r.output
+        else:
+            assert "adapt_window" not in meta and "its window" not in r.output, r.output

@@ -280,6 +280,17 @@ def _steps(value) -> str:
         return f"{value} steps"
 
 
+def _window_text(meta: dict) -> str:
+    """``, its window of columns 0-59 and rows 0-47`` for a model adapted to a part of its scene, else ""."""
+    import json
+
+    try:
+        y, x, h, w = (int(v) for v in json.loads(meta.get("adapt_window") or "null"))
+    except (TypeError, ValueError):
+        return ""
+    return f", its window of columns {x}-{x + w - 1} and rows {y}-{y + h - 1},"
+
+
 def _adapted_text(meta: dict) -> str:
     """How an adapted model was adapted: base, scene, scale, the scene's bands and stretch."""
     from ..adapted_use import checked_from_metadata
@@ -289,7 +300,8 @@ def _adapted_text(meta: dict) -> str:
     base = " ".join(filter(None, (meta["adapted_from"], meta.get("adapted_from_version"))))  # v1…v4 share a name
     sha = meta.get("adapted_from_sha256") or ""
     return (f"from {base}{f' (sha256 {sha[:12]})' if sha else ''} on {meta.get('adapted_on') or 'an array'} "
-            f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}) at x{meta.get('adapt_scale')}, read as {read}, "
+            f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}){_window_text(meta)} at x{meta.get('adapt_scale')}, "
+            f"read as {read}, "
             f"{_steps(meta.get('adapt_steps'))}, {meta.get('adapt_minutes')} min")
 
 
