@@ -3,6 +3,8 @@
 metadata of the model it will save when it is made: each before any work, in one line that names
 the parameter."""
 
+import os
+
 import numpy as np
 import PIL.Image
 import pytest
@@ -46,8 +48,33 @@ def test_a_folder_at_the_name_is_said_as_a_folder_without_overwrite_too(tiny, tm
                 write(flag)
             assert not isinstance(e.value, OutputExistsError) and "overwrite" not in str(e.value)
             said.append(str(e.value))
-        assert said[0] == said[1] == f"cannot write {out}: Is a directory"
+        assert said[0] == said[1] == f"output path is a folder: {out}"  # the raster writers' words
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"] and not any(out.iterdir())  # no part file left
+
+
+def test_a_link_to_a_folder_is_refused_as_the_folder_by_every_writer(tiny, tmp_path):
+    """save_model, write_report and files.atomic_write_bytes onto a symbolic link to a folder refuse it
+    as the raster writers do (files.check_not_folder, 'output path is a folder'), overwrite or not.
+    Before: with overwrite=True the link was replaced by the file."""
+    from ldcsr_core.errors import OutputExistsError, RasterIOError
+    from ldcsr_core.files import atomic_write_bytes
+    from ldcsr_core.report import write_report
+
+    folder, link, src = tmp_path / "folder", tmp_path / "link", _png(tmp_path)
+    folder.mkdir()
+    link.symlink_to(folder)
+    writes = (lambda flag: ldcsr_core.save_model(tiny, link, name="t", overwrite=flag),
+              lambda flag: write_report(link, [], overwrite=flag),
+              lambda flag: atomic_write_bytes(link, b"new", overwrite=flag),
+              lambda flag: write_raster(link, read_raster(src), overwrite=flag))
+    for write in writes:
+        for flag in (True, False):
+            with pytest.raises(RasterIOError) as e:
+                write(flag)
+            assert not isinstance(e.value, OutputExistsError)
+            assert str(e.value) == f"output path is a folder: {link}"
+    assert link.is_symlink() and os.readlink(link) == str(folder) and not any(folder.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link", "scene.png"]  # no part file left
 
 
 def test_overwrite_no_keeps_the_output(tiny, tmp_path):

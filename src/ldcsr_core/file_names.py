@@ -3,6 +3,7 @@ no rasterio).
 
 * :func:`name_max`, :func:`check_name_length` - an output name refused before any work, in words,
   when its file system cannot hold it (over 255 bytes) or GDAL cannot be given it (not UTF-8);
+  :func:`check_not_folder` - one that is a folder, or a link to one (never replaced by a file);
   :func:`cut_to_fit` - a name made from another (a part file's, napari's output next to its
   source) cut to the bytes it may take.
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from .errors import RasterIOError
 
-__all__ = ["name_max", "check_name_length", "cut_to_fit", "folds_case", "name_key", "same_name"]
+__all__ = ["name_max", "check_name_length", "check_not_folder", "cut_to_fit", "folds_case", "name_key", "same_name"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
 # an answer is kept this long (s): a batch of 10,000 names looks once, while a disk unmounted and another mounted at
@@ -61,6 +62,15 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
     if n > most:
         raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} bytes; the file system "
                             f"takes at most {most}): choose a shorter name")
+
+
+def check_not_folder(path: str | os.PathLike, what: str = "output") -> None:
+    """Refuse an output ``path`` that is a folder or a link to one (:class:`RasterIOError`, ``EISDIR``),
+    overwrite or not, before any work: a rename replaces the link by the file, and fails on the folder
+    after the work. Every writer's rule (a raster, a model, a report); after :func:`check_name_length`
+    (``is_dir()`` fails in errno's words on a name too long)."""
+    if Path(path).is_dir():
+        raise RasterIOError(errno.EISDIR, f"{what} path is a folder: {path}")
 
 
 def _folder_id(folder: str) -> tuple[int, int] | str:

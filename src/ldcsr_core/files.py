@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from .errors import OVERWRITE, InputError, OutputExistsError, RasterIOError, cause_line
-from .file_names import check_name_length, cut_to_fit, name_max
+from .file_names import check_name_length, check_not_folder, cut_to_fit, name_max
 from .words import counted
 
 try:
@@ -39,7 +39,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "check_readable", "is_stream", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "check_readable", "check_not_folder", "is_stream", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes", "check_room"]
 
@@ -292,13 +292,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
     as ``open(path, "w")`` would give); on any failure the part file is removed, ``path`` untouched,
     and a write that fails is one :class:`RasterIOError` naming ``path`` (:func:`write_error`).
     Without ``overwrite`` a ``path`` that exists (e.g. appeared during the run) is kept and
-    :class:`OutputExistsError` raised (a hard link, so no check-then-rename race); a folder is no file
-    that overwrite replaces: "cannot write …: Is a directory" either way (a symbolic link to a folder
-    is still replaced by the file with ``overwrite``, where the GeoTIFF writer refuses it).
+    :class:`OutputExistsError` raised (a hard link, so no check-then-rename race); a folder, or a
+    symbolic link to one, is no file that overwrite replaces: :func:`check_not_folder` either way.
     Part files a killed run left for ``path`` are removed first."""
     from .rules import check_flag
 
     overwrite = check_flag(overwrite, "overwrite")  # 'no' was true: the file was replaced
+    check_not_folder(path)  # (the rename replaces a link to a folder by the file)
     clear_stale_parts(path)
     try:
         part, fd = make_part(path)
@@ -316,11 +316,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
         else:
             link_new(part, Path(path))
     except BaseException as e:
-        if isinstance(e, OutputExistsError) and os.path.isdir(path):  # never replaced: not 'use overwrite'
-            e = IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         err = (write_error(path, e, len(data), exact=True, part=part)
                if isinstance(e, OSError) and not isinstance(e, (RasterIOError, OutputExistsError)) else None)
         part.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            check_not_folder(path)  # one made meanwhile (never replaced: not 'use overwrite')
         if err is not None:
             raise err from None
         raise

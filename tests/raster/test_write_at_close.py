@@ -84,12 +84,14 @@ def test_a_failure_with_its_own_cause_on_a_nearly_full_disk_says_that_cause(tmp_
     """A write that fails with an errno of its own (the name made a folder meanwhile: EISDIR) on a
     disk that happens to have under 1 MB free (a 2 MiB tmpfs, 1.5 MiB of it used) says that errno's
     words: the free space tells the cause only of a failure that says none (GDAL's). Before:
-    'cannot write …/report.json: no space left on device: … free, the file is 2 bytes'."""
+    'cannot write …/report.json: no space left on device: … free, the file is 2 bytes'. (A folder there
+    before the write is refused up front, in the raster writers' words.)"""
     import errno
+    import os
     import shutil
 
     from ldcsr_core.errors import RasterIOError
-    from ldcsr_core.files import atomic_write_bytes
+    from ldcsr_core.files import atomic_write_bytes, write_error
 
     disk = tmp_path / "disk"
     if not _small_tmpfs(disk, "2m"):
@@ -98,10 +100,13 @@ def test_a_failure_with_its_own_cause_on_a_nearly_full_disk_says_that_cause(tmp_
         (disk / "other.bin").write_bytes(b"\0" * (3 << 19))
         assert shutil.disk_usage(disk).free < 1 << 20
         (disk / "report.json").mkdir()
+        said = write_error(disk / "report.json", IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)), 2,
+                           exact=True)  # the rename's failure onto a folder made meanwhile
+        assert said.errno == errno.EISDIR and str(said) == f"cannot write {disk / 'report.json'}: Is a directory"
         with pytest.raises(RasterIOError) as ei:
             atomic_write_bytes(disk / "report.json", b"{}")
         assert ei.value.errno == errno.EISDIR, str(ei.value)
-        assert str(ei.value) == f"cannot write {disk / 'report.json'}: Is a directory"
+        assert str(ei.value) == f"output path is a folder: {disk / 'report.json'}"
         assert sorted(p.name for p in disk.iterdir()) == ["other.bin", "report.json"]
     finally:
         subprocess.run(["umount", str(disk)], check=False)

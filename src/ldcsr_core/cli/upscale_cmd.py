@@ -218,7 +218,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     complete results of the same request are skipped. Inputs are never modified.
     """
     from ..errors import InputError, OutputExistsError, RasterIOError, one_line
-    from ..files import check_name_length, file_id
+    from ..files import check_name_length, check_not_folder, file_id
     from ..geo.pipeline import OutputOptions, UpscaleOptions, check_not_read, has_provenance
     from ..geo.raster_io import open_raster, raster_info
     from ..geo.radiometry import parse_bands
@@ -268,8 +268,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     for src, dst in pairs:
         try:
             check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
-            if dst.is_dir():  # as upscale_raster says it: --overwrite does not replace a folder
-                raise RasterIOError(errno.EISDIR, f"output path is a folder: {dst}")
+            check_not_folder(dst)  # as upscale_raster says it: --overwrite does not replace a folder
             if samples > 1:  # a name the file system takes, not a folder: upscale_raster's rule
                 check_spread_path(src, dst, spread_out)
             with open_raster(src, nodata=nodata) as ds:

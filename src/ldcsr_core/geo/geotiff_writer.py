@@ -252,8 +252,7 @@ class GeoTiffWriter:
         files.check_name_length(self.path)  # (Save, write_raster) a name GDAL or the disk cannot take
         if not folder.is_dir():
             raise RasterIOError(errno.ENOENT, f"output folder does not exist: {folder}")
-        if self.path.is_dir():  # else found only at the final rename, after all the work, --overwrite or not
-            raise RasterIOError(errno.EISDIR, f"output path is a folder: {self.path}")
+        files.check_not_folder(self.path)  # else found only at the final rename, after all the work
         if os.path.lexists(self.path) and not self.overwrite:  # a broken link too: commit keeps it
             raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (use {OVERWRITE} to replace it)",
                                     overwrite=OVERWRITE)

@@ -174,8 +174,7 @@ def check_destination(src_path, dst_path) -> None:
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path} (inputs are never overwritten)")
     files.check_name_length(dst_path)  # else the first stat of it fails, in errno's words
-    if dst_path.is_dir():  # else found only at the final rename, after all the work
-        raise RasterIOError(errno.EISDIR, f"output path is a folder: {dst_path}")
+    files.check_not_folder(dst_path)  # else found only at the final rename, after all the work
     if not dst_path.parent.is_dir():
         raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
 

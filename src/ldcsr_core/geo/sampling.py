@@ -175,11 +175,10 @@ def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | 
         raise InputError(f"spread path is the input file: {p}")
     if rio_io.same_file(dst_path, p):
         raise InputError(f"spread path is the output file: {p}")
-    from ..files import check_name_length
+    from ..files import check_name_length, check_not_folder
 
     check_name_length(p, "spread output")  # before is_dir(), which fails in errno's words
-    if p.is_dir():  # else 'output exists … use --overwrite', and with it the refusal after the model loads
-        raise RasterIOError(errno.EISDIR, f"spread output path is a folder: {p}")
+    check_not_folder(p, "spread output")  # else 'output exists … use --overwrite', then refused after the model loads
     if not p.parent.is_dir():
         raise RasterIOError(errno.ENOENT, f"spread folder does not exist: {p.parent}")
     return p
