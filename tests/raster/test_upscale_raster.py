@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
@@ -278,6 +280,44 @@ def test_replacing_an_output_drops_the_old_files_sidecars(rasters, tiny_model, t
     with pytest.raises(OutputExistsError, match="o.tif.aux.xml"):
         _run(tiny_model, rasters["gray"], out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif.aux.xml"]
+
+
+def test_a_failed_replacement_keeps_the_old_file_with_its_own_sidecars(rasters, tiny_model, tmp_path, monkeypatch):
+    """--overwrite whose final rename fails (EIO, injected for the raster only) leaves the old output
+    and its old sidecars as they were, and none of the new ones. Before: the sidecars were moved (the
+    new file's .aux.xml in place, the old .ovr removed) before the raster's rename failed, so the old
+    image was left with the new file's metadata and without its overviews."""
+    import errno
+    import os
+
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+    out = tmp_path / "o.tif"
+    _run(tiny_model, rasters["gray"], out, scale=2)
+    old = {out.name: out.read_bytes(), "o.tif.aux.xml": b"<PAMDataset>old</PAMDataset>", "o.tif.ovr": b"old ovr"}
+    for name, data in old.items():
+        (tmp_path / name).write_bytes(data)
+    commit, replace = GeoTiffWriter.commit, os.replace
+
+    def commit_with_a_sidecar(self):  # GDAL's .aux.xml for the new file (e.g. metadata a TIFF cannot hold)
+        Path(f"{self.tmp_path}.aux.xml").write_bytes(b"<PAMDataset>new</PAMDataset>")
+        commit(self)
+
+    def failing(src, dst):
+        if Path(dst) == out:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        replace(src, dst)
+
+    monkeypatch.setattr(GeoTiffWriter, "commit", commit_with_a_sidecar)
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(RasterIOError, match=f"cannot write {out}: Input/output error"):
+        _run(tiny_model, rasters["gray"], out, scale=4, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
+    monkeypatch.setattr(os, "replace", replace)  # the same run without the failure: the new file alone
+    _run(tiny_model, rasters["gray"], out, scale=4, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.tif", "o.tif.aux.xml"]
+    assert (tmp_path / "o.tif.aux.xml").read_bytes() == b"<PAMDataset>new</PAMDataset>"
 
 
 def test_resume_skips_complete_output(rasters, tiny_model, tmp_path):

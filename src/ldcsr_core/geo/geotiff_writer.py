@@ -408,16 +408,9 @@ class GeoTiffWriter:
             raise LdcsrError(f"nothing to commit for {self.path}")
         try:
             os.chmod(self.tmp_path, files.new_file_mode())  # mkstemp made it 0600
-            sidecars = list(zip(_sidecars(self.tmp_path), _sidecars(self.path)))
             if self.overwrite:
-                # sidecars GDAL made for the new file go with it; the replaced file's are removed
-                for ours, theirs in sidecars:
-                    if ours.exists():
-                        os.replace(ours, theirs)
-                    elif os.path.lexists(theirs):
-                        theirs.unlink()
                 files.check_not_special(self.path)  # never /dev/null or a pipe replaced by a file
-                os.replace(self.tmp_path, self.path)
+                _replace_with_sidecars(self.tmp_path, self.path)
             else:
                 try:
                     files.link_new(self.tmp_path, self.path)
@@ -427,7 +420,7 @@ class GeoTiffWriter:
                     raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (it appeared while "
                                             f"this run worked; use {OVERWRITE} to replace it)",
                                             overwrite=OVERWRITE) from None
-                for ours, theirs in sidecars:  # none were there (checked on entering)
+                for ours, theirs in zip(_sidecars(self.tmp_path), _sidecars(self.path)):  # none there (on entering)
                     if ours.exists():
                         os.replace(ours, theirs)
             self.tmp_path = None
@@ -452,6 +445,33 @@ def _folder_made(path: Path) -> RasterIOError:
     """A folder made at the output's name while the run worked (refused up front, as it never is replaced)."""
     return RasterIOError(errno.EISDIR, f"output path is a folder: {path} (made while this run worked; the output "
                          "was not written)")
+
+
+def _replace_with_sidecars(part: Path, path: Path) -> None:
+    """Rename ``part`` and the sidecars GDAL made for it (:data:`SIDECARS`) onto ``path``'s, all or
+    nothing as far as the file system allows: the replaced file's sidecars (which never describe the
+    new image) are set aside, put back if a rename fails (the old file keeps its own), else removed."""
+    aside, placed = [], []
+    try:
+        for i, side in enumerate(SIDECARS):  # (.oldN: no longer than the part's .aux.xml, which fits)
+            ours, theirs, old = Path(f"{part}{side}"), Path(f"{path}{side}"), Path(f"{part}.old{i}")
+            if os.path.isdir(theirs) and not os.path.islink(theirs):  # a folder is never replaced
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(theirs))
+            if os.path.lexists(theirs):
+                os.replace(theirs, old)
+                aside.append((old, theirs))
+            if ours.exists():
+                os.replace(ours, theirs)
+                placed.append(theirs)
+        os.replace(part, path)
+    except BaseException:
+        for theirs in placed:
+            theirs.unlink(missing_ok=True)
+        for old, theirs in aside:
+            os.replace(old, theirs)
+        raise
+    for old, _ in aside:
+        old.unlink(missing_ok=True)
 
 
 def _sidecars(path: Path) -> list[Path]:
