@@ -63,6 +63,7 @@ def _nodata_line(ds, declared) -> str:
 def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path, mode, output) -> list[str]:
     """``ldcsr info``'s lines for FILE."""
     from ..errors import InputError
+    from ..geo.geotiff_writer import output_nbytes
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
     from ..geo.radiometry import plan_bands
     from ..geo.pipeline import plan_output, request_of
@@ -127,7 +128,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
             say(f"output:      not possible: {e}")
             return lines
         prof = output_profile(ds, (H, W))
-        size = H * W * i.count * _itemsize(i.dtype)
+        size = output_nbytes(prof, mask=i.has_dataset_mask)  # what upscale writes (its padded tiles, mask)
         say(f"output:      {W} x {H} px (x{sx:.6g} x, x{sy:.6g} y), "
             + (f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, " if placed else "")
             + f"{i.dtype}, "
@@ -196,12 +197,6 @@ def _echo_free_space(say, output: Path | None, file: Path, size: int) -> None:
                "fits only if it compresses well" if size / BEST_COMPRESSION <= free else
                f"does not fit even at {BEST_COMPRESSION:g}:1 compression: upscale would refuse")
     say(f"destination: {dest.resolve()}: {human_bytes(free)} free ({verdict})")
-
-
-def _itemsize(dtype: str) -> int:
-    import numpy as np
-
-    return np.dtype(dtype).itemsize
 
 
 @click.command()

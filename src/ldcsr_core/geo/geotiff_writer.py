@@ -38,20 +38,8 @@ from .georef import (
 from .libtiff_messages import route_libtiff_messages
 from .read_failures import gdal_errors
 
-__all__ = [
-    "GeoTiffWriter",
-    "clear_stale_parts",
-    "check_free_space",
-    "free_bytes",
-    "output_nbytes",
-    "verify_geotiff",
-    "write_error",
-    "human_bytes",
-    "BEST_COMPRESSION",
-    "PROVENANCE_PREFIX",
-    "SIDECARS",
-    "placement_sidecars",
-]
+__all__ = ["GeoTiffWriter", "clear_stale_parts", "check_free_space", "free_bytes", "output_nbytes", "verify_geotiff",
+           "write_error", "human_bytes", "BEST_COMPRESSION", "PROVENANCE_PREFIX", "SIDECARS", "placement_sidecars"]
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +65,14 @@ BEST_COMPRESSION = 4.0
 # ---------------------------------------------------------------------------------------------
 
 
-def output_nbytes(shape: tuple[int, int], count: int, dtype) -> int:
-    """Uncompressed size in bytes of a ``count``-band ``shape`` raster of ``dtype`` (+ its mask)."""
-    H, W = (int(v) for v in shape)
-    return H * W * int(count) * np.dtype(dtype).itemsize
+def output_nbytes(profile: Mapping[str, Any], *, mask: bool = False) -> int:
+    """Uncompressed size in bytes of the GeoTIFF of ``profile`` as written: its bands in whole tiles
+    (a tiled file pads its last row and column of blocks), with ``mask`` its internal mask (1 bit a
+    pixel). The writers build no overviews. Said as "needs about N uncompressed" and by ``ldcsr info``."""
+    H, W = int(profile["height"]), int(profile["width"])
+    bh, bw = (int(profile["blockysize"]), int(profile["blockxsize"])) if profile.get("tiled") else (1, 1)
+    data = -(-H // bh) * bh * -(-W // bw) * bw * int(profile["count"]) * np.dtype(profile["dtype"]).itemsize
+    return data + (H * -(-W // 8) if mask else 0)
 
 
 def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the output",
@@ -201,6 +193,7 @@ class GeoTiffWriter:
     claim : hold the output's :class:`~ldcsr_core.output_claims.OutputClaim` until the file is in
         place or removed; :class:`~ldcsr_core.errors.OutputBusy` when another live run is making
         ``path`` now (its work would be replaced, or fail at its end). A run claiming it itself: False.
+    mask : a mask band will be written (:meth:`write_mask`): its size counts in the space checked.
     """
 
     def __init__(
@@ -213,6 +206,7 @@ class GeoTiffWriter:
         overwrite: bool = False,
         hold: bool = False,
         claim: bool = False,
+        mask: bool = False,
     ):
         self.path = Path(path)
         self.profile = dict(profile)
@@ -231,8 +225,7 @@ class GeoTiffWriter:
         # writers of the same run whose part files a failure of this one removes too (an output and
         # its spread file): their space is free again when the user reads the error's line
         self.fellows: list[GeoTiffWriter] = []
-        self.nbytes = output_nbytes((self.profile["height"], self.profile["width"]),
-                                    self.profile["count"], self.profile["dtype"])
+        self.nbytes = output_nbytes(self.profile, mask=check_flag(mask, "mask"))
 
     def __enter__(self):
         from ..output_claims import OutputClaim

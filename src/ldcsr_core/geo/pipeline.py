@@ -319,9 +319,10 @@ def upscale_raster(
             spread_output = dataclasses.replace(output, overwrite=True)
         # Before any compute: refuse what cannot fit (the output and its spread file); the warning
         # that only compression may make it fit is each writer's, as it opens (once per file)
-        nbytes = gw_mod.output_nbytes(shape, info.count, info.dtype)
+        profile = rio_io.output_profile(src, shape, block=output.block, compress=output.compress)
+        nbytes = gw_mod.output_nbytes(profile, mask=info.has_dataset_mask)  # what the writers will write
         if spread_path is not None:
-            nbytes += gw_mod.output_nbytes(shape, info.count, "float32")
+            nbytes += gw_mod.output_nbytes({**profile, "dtype": "float32"})
         gw_mod.check_free_space(dst_path.parent, nbytes, name=dst_path.name, warn=False)
 
         job = _prepare(src, model, request, options, src_name=src_path.name)
@@ -331,11 +332,10 @@ def upscale_raster(
         earlier = earlier_output(same_as, src, model=model, options=options, request=request, shape=shape,
                                  spread_path=spread_path)
         result.tiles = job.tiles
-        profile = rio_io.output_profile(src, shape, block=output.block, compress=output.compress)
         # The output is renamed into place last, once the spread file is: an output there means
         # its run is complete (what a resumed batch skips); a failure leaves neither file.
         main = rio_io.GeoTiffWriter(dst_path, profile, src=src, tags=job.tags,
-                                    overwrite=output.overwrite, hold=True)
+                                    overwrite=output.overwrite, hold=True, mask=job.reader.use_dataset_mask)
         spread_cm = contextlib.nullcontext(None)
         if spread_path is not None:
             from .sampling import spread_file

@@ -370,7 +370,7 @@ def write_raster(path: str | os.PathLike, geo: GeoArray, *, overwrite: bool = Fa
         from rasterio.windows import Window
 
         with quiet_georef(), GeoTiffWriter(path, profile, src=mem, tags=geo.tags,
-                                           overwrite=overwrite, claim=True) as gw:
+                                           overwrite=overwrite, claim=True, mask=geo.mask is not None) as gw:
             win = Window(0, 0, geo.shape[1], geo.shape[0])
             gw.write(geo.data, win)
             if geo.mask is not None:
