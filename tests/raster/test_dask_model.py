@@ -111,6 +111,59 @@ def test_a_worker_that_cannot_load_the_model_is_named(client, tmp_path):
         fut.result(timeout=60)
 
 
+def test_a_worker_denied_the_model_file_is_told_of_permissions_not_to_copy_it(tiny_model_file, tmp_path,
+                                                                             monkeypatch):
+    """A worker whose user may not open the model's folder, or read the file, is told that (the
+    permission on that machine), not to copy the file there; one with nothing at the path still is.
+    Tests run as root, which reads anything: the refusal is simulated where the worker's plugin
+    (the code each worker runs) looks at and opens the file. Before: 'Permission denied' and no hint
+    (here, Python 3.11: the check's Path.exists raised EACCES and the hint gave up); where that look
+    passes, os.path.lexists says False on EACCES: 'copy the file to that path on every worker
+    machine', of a file that was there."""
+    import builtins
+    import os
+    import shutil
+    import types
+
+    from ldcsr_core import checkpoints
+    from ldcsr_core.geo.dask_model import ModelPlugin
+
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    model = shutil.copy(tiny_model_file, folder / "m.safetensors")
+    worker = types.SimpleNamespace(address="tcp://10.0.0.2:4000")
+    stat, lstat, opener = os.stat, os.lstat, builtins.open
+
+    def said() -> str:
+        plugin = ModelPlugin(ModelSource(path=str(model), threads=1), "ldcsr-test-denied")
+        plugin.setup(worker)
+        assert plugin.model is None
+        return str(plugin.error)
+
+    def denied(call, under):
+        def look(p, *a, **kw):
+            if os.fspath(p).startswith(str(under)):
+                raise PermissionError(13, "Permission denied", os.fspath(p))
+            return call(p, *a, **kw)
+        return look
+
+    hint = ("the user this Dask worker runs as may not read the model file at that path (permission denied): "
+            "on every worker machine, let that user read the file and open its folders")
+    for name, call in (("stat", stat), ("lstat", lstat)):  # its folder may not be opened (no x permission)
+        monkeypatch.setattr(os, name, denied(call, folder))
+    msg = said()
+    assert msg.startswith("the Dask worker tcp://10.0.0.2:4000 could not load the model: ") and hint in msg, msg
+    assert "copy the file" not in msg, msg
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "lstat", lstat)
+    monkeypatch.setattr(checkpoints, "open", denied(opener, model), raising=False)  # the file may not be read
+    msg = said()
+    assert hint in msg and "copy the file" not in msg, msg
+    os.unlink(model)  # nothing there: copy it
+    msg = said()
+    assert hint not in msg and "copy the file to that path on every worker machine" in msg, msg
+
+
 def test_the_cli_gives_the_workers_the_weights_to_check(monkeypatch, tiny_model_file, tiny_model):
     import contextlib
 

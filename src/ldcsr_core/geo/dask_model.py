@@ -158,10 +158,15 @@ def _file_state(path: str | None) -> tuple | None:
 
 def _on_worker(e: BaseException, worker, path: str | None = None) -> Exception:
     """``e`` (a model load failure) as the same error class, its message naming the worker and, when
-    nothing is at the model's ``path`` there, what to do: workers read it at the client's path."""
+    the model's ``path`` cannot be read there, why and what to do (:func:`_unreadable`): workers read
+    it at the client's path, as the user they run as."""
     where = getattr(worker, "address", None) or "?"
     msg = f"the Dask worker {where} could not load the model: {one_line(e)}"
-    if path is not None and _no_file_at(path):
+    why = _unreadable(e, path) if path is not None else None
+    if why == "denied":
+        msg += ("; the user this Dask worker runs as may not read the model file at that path (permission "
+                "denied): on every worker machine, let that user read the file and open its folders")
+    elif why == "missing":
         msg += ("; each Dask worker reads the model at the client's path: copy the file to that path on "
                 "every worker machine, or put it in a folder they all share")
     if isinstance(e, LdcsrError):
@@ -170,15 +175,25 @@ def _on_worker(e: BaseException, worker, path: str | None = None) -> Exception:
     return LdcsrError(msg)
 
 
-def _no_file_at(path: str) -> bool:
-    """Nothing at the checkpoint ``path`` on this machine (a built-in model's name: never)."""
+def _unreadable(e: BaseException, path: str) -> str | None:
+    """Why the checkpoint ``path`` cannot be read on this machine: "denied" (a permission error, the
+    load's or a look at the file: a folder this user may not open, a file it may not read), "missing"
+    (nothing there; never for a built-in model's name), else None (the file's own fault: the load says it)."""
     from ..builtin_models import in_builtin_folder, model_path
 
+    if isinstance(e, PermissionError):
+        return "denied"
     try:
         read = model_path(path)  # a built-in model's name: its file in the package
-    except Exception:  # noqa: BLE001 - an empty path ...: said by the load's own error
-        return False
-    return not os.path.lexists(read) and not in_builtin_folder(read)
+    except Exception as err:  # noqa: BLE001 - an empty path ...: said by the load's own error
+        return "denied" if isinstance(err, PermissionError) else None
+    try:
+        os.lstat(read)
+    except PermissionError:  # not 'nothing there' (os.path.lexists says False for it too)
+        return "denied"
+    except OSError:
+        return None if in_builtin_folder(read) else "missing"
+    return None
 
 
 def _worker_model(plugin_name: str, source: ModelSource):
