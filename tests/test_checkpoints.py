@@ -286,6 +286,30 @@ def test_device_resolution():
         ldcsr_core.resolve_device(torch.device("meta"))
 
 
+def test_a_device_is_named_in_any_letter_case_as_a_dtype_is(tiny, tmp_path, monkeypatch):
+    """device= takes 'CPU', 'Cuda', 'CUDA:1', ' auto ' as dtype= takes 'Float32' (one rule: stripped,
+    lower case), and the refusal of a name says what is taken. Before: DeviceError "unknown device
+    'CPU' (use auto, cpu, cuda or mps)", with dtype='Float32' accepted beside it."""
+    from ldcsr_core.devices import resolve_device
+
+    path = ldcsr_core.save_model(tiny, tmp_path / "t.safetensors", name="t")
+    model = ldcsr_core.load_model(path, device="CPU", dtype="Float32")
+    assert next(model.parameters()).device.type == "cpu" and next(model.parameters()).dtype == torch.float32
+    for name in ("CPU", " cpu ", "Cpu:0"):
+        assert resolve_device(name).type == "cpu"
+    assert resolve_device(" AUTO ") == resolve_device("auto")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a machine with two cards
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("CUDA") == torch.device("cuda") and resolve_device("Cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ldcsr_core.DeviceError, match=r"device 'cuda:2' was asked for but this machine has 2 CUDA GPUs"):
+        resolve_device("CUDA:2")
+    for bad in ("gpu", "GPU:0", ""):
+        with pytest.raises(ldcsr_core.DeviceError) as e:
+            resolve_device(bad)
+        assert str(e.value) == (f"unknown device {bad!r} (use auto, cpu, mps, cuda or cuda:N for card N, "
+                                "in any letter case)")
+
+
 def test_a_bad_dtype_is_refused_before_the_checkpoint_is_read(monkeypatch):
     from ldcsr_core import checkpoints
     monkeypatch.setattr(checkpoints, "read_state_dict", lambda path: pytest.fail("checkpoint read"))

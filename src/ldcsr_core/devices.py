@@ -13,13 +13,21 @@ from .words import counted
 if TYPE_CHECKING:
     from .models.ldcsr import LDCSR
 
-__all__ = ["resolve_device", "device_layout"]
+__all__ = ["DEVICE_NAMES", "resolve_device", "device_layout"]
+
+
+#: What a device may be named, in any letter case and with spaces around (as a dtype's name).
+DEVICE_NAMES = "auto, cpu, mps, cuda or cuda:N for card N, in any letter case"
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``"auto"`` (or None) picks CUDA, then Apple MPS, then the CPU; a device that is unavailable,
+    """``"auto"`` (or None) picks CUDA, then Apple MPS, then the CPU; a name is taken in any letter
+    case (``"CPU"``, ``"CUDA:1"``: one rule, :data:`DEVICE_NAMES`); a device that is unavailable,
     unknown or not one the engine runs on (cpu, cuda, mps), or a CUDA card number this machine
     lacks, raises :class:`~ldcsr_core.DeviceError`, whether named or given as a ``torch.device``."""
+    given = device
+    if isinstance(device, str):
+        device = device.strip().lower()  # as resolve_dtype takes 'Float32'
     if device is None or device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -30,9 +38,9 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     try:
         dev = device if isinstance(device, torch.device) else torch.device(device)
     except (RuntimeError, TypeError):
-        raise DeviceError(f"unknown device {device!r} (use auto, cpu, cuda or mps)") from None
+        raise DeviceError(f"unknown device {given!r} (use {DEVICE_NAMES})") from None
     if dev.type not in ("cpu", "cuda", "mps"):
-        raise DeviceError(f"device {str(dev)!r} is not one the engine runs on (use auto, cpu, cuda or mps)")
+        raise DeviceError(f"device {str(dev)!r} is not one the engine runs on (use {DEVICE_NAMES})")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError("device 'cuda' was asked for but no CUDA GPU is available")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
