@@ -297,3 +297,29 @@ def test_a_singular_geotransform_is_refused_in_one_line(tmp_path, tiny_model, ti
     assert r.exit_code == 0, r.output
     assert "pixel size:  unknown (singular geotransform)" in r.output
     assert "output:      not possible: " in r.output and "is singular" in r.output
+
+
+@pytest.mark.parametrize("crs, unit", [
+    ("EPSG:2263", "US survey foot"), ("EPSG:32633", "metre"),
+    ("+proj=tmerc +lat_0=0 +lon_0=-75 +k=0.9996 +x_0=500000 +y_0=0 +datum=WGS84 +units=us-ft +no_defs",
+     "US survey foot"),
+    ("+proj=utm +zone=33 +datum=WGS84 +units=ft +no_defs", "foot")])
+def test_ldcsr_info_names_an_erdas_img_s_unit_as_a_geotiff_s(tmp_path, crs, unit):
+    """An ERDAS .img's pixel size is in its CRS's unit, named as a GeoTIFF's (EPSG's name, by the unit's
+    length): GDAL's HFA driver names it as ERDAS does, even where it knows the EPSG code. Before:
+    'meters' for EPSG:32633 ('metre' in a GeoTIFF), 'us_survey_feet' and 'international_feet' for the
+    two CRSs in feet without an EPSG code (EPSG:2263's was right), in every message that names the unit."""
+    from ldcsr_core.cli import main
+
+    said = {}
+    for driver, name in (("HFA", "s.img"), ("GTiff", "s.tif")):
+        with rasterio.open(tmp_path / name, "w", driver=driver, width=32, height=24, count=1, dtype="uint8",
+                           crs=rasterio.crs.CRS.from_user_input(crs),
+                           transform=rasterio.Affine(10, 0, 1000, 0, -10, 2000)) as ds:
+            ds.write(np.zeros((1, 24, 32), np.uint8))
+        r = CliRunner().invoke(main, ["info", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
+        assert f"pixel size:  10 x 10 {unit}\n" in r.output and f"pixel 5 x 5 {unit}, " in r.output, r.output
+        with rasterio.open(tmp_path / name) as ds:
+            said[driver] = rio.raster_info(ds).units
+    assert said == {"HFA": unit, "GTiff": unit}

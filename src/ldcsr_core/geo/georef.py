@@ -454,16 +454,25 @@ def output_profile(
     return prof
 
 
+# A linear unit by its length in metres, in EPSG's (PROJ's) name: what a GeoTIFF's CRS, made from its EPSG
+# code, says. An ERDAS .img's CRS names the unit as ERDAS does (GDAL's HFA driver keeps 'meters', 'feet',
+# 'us_survey_feet', 'international_feet'), even where its EPSG code is known (a UTM zone).
+_UNIT_NAMES = ((1.0, "metre"), (1000.0, "kilometre"), (0.3048, "foot"), (1200 / 3937, "US survey foot"))
+
+
 def crs_units(crs) -> str | None:
     """The unit of a CRS's coordinates, hence of its pixel sizes: "degree" for a geographic CRS, a
-    projected one's linear unit ("metre", "US survey foot"), a local (engineering) one's; None
-    when there is no CRS or PROJ cannot tell."""
+    projected one's linear unit ("metre", "US survey foot": EPSG's name, whatever the file's format
+    calls it, by its length), a local (engineering) one's; None when there is no CRS or PROJ cannot tell."""
     if crs is None:
         return None
     try:
         units = "degree" if crs.is_geographic else crs.linear_units
         if units in ("unknown", "", None) and not crs.is_projected:
             units = crs.units_factor[0]  # a local (engineering) CRS: units, no projection
+        if units not in ("degree", "unknown", "", None):
+            factor = crs.units_factor[1]
+            units = next((name for f, name in _UNIT_NAMES if math.isclose(factor, f, rel_tol=1e-9)), units)
     except Exception:  # exotic CRS
         return None
     return None if units in ("unknown", "") else units
