@@ -74,20 +74,28 @@ def window_reader(data: Any) -> Any:
 class Validity(NamedTuple):
     """Which pixels of a file are valid, by the engine's rule (``radiometry.valid_mask``, as a Run
     reads them): ``entries`` each band's nodata (``band_nodata``), ``alpha`` its alpha bands
-    (1-based), ``mask`` whether it has a per-dataset mask, ``nodata`` the layer's one value."""
+    (1-based), ``mask`` whether it has a per-dataset mask, ``nodata`` the layer's one value.
+    ``mask_alpha``: the band (``count + 1``, among ``alpha``) that holds the mask as the RGBA layer's
+    alpha, as the eager reader holds it (``_reader.mask_is_alpha``: the engine's ``mask_as_alpha``); 0: none."""
 
     entries: tuple = ()
     alpha: tuple = ()
     mask: bool = False
     nodata: float | None = None
+    mask_alpha: int = 0
 
     @classmethod
     def of(cls, src) -> "Validity":
         from ldcsr_core.geo.raster_io import raster_info
 
+        from ._reader import mask_is_alpha
+
         alpha = tuple(i + 1 for i, c in enumerate(src.colorinterp) if c.name == "alpha")
         entries = tuple(getattr(src, "band_nodata", None) or src.nodatavals)
-        return cls(entries, alpha, raster_info(src).has_dataset_mask, src.nodata)
+        held = src.count + 1 if mask_is_alpha(src) else 0
+        if held:
+            alpha, entries = alpha + (held,), entries + (None,)
+        return cls(entries, alpha, raster_info(src).has_dataset_mask, src.nodata, held)
 
 
 class RasterLevel:
@@ -99,7 +107,8 @@ class RasterLevel:
     :func:`~ldcsr_core.geo.nodata_masks.file_one_nodata` of it, applied to every window read (the
     layer's one nodata then says each band's, as the eager reader's ``read_raster`` gives it).
     A coarser level's pixel is the mean of the ``validity``'s valid pixels under it (the engine's
-    ``valid_block_mean``, on a grid of whole blocks of the full resolution), read from the file's
+    ``valid_block_mean``, on a grid of whole blocks of the full resolution: its alpha is then the
+    type's maximum where a pixel under it is valid), read from the file's
     coarsest overview whose factor divides ``factor`` and that left the file's nodata out
     (:func:`~ldcsr_core.geo.overviews.overview_averages_valid_pixels`; the level of its factor is its
     pixels as they are), else from full resolution.
@@ -167,13 +176,13 @@ class RasterLevel:
             win = Window(c0, r0, min(c0 + w, W) - c0, min(r0 + h, H) - r0)
             with warnings.catch_warnings(), read_errors(ds):  # a damaged file: named, in plain words
                 warnings.simplefilter("ignore")
-                arr = ds.read(self.bands, window=win, out_shape=(len(self.bands), h, w),
-                              resampling=Resampling.nearest)
+                arr = self._read_bands(ds, self.bands, win, out_shape=(len(self.bands), h, w),
+                                       resampling=Resampling.nearest)
             valid = None
             if with_valid:
                 with read_errors(ds):
                     valid = self._valid(arr, self.bands, ds.dataset_mask(window=win) if self.validity.mask else None)
-            arr = arr if self.one_nodata is None else self.one_nodata(arr, self.bands)
+            arr = self._one_nodata(arr, self.bands)
             return (arr, valid) if with_valid else arr
         ds, d = self._source()
         k, vy = f // d, self.validity
@@ -191,17 +200,40 @@ class RasterLevel:
                 buf = np.empty(shape, ds.dtypes[0])  # (a new one each pass: page faults, up to half the time)
             with warnings.catch_warnings(), read_errors(ds):
                 warnings.simplefilter("ignore")
-                arr = ds.read(bands, window=win, out=buf if k > 1 else None)
+                arr = self._read_bands(ds, bands, win, out=buf if k > 1 else None)
                 mask = ds.dataset_mask(window=win) if vy.mask and (k > 1 or with_valid) else None
             if k == 1 and not with_valid:  # the file's overview of this level: its pixels as they are
-                arr = arr if self.one_nodata is None else self.one_nodata(arr, bands)
-                return arr[:n]
+                return self._one_nodata(arr, bands)[:n]
             valid = self._valid(arr, bands, mask)
-            if self.one_nodata is not None:
-                arr = self.one_nodata(arr, bands)
+            arr = self._one_nodata(arr, bands)
             parts.append(valid_block_mean(arr, valid, k, vy.nodata))
         arr, valid = parts[0] if len(parts) == 1 else (np.concatenate(x, axis=1) for x in zip(*parts))
         return (arr[:n], valid[:n]) if with_valid else arr[:n]
+
+    def _read_bands(self, ds, bands: list[int], win, out=None, **kw) -> np.ndarray:
+        """``ds.read`` of ``bands`` in ``win`` (``out``, ``kw``: rasterio's), the band that holds the
+        mask as alpha (``validity.mask_alpha``, last of ``bands``) made of ``ds``'s mask there by the
+        engine's rule (``arrays.alpha_of_mask``)."""
+        held = self.validity.mask_alpha
+        if not held or held not in bands:
+            return ds.read(bands, window=win, out=out, **kw)
+        from ldcsr_core.geo.arrays import alpha_of_mask
+
+        shape = kw.get("out_shape", (len(bands), int(win.height), int(win.width)))
+        arr = np.empty(shape, ds.dtypes[0]) if out is None else out
+        if len(bands) > 1:
+            ds.read(bands[:-1], window=win, out=arr[:-1], **{k: v for k, v in kw.items() if k != "out_shape"})
+        arr[-1] = alpha_of_mask(ds.dataset_mask(window=win, out_shape=shape[1:], **{k: v for k, v in kw.items()
+                                                                                   if k == "resampling"}), arr.dtype)
+        return arr
+
+    def _one_nodata(self, arr: np.ndarray, bands: list[int]) -> np.ndarray:
+        """``arr`` read from ``bands`` whose nodata say the layer's one (``one_nodata``; the mask's alpha left)."""
+        if self.one_nodata is None:
+            return arr
+        n = len(bands) - (self.validity.mask_alpha in bands)
+        self.one_nodata(arr[:n], bands[:n])
+        return arr
 
     def _valid(self, arr: np.ndarray, bands: list[int], mask=None) -> np.ndarray:
         from ldcsr_core.geo.nodata_masks import valid_mask
@@ -317,8 +349,10 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None,
     RGB(A) rasters give one RGB(A) layer and single-band
     rasters a grey layer; other band counts give one lazy layer per band. Placement and metadata
     are those of the eager reader (``scale``/``translate`` or ``affine`` in ``(-northing,
-    easting)``). ``reads`` (a list) collects every window read, all levels together. ``said_mask``
-    (a file the user opens): a mask band, which a lazy layer does not hold, is said in a warning.
+    easting)``). ``reads`` (a list) collects every window read, all levels together. A mask band
+    whose red, green, blue bands make one layer is its alpha, as the eager reader makes it
+    (:class:`Validity`'s ``mask_alpha``). ``said_mask`` (a file the user opens): a mask band that
+    band layers cannot hold is said in a warning, as the eager reader says it.
     """
     import dask.array as da
     from ldcsr_core.geo.georef import band_tags, carried_domains, georeferencing, source_rpcs
@@ -340,17 +374,20 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None,
             rpcs, btags, domains = source_rpcs(src), band_tags(src), carried_domains(src)
             one_nodata = file_one_nodata(src)  # bands whose nodata differ: as read_raster reads them
             validity = Validity.of(src)
+    if validity.mask_alpha:  # the mask as the RGBA layer's alpha, its metadata as the eager reader's (mask_as_alpha)
+        count, colorinterp, descriptions = count + 1, [*colorinterp, "alpha"], [*descriptions, None]
+        values = tuple((*v, one) if v else v for v, one in zip(values, (1.0, 0.0, None)))
+        btags = (*btags, {}) if btags else btags
     metadata, band_names, georeferenced = raster_metadata(path, crs, transform, nodata, colorinterp,
                                                           descriptions, tags, values, gcps, rpcs, btags,
                                                           georef=georef, domains=domains)
     metadata["lazy"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
-    if said_mask and validity.mask and not validity.alpha:  # the eager reader's RGBA with the mask as alpha: not lazily
+    if said_mask and validity.mask and not validity.alpha:  # band layers: no alpha to hold it
         from .._viewer import notify
 
-        notify("warning", f"{os.path.basename(str(path))} has a mask band that its big (lazy) layer does not "
-               "hold: at full resolution its masked pixels show, and a Run of a part of it computes them, as "
-               "data; super-resolve it with ldcsr upscale, which keeps the mask")
+        notify("warning", f"{os.path.basename(str(path))} has a mask band that its big (lazy) layers cannot "
+               "hold: they show its masked pixels as data")
     factors = [1]
     while max(H, W) / factors[-1] > TOP_LEVEL_SIDE:
         factors.append(factors[-1] * 2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -301,6 +301,14 @@ class LayerSource:
 
         band_nodata(nodata, self.count, self.layers[0].data.dtype, name=name)
 
+    def held(self, geo):
+        """The engine's ``geo`` of a Run as this source's layers hold it: a lazy RGBA layer's alpha is its file's
+        mask, which a Run of the file keeps as a mask (made that alpha again: the engine's ``mask_as_alpha``)."""
+        from ldcsr_core.geo.arrays import mask_as_alpha
+
+        return geo if not (self.lazy and geo.count + 1 == self.count) else mask_as_alpha(
+            geo if geo.mask is not None else replace(geo, mask=np.full(geo.shape, 255, np.uint8)))
+
     def dataset(self):
         """A rasterio dataset of the pixels (close it when done): the file itself for a lazy
         source, else an in-memory copy of the layers."""
@@ -375,8 +383,8 @@ def bicubic_job(source: LayerSource, spec: JobSpec):
     from ldcsr_core.geo.pipeline import bicubic_window, request_of
 
     with source.dataset() as ds:
-        return bicubic_window(ds, **request_of(scale=spec.scale), window=spec.region.window, options=_options(spec),
-                              source_name=source.name)
+        return source.held(bicubic_window(ds, **request_of(scale=spec.scale), window=spec.region.window,
+                                          options=_options(spec), source_name=source.name))
 
 
 class TilePreview:
@@ -464,6 +472,7 @@ def run_job(
                   options=_options(spec), callback=progress, on_rows=on_rows,
                   source_name=source.name)
     out, spread = (out.mean, out.spread) if spec.samples > 1 else (out, None)
+    out = source.held(out)
     base = bicubic_job(source, spec) if spec.bicubic else None
     return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model), spread=spread,
                      tiles=out.tiles, skipped_tiles=out.skipped_tiles)

@@ -267,10 +267,13 @@ class ProgressiveResult:
         self.updates += 1
 
     def rows(self, y0: int, rows: np.ndarray) -> None:
-        """Show finished rows ``(bands, n, W)`` (source units) starting at output row ``y0``."""
+        """Show finished rows ``(bands, n, W)`` (source units) starting at output row ``y0`` (a band fewer:
+        the colours of a lazy layer whose alpha is its mask, :meth:`LayerSource.held` at the end)."""
         if not self._ready():
             return
         n = rows.shape[1]
+        if rows.shape[0] < self.source.count:  # a lazy layer's alpha of its mask: the placeholder's until the end
+            rows = np.concatenate([rows, self.source.join([lyr.data[y0:y0 + n] for lyr in self.layers])[rows.shape[0]:]])
         for layer, part in zip(self.layers, self.source.split(rows)):
             layer.data[y0:y0 + n] = part
             layer.refresh()

@@ -107,21 +107,26 @@ def test_a_whole_run_too_big_for_memory_streams_from_the_masked_file(ldcsr, qtbo
         assert np.array_equal(o.dataset_mask() == 0, np.repeat(np.repeat(masked, 2, 0), 2, 1))
 
 
-def test_a_big_lazy_layer_says_it_does_not_hold_its_mask(make_napari_viewer, tmp_path, notes, monkeypatch):
-    """A file over the lazy size with a mask band opens as a lazy RGB layer, which holds no mask (the
-    eager reader's RGBA alpha is not made lazily): a warning says so. Before: no word, the masked
-    pixels shown and a Run of a part of the layer computing them as data."""
+def test_big_lazy_band_layers_say_they_do_not_hold_the_mask(make_napari_viewer, tmp_path, notes, monkeypatch):
+    """A file over the lazy size whose bands open as band layers says that they do not hold its mask
+    band, as the eager reader says it; an RGB one holds it as its alpha (test_mask_lazy) and says
+    nothing, nor does a copy without the mask."""
     import napari_ldcsr.io._lazy as lazy
 
     monkeypatch.setattr(lazy, "LAZY_MIN_PIXELS", 16 * 16)
-    src, _ = _masked(tmp_path / "big.tif")
+    src, _ = _masked(tmp_path / "big.tif", dtype="uint16", photometric=None)
     viewer = make_napari_viewer()
-    viewer.open(str(src), plugin="napari-ldcsr")
+    assert len(viewer.open(str(src), plugin="napari-ldcsr")) == 3
     said = [m for s, m in notes if s == "warning" and "mask band" in m]
-    assert len(said) == 1 and said[0].startswith("big.tif has a mask band that its big (lazy) layer does not hold")
+    assert said == ["big.tif has a mask band that its big (lazy) layers cannot hold: they show its masked "
+                    "pixels as data"]
     notes.clear()
+    rgb, _ = _masked(tmp_path / "rgb.tif")
+    (layer,) = viewer.open(str(rgb), plugin="napari-ldcsr")
+    assert layer.multiscale and layer.data[0].shape == (H, W, 4)
     plain = tmp_path / "plain.tif"
-    with rasterio.open(src) as s, rasterio.open(plain, "w", **s.profile) as d:
+    with rasterio.open(rgb) as s, rasterio.open(plain, "w", **s.profile) as d:
         d.write(s.read())
     viewer.open(str(plain), plugin="napari-ldcsr")
     assert not [m for s, m in notes if "mask band" in m]
+

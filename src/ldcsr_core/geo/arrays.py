@@ -3,7 +3,8 @@
 * :class:`GeoArray` - a georeferenced ``(bands, H, W)`` array with what GDAL knows about it;
 * :func:`dataset_from_array` wraps an array (e.g. a napari layer) in an open, read-only
   in-memory rasterio dataset;
-* :func:`mask_as_alpha` holds a per-dataset mask as an alpha band, for arrays that carry bands only.
+* :func:`mask_as_alpha` holds a per-dataset mask as an alpha band, for arrays that carry bands only
+  (:func:`alpha_of_mask`: that band).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..errors import InputError
 from .dataset_proxy import DatasetProxy
 from .georef import GTIFF_ALPHA, is_singular, singular_refusal, write_domains, write_gcps
 
-__all__ = ["GeoArray", "dataset_from_array", "mask_as_alpha"]
+__all__ = ["GeoArray", "dataset_from_array", "mask_as_alpha", "alpha_of_mask"]
 
 
 @dataclass
@@ -95,8 +96,7 @@ def mask_as_alpha(geo: GeoArray) -> GeoArray:
 
     if geo.mask is None or "alpha" in geo.colorinterp or geo.data.dtype.kind not in "ui":
         return geo
-    dt = geo.data.dtype  # built at the bands' type (not int64 first: 8 bytes a pixel)
-    alpha = np.where(np.asarray(geo.mask) > 0, dt.type(np.iinfo(dt).max), dt.type(0))
+    alpha = alpha_of_mask(geo.mask, geo.data.dtype)
     n = geo.count
 
     def more(values, one):  # the new band's entry where the bands have some
@@ -108,6 +108,14 @@ def mask_as_alpha(geo: GeoArray) -> GeoArray:
                    colorinterp=(*colorinterp, "alpha"), descriptions=(*descriptions, None),
                    scales=more(geo.scales, 1.0), offsets=more(geo.offsets, 0.0), units=more(geo.units, None),
                    band_tags=more(geo.band_tags, {}))
+
+
+def alpha_of_mask(mask: np.ndarray, dtype) -> np.ndarray:
+    """The alpha band :func:`mask_as_alpha` makes of a per-dataset ``mask`` (any shape): 0 where it
+    is 0, the integer ``dtype``'s maximum elsewhere, built at that type (not int64 first: 8 bytes a
+    pixel). One rule for a whole array and for a window of a file (napari's lazy layers)."""
+    dt = np.dtype(dtype)
+    return np.where(np.asarray(mask) > 0, dt.type(np.iinfo(dt).max), dt.type(0))
 
 
 def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:

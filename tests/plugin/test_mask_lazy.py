@@ -1,0 +1,116 @@
+"""A big GeoTIFF with a mask band (a COG's, an orthophoto's internal mask) opened lazily: the mask is
+the RGBA layer's alpha at every level, as the eager reader makes it, and a Run of a part of the layer
+keeps it out, as ``ldcsr upscale`` does. The lazy size is lowered for the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.crs import CRS
+from rasterio.transform import from_origin
+
+from napari_ldcsr.io import _lazy
+
+H, W = 24, 32
+
+
+@pytest.fixture
+def lazily(monkeypatch):
+    """Files over 16 × 16 pixels open lazily, in two levels (the coarse one half the size)."""
+    monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 16 * 16)
+    monkeypatch.setattr(_lazy, "TOP_LEVEL_SIDE", 16)
+    return monkeypatch
+
+
+def _scene(path, *, alpha_band=False):
+    """A 3-band uint8 scene whose mask (rasterio's ``write_mask``: an internal mask band) leaves out
+    rows 0:7 × columns 0:9 (across the coarse level's 2 × 2 blocks) and one lone pixel; with
+    ``alpha_band`` the same mask written as a 4th band, alpha, instead."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    data = np.stack([(xx * 7 + 3) % 256, (yy * 9 + 1) % 256, ((xx + yy) * 5) % 256]).astype(np.uint8)
+    mask = np.full((H, W), 255, np.uint8)
+    mask[:7, :9] = 0
+    mask[15, 20] = 0
+    profile = dict(driver="GTiff", width=W, height=H, dtype="uint8", crs=CRS.from_epsg(32633),
+                   transform=from_origin(600000, 5340000, 10, 10))
+    if alpha_band:
+        with rasterio.open(path, "w", count=4, photometric="RGB", alpha="YES", **profile) as ds:
+            ds.write(np.concatenate([data, mask[None]]))
+    else:
+        with rasterio.open(path, "w", count=3, photometric="RGB", **profile) as ds:
+            ds.write(data)
+            ds.write_mask(mask)
+    return path, mask == 0
+
+
+def test_a_big_layer_holds_its_mask_as_alpha_at_every_level(make_napari_viewer, tmp_path, notes, lazily):
+    """Before: a lazy RGB layer without the mask (the masked pixels shown as data, at every level),
+    with a warning that it does not hold it."""
+    from ldcsr_core.geo.nodata_masks import valid_block_mean, valid_mask
+
+    viewer = make_napari_viewer()
+    src, masked = _scene(tmp_path / "big.tif")
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert layer.multiscale and layer.rgb and len(layer.data) == 2
+    full, coarse = (np.asarray(level) for level in layer.data)
+    assert full.shape == (H, W, 4) and np.array_equal(full[..., 3] == 0, masked)
+    assert layer.metadata["colorinterp"] == ["red", "green", "blue", "alpha"]
+    assert not [m for s, m in notes if "mask" in m], notes
+    # one rule with the eager reader (the engine's mask_as_alpha): the same pixels
+    lazily.setattr(_lazy, "LAZY_MIN_PIXELS", H * W)
+    (eager,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert not eager.multiscale and np.array_equal(full, eager.data)
+    # the coarse level averages the valid pixels under each of its pixels (valid_block_mean), the mask's
+    # alpha as a file's alpha band: 0 only where all its block is masked
+    bands = np.moveaxis(full, -1, 0)
+    mean, _ = valid_block_mean(bands, valid_mask(bands, alpha=[3]), 2)
+    assert np.array_equal(coarse, np.moveaxis(mean, 0, -1))
+    all_masked = masked.reshape(H // 2, 2, W // 2, 2).all(axis=(1, 3))
+    assert all_masked.any() and np.array_equal(coarse[..., 3] == 0, all_masked)
+    lazily.setattr(_lazy, "LAZY_MIN_PIXELS", 16 * 16)
+    alpha_file, _ = _scene(tmp_path / "alpha.tif", alpha_band=True)
+    (with_alpha,) = viewer.open(str(alpha_file), plugin="napari-ldcsr")
+    assert with_alpha.multiscale and all(np.array_equal(np.asarray(a), np.asarray(b))
+                                         for a, b in zip(layer.data, with_alpha.data))
+    assert layer.contrast_limits == with_alpha.contrast_limits
+
+
+def test_a_run_of_a_part_of_a_big_masked_layer_keeps_its_mask(ldcsr, qtbot, tmp_path, notes, lazily, tiny_model):
+    """A Shapes rectangle of the lazy layer: the masked pixels are left out as ``ldcsr upscale`` leaves
+    them out (its colours), the result and its bicubic baseline hold the mask as their alpha, as the
+    placeholder does. Before: the result was RGB, its masked pixels shown as data."""
+    from ldcsr_core.geo.bicubic import bicubic_window
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_window
+
+    from napari_ldcsr import _geometry as geo
+    from napari_ldcsr.run._job import JobSpec, layer_source
+    from napari_ldcsr.run._results import placeholders
+
+    viewer, widget = ldcsr
+    src, masked = _scene(tmp_path / "big.tif")
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    corners = [layer.data_to_world(p) for p in ((1.5, 3.5), (1.5, 27.5), (17.5, 27.5), (17.5, 3.5))]
+    shapes = viewer.add_shapes([np.array(corners)], shape_type="rectangle", name="roi")
+    widget.set_region("shapes", shapes)
+    widget.set_bicubic(True)
+    assert widget.run(layer=layer, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert not [m for s, m in notes if s in ("warning", "error")], notes
+    res = widget.last_result
+    region = geo.Region(**res.metadata["ldcsr"]["region"])
+    assert (region.rows, region.cols) == (16, 24) and region.offset == (2, 4)
+    expected = upscale_window(str(src), model=tiny_model, scale=2.0, window=region.window,
+                              options=UpscaleOptions(mode="fast"))
+    out = np.asarray(res.data)
+    assert out.shape == (32, 48, 4) and expected.mask is not None
+    assert np.array_equal(out[..., :3], np.moveaxis(expected.data, 0, -1))
+    want = np.repeat(np.repeat(masked[2:18, 4:28], 2, 0), 2, 1)
+    assert np.array_equal(expected.mask == 0, want) and np.array_equal(out[..., 3] == 0, want)
+    assert set(np.unique(out[..., 3])) == {0, 255}
+    base = next(lyr for lyr in viewer.layers if "(bicubic)" in lyr.name)
+    cubic = bicubic_window(str(src), scale=2.0, window=region.window, options=UpscaleOptions(mode="fast"))
+    assert np.array_equal(np.asarray(base.data)[..., :3], np.moveaxis(cubic.data, 0, -1))
+    assert np.array_equal(np.asarray(base.data)[..., 3] == 0, want)
+    (first,) = placeholders(layer_source(viewer, layer), JobSpec(scale=2.0, region=region))
+    assert first.shape == (32, 48, 4) and np.array_equal(first[..., 3] == 0, want)
