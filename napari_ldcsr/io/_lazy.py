@@ -382,6 +382,8 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None,
                                                           descriptions, tags, values, gcps, rpcs, btags,
                                                           georef=georef, domains=domains)
     metadata["lazy"] = True
+    if validity.mask_alpha:  # as the eager reader's: a Save writes the alpha as the mask band it is (_writer)
+        metadata["alpha_is_mask"] = True
     name = os.path.splitext(os.path.basename(str(path)))[0]
     if said_mask and validity.mask and not validity.alpha:  # band layers: no alpha to hold it
         from .._viewer import notify

@@ -153,7 +153,7 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
 
         geo, georef, note = read_narrowed(path, max_pixels=_lazy.LAZY_MIN_PIXELS)
         notify("warning", note)
-    geo = _mask_kept(geo, path)
+    geo, read = _mask_kept(geo, path), geo
     data = geo.data
     count, dtype = data.shape[0], data.dtype.name
     colorinterp = list(geo.colorinterp)
@@ -161,6 +161,8 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
         path, geo.crs, geo.transform, geo.nodata, colorinterp, geo.descriptions, geo.tags,
         (geo.scales, geo.offsets, geo.units), geo.gcps, geo.rpcs, geo.band_tags, georef=georef,
         domains=geo.domains)
+    if geo is not read:  # its alpha is the file's mask band: a Save writes it as one (_writer)
+        metadata["alpha_is_mask"] = True
     transform = geo.transform
     name = os.path.splitext(os.path.basename(str(path)))[0]
     kwargs: dict[str, Any] = {"name": name, "metadata": metadata}

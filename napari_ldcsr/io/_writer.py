@@ -159,11 +159,15 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     names = md.get("band_names")
     if md.get("band") is not None and names:  # one band of a multi-band file
         names = [names[int(md["band"])]]
+    # an alpha that is its file's mask band (the readers' ``alpha_is_mask``): written as that mask, as
+    # `ldcsr upscale` writes the file's (raster_io.write_raster: the bands and a mask band)
+    mask_last = rgb and count == 4 and bool(md.get("alpha_is_mask"))
+    count -= mask_last
     colorinterp = ("red", "green", "blue", "alpha")[:count] if rgb else None
     if colorinterp is None and md.get("colorinterp") and len(md["colorinterp"]) == count:
         colorinterp = tuple(md["colorinterp"])
     _write(path, bands, shape[:2], meta, md.get("nodata"), names, colorinterp,
-           [_band_values(md, i) for i in range(count)])
+           [_band_values(md, i) for i in range(count)], mask_last=mask_last)
     return [path]
 
 
@@ -290,17 +294,23 @@ def _remove_folders(made: list[str]) -> None:
             return
 
 
-def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp, values) -> None:
+def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, colorinterp, values,
+           mask_last: bool = False) -> None:
     """Write ``bands(y0, y1)`` (``(count, rows, W)`` for output rows ``y0:y1``) of an ``hw`` image
     placed as the layer ``meta`` is, a block of rows at a time, atomically; ``values`` holds each
-    band's ``(scale, offset, unit, tags)``."""
+    band's ``(scale, offset, unit, tags)``. ``mask_last``: the last band is written as the mask
+    (``arrays.mask_of_alpha``: the alpha a file's mask band was read as), the others as the bands."""
     from affine import Affine
+    from ldcsr_core.geo.arrays import mask_of_alpha
     from ldcsr_core.geo.raster_io import GeoTiffWriter, dataset_from_array, output_profile, quiet_georef
     from rasterio.windows import Window
 
     def rows(y0: int, y1: int) -> np.ndarray:
         block = bands(y0, y1)
         return block.astype(np.uint8) if block.dtype == np.bool_ else block
+
+    def colours(block: np.ndarray) -> np.ndarray:
+        return block[:-1] if mask_last else block
 
     md = dict(meta.get("metadata") or {})
     crs = md.get("crs")
@@ -318,7 +328,7 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     if "credit" in md:
         tags["CREDIT"] = str(md["credit"])
     H, W = hw
-    head_rows = rows(0, 1)
+    head_rows = colours(rows(0, 1))
     count = head_rows.shape[0]
     made = _make_folder(os.path.dirname(os.path.abspath(path)) or ".")
     try:
@@ -344,7 +354,10 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
                                                claim=True) as gw:
                 for y0 in range(0, H, step):
                     block = rows(y0, min(y0 + step, H))
-                    gw.write(block, Window(0, y0, W, block.shape[1]))
+                    win = Window(0, y0, W, block.shape[1])
+                    gw.write(colours(block), win)
+                    if mask_last:
+                        gw.write_mask(mask_of_alpha(block[-1]), win)
     except BaseException:  # a failed save leaves no folder it made (the writer leaves no file)
         _remove_folders(made)
         raise

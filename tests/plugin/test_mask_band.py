@@ -130,3 +130,34 @@ def test_big_lazy_band_layers_say_they_do_not_hold_the_mask(make_napari_viewer, 
     viewer.open(str(plain), plugin="napari-ldcsr")
     assert not [m for s, m in notes if "mask band" in m]
 
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_the_save_of_a_masked_result_is_what_ldcsr_upscale_writes(ldcsr, qtbot, tmp_path, notes, monkeypatch,
+                                                                 tiny_model, lazy):
+    """The Save of a Run's RGBA result whose alpha is the file's mask band writes three bands and that
+    mask, as ``ldcsr upscale`` writes the same input (the engine's write_raster), opened in memory or
+    lazily. Before: four bands, the fourth an alpha band."""
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    from napari_ldcsr._writer import write_geotiff
+    from napari_ldcsr.io import _lazy
+
+    if lazy:
+        monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 16 * 16)
+    viewer, widget = ldcsr
+    src, masked = _masked(tmp_path / "ortho.tif")
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert layer.multiscale == lazy
+    assert widget.run(layer=layer, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    res = widget.last_result
+    (saved,) = write_geotiff(str(tmp_path / "saved.tif"), res.data, res._get_state())
+    cli = upscale_raster(src, tmp_path / "cli.tif", model=tiny_model, scale=2.0,
+                         options=UpscaleOptions(mode="fast")).dst
+    with rasterio.open(saved) as s, rasterio.open(cli) as c:
+        assert s.count == c.count == 3 and s.colorinterp == c.colorinterp
+        assert [f for f in s.mask_flag_enums] == [f for f in c.mask_flag_enums]
+        assert np.array_equal(s.dataset_mask(), c.dataset_mask())
+        assert np.array_equal(s.dataset_mask() == 0, np.repeat(np.repeat(masked, 2, 0), 2, 1))
+        assert np.array_equal(s.read(), c.read())
+    assert not [m for s, m in notes if s in ("warning", "error")], notes

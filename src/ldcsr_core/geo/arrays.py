@@ -4,7 +4,7 @@
 * :func:`dataset_from_array` wraps an array (e.g. a napari layer) in an open, read-only
   in-memory rasterio dataset;
 * :func:`mask_as_alpha` holds a per-dataset mask as an alpha band, for arrays that carry bands only
-  (:func:`alpha_of_mask`: that band).
+  (:func:`alpha_of_mask`: that band; :func:`mask_of_alpha`: the mask it holds).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..errors import InputError
 from .dataset_proxy import DatasetProxy
 from .georef import GTIFF_ALPHA, is_singular, singular_refusal, write_domains, write_gcps
 
-__all__ = ["GeoArray", "dataset_from_array", "mask_as_alpha", "alpha_of_mask"]
+__all__ = ["GeoArray", "dataset_from_array", "mask_as_alpha", "alpha_of_mask", "mask_of_alpha"]
 
 
 @dataclass
@@ -116,6 +116,12 @@ def alpha_of_mask(mask: np.ndarray, dtype) -> np.ndarray:
     pixel). One rule for a whole array and for a window of a file (napari's lazy layers)."""
     dt = np.dtype(dtype)
     return np.where(np.asarray(mask) > 0, dt.type(np.iinfo(dt).max), dt.type(0))
+
+
+def mask_of_alpha(alpha: np.ndarray) -> np.ndarray:
+    """The per-dataset mask (uint8: 0 where ``alpha`` is 0, 255 elsewhere, as GDAL reads an alpha band's
+    mask) that an alpha band made by :func:`alpha_of_mask` holds: the mask ``raster_io.write_raster`` writes."""
+    return np.where(np.asarray(alpha) > 0, np.uint8(255), np.uint8(0))
 
 
 def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:
