@@ -114,3 +114,26 @@ def test_a_run_of_a_part_of_a_big_masked_layer_keeps_its_mask(ldcsr, qtbot, tmp_
     assert np.array_equal(np.asarray(base.data)[..., 3] == 0, want)
     (first,) = placeholders(layer_source(viewer, layer), JobSpec(scale=2.0, region=region))
     assert first.shape == (32, 48, 4) and np.array_equal(first[..., 3] == 0, want)
+
+
+def test_a_streamed_run_of_a_big_masked_layer_opens_with_its_mask_as_alpha(ldcsr, qtbot, tmp_path, notes, lazily,
+                                                                          tiny_model):
+    """A whole-layer Run over the in-memory limit streams to a file that keeps the mask band (the CLI's
+    raster path); the result opens lazily with that mask as its alpha, as its source. Before: an RGB
+    result layer, its masked pixels shown as data."""
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    lazily.setenv("NAPARI_LDCSR_STREAM_MB", "0.01")  # 48 × 64 × 4 = 12 kB: streamed
+    viewer, widget = ldcsr
+    src, masked = _scene(tmp_path / "big.tif")
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert widget.run(layer=layer, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert not [m for s, m in notes if s in ("warning", "error")], notes
+    res = widget.last_result
+    assert res.multiscale and res.metadata["lazy"] and res.data[0].shape == (2 * H, 2 * W, 4)
+    out = np.asarray(res.data[0])
+    assert np.array_equal(out[..., 3] == 0, np.repeat(np.repeat(masked, 2, 0), 2, 1))
+    cli = upscale_raster(src, tmp_path / "cli.tif", model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast"))
+    with rasterio.open(cli.dst) as c:
+        assert np.array_equal(out[..., :3], np.moveaxis(c.read(), 0, -1))
