@@ -199,7 +199,13 @@ def _file_fit(layer, base, nodata, method: str, bands=None):
 
     with open_raster(layer.metadata["path"]) as ds:
         reader = SceneReader(with_nodata(ds, nodata), bands, method)
-    return reader.plan, reader.stretch, reader.fill, reader.valid_fraction > 0
+    plan = reader.plan
+    if (layer.metadata or {}).get("alpha_is_mask"):  # its alpha (a band more) is the file's mask: alpha 0 left out
+        from ldcsr_core.geo.band_plan import plan_bands
+
+        info = reader.info
+        plan = plan_bands(plan.count + 1, [*info.colorinterp, "alpha"], bands, [*info.descriptions, None])
+    return plan, reader.stretch, reader.fill, reader.valid_fraction > 0
 
 
 def visible_data_box(viewer, layer) -> tuple[np.ndarray, float]:

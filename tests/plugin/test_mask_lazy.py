@@ -137,3 +137,29 @@ def test_a_streamed_run_of_a_big_masked_layer_opens_with_its_mask_as_alpha(ldcsr
     cli = upscale_raster(src, tmp_path / "cli.tif", model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast"))
     with rasterio.open(cli.dst) as c:
         assert np.array_equal(out[..., :3], np.moveaxis(c.read(), 0, -1))
+
+
+
+def test_the_live_lens_on_a_big_masked_layer_shows_what_a_run_makes(ldcsr, qtbot, notes, tiny_model, lazily, tmp_path):
+    """The lens's kept view of the lazy layer is the Run's pixels there: the masked pixels left out
+    and the mask as its alpha. Before: the lens computed the masked pixels as data."""
+    from ldcsr_core.rules import DEFAULT_TILE_OUT
+
+    from tests.plugin.test_lens_bands import _kept_and_run
+
+    viewer, widget = ldcsr
+    lazily.setattr(tiny_model, "tile_max", DEFAULT_TILE_OUT)  # a Run plans the lens's windows
+    yy, xx = np.mgrid[0:64, 0:64]
+    data = np.stack([(xx * 7 + 3) % 256, (yy * 9 + 1) % 256, ((xx + yy) * 5) % 256]).astype(np.uint8)
+    mask = np.full((64, 64), 255, np.uint8)
+    mask[20:40, 20:40] = 0
+    path = tmp_path / "pixels.tif"  # placed by nothing: the lens's view (_kept_and_run's camera) is in pixels
+    with rasterio.open(path, "w", driver="GTiff", height=64, width=64, count=3, dtype="uint8", photometric="RGB") as ds:
+        ds.write(data)
+        ds.write_mask(mask)
+    (layer,) = viewer.open(str(path), plugin="napari-ldcsr")
+    assert layer.multiscale
+    kept, run, view = _kept_and_run(qtbot, widget, layer)
+    assert kept.data.shape[-1] == 4 and (np.asarray(kept.data)[..., 3] == 0).any()
+    np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
+    assert not [t for s, t in notes if s in ("warning", "error")], notes
