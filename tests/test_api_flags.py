@@ -77,6 +77,27 @@ def test_a_link_to_a_folder_is_refused_as_the_folder_by_every_writer(tiny, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link", "scene.png"]  # no part file left
 
 
+def test_a_name_too_long_is_still_one_error_naming_the_file_for_every_writer(tiny, tmp_path):
+    """save_model, write_report and files.atomic_write_bytes given a name over the file system's 255
+    bytes fail as they did before check_not_folder: one RasterIOError naming the file, nothing left.
+    Before (8017f22): the folder check's Path.is_dir() let the bare 'OSError: [Errno 36] File name
+    too long' out (a traceback, the promise 'a failed write is one clear error' broken)."""
+    import errno
+
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.files import atomic_write_bytes
+    from ldcsr_core.report import write_report
+
+    long = tmp_path / ("n" * 300 + ".json")
+    for write in (lambda: ldcsr_core.save_model(tiny, long, name="t", overwrite=True),
+                  lambda: write_report(long, [], overwrite=True),
+                  lambda: atomic_write_bytes(long, b"new")):
+        with pytest.raises(RasterIOError) as e:
+            write()
+        assert e.value.errno == errno.ENAMETOOLONG and str(long) in str(e.value)
+    assert not any(tmp_path.iterdir())  # no part file left
+
+
 def test_overwrite_no_keeps_the_output(tiny, tmp_path):
     """Before: any non-empty string is true, so overwrite='no' (or 'false') replaced the file that
     was there: upscale_raster with OutputOptions(overwrite='no'), write_raster, save_model,

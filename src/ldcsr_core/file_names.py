@@ -67,9 +67,10 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
 def check_not_folder(path: str | os.PathLike, what: str = "output") -> None:
     """Refuse an output ``path`` that is a folder or a link to one (:class:`RasterIOError`, ``EISDIR``),
     overwrite or not, before any work: a rename replaces the link by the file, and fails on the folder
-    after the work. Every writer's rule (a raster, a model, a report); after :func:`check_name_length`
-    (``is_dir()`` fails in errno's words on a name too long)."""
-    if Path(path).is_dir():
+    after the work. Every writer's rule (a raster, a model, a report). A path it cannot look at (a name
+    too long, a folder this user may not open) passes: the write that follows fails on it and says so
+    (``Path.is_dir`` raised the bare ``OSError`` there, out of writers that promise one error naming it)."""
+    if os.path.isdir(path):
         raise RasterIOError(errno.EISDIR, f"{what} path is a folder: {path}")
 
 
