@@ -13,6 +13,7 @@ import rasterio
 
 from ldcsr_core import files
 from ldcsr_core.output_claims import OutputClaim
+from ldcsr_core.geo import raster_io as rio_io
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
 
 from .conftest import sha256
@@ -137,3 +138,45 @@ def test_stale_part_names_and_locks(tmp_path):
     assert list(tmp_path.iterdir()) == []
     assert not files.is_part_of(tmp_path / ".x.tif.abcdefgh.ldcsr-part", tmp_path / "y.tif")
     assert not files.is_part_of(tmp_path / ".x.tif.ABCDEFGH.ldcsr-part", dst)
+
+
+KILLED_AT_THE_RENAME = r"""
+import os, signal, sys
+from pathlib import Path
+from ldcsr_core.geo.raster_io import read_raster, write_raster
+out, replace = Path(sys.argv[2]), os.replace
+def killed_at_the_raster_s_rename(src, dst):  # kill -9 before (or after) the raster's rename, sidecars set aside
+    if Path(dst) == out and sys.argv[3] == "after":
+        replace(src, dst)
+    if Path(dst) == out:
+        os.kill(os.getpid(), signal.SIGKILL)
+    replace(src, dst)
+os.replace = killed_at_the_raster_s_rename
+write_raster(out, read_raster(sys.argv[1]), overwrite=True)
+"""
+
+
+def test_kill_9_as_overwrite_renames_leaves_the_old_output_with_its_sidecars(rasters, tmp_path):
+    """kill -9 of an --overwrite as it renames the new file into place, after the old output's sidecars
+    were set aside (geotiff_writer._replace_with_sidecars' .oldN): the next writer of that output puts
+    them back (the old image was not replaced) and leaves no file of the dead run. Before: the old
+    output had lost its .aux.xml and .ovr for good, and their hidden .oldN copies stayed, unknown to
+    the stale-part clean-up."""
+    out = tmp_path / "o.tif"
+    out.write_bytes(Path(rasters["gray"]).read_bytes())
+    old = {"o.tif": out.read_bytes(), "o.tif.aux.xml": b"<PAMDataset>old</PAMDataset>", "o.tif.ovr": b"old ovr"}
+    for name, data in old.items():
+        (tmp_path / name).write_bytes(data)
+    claim = f".{out.name}{OutputClaim.SUFFIX}"  # unlocked: the next run takes it
+    for when in ("before", "after"):
+        r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), when],
+                           env=_env(), capture_output=True, timeout=120)
+        assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+        assert not (tmp_path / "o.tif.aux.xml").exists()  # the state kill -9 left: set aside
+        files_removed = rio_io.clear_stale_parts(out)  # what every writer of o.tif (and ldcsr upscale) does first
+        assert files_removed and all(files.is_part_of(p, out) for p in files_removed)
+        left = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim}
+        if when == "before":  # the old image, with its own sidecars again
+            assert left == old
+        else:  # the new image in place: the old one's sidecars gone with the dead run's files
+            assert sorted(left) == ["o.tif"] and left["o.tif"] != old["o.tif"]

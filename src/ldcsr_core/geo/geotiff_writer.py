@@ -488,4 +488,13 @@ def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) 
     return [f for f in found if os.path.exists(f)]
 
 
-clear_stale_parts = files.clear_stale_parts  # one rule for every writer (re-exported here)
+def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """:func:`files.clear_stale_parts` of ``path``, the sidecars a killed ``--overwrite`` set aside (``.oldN``) put
+    back first where its part is left: the old image was not replaced (the part gone, it was: they go with it)."""
+    for part in files.stale_parts(path):
+        for i, side in enumerate(SIDECARS if part.name.endswith(files.PART_SUFFIX) else ()):
+            try:
+                os.replace(Path(f"{part}.old{i}"), f"{path}{side}")
+            except OSError:  # none set aside; or it stays unplaced, removed with the part (the old image lacks it)
+                pass
+    return files.clear_stale_parts(path)
