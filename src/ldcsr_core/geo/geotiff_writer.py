@@ -66,11 +66,11 @@ BEST_COMPRESSION = 4.0
 
 
 def output_nbytes(profile: Mapping[str, Any], *, mask: bool = False) -> int:
-    """Uncompressed size in bytes of the GeoTIFF of ``profile`` as written: its bands in whole tiles
-    (a tiled file pads its last row and column of blocks), with ``mask`` its internal mask (1 bit a
-    pixel). The writers build no overviews. Said as "needs about N uncompressed" and by ``ldcsr info``."""
+    """Uncompressed size of the GeoTIFF of ``profile`` as written (no overviews; "needs about N uncompressed"): its
+    bands, in whole (padded) tiles where uncompressed (compressed, padding all but vanishes), ``mask``: 1 bit a pixel."""
     H, W = int(profile["height"]), int(profile["width"])
-    bh, bw = (int(profile["blockysize"]), int(profile["blockxsize"])) if profile.get("tiled") else (1, 1)
+    padded = profile.get("tiled") and str(profile.get("compress") or "none").lower() == "none"
+    bh, bw = (int(profile["blockysize"]), int(profile["blockxsize"])) if padded else (1, 1)
     data = -(-H // bh) * bh * -(-W // bw) * bw * int(profile["count"]) * np.dtype(profile["dtype"]).itemsize
     return data + (H * -(-W // 8) if mask else 0)
 
