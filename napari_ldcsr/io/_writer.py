@@ -163,6 +163,7 @@ def write_geotiff(path: str, data: Any, meta: dict) -> list[str]:
     # `ldcsr upscale` writes the file's (raster_io.write_raster: the bands and a mask band)
     mask_last = rgb and count == 4 and bool(md.get("alpha_is_mask"))
     count -= mask_last
+    names = names[:count] if mask_last and names else names  # the alpha's name goes with it
     colorinterp = ("red", "green", "blue", "alpha")[:count] if rgb else None
     if colorinterp is None and md.get("colorinterp") and len(md["colorinterp"]) == count:
         colorinterp = tuple(md["colorinterp"])

@@ -161,3 +161,28 @@ def test_the_save_of_a_masked_result_is_what_ldcsr_upscale_writes(ldcsr, qtbot, 
         assert np.array_equal(s.dataset_mask() == 0, np.repeat(np.repeat(masked, 2, 0), 2, 1))
         assert np.array_equal(s.read(), c.read())
     assert not [m for s, m in notes if s in ("warning", "error")], notes
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["whole", "lazy"])
+def test_the_save_of_a_masked_layer_keeps_its_band_names(make_napari_viewer, tmp_path, monkeypatch, tiny_model, lazy):
+    """The Save of an RGBA layer whose alpha is its file's mask band names its three bands as the file
+    does, as ``ldcsr upscale`` names them. Before (b42a28e): no band names (the layer's four, the alpha's
+    too, were not taken for three bands)."""
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    from napari_ldcsr._writer import write_geotiff
+    from napari_ldcsr.io import _lazy
+
+    if lazy:
+        monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 16 * 16)
+    src, _ = _masked(tmp_path / "ortho.tif")
+    names = ("B4 red", "B3 green", "B2 blue")
+    with rasterio.open(src, "r+") as ds:
+        ds.descriptions = names
+    (layer,) = make_napari_viewer().open(str(src), plugin="napari-ldcsr")
+    assert layer.multiscale == lazy and layer.metadata["alpha_is_mask"]
+    (saved,) = write_geotiff(str(tmp_path / "saved.tif"), layer.data, layer._get_state())
+    cli = upscale_raster(src, tmp_path / "cli.tif", model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast"))
+    with rasterio.open(saved) as s, rasterio.open(cli.dst) as c:
+        assert s.count == 3 and s.mask_flag_enums[0] == [rasterio.enums.MaskFlags.per_dataset]
+        assert s.descriptions == c.descriptions == names
