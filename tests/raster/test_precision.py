@@ -93,3 +93,37 @@ def test_dtype_help_says_what_auto_picks_on_cuda():
     for cmd in ("upscale", "selfcheck"):
         text = " ".join(CliRunner().invoke(main, [cmd, "--help"], terminal_width=200).output.split())
         assert "auto = float16 on CUDA, bfloat16 on a CPU with native bfloat16" in text, text
+
+
+def test_evaluate_measures_in_float32_where_auto_would_pick_bfloat16(auto, monkeypatch, tiny_model_file, tmp_path):
+    """Before: `ldcsr evaluate` loaded its model with "auto", bfloat16 on an AMX / AVX512-BF16 CPU,
+    which moves PSNR by as much as an adapted model's gain over its base (its sign came from rounding).
+    It measures in float32 unless LDCSR_DTYPE or --dtype asks otherwise, and says which."""
+    import json
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from ldcsr_core.cli import main
+
+    from .test_adapt import scene
+
+    monkeypatch.setattr(precision, "native_bf16_cpu", lambda: True)
+    assert _dtype(ldcsr_core.load_model(tiny_model_file, device="cpu")) == torch.bfloat16  # auto's pick here
+    Image.fromarray(scene(48, 48)).save(tmp_path / "a.png")
+    j = tmp_path / "e.json"
+
+    def evaluate(*extra):
+        r = CliRunner().invoke(main, ["evaluate", str(tmp_path), "--model", str(tiny_model_file), "--scales", "2",
+                                      "--device", "cpu", "--json", str(j), "--overwrite", *extra])
+        assert r.exit_code == 0, r.output
+        return r.output.splitlines()[0], json.loads(j.read_text())["dtype"]
+
+    said, dtype = evaluate()
+    assert dtype == "float32" and "· float32 on cpu ·" in said, said
+    assert evaluate("--dtype", "bfloat16")[1] == "bfloat16"  # asked for
+    monkeypatch.setenv(precision.ENV, "bfloat16")
+    assert evaluate()[1] == "bfloat16"
+    assert evaluate("--dtype", "float32")[1] == "float32"
+    monkeypatch.setenv(precision.ENV, "auto")  # the hardware's pick, asked for by name
+    assert evaluate()[1] == "bfloat16"

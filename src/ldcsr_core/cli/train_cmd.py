@@ -263,9 +263,13 @@ class _StderrNow(logging.StreamHandler):
               help="Write results as JSON (atomically; a .json name, not .html).")
 @opt.report_overwrite_opt
 @opt.device_opt
-def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, json_out, overwrite, device):
+@click.option("--dtype", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default=None,
+              help="Float type the model computes in (default: LDCSR_DTYPE, else float32: auto's bfloat16 or "
+                   "float16 move PSNR by as much as two models may differ).")
+def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, json_out, overwrite, device, dtype):
     """Score the model against bicubic on the HR images in DIRECTORY (PSNR, SSIM, LR-consistency, HF ratio)."""
     from ..checkpoints import load_model
+    from ..precision import measuring_dtype
     from ..training.data import list_images
     from ..training.evaluate import evaluate, format_table, select_files
 
@@ -275,7 +279,7 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
         opt.check_report(json_out, "'--json'", overwrite=overwrite, html=False,
                          inputs=[*((f, "an image of the set") for f in images),
                                  (opt.model_file(model_name), "the model file")])
-    model = load_model(model_name, device=device)
+    model = load_model(model_name, device=device, dtype=measuring_dtype(dtype))
     result = evaluate(model, files, scales, mode=mode, seed=seed, tile=tile)
     click.echo(format_table(result))
     if json_out:

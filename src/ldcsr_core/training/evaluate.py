@@ -55,7 +55,9 @@ def reduced_resolution(hr: np.ndarray, scale: float, model, *, mode="fast", seed
 
 def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None) -> dict:
     """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic.
-    Every image is checked against every scale before any work (:func:`check_sizes`)."""
+    Every image is checked against every scale before any work (:func:`check_sizes`). The figures
+    are in ``model``'s float type (``dtype``): load it with :func:`~ldcsr_core.precision.measuring_dtype`'s
+    (float32 unless asked) to compare models."""
     images = [(str(f), load_rgb(f)) for f in files]  # the path as given: names repeat across subfolders
     scales = list(dict.fromkeys(float(s) for s in scales))  # a repeated scale is one row
     check_sizes(images, scales)
