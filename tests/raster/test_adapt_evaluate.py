@@ -36,6 +36,17 @@ def _evaluate(folder, model, tmp_path):
     return r.output, json.loads(j.read_text())
 
 
+def _adapted(model_file, tmp_path):
+    """A scene, the model adapted on it at ×2 (saved) and an empty folder of images to evaluate."""
+    png = tmp_path / "scene.png"
+    Image.fromarray(scene()).save(png)
+    base = ldcsr_core.load_model(model_file, device="cpu", dtype="float32")
+    model = adapt(png, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "adapted.safetensors")
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    return png, model, folder
+
+
 def test_an_adapted_model_keeps_the_folders_its_base_was_trained_on(tiny_model, tmp_path, kept):
     """The base's notes name its training folder (as the shipped model's name
     /work/shared/data/rsscn7/train): evaluate of the base on it gave a caution, of a model adapted
@@ -70,15 +81,34 @@ def test_an_adapted_model_keeps_the_folders_its_base_was_trained_on(tiny_model, 
 def test_a_copy_of_the_scene_adapted_on_is_recognised_by_its_checksum(tiny_model_file, tmp_path, kept):
     """The adapted model records its scene's SHA-256: the scene copied into a folder of images
     to evaluate was scored as unseen (only its own path was recognised)."""
-    png = tmp_path / "scene.png"
-    Image.fromarray(scene()).save(png)
-    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
-    model = adapt(png, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "adapted.safetensors")
-    folder = tmp_path / "eval"
-    folder.mkdir()
+    png, model, folder = _adapted(tiny_model_file, tmp_path)
     shutil.copy(png, folder / "copy.png")
     Image.fromarray(np.ascontiguousarray(scene(seed=3)[::-1])).save(folder / "other.png")
     said, report = _evaluate(folder, model, tmp_path)
     assert report["images_trained_on"] == 1, said
     assert f"{(folder / 'copy.png').resolve()}, the scene it was adapted on" in report["caution"]
     assert "caution: 1 of the 2 images is among those model" in said
+
+
+def test_evaluate_of_an_adapted_model_at_other_scales_says_what_upscale_says(tiny_model_file, tmp_path, kept):
+    """Before: `ldcsr evaluate` of a model adapted at ×2 scored it at ×2.5 and ×4 without a word,
+    where `ldcsr upscale` says the model is untested there (adapted_use.outside_use)."""
+    from ldcsr_core.adapted_use import adapted_check, outside_use
+
+    _, model, folder = _adapted(tiny_model_file, tmp_path)
+    Image.fromarray(scene(64, 64, seed=4)).save(folder / "a.png")
+    j = tmp_path / "e.json"
+    runs = {}
+    for scales in ("2", "2,2.5,4"):
+        r = CliRunner().invoke(main, ["evaluate", str(folder), "--model", str(model), "--scales", scales,
+                                      "--device", "cpu", "--json", str(j), "--overwrite"])
+        assert r.exit_code == 0, r.output
+        runs[scales] = r.stderr, json.loads(j.read_text())["note"]
+    note = outside_use(adapted_check(model), [2.0, 2.5, 4.0], "fast")
+    assert note and "at ×2.5, ×4 it is untested" in note
+    assert runs["2,2.5,4"] == (f"note: {note}\n", note)
+    assert runs["2"] == ("", None)  # at the scale it was adapted at: nothing to say
+    r = CliRunner().invoke(main, ["evaluate", str(folder), "--model", str(tiny_model_file), "--scales", "2,4",
+                                  "--device", "cpu"])
+    assert r.exit_code == 0 and r.stderr == "", r.output  # not an adapted model
+

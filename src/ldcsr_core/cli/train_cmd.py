@@ -281,6 +281,8 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
                                  (opt.model_file(model_name), "the model file")])
     model = load_model(model_name, device=device, dtype=measuring_dtype(dtype))
     result = evaluate(model, files, scales, mode=mode, seed=seed, tile=tile)
+    if result["note"]:  # an adapted model beyond what its guard checked, as upscale says it
+        click.echo(f"note: {result['note']}", err=True)
     click.echo(format_table(result))
     if json_out:
         from ..files import atomic_write_bytes
