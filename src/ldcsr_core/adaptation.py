@@ -115,6 +115,7 @@ class Adaptation:
     base_version: str = ""  # the base's version: the built-ins share one name (ldcsr-compact-rsscn7 1…4)
     base_trained_on: tuple[str, ...] = ()  # the folders the base was trained on (training.evaluate.trained_folders)
     window: tuple[int, int, int, int] | None = None  # (row_off, col_off, height, width) adapted to; None: all
+    base_scenes: dict = field(default_factory=dict)  # an adapted base's scenes (Checked.metadata_of_scenes)
 
     @property
     def gain_db(self) -> float:
@@ -153,7 +154,7 @@ class Adaptation:
         return {"adapted_from": self.base_name, "adapted_from_sha256": self.base_sha256,
                 **({"adapted_from_version": self.base_version} if self.base_version else {}),
                 **({"adapted_from_trained_on": json.dumps(list(self.base_trained_on))} if self.base_trained_on else {}),
-                "adapted_on": self.scene, "adapted_on_sha256": self.scene_sha256,
+                "adapted_on": self.scene, "adapted_on_sha256": self.scene_sha256, **self.base_scenes,
                 **({"adapt_window": json.dumps(list(self.window))} if self.window else {}),
                 "adapt_scale": f"{self.scale:g}", "adapt_steps": str(self.steps),
                 "adapt_minutes": f"{self.seconds / 60:.2f}", "adapt_seed": str(self.seed),
@@ -270,6 +271,13 @@ def _coarser(pool: list[np.ndarray], scale: float, valid=None):
         (c.shape[1], c.shape[0]), Image.BOX)) > 1 - 1e-6 for c, v in zip(coarse, valid)]
     return coarse, masks
 
+
+
+def _scenes_of(base) -> dict:
+    """What a model adapted from ``base`` records of the scenes ``base`` learnt, if it is an adapted
+    model (``adapted_earlier_on``: evaluate's caution counts them too); {} otherwise."""
+    checked = adapted_check(base)
+    return {} if checked is None or not checked.scene_sha256 else checked.metadata_of_scenes()
 
 
 def _pooled_psnr(refs, scale: float, models: dict, tick) -> dict:
@@ -397,6 +405,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
                       scene_sha256=sha, seed=seed, recipe=recipe, candidate=model,
                       reading=reading, base_version=str(getattr(base, "version", "") or ""),
                       base_trained_on=tuple(trained_folders(base)),
+                      base_scenes=_scenes_of(base),
                       window=None if tuple(box[2:]) == tuple(src.shape) else tuple(int(v) for v in box))
     if kept:  # what its guard checked, as load_model reads it from the saved file
         from .adapted_use import checked_from_metadata

@@ -57,6 +57,15 @@ class Checked:
     scene_sha256: str = ""  # that file's SHA-256, or of the pixels adapted on (adaptation._scene_id)
     strip_gain_db: float | None = None  # the guard's: adapted minus base PSNR on the held-back strip
     trained_on: tuple[str, ...] = ()  # the folders its base was trained on, as the base recorded them
+    earlier: tuple[tuple[str, str], ...] = ()  # (scene, SHA-256) its base was adapted on, oldest first
+
+    def scenes(self) -> tuple[tuple[str, str], ...]:
+        """Every ``(scene, SHA-256)`` this model learnt: its base's earlier adaptations', then its own."""
+        return (*self.earlier, (self.scene, self.scene_sha256))
+
+    def metadata_of_scenes(self) -> dict:
+        """``adapted_earlier_on`` for a model adapted from this one: :meth:`scenes` as JSON."""
+        return {"adapted_earlier_on": json.dumps([{"scene": a, "sha256": b} for a, b in self.scenes() if a or b])}
 
     def own_pixels_note(self) -> str:
         """The self-check's caution when it checks the pixels the model was adapted on."""
@@ -105,8 +114,15 @@ def checked_from_metadata(meta: dict) -> Checked | None:
     except ValueError:
         folders = []
     folders = tuple(f for f in folders if isinstance(f, str)) if isinstance(folders, list) else ()
+    try:
+        earlier = json.loads(meta.get("adapted_earlier_on") or "[]")
+    except ValueError:
+        earlier = []
+    earlier = tuple((str(e.get("scene") or ""), str(e.get("sha256") or "")) for e in earlier
+                    if isinstance(e, dict)) if isinstance(earlier, list) else ()
     return Checked(scale, Reading(bands, meta.get("adapt_stretch") or None, count),
-                   str(meta.get("adapted_on") or ""), str(meta.get("adapted_on_sha256") or ""), strip, folders)
+                   str(meta.get("adapted_on") or ""), str(meta.get("adapted_on_sha256") or ""), strip, folders,
+                   earlier)
 
 
 def adapted_check(model_or_path) -> Checked | None:

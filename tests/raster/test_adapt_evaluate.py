@@ -112,3 +112,35 @@ def test_evaluate_of_an_adapted_model_at_other_scales_says_what_upscale_says(tin
                                   "--device", "cpu"])
     assert r.exit_code == 0 and r.stderr == "", r.output  # not an adapted model
 
+
+def test_a_model_adapted_from_an_adapted_model_keeps_every_scene_it_learnt(tiny_model_file, tmp_path, kept):
+    """Before: a model adapted from an adapted model recorded only its own scene: evaluate scored the
+    scene its base was adapted on (or a copy of it) as unseen (images_trained_on 0, no caution)."""
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    first, second, third = (scenes / f"{n}.png" for n in ("first", "second", "third"))
+    Image.fromarray(scene(seed=5)).save(first)
+    Image.fromarray(scene(seed=6)).save(second)
+    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+    once = adapt(first, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "once.safetensors")
+    again = adapt(second, 2.0, ldcsr_core.load_model(once, device="cpu", dtype="float32"), steps=1, recipe=FAST)
+    twice = again.save(tmp_path / "twice.safetensors")
+    Image.fromarray(scene(seed=7)).save(third)
+    thrice = adapt(third, 2.0, ldcsr_core.load_model(twice, device="cpu", dtype="float32"), steps=1,
+                   recipe=FAST).save(tmp_path / "thrice.safetensors")
+    folder = tmp_path / "eval"
+    folder.mkdir()
+    shutil.copy(first, folder / "copy-of-first.png")
+    Image.fromarray(scene(seed=8)).save(folder / "unseen.png")
+    for model, seen in ((twice, 1), (thrice, 1)):
+        said, report = _evaluate(folder, model, tmp_path)
+        assert report["images_trained_on"] == seen, said
+        assert f"{(folder / 'copy-of-first.png').resolve()}, a scene its base was adapted on" in report["caution"]
+    said, report = _evaluate(scenes, thrice, tmp_path)  # the scenes themselves, by their paths
+    assert report["images_trained_on"] == 3, said
+    assert f"{third.resolve()}, the scene it was adapted on" in report["caution"]
+    assert f"{second.resolve()}, a scene its base was adapted on" in report["caution"]
+    assert again.model.adapt_checked.scenes()[0][0] == str(first.resolve())  # the model in memory too
+    r = CliRunner().invoke(main, ["models", str(thrice)])
+    assert r.exit_code == 0 and f"its base was adapted on {second.resolve()}" in r.output, r.output
+    assert f"and before that on {first.resolve()}" in r.output, r.output

@@ -297,7 +297,15 @@ def _adapted_text(meta: dict) -> str:
     return (f"from {base}{f' (sha256 {sha[:12]})' if sha else ''} on {meta.get('adapted_on') or 'an array'} "
             f"(sha256 {meta.get('adapted_on_sha256', '')[:12]}){_window_text(meta)} at x{meta.get('adapt_scale')}, "
             f"read as {read}, "
-            f"{_steps(meta.get('adapt_steps'))}, {meta.get('adapt_minutes')} min")
+            f"{_steps(meta.get('adapt_steps'))}, {meta.get('adapt_minutes')} min"
+            + _earlier_text(checked))
+
+
+def _earlier_text(checked) -> str:
+    """The scenes an adapted model's base had been adapted on (latest first), "" for none."""
+    earlier = checked.earlier[::-1] if checked else ()
+    return "; before, its base was adapted on " + ", and before that on ".join(
+        f"{scene or 'an array'} (sha256 {sha[:12]})" for scene, sha in earlier) if earlier else ""
 
 
 def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_notes: bool = False) -> None:

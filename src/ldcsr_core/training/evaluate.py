@@ -131,8 +131,8 @@ def trained_on_caution(model, files) -> tuple[int, str]:
     from ..adapted_use import adapted_check
 
     checked = adapted_check(model)
-    found = [{trained_folder_of(model, f)} - {""} | ({f"{Path(f).resolve()}, the scene it was adapted on"}
-                                                   if _is_scene(checked, f) else set()) for f in files]
+    found = [{trained_folder_of(model, f)} - {""} | ({f"{Path(f).resolve()}, {said}"} if (said := _is_scene(checked, f))
+                                                   else set()) for f in files]
     seen = sum(1 for where in found if where)
     if not seen:
         return 0, ""
@@ -141,16 +141,24 @@ def trained_on_caution(model, files) -> tuple[int, str]:
                   f"on ({where}: as it records them): its figures on them are not on unseen images")
 
 
-def _is_scene(checked, path) -> bool:
-    """Is file ``path`` the scene a model adapted as ``checked`` was adapted on: that file (its
-    resolved path) or a copy of it (its SHA-256, which the model records)?"""
+def _is_scene(checked, path) -> str:
+    """Which scene a model adapted as ``checked`` learnt is file ``path``, in words ("" for none):
+    the scene it was adapted on, or one its base was (an adapted model adapted again records them,
+    ``adapted_earlier_on``); that file (its resolved path) or a copy of it (its SHA-256)."""
     if checked is None or not os.path.isfile(path):
-        return False
-    if checked.scene and Path(path).resolve() == Path(checked.scene):
-        return True
+        return ""
+    scenes = checked.scenes()[::-1]  # its own first
+    words = ["the scene it was adapted on"] + ["a scene its base was adapted on"] * (len(scenes) - 1)
+    resolved = Path(path).resolve()
+    for (scene, _), said in zip(scenes, words):
+        if scene and resolved == Path(scene):
+            return said
+    if not any(sha for _, sha in scenes):
+        return ""
     from ..files import sha256_file
 
-    return bool(checked.scene_sha256) and sha256_file(path) == checked.scene_sha256
+    digest = sha256_file(path)
+    return next((said for (_, sha), said in zip(scenes, words) if sha and sha == digest), "")
 
 
 def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> None:
