@@ -42,7 +42,7 @@ test: test-main test-qgis
 # made the compute-bound tests ~20x slower: 1590 s in all, against 614 s with one): much of a napari
 # or Dask test is waiting, so two workers overlap well even on two cores.
 test-main: venv
-	env -u QT_QPA_PLATFORM LDCSR_THREADS=1 $(PY) -m pytest -q -n 2 --durations=20 --ignore=tests/qgis
+	env -u QT_QPA_PLATFORM LDCSR_THREADS=1 $(PY) -m pytest -q -n 2 --durations=60 --ignore=tests/qgis
 
 # With QGIS present: its venv and tests (offscreen Qt). Without it the tests skip with the reason
 # (and fail under CI=true, where QGIS must be installed: see .ci/run).
