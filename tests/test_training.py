@@ -142,8 +142,8 @@ def test_training_with_decoded_chain_losses_checkpoints_and_resumes(image_dir, t
     out = tmp_path / "m.safetensors"
     kw = dict(config=tiny_test_config(with_encoder=True), batch_size=2, lr_size=16, scale_range=(2.5, 3.0),
               device="cpu", adv_weight=0.01, fft_weight=1.0, pix_weight=1.0, lat_weight=0.1,
-              train_decoder_in_diffusion=True, val_dir=image_dir)
-    _, hist = train(image_dir, out, minutes=(0.02, 0.01, 0.03), **kw)
+              train_decoder_in_diffusion=True, val_dir=image_dir, val_limit=1)
+    _, hist = train(image_dir, out, minutes=(0.01, 0.005, 0.015), **kw)  # a phase makes at least one step
     d = hist["phases"]["diffusion"]["steps"]
     assert d > 0 and {"fast", "diffusion"} <= set(hist["val"][-1])  # EMA model validated in both modes
     assert 0 < hist["val"][-1]["diffusion"]["4.0"]["hf_ratio"] < 10
@@ -153,7 +153,7 @@ def test_training_with_decoded_chain_losses_checkpoints_and_resumes(image_dir, t
     ckpt["state"].update(done=["fast"], phase=None)
     torch.save(ckpt, tmp_path / "a.ckpt")
     before = ldcsr_core.load_model(out, device="cpu", with_encoder=True)
-    _, hist2 = train(image_dir, tmp_path / "m2.safetensors", minutes=(10.0, 0.01, 0.02), resume=tmp_path / "a.ckpt",
+    _, hist2 = train(image_dir, tmp_path / "m2.safetensors", minutes=(10.0, 0.005, 0.01), resume=tmp_path / "a.ckpt",
                      **kw)  # a 10-minute phase A would time the test out: it must be skipped
     assert hist2["phases"]["fast"] == hist["phases"]["fast"]
     assert hist2["phases"]["diffusion"]["steps"] > 0
