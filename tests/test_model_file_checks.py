@@ -1,0 +1,149 @@
+"""Model files judged as --model loads them: another band count, our format under another name
+or suffix, an official checkpoint's EMA copy cut down, tensors or a configuration that do not fit
+(``ldcsr models`` and ``info --model`` say what upscale would). Split from test_model_files.py."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import ldcsr_core
+from ldcsr_core.checkpoints import read_state_dict
+from ldcsr_core.cli import main
+from ldcsr_core.config import ModelConfig, tiny_test_config
+from ldcsr_core.errors import CheckpointError
+
+
+def models_listing(*args):
+    return CliRunner().invoke(main, ["models", *map(str, args)], catch_exceptions=True)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=0)
+
+
+def test_a_model_of_another_band_count_is_refused_at_load(tmp_path):
+    """A model of 4 bands (ours, or an official-style .ckpt, its architecture read off its tensors)
+    is exit 6 naming the file and its band count, listed by ldcsr models as unreadable, nothing
+    written. Before: it loaded, every tile failed with torch's 'expected input[1, 3, 96, 96] to have
+    4 channels' (exit 1, the output's name in the summary), and ldcsr models listed it as usable."""
+    import dataclasses
+
+    import numpy as np
+    import rasterio
+
+    from ldcsr_core.models.ldcsr import LDCSR
+
+    cfg = tiny_test_config()
+    cfg = dataclasses.replace(cfg, cond_encoder=dataclasses.replace(cfg.cond_encoder, in_channels=4),
+                              decoder=dataclasses.replace(cfg.decoder, in_channels=4, out_ch=4))
+    with pytest.MonkeyPatch.context() as mp:  # made elsewhere (another project's trainer): built unchecked
+        mp.setattr(ModelConfig, "_check_rgb", lambda self: None, raising=False)
+        model = LDCSR(cfg)
+    ours = tmp_path / "four bands.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(ours),
+              metadata={"format": "ldcsr-safetensors-1", "config": cfg.to_json(), "name": "four", "version": "1"})
+    official = tmp_path / "four.ckpt"
+    torch.save({"state_dict": model.state_dict()}, official)
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=4, dtype="uint8") as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (4, 40, 40), dtype=np.uint8))
+    for path in (ours, official):
+        out = tmp_path / "out.tif"
+        r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(out), "-s", "2", "--mode", "fast",
+                                      "--model", str(path)])
+        assert r.exit_code == 6, r.output
+        last = r.output.strip().splitlines()[-1]
+        assert last.startswith(f"Error: {path}: ") and "cond_encoder.in_channels is 4" in last, r.output
+        assert "3 bands" in last and "Traceback" not in r.output, r.output
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.tif", ours.name, official.name])
+        r = models_listing(path)
+        assert r.exit_code == 6 and f"{path.name}  [unreadable]" in r.output, r.output
+        with pytest.raises(CheckpointError, match="runs models of 3 bands"):
+            ldcsr_core.load_model(path, device="cpu")
+
+
+def test_a_safetensors_file_of_another_name_case_or_suffix_loads(tiny, tmp_path):
+    """Our format is read by its content: 'M.SAFETENSORS' (as train --out, adapt -o and napari's Load
+    checkpoint… take it, a copy from Windows) or 'm.sft' loads, is listed by its metadata and its
+    output names the model. Before: '… is not an LDCSR checkpoint (neither a PyTorch .ckpt nor our
+    .safetensors format)', exit 6, for a file in exactly that format."""
+    import numpy as np
+    import rasterio
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (3, 40, 40), dtype=np.uint8))
+    saved = ldcsr_core.save_model(tiny, tmp_path / "mine.safetensors", name="mine", version="7")
+    for name in ("Mine.SAFETENSORS", "mine.sft"):
+        path = tmp_path / name
+        shutil.copy(saved, path)
+        out = tmp_path / f"{path.stem}_x2.tif"
+        r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(out), "-s", "2", "--mode", "fast",
+                                      "--model", str(path)])
+        assert r.exit_code == 0, r.output
+        with rasterio.open(out) as ds:
+            assert ds.tags()["LDCSR_MODEL"] == "mine 7"
+        r = models_listing(path)
+        assert r.exit_code == 0 and f"{name}\n" in r.output and "name:    mine 7" in r.output, r.output
+        assert ldcsr_core.load_model(path, device="cpu").name == "mine"
+
+
+def test_an_official_checkpoint_missing_an_ema_shadow_is_named(golden_dir, tmp_path):
+    """An official .ckpt whose EMA copy lacks a UNet tensor's shadow (a checkpoint cut down by
+    hand, a merge of two) is exit 6 naming the file, as every other refusal of a model file does.
+    Before: 'the checkpoint has EMA weights but no shadow copy of …' with no file named (in a
+    batch, napari's notification or a script looping over checkpoints: which one?)."""
+    sd = dict(torch.load(golden_dir / "small_official.ckpt", map_location="cpu", weights_only=True)["state_dict"])
+    del sd["model_ema.diffusion_modeltime_embed2bias"]
+    path = tmp_path / "cut down.ckpt"
+    torch.save({"state_dict": sd}, path)
+    r = models_listing(path)
+    assert r.exit_code == 6, r.output
+    assert r.output.strip().splitlines()[-1] == (
+        f"Error: {path}: the checkpoint has EMA weights but no shadow copy of "
+        "model.diffusion_model.time_embed.2.bias (expected model_ema.diffusion_modeltime_embed2bias)"), r.output
+    with pytest.raises(CheckpointError, match=f"^'?{path}: the checkpoint has EMA weights"):
+        ldcsr_core.load_model(path, device="cpu")
+
+
+def test_a_file_whose_tensors_do_not_fit_its_configuration_is_not_listed_as_usable(tiny, tmp_path):
+    """ldcsr models and info --model judge a file in our format by its tensors' names and shapes
+    too (from its header), as --model loads it: one with a tensor missing, or a tensor of another
+    shape, is listed as unreadable with load_model's sentence (exit 6); info refuses it, nothing on
+    stdout. Before: both described it as fine (name, parameters, configuration; info exit 0) and
+    only upscale said it does not match."""
+    import numpy as np
+    import rasterio
+    from safetensors.torch import save_file
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.zeros((3, 40, 40), np.uint8))
+    good = ldcsr_core.save_model(tiny, tmp_path / "good.safetensors", name="good")
+    sd, meta = read_state_dict(good)
+    name = "cond_stage_model.conv_in.weight"
+    cut = tmp_path / "cut.safetensors"
+    save_file({k: v for k, v in sd.items() if k != name}, str(cut), metadata=meta)
+    wide = tmp_path / "wide.safetensors"
+    save_file({**sd, name: torch.zeros(*sd[name].shape[:-1], 5)}, str(wide), metadata=meta)
+    for path, says in ((cut, f"missing 1 tensor (cond_stage_model 1; e.g. {name})"),
+                       (wide, f"1 shape mismatch (cond_stage_model 1; e.g. {name}: checkpoint")):
+        with pytest.raises(CheckpointError, match=re.escape(says)):
+            ldcsr_core.load_model(path, device="cpu")
+        r = models_listing(good, path)
+        assert r.exit_code == 6, r.output
+        assert "good.safetensors\n" in r.output and f"{path.name}  [unreadable]" in r.output, r.output
+        assert r.output.strip().splitlines()[-1].startswith(f"Error: {path} does not match the LDCSR model: {says}")
+        r = CliRunner().invoke(main, ["info", str(src), "--model", str(path)])
+        assert r.exit_code == 6 and r.stdout == "", r.output
+        assert says in r.output, r.output
+    r = CliRunner().invoke(main, ["info", str(src), "--model", str(good)])
+    assert r.exit_code == 0, r.output
