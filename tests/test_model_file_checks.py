@@ -147,3 +147,38 @@ def test_a_file_whose_tensors_do_not_fit_its_configuration_is_not_listed_as_usab
         assert says in r.output, r.output
     r = CliRunner().invoke(main, ["info", str(src), "--model", str(good)])
     assert r.exit_code == 0, r.output
+
+
+def test_a_configuration_that_cannot_be_built_is_listed_as_unreadable(tiny, tmp_path):
+    """A file in our format whose recorded configuration validates but cannot be built (a negative
+    width, hand-edited): ldcsr models and info --model built it on the meta device unguarded, so
+    both stopped with 'Error: RuntimeError: Trying to create tensor with negative dimension', exit 1,
+    the models after it never listed. Now load_model's sentence, exit 6, as upscale says it."""
+    import json
+
+    import numpy as np
+    import rasterio
+
+    from ldcsr_core.errors import one_line
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.zeros((3, 40, 40), np.uint8))
+    good = ldcsr_core.save_model(tiny, tmp_path / "good.safetensors", name="good")
+    sd, meta = read_state_dict(good)
+    cfg = json.loads(meta["config"])
+    cfg["cond_encoder"]["z_channels"] = -4
+    bad = tmp_path / "bad.safetensors"
+    from safetensors.torch import save_file
+
+    save_file(sd, str(bad), metadata={**meta, "config": json.dumps(cfg)})
+    with pytest.raises(CheckpointError) as refused:
+        ldcsr_core.load_model(bad, device="cpu")
+    says = one_line(refused.value)
+    assert says.startswith(f"{bad}: its model configuration cannot be built into a model (") and "-4" in says
+    r = models_listing(bad, good)
+    assert r.exit_code == 6, r.output
+    assert f"{bad.name}  [unreadable]" in r.output and "good.safetensors\n" in r.output, r.output
+    assert r.output.strip().splitlines()[-1] == f"Error: {says}", r.output
+    r = CliRunner().invoke(main, ["info", str(src), "--model", str(bad)])
+    assert r.exit_code == 6 and r.stdout == "" and says in r.output, r.output

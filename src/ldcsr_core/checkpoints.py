@@ -244,7 +244,7 @@ def check_recorded_tensors(meta: Mapping[str, str], path: Path) -> None:
     with safe_open(str(path), framework="pt") as f:
         shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     with torch.device("meta"):
-        model = _construct(cfg)
+        model = _build(cfg, f"{path}: its model configuration")
     _check_fit({k: tuple(v.shape) for k, v in model.state_dict().items()}, shapes, str(path), recorded=True)
 
 
@@ -307,6 +307,15 @@ def _construct(config: ModelConfig, seed: int | None = None) -> LDCSR:
             return LDCSR(config)
         finally:
             torch.random.set_rng_state(gen_state)
+
+
+def _build(cfg: ModelConfig, whose: str) -> LDCSR:
+    """:func:`_construct` (its random weights leave torch's generator as it was); a configuration
+    that cannot be built is one :class:`CheckpointError` naming ``whose`` (load_model, ldcsr models)."""
+    try:
+        return _construct(cfg)
+    except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as e:  # e.g. a width of 0 or a list of lists
+        raise CheckpointError(f"{whose} cannot be built into a model ({one_line(e)})") from None
 
 
 def _check_config(config) -> None:
@@ -381,11 +390,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         except ConfigError as e:  # read off its tensors (a model of 4 bands): which file, as for ours
             raise CheckpointError(f"{path}: its architecture, read off its tensors, is not one ldcsr_core "
                                   f"can run ({e})") from None
-    try:  # its random initial weights, replaced below, leave torch's generator as it was
-        model = _construct(cfg)
-    except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as e:  # e.g. a width of 0 or a list of lists
-        whose = "the config given" if config is not None else f"{path}: its model configuration"
-        raise CheckpointError(f"{whose} cannot be built into a model ({one_line(e)})") from None
+    model = _build(cfg, "the config given" if config is not None else f"{path}: its model configuration")
     _check_and_load(model, sd, str(path), config_given=config is not None,
                     recorded=meta.get("format") == FORMAT_TAG)
     model.name = meta.get("name", path.stem)
