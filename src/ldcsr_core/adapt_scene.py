@@ -4,11 +4,13 @@ before any training.
 :func:`holdout_split` holds back a strip for the guard; :func:`_read_parts` reads the strip (its
 windows) and the training part (:func:`_read_pool`); :func:`_check_data` refuses, before any
 training, a part that nodata or a flat fill leaves unscorable; :func:`_scene_id` and
-:func:`_pixels_sha256` identify the scene adapted on, and :func:`adapted_here` recognises it again.
+:func:`_pixels_sha256` identify the scene adapted on, and :func:`adapted_here` (a file:
+:func:`is_scene_file`) recognises it again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -20,7 +22,7 @@ from .adapted_use import Reading
 from .errors import InputError
 from .front_end import say
 
-__all__ = ["holdout_split", "adapted_here", "HOLDOUT"]
+__all__ = ["holdout_split", "adapted_here", "is_scene_file", "HOLDOUT"]
 
 HOLDOUT = 0.25  # share of the scene's longer side held back for the guard
 MAX_TRAIN_PIXELS = 4096 * 4096  # a larger training region is sampled in windows
@@ -144,12 +146,41 @@ def adapted_here(checked, scene, src, box) -> bool:
         return _pixels_sha256([scene]) == checked.scene_sha256
     name = str(scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or "")
     if name and os.path.isfile(name):
-        return bool(checked.scene) and str(Path(name).resolve()) == checked.scene
+        return bool(is_scene_file(checked, name, earlier=False))
     try:
         _, held, pool, _ = _read_parts(src, box, checked.scale)
     except InputError:  # too small to split as adapt does: not the region it adapted on
         return False
     return _pixels_sha256([a for _, a, _ in held] + pool) == checked.scene_sha256
+
+
+def is_scene_file(checked, path, earlier: bool = True) -> str:
+    """Which scene a model adapted as ``checked`` learnt file ``path`` is, in words ("" for none):
+    the scene it was adapted on, or (``earlier``) one its base was (``adapted_earlier_on``); that
+    file (its resolved path) or a copy of it (its SHA-256, which the model records; a file hashed
+    once while unchanged). One rule for the self-check's caution (:func:`adapted_here`: its own
+    scene) and ``ldcsr evaluate``'s."""
+    if checked is None or not os.path.isfile(path):
+        return ""
+    scenes = checked.scenes()[::-1] if earlier else checked.scenes()[-1:]  # its own first
+    words = ["the scene it was adapted on"] + ["a scene its base was adapted on"] * (len(scenes) - 1)
+    resolved = Path(path).resolve()
+    for (scene, _), said in zip(scenes, words):
+        if scene and resolved == Path(scene):
+            return said
+    if not any(sha for _, sha in scenes):
+        return ""
+    st = os.stat(path)  # a file hashed once while it is unchanged (napari's Check quality here, again)
+    digest = _file_sha256(os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return next((said for (_, sha), said in zip(scenes, words) if sha and sha == digest), "")
+
+
+@functools.lru_cache(maxsize=64)
+def _file_sha256(path: str, *_identity) -> str:
+    """SHA-256 of file ``path``, cached by its identity (device, inode, size, modification time)."""
+    from .files import sha256_file
+
+    return sha256_file(path)
 
 
 def _read_pool(src, box) -> tuple[list[np.ndarray], list]:

@@ -76,3 +76,24 @@ def test_a_saved_model_on_its_file_says_so_in_the_cli(base, kept, tmp_path):
                                  "--device", "cpu"])
         assert r.exit_code == 0, r.output
         assert (f"fast · float32 on cpu · caution: {SAID}" in r.output) == said, r.output
+
+
+def test_a_copy_of_its_scene_is_its_scene_to_the_self_check_as_to_evaluate(base, kept, tmp_path):
+    """ldcsr evaluate recognised a copy of the scene adapted on by its SHA-256 (2df1dd0), the
+    self-check by its path only: the copy's figures were given without the caution that the same
+    pixels under their own name, and evaluate on the copy, gave. One rule now (is_scene_file)."""
+    import shutil
+
+    png = tmp_path / "scene.png"
+    Image.fromarray(scene()).save(png)
+    model = adapt(png, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "a.safetensors")
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    copy = folder / "copy of scene.png"
+    shutil.copy(png, copy)
+    r = CliRunner().invoke(main, ["selfcheck", str(copy), "-s", "2", "--mode", "fast", "--model", str(model),
+                                  "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert f"fast · float32 on cpu · caution: {SAID}" in r.output, r.output
+    r = CliRunner().invoke(main, ["evaluate", str(folder), "--model", str(model), "--scales", "2", "--device", "cpu"])
+    assert r.exit_code == 0 and f"{copy.resolve()}, the scene it was adapted on" in r.output, r.output

@@ -128,10 +128,11 @@ def trained_on_caution(model, files) -> tuple[int, str]:
     """How many of ``files`` the model was trained on, as it records it: in a folder of
     :func:`trained_folders`, or the scene an adapted model was adapted on (``ldcsr adapt``'s file);
     and a caution saying so ('' for none): their figures are not on unseen images."""
+    from ..adapt_scene import is_scene_file
     from ..adapted_use import adapted_check
 
     checked = adapted_check(model)
-    found = [{trained_folder_of(model, f)} - {""} | ({f"{Path(f).resolve()}, {said}"} if (said := _is_scene(checked, f))
+    found = [{trained_folder_of(model, f)} - {""} | ({f"{Path(f).resolve()}, {said}"} if (said := is_scene_file(checked, f))
                                                    else set()) for f in files]
     seen = sum(1 for where in found if where)
     if not seen:
@@ -139,26 +140,6 @@ def trained_on_caution(model, files) -> tuple[int, str]:
     where = "; ".join(sorted(set().union(*found)))
     return seen, (f"{seen} of the {counted(len(files), 'image')} {noun(seen, 'is', 'are')} among those model {getattr(model, 'name', '?')} was trained "
                   f"on ({where}: as it records them): its figures on them are not on unseen images")
-
-
-def _is_scene(checked, path) -> str:
-    """Which scene a model adapted as ``checked`` learnt is file ``path``, in words ("" for none):
-    the scene it was adapted on, or one its base was (an adapted model adapted again records them,
-    ``adapted_earlier_on``); that file (its resolved path) or a copy of it (its SHA-256)."""
-    if checked is None or not os.path.isfile(path):
-        return ""
-    scenes = checked.scenes()[::-1]  # its own first
-    words = ["the scene it was adapted on"] + ["a scene its base was adapted on"] * (len(scenes) - 1)
-    resolved = Path(path).resolve()
-    for (scene, _), said in zip(scenes, words):
-        if scene and resolved == Path(scene):
-            return said
-    if not any(sha for _, sha in scenes):
-        return ""
-    from ..files import sha256_file
-
-    digest = sha256_file(path)
-    return next((said for (_, sha), said in zip(scenes, words) if sha and sha == digest), "")
 
 
 def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> None:
