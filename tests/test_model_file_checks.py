@@ -182,3 +182,31 @@ def test_a_configuration_that_cannot_be_built_is_listed_as_unreadable(tiny, tmp_
     assert r.output.strip().splitlines()[-1] == f"Error: {says}", r.output
     r = CliRunner().invoke(main, ["info", str(src), "--model", str(bad)])
     assert r.exit_code == 6 and r.stdout == "" and says in r.output, r.output
+
+
+def test_an_adapted_model_under_another_suffix_is_still_an_adapted_model(tiny, tmp_path):
+    """Our format is read by its content (m.sft loads, 18a7aed), but what a file says of its
+    adaptation was read only from files named .safetensors: ldcsr info --model adapted.sft said
+    'not an adapted model' and gave no note for a use beyond its guard (napari's Run and live lens,
+    QGIS, read it the same way). Now the same content rule (model_metadata.is_safetensors)."""
+    import numpy as np
+    import rasterio
+    from safetensors.torch import save_file
+
+    from ldcsr_core.adapted_use import adapted_check
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (3, 40, 40), dtype=np.uint8))
+    saved = ldcsr_core.save_model(tiny, tmp_path / "adapted.safetensors", name="adapted")
+    sd, meta = read_state_dict(saved)
+    meta = {**meta, "adapted_from": "tiny", "adapted_on": str(src), "adapted_on_sha256": "0" * 64,
+            "adapt_scale": "2", "adapt_bands": "1,2,3", "adapt_band_count": "3", "adapt_stretch": "dtype"}
+    for name in ("adapted.safetensors", "adapted.sft", "Adapted.SAFETENSORS"):
+        path = tmp_path / name
+        save_file(sd, str(path), metadata=meta)
+        assert adapted_check(path) is not None and adapted_check(path).scale == 2.0, name
+        r = CliRunner().invoke(main, ["info", str(src), "-s", "4", "--model", str(path)])
+        assert r.exit_code == 0, r.output
+        assert f"model:       {path}: adapted and checked at ×2 in fast mode" in r.output, r.output
+        assert "not an adapted model" not in r.output and "at ×4" in r.output, r.output

@@ -132,7 +132,9 @@ def adapted_check(model_or_path) -> Checked | None:
         checked = getattr(model_or_path, "adapt_checked", None)
         at = getattr(model_or_path, "adapt_scale", None)
         return checked if checked is not None else (Checked(float(at)) if at is not None else None)
-    if not str(model_or_path).lower().endswith(".safetensors") or not os.path.isfile(model_or_path):
+    from .model_metadata import is_safetensors
+
+    if not os.path.isfile(model_or_path) or not is_safetensors(model_or_path):  # by content: m.sft too
         return None
     try:
         from safetensors import safe_open

@@ -28,7 +28,8 @@ from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
 from .checkpoint_keys import mismatch_text
-from .model_metadata import recorded_numbers, window_limits  # noqa: F401 - window_limits: its older home
+from .model_metadata import (  # noqa: F401 - window_limits: its older home
+    _safetensors_kind, is_safetensors, recorded_numbers, window_limits)
 from .words import counted
 from .models.ldcsr import LDCSR
 from .official_checkpoint import builtin_twin, infer_config, remap_official
@@ -52,26 +53,6 @@ IGNORED_KEYS = set(SCHEDULE_KEYS) | {"logvar", "lvlb_weights"}
 
 # the shared helper under its older public name
 file_sha256 = sha256_file
-
-
-def _safetensors_kind(path: Path, head: bytes) -> bool:
-    """A file whose first bytes are ``head`` is read as safetensors: named ``.safetensors`` in any
-    letter case, or named otherwise (``.SFT``, ``.bin``) and starting as one (its header's length,
-    then ``{``), not as a PyTorch zip or pickle. Before, ``M.SAFETENSORS`` (a copy from Windows, a
-    model saved by ``train --out M.SAFETENSORS``) was 'neither a PyTorch .ckpt nor our .safetensors'."""
-    torch_like = head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
-    return path.suffix.lower() == ".safetensors" or (head[8:9] == b"{" and not torch_like)
-
-
-def is_safetensors(path: str | os.PathLike) -> bool:
-    """Whether the file ``path`` is read as safetensors (:func:`_safetensors_kind`); by its name
-    alone when it cannot be read (reading it says why)."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            return _safetensors_kind(path, f.read(9))
-    except OSError:
-        return path.suffix.lower() == ".safetensors"
 
 
 def check_checkpoint_file(path: str | os.PathLike) -> Path:

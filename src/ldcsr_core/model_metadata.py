@@ -1,16 +1,41 @@
-"""The numbers a model file in our format records besides its configuration, checked before a
-model is built from it: its window limits and an adapted model's scale (hand-edited metadata is
-one :class:`~ldcsr_core.errors.CheckpointError` naming the file). Used by
-:mod:`ldcsr_core.checkpoints` (``load_model``, ``ldcsr models``)."""
+"""A model file in our format, torch-free: whether a file is one (:func:`is_safetensors`, by its
+content), and the numbers it records besides its configuration, checked before a model is built
+from it: its window limits and an adapted model's scale (hand-edited metadata is one
+:class:`~ldcsr_core.errors.CheckpointError` naming the file). Used by
+:mod:`ldcsr_core.checkpoints` (``load_model``, ``ldcsr models``) and :mod:`ldcsr_core.adapted_use`."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Mapping
 
 from .errors import CheckpointError
 from .rules import LATENT, MAX_SCALE, MIN_WINDOW
 
-__all__ = ["window_limits", "recorded_numbers"]
+__all__ = ["is_safetensors", "window_limits", "recorded_numbers"]
+
+
+def _safetensors_kind(path: Path, head: bytes) -> bool:
+    """A file whose first bytes are ``head`` is read as safetensors: named ``.safetensors`` in any
+    letter case, or named otherwise (``.SFT``, ``.bin``) and starting as one (its header's length,
+    then ``{``), not as a PyTorch zip or pickle. Before, ``M.SAFETENSORS`` (a copy from Windows, a
+    model saved by ``train --out M.SAFETENSORS``) was 'neither a PyTorch .ckpt nor our .safetensors'."""
+    torch_like = head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+    return path.suffix.lower() == ".safetensors" or (head[8:9] == b"{" and not torch_like)
+
+
+def is_safetensors(path: str | os.PathLike) -> bool:
+    """Whether the file ``path`` is read as safetensors (:func:`_safetensors_kind`); by its name
+    alone when it is no regular file (a FIFO is never opened) or cannot be read (reading it says why)."""
+    path = Path(path)
+    try:
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                return _safetensors_kind(path, f.read(9))
+    except OSError:
+        pass
+    return path.suffix.lower() == ".safetensors"
 
 
 def window_limits(meta: Mapping[str, str], path) -> tuple[int | None, int | None]:

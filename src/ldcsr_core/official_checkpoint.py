@@ -164,7 +164,8 @@ def builtin_twin_file(path) -> str | None:
 
     from safetensors import safe_open
 
-    from .checkpoints import FORMAT_TAG, is_safetensors
+    from .checkpoints import FORMAT_TAG
+    from .model_metadata import is_safetensors
 
     path = Path(path)
     try:
