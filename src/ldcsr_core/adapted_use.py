@@ -58,6 +58,7 @@ class Checked:
     strip_gain_db: float | None = None  # the guard's: adapted minus base PSNR on the held-back strip
     trained_on: tuple[str, ...] = ()  # the folders its base was trained on, as the base recorded them
     earlier: tuple[tuple[str, str], ...] = ()  # (scene, SHA-256) its base was adapted on, oldest first
+    base_sha256: str = ""  # its base's SHA-256 (adapted_from_sha256): a built-in base's folders, for older models
 
     def scenes(self) -> tuple[tuple[str, str], ...]:
         """Every ``(scene, SHA-256)`` this model learnt: its base's earlier adaptations', then its own."""
@@ -122,7 +123,7 @@ def checked_from_metadata(meta: dict) -> Checked | None:
                     if isinstance(e, dict)) if isinstance(earlier, list) else ()
     return Checked(scale, Reading(bands, meta.get("adapt_stretch") or None, count),
                    str(meta.get("adapted_on") or ""), str(meta.get("adapted_on_sha256") or ""), strip, folders,
-                   earlier)
+                   earlier, str(meta.get("adapted_from_sha256") or ""))
 
 
 def adapted_check(model_or_path) -> Checked | None:

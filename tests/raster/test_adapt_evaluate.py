@@ -144,3 +144,36 @@ def test_a_model_adapted_from_an_adapted_model_keeps_every_scene_it_learnt(tiny_
     r = CliRunner().invoke(main, ["models", str(thrice)])
     assert r.exit_code == 0 and f"its base was adapted on {second.resolve()}" in r.output, r.output
     assert f"and before that on {first.resolve()}" in r.output, r.output
+
+
+def test_a_model_adapted_before_the_folders_were_recorded_knows_its_built_in_bases(tiny_model, tmp_path, kept,
+                                                                                    monkeypatch):
+    """A model adapted from a built-in model before adapted_from_trained_on was recorded (9c13472)
+    still records that base's SHA-256: evaluate of it on the base's training images said none was
+    seen (images_trained_on 0, no caution), as for every model adapted from the shipped v4 until
+    today. Now the built-in base's folders, known by its shipped checksum."""
+    from safetensors.torch import save_file
+
+    from ldcsr_core import builtin_models
+    from ldcsr_core.checkpoints import read_state_dict
+    from ldcsr_core.files import sha256_file
+
+    data = tmp_path / "train"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray(scene(64, 64, seed=i)).save(data / f"t{i}.png")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shipped = ldcsr_core.save_model(tiny_model, weights / builtin_models.DEFAULT_WEIGHTS, name="ldcsr-compact-rsscn7",
+                                    version="4", notes=json.dumps({"data": str(data.resolve())}))
+    (weights / builtin_models.BUILTIN_SUMS).write_text(json.dumps({shipped.name: sha256_file(shipped)}))
+    monkeypatch.setattr(builtin_models, "default_model_path", lambda: shipped)
+    png = tmp_path / "scene.png"
+    Image.fromarray(scene()).save(png)
+    res = adapt(png, 2.0, ldcsr_core.load_model(None, device="cpu", dtype="float32"), steps=1, recipe=FAST)
+    sd, meta = read_state_dict(res.save(tmp_path / "new.safetensors"))
+    assert json.loads(meta.pop("adapted_from_trained_on")) == [str(data.resolve())]
+    older = tmp_path / "older.safetensors"  # as saved before 9c13472
+    save_file(sd, str(older), metadata=meta)
+    said, report = _evaluate(data, older, tmp_path)
+    assert report["images_trained_on"] == 2 and str(data.resolve()) in report["caution"], said

@@ -97,7 +97,8 @@ def trained_folders(model) -> list[str]:
     """The folders of images ``model`` was trained on, as its notes record them (``ldcsr train``'s:
     the history's ``trained_on``, its --init model's folders and its own DATA, resolved; an earlier
     model's ``data``, when it is a full path), and an adapted model's base's, as its metadata records
-    them (``adapted_from_trained_on``); [] when they say none (an official model)."""
+    them (``adapted_from_trained_on``; a model adapted before they were recorded: a built-in base's,
+    known by its SHA-256); [] when they say none (an official model)."""
     import json
 
     from ..adapted_use import adapted_check
@@ -112,8 +113,30 @@ def trained_folders(model) -> list[str]:
     if not isinstance(folders, list):
         folders = [notes.get("data")]
     checked = adapted_check(model)
-    folders = list(dict.fromkeys([*(checked.trained_on if checked is not None else ()), *folders]))
+    base = () if checked is None else checked.trained_on or _builtin_folders(checked.base_sha256)
+    folders = list(dict.fromkeys([*base, *folders]))
     return [f for f in folders if isinstance(f, str) and Path(split_source(f)[0]).is_absolute()]
+
+
+def _builtin_folders(sha256: str) -> tuple[str, ...]:
+    """The training folders of the built-in model whose shipped SHA-256 is ``sha256`` (its notes),
+    () for another: the base of a model adapted before ``adapted_from_trained_on`` was recorded."""
+    from types import SimpleNamespace
+
+    from ..builtin_models import builtin_model_paths, builtin_sums
+
+    sums = builtin_sums()
+    path = next((p for p in builtin_model_paths() if sha256 and sums.get(p.name) == sha256), None)
+    if path is None:
+        return ()
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as f:
+            notes = (f.metadata() or {}).get("notes", "")
+    except Exception:  # noqa: BLE001 - a damaged install: loading it says so
+        return ()
+    return tuple(trained_folders(SimpleNamespace(notes=notes)))
 
 
 def trained_folder_of(model, path) -> str:
