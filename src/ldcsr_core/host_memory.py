@@ -3,8 +3,9 @@
 ``np.empty`` of a result larger than the free memory succeeds on Linux (the kernel overcommits: it
 refuses only what exceeds RAM and swap together), and the process is killed once the engine has
 filled that much of it, hours into a run. :func:`available_bytes` is the figure to check first: the
-kernel's ``MemAvailable`` plus free swap, capped by the process's cgroup memory limit (a container's),
-whose page cache that can be dropped counts as free, as the kernel's figure counts it.
+kernel's ``MemAvailable`` plus free swap, capped by the tightest cgroup memory limit the process is
+under (a container's, a Slurm job's or systemd slice's above its own cgroup), whose page cache counts as
+free, as the kernel's figure counts it.
 """
 
 from __future__ import annotations
@@ -67,21 +68,44 @@ def _own_dir(mount: str, root: str, v2: bool) -> str:
     return mount
 
 
+def _up_to(own: str, mount: str):
+    """``own`` and each cgroup above it up to ``mount``: a limit on any of them (a Slurm job's above its
+    task's, a systemd slice's) caps the process."""
+    d = own
+    while True:
+        yield d
+        if os.path.normpath(d) == os.path.normpath(mount) or os.path.dirname(d) == d:
+            return
+        d = os.path.dirname(d)
+
+
+def _number(path: str) -> int | None:
+    text = _read(path)
+    return int(text) if text and text.isdigit() else None
+
+
 def _cgroup_room(root: str, swap_free: int) -> int | None:
-    """What the cgroup memory limit leaves (its reclaimable page cache counted as free), or None."""
+    """What the tightest cgroup memory limit above the process leaves (its page cache, active and
+    inactive, counted as free, as the kernel reclaims it at the limit), or None without a limit."""
     v2 = os.path.join(root, "sys/fs/cgroup")
+    rooms = []
     if os.path.exists(os.path.join(v2, "cgroup.controllers")):
-        d = _own_dir(v2, root, True)
-        limit, used = _read(os.path.join(d, "memory.max")), _read(os.path.join(d, "memory.current"))
-        if not (limit and used and limit.isdigit() and used.isdigit()):
-            return None
-        swap, swapped = _read(os.path.join(d, "memory.swap.max")), _read(os.path.join(d, "memory.swap.current"))
+        levels = list(_up_to(_own_dir(v2, root, True), v2))
         swap_room = swap_free
-        if swap not in (None, "max"):
-            swap_room = min(swap_free, int(swap) - int(swapped)) if swap.isdigit() and (swapped or "").isdigit() else 0
-        return int(limit) - int(used) + _stat(os.path.join(d, "memory.stat"), "inactive_file") + max(0, swap_room)
-    d = _own_dir(os.path.join(v2, "memory"), root, False)
-    limit, used = _read(os.path.join(d, "memory.limit_in_bytes")), _read(os.path.join(d, "memory.usage_in_bytes"))
-    if not (limit and used and limit.isdigit() and used.isdigit()) or int(limit) >= 1 << 62:  # v1's "no limit"
-        return None
-    return int(limit) - int(used) + _stat(os.path.join(d, "memory.stat"), "total_inactive_file") + swap_free
+        for d in levels:  # memory.swap.max: the swap a cgroup (and those below it) may fill
+            swap, swapped = _read(os.path.join(d, "memory.swap.max")), _number(os.path.join(d, "memory.swap.current"))
+            if swap not in (None, "max"):
+                swap_room = min(swap_room, int(swap) - swapped if swap.isdigit() and swapped is not None else 0)
+        for d in levels:
+            limit, used = _number(os.path.join(d, "memory.max")), _number(os.path.join(d, "memory.current"))
+            if limit is not None and used is not None:
+                cache = sum(_stat(os.path.join(d, "memory.stat"), k) for k in ("active_file", "inactive_file"))
+                rooms.append(limit - used + cache + max(0, swap_room))
+    else:
+        mount = os.path.join(v2, "memory")
+        for d in _up_to(_own_dir(mount, root, False), mount):
+            limit, used = _number(os.path.join(d, "memory.limit_in_bytes")), _number(os.path.join(d, "memory.usage_in_bytes"))
+            if limit is not None and used is not None and limit < 1 << 62:  # v1's "no limit" is about 2**63
+                cache = sum(_stat(os.path.join(d, "memory.stat"), k) for k in ("total_active_file", "total_inactive_file"))
+                rooms.append(limit - used + cache + swap_free)
+    return min(rooms) if rooms else None
