@@ -6,6 +6,8 @@ Before: ``.tif``/``.tiff`` only; a ``.vrt`` had no reader at all, an ``.img`` op
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
@@ -86,3 +88,29 @@ def test_files_rasterio_cannot_open_are_declined(tmp_path):
         d.write(np.ones((1, 8, 8), np.uint8))  # a raster GDAL reads, under a name the engine does not list
     assert napari_get_reader(str(tmp_path / "dem.bmp")) is None
     assert callable(napari_get_reader(str(tif))) and callable(napari_get_reader([str(tif), str(tif)]))
+
+
+def _bytes_read() -> int:
+    with open("/proc/self/io") as f:
+        return int(dict(line.split(": ") for line in f.read().splitlines())["rchar"])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="Linux's per-process I/O counters")
+def test_a_png_is_decoded_once_to_check_it_however_often_it_is_opened(tmp_path):
+    """Before: each open of a PNG (the reader's claim, its lazy check, its read, its pages check) decoded
+    all of it again to find damage: a PNG with a world file was read from disk 5 times to open it."""
+    rgb = np.random.default_rng(3).integers(0, 256, (3, 1200, 1500), dtype=np.uint8)  # incompressible: 5.4 MB
+    paths = []
+    for name in ("warm.png", "scene.png"):
+        paths.append(tmp_path / name)
+        with rasterio.open(paths[-1], "w", driver="PNG", height=1200, width=1500, count=3, dtype="uint8") as dst:
+            dst.write(rgb)
+        (tmp_path / name).with_suffix(".pgw").write_text("2\n0\n0\n-2\n500000\n4100000\n")
+    napari_get_reader(str(paths[0]))(str(paths[0]))  # the modules it imports are not counted
+    size, before = paths[1].stat().st_size, _bytes_read()
+    (layer,) = napari_get_reader(str(paths[1]))(str(paths[1]))
+    read = _bytes_read() - before
+    assert np.array_equal(layer[0], rgb.transpose(1, 2, 0))
+    assert size <= read < 2.5 * size, (read, size)  # the check's decode and the pixels' read: 2× its size
+    paths[1].write_bytes(paths[1].read_bytes()[: size // 2])  # damaged since: checked again, declined
+    assert napari_get_reader(str(paths[1])) is None

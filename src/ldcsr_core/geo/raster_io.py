@@ -188,7 +188,7 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
                             "(rename the file)") from None
     try:
         check_dataset(src, p)
-        _check_decodes(src)
+        _check_decodes(src, p)
         kind = palette_expansion(src, p) if expand_palette else None
     except (InputError, RasterIOError):
         src.close()
@@ -229,12 +229,27 @@ def virtual_path(path) -> str | None:
     return None
 
 
-def _check_decodes(src) -> None:
+_DECODED: dict[tuple, bool] = {}  # the PNGs (device, inode, size, mtime) _check_decodes found whole
+
+
+def _check_decodes(src, p: Path) -> None:
     """A damaged PNG reads as the whole image without any error (GDAL's whole-image path ignores
     libpng's), with different garbage on each read; a window read reports it.  Reading the last row
-    decodes every row once, so a damaged PNG is refused here rather than super-resolved."""
+    decodes every row once, so a damaged PNG is refused here rather than super-resolved; once per
+    version of the file (napari's reader and a run open it several times: each open decoded it all)."""
     if src.driver != "PNG":
         return
+    st = p.stat()
+    version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if version in _DECODED:
+        return
+    _decode_last_row(src)
+    if len(_DECODED) >= 256:  # bounded: a batch of thousands of PNGs
+        _DECODED.clear()
+    _DECODED[version] = True
+
+
+def _decode_last_row(src) -> None:
     from rasterio.windows import Window
 
     with read_errors(src):
