@@ -51,7 +51,7 @@ class _LostOnce:
     def cancel(self, futures):
         pass
 
-    def submit(self, fn, name, source, arr, tile, plan_f, mode, seed, **kw):
+    def submit(self, fn, name, source, arr, tile, plan_f, mode, seed, hosts, **kw):
         self.submits += 1
         client = self
 

@@ -454,8 +454,9 @@ def test_each_worker_runs_its_tiles_on_its_share_of_its_own_cores(rasters, tiny_
     """Before: every worker ran its tiles on the client's thread count (its auto count, here 1),
     whatever the worker's cores and Dask threads (a 32-core worker on 1 thread, a worker of 4 Dask
     threads on a 4-core machine on 4 × the client's), and a shared cluster's worker kept torch at
-    that count after the run. Now each runs (its cores // its Dask threads), and its own count
-    after; ``--dask local:N``'s workers share this machine's cores."""
+    that count after the run. Now each runs (its cores // the Dask threads of the workers on its
+    machine), and its own count after; ``--dask local:N``'s workers share this machine's cores. Before
+    that: the worker processes of one machine each took all its cores (2 × 2 torch threads on 2 cores)."""
     import torch
 
     from ldcsr_core import threads
@@ -481,7 +482,12 @@ def test_each_worker_runs_its_tiles_on_its_share_of_its_own_cores(rasters, tiny_
             seen, cores, nthreads = c.run(_threads_seen), c.run(_cores), c.nthreads()
             ran = {a: s for a, s in seen.items() if s}
             assert ran, seen  # tiles were computed on the workers
-            assert ran == {a: [max(1, cores[a] // nthreads[a])] for a in ran}, (seen, cores, nthreads)
+            # the worker processes of one machine share its cores: here all of them (both are local)
+            assert ran == {a: [max(1, cores[a] // sum(nthreads.values()))] for a in ran}, (seen, cores, nthreads)
+            # torch threads of the tiles running at once on this machine: not more than its cores
+            # (before: 2 processes × 1 Dask thread × 2 torch threads on 2 cores)
+            assert sum(ran.get(a, [1])[0] * n for a, n in nthreads.items()) <= max(max(cores.values()),
+                                                                                   sum(nthreads.values()))
             assert {a: c.submit(_torch_threads, workers=[a], pure=False).result() for a in workers} == own
         with dask_runner("local:1", ModelSource(builder=functools.partial(int, 0), key="zero")) as runner:
             assert runner.source.threads == threads.worker_threads(1) == threads.available_cores()

@@ -37,8 +37,9 @@ class ModelSource:
 
     ``path=None`` and no builder means the shipped default model. ``key`` identifies the model in
     each worker's cache; by default the path's SHA-256 (or the builder's repr). ``threads`` is the
-    torch CPU thread count of each tile on the workers; None: each worker's share of its own cores
-    (:func:`~ldcsr_core.threads.worker_threads` of its Dask thread count). Floating-point sums
+    torch CPU thread count of each tile on the workers; None: each worker's share of its machine's
+    cores (:func:`~ldcsr_core.threads.worker_threads` of the Dask threads of the workers on it,
+    :func:`host_threads`). Floating-point sums
     depend on it (by one ulp, enough to flip a rounding now and then in diffusion mode), so
     :class:`~ldcsr_core.geo.distributed.DaskRunner` sets it to the client's count when that is
     fixed (``LDCSR_THREADS``, ``--threads``): the output is then identical to a single-process run
@@ -213,16 +214,33 @@ def _worker_model(plugin_name: str, source: ModelSource):
     return plugin.model
 
 
+def host_threads(nthreads: dict[str, int]) -> dict[str, int]:
+    """The Dask threads of the workers on each machine (by host), from ``client.nthreads()``: the
+    worker processes of one machine (a LocalCluster's, ``dask worker --nworkers N``) share its cores."""
+    from distributed.comm import get_address_host
+
+    hosts: dict[str, int] = {}
+    for address, n in nthreads.items():
+        with contextlib.suppress(Exception):  # an address of no host: its worker counts its own threads
+            host = get_address_host(address)
+            hosts[host] = hosts.get(host, 0) + int(n)
+    return hosts
+
+
 def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
-              seed: int) -> np.ndarray:
+              seed: int, hosts: dict[str, int] | None = None) -> np.ndarray:
     from distributed import get_worker
+    from distributed.comm import get_address_host
 
     from ..threads import fixed_threads, worker_threads
     from .local_runner import infer_tile
 
     model = _worker_model(plugin_name, source)
+    worker = get_worker()
+    own = worker.state.nthreads  # a worker that joined since the client looked: its own threads
+    sharing = max(own, (hosts or {}).get(get_address_host(worker.address), own))
     # not adapted to load: the same count for each tile (the client's when fixed, bit for bit)
-    with fixed_threads(source.threads or worker_threads(get_worker().state.nthreads)):
+    with fixed_threads(source.threads or worker_threads(sharing)):
         return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
 
 

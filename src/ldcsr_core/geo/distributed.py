@@ -31,7 +31,7 @@ from ..files import sha256_file
 from .dask_address import DASK_SCHEMES, _connect, _start_local, dask_runner, parse_dask_address  # noqa: F401
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _died, _none_can,  # noqa: F401
                          _plugin_loads, _registration_error, _remove_stale_plugins, _run_tile, _worker_model,
-                         model_state, remove_plugin, torch_release)
+                         host_threads, model_state, remove_plugin, torch_release)
 from .dask_quiet import QuietCancelledTasks, quiet_workers
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
@@ -100,6 +100,7 @@ class DaskRunner:
         # client that went without closing (kill -9) is recognised and removed by the next one.
         self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}@{getattr(client, 'id', 'client')}"
         self._auto_in_flight = in_flight is None
+        self.hosts: dict[str, int] = {}  # Dask threads of the workers on each machine
         self.in_flight = max(1, int(in_flight or 4))
         _remove_stale_plugins(client)
         quiet_workers(client)
@@ -165,7 +166,9 @@ class DaskRunner:
 
     def _fit_in_flight(self, nthreads: dict) -> None:
         """The default tiles in flight, 2 per thread of the live workers that hold the model (all
-        live ones until one is known to) + 2: again at each look, as workers join or go."""
+        live ones until one is known to) + 2: again at each look, as workers join or go. Also the
+        Dask threads of the workers on each machine (:func:`~.dask_model.host_threads`), which share its cores."""
+        self.hosts = host_threads(nthreads)
         if self._auto_in_flight:
             threads = sum(n for a, n in nthreads.items() if a in self.usable) or sum(nthreads.values())
             self.in_flight = 2 * (threads or 1) + 2
@@ -306,7 +309,7 @@ class DaskRunner:
             if shared["fresh"]:  # a worker usable since the plan was sent holds no copy of it, and the
                 to = {shared["fresh"].pop()}  # scheduler places tiles where it is: send it this tile
             return self.client.submit(_run_tile, self.plugin_name, self.source, arr, tile, shared["plan"],
-                                      mode, seed, pure=False, retries=1, workers=sorted(to),
+                                      mode, seed, self.hosts, pure=False, retries=1, workers=sorted(to),
                                       allow_other_workers=False), to
 
         queue: collections.deque = collections.deque()  # (tile, arr, future, its workers) in plan order
