@@ -108,3 +108,26 @@ def test_a_result_the_kernel_would_allocate_but_not_hold_is_refused_before_anyth
 
     with pytest.raises(InputError, match=r"does not fit in memory \([\d.]+ (kB|MB|GiB|TiB) free on this machine\): upscale a part"):
         ldcsr_core.upscale(image, 8, model=model, mode="fast", callback=started)
+
+
+def test_a_result_larger_than_the_free_memory_is_refused_whatever_this_machine_has_free(monkeypatch):
+    # The test above needs a gap between the free memory and RAM + swap on the machine it runs on;
+    # this one gives the engine a free-memory figure (1 GiB) and asks for 3 GiB, which numpy
+    # allocates here without a word (Linux overcommits; nothing is written to it).
+    import ldcsr_core.host_memory as host_memory
+
+    monkeypatch.setattr(host_memory, "available_bytes", lambda: GiB)
+    model = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    image = np.broadcast_to(np.uint8(7), (8, 8, 3))
+    side = math.ceil(math.sqrt(3 * GiB / 3) / 8)
+    big = np.broadcast_to(np.uint8(7), (side, side, 3))
+
+    def started(progress):
+        raise AssertionError("the run started")
+
+    with pytest.raises(InputError, match=r"uint8 \(3.0 GiB\), does not fit in memory \(1.0 GiB free on this machine\)"):
+        ldcsr_core.upscale(big, 8, model=model, mode="fast", callback=started)
+    with pytest.raises(InputError, match=r"float32 ×2 \(.*\), does not fit in memory \(1.0 GiB free"):
+        ldcsr_core.upscale(np.broadcast_to(np.uint8(7), (1024, 1024, 3)), 8, model=model, samples=2, callback=started)
+    out = ldcsr_core.upscale(image, 2, model=model, mode="fast")  # one that fits runs as before
+    assert out.shape == (16, 16, 3)
