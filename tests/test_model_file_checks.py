@@ -210,3 +210,28 @@ def test_an_adapted_model_under_another_suffix_is_still_an_adapted_model(tiny, t
         assert r.exit_code == 0, r.output
         assert f"model:       {path}: adapted and checked at ×2 in fast mode" in r.output, r.output
         assert "not an adapted model" not in r.output and "at ×4" in r.output, r.output
+
+
+def test_the_model_folder_lists_a_model_file_of_another_name_case_or_suffix(tiny, tmp_path, monkeypatch):
+    """The model folder's models are the files --model reads as our format: 'Mine.SAFETENSORS' (a copy
+    from Windows) and 'mine.sft' are listed by ldcsr models and in napari's Model list; a text file, a
+    part file of a save in progress and a FIFO (never opened) are not. Before: only lower-case
+    '*.safetensors' was listed, although --model loaded the others."""
+    import os
+
+    from napari_ldcsr._form import user_models
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    saved = ldcsr_core.save_model(tiny, tmp_path / "a.safetensors", name="mine")
+    for name in ("Mine.SAFETENSORS", "mine.sft"):
+        shutil.copy(saved, mine / name)
+    ldcsr_core.save_model(tiny, mine / "other.safetensors", name="other")
+    shutil.copy(saved, mine / ".x.safetensors.abcdefgh.ldcsr-part")
+    (mine / "notes.txt").write_text("adapted on scene.tif\n")
+    os.mkfifo(mine / "pipe.sft")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
+    r = models_listing()
+    listed = [ln for ln in r.output.splitlines() if ln and not ln.startswith(" ") and "[built-in" not in ln]
+    assert r.exit_code == 0 and listed == ["Mine.SAFETENSORS", "mine.sft", "other.safetensors"], r.output
+    assert sorted(name for name, _ in user_models()) == ["Mine.SAFETENSORS", "mine.sft", "other.safetensors"]

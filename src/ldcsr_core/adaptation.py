@@ -219,14 +219,20 @@ def user_models_dir() -> Path:
 
 
 def user_model_files() -> list[Path]:
-    """The ``.safetensors`` files of :func:`user_models_dir`, by name, each model file once
-    (:func:`~ldcsr_core.builtin_models.distinct_models`: a link there and its target, or a hard
+    """The model files of :func:`user_models_dir`, by name: those ``--model`` reads as our format
+    (:func:`~ldcsr_core.model_metadata.is_safetensors`: ``.safetensors`` in any letter case, or a file
+    that starts as one, ``M.SAFETENSORS``, ``m.sft``; a FIFO or a link to a missing file by its name;
+    before, only lower-case ``*.safetensors``), not a part file of a save in progress; each model file
+    once (:func:`~ldcsr_core.builtin_models.distinct_models`: a link there and its target, or a hard
     link, are one model, under the name that sorts first); none when the folder cannot be read."""
     from .builtin_models import distinct_models
+    from .files import PART_SUFFIX
+    from .model_metadata import is_safetensors
 
     folder = user_models_dir()
     try:
-        return distinct_models(sorted(folder.glob("*.safetensors"))) if folder.is_dir() else []
+        return distinct_models(sorted(p for p in folder.iterdir() if not p.name.endswith(PART_SUFFIX)
+                                      and is_safetensors(p))) if folder.is_dir() else []
     except OSError:
         return []
 
