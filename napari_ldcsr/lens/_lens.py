@@ -88,7 +88,7 @@ class LiveLens(LensEvents, QObject):
         self._layer = None
         self._pixels: LayerPixels | None = None
         self._grids: dict = {}
-        self._enabled, self._gen, self._worker = False, 0, None
+        self._enabled, self._gen, self._worker, self._said = False, 0, None, None  # _said: _on_error's last
         self._view: LensView | None = None
         self._lock = threading.Lock()  # one tile through the model at a time
         self._live = None
@@ -152,7 +152,7 @@ class LiveLens(LensEvents, QObject):
         if on and self._layer is None:
             _notify("warning", "Live lens: choose an image layer first.")
             return False
-        self._enabled = bool(on)
+        self._enabled, self._said = bool(on), None  # turned on again: an error is said again
         if on:
             self._connect()
             self.refresh()
@@ -201,7 +201,7 @@ class LiveLens(LensEvents, QObject):
             return
         if provider is not None:
             self._models = provider
-        self.model_source = source
+        self.model_source, self._said = source, None  # picked again: its error is said again
         self._restart()
 
     def close(self) -> None:
@@ -411,17 +411,20 @@ class LiveLens(LensEvents, QObject):
         view = self._view
         if view is None or gen != view.gen or view.layer not in self.viewer.layers:
             return  # a tile of a cancelled view: never shown
-        key, out = item
+        (key, out), self._said = item, None  # a tile computed: the next error is said
         view.computed += 1
         self._paint(view, key, out)
         if view.composer.complete:
             self._finish(view)
 
     def _on_error(self, gen: int, exc: BaseException) -> None:
-        if self._view is not None and gen == self._view.gen:
+        """The current view's error in one line, once until the lens is turned on, a model picked or a tile made
+        again; a view cancelled since (a camera event) says nothing (before: a bad model said twice per pick)."""
+        if self._view is not None and gen == self._view.gen == self._gen:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            _notify("error", f"Live lens stopped: {first}")
-            self._worker = None
+            if first != self._said:
+                _notify("error", f"Live lens stopped: {first}")
+            self._said, self._worker = first, None
 
     def _on_worker_finished(self, worker) -> None:
         if self._worker is worker:
@@ -465,8 +468,7 @@ class LiveLens(LensEvents, QObject):
     def _redraw(self) -> None:
         """Show what ``_paint`` wrote, and report those tiles as shown."""
         self._redraw_timer.stop()
-        view, live, keys = self._view, self.live_layer, self._unshown
-        self._unshown = []
+        view, live, keys, self._unshown = self._view, self.live_layer, self._unshown, []
         if view is None or live is None or not keys:
             return
         live.refresh()
@@ -475,9 +477,8 @@ class LiveLens(LensEvents, QObject):
             self._shown(view, key)
 
     def _hide_live(self) -> None:
-        live = self.live_layer
-        if live is not None:
-            live.visible = False
+        if self.live_layer is not None:
+            self.live_layer.visible = False
 
     def _drop_live(self) -> None:
         live = self.live_layer
