@@ -55,7 +55,8 @@ import time
 from .words import counted
 
 __all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
-           "describe", "provenance_value", "tile_threads", "worker_threads", "Governor", "GOVERNOR", "release_pool"]
+           "describe", "provenance_value", "workers_provenance", "tile_threads", "worker_threads", "Governor",
+           "GOVERNOR", "release_pool"]
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,13 @@ def provenance_value() -> str:
     """The ``LDCSR_THREADS`` provenance tag: ``auto:2`` or ``2``."""
     kind, n = policy()
     return f"auto:{n}" if kind == "auto" else str(n)
+
+
+def workers_provenance(share: int | None = None) -> str:
+    """The ``LDCSR_THREADS`` tag of a Dask run whose workers run no fixed count: ``auto:workers`` (each
+    worker its share of its own cores, :func:`worker_threads`), or ``auto:workers:K`` when that share is
+    ``K`` on every worker (``local:N``: this machine's cores // N). Before, the client's ``auto:N``."""
+    return "auto:workers" if share is None else f"auto:workers:{share}"
 
 
 # ------------------------------------------------------------------------------ measurement

@@ -5,6 +5,7 @@ later get tiles. The cluster seen from the client: test_dask_cluster.py."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -14,7 +15,7 @@ import rasterio
 distributed = pytest.importorskip("distributed")
 
 from ldcsr_core.geo.distributed import DaskRunner, ModelSource  # noqa: E402
-from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster  # noqa: E402
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster  # noqa: E402
 
 from .dask_workers import PER_WORKER_MODEL
 from .dask_workers import split as _split
@@ -495,3 +496,50 @@ def test_each_worker_runs_its_tiles_on_its_share_of_its_own_cores(rasters, tiny_
         torch.set_num_threads(before)
         c2.close()
         two.close()
+
+
+@pytest.mark.slow
+def test_a_dask_output_records_the_threads_its_workers_ran(rasters, tiny_model, tmp_path, client, monkeypatch):
+    """Before: a Dask output's LDCSR_THREADS tag was the client's policy ('auto:1' here) although each
+    worker ran its tiles on its share of its own cores. Now 'auto:workers' ('--dask local:N':
+    'auto:workers:K', the share this machine's cores give each); a count fixed on the client is the
+    tag of a run here, as before. The request's fingerprint (LDCSR_JOB) is a run's here: a resumed
+    run skips the Dask output, and the Dask run one made here."""
+    import ldcsr_core
+    from ldcsr_core import threads
+    from ldcsr_core.config import tiny_test_config
+    from ldcsr_core.geo.distributed import dask_runner
+
+    src = rasters["uint16_nodata"]
+    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast", tile=32))
+    source = ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(), seed=0),
+                         key="tiny-test-seed0")
+
+    def tags(name):
+        with rasterio.open(tmp_path / name) as ds:
+            return ds.tags()
+
+    def on_dask(name, runner=None, **more):
+        with contextlib.ExitStack() as stack:
+            if runner is None:
+                runner = DaskRunner(client, source)
+                stack.callback(runner.close)
+            return upscale_raster(src, tmp_path / name, runner=runner, **kw, **more)
+
+    monkeypatch.delenv(threads.ENV, raising=False)  # the client in auto
+    monkeypatch.setattr(threads, "_override", None)
+    upscale_raster(src, tmp_path / "here.tif", **kw)
+    assert tags("here.tif")["LDCSR_THREADS"] == threads.provenance_value() == f"auto:{threads.policy()[1]}"
+    on_dask("dask.tif")
+    assert tags("dask.tif")["LDCSR_THREADS"] == "auto:workers"
+    assert tags("dask.tif")["LDCSR_JOB"] == tags("here.tif")["LDCSR_JOB"]
+    resume = OutputOptions(skip_complete=True)
+    assert upscale_raster(src, tmp_path / "dask.tif", output=resume, **kw).status == "skipped"  # resumed here
+    assert on_dask("here.tif", output=resume).status == "skipped"  # and on the cluster
+    with dask_runner("local:1", source) as runner:
+        on_dask("local.tif", runner)
+    assert tags("local.tif")["LDCSR_THREADS"] == f"auto:workers:{threads.worker_threads(1)}"
+    monkeypatch.setenv(threads.ENV, "1")  # fixed: every worker runs the client's count, as before
+    upscale_raster(src, tmp_path / "here1.tif", **kw)
+    on_dask("dask1.tif")
+    assert tags("dask1.tif")["LDCSR_THREADS"] == tags("here1.tif")["LDCSR_THREADS"] == "1"

@@ -189,7 +189,7 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
     processes) or a scheduler address."""
     import dataclasses
 
-    from ..threads import policy, worker_threads
+    from ..threads import policy, worker_threads, workers_provenance
     from .distributed import DaskRunner
 
     try:
@@ -221,10 +221,14 @@ def dask_runner(address: str, source: ModelSource, *, timeout: float = 20.0, in_
             where = f"start a local Dask cluster of {counted(arg, 'worker')}" if kind == "local" else \
                 f"reach the Dask scheduler at {arg}"
             raise LdcsrError(f"cannot {where}: {one_line(e)}") from None
+        share = None
         if kind == "local" and source.threads is None and policy()[0] == "auto":
             # the workers share this machine's cores (one tile at a time each)
-            source = dataclasses.replace(source, threads=worker_threads(arg))
+            share = worker_threads(arg)
+            source = dataclasses.replace(source, threads=share)
         runner = DaskRunner(client, source, in_flight=in_flight, timeout=timeout, unload=cluster is None)
+        if share is not None:  # auto: their share, not a count fixed on the client
+            runner.threads_tag = workers_provenance(share)
         try:
             yield runner
         except BaseException as e:  # Ctrl-C: not waiting for workers that load the model (one joined)

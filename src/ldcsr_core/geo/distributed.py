@@ -73,12 +73,13 @@ class DaskRunner:
         from ..rules import check_flag
 
         unload = check_flag(unload, "unload")  # 'no' was true: the model was removed from a shared cluster
-        if source.threads is None:
-            from ..threads import policy
+        from ..threads import policy, workers_provenance
 
-            kind, n = policy()
-            if kind == "fixed":  # the client's LDCSR_THREADS or --threads: its pixels, bit for bit
-                source = dataclasses.replace(source, threads=n)
+        kind, n = policy()
+        if source.threads is None and kind == "fixed":  # the client's LDCSR_THREADS or --threads: its pixels,
+            source = dataclasses.replace(source, threads=n)  # bit for bit
+        #: Its outputs' ``LDCSR_THREADS`` tag: the count every worker runs, else their rule (not the client's).
+        self.threads_tag = str(source.threads) if source.threads else workers_provenance()
         if source.software is None:
             source = dataclasses.replace(source, software=__version__)
         if source.torch is None:

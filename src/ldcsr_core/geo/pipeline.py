@@ -156,7 +156,7 @@ def upscale_window(
     rio_io.check_dataset(src)
     model = _resolve_model(model)
     job = _prepare(src, model, _request(scale, target_resolution, out_shape), options,
-                   window=window, src_name=_source_name(src, source_name))
+                   window=window, src_name=_source_name(src, source_name), runner=runner)
     writer = ArrayWriter(src.count, job.shape, job.reader.dtype, on_rows)
     _execute(job, model, writer, runner=runner, callback=callback)
     return _geo_array(src, job, writer)
@@ -325,7 +325,7 @@ def upscale_raster(
             nbytes += gw_mod.output_nbytes({**profile, "dtype": "float32"})
         gw_mod.check_free_space(dst_path.parent, nbytes, name=dst_path.name, warn=False)
 
-        job = _prepare(src, model, request, options, src_name=src_path.name)
+        job = _prepare(src, model, request, options, src_name=src_path.name, runner=runner)
         job.tags["LDCSR_JOB"] = fingerprint
         from .same_source import copy_rows, earlier_output
 

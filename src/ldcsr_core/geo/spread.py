@@ -61,7 +61,7 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     rio_io.check_dataset(src)
     model = pl._resolve_model(model)
     job = pl._prepare(src, model, pl._request(scale, target_resolution, out_shape), options, window=window,
-                      src_name=pl._source_name(src, source_name))
+                      src_name=pl._source_name(src, source_name), runner=runner)
     writer = pl.ArrayWriter(src.count, job.shape, job.reader.dtype, on_rows)
     colour = list(job.reader.plan.colour)
     spread_w = pl.ArrayWriter(len(colour), job.shape, np.float32)

@@ -49,7 +49,7 @@ class _Job:
 
 
 def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
-             src_name: str | None = None) -> _Job:
+             src_name: str | None = None, runner=None) -> _Job:
     from ..tileplan import plan_tiles
 
     _check_palette(src, src_name)
@@ -85,6 +85,8 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
     tags = provenance_tags(model, scale=exact, requested=requested, mode=options.mode,
                            seed=options.seed, src_name=src_name or Path(str(src.name)).name,
                            reader=reader, tile=options.tile)
+    if getattr(runner, "threads_tag", None):  # a Dask run: the threads its workers ran, not this process's policy
+        tags["LDCSR_THREADS"] = runner.threads_tag
     if options.samples > 1:
         tags["LDCSR_SAMPLES"] = str(options.samples)
     prior = provenance_summary(src.tags(), brief=True)
