@@ -301,12 +301,10 @@ def test_the_model_of_a_client_killed_with_kill_9_is_unloaded_by_the_next_run(cl
 
     import ldcsr_core
     from ldcsr_core.config import tiny_test_config
-    from ldcsr_core.geo.dask_quiet import QuietCancelledTasks
-
     runner = DaskRunner(client, ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(),
                                                                       seed=0), key="tiny-test-seed0", threads=1))
     try:
-        assert _ldcsr_plugins(client) == [runner.plugin_name, QuietCancelledTasks.name]
+        assert _ldcsr_plugins(client) == [runner.plugin_name, runner.quiet_name]  # the killed client's gone
         assert set(client.run(_holds_model, name=stale).values()) == {False}  # unloaded on the workers
         assert set(client.run(_holds_model, name=runner.plugin_name).values()) == {True}
     finally:
@@ -543,3 +541,40 @@ def test_a_dask_output_records_the_threads_its_workers_ran(rasters, tiny_model, 
     upscale_raster(src, tmp_path / "here1.tif", **kw)
     on_dask("dask1.tif")
     assert tags("dask1.tif")["LDCSR_THREADS"] == tags("here1.tif")["LDCSR_THREADS"] == "1"
+
+
+@pytest.mark.slow
+def test_a_run_in_progress_keeps_the_quieting_plugin_when_another_run_ends(tmp_path):
+    """Two runs on one shared cluster (two clients): the first one's end removed the one quieting
+    plugin both had registered, so a worker that joined the second run then printed a
+    'CancelledError' line per tile it was computing at a cancel. Each runner now has its own, and
+    removes only that one: the worker joining after the first run ended gets the filter."""
+    import time
+
+    def quiet_filter_on():  # on the worker (defined here: sent by value, the worker has no tests package)
+        import logging
+
+        from ldcsr_core.geo.dask_quiet import STATE_MACHINE_LOGGER, _DropCancelledTasks
+
+        return any(isinstance(f, _DropCancelledTasks) for f in logging.getLogger(STATE_MACHINE_LOGGER).filters)
+
+    first_dir, later_dir = tmp_path / "first", tmp_path / "later"
+    first_dir.mkdir(), later_dir.mkdir()
+    source = ModelSource(builder=functools.partial(int, 0), key="zero", threads=1)
+    with _workers_in([first_dir]) as (c, workers, start):
+        other = distributed.Client(c.scheduler.address)
+        try:
+            first, second = DaskRunner(c, source), DaskRunner(other, source)
+            try:
+                first.close()  # the first run ends; the second goes on
+                addr, _ = start(later_dir)
+                deadline = time.monotonic() + 60
+                while not c.run(quiet_filter_on, workers=[addr])[addr]:
+                    assert time.monotonic() < deadline, "the worker that joined has no quieting filter"
+                    time.sleep(0.2)
+                assert second.quiet_name in _ldcsr_plugins(c) and first.quiet_name not in _ldcsr_plugins(c)
+            finally:
+                second.close()
+            assert _ldcsr_plugins(c) == []
+        finally:
+            other.close()

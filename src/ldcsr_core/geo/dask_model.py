@@ -270,7 +270,10 @@ def model_state(dask_worker, plugin_name: str, reload: bool = False) -> Exceptio
 
 def _remove_stale_plugins(client) -> None:
     """Remove the model plugins of clients that went without closing (``kill -9``, a lost machine):
-    each worker kept their model in memory, and every worker joining later loaded it again."""
+    each worker kept their model in memory, and every worker joining later loaded it again. Their
+    quieting plugins (:func:`~ldcsr_core.geo.dask_quiet.quiet_workers`) go too."""
+    from .dask_quiet import QUIET_PREFIX
+
     try:
         names, clients = client.run_on_scheduler(
             lambda dask_scheduler: (list(dask_scheduler.worker_plugins), list(dask_scheduler.clients)))
@@ -278,9 +281,9 @@ def _remove_stale_plugins(client) -> None:
         return
     for name in names:
         prefix, at, owner = name.rpartition("@")
-        if name.startswith(PLUGIN_PREFIX) and at and owner not in clients:
+        if name.startswith((PLUGIN_PREFIX, QUIET_PREFIX)) and at and owner not in clients:
             if remove_plugin(client, name):
-                log.info("removed the model plugin %s of a Dask client that is gone", name)
+                log.info("removed the plugin %s of a Dask client that is gone", name)
 
 
 #: Seconds :func:`remove_plugin` waits for the workers to drop the model (the scheduler goes on after).

@@ -5,13 +5,14 @@ CancelledError`` (the run says it was interrupted or cancelled). Every other wor
 memory-pressure warnings too, still shows. Installed by :class:`QuietCancelledTasks`, a worker
 plugin :func:`quiet_workers` gives every :class:`~ldcsr_core.geo.distributed.DaskRunner`'s cluster
 (``--dask local:N``'s, a scheduler address's, an API caller's own): its workers, and those that
-join later or that a nanny restarts, keep the filter."""
+join later or that a nanny restarts, keep the filter. Each runner registers it under a name of its
+own and removes only that one: a run in progress on a shared cluster keeps it when another ends."""
 
 from __future__ import annotations
 
 import logging
 
-__all__ = ["QuietCancelledTasks", "cancelled_task_line", "quiet_workers"]
+__all__ = ["QuietCancelledTasks", "QUIET_PREFIX", "cancelled_task_line", "quiet_workers"]
 
 # The logger distributed's worker state machine says it on (distributed.worker_state_machine).
 STATE_MACHINE_LOGGER = "distributed.worker.state_machine"
@@ -47,10 +48,21 @@ class QuietCancelledTasks(_WorkerPlugin):
             log.addFilter(_DropCancelledTasks())
 
 
-def quiet_workers(client) -> None:
-    """Give ``client``'s cluster :class:`QuietCancelledTasks` (once: registered again, it replaces
-    itself). A cluster that refuses it (or a worker lost meanwhile) only keeps those lines."""
+#: The start of a runner's name for the plugin: ``ldcsr-quiet-cancelled-tasks-<8 hex>@<client id>``.
+QUIET_PREFIX = QuietCancelledTasks.name + "-"
+
+
+def quiet_workers(client) -> str:
+    """Give ``client``'s cluster :class:`QuietCancelledTasks` under a name of its own, returned (for
+    the runner to remove at its end, and a client gone without closing recognised by its id). Before,
+    one name for all: the first of two runs on a shared cluster to end removed it, and a worker that
+    joined the other run then printed those lines. A cluster that refuses it (or a worker lost
+    meanwhile) only keeps those lines."""
+    import uuid
+
+    name = f"{QUIET_PREFIX}{uuid.uuid4().hex[:8]}@{getattr(client, 'id', 'client')}"
     try:
-        client.register_plugin(QuietCancelledTasks(), name=QuietCancelledTasks.name)
+        client.register_plugin(QuietCancelledTasks(), name=name)
     except Exception:  # noqa: BLE001 - the run's own checks say what is wrong with the cluster
         pass
+    return name

@@ -32,7 +32,7 @@ from .dask_address import DASK_SCHEMES, _connect, _start_local, dask_runner, par
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _died, _none_can,  # noqa: F401
                          _plugin_loads, _registration_error, _remove_stale_plugins, _run_tile, _worker_model,
                          host_threads, model_state, remove_plugin, torch_release)
-from .dask_quiet import QuietCancelledTasks, quiet_workers
+from .dask_quiet import QuietCancelledTasks, quiet_workers  # noqa: F401 - QuietCancelledTasks re-exported
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
 
@@ -104,7 +104,7 @@ class DaskRunner:
         self.hosts: dict[str, int] = {}  # Dask threads of the workers on each machine
         self.in_flight = max(1, int(in_flight or 4))
         _remove_stale_plugins(client)
-        quiet_workers(client)
+        self.quiet_name = quiet_workers(client)  # its own: another run's end leaves it on the cluster
         died = None  # a worker died while the workers loaded the model: the others may hold it
         try:
             before = set(client.nthreads())
@@ -453,13 +453,14 @@ class DaskRunner:
     def close(self, *, wait: bool = True) -> None:
         """Remove the model from the workers (:func:`~ldcsr_core.geo.dask_model.remove_plugin`);
         ``wait=False`` (Ctrl-C): without waiting for workers still loading it. The scheduler forgets
-        the quieting plugin too; the workers keep its filter (they print those lines as they close)."""
+        this runner's quieting plugin too (not another run's); the workers keep its filter (they print
+        those lines as they close)."""
         from ..rules import check_flag
 
         wait = check_flag(wait, "wait")
         if self.unload:
             remove_plugin(self.client, self.plugin_name, wait=wait)
-            remove_plugin(self.client, QuietCancelledTasks.name, wait=wait)
+            remove_plugin(self.client, self.quiet_name, wait=wait)
 
 
 class _Stranded(Exception):
