@@ -180,3 +180,34 @@ def test_kill_9_as_overwrite_renames_leaves_the_old_output_with_its_sidecars(ras
             assert left == old
         else:  # the new image in place: the old one's sidecars gone with the dead run's files
             assert sorted(left) == ["o.tif"] and left["o.tif"] != old["o.tif"]
+
+
+def test_sidecars_set_aside_by_a_killed_overwrite_are_not_put_back_beside_another_image(rasters, tiny_model, tmp_path):
+    """kill -9 of an --overwrite as it renames (the old output's sidecars set aside as .oldN), then the
+    user deletes the old output, or moves another image to its name: the next run puts the dead run's
+    .oldN back only beside the very image they were set aside from. Before: they were put back whatever
+    stood at the name: ldcsr upscale of the deleted output was refused ('o.tif.aux.xml exists: GDAL
+    would read it as part of o.tif ...', exit 4) for sidecars its own clean-up had just made, and the
+    image moved there got the old image's .ovr, which GDAL shows as its overviews."""
+    out = tmp_path / "o.tif"
+    for gone in (True, False):
+        out.write_bytes(Path(rasters["gray"]).read_bytes())
+        for side, data in ((".aux.xml", b"<PAMDataset>old</PAMDataset>"), (".ovr", b"old ovr")):
+            Path(f"{out}{side}").write_bytes(data)
+        r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"],
+                           env=_env(), capture_output=True, timeout=120)
+        assert r.returncode == -signal.SIGKILL and out.exists(), r.stderr.decode()[-2000:]
+        if gone:  # the user deleted the old output, not its hidden files
+            out.unlink()
+            res = upscale_raster(rasters["gray"], out, model=tiny_model, scale=2, options=UpscaleOptions(mode="fast"),
+                                 output=OutputOptions())
+            assert res.status == "written" and res.stale_parts_removed
+            with rasterio.open(out) as ds:
+                assert ds.overviews(1) == []
+        else:  # another image moved to its name
+            other = tmp_path / "other.tif"
+            other.write_bytes(Path(rasters["rgba"]).read_bytes())
+            os.replace(other, out)
+            assert rio_io.clear_stale_parts(out)
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)) == ["o.tif"]
+        out.unlink()

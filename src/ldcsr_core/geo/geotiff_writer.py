@@ -1,17 +1,14 @@
 """Writing GeoTIFFs so that nothing is reported written unless it is.
 
-* :func:`check_free_space` - before any compute: the output's uncompressed size against the
-  destination's free space; a job that cannot fit even at :data:`BEST_COMPRESSION`:1 is refused
-  (:class:`~ldcsr_core.errors.RasterIOError`, ``ENOSPC``), one whose uncompressed size exceeds the
-  free space is warned about;
-* :class:`GeoTiffWriter` - a tiled, compressed (Big)GeoTIFF written to a hidden, locked part file
-  in the destination folder and renamed into place only when complete and checked: GDAL's write
-  errors (which it reports without raising when they happen in its block cache) are caught by
-  compressing in the writing thread, by ``fsync`` and by reopening the finished file and checking
-  every block (:func:`verify_geotiff`); any failure, Ctrl-C included, leaves neither the output
-  nor a part file, and ends in one line naming the output and the cause
-  (:func:`write_error`); part files a killed run (``kill -9``) left are removed by the next write
-  of the same output (:func:`clear_stale_parts`).
+* :func:`check_free_space` - before any compute: the output's uncompressed size against the destination's free
+  space; a job that cannot fit even at :data:`BEST_COMPRESSION`:1 is refused (:class:`~ldcsr_core.errors.RasterIOError`,
+  ``ENOSPC``), one whose uncompressed size exceeds the free space is warned about;
+* :class:`GeoTiffWriter` - a tiled, compressed (Big)GeoTIFF written to a hidden, locked part file in the destination
+  folder and renamed into place only when complete and checked: GDAL's write errors (which it reports without raising
+  when they happen in its block cache) are caught by compressing in the writing thread, by ``fsync`` and by reopening
+  the finished file and checking every block (:func:`verify_geotiff`); any failure, Ctrl-C included, leaves neither
+  the output nor a part file, and ends in one line naming the output and the cause (:func:`write_error`); part files
+  a killed run (``kill -9``) left are removed by the next write of the same output (:func:`clear_stale_parts`).
 
 Writing finished rows one whole block row at a time (:class:`~.block_rows.BlockRowWriter`) lives in
 :mod:`.block_rows`.
@@ -490,11 +487,14 @@ def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) 
 
 def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
     """:func:`files.clear_stale_parts` of ``path``, the sidecars a killed ``--overwrite`` set aside (``.oldN``) put
-    back first where its part is left: the old image was not replaced (the part gone, it was: they go with it)."""
+    back first where its part is left: the old image was not replaced (the part gone, it was: they go with it). Only
+    beside that image: one deleted since, or another moved to its name (changed since: its ctime), gets none."""
     for part in files.stale_parts(path):
         for i, side in enumerate(SIDECARS if part.name.endswith(files.PART_SUFFIX) else ()):
-            try:
-                os.replace(Path(f"{part}.old{i}"), f"{path}{side}")
-            except OSError:  # none set aside; or it stays unplaced, removed with the part (the old image lacks it)
+            old = Path(f"{part}.old{i}")
+            try:  # (a rename sets the ctime of what it moves: the .oldN's is when it was set aside)
+                if os.lstat(path).st_ctime_ns <= os.lstat(old).st_ctime_ns:
+                    os.replace(old, f"{path}{side}")
+            except OSError:  # none set aside, or no image; or it stays unplaced: removed with the part
                 pass
     return files.clear_stale_parts(path)
