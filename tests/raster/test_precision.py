@@ -127,3 +127,32 @@ def test_evaluate_measures_in_float32_where_auto_would_pick_bfloat16(auto, monke
     assert evaluate("--dtype", "float32")[1] == "float32"
     monkeypatch.setenv(precision.ENV, "auto")  # the hardware's pick, asked for by name
     assert evaluate()[1] == "bfloat16"
+
+
+def test_selfcheck_gives_evaluates_figures_in_evaluates_float_type(auto, monkeypatch, tiny_model_file, tmp_path):
+    """selfcheck computes in auto, evaluate in float32 (precision.measuring_dtype): where auto is bfloat16
+    their figures on one image differ; selfcheck --dtype float32 gives evaluate's (docs/cli.md, README)."""
+    import json
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from ldcsr_core.cli import main
+
+    from .test_adapt import scene
+
+    monkeypatch.setattr(precision, "native_bf16_cpu", lambda: True)
+    Image.fromarray(scene(48, 48)).save(tmp_path / "a.png")
+
+    def figures(*args):
+        j = tmp_path / "r.json"
+        r = CliRunner().invoke(main, [*map(str, args), "--model", str(tiny_model_file), "--device", "cpu", "--mode", "fast",
+                                      "--json", str(j), "--overwrite"])
+        assert r.exit_code == 0, r.output
+        out = json.loads(j.read_text())
+        row = out[0] if isinstance(out, list) else {"dtype": out["dtype"], **out["scales"]["2.0"]}
+        return row["dtype"], row.get("psnr_model", row.get("psnr")), row.get("lr_psnr_model", row.get("lr_psnr"))
+
+    evaluated = figures("evaluate", str(tmp_path), "--scales", "2")
+    assert evaluated[0] == "float32" and figures("selfcheck", tmp_path / "a.png", "--scale", "2")[0] == "bfloat16"
+    assert figures("selfcheck", tmp_path / "a.png", "--scale", "2", "--dtype", "float32") == evaluated
