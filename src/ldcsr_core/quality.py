@@ -23,6 +23,7 @@ One window is scored in :mod:`ldcsr_core.quality_scoring`; the scene's windows a
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from collections.abc import Sequence
@@ -224,12 +225,17 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         tiles = [(b, *src.rgb_valid(b)) for b in boxes]
         model = resolve_model(model)
         computed = dict(dtype=model_dtype(model), device=str(getattr(model, "device", "cpu")))  # as evaluate's
-        from .adapted_use import own_pixels_caution
+        from .adapt_scene import is_scene_file
+        from .adapted_use import adapted_check, own_pixels_caution
 
         own = own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
         made = src.made and f"the scene is {src.made}: its pixels are not measurements, so the figures are about that picture"
         from .training.evaluate import trained_folder_of
 
+        name = str(scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or "")
+        if not own and name and (said := is_scene_file(adapted_check(model), name)):  # evaluate's: its base's
+            own = (f"this file is {said} (that file or a copy, as the model records it), so the figures overstate "
+                   "what it does on other scenes")
         folder = trained_folder_of(model, scene)  # evaluate's rule: the folders the model's notes name
         seen = folder and (f"the scene is in the folder model {getattr(model, 'name', '?')} was trained on ({folder}, "
                            "as its notes record it): the figures are not on an unseen scene")

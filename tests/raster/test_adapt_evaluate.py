@@ -177,3 +177,29 @@ def test_a_model_adapted_before_the_folders_were_recorded_knows_its_built_in_bas
     save_file(sd, str(older), metadata=meta)
     said, report = _evaluate(data, older, tmp_path)
     assert report["images_trained_on"] == 2 and str(data.resolve()) in report["caution"], said
+def test_selfcheck_cautions_on_every_scene_evaluate_counts(tiny_model_file, tmp_path, kept):
+    """selfcheck of an adapted model on a scene its base was adapted on (adapted_earlier_on), or a copy of
+    it, says so as evaluate's caution does: one rule (adapt_scene.is_scene_file). Before: evaluate counted
+    it ('…, a scene its base was adapted on') where selfcheck's caution was null (it asked only about the
+    model's own scene), its figures given as on an unseen scene."""
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    Image.fromarray(scene(seed=5)).save(first)
+    Image.fromarray(scene(seed=6)).save(second)
+    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+    once = adapt(first, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "once.safetensors")
+    twice = adapt(second, 2.0, ldcsr_core.load_model(once, device="cpu", dtype="float32"), steps=1,
+                  recipe=FAST).save(tmp_path / "twice.safetensors")
+    shutil.copy(first, tmp_path / "copy-of-first.png")
+    Image.fromarray(scene(seed=8)).save(tmp_path / "unseen.png")
+    j = tmp_path / "s.json"
+
+    def caution(name):
+        r = CliRunner().invoke(main, ["selfcheck", str(tmp_path / name), "--scale", "2", "--model", str(twice),
+                                      "--device", "cpu", "--mode", "fast", "--json", str(j), "--overwrite"])
+        assert r.exit_code == 0, r.output
+        return json.loads(j.read_text())[0]["caution"] or ""
+
+    assert "a scene its base was adapted on" in caution("first.png")
+    assert "a scene its base was adapted on" in caution("copy-of-first.png")
+    assert "adapted to this scene at ×2" in caution("second.png")  # its own file: the note as before
+    assert caution("unseen.png") == ""
