@@ -1,0 +1,153 @@
+"""Part files: the hidden ``.NAME.<random>.ldcsr-part`` temporary file an output is written to
+before its atomic rename (:func:`make_part`, :func:`part_prefix`, :func:`is_part_of`), and the
+clean-up of those a killed run (``kill -9``) left behind (:func:`stale_parts`,
+:func:`remove_stale_parts`, :func:`clear_stale_parts`).  A writer holds an exclusive ``flock`` on
+its part file while it works; the kernel drops it when the process dies, however it dies, so
+"stale" means "ours by name and not locked" (where ``fcntl`` is missing, Windows: "ours by name and
+untouched for :data:`STALE_AFTER_S`").  :mod:`ldcsr_core.files` re-exports them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+from .file_names import cut_to_fit, name_max
+from .words import counted
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "is_part_of", "make_part", "stale_parts",
+           "remove_stale_parts", "clear_stale_parts"]
+
+log = logging.getLogger("ldcsr_core.files")  # (its warnings were files' before the split)
+
+PART_SUFFIX = ".ldcsr-part"
+STALE_AFTER_S = 24 * 3600.0  # without flock: a part untouched this long is stale
+# mkstemp's random part: 8 characters of [a-z0-9_].
+_RANDOM = r"[a-z0-9_]{8}"
+
+
+# What part files add to an output's name: '.' + NAME + '.' + 8 random + PART_SUFFIX, and GDAL's
+# '.aux.xml' for a sidecar of the part file.
+_PART_EXTRA = 2 + 8 + len(PART_SUFFIX) + len(".aux.xml")
+
+
+def part_prefix(path: str | os.PathLike) -> str:
+    """Prefix of the temporary files of ``path``: ``.NAME.`` (hidden, in the same folder).
+
+    A NAME too long to hold what part files add (an output name near the filesystem's 255 bytes)
+    is cut to its first bytes and ``~`` + 12 hex digits of its SHA-256, so that every output name
+    the filesystem takes can be written, and the prefix still names one output."""
+    p = Path(path)
+    name = p.name
+    room = max(name_max(p.parent) - _PART_EXTRA, 16)
+    if len(os.fsencode(name)) <= room:
+        return f".{name}."
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
+    return f".{cut_to_fit(name, room - 13)}~{digest}."
+
+
+def is_part_of(candidate: str | os.PathLike, path: str | os.PathLike) -> bool:
+    """Whether ``candidate`` is one of our temporary files for ``path`` (or a GDAL sidecar of one).
+
+    Only names made by the writers of this package match: ``.NAME.<8 random chars>.ldcsr-part``,
+    optionally followed by ``.aux.xml``, ``.msk`` or ``.oldN`` (a replaced file's sidecar set aside).
+    """
+    c = Path(candidate)
+    if c.parent.resolve() != Path(path).parent.resolve():
+        return False
+    pat = re.escape(part_prefix(path)) + _RANDOM + re.escape(PART_SUFFIX) + r"(\.aux\.xml|\.msk|\.old\d)?"
+    return re.fullmatch(pat, c.name) is not None
+
+
+def make_part(path: str | os.PathLike) -> tuple[Path, int]:
+    """Create and lock a new, empty part file for ``path``; returns ``(part_path, fd)``.
+
+    Keep ``fd`` open while the part is being written (it holds the lock) and close it after the
+    rename or removal.
+    """
+    import tempfile
+
+    p = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=part_prefix(p), suffix=PART_SUFFIX, dir=p.parent)
+    except BaseException as e:  # a Ctrl-C as os.open made it: a part not locked yet, its name unknown
+        if not isinstance(e, OSError):
+            remove_stale_parts(p)
+        raise
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:  # (a Ctrl-C as it was made) no part file left
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return Path(tmp), fd
+
+
+def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Remove (and log as a warning) the part files a killed run left for output ``path``."""
+    removed = remove_stale_parts(path)
+    if removed:
+        log.warning("removed %s of %s left by an interrupted run: %s",
+                    counted(len(removed), "stale part file"), Path(path).name, ", ".join(p.name for p in removed))
+    return removed
+
+
+def _in_use(part: Path) -> bool:
+    """Whether a live writer holds ``part``'s lock (without fcntl: touched recently)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return time.time() - part.stat().st_mtime < STALE_AFTER_S
+    try:
+        fd = os.open(part, os.O_RDONLY)
+    except OSError:
+        return True  # vanished or unreadable: leave it alone
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's lock
+    return False
+
+
+def stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Our temporary files for ``path`` that no live writer holds (left by a killed run)."""
+    p = Path(path)
+    folder = p.parent
+    prefix = part_prefix(p)
+    try:
+        names = [e.name for e in os.scandir(folder)
+                 if e.name.startswith(prefix) and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    parts = {n for n in names if is_part_of(folder / n, p)}
+    out = []
+    for n in sorted(parts):
+        main = n.split(PART_SUFFIX)[0] + PART_SUFFIX  # a sidecar goes with its part file
+        if main in parts and n != main:
+            continue  # decided with its part file below
+        if not _in_use(folder / n):
+            out.append(folder / n)
+            out.extend(folder / s for s in sorted(parts) if s != n and s.startswith(n))
+    return out
+
+
+def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files a killed run left for ``path``; returns what was removed."""
+    removed = []
+    for q in stale_parts(path):
+        try:
+            q.unlink()
+            removed.append(q)
+        except FileNotFoundError:
+            pass
+    return removed
