@@ -1,14 +1,13 @@
 """The LDCSR dock widget: the settings form, Run/Cancel with progress, *Check quality here*, and Compare.
 
 This module is the room that wires the feature rooms together: the form is ``_form`` (magicgui + superqt); a Run
-is ``run/`` (``_prepare`` checks a request, ``_runner`` runs it in a napari ``thread_worker``, ``_results`` and
-``_outcome`` make its layers, ``_selfcheck`` is the quality check); the Compare group is ``compare/_controls``
-and the live lens's section ``lens/_live_panel``.
+is ``run/`` (``_prepare`` checks a request, ``_runner`` runs it in a napari ``thread_worker``, ``_run_events``
+follows it, ``_results`` and ``_outcome`` make its layers, ``_selfcheck`` is the quality check); the Compare
+group is ``compare/_controls`` and the live lens's section ``lens/_live_panel``.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from ldcsr_core.rules import check_tile
@@ -25,11 +24,12 @@ from .io._save_controls import SaveControls
 from .run import _outcome
 from .run._adapt_controls import AdaptControls
 from .run._check_controls import CheckControls
-from .run._job import JobResult, JobSpec, LayerSource, ModelCache, plain_message
-from .run._prepare import fmt_seconds, prepare_run, progress_text, running_text
+from .run._job import JobSpec, LayerSource, ModelCache, plain_message
+from .run._prepare import prepare_run, running_text
 from .run._region import REGIONS
-from .run._results import ProgressiveResult, RunLayers, blending_note
+from .run._results import ProgressiveResult, RunLayers
 from .run._runner import AdaptRunner, CheckRunner, JobRunner, start_device_probe
+from .run._run_events import RunEventsMixin
 from .run._teardown import TeardownMixin
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["LdcsrWidget"]
 
 
-class LdcsrWidget(TeardownMixin, QWidget):
+class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
     """Dock widget: pick an image layer, a scale and a model, super-resolve, compare.
 
     Parameters
@@ -334,18 +334,6 @@ class LdcsrWidget(TeardownMixin, QWidget):
             self._set_status("Cancelling…")
             self.cancel_button.setEnabled(False)
 
-    def _connect_runner(self) -> None:
-        r = self.runner
-        r.modelReady.connect(self._on_model_ready)
-        r.progressed.connect(self._on_progress)
-        r.rowsReady.connect(self._on_rows)
-        r.tileReady.connect(self._on_tile)
-        r.placeholderReady.connect(lambda data: setattr(self._job[2], "placeholder", data) if self._job else None)
-        r.succeeded.connect(self._on_result)
-        r.failed.connect(self._on_failed)
-        r.cancelled.connect(self._on_cancelled)
-        r.finished.connect(self._on_finished)
-
     # ---------------------------------------------------------------- check quality here
     def check_quality(self, layer=None) -> bool:
         """*Check quality here*: the reduced-resolution self-check (``ldcsr_core.selfcheck``) of the
@@ -365,86 +353,6 @@ class LdcsrWidget(TeardownMixin, QWidget):
     def busy(self) -> bool:
         """A run, a quality check or an adaptation is in progress."""
         return self.running or self.checker.running or self.adapter.running
-
-    def _on_model_ready(self, info: dict) -> None:
-        if "device" in info:
-            self.device_label.setText(f"Device: {info['device']}")
-        self._t_tiles = time.perf_counter()
-
-    def _on_progress(self, info) -> None:
-        done, total = info.done, info.total
-        self.progress_bar.tiles(done, total)
-        elapsed = time.perf_counter() - (self._t_tiles or time.perf_counter())
-        text = progress_text(done, total, elapsed)
-        if text is not None:
-            self._set_status(text)
-
-    def _on_rows(self, y0: int, rows) -> None:
-        try:
-            self._job[2].rows(y0, rows)
-        except Exception as exc:  # noqa: BLE001 - a preview must never crash the viewer
-            notify("warning", f"LDCSR could not show finished rows: {plain_message(exc)}")
-
-    def _on_tile(self, box, colour, values) -> None:
-        try:
-            self._job[2].tile(box, colour, values)
-        except Exception as exc:  # noqa: BLE001 - a preview must never crash the viewer
-            notify("warning", f"LDCSR could not show a finished tile: {plain_message(exc)}")
-
-    def _on_result(self, result: JobResult) -> None:
-        layer, spec, partial = self._job
-        try:
-            last = _outcome.run_layers(self.viewer, layer, spec, partial, result)  # napari_ldcsr/run/_outcome.py
-            if last is None:
-                notify_removal(self.viewer, "warning", f"'{layer.name}' was removed during the run; the result "
-                               "was not added.")
-                self._ended = ("failed",)
-                return
-            self.last = last
-            if result.spread is not None:  # uncertainty map (samples > 1), above the results
-                from .run._spread import add_spread_layer
-
-                self.last.spread = add_spread_layer(self.viewer, layer, spec, result.spread, last.results)
-        except Exception as exc:  # noqa: BLE001 - never crash the viewer
-            partial.discard()
-            why = f"could not add the result layer: {plain_message(exc)}"
-            self._set_status(f"Failed: {why}")
-            notify("error", f"LDCSR {why}")
-            self._ended = ("failed",)
-            return
-        out = last.result
-        saved = f", {_outcome.saved_text(result)}," if result.path else ""
-        note = (f" · {result.empty}" if result.empty else "") + blending_note(last.layer_source.layers[0], last.results[0])
-        self._set_status(f"Added '{out.name}' ({spec.out_shape[0]}×{spec.out_shape[1]} px){saved} "
-                         f"in {fmt_seconds(result.seconds)}{note}")
-        self.progress_bar.finish()
-        self._ended = ("done", out)
-
-    def _on_failed(self, exc: BaseException) -> None:
-        layer, _, partial = self._job
-        partial.discard()
-        message = plain_message(exc)
-        self._set_status(f"Failed: {message}")
-        notify("error", f"LDCSR could not super-resolve '{layer.name}': {message}")
-        self._ended = ("failed",)
-
-    def _on_cancelled(self) -> None:
-        self._job[2].discard()
-        if self._stopped_why is None:  # else said when its layer went (``_on_layer_removed``)
-            self._set_status("Cancelled; nothing was added.")
-            notify("info", "LDCSR run cancelled; no layer was added.")
-        self._ended = ("cancelled",)
-
-    def _on_finished(self) -> None:
-        """The run's thread is done: ``resultAdded`` and ``runFinished`` are emitted now, when a slot
-        of theirs can start the next run (before, ``run()`` found this one still running)."""
-        (how, *added), self._ended, self._job = self._ended or ("failed",), None, None
-        if self.progress_bar.maximum() == 0:  # ended before its first tile
-            self.progress_bar.idle()
-        self._update_enabled()
-        if added:
-            self.resultAdded.emit(added[0])
-        self.runFinished.emit(how)
 
     def _update_enabled(self, *_: Any) -> None:
         running = self.running
