@@ -1,0 +1,169 @@
+"""A layer as the raster a Run reads, Qt-free (:class:`LayerSource`, :func:`layer_source`): one
+image layer, or the band layers of one multi-band file, in the file's band order with the layers'
+georeferencing; :func:`is_lazy_file_layer` tells a big GeoTIFF read from its file. ``_job``
+re-exports them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LayerSource", "layer_source", "is_lazy_file_layer"]
+
+
+def is_lazy_file_layer(layer) -> bool:
+    """Whether ``layer`` is a big GeoTIFF the reader opened lazily (multiscale, read from its file)."""
+    md = getattr(layer, "metadata", None) or {}
+    return bool(getattr(layer, "multiscale", False) and md.get("lazy") and md.get("path"))
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """The pixels of one layer, or of the band layers of one multi-band file, as one raster.
+
+    ``layout`` says how the raster's ``(bands, H, W)`` maps to layers: ``"rgb"`` (one RGB(A)
+    layer, bands last), ``"gray"`` (one 2-D layer) or ``"bands"`` (one 2-D layer per band, as the
+    reader opens files with other band counts). Georeferencing comes from the layers' metadata
+    (the reader's ``transform``, ``crs``, ``nodata``...); plain arrays are taken on a pixel grid.
+
+    The raster is in its file's band order, as ``ldcsr upscale`` reads the file (``colorinterp``,
+    ``descriptions`` and a Run's ``bands`` are the file's): ``order`` (0-based) is the file band
+    each channel of an RGB layer shows (the reader shows a file stored blue, green, red as red,
+    green, blue: its ``metadata["file_bands"]``); :meth:`bands`/:meth:`join` put the layer's
+    channels back in file order, :meth:`split` gives results in the layer's.
+    """
+
+    layers: tuple
+    layout: str
+    transform: tuple | None = None
+    crs: str | None = None
+    nodata: float | None = None
+    colorinterp: tuple[str, ...] | None = None
+    descriptions: tuple[str | None, ...] | None = None
+    name: str = "layer"
+    path: str | None = None  # the file the layers were read from (reader metadata), if any
+    lazy: bool = False  # read pixels from ``path``, not from the layers (big lazy layers)
+    order: tuple[int, ...] | None = None  # rgb: the file band (0-based) of each channel, if not 0, 1, 2...
+    provenance: tuple = ()  # the layer's LDCSR_* tags as (key, value) pairs: an LDCSR output in again
+
+    def _to_file(self, channels: np.ndarray) -> np.ndarray:
+        """An RGB layer's ``(channels, h, w)`` in the file's band order."""
+        return channels if self.order is None else channels[np.argsort(self.order)]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.layers[0].data.shape[:2])
+
+    @property
+    def count(self) -> int:
+        """Number of bands."""
+        if self.layout == "rgb":
+            return int(self.layers[0].data.shape[-1])
+        return 1 if self.layout == "gray" else len(self.layers)
+
+    def bands(self) -> np.ndarray:
+        """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels."""
+        if self.layout == "rgb":
+            return self._to_file(np.moveaxis(np.asarray(self.layers[0].data), -1, 0))
+        if self.layout == "gray":
+            return np.asarray(self.layers[0].data)[np.newaxis]
+        return np.stack([np.asarray(lyr.data) for lyr in self.layers])
+
+    def split(self, bands: np.ndarray) -> list[np.ndarray]:
+        """``(bands, h, w)`` -> one array per layer, in the layers' layout."""
+        if self.layout == "rgb":
+            return [np.moveaxis(bands if self.order is None else bands[list(self.order)], 0, -1)]
+        return [bands[0]] if self.layout == "gray" else [bands[i] for i in range(bands.shape[0])]
+
+    def join(self, arrays: list) -> np.ndarray:
+        """One array per layer (layers' layout) -> ``(bands, h, w)``: the inverse of :meth:`split`."""
+        if self.layout == "rgb":
+            return self._to_file(np.moveaxis(np.asarray(arrays[0]), -1, 0))
+        return np.stack([np.asarray(a) for a in arrays])
+
+    def band_plan(self, bands=None):
+        """The band triplets a Run of this raster feeds the model (the engine's
+        :func:`~ldcsr_core.geo.band_plan.plan_bands`, as ``SceneReader`` plans the Run's dataset;
+        ``bands``: the form's *Bands*): an ``InputError`` for a band it lacks or an alpha band."""
+        from ldcsr_core.geo.band_plan import plan_bands
+
+        return plan_bands(self.count, self.colorinterp, bands, self.descriptions or (),
+                          "the file" if self.lazy else "the image")  # as the engine says of a layer's array
+
+    def check_nodata(self, nodata, name: str) -> None:
+        """An ``InputError`` for the form's ``nodata`` that this raster's bands cannot hold or that
+        names a band it lacks (the engine's ``with_nodata`` rule, said of ``name``), before any work."""
+        from ldcsr_core.geo.nodata_override import band_nodata
+
+        band_nodata(nodata, self.count, self.layers[0].data.dtype, name=name)
+
+    def held(self, geo):
+        """The engine's ``geo`` of a Run as this source's layers hold it: a lazy RGBA layer's alpha is its file's
+        mask, which a Run of the file keeps as a mask (made that alpha again: the engine's ``mask_as_alpha``)."""
+        from ldcsr_core.geo.arrays import mask_as_alpha
+
+        return geo if not (self.lazy and geo.count + 1 == self.count) else mask_as_alpha(
+            geo if geo.mask is not None else replace(geo, mask=np.full(geo.shape, 255, np.uint8)))
+
+    def dataset(self):
+        """A rasterio dataset of the pixels (close it when done): the file itself for a lazy
+        source, else an in-memory copy of the layers."""
+        from ldcsr_core.geo.raster_io import dataset_from_array, open_raster
+
+        if self.lazy:
+            return open_raster(self.path)
+        return dataset_from_array(self.bands(), bands_last=False, transform=self.transform, crs=self.crs,
+                                  nodata=self.nodata, colorinterp=self.colorinterp,
+                                  descriptions=self.descriptions, tags=dict(self.provenance) or None)
+
+
+def _band_group(viewer, layer) -> list | None:
+    """The band layers of ``layer``'s file, in band order, if all of them are in the viewer."""
+    md = layer.metadata or {}
+    count = len(md.get("band_names") or ())
+    if md.get("band") is None or not md.get("path") or count < 2:
+        return None
+    group: dict[int, Any] = {}
+    for other in viewer.layers:
+        omd = getattr(other, "metadata", None) or {}
+        if omd.get("path") == md["path"] and omd.get("band") is not None and not getattr(other, "rgb", True):
+            if tuple(other.data.shape) == tuple(layer.data.shape):
+                group.setdefault(int(omd["band"]), other)
+    if sorted(group) != list(range(count)):
+        return None
+    return [group[i] for i in range(count)]
+
+
+def _file_order(md: dict, n: int) -> tuple[int, ...] | None:
+    """The file band (0-based) of each of an ``n``-channel RGB layer's channels (the reader's
+    ``file_bands``), or None when they are in file order (or the entry is not a permutation)."""
+    order = tuple(int(b) - 1 for b in md.get("file_bands") or ())
+    return order if sorted(order) == list(range(n)) and order != tuple(range(n)) else None
+
+
+def layer_source(viewer, layer) -> LayerSource:
+    """The raster behind an image layer: the whole band group when ``layer`` is one band of a
+    multi-band file whose band layers are all open (the CLI super-resolves all bands together)."""
+    md = layer.metadata or {}
+    geo = {"transform": tuple(md["transform"]) if md.get("transform") is not None else None,
+           "crs": md.get("crs"), "nodata": md.get("nodata"), "path": md.get("path"),
+           "lazy": is_lazy_file_layer(layer),
+           "provenance": tuple((k, v) for k, v in (md.get("tags") or {}).items() if str(k).startswith("LDCSR_"))}
+    group = None if layer.rgb else _band_group(viewer, layer)
+    if group is not None:
+        ci = md.get("colorinterp")
+        return LayerSource(tuple(group), "bands", colorinterp=tuple(ci) if ci else None,
+                           descriptions=tuple(md.get("band_names") or ()), name=md.get("file_name", layer.name),
+                           **geo)
+    if layer.rgb:
+        n = layer.data.shape[-1]
+        ci = tuple(md.get("colorinterp") or ("red", "green", "blue", "alpha")[:n])
+        names = tuple(md.get("band_names") or ())
+        order = _file_order(md, n)
+        if order is not None:  # the reader's per-band lists follow the layer's channels: the file's order
+            ci, names = (tuple(v[i] for i in np.argsort(order)) if len(v) == n else v for v in (ci, names))
+        return LayerSource((layer,), "rgb", colorinterp=ci, descriptions=names if len(names) == n else None,
+                           name=layer.name, order=order, **geo)
+    return LayerSource((layer,), "gray", name=layer.name, **geo)
