@@ -135,3 +135,11 @@ def tiny_model_file(tmp_path_factory, tiny_model) -> Path:
 
     p = tmp_path_factory.mktemp("models") / "tiny.safetensors"
     return save_model(tiny_model, p, name="tiny-test", version="0", notes="random weights")
+
+
+@pytest.fixture
+def base(tiny_model_file):
+    """The tiny model loaded for adaptation (float32 on the CPU): the base of the adaptation tests."""
+    import ldcsr_core
+
+    return ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
