@@ -76,7 +76,7 @@ class Validity(NamedTuple):
     reads them): ``entries`` each band's nodata (``band_nodata``), ``alpha`` its alpha bands
     (1-based), ``mask`` whether it has a per-dataset mask, ``nodata`` the layer's one value.
     ``mask_alpha``: the band (``count + 1``, among ``alpha``) that holds the mask as the RGBA layer's
-    alpha, as the eager reader holds it (``_reader.mask_is_alpha``: the engine's ``mask_as_alpha``); 0: none."""
+    alpha, as the eager reader holds it (``_raster_layers.mask_is_alpha``: the engine's ``mask_as_alpha``); 0: none."""
 
     entries: tuple = ()
     alpha: tuple = ()
@@ -88,7 +88,7 @@ class Validity(NamedTuple):
     def of(cls, src) -> "Validity":
         from ldcsr_core.geo.raster_io import raster_info
 
-        from ._reader import mask_is_alpha
+        from ._raster_layers import mask_is_alpha
 
         alpha = tuple(i + 1 for i, c in enumerate(src.colorinterp) if c.name == "alpha")
         entries = tuple(getattr(src, "band_nodata", None) or src.nodatavals)

@@ -13,7 +13,7 @@ from typing import Any
 from ldcsr_core.geo.georef import crs_units
 from ldcsr_core.geo.raster_io import pixel_size
 
-__all__ = ["LayerData", "is_rgb", "rgb_order", "shown_in_order", "raster_metadata", "valid_contrast",
+__all__ = ["LayerData", "mask_is_alpha", "is_rgb", "rgb_order", "shown_in_order", "raster_metadata", "valid_contrast",
            "band_contrasts"]
 
 LayerData = tuple[Any, dict, str]
@@ -161,3 +161,20 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
     if domains:
         metadata["domains"] = {ns: dict(t) for ns, t in domains.items()}
     return metadata, band_names, georeferenced
+
+
+def _alpha_holds_mask(count: int, dtype: str, colorinterp: list[str]) -> bool:
+    """Whether bands with a mask open as one RGBA layer, the mask as its alpha (the eager reader's ``_mask_kept``)."""
+    import numpy as np
+
+    return np.dtype(dtype).kind in "ui" and "alpha" not in colorinterp and is_rgb(count + 1, dtype,
+                                                                                    [*colorinterp, "alpha"])
+
+
+def mask_is_alpha(src) -> bool:
+    """Whether open dataset ``src``'s mask band is the alpha of the RGBA layer the eager reader makes of it,
+    a band more than the file has (a Run that streams from the file reads the mask there)."""
+    from ldcsr_core.geo.raster_io import raster_info
+
+    return raster_info(src).has_dataset_mask and _alpha_holds_mask(
+        src.count, src.dtypes[0], [c.name for c in src.colorinterp])

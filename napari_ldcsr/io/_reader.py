@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .._geometry import layer_placement_from_transform
-from ._raster_layers import LayerData, band_contrasts, is_rgb, raster_metadata, rgb_order, shown_in_order
+from ._raster_layers import (LayerData, _alpha_holds_mask, band_contrasts, is_rgb, mask_is_alpha,  # noqa: F401
+                             raster_metadata, rgb_order, shown_in_order)
 
 __all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff", "mask_is_alpha", "unopened"]
 
@@ -210,21 +211,6 @@ def _mask_kept(geo, path):
                "layers cannot hold: they show, and a Run computes, those pixels as data; super-resolve it "
                "with ldcsr upscale, which keeps the mask")
     return geo
-
-
-def _alpha_holds_mask(count: int, dtype: str, colorinterp: list[str]) -> bool:
-    """Whether bands with a mask open as one RGBA layer, the mask as its alpha (:func:`_mask_kept`)."""
-    return np.dtype(dtype).kind in "ui" and "alpha" not in colorinterp and is_rgb(count + 1, dtype,
-                                                                                    [*colorinterp, "alpha"])
-
-
-def mask_is_alpha(src) -> bool:
-    """Whether open dataset ``src``'s mask band is the alpha of the RGBA layer the eager reader makes of it,
-    a band more than the file has (a Run that streams from the file reads the mask there)."""
-    from ldcsr_core.geo.raster_io import raster_info
-
-    return raster_info(src).has_dataset_mask and _alpha_holds_mask(
-        src.count, src.dtypes[0], [c.name for c in src.colorinterp])
 
 
 def _valid_rows(geo, colorinterp) -> Callable[[int, int], np.ndarray] | None:
