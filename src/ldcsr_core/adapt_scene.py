@@ -170,14 +170,16 @@ def is_scene_file(checked, path, earlier: bool = True) -> str:
             return said
     if not any(sha for _, sha in scenes):
         return ""
-    st = os.stat(path)  # a file hashed once while it is unchanged (napari's Check quality here, again)
-    digest = _file_sha256(os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    from .file_names import file_version
+
+    # a file hashed once while it is unchanged (napari's Check quality here, again)
+    digest = _file_sha256(os.path.realpath(path), *file_version(path))
     return next((said for (_, sha), said in zip(scenes, words) if sha and sha == digest), "")
 
 
 @functools.lru_cache(maxsize=64)
 def _file_sha256(path: str, *_identity) -> str:
-    """SHA-256 of file ``path``, cached by its identity (device, inode, size, modification time)."""
+    """SHA-256 of file ``path``, cached by its version (:func:`~ldcsr_core.file_names.file_version`)."""
     from .files import sha256_file
 
     return sha256_file(path)

@@ -31,7 +31,8 @@ from pathlib import Path
 
 from .errors import RasterIOError
 
-__all__ = ["name_max", "check_name_length", "check_not_folder", "cut_to_fit", "folds_case", "name_key", "same_name"]
+__all__ = ["name_max", "check_name_length", "check_not_folder", "cut_to_fit", "folds_case", "name_key", "same_name",
+           "file_version"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
 # an answer is kept this long (s): a batch of 10,000 names looks once, while a disk unmounted and another mounted at
@@ -168,3 +169,13 @@ def name_key(path: str | os.PathLike) -> tuple:
 def same_name(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether ``a`` and ``b`` name one file by :func:`name_key`."""
     return name_key(a) == name_key(b)
+
+
+def file_version(path: str | os.PathLike) -> tuple[int, ...]:
+    """What tells one version of the file at ``path`` (a link followed) from another without reading
+    it, as a cache's key: device, inode, size, modification and change times (ns). The change time
+    is set by every write and cannot be set back, so a file rewritten in place with its size and
+    modification time kept (``cp -p`` or ``rsync -t --inplace`` over it) is another version.
+    Raises ``OSError`` where it cannot be looked at."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns

@@ -7,6 +7,7 @@ Before: ``.tif``/``.tiff`` only; a ``.vrt`` had no reader at all, an ``.img`` op
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -114,3 +115,27 @@ def test_a_png_is_decoded_once_to_check_it_however_often_it_is_opened(tmp_path):
     assert size <= read < 2.5 * size, (read, size)  # the check's decode and the pixels' read: 2× its size
     paths[1].write_bytes(paths[1].read_bytes()[: size // 2])  # damaged since: checked again, declined
     assert napari_get_reader(str(paths[1])) is None
+
+
+def test_a_png_damaged_in_place_with_its_size_and_time_kept_is_checked_again(tmp_path):
+    """A PNG checked whole once is checked again once its content changed, even where its size and
+    modification time stayed (cp -p or rsync -t --inplace of a damaged copy over it): before, its
+    (device, inode, size, mtime) was taken for the version already checked and the damage went by."""
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo.raster_io import open_raster
+
+    p, rgb = tmp_path / "scene.png", np.random.default_rng(4).integers(0, 256, (3, 80, 80), dtype=np.uint8)
+    with rasterio.open(p, "w", driver="PNG", height=80, width=80, count=3, dtype="uint8") as dst:
+        dst.write(rgb)
+    with open_raster(p) as src:  # checked whole, once
+        assert np.array_equal(src.read(), rgb)
+    time.sleep(0.05)  # the change time ticks with the kernel's coarse clock (a few ms)
+    st, raw = p.stat(), bytearray(p.read_bytes())
+    half = slice(len(raw) // 2, -12)  # its pixels' second half zeroed, its end kept
+    raw[half] = bytes(len(raw[half]))
+    with open(p, "r+b") as f:  # in place: the same inode and size, as cp -p over it writes
+        f.write(raw)
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
+    with pytest.raises(RasterIOError, match="scene.png is truncated or damaged"):
+        open_raster(p)

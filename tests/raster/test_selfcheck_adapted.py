@@ -3,6 +3,8 @@ degradation it was fine-tuned on, and says that its figures overstate it."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -97,3 +99,27 @@ def test_a_copy_of_its_scene_is_its_scene_to_the_self_check_as_to_evaluate(base,
     assert f"fast · float32 on cpu · caution: {SAID}" in r.output, r.output
     r = CliRunner().invoke(main, ["evaluate", str(folder), "--model", str(model), "--scales", "2", "--device", "cpu"])
     assert r.exit_code == 0 and f"{copy.resolve()}, the scene it was adapted on" in r.output, r.output
+
+
+def test_a_file_rewritten_in_place_with_its_size_and_time_kept_is_hashed_again(tmp_path):
+    """A copy of the scene hashed once (napari's Check quality here) and then overwritten in place by
+    another image of the same size with its modification time kept (cp -p) is no longer that scene:
+    before, its cached SHA-256, keyed by device, inode, size and mtime, still said so."""
+    import os
+
+    from ldcsr_core.adapt_scene import is_scene_file
+    from ldcsr_core.adapted_use import Checked
+    from ldcsr_core.files import sha256_file
+
+    scene_file, copy = tmp_path / "scene.bin", tmp_path / "copy.bin"
+    scene_file.write_bytes(bytes(range(256)) * 64)
+    copy.write_bytes(scene_file.read_bytes())
+    checked = Checked(2.0, scene=str(scene_file.resolve()), scene_sha256=sha256_file(scene_file))
+    assert is_scene_file(checked, copy) == "the scene it was adapted on"
+    time.sleep(0.05)  # the change time ticks with the kernel's coarse clock (a few ms)
+    st = copy.stat()
+    with open(copy, "r+b") as f:  # another image of the same size, in place
+        f.write(bytes(reversed(range(256))) * 64)
+    os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (copy.stat().st_ino, copy.stat().st_size, copy.stat().st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
+    assert is_scene_file(checked, copy) == ""

@@ -229,7 +229,7 @@ def virtual_path(path) -> str | None:
     return None
 
 
-_DECODED: dict[tuple, bool] = {}  # the PNGs (device, inode, size, mtime) _check_decodes found whole
+_DECODED: dict[tuple, bool] = {}  # the versions of PNGs (file_names.file_version) _check_decodes found whole
 
 
 def _check_decodes(src, p: Path) -> None:
@@ -239,8 +239,9 @@ def _check_decodes(src, p: Path) -> None:
     version of the file (napari's reader and a run open it several times: each open decoded it all)."""
     if src.driver != "PNG":
         return
-    st = p.stat()
-    version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    from ..file_names import file_version
+
+    version = file_version(p)
     if version in _DECODED:
         return
     _decode_last_row(src)
