@@ -70,6 +70,28 @@ def test_a_limit_above_the_process_cgroup_caps_it(tmp_path):
     assert available_bytes(_files(tmp_path / "v1", v1)) == GiB + 1000000 * 1024
 
 
+def test_a_cgroup_v1_limit_on_memory_and_swap_together_caps_the_swap_it_may_fill(tmp_path):
+    # Before: v1's memory.memsw.limit_in_bytes was not read and the machine's free swap was added to a
+    # limit's room: a Slurm job (ConstrainSwapSpace, no swap allowed: memsw = 8 GiB = its memory limit,
+    # 5 GiB used) on a node with 16 GiB of swap free was said to have 19 GiB, and a 10 GiB result let
+    # through, which the limit kills.
+    meminfo = f"MemTotal: 64000000 kB\nMemAvailable: 50000000 kB\nSwapFree: {16 * GiB // 1024} kB\n"
+    job = "sys/fs/cgroup/memory/slurm/uid_1/job_7"
+    files = {"proc/meminfo": meminfo, "proc/self/cgroup": "11:memory:/slurm/uid_1/job_7/step_0/task_0\n",
+             f"{job}/memory.limit_in_bytes": str(8 * GiB), f"{job}/memory.usage_in_bytes": str(5 * GiB),
+             f"{job}/memory.memsw.limit_in_bytes": str(8 * GiB), f"{job}/memory.memsw.usage_in_bytes": str(5 * GiB),
+             f"{job}/memory.stat": f"total_active_file {GiB // 2}\ntotal_inactive_file {GiB // 2}\n",
+             f"{job}/step_0/task_0/memory.limit_in_bytes": "9223372036854771712",
+             f"{job}/step_0/task_0/memory.usage_in_bytes": str(GiB)}
+    root = _files(tmp_path, files)
+    assert available_bytes(root) == 4 * GiB  # 3 GiB under the limit and its 1 GiB of page cache
+    (tmp_path / job / "memory.memsw.limit_in_bytes").write_text(str(10 * GiB))  # 2 GiB of swap allowed
+    (tmp_path / job / "memory.memsw.usage_in_bytes").write_text(str(5 * GiB + GiB // 2))  # half of it used
+    assert available_bytes(root) == 4 * GiB + 3 * GiB // 2  # and the 1.5 GiB of swap it may still fill
+    (tmp_path / job / "memory.memsw.limit_in_bytes").write_text("9223372036854771712")  # swap not limited
+    assert available_bytes(root) == 4 * GiB + 16 * GiB
+
+
 def test_a_cgroups_active_page_cache_counts_as_free_too(tmp_path):
     # Before: only inactive_file was counted: a container that had just read its 2 GiB input twice
     # (its cache active) was refused a result the kernel holds by dropping that cache at the limit.

@@ -5,7 +5,8 @@ refuses only what exceeds RAM and swap together), and the process is killed once
 filled that much of it, hours into a run. :func:`available_bytes` is the figure to check first: the
 kernel's ``MemAvailable`` plus free swap, capped by the tightest cgroup memory limit the process is
 under (a container's, a Slurm job's or systemd slice's above its own cgroup), whose page cache counts as
-free, as the kernel's figure counts it.
+free, as the kernel's figure counts it; its swap only as far as a limit on swap (v2's ``memory.swap.max``)
+or on memory and swap together (v1's ``memory.memsw.limit_in_bytes``) lets it fill.
 """
 
 from __future__ import annotations
@@ -108,4 +109,8 @@ def _cgroup_room(root: str, swap_free: int) -> int | None:
             if limit is not None and used is not None and limit < 1 << 62:  # v1's "no limit" is about 2**63
                 cache = sum(_stat(os.path.join(d, "memory.stat"), k) for k in ("total_active_file", "total_inactive_file"))
                 rooms.append(limit - used + cache + swap_free)
+                # memory and swap together (Slurm's ConstrainSwapSpace): the swap it may still fill
+                both, both_used = (_number(os.path.join(d, f"memory.memsw.{f}")) for f in ("limit_in_bytes", "usage_in_bytes"))
+                if both is not None and both_used is not None and both < 1 << 62:
+                    rooms.append(both - both_used + cache)
     return min(rooms) if rooms else None
