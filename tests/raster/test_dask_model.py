@@ -14,6 +14,7 @@ import rasterio
 
 distributed = pytest.importorskip("distributed")
 
+from ldcsr_core.geo.dask_quiet import TILE_KEY_PREFIX  # noqa: E402
 from ldcsr_core.geo.distributed import DaskRunner, ModelSource  # noqa: E402
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster  # noqa: E402
 
@@ -211,7 +212,7 @@ def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
             assert runner.usable == {ok} and set(runner.left_out) == {left}
             with distributed.get_task_stream(client=c) as stream:
                 res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
-            ran = [t["worker"] for t in stream.data if "_run_tile" in str(t["key"])]
+            ran = [t["worker"] for t in stream.data if str(t["key"]).startswith(TILE_KEY_PREFIX)]
         finally:
             runner.close()
     assert res.tiles == single.tiles >= 2
@@ -351,7 +352,7 @@ def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model
                                      options=UpscaleOptions(mode="diffusion", seed=7), runner=runner, callback=join)
         finally:
             runner.close()
-    ran = [t["worker"] for t in stream.data if "_run_tile" in str(t["key"])]
+    ran = [t["worker"] for t in stream.data if str(t["key"]).startswith(TILE_KEY_PREFIX)]
     assert res.tiles >= 2 and len(ran) == res.tiles
     assert runner.usable == {workers[good][0], *joined} and set(runner.left_out) == {workers[broken][0]}
     assert set(ran) == {workers[good][0], *joined}  # the joined worker computed tiles too

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import signal
 import threading
@@ -235,7 +237,7 @@ def dask_teardown(worker):  # at the worker's close, after it cancelled its tile
 
 def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(tmp_path, tiny_model_file):
     """Before: each local worker computing a tile on Ctrl-C printed 'distributed.worker.state_machine
-    - WARNING - Async instruction for <Task cancelled name="execute('_run_tile-…')" …> ended with
+    - WARNING - Async instruction for <Task cancelled name="execute('ldcsr-tile-…')" …> ended with
     CancelledError' under the run's own one line. Other worker warnings, a memory-pressure one
     logged as the worker closes too, still show."""
     import subprocess
@@ -289,7 +291,7 @@ def test_a_local_worker_slow_to_end_after_the_run_prints_no_nanny_warning(tmp_pa
 def test_a_cancel_through_the_api_on_its_own_cluster_prints_no_cancelled_task_lines(tmp_path, tiny_model, capfd):
     """Before: a DaskRunner on the API caller's own cluster (not '--dask local:N''s) printed, as the
     cluster closed after a cancel, one 'distributed.worker.state_machine - WARNING - Async instruction
-    for <Task cancelled name="execute('_run_tile-…')" …> ended with CancelledError' line per worker
+    for <Task cancelled name="execute('ldcsr-tile-…')" …> ended with CancelledError' line per worker
     that was computing a tile: only the CLI's local workers had the filter. The runner gives it to
     every cluster's workers now."""
     import numpy as np
@@ -325,3 +327,43 @@ def test_a_cancel_through_the_api_on_its_own_cluster_prints_no_cancelled_task_li
     err = capfd.readouterr().err
     assert "CancelledError" not in err and "Async instruction" not in err, err
     assert sorted(q.name for q in tmp_path.iterdir()) == ["big.tif"]
+
+
+def test_the_quieting_filter_leaves_other_users_cancelled_tasks_lines_on_a_shared_worker():
+    """Before: the filter every DaskRunner gives its cluster's workers dropped distributed's 'Async
+    instruction for <Task cancelled …> ended with CancelledError' for any task, so on a shared cluster
+    the workers no longer said it for other users' tasks either. Only the engine's tiles' lines go
+    now: the keys its runner gives them (tile_key). The lines as the worker's state machine writes
+    them: a real asyncio task of that name, cancelled, on distributed's logger."""
+    import asyncio
+
+    from ldcsr_core.geo.dask_quiet import STATE_MACHINE_LOGGER, QuietCancelledTasks, tile_key
+
+    async def cancelled(key):
+        task = asyncio.create_task(asyncio.sleep(60), name=f"execute({key!r})")
+        await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return task
+
+    class Kept(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    log, kept = logging.getLogger(STATE_MACHINE_LOGGER), Kept()
+    filters = list(log.filters)
+    log.addHandler(kept)
+    try:
+        QuietCancelledTasks().setup(None)
+        for key in (tile_key(), "train_step-5f3a", "ldcsr-model-x", tile_key()):
+            log.warning(f"Async instruction for {asyncio.run(cancelled(key))} ended with CancelledError")
+    finally:
+        log.removeHandler(kept)
+        log.filters[:] = filters
+    assert len(kept.lines) == 2, kept.lines
+    assert "execute('train_step-5f3a')" in kept.lines[0] and "execute('ldcsr-model-x')" in kept.lines[1], kept.lines

@@ -1,8 +1,9 @@
 """Quiet in a run's Dask workers the one line distributed prints for each tile a worker was
 computing when the run stops (a Ctrl-C, a cancel through the API) and its cluster closes:
 ``distributed.worker.state_machine - WARNING - Async instruction for <Task cancelled …> ended with
-CancelledError`` (the run says it was interrupted or cancelled). Every other worker line,
-memory-pressure warnings too, still shows. Installed by :class:`QuietCancelledTasks`, a worker
+CancelledError`` (the run says it was interrupted or cancelled). Only the engine's tiles' lines
+(their keys begin :data:`TILE_KEY_PREFIX`, :func:`tile_key`): on a shared cluster, the same line for
+another user's task, and every other worker line, memory-pressure warnings too, still shows. Installed by :class:`QuietCancelledTasks`, a worker
 plugin :func:`quiet_workers` gives every :class:`~ldcsr_core.geo.distributed.DaskRunner`'s cluster
 (``--dask local:N``'s, a scheduler address's, an API caller's own): its workers, and those that
 join later or that a nanny restarts, keep the filter. Each runner registers it under a name of its
@@ -11,18 +12,29 @@ own and removes only that one: a run in progress on a shared cluster keeps it wh
 from __future__ import annotations
 
 import logging
+import uuid
 
-__all__ = ["QuietCancelledTasks", "QUIET_PREFIX", "cancelled_task_line", "quiet_workers"]
+__all__ = ["QuietCancelledTasks", "QUIET_PREFIX", "TILE_KEY_PREFIX", "cancelled_task_line", "quiet_workers",
+           "tile_key"]
 
 # The logger distributed's worker state machine says it on (distributed.worker_state_machine).
 STATE_MACHINE_LOGGER = "distributed.worker.state_machine"
 
 
+TILE_KEY_PREFIX = "ldcsr-tile-"  # the Dask key of each tile a DaskRunner submits
+
+
+def tile_key() -> str:
+    """A new Dask key for a tile: :data:`TILE_KEY_PREFIX` and a random part (each submit runs anew)."""
+    return f"{TILE_KEY_PREFIX}{uuid.uuid4().hex}"
+
+
 def cancelled_task_line(record: logging.LogRecord) -> bool:
-    """Is ``record`` distributed's 'Async instruction for <Task cancelled …> ended with CancelledError'?"""
+    """Is ``record`` distributed's 'Async instruction for <Task cancelled name="execute('KEY')" …> ended
+    with CancelledError' for one of the engine's tiles (KEY of :func:`tile_key`)?"""
     message = record.getMessage()
-    return message.startswith("Async instruction for <Task cancelled") and message.endswith(
-        "ended with CancelledError")
+    return (message.startswith("Async instruction for <Task cancelled") and f"execute('{TILE_KEY_PREFIX}" in message
+            and message.endswith("ended with CancelledError"))
 
 
 class _DropCancelledTasks(logging.Filter):

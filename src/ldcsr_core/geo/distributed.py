@@ -32,7 +32,7 @@ from .dask_address import DASK_SCHEMES, _connect, _start_local, dask_runner, par
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _died, _none_can,  # noqa: F401
                          _plugin_loads, _registration_error, _remove_stale_plugins, _run_tile, _worker_model,
                          host_threads, model_state, remove_plugin, torch_release)
-from .dask_quiet import QuietCancelledTasks, quiet_workers  # noqa: F401 - QuietCancelledTasks re-exported
+from .dask_quiet import QuietCancelledTasks, quiet_workers, tile_key  # noqa: F401 - QuietCancelledTasks re-exported
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
 
@@ -310,7 +310,7 @@ class DaskRunner:
             if shared["fresh"]:  # a worker usable since the plan was sent holds no copy of it, and the
                 to = {shared["fresh"].pop()}  # scheduler places tiles where it is: send it this tile
             return self.client.submit(_run_tile, self.plugin_name, self.source, arr, tile, shared["plan"],
-                                      mode, seed, self.hosts, pure=False, retries=1, workers=sorted(to),
+                                      mode, seed, self.hosts, key=tile_key(), retries=1, workers=sorted(to),
                                       allow_other_workers=False), to
 
         queue: collections.deque = collections.deque()  # (tile, arr, future, its workers) in plan order
