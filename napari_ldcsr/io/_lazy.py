@@ -30,12 +30,17 @@ import numpy as np
 from .._geometry import layer_placement_from_transform
 from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order, valid_contrast
 
-__all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "CHUNK", "should_open_lazily",
+__all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "WHOLE_READ_DRIVERS", "CHUNK",
+           "should_open_lazily",
            "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
 
 #: Rasters with more pixels than this open lazily (6000² ≈ 100 MB as uint8 RGB). Smaller ones
 #: are read whole, as before (the widget's Run needs a single-resolution layer).
 LAZY_MIN_PIXELS = 6000 * 6000
+#: GDAL drivers with no random access: a window is read by decoding the file from its start, so each
+#: lazy block of a big PNG or JPEG decoded it again (0.25-1.6 s a 256² block of a 7000² PNG). Such a
+#: file is read whole where it fits the in-memory limit (:func:`should_open_lazily`), lazily beyond it.
+WHOLE_READ_DRIVERS = ("PNG", "JPEG")
 #: Block side of the dask arrays (pixels of the level).
 CHUNK = 1024
 #: Coarsest level's longer side is at most this.
@@ -335,11 +340,24 @@ class _Shown:
 
 def should_open_lazily(path: str | os.PathLike) -> bool:
     """True for rasters larger than :data:`LAZY_MIN_PIXELS` (opened with the engine's
-    ``open_raster``: a file that is not a usable raster raises its one-line error)."""
+    ``open_raster``: a file that is not a usable raster raises its one-line error), but for a file of
+    :data:`WHOLE_READ_DRIVERS` only where its pixels (all bands) are over the in-memory limit of a
+    result (``NAPARI_LDCSR_STREAM_MB``, :func:`~napari_ldcsr.run._bigrun.stream_threshold_bytes`) or
+    the memory this machine has free."""
     from ldcsr_core.geo.raster_io import open_raster
+    from ldcsr_core.host_memory import available_bytes
+
+    from ..run._bigrun import stream_threshold_bytes
 
     with open_raster(path) as src:
-        return src.width * src.height > LAZY_MIN_PIXELS
+        if src.width * src.height <= LAZY_MIN_PIXELS:
+            return False
+        driver = getattr(src, "source_driver", src.driver)  # a palette's expanded copy: the file's driver
+        if driver not in WHOLE_READ_DRIVERS:
+            return True
+        nbytes = src.width * src.height * src.count * np.dtype(src.dtypes[0]).itemsize
+    free = available_bytes()
+    return nbytes > stream_threshold_bytes() or (free is not None and nbytes > free)
 
 
 def lazy_layer_data(path: str | os.PathLike, reads: list | None = None,

@@ -139,3 +139,35 @@ def test_a_png_damaged_in_place_with_its_size_and_time_kept_is_checked_again(tmp
     assert (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
     with pytest.raises(RasterIOError, match="scene.png is truncated or damaged"):
         open_raster(p)
+
+
+@pytest.mark.parametrize("driver, ext", [("PNG", ".png"), ("JPEG", ".jpg")])
+def test_a_big_png_or_jpeg_is_read_whole_where_it_fits_in_memory(tmp_path, monkeypatch, driver, ext):
+    """Before: a PNG or JPEG over LAZY_MIN_PIXELS opened lazily as a GeoTIFF does, but GDAL has no
+    random access into them: each block napari drew decoded the file from its start again (0.25-1.6 s
+    a block of a 7000² PNG). Such a file is read whole where its pixels fit the in-memory limit
+    (NAPARI_LDCSR_STREAM_MB), lazily beyond it; a GeoTIFF of that size still opens lazily."""
+    from napari_ldcsr.io import _lazy
+
+    rgb = np.random.default_rng(5).integers(0, 256, (3, 96, 128), dtype=np.uint8)
+    paths = {}
+    for drv, name in ((driver, f"scene{ext}"), ("GTiff", "scene.tif")):
+        paths[drv] = tmp_path / name
+        with rasterio.open(paths[drv], "w", driver=drv, height=96, width=128, count=3, dtype="uint8") as dst:
+            dst.write(rgb)
+    (tmp_path / f"scene{ext[:2]}{ext[-1]}w").write_text("2\n0\n0\n-2\n500000\n4100000\n")  # .pgw / .jgw
+    with rasterio.open(paths[driver]) as src:
+        pixels = src.read().transpose(1, 2, 0)
+    monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 64 * 64)  # both are "big"
+
+    def opened(path):
+        (layer,) = napari_get_reader(str(path))(str(path))
+        return layer
+
+    data, meta, _ = opened(paths[driver])
+    assert not meta.get("multiscale") and np.array_equal(data, pixels)  # whole, as a small file
+    assert meta["scale"] == (2.0, 2.0) and meta["metadata"]["transform"][2] == 500000 - 1  # by its world file (a pixel centre)
+    assert opened(paths["GTiff"])[1].get("multiscale")  # random access: lazily, as before
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.01")  # its 36 kB over the in-memory limit: lazily
+    data, meta, _ = opened(paths[driver])
+    assert meta.get("multiscale") and np.array_equal(np.asarray(data[0]), pixels)
