@@ -171,3 +171,36 @@ def test_a_big_png_or_jpeg_is_read_whole_where_it_fits_in_memory(tmp_path, monke
     monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.01")  # its 36 kB over the in-memory limit: lazily
     data, meta, _ = opened(paths[driver])
     assert meta.get("multiscale") and np.array_equal(np.asarray(data[0]), pixels)
+
+
+def test_a_png_dropped_in_asks_for_a_reader_until_a_preference_picks_one(make_napari_viewer, tmp_path,
+                                                                         monkeypatch):
+    """What docs/plugin.md says of a .png/.jpg: napari picks readers by the name's pattern alone (npe2's
+    filename_patterns cannot ask for a world file), so napari's own reader and this one both claim every
+    PNG: File ▸ Open and a file dragged in ask which (napari's reader dialog), until a preference (the
+    dialog's 'Remember this choice', Preferences ▸ Plugins ▸ File extension readers) picks one: then a
+    world-file PNG opens placed, a plain one at its pixel grid, no question. A script's viewer.open
+    without plugin= uses napari's own reader, as before."""
+    import napari._qt.qt_viewer as qt_viewer_module
+    from napari.settings import get_settings
+
+    rgb = np.random.default_rng(6).integers(0, 256, (3, 24, 32), dtype=np.uint8)
+    for name in ("placed.png", "photo.png"):
+        with rasterio.open(tmp_path / name, "w", driver="PNG", height=24, width=32, count=3, dtype="uint8") as dst:
+            dst.write(rgb)
+    (tmp_path / "placed.pgw").write_text("2\n0\n0\n-2\n500000\n4100000\n")
+    asked = []
+    monkeypatch.setattr(qt_viewer_module, "handle_gui_reading", lambda files, *a, **k: asked.append(files))
+    viewer = make_napari_viewer()
+    qt = viewer.window._qt_viewer
+    qt._qt_open([str(tmp_path / "photo.png")], stack=False)  # as a file dropped in
+    assert asked == [[str(tmp_path / "photo.png")]] and len(viewer.layers) == 0
+    (script,) = viewer.open(str(tmp_path / "placed.png"))  # napari's own: pixels only
+    assert set(script.scale) == {1.0} and "crs" not in script.metadata
+    monkeypatch.setattr(get_settings().plugins, "extension2reader", {"*.png": "napari-ldcsr"})
+    qt._qt_open([str(tmp_path / "placed.png")], stack=False)
+    qt._qt_open([str(tmp_path / "photo.png")], stack=False)
+    assert len(asked) == 1 and [lyr.name for lyr in viewer.layers] == ["placed", "placed [1]", "photo"]
+    placed, photo = viewer.layers[1], viewer.layers[2]
+    assert tuple(placed.scale) == (2.0, 2.0) and tuple(photo.scale) == (1.0, 1.0)
+    assert np.array_equal(photo.data, rgb.transpose(1, 2, 0)) and photo.metadata["crs"] is None
