@@ -143,3 +143,18 @@ def base(tiny_model_file):
     import ldcsr_core
 
     return ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of 2 worker processes of 1 Dask thread each (test_dask_model, test_dask_threads)."""
+    distributed = pytest.importorskip("distributed")
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
