@@ -78,7 +78,7 @@ def ask_checkpoint_path(parent=None) -> str | None:
     from qtpy.QtWidgets import QFileDialog
 
     path, _ = QFileDialog.getOpenFileName(
-        parent, "Load LDCSR checkpoint", "", "LDCSR checkpoints (*.ckpt *.safetensors);;All files (*)"
+        parent, "Load LDCSR checkpoint", "", "LDCSR checkpoints (*.ckpt *.safetensors *.sft);;All files (*)"
     )
     return path or None
 
@@ -296,9 +296,12 @@ class SettingsForm:
 
     def add_checkpoint(self, path: str) -> bool:
         """Add (or re-select) a checkpoint file in the model picker; False (and a notification) if
-        it is not a ``.ckpt``/``.safetensors`` file."""
+        it is neither a ``.ckpt`` nor in our format (:func:`~ldcsr_core.model_metadata.is_safetensors`,
+        the rule of ``--model`` and of the model folder's list: ``m.sft`` too)."""
+        from ldcsr_core.model_metadata import is_safetensors
+
         path = str(path)
-        if not path.lower().endswith((".ckpt", ".safetensors")):
+        if not (path.lower().endswith(".ckpt") or is_safetensors(path)):
             notify("error", f"{os.path.basename(path)} is not a .ckpt or .safetensors checkpoint.")
             self._select_model(self._model_value)
             return False

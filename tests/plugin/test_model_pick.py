@@ -83,3 +83,25 @@ def test_a_link_to_a_listed_model_selects_its_entry(ldcsr, tiny_model, tmp_path)
     assert widget.form.add_checkpoint(str(link))
     assert widget.form.model.native.count() == count and widget.model_source == path
     assert str(link) not in widget.form.model.choices
+
+
+def test_load_checkpoint_takes_a_model_file_the_model_list_lists(ldcsr, tiny_model, tmp_path, notes):
+    """Load checkpoint… takes a file in our format whatever its name, as --model loads it and the model
+    folder lists it in the same Model list (model_metadata.is_safetensors: 'mine.sft',
+    'Mine.SAFETENSORS'); a file of another kind under that name is still refused. Before: 'mine.sft is
+    not a .ckpt or .safetensors checkpoint.', the picker kept the previous model."""
+    import shutil
+
+    import ldcsr_core
+
+    viewer, widget = ldcsr
+    saved = ldcsr_core.save_model(tiny_model, tmp_path / "a.safetensors", name="mine")
+    for name in ("mine.sft", "Mine.SAFETENSORS"):
+        path = str(shutil.copy(saved, tmp_path / name))
+        assert widget.form.add_checkpoint(path), notes
+        assert widget.model_source == path and path in widget.form.model.choices
+    text = tmp_path / "notes.sft"
+    text.write_text("adapted on scene.tif\n")
+    assert widget.form.add_checkpoint(str(text)) is False
+    assert notes[-1] == ("error", "notes.sft is not a .ckpt or .safetensors checkpoint.")
+    assert widget.model_source == str(tmp_path / "Mine.SAFETENSORS")  # the previous choice kept
