@@ -342,12 +342,12 @@ def should_open_lazily(path: str | os.PathLike) -> bool:
     """True for rasters larger than :data:`LAZY_MIN_PIXELS` (opened with the engine's
     ``open_raster``: a file that is not a usable raster raises its one-line error), but for a file of
     :data:`WHOLE_READ_DRIVERS` only where its pixels (all bands) are over the in-memory limit of a
-    result (``NAPARI_LDCSR_STREAM_MB``, :func:`~napari_ldcsr.run._bigrun.stream_threshold_bytes`) or
+    result (``NAPARI_LDCSR_STREAM_MB``, :func:`~napari_ldcsr._memory_limit.stream_threshold_bytes`) or
     the memory this machine has free."""
     from ldcsr_core.geo.raster_io import open_raster
     from ldcsr_core.host_memory import available_bytes
 
-    from ..run._bigrun import stream_threshold_bytes
+    from .._memory_limit import stream_threshold_bytes
 
     with open_raster(path) as src:
         if src.width * src.height <= LAZY_MIN_PIXELS:

@@ -12,37 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from ldcsr_core.words import counted, noun
 
+from .._memory_limit import STREAM_THRESHOLD_MB, stream_threshold_bytes
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from ._results import add_stacked, result_kwargs
 
 __all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run", "file_problem", "lazy_refusal",
            "open_streamed"]
-
-#: Results larger than this (MB, all bands, in the source dtype) are not built in memory:
-#: whole-layer runs of a file-backed layer stream to a GeoTIFF next to the source, other
-#: regions are refused. The environment variable ``NAPARI_LDCSR_STREAM_MB`` overrides it.
-STREAM_THRESHOLD_MB = 512
-
-
-def stream_threshold_bytes() -> int:
-    """The in-memory limit of a result in bytes (``NAPARI_LDCSR_STREAM_MB`` or the constant;
-    ``inf``: no limit, never stream)."""
-    mb = os.environ.get("NAPARI_LDCSR_STREAM_MB", "").strip()
-    try:
-        value = float(mb) if mb else float(STREAM_THRESHOLD_MB)
-    except ValueError:
-        value = float(STREAM_THRESHOLD_MB)
-    if value == float("inf"):  # int() of it failed with OverflowError at every Run ("nan": ValueError)
-        return sys.maxsize
-    return int((value if value == value else STREAM_THRESHOLD_MB) * 2**20)
-
 
 def result_bytes(source: LayerSource, spec: JobSpec) -> int:
     """Size of the result of ``spec`` on ``source`` in memory (all bands, source dtype)."""
