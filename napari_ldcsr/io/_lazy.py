@@ -30,9 +30,8 @@ import numpy as np
 from .._geometry import layer_placement_from_transform
 from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order, valid_contrast
 
-__all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "WHOLE_READ_DRIVERS", "CHUNK",
-           "should_open_lazily",
-           "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
+__all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "WHOLE_READ_DRIVERS", "WHOLE_READ_PEAK",
+           "CHUNK", "should_open_lazily", "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
 
 #: Rasters with more pixels than this open lazily (6000² ≈ 100 MB as uint8 RGB). Smaller ones
 #: are read whole, as before (the widget's Run needs a single-resolution layer).
@@ -41,6 +40,9 @@ LAZY_MIN_PIXELS = 6000 * 6000
 #: lazy block of a big PNG or JPEG decoded it again (0.25-1.6 s a 256² block of a 7000² PNG). Such a
 #: file is read whole where it fits the in-memory limit (:func:`should_open_lazily`), lazily beyond it.
 WHOLE_READ_DRIVERS = ("PNG", "JPEG")
+#: A whole read holds the file's bands and their copy in the layer's order at once (the eager reader's
+#: peak, ``layer_data_from_geotiff``): twice the pixels must fit the free memory.
+WHOLE_READ_PEAK = 2
 #: Block side of the dask arrays (pixels of the level).
 CHUNK = 1024
 #: Coarsest level's longer side is at most this.
@@ -343,7 +345,7 @@ def should_open_lazily(path: str | os.PathLike) -> bool:
     ``open_raster``: a file that is not a usable raster raises its one-line error), but for a file of
     :data:`WHOLE_READ_DRIVERS` only where its pixels (all bands) are over the in-memory limit of a
     result (``NAPARI_LDCSR_STREAM_MB``, :func:`~napari_ldcsr._memory_limit.stream_threshold_bytes`) or
-    the memory this machine has free."""
+    where :data:`WHOLE_READ_PEAK` times them are over the memory this machine has free."""
     from ldcsr_core.geo.raster_io import open_raster
     from ldcsr_core.host_memory import available_bytes
 
@@ -357,7 +359,7 @@ def should_open_lazily(path: str | os.PathLike) -> bool:
             return True
         nbytes = src.width * src.height * src.count * np.dtype(src.dtypes[0]).itemsize
     free = available_bytes()
-    return nbytes > stream_threshold_bytes() or (free is not None and nbytes > free)
+    return nbytes > stream_threshold_bytes() or (free is not None and WHOLE_READ_PEAK * nbytes > free)
 
 
 def lazy_layer_data(path: str | os.PathLike, reads: list | None = None,

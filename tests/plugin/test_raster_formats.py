@@ -173,6 +173,38 @@ def test_a_big_png_or_jpeg_is_read_whole_where_it_fits_in_memory(tmp_path, monke
     assert meta.get("multiscale") and np.array_equal(np.asarray(data[0]), pixels)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_a_big_png_is_read_whole_only_where_the_reads_peak_fits_the_free_memory(tmp_path, monkeypatch, dtype):
+    """Before: a big PNG was read whole where its pixels alone fit the free memory, but the read holds
+    them and their copy in the layer's order at once (twice them): with 1.5 times its pixels free, napari
+    was pushed into swap or killed where a lazy layer needed little. The measured peak of the read is
+    what WHOLE_READ_PEAK says."""
+    import tracemalloc
+
+    import ldcsr_core.host_memory as host_memory
+
+    from napari_ldcsr.io import _lazy
+    from napari_ldcsr.io._reader import layer_data_from_geotiff
+
+    rgb = np.random.default_rng(6).integers(0, 256, (3, 200, 300)).astype(dtype)
+    path = tmp_path / "scene.png"
+    with rasterio.open(path, "w", driver="PNG", height=200, width=300, count=3, dtype=dtype) as dst:
+        dst.write(rgb)
+    (tmp_path / "scene.pgw").write_text("2\n0\n0\n-2\n500000\n4100000\n")
+    monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 64 * 64)
+    layer_data_from_geotiff(path)  # its imports done before the read is measured
+    tracemalloc.start()
+    try:
+        layer_data_from_geotiff(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rgb.nbytes * 1.9 < peak <= rgb.nbytes * (_lazy.WHOLE_READ_PEAK + 0.1)
+    for free, lazily in ((int(rgb.nbytes * 1.5), True), (_lazy.WHOLE_READ_PEAK * rgb.nbytes, False)):
+        monkeypatch.setattr(host_memory, "available_bytes", lambda free=free: free)
+        assert _lazy.should_open_lazily(path) is lazily, free
+
+
 def test_a_png_dropped_in_asks_for_a_reader_until_a_preference_picks_one(make_napari_viewer, tmp_path,
                                                                          monkeypatch):
     """What docs/plugin.md says of a .png/.jpg: napari picks readers by the name's pattern alone (npe2's
