@@ -8,7 +8,8 @@ windows of one geometry as one batch) in a napari ``thread_worker`` (model loade
 pixels go into one "live" layer that lies exactly over the source. The Qt-free pieces (grid, exact composition,
 cache) are in :mod:`napari_ldcsr.lens._lens_cache`; the view planning is in :mod:`napari_ldcsr.lens._plan` and the
 drawing into napari in :mod:`napari_ldcsr.lens._draw`, the events it follows in
-:mod:`napari_ldcsr.lens._events`. This module follows the camera and runs the worker.
+:mod:`napari_ldcsr.lens._events`, the form's settings it takes in :mod:`napari_ldcsr.lens._settings`.
+This module follows the camera and runs the worker.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ldcsr_core.threads import release_pool
 from .._viewer import notify as _notify, notify_removal
 from . import _draw as draw
 from ._events import LensEvents
+from ._settings import LensSettings
 from ._lens_cache import DEFAULT_CACHE_BYTES, LayerPixels, TileCache, WindowComposer
 from ._plan import (
     LensView, OutsideNotes, all_cached, band_group_change, layer_pixels, lens_window, model_overlap, plan_view, unsupported_reason,
@@ -36,7 +38,7 @@ from ._plan import (
 
 __all__ = ["LiveLens", "unsupported_reason"]
 
-class LiveLens(LensEvents, QObject):
+class LiveLens(LensSettings, LensEvents, QObject):
     """Live super-resolution of the visible part of one image layer.
 
     Parameters
@@ -162,38 +164,6 @@ class LiveLens(LensEvents, QObject):
             self._drop_live()
             self._view = None
         return self._enabled
-
-    def set_mode(self, mode: str) -> None:
-        self.mode = check_mode(mode)
-        self._restart()
-
-    def set_seed(self, seed: int) -> None:
-        self.seed = int(seed)
-        self._restart()
-
-    def set_nodata(self, nodata) -> None:
-        """The form's nodata (``parse_nodata_text``'s: a number, "none", ranges, several, each band's;
-        None: the layer's), as a Run uses it."""
-        self._read_as("nodata", nodata)
-
-    def set_stretch(self, method: str) -> None:
-        """The form's *Stretch* ("auto", "percentile", "dtype"), as a Run fits it."""
-        self._read_as("stretch", str(method))
-
-    def set_bands(self, bands) -> None:
-        """The form's *Bands* (1-based; None: the Run's default triplet), as a Run feeds the model."""
-        self._read_as("bands", None if bands is None else tuple(int(b) for b in bands))
-
-    def _read_as(self, name: str, value) -> None:
-        """Read the source with the form's ``name`` (nodata, stretch, bands) set to ``value`` from now on."""
-        if value != getattr(self, name):
-            setattr(self, name, value)
-            self._pixels = None
-            self._restart()
-
-    def set_max_scale(self, value: float) -> None:
-        self.max_scale = float(value)
-        self._restart()
 
     def set_model(self, provider: Callable[[str | None], Any] | None = None, source: str | None = None) -> None:
         """Use another model (the cache keys include the model, so nothing stale is reused)."""
