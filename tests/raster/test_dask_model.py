@@ -437,3 +437,26 @@ def test_a_run_in_progress_keeps_the_quieting_plugin_when_another_run_ends(tmp_p
             assert _ldcsr_plugins(c) == []
         finally:
             other.close()
+
+
+def test_runs_that_keep_the_model_leave_no_quieting_plugin_on_a_shared_client(client):
+    """``unload=False`` (a Python caller's long-lived client): each runner's close left its own
+    quieting plugin on the scheduler, one more per run (its model plugin, one per client, stays)."""
+    from ldcsr_core.geo.dask_quiet import QUIET_PREFIX
+
+    source = ModelSource(builder=functools.partial(int, 0), key="zero", threads=1)
+    names = []
+    try:
+        for _ in range(3):
+            runner = DaskRunner(client, source, unload=False)
+            names.append(runner.quiet_name)
+            assert runner.quiet_name in _ldcsr_plugins(client)  # on while the run goes on
+            runner.close()
+        assert len(set(names)) == 3
+        assert [n for n in _ldcsr_plugins(client) if n.startswith(QUIET_PREFIX)] == []
+        assert _ldcsr_plugins(client) == [runner.plugin_name]  # the model kept, as asked
+    finally:  # the module's other tests share the cluster
+        from ldcsr_core.geo.dask_model import remove_plugin
+
+        for name in _ldcsr_plugins(client):
+            remove_plugin(client, name)

@@ -453,14 +453,14 @@ class DaskRunner:
     def close(self, *, wait: bool = True) -> None:
         """Remove the model from the workers (:func:`~ldcsr_core.geo.dask_model.remove_plugin`);
         ``wait=False`` (Ctrl-C): without waiting for workers still loading it. The scheduler forgets
-        this runner's quieting plugin too (not another run's); the workers keep its filter (they print
-        those lines as they close)."""
+        this runner's quieting plugin too (not another run's), ``unload=False`` as well: many runs on a
+        long-lived client left one each; the workers keep its filter (they print those lines as they close)."""
         from ..rules import check_flag
 
         wait = check_flag(wait, "wait")
         if self.unload:
             remove_plugin(self.client, self.plugin_name, wait=wait)
-            remove_plugin(self.client, self.quiet_name, wait=wait)
+        remove_plugin(self.client, self.quiet_name, wait=wait)
 
 
 class _Stranded(Exception):
