@@ -4,6 +4,7 @@ to ``ldcsr upscale``: each is read as GDAL reads it, its placement carried and i
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -117,3 +118,43 @@ def test_one_and_twelve_bit_tiffs(tmp_path, tiny_model_file, caplog):
         assert 0 < o.read().max() < 65535
     with rasterio.open(tmp_path / "sixteen_sr.tif") as o:
         assert o.dtypes[0] == "uint16" and o.count == 3
+
+
+@pytest.mark.parametrize("swap", ["after the open", "before the open"])
+def test_a_damaged_png_renamed_over_one_being_opened_is_still_checked(tmp_path, monkeypatch, swap):
+    """A PNG is decoded once per version to find damage. 'after the open': p's version was taken after
+    its file was opened, so a damaged PNG renamed over it meanwhile was recorded as checked while the
+    good one was decoded, and its next open read garbage without a word. 'before the open': the good
+    one's version, checked before, must not pass the damaged one opened in its place."""
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo.raster_io import open_raster
+
+    good, cut, p = tmp_path / "good.png", tmp_path / "cut.png", tmp_path / "scene.png"
+    with rasterio.open(good, "w", driver="PNG", width=W, height=H, count=3, dtype="uint8") as ds:
+        ds.write(_rgb())
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    p.write_bytes(good.read_bytes())
+    if swap == "before the open":
+        with open_raster(p) as ds:  # checked: its version recorded
+            np.testing.assert_array_equal(ds.read(), _rgb())
+    real_open = rasterio.open
+
+    def open_then_swap(path, *a, **kw):  # another process renames the damaged PNG over p
+        monkeypatch.setattr(rasterio, "open", real_open)
+        if swap == "before the open":
+            os.replace(cut, p)
+        ds = real_open(path, *a, **kw)
+        if swap == "after the open":
+            os.replace(cut, p)
+        return ds
+
+    monkeypatch.setattr(rasterio, "open", open_then_swap)
+    if swap == "after the open":  # the good one opened and decoded
+        with open_raster(p) as ds:
+            np.testing.assert_array_equal(ds.read(), _rgb())
+    else:  # the damaged one opened: refused
+        with pytest.raises(RasterIOError, match="scene.png is truncated or damaged"):
+            open_raster(p)
+    assert rasterio.open is real_open and not cut.exists()  # the swap happened
+    with pytest.raises(RasterIOError, match="scene.png is truncated or damaged"):
+        open_raster(p)  # the damaged one now at p

@@ -177,6 +177,12 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
         import rasterio
     except ImportError as e:
         raise RasterIOError(errno.EIO, f"cannot read {p} as a raster: rasterio is not installed ({e})") from None
+    from ..file_names import file_version
+
+    try:  # before the open: a file renamed over p while it opens is another version (_check_decodes)
+        version = file_version(p)
+    except OSError:
+        version = None
     try:
         with quiet_georef(), quiet_wide_nodata():  # GDAL's approximate-nodata warning: check_file_nodata
             src = rasterio.open(p)
@@ -188,7 +194,7 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
                             "(rename the file)") from None
     try:
         check_dataset(src, p)
-        _check_decodes(src, p)
+        _check_decodes(src, p, version)
         kind = palette_expansion(src, p) if expand_palette else None
     except (InputError, RasterIOError):
         src.close()
@@ -232,19 +238,27 @@ def virtual_path(path) -> str | None:
 _DECODED: dict[tuple, bool] = {}  # the versions of PNGs (file_names.file_version) _check_decodes found whole
 
 
-def _check_decodes(src, p: Path) -> None:
+def _check_decodes(src, p: Path, version: tuple | None) -> None:
     """A damaged PNG reads as the whole image without any error (GDAL's whole-image path ignores
     libpng's), with different garbage on each read; a window read reports it.  Reading the last row
     decodes every row once, so a damaged PNG is refused here rather than super-resolved; once per
-    version of the file (napari's reader and a run open it several times: each open decoded it all)."""
+    version of the file (napari's reader and a run open it several times: each open decoded it all).
+    ``version``: p's, taken before ``src`` was opened; only where p still has it was ``src`` that file
+    (before, p's version after the open was recorded: a damaged file renamed over p meanwhile was
+    then taken as checked while the file before it had been decoded)."""
     if src.driver != "PNG":
         return
     from ..file_names import file_version
 
-    version = file_version(p)
-    if version in _DECODED:
+    try:
+        same = version is not None and file_version(p) == version
+    except OSError:  # renamed away since
+        same = False
+    if same and version in _DECODED:
         return
     _decode_last_row(src)
+    if not same:
+        return
     if len(_DECODED) >= 256:  # bounded: a batch of thousands of PNGs
         _DECODED.clear()
     _DECODED[version] = True
