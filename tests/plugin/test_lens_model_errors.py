@@ -43,7 +43,11 @@ def test_a_truncated_model_is_said_once_per_pick(make_napari_viewer, qtbot, note
     widget.live.live_box.setChecked(True)
     settled(1)
     assert len(stopped()) == 1 and f"{cut} is cut short" in stopped()[0], notes
+    before = lens.view.gen
     camera(viewer).center = (20.0, 24.0)  # another view: the same error, not said again
+    # once that view has run to its error (a later generation, its worker ended): the lens is not busy
+    # before its debounce fires, and a slow load ended after a fixed wait (the step passed unproven)
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.gen > before and not lens.busy, timeout=60_000)
     settled(1)
     assert len(stopped()) == 1 and lens.enabled, notes
     widget.form.model.value = widget.form.model.choices[0]  # the built-in model: the view is made
