@@ -114,13 +114,19 @@ def show_check(viewer, request: CheckRequest, result, *, maps: bool = True) -> s
 
 
 def run_check(source, request: CheckRequest, model, *, callback=None):
-    """Run the self-check of ``request`` on ``source`` (a ``_job.LayerSource``) in this thread."""
+    """Run the self-check of ``request`` on ``source`` (a ``_job.LayerSource``) in this thread. A layer
+    held in memory is checked on a copy of its pixels, told as its file for the caution (the model's own
+    scene or a copy, its training folder) where it is that file's pixels as read: the file a Run streams."""
     import ldcsr_core
 
+    from ._bigrun import file_problem
+
+    read = source.path if source.path and not source.lazy and file_problem(source) is None else None
     with source.dataset() as ds:
         return ldcsr_core.selfcheck(ds, request.scale, model=model, mode=request.mode, seed=request.seed,
                                     tile=request.tile, window=request.region.window, bands=request.bands,
-                                    stretch=request.stretch, nodata=request.nodata, callback=callback)
+                                    stretch=request.stretch, nodata=request.nodata, callback=callback,
+                                    source_file=read)
 
 
 def status_text(result, where: str) -> str:

@@ -195,7 +195,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
                      seed: int = 0, tile: int | None = None, window=None, bands=None,
                      stretch: str = "auto", max_pixels: int = MAX_PIXELS, samples: int = SAMPLES,
                      sample_size: int = SAMPLE_SIZE, maps: bool = True,
-                     callback=None, nodata=None) -> list[SelfCheck]:
+                     callback=None, nodata=None, source_file=None) -> list[SelfCheck]:
     """:func:`selfcheck` at several scales, reading the scene's windows once."""
     check_mode(mode)
     if isinstance(scales, (str, bytes)) or not np.iterable(scales) or not (scales := list(scales)):
@@ -206,6 +206,8 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
     maps = check_flag(maps, "maps")
     max_pixels, samples = check_count(max_pixels, "max_pixels"), check_count(samples, "samples")
     sample_size = check_count(sample_size, "sample_size")
+    if source_file is not None and not isinstance(source_file, (str, os.PathLike)):
+        raise InputError(f"source_file must be a path or None, got {source_file!r}")
     from .api import resolve_model
     from .precision import model_dtype
 
@@ -228,15 +230,17 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         from .adapt_scene import is_scene_file
         from .adapted_use import adapted_check, own_pixels_caution
 
-        own = own_pixels_caution(model, scene, src, (0, 0, *src.shape) if sampling == "sampled" else boxes[0])
+        box = (0, 0, *src.shape) if sampling == "sampled" else boxes[0]
+        # a copy of a file's pixels in memory (napari's layer) is told as that file too
+        own = own_pixels_caution(model, scene, src, box) or (source_file and own_pixels_caution(model, source_file, src, box))
         made = src.made and f"the scene is {src.made}: its pixels are not measurements, so the figures are about that picture"
         from .training.evaluate import trained_folder_of
 
-        name = str(scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or "")
+        name = str(source_file or (scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or ""))
         if not own and name and (said := is_scene_file(adapted_check(model), name)):  # evaluate's: its base's
             own = (f"this file is {said} (that file or a copy, as the model records it), so the figures overstate "
                    "what it does on other scenes")
-        folder = trained_folder_of(model, scene)  # evaluate's rule: the folders the model's notes name
+        folder = trained_folder_of(model, source_file or scene)  # evaluate's rule: the folders the model's notes name
         seen = folder and (f"the scene is in the folder model {getattr(model, 'name', '?')} was trained on ({folder}, "
                            "as its notes record it): the figures are not on an unseen scene")
         caution = "; ".join(c for c in (made, seen, own) if c)
@@ -290,6 +294,8 @@ def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
     maps : keep the per-pixel error maps (``error_model`` / ``error_bicubic``).
     callback : the engine's progress callback (``ldcsr_core.progress``; raise ``Cancelled`` to stop):
         one run's ``done`` = 0 … ``total`` over every window (and scale) checked.
+    source_file : the file ``scene``'s pixels were read from as they are (napari's layer of a file, held
+        in memory), for the caution only: the figures are of ``scene``; its caution is that file's too.
 
     Returns
     -------

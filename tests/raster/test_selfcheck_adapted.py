@@ -123,3 +123,23 @@ def test_a_file_rewritten_in_place_with_its_size_and_time_kept_is_hashed_again(t
     os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert (copy.stat().st_ino, copy.stat().st_size, copy.stat().st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
     assert is_scene_file(checked, copy) == ""
+
+
+def test_a_files_pixels_in_memory_are_told_as_that_file_by_source_file(base, kept, tmp_path):
+    """napari's layer of a file, checked on an in-memory copy of its pixels: ``source_file`` names the
+    file for the caution (before: none, the copy's name and checksum not the file's); the figures are the
+    copy's; a model adapted on the in-memory pixels keeps its caution with the file named."""
+    png = tmp_path / "scene.png"
+    Image.fromarray(scene()).save(png)
+    on_file = adapt(png, 2.0, base, steps=1, recipe=FAST).model
+    data = np.moveaxis(scene(), -1, 0)
+    with dataset_from_array(data, bands_last=False) as ds:
+        on_pixels = adapt(ds, 2.0, base, steps=1, recipe=FAST).model
+    for model in (on_file, on_pixels):
+        with dataset_from_array(data, bands_last=False) as ds:
+            told = ldcsr_core.selfcheck(ds, 2.0, model=model, mode="fast", source_file=png)
+            plain = ldcsr_core.selfcheck(ds, 2.0, model=model, mode="fast")
+        assert told.caution.startswith(SAID) and told.psnr_model == plain.psnr_model
+        assert (plain.caution == "") == (model is on_file)
+    with pytest.raises(ldcsr_core.InputError, match="source_file must be a path"):
+        ldcsr_core.selfcheck(scene(), 2.0, model=base, mode="fast", source_file=3)
