@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import CheckpointError, InputError
+from .file_names import file_version
 from .files import sha256_file
 
 __all__ = ["DEFAULT_WEIGHTS", "DEFAULT_ALIASES", "default_model_path", "model_path", "model_file_key", "BUILTIN_SUMS",
@@ -69,10 +70,9 @@ def model_file_key(source: str | os.PathLike | None = None) -> tuple:
     Caches of loaded models compare it before handing a model out again.  No file: just ``source``."""
     try:
         path = model_path(source)
-        st = path.stat()
+        return (source, str(path), *file_version(path))
     except (OSError, CheckpointError, InputError):
         return (source,)
-    return (source, str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def default_model_path() -> Path:

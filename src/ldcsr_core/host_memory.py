@@ -50,12 +50,15 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _stat(path: str, key: str) -> int:
+def _page_cache(path: str, keys: tuple[str, ...]) -> int:
+    """The sum of ``keys`` (a cgroup's file-backed pages, which it reclaims at its limit) in its
+    ``memory.stat`` at ``path``, read once."""
+    total = 0
     for line in (_read(path) or "").splitlines():
         name, _, value = line.partition(" ")
-        if name == key and value.strip().isdigit():
-            return int(value)
-    return 0
+        if name in keys and value.strip().isdigit():
+            total += int(value)
+    return total
 
 
 def _own_dir(mount: str, root: str, v2: bool) -> str:
@@ -100,14 +103,14 @@ def _cgroup_room(root: str, swap_free: int) -> int | None:
         for d in levels:
             limit, used = _number(os.path.join(d, "memory.max")), _number(os.path.join(d, "memory.current"))
             if limit is not None and used is not None:
-                cache = sum(_stat(os.path.join(d, "memory.stat"), k) for k in ("active_file", "inactive_file"))
+                cache = _page_cache(os.path.join(d, "memory.stat"), ("active_file", "inactive_file"))
                 rooms.append(limit - used + cache + max(0, swap_room))
     else:
         mount = os.path.join(v2, "memory")
         for d in _up_to(_own_dir(mount, root, False), mount):
             limit, used = _number(os.path.join(d, "memory.limit_in_bytes")), _number(os.path.join(d, "memory.usage_in_bytes"))
             if limit is not None and used is not None and limit < 1 << 62:  # v1's "no limit" is about 2**63
-                cache = sum(_stat(os.path.join(d, "memory.stat"), k) for k in ("total_active_file", "total_inactive_file"))
+                cache = _page_cache(os.path.join(d, "memory.stat"), ("total_active_file", "total_inactive_file"))
                 rooms.append(limit - used + cache + swap_free)
                 # memory and swap together (Slurm's ConstrainSwapSpace): the swap it may still fill
                 both, both_used = (_number(os.path.join(d, f"memory.memsw.{f}")) for f in ("limit_in_bytes", "usage_in_bytes"))

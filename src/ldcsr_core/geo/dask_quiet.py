@@ -70,8 +70,6 @@ def quiet_workers(client) -> str:
     one name for all: the first of two runs on a shared cluster to end removed it, and a worker that
     joined the other run then printed those lines. A cluster that refuses it (or a worker lost
     meanwhile) only keeps those lines."""
-    import uuid
-
     name = f"{QUIET_PREFIX}{uuid.uuid4().hex[:8]}@{getattr(client, 'id', 'client')}"
     try:
         client.register_plugin(QuietCancelledTasks(), name=name)

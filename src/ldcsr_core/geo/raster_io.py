@@ -235,7 +235,7 @@ def virtual_path(path) -> str | None:
     return None
 
 
-_DECODED: dict[tuple, bool] = {}  # the versions of PNGs (file_names.file_version) _check_decodes found whole
+_DECODED: set[tuple] = set()  # the versions of PNGs (file_names.file_version) _check_decodes found whole
 
 
 def _check_decodes(src, p: Path, version: tuple | None) -> None:
@@ -261,7 +261,7 @@ def _check_decodes(src, p: Path, version: tuple | None) -> None:
         return
     if len(_DECODED) >= 256:  # bounded: a batch of thousands of PNGs
         _DECODED.clear()
-    _DECODED[version] = True
+    _DECODED.add(version)
 
 
 def _decode_last_row(src) -> None:
