@@ -106,6 +106,40 @@ def test_a_cgroups_active_page_cache_counts_as_free_too(tmp_path):
     assert available_bytes(root) == 6 * GiB
 
 
+def _mount(point: str, kind: str, options: str = "rw", top: str = "/") -> str:
+    """A /proc/self/mountinfo line for a cgroup file system mounted at ``point``."""
+    return f"35 24 0:30 {top} {point} rw,nosuid,nodev,noexec,relatime shared:9 - {kind} {kind} {options}\n"
+
+
+def test_a_cgroup_mounted_elsewhere_than_sys_fs_cgroup_caps_it(tmp_path):
+    # Before: v2 was looked for only at /sys/fs/cgroup and v1's memory controller only at
+    # /sys/fs/cgroup/memory: a container runtime's own cgroup2 mount, or v1's at /cgroup/memory (RHEL 6),
+    # gave no cap, and a 10 GiB result under a limit of 8 GiB (5 GiB used) was let through.
+    v2 = {"proc/meminfo": MEMINFO, "proc/self/cgroup": "0::/pod_1/ctr\n",
+          "proc/self/mountinfo": _mount("/run/cg\\040two", "cgroup2", top="/pod_1") + _mount("/proc", "proc"),
+          "run/cg two/cgroup.controllers": "memory\n",
+          "run/cg two/ctr/memory.max": str(8 * GiB), "run/cg two/ctr/memory.current": str(5 * GiB),
+          "run/cg two/ctr/memory.swap.max": "0", "run/cg two/ctr/memory.swap.current": "0"}
+    assert available_bytes(_files(tmp_path / "v2", v2)) == 3 * GiB
+    v1 = {"proc/meminfo": MEMINFO, "proc/self/cgroup": "3:cpu,cpuacct:/\n2:memory:/job\n",
+          "proc/self/mountinfo": _mount("/cgroup/cpu", "cgroup", "rw,cpu,cpuacct") + _mount("/cgroup/memory", "cgroup", "rw,memory"),
+          "cgroup/memory/job/memory.limit_in_bytes": str(8 * GiB), "cgroup/memory/job/memory.usage_in_bytes": str(5 * GiB),
+          "cgroup/cpu/job/memory.limit_in_bytes": str(GiB), "cgroup/cpu/job/memory.usage_in_bytes": "0"}  # not memory's
+    assert available_bytes(_files(tmp_path / "v1", v1)) == 3 * GiB + 1000000 * 1024
+
+
+def test_on_a_hybrid_system_the_v1_memory_controllers_limit_caps_it(tmp_path):
+    # systemd's hybrid layout: v1 controllers under /sys/fs/cgroup, v2 (no memory controller) at
+    # /sys/fs/cgroup/unified; the limit that applies is the v1 memory controller's.
+    files = {"proc/meminfo": MEMINFO, "proc/self/cgroup": "4:memory:/job\n1:name=systemd:/job\n0::/job\n",
+             "proc/self/mountinfo": _mount("/sys/fs/cgroup", "tmpfs") + _mount("/sys/fs/cgroup/unified", "cgroup2")
+             + _mount("/sys/fs/cgroup/memory", "cgroup", "rw,memory") + _mount("/sys/fs/cgroup/systemd", "cgroup", "rw,name=systemd"),
+             "sys/fs/cgroup/unified/cgroup.controllers": "\n", "sys/fs/cgroup/unified/job/cgroup.procs": "1\n",
+             "sys/fs/cgroup/memory/job/memory.limit_in_bytes": str(6 * GiB),
+             "sys/fs/cgroup/memory/job/memory.usage_in_bytes": str(5 * GiB)}
+    assert available_bytes(_files(tmp_path, files)) == GiB + 1000000 * 1024
+
+
 def _meminfo_total() -> int:
     with open("/proc/meminfo") as f:
         fields = dict(line.split(":", 1) for line in f)

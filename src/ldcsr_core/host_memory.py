@@ -4,14 +4,16 @@
 refuses only what exceeds RAM and swap together), and the process is killed once the engine has
 filled that much of it, hours into a run. :func:`available_bytes` is the figure to check first: the
 kernel's ``MemAvailable`` plus free swap, capped by the tightest cgroup memory limit the process is
-under (a container's, a Slurm job's or systemd slice's above its own cgroup), whose page cache counts as
-free, as the kernel's figure counts it; its swap only as far as a limit on swap (v2's ``memory.swap.max``)
+under (a container's, a Slurm job's or systemd slice's above its own cgroup; v1's memory controller or v2,
+wherever ``/proc/self/mountinfo`` says it is mounted), whose page cache counts as free, as the kernel's
+figure counts it; its swap only as far as a limit on swap (v2's ``memory.swap.max``)
 or on memory and swap together (v1's ``memory.memsw.limit_in_bytes``) lets it fill.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 __all__ = ["available_bytes"]
 
@@ -61,15 +63,49 @@ def _page_cache(path: str, keys: tuple[str, ...]) -> int:
     return total
 
 
-def _own_dir(mount: str, root: str, v2: bool) -> str:
-    """The process's own cgroup folder under ``mount`` (its root where that is all a container sees)."""
+def _unescape(field: str) -> str:
+    """A mountinfo path field as it is (the kernel writes a space, tab, newline or backslash as \\ooo)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _cgroup_mounts(root: str) -> list[tuple[str, str, bool]]:
+    """(mount point, the cgroup it shows as its top, whether v2) of each cgroup v1 memory controller mount,
+    then each cgroup2 mount, as ``/proc/self/mountinfo`` lists them (v2 at /sys/fs/cgroup/unified beside
+    v1's controllers, a container runtime's own mount point); without it, the usual places."""
+    text = _read(os.path.join(root, "proc/self/mountinfo"))
+    if text is None:
+        v2 = os.path.join(root, "sys/fs/cgroup")
+        if os.path.exists(os.path.join(v2, "cgroup.controllers")):
+            return [(v2, "/", True)]
+        return [(os.path.join(v2, "memory"), "/", False)]
+    v1, v2 = [], []
+    for fields in (line.split() for line in text.splitlines()):
+        # ID parent major:minor top mount-point options [optional fields] - type source super-options
+        if "-" not in fields[6:]:
+            continue
+        tail = fields[fields.index("-", 6) + 1:] + ["", "", ""]
+        mount = (os.path.join(root, _unescape(fields[4]).lstrip("/")), _unescape(fields[3]), tail[0] == "cgroup2")
+        if tail[0] == "cgroup2":
+            v2.append(mount)
+        elif tail[0] == "cgroup" and "memory" in tail[2].split(","):
+            v1.append(mount)
+    return v1 + v2
+
+
+def _own_dir(mounts: list[tuple[str, str, bool]], root: str) -> tuple[str, str]:
+    """The mount the process's cgroup is under and its folder there (on a hybrid system the v1 memory
+    controller's: v2 has no memory controller then); the first mount's top where that is all a
+    container sees."""
+    v2 = mounts[0][2]
     for line in (_read(os.path.join(root, "proc/self/cgroup")) or "").splitlines():
         parts = line.split(":", 2)
         if len(parts) == 3 and ((v2 and parts[0] == "0") or (not v2 and "memory" in parts[1].split(","))):
-            own = os.path.join(mount, parts[2].lstrip("/"))
-            if os.path.isdir(own):
-                return own
-    return mount
+            for mount, top, _ in (m for m in mounts if m[2] == v2):
+                inside = os.path.relpath(parts[2], top)
+                own = os.path.normpath(os.path.join(mount, inside))
+                if inside != ".." and not inside.startswith("../") and os.path.isdir(own):
+                    return mount, own
+    return mounts[0][0], mounts[0][0]
 
 
 def _up_to(own: str, mount: str):
@@ -91,29 +127,41 @@ def _number(path: str) -> int | None:
 def _cgroup_room(root: str, swap_free: int) -> int | None:
     """What the tightest cgroup memory limit above the process leaves (its page cache, active and
     inactive, counted as free, as the kernel reclaims it at the limit), or None without a limit."""
-    v2 = os.path.join(root, "sys/fs/cgroup")
-    rooms = []
-    if os.path.exists(os.path.join(v2, "cgroup.controllers")):
-        levels = list(_up_to(_own_dir(v2, root, True), v2))
-        swap_room = swap_free
-        for d in levels:  # memory.swap.max: the swap a cgroup (and those below it) may fill
-            swap, swapped = _read(os.path.join(d, "memory.swap.max")), _number(os.path.join(d, "memory.swap.current"))
-            if swap not in (None, "max"):
-                swap_room = min(swap_room, int(swap) - swapped if swap.isdigit() and swapped is not None else 0)
-        for d in levels:
-            limit, used = _number(os.path.join(d, "memory.max")), _number(os.path.join(d, "memory.current"))
-            if limit is not None and used is not None:
-                cache = _page_cache(os.path.join(d, "memory.stat"), ("active_file", "inactive_file"))
-                rooms.append(limit - used + cache + max(0, swap_room))
-    else:
-        mount = os.path.join(v2, "memory")
-        for d in _up_to(_own_dir(mount, root, False), mount):
-            limit, used = _number(os.path.join(d, "memory.limit_in_bytes")), _number(os.path.join(d, "memory.usage_in_bytes"))
-            if limit is not None and used is not None and limit < 1 << 62:  # v1's "no limit" is about 2**63
-                cache = _page_cache(os.path.join(d, "memory.stat"), ("total_active_file", "total_inactive_file"))
-                rooms.append(limit - used + cache + swap_free)
-                # memory and swap together (Slurm's ConstrainSwapSpace): the swap it may still fill
-                both, both_used = (_number(os.path.join(d, f"memory.memsw.{f}")) for f in ("limit_in_bytes", "usage_in_bytes"))
-                if both is not None and both_used is not None and both < 1 << 62:
-                    rooms.append(both - both_used + cache)
+    mounts = _cgroup_mounts(root)
+    if not mounts:
+        return None
+    mount, own = _own_dir(mounts, root)
+    levels = list(_up_to(own, mount))
+    rooms = _v2_rooms(levels, swap_free) if mounts[0][2] else _v1_rooms(levels, swap_free)
     return min(rooms) if rooms else None
+
+
+def _v2_rooms(levels: list[str], swap_free: int) -> list[int]:
+    """The room each cgroup v2 limit in ``levels`` leaves, with the swap ``memory.swap.max`` lets it fill."""
+    swap_room = swap_free
+    for d in levels:  # memory.swap.max: the swap a cgroup (and those below it) may fill
+        swap, swapped = _read(os.path.join(d, "memory.swap.max")), _number(os.path.join(d, "memory.swap.current"))
+        if swap not in (None, "max"):
+            swap_room = min(swap_room, int(swap) - swapped if swap.isdigit() and swapped is not None else 0)
+    rooms = []
+    for d in levels:
+        limit, used = _number(os.path.join(d, "memory.max")), _number(os.path.join(d, "memory.current"))
+        if limit is not None and used is not None:
+            cache = _page_cache(os.path.join(d, "memory.stat"), ("active_file", "inactive_file"))
+            rooms.append(limit - used + cache + max(0, swap_room))
+    return rooms
+
+
+def _v1_rooms(levels: list[str], swap_free: int) -> list[int]:
+    """The room each cgroup v1 limit in ``levels`` leaves, and each limit on memory and swap together."""
+    rooms = []
+    for d in levels:
+        limit, used = _number(os.path.join(d, "memory.limit_in_bytes")), _number(os.path.join(d, "memory.usage_in_bytes"))
+        if limit is not None and used is not None and limit < 1 << 62:  # v1's "no limit" is about 2**63
+            cache = _page_cache(os.path.join(d, "memory.stat"), ("total_active_file", "total_inactive_file"))
+            rooms.append(limit - used + cache + swap_free)
+            # memory and swap together (Slurm's ConstrainSwapSpace): the swap it may still fill
+            both, both_used = (_number(os.path.join(d, f"memory.memsw.{f}")) for f in ("limit_in_bytes", "usage_in_bytes"))
+            if both is not None and both_used is not None and both < 1 << 62:
+                rooms.append(both - both_used + cache)
+    return rooms
