@@ -106,6 +106,23 @@ def test_a_cgroups_active_page_cache_counts_as_free_too(tmp_path):
     assert available_bytes(root) == 6 * GiB
 
 
+def test_a_cgroup_v2_memory_high_caps_it_as_memory_max_does(tmp_path):
+    # Before: only memory.max was read: a job under memory.high = 8 GiB (memory.max unset), 5 GiB used,
+    # was let start a 10 GiB result, which the kernel throttles and reclaims at 8 GiB (for hours), as it
+    # does under a slice's memory.high above the job's cgroup.
+    files = {"proc/meminfo": MEMINFO, "proc/self/cgroup": "0::/slice/job\n", "sys/fs/cgroup/cgroup.controllers": "memory\n"}
+    for level, high in (("slice", "max"), ("slice/job", str(8 * GiB))):
+        files.update({f"sys/fs/cgroup/{level}/memory.max": "max", f"sys/fs/cgroup/{level}/memory.high": high,
+                      f"sys/fs/cgroup/{level}/memory.current": str(5 * GiB),
+                      f"sys/fs/cgroup/{level}/memory.swap.max": "0", f"sys/fs/cgroup/{level}/memory.swap.current": "0"})
+    root = _files(tmp_path, files)
+    assert available_bytes(root) == 3 * GiB
+    (tmp_path / "sys/fs/cgroup/slice/job/memory.max").write_text(str(7 * GiB))  # the lower of the two
+    assert available_bytes(root) == 2 * GiB
+    (tmp_path / "sys/fs/cgroup/slice/memory.high").write_text(str(6 * GiB))  # the slice's, above the job
+    assert available_bytes(root) == GiB
+
+
 def _mount(point: str, kind: str, options: str = "rw", top: str = "/") -> str:
     """A /proc/self/mountinfo line for a cgroup file system mounted at ``point``."""
     return f"35 24 0:30 {top} {point} rw,nosuid,nodev,noexec,relatime shared:9 - {kind} {kind} {options}\n"

@@ -5,8 +5,8 @@ refuses only what exceeds RAM and swap together), and the process is killed once
 filled that much of it, hours into a run. :func:`available_bytes` is the figure to check first: the
 kernel's ``MemAvailable`` plus free swap, capped by the tightest cgroup memory limit the process is
 under (a container's, a Slurm job's or systemd slice's above its own cgroup; v1's memory controller or v2,
-wherever ``/proc/self/mountinfo`` says it is mounted), whose page cache counts as free, as the kernel's
-figure counts it; its swap only as far as a limit on swap (v2's ``memory.swap.max``)
+wherever ``/proc/self/mountinfo`` says it is mounted; v2's ``memory.high`` as well as its ``memory.max``:
+above it the kernel throttles the cgroup), whose page cache counts as free, as the kernel's figure counts it; its swap only as far as a limit on swap (v2's ``memory.swap.max``)
 or on memory and swap together (v1's ``memory.memsw.limit_in_bytes``) lets it fill.
 """
 
@@ -137,15 +137,17 @@ def _cgroup_room(root: str, swap_free: int) -> int | None:
 
 
 def _v2_rooms(levels: list[str], swap_free: int) -> list[int]:
-    """The room each cgroup v2 limit in ``levels`` leaves, with the swap ``memory.swap.max`` lets it fill."""
+    """The room each cgroup v2 limit in ``levels`` leaves (the lower of ``memory.max`` and ``memory.high``),
+    with the swap ``memory.swap.max`` lets it fill."""
     swap_room = swap_free
     for d in levels:  # memory.swap.max: the swap a cgroup (and those below it) may fill
         swap, swapped = _read(os.path.join(d, "memory.swap.max")), _number(os.path.join(d, "memory.swap.current"))
         if swap not in (None, "max"):
             swap_room = min(swap_room, int(swap) - swapped if swap.isdigit() and swapped is not None else 0)
     rooms = []
-    for d in levels:
-        limit, used = _number(os.path.join(d, "memory.max")), _number(os.path.join(d, "memory.current"))
+    for d in levels:  # memory.high too: above it the kernel throttles the cgroup and reclaims hard
+        limits = [n for n in (_number(os.path.join(d, f"memory.{f}")) for f in ("max", "high")) if n is not None]
+        limit, used = min(limits, default=None), _number(os.path.join(d, "memory.current"))
         if limit is not None and used is not None:
             cache = _page_cache(os.path.join(d, "memory.stat"), ("active_file", "inactive_file"))
             rooms.append(limit - used + cache + max(0, swap_room))
