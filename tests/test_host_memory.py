@@ -123,6 +123,20 @@ def test_a_cgroup_v2_memory_high_caps_it_as_memory_max_does(tmp_path):
     assert available_bytes(root) == GiB
 
 
+def test_free_swap_on_zram_is_not_counted_as_free(tmp_path):
+    # Before: a zram device's free swap (compressed RAM, which fills from MemAvailable as it is used)
+    # was added to MemAvailable as room beyond it: 600 MB counted twice, and more on the usual zram
+    # of half the RAM (Fedora's, ChromeOS's), letting through a result that does not fit.
+    swaps = ("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+             "/dev/zram0                              partition\t800000\t\t200000\t\t100\n"
+             "/swap\\040file                           file\t\t500000\t\t100000\t\t-2\n")
+    root = _files(tmp_path, {"proc/meminfo": MEMINFO, "proc/swaps": swaps})
+    assert available_bytes(root) == (20000000 + 400000) * 1024  # the swap file's free 400000 kB only
+    files = {"proc/self/cgroup": "4:memory:/job\n", "sys/fs/cgroup/memory/job/memory.limit_in_bytes": str(6 * GiB),
+             "sys/fs/cgroup/memory/job/memory.usage_in_bytes": str(5 * GiB)}
+    assert available_bytes(_files(tmp_path, files)) == GiB + 400000 * 1024  # and under a limit
+
+
 def _mount(point: str, kind: str, options: str = "rw", top: str = "/") -> str:
     """A /proc/self/mountinfo line for a cgroup file system mounted at ``point``."""
     return f"35 24 0:30 {top} {point} rw,nosuid,nodev,noexec,relatime shared:9 - {kind} {kind} {options}\n"

@@ -3,11 +3,12 @@
 ``np.empty`` of a result larger than the free memory succeeds on Linux (the kernel overcommits: it
 refuses only what exceeds RAM and swap together), and the process is killed once the engine has
 filled that much of it, hours into a run. :func:`available_bytes` is the figure to check first: the
-kernel's ``MemAvailable`` plus free swap, capped by the tightest cgroup memory limit the process is
-under (a container's, a Slurm job's or systemd slice's above its own cgroup; v1's memory controller or v2,
-wherever ``/proc/self/mountinfo`` says it is mounted; v2's ``memory.high`` as well as its ``memory.max``:
-above it the kernel throttles the cgroup), whose page cache counts as free, as the kernel's figure counts it; its swap only as far as a limit on swap (v2's ``memory.swap.max``)
-or on memory and swap together (v1's ``memory.memsw.limit_in_bytes``) lets it fill.
+kernel's ``MemAvailable`` plus free swap (not a zram device's: compressed RAM), capped by the tightest
+cgroup memory limit the process is under (a container's, a Slurm job's or systemd slice's above its own
+cgroup; v1's memory controller or v2, wherever ``/proc/self/mountinfo`` says it is mounted; v2's
+``memory.high`` as well as its ``memory.max``: above it the kernel throttles the cgroup), whose page
+cache counts as free, as the kernel's figure counts it; its swap only as far as a limit on swap (v2's
+``memory.swap.max``) or on memory and swap together (v1's ``memory.memsw.limit_in_bytes``) lets it fill.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ def available_bytes(root: str = "/") -> int | None:
     info = _meminfo(os.path.join(root, "proc/meminfo"))
     if info is None or "MemAvailable" not in info:
         return None
-    free = info["MemAvailable"] + info.get("SwapFree", 0)
-    room = _cgroup_room(root, info.get("SwapFree", 0))
+    swap = max(0, info.get("SwapFree", 0) - _zram_free(root))
+    room = _cgroup_room(root, swap)
+    free = info["MemAvailable"] + swap
     return free if room is None else max(0, min(free, room))
 
 
@@ -42,6 +44,16 @@ def _meminfo(path: str) -> dict[str, int] | None:
         if parts and parts[0].isdigit():
             out[name] = int(parts[0]) * (1024 if parts[1:] == ["kB"] else 1)
     return out
+
+
+def _zram_free(root: str) -> int:
+    """The free swap on zram devices in ``/proc/swaps``: compressed RAM, taken from ``MemAvailable`` as
+    it fills (a result's pixels and activations compress little), so no room beyond it."""
+    total = 0
+    for fields in (line.split() for line in (_read(os.path.join(root, "proc/swaps")) or "").splitlines()[1:]):
+        if len(fields) > 3 and os.path.basename(fields[0]).startswith("zram") and fields[2].isdigit() and fields[3].isdigit():
+            total += (int(fields[2]) - int(fields[3])) * 1024  # Size and Used, in kB
+    return total
 
 
 def _read(path: str) -> str | None:
