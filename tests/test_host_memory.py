@@ -137,6 +137,21 @@ def test_free_swap_on_zram_is_not_counted_as_free(tmp_path):
     assert available_bytes(_files(tmp_path, files)) == GiB + 400000 * 1024  # and under a limit
 
 
+def test_what_zfss_arc_can_give_back_counts_as_free(tmp_path):
+    # Before: ZFS's ARC, which shrinks to its c_min under memory pressure, is not in MemAvailable: a
+    # ZFS machine with 5 GiB of ARC above its floor was refused a result that fits once the ARC shrinks.
+    arcstats = ("13 1 0x01 123 33456 1234567 8901234\nname                            type data\n"
+                f"hits                            4    12345\nc_min                           4    {GiB}\n"
+                f"c_max                           4    {12 * GiB}\nsize                            4    {6 * GiB}\n")
+    root = _files(tmp_path, {"proc/meminfo": MEMINFO, "proc/spl/kstat/zfs/arcstats": arcstats})
+    assert available_bytes(root) == (20000000 + 1000000) * 1024 + 5 * GiB
+    (tmp_path / "proc/spl/kstat/zfs/arcstats").write_text(arcstats.replace(str(6 * GiB), str(GiB // 2)))
+    assert available_bytes(root) == (20000000 + 1000000) * 1024  # below its floor: nothing to give back
+    files = {"proc/self/cgroup": "4:memory:/job\n", "sys/fs/cgroup/memory/job/memory.limit_in_bytes": str(6 * GiB),
+             "sys/fs/cgroup/memory/job/memory.usage_in_bytes": str(5 * GiB)}  # the ARC is not the cgroup's
+    assert available_bytes(_files(tmp_path, files)) == GiB + 1000000 * 1024
+
+
 def _mount(point: str, kind: str, options: str = "rw", top: str = "/") -> str:
     """A /proc/self/mountinfo line for a cgroup file system mounted at ``point``."""
     return f"35 24 0:30 {top} {point} rw,nosuid,nodev,noexec,relatime shared:9 - {kind} {kind} {options}\n"

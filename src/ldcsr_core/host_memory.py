@@ -3,12 +3,13 @@
 ``np.empty`` of a result larger than the free memory succeeds on Linux (the kernel overcommits: it
 refuses only what exceeds RAM and swap together), and the process is killed once the engine has
 filled that much of it, hours into a run. :func:`available_bytes` is the figure to check first: the
-kernel's ``MemAvailable`` plus free swap (not a zram device's: compressed RAM), capped by the tightest
-cgroup memory limit the process is under (a container's, a Slurm job's or systemd slice's above its own
-cgroup; v1's memory controller or v2, wherever ``/proc/self/mountinfo`` says it is mounted; v2's
-``memory.high`` as well as its ``memory.max``: above it the kernel throttles the cgroup), whose page
-cache counts as free, as the kernel's figure counts it; its swap only as far as a limit on swap (v2's
-``memory.swap.max``) or on memory and swap together (v1's ``memory.memsw.limit_in_bytes``) lets it fill.
+kernel's ``MemAvailable`` (with what ZFS's ARC can give back, which it leaves out) plus free swap (not
+a zram device's: compressed RAM), capped by the tightest cgroup memory limit the process is under (a
+container's, a Slurm job's or systemd slice's above its own cgroup; v1's memory controller or v2,
+wherever ``/proc/self/mountinfo`` says it is mounted; v2's ``memory.high`` as well as its
+``memory.max``: above it the kernel throttles the cgroup), whose page cache counts as free, as the
+kernel's figure counts it; its swap only as far as a limit on swap (v2's ``memory.swap.max``) or on
+memory and swap together (v1's ``memory.memsw.limit_in_bytes``) lets it fill.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def available_bytes(root: str = "/") -> int | None:
         return None
     swap = max(0, info.get("SwapFree", 0) - _zram_free(root))
     room = _cgroup_room(root, swap)
-    free = info["MemAvailable"] + swap
+    free = info["MemAvailable"] + _arc_shrinkable(root) + swap
     return free if room is None else max(0, min(free, room))
 
 
@@ -51,9 +52,21 @@ def _zram_free(root: str) -> int:
     it fills (a result's pixels and activations compress little), so no room beyond it."""
     total = 0
     for fields in (line.split() for line in (_read(os.path.join(root, "proc/swaps")) or "").splitlines()[1:]):
-        if len(fields) > 3 and os.path.basename(fields[0]).startswith("zram") and fields[2].isdigit() and fields[3].isdigit():
+        zram = len(fields) > 3 and os.path.basename(fields[0]).startswith("zram")
+        if zram and fields[2].isdigit() and fields[3].isdigit():
             total += (int(fields[2]) - int(fields[3])) * 1024  # Size and Used, in kB
     return total
+
+
+def _arc_shrinkable(root: str) -> int:
+    """What ZFS's ARC gives back under memory pressure, which ``MemAvailable`` leaves out: its ``size``
+    above its floor ``c_min`` in ``/proc/spl/kstat/zfs/arcstats`` (0 without ZFS)."""
+    stats = {}
+    text = _read(os.path.join(root, "proc/spl/kstat/zfs/arcstats")) or ""
+    for fields in (line.split() for line in text.splitlines()):
+        if len(fields) == 3 and fields[2].isdigit():  # name type value
+            stats[fields[0]] = int(fields[2])
+    return max(0, stats["size"] - stats["c_min"]) if "size" in stats and "c_min" in stats else 0
 
 
 def _read(path: str) -> str | None:
