@@ -15,7 +15,10 @@ memory and swap together (v1's ``memory.memsw.limit_in_bytes``) lets it fill.
 from __future__ import annotations
 
 import os
-import re
+
+from .cgroups import levels
+from .cgroups import number as _number
+from .cgroups import read as _read
 
 __all__ = ["available_bytes"]
 
@@ -69,14 +72,6 @@ def _arc_shrinkable(root: str) -> int:
     return max(0, stats["size"] - stats["c_min"]) if "size" in stats and "c_min" in stats else 0
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def _page_cache(path: str, keys: tuple[str, ...]) -> int:
     """The sum of ``keys`` (a cgroup's file-backed pages, which it reclaims at its limit) in its
     ``memory.stat`` at ``path``, read once."""
@@ -88,76 +83,11 @@ def _page_cache(path: str, keys: tuple[str, ...]) -> int:
     return total
 
 
-def _unescape(field: str) -> str:
-    """A mountinfo path field as it is (the kernel writes a space, tab, newline or backslash as \\ooo)."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def _cgroup_mounts(root: str) -> list[tuple[str, str, bool]]:
-    """(mount point, the cgroup it shows as its top, whether v2) of each cgroup v1 memory controller mount,
-    then each cgroup2 mount, as ``/proc/self/mountinfo`` lists them (v2 at /sys/fs/cgroup/unified beside
-    v1's controllers, a container runtime's own mount point); without it, the usual places."""
-    text = _read(os.path.join(root, "proc/self/mountinfo"))
-    if text is None:
-        v2 = os.path.join(root, "sys/fs/cgroup")
-        if os.path.exists(os.path.join(v2, "cgroup.controllers")):
-            return [(v2, "/", True)]
-        return [(os.path.join(v2, "memory"), "/", False)]
-    v1, v2 = [], []
-    for fields in (line.split() for line in text.splitlines()):
-        # ID parent major:minor top mount-point options [optional fields] - type source super-options
-        if "-" not in fields[6:]:
-            continue
-        tail = fields[fields.index("-", 6) + 1:] + ["", "", ""]
-        mount = (os.path.join(root, _unescape(fields[4]).lstrip("/")), _unescape(fields[3]), tail[0] == "cgroup2")
-        if tail[0] == "cgroup2":
-            v2.append(mount)
-        elif tail[0] == "cgroup" and "memory" in tail[2].split(","):
-            v1.append(mount)
-    return v1 + v2
-
-
-def _own_dir(mounts: list[tuple[str, str, bool]], root: str) -> tuple[str, str]:
-    """The mount the process's cgroup is under and its folder there (on a hybrid system the v1 memory
-    controller's: v2 has no memory controller then); the first mount's top where that is all a
-    container sees."""
-    v2 = mounts[0][2]
-    for line in (_read(os.path.join(root, "proc/self/cgroup")) or "").splitlines():
-        parts = line.split(":", 2)
-        if len(parts) == 3 and ((v2 and parts[0] == "0") or (not v2 and "memory" in parts[1].split(","))):
-            for mount, top, _ in (m for m in mounts if m[2] == v2):
-                inside = os.path.relpath(parts[2], top)
-                own = os.path.normpath(os.path.join(mount, inside))
-                if inside != ".." and not inside.startswith("../") and os.path.isdir(own):
-                    return mount, own
-    return mounts[0][0], mounts[0][0]
-
-
-def _up_to(own: str, mount: str):
-    """``own`` and each cgroup above it up to ``mount``: a limit on any of them (a Slurm job's above its
-    task's, a systemd slice's) caps the process."""
-    d = own
-    while True:
-        yield d
-        if os.path.normpath(d) == os.path.normpath(mount) or os.path.dirname(d) == d:
-            return
-        d = os.path.dirname(d)
-
-
-def _number(path: str) -> int | None:
-    text = _read(path)
-    return int(text) if text and text.isdigit() else None
-
-
 def _cgroup_room(root: str, swap_free: int) -> int | None:
     """What the tightest cgroup memory limit above the process leaves (its page cache, active and
     inactive, counted as free, as the kernel reclaims it at the limit), or None without a limit."""
-    mounts = _cgroup_mounts(root)
-    if not mounts:
-        return None
-    mount, own = _own_dir(mounts, root)
-    levels = list(_up_to(own, mount))
-    rooms = _v2_rooms(levels, swap_free) if mounts[0][2] else _v1_rooms(levels, swap_free)
+    v2, dirs = levels("memory", root)
+    rooms = _v2_rooms(dirs, swap_free) if v2 else _v1_rooms(dirs, swap_free)
     return min(rooms) if rooms else None
 
 
