@@ -59,6 +59,7 @@ import numpy as np
 
 from ldcsr_core import threads
 from ldcsr_core.errors import ConfigError
+from tests.test_host_memory import _files, _mount
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -119,14 +120,82 @@ def test_auto_count_respects_affinity_and_cgroup_quota(monkeypatch):
     torch.set_num_threads(8)
     try:
         monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
-        monkeypatch.setattr(threads, "_cgroup_quota", lambda: None)
+        monkeypatch.setattr(threads, "_cgroup_quota", lambda root: None)
         assert threads.available_cores() == 3
         assert threads.policy() == ("auto", 3)
-        monkeypatch.setattr(threads, "_cgroup_quota", lambda: 1.5)  # cpu.max "150000 100000"
+        monkeypatch.setattr(threads, "_cgroup_quota", lambda root: 1.5)  # cpu.max "150000 100000"
         assert threads.available_cores() == 2
         assert threads.policy() == ("auto", 2)
     finally:
         torch.set_num_threads(saved)
+
+
+def _cores(monkeypatch, tmp_path, files: dict) -> int:
+    """available_cores() of a process on 8 CPUs with ``files`` as its /proc and /sys."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    return threads.available_cores(_files(tmp_path, files))
+
+
+def test_a_cpu_quota_on_the_process_own_cgroup_caps_the_cores(monkeypatch, tmp_path):
+    # Before: only the top of the mount (/sys/fs/cgroup/cpu.max, /sys/fs/cgroup/cpu/cpu.cfs_quota_us) was
+    # read: a quota on the process's own cgroup (docker --cpus 1.5 without a cgroup namespace, a systemd
+    # scope's CPUQuota) was not seen, and the engine ran 8 threads on 1.5 CPUs.
+    v2 = {"proc/self/cgroup": "0::/job\n", "proc/self/mountinfo": _mount("/sys/fs/cgroup", "cgroup2"),
+          "sys/fs/cgroup/cgroup.controllers": "cpu memory\n", "sys/fs/cgroup/job/cpu.max": "150000 100000\n"}
+    assert _cores(monkeypatch, tmp_path / "v2", v2) == 2
+    assert threads._cgroup_quota(str(tmp_path / "v2")) == 1.5
+    (tmp_path / "v2/sys/fs/cgroup/job/cpu.max").write_text("max 100000\n")  # no quota
+    assert _cores(monkeypatch, tmp_path / "v2", {}) == 8
+    v1 = {"proc/self/cgroup": "4:memory:/\n3:cpu,cpuacct:/job\n",  # co-mounted: /sys/fs/cgroup/cpu,cpuacct
+          "proc/self/mountinfo": _mount("/sys/fs/cgroup/cpu,cpuacct", "cgroup", "rw,cpu,cpuacct"),
+          "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "-1", "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000",
+          "sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_quota_us": "50000", "sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_period_us": "100000"}
+    assert _cores(monkeypatch, tmp_path / "v1", v1) == 1
+    (tmp_path / "v1/sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_quota_us").write_text("-1")  # v1's "no quota"
+    assert _cores(monkeypatch, tmp_path / "v1", {}) == 8
+
+
+def test_a_cpu_quota_on_a_cgroup_above_the_process_caps_the_cores(monkeypatch, tmp_path):
+    # Before: a quota on a cgroup above the process's (a Slurm job's above its step's and task's, a systemd
+    # slice's above its services) was not seen: the tightest of them applies.
+    files = {"proc/self/cgroup": "0::/slurm/job_7/step_0/task_0\n", "proc/self/mountinfo": _mount("/sys/fs/cgroup", "cgroup2"),
+             "sys/fs/cgroup/cgroup.controllers": "cpu memory\n", "sys/fs/cgroup/slurm/job_7/cpu.max": "300000 100000\n",
+             "sys/fs/cgroup/slurm/job_7/step_0/cpu.max": "max 100000\n",
+             "sys/fs/cgroup/slurm/job_7/step_0/task_0/cpu.max": "max 100000\n"}
+    assert _cores(monkeypatch, tmp_path, files) == 3
+    (tmp_path / "sys/fs/cgroup/slurm/cpu.max").write_text("200000 100000\n")  # tighter, further up
+    assert _cores(monkeypatch, tmp_path, {}) == 2
+    v1 = "sys/fs/cgroup/cpu/user.slice"
+    files = {"proc/self/cgroup": "2:cpu:/user.slice/app.service\n", "proc/self/mountinfo": _mount("/sys/fs/cgroup/cpu", "cgroup", "rw,cpu"),
+             f"{v1}/cpu.cfs_quota_us": "100000", f"{v1}/cpu.cfs_period_us": "50000",
+             f"{v1}/app.service/cpu.cfs_quota_us": "-1", f"{v1}/app.service/cpu.cfs_period_us": "100000"}
+    assert _cores(monkeypatch, tmp_path / "v1", files) == 2
+
+
+def test_a_cpu_quota_where_cgroup2_is_mounted_elsewhere_caps_the_cores(monkeypatch, tmp_path):
+    # Before: v2 was looked for only at /sys/fs/cgroup (here a tmpfs with an unlimited cpu.max of the
+    # host's), not at a container runtime's own cgroup2 mount, whose top is the pod's cgroup.
+    files = {"proc/self/cgroup": "0::/pod_1/ctr\n",
+             "proc/self/mountinfo": _mount("/run/cg\\040two", "cgroup2", top="/pod_1") + _mount("/sys/fs/cgroup", "tmpfs"),
+             "run/cg two/cgroup.controllers": "cpu\n", "run/cg two/ctr/cpu.max": "100000 100000\n",
+             "sys/fs/cgroup/cpu.max": "max 100000\n"}
+    assert _cores(monkeypatch, tmp_path, files) == 1
+
+
+def test_on_a_hybrid_system_the_v1_cpu_controllers_quota_caps_the_cores(monkeypatch, tmp_path):
+    # systemd's hybrid layout: v1 controllers under /sys/fs/cgroup (cpu and cpuacct co-mounted at
+    # cpu,cpuacct), v2 without them at /sys/fs/cgroup/unified. Before: /sys/fs/cgroup/cpu/ was read at its
+    # top only, and the job's quota missed.
+    files = {"proc/self/cgroup": "3:cpu,cpuacct:/job\n2:memory:/job\n1:name=systemd:/job\n0::/job\n",
+             "proc/self/mountinfo": _mount("/sys/fs/cgroup", "tmpfs") + _mount("/sys/fs/cgroup/unified", "cgroup2")
+             + _mount("/sys/fs/cgroup/cpu,cpuacct", "cgroup", "rw,cpu,cpuacct") + _mount("/sys/fs/cgroup/memory", "cgroup", "rw,memory"),
+             "sys/fs/cgroup/unified/cgroup.controllers": "\n", "sys/fs/cgroup/unified/job/cgroup.procs": "1\n",
+             "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "-1", "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000",
+             "sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_quota_us": "250000", "sys/fs/cgroup/cpu,cpuacct/job/cpu.cfs_period_us": "100000"}
+    root = _files(tmp_path, files)
+    (tmp_path / "sys/fs/cgroup/cpu").symlink_to("cpu,cpuacct")  # as systemd links it
+    assert _cores(monkeypatch, tmp_path, {}) == 3
+    assert threads._cgroup_quota(root) == 2.5
 
 
 def test_governor_drops_a_thread_when_ours_wait_and_adds_one_when_cores_idle(monkeypatch):

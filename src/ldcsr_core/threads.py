@@ -52,6 +52,7 @@ import sys
 import threading
 import time
 
+from . import cgroups
 from .words import counted
 
 __all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
@@ -99,13 +100,14 @@ def _env_threads() -> int | None:
     return n
 
 
-def available_cores() -> int:
-    """CPUs this process may use: its affinity set, capped by a cgroup CPU quota."""
+def available_cores(root: str = "/") -> int:
+    """CPUs this process may use: its affinity set, capped by a cgroup CPU quota (:func:`_cgroup_quota`;
+    ``root``: where ``proc`` and ``sys`` are read from, for tests)."""
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         n = os.cpu_count() or 1
-    quota = _cgroup_quota()
+    quota = _cgroup_quota(root)
     return max(1, min(n, math.ceil(quota))) if quota else max(1, n)
 
 
@@ -115,21 +117,21 @@ def worker_threads(nthreads: int, cores: int | None = None) -> int:
     return max(1, (cores or available_cores()) // max(1, int(nthreads)))
 
 
-def _cgroup_quota() -> float | None:
-    for path, split in (("/sys/fs/cgroup/cpu.max", None),
-                        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
-        try:
-            with open(path) as f:
-                parts = f.read().split()
-            if split:
-                with open(split) as f:
-                    parts.append(f.read().strip())
-        except OSError:
-            continue
-        if parts[0] not in ("max", "-1") and len(parts) >= 2 and float(parts[1]) > 0:
-            return float(parts[0]) / float(parts[1])
-        return None
-    return None
+def _cgroup_quota(root: str = "/") -> float | None:
+    """The tightest CPU quota, in CPUs, on the process's cgroup and each one above it (``docker --cpus``,
+    a Slurm job's, a systemd slice's ``CPUQuota``), wherever the cpu controller is mounted
+    (:func:`.cgroups.levels`): v2's ``cpu.max`` ("quota period"; "max period": none), v1's
+    ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us`` (-1: none); None without one."""
+    v2, dirs = cgroups.levels("cpu", root)
+    quotas = []
+    for d in dirs:
+        if v2:
+            parts = (cgroups.read(os.path.join(d, "cpu.max")) or "").split()
+        else:
+            parts = [cgroups.read(os.path.join(d, f"cpu.cfs_{f}_us")) or "" for f in ("quota", "period")]
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and int(parts[1]) > 0:
+            quotas.append(int(parts[0]) / int(parts[1]))
+    return min(quotas, default=None)
 
 
 def set_threads(n: int | None) -> None:
