@@ -122,7 +122,7 @@ def _cgroup_quota(root: str = "/") -> float | None:
     a Slurm job's, a systemd slice's ``CPUQuota``), wherever the cpu controller is mounted
     (:func:`.cgroups.levels`): v2's ``cpu.max`` ("quota period"; "max period": none), v1's
     ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us`` (-1: none); None without one."""
-    v2, dirs = cgroups.levels("cpu", root)
+    v2, dirs = _cpu_levels(root)
     quotas = []
     for d in dirs:
         if v2:
@@ -132,6 +132,22 @@ def _cgroup_quota(root: str = "/") -> float | None:
         if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and int(parts[1]) > 0:
             quotas.append(int(parts[0]) / int(parts[1]))
     return min(quotas, default=None)
+
+
+_LEVELS: dict[str, tuple[bool, list[str]]] = {}
+
+
+def _cpu_levels(root: str) -> tuple[bool, list[str]]:
+    """:func:`.cgroups.levels` of the cpu controller, kept for this machine's root while the process's
+    cgroup (``/proc/self/cgroup``) is the same: reading ``mountinfo`` at each tile costs ~0.5 ms; a
+    remount while the process runs is not seen (tests' roots are read afresh each time)."""
+    if root != "/":
+        return cgroups.levels("cpu", root)
+    key = cgroups.read("/proc/self/cgroup") or ""
+    if key not in _LEVELS:
+        _LEVELS.clear()
+        _LEVELS[key] = cgroups.levels("cpu", root)
+    return _LEVELS[key]
 
 
 def set_threads(n: int | None) -> None:
