@@ -149,6 +149,38 @@ def test_model_by_built_in_name_as_ldcsr_models_says(gray, tmp_path):
     assert_clean_error(r, "neither a checkpoint file nor a built-in model", code=2)
 
 
+def test_device_takes_what_the_api_takes_and_names_it_when_not(gray, tiny_model_file, tmp_path, monkeypatch):
+    """--device takes what the API's device= takes, by its one rule (any letter case, cuda:N): a name
+    this machine lacks is the engine's DeviceError (exit 7) as from load_model, one that names no
+    device a usage error (exit 2) saying what is taken. Before: `--device CPU` and `--device cuda:1`
+    were exit 2, "'CPU' is not one of 'auto', 'cpu', 'cuda', 'mps'"."""
+    import torch
+
+    from ldcsr_core import DeviceError, load_model
+
+    fast = ("-s", 2, "--mode", "fast", "--model", tiny_model_file)
+    outs = []
+    for k, name in enumerate(("cpu", "CPU", " Cpu:0 ")):
+        outs.append(tmp_path / f"o{k}.tif")
+        r = run("upscale", gray, "-o", outs[-1], *fast, "--device", name)
+        assert r.exit_code == 0, r.output
+    with rasterio.open(outs[0]) as a, rasterio.open(outs[1]) as b, rasterio.open(outs[2]) as c:
+        assert np.array_equal(a.read(), b.read()) and np.array_equal(a.read(), c.read())
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for name in ("cuda:1", "CUDA"):
+        r = run("upscale", gray, "-o", tmp_path / "c.tif", *fast, "--device", name)
+        with pytest.raises(DeviceError) as e:
+            load_model(tiny_model_file, device=name)
+        assert_clean_error(r, str(e.value), code=7)
+    for bad in ("gpu", "cuda:x", "meta"):
+        r = run("upscale", gray, "-o", tmp_path / "c.tif", *fast, "--device", bad)
+        with pytest.raises(DeviceError) as e:
+            load_model(tiny_model_file, device=bad)
+        assert_clean_error(r, "Invalid value for '--device'", str(e.value), code=2)
+        assert "cuda:N for card N" in r.output, r.output
+    assert not (tmp_path / "c.tif").exists()
+
+
 def test_batch_folder_resume_and_summary(rasters, tiny_model_file, tmp_path):
     inp = tmp_path / "in"
     inp.mkdir()

@@ -15,7 +15,7 @@ import click
 from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 
 __all__ = [
-    "PairType", "ScaleListType", "ModelType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
     "InputPathType", "missing_input", "CheckpointPathType", "ImagesType",
@@ -211,9 +211,28 @@ tile_opt = click.option(
          "budget; 256 output px for the official weights). Diffusion mode always uses its fixed "
          "windows, so that a seed gives one picture.",
 )
+class DeviceType(click.ParamType):
+    """``--device``: what the API's ``device=`` takes, by its one rule (:func:`~ldcsr_core.devices.
+    device_name`: any letter case, ``cuda:N``), checked up front; whether this machine has the
+    device is the engine's to say when the model loads (exit 7)."""
+
+    name = "auto|cpu|cuda[:N]|mps"
+
+    def convert(self, value, param, ctx):
+        if value == "auto":  # the default: no torch import for it
+            return value
+        from ..devices import device_name
+        from ..errors import DeviceError
+
+        try:
+            return device_name(value)
+        except DeviceError as e:
+            self.fail(str(e), param, ctx)
+
+
 device_opt = click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
-    show_default=True, help="Where the model runs: auto = CUDA, then MPS, then CPU.",
+    "--device", type=DeviceType(), default="auto", show_default=True, metavar=DeviceType.name,
+    help="Where the model runs: auto = CUDA, then MPS, then CPU; cuda:N for card N (any letter case).",
 )
 bands_opt = click.option(
     "--bands", "-b", default=None, metavar="R,G,B",
