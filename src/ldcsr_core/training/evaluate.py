@@ -53,14 +53,22 @@ def reduced_resolution(hr: np.ndarray, scale: float, model, *, mode="fast", seed
     return lr, sr, _bicubic(lr, (H, W)), lr_hw
 
 
-def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None) -> dict:
+def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None, tell=None) -> dict:
     """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic.
     Every image is checked against every scale before any work (:func:`check_sizes`). The figures
     are in ``model``'s float type (``dtype``): load it with :func:`~ldcsr_core.precision.measuring_dtype`'s
-    (float32 unless asked) to compare models; ``note``: an adapted model used beyond what its guard checked."""
+    (float32 unless asked) to compare models; ``note``: an adapted model used beyond what its guard
+    checked, also given to ``tell`` once the images are checked, before any is scored (the CLI says
+    it then, as ``upscale`` does, so that a user can stop a long evaluation)."""
+    from ..adapted_use import adapted_check, outside_use
+    from ..precision import model_dtype
+
     images = [(str(f), load_rgb(f)) for f in files]  # the path as given: names repeat across subfolders
     scales = list(dict.fromkeys(float(s) for s in scales))  # a repeated scale is one row
     check_sizes(images, scales)
+    note = outside_use(adapted_check(model), scales, mode)  # upscale's note: beyond what its guard checked
+    if note and tell:
+        tell(note)
     table = {}
     for s in scales:
         acc = {k: [] for k in ("psnr", "ssim", "lr_psnr", "hf_ratio", "bicubic_psnr", "bicubic_ssim",
@@ -82,11 +90,7 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
         row["gain_db"] = row["psnr"] - row["bicubic_psnr"]
         row["seconds_per_image"] = (time.time() - t0) / len(images)
         table[str(s)] = row
-    from ..adapted_use import adapted_check, outside_use
-    from ..precision import model_dtype
-
     seen, caution = trained_on_caution(model, files)
-    note = outside_use(adapted_check(model), scales, mode)  # upscale's note: beyond what its guard checked
     return {"mode": mode, "seed": seed, "images": len(images), "model": getattr(model, "name", "?"),
             "weights_sha256": getattr(model, "weights_sha256", ""), "dtype": model_dtype(model),
             "device": str(getattr(model, "device", "cpu")), "tile": tile, "files": [name for name, _ in images],
