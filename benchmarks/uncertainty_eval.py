@@ -11,10 +11,12 @@ correlation over all pixels pooled, the spread's size (mean, 99th percentile, sh
 magnitude of the bicubic upscale (errors gather at edges whatever the model); "lift" is spread
 minus yardstick. A spread that only repeats "edges are hard" has no lift.
 
-    python benchmarks/uncertainty_eval.py --samples 4 --scales 2,4 --limit 14 [--crop 192] [--model PATH] [--json out.json]
+    python benchmarks/uncertainty_eval.py --samples 4 --scales 2,4 --limit 14 [--crop 192] [--model PATH] \
+        [--dtype auto|float32|bfloat16|float16] [--json out.json]
 
-The float type the model computes in (``LDCSR_DTYPE``; auto: bfloat16 on a CPU with native
-bfloat16) moves the figures; the table's first line and the JSON say which.
+The float type the model computes in moves the figures (v4 ×4, 28 crops: median rho 0.208 in float32,
+0.190 in bfloat16): it is ``ldcsr evaluate``'s (``precision.measuring_dtype``: ``--dtype``, else
+``LDCSR_DTYPE``, else float32), and the table's first line and the JSON say the type computed in.
 """
 
 from __future__ import annotations
@@ -103,7 +105,6 @@ def evaluate(model, files, scales, *, samples: int, seed: int = 0, pool_pixels: 
         }
     from ldcsr_core.precision import model_dtype
 
-    # the float type moves the figures (v4 x4, 28 crops: median rho 0.208 in float32, 0.190 in bfloat16)
     return {"model": getattr(model, "name", "?"), "version": getattr(model, "version", None),
             "weights_sha256": getattr(model, "weights_sha256", ""), "dtype": model_dtype(model),
             "device": str(getattr(model, "device", "cpu")), "samples": samples, "seed": seed,
@@ -128,6 +129,8 @@ def format_table(r: dict) -> str:
 
 
 def main(argv=None) -> int:
+    from ldcsr_core.precision import DTYPES, measuring_dtype
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of HR images (RSSCN7 val)")
     ap.add_argument("--model", default=None, help="model path or name (default: the shipped model)")
@@ -137,6 +140,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--crop", type=int, default=None, help="centre crop of each HR image (px), to save time")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--dtype", choices=DTYPES, default=None,
+                    help="float type the model computes in (default: LDCSR_DTYPE, else float32, as ldcsr evaluate)")
+    ap.add_argument("--device", default="auto", help="where the model runs (default: auto, as ldcsr evaluate)")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
     import torch
@@ -148,7 +154,7 @@ def main(argv=None) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     files = select_files(sorted(list_images(a.data)), a.limit)
-    model = load_model(a.model)
+    model = load_model(a.model, device=a.device, dtype=measuring_dtype(a.dtype))  # evaluate's rule: float32 unless asked
     scales = [float(s) for s in a.scales.split(",")]
 
     def progress(s, i, n, rho):

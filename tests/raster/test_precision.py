@@ -156,3 +156,43 @@ def test_selfcheck_gives_evaluates_figures_in_evaluates_float_type(auto, monkeyp
     evaluated = figures("evaluate", str(tmp_path), "--scales", "2")
     assert evaluated[0] == "float32" and figures("selfcheck", tmp_path / "a.png", "--scale", "2")[0] == "bfloat16"
     assert figures("selfcheck", tmp_path / "a.png", "--scale", "2", "--dtype", "float32") == evaluated
+
+
+def test_the_uncertainty_benchmark_measures_in_evaluates_float_type(auto, monkeypatch, tiny_model_file, tmp_path,
+                                                                    capsys):
+    """benchmarks/uncertainty_eval.py loads its model by evaluate's rule (precision.measuring_dtype):
+    float32 unless its --dtype or LDCSR_DTYPE asks otherwise, and its table and JSON say the type the
+    model computed in. Before: it loaded in auto, bfloat16 on a CPU that computes it natively, and
+    recorded that, so its figures were not evaluate's."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from PIL import Image
+
+    from .test_adapt import scene
+
+    spec = importlib.util.spec_from_file_location(
+        "uncertainty_eval", Path(__file__).resolve().parents[2] / "benchmarks" / "uncertainty_eval.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(precision, "native_bf16_cpu", lambda: True)  # auto's pick would be bfloat16
+    data = tmp_path / "hr"
+    data.mkdir()
+    Image.fromarray(scene(48, 48)).save(data / "a.png")
+    j = tmp_path / "u.json"
+
+    def measured(*extra):
+        assert bench.main(["--data", str(data), "--model", str(tiny_model_file), "--device", "cpu", "--samples", "2",
+                           "--scales", "2", "--json", str(j), *extra]) == 0
+        report = json.loads(j.read_text())
+        assert report["images"] == 1 and report["samples"] == 2 and "2.0" in report["scales"], report
+        return capsys.readouterr().out.splitlines()[0], report["dtype"]
+
+    said, dtype = measured()
+    assert dtype == "float32" and "· float32 on cpu ·" in said, said
+    assert measured("--dtype", "bfloat16")[1] == "bfloat16"  # asked for
+    monkeypatch.setenv(precision.ENV, "bfloat16")
+    assert measured()[1] == "bfloat16" and measured("--dtype", "float32")[1] == "float32"
+    monkeypatch.setenv(precision.ENV, "auto")  # the hardware's pick, asked for by name
+    assert measured()[1] == "bfloat16"
