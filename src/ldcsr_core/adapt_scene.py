@@ -2,7 +2,7 @@
 before any training.
 
 :func:`holdout_split` holds back a strip for the guard; :func:`_read_parts` reads the strip (its
-windows) and the training part (:func:`_read_pool`); :func:`_check_data` refuses, before any
+windows, :func:`_guard_windows`) and the training part (:func:`_read_pool`); :func:`_check_data` refuses, before any
 training, a part that nodata or a flat fill leaves unscorable; :func:`_scene_id` and
 :func:`_pixels_sha256` identify the scene adapted on, and :func:`adapted_here` (a file:
 :func:`is_scene_file`) recognises it again.
@@ -108,6 +108,39 @@ def _guard_boxes(box) -> list[tuple[int, int, int, int]]:
     return _windows(box, MAX_GUARD_PIXELS, GUARD_WINDOWS)
 
 
+def _guard_windows(src, box) -> list[tuple]:
+    """The held-back strip ``box`` of ``src`` (a ``scene_windows.RGBScene``) as the guard scores it:
+    ``(box, rgb, valid)`` of its windows (:func:`_guard_boxes`) with data. When the sampled windows
+    of a large strip hold none, the whole strip is looked at (:func:`_boxes_on_data`): its data, if
+    any, is where the guard's windows go, so that "every pixel of it is nodata" is said only when so."""
+    boxes = _guard_boxes(box)
+    held = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in boxes) if a is not None]
+    if held or boxes == [tuple(box)]:
+        return held
+    return [(b, *src.rgb_valid(b)) for b in _boxes_on_data(src, box)]
+
+
+def _boxes_on_data(src, box) -> list[tuple[int, int, int, int]]:
+    """Up to :data:`GUARD_WINDOWS` windows of :data:`POOL_WINDOW` px (clipped to ``box``) on the data
+    of ``box``, none overlapping another: ``box`` is read in cells of that size (every pixel once;
+    the valid ones counted, :meth:`~ldcsr_core.scene_windows.RGBScene.data_pixels`), and windows go
+    on cells at least half as full as the fullest, spread over them in reading order (each in a window
+    inside ``box``: a cell at its edge, the window ending there). [] when all of it is nodata."""
+    y0, x0, h, w = box
+    sh, sw = min(POOL_WINDOW, h), min(POOL_WINDOW, w)
+    cells = [(y, x) for y in range(y0, y0 + h, POOL_WINDOW) for x in range(x0, x0 + w, POOL_WINDOW)]
+    counts = [src.data_pixels((y, x, min(POOL_WINDOW, y0 + h - y), min(POOL_WINDOW, x0 + w - x))) for y, x in cells]
+    if not any(counts):
+        return []
+    full = [(min(y, y0 + h - sh), min(x, x0 + w - sw)) for (y, x), n in zip(cells, counts) if 2 * n >= max(counts)]
+    spread = np.linspace(0, len(full) - 1, min(GUARD_WINDOWS, len(full))).round().astype(int)
+    picked = []
+    for y, x in [full[i] for i in spread] + full:  # spread first; another where one overlaps
+        if len(picked) < GUARD_WINDOWS and all(y >= b + sh or b >= y + sh or x >= a + sw or a >= x + sw
+                                               for b, a in picked):
+            picked.append((y, x))
+    return sorted((y, x, sh, sw) for y, x in picked)
+
 
 def _check_refs(pool: list[np.ndarray], valid=None) -> list[tuple]:
     """References of the octave check: the training part's arrays, the central 1024² px of larger
@@ -124,13 +157,12 @@ def _check_refs(pool: list[np.ndarray], valid=None) -> list[tuple]:
 
 def _read_parts(src, box, scale: float, holdout: float = HOLDOUT):
     """``(held_box, held, pool, valid)`` of region ``box`` of ``src`` (a ``scene_windows.RGBScene``): the
-    held-back strip's box, its windows ``(box, rgb, valid)`` with data, and the training part
-    (:func:`_read_pool`)."""
+    held-back strip's box, its windows ``(box, rgb, valid)`` with data (:func:`_guard_windows`), and
+    the training part (:func:`_read_pool`)."""
     train_box, held_box = holdout_split(box[2:], scale, holdout)
     train_box = (box[0] + train_box[0], box[1] + train_box[1], *train_box[2:])
     held_box = (box[0] + held_box[0], box[1] + held_box[1], *held_box[2:])
-    held = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in _guard_boxes(held_box))
-            if a is not None]
+    held = _guard_windows(src, held_box)
     pool, valid = _read_pool(src, train_box)
     return held_box, held, pool, valid
 

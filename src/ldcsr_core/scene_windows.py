@@ -140,6 +140,15 @@ class RGBScene:
             return None, None
         return np.rint(unit[..., :3] * 255.0).astype(np.uint8), valid
 
+    def data_pixels(self, box) -> int:
+        """How many pixels of ``box`` a score counts (:meth:`rgb_valid`'s valid ones), from a read of
+        the raw bands alone (no stretch, no fill): a look at where the data is, cheap beside a model's pass."""
+        y0, x0, h, w = box
+        if self.reader is None:
+            return int(h) * int(w)
+        _, valid = self.reader.read(y0, x0, h, w)
+        return int(h) * int(w) if valid is None else int(valid[list(self.reader.plan.groups[0])].all(axis=0).sum())
+
     def close(self) -> None:
         if self._close is not None:
             self._close.close()

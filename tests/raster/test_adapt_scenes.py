@@ -4,6 +4,8 @@ guard nothing, and what the model records of the part it was adapted to."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import rasterio
 from click.testing import CliRunner
 
 from ldcsr_core import adaptation as adapt_mod
@@ -66,3 +68,47 @@ def test_a_model_adapted_to_a_window_records_it(tiny_model_file, tmp_path, monke
                 in r.output, r.output
         else:
             assert "adapt_window" not in meta and "its window" not in r.output, r.output
+
+
+def test_a_large_strip_whose_sampled_windows_are_nodata_is_guarded_on_its_data(tiny_model_file, tmp_path, monkeypatch):
+    """A held-back strip over 1 M px is guarded on sampled windows: where they all fall on nodata the
+    whole strip is looked at, and the guard's windows go where its data is; "every pixel of it is
+    nodata" only when the whole strip is. Before: that refusal (exit 3) for a strip whose unsampled
+    part had data (here its last 488 of 1000 columns)."""
+    import ldcsr_core
+    from ldcsr_core.errors import InputError
+
+    from .conftest import write_tif
+
+    h, w = 1100, 4000  # the strip: columns 3000-3999, 1100 x 1000 px, over MAX_GUARD_PIXELS
+    data = np.moveaxis(scene(h, w, lo=1), -1, 0).copy()  # nodata 0: none in the data
+    data[:, :, 3000:3512] = 0  # nodata where the strip's windows are sampled (columns 3000-3511)
+    tif = write_tif(tmp_path / "swath.tif", data, dtype="uint8", nodata=0)
+    before = tif.read_bytes()
+    sampled = adapt_mod._guard_boxes((0, 3000, h, 1000))
+    assert sampled and all(3000 <= x and x + bw <= 3512 for _, x, _, bw in sampled)  # all on nodata
+    guarded = []
+
+    def pooled(refs, scale, models, tick):  # the guard's figures (kept): which windows it scores is tested
+        guarded.append(refs)
+        return {"base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0}
+
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", pooled)
+    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+    res = adapt_mod.adapt(tif, 2.0, base, steps=1, recipe=adapt_mod.Recipe(batch=2, crop_lr=12))
+    assert res.holdout == (0, 3000, h, 1000) and res.kept
+    strip = guarded[0]
+    assert len(strip) == 2, [b for b, _, _ in strip]  # one above the other on the data; a third would overlap
+    for (y, x, bh, bw), a, v in strip:
+        assert (bh, bw) == (512, 512) and 0 <= y <= h - 512 and 3000 <= x <= 4000 - 512
+        with rasterio.open(tif) as ds:  # the valid pixels are the file's data, read as it is
+            assert np.array_equal(v, ds.read(1, window=((y, y + bh), (x, x + bw))) != 0)
+        assert v.sum() >= 512 * 488
+    assert len({b[0] for b, _, _ in strip}) == 2
+    data[:, :, 3512:] = 0  # the whole strip nodata: refused, now truly
+    write_tif(tmp_path / "all.tif", data, dtype="uint8", nodata=0)
+    with pytest.raises(InputError, match=r"columns 3000 to 3999, rows 0 to 1099\) cannot guard the adaptation: "
+                                         r"every pixel of it is nodata"):
+        adapt_mod.adapt(tmp_path / "all.tif", 2.0, base, steps=1)
+    assert tif.read_bytes() == before
+
