@@ -110,18 +110,23 @@ def _guard_boxes(box) -> list[tuple[int, int, int, int]]:
 
 def _guard_windows(src, box) -> list[tuple]:
     """The held-back strip ``box`` of ``src`` (a ``scene_windows.RGBScene``) as the guard scores it:
-    ``(box, rgb, valid)`` of its windows (:func:`_guard_boxes`) with data. When the sampled windows
-    of a large strip hold none, the whole strip is looked at (:func:`_boxes_on_data`): its data, if
-    any, is where the guard's windows go, so that "every pixel of it is nodata" is said only when so."""
-    boxes = _guard_boxes(box)
-    held = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in boxes) if a is not None]
-    if held or boxes == [tuple(box)]:
-        return held
-    return [(b, *src.rgb_valid(b)) for b in _boxes_on_data(src, box)]
+    ``(box, rgb, valid)`` of its windows with data (:func:`_guard_boxes`, :func:`_windows_with_data`)."""
+    return _windows_with_data(src, box, _guard_boxes(box), GUARD_WINDOWS)
 
 
-def _boxes_on_data(src, box) -> list[tuple[int, int, int, int]]:
-    """Up to :data:`GUARD_WINDOWS` windows of :data:`POOL_WINDOW` px (clipped to ``box``) on the data
+def _windows_with_data(src, box, boxes, count: int) -> list[tuple]:
+    """``(box, rgb, valid)`` of ``boxes``, ``box`` itself or ``count`` windows sampled over it
+    (:func:`_windows`), that hold data. Where the sampled windows hold none, the whole of ``box`` is
+    looked at (:func:`_boxes_on_data`): its data, if any, is where the windows go, so that "every
+    pixel of it is nodata" is said only when so."""
+    read = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in boxes) if a is not None]
+    if read or boxes == [tuple(box)]:
+        return read
+    return [(b, *src.rgb_valid(b)) for b in _boxes_on_data(src, box, count)]
+
+
+def _boxes_on_data(src, box, count: int) -> list[tuple[int, int, int, int]]:
+    """Up to ``count`` windows of :data:`POOL_WINDOW` px (clipped to ``box``) on the data
     of ``box``, none overlapping another: ``box`` is read in cells of that size (every pixel once;
     the valid ones counted, :meth:`~ldcsr_core.scene_windows.RGBScene.data_pixels`), and windows go
     on cells at least half as full as the fullest, spread over them in reading order (each in a window
@@ -133,11 +138,11 @@ def _boxes_on_data(src, box) -> list[tuple[int, int, int, int]]:
     if not any(counts):
         return []
     full = [(min(y, y0 + h - sh), min(x, x0 + w - sw)) for (y, x), n in zip(cells, counts) if 2 * n >= max(counts)]
-    spread = np.linspace(0, len(full) - 1, min(GUARD_WINDOWS, len(full))).round().astype(int)
+    spread = np.linspace(0, len(full) - 1, min(count, len(full))).round().astype(int)
     picked = []
     for y, x in [full[i] for i in spread] + full:  # spread first; another where one overlaps
-        if len(picked) < GUARD_WINDOWS and all(y >= b + sh or b >= y + sh or x >= a + sw or a >= x + sw
-                                               for b, a in picked):
+        if len(picked) < count and all(y >= b + sh or b >= y + sh or x >= a + sw or a >= x + sw
+                                       for b, a in picked):
             picked.append((y, x))
     return sorted((y, x, sh, sw) for y, x in picked)
 
@@ -219,9 +224,9 @@ def _file_sha256(path: str, *_identity) -> str:
 
 def _read_pool(src, box) -> tuple[list[np.ndarray], list]:
     """The training region as uint8 RGB arrays and their valid pixels (None: all): whole, or
-    ``POOL_WINDOWS`` windows of a large one."""
-    read = [src.rgb_valid(b) for b in _windows(box, MAX_TRAIN_PIXELS, POOL_WINDOWS)]
-    read = [(a, v) for a, v in read if a is not None]
+    ``POOL_WINDOWS`` windows of a large one (on its data: :func:`_windows_with_data`)."""
+    boxes = _windows(box, MAX_TRAIN_PIXELS, POOL_WINDOWS)
+    read = [(a, v) for _b, a, v in _windows_with_data(src, box, boxes, POOL_WINDOWS)]
     if not read:
         raise InputError("every pixel of the scene's training part is nodata: nothing to adapt to")
     return [a for a, _ in read], [v for _, v in read]

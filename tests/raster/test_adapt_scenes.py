@@ -112,3 +112,42 @@ def test_a_large_strip_whose_sampled_windows_are_nodata_is_guarded_on_its_data(t
         adapt_mod.adapt(tmp_path / "all.tif", 2.0, base, steps=1)
     assert tif.read_bytes() == before
 
+
+
+def test_a_large_training_part_whose_sampled_windows_are_nodata_is_trained_on_its_data(tiny_model_file, tmp_path,
+                                                                                      monkeypatch):
+    """A training part over 16 M px is read in sampled windows: where they all fall on nodata, the
+    whole part is looked at and the windows go where its data is. Before: 'every pixel of the scene's
+    training part is nodata: nothing to adapt to' (exit 3), with 700 of its 4200 rows data."""
+    from rasterio.transform import from_origin
+
+    import ldcsr_core
+    from ldcsr_core import adapt_scene
+
+    h, w = 4200, 5600  # the training part: columns 0-4199, 4200 x 4200 px; the strip: columns 4200-5599
+    data = np.zeros((3, h, w), np.uint8)
+    data[:, :, 4200:] = np.tile(np.moveaxis(scene(600, 700, lo=1), -1, 0), (1, 7, 2))  # the strip: all data
+    data[:, 520:1220, :4200] = np.moveaxis(scene(700, 4200, lo=1), -1, 0)  # between the sampled windows' rows
+    tif = tmp_path / "band.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=w, height=h, count=3, dtype="uint8", nodata=0, tiled=True,
+                       compress="deflate", crs="EPSG:32633", transform=from_origin(500000, 6000000, 10, 10)) as ds:
+        ds.write(data)
+    sampled = adapt_scene._windows((0, 0, h, 4200), adapt_scene.MAX_TRAIN_PIXELS, adapt_scene.POOL_WINDOWS)
+    assert len(sampled) == adapt_scene.POOL_WINDOWS and not any(
+        y < 1220 and 520 < y + bh for y, _, bh, _ in sampled)  # none on a row with data
+    pools = []
+    real = adapt_mod.PairSampler.__init__
+
+    def sampler(self, pool, scale, recipe, seed, valid=None):
+        pools.append((pool, valid))
+        real(self, pool, scale, recipe, seed, valid=valid)
+
+    monkeypatch.setattr(adapt_mod.PairSampler, "__init__", sampler)
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})  # the figures are not what is tested
+    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+    res = adapt_mod.adapt(tif, 2.0, base, steps=1, recipe=adapt_mod.Recipe(batch=2, crop_lr=12))
+    assert res.holdout == (0, 4200, h, 1400) and res.steps == 1
+    pool, valid = pools[0]  # the model's pool (the twin's is its coarser copy)
+    assert len(pool) == 8 and all(a.shape == (512, 512, 3) for a in pool)  # the 8 cells of rows 512-1023 that fit
+    assert all(v is not None and v.mean() >= 0.5 for v in valid)
