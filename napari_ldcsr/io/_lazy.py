@@ -183,12 +183,14 @@ class RasterLevel:
             win = Window(c0, r0, min(c0 + w, W) - c0, min(r0 + h, H) - r0)
             with warnings.catch_warnings(), read_errors(ds):  # a damaged file: named, in plain words
                 warnings.simplefilter("ignore")
-                arr = self._read_bands(ds, self.bands, win, out_shape=(len(self.bands), h, w),
-                                       resampling=Resampling.nearest)
+                arr, mask = self._read_bands(ds, self.bands, win, out_shape=(len(self.bands), h, w),
+                                             resampling=Resampling.nearest)
             valid = None
             if with_valid:
                 with read_errors(ds):
-                    valid = self._valid(arr, self.bands, ds.dataset_mask(window=win) if self.validity.mask else None)
+                    if mask is None and self.validity.mask:
+                        mask = ds.dataset_mask(window=win)
+                    valid = self._valid(arr, self.bands, mask)
             arr = self._one_nodata(arr, self.bands)
             return (arr, valid) if with_valid else arr
         ds, d = self._source()
@@ -207,8 +209,9 @@ class RasterLevel:
                 buf = np.empty(shape, ds.dtypes[0])  # (a new one each pass: page faults, up to half the time)
             with warnings.catch_warnings(), read_errors(ds):
                 warnings.simplefilter("ignore")
-                arr = self._read_bands(ds, bands, win, out=buf if k > 1 else None)
-                mask = ds.dataset_mask(window=win) if vy.mask and (k > 1 or with_valid) else None
+                arr, mask = self._read_bands(ds, bands, win, out=buf if k > 1 else None)
+                if mask is None and vy.mask and (k > 1 or with_valid):
+                    mask = ds.dataset_mask(window=win)
             if k == 1 and not with_valid:  # the file's overview of this level: its pixels as they are
                 return self._one_nodata(arr, bands)[:n]
             valid = self._valid(arr, bands, mask)
@@ -217,22 +220,23 @@ class RasterLevel:
         arr, valid = parts[0] if len(parts) == 1 else (np.concatenate(x, axis=1) for x in zip(*parts))
         return (arr[:n], valid[:n]) if with_valid else arr[:n]
 
-    def _read_bands(self, ds, bands: list[int], win, out=None, **kw) -> np.ndarray:
-        """``ds.read`` of ``bands`` in ``win`` (``out``, ``kw``: rasterio's), the band that holds the
-        mask as alpha (``validity.mask_alpha``, last of ``bands``) made of ``ds``'s mask there by the
-        engine's rule (``arrays.alpha_of_mask``)."""
+    def _read_bands(self, ds, bands: list[int], win, out=None, **kw) -> tuple[np.ndarray, np.ndarray | None]:
+        """(``ds.read`` of ``bands`` in ``win`` (``out``, ``kw``: rasterio's), ``ds``'s mask there or
+        None): the band that holds the mask as alpha (``validity.mask_alpha``, last of ``bands``) made
+        of that mask by the engine's rule (``arrays.alpha_of_mask``); the mask is read once a window,
+        for that alpha and for the window's validity (:meth:`_read`)."""
         held = self.validity.mask_alpha
         if not held or held not in bands:
-            return ds.read(bands, window=win, out=out, **kw)
+            return ds.read(bands, window=win, out=out, **kw), None
         from ldcsr_core.geo.arrays import alpha_of_mask
 
         shape = kw.get("out_shape", (len(bands), int(win.height), int(win.width)))
         arr = np.empty(shape, ds.dtypes[0]) if out is None else out
         if len(bands) > 1:
             ds.read(bands[:-1], window=win, out=arr[:-1], **{k: v for k, v in kw.items() if k != "out_shape"})
-        arr[-1] = alpha_of_mask(ds.dataset_mask(window=win, out_shape=shape[1:], **{k: v for k, v in kw.items()
-                                                                                   if k == "resampling"}), arr.dtype)
-        return arr
+        mask = ds.dataset_mask(window=win, out_shape=shape[1:], **{k: v for k, v in kw.items() if k == "resampling"})
+        arr[-1] = alpha_of_mask(mask, arr.dtype)
+        return arr, mask
 
     def _one_nodata(self, arr: np.ndarray, bands: list[int]) -> np.ndarray:
         """``arr`` read from ``bands`` whose nodata say the layer's one (``one_nodata``; the mask's alpha left)."""

@@ -163,3 +163,36 @@ def test_the_live_lens_on_a_big_masked_layer_shows_what_a_run_makes(ldcsr, qtbot
     assert kept.data.shape[-1] == 4 and (np.asarray(kept.data)[..., 3] == 0).any()
     np.testing.assert_array_equal(kept.data, run.data[view.win.slices])
     assert not [t for s, t in notes if s in ("warning", "error")], notes
+
+
+def test_a_window_of_a_big_masked_layer_reads_its_mask_once(tmp_path, lazily):
+    """A window of a lazy masked layer reads the file's mask once, for its alpha and for which of its
+    pixels are valid (a coarser level's average, the contrast's pixels), its pixels those of the mask as
+    alpha. Before: twice a window (the alpha's read, then the validity's)."""
+    import rasterio.io
+    from ldcsr_core.geo.nodata_masks import valid_block_mean, valid_mask
+
+    src, masked = _scene(tmp_path / "big.tif")
+    ((levels, _, _),) = _lazy.lazy_layer_data(src)
+    full, coarse = (_lazy.window_reader(level) for level in levels)
+    with rasterio.open(src) as ds:
+        bands = np.concatenate([ds.read(), np.where(ds.dataset_mask() > 0, 255, 0).astype(np.uint8)[None]])
+    mean, mean_valid = valid_block_mean(bands, valid_mask(bands, alpha=[3]), 2)
+    reads, real = [], rasterio.io.DatasetReader.read_masks
+
+    def counted(self, *args, **kwargs):
+        reads.append(kwargs.get("window"))
+        return real(self, *args, **kwargs)
+
+    lazily.setattr(rasterio.io.DatasetReader, "read_masks", counted)
+    assert np.array_equal(coarse[2:10, 3:14], np.moveaxis(mean[:, 2:10, 3:14], 0, -1))
+    assert len(reads) == 1, reads  # the coarse level's window: its alpha and its validity
+    reads.clear()
+    arr, valid = coarse._read(0, 0, *coarse.shape[:2], with_valid=True)
+    assert len(reads) == 1 and np.array_equal(arr, mean) and np.array_equal(valid, mean_valid)
+    reads.clear()
+    arr, valid = full._read(4, 5, 12, 20, with_valid=True)
+    assert len(reads) == 1 and np.array_equal(arr, bands[:, 4:16, 5:25])
+    assert np.array_equal(valid, valid_mask(arr, alpha=[3])) and np.array_equal(~valid[0], masked[4:16, 5:25])
+    reads.clear()
+    assert np.array_equal(full[4:16, 5:25], np.moveaxis(bands[:, 4:16, 5:25], 0, -1)) and len(reads) == 1
