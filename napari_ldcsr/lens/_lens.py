@@ -140,7 +140,7 @@ class LiveLens(LensSettings, LensEvents, QObject):
             return False
         if layer is not self._layer:
             self._leave()
-            self._layer = layer
+            self._layer, self._said = layer, None  # another layer: an error there is said again
             self._grids.clear()
             self._version += 1
             self._follow(layer, True)
@@ -388,8 +388,8 @@ class LiveLens(LensSettings, LensEvents, QObject):
             self._finish(view)
 
     def _on_error(self, gen: int, exc: BaseException) -> None:
-        """The current view's error in one line, once until the lens is turned on, a model picked or a tile made
-        again; a view cancelled since (a camera event) says nothing (before: a bad model said twice per pick)."""
+        """The current view's error in one line, once until the lens is turned on, a model or a layer picked or a
+        tile made again; a view cancelled since (a camera event) says nothing (before: a bad model said twice per pick)."""
         if self._view is not None and gen == self._view.gen == self._gen:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             if first != self._said:

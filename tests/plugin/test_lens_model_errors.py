@@ -56,3 +56,55 @@ def test_a_truncated_model_is_said_once_per_pick(make_napari_viewer, qtbot, note
     settled(2)
     assert len(stopped()) == 2 and stopped()[1] == stopped()[0], notes
     widget.live.set_live(False)
+
+
+def _lens_with_cut_model(make_napari_viewer, tiny_model, tmp_path, names=("scene",)):
+    """(viewer, widget, layers, the cut file, the 'Live lens stopped' notes' getter): layers ``names``
+    over each other, the first picked, its camera on them; a model file cut short (a copy interrupted)."""
+    from napari_ldcsr._widget import LdcsrWidget
+
+    saved = ldcsr_core.save_model(tiny_model, tmp_path / "whole.safetensors", name="whole")
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
+
+    def provider(source):  # the built-in model: the tiny one; a file: loaded as the engine loads it
+        return tiny_model if source is None else ldcsr_core.load_model(source, device="cpu")
+
+    viewer = make_napari_viewer(show=True)
+    widget = LdcsrWidget(viewer, model_provider=provider)
+    viewer.window.add_dock_widget(widget, name="LDCSR super-resolution")
+    yy, xx = np.mgrid[0:64, 0:64]
+    layers = [viewer.add_image((np.stack([np.sin(yy / (5.0 + i)), np.cos(xx / 4.0), np.sin((yy + xx) / 7.0)], -1)
+                                * 90 + 128).astype(np.uint8), rgb=True, name=name) for i, name in enumerate(names)]
+    widget.set_layer(layers[0])
+    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    return viewer, widget, layers, cut
+
+
+def test_a_model_error_is_said_again_on_another_layer(make_napari_viewer, qtbot, notes, tiny_model, tmp_path,
+                                                       monkeypatch):
+    """A model file cut short, the lens on: said once on the first layer; another layer picked, where the
+    same model fails again: said again, once (not again as the camera moves there). Before: said once per
+    pick of the model whatever the layer: on the other layer the lens stopped without a word."""
+    from tests.plugin.lens_wait import quiet, record_workers
+
+    started = record_workers(monkeypatch)
+    viewer, widget, (first, other), cut = _lens_with_cut_model(make_napari_viewer, tiny_model, tmp_path,
+                                                              ("first", "other"))
+    lens = widget.live.lens
+
+    def stopped():
+        return [t for s, t in notes if s == "error" and t.startswith("Live lens stopped")]
+
+    assert widget.add_checkpoint(str(cut))
+    widget.live.live_box.setChecked(True)
+    qtbot.waitUntil(lambda: lens.view is not None and quiet(lens, started), timeout=60_000)
+    assert len(stopped()) == 1 and f"{cut} is cut short" in stopped()[0], notes
+    widget.set_layer(other)  # the lens follows the pick: the same model fails there
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.layer is other and quiet(lens, started), timeout=60_000)
+    assert len(stopped()) == 2 and stopped()[1] == stopped()[0], notes
+    before = lens.view.gen
+    camera(viewer).center = (20.0, 24.0)  # another view of that layer: not said again
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.gen > before and quiet(lens, started), timeout=60_000)
+    assert len(stopped()) == 2 and lens.enabled and lens.layer is other, notes
+    widget.live.set_live(False)
