@@ -8,52 +8,37 @@ import ldcsr_core
 from napari_ldcsr._viewer import camera
 
 
-def test_a_truncated_model_is_said_once_per_pick(make_napari_viewer, qtbot, notes, tiny_model, tmp_path):
+def test_a_truncated_model_is_said_once_per_pick(make_napari_viewer, qtbot, notes, tiny_model, tmp_path, monkeypatch):
     """A model file cut short (a copy interrupted), picked and the lens turned on: one 'Live lens
     stopped: …', not again as the camera moves; the built-in model picked, then the file again: said
     once more. Before: said twice as the lens was turned on (the view its first load failed for was
     cancelled by a camera event, and said its error all the same; the next view said it again)."""
-    from napari_ldcsr._widget import LdcsrWidget
+    from tests.plugin.lens_wait import quiet, record_workers, view_done
 
-    saved = ldcsr_core.save_model(tiny_model, tmp_path / "whole.safetensors", name="whole")
-    cut = tmp_path / "cut.safetensors"
-    cut.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
-
-    def provider(source):  # the built-in model: the tiny one; a file: loaded as the engine loads it
-        return tiny_model if source is None else ldcsr_core.load_model(source, device="cpu")
-
-    viewer = make_napari_viewer(show=True)
-    widget = LdcsrWidget(viewer, model_provider=provider)
-    viewer.window.add_dock_widget(widget, name="LDCSR super-resolution")
-    yy, xx = np.mgrid[0:64, 0:64]
-    src = viewer.add_image((np.stack([np.sin(yy / 5.0), np.cos(xx / 4.0), np.sin((yy + xx) / 7.0)], -1) * 90 + 128)
-                           .astype(np.uint8), rgb=True, name="scene")
-    widget.set_layer(src)
-    camera(viewer).center, camera(viewer).zoom = (30.0, 30.0), 4.0
+    started = record_workers(monkeypatch)
+    viewer, widget, _, cut = _lens_with_cut_model(make_napari_viewer, tiny_model, tmp_path)
     lens = widget.live.lens
 
     def stopped():
         return [t for s, t in notes if s == "error" and t.startswith("Live lens stopped")]
 
-    def settled(said):  # what the lens says late is counted too
-        qtbot.waitUntil(lambda: len(stopped()) >= said and not lens.busy, timeout=30_000)
-        qtbot.wait(1500)
+    def settled():  # what the lens says late is counted too: every worker it started (a cancelled view's
+        # too) has ended, its error said or dropped by then, and no view waits for the debounce
+        qtbot.waitUntil(lambda: lens.view is not None and quiet(lens, started), timeout=60_000)
 
     assert widget.add_checkpoint(str(cut))
     widget.live.live_box.setChecked(True)
-    settled(1)
+    settled()
     assert len(stopped()) == 1 and f"{cut} is cut short" in stopped()[0], notes
     before = lens.view.gen
     camera(viewer).center = (20.0, 24.0)  # another view: the same error, not said again
-    # once that view has run to its error (a later generation, its worker ended): the lens is not busy
-    # before its debounce fires, and a slow load ended after a fixed wait (the step passed unproven)
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.gen > before and not lens.busy, timeout=60_000)
-    settled(1)
+    # once that view has run to its error (a later generation, its worker ended)
+    qtbot.waitUntil(lambda: lens.view is not None and lens.view.gen > before and quiet(lens, started), timeout=60_000)
     assert len(stopped()) == 1 and lens.enabled, notes
     widget.form.model.value = widget.form.model.choices[0]  # the built-in model: the view is made
-    qtbot.waitUntil(lambda: lens.view is not None and lens.view.composer.complete and not lens.busy, timeout=60_000)
+    qtbot.waitUntil(lambda: view_done(lens), timeout=60_000)
     assert widget.add_checkpoint(str(cut))  # picked again (the lens on): said again, once
-    settled(2)
+    settled()
     assert len(stopped()) == 2 and stopped()[1] == stopped()[0], notes
     widget.live.set_live(False)
 
