@@ -196,3 +196,43 @@ def test_a_window_of_a_big_masked_layer_reads_its_mask_once(tmp_path, lazily):
     assert np.array_equal(valid, valid_mask(arr, alpha=[3])) and np.array_equal(~valid[0], masked[4:16, 5:25])
     reads.clear()
     assert np.array_equal(full[4:16, 5:25], np.moveaxis(bands[:, 4:16, 5:25], 0, -1)) and len(reads) == 1
+
+
+def test_the_spread_of_a_big_masked_layer_shows_its_masked_pixels_as_no_data(ldcsr, qtbot, tmp_path, notes, lazily):
+    """Uncertainty samples of a lazy masked layer: the spread layer is NaN (its nodata) exactly where the
+    result's alpha (the mask) is 0, the result layer's rule, and those pixels show as no data on screen
+    (transparent, not as a spread of 0), for a Run of the whole layer and of a part of it."""
+    from napari_ldcsr import _geometry as geo
+
+    viewer, widget = ldcsr
+    src, masked = _scene(tmp_path / "big.tif")
+    (layer,) = viewer.open(str(src), plugin="napari-ldcsr")
+    assert layer.multiscale
+    widget.set_mode("diffusion")
+    widget.form.samples.value = 2
+    corners = [layer.data_to_world(p) for p in ((1.5, 3.5), (1.5, 27.5), (17.5, 27.5), (17.5, 3.5))]
+    for part in (None, viewer.add_shapes([np.array(corners)], shape_type="rectangle", name="roi")):
+        if part is not None:
+            widget.set_region("shapes", part)
+        assert widget.run(layer=layer, scale=2.0)
+        qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+        assert not [m for s, m in notes if s in ("warning", "error")], notes
+        result, spread = widget.last.result, widget.last.spread
+        r = geo.Region(**result.metadata["ldcsr"]["region"])
+        want = np.repeat(np.repeat(masked[r.offset[0]:r.offset[0] + r.rows, r.offset[1]:r.offset[1] + r.cols], 2, 0), 2, 1)
+        assert want.any() and not want.all() and np.array_equal(np.asarray(result.data)[..., 3] == 0, want)
+        assert np.array_equal(np.isnan(spread.data), want) and np.isnan(spread.metadata["nodata"])
+    # on screen, the spread alone over white: its NaN pixels let the white through (transparent), the others
+    # are magma's colours (none is white)
+    for other in list(viewer.layers):
+        other.visible = other is spread
+    base = viewer.add_image(np.ones(spread.data.shape, np.float32), colormap="gray", contrast_limits=(0, 1),
+                            scale=spread.scale, translate=spread.translate, affine=spread.affine)
+    viewer.layers.move(viewer.layers.index(base), 0)
+    spread.blending = "translucent"
+    viewer.reset_view()
+    qtbot.wait(100)
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    image = shot.max(axis=-1) > 0  # the canvas's background is black
+    white = (shot >= 250).all(axis=-1)
+    assert abs(white.sum() / image.sum() - want.mean()) < 0.02, (white.sum(), image.sum(), want.mean())
