@@ -186,3 +186,40 @@ def test_the_save_of_a_masked_layer_keeps_its_band_names(make_napari_viewer, tmp
     with rasterio.open(saved) as s, rasterio.open(cli.dst) as c:
         assert s.count == 3 and s.mask_flag_enums[0] == [rasterio.enums.MaskFlags.per_dataset]
         assert s.descriptions == c.descriptions == names
+
+
+def test_a_painted_semi_transparent_alpha_is_saved_as_ldcsr_upscale_reads_it(make_napari_viewer, tmp_path, tiny_model):
+    """An RGBA layer whose alpha is its file's mask band, the alpha painted 1, 128, 254 and 0 on some pixels
+    (semi-transparent between 0 and 255): Save writes valid (mask 255) the pixels ``ldcsr upscale`` computes
+    as valid from the same pixels (an RGBA GeoTIFF of them: alpha above 0, the engine's one rule,
+    ``nodata_masks.alpha_valid``), masked the others, and ``ldcsr upscale`` of the saved file writes the
+    colours and validity it writes from that RGBA file."""
+    from ldcsr_core.geo.nodata_masks import valid_mask
+    from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
+
+    from napari_ldcsr._writer import write_geotiff
+
+    src, masked = _masked(tmp_path / "ortho.tif")
+    (layer,) = make_napari_viewer().open(str(src), plugin="napari-ldcsr")
+    assert layer.metadata["alpha_is_mask"]
+    data = np.array(layer.data)
+    for rows, alpha in ((slice(8, 10), 128), (slice(10, 12), 1), (slice(12, 14), 254), (slice(14, 16), 0)):
+        data[rows, :8, 3] = alpha  # painted: semi-transparent, and masked
+    layer.data = data
+    (saved,) = write_geotiff(str(tmp_path / "saved.tif"), layer.data, layer._get_state())
+    rgba = tmp_path / "rgba.tif"
+    with rasterio.open(src) as s:
+        profile = dict(s.profile, count=4, photometric="RGB", alpha="YES")
+    with rasterio.open(rgba, "w", **profile) as ds:
+        ds.write(np.moveaxis(data, -1, 0))
+    with rasterio.open(saved) as s, rasterio.open(rgba) as a:
+        valid = valid_mask(a.read(), alpha=[3])[0]  # as ldcsr upscale reads the RGBA file (SceneReader)
+        assert s.count == 3 and set(np.unique(s.dataset_mask())) == {0, 255}
+        assert np.array_equal(s.dataset_mask() > 0, valid) and np.array_equal(~valid, masked | (data[..., 3] == 0))
+        assert valid[8:14, :8].all() and np.array_equal(s.read(), a.read()[:3])
+    options = UpscaleOptions(mode="fast")
+    out = upscale_raster(saved, tmp_path / "out.tif", model=tiny_model, scale=2.0, options=options).dst
+    out_rgba = upscale_raster(rgba, tmp_path / "out_rgba.tif", model=tiny_model, scale=2.0, options=options).dst
+    with rasterio.open(out) as o, rasterio.open(out_rgba) as r:
+        assert np.array_equal(o.dataset_mask() > 0, r.read(4) > 0)
+        assert np.array_equal(o.read(), r.read()[:3])

@@ -114,14 +114,20 @@ def alpha_of_mask(mask: np.ndarray, dtype) -> np.ndarray:
     """The alpha band :func:`mask_as_alpha` makes of a per-dataset ``mask`` (any shape): 0 where it
     is 0, the integer ``dtype``'s maximum elsewhere, built at that type (not int64 first: 8 bytes a
     pixel). One rule for a whole array and for a window of a file (napari's lazy layers)."""
+    from .nodata_masks import alpha_valid
+
     dt = np.dtype(dtype)
-    return np.where(np.asarray(mask) > 0, dt.type(np.iinfo(dt).max), dt.type(0))
+    return np.where(alpha_valid(mask), dt.type(np.iinfo(dt).max), dt.type(0))
 
 
 def mask_of_alpha(alpha: np.ndarray) -> np.ndarray:
     """The per-dataset mask (uint8: 0 where ``alpha`` is 0, 255 elsewhere, as GDAL reads an alpha band's
-    mask) that an alpha band made by :func:`alpha_of_mask` holds: the mask ``raster_io.write_raster`` writes."""
-    return np.where(np.asarray(alpha) > 0, np.uint8(255), np.uint8(0))
+    mask) that an alpha band made by :func:`alpha_of_mask` holds: the mask ``raster_io.write_raster`` writes.
+    An alpha painted semi-transparent (between 0 and the maximum) is valid, 255, by the rule ``ldcsr upscale``
+    reads an alpha with (``nodata_masks.alpha_valid``): what ``ldcsr upscale`` computes of such a pixel."""
+    from .nodata_masks import alpha_valid
+
+    return np.where(alpha_valid(alpha), np.uint8(255), np.uint8(0))
 
 
 def _as_bands_first(array: np.ndarray, bands_last: bool | None) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Nodata masks: keep nodata, NaN and alpha away from valid pixels on their way through the model.
 
-:func:`valid_mask`, :func:`fill_invalid`, :func:`nearest_index` / :func:`upsample_nearest` and
+:func:`valid_mask` (:func:`alpha_valid`: an alpha band's or a mask's rule), :func:`fill_invalid`, :func:`nearest_index` / :func:`upsample_nearest` and
 :func:`restore_nodata`: fill before inference, restore the upsampled mask after; :func:`nodata_as`:
 the value a band of a given dtype holds as nodata (:func:`is_nodata`: which pixels hold it);
 :func:`output_nodata`: the nodata an output declares; :func:`valid_block_mean`: a coarser level that
@@ -17,7 +17,7 @@ import numpy as np
 
 from .stretch import dtype_range
 
-__all__ = ["valid_mask", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
+__all__ = ["valid_mask", "alpha_valid", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
            "is_nodata", "output_nodata", "one_nodata", "file_one_nodata", "valid_block_mean"]
 
 
@@ -67,6 +67,13 @@ def output_nodata(nodata: float | None, dtype) -> float | None:
     return nodata
 
 
+def alpha_valid(alpha) -> np.ndarray:
+    """Which pixels an alpha band or a per-dataset mask leaves valid: any value above 0, a semi-transparent
+    one too (``ldcsr upscale`` computes such a pixel and keeps its alpha). The one rule for reading a
+    source's alpha or mask (:func:`valid_mask`) and for writing an alpha as a mask (``arrays.mask_of_alpha``)."""
+    return np.asarray(alpha) > 0
+
+
 def valid_mask(
     bands_hw: np.ndarray,
     nodata: float | Sequence[float | None] | None = None,
@@ -92,10 +99,10 @@ def valid_mask(
             valid[b] &= ~is_nodata(data[b], nd)
     common = None
     for a in alpha:
-        m = data[a] > 0
+        m = alpha_valid(data[a])
         common = m if common is None else common & m
     if dataset_mask is not None:
-        m = dataset_mask > 0
+        m = alpha_valid(dataset_mask)
         common = m if common is None else common & m
     if common is not None:
         valid &= common[None]
