@@ -1,8 +1,9 @@
 """Reading, remapping, loading and writing LDCSR checkpoints.
 
 Loading never executes pickled code: ``.ckpt`` files go through ``torch.load(weights_only=True)``
-and our own format is safetensors.  ``read_state_dict`` → ``remap_official`` (pure, with
-``infer_config`` in :mod:`ldcsr_core.official_checkpoint`) →
+(a Lightning checkpoint's OmegaConf and callback objects read as inert placeholders,
+:mod:`ldcsr_core.checkpoint_pickle`) and our own format is safetensors.  ``read_state_dict`` →
+``remap_official`` (pure, with ``infer_config`` in :mod:`ldcsr_core.official_checkpoint`) →
 ``load_state_dict(strict=True)``-style checks that name every bad key.
 """
 
@@ -14,7 +15,6 @@ import json
 import logging
 import os
 import pickle
-import re
 import threading
 from pathlib import Path
 from typing import Mapping
@@ -28,6 +28,7 @@ from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
 from .checkpoint_keys import mismatch_text
+from .checkpoint_pickle import load_weights_only, pickle_refusal, state_dict_of
 from .model_metadata import (  # noqa: F401 - window_limits: its older home
     _safetensors_kind, is_safetensors, recorded_numbers, window_limits)
 from .words import counted
@@ -114,15 +115,6 @@ def _check_whole(path: Path, n: int, size: int) -> None:
         raise cut(f"where its header describes {8 + n + end}") from None
 
 
-def _pickle_refusal(path: Path, e: BaseException) -> str:
-    """One line: why a checkpoint with pickled objects is refused (not torch's advice to load it
-    with ``weights_only=False``, which would run its code; ``ldcsr convert`` refuses it too)."""
-    m = re.search(r"(?:Unsupported global|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+)", str(e))
-    what = f" ({m.group(1)})" if m else ""
-    return (f"refusing to load {path}: it holds pickled Python objects{what} besides tensors, and "
-            "loading them could run arbitrary code; only checkpoints of plain tensors are accepted")
-
-
 def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Read tensors and metadata from a ``.safetensors`` file or a Lightning ``.ckpt`` (weights only)."""
     sd, meta, _ = read_checkpoint(path)
@@ -157,16 +149,12 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
         if data is not None:
             return (*_parse_safetensors(data, path), digest)
         try:
-            obj = torch.load(f, map_location="cpu", weights_only=True)
+            obj = load_weights_only(f, map_location="cpu")
         except pickle.UnpicklingError as e:
-            raise CheckpointError(_pickle_refusal(path, e)) from None
+            raise CheckpointError(pickle_refusal(path, e)) from None
         except Exception as e:
             raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from None
-    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(f"{path} does not hold a state dict of tensors")
-    return dict(obj), {}, digest
+    return state_dict_of(obj, path), {}, digest
 
 
 def _parse_safetensors(data: bytes, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

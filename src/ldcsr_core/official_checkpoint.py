@@ -157,9 +157,10 @@ def builtin_twin_file(path) -> str | None:
     """The built-in model (file stem) whose tensors the file ``path`` holds without our metadata
     (:func:`builtin_twin`: ``load_model`` loads it as that model, by name too), a ``.safetensors``
     file (its header's names and shapes first, a value read only to compare it) or a PyTorch
-    ``.ckpt`` (read as ``load_model`` reads it: weights only, its ``state_dict`` if it has one;
-    memory-mapped), so only a file of a built-in's tensor names and shapes is read whole; None for
-    any other file (one in our format, another model's, an unreadable one)."""
+    ``.ckpt`` (read as ``load_model`` reads it: :func:`~ldcsr_core.checkpoint_pickle.load_weights_only`,
+    its ``state_dict`` if it has one; memory-mapped), so only a file of a built-in's tensor names
+    and shapes is read whole; None for any other file (one in our format, another model's, an
+    unreadable one)."""
     from pathlib import Path
 
     from safetensors import safe_open
@@ -175,15 +176,13 @@ def builtin_twin_file(path) -> str | None:
                     return None
                 twin = builtin_twin(_TensorsOnDisk(f), {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})
         else:
+            from .checkpoint_pickle import load_weights_only, state_dict_of
+
             try:  # torch's zip format: the tensors stay on disk until compared
-                sd = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+                sd = load_weights_only(path, map_location="cpu", mmap=True)
             except RuntimeError:  # a legacy (non-zip) file cannot be mapped
-                sd = torch.load(path, map_location="cpu", weights_only=True)
-            if isinstance(sd, dict) and isinstance(sd.get("state_dict"), dict):
-                sd = sd["state_dict"]
-            if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-                return None
-            twin = builtin_twin(sd)
+                sd = load_weights_only(path, map_location="cpu")
+            twin = builtin_twin(state_dict_of(sd, path))  # a file that is none: its CheckpointError
     except Exception:  # noqa: BLE001 - not a readable checkpoint: no twin (loading it says why)
         return None
     return None if twin is None or twin[1].get("format") != FORMAT_TAG else twin[0].stem

@@ -1,0 +1,141 @@
+"""Reading a PyTorch ``.ckpt`` without running any of its code: torch's ``weights_only`` unpickler,
+and for a Lightning training checkpoint the bookkeeping it pickles besides tensors (OmegaConf
+``hyper_parameters``, callback state keyed by a callback's class, ``hparams_type``) read as inert
+:class:`PickledObject` placeholders, so that its ``state_dict`` of plain tensors can be reached.
+
+A placeholder records the name of the global it stands for and what the pickle gave it (its
+arguments and state, as data); nothing is imported, constructed or called for it. Only the names of
+:data:`INERT_MODULES` and :data:`INERT_NAMES` become placeholders (torch itself never lets ``os``,
+``sys``, ``posix`` or ``nt`` through); a pickle naming any other global (``os.system`` in a
+``__reduce__``) is refused as before, and so is a ``state_dict`` holding anything but tensors.
+Used by :func:`ldcsr_core.checkpoints.read_checkpoint` and
+:func:`ldcsr_core.official_checkpoint.builtin_twin_file`."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import threading
+from pathlib import Path
+
+import torch
+
+from .errors import CheckpointError
+
+__all__ = ["PickledObject", "INERT_MODULES", "INERT_NAMES", "load_weights_only", "state_dict_of", "pickle_refusal"]
+
+#: packages whose objects a Lightning checkpoint pickles besides tensors: read as placeholders
+INERT_MODULES = ("omegaconf", "pytorch_lightning", "lightning", "lightning_fabric")
+#: other globals such objects refer to (OmegaConf's ref_type/object_type, Lightning's hparams of
+#: old, paths in callback state): read as placeholders; collections.defaultdict as a plain dict
+INERT_NAMES = frozenset({
+    "typing.Any", "argparse.Namespace", "collections.defaultdict",
+    *(f"builtins.{t}" for t in ("dict", "list", "tuple", "set", "int", "float", "str", "bool", "bytes", "object",
+                                "NoneType")),
+    *(f"pathlib.{p}" for p in ("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")),
+})
+
+
+class PickledObject:
+    """An object of a checkpoint's pickle that is no tensor: the global it names (``global_name``),
+    the arguments (``args``) and state (``state``) the pickle gave it, as read; nothing else runs."""
+
+    global_name = "?"
+
+    def __new__(cls, *args, **kwargs):  # the pickle's NEWOBJ (cls.__new__(cls, *args)) and REDUCE
+        self = object.__new__(cls)
+        self.args, self.state = args, None
+        return self
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):  # the pickle's BUILD: kept as data, never applied
+        self.state = state
+
+    def __repr__(self):
+        return f"<pickled {self.global_name}>"
+
+
+def _plain_dict(*args, **kwargs) -> dict:
+    """A pickled ``collections.defaultdict(factory)``: a plain dict (its factory is never called)."""
+    return {}
+
+
+def _inert(name: str) -> bool:
+    module = name.rsplit(".", 1)[0]
+    return name in INERT_NAMES or any(module == m or module.startswith(m + ".") for m in INERT_MODULES)
+
+
+def _stand_in(name: str):
+    if name == "collections.defaultdict":
+        return _plain_dict
+    return type(name.rsplit(".", 1)[-1], (PickledObject,), {"global_name": name, "__module__": __name__})
+
+
+_LOCK = threading.Lock()  # torch's allowlist is the process's: one placeholder load at a time
+
+
+def load_weights_only(source, **kwargs):
+    """``torch.load(source, weights_only=True, **kwargs)`` (``source``: a path or an open binary
+    file); a checkpoint whose pickle names globals torch does not allow, each one of :func:`_inert`,
+    is read again with a :class:`PickledObject` for each (torch's unpickler still decides what may
+    be built and how). Else torch's :class:`pickle.UnpicklingError`, or one naming a global refused."""
+    try:
+        return torch.load(source, weights_only=True, **kwargs)
+    except pickle.UnpicklingError as first:
+        try:
+            _rewind(source)
+            names = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(source))
+            _rewind(source)
+        except Exception:  # noqa: BLE001 - a legacy (non-zip) file, a pickle it cannot read: torch's word
+            raise first from None
+        refused = [n for n in names if not _inert(n)]
+        if refused or not names:
+            raise pickle.UnpicklingError(f"Unsupported global: GLOBAL {refused[0]}" if refused
+                                         else str(first)) from None
+        with _LOCK, torch.serialization.safe_globals([(_stand_in(n), n) for n in names]):
+            return torch.load(source, weights_only=True, **kwargs)
+
+
+def _rewind(source) -> None:
+    if hasattr(source, "seek"):
+        source.seek(0)
+
+
+def _pickled_in(obj, depth: int = 0) -> PickledObject | type | None:
+    """The first placeholder (an instance, or a class used as a value or key) found in ``obj``."""
+    if isinstance(obj, PickledObject) or (isinstance(obj, type) and issubclass(obj, PickledObject)):
+        return obj
+    if depth < 8 and isinstance(obj, dict):
+        obj = [*obj.keys(), *obj.values()]
+    if depth < 8 and isinstance(obj, (list, tuple, set)):
+        for item in obj:
+            found = _pickled_in(item, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def pickle_refusal(path: Path, e: BaseException | str) -> str:
+    """One line: why a checkpoint with pickled objects is refused (not torch's advice to load it
+    with ``weights_only=False``, which would run its code; ``ldcsr convert`` refuses it too)."""
+    m = re.search(r"(?:Unsupported global|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+)", str(e))
+    what = f" ({m.group(1)})" if m else ""
+    return (f"refusing to load {path}: it holds pickled Python objects{what} besides tensors, and "
+            "loading them could run arbitrary code; only checkpoints of plain tensors are accepted")
+
+
+def state_dict_of(obj, path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a loaded checkpoint ``obj``: its ``state_dict`` (a Lightning checkpoint) or
+    itself; a placeholder in it is :func:`pickle_refusal`'s :class:`CheckpointError`, anything
+    else that is no tensor 'does not hold a state dict of tensors'."""
+    inner = obj.get("state_dict") if isinstance(obj, dict) else None
+    if isinstance(inner, (dict, PickledObject)):
+        obj = inner
+    if isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+        return dict(obj)
+    found = _pickled_in(obj)
+    if found is not None:
+        raise CheckpointError(pickle_refusal(path, f"GLOBAL {found.global_name}"))
+    raise CheckpointError(f"{path} does not hold a state dict of tensors")

@@ -1,0 +1,181 @@
+"""Official Lightning checkpoints that pickle bookkeeping besides tensors (OmegaConf
+``hyper_parameters``, callback state keyed by a callback's class): loaded from their plain-tensor
+``state_dict`` with nothing of the file run; a pickle that would run code is still refused.
+
+The checkpoints are real pickles of classes defined here in modules named as omegaconf's and
+Lightning's, in ``sys.modules`` only while they are saved (and, to show that the loader never uses
+them, while they are loaded): each class writes a marker file when it is built or filled."""
+
+import contextlib
+import os
+import pathlib
+import sys
+import types
+import typing
+from collections import defaultdict
+
+import pytest
+import torch
+
+import ldcsr_core
+from ldcsr_core.checkpoints import convert_checkpoint, read_state_dict
+from ldcsr_core.config import tiny_test_config
+from ldcsr_core.errors import CheckpointError
+from ldcsr_core.official_checkpoint import builtin_twin_file
+from test_checkpoints import official_like
+
+REFUSED = r"refusing to load .*: it holds pickled Python objects \({}\) besides tensors"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ldcsr_core.build_model(tiny_test_config(), seed=3)
+
+
+@contextlib.contextmanager
+def lookalikes(marker):
+    """Modules ``omegaconf.*`` and ``pytorch_lightning.callbacks.model_checkpoint`` in sys.modules
+    inside the block only; their classes pickle as the real ones do (NEWOBJ, then BUILD with the
+    object's state) and write ``marker`` when unpickling constructs or fills one."""
+    def cls(module, name):
+        def touch(self, *args, **kwargs):
+            marker.write_text(f"{module}.{name} ran")
+
+        c = type(name, (), {"__module__": module, "__init__": touch, "__setstate__": touch,
+                            "__getstate__": lambda self: self.saved})
+        setattr(sys.modules[module], name, c)
+        return c
+
+    names = ["omegaconf", "omegaconf.base", "omegaconf.nodes", "omegaconf.dictconfig", "omegaconf.listconfig",
+             "pytorch_lightning", "pytorch_lightning.callbacks", "pytorch_lightning.callbacks.model_checkpoint"]
+    assert not any(n in sys.modules for n in names), "the real package is imported"
+    sys.modules.update({n: types.ModuleType(n) for n in names})
+    try:
+        yield types.SimpleNamespace(
+            Metadata=cls("omegaconf.base", "Metadata"), ContainerMetadata=cls("omegaconf.base", "ContainerMetadata"),
+            AnyNode=cls("omegaconf.nodes", "AnyNode"), DictConfig=cls("omegaconf.dictconfig", "DictConfig"),
+            ListConfig=cls("omegaconf.listconfig", "ListConfig"),
+            ModelCheckpoint=cls("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint"))
+    finally:
+        for n in names:
+            sys.modules.pop(n, None)
+
+
+def make(c, **state):
+    obj = object.__new__(c)
+    obj.saved = state
+    return obj
+
+
+def dict_config(L, content: dict):
+    """A DictConfig as omegaconf pickles one: its metadata (typing.Any, dict, a defaultdict) and
+    its content as nodes."""
+    meta = make(L.ContainerMetadata, ref_type=typing.Any, object_type=dict, optional=True, key=None, flags={},
+                resolver_cache=defaultdict(dict, {"now": {"x": 1}}), key_type=typing.Any, element_type=typing.Any)
+    cfg = make(L.DictConfig, _metadata=meta, _parent=None, _flags_cache=None)
+    cfg.saved["_content"] = {k: make(L.AnyNode, _val=v, _parent=cfg, _metadata=make(L.Metadata, ref_type=typing.Any,
+                                                                                      object_type=None, key=k))
+                             for k, v in content.items()}
+    return cfg
+
+
+def lightning_ckpt(L, state_dict, **extra):
+    """A Lightning 1.x training checkpoint: hyper_parameters a DictConfig, hparams_type its class,
+    callback state keyed by the callback's class (older Lightning) and by its text (newer)."""
+    return {"epoch": 3, "global_step": 10, "pytorch-lightning_version": "1.9.5", "state_dict": state_dict,
+            "callbacks": {L.ModelCheckpoint: {"best_model_score": torch.tensor(28.1),
+                                                  "dirpath": pathlib.PurePosixPath("/runs/ckpt")},
+                          "ModelCheckpoint{'monitor': 'val/psnr', 'mode': 'max'}": {"best_model_path": "/runs/b.ckpt"}},
+            "optimizer_states": [{"state": {0: {"exp_avg": torch.zeros(3)}}, "param_groups": [{"lr": 1e-4}]}],
+            "lr_schedulers": [], "hparams_name": "kwargs", "hparams_type": L.DictConfig,
+            "hyper_parameters": dict_config(L, {"linear_start": 0.1, "timesteps": 4, "monitor": "val/psnr"}),
+            **extra}
+
+
+def test_a_lightning_checkpoint_with_omegaconf_and_callback_objects_loads(tmp_path, tiny):
+    """Before: refused as 'pickled Python objects (omegaconf.dictconfig.DictConfig)' although its
+    state_dict is plain tensors."""
+    marker, path = tmp_path / "ran", tmp_path / "official.ckpt"
+    with lookalikes(marker) as L:
+        torch.save(lightning_ckpt(L, official_like(tiny)), path)
+        # the classes are there to be found while it loads: the loader uses none of them
+        m = ldcsr_core.load_model(path, device="cpu")
+        assert builtin_twin_file(path) is None
+    assert not marker.exists(), marker.read_text()
+    lr = torch.rand(1, 3, 12, 12) * 2 - 1
+    torch.testing.assert_close(m.super_resolve(lr, (30, 30), mode="fast"), tiny.super_resolve(lr, (30, 30), mode="fast"))
+    out = convert_checkpoint(path, tmp_path / "official.safetensors")
+    assert set(read_state_dict(out)[0]) == set(tiny.state_dict())
+    with lookalikes(marker):  # the test's own check: a loader that unpickles them would run their code
+        torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+def test_its_bookkeeping_is_read_as_inert_placeholders(tmp_path, tiny):
+    from ldcsr_core.checkpoint_pickle import PickledObject, load_weights_only
+
+    path = tmp_path / "official.ckpt"
+    with lookalikes(tmp_path / "ran") as L:
+        torch.save(lightning_ckpt(L, official_like(tiny)), path)
+    with open(path, "rb") as f:
+        obj = load_weights_only(f, map_location="cpu")
+    assert "omegaconf" not in sys.modules and "pytorch_lightning" not in sys.modules  # nothing imported
+    hp = obj["hyper_parameters"]
+    assert isinstance(hp, PickledObject) and hp.global_name == "omegaconf.dictconfig.DictConfig"
+    assert obj["hparams_type"].global_name == hp.global_name
+    node = hp.state["_content"]["linear_start"]
+    assert node.global_name == "omegaconf.nodes.AnyNode" and node.state["_val"] == 0.1 and node.state["_parent"] is hp
+    meta = hp.state["_metadata"].state
+    assert meta["ref_type"].global_name == "typing.Any" and meta["object_type"].global_name == "builtins.dict"
+    assert type(meta["resolver_cache"]) is dict and meta["resolver_cache"] == {"now": {"x": 1}}
+    key = next(k for k in obj["callbacks"] if not isinstance(k, str))
+    assert key.global_name == "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint"
+    assert torch.equal(obj["callbacks"][key]["best_model_score"], torch.tensor(28.1))
+    dirpath = obj["callbacks"][key]["dirpath"]  # a path: pickled as a call of its class, not made
+    assert dirpath.global_name == "pathlib.PurePosixPath" and "ckpt" in dirpath.args
+    assert not (tmp_path / "ran").exists()
+
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("where", ["hyper_parameters", "state_dict", "top level"])
+def test_code_in_a_lightning_checkpoint_is_still_refused_and_never_run(tmp_path, tiny, where):
+    marker, path = tmp_path / "pwned", tmp_path / "evil.ckpt"
+    sd = official_like(tiny)
+    with lookalikes(tmp_path / "ran") as L:
+        ckpt = lightning_ckpt(L, sd)
+        if where == "hyper_parameters":
+            ckpt["hyper_parameters"] = dict_config(L, {"hook": Payload(marker)})
+        elif where == "state_dict":
+            sd["hook"] = Payload(marker)
+        else:
+            ckpt["hook"] = Payload(marker)
+        torch.save(ckpt, path)
+    assert not marker.exists()
+    for load in (ldcsr_core.load_model, lambda p: convert_checkpoint(p, tmp_path / "out.safetensors")):
+        with pytest.raises(CheckpointError, match=REFUSED.format(r"(?:posix|os|nt)\.system")):
+            load(path)
+    assert builtin_twin_file(path) is None
+    assert not marker.exists(), "the payload ran"
+    assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_an_object_inside_the_state_dict_is_refused_in_one_line(tmp_path, tiny):
+    """Only the bookkeeping around the state_dict is read as placeholders: an OmegaConf object among
+    its tensors, or as the state_dict itself, is refused as before."""
+    with lookalikes(tmp_path / "ran") as L:
+        sd = official_like(tiny)
+        sd["first_stage_model.config"] = dict_config(L, {"ch": 32})
+        torch.save(lightning_ckpt(L, sd), tmp_path / "a.ckpt")
+        torch.save(lightning_ckpt(L, dict_config(L, {"ch": 32})), tmp_path / "b.ckpt")
+    for name in ("a.ckpt", "b.ckpt"):
+        with pytest.raises(CheckpointError, match=REFUSED.format(r"omegaconf\.dictconfig\.DictConfig")) as e:
+            ldcsr_core.load_model(tmp_path / name, device="cpu")
+        assert "\n" not in str(e.value)
+    assert not (tmp_path / "ran").exists()
