@@ -149,6 +149,55 @@ def test_a_file_whose_tensors_do_not_fit_its_configuration_is_not_listed_as_usab
     assert r.exit_code == 0, r.output
 
 
+def test_models_builds_each_configuration_once_and_keeps_each_files_verdict(tiny, tmp_path, monkeypatch):
+    """ldcsr models judges a file in our format by the tensors its configuration makes: it built
+    that model (on the meta device: 80-160 ms a compact model) for every file; now once per
+    configuration in a process (a folder's models share a few), each file's verdict as before: a
+    file with a tensor missing among others of its configuration is still unreadable."""
+    import dataclasses
+
+    from safetensors.torch import save_file
+
+    import ldcsr_core.checkpoints as C
+
+    builds, construct = [], C._construct
+    monkeypatch.setattr(C, "_construct", lambda cfg, seed=None: builds.append(cfg) or construct(cfg, seed))
+    monkeypatch.setattr(C, "_SHAPES", {}, raising=False)  # none built yet in this process
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "none"))  # the listing is of these files alone
+    same = [ldcsr_core.save_model(tiny, tmp_path / f"m{i}.safetensors", name=f"m{i}") for i in range(3)]
+    sd, meta = read_state_dict(same[0])
+    cut = tmp_path / "cut.safetensors"
+    save_file({k: v for k, v in sd.items() if k != "cond_stage_model.conv_in.weight"}, str(cut), metadata=meta)
+    cfg = tiny_test_config()
+    other = ldcsr_core.save_model(ldcsr_core.build_model(dataclasses.replace(
+        cfg, decoder=dataclasses.replace(cfg.decoder, fuse_width=48))), tmp_path / "other.safetensors", name="o")
+    builds.clear()
+    r = models_listing(*same, cut, other)
+    assert r.exit_code == 6, r.output
+    assert all(f"\n{p.name}\n" in r.output for p in (*same, other)), r.output  # each described
+    assert "cut.safetensors  [unreadable]" in r.output and "missing 1 tensor" in r.output, r.output
+    assert len(builds) == 2, builds  # main: 5, one per file
+
+
+def test_models_reads_an_official_checkpoint_once(golden_dir, tmp_path, monkeypatch):
+    """ldcsr models hashed an official .ckpt it had just loaded (and hashed) a second time: the
+    whole file read twice (the official release is gigabytes). Its SHA-256 is the one load_model
+    took of the bytes it loaded."""
+    import hashlib
+
+    import ldcsr_core.files
+
+    ckpt = tmp_path / "official.ckpt"
+    shutil.copy(golden_dir / "small_official.ckpt", ckpt)
+    hashed, sha256_file = [], ldcsr_core.files.sha256_file
+    monkeypatch.setattr(ldcsr_core.files, "sha256_file", lambda p, *a, **k: hashed.append(p) or sha256_file(p, *a, **k))
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "none"))
+    r = models_listing(ckpt)
+    assert r.exit_code == 0, r.output
+    assert f"  sha256:  {hashlib.sha256(ckpt.read_bytes()).hexdigest()}\n" in r.output, r.output
+    assert ckpt not in hashed and str(ckpt) not in hashed, hashed
+
+
 def test_a_configuration_that_cannot_be_built_is_listed_as_unreadable(tiny, tmp_path):
     """A file in our format whose recorded configuration validates but cannot be built (a negative
     width, hand-edited): ldcsr models and info --model built it on the meta device unguarded, so

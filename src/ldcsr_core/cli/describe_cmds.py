@@ -335,6 +335,7 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
         from .. import load_model
 
         m = load_model(path, device="cpu")
+        digest = digest or m.weights_sha256  # of the bytes it loaded: the file is not read a second time
         n = sum(p.numel() for p in m.parameters())
         lines.append(f"  name:    {m.name} {m.version}")
         if m.copy_of:  # a built-in model's tensors saved without our metadata: loaded as that model
