@@ -59,12 +59,13 @@ def is_part_of(candidate: str | os.PathLike, path: str | os.PathLike) -> bool:
     """Whether ``candidate`` is one of our temporary files for ``path`` (or a GDAL sidecar of one).
 
     Only names made by the writers of this package match: ``.NAME.<8 random chars>.ldcsr-part``,
-    optionally followed by ``.aux.xml``, ``.msk`` or ``.oldN`` (a replaced file's sidecar set aside).
+    optionally followed by ``.aux.xml``, ``.msk``, ``.ovr``, ``.oldN`` (a replaced file's sidecar set aside) or ``.new`` (the
+    marker of a part with sidecars, as it is renamed).
     """
     c = Path(candidate)
     if c.parent.resolve() != Path(path).parent.resolve():
         return False
-    pat = re.escape(part_prefix(path)) + _RANDOM + re.escape(PART_SUFFIX) + r"(\.aux\.xml|\.msk|\.old\d)?"
+    pat = re.escape(part_prefix(path)) + _RANDOM + re.escape(PART_SUFFIX) + r"(\.aux\.xml|\.msk|\.ovr|\.old\d|\.new)?"
     return re.fullmatch(pat, c.name) is not None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import rasterio
 
 from ldcsr_core import files
@@ -211,3 +213,115 @@ def test_sidecars_set_aside_by_a_killed_overwrite_are_not_put_back_beside_anothe
             assert rio_io.clear_stale_parts(out)
         assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)) == ["o.tif"]
         out.unlink()
+
+
+KILLED_AT_A_STEP = r"""
+import os, signal, sys
+from pathlib import Path
+from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+from ldcsr_core.geo.raster_io import read_raster, write_raster
+step, calls, commit = int(sys.argv[3]), [], GeoTiffWriter.commit
+def killed(call):  # kill -9 before the commit's step-th rename or removal
+    def at_a_step(*args, **kw):
+        calls.append(args)
+        if len(calls) == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return call(*args, **kw)
+    return at_a_step
+def commit_with_sidecars(self):  # GDAL's .aux.xml and .msk for the new file
+    Path(f"{self.tmp_path}.aux.xml").write_bytes(b"<PAMDataset>new</PAMDataset>")
+    Path(f"{self.tmp_path}.msk").write_bytes(b"new msk")
+    os.replace, os.unlink = killed(os.replace), killed(os.unlink)
+    commit(self)
+GeoTiffWriter.commit = commit_with_sidecars
+write_raster(Path(sys.argv[2]), read_raster(sys.argv[1]), overwrite=True)
+"""
+
+
+def test_kill_9_at_any_step_of_an_overwrite_leaves_the_old_output_or_the_new_one_whole(rasters, tmp_path):
+    """kill -9 before each rename and removal of an --overwrite whose new file has sidecars (.aux.xml, .msk) over
+    an old one with its own (.aux.xml, .ovr), then the next writer's clean-up: what is left is the old image with
+    exactly its sidecars, or the new one with exactly its own, never a mix. Before: the new file's sidecars were
+    renamed before the raster, so one killed between them left the old image with the new .msk (GDAL reads it as
+    its mask); and its .aux.xml had been renamed before the old .ovr was set aside."""
+    out = tmp_path / "o.tif"
+    old = {"o.tif": Path(rasters["gray"]).read_bytes(), "o.tif.aux.xml": b"<PAMDataset>old</PAMDataset>",
+           "o.tif.ovr": b"old ovr"}
+    claim, seen, step = f".{out.name}{OutputClaim.SUFFIX}", [], 0
+    while True:
+        step += 1
+        for name, data in old.items():
+            (tmp_path / name).write_bytes(data)
+        r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out), str(step)],
+                           env=_env(), capture_output=True, timeout=120)
+        assert r.returncode in (0, -signal.SIGKILL), r.stderr.decode()[-2000:]
+        rio_io.clear_stale_parts(out)  # what every writer of o.tif (and ldcsr upscale) does first
+        left = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim}
+        seen.append(left)
+        for p in tmp_path.iterdir():
+            p.unlink()
+        if r.returncode == 0:
+            break
+    new = seen[-1]
+    assert sorted(new) == ["o.tif", "o.tif.aux.xml", "o.tif.msk"] and new["o.tif"] != old["o.tif"]
+    assert new["o.tif.aux.xml"] == b"<PAMDataset>new</PAMDataset>" and new["o.tif.msk"] == b"new msk"
+    assert step > 4  # the set-asides, the renames and the removals were all killed at
+    assert [left for left in seen if left not in (old, new)] == []
+    assert old in seen and seen.count(new) > 1
+
+
+def test_a_new_sidecar_that_cannot_be_renamed_is_left_for_the_next_run(rasters, tmp_path, monkeypatch, caplog):
+    """--overwrite whose new file is in place but whose .aux.xml cannot be renamed beside it (EIO injected): the
+    run says so in a warning, keeps that .aux.xml under its part file's name (never removed with the part), and
+    the next write of the output puts it beside the new file; the old file's sidecars are gone with it."""
+    from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+    out = tmp_path / "o.tif"
+    for name, data in (("o.tif", Path(rasters["gray"]).read_bytes()), ("o.tif.ovr", b"old ovr")):
+        (tmp_path / name).write_bytes(data)
+    commit, replace = GeoTiffWriter.commit, os.replace
+
+    def commit_with_a_sidecar(self):
+        Path(f"{self.tmp_path}.aux.xml").write_bytes(b"<PAMDataset>new</PAMDataset>")
+        commit(self)
+
+    def failing(src, dst):
+        if Path(dst) == Path(f"{out}.aux.xml"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        replace(src, dst)
+
+    monkeypatch.setattr(GeoTiffWriter, "commit", commit_with_a_sidecar)
+    monkeypatch.setattr(os, "replace", failing)
+    rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    monkeypatch.setattr(os, "replace", replace)
+    new = out.read_bytes()
+    assert new != Path(rasters["gray"]).read_bytes()
+    [left] = [p for p in tmp_path.iterdir() if p.name.endswith(".aux.xml")]
+    assert files.is_part_of(left, out) and left.read_bytes() == b"<PAMDataset>new</PAMDataset>"
+    assert f"o.tif is in place, but not its o.tif.aux.xml: Input/output error; it is left as {left.name}" in caplog.text
+    rio_io.clear_stale_parts(out)  # the next write of o.tif
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)} == {
+        "o.tif": new, "o.tif.aux.xml": b"<PAMDataset>new</PAMDataset>"}
+
+
+def test_an_interrupt_just_after_the_raster_s_rename_leaves_the_new_output_whole(rasters, tmp_path, monkeypatch):
+    """Ctrl-C landing as the raster's rename returns (the old output's .aux.xml and .ovr set aside): the new image
+    is in place, so the old one's sidecars are removed, not put back beside it. Before: they were put back, and
+    GDAL read the old .ovr as the new image's overviews."""
+    out = tmp_path / "o.tif"
+    for name, data in (("o.tif", Path(rasters["gray"]).read_bytes()), ("o.tif.aux.xml", b"<PAMDataset>old</PAMDataset>"),
+                       ("o.tif.ovr", b"old ovr")):
+        (tmp_path / name).write_bytes(data)
+    replace = os.replace
+
+    def interrupted_after(src, dst):
+        replace(src, dst)
+        if Path(dst) == out:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted_after)
+    with pytest.raises(KeyboardInterrupt):
+        rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)) == ["o.tif"]
+    with rasterio.open(out) as ds:
+        assert ds.count == 4

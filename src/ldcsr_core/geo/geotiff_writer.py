@@ -38,7 +38,7 @@ from .georef import (
 )
 from .libtiff_messages import route_libtiff_messages
 from .read_failures import gdal_errors
-from .sidecars import SIDECARS, _replace_with_sidecars, _sidecars, clear_stale_parts, placement_sidecars
+from .sidecars import SIDECARS, _remove_part, _replace_with_sidecars, _sidecars, clear_stale_parts, placement_sidecars
 
 __all__ = ["GeoTiffWriter", "clear_stale_parts", "check_free_space", "free_bytes", "output_nbytes", "verify_geotiff",
            "write_error", "human_bytes", "BEST_COMPRESSION", "PROVENANCE_PREFIX", "SIDECARS", "placement_sidecars"]
@@ -325,11 +325,7 @@ class GeoTiffWriter:
         finally:
             try:
                 if self.tmp_path is not None:
-                    for p in (self.tmp_path, *_sidecars(self.tmp_path)):
-                        try:
-                            p.unlink()
-                        except FileNotFoundError:
-                            pass
+                    _remove_part(self.tmp_path)
                     self.tmp_path = None
             finally:
                 self._unlock()

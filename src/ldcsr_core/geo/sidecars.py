@@ -1,11 +1,11 @@
 """The files beside a GeoTIFF that belong to it or place it, and what an output's write does with them.
 
-* :data:`SIDECARS` - what GDAL reads with ``NAME`` (``.aux.xml``, ``.msk``, ``.ovr``), renamed with
-  the output (:func:`_replace_with_sidecars`: the replaced file's set aside, put back if the rename
-  fails, else removed);
+* :data:`SIDECARS` - what GDAL reads with ``NAME`` (``.aux.xml``, ``.msk``, ``.ovr``), renamed after
+  the output (:func:`_replace_with_sidecars`: the replaced file's set aside first, put back if the
+  rename fails, else removed);
 * :func:`placement_sidecars` - RPC and world files by the output's stem that would misplace it;
-* :func:`clear_stale_parts` - the part files a killed run left, the sidecars a killed ``--overwrite``
-  set aside put back first.
+* :func:`clear_stale_parts` - the part files a killed run left, what a killed ``--overwrite`` left
+  between its renames put in place first (the old image's sidecars, or the new one's).
 
 :mod:`.geotiff_writer` re-exports them.
 """
@@ -13,12 +13,16 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from pathlib import Path
 
 from .. import files
+from ..errors import cause_line
 
 __all__ = ["SIDECARS", "placement_sidecars", "clear_stale_parts"]
+
+log = logging.getLogger("ldcsr_core.files")  # (with the stale-part clean-up's lines)
 
 # Files GDAL reads together with a GeoTIFF NAME, found by name: NAME.aux.xml (PAM metadata,
 # statistics), NAME.msk (mask) and NAME.ovr (overviews). An output's are part of it: ours are
@@ -34,30 +38,87 @@ _RPC_ENDS = (".rpb", "_rpc.txt")
 
 
 def _replace_with_sidecars(part: Path, path: Path) -> None:
-    """Rename ``part`` and the sidecars GDAL made for it (:data:`SIDECARS`) onto ``path``'s, all or
-    nothing as far as the file system allows: the replaced file's sidecars (which never describe the
-    new image) are set aside, put back if a rename fails (the old file keeps its own), else removed."""
-    aside, placed = [], []
+    """Rename ``part`` onto ``path``, then the sidecars GDAL made for it (:data:`SIDECARS`) onto ``path``'s, all or
+    nothing as far as the file system allows: the replaced file's (which never describe the new image) are set aside
+    first, put back if the raster's rename fails (the old file keeps its own), else removed. In this order no sidecar
+    of the new image ever lies beside the old one; for the microseconds between the renames a reader sees the old
+    image, then the new one, without (some of) its sidecars, as no file system renames several files at once. Where
+    the new image has sidecars, a marker (``.new``: which file the part is) lets the next run put them beside it if
+    this one dies between its renames (:func:`clear_stale_parts`); one that cannot be renamed stays with the marker."""
+    sides = [(Path(f"{part}{s}"), Path(f"{path}{s}"), Path(f"{part}.old{i}")) for i, s in enumerate(SIDECARS)]
+    for _, theirs, _ in sides:  # (.oldN: no longer than the part's .aux.xml, which fits)
+        if os.path.isdir(theirs) and not os.path.islink(theirs):  # a folder is never replaced
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(theirs))
+    ours = [(o, t) for o, t, _ in sides if os.path.lexists(o)]
+    marker, aside, key = Path(f"{part}{_MARKER}"), [], _file_key(part)
     try:
-        for i, side in enumerate(SIDECARS):  # (.oldN: no longer than the part's .aux.xml, which fits)
-            ours, theirs, old = Path(f"{part}{side}"), Path(f"{path}{side}"), Path(f"{part}.old{i}")
-            if os.path.isdir(theirs) and not os.path.islink(theirs):  # a folder is never replaced
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(theirs))
+        if ours:
+            marker.write_text(key)
+        for _, theirs, old in sides:
             if os.path.lexists(theirs):
                 os.replace(theirs, old)
                 aside.append((old, theirs))
-            if ours.exists():
-                os.replace(ours, theirs)
-                placed.append(theirs)
         os.replace(part, path)
     except BaseException:
-        for theirs in placed:
-            theirs.unlink(missing_ok=True)
-        for old, theirs in aside:
-            os.replace(old, theirs)
+        if not _is_file(path, key):  # not renamed (not an interrupt just after it): the old file keeps its own
+            for old, theirs in aside:
+                os.replace(old, theirs)
+            marker.unlink(missing_ok=True)
+            raise
+        _settle(path, ours, aside, marker)
         raise
+    _settle(path, ours, aside, marker)
+
+
+def _settle(path: Path, ours: list[tuple[Path, Path]], aside: list[tuple[Path, Path]], marker: Path) -> None:
+    """After the raster's rename: its sidecars beside it, the replaced file's removed."""
+    if _place(ours, path):  # else left with the marker, for the next run
+        marker.unlink(missing_ok=True)
     for old, _ in aside:
         old.unlink(missing_ok=True)
+
+
+_MARKER = ".new"  # a part's marker: its file's key (_file_key), made before its rename when it has sidecars
+
+
+def _file_key(path) -> str:
+    """Which file is at ``path`` (not following a link): device, inode, size and modification time."""
+    st = os.lstat(path)
+    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
+
+
+def _is_file(path, key: str) -> bool:
+    """Whether the file at ``path`` is the one :func:`_file_key` gave ``key`` (False where none is)."""
+    try:
+        return _file_key(path) == key
+    except OSError:
+        return False
+
+
+def _place(ours: list[tuple[Path, Path]], path: Path) -> bool:
+    """Rename the new image's sidecars beside it, each even if another cannot be (said, as a warning); True when all
+    are in place."""
+    done = True
+    for mine, theirs in ours:
+        try:
+            os.replace(mine, theirs)
+        except OSError as e:
+            done = False
+            log.warning("%s is in place, but not its %s: %s; it is left as %s, which the next write of %s puts "
+                        "beside it (or rename it yourself)", path.name, theirs.name, e.strerror or cause_line(e),
+                        mine.name, path.name)
+    return done
+
+
+def _remove_part(part: Path) -> None:
+    """Remove a part file that will not be renamed, and its sidecars; but those of a part already renamed whose
+    sidecars are not (its marker left: :func:`_replace_with_sidecars`) stay, for the next run's clean-up."""
+    keep = os.path.lexists(f"{part}{_MARKER}") and not os.path.lexists(part)
+    for p in (part, *([] if keep else _sidecars(part))):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _sidecars(path: Path) -> list[Path]:
@@ -82,9 +143,11 @@ def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) 
 
 
 def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
-    """:func:`files.clear_stale_parts` of ``path``, the sidecars a killed ``--overwrite`` set aside (``.oldN``) put
-    back first where its part is left: the old image was not replaced (the part gone, it was: they go with it). Only
-    beside that image: one deleted since, or another moved to its name (changed since: its ctime), gets none."""
+    """:func:`files.clear_stale_parts` of ``path``, what a killed ``--overwrite`` left between its renames put in
+    place first: where its part is left (the old image not replaced), the old image's sidecars it set aside
+    (``.oldN``); where it is not (renamed onto ``path``), the new image's sidecars (its marker, ``.new``, names it).
+    Only beside that very image: one deleted since, or another moved to its name, gets none (removed with the part)."""
+    path = Path(path)
     for part in files.stale_parts(path):
         for i, side in enumerate(SIDECARS if part.name.endswith(files.PART_SUFFIX) else ()):
             old = Path(f"{part}.old{i}")
@@ -93,4 +156,13 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                     os.replace(old, f"{path}{side}")
             except OSError:  # none set aside, or no image; or it stays unplaced: removed with the part
                 pass
+        renamed = Path(str(part)[:-len(_MARKER)])
+        if part.name.endswith(files.PART_SUFFIX + _MARKER) and not os.path.lexists(renamed):
+            try:
+                key = part.read_text()
+            except OSError:
+                key = None
+            if key and _is_file(path, key):  # (one made there since stays: this one is removed with the part)
+                _place([(Path(f"{renamed}{s}"), Path(f"{path}{s}")) for s in SIDECARS
+                        if os.path.lexists(f"{renamed}{s}") and not os.path.lexists(f"{path}{s}")], path)
     return files.clear_stale_parts(path)
