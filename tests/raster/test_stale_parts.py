@@ -221,7 +221,7 @@ from pathlib import Path
 from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
 from ldcsr_core.geo.raster_io import read_raster, write_raster
 step, calls, commit = int(sys.argv[3]), [], GeoTiffWriter.commit
-def killed(call):  # kill -9 before the commit's step-th rename or removal
+def killed(call):  # kill -9 before the commit's step-th rename, link or removal
     def at_a_step(*args, **kw):
         calls.append(args)
         if len(calls) == step:
@@ -231,7 +231,7 @@ def killed(call):  # kill -9 before the commit's step-th rename or removal
 def commit_with_sidecars(self):  # GDAL's .aux.xml and .msk for the new file
     Path(f"{self.tmp_path}.aux.xml").write_bytes(b"<PAMDataset>new</PAMDataset>")
     Path(f"{self.tmp_path}.msk").write_bytes(b"new msk")
-    os.replace, os.unlink = killed(os.replace), killed(os.unlink)
+    os.replace, os.unlink, os.link = killed(os.replace), killed(os.unlink), killed(os.link)
     commit(self)
 GeoTiffWriter.commit = commit_with_sidecars
 write_raster(Path(sys.argv[2]), read_raster(sys.argv[1]), overwrite=True)
@@ -285,15 +285,18 @@ def test_a_new_sidecar_that_cannot_be_renamed_is_left_for_the_next_run(rasters, 
         Path(f"{self.tmp_path}.aux.xml").write_bytes(b"<PAMDataset>new</PAMDataset>")
         commit(self)
 
-    def failing(src, dst):
-        if Path(dst) == Path(f"{out}.aux.xml"):
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        replace(src, dst)
+    def failing(call):
+        def fails(src, dst, **kw):
+            if Path(dst) == Path(f"{out}.aux.xml"):
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return call(src, dst, **kw)
+        return fails
 
     monkeypatch.setattr(GeoTiffWriter, "commit", commit_with_a_sidecar)
-    monkeypatch.setattr(os, "replace", failing)
+    monkeypatch.setattr(os, "replace", failing(replace))
+    monkeypatch.setattr(os, "link", failing(os.link))
     rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
-    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.undo()
     new = out.read_bytes()
     assert new != Path(rasters["gray"]).read_bytes()
     [left] = [p for p in tmp_path.iterdir() if p.name.endswith(".aux.xml")]
@@ -325,3 +328,38 @@ def test_an_interrupt_just_after_the_raster_s_rename_leaves_the_new_output_whole
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)) == ["o.tif"]
     with rasterio.open(out) as ds:
         assert ds.count == 4
+
+
+def test_a_sidecar_made_since_a_killed_overwrite_is_kept_and_the_set_aside_one_too(rasters, tmp_path, caplog):
+    """kill -9 of an --overwrite as it renames, then QGIS writes its .aux.xml (a style or statistics changed) beside
+    the image before the next run's clean-up: that .aux.xml is kept, and the one the dead run had (the old image's,
+    set aside; or the new image's, not yet renamed) is kept as o.tif.aux.xml.set-aside, with a warning saying what
+    to do with it; the other sidecars go in place. Before: the old image's set-aside .aux.xml replaced QGIS's, and
+    (the new image killed between its renames) the new image's was removed with the dead run's files."""
+    out = tmp_path / "o.tif"
+    old = {"o.tif": Path(rasters["gray"]).read_bytes(), "o.tif.aux.xml": b"<PAMDataset>old</PAMDataset>",
+           "o.tif.ovr": b"old ovr"}
+    qgis = b"<PAMDataset>QGIS style</PAMDataset>"
+    claim = f".{out.name}{OutputClaim.SUFFIX}"
+    for step in (3, 4):  # kill -9 before the raster's rename, or before the new .aux.xml's (KILLED_AT_A_STEP's 4th)
+        for name, data in old.items():
+            (tmp_path / name).write_bytes(data)
+        killed = [KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"] if step == 3 else [
+            KILLED_AT_A_STEP, str(rasters["rgba"]), str(out), str(step)]
+        r = subprocess.run([sys.executable, "-c", *killed], env=_env(), capture_output=True, timeout=120)
+        assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+        assert (out.read_bytes() == old["o.tif"]) == (step == 3) and not (tmp_path / "o.tif.aux.xml").exists()
+        (tmp_path / "o.tif.aux.xml").write_bytes(qgis)
+        caplog.clear()
+        rio_io.clear_stale_parts(out)
+        left = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim}
+        if step == 3:  # the old image, its .ovr back, QGIS's .aux.xml kept, the old one beside it (as .set-aside)
+            assert left == {**old, "o.tif.aux.xml": qgis, "o.tif.aux.xml.set-aside": old["o.tif.aux.xml"]}
+        else:  # the new image, its .msk in place, QGIS's .aux.xml kept, the new one beside it
+            assert left == {"o.tif": left["o.tif"], "o.tif.aux.xml": qgis, "o.tif.msk": b"new msk",
+                            "o.tif.aux.xml.set-aside": b"<PAMDataset>new</PAMDataset>"}
+        assert ("kept o.tif.aux.xml, made by another program during or since an --overwrite of its image; the one "
+                "that --overwrite had is now o.tif.aux.xml.set-aside (rename it to o.tif.aux.xml to use it instead, "
+                "or remove it)") in caplog.text
+        for p in tmp_path.iterdir():
+            p.unlink()

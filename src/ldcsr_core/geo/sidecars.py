@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from .. import files
-from ..errors import cause_line
+from ..errors import OutputExistsError, cause_line
 
 __all__ = ["SIDECARS", "placement_sidecars", "clear_stale_parts"]
 
@@ -62,7 +62,7 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     except BaseException:
         if not _is_file(path, key):  # not renamed (not an interrupt just after it): the old file keeps its own
             for old, theirs in aside:
-                os.replace(old, theirs)
+                _put_back(old, theirs)
             marker.unlink(missing_ok=True)
             raise
         _settle(path, ours, aside, marker)
@@ -101,13 +101,35 @@ def _place(ours: list[tuple[Path, Path]], path: Path) -> bool:
     done = True
     for mine, theirs in ours:
         try:
-            os.replace(mine, theirs)
+            _put_back(mine, theirs)
         except OSError as e:
             done = False
             log.warning("%s is in place, but not its %s: %s; it is left as %s, which the next write of %s puts "
                         "beside it (or rename it yourself)", path.name, theirs.name, e.strerror or cause_line(e),
                         mine.name, path.name)
     return done
+
+
+def _put_back(mine: Path, theirs: Path) -> None:
+    """Rename a sidecar set aside (or a new image's) to ``theirs``, never over a file there now (one another program
+    made since, QGIS's ``.aux.xml`` of a changed style, say): that one is kept, and ``mine`` is renamed to
+    ``theirs.set-aside`` (``-2``, ``-3``... where that is taken), as a warning says."""
+    try:
+        return files.link_new(mine, theirs)
+    except OutputExistsError:
+        if files.file_id(theirs) == files.file_id(mine):  # linked there by a run killed before its unlink
+            return mine.unlink()
+    for n in range(1, 100):
+        kept = Path(f"{theirs}.set-aside{f'-{n}' if n > 1 else ''}")
+        try:
+            files.link_new(mine, kept)
+        except OutputExistsError:
+            continue
+        log.warning("kept %s, made by another program during or since an --overwrite of its image; the one that "
+                    "--overwrite had is now %s (rename it to %s to use it instead, or remove it)",
+                    theirs.name, kept.name, theirs.name)
+        return
+    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(kept))
 
 
 def _remove_part(part: Path) -> None:
@@ -153,7 +175,7 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
             old = Path(f"{part}.old{i}")
             try:  # (a rename sets the ctime of what it moves: the .oldN's is when it was set aside)
                 if os.lstat(path).st_ctime_ns <= os.lstat(old).st_ctime_ns:
-                    os.replace(old, f"{path}{side}")
+                    _put_back(old, Path(f"{path}{side}"))
             except OSError:  # none set aside, or no image; or it stays unplaced: removed with the part
                 pass
         renamed = Path(str(part)[:-len(_MARKER)])
@@ -162,7 +184,7 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                 key = part.read_text()
             except OSError:
                 key = None
-            if key and _is_file(path, key):  # (one made there since stays: this one is removed with the part)
-                _place([(Path(f"{renamed}{s}"), Path(f"{path}{s}")) for s in SIDECARS
-                        if os.path.lexists(f"{renamed}{s}") and not os.path.lexists(f"{path}{s}")], path)
+            if key and _is_file(path, key):
+                _place([(Path(f"{renamed}{s}"), Path(f"{path}{s}")) for s in SIDECARS if os.path.lexists(f"{renamed}{s}")],
+                       path)
     return files.clear_stale_parts(path)
