@@ -94,9 +94,9 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
     return Path(tmp), fd
 
 
-def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
-    """Remove (and log as a warning) the part files a killed run left for output ``path``."""
-    removed = remove_stale_parts(path)
+def clear_stale_parts(path: str | os.PathLike, keep=()) -> list[Path]:
+    """Remove (and log as a warning) the part files a killed run left for output ``path``, but those in ``keep``."""
+    removed = remove_stale_parts(path, keep)
     if removed:
         log.warning("removed %s of %s left by an interrupted run: %s",
                     counted(len(removed), "stale part file"), Path(path).name, ", ".join(p.name for p in removed))
@@ -142,10 +142,12 @@ def stale_parts(path: str | os.PathLike) -> list[Path]:
     return out
 
 
-def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files a killed run left for ``path``; returns what was removed."""
+def remove_stale_parts(path: str | os.PathLike, keep=()) -> list[Path]:
+    """Remove the temporary files a killed run left for ``path``, but those in ``keep``; returns what was removed."""
     removed = []
     for q in stale_parts(path):
+        if q in keep:
+            continue
         try:
             q.unlink()
             removed.append(q)

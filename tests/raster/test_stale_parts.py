@@ -301,7 +301,8 @@ def test_a_new_sidecar_that_cannot_be_renamed_is_left_for_the_next_run(rasters, 
     assert new != Path(rasters["gray"]).read_bytes()
     [left] = [p for p in tmp_path.iterdir() if p.name.endswith(".aux.xml")]
     assert files.is_part_of(left, out) and left.read_bytes() == b"<PAMDataset>new</PAMDataset>"
-    assert f"o.tif is in place, but not its o.tif.aux.xml: Input/output error; it is left as {left.name}" in caplog.text
+    assert (f"o.tif.aux.xml not put in place: Input/output error; it is left as {left.name}, which the next write "
+            "of o.tif tries again (or rename it to o.tif.aux.xml yourself)") in caplog.text
     rio_io.clear_stale_parts(out)  # the next write of o.tif
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)} == {
         "o.tif": new, "o.tif.aux.xml": b"<PAMDataset>new</PAMDataset>"}
@@ -361,5 +362,57 @@ def test_a_sidecar_made_since_a_killed_overwrite_is_kept_and_the_set_aside_one_t
         assert ("kept o.tif.aux.xml, made by another program during or since an --overwrite of its image; the one "
                 "that --overwrite had is now o.tif.aux.xml.set-aside (rename it to o.tif.aux.xml to use it instead, "
                 "or remove it)") in caplog.text
+        for p in tmp_path.iterdir():
+            p.unlink()
+
+
+def test_a_sidecar_that_cannot_be_put_back_stays_set_aside_and_the_others_go_back(rasters, tmp_path, monkeypatch,
+                                                                                  caplog):
+    """--overwrite whose raster rename fails (EIO), or one killed before it, over an output with its .aux.xml and
+    .ovr: where the old .aux.xml cannot be put back (EIO injected), the .ovr still is, a warning names the .aux.xml
+    and where it is left (its .oldN, beside the part file, emptied, which stay), and the next write of the output
+    puts it back: the old output whole again. Before: the run's put-back stopped at the .aux.xml (the old image
+    kept neither sidecar, and their copies went with its part file), and the clean-up's removed the .aux.xml's
+    only copy with the dead run's files."""
+    from ldcsr_core.errors import RasterIOError
+
+    out = tmp_path / "o.tif"
+    old = {"o.tif": Path(rasters["gray"]).read_bytes(), "o.tif.aux.xml": b"<PAMDataset>old</PAMDataset>",
+           "o.tif.ovr": b"old ovr"}
+    claim = f".{out.name}{OutputClaim.SUFFIX}"
+    link, replace = os.link, os.replace
+
+    def failing(call, *, raster):
+        def fails(src, dst, **kw):
+            if Path(dst) == Path(f"{out}.aux.xml") or (raster and Path(dst) == out):
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return call(src, dst, **kw)
+        return fails
+
+    for killed in (False, True):
+        for name, data in old.items():
+            (tmp_path / name).write_bytes(data)
+        caplog.clear()
+        if killed:
+            r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"],
+                               env=_env(), capture_output=True, timeout=120)
+            assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+        monkeypatch.setattr(os, "link", failing(link, raster=not killed))
+        monkeypatch.setattr(os, "replace", failing(replace, raster=not killed))
+        if killed:
+            rio_io.clear_stale_parts(out)  # what every writer of o.tif does first
+        else:
+            with pytest.raises(RasterIOError, match="Input/output error"):
+                rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+        monkeypatch.setattr(os, "link", link)
+        monkeypatch.setattr(os, "replace", replace)
+        now = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim}
+        [aside] = [n for n in now if n.endswith(".old0")]
+        [part] = [n for n in now if n.endswith(files.PART_SUFFIX)]
+        assert now == {"o.tif": old["o.tif"], "o.tif.ovr": old["o.tif.ovr"], aside: old["o.tif.aux.xml"], part: b""}
+        assert (f"o.tif.aux.xml not put in place: Input/output error; it is left as {aside}, which the next write "
+                "of o.tif tries again (or rename it to o.tif.aux.xml yourself)") in caplog.text
+        rio_io.clear_stale_parts(out)  # the next write of o.tif, the file system well again
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim} == old
         for p in tmp_path.iterdir():
             p.unlink()

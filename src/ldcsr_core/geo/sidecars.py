@@ -44,7 +44,8 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     of the new image ever lies beside the old one; for the microseconds between the renames a reader sees the old
     image, then the new one, without (some of) its sidecars, as no file system renames several files at once. Where
     the new image has sidecars, a marker (``.new``: which file the part is) lets the next run put them beside it if
-    this one dies between its renames (:func:`clear_stale_parts`); one that cannot be renamed stays with the marker."""
+    this one dies between its renames (:func:`clear_stale_parts`). One that cannot be renamed, of either image, stays
+    where it is (with the part or its marker), said in a warning: the next run tries again (:func:`_put_all`)."""
     sides = [(Path(f"{part}{s}"), Path(f"{path}{s}"), Path(f"{part}.old{i}")) for i, s in enumerate(SIDECARS)]
     for _, theirs, _ in sides:  # (.oldN: no longer than the part's .aux.xml, which fits)
         if os.path.isdir(theirs) and not os.path.islink(theirs):  # a folder is never replaced
@@ -61,8 +62,7 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
         os.replace(part, path)
     except BaseException:
         if not _is_file(path, key):  # not renamed (not an interrupt just after it): the old file keeps its own
-            for old, theirs in aside:
-                _put_back(old, theirs)
+            _put_all(aside, path)  # (one left keeps the part: _remove_part)
             marker.unlink(missing_ok=True)
             raise
         _settle(path, ours, aside, marker)
@@ -72,7 +72,7 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
 
 def _settle(path: Path, ours: list[tuple[Path, Path]], aside: list[tuple[Path, Path]], marker: Path) -> None:
     """After the raster's rename: its sidecars beside it, the replaced file's removed."""
-    if _place(ours, path):  # else left with the marker, for the next run
+    if not _put_all(ours, path):  # else left with the marker, for the next run
         marker.unlink(missing_ok=True)
     for old, _ in aside:
         old.unlink(missing_ok=True)
@@ -95,19 +95,19 @@ def _is_file(path, key: str) -> bool:
         return False
 
 
-def _place(ours: list[tuple[Path, Path]], path: Path) -> bool:
-    """Rename the new image's sidecars beside it, each even if another cannot be (said, as a warning); True when all
-    are in place."""
-    done = True
-    for mine, theirs in ours:
+def _put_all(pairs: list[tuple[Path, Path]], path: Path) -> list[Path]:
+    """:func:`_put_back` each sidecar of the image at ``path`` (set aside, or the new image's), each even if another
+    cannot be: one that cannot is left where it is, said in a warning; returns those left."""
+    left = []
+    for mine, theirs in pairs:
         try:
             _put_back(mine, theirs)
         except OSError as e:
-            done = False
-            log.warning("%s is in place, but not its %s: %s; it is left as %s, which the next write of %s puts "
-                        "beside it (or rename it yourself)", path.name, theirs.name, e.strerror or cause_line(e),
-                        mine.name, path.name)
-    return done
+            left.append(mine)
+            log.warning("%s not put in place: %s; it is left as %s, which the next write of %s tries again (or "
+                        "rename it to %s yourself)", theirs.name, e.strerror or cause_line(e), mine.name, path.name,
+                        theirs.name)
+    return left
 
 
 def _put_back(mine: Path, theirs: Path) -> None:
@@ -133,14 +133,29 @@ def _put_back(mine: Path, theirs: Path) -> None:
 
 
 def _remove_part(part: Path) -> None:
-    """Remove a part file that will not be renamed, and its sidecars; but those of a part already renamed whose
-    sidecars are not (its marker left: :func:`_replace_with_sidecars`) stay, for the next run's clean-up."""
-    keep = os.path.lexists(f"{part}{_MARKER}") and not os.path.lexists(part)
-    for p in (part, *([] if keep else _sidecars(part))):
+    """Remove a part file that will not be renamed, and its sidecars; but what a failed put-back left stays for the
+    next run's (:func:`_put_all`): a part with a set-aside sidecar left (``.oldN``, the old image's only copy) stays,
+    emptied (it tells that run the old image was not replaced), as do the sidecars of one renamed, its marker left."""
+    if any(os.path.lexists(f"{part}.old{i}") for i in range(len(SIDECARS))):
+        _empty(part)
+        gone = _sidecars(part)
+    elif os.path.lexists(f"{part}{_MARKER}") and not os.path.lexists(part):
+        gone = []
+    else:
+        gone = [part, *_sidecars(part)]
+    for p in gone:
         try:
             p.unlink()
         except FileNotFoundError:
             pass
+
+
+def _empty(part: Path) -> None:
+    """Truncate a part file kept for its set-aside sidecars (its pixels are no use: it is never renamed)."""
+    try:
+        os.truncate(part, 0)
+    except OSError:
+        pass
 
 
 def _sidecars(path: Path) -> list[Path]:
@@ -168,16 +183,22 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
     """:func:`files.clear_stale_parts` of ``path``, what a killed ``--overwrite`` left between its renames put in
     place first: where its part is left (the old image not replaced), the old image's sidecars it set aside
     (``.oldN``); where it is not (renamed onto ``path``), the new image's sidecars (its marker, ``.new``, names it).
-    Only beside that very image: one deleted since, or another moved to its name, gets none (removed with the part)."""
+    Only beside that very image: one deleted since, or another moved to its name, gets none (removed with the part).
+    One that cannot be put back stays where it is, with its part (emptied) or marker, for the next run (:func:`_put_all`)."""
     path = Path(path)
+    left = []
     for part in files.stale_parts(path):
-        for i, side in enumerate(SIDECARS if part.name.endswith(files.PART_SUFFIX) else ()):
-            old = Path(f"{part}.old{i}")
+        if part.name.endswith(files.PART_SUFFIX):
+            aside = [(Path(f"{part}.old{i}"), Path(f"{path}{s}")) for i, s in enumerate(SIDECARS)]
             try:  # (a rename sets the ctime of what it moves: the .oldN's is when it was set aside)
-                if os.lstat(path).st_ctime_ns <= os.lstat(old).st_ctime_ns:
-                    _put_back(old, Path(f"{path}{side}"))
-            except OSError:  # none set aside, or no image; or it stays unplaced: removed with the part
-                pass
+                ctime = os.lstat(path).st_ctime_ns
+            except OSError:  # no image: none put back
+                ctime = None
+            aside = [(old, theirs) for old, theirs in aside if ctime is not None and _set_aside_since(old, ctime)]
+            kept = _put_all(aside, path)
+            if kept:  # the part stays with them, for the next run's put-back
+                _empty(part)
+                left += [part, *kept]
         renamed = Path(str(part)[:-len(_MARKER)])
         if part.name.endswith(files.PART_SUFFIX + _MARKER) and not os.path.lexists(renamed):
             try:
@@ -185,6 +206,15 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
             except OSError:
                 key = None
             if key and _is_file(path, key):
-                _place([(Path(f"{renamed}{s}"), Path(f"{path}{s}")) for s in SIDECARS if os.path.lexists(f"{renamed}{s}")],
-                       path)
-    return files.clear_stale_parts(path)
+                kept = _put_all([(Path(f"{renamed}{s}"), Path(f"{path}{s}")) for s in SIDECARS
+                                 if os.path.lexists(f"{renamed}{s}")], path)
+                left += [part, *kept] if kept else []
+    return files.clear_stale_parts(path, keep=left)
+
+
+def _set_aside_since(old: Path, ctime: int) -> bool:
+    """Whether ``old`` was set aside at or after ``ctime`` (the image's): it is there, and the image unchanged since."""
+    try:
+        return ctime <= os.lstat(old).st_ctime_ns
+    except OSError:
+        return False
