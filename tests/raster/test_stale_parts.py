@@ -234,26 +234,28 @@ def commit_with_sidecars(self):  # GDAL's .aux.xml and .msk for the new file
     os.replace, os.unlink, os.link = killed(os.replace), killed(os.unlink), killed(os.link)
     commit(self)
 GeoTiffWriter.commit = commit_with_sidecars
-write_raster(Path(sys.argv[2]), read_raster(sys.argv[1]), overwrite=True)
+write_raster(Path(sys.argv[2]), read_raster(sys.argv[1]), overwrite=sys.argv[4:] != ["new"])
 """
 
 
-def test_kill_9_at_any_step_of_an_overwrite_leaves_the_old_output_or_the_new_one_whole(rasters, tmp_path):
-    """kill -9 before each rename and removal of an --overwrite whose new file has sidecars (.aux.xml, .msk) over
-    an old one with its own (.aux.xml, .ovr), then the next writer's clean-up: what is left is the old image with
-    exactly its sidecars, or the new one with exactly its own, never a mix. Before: the new file's sidecars were
-    renamed before the raster, so one killed between them left the old image with the new .msk (GDAL reads it as
-    its mask); and its .aux.xml had been renamed before the old .ovr was set aside."""
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_kill_9_at_any_step_of_an_overwrite_leaves_the_old_output_or_the_new_one_whole(rasters, tmp_path, overwrite):
+    """kill -9 before each rename, link and removal of an --overwrite whose new file has sidecars (.aux.xml, .msk)
+    over an old one with its own (.aux.xml, .ovr), or of a new output, then the next writer's clean-up: what is
+    left is the old image with exactly its sidecars (or nothing), or the new one with exactly its own, never a mix.
+    Before: the new file's sidecars were renamed before the raster, so one killed between them left the old image
+    with the new .msk (GDAL reads it as its mask); a new output's were renamed after it, and one killed between
+    them left the new image without them (the clean-up removed them with the dead run's files)."""
     out = tmp_path / "o.tif"
     old = {"o.tif": Path(rasters["gray"]).read_bytes(), "o.tif.aux.xml": b"<PAMDataset>old</PAMDataset>",
-           "o.tif.ovr": b"old ovr"}
+           "o.tif.ovr": b"old ovr"} if overwrite else {}
     claim, seen, step = f".{out.name}{OutputClaim.SUFFIX}", [], 0
     while True:
         step += 1
         for name, data in old.items():
             (tmp_path / name).write_bytes(data)
-        r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out), str(step)],
-                           env=_env(), capture_output=True, timeout=120)
+        r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out), str(step),
+                            "old" if overwrite else "new"], env=_env(), capture_output=True, timeout=120)
         assert r.returncode in (0, -signal.SIGKILL), r.stderr.decode()[-2000:]
         rio_io.clear_stale_parts(out)  # what every writer of o.tif (and ldcsr upscale) does first
         left = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim}
@@ -263,21 +265,25 @@ def test_kill_9_at_any_step_of_an_overwrite_leaves_the_old_output_or_the_new_one
         if r.returncode == 0:
             break
     new = seen[-1]
-    assert sorted(new) == ["o.tif", "o.tif.aux.xml", "o.tif.msk"] and new["o.tif"] != old["o.tif"]
+    assert sorted(new) == ["o.tif", "o.tif.aux.xml", "o.tif.msk"] and new["o.tif"] != old.get("o.tif")
     assert new["o.tif.aux.xml"] == b"<PAMDataset>new</PAMDataset>" and new["o.tif.msk"] == b"new msk"
-    assert step > 4  # the set-asides, the renames and the removals were all killed at
+    assert step > (4 if overwrite else 3)  # the set-asides, the renames and the removals were all killed at
     assert [left for left in seen if left not in (old, new)] == []
     assert old in seen and seen.count(new) > 1
 
 
-def test_a_new_sidecar_that_cannot_be_renamed_is_left_for_the_next_run(rasters, tmp_path, monkeypatch, caplog):
-    """--overwrite whose new file is in place but whose .aux.xml cannot be renamed beside it (EIO injected): the
-    run says so in a warning, keeps that .aux.xml under its part file's name (never removed with the part), and
-    the next write of the output puts it beside the new file; the old file's sidecars are gone with it."""
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_a_new_sidecar_that_cannot_be_renamed_is_left_for_the_next_run(rasters, tmp_path, monkeypatch, caplog,
+                                                                       overwrite):
+    """--overwrite (or a new output) whose new file is in place but whose .aux.xml cannot be renamed beside it (EIO
+    injected): the run, written, says so in a warning, keeps that .aux.xml under its part file's name (never removed
+    with the part), and the next write of the output puts it beside the new file; the old file's sidecars are gone
+    with it. Before: --overwrite failed (the old output kept), and a new output was in place but the run
+    said it failed, and its .aux.xml was removed."""
     from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
 
     out = tmp_path / "o.tif"
-    for name, data in (("o.tif", Path(rasters["gray"]).read_bytes()), ("o.tif.ovr", b"old ovr")):
+    for name, data in (("o.tif", Path(rasters["gray"]).read_bytes()), ("o.tif.ovr", b"old ovr"))[:2 if overwrite else 0]:
         (tmp_path / name).write_bytes(data)
     commit, replace = GeoTiffWriter.commit, os.replace
 
@@ -295,7 +301,7 @@ def test_a_new_sidecar_that_cannot_be_renamed_is_left_for_the_next_run(rasters, 
     monkeypatch.setattr(GeoTiffWriter, "commit", commit_with_a_sidecar)
     monkeypatch.setattr(os, "replace", failing(replace))
     monkeypatch.setattr(os, "link", failing(os.link))
-    rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=overwrite)
     monkeypatch.undo()
     new = out.read_bytes()
     assert new != Path(rasters["gray"]).read_bytes()

@@ -38,7 +38,8 @@ from .georef import (
 )
 from .libtiff_messages import route_libtiff_messages
 from .read_failures import gdal_errors
-from .sidecars import SIDECARS, _remove_part, _replace_with_sidecars, _sidecars, clear_stale_parts, placement_sidecars
+from .sidecars import (SIDECARS, _link_with_sidecars, _remove_part, _replace_with_sidecars, _sidecars, clear_stale_parts,
+                       placement_sidecars)
 
 __all__ = ["GeoTiffWriter", "clear_stale_parts", "check_free_space", "free_bytes", "output_nbytes", "verify_geotiff",
            "write_error", "human_bytes", "BEST_COMPRESSION", "PROVENANCE_PREFIX", "SIDECARS", "placement_sidecars"]
@@ -392,16 +393,13 @@ class GeoTiffWriter:
                 _replace_with_sidecars(self.tmp_path, self.path)
             else:
                 try:
-                    files.link_new(self.tmp_path, self.path)
+                    _link_with_sidecars(self.tmp_path, self.path)
                 except OutputExistsError:
                     if self.path.is_dir():  # never replaced: not 'use --overwrite', which refuses it up front
                         raise _folder_made(self.path) from None
                     raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (it appeared while "
                                             f"this run worked; use {OVERWRITE} to replace it)",
                                             overwrite=OVERWRITE) from None
-                for ours, theirs in zip(_sidecars(self.tmp_path), _sidecars(self.path)):  # none there (on entering)
-                    if ours.exists():
-                        os.replace(ours, theirs)
             self.tmp_path = None
             self._unlock()
         except BaseException as e:

@@ -2,10 +2,11 @@
 
 * :data:`SIDECARS` - what GDAL reads with ``NAME`` (``.aux.xml``, ``.msk``, ``.ovr``), renamed after
   the output (:func:`_replace_with_sidecars`: the replaced file's set aside first, put back if the
-  rename fails, else removed);
+  rename fails, else removed; :func:`_link_with_sidecars` without ``--overwrite``), never over a file
+  there now (:func:`_put_back`);
 * :func:`placement_sidecars` - RPC and world files by the output's stem that would misplace it;
-* :func:`clear_stale_parts` - the part files a killed run left, what a killed ``--overwrite`` left
-  between its renames put in place first (the old image's sidecars, or the new one's).
+* :func:`clear_stale_parts` - the part files a killed run left, what it left between its renames put
+  in place first (the old image's sidecars, or the new one's).
 
 :mod:`.geotiff_writer` re-exports them.
 """
@@ -68,6 +69,25 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
         _settle(path, ours, aside, marker)
         raise
     _settle(path, ours, aside, marker)
+
+
+def _link_with_sidecars(part: Path, path: Path) -> None:
+    """Put ``part`` at ``path`` only if nothing is there (:func:`files.link_new`, else its
+    :class:`~ldcsr_core.errors.OutputExistsError`), then its sidecars beside it, with the marker of
+    :func:`_replace_with_sidecars` (a run killed in between: the next one puts them there)."""
+    ours = [(Path(f"{part}{s}"), Path(f"{path}{s}")) for s in SIDECARS if os.path.lexists(f"{part}{s}")]
+    marker, key = Path(f"{part}{_MARKER}"), _file_key(part)
+    try:
+        if ours:
+            marker.write_text(key)
+        files.link_new(part, path)
+    except BaseException:
+        if not _is_file(path, key):  # not linked (another file there, or an interrupt before)
+            marker.unlink(missing_ok=True)
+            raise
+        _settle(path, ours, [], marker)
+        raise
+    _settle(path, ours, [], marker)
 
 
 def _settle(path: Path, ours: list[tuple[Path, Path]], aside: list[tuple[Path, Path]], marker: Path) -> None:
@@ -180,11 +200,11 @@ def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) 
 
 
 def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
-    """:func:`files.clear_stale_parts` of ``path``, what a killed ``--overwrite`` left between its renames put in
-    place first: where its part is left (the old image not replaced), the old image's sidecars it set aside
-    (``.oldN``); where it is not (renamed onto ``path``), the new image's sidecars (its marker, ``.new``, names it).
-    Only beside that very image: one deleted since, or another moved to its name, gets none (removed with the part).
-    One that cannot be put back stays where it is, with its part (emptied) or marker, for the next run (:func:`_put_all`)."""
+    """:func:`files.clear_stale_parts` of ``path``, what a write killed between its renames left put in place first:
+    where its part is not ``path`` (not renamed), the old image's sidecars an ``--overwrite`` set aside (``.oldN``);
+    where it is (renamed, or linked and left), the new image's (its marker, ``.new``, names that file). Only beside
+    that very image: one deleted since, or another moved to its name, gets none (removed with the part). One that
+    cannot be put back stays where it is, with its part (emptied) or marker, for the next run (:func:`_put_all`)."""
     path = Path(path)
     left = []
     for part in files.stale_parts(path):
@@ -200,7 +220,7 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                 _empty(part)
                 left += [part, *kept]
         renamed = Path(str(part)[:-len(_MARKER)])
-        if part.name.endswith(files.PART_SUFFIX + _MARKER) and not os.path.lexists(renamed):
+        if part.name.endswith(files.PART_SUFFIX + _MARKER):  # (its part renamed, or linked and left: the same file)
             try:
                 key = part.read_text()
             except OSError:
