@@ -31,6 +31,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
+from .reopen import reopen_layers_of, sidecar_state
 from .values import band_choice, check_number, layer_crs, layer_nodata, layer_source, options_note
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
@@ -473,6 +474,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             callback=polling(feedback.isCanceled,  # with a report, the raster is the bar's first half
                              lambda p: feedback.setProgress((50.0 if report else 100.0) * p.fraction)),
             **request)
+        self._written = (dst, sidecar_state(dst))  # for postProcessAlgorithm
         feedback.pushInfo(f"Wrote {dst}: {counted(res.tiles, 'tile')}"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
                           + f" in {time.perf_counter() - t0:.1f} s")
@@ -484,6 +486,11 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             feedback.pushWarning(f"Cancelled after the last tile; the super-resolved raster was written: {dst} "
                                  f"({_NOT_LOADED})")
         return {self.OUTPUT: dst, self.REPORT: report}
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - after the run, on QGIS's main thread
+        if getattr(self, "_written", None):  # a layer open on the file the output replaced shows the new one
+            reopen_layers_of(*self._written, context.project())
+        return {}
 
     def _mode(self, parameters, context) -> str:
         from ldcsr_core.rules import MODES

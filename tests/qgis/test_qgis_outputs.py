@@ -105,3 +105,47 @@ def test_an_output_named_relative_to_the_working_folder_is_written(qgis_processi
     qgis_processing.run(ALG, _params(local, "o.tif", tiny_model_file), feedback=_Feedback())
     with rasterio.open(tmp_path / "o.tif") as out, rasterio.open(local) as src:
         assert (out.height, out.width) == (round(src.height * 2.5), round(src.width * 2.5))
+
+
+def test_an_output_loaded_in_the_project_shows_the_new_raster_when_run_again(qgis_processing, scene,
+                                                                            tiny_model_file, tmp_path):
+    """Run, its output loaded, then run again to the same path from another layer (one band, not
+    four), as the dialog does it (runAndLoadResults). Test fails on main: the project's layer of the output went on
+    showing the raster the run replaced (its extent, size and pixels: QGIS finds that layer by its
+    source and loads no new one), and when it closed GDAL wrote that raster's statistics to
+    o.tif.aux.xml beside the new one, which a later layer took its contrast from."""
+    import rasterio
+    from affine import Affine
+    from qgis.core import QgsProject
+
+    moved = tmp_path / "moved.tif"  # elsewhere, darker, one band
+    with rasterio.open(scene) as s:
+        profile = dict(s.profile, count=1, transform=Affine.translation(5000, 3000) @ s.transform)
+        with rasterio.open(moved, "w", **profile) as ds:
+            ds.write(s.read(1) // 3, 1)
+    out = tmp_path / "o.tif"
+    project = QgsProject.instance()
+    ours = []
+    try:
+        for src, scale in ((scene, 2.5), (moved, 3.0)):
+            qgis_processing.runAndLoadResults(ALG, _params(src, out, tiny_model_file, SCALE=scale),
+                                              feedback=_Feedback())
+            ours = [lyr for lyr in project.mapLayers().values() if lyr.source() == str(out)]
+        with rasterio.open(out) as d:
+            band = d.read(1, masked=True)
+            bounds, size, mean, top = d.bounds, (d.width, d.height), float(band.mean()), float(band.max())
+        assert len(ours) == 1
+        layer = ours[0]
+        e = layer.extent()
+        assert (layer.width(), layer.height()) == size
+        assert max(layer.renderer().usesBands()) <= layer.bandCount() == 1  # drawn from bands it has
+        assert max(abs(a - b) for a, b in zip((e.xMinimum(), e.yMinimum(), e.xMaximum(), e.yMaximum()),
+                                              bounds)) < 1e-6
+        assert abs(layer.dataProvider().bandStatistics(1).mean - mean) < 1e-6 * mean
+        # its contrast from the new pixels (the old raster's statistics, in the sidecar, were up to 11633)
+        assert layer.renderer().contrastEnhancement().maximumValue() <= top
+    finally:
+        project.removeMapLayers([lyr.id() for lyr in ours])  # closed: GDAL writes what it computed
+    with rasterio.open(out) as d:  # what the next layer reads
+        stats = d.tags(1)
+    assert "STATISTICS_MEAN" not in stats or abs(float(stats["STATISTICS_MEAN"]) - mean) < 1e-6 * mean
