@@ -404,8 +404,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                                   (self.SEED, "the seed", True), (self.TILE, "the tile size", True)):
             check_number(parameters.get(name), what, whole=whole, context=context)
         model_path = self.parameterAsFile(parameters, self.MODEL, context) or None
-        if model_path and not os.path.isfile(model_path):
-            raise InputError(f"model file not found: {model_path}")
+        if model_path:  # the engine's checks (there, a regular file, a checkpoint's header), as ldcsr's --model
+            from ldcsr_core.checkpoints import check_checkpoint_file
+
+            check_checkpoint_file(model_path)
         report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
 
         # as `ldcsr upscale` asks it (request_of): the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so

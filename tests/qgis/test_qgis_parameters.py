@@ -225,7 +225,7 @@ def test_every_error_path_is_said_once(qgis_processing, scene, tiny_model_file, 
         feedback.cancel()
         expected = "Cancelled: nothing was written."
     else:
-        params["MODEL"], expected = str(tmp_path / "nope.safetensors"), "LDCSR: model file not found: "
+        params["MODEL"], expected = str(tmp_path / "nope.safetensors"), "LDCSR: checkpoint not found: "
     if how == "dialog":
         ok, feedback = _run_as_the_dialog_does(params, feedback)
         assert not ok

@@ -246,7 +246,9 @@ BAD = {
                          ("output folder is not writable: ", "cannot write to")),
     "not a checkpoint": (lambda s, t: {"MODEL": str(_junk(t))}, "LDCSR: "),
     "truncated input": (lambda s, t: {"INPUT": str(_truncated(s, t))}, "is truncated or damaged"),
-    "missing model": (lambda s, t: {"MODEL": str(t / "nope.safetensors")}, "model file not found"),
+    "missing model": (lambda s, t: {"MODEL": str(t / "nope.safetensors")}, "checkpoint not found"),
+    # before: 'model file not found', of a folder that is there
+    "model is a folder": (lambda s, t: {"MODEL": str(t)}, "is not a regular file, so not a checkpoint"),
     "fractional seed": (lambda s, t: {"SEED": 1.5}, "seed must be a whole number"),
     "report is the output": (lambda s, t: {"QUALITY_REPORT": str(t / "o.tif")},
                              "quality report path is the output raster"),
