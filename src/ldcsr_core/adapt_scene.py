@@ -108,21 +108,23 @@ def _guard_boxes(box) -> list[tuple[int, int, int, int]]:
     return _windows(box, MAX_GUARD_PIXELS, GUARD_WINDOWS)
 
 
-def _guard_windows(src, box) -> list[tuple]:
+def _guard_windows(src, box, scale: float) -> list[tuple]:
     """The held-back strip ``box`` of ``src`` (a ``scene_windows.RGBScene``) as the guard scores it:
     ``(box, rgb, valid)`` of its windows with data (:func:`_guard_boxes`, :func:`_windows_with_data`)."""
-    return _windows_with_data(src, box, _guard_boxes(box), GUARD_WINDOWS)
+    return _windows_with_data(src, box, _guard_boxes(box), GUARD_WINDOWS, scale)
 
 
-def _windows_with_data(src, box, boxes, count: int) -> list[tuple]:
+def _windows_with_data(src, box, boxes, count: int, scale: float) -> list[tuple]:
     """``(box, rgb, valid)`` of ``boxes``, ``box`` itself or ``count`` windows sampled over it
-    (:func:`_windows`), that hold data. Where the sampled windows hold none, the whole of ``box`` is
-    looked at (:func:`_boxes_on_data`): its data, if any, is where the windows go, so that "every
-    pixel of it is nodata" is said only when so."""
+    (:func:`_windows`), that hold data. Where the sampled windows hold too little to score at ``scale``
+    (:func:`_check_scorable`; none, or a sliver of a swath's edge), the whole of ``box`` is looked at
+    (:func:`_boxes_on_data`): the windows go where its data is, if that can be scored, so that "every
+    pixel of it is nodata" or "too little data to score" is said only when so of the whole."""
     read = [(b, a, v) for b, (a, v) in ((b, src.rgb_valid(b)) for b in boxes) if a is not None]
-    if read or boxes == [tuple(box)]:
+    if boxes == [tuple(box)] or (read and _scorable(read, scale)):
         return read
-    return [(b, *src.rgb_valid(b)) for b in _boxes_on_data(src, box, count)]
+    on_data = [(b, *src.rgb_valid(b)) for b in _boxes_on_data(src, box, count)]
+    return on_data if not read or _scorable(on_data, scale) else read
 
 
 def _boxes_on_data(src, box, count: int) -> list[tuple[int, int, int, int]]:
@@ -167,8 +169,8 @@ def _read_parts(src, box, scale: float, holdout: float = HOLDOUT):
     train_box, held_box = holdout_split(box[2:], scale, holdout)
     train_box = (box[0] + train_box[0], box[1] + train_box[1], *train_box[2:])
     held_box = (box[0] + held_box[0], box[1] + held_box[1], *held_box[2:])
-    held = _guard_windows(src, held_box)
-    pool, valid = _read_pool(src, train_box)
+    held = _guard_windows(src, held_box, scale)
+    pool, valid = _read_pool(src, train_box, scale)
     return held_box, held, pool, valid
 
 
@@ -222,11 +224,11 @@ def _file_sha256(path: str, *_identity) -> str:
     return sha256_file(path)
 
 
-def _read_pool(src, box) -> tuple[list[np.ndarray], list]:
+def _read_pool(src, box, scale: float) -> tuple[list[np.ndarray], list]:
     """The training region as uint8 RGB arrays and their valid pixels (None: all): whole, or
-    ``POOL_WINDOWS`` windows of a large one (on its data: :func:`_windows_with_data`)."""
+    ``POOL_WINDOWS`` windows of a large one (on its data at ``scale``: :func:`_windows_with_data`)."""
     boxes = _windows(box, MAX_TRAIN_PIXELS, POOL_WINDOWS)
-    read = [(a, v) for _b, a, v in _windows_with_data(src, box, boxes, POOL_WINDOWS)]
+    read = [(a, v) for _b, a, v in _windows_with_data(src, box, boxes, POOL_WINDOWS, scale)]
     if not read:
         raise InputError("every pixel of the scene's training part is nodata: nothing to adapt to")
     return [a for a, _ in read], [v for _, v in read]
@@ -237,8 +239,6 @@ def _check_data(held, refs, scale: float, held_box) -> None:
     with data in ``held_box``, (row, col, h, w)) none or the octave check's references in the
     training part (``refs``) too little data to score: the guard could not check
     (:func:`ldcsr_core.quality.check_scorable`)."""
-    from .quality import check_scorable, score_counts
-
     y, x, h, w = held_box
     strip = (f"the held-back strip (the last quarter of the scene or window: columns {x} to {x + w - 1}, rows {y} "
              f"to {y + h - 1}) cannot guard the adaptation")
@@ -248,9 +248,8 @@ def _check_data(held, refs, scale: float, held_box) -> None:
     for part, what in ((held, strip),
                        (refs, "the training part (the scene or window but its last quarter) cannot be "
                               "checked one octave finer, as the guard does")):
-        counts = [score_counts(a.shape, v, scale) for _b, a, v in part]
         try:
-            check_scorable(counts, sum(a.shape[0] * a.shape[1] for _b, a, _v in part), scale)
+            _check_scorable(part, scale)
         except InputError as e:
             raise InputError(f"{what}: {e}") from None
         data = [a.reshape(-1, a.shape[-1]) if v is None else a[v] for _b, a, v in part]
@@ -260,3 +259,30 @@ def _check_data(held, refs, scale: float, held_box) -> None:
                              "no model can be judged better there (a fill the file does not declare as nodata? "
                              f"declare it: {say('nodata')}; or choose a window with detail)")
 
+
+
+def _check_scorable(part, scale: float) -> None:
+    """InputError when the ``(box, rgb, valid)`` windows of ``part`` hold too little data to score at
+    ``scale`` (:func:`ldcsr_core.quality.check_scorable`)."""
+    from .quality import check_scorable, score_counts
+
+    counts = [score_counts(a.shape, v, scale) for _b, a, v in part]
+    check_scorable(counts, sum(a.shape[0] * a.shape[1] for _b, a, _v in part), scale)
+
+
+def _scorable(part, scale: float) -> bool:
+    """Whether :func:`_check_scorable` takes ``part``, counted window by window until those counted hold
+    enough (a window's count costs up to ~60 ms; windows without nodata: yes, uncounted)."""
+    from .quality import check_scorable, score_counts
+
+    if all(v is None for _b, _a, v in part):
+        return True
+    counts = []
+    for _b, a, v in part:
+        counts.append(score_counts(a.shape, v, scale))
+        try:
+            check_scorable(counts, 0, scale)  # its sums only grow: enough now is enough for all of them
+        except InputError:
+            continue
+        return True
+    return False
