@@ -144,10 +144,12 @@ def _cpu_levels(root: str) -> tuple[bool, list[str]]:
     if root != "/":
         return cgroups.levels("cpu", root)
     key = cgroups.read("/proc/self/cgroup") or ""
-    if key not in _LEVELS:
+    found = _LEVELS.get(key)  # one look: another tile's thread may clear it meanwhile
+    if found is None:
+        found = cgroups.levels("cpu", root)
         _LEVELS.clear()
-        _LEVELS[key] = cgroups.levels("cpu", root)
-    return _LEVELS[key]
+        _LEVELS[key] = found
+    return found
 
 
 def set_threads(n: int | None) -> None:

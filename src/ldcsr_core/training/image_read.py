@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError, RasterIOError
+from ..geo.nodata_masks import alpha_valid
 from ..words import noun
 
 __all__ = ["load_rgb"]
@@ -162,9 +163,9 @@ def load_rgb(path: str | Path) -> np.ndarray:
                         _check_no_nodata(path, np.moveaxis(rgb, -1, 0),
                                          tags.get(_GDAL_NODATA_TAG) if nodata is None else nodata)
                     if im.mode in ("RGBA", "LA", "PA"):  # alpha 0 is a mask (GDAL's, the engine's)
-                        _check_not_masked(path, np.asarray(im.getchannel("A")) > 0, "transparent (alpha 0)")
+                        _check_not_masked(path, alpha_valid(im.getchannel("A")), "transparent (alpha 0)")
                     elif "transparency" in im.info:  # a PNG's tRNS colour or index: GDAL's nodata
-                        _check_not_masked(path, np.asarray(im.convert("RGBA").getchannel("A")) > 0,
+                        _check_not_masked(path, alpha_valid(im.convert("RGBA").getchannel("A")),
                                           "transparent (its transparent colour)")
                     return rgb
     from ..scene_windows import RGBScene
@@ -181,7 +182,7 @@ def load_rgb(path: str | Path) -> np.ndarray:
                              "(nodata?); evaluate and train need images without them: crop or fill them")
         if any("alpha" in f or ("per_dataset" in f and "nodata" not in f)  # an alpha band, a mask band
                for f in ([m.name for m in flags] for flags in src.mask_flag_enums)):
-            _check_not_masked(path, src.dataset_mask() > 0, "masked out (alpha 0 or its mask band)")
+            _check_not_masked(path, alpha_valid(src.dataset_mask()), "masked out (alpha 0 or its mask band)")
         rgb = scene.rgb((0, 0, *scene.shape))  # a band's nodata in a pixel the others fill: filled, as upscale
     finally:
         scene.close()
