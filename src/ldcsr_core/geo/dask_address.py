@@ -146,13 +146,20 @@ def _stop_local(cluster, *, at_once: bool = False) -> None:
     """Close a ``LocalCluster`` from :func:`_start_local`. ``at_once`` (Ctrl-C): each worker process
     is killed if it has not ended within half a second, instead of the 4 s distributed gives it: a
     worker loading the model (its event loop busy) ends only once its load is over. distributed's
-    lines about the workers it then loses are not shown (the run says it was interrupted)."""
+    lines about the workers it then loses are not shown (the run says it was interrupted).
+
+    Each nanny only kills its worker here (told first not to start another), and the cluster's close
+    then closes the nannies: a nanny's own close whose kill timed out (the killed worker not yet gone
+    within its last tenth of a second) stayed 'closing' for ever before distributed 2026.8, and the
+    cluster's close waited for it (Ctrl-C hung the run)."""
     import asyncio
 
     if at_once:
         async def stop():
-            await asyncio.gather(*(w.close(timeout=0.5) for w in list(cluster.workers.values())),
-                                 return_exceptions=True)
+            nannies = [w for w in list(cluster.workers.values()) if hasattr(w, "close_gracefully")]
+            for w in nannies:
+                w.close_gracefully()  # its worker's end is no reason to start a new one
+            await asyncio.gather(*(w.kill(timeout=0.5) for w in nannies), return_exceptions=True)
 
         quiet = [logging.getLogger(n) for n in ("distributed", "asyncio")]  # its broadcasts' futures too
         levels = [q.level for q in quiet]
