@@ -50,6 +50,18 @@ def _torch_threads():
     return torch.get_num_threads()
 
 
+def _run_noting(c, src, out, tiny_model, builder=_model_noting_its_threads, callback=None, **kw):
+    """``src`` upscaled ×2 on ``c``'s workers by ``builder``'s model (``kw``: the runner's); the
+    runner, closed."""
+    runner = DaskRunner(c, ModelSource(builder=builder, key=builder.__name__), **kw)
+    try:
+        upscale_raster(src, out, model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast", tile=32),
+                       runner=runner, callback=callback)
+    finally:
+        runner.close()
+    return runner
+
+
 @pytest.mark.slow
 def test_each_worker_runs_its_tiles_on_its_share_of_its_own_cores(rasters, tiny_model, tmp_path, client,
                                                                    monkeypatch):
@@ -75,12 +87,7 @@ def test_each_worker_runs_its_tiles_on_its_share_of_its_own_cores(rasters, tiny_
         for i, c in enumerate((client, c2)):  # 2 processes of 1 Dask thread; 1 in-process worker of 2
             workers = sorted(c.nthreads())
             own = {a: c.submit(_torch_threads, workers=[a], pure=False).result() for a in workers}
-            runner = DaskRunner(c, ModelSource(builder=_model_noting_its_threads, key="noting"))
-            try:
-                upscale_raster(rasters["uint16_nodata"], tmp_path / f"o{i}.tif", model=tiny_model, scale=2.0,
-                               options=UpscaleOptions(mode="fast", tile=32), runner=runner)
-            finally:
-                runner.close()
+            _run_noting(c, rasters["uint16_nodata"], tmp_path / f"o{i}.tif", tiny_model)
             seen, cores, nthreads = c.run(_threads_seen), c.run(_cores), c.nthreads()
             ran = {a: s for a, s in seen.items() if s}
             assert ran, seen  # tiles were computed on the workers
@@ -144,3 +151,88 @@ def test_a_dask_output_records_the_threads_its_workers_ran(rasters, tiny_model, 
     upscale_raster(src, tmp_path / "here1.tif", **kw)
     on_dask("dask1.tif")
     assert tags("dask1.tif")["LDCSR_THREADS"] == tags("here1.tif")["LDCSR_THREADS"] == "1"
+
+
+def test_the_workers_that_share_cores_are_those_on_one_machine_whose_cpu_sets_overlap():
+    """Before: the workers of one address were taken to share its cores, so workers in separate
+    cpusets of one node (Slurm jobs, containers on the host's network) each divided its own cores by
+    all their threads. Now those whose CPU sets overlap; one whose set is not known shares with all
+    on its machine (as before), never with another machine's."""
+    from ldcsr_core.geo.dask_model import shared_threads
+
+    a, b, c, d = (f"tcp://10.0.0.{h}:{p}" for h, p in ((1, 4001), (1, 4002), (1, 4003), (2, 4001)))
+    nthreads = {a: 1, b: 2, c: 4, d: 8}
+    by_ip = {w: sum(n for v, n in nthreads.items() if v.rsplit(":", 1)[0] == w.rsplit(":", 1)[0]) for w in nthreads}
+    one_set = dict.fromkeys(nthreads, (0, 1, 2, 3))
+    assert shared_threads(nthreads, one_set) == shared_threads(nthreads, {}) == by_ip == {a: 7, b: 7, c: 7, d: 8}
+    assert shared_threads(nthreads, {a: (0, 1), b: (2, 3), c: (4, 5), d: (0, 1)}) == nthreads  # disjoint
+    assert shared_threads(nthreads, {a: (0, 1), b: (1, 2), c: (4, 5), d: (0, 1)}) == {a: 3, b: 3, c: 4, d: 8}
+    assert shared_threads(nthreads, {a: (0, 1), b: None, c: (4, 5), d: (0, 1)}) == {a: 3, b: 7, c: 6, d: 8}
+    assert shared_threads({"inproc://x/1/2": 3, **nthreads}, {})["inproc://x/1/2"] == 3
+
+
+def _affinity(cpus):
+    import os
+
+    os.sched_setaffinity(0, cpus)
+    return sorted(os.sched_getaffinity(0))
+
+
+@pytest.mark.slow
+def test_workers_in_disjoint_cpu_sets_of_one_machine_each_run_on_their_own_cores(client, monkeypatch):
+    """The CPU sets the workers say (os.sched_getaffinity, set here as a cpuset would): two worker
+    processes of this machine in disjoint sets do not share, in one set they do (today's numbers)."""
+    import os
+
+    from ldcsr_core.geo.dask_model import cpu_set
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs 2 CPUs")
+    a, b = sorted(client.nthreads())
+    try:
+        assert client.run(_affinity, {cpus[0]}, workers=[a])[a] == [cpus[0]]
+        assert client.run(_affinity, set(cpus[1:]), workers=[b])[b] == cpus[1:]
+        assert client.run(cpu_set) == {a: (cpus[0],), b: tuple(cpus[1:])}
+        runner = DaskRunner(client, ModelSource(builder=functools.partial(int, 0), key="zero"))
+        runner.close()
+        assert runner.sharing == {a: 1, b: 1}  # before: {a: 2, b: 2}
+    finally:
+        client.run(_affinity, set(cpus))
+    runner = DaskRunner(client, ModelSource(builder=functools.partial(int, 0), key="zero"))
+    runner.close()
+    assert runner.sharing == {a: 2, b: 2}
+
+
+@pytest.mark.slow
+def test_a_worker_runs_its_tiles_on_its_own_cores_when_no_other_worker_shares_them(rasters, tiny_model, tmp_path,
+                                                                                   monkeypatch):
+    """Two in-process workers of 1 Dask thread, whose CPU sets are made to say disjoint sets (as
+    they would in two cpusets) and then one set: each tile runs on all the cores (before: half),
+    then on half, as before."""
+    import torch
+
+    from ldcsr_core import threads
+    from ldcsr_core.geo import dask_model
+
+    cores = threads.available_cores()
+    if cores < 2:
+        pytest.skip("needs 2 cores")
+    monkeypatch.delenv(threads.ENV, raising=False)
+    monkeypatch.setattr(threads, "_override", None)
+    before = torch.get_num_threads()
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        workers = sorted(c.nthreads())
+        for name, sets, share in (("apart", {w: (i,) for i, w in enumerate(workers)}, cores),
+                                  ("together", dict.fromkeys(workers, (0, 1)), cores // 2)):
+            monkeypatch.setattr(dask_model, "cpu_set", lambda dask_worker, sets=sets: sets[dask_worker.address])
+            runner = _run_noting(c, rasters["uint16_nodata"], tmp_path / f"{name}.tif", tiny_model)
+            assert runner.sharing == {w: 2 if name == "together" else 1 for w in workers}
+            assert _threads_seen() == [share], name
+    finally:
+        torch.set_num_threads(before)
+        c.close()
+        cluster.close()
+

@@ -38,8 +38,8 @@ class ModelSource:
     ``path=None`` and no builder means the shipped default model. ``key`` identifies the model in
     each worker's cache; by default the path's SHA-256 (or the builder's repr). ``threads`` is the
     torch CPU thread count of each tile on the workers; None: each worker's share of its machine's
-    cores (:func:`~ldcsr_core.threads.worker_threads` of the Dask threads of the workers on it,
-    :func:`host_threads`). Floating-point sums
+    cores (:func:`~ldcsr_core.threads.worker_threads` of the Dask threads of the workers on those
+    cores, :func:`shared_threads`). Floating-point sums
     depend on it (by one ulp, enough to flip a rounding now and then in diffusion mode), so
     :class:`~ldcsr_core.geo.distributed.DaskRunner` sets it to the client's count when that is
     fixed (``LDCSR_THREADS``, ``--threads``): the output is then identical to a single-process run
@@ -214,23 +214,77 @@ def _worker_model(plugin_name: str, source: ModelSource):
     return plugin.model
 
 
-def host_threads(nthreads: dict[str, int]) -> dict[str, int]:
-    """The Dask threads of the workers on each machine (by host), from ``client.nthreads()``: the
-    worker processes of one machine (a LocalCluster's, ``dask worker --nworkers N``) share its cores."""
+def cpu_set() -> tuple[int, ...] | None:
+    """Run on each worker (``client.run``): the CPUs its process may run on (its affinity set: a
+    cpuset, ``taskset``), None where the system does not say."""
+    try:
+        return tuple(sorted(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return None
+
+
+def shared_threads(nthreads: dict[str, int], cpus: dict[str, tuple | None]) -> dict[str, int]:
+    """The Dask threads that share each worker's cores (by address), from ``client.nthreads()`` and
+    the workers' :func:`cpu_set`: those of the workers on its machine (by host) whose CPU sets
+    overlap its own, itself included. Before, all the workers of one address: workers in separate
+    cpusets of one node (Slurm jobs, containers on the host's network) each divided its own cores
+    by all their threads. A worker whose set is not known (not asked yet, it cannot say) shares with
+    every worker on its machine, as before; one of an address of no host, with none."""
     from distributed.comm import get_address_host
 
-    hosts: dict[str, int] = {}
+    hosts: dict[str, list] = {}
     for address, n in nthreads.items():
-        with contextlib.suppress(Exception):  # an address of no host: its worker counts its own threads
+        try:
             host = get_address_host(address)
-            hosts[host] = hosts.get(host, 0) + int(n)
-    return hosts
+        except Exception:  # noqa: BLE001 - an address of no host: its worker counts its own threads
+            host = address
+        hosts.setdefault(host, []).append((address, int(n), cpus.get(address)))
+    sharing = {}
+    for workers in hosts.values():
+        sets = {a: None if c is None else set(c) for a, _, c in workers}
+        for a, _, c in workers:
+            sharing[a] = sum(n for b, n, _ in workers if c is None or sets[b] is None or sets[a] & sets[b])
+    return sharing
+
+
+class CoreSharing:
+    """What :func:`shared_threads` needs to know, for a client: each live worker's :func:`cpu_set`,
+    asked once per worker (at the look that first sees it). Not waited for, except up to ``wait`` s
+    (a worker loading the model answers only after its load): the answers are taken at a later look."""
+
+    def __init__(self, client):
+        self.client = client
+        self.cpus: dict[str, tuple | None] = {}
+        self._asking = None  # (future, workers) of the question not answered yet
+
+    def threads(self, nthreads: dict[str, int], wait: float = 0.0) -> dict[str, int]:
+        """:func:`shared_threads` of the live workers ``nthreads``, as far as they have said."""
+        import asyncio
+        import concurrent.futures
+
+        new = sorted(set(nthreads) - set(self.cpus))
+        if new and self._asking is None:
+            with contextlib.suppress(Exception):  # the client closing: they count as before
+                coro = self.client.run(cpu_set, workers=new, on_error="return", asynchronous=True)
+                self._asking = (asyncio.run_coroutine_threadsafe(coro, self.client.loop.asyncio_loop), new)
+        if self._asking is not None and wait > 0:
+            concurrent.futures.wait([self._asking[0]], timeout=wait)  # its error is taken below
+        if self._asking is not None and self._asking[0].done():
+            (fut, asked), self._asking = self._asking, None
+            try:
+                said = fut.result()
+            except Exception:  # noqa: BLE001 - a scheduler that refuses client.run: known as unknown
+                said = {}
+            for a in asked:  # a worker that cannot say (an error, another system) counts as before
+                self.cpus[a] = said.get(a) if isinstance(said.get(a), tuple) else None
+        for a in set(self.cpus) - set(nthreads):
+            del self.cpus[a]
+        return shared_threads(nthreads, self.cpus)
 
 
 def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan, mode: str,
-              seed: int, hosts: dict[str, int] | None = None) -> np.ndarray:
+              seed: int, sharing: dict[str, int] | None = None) -> np.ndarray:
     from distributed import get_worker
-    from distributed.comm import get_address_host
 
     from ..threads import fixed_threads, worker_threads
     from .local_runner import infer_tile
@@ -238,9 +292,9 @@ def _run_tile(plugin_name: str, source: ModelSource, arr: np.ndarray, tile, plan
     model = _worker_model(plugin_name, source)
     worker = get_worker()
     own = worker.state.nthreads  # a worker that joined since the client looked: its own threads
-    sharing = max(own, (hosts or {}).get(get_address_host(worker.address), own))
+    threads = max(own, (sharing or {}).get(worker.address, own))  # of the workers on its cores
     # not adapted to load: the same count for each tile (the client's when fixed, bit for bit)
-    with fixed_threads(source.threads or worker_threads(sharing)):
+    with fixed_threads(source.threads or worker_threads(threads)):
         return infer_tile(model, arr, tile, plan, mode=mode, seed=seed)
 
 

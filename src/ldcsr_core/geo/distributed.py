@@ -31,7 +31,7 @@ from ..files import sha256_file
 from .dask_address import DASK_SCHEMES, _connect, _start_local, dask_runner, parse_dask_address  # noqa: F401
 from .dask_model import (NOT_YET, PLUGIN_PREFIX, ModelPlugin, ModelSource, _died, _none_can,  # noqa: F401
                          _plugin_loads, _registration_error, _remove_stale_plugins, _run_tile, _worker_model,
-                         host_threads, model_state, remove_plugin, torch_release)
+                         CoreSharing, model_state, remove_plugin, torch_release)
 from .dask_quiet import QuietCancelledTasks, quiet_workers, tile_key  # noqa: F401 - QuietCancelledTasks re-exported
 
 __all__ = ["ModelSource", "ModelPlugin", "DaskRunner", "dask_runner", "parse_dask_address"]
@@ -101,7 +101,8 @@ class DaskRunner:
         # client that went without closing (kill -9) is recognised and removed by the next one.
         self.plugin_name = f"{PLUGIN_PREFIX}{source.cache_key()}@{getattr(client, 'id', 'client')}"
         self._auto_in_flight = in_flight is None
-        self.hosts: dict[str, int] = {}  # Dask threads of the workers on each machine
+        self.cores = CoreSharing(client)
+        self.sharing: dict[str, int] = {}  # the Dask threads that share each worker's cores
         self.in_flight = max(1, int(in_flight or 4))
         _remove_stale_plugins(client)
         self.quiet_name = quiet_workers(client)  # its own: another run's end leaves it on the cluster
@@ -129,7 +130,7 @@ class DaskRunner:
             raise _none_can(self.left_out)
         if died is not None:
             self._go_on_without(before, died)
-        self._fit_in_flight(client.nthreads())
+        self._fit_in_flight(client.nthreads(), wait=min(self.timeout, 2.0))
 
     def _go_on_without(self, before: set[str], died: Exception) -> None:
         """A worker died while the workers loaded the model (the registration failed): the run goes
@@ -165,11 +166,12 @@ class DaskRunner:
         log.warning("%s; its tiles go to the %s", msg, counted(len(self.usable), "other worker"))
         log.info("the death while loading: %s", one_line(died))
 
-    def _fit_in_flight(self, nthreads: dict) -> None:
+    def _fit_in_flight(self, nthreads: dict, wait: float = 0.0) -> None:
         """The default tiles in flight, 2 per thread of the live workers that hold the model (all
         live ones until one is known to) + 2: again at each look, as workers join or go. Also the
-        Dask threads of the workers on each machine (:func:`~.dask_model.host_threads`), which share its cores."""
-        self.hosts = host_threads(nthreads)
+        Dask threads that share each worker's cores (:func:`~.dask_model.shared_threads`; ``wait``:
+        for the workers' CPU sets, up to so many seconds)."""
+        self.sharing = self.cores.threads(nthreads, wait)
         if self._auto_in_flight:
             threads = sum(n for a, n in nthreads.items() if a in self.usable) or sum(nthreads.values())
             self.in_flight = 2 * (threads or 1) + 2
@@ -310,7 +312,7 @@ class DaskRunner:
             if shared["fresh"]:  # a worker usable since the plan was sent holds no copy of it, and the
                 to = {shared["fresh"].pop()}  # scheduler places tiles where it is: send it this tile
             return self.client.submit(_run_tile, self.plugin_name, self.source, arr, tile, shared["plan"],
-                                      mode, seed, self.hosts, key=tile_key(), retries=1, workers=sorted(to),
+                                      mode, seed, self.sharing, key=tile_key(), retries=1, workers=sorted(to),
                                       allow_other_workers=False), to
 
         queue: collections.deque = collections.deque()  # (tile, arr, future, its workers) in plan order
