@@ -236,3 +236,53 @@ def test_a_worker_runs_its_tiles_on_its_own_cores_when_no_other_worker_shares_th
         c.close()
         cluster.close()
 
+
+def _slow_model_noting_its_threads():
+    """:func:`_model_noting_its_threads`, each tile taking 0.2 s more: the client waits for it."""
+    import time
+
+    model = _model_noting_its_threads()
+    model.register_forward_hook(lambda *_: time.sleep(0.2))
+    return model
+
+
+@pytest.mark.slow
+def test_the_cores_of_a_worker_that_left_mid_run_go_to_the_others_at_the_next_look(tiny_model, tmp_path, monkeypatch):
+    """A worker that leaves mid-run is counted among those sharing its machine's cores until the
+    next look: the client's question to the scheduler (which workers are alive) while it waits for a
+    tile, every DaskRunner.POLL s. The tiles sent after it run on the cores the others now share;
+    those already sent keep their count."""
+    import numpy as np
+    import torch
+
+    from ldcsr_core import threads
+
+    from .conftest import smooth_field, write_tif
+
+    cores = threads.available_cores()
+    if cores < 2:
+        pytest.skip("needs 2 cores")
+    src = write_tif(tmp_path / "in.tif", smooth_field(np.random.default_rng(3), 96, 96, 3, 0, 255).round(), dtype="uint8")
+    monkeypatch.delenv(threads.ENV, raising=False)
+    monkeypatch.setattr(threads, "_override", None)
+    monkeypatch.setattr(DaskRunner, "POLL", 0.05)
+    before = torch.get_num_threads()
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        a, b = sorted(c.nthreads())
+        counts = []  # the torch threads of each tile, as the tiles come back
+
+        def leave_after_two(p):
+            counts.append(_threads_seen())
+            if p.done == 2:
+                c.retire_workers([b], close_workers=True)
+        runner = _run_noting(c, src, tmp_path / "o.tif", tiny_model, _slow_model_noting_its_threads, in_flight=1,
+                             callback=leave_after_two)
+        assert runner.sharing == {a: 1}
+        ran = [n for n in counts if n]
+        assert ran[0] == [cores // 2] and ran[-1] == [cores], counts
+    finally:
+        torch.set_num_threads(before)
+        c.close()
+        cluster.close()
