@@ -154,9 +154,11 @@ def _stop_local(cluster, *, at_once: bool = False) -> None:
     cluster's close waited for it (Ctrl-C hung the run)."""
     import asyncio
 
+    from distributed import Nanny
+
     if at_once:
-        async def stop():
-            nannies = [w for w in list(cluster.workers.values()) if hasattr(w, "close_gracefully")]
+        async def stop():  # the cluster's workers are processes (_start_local): each a Nanny
+            nannies = [w for w in list(cluster.workers.values()) if isinstance(w, Nanny)]
             for w in nannies:
                 w.close_gracefully()  # its worker's end is no reason to start a new one
             await asyncio.gather(*(w.kill(timeout=0.5) for w in nannies), return_exceptions=True)
