@@ -1,0 +1,37 @@
+"""The run's warnings about how the model is used: an adapted model beyond its guard's check, and
+red, green and blue bands listed in another order."""
+
+from __future__ import annotations
+
+
+def adapted_note(model, info, request: dict, options) -> str | None:
+    """The engine's note for an adapted ``model`` used beyond what its guard checked
+    (:func:`ldcsr_core.adapted_use.outside_use`: scale, mode, bands, stretch), as a sentence."""
+    from ldcsr_core.adapted_use import adapted_check, outside_use, reading_of
+    from ldcsr_core.geo.georef import scale_for_resolution
+
+    checked = adapted_check(model)
+    if checked is None:
+        return None
+    scales = (request["scale"] if "scale" in request  # the scales asked for, as ldcsr upscale
+              else scale_for_resolution(info, request["target_resolution"]))
+    note = outside_use(checked, scales, options.mode,
+                       reading_of(info.count, info.colorinterp, options.bands, options.stretch, info.dtype,
+                                  info.descriptions))
+    return note and note[0].upper() + note[1:] + "."
+
+
+def band_order_note(bands, auto, rule: str) -> str | None:
+    """A warning when a list of bands (the dialog's band list returns the bands checked in the
+    list's order, 1, 2, 3, …, not in the order they were checked) holds the red, green and blue
+    bands the engine's rule knows, in another order: the model would see the colours swapped."""
+    if isinstance(bands, str) or rule == "the first three" or len(bands) != 3:
+        return None
+    chosen, rgb = [int(b) for b in bands], [b + 1 for b in auto]
+    if sorted(chosen) != sorted(rgb) or chosen == rgb:
+        return None
+    fmt = ",".join
+    return (f"bands {fmt(map(str, chosen))} are fed to the model as R, G, B, but by the {rule} bands "
+            f"{fmt(map(str, rgb))} are red, green and blue: the model sees the colours swapped. The band "
+            f"list gives its bands in the list's order: drag them into R, G, B order there, or leave the "
+            f"bands empty (automatic: {fmt(map(str, rgb))})")

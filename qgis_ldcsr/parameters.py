@@ -1,0 +1,103 @@
+"""The algorithm's parameters, as the dialog, batch, the modeler and ``qgis_process`` show them,
+and its help text."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingParameterBand,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+HELP = """<p>Super-resolves a raster layer with LDCSR (continuous-scale latent-diffusion
+super-resolution) and writes a tiled, compressed GeoTIFF with exactly the input's bounds and CRS
+(the layer's, also one set in QGIS), its band count and data type (a paletted layer is written as
+RGB or RGBA, a picture of the map: the log warns), and its nodata (the layer's, also one set in
+QGIS; a float layer without nodata gets NaN, the value its invalid pixels are written), plus
+provenance tags (<code>LDCSR_*</code>).
+<b>The output pixels are AI-generated, not measurements.</b></p>
+<p><b>Scale</b>: upscaling factor, &gt; 1 and &le; {max_scale:g} (non-integer allowed).
+<b>Target pixel size</b>: if set (&gt; 0), replaces the scale: the output pixel size in the
+layer's CRS units (metres for UTM); it must be finer than the input's, by at most ×{max_scale:g},
+and needs a projected CRS.</p>
+<p><b>Bands</b>: one or three bands fed to the model as R, G, B (all bands are super-resolved,
+the others three at a time), in the order of the band list, not the order they were checked in:
+drag them into R, G, B order there (the red, green and blue bands the automatic rule knows, listed
+in another order, are a warning in the log). Left empty: the bands whose colour interpretation is red, green
+and blue; else, if the band names are Sentinel-2 band names (B2, B03, B4 red, ...) including B4,
+B3 and B2, those as R, G, B; else, for a 12- or 13-band layer without band names (a full
+Sentinel-2 stack), bands 4, 3, 2; otherwise the first three.</p>
+<p><b>Mode</b>: <i>diffusion</i> (the seeded 4-step sampler; with the shipped model sharper, but
+the detail may be invented) or <i>fast</i> (one deterministic decode: the most faithful, and
+for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.
+<b>Model file</b>: an LDCSR <code>.safetensors</code> or an official <code>.ckpt</code>; empty:
+the model shipped with the engine; an adapted model used beyond what its guard checked (another
+scale, diffusion mode, other bands or stretch) is a warning in the log. <b>Tile size</b> (advanced): fast mode's tile side in input pixels
+(&ge; {min_tile}; 0: the engine's default); diffusion mode always uses its fixed windows, so that a
+seed gives one picture. <b>Stretch</b> (advanced): how band values map to the model's range:
+auto (8-bit as is, other types by robust percentiles of the whole layer), percentile, or dtype
+(the full integer range).</p>
+<p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
+tile and leaves no output file; during the quality report, it stops the report and the raster
+already written is kept (the log says where).</p>
+<p><b>Quality report</b> (optional, .json or .html): a reduced-resolution self-check of the
+model on the input at the chosen scale (Wald's protocol, as <code>ldcsr evaluate</code>): the input
+is degraded by the scale, restored by the model and by bicubic, and both are compared with the
+input (PSNR, SSIM, gain over bicubic); a layer above {max_pixels:,} pixels is checked on
+{samples} windows of {sample_size} px. Nodata pixels are left out of the figures (the report says
+how many). A report that cannot be made (e.g. too little data to score) is an error in the log;
+the raster is kept. Limits: {limits}.</p>"""
+
+
+def help_html() -> str:
+    """:data:`HELP` with the engine's limits, on one line."""
+    from ldcsr_core import quality
+    from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
+
+    # QGIS turns newlines into line breaks: keep the HTML on one line.
+    return " ".join(HELP.format(
+        max_scale=MAX_SCALE, min_tile=MIN_TILE_IN, max_pixels=quality.MAX_PIXELS,
+        samples=quality.SAMPLES, sample_size=quality.SAMPLE_SIZE, limits=quality.LIMITS).split())
+
+
+def add_parameters(alg) -> None:
+    """Add the algorithm's parameters to ``alg`` (named by its ``INPUT``, ``SCALE``, … attributes)."""
+    from ldcsr_core.rules import MODES, STRETCHES
+
+    alg.addParameter(QgsProcessingParameterRasterLayer(alg.INPUT, "Input raster layer"))
+    alg.addParameter(QgsProcessingParameterNumber(
+        alg.SCALE, "Scale factor", QgsProcessingParameterNumber.Double, defaultValue=2.0,
+        optional=True, minValue=0.0))
+    alg.addParameter(QgsProcessingParameterNumber(
+        alg.TARGET, "Target pixel size, in the layer's CRS units (replaces the scale)",
+        QgsProcessingParameterNumber.Double, defaultValue=None, optional=True, minValue=0.0))
+    alg.addParameter(QgsProcessingParameterBand(
+        alg.BANDS, "Bands fed to the model as R, G, B, in the list's order (1 or 3; empty: automatic)",
+        parentLayerParameterName=alg.INPUT, optional=True, allowMultiple=True))
+    alg.addParameter(QgsProcessingParameterEnum(
+        alg.MODE, "Mode", options=list(MODES), defaultValue=0))
+    alg.addParameter(QgsProcessingParameterNumber(
+        alg.SEED, "Seed", QgsProcessingParameterNumber.Integer, defaultValue=0,
+        minValue=-2 ** 31 + 1, maxValue=2 ** 31 - 1))  # QGIS's range (it reads -2**31 as 0): refused, not wrapped
+    alg.addParameter(QgsProcessingParameterFile(
+        alg.MODEL, "Model file (empty: the shipped model)", optional=True,
+        fileFilter="LDCSR checkpoints (*.safetensors *.ckpt);;All files (*)"))
+    tile = QgsProcessingParameterNumber(
+        alg.TILE, "Tile size in input pixels, fast mode (0: default)",
+        QgsProcessingParameterNumber.Integer, defaultValue=0, optional=True, minValue=0)
+    tile.setFlags(tile.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    alg.addParameter(tile)
+    stretch = QgsProcessingParameterEnum(alg.STRETCH, "Stretch of the band values",
+                                         options=list(STRETCHES), defaultValue=0, optional=True)
+    stretch.setFlags(stretch.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    alg.addParameter(stretch)
+    alg.addParameter(QgsProcessingParameterRasterDestination(
+        alg.OUTPUT, "Super-resolved raster"))
+    alg.addParameter(QgsProcessingParameterFileDestination(
+        alg.REPORT, "Quality report: self-check against bicubic (.json or .html; optional)",
+        fileFilter="JSON (*.json);;HTML (*.html)", optional=True, createByDefault=False))

@@ -1,0 +1,62 @@
+"""The algorithm's optional quality report: its destination checked before any work, and the
+engine's self-check (``ldcsr selfcheck``'s) written after the raster."""
+
+from __future__ import annotations
+
+
+def check_report_path_of(report: str, src: str, dst: str, model_path: str | None, reads=()) -> None:
+    """The quality report's destination, checked before any work by the engine's rule
+    (:func:`ldcsr_core.files.check_report_path`, as ``ldcsr selfcheck --json``): not the input
+    raster, a file it reads (``reads``: a VRT's sources, an ``.aux.xml``), the model file or the
+    output raster; not a folder; in an existing, writable folder. An existing report is replaced,
+    as Processing outputs are (the file dialog asks first)."""
+    from ldcsr_core.files import check_report_path
+
+    model = model_path
+    if model is None:  # the shipped model is read too
+        from ldcsr_core.builtin_models import default_model_path
+
+        model = str(default_model_path())
+    inputs = [(src, "the input raster"), *reads, (model, "the model file")]
+    check_report_path(report, inputs=inputs, outputs=[(dst, "the output raster")], overwrite=True,
+                      name="the quality report")
+
+
+NOT_LOADED = ("a cancelled run counts as failed in QGIS's dialog, which then does not add it to the project: "
+              "add it from there")
+
+
+def quality_report(src: str, dst: str, path: str, scale: float, model, options, feedback) -> str | None:
+    """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``) written to ``path``. Runs
+    after the raster is written, so a report that cannot be made (too little data to score, a layer
+    too small for the scale, a full disk) is one error in the log and None, the run and its
+    raster kept; a cancel here is a warning that says where the raster is (QGIS's dialog counts a
+    cancelled run as failed and does not load its output)."""
+    from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
+    from ldcsr_core.progress import polling
+    from ldcsr_core.quality import LIMITS, selfcheck, write_report
+
+    feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g} …")
+    try:
+        res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
+                        bands=options.bands, stretch=options.stretch, nodata=options.nodata, maps=False,
+                        callback=polling(feedback.isCanceled,  # the bar's second half (the raster had the first)
+                                         lambda p: feedback.setProgress(50.0 + 50.0 * p.fraction)))
+        write_report(path, [res], scene=src)
+    except Cancelled:
+        feedback.pushWarning(f"Quality report cancelled; the super-resolved raster was written: {dst} "
+                             f"({NOT_LOADED})")
+        return None
+    except LdcsrError as e:  # e.g. too little data to score
+        why = one_line(e)
+    except OSError as e:  # e.g. the disk filled up
+        why = f"cannot write {path}: {e.strerror or e}"
+    except (MemoryError, RuntimeError) as e:
+        if not is_out_of_memory(e):
+            raise
+        why = "out of memory"
+    else:
+        feedback.pushInfo(f"{res.line()} (limits: {LIMITS}); report: {path}")
+        return path
+    feedback.reportError(f"No quality report: {why}; the super-resolved raster was written.", False)
+    return None
