@@ -118,14 +118,14 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         raise QgsProcessingException(msg)
 
     def _run(self, parameters, context, feedback) -> dict:
-        from ldcsr_core.errors import InputError
+        from ldcsr_core.file_names import check_geotiff_name
         from ldcsr_core.files import check_writable
         from ldcsr_core.geo import radiometry as rad
         from ldcsr_core.geo import raster_io as rio
         from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, check_destination, check_not_read,
                                              plan_output, request_of, upscale_raster)
         from ldcsr_core.progress import polling
-        from ldcsr_core.rules import GEOTIFF_SUFFIXES, STRETCHES
+        from ldcsr_core.rules import STRETCHES
         from ldcsr_core.geo.nodata_override import nodata_text
         from ldcsr_core.words import counted
 
@@ -137,8 +137,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         if note:
             feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        if not dst.lower().endswith(GEOTIFF_SUFFIXES):
-            raise InputError(f"the output must be a GeoTIFF (.tif), got {dst}")
+        check_geotiff_name(dst)  # the engine's words, as ldcsr upscale -o says it
         # before the model loads (seconds; in a batch, each row), as ldcsr upscale refuses it: not the
         # input by any name, not a folder, in an existing folder this user may write in
         check_destination(src, dst)

@@ -4,6 +4,7 @@ no rasterio).
 * :func:`name_max`, :func:`check_name_length` - an output name refused before any work, in words,
   when its file system cannot hold it (over 255 bytes) or GDAL cannot be given it (not UTF-8);
   :func:`check_not_folder` - one that is a folder, or a link to one (never replaced by a file);
+  :func:`check_geotiff_name` - a raster output not named as a GeoTIFF (``ldcsr upscale -o``, QGIS);
   :func:`cut_to_fit` - a name made from another (a part file's, napari's output next to its
   source) cut to the bytes it may take.
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from .errors import RasterIOError
 
-__all__ = ["name_max", "check_name_length", "check_not_folder", "cut_to_fit", "folds_case", "name_key", "same_name",
+__all__ = ["name_max", "check_name_length", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
            "file_version"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
@@ -73,6 +74,19 @@ def check_not_folder(path: str | os.PathLike, what: str = "output") -> None:
     (``Path.is_dir`` raised the bare ``OSError`` there, out of writers that promise one error naming it)."""
     if os.path.isdir(path):
         raise RasterIOError(errno.EISDIR, f"{what} path is a folder: {path}")
+
+
+def check_geotiff_name(path: str | os.PathLike, *, folder_ok: bool = False) -> None:
+    """Refuse a raster output not named as a GeoTIFF (:data:`~ldcsr_core.rules.GEOTIFF_SUFFIXES`, any
+    letter case) with :class:`~ldcsr_core.errors.InputError`, before any work: the one sentence of
+    ``ldcsr upscale -o`` / ``--spread-out`` and QGIS's output (``folder_ok``: a folder may be given
+    instead, as ``-o`` takes one)."""
+    from .errors import InputError
+    from .rules import GEOTIFF_SUFFIXES
+
+    if Path(path).suffix.lower() not in GEOTIFF_SUFFIXES:
+        raise InputError(f"{os.fspath(path)} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending in "
+                         ".tif or .tiff" + (" (or an existing folder)" if folder_ok else ""))
 
 
 def _folder_id(folder: str) -> tuple[int, int] | str:

@@ -217,7 +217,9 @@ def test_every_error_path_is_said_once(qgis_processing, scene, tiny_model_file, 
     params = _params(scene, tmp_path / "o.tif", tiny_model_file)
     feedback = _Feedback()
     if case == "bad input":
-        params["OUTPUT"], expected = str(tmp_path / "o.png"), "LDCSR: the output must be a GeoTIFF (.tif)"
+        params["OUTPUT"] = str(tmp_path / "o.png")  # the engine's words (file_names.check_geotiff_name), as ldcsr upscale -o's
+        expected = (f"LDCSR: {tmp_path / 'o.png'} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending "
+                    "in .tif or .tiff")
     elif case == "out of memory":
         monkeypatch.setattr(pipeline, "upscale_raster", _no_memory)
         expected = "LDCSR: out of memory; nothing was written."

@@ -452,3 +452,24 @@ def test_a_device_or_pipe_is_never_replaced_by_an_output(tmp_path, tiny_model_fi
     with pytest.raises(InputError, match="not a regular file"):
         atomic_write_bytes(pipe, b"{}")
     assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+
+
+def test_an_output_not_named_as_a_geotiff_is_said_in_the_engines_words(gray, tmp_path):
+    """One rule, one sentence: ``-o`` and ``--spread-out`` say file_names.check_geotiff_name's words
+    (QGIS's output says them too: tests/qgis/test_qgis_parameters.py)."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.file_names import check_geotiff_name
+
+    out = tmp_path / "o.png"
+    with pytest.raises(InputError) as engine:
+        check_geotiff_name(out, folder_ok=True)
+    assert str(engine.value) == (f"{out} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending in .tif "
+                                 "or .tiff (or an existing folder)")
+    assert_clean_error(run("upscale", gray, "-o", out, "-s", 2), f"Invalid value for '-o': {engine.value}", code=2)
+    spread = tmp_path / "s.png"
+    r = run("upscale", gray, "-o", tmp_path / "o.tif", "-s", 2, "--mode", "diffusion", "--samples", 2,
+            "--spread-out", spread)
+    assert_clean_error(r, f"Invalid value for '--spread-out': {spread} is not a GeoTIFF name: outputs are GeoTIFFs, "
+                          "so give a name ending in .tif or .tiff\n", code=2)
+    check_geotiff_name(tmp_path / "O.TIFF")  # any letter case
+    assert not out.exists() and not (tmp_path / "o.tif").exists()

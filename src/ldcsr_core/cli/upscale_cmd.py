@@ -17,7 +17,6 @@ from pathlib import Path
 
 import click
 
-from ..rules import GEOTIFF_SUFFIXES
 from ..words import counted
 from . import options as opt
 
@@ -53,10 +52,14 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
 
 
 def _check_geotiff_name(path: Path, hint: str, *, folder_ok: bool = True) -> None:
-    if path.suffix.lower() not in GEOTIFF_SUFFIXES:
-        raise click.BadParameter(
-            f"{path} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending in .tif or "
-            ".tiff" + (" (or an existing folder)" if folder_ok else ""), param_hint=hint)
+    """The engine's rule (:func:`~ldcsr_core.file_names.check_geotiff_name`) as a bad ``hint`` (exit 2)."""
+    from ..errors import InputError
+    from ..file_names import check_geotiff_name
+
+    try:
+        check_geotiff_name(path, folder_ok=folder_ok)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint=hint) from None
 
 
 
