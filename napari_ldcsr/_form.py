@@ -56,21 +56,11 @@ class RunSettings:
 
 def user_models() -> list[tuple[str, str]]:
     """(file name, path) of the adapted models in the user's model folder, newest first, each model
-    once as ``ldcsr models`` lists them (:func:`ldcsr_core.adaptation.user_model_files`: a link and
-    its target are one); a built-in model there (``LDCSR_MODELS_DIR`` set to the weights folder, a
-    copy) is not one of them (:func:`ldcsr_core.builtin_models.builtin_name`)."""
-    from ldcsr_core.adaptation import user_model_files
-    from ldcsr_core.builtin_models import builtin_name
+    once as ``ldcsr models`` lists them and none that is a built-in one: the engine's list
+    (:func:`ldcsr_core.model_names.adapted_models`, QGIS's Model parameter's too)."""
+    from ldcsr_core.model_names import adapted_models
 
-    dated = []  # a broken link or a link loop there is no model to pick (ldcsr models lists it as
-    for p in user_model_files():  # unreadable); before, one emptied the whole list
-        try:
-            if p.is_file():
-                dated.append((p.stat().st_mtime, p))
-        except OSError:
-            continue
-    files = [p for _, p in sorted(dated, key=lambda t: t[0], reverse=True)]
-    return [(p.name, str(p)) for p in files if builtin_name(p) is None]
+    return [(p.name, str(p)) for p in adapted_models()]
 
 
 def ask_checkpoint_path(parent=None) -> str | None:

@@ -25,7 +25,7 @@ from .parameters import add_parameters, help_html
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import reopen_layers_of, sidecar_state
 from .run_log import RUN, FeedbackLog
-from .values import band_choice, check_number, layer_crs, layer_nodata, layer_source, options_note
+from .values import band_choice, check_number, layer_crs, layer_nodata, layer_source, model_by_name, options_note
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -56,6 +56,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     BANDS = "BANDS"
     MODE = "MODE"
     SEED = "SEED"
+    MODEL_NAME = "MODEL_NAME"
     MODEL = "MODEL"
     TILE = "TILE"
     STRETCH = "STRETCH"
@@ -85,6 +86,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         add_parameters(self)
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        # a Model name QGIS does not list: the run says so, naming those there are (model_by_name)
+        return super().checkParameterValues({k: v for k, v in parameters.items() if k != self.MODEL_NAME}, context)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
@@ -150,6 +155,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             from ldcsr_core.checkpoints import check_checkpoint_file
 
             check_checkpoint_file(model_path)
+        else:  # a built-in or adapted model by name, as ldcsr upscale --model NAME and napari's Model list
+            model_path = model_by_name(self, parameters, self.MODEL_NAME, context)
         report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
 
         # as `ldcsr upscale` asks it (request_of): the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so

@@ -35,8 +35,10 @@ Sentinel-2 stack), bands 4, 3, 2; otherwise the first three.</p>
 <p><b>Mode</b>: <i>diffusion</i> (the seeded 4-step sampler; with the shipped model sharper, but
 the detail may be invented) or <i>fast</i> (one deterministic decode: the most faithful, and
 for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.
-<b>Model file</b>: an LDCSR <code>.safetensors</code> or an official <code>.ckpt</code>; empty:
-the model shipped with the engine; an adapted model used beyond what its guard checked (another
+<b>Model</b>: a built-in model by name (the versions shipped with the engine; default {default_model})
+or an adapted one of your model folder (napari's <i>Adapt to this layer</i>, <code>ldcsr adapt</code>),
+as <code>ldcsr models</code> lists them. <b>Model file</b>: an LDCSR <code>.safetensors</code> or
+an official <code>.ckpt</code>; if set, it is used instead of the Model; an adapted model used beyond what its guard checked (another
 scale, diffusion mode, other bands or stretch) is a warning in the log. <b>Tile size</b> (advanced): fast mode's tile side in input pixels
 (&ge; {min_tile}; 0: the engine's default); diffusion mode always uses its fixed windows, so that a
 seed gives one picture. <b>Stretch</b> (advanced): how band values map to the model's range:
@@ -57,12 +59,14 @@ the raster is kept. Limits: {limits}.</p>"""
 def help_html() -> str:
     """:data:`HELP` with the engine's limits, on one line."""
     from ldcsr_core import quality
+    from ldcsr_core.model_names import default_model_name
     from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
 
     # QGIS turns newlines into line breaks: keep the HTML on one line.
     return " ".join(HELP.format(
         max_scale=MAX_SCALE, min_tile=MIN_TILE_IN, max_pixels=quality.MAX_PIXELS,
-        samples=quality.SAMPLES, sample_size=quality.SAMPLE_SIZE, limits=quality.LIMITS).split())
+        samples=quality.SAMPLES, sample_size=quality.SAMPLE_SIZE, limits=quality.LIMITS,
+        default_model=default_model_name()).split())
 
 
 def add_parameters(alg) -> None:
@@ -84,8 +88,14 @@ def add_parameters(alg) -> None:
     alg.addParameter(QgsProcessingParameterNumber(
         alg.SEED, "Seed", QgsProcessingParameterNumber.Integer, defaultValue=0,
         minValue=-2 ** 31 + 1, maxValue=2 ** 31 - 1))  # QGIS's range (it reads -2**31 as 0): refused, not wrapped
+    from ldcsr_core.model_names import default_model_name, named_models
+
+    names, default = list(named_models()), default_model_name()  # the engine's one list, read afresh each dialog
+    alg.addParameter(QgsProcessingParameterEnum(
+        alg.MODEL_NAME, "Model: a built-in or an adapted one", options=names, optional=True, usesStaticStrings=True,
+        defaultValue=default if default in names else None))
     alg.addParameter(QgsProcessingParameterFile(
-        alg.MODEL, "Model file (empty: the shipped model)", optional=True,
+        alg.MODEL, "Model file (if set, used instead of the Model)", optional=True,
         fileFilter="LDCSR checkpoints (*.safetensors *.ckpt);;All files (*)"))
     tile = QgsProcessingParameterNumber(
         alg.TILE, "Tile size in input pixels, fast mode (0: default)",

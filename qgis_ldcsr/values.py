@@ -64,6 +64,31 @@ def band_choice(alg, parameters, name: str, context):
     return alg.parameterAsInts(parameters, name, context) or None
 
 
+def model_by_name(alg, parameters, name: str, context) -> str | None:
+    """The file of the model picked by name (the engine's list,
+    :func:`ldcsr_core.model_names.named_models`: a name as ``processing.run``, a batch cell or the
+    modeler give it, or an option's index); None for the default model, also when unset. A name
+    not in the list is an ``InputError`` naming those there are (QGIS's own check, which says only
+    'Incorrect parameter value', is skipped for it)."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.model_names import default_model_name, model_named
+
+    raw = parameters.get(name)
+    options = alg.parameterDefinition(name).options()
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if not 0 <= raw < len(options):
+            raise InputError(f"Model {raw} is no option's number (0 to {len(options) - 1}): give a model's name, "
+                             f"one of {', '.join(options)}")
+        value = options[raw]
+    elif raw is None or isinstance(raw, str):
+        value = (raw or "").strip()
+    else:  # an expression, a NULL
+        value = alg.parameterAsEnumString(parameters, name, context) or ""
+    if not value or value == default_model_name():
+        return None
+    return str(model_named(value))
+
+
 def layer_source(layer, value=None) -> str:
     """The file of a GDAL raster layer; an ``InputError`` for anything the engine cannot open.
     ``value``: the parameter as given, which names what QGIS could not load as a layer (a batch row's

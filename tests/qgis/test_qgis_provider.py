@@ -69,7 +69,7 @@ def test_provider_is_registered(qgis_processing):
     alg = QgsApplication.processingRegistry().algorithmById(ALG)
     assert alg is not None and alg.displayName() == "LDCSR super-resolution"
     names = [p.name() for p in alg.parameterDefinitions()]
-    assert names == ["INPUT", "SCALE", "TARGET_PIXEL_SIZE", "BANDS", "MODE", "SEED", "MODEL",
+    assert names == ["INPUT", "SCALE", "TARGET_PIXEL_SIZE", "BANDS", "MODE", "SEED", "MODEL_NAME", "MODEL",
                      "TILE", "STRETCH", "OUTPUT", "QUALITY_REPORT"]
     assert "Sentinel-2" in alg.shortHelpString()
 

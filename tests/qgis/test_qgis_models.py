@@ -1,0 +1,140 @@
+"""The Model parameter (``MODEL_NAME``): the built-in and adapted models by name, from the engine's one
+list (``ldcsr_core.model_names``), as ``ldcsr upscale --model NAME`` and napari's Model list take them."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import rasterio
+from qgis_runs import ALG, QgsApplication, QgsProcessingException, _Feedback, _run_as_the_dialog_does
+
+V1 = "ldcsr-compact-rsscn7-v1"  # unlike the default in fast mode (v4 gives v3's pixels there)
+
+
+def _params(src, out, **kw):
+    p = {"INPUT": str(src), "SCALE": 2.0, "MODE": 1, "SEED": 0, "OUTPUT": str(out)}
+    p.update(kw)
+    return p
+
+
+def _pixels(path):
+    with rasterio.open(path) as d:
+        return d.read()
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch, adapted_model_file):
+    """The user's model folder, with one adapted model in it."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(adapted_model_file, folder / "mine.safetensors")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(folder))
+    return folder
+
+
+def test_the_model_parameter_lists_the_engines_models_with_its_default(qgis_processing, models_dir):
+    """Before: only a Model file box; a built-in model other than the default, or an adapted one,
+    could be given only by its path."""
+    from ldcsr_core.model_names import default_model_name, named_models
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)  # as the dialog makes it: the list now
+    param = alg.parameterDefinition("MODEL_NAME")
+    assert param.options() == list(named_models())
+    assert {V1, "ldcsr-compact-rsscn7-v4", "mine.safetensors"} <= set(param.options())
+    assert param.defaultValue() == default_model_name() == param.options()[0]
+    assert param.usesStaticStrings()  # a script, a batch cell or a model stores the name, not an index
+
+
+def test_a_built_in_model_by_name_gives_the_pixels_of_ldcsr_upscale_model_name(qgis_processing, scene, tmp_path):
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+
+    src = shutil.copy(scene, tmp_path / "s.tif")
+    cli = tmp_path / "cli.tif"
+    res = CliRunner().invoke(main, ["upscale", str(src), "-o", str(cli), "--scale", "2", "--mode", "fast",
+                                    "--seed", "0", "--model", V1])
+    assert res.exit_code == 0, res.output
+    named, shipped = tmp_path / "named.tif", tmp_path / "shipped.tif"
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(src, named, MODEL_NAME=V1), feedback=feedback)
+    assert "Model: ldcsr-compact-rsscn7 1 (sha256 b77f0fbb2e59)" in feedback.textLog(), feedback.textLog()
+    assert np.array_equal(_pixels(named), _pixels(cli))
+    qgis_processing.run(ALG, _params(src, shipped), feedback=_Feedback())  # no name: the default, not v1
+    assert not np.array_equal(_pixels(shipped), _pixels(named))
+    with rasterio.open(named) as a, rasterio.open(cli) as b:
+        assert a.tags()["LDCSR_MODEL"] == b.tags()["LDCSR_MODEL"]
+
+
+@pytest.mark.parametrize("how", ["processing.run", "dialog"])
+def test_an_adapted_model_by_name_is_its_file(qgis_processing, scene, models_dir, tmp_path, how):
+    by_name, by_file = tmp_path / "by_name.tif", tmp_path / "by_file.tif"
+    params = _params(scene, by_name, MODEL_NAME="mine.safetensors")
+    if how == "dialog":
+        ok, feedback = _run_as_the_dialog_does(params)
+        assert ok, feedback.textLog()
+    else:
+        qgis_processing.run(ALG, params, feedback=_Feedback())
+    qgis_processing.run(ALG, _params(scene, by_file, MODEL=str(models_dir / "mine.safetensors")), feedback=_Feedback())
+    assert np.array_equal(_pixels(by_name), _pixels(by_file))
+
+
+def test_a_model_file_is_used_instead_of_the_model(qgis_processing, scene, tiny_model_file, tmp_path):
+    both, file_only = tmp_path / "both.tif", tmp_path / "file.tif"
+    qgis_processing.run(ALG, _params(scene, both, MODEL_NAME=V1, MODEL=str(tiny_model_file)), feedback=_Feedback())
+    qgis_processing.run(ALG, _params(scene, file_only, MODEL=str(tiny_model_file)), feedback=_Feedback())
+    assert np.array_equal(_pixels(both), _pixels(file_only))
+
+
+@pytest.mark.parametrize("how", ["processing.run", "dialog"])
+def test_an_unknown_model_name_is_one_line_naming_the_models(qgis_processing, scene, models_dir, tmp_path,
+                                                             monkeypatch, how):
+    """Before: no such parameter; now a name QGIS does not list is the engine's one line naming those
+    there are, not QGIS's 'Incorrect parameter value for MODEL_NAME', and nothing is loaded or written."""
+    from ldcsr_core.model_names import named_models
+    from qgis_ldcsr import algorithm
+
+    monkeypatch.setattr(algorithm, "_load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    out = tmp_path / "o.tif"
+    params = _params(scene, out, MODEL_NAME="ldcsr-compact-rsscn7-v9")
+    if how == "dialog":
+        ok, feedback = _run_as_the_dialog_does(params)
+        assert not ok and len(feedback.errors) == 1
+        msg = feedback.errors[0]
+    else:
+        with pytest.raises(QgsProcessingException) as exc:
+            qgis_processing.run(ALG, params, feedback=_Feedback())
+        msg = str(exc.value)
+    names = ", ".join(named_models())
+    assert msg == (f"LDCSR: no model is named 'ldcsr-compact-rsscn7-v9': the models are {names}; give one of "
+                   "them, or a checkpoint file"), msg
+    assert V1 in names and "mine.safetensors" in names
+    assert not out.exists()
+
+
+def test_a_model_of_the_graphical_modeler_takes_the_name(qgis_processing, scene, tmp_path):
+    """A model made in the graphical modeler stores the Model's name in its step and runs it."""
+    from qgis.core import (QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
+                           QgsProcessingModelChildParameterSource, QgsProcessingModelOutput)
+
+    model = QgsProcessingModelAlgorithm("sr", "tests")
+    child = QgsProcessingModelChildAlgorithm(ALG)
+    child.setChildId("sr")
+    static = QgsProcessingModelChildParameterSource.fromStaticValue
+    for name, value in _params(scene, "", MODEL_NAME=V1).items():
+        if name != "OUTPUT":
+            child.addParameterSources(name, [static(value)])
+    out = QgsProcessingModelOutput("result")
+    out.setChildOutputName("OUTPUT")
+    child.setModelOutputs({"result": out})
+    model.addChildAlgorithm(child)
+    model.updateDestinationParameters()
+    dst = tmp_path / "modeled.tif"
+    results = qgis_processing.run(model, {"sr:result": str(dst)}, feedback=_Feedback())
+    assert dst.exists(), results
+    from ldcsr_core.builtin_models import model_path
+
+    direct = tmp_path / "direct.tif"  # v1 by its file: not the default's pixels
+    qgis_processing.run(ALG, _params(scene, direct, MODEL=str(model_path(V1))), feedback=_Feedback())
+    assert np.array_equal(_pixels(dst), _pixels(direct))
