@@ -179,3 +179,59 @@ def test_an_object_inside_the_state_dict_is_refused_in_one_line(tmp_path, tiny):
             ldcsr_core.load_model(tmp_path / name, device="cpu")
         assert "\n" not in str(e.value)
     assert not (tmp_path / "ran").exists()
+
+
+def test_two_lightning_checkpoints_loaded_at_once_both_load(tmp_path, tiny, monkeypatch):
+    """torch's allowlist is the process's, and torch lists a file's globals leaving out those it
+    allows at that moment: one listed while another load's stand-ins are allowed missed theirs.
+    Before: the second file (a DictConfig and a ModelCheckpoint), listed while the first (a
+    DictConfig) loaded, was refused as 'pickled Python objects (omegaconf.dictconfig.DictConfig)'."""
+    import threading
+
+    from ldcsr_core import checkpoint_pickle
+
+    with lookalikes(tmp_path / "ran") as L:
+        torch.save({"state_dict": official_like(tiny), "hyper_parameters": dict_config(L, {"a": 1})}, tmp_path / "a.ckpt")
+        torch.save(lightning_ckpt(L, official_like(tiny)), tmp_path / "b.ckpt")
+    a_inside, b_waits, release = threading.Event(), threading.Event(), threading.Event()
+    real_safe_globals, lock = torch.serialization.safe_globals, checkpoint_pickle._LOCK
+
+    @contextlib.contextmanager
+    def held(pairs):  # the first load keeps its stand-ins allowed until the second has come this far
+        with real_safe_globals(pairs):
+            if threading.current_thread().name == "a":
+                a_inside.set()
+                assert release.wait(30)
+            yield
+
+    class Lock:  # the second load says where it waits for the first
+        def __enter__(self):
+            if threading.current_thread().name == "b":
+                b_waits.set()
+            return lock.__enter__()
+
+        def __exit__(self, *exc):
+            return lock.__exit__(*exc)
+
+    monkeypatch.setattr(torch.serialization, "safe_globals", held)
+    monkeypatch.setattr(checkpoint_pickle, "_LOCK", Lock())
+    done = {}
+
+    def load(name):
+        try:
+            done[name] = read_state_dict(tmp_path / f"{name}.ckpt")[0]
+        except Exception as e:  # noqa: BLE001 - reported below
+            done[name] = e
+
+    a = threading.Thread(target=load, args=("a",), name="a")
+    a.start()
+    assert a_inside.wait(30)
+    b = threading.Thread(target=load, args=("b",), name="b")
+    b.start()
+    assert b_waits.wait(30)
+    release.set()
+    a.join(30), b.join(30)
+    assert set(done) == {"a", "b"}
+    for name, sd in done.items():
+        assert isinstance(sd, dict) and set(sd) == set(official_like(tiny)), (name, sd)
+    assert not (tmp_path / "ran").exists()

@@ -83,7 +83,9 @@ def load_weights_only(source, **kwargs):
     be built and how). Else torch's :class:`pickle.UnpicklingError`, or one naming a global refused."""
     try:
         return torch.load(source, weights_only=True, **kwargs)
-    except pickle.UnpicklingError as first:
+    except pickle.UnpicklingError as e:
+        first = e.with_traceback(None)
+    with _LOCK:  # listed under it too: torch leaves out the names another load's stand-ins allow meanwhile
         try:
             _rewind(source)
             names = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(source))
@@ -94,7 +96,7 @@ def load_weights_only(source, **kwargs):
         if refused or not names:
             raise pickle.UnpicklingError(f"Unsupported global: GLOBAL {refused[0]}" if refused
                                          else str(first)) from None
-        with _LOCK, torch.serialization.safe_globals([(_stand_in(n), n) for n in names]):
+        with torch.serialization.safe_globals([(_stand_in(n), n) for n in names]):
             return torch.load(source, weights_only=True, **kwargs)
 
 
