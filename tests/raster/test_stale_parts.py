@@ -422,3 +422,38 @@ def test_a_sidecar_that_cannot_be_put_back_stays_set_aside_and_the_others_go_bac
         assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim} == old
         for p in tmp_path.iterdir():
             p.unlink()
+
+
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_a_live_write_between_its_renames_is_left_alone_by_another_run_s_clean_up(rasters, tmp_path, monkeypatch,
+                                                                                 caplog, overwrite):
+    """A second run on the same output clears its stale part files before it waits for the first run's claim
+    (upscale_raster): the first one's marker and new sidecars, once its raster is renamed, are no dead run's while
+    it still holds that file's lock. Before: the clean-up put them in place itself and said it removed 'stale part
+    files of o.tif left by an interrupted run', and the live run then warned 'o.tif.aux.xml not put in place: No
+    such file or directory; it is left as …' although it was in place."""
+    from ldcsr_core.geo import sidecars
+    from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+    out = tmp_path / "o.tif"
+    if overwrite:
+        out.write_bytes(Path(rasters["gray"]).read_bytes())
+        Path(f"{out}.ovr").write_bytes(b"old ovr")
+    commit, settle, cleared = GeoTiffWriter.commit, sidecars._settle, []
+
+    def commit_with_sidecars(self):
+        Path(f"{self.tmp_path}.aux.xml").write_bytes(b"<PAMDataset>new</PAMDataset>")
+        Path(f"{self.tmp_path}.msk").write_bytes(b"new msk")
+        commit(self)
+
+    def another_run_meanwhile(*args):  # the raster renamed, its sidecars not yet
+        cleared.append(rio_io.clear_stale_parts(out))
+        settle(*args)
+
+    monkeypatch.setattr(GeoTiffWriter, "commit", commit_with_sidecars)
+    monkeypatch.setattr(sidecars, "_settle", another_run_meanwhile)
+    rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=overwrite)
+    assert cleared == [[]]
+    assert "not put in place" not in caplog.text and "interrupted run" not in caplog.text
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != f".o.tif{OutputClaim.SUFFIX}"} == {
+        "o.tif": out.read_bytes(), "o.tif.aux.xml": b"<PAMDataset>new</PAMDataset>", "o.tif.msk": b"new msk"}

@@ -18,7 +18,7 @@ import logging
 import os
 from pathlib import Path
 
-from .. import files
+from .. import files, part_files
 from ..errors import OutputExistsError, cause_line
 
 __all__ = ["SIDECARS", "placement_sidecars", "clear_stale_parts"]
@@ -202,7 +202,8 @@ def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) 
 def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
     """:func:`files.clear_stale_parts` of ``path``, what a write killed between its renames left put in place first:
     where its part is not ``path`` (not renamed), the old image's sidecars an ``--overwrite`` set aside (``.oldN``);
-    where it is (renamed, or linked and left), the new image's (its marker, ``.new``, names that file). Only beside
+    where it is (renamed, or linked and left), the new image's (its marker, ``.new``, names that file), unless its
+    writer is alive (it still locks that file: its own put-back comes next; nothing of it is removed). Only beside
     that very image: one deleted since, or another moved to its name, gets none (removed with the part). One that
     cannot be put back stays where it is, with its part (emptied) or marker, for the next run (:func:`_put_all`)."""
     path = Path(path)
@@ -225,11 +226,19 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                 key = part.read_text()
             except OSError:
                 key = None
-            if key and _is_file(path, key):
+            if key and _is_file(path, key) and _locked(path):  # its writer is alive, its sidecars next: its own
+                left += [p for p in files.stale_parts(path) if p.name.startswith(renamed.name)]
+            elif key and _is_file(path, key):
                 kept = _put_all([(Path(f"{renamed}{s}"), Path(f"{path}{s}")) for s in SIDECARS
                                  if os.path.lexists(f"{renamed}{s}")], path)
                 left += [part, *kept] if kept else []
     return files.clear_stale_parts(path, keep=left)
+
+
+def _locked(path: Path) -> bool:
+    """Whether a live writer still holds the lock of the file it renamed to ``path`` (False without ``flock``,
+    where :func:`part_files._in_use` goes by age: a dead run's sidecars are put in place at once, as before)."""
+    return part_files.fcntl is not None and part_files._in_use(path)
 
 
 def _set_aside_since(old: Path, ctime: int) -> bool:
