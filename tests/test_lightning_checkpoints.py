@@ -9,6 +9,7 @@ them, while they are loaded): each class writes a marker file when it is built o
 import contextlib
 import os
 import pathlib
+import pickle
 import sys
 import types
 import typing
@@ -235,3 +236,29 @@ def test_two_lightning_checkpoints_loaded_at_once_both_load(tmp_path, tiny, monk
     for name, sd in done.items():
         assert isinstance(sd, dict) and set(sd) == set(official_like(tiny)), (name, sd)
     assert not (tmp_path / "ran").exists()
+
+
+def test_a_torch_older_than_2_6_refuses_it_saying_which_torch_reads_it(tmp_path, tiny, monkeypatch):
+    """torch 2.3-2.5 (which pyproject allows) have no get_unsafe_globals_in_checkpoint: such a release is refused
+    as before, but the line says a newer torch reads it; a file with code in it is refused as ever. Before: 'only
+    checkpoints of plain tensors are accepted', so that the user re-saved a checkpoint that loads once torch is
+    upgraded."""
+    marker = tmp_path / "pwned"
+    with lookalikes(tmp_path / "ran") as L:
+        torch.save(lightning_ckpt(L, official_like(tiny)), tmp_path / "official.ckpt")
+        torch.save({"state_dict": official_like(tiny), "hook": Payload(marker)}, tmp_path / "evil.ckpt")
+    monkeypatch.delattr(torch.serialization, "get_unsafe_globals_in_checkpoint")
+    with pytest.raises(CheckpointError, match=REFUSED.format(r"[\w.]+") + r", which torch [\w.+]+ cannot read "
+                       r"without running their code; torch 2\.6 or later reads OmegaConf and Lightning objects"):
+        ldcsr_core.load_model(tmp_path / "official.ckpt", device="cpu")
+    with pytest.raises(CheckpointError, match=REFUSED.format(r"(?:posix|os|nt)\.system") + ", and loading them could"):
+        ldcsr_core.load_model(tmp_path / "evil.ckpt", device="cpu")
+    assert not marker.exists() and not (tmp_path / "ran").exists()
+    from ldcsr_core.checkpoint_pickle import OldTorchError, load_weights_only
+
+    torch_2_3 = ("Weights only load failed. Re-running `torch.load` with `weights_only` set to `False` will likely "  # its words
+                 "succeed, but it can result in arbitrary code execution.Do it only if you get the file from a trusted "
+                 "source. WeightsUnpickler error: Unsupported class omegaconf.dictconfig.DictConfig")
+    monkeypatch.setattr(torch, "load", lambda *a, **k: (_ for _ in ()).throw(pickle.UnpicklingError(torch_2_3)))
+    with pytest.raises(OldTorchError, match=r"GLOBAL omegaconf\.dictconfig\.DictConfig"):
+        load_weights_only(tmp_path / "official.ckpt")

@@ -85,10 +85,14 @@ def load_weights_only(source, **kwargs):
         return torch.load(source, weights_only=True, **kwargs)
     except pickle.UnpicklingError as e:
         first = e.with_traceback(None)
+    listing = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
+    if listing is None:  # torch < 2.6 cannot list them (nor name a stand-in by its global's name)
+        name = _global_named(first)
+        raise (OldTorchError(f"GLOBAL {name}") if name and _inert(name) else first) from None
     with _LOCK:  # listed under it too: torch leaves out the names another load's stand-ins allow meanwhile
         try:
             _rewind(source)
-            names = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(source))
+            names = sorted(listing(source))
             _rewind(source)
         except Exception:  # noqa: BLE001 - a legacy (non-zip) file, a pickle it cannot read: torch's word
             raise first from None
@@ -119,11 +123,25 @@ def _pickled_in(obj, depth: int = 0) -> PickledObject | type | None:
     return None
 
 
+class OldTorchError(pickle.UnpicklingError):
+    """A Lightning checkpoint's bookkeeping that this torch (older than 2.6) cannot read as placeholders."""
+
+
+def _global_named(e: BaseException | str) -> str | None:
+    # torch >= 2.4 says "Unsupported global: GLOBAL NAME", 2.3 "Unsupported class NAME"
+    m = re.search(r"(?:Unsupported global|Unsupported class|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+)", str(e))
+    return m.group(1) if m else None
+
+
 def pickle_refusal(path: Path, e: BaseException | str) -> str:
     """One line: why a checkpoint with pickled objects is refused (not torch's advice to load it
     with ``weights_only=False``, which would run its code; ``ldcsr convert`` refuses it too)."""
-    m = re.search(r"(?:Unsupported global|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+)", str(e))
-    what = f" ({m.group(1)})" if m else ""
+    name = _global_named(e)
+    what = f" ({name})" if name else ""
+    if isinstance(e, OldTorchError):
+        return (f"refusing to load {path}: it holds pickled Python objects{what} besides tensors, which torch "
+                f"{torch.__version__} cannot read without running their code; torch 2.6 or later reads "
+                "OmegaConf and Lightning objects as inert data (pip install 'torch>=2.6')")
     return (f"refusing to load {path}: it holds pickled Python objects{what} besides tensors, and "
             "loading them could run arbitrary code; only checkpoints of plain tensors are accepted")
 
