@@ -83,8 +83,8 @@ def load_weights_only(source, **kwargs):
     be built and how). Else torch's :class:`pickle.UnpicklingError`, or one naming a global refused."""
     try:
         return torch.load(source, weights_only=True, **kwargs)
-    except pickle.UnpicklingError as e:
-        first = e.with_traceback(None)
+    except pickle.UnpicklingError as e:  # (a new one: torch's holds, by its context, the tensors read so far)
+        first = pickle.UnpicklingError(*e.args)
     listing = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
     if listing is None:  # torch < 2.6 cannot list them (nor name a stand-in by its global's name)
         name = _global_named(first)
