@@ -235,8 +235,10 @@ def test_learning_rate_scales_with_the_batch(image_dir, tmp_path):
 
 def test_compile_keeps_the_checkpoint_keys(image_dir, tmp_path):
     from ldcsr_core.training.trainer import Trainer
+    # one scale: each compiled network is traced once (2 graphs), not again for each batch's shape
+    # (8 graphs over 2.0-3.0, four times the test's time); the keys do not depend on the shapes
     t = Trainer(image_dir, tmp_path / "m.safetensors", compile=True, compile_backend="eager",
-                **_kw(image_dir, tmp_path, steps=(1, 0, 0), val_dir=None))
+                **_kw(image_dir, tmp_path, steps=(1, 0, 0), val_dir=None, scale_range=(2.0, 2.0)))
     assert t.model.cond_stage_model._compiled_call_impl is not None
     t.run()
     plain = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0).state_dict()
