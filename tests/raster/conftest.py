@@ -22,6 +22,16 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def cli_here(args):
+    """``ldcsr -q ARGS`` in this process (click's CliRunner), for a run whose file a test needs rather
+    than its process's behaviour (no limit, no signal): no new interpreter importing torch again."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    return CliRunner().invoke(main, ["-q", *[str(a) for a in args]])
+
+
 def smooth_field(rng, h, w, bands, lo, hi):
     """Smooth random bands in [lo, hi] (model inputs with structure, not white noise)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)

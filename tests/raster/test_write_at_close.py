@@ -13,7 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from .conftest import write_tif
+from .conftest import cli_here, write_tif
 from .test_cli_faults import _ldcsr, _leftovers, _small_tmpfs
 
 # uncompressed, with a tag of this many characters: the directory GDAL writes last holds it, so
@@ -31,11 +31,11 @@ def _args(src, out, model):
 
 
 def _whole_size(tmp_path, src, model) -> int:
-    """The size of the whole output, written once without a limit (and removed)."""
+    """The size of the whole output, written once without a limit (and removed; in this process)."""
     ref = tmp_path / "ref" / "out.tif"
     ref.parent.mkdir()
-    r = _ldcsr(_args(src, ref, model))
-    assert r.returncode == 0, r.stderr
+    r = cli_here(_args(src, ref, model))
+    assert r.exit_code == 0, r.output
     size = ref.stat().st_size
     ref.unlink()
     return size
