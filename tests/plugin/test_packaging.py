@@ -84,10 +84,11 @@ def test_npe2_validate_after_plain_pip_install(tmp_path):
     assert (src / "napari_ldcsr" / "napari.yaml").is_symlink()  # the repo layout, as committed
 
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", venv], tmp_path)
+    _run([sys.executable, "-m", "venv", "--without-pip", venv], tmp_path)  # no pip of its own to install
     py = venv / "bin" / "python"
-    _run([py, "-m", "pip", "install", "--no-deps", "--no-cache-dir", src], tmp_path)  # plain, non-editable
-    _run([py, "-m", "pip", "install", f"npe2=={npe2.__version__}"], tmp_path)
+    pip = [sys.executable, "-m", "pip", "--python", py]  # this environment's pip, installing into the venv
+    _run([*pip, "install", "--no-deps", "--no-cache-dir", src], tmp_path)  # plain, non-editable
+    _run([*pip, "install", f"npe2=={npe2.__version__}"], tmp_path)
     site = Path(_run([py, "-c", "import napari_ldcsr, os; print(os.path.dirname(napari_ldcsr.__file__))"], tmp_path).strip())
     assert site.is_relative_to(venv)
     shipped = site / "napari.yaml"
