@@ -20,13 +20,13 @@ def _run(args, env=None, **kw):
 
 
 @pytest.mark.parametrize("var, value, says", [
-    ("LDCSR_THREADS", "abc", "LDCSR_THREADS must be 'auto' or a whole number >= 1, got 'abc'"),
     ("LDCSR_THREADS", "0", "LDCSR_THREADS must be 'auto' or a whole number >= 1, got '0'"),
     ("LDCSR_DTYPE", "abc", "LDCSR_DTYPE='abc': expected one of auto, float32"),
 ])
 def test_a_bad_setting_is_a_usage_error(var, value, says, rasters, tiny_model_file, tmp_path):
     """Exit 2 (the user's setting), as a bad option value is; it was 6, the status of a damaged
-    checkpoint ('--model is not an LDCSR checkpoint'), and 1 for ``info``."""
+    checkpoint ('--model is not an LDCSR checkpoint'), and 1 for ``info``. (LDCSR_THREADS=abc, a
+    value that is no number, raises the same SettingError as 0: the test below, in this process.)"""
     src, out = rasters["uint16_nodata"], tmp_path / "out.tif"
     r = _run(["-q", "upscale", src, "-o", out, "-s", 2, "--mode", "fast", "--model", tiny_model_file],
              env={var: value}, capture_output=True)
@@ -87,6 +87,7 @@ def test_stderr_whose_reader_is_gone_stops_a_batch_and_leaves_nothing(rasters, t
 
 @pytest.mark.parametrize("var, value, says", [
     ("LDCSR_THREADS", "0", "LDCSR_THREADS must be 'auto' or a whole number >= 1, got '0'"),
+    ("LDCSR_THREADS", "abc", "LDCSR_THREADS must be 'auto' or a whole number >= 1, got 'abc'"),
     ("LDCSR_DTYPE", "abc", "LDCSR_DTYPE='abc': expected one of auto, float32, bfloat16, float16"),
 ])
 def test_a_bad_setting_comes_alone_before_any_output(var, value, says, rasters, tiny_model_file, tmp_path,
