@@ -65,7 +65,7 @@ def test_the_file_size_limit_reached_by_the_last_bytes_is_said(tmp_path, tiny_mo
 def test_a_disk_that_fills_as_the_last_bytes_are_written_is_said(tmp_path, tiny_model_file):
     """A tmpfs a page short of the whole file (> 1 MB: its unfinished part file's space, free again
     once it is removed, is more than the 1 MB under which the disk is said to be full)."""
-    src = _scene(tmp_path / "s.tif", 384)
+    src = _scene(tmp_path / "s.tif", 320)  # its 640 × 640 × 3 pixels alone are 1.2 MB
     whole = _whole_size(tmp_path, src, tiny_model_file)
     assert whole > 1 << 20
     disk = tmp_path / "disk"
