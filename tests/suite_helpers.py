@@ -41,3 +41,31 @@ def small_device(monkeypatch, model, max_pixels: int, error=None) -> list:
 
     monkeypatch.setattr(type(model), "run_window", limited)
     return sizes
+
+
+def evaluate_says_first(monkeypatch, args) -> tuple:
+    """Run ``ldcsr ARGS`` (an evaluate) with each image's scoring announced on stderr ("scoring an
+    image"), then again with Ctrl-C at its first image: both runs' results (exit 0, exit 130), for
+    tests of what evaluate says before it scores."""
+    import click
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+    from ldcsr_core.training import evaluate as ev
+
+    scored = ev.reduced_resolution
+
+    def scoring(*a, **kw):
+        click.echo("scoring an image", err=True)
+        return scored(*a, **kw)
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ev, "reduced_resolution", scoring)
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    monkeypatch.setattr(ev, "reduced_resolution", interrupted)
+    stopped = CliRunner().invoke(main, args)
+    assert stopped.exit_code == 130 and "interrupted" in stopped.stderr, stopped.output
+    return r, stopped

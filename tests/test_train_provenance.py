@@ -8,6 +8,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from PIL import Image
+from suite_helpers import evaluate_says_first
 
 import ldcsr_core
 from ldcsr_core import builtin_models
@@ -111,6 +112,25 @@ def test_evaluate_says_which_images_the_model_was_trained_on(image_dir, cfg, tmp
             assert str(image_dir.resolve() if folder == image_dir else unseen.resolve()) in res["caution"]
         else:
             assert res["caution"] is None and "caution" not in r.output
+
+
+def test_evaluate_says_its_caution_before_it_scores(image_dir, cfg, tmp_path, monkeypatch):
+    """The caution about images the model was trained on comes before the first image is scored (as
+    the note of an adapted model's other scales), on stderr, and under the table as before, so a user
+    can stop a long evaluation there. Before: only under the table, after all the scoring; a run
+    stopped with Ctrl-C never said it."""
+    model = tmp_path / "m.safetensors"
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(model), "--config", str(cfg),
+                                  "--steps", "1", "0", "0", *TRAIN])
+    assert r.exit_code == 0, r.output
+    args = ["evaluate", str(image_dir), "--model", str(model), "--scales", "2,3", "--device", "cpu"]
+    r, stopped = evaluate_says_first(monkeypatch, args)
+    said = r.stderr.splitlines()
+    caution = "caution: 2 of the 2 images are among those model ldcsr-custom was trained on"
+    assert said[0].startswith(caution) and str(image_dir.resolve()) in said[0], said
+    assert said[1:] == ["scoring an image"] * 4, said  # two images, two scales; the caution once
+    assert stopped.stderr.startswith(said[0] + "\n"), stopped.stderr
+    assert r.stdout.splitlines()[-1] == said[0], r.stdout  # and under the table, as before
 
 
 @pytest.mark.parametrize("lack, says, code", [("space", "not enough space for the checkpoint and the model", 5),

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 
-import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from suite_helpers import evaluate_says_first
 
 import ldcsr_core
 from ldcsr_core import adaptation as adapt_mod
@@ -118,31 +118,14 @@ def test_evaluate_says_its_note_before_it_scores_as_upscale_does(tiny_model_file
     """The note comes before the first image is scored, so a user who reads it can stop a long
     evaluation: said before the scoring's own line, and said by a run interrupted at its first image
     (Ctrl-C, exit 130). Before: said after the scoring, so the interrupted run never said it."""
-    from ldcsr_core.training import evaluate as ev
-
     _, model, folder = _adapted(tiny_model_file, tmp_path)
     Image.fromarray(scene(64, 64, seed=4)).save(folder / "a.png")
-    args = ["evaluate", str(folder), "--model", str(model), "--scales", "2,4", "--device", "cpu"]
-    scored = ev.reduced_resolution
-
-    def scoring(*a, **kw):
-        click.echo("scoring an image", err=True)
-        return scored(*a, **kw)
-
-    monkeypatch.setattr(ev, "reduced_resolution", scoring)
-    r = CliRunner().invoke(main, args)
-    assert r.exit_code == 0, r.output
+    r, stopped = evaluate_says_first(monkeypatch, ["evaluate", str(folder), "--model", str(model), "--scales", "2,4",
+                                                      "--device", "cpu"])
     said = r.stderr.splitlines()
     assert said[0].startswith("note: this model was adapted and checked at ×2") and "at ×4 it is untested" in said[0]
-    assert said[1:] == ["scoring an image"] * 2, r.stderr  # one image, two scales; the note once
-
-    def interrupted(*a, **kw):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(ev, "reduced_resolution", interrupted)
-    r = CliRunner().invoke(main, args)
-    assert r.exit_code == 130, r.output
-    assert r.stderr.startswith(said[0] + "\n") and "interrupted" in r.stderr, r.stderr
+    assert said[1:] == ["scoring an image"] * 2, said  # one image, two scales; the note once
+    assert stopped.stderr.startswith(said[0] + "\n"), stopped.stderr
 
 
 def test_a_model_adapted_from_an_adapted_model_keeps_every_scene_it_learnt(tiny_model_file, tmp_path, kept):

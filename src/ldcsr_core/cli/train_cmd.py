@@ -280,8 +280,8 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
                          inputs=[*((f, "an image of the set") for f in images),
                                  (opt.model_file(model_name), "the model file")])
     model = load_model(model_name, device=device, dtype=measuring_dtype(dtype))
-    result = evaluate(model, files, scales, mode=mode, seed=seed, tile=tile,  # an adapted model beyond
-                      tell=lambda note: click.echo(f"note: {note}", err=True))  # its guard's check: said first
+    result = evaluate(model, files, scales, mode=mode, seed=seed, tile=tile,  # its note and caution:
+                      tell=lambda line: click.echo(line, err=True))  # said first, then the caution under the table
     click.echo(format_table(result))
     if json_out:
         from ..files import atomic_write_bytes

@@ -58,8 +58,9 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
     Every image is checked against every scale before any work (:func:`check_sizes`). The figures
     are in ``model``'s float type (``dtype``): load it with :func:`~ldcsr_core.precision.measuring_dtype`'s
     (float32 unless asked) to compare models; ``note``: an adapted model used beyond what its guard
-    checked, also given to ``tell`` once the images are checked, before any is scored (the CLI says
-    it then, as ``upscale`` does, so that a user can stop a long evaluation)."""
+    checked, and ``caution``: images it was trained on, each also given to ``tell`` as its line
+    (``note: …``, ``caution: …``) once the images are checked, before any is scored (the CLI says
+    them then, as ``upscale`` does, so that a user can stop a long evaluation)."""
     from ..adapted_use import adapted_check, outside_use
     from ..precision import model_dtype
 
@@ -67,8 +68,10 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
     scales = list(dict.fromkeys(float(s) for s in scales))  # a repeated scale is one row
     check_sizes(images, scales)
     note = outside_use(adapted_check(model), scales, mode)  # upscale's note: beyond what its guard checked
-    if note and tell:
-        tell(note)
+    seen, caution = trained_on_caution(model, files)
+    for said, text in (("note", note), ("caution", caution)):
+        if text and tell:
+            tell(f"{said}: {text}")
     table = {}
     for s in scales:
         acc = {k: [] for k in ("psnr", "ssim", "lr_psnr", "hf_ratio", "bicubic_psnr", "bicubic_ssim",
@@ -90,7 +93,6 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
         row["gain_db"] = row["psnr"] - row["bicubic_psnr"]
         row["seconds_per_image"] = (time.time() - t0) / len(images)
         table[str(s)] = row
-    seen, caution = trained_on_caution(model, files)
     return {"mode": mode, "seed": seed, "images": len(images), "model": getattr(model, "name", "?"),
             "weights_sha256": getattr(model, "weights_sha256", ""), "dtype": model_dtype(model),
             "device": str(getattr(model, "device", "cpu")), "tile": tile, "files": [name for name, _ in images],
