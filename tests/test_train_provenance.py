@@ -133,6 +133,24 @@ def test_evaluate_says_its_caution_before_it_scores(image_dir, cfg, tmp_path, mo
     assert r.stdout.splitlines()[-1] == said[0], r.stdout  # and under the table, as before
 
 
+def test_a_model_written_part_way_through_a_phase_says_its_steps_so_far(image_dir, cfg, tmp_path):
+    """OUT written where a run stopped (--stop-after, Ctrl-C, a periodic checkpoint) said only the
+    phases it had finished: `last training run: no steps` for a model trained 2 steps (and, stopped
+    in the prior phase, the fast phase alone). Now the phase in progress is in its notes, unfinished,
+    until a resume ends it; the checkpoint's history is unchanged (the resumed run ends as one never stopped)."""
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--steps", "1", "2", "0", *TRAIN]
+    for extra, said in ((["--stop-after-steps", "2"], "fast 1 step (0 min), prior 1 step (0 min, unfinished)"),
+                        (["--resume", str(out.with_suffix(".ckpt"))], "fast 1 step (0 min), prior 2 steps (0 min)")):
+        r = CliRunner().invoke(main, [*args, *extra])
+        assert r.exit_code == 0, r.output
+        r = CliRunner().invoke(main, ["models", str(out)])
+        assert f"notes:   last training run: {said} (ldcsr models --notes: all)" in r.output, r.output
+    from ldcsr_core.training.checkpoint import read_checkpoint
+
+    assert "unfinished" not in json.dumps(read_checkpoint(out.with_suffix(".ckpt"))["state"]["history"])
+
+
 @pytest.mark.parametrize("lack, says, code", [("space", "not enough space for the checkpoint and the model", 5),
                                               ("ulimit", "the checkpoint and the model cannot be written: the file size limit (ulimit -f) "
                                                          "is 1.0 MB, each needs more than", 5)])

@@ -365,7 +365,8 @@ def notes_summary(notes: str, width: int = 160) -> str:
     short = notes if len(notes) <= width else notes[:width - 1] + "…"
     try:
         history = json.loads(notes)["history"]
-        phases = ", ".join(f"{k} {_steps(v['steps'])} ({v['minutes']:.0f} min)" for k, v in history["phases"].items())
+        phases = ", ".join(f"{k} {_steps(v['steps'])} ({v['minutes']:.0f} min{', unfinished' if v.get('unfinished') else ''})"
+                           for k, v in history["phases"].items())
         if not phases:  # ldcsr train --init X with every phase 0: X's weights as they were
             init = (json.loads(notes).get("settings") or {}).get("init")
             phases = f"no steps (the weights of --init {init})" if init else "no steps"

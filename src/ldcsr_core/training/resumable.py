@@ -180,12 +180,17 @@ class ResumableMixin:
             check_room(folder, n, "the checkpoint and the model", largest=size, at_least=True, they=True)
 
     def save_weights(self, path=None):
+        """The EMA weights to ``path`` (OUT), with the run's notes; a phase stopped part-way (a
+        periodic checkpoint, --stop-after, Ctrl-C) is in their history as ``unfinished``, its steps so far."""
+        s, history = self.state, self.state.history
+        if s.phase and s.phase_step:  # the checkpoint's own history gets it when the phase ends
+            history = {**history, "phases": {**history["phases"], s.phase: {
+                "steps": s.phase_step, "minutes": round(s.phase_elapsed / 60, 1), "unfinished": True}}}
         if self.ema is not None:
             self.ema.swap()
         try:
             save_model(self.model, path or self.out, name=self.name, version=self.version,
-                       notes=notes_json({"data": self.data_dir, "settings": self.settings,
-                                         "history": self.state.history}))
+                       notes=notes_json({"data": self.data_dir, "settings": self.settings, "history": history}))
         finally:
             if self.ema is not None:
                 self.ema.swap()
