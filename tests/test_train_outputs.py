@@ -101,3 +101,22 @@ def test_train_refuses_a_pipe_where_it_writes_a_model_or_checkpoint_before_any_w
     os.mkfifo(tmp_path / "l.jsonl")
     assert refused_write(o, log_path=tmp_path / "l.jsonl") == ("", "")
     assert [p.name for p in tmp_path.iterdir()] == ["l.jsonl"]
+
+
+def test_train_refuses_a_folder_where_it_writes_a_copy_or_checkpoint_before_any_work(image_dir, tmp_path):
+    """A folder at OUT's -after-<phase> copy: the run trained that phase, wrote its checkpoint, then
+    failed (exit 5, 'output path is a folder'); a folder at the default checkpoint (OUT.ckpt) was exit 4,
+    'an earlier run's checkpoint is there … continue it with --resume', which refuses a folder. Now
+    both are exit 2 before any work, as a folder given to --out or --checkpoint is (click's words)."""
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+
+    o = tmp_path / "o.safetensors"
+    for name, extra, says in (("o-after-fast.safetensors", ["--overwrite"], "'--out': OUT's copy path is a folder: "),
+                              ("o.ckpt", [], "'--checkpoint': the checkpoint path is a folder: ")):
+        (tmp_path / name).mkdir()
+        r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(o), *extra, "--steps", "1", "0", "0",
+                                      "--device", "cpu"])
+        assert r.exit_code == 2 and f"{says}{tmp_path / name} (a folder is never replaced" in r.output, r.output
+        assert sorted(p.name for p in tmp_path.iterdir()) == [name], r.output  # nothing written
+        (tmp_path / name).rmdir()

@@ -85,13 +85,13 @@ def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None)
     """``(option, why)`` for the first file a run would write (OUT and its ``-after-<phase>``
     copies, the checkpoint, the log) that is in the built-in models' folder (``overwrite`` or
     not), has a name its file system cannot hold (``files.check_name_length``), is a device, a
-    pipe or a stream (not the log, which is appended to), is another of them (the checkpoint OUT, the log OUT or the checkpoint: the log's lines appended to a model made it
+    pipe, a stream or a folder (not the log, which is appended to), is another of them (the checkpoint OUT, the log OUT or the checkpoint: the log's lines appended to a model made it
     unreadable) or is one of its ``inputs`` (option -> path: --init, --config, DATA, ...;
     ``resume`` only as the checkpoint it continues); ``("", "")`` when none is. ``ldcsr train``
     says it as its usage error, :class:`Trainer` as a :class:`TrainingError`, before any work."""
     from ..builtin_models import builtin_folder_refusal
     from ..errors import InputError, RasterIOError
-    from ..files import check_name_length, check_not_special, same_file
+    from ..files import check_name_length, check_not_folder, check_not_special, same_file
     from .phases import PHASES
 
     out = Path(out)
@@ -108,12 +108,15 @@ def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None)
                 check_name_length(path, _WRITTEN[option] if path == paths[0] else "OUT's copy")
             except RasterIOError as e:
                 return option, str(e)
-    for option, paths in written.items():  # replaced by a file at every checkpoint: never a pipe or a device
-        for path in paths if option != "--log" else ():  # the log is appended to: a pipe may take it
+    for option, paths in written.items():  # replaced by a file at every checkpoint: never a pipe, a device
+        for path in paths if option != "--log" else ():  # or a folder; the log is appended to: a pipe may take it
             try:
                 check_not_special(path, _WRITTEN[option] if path == paths[0] else "OUT's copy")
+                check_not_folder(path, _WRITTEN[option] if path == paths[0] else "OUT's copy")
             except InputError as e:
                 return option, str(e)
+            except RasterIOError as e:  # before, found when the phase ended (a copy) or said as an earlier checkpoint
+                return option, f"{e.strerror} (a folder is never replaced: move it away or choose another {option})"
     seen: list[tuple[str, Path]] = []
     for option, paths in written.items():
         for path in paths:
