@@ -267,6 +267,29 @@ def test_convert_golden_checkpoint(tmp_path, golden_dir):
     assert out.stat().st_size < (golden_dir / "small_official.ckpt").stat().st_size  # raw UNet, encoder dropped
 
 
+def test_convert_writes_the_same_bytes_every_time(tmp_path, golden_dir):
+    """`ldcsr convert` of one checkpoint twice gave files of other bytes (another SHA-256, the value
+    `ldcsr models` shows and outputs record): safetensors wrote the metadata in a hash map's order,
+    new at every save (the same for `train` and `adapt`, which save as convert does). Now in the
+    order of its names: the same file every time, loading as before."""
+    import json
+    import struct
+
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+
+    outs = [tmp_path / f"{i}.safetensors" for i in range(2)]
+    for out in outs:
+        r = CliRunner().invoke(main, ["convert", str(golden_dir / "small_official.ckpt"), str(out)])
+        assert r.exit_code == 0, r.output
+    blob = outs[0].read_bytes()
+    assert all(out.read_bytes() == blob for out in outs[1:])
+    header = json.loads(blob[8:8 + struct.unpack("<Q", blob[:8])[0]])
+    assert list(header["__metadata__"]) == sorted(header["__metadata__"]) == sorted(
+        ["format", "config", "name", "version", "notes", "tile_max", "tile_overlap"])
+    assert ldcsr_core.load_model(outs[1], device="cpu").version == "official"
+
+
 def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
     from ldcsr_core import builtin_models
     monkeypatch.setattr(builtin_models, "default_model_path", lambda: tmp_path / "none.safetensors")

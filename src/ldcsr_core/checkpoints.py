@@ -30,7 +30,7 @@ from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
 from .checkpoint_keys import mismatch_text
 from .checkpoint_pickle import load_weights_only, pickle_refusal, state_dict_of
 from .model_metadata import (  # noqa: F401 - window_limits: its older home
-    _safetensors_kind, is_safetensors, recorded_numbers, window_limits)
+    _safetensors_kind, canonical_header, is_safetensors, recorded_numbers, window_limits)
 from .words import counted
 from .models.ldcsr import LDCSR
 from .official_checkpoint import builtin_twin, infer_config, remap_official
@@ -454,7 +454,7 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
             meta[key] = str(int(getattr(model, key)))
     meta.update(extra)
     # serialised here, written by Python: the disk's errors are OSErrors, not the serialiser's own
-    return atomic_write_bytes(path, save(sd, metadata=meta), overwrite=overwrite)
+    return atomic_write_bytes(path, canonical_header(save(sd, metadata=meta)), overwrite=overwrite)  # same bytes
 
 
 def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None,

@@ -13,7 +13,7 @@ from typing import Mapping
 from .errors import CheckpointError
 from .rules import LATENT, MAX_SCALE, MIN_WINDOW
 
-__all__ = ["is_safetensors", "window_limits", "recorded_numbers"]
+__all__ = ["is_safetensors", "window_limits", "recorded_numbers", "canonical_header"]
 
 
 def _safetensors_kind(path: Path, head: bytes) -> bool:
@@ -36,6 +36,23 @@ def is_safetensors(path: str | os.PathLike) -> bool:
     except OSError:
         pass
     return path.suffix.lower() == ".safetensors"
+
+
+def canonical_header(blob: bytes) -> bytes:
+    """``blob``, a safetensors file as ``safetensors.torch.save`` makes it, with its metadata in the
+    order of its names: the serialiser writes them in a hash map's order, which changes from call to
+    call, so the same model saved twice (``ldcsr convert``, ``train``, ``adapt``) was another file,
+    with another SHA-256. The same entries in another order: the header keeps its length."""
+    import json
+    import struct
+
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    if not isinstance(header.get("__metadata__"), dict):
+        return blob
+    header = {"__metadata__": dict(sorted(header.pop("__metadata__").items())), **header}
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    return blob[:8] + text.ljust(n, b" ") + blob[8 + n:] if len(text) <= n else blob
 
 
 def window_limits(meta: Mapping[str, str], path) -> tuple[int | None, int | None]:
