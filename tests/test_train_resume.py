@@ -190,3 +190,17 @@ def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(imag
     assert "Traceback" not in text
     events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
     assert events[-2:] == ["checkpoint", "interrupted"], events[-4:]
+
+
+def test_a_phase_is_not_validated_twice_at_its_last_step(image_dir, tmp_path):
+    """A phase whose last step --val-every-steps had validated was validated again when it ended (the
+    same weights: a `VAL fast step 2` line twice, two `val` events, twice the time); now once."""
+    from ldcsr_core.training.runlog import read_jsonl
+
+    log = tmp_path / "l.jsonl"
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--val", str(image_dir), "--out", str(tmp_path / "m.safetensors"),
+                                  "--config", str(_tiny_cfg(tmp_path)), "--steps", "2", "0", "0", "--val-every-steps", "1",
+                                  "--val-limit", "1", "--log", str(log), *TRAIN])
+    assert r.exit_code == 0, r.output
+    assert [(e["phase"], e["step"]) for e in read_jsonl(log) if e["event"] == "val"] == [("fast", 1), ("fast", 2)]
+    assert r.output.count("VAL fast step 2 fast:") == 1, r.output

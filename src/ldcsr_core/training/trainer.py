@@ -356,7 +356,9 @@ class Trainer(PhaseMixin, ResumableMixin):
         s.phase = None
         if phase == "fast" and not s.calibrated:
             self.calibrate_scale()
-        self.run_validation(phase)
+        last = (s.history["val"] or [{}])[-1]
+        if (last.get("phase"), last.get("step")) != (phase, s.phase_step):  # not twice at one step
+            self.run_validation(phase)  # (--val-every-steps validated the last one: the same weights)
         self.runlog.write("phase_end", phase=phase, **s.history["phases"][phase])
         self.checkpoint()
         self.save_weights(self.out.with_name(f"{self.out.stem}-after-{phase}.safetensors"))
