@@ -145,6 +145,7 @@ def test_ctrl_c_finishes_the_step_checkpoints_there_and_the_resumed_run_is_the_s
     ckpt = out.with_suffix(".ckpt")
     assert r.exit_code == 130, r.output
     assert "interrupted in fast at step 3; the last checkpoint (fast, step 3)" in r.output, r.output
+    assert "done again" not in r.output, r.output  # none: it is where the run stopped (before: said all the same)
     assert read_checkpoint(ckpt)["state"]["phase_step"] == 3
     assert signal.getsignal(signal.SIGINT) is before  # the run's handler is gone with the run
     monkeypatch.setattr(Trainer, "loss_fast", real)

@@ -324,8 +324,9 @@ class ResumableMixin:
         if self.last_checkpoint is None:
             return f"{where}, before any checkpoint: nothing to resume"
         path, phase, step = self.last_checkpoint
-        return (f"{where}; the last checkpoint ({phase}, step {step}) is {path}: continue with --resume {path} "
-                "(the steps after it are done again, with the same result)")
+        again = ("" if s.phase is None or (phase, step) == (s.phase, s.phase_step) else  # it is where the run stopped
+                 " (the steps after it are done again, with the same result)")
+        return f"{where}; the last checkpoint ({phase}, step {step}) is {path}: continue with --resume {path}{again}"
 
 
 # Settings that do not change the computed weights (speed only): a resume may change them freely.
