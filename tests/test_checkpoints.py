@@ -290,6 +290,24 @@ def test_convert_writes_the_same_bytes_every_time(tmp_path, golden_dir):
     assert ldcsr_core.load_model(outs[1], device="cpu").version == "official"
 
 
+def test_an_official_checkpoint_cut_short_is_said_so(tmp_path, golden_dir):
+    """`ldcsr convert` (or --model, `ldcsr models`) of a .ckpt cut short said torch's words:
+    'not a readable PyTorch checkpoint: [Errno 22] Invalid argument', or 'PytorchStreamReader failed
+    reading zip archive: failed finding central directory. This is an internal miniz error …'. Now
+    that it is cut short, as of a .safetensors file cut short (exit 6)."""
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+
+    whole = (golden_dir / "small_official.ckpt").read_bytes()
+    for keep in (5000, len(whole) - 100):
+        cut = tmp_path / f"cut{keep}.ckpt"
+        cut.write_bytes(whole[:keep])
+        r = CliRunner().invoke(main, ["convert", str(cut), str(tmp_path / "o.safetensors")])
+        assert r.exit_code == 6 and r.output == (f"Error: {cut} is cut short: a PyTorch checkpoint (a zip archive) "
+                                                 "without its end (an interrupted copy or download?): copy the file again\n")
+    assert not (tmp_path / "o.safetensors").exists()
+
+
 def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
     from ldcsr_core import builtin_models
     monkeypatch.setattr(builtin_models, "default_model_path", lambda: tmp_path / "none.safetensors")

@@ -129,6 +129,7 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
     ``builtin_check``: a built-in model must be the file shipped (:func:`intact_builtin_sha256`),
     checked before it is parsed."""
     import hashlib
+    import zipfile
 
     path = check_checkpoint_file(path)
     h = hashlib.sha256()
@@ -152,8 +153,12 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
             obj = load_weights_only(f, map_location="cpu")
         except pickle.UnpicklingError as e:
             raise CheckpointError(pickle_refusal(path, e)) from None
-        except Exception as e:
-            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from None
+        except Exception as e:  # a zip without its directory (at its end): cut short, not torch's words
+            f.seek(0)
+            cut = f.read(4) == b"PK\x03\x04" and not zipfile.is_zipfile(f)
+            raise CheckpointError(f"{path} is cut short: a PyTorch checkpoint (a zip archive) without its end (an "
+                                  "interrupted copy or download?): copy the file again" if cut else
+                                  f"{path} is not a readable PyTorch checkpoint: {e}") from None
     return state_dict_of(obj, path), {}, digest
 
 
