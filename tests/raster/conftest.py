@@ -66,6 +66,27 @@ def write_tif(path, data, *, dtype, nodata=None, colorinterp=None, descriptions=
     return Path(path)
 
 
+def ctrl_c_while_writing(p, folder) -> str:
+    """Ctrl-C to ``p`` (started in its own session: SIGINT to its process group, as a terminal sends
+    it) a second after its part file appears in ``folder``: its stderr. A run that has not ended 120 s
+    later is killed with its group (its workers), not left running after the test."""
+    import os
+    import signal
+    import time
+
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and not any(".ldcsr-part" in q.name for q in folder.iterdir()):
+            time.sleep(0.05)
+        time.sleep(1.0)  # the workers compute tiles
+        os.killpg(p.pid, signal.SIGINT)
+        return p.communicate(timeout=120)[1]
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+
+
 def exact_nodata_vrt(folder, data, nodata, *, georef: bool = True) -> Path:
     """``data`` (bands×h×w) written to ``folder/b.tif`` and described by ``folder/s.vrt`` (returned),
     which declares ``nodata`` exactly on every band: rasterio's writer cannot set a 64-bit nodata

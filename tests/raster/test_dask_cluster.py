@@ -148,13 +148,11 @@ def test_ctrl_c_on_local_workers_is_one_line(tmp_path, tiny_model_file):
     """Ctrl-C from a terminal reaches the whole process group, the local workers too: they ignore it
     (no KeyboardInterrupt tracebacks from each of them), the CLI closes the cluster and says it in
     one line, exit 130, nothing left."""
-    import os
     import signal
     import subprocess
     import sys
-    import time
 
-    from .conftest import smooth_field, write_tif
+    from .conftest import ctrl_c_while_writing, smooth_field, write_tif
 
     src = write_tif(tmp_path / "big.tif", smooth_field(np.random.default_rng(3), 192, 192, 3, 0, 255).round(),
                     dtype="uint8")
@@ -163,12 +161,7 @@ def test_ctrl_c_on_local_workers_is_one_line(tmp_path, tiny_model_file):
                           "--dask", "local:2"],
                          stderr=subprocess.PIPE, text=True, start_new_session=True,  # a terminal's process group
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 180
-    while time.time() < deadline and not any(".ldcsr-part" in q.name for q in tmp_path.iterdir()):
-        time.sleep(0.05)
-    time.sleep(1.0)
-    os.killpg(p.pid, signal.SIGINT)
-    _, err = p.communicate(timeout=120)
+    err = ctrl_c_while_writing(p, tmp_path)
     assert p.returncode == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert [ln for ln in err.splitlines() if ln.startswith("Error")] == [

@@ -245,7 +245,7 @@ def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(
 
     import numpy as np
 
-    from .conftest import smooth_field, write_tif
+    from .conftest import ctrl_c_while_writing, smooth_field, write_tif
 
     src = write_tif(tmp_path / "big.tif", smooth_field(np.random.default_rng(3), 192, 192, 3, 0, 255).round(),
                     dtype="uint8")
@@ -257,12 +257,7 @@ def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(
                           "--dask", "local:2"],
                          stderr=subprocess.PIPE, text=True, start_new_session=True, env=env,  # a terminal's group
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 180
-    while time.time() < deadline and not any(".ldcsr-part" in q.name for q in tmp_path.iterdir()):
-        time.sleep(0.05)
-    time.sleep(1.0)  # the workers compute tiles
-    os.killpg(p.pid, signal.SIGINT)
-    _, err = p.communicate(timeout=120)
+    err = ctrl_c_while_writing(p, tmp_path)
     assert p.returncode == 130, err
     assert "CancelledError" not in err and "Async instruction" not in err, err
     assert err.count("WARNING - Worker is at 96% memory usage. Pausing worker.") == 2, err  # one per worker
