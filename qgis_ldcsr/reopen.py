@@ -23,10 +23,12 @@ def sidecar_state(path: str) -> bytes | None:
 
 
 def reopen_layers_of(path: str, state: bytes | None, project) -> int:
-    """Reopen ``project``'s GDAL raster layers of the file at ``path`` on it, each drawn as a new layer
-    of it is: their old datasets closed, then ``path``'s ``.aux.xml`` put back to ``state`` (the
-    run's), then the file opened. On QGIS's main thread only (layers belong to it; elsewhere, e.g. a
-    model's step, nothing is done). Returns how many layers were reopened."""
+    """Reopen ``project``'s GDAL raster layers of the file at ``path`` on it: their old datasets
+    closed, then ``path``'s ``.aux.xml`` put back to ``state`` (the run's), then the file opened. A
+    layer keeps its style (bands, colours, opacity) when the new raster has the old one's band count,
+    its stretch taken from the new pixels (:func:`_restretch`); otherwise it is drawn as a new layer of
+    the file is. On QGIS's main thread only (layers belong to it; elsewhere, e.g. a model's step,
+    nothing is done). Returns how many layers were reopened."""
     from qgis.core import QgsApplication, QgsDataProvider, QgsMapLayerType, QgsProviderRegistry, QgsRasterLayer
     from qgis.PyQt.QtCore import QThread
 
@@ -39,6 +41,7 @@ def reopen_layers_of(path: str, state: bytes | None, project) -> int:
               if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal"
               and same_file(decode("gdal", layer.source()).get("path") or layer.source(), path)]
     options, sources = QgsDataProvider.ProviderOptions(), [layer.source() for layer in layers]
+    styles = [(layer.bandCount(), layer.renderer().clone() if layer.renderer() else None) for layer in layers]
     for layer in layers:  # closing, GDAL writes the old raster's statistics to the .aux.xml
         layer.setDataSource("", layer.name(), layer.providerType(), options)
     if layers and sidecar_state(path) != state:  # before the new file is opened: it would read them
@@ -49,10 +52,29 @@ def reopen_layers_of(path: str, state: bytes | None, project) -> int:
                 atomic_write_bytes(path + PAM, state)
         except OSError:  # the layers still show the new raster; only their contrast may be the old one's
             pass
-    for layer, source in zip(layers, sources):  # a new layer's renderer: the old may name bands it lacks
+    for layer, source, (bands, style) in zip(layers, sources, styles):
         layer.setDataSource(source, layer.name(), layer.providerType(), options)
-        fresh = QgsRasterLayer(source, layer.name(), "gdal")  # alive while its renderer is copied
-        layer.setRenderer(fresh.renderer().clone())
-        del fresh
+        if style is not None and bands == layer.bandCount():  # a run again of the same bands: the user's style
+            layer.setRenderer(style)
+            _restretch(layer)
+        else:  # a new layer's renderer: the old may name bands it lacks
+            fresh = QgsRasterLayer(source, layer.name(), "gdal")  # alive while its renderer is copied
+            layer.setRenderer(fresh.renderer().clone())
+            del fresh
         layer.triggerRepaint()
     return len(layers)
+
+
+def _restretch(layer) -> None:
+    """A grey or colour stretch of ``layer`` taken from statistics (its min/max, cumulative cut or
+    standard deviations, not values typed in) computed again on its new pixels, by the same rule."""
+    from qgis.core import QgsContrastEnhancement, QgsRasterMinMaxOrigin
+
+    renderer = layer.renderer()
+    enhancement = getattr(renderer, "contrastEnhancement", None) or getattr(renderer, "redContrastEnhancement", None)
+    limits = renderer.minMaxOrigin().limits()
+    if enhancement is None or enhancement() is None or limits == QgsRasterMinMaxOrigin.None_:
+        return
+    algorithm = enhancement().contrastEnhancementAlgorithm()
+    if algorithm != QgsContrastEnhancement.NoEnhancement:
+        layer.setContrastEnhancement(algorithm, limits)

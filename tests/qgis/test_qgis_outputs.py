@@ -149,3 +149,55 @@ def test_an_output_loaded_in_the_project_shows_the_new_raster_when_run_again(qgi
     with rasterio.open(out) as d:  # what the next layer reads
         stats = d.tags(1)
     assert "STATISTICS_MEAN" not in stats or abs(float(stats["STATISTICS_MEAN"]) - mean) < 1e-6 * mean
+
+
+def test_a_style_set_on_an_output_loaded_in_the_project_is_kept_when_run_again(qgis_processing, scene,
+                                                                               tiny_model_file, tmp_path):
+    """Run, its output loaded and styled (bands 4-3-2, half opaque; a second layer of it in a colour
+    ramp), then run again to the same path from a darker raster of the same bands. Test fails on
+    main: both layers were drawn as a new layer of the file is (bands 1-2-3 in grey levels, opaque):
+    the style set on them was lost. Now kept, its stretch taken from the new pixels."""
+    import rasterio
+    from qgis.core import (QgsColorRampShader, QgsContrastEnhancement, QgsMultiBandColorRenderer, QgsProject,
+                           QgsRasterLayer, QgsRasterMinMaxOrigin, QgsRasterShader, QgsSingleBandPseudoColorRenderer)
+    from qgis.PyQt.QtGui import QColor
+
+    darker = tmp_path / "darker.tif"
+    with rasterio.open(scene) as s, rasterio.open(darker, "w", **s.profile) as ds:
+        ds.write(s.read() // 3)
+    out = tmp_path / "o.tif"
+    project = QgsProject.instance()
+    ours = []
+    try:
+        qgis_processing.runAndLoadResults(ALG, _params(scene, out, tiny_model_file), feedback=_Feedback())
+        ours = [lyr for lyr in project.mapLayers().values() if lyr.source() == str(out)]
+        false_colour = ours[0]
+        assert false_colour.bandCount() == 4
+        rgb = QgsMultiBandColorRenderer(false_colour.dataProvider(), 4, 3, 2)
+        rgb.setOpacity(0.5)
+        false_colour.setRenderer(rgb)
+        false_colour.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum,
+                                            QgsRasterMinMaxOrigin.MinMax)  # to the old pixels' min and max
+        old_red_max = false_colour.renderer().redContrastEnhancement().maximumValue()
+        ramp = QgsColorRampShader(100, 5000)
+        ramp.setColorRampItemList([QgsColorRampShader.ColorRampItem(100, QColor(0, 0, 255)),
+                                   QgsColorRampShader.ColorRampItem(5000, QColor(255, 0, 0))])
+        shader = QgsRasterShader()
+        shader.setRasterShaderFunction(ramp)
+        coloured = QgsRasterLayer(str(out), "ramp", "gdal")
+        coloured.setRenderer(QgsSingleBandPseudoColorRenderer(coloured.dataProvider(), 1, shader))
+        project.addMapLayer(coloured)
+        ours.append(coloured)
+        qgis_processing.runAndLoadResults(ALG, _params(darker, out, tiny_model_file, SCALE=3.0), feedback=_Feedback())
+        ours = [lyr for lyr in project.mapLayers().values() if lyr.source() == str(out)]
+        with rasterio.open(out) as d:
+            size, red_max = (d.width, d.height), float(d.read(4, masked=True).max())
+        assert len(ours) == 2 and all((lyr.width(), lyr.height()) == size for lyr in ours)
+        r = false_colour.renderer()
+        assert (r.type(), r.redBand(), r.greenBand(), r.blueBand(), r.opacity()) == ("multibandcolor", 4, 3, 2, 0.5)
+        assert r.redContrastEnhancement().maximumValue() <= red_max < old_red_max  # the new pixels' stretch
+        r = coloured.renderer()
+        assert (r.type(), r.band()) == ("singlebandpseudocolor", 1)
+        assert [i.value for i in r.shader().rasterShaderFunction().colorRampItemList()] == [100, 5000]
+    finally:
+        project.removeMapLayers([lyr.id() for lyr in ours])
