@@ -40,8 +40,10 @@ def main(out: Path = ROOT / "docs" / "qgis_dialog.png") -> None:
 
     alg = QgsApplication.processingRegistry().createAlgorithmById("ldcsr:superresolution")
     dlg = AlgorithmDialog(alg)
-    dlg.resize(1000, 720)
     dlg.show()
+    for _ in range(20):
+        app.processEvents()
+    dlg.resize(1000, 900)  # after show: the dialog restores its saved geometry when shown
     for _ in range(20):
         app.processEvents()
     dlg.grab().save(str(out))
