@@ -413,7 +413,7 @@ def test_train_init_takes_a_built_in_models_name(tmp_path):
     ctx = train_command.make_context("train", [*args, "ldcsr-compact-rsscn7"])
     assert ctx.params["init"] == model_path("ldcsr-compact-rsscn7") and ctx.params["init"].is_file()
     r = CliRunner().invoke(main, ["train", *args, "no-such-model"])
-    assert r.exit_code == 2 and "neither a checkpoint file nor a built-in model" in r.output, r.output
+    assert r.exit_code == 2 and "no model is named 'no-such-model': the models are" in r.output, r.output
 
 
 def test_a_run_without_init_whose_fast_phase_has_no_steps_still_calibrates_the_scale(image_dir, tmp_path):

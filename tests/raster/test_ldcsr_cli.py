@@ -146,7 +146,7 @@ def test_model_by_built_in_name_as_ldcsr_models_says(gray, tmp_path):
     with rasterio.open(out) as d:
         assert "v1" in d.tags()["LDCSR_MODEL"] or "rsscn7" in d.tags()["LDCSR_MODEL"]
     r = run("upscale", gray, "-o", tmp_path / "p.tif", "-s", 2, "--model", "no-such-model")
-    assert_clean_error(r, "neither a checkpoint file nor a built-in model", code=2)
+    assert_clean_error(r, "no model is named 'no-such-model': the models are ldcsr-compact-rsscn7-v4, ", code=2)
 
 
 def test_device_takes_what_the_api_takes_and_names_it_when_not(gray, tiny_model_file, tmp_path, monkeypatch):

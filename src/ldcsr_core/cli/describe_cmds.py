@@ -224,9 +224,11 @@ def models(paths, full_notes):
     for p, builtin in [(p, True) for p in files] + [(p, False) for p in user] + [(p, False) for p in paths]:
         name = p.name if builtin else builtin_name(p)  # a built-in model, wherever it is: listed as that one
         entries.setdefault(("built-in", name) if name else model_identity(p), (p, builtin))
+    loads = _load_names(user)
     for p, builtin in entries.values():
         try:
-            _describe_model(p, builtin=builtin, default=builtin and p.name == default.name, full_notes=full_notes)
+            _describe_model(p, builtin=builtin, default=builtin and p.name == default.name, full_notes=full_notes,
+                            load=loads.get(p))
         except (CheckpointError, ConfigError, OSError) as e:  # one damaged file hides none of the others
             click.echo(f"{p.name}  [unreadable]\n  path:    {p}\n  error:   {e}")
             failed.append(e)
@@ -308,9 +310,25 @@ def _earlier_text(checked) -> str:
         f"{scene or 'an array'} (sha256 {sha[:12]})" for scene, sha in earlier) if earlier else ""
 
 
-def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_notes: bool = False) -> None:
+def _load_names(user) -> dict[Path, str]:
+    """``{file: what --model takes for it}`` of the adapted models of the user's model folder: its
+    name (:func:`~ldcsr_core.model_names.named_models`, QGIS's and napari's list), or its path where a
+    file of that name in the working folder would be read instead (a path there wins)."""
+    from ..builtin_models import model_identity
+    from ..model_names import named_models
+
+    if not user:
+        return {}
+    names = {file: name for name, file in named_models().items()}
+    return {p: str(p) if os.path.lexists(name) and model_identity(name) != model_identity(p) else name
+            for p, name in names.items() if p in user}
+
+
+def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_notes: bool = False,
+                    load: str | None = None) -> None:
     """Read what is known of the checkpoint first (refusing a non-checkpoint with a one-line
-    :class:`CheckpointError`, before hashing it: ``/dev/zero`` never ends), then print it."""
+    :class:`CheckpointError`, before hashing it: ``/dev/zero`` never ends), then print it;
+    ``load``: what ``--model`` takes for an adapted model of the user's folder."""
     import json
 
     from ..builtin_models import intact_builtin_sha256
@@ -349,6 +367,8 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
     click.echo(f"{path.name}{tag}")
     if builtin:
         click.echo(f"  load:    --model {path.stem}{' (or no --model)' if default else ''}")
+    elif load:
+        click.echo(f"  load:    --model {load}")
     click.echo(f"  path:    {path}")
     click.echo(f"  size:    {size / 2**20:.1f} MiB")
     click.echo(f"  sha256:  {digest or sha256_file(path)}")

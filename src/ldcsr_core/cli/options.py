@@ -141,14 +141,16 @@ class ImagesType(click.ParamType):
 
 
 class ModelType(click.ParamType):
-    """A checkpoint file, or the name of a built-in model (``ldcsr models``), checked up front;
-    names stay names, so that Dask workers find the model in their own installation."""
+    """A checkpoint file, or the name of a model ``ldcsr models`` lists, by the one rule of QGIS's
+    and napari's Model lists (:func:`ldcsr_core.model_names.model_named`): a path that is there wins;
+    else a built-in model's name (kept a name, so that Dask workers find the model in their own
+    installation) or an adapted model's file name in the user's model folder (its path); else one
+    usage error naming the models there are. Checked up front."""
 
     name = "FILE|NAME"
 
     def convert(self, value, param, ctx):
         from ..builtin_models import model_path
-
         from ..errors import InputError
 
         if isinstance(value, Path):
@@ -157,6 +159,14 @@ class ModelType(click.ParamType):
             path = model_path(value)
         except InputError as e:  # an empty value ("$MODEL" unset)
             self.fail(str(e), param, ctx)
+        if Path(value).name == str(value) and not os.path.lexists(value):  # a name, not a file here
+            from ..model_names import model_named
+
+            try:
+                named = model_named(value)
+            except InputError as e:  # 'no model is named 'x': the models are …', as QGIS says it
+                self.fail(str(e), param, ctx)
+            return value if named == path else named  # a built-in model's name stays one
         if path.is_dir():
             self.fail(f"{value!r} is a directory, not a checkpoint file", param, ctx)
         if not path.is_file():
@@ -165,11 +175,8 @@ class ModelType(click.ParamType):
                 from ..checkpoints import check_checkpoint_file
 
                 check_checkpoint_file(path)  # CheckpointError: '... is not a regular file' (exit 6)
-            if Path(value).suffix or Path(value).name != str(value):  # a path, not a name
-                self.fail(f"checkpoint file {value!r} does not exist", param, ctx)
-            self.fail(f"{value!r} is neither a checkpoint file nor a built-in model "
-                      "(`ldcsr models` lists them)", param, ctx)
-        return value if path != Path(value) else path
+            self.fail(f"checkpoint file {value!r} does not exist", param, ctx)
+        return path
 
 
 class WeightsFileType(ModelType):
@@ -195,8 +202,9 @@ target_resolution_opt = click.option(
 )
 model_opt = click.option(
     "--model", "-m", "model_path", default=None, type=ModelType(),
-    help="Checkpoint: an official .ckpt or an ldcsr .safetensors, or the name of a built-in model "
-         "(`ldcsr models`; default: the shipped model).",
+    help="Checkpoint: an official .ckpt or an ldcsr .safetensors, or a model's name as `ldcsr models` "
+         "gives it (a built-in one, or an adapted one of your model folder; a file of that name here "
+         "wins; default: the shipped model).",
 )
 mode_opt = click.option(
     "--mode", type=click.Choice(list(MODES)), default="diffusion", show_default=True,

@@ -252,7 +252,7 @@ class _StderrNow(logging.StreamHandler):
 @click.option("--scales", type=opt.ScaleListType(), default="2,2.5,3,4,6,8", show_default=True,
               help=f"Comma-separated scale factors (each > 1 and <= {MAX_SCALE:g}).")
 @click.option("--model", "-m", "model_name", default=None, type=opt.ModelType(),
-              help="Checkpoint (.ckpt or .safetensors) or the name of a built-in model; default: the shipped model.")
+              help="Checkpoint (.ckpt or .safetensors) or a model's name as `ldcsr models` gives it; default: the shipped model.")
 @click.option("--mode", type=click.Choice(list(opt.MODES)), default="fast", show_default=True,
               help="'fast': one deterministic decode; 'diffusion': the seeded 4-step sampler.")
 @opt.seed_opt
