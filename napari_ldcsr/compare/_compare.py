@@ -29,6 +29,10 @@ import numpy as np
 from qtpy.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from .._viewer import PLACEMENT, covering_blending
+from ..lens._events import DISPLAY_EVENTS
+
+#: what a mirror follows of its layer in the main viewer: where it lies and how its pixels look
+FOLLOWED = (*PLACEMENT, *DISPLAY_EVENTS)
 
 __all__ = ["CameraLink", "CompareDock", "mirror_layer"]
 
@@ -130,9 +134,9 @@ class CompareDock(QWidget):
         self._live_followed = None  # the live layer whose visibility and name the mirror follows
         if result is not None:
             self._mirror("LDCSR", result, blending=cover)
-        for layer in {id(lyr): lyr for lyr, _ in self._mirrors}.values():  # moved (napari's transform mode)
-            for name in PLACEMENT:
-                getattr(layer.events, name).connect(self._follow_placement)
+        for layer in {id(lyr): lyr for lyr, _ in self._mirrors}.values():  # moved, or its contrast set
+            for name in FOLLOWED:
+                getattr(layer.events, name).connect(self._follow_layer)
         if lens is not None:
             lens.tile_shown.connect(self._sync_live)
             lens.view_done.connect(self._sync_live)
@@ -162,18 +166,20 @@ class CompareDock(QWidget):
         self.models[panel].layers.append(mirror)
         self._mirrors.append((layer, mirror))
 
-    def _follow_placement(self, event) -> None:
-        """A layer of the main viewer was moved, scaled, rotated or sheared: its mirrors follow."""
+    def _follow_layer(self, event) -> None:
+        """A layer of the main viewer was moved, scaled, rotated or sheared, or its contrast limits,
+        gamma or colormap set: its mirrors follow."""
         for layer, mirror in self._mirrors:
             if layer is event.source:
-                for key in PLACEMENT:
+                for key in FOLLOWED:
                     setattr(mirror, key, getattr(layer, key))
 
     # ---------------------------------------------------------------- lens mirroring
     def _sync_live(self, *_: Any) -> None:
         """Mirror the live layer into the LDCSR panel, only while the lens looks at this dock's
         source (after a band repick or another pick the lens may paint another layer); the mirror is
-        hidden, shown and renamed with the live layer, and hidden when it is removed (lens off)."""
+        hidden, shown, renamed, repainted and restretched with the live layer (the source's contrast
+        set: the lens paints its view again), and hidden when it is removed (lens off)."""
         live = self.lens.live_layer if self.lens is not None and self.lens.layer is self.source else None
         self._follow_live(live)
         model = self.models["LDCSR"]
@@ -187,17 +193,17 @@ class CompareDock(QWidget):
         m = self._live_mirror
         if m.data is not live.data:
             m.data = live.data
-        for key in (*PLACEMENT, "visible", "name"):
+        for key in (*FOLLOWED, "visible", "name"):  # the display after the data (a new array resets it)
             setattr(m, key, getattr(live, key))
         m.refresh()
 
     def _follow_live(self, live) -> None:
-        """Follow ``live``'s visibility and name (and no other live layer's)."""
+        """Follow ``live``'s visibility, name, pixels and display (and no other live layer's)."""
         if live is self._live_followed:
             return
         for layer, on in ((self._live_followed, False), (live, True)):
             if layer is not None:
-                for emitter in (layer.events.visible, layer.events.name):
+                for emitter in (getattr(layer.events, n) for n in ("visible", "name", "data", *DISPLAY_EVENTS)):
                     emitter.connect(self._sync_live) if on else emitter.disconnect(self._sync_live)
         self._live_followed = live
 
@@ -235,8 +241,8 @@ class CompareDock(QWidget):
                 except (TypeError, RuntimeError):
                     pass
         self._follow_live(None)
-        followed = [(getattr(lyr.events, name), self._follow_placement) for lyr in {id(lyr): lyr for lyr, _ in
-                    self._mirrors}.values() for name in PLACEMENT]
+        followed = [(getattr(lyr.events, name), self._follow_layer) for lyr in {id(lyr): lyr for lyr, _ in
+                    self._mirrors}.values() for name in FOLLOWED]
         self._mirrors = []
         for emitter, slot in [(self.viewer.layers.events.removed, self._on_removed),
                               (self.viewer.dims.events.order, self._follow_order), *followed]:
