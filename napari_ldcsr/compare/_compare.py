@@ -112,6 +112,8 @@ class CompareDock(QWidget):
             qtv = QtViewer(self.models[name])
             lay.addWidget(qtv)
             self.qt_viewers[name] = qtv
+            self._keys_to_main(qtv)
+            self.models[name].layers.selection.events.active.connect(lambda *_, q=qtv: self._keys_to_main(q))
             splitter.addWidget(box)
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
@@ -160,6 +162,15 @@ class CompareDock(QWidget):
             if flip and len(order) >= 2:
                 order[-2:] = order[-1], order[-2]
             m.dims.order = tuple(order)
+
+    def _keys_to_main(self, qtv) -> None:
+        """A key pressed in a panel acts on the main viewer, as pressed in its canvas (napari's transpose
+        or reset view: the panels follow); on the panel's own model it would transpose or turn that panel
+        alone, which then showed another spot. napari gives a canvas's keys to its model and its active
+        layer again at each pick of a layer, so this runs then too."""
+        handler = getattr(qtv, "_key_map_handler", None)
+        if handler is not None:
+            handler.keymap_providers = [self.viewer]
 
     def _mirror(self, panel: str, layer, **overrides) -> None:
         mirror = mirror_layer(layer, **overrides)

@@ -1,0 +1,28 @@
+"""Keys pressed in a linked panel act on the main viewer, as in its canvas: the panels stay views of
+the same spot."""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy.QtCore import Qt
+
+
+def test_a_transpose_pressed_in_a_panel_transposes_every_view(ldcsr, qtbot):
+    """Before: napari's transpose (Ctrl+T) pressed in a panel transposed that panel alone: its camera,
+    linked by (row, column) to the others, then looked at (column, row), another spot of the scene."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(1).integers(0, 255, (60, 100, 3), dtype=np.uint8), rgb=True,
+                           name="scene", translate=(5.0, 7.0))
+    widget.set_layer(src)
+    widget.live.compare_button.setChecked(True)
+    dock = widget.live.compare_dock
+    canvas = dock.qt_viewers["LDCSR"].canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert tuple(viewer.dims.order) == (1, 0)  # the main view transposed, as Ctrl+T in its canvas does
+    assert {n: tuple(m.dims.order) for n, m in dock.models.items()} == dict.fromkeys(dock.models, (1, 0))
+    dock.models["bicubic"].layers.selection.active = dock.models["bicubic"].layers[-1]  # napari resets its keys
+    qtbot.keyClick(dock.qt_viewers["bicubic"].canvas.native, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert {tuple(m.dims.order) for m in (viewer, *dock.models.values())} == {(0, 1)}
+    for m in dock.models.values():
+        np.testing.assert_allclose(m.camera.center[-2:], viewer.camera.center[-2:])
