@@ -99,6 +99,7 @@ class CompareDock(QWidget):
         super().__init__(parent)
         from napari.components import ViewerModel
         from napari.qt import QtViewer
+        from napari.utils.action_manager import action_manager
 
         self.viewer, self.source, self.result, self.bicubic, self.lens = viewer, source, result, bicubic, lens
         self.models = {name: ViewerModel(title=name) for name in PANELS}
@@ -109,7 +110,10 @@ class CompareDock(QWidget):
             lay = QVBoxLayout(box)
             lay.setContentsMargins(0, 0, 0, 0)
             lay.addWidget(QLabel(name, box))
-            qtv = QtViewer(self.models[name])
+            # a QtViewer binds napari's shortcuts again, the same ones: unsaid, or every canvas's welcome
+            # screen would redraw its shortcut table at each of them (about 0.2 s a panel)
+            with action_manager.events.shortcut_changed.blocker():
+                qtv = QtViewer(self.models[name])
             lay.addWidget(qtv)
             self.qt_viewers[name] = qtv
             self._keys_to_main(qtv)

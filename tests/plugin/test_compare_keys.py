@@ -1,5 +1,5 @@
 """Keys pressed in a linked panel act on the main viewer, as in its canvas: the panels stay views of
-the same spot."""
+the same spot; opening the panels leaves napari's shortcuts as they were, unannounced."""
 
 from __future__ import annotations
 
@@ -26,3 +26,25 @@ def test_a_transpose_pressed_in_a_panel_transposes_every_view(ldcsr, qtbot):
     assert {tuple(m.dims.order) for m in (viewer, *dock.models.values())} == {(0, 1)}
     for m in dock.models.values():
         np.testing.assert_allclose(m.camera.center[-2:], viewer.camera.center[-2:])
+
+
+def test_opening_the_panels_leaves_napari_shortcuts_as_they_were(make_napari_viewer, qtbot):
+    """Each panel's canvas binds napari's shortcuts again (the same ones); before, each of the
+    hundreds of rebindings was announced and every canvas's welcome screen redrew its shortcut table
+    at each (about 0.2 s of the panels' opening each)."""
+    from napari.utils.action_manager import action_manager
+
+    from napari_ldcsr.compare._compare import CompareDock
+
+    viewer = make_napari_viewer(show=True)
+    src = viewer.add_image(np.zeros((20, 30), dtype=np.uint8), name="scene")
+    before = {name: list(keys) for name, keys in action_manager._shortcuts.items()}
+    said = []
+    action_manager.events.shortcut_changed.connect(said.append)
+    try:
+        dock = CompareDock(viewer, src)
+    finally:
+        action_manager.events.shortcut_changed.disconnect(said.append)
+    assert said == [] and {n: list(k) for n, k in action_manager._shortcuts.items() if k} == \
+        {n: k for n, k in before.items() if k}
+    dock.close_panels()
