@@ -1,9 +1,10 @@
-"""Keys pressed in a linked panel act on the main viewer, as in its canvas: the panels stay views of
-the same spot; opening the panels leaves napari's shortcuts as they were, unannounced."""
+"""Keys pressed in a linked panel act on the main viewer, as in its canvas, and its mouse wheel zooms
+every view alike: the panels stay views of the same spot; opening the panels leaves napari's shortcuts as they were, unannounced."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from qtpy.QtCore import Qt
 
 
@@ -48,3 +49,47 @@ def test_opening_the_panels_leaves_napari_shortcuts_as_they_were(make_napari_vie
     assert said == [] and {n: list(k) for n, k in action_manager._shortcuts.items() if k} == \
         {n: k for n, k in before.items() if k}
     dock.close_panels()
+
+
+def _wheel(widget, pos, steps: int) -> None:
+    from qtpy.QtCore import QPoint, QPointF
+    from qtpy.QtGui import QWheelEvent
+    from qtpy.QtWidgets import QApplication
+
+    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_100_wheel_zooms_in_a_panel_move_every_view_alike_without_drift(ldcsr, qtbot):
+    """Not a bug on main: the mouse wheel in a panel zooms there about the pointer and every view
+    follows at once (same center and zoom); 50 steps in and 50 out come back where they started
+    (no feedback between the linked cameras), and the views then stay still."""
+    from qtpy.QtCore import QPointF
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(1).integers(0, 255, (300, 400, 3), dtype=np.uint8), rgb=True,
+                           name="scene", scale=(2.5, 2.5), translate=(10.3, -7.1))
+    widget.set_layer(src)
+    widget.live.compare_button.setChecked(True)
+    dock = widget.live.compare_dock
+    cams = [viewer.camera] + [m.camera for m in dock.models.values()]
+    canvas = dock.qt_viewers["bicubic"].canvas.native
+    qtbot.waitUntil(lambda: canvas.isVisible() and min(canvas.width(), canvas.height()) > 100)  # laid out
+    start = (np.array(viewer.camera.center[-2:]), viewer.camera.zoom)
+    pos = QPointF(canvas.width() * 0.3, canvas.height() * 0.6)  # off the middle: zooming moves the center too
+    for i in range(100):
+        _wheel(canvas, pos, 1 if i < 50 else -1)
+        qtbot.wait(5)  # napari reads the canvas's camera back as it draws
+        if i == 49:
+            assert viewer.camera.zoom > 4 * start[1]
+            assert not np.allclose(viewer.camera.center[-2:], start[0])
+        for cam in cams[1:]:
+            np.testing.assert_allclose(cam.center[-2:], viewer.camera.center[-2:], rtol=0, atol=1e-9)
+            assert cam.zoom == viewer.camera.zoom
+    qtbot.wait(200)
+    np.testing.assert_allclose(viewer.camera.center[-2:], start[0], rtol=0, atol=1e-3)  # of 2.5-unit pixels
+    assert viewer.camera.zoom == pytest.approx(start[1], rel=1e-9)
+    still = [(tuple(c.center), c.zoom) for c in cams]
+    qtbot.wait(300)
+    assert [(tuple(c.center), c.zoom) for c in cams] == still
