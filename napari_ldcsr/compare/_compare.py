@@ -152,6 +152,10 @@ class CompareDock(QWidget):
         self.link = CameraLink([camera(viewer)] + [camera(m) for m in self.models.values()])
         self._follow_order()
         viewer.dims.events.order.connect(self._follow_order)
+        self._follow_point()
+        viewer.dims.events.point.connect(self._follow_point)
+        for m in self.models.values():  # a panel's own slider moved: the main view (and so all) follows
+            m.dims.events.point.connect(self._lead_point)
         self.link._sync(_Event(camera(viewer)))  # start where the main viewer looks
         viewer.layers.events.removed.connect(self._on_removed)
 
@@ -166,6 +170,23 @@ class CompareDock(QWidget):
             if flip and len(order) >= 2:
                 order[-2:] = order[-1], order[-2]
             m.dims.order = tuple(order)
+
+    def _follow_point(self, *_: Any) -> None:
+        """Show the picture of a stack the main view shows (a time series' date, a band stack's band):
+        the panels' sliders take the main viewer's, axis for axis from the last (napari lines up the
+        layers' axes from their last)."""
+        point = tuple(self.viewer.dims.point)
+        for m in self.models.values():
+            off, axes = len(point) - m.dims.ndim, list(m.dims.not_displayed)
+            if off >= 0 and axes:
+                m.dims.set_point(axes, [point[a + off] for a in axes])
+
+    def _lead_point(self, event) -> None:
+        """A panel's slider moved: the main viewer's takes it (and the other panels, from it)."""
+        dims = event.source
+        off, axes = self.viewer.dims.ndim - dims.ndim, list(dims.not_displayed)
+        if off >= 0 and axes:
+            self.viewer.dims.set_point([a + off for a in axes], [dims.point[a] for a in axes])
 
     def _keys_to_main(self, qtv) -> None:
         """A key pressed in a panel acts on the main viewer, as pressed in its canvas (napari's transpose
@@ -260,7 +281,9 @@ class CompareDock(QWidget):
                     self._mirrors}.values() for name in FOLLOWED]
         self._mirrors = []
         for emitter, slot in [(self.viewer.layers.events.removed, self._on_removed),
-                              (self.viewer.dims.events.order, self._follow_order), *followed]:
+                              (self.viewer.dims.events.order, self._follow_order),
+                              (self.viewer.dims.events.point, self._follow_point),
+                              *[(m.dims.events.point, self._lead_point) for m in self.models.values()], *followed]:
             try:
                 emitter.disconnect(slot)
             except (TypeError, ValueError, RuntimeError):

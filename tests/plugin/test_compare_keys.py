@@ -93,3 +93,23 @@ def test_100_wheel_zooms_in_a_panel_move_every_view_alike_without_drift(ldcsr, q
     still = [(tuple(c.center), c.zoom) for c in cams]
     qtbot.wait(300)
     assert [(tuple(c.center), c.zoom) for c in cams] == still
+
+
+def test_the_panels_show_the_picture_of_a_stack_the_main_view_shows(ldcsr, qtbot):
+    """Before: panels opened on a stack (three dates of a scene) showed its middle picture whatever
+    the main view's slider showed, and a panel's own slider moved that panel alone."""
+    viewer, widget = ldcsr
+    dates = np.stack([np.full((20, 30), 40 * (i + 1), dtype=np.uint8) for i in range(3)])
+    stack = viewer.add_image(dates, name="dates", contrast_limits=(0, 255))
+    widget.set_layer(stack)
+    widget.live.compare_button.setChecked(True)
+    dock = widget.live.compare_dock
+    for step in (2, 0):
+        viewer.dims.set_current_step(0, step)
+        assert {n: m.dims.current_step[0] for n, m in dock.models.items()} == dict.fromkeys(dock.models, step)
+    dock.models["bicubic"].dims.set_current_step(0, 1)
+    assert {m.dims.current_step[0] for m in (viewer, *dock.models.values())} == {1}
+    qtbot.wait(200)
+    for qtv in dock.qt_viewers.values():  # what each panel draws at its middle: the second date
+        shot = qtv.screenshot(flash=False)
+        np.testing.assert_allclose(shot[shot.shape[0] // 2, shot.shape[1] // 2, :3], 80, atol=2)  # not 40, 120
