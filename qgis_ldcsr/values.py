@@ -67,13 +67,18 @@ def band_choice(alg, parameters, name: str, context):
 def model_by_name(alg, parameters, name: str, context) -> str | None:
     """The file of the model picked by name (the engine's list,
     :func:`ldcsr_core.model_names.named_models`: a name as ``processing.run``, a batch cell or the
-    modeler give it, or an option's index); None for the default model, also when unset. A name
-    not in the list is an ``InputError`` naming those there are (QGIS's own check, which says only
-    'Incorrect parameter value', is skipped for it)."""
+    modeler give it, an option's index, or a ``QgsProperty`` giving one); None for the default model,
+    also when unset. A name not in the list is an ``InputError`` naming those there are (QGIS's own
+    check, which says only 'Incorrect parameter value', is skipped for it)."""
+    from qgis.core import QgsProperty
+    from qgis.PyQt.QtCore import QVariant
+
     from ldcsr_core.errors import InputError
     from ldcsr_core.model_names import default_model_name, model_named
 
     raw = parameters.get(name)
+    if isinstance(raw, QgsProperty):  # its value, checked as a name (QGIS reads one it lacks as the default)
+        raw = _evaluated(raw, "the Model", context)
     options = alg.parameterDefinition(name).options()
     if isinstance(raw, int) and not isinstance(raw, bool):
         if not 0 <= raw < len(options):
@@ -82,8 +87,8 @@ def model_by_name(alg, parameters, name: str, context) -> str | None:
         value = options[raw]
     elif raw is None or isinstance(raw, str):
         value = (raw or "").strip()
-    else:  # an expression, a NULL
-        value = alg.parameterAsEnumString(parameters, name, context) or ""
+    else:  # a NULL: unset; anything else is no name (QGIS read it as the default model)
+        value = "" if isinstance(raw, QVariant) and raw.isNull() else str(raw)
     if not value or value == default_model_name():
         return None
     return str(model_named(value))

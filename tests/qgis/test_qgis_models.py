@@ -138,3 +138,26 @@ def test_a_model_of_the_graphical_modeler_takes_the_name(qgis_processing, scene,
     direct = tmp_path / "direct.tif"  # v1 by its file: not the default's pixels
     qgis_processing.run(ALG, _params(scene, direct, MODEL=str(model_path(V1))), feedback=_Feedback())
     assert np.array_equal(_pixels(dst), _pixels(direct))
+
+
+@pytest.mark.parametrize("given", ["expression", "static property", "a list"])
+def test_a_model_name_given_as_a_property_is_that_name(qgis_processing, scene, tmp_path, monkeypatch, given):
+    """A name given by a QgsProperty (processing.run's expressions) or a value no name is, is checked as the
+    others are. Before: QGIS read one not listed as the default, and the shipped model ran in its stead."""
+    from qgis.core import QgsProperty
+    from qgis_ldcsr import algorithm
+
+    loaded = []
+    monkeypatch.setattr(algorithm, "_load_model", lambda path: loaded.append(path) or 1 / 0)
+    value = {"expression": lambda n: QgsProperty.fromExpression(f"'{n}'"),
+             "static property": QgsProperty.fromValue, "a list": lambda n: [n]}[given]
+    out = tmp_path / "o.tif"
+    with pytest.raises(QgsProcessingException, match=r"^LDCSR: no model is named .*ldcsr-compact-rsscn7-v9"):
+        qgis_processing.run(ALG, _params(scene, out, MODEL_NAME=value("ldcsr-compact-rsscn7-v9")), feedback=_Feedback())
+    assert loaded == [] and not out.exists()
+    if given != "a list":  # a name listed: that model
+        with pytest.raises(QgsProcessingException):
+            qgis_processing.run(ALG, _params(scene, out, MODEL_NAME=value(V1)), feedback=_Feedback())
+        from ldcsr_core.builtin_models import model_path
+
+        assert loaded == [str(model_path(V1))]
