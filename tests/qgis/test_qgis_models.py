@@ -113,23 +113,28 @@ def test_an_unknown_model_name_is_one_line_naming_the_models(qgis_processing, sc
     assert not out.exists()
 
 
-def test_a_model_of_the_graphical_modeler_takes_the_name(qgis_processing, scene, tmp_path):
-    """A model made in the graphical modeler stores the Model's name in its step and runs it."""
+def _model_of(params):
+    """A model of the graphical modeler with one step, the algorithm with ``params`` (its output the model's)."""
     from qgis.core import (QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
                            QgsProcessingModelChildParameterSource, QgsProcessingModelOutput)
 
     model = QgsProcessingModelAlgorithm("sr", "tests")
     child = QgsProcessingModelChildAlgorithm(ALG)
     child.setChildId("sr")
-    static = QgsProcessingModelChildParameterSource.fromStaticValue
-    for name, value in _params(scene, "", MODEL_NAME=V1).items():
+    for name, value in params.items():
         if name != "OUTPUT":
-            child.addParameterSources(name, [static(value)])
+            child.addParameterSources(name, [QgsProcessingModelChildParameterSource.fromStaticValue(value)])
     out = QgsProcessingModelOutput("result")
     out.setChildOutputName("OUTPUT")
     child.setModelOutputs({"result": out})
     model.addChildAlgorithm(child)
     model.updateDestinationParameters()
+    return model
+
+
+def test_a_model_of_the_graphical_modeler_takes_the_name(qgis_processing, scene, tmp_path):
+    """A model made in the graphical modeler stores the Model's name in its step and runs it."""
+    model = _model_of(_params(scene, "", MODEL_NAME=V1))
     dst = tmp_path / "modeled.tif"
     results = qgis_processing.run(model, {"sr:result": str(dst)}, feedback=_Feedback())
     assert dst.exists(), results
@@ -161,3 +166,19 @@ def test_a_model_name_given_as_a_property_is_that_name(qgis_processing, scene, t
         from ldcsr_core.builtin_models import model_path
 
         assert loaded == [str(model_path(V1))]
+
+
+def test_a_model_saved_before_the_model_parameter_runs_the_shipped_model(qgis_processing, scene, tmp_path):
+    """A .model3 saved before MODEL_NAME existed (its step has no value for it), read back from its file,
+    runs and gives the shipped model's pixels, as it did."""
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    model = _model_of(_params(scene, "", MODEL=""))  # the parameters of before, the Model file empty
+    saved = tmp_path / "sr.model3"
+    assert model.toFile(str(saved)) and "MODEL_NAME" not in saved.read_text()
+    loaded = QgsProcessingModelAlgorithm()
+    assert loaded.fromFile(str(saved))
+    dst, direct = tmp_path / "modeled.tif", tmp_path / "direct.tif"
+    qgis_processing.run(loaded, {"sr:result": str(dst)}, feedback=_Feedback())
+    qgis_processing.run(ALG, _params(scene, direct), feedback=_Feedback())
+    assert np.array_equal(_pixels(dst), _pixels(direct))
