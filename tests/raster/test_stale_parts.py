@@ -457,3 +457,28 @@ def test_a_live_write_between_its_renames_is_left_alone_by_another_run_s_clean_u
     assert "not put in place" not in caplog.text and "interrupted run" not in caplog.text
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != f".o.tif{OutputClaim.SUFFIX}"} == {
         "o.tif": out.read_bytes(), "o.tif.aux.xml": b"<PAMDataset>new</PAMDataset>", "o.tif.msk": b"new msk"}
+
+
+def test_a_live_overwrite_s_set_aside_sidecars_are_left_to_it_by_another_run_s_clean_up(rasters, tmp_path, monkeypatch,
+                                                                                         caplog):
+    """An --overwrite whose new image has no sidecars leaves no marker: the replaced file's, set aside, are its own to
+    remove once its raster is renamed, while it still holds that file's lock. Before: another run's clean-up between
+    the two removed them itself, saying it removed 'stale part files of o.tif left by an interrupted run'."""
+    from ldcsr_core.geo import sidecars
+
+    out = tmp_path / "o.tif"
+    out.write_bytes(Path(rasters["gray"]).read_bytes())
+    Path(f"{out}.ovr").write_bytes(b"old ovr")
+    Path(f"{out}.aux.xml").write_bytes(b"<PAMDataset>old</PAMDataset>")
+    settle, cleared = sidecars._settle, []
+
+    def another_run_meanwhile(path, ours, aside, marker):  # the raster renamed, the old sidecars not yet removed
+        assert aside and not ours
+        cleared.append(rio_io.clear_stale_parts(out))
+        settle(path, ours, aside, marker)
+
+    monkeypatch.setattr(sidecars, "_settle", another_run_meanwhile)
+    rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    assert cleared == [[]]
+    assert "interrupted run" not in caplog.text
+    assert {p.name for p in tmp_path.iterdir()} - {f".o.tif{OutputClaim.SUFFIX}"} == {"o.tif"}  # the old ones gone

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 from pathlib import Path
 
 from .. import files, part_files
@@ -203,7 +204,8 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
     """:func:`files.clear_stale_parts` of ``path``, what a write killed between its renames left put in place first:
     where its part is not ``path`` (not renamed), the old image's sidecars an ``--overwrite`` set aside (``.oldN``);
     where it is (renamed, or linked and left), the new image's (its marker, ``.new``, names that file), unless its
-    writer is alive (it still locks that file: its own put-back comes next; nothing of it is removed). Only beside
+    writer is alive (it still locks that file: its own put-back comes next; nothing of it is removed, nor the old
+    image's sidecars it set aside, with or without a marker). Only beside
     that very image: one deleted since, or another moved to its name, gets none (removed with the part). One that
     cannot be put back stays where it is, with its part (emptied) or marker, for the next run (:func:`_put_all`)."""
     path = Path(path)
@@ -221,6 +223,9 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                 _empty(part)
                 left += [part, *kept]
         renamed = Path(str(part)[:-len(_MARKER)])
+        if (_OLD.search(part.name) and not os.path.lexists(str(part)[:-len(".old0")]) and os.path.exists(path)
+                and _locked(path)):  # set aside by a live --overwrite whose raster is renamed: it removes them next
+            left.append(part)  # (_settle; no marker where the new image has no sidecars)
         if part.name.endswith(files.PART_SUFFIX + _MARKER):  # (its part renamed, or linked and left: the same file)
             try:
                 key = part.read_text()
@@ -233,6 +238,9 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                                  if os.path.lexists(f"{renamed}{s}")], path)
                 left += [part, *kept] if kept else []
     return files.clear_stale_parts(path, keep=left)
+
+
+_OLD = re.compile(re.escape(files.PART_SUFFIX) + r"\.old\d$")  # a replaced file's sidecar, set aside (.oldN)
 
 
 def _locked(path: Path) -> bool:
