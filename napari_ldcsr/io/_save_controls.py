@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 
+from ldcsr_core.rules import GEOTIFF_SUFFIXES
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton
 
 from .._viewer import notify
@@ -26,8 +27,9 @@ TOOLTIP = ("Write the selected image layer as a georeferenced GeoTIFF (CRS, pixe
 
 
 def geotiff_name(path: str) -> str:
-    """``path`` with a ``.tif`` extension unless it already ends in ``.tif``/``.tiff``."""
-    return path if path.lower().endswith((".tif", ".tiff")) else path + ".tif"
+    """``path`` with a ``.tif`` extension unless it already ends in one the engine writes
+    (:data:`ldcsr_core.rules.GEOTIFF_SUFFIXES`, any letter case)."""
+    return path if path.lower().endswith(GEOTIFF_SUFFIXES) else path + ".tif"
 
 
 def _default_name(layer) -> str:
