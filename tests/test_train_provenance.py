@@ -151,6 +151,29 @@ def test_a_model_written_part_way_through_a_phase_says_its_steps_so_far(image_di
     assert "unfinished" not in json.dumps(read_checkpoint(out.with_suffix(".ckpt"))["state"]["history"])
 
 
+def test_a_model_resumed_with_other_settings_records_each_part_of_its_run(image_dir, cfg, tmp_path):
+    """A run resumed with other settings wrote the last process's settings alone in its model's
+    notes: 2 prior steps at batch 2 and 1 at batch 3 said batch 3 throughout. Now each resume that
+    changed settings is in the history, where it continued and what changed (a resume with the same
+    settings adds nothing), and `ldcsr models` says it in one phrase."""
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(image_dir), "--out", str(out), "--config", str(cfg), "--steps", "1", "3", "0", *TRAIN]
+    resume = ["--resume", str(out.with_suffix(".ckpt"))]
+    for extra in (["--stop-after-steps", "2"], [*resume, "--stop-after-steps", "1"]):
+        r = CliRunner().invoke(main, [*args, *extra])
+        assert r.exit_code == 0 and "other settings" not in r.output, r.output
+        assert "resumed" not in json.loads(ldcsr_core.load_model(out, device="cpu").notes)["history"]
+    r = CliRunner().invoke(main, [*args, *resume, "--batch", "3"])
+    assert r.exit_code == 0 and "batch_size 2 -> 3" in r.output, r.output
+    notes = json.loads(ldcsr_core.load_model(out, device="cpu").notes)
+    assert notes["settings"]["batch_size"] == 3 and notes["history"]["phases"]["prior"]["steps"] == 3
+    assert notes["history"]["resumed"] == [{"phase": "prior", "step": 2, "total_steps": 3,
+                                            "changed": {"batch_size": [2, 3]}}]
+    r = CliRunner().invoke(main, ["models", str(out)])
+    assert ("notes:   last training run: fast 1 step (0 min), prior 3 steps (0 min), resumed 1× with other "
+            "settings (batch_size) (ldcsr models --notes: all)") in r.output, r.output
+
+
 @pytest.mark.parametrize("lack, says, code", [("space", "not enough space for the checkpoint and the model", 5),
                                               ("ulimit", "the checkpoint and the model cannot be written: the file size limit (ulimit -f) "
                                                          "is 1.0 MB, each needs more than", 5)])

@@ -377,8 +377,8 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
 
 
 def notes_summary(notes: str, width: int = 160) -> str:
-    """One line of a model's training notes: the phases of its last training run (steps, minutes)
-    and that run's last validation (gain over bicubic per mode and scale, on the validation subset
+    """One line of a model's training notes: the phases of its last training run (steps, minutes),
+    its resumes with other settings (:func:`_resumed_phrase`) and that run's last validation (gain over bicubic per mode and scale, on the validation subset
     it used); other notes are shortened to ``width`` characters (``ldcsr models --notes``: all)."""
     import json
 
@@ -402,7 +402,18 @@ def notes_summary(notes: str, width: int = 160) -> str:
     trained = history.get("val_in_train") if isinstance(history, dict) else None
     also = f" ({trained} of its images also trained on)" if isinstance(trained, int) and trained > 0 else ""
     val = f"; gain over bicubic on that run's validation subset{also}: {'; '.join(gains)}" if gains else ""
-    return f"last training run: {phases}{val} (ldcsr models --notes: all)"
+    return f"last training run: {phases}{_resumed_phrase(history)}{val} (ldcsr models --notes: all)"
+
+
+def _resumed_phrase(history: dict) -> str:
+    """``, resumed 2× with other settings (batch_size, seed)``: the resumes of a run that changed
+    its settings (its notes' ``history.resumed``; the notes' ``settings`` are the last process's)."""
+    resumed = history.get("resumed") if isinstance(history, dict) else None
+    if not isinstance(resumed, list) or not resumed:
+        return ""
+    names = list(dict.fromkeys(k for r in resumed if isinstance(r, dict) for k in r.get("changed") or {}))
+    which = f" ({', '.join(names[:3])}{f' and {len(names) - 3} more' if len(names) > 3 else ''})" if names else ""
+    return f", resumed {len(resumed)}× with other settings{which}"
 
 
 def _config_summary(cfg: dict) -> str:

@@ -20,7 +20,8 @@ from .checkpoint import (TrainState, atomic_torch_save, read_checkpoint, restore
 from ..words import counted
 from .errors import ResumeError
 
-__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write", "check_output_folders", "notes_json", "plain_settings"]
+__all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write", "check_output_folders", "notes_json", "plain_settings",
+           "resumed_entry"]
 
 log = logging.getLogger("ldcsr_core.training")
 
@@ -199,7 +200,11 @@ class ResumableMixin:
                 self.ema.swap()
 
     def resume(self, path):
-        """Continue the run of checkpoint ``path`` (or of its parts ``PATH.part000``…)."""
+        """Continue the run of checkpoint ``path`` (or of its parts ``PATH.part000``…). Settings
+        that changed are said, logged, and kept in the history (:func:`resumed_entry`), so the
+        model's notes record each part of the run's settings, not the last process's alone."""
+        from .phases import PHASES
+
         obj = read_checkpoint(path, map_location=self.dev)
         self._check_config(obj, path)
         self._load_run_weights(obj, path)
@@ -222,6 +227,8 @@ class ResumableMixin:
         changed = changed_settings(obj.get("settings"), self.settings)
         if other:
             changed["device"] = other
+        if changed and not (self.state.phase is None and all(p in self.state.done for p in PHASES)):
+            self.state.history.setdefault("resumed", []).append(resumed_entry(self.state, changed))
         if changed:
             log.warning("resumed with other settings than the run that wrote %s: %s; the result will differ "
                         "from a run that was not stopped (give the same DATA and options to continue it exactly)", path,
@@ -327,6 +334,15 @@ class ResumableMixin:
         again = ("" if s.phase is None or (phase, step) == (s.phase, s.phase_step) else  # it is where the run stopped
                  " (the steps after it are done again, with the same result)")
         return f"{where}; the last checkpoint ({phase}, step {step}) is {path}: continue with --resume {path}{again}"
+
+
+def resumed_entry(state, changed: dict) -> dict:
+    """The history's record of a resume with other settings (``history["resumed"]``, one a
+    resume): where it continued (``phase`` and ``step``, the phase None between phases;
+    ``total_steps`` before it) and each change, ``name: [before, now]``. The notes' ``settings``
+    are the last process's; these entries, undone from the last, give every earlier part's."""
+    return {"phase": state.phase, "step": state.phase_step, "total_steps": state.total_steps,
+            "changed": {k: list(v) for k, v in changed.items()}}
 
 
 # Settings that do not change the computed weights (speed only): a resume may change them freely.
