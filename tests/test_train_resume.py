@@ -156,6 +156,27 @@ def test_ctrl_c_finishes_the_step_checkpoints_there_and_the_resumed_run_is_the_s
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_a_second_ctrl_c_as_a_phase_ends_says_the_steps_after_the_checkpoint_are_done_again(image_dir, tmp_path,
+                                                                                              monkeypatch):
+    """A second Ctrl-C while a phase ends (its validation, before its checkpoint) stops the run between
+    phases with the last checkpoint some steps back: those steps are done again, and it says so (it
+    said so only where the run stopped inside a phase)."""
+    from ldcsr_core.training.trainer import Trainer
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(image_dir), "--out", str(out), "--config", str(_tiny_cfg(tmp_path)),
+            "--steps", "3", "0", "0", *TRAIN]
+    assert CliRunner().invoke(main, args + ["--stop-after-steps", "1"]).exit_code == 0  # checkpoint: fast 1
+
+    def ctrl_c_twice(self, phase):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "run_validation", ctrl_c_twice)  # the phase-end validation, after step 3
+    r = CliRunner().invoke(main, args + ["--resume", str(out.with_suffix(".ckpt"))])
+    assert r.exit_code == 130, r.output
+    assert "interrupted between phases; the last checkpoint (fast, step 1)" in r.output, r.output
+    assert "(the steps after it are done again, with the same result)" in r.output, r.output
+
+
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGHUP"])
 def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(image_dir, tmp_path, sig):
     """A terminal's Ctrl-C (or its closing: SIGHUP) reaches the loader's worker processes too: the

@@ -152,7 +152,8 @@ class ResumableMixin:
                "opt_d": self.opt_d.state_dict() if self.opt_d else None,
                "data_rng": self.data.rng.getstate(), "gen": self.gen.get_state(), "rng": rng_states(self.gen)}
         atomic_torch_save(obj, self.ckpt_path)
-        self.last_checkpoint = (self.ckpt_path, s.phase or (s.done[-1] if s.done else None), s.phase_step)
+        self.last_checkpoint = (self.ckpt_path, s.phase or (s.done[-1] if s.done else None), s.phase_step,
+                                s.total_steps)
         self.save_weights()
         log.info("checkpoint written: %s (+ %s)", self.ckpt_path, self.out)
         self.runlog.write("checkpoint", path=str(self.ckpt_path), phase=s.phase, step=s.phase_step,
@@ -221,7 +222,7 @@ class ResumableMixin:
                 self.ema.load_state_dict(obj["ema"])
             if self.opt_d is not None and obj.get("opt_d"):
                 self.opt_d.load_state_dict(obj["opt_d"])
-        self.last_checkpoint = (Path(path), self.state.phase, self.state.phase_step)
+        self.last_checkpoint = (Path(path), self.state.phase, self.state.phase_step, self.state.total_steps)
         log.info("resumed from %s: done %s, in %s at step %d (%.1f min)", path, self.state.done,
                  self.state.phase, self.state.phase_step, self.state.phase_elapsed / 60)
         changed = changed_settings(obj.get("settings"), self.settings)
@@ -330,8 +331,8 @@ class ResumableMixin:
         self.runlog.write("interrupted", phase=s.phase, step=s.phase_step, total_steps=s.total_steps)
         if self.last_checkpoint is None:
             return f"{where}, before any checkpoint: nothing to resume"
-        path, phase, step = self.last_checkpoint
-        again = ("" if s.phase is None or (phase, step) == (s.phase, s.phase_step) else  # it is where the run stopped
+        path, phase, step, total = self.last_checkpoint
+        again = ("" if total == s.total_steps else  # it is where the run stopped (a phase's end too)
                  " (the steps after it are done again, with the same result)")
         return f"{where}; the last checkpoint ({phase}, step {step}) is {path}: continue with --resume {path}{again}"
 

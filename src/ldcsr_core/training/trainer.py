@@ -164,7 +164,7 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.opt_d: torch.optim.Optimizer | None = None
         self.runlog = JsonlLog(log_path)
         self.stopped = False  # the last run() ended on its process budget, not at the end of training
-        self.last_checkpoint = None  # (path, phase, step) of the last checkpoint written or resumed
+        self.last_checkpoint = None  # (path, phase, step, total_steps) of the last checkpoint written or resumed
         self._run_t0, self._run_steps = time.time(), 0
         self._pending = []  # (loss, parts) tensors of steps not yet logged: no device sync per step
         self.compiled = bool(compile)
