@@ -308,6 +308,29 @@ def test_an_official_checkpoint_cut_short_is_said_so(tmp_path, golden_dir):
     assert not (tmp_path / "o.safetensors").exists()
 
 
+def test_an_official_checkpoint_with_changed_bytes_is_said_damaged(tmp_path, golden_dir):
+    """torch reads a .ckpt without checking its zip's CRC-32s: one byte changed in a tensor (a bad copy)
+    converted without a word into a model of wrong weights. Now said damaged, naming the part, exit 6."""
+    import struct
+    import zipfile
+
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+
+    whole = bytearray((golden_dir / "small_official.ckpt").read_bytes())
+    with zipfile.ZipFile(golden_dir / "small_official.ckpt") as z:
+        part = max(z.infolist(), key=lambda i: i.file_size)  # a tensor's bytes
+    names, extra = struct.unpack("<HH", whole[part.header_offset + 26:part.header_offset + 30])
+    whole[part.header_offset + 30 + names + extra + part.file_size // 2] ^= 0x40
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(whole)
+    r = CliRunner().invoke(main, ["convert", str(bad), str(tmp_path / "o.safetensors")])
+    assert r.exit_code == 6 and r.output == (f"Error: {bad} is damaged: {part.filename} in it does not match the "
+                                             "checksum the archive records (a bad copy or download?): copy the file "
+                                             "again\n"), r.output
+    assert not (tmp_path / "o.safetensors").exists()
+
+
 def test_default_model_missing_is_a_clear_error(monkeypatch, tmp_path):
     from ldcsr_core import builtin_models
     monkeypatch.setattr(builtin_models, "default_model_path", lambda: tmp_path / "none.safetensors")

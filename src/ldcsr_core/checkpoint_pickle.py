@@ -9,7 +9,8 @@ arguments and state, as data); nothing is imported, constructed or called for it
 ``sys``, ``posix`` or ``nt`` through); a pickle naming any other global (``os.system`` in a
 ``__reduce__``) is refused as before, and so is a ``state_dict`` holding anything but tensors.
 Used by :func:`ldcsr_core.checkpoints.read_checkpoint` and
-:func:`ldcsr_core.official_checkpoint.builtin_twin_file`."""
+:func:`ldcsr_core.official_checkpoint.builtin_twin_file`; :func:`zip_damage` says first whether the
+file's zip archive is cut short or its bytes changed."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ import torch
 
 from .errors import CheckpointError
 
-__all__ = ["PickledObject", "INERT_MODULES", "INERT_NAMES", "load_weights_only", "state_dict_of", "pickle_refusal"]
+__all__ = ["PickledObject", "INERT_MODULES", "INERT_NAMES", "load_weights_only", "state_dict_of", "pickle_refusal",
+           "zip_damage"]
 
 #: packages whose objects a Lightning checkpoint pickles besides tensors: read as placeholders
 INERT_MODULES = ("omegaconf", "pytorch_lightning", "lightning", "lightning_fabric")
@@ -102,6 +104,30 @@ def load_weights_only(source, **kwargs):
                                          else str(first)) from None
         with torch.serialization.safe_globals([(_stand_in(n), n) for n in names]):
             return torch.load(source, weights_only=True, **kwargs)
+
+
+def zip_damage(path: Path, f) -> str | None:
+    """What is wrong with the PyTorch checkpoint (a zip archive) open as ``f``: cut short (no central
+    directory at its end), or a part whose bytes do not match the CRC-32 the archive records (torch
+    never checks them: such a copy loaded without a word, its weights wrong); None for an intact one
+    or one that is no zip (torch's legacy format). Reads the whole file; ``f`` is rewound."""
+    import zipfile
+
+    try:
+        if f.read(4) != b"PK\x03\x04":
+            return None
+        if not zipfile.is_zipfile(f):
+            return (f"{path} is cut short: a PyTorch checkpoint (a zip archive) without its end (an interrupted copy "
+                    "or download?): copy the file again")
+        try:
+            with zipfile.ZipFile(f) as z:
+                bad = z.testzip()
+        except (zipfile.BadZipFile, EOFError, ValueError) as e:
+            bad = f"({e})"
+        return None if bad is None else (f"{path} is damaged: {bad} in it does not match the checksum the archive "
+                                         "records (a bad copy or download?): copy the file again")
+    finally:
+        f.seek(0)
 
 
 def _rewind(source) -> None:

@@ -28,7 +28,7 @@ from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
 from .checkpoint_keys import mismatch_text
-from .checkpoint_pickle import load_weights_only, pickle_refusal, state_dict_of
+from .checkpoint_pickle import load_weights_only, pickle_refusal, state_dict_of, zip_damage
 from .model_metadata import (  # noqa: F401 - window_limits: its older home
     _safetensors_kind, canonical_header, is_safetensors, recorded_numbers, window_limits)
 from .words import counted
@@ -129,7 +129,6 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
     ``builtin_check``: a built-in model must be the file shipped (:func:`intact_builtin_sha256`),
     checked before it is parsed."""
     import hashlib
-    import zipfile
 
     path = check_checkpoint_file(path)
     h = hashlib.sha256()
@@ -149,16 +148,15 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
             intact_builtin_sha256(path, digest)  # a damaged install is refused before it is parsed
         if data is not None:
             return (*_parse_safetensors(data, path), digest)
+        damage = zip_damage(path, f)  # cut short, or bytes changed: torch's words, or none at all
+        if damage:
+            raise CheckpointError(damage)
         try:
             obj = load_weights_only(f, map_location="cpu")
         except pickle.UnpicklingError as e:
             raise CheckpointError(pickle_refusal(path, e)) from None
-        except Exception as e:  # a zip without its directory (at its end): cut short, not torch's words
-            f.seek(0)
-            cut = f.read(4) == b"PK\x03\x04" and not zipfile.is_zipfile(f)
-            raise CheckpointError(f"{path} is cut short: a PyTorch checkpoint (a zip archive) without its end (an "
-                                  "interrupted copy or download?): copy the file again" if cut else
-                                  f"{path} is not a readable PyTorch checkpoint: {e}") from None
+        except Exception as e:
+            raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {e}") from None
     return state_dict_of(obj, path), {}, digest
 
 
