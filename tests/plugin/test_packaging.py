@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -84,9 +86,12 @@ def test_npe2_validate_after_plain_pip_install(tmp_path):
     assert (src / "napari_ldcsr" / "napari.yaml").is_symlink()  # the repo layout, as committed
 
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", venv], tmp_path)  # no pip of its own to install
+    # this environment's pip installs into the venv (pip --python), so the venv needs no pip of its own;
+    # pip before 22.3 (Ubuntu 22.04's venvs have 22.0.2) has no --python: the venv's own pip, as before
+    elsewhere = tuple(map(int, re.findall(r"\d+", version("pip"))[:2])) >= (22, 3)
+    _run([sys.executable, "-m", "venv", *(["--without-pip"] if elsewhere else []), venv], tmp_path)
     py = venv / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", py]  # this environment's pip, installing into the venv
+    pip = [sys.executable, "-m", "pip", "--python", py] if elsewhere else [py, "-m", "pip"]
     _run([*pip, "install", "--no-deps", "--no-cache-dir", src], tmp_path)  # plain, non-editable
     _run([*pip, "install", f"npe2=={npe2.__version__}"], tmp_path)
     site = Path(_run([py, "-c", "import napari_ldcsr, os; print(os.path.dirname(napari_ldcsr.__file__))"], tmp_path).strip())
