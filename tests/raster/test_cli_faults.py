@@ -153,11 +153,9 @@ def _vrt_missing_source(tmp, model):
 def _earlier_run(args) -> None:
     """The run whose output a row starts from: in this process (the row's own run is the real
     command, in a child), and it must have written its output."""
-    from click.testing import CliRunner
+    from .conftest import cli_here
 
-    from ldcsr_core.cli import main
-
-    r = CliRunner().invoke(main, ["-q", *[str(a) for a in args]])
+    r = cli_here(args)
     assert r.exit_code == 0, r.output
 
 
