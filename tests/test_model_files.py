@@ -196,8 +196,8 @@ def test_built_in_is_decided_by_the_shipped_checksums_not_by_folder(weights, tin
     listed = [ln for ln in r.output.splitlines() if ln and not ln.startswith(" ")]
     assert listed == [f"{V1}.safetensors  [built-in]", f"{V4}.safetensors  [built-in, default]",
                       "adapted.safetensors"], r.output
-    with pytest.raises(CheckpointError, match="checkpoint not found: stray"):
-        ldcsr_core.load_model("stray", device="cpu")  # no built-in of that name
+    with pytest.raises(CheckpointError, match="no model is named 'stray': the models are "):
+        ldcsr_core.load_model("stray", device="cpu")  # no built-in nor adapted model of that name
 
     from napari_ldcsr._form import user_models
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import ldcsr_core
 from ldcsr_core.builtin_models import model_path
-from ldcsr_core.errors import InputError
+from ldcsr_core.errors import CheckpointError, InputError
 from ldcsr_core.model_names import adapted_models, default_model_name, model_named, named_models
 from tests import test_model_files
 
@@ -40,3 +42,42 @@ def test_the_named_models_are_the_built_in_ones_then_the_adapted_ones(weights, t
         model_named("copy-of-v1.safetensors")
     assert str(e.value) == (f"no model is named 'copy-of-v1.safetensors': the models are {V4}, {V1}, new.safetensors, "
                             "old.safetensors; give one of them, or a checkpoint file")
+
+
+def test_load_model_takes_every_name_the_models_are_listed_by(weights, tiny, tmp_path, monkeypatch):
+    """The API's rule is the CLI's, QGIS's and napari's (builtin_models.model_path, which --model calls):
+    an adapted model of the user's model folder by its file name, from any folder, gives the pixels
+    of its path; a file of that name in the working folder wins; an unknown name is one CheckpointError
+    (load_model's for a model not found) naming the models, in --model's words. Before: load_model('mine.safetensors') from another
+    folder was CheckpointError 'checkpoint not found: mine.safetensors', naming no model."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+    from ldcsr_core.config import tiny_test_config
+
+    folder, work = tmp_path / "models", tmp_path / "work"
+    folder.mkdir()
+    work.mkdir()
+    mine = ldcsr_core.save_model(tiny, folder / "mine.safetensors", name="mine")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(folder))
+    monkeypatch.chdir(work)
+    image = np.random.default_rng(0).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+
+    def pixels(model):
+        return ldcsr_core.upscale(image, 2.0, model=model, mode="fast")
+
+    by_name = ldcsr_core.load_model("mine.safetensors", device="cpu", dtype="float32")
+    assert model_path("mine.safetensors") == mine and by_name.name == "mine"
+    assert np.array_equal(pixels(by_name), pixels(ldcsr_core.load_model(mine, device="cpu", dtype="float32")))
+
+    with pytest.raises(CheckpointError) as e:  # as of a checkpoint not found, in --model's words
+        ldcsr_core.load_model("mine", device="cpu")
+    said = f"no model is named 'mine': the models are {V4}, {V1}, mine.safetensors; give one of them, or a checkpoint file"
+    assert str(e.value) == said
+    r = CliRunner().invoke(main, ["info", "--model", "mine"])
+    assert r.exit_code == 2 and said in " ".join(r.output.split()), r.output  # click wraps the line
+
+    ldcsr_core.save_model(ldcsr_core.build_model(tiny_test_config(), seed=1), work / "mine.safetensors", name="here")
+    here = ldcsr_core.load_model("mine.safetensors", device="cpu", dtype="float32")  # the file here is read
+    assert model_path("mine.safetensors") == Path("mine.safetensors") and here.name == "here"
+    assert not np.array_equal(pixels(here), pixels(by_name))

@@ -1,8 +1,10 @@
 """The built-in models: the package's weights folder and its rules (no torch).
 
 * :func:`default_model_path` and :func:`model_path` - the file ``load_model(source)`` reads (a path,
-  a built-in model's name, or None for the shipped default), :func:`model_file_key` what tells it
-  from another file without reading it;
+  a model's name as ``ldcsr models`` lists it, or None for the shipped default): the one rule of
+  ``load_model``, the CLI's ``--model`` and QGIS's and napari's Model lists; :func:`builtin_named`
+  the built-in model a name stands for; :func:`model_file_key` what tells it from another file
+  without reading it;
 * :func:`builtin_model_paths` and :func:`builtin_name` - which files are built-in models: those the
   shipped checksum list names, and any copy of one (by its SHA-256), wherever it is: one rule for
   ``ldcsr models``, napari's Model list and loading by name;
@@ -25,7 +27,7 @@ from .errors import CheckpointError, InputError
 from .file_names import file_version
 from .files import sha256_file
 
-__all__ = ["DEFAULT_WEIGHTS", "DEFAULT_ALIASES", "default_model_path", "model_path", "model_file_key", "BUILTIN_SUMS",
+__all__ = ["DEFAULT_WEIGHTS", "DEFAULT_ALIASES", "default_model_path", "model_path", "builtin_named", "model_file_key", "BUILTIN_SUMS",
            "in_builtin_folder", "builtin_folder_refusal", "BUILTIN_FOLDER_IS", "intact_builtin_sha256",
            "builtin_sums", "builtin_model_paths", "builtin_name", "model_identity", "distinct_models"]
 
@@ -35,9 +37,12 @@ DEFAULT_ALIASES = ("ldcsr-compact-rsscn7",)
 
 
 def model_path(source: str | os.PathLike | None = None) -> Path:
-    """The file ``load_model(source)`` reads: ``source`` itself, or the built-in model of that name
-    (file stem in the package's weights folder, or ``"ldcsr-compact-rsscn7"`` = the default), or
-    for None the default model.  The path need not exist (``load_model`` says so)."""
+    """The file ``load_model(source)`` reads: ``source`` itself when it is a path or a file there
+    (wins), or the model of that name as ``ldcsr models`` lists it (:func:`builtin_named`: a
+    built-in model by its file stem, ``"ldcsr-compact-rsscn7"`` = the default; else an adapted model
+    of the user's model folder by its file name, :func:`ldcsr_core.model_names.model_named`: a name
+    of neither is a :class:`CheckpointError` naming the models, in its words), or for None the
+    default model.  A path need not exist (``load_model`` says so)."""
     if source is None:
         path = default_model_path()
         if not path.is_file():
@@ -54,13 +59,31 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
         raise InputError("the model path is empty: give a checkpoint file or a built-in model's name, "
                          "or none at all (None, no --model) for the shipped model")
     path = Path(source)
-    builtin = default_model_path().parent / f"{path.name}.safetensors"
-    if not path.exists() and path.name == str(source):
-        if builtin in builtin_model_paths():
-            return builtin  # a built-in model by name
-        if path.name in DEFAULT_ALIASES:
-            return default_model_path()
+    builtin = builtin_named(source)
+    if builtin is not None:
+        return builtin
+    if path.name == str(source) and not os.path.lexists(path):  # a name, no file (nor link) here
+        from .model_names import model_named
+
+        try:
+            return model_named(path.name)  # an adapted model's file
+        except InputError as e:  # QGIS's and --model's words, as load_model says a model not found
+            raise CheckpointError(str(e)) from None
     return path
+
+
+def builtin_named(source: str | os.PathLike) -> Path | None:
+    """The built-in model the name ``source`` stands for (its file stem in the package's weights
+    folder, or one of :data:`DEFAULT_ALIASES`: the default), or None for any other value and for a
+    name that is a file in the working folder (the file wins).  Such a name stays one, so that Dask
+    workers find the model in their own installation (``--model``)."""
+    path = Path(source)
+    if path.exists() or path.name != str(source):
+        return None
+    builtin = default_model_path().parent / f"{path.name}.safetensors"
+    if builtin in builtin_model_paths():
+        return builtin
+    return default_model_path() if path.name in DEFAULT_ALIASES else None
 
 
 def model_file_key(source: str | os.PathLike | None = None) -> tuple:

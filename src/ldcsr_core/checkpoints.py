@@ -335,10 +335,12 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     Parameters
     ----------
     source : path to an official Lightning ``.ckpt`` (UNet from its EMA weights), to our
-        ``.safetensors`` format (config and provenance in its metadata), the name of a model
-        shipped in the package's weights folder (file stem, e.g. ``"ldcsr-compact-rsscn7-v1"``;
-        ``"ldcsr-compact-rsscn7"`` is the default),
-        or None for the default model shipped inside the package.
+        ``.safetensors`` format (config and provenance in its metadata), a model's name as
+        ``ldcsr models`` lists it (:func:`~ldcsr_core.builtin_models.model_path`, the rule of
+        ``--model``: a file there of that name wins; a built-in model by file stem, e.g.
+        ``"ldcsr-compact-rsscn7-v1"``, ``"ldcsr-compact-rsscn7"`` the default; an adapted model of
+        the user's model folder by file name, ``"mine.safetensors"``; another name: a
+        :class:`CheckpointError` naming the models), or None for the default model shipped inside the package.
     device : "auto" (CUDA, MPS, then CPU), "cpu", "cuda", "mps" or a torch.device.
     config : override the architecture (otherwise read from metadata or inferred from shapes).
     with_encoder : also load the stage-1 encoder (training / fine-tuning only).

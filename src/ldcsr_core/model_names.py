@@ -5,7 +5,8 @@
 * :func:`named_models` - ``{name: file}``: each built-in model by the name ``ldcsr upscale --model``
   takes (its file's stem, e.g. ``ldcsr-compact-rsscn7-v3``; the default first), then each adapted
   model by its file name (``mine.safetensors``), as ``ldcsr models`` and napari list them;
-* :func:`model_named` - the file of one of those names, or one :class:`~ldcsr_core.errors.InputError`
+* :func:`model_named` - the file of one of those names (``load_model`` and ``--model`` by
+  :func:`~ldcsr_core.builtin_models.model_path`, a file there first), or one :class:`~ldcsr_core.errors.InputError`
   naming them all.
 """
 

@@ -141,32 +141,28 @@ class ImagesType(click.ParamType):
 
 
 class ModelType(click.ParamType):
-    """A checkpoint file, or the name of a model ``ldcsr models`` lists, by the one rule of QGIS's
-    and napari's Model lists (:func:`ldcsr_core.model_names.model_named`): a path that is there wins;
-    else a built-in model's name (kept a name, so that Dask workers find the model in their own
-    installation) or an adapted model's file name in the user's model folder (its path); else one
-    usage error naming the models there are. Checked up front."""
+    """A checkpoint file, or the name of a model ``ldcsr models`` lists, by the engine's one rule,
+    ``load_model``'s and that of QGIS's and napari's Model lists
+    (:func:`ldcsr_core.builtin_models.model_path`): a path that is there wins; else a built-in
+    model's name (kept a name, so that Dask workers find the model in their own installation) or an
+    adapted model's file name in the user's model folder (its path); else one usage error naming
+    the models there are. Checked up front."""
 
     name = "FILE|NAME"
 
     def convert(self, value, param, ctx):
-        from ..builtin_models import model_path
-        from ..errors import InputError
+        from ..builtin_models import builtin_named, model_path
+        from ..errors import CheckpointError, InputError
 
         if isinstance(value, Path):
             return value
         try:
             path = model_path(value)
-        except InputError as e:  # an empty value ("$MODEL" unset)
+        except (InputError, CheckpointError) as e:  # an empty value ("$MODEL" unset); a name of no
+            # model: 'no model is named 'x': the models are …', as QGIS says it
             self.fail(str(e), param, ctx)
-        if Path(value).name == str(value) and not os.path.lexists(value):  # a name, not a file here
-            from ..model_names import model_named
-
-            try:
-                named = model_named(value)
-            except InputError as e:  # 'no model is named 'x': the models are …', as QGIS says it
-                self.fail(str(e), param, ctx)
-            return value if named == path else named  # a built-in model's name stays one
+        if builtin_named(value) is not None:
+            return value  # a built-in model's name stays one
         if path.is_dir():
             self.fail(f"{value!r} is a directory, not a checkpoint file", param, ctx)
         if not path.is_file():
