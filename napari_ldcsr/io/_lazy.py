@@ -40,8 +40,8 @@ LAZY_MIN_PIXELS = 6000 * 6000
 #: lazy block of a big PNG or JPEG decoded it again (0.25-1.6 s a 256² block of a 7000² PNG). Such a
 #: file is read whole where it fits the in-memory limit (:func:`should_open_lazily`), lazily beyond it.
 WHOLE_READ_DRIVERS = ("PNG", "JPEG")
-#: A whole read holds the file's bands and their copy in the layer's order at once (the eager reader's
-#: peak, ``layer_data_from_geotiff``): twice the pixels must fit the free memory.
+#: A whole read holds the file's pixels once (the eager reader's peak, ``layer_data_from_geotiff``); twice
+#: them must fit the free memory, leaving as much again for what napari and a Run make of the layer.
 WHOLE_READ_PEAK = 2
 #: Block side of the dask arrays (pixels of the level).
 CHUNK = 1024

@@ -46,6 +46,30 @@ def rgb_order(count: int, colorinterp: list[str], descriptions=()) -> tuple[int,
 CONTRAST_PIXELS = 2**18
 
 
+def rows_at_once(count: int, w: int) -> int:
+    """Rows of a ``count``-band raster ``w`` pixels wide that hold :data:`CONTRAST_PIXELS` (at least one)."""
+    return max(1, CONTRAST_PIXELS // max(1, count * w))
+
+
+def in_layer_order(data, order):
+    """``data`` (bands, h, w) as one RGB(A) layer's ``(h, w, bands)``, its bands in ``order``
+    (:func:`rgb_order`): a view of ``data`` whose bands are put in that order in place, a few rows at a
+    time (:func:`rows_at_once`), so that a whole read holds its pixels once, not them and a reordered
+    copy. Read-only ``data`` is copied."""
+    import numpy as np
+
+    order = list(order)
+    if order != list(range(len(order))):
+        if not data.flags.writeable:
+            data = data[order]
+        else:
+            step = rows_at_once(data.shape[0], data.shape[2])
+            for r0 in range(0, data.shape[1], step):
+                rows = data[:, r0:r0 + step]
+                rows[...] = rows[order]
+    return np.moveaxis(data, 0, -1)
+
+
 def _valid_range(values, valid) -> tuple[float, float] | None:
     """(min, max) of ``values``' valid finite pixels; None if there is none."""
     import numpy as np
@@ -85,7 +109,7 @@ def band_contrasts(values, valid_of, together=None) -> list[list[float] | None]:
     count, h, w = values.shape
     if values.dtype == np.uint8:
         return [None] * (count + 1)
-    step = max(1, CONTRAST_PIXELS // max(1, count * w))
+    step = rows_at_once(count, w)
     ranges: list[tuple[float, float] | None] = [None] * count
     for r0 in range(0, h, step):
         valid = valid_of(r0, min(h, r0 + step))

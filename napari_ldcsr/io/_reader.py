@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from .._geometry import layer_placement_from_transform
-from ._raster_layers import (LayerData, _alpha_holds_mask, band_contrasts, is_rgb, mask_is_alpha,  # noqa: F401
-                             raster_metadata, rgb_order, shown_in_order)
+from ._raster_layers import (LayerData, _alpha_holds_mask, band_contrasts, in_layer_order, is_rgb,  # noqa: F401
+                             mask_is_alpha, raster_metadata, rgb_order, shown_in_order)
 
 __all__ = ["napari_get_reader", "read_geotiff", "layer_data_from_geotiff", "mask_is_alpha", "unopened"]
 
@@ -179,7 +179,7 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
         kwargs.update(rgb=True, metadata=shown_in_order(metadata, order))
         if contrasts and contrasts[-1]:  # all bands together
             kwargs["contrast_limits"] = contrasts[-1]
-        return [(np.moveaxis(data[list(order)], 0, -1), kwargs, "image")]
+        return [(in_layer_order(data, order), kwargs, "image")]  # its pixels once, not a reordered copy
     if contrasts:
         contrasts = contrasts[:-1]
         if all(contrasts):

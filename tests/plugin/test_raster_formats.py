@@ -14,6 +14,7 @@ import pytest
 import rasterio
 import rasterio.shutil
 from rasterio.crs import CRS
+from rasterio.enums import ColorInterp
 from rasterio.transform import Affine
 
 from napari_ldcsr.io._reader import napari_get_reader
@@ -174,17 +175,13 @@ def test_a_big_png_or_jpeg_is_read_whole_where_it_fits_in_memory(tmp_path, monke
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "uint16"])
-def test_a_big_png_is_read_whole_only_where_the_reads_peak_fits_the_free_memory(tmp_path, monkeypatch, dtype):
-    """Before: a big PNG was read whole where its pixels alone fit the free memory, but the read holds
-    them and their copy in the layer's order at once (twice them): with 1.5 times its pixels free, napari
-    was pushed into swap or killed where a lazy layer needed little. The measured peak of the read is
-    what WHOLE_READ_PEAK says."""
-    import tracemalloc
-
+def test_a_big_png_is_read_whole_only_where_twice_its_pixels_fit_the_free_memory(tmp_path, monkeypatch, dtype):
+    """Before: a big PNG was read whole where its pixels alone fit the free memory: with 1.5 times them
+    free, napari was pushed into swap or killed where a lazy layer needed little. The read holds its pixels
+    once (the next test); WHOLE_READ_PEAK leaves as much again for what napari and a Run make of them."""
     import ldcsr_core.host_memory as host_memory
 
     from napari_ldcsr.io import _lazy
-    from napari_ldcsr.io._reader import layer_data_from_geotiff
 
     rgb = np.random.default_rng(6).integers(0, 256, (3, 200, 300)).astype(dtype)
     path = tmp_path / "scene.png"
@@ -192,17 +189,97 @@ def test_a_big_png_is_read_whole_only_where_the_reads_peak_fits_the_free_memory(
         dst.write(rgb)
     (tmp_path / "scene.pgw").write_text("2\n0\n0\n-2\n500000\n4100000\n")
     monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 64 * 64)
-    layer_data_from_geotiff(path)  # its imports done before the read is measured
-    tracemalloc.start()
-    try:
-        layer_data_from_geotiff(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert rgb.nbytes * 1.9 < peak <= rgb.nbytes * (_lazy.WHOLE_READ_PEAK + 0.1)
     for free, lazily in ((int(rgb.nbytes * 1.5), True), (_lazy.WHOLE_READ_PEAK * rgb.nbytes, False)):
         monkeypatch.setattr(host_memory, "available_bytes", lambda free=free: free)
         assert _lazy.should_open_lazily(path) is lazily, free
+
+
+#: A subprocess's peak memory (VmHWM, reset by /proc/self/clear_refs) while the eager reader reads argv[1]
+_PEAK = """
+import sys
+from napari_ldcsr.io._reader import layer_data_from_geotiff
+def status(key):
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(key)) * 1024
+layer_data_from_geotiff(sys.argv[2])  # imports and GDAL's drivers loaded first
+open("/proc/self/clear_refs", "w").write("5")
+before = status("VmRSS:")
+data = layer_data_from_geotiff(sys.argv[1])[0][0]
+print(status("VmHWM:") - before, data.nbytes)
+"""
+
+
+def _scene(h=2000, w=2400):
+    """(3, h, w) uint8 bands: gradients, every fifth column noise."""
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([x % 256, y % 256, (x + y) // 3 % 256]).astype(np.uint8)
+    rgb[:, :, ::5] = np.random.default_rng(2).integers(0, 256, (3, h, len(range(0, w, 5))), dtype=np.uint8)
+    return rgb
+
+
+def _write(path, bands, colorinterp=None):
+    """``bands`` as a GeoTIFF at ``path``, or its copy there as a PNG/JPEG with a world file."""
+    driver = {".png": "PNG", ".jpg": "JPEG"}.get(path.suffix, "GTiff")
+    tif = path if driver == "GTiff" else path.with_suffix(".tif")
+    with rasterio.open(tif, "w", driver="GTiff", height=bands.shape[1], width=bands.shape[2], count=len(bands),
+                       dtype=bands.dtype, crs="EPSG:32633", transform=Affine(2, 0, 500000, 0, -2, 4100000)) as dst:
+        dst.write(bands)
+        if colorinterp:
+            dst.colorinterp = colorinterp
+    if driver != "GTiff":
+        with rasterio.open(tif) as s:
+            rasterio.shutil.copy(s, path, driver=driver, WORLDFILE="YES")
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_png_or_jpeg_read_whole_holds_its_pixels_once(tmp_path, suffix):
+    """Before: reading a PNG or a JPEG whole into one RGB layer peaked at twice its pixels (a 20000² RGB
+    PNG: 2.4 GB for 1.2 GB of pixels): the layer's bands were a copy of the bands read, and GDAL decoded a
+    PNG into a buffer of its own first. Now the layer is a view of the bands read and a PNG is decoded row
+    by row into them: the peak, measured in a subprocess, is its pixels and a little; the layer's pixels
+    are the file's."""
+    import subprocess
+    import sys
+
+    from napari_ldcsr.io._reader import layer_data_from_geotiff
+
+    if not os.access("/proc/self/clear_refs", os.W_OK):
+        pytest.skip("no /proc/self/clear_refs to reset the peak memory")
+    rgb = _scene()
+    path, small = _write(tmp_path / f"scene{suffix}", rgb), _write(tmp_path / f"small{suffix}", rgb[:, :64, :64])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([q for q in sys.path if q]))
+    r = subprocess.run([sys.executable, "-c", _PEAK, str(path), str(small)], capture_output=True, text=True,
+                       timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    peak, nbytes = map(int, r.stdout.split()[-2:])
+    assert nbytes == rgb.nbytes and peak < 1.4 * nbytes, peak / nbytes  # twice them before
+    data, meta, _ = layer_data_from_geotiff(path)[0]
+    with rasterio.open(path) as s:
+        assert meta["rgb"] and np.array_equal(data, np.moveaxis(s.read(), 0, -1))
+    if suffix == ".png":
+        assert np.array_equal(data, np.moveaxis(rgb, 0, -1))
+
+
+def test_a_blue_green_red_raster_is_put_in_the_layers_order_in_place(tmp_path):
+    """Before: a raster stored blue, green, red was shown red, green, blue through a reordered copy of its
+    bands (twice its pixels in NumPy arrays). Now its bands are reordered in place, a few rows at a time:
+    the arrays the read makes peak at its pixels and a little; the layer is the file's bands, red first."""
+    import tracemalloc
+
+    from napari_ldcsr.io._reader import layer_data_from_geotiff
+
+    rgb = _scene()
+    path = _write(tmp_path / "bgr.tif", rgb[::-1].copy(), [ColorInterp.blue, ColorInterp.green, ColorInterp.red])
+    layer_data_from_geotiff(_write(tmp_path / "small.tif", rgb[:, :64, :64]))  # its imports done first
+    tracemalloc.start()
+    try:
+        data, meta, _ = layer_data_from_geotiff(path)[0]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.2 * rgb.nbytes, peak / rgb.nbytes  # twice them before
+    assert meta["rgb"] and meta["metadata"]["colorinterp"] == ["red", "green", "blue"]
+    assert np.array_equal(data, np.moveaxis(rgb, 0, -1))
 
 
 def test_a_png_dropped_in_asks_for_a_reader_until_a_preference_picks_one(make_napari_viewer, tmp_path,
