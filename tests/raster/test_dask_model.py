@@ -1,7 +1,8 @@
 """The model on a real dask.distributed cluster's workers: the output equals the single-process
 file, workers that cannot load the model (other weights or software, no file) are named and left
 out, the model is unloaded (after a run, a Ctrl-C, a client killed with kill -9), workers that join
-later get tiles, the quieting plugin of a run in progress kept. The cluster seen from the client:
+later get tiles, the quieting plugin of a run in progress kept, K samples' mean and spread the
+single-process files. The cluster seen from the client:
 test_dask_cluster.py; the threads the workers run a tile on: test_dask_threads.py."""
 
 from __future__ import annotations
@@ -51,6 +52,29 @@ def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client
     assert x.dtype == np.uint16 and x.std() > 0
     np.testing.assert_array_equal(x, y)
     assert {k: v for k, v in ta.items()} == {k: v for k, v in tb.items()}
+
+
+def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path, client, monkeypatch):
+    """SampledRunner wraps any runner: K seeds on a Dask cluster = the single-process files (the
+    mean and the spread; test_spread.py: the spread itself)."""
+    monkeypatch.setattr(tiny_model, "tile_max", 64)  # diffusion windows of 64 px: several tiles
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+
+    src = rasters["uint16_nodata"]
+    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(seed=7, samples=2))
+    single = upscale_raster(src, tmp_path / "single.tif", **kw)
+    source = ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(), seed=0),
+                         key="tiny-test-seed0")
+    runner = DaskRunner(client, source, in_flight=3)
+    try:
+        res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
+    finally:
+        runner.close()
+    assert res.tiles == single.tiles >= 2
+    for a, b in ((single.dst, res.dst), (single.spread, res.spread)):
+        with rasterio.open(a) as x, rasterio.open(b) as y:
+            np.testing.assert_array_equal(x.read(), y.read())
 
 
 def _ldcsr_plugins(client):

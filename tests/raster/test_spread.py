@@ -259,34 +259,6 @@ def test_spread_out_must_be_a_file_name(rasters, tiny_model_file, tmp_path):
     assert r.exit_code == 2 and "ending in .tif or .tiff" in r.output and "folder" not in r.output, r.output
 
 
-def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path, monkeypatch):
-    """SampledRunner wraps any runner: K seeds on a Dask cluster = the single-process files."""
-    monkeypatch.setattr(tiny_model, "tile_max", 64)  # diffusion windows of 64 px: several tiles
-    import functools
-
-    distributed = pytest.importorskip("distributed")
-    import ldcsr_core
-    from ldcsr_core.config import tiny_test_config
-    from ldcsr_core.geo.distributed import DaskRunner, ModelSource
-
-    src = rasters["uint16_nodata"]
-    kw = dict(model=tiny_model, scale=2.0, options=pl.UpscaleOptions(seed=7, samples=2))
-    single = pl.upscale_raster(src, tmp_path / "single.tif", **kw)
-    source = ModelSource(builder=functools.partial(ldcsr_core.build_model, config=tiny_test_config(), seed=0),
-                         key="tiny-test-seed0")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        runner = DaskRunner(client, source, in_flight=3)
-        try:
-            res = pl.upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
-        finally:
-            runner.close()
-    assert res.tiles == single.tiles >= 2
-    for a, b in ((single.dst, res.dst), (single.spread, res.spread)):
-        with rasterio.open(a) as x, rasterio.open(b) as y:
-            np.testing.assert_array_equal(x.read(), y.read())
-
-
 def test_spread_reads_in_physical_units_as_the_mean_does(tiny_model, tmp_path):
     """A reflectance scene (raw × 1e-4 − 0.1): the spread keeps |scale| and unit, and no offset (an
     offset does not move a standard deviation). Before: the spread file had neither (raw units next
