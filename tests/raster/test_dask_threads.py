@@ -69,12 +69,12 @@ def test_each_worker_runs_its_tiles_on_its_share_of_its_own_cores(rasters, tiny_
     whatever the worker's cores and Dask threads (a 32-core worker on 1 thread, a worker of 4 Dask
     threads on a 4-core machine on 4 × the client's), and a shared cluster's worker kept torch at
     that count after the run. Now each runs (its cores // the Dask threads of the workers on its
-    machine), and its own count after; ``--dask local:N``'s workers share this machine's cores. Before
-    that: the worker processes of one machine each took all its cores (2 × 2 torch threads on 2 cores)."""
+    machine), and its own count after; ``--dask local:N``'s workers share this machine's cores (checked
+    on the local:1 cluster of test_a_dask_output_records_the_threads_its_workers_ran). Before that:
+    the worker processes of one machine each took all its cores (2 × 2 torch threads on 2 cores)."""
     import torch
 
     from ldcsr_core import threads
-    from ldcsr_core.geo.distributed import dask_runner
 
     monkeypatch.delenv(threads.ENV, raising=False)  # the client in auto: its count is not the workers'
     monkeypatch.setattr(threads, "_override", None)
@@ -98,8 +98,6 @@ def test_each_worker_runs_its_tiles_on_its_share_of_its_own_cores(rasters, tiny_
             assert sum(ran.get(a, [1])[0] * n for a, n in nthreads.items()) <= max(max(cores.values()),
                                                                                    sum(nthreads.values()))
             assert {a: c.submit(_torch_threads, workers=[a], pure=False).result() for a in workers} == own
-        with dask_runner("local:1", ModelSource(builder=functools.partial(int, 0), key="zero")) as runner:
-            assert runner.source.threads == threads.worker_threads(1) == threads.available_cores()
     finally:
         torch.set_num_threads(before)
         c2.close()
@@ -145,6 +143,8 @@ def test_a_dask_output_records_the_threads_its_workers_ran(rasters, tiny_model, 
     assert upscale_raster(src, tmp_path / "dask.tif", output=resume, **kw).status == "skipped"  # resumed here
     assert on_dask("here.tif", output=resume).status == "skipped"  # and on the cluster
     with dask_runner("local:1", source) as runner:
+        # --dask local:N's workers share this machine's cores (before in test_each_worker_runs_its_tiles_...)
+        assert runner.source.threads == threads.worker_threads(1) == threads.available_cores()
         on_dask("local.tif", runner)
     assert tags("local.tif")["LDCSR_THREADS"] == f"auto:workers:{threads.worker_threads(1)}"
     monkeypatch.setenv(threads.ENV, "1")  # fixed: every worker runs the client's count, as before
