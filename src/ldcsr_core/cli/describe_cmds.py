@@ -60,6 +60,19 @@ def _nodata_line(ds, declared) -> str:
     return f"{line} (--nodata; the file declares {file}{written})"
 
 
+def _check_sources(ds, file: Path) -> None:
+    """:class:`RasterIOError` (exit 5) for a file ``ds`` reads that is not there (a VRT's moved source),
+    in the words upscale's first read of it fails with; no pixel is read."""
+    import errno
+
+    from ..errors import RasterIOError
+    from ..geo.raster_io import files_read
+
+    for f, what in files_read(ds):
+        if what != "the input" and not os.path.exists(f):
+            raise RasterIOError(errno.ENOENT, f"cannot read {file.name}: {f}: No such file or directory")
+
+
 def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path, mode, output) -> list[str]:
     """``ldcsr info``'s lines for FILE."""
     from ..errors import InputError
@@ -74,6 +87,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
     lines: list[str] = []
     say = lines.append
     with open_raster(file, nodata=nodata) as ds:  # --nodata: as upscale would read and write it
+        _check_sources(ds, file)
         i = raster_info(ds)
         say(f"file:        {file}")
         say(f"driver:      {getattr(ds, 'source_driver', i.driver)}")
