@@ -22,3 +22,31 @@ def test_info_refuses_a_vrt_whose_source_is_missing_as_upscale_does(tmp_path, mo
     assert up.exit_code == 5 and up.stderr.strip() == r.stderr.strip(), up.output
     (tmp_path / "gone.tif").symlink_to("elsewhere.tif")  # a source that is a broken link: as missing
     assert CliRunner().invoke(main, ["info", "scene.vrt"]).exit_code == 5
+
+
+def test_info_says_the_nan_nodata_a_float_output_of_a_file_without_one_declares(tmp_path, monkeypatch):
+    """Before: `nodata: none` for a float32 file that declares none, whose output upscale writes
+    declaring nodata NaN (its NaN pixels NaN): info's line said nothing of it."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    monkeypatch.chdir(tmp_path)
+    a = np.random.default_rng(0).random((3, 32, 32)).astype("float32")
+    a[:, :4] = np.nan
+    with rasterio.open("f.tif", "w", driver="GTiff", width=32, height=32, count=3, dtype="float32",
+                       crs="EPSG:32633", transform=from_origin(0, 320, 10, 10)) as d:
+        d.write(a)
+    for extra, said in (([], "none (the output declares nan: its invalid pixels are NaN)"),
+                        (["--nodata", "none"], "none (--nodata; the file declares none; the output declares nan: "
+                                                "its invalid pixels are NaN)")):
+        r = CliRunner().invoke(main, ["info", "f.tif", *extra])
+        assert r.exit_code == 0, r.output
+        assert f"nodata:      {said}\n" in r.stdout, r.stdout
+    up = CliRunner().invoke(main, ["-q", "upscale", "f.tif", "-o", "o.tif", "-s", "2", "--mode", "fast"])
+    assert up.exit_code == 0, up.output
+    with rasterio.open("o.tif") as o:
+        assert np.isnan(o.nodata) and np.isnan(o.read(1)[:8]).all()
+    with rasterio.open("f.tif", "r+") as d:  # a declared value: the output's, said as before
+        d.nodata = -1
+    assert "nodata:      -1.0\n" in CliRunner().invoke(main, ["info", "f.tif"]).stdout

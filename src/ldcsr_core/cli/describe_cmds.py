@@ -42,12 +42,16 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
 def _nodata_line(ds, declared) -> str:
     """What upscale treats as nodata on ``ds`` (open_raster's, with --nodata or not) and, when that
     is more than one value, the one the output declares: '0.0', '0.0..5.0; the output declares
-    0.0 (--nodata; the file declares none)', 'band 1: none; band 2: 0.0; ... (the file's, by band)'."""
+    0.0 (--nodata; the file declares none)', 'band 1: none; band 2: 0.0; ... (the file's, by band)';
+    with the NaN a float output of none declares: 'none (the output declares nan: ...)'."""
+    from ..geo.nodata_masks import output_nodata
     from ..geo.nodata_override import nodata_text
 
+    out = output_nodata(declared, ds.dtypes[0])  # a float output of none declares NaN
+    nan = "" if out is declared else f"; the output declares {nodata_text(out)}: its invalid pixels are NaN"
     bands = getattr(ds, "band_nodata", None)
     if bands is None:  # the file's one value, or none
-        return nodata_text(declared)
+        return nodata_text(declared) + (f" ({nan[2:]})" if nan else "")
     values = dict(enumerate(bands, 1)) if len(set(bands)) > 1 else bands[0]
     plain = not isinstance(values, dict) and all(isinstance(v, float) for v in values) and len(values) <= 1
     line = nodata_text(declared) if plain else nodata_text(values)
@@ -57,7 +61,7 @@ def _nodata_line(ds, declared) -> str:
     file = ds.file_dataset.nodatavals
     file = "none" if all(v is None for v in file) else nodata_text(
         file[0] if len(set(map(repr, file))) == 1 else {b: (v,) if v is not None else () for b, v in enumerate(file, 1)})
-    return f"{line} (--nodata; the file declares {file}{written})"
+    return f"{line} (--nodata; the file declares {file}{written}{nan})"
 
 
 def _check_sources(ds, file: Path) -> None:
