@@ -101,6 +101,20 @@ class InputPathType(click.Path):
         return super().convert(value, param, ctx)
 
 
+class ReportPathType(click.Path):
+    """A report file (``--json``): a name ending in a folder separator (``out/sub/``) is refused, exit 2,
+    as upscale's ``-o`` is (before, the separator was dropped and a file ``out/sub`` written)."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
+        if isinstance(value, str) and value.endswith(seps):
+            self.fail(f"{value} names a folder, not a file: give the report a file name", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class CheckpointPathType(click.Path):
     """A checkpoint file given as a path (``models PATH...``, ``convert CKPT``): one that is not
     there at all is a usage error (exit 2, click's 'File ... does not exist.'); a link there to a

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..rules import MAX_SCALE
 from . import options as opt
 
 __all__ = ["selfcheck_command", "parse_window"]
-
 
 def parse_window(text: str | None):
     """``"x,y,w,h"`` (column, row, width, height in pixels) → ``(row_off, col_off, height, width)``."""
@@ -24,7 +21,6 @@ def parse_window(text: str | None):
     if x < 0 or y < 0 or w < 1 or h < 1:
         raise click.BadParameter(f"needs x, y >= 0 and w, h >= 1, got {text!r}", param_hint="'--window'")
     return y, x, h, w
-
 
 @click.command("selfcheck")
 @click.argument("scene", type=opt.InputPathType())
@@ -42,7 +38,7 @@ def parse_window(text: str | None):
               help="How many windows to sample from a large scene (regular grid).")
 @click.option("--sample-size", type=click.IntRange(min=16), default=512, show_default=True,
               help="Side of the sampled windows (px).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--json", "json_out", type=opt.ReportPathType(), default=None,
               help="Also write the figures as a JSON list, one object per scale (atomically); a .html "
                    "name gets the HTML page instead (as QGIS's quality report).")
 @opt.report_overwrite_opt

@@ -259,7 +259,7 @@ class _StderrNow(logging.StreamHandler):
 @opt.tile_opt
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Use only every k-th image so that at most N remain.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--json", "json_out", type=opt.ReportPathType(),
               help="Write results as JSON (atomically; a .json name, not .html).")
 @opt.report_overwrite_opt
 @opt.device_opt
