@@ -152,6 +152,7 @@ class CompareDock(QWidget):
         self.link = CameraLink([camera(viewer)] + [camera(m) for m in self.models.values()])
         self._follow_order()
         viewer.dims.events.order.connect(self._follow_order)
+        self._following = False  # the panels' sliders are being set to the main viewer's
         self._follow_point()
         viewer.dims.events.point.connect(self._follow_point)
         for m in self.models.values():  # a panel's own slider moved: the main view (and so all) follows
@@ -175,15 +176,21 @@ class CompareDock(QWidget):
         """Show the picture of a stack the main view shows (a time series' date, a band stack's band):
         the panels' sliders take the main viewer's, axis for axis from the last (napari lines up the
         layers' axes from their last)."""
-        point = tuple(self.viewer.dims.point)
-        for m in self.models.values():
-            off, axes = len(point) - m.dims.ndim, list(m.dims.not_displayed)
-            if off >= 0 and axes:
-                m.dims.set_point(axes, [point[a + off] for a in axes])
+        point, self._following = tuple(self.viewer.dims.point), True
+        try:
+            for m in self.models.values():
+                off, axes = len(point) - m.dims.ndim, list(m.dims.not_displayed)
+                if off >= 0 and axes:
+                    m.dims.set_point(axes, [point[a + off] for a in axes])
+        finally:
+            self._following = False
 
     def _lead_point(self, event) -> None:
-        """A panel's slider moved: the main viewer's takes it (and the other panels, from it)."""
+        """A panel's slider moved: the main viewer's takes it (and the other panels, from it); not
+        where the panel follows the main viewer (a shorter stack held at its end would hold it there)."""
         dims = event.source
+        if self._following:
+            return
         off, axes = self.viewer.dims.ndim - dims.ndim, list(dims.not_displayed)
         if off >= 0 and axes:
             self.viewer.dims.set_point([a + off for a in axes], [dims.point[a] for a in axes])

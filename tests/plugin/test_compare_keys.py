@@ -113,3 +113,21 @@ def test_the_panels_show_the_picture_of_a_stack_the_main_view_shows(ldcsr, qtbot
     for qtv in dock.qt_viewers.values():  # what each panel draws at its middle: the second date
         shot = qtv.screenshot(flash=False)
         np.testing.assert_allclose(shot[shot.shape[0] // 2, shot.shape[1] // 2, :3], 80, atol=2)  # not 40, 120
+
+
+def test_the_main_slider_goes_past_the_end_of_a_shorter_stack_in_the_panels(ldcsr, qtbot):
+    """The panels' stack (three dates) is shorter than another layer of the main view (six dates): the
+    main slider shows the longer one's later dates, the panels their last date. Before: a panel, held at
+    its last date, handed it back to the main slider, which could not go past date 3."""
+    viewer, widget = ldcsr
+    dates = viewer.add_image(np.stack([np.full((20, 30), 40 * (i + 1), dtype=np.uint8) for i in range(3)]),
+                             name="dates", contrast_limits=(0, 255))
+    viewer.add_image(np.zeros((6, 20, 30), dtype=np.uint8), name="longer")
+    widget.set_layer(dates)
+    widget.live.compare_button.setChecked(True)
+    dock = widget.live.compare_dock
+    viewer.dims.set_current_step(0, 5)
+    assert viewer.dims.current_step[0] == 5
+    assert {n: m.dims.current_step[0] for n, m in dock.models.items()} == dict.fromkeys(dock.models, 2)
+    dock.models["LDCSR"].dims.set_current_step(0, 1)  # a panel's own slider still moves every view
+    assert {m.dims.current_step[0] for m in (viewer, *dock.models.values())} == {1}
