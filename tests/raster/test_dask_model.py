@@ -484,3 +484,24 @@ def test_runs_that_keep_the_model_leave_no_quieting_plugin_on_a_shared_client(cl
 
         for name in _ldcsr_plugins(client):
             remove_plugin(client, name)
+
+
+def test_a_built_in_models_name_is_loaded_by_name_on_the_workers(rasters, client, tmp_path):
+    """`ldcsr upscale --dask ... --model ldcsr-compact-rsscn7-v4`: each worker loads the built-in model
+    of its own installation, and the output is the single-process file. Before: the client hashed the
+    name as a file, exit 5 "[Errno 2] No such file or directory: 'ldcsr-compact-rsscn7-v4'"."""
+    import ldcsr_core
+    from ldcsr_core.builtin_models import default_model_path
+
+    name = default_model_path().stem
+    model = ldcsr_core.load_model(name, device="cpu")
+    kw = dict(model=model, scale=2.0, options=UpscaleOptions(mode="fast"))
+    upscale_raster(rasters["gray"], tmp_path / "single.tif", **kw)
+    runner = DaskRunner(client, ModelSource(path=name, threads=1, weights_sha256=model.weights_sha256))
+    try:
+        upscale_raster(rasters["gray"], tmp_path / "dask.tif", runner=runner, **kw)
+        assert runner.model_loads() and set(runner.model_loads().values()) == {1}
+    finally:
+        runner.close()
+    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())

@@ -61,8 +61,10 @@ class ModelSource:
     def cache_key(self) -> str:
         if self.key:
             return self.key
-        if self.path is not None:
-            return f"{Path(self.path).name}-{sha256_file(self.path)[:16]}-{self.device}-{self.dtype}"
+        if self.path is not None:  # a built-in model's name: its file in the client's installation
+            from ..builtin_models import model_path
+
+            return f"{Path(self.path).name}-{sha256_file(model_path(self.path))[:16]}-{self.device}-{self.dtype}"
         if self.builder is not None:
             return hashlib.sha256(repr(self.builder).encode()).hexdigest()[:16] + f"-{self.device}"
         return f"default-{self.device}-{self.dtype}"
