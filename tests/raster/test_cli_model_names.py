@@ -82,3 +82,21 @@ def test_an_unknown_models_name_is_one_usage_error_naming_the_models(mine, raste
                               "checkpoint file", code=2)
     r = run("upscale", rasters["gray"], "-o", tmp_path / "o.tif", "-s", 2, "--model", "sub/mine.safetensors")
     assert_clean_error(r, "checkpoint file 'sub/mine.safetensors' does not exist", code=2)  # a path: no name
+
+
+def test_a_built_in_models_name_reads_none_of_the_users_models(mine, monkeypatch):
+    """A built-in name wins over the user's models: they are not listed, nor hashed, to take it. For a
+    while on 2026-12-07 (ab9497d) each one of a built-in model's size (a copy is no adapted model) was
+    hashed at every `--model NAME` (30 such files in the folder: 1.35 s, 1 ms without), the others opened."""
+    from ldcsr_core import builtin_models
+    from ldcsr_core.cli.options import ModelType
+
+    default = builtin_models.default_model_path()
+    same_size = bytearray(default.read_bytes())
+    same_size[-1] ^= 1  # the size of a built-in model, other bytes: told apart by its SHA-256 alone
+    (mine.parent / "other.safetensors").write_bytes(same_size)
+    hashed = []
+    monkeypatch.setattr(builtin_models, "sha256_file", lambda p, *a, **k: hashed.append(p) or "0" * 64)
+    assert ModelType().convert(default.stem, None, None) == default.stem  # a name still: Dask workers read theirs
+    assert hashed == []
+    assert ModelType().convert("mine.safetensors", None, None) == mine  # an adapted model's name: its file
