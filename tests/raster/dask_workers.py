@@ -66,3 +66,9 @@ def split(tmp_path, tiny_model_file, bad):
         ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=1),
                               broken / "tiny.safetensors", name="tiny-test", version="0")
     return good, broken
+
+
+def ldcsr_plugins(client):
+    """The engine's worker plugins (``ldcsr-*``) the scheduler holds, sorted."""
+    return client.run_on_scheduler(lambda dask_scheduler: sorted(n for n in dask_scheduler.worker_plugins
+                                                                 if n.startswith("ldcsr-")))

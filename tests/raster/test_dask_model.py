@@ -1,7 +1,7 @@
 """The model on a real dask.distributed cluster's workers: the output equals the single-process
 file, workers that cannot load the model (other weights or software, no file) are named and left
 out, the model is unloaded (after a run, a Ctrl-C, a client killed with kill -9), workers that join
-later get tiles, the quieting plugin of a run in progress kept, K samples' mean and spread the
+later get tiles, K samples' mean and spread the
 single-process files. The cluster seen from the client:
 test_dask_cluster.py; the threads the workers run a tile on: test_dask_threads.py."""
 
@@ -20,6 +20,7 @@ from ldcsr_core.geo.distributed import DaskRunner, ModelSource  # noqa: E402
 from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster  # noqa: E402
 
 from .dask_workers import PER_WORKER_MODEL
+from .dask_workers import ldcsr_plugins as _ldcsr_plugins
 from .dask_workers import split as _split
 from .dask_workers import workers_in as _workers_in
 
@@ -75,11 +76,6 @@ def test_dask_gives_the_same_mean_and_spread(rasters, tiny_model, tmp_path, clie
     for a, b in ((single.dst, res.dst), (single.spread, res.spread)):
         with rasterio.open(a) as x, rasterio.open(b) as y:
             np.testing.assert_array_equal(x.read(), y.read())
-
-
-def _ldcsr_plugins(client):
-    return client.run_on_scheduler(lambda dask_scheduler: sorted(n for n in dask_scheduler.worker_plugins
-                                                                 if n.startswith("ldcsr-")))
 
 
 def test_workers_with_other_weights_or_software_refuse_and_leave_no_plugin(client, tiny_model_file):
@@ -424,43 +420,6 @@ def test_ctrl_c_while_the_workers_load_the_model_leaves_no_model_on_them(client,
     while any(client.run(held).values()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert set(map(tuple, client.run(held).values())) == {()}
-
-
-@pytest.mark.slow
-def test_a_run_in_progress_keeps_the_quieting_plugin_when_another_run_ends(tmp_path):
-    """Two runs on one shared cluster (two clients): the first one's end removed the one quieting
-    plugin both had registered, so a worker that joined the second run then printed a
-    'CancelledError' line per tile it was computing at a cancel. Each runner now has its own, and
-    removes only that one: the worker joining after the first run ended gets the filter."""
-    import time
-
-    def quiet_filter_on():  # on the worker (defined here: sent by value, the worker has no tests package)
-        import logging
-
-        from ldcsr_core.geo.dask_quiet import STATE_MACHINE_LOGGER, _DropCancelledTasks
-
-        return any(isinstance(f, _DropCancelledTasks) for f in logging.getLogger(STATE_MACHINE_LOGGER).filters)
-
-    first_dir, later_dir = tmp_path / "first", tmp_path / "later"
-    first_dir.mkdir(), later_dir.mkdir()
-    source = ModelSource(builder=functools.partial(int, 0), key="zero", threads=1)
-    with _workers_in([first_dir]) as (c, workers, start):
-        other = distributed.Client(c.scheduler.address)
-        try:
-            first, second = DaskRunner(c, source), DaskRunner(other, source)
-            try:
-                first.close()  # the first run ends; the second goes on
-                addr, _ = start(later_dir)
-                deadline = time.monotonic() + 60
-                while not c.run(quiet_filter_on, workers=[addr])[addr]:
-                    assert time.monotonic() < deadline, "the worker that joined has no quieting filter"
-                    time.sleep(0.2)
-                assert second.quiet_name in _ldcsr_plugins(c) and first.quiet_name not in _ldcsr_plugins(c)
-            finally:
-                second.close()
-            assert _ldcsr_plugins(c) == []
-        finally:
-            other.close()
 
 
 def test_runs_that_keep_the_model_leave_no_quieting_plugin_on_a_shared_client(client):
