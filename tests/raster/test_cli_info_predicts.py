@@ -24,6 +24,34 @@ def test_info_refuses_a_vrt_whose_source_is_missing_as_upscale_does(tmp_path, mo
     assert CliRunner().invoke(main, ["info", "scene.vrt"]).exit_code == 5
 
 
+def test_info_describes_a_vrt_whose_sources_are_urls_or_dataset_names(tmp_path, monkeypatch):
+    """Before (aae6e61): a VRT whose sources are names GDAL opens that are no files, and which GDAL lists
+    as its files (``vrt://src.tif?bands=1``, ``GTIFF_DIR:1:src.tif``, a COG's URL), was refused by info,
+    exit 5 'cannot read scene.vrt: vrt://src.tif?bands=1: No such file or directory', though upscale
+    reads it (exit 0). A source that is a missing file is still refused (the test above)."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    monkeypatch.chdir(tmp_path)
+    with rasterio.open("src.tif", "w", driver="GTiff", width=64, height=64, count=1, dtype="uint8",
+                       crs="EPSG:32633", transform=from_origin(600000, 5340000, 10, 10)) as d:
+        d.write(np.arange(64 * 64, dtype=np.uint8).reshape(1, 64, 64))
+    for source in ("vrt://src.tif?bands=1", "GTIFF_DIR:1:src.tif", "https://example.invalid/cog.tif"):
+        path = vrt(tmp_path / "scene.vrt", source, 64)
+        path.write_text(path.read_text().replace('relativeToVRT="1"', 'relativeToVRT="0"'))
+        with rasterio.open(path) as ds:
+            assert source in ds.files  # GDAL lists the name, which is no file
+        r = CliRunner().invoke(main, ["info", "scene.vrt"])
+        assert r.exit_code == 0, r.output
+        assert "file:        scene.vrt" in r.stdout
+        if "://" in source and not source.startswith("vrt"):
+            continue  # no network here to read it
+        up = CliRunner().invoke(main, ["-q", "upscale", "scene.vrt", "-o", "o.tif", "-s", "2", "--mode", "fast",
+                                       "--overwrite"])
+        assert up.exit_code == 0, up.output
+
+
 def test_info_says_the_nan_nodata_a_float_output_of_a_file_without_one_declares(tmp_path, monkeypatch):
     """Before: `nodata: none` for a float32 file that declares none, whose output upscale writes
     declaring nodata NaN (its NaN pixels NaN): info's line said nothing of it."""

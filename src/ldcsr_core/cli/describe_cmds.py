@@ -66,14 +66,17 @@ def _nodata_line(ds, declared) -> str:
 
 def _check_sources(ds, file: Path) -> None:
     """:class:`RasterIOError` (exit 5) for a file ``ds`` reads that is not there (a VRT's moved source),
-    in the words upscale's first read of it fails with; no pixel is read."""
+    in the words upscale's first read of it fails with; no pixel is read. A name GDAL lists that is
+    no file (a URL, ``https://.../x.tif``; a dataset name, ``vrt://src.tif?bands=1``,
+    ``GTIFF_DIR:2:f.tif``, :func:`~ldcsr_core.geo.raster_io.virtual_path`, on the name as GDAL gives it:
+    ``Path`` folds ``vrt://`` to ``vrt:/``) is left to the read."""
     import errno
 
     from ..errors import RasterIOError
-    from ..geo.raster_io import files_read
+    from ..geo.raster_io import virtual_path
 
-    for f, what in files_read(ds):
-        if what != "the input" and not os.path.exists(f):
+    for f in getattr(ds, "files", None) or ():
+        if not os.path.exists(f) and "://" not in f and virtual_path(f) is None:
             raise RasterIOError(errno.ENOENT, f"cannot read {file.name}: {f}: No such file or directory")
 
 
