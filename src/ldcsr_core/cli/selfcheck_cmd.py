@@ -9,6 +9,7 @@ from . import options as opt
 
 __all__ = ["selfcheck_command", "parse_window"]
 
+
 def parse_window(text: str | None):
     """``"x,y,w,h"`` (column, row, width, height in pixels) → ``(row_off, col_off, height, width)``."""
     if text is None:
@@ -21,6 +22,7 @@ def parse_window(text: str | None):
     if x < 0 or y < 0 or w < 1 or h < 1:
         raise click.BadParameter(f"needs x, y >= 0 and w, h >= 1, got {text!r}", param_hint="'--window'")
     return y, x, h, w
+
 
 @click.command("selfcheck")
 @click.argument("scene", type=opt.InputPathType())
