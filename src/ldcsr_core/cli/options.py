@@ -15,7 +15,7 @@ import click
 from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 
 __all__ = [
-    "PairType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "ReportPathType", "ends_in_separator", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
     "InputPathType", "missing_input", "CheckpointPathType", "ImagesType",
@@ -101,6 +101,12 @@ class InputPathType(click.Path):
         return super().convert(value, param, ctx)
 
 
+def ends_in_separator(raw: str) -> bool:
+    """Whether a path as typed ends in a folder separator (``out/sub/``; ``\\`` too on Windows): it names
+    a folder, whatever is there (one rule for ``-o`` and the report options)."""
+    return raw.endswith((os.sep, os.altsep) if os.altsep else (os.sep,))
+
+
 class ReportPathType(click.Path):
     """A report file (``--json``): a name ending in a folder separator (``out/sub/``) is refused, exit 2,
     as upscale's ``-o`` is (before, the separator was dropped and a file ``out/sub`` written)."""
@@ -109,8 +115,7 @@ class ReportPathType(click.Path):
         super().__init__(dir_okay=False, path_type=Path)
 
     def convert(self, value, param, ctx):
-        seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
-        if isinstance(value, str) and value.endswith(seps):
+        if isinstance(value, str) and ends_in_separator(value):
             self.fail(f"{value} names a folder, not a file: give the report a file name", param, ctx)
         return super().convert(value, param, ctx)
 

@@ -73,8 +73,7 @@ def _output_arg(raw: str, *, single: bool) -> Path:
 
     path = Path(raw)
     check_name_length(path)  # before is_dir(), which would fail in errno's words
-    seps = (os.sep, os.altsep) if os.altsep else (os.sep,)
-    if raw.endswith(seps) and not path.is_dir():
+    if opt.ends_in_separator(raw) and not path.is_dir():
         raise click.BadParameter(f"output folder does not exist: {raw}", param_hint="'-o'")
     if single and not path.is_dir():
         _check_geotiff_name(path, "'-o'")

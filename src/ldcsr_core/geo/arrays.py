@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import InputError
 from .dataset_proxy import DatasetProxy
 from .georef import GTIFF_ALPHA, is_singular, singular_refusal, write_domains, write_gcps
+from .nodata_masks import alpha_valid
 
 __all__ = ["GeoArray", "dataset_from_array", "mask_as_alpha", "alpha_of_mask", "mask_of_alpha"]
 
@@ -114,8 +115,6 @@ def alpha_of_mask(mask: np.ndarray, dtype) -> np.ndarray:
     """The alpha band :func:`mask_as_alpha` makes of a per-dataset ``mask`` (any shape): 0 where it
     is 0, the integer ``dtype``'s maximum elsewhere, built at that type (not int64 first: 8 bytes a
     pixel). One rule for a whole array and for a window of a file (napari's lazy layers)."""
-    from .nodata_masks import alpha_valid
-
     dt = np.dtype(dtype)
     return np.where(alpha_valid(mask), dt.type(np.iinfo(dt).max), dt.type(0))
 
@@ -125,8 +124,6 @@ def mask_of_alpha(alpha: np.ndarray) -> np.ndarray:
     mask) that an alpha band made by :func:`alpha_of_mask` holds: the mask ``raster_io.write_raster`` writes.
     An alpha painted semi-transparent (between 0 and the maximum) is valid, 255, by the rule ``ldcsr upscale``
     reads an alpha with (``nodata_masks.alpha_valid``): what ``ldcsr upscale`` computes of such a pixel."""
-    from .nodata_masks import alpha_valid
-
     return np.where(alpha_valid(alpha), np.uint8(255), np.uint8(0))
 
 
