@@ -94,9 +94,10 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
     return Path(tmp), fd
 
 
-def clear_stale_parts(path: str | os.PathLike, keep=()) -> list[Path]:
-    """Remove (and log as a warning) the part files a killed run left for output ``path``, but those in ``keep``."""
-    removed = remove_stale_parts(path, keep)
+def clear_stale_parts(path: str | os.PathLike, keep=(), parts=None) -> list[Path]:
+    """Remove (and log as a warning) the part files a killed run left for output ``path``, but those in ``keep``
+    (``parts``: :func:`stale_parts` as the caller listed them, not listed again)."""
+    removed = remove_stale_parts(path, keep, parts)
     if removed:
         log.warning("removed %s of %s left by an interrupted run: %s",
                     counted(len(removed), "stale part file"), Path(path).name, ", ".join(p.name for p in removed))
@@ -142,10 +143,12 @@ def stale_parts(path: str | os.PathLike) -> list[Path]:
     return out
 
 
-def remove_stale_parts(path: str | os.PathLike, keep=()) -> list[Path]:
-    """Remove the temporary files a killed run left for ``path``, but those in ``keep``; returns what was removed."""
+def remove_stale_parts(path: str | os.PathLike, keep=(), parts=None) -> list[Path]:
+    """Remove the temporary files a killed run left for ``path``, but those in ``keep``; returns what was removed.
+    ``parts``: :func:`stale_parts` as the caller listed and judged them (a listing made now could hold a live run's
+    files that were not stale then: those of a part renamed since)."""
     removed = []
-    for q in stale_parts(path):
+    for q in stale_parts(path) if parts is None else parts:
         if q in keep:
             continue
         try:

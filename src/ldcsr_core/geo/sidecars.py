@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import re
 from pathlib import Path
 
 from .. import files, part_files
@@ -44,10 +43,12 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     nothing as far as the file system allows: the replaced file's (which never describe the new image) are set aside
     first, put back if the raster's rename fails (the old file keeps its own), else removed. In this order no sidecar
     of the new image ever lies beside the old one; for the microseconds between the renames a reader sees the old
-    image, then the new one, without (some of) its sidecars, as no file system renames several files at once. Where
-    the new image has sidecars, a marker (``.new``: which file the part is) lets the next run put them beside it if
-    this one dies between its renames (:func:`clear_stale_parts`). One that cannot be renamed, of either image, stays
-    where it is (with the part or its marker), said in a warning: the next run tries again (:func:`_put_all`)."""
+    image, then the new one, without (some of) its sidecars, as no file system renames several files at once. A marker
+    (``.new``: which file the part is), made first whether or not either image has sidecars, tells another run's
+    clean-up what is this one's while it lives (all of it) and, if it dies between its renames, whether ``path`` is the
+    new image: its sidecars go beside it, the old one's are removed (:func:`clear_stale_parts`). One that cannot be
+    renamed, of either image, stays where it is (with the part or its marker), said in a warning: the next run tries
+    again (:func:`_put_all`)."""
     sides = [(Path(f"{part}{s}"), Path(f"{path}{s}"), Path(f"{part}.old{i}")) for i, s in enumerate(SIDECARS)]
     for _, theirs, _ in sides:  # (.oldN: no longer than the part's .aux.xml, which fits)
         if os.path.isdir(theirs) and not os.path.islink(theirs):  # a folder is never replaced
@@ -55,8 +56,7 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     ours = [(o, t) for o, t, _ in sides if os.path.lexists(o)]
     marker, aside, key = Path(f"{part}{_MARKER}"), [], _file_key(part)
     try:
-        if ours:
-            marker.write_text(key)
+        marker.write_text(key)  # (always: the old image's set aside are this run's too, sidecars of the new or not)
         for _, theirs, old in sides:
             if os.path.lexists(theirs):
                 os.replace(theirs, old)
@@ -92,14 +92,17 @@ def _link_with_sidecars(part: Path, path: Path) -> None:
 
 
 def _settle(path: Path, ours: list[tuple[Path, Path]], aside: list[tuple[Path, Path]], marker: Path) -> None:
-    """After the raster's rename: its sidecars beside it, the replaced file's removed."""
-    if not _put_all(ours, path):  # else left with the marker, for the next run
-        marker.unlink(missing_ok=True)
+    """After the raster's rename: its sidecars beside it, the replaced file's removed, then the marker (the last: while
+    it is there, another run's clean-up leaves all of them to this one)."""
+    left = _put_all(ours, path)  # (one that cannot be is left with the marker, for the next run)
     for old, _ in aside:
         old.unlink(missing_ok=True)
+    if not left:
+        marker.unlink(missing_ok=True)
 
 
-_MARKER = ".new"  # a part's marker: its file's key (_file_key), made before its rename when it has sidecars
+_MARKER = ".new"  # a part's marker: its file's key (_file_key), made before an --overwrite's renames, or a new
+# output's link when it has sidecars
 
 
 def _file_key(path) -> str:
@@ -205,12 +208,13 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
     where its part is not ``path`` (not renamed), the old image's sidecars an ``--overwrite`` set aside (``.oldN``);
     where it is (renamed, or linked and left), the new image's (its marker, ``.new``, names that file), unless its
     writer is alive (it still locks that file: its own put-back comes next; nothing of it is removed, nor the old
-    image's sidecars it set aside, with or without a marker). Only beside
-    that very image: one deleted since, or another moved to its name, gets none (removed with the part). One that
-    cannot be put back stays where it is, with its part (emptied) or marker, for the next run (:func:`_put_all`)."""
+    image's sidecars it set aside). Only beside that very image: one deleted since, or another moved to its name, gets
+    none (removed with the part). One that cannot be put back stays where it is, with its part (emptied) or marker,
+    for the next run (:func:`_put_all`). The part files are listed once, and only what that listing judged stale is
+    removed: a live run's renamed since is no dead run's."""
     path = Path(path)
-    left = []
-    for part in files.stale_parts(path):
+    left, stale = [], files.stale_parts(path)
+    for part in stale:
         if part.name.endswith(files.PART_SUFFIX):
             aside = [(Path(f"{part}.old{i}"), Path(f"{path}{s}")) for i, s in enumerate(SIDECARS)]
             try:  # (a rename sets the ctime of what it moves: the .oldN's is when it was set aside)
@@ -223,24 +227,18 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                 _empty(part)
                 left += [part, *kept]
         renamed = Path(str(part)[:-len(_MARKER)])
-        if (_OLD.search(part.name) and not os.path.lexists(str(part)[:-len(".old0")]) and os.path.exists(path)
-                and _locked(path)):  # set aside by a live --overwrite whose raster is renamed: it removes them next
-            left.append(part)  # (_settle; no marker where the new image has no sidecars)
         if part.name.endswith(files.PART_SUFFIX + _MARKER):  # (its part renamed, or linked and left: the same file)
             try:
                 key = part.read_text()
             except OSError:
                 key = None
-            if key and _is_file(path, key) and _locked(path):  # its writer is alive, its sidecars next: its own
-                left += [p for p in files.stale_parts(path) if p.name.startswith(renamed.name)]
+            if key and _is_file(path, key) and _locked(path):  # its writer is alive, its renames' end next: its own
+                left += [p for p in stale if p.name.startswith(renamed.name)]
             elif key and _is_file(path, key):
                 kept = _put_all([(Path(f"{renamed}{s}"), Path(f"{path}{s}")) for s in SIDECARS
                                  if os.path.lexists(f"{renamed}{s}")], path)
                 left += [part, *kept] if kept else []
-    return files.clear_stale_parts(path, keep=left)
-
-
-_OLD = re.compile(re.escape(files.PART_SUFFIX) + r"\.old\d$")  # a replaced file's sidecar, set aside (.oldN)
+    return files.clear_stale_parts(path, keep=left, parts=stale)
 
 
 def _locked(path: Path) -> bool:
