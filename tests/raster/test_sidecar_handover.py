@@ -70,3 +70,82 @@ def test_another_run_s_clean_up_across_a_live_overwrite_s_raster_rename_leaves_i
     new = {f"o.tif{side}": data for side, data in NEW.items()} if new_sidecars else {}
     assert _left(tmp_path) == {"o.tif": out.read_bytes(), **new}
     assert out.read_bytes() != Path(rasters["gray"]).read_bytes()
+
+
+def test_a_sidecar_kept_aside_is_said_with_its_path_listed_by_info_and_removed_only_by_the_next_overwrite(
+        rasters, tmp_path, monkeypatch, caplog):
+    """kill -9 of an --overwrite before its raster's rename, then QGIS writes o.tif.aux.xml: the next run's clean-up
+    keeps QGIS's and the old image's as o.tif.aux.xml.set-aside, and says where it is (its path); ldcsr info o.tif
+    lists it; a clean-up and an --overwrite that fails (its rename) leave it; the next --overwrite that writes removes
+    it once its new image is in place, saying so, and keeps one kept aside during that run (the new image's .aux.xml,
+    QGIS's written again meanwhile). Before: the warning named no folder, info did not list it, and nothing ever
+    removed it (it stayed beside the new image, inviting a rename that would give it the old image's metadata)."""
+    import errno
+    import signal
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo import sidecars
+    from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+    from .test_stale_parts import KILLED_AT_THE_RENAME, _env
+
+    out, qgis = tmp_path / "o.tif", b"<PAMDataset>QGIS style</PAMDataset>"
+    out.write_bytes(Path(rasters["gray"]).read_bytes())
+    for side, data in OLD.items():
+        Path(f"{out}{side}").write_bytes(data)
+    r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"],
+                       env=_env(), capture_output=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+    Path(f"{out}.aux.xml").write_bytes(qgis)
+    rio_io.clear_stale_parts(out)
+    kept = tmp_path / "o.tif.aux.xml.set-aside"
+    assert _left(tmp_path) == {"o.tif": Path(rasters["gray"]).read_bytes(), "o.tif.aux.xml": qgis,
+                               "o.tif.ovr": OLD[".ovr"], kept.name: OLD[".aux.xml"]}
+    assert (f"the one that write had is now {kept} (rename it to o.tif.aux.xml to use it instead, or remove it; an "
+            "--overwrite of o.tif removes it)") in caplog.text
+    monkeypatch.chdir(tmp_path)
+    said = CliRunner().invoke(main, ["info", "o.tif"])
+    assert said.exit_code == 0, said.output
+    assert ("set aside:   o.tif.aux.xml.set-aside (a sidecar a write kept aside: rename it to o.tif.aux.xml to use "
+            "it instead, or remove it)") in said.output.splitlines()
+
+    replace = os.replace
+
+    def failing(src, dst, **kw):
+        if Path(dst) == out:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return replace(src, dst, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "replace", failing)
+        with pytest.raises(RasterIOError, match="Input/output error"):
+            rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    rio_io.clear_stale_parts(out)
+    assert kept.read_bytes() == OLD[".aux.xml"] and out.read_bytes() == Path(rasters["gray"]).read_bytes()
+
+    commit, settle = GeoTiffWriter.commit, sidecars._settle
+
+    def commit_with_sidecars(self):
+        for side, data in NEW.items():
+            Path(f"{self.tmp_path}{side}").write_bytes(data)
+        commit(self)
+
+    def qgis_meanwhile(path, *args):  # the new image renamed, QGIS writes its .aux.xml before ours goes there
+        Path(f"{out}.aux.xml").write_bytes(qgis)
+        settle(path, *args)
+
+    caplog.clear()
+    monkeypatch.setattr(GeoTiffWriter, "commit", commit_with_sidecars)
+    monkeypatch.setattr(sidecars, "_settle", qgis_meanwhile)
+    rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    monkeypatch.undo()
+    assert _left(tmp_path) == {"o.tif": out.read_bytes(), "o.tif.aux.xml": qgis, "o.tif.msk": NEW[".msk"],
+                               "o.tif.aux.xml.set-aside-2": NEW[".aux.xml"]}
+    assert out.read_bytes() != Path(rasters["gray"]).read_bytes()
+    assert ("removed o.tif.aux.xml.set-aside beside o.tif: sidecars of the image this --overwrite replaced, kept aside "
+            "by an earlier write of it") in caplog.text

@@ -365,9 +365,9 @@ def test_a_sidecar_made_since_a_killed_overwrite_is_kept_and_the_set_aside_one_t
         else:  # the new image, its .msk in place, QGIS's .aux.xml kept, the new one beside it
             assert left == {"o.tif": left["o.tif"], "o.tif.aux.xml": qgis, "o.tif.msk": b"new msk",
                             "o.tif.aux.xml.set-aside": b"<PAMDataset>new</PAMDataset>"}
-        assert ("kept o.tif.aux.xml, made by another program during or since an --overwrite of its image; the one "
-                "that --overwrite had is now o.tif.aux.xml.set-aside (rename it to o.tif.aux.xml to use it instead, "
-                "or remove it)") in caplog.text
+        assert ("kept o.tif.aux.xml, made by another program during or since a write of its image; the one that "
+                f"write had is now {tmp_path / 'o.tif.aux.xml.set-aside'} (rename it to o.tif.aux.xml to use it "
+                "instead, or remove it; an --overwrite of o.tif removes it)") in caplog.text
         for p in tmp_path.iterdir():
             p.unlink()
 

@@ -120,6 +120,11 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         made = provenance_summary(ds.tags())
         if made:  # an LDCSR output: its pixels are not measurements
             say(f"provenance:  {made}")
+        from ..geo.sidecars import set_aside_files
+
+        for kept in set_aside_files(file):  # as the write that kept each one warned
+            say(f"set aside:   {kept.name} (a sidecar a write kept aside: rename it to "
+                f"{kept.name.rsplit('.set-aside', 1)[0]} to use it instead, or remove it)")
         say(f"size:        {i.width} x {i.height} px, {counted(i.count, 'band')}, {i.dtype}")
         say(f"crs:         {i.crs or 'none'}")
         unit = i.units or "units"

@@ -3,7 +3,8 @@
 * :data:`SIDECARS` - what GDAL reads with ``NAME`` (``.aux.xml``, ``.msk``, ``.ovr``), renamed after
   the output (:func:`_replace_with_sidecars`: the replaced file's set aside first, put back if the
   rename fails, else removed; :func:`_link_with_sidecars` without ``--overwrite``), never over a file
-  there now (:func:`_put_back`);
+  there now (:func:`_put_back`: the one it had kept as ``.set-aside``, :func:`set_aside_files`, removed by the next
+  ``--overwrite``);
 * :func:`placement_sidecars` - RPC and world files by the output's stem that would misplace it;
 * :func:`clear_stale_parts` - the part files a killed run left, what it left between its renames put
   in place first (the old image's sidecars, or the new one's).
@@ -16,12 +17,13 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 from pathlib import Path
 
 from .. import files, part_files
 from ..errors import OutputExistsError, cause_line
 
-__all__ = ["SIDECARS", "placement_sidecars", "clear_stale_parts"]
+__all__ = ["SIDECARS", "placement_sidecars", "clear_stale_parts", "set_aside_files"]
 
 log = logging.getLogger("ldcsr_core.files")  # (with the stale-part clean-up's lines)
 
@@ -55,6 +57,7 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(theirs))
     ours = [(o, t) for o, t, _ in sides if os.path.lexists(o)]
     marker, aside, key = Path(f"{part}{_MARKER}"), [], _file_key(part)
+    kept = [(p, files.file_id(p)) for p in set_aside_files(path)]  # of the image replaced (or an earlier one)
     try:
         marker.write_text(key)  # (always: the old image's set aside are this run's too, sidecars of the new or not)
         for _, theirs, old in sides:
@@ -68,8 +71,10 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
             marker.unlink(missing_ok=True)
             raise
         _settle(path, ours, aside, marker)
+        _drop_kept(kept, path)
         raise
     _settle(path, ours, aside, marker)
+    _drop_kept(kept, path)
 
 
 def _link_with_sidecars(part: Path, path: Path) -> None:
@@ -101,8 +106,40 @@ def _settle(path: Path, ours: list[tuple[Path, Path]], aside: list[tuple[Path, P
         marker.unlink(missing_ok=True)
 
 
+_KEPT = ".set-aside"  # a sidecar put back where another program had made one since: kept beside it by this name
 _MARKER = ".new"  # a part's marker: its file's key (_file_key), made before an --overwrite's renames, or a new
 # output's link when it has sidecars
+
+
+def set_aside_files(path: str | os.PathLike) -> list[Path]:
+    """The sidecars of the image at ``path`` that a write kept aside (:func:`_put_back`: ``NAME.aux.xml.set-aside``,
+    ``-2``, ``-3``...), there now; they are listed by ``ldcsr info``, and only an ``--overwrite`` of ``path`` removes
+    them (:func:`_drop_kept`)."""
+    p = Path(path)
+    name = re.escape(p.name) + f"({'|'.join(map(re.escape, SIDECARS))})" + re.escape(_KEPT) + r"(-\d+)?"
+    try:
+        with os.scandir(p.parent) as found:
+            return sorted(p.parent / e.name for e in found
+                          if re.fullmatch(name, e.name) and e.is_file(follow_symlinks=False))
+    except OSError:
+        return []
+
+
+def _drop_kept(kept: list[tuple[Path, tuple | None]], path: Path) -> None:
+    """Remove, once the new image is at ``path``, the sidecars kept aside before (:func:`set_aside_files`): they
+    describe the image it replaced (or an earlier one), as its own sidecars did, never the new one; each only if it is
+    still the file found (one made since, the new image's, stays). Said in a warning."""
+    gone = []
+    for p, was in kept:
+        try:
+            if files.file_id(p) == was:
+                p.unlink()
+                gone.append(p.name)
+        except OSError:  # (one that cannot be removed stays, listed by ldcsr info)
+            pass
+    if gone:
+        log.warning("removed %s beside %s: sidecars of the image this --overwrite replaced, kept aside by an earlier "
+                    "write of it", ", ".join(gone), path.name)
 
 
 def _file_key(path) -> str:
@@ -143,15 +180,16 @@ def _put_back(mine: Path, theirs: Path) -> None:
     except OutputExistsError:
         if files.file_id(theirs) == files.file_id(mine):  # linked there by a run killed before its unlink
             return mine.unlink()
+    side = next(s for s in SIDECARS if theirs.name.endswith(s))
     for n in range(1, 100):
-        kept = Path(f"{theirs}.set-aside{f'-{n}' if n > 1 else ''}")
+        kept = Path(f"{theirs}{_KEPT}{f'-{n}' if n > 1 else ''}")
         try:
             files.link_new(mine, kept)
         except OutputExistsError:
             continue
-        log.warning("kept %s, made by another program during or since an --overwrite of its image; the one that "
-                    "--overwrite had is now %s (rename it to %s to use it instead, or remove it)",
-                    theirs.name, kept.name, theirs.name)
+        log.warning("kept %s, made by another program during or since a write of its image; the one that write "
+                    "had is now %s (rename it to %s to use it instead, or remove it; an --overwrite of %s removes it)",
+                    theirs.name, kept, theirs.name, theirs.name[:-len(side)])
         return
     raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(kept))
 
