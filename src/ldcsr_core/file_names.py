@@ -20,6 +20,9 @@ before any work, whether the files exist yet or not:
   per folder and minute;
 * :func:`name_key` - the folder (its device and inode) and the name, in lower case where the
   folder folds case.
+
+:func:`renumbers_files` - whether a file system gives its files new inode numbers at each mount (FAT, exFAT, FUSE), so
+that a file is not told by its number across a remount.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 from .errors import RasterIOError
 
 __all__ = ["name_max", "check_name_length", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
-           "file_version"]
+           "file_version", "renumbers_files"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
 # an answer is kept this long (s): a batch of 10,000 names looks once, while a disk unmounted and another mounted at
@@ -193,3 +196,32 @@ def file_version(path: str | os.PathLike) -> tuple[int, ...]:
     Raises ``OSError`` where it cannot be looked at."""
     st = os.stat(path)
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+# File system types (/proc/self/mountinfo's) that number their files anew at each mount: FAT and exFAT have no inode
+# numbers (Linux makes them up as it reads a folder), FUSE's are the program's (most make them up too: exfat-fuse,
+# sshfs). A file's device number may change too (a USB stick in another port).
+_RENUMBERING = ("vfat", "msdos", "exfat", "fuse")
+
+
+def renumbers_files(path: str | os.PathLike, mountinfo: str = "/proc/self/mountinfo") -> bool:
+    """Whether the file system ``path`` is on gives its files other inode numbers after a remount (:data:`_RENUMBERING`,
+    by the mount of ``path``'s folder in ``mountinfo``); False where that cannot be told (no ``/proc``: macOS,
+    Windows)."""
+    from .cgroups import _unescape  # (a mountinfo field as it is)
+
+    try:
+        with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return False
+    where = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    longest, kind = -1, ""
+    for fields in (line.split() for line in lines):
+        # ID parent major:minor root mount-point options [optional fields] - type source super-options
+        if "-" not in fields[6:]:
+            continue
+        point = _unescape(fields[4])
+        if (where == point or where.startswith(point.rstrip("/") + "/")) and len(point) >= longest:
+            longest, kind = len(point), (fields[fields.index("-", 6) + 1:] + [""])[0]
+    return kind.startswith(_RENUMBERING)

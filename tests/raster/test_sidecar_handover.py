@@ -3,7 +3,12 @@ sidecar kept as .set-aside), and what that other run, or ldcsr info, does with i
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,11 +85,6 @@ def test_a_sidecar_kept_aside_is_said_with_its_path_listed_by_info_and_removed_o
     it once its new image is in place, saying so, and keeps one kept aside during that run (the new image's .aux.xml,
     QGIS's written again meanwhile). Before: the warning named no folder, info did not list it, and nothing ever
     removed it (it stayed beside the new image, inviting a rename that would give it the old image's metadata)."""
-    import errno
-    import signal
-    import subprocess
-    import sys
-
     from click.testing import CliRunner
 
     from ldcsr_core.cli import main
@@ -149,3 +149,103 @@ def test_a_sidecar_kept_aside_is_said_with_its_path_listed_by_info_and_removed_o
     assert out.read_bytes() != Path(rasters["gray"]).read_bytes()
     assert ("removed o.tif.aux.xml.set-aside beside o.tif: sidecars of the image this --overwrite replaced, kept aside "
             "by an earlier write of it") in caplog.text
+
+
+def _mountinfo(folder: Path, kind: str, at: Path) -> Path:
+    """A mountinfo file: / on ext4, ``at`` (its spaces as the kernel writes them) on ``kind``."""
+    at_field = str(at.resolve()).replace(" ", "\\040")
+    text = ("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+            f"40 22 8:17 / {at_field} rw,relatime shared:2 - {kind} /dev/sdb1 rw,fmask=0022\n")
+    (folder / "mountinfo").write_text(text)
+    return folder / "mountinfo"
+
+
+def test_renumbers_files_by_the_mount_of_a_file_s_folder(tmp_path):
+    """FAT, exFAT and FUSE mounts are told from /proc/self/mountinfo by the longest mount point over the file's
+    folder (a mount point with a space, as the kernel escapes it); other file systems, or none told, are not."""
+    from ldcsr_core.file_names import renumbers_files
+
+    stick = tmp_path / "my stick"
+    (stick / "sub").mkdir(parents=True)
+    for kind, renumbers in (("vfat", True), ("exfat", True), ("fuseblk", True), ("ext4", False), ("nfs4", False)):
+        info = _mountinfo(tmp_path, kind, stick)
+        assert renumbers_files(stick / "sub" / "o.tif", info) is renumbers
+        assert renumbers_files(stick / "o.tif", info) is renumbers
+        assert renumbers_files(tmp_path / "o.tif", info) is False  # on / (ext4): not under the stick
+        assert renumbers_files(tmp_path / "my stickier" / "o.tif", info) is False
+    assert renumbers_files(tmp_path / "o.tif", tmp_path / "missing") is False
+
+
+KILLED_BEFORE_ITS_SIDECARS = 2  # KILLED_AT_A_STEP: an --overwrite without old sidecars, killed after its raster's rename
+
+
+def test_a_killed_write_s_sidecars_go_beside_its_image_renumbered_by_a_remount_on_fat(rasters, tmp_path, monkeypatch):
+    """kill -9 of an --overwrite (new .aux.xml and .msk) after its raster's rename, then the disk remounted: on FAT,
+    exFAT or FUSE the image gets another inode number (copied here onto itself: its bytes under another inode), and
+    the next run still knows it for the file its marker names (by its size and the digest of its ends) and puts the
+    new sidecars beside it; elsewhere (ext4 says nothing of remounts) a file under another inode is another file, as
+    before. Before: on FAT the marker's inode did not match, and the new image's .msk and .aux.xml were removed with
+    the dead run's files (its mask lost)."""
+    from ldcsr_core import file_names
+
+    from .test_stale_parts import KILLED_AT_A_STEP, _env
+
+    disk, renumbers = tmp_path / "disk", file_names.renumbers_files
+    out = disk / "o.tif"
+    disk.mkdir()
+    for kind in ("vfat", "ext4"):
+        out.write_bytes(Path(rasters["gray"]).read_bytes())
+        r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out),
+                            str(KILLED_BEFORE_ITS_SIDECARS), "old"], env=_env(), capture_output=True, timeout=120)
+        assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+        new, number = out.read_bytes(), out.stat().st_ino
+        assert new != Path(rasters["gray"]).read_bytes() and not Path(f"{out}.msk").exists()
+        shutil.copy2(out, disk / "copy")  # the remount's renumbering (the same bytes and times, another inode)
+        os.replace(disk / "copy", out)
+        assert out.stat().st_ino != number
+        info = _mountinfo(tmp_path, kind, disk)
+        monkeypatch.setattr(file_names, "renumbers_files", lambda path, mountinfo=info: renumbers(path, mountinfo))
+        rio_io.clear_stale_parts(out)
+        monkeypatch.undo()
+        placed = {f"o.tif{side}": data for side, data in NEW.items()} if kind == "vfat" else {}
+        assert _left(disk) == {"o.tif": new, **placed}
+        for p in disk.iterdir():
+            p.unlink()
+
+
+def _mount_vfat(tmp_path: Path) -> Path:
+    """A FAT file system of 16 MB mounted at ``tmp_path / 'stick'`` (a loop device: root), or the test skipped."""
+    mkfs = shutil.which("mkfs.vfat")
+    if os.geteuid() != 0 or mkfs is None:
+        pytest.skip("mounting a FAT image needs root and mkfs.vfat (dosfstools)")
+    image, stick = tmp_path / "fat.img", tmp_path / "stick"
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    stick.mkdir()
+    made = subprocess.run([mkfs, str(image)], capture_output=True)
+    mounted = made.returncode == 0 and subprocess.run(["mount", "-o", "loop", str(image), str(stick)],
+                                                      capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("this system does not mount a FAT image (no loop devices or vfat in this kernel or container)")
+    return stick
+
+
+def test_a_killed_write_s_sidecars_go_beside_its_image_after_a_real_fat_remount(rasters, tmp_path):
+    """As above on a real FAT image, unmounted and mounted again between the kill and the next run (skipped where
+    this system cannot mount one: not root, no dosfstools, a container without loop devices)."""
+    from .test_stale_parts import KILLED_AT_A_STEP, _env
+
+    stick = _mount_vfat(tmp_path)
+    image, out = tmp_path / "fat.img", stick / "o.tif"
+    try:
+        out.write_bytes(Path(rasters["gray"]).read_bytes())
+        r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out),
+                            str(KILLED_BEFORE_ITS_SIDECARS), "old"], env=_env(), capture_output=True, timeout=120)
+        assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+        new = out.read_bytes()
+        subprocess.run(["umount", str(stick)], check=True)
+        subprocess.run(["mount", "-o", "loop", str(image), str(stick)], check=True)
+        rio_io.clear_stale_parts(out)
+        assert _left(stick) == {"o.tif": new, **{f"o.tif{side}": data for side, data in NEW.items()}}
+    finally:
+        subprocess.run(["umount", str(stick)], capture_output=True)

@@ -15,9 +15,11 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import re
+import stat
 from pathlib import Path
 
 from .. import files, part_files
@@ -143,16 +145,44 @@ def _drop_kept(kept: list[tuple[Path, tuple | None]], path: Path) -> None:
 
 
 def _file_key(path) -> str:
-    """Which file is at ``path`` (not following a link): device, inode, size and modification time."""
+    """Which file is at ``path`` (not following a link): device, inode, size and modification time, and
+    :func:`_ends_digest` for a file system that numbers its files anew at each mount (:func:`_is_file`)."""
     st = os.lstat(path)
-    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
+    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {_ends_digest(path, st.st_size)}"
+
+
+_ENDS = 1 << 16  # bytes of each end of a file that _ends_digest reads
+
+
+def _ends_digest(path, size: int) -> str:
+    """SHA-256 (32 hex digits) of a file's size, first and last :data:`_ENDS` bytes: a GeoTIFF's header and directory
+    (its tiles' offsets and sizes), which two images of one size share only if they are copies of one file."""
+    h = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(_ENDS))
+        if size > _ENDS:
+            f.seek(max(size - _ENDS, _ENDS))
+            h.update(f.read(_ENDS))
+    return h.hexdigest()[:32]
 
 
 def _is_file(path, key: str) -> bool:
-    """Whether the file at ``path`` is the one :func:`_file_key` gave ``key`` (False where none is)."""
+    """Whether the file at ``path`` is the one :func:`_file_key` gave ``key`` (False where none is): its device, inode,
+    size and modification time; on FAT, exFAT or FUSE (:func:`~ldcsr_core.file_names.renumbers_files`: a file there
+    gets another inode, and maybe device, number at each mount, and FAT's times may shift with the mount's time zone),
+    its size and :func:`_ends_digest` (a marker before 2026-12-07 has none: its inode only). Not a digest of the whole
+    file (seconds for gigabytes at each clean-up), nor the inode alone, which would leave a dead run's new sidecars
+    (its mask) off the new image after the stick was unplugged."""
+    from ..file_names import renumbers_files
+
     try:
-        return _file_key(path) == key
-    except OSError:
+        st = os.lstat(path)
+        dev, ino, size, mtime, *digest = key.split()
+        if (dev, ino, size, mtime) == tuple(map(str, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))):
+            return True
+        return (bool(digest) and size == str(st.st_size) and stat.S_ISREG(st.st_mode) and renumbers_files(path)
+                and _ends_digest(path, st.st_size) == digest[0])
+    except (OSError, ValueError):  # none there (or unreadable), or a marker cut short
         return False
 
 
@@ -266,8 +296,9 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                 left += [part, *kept]
         renamed = Path(str(part)[:-len(_MARKER)])
         if part.name.endswith(files.PART_SUFFIX + _MARKER):  # (its part renamed, or linked and left: the same file)
-            try:
-                key = part.read_text()
+            try:  # (none where its part is there but not at path: not renamed, whatever its digest says)
+                key = part.read_text() if not os.path.lexists(renamed) or files.file_id(renamed) == files.file_id(
+                    path) else None
             except OSError:
                 key = None
             if key and _is_file(path, key) and _locked(path):  # its writer is alive, its renames' end next: its own
