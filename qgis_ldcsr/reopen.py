@@ -14,7 +14,7 @@ PAM = ".aux.xml"  # the sidecar GDAL writes when a dataset whose statistics it c
 
 
 def sidecar_state(path: str) -> bytes | None:
-    """The bytes of ``path``'s ``.aux.xml`` (None: there is none), as the run left it."""
+    """The bytes of ``path``'s ``.aux.xml`` (None: there is none)."""
     try:
         with open(path + PAM, "rb") as f:
             return f.read()
@@ -24,34 +24,39 @@ def sidecar_state(path: str) -> bytes | None:
 
 def reopen_layers_of(path: str, state: bytes | None, project) -> int:
     """Reopen ``project``'s GDAL raster layers of the file at ``path`` on it: their old datasets
-    closed, then ``path``'s ``.aux.xml`` put back to ``state`` (the run's), then the file opened. A
-    layer keeps its style (bands, colours, opacity) when the new raster has the old one's band count,
-    its stretch taken from the new pixels (:func:`_restretch`); otherwise it is drawn as a new layer of
-    the file is. On QGIS's main thread only (layers belong to it; elsewhere, e.g. a model's step,
-    nothing is done). Returns how many layers were reopened."""
+    closed, then ``path``'s ``.aux.xml`` put back to ``state`` (the run's) and that of another name a
+    layer opens the file by (a link to it) to what it was before they closed, then the file opened.
+    A layer is of the file when its path resolves to it (:class:`~ldcsr_core.files.FileSet`, the
+    output looked at once: the same file, a link to it, the same name). A layer keeps its style
+    (bands, colours, opacity) when the new raster has the old one's band count, its stretch taken from
+    the new pixels (:func:`_restretch`); otherwise it is drawn as a new layer of the file is. On QGIS's
+    main thread only (layers belong to it; elsewhere, e.g. a model's step, nothing is done). Returns
+    how many layers were reopened."""
     from qgis.core import QgsApplication, QgsDataProvider, QgsMapLayerType, QgsProviderRegistry, QgsRasterLayer
     from qgis.PyQt.QtCore import QThread
 
-    from ldcsr_core.files import atomic_write_bytes, same_file
+    from ldcsr_core.files import FileSet
 
     if project is None or QThread.currentThread() != QgsApplication.instance().thread():
         return 0
-    decode = QgsProviderRegistry.instance().decodeUri
-    layers = [layer for layer in project.mapLayers().values()
-              if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal"
-              and same_file(decode("gdal", layer.source()).get("path") or layer.source(), path)]
+    decode, output = QgsProviderRegistry.instance().decodeUri, FileSet([path])
+    layers, names = [], {}  # names: the path each layer opens the file by
+    for layer in project.mapLayers().values():
+        if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal":
+            name = decode("gdal", layer.source()).get("path") or layer.source()
+            if name in output:
+                layers.append(layer)
+                names[name] = None
+    if not layers:
+        return 0
+    own = FileSet([path + PAM])  # the sidecars of the other names, as they are before the layers close
+    sidecars = {path: state, **{name: sidecar_state(name) for name in names if name + PAM not in own}}
     options, sources = QgsDataProvider.ProviderOptions(), [layer.source() for layer in layers]
     styles = [(layer.bandCount(), layer.renderer().clone() if layer.renderer() else None) for layer in layers]
-    for layer in layers:  # closing, GDAL writes the old raster's statistics to the .aux.xml
+    for layer in layers:  # closing, GDAL writes the old raster's statistics to the .aux.xml of its name
         layer.setDataSource("", layer.name(), layer.providerType(), options)
-    if layers and sidecar_state(path) != state:  # before the new file is opened: it would read them
-        try:
-            if state is None:
-                os.remove(path + PAM)
-            else:
-                atomic_write_bytes(path + PAM, state)
-        except OSError:  # the layers still show the new raster; only their contrast may be the old one's
-            pass
+    for name, before in sidecars.items():  # before the new file is opened: it would read them
+        _put_back(name, before)
     for layer, source, (bands, style) in zip(layers, sources, styles):
         layer.setDataSource(source, layer.name(), layer.providerType(), options)
         if style is not None and bands == layer.bandCount():  # a run again of the same bands: the user's style
@@ -63,6 +68,21 @@ def reopen_layers_of(path: str, state: bytes | None, project) -> int:
             del fresh
         layer.triggerRepaint()
     return len(layers)
+
+
+def _put_back(path: str, state: bytes | None) -> None:
+    """``path``'s ``.aux.xml`` made to hold ``state`` again (None: none), where it differs."""
+    from ldcsr_core.files import atomic_write_bytes
+
+    if sidecar_state(path) == state:
+        return
+    try:
+        if state is None:
+            os.remove(path + PAM)
+        else:
+            atomic_write_bytes(path + PAM, state)
+    except OSError:  # the layers still show the new raster; only their contrast may be the old one's
+        pass
 
 
 def _restretch(layer) -> None:

@@ -201,3 +201,38 @@ def test_a_style_set_on_an_output_loaded_in_the_project_is_kept_when_run_again(q
         assert [i.value for i in r.shader().rasterShaderFunction().colorRampItemList()] == [100, 5000]
     finally:
         project.removeMapLayers([lyr.id() for lyr in ours])
+
+
+def test_a_layer_of_the_output_through_a_link_takes_no_old_statistics_when_run_again(qgis_processing, scene,
+                                                                                     tiny_model_file, tmp_path):
+    """Run, its output loaded through a symbolic link (l.tif -> o.tif), then run again to o.tif from a
+    darker raster. Test fails on main: the layer was reopened, but closing it GDAL wrote the old
+    raster's statistics to l.tif.aux.xml, the sidecar of the name it opens the file by, which was not
+    put back: the reopened layer took its contrast from them (up to 10608 for pixels up to 3860), and
+    so did every later layer of l.tif."""
+    import rasterio
+    from qgis.core import QgsProject, QgsRasterLayer
+
+    darker = tmp_path / "darker.tif"
+    with rasterio.open(scene) as s, rasterio.open(darker, "w", **s.profile) as ds:
+        ds.write(s.read() // 3)
+    out, link = tmp_path / "o.tif", tmp_path / "l.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, SCALE=2.0), feedback=_Feedback())
+    os.symlink(out.name, link)
+    project = QgsProject.instance()
+    layer = QgsRasterLayer(str(link), "l", "gdal")
+    project.addMapLayer(layer)
+    try:
+        red = layer.renderer().redBand()
+        old_max = layer.renderer().redContrastEnhancement().maximumValue()
+        qgis_processing.run(ALG, _params(darker, out, tiny_model_file, SCALE=2.0), feedback=_Feedback())
+        with rasterio.open(out) as d:
+            band = d.read(red, masked=True)
+            mean, top = float(band.mean()), float(band.max())
+        assert abs(layer.dataProvider().bandStatistics(red).mean - mean) < 1e-6 * mean  # the new raster
+        assert layer.renderer().redContrastEnhancement().maximumValue() <= top < old_max  # and its contrast
+    finally:
+        project.removeMapLayer(layer.id())  # closed: GDAL writes what it computed
+    with rasterio.open(link) as d:  # what the next layer of l.tif reads
+        stats = d.tags(red)
+    assert "STATISTICS_MEAN" not in stats or abs(float(stats["STATISTICS_MEAN"]) - mean) < 1e-6 * mean
