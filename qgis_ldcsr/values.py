@@ -67,9 +67,10 @@ def band_choice(alg, parameters, name: str, context):
 def model_by_name(alg, parameters, name: str, context) -> str | None:
     """The file of the model picked by name (the engine's list,
     :func:`ldcsr_core.model_names.named_models`: a name as ``processing.run``, a batch cell or the
-    modeler give it, an option's index, or a ``QgsProperty`` giving one); None for the default model,
-    also when unset. A name not in the list is an ``InputError`` naming those there are (QGIS's own
-    check, which says only 'Incorrect parameter value', is skipped for it)."""
+    modeler give it, an option's number, also as text (``1``, ``"1"``: QGIS's rule for its enums, as
+    ``processing.algorithmHelp`` says it; a listed name wins), or a ``QgsProperty`` giving one); None
+    for the default model, also when unset. A name not in the list is an ``InputError`` naming those
+    there are (QGIS's own check, which says only 'Incorrect parameter value', is skipped for it)."""
     from qgis.core import QgsProperty
     from qgis.PyQt.QtCore import QVariant
 
@@ -80,6 +81,9 @@ def model_by_name(alg, parameters, name: str, context) -> str | None:
     if isinstance(raw, QgsProperty):  # its value, checked as a name (QGIS reads one it lacks as the default)
         raw = _evaluated(raw, "the Model", context)
     options = alg.parameterDefinition(name).options()
+    text = raw.strip() if isinstance(raw, str) else None
+    if text and text.isascii() and text.isdigit() and text not in options:  # an option's number as text
+        raw = int(text)
     if isinstance(raw, int) and not isinstance(raw, bool):
         if not 0 <= raw < len(options):
             raise InputError(f"Model {raw} is no option's number (0 to {len(options) - 1}): give a model's name, "
