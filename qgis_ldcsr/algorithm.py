@@ -240,7 +240,11 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - after the run, on QGIS's main thread
         if getattr(self, "_written", None):  # a layer open on the file the output replaced shows the new one
-            reopen_layers_of(*self._written, context.project())
+            from qgis.core import QgsProject
+
+            # the context's project (the dialog's, a batch's, processing.run's: QGIS's own; a script's own
+            # QgsProject) and QGIS's, whose layers the QGIS window shows (a plugin's context may have no project)
+            reopen_layers_of(*self._written, (context.project(), QgsProject.instance()))
         return {}
 
     def _mode(self, parameters, context) -> str:

@@ -22,31 +22,38 @@ def sidecar_state(path: str) -> bytes | None:
         return None
 
 
-def reopen_layers_of(path: str, state: bytes | None, project) -> int:
-    """Reopen ``project``'s GDAL raster layers of the file at ``path`` on it: their old datasets
-    closed, then ``path``'s ``.aux.xml`` put back to ``state`` (the run's) and that of another name a
-    layer opens the file by (a link to it) to what it was before they closed, then the file opened.
-    A layer is of the file when its path resolves to it (:class:`~ldcsr_core.files.FileSet`, the
-    output looked at once: the same file, a link to it, the same name). A layer keeps its style
-    (bands, colours, opacity) when the new raster has the old one's band count, its stretch taken from
-    the new pixels (:func:`_restretch`); otherwise it is drawn as a new layer of the file is. On QGIS's
-    main thread only (layers belong to it; elsewhere, e.g. a model's step, nothing is done). Returns
-    how many layers were reopened."""
+def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
+    """Reopen the GDAL raster layers of the file at ``path`` in ``projects`` (None skipped) on it:
+    their old datasets closed, then ``path``'s ``.aux.xml`` put back to ``state`` (the run's) and that
+    of another name a layer opens the file by (a link to it) to what it was before they closed, then
+    the file opened. A layer is of the file when its path resolves to it
+    (:class:`~ldcsr_core.files.FileSet`, the output looked at once: the same file, a link to it, the
+    same name). A layer keeps its style (bands, colours, opacity) when the new raster has the old
+    one's band count, its stretch taken from the new pixels (:func:`_restretch`); otherwise it is
+    drawn as a new layer of the file is. On QGIS's main thread only (layers belong to it; elsewhere,
+    e.g. a model's step, nothing is done). Returns how many layers were reopened.
+
+    A layer in no project (one a script holds, even in a layer tree or map canvas of its own) or in a
+    project the run was not given cannot be found: QGIS keeps no list of every layer. Only a script
+    makes one; the QGIS window shows QgsProject.instance()'s layers, whose are reopened whatever the
+    run's context (the algorithm passes it), and the script that made such a layer reloads it."""
     from qgis.core import QgsApplication, QgsDataProvider, QgsMapLayerType, QgsProviderRegistry, QgsRasterLayer
     from qgis.PyQt.QtCore import QThread
 
     from ldcsr_core.files import FileSet
 
-    if project is None or QThread.currentThread() != QgsApplication.instance().thread():
+    if QThread.currentThread() != QgsApplication.instance().thread():
         return 0
     decode, output = QgsProviderRegistry.instance().decodeUri, FileSet([path])
-    layers, names = [], {}  # names: the path each layer opens the file by
-    for layer in project.mapLayers().values():
-        if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal":
-            name = decode("gdal", layer.source()).get("path") or layer.source()
-            if name in output:
-                layers.append(layer)
-                names[name] = None
+    found, names = {}, {}  # the layers by id (a project given twice: once), the paths they open the file by
+    for project in (p for p in projects if p is not None):
+        for layer_id, layer in project.mapLayers().items():
+            if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal":
+                name = decode("gdal", layer.source()).get("path") or layer.source()
+                if name in output:
+                    found[layer_id] = layer
+                    names[name] = None
+    layers = list(found.values())
     if not layers:
         return 0
     own = FileSet([path + PAM])  # the sidecars of the other names, as they are before the layers close

@@ -54,16 +54,17 @@ class _Feedback(QgsProcessingFeedback):
         super().reportError(error, fatalError)
 
 
-def _run_as_the_dialog_does(params, feedback=None, *, wait=True):
+def _run_as_the_dialog_does(params, feedback=None, *, wait=True, context=None):
     """Run the algorithm as the Processing dialog does: a ``QgsProcessingAlgRunnerTask`` in QGIS's
-    task manager (a background thread; the task logs a failed run's exception to the feedback).
-    ``(ok, feedback)``; with ``wait=False`` a function that waits (``timeout`` s at most) and returns that."""
+    task manager (a background thread; the task logs a failed run's exception to the feedback), with
+    ``context`` (default: one without a project, as a plugin may make it). ``(ok, feedback)``; with
+    ``wait=False`` a function that waits (``timeout`` s at most) and returns that."""
     import time
 
     from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext
 
     feedback = feedback or _Feedback()
-    context = QgsProcessingContext()
+    context = context or QgsProcessingContext()
     alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
     task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
     done = []
