@@ -25,7 +25,8 @@ from .parameters import add_parameters, help_html
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import reopen_layers_of, sidecar_state
 from .run_log import RUN, FeedbackLog
-from .values import band_choice, check_number, layer_crs, layer_nodata, layer_source, model_by_name, options_note
+from .values import (band_choice, check_number, layer_crs, layer_nodata, layer_source, model_by_name, options_note,
+                     shown_bands)
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -90,6 +91,11 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     def checkParameterValues(self, parameters, context):  # noqa: N802
         # a Model name QGIS does not list: the run says so, naming those there are (model_by_name)
         return super().checkParameterValues({k: v for k, v in parameters.items() if k != self.MODEL_NAME}, context)
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - on QGIS's main thread (the dialog's)
+        # the bands the layer is drawn with, read where the layer lives: the Bands' default (shown_bands)
+        self._shown = shown_bands(self.parameterAsRasterLayer(parameters, self.INPUT, context))
+        return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
@@ -179,7 +185,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         bands = band_choice(self, parameters, self.BANDS, context)
         rule = "chosen"
         auto, auto_rule = rad.default_triplet(info.count, info.colorinterp, info.descriptions)
-        if bands is None:  # the engine's one rule (also the command line's and napari's)
+        shown = getattr(self, "_shown", None)
+        if bands is None and shown and shown != [b + 1 for b in auto]:  # the bands the user sees in QGIS
+            bands, rule = shown, "default: the layer's red, green and blue bands in QGIS's Symbology"
+        elif bands is None:  # the engine's one rule (also the command line's and napari's)
             rule = "default: the first three" if auto_rule == "the first three" else auto_rule
         else:
             note = band_order_note(bands, auto, auto_rule)

@@ -64,6 +64,30 @@ def band_choice(alg, parameters, name: str, context):
     return alg.parameterAsInts(parameters, name, context) or None
 
 
+RGB = ("Red", "Green", "Blue")
+
+
+def shown_bands(layer) -> list[int] | None:
+    """The red, green and blue bands ``layer`` is drawn with in QGIS (Symbology: a multiband colour
+    renderer with all three set) when they are not QGIS's default for a new layer (Settings ▸ Options
+    ▸ Rendering: bands 1, 2, 3, its setting read as QGIS reads it): the bands a user chose to see, the
+    Bands' default then. None otherwise (a layer left as QGIS drew it: the engine's rule, which knows
+    better, e.g. 4, 3, 2 of a Sentinel-2 stack QGIS draws as 1, 2, 3). On QGIS's main thread: the
+    renderer is the layer's, which the user may change meanwhile."""
+    from qgis.core import QgsSettings
+
+    renderer = layer.renderer() if layer is not None else None
+    if renderer is None or renderer.type() != "multibandcolor":
+        return None
+    count = layer.bandCount()
+    shown = [renderer.redBand(), renderer.greenBand(), renderer.blueBand()]
+    settings = QgsSettings()  # QgsRasterRendererRegistry's default for a multiband colour layer
+    default = [settings.value(f"/Raster/default{colour}Band", n, int) for n, colour in enumerate(RGB, 1)]
+    if not all(1 <= b <= count for b in shown) or shown == [b if 0 <= b <= count else -1 for b in default]:
+        return None
+    return shown
+
+
 def model_by_name(alg, parameters, name: str, context) -> str | None:
     """The file of the model picked by name (the engine's list,
     :func:`ldcsr_core.model_names.named_models`: a name as ``processing.run``, a batch cell or the

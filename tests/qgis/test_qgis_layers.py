@@ -265,3 +265,37 @@ def test_a_file_whose_bands_declare_different_nodata_is_logged_by_band(qgis_proc
             "each band's nodata pixels)") in feedback.textLog(), feedback.textLog()
     with rasterio.open(tmp_path / "o.tif") as out:
         assert out.nodata == 0 and (out.read(3)[-8:, -8:] == 0).all()
+
+
+def test_the_bands_a_layer_is_drawn_with_in_qgis_are_the_bands_default(qgis_processing, tiny_model_file, tmp_path):
+    """A 4-band layer without band names or colours (the engine's rule: the first three) drawn in QGIS as
+    4-3-2, run as the dialog runs it with the Bands empty: bands 4, 3, 2 are fed to the model, as the log
+    says, the pixels of Bands [4, 3, 2]; Bands given win. A 12-band stack left as QGIS draws it (1-2-3)
+    keeps the engine's Sentinel-2 rule. Test fails on main: 'bands 1,2,3 (default: the first three)'."""
+    from qgis.core import QgsMultiBandColorRenderer
+
+    rng = np.random.default_rng(3)
+    four = _write(tmp_path / "four.tif", _field(rng, 4, 30, 36, 100, 4000), dtype="uint16")
+    stack = _write(tmp_path / "stack.tif", _field(rng, 12, 30, 36, 100, 4000), dtype="uint16")
+    layer, left = QgsRasterLayer(str(four), "four"), QgsRasterLayer(str(stack), "stack")
+    layer.setRenderer(QgsMultiBandColorRenderer(layer.dataProvider(), 4, 3, 2))
+    assert (left.renderer().redBand(), left.renderer().greenBand(), left.renderer().blueBand()) == (1, 2, 3)
+    runs = {"shown": (layer, None), "given": (layer, [1, 2, 3]), "by number": (four, [4, 3, 2]),
+            "left": (left, None)}
+    said = {}
+    for name, (src, bands) in runs.items():
+        ok, feedback = _run_as_the_dialog_does(_params(src, tmp_path / f"{name}.tif", tiny_model_file, SCALE=2.0,
+                                                       INPUT=src if name != "by number" else str(src), BANDS=bands))
+        assert ok, feedback.textLog()
+        said[name] = [line for line in feedback.textLog().splitlines() if line.startswith("Model input")]
+    assert said["shown"] == ["Model input R,G,B = bands 4,3,2 (default: the layer's red, green and blue bands in "
+                             "QGIS's Symbology); mode fast, seed 0"]
+    assert said["given"][0].startswith("Model input R,G,B = bands 1,2,3 (chosen)")
+    assert said["left"][0].startswith("Model input R,G,B = bands 4,3,2 (Sentinel-2 rule)")
+
+    def pixels(name):
+        with rasterio.open(tmp_path / f"{name}.tif") as d:
+            return d.read()
+
+    assert np.array_equal(pixels("shown"), pixels("by number"))
+    assert not np.array_equal(pixels("shown"), pixels("given"))
