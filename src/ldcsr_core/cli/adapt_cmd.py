@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -22,7 +21,7 @@ EXIT_NOT_KEPT = 8  # the adapted model did not beat the base on the held-back st
 @click.option("--scale", "-s", required=True, type=click.FloatRange(1.0, MAX_SCALE, min_open=True),
               help=f"The factor the model will be used at (> 1; adaptation is offered up to "
                    f"×{MAX_ADAPT_SCALE:g}, larger scales are refused, exit 3).")
-@click.option("--out", "-o", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "-o", "out", required=True, type=opt.OutputFileType("the adapted model"),
               help="Where the adapted model goes (.safetensors; written only if it is kept).")
 @click.option("--minutes", type=click.FloatRange(0.0, 24 * 60, min_open=True), default=3.0,
               show_default=True, help="Time budget of the fine-tuning.")

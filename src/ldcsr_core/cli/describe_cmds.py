@@ -451,7 +451,7 @@ def _config_summary(cfg: dict) -> str:
 
 @click.command()
 @click.argument("ckpt", type=opt.CheckpointPathType())
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=opt.OutputFileType("the converted model"))
 @click.option("--name", default=None, help="Model name stored in the file (default: CKPT's stem).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT (otherwise: exit 4).")
 def convert(ckpt, out, name, overwrite):

@@ -15,7 +15,7 @@ import click
 from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 
 __all__ = [
-    "PairType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "ReportPathType", "ends_in_separator", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
     "InputPathType", "missing_input", "CheckpointPathType", "ImagesType",
@@ -101,23 +101,37 @@ class InputPathType(click.Path):
         return super().convert(value, param, ctx)
 
 
-def ends_in_separator(raw: str) -> bool:
-    """Whether a path as typed ends in a folder separator (``out/sub/``; ``\\`` too on Windows): it names
-    a folder, whatever is there (one rule for ``-o`` and the report options)."""
-    return raw.endswith((os.sep, os.altsep) if os.altsep else (os.sep,))
+def names_a_folder(raw: str) -> bool:
+    """Whether a path as typed names a folder by its form, whatever is there: it ends in a folder
+    separator (``out/sub/``; ``\\`` too on Windows) or in a ``.`` or ``..`` part (``out/sub/.``, which
+    pathlib reads as ``out/sub``): one rule for ``-o`` and the report options."""
+    last = raw
+    for sep in filter(None, (os.sep, os.altsep)):
+        last = last.rsplit(sep, 1)[-1]
+    return bool(raw) and last in ("", ".", "..")
 
 
-class ReportPathType(click.Path):
-    """A report file (``--json``): a name ending in a folder separator (``out/sub/``) is refused, exit 2,
-    as upscale's ``-o`` is (before, the separator was dropped and a file ``out/sub`` written)."""
+class OutputFileType(click.Path):
+    """A file to write (``--json``, ``--spread-out``, ``adapt -o``, ``convert OUT``, ``train --out``,
+    ``--checkpoint``, ``--log``): a name of a folder by its form (:func:`names_a_folder`: ``out/sub/``,
+    ``out/sub/.``) is refused, exit 2, as upscale's ``-o`` is (before, the separator or the ``.`` was
+    dropped and a file ``out/sub`` written). ``what``: the file, as the message names it."""
 
-    def __init__(self):
+    def __init__(self, what: str):
         super().__init__(dir_okay=False, path_type=Path)
+        self.what = what
 
     def convert(self, value, param, ctx):
-        if isinstance(value, str) and ends_in_separator(value):
-            self.fail(f"{value} names a folder, not a file: give the report a file name", param, ctx)
+        if isinstance(value, str) and names_a_folder(value):
+            self.fail(f"{value} names a folder, not a file: give {self.what} a file name", param, ctx)
         return super().convert(value, param, ctx)
+
+
+class ReportPathType(OutputFileType):
+    """A report file (``--json``), by :class:`OutputFileType`'s rule."""
+
+    def __init__(self):
+        super().__init__("the report")
 
 
 class CheckpointPathType(click.Path):
@@ -315,7 +329,7 @@ samples_opt = click.option(
          "their mean and their per-pixel spread goes to a second GeoTIFF (see --spread-out). K times slower.",
 )
 spread_out_opt = click.option(
-    "--spread-out", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="PATH",
+    "--spread-out", type=OutputFileType("the spread file"), default=None, metavar="PATH",
     help="Where the spread GeoTIFF of --samples K>1 goes (one input only); default: OUT's name + "
          "'_spread.tif' next to each output.",
 )

@@ -80,14 +80,14 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
 @click.option("--val", "val_dir", default=None, type=opt.ImagesType(), metavar="DIR|ARCHIVE.npz",
               help="Folder of validation images, or a packed archive (ARCHIVE.npz#val); a fixed subset "
                    "of at most --val-limit images is validated every --val-every minutes (or steps).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", required=True, type=opt.OutputFileType("the model"),
               help="Output .safetensors (rewritten at every checkpoint).")
 @click.option("--init", type=opt.WeightsFileType(),
               help="Start from these weights (fine-tuning): an ldcsr .safetensors or the name of a "
                    "built-in model (`ldcsr models`), e.g. ldcsr-compact-rsscn7, the shipped default.")
 @click.option("--resume", type=click.Path(dir_okay=False, readable=False, path_type=Path),
               help="Continue a run from its checkpoint (.ckpt), or from its parts (RUN.ckpt.part000...).")
-@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--checkpoint", type=opt.OutputFileType("the checkpoint"),
               help="Checkpoint path (default: OUT with suffix .ckpt).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path),
               help="Model configuration, a JSON file of the sections decoder, cond_encoder, unet and "
@@ -124,7 +124,7 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
               help="Budget of this process: checkpoint and exit after MINUTES; --resume continues.")
 @click.option("--stop-after-steps", type=click.IntRange(min=0), default=None,
               help="Like --stop-after, counted in steps of this process.")
-@click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--log", "log_path", type=opt.OutputFileType("the log"), default=None,
               help="Append the run's events (steps, validation, checkpoints) to this JSON-lines file.")
 @click.option("--pix-weight", type=float, default=0.0, show_default=True,
               help="Diffusion phase: L1 + gradient-L1 on the decoded chain output.")

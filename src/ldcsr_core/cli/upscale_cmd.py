@@ -66,14 +66,15 @@ def _check_geotiff_name(path: Path, hint: str, *, folder_ok: bool = True) -> Non
 
 def _output_arg(raw: str, *, single: bool) -> Path:
     """``-o`` as given, checked before any work: not empty; a name ending in a separator must be
-    an existing folder; a single output that is not a folder must be named as a GeoTIFF."""
+    an existing folder, as must one ending in a ``.`` part (:func:`~.options.names_a_folder`); a single
+    output that is not a folder must be named as a GeoTIFF."""
     if not raw.strip():
         raise click.BadParameter("the output path is empty", param_hint="'-o'")
     from ..files import check_name_length
 
     path = Path(raw)
     check_name_length(path)  # before is_dir(), which would fail in errno's words
-    if opt.ends_in_separator(raw) and not path.is_dir():
+    if opt.names_a_folder(raw) and not path.is_dir():  # out/sub/, out/sub/. (Path drops the .)
         raise click.BadParameter(f"output folder does not exist: {raw}", param_hint="'-o'")
     if single and not path.is_dir():
         _check_geotiff_name(path, "'-o'")
