@@ -81,3 +81,37 @@ def test_load_model_takes_every_name_the_models_are_listed_by(weights, tiny, tmp
     here = ldcsr_core.load_model("mine.safetensors", device="cpu", dtype="float32")  # the file here is read
     assert model_path("mine.safetensors") == Path("mine.safetensors") and here.name == "here"
     assert not np.array_equal(pixels(here), pixels(by_name))
+
+
+def test_a_broken_link_named_like_a_model_is_refused_naming_the_link(weights, tiny, tmp_path, monkeypatch):
+    """One rule for a link to a file moved away (or a loop) that bears a model's name: it wins as a
+    file there does, and its loading says what it is (exit 6), by whichever name. Before: one in the
+    working folder named like a built-in model was passed over (builtin_named asked exists(), the
+    adapted-name branch lexists()): load_model and --model read the built-in model without a word;
+    one in the model folder was the unknown model 'no model is named 'mine.safetensors'' (exit 2)."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    folder, work = tmp_path / "models", tmp_path / "work"
+    folder.mkdir()
+    work.mkdir()
+    ldcsr_core.save_model(tiny, folder / "kept.safetensors", name="kept")
+    (folder / "mine.safetensors").symlink_to(tmp_path / "moved.safetensors")
+    (work / V1).symlink_to(tmp_path / "gone.safetensors")
+    (work / "loop.safetensors").symlink_to(work / "loop.safetensors")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(folder))
+    monkeypatch.chdir(work)
+    for name, said in ((V1, f"{V1} is a link to {tmp_path / 'gone.safetensors'}, which is missing"),
+                       ("mine.safetensors", f"{folder / 'mine.safetensors'} is a link to "
+                                            f"{tmp_path / 'moved.safetensors'}, which is missing"),
+                       ("loop.safetensors", "loop.safetensors is a link loop")):
+        with pytest.raises(CheckpointError) as e:
+            ldcsr_core.load_model(name, device="cpu")
+        assert str(e.value) == f"{said}: no checkpoint to read"
+        r = CliRunner().invoke(main, ["info", "--model", name])
+        assert r.exit_code == 6 and said in " ".join(r.output.split()), r.output
+    assert model_named("mine.safetensors") == folder / "mine.safetensors"
+    assert list(named_models())[2:] == ["kept.safetensors"]  # the lists offer no link to pick
+    with pytest.raises(InputError, match="no model is named 'moved.safetensors'"):
+        model_named("moved.safetensors")

@@ -75,10 +75,11 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
 def builtin_named(source: str | os.PathLike) -> Path | None:
     """The built-in model the name ``source`` stands for (its file stem in the package's weights
     folder, or one of :data:`DEFAULT_ALIASES`: the default), or None for any other value and for a
-    name that is a file in the working folder (the file wins).  Such a name stays one, so that Dask
-    workers find the model in their own installation (``--model``)."""
+    name that is a file or a link in the working folder (it wins, as for an adapted model's name: a
+    link to a file moved away is refused naming it, not passed over for the built-in model).  Such a
+    name stays one, so that Dask workers find the model in their own installation (``--model``)."""
     path = Path(source)
-    if path.exists() or path.name != str(source):
+    if os.path.lexists(path) or path.name != str(source):
         return None
     builtin = default_model_path().parent / f"{path.name}.safetensors"
     if builtin in builtin_model_paths():
