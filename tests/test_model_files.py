@@ -15,7 +15,7 @@ from ldcsr_core.builtin_models import default_model_path, model_path
 from ldcsr_core.checkpoints import read_state_dict
 from ldcsr_core.cli import main
 from ldcsr_core.config import ModelConfig, tiny_test_config
-from ldcsr_core.errors import CheckpointError
+from ldcsr_core.errors import CheckpointError, InputError
 
 V1, V4 = (f"ldcsr-compact-rsscn7-{v}" for v in ("v1", "v4"))
 
@@ -196,7 +196,7 @@ def test_built_in_is_decided_by_the_shipped_checksums_not_by_folder(weights, tin
     listed = [ln for ln in r.output.splitlines() if ln and not ln.startswith(" ")]
     assert listed == [f"{V1}.safetensors  [built-in]", f"{V4}.safetensors  [built-in, default]",
                       "adapted.safetensors"], r.output
-    with pytest.raises(CheckpointError, match="no model is named 'stray': the models are "):
+    with pytest.raises(InputError, match="no model is named 'stray': the models are "):
         ldcsr_core.load_model("stray", device="cpu")  # no built-in nor adapted model of that name
 
     from napari_ldcsr._form import user_models

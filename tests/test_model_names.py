@@ -47,9 +47,11 @@ def test_the_named_models_are_the_built_in_ones_then_the_adapted_ones(weights, t
 def test_load_model_takes_every_name_the_models_are_listed_by(weights, tiny, tmp_path, monkeypatch):
     """The API's rule is the CLI's, QGIS's and napari's (builtin_models.model_path, which --model calls):
     an adapted model of the user's model folder by its file name, from any folder, gives the pixels
-    of its path; a file of that name in the working folder wins; an unknown name is one CheckpointError
-    (load_model's for a model not found) naming the models, in --model's words. Before: load_model('mine.safetensors') from another
-    folder was CheckpointError 'checkpoint not found: mine.safetensors', naming no model."""
+    of its path; a file of that name in the working folder wins; an unknown name is one InputError (bad
+    input, as model_named, QGIS and --model's exit 2 say it) naming the models, in --model's words. Before:
+    load_model('mine.safetensors') from another folder was CheckpointError 'checkpoint not found:
+    mine.safetensors', naming no model; then an unknown name was a CheckpointError, model_named's
+    InputError of the same words converted."""
     from click.testing import CliRunner
 
     from ldcsr_core.cli import main
@@ -70,8 +72,9 @@ def test_load_model_takes_every_name_the_models_are_listed_by(weights, tiny, tmp
     assert model_path("mine.safetensors") == mine and by_name.name == "mine"
     assert np.array_equal(pixels(by_name), pixels(ldcsr_core.load_model(mine, device="cpu", dtype="float32")))
 
-    with pytest.raises(CheckpointError) as e:  # as of a checkpoint not found, in --model's words
+    with pytest.raises(InputError) as e:  # in --model's words
         ldcsr_core.load_model("mine", device="cpu")
+    assert not isinstance(e.value, CheckpointError)
     said = f"no model is named 'mine': the models are {V4}, {V1}, mine.safetensors; give one of them, or a checkpoint file"
     assert str(e.value) == said
     r = CliRunner().invoke(main, ["info", "--model", "mine"])

@@ -337,7 +337,7 @@ def test_shipped_diffusion_mode_is_sharper_than_fast_mode_and_still_beats_bicubi
 
 
 def test_built_in_models_load_by_name_and_unknown_names_fail_clearly():
-    from ldcsr_core.errors import CheckpointError
+    from ldcsr_core.errors import InputError
     default = ldcsr_core.load_model(device="cpu")
     by_alias = ldcsr_core.load_model("ldcsr-compact-rsscn7", device="cpu")  # the default's name
     assert by_alias.weights_sha256 == default.weights_sha256 and default.version == "4"
@@ -346,7 +346,7 @@ def test_built_in_models_load_by_name_and_unknown_names_fail_clearly():
     older = [ldcsr_core.load_model(f"ldcsr-compact-rsscn7-v{v}", device="cpu") for v in (1, 2, 3)]  # for comparison
     assert [m.version for m in older] == ["1", "2", "3"]
     assert len({default.weights_sha256, *(m.weights_sha256 for m in older)}) == 4
-    with pytest.raises(CheckpointError, match="no-such-model"):
+    with pytest.raises(InputError, match="no-such-model"):  # bad input, as model_names.model_named says it
         ldcsr_core.load_model("no-such-model", device="cpu")
 
 

@@ -41,8 +41,8 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
     (wins), or the model of that name as ``ldcsr models`` lists it (:func:`builtin_named`: a
     built-in model by its file stem, ``"ldcsr-compact-rsscn7"`` = the default; else an adapted model
     of the user's model folder by its file name, :func:`ldcsr_core.model_names.model_named`: a name
-    of neither is a :class:`CheckpointError` naming the models, in its words), or for None the
-    default model.  A path need not exist (``load_model`` says so)."""
+    of neither is its :class:`InputError` naming the models, bad input as QGIS and ``--model`` say it),
+    or for None the default model.  A path need not exist (``load_model`` says so)."""
     if source is None:
         path = default_model_path()
         if not path.is_file():
@@ -65,10 +65,7 @@ def model_path(source: str | os.PathLike | None = None) -> Path:
     if path.name == str(source) and not os.path.lexists(path):  # a name, no file (nor link) here
         from .model_names import model_named
 
-        try:
-            return model_named(path.name)  # an adapted model's file
-        except InputError as e:  # QGIS's and --model's words, as load_model says a model not found
-            raise CheckpointError(str(e)) from None
+        return model_named(path.name)  # an adapted model's file; else InputError naming the models
     return path
 
 

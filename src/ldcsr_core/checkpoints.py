@@ -339,8 +339,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         ``ldcsr models`` lists it (:func:`~ldcsr_core.builtin_models.model_path`, the rule of
         ``--model``: a file there of that name wins; a built-in model by file stem, e.g.
         ``"ldcsr-compact-rsscn7-v1"``, ``"ldcsr-compact-rsscn7"`` the default; an adapted model of
-        the user's model folder by file name, ``"mine.safetensors"``; another name: a
-        :class:`CheckpointError` naming the models), or None for the default model shipped inside the package.
+        the user's model folder by file name, ``"mine.safetensors"``; another name: an
+        :class:`InputError` naming the models), or None for the default model shipped inside the package.
     device : "auto" (CUDA, MPS, then CPU), "cpu", "cuda", "mps" or a torch.device.
     config : override the architecture (otherwise read from metadata or inferred from shapes).
     with_encoder : also load the stage-1 encoder (training / fine-tuning only).

@@ -185,13 +185,13 @@ class ModelType(click.ParamType):
 
     def convert(self, value, param, ctx):
         from ..builtin_models import builtin_named, model_path
-        from ..errors import CheckpointError, InputError
+        from ..errors import InputError
 
         if isinstance(value, Path):
             return value
         try:
             path = model_path(value)
-        except (InputError, CheckpointError) as e:  # an empty value ("$MODEL" unset); a name of no
+        except InputError as e:  # an empty value ("$MODEL" unset); a name of no
             # model: 'no model is named 'x': the models are …', as QGIS says it
             self.fail(str(e), param, ctx)
         if builtin_named(value) is not None:
