@@ -63,6 +63,15 @@ def user_models() -> list[tuple[str, str]]:
     return [(p.name, str(p)) for p in adapted_models()]
 
 
+def _model_folder_note() -> str:
+    """Why the Model list holds no adapted model when the model folder is no folder (``LDCSR_MODELS_DIR``
+    set to a file: :func:`ldcsr_core.adaptation.model_folder_problem`), for its tooltip; else ""."""
+    from ldcsr_core.adaptation import model_folder_problem
+
+    problem = model_folder_problem()
+    return f".\n\nNote: {problem}" if problem else ""
+
+
 def ask_checkpoint_path(parent=None) -> str | None:
     """Ask for a checkpoint file (Qt file dialog); None when the user cancels."""
     from qtpy.QtWidgets import QFileDialog
@@ -120,7 +129,7 @@ class SettingsForm:
                               tooltip="Which trained weights to use: Built-in default (shipped with LDCSR), "
                                       "the models in your model folder (where 'Adapt to this layer' saves), "
                                       "newest first, or Load checkpoint… for an official LDCSR .ckpt or a napari-ldcsr .safetensors "
-                                      "file")
+                                      "file" + _model_folder_note())
         self.mode = ComboBox(label="Mode", choices=[(MODE_LABELS[m], m) for m in MODES],
                              tooltip="diffusion: the model's generative sampler, started from random noise "
                                      "(Seed): sharper detail, some of it may be invented; fast preview: one "

@@ -89,12 +89,14 @@ def add_parameters(alg) -> None:
     alg.addParameter(QgsProcessingParameterNumber(
         alg.SEED, "Seed", QgsProcessingParameterNumber.Integer, defaultValue=0,
         minValue=-2 ** 31 + 1, maxValue=2 ** 31 - 1))  # QGIS's range (it reads -2**31 as 0): refused, not wrapped
+    from ldcsr_core.adaptation import model_folder_problem
     from ldcsr_core.model_names import default_model_name, named_models
 
     names, default = list(named_models()), default_model_name()  # the engine's one list, read afresh each dialog
+    problem = model_folder_problem()  # LDCSR_MODELS_DIR set to a file: said where the list is
     alg.addParameter(QgsProcessingParameterEnum(
-        alg.MODEL_NAME, "Model: a built-in or an adapted one", options=names, optional=True, usesStaticStrings=True,
-        defaultValue=default if default in names else None))
+        alg.MODEL_NAME, "Model: a built-in or an adapted one" + (f" ({problem})" if problem else ""), options=names,
+        optional=True, usesStaticStrings=True, defaultValue=default if default in names else None))
     alg.addParameter(QgsProcessingParameterFile(
         alg.MODEL, "Model file (if set, used instead of the Model)", optional=True,
         fileFilter="LDCSR checkpoints (*.safetensors *.ckpt);;All files (*)"))

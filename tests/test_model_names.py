@@ -118,3 +118,34 @@ def test_a_broken_link_named_like_a_model_is_refused_naming_the_link(weights, ti
     assert list(named_models())[2:] == ["kept.safetensors"]  # the lists offer no link to pick
     with pytest.raises(InputError, match="no model is named 'moved.safetensors'"):
         model_named("moved.safetensors")
+
+
+def test_a_model_folder_that_is_a_file_is_said_not_passed_over(weights, tiny, tmp_path, monkeypatch):
+    """LDCSR_MODELS_DIR set to a model's file (not its folder): `ldcsr models` warns of it, and a name
+    only that folder could hold says why it holds none (load_model, --model, QGIS's Model). Before:
+    the built-in models alone were listed without a word, and --model mine.safetensors was 'no model
+    is named ...' naming no cause."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    mine = ldcsr_core.save_model(tiny, tmp_path / "mine.safetensors", name="mine")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
+    monkeypatch.chdir(tmp_path / "weights")
+    why = (f"LDCSR_MODELS_DIR={mine} is a file, not a folder, so no adapted model is listed: set it to the "
+           "folder of your adapted models")
+    r = CliRunner().invoke(main, ["models"])
+    assert r.exit_code == 0 and r.stderr == f"warning: {why}\n", r.output
+    assert [ln for ln in r.stdout.splitlines() if ln and not ln.startswith(" ")] == [
+        f"{V1}.safetensors  [built-in]", f"{V4}.safetensors  [built-in, default]"], r.stdout
+    assert adapted_models() == [] and list(named_models()) == [V4, V1]  # napari's and QGIS's lists
+    said = (f"no model is named 'mine.safetensors': the models are {V4}, {V1}; give one of them, or a checkpoint "
+            f"file ({why})")
+    with pytest.raises(InputError) as e:
+        ldcsr_core.load_model("mine.safetensors", device="cpu")
+    assert str(e.value) == said
+    r = CliRunner().invoke(main, ["info", "--model", "mine.safetensors"])
+    assert r.exit_code == 2 and said in " ".join(r.output.split()), r.output
+    assert model_path(V1) == weights / f"{V1}.safetensors"  # a built-in model's name needs no folder
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "not-yet"))  # a folder not made yet: nothing to say
+    assert CliRunner().invoke(main, ["models"]).stderr == ""

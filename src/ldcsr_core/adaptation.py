@@ -44,7 +44,7 @@ from .rules import (MAX_ADAPT_SCALE, check_callable, check_count, check_flag, ch
 from .words import counted
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
-           "user_model_files", "check_save_room",
+           "user_model_files", "model_folder_problem", "check_save_room",
            "db_text", "adapted_scale", "adapted_check", "outside_use", "Reading"]
 
 # MAX_ADAPT_SCALE (rules.py): above it adaptation is refused
@@ -235,6 +235,20 @@ def user_model_files() -> list[Path]:
                                       and is_safetensors(p))) if folder.is_dir() else []
     except OSError:
         return []
+
+
+def model_folder_problem() -> str:
+    """Why no adapted model can be listed from :func:`user_models_dir`, or "": it is a file (or another
+    thing that is not a folder), e.g. ``LDCSR_MODELS_DIR`` set to a model's file. ``ldcsr models``
+    warns of it, and a name of no model says it (:func:`~ldcsr_core.model_names.model_named`); before,
+    the built-in models alone were listed, without a word."""
+    folder = user_models_dir()
+    if not folder.exists() or folder.is_dir():
+        return ""
+    what = "a file, not a folder" if folder.is_file() else "not a folder"
+    env = os.environ.get("LDCSR_MODELS_DIR")
+    named = f"LDCSR_MODELS_DIR={env}" if env else f"the model folder {folder}"
+    return f"{named} is {what}, so no adapted model is listed: set it to the folder of your adapted models"
 
 
 def check_save_room(folder, model) -> None:

@@ -61,7 +61,8 @@ def model_named(name: str) -> Path:
     """The file of the model ``name`` (a key of :func:`named_models`, or the default's older name that
     ``--model`` takes too, :data:`~ldcsr_core.builtin_models.DEFAULT_ALIASES`), or a broken link of
     that name in the user's model folder (which its loading refuses, naming it); else an
-    :class:`InputError` that names the models there are."""
+    :class:`InputError` that names the models there are, and why the model folder lists none when it
+    is no folder (:func:`~ldcsr_core.adaptation.model_folder_problem`)."""
     from .builtin_models import DEFAULT_ALIASES
     from .errors import InputError
 
@@ -70,10 +71,12 @@ def model_named(name: str) -> Path:
         return names[name]
     if name in DEFAULT_ALIASES and default_model_name() in names:
         return names[default_model_name()]
-    from .adaptation import user_model_files
+    from .adaptation import model_folder_problem, user_model_files
 
     for p in user_model_files():  # a link there of that name to a file moved away, or a loop: not listed,
         if p.name == name and p.is_symlink() and not p.exists():  # but its loading names it (exit 6)
             return p
     there = ", ".join(names) or "none is installed"
-    raise InputError(f"no model is named {name!r}: the models are {there}; give one of them, or a checkpoint file")
+    problem = model_folder_problem()  # a name that only the model folder could hold: why it holds none
+    raise InputError(f"no model is named {name!r}: the models are {there}; give one of them, or a checkpoint file"
+                     + (f" ({problem})" if problem else ""))

@@ -105,3 +105,19 @@ def test_load_checkpoint_takes_a_model_file_the_model_list_lists(ldcsr, tiny_mod
     assert widget.form.add_checkpoint(str(text)) is False
     assert notes[-1] == ("error", "notes.sft is not a .ckpt or .safetensors checkpoint.")
     assert widget.model_source == str(tmp_path / "Mine.SAFETENSORS")  # the previous choice kept
+
+
+def test_a_model_folder_that_is_a_file_is_said_by_the_model_list(make_napari_viewer, tiny_model, tmp_path, monkeypatch):
+    """LDCSR_MODELS_DIR set to a model's file: the Model list's tooltip says why it offers no adapted
+    model. Before: the built-in default alone, without a word."""
+    import ldcsr_core
+    from ldcsr_core.adaptation import model_folder_problem
+    from napari_ldcsr._widget import LdcsrWidget
+
+    mine = ldcsr_core.save_model(tiny_model, tmp_path / "mine.safetensors", name="mine")
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
+    widget = LdcsrWidget(make_napari_viewer(), model_provider=lambda source: tiny_model)
+    assert [v for v in widget.form.model.choices if str(v).endswith(".safetensors")] == []
+    problem = model_folder_problem()
+    assert problem.startswith(f"LDCSR_MODELS_DIR={mine} is a file, not a folder")
+    assert widget.form.model.tooltip.endswith(f"file.\n\nNote: {problem}"), widget.form.model.tooltip

@@ -47,6 +47,20 @@ def test_the_model_parameter_lists_the_engines_models_with_its_default(qgis_proc
     assert param.usesStaticStrings()  # a script, a batch cell or a model stores the name, not an index
 
 
+def test_a_model_folder_that_is_a_file_is_said_by_the_model_parameter(qgis_processing, adapted_model_file, monkeypatch):
+    """LDCSR_MODELS_DIR set to a model's file: the Model parameter says why it lists no adapted model.
+    Before: it offered the built-in models alone, without a word."""
+    from ldcsr_core.adaptation import model_folder_problem
+    from ldcsr_core.model_names import named_models
+
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(adapted_model_file))
+    alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)  # as the dialog makes it
+    param = alg.parameterDefinition("MODEL_NAME")
+    assert param.options() == list(named_models()) and all(not n.endswith(".safetensors") for n in param.options())
+    assert param.description() == f"Model: a built-in or an adapted one ({model_folder_problem()})"
+    assert model_folder_problem().startswith(f"LDCSR_MODELS_DIR={adapted_model_file} is a file, not a folder")
+
+
 def test_a_built_in_model_by_name_gives_the_pixels_of_ldcsr_upscale_model_name(qgis_processing, scene, tmp_path):
     from click.testing import CliRunner
     from ldcsr_core.cli import main

@@ -232,15 +232,19 @@ def _echo_free_space(say, output: Path | None, file: Path, size: int) -> None:
 def models(paths, full_notes):
     """List the built-in models, the adapted models of the user's model folder and the
     checkpoints PATHS...: name, config, size, SHA-256, a summary of how it was trained (and what
-    an adapted model was adapted on). A file that cannot be read is listed as unreadable, the
-    others still are, and the exit status is then that of its (first) error: 6 for a file that is no
-    checkpoint of ours, 5 for one that cannot be read (permission denied)."""
-    from ..adaptation import user_model_files
+    an adapted model was adapted on); a model folder that is a file is warned of. A file that cannot
+    be read is listed as unreadable, the others still are, and the exit status is then that of its
+    (first) error: 6 for a file that is no checkpoint of ours, 5 for one that cannot be read
+    (permission denied)."""
+    from ..adaptation import model_folder_problem, user_model_files
     from ..builtin_models import builtin_model_paths, builtin_name, default_model_path, model_identity
 
     default = default_model_path()
     files = builtin_model_paths()  # the files the shipped checksum list names, not any .safetensors there
     user = user_model_files()
+    problem = model_folder_problem()  # LDCSR_MODELS_DIR set to a file: before, the built-in models alone, without a word
+    if problem:
+        click.echo(f"warning: {problem}", err=True)
     from ..errors import CheckpointError, ConfigError
 
     if not files and not paths and not user:
