@@ -57,9 +57,11 @@ CONTROLS: dict[str, dict] = {
     # the nodata setting, named in a sentence about its value (QGIS's, from the layer's Transparency
     # properties, is said so where it is refused)
     "nodata setting": {None: "nodata", NAPARI: "Nodata"},
-    # a raster reprojected, orthorectified by its control points or placed by hand (for a pixel size)
-    "reproject": {None: "e.g. gdalwarp -t_srs EPSG:32633",
-                  QGIS: "Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone's"},
+    # a raster reprojected (to {utm}: the UTM zone of its centre), orthorectified by its control points or
+    # placed by hand (for a pixel size)
+    "reproject": {None: "e.g. gdalwarp -t_srs {utm}, the UTM zone of its centre",
+                  QGIS: "Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone of its "
+                        "centre, {utm}"},
     "orthorectify": {None: "e.g. gdalwarp", QGIS: "Raster ▸ Projections ▸ Warp (Reproject)"},
     "place": {None: "e.g. gdal_edit -a_ullr",
               QGIS: "Layer ▸ Georeferencer; Raster ▸ Georeferencer before QGIS 3.26"},

@@ -182,7 +182,8 @@ def test_a_band_list_the_engine_refuses_names_the_bands_parameter(qgis_processin
 
 
 @pytest.mark.parametrize("how, said", [
-    ("geographic", "reproject first (Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone's)"),
+    ("geographic", "reproject first (Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone of "
+                   "its centre, EPSG:32633)"),  # the layer lies at 12.5° E, 48.2° N
     ("gcps", "orthorectify it first, Raster ▸ Projections ▸ Warp (Reproject))"),
     ("crs only", "place it first, Layer ▸ Georeferencer; Raster ▸ Georeferencer before QGIS 3.26)"),
 ])

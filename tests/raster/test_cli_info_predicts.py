@@ -3,6 +3,7 @@ info refuses too (the same exit status and words), without reading its pixels.""
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from ldcsr_core.cli import main
@@ -96,3 +97,35 @@ def test_a_report_name_ending_in_a_separator_is_refused_not_written_as_a_file(tm
     assert list((tmp_path / "out").iterdir()) == []
     r = CliRunner().invoke(main, ["-q", "selfcheck", "s.tif", "-s", "2", "--mode", "fast", "--json", "out/q.json"])
     assert r.exit_code == 0 and (tmp_path / "out" / "q.json").is_file(), r.output
+
+
+def test_a_geographic_file_is_told_the_utm_zone_of_its_centre(tmp_path, monkeypatch):
+    """A target pixel size on a GeoTIFF in EPSG:4326 over Sydney (southern hemisphere): the refusal
+    suggests its UTM zone, 56 south. Before: 'reproject first (e.g. gdalwarp -t_srs EPSG:32633)', zone
+    33 north (central Europe), for any file in degrees anywhere."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    monkeypatch.chdir(tmp_path)
+    with rasterio.open("syd.tif", "w", driver="GTiff", width=32, height=32, count=3, dtype="uint8",
+                       crs="EPSG:4326", transform=from_origin(151.1, -33.8, 1e-4, 1e-4)) as d:
+        d.write(np.random.default_rng(0).integers(0, 255, (3, 32, 32)).astype("uint8"))
+    said = "reproject first (e.g. gdalwarp -t_srs EPSG:32756, the UTM zone of its centre)"
+    for args, code in ((["info", "syd.tif", "-r", "1"], 0),  # info: 'output: not possible: ...'
+                       (["upscale", "syd.tif", "-o", "o.tif", "-r", "1", "--mode", "fast"], 3)):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == code and said in " ".join(r.output.split()), r.output
+    assert not (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.parametrize("lon, lat, epsg", [
+    (151.2, -33.9, 32756), (12.5, 48.2, 32633), (-0.1, 51.5, 32630), (0.0, 0.0, 32631), (-180.0, 10.0, 32601),
+    (179.99, -10.0, 32760), (180.0, -0.1, 32701), (359.0, 60.0, 32630), (-74.0, 40.7, 32618), (10.0, 78.0, 32632),
+])
+def test_utm_epsg_by_the_six_degree_zones(lon, lat, epsg):
+    """Zones 1-60 from 180° W, 326zz north (the equator too), 327zz south; Norway's and Svalbard's
+    exceptions are not applied (10° E, 78° N is zone 32, not 33X)."""
+    from ldcsr_core.geo.utm_zone import utm_epsg
+
+    assert utm_epsg(lon, lat) == epsg

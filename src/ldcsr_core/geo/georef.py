@@ -304,8 +304,8 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
     CRS's units, metres for the usual projected CRSs); the target must be finer than the input.
 
     Needs a projected CRS in metre-like units: a geographic CRS (degrees) raises a clear error,
-    suggesting a scale or reprojecting first (``gdalwarp -t_srs EPSG:326xx``; in a front end's words:
-    :func:`~ldcsr_core.front_end.say`).
+    suggesting a scale or reprojecting first to the UTM zone of its centre (``gdalwarp -t_srs EPSG:32756``:
+    :func:`~ldcsr_core.geo.utm_zone.centre_utm_crs`; in a front end's words: :func:`~ldcsr_core.front_end.say`).
     """
     tx, ty = _target_pair(target)
     check_placement(info)
@@ -325,10 +325,12 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
             f"instead (or place it first, {say('place')})"
         )
     if info.is_geographic:
+        from .utm_zone import centre_utm_crs
+
         raise InputError(
             f"{info.path} is in a geographic CRS ({info.crs}, pixel size in degrees): "
             "a target resolution needs a projected CRS in metres; give a scale instead, or "
-            f"reproject first ({say('reproject')})"
+            f"reproject first ({say('reproject', utm=centre_utm_crs(info) or 'EPSG:326xx')})"
         )
     if not info.is_projected and not info.units:
         raise InputError(
