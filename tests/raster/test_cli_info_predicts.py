@@ -81,24 +81,6 @@ def test_info_says_the_nan_nodata_a_float_output_of_a_file_without_one_declares(
     assert "nodata:      -1.0\n" in CliRunner().invoke(main, ["info", "f.tif"]).stdout
 
 
-def test_a_report_name_ending_in_a_separator_is_refused_not_written_as_a_file(tmp_path, monkeypatch):
-    """Before: `selfcheck --json out/sub/` (no folder sub) dropped the '/' and wrote a file `out/sub`, exit 0."""
-    import numpy as np
-    import rasterio
-
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "out").mkdir()
-    a = np.random.default_rng(0).integers(0, 255, (3, 32, 32)).astype("uint8")
-    with rasterio.open("s.tif", "w", driver="GTiff", width=32, height=32, count=3, dtype="uint8") as d:
-        d.write(a)
-    for raw in ("out/sub/", "out/"):
-        r = CliRunner().invoke(main, ["-q", "selfcheck", "s.tif", "-s", "2", "--mode", "fast", "--json", raw])
-        assert r.exit_code == 2 and f"{raw} names a folder, not a file" in r.stderr, r.output
-    assert list((tmp_path / "out").iterdir()) == []
-    r = CliRunner().invoke(main, ["-q", "selfcheck", "s.tif", "-s", "2", "--mode", "fast", "--json", "out/q.json"])
-    assert r.exit_code == 0 and (tmp_path / "out" / "q.json").is_file(), r.output
-
-
 def test_a_geographic_file_is_told_the_utm_zone_of_its_centre(tmp_path, monkeypatch):
     """A target pixel size on a GeoTIFF in EPSG:4326 over Sydney (southern hemisphere): the refusal
     suggests its UTM zone, 56 south. Before: 'reproject first (e.g. gdalwarp -t_srs EPSG:32633)', zone

@@ -31,6 +31,17 @@ def work(tmp_path, monkeypatch):
     return tmp_path
 
 
+def test_a_report_name_ending_in_a_separator_is_refused_not_written_as_a_file(work):
+    """Before: `selfcheck --json out/sub/` (no folder sub) dropped the '/' and wrote a file `out/sub`, exit 0.
+    (Moved here from test_cli_info_predicts.py.)"""
+    for raw in ("out/sub/", "out/"):
+        r = run("-q", "selfcheck", "s.tif", "-s", "2", "--mode", "fast", "--json", raw)
+        assert r.exit_code == 2 and f"{raw} names a folder, not a file" in r.stderr, r.output
+    assert list((work / "out").iterdir()) == []
+    r = run("-q", "selfcheck", "s.tif", "-s", "2", "--mode", "fast", "--json", "out/q.json")
+    assert r.exit_code == 0 and (work / "out" / "q.json").is_file(), r.output
+
+
 def test_a_name_ending_in_a_dot_part_is_a_folder_for_upscale_and_the_reports(work, tiny_model_file):
     """Before: pathlib dropped the trailing '.': `upscale -o out/o.tif/.` wrote a GeoTIFF out/o.tif,
     `selfcheck --json out/q.json/.` a report out/q.json and `--json out/sub/.` a file out/sub (exit 0)."""
