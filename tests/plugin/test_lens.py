@@ -76,10 +76,9 @@ def _look(viewer, layer, data_center, ratio):
     viewer.camera.zoom = ratio / float(layer.scale[-1])
 
 
-@pytest.fixture
-def lens_setup(make_napari_viewer, qtbot, tiny_model):
+def _lens_setup(make_napari_viewer, qtbot, tiny_model, side):
     viewer = small_viewer(make_napari_viewer, qtbot)
-    src = viewer.add_image(_scene(), rgb=True, name="scene", scale=(0.5, 0.5), translate=(10.0, 20.0))
+    src = viewer.add_image(_scene(side, side), rgb=True, name="scene", scale=(0.5, 0.5), translate=(10.0, 20.0))
     model = CountingModel(tiny_model)
     lens = LiveLens(viewer, model_provider=lambda source: model, debounce_ms=30)
     lens.set_layer(src)
@@ -89,17 +88,31 @@ def lens_setup(make_napari_viewer, qtbot, tiny_model):
     qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
 
 
+@pytest.fixture
+def lens_setup(make_napari_viewer, qtbot, tiny_model):
+    yield from _lens_setup(make_napari_viewer, qtbot, tiny_model, 200)
+
+
+@pytest.fixture
+def whole_lens_setup(make_napari_viewer, qtbot, tiny_model):
+    """:func:`lens_setup` on a 160×160 px scene, for the tests that run the whole layer to compare
+    with: at ×4 a view of its middle is still a part of it (some of the grid's tiles, about 80
+    output px in from its top and bottom edges), and that run has 36 % fewer pixels than the
+    200 px scene's."""
+    yield from _lens_setup(make_napari_viewer, qtbot, tiny_model, 160)
+
+
 def _wait_done(qtbot, lens, after=None, timeout=120_000):
     """Wait until a view (other than ``after``) is complete."""
     qtbot.waitUntil(lambda: lens.view is not None and lens.view is not after
                     and lens.view.composer.complete and not lens.busy, timeout=timeout)
 
 
-def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(lens_setup, qtbot, tiny_model):
-    viewer, src, lens, model = lens_setup
+def test_lens_shows_the_whole_layer_run_in_place_tile_by_tile(whole_lens_setup, qtbot, tiny_model):
+    viewer, src, lens, model = whole_lens_setup
     shown = []
     lens.tile_shown.connect(shown.append)
-    _look(viewer, src, (120, 110), 4.0)
+    _look(viewer, src, (80, 88), 4.0)
     lens.set_enabled(True)
     _wait_done(qtbot, lens)
     view = lens.view
@@ -143,12 +156,12 @@ def test_on_a_card_the_lens_batches_its_windows(lens_setup, qtbot, tiny_model, m
     np.testing.assert_allclose(lens.live_layer.data[..., :3].astype(float), whole[view.win.slices], atol=1)
 
 
-def test_lens_plans_with_the_models_overlap(lens_setup, qtbot, tiny_model, monkeypatch):
+def test_lens_plans_with_the_models_overlap(whole_lens_setup, qtbot, tiny_model, monkeypatch):
     """A model whose measured overlap is 0 (the shipped ones) gets butt-joined windows in the
     lens as in ``upscale``; the pixels still equal ``upscale``'s."""
     monkeypatch.setattr(tiny_model, "tile_overlap", 0)
-    viewer, src, lens, model = lens_setup
-    _look(viewer, src, (120, 110), 4.0)
+    viewer, src, lens, model = whole_lens_setup
+    _look(viewer, src, (80, 88), 4.0)
     lens.set_enabled(True)
     _wait_done(qtbot, lens)
     view = lens.view
