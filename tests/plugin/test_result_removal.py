@@ -84,6 +84,7 @@ def test_deleting_the_streamed_result_stops_the_run(ldcsr, qtbot, notes, engine_
     assert ("info", stopped) in notes and not _errors(notes)
     assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
     gate.unpatch()
+    widget.tile = None  # (one window: 16 tiles, each shown, only cost time)
     assert widget.run(layer=src, scale=2.0)  # and the next Run goes through
     _wait_done(qtbot, widget)
     assert finished[-1] == "done" and widget.last_result is viewer.layers[-1]
