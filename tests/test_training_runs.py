@@ -233,14 +233,19 @@ def test_learning_rate_scales_with_the_batch(image_dir, tmp_path):
     assert t.opt.param_groups[0]["base_lr"] == pytest.approx(5e-4)  # phase A's group: the full rate
 
 
-def test_compile_keeps_the_checkpoint_keys(image_dir, tmp_path):
+def test_compile_keeps_the_checkpoint_keys_and_does_not_recompile_for_each_scale(image_dir, tmp_path):
+    """A step and the scale's calibration (8 batches), each at its own scale: the no-grad condition's
+    GroupNorm looped over bands of its rows, a count dynamo guards, so it recompiled for each scale
+    (8 graphs, up to torch's recompile limit, then ran uncompiled). Now 2; the keys are the plain model's."""
+    from torch._dynamo.utils import counters
     from ldcsr_core.training.trainer import Trainer
-    # one scale: each compiled network is traced once (2 graphs), not again for each batch's shape
-    # (8 graphs over 2.0-3.0, four times the test's time); the keys do not depend on the shapes
+    torch._dynamo.reset()
+    counters.clear()
     t = Trainer(image_dir, tmp_path / "m.safetensors", compile=True, compile_backend="eager",
-                **_kw(image_dir, tmp_path, steps=(1, 0, 0), val_dir=None, scale_range=(2.0, 2.0)))
+                **_kw(image_dir, tmp_path, steps=(1, 0, 0), val_dir=None, scale_range=(2.0, 3.0)))
     assert t.model.cond_stage_model._compiled_call_impl is not None
     t.run()
+    assert 0 < counters["stats"]["unique_graphs"] <= 2, dict(counters["stats"])
     plain = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0).state_dict()
     assert set(t.model.state_dict()) == set(plain)
     assert set(ldcsr_core.load_model(tmp_path / "m.safetensors", device="cpu").state_dict()) <= set(plain)

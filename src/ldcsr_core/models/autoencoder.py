@@ -62,10 +62,13 @@ def norm_swish(norm: nn.GroupNorm, x: torch.Tensor) -> torch.Tensor:
     mean = rows.sum(1).double().view(n, g, cg).sum(-1) / count  # (n, g)
     mean_f = mean.float()
     centre = mean_f.repeat_interleave(cg, 1).view(n, 1, c)
-    m2 = torch.zeros(n, c, dtype=torch.float64, device=x.device)
-    band = max(1, _GN_BAND_BYTES // (x.element_size() * c))
-    for r0 in range(0, hw, band):
-        m2 += (rows[:, r0:r0 + band] - centre).square_().sum(1)
+    if torch.compiler.is_compiling():  # one pass: the bands' count would be a guard on hw, so a
+        m2 = (rows - centre).square_().sum(1).double()  # recompile for each scale (training's no-grad encodes)
+    else:
+        m2 = torch.zeros(n, c, dtype=torch.float64, device=x.device)
+        band = max(1, _GN_BAND_BYTES // (x.element_size() * c))
+        for r0 in range(0, hw, band):
+            m2 += (rows[:, r0:r0 + band] - centre).square_().sum(1)
     var = m2.view(n, g, cg).sum(-1) / count - (mean - mean_f.double()) ** 2
     rstd = (var.clamp_min(0) + norm.eps).rsqrt()
     scale = norm.weight.double().view(1, g, cg) * rstd[..., None]
