@@ -52,7 +52,7 @@ def test_train_never_writes_two_of_its_files_to_one(image_dir, tmp_path):
                         (["--log", tmp_path / "o.ckpt"], "the log would be the checkpoint itself: "),
                         (["--checkpoint", c, "--log", tmp_path / "." / "c.ckpt"], "the log would be the checkpoint itself: "),
                         (["--checkpoint", o], "the checkpoint would be OUT itself: "),
-                        (["--checkpoint", tmp_path / "o-after-prior.safetensors"], "the checkpoint would be OUT's copy after the prior phase: ")):
+                        (["--checkpoint", tmp_path / "o-after-fast.safetensors"], "the checkpoint would be OUT's copy after the fast phase: ")):
         r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(o), *map(str, extra), "--steps", "1", "0", "0",
                                       "--device", "cpu"])
         assert r.exit_code == 2 and says in r.output and f"'{extra[-2]}'" in r.output, r.output
@@ -91,7 +91,7 @@ def test_train_refuses_a_pipe_where_it_writes_a_model_or_checkpoint_before_any_w
 
     o = tmp_path / "o.safetensors"
     for name, extra, says in (("o.safetensors", ["--overwrite"], "'--out': OUT path is not a regular file"),
-                              ("o-after-prior.safetensors", ["--overwrite"], "'--out': OUT's copy path is not a regular file"),
+                              ("o-after-fast.safetensors", ["--overwrite"], "'--out': OUT's copy path is not a regular file"),
                               ("c.ckpt", ["--checkpoint", tmp_path / "c.ckpt"], "'--checkpoint': the checkpoint path is not a regular file")):
         os.mkfifo(tmp_path / name)
         r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(o), *map(str, extra), "--steps", "1", "0", "0",
@@ -120,3 +120,27 @@ def test_train_refuses_a_folder_where_it_writes_a_copy_or_checkpoint_before_any_
         assert r.exit_code == 2 and f"{says}{tmp_path / name} (a folder is never replaced" in r.output, r.output
         assert sorted(p.name for p in tmp_path.iterdir()) == [name], r.output  # nothing written
         (tmp_path / name).rmdir()
+
+
+def test_train_of_one_phase_is_not_refused_for_the_copies_of_phases_it_does_not_train(image_dir, tmp_path):
+    """--steps 1 0 0 trains the fast phase alone, so writes no -after-prior nor -after-diffusion copy:
+    it was refused for a folder there (exit 2, 'OUT's copy path is a folder') and, without
+    --overwrite, for an earlier run's copy there ('a model is already there … a fresh run would
+    replace it'). Now it trains, those left as they are; a phase it trains is still checked."""
+    from click.testing import CliRunner
+    from ldcsr_core.cli import main
+    from ldcsr_core.training.resumable import refused_write
+
+    o, cfg = tmp_path / "o.safetensors", tmp_path / "cfg.json"
+    cfg.write_text(tiny_test_config(with_encoder=True).to_json())
+    (tmp_path / "o-after-prior.safetensors").mkdir()
+    earlier = tmp_path / "o-after-diffusion.safetensors"
+    earlier.write_bytes(b"an earlier run's copy")
+    r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(o), "--config", str(cfg), "--steps", "1", "0", "0",
+                                  "--batch", "2", "--lr-size", "16", "--scale-range", "2", "2", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert ldcsr_core.load_model(tmp_path / "o-after-fast.safetensors", device="cpu") is not None
+    assert (tmp_path / "o-after-prior.safetensors").is_dir() and earlier.read_bytes() == b"an earlier run's copy"
+    assert refused_write(o, phases=("fast",)) == ("", "")
+    option, why = refused_write(o, phases=("fast", "prior"))
+    assert option == "--out" and f"OUT's copy path is a folder: {tmp_path / 'o-after-prior.safetensors'}" in why

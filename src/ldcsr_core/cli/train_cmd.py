@@ -16,9 +16,6 @@ from . import options as opt
 __all__ = ["train_command", "evaluate_command"]
 
 
-PHASES = ("fast", "prior", "diffusion")
-
-
 def _read_config(path: Path):
     """--config: the model configuration its JSON file says, checked as a model file's is
     (``ModelConfig.validate``); a file that is none is a bad --config value naming the file."""
@@ -37,15 +34,17 @@ def _read_config(path: Path):
 
 def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
                        inputs: dict[str, Path | None] | None = None, log_path: Path | None = None,
-                       overwrite: bool = False) -> None:
+                       overwrite: bool = False, phases=None) -> None:
     """Before any work: OUT is a .safetensors in an existing folder, no file the run writes is in
     the built-in models' folder (the installed package; --overwrite or not), the files it writes
     are different files (the checkpoint not OUT, the log neither), a fresh run never replaces an earlier run's checkpoint (only --resume continues
     it) nor, without ``overwrite``, an earlier model at OUT or its per-phase copies, and no file
     the run writes (OUT, its per-phase copies, the checkpoint, the log) is one of its ``inputs``
-    (option -> path: --init, --config, ...; --resume only as the checkpoint it continues)."""
+    (option -> path: --init, --config, ...; --resume only as the checkpoint it continues). The
+    per-phase copies are those of ``phases`` (default all three): a phase not trained writes none."""
     from ..errors import OutputExistsError
-    from ..training.resumable import refused_write
+    from ..training.phases import PHASES
+    from ..training.resumable import phase_copy, refused_write
 
     if resume is not None:  # neither it nor its parts (RUN.ckpt.part000...): as an input not found
         from ..training.checkpoint import check_resume_file
@@ -57,10 +56,11 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
             raise click.BadParameter(str(e), param_hint="'--resume'") from None
     if out.suffix.lower() != ".safetensors":
         raise click.BadParameter(f"OUT must be named .safetensors, got {out.name}", param_hint="'--out'")
-    option, why = refused_write(out, checkpoint, log_path, inputs, resume)
+    phases = PHASES if phases is None else phases
+    option, why = refused_write(out, checkpoint, log_path, inputs, resume, phases)
     if why:
         raise click.BadParameter(why, param_hint=f"'{option}'")
-    written = [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)]
+    written = [out, *(phase_copy(out, p) for p in phases)]
 
     ckpt = checkpoint or out.with_suffix(".ckpt")
     for path, hint in ((out, "'--out'"), (ckpt, "'--checkpoint'")):
@@ -187,7 +187,9 @@ def train_command(data, val_dir, out, init, resume, checkpoint, config_path, gro
 
         inputs = {"--init": init, "--config": config_path, "DATA": Path(split_source(data)[0]),
                   "--val": Path(split_source(val_dir)[0]) if val_dir else None}
-        _check_train_paths(out, checkpoint, resume, inputs, log_path, overwrite)
+        from ..training.resumable import budgeted_phases
+
+        _check_train_paths(out, checkpoint, resume, inputs, log_path, overwrite, budgeted_phases(minutes, steps))
         from ..threads import policy
         from ..training.trainer import nothing_to_train
 

@@ -21,7 +21,7 @@ from ..words import counted
 from .errors import ResumeError
 
 __all__ = ["ResumableMixin", "changed_settings", "SPEED_SETTINGS", "refused_write", "check_output_folders", "notes_json", "plain_settings",
-           "resumed_entry"]
+           "resumed_entry", "budgeted_phases", "phase_copy"]
 
 log = logging.getLogger("ldcsr_core.training")
 
@@ -82,9 +82,24 @@ def check_output_folders(out, checkpoint=None, log_path=None) -> None:
 _WRITTEN = {"--out": "OUT", "--checkpoint": "the checkpoint", "--log": "the log"}
 
 
-def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None) -> tuple[str, str]:
+def budgeted_phases(minutes, steps=None) -> tuple[str, ...]:
+    """The phases given a budget (``steps`` when given, else ``minutes``, above 0): the only ones a
+    run (fresh or resumed, whose budgets are this run's) trains, so writes the ``-after-<phase>`` copy of."""
+    from .phases import PHASES
+
+    return tuple(p for p, b in zip(PHASES, steps or minutes) if float(b) > 0)
+
+
+def phase_copy(out, phase) -> Path:
+    """OUT's copy after ``phase``: ``<OUT's stem>-after-<phase>.safetensors`` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-after-{phase}.safetensors")
+
+
+def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None, phases=None) -> tuple[str, str]:
     """``(option, why)`` for the first file a run would write (OUT and its ``-after-<phase>``
-    copies, the checkpoint, the log) that is in the built-in models' folder (``overwrite`` or
+    copies of ``phases``, default all three: :func:`budgeted_phases`, a copy of a phase not
+    trained is never written; the checkpoint, the log) that is in the built-in models' folder (``overwrite`` or
     not), has a name its file system cannot hold (``files.check_name_length``), is a device, a
     pipe, a stream or a folder (not the log, which is appended to), is another of them (the checkpoint OUT, the log OUT or the checkpoint: the log's lines appended to a model made it
     unreadable) or is one of its ``inputs`` (option -> path: --init, --config, DATA, ...;
@@ -96,7 +111,7 @@ def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None)
     from .phases import PHASES
 
     out = Path(out)
-    written = {"--out": [out, *(out.with_name(f"{out.stem}-after-{p}.safetensors") for p in PHASES)],
+    written = {"--out": [out, *(phase_copy(out, p) for p in (PHASES if phases is None else phases))],
                "--checkpoint": [Path(checkpoint) if checkpoint else out.with_suffix(".ckpt")],
                "--log": [Path(log_path)] if log_path else []}
     for option, paths in written.items():  # the -after-<phase> copies: OUT's folder
@@ -176,7 +191,7 @@ class ResumableMixin:
 
         size = sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
         check_output_folders(self.out, self.ckpt_path, self.runlog.path)
-        copies = [self.out.with_name(f"{self.out.stem}-after-{p}.safetensors") for p in PHASES if self.trains(p)]
+        copies = [phase_copy(self.out, p) for p in PHASES if self.trains(p)]
         need: dict = {}
         for path in (self.ckpt_path, self.out, *copies):
             room = need.setdefault(os.stat(path.parent).st_dev, [path.parent, size])  # the rewrite's new file

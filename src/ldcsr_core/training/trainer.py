@@ -37,7 +37,8 @@ from .growth import add_detail_decoder, grow_model
 from .losses import PatchDiscriminator
 from .phases import PHASES, PhaseMixin, lr_at, scaled_lr
 from .resumable import (  # noqa: F401 - SPEED_SETTINGS re-exported
-    SPEED_SETTINGS, ResumableMixin, changed_settings, check_output_folders, plain_settings, refused_write,
+    SPEED_SETTINGS, ResumableMixin, budgeted_phases, changed_settings, check_output_folders, phase_copy, plain_settings,
+    refused_write,
 )
 from .runlog import JsonlLog
 from ..rules import check_flag
@@ -89,7 +90,8 @@ class Trainer(PhaseMixin, ResumableMixin):
         if amp not in AMP_MODES:
             raise TrainingError(f"amp must be one of {AMP_MODES}, not {amp!r}")
         inputs = {"--init": init if init and os.path.isfile(init) else None, "DATA": data_dir, "--val": val_dir}
-        option, why = refused_write(out, checkpoint, log_path, inputs)  # the CLI said it already (usage error)
+        option, why = refused_write(out, checkpoint, log_path, inputs,  # the CLI said it already (usage error)
+                                    phases=budgeted_phases(minutes, steps))
         if why:
             raise TrainingError(f"{option}: {why}")
         check_output_folders(out, checkpoint, log_path)  # not after the model and the data are loaded
@@ -361,7 +363,7 @@ class Trainer(PhaseMixin, ResumableMixin):
             self.run_validation(phase)  # (--val-every-steps validated the last one: the same weights)
         self.runlog.write("phase_end", phase=phase, **s.history["phases"][phase])
         self.checkpoint()
-        self.save_weights(self.out.with_name(f"{self.out.stem}-after-{phase}.safetensors"))
+        self.save_weights(phase_copy(self.out, phase))
         return True
 
     def run(self):
