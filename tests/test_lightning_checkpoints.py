@@ -248,21 +248,52 @@ def test_a_torch_older_than_2_6_refuses_it_saying_which_torch_reads_it(tmp_path,
         torch.save(lightning_ckpt(L, official_like(tiny)), tmp_path / "official.ckpt")
         torch.save({"state_dict": official_like(tiny), "hook": Payload(marker)}, tmp_path / "evil.ckpt")
     monkeypatch.delattr(torch.serialization, "get_unsafe_globals_in_checkpoint")
-    with pytest.raises(CheckpointError, match=REFUSED.format(r"[\w.]+") + r", which torch [\w.+]+ cannot read "
+    with pytest.raises(CheckpointError, match=REFUSED.format(r"[\w., ]+") + r", which torch [\w.+]+ cannot read "
                        r"without running their code; torch 2\.6 or later reads OmegaConf and Lightning objects"):
         ldcsr_core.load_model(tmp_path / "official.ckpt", device="cpu")
     with pytest.raises(CheckpointError, match=REFUSED.format(r"(?:posix|os|nt)\.system") + ", and loading them could"):
         ldcsr_core.load_model(tmp_path / "evil.ckpt", device="cpu")
     assert not marker.exists() and not (tmp_path / "ran").exists()
+    from ldcsr_core import checkpoint_pickle
     from ldcsr_core.checkpoint_pickle import OldTorchError, load_weights_only
 
     torch_2_3 = ("Weights only load failed. Re-running `torch.load` with `weights_only` set to `False` will likely "  # its words
                  "succeed, but it can result in arbitrary code execution.Do it only if you get the file from a trusted "
                  "source. WeightsUnpickler error: Unsupported class omegaconf.dictconfig.DictConfig")
     monkeypatch.setattr(torch, "load", lambda *a, **k: (_ for _ in ()).throw(pickle.UnpicklingError(torch_2_3)))
+    monkeypatch.setattr(checkpoint_pickle, "_refused_by_old_torch", lambda source: [])  # a pickle it cannot read
     with pytest.raises(OldTorchError, match=r"GLOBAL omegaconf\.dictconfig\.DictConfig"):
         load_weights_only(tmp_path / "official.ckpt")
 
+
+
+class Loud:
+    def __reduce__(self):
+        return (print, ("ran",))
+
+
+def test_a_refused_checkpoint_names_every_global_refused(tmp_path, tiny, monkeypatch):
+    """torch names the first global it refuses alone: a file with two kinds of code in it was refused as
+    'pickled Python objects (builtins.print)', and on torch < 2.6 a Lightning checkpoint with code in it was
+    'torch 2.6 or later reads OmegaConf and Lightning objects' (2.6 refuses it too), the code unnamed. Now
+    every global refused, with this torch and with one older than 2.6 (without get_unsafe_globals_in_checkpoint)."""
+    marker = tmp_path / "pwned"
+    with lookalikes(tmp_path / "ran") as L:
+        torch.save({"state_dict": official_like(tiny), "a": Loud(), "b": Payload(marker)}, tmp_path / "evil.ckpt")
+        torch.save(lightning_ckpt(L, official_like(tiny), hook=Payload(marker)), tmp_path / "lightning-evil.ckpt")
+        torch.save(lightning_ckpt(L, official_like(tiny)), tmp_path / "official.ckpt")
+    system = r"(?:posix|os|nt)\.system"
+    for older in (False, True):
+        if older:
+            monkeypatch.delattr(torch.serialization, "get_unsafe_globals_in_checkpoint")
+        with pytest.raises(CheckpointError, match=REFUSED.format(rf"builtins\.print, {system}") + ", and loading"):
+            ldcsr_core.load_model(tmp_path / "evil.ckpt", device="cpu")
+        with pytest.raises(CheckpointError, match=REFUSED.format(system) + ", and loading them could"):
+            ldcsr_core.load_model(tmp_path / "lightning-evil.ckpt", device="cpu")
+    lightning = r"[\w., ]*omegaconf\.dictconfig\.DictConfig, [\w., ]*model_checkpoint\.ModelCheckpoint[\w., ]*"
+    with pytest.raises(CheckpointError, match=REFUSED.format(lightning) + ", which torch [\\w.+]+ cannot read"):
+        ldcsr_core.load_model(tmp_path / "official.ckpt", device="cpu")
+    assert not marker.exists() and not (tmp_path / "ran").exists()
 
 
 PEAK = r"""

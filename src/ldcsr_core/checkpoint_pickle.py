@@ -82,15 +82,20 @@ def load_weights_only(source, **kwargs):
     """``torch.load(source, weights_only=True, **kwargs)`` (``source``: a path or an open binary
     file); a checkpoint whose pickle names globals torch does not allow, each one of :func:`_inert`,
     is read again with a :class:`PickledObject` for each (torch's unpickler still decides what may
-    be built and how). Else torch's :class:`pickle.UnpicklingError`, or one naming a global refused."""
+    be built and how). Else torch's :class:`pickle.UnpicklingError`, or one naming every global refused
+    (torch's names the first alone; torch < 2.6's are read from the pickle, :func:`_refused_by_old_torch`)."""
     try:
         return torch.load(source, weights_only=True, **kwargs)
     except pickle.UnpicklingError as e:  # (a new one: torch's holds, by its context, the tensors read so far)
         first = pickle.UnpicklingError(*e.args)
     listing = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
     if listing is None:  # torch < 2.6 cannot list them (nor name a stand-in by its global's name)
-        name = _global_named(first)
-        raise (OldTorchError(f"GLOBAL {name}") if name and _inert(name) else first) from None
+        names = _refused_by_old_torch(source) or [_global_named(first)]  # torch names the first alone
+        if not names[0]:
+            raise first from None
+        refused = [n for n in names if not _inert(n)]  # code: refused by every torch, said so
+        raise (pickle.UnpicklingError(f"Unsupported global: GLOBAL {', '.join(refused)}") if refused
+               else OldTorchError(f"GLOBAL {', '.join(names)}")) from None
     with _LOCK:  # listed under it too: torch leaves out the names another load's stand-ins allow meanwhile
         try:
             _rewind(source)
@@ -100,7 +105,7 @@ def load_weights_only(source, **kwargs):
             raise first from None
         refused = [n for n in names if not _inert(n)]
         if refused or not names:
-            raise pickle.UnpicklingError(f"Unsupported global: GLOBAL {refused[0]}" if refused
+            raise pickle.UnpicklingError(f"Unsupported global: GLOBAL {', '.join(refused)}" if refused
                                          else str(first)) from None
         with torch.serialization.safe_globals([(_stand_in(n), n) for n in names]):
             return torch.load(source, weights_only=True, **kwargs)
@@ -130,6 +135,34 @@ def zip_damage(path: Path, f) -> str | None:
         f.seek(0)
 
 
+def _refused_by_old_torch(source) -> list[str]:
+    """The globals the checkpoint's pickle names (its GLOBAL opcodes, as torch 2.6's
+    get_unsafe_globals_in_checkpoint reads them) that torch < 2.6 does not allow, read without running it
+    (torch stops at the first); [] when the file is no zip of a pickle that can be read so."""
+    import _compat_pickle
+    import pickletools
+    import zipfile
+
+    def py3(arg):  # a protocol-2 pickle's (torch's) Python 2 names, as the unpickler maps them: __builtin__.dict
+        module, name = arg.split(" ")
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        return f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}"
+
+    wo = torch._weights_only_unpickler  # torch's own lists: private, but in 2.3-2.5 (the user's from 2.4)
+    allowed = {**getattr(wo, "_get_allowed_globals", dict)(), **getattr(wo, "_get_user_allowed_globals", dict)()}
+    try:
+        _rewind(source)
+        with zipfile.ZipFile(source) as z:
+            pkl = next(n for n in z.namelist() if n.rpartition("/")[2] == "data.pkl")
+            ops = pickletools.genops(z.read(pkl))
+            names = {py3(arg) for op, arg, _ in ops if op.name == "GLOBAL"}
+    except Exception:  # noqa: BLE001 - a legacy (non-zip) file, a pickle pickletools cannot read: torch's word
+        return []
+    finally:
+        _rewind(source)
+    return sorted(n for n in names if n not in allowed)
+
+
 def _rewind(source) -> None:
     if hasattr(source, "seek"):
         source.seek(0)
@@ -154,8 +187,8 @@ class OldTorchError(pickle.UnpicklingError):
 
 
 def _global_named(e: BaseException | str) -> str | None:
-    # torch >= 2.4 says "Unsupported global: GLOBAL NAME", 2.3 "Unsupported class NAME"
-    m = re.search(r"(?:Unsupported global|Unsupported class|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+)", str(e))
+    # torch >= 2.4 says "Unsupported global: GLOBAL NAME", 2.3 "Unsupported class NAME"; ours "NAME, NAME"
+    m = re.search(r"(?:Unsupported global|Unsupported class|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+(?:, [\w.]+)*)", str(e))
     return m.group(1) if m else None
 
 
