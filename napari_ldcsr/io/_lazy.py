@@ -31,7 +31,7 @@ from .._geometry import layer_placement_from_transform
 from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order, valid_contrast
 
 __all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "WHOLE_READ_DRIVERS", "WHOLE_READ_PEAK",
-           "CHUNK", "should_open_lazily", "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
+           "whole_read_peak", "CHUNK", "should_open_lazily", "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
 
 #: Rasters with more pixels than this open lazily (6000² ≈ 100 MB as uint8 RGB). Smaller ones
 #: are read whole, as before (the widget's Run needs a single-resolution layer).
@@ -40,9 +40,12 @@ LAZY_MIN_PIXELS = 6000 * 6000
 #: lazy block of a big PNG or JPEG decoded it again (0.25-1.6 s a 256² block of a 7000² PNG). Such a
 #: file is read whole where it fits the in-memory limit (:func:`should_open_lazily`), lazily beyond it.
 WHOLE_READ_DRIVERS = ("PNG", "JPEG")
-#: A whole read holds the file's pixels once (the eager reader's peak, ``layer_data_from_geotiff``); twice
-#: them must fit the free memory, leaving as much again for what napari and a Run make of the layer.
-WHOLE_READ_PEAK = 2
+#: What the eager reader (``layer_data_from_geotiff``) peaks at reading a file whole, times its pixels, by
+#: GDAL driver: that much must fit the free memory. Measured (VmHWM in a subprocess, medians of 3): a PNG
+#: or JPEG 1.00 at 6000² RGB, 1.01-1.02 at 2400 × 2000, a GeoTIFF 1.00-1.02 at 6000² (striped, tiled, deflate,
+#: 16-bit; 2.0 before 2026-12-07: GDAL's block cache) and up to 1.07 at 2400 × 2000 (256² tiles);
+#: tests/plugin/test_raster_formats.py checks each is not below a real read's. Others: 2, unmeasured.
+WHOLE_READ_PEAK = {"GTiff": 1.15, "PNG": 1.1, "JPEG": 1.1}
 #: Block side of the dask arrays (pixels of the level).
 CHUNK = 1024
 #: Coarsest level's longer side is at most this.
@@ -349,7 +352,7 @@ def should_open_lazily(path: str | os.PathLike) -> bool:
     ``open_raster``: a file that is not a usable raster raises its one-line error), but for a file of
     :data:`WHOLE_READ_DRIVERS` only where its pixels (all bands) are over the in-memory limit of a
     result (``NAPARI_LDCSR_STREAM_MB``, :func:`~napari_ldcsr._memory_limit.stream_threshold_bytes`) or
-    where :data:`WHOLE_READ_PEAK` times them are over the memory this machine has free."""
+    where :func:`whole_read_peak` times them are over the memory this machine has free."""
     from ldcsr_core.geo.raster_io import open_raster
     from ldcsr_core.host_memory import available_bytes
 
@@ -363,7 +366,12 @@ def should_open_lazily(path: str | os.PathLike) -> bool:
             return True
         nbytes = src.width * src.height * src.count * np.dtype(src.dtypes[0]).itemsize
     free = available_bytes()
-    return nbytes > stream_threshold_bytes() or (free is not None and WHOLE_READ_PEAK * nbytes > free)
+    return nbytes > stream_threshold_bytes() or (free is not None and whole_read_peak(driver) * nbytes > free)
+
+
+def whole_read_peak(driver: str) -> float:
+    """What reading a file of GDAL ``driver`` whole peaks at, times its pixels (:data:`WHOLE_READ_PEAK`)."""
+    return WHOLE_READ_PEAK.get(driver, 2.0)
 
 
 def lazy_layer_data(path: str | os.PathLike, reads: list | None = None,

@@ -70,3 +70,26 @@ def test_a_bound_lowered_for_good_during_a_run_is_the_one_put_back(cache, monkey
     monkeypatch.setenv("GDAL_CACHEMAX", "2048")  # the user's choice is left alone
     with bounded_gdal_cache(64 * MB):
         assert cache() == 1024 * MB
+
+
+def test_a_whole_read_keeps_no_blocks_and_a_window_read_keeps_the_cache(cache, rasters):
+    """A file read whole runs in a cache of WHOLE_READ_CACHE_BYTES (before: the host's bound, GDAL kept the
+    decoded blocks next to the pixels read, twice them at the peak; tests/plugin/test_raster_formats.py
+    measures it), then the bound found is put back; a window is read with the cache as it is."""
+    import rasterio
+
+    from ldcsr_core.geo.gdal_cache import WHOLE_READ_CACHE_BYTES, read_bands
+
+    seen = []
+    with rasterio.open(rasters["gray"]) as src:
+        class Recorded:
+            driver = src.driver
+
+            def read(self, window=None):
+                seen.append(cache())
+                return src.read(window=window)
+
+        whole = read_bands(Recorded())
+        part = read_bands(Recorded(), rasterio.windows.Window(0, 0, 8, 8))
+        assert (whole[:, :8, :8] == part).all() and whole.shape[1:] == (src.height, src.width)
+    assert seen == [WHOLE_READ_CACHE_BYTES, 1024 * MB] and cache() == 1024 * MB

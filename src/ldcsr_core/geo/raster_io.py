@@ -43,6 +43,7 @@ from .georef import (
 from .block_rows import BlockRowWriter
 from .geotiff_writer import PROVENANCE_PREFIX, GeoTiffWriter, clear_stale_parts
 from .crs_override import with_crs
+from .gdal_cache import read_bands
 from .nodata_masks import file_one_nodata
 from .nodata_override import check_file_nodata, quiet_wide_nodata, with_nodata
 from .palette import open_expanded, palette_expansion
@@ -358,7 +359,7 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None, *, data=No
         transform = src.transform
     with read_errors(src):
         if data is None:
-            data = _read_bands(src, win)
+            data = read_bands(src, win)
         if (one := file_one_nodata(src)) is not None:  # the file's nodata differs by band
             data = one(np.array(data))
         mask = None
@@ -374,18 +375,6 @@ def read_raster(src, window: tuple[int, int, int, int] | None = None, *, data=No
     return GeoArray(data, transform, src.crs, src.nodata, dict(src.tags()),
                     tuple(c.name for c in src.colorinterp), tuple(src.descriptions), mask, gcps,
                     *band_values(src), rpcs=rpcs, band_tags=band_tags(src), domains=carried_domains(src))
-
-
-def _read_bands(src, win):
-    """``src``'s bands in window ``win`` (None: whole). GDAL (3.10+) decodes a whole PNG into a buffer of its
-    own, then copies it out (``GDAL_PNG_WHOLE_IMAGE_OPTIM``): twice its pixels at once; without, it decodes
-    it row by row into the result (no slower): its pixels once."""
-    if getattr(src, "driver", None) != "PNG":
-        return src.read(window=win)
-    import rasterio
-
-    with rasterio.Env(GDAL_PNG_WHOLE_IMAGE_OPTIM="NO"):
-        return src.read(window=win)
 
 
 def band_values(src) -> tuple[tuple, tuple, tuple]:
