@@ -31,7 +31,7 @@ from .._geometry import layer_placement_from_transform
 from ._raster_layers import is_rgb, raster_metadata, rgb_order, shown_in_order, valid_contrast
 
 __all__ = ["RasterLevel", "Validity", "lazy_layer_data", "LAZY_MIN_PIXELS", "WHOLE_READ_DRIVERS", "WHOLE_READ_PEAK",
-           "whole_read_peak", "CHUNK", "should_open_lazily", "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
+           "whole_read_peak", "WHOLE_READ_HEADROOM", "CHUNK", "should_open_lazily", "window_reader", "GDAL_CACHE_BYTES", "bound_gdal_cache"]
 
 #: Rasters with more pixels than this open lazily (6000² ≈ 100 MB as uint8 RGB). Smaller ones
 #: are read whole, as before (the widget's Run needs a single-resolution layer).
@@ -46,6 +46,9 @@ WHOLE_READ_DRIVERS = ("PNG", "JPEG")
 #: 16-bit; 2.0 before 2026-12-07: GDAL's block cache) and up to 1.07 at 2400 × 2000 (256² tiles);
 #: tests/plugin/test_raster_formats.py checks each is not below a real read's. Others: 2, unmeasured.
 WHOLE_READ_PEAK = {"GTiff": 1.15, "PNG": 1.1, "JPEG": 1.1}
+#: Free memory a whole read must leave, times the file's pixels: as much again for what napari (contrast,
+#: thumbnails) and a Run make of the layer, so that a file read whole does not push them into swap.
+WHOLE_READ_HEADROOM = 1.0
 #: Block side of the dask arrays (pixels of the level).
 CHUNK = 1024
 #: Coarsest level's longer side is at most this.
@@ -352,7 +355,8 @@ def should_open_lazily(path: str | os.PathLike) -> bool:
     ``open_raster``: a file that is not a usable raster raises its one-line error), but for a file of
     :data:`WHOLE_READ_DRIVERS` only where its pixels (all bands) are over the in-memory limit of a
     result (``NAPARI_LDCSR_STREAM_MB``, :func:`~napari_ldcsr._memory_limit.stream_threshold_bytes`) or
-    where :func:`whole_read_peak` times them are over the memory this machine has free."""
+    where :func:`whole_read_peak` plus :data:`WHOLE_READ_HEADROOM` times them are over the memory this machine
+    has free."""
     from ldcsr_core.geo.raster_io import open_raster
     from ldcsr_core.host_memory import available_bytes
 
@@ -366,7 +370,7 @@ def should_open_lazily(path: str | os.PathLike) -> bool:
             return True
         nbytes = src.width * src.height * src.count * np.dtype(src.dtypes[0]).itemsize
     free = available_bytes()
-    return nbytes > stream_threshold_bytes() or (free is not None and whole_read_peak(driver) * nbytes > free)
+    return nbytes > stream_threshold_bytes() or (free is not None and (whole_read_peak(driver) + WHOLE_READ_HEADROOM) * nbytes > free)
 
 
 def whole_read_peak(driver: str) -> float:

@@ -179,7 +179,8 @@ def test_a_big_png_or_jpeg_is_read_whole_where_it_fits_in_memory(tmp_path, monke
 def test_a_big_png_is_read_whole_only_where_its_read_peak_fits_the_free_memory(tmp_path, monkeypatch, dtype):
     """Before 2026-12-07: a big PNG was read whole where its pixels alone fit the free memory, while the read
     peaked at twice them: napari was pushed into swap or killed where a lazy layer needed little. Now the
-    read peaks at its pixels and a little (the next test): whole_read_peak('PNG') of them must be free."""
+    read peaks at its pixels and a little (the next test): whole_read_peak('PNG') of them must be free, and as
+    much again as the pixels for what napari and a Run make of the layer (WHOLE_READ_HEADROOM)."""
     import ldcsr_core.host_memory as host_memory
 
     from napari_ldcsr.io import _lazy
@@ -190,7 +191,7 @@ def test_a_big_png_is_read_whole_only_where_its_read_peak_fits_the_free_memory(t
         dst.write(rgb)
     (tmp_path / "scene.pgw").write_text("2\n0\n0\n-2\n500000\n4100000\n")
     monkeypatch.setattr(_lazy, "LAZY_MIN_PIXELS", 64 * 64)
-    peak = _lazy.whole_read_peak("PNG")
+    peak = _lazy.whole_read_peak("PNG") + _lazy.WHOLE_READ_HEADROOM
     for free, lazily in ((int(rgb.nbytes * (peak - 0.01)), True), (math.ceil(rgb.nbytes * peak), False)):
         monkeypatch.setattr(host_memory, "available_bytes", lambda free=free: free)
         assert _lazy.should_open_lazily(path) is lazily, free
