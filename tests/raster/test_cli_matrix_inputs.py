@@ -1,15 +1,13 @@
 """Issue 26, inputs: right results or a clear refusal, one table row per case.
 
-Every row runs the real ``ldcsr`` command in a subprocess (``python -m ldcsr_core.cli``), so the
-exit status and stderr are what a user sees (rasterio's warnings and GDAL's CPLE messages
-included, which pytest would otherwise capture), then checks the file it wrote, if any.
+Every row runs the real ``ldcsr`` command in a process of its own (``python -m ldcsr_core.cli``,
+forked from an interpreter that imported torch once: :mod:`.forked`), so the exit status and
+stderr are what a user sees (rasterio's warnings and GDAL's CPLE messages included, which pytest
+would otherwise capture), then checks the file it wrote, if any.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import rasterio
 from rasterio.control import GroundControlPoint
 from rasterio.enums import ColorInterp
 
+from . import forked
 from .conftest import UTM33, smooth_field, write_tif
 
 H, W = 20, 24
@@ -29,15 +28,8 @@ GCPS = [GroundControlPoint(row=r, col=c, x=600000.0 + 10 * c, y=5340000.0 - 10 *
 STRAY = ("NotGeoreferencedWarning", "Warning:", "CPLE_", "Traceback")
 
 
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    return env
-
-
 def ldcsr(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "ldcsr_core.cli", *map(str, args)], env=_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return forked.run(["-m", "ldcsr_core.cli", *args], timeout=timeout)
 
 
 def _open(path):
