@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,6 +22,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from . import forked
 from .conftest import UTM33, cli_here, sha256, write_tif
 
 FAST = ["--mode", "fast"]
@@ -273,13 +272,10 @@ CASES = {
 
 
 def _ldcsr(args, fsize_limit=None, cwd=None, quiet=True):
-    def limit():  # in the child only: the test process keeps writing its own files
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_limit, resource.RLIM_INFINITY))
-
-    return subprocess.run([sys.executable, "-m", "ldcsr_core.cli", *(["-q"] if quiet else []),
-                           *[str(a) for a in args]],
-                          capture_output=True, text=True, cwd=cwd, timeout=300,
-                          preexec_fn=limit if fsize_limit else None)
+    """The real command in a process of its own (:mod:`.forked`), its stderr as a user sees it: the
+    file size limit (ulimit -f) is that process's alone, the test process keeps writing its files."""
+    return forked.run(["-m", "ldcsr_core.cli", *(["-q"] if quiet else []), *args], cwd=cwd,
+                      fsize_limit=fsize_limit, timeout=300)
 
 
 def _leftovers(folder: Path) -> list[str]:
