@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from ldcsr_core.output_claims import OutputClaim
 from ldcsr_core.geo import raster_io as rio_io
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
 
+from . import forked
 from .conftest import sha256
 
 CHILD = r"""
@@ -36,7 +36,7 @@ upscale_raster(sys.argv[1], sys.argv[2], model=model, scale=2,
 """
 
 
-def _env():
+def _env():  # a new interpreter's environment, for test_sidecar_handover's runs of the scripts below
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     return env
@@ -44,18 +44,16 @@ def _env():
 
 def _kill_mid_run(src, dst, model_file, tmp_path) -> list[Path]:
     marker = tmp_path / "marker"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(src), str(dst), str(marker),
-                             str(model_file)], env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = forked.start(["-c", CHILD, src, dst, marker, model_file])  # a process of its own
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():
-            assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+            assert proc.poll() is None, proc.stderr[-2000:]
             assert time.monotonic() < deadline, "the child never finished a tile"
             time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
     finally:
-        proc.kill()
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     return sorted(p for p in dst.parent.iterdir() if p.name.startswith(f".{dst.name}."))
@@ -81,10 +79,8 @@ def test_kill_9_leaves_a_part_that_the_next_run_removes(rasters, tiny_model_file
         d.write_text("keep me")
     live, fd = files.make_part(dst)  # a run in progress on the same output (this process)
     try:
-        r = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src),
-                            "-o", str(dst), "-s", "2", "--mode", "fast", "--model",
-                            str(tiny_model_file), "--device", "cpu"],
-                           env=_env(), capture_output=True, text=True, timeout=300)
+        r = forked.run(["-m", "ldcsr_core.cli", "upscale", src, "-o", dst, "-s", "2", "--mode", "fast",
+                        "--model", tiny_model_file, "--device", "cpu"], timeout=300)
         assert live.exists()
     finally:
         os.close(fd)
@@ -171,8 +167,7 @@ def test_kill_9_as_overwrite_renames_leaves_the_old_output_with_its_sidecars(ras
         (tmp_path / name).write_bytes(data)
     claim = f".{out.name}{OutputClaim.SUFFIX}"  # unlocked: the next run takes it
     for when in ("before", "after"):
-        r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), when],
-                           env=_env(), capture_output=True, timeout=120)
+        r = forked.run(["-c", KILLED_AT_THE_RENAME, rasters["rgba"], out, when], text=False, timeout=120)
         assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
         assert not (tmp_path / "o.tif.aux.xml").exists()  # the state kill -9 left: set aside
         files_removed = rio_io.clear_stale_parts(out)  # what every writer of o.tif (and ldcsr upscale) does first
@@ -196,8 +191,7 @@ def test_sidecars_set_aside_by_a_killed_overwrite_are_not_put_back_beside_anothe
         out.write_bytes(Path(rasters["gray"]).read_bytes())
         for side, data in ((".aux.xml", b"<PAMDataset>old</PAMDataset>"), (".ovr", b"old ovr")):
             Path(f"{out}{side}").write_bytes(data)
-        r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"],
-                           env=_env(), capture_output=True, timeout=120)
+        r = forked.run(["-c", KILLED_AT_THE_RENAME, rasters["rgba"], out, "before"], text=False, timeout=120)
         assert r.returncode == -signal.SIGKILL and out.exists(), r.stderr.decode()[-2000:]
         if gone:  # the user deleted the old output, not its hidden files
             out.unlink()
@@ -254,8 +248,8 @@ def test_kill_9_at_any_step_of_an_overwrite_leaves_the_old_output_or_the_new_one
         step += 1
         for name, data in old.items():
             (tmp_path / name).write_bytes(data)
-        r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out), str(step),
-                            "old" if overwrite else "new"], env=_env(), capture_output=True, timeout=120)
+        r = forked.run(["-c", KILLED_AT_A_STEP, rasters["rgba"], out, step, "old" if overwrite else "new"],
+                       text=False, timeout=120)
         assert r.returncode in (0, -signal.SIGKILL), r.stderr.decode()[-2000:]
         rio_io.clear_stale_parts(out)  # what every writer of o.tif (and ldcsr upscale) does first
         left = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim}
@@ -353,7 +347,7 @@ def test_a_sidecar_made_since_a_killed_overwrite_is_kept_and_the_set_aside_one_t
             (tmp_path / name).write_bytes(data)
         killed = [KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"] if step == 3 else [
             KILLED_AT_A_STEP, str(rasters["rgba"]), str(out), str(step)]
-        r = subprocess.run([sys.executable, "-c", *killed], env=_env(), capture_output=True, timeout=120)
+        r = forked.run(["-c", *killed], text=False, timeout=120)
         assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
         assert (out.read_bytes() == old["o.tif"]) == (step == 3) and not (tmp_path / "o.tif.aux.xml").exists()
         (tmp_path / "o.tif.aux.xml").write_bytes(qgis)
@@ -400,8 +394,7 @@ def test_a_sidecar_that_cannot_be_put_back_stays_set_aside_and_the_others_go_bac
             (tmp_path / name).write_bytes(data)
         caplog.clear()
         if killed:
-            r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"],
-                               env=_env(), capture_output=True, timeout=120)
+            r = forked.run(["-c", KILLED_AT_THE_RENAME, rasters["rgba"], out, "before"], text=False, timeout=120)
             assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
         monkeypatch.setattr(os, "link", failing(link, raster=not killed))
         monkeypatch.setattr(os, "replace", failing(replace, raster=not killed))
