@@ -21,9 +21,10 @@ from .test_cli_faults import _ldcsr, _leftovers, _small_tmpfs
 BIG_TAG = 12_000
 
 
-def _scene(path, size, seed=0):
-    data = np.random.default_rng(seed).integers(0, 256, (3, size, size)).astype(np.uint8)
-    return write_tif(path, data, dtype="uint8", tags={"NOTE": "n" * BIG_TAG})
+def _scene(path, size, seed=0, dtype="uint8"):
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, (3, size, size)) if dtype == "uint8" else rng.random((3, size, size))
+    return write_tif(path, data, dtype=dtype, tags={"NOTE": "n" * BIG_TAG})
 
 
 def _args(src, out, model):
@@ -65,7 +66,9 @@ def test_the_file_size_limit_reached_by_the_last_bytes_is_said(tmp_path, tiny_mo
 def test_a_disk_that_fills_as_the_last_bytes_are_written_is_said(tmp_path, tiny_model_file):
     """A tmpfs a page short of the whole file (> 1 MB: its unfinished part file's space, free again
     once it is removed, is more than the 1 MB under which the disk is said to be full)."""
-    src = _scene(tmp_path / "s.tif", 320)  # its 640 × 640 × 3 pixels alone are 1.2 MB
+    # its 320 × 320 × 3 float32 pixels alone are 1.2 MB (as many bytes as 640² uint8 ones, a quarter
+    # of the model's work)
+    src = _scene(tmp_path / "s.tif", 160, dtype="float32")
     whole = _whole_size(tmp_path, src, tiny_model_file)
     assert whole > 1 << 20
     disk = tmp_path / "disk"
