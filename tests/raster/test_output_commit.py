@@ -123,7 +123,7 @@ def test_a_hang_up_unwinds_like_ctrl_c_unless_ignored(tmp_path, tiny_model_file,
     ins.mkdir()
     outs.mkdir()
     rng = np.random.default_rng(4)
-    for name, side in (("a", 48), ("b", 192)):
+    for name, side in (("a", 48), ("b", 128)):
         write_tif(ins / f"{name}.tif", smooth_field(rng, side, side, 3, 0, 255).round(), dtype="uint8")
     how = signal.SIG_IGN if nohup else signal.SIG_DFL
     p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(ins), "-o", str(outs), "-s", "4",
