@@ -105,6 +105,7 @@ class _Server:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="ldcsr-forked-")
+        self.env = _environment()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         self.proc = subprocess.Popen([sys.executable, "-c", _SERVER, *PRELOAD], stdin=subprocess.PIPE,
@@ -179,6 +180,11 @@ class Forked:
 _server: _Server | None = None
 
 
+def _environment() -> dict:
+    """This process's environment as a child's would be, but for pytest's note of the test running."""
+    return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+
 def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) -> Forked:
     """Start ``python ARGV`` (``argv`` = ``["-m", module, *args]`` or ``["-c", code, *args]``)."""
     global _server
@@ -187,6 +193,10 @@ def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) 
         atexit.register(_server.close)
     if _server.running is not None:
         raise RuntimeError("one forked run at a time: wait for the last one first")
+    if _environment() != _server.env:  # a child would not see the change (monkeypatch.setenv...)
+        changed = sorted(k for k in set(_environment()) | set(_server.env) if _environment().get(k) != _server.env.get(k))
+        raise RuntimeError(f"the environment changed since the fork server started ({', '.join(changed)}): a "
+                           "run that needs it runs a new interpreter (subprocess)")
     argv = [str(a) for a in argv]
     if argv[0] not in ("-m", "-c") or len(argv) < 2:
         raise ValueError(f"argv must start with -m MODULE or -c CODE, not {argv[:2]}")
