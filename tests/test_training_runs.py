@@ -5,9 +5,11 @@ torch.compile, checkpoint parts and half copies, the packed archive, and the one
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -57,33 +59,43 @@ def _tensors(obj, prefix=""):
     return out
 
 
-def test_a_resumed_run_ends_with_the_same_weights_bit_for_bit(image_dir, tmp_path):
-    from ldcsr_core.training.checkpoint import read_checkpoint
-    from ldcsr_core.training.runlog import read_jsonl
+@pytest.fixture(scope="module")
+def runs(image_dir, tmp_path_factory):
+    """One run straight through, and the same run in three processes' worth of trainers (stopped in
+    phase A, again in phase C), with a copy of the checkpoint the second one stopped at: the resumed
+    run's test checks them, its control and the checkpoint-parts test continue from that copy."""
     from ldcsr_core.training.trainer import Trainer
 
-    kw = _kw(image_dir, tmp_path, steps=(2, 1, 2))
-    straight = Trainer(image_dir, tmp_path / "s.safetensors", **kw)
+    d = tmp_path_factory.mktemp("runs")
+    kw = _kw(image_dir, d, steps=(2, 1, 2))
+    straight = Trainer(image_dir, d / "s.safetensors", **kw)
     straight.run()
-    assert not straight.stopped and straight.state.done == ["fast", "prior", "diffusion"]
-    # the same run in three processes' worth of trainers: stopped in phase A, again in phase C
-    log = tmp_path / "r.jsonl"
-    ck = tmp_path / "r.ckpt"
-    t1 = Trainer(image_dir, tmp_path / "r.safetensors", stop_after_steps=1, log_path=log, **kw)
+    log, ck = d / "r.jsonl", d / "r.ckpt"
+    t1 = Trainer(image_dir, d / "r.safetensors", stop_after_steps=1, log_path=log, **kw)
     t1.run()
-    assert t1.stopped and (t1.state.phase, t1.state.phase_step) == ("fast", 1)
-    t2 = Trainer(image_dir, tmp_path / "r.safetensors", stop_after_steps=3, log_path=log, **kw)
+    t2 = Trainer(image_dir, d / "r.safetensors", stop_after_steps=3, log_path=log, **kw)
     t2.resume(ck)
     t2.run()
-    mid = read_checkpoint(ck)
-    assert t2.stopped and mid["state"]["phase"] == "diffusion" and mid["state"]["phase_step"] == 1
-    assert mid["ema"] is not None and mid["opt_d"] is not None  # EMA, discriminator and its optimiser mid-way
-    t3 = Trainer(image_dir, tmp_path / "r.safetensors", log_path=log, **kw)
+    shutil.copy(ck, d / "mid.ckpt")
+    t3 = Trainer(image_dir, d / "r.safetensors", log_path=log, **kw)
     t3.resume(ck)
     t3.run()
+    return SimpleNamespace(dir=d, kw=kw, straight=straight, t1=t1, t2=t2, t3=t3, mid=d / "mid.ckpt", log=log)
+
+
+def test_a_resumed_run_ends_with_the_same_weights_bit_for_bit(runs):
+    from ldcsr_core.training.checkpoint import read_checkpoint
+    from ldcsr_core.training.runlog import read_jsonl
+
+    d, straight, t1, t2, t3 = runs.dir, runs.straight, runs.t1, runs.t2, runs.t3
+    assert not straight.stopped and straight.state.done == ["fast", "prior", "diffusion"]
+    assert t1.stopped and (t1.state.phase, t1.state.phase_step) == ("fast", 1)
+    mid = read_checkpoint(runs.mid)
+    assert t2.stopped and mid["state"]["phase"] == "diffusion" and mid["state"]["phase_step"] == 1
+    assert mid["ema"] is not None and mid["opt_d"] is not None  # EMA, discriminator and its optimiser mid-way
     assert not t3.stopped and t3.state.total_steps == 5 and t3.state.runs == 3
 
-    a, b = read_checkpoint(tmp_path / "s.ckpt"), read_checkpoint(ck)
+    a, b = read_checkpoint(d / "s.ckpt"), read_checkpoint(d / "r.ckpt")
     # the run's own state; of the random streams the trainer's generator (it draws from no global one)
     ta, tb = _tensors({**{k: a[k] for k in ("model", "ema", "opt", "disc", "opt_d")}, "gen": a["rng"]["gen"]}), \
         _tensors({**{k: b[k] for k in ("model", "ema", "opt", "disc", "opt_d")}, "gen": b["rng"]["gen"]})
@@ -92,14 +104,14 @@ def test_a_resumed_run_ends_with_the_same_weights_bit_for_bit(image_dir, tmp_pat
     assert different == []
     assert a["state"]["history"]["phases"]["diffusion"]["final_loss"] == b["state"]["history"]["phases"]["diffusion"]["final_loss"]
     assert a["state"]["history"]["val"] == b["state"]["history"]["val"]  # same validations, same numbers
-    wa = ldcsr_core.load_model(tmp_path / "s.safetensors", device="cpu").state_dict()
-    wb = ldcsr_core.load_model(tmp_path / "r.safetensors", device="cpu").state_dict()
+    wa = ldcsr_core.load_model(d / "s.safetensors", device="cpu").state_dict()
+    wb = ldcsr_core.load_model(d / "r.safetensors", device="cpu").state_dict()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     # and the training did something: the weights moved from the initial ones
     init = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=1).state_dict()
     assert not torch.equal(init["model.diffusion_model.out.2.weight"], wa["model.diffusion_model.out.2.weight"])
 
-    events = read_jsonl(log)
+    events = read_jsonl(runs.log)
     kinds = [e["event"] for e in events]
     assert kinds.count("start") == 3 and kinds.count("stop") == 2 and kinds.count("resume") == 2
     assert kinds[-1] == "end" and kinds.count("phase_end") == 3
@@ -110,23 +122,54 @@ def test_a_resumed_run_ends_with_the_same_weights_bit_for_bit(image_dir, tmp_pat
     assert all("2.0" in v["fast"] for v in vals)
 
 
-def test_a_stopped_run_without_its_random_states_would_diverge(image_dir, tmp_path):
-    """The control of the test above: the batches and the noise really are part of the resumed state."""
+def test_a_stopped_run_without_its_random_states_would_diverge(image_dir, runs, tmp_path):
+    """The control of the test above: the batches and the noise really are part of the resumed state.
+    The same resume of the same checkpoint as its last trainer's, with the noise generator reseeded."""
     from ldcsr_core.training.checkpoint import read_checkpoint
     from ldcsr_core.training.trainer import Trainer
 
-    kw = _kw(image_dir, tmp_path, steps=(0, 0, 2), adv_weight=0.0, val_dir=None)
-    Trainer(image_dir, tmp_path / "s.safetensors", **kw).run()
-    t1 = Trainer(image_dir, tmp_path / "r.safetensors", stop_after_steps=1, **kw)
-    t1.run()
-    t2 = Trainer(image_dir, tmp_path / "r.safetensors", **kw)
-    t2.resume(tmp_path / "r.ckpt")
-    t2.gen.manual_seed(12345)  # a resume that forgot the noise generator's state
-    t2.run()
+    t = Trainer(image_dir, tmp_path / "r.safetensors", **runs.kw)
+    t.resume(runs.mid)
+    t.gen.manual_seed(12345)  # a resume that forgot the noise generator's state
+    t.run()
+    assert t.state.total_steps == 5
     k = "model.diffusion_model.out.2.weight"
-    a, b = read_checkpoint(tmp_path / "s.ckpt")["model"][k], read_checkpoint(tmp_path / "r.ckpt")["model"][k]
+    a, b = read_checkpoint(runs.dir / "s.ckpt")["model"][k], read_checkpoint(tmp_path / "r.ckpt")["model"][k]
     assert not torch.equal(a, b)
 
+
+def test_checkpoint_parts_rebuild_it_and_a_half_copy_resumes(image_dir, runs, tmp_path):
+    from ldcsr_core.training.checkpoint import half_precision_copy, merge_parts, read_checkpoint, split_file
+    from ldcsr_core.training.errors import TrainingError
+    from ldcsr_core.training.trainer import Trainer
+    kw = {**runs.kw, "val_dir": None}
+    ck = tmp_path / "m.ckpt"  # the resumed run's checkpoint in its diffusion phase, at step 1 of 2
+    shutil.copy(runs.mid, ck)
+    data = ck.read_bytes()
+    parts_dir = tmp_path / "parts"
+    parts_dir.mkdir()
+    parts = split_file(ck, max_bytes=len(data) // 3 + 1, out_dir=parts_dir)
+    assert len(parts) == 3 and all(p.stat().st_size <= len(data) // 3 + 1 for p in parts)
+    assert merge_parts(parts_dir / "m.ckpt").read_bytes() == data
+    (parts_dir / "m.ckpt").unlink()
+    assert read_checkpoint(parts_dir / "m.ckpt")["state"]["phase_step"] == 1  # read through its parts
+    parts[1].write_bytes(parts[1].read_bytes()[:-1])
+    with pytest.raises(TrainingError, match="do not rebuild"):
+        merge_parts(parts_dir / "m.ckpt", tmp_path / "x.ckpt")
+    half = half_precision_copy(read_checkpoint(ck))
+    torch.save(half, tmp_path / "h.ckpt")
+    assert (tmp_path / "h.ckpt").stat().st_size < 0.6 * len(data)
+    full = Trainer(image_dir, tmp_path / "f.safetensors", **kw)
+    full.resume(ck)
+    t2 = Trainer(image_dir, tmp_path / "h.safetensors", **kw)
+    t2.resume(tmp_path / "h.ckpt")
+    k = "model.diffusion_model.out.2.weight"
+    w_full, w_half = full.model.state_dict()[k], t2.model.state_dict()[k]
+    assert w_half.dtype == torch.float32 and not torch.equal(w_full, w_half)
+    assert torch.allclose(w_full, w_half, rtol=1e-2, atol=1e-4)
+    assert t2.opt.state_dict()["state"][0]["exp_avg"].dtype == torch.float32
+    t2.run()
+    assert t2.state.done == ["fast", "prior", "diffusion"] and t2.state.total_steps == 5
 
 
 def test_a_checkpoint_of_another_devices_run_resumes_and_says_so(image_dir, tmp_path, caplog):
@@ -249,41 +292,6 @@ def test_compile_keeps_the_checkpoint_keys_and_does_not_recompile_for_each_scale
     plain = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0).state_dict()
     assert set(t.model.state_dict()) == set(plain)
     assert set(ldcsr_core.load_model(tmp_path / "m.safetensors", device="cpu").state_dict()) <= set(plain)
-
-
-def test_checkpoint_parts_rebuild_it_and_a_half_copy_resumes(image_dir, tmp_path):
-    from ldcsr_core.training.checkpoint import half_precision_copy, merge_parts, read_checkpoint, split_file
-    from ldcsr_core.training.errors import TrainingError
-    from ldcsr_core.training.trainer import Trainer
-    kw = _kw(image_dir, tmp_path, steps=(0, 0, 3), val_dir=None)
-    t = Trainer(image_dir, tmp_path / "m.safetensors", stop_after_steps=2, **kw)
-    t.run()
-    ck = tmp_path / "m.ckpt"
-    data = ck.read_bytes()
-    parts_dir = tmp_path / "parts"
-    parts_dir.mkdir()
-    parts = split_file(ck, max_bytes=len(data) // 3 + 1, out_dir=parts_dir)
-    assert len(parts) == 3 and all(p.stat().st_size <= len(data) // 3 + 1 for p in parts)
-    assert merge_parts(parts_dir / "m.ckpt").read_bytes() == data
-    (parts_dir / "m.ckpt").unlink()
-    assert read_checkpoint(parts_dir / "m.ckpt")["state"]["phase_step"] == 2  # read through its parts
-    parts[1].write_bytes(parts[1].read_bytes()[:-1])
-    with pytest.raises(TrainingError, match="do not rebuild"):
-        merge_parts(parts_dir / "m.ckpt", tmp_path / "x.ckpt")
-    half = half_precision_copy(read_checkpoint(ck))
-    torch.save(half, tmp_path / "h.ckpt")
-    assert (tmp_path / "h.ckpt").stat().st_size < 0.6 * len(data)
-    full = Trainer(image_dir, tmp_path / "f.safetensors", **kw)
-    full.resume(ck)
-    t2 = Trainer(image_dir, tmp_path / "h.safetensors", **kw)
-    t2.resume(tmp_path / "h.ckpt")
-    k = "model.diffusion_model.out.2.weight"
-    w_full, w_half = full.model.state_dict()[k], t2.model.state_dict()[k]
-    assert w_half.dtype == torch.float32 and not torch.equal(w_full, w_half)
-    assert torch.allclose(w_full, w_half, rtol=1e-2, atol=1e-4)
-    assert t2.opt.state_dict()["state"][0]["exp_avg"].dtype == torch.float32
-    t2.run()
-    assert t2.state.done == ["fast", "prior", "diffusion"] and t2.state.total_steps == 3
 
 
 def _gpu_train():
