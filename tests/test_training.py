@@ -120,7 +120,7 @@ def test_training_updates_weights_and_writes_a_loadable_model(image_dir, tmp_pat
     from ldcsr_core.training.train import train
     out = tmp_path / "m.safetensors"
     init = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0)
-    model, hist = train(image_dir, out, config=tiny_test_config(with_encoder=True), minutes=(0.04, 0.02, 0.02),
+    model, hist = train(image_dir, out, config=tiny_test_config(with_encoder=True), steps=(2, 1, 1),
                         batch_size=2, lr_size=16, scale_range=(2.5, 3.0), seed=0, device="cpu")
     assert all(hist["phases"][p]["steps"] > 0 for p in ("fast", "prior", "diffusion"))
     m = ldcsr_core.load_model(out, device="cpu", with_encoder=True)
@@ -141,7 +141,7 @@ def test_training_with_decoded_chain_losses_checkpoints_and_resumes(image_dir, t
     kw = dict(config=tiny_test_config(with_encoder=True), batch_size=2, lr_size=16, scale_range=(2.5, 3.0),
               device="cpu", adv_weight=0.01, fft_weight=1.0, pix_weight=1.0, lat_weight=0.1,
               train_decoder_in_diffusion=True, val_dir=image_dir, val_limit=1)
-    _, hist = train(image_dir, out, minutes=(0.01, 0.005, 0.015), **kw)  # a phase makes at least one step
+    _, hist = train(image_dir, out, minutes=(0.002, 0.002, 0.002), **kw)  # a phase makes at least one step
     d = hist["phases"]["diffusion"]["steps"]
     assert d > 0 and {"fast", "diffusion"} <= set(hist["val"][-1])  # EMA model validated in both modes
     assert 0 < hist["val"][-1]["diffusion"]["4.0"]["hf_ratio"] < 10
@@ -151,7 +151,7 @@ def test_training_with_decoded_chain_losses_checkpoints_and_resumes(image_dir, t
     ckpt["state"].update(done=["fast"], phase=None)
     torch.save(ckpt, tmp_path / "a.ckpt")
     before = ldcsr_core.load_model(out, device="cpu", with_encoder=True)
-    _, hist2 = train(image_dir, tmp_path / "m2.safetensors", minutes=(10.0, 0.005, 0.01), resume=tmp_path / "a.ckpt",
+    _, hist2 = train(image_dir, tmp_path / "m2.safetensors", minutes=(10.0, 0.002, 0.002), resume=tmp_path / "a.ckpt",
                      **kw)  # a 10-minute phase A would time the test out: it must be skipped
     assert hist2["phases"]["fast"] == hist["phases"]["fast"]
     assert hist2["phases"]["diffusion"]["steps"] > 0
@@ -275,7 +275,7 @@ def test_cli_train_and_evaluate(image_dir, tmp_path):
     out = tmp_path / "c.safetensors"
     (tmp_path / "cfg.json").write_text(tiny_test_config(with_encoder=True).to_json())
     r = CliRunner().invoke(main, ["train", str(image_dir), "--out", str(out), "--config", str(tmp_path / "cfg.json"),
-                                  "--minutes", "0.01", "0.01", "0.01", "--batch-size", "2", "--lr-size", "16",
+                                  "--minutes", "0.002", "0.002", "0.002", "--batch-size", "2", "--lr-size", "16",
                                   "--scale-range", "2", "3", "--device", "cpu", "--train-detail-decoder",
                                   "--pix-weight", "1", "--hf-weight", "1", "--es-weight", "0.5",
                                   "--spread-weight", "1", "--spread-ratio", "0.4"])
