@@ -397,29 +397,45 @@ from ldcsr_core.config import tiny_test_config
 from ldcsr_core.training.checkpoint import atomic_torch_save
 model = ldcsr_core.build_model(tiny_test_config(), seed=3)
 resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))  # 1 MB: too small
-try:
-    if sys.argv[2] == "model":
-        ldcsr_core.save_model(model, sys.argv[1], name="t")
-    else:
-        atomic_torch_save({"model": model.state_dict()}, sys.argv[1])
-except OSError as e:
-    print(type(e).__name__, e)
+for kind, path in zip(sys.argv[1::2], sys.argv[2::2]):
+    try:
+        if kind == "model":
+            ldcsr_core.save_model(model, path, name="t")
+        else:
+            atomic_torch_save({"model": model.state_dict()}, path)
+        print(kind, "written")
+    except OSError as e:
+        print(kind, type(e).__name__, e)
 """
 
+_KINDS = {"model": "m.safetensors", "checkpoint": "m.ckpt"}
 
-@pytest.mark.parametrize("kind, name", [("model", "m.safetensors"), ("checkpoint", "m.ckpt")])
-def test_a_model_or_checkpoint_that_cannot_be_written_says_why_and_leaves_nothing(tmp_path, kind, name):
-    """ulimit -f (a full disk alike): before, an obscure SafetensorError or torch RuntimeError
-    ('enforce fail at inline_container.cc'), exit 1, not the I/O error naming the file."""
+
+@pytest.fixture(scope="module")
+def saves_under_a_file_size_limit(tmp_path_factory):
+    """A model and a checkpoint saved, each into a folder of its own, in one process under a file
+    size limit (``ulimit -f``) too small for them: each kind's folder and what the save said."""
     import subprocess
     import sys
 
-    out = tmp_path / name
-    r = subprocess.run([sys.executable, "-c", _SAVE_UNDER_LIMIT, str(out), kind], capture_output=True,
+    folders = {kind: tmp_path_factory.mktemp(kind) for kind in _KINDS}
+    args = [a for kind, name in _KINDS.items() for a in (kind, str(folders[kind] / name))]
+    r = subprocess.run([sys.executable, "-c", _SAVE_UNDER_LIMIT, *args], capture_output=True,
                        text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    assert r.stdout.startswith("RasterIOError cannot write"), r.stdout + r.stderr
-    assert str(out) in r.stdout and "file size limit" in r.stdout
-    assert list(tmp_path.iterdir()) == []
+    said = dict(line.split(" ", 1) for line in r.stdout.splitlines() if line.split(" ", 1)[0] in _KINDS)
+    return folders, said, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("kind", list(_KINDS))
+def test_a_model_or_checkpoint_that_cannot_be_written_says_why_and_leaves_nothing(saves_under_a_file_size_limit,
+                                                                                  kind):
+    """ulimit -f (a full disk alike): before, an obscure SafetensorError or torch RuntimeError
+    ('enforce fail at inline_container.cc'), exit 1, not the I/O error naming the file."""
+    folders, said, output = saves_under_a_file_size_limit
+    out = folders[kind] / _KINDS[kind]
+    assert said.get(kind, "").startswith("RasterIOError cannot write"), output
+    assert str(out) in said[kind] and "file size limit" in said[kind]
+    assert list(folders[kind].iterdir()) == []
 
 
 def test_save_model_removes_what_a_killed_save_left(tmp_path, tiny):
