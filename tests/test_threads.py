@@ -78,8 +78,14 @@ PROBE = ("import json, os, ldcsr_core, torch; print(json.dumps({'spin': os.envir
          "'threads': torch.get_num_threads(), 'file': ldcsr_core.__file__}))")
 
 
-def test_spin_count_is_set_before_torch_loads():
-    r = _fresh(PROBE)
+@pytest.fixture(scope="module")
+def fresh_fixed_one():
+    """PROBE in a fresh interpreter with LDCSR_THREADS=1 (the spin is set whatever the count)."""
+    return _fresh(PROBE, LDCSR_THREADS="1")
+
+
+def test_spin_count_is_set_before_torch_loads(fresh_fixed_one):
+    r = fresh_fixed_one
     assert r["file"].startswith(str(SRC))
     assert r["spin"] == threads.SPINCOUNT
     assert _fresh(PROBE, GOMP_SPINCOUNT="123")["spin"] == "123"  # the user's own setting wins
@@ -88,8 +94,8 @@ def test_spin_count_is_set_before_torch_loads():
     assert late["spin"] is None
 
 
-def test_fixed_env_count_reaches_torch_in_a_fresh_process():
-    assert _fresh(PROBE, LDCSR_THREADS="1")["threads"] == 1
+def test_fixed_env_count_reaches_torch_in_a_fresh_process(fresh_fixed_one):
+    assert fresh_fixed_one["threads"] == 1
 
 
 def test_policy_order_and_bad_values(monkeypatch):
