@@ -259,6 +259,12 @@ class CoreSharing:
         self.cpus: dict[str, tuple | None] = {}
         self._asking = None  # (future, workers) of the question not answered yet
 
+    def unknown(self, workers) -> None:
+        """``workers`` are not asked (they, or the scheduler, refused ``client.run``): each shares
+        with all on its machine, as one that cannot say."""
+        for a in workers:
+            self.cpus.setdefault(a, None)
+
     def threads(self, nthreads: dict[str, int], wait: float = 0.0) -> dict[str, int]:
         """:func:`shared_threads` of the live workers ``nthreads``, as far as they have said."""
         import asyncio

@@ -95,6 +95,7 @@ class DaskRunner:
         self.usable: set[str] = set()
         self.left_out: dict[str, Exception] = {}
         self._answered = False  # a look at the workers has been answered (the scheduler allows it)
+        self._refused = False  # the scheduler refused a look (said once, in a warning)
         self._relook_at = time.monotonic() + self.RELOOK
         self._asking = None  # (future, workers, retry) of a look that did not wait for its answers
         # One plugin per client: closing one run never unloads another's model, and the plugin of a
@@ -220,10 +221,15 @@ class DaskRunner:
                          "the next look", ", ".join(workers or ()), one_line(states))
                 return
             # Nothing is known about the workers: use them all, as before this look existed; a worker
-            # that cannot load the model says so in its first tile (_worker_model).
-            log.info("cannot ask the Dask workers whether they hold the model (%s): using them all",
-                     one_line(states))
-            states = dict.fromkeys(workers if workers is not None else self.client.nthreads())
+            # that cannot load the model says so in its first tile (_worker_model). Their CPU sets are
+            # not asked either (the scheduler logged one error for this question, not one more).
+            why, states = one_line(states), dict.fromkeys(workers if workers is not None else self.client.nthreads())
+            self.cores.unknown(states)
+            (log.info if self._refused else log.warning)(
+                "the Dask scheduler at %s did not run the client's question on its workers (%s): without "
+                "their answers all workers get tiles, and each shares its machine's cores with all the Dask "
+                "threads there", self.where, why)
+            self._refused = True
         else:
             self._answered = True
         new = []
@@ -236,6 +242,7 @@ class DaskRunner:
                 # on workers that hold it; it gets tiles and, if it cannot load it, fails its first one.
                 log.info("cannot ask the Dask worker %s whether it holds the model (%s): using it",
                          addr, one_line(err))
+                self.cores.unknown([addr])  # nor which cores it may use: not asked (one error there, not two)
                 err = None
             if err is None:
                 self.usable.add(addr)
