@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from ldcsr_core.geo import dask_model  # noqa: E402
 from ldcsr_core.geo.distributed import DaskRunner, ModelSource  # noqa: E402
 
 
@@ -62,3 +64,39 @@ def test_a_scheduler_refusing_client_run_logs_one_error_and_the_client_says_the_
     workers = set(c.nthreads())
     assert runner.usable == workers and runner.cores.cpus == dict.fromkeys(workers)
     assert runner.sharing == dict.fromkeys(workers, 2)  # both on this machine, sets unknown
+
+
+def test_workers_slow_to_say_their_cpu_sets_are_waited_for_at_the_start(in_process, monkeypatch):
+    """A loaded machine: the workers take 2 s each to say their CPU sets (disjoint, as two cpusets).
+    Before: the start waited 2 s, and the first tiles ran as if the two shared their cores (half
+    their threads each). Now the start takes their answers; answers in ms are not waited longer."""
+    _, c = in_process
+    a, b = workers = sorted(c.nthreads())
+    sets = {a: (0,), b: (1,)}
+
+    def slow_cpu_set(dask_worker):
+        time.sleep(2.0)  # in the cluster's one event loop: the two answers take 4 s
+        return sets[dask_worker.address]
+
+    monkeypatch.setattr(dask_model, "cpu_set", slow_cpu_set)
+    runner = DaskRunner(c, ModelSource(builder=functools.partial(int, 0), key="slow-sets"), timeout=20)
+    runner.close()
+    assert runner.sharing == dict.fromkeys(workers, 1)  # before: {a: 2, b: 2}
+    monkeypatch.setattr(dask_model, "cpu_set", lambda dask_worker: sets[dask_worker.address])
+    t0 = time.monotonic()
+    runner = DaskRunner(c, ModelSource(builder=functools.partial(int, 0), key="quick-sets"), timeout=20)
+    runner.close()
+    assert runner.sharing == dict.fromkeys(workers, 1)
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_the_start_waits_only_for_the_cpu_sets_of_the_workers_that_answered_the_look(in_process, monkeypatch):
+    """A worker that joined after the model question loads the model, and answers only after its load:
+    the start asks the others (``among``); it is asked at a later look, and shares with all meanwhile."""
+    _, c = in_process
+    a, b = workers = sorted(c.nthreads())
+    monkeypatch.setattr(dask_model, "cpu_set", lambda dask_worker: {a: (0,), b: (1,)}[dask_worker.address])
+    cores = dask_model.CoreSharing(c)
+    assert cores.threads(c.nthreads(), wait=10, among={a}) == dict.fromkeys(workers, 2)
+    assert cores.cpus == {a: (0,)}
+    assert cores.threads(c.nthreads(), wait=10) == dict.fromkeys(workers, 1)

@@ -251,8 +251,9 @@ def shared_threads(nthreads: dict[str, int], cpus: dict[str, tuple | None]) -> d
 
 class CoreSharing:
     """What :func:`shared_threads` needs to know, for a client: each live worker's :func:`cpu_set`,
-    asked once per worker (at the look that first sees it). Not waited for, except up to ``wait`` s
-    (a worker loading the model answers only after its load): the answers are taken at a later look."""
+    asked once per worker (at the look that first sees it). Not waited for, except up to ``wait`` s,
+    returning as soon as the answers are in (a worker loading the model answers only after its load):
+    else they are taken at a later look."""
 
     def __init__(self, client):
         self.client = client
@@ -265,12 +266,13 @@ class CoreSharing:
         for a in workers:
             self.cpus.setdefault(a, None)
 
-    def threads(self, nthreads: dict[str, int], wait: float = 0.0) -> dict[str, int]:
-        """:func:`shared_threads` of the live workers ``nthreads``, as far as they have said."""
+    def threads(self, nthreads: dict[str, int], wait: float = 0.0, among=None) -> dict[str, int]:
+        """:func:`shared_threads` of the live workers ``nthreads``, as far as they have said; only
+        those ``among`` (None: all) are asked now, the others at a later look."""
         import asyncio
         import concurrent.futures
 
-        new = sorted(set(nthreads) - set(self.cpus))
+        new = sorted(a for a in set(nthreads) - set(self.cpus) if among is None or a in among)
         if new and self._asking is None:
             with contextlib.suppress(Exception):  # the client closing: they count as before
                 coro = self.client.run(cpu_set, workers=new, on_error="return", asynchronous=True)

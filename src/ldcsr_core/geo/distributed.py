@@ -66,6 +66,9 @@ class DaskRunner:
     POLL = 2.0
     #: Seconds between asking the left-out workers again (:meth:`_relook`).
     RELOOK = 60.0
+    #: Most seconds the start waits for the workers' CPU sets (at most ``timeout``); past it, a
+    #: worker that has not said shares with all on its machine until its answer is in.
+    SETS_WAIT = 10.0
 
     def __init__(self, client, source: ModelSource, *, in_flight: int | None = None, timeout: float = 20.0,
                  unload: bool = True):
@@ -131,7 +134,10 @@ class DaskRunner:
             raise _none_can(self.left_out)
         if died is not None:
             self._go_on_without(before, died)
-        self._fit_in_flight(client.nthreads(), wait=min(self.timeout, 2.0))
+        # The CPU sets of the workers that answered the look (not of one that joined since: it loads
+        # the model, and answers after its load): in ms when idle, waited for longer on a loaded machine.
+        self._fit_in_flight(client.nthreads(), wait=min(self.timeout, self.SETS_WAIT),
+                            among=self.usable | set(self.left_out))
 
     def _go_on_without(self, before: set[str], died: Exception) -> None:
         """A worker died while the workers loaded the model (the registration failed): the run goes
@@ -167,12 +173,12 @@ class DaskRunner:
         log.warning("%s; its tiles go to the %s", msg, counted(len(self.usable), "other worker"))
         log.info("the death while loading: %s", one_line(died))
 
-    def _fit_in_flight(self, nthreads: dict, wait: float = 0.0) -> None:
+    def _fit_in_flight(self, nthreads: dict, wait: float = 0.0, among=None) -> None:
         """The default tiles in flight, 2 per thread of the live workers that hold the model (all
         live ones until one is known to) + 2: again at each look, as workers join or go. Also the
         Dask threads that share each worker's cores (:func:`~.dask_model.shared_threads`; ``wait``:
-        for the workers' CPU sets, up to so many seconds)."""
-        self.sharing = self.cores.threads(nthreads, wait)
+        for the CPU sets of the workers ``among``, up to so many seconds)."""
+        self.sharing = self.cores.threads(nthreads, wait, among)
         if self._auto_in_flight:
             threads = sum(n for a, n in nthreads.items() if a in self.usable) or sum(nthreads.values())
             self.in_flight = 2 * (threads or 1) + 2
