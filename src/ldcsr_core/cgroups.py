@@ -12,7 +12,8 @@ applies. Without a readable mountinfo the usual places under /sys/fs/cgroup are 
 from __future__ import annotations
 
 import os
-import re
+
+from .mounts import mounts
 
 __all__ = ["levels", "read", "number"]
 
@@ -43,30 +44,21 @@ def number(path: str) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
-def _unescape(field: str) -> str:
-    """A mountinfo path field as it is (the kernel writes a space, tab, newline or backslash as \\ooo)."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
 def _mounts(root: str, controller: str) -> list[tuple[str, str, bool]]:
     """(mount point, the cgroup it shows as its top, whether v2) of each cgroup v1 mount of ``controller``,
     then each cgroup2 mount, as ``/proc/self/mountinfo`` lists them; without it, the usual places."""
-    text = read(os.path.join(root, "proc/self/mountinfo"))
-    if text is None:
+    listed = mounts(os.path.join(root, "proc/self/mountinfo"))
+    if listed is None:
         v2 = os.path.join(root, "sys/fs/cgroup")
         if os.path.exists(os.path.join(v2, "cgroup.controllers")):
             return [(v2, "/", True)]
         return [(os.path.join(v2, controller), "/", False)]
     v1, v2 = [], []
-    for fields in (line.split() for line in text.splitlines()):
-        # ID parent major:minor top mount-point options [optional fields] - type source super-options
-        if "-" not in fields[6:]:
-            continue
-        tail = fields[fields.index("-", 6) + 1:] + ["", "", ""]
-        mount = (os.path.join(root, _unescape(fields[4]).lstrip("/")), _unescape(fields[3]), tail[0] == "cgroup2")
-        if tail[0] == "cgroup2":
+    for m in listed:
+        mount = (os.path.join(root, m.point.lstrip("/")), m.root, m.fs_type == "cgroup2")
+        if m.fs_type == "cgroup2":
             v2.append(mount)
-        elif tail[0] == "cgroup" and controller in tail[2].split(","):
+        elif m.fs_type == "cgroup" and controller in m.options:
             v1.append(mount)
     return v1 + v2
 

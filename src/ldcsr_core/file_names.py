@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from .errors import RasterIOError
+from .mounts import mounts
 
 __all__ = ["name_max", "check_name_length", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
            "file_version", "renumbers_files"]
@@ -208,20 +209,12 @@ def renumbers_files(path: str | os.PathLike, mountinfo: str = "/proc/self/mounti
     """Whether the file system ``path`` is on gives its files other inode numbers after a remount (:data:`_RENUMBERING`,
     by the mount of ``path``'s folder in ``mountinfo``); False where that cannot be told (no ``/proc``: macOS,
     Windows)."""
-    from .cgroups import _unescape  # (a mountinfo field as it is)
-
-    try:
-        with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
-            lines = f.read().splitlines()
-    except OSError:
+    listed = mounts(mountinfo)
+    if listed is None:
         return False
     where = os.path.realpath(os.path.dirname(os.path.abspath(path)))
     longest, kind = -1, ""
-    for fields in (line.split() for line in lines):
-        # ID parent major:minor root mount-point options [optional fields] - type source super-options
-        if "-" not in fields[6:]:
-            continue
-        point = _unescape(fields[4])
-        if (where == point or where.startswith(point.rstrip("/") + "/")) and len(point) >= longest:
-            longest, kind = len(point), (fields[fields.index("-", 6) + 1:] + [""])[0]
+    for m in listed:
+        if (where == m.point or where.startswith(m.point.rstrip("/") + "/")) and len(m.point) >= longest:
+            longest, kind = len(m.point), m.fs_type
     return kind.startswith(_RENUMBERING)
