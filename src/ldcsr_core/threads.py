@@ -48,6 +48,7 @@ import ctypes
 import logging
 import math
 import os
+import select
 import sys
 import threading
 import time
@@ -135,21 +136,39 @@ def _cgroup_quota(root: str = "/") -> float | None:
 
 
 _LEVELS: dict[str, tuple[bool, list[str]]] = {}
+_WATCH: list[int] = []  # [pid, fd] of this process's open mountinfo, which the kernel marks at each (un)mount
 
 
 def _cpu_levels(root: str) -> tuple[bool, list[str]]:
     """:func:`.cgroups.levels` of the cpu controller, kept for this machine's root while the process's
-    cgroup (``/proc/self/cgroup``) is the same: reading ``mountinfo`` at each tile costs ~0.5 ms; a
-    remount while the process runs is not seen (tests' roots are read afresh each time)."""
+    cgroup (``/proc/self/cgroup``) is the same and no mount or unmount was made since
+    (:func:`_mounts_changed`): reading ``mountinfo`` at each tile costs ~0.5 ms (tests' roots are read
+    afresh each time)."""
     if root != "/":
         return cgroups.levels("cpu", root)
     key = cgroups.read("/proc/self/cgroup") or ""
-    found = _LEVELS.get(key)  # one look: another tile's thread may clear it meanwhile
+    found = None if _mounts_changed() else _LEVELS.get(key)  # one look: another thread may clear it
     if found is None:
         found = cgroups.levels("cpu", root)
         _LEVELS.clear()
         _LEVELS[key] = found
     return found
+
+
+def _mounts_changed() -> bool:
+    """Whether this process's mounts changed since the last call (the kernel marks an open
+    ``/proc/self/mountinfo`` with an exceptional condition at each mount or unmount: a few µs, where
+    reading it takes ~0.5 ms); True at the first call; False where it cannot be opened."""
+    if _WATCH and _WATCH[0] == os.getpid():
+        try:
+            return bool(select.select([], [], [_WATCH[1]], 0)[2])
+        except (OSError, ValueError):
+            return True
+    try:  # (a forked child opens its own: the parent's is the parent's to reset)
+        _WATCH[:] = [os.getpid(), os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)]
+    except OSError:
+        return False
+    return True
 
 
 def set_threads(n: int | None) -> None:
