@@ -149,3 +149,31 @@ def test_a_model_folder_that_is_a_file_is_said_not_passed_over(weights, tiny, tm
     assert model_path(V1) == weights / f"{V1}.safetensors"  # a built-in model's name needs no folder
     monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "not-yet"))  # a folder not made yet: nothing to say
     assert CliRunner().invoke(main, ["models"]).stderr == ""
+
+
+def test_a_model_folder_that_cannot_be_looked_at_is_said_not_a_traceback(weights, tmp_path, monkeypatch):
+    """LDCSR_MODELS_DIR naming a folder that cannot be looked at (a name too long here; a folder above it
+    that cannot be searched, EACCES, on a share): `ldcsr models` lists the built-in models and says why
+    none of the folder's is, a name only that folder could hold is the InputError of a name of no model.
+    Before: model_folder_problem's exists() raised the OSError: `ldcsr models` failed ('Error: [Errno 36]
+    File name too long'), load_model('mine.safetensors') and --model raised it, and napari's Model list
+    and QGIS's Model parameter, which ask it as they are made, with it."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.adaptation import model_folder_problem
+    from ldcsr_core.cli import main
+
+    folder = tmp_path / ("m" * 300)  # longer than a file name can be (255 bytes)
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(folder))
+    monkeypatch.chdir(tmp_path / "weights")
+    why = f"LDCSR_MODELS_DIR={folder} cannot be looked at ({os.strerror(36)}), so no adapted model is listed"
+    assert model_folder_problem() == why
+    r = CliRunner().invoke(main, ["models"])
+    assert r.exit_code == 0 and r.stderr == f"warning: {why}\n", r.output
+    assert [ln for ln in r.stdout.splitlines() if ln and not ln.startswith(" ")] == [
+        f"{V1}.safetensors  [built-in]", f"{V4}.safetensors  [built-in, default]"], r.stdout
+    with pytest.raises(InputError) as e:
+        ldcsr_core.load_model("mine.safetensors", device="cpu")
+    assert str(e.value).startswith("no model is named 'mine.safetensors'") and str(e.value).endswith(f"({why})")
+    r = CliRunner().invoke(main, ["info", "--model", "mine.safetensors"])
+    assert r.exit_code == 2 and "no model is named 'mine.safetensors'" in r.output, r.output

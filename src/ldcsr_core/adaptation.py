@@ -241,13 +241,17 @@ def model_folder_problem() -> str:
     """Why no adapted model can be listed from :func:`user_models_dir`, or "": it is a file (or another
     thing that is not a folder), e.g. ``LDCSR_MODELS_DIR`` set to a model's file. ``ldcsr models``
     warns of it, and a name of no model says it (:func:`~ldcsr_core.model_names.model_named`); before,
-    the built-in models alone were listed, without a word."""
+    the built-in models alone were listed, without a word. One that cannot be looked at (a folder above
+    it that cannot be searched, a name too long) is said so, not raised."""
     folder = user_models_dir()
-    if not folder.exists() or folder.is_dir():
-        return ""
-    what = "a file, not a folder" if folder.is_file() else "not a folder"
     env = os.environ.get("LDCSR_MODELS_DIR")
     named = f"LDCSR_MODELS_DIR={env}" if env else f"the model folder {folder}"
+    try:
+        if not folder.exists() or folder.is_dir():
+            return ""
+    except OSError as e:  # (exists() raises all but 'not there'): user_model_files lists none of it
+        return f"{named} cannot be looked at ({e.strerror or e}), so no adapted model is listed"
+    what = "a file, not a folder" if folder.is_file() else "not a folder"
     return f"{named} is {what}, so no adapted model is listed: set it to the folder of your adapted models"
 
 
