@@ -77,6 +77,25 @@ def test_another_run_s_clean_up_across_a_live_overwrite_s_raster_rename_leaves_i
     assert out.read_bytes() != Path(rasters["gray"]).read_bytes()
 
 
+QGIS_PAM = b"<PAMDataset>QGIS style</PAMDataset>"
+
+
+def _kept_aside_by_a_killed_overwrite(rasters, out: Path) -> Path:
+    """``out`` (the gray raster, with :data:`OLD`'s sidecars) after kill -9 of an --overwrite before its raster's
+    rename, QGIS's .aux.xml written since and the next run's clean-up: the old image's .aux.xml kept aside."""
+    from .test_stale_parts import KILLED_AT_THE_RENAME, _env
+
+    out.write_bytes(Path(rasters["gray"]).read_bytes())
+    for side, data in OLD.items():
+        Path(f"{out}{side}").write_bytes(data)
+    r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"],
+                       env=_env(), capture_output=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+    Path(f"{out}.aux.xml").write_bytes(QGIS_PAM)
+    rio_io.clear_stale_parts(out)
+    return out.parent / f"{out.name}.aux.xml.set-aside"
+
+
 def test_a_sidecar_kept_aside_is_said_with_its_path_listed_by_info_and_removed_only_by_the_next_overwrite(
         rasters, tmp_path, monkeypatch, caplog):
     """kill -9 of an --overwrite before its raster's rename, then QGIS writes o.tif.aux.xml: the next run's clean-up
@@ -92,22 +111,12 @@ def test_a_sidecar_kept_aside_is_said_with_its_path_listed_by_info_and_removed_o
     from ldcsr_core.geo import sidecars
     from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
 
-    from .test_stale_parts import KILLED_AT_THE_RENAME, _env
-
-    out, qgis = tmp_path / "o.tif", b"<PAMDataset>QGIS style</PAMDataset>"
-    out.write_bytes(Path(rasters["gray"]).read_bytes())
-    for side, data in OLD.items():
-        Path(f"{out}{side}").write_bytes(data)
-    r = subprocess.run([sys.executable, "-c", KILLED_AT_THE_RENAME, str(rasters["rgba"]), str(out), "before"],
-                       env=_env(), capture_output=True, timeout=120)
-    assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
-    Path(f"{out}.aux.xml").write_bytes(qgis)
-    rio_io.clear_stale_parts(out)
-    kept = tmp_path / "o.tif.aux.xml.set-aside"
+    out, qgis = tmp_path / "o.tif", QGIS_PAM
+    kept = _kept_aside_by_a_killed_overwrite(rasters, out)
     assert _left(tmp_path) == {"o.tif": Path(rasters["gray"]).read_bytes(), "o.tif.aux.xml": qgis,
                                "o.tif.ovr": OLD[".ovr"], kept.name: OLD[".aux.xml"]}
-    assert (f"the one that write had is now {kept} (rename it to o.tif.aux.xml to use it instead, or remove it; an "
-            "--overwrite of o.tif removes it)") in caplog.text
+    assert (f"the one that write had is now {kept} (rename it to o.tif.aux.xml to use it instead, or remove it; the "
+            "next write of o.tif removes it)") in caplog.text
     monkeypatch.chdir(tmp_path)
     said = CliRunner().invoke(main, ["info", "o.tif"])
     assert said.exit_code == 0, said.output
@@ -147,8 +156,35 @@ def test_a_sidecar_kept_aside_is_said_with_its_path_listed_by_info_and_removed_o
     assert _left(tmp_path) == {"o.tif": out.read_bytes(), "o.tif.aux.xml": qgis, "o.tif.msk": NEW[".msk"],
                                "o.tif.aux.xml.set-aside-2": NEW[".aux.xml"]}
     assert out.read_bytes() != Path(rasters["gray"]).read_bytes()
-    assert ("removed o.tif.aux.xml.set-aside beside o.tif: sidecars of the image this --overwrite replaced, kept aside "
-            "by an earlier write of it") in caplog.text
+    assert ("removed o.tif.aux.xml.set-aside beside o.tif: sidecars of the image there before, kept aside by an "
+            "earlier write of it") in caplog.text
+
+
+def test_a_sidecar_kept_aside_of_an_image_deleted_since_is_removed_by_a_new_output_of_its_name(
+        rasters, tmp_path, caplog):
+    """A sidecar kept aside (kill -9 of an --overwrite before its raster's rename, then QGIS's o.tif.aux.xml) whose
+    image was deleted since, with its .aux.xml and .ovr, not the .set-aside: a new output of that name (no image there,
+    so no --overwrite) removes it once its image is in place, as an --overwrite does, and says so in words true of
+    either write. Before: it stayed beside the new image, listed by ldcsr info with the advice to rename it to
+    o.tif.aux.xml, which would give the new image the deleted one's metadata (what 3c9d017 ended for --overwrite)."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    out = tmp_path / "o.tif"
+    kept = _kept_aside_by_a_killed_overwrite(rasters, out)
+    assert kept.read_bytes() == OLD[".aux.xml"] and Path(f"{out}.aux.xml").read_bytes() == QGIS_PAM
+    assert "(rename it to o.tif.aux.xml to use it instead, or remove it; the next write of o.tif removes it)" \
+        in caplog.text
+    for side in ("", ".aux.xml", ".ovr"):  # the image deleted by hand, with the sidecars by its name
+        Path(f"{out}{side}").unlink()
+    caplog.clear()
+    rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=False)
+    assert _left(tmp_path) == {"o.tif": out.read_bytes()}
+    assert ("removed o.tif.aux.xml.set-aside beside o.tif: sidecars of the image there before, kept aside by an "
+            "earlier write of it") in caplog.text
+    said = CliRunner().invoke(main, ["info", str(out)])
+    assert said.exit_code == 0 and "set aside:" not in said.output, said.output
 
 
 def _mountinfo(folder: Path, kind: str, at: Path) -> Path:

@@ -361,7 +361,7 @@ def test_a_sidecar_made_since_a_killed_overwrite_is_kept_and_the_set_aside_one_t
                             "o.tif.aux.xml.set-aside": b"<PAMDataset>new</PAMDataset>"}
         assert ("kept o.tif.aux.xml, made by another program during or since a write of its image; the one that "
                 f"write had is now {tmp_path / 'o.tif.aux.xml.set-aside'} (rename it to o.tif.aux.xml to use it "
-                "instead, or remove it; an --overwrite of o.tif removes it)") in caplog.text
+                "instead, or remove it; the next write of o.tif removes it)") in caplog.text
         for p in tmp_path.iterdir():
             p.unlink()
 

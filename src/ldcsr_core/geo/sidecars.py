@@ -4,7 +4,7 @@
   the output (:func:`_replace_with_sidecars`: the replaced file's set aside first, put back if the
   rename fails, else removed; :func:`_link_with_sidecars` without ``--overwrite``), never over a file
   there now (:func:`_put_back`: the one it had kept as ``.set-aside``, :func:`set_aside_files`, removed by the next
-  ``--overwrite``);
+  write of ``NAME``);
 * :func:`placement_sidecars` - RPC and world files by the output's stem that would misplace it;
 * :func:`clear_stale_parts` - the part files a killed run left, what it left between its renames put
   in place first (the old image's sidecars, or the new one's).
@@ -59,7 +59,7 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(theirs))
     ours = [(o, t) for o, t, _ in sides if os.path.lexists(o)]
     marker, aside, key = Path(f"{part}{_MARKER}"), [], _file_key(part)
-    kept = [(p, files.file_id(p)) for p in set_aside_files(path)]  # of the image replaced (or an earlier one)
+    kept = _kept_now(path)  # of the image replaced (or an earlier one)
     try:
         marker.write_text(key)  # (always: the old image's set aside are this run's too, sidecars of the new or not)
         for _, theirs, old in sides:
@@ -82,9 +82,10 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
 def _link_with_sidecars(part: Path, path: Path) -> None:
     """Put ``part`` at ``path`` only if nothing is there (:func:`files.link_new`, else its
     :class:`~ldcsr_core.errors.OutputExistsError`), then its sidecars beside it, with the marker of
-    :func:`_replace_with_sidecars` (a run killed in between: the next one puts them there)."""
+    :func:`_replace_with_sidecars` (a run killed in between: the next one puts them there); the sidecars kept aside
+    of an image deleted since are removed, as an ``--overwrite`` removes those of the image it replaces."""
     ours = [(Path(f"{part}{s}"), Path(f"{path}{s}")) for s in SIDECARS if os.path.lexists(f"{part}{s}")]
-    marker, key = Path(f"{part}{_MARKER}"), _file_key(part)
+    marker, key, kept = Path(f"{part}{_MARKER}"), _file_key(part), _kept_now(path)
     try:
         if ours:
             marker.write_text(key)
@@ -94,8 +95,10 @@ def _link_with_sidecars(part: Path, path: Path) -> None:
             marker.unlink(missing_ok=True)
             raise
         _settle(path, ours, [], marker)
+        _drop_kept(kept, path)
         raise
     _settle(path, ours, [], marker)
+    _drop_kept(kept, path)
 
 
 def _settle(path: Path, ours: list[tuple[Path, Path]], aside: list[tuple[Path, Path]], marker: Path) -> None:
@@ -115,8 +118,8 @@ _MARKER = ".new"  # a part's marker: its file's key (_file_key), made before an 
 
 def set_aside_files(path: str | os.PathLike) -> list[Path]:
     """The sidecars of the image at ``path`` that a write kept aside (:func:`_put_back`: ``NAME.aux.xml.set-aside``,
-    ``-2``, ``-3``...), there now; they are listed by ``ldcsr info``, and only an ``--overwrite`` of ``path`` removes
-    them (:func:`_drop_kept`)."""
+    ``-2``, ``-3``...), there now; they are listed by ``ldcsr info``, and only the next write of ``path`` (an
+    ``--overwrite``, or a new output where the image was deleted) removes them (:func:`_drop_kept`)."""
     p = Path(path)
     name = re.escape(p.name) + f"({'|'.join(map(re.escape, SIDECARS))})" + re.escape(_KEPT) + r"(-\d+)?"
     try:
@@ -127,10 +130,15 @@ def set_aside_files(path: str | os.PathLike) -> list[Path]:
         return []
 
 
+def _kept_now(path: Path) -> list[tuple[Path, tuple | None]]:
+    """:func:`set_aside_files` of ``path`` with what each file is (:func:`files.file_id`), for :func:`_drop_kept`."""
+    return [(p, files.file_id(p)) for p in set_aside_files(path)]
+
+
 def _drop_kept(kept: list[tuple[Path, tuple | None]], path: Path) -> None:
-    """Remove, once the new image is at ``path``, the sidecars kept aside before (:func:`set_aside_files`): they
-    describe the image it replaced (or an earlier one), as its own sidecars did, never the new one; each only if it is
-    still the file found (one made since, the new image's, stays). Said in a warning."""
+    """Remove, once the new image is at ``path``, the sidecars kept aside before (:func:`_kept_now`): they describe
+    the image there before (replaced, or deleted since), as its own sidecars did, never the new one; each only if it
+    is still the file found (one made since, the new image's, stays). Said in a warning."""
     gone = []
     for p, was in kept:
         try:
@@ -140,8 +148,8 @@ def _drop_kept(kept: list[tuple[Path, tuple | None]], path: Path) -> None:
         except OSError:  # (one that cannot be removed stays, listed by ldcsr info)
             pass
     if gone:
-        log.warning("removed %s beside %s: sidecars of the image this --overwrite replaced, kept aside by an earlier "
-                    "write of it", ", ".join(gone), path.name)
+        log.warning("removed %s beside %s: sidecars of the image there before, kept aside by an earlier write of it",
+                    ", ".join(gone), path.name)
 
 
 def _file_key(path) -> str:
@@ -218,7 +226,7 @@ def _put_back(mine: Path, theirs: Path) -> None:
         except OutputExistsError:
             continue
         log.warning("kept %s, made by another program during or since a write of its image; the one that write "
-                    "had is now %s (rename it to %s to use it instead, or remove it; an --overwrite of %s removes it)",
+                    "had is now %s (rename it to %s to use it instead, or remove it; the next write of %s removes it)",
                     theirs.name, kept, theirs.name, theirs.name[:-len(side)])
         return
     raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(kept))
