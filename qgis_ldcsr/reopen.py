@@ -24,9 +24,10 @@ def sidecar_state(path: str) -> bytes | None:
 
 def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
     """Reopen the GDAL raster layers of the file at ``path`` in ``projects`` (None skipped) on it:
-    their old datasets closed, then ``path``'s ``.aux.xml`` put back to ``state`` (the run's) and that
-    of another name a layer opens the file by (a link to it) to what it was before they closed, then
-    the file opened. A layer is of the file when its path resolves to it
+    their old datasets closed, then ``path``'s ``.aux.xml`` put back to ``state`` (the run's), and that
+    of another name a layer opens the file by (a link to it) made the same (it described the raster the
+    run replaced, as the output's own did, whether the closing wrote it or an earlier layer), then the
+    file opened. A layer is of the file when its path resolves to it
     (:class:`~ldcsr_core.files.FileSet`, the output looked at once: the same file, a link to it, the
     same name). A layer keeps its style (bands, colours, opacity) when the new raster has the old
     one's band count, its stretch taken from the new pixels (:func:`_restretch`); otherwise it is
@@ -56,8 +57,8 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
     layers = list(found.values())
     if not layers:
         return 0
-    own = FileSet([path + PAM])  # the sidecars of the other names, as they are before the layers close
-    sidecars = {path: state, **{name: sidecar_state(name) for name in names if name + PAM not in own}}
+    own = FileSet([path + PAM])  # the other names' sidecars: GDAL reads them as the new file's
+    sidecars = {path: state, **{name: state for name in names if name + PAM not in own}}
     options, sources = QgsDataProvider.ProviderOptions(), [layer.source() for layer in layers]
     styles = [(layer.bandCount(), layer.renderer().clone() if layer.renderer() else None) for layer in layers]
     for layer in layers:  # closing, GDAL writes the old raster's statistics to the .aux.xml of its name

@@ -203,6 +203,19 @@ def test_a_style_set_on_an_output_loaded_in_the_project_is_kept_when_run_again(q
         project.removeMapLayers([lyr.id() for lyr in ours])
 
 
+def _an_output_a_link_to_it_and_a_darker_input(qgis_processing, scene, tiny_model_file, tmp_path):
+    """o.tif run from ``scene``, l.tif a link to it, and darker.tif (``scene`` / 3) to run again from."""
+    import rasterio
+
+    darker = tmp_path / "darker.tif"
+    with rasterio.open(scene) as s, rasterio.open(darker, "w", **s.profile) as ds:
+        ds.write(s.read() // 3)
+    out, link = tmp_path / "o.tif", tmp_path / "l.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, SCALE=2.0), feedback=_Feedback())
+    os.symlink(out.name, link)
+    return darker, out, link
+
+
 def test_a_layer_of_the_output_through_a_link_takes_no_old_statistics_when_run_again(qgis_processing, scene,
                                                                                      tiny_model_file, tmp_path):
     """Run, its output loaded through a symbolic link (l.tif -> o.tif), then run again to o.tif from a
@@ -213,12 +226,7 @@ def test_a_layer_of_the_output_through_a_link_takes_no_old_statistics_when_run_a
     import rasterio
     from qgis.core import QgsProject, QgsRasterLayer
 
-    darker = tmp_path / "darker.tif"
-    with rasterio.open(scene) as s, rasterio.open(darker, "w", **s.profile) as ds:
-        ds.write(s.read() // 3)
-    out, link = tmp_path / "o.tif", tmp_path / "l.tif"
-    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, SCALE=2.0), feedback=_Feedback())
-    os.symlink(out.name, link)
+    darker, out, link = _an_output_a_link_to_it_and_a_darker_input(qgis_processing, scene, tiny_model_file, tmp_path)
     project = QgsProject.instance()
     layer = QgsRasterLayer(str(link), "l", "gdal")
     project.addMapLayer(layer)
@@ -266,3 +274,35 @@ def test_an_output_loaded_in_qgis_is_reopened_whatever_project_the_run_is_given(
         assert [(layer.width(), layer.height()) for layer in layers] == [size] * len(layers)
     finally:
         QgsProject.instance().removeMapLayer(layers[0].id())
+
+
+def test_a_layer_of_the_output_through_a_link_whose_sidecar_an_earlier_layer_left_takes_no_old_statistics(
+        qgis_processing, scene, tiny_model_file, tmp_path):
+    """As test_a_layer_of_the_output_through_a_link_takes_no_old_statistics_when_run_again, with l.tif.aux.xml
+    written before the run, by an earlier layer of l.tif closed (an earlier QGIS session's): the link's sidecar
+    describes the raster the run replaced, as the output's own did, and is made the run's (none here), so the
+    reopened layer and each later one take their contrast from the new pixels.
+    Test fails on main: it was put back as it was before the layer closed, the old raster's statistics, and the
+    reopened layer's contrast went on being theirs (up to 10608 for pixels up to 3860)."""
+    import rasterio
+    from qgis.core import QgsProject, QgsRasterLayer
+
+    darker, out, link = _an_output_a_link_to_it_and_a_darker_input(qgis_processing, scene, tiny_model_file, tmp_path)
+    project = QgsProject.instance()
+    earlier = QgsRasterLayer(str(link), "l", "gdal")  # drawn (its stretch computed), then closed
+    project.addMapLayer(earlier)
+    red = earlier.renderer().redBand()
+    project.removeMapLayer(earlier.id())
+    assert os.path.exists(f"{link}.aux.xml") and not os.path.exists(f"{out}.aux.xml")
+    layer = QgsRasterLayer(str(link), "l", "gdal")
+    project.addMapLayer(layer)
+    try:
+        old_max = layer.renderer().redContrastEnhancement().maximumValue()
+        qgis_processing.run(ALG, _params(darker, out, tiny_model_file, SCALE=2.0), feedback=_Feedback())
+        with rasterio.open(out) as d:
+            top = float(d.read(red, masked=True).max())
+        assert layer.renderer().redContrastEnhancement().maximumValue() <= top < old_max
+    finally:
+        project.removeMapLayer(layer.id())
+    later = QgsRasterLayer(str(link), "l", "gdal")
+    assert later.renderer().redContrastEnhancement().maximumValue() <= top
