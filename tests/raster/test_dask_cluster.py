@@ -1,7 +1,7 @@
 """A Dask run's cluster seen from the client: the scheduler address and connecting to it, a
 cluster with no workers or a lost scheduler, work lost with a dead worker, the tiles in flight as
-workers join, Ctrl-C on local workers, the quieting plugin of a run in progress kept when another
-run on the cluster ends. The model on the workers: test_dask_model.py."""
+workers join, the quieting plugin of a run in progress kept when another run on the cluster ends.
+The model on the workers: test_dask_model.py; Ctrl-C on local workers: test_dask_start.py."""
 
 from __future__ import annotations
 
@@ -145,31 +145,6 @@ def test_a_scheduler_address_that_answers_http_says_so_not_a_bogus_allocation():
         srv.close()
     assert str(e.value).startswith(f"{address} does not answer as a Dask scheduler (it answers in another "
                                    "protocol, an HTTP server's say)"), e.value
-
-
-def test_ctrl_c_on_local_workers_is_one_line(tmp_path, tiny_model_file):
-    """Ctrl-C from a terminal reaches the whole process group, the local workers too: they ignore it
-    (no KeyboardInterrupt tracebacks from each of them), the CLI closes the cluster and says it in
-    one line, exit 130, nothing left."""
-    import signal
-    import subprocess
-    import sys
-
-    from .conftest import ctrl_c_while_writing, smooth_field, write_tif
-
-    src = write_tif(tmp_path / "big.tif", smooth_field(np.random.default_rng(3), 192, 192, 3, 0, 255).round(),
-                    dtype="uint8")
-    p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src), "-o", str(tmp_path / "o.tif"),
-                          "-s", "4", "--mode", "fast", "--tile", "32", "--model", str(tiny_model_file),
-                          "--dask", "local:2"],
-                         stderr=subprocess.PIPE, text=True, start_new_session=True,  # a terminal's process group
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    err = ctrl_c_while_writing(p, tmp_path)
-    assert p.returncode == 130, err
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-    assert [ln for ln in err.splitlines() if ln.startswith("Error")] == [
-        "Error: interrupted; no partial output was left"], err
-    assert sorted(q.name for q in tmp_path.iterdir()) == ["big.tif"]
 
 
 def test_a_cluster_without_workers_fails_with_a_clear_message():

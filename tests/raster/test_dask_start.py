@@ -1,4 +1,5 @@
-"""Starting a run on Dask: ``--dask local:N``'s cluster, the workers loading the model."""
+"""Starting a run on Dask: ``--dask local:N``'s cluster, the workers loading the model; Ctrl-C and the
+end of a run on local workers."""
 
 from __future__ import annotations
 
@@ -235,11 +236,12 @@ def dask_teardown(worker):  # at the worker's close, after it cancelled its tile
 """
 
 
-def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(tmp_path, tiny_model_file):
-    """Before: each local worker computing a tile on Ctrl-C printed 'distributed.worker.state_machine
-    - WARNING - Async instruction for <Task cancelled name="execute('ldcsr-tile-…')" …> ended with
-    CancelledError' under the run's own one line. Other worker warnings, a memory-pressure one
-    logged as the worker closes too, still show."""
+@pytest.fixture(scope="module")
+def ctrl_c_on_local_workers(tmp_path_factory, tiny_model_file):
+    """One ``ldcsr upscale ... --dask local:2`` run (its own process, in its own session: a terminal's
+    process group) given Ctrl-C a second after its part file appears, its workers computing tiles;
+    their preload logs two warnings as each worker closes. ``(exit status, stderr, output folder)``,
+    for the tests below (each of its own asserts: one run, instead of one each)."""
     import subprocess
     import sys
 
@@ -247,18 +249,41 @@ def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(
 
     from .conftest import ctrl_c_while_writing, smooth_field, write_tif
 
-    src = write_tif(tmp_path / "big.tif", smooth_field(np.random.default_rng(3), 192, 192, 3, 0, 255).round(),
-                    dtype="uint8")
-    preload = tmp_path / "close_warnings.py"
+    d = tmp_path_factory.mktemp("ctrl_c")
+    src = write_tif(d / "big.tif", smooth_field(np.random.default_rng(3), 192, 192, 3, 0, 255).round(), dtype="uint8")
+    preload = d / "close_warnings.py"
     preload.write_text(CLOSE_WARNINGS)
+    out = d / "out"
+    out.mkdir()
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PRELOAD": repr([str(preload)])}
-    p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src), "-o", str(tmp_path / "o.tif"),
+    p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src), "-o", str(out / "o.tif"),
                           "-s", "4", "--mode", "fast", "--tile", "32", "--model", str(tiny_model_file),
                           "--dask", "local:2"],
                          stderr=subprocess.PIPE, text=True, start_new_session=True, env=env,  # a terminal's group
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    err = ctrl_c_while_writing(p, tmp_path)
-    assert p.returncode == 130, err
+    err = ctrl_c_while_writing(p, out)
+    return p.returncode, err, out
+
+
+def test_ctrl_c_on_local_workers_is_one_line(ctrl_c_on_local_workers):
+    """Ctrl-C from a terminal reaches the whole process group, the local workers too: they ignore it
+    (no KeyboardInterrupt tracebacks from each of them), the CLI closes the cluster and says it in
+    one line, exit 130, nothing left."""
+    code, err, out = ctrl_c_on_local_workers
+    assert code == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert [ln for ln in err.splitlines() if ln.startswith("Error")] == [
+        "Error: interrupted; no partial output was left"], err
+    assert list(out.iterdir()) == []
+
+
+def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(ctrl_c_on_local_workers):
+    """Before: each local worker computing a tile on Ctrl-C printed 'distributed.worker.state_machine
+    - WARNING - Async instruction for <Task cancelled name="execute('ldcsr-tile-…')" …> ended with
+    CancelledError' under the run's own one line. Other worker warnings, a memory-pressure one
+    logged as the worker closes too, still show."""
+    code, err, _ = ctrl_c_on_local_workers
+    assert code == 130, err
     assert "CancelledError" not in err and "Async instruction" not in err, err
     assert err.count("WARNING - Worker is at 96% memory usage. Pausing worker.") == 2, err  # one per worker
     assert err.count("distributed.worker.state_machine - WARNING - Another state-machine warning") == 2, err
