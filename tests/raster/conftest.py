@@ -177,15 +177,27 @@ def base(tiny_model_file):
 
 
 @pytest.fixture(scope="module")
-def client():
-    """A LocalCluster of 2 worker processes of 1 Dask thread each (test_dask_model, test_dask_threads)."""
-    distributed = pytest.importorskip("distributed")
+def two_machines(tmp_path_factory, tiny_model_file):
+    """2 real ``dask worker`` processes of 1 Dask thread each, on a scheduler in this process, kept for
+    a module (test_dask_model, test_dask_threads, test_dask_faults): one in good/ (the client's model
+    at dask_workers.PER_WORKER_MODEL), one in bad/ (none). Each worker process imports torch once."""
+    pytest.importorskip("distributed")
+    from .dask_workers import machines
 
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    c = distributed.Client(cluster)
-    try:
-        yield c
-    finally:
-        c.close()
-        cluster.close()
+    with machines(tmp_path_factory.mktemp("machines"), tiny_model_file) as m:
+        yield m
+
+
+@pytest.fixture
+def machines(two_machines):
+    """The module's :func:`two_machines`, as the last test left them: bad/ empty, the workers a test
+    started stopped, no model plugin left (dask_workers.Machines.for_a_test)."""
+    with two_machines.for_a_test() as m:
+        yield m
+
+
+@pytest.fixture
+def client(machines):
+    """A client of the module's 2 worker processes (:func:`two_machines`), for runs whose model the
+    workers build or find at the same path: where the workers run does not matter to them."""
+    return machines.c

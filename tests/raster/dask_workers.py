@@ -23,21 +23,30 @@ def workers_in(folders, timeout=120):
                                        dashboard_address=None)
     c = distributed.Client(cluster)
     procs = []
+    # This process's import path, as a LocalCluster's worker processes get it: functions of the test
+    # modules (pickled by reference) run on the workers.
+    path = os.pathsep.join(os.path.abspath(p) for p in sys.path if os.path.isdir(p or "."))
 
     def launch(folder):
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address, "--nthreads", "1",
-             "--no-nanny", "--no-dashboard", "--name", folder.name], cwd=folder, env=dict(os.environ),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+             "--no-nanny", "--no-dashboard", "--name", folder.name], cwd=folder,
+            env={**os.environ, "PYTHONPATH": path}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         return procs[-1]
 
     def named(name):
         return {w["name"]: a for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}[name]
 
-    def start(folder):
+    def start(folder):  # waited for by its name: workers started earlier may have been stopped
+        import time
+
         p = launch(folder)
-        c.wait_for_workers(len(procs), timeout=timeout)
-        return named(folder.name), p
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(KeyError):
+                return named(folder.name), p
+            assert p.poll() is None and time.monotonic() < deadline, f"no worker started in {folder}"
+            time.sleep(0.05)
 
     try:
         started = [launch(f) for f in folders]
@@ -51,24 +60,89 @@ def workers_in(folders, timeout=120):
             p.wait()
 
 
-def split(tmp_path, tiny_model_file, bad):
-    """``good/`` holds the client's model; ``bad/`` holds another one (``"other weights"``) or none."""
-    import shutil
-
-    import ldcsr_core
-    from ldcsr_core.config import tiny_test_config
-
-    good, broken = tmp_path / "good", tmp_path / "bad"
-    good.mkdir()
-    broken.mkdir()
-    shutil.copy(tiny_model_file, good / "tiny.safetensors")
-    if bad == "other weights":
-        ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=1),
-                              broken / "tiny.safetensors", name="tiny-test", version="0")
-    return good, broken
-
-
 def ldcsr_plugins(client):
     """The engine's worker plugins (``ldcsr-*``) the scheduler holds, sorted."""
     return client.run_on_scheduler(lambda dask_scheduler: sorted(n for n in dask_scheduler.worker_plugins
                                                                  if n.startswith("ldcsr-")))
+
+
+class Machines:
+    """Two real ``dask worker`` processes (:func:`workers_in`) kept for a test module: ``good/`` holds the
+    client's model, ``bad/`` none unless a test puts one there (:meth:`put`). Each test gets them as it
+    found them (:meth:`for_a_test`): ``bad/`` emptied, the workers it started stopped, no plugin left.
+    Starting two worker processes that import torch costs seconds of CPU: once per module, not per test."""
+
+    def __init__(self, c, workers, start, good, bad, model_file):
+        self.c, self._start, self.good, self.bad, self.model_file = c, start, good, bad, model_file
+        self.ok, self.left = workers[good][0], workers[bad][0]
+        self._started = []
+
+    def start(self, folder):
+        """One more worker, in ``folder``: ``(address, process)``; stopped at the test's end."""
+        addr, p = self._start(folder)
+        self._started.append((addr, p))
+        return addr, p
+
+    def put(self, what: str) -> None:
+        """``bad/tiny.safetensors``: ``"other weights"`` (another model), ``"the model"`` (the client's)."""
+        import shutil
+
+        import ldcsr_core
+        from ldcsr_core.config import tiny_test_config
+
+        if what == "the model":
+            shutil.copy(self.model_file, self.bad / "tiny.safetensors")
+        else:
+            assert what == "other weights", what
+            ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=1),
+                                  self.bad / "tiny.safetensors", name="tiny-test", version="0")
+
+    def executed(self) -> dict[str, int]:
+        """Each worker's executed task count (all its life long: compare with one taken before)."""
+
+        def executed(dask_worker):  # nested: pickled by value (the workers cannot import the tests)
+            import time
+
+            deadline = time.monotonic() + 30
+            while dask_worker.state.executing and time.monotonic() < deadline:  # e.g. a cancelled duplicate
+                time.sleep(0.05)
+            return dask_worker.state.executed_count
+
+        return self.c.run(executed)
+
+    @contextlib.contextmanager
+    def for_a_test(self):
+        import time
+
+        from ldcsr_core.geo.dask_model import remove_plugin
+
+        assert set(self.c.nthreads()) == {self.ok, self.left}, "a worker of the module's pair is gone"
+        try:
+            yield self
+        finally:
+            for addr, p in self._started:
+                p.kill()
+                p.wait()
+            deadline = time.monotonic() + 60
+            while set(self.c.nthreads()) - {self.ok, self.left} and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for addr, _ in self._started:  # the scheduler may list a killed worker an instant longer
+                assert addr not in self.c.nthreads(), addr
+            self._started.clear()
+            for f in self.bad.iterdir():
+                f.unlink()
+            for name in ldcsr_plugins(self.c):  # a test that failed before its runner closed
+                remove_plugin(self.c, name)
+
+
+@contextlib.contextmanager
+def machines(folder, tiny_model_file):
+    """:class:`Machines` in ``folder`` (for a module-scoped fixture)."""
+    import shutil
+
+    good, bad = folder / "good", folder / "bad"
+    good.mkdir()
+    bad.mkdir()
+    shutil.copy(tiny_model_file, good / "tiny.safetensors")
+    with workers_in([good, bad]) as (c, workers, start):
+        yield Machines(c, workers, start, good, bad, tiny_model_file)

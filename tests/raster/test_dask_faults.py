@@ -1,5 +1,6 @@
 """The Dask runner's poll loop when a question to the scheduler fails once: asked again at the next
-poll, no tile computed twice (a real scheduler in this process, real ``dask worker`` processes)."""
+poll, no tile computed twice (a real scheduler in this process, real ``dask worker`` processes: the
+module's pair, :class:`~.dask_workers.Machines`, where a test needs no workers of its own)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,15 @@ from ldcsr_core.geo.dask_model import _run_tile
 from ldcsr_core.geo.distributed import DaskRunner, ModelSource
 from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster
 
-from .dask_workers import PER_WORKER_MODEL, split, workers_in
+from .dask_workers import PER_WORKER_MODEL
 from .conftest import distributed_tile
 
 OPTIONS = UpscaleOptions(mode="diffusion", seed=7)
 
 
-def _flaky(scheduler, op: str):
+def _flaky(scheduler, op: str, monkeypatch):
     """The scheduler's handler ``op`` fails, as on a comm error, for the next ``n`` calls after
-    ``state["arm"](n)``; ``state["failed"]`` counts the failures."""
+    ``state["arm"](n)``; ``state["failed"]`` counts the failures. Its own handler again after the test."""
     real = scheduler.handlers[op]
     state = {"left": 0, "failed": 0}
 
@@ -36,7 +37,7 @@ def _flaky(scheduler, op: str):
         return real(**msg)
 
     handler.__name__ = f"flaky_{op}"
-    scheduler.handlers[op] = handler
+    monkeypatch.setitem(scheduler.handlers, op, handler)
     state["arm"] = lambda n=1: state.update(left=n)
     return state
 
@@ -49,19 +50,9 @@ def _tiny_source():
                        key="tiny-test-seed0", threads=1)
 
 
-def _executed():
-    """For ``client.run``: the worker's executed tasks (here only tiles), once none is running.
-    Nested, so that it is pickled by value: the workers cannot import this module."""
-
-    def executed(dask_worker):
-        import time
-
-        deadline = time.monotonic() + 30
-        while dask_worker.state.executing and time.monotonic() < deadline:  # e.g. a cancelled duplicate
-            time.sleep(0.05)
-        return dask_worker.state.executed_count
-
-    return executed
+def _executed_since(machines, before: dict[str, int]) -> dict[str, int]:
+    """The tasks (here only tiles) each worker executed since ``before`` (``machines.executed()``)."""
+    return {a: n - before.get(a, 0) for a, n in machines.executed().items()}
 
 
 def _count_tiles_sent(client, monkeypatch) -> list[int]:
@@ -79,27 +70,25 @@ def _count_tiles_sent(client, monkeypatch) -> list[int]:
 
 @pytest.mark.slow
 def test_one_failed_scheduler_query_while_tiles_are_awaited_sends_no_tile_twice(
-        rasters, tiny_model, tmp_path, monkeypatch):
+        rasters, tiny_model, tmp_path, monkeypatch, machines):
     """A question to the scheduler that failed once in the poll loop (which workers are alive) was
     taken for lost work: every pending tile was sent and computed again."""
     monkeypatch.setattr(DaskRunner, "POLL", 0.02)  # the scheduler is asked while each tile is awaited
     monkeypatch.setattr(tiny_model, "tile_max", 32)  # windows of 32 px: 20 tiles
     src = rasters["uint16_nodata"]
     single = upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
-    folders = [tmp_path / "a", tmp_path / "b"]
-    for f in folders:
-        f.mkdir()
-    with workers_in(folders) as (c, _, _):
-        fault = _flaky(c.cluster.scheduler, "ncores")  # client.nthreads()
-        runner = DaskRunner(c, _tiny_source(), in_flight=6)
-        sent = _count_tiles_sent(c, monkeypatch)
-        try:
-            res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
-                                 runner=runner, callback=lambda p: p.done == 1 and fault["arm"]())
-            loads = runner.model_loads()
-            executed = c.run(_executed())
-        finally:
-            runner.close()
+    c = machines.c  # two workers (the model is built on each: their folders do not matter)
+    fault = _flaky(c.cluster.scheduler, "ncores", monkeypatch)  # client.nthreads()
+    before = machines.executed()
+    runner = DaskRunner(c, _tiny_source(), in_flight=6)
+    sent = _count_tiles_sent(c, monkeypatch)
+    try:
+        res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
+                             runner=runner, callback=lambda p: p.done == 1 and fault["arm"]())
+        loads = runner.model_loads()
+        executed = _executed_since(machines, before)
+    finally:
+        runner.close()
     assert fault["failed"] == 1  # the failure did happen, while tiles were pending
     assert res.tiles == single.tiles >= 10
     assert len(sent) == len(set(sent)) == res.tiles  # each tile sent once (before: the 6 pending again)
@@ -111,37 +100,38 @@ def test_one_failed_scheduler_query_while_tiles_are_awaited_sends_no_tile_twice(
 
 @pytest.mark.slow
 def test_a_failed_look_at_a_worker_that_joined_keeps_it_from_tiles_until_it_answers(
-        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch):
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, machines):
     """The question whether a worker that joined during the run holds the model (``client.run``)
     failed once: the worker was used unchecked, and one that could not load the model failed tiles."""
     from ldcsr_core.files import sha256_file
 
     monkeypatch.setattr(DaskRunner, "POLL", 0.02)
     monkeypatch.setattr(tiny_model, "tile_max", 32)
-    good, broken = split(tmp_path, tiny_model_file, "missing")
+    broken = tmp_path / "broken"  # no model: the worker that joins cannot load it
+    broken.mkdir()
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     src = rasters["uint16_nodata"]
     upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
-    with workers_in([good]) as (c, workers, start):
-        fault = _flaky(c.cluster.scheduler, "broadcast")  # client.run
-        runner = DaskRunner(c, source, in_flight=4)
-        joined = []
+    c, ok = machines.c, machines.ok  # and the module's worker in bad/ (no model: left out from the start)
+    fault = _flaky(c.cluster.scheduler, "broadcast", monkeypatch)  # client.run
+    before = machines.executed()
+    runner = DaskRunner(c, source, in_flight=4)
+    joined = []
 
-        def join_after_the_first_tile(p):
-            if p.done == 1:
-                joined.append(start(broken)[0])
-                fault["arm"]()
+    def join_after_the_first_tile(p):
+        if p.done == 1:
+            joined.append(machines.start(broken)[0])
+            fault["arm"]()
 
-        try:
-            res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
-                                 runner=runner, callback=join_after_the_first_tile)
-            executed = c.run(_executed())
-        finally:
-            runner.close()
-    ok = workers[good][0]
+    try:
+        res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
+                             runner=runner, callback=join_after_the_first_tile)
+        executed = _executed_since(machines, before)
+    finally:
+        runner.close()
     assert fault["failed"] == 1 and len(joined) == 1
-    assert runner.usable == {ok} and set(runner.left_out) == set(joined)  # asked again: left out
-    assert executed == {ok: res.tiles, joined[0]: 0}  # before: tiles failed on the joined worker
+    assert runner.usable == {ok} and set(runner.left_out) == {machines.left, *joined}  # asked again: left out
+    assert executed == {ok: res.tiles, machines.left: 0, joined[0]: 0}  # before: tiles failed on the joined one
     with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
 
@@ -158,7 +148,7 @@ def test_a_scheduler_that_stops_answering_ends_the_run_after_the_timeout(rasters
     monkeypatch.setattr(DaskRunner, "POLL", 0.05)
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
     c = distributed.Client(cluster)
-    fault = _flaky(cluster.scheduler, "ncores")
+    fault = _flaky(cluster.scheduler, "ncores", monkeypatch)
     started, real = [], local_runner.infer_tile
 
     def slow_tile(*args, **kwargs):  # the scheduler stops answering once the first tile runs
@@ -245,12 +235,11 @@ def _tries(name):
 
 @pytest.mark.slow
 def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_not_reloaded(
-        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, caplog):
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, caplog, machines):
     """A worker left out for a missing checkpoint stayed out for the whole run after the file appeared.
     Asked again every RELOOK s, it loads the model once the file is there; a worker whose file holds
     other weights (unchanged) is asked too but does not load it again."""
     import logging
-    import shutil
 
     import ldcsr_core
     from ldcsr_core.config import tiny_test_config
@@ -259,34 +248,33 @@ def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_no
     monkeypatch.setattr(DaskRunner, "POLL", 0.02)
     monkeypatch.setattr(DaskRunner, "RELOOK", 0.3)
     monkeypatch.setattr(tiny_model, "tile_max", 32)
-    good, late, other = (tmp_path / n for n in ("good", "late", "other"))
-    for f in (good, late, other):
-        f.mkdir()
-    shutil.copy(tiny_model_file, good / "tiny.safetensors")
+    other = tmp_path / "other"
+    other.mkdir()
     ldcsr_core.save_model(ldcsr_core.build_model(config=tiny_test_config(), seed=1), other / "tiny.safetensors",
                           name="tiny-test", version="0")
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     src = rasters["uint16_nodata"]
     upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
-    with workers_in([good, late, other]) as (c, workers, _):
-        (ok, _), (appears, _), (differs, _) = (workers[f] for f in (good, late, other))
-        runner = DaskRunner(c, source, in_flight=4)
-        assert set(runner.left_out) == {appears, differs}
-        relooks, look = [], runner._look
-        monkeypatch.setattr(runner, "_look", lambda w, **kw: (kw.get("reload") and relooks.append(w), look(w, **kw)))
+    c, ok, appears = machines.c, machines.ok, machines.left  # the module's workers: good/, bad/ (no model yet)
+    differs, _ = machines.start(other)
+    before = machines.executed()
+    runner = DaskRunner(c, source, in_flight=4)
+    assert set(runner.left_out) == {appears, differs}
+    relooks, look = [], runner._look
+    monkeypatch.setattr(runner, "_look", lambda w, **kw: (kw.get("reload") and relooks.append(w), look(w, **kw)))
 
-        def copy_after_two_tiles(p):
-            if p.done == 2:
-                shutil.copy(tiny_model_file, late / "tiny.safetensors")
+    def copy_after_two_tiles(p):
+        if p.done == 2:
+            machines.put("the model")
 
-        try:
-            with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
-                res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
-                                     runner=runner, callback=copy_after_two_tiles)
-            executed = c.run(_executed())
-            tries = c.run(_tries(runner.plugin_name))
-        finally:
-            runner.close()
+    try:
+        with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
+            res = upscale_raster(src, tmp_path / "dask.tif", model=tiny_model, scale=2.0, options=OPTIONS,
+                                 runner=runner, callback=copy_after_two_tiles)
+        executed = _executed_since(machines, before)
+        tries = c.run(_tries(runner.plugin_name))
+    finally:
+        runner.close()
     assert runner.usable == {ok, appears} and set(runner.left_out) == {differs}
     assert executed[appears] > 0 and executed[differs] == 0  # before: 0, it stayed left out
     assert sum(executed.values()) == res.tiles
@@ -321,7 +309,7 @@ dask_model.ModelSource.load = load
 
 @pytest.mark.slow
 def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
-        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch):
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, machines):
     """Before: asking a left-out worker again (its checkpoint appeared) waited for its answer, which
     it gives only once it has loaded the model: the client merged and sent no tile meanwhile, the
     other workers idled. Now the run goes on on the others while it loads, and it gets tiles once
@@ -335,38 +323,39 @@ def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
     monkeypatch.setattr(tiny_model, "tile_max", 32)
     preload = tmp_path / "gated_load.py"
     preload.write_text(GATED_LOAD)
-    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PRELOAD", f'["{preload}"]')
-    good, late = split(tmp_path, tiny_model_file, "missing")
+    late = tmp_path / "late"  # its worker started with the preload (the module's two: without)
+    late.mkdir()
     (late / "gated").touch()
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast", tile=32))
     src = rasters["uint16_nodata"]
     single = upscale_raster(src, tmp_path / "single.tif", **kw)
-    with workers_in([good, late]) as (c, workers, _):
-        ok, slow = workers[good][0], workers[late][0]
-        runner = DaskRunner(c, source, in_flight=4)
-        try:
-            assert set(runner.left_out) == {slow}
-            shutil.copy(tiny_model_file, late / "tiny.safetensors")  # it appears: asked again at the run's start
-            res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
-            deadline = time.monotonic() + 60
-            while not (late / "loading").exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert (late / "loading").exists()  # asked again, it loads ...
-            # ... and the runs end meanwhile: this one, and the next input's, whose plan goes only to
-            # the workers that hold the model (before: each waited for the load)
-            res2 = upscale_raster(src, tmp_path / "dask2.tif", runner=runner, **kw)
-            assert not (late / "loaded").exists()
-            assert res.tiles == res2.tiles == single.tiles >= 2 and runner.usable == {ok}
-            (late / "open").touch()
-            deadline = time.monotonic() + 60  # its answer, once in, is taken at a later look
-            while slow not in runner.usable and time.monotonic() < deadline:
-                runner._targets()
-                time.sleep(0.05)
-            assert runner.usable == {ok, slow} and runner.left_out == {}
-        finally:
-            (late / "open").touch()
-            runner.close()
+    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PRELOAD", f'["{preload}"]')
+    slow, _ = machines.start(late)
+    c, ok = machines.c, machines.ok  # and the module's worker in bad/ (no model: left out throughout)
+    runner = DaskRunner(c, source, in_flight=4)
+    try:
+        assert set(runner.left_out) == {machines.left, slow}
+        shutil.copy(tiny_model_file, late / "tiny.safetensors")  # it appears: asked again at the run's start
+        res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
+        deadline = time.monotonic() + 60
+        while not (late / "loading").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (late / "loading").exists()  # asked again, it loads ...
+        # ... and the runs end meanwhile: this one, and the next input's, whose plan goes only to
+        # the workers that hold the model (before: each waited for the load)
+        res2 = upscale_raster(src, tmp_path / "dask2.tif", runner=runner, **kw)
+        assert not (late / "loaded").exists()
+        assert res.tiles == res2.tiles == single.tiles >= 2 and runner.usable == {ok}
+        (late / "open").touch()
+        deadline = time.monotonic() + 60  # its answer, once in, is taken at a later look
+        while slow not in runner.usable and time.monotonic() < deadline:
+            runner._targets()
+            time.sleep(0.05)
+        assert runner.usable == {ok, slow} and set(runner.left_out) == {machines.left}
+    finally:
+        (late / "open").touch()
+        runner.close()
     with rasterio.open(tmp_path / "single.tif") as a:
         for name in ("dask.tif", "dask2.tif"):
             with rasterio.open(tmp_path / name) as b:

@@ -21,8 +21,6 @@ from ldcsr_core.geo.pipeline import UpscaleOptions, upscale_raster  # noqa: E402
 
 from .dask_workers import PER_WORKER_MODEL
 from .dask_workers import ldcsr_plugins as _ldcsr_plugins
-from .dask_workers import split as _split
-from .dask_workers import workers_in as _workers_in
 
 
 @pytest.mark.slow
@@ -194,36 +192,36 @@ def test_the_cli_gives_the_workers_the_weights_to_check(monkeypatch, tiny_model_
 @pytest.mark.slow
 @pytest.mark.parametrize("bad", ["other weights", "missing"])
 def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
-        rasters, tiny_model, tiny_model_file, tmp_path, caplog, monkeypatch, bad):
+        rasters, tiny_model, tiny_model_file, tmp_path, caplog, monkeypatch, machines, bad):
     """Before: one worker that could not load the model (its checkpoint missing, other weights at the
     path) failed the whole run, although the other workers could do the work."""
     import logging
 
     from ldcsr_core.files import sha256_file
 
-    good, broken = _split(tmp_path, tiny_model_file, bad)
+    if bad == "other weights":
+        machines.put(bad)
     src = rasters["uint16_nodata"]
     monkeypatch.setattr(tiny_model, "tile_max", 64)  # several tiles
     kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="diffusion", seed=7))
     single = upscale_raster(src, tmp_path / "single.tif", **kw)
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file),
                          threads=1)
-    with _workers_in([good, broken]) as (c, workers, _):
-        ok, left = workers[good][0], workers[broken][0]
-        with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
-            runner = DaskRunner(c, source, in_flight=4)
-        try:
-            expected = ("has other weights than the client's" if bad == "other weights" else
-                        "checkpoint not found: /proc/self/cwd/tiny.safetensors")
-            warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-            assert len(warned) == 1 and warned[0].startswith(f"the Dask worker {left} could not load the model: ")
-            assert expected in warned[0] and warned[0].endswith("its tiles go to the 1 other worker")
-            assert runner.usable == {ok} and set(runner.left_out) == {left}
-            with distributed.get_task_stream(client=c) as stream:
-                res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
-            ran = [t["worker"] for t in stream.data if str(t["key"]).startswith(TILE_KEY_PREFIX)]
-        finally:
-            runner.close()
+    c, ok, left = machines.c, machines.ok, machines.left
+    with caplog.at_level(logging.WARNING, logger="ldcsr_core"):
+        runner = DaskRunner(c, source, in_flight=4)
+    try:
+        expected = ("has other weights than the client's" if bad == "other weights" else
+                    "checkpoint not found: /proc/self/cwd/tiny.safetensors")
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1 and warned[0].startswith(f"the Dask worker {left} could not load the model: ")
+        assert expected in warned[0] and warned[0].endswith("its tiles go to the 1 other worker")
+        assert runner.usable == {ok} and set(runner.left_out) == {left}
+        with distributed.get_task_stream(client=c) as stream:
+            res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
+        ran = [t["worker"] for t in stream.data if str(t["key"]).startswith(TILE_KEY_PREFIX)]
+    finally:
+        runner.close()
     assert res.tiles == single.tiles >= 2
     with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())  # every tile by the client's model
@@ -232,35 +230,39 @@ def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
 
 @pytest.mark.slow
 def test_when_the_workers_holding_the_model_are_gone_the_run_ends_in_one_clear_line(
-        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch):
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, machines):
     """Tiles may only go to the workers that hold the model: when those die, the run must not wait
     for them forever on a cluster whose other workers cannot load it."""
+    import shutil
     import time
 
     from ldcsr_core.errors import CheckpointError
     from ldcsr_core.files import sha256_file
 
-    good, broken = _split(tmp_path, tiny_model_file, "missing")
+    holder = tmp_path / "holder"  # the one worker with a file at the model's path (the module's two: none)
+    holder.mkdir()
+    shutil.copy(tiny_model_file, holder / "held.safetensors")
     monkeypatch.setattr(tiny_model, "tile_max", 64)
-    source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
-    with _workers_in([good, broken]) as (c, workers, _):
-        runner = DaskRunner(c, source, in_flight=2, timeout=2)
-        killed = []
+    source = ModelSource(path="/proc/self/cwd/held.safetensors", key="tiny", weights_sha256=sha256_file(tiny_model_file),
+                         threads=1)
+    _, holding = machines.start(holder)
+    runner = DaskRunner(machines.c, source, in_flight=2, timeout=2)
+    killed = []
 
-        def kill_after_the_first_tile(p):
-            if p.done >= 1 and not killed:
-                workers[good][1].kill()
-                killed.append(time.perf_counter())
+    def kill_after_the_first_tile(p):
+        if p.done >= 1 and not killed:
+            holding.kill()
+            killed.append(time.perf_counter())
 
-        try:
-            with pytest.raises(CheckpointError, match=rf"the Dask worker {workers[broken][0]} could not load the "
-                                                      r"model: checkpoint not found: .*; the workers that held the "
-                                                      r"model are gone and the 1 left could not load it"):
-                upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
-                               options=UpscaleOptions(mode="diffusion", seed=7), runner=runner,
-                               callback=kill_after_the_first_tile)
-        finally:
-            runner.close()
+    try:
+        with pytest.raises(CheckpointError, match=rf"the Dask worker {min(machines.ok, machines.left)} could not load "
+                                                  r"the model: checkpoint not found: .*; the workers that held the "
+                                                  r"model are gone and the 2 left could not load it"):
+            upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
+                           options=UpscaleOptions(mode="diffusion", seed=7), runner=runner,
+                           callback=kill_after_the_first_tile)
+    finally:
+        runner.close()
     assert killed and time.perf_counter() - killed[0] < 30  # not forever
     assert not (tmp_path / "o.tif").exists()
 
@@ -325,7 +327,7 @@ def test_the_model_of_a_client_killed_with_kill_9_is_unloaded_by_the_next_run(cl
 @pytest.mark.slow
 @pytest.mark.parametrize("when", ["before the run", "during the run"])
 def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model, tiny_model_file, tmp_path,
-                                                             monkeypatch, when):
+                                                             monkeypatch, machines, when):
     """Tiles go only to the workers known to hold the model: one that joins the cluster after the
     runner started must be asked and used, not ignored. During the run it holds no copy of the plan,
     and the scheduler placed every tile where the plan was: it got none."""
@@ -333,38 +335,37 @@ def test_a_worker_that_joins_later_with_the_model_gets_tiles(rasters, tiny_model
 
     from ldcsr_core.files import sha256_file
 
-    good, broken = _split(tmp_path, tiny_model_file, "missing")
     late = tmp_path / "late"
     late.mkdir()
     shutil.copy(tiny_model_file, late / "tiny.safetensors")
     monkeypatch.setattr(DaskRunner, "POLL", 0.02)
     monkeypatch.setattr(tiny_model, "tile_max", 64 if when == "before the run" else 32)
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
-    with _workers_in([good, broken]) as (c, workers, start):
-        runner = DaskRunner(c, source, in_flight=4)
-        joined = []
+    c = machines.c  # a worker in good/ (the model), one in bad/ (none)
+    runner = DaskRunner(c, source, in_flight=4)
+    joined = []
 
-        def join(p):
-            if not joined and (when == "before the run" or p.done == 2):
-                joined.append(start(late)[0])
-                # The joined worker loads the model (a new process importing torch: seconds on a busy
-                # machine) while the good one works through the tiles: wait for the load, so that the
-                # tiles left are not all done before it holds the model (what is tested is that the
-                # runner finds and uses it, not how fast it loads).
-                _wait_until_it_holds_the_model(c, runner.plugin_name, joined[0])
+    def join(p):
+        if not joined and (when == "before the run" or p.done == 2):
+            joined.append(machines.start(late)[0])
+            # The joined worker loads the model (a new process importing torch: seconds on a busy
+            # machine) while the good one works through the tiles: wait for the load, so that the
+            # tiles left are not all done before it holds the model (what is tested is that the
+            # runner finds and uses it, not how fast it loads).
+            _wait_until_it_holds_the_model(c, runner.plugin_name, joined[0])
 
-        try:
-            if when == "before the run":
-                join(None)
-            with distributed.get_task_stream(client=c) as stream:
-                res = upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
-                                     options=UpscaleOptions(mode="diffusion", seed=7), runner=runner, callback=join)
-        finally:
-            runner.close()
+    try:
+        if when == "before the run":
+            join(None)
+        with distributed.get_task_stream(client=c) as stream:
+            res = upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=tiny_model, scale=2.0,
+                                 options=UpscaleOptions(mode="diffusion", seed=7), runner=runner, callback=join)
+    finally:
+        runner.close()
     ran = [t["worker"] for t in stream.data if str(t["key"]).startswith(TILE_KEY_PREFIX)]
     assert res.tiles >= 2 and len(ran) == res.tiles
-    assert runner.usable == {workers[good][0], *joined} and set(runner.left_out) == {workers[broken][0]}
-    assert set(ran) == {workers[good][0], *joined}  # the joined worker computed tiles too
+    assert runner.usable == {machines.ok, *joined} and set(runner.left_out) == {machines.left}
+    assert set(ran) == {machines.ok, *joined}  # the joined worker computed tiles too
 
 
 def _wait_until_it_holds_the_model(c, plugin_name, addr, timeout=180):
