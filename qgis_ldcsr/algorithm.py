@@ -20,7 +20,7 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
 from .layer_open import open_with_layer_nodata, with_layer_crs
-from .notes import adapted_note, band_order_note
+from .notes import adapted_note, band_order_note, shown_note
 from .parameters import add_parameters, help_html
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import reopen_layers_of, sidecar_state
@@ -93,7 +93,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         return super().checkParameterValues({k: v for k, v in parameters.items() if k != self.MODEL_NAME}, context)
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - on QGIS's main thread (the dialog's)
-        # the bands the layer is drawn with, read where the layer lives: the Bands' default (shown_bands)
+        # the bands the layer is drawn with, read where the layer lives: the Bands' default where the
+        # engine's rule has nothing to go on (shown_bands)
         self._shown = shown_bands(self.parameterAsRasterLayer(parameters, self.INPUT, context))
         return True
 
@@ -185,11 +186,13 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         bands = band_choice(self, parameters, self.BANDS, context)
         rule = "chosen"
         auto, auto_rule = rad.default_triplet(info.count, info.colorinterp, info.descriptions)
-        shown = getattr(self, "_shown", None)
-        if bands is None and shown and shown != [b + 1 for b in auto]:  # the bands the user sees in QGIS
+        shown, rgb = getattr(self, "_shown", None), [b + 1 for b in auto]
+        if bands is None and shown and shown != rgb and rad.is_fallback(auto_rule):  # the bands seen in QGIS
             bands, rule = shown, "default: the layer's red, green and blue bands in QGIS's Symbology"
         elif bands is None:  # the engine's one rule (also the command line's and napari's)
-            rule = "default: the first three" if auto_rule == "the first three" else auto_rule
+            rule = f"default: {auto_rule}" if rad.is_fallback(auto_rule) else auto_rule
+            if shown and shown != rgb:  # the file says which bands are R, G, B: those, whatever is drawn
+                feedback.pushInfo(shown_note(shown, rgb, auto_rule))
         else:
             note = band_order_note(bands, auto, auto_rule)
             if note:

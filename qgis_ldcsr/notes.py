@@ -1,5 +1,5 @@
-"""The run's warnings about how the model is used: an adapted model beyond its guard's check, and
-red, green and blue bands listed in another order."""
+"""The run's warnings about how the model is used: an adapted model beyond its guard's check,
+red, green and blue bands listed in another order, and bands drawn in QGIS that are not fed."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def band_order_note(bands, auto, rule: str) -> str | None:
     """A warning when a list of bands (the dialog's band list returns the bands checked in the
     list's order, 1, 2, 3, …, not in the order they were checked) holds the red, green and blue
     bands the engine's rule knows, in another order: the model would see the colours swapped."""
-    if isinstance(bands, str) or rule == "the first three" or len(bands) != 3:
+    from ldcsr_core.geo.radiometry import is_fallback
+
+    if isinstance(bands, str) or is_fallback(rule) or len(bands) != 3:
         return None
     chosen, rgb = [int(b) for b in bands], [b + 1 for b in auto]
     if sorted(chosen) != sorted(rgb) or chosen == rgb:
@@ -35,3 +37,12 @@ def band_order_note(bands, auto, rule: str) -> str | None:
             f"{fmt(map(str, rgb))} are red, green and blue: the model sees the colours swapped. The band "
             f"list gives its bands in the list's order: drag them into R, G, B order there, or leave the "
             f"bands empty (automatic: {fmt(map(str, rgb))})")
+
+
+def shown_note(shown, rgb, rule: str) -> str:
+    """The log's line for a layer drawn in QGIS with bands other than those the engine's ``rule``
+    (not its fallback) feeds the model as R, G, B: the file's, as the command line's and napari's."""
+    fmt = ",".join
+    return (f"The layer is drawn with bands {fmt(map(str, shown))} in QGIS; bands {fmt(map(str, rgb))} are its "
+            f"red, green and blue by the {rule} and are fed to the model as R, G, B, as by the command line "
+            f"and napari (set the Bands to feed others)")

@@ -28,11 +28,12 @@ and needs a projected CRS.</p>
 <p><b>Bands</b>: one or three bands fed to the model as R, G, B (all bands are super-resolved,
 the others three at a time), in the order of the band list, not the order they were checked in:
 drag them into R, G, B order there (the red, green and blue bands the automatic rule knows, listed
-in another order, are a warning in the log). Left empty: the red, green and blue bands the layer
-is drawn with in QGIS (Symbology, Multiband color) where they are not QGIS's default for a new
-layer (1, 2, 3); else the bands whose colour interpretation is red, green and blue; else, if the
-band names are Sentinel-2 band names (B2, B03, B4 red, ...) including B4, B3 and B2, those as R, G, B; else, for a 12- or 13-band layer without band names (a full
-Sentinel-2 stack), bands 4, 3, 2; otherwise the first three.</p>
+in another order, are a warning in the log). Left empty: the bands whose colour interpretation is
+red, green and blue; else, if the band names are Sentinel-2 band names (B2, B03, B4 red, ...)
+including B4, B3 and B2, those as R, G, B; else, for a 12- or 13-band layer without band names (a
+full Sentinel-2 stack), bands 4, 3, 2; else the red, green and blue bands the layer is drawn with in
+QGIS (Symbology, Multiband color) where they are not QGIS's default for a new layer (1, 2, 3);
+otherwise the first three.</p>
 <p><b>Mode</b>: <i>diffusion</i> (the seeded 4-step sampler; with the shipped model sharper, but
 the detail may be invented) or <i>fast</i> (one deterministic decode: the most faithful, and
 for previews). <b>Seed</b>: the sampler's seed; the same seed gives the same file.

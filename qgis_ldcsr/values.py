@@ -71,9 +71,10 @@ def shown_bands(layer) -> list[int] | None:
     """The red, green and blue bands ``layer`` is drawn with in QGIS (Symbology: a multiband colour
     renderer with all three set) when they are not QGIS's default for a new layer (Settings ▸ Options
     ▸ Rendering: bands 1, 2, 3, its setting read as QGIS reads it): the bands a user chose to see, the
-    Bands' default then. None otherwise (a layer left as QGIS drew it: the engine's rule, which knows
-    better, e.g. 4, 3, 2 of a Sentinel-2 stack QGIS draws as 1, 2, 3). On QGIS's main thread: the
-    renderer is the layer's, which the user may change meanwhile."""
+    Bands' default where the engine's rule has nothing to go on (``radiometry.is_fallback``; a file
+    that says which bands are R, G, B keeps them, whatever is drawn). None otherwise (a layer left as
+    QGIS drew it). On QGIS's main thread: the renderer is the layer's, which the user may change
+    meanwhile."""
     from qgis.core import QgsSettings
 
     renderer = layer.renderer() if layer is not None else None

@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 import rasterio
+from rasterio.enums import ColorInterp
 from qgis_runs import (
     ALG,
     QgsProcessingException,
@@ -268,10 +269,10 @@ def test_a_file_whose_bands_declare_different_nodata_is_logged_by_band(qgis_proc
 
 
 def test_the_bands_a_layer_is_drawn_with_in_qgis_are_the_bands_default(qgis_processing, tiny_model_file, tmp_path):
-    """A 4-band layer without band names or colours (the engine's rule: the first three) drawn in QGIS as
-    4-3-2, run as the dialog runs it with the Bands empty: bands 4, 3, 2 are fed to the model, as the log
-    says, the pixels of Bands [4, 3, 2]; Bands given win. A 12-band stack left as QGIS draws it (1-2-3)
-    keeps the engine's Sentinel-2 rule. Test fails on main: 'bands 1,2,3 (default: the first three)'."""
+    """A 4-band layer without band names or colours (the engine's rule has nothing to go on: the first
+    three) drawn in QGIS as 4-3-2, run as the dialog runs it with the Bands empty: bands 4, 3, 2 are fed to
+    the model, as the log says, the pixels of Bands [4, 3, 2]; Bands given win. A 12-band stack left as
+    QGIS draws it (1-2-3) keeps the engine's Sentinel-2 rule (drawn otherwise too: the next test)."""
     from qgis.core import QgsMultiBandColorRenderer
 
     rng = np.random.default_rng(3)
@@ -299,3 +300,43 @@ def test_the_bands_a_layer_is_drawn_with_in_qgis_are_the_bands_default(qgis_proc
 
     assert np.array_equal(pixels("shown"), pixels("by number"))
     assert not np.array_equal(pixels("shown"), pixels("given"))
+
+
+def test_the_engines_red_green_blue_stay_whatever_bands_the_layer_is_drawn_with(qgis_processing, tiny_model_file,
+                                                                                 tmp_path):
+    """An RGBN file whose colour interpretation says red, green, blue, undefined, drawn in QGIS in false
+    colour (4-1-2, to look at vegetation), and a 12-band stack drawn 8-4-3, run as the dialog runs them
+    with the Bands empty: the engine's red, green and blue are fed (1, 2, 3 by colour interpretation;
+    4, 3, 2 by the Sentinel-2 rule), the pixels of the file given as a path (the command line's, napari's),
+    and the log says which bands are drawn and which fed. Test fails on main: the RGBN layer had band 4
+    (NIR) fed as red ('bands 4,1,2 (default: the layer's red, green and blue bands ...)'), every pixel
+    changed."""
+    from qgis.core import QgsMultiBandColorRenderer
+
+    rng = np.random.default_rng(5)
+    rgbn = _write(tmp_path / "rgbn.tif", _field(rng, 4, 30, 36, 100, 4000), dtype="uint16")
+    with rasterio.open(rgbn, "r+") as ds:
+        ds.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.undefined]
+    stack = _write(tmp_path / "stack.tif", _field(rng, 12, 30, 36, 100, 4000), dtype="uint16")
+    said, pixels = {}, {}
+    for name, path, drawn in (("rgbn", rgbn, (4, 1, 2)), ("stack", stack, (8, 4, 3))):
+        layer = QgsRasterLayer(str(path), name)
+        layer.setRenderer(QgsMultiBandColorRenderer(layer.dataProvider(), *drawn))
+        for run, src in ((name, layer), (f"{name} path", str(path))):
+            ok, feedback = _run_as_the_dialog_does(_params(path, tmp_path / f"{run} out.tif", tiny_model_file,
+                                                           SCALE=2.0, INPUT=src, BANDS=None))
+            assert ok, feedback.textLog()
+            said[run] = [line for line in feedback.textLog().splitlines()
+                         if line.startswith(("Model input", "The layer is drawn"))]
+            with rasterio.open(tmp_path / f"{run} out.tif") as d:
+                pixels[run] = d.read()
+    assert said["rgbn"] == [
+        "The layer is drawn with bands 4,1,2 in QGIS; bands 1,2,3 are its red, green and blue by the colour "
+        "interpretation and are fed to the model as R, G, B, as by the command line and napari (set the Bands "
+        "to feed others)", "Model input R,G,B = bands 1,2,3 (colour interpretation); mode fast, seed 0"]
+    assert said["stack"][0].startswith("The layer is drawn with bands 8,4,3 in QGIS; bands 4,3,2 are its red, "
+                                       "green and blue by the Sentinel-2 rule"), said["stack"]
+    assert said["stack"][1].startswith("Model input R,G,B = bands 4,3,2 (Sentinel-2 rule)"), said["stack"]
+    for name in ("rgbn", "stack"):
+        assert said[f"{name} path"][0] == said[name][1]  # the path: the same bands, no layer drawn
+        assert np.array_equal(pixels[name], pixels[f"{name} path"])

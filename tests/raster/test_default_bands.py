@@ -31,6 +31,7 @@ from .conftest import smooth_field, write_tif
 ])
 def test_default_triplet(count, ci, names, want, rule):
     assert rad.default_triplet(count, ci, names) == (want, rule)
+    assert rad.is_fallback(rule) == (rule == "the first three")  # nothing to go on: a front end's own default
     first = rad.plan_bands(count, ci, None, names).groups[0]
     assert first == (want + (want[-1],) * 3)[:3]
 

@@ -3,7 +3,7 @@
 * :func:`plan_bands` groups the bands into triplets for the model (``--bands 3,2,1`` picks the first
   one; a lone band is replicated and averaged back; alpha bands are masks, never colours);
 * :func:`default_triplet` / :func:`suggest_bands`: the triplet when none is given (colour
-  interpretation, the Sentinel-2 rule, else the first three);
+  interpretation, the Sentinel-2 rule, else the first three: :func:`is_fallback`);
 * :func:`parse_bands` reads ``--bands``.
 
 No rasterio or torch import here (part of :mod:`.radiometry`, which re-exports every name).
@@ -21,9 +21,11 @@ from ..errors import InputError
 from ..front_end import say
 from ..rules import _whole
 
-__all__ = ["ALPHA", "BandPlan", "plan_bands", "parse_bands", "suggest_bands", "default_triplet"]
+__all__ = ["ALPHA", "BandPlan", "plan_bands", "parse_bands", "suggest_bands", "default_triplet",
+           "is_fallback"]
 
 ALPHA = "alpha"  # rasterio ColorInterp.alpha.name
+FIRST_THREE = "the first three"  # default_triplet's last rule: nothing in the file says which bands are R, G, B
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,14 @@ def default_triplet(count: int, colorinterp: Sequence[str] | None = None,
     if s2 is not None:
         return tuple(b - 1 for b in s2), "Sentinel-2 rule"
     alpha = {i for i, c in enumerate(ci) if c == ALPHA} if ci.count(ALPHA) < count else set()
-    return tuple(b for b in range(count) if b not in alpha)[:3], "the first three"
+    return tuple(b for b in range(count) if b not in alpha)[:3], FIRST_THREE
+
+
+def is_fallback(rule: str) -> bool:
+    """Whether :func:`default_triplet` chose by ``rule`` for want of anything to go on: no colour
+    interpretation naming red, green and blue, no Sentinel-2 layout (the first three bands). A front
+    end may then default to a triplet of its own (QGIS: the bands the layer is drawn with)."""
+    return rule == FIRST_THREE
 
 
 def plan_bands(

@@ -6,7 +6,8 @@ modules, and every name is importable from here too:
 
 * :mod:`.band_plan`: :func:`plan_bands` groups the bands into triplets for the model (``--bands
   3,2,1`` picks the first one; a lone band is replicated and averaged back; alpha bands are masks,
-  never colours), :func:`default_triplet` / :func:`suggest_bands` pick the triplet when none is given;
+  never colours), :func:`default_triplet` / :func:`suggest_bands` pick the triplet when none is given
+  (:func:`is_fallback`: for want of anything to go on);
 * :mod:`.stretch`: :func:`compute_stretch` fits one robust per-band stretch to a decimated read of
   the whole scene (fitting it per tile would make neighbouring tiles disagree); :class:`Stretch`
   maps to ``[0, 1]`` and back to the original units and dtype, clipped to its range
@@ -25,6 +26,7 @@ from .band_plan import (
     S2_ORDER as S2_ORDER,
     BandPlan,
     default_triplet,
+    is_fallback,
     parse_bands,
     plan_bands,
     suggest_bands,
@@ -55,6 +57,7 @@ __all__ = [
     "parse_bands",
     "suggest_bands",
     "default_triplet",
+    "is_fallback",
     "compute_stretch",
     "valid_mask",
     "fill_invalid",
