@@ -23,6 +23,7 @@ layers in any panel.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Iterable
 
 import numpy as np
@@ -273,7 +274,7 @@ class CompareDock(QWidget):
                 for name, m in self.models.items()}
 
     def close_panels(self) -> None:
-        """Unlink the cameras, drop the panels' layers and close their canvases."""
+        """Unlink the cameras, drop the panels' layers and close their canvases (no full garbage collection)."""
         if self.link is not None:
             self.link.disconnect()
             self.link = None
@@ -296,9 +297,20 @@ class CompareDock(QWidget):
             except (TypeError, ValueError, RuntimeError):
                 pass
         for name, qtv in self.qt_viewers.items():
-            self.models[name].layers.clear()
+            self._drop_layers(self.models[name].layers)
             qtv.close()
         self.qt_viewers = {}
+
+    @staticmethod
+    def _drop_layers(layers) -> None:
+        """Remove a closing panel's layers (each canvas closes its visuals) without the full garbage
+        collection napari's canvas runs when a batch of removals ends (``_clean_and_update_scenegraph``,
+        a Windows OpenGL workaround): with a model and big layers loaded it takes up to a second, and
+        it rebuilds a scene that is about to close. The batch's end is unsaid, so the canvas stays paused
+        until it goes; what was dropped is collected by Python in its own time."""
+        end = getattr(layers.events, "end_batch", None)
+        with end.blocker() if end is not None else contextlib.nullcontext():
+            layers.clear()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if self.qt_viewers:
