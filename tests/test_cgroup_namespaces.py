@@ -98,3 +98,34 @@ def test_a_remount_of_the_cpu_controller_while_the_process_runs_is_seen(tmp_path
     assert p.returncode == 0, p.stderr
     before, after = p.stdout.split()
     assert after == str(tmp_path / "moved"), (before, after)
+
+
+def test_the_cached_cpu_levels_hold_in_a_process_with_over_1024_files_open(monkeypatch):
+    """A process with many files open (a Dask worker, napari with many layers) opens the watched
+    mountinfo at a descriptor >= 1024, which select() cannot take. Before: its ValueError counted as
+    a mount change at every look, so mountinfo was read again (~1 ms) and the cache emptied at every tile."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 1100:
+        if hard != resource.RLIM_INFINITY and hard < 1100:
+            pytest.skip("fewer than 1100 files may be open here")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1100, hard))
+    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(max(0, 1030 - len(os.listdir("/proc/self/fd"))))]
+    reads = []
+    real = cgroups.levels
+    monkeypatch.setattr(cgroups, "levels", lambda *a, **k: reads.append(a) or real(*a, **k))
+    monkeypatch.setattr(threads, "_WATCH", [])
+    monkeypatch.setattr(threads, "_LEVELS", {})
+    try:
+        first = threads._cpu_levels("/")
+        assert threads._WATCH[1] >= 1024  # the case: the watch opened past select()'s reach
+        assert [threads._cpu_levels("/") for _ in range(3)] == [first] * 3
+    finally:
+        if threads._WATCH:
+            os.close(threads._WATCH[1])
+        for fd in fds:
+            os.close(fd)
+        if soft != resource.RLIM_INFINITY and soft < 1100:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert len(reads) == 1, reads  # read once, then cached (no mount or unmount meanwhile)

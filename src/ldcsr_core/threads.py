@@ -136,7 +136,7 @@ def _cgroup_quota(root: str = "/") -> float | None:
 
 
 _LEVELS: dict[str, tuple[bool, list[str]]] = {}
-_WATCH: list[int] = []  # [pid, fd] of this process's open mountinfo, which the kernel marks at each (un)mount
+_WATCH: list = []  # [pid, fd, its poll] of this process's open mountinfo, which the kernel marks at each (un)mount
 
 
 def _cpu_levels(root: str) -> tuple[bool, list[str]]:
@@ -160,14 +160,20 @@ def _mounts_changed() -> bool:
     ``/proc/self/mountinfo`` with an exceptional condition at each mount or unmount: a few µs, where
     reading it takes ~0.5 ms); True at the first call; False where it cannot be opened."""
     if _WATCH and _WATCH[0] == os.getpid():
-        try:
-            return bool(select.select([], [], [_WATCH[1]], 0)[2])
-        except (OSError, ValueError):
+        try:  # poll, not select: a process with many files open has it at a descriptor >= 1024
+            events = [ev for _, ev in _WATCH[2].poll(0)]
+        except OSError:
             return True
+        if any(ev & select.POLLNVAL for ev in events):  # closed by someone else: opened again next time
+            _WATCH.clear()
+        return any(ev & (select.POLLPRI | select.POLLERR | select.POLLNVAL) for ev in events)
     try:  # (a forked child opens its own: the parent's is the parent's to reset)
-        _WATCH[:] = [os.getpid(), os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)]
+        fd = os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return False
+    watch = select.poll()
+    watch.register(fd, select.POLLPRI)
+    _WATCH[:] = [os.getpid(), fd, watch]
     return True
 
 
