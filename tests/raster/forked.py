@@ -4,12 +4,13 @@ costs its own work, not the 1.5-2 s a new interpreter spends importing torch aga
 
 Each run is a real process, as ``subprocess.run``'s: its exit status (-N for a signal's), its own
 file descriptors 1 and 2 (what GDAL, libtiff and logging's last-resort handler write there too,
-after what the imports printed, as a new interpreter prints it), its working folder and file size
-limit (``ulimit -f``), kill -9 as it lands, and the interpreter's own exit (atexit handlers). It
-differs from a new interpreter only in the modules imported before its code ran (:data:`PRELOAD`,
-in the order a command imports them: ``ldcsr_core`` first, whose import sets the thread variables
-before torch loads, from the same environment), in its stdin (/dev/null) and in its environment:
-this process's when the first run started the server. A test of the environment a command reads,
+after what the imports printed, as a new interpreter prints it), its working folder (this
+process's at the run unless ``cwd``, as subprocess's) and file size limit (``ulimit -f``), kill -9
+as it lands, and the interpreter's own exit (atexit handlers). It differs from a new interpreter
+only in the modules imported before its code ran (:data:`PRELOAD`, in the order a command imports
+them: ``ldcsr_core`` first, whose import sets the thread variables before torch loads, from the
+same environment), in its stdin (/dev/null) and in its environment: this process's when the first
+run started the server. A test of the environment a command reads,
 of its signal handling or of its imports runs a new interpreter (``subprocess``) instead.
 """
 
@@ -75,8 +76,7 @@ else:
 # --- the child: from here on as `python ARGV` would run ----------------------------------------
 inbox.close()
 outbox.close()
-if req["cwd"]:
-    os.chdir(req["cwd"])
+os.chdir(req["cwd"])
 for fd, path in ((1, req["out"]), (2, req["err"])):
     f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(f, fd)
@@ -201,7 +201,8 @@ def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) 
     if argv[0] not in ("-m", "-c") or len(argv) < 2:
         raise ValueError(f"argv must start with -m MODULE or -c CODE, not {argv[:2]}")
     run = Forked(_server, [sys.executable, *argv], text)
-    req = {"argv": argv, "cwd": None if cwd is None else str(cwd), "fsize_limit": fsize_limit,
+    # as subprocess's: from this process's folder now (a test's monkeypatch.chdir), not the server's
+    req = {"argv": argv, "cwd": os.path.abspath("." if cwd is None else cwd), "fsize_limit": fsize_limit,
            "out": run.paths[0], "err": run.paths[1]}
     _server.proc.stdin.write((json.dumps(req) + "\n").encode())
     _server.proc.stdin.flush()

@@ -1,0 +1,21 @@
+"""tests/raster/forked.py's runs are processes as ``subprocess.run``'s would be: here, their working folder."""
+
+from __future__ import annotations
+
+import os
+
+from . import forked
+
+
+def test_a_forked_run_without_cwd_runs_in_the_test_s_working_folder(tmp_path, monkeypatch):
+    """``subprocess.run`` without ``cwd`` runs in the caller's working folder at the time of the run.
+    Before: a forked run stayed in the fork server's (the folder pytest was started in), so after
+    ``monkeypatch.chdir`` a command's relative paths named files there, without a word."""
+    assert forked.run(["-c", "pass"]).returncode == 0  # the server started (by an earlier test, say)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    r = forked.run(["-c", "import os, sys; print(os.getcwd()); print(os.path.abspath(sys.argv[1]))", "x.tif"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [os.getcwd(), os.path.join(os.getcwd(), "x.tif")]
+    r = forked.run(["-c", "import os; print(os.getcwd())"], cwd="..")  # relative: from the test's folder too
+    assert r.stdout.split() == [str(tmp_path)], r.stderr
