@@ -87,7 +87,7 @@ def test_workers_slow_to_say_their_cpu_sets_are_waited_for_at_the_start(in_proce
     runner = DaskRunner(c, ModelSource(builder=functools.partial(int, 0), key="quick-sets"), timeout=20)
     runner.close()
     assert runner.sharing == dict.fromkeys(workers, 1)
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 8.0  # not the 10 s cap (a loaded 2-core machine may take seconds to start)
 
 
 def test_the_start_waits_only_for_the_cpu_sets_of_the_workers_that_answered_the_look(in_process, monkeypatch):
