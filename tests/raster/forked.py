@@ -167,9 +167,12 @@ class Forked:
         self.server.running = None
         out = []
         for said, path in zip(self.server.said, self.paths):
-            with open(path, "rb") as f:
-                data = said + f.read()
-            os.unlink(path)
+            try:  # (none where the child was killed before it opened them)
+                with open(path, "rb") as f:
+                    data = said + f.read()
+                os.unlink(path)
+            except FileNotFoundError:
+                data = said
             if self.text:  # as subprocess's text=True reads a pipe
                 data = data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
             out.append(data)
@@ -191,8 +194,9 @@ def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) 
     if _server is None or _server.proc.poll() is not None:  # the first run, or the server died
         _server = _Server()
         atexit.register(_server.close)
-    if _server.running is not None:
-        raise RuntimeError("one forked run at a time: wait for the last one first")
+    if _server.running is not None:  # a run an earlier test left (interrupted between start and wait):
+        os.kill(_server.running.pid, signal.SIGKILL)  # end it, so that its status is not taken for this one's
+        _server.running.wait()
     if _environment() != _server.env:  # a child would not see the change (monkeypatch.setenv...)
         changed = sorted(k for k in set(_environment()) | set(_server.env) if _environment().get(k) != _server.env.get(k))
         raise RuntimeError(f"the environment changed since the fork server started ({', '.join(changed)}): a "
@@ -206,7 +210,11 @@ def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) 
            "out": run.paths[0], "err": run.paths[1]}
     _server.proc.stdin.write((json.dumps(req) + "\n").encode())
     _server.proc.stdin.flush()
-    run.pid = _server.message(60)["pid"]
+    said = _server.message(60)
+    if said is None:  # the server is stuck: a later run starts a new one rather than read this one's answers
+        _server.proc.kill()
+        raise RuntimeError("the fork server gave no process id within 60 s")
+    run.pid = said["pid"]
     _server.running = run
     return run
 

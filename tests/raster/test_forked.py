@@ -1,4 +1,4 @@
-"""tests/raster/forked.py's runs are processes as ``subprocess.run``'s would be: here, their working folder."""
+"""tests/raster/forked.py's runs are processes as ``subprocess.run``'s would be: their working folder, and each run's own status."""
 
 from __future__ import annotations
 
@@ -19,3 +19,11 @@ def test_a_forked_run_without_cwd_runs_in_the_test_s_working_folder(tmp_path, mo
     assert r.stdout.split() == [os.getcwd(), os.path.join(os.getcwd(), "x.tif")]
     r = forked.run(["-c", "import os; print(os.getcwd())"], cwd="..")  # relative: from the test's folder too
     assert r.stdout.split() == [str(tmp_path)], r.stderr
+
+
+def test_a_run_left_unwaited_is_ended_and_the_next_run_gets_its_own_status():
+    """A test interrupted between start and wait leaves a run: the next run must not read its status."""
+    left = forked.start(["-c", "import time; time.sleep(60)"])
+    done = forked.run(["-c", "import sys; print('mine'); sys.exit(3)"])
+    assert left.returncode == -9
+    assert (done.returncode, done.stdout) == (3, "mine\n")
