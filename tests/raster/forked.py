@@ -9,9 +9,10 @@ process's at the run unless ``cwd``, as subprocess's) and file size limit (``uli
 as it lands, and the interpreter's own exit (atexit handlers). It differs from a new interpreter
 only in the modules imported before its code ran (:data:`PRELOAD`, in the order a command imports
 them: ``ldcsr_core`` first, whose import sets the thread variables before torch loads, from the
-same environment), in its stdin (/dev/null) and in its environment: this process's when the first
-run started the server. A test of the environment a command reads,
-of its signal handling or of its imports runs a new interpreter (``subprocess``) instead.
+same environment) and in its stdin (/dev/null). Its environment is this process's at the run, as
+subprocess's: the server is started again when that has changed since it started (pytest's note of the
+test running aside). A test of its signal handling or of its imports runs a new interpreter
+(``subprocess``) instead.
 """
 
 from __future__ import annotations
@@ -191,16 +192,15 @@ def _environment() -> dict:
 def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) -> Forked:
     """Start ``python ARGV`` (``argv`` = ``["-m", module, *args]`` or ``["-c", code, *args]``)."""
     global _server
-    if _server is None or _server.proc.poll() is not None:  # the first run, or the server died
+    if _server is not None and _server.running is not None:  # a run an earlier test left (interrupted
+        os.kill(_server.running.pid, signal.SIGKILL)  # between start and wait): ended, so that its status
+        _server.running.wait()  # is not taken for this one's
+    if _server is not None and _server.proc.poll() is None and _environment() != _server.env:
+        _server.close()  # the environment changed since it started (a Dask cluster's OMP_NUM_THREADS, a
+        _server = None  # test's monkeypatch.setenv): a child must see this process's, as subprocess's does
+    if _server is None or _server.proc.poll() is not None:  # the first run, the server died or was closed
         _server = _Server()
         atexit.register(_server.close)
-    if _server.running is not None:  # a run an earlier test left (interrupted between start and wait):
-        os.kill(_server.running.pid, signal.SIGKILL)  # end it, so that its status is not taken for this one's
-        _server.running.wait()
-    if _environment() != _server.env:  # a child would not see the change (monkeypatch.setenv...)
-        changed = sorted(k for k in set(_environment()) | set(_server.env) if _environment().get(k) != _server.env.get(k))
-        raise RuntimeError(f"the environment changed since the fork server started ({', '.join(changed)}): a "
-                           "run that needs it runs a new interpreter (subprocess)")
     argv = [str(a) for a in argv]
     if argv[0] not in ("-m", "-c") or len(argv) < 2:
         raise ValueError(f"argv must start with -m MODULE or -c CODE, not {argv[:2]}")

@@ -27,3 +27,14 @@ def test_a_run_left_unwaited_is_ended_and_the_next_run_gets_its_own_status():
     done = forked.run(["-c", "import sys; print('mine'); sys.exit(3)"])
     assert left.returncode == -9
     assert (done.returncode, done.stdout) == (3, "mine\n")
+
+
+def test_a_forked_run_sees_this_process_s_environment_at_the_run(monkeypatch):
+    """As ``subprocess.run``'s: a variable set since the server started (a Dask cluster's OMP_NUM_THREADS,
+    a test's monkeypatch.setenv) reaches the run, and one removed since is gone."""
+    assert forked.run(["-c", "pass"]).returncode == 0  # the server started before the change
+    monkeypatch.setenv("LDCSR_FORKED_PROBE", "seen")
+    r = forked.run(["-c", "import os; print(os.environ.get('LDCSR_FORKED_PROBE'))"])
+    assert r.stdout == "seen\n", r.stderr
+    monkeypatch.delenv("LDCSR_FORKED_PROBE")
+    assert forked.run(["-c", "import os; print(os.environ.get('LDCSR_FORKED_PROBE'))"]).stdout == "None\n"
