@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ldcsr_core import cgroups, threads
+from ldcsr_core import cgroups, mounts, threads
 from ldcsr_core.host_memory import available_bytes
 from tests.test_host_memory import MEMINFO, GiB, _files, _mount
 
@@ -115,15 +115,15 @@ def test_the_cached_cpu_levels_hold_in_a_process_with_over_1024_files_open(monke
     reads = []
     real = cgroups.levels
     monkeypatch.setattr(cgroups, "levels", lambda *a, **k: reads.append(a) or real(*a, **k))
-    monkeypatch.setattr(threads, "_WATCH", [])
+    monkeypatch.setattr(mounts, "_WATCH", ())
     monkeypatch.setattr(threads, "_LEVELS", {})
     try:
         first = threads._cpu_levels("/")
-        assert threads._WATCH[1] >= 1024  # the case: the watch opened past select()'s reach
+        assert mounts._WATCH[1] >= 1024  # the case: the watch opened past select()'s reach
         assert [threads._cpu_levels("/") for _ in range(3)] == [first] * 3
     finally:
-        if threads._WATCH:
-            os.close(threads._WATCH[1])
+        if mounts._WATCH:
+            os.close(mounts._WATCH[1])
         for fd in fds:
             os.close(fd)
         if soft != resource.RLIM_INFINITY and soft < 1100:

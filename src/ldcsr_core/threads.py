@@ -48,12 +48,11 @@ import ctypes
 import logging
 import math
 import os
-import select
 import sys
 import threading
 import time
 
-from . import cgroups
+from . import cgroups, mounts
 from .words import counted
 
 __all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
@@ -136,45 +135,22 @@ def _cgroup_quota(root: str = "/") -> float | None:
 
 
 _LEVELS: dict[str, tuple[bool, list[str]]] = {}
-_WATCH: list = []  # [pid, fd, its poll] of this process's open mountinfo, which the kernel marks at each (un)mount
 
 
 def _cpu_levels(root: str) -> tuple[bool, list[str]]:
     """:func:`.cgroups.levels` of the cpu controller, kept for this machine's root while the process's
     cgroup (``/proc/self/cgroup``) is the same and no mount or unmount was made since
-    (:func:`_mounts_changed`): reading ``mountinfo`` at each tile costs ~0.5 ms (tests' roots are read
+    (:func:`.mounts.mounts_changed`): reading ``mountinfo`` at each tile costs ~0.5 ms (tests' roots are read
     afresh each time)."""
     if root != "/":
         return cgroups.levels("cpu", root)
     key = cgroups.read("/proc/self/cgroup") or ""
-    found = None if _mounts_changed() else _LEVELS.get(key)  # one look: another thread may clear it
+    found = None if mounts.mounts_changed() else _LEVELS.get(key)  # one look: another thread may clear it
     if found is None:
         found = cgroups.levels("cpu", root)
         _LEVELS.clear()
         _LEVELS[key] = found
     return found
-
-
-def _mounts_changed() -> bool:
-    """Whether this process's mounts changed since the last call (the kernel marks an open
-    ``/proc/self/mountinfo`` with an exceptional condition at each mount or unmount: a few µs, where
-    reading it takes ~0.5 ms); True at the first call; False where it cannot be opened."""
-    if _WATCH and _WATCH[0] == os.getpid():
-        try:  # poll, not select: a process with many files open has it at a descriptor >= 1024
-            events = [ev for _, ev in _WATCH[2].poll(0)]
-        except OSError:
-            return True
-        if any(ev & select.POLLNVAL for ev in events):  # closed by someone else: opened again next time
-            _WATCH.clear()
-        return any(ev & (select.POLLPRI | select.POLLERR | select.POLLNVAL) for ev in events)
-    try:  # (a forked child opens its own: the parent's is the parent's to reset)
-        fd = os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    watch = select.poll()
-    watch.register(fd, select.POLLPRI)
-    _WATCH[:] = [os.getpid(), fd, watch]
-    return True
 
 
 def set_threads(n: int | None) -> None:

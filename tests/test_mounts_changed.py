@@ -1,0 +1,133 @@
+"""The watch on this process's mountinfo (mounts.mounts_changed, looked at before each tile by threads' cached
+cpu levels): opened once whichever threads look first at once, in a forked child, and after someone closed it."""
+
+import os
+import re
+import threading
+
+import pytest
+
+from ldcsr_core import mounts
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/mountinfo"), reason="Linux's /proc/self/mountinfo")
+
+
+def _watches() -> list[int]:
+    """This process's descriptors open on a mountinfo (its own, or its parent's when forked)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if re.fullmatch(r"/proc/\d+/mountinfo", os.readlink(f"/proc/self/fd/{fd}")):
+                found.append(int(fd))
+        except OSError:  # (the listing's own descriptor, closed since)
+            pass
+    return found
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """No watch yet (as in a new process); the one this test opens is closed after it."""
+    monkeypatch.setattr(mounts, "_WATCH", ())
+    before = set(_watches())
+    yield before
+    for fd in set(_watches()) - before:
+        os.close(fd)
+
+
+def test_threads_looking_first_at_once_open_one_watch(fresh, monkeypatch):
+    """Eight threads' first look at once (a Dask worker's or napari's tiles): the mountinfo is opened once, and every
+    later look polls that one. Before: each thread that found no watch opened its own, and the last to publish it
+    won: the others' descriptors (7 here) stayed open for good."""
+    n, opened, arrived, all_in = 8, [], [], threading.Event()
+    real_open, start = os.open, threading.Barrier(8)
+
+    def slow_open(path, *args, **kwargs):  # the first looks meet here, all of them if nothing keeps them apart
+        fd = real_open(path, *args, **kwargs)
+        if path == "/proc/self/mountinfo":
+            opened.append(fd)
+            arrived.append(1)
+            if len(arrived) == n:
+                all_in.set()
+            all_in.wait(0.5)
+        return fd
+
+    monkeypatch.setattr(os, "open", slow_open)
+    seen, errors = [], []
+
+    def look():
+        try:
+            start.wait(10)
+            seen.append(mounts.mounts_changed())
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    workers = [threading.Thread(target=look) for _ in range(n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    monkeypatch.setattr(os, "open", real_open)
+    assert not errors and seen == [True] * n  # each thread's first look: its levels read afresh
+    assert len(opened) == 1, opened
+    assert set(_watches()) - fresh == {mounts._WATCH[1]} == set(opened)
+    assert mounts.mounts_changed() is False  # the one kept is polled: no mount since
+
+
+def test_a_forked_child_keeps_one_watch_its_own(fresh):
+    """A child forked (multiprocessing's fork) after the parent opened its watch: the parent's copy is closed in the
+    child, which opens its own; the parent's still answers. Before: the child kept the parent's descriptor open beside
+    its own."""
+    assert mounts.mounts_changed() is True
+    parent = mounts._WATCH[1]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: says how many watches it has after its first look, and whether that one is its own
+        code = 1
+        try:
+            first = mounts.mounts_changed()
+            own = mounts._WATCH and mounts._WATCH[0] == os.getpid()
+            os.write(write, f"{first} {len(_watches())} {bool(own)}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as f:
+        said = f.read()
+    assert os.waitpid(pid, 0)[1] == 0
+    assert said == f"True {len(fresh) + 1} True", said  # (those open before this test's, and the child's own)
+    assert mounts._WATCH[1] == parent and mounts.mounts_changed() is False
+
+
+def test_a_watch_closed_by_someone_else_is_opened_again_once(fresh, monkeypatch):
+    """Someone closes the watch's descriptor (a clean-up closing every descriptor) while a thread has just looked it
+    up and another thread's look finds it closed and drops it: the first thread's look still answers (a change: the
+    levels read afresh), and the next look opens one watch. Before: the first thread's look raised IndexError
+    (the watch emptied under it), in its tile."""
+    assert mounts.mounts_changed() is True
+    os.close(mounts._WATCH[1])
+    inside, dropped, real_getpid, answers = threading.Event(), threading.Event(), os.getpid, []
+
+    def getpid():  # the first thread stops between its look at the watch and its poll
+        if threading.current_thread().name == "first" and not inside.is_set():
+            inside.set()
+            dropped.wait(10)
+        return real_getpid()
+
+    monkeypatch.setattr(os, "getpid", getpid)
+
+    def first():
+        try:
+            answers.append(mounts.mounts_changed())
+        except Exception as e:  # noqa: BLE001 - reported below
+            answers.append(e)
+
+    t = threading.Thread(target=first, name="first")
+    t.start()
+    assert inside.wait(10)
+    assert mounts.mounts_changed() is True  # the other thread's look: closed (POLLNVAL), dropped
+    dropped.set()
+    t.join(30)
+    monkeypatch.setattr(os, "getpid", real_getpid)
+    assert answers == [True]
+    assert mounts.mounts_changed() is True and mounts.mounts_changed() is False
+    assert set(_watches()) - fresh == {mounts._WATCH[1]}
