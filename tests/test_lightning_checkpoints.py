@@ -10,6 +10,7 @@ import contextlib
 import os
 import pathlib
 import pickle
+import re
 import sys
 import types
 import typing
@@ -261,7 +262,7 @@ def test_a_torch_older_than_2_6_refuses_it_saying_which_torch_reads_it(tmp_path,
                  "succeed, but it can result in arbitrary code execution.Do it only if you get the file from a trusted "
                  "source. WeightsUnpickler error: Unsupported class omegaconf.dictconfig.DictConfig")
     monkeypatch.setattr(torch, "load", lambda *a, **k: (_ for _ in ()).throw(pickle.UnpicklingError(torch_2_3)))
-    monkeypatch.setattr(checkpoint_pickle, "_refused_by_old_torch", lambda source: [])  # a pickle it cannot read
+    monkeypatch.setattr(checkpoint_pickle, "_refused_by_scan", lambda source: [])  # a pickle it cannot read
     with pytest.raises(OldTorchError, match=r"GLOBAL omegaconf\.dictconfig\.DictConfig"):
         load_weights_only(tmp_path / "official.ckpt")
 
@@ -270,6 +271,11 @@ def test_a_torch_older_than_2_6_refuses_it_saying_which_torch_reads_it(tmp_path,
 class Loud:
     def __reduce__(self):
         return (print, ("ran",))
+
+
+class Quiet:
+    def __reduce__(self):
+        return (repr, ("ran",))
 
 
 def test_a_refused_checkpoint_names_every_global_refused(tmp_path, tiny, monkeypatch):
@@ -293,6 +299,41 @@ def test_a_refused_checkpoint_names_every_global_refused(tmp_path, tiny, monkeyp
     lightning = r"[\w., ]*omegaconf\.dictconfig\.DictConfig, [\w., ]*model_checkpoint\.ModelCheckpoint[\w., ]*"
     with pytest.raises(CheckpointError, match=REFUSED.format(lightning) + ", which torch [\\w.+]+ cannot read"):
         ldcsr_core.load_model(tmp_path / "official.ckpt", device="cpu")
+    assert not marker.exists() and not (tmp_path / "ran").exists()
+
+
+
+def test_a_checkpoint_pickled_with_protocol_4_names_its_globals_and_says_so(tmp_path, tiny, monkeypatch):
+    """torch.save(..., pickle_protocol=4) names its globals with STACK_GLOBAL (module and name pushed as strings
+    before it), and no torch's weights-only unpickler reads such a pickle ('Unsupported operand 149'): the scan
+    names them as it names a protocol-2 pickle's GLOBALs; code in it is named, with this torch and one older than
+    2.6; a file of plain tensors or Lightning bookkeeping is refused for its protocol. Before: the scan found no
+    global in it, so code was refused unnamed, and plain tensors were 'pickled Python objects besides tensors'."""
+    from ldcsr_core import checkpoint_pickle
+
+    marker, system = tmp_path / "pwned", r"(?:posix|os|nt)\.system"
+    with lookalikes(tmp_path / "ran") as L:
+        for protocol in (2, 4):
+            torch.save({"state_dict": official_like(tiny), "a": Loud(), "b": Payload(marker), "c": L.DictConfig,
+                        "d": Quiet()}, tmp_path / f"evil{protocol}.ckpt", pickle_protocol=protocol)
+        torch.save(lightning_ckpt(L, official_like(tiny)), tmp_path / "official.ckpt", pickle_protocol=4)
+    torch.save(official_like(tiny), tmp_path / "plain.ckpt", pickle_protocol=4)
+    for protocol in (2, 4):  # the same names either way (protocol 4: the second 'builtins' fetched from the memo)
+        names = checkpoint_pickle._refused_by_scan(tmp_path / f"evil{protocol}.ckpt")
+        assert [n for n in names if not re.fullmatch(system, n)] == ["builtins.print", "builtins.repr",
+                                                                     "omegaconf.dictconfig.DictConfig"]
+        assert len(names) == 4
+    refused = REFUSED.format(rf"builtins\.print, builtins\.repr, {system}") + ", and loading them could"
+    protocol_4 = r"refusing to load .*: it was saved with pickle protocol 4 \(torch\.save's pickle_protocol\)"
+    for older in (False, True):
+        if older:
+            monkeypatch.delattr(torch.serialization, "get_unsafe_globals_in_checkpoint")
+        with pytest.raises(CheckpointError, match=refused):
+            ldcsr_core.load_model(tmp_path / "evil4.ckpt", device="cpu")
+        for name in ("official.ckpt", "plain.ckpt"):  # (not 'torch 2.6 or later reads', which it does not)
+            with pytest.raises(CheckpointError, match=protocol_4 + ", which torch [\\w.+]+ cannot read") as e:
+                ldcsr_core.load_model(tmp_path / name, device="cpu")
+            assert "\n" not in str(e.value)
     assert not marker.exists() and not (tmp_path / "ran").exists()
 
 

@@ -83,14 +83,21 @@ def load_weights_only(source, **kwargs):
     file); a checkpoint whose pickle names globals torch does not allow, each one of :func:`_inert`,
     is read again with a :class:`PickledObject` for each (torch's unpickler still decides what may
     be built and how). Else torch's :class:`pickle.UnpicklingError`, or one naming every global refused
-    (torch's names the first alone; torch < 2.6's are read from the pickle, :func:`_refused_by_old_torch`)."""
+    (torch's names the first alone; torch < 2.6's are read from the pickle, :func:`_refused_by_scan`); a
+    pickle of protocol 4 or later, which no torch's weights-only unpickler reads, is :class:`ProtocolError`
+    (or the refusal of the code it names)."""
     try:
         return torch.load(source, weights_only=True, **kwargs)
     except pickle.UnpicklingError as e:  # (a new one: torch's holds, by its context, the tensors read so far)
         first = pickle.UnpicklingError(*e.args)
+    protocol = _pickle_protocol(source)
+    if protocol >= 4 and "Unsupported operand" in str(first):  # (torch 2.3-2.13 read no FRAME, STACK_GLOBAL...)
+        refused = [n for n in _refused_by_scan(source) if not _inert(n)]  # code: said first, as below
+        raise (pickle.UnpicklingError(f"Unsupported global: GLOBAL {', '.join(refused)}") if refused
+               else ProtocolError(f"pickle protocol {protocol}")) from None
     listing = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
     if listing is None:  # torch < 2.6 cannot list them (nor name a stand-in by its global's name)
-        names = _refused_by_old_torch(source) or [_global_named(first)]  # torch names the first alone
+        names = _refused_by_scan(source) or [_global_named(first)]  # torch names the first alone
         if not names[0]:
             raise first from None
         refused = [n for n in names if not _inert(n)]  # code: refused by every torch, said so
@@ -135,18 +142,11 @@ def zip_damage(path: Path, f) -> str | None:
         f.seek(0)
 
 
-def _refused_by_old_torch(source) -> list[str]:
-    """The globals the checkpoint's pickle names (its GLOBAL opcodes, as torch 2.6's
-    get_unsafe_globals_in_checkpoint reads them) that torch < 2.6 does not allow, read without running it
-    (torch stops at the first); [] when the file is no zip of a pickle that can be read so."""
-    import _compat_pickle
-    import pickletools
+def _refused_by_scan(source) -> list[str]:
+    """The globals the checkpoint's pickle names (:func:`_pickle_globals`) that this torch does not allow,
+    read without running it (for torch < 2.6, which stops at the first, and a pickle no torch lists); []
+    when the file is no zip of a pickle that can be read so."""
     import zipfile
-
-    def py3(arg):  # a protocol-2 pickle's (torch's) Python 2 names, as the unpickler maps them: __builtin__.dict
-        module, name = arg.split(" ")
-        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
-        return f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}"
 
     wo = torch._weights_only_unpickler  # torch's own lists: private, but in 2.3-2.5 (the user's from 2.4)
     allowed = {**getattr(wo, "_get_allowed_globals", dict)(), **getattr(wo, "_get_user_allowed_globals", dict)()}
@@ -154,13 +154,56 @@ def _refused_by_old_torch(source) -> list[str]:
         _rewind(source)
         with zipfile.ZipFile(source) as z:
             pkl = next(n for n in z.namelist() if n.rpartition("/")[2] == "data.pkl")
-            ops = pickletools.genops(z.read(pkl))
-            names = {py3(arg) for op, arg, _ in ops if op.name == "GLOBAL"}
+            names = _pickle_globals(z.read(pkl))
     except Exception:  # noqa: BLE001 - a legacy (non-zip) file, a pickle pickletools cannot read: torch's word
         return []
     finally:
         _rewind(source)
     return sorted(n for n in names if n not in allowed)
+
+
+def _pickle_globals(data: bytes) -> set[str]:
+    """The globals a pickle names, read without running it: its GLOBAL opcodes' (protocols 0-3: torch.save's
+    2; a Python 2 name mapped as the unpickler maps it: ``__builtin__.dict``) and its STACK_GLOBAL opcodes'
+    (protocol 4 and later: ``torch.save(..., pickle_protocol=4)``), whose module and name are the two strings
+    pushed just before, each written there or fetched from the memo (as pickle writes a name met before)."""
+    import _compat_pickle
+    import pickletools
+
+    names, pushed, memo = set(), [None, None], {}  # pushed: the last two values pushed (a string, or None)
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == "GLOBAL":
+            module, name = arg.split(" ")
+            module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+            names.add(f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}")
+        elif op.name == "STACK_GLOBAL" and all(isinstance(v, str) for v in pushed[-2:]):
+            names.add(".".join(pushed[-2:]))
+        if op.name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):  # (the top of the stack kept: nothing pushed)
+            memo[len(memo) if arg is None else arg] = pushed[-1]
+        elif op.name in ("GET", "BINGET", "LONG_BINGET"):
+            pushed.append(memo.get(arg))
+        elif op.name not in ("FRAME", "PROTO"):
+            pushed.append(arg if "UNICODE" in op.name else None)
+        del pushed[:-2]
+    return names
+
+
+def _pickle_protocol(source) -> int:
+    """The protocol of the checkpoint's pickle (its first opcode, PROTO: torch.save's default is 2); 0 where it
+    cannot be read so (a legacy, non-zip file)."""
+    import zipfile
+
+    try:
+        _rewind(source)
+        with zipfile.ZipFile(source) as z:
+            pkl = next(n for n in z.namelist() if n.rpartition("/")[2] == "data.pkl")
+            with z.open(pkl) as f:
+                head = f.read(2)
+    except Exception:  # noqa: BLE001 - (as _refused_by_scan)
+        return 0
+    finally:
+        _rewind(source)
+    return head[1] if len(head) == 2 and head[0] == pickle.PROTO[0] else 0
 
 
 def _rewind(source) -> None:
@@ -186,6 +229,11 @@ class OldTorchError(pickle.UnpicklingError):
     """A Lightning checkpoint's bookkeeping that this torch (older than 2.6) cannot read as placeholders."""
 
 
+class ProtocolError(pickle.UnpicklingError):
+    """A checkpoint pickled with protocol 4 or later (``torch.save(..., pickle_protocol=4)``), which torch's
+    weights-only unpickler cannot read (any torch so far: its FRAME, STACK_GLOBAL... opcodes)."""
+
+
 def _global_named(e: BaseException | str) -> str | None:
     # torch >= 2.4 says "Unsupported global: GLOBAL NAME", 2.3 "Unsupported class NAME"; ours "NAME, NAME"
     m = re.search(r"(?:Unsupported global|Unsupported class|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+(?:, [\w.]+)*)", str(e))
@@ -197,6 +245,10 @@ def pickle_refusal(path: Path, e: BaseException | str) -> str:
     with ``weights_only=False``, which would run its code; ``ldcsr convert`` refuses it too)."""
     name = _global_named(e)
     what = f" ({name})" if name else ""
+    if isinstance(e, ProtocolError):
+        return (f"refusing to load {path}: it was saved with {e} (torch.save's pickle_protocol), which torch "
+                f"{torch.__version__} cannot read without running its code (torch's safe loader reads torch.save's "
+                "default, protocol 2); save it again with torch.save's default protocol")
     if isinstance(e, OldTorchError):
         return (f"refusing to load {path}: it holds pickled Python objects{what} besides tensors, which torch "
                 f"{torch.__version__} cannot read without running their code; torch 2.6 or later reads "
