@@ -183,6 +183,33 @@ def test_an_object_inside_the_state_dict_is_refused_in_one_line(tmp_path, tiny):
     assert not (tmp_path / "ran").exists()
 
 
+def test_every_kind_of_object_inside_the_state_dict_is_named(tmp_path, tiny):
+    """A state_dict with objects of several classes among its tensors (two DictConfigs, a ListConfig, a callback's
+    class): the refusal names each class once, sorted, so that the user who fixes the file by hand meets no other at
+    the next try. Before: the first one found alone (omegaconf.dictconfig.DictConfig)."""
+    from ldcsr_core.checkpoint_pickle import _stand_in, state_dict_of
+
+    with lookalikes(tmp_path / "ran") as L:
+        sd = official_like(tiny)
+        sd["first_stage_model.config"] = dict_config(L, {"ch": 32})
+        sd["cond_stage_model.config"] = dict_config(L, {"ch": 16})
+        sd["model.schedule"] = make(L.ListConfig, _content=[1, 2])
+        sd["model.callback"] = L.ModelCheckpoint
+        torch.save(lightning_ckpt(L, sd), tmp_path / "a.ckpt")
+    names = ("omegaconf.dictconfig.DictConfig", "omegaconf.listconfig.ListConfig",
+             "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint")
+    for load in (ldcsr_core.load_model, lambda p: convert_checkpoint(p, tmp_path / "out.safetensors")):
+        with pytest.raises(CheckpointError, match=REFUSED.format(re.escape(", ".join(names))) + ", and loading") as e:
+            load(tmp_path / "a.ckpt")
+        assert "\n" not in str(e.value)
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "out.safetensors").exists()
+    # many kinds: the first ten, sorted, then how many more
+    many = {f"model.c{i}": _stand_in(f"omegaconf.nodes.Node{i:02}")() for i in reversed(range(12))}
+    listed = ", ".join(f"omegaconf.nodes.Node{i:02}" for i in range(10)) + " and 2 more"
+    with pytest.raises(CheckpointError, match=REFUSED.format(re.escape(listed))):
+        state_dict_of({"state_dict": {"w": torch.zeros(1), **many}}, tmp_path / "b.ckpt")
+
+
 def test_two_lightning_checkpoints_loaded_at_once_both_load(tmp_path, tiny, monkeypatch):
     """torch's allowlist is the process's, and torch lists a file's globals leaving out those it
     allows at that moment: one listed while another load's stand-ins are allowed missed theirs.

@@ -211,18 +211,28 @@ def _rewind(source) -> None:
         source.seek(0)
 
 
-def _pickled_in(obj, depth: int = 0) -> PickledObject | type | None:
-    """The first placeholder (an instance, or a class used as a value or key) found in ``obj``."""
+def _pickled_in(obj, found: set[str], depth: int = 0) -> set[str]:
+    """Add to ``found`` the global names of the placeholders in ``obj`` (an instance, or a class used as
+    a value or key; not those inside a placeholder's own arguments or state); returns ``found``."""
     if isinstance(obj, PickledObject) or (isinstance(obj, type) and issubclass(obj, PickledObject)):
-        return obj
+        found.add(obj.global_name)
+        return found
     if depth < 8 and isinstance(obj, dict):
         obj = [*obj.keys(), *obj.values()]
     if depth < 8 and isinstance(obj, (list, tuple, set)):
         for item in obj:
-            found = _pickled_in(item, depth + 1)
-            if found is not None:
-                return found
-    return None
+            _pickled_in(item, found, depth + 1)
+    return found
+
+
+_NAMED = 10  # the most global names a refusal lists (then "and N more")
+
+
+def _names(names) -> str:
+    """``a, b, c``, sorted, the first :data:`_NAMED` of them, then ``and N more``."""
+    names = sorted(names)
+    more = f" and {len(names) - _NAMED} more" if len(names) > _NAMED else ""
+    return ", ".join(names[:_NAMED]) + more
 
 
 class OldTorchError(pickle.UnpicklingError):
@@ -235,8 +245,9 @@ class ProtocolError(pickle.UnpicklingError):
 
 
 def _global_named(e: BaseException | str) -> str | None:
-    # torch >= 2.4 says "Unsupported global: GLOBAL NAME", 2.3 "Unsupported class NAME"; ours "NAME, NAME"
-    m = re.search(r"(?:Unsupported global|Unsupported class|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+(?:, [\w.]+)*)", str(e))
+    # torch >= 2.4 says "Unsupported global: GLOBAL NAME", 2.3 "Unsupported class NAME"; ours "NAME, NAME" (_names)
+    m = re.search(r"(?:Unsupported global|Unsupported class|GLOBAL)[:\s]+(?:GLOBAL\s+)?([\w.]+(?:, [\w.]+)*(?: and \d+ more)?)",
+                  str(e))
     return m.group(1) if m else None
 
 
@@ -266,7 +277,7 @@ def state_dict_of(obj, path: Path) -> dict[str, torch.Tensor]:
         obj = inner
     if isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
         return dict(obj)
-    found = _pickled_in(obj)
-    if found is not None:
-        raise CheckpointError(pickle_refusal(path, f"GLOBAL {found.global_name}"))
+    found = _pickled_in(obj, set())
+    if found:  # all of them: the user who fixes the file by hand meets no other at the next try
+        raise CheckpointError(pickle_refusal(path, f"GLOBAL {_names(found)}"))
     raise CheckpointError(f"{path} does not hold a state dict of tensors")
