@@ -212,6 +212,21 @@ def test_renumbers_files_by_the_mount_of_a_file_s_folder(tmp_path):
     assert renumbers_files(tmp_path / "o.tif", tmp_path / "missing") is False
 
 
+def _remounted_then_cleared(out: Path, kind: str, tmp_path: Path, monkeypatch) -> None:
+    """``out`` renumbered as a remount does (copied onto itself: the same bytes and times, another inode), its folder
+    on a ``kind`` mount (a mountinfo of :func:`_mountinfo`), then the next run's clean-up."""
+    from ldcsr_core import file_names
+
+    number, renumbers = out.stat().st_ino, file_names.renumbers_files
+    shutil.copy2(out, out.parent / "copy")
+    os.replace(out.parent / "copy", out)
+    assert out.stat().st_ino != number
+    info = _mountinfo(tmp_path, kind, out.parent)
+    monkeypatch.setattr(file_names, "renumbers_files", lambda path, mountinfo=info: renumbers(path, mountinfo))
+    rio_io.clear_stale_parts(out)
+    monkeypatch.undo()
+
+
 KILLED_BEFORE_ITS_SIDECARS = 2  # KILLED_AT_A_STEP: an --overwrite without old sidecars, killed after its raster's rename
 
 
@@ -222,11 +237,9 @@ def test_a_killed_write_s_sidecars_go_beside_its_image_renumbered_by_a_remount_o
     new sidecars beside it; elsewhere (ext4 says nothing of remounts) a file under another inode is another file, as
     before. Before: on FAT the marker's inode did not match, and the new image's .msk and .aux.xml were removed with
     the dead run's files (its mask lost)."""
-    from ldcsr_core import file_names
-
     from .test_stale_parts import KILLED_AT_A_STEP, _env
 
-    disk, renumbers = tmp_path / "disk", file_names.renumbers_files
+    disk = tmp_path / "disk"
     out = disk / "o.tif"
     disk.mkdir()
     for kind in ("vfat", "ext4"):
@@ -234,19 +247,23 @@ def test_a_killed_write_s_sidecars_go_beside_its_image_renumbered_by_a_remount_o
         r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out),
                             str(KILLED_BEFORE_ITS_SIDECARS), "old"], env=_env(), capture_output=True, timeout=120)
         assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
-        new, number = out.read_bytes(), out.stat().st_ino
+        new = out.read_bytes()
         assert new != Path(rasters["gray"]).read_bytes() and not Path(f"{out}.msk").exists()
-        shutil.copy2(out, disk / "copy")  # the remount's renumbering (the same bytes and times, another inode)
-        os.replace(disk / "copy", out)
-        assert out.stat().st_ino != number
-        info = _mountinfo(tmp_path, kind, disk)
-        monkeypatch.setattr(file_names, "renumbers_files", lambda path, mountinfo=info: renumbers(path, mountinfo))
-        rio_io.clear_stale_parts(out)
-        monkeypatch.undo()
+        _remounted_then_cleared(out, kind, tmp_path, monkeypatch)
         placed = {f"o.tif{side}": data for side, data in NEW.items()} if kind == "vfat" else {}
         assert _left(disk) == {"o.tif": new, **placed}
         for p in disk.iterdir():
             p.unlink()
+
+
+def _image(tmp_path: Path, name: str, mkfs: str) -> tuple[Path, Path, bool]:
+    """A disk image of 16 MB made by ``mkfs`` in ``tmp_path``, a folder ``stick`` to mount it at, and whether mkfs
+    made it."""
+    image, stick = tmp_path / name, tmp_path / "stick"
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    stick.mkdir()
+    return image, stick, subprocess.run([mkfs, str(image)], capture_output=True).returncode == 0
 
 
 def _mount_vfat(tmp_path: Path) -> Path:
@@ -254,13 +271,9 @@ def _mount_vfat(tmp_path: Path) -> Path:
     mkfs = shutil.which("mkfs.vfat")
     if os.geteuid() != 0 or mkfs is None:
         pytest.skip("mounting a FAT image needs root and mkfs.vfat (dosfstools)")
-    image, stick = tmp_path / "fat.img", tmp_path / "stick"
-    with open(image, "wb") as f:
-        f.truncate(16 << 20)
-    stick.mkdir()
-    made = subprocess.run([mkfs, str(image)], capture_output=True)
-    mounted = made.returncode == 0 and subprocess.run(["mount", "-o", "loop", str(image), str(stick)],
-                                                      capture_output=True).returncode == 0
+    image, stick, made = _image(tmp_path, "fat.img", mkfs)
+    mounted = made and subprocess.run(["mount", "-o", "loop", str(image), str(stick)],
+                                      capture_output=True).returncode == 0
     if not mounted:
         pytest.skip("this system does not mount a FAT image (no loop devices or vfat in this kernel or container)")
     return stick
@@ -285,3 +298,81 @@ def test_a_killed_write_s_sidecars_go_beside_its_image_after_a_real_fat_remount(
         assert _left(stick) == {"o.tif": new, **{f"o.tif{side}": data for side, data in NEW.items()}}
     finally:
         subprocess.run(["umount", str(stick)], capture_output=True)
+
+
+KILLED_AFTER_ITS_SET_ASIDES = 3  # KILLED_AT_A_STEP: an --overwrite over old .aux.xml and .ovr, before its raster's rename
+
+
+def _killed_over_an_old_image(rasters, out: Path) -> bytes:
+    """``out`` and its old .aux.xml and .ovr, made 10 s before the image was last written (copied before it, or the
+    image edited in place since), then an --overwrite of it killed once both are set aside (.old0, .old2), before its
+    raster's rename. Returns the old image's bytes."""
+    from .test_stale_parts import KILLED_AT_A_STEP, _env
+
+    old = Path(rasters["gray"]).read_bytes()
+    out.write_bytes(old)
+    when = out.stat().st_mtime - 10
+    for side, data in OLD.items():
+        Path(f"{out}{side}").write_bytes(data)
+        os.utime(f"{out}{side}", (when, when))
+    r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out),
+                        str(KILLED_AFTER_ITS_SET_ASIDES), "old"], env=_env(), capture_output=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+    assert out.read_bytes() == old and sorted(p.suffix for p in out.parent.glob(".o.tif.*.old*")) == [".old0", ".old2"]
+    return old
+
+
+def test_an_overwrite_s_old_sidecars_set_aside_go_back_beside_its_image_renumbered_by_a_remount_on_fat(
+        rasters, tmp_path, monkeypatch):
+    """kill -9 of an --overwrite once the old image's .aux.xml and .ovr are set aside, before its raster's rename,
+    then the disk remounted: on FAT, exFAT or FUSE the old image gets another inode number and change time (copied
+    here onto itself), and the next run still knows it for the image they were set aside from (by the key its part's
+    marker recorded: size and the digest of its ends) and puts them back; elsewhere a file under another inode is
+    another file, as before. Before: the put-back went by change times alone, the image's now the later, and the old
+    image lost its sidecars (removed with the dead run's files)."""
+
+    disk = tmp_path / "disk"
+    out = disk / "o.tif"
+    disk.mkdir()
+    for kind in ("vfat", "ext4"):
+        old = _killed_over_an_old_image(rasters, out)
+        _remounted_then_cleared(out, kind, tmp_path, monkeypatch)
+        back = {f"o.tif{side}": data for side, data in OLD.items()} if kind == "vfat" else {}
+        assert _left(disk) == {"o.tif": old, **back}, kind
+        for p in disk.iterdir():
+            p.unlink()
+
+
+def _mount_exfat(tmp_path: Path) -> tuple[Path, str]:
+    """An exFAT file system of 16 MB mounted through FUSE (exfat-fuse, on a loop device: root) at
+    ``tmp_path / 'stick'``, and that device; or the test skipped."""
+    tools = [shutil.which(t) for t in ("mkfs.exfat", "mount.exfat-fuse", "losetup")]
+    if os.geteuid() != 0 or None in tools:
+        pytest.skip("mounting an exFAT image needs root, exfatprogs (or exfat-utils), exfat-fuse and losetup")
+    image, stick, made = _image(tmp_path, "exfat.img", tools[0])
+    if not made:
+        pytest.skip("mkfs.exfat failed here")
+    loop = subprocess.run([tools[2], "-f", "--show", str(image)], capture_output=True, text=True)
+    if loop.returncode:
+        pytest.skip("this system has no loop device to mount an image on")
+    dev = loop.stdout.strip()
+    if subprocess.run([tools[1], dev, str(stick)], capture_output=True).returncode:
+        subprocess.run([tools[2], "-d", dev], capture_output=True)
+        pytest.skip("this system does not mount exFAT through FUSE (no /dev/fuse in this container?)")
+    return stick, dev
+
+
+def test_an_overwrite_s_old_sidecars_set_aside_go_back_after_a_real_exfat_remount(rasters, tmp_path):
+    """As above on a real exFAT disk (through FUSE), unmounted and mounted again between the kill and the next run
+    (skipped where this system cannot mount one). There a file's change time is its modification time: the sidecars,
+    older than the image, never read as set aside after it, remount or not. Before: the old image lost them."""
+    stick, dev = _mount_exfat(tmp_path)
+    try:
+        old = _killed_over_an_old_image(rasters, stick / "o.tif")
+        subprocess.run(["umount", str(stick)], check=True)
+        subprocess.run(["mount.exfat-fuse", dev, str(stick)], check=True, capture_output=True)
+        rio_io.clear_stale_parts(stick / "o.tif")
+        assert _left(stick) == {"o.tif": old, **{f"o.tif{side}": data for side, data in OLD.items()}}
+    finally:
+        subprocess.run(["umount", str(stick)], capture_output=True)
+        subprocess.run(["losetup", "-d", dev], capture_output=True)

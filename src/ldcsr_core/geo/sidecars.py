@@ -60,6 +60,8 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     ours = [(o, t) for o, t, _ in sides if os.path.lexists(o)]
     marker, aside, key = Path(f"{part}{_MARKER}"), [], _file_key(part)
     kept = _kept_now(path)  # of the image replaced (or an earlier one)
+    if any(os.path.lexists(theirs) for _, theirs, _ in sides):  # the image they describe, for a put-back (_put_back_of)
+        key += f"\n{_replaced_key(path)}"
     try:
         marker.write_text(key)  # (always: the old image's set aside are this run's too, sidecars of the new or not)
         for _, theirs, old in sides:
@@ -297,7 +299,9 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
                 ctime = os.lstat(path).st_ctime_ns
             except OSError:  # no image: none put back
                 ctime = None
-            aside = [(old, theirs) for old, theirs in aside if ctime is not None and _set_aside_since(old, ctime)]
+            same = ctime is not None and any(os.path.lexists(old) for old, _ in aside) and _put_back_of(part, path)
+            aside = [(old, theirs) for old, theirs in aside
+                     if ctime is not None and (_set_aside_since(old, ctime) or same and os.path.lexists(old))]
             kept = _put_all(aside, path)
             if kept:  # the part stays with them, for the next run's put-back
                 _empty(part)
@@ -305,8 +309,8 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
         renamed = Path(str(part)[:-len(_MARKER)])
         if part.name.endswith(files.PART_SUFFIX + _MARKER):  # (its part renamed, or linked and left: the same file)
             try:  # (none where its part is there but not at path: not renamed, whatever its digest says)
-                key = part.read_text() if not os.path.lexists(renamed) or files.file_id(renamed) == files.file_id(
-                    path) else None
+                key = part.read_text().partition("\n")[0] if not os.path.lexists(renamed) or files.file_id(
+                    renamed) == files.file_id(path) else None
             except OSError:
                 key = None
             if key and _is_file(path, key) and _locked(path):  # its writer is alive, its renames' end next: its own
@@ -322,6 +326,28 @@ def _locked(path: Path) -> bool:
     """Whether a live writer still holds the lock of the file it renamed to ``path`` (False without ``flock``,
     where :func:`part_files._in_use` goes by age: a dead run's sidecars are put in place at once, as before)."""
     return part_files.fcntl is not None and part_files._in_use(path)
+
+
+def _replaced_key(path: Path) -> str:
+    """:func:`_file_key` of the image an ``--overwrite`` replaces, for its marker's second line ("" where unreadable)."""
+    try:
+        return _file_key(path)
+    except OSError:
+        return ""
+
+
+def _put_back_of(part: Path, path: Path) -> bool:
+    """Whether the image at ``path`` is still the one whose sidecars ``part``'s run set aside, by the key its marker
+    recorded (:func:`_is_file`), on FAT, exFAT or FUSE only (:func:`~ldcsr_core.file_names.renumbers_files`), where
+    :func:`_set_aside_since`'s change times tell nothing: exFAT's and FUSE's are the modification times (a sidecar
+    older than its image was never put back), FAT's are set again at a remount."""
+    from ..file_names import renumbers_files
+
+    try:
+        was = Path(f"{part}{_MARKER}").read_text().split("\n")[1]
+    except (OSError, IndexError):  # no marker, or one without it (before 2026-12-07)
+        return False
+    return bool(was) and renumbers_files(path) and _is_file(path, was)
 
 
 def _set_aside_since(old: Path, ctime: int) -> bool:
