@@ -376,3 +376,76 @@ def test_an_overwrite_s_old_sidecars_set_aside_go_back_after_a_real_exfat_remoun
     finally:
         subprocess.run(["umount", str(stick)], capture_output=True)
         subprocess.run(["losetup", "-d", dev], capture_output=True)
+
+
+def _one_scene_twice(folder: Path) -> list:
+    """Two GeoArrays of one scene upscaled twice (a nodata border, other pixels inside), whose uncompressed GeoTIFFs
+    (--compress none) have one size and the same first and last 64 KiB: header, tile directory, border zeros."""
+    import numpy as np
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+
+    from ldcsr_core.geo.arrays import GeoArray
+    from ldcsr_core.geo.sidecars import _ends_digest
+
+    geos = []
+    for seed in (1, 2):
+        data = np.zeros((3, 1024, 1024), np.uint8)
+        data[:, 100:-100, 100:-100] = np.random.default_rng(seed).integers(1, 255, (3, 824, 824), dtype=np.uint8)
+        geos.append(GeoArray(data, from_origin(500000, 4000000, 1, 1), CRS.from_epsg(32633), nodata=0))
+        rio_io.write_raster(folder / f"{seed}.tif", geos[-1], compress="none")
+    one, two = folder / "1.tif", folder / "2.tif"
+    assert one.read_bytes() != two.read_bytes() and one.stat().st_size == two.stat().st_size
+    assert _ends_digest(one, one.stat().st_size) == _ends_digest(two, two.stat().st_size)  # what the key sees alike
+    return geos
+
+
+def test_an_overwrite_s_old_sidecars_never_go_beside_another_image_of_its_size_and_ends_put_there_by_hand(
+        rasters, tmp_path, monkeypatch):
+    """kill -9 of an --overwrite once the old image's .aux.xml and .ovr are set aside, then the image replaced by hand
+    minutes later (cp) with another of the same scene, size and ends (:func:`_one_scene_twice`), then the FAT disk
+    remounted: the next run's clean-up does not take the new image for the old one (its modification time is not the
+    old one's, nor a time zone's shift from it) and leaves it without the old image's sidecars, as it does on ext4.
+    Before: they were put back beside it by its size and ends alone (QGIS drew the old image's overviews)."""
+    from .test_stale_parts import KILLED_AT_A_STEP, _env
+
+    disk, scenes = tmp_path / "disk", tmp_path / "scenes"
+    out = disk / "o.tif"
+    disk.mkdir(), scenes.mkdir()
+    _one_scene_twice(scenes)
+    old, other = (scenes / "1.tif").read_bytes(), (scenes / "2.tif").read_bytes()
+    for kind in ("vfat", "ext4"):
+        out.write_bytes(old)
+        for side, data in OLD.items():
+            Path(f"{out}{side}").write_bytes(data)
+        r = subprocess.run([sys.executable, "-c", KILLED_AT_A_STEP, str(rasters["rgba"]), str(out),
+                            str(KILLED_AFTER_ITS_SET_ASIDES), "old"], env=_env(), capture_output=True, timeout=120)
+        assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+        assert sorted(p.suffix for p in disk.glob(".o.tif.*.old*")) == [".old0", ".old2"]
+        shutil.copyfile(scenes / "2.tif", out)  # cp 2.tif o.tif, five minutes after the old image was written
+        when = out.stat().st_mtime + 300
+        os.utime(out, (when, when))
+        _remounted_then_cleared(out, kind, tmp_path, monkeypatch)
+        assert _left(disk) == {"o.tif": other}, kind
+        for p in disk.iterdir():
+            p.unlink()
+
+
+def test_an_image_on_fat_is_still_itself_with_its_time_shifted_by_a_time_zone(rasters, tmp_path, monkeypatch):
+    """FAT records local times: remounted in another time zone (or after a change to summer time), an image's
+    modification time moves by whole quarter hours, give or take FAT's 2 s, and it is still that image; another time
+    is another file put there, whatever its size and ends."""
+    from ldcsr_core import file_names
+    from ldcsr_core.geo.sidecars import _file_key, _is_file
+
+    out = tmp_path / "o.tif"
+    shutil.copyfile(rasters["gray"], out)
+    key, then, renumbers = _file_key(out), out.stat().st_mtime_ns, file_names.renumbers_files
+    info = _mountinfo(tmp_path, "vfat", tmp_path)
+    monkeypatch.setattr(file_names, "renumbers_files", lambda path, mountinfo=info: renumbers(path, mountinfo))
+    seen = {}
+    for shift in (0, 1, 3600, -5 * 3600 - 45 * 60 + 2, 300, -60, 3600 + 7):
+        os.utime(out, ns=(then + shift * 10**9, then + shift * 10**9))
+        seen[shift] = _is_file(out, key.replace(f" {out.stat().st_ino} ", " 1 ", 1))  # (another inode: remounted)
+    assert seen == {0: True, 1: True, 3600: True, -5 * 3600 - 45 * 60 + 2: True, 300: False, -60: False,
+                    3600 + 7: False}

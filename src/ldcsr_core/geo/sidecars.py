@@ -60,10 +60,9 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     ours = [(o, t) for o, t, _ in sides if os.path.lexists(o)]
     marker, aside, key = Path(f"{part}{_MARKER}"), [], _file_key(part)
     kept = _kept_now(path)  # of the image replaced (or an earlier one)
-    if any(os.path.lexists(theirs) for _, theirs, _ in sides):  # the image they describe, for a put-back (_put_back_of)
-        key += f"\n{_replaced_key(path)}"
-    try:
-        marker.write_text(key)  # (always: the old image's set aside are this run's too, sidecars of the new or not)
+    replaced = any(os.path.lexists(theirs) for _, theirs, _ in sides)  # the image they describe, for _put_back_of
+    try:  # (always: the old image's set aside are this run's too, sidecars of the new or not)
+        marker.write_text(f"{key}\n{_replaced_key(path)}" if replaced else key)
         for _, theirs, old in sides:
             if os.path.lexists(theirs):
                 os.replace(theirs, old)
@@ -180,9 +179,11 @@ def _is_file(path, key: str) -> bool:
     """Whether the file at ``path`` is the one :func:`_file_key` gave ``key`` (False where none is): its device, inode,
     size and modification time; on FAT, exFAT or FUSE (:func:`~ldcsr_core.file_names.renumbers_files`: a file there
     gets another inode, and maybe device, number at each mount, and FAT's times may shift with the mount's time zone),
-    its size and :func:`_ends_digest` (a marker before 2026-12-07 has none: its inode only). Not a digest of the whole
-    file (seconds for gigabytes at each clean-up), nor the inode alone, which would leave a dead run's new sidecars
-    (its mask) off the new image after the stick was unplugged."""
+    its size, :func:`_ends_digest` and modification time to a time zone's shift (:func:`_same_time`; a marker before
+    2026-12-07 has no digest: its inode only). Not a digest of the whole file (seconds for gigabytes at each clean-up),
+    nor the inode alone, which would leave a dead run's new sidecars (its mask) off the new image after the stick was
+    unplugged; nor the digest alone: two uncompressed images of one scene share their header, tile directory and
+    nodata border's first and last pixels."""
     from ..file_names import renumbers_files
 
     try:
@@ -191,9 +192,19 @@ def _is_file(path, key: str) -> bool:
         if (dev, ino, size, mtime) == tuple(map(str, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))):
             return True
         return (bool(digest) and size == str(st.st_size) and stat.S_ISREG(st.st_mode) and renumbers_files(path)
-                and _ends_digest(path, st.st_size) == digest[0])
+                and _same_time(int(mtime), st.st_mtime_ns) and _ends_digest(path, st.st_size) == digest[0])
     except (OSError, ValueError):  # none there (or unreadable), or a marker cut short
         return False
+
+
+_ZONES, _FAT_TIMES = 900 * 10**9, 2 * 10**9  # time zones' offsets are whole quarter hours; FAT keeps times to 2 s
+
+
+def _same_time(then: int, now: int) -> bool:
+    """Whether a modification time read ``now`` is the one read ``then`` on a disk remounted since: the same to FAT's
+    2 s, or shifted by a time zone's whole quarter hours (FAT records local times)."""
+    off = abs(now - then) % _ZONES
+    return min(off, _ZONES - off) <= _FAT_TIMES
 
 
 def _put_all(pairs: list[tuple[Path, Path]], path: Path) -> list[Path]:
