@@ -431,6 +431,38 @@ def test_an_overwrite_s_old_sidecars_never_go_beside_another_image_of_its_size_a
             p.unlink()
 
 
+def test_an_overwrite_interrupted_before_its_rename_on_fat_leaves_the_old_image_its_sidecars(tmp_path, monkeypatch):
+    """An --overwrite on FAT interrupted (Ctrl-C, an error) between setting the old image's sidecars aside and its
+    raster's rename, the old image another of the new one's size and ends written in the same 2 s (a script's two
+    runs of one scene): the old image keeps its .aux.xml and .ovr and the error is raised. Before: the new image
+    was taken as renamed by its size and ends, the old sidecars set aside were removed as the replaced image's."""
+    from ldcsr_core import file_names, files
+
+    first, second = _one_scene_twice(tmp_path)
+    disk = tmp_path / "disk"
+    out = disk / "o.tif"
+    disk.mkdir()
+    renumbers, replace, info = file_names.renumbers_files, os.replace, _mountinfo(tmp_path, "vfat", disk)
+    monkeypatch.setattr(file_names, "renumbers_files", lambda path, mountinfo=info: renumbers(path, mountinfo))
+    rio_io.write_raster(out, first, compress="none")
+    old = out.read_bytes()
+    for side, data in OLD.items():
+        Path(f"{out}{side}").write_bytes(data)
+
+    def interrupted(src, dst):
+        if str(dst) == str(out) and str(src).endswith(files.PART_SUFFIX):  # the raster's rename, not made
+            t = os.stat(src).st_mtime_ns
+            os.utime(out, ns=(t, t))  # (the same 2 s)
+            raise KeyboardInterrupt
+        return replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rio_io.write_raster(out, second, overwrite=True, compress="none")
+    monkeypatch.undo()
+    assert _left(disk) == {"o.tif": old, **{f"o.tif{side}": data for side, data in OLD.items()}}
+
+
 def test_an_image_on_fat_is_still_itself_with_its_time_shifted_by_a_time_zone(rasters, tmp_path, monkeypatch):
     """FAT records local times: remounted in another time zone (or after a change to summer time), an image's
     modification time moves by whole quarter hours, give or take FAT's 2 s, and it is still that image; another time

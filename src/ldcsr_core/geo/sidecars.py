@@ -69,7 +69,8 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
                 aside.append((old, theirs))
         os.replace(part, path)
     except BaseException:
-        if not _is_file(path, key):  # not renamed (not an interrupt just after it): the old file keeps its own
+        if os.path.lexists(part) or not _is_file(path, key):  # not renamed (its part there: not by the key, which an old
+            # image of one size, ends and time shares on FAT; not an interrupt just after it): the old file keeps its own
             _put_all(aside, path)  # (one left keeps the part: _remove_part)
             marker.unlink(missing_ok=True)
             raise
