@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,33 @@ def test_the_cached_cpu_levels_hold_in_a_process_with_over_1024_files_open(monke
         if soft != resource.RLIM_INFINITY and soft < 1100:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert len(reads) == 1, reads  # read once, then cached (no mount or unmount meanwhile)
+
+
+def test_levels_read_before_a_mount_change_another_thread_saw_are_not_kept(monkeypatch):
+    """One thread's tile reads the cpu levels (none cached) when the mounts change and another thread's tile sees it
+    (the kernel marks the shared mountinfo once: one poll sees it) and reads the new levels first: the levels read
+    before the change are not kept over the new ones, and later tiles get the new. Before: the last read to finish
+    was kept, and every later tile used the levels from before the remount (until the next mount change)."""
+    reading, seen, real = threading.Event(), threading.Event(), threading.current_thread()
+    change = [True]  # the remount, seen by the first poll after it: this thread's
+
+    def levels(controller, root):  # the other thread's read began before the remount and ends after the new one
+        if threading.current_thread() is real:
+            return True, ["/new"]
+        reading.set()
+        assert seen.wait(10)
+        return True, ["/old"]
+
+    monkeypatch.setattr(cgroups, "levels", levels)
+    monkeypatch.setattr(mounts, "mounts_changed", lambda: threading.current_thread() is real and bool(change) and
+                        change.pop())
+    monkeypatch.setattr(threads, "_LEVELS", {})
+    got = []
+    other = threading.Thread(target=lambda: got.append(threads._cpu_levels("/")))
+    other.start()
+    assert reading.wait(10)
+    assert threads._cpu_levels("/") == (True, ["/new"])
+    seen.set()
+    other.join(10)
+    assert got == [(True, ["/old"])]  # (its own read)
+    assert [threads._cpu_levels("/") for _ in range(2)] == [(True, ["/new"])] * 2

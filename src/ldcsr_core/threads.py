@@ -134,22 +134,27 @@ def _cgroup_quota(root: str = "/") -> float | None:
     return min(quotas, default=None)
 
 
-_LEVELS: dict[str, tuple[bool, list[str]]] = {}
+_LEVELS: dict[str, tuple[int, tuple[bool, list[str]]]] = {}  # {cgroup: (_CHANGES when read, its levels)}
+_CHANGES = [0]  # the mount changes a thread has seen (one poll sees each: the mountinfo is the process's)
 
 
 def _cpu_levels(root: str) -> tuple[bool, list[str]]:
     """:func:`.cgroups.levels` of the cpu controller, kept for this machine's root while the process's
     cgroup (``/proc/self/cgroup``) is the same and no mount or unmount was made since
     (:func:`.mounts.mounts_changed`): reading ``mountinfo`` at each tile costs ~0.5 ms (tests' roots are read
-    afresh each time)."""
+    afresh each time). Levels read across a change another thread saw are not kept (that thread's are)."""
     if root != "/":
         return cgroups.levels("cpu", root)
     key = cgroups.read("/proc/self/cgroup") or ""
-    found = None if mounts.mounts_changed() else _LEVELS.get(key)  # one look: another thread may clear it
-    if found is None:
-        found = cgroups.levels("cpu", root)
+    if mounts.mounts_changed():
+        _CHANGES[0] += 1
+    seen, kept = _CHANGES[0], _LEVELS.get(key)  # one look: another thread may replace it
+    if kept is not None and kept[0] == seen:
+        return kept[1]
+    found = cgroups.levels("cpu", root)
+    if _CHANGES[0] == seen:  # no change seen since this read began (else the thread that saw it keeps its own)
         _LEVELS.clear()
-        _LEVELS[key] = found
+        _LEVELS[key] = (seen, found)
     return found
 
 
