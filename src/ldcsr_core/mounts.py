@@ -63,7 +63,7 @@ def mounts_changed() -> bool:
     if watch and watch[0] == os.getpid():
         try:  # poll, not select: a process with many files open has it at a descriptor >= 1024
             events = [ev for _, ev in watch[2].poll(0)]
-        except OSError:
+        except (OSError, RuntimeError):  # (RuntimeError: another thread's poll of it under way, which CPython refuses)
             return True
         if any(ev & select.POLLNVAL for ev in events):  # closed by someone else: opened again next time
             _drop_watch(watch)
