@@ -4,6 +4,7 @@ cpu levels): opened once whichever threads look first at once, in a forked child
 import os
 import re
 import threading
+import time
 
 import pytest
 
@@ -45,10 +46,8 @@ def test_threads_looking_first_at_once_open_one_watch(fresh, monkeypatch):
         fd = real_open(path, *args, **kwargs)
         if path == "/proc/self/mountinfo":
             opened.append(fd)
-            arrived.append(1)
-            if len(arrived) == n:
-                all_in.set()
-            all_in.wait(0.5)
+            all_in.wait(10)  # until every thread has started its look (on a loaded machine, late ones too)
+            time.sleep(0.25)  # and the others are at the watch's lock, or here beside this one
         return fd
 
     monkeypatch.setattr(os, "open", slow_open)
@@ -57,6 +56,9 @@ def test_threads_looking_first_at_once_open_one_watch(fresh, monkeypatch):
     def look():
         try:
             start.wait(10)
+            arrived.append(1)
+            if len(arrived) == n:
+                all_in.set()
             seen.append(mounts.mounts_changed())
         except Exception as e:  # noqa: BLE001 - reported below
             errors.append(e)
