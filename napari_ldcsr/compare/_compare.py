@@ -105,6 +105,7 @@ class CompareDock(QWidget):
         self.viewer, self.source, self.result, self.bicubic, self.lens = viewer, source, result, bicubic, lens
         self.models = {name: ViewerModel(title=name) for name in PANELS}
         self.qt_viewers = {}
+        self._key_slots: list = []  # (a panel's active-layer emitter, its slot): disconnected at close
         splitter = QSplitter(self)
         for name in PANELS:
             box = QWidget(splitter)
@@ -118,7 +119,9 @@ class CompareDock(QWidget):
             lay.addWidget(qtv)
             self.qt_viewers[name] = qtv
             self._keys_to_main(qtv)
-            self.models[name].layers.selection.events.active.connect(lambda *_, q=qtv: self._keys_to_main(q))
+            key_slot = (self.models[name].layers.selection.events.active, lambda *_, q=qtv: self._keys_to_main(q))
+            key_slot[0].connect(key_slot[1])
+            self._key_slots.append(key_slot)
             splitter.addWidget(box)
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
@@ -274,7 +277,8 @@ class CompareDock(QWidget):
                 for name, m in self.models.items()}
 
     def close_panels(self) -> None:
-        """Unlink the cameras, drop the panels' layers and close their canvases (no full garbage collection)."""
+        """Unlink the cameras, drop the panels' layers and close their canvases (no full garbage collection);
+        nothing of ours then holds the dock in a cycle: it goes with its last reference."""
         if self.link is not None:
             self.link.disconnect()
             self.link = None
@@ -291,15 +295,21 @@ class CompareDock(QWidget):
         for emitter, slot in [(self.viewer.layers.events.removed, self._on_removed),
                               (self.viewer.dims.events.order, self._follow_order),
                               (self.viewer.dims.events.point, self._follow_point),
-                              *[(m.dims.events.point, self._lead_point) for m in self.models.values()], *followed]:
+                              *[(m.dims.events.point, self._lead_point) for m in self.models.values()], *followed,
+                              *self._key_slots]:
             try:
                 emitter.disconnect(slot)
             except (TypeError, ValueError, RuntimeError):
                 pass
+        self._key_slots = []
         for name, qtv in self.qt_viewers.items():
             self._drop_layers(self.models[name].layers)
             qtv.close()
         self.qt_viewers = {}
+        # napari's dock (QtViewerDockWidget.setWidget) set itself as our ``_parent`` and keeps a reference to
+        # us: a cycle, which only a full garbage collection would free (the panels, their canvases and
+        # layers with it), not the end of the last reference to the dock
+        vars(self).pop("_parent", None)
 
     @staticmethod
     def _drop_layers(layers) -> None:

@@ -158,3 +158,28 @@ def test_two_widgets_in_one_window_give_the_corner_back_once_both_panels_close(l
     qtbot.wait(100)
     assert window.corner(corner) == before
     viewer.window.remove_dock_widget(two)
+
+
+@pytest.mark.parametrize("how", ["button", "reopen", "x"])
+def test_closed_panels_are_freed_without_a_garbage_collection(ldcsr, qtbot, how):
+    """Closed panels (their button, a Run reopening them, their dock's 'x') go as soon as they close: the
+    CompareDock, its three canvases and what they drew are freed by their last reference, with Python's
+    garbage collector held off. Before: the last panels closed stayed alive, with their QtViewers and
+    layers, until a full collection (napari's at the window's close): each panel's model kept a lambda
+    of ours that held the dock, and napari's dock wrapper and the dock held each other (its ``setWidget``
+    sets itself as the widget's ``_parent``; Qt's wrapper keeps the widget it holds)."""
+    viewer, widget = ldcsr
+    src = _open_panels(viewer, widget, qtbot)
+    live = widget.live
+    dock = weakref.ref(live.compare_dock)
+    canvases = [weakref.ref(q) for q in live.compare_dock.qt_viewers.values()]
+    close = {"button": lambda: live.compare_button.setChecked(False), "reopen": lambda: live.open_compare(src),
+             "x": lambda: live._dock.destroyOnClose()}[how]  # napari's title bar 'x' calls destroyOnClose
+    gc.disable()
+    try:
+        close()
+        qtbot.wait(100)  # Qt deletes napari's dock (deleteLater)
+        assert dock() is None and [c() for c in canvases] == [None] * 3
+    finally:
+        gc.enable()
+    assert (live.compare_dock is not None) == (how == "reopen")
