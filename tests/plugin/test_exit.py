@@ -42,8 +42,8 @@ SCRIPT = textwrap.dedent('''
     widget = LdcsrWidget(viewer, model_provider=lambda source: Slow() if when == "computing" else model)
     viewer.window.add_dock_widget(widget, name="LDCSR")
     # "done" waits for the whole view: a scene smaller than the canvas at zoom 4 (the lens computes
-    # all of it, a few tiles); "computing" needs a view of several tiles, one still computing at the end
-    side = 400 if when == "computing" else 96
+    # all of it, one tile); "computing" needs a view of several tiles, one still computing at the end
+    side = 400 if when == "computing" else 48
     scene = (np.random.default_rng(0).random((side, side, 3)) * 255).astype(np.uint8)
     widget.set_layer(viewer.add_image(scene, rgb=True, name="scene"))
     assert widget.live.set_live(True)
