@@ -12,8 +12,8 @@ can see hold:
 * ``lens``: the live lens's tile cache (bytes, tiles);
 * ``dask``: napari's opportunistic dask cache (``napari.utils._dask_utils._DASK_CACHE``, a
   ``cachey.Cache``: bytes held / its bound, entries);
-* ``gdal``: GDAL's block cache (used / its bound: ``ldcsr_core.geo.gdal_cache.gdal_cache_used``, ``gdal_cache_bytes``;
-  the libgdal rasterio loaded);
+* ``gdal``: GDAL's block cache (``GDALGetCacheUsed64`` / ``GDALGetCacheMax64`` of the libgdal
+  rasterio loaded);
 * ``heap``: glibc's ``mallinfo2`` (bytes in use by malloc / free bytes kept in its heaps, all
   arenas; mmapped blocks counted as in use).
 
@@ -46,6 +46,18 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _libgdal():
+    with open("/proc/self/maps") as f:
+        for line in f:
+            p = line.split()[-1]
+            if "libgdal" in os.path.basename(p) and ".so" in p:
+                lib = ctypes.CDLL(p)
+                lib.GDALGetCacheUsed64.restype = ctypes.c_int64
+                lib.GDALGetCacheMax64.restype = ctypes.c_int64
+                return lib
+    return None
 
 
 class _Mallinfo2(ctypes.Structure):
@@ -98,6 +110,7 @@ class Run:
         self.lens = self.widget.live.lens
         self.widget.live.live_box.setChecked(True)
         assert self.lens.enabled and self.lens.layer is self.layer
+        self.gdal = _libgdal()
         print(f"canvas (h, w) = {tuple(self.viewer.canvas.size)}; opened in {self.open_s:.2f} s; "
               f"levels {[tuple(d.shape) for d in self.layer.data]}", flush=True)
 
@@ -138,11 +151,10 @@ class Run:
 
         c = _DASK_CACHE.cache
         lens = self.lens.cache
-        from ldcsr_core.geo.gdal_cache import gdal_cache_bytes, gdal_cache_used
-
         gd = ""
-        if (gdal_used := gdal_cache_used()) is not None:
-            gd = f" gdal {gdal_used / 2**20:6.0f}/{gdal_cache_bytes() / 2**20:.0f} MB"
+        if self.gdal is not None:
+            gd = (f" gdal {self.gdal.GDALGetCacheUsed64() / 2**20:6.0f}/"
+                  f"{self.gdal.GDALGetCacheMax64() / 2**20:.0f} MB")
         used, free = heap_mb()
         return (f"lens {lens.nbytes / 2**20:5.0f} MB/{len(lens):3d} tiles  "
                 f"dask {c.total_bytes / 2**20:6.0f}/{c.available_bytes / 2**20:.0f} MB/{len(c.data):4d} entries "

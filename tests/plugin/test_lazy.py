@@ -8,7 +8,7 @@ import pytest
 rasterio = pytest.importorskip("rasterio")
 from rasterio.transform import from_origin  # noqa: E402
 
-from napari_ldcsr.io._lazy import RasterLevel, lazy_layer_data, window_reader  # noqa: E402
+from napari_ldcsr.io._lazy import RasterLevel, lazy_layer_data  # noqa: E402
 from napari_ldcsr.io._reader import layer_data_from_geotiff  # noqa: E402
 from tests.plugin.lens_wait import wait_for_view
 
@@ -158,30 +158,6 @@ def test_big_scene_bounds_gdal_block_cache(big_tif, gdal_cache, monkeypatch):
     set_gdal_config("GDAL_CACHEMAX", 2**30)
     lazy_layer_data(path)
     assert gdal_cache() == 2**30
-
-
-def test_a_file_read_whole_leaves_a_lazy_layer_s_blocks_in_gdal_s_cache(big_tif, gdal_cache, tmp_path):
-    """A big scene open lazily, panned over, then a smaller GeoTIFF opened (read whole by the eager reader):
-    the lazy layer's decoded blocks stay in GDAL's block cache (panning back decodes none again), the
-    cache's bound stays napari's and the file read whole leaves none of its own there. Before, the whole read
-    lowered the process's bound to 1 MB while it read: the lazy layer lost every block it had cached."""
-    from ldcsr_core.geo.gdal_cache import gdal_cache_used
-
-    if gdal_cache_used() is None:
-        pytest.skip("rasterio's libgdal is not a shared library of this process")
-    path, full = big_tif
-    small = tmp_path / "small.tif"
-    with rasterio.open(small, "w", driver="GTiff", height=900, width=1000, count=3, dtype="uint8") as dst:
-        dst.write(np.moveaxis(full[:900, :1000], -1, 0))  # striped: a few rows a block
-    (levels, _, _), = lazy_layer_data(path)
-    level, bound = window_reader(levels[0]), gdal_cache()  # read here (napari's dask threads: a handle each)
-    view = level[512:1536, 1024:2048]  # a screen of the lazy layer: 16 blocks decoded
-    kept = gdal_cache_used()
-    (data, _, _), = layer_data_from_geotiff(small)
-    assert np.array_equal(data, full[:900, :1000]) and gdal_cache() == bound
-    assert gdal_cache_used() == kept  # none of its blocks, all of the lazy layer's
-    assert np.array_equal(level[512:1536, 1024:2048], view)
-    assert gdal_cache_used() == kept  # panned back: nothing decoded again
 
 
 @pytest.mark.parametrize("count", [3, 4])

@@ -8,38 +8,26 @@ as *bytes* (``Env(GDAL_CACHEMAX=256)`` is a 256-byte cache, i.e. none, for the w
 each ``Env`` puts back the value it found on entry, so two overlapping runs in two threads left
 the process with the inner run's value for good.
 
-A GeoTIFF read whole (:func:`read_bands`) keeps none of its blocks there and leaves the cache alone (its
-bound, the blocks other datasets keep there: a lazy layer's, QGIS's layers'): it is read through a second
-handle on the file opened with GDAL's per-dataset ``NUM_THREADS``, whose GTiff driver then decodes a read
-of all of it block by block straight into the result (GDAL >= 3.6, ``GTiffDataset::MultiThreadedRead``).
+A file read whole (:func:`read_bands`) goes through that cache too: GDAL keeps the blocks it decodes
+there, up to a copy of the whole file next to the pixels read; it reads with a small cache instead.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
 
-__all__ = ["bounded_gdal_cache", "lower_gdal_cache", "gdal_cache_bytes", "gdal_cache_used", "read_bands",
-           "WHOLE_READ_THREADS"]
+__all__ = ["bounded_gdal_cache", "lower_gdal_cache", "gdal_cache_bytes", "read_bands", "WHOLE_READ_CACHE_BYTES"]
 
 _lock = threading.Lock()
 _holders = 0  # blocks inside bounded_gdal_cache, all threads together
 _found: int | None = None  # the bound the first of them found (None: it did not lower it)
 _made: int | None = None  # the bound it set
-#: GDAL's threads (its global pool) decoding a GeoTIFF read whole (:func:`read_bands`): with more than one,
-#: its GTiff driver decodes the blocks of a read of the whole file straight into the result.
-WHOLE_READ_THREADS = 2
-_pool = {"started": False, "forked": False}  # by a read of this process or its parent; this is a fork since
-
-
-def _forked() -> None:
-    _pool["forked"] = _pool["started"]
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forked)
+#: GDAL's block cache bound while a file is read whole (:func:`read_bands`): a 6000² RGB GeoTIFF, striped,
+#: tiled, deflate or 16-bit, then peaks at 1.00-1.02 times its pixels, not 2.0 (its decoded blocks kept in
+#: a cache of 5 % of the RAM), and is read no slower (GDAL decodes each block once into the result).
+WHOLE_READ_CACHE_BYTES = 2**20
 
 
 def gdal_cache_bytes() -> int:
@@ -47,28 +35,6 @@ def gdal_cache_bytes() -> int:
     from rasterio.env import get_gdal_config
 
     return int(get_gdal_config("GDAL_CACHEMAX"))  # rasterio returns GDALGetCacheMax64 for this key
-
-
-def gdal_cache_used() -> int | None:
-    """Bytes GDAL's block cache holds now (``GDALGetCacheUsed64`` of the libgdal rasterio loaded; None
-    where that is no shared library of this process): for tests and benchmarks."""
-    lib = _libgdal()
-    return None if lib is None else int(lib.GDALGetCacheUsed64())
-
-
-@functools.lru_cache(maxsize=1)
-def _libgdal():
-    import ctypes
-
-    import rasterio  # noqa: F401 - loads its libgdal
-
-    with open("/proc/self/maps") as f:
-        names = sorted({p for p in (line.split()[-1] for line in f) if "libgdal" in os.path.basename(p) and ".so" in p})
-    if not names:
-        return None
-    lib = ctypes.CDLL(names[0])
-    lib.GDALGetCacheUsed64.restype = ctypes.c_int64
-    return lib
 
 
 def lower_gdal_cache(nbytes: int) -> int:
@@ -116,50 +82,14 @@ def bounded_gdal_cache(nbytes: int):
 
 
 def read_bands(src, win=None):
-    """``src``'s bands (an open rasterio dataset) in window ``win`` (None: whole). A GeoTIFF read whole keeps
-    none of its blocks in GDAL's block cache (:func:`_whole_geotiff`: its pixels once, the cache as it was),
-    a PNG's with GDAL_PNG_WHOLE_IMAGE_OPTIM=NO (GDAL 3.10+ decodes a whole PNG into a buffer of its own, then
-    copies it out; without, row by row into the result, no slower)."""
+    """``src``'s bands (an open rasterio dataset) in window ``win`` (None: whole). A whole read runs in a
+    :func:`bounded_gdal_cache` of :data:`WHOLE_READ_CACHE_BYTES` (the blocks it decodes are not kept: its
+    pixels once), a PNG's with GDAL_PNG_WHOLE_IMAGE_OPTIM=NO (GDAL 3.10+ decodes a whole PNG into a buffer
+    of its own, then copies it out; without, row by row into the result, no slower)."""
     import rasterio
 
-    if win is None and (whole := _whole_geotiff(src)) is not None:
-        return whole
-    if getattr(src, "driver", None) != "PNG":
-        return src.read(window=win)
-    with rasterio.Env(GDAL_PNG_WHOLE_IMAGE_OPTIM="NO"):
-        return src.read(window=win)
-
-
-def _whole_geotiff(src):
-    """All bands of ``src``'s GeoTIFF, read through a second handle on it opened with ``NUM_THREADS``
-    (:data:`WHOLE_READ_THREADS`) and its open options: GDAL's GTiff driver then decodes a read of all of it
-    block by block into the result, none kept in the block cache. None where that does not apply: another
-    driver, a file of one block (nothing for threads to share: read as before), a process forked after GDAL's pool of
-    threads started (the fork has its pool but not its threads: a read would wait for ever), a file at
-    that path that is not the one ``src`` opened (gone or replaced since: ``src`` reads it), a read that
-    failed (GDAL's threads say a damaged block less plainly: ``src`` reads it again, and says that)."""
-    import warnings
-
-    import rasterio
-
-    from .read_failures import gdal_errors
-
-    ds = getattr(getattr(src, "read", None), "__self__", None)  # a proxy's (nodata, CRS) dataset
-    if getattr(ds, "driver", None) != "GTiff" or getattr(ds, "mode", None) != "r" or _pool["forked"]:
-        return None
-    if all(h >= ds.height and w >= ds.width for h, w in ds.block_shapes):
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            other = rasterio.open(ds.name, driver="GTiff", **{**ds.options, "NUM_THREADS": WHOLE_READ_THREADS})
-    except gdal_errors():
-        return None
-    with other:
-        if other.profile != ds.profile:
-            return None
-        _pool["started"] = True
-        try:
-            return other.read()
-        except gdal_errors():  # a damaged file: ``src`` reads it again and says which block, in plain words
-            return None
+    with bounded_gdal_cache(WHOLE_READ_CACHE_BYTES) if win is None else contextlib.nullcontext():
+        if getattr(src, "driver", None) != "PNG":
+            return src.read(window=win)
+        with rasterio.Env(GDAL_PNG_WHOLE_IMAGE_OPTIM="NO"):
+            return src.read(window=win)
