@@ -216,12 +216,12 @@ def test_spread_calibration_rewards_disagreement_where_the_mean_is_wrong():
 
 
 def test_the_pair_losses_run_two_chains_per_image_only_when_asked(image_dir, tmp_path):
+    from ldcsr_core.training.data import MultiScaleCrops, load_images
     from ldcsr_core.training.train import Trainer, to_tensor
     init = tmp_path / "init.safetensors"
     ldcsr_core.save_model(ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=3, device="cpu"), init,
                           name="t", version="1")
-    lr_u8, hr_u8 = Trainer(image_dir, tmp_path / "a.safetensors", init=str(init), lr_size=16, scale_range=(2.0, 2.0),
-                           device="cpu").data.batch(2)
+    lr_u8, hr_u8 = MultiScaleCrops(load_images(image_dir), lr_size=16, scale_range=(2.0, 2.0)).batch(2)  # no Trainer
     lr, hr = to_tensor(lr_u8, "cpu"), to_tensor(hr_u8, "cpu")
     for es, spread in ((0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)):
         t = Trainer(image_dir, tmp_path / "b.safetensors", init=str(init), lr_size=16, scale_range=(2.0, 2.0),
