@@ -49,7 +49,10 @@ def _child(spec: dict) -> dict:
     if spec["model"] == "official-default":
         model = ldcsr_core.build_model(official_default_config(), seed=0)
     else:  # the engine, not the weights, is compared: the v1 model on both sides where v1 is named
-        from ldcsr_core.builtin_models import default_model_path
+        try:
+            from ldcsr_core.builtin_models import default_model_path
+        except ImportError:  # a baseline before e807fc1, where the rule was in checkpoints
+            from ldcsr_core.checkpoints import default_model_path
         v1 = default_model_path().parent / "ldcsr-compact-rsscn7-v1.safetensors"
         model = ldcsr_core.load_model(str(v1) if v1.is_file() else None, device="cpu")
     t_loaded = time.perf_counter()
@@ -155,6 +158,10 @@ def main():
                   for m, size, sc in (c.split(":") for c in a.row2.split(","))]
     sides = [t for t in ("base", "now") if t in trees]
 
+    def add(row):  # printed as soon as measured: a long run stopped early keeps its finished rows
+        rows.append(row)
+        print(f"| {row[0]} | {row[1]} |", flush=True)
+
     def fmt(xs):
         return "/".join(f"{x:.2f}" for x in xs)
 
@@ -168,7 +175,7 @@ def main():
             for j, t in enumerate(sides):
                 win, up = med(res[2 * j]), med(res[2 * j + 1])
                 cells.append(f"{t}: {win:.2f} / {up:.2f} s ({up / win:.2f}×)")
-            rows.append((f"shipped, {mode}, 512² ×4, one window / default upscale", " | ".join(cells)))
+            add((f"shipped, {mode}, 512² ×4, one window / default upscale", " | ".join(cells)))
     def row2():
         if "base" not in trees:
             return
@@ -177,7 +184,7 @@ def main():
             res = R.alternate([("base", spec), ("now", spec)])
             raw[f"row2-{mode}-{out[1]}x{out[0]}-{s}"] = res
             b, n = med(res[0]), med(res[1])
-            rows.append((f"shipped, {mode}, {out[1]}×{out[0]} ×{s:g} (upscale), base vs now",
+            add((f"shipped, {mode}, {out[1]}×{out[0]} ×{s:g} (upscale), base vs now",
                          f"{b:.2f} vs {n:.2f} s = {b / n:.2f}× (runs {fmt(r['seconds'] for r in res[0])} vs "
                          f"{fmt(r['seconds'] for r in res[1])}){cpu_note(res[0], res[1])}"))
 
@@ -187,7 +194,7 @@ def main():
             res = R.alternate([("now", {**spec, "kind": "window"}), ("now", {**spec, "kind": "upscale", "compare": True})])
             raw[f"row3-{mode}"] = res
             win, up = med(res[0]), med(res[1])
-            rows.append((f"shipped, {mode}, 2048² ×4, one window / upscale (now)",
+            add((f"shipped, {mode}, 2048² ×4, one window / upscale (now)",
                          f"{win:.2f} / {up:.2f} s ({up / win:.2f}×), PSNR tiled vs window "
                          f"{med(res[1], 'psnr_vs_window_db'):.1f} dB, peak RSS upscale "
                          f"{med(res[1], 'peak_rss_mib'):.0f} MiB (one window {med(res[0], 'peak_rss_mib'):.0f} MiB)"))
@@ -199,7 +206,7 @@ def main():
         res = R.alternate([("base", spec), ("now", spec)])
         raw["row4"] = res
         b, n = med(res[0]), med(res[1])
-        rows.append(("official arch SR path 128→512 ×4, base vs now",
+        add(("official arch SR path 128→512 ×4, base vs now",
                      f"{b:.2f} vs {n:.2f} s = {b / n:.2f}× (runs {fmt(r['seconds'] for r in res[0])} vs "
                      f"{fmt(r['seconds'] for r in res[1])}){cpu_note(res[0], res[1])}"))
     def row5():
@@ -209,15 +216,12 @@ def main():
         raw["row5"] = res
         for j, t in enumerate(sides):
             extra = med(res[j], 'load_s') + med(res[j], 'first_call_s') - med(res[j])
-            rows.append((f"load_model + first call vs warm call ({t}, fast 512² ×2.5)",
+            add((f"load_model + first call vs warm call ({t}, fast 512² ×2.5)",
                          f"load_model {med(res[j], 'load_s'):.2f} s + first call {med(res[j], 'first_call_s'):.2f} s"
                          f" vs warm {med(res[j]):.2f} s: +{extra:.2f} s over a warm call (before that, "
                          f"importing numpy + torch {med(res[j], 'import_s'):.2f} s)"))
     for k in only:
-        n0 = len(rows)
         {1: row1, 2: row2, 3: row3, 4: row4, 5: row5}[k]()
-        for case, fig in rows[n0:]:
-            print(f"| {case} | {fig} |", flush=True)
     print(f"threads {a.threads}, repeat {a.repeat}, trees {', '.join(f'{k}={v}' for k, v in trees.items())}")
     print("| case | figures |\n|---|---|")
     for case, fig in rows:
