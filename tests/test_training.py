@@ -15,7 +15,9 @@ from ldcsr_core.training.evaluate import evaluate, format_table
 from ldcsr_core.training.metrics import border_crop, hf_energy, hf_ratio, psnr, ssim
 
 from suite_helpers import require_shared
-from tests.test_training_runs import _suite_thread_count  # noqa: F401  (its Trainers and models on LDCSR_THREADS)
+
+
+pytestmark = pytest.mark.usefixtures("suite_thread_count")  # tests/conftest.py: its Trainers on LDCSR_THREADS
 
 
 @pytest.fixture(scope="module")

@@ -22,15 +22,7 @@ from ldcsr_core.config import tiny_test_config
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _suite_thread_count():
-    """The module's Trainers run on the suite's fixed count (LDCSR_THREADS), as train() runs them: a
-    Trainer made directly took torch's default, every core, and two pytest-xdist workers each on all
-    of a 2-core machine's cores spun on each other (its runs 3-6× as long on a loaded machine)."""
-    from ldcsr_core.threads import fixed_count
-
-    with fixed_count():
-        yield
+pytestmark = pytest.mark.usefixtures("suite_thread_count")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
