@@ -370,11 +370,12 @@ def test_a_sidecar_that_cannot_be_put_back_stays_set_aside_and_the_others_go_bac
                                                                                   caplog):
     """--overwrite whose raster rename fails (EIO), or one killed before it, over an output with its .aux.xml and
     .ovr: where the old .aux.xml cannot be put back (EIO injected), the .ovr still is, a warning names the .aux.xml
-    and where it is left (its .oldN, beside the part file, emptied, which stay), and the next write of the output
-    puts it back: the old output whole again. Before: the run's put-back stopped at the .aux.xml (the old image
+    and where it is left (its .oldN, beside the part file, emptied, and its marker, which stay), and the next write
+    of the output puts it back: the old output whole again. Before: the run's put-back stopped at the .aux.xml (the old image
     kept neither sidecar, and their copies went with its part file), and the clean-up's removed the .aux.xml's
-    only copy with the dead run's files."""
+    only copy with the dead run's files; until 2026-12-07 the part's marker went (test_sidecar_put_back_fat)."""
     from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo.sidecars import _file_key
 
     out = tmp_path / "o.tif"
     old = {"o.tif": Path(rasters["gray"]).read_bytes(), "o.tif.aux.xml": b"<PAMDataset>old</PAMDataset>",
@@ -408,7 +409,10 @@ def test_a_sidecar_that_cannot_be_put_back_stays_set_aside_and_the_others_go_bac
         now = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim}
         [aside] = [n for n in now if n.endswith(".old0")]
         [part] = [n for n in now if n.endswith(files.PART_SUFFIX)]
-        assert now == {"o.tif": old["o.tif"], "o.tif.ovr": old["o.tif.ovr"], aside: old["o.tif.aux.xml"], part: b""}
+        marker = f"{part}.new"  # naming the old image, as long as a sidecar of it is set aside (FAT: _put_back_of)
+        assert now == {"o.tif": old["o.tif"], "o.tif.ovr": old["o.tif.ovr"], aside: old["o.tif.aux.xml"], part: b"",
+                       marker: now.get(marker)}
+        assert now[marker].decode().split("\n")[1] == _file_key(out)
         assert (f"o.tif.aux.xml not put in place: Input/output error; it is left as {aside}, which the next write "
                 "of o.tif tries again (or rename it to o.tif.aux.xml yourself)") in caplog.text
         rio_io.clear_stale_parts(out)  # the next write of o.tif, the file system well again

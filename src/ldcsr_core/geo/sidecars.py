@@ -51,8 +51,8 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     (``.new``: which file the part is), made first whether or not either image has sidecars, tells another run's
     clean-up what is this one's while it lives (all of it) and, if it dies between its renames, whether ``path`` is the
     new image: its sidecars go beside it, the old one's are removed (:func:`clear_stale_parts`). One that cannot be
-    renamed, of either image, stays where it is (with the part or its marker), said in a warning: the next run tries
-    again (:func:`_put_all`)."""
+    renamed, of either image, stays where it is (with the part and its marker, or the marker), said in a warning: the
+    next run tries again (:func:`_put_all`)."""
     sides = [(Path(f"{part}{s}"), Path(f"{path}{s}"), Path(f"{part}.old{i}")) for i, s in enumerate(SIDECARS)]
     for _, theirs, _ in sides:  # (.oldN: no longer than the part's .aux.xml, which fits)
         if os.path.isdir(theirs) and not os.path.islink(theirs):  # a folder is never replaced
@@ -71,8 +71,8 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     except BaseException:
         if os.path.lexists(part) or not _is_file(path, key):  # not renamed (its part there: not by the key, which an old
             # image of one size, ends and time shares on FAT; not an interrupt just after it): the old file keeps its own
-            _put_all(aside, path)  # (one left keeps the part: _remove_part)
-            marker.unlink(missing_ok=True)
+            if not _put_all(aside, path):  # (one left keeps the part, emptied, and the marker: _remove_part)
+                marker.unlink(missing_ok=True)
             raise
         _settle(path, ours, aside, marker)
         _drop_kept(kept, path)
@@ -249,7 +249,8 @@ def _put_back(mine: Path, theirs: Path) -> None:
 def _remove_part(part: Path) -> None:
     """Remove a part file that will not be renamed, and its sidecars; but what a failed put-back left stays for the
     next run's (:func:`_put_all`): a part with a set-aside sidecar left (``.oldN``, the old image's only copy) stays,
-    emptied (it tells that run the old image was not replaced), as do the sidecars of one renamed, its marker left."""
+    emptied (it tells that run the old image was not replaced), with its marker (which names that image: on FAT the
+    one thing that does, :func:`_put_back_of`), as do the sidecars of one renamed, its marker left."""
     if any(os.path.lexists(f"{part}.old{i}") for i in range(len(SIDECARS))):
         _empty(part)
         gone = _sidecars(part)
@@ -299,9 +300,10 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
     where it is (renamed, or linked and left), the new image's (its marker, ``.new``, names that file), unless its
     writer is alive (it still locks that file: its own put-back comes next; nothing of it is removed, nor the old
     image's sidecars it set aside). Only beside that very image: one deleted since, or another moved to its name, gets
-    none (removed with the part). One that cannot be put back stays where it is, with its part (emptied) or marker,
-    for the next run (:func:`_put_all`). The part files are listed once, and only what that listing judged stale is
-    removed: a live run's renamed since is no dead run's."""
+    none (removed with the part). One that cannot be put back stays where it is, with its part (emptied) and marker
+    (which names the old image: :func:`_put_back_of`), or its marker, for the next run (:func:`_put_all`). The part
+    files are listed once, and only what that listing judged stale is removed: a live run's renamed since is no dead
+    run's."""
     path = Path(path)
     left, stale = [], files.stale_parts(path)
     for part in stale:
@@ -315,9 +317,9 @@ def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
             aside = [(old, theirs) for old, theirs in aside
                      if ctime is not None and (_set_aside_since(old, ctime) or same and os.path.lexists(old))]
             kept = _put_all(aside, path)
-            if kept:  # the part stays with them, for the next run's put-back
+            if kept:  # the part and its marker stay with them, for the next run's put-back
                 _empty(part)
-                left += [part, *kept]
+                left += [part, Path(f"{part}{_MARKER}"), *kept]
         renamed = Path(str(part)[:-len(_MARKER)])
         if part.name.endswith(files.PART_SUFFIX + _MARKER):  # (its part renamed, or linked and left: the same file)
             try:  # (none where its part is there but not at path: not renamed, whatever its digest says)

@@ -1,0 +1,67 @@
+"""An old image's sidecar that a write on a FAT, exFAT or FUSE disk could not put back, and the next run's put-back."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from ldcsr_core import files
+from ldcsr_core.errors import RasterIOError
+from ldcsr_core.geo import raster_io as rio_io
+
+from .test_sidecar_handover import OLD, _killed_over_an_old_image, _left, _mountinfo, _remounted_then_cleared
+
+
+@pytest.mark.parametrize("killed", [False, True])
+def test_a_sidecar_not_put_back_on_fat_goes_back_beside_the_old_image_after_a_remount(rasters, tmp_path, monkeypatch,
+                                                                                     killed):
+    """An --overwrite on FAT over an image with its .aux.xml and .ovr whose raster rename fails (EIO), or one killed
+    before it and the next run's clean-up, where the old .aux.xml cannot be put back once (EIO): it stays set aside
+    with its part and the part's marker, which names the old image; the disk remounted (the image renumbered, its
+    change time now), the next run's clean-up knows the image by that marker and puts the .aux.xml back: the old image
+    whole. Before: the failed put-back removed the marker (the run's own, or the clean-up's with the dead run's
+    files), so the next clean-up went by change times alone, the image's now the later (on exFAT and FUSE a
+    sidecar's is its modification time, remount or not), and removed the old .aux.xml, its only copy."""
+    from ldcsr_core import file_names
+    from ldcsr_core.geo.sidecars import _file_key
+
+    disk = tmp_path / "disk"
+    out = disk / "o.tif"
+    disk.mkdir()
+    link, replace, renumbers = os.link, os.replace, file_names.renumbers_files
+    info = _mountinfo(tmp_path, "vfat", disk)
+
+    def failing(call):
+        def fails(src, dst, **kw):
+            if Path(dst) == Path(f"{out}.aux.xml") or (not killed and Path(dst) == out):
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return call(src, dst, **kw)
+        return fails
+
+    if killed:
+        old = _killed_over_an_old_image(rasters, out)
+    else:
+        old = Path(rasters["gray"]).read_bytes()
+        out.write_bytes(old)
+        for side, data in OLD.items():
+            Path(f"{out}{side}").write_bytes(data)
+    with monkeypatch.context() as m:
+        m.setattr(file_names, "renumbers_files", lambda path, mountinfo=info: renumbers(path, mountinfo))
+        m.setattr(os, "link", failing(link))
+        m.setattr(os, "replace", failing(replace))
+        if killed:
+            rio_io.clear_stale_parts(out)
+        else:
+            with pytest.raises(RasterIOError, match="Input/output error"):
+                rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    now = _left(disk)
+    [part] = [n for n in now if n.endswith(files.PART_SUFFIX)]
+    marker = f"{part}.new"
+    assert now == {"o.tif": old, "o.tif.ovr": OLD[".ovr"], f"{part}.old0": OLD[".aux.xml"], part: b"",
+                   marker: now.get(marker)}
+    assert now[marker].decode().split("\n")[1] == _file_key(out)  # the old image, still there
+    _remounted_then_cleared(out, "vfat", tmp_path, monkeypatch)
+    assert _left(disk) == {"o.tif": old, **{f"o.tif{side}": data for side, data in OLD.items()}}
