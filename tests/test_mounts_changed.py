@@ -3,8 +3,12 @@ cpu levels): opened once whichever threads look first at once, in a forked child
 
 import os
 import re
+import shutil
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +155,60 @@ def test_a_look_while_another_thread_polls_the_watch_answers(fresh):
         answers.append(e)
     other.join(10)
     assert answers and set(answers) <= {True, False}, answers[-1]
+
+
+def test_a_watch_whose_number_another_file_took_is_opened_again(fresh, tmp_path):
+    """Someone closes the watch's descriptor and the next file opened takes its number (dup2: both at once): the
+    next look answers a change and drops the watch, leaving that file open, and the one after opens a new watch.
+    Before: the look polled the other file, which never has an exceptional condition: False at every look from then
+    on, whatever was mounted (review31a: a tmpfs mounted under unshare -m never seen)."""
+    assert mounts.mounts_changed() is True
+    fd = mounts._WATCH[1]
+    (tmp_path / "other").write_bytes(b"other")
+    with open(tmp_path / "other", "rb") as f:
+        os.dup2(f.fileno(), fd)
+    try:
+        assert mounts.mounts_changed() is True
+        assert os.pread(fd, 5, 0) == b"other"  # not closed by the watch
+        assert mounts.mounts_changed() is True and mounts._WATCH[1] != fd  # a new watch: its first look
+        assert mounts.mounts_changed() is False
+    finally:
+        os.close(fd)
+    assert set(_watches()) - fresh == {mounts._WATCH[1]}
+
+
+REUSED_THEN_MOUNTED = """
+import os, subprocess, sys
+from ldcsr_core import mounts
+mounts.mounts_changed()
+fd = mounts._WATCH[1]
+os.close(fd)  # someone closes it, and the next file opened takes its number
+f = open(os.devnull, "rb")
+assert f.fileno() == fd
+looks = []
+for folder in sys.argv[1:]:
+    if subprocess.run(["mount", "-t", "tmpfs", "none", folder]).returncode:
+        sys.exit(3)
+    looks += [mounts.mounts_changed(), mounts.mounts_changed(), mounts.mounts_changed()]
+print(looks)
+"""
+
+
+@pytest.mark.skipif(not shutil.which("unshare") or not shutil.which("mount") or os.geteuid() != 0,
+                    reason="needs root's unshare -m (a private mount namespace)")
+def test_mounts_after_the_watch_s_number_was_reused_are_seen(tmp_path):
+    """As above in a private mount namespace, where tmpfs are mounted after the watch's number went to another
+    file: the first mount is answered (the watch dropped, then opened again: its first look), and so is the next
+    one. Before: [False] * 6, the mounts never seen."""
+    if subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode:
+        pytest.skip("unshare -m not allowed here")
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        folder.mkdir()
+    src = str(Path(mounts.__file__).resolve().parents[1])
+    p = subprocess.run(["unshare", "-m", sys.executable, "-c", REUSED_THEN_MOUNTED, *map(str, folders)],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": src}, timeout=120)
+    if p.returncode == 3:
+        pytest.skip("tmpfs cannot be mounted here")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[0] == str([True, True, False, True, False, False])

@@ -58,15 +58,17 @@ def mounts_changed() -> bool:
     """Whether this process's mounts changed since the last call (the kernel marks an open
     ``/proc/self/mountinfo`` with an exceptional condition at each mount or unmount: a few µs, where
     reading it takes ~0.5 ms); True at the first call; False where it cannot be opened. Threads
-    calling it first at once open it once (:data:`_WATCH_LOCK`); later calls only poll it."""
+    calling it first at once open it once (:data:`_WATCH_LOCK`); later calls poll it, and check that its
+    descriptor is still that file (:func:`_is_watch`)."""
     watch = _WATCH  # one look: another thread may replace it
     if watch and watch[0] == os.getpid():
         try:  # poll, not select: a process with many files open has it at a descriptor >= 1024
             events = [ev for _, ev in watch[2].poll(0)]
         except (OSError, RuntimeError):  # (RuntimeError: another thread's poll of it under way, which CPython refuses)
             return True
-        if any(ev & select.POLLNVAL for ev in events):  # closed by someone else: opened again next time
-            _drop_watch(watch)
+        if not _is_watch(watch):  # closed by someone else (POLLNVAL), or its number another file's since (no event,
+            _drop_watch(watch)  # ever): opened again next time, a change to be safe (os.fstat: ~1 us a look)
+            return True
         return any(ev & (select.POLLPRI | select.POLLERR | select.POLLNVAL) for ev in events)
     return _open_watch()
 
@@ -102,15 +104,24 @@ def _drop_watch(watch: tuple) -> None:
             _WATCH = ()
 
 
-def _close_copy(watch: tuple) -> None:
-    """Close a forked child's copy of its parent's watch (the parent's own stays open), if that
-    descriptor is still the mountinfo it was (not a number reused for another file since)."""
+def _is_watch(watch: tuple) -> bool:
+    """Whether ``watch``'s descriptor is still open on the mountinfo it was (not closed by someone else, nor its
+    number reused for another file since)."""
     try:
         st = os.fstat(watch[1])
-        if (st.st_dev, st.st_ino) == watch[3]:
-            os.close(watch[1])
     except OSError:
-        pass
+        return False
+    return (st.st_dev, st.st_ino) == watch[3]
+
+
+def _close_copy(watch: tuple) -> None:
+    """Close a forked child's copy of its parent's watch (the parent's own stays open), if that
+    descriptor is still the mountinfo it was (:func:`_is_watch`)."""
+    if _is_watch(watch):
+        try:
+            os.close(watch[1])
+        except OSError:
+            pass
 
 
 def _forked() -> None:
