@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,64 @@ def test_a_sidecar_not_put_back_on_fat_goes_back_beside_the_old_image_after_a_re
     assert now[marker].decode().split("\n")[1] == _file_key(out)  # the old image, still there
     _remounted_then_cleared(out, "vfat", tmp_path, monkeypatch)
     assert _left(disk) == {"o.tif": old, **{f"o.tif{side}": data for side, data in OLD.items()}}
+
+
+@pytest.mark.parametrize("remounted", [False, True])
+def test_a_later_overwrite_s_image_of_the_same_size_ends_and_time_never_gets_the_old_image_s_sidecar(tmp_path,
+                                                                                                    monkeypatch,
+                                                                                                    remounted):
+    """On FAT: an --overwrite of o.tif (image A, with its .aux.xml) fails (EIO on the raster's rename and on the
+    .aux.xml's put-back): its part, marker (naming A) and .old0 stay; a second --overwrite writes B, uncompressed, of
+    the same scene (same size, header, nodata border: the same first and last 64 KiB, and a time within FAT's 2 s),
+    its clean-up's put-back of A's .aux.xml failing again; a remount, the next clean-up: B gets no .aux.xml (A's is
+    removed with the dead run's files). Also with a remount between the two writes (the stick plugged in again after
+    the error: A renumbered). Before: the marker, kept for the put-back, named a file B's size, ends and time share,
+    and A's statistics went beside B (review31c; with the remount between, review31d)."""
+    import numpy as np
+    from rasterio.transform import from_origin
+
+    from ldcsr_core import file_names
+    from ldcsr_core.geo.raster_io import GeoArray
+
+    disk = tmp_path / "disk"
+    out = disk / "o.tif"
+    disk.mkdir()
+    info = _mountinfo(tmp_path, "vfat", disk)
+    link, replace, renumbers = os.link, os.replace, file_names.renumbers_files
+
+    def image(inner):
+        a = np.zeros((1, 512, 512), np.uint8)
+        a[:, 200:300, 200:300] = inner
+        return GeoArray(a, from_origin(500000, 4000000, 10, 10), "EPSG:32633", nodata=0)
+
+    def failing(raster):
+        def wrap(call):
+            def fails(src, dst, **kw):
+                if Path(dst) == Path(f"{out}.aux.xml") or (raster and Path(dst) == out):
+                    raise OSError(errno.EIO, os.strerror(errno.EIO))
+                return call(src, dst, **kw)
+            return fails
+        return wrap
+
+    rio_io.write_raster(out, image(1), compress="none")
+    Path(f"{out}.aux.xml").write_bytes(b"<PAMDataset>statistics of A</PAMDataset>")
+    with monkeypatch.context() as m:
+        m.setattr(file_names, "renumbers_files", lambda path, mountinfo=info: renumbers(path, mountinfo))
+        m.setattr(os, "link", failing(True)(link))
+        m.setattr(os, "replace", failing(True)(replace))
+        with pytest.raises(RasterIOError, match="Input/output error"):
+            rio_io.write_raster(out, image(9), overwrite=True, compress="none")
+    if remounted:  # A renumbered: copied onto itself, the same bytes and times under another inode
+        number = out.stat().st_ino
+        shutil.copy2(out, disk / "copy")
+        os.replace(disk / "copy", out)
+        assert out.stat().st_ino != number
+    with monkeypatch.context() as m:
+        m.setattr(file_names, "renumbers_files", lambda path, mountinfo=info: renumbers(path, mountinfo))
+        m.setattr(os, "link", failing(False)(link))
+        m.setattr(os, "replace", failing(False)(replace))
+        rio_io.write_raster(out, image(2), overwrite=True, compress="none")
+    b = out.read_bytes()
+    assert int(rio_io.read_raster(out).data[0, 250, 250]) == 2  # B
+    _remounted_then_cleared(out, "vfat", tmp_path, monkeypatch)
+    assert _left(disk) == {"o.tif": b}

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -61,6 +62,7 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
     marker, aside, key = Path(f"{part}{_MARKER}"), [], _file_key(part)
     kept = _kept_now(path)  # of the image replaced (or an earlier one)
     replaced = any(os.path.lexists(theirs) for _, theirs, _ in sides)  # the image they describe, for _put_back_of
+    dead = _markers_naming(path, marker)  # of the image replaced: forgotten once it is (_forget_replaced)
     try:  # (always: the old image's set aside are this run's too, sidecars of the new or not)
         marker.write_text(f"{key}\n{_replaced_key(path)}" if replaced else key)
         for _, theirs, old in sides:
@@ -76,9 +78,37 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
             raise
         _settle(path, ours, aside, marker)
         _drop_kept(kept, path)
+        _forget_replaced(dead)
         raise
     _settle(path, ours, aside, marker)
     _drop_kept(kept, path)
+    _forget_replaced(dead)
+
+
+def _markers_naming(path: Path, own: Path) -> list[Path]:
+    """The markers of dead parts of ``path`` (a put-back that failed: :func:`_remove_part`) that name the image at
+    ``path`` now (:func:`_is_file`, as :func:`_put_back_of` knows it: renumbered by a remount or not), for
+    :func:`_forget_replaced`; not ``own``, this run's."""
+    found = []
+    for part in files.stale_parts(path):
+        if part != own and part.name.endswith(files.PART_SUFFIX + _MARKER) and os.path.lexists(
+                str(part)[:-len(_MARKER)]):  # (its part there: never renamed to path)
+            try:
+                was = part.read_text().split("\n")[1]
+            except (OSError, UnicodeDecodeError, IndexError):
+                continue
+            if was and _is_file(path, was):  # (the clean-up's rule, _put_back_of: a remount since renumbers it)
+                found.append(part)
+    return found
+
+
+def _forget_replaced(markers: list[Path]) -> None:
+    """Remove, once an ``--overwrite`` has replaced the image, the dead parts' markers that named it: the sidecars
+    they kept aside (``.oldN``) describe the image replaced, never the new one, which on FAT could share its size,
+    ends and time; without the marker the next clean-up goes by change times, and removes them."""
+    for m in markers:
+        with contextlib.suppress(OSError):
+            m.unlink()
 
 
 def _link_with_sidecars(part: Path, path: Path) -> None:
