@@ -146,19 +146,13 @@ def _refused_by_scan(source) -> list[str]:
     """The globals the checkpoint's pickle names (:func:`_pickle_globals`) that this torch does not allow,
     read without running it (for torch < 2.6, which stops at the first, and a pickle no torch lists); []
     when the file is no zip of a pickle that can be read so."""
-    import zipfile
-
     wo = torch._weights_only_unpickler  # torch's own lists: private, but in 2.3-2.5 (the user's from 2.4)
     allowed = {**getattr(wo, "_get_allowed_globals", dict)(), **getattr(wo, "_get_user_allowed_globals", dict)()}
+    data = _pickle_bytes(source)
     try:
-        _rewind(source)
-        with zipfile.ZipFile(source) as z:
-            pkl = next(n for n in z.namelist() if n.rpartition("/")[2] == "data.pkl")
-            names = _pickle_globals(z.read(pkl))
-    except Exception:  # noqa: BLE001 - a legacy (non-zip) file, a pickle pickletools cannot read: torch's word
+        names = _pickle_globals(data) if data is not None else set()
+    except Exception:  # noqa: BLE001 - a pickle pickletools cannot read: torch's word
         return []
-    finally:
-        _rewind(source)
     return sorted(n for n in names if n not in allowed)
 
 
@@ -191,6 +185,13 @@ def _pickle_globals(data: bytes) -> set[str]:
 def _pickle_protocol(source) -> int:
     """The protocol of the checkpoint's pickle (its first opcode, PROTO: torch.save's default is 2); 0 where it
     cannot be read so (a legacy, non-zip file)."""
+    head = _pickle_bytes(source, 2) or b""
+    return head[1] if len(head) == 2 and head[0] == pickle.PROTO[0] else 0
+
+
+def _pickle_bytes(source, size: int = -1) -> bytes | None:
+    """The checkpoint's pickle (its zip's ``data.pkl``; its first ``size`` bytes), the file rewound after; None
+    where it is no zip of one (a legacy file, a damaged zip)."""
     import zipfile
 
     try:
@@ -198,12 +199,11 @@ def _pickle_protocol(source) -> int:
         with zipfile.ZipFile(source) as z:
             pkl = next(n for n in z.namelist() if n.rpartition("/")[2] == "data.pkl")
             with z.open(pkl) as f:
-                head = f.read(2)
-    except Exception:  # noqa: BLE001 - (as _refused_by_scan)
-        return 0
+                return f.read(size)
+    except Exception:  # noqa: BLE001 - not a zip of a pickle: the callers' "cannot be read so"
+        return None
     finally:
         _rewind(source)
-    return head[1] if len(head) == 2 and head[0] == pickle.PROTO[0] else 0
 
 
 def _rewind(source) -> None:
