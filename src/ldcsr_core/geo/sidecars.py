@@ -87,18 +87,14 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
 
 def _markers_naming(path: Path, own: Path) -> list[Path]:
     """The markers of dead parts of ``path`` (a put-back that failed: :func:`_remove_part`) that name the image at
-    ``path`` now (:func:`_is_file`, as :func:`_put_back_of` knows it: renumbered by a remount or not), for
-    :func:`_forget_replaced`; not ``own``, this run's."""
+    ``path`` now, as the clean-up knows it (:func:`_put_back_of`), for :func:`_forget_replaced`; not ``own``, this
+    run's."""
     found = []
-    for part in files.stale_parts(path):
-        if part != own and part.name.endswith(files.PART_SUFFIX + _MARKER) and os.path.lexists(
-                str(part)[:-len(_MARKER)]):  # (its part there: never renamed to path)
-            try:
-                was = part.read_text().split("\n")[1]
-            except (OSError, UnicodeDecodeError, IndexError):
-                continue
-            if was and _is_file(path, was):  # (the clean-up's rule, _put_back_of: a remount since renumbers it)
-                found.append(part)
+    for marker in files.stale_parts(path):
+        part = Path(str(marker)[:-len(_MARKER)])
+        if marker != own and marker.name.endswith(files.PART_SUFFIX + _MARKER) and os.path.lexists(part) and (
+                _put_back_of(part, path)):  # (its part there: never renamed to path)
+            found.append(marker)
     return found
 
 
@@ -389,7 +385,7 @@ def _put_back_of(part: Path, path: Path) -> bool:
 
     try:
         was = Path(f"{part}{_MARKER}").read_text().split("\n")[1]
-    except (OSError, IndexError):  # no marker, or one without it (before 2026-12-07)
+    except (OSError, ValueError, IndexError):  # no marker, one not ours (not text), or one without it (before 2026-12-07)
         return False
     return bool(was) and renumbers_files(path) and _is_file(path, was)
 
