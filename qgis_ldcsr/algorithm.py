@@ -23,7 +23,7 @@ from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import adapted_note, band_order_note, shown_note
 from .parameters import add_parameters, help_html
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
-from .reopen import reopen_layers_of, sidecar_state
+from .reopen import reopen_layers_of, reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
 from .values import (band_choice, check_number, layer_crs, layer_nodata, layer_source, model_by_name, options_note,
                      shown_bands)
@@ -248,16 +248,23 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         elif feedback.isCanceled():  # after the last tile, while the file was finished: it is whole
             feedback.pushWarning(f"Cancelled after the last tile; the super-resolved raster was written: {dst} "
                                  f"({NOT_LOADED})")
+        if feedback.isCanceled():  # QGIS's task post-processes no cancelled run: its layers reopened all the same
+            reopen_on_main_thread(*self._written, self._projects(context))
+            self._written = None
         return {self.OUTPUT: dst, self.REPORT: report}
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - after the run, on QGIS's main thread
         if getattr(self, "_written", None):  # a layer open on the file the output replaced shows the new one
-            from qgis.core import QgsProject
-
-            # the context's project (the dialog's, a batch's, processing.run's: QGIS's own; a script's own
-            # QgsProject) and QGIS's, whose layers the QGIS window shows (a plugin's context may have no project)
-            reopen_layers_of(*self._written, (context.project(), QgsProject.instance()))
+            reopen_layers_of(*self._written, self._projects(context))
         return {}
+
+    @staticmethod
+    def _projects(context) -> tuple:
+        """The context's project (the dialog's, a batch's, processing.run's: QGIS's own; a script's own
+        QgsProject) and QGIS's, whose layers the QGIS window shows (a plugin's context may have no project)."""
+        from qgis.core import QgsProject
+
+        return context.project(), QgsProject.instance()
 
     def _mode(self, parameters, context) -> str:
         from ldcsr_core.rules import MODES

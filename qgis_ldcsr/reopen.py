@@ -9,6 +9,7 @@ statistics to ``NAME.aux.xml`` beside the new file, and a later layer took its c
 from __future__ import annotations
 
 import os
+import threading
 
 PAM = ".aux.xml"  # the sidecar GDAL writes when a dataset whose statistics it computed closes
 
@@ -76,6 +77,51 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
             del fresh
         layer.triggerRepaint()
     return len(layers)
+
+
+def reopen_on_main_thread(path: str, state: bytes | None, projects) -> None:
+    """:func:`reopen_layers_of` now on QGIS's main thread (``processing.run``), else queued to it, to run
+    once the event loop gets there: for a run cancelled after its raster was written (during the
+    quality report, or after the last tile), which QGIS's task counts as failed and then does not
+    post-process (``postProcessAlgorithm``, on the main thread, reopens the layers of a run that ends)."""
+    from functools import partial
+
+    from qgis.core import QgsApplication
+    from qgis.PyQt.QtCore import QThread
+
+    call = partial(reopen_layers_of, path, state, tuple(projects))
+    if QThread.currentThread() == QgsApplication.instance().thread():
+        call()
+    else:
+        _main_thread().call.emit(call)
+
+
+_MAIN: list = []  # the one _OnMainThread, made at the first call
+_MAIN_LOCK = threading.Lock()  # two runs at once may make it
+
+
+def _main_thread():
+    """The object that calls what is sent to it on QGIS's main thread."""
+    from qgis.core import QgsApplication
+    from qgis.PyQt.QtCore import QObject, pyqtSignal, pyqtSlot
+
+    class _OnMainThread(QObject):
+        call = pyqtSignal(object)
+
+        def __init__(self):
+            super().__init__()
+            self.call.connect(self._call)  # queued where emitted on another thread than this object's
+
+        @pyqtSlot(object)
+        def _call(self, fn):
+            fn()
+
+    with _MAIN_LOCK:
+        if not _MAIN:
+            obj = _OnMainThread()
+            obj.moveToThread(QgsApplication.instance().thread())  # made on a task's thread, pushed to the main one
+            _MAIN.append(obj)
+        return _MAIN[0]
 
 
 def _put_back(path: str, state: bytes | None) -> None:

@@ -306,3 +306,45 @@ def test_a_layer_of_the_output_through_a_link_whose_sidecar_an_earlier_layer_lef
         project.removeMapLayer(layer.id())
     later = QgsRasterLayer(str(link), "l", "gdal")
     assert later.renderer().redContrastEnhancement().maximumValue() <= top
+
+
+@pytest.mark.parametrize("when", ["during the quality report", "after the last tile"])
+def test_an_output_loaded_in_qgis_is_reopened_after_a_cancel_that_kept_the_new_raster(qgis_processing, scene,
+                                                                                      tiny_model_file, tmp_path, when):
+    """Run again to an output loaded in QGIS's project, as the dialog runs it, cancelled once the new raster was
+    written: the raster is replaced (the log says so) and QGIS's task, which counts the run as failed, calls no
+    postProcessAlgorithm. Test fails on main: the project's layer went on showing the raster the run replaced
+    (122 x 90 px for the new 183 x 135), as before the reopening of such layers."""
+    import rasterio
+    from qgis.core import QgsProcessingContext, QgsProject, QgsRasterLayer
+    from qgis_runs import _run_as_the_dialog_does
+
+    class Cancel(_Feedback):
+        def pushInfo(self, info):  # noqa: N802 - QGIS's name
+            super().pushInfo(info)
+            if info.startswith("Quality report:"):
+                self.cancel()
+
+        def setProgress(self, progress):  # noqa: N802 - QGIS's name
+            super().setProgress(progress)
+            if progress >= 100 and when == "after the last tile":
+                self.cancel()
+
+    out = tmp_path / "o.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, SCALE=2.0), feedback=_Feedback())
+    layer = QgsRasterLayer(str(out), "o", "gdal")
+    QgsProject.instance().addMapLayer(layer)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    report = {"QUALITY_REPORT": str(tmp_path / "q.json")} if when == "during the quality report" else {}
+    try:
+        ok, feedback = _run_as_the_dialog_does(_params(scene, out, tiny_model_file, SCALE=3.0, **report), Cancel(),
+                                               context=context)
+        assert not ok and feedback.warnings[-1].startswith("Quality report cancelled" if report else "Cancelled after")
+        with rasterio.open(out) as d:
+            size, bounds = (d.width, d.height), d.bounds
+        e = layer.extent()
+        assert (layer.width(), layer.height()) == size == (183, 135)
+        assert max(abs(a - b) for a, b in zip((e.xMinimum(), e.yMinimum(), e.xMaximum(), e.yMaximum()), bounds)) < 1e-6
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
