@@ -23,7 +23,7 @@ from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import adapted_note, band_order_note, shown_note
 from .parameters import add_parameters, help_html
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
-from .reopen import reopen_layers_of, reopen_on_main_thread, sidecar_state
+from .reopen import reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
 from .values import (band_choice, check_number, layer_crs, layer_nodata, layer_source, model_by_name, options_note,
                      shown_bands)
@@ -253,9 +253,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             self._written = None
         return {self.OUTPUT: dst, self.REPORT: report}
 
-    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - after the run, on QGIS's main thread
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - after the run (a model's step: on its thread)
         if getattr(self, "_written", None):  # a layer open on the file the output replaced shows the new one
-            reopen_layers_of(*self._written, self._projects(context))
+            reopen_on_main_thread(*self._written, self._projects(context))
         return {}
 
     @staticmethod

@@ -32,8 +32,8 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
     (:class:`~ldcsr_core.files.FileSet`, the output looked at once: the same file, a link to it, the
     same name). A layer keeps its style (bands, colours, opacity) when the new raster has the old
     one's band count, its stretch taken from the new pixels (:func:`_restretch`); otherwise it is
-    drawn as a new layer of the file is. On QGIS's main thread only (layers belong to it; elsewhere,
-    e.g. a model's step, nothing is done). Returns how many layers were reopened.
+    drawn as a new layer of the file is. On QGIS's main thread only (layers belong to it; elsewhere
+    nothing is done: :func:`reopen_on_main_thread` sends it there). Returns how many layers were reopened.
 
     A layer in no project (one a script holds, even in a layer tree or map canvas of its own) or in a
     project the run was not given cannot be found: QGIS keeps no list of every layer. Only a script
@@ -80,10 +80,10 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
 
 
 def reopen_on_main_thread(path: str, state: bytes | None, projects) -> None:
-    """:func:`reopen_layers_of` now on QGIS's main thread (``processing.run``), else queued to it, to run
-    once the event loop gets there: for a run cancelled after its raster was written (during the
-    quality report, or after the last tile), which QGIS's task counts as failed and then does not
-    post-process (``postProcessAlgorithm``, on the main thread, reopens the layers of a run that ends)."""
+    """:func:`reopen_layers_of` now on QGIS's main thread (``processing.run``, the dialog's post-processing),
+    else queued to it, to run once its event loop gets there: a model's step post-processed on the model's
+    thread, and a run cancelled after its raster was written (during the quality report, or after the
+    last tile), which QGIS's task counts as failed and does not post-process."""
     from functools import partial
 
     from qgis.core import QgsApplication

@@ -221,3 +221,36 @@ def test_a_model_given_by_its_option_number_is_that_option_as_a_number_or_as_tex
         assert loaded == [] and str(exc.value) == (f"LDCSR: Model 99 is no option's number (0 to {len(options) - 1}): "
                                                    f"give a model's name, one of {', '.join(options)}")
     assert not out.exists()
+
+
+def test_a_model_s_step_to_an_output_loaded_in_qgis_reopens_its_layer(qgis_processing, scene, tiny_model_file,
+                                                                        tmp_path):
+    """A model of the graphical modeler run as its dialog runs it (a task), its step writing again to an output
+    loaded in QGIS's project: the layer shows the new raster once the model has run, as after the algorithm's own
+    run. Test fails on main: the step's post-processing ran on the model's thread, where layers are not QGIS's
+    to reopen, and the layer went on showing the raster the step replaced (122 x 90 px for the new 183 x 135)."""
+    import time
+
+    from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProject, QgsRasterLayer
+
+    out = tmp_path / "o.tif"
+    qgis_processing.run(ALG, _params(scene, out, MODEL=str(tiny_model_file)), feedback=_Feedback())
+    layer = QgsRasterLayer(str(out), "o", "gdal")
+    QgsProject.instance().addMapLayer(layer)
+    context, feedback, done = QgsProcessingContext(), _Feedback(), []  # alive while the task runs
+    context.setProject(QgsProject.instance())
+    model = _model_of(_params(scene, "", SCALE=3.0, MODEL=str(tiny_model_file)))
+    task = QgsProcessingAlgRunnerTask(model, {"sr:result": str(out)}, context, feedback)
+    task.executed.connect(lambda ok, results: done.append(ok))
+    try:
+        QgsApplication.taskManager().addTask(task)
+        deadline = time.monotonic() + 120
+        while not done and time.monotonic() < deadline:
+            QgsApplication.processEvents()
+            time.sleep(0.01)
+        QgsApplication.processEvents()  # what the step sent to QGIS's main thread
+        assert done == [True]
+        with rasterio.open(out) as d:
+            assert (layer.width(), layer.height()) == (d.width, d.height) == (183, 135)
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
