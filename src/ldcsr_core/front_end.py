@@ -63,6 +63,9 @@ CONTROLS: dict[str, dict] = {
                   QGIS: "Raster ▸ Projections ▸ Warp (Reproject) to a projected CRS such as the UTM zone of its "
                         "centre, {utm}"},
     "orthorectify": {None: "e.g. gdalwarp", QGIS: "Raster ▸ Projections ▸ Warp (Reproject)"},
+    # a CRS given to a raster placed without one (QGIS's, set on the layer, is the output's: no file changed)
+    "assign crs": {None: "e.g. gdal_edit -a_srs EPSG:32633",
+                   QGIS: "in QGIS: Layer Properties ▸ Source, which the output gets"},
     "place": {None: "e.g. gdal_edit -a_ullr",
               QGIS: "Layer ▸ Georeferencer; Raster ▸ Georeferencer before QGIS 3.26"},
     # a singular geotransform corrected (or, where the front end can, removed)

@@ -186,11 +186,14 @@ def test_a_band_list_the_engine_refuses_names_the_bands_parameter(qgis_processin
                    "its centre, EPSG:32633)"),  # the layer lies at 12.5° E, 48.2° N
     ("gcps", "orthorectify it first, Raster ▸ Projections ▸ Warp (Reproject))"),
     ("crs only", "place it first, Layer ▸ Georeferencer; Raster ▸ Georeferencer before QGIS 3.26)"),
+    ("no crs", "has no CRS, so its pixel size is unknown: give a scale instead (or assign its CRS first, in QGIS: "
+               "Layer Properties ▸ Source, which the output gets)"),
 ])
 def test_a_target_pixel_size_refused_says_what_to_do_in_qgis(qgis_processing, tiny_model_file, tmp_path, how, said):
-    """A target pixel size on a layer in degrees, placed by control points or not placed at all.
-    Before: '(e.g. gdalwarp -t_srs EPSG:32633)', '(… e.g. gdalwarp)', '(… e.g. gdal_edit -a_ullr)', the
-    command line's tools; they still say so there."""
+    """A target pixel size on a layer in degrees, placed by control points, not placed at all or placed without
+    a CRS. Before: '(e.g. gdalwarp -t_srs EPSG:32633)', '(… e.g. gdalwarp)', '(… e.g. gdal_edit -a_ullr)', the
+    command line's tools (they still say so there), and for a layer without a CRS only 'give a scale instead'
+    (test fails on main), where a CRS set on the layer in QGIS is what a target pixel size needs."""
     import warnings
 
     from ldcsr_core.errors import InputError
@@ -205,7 +208,7 @@ def test_a_target_pixel_size_refused_says_what_to_do_in_qgis(qgis_processing, ti
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # rasterio: no geotransform
         geo = {"geographic": {"crs": CRS.from_epsg(4326), "transform": from_origin(12.5, 48.2, 1e-4, 1e-4)},
-               "gcps": {}, "crs only": {"crs": UTM33}}[how]
+               "gcps": {}, "crs only": {"crs": UTM33}, "no crs": {"transform": TRANSFORM}}[how]
         with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8", **geo) as ds:
             ds.write(data)
             if how == "gcps":
@@ -219,6 +222,15 @@ def test_a_target_pixel_size_refused_says_what_to_do_in_qgis(qgis_processing, ti
     assert not (tmp_path / "o.tif").exists()
     with rio.open_raster(src) as ds, pytest.raises(InputError, match=r"\(.*e\.g\. gdal"):  # the CLI's words
         scale_for_resolution(rio.raster_info(ds), 0.5)
+    if how == "no crs":  # what the message says to do, done
+        from qgis.core import QgsCoordinateReferenceSystem
+
+        layer = QgsRasterLayer(str(src), "s", "gdal")
+        layer.setCrs(QgsCoordinateReferenceSystem("EPSG:32633"))
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, TARGET_PIXEL_SIZE=4, INPUT=layer),
+                            feedback=_Feedback())
+        with rasterio.open(tmp_path / "o.tif") as out:
+            assert out.crs == UTM33 and out.res == (4.0, 4.0)
 
 
 @pytest.mark.parametrize("how", [{"SCALE": 2.0}, {"TARGET_PIXEL_SIZE": 5.0}])

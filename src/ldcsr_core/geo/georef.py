@@ -317,7 +317,8 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
         )
     if info.crs is None:
         raise InputError(
-            f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead"
+            f"{info.path} has no CRS, so its pixel size is unknown: give a scale instead (or assign its CRS "
+            f"first, {say('assign crs')})"
         )
     if info.georef != "transform":  # a CRS alone: its pixels are not placed, their size unknown
         raise InputError(
