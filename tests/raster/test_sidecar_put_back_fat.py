@@ -68,17 +68,18 @@ def test_a_sidecar_not_put_back_on_fat_goes_back_beside_the_old_image_after_a_re
     assert _left(disk) == {"o.tif": old, **{f"o.tif{side}": data for side, data in OLD.items()}}
 
 
-@pytest.mark.parametrize("remounted", [False, True])
-def test_a_later_overwrite_s_image_of_the_same_size_ends_and_time_never_gets_the_old_image_s_sidecar(tmp_path,
-                                                                                                    monkeypatch,
-                                                                                                    remounted):
+@pytest.mark.parametrize("remounted, part_deleted", [(False, False), (True, False), (False, True)])
+def test_a_later_overwrite_s_image_of_the_same_size_ends_and_time_never_gets_the_old_image_s_sidecar(
+        tmp_path, monkeypatch, remounted, part_deleted):
     """On FAT: an --overwrite of o.tif (image A, with its .aux.xml) fails (EIO on the raster's rename and on the
     .aux.xml's put-back): its part, marker (naming A) and .old0 stay; a second --overwrite writes B, uncompressed, of
     the same scene (same size, header, nodata border: the same first and last 64 KiB, and a time within FAT's 2 s),
     its clean-up's put-back of A's .aux.xml failing again; a remount, the next clean-up: B gets no .aux.xml (A's is
     removed with the dead run's files). Also with a remount between the two writes (the stick plugged in again after
     the error: A renumbered). Before: the marker, kept for the put-back, named a file B's size, ends and time share,
-    and A's statistics went beside B (review31c; with the remount between, review31d)."""
+    and A's statistics went beside B (review31c; with the remount between, review31d). Also with the emptied part
+    deleted by hand after the first write (its image of another size, so that its marker names no image there):
+    before 2026-12-07 the --overwrite kept the markers of such a part, and A's .aux.xml went beside B."""
     import numpy as np
     from rasterio.transform import from_origin
 
@@ -91,8 +92,8 @@ def test_a_later_overwrite_s_image_of_the_same_size_ends_and_time_never_gets_the
     info = _mountinfo(tmp_path, "vfat", disk)
     link, replace, renumbers = os.link, os.replace, file_names.renumbers_files
 
-    def image(inner):
-        a = np.zeros((1, 512, 512), np.uint8)
+    def image(inner, size=512):
+        a = np.zeros((1, size, size), np.uint8)
         a[:, 200:300, 200:300] = inner
         return GeoArray(a, from_origin(500000, 4000000, 10, 10), "EPSG:32633", nodata=0)
 
@@ -112,7 +113,10 @@ def test_a_later_overwrite_s_image_of_the_same_size_ends_and_time_never_gets_the
         m.setattr(os, "link", failing(True)(link))
         m.setattr(os, "replace", failing(True)(replace))
         with pytest.raises(RasterIOError, match="Input/output error"):
-            rio_io.write_raster(out, image(9), overwrite=True, compress="none")
+            rio_io.write_raster(out, image(9, 384 if part_deleted else 512), overwrite=True, compress="none")
+    if part_deleted:
+        [part] = [p for p in disk.iterdir() if p.name.endswith(files.PART_SUFFIX)]
+        part.unlink()
     if remounted:  # A renumbered: copied onto itself, the same bytes and times under another inode
         number = out.stat().st_ino
         shutil.copy2(out, disk / "copy")

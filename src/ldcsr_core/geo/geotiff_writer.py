@@ -251,7 +251,7 @@ class GeoTiffWriter:
                 f"{placing[0]} exists: GDAL would read it as the placement of {self.path.name} (a world "
                 "file, .tab or RPCs of another image, which would misplace it); move it away or choose "
                 "another output name"))
-        clear_stale_parts(self.path)
+        clear_stale_parts(self.path, replacing=self.overwrite and os.path.lexists(self.path))
         check_free_space(folder, self.nbytes, name=self.path.name)  # every writer: nothing that cannot fit
         try:
             self.tmp_path, self._lock_fd = files.make_part(self.path)

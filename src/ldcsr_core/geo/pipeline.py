@@ -272,8 +272,8 @@ def upscale_raster(
         shape, exact = plan_output(info, **request)
         result = RasterResult(str(src_path), str(dst_path), (info.height, info.width), shape, exact)
         # a killed run's part files, also its spread file's (a run that skips never opens that writer)
-        result.stale_parts_removed = sum(len(rio_io.clear_stale_parts(p)) for p in (dst_path, spread_path)
-                                         if p is not None)
+        result.stale_parts_removed = sum(len(rio_io.clear_stale_parts(p, replacing=output.overwrite))
+                                         for p in (dst_path, spread_path) if p is not None)
         # the fingerprint written first; any other one this request's earlier outputs carry
         jobs = request_fingerprints(src_path, model=model, options=options, request=request,
                                     out_shape=shape, reads=[f for f, _ in rio_io.files_read(src)],

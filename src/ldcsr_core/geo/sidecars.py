@@ -88,12 +88,13 @@ def _replace_with_sidecars(part: Path, path: Path) -> None:
 def _markers_naming(path: Path, own: Path) -> list[Path]:
     """The markers of dead parts of ``path`` (a put-back that failed: :func:`_remove_part`) that name the image at
     ``path`` now, as the clean-up knows it (:func:`_put_back_of`), for :func:`_forget_replaced`; not ``own``, this
-    run's."""
+    run's: its part there (never renamed to path), or its set-aside sidecars (the part deleted by hand; or renamed to
+    path by a run killed before its settle, whose marker names an image no longer there once this run's is)."""
     found = []
     for marker in files.stale_parts(path):
         part = Path(str(marker)[:-len(_MARKER)])
-        if marker != own and marker.name.endswith(files.PART_SUFFIX + _MARKER) and os.path.lexists(part) and (
-                _put_back_of(part, path)):  # (its part there: never renamed to path)
+        if marker != own and marker.name.endswith(files.PART_SUFFIX + _MARKER) and (os.path.lexists(part) or any(
+                os.path.lexists(f"{part}.old{i}") for i in range(len(SIDECARS)))) and _put_back_of(part, path):
             found.append(marker)
     return found
 
@@ -234,19 +235,30 @@ def _same_time(then: int, now: int) -> bool:
     return min(off, _ZONES - off) <= _FAT_TIMES
 
 
-def _put_all(pairs: list[tuple[Path, Path]], path: Path) -> list[Path]:
+def _put_all(pairs: list[tuple[Path, Path]], path: Path, *, replacing: bool = False) -> list[Path]:
     """:func:`_put_back` each sidecar of the image at ``path`` (set aside, or the new image's), each even if another
-    cannot be: one that cannot is left where it is, said in a warning; returns those left."""
+    cannot be: one that cannot is left where it is, said in a warning (:func:`_left_advice`); returns those left."""
     left = []
     for mine, theirs in pairs:
         try:
             _put_back(mine, theirs)
         except OSError as e:
             left.append(mine)
-            log.warning("%s not put in place: %s; it is left as %s, which the next write of %s tries again (or "
-                        "rename it to %s yourself)", theirs.name, e.strerror or cause_line(e), mine.name, path.name,
-                        theirs.name)
+            log.warning("%s not put in place: %s; it is left as %s, %s", theirs.name, e.strerror or cause_line(e),
+                        mine.name, _left_advice(path, theirs, replacing))
     return left
+
+
+def _left_advice(path: Path, theirs: Path, replacing: bool) -> str:
+    """What :func:`_put_all`'s warning says of a sidecar left: the next write of ``path`` puts it in place, or the
+    user renames it to ``theirs``; but in the clean-up of a run that is to replace ``path`` (``--overwrite``) it
+    describes the image that run replaces, and beside the new one it would give it that image's metadata: the next
+    write removes it (:func:`clear_stale_parts`, by change times; on FAT, :func:`_forget_replaced`)."""
+    if not replacing:
+        return f"which the next write of {path.name} tries again (or rename it to {theirs.name} yourself)"
+    return (f"a sidecar of the {path.name} that this run is to replace: never rename it beside the new {path.name} "
+            f"(move it elsewhere to keep it); the next write of {path.name} removes it, or puts it back if "
+            f"{path.name} was not replaced")
 
 
 def _put_back(mine: Path, theirs: Path) -> None:
@@ -320,46 +332,55 @@ def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) 
     return [f for f in found if os.path.exists(f)]
 
 
-def clear_stale_parts(path: str | os.PathLike) -> list[Path]:
+def clear_stale_parts(path: str | os.PathLike, *, replacing: bool = False) -> list[Path]:
     """:func:`files.clear_stale_parts` of ``path``, what a write killed between its renames left put in place first:
-    where its part is not ``path`` (not renamed), the old image's sidecars an ``--overwrite`` set aside (``.oldN``);
-    where it is (renamed, or linked and left), the new image's (its marker, ``.new``, names that file), unless its
-    writer is alive (it still locks that file: its own put-back comes next; nothing of it is removed, nor the old
-    image's sidecars it set aside). Only beside that very image: one deleted since, or another moved to its name, gets
-    none (removed with the part). One that cannot be put back stays where it is, with its part (emptied) and marker
-    (which names the old image: :func:`_put_back_of`), or its marker, for the next run (:func:`_put_all`). The part
-    files are listed once, and only what that listing judged stale is removed: a live run's renamed since is no dead
-    run's."""
+    where its part is not ``path`` (not renamed), the old image's sidecars an ``--overwrite`` set aside (``.oldN``,
+    their part there or deleted by hand since); where it is (renamed, or linked and left), the new image's (its marker,
+    ``.new``, names that file), unless its writer is alive (it still locks that file: its own put-back comes next;
+    nothing of it is removed, nor the old image's sidecars it set aside). Only beside that very image: one deleted
+    since, or another moved to its name, gets none (removed with the part). One that cannot be put back stays where it
+    is, with its part (emptied) and marker (which names the old image: :func:`_put_back_of`), or its marker, for the
+    next run (:func:`_put_all`; ``replacing``: this is the clean-up of a run that is to replace ``path``, whose warning
+    says so). The part files are listed once, and only what that listing judged stale is removed: a live run's renamed
+    since is no dead run's."""
     path = Path(path)
     left, stale = [], files.stale_parts(path)
+    for part in dict.fromkeys(p.with_name(p.name.split(files.PART_SUFFIX)[0] + files.PART_SUFFIX) for p in stale):
+        if not os.path.lexists(part) and _names_file(Path(f"{part}{_MARKER}"), path):  # renamed to path: the new one
+            continue
+        aside = [(Path(f"{part}.old{i}"), Path(f"{path}{s}")) for i, s in enumerate(SIDECARS)]
+        try:  # (a rename sets the ctime of what it moves: the .oldN's is when it was set aside)
+            ctime = os.lstat(path).st_ctime_ns
+        except OSError:  # no image: none put back
+            ctime = None
+        same = ctime is not None and any(os.path.lexists(old) for old, _ in aside) and _put_back_of(part, path)
+        aside = [(old, theirs) for old, theirs in aside
+                 if ctime is not None and (_set_aside_since(old, ctime) or same and os.path.lexists(old))]
+        kept = _put_all(aside, path, replacing=replacing)
+        if kept:  # the part (if there) and its marker stay with them, for the next run's put-back
+            _empty(part)
+            left += [part, Path(f"{part}{_MARKER}"), *kept]
     for part in stale:
-        if part.name.endswith(files.PART_SUFFIX):
-            aside = [(Path(f"{part}.old{i}"), Path(f"{path}{s}")) for i, s in enumerate(SIDECARS)]
-            try:  # (a rename sets the ctime of what it moves: the .oldN's is when it was set aside)
-                ctime = os.lstat(path).st_ctime_ns
-            except OSError:  # no image: none put back
-                ctime = None
-            same = ctime is not None and any(os.path.lexists(old) for old, _ in aside) and _put_back_of(part, path)
-            aside = [(old, theirs) for old, theirs in aside
-                     if ctime is not None and (_set_aside_since(old, ctime) or same and os.path.lexists(old))]
-            kept = _put_all(aside, path)
-            if kept:  # the part and its marker stay with them, for the next run's put-back
-                _empty(part)
-                left += [part, Path(f"{part}{_MARKER}"), *kept]
         renamed = Path(str(part)[:-len(_MARKER)])
         if part.name.endswith(files.PART_SUFFIX + _MARKER):  # (its part renamed, or linked and left: the same file)
-            try:  # (none where its part is there but not at path: not renamed, whatever its digest says)
-                key = part.read_text().partition("\n")[0] if not os.path.lexists(renamed) or files.file_id(
-                    renamed) == files.file_id(path) else None
-            except OSError:
-                key = None
-            if key and _is_file(path, key) and _locked(path):  # its writer is alive, its renames' end next: its own
+            # (none where its part is there but not at path: not renamed, whatever its digest says)
+            here = (not os.path.lexists(renamed) or files.file_id(renamed) == files.file_id(path)) and _names_file(
+                part, path)
+            if here and _locked(path):  # its writer is alive, its renames' end next: its own
                 left += [p for p in stale if p.name.startswith(renamed.name)]
-            elif key and _is_file(path, key):
+            elif here:
                 kept = _put_all([(Path(f"{renamed}{s}"), Path(f"{path}{s}")) for s in SIDECARS
-                                 if os.path.lexists(f"{renamed}{s}")], path)
+                                 if os.path.lexists(f"{renamed}{s}")], path, replacing=replacing)
                 left += [part, *kept] if kept else []
     return files.clear_stale_parts(path, keep=left, parts=stale)
+
+
+def _names_file(marker: Path, path: Path) -> bool:
+    """Whether ``marker``'s first line, its part's key, names the file at ``path`` (:func:`_is_file`)."""
+    try:
+        return _is_file(path, marker.read_text().partition("\n")[0])
+    except (OSError, ValueError):
+        return False
 
 
 def _locked(path: Path) -> bool:

@@ -1,0 +1,103 @@
+"""What the warning about an old image's sidecar left set aside tells the user, in a run that replaces that image and
+in one that does not; and that sidecar after the user deleted its emptied part file by hand."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from ldcsr_core.errors import RasterIOError
+from ldcsr_core.geo import raster_io as rio_io
+from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
+from ldcsr_core.output_claims import OutputClaim
+
+OLD_AUX = b"<PAMDataset>old</PAMDataset>"
+RENAME_IT = "(or rename it to o.tif.aux.xml yourself)"
+
+
+def _failing(monkeypatch, out: Path, *, raster: bool) -> None:
+    """os.link and os.replace fail (EIO) onto o.tif.aux.xml, and onto o.tif where ``raster``."""
+    failing_names = {Path(f"{out}.aux.xml"), *([out] if raster else [])}
+
+    def failing(call):
+        def fails(src, dst, **kw):
+            if Path(dst) in failing_names:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return call(src, dst, **kw)
+        return fails
+    monkeypatch.setattr(os, "link", failing(os.link))
+    monkeypatch.setattr(os, "replace", failing(os.replace))
+
+
+def _left_aside(rasters, tmp_path, monkeypatch) -> tuple[Path, str]:
+    """o.tif (gray) with its .aux.xml, and an --overwrite whose renames of both failed: its .aux.xml is left as a
+    .old0 beside the emptied part. Returns o.tif and that .old0's name."""
+    out = tmp_path / "o.tif"
+    out.write_bytes(Path(rasters["gray"]).read_bytes())
+    Path(f"{out}.aux.xml").write_bytes(OLD_AUX)
+    _failing(monkeypatch, out, raster=True)
+    with pytest.raises(RasterIOError, match="Input/output error"):
+        rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    monkeypatch.undo()
+    [aside] = [p.name for p in tmp_path.iterdir() if p.name.endswith(".old0")]
+    return out, aside
+
+
+@pytest.mark.parametrize("by", ["write_raster", "upscale_raster"])
+def test_the_clean_up_of_a_run_that_replaces_the_image_never_advises_renaming_its_old_sidecar_beside_the_new_one(
+        rasters, tiny_model, tmp_path, monkeypatch, caplog, by):
+    """The old .aux.xml left set aside (a failed put-back), then an --overwrite of o.tif whose clean-up cannot put it
+    back either: its warning says it belongs to the o.tif this run replaces, never to rename it beside the new one,
+    and that the next write removes it; which it does. Before: 'which the next write of o.tif tries again (or rename
+    it to o.tif.aux.xml yourself)', which after the run gave the new image the old one's metadata
+    (review31c, advice_after_overwrite.py). The run's own failed put-back, whose old image stays, keeps that advice."""
+    out, aside = _left_aside(rasters, tmp_path, monkeypatch)
+    assert (f"o.tif.aux.xml not put in place: Input/output error; it is left as {aside}, which the next write of o.tif "
+            f"tries again {RENAME_IT}") in caplog.text  # the run's own put-back: the old image is still o.tif
+    caplog.clear()
+    _failing(monkeypatch, out, raster=False)
+    if by == "write_raster":
+        rio_io.write_raster(out, rio_io.read_raster(rasters["rgba"]), overwrite=True)
+    else:
+        upscale_raster(rasters["gray"], out, model=tiny_model, scale=2, options=UpscaleOptions(mode="fast"),
+                       output=OutputOptions(overwrite=True))
+    monkeypatch.undo()
+    assert (f"o.tif.aux.xml not put in place: Input/output error; it is left as {aside}, a sidecar of the o.tif that "
+            "this run is to replace: never rename it beside the new o.tif (move it elsewhere to keep it); the next "
+            "write of o.tif removes it, or puts it back if o.tif was not replaced") in caplog.text
+    assert RENAME_IT not in caplog.text
+    assert (tmp_path / aside).read_bytes() == OLD_AUX
+    rio_io.clear_stale_parts(out)  # the next write of o.tif, the disk well again
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)) == ["o.tif"]
+
+
+def test_a_later_clean_up_of_the_image_not_replaced_advises_renaming_it_and_puts_it_back_then(rasters, tmp_path,
+                                                                                              monkeypatch, caplog):
+    """The same set-aside .aux.xml, and a clean-up of o.tif (the old image still) outside a run that replaces it:
+    the advice to rename it onto o.tif.aux.xml stands, and the next clean-up puts it back."""
+    out, aside = _left_aside(rasters, tmp_path, monkeypatch)
+    caplog.clear()
+    _failing(monkeypatch, out, raster=False)
+    rio_io.clear_stale_parts(out)
+    monkeypatch.undo()
+    assert (f"o.tif.aux.xml not put in place: Input/output error; it is left as {aside}, which the next write of o.tif "
+            f"tries again {RENAME_IT}") in caplog.text and "this run is to replace" not in caplog.text
+    rio_io.clear_stale_parts(out)
+    assert Path(f"{out}.aux.xml").read_bytes() == OLD_AUX
+
+
+def test_a_set_aside_sidecar_whose_emptied_part_was_deleted_by_hand_still_goes_back(rasters, tmp_path, monkeypatch):
+    """A user tidies the folder and deletes the empty hidden part file left beside a set-aside .aux.xml: the next
+    clean-up still puts that .aux.xml back beside o.tif (the old image, unchanged). Before: it went with the dead
+    run's files ('removed 2 stale part files'), the old image's only copy of its metadata."""
+    out, aside = _left_aside(rasters, tmp_path, monkeypatch)
+    part = tmp_path / aside[:-len(".old0")]
+    assert part.stat().st_size == 0
+    part.unlink()
+    rio_io.clear_stale_parts(out)
+    assert Path(f"{out}.aux.xml").read_bytes() == OLD_AUX
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)) == [
+        "o.tif", "o.tif.aux.xml"]
