@@ -391,3 +391,50 @@ def test_its_tensors_are_held_once_while_it_loads(tmp_path):
     r = subprocess.run([sys.executable, "-c", PEAK, str(path)], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 0.9 < float(r.stdout.split()[-1]) < 1.5  # its tensors once, and a little more
+
+
+@contextlib.contextmanager
+def many_classes(module, count=25):
+    """A module ``module`` (and its parents) in sys.modules inside the block only, with classes C00, C01...: each
+    pickles as a global of its own."""
+    names = [".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 2)]
+    assert not any(n in sys.modules for n in names), "the real package is imported"
+    sys.modules.update({n: types.ModuleType(n) for n in names})
+    try:
+        for i in range(count):
+            setattr(sys.modules[module], f"C{i:02}", type(f"C{i:02}", (), {"__module__": module}))
+        yield [getattr(sys.modules[module], f"C{i:02}") for i in range(count)]
+    finally:
+        for n in names:
+            sys.modules.pop(n, None)
+
+
+def test_every_refusal_names_ten_globals_then_how_many_more(tmp_path, tiny, monkeypatch):
+    """A pickle naming 25 globals (code, or Lightning's own with a torch older than 2.6; pickle protocol 2 or 4;
+    outside the state_dict or in it): every refusal names the first ten, sorted, then 'and 15 more', in one line.
+    Before: only an object in the state_dict was named so; the others named every global (a hostile pickle with
+    10 000 of them gave a line of 10 000 names)."""
+    with many_classes("hostile.code") as code:
+        for protocol in (2, 4):
+            torch.save({"state_dict": official_like(tiny), "hooks": code}, tmp_path / f"code{protocol}.ckpt",
+                       pickle_protocol=protocol)
+    with many_classes("lightning_fabric.many") as inert:
+        torch.save({"state_dict": official_like(tiny), "callbacks": inert}, tmp_path / "lightning.ckpt")
+        torch.save({"state_dict": {**official_like(tiny), **{f"c{i}": c for i, c in enumerate(inert)}}},
+                   tmp_path / "in_state_dict.ckpt")
+
+    def refused(module, why):
+        listed = ", ".join(f"{module}.C{i:02}" for i in range(10)) + " and 15 more"
+        return REFUSED.format(re.escape(listed)) + why
+
+    code, old_torch = refused("hostile.code", ", and loading"), refused("lightning_fabric.many", ", which torch")
+    for older in (False, True):  # (this torch reads lightning.ckpt: its 25 are outside the state_dict)
+        if older:
+            monkeypatch.delattr(torch.serialization, "get_unsafe_globals_in_checkpoint")
+        cases = {"code2.ckpt": code, "code4.ckpt": code, "lightning.ckpt": old_torch, "in_state_dict.ckpt": old_torch
+                 } if older else {"code2.ckpt": code, "code4.ckpt": code,
+                                  "in_state_dict.ckpt": refused("lightning_fabric.many", ", and loading")}
+        for name, said in cases.items():
+            with pytest.raises(CheckpointError, match=said) as e:
+                ldcsr_core.load_model(tmp_path / name, device="cpu")
+            assert "C10" not in str(e.value) and "\n" not in str(e.value)

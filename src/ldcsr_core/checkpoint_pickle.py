@@ -93,16 +93,14 @@ def load_weights_only(source, **kwargs):
     protocol = _pickle_protocol(source)
     if protocol >= 4 and "Unsupported operand" in str(first):  # (torch 2.3-2.13 read no FRAME, STACK_GLOBAL...)
         refused = [n for n in _refused_by_scan(source) if not _inert(n)]  # code: said first, as below
-        raise (pickle.UnpicklingError(f"Unsupported global: GLOBAL {', '.join(refused)}") if refused
-               else ProtocolError(f"pickle protocol {protocol}")) from None
+        raise (_unsupported(refused) if refused else ProtocolError(f"pickle protocol {protocol}")) from None
     listing = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
     if listing is None:  # torch < 2.6 cannot list them (nor name a stand-in by its global's name)
         names = _refused_by_scan(source) or [_global_named(first)]  # torch names the first alone
         if not names[0]:
             raise first from None
         refused = [n for n in names if not _inert(n)]  # code: refused by every torch, said so
-        raise (pickle.UnpicklingError(f"Unsupported global: GLOBAL {', '.join(refused)}") if refused
-               else OldTorchError(f"GLOBAL {', '.join(names)}")) from None
+        raise (_unsupported(refused) if refused else OldTorchError(f"GLOBAL {_names(names)}")) from None
     with _LOCK:  # listed under it too: torch leaves out the names another load's stand-ins allow meanwhile
         try:
             _rewind(source)
@@ -112,8 +110,7 @@ def load_weights_only(source, **kwargs):
             raise first from None
         refused = [n for n in names if not _inert(n)]
         if refused or not names:
-            raise pickle.UnpicklingError(f"Unsupported global: GLOBAL {', '.join(refused)}" if refused
-                                         else str(first)) from None
+            raise (_unsupported(refused) if refused else first) from None
         with torch.serialization.safe_globals([(_stand_in(n), n) for n in names]):
             return torch.load(source, weights_only=True, **kwargs)
 
@@ -229,10 +226,16 @@ _NAMED = 10  # the most global names a refusal lists (then "and N more")
 
 
 def _names(names) -> str:
-    """``a, b, c``, sorted, the first :data:`_NAMED` of them, then ``and N more``."""
+    """``a, b, c``, sorted, the first :data:`_NAMED` of them, then ``and N more``: how every refusal names the globals
+    it refuses (a hostile pickle may name thousands)."""
     names = sorted(names)
     more = f" and {len(names) - _NAMED} more" if len(names) > _NAMED else ""
     return ", ".join(names[:_NAMED]) + more
+
+
+def _unsupported(names) -> pickle.UnpicklingError:
+    """The refusal of the globals ``names`` (code), in torch's words (:func:`_global_named` reads them back)."""
+    return pickle.UnpicklingError(f"Unsupported global: GLOBAL {_names(names)}")
 
 
 class OldTorchError(pickle.UnpicklingError):
