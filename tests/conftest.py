@@ -47,7 +47,8 @@ def pytest_collection_finish(session) -> None:
 @pytest.fixture(scope="module")
 def suite_thread_count():
     """A module's Trainers (tests/test_training*.py) run on the suite's fixed count (LDCSR_THREADS),
-    as train() runs them: a Trainer made directly took torch's default, every core, and two
+    as train() and Trainer.run run them, in their methods called directly too (a loss, a step): those took torch's
+    default, every core, and two
     pytest-xdist workers each on all of a 2-core machine's cores spun on each other (its runs 3-6×
     as long on a loaded machine)."""
     from ldcsr_core.threads import fixed_count

@@ -393,3 +393,41 @@ def test_train_and_adapt_steps_run_on_ldcsr_threads(monkeypatch, tmp_path):
     finally:
         torch.set_num_threads(before)
     assert seen == [1, 1, 3, 3, 3, 3]
+
+
+def test_direct_super_resolve_and_trainer_run_follow_a_fixed_count_and_restore_the_callers(monkeypatch, tmp_path):
+    """model.super_resolve called directly and a Trainer made directly (not through train()) run on LDCSR_THREADS,
+    as a tile and train() do, and give the caller back its own count; in auto mode they keep the caller's count
+    (no pixel of theirs changes). Before: both ran on the caller's (torch's default) count whatever LDCSR_THREADS
+    said."""
+    from PIL import Image
+
+    import ldcsr_core
+    from ldcsr_core.config import tiny_test_config
+    from ldcsr_core.training.trainer import Trainer
+
+    model = ldcsr_core.build_model(config=tiny_test_config(), seed=0)
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / f"img{i}.png")
+    seen = []
+    run_window, run_phase = type(model).run_window, Trainer.run_phase
+    monkeypatch.setattr(type(model), "run_window", lambda *a, **k: seen.append(torch.get_num_threads()) or run_window(
+        *a, **k))
+    monkeypatch.setattr(Trainer, "run_phase", lambda *a, **k: seen.append(torch.get_num_threads()) or run_phase(*a, **k))
+    lr = torch.zeros(1, 3, 16, 16)
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for env, expected in (("1", 1), ("auto", 2)):
+            monkeypatch.setenv(threads.ENV, env)
+            seen.clear()
+            model.super_resolve(lr, (32, 32), mode="fast")
+            with Trainer(tmp_path, tmp_path / "m.safetensors", config=tiny_test_config(with_encoder=True),
+                         minutes=(0.0, 0.0, 0.0), steps=(1, 0, 0), batch_size=2, lr_size=16, scale_range=(2.0, 2.0),
+                         device="cpu") as t:
+                t.run()
+            assert seen and set(seen) == {expected}, (env, seen)
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(saved)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Sequence
 
 import numpy as np
@@ -14,6 +15,7 @@ from ..heap import retained_heap
 from ..rules import MIN_WINDOW, TILE_OVERLAP_OUT, _whole, check_mode
 from ..samplers import sample_ancestral
 from ..schedules import make_ddpm_schedule
+from ..threads import fixed_count
 from ..words import counted
 from .autoencoder import AutoencoderKL, GAPEncoder
 from .resample import AxisWindow, Window2d, resize
@@ -196,6 +198,8 @@ class LDCSR(nn.Module):
                          for _ in range(self.schedule.timesteps)]
                 noise_fn = lambda k: draws[k]  # noqa: E731
         # a model loaded in bfloat16/float16 (load_model's "auto" on an AMX CPU or a card) computes
-        # in its own type; the caller's tensor and the result keep theirs
-        out = self.run_window(lr.to(next(self.parameters()).dtype), win, mode=mode, noise=noise_fn)
+        # in its own type; the caller's tensor and the result keep theirs. On a CPU, a direct call runs on a fixed
+        # count (LDCSR_THREADS, threads.set_threads) as a tile does (in a tile: the tile's, unchanged)
+        with fixed_count() if self.device.type == "cpu" else contextlib.nullcontext():
+            out = self.run_window(lr.to(next(self.parameters()).dtype), win, mode=mode, noise=noise_fn)
         return out[..., :H, :W].to(lr.dtype)

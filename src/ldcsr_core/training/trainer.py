@@ -42,6 +42,7 @@ from .resumable import (  # noqa: F401 - SPEED_SETTINGS re-exported
 )
 from .runlog import JsonlLog
 from ..rules import check_flag
+from ..threads import fixed_count
 from .validation import validate, validation_set
 from ..words import counted, noun
 
@@ -367,7 +368,13 @@ class Trainer(PhaseMixin, ResumableMixin):
         return True
 
     def run(self):
-        """Run what is left of the phases, or until the process budget is spent (``self.stopped``)."""
+        """Run what is left of the phases, or until the process budget is spent (``self.stopped``); on a fixed thread
+        count if one is set (``LDCSR_THREADS``, ``threads.set_threads``: ``threads.fixed_count``, as :func:`train`),
+        the caller's restored after."""
+        with fixed_count():
+            return self._run_phases()
+
+    def _run_phases(self):
         self._run_t0, self._run_steps, self.stopped = time.time(), 0, False
         if self.state.phase is None and all(p in self.state.done for p in PHASES):
             # a finished run resumed: its weights were written at its end (EMA-averaged); writing
@@ -422,7 +429,7 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
     budget 0 without ``init`` or ``resume`` a :class:`TrainingError` (:func:`nothing_to_train`). It runs on
     ``threads`` torch threads, else on a fixed count (``LDCSR_THREADS``, ``threads.set_threads``) if set
     (``threads.fixed_count``: for the run only)."""
-    from ..threads import fixed_count, policy
+    from ..threads import policy
 
     policy()  # reads (and so checks) LDCSR_THREADS unless a count is set (ldcsr --threads)
     refused = nothing_to_train(minutes, kw.get("steps"), init, resume)
