@@ -275,18 +275,31 @@ def test_submodules_are_reached_as_the_docs_write_them():
     assert r.returncode == 0, r.stderr
 
 
+def _modules_loaded_by_ldcsr(args: list[str], said: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` ``ldcsr ARGS`` (exit 0, ``said`` in its output) imports, in a fresh process."""
+    code = ("import sys, contextlib, io\nfrom ldcsr_core.cli.commands import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            f"    try:\n        main({args!r}, prog_name='ldcsr')\n"
+            "    except SystemExit as e:\n        assert e.code == 0, e.code\n"
+            f"assert {said!r} in out.getvalue(), out.getvalue()\n"
+            f"print('loaded:', *[m for m in {modules!r} if m in sys.modules])\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip().splitlines()[-1].split()[1:]
+
+
 def test_ldcsr_help_imports_neither_torch_nor_the_adaptation_engine():
     # `ldcsr --help` (which loads every command for its one-line help) and `ldcsr adapt` imported
     # ldcsr_core.adaptation with its fine-tuning and scene-hashing modules for one constant of
     # adapt's help text (MAX_ADAPT_SCALE): ~10 ms of CPU at start-up that commit aefbf26 did not
     # spend. The constant lives in rules now; adaptation loads when adapt runs.
-    code = ("import sys, contextlib, io\nfrom ldcsr_core.cli.commands import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
-            "    try:\n        main(['adapt', '--help'], prog_name='ldcsr')\n"
-            "    except SystemExit as e:\n        assert e.code == 0, e.code\n"
-            "assert 'up to ×2' in out.getvalue(), out.getvalue()\n"
-            "bad = [m for m in ('torch', 'ldcsr_core.adaptation', 'ldcsr_core.finetune', 'ldcsr_core.adapt_scene', "
-            "'ldcsr_core.adapted_use') if m in sys.modules]\n"
-            "assert not bad, bad\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    assert _modules_loaded_by_ldcsr(["adapt", "--help"], "up to ×2", (
+        "torch", "ldcsr_core.adaptation", "ldcsr_core.finetune", "ldcsr_core.adapt_scene", "ldcsr_core.adapted_use")) == []
+
+
+def test_ldcsr_version_imports_neither_torch_nor_the_thread_rules_cgroup_and_mount_readers():
+    # `ldcsr --version` imported ldcsr_core.cgroups and .mounts (the thread rule's CPU quota, read at the first tile)
+    # and dataclasses (one replace() of a batch's options): 7 modules more than commit aefbf26 (cgroups, mounts,
+    # dataclasses with copy and org.python.core's three tries). They load where they are used now.
+    assert _modules_loaded_by_ldcsr(["--version"], "version", (
+        "torch", "ldcsr_core.cgroups", "ldcsr_core.mounts", "dataclasses", "copy")) == []

@@ -52,8 +52,7 @@ import sys
 import threading
 import time
 
-from . import cgroups, mounts
-from .words import counted
+# (cgroups, mounts and words are imported where used: import ldcsr_core, ldcsr --version, need prepare alone)
 
 __all__ = ["ENV", "SPINCOUNT", "prepare", "available_cores", "set_threads", "fixed_threads", "policy",
            "describe", "provenance_value", "workers_provenance", "tile_threads", "worker_threads", "Governor",
@@ -122,6 +121,8 @@ def _cgroup_quota(root: str = "/") -> float | None:
     a Slurm job's, a systemd slice's ``CPUQuota``), wherever the cpu controller is mounted
     (:func:`.cgroups.levels`): v2's ``cpu.max`` ("quota period"; "max period": none), v1's
     ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us`` (-1: none); None without one."""
+    from . import cgroups
+
     v2, dirs = _cpu_levels(root)
     quotas = []
     for d in dirs:
@@ -143,6 +144,8 @@ def _cpu_levels(root: str) -> tuple[bool, list[str]]:
     cgroup (``/proc/self/cgroup``) is the same and no mount or unmount was made since
     (:func:`.mounts.mounts_changed`): reading ``mountinfo`` at each tile costs ~0.5 ms (tests' roots are read
     afresh each time). Levels read across a change another thread saw are not kept (that thread's are)."""
+    from . import cgroups, mounts
+
     if root != "/":
         return cgroups.levels("cpu", root)
     key = cgroups.read("/proc/self/cgroup") or ""
@@ -204,6 +207,8 @@ def policy() -> tuple[str, int]:
 def describe(spin: bool = False) -> str:
     """``auto, up to 2 threads`` or ``4 threads (LDCSR_THREADS)``; ``spin`` adds the OpenMP spin
     setting (``ldcsr info``)."""
+    from .words import counted
+
     kind, n = policy()
     source = "--threads" if _override else ENV
     text = f"{counted(n, 'thread')} ({source})" if kind == "fixed" else f"auto, up to {counted(n, 'thread')}"

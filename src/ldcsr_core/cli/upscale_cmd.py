@@ -8,7 +8,6 @@ with a summary; errors become one line through the group in :mod:`.commands`.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import logging
 import os
@@ -340,6 +339,8 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
     In a batch any error of one input (a damaged block, out of memory on the largest scene, an
     unexpected one) is that input's line in the summary, and the others go on; a Dask cluster that
     can run no tile any more (:class:`ClusterError`) stops the batch (each input left failed in turn)."""
+    from dataclasses import replace
+
     from ..files import file_id
     from ..errors import ClusterError, OutputBusy, SettingError
     from ..geo.same_source import path_identity
@@ -351,7 +352,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
         while pending or later:
             if not pending:  # the others are done: wait for the other command's, then look again
                 pending, later = later, []
-                out_opts = dataclasses.replace(out_opts, wait_for_others=True)
+                out_opts = replace(out_opts, wait_for_others=True)
             src, dst, shape, err = pending.pop(0)
             if err:
                 results.append((src, dst, "failed", err, None))
