@@ -15,7 +15,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import covering_blending, derived_metadata, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
+__all__ = ["run_label", "result_name", "placement", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview"]
 
 
@@ -61,6 +61,23 @@ def regrid_metadata(md: dict, in_shape, out_shape, offset) -> None:
         md["gcps"] = [[g.row, g.col, g.x, g.y, g.z] for g in moved]
 
 
+def placement(src, spec: JobSpec) -> dict:
+    """The ``scale``, ``translate``, ``rotate``, ``shear`` and ``affine`` that lay a ``spec.out_shape``
+    result of ``spec.region`` exactly over ``src`` as it lies now (:func:`_geometry.result_placement`)."""
+    scale_out, translate_out = geo.result_placement(
+        src.scale[-2:], src.translate[-2:], spec.region.shape, spec.out_shape,
+        offset=spec.region.offset, linear=linear_part(src),
+    )
+    return {"scale": scale_out, "translate": translate_out, "rotate": src.rotate, "shear": src.shear,
+            "affine": src.affine}
+
+
+def _same(a, b) -> bool:
+    """Whether two placement values (arrays, angles or napari ``Affine`` transforms) are equal."""
+    a, b = (np.asarray(getattr(v, "affine_matrix", v), dtype=float) for v in (a, b))
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
 def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None, lowest: bool = False) -> dict:
     """``add_image`` keyword arguments that lay a ``spec.out_shape`` result exactly over ``src``.
 
@@ -76,10 +93,6 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
     'additive') then shows the composite of its results inside its region; a lone additive
     band's result shows that band alone there instead of adding it to its own source.
     """
-    scale_out, translate_out = geo.result_placement(
-        src.scale[-2:], src.translate[-2:], spec.region.shape, spec.out_shape,
-        offset=spec.region.offset, linear=linear_part(src),
-    )
     md = derived_metadata(src)
     if md.get("transform") is not None:
         md["transform"] = geo.result_transform(md["transform"], spec.region.shape, spec.out_shape,
@@ -96,11 +109,7 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
     kwargs = {
         "name": result_name(src.name, spec, kind),
         "rgb": bool(src.rgb),
-        "scale": scale_out,
-        "translate": translate_out,
-        "rotate": src.rotate,
-        "shear": src.shear,
-        "affine": src.affine,
+        **placement(src, spec),
         **world_axes(src),
         "metadata": md,
         "contrast_limits": list(src.contrast_limits),
@@ -216,6 +225,7 @@ class ProgressiveResult:
         self.final_rows = 0  # output rows [0, final_rows) hold final pixels
         self.discarded = False  # cancelled, failed or stopped: a tile shown late must not bring it back
         self.placeholder: list | None = None  # :func:`placeholders`, from the worker, for :meth:`_create`
+        self.pixels = [src.data for src in source.layers]  # what the run reads (:meth:`changed`)
 
     def _alive(self) -> bool:
         return all(src in self.viewer.layers for src in self.source.layers)
@@ -229,6 +239,12 @@ class ProgressiveResult:
         if any(layer is lyr for lyr in self.layers):
             return f"its result layer '{layer.name}' was removed"
         return None
+
+    def changed(self) -> str | None:
+        """Why the finished result no longer fits its source (None if it does): a source layer was
+        given other pixels (``layer.data = …``) during the run, which its result is not of."""
+        return next((f"'{src.name}' was given other pixels during the run"
+                     for src, data in zip(self.source.layers, self.pixels) if src.data is not data), None)
 
     def _create(self, run_info: dict, data: list | None = None) -> None:
         def add(i: int, k: int):
@@ -281,8 +297,9 @@ class ProgressiveResult:
         self.updates += 1
 
     def finish(self, result: JobResult) -> list | None:
-        """Give the layers the final pixels, tags, provenance and names (after the source layers'
-        names now, as the provenance's ``source_layer``); None if the source is gone."""
+        """Give the layers the final pixels, tags, provenance, names (after the source layers' names
+        now, as the provenance's ``source_layer``) and placement (over the source layers as they lie
+        now: moved during the run, as the baselines added now are); None if the source is gone."""
         if not self._alive():
             self.discard()
             return None
@@ -294,6 +311,9 @@ class ProgressiveResult:
         else:
             for layer, name, src, data in zip(self.layers, self.names, self.source.layers, final):
                 layer.data[...] = data
+                for key, value in placement(src, self.spec).items():
+                    if not _same(getattr(layer, key), value):  # each set redraws the layer (60 ms at 4000² px)
+                        setattr(layer, key, value)
                 layer.metadata["ldcsr"] = dict(info, kind="ldcsr")
                 if layer.name == name:  # not renamed by the user: the source may have been
                     layer.name = result_name(src.name, self.spec, "ldcsr")

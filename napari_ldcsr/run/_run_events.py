@@ -59,6 +59,13 @@ class RunEventsMixin:
 
     def _on_result(self, result: JobResult) -> None:
         layer, spec, partial = self._job
+        changed = partial.changed() if result.path is None else None
+        if changed is not None:  # its result is of pixels the layer no longer holds
+            partial.discard()
+            self._set_status(f"{changed}; nothing was added.")
+            notify("warning", f"{changed}; the result was not added.")
+            self._ended = ("failed",)
+            return
         try:
             last = _outcome.run_layers(self.viewer, layer, spec, partial, result)  # napari_ldcsr/run/_outcome.py
             if last is None:

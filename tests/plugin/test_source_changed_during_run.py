@@ -1,0 +1,62 @@
+"""The source layer changed while a Run is under way, in a real napari viewer (Xvfb): moved (napari's
+transform mode, its scale or translate set in the console) or given other pixels (``layer.data = …``).
+The network is the bicubic stand-in (``bicubic_engine``): the tests are of placement and outcome."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .test_widget import _errors, _wait_done
+
+
+def _held_run(viewer, widget, qtbot, gate, **placement):
+    src = viewer.add_image(np.random.default_rng(3).integers(0, 255, (64, 64, 3), dtype=np.uint8), name="scene",
+                           **placement)
+    widget.tile = 32
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)  # the partial result, with tile 1
+    return src
+
+
+@pytest.mark.parametrize("move", ["translate", "scale", "rotate"])
+def test_a_source_moved_during_the_run_gets_its_result_and_baseline_over_it(ldcsr, qtbot, notes, bicubic_engine,
+                                                                             engine_held_at_second_tile, move):
+    viewer, widget = ldcsr
+    widget.set_bicubic(True)
+    gate = engine_held_at_second_tile
+    src = _held_run(viewer, widget, qtbot, gate, translate=(3.0, -2.0))
+    try:
+        setattr(src, move, {"translate": (40.0, 25.0), "scale": (2.0, 3.0), "rotate": 30.0}[move])
+    finally:
+        gate.release.set()
+    _wait_done(qtbot, widget)
+    res, bic = widget.last_result, widget.last.bicubic
+    assert not _errors(notes) and bic is not None
+    for r, c in ((-0.5, -0.5), (63.5, 63.5), (-0.5, 63.5), (40, 7)):  # pixel edges and a centre
+        there = src.data_to_world((r, c))
+        for layer in (res, bic):
+            np.testing.assert_allclose(layer.data_to_world(((r + 0.5) * 2 - 0.5, (c + 0.5) * 2 - 0.5)), there,
+                                       atol=1e-9)
+
+
+def test_a_source_given_other_pixels_during_the_run_adds_nothing(ldcsr, qtbot, notes, bicubic_engine,
+                                                                 engine_held_at_second_tile):
+    """The result would be of pixels the layer no longer holds (of another size here: it would not
+    even lie over it): the run adds nothing and says why."""
+    viewer, widget = ldcsr
+    gate = engine_held_at_second_tile
+    finished = []
+    widget.runFinished.connect(finished.append)
+    src = _held_run(viewer, widget, qtbot, gate)
+    try:
+        src.data = np.random.default_rng(4).integers(0, 255, (50, 40, 3), dtype=np.uint8)
+    finally:
+        gate.release.set()
+    _wait_done(qtbot, widget)
+    assert [lyr.name for lyr in viewer.layers] == ["scene"] and widget.last_result is None
+    said = "'scene' was given other pixels during the run"
+    assert widget.status == f"{said}; nothing was added." and finished == ["failed"]
+    assert _errors(notes) == [f"{said}; the result was not added."]
+    assert widget.run_button.isEnabled()
