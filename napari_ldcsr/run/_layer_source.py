@@ -120,12 +120,14 @@ class LayerSource:
 
 
 def _band_group(viewer, layer) -> list | None:
-    """The band layers of ``layer``'s file, in band order, if all of them are in the viewer."""
+    """The band layers of ``layer``'s file, in band order, if all of them are in the viewer; ``layer``
+    is its band's (a copy of a band layer, napari's *Duplicate Layer*, keeps its file's metadata: it is
+    that band with its own pixels), the first in the layer list for the other bands."""
     md = layer.metadata or {}
     count = len(md.get("band_names") or ())
     if md.get("band") is None or not md.get("path") or count < 2:
         return None
-    group: dict[int, Any] = {}
+    group: dict[int, Any] = {int(md["band"]): layer}
     for other in viewer.layers:
         omd = getattr(other, "metadata", None) or {}
         if omd.get("path") == md["path"] and omd.get("band") is not None and not getattr(other, "rgb", True):
