@@ -237,3 +237,16 @@ def test_a_dash_file_beside_a_command_that_does_not_exist_says_the_command(raste
         assert r.exit_code == 2 and "No such command 'upscal'" in r.output and "is a file" not in r.output, r.output
     r = run("upscale", "-scene.tif", "-s", "2")  # the command exists: the file is still said
     assert r.exit_code == 2 and "(-scene.tif is a file: give it as ./-scene.tif" in r.output, r.output
+
+
+def test_verbose_run_logs_the_device_the_model_runs_on(rasters, tiny_model_file, tmp_path, caplog):
+    """`ldcsr -v upscale` names the device the model was loaded on, as selfcheck's line and `info`'s
+    `compute:` line do. Before: 'model … on auto in bfloat16', the --device asked for."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="ldcsr_core"):
+        r = run("-v", "upscale", rasters["gray"], "-o", tmp_path / "x.tif", "-s", 2, "--mode", "fast",
+                "--model", tiny_model_file)
+    assert r.exit_code == 0, r.output
+    said = [m for m in caplog.messages if m.startswith("model ")]
+    assert len(said) == 1 and " on cpu in " in said[0], caplog.messages

@@ -426,7 +426,7 @@ def _load_model(model_path, device, dtype=None):
 
     model = load_model(model_path, device=device, dtype=dtype)
     log.info("model %s (sha256 %s) on %s in %s", getattr(model, "name", "?"),
-             getattr(model, "weights_sha256", "?"), device, model_dtype(model))
+             getattr(model, "weights_sha256", "?"), getattr(model, "device", device), model_dtype(model))
     return model
 
 
