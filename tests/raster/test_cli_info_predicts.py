@@ -111,3 +111,26 @@ def test_utm_epsg_by_the_six_degree_zones(lon, lat, epsg):
     from ldcsr_core.geo.utm_zone import utm_epsg
 
     assert utm_epsg(lon, lat) == epsg
+
+
+def test_info_says_the_output_s_size_in_a_unit_that_fits_it(tmp_path, monkeypatch):
+    """A small scene's output is said in kB or MB, as the destination's free space and the refusals
+    say sizes (files.human_bytes). Before: 'output: 128 x 128 px (x2 x, x2 y), ..., uint8, 0.00 GiB
+    uncompressed' for every output under 5 MB."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from ldcsr_core.files import human_bytes
+    from ldcsr_core.geo.geotiff_writer import output_nbytes
+    from ldcsr_core.geo.raster_io import output_profile
+
+    monkeypatch.chdir(tmp_path)
+    with rasterio.open("s.tif", "w", driver="GTiff", width=64, height=48, count=3, dtype="uint8",
+                       crs="EPSG:32633", transform=from_origin(600000, 5340000, 10, 10)) as d:
+        d.write(np.arange(3 * 48 * 64, dtype=np.uint8).reshape(3, 48, 64))
+        size = output_nbytes(output_profile(d, (96, 128)))
+    r = CliRunner().invoke(main, ["info", "s.tif"])
+    assert r.exit_code == 0, r.output
+    line = next(s for s in r.stdout.splitlines() if s.startswith("output:"))
+    assert line.endswith(f", uint8, {human_bytes(size)} uncompressed") and "kB" in line, line

@@ -83,7 +83,7 @@ def _check_sources(ds, file: Path) -> None:
 def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path, mode, output) -> list[str]:
     """``ldcsr info``'s lines for FILE."""
     from ..errors import InputError
-    from ..geo.geotiff_writer import output_nbytes
+    from ..geo.geotiff_writer import human_bytes, output_nbytes
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
     from ..geo.radiometry import plan_bands
     from ..geo.pipeline import plan_output, request_of
@@ -158,7 +158,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         say(f"output:      {W} x {H} px (x{sx:.6g} x, x{sy:.6g} y), "
             + (f"pixel {i.res[0] / sx:.6g} x {i.res[1] / sy:.6g} {unit}, " if placed else "")
             + f"{i.dtype}, "
-            f"{size / 2**30:.2f} GiB uncompressed"
+            f"{human_bytes(size)} uncompressed"
             + (", BigTIFF" if prof["bigtiff"] == "YES" else ""))
         if model_path is not None:
             _echo_adapted(say, model_path, i, req, bands, stretch, mode)
