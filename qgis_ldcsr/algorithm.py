@@ -237,7 +237,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             callback=polling(feedback.isCanceled,  # with a report, the raster is the bar's first half
                              lambda p: feedback.setProgress((50.0 if report else 100.0) * p.fraction)),
             **request)
-        self._written = (dst, sidecar_state(dst))  # for postProcessAlgorithm
+        # the project's layers of the output show the new raster, reopened now on QGIS's main thread (queued
+        # there from a task's or a model's thread): not in postProcessAlgorithm, which QGIS's task skips for a
+        # run it counts as failed, one cancelled during the report, after the last tile or as it returns
+        reopen_on_main_thread(dst, sidecar_state(dst), self._projects(context))
         feedback.pushInfo(f"Wrote {dst}: {counted(res.tiles, 'tile')}"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
                           + f" in {time.perf_counter() - t0:.1f} s")
@@ -248,15 +251,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         elif feedback.isCanceled():  # after the last tile, while the file was finished: it is whole
             feedback.pushWarning(f"Cancelled after the last tile; the super-resolved raster was written: {dst} "
                                  f"({NOT_LOADED})")
-        if feedback.isCanceled():  # QGIS's task post-processes no cancelled run: its layers reopened all the same
-            reopen_on_main_thread(*self._written, self._projects(context))
-            self._written = None
         return {self.OUTPUT: dst, self.REPORT: report}
-
-    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - after the run (a model's step: on its thread)
-        if getattr(self, "_written", None):  # a layer open on the file the output replaced shows the new one
-            reopen_on_main_thread(*self._written, self._projects(context))
-        return {}
 
     @staticmethod
     def _projects(context) -> tuple:

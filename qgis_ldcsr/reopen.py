@@ -46,9 +46,12 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
 
     if QThread.currentThread() != QgsApplication.instance().thread():
         return 0
+    from qgis.PyQt import sip
+
     decode, output = QgsProviderRegistry.instance().decodeUri, FileSet([path])
     found, names = {}, {}  # the layers by id (a project given twice: once), the paths they open the file by
-    for project in (p for p in projects if p is not None):
+    # a project deleted since the run (a script's own, before the queued call came): none of its layers is left
+    for project in (p for p in projects if p is not None and not sip.isdeleted(p)):
         for layer_id, layer in project.mapLayers().items():
             if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal":
                 name = decode("gdal", layer.source()).get("path") or layer.source()
@@ -80,10 +83,11 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
 
 
 def reopen_on_main_thread(path: str, state: bytes | None, projects) -> None:
-    """:func:`reopen_layers_of` now on QGIS's main thread (``processing.run``, the dialog's post-processing),
-    else queued to it, to run once its event loop gets there: a model's step post-processed on the model's
-    thread, and a run cancelled after its raster was written (during the quality report, or after the
-    last tile), which QGIS's task counts as failed and does not post-process."""
+    """:func:`reopen_layers_of` now on QGIS's main thread (``processing.run``), else queued to it, to run
+    once its event loop gets there (a script that runs none has nothing drawn to refresh): the
+    algorithm calls it as soon as the raster is written, on the thread it runs on (the dialog's task, a
+    model's step), so that a run QGIS's task counts as failed and does not post-process (cancelled
+    during the quality report, after the last tile, as it returns) has its layers reopened too."""
     from functools import partial
 
     from qgis.core import QgsApplication
@@ -114,7 +118,14 @@ def _main_thread():
 
         @pyqtSlot(object)
         def _call(self, fn):
-            fn()
+            try:
+                fn()
+            except Exception as e:  # raised here, QGIS shows a Python error; a script without QGIS's hook aborts
+                from qgis.core import Qgis, QgsMessageLog
+
+                QgsMessageLog.logMessage(f"LDCSR: the layers of {fn.args[0]} could not be reopened on the new raster "
+                                         f"({type(e).__name__}: {e}): remove them and add the file again",
+                                         "Processing", Qgis.Warning)
 
     with _MAIN_LOCK:
         if not _MAIN:

@@ -308,21 +308,26 @@ def test_a_layer_of_the_output_through_a_link_whose_sidecar_an_earlier_layer_lef
     assert later.renderer().redContrastEnhancement().maximumValue() <= top
 
 
-@pytest.mark.parametrize("when", ["during the quality report", "after the last tile"])
+@pytest.mark.parametrize("when", ["during the quality report", "after the last tile", "as the run returns"])
 def test_an_output_loaded_in_qgis_is_reopened_after_a_cancel_that_kept_the_new_raster(qgis_processing, scene,
                                                                                       tiny_model_file, tmp_path, when):
     """Run again to an output loaded in QGIS's project, as the dialog runs it, cancelled once the new raster was
     written: the raster is replaced (the log says so) and QGIS's task, which counts the run as failed, calls no
     postProcessAlgorithm. Test fails on main: the project's layer went on showing the raster the run replaced
-    (122 x 90 px for the new 183 x 135), as before the reopening of such layers."""
+    (122 x 90 px for the new 183 x 135), as before the reopening of such layers; [as the run returns], a cancel
+    after the algorithm's last look (which then saw none and left the reopening to postProcessAlgorithm), still
+    did on e7fc055."""
     import rasterio
     from qgis.core import QgsProcessingContext, QgsProject, QgsRasterLayer
     from qgis_runs import _run_as_the_dialog_does
 
     class Cancel(_Feedback):
+        def isCanceled(self):  # noqa: N802 - QGIS's name; the algorithm's looks (the task's own is QGIS's flag)
+            return False if when == "as the run returns" else super().isCanceled()
+
         def pushInfo(self, info):  # noqa: N802 - QGIS's name
             super().pushInfo(info)
-            if info.startswith("Quality report:"):
+            if info.startswith("Quality report:" if when == "during the quality report" else "Wrote "):
                 self.cancel()
 
         def setProgress(self, progress):  # noqa: N802 - QGIS's name
@@ -337,14 +342,55 @@ def test_an_output_loaded_in_qgis_is_reopened_after_a_cancel_that_kept_the_new_r
     context = QgsProcessingContext()
     context.setProject(QgsProject.instance())
     report = {"QUALITY_REPORT": str(tmp_path / "q.json")} if when == "during the quality report" else {}
+    warning = {"during the quality report": "Quality report cancelled", "after the last tile": "Cancelled after"}
     try:
         ok, feedback = _run_as_the_dialog_does(_params(scene, out, tiny_model_file, SCALE=3.0, **report), Cancel(),
                                                context=context)
-        assert not ok and feedback.warnings[-1].startswith("Quality report cancelled" if report else "Cancelled after")
+        assert not ok and [w for w in feedback.warnings if w.startswith(warning.get(when, "Cancel"))] == (
+            feedback.warnings[-1:] if when in warning else [])
         with rasterio.open(out) as d:
             size, bounds = (d.width, d.height), d.bounds
         e = layer.extent()
         assert (layer.width(), layer.height()) == size == (183, 135)
         assert max(abs(a - b) for a, b in zip((e.xMinimum(), e.yMinimum(), e.xMaximum(), e.yMaximum()), bounds)) < 1e-6
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+
+
+def test_a_reopening_sent_to_qgis_s_main_thread_skips_a_project_deleted_before_it_came(qgis_processing, scene,
+                                                                                       tiny_model_file, tmp_path,
+                                                                                       monkeypatch):
+    """A run on another thread (the dialog's task, a model's step) sends the reopening of the output's layers to
+    QGIS's main thread, which does it when its event loop gets there: by then a script may have deleted its own
+    project, which the run's context named. Its layers went with it; QGIS's are reopened. Test fails on main:
+    RuntimeError 'wrapped C/C++ object of type QgsProject has been deleted' raised on QGIS's main thread (QGIS
+    shows a Python error; a standalone script, without QGIS's hook, aborted: exit status 134), and QGIS's
+    project's layer went on showing the raster the run replaced."""
+    import threading
+
+    import numpy as np
+    from qgis.core import QgsProject, QgsRasterLayer
+    from qgis.PyQt import sip
+    from qgis_runs import _field, _write
+
+    from qgis_ldcsr.reopen import reopen_on_main_thread
+
+    raised = []
+    monkeypatch.setattr("sys.excepthook", lambda *exc: raised.append(exc[1]))  # PyQt's hook for a slot's error
+    out = tmp_path / "o.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, SCALE=2.0), feedback=_Feedback())
+    own = QgsProject()
+    own.addMapLayer(QgsRasterLayer(str(out), "o", "gdal"))
+    layer = QgsRasterLayer(str(out), "o", "gdal")
+    QgsProject.instance().addMapLayer(layer)
+    try:
+        new = _write(tmp_path / "new.tif", _field(np.random.default_rng(1), 4, 70, 50, 1, 999), dtype="uint16")
+        os.replace(new, out)  # as the engine puts a finished output in place
+        sender = threading.Thread(target=reopen_on_main_thread, args=(str(out), None, (own, QgsProject.instance())))
+        sender.start()
+        sender.join()
+        sip.delete(own)
+        QgsApplication.processEvents()
+        assert raised == [] and (layer.width(), layer.height()) == (50, 70)
     finally:
         QgsProject.instance().removeMapLayer(layer.id())
