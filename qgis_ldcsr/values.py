@@ -149,9 +149,39 @@ def layer_source(layer, value=None) -> str:
         return src
     if plain and os.path.isabs(src) and not os.path.exists(src):
         raise InputError(f"the file of layer '{layer.name()}' no longer exists (moved or deleted?): {src}")
+    table = parts.get("layerName")
+    rasters = _geopackage_rasters(src) if table and not parts.get("vsiPrefix") else 0
+    if rasters == 1:  # the Browser's GPKG:path:table of a GeoPackage of one raster: the file is that raster
+        return src
+    if rasters:
+        raise InputError(f"layer '{layer.name()}' is the table '{table}' of a GeoPackage of {rasters} rasters "
+                         f"({src}), and the engine reads a GeoPackage of one raster only: save this layer as a "
+                         "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
     # a GeoPackage table, /vsizip/, a subdataset…
     raise InputError(f"layer '{layer.name()}' is not a plain raster file ({layer.source()}): save it as a "
                      "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
+
+
+def _geopackage_rasters(path: str) -> int:
+    """How many raster tables the GeoPackage at ``path`` holds, as GDAL (the engine's reader) opens it
+    by its path (one: that raster; several: subdatasets, which the engine refuses); 0 for a file that
+    is no GeoPackage or that GDAL cannot open."""
+    import warnings
+
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    if not os.path.isfile(path):
+        return 0
+    try:
+        with warnings.catch_warnings():  # a GeoPackage of several has no geotransform of its own
+            warnings.simplefilter("ignore")
+            with rasterio.open(path) as ds:
+                if ds.driver != "GPKG":
+                    return 0
+                return len(ds.subdatasets) or min(ds.count, 1)
+    except RasterioError:
+        return 0
 
 
 def options_note(layer) -> str | None:
