@@ -22,8 +22,9 @@ def check_report_path_of(report: str, src: str, dst: str, model_path: str | None
                       name="the quality report")
 
 
+# true whether or not the output was loaded before the run (its layers are reopened on the new raster all the same)
 NOT_LOADED = ("a cancelled run counts as failed in QGIS's dialog, which then does not add it to the project: "
-              "add it from there")
+              "add it from there; a layer of it already in the project shows the new raster")
 
 
 def quality_report(src: str, dst: str, path: str, scale: float, model, options, feedback) -> str | None:

@@ -201,7 +201,8 @@ def test_a_cancel_after_the_last_tile_says_where_the_raster_is(qgis_processing, 
     assert not ok and out.exists()
     assert feedback.warnings == [f"Cancelled after the last tile; the super-resolved raster was written: {out} (a "
                                  "cancelled run counts as failed in QGIS's dialog, which then does not add it to "
-                                 "the project: add it from there)"]
+                                 "the project: add it from there; a layer of it already in the project shows the "
+                                 "new raster)"]
 
 
 def test_a_run_on_layers_leaves_the_input_folder_as_it_was(qgis_processing, scene, tiny_model_file, tmp_path):
