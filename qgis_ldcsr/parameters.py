@@ -19,7 +19,9 @@ super-resolution) and writes a tiled, compressed GeoTIFF with exactly the input'
 (the layer's, also one set in QGIS), its band count and data type (a paletted layer is written as
 RGB or RGBA, a picture of the map: the log warns), and its nodata (the layer's, also one set in
 QGIS; a float layer without nodata gets NaN, the value its invalid pixels are written), plus
-provenance tags (<code>LDCSR_*</code>).
+provenance tags (<code>LDCSR_*</code>). An existing file at the output's path is replaced, as
+QGIS's own algorithms replace theirs (the dialog's file picker asks first), its <code>.aux.xml</code>
+and <code>.ovr</code> removed.
 <b>The output pixels are AI-generated, not measurements.</b></p>
 <p><b>Scale</b>: upscaling factor, &gt; 1 and &le; {max_scale:g} (non-integer allowed).
 <b>Target pixel size</b>: if set (&gt; 0), replaces the scale: the output pixel size in the
@@ -53,7 +55,8 @@ already written is kept (the log says where).</p>
 model on the input at the chosen scale (Wald's protocol, as <code>ldcsr evaluate</code>): the input
 is degraded by the scale, restored by the model and by bicubic, and both are compared with the
 input (PSNR, SSIM, gain over bicubic); a layer above {max_pixels:,} pixels is checked on
-{samples} windows of {sample_size} px. Nodata pixels are left out of the figures (the report says
+up to {samples} windows of {sample_size} px that do not overlap (fewer where the layer holds no more:
+the report says how many). Nodata pixels are left out of the figures (the report says
 how many). A report that cannot be made (e.g. too little data to score) is an error in the log;
 the raster is kept. Limits: {limits}.</p>"""
 

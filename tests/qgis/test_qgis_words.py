@@ -255,3 +255,36 @@ def test_a_singular_geotransform_says_what_to_do_in_qgis(qgis_processing, tiny_m
     assert not (tmp_path / "o.tif").exists()
     with rio.open_raster(src) as ds, pytest.raises(InputError, match="gdal_edit -unsetgt"):  # the CLI's words
         check_placement(rio.raster_info(ds))
+
+
+def test_the_help_says_an_existing_output_is_replaced_and_how_many_windows_the_report_checks(
+        qgis_processing, scene, tiny_model_file, tmp_path):
+    """The help says what a run does: an existing output (read-only, with an .aux.xml and .ovr; a link) is
+    replaced, and a large layer's report checks up to the engine's count of windows, fewer where the layer holds
+    no more (a 1100 x 1000 px layer: 2 of 4). Test fails on main: the help said '4 windows of 512 px' and
+    nothing of an existing output."""
+    import os
+
+    from ldcsr_core import quality
+    from ldcsr_core.scene_windows import sample_boxes
+
+    out, target, link = tmp_path / "o.tif", tmp_path / "t.tif", tmp_path / "l.tif"
+    for path in (out, target):  # an earlier output
+        _write(path, _field(np.random.default_rng(1), 4, 20, 30, 1, 999), dtype="uint16")
+    for side in (".aux.xml", ".ovr"):
+        (tmp_path / f"o.tif{side}").write_bytes(b"old")
+    out.chmod(0o444)
+    link.symlink_to(target)
+    before = target.read_bytes()
+    for path in (out, link):
+        qgis_processing.run(ALG, _params(scene, path, tiny_model_file, SCALE=2.0), feedback=_Feedback())
+        with rasterio.open(path) as d:
+            assert (d.width, d.height) == (122, 90)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("o.tif.")]
+    assert not os.path.islink(link) and target.read_bytes() == before
+    assert len(sample_boxes((1000, 1100), quality.SAMPLE_SIZE, quality.SAMPLES)) == 2 < quality.SAMPLES
+    text = " ".join(QgsApplication.processingRegistry().algorithmById(ALG).shortHelpString().split())
+    assert ("An existing file at the output's path is replaced, as QGIS's own algorithms replace theirs (the "
+            "dialog's file picker asks first), its <code>.aux.xml</code> and <code>.ovr</code> removed.") in text
+    assert (f"checked on up to {quality.SAMPLES} windows of {quality.SAMPLE_SIZE} px that do not overlap (fewer "
+            "where the layer holds no more: the report says how many)") in text
