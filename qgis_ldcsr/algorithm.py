@@ -25,8 +25,7 @@ from .parameters import add_parameters, help_html
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
-from .values import (band_choice, check_number, layer_crs, layer_nodata, layer_source, model_by_name, options_note,
-                     shown_bands)
+from .values import band_choice, check_number, layer_values, model_by_name, shown_bands
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -93,9 +92,13 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         return super().checkParameterValues({k: v for k, v in parameters.items() if k != self.MODEL_NAME}, context)
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - on QGIS's main thread (the dialog's)
-        # the bands the layer is drawn with, read where the layer lives: the Bands' default where the
+        # what the run takes of the layer, read where the layer lives (QGIS's main thread; a model's step: the
+        # model's), as QgsProcessingAlgorithm.prepareAlgorithm is for, not on the run's thread: its file, nodata,
+        # CRS and open options (layer_values), and the bands it is drawn with, the Bands' default where the
         # engine's rule has nothing to go on (shown_bands)
-        self._shown = shown_bands(self.parameterAsRasterLayer(parameters, self.INPUT, context))
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        self._layer = layer_values(layer, parameters.get(self.INPUT))
+        self._shown = shown_bands(layer)
         return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -141,11 +144,11 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.geo.nodata_override import nodata_text
         from ldcsr_core.words import counted
 
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        src = layer_source(layer, parameters.get(self.INPUT))
-        nodata = layer_nodata(layer)  # values and ranges set in QGIS, on every band or by band
-        crs = layer_crs(layer)  # a CRS set in QGIS: the output carries it, to overlay the layer
-        note = options_note(layer)
+        if isinstance(self._layer, Exception):  # refused as prepareAlgorithm read it: said here, as every refusal
+            raise self._layer
+        # its file; the nodata values and ranges set in QGIS, on every band or by band; a CRS set in QGIS (the
+        # output carries it, to overlay the layer); a note of GDAL open options the engine does not use
+        src, nodata, crs, note = self._layer
         if note:
             feedback.pushWarning(note)
         dst = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

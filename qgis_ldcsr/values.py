@@ -162,6 +162,19 @@ def layer_source(layer, value=None) -> str:
                      "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
 
 
+def layer_values(layer, value=None):
+    """What the run takes of the input layer, read where the layer lives (``prepareAlgorithm``: QGIS's
+    main thread, a model's step's thread), not on the run's thread: ``(file, nodata, CRS, note)`` from
+    :func:`layer_source`, :func:`layer_nodata`, :func:`layer_crs` and :func:`options_note`; or the
+    ``InputError`` refusing the layer, for the run to raise (and log as it logs every refusal)."""
+    from ldcsr_core.errors import InputError
+
+    try:
+        return layer_source(layer, value), layer_nodata(layer), layer_crs(layer), options_note(layer)
+    except InputError as e:
+        return e
+
+
 def _geopackage_rasters(path: str) -> int:
     """How many raster tables the GeoPackage at ``path`` holds, as GDAL (the engine's reader) opens it
     by its path (one: that raster; several: subdatasets, which the engine refuses); 0 for a file that

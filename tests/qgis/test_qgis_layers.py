@@ -13,6 +13,7 @@ import rasterio
 from rasterio.enums import ColorInterp
 from qgis_runs import (
     ALG,
+    QgsApplication,
     QgsProcessingException,
     QgsRasterLayer,
     _Feedback,
@@ -380,3 +381,38 @@ def test_the_engines_red_green_blue_stay_whatever_bands_the_layer_is_drawn_with(
     for name in ("rgbn", "stack"):
         assert said[f"{name} path"][0] == said[name][1]  # the path: the same bands, no layer drawn
         assert np.array_equal(pixels[name], pixels[f"{name} path"])
+
+
+def test_what_the_run_takes_of_the_layer_is_read_on_qgis_s_main_thread(qgis_processing, scene, tiny_model_file,
+                                                                        tmp_path, monkeypatch):
+    """Run as the dialog runs it (a task on another thread), the layer's file, nodata, CRS and open options are
+    read where the layer lives, on QGIS's main thread (prepareAlgorithm, which QGIS's API gives such reads:
+    the layer is the project's, which the user may change meanwhile), and the run uses them: a CRS set on the
+    layer in QGIS is the output's. Test fails on main: all four were read on the task's thread."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingContext, QgsProject
+    from qgis.PyQt.QtCore import QThread
+
+    from qgis_ldcsr import algorithm, values
+
+    threads = {}
+    for name in ("layer_source", "layer_nodata", "layer_crs", "options_note"):
+        def read(*args, _read=getattr(values, name), _name=name):
+            threads[_name] = QThread.currentThread() == QgsApplication.instance().thread()
+            return _read(*args)
+        for module in (values, algorithm):  # wherever the algorithm calls them from
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, read)
+    layer = QgsRasterLayer(str(scene), "s", "gdal")
+    layer.setCrs(QgsCoordinateReferenceSystem("EPSG:32634"))
+    QgsProject.instance().addMapLayer(layer)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    out = tmp_path / "o.tif"
+    try:
+        ok, feedback = _run_as_the_dialog_does(_params(scene, out, tiny_model_file, SCALE=2.0, INPUT=layer.id()),
+                                               context=context)
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    assert ok and threads == dict.fromkeys(("layer_source", "layer_nodata", "layer_crs", "options_note"), True)
+    with rasterio.open(out) as d:
+        assert d.crs.to_epsg() == 32634
