@@ -1,10 +1,13 @@
 """What the warning about an old image's sidecar left set aside tells the user, in a run that replaces that image and
-in one that does not; and that sidecar after the user deleted its emptied part file by hand."""
+in one that does not; and that sidecar after the user deleted its emptied part file by hand, or without its part
+renamed to the image by a killed run."""
 
 from __future__ import annotations
 
 import errno
 import os
+import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,8 @@ from ldcsr_core.errors import RasterIOError
 from ldcsr_core.geo import raster_io as rio_io
 from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raster
 from ldcsr_core.output_claims import OutputClaim
+
+from . import forked
 
 OLD_AUX = b"<PAMDataset>old</PAMDataset>"
 RENAME_IT = "(or rename it to o.tif.aux.xml yourself)"
@@ -101,3 +106,30 @@ def test_a_set_aside_sidecar_whose_emptied_part_was_deleted_by_hand_still_goes_b
     assert Path(f"{out}.aux.xml").read_bytes() == OLD_AUX
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)) == [
         "o.tif", "o.tif.aux.xml"]
+
+
+def test_a_killed_overwrite_s_old_sidecars_never_go_beside_its_new_image_in_a_copy_of_the_folder(rasters, tmp_path):
+    """kill -9 of an --overwrite just after its raster's rename (the old image's .aux.xml and .ovr set aside, the new
+    image at o.tif, its part gone), then the folder copied to another disk (cp -a, a file manager's move: each file
+    another inode, its change time the copy's; o.tif first here, as a listing may give it): the next clean-up there
+    never puts the old image's sidecars beside the new image, whose marker (by device and inode) no longer names it.
+    Before: its part gone, they were put back by change times (the copy's), and GDAL read the old image's overviews
+    and statistics as the new image's."""
+    from .test_stale_parts import KILLED_AT_THE_RENAME
+
+    disk, copy = tmp_path / "disk", tmp_path / "copy"
+    disk.mkdir(), copy.mkdir()
+    out = disk / "o.tif"
+    out.write_bytes(Path(rasters["gray"]).read_bytes())
+    Path(f"{out}.aux.xml").write_bytes(OLD_AUX)
+    Path(f"{out}.ovr").write_bytes(b"old ovr")
+    r = forked.run(["-c", KILLED_AT_THE_RENAME, rasters["rgba"], out, "after"], text=False, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+    new = out.read_bytes()
+    left = sorted(p.suffix for p in disk.glob(".o.tif.*.ldcsr-part.*"))
+    assert new != Path(rasters["gray"]).read_bytes() and left == [".new", ".old0", ".old2"]
+    for p in sorted(disk.iterdir(), key=lambda p: p.name != "o.tif"):
+        shutil.copy2(p, copy / p.name)
+    rio_io.clear_stale_parts(copy / "o.tif")
+    assert {p.name: p.read_bytes() for p in copy.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)} == {
+        "o.tif": new}

@@ -333,29 +333,31 @@ def placement_sidecars(path: str | os.PathLike, *, has_transform: bool = False) 
 
 
 def clear_stale_parts(path: str | os.PathLike, *, replacing: bool = False) -> list[Path]:
-    """:func:`files.clear_stale_parts` of ``path``, what a write killed between its renames left put in place first:
-    where its part is not ``path`` (not renamed), the old image's sidecars an ``--overwrite`` set aside (``.oldN``,
-    their part there or deleted by hand since); where it is (renamed, or linked and left), the new image's (its marker,
-    ``.new``, names that file), unless its writer is alive (it still locks that file: its own put-back comes next;
-    nothing of it is removed, nor the old image's sidecars it set aside). Only beside that very image: one deleted
-    since, or another moved to its name, gets none (removed with the part). One that cannot be put back stays where it
-    is, with its part (emptied) and marker (which names the old image: :func:`_put_back_of`), or its marker, for the
-    next run (:func:`_put_all`; ``replacing``: this is the clean-up of a run that is to replace ``path``, whose warning
-    says so). The part files are listed once, and only what that listing judged stale is removed: a live run's renamed
-    since is no dead run's."""
+    """:func:`files.clear_stale_parts` of ``path``, what a write killed between its renames left put in place first: where
+    its part is not ``path`` (not renamed), the old image's sidecars an ``--overwrite`` set aside (``.oldN``; their part
+    deleted by hand since: only beside the image their marker names, :func:`_put_back_of`); where it is (renamed, or
+    linked and left), the new image's (its marker, ``.new``, names that file), unless its writer is alive (it still
+    locks that file: its own put-back comes next; nothing of it is removed, nor the old image's sidecars it set aside).
+    Only beside that very image: one deleted since, or another moved to its name, gets none (removed with the part). One
+    that cannot be put back stays where it is, with its part (emptied) and marker (which names the old image:
+    :func:`_put_back_of`), or its marker, for the next run (:func:`_put_all`; ``replacing``: this is the clean-up of a
+    run that is to replace ``path``, whose warning says so). The part files are listed once, and only what that listing
+    judged stale is removed: a live run's renamed since is no dead run's."""
     path = Path(path)
     left, stale = [], files.stale_parts(path)
     for part in dict.fromkeys(p.with_name(p.name.split(files.PART_SUFFIX)[0] + files.PART_SUFFIX) for p in stale):
-        if not os.path.lexists(part) and _names_file(Path(f"{part}{_MARKER}"), path):  # renamed to path: the new one
+        gone = not os.path.lexists(part)  # (deleted by hand, or renamed to path)
+        if gone and _names_file(Path(f"{part}{_MARKER}"), path):  # renamed to path: the new one
             continue
         aside = [(Path(f"{part}.old{i}"), Path(f"{path}{s}")) for i, s in enumerate(SIDECARS)]
         try:  # (a rename sets the ctime of what it moves: the .oldN's is when it was set aside)
             ctime = os.lstat(path).st_ctime_ns
         except OSError:  # no image: none put back
             ctime = None
-        same = ctime is not None and any(os.path.lexists(old) for old, _ in aside) and _put_back_of(part, path)
-        aside = [(old, theirs) for old, theirs in aside
-                 if ctime is not None and (_set_aside_since(old, ctime) or same and os.path.lexists(old))]
+        same = ctime is not None and any(os.path.lexists(old) for old, _ in aside) and _put_back_of(part, path,
+                                                                                                      gone=gone)
+        aside = [(old, theirs) for old, theirs in aside if ctime is not None and (
+            not gone and _set_aside_since(old, ctime) or same and os.path.lexists(old))]
         kept = _put_all(aside, path, replacing=replacing)
         if kept:  # the part (if there) and its marker stay with them, for the next run's put-back
             _empty(part)
@@ -397,18 +399,21 @@ def _replaced_key(path: Path) -> str:
         return ""
 
 
-def _put_back_of(part: Path, path: Path) -> bool:
+def _put_back_of(part: Path, path: Path, *, gone: bool = False) -> bool:
     """Whether the image at ``path`` is still the one whose sidecars ``part``'s run set aside, by the key its marker
-    recorded (:func:`_is_file`), on FAT, exFAT or FUSE only (:func:`~ldcsr_core.file_names.renumbers_files`), where
+    recorded (:func:`_is_file`), on FAT, exFAT or FUSE (:func:`~ldcsr_core.file_names.renumbers_files`), where
     :func:`_set_aside_since`'s change times tell nothing: exFAT's and FUSE's are the modification times (a sidecar
-    older than its image was never put back), FAT's are set again at a remount."""
+    older than its image was never put back), FAT's are set again at a remount; and on any disk where ``part`` is
+    ``gone``: deleted by hand, or renamed to ``path`` by a run killed before its settle whose marker no longer names
+    the new image there (the folder copied to another disk, a disk plugged in as another device), which change times
+    cannot tell apart (those of the set-aside sidecars and of the new image are one rename apart, or the copy's)."""
     from ..file_names import renumbers_files
 
     try:
         was = Path(f"{part}{_MARKER}").read_text().split("\n")[1]
     except (OSError, ValueError, IndexError):  # no marker, one not ours (not text), or one without it (before 2026-12-07)
         return False
-    return bool(was) and renumbers_files(path) and _is_file(path, was)
+    return bool(was) and (gone or renumbers_files(path)) and _is_file(path, was)
 
 
 def _set_aside_since(old: Path, ctime: int) -> bool:
