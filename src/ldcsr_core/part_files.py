@@ -24,7 +24,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "is_part_of", "make_part", "stale_parts",
+__all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "part_named", "is_part_of", "make_part", "stale_parts",
            "remove_stale_parts", "clear_stale_parts"]
 
 log = logging.getLogger("ldcsr_core.files")  # (its warnings were files' before the split)
@@ -32,7 +32,8 @@ log = logging.getLogger("ldcsr_core.files")  # (its warnings were files' before 
 PART_SUFFIX = ".ldcsr-part"
 STALE_AFTER_S = 24 * 3600.0  # without flock: a part untouched this long is stale
 # mkstemp's random part: 8 characters of [a-z0-9_].
-_RANDOM = r"[a-z0-9_]{8}"
+_RANDOM_LEN = 8
+_RANDOM = rf"[a-z0-9_]{{{_RANDOM_LEN}}}"
 
 
 # What part files add to an output's name: '.' + NAME + '.' + 8 random + PART_SUFFIX, and GDAL's
@@ -67,6 +68,13 @@ def is_part_of(candidate: str | os.PathLike, path: str | os.PathLike) -> bool:
         return False
     pat = re.escape(part_prefix(path)) + _RANDOM + re.escape(PART_SUFFIX) + r"(\.aux\.xml|\.msk|\.ovr|\.old\d|\.new)?"
     return re.fullmatch(pat, c.name) is not None
+
+
+def part_named(name: str, path: str | os.PathLike) -> str:
+    """The name of the part file that ``name`` (one of :func:`is_part_of`'s for ``path``: the part file's, or one of
+    its files') goes with: :func:`part_prefix`, the random part and :data:`PART_SUFFIX`; not cut at the first
+    ``.ldcsr-part``, which ``path``'s own name may hold."""
+    return name[:len(part_prefix(path)) + _RANDOM_LEN + len(PART_SUFFIX)]
 
 
 def make_part(path: str | os.PathLike) -> tuple[Path, int]:
@@ -134,7 +142,7 @@ def stale_parts(path: str | os.PathLike) -> list[Path]:
     parts = {n for n in names if is_part_of(folder / n, p)}
     out = []
     for n in sorted(parts):
-        main = n.split(PART_SUFFIX)[0] + PART_SUFFIX  # a sidecar goes with its part file
+        main = part_named(n, p)  # a sidecar goes with its part file
         if main in parts and n != main:
             continue  # decided with its part file below
         if not _in_use(folder / n):

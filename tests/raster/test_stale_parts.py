@@ -123,16 +123,24 @@ def test_a_skipped_output_s_stale_spread_part_is_removed(rasters, tiny_model, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.tif", "g_spread.tif"]
 
 
-def test_stale_part_names_and_locks(tmp_path):
-    dst = tmp_path / "x.tif"
+# An output's name holding the part files' suffix: before 2026-12-07 its part's files were taken for those of a part
+# named by its name's first '.ldcsr-part' (none): a live run's set-aside .oldN read as stale, a killed run's removed.
+ODD_NAME = "x.ldcsr-part.tif"
+
+
+@pytest.mark.parametrize("name", ["x.tif", ODD_NAME])
+def test_stale_part_names_and_locks(tmp_path, name):
+    dst = tmp_path / name
     part, fd = files.make_part(dst)
-    assert files.is_part_of(part, dst) and part.name.startswith(".x.tif.")
+    assert files.is_part_of(part, dst) and part.name.startswith(f".{name}.")
+    aside = Path(f"{part}.old0")  # an old image's sidecar this live --overwrite set aside
+    aside.write_text("<PAMDataset/>")
     assert files.stale_parts(dst) == []  # locked by this writer
     os.close(fd)  # the writer died
     sidecar = Path(str(part) + ".aux.xml")
     sidecar.write_text("<PAMDataset/>")
-    assert files.stale_parts(dst) == [part, sidecar]
-    assert files.remove_stale_parts(dst) == [part, sidecar]
+    assert files.stale_parts(dst) == [part, sidecar, aside]
+    assert files.remove_stale_parts(dst) == [part, sidecar, aside]
     assert list(tmp_path.iterdir()) == []
     assert not files.is_part_of(tmp_path / ".x.tif.abcdefgh.ldcsr-part", tmp_path / "y.tif")
     assert not files.is_part_of(tmp_path / ".x.tif.ABCDEFGH.ldcsr-part", dst)
@@ -154,29 +162,31 @@ write_raster(out, read_raster(sys.argv[1]), overwrite=True)
 """
 
 
-def test_kill_9_as_overwrite_renames_leaves_the_old_output_with_its_sidecars(rasters, tmp_path):
+@pytest.mark.parametrize("out_name", ["o.tif", ODD_NAME])
+def test_kill_9_as_overwrite_renames_leaves_the_old_output_with_its_sidecars(rasters, tmp_path, out_name):
     """kill -9 of an --overwrite as it renames the new file into place, after the old output's sidecars
     were set aside (geotiff_writer._replace_with_sidecars' .oldN): the next writer of that output puts
     them back (the old image was not replaced) and leaves no file of the dead run. Before: the old
     output had lost its .aux.xml and .ovr for good, and their hidden .oldN copies stayed, unknown to
-    the stale-part clean-up."""
-    out = tmp_path / "o.tif"
+    the stale-part clean-up (and, for :data:`ODD_NAME`, from 396e86c to 2026-12-07's fix, removed with them)."""
+    out = tmp_path / out_name
     out.write_bytes(Path(rasters["gray"]).read_bytes())
-    old = {"o.tif": out.read_bytes(), "o.tif.aux.xml": b"<PAMDataset>old</PAMDataset>", "o.tif.ovr": b"old ovr"}
+    old = {out_name: out.read_bytes(), f"{out_name}.aux.xml": b"<PAMDataset>old</PAMDataset>",
+           f"{out_name}.ovr": b"old ovr"}
     for name, data in old.items():
         (tmp_path / name).write_bytes(data)
     claim = f".{out.name}{OutputClaim.SUFFIX}"  # unlocked: the next run takes it
     for when in ("before", "after"):
         r = forked.run(["-c", KILLED_AT_THE_RENAME, rasters["rgba"], out, when], text=False, timeout=120)
         assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
-        assert not (tmp_path / "o.tif.aux.xml").exists()  # the state kill -9 left: set aside
+        assert not (tmp_path / f"{out_name}.aux.xml").exists()  # the state kill -9 left: set aside
         files_removed = rio_io.clear_stale_parts(out)  # what every writer of o.tif (and ldcsr upscale) does first
         assert files_removed and all(files.is_part_of(p, out) for p in files_removed)
         left = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != claim}
         if when == "before":  # the old image, with its own sidecars again
             assert left == old
         else:  # the new image in place: the old one's sidecars gone with the dead run's files
-            assert sorted(left) == ["o.tif"] and left["o.tif"] != old["o.tif"]
+            assert sorted(left) == [out_name] and left[out_name] != old[out_name]
 
 
 def test_sidecars_set_aside_by_a_killed_overwrite_are_not_put_back_beside_another_image(rasters, tiny_model, tmp_path):

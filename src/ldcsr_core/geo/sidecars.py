@@ -345,7 +345,7 @@ def clear_stale_parts(path: str | os.PathLike, *, replacing: bool = False) -> li
     judged stale is removed: a live run's renamed since is no dead run's."""
     path = Path(path)
     left, stale = [], files.stale_parts(path)
-    for part in dict.fromkeys(p.with_name(p.name.split(files.PART_SUFFIX)[0] + files.PART_SUFFIX) for p in stale):
+    for part in dict.fromkeys(p.with_name(part_files.part_named(p.name, path)) for p in stale):
         gone = not os.path.lexists(part)  # (deleted by hand, or renamed to path)
         if gone and _names_file(Path(f"{part}{_MARKER}"), path):  # renamed to path: the new one
             continue
