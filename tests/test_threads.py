@@ -431,3 +431,32 @@ def test_direct_super_resolve_and_trainer_run_follow_a_fixed_count_and_restore_t
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(saved)
+
+
+def test_train_s_own_threads_win_over_ldcsr_threads_and_give_the_caller_back_its_count(monkeypatch, tmp_path):
+    """``ldcsr train --threads 3`` (train(threads=3)) with LDCSR_THREADS=1 takes its steps on 3 threads, as docs/cli.md
+    says (its --threads, else ldcsr --threads or LDCSR_THREADS), and the caller keeps its own count. Before: the
+    steps ran on LDCSR_THREADS' 1 (train's fixed_count, and since 918fffd the Trainer's run() too, set it over
+    torch.set_num_threads(3)), and the caller was left on 3."""
+    from PIL import Image
+
+    from ldcsr_core.config import tiny_test_config
+    from ldcsr_core.training import trainer
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / f"img{i}.png")
+    seen, run_phase = [], trainer.Trainer.run_phase
+    monkeypatch.setattr(trainer.Trainer, "run_phase", lambda *a, **k: seen.append(torch.get_num_threads()) or run_phase(
+        *a, **k))
+    monkeypatch.setenv(threads.ENV, "1")
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        trainer.train(tmp_path, tmp_path / "m.safetensors", config=tiny_test_config(with_encoder=True),
+                      minutes=(0.0, 0.0, 0.0), steps=(1, 0, 0), batch_size=2, lr_size=16, scale_range=(2.0, 2.0),
+                      device="cpu", threads=3)
+        after = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(saved)
+    assert seen and set(seen) == {3} and after == 2, (seen, after)

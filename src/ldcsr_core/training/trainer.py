@@ -428,16 +428,15 @@ def train(data_dir, out, *, val_dir=None, config=None, init: str | None = None,
     :class:`~ldcsr_core.errors.SettingError` before any work, as for every command; every phase's
     budget 0 without ``init`` or ``resume`` a :class:`TrainingError` (:func:`nothing_to_train`). It runs on
     ``threads`` torch threads, else on a fixed count (``LDCSR_THREADS``, ``threads.set_threads``) if set
-    (``threads.fixed_count``: for the run only)."""
-    from ..threads import policy
+    (``threads.fixed_threads``, ``threads.fixed_count``: for the run only, the caller's count given back)."""
+    from ..threads import fixed_threads, policy
 
     policy()  # reads (and so checks) LDCSR_THREADS unless a count is set (ldcsr --threads)
     refused = nothing_to_train(minutes, kw.get("steps"), init, resume)
     if refused:
         raise TrainingError(refused)
-    if threads:
-        torch.set_num_threads(threads)
-    with fixed_count():  # else a fixed count (LDCSR_THREADS, set_threads) for the run, as tiles run
+    # its own count (ldcsr train --threads), else a fixed one (LDCSR_THREADS, set_threads), for the run, as tiles run
+    with fixed_threads(threads or None), fixed_count():
         if resume:  # a checkpoint that is not there, cannot be read, is cut short or is not this trainer's:
             read_checkpoint(resume, lazily=True)  # before the model and the data (its tensors mapped, not read)
         with Trainer(data_dir, out, val_dir=val_dir, config=config, init=init, minutes=minutes,
