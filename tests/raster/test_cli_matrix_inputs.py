@@ -142,6 +142,18 @@ def make_vrt_of_the_output(tmp_path):
     return vrt
 
 
+def make_msk_of_the_output(tmp_path):
+    """An input named as the output's mask sidecar (tmp_path/out/result.tif.msk), which --overwrite removes."""
+    (tmp_path / "out").mkdir()
+    return write_tif(tmp_path / "out" / "result.tif.msk", _rgb(), dtype="uint8")
+
+
+def input_kept(out, inp, r):
+    assert not out.exists()
+    with _open(inp) as i:
+        np.testing.assert_array_equal(i.read(), _rgb())
+
+
 def output_untouched(out, inp, r):
     with _open(out) as o:
         assert (o.height, o.width) == (H, W) and "LDCSR_NOTICE" not in o.tags()
@@ -321,6 +333,8 @@ CASES = [
      "1 written", has_scaled_gcps(None)),
     ("vrt-source-as-output-refused", make_vrt_of_the_output, (*UP, "-s", "2", "--overwrite"), 2,
      "output path is a file scene.vrt reads", output_untouched),
+    ("output-sidecar-as-input-refused", make_msk_of_the_output, (*UP, "-s", "2", "--overwrite"), 2,
+     "result.tif.msk is the input and a sidecar of the output", input_kept),
     ("png-gets-no-geotransform", make_plain_png, (*UP, "-s", "2"), 0, "1 written",
      has_no_georeferencing),
     ("plain-tif-gets-no-geotransform", make_plain_tif, (*UP, "-s", "2"), 0, "1 written",

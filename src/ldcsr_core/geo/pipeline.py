@@ -181,11 +181,28 @@ def check_destination(src_path, dst_path) -> None:
 
 def check_not_read(src, paths) -> None:
     """Refuse ``paths`` (outputs; ``None`` skipped) among the files the open dataset ``src`` reads
-    (:func:`~ldcsr_core.geo.raster_io.input_file_among`: a VRT's sources, a sidecar): written
-    over, the input would change. :class:`InputError` in ``ldcsr upscale``'s words."""
+    (:func:`~ldcsr_core.geo.raster_io.input_file_among`: a VRT's sources, a sidecar), and outputs whose write
+    removes one: their sidecars (:data:`~.geotiff_writer.SIDECARS`: ``o.tif.msk`` of ``o.tif``), those kept aside
+    (``o.tif.aux.xml.set-aside``), a part file's name (``.o.tif.<8>.ldcsr-part``). Written over or removed, the input
+    would change. :class:`InputError` in ``ldcsr upscale``'s words."""
+    from .. import part_files
+    from .sidecars import set_aside_files
+
     hit = rio_io.input_file_among(src, paths)
     if hit is not None:
         raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
+    for p in (p for p in paths if p is not None):  # (before, the write removed the input, '1 written')
+        hit = rio_io.input_file_among(src, [f"{p}{s}" for s in gw_mod.SIDECARS])
+        why = "a sidecar of the output {p}: GDAL would read it as part of the output, whose write removes it"
+        if hit is None:
+            hit = rio_io.input_file_among(src, set_aside_files(p))
+            why = "a sidecar of {p} kept aside, which the next write of {p} removes"
+        if hit is None:
+            hit = next(((f, what) for f, what in rio_io.files_read(src) if part_files.is_part_of(f, p)), None)
+            why = "named as a part file of {p}, which a write of {p} removes as left by an interrupted run"
+        if hit is not None:
+            raise InputError(f"{hit[0]} is {hit[1]} and {why.format(p=p)} (inputs are never overwritten; "
+                             "choose another output name)")
 
 
 def upscale_raster(
