@@ -36,7 +36,7 @@ from pathlib import Path
 from .errors import RasterIOError
 from .mounts import mounts
 
-__all__ = ["name_max", "check_name_length", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
+__all__ = ["name_max", "check_name_length", "refused_name", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
            "file_version", "renumbers_files"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
@@ -68,6 +68,22 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
     if n > most:
         raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} bytes; the file system "
                             f"takes at most {most}): choose a shorter name")
+
+
+# Characters FAT, exFAT and NTFS disks (Windows' rules) and SMB shares refuse in a name, as do control characters: such a
+# disk's driver says EINVAL, or ENOENT (exfat-fuse), of a folder that is there.
+WINDOWS_REFUSED = '"*:<>?\\|'
+
+
+def refused_name(path: str | os.PathLike, err: OSError) -> str | None:
+    """Words for ``err``, an ``EINVAL`` or ``ENOENT`` from making a file named as ``path`` (or after it: its part
+    file), when ``path``'s folder is there and its name holds a character those disks refuse; else ``None``."""
+    name = Path(path).name
+    bad = sorted({c for c in name if c in WINDOWS_REFUSED or ord(c) < 32})
+    if err.errno not in (errno.EINVAL, errno.ENOENT) or not bad or not os.path.isdir(Path(path).parent):
+        return None
+    return (f"its file system refuses the name {name} (for its {' '.join(map(repr, bad))}: FAT, exFAT and NTFS disks "
+            f"and SMB shares take no {' '.join(WINDOWS_REFUSED)} nor control characters in names); choose another name")
 
 
 def check_not_folder(path: str | os.PathLike, what: str = "output") -> None:

@@ -16,7 +16,7 @@ import re
 import time
 from pathlib import Path
 
-from .file_names import cut_to_fit, name_max
+from .file_names import cut_to_fit, name_max, refused_name
 from .words import counted
 
 try:
@@ -91,6 +91,9 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
     except BaseException as e:  # a Ctrl-C as os.open made it: a part not locked yet, its name unknown
         if not isinstance(e, OSError):
             remove_stale_parts(p)
+        refused = refused_name(p, e) if isinstance(e, OSError) else None
+        if refused:  # (before, "cannot write to FOLDER: No such file or directory" of a folder that is there)
+            raise OSError(e.errno, refused) from None
         raise
     try:
         if fcntl is not None:

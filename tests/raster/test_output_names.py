@@ -314,3 +314,22 @@ def test_an_answer_is_looked_at_afresh_after_a_minute(tmp_path, monkeypatch):
     assert file_names.folds_case(out) is False  # kept: a batch looks once
     now[0] += file_names.KEEP_S
     assert file_names.folds_case(out) is True
+
+
+def test_a_name_the_exfat_volume_refuses_is_said_as_such(exfat, rasters, tmp_path):
+    """``S2_10:30.tif`` (a time in its name) into a folder on a USB stick: FAT and exFAT take no ':' in a name. Before:
+    'cannot write to vol/out: No such file or directory' (exfat-fuse's ENOENT) of a folder that is there; now the
+    name and the character are said, the input fails alone (exit 1 in a batch) and nothing is left there."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    shutil.copy(rasters["gray"], inp / "S2_10:30.tif")
+    shutil.copy(rasters["gray"], inp / "b.tif")
+    out = exfat / "out"
+    out.mkdir()
+    r = run("upscale", inp, "-o", out, *FAST)
+    assert r.exit_code == 1, r.output
+    assert (f"cannot write to {out}: its file system refuses the name S2_10:30_sr.tif (for its ':': FAT, exFAT and "
+            "NTFS disks and SMB shares take no") in r.output, r.output
+    assert sorted(p.name for p in out.iterdir()) == ["b_sr.tif"]
+    r = run("upscale", inp / "b.tif", "-o", exfat / "b?.tif", *FAST)
+    assert r.exit_code == 5 and "refuses the name b?.tif (for its '?'" in r.output, r.output
