@@ -281,6 +281,20 @@ def free_bytes(folder: str | os.PathLike) -> int | None:
         return None
 
 
+# A write makes a few files beside its raster (its claim, part, marker, sidecars: each a file entry, removed as it
+# fails): an ENOSPC with fewer entries than this left is theirs, whatever the bytes free.
+FEW_ENTRIES = 8
+
+
+def _file_entries_left(folder: str | os.PathLike) -> int | None:
+    """The file entries (inodes) ``folder``'s file system has left for this user; ``None`` where it counts none."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # (no statvfs on Windows)
+        return None
+    return int(st.f_favail) if st.f_files > 0 else None
+
+
 def file_size_limit() -> int | None:
     """The process's file size limit (``ulimit -f``) in bytes, or ``None`` when unlimited."""
     try:
@@ -353,6 +367,11 @@ def write_error(path: str | os.PathLike, exc: BaseException | None = None,
     told = code in (None, errno.EIO)  # no cause said, or one that may hide a full disk: tell it from the disk
     need = "" if not nbytes else (f", the file is {human_bytes(nbytes)}" if exact else
                                   f", the output needs about {human_bytes(nbytes)} uncompressed")
+    entries = _file_entries_left(p.parent) if code == errno.ENOSPC else None
+    if entries is not None and entries < FEW_ENTRIES:  # not "no space left: 19.9 MB free" alone
+        return RasterIOError(errno.ENOSPC, f"cannot write {p}: no space left on device: its file entries (inodes) "
+                             f"are used up ({entries} left, {human_bytes(free or 0)} free); remove files there or "
+                             "choose another output folder")
     if code == errno.ENOSPC or (told and full is not None and full < (1 << 20)):
         return RasterIOError(errno.ENOSPC, f"cannot write {p}: no space left on device: "
                              f"{human_bytes(free or 0)} free{need}")
