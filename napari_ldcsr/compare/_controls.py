@@ -84,6 +84,10 @@ class CompareControls(QGroupBox):
         if w.last_result is None:
             notify("warning", "Run LDCSR first: there is no result to compare." if w.last is None else NONE_LEFT)
             return
+        if (changed := w.last.changed(self.viewer)) is not None:  # its result is of the pixels it held then
+            notify("warning", f"{changed}: its result is of the pixels it held then, so Compare would set it beside "
+                              "the new ones. Run LDCSR again to compare.")
+            return
         try:
             bic = w.ensure_bicubic()
         except Exception as exc:  # noqa: BLE001

@@ -39,7 +39,8 @@ def run_layers(viewer, layer, spec: JobSpec, partial: ProgressiveResult, result:
     bics = []
     if result.bicubic is not None:
         bics = add_bicubic(viewer, partial.source, spec, result.bicubic, outs)
-    return RunLayers(layer, outs[picked], bics[picked] if bics else None, result, partial.source, outs, bics)
+    return RunLayers(layer, outs[picked], bics[picked] if bics else None, result, partial.source, outs, bics,
+                     pixels=partial.pixels)
 
 
 def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: list, *,

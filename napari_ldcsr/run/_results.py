@@ -15,7 +15,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import covering_blending, derived_metadata, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "placement", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
+__all__ = ["run_label", "result_name", "placement", "pixels_changed", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview"]
 
 
@@ -70,6 +70,13 @@ def placement(src, spec: JobSpec) -> dict:
     )
     return {"scale": scale_out, "translate": translate_out, "rotate": src.rotate, "shear": src.shear,
             "affine": src.affine}
+
+
+def pixels_changed(layers, pixels: list, when: str) -> str | None:
+    """Why a result of ``layers``' ``pixels`` (their ``data`` when the run began) is no longer of
+    their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``."""
+    return next((f"'{src.name}' was given other pixels {when}"
+                 for src, data in zip(layers, pixels) if src.data is not data), None)
 
 
 def _same(a, b) -> bool:
@@ -184,10 +191,17 @@ class RunLayers:
     results: list = field(default_factory=list)
     bicubics: list = field(default_factory=list)
     spread: object | None = None  # the uncertainty layer of a samples > 1 run (``_spread``)
+    pixels: list = field(default_factory=list)  # the source layers' data the run read (:meth:`changed`)
 
     def present(self, viewer) -> bool:
         """Whether the source and the result are both still in ``viewer``."""
         return self.source in viewer.layers and self.result in viewer.layers
+
+    def changed(self, viewer) -> str | None:
+        """Why the run's results are no longer of its source layers' pixels (None if they are): one
+        still in ``viewer`` was given other pixels since the run began (:func:`pixels_changed`)."""
+        kept = [(src, data) for src, data in zip(self.layer_source.layers, self.pixels) if src in viewer.layers]
+        return pixels_changed([src for src, _ in kept], [data for _, data in kept], "since its run")
 
     def bands(self, viewer) -> list[int]:
         """The bands (indices into ``results``) whose source layer and result are both in ``viewer``."""
@@ -243,8 +257,7 @@ class ProgressiveResult:
     def changed(self) -> str | None:
         """Why the finished result no longer fits its source (None if it does): a source layer was
         given other pixels (``layer.data = …``) during the run, which its result is not of."""
-        return next((f"'{src.name}' was given other pixels during the run"
-                     for src, data in zip(self.source.layers, self.pixels) if src.data is not data), None)
+        return pixels_changed(self.source.layers, self.pixels, "during the run")
 
     def _create(self, run_info: dict, data: list | None = None) -> None:
         def add(i: int, k: int):
