@@ -127,7 +127,10 @@ class LivePanel(QWidget):
             pass
 
     def _on_layer(self, *_: Any) -> None:
-        if self.lens.enabled and self.widget.layer is not self.lens.layer:
+        # its layer deleted, the picker moves on by itself (to the next image layer: after a Run, its
+        # result), which the lens must not follow: it turns off (``LiveLens._on_removed``)
+        gone = self.lens.layer is not None and self.lens.layer not in self.viewer.layers
+        if self.lens.enabled and self.widget.layer is not self.lens.layer and not gone:
             if not self.lens.set_layer(self.widget.layer):
                 self.set_live(False)
                 with _blocked(self.live_box):

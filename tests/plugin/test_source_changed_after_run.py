@@ -1,12 +1,13 @@
 """The source layer of the last Run changed after it, in a real napari viewer (Xvfb): given other pixels
-(``layer.data = …``), then Compare. The network is the bicubic stand-in (``bicubic_engine``): the tests
-are of what is compared."""
+(``layer.data = …``), then Compare; deleted while the live lens is on it. The network is the bicubic
+stand-in (``bicubic_engine``): the tests are of what is compared and lensed."""
 
 from __future__ import annotations
 
 import pytest
 
-from .test_lens import _scene
+from .lens_wait import wait_for_view
+from .test_lens import _look, _scene
 
 
 @pytest.mark.parametrize("new", ["smaller", "same size"])
@@ -33,3 +34,25 @@ def test_compare_refuses_a_result_of_pixels_its_source_no_longer_holds(ldcsr, qt
     assert widget.comparing and widget.last.bicubic.data.shape[:2] == tuple(2 * n for n in src.data.shape[:2])
     widget.set_compare(False)
 
+
+def test_the_live_lens_turns_off_when_its_source_is_deleted_not_onto_the_run_s_result(ldcsr, qtbot, notes,
+                                                                                      bicubic_engine):
+    """Before: the layer picker moved to the next image layer, the run's result, and the lens followed
+    it: it went on super-resolving the LDCSR result ('scene ×2.00 (LDCSR fast) (live LDCSR)'), saying
+    nothing."""
+    viewer, widget = ldcsr
+    panel = widget.live
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    widget.set_layer(src)
+    viewer.window.resize(520, 400)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    res = widget.last_result
+    _look(viewer, src, (100, 100), 2.0)
+    panel.live_box.setChecked(True)
+    wait_for_view(qtbot, panel.lens)
+    viewer.layers.remove(src)
+    qtbot.waitUntil(lambda: ("info", "Live lens off: 'scene' was removed.") in notes, timeout=5_000)
+    qtbot.wait(100)
+    assert not panel.lens.enabled and not panel.live_box.isChecked() and panel.lens.live_layer is None
+    assert [lyr.name for lyr in viewer.layers] == [res.name]
