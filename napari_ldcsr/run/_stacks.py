@@ -3,9 +3,14 @@ shown as planes are refused by Run, Check quality, Adapt and the live lens alike
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 __all__ = ["stack_problem"]
+
+#: napari takes a last axis of 3 or 4 for colours only in pictures with both sides over this (its guess_rgb).
+NAPARI_RGB_MIN_SIDE = 30
 
 
 def stack_problem(layer, shape) -> str | None:
@@ -26,8 +31,7 @@ def stack_problem(layer, shape) -> str | None:
         return (f"{said} picture at a time: save the one to super-resolve as an image of its own and open it "
                 "(napari's Split Stack would split its colours instead).")
     if n == 3 and shape[-1] in (3, 4):
-        return (f"{said} 2-D picture. If its last axis holds the colours of one picture, open it as RGB "
-                "(napari's rgb=True); else split it (right-click it in the layer list ▸ Split Stack) and pick one.")
+        return f"{said} 2-D picture. {_as_rgb(layer, shape)}; else split it (right-click it in the layer list ▸ Split Stack) and pick one."
     return (f"{said} 2-D picture: split it (right-click it in the layer list ▸ Split Stack) and pick one; a "
             "multi-band GeoTIFF opened with the 'LDCSR super-resolution' reader opens as RGB or as one layer per band.")
 
@@ -45,3 +49,14 @@ def _one_picture(name: str, shape: tuple, n: int, rgb: bool) -> str | None:
                 f"which napari shows as {shape[0]} slices of {shape[1]}×1 px; {said}: add it without that axis "
                 "(layer.data[..., 0]), or open its file with the 'LDCSR super-resolution' reader.")
     return None
+
+
+def _as_rgb(layer, shape: tuple) -> str:
+    """How to have a layer whose last axis of 3 or 4 may be one picture's colours opened as RGB(A): in the
+    GUI (its file's reader: a non-coder cannot give napari's rgb=True), and why napari did not guess it."""
+    path = getattr(getattr(layer, "source", None), "path", None)
+    file = f"its file ({os.path.basename(str(path))})" if path else "its file"
+    why = (f" (napari takes a last axis of 3 or 4 for colours only in pictures over {NAPARI_RGB_MIN_SIDE} px a side)"
+           if min(shape[:2]) <= NAPARI_RGB_MIN_SIDE else "")
+    return (f"If its last axis holds the colours of one picture{why}, open {file} with File ▸ Open with Plugin ▸ "
+            "Open File(s)… and pick the 'LDCSR super-resolution' reader, which opens it as RGB (in a script: rgb=True)")

@@ -21,8 +21,10 @@ STACKS = {
                    "GeoTIFF opened with the 'LDCSR super-resolution' reader opens as RGB or as one layer per band."),
     "colours as planes": (lambda v: v.add_image(RNG.integers(0, 255, (40, 36, 3), dtype=np.uint8), rgb=False, name="c"),
                           "'c' is a stack of 40 grey pictures of 36×3 px (shape (40, 36, 3)); LDCSR works on one 2-D "
-                          "picture. If its last axis holds the colours of one picture, open it as RGB (napari's "
-                          "rgb=True); else split it (right-click it in the layer list ▸ Split Stack) and pick one."),
+                          "picture. If its last axis holds the colours of one picture, open its file with File ▸ Open "
+                          "with Plugin ▸ Open File(s)… and pick the 'LDCSR super-resolution' reader, which opens it as "
+                          "RGB (in a script: rgb=True); else split it (right-click it in the layer list ▸ Split Stack) "
+                          "and pick one."),
     "a stack of one": (lambda v: v.add_image(RNG.random((1, 40, 36)), name="o"),
                        "'o' is one grey picture of 40×36 px in a stack of one (shape (1, 40, 36)); LDCSR works on a "
                        "2-D layer: split it (right-click it in the layer list ▸ Split Stack): the one layer it gives "
@@ -50,3 +52,30 @@ def test_a_stack_is_refused_with_what_to_do(ldcsr, notes, tiny_model, kind):
     assert lens.set_layer(layer) is False  # before: "… has 4 dimensions; the lens works on 2-D (grey or RGB) layers"
     assert notes[-1] == ("warning", f"Live lens: {sentence.rstrip('.')}.")
     assert len(viewer.layers) == n and not widget.running
+
+
+def test_a_small_rgb_file_napari_opened_as_a_stack_is_refused_with_what_a_gui_user_can_do(ldcsr, qtbot, notes,
+                                                                                         bicubic_engine, tmp_path):
+    """An 8×8 RGB PNG dropped on napari: its own reader takes a last axis of 3 for colours only in
+    pictures over 30 px a side, so it shows a stack of 8 grey pictures of 8×3 px. Before: the refusal
+    said "open it as RGB (napari's rgb=True)", which the GUI does not offer. Now it names the file and
+    the menu; following it, the picture runs as RGB."""
+    rasterio = pytest.importorskip("rasterio")
+    viewer, widget = ldcsr
+    path = tmp_path / "small.png"
+    with rasterio.open(path, "w", driver="PNG", width=8, height=8, count=3, dtype="uint8") as dst:
+        dst.write(RNG.integers(0, 255, (3, 8, 8), dtype=np.uint8))
+    (stack,) = viewer.open(str(path), plugin="napari")  # napari's own reader, as a drop without a choice
+    assert stack.data.shape == (8, 8, 3) and not stack.rgb
+    assert widget.run(layer=stack, scale=2.0) is False
+    assert notes[-1] == ("error", "'small' is a stack of 8 grey pictures of 8×3 px (shape (8, 8, 3)); LDCSR works "
+                                  "on one 2-D picture. If its last axis holds the colours of one picture (napari "
+                                  "takes a last axis of 3 or 4 for colours only in pictures over 30 px a side), open "
+                                  "its file (small.png) with File ▸ Open with Plugin ▸ Open File(s)… and pick the "
+                                  "'LDCSR super-resolution' reader, which opens it as RGB (in a script: rgb=True); "
+                                  "else split it (right-click it in the layer list ▸ Split Stack) and pick one.")
+    (rgb,) = viewer.open(str(path), plugin="napari-ldcsr")  # what the words say, the reader picked
+    assert rgb.rgb and rgb.data.shape == (8, 8, 3)
+    assert widget.run(layer=rgb, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    assert widget.last_result.data.shape == (16, 16, 3)
