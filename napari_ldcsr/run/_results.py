@@ -85,6 +85,12 @@ def _same(a, b) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
+def _placed(layer) -> dict:
+    """A copy of ``layer``'s :func:`placement` values as they are now."""
+    return {key: np.array(getattr(value, "affine_matrix", value), dtype=float)
+            for key, value in ((k, getattr(layer, k)) for k in ("scale", "translate", "rotate", "shear", "affine"))}
+
+
 def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None, lowest: bool = False) -> dict:
     """``add_image`` keyword arguments that lay a ``spec.out_shape`` result exactly over ``src``.
 
@@ -239,6 +245,7 @@ class ProgressiveResult:
         self.final_rows = 0  # output rows [0, final_rows) hold final pixels
         self.discarded = False  # cancelled, failed or stopped: a tile shown late must not bring it back
         self.placeholder: list | None = None  # :func:`placeholders`, from the worker, for :meth:`_create`
+        self.placed: list = []  # the layers' placement as created (:meth:`finish` leaves one the user moved)
         self.pixels = [src.data for src in source.layers]  # what the run reads (:meth:`changed`)
 
     def _alive(self) -> bool:
@@ -271,6 +278,7 @@ class ProgressiveResult:
         first, self.placeholder = data or self.placeholder or placeholders(self.source, self.spec), None
         self.layers = add_stacked(self.viewer, self.source.layers, add)
         self.names = [layer.name for layer in self.layers]
+        self.placed = [_placed(layer) for layer in self.layers]
 
     def _ready(self) -> bool:
         if self.discarded or not self._alive():
@@ -312,7 +320,8 @@ class ProgressiveResult:
     def finish(self, result: JobResult) -> list | None:
         """Give the layers the final pixels, tags, provenance, names (after the source layers' names
         now, as the provenance's ``source_layer``) and placement (over the source layers as they lie
-        now: moved during the run, as the baselines added now are); None if the source is gone."""
+        now: moved during the run, as the baselines added now are; a layer the user moved stays
+        where they put it, as one they renamed keeps its name); None if the source is gone."""
         if not self._alive():
             self.discard()
             return None
@@ -322,11 +331,12 @@ class ProgressiveResult:
             self.discard()
             self._create(info, data=final)
         else:
-            for layer, name, src, data in zip(self.layers, self.names, self.source.layers, final):
+            for layer, name, src, data, placed in zip(self.layers, self.names, self.source.layers, final, self.placed):
                 layer.data[...] = data
-                for key, value in placement(src, self.spec).items():
-                    if not _same(getattr(layer, key), value):  # each set redraws the layer (60 ms at 4000² px)
-                        setattr(layer, key, value)
+                if all(_same(getattr(layer, key), value) for key, value in placed.items()):  # not moved by the user
+                    for key, value in placement(src, self.spec).items():
+                        if not _same(getattr(layer, key), value):  # each set redraws the layer (60 ms at 4000² px)
+                            setattr(layer, key, value)
                 layer.metadata["ldcsr"] = dict(info, kind="ldcsr")
                 if layer.name == name:  # not renamed by the user: the source may have been
                     layer.name = result_name(src.name, self.spec, "ldcsr")

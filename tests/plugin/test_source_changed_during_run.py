@@ -60,3 +60,23 @@ def test_a_source_given_other_pixels_during_the_run_adds_nothing(ldcsr, qtbot, n
     assert widget.status == f"{said}; nothing was added." and finished == ["failed"]
     assert _errors(notes) == [f"{said}; the result was not added."]
     assert widget.run_button.isEnabled()
+
+
+def test_a_partial_result_the_user_moved_during_the_run_stays_where_they_put_it(ldcsr, qtbot, notes, bicubic_engine,
+                                                                                 engine_held_at_second_tile):
+    """As a renamed one keeps its name. Before (6b95e64): the run's end moved it back over its source
+    (its source moved too here, which the baseline follows)."""
+    viewer, widget = ldcsr
+    widget.set_bicubic(True)
+    gate = engine_held_at_second_tile
+    src = _held_run(viewer, widget, qtbot, gate)
+    part = viewer.layers[-1]
+    try:
+        part.translate = (0.0, 200.0)  # dragged aside, to look at it beside the source
+        src.translate = (40.0, 25.0)
+    finally:
+        gate.release.set()
+    _wait_done(qtbot, widget)
+    assert widget.last_result is part and not _errors(notes)
+    np.testing.assert_array_equal(part.translate, (0.0, 200.0))
+    np.testing.assert_allclose(widget.last.bicubic.data_to_world((-0.5, -0.5)), src.data_to_world((-0.5, -0.5)))
