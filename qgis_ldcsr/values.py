@@ -166,12 +166,14 @@ def layer_values(layer, value=None):
     """What the run takes of the input layer, read where the layer lives (``prepareAlgorithm``: QGIS's
     main thread, a model's step's thread), not on the run's thread: ``(file, nodata, CRS, note)`` from
     :func:`layer_source`, :func:`layer_nodata`, :func:`layer_crs` and :func:`options_note`; or the
-    ``InputError`` refusing the layer, for the run to raise (and log as it logs every refusal)."""
+    ``InputError`` refusing the layer, or the ``ImportError`` of an engine part QGIS's Python lacks (numpy,
+    rasterio), for the run to raise and log as it logs every refusal (raised here, the dialog's log showed
+    a Python traceback, and the run did not start)."""
     from ldcsr_core.errors import InputError
 
     try:
         return layer_source(layer, value), layer_nodata(layer), layer_crs(layer), options_note(layer)
-    except InputError as e:
+    except (InputError, ImportError) as e:
         return e
 
 

@@ -66,10 +66,13 @@ def _run_as_the_dialog_does(params, feedback=None, *, wait=True, context=None):
     feedback = feedback or _Feedback()
     context = context or QgsProcessingContext()
     alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
-    task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+    task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)  # prepares the run (main thread)
     done = []
-    task.executed.connect(lambda ok, results: done.append(ok))
-    QgsApplication.taskManager().addTask(task)
+    if task.isCanceled():  # its prepareAlgorithm failed: the dialog ends the run there ('Execution failed')
+        done.append(False)
+    else:
+        task.executed.connect(lambda ok, results: done.append(ok))
+        QgsApplication.taskManager().addTask(task)
 
     def result(timeout=300):
         deadline = time.monotonic() + timeout

@@ -9,6 +9,7 @@ a package named ``qgis`` would shadow QGIS's own.)
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,23 @@ def test_without_torch_the_provider_says_so_and_a_run_is_one_line(qgis_processin
         "LDCSR: the engine cannot be loaded in the Python QGIS uses: No module named 'torch'; nothing was written "
         "(install torch and napari-ldcsr for that Python: see docs/qgis.md)"]
     assert "Traceback" not in feedback.textLog() and not (tmp_path / "o.tif").exists()
+
+
+def test_an_engine_part_qgis_s_python_cannot_import_is_one_line_also_where_the_layer_is_read(
+        qgis_processing, scene, tiny_model_file, tmp_path, monkeypatch):
+    """An engine part that QGIS's Python cannot import (numpy, which the nodata rules read in prepareAlgorithm
+    import, missing or broken there) is the run's one line, as where the run imports it. Test fails on main:
+    prepareAlgorithm raised the ImportError, so the dialog's log showed a Python traceback ('Traceback (most
+    recent call last): ... ModuleNotFoundError: ...') and its task was cancelled before it ran."""
+    said = []
+    monkeypatch.setattr("sys.excepthook", lambda *exc: said.append(exc[1]))
+    monkeypatch.setitem(sys.modules, "ldcsr_core.geo.nodata_override", None)  # import raises ImportError
+    ok, feedback = _run_as_the_dialog_does(_params(scene, tmp_path / "o.tif", tiny_model_file))
+    assert not ok and feedback.errors == [
+        "LDCSR: the engine cannot be loaded in the Python QGIS uses: import of ldcsr_core.geo.nodata_override "
+        "halted; None in sys.modules; nothing was written (install torch and napari-ldcsr for that Python: see "
+        "docs/qgis.md)"], feedback.textLog()
+    assert said == [] and not (tmp_path / "o.tif").exists()
 
 
 def test_output_is_exact_and_equals_the_engine_raster_path(qgis_processing, scene, tiny_model_file,
