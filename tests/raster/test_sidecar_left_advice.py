@@ -108,13 +108,10 @@ def test_a_set_aside_sidecar_whose_emptied_part_was_deleted_by_hand_still_goes_b
         "o.tif", "o.tif.aux.xml"]
 
 
-def test_a_killed_overwrite_s_old_sidecars_never_go_beside_its_new_image_in_a_copy_of_the_folder(rasters, tmp_path):
-    """kill -9 of an --overwrite just after its raster's rename (the old image's .aux.xml and .ovr set aside, the new
-    image at o.tif, its part gone), then the folder copied to another disk (cp -a, a file manager's move: each file
-    another inode, its change time the copy's; o.tif first here, as a listing may give it): the next clean-up there
-    never puts the old image's sidecars beside the new image, whose marker (by device and inode) no longer names it.
-    Before: its part gone, they were put back by change times (the copy's), and GDAL read the old image's overviews
-    and statistics as the new image's."""
+def _killed_over_old_sidecars(rasters, tmp_path: Path, when: str) -> tuple[Path, Path]:
+    """disk/o.tif (the gray scene) with an old .aux.xml and .ovr, and an --overwrite of it killed just ``when``
+    ("before", "after") its raster's rename, the old sidecars set aside; returns o.tif and an empty folder ``copy`` (the
+    other disk)."""
     from .test_stale_parts import KILLED_AT_THE_RENAME
 
     disk, copy = tmp_path / "disk", tmp_path / "copy"
@@ -123,13 +120,80 @@ def test_a_killed_overwrite_s_old_sidecars_never_go_beside_its_new_image_in_a_co
     out.write_bytes(Path(rasters["gray"]).read_bytes())
     Path(f"{out}.aux.xml").write_bytes(OLD_AUX)
     Path(f"{out}.ovr").write_bytes(b"old ovr")
-    r = forked.run(["-c", KILLED_AT_THE_RENAME, rasters["rgba"], out, "after"], text=False, timeout=120)
+    r = forked.run(["-c", KILLED_AT_THE_RENAME, rasters["rgba"], out, when], text=False, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+    assert not Path(f"{out}.aux.xml").exists()
+    return out, copy
+
+
+def _copied_then_cleared(out: Path, copy: Path, *, image_first: bool, but=()) -> dict[str, bytes]:
+    """The folder of ``out`` copied to ``copy`` (shutil.copy2: another inode, the times kept, the change time the
+    copy's), o.tif first or in name order (rsync's: '.' sorts before 'o'), but the files named in ``but``; then the
+    next clean-up there: what it leaves."""
+    for p in sorted(out.parent.iterdir(), key=lambda p: (p.name != out.name) if image_first else p.name):
+        if p.name not in but:
+            shutil.copy2(p, copy / p.name)
+    rio_io.clear_stale_parts(copy / out.name)
+    return {p.name: p.read_bytes() for p in copy.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)}
+
+
+def test_a_killed_overwrite_s_old_sidecars_never_go_beside_its_new_image_in_a_copy_of_the_folder(rasters, tmp_path):
+    """kill -9 of an --overwrite just after its raster's rename (the old image's .aux.xml and .ovr set aside, the new
+    image at o.tif, its part gone), then the folder copied to another disk (cp -a, a file manager's move: each file
+    another inode, its change time the copy's; o.tif first here, as a listing may give it): the next clean-up there
+    never puts the old image's sidecars beside the new image, whose marker (by device and inode) no longer names it.
+    Before: its part gone, they were put back by change times (the copy's), and GDAL read the old image's overviews
+    and statistics as the new image's."""
+    out, copy = _killed_over_old_sidecars(rasters, tmp_path, "after")
+    new = out.read_bytes()
+    left = sorted(p.suffix for p in out.parent.glob(".o.tif.*.ldcsr-part.*"))
+    assert new != Path(rasters["gray"]).read_bytes() and left == [".new", ".old0", ".old2"]
+    assert _copied_then_cleared(out, copy, image_first=True) == {"o.tif": new}
+
+
+@pytest.mark.parametrize("part_deleted", [False, True])
+def test_a_killed_overwrite_s_old_sidecars_go_back_beside_the_old_image_in_a_copy_of_the_folder(rasters, tmp_path,
+                                                                                                 part_deleted):
+    """kill -9 of an --overwrite just before its raster's rename (the old image's .aux.xml and .ovr set aside, the old
+    image still at o.tif), then the folder copied to another disk in name order, as rsync -a copies it (the hidden
+    .oldN before o.tif: their change times earlier than the image's), its part kept or deleted by hand: the next
+    clean-up there puts them back beside the old image, which they describe. Before: their change times read as set
+    aside before the image (its part there), or their marker's device and inode named no file there (its part gone),
+    and the clean-up removed the old image's only .aux.xml and .ovr ('removed 4 stale part files')."""
+    out, copy = _killed_over_old_sidecars(rasters, tmp_path, "before")
+    old = out.read_bytes()
+    assert old == Path(rasters["gray"]).read_bytes()
+    part = [p.name for p in out.parent.glob(".o.tif.*.ldcsr-part")] if part_deleted else []
+    assert _copied_then_cleared(out, copy, image_first=False, but=part) == {
+        "o.tif": old, "o.tif.aux.xml": OLD_AUX, "o.tif.ovr": b"old ovr"}
+
+
+def test_a_killed_overwrite_s_old_sidecars_never_go_beside_another_image_moved_to_its_name_in_a_copy(rasters,
+                                                                                                     tmp_path):
+    """kill -9 of an --overwrite just before its raster's rename (the old image's .aux.xml and .ovr set aside, its part
+    there), the user then moves another image to o.tif and copies the folder to another disk (o.tif first, as a listing
+    may give it): the next clean-up there never puts the old image's sidecars beside the other image, which their
+    marker does not name. Before: the copy's change times read as set aside after the image, and they went beside it."""
+    out, copy = _killed_over_old_sidecars(rasters, tmp_path, "before")
+    other = Path(rasters["int16_nodata"]).read_bytes()
+    (tmp_path / "other.tif").write_bytes(other)
+    os.replace(tmp_path / "other.tif", out)
+    assert _copied_then_cleared(out, copy, image_first=True) == {"o.tif": other}
+
+
+def test_a_killed_overwrite_s_new_sidecars_go_beside_its_new_image_in_a_copy_of_the_folder(rasters, tmp_path):
+    """kill -9 of an --overwrite just after its raster's rename, before its new .aux.xml and .msk were renamed beside
+    it, then the folder copied to another disk: the next clean-up there puts them beside the new image, which their
+    marker names (by its size, ends and time: the copy's inode is another). Before: the marker's device and inode named
+    no file there, and the new image's mask and metadata were removed with the dead run's files."""
+    from .test_stale_parts import KILLED_AT_A_STEP
+
+    out = tmp_path / "disk" / "o.tif"
+    out.parent.mkdir(), (tmp_path / "copy").mkdir()
+    out.write_bytes(Path(rasters["gray"]).read_bytes())
+    r = forked.run(["-c", KILLED_AT_A_STEP, rasters["rgba"], out, "2", "old"], text=False, timeout=120)
     assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
     new = out.read_bytes()
-    left = sorted(p.suffix for p in disk.glob(".o.tif.*.ldcsr-part.*"))
-    assert new != Path(rasters["gray"]).read_bytes() and left == [".new", ".old0", ".old2"]
-    for p in sorted(disk.iterdir(), key=lambda p: p.name != "o.tif"):
-        shutil.copy2(p, copy / p.name)
-    rio_io.clear_stale_parts(copy / "o.tif")
-    assert {p.name: p.read_bytes() for p in copy.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)} == {
-        "o.tif": new}
+    assert new != Path(rasters["gray"]).read_bytes() and not Path(f"{out}.msk").exists()
+    assert _copied_then_cleared(out, tmp_path / "copy", image_first=False) == {
+        "o.tif": new, "o.tif.aux.xml": b"<PAMDataset>new</PAMDataset>", "o.tif.msk": b"new msk"}

@@ -101,8 +101,9 @@ def _markers_naming(path: Path, own: Path) -> list[Path]:
 
 def _forget_replaced(markers: list[Path]) -> None:
     """Remove, once an ``--overwrite`` has replaced the image, the dead parts' markers that named it: the sidecars
-    they kept aside (``.oldN``) describe the image replaced, never the new one, which on FAT could share its size,
-    ends and time; without the marker the next clean-up goes by change times, and removes them."""
+    they kept aside (``.oldN``) describe the image replaced, never the new one, which could share its size, ends and
+    time (:func:`_is_file`: FAT's 2 s, a time zone's shift); without the marker the next clean-up goes by change
+    times, and removes them."""
     for m in markers:
         with contextlib.suppress(OSError):
             m.unlink()
@@ -203,7 +204,7 @@ def _ends_digest(path, size: int) -> str:
     return h.hexdigest()[:32]
 
 
-def _is_file(path, key: str) -> bool:
+def _is_file(path, key: str, *, anywhere: bool = False) -> bool:
     """Whether the file at ``path`` is the one :func:`_file_key` gave ``key`` (False where none is): its device, inode,
     size and modification time; on FAT, exFAT or FUSE (:func:`~ldcsr_core.file_names.renumbers_files`: a file there
     gets another inode, and maybe device, number at each mount, and FAT's times may shift with the mount's time zone),
@@ -211,7 +212,8 @@ def _is_file(path, key: str) -> bool:
     2026-12-07 has no digest: its inode only). Not a digest of the whole file (seconds for gigabytes at each clean-up),
     nor the inode alone, which would leave a dead run's new sidecars (its mask) off the new image after the stick was
     unplugged; nor the digest alone: two uncompressed images of one scene share their header, tile directory and
-    nodata border's first and last pixels."""
+    nodata border's first and last pixels. ``anywhere``: by its size, digest and time on every disk (the image an
+    ``--overwrite`` replaced, in a copy of the folder: :func:`_put_back_of`)."""
     from ..file_names import renumbers_files
 
     try:
@@ -219,8 +221,9 @@ def _is_file(path, key: str) -> bool:
         dev, ino, size, mtime, *digest = key.split()
         if (dev, ino, size, mtime) == tuple(map(str, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))):
             return True
-        return (bool(digest) and size == str(st.st_size) and stat.S_ISREG(st.st_mode) and renumbers_files(path)
-                and _same_time(int(mtime), st.st_mtime_ns) and _ends_digest(path, st.st_size) == digest[0])
+        return (bool(digest) and size == str(st.st_size) and stat.S_ISREG(st.st_mode)
+                and (anywhere or renumbers_files(path)) and _same_time(int(mtime), st.st_mtime_ns)
+                and _ends_digest(path, st.st_size) == digest[0])
     except (OSError, ValueError):  # none there (or unreadable), or a marker cut short
         return False
 
@@ -253,7 +256,8 @@ def _left_advice(path: Path, theirs: Path, replacing: bool) -> str:
     """What :func:`_put_all`'s warning says of a sidecar left: the next write of ``path`` puts it in place, or the
     user renames it to ``theirs``; but in the clean-up of a run that is to replace ``path`` (``--overwrite``) it
     describes the image that run replaces, and beside the new one it would give it that image's metadata: the next
-    write removes it (:func:`clear_stale_parts`, by change times; on FAT, :func:`_forget_replaced`)."""
+    write removes it (:func:`clear_stale_parts`: its marker no longer names the image there, or is gone,
+    :func:`_forget_replaced`)."""
     if not replacing:
         return f"which the next write of {path.name} tries again (or rename it to {theirs.name} yourself)"
     return (f"a sidecar of the {path.name} that this run is to replace: never rename it beside the new {path.name} "
@@ -354,10 +358,9 @@ def clear_stale_parts(path: str | os.PathLike, *, replacing: bool = False) -> li
             ctime = os.lstat(path).st_ctime_ns
         except OSError:  # no image: none put back
             ctime = None
-        same = ctime is not None and any(os.path.lexists(old) for old, _ in aside) and _put_back_of(part, path,
-                                                                                                      gone=gone)
-        aside = [(old, theirs) for old, theirs in aside if ctime is not None and (
-            not gone and _set_aside_since(old, ctime) or same and os.path.lexists(old))]
+        same = ctime is not None and any(os.path.lexists(old) for old, _ in aside) and _put_back_of(part, path)
+        aside = [(old, theirs) for old, theirs in aside if ctime is not None and os.path.lexists(old) and (
+            same or same is None and not gone and _set_aside_since(old, ctime))]  # (by change times: no image named)
         kept = _put_all(aside, path, replacing=replacing)
         if kept:  # the part (if there) and its marker stay with them, for the next run's put-back
             _empty(part)
@@ -378,9 +381,11 @@ def clear_stale_parts(path: str | os.PathLike, *, replacing: bool = False) -> li
 
 
 def _names_file(marker: Path, path: Path) -> bool:
-    """Whether ``marker``'s first line, its part's key, names the file at ``path`` (:func:`_is_file`)."""
+    """Whether ``marker``'s first line, its part's key, names the file at ``path`` (:func:`_is_file`; on every disk by
+    its size, ends and time where its inode differs: in a copy of the folder on another disk, the new image is that
+    run's, its sidecars its own)."""
     try:
-        return _is_file(path, marker.read_text().partition("\n")[0])
+        return _is_file(path, marker.read_text().partition("\n")[0], anywhere=True)
     except (OSError, ValueError):
         return False
 
@@ -399,21 +404,19 @@ def _replaced_key(path: Path) -> str:
         return ""
 
 
-def _put_back_of(part: Path, path: Path, *, gone: bool = False) -> bool:
+def _put_back_of(part: Path, path: Path) -> bool | None:
     """Whether the image at ``path`` is still the one whose sidecars ``part``'s run set aside, by the key its marker
-    recorded (:func:`_is_file`), on FAT, exFAT or FUSE (:func:`~ldcsr_core.file_names.renumbers_files`), where
-    :func:`_set_aside_since`'s change times tell nothing: exFAT's and FUSE's are the modification times (a sidecar
-    older than its image was never put back), FAT's are set again at a remount; and on any disk where ``part`` is
-    ``gone``: deleted by hand, or renamed to ``path`` by a run killed before its settle whose marker no longer names
-    the new image there (the folder copied to another disk, a disk plugged in as another device), which change times
-    cannot tell apart (those of the set-aside sidecars and of the new image are one rename apart, or the copy's)."""
-    from ..file_names import renumbers_files
-
+    recorded (:func:`_is_file`, on every disk by its size, ends and time where its inode differs: a copy of the folder
+    on another disk, a disk plugged in as another device, FAT, exFAT or FUSE): where a marker names that image, it
+    alone says, whether ``part`` is there or not (deleted by hand, or renamed to ``path`` by a run killed before its
+    settle), as :func:`_set_aside_since`'s change times cannot (a copy's are the copy's order; exFAT's and FUSE's are
+    the modification times, FAT's are set again at a remount). None where no marker names one (none, one not ours,
+    or one written before 2026-12-07): the clean-up goes by change times, its part there."""
     try:
         was = Path(f"{part}{_MARKER}").read_text().split("\n")[1]
     except (OSError, ValueError, IndexError):  # no marker, one not ours (not text), or one without it (before 2026-12-07)
-        return False
-    return bool(was) and (gone or renumbers_files(path)) and _is_file(path, was)
+        return None
+    return _is_file(path, was, anywhere=True) if was else None
 
 
 def _set_aside_since(old: Path, ctime: int) -> bool:
