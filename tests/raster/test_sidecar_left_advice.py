@@ -181,19 +181,23 @@ def test_a_killed_overwrite_s_old_sidecars_never_go_beside_another_image_moved_t
     assert _copied_then_cleared(out, copy, image_first=True) == {"o.tif": other}
 
 
-def test_a_killed_overwrite_s_new_sidecars_go_beside_its_new_image_in_a_copy_of_the_folder(rasters, tmp_path):
-    """kill -9 of an --overwrite just after its raster's rename, before its new .aux.xml and .msk were renamed beside
-    it, then the folder copied to another disk: the next clean-up there puts them beside the new image, which their
-    marker names (by its size, ends and time: the copy's inode is another). Before: the marker's device and inode named
-    no file there, and the new image's mask and metadata were removed with the dead run's files."""
+@pytest.mark.parametrize("step", [2, 3])
+def test_a_killed_overwrite_s_new_sidecars_go_beside_its_new_image_in_a_copy_of_the_folder(rasters, tmp_path, step):
+    """kill -9 of an --overwrite just after its raster's rename, before its new .aux.xml and .msk were put beside it
+    (2), or once its .aux.xml was linked there, before its own name was removed (3), then the folder copied to another
+    disk: the next clean-up there puts them beside the new image, which their marker names (by its size, ends and
+    time: the copy's inode is another), once. Before: the marker's device and inode named no file there, and the new
+    image's mask and metadata were removed with the dead run's files; and the link, two files in the copy, left a
+    second o.tif.aux.xml.set-aside, 'made by another program', said the warning."""
     from .test_stale_parts import KILLED_AT_A_STEP
 
     out = tmp_path / "disk" / "o.tif"
     out.parent.mkdir(), (tmp_path / "copy").mkdir()
     out.write_bytes(Path(rasters["gray"]).read_bytes())
-    r = forked.run(["-c", KILLED_AT_A_STEP, rasters["rgba"], out, "2", "old"], text=False, timeout=120)
+    r = forked.run(["-c", KILLED_AT_A_STEP, rasters["rgba"], out, step, "old"], text=False, timeout=120)
     assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
     new = out.read_bytes()
     assert new != Path(rasters["gray"]).read_bytes() and not Path(f"{out}.msk").exists()
+    assert Path(f"{out}.aux.xml").exists() is (step == 3)
     assert _copied_then_cleared(out, tmp_path / "copy", image_first=False) == {
         "o.tif": new, "o.tif.aux.xml": b"<PAMDataset>new</PAMDataset>", "o.tif.msk": b"new msk"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import filecmp
 import hashlib
 import logging
 import os
@@ -272,8 +273,8 @@ def _put_back(mine: Path, theirs: Path) -> None:
     try:
         return files.link_new(mine, theirs)
     except OutputExistsError:
-        if files.file_id(theirs) == files.file_id(mine):  # linked there by a run killed before its unlink
-            return mine.unlink()
+        if files.file_id(theirs) == files.file_id(mine) or _same_bytes(theirs, mine):  # linked there by a run killed
+            return mine.unlink()  # before its unlink (two files of the same bytes once the folder is copied elsewhere)
     side = next(s for s in SIDECARS if theirs.name.endswith(s))
     for n in range(1, 100):
         kept = Path(f"{theirs}{_KEPT}{f'-{n}' if n > 1 else ''}")
@@ -286,6 +287,16 @@ def _put_back(mine: Path, theirs: Path) -> None:
                     theirs.name, kept, theirs.name, theirs.name[:-len(side)])
         return
     raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(kept))
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are plain files of the same bytes (read only where their sizes are the same)."""
+    try:
+        sa, sb = os.lstat(a), os.lstat(b)
+        return (stat.S_ISREG(sa.st_mode) and stat.S_ISREG(sb.st_mode) and sa.st_size == sb.st_size
+                and filecmp.cmp(a, b, shallow=False))
+    except OSError:
+        return False
 
 
 def _remove_part(part: Path) -> None:
