@@ -460,3 +460,37 @@ def test_train_s_own_threads_win_over_ldcsr_threads_and_give_the_caller_back_its
     finally:
         torch.set_num_threads(saved)
     assert seen and set(seen) == {3} and after == 2, (seen, after)
+
+
+def test_a_thread_that_first_looks_at_its_count_while_train_runs_elsewhere_keeps_the_resting_count(monkeypatch):
+    """A thread new to torch whose first torch use is the rules' look at its count (policy: fixed_count's first step,
+    so napari's Adapt, train, model.super_resolve called directly; auto mode) while train(threads=3) runs on another
+    thread, that run ending before the thread's count is taken: the thread runs on the process's resting count (2),
+    not on train's 3 for good. Before: policy's first look took torch's process-wide count, which train's fixed_count
+    had set, outside the lock where a thread's first count is put right (_own_count, which tile_threads calls first),
+    and once train ended nothing put it right."""
+    monkeypatch.delenv(threads.ENV, raising=False)
+    inside, looked, seen = threading.Event(), threading.Event(), []
+
+    def train_like():  # what train(threads=3) runs its steps under
+        with threads.fixed_threads(3), threads.fixed_count():
+            inside.set()
+            looked.wait(10)
+
+    def tiles():
+        inside.wait(10)
+        threads.policy()  # the tile's first look (fixed_count's, in auto mode)
+        looked.set()
+        trainer.join(10)
+        with threads.fixed_count():
+            seen.append(torch.get_num_threads())
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        trainer, tile = threading.Thread(target=train_like), threading.Thread(target=tiles)
+        trainer.start(), tile.start()
+        tile.join(20)
+    finally:
+        torch.set_num_threads(saved)
+    assert seen == [2]

@@ -196,8 +196,8 @@ def policy() -> tuple[str, int]:
     fixed = getattr(_local, "fixed", None) or _override or _env_threads()
     if fixed:
         return "fixed", fixed
-    if "torch" in sys.modules:
-        most = sys.modules["torch"].get_num_threads()
+    if "torch" in sys.modules:  # (a thread's first look is taken as its first tile's: _own_count)
+        most = _own_count(sys.modules["torch"])
     else:
         omp = os.environ.get("OMP_NUM_THREADS", "")
         most = int(omp) if omp.isdigit() and int(omp) > 0 else os.cpu_count() or 1
@@ -402,8 +402,8 @@ _written: int | None = None  # the process-wide count as the last of our changes
 
 
 def _own_count(torch) -> int:
-    """The calling thread's torch count; at a thread's first tile, the process's resting count if
-    torch has just given it the count of another thread's running tile."""
+    """The calling thread's torch count; at a thread's first tile (or first look, :func:`policy`), the process's
+    resting count if torch has just given it the count of another thread's running tile."""
     global _written
     with _count_lock:  # a thread new to torch takes its count here, not while it is being changed
         n = torch.get_num_threads()
