@@ -36,7 +36,7 @@ from pathlib import Path
 from .errors import RasterIOError
 from .mounts import mounts
 
-__all__ = ["name_max", "check_name_length", "refused_name", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
+__all__ = ["name_max", "check_name_length", "refused_name", "fs_type", "windows_names", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
            "file_version", "renumbers_files"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
@@ -57,33 +57,86 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
     """Refuse an output name its filesystem cannot hold, in words (:class:`RasterIOError`,
     ``ENAMETOOLONG``), before any work: the system's own error names no file it fits; and a path that
     is not valid UTF-8 (``EINVAL``), which GDAL, the raster writer, cannot be given (its
-    ``UnicodeEncodeError`` came once the model had loaded), as ``open_raster`` refuses such an input."""
+    ``UnicodeEncodeError`` came once the model had loaded), as ``open_raster`` refuses such an input.
+    On a FAT, exFAT or NTFS disk (:func:`windows_names`) a name is counted in UTF-16 units, 255 at most, as those
+    disks hold it (exfat-fuse says 255 bytes: a 267-byte name of 133 characters was refused though the disk takes
+    it); where the disk surely refuses a character of the name (:data:`WINDOWS_REFUSED`) it is refused too, in
+    :func:`refused_name`'s words (``EINVAL``; before, found as its part file was made, after the model had loaded)."""
     p = Path(path)
     try:
         os.fspath(p).encode("utf-8")
     except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
         raise RasterIOError(errno.EINVAL, f"{what} path is not valid UTF-8: {os.fspath(p)!r} (GDAL writes "
                             "rasters by UTF-8 names only): choose another name or folder") from None
-    n, most = len(os.fsencode(p.name)), name_max(p.parent)
+    kind = windows_names(p.parent)
+    if kind == "sure" and _refused_characters(p.name):
+        raise RasterIOError(errno.EINVAL, f"cannot write to {p.parent}: {_refused_words(p.name)}")
+    if kind:
+        n, most, unit = len(p.name.encode("utf-16-le")) // 2, UTF16_NAME_MAX, "characters (UTF-16 units)"
+    else:
+        n, most, unit = len(os.fsencode(p.name)), name_max(p.parent), "bytes"
     if n > most:
-        raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} bytes; the file system "
+        raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} {unit}; the file system "
                             f"takes at most {most}): choose a shorter name")
 
 
 # Characters FAT, exFAT and NTFS disks (Windows' rules) and SMB shares refuse in a name, as do control characters: such a
 # disk's driver says EINVAL, or ENOENT (exfat-fuse), of a folder that is there.
 WINDOWS_REFUSED = '"*:<>?\\|'
+UTF16_NAME_MAX = 255  # the longest name of FAT (its long names), exFAT and NTFS, in UTF-16 units
+# mountinfo's types of disks that keep names as Windows does (UTF-16): the kernel's FAT and exFAT, which refuse
+# WINDOWS_REFUSED; fuseblk (exfat-fuse or ntfs-3g, which takes them) and NTFS's drivers, which may take them
+_UTF16_SURE, _UTF16_MAYBE = ("vfat", "exfat"), ("fuseblk", "ntfs", "ntfs3")
+# types that take any character but '/' and NUL in a name: an EINVAL or ENOENT there is never the name's characters
+_POSIX_NAMES = ("ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "ramfs", "zfs", "f2fs", "jfs", "reiserfs", "nilfs2",
+                "bcachefs", "overlay")
+
+
+def fs_type(path: str | os.PathLike, mountinfo: str = "/proc/self/mountinfo") -> str | None:
+    """The type (``mountinfo``'s: "ext4", "vfat", "fuseblk" ...) of the file system ``path`` is on, by the longest
+    mount point above it (links resolved); ``None`` where that cannot be told (no ``/proc``: macOS, Windows)."""
+    listed = mounts(mountinfo)
+    if listed is None:
+        return None
+    where = os.path.realpath(os.path.abspath(path))
+    longest, kind = -1, None
+    for m in listed:
+        if (where == m.point or where.startswith(m.point.rstrip("/") + "/")) and len(m.point) >= longest:
+            longest, kind = len(m.point), m.fs_type
+    return kind
+
+
+def windows_names(folder: str | os.PathLike) -> str | None:
+    """``"sure"`` where ``folder``'s disk keeps names as Windows does (in UTF-16, :data:`UTF16_NAME_MAX` units) and
+    refuses :data:`WINDOWS_REFUSED` (FAT, exFAT; any disk on Windows), ``"maybe"`` where it counts names so but may
+    take those characters (a FUSE block device: exfat-fuse refuses them, ntfs-3g takes them; NTFS), else ``None``."""
+    if os.name == "nt":  # pragma: no cover - Windows
+        return "sure"
+    kind = fs_type(folder) or ""
+    return "sure" if kind in _UTF16_SURE else "maybe" if kind in _UTF16_MAYBE else None
+
+
+def _refused_characters(name: str) -> list[str]:
+    return sorted({c for c in name if c in WINDOWS_REFUSED or ord(c) < 32})
+
+
+def _refused_words(name: str) -> str:
+    return (f"its file system refuses the name {name} (for its {' '.join(map(repr, _refused_characters(name)))}: FAT, "
+            f"exFAT and NTFS disks and SMB shares take no {' '.join(WINDOWS_REFUSED)} nor control characters in names); "
+            "choose another name")
 
 
 def refused_name(path: str | os.PathLike, err: OSError) -> str | None:
     """Words for ``err``, an ``EINVAL`` or ``ENOENT`` from making a file named as ``path`` (or after it: its part
-    file), when ``path``'s folder is there and its name holds a character those disks refuse; else ``None``."""
+    file), when ``path``'s folder is there, its disk may refuse names (not one of :data:`_POSIX_NAMES`, where such an
+    ENOENT is the folder removed and made again meanwhile), and its name holds a character those disks refuse; else
+    ``None``."""
     name = Path(path).name
-    bad = sorted({c for c in name if c in WINDOWS_REFUSED or ord(c) < 32})
-    if err.errno not in (errno.EINVAL, errno.ENOENT) or not bad or not os.path.isdir(Path(path).parent):
+    if err.errno not in (errno.EINVAL, errno.ENOENT) or not _refused_characters(name):
         return None
-    return (f"its file system refuses the name {name} (for its {' '.join(map(repr, bad))}: FAT, exFAT and NTFS disks "
-            f"and SMB shares take no {' '.join(WINDOWS_REFUSED)} nor control characters in names); choose another name")
+    if not os.path.isdir(Path(path).parent) or fs_type(Path(path).parent) in _POSIX_NAMES:
+        return None
+    return _refused_words(name)
 
 
 def check_not_folder(path: str | os.PathLike, what: str = "output") -> None:
@@ -225,12 +278,4 @@ def renumbers_files(path: str | os.PathLike, mountinfo: str = "/proc/self/mounti
     """Whether the file system ``path`` is on gives its files other inode numbers after a remount (:data:`_RENUMBERING`,
     by the mount of ``path``'s folder in ``mountinfo``); False where that cannot be told (no ``/proc``: macOS,
     Windows)."""
-    listed = mounts(mountinfo)
-    if listed is None:
-        return False
-    where = os.path.realpath(os.path.dirname(os.path.abspath(path)))
-    longest, kind = -1, ""
-    for m in listed:
-        if (where == m.point or where.startswith(m.point.rstrip("/") + "/")) and len(m.point) >= longest:
-            longest, kind = len(m.point), m.fs_type
-    return kind.startswith(_RENUMBERING)
+    return (fs_type(os.path.dirname(os.path.abspath(path)), mountinfo) or "").startswith(_RENUMBERING)

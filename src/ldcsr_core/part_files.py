@@ -49,7 +49,8 @@ def part_prefix(path: str | os.PathLike) -> str:
     the filesystem takes can be written, and the prefix still names one output."""
     p = Path(path)
     name = p.name
-    room = max(name_max(p.parent) - _PART_EXTRA, 16)
+    # (at most 255: kernel FAT and exFAT say 1530 and 765 bytes, but hold 255 UTF-16 units)
+    room = max(min(name_max(p.parent), 255) - _PART_EXTRA, 16)
     if len(os.fsencode(name)) <= room:
         return f".{name}."
     digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]

@@ -20,6 +20,7 @@ any work, in words, as such an input is.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -333,3 +334,66 @@ def test_a_name_the_exfat_volume_refuses_is_said_as_such(exfat, rasters, tmp_pat
     assert sorted(p.name for p in out.iterdir()) == ["b_sr.tif"]
     r = run("upscale", inp / "b.tif", "-o", exfat / "b?.tif", *FAST)
     assert r.exit_code == 5 and "refuses the name b?.tif (for its '?'" in r.output, r.output
+
+
+def test_a_long_name_the_exfat_volume_holds_is_written(exfat, rasters):
+    """exFAT holds 255 UTF-16 units in a name, which exfat-fuse says as 255 (bytes, to pathconf). Before: an output name
+    of 132 characters and 258 bytes (accented letters: 2 bytes each) was refused, 'output name too long ... (258
+    bytes; the file system takes at most 255)', though the disk takes it; now written. One of 256 units is refused
+    before any work, counted as the disk counts it."""
+    long = "é" * 126 + "_x.tif"
+    r = run("upscale", rasters["gray"], "-o", exfat / long, *FAST)
+    assert r.exit_code == 0, r.output
+    assert [p.name for p in exfat.iterdir()] == [long]
+    r = run("upscale", rasters["gray"], "-o", exfat / ("a" * 252 + ".tif"), *FAST)
+    assert r.exit_code == 5 and "(256 characters (UTF-16 units); the file system takes at most 255)" in r.output, r.output
+    assert [p.name for p in exfat.iterdir()] == [long]
+
+
+def _mounted_as(monkeypatch, folder, fs):
+    """``folder`` listed by mountinfo as a mount of type ``fs`` (a USB stick's "vfat" or "exfat", exfat-fuse's
+    "fuseblk"), the test's disk underneath."""
+    from ldcsr_core.mounts import Mount
+
+    real = file_names.mounts
+    monkeypatch.setattr(file_names, "mounts", lambda mountinfo="/proc/self/mountinfo": [
+        *(real(mountinfo) or []), Mount(os.path.realpath(folder), "/", fs, "/dev/sdz1", ())])
+
+
+@pytest.mark.parametrize("fs", ["vfat", "exfat"])
+def test_a_name_a_fat_or_exfat_disk_refuses_is_refused_before_any_work(tmp_path, rasters, monkeypatch, fs):
+    """The kernel's FAT and exFAT drivers refuse ``" * : < > ? \\ |`` in names. Before: found only as the part file was
+    made, after the model had loaded (in a folder run, after the inputs before it had run); now refused with the
+    other output names, before any work, in the same words. Its names count UTF-16 units (258 bytes, 132 units:
+    taken)."""
+    out = tmp_path / "usb"
+    out.mkdir()
+    _mounted_as(monkeypatch, out, fs)
+    _no_model(monkeypatch)
+    assert file_names.windows_names(out) == "sure"
+    file_names.check_name_length(out / ("é" * 126 + "_x.tif"))  # (the test's disk would refuse it: not written)
+    r = run("upscale", rasters["gray"], "-o", out / "S2_10:30.tif", *FAST)
+    assert r.exit_code == 5, r.output
+    assert (f"cannot write to {out}: its file system refuses the name S2_10:30.tif (for its ':': FAT, exFAT and "
+            "NTFS disks and SMB shares take no") in r.output, r.output
+    assert list(out.iterdir()) == []
+
+
+def test_a_name_exfat_fuse_or_ntfs_3g_may_take_is_not_refused_before_the_write(tmp_path, monkeypatch):
+    """fuseblk is exfat-fuse's (which refuses ':') or ntfs-3g's (which takes it): not refused ahead, the write says it
+    where the disk refuses it (test_a_name_the_exfat_volume_refuses_is_said_as_such); its names count UTF-16 units."""
+    out = tmp_path / "usb"
+    out.mkdir()
+    _mounted_as(monkeypatch, out, "fuseblk")
+    file_names.check_name_length(out / "S2_10:30.tif")
+    file_names.check_name_length(out / ("é" * 126 + "_x.tif"))
+    with pytest.raises(RasterIOError, match="256 characters"):
+        file_names.check_name_length(out / ("a" * 252 + ".tif"))
+
+
+def test_an_enoent_on_a_disk_that_takes_any_name_is_not_said_to_be_the_name(tmp_path, monkeypatch):
+    """ext4, XFS, tmpfs... take ':' and '?' in names: an ENOENT there is the folder removed (and made again, as the
+    isdir that follows finds it). Before: 'its file system refuses the name a:b.tif' of such a disk."""
+    _mounted_as(monkeypatch, tmp_path, "ext4")
+    err = OSError(errno.ENOENT, "No such file or directory")
+    assert file_names.refused_name(tmp_path / "a:b.tif", err) is None
