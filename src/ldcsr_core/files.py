@@ -282,7 +282,7 @@ def free_bytes(folder: str | os.PathLike) -> int | None:
 
 
 # A write makes a few files beside its raster (its claim, part, marker, sidecars: each a file entry, removed as it
-# fails): an ENOSPC with fewer entries than this left is theirs, whatever the bytes free.
+# fails): an ENOSPC with fewer entries than this left, and 1 MB free or more, is theirs.
 FEW_ENTRIES = 8
 
 
@@ -368,7 +368,9 @@ def write_error(path: str | os.PathLike, exc: BaseException | None = None,
     need = "" if not nbytes else (f", the file is {human_bytes(nbytes)}" if exact else
                                   f", the output needs about {human_bytes(nbytes)} uncompressed")
     entries = _file_entries_left(p.parent) if code == errno.ENOSPC else None
-    if entries is not None and entries < FEW_ENTRIES:  # not "no space left: 19.9 MB free" alone
+    # not "no space left: 19.9 MB free" alone; but a disk whose bytes are used up says so, though XFS and ZFS count
+    # as many entries left as the bytes free hold (a full XFS: 3 left): the bytes are its cause
+    if entries is not None and entries < FEW_ENTRIES and (full is None or full >= 1 << 20):
         return RasterIOError(errno.ENOSPC, f"cannot write {p}: no space left on device: its file entries (inodes) "
                              f"are used up ({entries} left, {human_bytes(free or 0)} free); remove files there or "
                              "choose another output folder")

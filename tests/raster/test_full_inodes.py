@@ -5,6 +5,7 @@ mount a tmpfs with few inodes; skipped elsewhere."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -58,3 +59,34 @@ def test_no_file_entries_left_is_said_and_the_old_output_kept(few_inodes, raster
     assert r.exit_code == 5 and "file entries (inodes) are used up" in r.output, r.output
     assert (disk / "o.tif").read_bytes() == old and (disk / "o.tif.aux.xml").exists()
     assert sorted(p.name for p in disk.iterdir()) == ["o.tif", "o.tif.aux.xml"]
+
+
+def test_a_disk_whose_bytes_are_used_up_is_not_said_to_lack_file_entries(tmp_path, monkeypatch):
+    """XFS and ZFS count as many file entries left as the bytes free hold: a full XFS says 3 left. Before: a write
+    that filled such a disk said 'its file entries (inodes) are used up (3 left, 0 bytes free)', not its bytes; the
+    entries are said only with 1 MB free or more (a tmpfs of few inodes: test above)."""
+    from ldcsr_core import files
+
+    entries, free = [3], [0]
+    monkeypatch.setattr(files, "_file_entries_left", lambda folder: entries[0])
+    monkeypatch.setattr(files, "free_bytes", lambda folder: free[0])
+    full = OSError(errno.ENOSPC, "No space left on device")
+    said = str(files.write_error(tmp_path / "o.tif", full, 12 << 20))
+    assert said == f"cannot write {tmp_path / 'o.tif'}: no space left on device: 0 bytes free, the output needs about " \
+                   "12.0 MB uncompressed", said
+    free[0] = 20 << 20
+    assert "its file entries (inodes) are used up (3 left, 20.0 MB free)" in str(files.write_error(tmp_path / "o.tif",
+                                                                                                    full))
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_no_file_entry_for_the_part_file_or_the_free_space_probe_is_said_alike(few_inodes, rasters, tiny_model_file, n):
+    """A fresh write where the free-space probe (n=1: the folder takes the one entry) or the part file (n=2) finds no
+    entry. Before: 'cannot write to DISK: No space left on device', with 20 MB free; now as every write's ENOSPC
+    (files.write_error)."""
+    disk = few_inodes(n)
+    r = _run("upscale", rasters["gray"], "--mode", "fast", "--device", "cpu", "--model", tiny_model_file,
+             "-o", disk / "o.tif", "-s", 2)
+    assert r.exit_code == 5, r.output
+    assert f"cannot write {disk / 'o.tif'}: no space left on device: its file entries (inodes) are used up" in r.output
+    assert list(disk.iterdir()) == []

@@ -82,6 +82,8 @@ def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as e:
+        if e.errno == errno.ENOSPC:  # (no file entry left for it either: said so, as every write's ENOSPC)
+            raise write_error(Path(folder) / name, e, nbytes) from None
         raise RasterIOError(e.errno, f"cannot write to {folder}: {e.strerror or one_line(e)}") from None
     free = free_bytes(folder)
     need = int(nbytes / BEST_COMPRESSION)
@@ -256,6 +258,8 @@ class GeoTiffWriter:
         try:
             self.tmp_path, self._lock_fd = files.make_part(self.path)
         except OSError as e:
+            if e.errno == errno.ENOSPC:  # no file entry for the part: said so (before, 'No space left on device')
+                raise write_error(self.path, e, self.nbytes) from None
             raise RasterIOError(e.errno, f"cannot write to {folder}: "
                                 f"{e.strerror or one_line(e)}") from None
         route_libtiff_messages()  # a failed write is our one line, not libtiff's raw ones as well
