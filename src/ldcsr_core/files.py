@@ -30,7 +30,7 @@ from .file_names import check_name_length, check_not_folder, name_max
 from .part_files import (PART_SUFFIX, clear_stale_parts, is_part_of, make_part, part_prefix,
                          remove_stale_parts, stale_parts)
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "check_readable", "check_not_folder", "is_stream", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_keys", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "check_readable", "check_not_folder", "is_stream", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes", "check_room"]
 
@@ -54,15 +54,20 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """True when ``a`` and ``b`` name the same file (resolving links; ``b`` may not exist): the same
     inode, or the same name in one folder (:func:`~ldcsr_core.file_names.name_key`: in any letter
     case where the folder's file system folds it, as FAT, exFAT, NTFS, SMB and macOS do)."""
-    from .file_names import same_name
+    return bool(file_keys(a) & file_keys(b))
 
-    pa, pb = Path(a), Path(b)
+
+def file_keys(path: str | os.PathLike) -> frozenset:
+    """What :func:`same_file` compares, for comparing many files with many once each: the device and inode of the
+    file ``path`` names (links followed), where it exists, and its :func:`~ldcsr_core.file_names.name_key`."""
+    from .file_names import name_key
+
     try:
-        if pa.exists() and pb.exists() and os.path.samefile(pa, pb):
-            return True
-    except OSError:
-        pass
-    return same_name(pa, pb)
+        st = os.stat(path)
+        ino = {("inode", st.st_dev, st.st_ino)}
+    except (OSError, ValueError):
+        ino = set()
+    return frozenset(ino | {("name", name_key(path))})
 
 
 UNKNOWN = object()  # a file_id not known (e.g. an upscale_raster caller that did not look first)

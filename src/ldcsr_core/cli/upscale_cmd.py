@@ -122,6 +122,11 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     if spread_out is not None and not spread_out.parent.is_dir():  # a usage error, as -o's missing folder
         raise click.BadParameter(f"spread folder does not exist: {spread_out.parent}", param_hint="'--spread-out'")
     inputs = FileSet(files)
+    from ..files import PART_SUFFIX
+    from ..geo.pipeline import removed_input
+
+    one = "the input" if len(files) == 1 else "an input"
+    odd = [(f, one) for f in files if PART_SUFFIX in f.name or ".set-aside" in f.name]  # (else none looked at)
     seen: dict[tuple, Path] = {}  # name_key of each path written -> its input
     named: dict[tuple, Path] = {}  # and -> that path, as planned
     kept = []
@@ -148,6 +153,9 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                        "the inputs, or write to another folder" if has_provenance(path) else "")
                 raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
                                          f"overwritten){why}", param_hint=hint)
+            removed = removed_input(path, lambda found: next(((f, one) for f in found if f in inputs), None), odd)
+            if removed:  # another input's sidecar (in/a.tif out/a_sr.tif.msk -o out: before, removed, 'failed')
+                raise click.BadParameter(removed, param_hint=hint)
             key = name_key(path)
             if key in seen:
                 case = (f"{named[key].name} and {path.name} are one file there: its file system does not "

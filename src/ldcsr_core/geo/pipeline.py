@@ -72,6 +72,7 @@ __all__ = [
     "upscale_raster",
     "check_destination",
     "check_not_read",
+    "removed_input",
     "upscale_window",
     "bicubic_window",
     "ArrayWriter",
@@ -182,27 +183,41 @@ def check_destination(src_path, dst_path) -> None:
 def check_not_read(src, paths) -> None:
     """Refuse ``paths`` (outputs; ``None`` skipped) among the files the open dataset ``src`` reads
     (:func:`~ldcsr_core.geo.raster_io.input_file_among`: a VRT's sources, a sidecar), and outputs whose write
-    removes one: their sidecars (:data:`~.geotiff_writer.SIDECARS`: ``o.tif.msk`` of ``o.tif``), those kept aside
-    (``o.tif.aux.xml.set-aside``), a part file's name (``.o.tif.<8>.ldcsr-part``). Written over or removed, the input
-    would change. :class:`InputError` in ``ldcsr upscale``'s words."""
-    from .. import part_files
-    from .sidecars import set_aside_files
-
-    hit = rio_io.input_file_among(src, paths)
+    removes one (:func:`removed_input`). Written over or removed, the input would change. :class:`InputError` in
+    ``ldcsr upscale``'s words."""
+    reads = rio_io.read_keys(src)  # once (a VRT's sources are stat'ed as listed)
+    hit = rio_io.input_file_among(src, paths, reads)
     if hit is not None:
         raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
+    named = [(f, what) for f, what, _ in reads]
     for p in (p for p in paths if p is not None):  # (before, the write removed the input, '1 written')
-        hit = rio_io.input_file_among(src, [f"{p}{s}" for s in gw_mod.SIDECARS])
-        why = "a sidecar of the output {p}: GDAL would read it as part of the output, whose write removes it"
-        if hit is None:
-            hit = rio_io.input_file_among(src, set_aside_files(p))
-            why = "a sidecar of {p} kept aside, which the next write of {p} removes"
-        if hit is None:
-            hit = next(((f, what) for f, what in rio_io.files_read(src) if part_files.is_part_of(f, p)), None)
-            why = "named as a part file of {p}, which a write of {p} removes as left by an interrupted run"
+        words = removed_input(p, lambda found: rio_io.input_file_among(src, found, reads), named)
+        if words:
+            raise InputError(words)
+
+
+def removed_input(path, among, named) -> str | None:
+    """Words refusing the output ``path`` when its write removes an input, else ``None``: one of its sidecars
+    (:data:`~.geotiff_writer.SIDECARS`: ``o.tif.msk`` of ``o.tif``), of those kept aside (``o.tif.aux.xml.set-aside``),
+    or of its part files' names (``.o.tif.<8>.ldcsr-part``). ``among(paths)``: the first of ``paths`` that is an
+    input, as ``(path, what it is)``; ``named``: the inputs, ``(file, what)``, whose names are looked at for the last
+    two (a batch gives only those whose names may be such, as a folder of set-aside files is not listed for each)."""
+    from .. import part_files
+    from .sidecars import is_set_aside_name
+
+    p, prefix = Path(path), part_files.part_prefix(path)
+    for found, why in (
+            ([f"{p}{s}" for s in gw_mod.SIDECARS],
+             "a sidecar of the output {p}: GDAL would read it as part of the output, whose write removes it"),
+            ([p.parent / f.name for f, _ in named if is_set_aside_name(f.name, p)],
+             "a sidecar of {p} kept aside, which the next write of {p} removes"),
+            ([p.parent / f.name for f, _ in named if f.name.startswith(prefix) and part_files.is_part_of(p.parent / f.name, p)],
+             "named as a part file of {p}, which a write of {p} removes as left by an interrupted run")):
+        hit = among(found) if found else None
         if hit is not None:
-            raise InputError(f"{hit[0]} is {hit[1]} and {why.format(p=p)} (inputs are never overwritten; "
-                             "choose another output name)")
+            return (f"{hit[0]} is {hit[1]} and {why.format(p=p)} (inputs are never overwritten; choose another "
+                    "output name)")
+    return None
 
 
 def upscale_raster(

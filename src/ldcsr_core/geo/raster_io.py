@@ -465,15 +465,23 @@ def files_read(src) -> list[tuple[Path, str]]:
             for f in getattr(src, "files", None) or () if not str(f).startswith("/vsi")]
 
 
-def input_file_among(src, paths: Sequence[str | os.PathLike | None]) -> tuple[Path, str] | None:
-    """The first of ``paths`` that is a file the open dataset ``src`` reads (:func:`files_read`),
-    with what it is to it, or ``None``.  Writing there would modify an input, even when the path
-    is not the input's own."""
-    for f, what in files_read(src):
-        for p in paths:
-            if p is not None and same_file(f, p):
-                return Path(p), what
+def input_file_among(src, paths: Sequence[str | os.PathLike | None], reads=None) -> tuple[Path, str] | None:
+    """The first of ``paths`` that is a file the open dataset ``src`` reads (:func:`files_read`; ``reads``: those
+    files as :func:`read_keys` gave them, for a caller that asks again), with what it is to it, or ``None``. Writing
+    there would modify an input, even when the path is not the input's own."""
+    wanted = [(Path(p), files.file_keys(p)) for p in paths if p is not None]
+    for f, what, keys in read_keys(src) if reads is None else reads:
+        for p, k in wanted:
+            if keys & k:
+                return p, what
     return None
+
+
+def read_keys(src) -> list[tuple[Path, str, frozenset]]:
+    """:func:`files_read` of ``src``, each with its :func:`~ldcsr_core.files.file_keys`: looked at once (GDAL stats a
+    VRT's every source as it lists them; before, a VRT of 1000 sources was listed and looked at again for each output
+    and each of its sidecars: 2.3 s a run, 0.3 s before those)."""
+    return [(f, what, files.file_keys(f)) for f, what in files_read(src)]
 
 
 def is_raster_name(p: Path, extensions: Sequence[str] = RASTER_SUFFIXES, *, check_file: bool = True) -> bool:

@@ -27,7 +27,7 @@ from pathlib import Path
 from .. import files, part_files
 from ..errors import OutputExistsError, cause_line
 
-__all__ = ["SIDECARS", "placement_sidecars", "clear_stale_parts", "set_aside_files"]
+__all__ = ["SIDECARS", "placement_sidecars", "clear_stale_parts", "set_aside_files", "is_set_aside_name"]
 
 log = logging.getLogger("ldcsr_core.files")  # (with the stale-part clean-up's lines)
 
@@ -152,13 +152,18 @@ def set_aside_files(path: str | os.PathLike) -> list[Path]:
     ``-2``, ``-3``...), there now; they are listed by ``ldcsr info``, and only the next write of ``path`` (an
     ``--overwrite``, or a new output where the image was deleted) removes them (:func:`_drop_kept`)."""
     p = Path(path)
-    name = re.escape(p.name) + f"({'|'.join(map(re.escape, SIDECARS))})" + re.escape(_KEPT) + r"(-\d+)?"
     try:
         with os.scandir(p.parent) as found:
             return sorted(p.parent / e.name for e in found
-                          if re.fullmatch(name, e.name) and e.is_file(follow_symlinks=False))
+                          if is_set_aside_name(e.name, p) and e.is_file(follow_symlinks=False))
     except OSError:
         return []
+
+
+def is_set_aside_name(name: str, path: str | os.PathLike) -> bool:
+    """Whether ``name`` is one :func:`set_aside_files` of ``path`` (in its folder) would be named."""
+    kept = re.escape(Path(path).name) + f"({'|'.join(map(re.escape, SIDECARS))})" + re.escape(_KEPT) + r"(-\d+)?"
+    return re.fullmatch(kept, name) is not None
 
 
 def _kept_now(path: Path) -> list[tuple[Path, tuple | None]]:
