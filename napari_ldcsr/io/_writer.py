@@ -95,18 +95,43 @@ def open_layer_sources() -> list[tuple[str, str]]:
 
 def check_not_a_source(path: str, meta: dict) -> None:
     """:class:`~ldcsr_core.errors.OutputExistsError` when ``path`` is a file behind the layer being
-    saved or behind any open layer (:func:`_files_behind`): replacing it would change or break that
-    layer (a lazy layer reads its pixels from the file as it is drawn) or overwrite a result's input,
-    also when its source layer was closed."""
+    saved or behind any open layer (:func:`_files_behind`), or a file GDAL reads with one (a VRT's sources), or when
+    the save would remove one as its sidecar (:func:`ldcsr_core.geo.pipeline.removed_input`, the CLI's rule):
+    replacing it would change or break that layer (a lazy layer reads its pixels from the file as it is drawn) or
+    overwrite a result's input, also when its source layer was closed."""
     import errno
 
     from ldcsr_core.errors import OutputExistsError
+    from ldcsr_core.geo.pipeline import removed_input
     from ldcsr_core.geo.raster_io import same_file
 
-    own = _files_behind(str(meta.get("name") or "this layer"), meta.get("metadata") or {})
-    for src, what in own + open_layer_sources():
+    behind = _files_behind(str(meta.get("name") or "this layer"), meta.get("metadata") or {}) + open_layer_sources()
+    behind += [(f, f"a file {os.path.basename(src)} reads, {what}") for src, what in behind if src not in STREAMING
+               for f in _read_with(src)]
+    for src, what in behind:
         if same_file(path, src):
             raise OutputExistsError(errno.EEXIST, f"not saved: {path} is {what}; choose another name")
+    words = removed_input(path, lambda found: next(((c, what) for c in found for src, what in behind
+                                                    if same_file(c, src)), None),
+                          [(Path(src), what) for src, what in behind])
+    if words:
+        raise OutputExistsError(errno.EEXIST, f"not saved: {words}")
+
+
+def _read_with(path: str) -> list[str]:
+    """The other files GDAL reads with the raster at ``path`` (a VRT's sources, a mask or ``.aux.xml`` sidecar);
+    none where it cannot be opened."""
+    import rasterio
+
+    from ldcsr_core.geo.raster_io import files_read
+
+    if not os.path.isfile(path):
+        return []
+    try:
+        with rasterio.open(path) as ds:
+            return [str(f) for f, what in files_read(ds) if what != "the input"]
+    except (rasterio.errors.RasterioError, OSError, ValueError):
+        return []
 
 
 def check_savable(meta: dict) -> None:

@@ -56,3 +56,33 @@ def test_a_result_is_not_saved_over_its_input_after_the_source_layer_was_closed(
         write_geotiff(str(src), *result.as_layer_data_tuple()[:2])
     assert src.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["scene.tif"]
     assert result.metadata["source_files"] == [str(src)]
+
+
+def test_a_file_an_open_vrt_layer_reads_is_not_replaced_nor_its_sidecar_removed(make_napari_viewer, tmp_path):
+    """A layer opened from a VRT reads its sources as it is drawn. Before: only the VRT's own name was refused, so
+    saving another layer as a source (base.tif) replaced it under the open layer (the CLI refuses that output: 'output
+    path is a file v.vrt reads'), and saving as o.tif removed o.tif.msk, a source too, as the old o.tif's mask."""
+    import rasterio.shutil
+
+    from ldcsr_core.errors import OutputExistsError
+    from napari.plugins.io import save_layers
+
+    base = tmp_path / "base.tif"
+    with rasterio.open(base, "w", driver="GTiff", height=20, width=24, count=1, dtype="uint8", crs="EPSG:32633",
+                       transform=Affine(10, 0, 5e5, 0, -10, 4e6)) as dst:
+        dst.write(np.full((1, 20, 24), 7, np.uint8))
+    msk = tmp_path / "o.tif.msk"
+    rasterio.shutil.copy(base, msk, driver="GTiff")
+    for source, vrt in ((base, tmp_path / "v.vrt"), (msk, tmp_path / "m.vrt")):
+        rasterio.shutil.copy(source, vrt, driver="VRT")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    viewer = make_napari_viewer()
+    viewer.open([str(tmp_path / "v.vrt"), str(tmp_path / "m.vrt")], plugin="napari-ldcsr")
+    other = viewer.add_image(np.zeros((20, 24), np.uint8), name="other")
+    with pytest.raises(OutputExistsError, match=r"not saved: .*base\.tif is a file v\.vrt reads, the source file of "
+                                                r"the open layer 'v'; choose another name"):
+        save_layers(str(base), [other], plugin="napari-ldcsr")
+    with pytest.raises(OutputExistsError, match=r"o\.tif\.msk is a file m\.vrt reads, the source file of the open "
+                                                r"layer 'm' and a sidecar of the output .*o\.tif: GDAL would read it"):
+        save_layers(str(tmp_path / "o.tif"), [other], plugin="napari-ldcsr")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
