@@ -7,6 +7,7 @@ tiles) and when the run returns; a cancelled or failed run removes them again.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +16,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import covering_blending, derived_metadata, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "placement", "pixels_changed", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
+__all__ = ["run_label", "result_name", "placement", "pixels_of", "pixels_changed", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview"]
 
 
@@ -72,11 +73,24 @@ def placement(src, spec: JobSpec) -> dict:
             "affine": src.affine}
 
 
+def pixels_of(layers) -> list:
+    """What :func:`pixels_changed` knows ``layers``' pixels (their ``data`` now) by: a weak reference,
+    so that pixels a layer is given other ones in place of are not kept in memory by it (a replaced
+    1 GB scene, until the next Run); the data itself where it takes none."""
+    def token(data):
+        try:
+            return weakref.ref(data)
+        except TypeError:
+            return data
+
+    return [token(src.data) for src in layers]
+
+
 def pixels_changed(layers, pixels: list, when: str) -> str | None:
-    """Why a result of ``layers``' ``pixels`` (their ``data`` when the run began) is no longer of
-    their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``."""
-    return next((f"'{src.name}' was given other pixels {when}"
-                 for src, data in zip(layers, pixels) if src.data is not data), None)
+    """Why a result of ``layers``' ``pixels`` (:func:`pixels_of` them when the run began) is no longer
+    of their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``."""
+    return next((f"'{src.name}' was given other pixels {when}" for src, held in zip(layers, pixels)
+                 if src.data is not (held() if isinstance(held, weakref.ref) else held)), None)
 
 
 def _same(a, b) -> bool:
@@ -197,7 +211,7 @@ class RunLayers:
     results: list = field(default_factory=list)
     bicubics: list = field(default_factory=list)
     spread: object | None = None  # the uncertainty layer of a samples > 1 run (``_spread``)
-    pixels: list = field(default_factory=list)  # the source layers' data the run read (:meth:`changed`)
+    pixels: list = field(default_factory=list)  # :func:`pixels_of` the source layers the run read (:meth:`changed`)
 
     def present(self, viewer) -> bool:
         """Whether the source and the result are both still in ``viewer``."""
@@ -246,7 +260,7 @@ class ProgressiveResult:
         self.discarded = False  # cancelled, failed or stopped: a tile shown late must not bring it back
         self.placeholder: list | None = None  # :func:`placeholders`, from the worker, for :meth:`_create`
         self.placed: list = []  # the layers' placement as created (:meth:`finish` leaves one the user moved)
-        self.pixels = [src.data for src in source.layers]  # what the run reads (:meth:`changed`)
+        self.pixels = pixels_of(source.layers)  # what the run reads (:meth:`changed`)
 
     def _alive(self) -> bool:
         return all(src in self.viewer.layers for src in self.source.layers)

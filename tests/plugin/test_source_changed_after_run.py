@@ -4,6 +4,9 @@ stand-in (``bicubic_engine``): the tests are of what is compared and lensed."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
 from .lens_wait import wait_for_view
@@ -33,6 +36,26 @@ def test_compare_refuses_a_result_of_pixels_its_source_no_longer_holds(ldcsr, qt
     widget.set_compare(True)
     assert widget.comparing and widget.last.bicubic.data.shape[:2] == tuple(2 * n for n in src.data.shape[:2])
     widget.set_compare(False)
+
+
+def test_pixels_a_source_was_given_other_ones_in_place_of_are_not_kept_in_memory_by_its_run(ldcsr, qtbot, notes,
+                                                                                          bicubic_engine):
+    """A scene replaced by the user is freed, not held until the next Run by the record of what the
+    run read; Compare still knows the result is of other pixels. Before: that record kept the old array
+    (a 1 GB scene replaced stayed in memory)."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    old = weakref.ref(src.data)
+    src.data = _scene(seed=5)
+    qtbot.wait(50)
+    gc.collect()
+    assert old() is None
+    widget.set_compare(True)
+    assert not widget.comparing and notes[-1] == (
+        "warning", "'scene' was given other pixels since its run: its result is of the pixels it held then, so "
+                   "Compare would set it beside the new ones. Run LDCSR again to compare.")
 
 
 def test_the_live_lens_turns_off_when_its_source_is_deleted_not_onto_the_run_s_result(ldcsr, qtbot, notes,
