@@ -53,10 +53,22 @@ def _one_picture(name: str, shape: tuple, n: int, rgb: bool) -> str | None:
 
 def _as_rgb(layer, shape: tuple) -> str:
     """How to have a layer whose last axis of 3 or 4 may be one picture's colours opened as RGB(A): in the
-    GUI (its file's reader: a non-coder cannot give napari's rgb=True), and why napari did not guess it."""
+    GUI (its file's reader: a non-coder cannot give napari's rgb=True) where the plugin's reader takes
+    its file, else as what the user can do, and why napari did not guess it."""
+    from pathlib import Path
+
+    from ldcsr_core.geo.raster_io import is_raster_name
+
     path = getattr(getattr(layer, "source", None), "path", None)
-    file = f"its file ({os.path.basename(str(path))})" if path else "its file"
     why = (f" (napari takes a last axis of 3 or 4 for colours only in pictures over {NAPARI_RGB_MIN_SIDE} px a side)"
            if min(shape[:2]) <= NAPARI_RGB_MIN_SIDE else "")
-    return (f"If its last axis holds the colours of one picture{why}, open {file} with File ▸ Open with Plugin ▸ "
-            "Open File(s)… and pick the 'LDCSR super-resolution' reader, which opens it as RGB (in a script: rgb=True)")
+    said = f"If its last axis holds the colours of one picture{why}, "
+    if not path:  # made in a script or by another plugin: no file to open again
+        return said + "add it as RGB (rgb=True, in a script or napari's console)"
+    name = os.path.basename(str(path))
+    menu = "File ▸ Open with Plugin ▸ Open File(s)… and pick the 'LDCSR super-resolution' reader"
+    if not is_raster_name(Path(str(path)), check_file=False):  # the reader's names: not offered for this file
+        return (said + f"save {name} as a PNG or GeoTIFF (the 'LDCSR super-resolution' reader does not open a "
+                f"{Path(str(path)).suffix or 'file of its kind'}) and open that with {menu}, which opens it as RGB (in a "
+                "script: rgb=True)")
+    return said + f"open its file ({name}) with {menu}, which opens it as RGB (in a script: rgb=True)"
