@@ -181,8 +181,14 @@ class LivePanel(QWidget):
         last = self.widget.last
         result = bicubic = None
         if last is not None and last.present(self.viewer) and last.source is src:
-            result = last.result
-            bicubic = last.bicubic if last.bicubic in self.viewer.layers else None
+            if (changed := last.changed(self.viewer)) is not None:  # as Compare: not beside the new pixels
+                from .._viewer import notify
+
+                notify("info", f"{changed}: its result is of the pixels it held then, so the LDCSR panel leaves "
+                               "it out. Run LDCSR again to see it there.")
+            else:
+                result = last.result
+                bicubic = last.bicubic if last.bicubic in self.viewer.layers else None
         self.open_compare(src, result, bicubic)
 
     def _on_result_added(self, *_: Any) -> None:

@@ -58,6 +58,30 @@ def test_pixels_a_source_was_given_other_ones_in_place_of_are_not_kept_in_memory
                    "Compare would set it beside the new ones. Run LDCSR again to compare.")
 
 
+def test_the_linked_panels_leave_out_a_result_of_pixels_its_source_no_longer_holds(ldcsr, qtbot, notes,
+                                                                                   bicubic_engine):
+    """As Compare refuses it. Before: they opened as source (the new pixels) | bicubic (of the new pixels) |
+    LDCSR (the old pixels' result over the new ones), saying nothing."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    widget.set_layer(src)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    res = widget.last_result
+    src.data = _scene(seed=5)[::-1].copy()
+    widget.live.compare_button.setChecked(True)
+    dock = widget.live.compare_dock
+    assert dock.source is src and dock.result is None and dock.bicubic is None
+    assert [lyr.data is res.data for lyr in dock.models["LDCSR"].layers] == [False]  # the source's mirror only
+    assert notes[-1] == ("info", "'scene' was given other pixels since its run: its result is of the pixels it held "
+                                 "then, so the LDCSR panel leaves it out. Run LDCSR again to see it there.")
+    assert widget.run(layer=src, scale=2.0)  # a Run of the new pixels: the panels show its result
+    qtbot.waitUntil(lambda: not widget.running, timeout=60_000)
+    dock = widget.live.compare_dock
+    assert dock.result is widget.last_result and dock.result is not res
+    widget.live.compare_button.setChecked(False)
+
+
 def test_the_live_lens_turns_off_when_its_source_is_deleted_not_onto_the_run_s_result(ldcsr, qtbot, notes,
                                                                                       bicubic_engine):
     """Before: the layer picker moved to the next image layer, the run's result, and the lens followed
