@@ -61,7 +61,7 @@ class JobSpec:
 @dataclass
 class JobResult:
     """A finished job: the result (a ``ldcsr_core.geo`` GeoArray, ``(bands, H, W)`` in the source
-    dtype) and the bicubic baseline if asked for."""
+    dtype) and the bicubic baseline if asked for (both None once their layers hold the pixels)."""
 
     data: Any
     bicubic: Any | None

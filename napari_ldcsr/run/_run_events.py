@@ -78,6 +78,9 @@ class RunEventsMixin:
                 from ._spread import add_spread_layer
 
                 self.last.spread = add_spread_layer(self.viewer, layer, spec, result.spread, last.results)
+            # the layers hold the pixels now (copied into the progressive layers, or views): the run's record keeps
+            # its spec and path only (before, a second full copy of an in-memory result lived as long as the run)
+            result.data = result.bicubic = result.spread = None
         except Exception as exc:  # noqa: BLE001 - never crash the viewer
             partial.discard()
             why = f"could not add the result layer: {plain_message(exc)}"

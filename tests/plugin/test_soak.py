@@ -60,3 +60,27 @@ def test_runs_and_saves_leave_no_results_behind(ldcsr, qtbot, tmp_path, bicubic_
     qtbot.waitUntil(lambda: _workers_alive() == 0 and [r() is not None for r in results] == [False] * 3 + [True],
                     timeout=10_000)
     assert results[-1]() is widget.last.job
+
+
+def test_a_finished_run_keeps_no_second_copy_of_its_pixels(ldcsr, qtbot, bicubic_engine, monkeypatch):
+    """The result layers hold a Run's pixels; its record (``widget.last.job``) keeps its spec and path,
+    not the engine's arrays (before, a second full copy of an in-memory result lived until the next Run)."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8), name="noise")
+    widget.set_layer(src)
+    widget.set_scale(2.0)
+    arrays = []
+    from napari_ldcsr.run import _outcome
+
+    def run_layers(viewer, layer, spec, partial, result, _run_layers=_outcome.run_layers):
+        arrays.append(weakref.ref(result.data))  # the engine's result, as the widget gets it
+        return _run_layers(viewer, layer, spec, partial, result)
+
+    monkeypatch.setattr(_outcome, "run_layers", run_layers)
+    with qtbot.waitSignal(widget.runFinished, timeout=60_000):
+        assert widget.run()
+    gc.collect()
+    assert len(arrays) == 1 and arrays[0]() is None
+    result = widget.last.result
+    assert result.data.shape == (128, 128, 3) and result.data.any()  # the layer still has the pixels
+    assert widget.last.job.spec.out_shape == (128, 128)
