@@ -68,13 +68,13 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
     except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
         raise RasterIOError(errno.EINVAL, f"{what} path is not valid UTF-8: {os.fspath(p)!r} (GDAL writes "
                             "rasters by UTF-8 names only): choose another name or folder") from None
+    units, nbytes, most = len(p.name.encode("utf-16-le")) // 2, len(os.fsencode(p.name)), name_max(p.parent)
+    if units <= UTF16_NAME_MAX and nbytes <= most and not _refused_characters(p.name):
+        return  # taken by every disk: its type is not looked up (mountinfo: 0.35 ms a read, 42 ms with 3000 mounts)
     kind = windows_names(p.parent)
     if kind == "sure" and _refused_characters(p.name):
         raise RasterIOError(errno.EINVAL, f"cannot write to {p.parent}: {_refused_words(p.name)}")
-    if kind:
-        n, most, unit = len(p.name.encode("utf-16-le")) // 2, UTF16_NAME_MAX, "characters (UTF-16 units)"
-    else:
-        n, most, unit = len(os.fsencode(p.name)), name_max(p.parent), "bytes"
+    n, most, unit = (units, UTF16_NAME_MAX, "characters (UTF-16 units)") if kind else (nbytes, most, "bytes")
     if n > most:
         raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} {unit}; the file system "
                             f"takes at most {most}): choose a shorter name")
