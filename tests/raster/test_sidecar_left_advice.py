@@ -10,6 +10,7 @@ import shutil
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ldcsr_core.errors import RasterIOError
@@ -201,3 +202,58 @@ def test_a_killed_overwrite_s_new_sidecars_go_beside_its_new_image_in_a_copy_of_
     assert Path(f"{out}.aux.xml").exists() is (step == 3)
     assert _copied_then_cleared(out, tmp_path / "copy", image_first=False) == {
         "o.tif": new, "o.tif.aux.xml": b"<PAMDataset>new</PAMDataset>", "o.tif.msk": b"new msk"}
+
+
+
+KILLED_OVER_A_LOOKALIKE = r"""
+import os, signal, sys
+from pathlib import Path
+import numpy as np
+from rasterio.transform import from_origin
+from ldcsr_core.geo import geotiff_writer
+from ldcsr_core.geo.raster_io import GeoArray, write_raster
+out, later, replace, renames = Path(sys.argv[1]), int(sys.argv[2]), os.replace, geotiff_writer._replace_with_sidecars
+def at_its_time(part, path):  # the part done `later` ns after the old image; a dead run's mask beside it
+    Path(f"{part}.msk").write_bytes(b"new msk")
+    os.utime(part, ns=(0, os.stat(path).st_mtime_ns + later))
+    return renames(part, path)
+def killed(src, dst):  # kill -9 before the raster's rename, the old image's sidecars set aside
+    if Path(dst) == out:
+        os.kill(os.getpid(), signal.SIGKILL)
+    replace(src, dst)
+geotiff_writer._replace_with_sidecars, os.replace = at_its_time, killed
+tile = np.zeros((1, 400, 400), np.uint8)
+tile[0, 190:210] = 9
+write_raster(out, GeoArray(tile, from_origin(500000, 4000000, 10, 10), "EPSG:32633", nodata=0), overwrite=True,
+             compress="none")
+"""
+
+
+@pytest.mark.parametrize("later_s", [0.4, 900.5])
+def test_a_killed_overwrite_s_old_sidecars_go_back_beside_the_old_image_whose_new_one_looks_alike(tmp_path, later_s):
+    """kill -9 of an --overwrite of o.tif just before its raster's rename (the old image's .aux.xml and .ovr set aside),
+    its part then deleted by hand, on ext4: the old image and the dead run's are two uncompressed outputs of one tile
+    (one size; header and nodata border, so first and last 64 KiB, alike) whose part was done 0.4 s after it (a fast
+    folder run) or a quarter hour and 0.5 s after it. The next clean-up puts the old image's sidecars back beside it
+    (it is the very file, by its inode, that the marker names as replaced) and never the dead run's mask. Before
+    (9495510): the marker's first line named it by size, ends and time as the new image renamed there, so the old
+    image lost its only .aux.xml and .ovr and got the dead run's .msk."""
+    from rasterio.transform import from_origin
+
+    out = tmp_path / "o.tif"
+    tile = np.zeros((1, 400, 400), np.uint8)
+    tile[0, 190:210] = 5
+    rio_io.write_raster(out, rio_io.GeoArray(tile, from_origin(500000, 4000000, 10, 10), "EPSG:32633", nodata=0),
+                        compress="none")
+    Path(f"{out}.aux.xml").write_bytes(OLD_AUX)
+    Path(f"{out}.ovr").write_bytes(b"old ovr")
+    old = out.read_bytes()
+    r = forked.run(["-c", KILLED_OVER_A_LOOKALIKE, out, str(int(later_s * 1e9))], text=False, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr.decode()[-2000:]
+    (part,) = tmp_path.glob(".o.tif.*.ldcsr-part")
+    new = part.read_bytes()
+    assert len(new) == len(old) and new != old and (new[:1 << 16], new[-1 << 16:]) == (old[:1 << 16], old[-1 << 16:])
+    part.unlink()  # by hand
+    rio_io.clear_stale_parts(out)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.endswith(OutputClaim.SUFFIX)} == {
+        "o.tif": old, "o.tif.aux.xml": OLD_AUX, "o.tif.ovr": b"old ovr"}

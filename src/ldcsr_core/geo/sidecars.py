@@ -367,7 +367,7 @@ def clear_stale_parts(path: str | os.PathLike, *, replacing: bool = False) -> li
     left, stale = [], files.stale_parts(path)
     for part in dict.fromkeys(p.with_name(part_files.part_named(p.name, path)) for p in stale):
         gone = not os.path.lexists(part)  # (deleted by hand, or renamed to path)
-        if gone and _names_file(Path(f"{part}{_MARKER}"), path):  # renamed to path: the new one
+        if gone and _names_file(Path(f"{part}{_MARKER}"), path) and not _not_replaced(part, path):  # renamed: new
             continue
         aside = [(Path(f"{part}.old{i}"), Path(f"{path}{s}")) for i, s in enumerate(SIDECARS)]
         try:  # (a rename sets the ctime of what it moves: the .oldN's is when it was set aside)
@@ -386,7 +386,7 @@ def clear_stale_parts(path: str | os.PathLike, *, replacing: bool = False) -> li
         if part.name.endswith(files.PART_SUFFIX + _MARKER):  # (its part renamed, or linked and left: the same file)
             # (none where its part is there but not at path: not renamed, whatever its digest says)
             here = (not os.path.lexists(renamed) or files.file_id(renamed) == files.file_id(path)) and _names_file(
-                part, path)
+                part, path) and not _not_replaced(renamed, path)
             if here and _locked(path):  # its writer is alive, its renames' end next: its own
                 left += [p for p in stale if p.name.startswith(renamed.name)]
             elif here:
@@ -433,6 +433,18 @@ def _put_back_of(part: Path, path: Path) -> bool | None:
     except (OSError, ValueError, IndexError):  # no marker, one not ours (not text), or one without it (before 2026-12-07)
         return None
     return _is_file(path, was, anywhere=True) if was else None
+
+
+def _not_replaced(part: Path, path: Path) -> bool:
+    """Whether the image at ``path`` is the very file (device, inode, size and time) that ``part``'s marker names as
+    the one its run was to replace: that run never renamed its part there, whatever the size, ends and time of a
+    lookalike say of the marker's first line (:func:`_names_file`: two uncompressed outputs of one tile with a nodata
+    border, written in one second or a quarter hour apart)."""
+    try:
+        was, st = Path(f"{part}{_MARKER}").read_text().split("\n")[1].split(), os.lstat(path)
+    except (OSError, ValueError, IndexError):
+        return False
+    return was[:4] == [str(v) for v in (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)]
 
 
 def _set_aside_since(old: Path, ctime: int) -> bool:
