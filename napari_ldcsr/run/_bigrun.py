@@ -42,9 +42,10 @@ def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1)
     its sidecars (``.aux.xml``…, or a world file or RPCs by its stem, which the engine will not write
     next to), or (``samples`` > 1) its
     spread file (``…_spread.tif``, the engine's name) (FileExistsError when 99 names are taken).
-    A source name so long that these names would pass the file system's limit (255 bytes) gives its
-    stem cut to fit (``file_names.cut_to_fit``): the user cannot choose this name."""
-    from ldcsr_core.file_names import cut_to_fit, name_max
+    A source name so long that these names would pass the file system's limit (255 bytes at most:
+    ``file_names.made_name_max``) gives its stem cut to fit (``file_names.cut_to_fit``): the user cannot
+    choose this name."""
+    from ldcsr_core.file_names import cut_to_fit, made_name_max
     from ldcsr_core.output_claims import OutputClaim
     from ldcsr_core.geo.geotiff_writer import SIDECARS, placement_sidecars
     from ldcsr_core.geo.sampling import default_spread_path
@@ -52,7 +53,7 @@ def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1)
     src = Path(src_path)
     tail = f"_x{scale:.2f}_ldcsr"
     longest = len(os.fsencode(f"{tail}-99_spread.tif.aux.xml"))  # the longest name looked at or written
-    base = cut_to_fit(src.stem, name_max(src.parent) - longest) + tail
+    base = cut_to_fit(src.stem, made_name_max(src.parent) - longest) + tail
     for i in range(1, 100):
         path = src.with_name(f"{base}.tif" if i == 1 else f"{base}-{i}.tif")
         files = [path] + ([default_spread_path(path)] if samples > 1 else [])

@@ -36,7 +36,7 @@ from pathlib import Path
 from .errors import RasterIOError
 from .mounts import mounts
 
-__all__ = ["name_max", "check_name_length", "refused_name", "fs_type", "windows_names", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
+__all__ = ["name_max", "made_name_max", "check_name_length", "refused_name", "fs_type", "windows_names", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
            "file_version", "renumbers_files"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
@@ -51,6 +51,13 @@ def name_max(folder: str | os.PathLike) -> int:
         return int(os.pathconf(folder, "PC_NAME_MAX"))
     except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no such folder yet
         return 255
+
+
+def made_name_max(folder: str | os.PathLike) -> int:
+    """:func:`name_max` at most 255 bytes: the room of a name made here, not chosen by the user (a part file's, a
+    napari Run's output). The kernel's FAT and exFAT say 1530 and 765 bytes, yet hold 255 UTF-16 units
+    (:func:`check_name_length`), so a name cut to their figure was refused as too long."""
+    return min(name_max(folder), UTF16_NAME_MAX)
 
 
 def check_name_length(path: str | os.PathLike, what: str = "output") -> None:

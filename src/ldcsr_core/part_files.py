@@ -16,7 +16,7 @@ import re
 import time
 from pathlib import Path
 
-from .file_names import cut_to_fit, name_max, refused_name
+from .file_names import cut_to_fit, made_name_max, refused_name
 from .words import counted
 
 try:
@@ -49,8 +49,7 @@ def part_prefix(path: str | os.PathLike) -> str:
     the filesystem takes can be written, and the prefix still names one output."""
     p = Path(path)
     name = p.name
-    # (at most 255: kernel FAT and exFAT say 1530 and 765 bytes, but hold 255 UTF-16 units)
-    room = max(min(name_max(p.parent), 255) - _PART_EXTRA, 16)
+    room = max(made_name_max(p.parent) - _PART_EXTRA, 16)
     if len(os.fsencode(name)) <= room:
         return f".{name}."
     digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]

@@ -424,6 +424,32 @@ def test_a_streamed_output_name_of_a_long_source_name_fits_the_file_system(tmp_p
     assert output_path_for(tmp_path / "o.tif", 2.0).name == "o_x2.00_ldcsr.tif"  # short names as they were
 
 
+@pytest.mark.parametrize("fs, says", [("vfat", 1530), ("exfat", 765)])
+def test_a_streamed_output_name_of_a_long_source_name_fits_a_kernel_fat_disk(tmp_path, monkeypatch, fs, says):
+    """The kernel's FAT and exFAT say 1530 and 765 bytes a name (pathconf), yet hold 255 UTF-16 units. Before: a
+    source named with 250 letters there gave '<name>_x2.00_ldcsr.tif' (266 characters), which the engine refused,
+    'output name too long: ... choose a shorter name', a name napari's user never chose. Now cut to fit 255."""
+    import os
+
+    from ldcsr_core import file_names
+    from ldcsr_core.files import check_name_length
+    from ldcsr_core.mounts import Mount
+    from napari_ldcsr.run._bigrun import output_path_for
+
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    real_mounts, real_pathconf = file_names.mounts, os.pathconf
+    monkeypatch.setattr(file_names, "mounts", lambda mountinfo="/proc/self/mountinfo": [
+        *(real_mounts(mountinfo) or []), Mount(os.path.realpath(usb), "/", fs, "/dev/sdz1", ())])
+    monkeypatch.setattr(file_names.os, "pathconf", lambda f, name: says if os.path.realpath(f) == str(
+        os.path.realpath(usb)) and name == "PC_NAME_MAX" else real_pathconf(f, name))
+    assert file_names.name_max(usb) == says and file_names.windows_names(usb) == "sure"
+    out = output_path_for(usb / ("a" * 250 + ".tif"), 2.0, samples=2)
+    assert out.name.startswith("a" * 200) and out.name.endswith("a_x2.00_ldcsr.tif"), out.name
+    for p in (out, out.with_name(out.stem + "-99.tif"), out.with_name(out.stem + "-99_spread.tif.aux.xml")):
+        check_name_length(p)  # (before: refused, 266 characters; the file system takes at most 255)
+
+
 def test_a_streamed_output_name_whose_spread_file_another_run_is_making_is_not_picked(tmp_path):
     """With samples, a name whose spread file another live run is making now (an ``ldcsr upscale
     --spread-out`` there holds its claim) is not picked: before, the Run took that name, and two runs
