@@ -67,7 +67,10 @@ def test_an_input_named_as_a_sidecar_of_the_output_is_refused_and_kept(rasters, 
                                                        "--mode", "fast", "--model", tiny_model_file, *flag]])
         assert r.exit_code == 2, r.output
         assert f"{src} is " in r.output and f"sidecar of the output {tmp_path / 'o.tif'}" in r.output, r.output
-        with pytest.raises(InputError, match="inputs are never overwritten"):
+        # what the write does: removes it, or (before: 'whose write removes it' too) is refused while it is there
+        says = "whose write removes it" if overwrite else "so the output is not written while it is there"
+        assert says in " ".join(r.output.split()), r.output
+        with pytest.raises(InputError, match=says):
             upscale_raster(inp, tmp_path / "o.tif", model=tiny_model, scale=2,
                            options=UpscaleOptions(mode="fast"), output=OutputOptions(overwrite=overwrite))
     assert _listing(tmp_path) == before
@@ -108,6 +111,38 @@ def test_an_input_named_as_a_file_another_input_s_write_removes_is_refused_and_k
     assert r.exit_code == 2, r.output
     assert f"{out / second} is an input and " in r.output and "inputs are never overwritten" in r.output, r.output
     assert _listing(out) == before
+
+
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_an_output_of_a_folder_run_that_another_input_reads_is_refused(rasters, tiny_model_file, tmp_path, overwrite):
+    """``ldcsr upscale in/b.tif in/v.vrt -o out --scale 2``, v.vrt reading out/b_sr.tif (an earlier ×3 result). Before:
+    each input's reads were compared with its own outputs only, so with --overwrite b's write replaced out/b_sr.tif
+    before v was read: v_sr.tif of the new 2× file, its bottom third 0, exit 0 (without: 'failed ... output exists from
+    another request' after the others' work, exit 1). Now refused before any work, exit 2, in the single input's words
+    (as ``v.vrt -o out/b_sr.tif``, --overwrite or not)."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    shutil.copy(rasters["gray"], inp / "b.tif")
+    cli = ["-s", 3, "--mode", "fast", "--model", tiny_model_file]
+    r = CliRunner().invoke(main, [str(a) for a in ["upscale", inp / "b.tif", "-o", out, *cli]])
+    assert r.exit_code == 0, r.output
+    try:
+        from osgeo import gdal
+    except ImportError:
+        rasterio.shutil.copy(out / "b_sr.tif", inp / "v.vrt", driver="VRT")
+    else:
+        gdal.BuildVRT(str(inp / "v.vrt"), [str(out / "b_sr.tif")]).FlushCache()
+    with rasterio.open(inp / "v.vrt") as ds:
+        assert any(Path(f).name == "b_sr.tif" for f in ds.files)
+    before, kept = _listing(out), sha256(out / "b_sr.tif")
+    flag = ["--overwrite"] if overwrite else []
+    for ins in ([inp / "b.tif", inp / "v.vrt"], [inp / "v.vrt", inp / "b.tif"], [inp]):
+        r = CliRunner().invoke(main, [str(a) for a in ["upscale", *ins, "-o", out, *cli, "-s", 2, *flag]])
+        assert r.exit_code == 2, r.output
+        assert (f"output path is a file v.vrt reads: {out / 'b_sr.tif'} (inputs are never overwritten)"
+                in " ".join(r.output.split())), r.output
+        assert _listing(out) == before and sha256(out / "b_sr.tif") == kept
 
 
 def test_the_files_a_vrt_reads_are_listed_once_for_its_outputs(tmp_path, monkeypatch):

@@ -95,7 +95,7 @@ def _check_not_an_input_folder(folders, output: Path) -> None:
 
 
 def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, spread: bool = False,
-                  spread_out: Path | None = None, quiet: bool = False) -> list[tuple[Path, Path]]:
+                  spread_out: Path | None = None, quiet: bool = False, overwrite: bool = True) -> list[tuple[Path, Path]]:
     """(input, output) pairs, checked before any work: no output (nor, with ``spread``, its spread
     file: ``spread_out`` or NAME_spread.tif) is an input or another input's output; a file given
     twice is done once."""
@@ -122,11 +122,10 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     if spread_out is not None and not spread_out.parent.is_dir():  # a usage error, as -o's missing folder
         raise click.BadParameter(f"spread folder does not exist: {spread_out.parent}", param_hint="'--spread-out'")
     inputs = FileSet(files)
-    from ..files import PART_SUFFIX
-    from ..geo.pipeline import removed_input
+    from ..geo.pipeline import may_be_removed, removed_input
 
     one = "the input" if len(files) == 1 else "an input"
-    odd = [(f, one) for f in files if PART_SUFFIX in f.name or ".set-aside" in f.name]  # (else none looked at)
+    odd = [(f, one) for f in files if may_be_removed(f.name)]  # (else none looked at)
     seen: dict[tuple, Path] = {}  # name_key of each path written -> its input
     named: dict[tuple, Path] = {}  # and -> that path, as planned
     kept = []
@@ -153,7 +152,8 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                        "the inputs, or write to another folder" if has_provenance(path) else "")
                 raise click.BadParameter(f"{what} path is an input file: {path} (inputs are never "
                                          f"overwritten){why}", param_hint=hint)
-            removed = removed_input(path, lambda found: next(((f, one) for f in found if f in inputs), None), odd)
+            removed = removed_input(path, lambda found: next(((f, one) for f in found if f in inputs), None), odd,
+                                    overwrite)
             if removed:  # another input's sidecar (in/a.tif out/a_sr.tif.msk -o out: before, removed, 'failed')
                 raise click.BadParameter(removed, param_hint=hint)
             key = name_key(path)
@@ -229,8 +229,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     """
     from ..errors import InputError, OutputExistsError, RasterIOError, one_line
     from ..files import check_name_length, check_not_folder, file_id
-    from ..geo.pipeline import OutputOptions, UpscaleOptions, check_not_read, has_provenance
-    from ..geo.raster_io import open_raster, raster_info
+    from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance, refuse_read
+    from ..geo.raster_io import open_raster, raster_info, read_keys
     from ..geo.radiometry import parse_bands
 
     quiet = ctx.obj.get("quiet", False)
@@ -265,7 +265,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                                  "NAME_sr.tif gets NAME_sr_spread.tif)", param_hint="'--spread-out'")
 
     pairs = _plan_outputs(files, batch, output, folders, spread=samples > 1,
-                          spread_out=spread_out, quiet=quiet)
+                          spread_out=spread_out, quiet=quiet, overwrite=overwrite)
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
     from ..geo.pipeline import plan_output, request_of
     from ..geo.sampling import check_spread_path, default_spread_path
@@ -274,7 +274,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     req = request_of(scale=(scale[1], scale[0]) if scale else None, target_resolution=target_resolution)
     from ..adapted_use import reading_of
 
-    jobs, uses = [], []  # uses: (input, its scales, how it is read) for the adapted model's notes
+    jobs, uses, read = [], [], []  # uses: (input, its scales, how it is read) for the adapted model's notes
     for src, dst in pairs:
         try:
             check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
@@ -283,10 +283,13 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                 check_spread_path(src, dst, spread_out)
             with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
+                keys = read_keys(ds)  # listed once: (a VRT's sources) for its own outputs, then the run's
                 try:  # a source of a VRT, a mask sidecar: written over, the input changes
-                    check_not_read(ds, [dst, spread_out or (default_spread_path(dst) if samples > 1 else None)])
+                    refuse_read(keys, [dst, spread_out or (default_spread_path(dst) if samples > 1 else None)],
+                                overwrite)
                 except InputError as e:
                     raise click.BadParameter(str(e), param_hint="'-o'") from None
+                read += [k for k in keys if k[1] != "the input"]  # (the inputs themselves: _plan_outputs)
             shape, _ = plan_output(info, **req)
             uses.append((src, _nominal_scales(info, scale, target_resolution),
                          reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype,
@@ -300,6 +303,11 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
         jobs.append((src, dst, shape, None))
 
+    try:  # nor another input's (in/b.tif in/v.vrt -o out, v.vrt reading out/b_sr.tif: before, b's new result read)
+        refuse_read(read, [p for _, dst, _, err in jobs if not err and len(jobs) > 1
+                           for p in (dst, default_spread_path(dst) if samples > 1 else None)], overwrite)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="'-o'") from None
     if all(err for *_, err in jobs):  # (a batch: a single input raised) the summary, as for any batch
         _summary([(src, dst, "failed", err, None) for src, dst, _, err in jobs], quiet)
         raise click.ClickException(f"{len(jobs)} of {counted(len(jobs), 'input')} failed")

@@ -72,6 +72,8 @@ __all__ = [
     "upscale_raster",
     "check_destination",
     "check_not_read",
+    "refuse_read",
+    "may_be_removed",
     "removed_input",
     "upscale_window",
     "bicubic_window",
@@ -180,35 +182,59 @@ def check_destination(src_path, dst_path) -> None:
         raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
 
 
-def check_not_read(src, paths) -> None:
+def check_not_read(src, paths, overwrite: bool = True) -> None:
     """Refuse ``paths`` (outputs; ``None`` skipped) among the files the open dataset ``src`` reads
-    (:func:`~ldcsr_core.geo.raster_io.input_file_among`: a VRT's sources, a sidecar), and outputs whose write
-    removes one (:func:`removed_input`). Written over or removed, the input would change. :class:`InputError` in
-    ``ldcsr upscale``'s words."""
-    reads = rio_io.read_keys(src)  # once (a VRT's sources are stat'ed as listed)
-    hit = rio_io.input_file_among(src, paths, reads)
+    (:func:`~ldcsr_core.geo.raster_io.files_read`: a VRT's sources, a sidecar), and outputs whose write
+    removes one (:func:`removed_input`; ``overwrite``: whether the write replaces what is there). Written over or
+    removed, the input would change. :class:`InputError` in ``ldcsr upscale``'s words."""
+    refuse_read(rio_io.read_keys(src), paths, overwrite)  # listed once (a VRT's sources are stat'ed as listed)
+
+
+def refuse_read(reads, paths, overwrite: bool = True) -> None:
+    """:func:`check_not_read` of files listed already: ``reads``, :func:`~ldcsr_core.geo.raster_io.read_keys` of one
+    input, or of every input of a folder run (whose outputs no input may read: ``in/b.tif in/v.vrt -o out`` where
+    v.vrt reads out/b_sr.tif). Each output is looked at once, whatever the number of files read."""
+    owner: dict = {}
+    for f, what, keys in reads:
+        for k in keys:
+            owner.setdefault(k, what)
+
+    def among(found):
+        return next(((Path(p), owner[k]) for p in found for k in files.file_keys(p) if k in owner), None)
+
+    paths = [p for p in paths if p is not None]
+    hit = among(paths) if owner else None
     if hit is not None:
         raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
-    named = [(f, what) for f, what, _ in reads]
-    for p in (p for p in paths if p is not None):  # (before, the write removed the input, '1 written')
-        words = removed_input(p, lambda found: rio_io.input_file_among(src, found, reads), named)
+    named = [(f, what) for f, what, _ in reads if may_be_removed(f.name)]
+    for p in paths if owner else ():  # (before, the write removed the input, '1 written')
+        words = removed_input(p, among, named, overwrite)
         if words:
             raise InputError(words)
 
 
-def removed_input(path, among, named) -> str | None:
+def may_be_removed(name: str) -> bool:
+    """Whether a file so named may be one :func:`removed_input` looks for by name (a part file's, one kept aside):
+    only such names are looked at for every output of a batch."""
+    return files.PART_SUFFIX in name or ".set-aside" in name
+
+
+def removed_input(path, among, named, overwrite: bool = True) -> str | None:
     """Words refusing the output ``path`` when its write removes an input, else ``None``: one of its sidecars
-    (:data:`~.geotiff_writer.SIDECARS`: ``o.tif.msk`` of ``o.tif``), of those kept aside (``o.tif.aux.xml.set-aside``),
-    or of its part files' names (``.o.tif.<8>.ldcsr-part``). ``among(paths)``: the first of ``paths`` that is an
-    input, as ``(path, what it is)``; ``named``: the inputs, ``(file, what)``, whose names are looked at for the last
-    two (a batch gives only those whose names may be such, as a folder of set-aside files is not listed for each)."""
+    (:data:`~.geotiff_writer.SIDECARS`: ``o.tif.msk`` of ``o.tif``; without ``overwrite`` the write is refused while
+    one is there), of those kept aside (``o.tif.aux.xml.set-aside``), or of its part files' names
+    (``.o.tif.<8>.ldcsr-part``). ``among(paths)``: the first of ``paths`` that is an input, as ``(path, what it
+    is)``; ``named``: the inputs, ``(file, what)``, whose names are looked at for the last two (a batch gives only
+    those whose names :func:`may_be_removed`, as a folder of set-aside files is not listed for each)."""
     from .. import part_files
     from .sidecars import is_set_aside_name
 
     p, prefix = Path(path), part_files.part_prefix(path)
     for found, why in (
             ([f"{p}{s}" for s in gw_mod.SIDECARS],
-             "a sidecar of the output {p}: GDAL would read it as part of the output, whose write removes it"),
+             "a sidecar of the output {p}: GDAL would read it as part of the output, whose write removes it"
+             if overwrite else "a sidecar of the output {p}: GDAL would read it as part of the output, so the "
+             "output is not written while it is there (and replacing the output would remove it)"),
             ([p.parent / f.name for f, _ in named if is_set_aside_name(f.name, p)],
              "a sidecar of {p} kept aside, which the next write of {p} removes"),
             ([p.parent / f.name for f, _ in named if f.name.startswith(prefix) and part_files.is_part_of(p.parent / f.name, p)],
@@ -298,7 +324,7 @@ def upscale_raster(
     # process's (a host's too), so it is lowered for the run only (gdal_cache: not via rasterio.Env).
     with bounded_gdal_cache(int(output.gdal_cache_mb) * 2**20), rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), \
             rio_io.open_raster(src_path, nodata=options.nodata, crs=options.crs) as src, contextlib.ExitStack() as held:
-        check_not_read(src, [dst_path, spread_path])  # e.g. a source of a VRT input
+        check_not_read(src, [dst_path, spread_path], output.overwrite)  # e.g. a source of a VRT input
         info = rio_io.raster_info(src)
         request = _request(scale, target_resolution, out_shape)
         shape, exact = plan_output(info, **request)

@@ -67,7 +67,6 @@ __all__ = [
     "GeoTiffWriter",
     "BlockRowWriter",
     "same_file", "files_read",
-    "input_file_among",
     "clear_stale_parts",
     "check_window",
     "window_in_shape",
@@ -463,18 +462,6 @@ def files_read(src) -> list[tuple[Path, str]]:
     main = Path(str(src.name))
     return [(Path(f), "the input" if same_file(f, main) else f"a file {main.name} reads")
             for f in getattr(src, "files", None) or () if not str(f).startswith("/vsi")]
-
-
-def input_file_among(src, paths: Sequence[str | os.PathLike | None], reads=None) -> tuple[Path, str] | None:
-    """The first of ``paths`` that is a file the open dataset ``src`` reads (:func:`files_read`; ``reads``: those
-    files as :func:`read_keys` gave them, for a caller that asks again), with what it is to it, or ``None``. Writing
-    there would modify an input, even when the path is not the input's own."""
-    wanted = [(Path(p), files.file_keys(p)) for p in paths if p is not None]
-    for f, what, keys in read_keys(src) if reads is None else reads:
-        for p, k in wanted:
-            if keys & k:
-                return p, what
-    return None
 
 
 def read_keys(src) -> list[tuple[Path, str, frozenset]]:
