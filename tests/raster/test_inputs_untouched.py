@@ -113,18 +113,13 @@ def test_an_input_named_as_a_file_another_input_s_write_removes_is_refused_and_k
     assert _listing(out) == before
 
 
-@pytest.mark.parametrize("overwrite", [True, False])
-def test_an_output_of_a_folder_run_that_another_input_reads_is_refused(rasters, tiny_model_file, tmp_path, overwrite):
-    """``ldcsr upscale in/b.tif in/v.vrt -o out --scale 2``, v.vrt reading out/b_sr.tif (an earlier ×3 result). Before:
-    each input's reads were compared with its own outputs only, so with --overwrite b's write replaced out/b_sr.tif
-    before v was read: v_sr.tif of the new 2× file, its bottom third 0, exit 0 (without: 'failed ... output exists from
-    another request' after the others' work, exit 1). Now refused before any work, exit 2, in the single input's words
-    (as ``v.vrt -o out/b_sr.tif``, --overwrite or not)."""
+def _b_and_a_vrt_of_its_output(rasters, tiny_model_file, tmp_path, scale):
+    """in/b.tif, its output out/b_sr.tif at ``scale``, and in/v.vrt reading that output."""
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
     out.mkdir()
     shutil.copy(rasters["gray"], inp / "b.tif")
-    cli = ["-s", 3, "--mode", "fast", "--model", tiny_model_file]
+    cli = ["-s", scale, "--mode", "fast", "--model", tiny_model_file]
     r = CliRunner().invoke(main, [str(a) for a in ["upscale", inp / "b.tif", "-o", out, *cli]])
     assert r.exit_code == 0, r.output
     try:
@@ -135,14 +130,42 @@ def test_an_output_of_a_folder_run_that_another_input_reads_is_refused(rasters, 
         gdal.BuildVRT(str(inp / "v.vrt"), [str(out / "b_sr.tif")]).FlushCache()
     with rasterio.open(inp / "v.vrt") as ds:
         assert any(Path(f).name == "b_sr.tif" for f in ds.files)
+    return inp, out, cli
+
+
+def test_an_output_of_a_folder_run_that_another_input_reads_is_refused(rasters, tiny_model_file, tmp_path):
+    """``ldcsr upscale in/b.tif in/v.vrt -o out --scale 2 --overwrite``, v.vrt reading out/b_sr.tif (an earlier ×3
+    result). Before: each input's reads were compared with its own outputs only, so b's write replaced out/b_sr.tif
+    before v was read: v_sr.tif of the new 2× file, its bottom third 0, exit 0. Now refused before any work, exit 2, in
+    the single input's words (as ``v.vrt -o out/b_sr.tif``)."""
+    inp, out, cli = _b_and_a_vrt_of_its_output(rasters, tiny_model_file, tmp_path, 3)
     before, kept = _listing(out), sha256(out / "b_sr.tif")
-    flag = ["--overwrite"] if overwrite else []
     for ins in ([inp / "b.tif", inp / "v.vrt"], [inp / "v.vrt", inp / "b.tif"], [inp]):
-        r = CliRunner().invoke(main, [str(a) for a in ["upscale", *ins, "-o", out, *cli, "-s", 2, *flag]])
+        r = CliRunner().invoke(main, [str(a) for a in ["upscale", *ins, "-o", out, *cli, "-s", 2, "--overwrite"]])
         assert r.exit_code == 2, r.output
         assert (f"output path is a file v.vrt reads: {out / 'b_sr.tif'} (inputs are never overwritten)"
                 in " ".join(r.output.split())), r.output
         assert _listing(out) == before and sha256(out / "b_sr.tif") == kept
+    (out / "b_sr.tif").unlink()  # not there yet: written without --overwrite too, so refused
+    r = CliRunner().invoke(main, [str(a) for a in ["upscale", inp / "b.tif", inp / "v.vrt", "-o", out, *cli, "-s", 2]])
+    assert r.exit_code == 2 and "output path is a file v.vrt reads" in " ".join(r.output.split()), r.output
+    assert not any(out.iterdir())
+
+
+@pytest.mark.parametrize("scale, says", [(2, "skipped"), (3, "output exists from another request")])
+def test_an_output_another_input_reads_that_is_there_is_not_refused_without_overwrite(rasters, tiny_model_file,
+                                                                                        tmp_path, scale, says):
+    """Without --overwrite an output there is never written: a complete one of this request is skipped (the same
+    command run again, as the summary advises, to resume), another's fails in its own words; v.vrt reads it as it is.
+    Before (a05daa3): 'output path is a file v.vrt reads: out/b_sr.tif', exit 2, nothing done, for a rerun that
+    writes nothing v reads."""
+    inp, out, cli = _b_and_a_vrt_of_its_output(rasters, tiny_model_file, tmp_path, scale)
+    kept = sha256(out / "b_sr.tif")
+    r = CliRunner().invoke(main, [str(a) for a in ["upscale", inp / "b.tif", inp / "v.vrt", "-o", out, *cli, "-s", 2]])
+    assert r.exit_code == (0 if scale == 2 else 1), r.output
+    words = " ".join(r.output.split())
+    assert "file v.vrt reads" not in words and says in words and "written" in words, r.output
+    assert sha256(out / "b_sr.tif") == kept and (out / "v_sr.tif").is_file()
 
 
 def test_the_files_a_vrt_reads_are_listed_once_for_its_outputs(tmp_path, monkeypatch):

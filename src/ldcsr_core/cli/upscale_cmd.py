@@ -303,9 +303,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
         jobs.append((src, dst, shape, None))
 
-    try:  # nor another input's (in/b.tif in/v.vrt -o out, v.vrt reading out/b_sr.tif: before, b's new result read)
-        refuse_read(read, [p for _, dst, _, err in jobs if not err and len(jobs) > 1
-                           for p in (dst, default_spread_path(dst) if samples > 1 else None)], overwrite)
+    try:  # nor another input's (in/b.tif in/v.vrt -o out, b_sr.tif): those written (one there is not, w/o --overwrite)
+        refuse_read(read, [p for _, dst, _, err in jobs if not err and len(jobs) > 1 for p in (dst, default_spread_path(
+            dst) if samples > 1 else None) if p and (overwrite or not os.path.lexists(p))], overwrite)
     except InputError as e:
         raise click.BadParameter(str(e), param_hint="'-o'") from None
     if all(err for *_, err in jobs):  # (a batch: a single input raised) the summary, as for any batch
