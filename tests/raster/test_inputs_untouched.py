@@ -190,3 +190,31 @@ def test_the_files_a_vrt_reads_are_listed_once_for_its_outputs(tmp_path, monkeyp
         assert len(listed) == 1
         with pytest.raises(InputError, match="output path is a file m.vrt reads"):  # and they are still compared
             pipeline.check_not_read(ds, [tmp_path / "o.tif", tmp_path / "s19.tif"])
+
+
+def test_the_reads_of_an_input_that_fails_its_checks_refuse_no_other_output(rasters, tiny_model_file, tmp_path):
+    """``ldcsr upscale in/b.tif in/v.vrt -o out --bands 1,2,3 --overwrite``, v.vrt (one band: refused by --bands, so
+    never read) reading out/b_sr.tif: b is done and v fails in its own words. Before: v's reads, listed before its
+    checks failed, refused b's output: 'output path is a file v.vrt reads', exit 2, nothing done."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    out.mkdir()
+    shutil.copy(rasters["rgba"], inp / "b.tif")
+    cli = ["--bands", "1,2,3", "--mode", "fast", "--model", tiny_model_file]
+    r = CliRunner().invoke(main, [str(a) for a in ["upscale", inp / "b.tif", "-o", out, "-s", 3, *cli]])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out / "b_sr.tif") as ds:
+        w, h = ds.width, ds.height
+    (inp / "v.vrt").write_text(
+        f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><VRTRasterBand dataType="Byte" band="1"><SimpleSource>'
+        f'<SourceFilename relativeToVRT="0">{out / "b_sr.tif"}</SourceFilename><SourceBand>1</SourceBand>'
+        '</SimpleSource></VRTRasterBand></VRTDataset>')
+    with rasterio.open(inp / "v.vrt") as ds:
+        assert ds.count == 1 and any(Path(f).name == "b_sr.tif" for f in ds.files)
+    kept = sha256(out / "b_sr.tif")
+    r = CliRunner().invoke(main, [str(a) for a in ["upscale", inp / "b.tif", inp / "v.vrt", "-o", out, "-s", 2, *cli,
+                                                   "--overwrite"]])
+    words = " ".join(r.output.split())
+    assert r.exit_code == 1 and "file v.vrt reads" not in words, r.output
+    assert "1 written" in words and "1 failed" in words and "v.vrt" in words, r.output
+    assert sha256(out / "b_sr.tif") != kept and not (out / "v_sr.tif").exists()

@@ -289,7 +289,6 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                                 overwrite)
                 except InputError as e:
                     raise click.BadParameter(str(e), param_hint="'-o'") from None
-                read += [k for k in keys if k[1] != "the input"]  # (the inputs themselves: _plan_outputs)
             shape, _ = plan_output(info, **req)
             uses.append((src, _nominal_scales(info, scale, target_resolution),
                          reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype,
@@ -302,6 +301,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         if os.path.lexists(dst) and not overwrite and not has_provenance(dst):  # a broken link too
             raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
         jobs.append((src, dst, shape, None))
+        read += [k for k in keys if k[1] != "the input"]  # (of an input done; the inputs themselves: _plan_outputs)
 
     try:  # nor another input's (in/b.tif in/v.vrt -o out, b_sr.tif): those written (one there is not, w/o --overwrite)
         refuse_read(read, [p for _, dst, _, err in jobs if not err and len(jobs) > 1 for p in (dst, default_spread_path(
