@@ -193,7 +193,10 @@ def test_a_terminal_ctrl_c_with_loader_workers_checkpoints_where_it_stopped(imag
     cmd = [sys.executable, "-m", "ldcsr_core.cli", "train", str(image_dir), "--out", str(out), "--config", str(cfg),
            "--steps", "100000", "0", "0", "--checkpoint-every", "60", "--workers", "1", "--threads", "1",
            "--log", str(log), *TRAIN]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    # a terminal's session: a hang-up not ignored, also where the tests run under nohup (which the child would inherit,
+    # and which ldcsr keeps: its hang-up ignored, the run went on and this test waited 120 s)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     try:
         deadline = time.time() + 120
         while time.time() < deadline and p.poll() is None:
