@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
-from .._viewer import covering_blending, derived_metadata, linear_part, world_axes
+from .._viewer import PLACEMENT, covering_blending, derived_metadata, linear_part, world_axes
 
 __all__ = ["run_label", "result_name", "placement", "pixels_of", "pixels_changed", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview"]
@@ -93,16 +93,20 @@ def pixels_changed(layers, pixels: list, when: str) -> str | None:
                  if src.data is not (held() if isinstance(held, weakref.ref) else held)), None)
 
 
+def _values(v) -> np.ndarray:
+    """A placement value (an array, an angle or a napari ``Affine`` transform) as a float array of its own."""
+    return np.array(getattr(v, "affine_matrix", v), dtype=float)
+
+
 def _same(a, b) -> bool:
-    """Whether two placement values (arrays, angles or napari ``Affine`` transforms) are equal."""
-    a, b = (np.asarray(getattr(v, "affine_matrix", v), dtype=float) for v in (a, b))
+    """Whether two placement values are equal."""
+    a, b = _values(a), _values(b)
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def _placed(layer) -> dict:
     """A copy of ``layer``'s :func:`placement` values as they are now."""
-    return {key: np.array(getattr(value, "affine_matrix", value), dtype=float)
-            for key, value in ((k, getattr(layer, k)) for k in ("scale", "translate", "rotate", "shear", "affine"))}
+    return {key: _values(getattr(layer, key)) for key in PLACEMENT}
 
 
 def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None, lowest: bool = False) -> dict:
