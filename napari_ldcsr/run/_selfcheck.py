@@ -130,8 +130,9 @@ def run_check(source, request: CheckRequest, model, *, callback=None):
 
 
 def status_text(result, where: str) -> str:
-    """``LDCSR +1.27 dB over bicubic at ×4 on this view (fast)`` (the gain as ``ldcsr selfcheck`` and
-    QGIS give it) (``(fast; 30 % nodata, not scored)``
+    """``LDCSR better than bicubic (+1.27 dB) at ×4 on this view (fast)`` (the verdict and the gain as
+    ``ldcsr selfcheck`` and QGIS give them: a negative gain says "worse than bicubic", and in diffusion
+    mode that fast mode is the faithful one) (``(fast; 30 % nodata, not scored)``
     where part of it is nodata; ``(fast; uint16 stretched to 0–255 from 1132–10300, stretch auto)``
     for a layer not read as its own 8-bit values); a flat view, that bicubic restores exactly (an infinite PSNR), has
     no gain to give: it says so instead of "-inf dB" or "+nan dB"."""
@@ -144,8 +145,9 @@ def status_text(result, where: str) -> str:
     left += f"; {result.picture}" if getattr(result, "picture", "") else ""  # what its 0–255 is
     at = f"at ×{result.scale:g} on {where} ({result.mode}{left})"
     caution = f"; caution: {result.caution}" if getattr(result, "caution", "") else ""
-    if math.isfinite(result.gain_db):
-        return f"LDCSR {result.gain_text()} over bicubic {at}{caution}"  # the command line's figure
+    if math.isfinite(result.gain_db):  # the command line's verdict and figure
+        note = f"; {result.mode_note()}" if result.mode_note() else ""
+        return f"LDCSR {result.verdict()} ({result.gain_db:+.2f} dB) {at}{note}{caution}"
     return f"No gain to measure {at}: {result.no_gain_reason()}{caution}"
 
 

@@ -42,6 +42,10 @@ __all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_sid
 LIMITS = ("it measures the restoration of a copy one step (the scale) coarser than the scene, not the "
           "real upscale, and assumes a bicubic-like sensor blur")
 
+# why a diffusion-mode check may be no better than bicubic where fast mode is (docs/MODEL_CARD.md: at ×4 on
+# RSSCN7 val diffusion +0.05 dB, fast +1.00 dB; fast ahead at every scale)
+DIFFUSION_NOTE = "in diffusion mode invented detail costs PSNR: check fast mode too, the faithful one"
+
 MAX_PIXELS = 1024 * 1024  # larger scenes (without a window) are checked on sampled windows
 SAMPLES = 4
 SAMPLE_SIZE = 512
@@ -143,11 +147,25 @@ class SelfCheck:
         return (f"{len(self.windows)} sampled windows of {bw}×{bh} px of {w}×{h}, "
                 f"pooled over all their pixels{nodata}")
 
+    def verdict(self) -> str:
+        """The gain in words, so that its sign needs no reading: ``better than bicubic``, ``worse than
+        bicubic`` or ``no better than bicubic`` (a gain that shows as ±0.00 dB); "" where it is undefined."""
+        if not math.isfinite(self.gain_db):
+            return ""
+        gain = round(self.gain_db, 2)
+        return f"{'better than' if gain > 0 else 'worse than' if gain < 0 else 'no better than'} bicubic"
+
+    def mode_note(self) -> str:
+        """:data:`DIFFUSION_NOTE` for a diffusion-mode check no better than bicubic, else ""."""
+        worse = math.isfinite(self.gain_db) and round(self.gain_db, 2) <= 0
+        return DIFFUSION_NOTE if worse and self.mode == "diffusion" else ""
+
     def gain_text(self) -> str:
-        """``+1.23 dB``; where the gain is undefined (a flat scene that a restoration gives back
-        exactly has an infinite PSNR), why, instead of ``+nan dB`` or ``-inf dB``."""
+        """``+1.23 dB: better than bicubic`` (:meth:`verdict`, and :meth:`mode_note`); where the gain is
+        undefined (a flat scene that a restoration gives back exactly has an infinite PSNR), why, instead
+        of ``+nan dB`` or ``-inf dB``."""
         if math.isfinite(self.gain_db):
-            return f"{self.gain_db:+.2f} dB"
+            return f"{self.gain_db:+.2f} dB: {self.verdict()}" + (f"; {self.mode_note()}" if self.mode_note() else "")
         return f"no gain to measure: {self.no_gain_reason()}"
 
     def no_gain_reason(self) -> str:
