@@ -309,9 +309,13 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
             notify("error", planned)
             return False
         spec, source = planned
+        from ldcsr_core.rules import untrained_scale_note
+
         from .run._adapt import run_note
-        for note in filter(None, (run_note(spec, source), lost_georeferencing(layer))):  # an adapted model
-            notify("warning", note)  # used beyond what its guard checked; a GeoTIFF read without its georeferencing
+        below = untrained_scale_note(spec.scale, "Check quality here measures it on this layer")  # below ×1.25
+        for note in filter(None, (run_note(spec, source), lost_georeferencing(layer),  # an adapted model used
+                                  below and below[0].upper() + below[1:] + ".")):
+            notify("warning", note)  # beyond its guard's check; a GeoTIFF read without its georeferencing
         if spec.output_path is not None and s.bicubic:
             notify("info", "No bicubic baseline for a result streamed to a file.")
         self._start(layer, spec, source)

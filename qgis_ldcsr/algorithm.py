@@ -20,7 +20,7 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
 from .layer_open import open_with_layer_nodata, with_layer_crs
-from .notes import adapted_note, band_order_note, shown_note
+from .notes import adapted_note, band_order_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import reopen_on_main_thread, sidecar_state
@@ -231,9 +231,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         model = _load_model(model_path)
         feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "
                           f"(sha256 {str(getattr(model, 'weights_sha256', ''))[:12]})")
-        note = adapted_note(model, info, request, options)
-        if note:  # once per run, the quality report included
-            feedback.pushWarning(note)
+        for note in filter(None, (adapted_note(model, info, request, options), scale_note(info, request))):
+            feedback.pushWarning(note)  # once per run, the quality report included; a scale below ×1.25: untested
         res = upscale_raster(
             # an output another live run is making is refused at once: its wait (a lock) cannot see Cancel
             src, dst, model=model, options=options, output=OutputOptions(overwrite=True, wait_for_others=False),

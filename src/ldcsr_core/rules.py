@@ -16,7 +16,7 @@ from .errors import InputError
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
-    "least_scale",
+    "least_scale", "MIN_TRAINED_SCALE", "untrained_scale_note",
     "check_seed", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
     "GEOTIFF_SUFFIXES", "RASTER_SUFFIXES", "MAX_ADAPT_SCALE",
@@ -24,6 +24,8 @@ __all__ = [
 
 # The shipped models were trained on scales drawn from U[1.25, 8] (docs/training-log.md); beyond ×8 is guesswork.
 MAX_SCALE = 8.0
+# Below this the shipped models saw no training scale: accepted, but untested (untrained_scale_note).
+MIN_TRAINED_SCALE = 1.25
 # Smallest input side the engine accepts (smaller images have no texture to super-resolve).
 MIN_INPUT_SIDE = 4
 # "diffusion": the seeded 4-step sampler; "fast": the condition latent decoded directly (sr_kd).
@@ -246,6 +248,18 @@ def beyond_unit(values: np.ndarray) -> str:
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "NaN or infinite values"
     return f"values in [{lo:.9g}, {hi:.9g}]" if lo < 0.0 or hi > 1.0 else ""
+
+
+def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE measures it") -> str | None:
+    """What to tell a user who upscales by ``scales`` (one factor or several: the axes, the inputs)
+    below :data:`MIN_TRAINED_SCALE`, which is accepted and runs, but no shipped model was trained on
+    (``measure``: how the front end checks a scale on the scene); None at ×1.25 and above."""
+    low = sorted({float(s) for s in np.ravel(scales) if float(s) < MIN_TRAINED_SCALE})
+    if not low:
+        return None
+    return (f"×{', ×'.join(f'{s:g}' for s in low)} {'is' if len(low) == 1 else 'are'} below the scales the shipped models were trained on "
+            f"(×{MIN_TRAINED_SCALE:g}–×{MAX_SCALE:g}), so the result is untested there (docs/MODEL_CARD.md); "
+            f"{measure}")
 
 
 def least_scale(side: int) -> float:

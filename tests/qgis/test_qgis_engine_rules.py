@@ -335,3 +335,18 @@ def test_the_command_line_resumes_a_qgis_output_of_the_same_request(qgis_process
                                     "--model", str(tiny_model_file), *cli])
     with rasterio.open(engine) as e:
         assert e.tags() == made
+
+
+@pytest.mark.parametrize("change, said", [({"SCALE": 1.1}, "×1.1"), ({"SCALE": None, "TARGET_PIXEL_SIZE": 9.0}, "×1.11111"),
+                                          ({"SCALE": 1.25}, None)])
+def test_a_scale_below_the_trained_scales_is_one_warning(qgis_processing, scene, tiny_model_file, tmp_path, change,
+                                                         said):
+    """Below ×1.25 (the shipped models' training scales start there) the run is written and says it is
+    untested, in the engine's words (``rules.untrained_scale_note``); before, nothing was said."""
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, **change), feedback=feedback)
+    assert (tmp_path / "o.tif").exists()
+    notes = [w for w in feedback.warnings if "trained on" in w]
+    assert notes == ([f"{said} is below the scales the shipped models were trained on (×1.25–×8), so the result is "
+                      "untested there (docs/MODEL_CARD.md); the Quality report (or ldcsr selfcheck) measures it on "
+                      "this layer."] if said else []), feedback.textLog()
