@@ -23,7 +23,7 @@ from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import adapted_note, band_order_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
-from .reopen import reopen_on_main_thread, sidecar_state
+from .reopen import keep_loaded_layers, reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
 from .values import band_choice, check_number, layer_values, model_by_name, shown_bands
 
@@ -243,6 +243,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # there from a task's or a model's thread): not in postProcessAlgorithm, which QGIS's task skips for a
         # run it counts as failed, one cancelled during the report, after the last tile or as it returns
         reopen_on_main_thread(dst, sidecar_state(dst), self._projects(context))
+        self._written = dst  # for postProcessAlgorithm
         feedback.pushInfo(f"Wrote {dst}: {counted(res.tiles, 'tile')}"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
                           + f" in {time.perf_counter() - t0:.1f} s")
@@ -254,6 +255,12 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             feedback.pushWarning(f"Cancelled after the last tile; the super-resolved raster was written: {dst} "
                                  f"({NOT_LOADED})")
         return {self.OUTPUT: dst, self.REPORT: report}
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - on QGIS's main thread, before the loading
+        # a layer of the output already in the project keeps its name, style and place (QGIS's loading renamed it)
+        if getattr(self, "_written", None):
+            keep_loaded_layers(context, self._written, feedback)
+        return {}
 
     @staticmethod
     def _projects(context) -> tuple:

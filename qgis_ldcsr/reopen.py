@@ -39,26 +39,15 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
     project the run was not given cannot be found: QGIS keeps no list of every layer. Only a script
     makes one; the QGIS window shows QgsProject.instance()'s layers, whose are reopened whatever the
     run's context (the algorithm passes it), and the script that made such a layer reloads it."""
-    from qgis.core import QgsApplication, QgsDataProvider, QgsMapLayerType, QgsProviderRegistry, QgsRasterLayer
+    from qgis.core import QgsApplication, QgsDataProvider, QgsRasterLayer
     from qgis.PyQt.QtCore import QThread
 
     from ldcsr_core.files import FileSet
 
     if QThread.currentThread() != QgsApplication.instance().thread():
         return 0
-    from qgis.PyQt import sip
-
-    decode, output = QgsProviderRegistry.instance().decodeUri, FileSet([path])
-    found, names = {}, {}  # the layers by id (a project given twice: once), the paths they open the file by
-    # a project deleted since the run (a script's own, before the queued call came): none of its layers is left
-    for project in (p for p in projects if p is not None and not sip.isdeleted(p)):
-        for layer_id, layer in project.mapLayers().items():
-            if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal":
-                name = decode("gdal", layer.source()).get("path") or layer.source()
-                if name in output:
-                    found[layer_id] = layer
-                    names[name] = None
-    layers = list(found.values())
+    found = layers_of(path, projects)
+    layers, names = [layer for layer, _ in found], dict.fromkeys(name for _, name in found)
     if not layers:
         return 0
     own = FileSet([path + PAM])  # the other names' sidecars: GDAL reads them as the new file's
@@ -80,6 +69,27 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
             del fresh
         layer.triggerRepaint()
     return len(layers)
+
+
+def layers_of(path: str, projects) -> list:
+    """``(layer, the path it opens the file by)`` for each GDAL raster layer of ``projects`` (None, or one
+    deleted, skipped; a layer in two: once) whose file is the one at ``path``: its path resolves to it
+    (:class:`~ldcsr_core.files.FileSet`: the same file, a link to it, the same name). On QGIS's main thread."""
+    from qgis.core import QgsMapLayerType, QgsProviderRegistry
+    from qgis.PyQt import sip
+
+    from ldcsr_core.files import FileSet
+
+    decode, output = QgsProviderRegistry.instance().decodeUri, FileSet([path])
+    found = {}  # by id
+    # a project deleted since the run (a script's own, before the queued call came): none of its layers is left
+    for project in (p for p in projects if p is not None and not sip.isdeleted(p)):
+        for layer_id, layer in project.mapLayers().items():
+            if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal":
+                name = decode("gdal", layer.source()).get("path") or layer.source()
+                if name in output:
+                    found[layer_id] = (layer, name)
+    return list(found.values())
 
 
 def reopen_on_main_thread(path: str, state: bytes | None, projects) -> None:
@@ -163,3 +173,23 @@ def _restretch(layer) -> None:
     algorithm = enhancement().contrastEnhancementAlgorithm()
     if algorithm != QgsContrastEnhancement.NoEnhancement:
         layer.setContrastEnhancement(algorithm, limits)
+
+
+def keep_loaded_layers(context, path: str, feedback) -> None:
+    """Take ``path`` off the layers QGIS loads when the run is done ("Open output file after running", a
+    batch's "Load layers on completion", ``runAndLoadResults``) where the project it is to be loaded into
+    has a layer of that file already (:func:`layers_of`): that layer shows the new raster
+    (:func:`reopen_layers_of`) and keeps its name, style and place in the Layers panel. QGIS's loading
+    finds such a layer by its source and renames it to the output's name (the file's, or "Super-resolved
+    raster"), and loads a second layer of the file where the layer opens it by another name (a link).
+    On QGIS's main thread (``postProcessAlgorithm``, which every runner calls before it loads)."""
+    loads = context.layersToLoadOnCompletion()
+    details = loads.get(path)
+    found = layers_of(path, (details.project,)) if details is not None else []
+    if not found:
+        return
+    del loads[path]
+    context.setLayersToLoadOnCompletion(loads)
+    names = ", ".join(f"'{layer.name()}'" for layer, _ in found)
+    feedback.pushInfo(f"{path} is in the project already (layer {names}): it shows the new raster, its name, "
+                      "style and place kept, and is not loaded again")

@@ -54,11 +54,12 @@ class _Feedback(QgsProcessingFeedback):
         super().reportError(error, fatalError)
 
 
-def _run_as_the_dialog_does(params, feedback=None, *, wait=True, context=None):
+def _run_as_the_dialog_does(params, feedback=None, *, wait=True, context=None, load=False):
     """Run the algorithm as the Processing dialog does: a ``QgsProcessingAlgRunnerTask`` in QGIS's
     task manager (a background thread; the task logs a failed run's exception to the feedback), with
-    ``context`` (default: one without a project, as a plugin may make it). ``(ok, feedback)``; with
-    ``wait=False`` a function that waits (``timeout`` s at most) and returns that."""
+    ``context`` (default: one without a project, as a plugin may make it); with ``load``, the layers
+    to load on completion then loaded as the dialog's ``finish`` loads them (``handleAlgorithmResults``).
+    ``(ok, feedback)``; with ``wait=False`` a function that waits (``timeout`` s at most) and returns that."""
     import time
 
     from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext
@@ -71,7 +72,14 @@ def _run_as_the_dialog_does(params, feedback=None, *, wait=True, context=None):
     if task.isCanceled():  # its prepareAlgorithm failed: the dialog ends the run there ('Execution failed')
         done.append(False)
     else:
-        task.executed.connect(lambda ok, results: done.append(ok))
+        def executed(ok, results):
+            if load:
+                from processing.gui.Postprocessing import handleAlgorithmResults
+
+                handleAlgorithmResults(alg, context, feedback, False, results)
+            done.append(ok)
+
+        task.executed.connect(executed)
         QgsApplication.taskManager().addTask(task)
 
     def result(timeout=300):
