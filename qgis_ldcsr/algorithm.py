@@ -22,6 +22,7 @@ from qgis.PyQt.QtGui import QIcon
 from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import adapted_note, band_order_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
+from .project_layers import check_not_read_by_layers, layer_files
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import keep_loaded_layers, reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
@@ -99,6 +100,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         self._layer = layer_values(layer, parameters.get(self.INPUT))
         self._shown = shown_bands(layer)
+        self._layer_files = layer_files(self._projects(context))  # a batch's inputs: its rows cannot see each other
         return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -184,6 +186,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             check_not_read(ds, [dst])  # written over, the input would change
             # nothing set in QGIS, the file's bands declaring different values (a VRT): each band's own
             by_band = getattr(ds, "band_nodata", None) if nodata is None else None
+        check_not_read_by_layers(getattr(self, "_layer_files", []), dst)  # nor a file another layer reads
         if report:
             check_report_path_of(report, src, dst, model_path, reads)
         bands = band_choice(self, parameters, self.BANDS, context)

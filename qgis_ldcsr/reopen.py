@@ -72,24 +72,15 @@ def reopen_layers_of(path: str, state: bytes | None, projects) -> int:
 
 
 def layers_of(path: str, projects) -> list:
-    """``(layer, the path it opens the file by)`` for each GDAL raster layer of ``projects`` (None, or one
-    deleted, skipped; a layer in two: once) whose file is the one at ``path``: its path resolves to it
+    """``(layer, the path it opens the file by)`` for each GDAL raster layer of ``projects``
+    (:func:`~.project_layers.gdal_layers`) whose file is the one at ``path``: its path resolves to it
     (:class:`~ldcsr_core.files.FileSet`: the same file, a link to it, the same name). On QGIS's main thread."""
-    from qgis.core import QgsMapLayerType, QgsProviderRegistry
-    from qgis.PyQt import sip
-
     from ldcsr_core.files import FileSet
 
-    decode, output = QgsProviderRegistry.instance().decodeUri, FileSet([path])
-    found = {}  # by id
-    # a project deleted since the run (a script's own, before the queued call came): none of its layers is left
-    for project in (p for p in projects if p is not None and not sip.isdeleted(p)):
-        for layer_id, layer in project.mapLayers().items():
-            if layer.type() == QgsMapLayerType.RasterLayer and layer.providerType() == "gdal":
-                name = decode("gdal", layer.source()).get("path") or layer.source()
-                if name in output:
-                    found[layer_id] = (layer, name)
-    return list(found.values())
+    from .project_layers import gdal_layers
+
+    output = FileSet([path])
+    return [(layer, name) for layer, name in gdal_layers(projects) if name in output]
 
 
 def reopen_on_main_thread(path: str, state: bytes | None, projects) -> None:

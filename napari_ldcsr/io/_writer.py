@@ -126,17 +126,9 @@ def check_not_a_source(path: str, meta: dict) -> None:
 def _read_with(path: str) -> list[str]:
     """The other files GDAL reads with the raster at ``path`` (a VRT's sources, a mask or ``.aux.xml`` sidecar);
     none where it cannot be opened."""
-    import rasterio
+    from ldcsr_core.geo.raster_io import files_read_at
 
-    from ldcsr_core.geo.raster_io import files_read
-
-    if not os.path.isfile(path):
-        return []
-    try:
-        with rasterio.open(path) as ds:
-            return [str(f) for f, what in files_read(ds) if what != "the input"]
-    except (rasterio.errors.RasterioError, OSError, ValueError):
-        return []
+    return [str(f) for f, what in files_read_at(path) if what != "the input"]
 
 
 def check_savable(meta: dict) -> None:

@@ -285,6 +285,7 @@ def test_the_help_says_an_existing_output_is_replaced_and_how_many_windows_the_r
     assert len(sample_boxes((1000, 1100), quality.SAMPLE_SIZE, quality.SAMPLES)) == 2 < quality.SAMPLES
     text = " ".join(QgsApplication.processingRegistry().algorithmById(ALG).shortHelpString().split())
     assert ("An existing file at the output's path is replaced, as QGIS's own algorithms replace theirs (the "
-            "dialog's file picker asks first), its <code>.aux.xml</code> and <code>.ovr</code> removed.") in text
+            "dialog's file picker asks first), its <code>.aux.xml</code> and <code>.ovr</code> removed; not a file "
+            "a raster layer of the project reads") in text
     assert (f"checked on up to {quality.SAMPLES} windows of {quality.SAMPLE_SIZE} px that do not overlap (fewer "
             "where the layer holds no more: the report says how many)") in text

@@ -471,6 +471,20 @@ def read_keys(src) -> list[tuple[Path, str, frozenset]]:
     return [(f, what, files.file_keys(f)) for f, what in files_read(src)]
 
 
+def files_read_at(path) -> list[tuple[Path, str]]:
+    """:func:`files_read` of the raster at ``path`` as GDAL opens it by default (what a layer of it reads: napari's
+    Save, QGIS's project layers); only ``path`` where it cannot be opened, none where it is no file."""
+    import rasterio
+
+    if not os.path.isfile(path):
+        return []
+    try:
+        with rasterio.open(path) as ds:
+            return files_read(ds)
+    except (rasterio.errors.RasterioError, OSError, ValueError):
+        return [(Path(path), "the input")]
+
+
 def is_raster_name(p: Path, extensions: Sequence[str] = RASTER_SUFFIXES, *, check_file: bool = True) -> bool:
     """Whether ``p`` is named like a raster (:data:`~ldcsr_core.rules.RASTER_SUFFIXES`; and, with
     ``check_file``, is a file); hidden names are not."""

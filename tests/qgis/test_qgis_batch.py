@@ -1,0 +1,74 @@
+"""A batch's rows as QGIS 3.22's batch dialog runs them: one by one, each ``alg.run`` with its row's
+parameters and a new context with QGIS's project, so no row sees the others (the command line checks a
+folder run whole). The rows' inputs are the project's layers."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pytest
+from qgis_runs import ALG, QgsApplication, _Feedback, _params
+
+
+def _as_the_batch_dialog_runs(rows):
+    """``(oks, feedback)`` of ``rows`` (parameters) run as ``BatchAlgorithmDialog.runAlgorithm`` runs them."""
+    from qgis.core import QgsProcessingContext, QgsProcessingMultiStepFeedback, QgsProject
+
+    alg = QgsApplication.processingRegistry().algorithmById(ALG)
+    feedback = _Feedback()
+    steps = QgsProcessingMultiStepFeedback(len(rows), feedback)
+    oks = []
+    for i, params in enumerate(rows):
+        steps.setCurrentStep(i)
+        context = QgsProcessingContext()  # a new one for each row (dataobjects.createContext)
+        context.setProject(QgsProject.instance())
+        oks.append(alg.run(params, context, steps)[1])
+    return oks, feedback
+
+
+def _vrt(path, sources):
+    from osgeo import gdal
+
+    gdal.BuildVRT(str(path), [str(s) for s in sources]).FlushCache()
+    return path
+
+
+READERS = {  # a layer of the project reading b.tif: (its file, its name, what the refusal calls b.tif)
+    "its file": (lambda t: t / "b.tif", "Roads 2019", "the file of layer 'Roads 2019' in the project"),
+    "a VRT's source": (lambda t: _vrt(t / "v.vrt", [t / "b.tif"]), "Mosaic",
+                       "a file layer 'Mosaic' in the project reads"),
+}
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+def test_a_batch_row_writing_a_file_a_project_layer_reads_is_refused_and_the_later_row_reads_it_as_it_was(
+        qgis_processing, scene, tiny_model_file, tmp_path, reader):
+    """Row 1 writes b.tif; row 2's input is a layer of the project that reads b.tif (its own file, or a VRT
+    of it). Test fails on main: both rows succeeded, b.tif (not a result of this algorithm) was replaced, and
+    row 2 super-resolved row 1's output (its size 2.5 x 2.5 times the original b.tif's). Now row 1 is refused
+    before its model loads, naming the layer and what to do; row 2 reads b.tif as it was."""
+    import rasterio
+    from qgis.core import QgsProject, QgsRasterLayer
+
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    shutil.copy(scene, a)
+    shutil.copy(scene, b)
+    before = hashlib.sha256(b.read_bytes()).hexdigest()
+    make, name, what = READERS[reader]
+    layer = QgsRasterLayer(str(make(tmp_path)), name, "gdal")
+    project = QgsProject.instance()
+    project.addMapLayers([QgsRasterLayer(str(a), "a", "gdal"), layer])
+    try:
+        oks, feedback = _as_the_batch_dialog_runs([_params(a, b, tiny_model_file),
+                                                   _params(layer.source(), tmp_path / "c.tif", tiny_model_file)])
+    finally:
+        project.removeMapLayers(list(project.mapLayers()))
+    assert oks == [False, True]
+    assert feedback.errors == [
+        f"LDCSR: output path is {what}: {b} (inputs are never overwritten): choose another output file, or remove "
+        "that layer from the project first (a batch runs its rows one by one: a row reading that file after this "
+        "one would read the new raster)"]
+    assert hashlib.sha256(b.read_bytes()).hexdigest() == before
+    with rasterio.open(tmp_path / "c.tif") as c, rasterio.open(scene) as s:
+        assert (c.height, c.width) == (round(s.height * 2.5), round(s.width * 2.5))
