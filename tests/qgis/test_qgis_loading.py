@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from qgis_runs import _params, _run_as_the_dialog_does
 
@@ -47,3 +48,27 @@ def test_a_layer_of_the_output_keeps_its_name_style_and_place_when_run_again_wit
         assert [node.name() for node in project.layerTreeRoot().children()] == order
     finally:
         project.removeMapLayers(list(project.mapLayers()))
+
+
+def test_a_picture_not_placed_runs_without_python_warnings(qgis_processing, tiny_model_file, tmp_path):
+    """A PNG without georeferencing (a photo, a scan), run with a quality report. Test fails on main: rasterio's
+    NotGeoreferencedWarning twice a run (the output's write and its read-back), which QGIS shows in its Log
+    Messages panel as Python warnings with a traceback; the command line filters them (ldcsr_core.cli), napari's
+    and QGIS's runs did not. Now none: the output of a picture not placed is not placed either, as intended."""
+    import warnings
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from ldcsr_core.geo.georef import quiet_georef
+
+    png = tmp_path / "photo.png"
+    with quiet_georef(), rasterio.open(png, "w", driver="PNG", width=48, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.random.default_rng(0).integers(0, 255, (3, 40, 48), dtype=np.uint8))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        qgis_processing.run("ldcsr:superresolution", _params(png, tmp_path / "o.tif", tiny_model_file, SCALE=2.0,
+                                                             QUALITY_REPORT=str(tmp_path / "r.json")))
+    with rasterio.open(tmp_path / "o.tif") as o:
+        assert (o.width, o.height) == (96, 80)
+    assert [str(w.message) for w in seen if issubclass(w.category, NotGeoreferencedWarning)] == []

@@ -34,7 +34,8 @@ from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, write_error
 from ..rules import check_flag
 from .georef import (
-    PROVENANCE_PREFIX, band_tags, carried_domains, carried_tags, is_point, new_file_tags, write_domains, write_gcps,
+    PROVENANCE_PREFIX, band_tags, carried_domains, carried_tags, is_point, new_file_tags, quiet_georef, write_domains,
+    write_gcps,
 )
 from .libtiff_messages import route_libtiff_messages
 from .read_failures import gdal_errors
@@ -130,7 +131,7 @@ def verify_geotiff(path: str | os.PathLike, *, shape: tuple[int, int], count: in
     size = _size(p)
     said = name or p.name
     try:
-        with rasterio.open(p) as ds:
+        with quiet_georef(), rasterio.open(p) as ds:  # an output of a picture not placed: none of rasterio's warnings
             if (ds.height, ds.width, ds.count) != (int(shape[0]), int(shape[1]), int(count)):
                 raise RasterIOError(errno.EIO, (
                     f"{said} reads back as {ds.count}×{ds.height}×{ds.width}, "
@@ -264,7 +265,8 @@ class GeoTiffWriter:
                                 f"{e.strerror or one_line(e)}") from None
         route_libtiff_messages()  # a failed write is our one line, not libtiff's raw ones as well
         try:
-            self.dataset = rasterio.open(self.tmp_path, "w", **self.profile)
+            with quiet_georef():  # a picture not placed has an output not placed: no warning (QGIS's log showed two)
+                self.dataset = rasterio.open(self.tmp_path, "w", **self.profile)
             if self.src is not None:
                 self._copy_metadata(self.src, self.dataset)
         except BaseException as e:
