@@ -286,16 +286,21 @@ def _gcps(md: dict):
 
 def _make_folder(folder: str) -> list[str]:
     """Make ``folder`` (and its parents) for a save; a RasterIOError in words when it cannot be made
-    (os.makedirs says '[Errno 17] File exists' when a part of the name is a file). Returns the
-    folders it made, innermost first, for :func:`_remove_folders` if the write then fails."""
+    (os.makedirs says '[Errno 17] File exists' when a part of the name is a file), or when a name its disk cannot
+    hold or a Windows device's (``NUL``) is to be made (the engine's rule for the file's own name,
+    ``check_name_length``). Returns the folders it made, innermost first, for :func:`_remove_folders` if the write
+    then fails."""
     import errno
 
     from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.file_names import check_name_length
 
     made, p = [], os.path.abspath(folder)
     while not os.path.lexists(p) and os.path.dirname(p) != p:
         made.append(p)
         p = os.path.dirname(p)
+    for p in reversed(made):
+        check_name_length(p, "folder")
     try:
         os.makedirs(folder, exist_ok=True)
         return made

@@ -5,7 +5,7 @@ bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps wo
 """
 
 __all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "SettingError", "Cancelled",
-           "RasterIOError", "OutputExistsError", "OVERWRITE", "OutputBusy", "DeviceError", "ClusterError", "one_line",
+           "RasterIOError", "ReservedNameError", "OutputExistsError", "OVERWRITE", "OutputBusy", "DeviceError", "ClusterError", "one_line",
            "cause_line", "is_out_of_memory"]
 
 
@@ -40,6 +40,12 @@ class RasterIOError(LdcsrError, OSError):
         if self.errno is not None and self.strerror:
             return str(self.strerror)
         return str(self.args[0]) if self.args else ""
+
+
+class ReservedNameError(RasterIOError):
+    """An output name Windows takes for a device (``CON.tif``, ``nul.tif``) or would store otherwise (a trailing dot
+    or space), given for Windows or a disk Windows reads (:func:`ldcsr_core.file_names.check_name_length`): the
+    user's choice of name, refused before any work (the CLI's usage status, 2)."""
 
 
 #: How the engine's :class:`OutputExistsError` messages say to replace an output: the Python API's

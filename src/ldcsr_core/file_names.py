@@ -2,7 +2,8 @@
 no rasterio).
 
 * :func:`name_max`, :func:`check_name_length` - an output name refused before any work, in words,
-  when its file system cannot hold it (over 255 bytes) or GDAL cannot be given it (not UTF-8);
+  when its file system cannot hold it (over 255 bytes) or GDAL cannot be given it (not UTF-8), or, on Windows
+  and on a disk Windows reads, when Windows takes it for a device (:func:`windows_device`: ``CON.tif``);
   :func:`check_not_folder` - one that is a folder, or a link to one (never replaced by a file);
   :func:`check_geotiff_name` - a raster output not named as a GeoTIFF (``ldcsr upscale -o``, QGIS);
   :func:`cut_to_fit` - a name made from another (a part file's, napari's output next to its
@@ -36,13 +37,15 @@ from pathlib import Path
 from .errors import RasterIOError
 from .mounts import mounts
 
-__all__ = ["name_max", "made_name_max", "check_name_length", "refused_name", "fs_type", "windows_names", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
+__all__ = ["name_max", "made_name_max", "check_name_length", "refused_name", "fs_type", "windows_names",
+           "WINDOWS_DEVICES", "windows_device", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
            "file_version", "renumbers_files"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
 # an answer is kept this long (s): a batch of 10,000 names looks once, while a disk unmounted and another mounted at
 # that device and folder inode (a USB stick swapped in a napari session) is looked at afresh
 KEEP_S = 60.0
+ON_WINDOWS = os.name == "nt"  # every disk keeps names as Windows does (a test may say so on another system)
 
 
 def name_max(folder: str | os.PathLike) -> int:
@@ -68,7 +71,12 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
     On a FAT, exFAT or NTFS disk (:func:`windows_names`) a name is counted in UTF-16 units, 255 at most, as those
     disks hold it (exfat-fuse says 255 bytes: a 267-byte name of 133 characters was refused though the disk takes
     it); where the disk surely refuses a character of the name (:data:`WINDOWS_REFUSED`) it is refused too, in
-    :func:`refused_name`'s words (``EINVAL``; before, found as its part file was made, after the model had loaded)."""
+    :func:`refused_name`'s words (``EINVAL``; before, found as its part file was made, after the model had loaded).
+    On Windows and on a disk Windows reads (FAT, exFAT, NTFS, an SMB share: :data:`_READ_ON_WINDOWS`), a name
+    Windows takes for a device (:func:`windows_device`: ``CON.tif``, ``nul.tif``) or would store otherwise (a
+    trailing dot or space) is refused (:class:`~ldcsr_core.errors.ReservedNameError`; before, written to the device
+    and said written, or a file Windows cannot open). The sidecars and part files a write makes begin with the
+    output's name (``o.tif.aux.xml``) or a dot (``.o.tif.….ldcsr-part``): none is a device's where it is not."""
     p = Path(path)
     try:
         os.fspath(p).encode("utf-8")
@@ -76,15 +84,62 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
         raise RasterIOError(errno.EINVAL, f"{what} path is not valid UTF-8: {os.fspath(p)!r} (GDAL writes "
                             "rasters by UTF-8 names only): choose another name or folder") from None
     units, nbytes, most = len(p.name.encode("utf-16-le")) // 2, len(os.fsencode(p.name)), name_max(p.parent)
-    if units <= UTF16_NAME_MAX and nbytes <= most and not _refused_characters(p.name):
+    device, trailing = windows_device(p.name), p.name[-1:] in (".", " ") and p.name not in (".", "..")
+    if units <= UTF16_NAME_MAX and nbytes <= most and not _refused_characters(p.name) and not (device or trailing):
         return  # taken by every disk: its type is not looked up (mountinfo: 0.35 ms a read, 42 ms with 3000 mounts)
-    kind = windows_names(p.parent)
+    disk = None if ON_WINDOWS else fs_type(p.parent)
+    if (device or trailing) and (ON_WINDOWS or disk in _READ_ON_WINDOWS):
+        raise _reserved(p, what, device, disk)
+    kind = _names_kind(disk)
     if kind == "sure" and _refused_characters(p.name):
         raise RasterIOError(errno.EINVAL, f"cannot write to {p.parent}: {_refused_words(p.name)}")
     n, most, unit = (units, UTF16_NAME_MAX, "characters (UTF-16 units)") if kind else (nbytes, most, "bytes")
     if n > most:
         raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} {unit}; the file system "
                             f"takes at most {most}): choose a shorter name")
+
+
+# Windows's device names (Microsoft's "Naming Files, Paths, and Namespaces"): a name that is one of these, in any
+# letter case, with trailing dots and spaces, is the device on every Windows; up to Windows 10 also with any
+# extension: "CON.tif", "nul.tar.gz" and "con .tif" open the device (Windows 11 no longer reserves a name with an
+# extension). A disk is read by any Windows: refused whatever the extension. COM0 and LPT0 (in Microsoft's list,
+# though Windows opens them as files) and the superscript digits ¹ ² ³ (Latin-1's, which Windows reads as digits) are
+# included; CONIN$ and CONOUT$ are the console's.
+WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                             *(f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3")})
+_DEVICE_WORDS = {"CON": "the console", "CONIN$": "the console", "CONOUT$": "the console", "PRN": "the printer",
+                 "AUX": "a serial port", "NUL": "the null device, which keeps nothing", "COM": "a serial port",
+                 "LPT": "a printer port"}
+# mountinfo's types of the disks Windows reads, where a file named as a device cannot be opened there: FAT, exFAT,
+# NTFS (the kernel's drivers, and fuseblk: exfat-fuse, ntfs-3g) and SMB shares (a Windows server refuses such names)
+_READ_ON_WINDOWS = ("vfat", "msdos", "exfat", "fuseblk", "ntfs", "ntfs3", "cifs", "smb3", "smbfs")
+
+
+def windows_device(name: str) -> str | None:
+    """The device (``"CON"``, ``"COM1"`` ...: :data:`WINDOWS_DEVICES`) Windows takes the file name ``name`` for, by
+    its part before the first dot, trailing spaces and dots dropped, in any letter case (``CON.tif``, ``nul.aux.xml``,
+    ``con .tif``, ``Lpt¹.tif``); ``None`` for any other name (``CON_sr.tif``, ``COM10.tif``, ``.CON.tif``)."""
+    stem = name.rstrip(". ").partition(".")[0].rstrip(" ").upper()
+    return stem if stem in WINDOWS_DEVICES else None
+
+
+def _reserved(p: Path, what: str, device: str | None, disk: str | None) -> RasterIOError:
+    """:func:`check_name_length`'s refusal of a name Windows takes for a ``device`` or would store otherwise (its
+    trailing dots and spaces dropped), on Windows or a ``disk`` of :data:`_READ_ON_WINDOWS`."""
+    from .errors import ReservedNameError
+
+    where = "Windows" if disk is None else f"this disk ({disk}), which Windows reads,"
+    if device is None:
+        kept = p.name.rstrip(". ")
+        return ReservedNameError(errno.EINVAL, f"{what} name {p.name!r} ends in a dot or a space, which Windows does "
+                                 f"not keep in a name: on {where} it would be {kept!r} or refused; choose a name "
+                                 "without them")
+    head, dot, rest = p.name.partition(".")
+    other = f"{head.rstrip(' ')}_1{dot}{rest}".rstrip(". ")
+    words = _DEVICE_WORDS.get(device, _DEVICE_WORDS.get(device[:3], "a device"))
+    return ReservedNameError(errno.EINVAL, (
+        f"{what} name {p.name} names a Windows device ({device}, {words}) whatever follows its first dot: on {where} "
+        f"it would be written to the device, or be a file Windows cannot open; choose another name, such as {other}"))
 
 
 # Characters FAT, exFAT and NTFS disks (Windows' rules) and SMB shares refuse in a name, as do control characters: such a
@@ -117,10 +172,14 @@ def windows_names(folder: str | os.PathLike) -> str | None:
     """``"sure"`` where ``folder``'s disk keeps names as Windows does (in UTF-16, :data:`UTF16_NAME_MAX` units) and
     refuses :data:`WINDOWS_REFUSED` (FAT, exFAT; any disk on Windows), ``"maybe"`` where it counts names so but may
     take those characters (a FUSE block device: exfat-fuse refuses them, ntfs-3g takes them; NTFS), else ``None``."""
-    if os.name == "nt":  # pragma: no cover - Windows
+    return _names_kind(None if ON_WINDOWS else fs_type(folder))
+
+
+def _names_kind(disk: str | None) -> str | None:
+    """:func:`windows_names`'s answer for a disk of mountinfo's type ``disk`` (``None`` on Windows: any disk)."""
+    if ON_WINDOWS:
         return "sure"
-    kind = fs_type(folder) or ""
-    return "sure" if kind in _UTF16_SURE else "maybe" if kind in _UTF16_MAYBE else None
+    return "sure" if disk in _UTF16_SURE else "maybe" if disk in _UTF16_MAYBE else None
 
 
 def _refused_characters(name: str) -> list[str]:

@@ -59,3 +59,29 @@ def test_the_live_lens_layer_is_not_saved(ldcsr, qtbot, tmp_path):
         write_geotiff_bands(str(tmp_path / "bands.tif"), [lyr.as_layer_data_tuple() for lyr in (src, live)])
     assert list(tmp_path.iterdir()) == []
     widget.live.set_live(False)
+
+
+def test_a_name_windows_takes_for_a_device_is_not_saved_on_a_disk_windows_reads(ldcsr, qtbot, tmp_path, notes,
+                                                                                 monkeypatch):
+    """Save as usb/CON (the dialog adds .tif) or into a new folder usb/NUL on a USB stick's FAT: before, saved and said
+    'Saved' of a file (and folder) Windows cannot open; now refused in the engine's words (ldcsr upscale's), nothing
+    made. (The disk's type simulated as the engine's tests do.)"""
+    from tests.raster.test_output_names import _mounted_as
+
+    viewer, widget = ldcsr
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    _mounted_as(monkeypatch, usb, "vfat")
+    layer = viewer.add_image(np.random.default_rng(1).integers(0, 255, (24, 24), dtype=np.uint8), name="s")
+    viewer.layers.selection.active = layer
+    for path, said in ((usb / "CON", "output name CON.tif names a Windows device (CON, the console) whatever follows "
+                        "its first dot: on this disk (vfat), which Windows reads, it would be written to the device, "
+                        "or be a file Windows cannot open; choose another name, such as CON_1.tif"),
+                       (usb / "nul" / "s.tif", "folder name nul names a Windows device (NUL, ")):
+        assert widget.saves.save(str(path))
+        qtbot.waitUntil(lambda: not widget.saves.saving, timeout=60_000)
+        assert widget.status.startswith(f"'s' was not saved: {said}"), widget.status
+        assert notes[-1] == ("error", widget.status)
+    with pytest.raises(OSError, match="output name aux.tif names a Windows device"):  # File ▸ Save, GeoTIFF picked
+        write_geotiff(str(usb / "aux.tif"), *layer.as_layer_data_tuple()[:2])
+    assert list(usb.iterdir()) == []

@@ -67,6 +67,29 @@ def test_an_output_the_cli_refuses_is_refused_before_the_model_loads(qgis_proces
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".ldcsr-part")]
 
 
+def test_an_output_named_as_a_windows_device_on_a_disk_windows_reads_is_refused_before_the_model_loads(
+        qgis_processing, scene, tiny_model_file, tmp_path, monkeypatch):
+    """OUTPUT usb/nul.tif on a USB stick's exFAT (its type simulated as the engine's tests do): before, written, a
+    file Windows cannot open; now refused in ldcsr upscale's words, before the model loads, nothing written."""
+    from ldcsr_core import file_names
+    from ldcsr_core.mounts import Mount
+    from qgis_ldcsr import algorithm
+
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    listed = file_names.mounts
+    monkeypatch.setattr(file_names, "mounts", lambda *a: [*(listed(*a) or []),
+                                                         Mount(os.path.realpath(usb), "/", "exfat", "/dev/sdz1", ())])
+    monkeypatch.setattr(algorithm, "_load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, usb / "nul.tif", tiny_model_file), feedback=_Feedback())
+    assert str(ei.value) == ("LDCSR: output name nul.tif names a Windows device (NUL, the null device, which keeps "
+                             "nothing) whatever follows its first dot: on this disk (exfat), which Windows reads, it "
+                             "would be written to the device, or be a file Windows cannot open; choose another name, "
+                             "such as nul_1.tif")
+    assert list(usb.iterdir()) == []
+
+
 def test_a_batch_row_writing_over_its_input_fails_without_loading_the_model(qgis_processing, scene,
                                                                           tiny_model_file, tmp_path, monkeypatch):
     """Rows run as the batch dialog runs them (no layer check): the row whose output is its input
