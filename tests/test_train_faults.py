@@ -360,5 +360,5 @@ def test_a_log_that_cannot_be_written_is_said_naming_it(image_dir, tmp_path):
                         "--config", str(_tiny_cfg(tmp_path)), "--steps", "1", "0", "0", "--log", str(log), *TRAIN],
                        capture_output=True, text=True, timeout=300, preexec_fn=ulimit_f)
     assert r.returncode == 5, r.stderr
-    assert r.stderr.splitlines()[-1] == f"Error: cannot write {log}: the file size limit (ulimit -f) of 16.0 MB was reached"
+    assert r.stderr.splitlines()[-1] == f"Error: cannot write {log}: the file size limit (ulimit -f) of 16.0 MiB was reached"
     assert log.stat().st_size == limit and "Traceback" not in r.stderr

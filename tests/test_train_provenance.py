@@ -176,7 +176,7 @@ def test_a_model_resumed_with_other_settings_records_each_part_of_its_run(image_
 
 @pytest.mark.parametrize("lack, says, code", [("space", "not enough space for the checkpoint and the model", 5),
                                               ("ulimit", "the checkpoint and the model cannot be written: the file size limit (ulimit -f) "
-                                                         "is 1.0 MB, each needs more than", 5)])
+                                                         "is 1.0 MiB, each needs more than", 5)])
 def test_a_checkpoint_that_cannot_be_written_is_said_before_any_step(image_dir, cfg, tmp_path, monkeypatch,
                                                                      lack, says, code):
     """On a full disk (or under `ulimit -f`) train computed every step up to its first checkpoint

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ldcsr_core.files import human_bytes
 from ldcsr_core.words import counted, noun
 
 from .._memory_limit import STREAM_THRESHOLD_MB, stream_threshold_bytes
@@ -29,10 +30,6 @@ def result_bytes(source: LayerSource, spec: JobSpec) -> int:
     """Size of the result of ``spec`` on ``source`` in memory (all bands, source dtype)."""
     h, w = spec.out_shape
     return h * w * source.count * np.dtype(source.layers[0].data.dtype).itemsize
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
 def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1) -> Path:
@@ -112,7 +109,7 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
     if size <= limit:
         return spec
     h, w = spec.out_shape
-    what = f"The result ({h}×{w} px, {_size(size)}) is larger than the {_size(limit)} kept in memory"
+    what = f"The result ({h}×{w} px, {human_bytes(size)}) is larger than the {human_bytes(limit)} kept in memory"
     if spec.region.shape != source.shape:
         return (f"{what}; pick the region 'Whole layer' to stream it to a GeoTIFF next to the source, "
                 "or a smaller region or scale.")

@@ -333,14 +333,18 @@ def check_room(folder: str | os.PathLike, nbytes: int, what: str, *, largest: in
 
 
 def human_bytes(n: float) -> str:
-    """``n`` bytes as bytes, kB, MB, GiB or TiB (one decimal): a small report is not "0.0 MB"."""
-    if n >= 2**40:
-        return f"{n / 2**40:.1f} TiB"
-    if n >= 2**30:
-        return f"{n / 2**30:.1f} GiB"
-    if n >= 2**20:
-        return f"{n / 2**20:.1f} MB"
-    return f"{n / 2**10:.1f} kB" if n >= 2**10 else f"{int(n)} bytes"
+    """``n`` bytes in the tool's one way of saying a size (every message: free space, an output's, memory, a model
+    file's): whole bytes below 1 KiB ("1023 bytes"), else in powers of two named as such, KiB, MiB, GiB, TiB, with one
+    decimal, in the largest unit that says less than 1024 of it (1 MiB less a byte is "1.0 MiB", not "1024.0 KiB")."""
+    n = max(0, int(round(n)))
+    if n < 1024:
+        return "1 byte" if n == 1 else f"{n} bytes"
+    value, units = n / 1024, ("KiB", "MiB", "GiB", "TiB")
+    for unit in units[:-1]:
+        if float(f"{value:.1f}") < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} {units[-1]}"
 
 
 def write_error(path: str | os.PathLike, exc: BaseException | None = None,

@@ -197,6 +197,9 @@ def test_in_memory_layer_without_file_is_refused_over_the_limit(ldcsr, monkeypat
     widget.set_scale(3.0)  # 192 x 192 x 3 = 108 kB: over the limit, and no file to stream from
     assert not widget.run(layer=layer) and not widget.running
     assert any("has no source file to stream from" in t for s, t in notes if s == "error")
+    # in the tool's one convention (files.human_bytes); before, '(192×192 px, 0 MB) is larger than the 0 MB'
+    assert any(t.startswith("The result (192×192 px, 108.0 KiB) is larger than the 51.2 KiB kept in memory")
+               for s, t in notes if s == "error"), notes
     assert [lyr.name for lyr in viewer.layers] == ["plain"]
 
 

@@ -232,7 +232,7 @@ CASES = {
                                                                        "file size limit"),
                                             fsize_limit=400_000),
     "cannot fit even compressed (ulimit -f)": Case(_cannot_fit, 5, ("out.tif", "file size limit",
-                                                                    "3.0 MB"),
+                                                                    "3.0 MiB"),
                                                    fsize_limit=400_000),
     "1 000 000² x8 cannot fit the disk": Case(_huge_vrt, 5, ("not enough space for out.tif",
                                                            "TiB uncompressed", "free")),
@@ -342,8 +342,8 @@ def _small_tmpfs(path: Path, size: str) -> bool:
 
 
 def _said_free(line: str) -> float:
-    said = re.search(r"device: ([\d.]+) (bytes|kB|MB) free", line)
-    return float(said.group(1)) * {"bytes": 1, "kB": 2 ** 10, "MB": 2 ** 20}[said.group(2)]
+    said = re.search(r"device: ([\d.]+) (bytes|KiB|MiB) free", line)
+    return float(said.group(1)) * {"bytes": 1, "KiB": 2 ** 10, "MiB": 2 ** 20}[said.group(2)]
 
 
 def test_full_tmpfs_disk(tmp_path, tiny_model_file):
@@ -374,7 +374,7 @@ def test_full_tmpfs_disk(tmp_path, tiny_model_file):
 def test_full_tmpfs_disk_with_a_spread_file(tmp_path, tiny_model_file):
     """--samples on a full disk (a 200 KiB tmpfs): the output and its spread file fail together and
     both part files go, so the free space said is what the user then finds. Before: the other
-    file's unfinished part counted as used ('272.0 kB free' of an empty 600 KiB disk)."""
+    file's unfinished part counted as used ('272.0 KiB free' of an empty 600 KiB disk)."""
     disk = tmp_path / "disk"
     if not _small_tmpfs(disk, "200k"):
         pytest.skip("cannot mount a tmpfs here (not root, or no mount permission)")

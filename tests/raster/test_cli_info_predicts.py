@@ -114,7 +114,7 @@ def test_utm_epsg_by_the_six_degree_zones(lon, lat, epsg):
 
 
 def test_info_says_the_output_s_size_in_a_unit_that_fits_it(tmp_path, monkeypatch):
-    """A small scene's output is said in kB or MB, as the destination's free space and the refusals
+    """A small scene's output is said in KiB or MiB, as the destination's free space and the refusals
     say sizes (files.human_bytes). Before: 'output: 128 x 128 px (x2 x, x2 y), ..., uint8, 0.00 GiB
     uncompressed' for every output under 5 MB."""
     import numpy as np
@@ -133,4 +133,4 @@ def test_info_says_the_output_s_size_in_a_unit_that_fits_it(tmp_path, monkeypatc
     r = CliRunner().invoke(main, ["info", "s.tif"])
     assert r.exit_code == 0, r.output
     line = next(s for s in r.stdout.splitlines() if s.startswith("output:"))
-    assert line.endswith(f", uint8, {human_bytes(size)} uncompressed") and "kB" in line, line
+    assert line.endswith(f", uint8, {human_bytes(size)} uncompressed") and "KiB" in line, line

@@ -73,9 +73,9 @@ def test_a_disk_whose_bytes_are_used_up_is_not_said_to_lack_file_entries(tmp_pat
     full = OSError(errno.ENOSPC, "No space left on device")
     said = str(files.write_error(tmp_path / "o.tif", full, 12 << 20))
     assert said == f"cannot write {tmp_path / 'o.tif'}: no space left on device: 0 bytes free, the output needs about " \
-                   "12.0 MB uncompressed", said
+                   "12.0 MiB uncompressed", said
     free[0] = 20 << 20
-    assert "its file entries (inodes) are used up (3 left, 20.0 MB free)" in str(files.write_error(tmp_path / "o.tif",
+    assert "its file entries (inodes) are used up (3 left, 20.0 MiB free)" in str(files.write_error(tmp_path / "o.tif",
                                                                                                     full))
 
 

@@ -25,7 +25,7 @@ def test_a_compressed_output_that_fits_is_not_refused_for_its_tiles_padding(tmp_
     with rasterio.open(out) as ds:
         assert ds.block_shapes[0] == (512, 512) and ds.compression is not None and ds.read(1)[-1, -1] == 7
     assert out.stat().st_size < free
-    assert "needs about 3.0 MB uncompressed" in caplog.text  # its pixels: 520 x 2000 x 3
+    assert "needs about 3.0 MiB uncompressed" in caplog.text  # its pixels: 520 x 2000 x 3
     profile = dict(height=520, width=2000, count=3, dtype="uint8", tiled=True, blockxsize=512, blockysize=512)
     assert geotiff_writer.output_nbytes(profile) == 1024 * 2048 * 3  # uncompressed: the padded tiles written
     assert geotiff_writer.output_nbytes(dict(profile, compress="deflate")) == 520 * 2000 * 3

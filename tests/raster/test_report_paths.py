@@ -184,7 +184,7 @@ def test_a_report_that_appeared_during_the_run_is_kept(tmp_path):
 def test_a_small_report_on_a_full_disk_says_its_size():
     """Before: "0.0 MB free, the file is 0.0 MB"."""
     assert (human_bytes(0), human_bytes(947), human_bytes(4096), human_bytes(3 * 2**20)) == \
-        ("0 bytes", "947 bytes", "4.0 kB", "3.0 MB")
+        ("0 bytes", "947 bytes", "4.0 KiB", "3.0 MiB")
 
 
 def test_write_report_takes_its_path_by_the_engine_rule(tmp_path, monkeypatch):

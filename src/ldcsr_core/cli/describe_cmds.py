@@ -363,7 +363,7 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
 
     from ..builtin_models import intact_builtin_sha256
     from ..checkpoints import check_checkpoint_file, is_safetensors
-    from ..files import sha256_file
+    from ..files import human_bytes, sha256_file
 
     check_checkpoint_file(path)  # a regular file in a checkpoint format
     digest = intact_builtin_sha256(path)  # a damaged install: unreadable, with what to do
@@ -400,7 +400,7 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
     elif load:
         click.echo(f"  load:    --model {load}")
     click.echo(f"  path:    {path}")
-    click.echo(f"  size:    {size / 2**20:.1f} MiB")
+    click.echo(f"  size:    {human_bytes(size)}")
     click.echo(f"  sha256:  {digest or sha256_file(path)}")
     for line in lines:
         click.echo(line)
@@ -460,6 +460,7 @@ def _config_summary(cfg: dict) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT (otherwise: exit 4).")
 def convert(ckpt, out, name, overwrite):
     """Convert an official Lightning CKPT into the ldcsr .safetensors format OUT."""
+    from ..files import human_bytes
     from ..geo.raster_io import same_file
 
     if same_file(ckpt, out):
@@ -492,5 +493,5 @@ def convert(ckpt, out, name, overwrite):
     except OutputExistsError:
         raise OutputExistsError(f"output exists: {out} (it appeared while the checkpoint was converted; "
                                 "kept: use --overwrite to replace it)") from None
-    click.echo(f"wrote {dst} ({Path(dst).stat().st_size / 2**20:.1f} MiB) in "
+    click.echo(f"wrote {dst} ({human_bytes(Path(dst).stat().st_size)}) in "
                f"{time.perf_counter() - t0:.1f} s")
