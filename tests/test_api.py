@@ -297,6 +297,15 @@ def test_ldcsr_help_imports_neither_torch_nor_the_adaptation_engine():
         "torch", "ldcsr_core.adaptation", "ldcsr_core.finetune", "ldcsr_core.adapt_scene", "ldcsr_core.adapted_use")) == []
 
 
+@pytest.mark.parametrize("args, said", [(["--version"], "ldcsr, version "), (["--help"], "Commands:")])
+def test_ldcsr_version_and_help_import_no_heavy_library(args, said):
+    """`ldcsr --version` and `ldcsr --help` imported NumPy (ldcsr_core.rules, for the CLI's limits): 271 and 234
+    modules, CPU medians 220-240 and 200-220 ms on a busy 2-core machine; now 181 and 144 modules, 110-170 ms, and the
+    same output (every command's --help too)."""
+    assert _modules_loaded_by_ldcsr(args, said, ("torch", "numpy", "rasterio", "dask", "PIL", "safetensors",
+                                                 "ldcsr_core.geo")) == []
+
+
 def test_ldcsr_version_imports_neither_torch_nor_the_thread_rules_cgroup_and_mount_readers():
     # `ldcsr --version` imported ldcsr_core.cgroups and .mounts (the thread rule's CPU quota, read at the first tile)
     # and dataclasses (one replace() of a batch's options): 7 modules more than commit aefbf26 (cgroups, mounts,

@@ -1,17 +1,19 @@
 """The engine's rules in one torch-free place: limits, modes, output shapes, tile geometry.
 
 Imported by the engine, the raster pipeline, the CLI and the plugins alike, so a limit or a
-shape rule is stated once.  Importing this module never loads torch.
+shape rule is stated once.  Importing this module never loads torch, nor NumPy (its checks of values import it where
+they run: ``ldcsr --version`` and ``--help`` read the limits alone).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Sequence
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
@@ -83,6 +85,8 @@ def check_mode(mode: str) -> str:
 
 def _whole(value) -> bool:
     """Is ``value`` a whole number (int, NumPy integer, or a 0-d array of one), not a bool?"""
+    import numpy as np
+
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
         value = value.item()
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
@@ -109,6 +113,8 @@ def check_tile(tile) -> int | None:
 def check_number(value, what: str) -> float:
     """``value`` as a float if it is a number (a 0-d array too; not a string or a bool: holdout=False
     was taken as 0), else :class:`InputError`."""
+    import numpy as np
+
     if (isinstance(value, (str, bytes, bool, np.bool_)) or getattr(value, "ndim", 0) != 0
             or getattr(getattr(value, "dtype", None), "kind", "") == "b"):
         raise InputError(f"{what} must be a number, got {value!r}")
@@ -121,6 +127,8 @@ def check_number(value, what: str) -> float:
 def number_pair(value, what: str, pair_of: str = "a (y, x) pair") -> tuple:
     """One value (a number, a 0-d array, a string: checked later) as a pair of it, or a pair as
     it is; anything else (three values, an empty tuple, no sequence) is :class:`InputError`."""
+    import numpy as np
+
     if getattr(value, "ndim", None) == 0 or isinstance(value, (str, bytes)) or np.isscalar(value):
         return value, value
     try:
@@ -178,6 +186,8 @@ def check_image(image, *, grey: bool = False):
     H×W×3 array (or H×W with ``grey``), uint8 or float in [0, 1] without NaN/inf. Returns it
     unchanged; :class:`InputError` names what is wrong otherwise. An empty one is returned for
     the caller's size rule (:func:`check_input_side`, the self-check's and adaptation's) to refuse."""
+    import numpy as np
+
     if not isinstance(image, np.ndarray):
         hint = (": pass image.numpy()" if hasattr(image, "numpy") else ": pass np.asarray(image)"
                 if hasattr(image, "__array__") or hasattr(image, "__array_interface__") else "")
@@ -245,7 +255,7 @@ def beyond_unit(values: np.ndarray) -> str:
     if values.size == 0:
         return ""
     lo, hi = float(values.min()), float(values.max())  # NaN and ±inf show in the extremes
-    if not (np.isfinite(lo) and np.isfinite(hi)):
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         return "NaN or infinite values"
     return f"values in [{lo:.9g}, {hi:.9g}]" if lo < 0.0 or hi > 1.0 else ""
 
@@ -358,6 +368,8 @@ def check_flag(value, what: str, *, optional: bool = False) -> bool | None:
     ``optional``; anything else is an :class:`InputError` naming the parameter, before any work:
     any non-empty string is true to Python, so ``overwrite='no'`` (or ``'false'``) replaced an
     existing output, and a number or None would be a guess at what the caller meant."""
+    import numpy as np
+
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if value is None and optional:
