@@ -264,6 +264,8 @@ def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE 
     """What to tell a user who upscales by ``scales`` (one factor or several: the axes, the inputs)
     below :data:`MIN_TRAINED_SCALE`, which is accepted and runs, but no shipped model was trained on
     (``measure``: how the front end checks a scale on the scene); None at ×1.25 and above."""
+    import numpy as np
+
     low = sorted({float(s) for s in np.ravel(scales) if float(s) < MIN_TRAINED_SCALE})
     if not low:
         return None
