@@ -81,8 +81,49 @@ def test_an_interrupt_just_after_a_rename_is_reported_written(rasters, tiny_mode
     assert r.exit_code == 130, r.output
     assert sorted(p.name for p in out.iterdir()) == ["a_sr.tif", "b_sr.tif"]
     assert f"written  {inp / 'b.tif'} -> {out / 'b_sr.tif'}: written just before the interrupt" in r.output
-    assert "2 inputs: 2 written, 0 skipped, 0 failed" in r.output
+    assert "3 inputs: 2 written, 0 skipped, 0 failed, 1 not done" in r.output  # before: '2 inputs: ...'
     assert "interrupted after 2 of 3 inputs" in r.output, r.output
+
+
+def test_an_interrupted_overwrite_batch_names_the_inputs_left_and_running_them_replaces_only_those(
+        rasters, tiny_model_file, folders, monkeypatch):
+    """Ctrl-C in an --overwrite batch over outputs of another request (x3, now x2). Before: '1 input: 1
+    written, ...' (of 3) and 'run the same command again to resume (complete outputs are skipped)',
+    which with --overwrite made a_sr.tif again, and without it failed b and c ('output exists from
+    another request'). Now the totals count the 2 not done, and the line names them: run on those
+    (with --overwrite), a_sr.tif is kept as the interrupted run wrote it and b's and c's replaced."""
+    import shlex
+
+    from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+    inp, out = folders
+    for name in ("a", "b", "c"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    assert run("upscale", inp, "-o", out, "-s", 3, "--mode", "fast", "--model", tiny_model_file).exit_code == 0
+    commit = GeoTiffWriter.commit
+
+    def commit_then_ctrl_c(self):
+        commit(self)
+        if self.path.name == "a_sr.tif":
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(GeoTiffWriter, "commit", commit_then_ctrl_c)
+        r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file, "--overwrite")
+    assert r.exit_code == 130, r.output
+    assert "3 inputs: 1 written, 0 skipped, 0 failed, 2 not done" in r.output, r.output
+    said = "interrupted after 1 of 3 inputs; to go on, run the command again, with --overwrite, on the 2 inputs not done: "
+    line = next(ln for ln in r.output.splitlines() if ln.startswith("interrupted"))
+    assert line.startswith(said), r.output
+    left = shlex.split(line[len(said):].partition(" (")[0])
+    assert left == [str(inp / "b.tif"), str(inp / "c.tif")]
+    a_made = files.file_id(out / "a_sr.tif")
+    r = run("upscale", *left, "-o", out, *FAST, "--model", tiny_model_file, "--overwrite")
+    assert r.exit_code == 0 and "2 inputs: 2 written, 0 skipped, 0 failed" in r.output, r.output
+    assert files.file_id(out / "a_sr.tif") == a_made  # not made a third time
+    for name in ("a", "b", "c"):
+        with rasterio.open(inp / f"{name}.tif") as src, rasterio.open(out / f"{name}_sr.tif") as dst:
+            assert dst.width == 2 * src.width  # each now x2
 
 
 def test_an_interrupt_before_the_outputs_rename_leaves_no_spread_file(rasters, tiny_model, tmp_path, monkeypatch):

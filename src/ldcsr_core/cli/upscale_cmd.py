@@ -18,6 +18,7 @@ import click
 
 from ..words import counted
 from . import options as opt
+from .batch_report import stopped_advice, summary
 
 __all__ = ["upscale"]
 
@@ -309,7 +310,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     except InputError as e:
         raise click.BadParameter(str(e), param_hint="'-o'") from None
     if all(err for *_, err in jobs):  # (a batch: a single input raised) the summary, as for any batch
-        _summary([(src, dst, "failed", err, None) for src, dst, _, err in jobs], quiet)
+        summary([(src, dst, "failed", err, None) for src, dst, _, err in jobs], quiet)
         raise click.ClickException(f"{len(jobs)} of {counted(len(jobs), 'input')} failed")
 
     if tile is not None and mode == "diffusion":
@@ -337,13 +338,12 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet, found)
     except (KeyboardInterrupt, ClusterError) as e:  # the run stops: the inputs left are not tried
         if results:  # what is done stays done: say so, and how to go on (-q: what failed)
-            _summary(results, quiet)
+            summary(results, quiet, total=len(jobs))
         if batch and results and not quiet:
             why = "interrupted" if isinstance(e, KeyboardInterrupt) else "the Dask cluster failed"
-            click.echo(f"{why} after {len(results)} of {counted(len(jobs), 'input')}; run the same command again "
-                       "to resume (complete outputs are skipped)", err=True)
+            click.echo(stopped_advice(why, results, jobs, overwrite), err=True)
         raise
-    _summary(results, quiet)
+    summary(results, quiet)
     failed = [r for r in results if r[2] == "failed"]
     if failed:
         raise click.ClickException(f"{len(failed)} of {counted(len(results), 'input')} failed")
@@ -467,30 +467,3 @@ def _runner(dask_address, model_path, device, model=None):
                       dtype=model_dtype(model) if model is not None else None,
                       weights_sha256=getattr(model, "weights_sha256", None) or None)
     return dask_runner(dask_address, src)
-
-
-def _summary(results, quiet: bool) -> None:
-    """A line per input and the totals; ``quiet`` (-q, "only errors"): the failed inputs' lines."""
-    if quiet:
-        for src, dst, status, err, _ in results:
-            if status == "failed":
-                click.echo(f"failed   {src} -> {dst}: {err}", err=True)
-        return
-    written = sum(1 for r in results if r[2] == "written")
-    skipped = sum(1 for r in results if r[2] == "skipped")
-    failed = sum(1 for r in results if r[2] == "failed")
-    for src, dst, status, err, res in results:
-        if res is not None and status == "written":
-            (h, w), (H, W) = res.in_shape, res.out_shape
-            extra = (f"{w}x{h} -> {W}x{H}, "
-                     + (f"the same file as an earlier input: {res.copied_from} copied" if res.copied_from
-                        else counted(res.tiles, 'tile') + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else ""))
-                     + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s"
-                     + (f", spread -> {res.spread}" if res.spread else ""))
-        elif status == "skipped":
-            extra = "complete output already there"
-        else:
-            extra = err
-        click.echo(f"{status:8s} {src} -> {dst}: {extra}", err=True)
-    click.echo(f"{counted(len(results), 'input')}: {written} written, {skipped} skipped, {failed} failed",
-               err=True)

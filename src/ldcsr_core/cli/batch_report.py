@@ -1,0 +1,57 @@
+"""What ``ldcsr upscale`` says at the end of a run: a line per input and the totals
+(:func:`summary`), and after a batch that stopped early (Ctrl-C, a lost Dask cluster) how to go on
+(:func:`stopped_advice`)."""
+
+from __future__ import annotations
+
+import shlex
+
+import click
+
+from ..words import counted
+
+__all__ = ["summary", "stopped_advice"]
+
+
+def summary(results, quiet: bool, total: int | None = None) -> None:
+    """A line per input of ``results`` (``(src, dst, status, error, result)``) and the totals;
+    ``quiet`` (-q, "only errors"): the failed inputs' lines. ``total``: the inputs of the run, where it
+    stopped before it finished them all (the totals then count those not done, so that they add up)."""
+    if quiet:
+        for src, dst, status, err, _ in results:
+            if status == "failed":
+                click.echo(f"failed   {src} -> {dst}: {err}", err=True)
+        return
+    written = sum(1 for r in results if r[2] == "written")
+    skipped = sum(1 for r in results if r[2] == "skipped")
+    failed = sum(1 for r in results if r[2] == "failed")
+    for src, dst, status, err, res in results:
+        if res is not None and status == "written":
+            (h, w), (H, W) = res.in_shape, res.out_shape
+            extra = (f"{w}x{h} -> {W}x{H}, "
+                     + (f"the same file as an earlier input: {res.copied_from} copied" if res.copied_from
+                        else counted(res.tiles, 'tile') + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else ""))
+                     + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s"
+                     + (f", spread -> {res.spread}" if res.spread else ""))
+        elif status == "skipped":
+            extra = "complete output already there"
+        else:
+            extra = err
+        click.echo(f"{status:8s} {src} -> {dst}: {extra}", err=True)
+    total = max(total or 0, len(results))
+    left = f", {total - len(results)} not done" if total > len(results) else ""
+    click.echo(f"{counted(total, 'input')}: {written} written, {skipped} skipped, {failed} failed{left}", err=True)
+
+
+def stopped_advice(why: str, results, jobs, overwrite: bool) -> str:
+    """How to go on after a batch stopped (``why``: ``interrupted``, ...) with ``results`` of its
+    ``jobs`` (``(src, dst, ...)``) done: the same command again skips the complete outputs, but with
+    ``--overwrite`` it would replace them again, so then the inputs not done are named."""
+    head = f"{why} after {len(results)} of {counted(len(jobs), 'input')}"
+    if not overwrite:
+        return f"{head}; run the same command again to resume (complete outputs are skipped)"
+    done = {r[1] for r in results}
+    left = [src for src, dst, *_ in jobs if dst not in done]
+    return (f"{head}; to go on, run the command again, with --overwrite, on the {counted(len(left), 'input')} "
+            f"not done: {' '.join(shlex.quote(str(p)) for p in left)} (the same command again would replace "
+            "the outputs written above again)")
