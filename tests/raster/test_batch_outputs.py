@@ -131,6 +131,22 @@ def test_one_output_name_for_two_inputs_names_both_paths(rasters, tiny_model_fil
     assert list(out.iterdir()) == []
 
 
+def test_one_stem_with_two_extensions_is_refused_with_what_to_do(rasters, tiny_model_file, folders):
+    """in/a.tif and in/a.png, both a_sr.tif: before, the refusal ended at 'would both be written to
+    out/a_sr.tif', the user left to guess how to run such a folder; now it says what to do."""
+    import rasterio.shutil
+
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "a.tif")
+    with rasterio.open(rasters["gray"]) as src:
+        rasterio.shutil.copy(src, inp / "a.png", driver="PNG")
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 2, r.output
+    assert (f"{inp / 'a.png'} and {inp / 'a.tif'} would both be written to {out / 'a_sr.tif'}; write them to "
+            "different output folders (one command each), or rename one") in " ".join(r.output.split()), r.output
+    assert list(out.iterdir()) == []
+
+
 def test_quiet_batch_names_the_inputs_that_failed(rasters, tiny_model_file, folders):
     """-q is 'only errors': before, a batch with a failed input printed only 'Error: 1 of 2 inputs
     failed', never which one nor why."""

@@ -166,7 +166,8 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
                                              + (f"{case}; " if case else "") + "give --spread-out another name)",
                                              param_hint="'--spread-out'")
                 raise click.BadParameter(f"{seen[key]} and {src} would both be written to {path}"
-                                         + (f" ({case})" if case else ""), param_hint="'IN'")
+                                         + (f" ({case})" if case else "") + "; write them to different output "
+                                         "folders (one command each), or rename one", param_hint="'IN'")
             seen[key], named[key] = src, path
     for path, n in repeats.items() if not quiet else ():
         click.echo(f"note: {path} is given {'twice' if n == 2 else f'{n} times'}; it is done once", err=True)
