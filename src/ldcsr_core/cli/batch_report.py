@@ -1,16 +1,62 @@
-"""What ``ldcsr upscale`` says at the end of a run: a line per input and the totals
-(:func:`summary`), and after a batch that stopped early (Ctrl-C, a lost Dask cluster) how to go on
-(:func:`stopped_advice`)."""
+"""What ``ldcsr upscale`` says of a run: a progress bar per input (:class:`Bar`), at the end a line per
+input and the totals (:func:`summary`), and after a batch that stopped early (Ctrl-C, a lost Dask
+cluster) how to go on (:func:`stopped_advice`)."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
 
 import click
 
 from ..words import counted
 
-__all__ = ["summary", "stopped_advice"]
+__all__ = ["Bar", "summary", "stopped_advice"]
+
+# Where stderr is no terminal (a log file, a pipe: `2> run.log`, `| tee`), every redraw of a bar is kept:
+# there it is redrawn at most this often, a sign of life in the log, not ten lines a second.
+LOG_INTERVAL = 30.0
+
+
+def _bar_layout(stream) -> dict:
+    """tqdm's settings for a bar on ``stream``: a terminal's width, followed as it changes; 80 x 24 on a
+    terminal that says it is 0 x 0 (a pseudo-terminal whose size nobody set, as ``script`` makes under
+    a pipe, where tqdm drew no bar at all); else redrawn every :data:`LOG_INTERVAL` s."""
+    try:
+        if not stream.isatty():
+            return {"mininterval": LOG_INTERVAL}
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # a stream without a file (a test's)
+        return {"mininterval": LOG_INTERVAL}
+    return {"dynamic_ncols": True} if size.columns and size.lines else {"ncols": size.columns or 80,
+                                                                        "nrows": size.lines or 24}
+
+
+class Bar:
+    """tqdm progress per file (tiles, rate, ETA) on stderr; silent when quiet. The bar of an input
+    that failed ends saying so (:meth:`failed`), not as if it had stopped there."""
+
+    def __init__(self, name: str, quiet: bool):
+        self.name, self.quiet, self.bar = name, quiet, None
+
+    def __call__(self, info) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=info.total, desc=self.name, unit="tile", file=sys.stderr, leave=True,
+                            **_bar_layout(sys.stderr))
+        self.bar.update(info.done - self.bar.n)
+
+    def failed(self) -> None:
+        if self.bar is not None:  # shown as the bar closes
+            self.bar.set_description_str(f"{self.name} (failed)", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def summary(results, quiet: bool, total: int | None = None) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import sys
 from pathlib import Path
 
 import click
 
 from ..words import counted
 from . import options as opt
-from .batch_report import stopped_advice, summary
+from .batch_report import Bar, stopped_advice, summary
 
 __all__ = ["upscale"]
 
@@ -172,32 +171,6 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     for path, n in repeats.items() if not quiet else ():
         click.echo(f"note: {path} is given {'twice' if n == 2 else f'{n} times'}; it is done once", err=True)
     return kept
-
-
-class _Bar:
-    """tqdm progress per file (tiles, rate, ETA); silent when quiet. The bar of an input that
-    failed ends saying so (:meth:`failed`), not as if it had stopped there."""
-
-    def __init__(self, name: str, quiet: bool):
-        self.name, self.quiet, self.bar = name, quiet, None
-
-    def __call__(self, info) -> None:
-        if self.quiet:
-            return
-        if self.bar is None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=info.total, desc=self.name, unit="tile", dynamic_ncols=True,
-                            file=sys.stderr, leave=True)
-        self.bar.update(info.done - self.bar.n)
-
-    def failed(self) -> None:
-        if self.bar is not None:  # shown as the bar closes
-            self.bar.set_description_str(f"{self.name} (failed)", refresh=False)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 @click.command()
@@ -378,7 +351,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
             if err:
                 results.append((src, dst, "failed", err, None))
                 continue
-            bar = _Bar(src.name, quiet)
+            bar = Bar(src.name, quiet)
             before, n = file_id(dst), len(results)
             try:
                 from ..geo.pipeline import upscale_raster

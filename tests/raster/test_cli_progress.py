@@ -1,0 +1,65 @@
+"""``ldcsr upscale``'s progress bars where stderr goes: a log file or a pipe, a terminal of no size."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conftest import smooth_field, write_tif
+
+
+def _scene(folder, side=192):
+    return write_tif(folder / "s.tif", smooth_field(np.random.default_rng(5), side, side, 3, 0, 255).round(),
+                     dtype="uint8")
+
+
+def test_a_bar_to_a_log_is_redrawn_every_30_s_not_at_every_tile(tmp_path, tiny_model_file):
+    """stderr to a file or a pipe (`2> run.log`, `| tee`) keeps every redraw: before, tqdm's ten a second, a
+    log line of megabytes over a long scene (here tens of redraws for a run of a few seconds); now the
+    bar's start and its end, and a redraw every 30 s between."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    src = _scene(tmp_path)
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast",
+                                  "--tile", "32", "--model", str(tiny_model_file)])
+    assert r.exit_code == 0, r.output
+    drawn = [s for s in r.output.split("\r") if s.startswith("s.tif:")]
+    assert len(drawn) <= 3, drawn  # 0 %, and 100 % as it ends (a redraw at 30 s on a slow machine)
+    assert drawn[0].startswith("s.tif:   0%") and drawn[-1].startswith("s.tif: 100%"), drawn
+
+
+def test_a_terminal_of_no_size_gets_a_bar(tmp_path, tiny_model_file):
+    """A pseudo-terminal whose size nobody set (0 x 0: `script` under a pipe, some CI runners): before, tqdm
+    drew no bar at all, the run silent until its summary; now an 80-column bar."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    src = _scene(tmp_path, 64)
+    master, slave = pty.openpty()  # 0 x 0 until someone sets it
+    try:
+        assert os.get_terminal_size(slave) == (0, 0)
+        p = subprocess.Popen([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(src), "-o", str(tmp_path / "o.tif"),
+                              "-s", "2", "--mode", "fast", "--model", str(tiny_model_file)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+        os.close(slave)
+        said = b""
+        while True:
+            if select.select([master], [], [], 120)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed its end
+                    break
+                if not chunk:
+                    break
+                said += chunk
+            elif p.poll() is not None:
+                break
+        assert p.wait(timeout=120) == 0, said
+    finally:
+        os.close(master)
+    text = said.decode()
+    assert "s.tif: 100%|" in text and "1 input: 1 written" in text, text
