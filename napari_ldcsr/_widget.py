@@ -309,10 +309,11 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
             notify("error", planned)
             return False
         spec, source = planned
-        from ldcsr_core.rules import untrained_scale_note
+        from ldcsr_core.adapted_use import scale_note
 
         from .run._adapt import run_note
-        below = untrained_scale_note(spec.scale, "Check quality here measures it on this layer")  # below ×1.25
+        below = scale_note(None, spec.scale, "Check quality here measures it on this layer",  # below ×1.25
+                           source=spec.model_source)
         for note in filter(None, (run_note(spec, source), lost_georeferencing(layer),  # an adapted model used
                                   below and below[0].upper() + below[1:] + ".")):
             notify("warning", note)  # beyond its guard's check; a GeoTIFF read without its georeferencing

@@ -234,7 +234,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         model = _load_model(model_path)
         feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "
                           f"(sha256 {str(getattr(model, 'weights_sha256', ''))[:12]})")
-        for note in filter(None, (adapted_note(model, info, request, options), scale_note(info, request))):
+        for note in filter(None, (adapted_note(model, info, request, options), scale_note(model, info, request))):
             feedback.pushWarning(note)  # once per run, the quality report included; a scale below ×1.25: untested
         res = upscale_raster(
             # an output another live run is making is refused at once: its wait (a lock) cannot see Cancel

@@ -21,14 +21,14 @@ def adapted_note(model, info, request: dict, options) -> str | None:
     return note and note[0].upper() + note[1:] + "."
 
 
-def scale_note(info, request: dict) -> str | None:
-    """The engine's note for a scale below the shipped models' training scales
-    (:func:`ldcsr_core.rules.untrained_scale_note`), as a sentence."""
+def scale_note(model, info, request: dict) -> str | None:
+    """The engine's note for a scale below the shipped models' training scales, for ``model``
+    (:func:`ldcsr_core.adapted_use.scale_note`), as a sentence."""
+    from ldcsr_core.adapted_use import scale_note as engine_note
     from ldcsr_core.geo.georef import scale_for_resolution
-    from ldcsr_core.rules import untrained_scale_note
 
     scales = request["scale"] if "scale" in request else scale_for_resolution(info, request["target_resolution"])
-    note = untrained_scale_note(scales, "the Quality report (or ldcsr selfcheck) measures it on this layer")
+    note = engine_note(model, scales, "the Quality report (or ldcsr selfcheck) measures it on this layer")
     return note and note[0].upper() + note[1:] + "."
 
 

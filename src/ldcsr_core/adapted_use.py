@@ -194,3 +194,34 @@ def own_pixels_caution(model, scene, src, box) -> str:
     from .adaptation import adapted_here
 
     return checked.own_pixels_note() if adapted_here(checked, scene, src, box) else ""
+
+
+def scale_note(model, scales, measure: str, source=None) -> str | None:
+    """:func:`ldcsr_core.rules.untrained_scale_note` for a run of ``model`` (a loaded model; or None and its
+    ``source``, what ``load_model`` reads: a path, a built-in model's name, None for the default) at ``scales``:
+    None for an adapted model (:func:`outside_use` says where it is untested; at its own scale its guard measured
+    it), and for a model not shipped (the authors' checkpoint, one's own training) its training scales are said to
+    be unknown instead of the shipped models' claimed for it."""
+    from .rules import untrained_scale_note
+
+    if untrained_scale_note(scales) is None or adapted_check(model if model is not None else source or "") is not None:
+        return None
+    return untrained_scale_note(scales, measure, model=_not_shipped(model, source))
+
+
+def _not_shipped(model, source) -> str | None:
+    """None for a shipped model (a built-in one, a copy of it, or the authors' checkpoint of a built-in's weights),
+    else the name to call the model by."""
+    from .builtin_models import builtin_name, builtin_sums, model_path
+
+    if model is not None:
+        if getattr(model, "copy_of", None) or getattr(model, "weights_sha256", None) in builtin_sums().values():
+            return None
+        if getattr(model, "version", None) == "official":
+            return "the authors' official checkpoint"
+        return str(getattr(model, "name", "") or "this model")
+    try:
+        path = model_path(source)
+    except Exception:  # noqa: BLE001 - a name of no model: loading it will say so
+        return None
+    return None if builtin_name(path) is not None else path.name

@@ -260,18 +260,26 @@ def beyond_unit(values: np.ndarray) -> str:
     return f"values in [{lo:.9g}, {hi:.9g}]" if lo < 0.0 or hi > 1.0 else ""
 
 
-def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE measures it") -> str | None:
+def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE measures it",
+                         model: str | None = None) -> str | None:
     """What to tell a user who upscales by ``scales`` (one factor or several: the axes, the inputs)
     below :data:`MIN_TRAINED_SCALE`, which is accepted and runs, but no shipped model was trained on
-    (``measure``: how the front end checks a scale on the scene); None at ×1.25 and above."""
+    (``measure``: how the front end checks a scale on the scene); None at ×1.25 and above. A scale is
+    compared as it is said (``:g``): a target pixel size making ×1.2499999999999998 is ×1.25, not below
+    it. ``model``: the name of a model that is not a shipped one (the authors' checkpoint, one's own
+    training), whose training scales are not known here (:func:`ldcsr_core.adapted_use.scale_note`)."""
     import numpy as np
 
-    low = sorted({float(s) for s in np.ravel(scales) if float(s) < MIN_TRAINED_SCALE})
+    low = sorted({said for said in (float(f"{float(s):g}") for s in np.ravel(scales)) if said < MIN_TRAINED_SCALE})
     if not low:
         return None
-    return (f"×{', ×'.join(f'{s:g}' for s in low)} {'is' if len(low) == 1 else 'are'} below the scales the shipped models were trained on "
-            f"(×{MIN_TRAINED_SCALE:g}–×{MAX_SCALE:g}), so the result is untested there (docs/MODEL_CARD.md); "
-            f"{measure}")
+    shown = f"×{', ×'.join(f'{s:g}' for s in low)} {'is' if len(low) == 1 else 'are'} below"
+    trained = f"(×{MIN_TRAINED_SCALE:g}–×{MAX_SCALE:g})"
+    if model is None:
+        return (f"{shown} the scales the shipped models were trained on {trained}, so the result is untested "
+                f"there (docs/MODEL_CARD.md); {measure}")
+    return (f"{shown} the scales the shipped models were trained on {trained}; the scales {model} was trained on "
+            f"are not known here, so the result may be untested there (docs/MODEL_CARD.md); {measure}")
 
 
 def least_scale(side: int) -> float:

@@ -341,12 +341,14 @@ def test_the_command_line_resumes_a_qgis_output_of_the_same_request(qgis_process
                                           ({"SCALE": 1.25}, None)])
 def test_a_scale_below_the_trained_scales_is_one_warning(qgis_processing, scene, tiny_model_file, tmp_path, change,
                                                          said):
-    """Below ×1.25 (the shipped models' training scales start there) the run is written and says it is
-    untested, in the engine's words (``rules.untrained_scale_note``); before, nothing was said."""
+    """Below ×1.25 (the shipped models' training scales start there) the run is written and says it may be
+    untested, in the engine's words (``adapted_use.scale_note``): of the tiny model, not a shipped one, its
+    training scales are not known; before, nothing was said, then it was said untested as of a shipped model."""
     feedback = _Feedback()
     qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, **change), feedback=feedback)
     assert (tmp_path / "o.tif").exists()
     notes = [w for w in feedback.warnings if "trained on" in w]
-    assert notes == ([f"{said} is below the scales the shipped models were trained on (×1.25–×8), so the result is "
-                      "untested there (docs/MODEL_CARD.md); the Quality report (or ldcsr selfcheck) measures it on "
-                      "this layer."] if said else []), feedback.textLog()
+    assert notes == ([f"{said} is below the scales the shipped models were trained on (×1.25–×8); the scales "
+                      "tiny-test was trained on are not known here, so the result may be untested there "
+                      "(docs/MODEL_CARD.md); the Quality report (or ldcsr selfcheck) measures it on this layer."]
+                     if said else []), feedback.textLog()

@@ -298,9 +298,10 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     model = _load_model(model_path, device, dtype)
     for note in _adapted_notes(model, uses, mode, batch):  # an adapted model used beyond its guard's check
         click.echo(f"note: {note}", err=True)
-    from ..rules import untrained_scale_note
+    from ..adapted_use import scale_note
 
-    if note := untrained_scale_note([s for _, scales, _ in uses for s in scales]):  # below ×1.25: untested
+    if note := scale_note(model, [s for _, scales, _ in uses for s in scales], "ldcsr selfcheck SCENE -s SCALE "
+                          "measures it"):  # below ×1.25: untested
         click.echo(f"note: {note}", err=True)
     results = []
     runner_cm = _runner(dask_address, model_path, device, model)
