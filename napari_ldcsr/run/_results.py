@@ -74,23 +74,33 @@ def placement(src, spec: JobSpec) -> dict:
 
 
 def pixels_of(layers) -> list:
-    """What :func:`pixels_changed` knows ``layers``' pixels (their ``data`` now) by: a weak reference,
-    so that pixels a layer is given other ones in place of are not kept in memory by it (a replaced
-    1 GB scene, until the next Run); the data itself where it takes none."""
+    """What :func:`pixels_changed` knows ``layers``' pixels (their ``data`` now) by: the data by a weak
+    reference, so that pixels a layer is given other ones in place of are not kept in memory by it (a
+    replaced 1 GB scene, until the next Run; the data itself where it takes none), and the engine's
+    :func:`~ldcsr_core.pixel_digest.pixel_digest` of them (an edit in place keeps the array)."""
+    from ldcsr_core.pixel_digest import pixel_digest
+
     def token(data):
         try:
             return weakref.ref(data)
         except TypeError:
             return data
 
-    return [token(src.data) for src in layers]
+    return [(token(src.data), pixel_digest(src.data)) for src in layers]
 
 
 def pixels_changed(layers, pixels: list, when: str) -> str | None:
     """Why a result of ``layers``' ``pixels`` (:func:`pixels_of` them when the run began) is no longer
-    of their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``."""
-    return next((f"'{src.name}' was given other pixels {when}" for src, held in zip(layers, pixels)
-                 if src.data is not (held() if isinstance(held, weakref.ref) else held)), None)
+    of their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``, or its
+    pixels were edited in place (``layer.data[…] = …``) then."""
+    from ldcsr_core.pixel_digest import pixel_digest
+
+    for src, (held, digest) in zip(layers, pixels):
+        if src.data is not (held() if isinstance(held, weakref.ref) else held):
+            return f"'{src.name}' was given other pixels {when}"
+        if digest is not None and pixel_digest(src.data) != digest:
+            return f"'{src.name}' had its pixels edited {when}"
+    return None
 
 
 def _values(v) -> np.ndarray:
