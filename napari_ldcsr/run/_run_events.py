@@ -59,11 +59,17 @@ class RunEventsMixin:
 
     def _on_result(self, result: JobResult) -> None:
         layer, spec, partial = self._job
-        changed = partial.changed() if result.path is None else None
+        changed = partial.changed()
         if changed is not None:  # its result is of pixels the layer no longer holds
             partial.discard()
-            self._set_status(f"{changed}; nothing was added.")
-            notify("warning", f"{changed}; the result was not added.")
+            if result.path is None:
+                self._set_status(f"{changed}; nothing was added.")
+                notify("warning", f"{changed}; the result was not added.")
+            else:  # written: kept, and said, but not laid over the new pixels as theirs
+                kept = (f"{changed}; the result, of the pixels it held when the run began, was "
+                        f"{_outcome.saved_text(result, str)} and not opened over it")
+                self._set_status(f"{kept}.")
+                notify("warning", f"{kept}.")
             self._ended = ("failed",)
             return
         try:

@@ -4,7 +4,53 @@ it. The network is the bicubic stand-in (``bicubic_engine``) where the test is o
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
 from .test_widget import _errors, _wait_done
+
+
+def _scene_file(tmp_path, h=96, w=128):
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([(yy * 7 + xx * 3) % 251, 120 + 60 * np.sin(xx / 6.0), (yy * 5) % 241]).astype(np.uint8)
+    path = tmp_path / "ortho.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=3, dtype="uint8", crs="EPSG:32617",
+                       transform=from_origin(400000.0, 3300000.0, 0.5, 0.5), photometric="RGB") as dst:
+        dst.write(rgb)
+    return path
+
+
+@pytest.mark.parametrize("how", ["edited in place", "given other pixels"])
+def test_a_streamed_result_is_not_opened_over_a_source_changed_during_the_run(ldcsr, qtbot, notes, tmp_path, monkeypatch,
+                                                                           job_held_after_engine, how):
+    """A layer read whole from its file, its result over the in-memory limit streamed from the file: the
+    layer's pixels changed while the engine wrote it. Before: the file was opened over the layer as its
+    result ('Added … saved as ortho_x2.00_ldcsr.tif'), saying nothing; now it is kept, said, not opened."""
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", str(10_000 / 2**20))
+    viewer, widget = ldcsr
+    (src,) = viewer.open(str(_scene_file(tmp_path)), plugin="napari-ldcsr")
+    assert not src.multiscale
+    done, release = job_held_after_engine
+    widget.set_layer(src)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(done.is_set, timeout=120_000)
+    try:
+        if how == "edited in place":
+            src.data[10:20, 10:20] = 0
+            src.refresh()
+        else:
+            src.data = src.data[::-1].copy()
+    finally:
+        release.set()
+    _wait_done(qtbot, widget)
+    out = tmp_path / "ortho_x2.00_ldcsr.tif"
+    said = ("'ortho' had its pixels edited during the run" if how == "edited in place"
+            else "'ortho' was given other pixels during the run")
+    kept = f"{said}; the result, of the pixels it held when the run began, was saved as {out} and not opened over it."
+    assert out.is_file() and [lyr.name for lyr in viewer.layers] == ["ortho"] and widget.last_result is None
+    assert widget.status == kept and _errors(notes) == [kept]
 
 
 def _edit(layer):
