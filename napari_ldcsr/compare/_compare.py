@@ -27,13 +27,16 @@ import contextlib
 from typing import Any, Iterable
 
 import numpy as np
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from .._viewer import PLACEMENT, covering_blending
 from ..lens._events import DISPLAY_EVENTS
 
-#: what a mirror follows of its layer in the main viewer: where it lies and how its pixels look
-FOLLOWED = (*PLACEMENT, *DISPLAY_EVENTS)
+#: what a mirror follows of its layer in the main viewer: where it lies, how its pixels look, its name
+FOLLOWED = (*PLACEMENT, *DISPLAY_EVENTS, "name")
+#: its pixels: given other ones (``data``), or redrawn (``set_data``: an edit in place, then ``refresh()``)
+PIXEL_EVENTS = ("data", "set_data")
 
 __all__ = ["CameraLink", "CompareDock", "mirror_layer"]
 
@@ -94,15 +97,21 @@ class CompareDock(QWidget):
     result : a Run result layer over ``source`` (optional).
     bicubic : a computed bicubic layer (optional; else the source with cubic interpolation).
     lens : a :class:`~napari_ldcsr.lens._lens.LiveLens` whose live layer the LDCSR panel mirrors.
+    changed : ``() -> str | None``, why ``result`` is no longer of ``source``'s pixels (``RunLayers.changed``);
+        asked when the source's pixels change, ``resultStale(why)`` tells it (the owner opens the panels
+        again without that result).
     """
 
-    def __init__(self, viewer, source, result=None, bicubic=None, lens=None, parent=None):
+    resultStale = Signal(str)
+
+    def __init__(self, viewer, source, result=None, bicubic=None, lens=None, parent=None, changed=None):
         super().__init__(parent)
         from napari.components import ViewerModel
         from napari.qt import QtViewer
         from napari.utils.action_manager import action_manager
 
         self.viewer, self.source, self.result, self.bicubic, self.lens = viewer, source, result, bicubic, lens
+        self._changed, self._stale = changed, False
         self.models = {name: ViewerModel(title=name) for name in PANELS}
         self.qt_viewers = {}
         self._key_slots: list = []  # (a panel's active-layer emitter, its slot): disconnected at close
@@ -144,9 +153,11 @@ class CompareDock(QWidget):
         self._live_followed = None  # the live layer whose visibility and name the mirror follows
         if result is not None:
             self._mirror("LDCSR", result, blending=cover)
-        for layer in {id(lyr): lyr for lyr, _ in self._mirrors}.values():  # moved, or its contrast set
+        for layer in {id(lyr): lyr for lyr, _ in self._mirrors}.values():  # moved, its contrast set, renamed
             for name in FOLLOWED:
                 getattr(layer.events, name).connect(self._follow_layer)
+            for name in PIXEL_EVENTS:
+                getattr(layer.events, name).connect(self._follow_pixels)
         if lens is not None:
             lens.tile_shown.connect(self._sync_live)
             lens.view_done.connect(self._sync_live)
@@ -221,6 +232,27 @@ class CompareDock(QWidget):
                 for key in FOLLOWED:
                     setattr(mirror, key, getattr(layer, key))
 
+    def _follow_pixels(self, event) -> None:
+        """A layer of the main viewer was given other pixels or redrawn (an edit in place, then its
+        ``refresh()``): its mirrors take its array, with its display, or are redrawn. A result shown over a
+        source whose pixels changed is not of them: ``resultStale`` instead, once."""
+        layer = event.source
+        if self._stale:
+            return
+        if layer is self.source and self.result is not None and self._changed is not None:
+            why = self._changed()
+            if why is not None:
+                self._stale = True
+                self.resultStale.emit(why)
+                return
+        for lyr, mirror in self._mirrors:
+            if lyr is layer and mirror.data is not layer.data:
+                mirror.data = layer.data
+                for key in FOLLOWED:  # the display after the data (a new array resets it)
+                    setattr(mirror, key, getattr(layer, key))
+            elif lyr is layer and not layer.multiscale and event.type == "set_data":  # (a lazy one: its reads)
+                mirror.refresh()
+
     # ---------------------------------------------------------------- lens mirroring
     def _sync_live(self, *_: Any) -> None:
         """Mirror the live layer into the LDCSR panel, only while the lens looks at this dock's
@@ -289,8 +321,9 @@ class CompareDock(QWidget):
                 except (TypeError, RuntimeError):
                     pass
         self._follow_live(None)
-        followed = [(getattr(lyr.events, name), self._follow_layer) for lyr in {id(lyr): lyr for lyr, _ in
-                    self._mirrors}.values() for name in FOLLOWED]
+        mirrored = {id(lyr): lyr for lyr, _ in self._mirrors}.values()
+        followed = [(getattr(lyr.events, name), self._follow_layer) for lyr in mirrored for name in FOLLOWED] \
+            + [(getattr(lyr.events, name), self._follow_pixels) for lyr in mirrored for name in PIXEL_EVENTS]
         self._mirrors = []
         for emitter, slot in [(self.viewer.layers.events.removed, self._on_removed),
                               (self.viewer.dims.events.order, self._follow_order),

@@ -14,6 +14,8 @@ from ._follow import USE, Deletions, follow_panels
 
 __all__ = ["NONE_LEFT", "CompareControls"]
 
+#: why a result of pixels its source no longer holds is not compared
+BESIDE = "its result is of the pixels it held then, so Compare would set it beside the new ones"
 NONE_LEFT = "Nothing to compare: the last run's results or their source layers were deleted; run LDCSR again."
 
 
@@ -26,6 +28,7 @@ class CompareControls(QGroupBox):
         self.widget = widget
         self.viewer = widget.viewer
         self._grid: sbs.GridState | None = None
+        self._watched = None  # the grid's source, whose pixels it watches (``_watch``)
         self._deleted = Deletions()
         cl = QVBoxLayout(self)
         self.compare_button = QPushButton("Side by side: source | bicubic | LDCSR")
@@ -69,6 +72,7 @@ class CompareControls(QGroupBox):
                 self._enter_compare()
             else:
                 state, self._grid = self._grid, None
+                self._watch(None)
                 sbs.leave_grid(self.viewer, state)
         self._sync_button()
 
@@ -85,8 +89,7 @@ class CompareControls(QGroupBox):
             notify("warning", "Run LDCSR first: there is no result to compare." if w.last is None else NONE_LEFT)
             return
         if (changed := w.last.changed(self.viewer)) is not None:  # its result is of the pixels it held then
-            notify("warning", f"{changed}: its result is of the pixels it held then, so Compare would set it beside "
-                              "the new ones. Run LDCSR again to compare.")
+            notify("warning", f"{changed}: {BESIDE}. Run LDCSR again to compare.")
             return
         try:
             bic = w.ensure_bicubic()
@@ -94,7 +97,32 @@ class CompareControls(QGroupBox):
             notify("error", f"Could not compute the bicubic baseline: {plain_message(exc)}")
             return
         self._grid = sbs.enter_grid(self.viewer, w.last.source, bic, w.last.result)
+        self._watch(w.last.source)
 
+    def _watch(self, source) -> None:
+        """Watch ``source``'s pixels (None: none): given other ones, or an edit in place redrawn, end the grid."""
+        for layer, on in ((self._watched, False), (source, True)):
+            if layer is not None:
+                for name in ("data", "set_data"):
+                    emitter = getattr(layer.events, name)
+                    emitter.connect(self._on_pixels) if on else emitter.disconnect(self._on_pixels)
+        self._watched = source
+
+    def _on_pixels(self, *_) -> None:
+        """The grid's source was given other pixels or edited: the old pixels' result is not set beside them;
+        the grid ends as Compare off ends it (on the next turn of the event loop: napari is still telling it)."""
+        last = self.widget.last
+        changed = None if last is None or self._grid is None else last.changed(self.viewer)
+        if changed is not None:
+            from qtpy.QtCore import QTimer
+
+            self._watch(None)
+
+            def end() -> None:
+                self.set_compare(False)
+                notify("warning", f"{changed}: {BESIDE}. The side-by-side grid was closed; run LDCSR again to compare.")
+
+            QTimer.singleShot(0, end)
     def toggle_result(self) -> None:
         """Flip between the LDCSR result and the source underneath it (A/B blink)."""
         last = self.widget.last
@@ -165,6 +193,7 @@ class CompareControls(QGroupBox):
         cam = camera(self.viewer)
         view = (tuple(cam.center), cam.zoom)
         self._grid = None
+        self._watch(None)
         sbs.leave_grid(self.viewer, state)
         if self.widget.last_result is not None:
             self._enter_compare()

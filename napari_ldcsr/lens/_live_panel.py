@@ -182,10 +182,7 @@ class LivePanel(QWidget):
         result = bicubic = None
         if last is not None and last.present(self.viewer) and last.source is src:
             if (changed := last.changed(self.viewer)) is not None:  # as Compare: not beside the new pixels
-                from .._viewer import notify
-
-                notify("info", f"{changed}: its result is of the pixels it held then, so the LDCSR panel leaves "
-                               "it out. Run LDCSR again to see it there.")
+                _leaves_out(changed)
             else:
                 result = last.result
                 bicubic = last.bicubic if last.bicubic in self.viewer.layers else None
@@ -202,12 +199,30 @@ class LivePanel(QWidget):
         """(Re)open the linked panels on ``source`` (with a Run ``result`` and its ``bicubic``)."""
         self._close_compare(reopen=True)
         self.compare_dock = CompareDock(self.viewer, source, result=result, bicubic=bicubic,
-                                        lens=self.lens)  # mirrors the live layer whenever there is one
+                                        lens=self.lens,  # mirrors the live layer whenever there is one
+                                        changed=lambda: None if self.widget.last is None
+                                        else self.widget.last.changed(self.viewer))
+        self.compare_dock.resultStale.connect(self._on_result_stale)
         self._dock = self.viewer.window.add_dock_widget(self.compare_dock, area="bottom",
                                                         name="LDCSR linked compare")
         self.compare_dock.installEventFilter(self)  # napari's 'x' on their dock: ``eventFilter``
         self._size_dock()
         self.compare_dock.equalize()
+
+    def _on_result_stale(self, why: str) -> None:
+        """The panels' source was given other pixels or edited: they open again without the run's result and
+        baseline, as they would be opened now (on the next turn of the event loop: napari is still telling
+        the source's change)."""
+        from qtpy.QtCore import QTimer
+
+        dock = self.compare_dock
+
+        def reopen() -> None:
+            if dock is self.compare_dock and dock.source in self.viewer.layers:
+                self.open_compare(dock.source)
+                _leaves_out(why)
+
+        QTimer.singleShot(0, reopen)
 
     def _size_dock(self) -> None:
         """Give the panels' dock the height it had before it was opened again (a Run finished, another
@@ -272,6 +287,14 @@ class LivePanel(QWidget):
         self._close_compare()
         self.lens.close()
         return super().close()
+
+
+def _leaves_out(changed: str) -> None:
+    """Say that the LDCSR panel leaves out a result of pixels its source no longer holds (``changed``: why)."""
+    from .._viewer import notify
+
+    notify("info", f"{changed}: its result is of the pixels it held then, so the LDCSR panel leaves it out. "
+                   "Run LDCSR again to see it there.")
 
 
 class _blocked:
