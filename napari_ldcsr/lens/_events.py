@@ -41,9 +41,10 @@ class LensEvents:
             self._connected = False
 
     def _follow(self, layer, on: bool) -> None:
-        """(Dis)connect the source's events the live view follows: pixels, name, visibility (hidden: no
-        view), opacity, display, placement."""
-        for name, slot in ([("data", self._on_data), ("name", self._on_name), ("visible", self._restart),
+        """(Dis)connect the source's events the live view follows: pixels (given, or redrawn: an edit in
+        place), name, visibility (hidden: no view), opacity, display, placement."""
+        for name, slot in ([("data", self._on_data), ("set_data", self._on_redrawn), ("name", self._on_name),
+                            ("visible", self._restart),
                             ("opacity", self._on_opacity)]
                            + [(n, self._on_display) for n in DISPLAY_EVENTS]
                            + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():

@@ -38,6 +38,14 @@ from ._plan import (
 
 __all__ = ["LiveLens", "unsupported_reason"]
 
+def _digests(pixels: LayerPixels) -> tuple:
+    """The engine's :func:`~ldcsr_core.pixel_digest.pixel_digest` of each array ``pixels`` reads (None for
+    a lazy file's: not edited in place)."""
+    from ldcsr_core.pixel_digest import pixel_digest
+
+    return tuple(pixel_digest(src) for src in pixels.feed.sources)
+
+
 class LiveLens(LensSettings, LensEvents, QObject):
     """Live super-resolution of the visible part of one image layer.
 
@@ -89,6 +97,7 @@ class LiveLens(LensSettings, LensEvents, QObject):
         self.cache = TileCache(cache_bytes)
         self._layer = None
         self._pixels: LayerPixels | None = None
+        self._digests: tuple = ()  # the engine's pixel_digest of what ``_pixels`` reads, when it was made
         self._grids: dict = {}
         self._enabled, self._gen, self._worker, self._said = False, 0, None, None  # _said: _on_error's last
         self._view: LensView | None = None
@@ -231,6 +240,12 @@ class LiveLens(LensSettings, LensEvents, QObject):
         self._version += 1
         self._restart()
 
+    def _on_redrawn(self, *_: Any) -> None:
+        """The source was redrawn (napari slices it anew): pixels edited in place, then ``refresh()``, are
+        the same array, which the cache keys and the stretch know the pixels by; a digest of them tells."""
+        if self._pixels is not None and self._digests != _digests(self._pixels):
+            self._on_data()
+
     def _on_display(self, *_: Any) -> None:
         """The source's contrast limits, gamma or colormap changed: show the live view the same way."""
         view, live = self._view, self.live_layer
@@ -259,6 +274,7 @@ class LiveLens(LensSettings, LensEvents, QObject):
     def _pixels_for(self, layer) -> LayerPixels:
         if self._pixels is None:
             self._pixels = layer_pixels(layer, self.nodata, self.stretch, self.bands, self.viewer)
+            self._digests = _digests(self._pixels)
         return self._pixels
 
     def visible_data_box(self, layer) -> tuple[np.ndarray, float]:

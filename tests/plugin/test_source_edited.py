@@ -12,6 +12,13 @@ from rasterio.transform import from_origin
 from .test_widget import _errors, _wait_done
 
 
+@pytest.fixture
+def lens_setup(make_napari_viewer, qtbot, tiny_model):
+    from .test_lens import _lens_setup
+
+    yield from _lens_setup(make_napari_viewer, qtbot, tiny_model, 200)
+
+
 def _scene_file(tmp_path, h=96, w=128):
     yy, xx = np.mgrid[0:h, 0:w]
     rgb = np.stack([(yy * 7 + xx * 3) % 251, 120 + 60 * np.sin(xx / 6.0), (yy * 5) % 241]).astype(np.uint8)
@@ -105,3 +112,33 @@ def test_a_source_edited_in_place_during_the_run_adds_nothing(ldcsr, qtbot, note
     said = "'scene' had its pixels edited during the run"
     assert [lyr.name for lyr in viewer.layers] == ["scene"] and widget.last_result is None
     assert widget.status == f"{said}; nothing was added." and _errors(notes) == [f"{said}; the result was not added."]
+
+
+@pytest.mark.parametrize("then", ["redrawn", "panned away and back"])
+def test_the_live_lens_shows_the_pixels_of_an_edit_in_place(lens_setup, qtbot, then):
+    """The lens's view of a source edited in place (then ``refresh()``) is the view of the edited pixels,
+    as the lens of the same pixels given anew (``layer.data = copy``) paints it. Before: the lens kept
+    its view of the old pixels and, panned away and back, showed the old pixels' cached tiles (the cache
+    knew the layer by its array, which an edit keeps)."""
+    from .lens_wait import wait_for_view
+    from .test_lens import _look
+
+    viewer, src, lens, model = lens_setup
+    _look(viewer, src, (100, 100), 2.0)
+    lens.set_enabled(True)
+    wait_for_view(qtbot, lens)
+    before = lens.live_layer.data.copy()
+    src.data[60:140, 60:140] = 255 - src.data[60:140, 60:140]
+    src.refresh()
+    if then == "panned away and back":
+        _look(viewer, src, (30, 30), 2.0)
+        wait_for_view(qtbot, lens)
+        _look(viewer, src, (100, 100), 2.0)
+    qtbot.wait(100)
+    wait_for_view(qtbot, lens)
+    edited = lens.live_layer.data.copy()
+    src.data = src.data.copy()  # the same pixels given anew: the lens computes them again
+    qtbot.wait(100)
+    wait_for_view(qtbot, lens)
+    np.testing.assert_array_equal(edited, lens.live_layer.data)
+    assert not np.array_equal(edited, before)
