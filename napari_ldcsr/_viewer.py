@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LIVE_KEY", "PLACEMENT", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
+__all__ = ["LIVE_KEY", "FILE_PIXELS", "PLACEMENT", "is_live_layer", "covering_blending", "camera", "grid", "grid_position", "canvas_size",
            "transposed", "cuts_across", "view_data_corners", "linear_part", "world_axes", "notify", "notify_removal", "image_layers", "shapes_layers",
            "open_viewers", "SOURCE_FILES_KEY", "derived_metadata", "unplaced_picture", "STREAMING"]
 
@@ -167,8 +167,14 @@ def open_viewers() -> list:
 SOURCE_FILES_KEY = "source_files"
 
 
+#: a layer read whole's metadata entry: the engine's pixel_digest of the pixels its file gave it (``io._reader``),
+#: so that a Run streamed from the file knows whether the layer still holds them (``run._bigrun``)
+FILE_PIXELS = "file_pixels"
+
+
 def derived_metadata(src, drop: tuple = ()) -> dict:
-    """``metadata`` for a layer made from ``src``'s pixels: ``src``'s, less its own file (``path``),
+    """``metadata`` for a layer made from ``src``'s pixels: ``src``'s, less its own file (``path``, and
+    :data:`FILE_PIXELS`),
     its run (``ldcsr``), the live lens's mark and ``drop``, with ``source_files``: the files ``src`` was read
     from (``metadata["path"]``, napari's ``source.path``) or made from (its ``source_files``). Its
     ``tags`` lose their ``LDCSR_*`` provenance, which is ``src``'s (an earlier run's): the new layer's
@@ -176,7 +182,7 @@ def derived_metadata(src, drop: tuple = ()) -> dict:
     from ldcsr_core.geo.raster_io import PROVENANCE_PREFIX
 
     old = src.metadata or {}
-    md = {k: v for k, v in old.items() if k not in ("path", "ldcsr", LIVE_KEY, *drop)}
+    md = {k: v for k, v in old.items() if k not in ("path", FILE_PIXELS, "ldcsr", LIVE_KEY, *drop)}
     if isinstance(md.get("tags"), dict):
         md["tags"] = {k: v for k, v in md["tags"].items() if not str(k).startswith(PROVENANCE_PREFIX)}
     files = (old.get("path"), getattr(getattr(src, "source", None), "path", None), *old.get(SOURCE_FILES_KEY, ()))

@@ -142,6 +142,9 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
     from ldcsr_core.geo.nodata_override import WideNodataError
     from ldcsr_core.geo.raster_io import georeferencing, open_raster, read_raster
     from ldcsr_core.geo.wide_nodata import read_narrowed
+    from ldcsr_core.pixel_digest import pixel_digest
+
+    from .._viewer import FILE_PIXELS
 
     from .._viewer import notify
 
@@ -179,16 +182,19 @@ def layer_data_from_geotiff(path: str | os.PathLike) -> list[LayerData]:
         kwargs.update(rgb=True, metadata=shown_in_order(metadata, order))
         if contrasts and contrasts[-1]:  # all bands together
             kwargs["contrast_limits"] = contrasts[-1]
-        return [(in_layer_order(data, order), kwargs, "image")]  # its pixels once, not a reordered copy
+        layer = in_layer_order(data, order)  # its pixels once, not a reordered copy
+        kwargs["metadata"] = dict(kwargs["metadata"], **{FILE_PIXELS: pixel_digest(layer)})
+        return [(layer, kwargs, "image")]
     if contrasts:
         contrasts = contrasts[:-1]
         if all(contrasts):
             kwargs["contrast_limits"] = contrasts[0] if count == 1 else contrasts
     if count == 1:
+        kwargs["metadata"] = dict(metadata, **{FILE_PIXELS: pixel_digest(data[0])})
         return [(data[0], kwargs, "image")]
     kwargs["channel_axis"] = 0
     kwargs["name"] = [f"{name} [{b}]" for b in band_names]
-    kwargs["metadata"] = [dict(metadata, band=i) for i in range(count)]
+    kwargs["metadata"] = [dict(metadata, band=i, **{FILE_PIXELS: pixel_digest(data[i])}) for i in range(count)]
     return [(data, kwargs, "image")]
 
 

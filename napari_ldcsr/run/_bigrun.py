@@ -23,7 +23,7 @@ from .._memory_limit import STREAM_THRESHOLD_MB, stream_threshold_bytes
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from ._results import add_stacked, result_kwargs
 
-__all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run", "file_problem", "lazy_refusal",
+__all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run", "file_problem", "lazy_refusal", "pixels_not_the_file",
            "open_streamed"]
 
 def result_bytes(source: LayerSource, spec: JobSpec) -> int:
@@ -88,6 +88,23 @@ def file_problem(source: LayerSource) -> str | None:
     return None
 
 
+def pixels_not_the_file(source: LayerSource) -> str | None:
+    """Why layers read whole from ``source.path`` no longer hold the pixels it gave them (None if they do,
+    or nothing says what it gave: the reader's ``FILE_PIXELS``, the engine's ``pixel_digest``): one was
+    given other pixels or edited since; a Run streamed from the file would be of the file's."""
+    from ldcsr_core.pixel_digest import pixel_digest
+
+    from .._viewer import FILE_PIXELS
+
+    for layer in source.layers:
+        read = (layer.metadata or {}).get(FILE_PIXELS)
+        if read is not None and tuple(tuple(v) if isinstance(v, list) else v for v in read) != pixel_digest(layer.data):
+            return (f"'{layer.name}' no longer holds the pixels of {Path(source.path).name} (given other pixels or "
+                    "edited since it was opened), which a result this big is read from; save it as a GeoTIFF "
+                    "(Save layer as GeoTIFF…) and open that, or pick a smaller region or scale")
+    return None
+
+
 def lazy_refusal(source: LayerSource) -> str | None:
     """Why a Run, Check quality or Adapt of lazy ``source`` (read from its file) refuses it, one
     sentence (:func:`file_problem`), or None."""
@@ -116,7 +133,7 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
     if not source.path:
         return (f"{what}, and '{source.layers[0].name}' has no source file to stream from; save it as a "
                 "GeoTIFF and open that, or pick a smaller region or scale.")
-    problem = None if source.lazy else file_problem(source)
+    problem = None if source.lazy else file_problem(source) or pixels_not_the_file(source)
     if problem is not None:
         return f"{what}, and it cannot be streamed from its file: {problem}."
     folder = Path(source.path).parent

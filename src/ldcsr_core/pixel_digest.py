@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["pixel_digest", "DIGEST_ROWS_BYTES"]
 
 #: bytes hashed a pass: a non-contiguous array (a view) is copied this much at a time, not whole
-DIGEST_ROWS_BYTES = 8 * 2**20
+DIGEST_ROWS_BYTES = 2**20
 
 
 def pixel_digest(data) -> tuple | None:

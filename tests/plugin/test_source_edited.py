@@ -142,3 +142,41 @@ def test_the_live_lens_shows_the_pixels_of_an_edit_in_place(lens_setup, qtbot, t
     wait_for_view(qtbot, lens)
     np.testing.assert_array_equal(edited, lens.live_layer.data)
     assert not np.array_equal(edited, before)
+
+
+@pytest.mark.parametrize("how", ["edited in place", "given other pixels", "as read"])
+@pytest.mark.parametrize("count", [3, 4])
+def test_a_big_run_is_not_streamed_from_the_file_of_a_layer_that_no_longer_holds_its_pixels(
+        ldcsr, qtbot, notes, tmp_path, monkeypatch, bicubic_engine, how, count):
+    """A layer read whole from its file (RGB, or a 4-band file's band layers) whose result is over the
+    in-memory limit streams from the file. Before: one edited or given other pixels since it was opened
+    got the file's pixels' result ('Added …, saved as ortho_x2.00_ldcsr.tif', over the edited layer),
+    saying nothing; now the Run is refused before any work, and says what to do."""
+    viewer, widget = ldcsr
+    path = _scene_file(tmp_path)
+    if count == 4:
+        with rasterio.open(path) as ds:
+            profile, bands = dict(ds.profile, count=4, photometric="minisblack"), ds.read()
+        path = tmp_path / "four.tif"
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(np.concatenate([bands, bands[:1]]))
+    layers = viewer.open(str(path), plugin="napari-ldcsr")
+    assert len(layers) == (1 if count == 3 else 4) and not layers[0].multiscale
+    src = layers[-1]
+    if how == "edited in place":
+        src.data[10:20, 10:20] = 0
+    elif how == "given other pixels":
+        src.data = src.data[::-1].copy()
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", str(10_000 / 2**20))
+    started = widget.run(layer=src, scale=2.0)
+    if how == "as read":  # streamed as before
+        assert started
+        _wait_done(qtbot, widget)
+        assert widget.status.startswith(f"Added '{src.name} ×2.00 (LDCSR fast)'") and "saved as" in widget.status
+        return
+    assert not started and not widget.running
+    assert sorted(p.name for p in tmp_path.iterdir() if "_x2" in p.name) == []
+    assert notes[-1][0] == "error" and (
+        f"it cannot be streamed from its file: '{src.name}' no longer holds the pixels of {path.name} (given other "
+        "pixels or edited since it was opened), which a result this big is read from; save it as a GeoTIFF (Save "
+        "layer as GeoTIFF…) and open that, or pick a smaller region or scale.") in notes[-1][1]
