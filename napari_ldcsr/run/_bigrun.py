@@ -21,7 +21,7 @@ from ldcsr_core.words import counted, noun
 
 from .._memory_limit import STREAM_THRESHOLD_MB, stream_threshold_bytes
 from ._job import JobResult, JobSpec, LayerSource, provenance
-from ._results import add_stacked, result_kwargs
+from ._results import add_stacked, result_kwargs, show_as
 
 __all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes", "result_bytes", "output_path_for", "plan_run", "file_problem", "lazy_refusal", "pixels_not_the_file",
            "open_streamed"]
@@ -174,6 +174,8 @@ def open_streamed(viewer, source: LayerSource, result: JobResult) -> list:
         if "band" in md:
             kwargs["metadata"]["band"] = md["band"]
         # napari's dask cache off, as the reader's lazy layers (napari_ldcsr/io/_lazy.py)
-        return viewer.add_image(levels, multiscale=True, cache=lazy_kwargs.get("cache", True), **kwargs)
+        layer = viewer.add_image(levels, multiscale=True, cache=lazy_kwargs.get("cache", True), **kwargs)
+        show_as(layer, src)
+        return layer
 
     return add_stacked(viewer, source.layers, add)

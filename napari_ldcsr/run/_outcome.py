@@ -9,7 +9,7 @@ import os
 from .._viewer import notify
 from ._bigrun import open_streamed
 from ._job import JobResult, JobSpec, LayerSource, bicubic_job
-from ._results import ProgressiveResult, RunLayers, add_stacked, result_kwargs
+from ._results import ProgressiveResult, RunLayers, add_stacked, result_kwargs, show_as
 
 __all__ = ["run_layers", "add_bicubic", "ensure_bicubic", "saved_text"]
 
@@ -71,6 +71,7 @@ def add_bicubic(viewer, source: LayerSource, spec: JobSpec, geo_array, results: 
             kwargs["metadata"]["tags"] = dict(geo_array.tags)
             kwargs["visible"] = False  # shown by Compare's grid; hidden, blink and opacity show the source
             made[i] = Image(parts[i], **kwargs)
+            show_as(made[i], source.layers[i])
             viewer.layers.insert(_slot(viewer, below, made, results), made[i])
         below = made[i]
         return made[i]

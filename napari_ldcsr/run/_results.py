@@ -17,7 +17,7 @@ from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import PLACEMENT, covering_blending, derived_metadata, linear_part, world_axes
 
 __all__ = ["run_label", "result_name", "placement", "pixels_of", "pixels_changed", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
-           "ProgressiveResult", "nearest_preview"]
+           "ProgressiveResult", "nearest_preview", "show_as"]
 
 
 def run_label(mode: str, seed: int, samples: int = 1) -> str:
@@ -162,6 +162,19 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
     return kwargs
 
 
+def show_as(layer, src) -> None:
+    """Show ``layer`` (a run's layer over ``src``) as ``src`` is shown now: its contrast limits, their
+    slider's range (napari gives a layer made with limits a range of those limits alone) and gamma."""
+    (lo, hi), (cl, ch) = src.contrast_limits_range, src.contrast_limits
+    layer.contrast_limits_range = [min(lo, cl), max(hi, ch)]
+    layer.contrast_limits, layer.gamma = list(src.contrast_limits), src.gamma
+
+
+def _display(layer) -> tuple:
+    """What :func:`show_as` sets of ``layer``, as it is now (whether the user set it since)."""
+    return tuple(float(v) for v in layer.contrast_limits), float(layer.gamma)
+
+
 def add_stacked(viewer, sources, add) -> list:
     """Add a run's layers, one per source layer, as its sources are stacked: ``add(i, k)`` adds
     the layer of ``sources[i]`` as the ``k``-th from the lowest (``k == 0``: the covering one,
@@ -274,6 +287,7 @@ class ProgressiveResult:
         self.discarded = False  # cancelled, failed or stopped: a tile shown late must not bring it back
         self.placeholder: list | None = None  # :func:`placeholders`, from the worker, for :meth:`_create`
         self.placed: list = []  # the layers' placement as created (:meth:`finish` leaves one the user moved)
+        self.shown: list = []  # ... and display (:meth:`finish` leaves one the user restretched)
         self.pixels = pixels_of(source.layers)  # what the run reads (:meth:`changed`)
 
     def _alive(self) -> bool:
@@ -301,12 +315,14 @@ class ProgressiveResult:
             layer = self.viewer.add_image(pixels, **result_kwargs(src, self.spec, "ldcsr", run_info=run_info,
                                                                   lowest=k == 0))
             layer.opacity = self.opacity
+            show_as(layer, src)
             return layer
 
         first, self.placeholder = data or self.placeholder or placeholders(self.source, self.spec), None
         self.layers = add_stacked(self.viewer, self.source.layers, add)
         self.names = [layer.name for layer in self.layers]
         self.placed = [_placed(layer) for layer in self.layers]
+        self.shown = [_display(layer) for layer in self.layers]
 
     def _ready(self) -> bool:
         if self.discarded or not self._alive():
@@ -359,8 +375,11 @@ class ProgressiveResult:
             self.discard()
             self._create(info, data=final)
         else:
-            for layer, name, src, data, placed in zip(self.layers, self.names, self.source.layers, final, self.placed):
+            for layer, name, src, data, placed, shown in zip(self.layers, self.names, self.source.layers, final,
+                                                             self.placed, self.shown):
                 layer.data[...] = data
+                if _display(layer) == shown:  # not restretched by the user: as the source is shown now
+                    show_as(layer, src)
                 if all(_same(getattr(layer, key), value) for key, value in placed.items()):  # not moved by the user
                     for key, value in placement(src, self.spec).items():
                         if not _same(getattr(layer, key), value):  # each set redraws the layer (60 ms at 4000² px)
