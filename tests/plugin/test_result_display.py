@@ -18,6 +18,16 @@ def _dark_first(h=64, w=64):
     return a
 
 
+def _held_run(viewer, widget, qtbot, gate):
+    """A Run of :func:`_dark_first` at ×2 (32-px tiles), held before its second tile, its partial result shown."""
+    src = viewer.add_image(_dark_first(), name="scene")
+    widget.tile = 32
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)  # the partial result, with tile 1
+    return src
+
+
 def _display(layer):
     return [float(v) for v in layer.contrast_limits], [float(v) for v in layer.contrast_limits_range], layer.gamma
 
@@ -28,11 +38,7 @@ def test_a_result_filled_tile_by_tile_shows_as_its_source_shows_when_the_run_end
     kept the display its source had when its first tile came, and a slider range of those limits alone."""
     viewer, widget = ldcsr
     gate = engine_held_at_second_tile
-    src = viewer.add_image(_dark_first(), name="scene")
-    widget.tile = 32
-    assert widget.run(layer=src, scale=2.0)
-    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
-    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)  # the partial result, with tile 1
+    src = _held_run(viewer, widget, qtbot, gate)
     try:
         src.contrast_limits, src.gamma = [0.0, 0.3], 0.5
     finally:
@@ -45,11 +51,7 @@ def test_a_result_the_user_restretched_during_the_run_keeps_their_display(
         ldcsr, qtbot, notes, bicubic_engine, engine_held_at_second_tile):
     viewer, widget = ldcsr
     gate = engine_held_at_second_tile
-    src = viewer.add_image(_dark_first(), name="scene")
-    widget.tile = 32
-    assert widget.run(layer=src, scale=2.0)
-    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
-    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)
+    src = _held_run(viewer, widget, qtbot, gate)
     part = viewer.layers[-1]
     try:
         part.contrast_limits, src.gamma = [0.1, 0.2], 0.5
