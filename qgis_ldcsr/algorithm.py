@@ -22,11 +22,11 @@ from qgis.PyQt.QtGui import QIcon
 from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import adapted_note, band_order_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
-from .project_layers import check_not_read_by_layers, layer_files
+from .project_layers import check_not_read_by_layers, in_a_batch, layer_files
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import keep_loaded_layers, reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
-from .values import band_choice, check_number, layer_values, model_by_name, shown_bands
+from .values import band_choice, check_number, is_plain_number, layer_values, model_by_name, shown_bands
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -89,8 +89,12 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         add_parameters(self)
 
     def checkParameterValues(self, parameters, context):  # noqa: N802
-        # a Model name QGIS does not list: the run says so, naming those there are (model_by_name)
-        return super().checkParameterValues({k: v for k, v in parameters.items() if k != self.MODEL_NAME}, context)
+        # a Model name QGIS does not list: the run says so, naming those there are (model_by_name); a scale or
+        # target pixel size below QGIS's minimum (processing.run's -2): the engine's words, not QGIS's 'Incorrect
+        # parameter value for SCALE' (the run checks them: check_number, then the engine's rule)
+        return super().checkParameterValues(
+            {k: v for k, v in parameters.items()
+             if k != self.MODEL_NAME and not (k in (self.SCALE, self.TARGET) and is_plain_number(v))}, context)
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - on QGIS's main thread (the dialog's)
         # what the run takes of the layer, read where the layer lives (QGIS's main thread; a model's step: the
@@ -101,6 +105,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         self._layer = layer_values(layer, parameters.get(self.INPUT))
         self._shown = shown_bands(layer)
         self._layer_files = layer_files(self._projects(context))  # a batch's inputs: its rows cannot see each other
+        self._batch = in_a_batch(feedback)
         return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
@@ -174,7 +179,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # as `ldcsr upscale` asks it (request_of): the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so
         # the command line skips (resumes) a QGIS output of the same request instead of refusing it
         target = self.parameterAsDouble(parameters, self.TARGET, context)
-        if parameters.get(self.TARGET) is not None and target > 0:
+        if parameters.get(self.TARGET) is not None and target != 0:  # set; a negative one the engine refuses
             request = request_of(target_resolution=target)
         else:
             request = request_of(scale=self.parameterAsDouble(parameters, self.SCALE, context))
@@ -186,7 +191,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             check_not_read(ds, [dst])  # written over, the input would change
             # nothing set in QGIS, the file's bands declaring different values (a VRT): each band's own
             by_band = getattr(ds, "band_nodata", None) if nodata is None else None
-        check_not_read_by_layers(getattr(self, "_layer_files", []), dst)  # nor a file another layer reads
+        # nor a file another layer reads
+        check_not_read_by_layers(getattr(self, "_layer_files", []), dst, batch=getattr(self, "_batch", False))
         if report:
             check_report_path_of(report, src, dst, model_path, reads)
         bands = band_choice(self, parameters, self.BANDS, context)

@@ -22,7 +22,7 @@ QGIS; a float layer without nodata gets NaN, the value its invalid pixels are wr
 provenance tags (<code>LDCSR_*</code>). An existing file at the output's path is replaced, as
 QGIS's own algorithms replace theirs (the dialog's file picker asks first), its <code>.aux.xml</code>
 and <code>.ovr</code> removed; not a file a raster layer of the project reads (its file, a VRT's
-source), which may be a batch row's input: that is refused, except an earlier LDCSR result, whose
+source), which may be a batch row's input: that is refused, except an earlier LDCSR result in a run on its own, whose
 layer then shows the new raster, its name and style kept.
 <b>The output pixels are AI-generated, not measurements.</b></p>
 <p><b>Scale</b>: upscaling factor, &gt; 1 and &le; {max_scale:g} (non-integer allowed).

@@ -54,6 +54,17 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> None:
         raise InputError(f"{what} must be a whole number, got {raw!r}")
 
 
+def is_plain_number(raw) -> bool:
+    """Whether ``raw`` is a number, or text of one (what :func:`check_number` checks in full)."""
+    if isinstance(raw, str):
+        try:
+            float(raw)
+        except ValueError:
+            return False
+        return True
+    return isinstance(raw, (int, float)) and not isinstance(raw, bool)
+
+
 def band_choice(alg, parameters, name: str, context):
     """The bands parameter as the engine takes it: typed text (``"4,3,2"``, ``"4;3;2"``, as the CLI's
     ``--bands``) for the engine to parse and check, a list of band numbers, or ``None`` (automatic,

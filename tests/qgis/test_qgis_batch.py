@@ -12,12 +12,14 @@ from qgis_runs import ALG, QgsApplication, _Feedback, _params
 
 
 def _as_the_batch_dialog_runs(rows):
-    """``(oks, feedback)`` of ``rows`` (parameters) run as ``BatchAlgorithmDialog.runAlgorithm`` runs them."""
-    from qgis.core import QgsProcessingContext, QgsProcessingMultiStepFeedback, QgsProject
+    """``(oks, feedback)`` of ``rows`` (parameters) run as ``BatchAlgorithmDialog.runAlgorithm`` runs them, with
+    its feedback (its ``BatchFeedback``, the rows as steps)."""
+    from processing.gui.BatchAlgorithmDialog import BatchFeedback
+    from qgis.core import QgsProcessingContext, QgsProject
 
     alg = QgsApplication.processingRegistry().algorithmById(ALG)
     feedback = _Feedback()
-    steps = QgsProcessingMultiStepFeedback(len(rows), feedback)
+    steps = BatchFeedback(len(rows), feedback)
     oks = []
     for i, params in enumerate(rows):
         steps.setCurrentStep(i)
@@ -33,6 +35,9 @@ def _vrt(path, sources):
     gdal.BuildVRT(str(path), [str(s) for s in sources]).FlushCache()
     return path
 
+
+IN_A_BATCH = ("a batch runs its rows one by one: a row reading that file after this one would read the new raster; "
+              "an earlier LDCSR result its layer shows is replaced by a run on its own")
 
 READERS = {  # a layer of the project reading b.tif: (its file, its name, what the refusal calls b.tif)
     "its file": (lambda t: t / "b.tif", "Roads 2019", "the file of layer 'Roads 2019' in the project"),
@@ -67,8 +72,62 @@ def test_a_batch_row_writing_a_file_a_project_layer_reads_is_refused_and_the_lat
     assert oks == [False, True]
     assert feedback.errors == [
         f"LDCSR: output path is {what}: {b} (inputs are never overwritten): choose another output file, or remove "
-        "that layer from the project first (a batch runs its rows one by one: a row reading that file after this "
-        "one would read the new raster)"]
+        f"that layer from the project first ({IN_A_BATCH})"]
     assert hashlib.sha256(b.read_bytes()).hexdigest() == before
     with rasterio.open(tmp_path / "c.tif") as c, rasterio.open(scene) as s:
         assert (c.height, c.width) == (round(s.height * 2.5), round(s.width * 2.5))
+
+
+def test_a_batch_row_writing_an_earlier_result_a_later_row_reads_is_refused(qgis_processing, scene, tiny_model_file,
+                                                                            tmp_path):
+    """r.tif, an earlier LDCSR result, is in the project as 'Roofs x2'; row 1 writes r.tif again, row 2 reads
+    'Roofs x2'. Test fails on main: both rows succeeded (a run again to an earlier result's layer was excepted in a
+    batch too), r.tif was replaced and row 2 super-resolved row 1's output (its size 2 x 3 times the scene's, not
+    2 x 2). Now row 1 is refused, naming the layer; row 2 reads r.tif as it was."""
+    import rasterio
+    from qgis.core import QgsProject, QgsRasterLayer
+
+    r = tmp_path / "r.tif"
+    qgis_processing.run(ALG, _params(scene, r, tiny_model_file, SCALE=2.0))
+    before = hashlib.sha256(r.read_bytes()).hexdigest()
+    layer = QgsRasterLayer(str(r), "Roofs x2", "gdal")
+    project = QgsProject.instance()
+    project.addMapLayer(layer)
+    try:
+        oks, feedback = _as_the_batch_dialog_runs([_params(scene, r, tiny_model_file, SCALE=3.0),
+                                                   _params(layer.source(), tmp_path / "c.tif", tiny_model_file,
+                                                           SCALE=2.0)])
+    finally:
+        project.removeMapLayers(list(project.mapLayers()))
+    assert oks == [False, True]
+    assert feedback.errors == [
+        f"LDCSR: output path is the file of layer 'Roofs x2' in the project: {r} (inputs are never overwritten): "
+        f"choose another output file, or remove that layer from the project first ({IN_A_BATCH})"]
+    assert hashlib.sha256(r.read_bytes()).hexdigest() == before
+    with rasterio.open(tmp_path / "c.tif") as c, rasterio.open(scene) as s:
+        assert (c.height, c.width) == (s.height * 4, s.width * 4)
+
+
+def test_a_run_on_its_own_to_a_file_a_layer_shows_says_which_file_it_may_replace(qgis_processing, scene,
+                                                                                 tiny_model_file, tmp_path):
+    """A run on its own (processing.run) to b.tif, the file of layer 'Roads 2019' (not an LDCSR result). Test fails
+    on main: the refusal spoke of a batch's rows, which this run is not, and did not say which file a run may
+    replace where a layer shows it. Now it says: an earlier LDCSR result, whose layer then shows the new raster."""
+    from qgis.core import QgsProject, QgsRasterLayer
+    from qgis_runs import QgsProcessingException
+
+    b = tmp_path / "b.tif"
+    shutil.copy(scene, b)
+    before = hashlib.sha256(b.read_bytes()).hexdigest()
+    project = QgsProject.instance()
+    project.addMapLayer(QgsRasterLayer(str(b), "Roads 2019", "gdal"))
+    try:
+        with pytest.raises(QgsProcessingException) as e:
+            qgis_processing.run(ALG, _params(scene, b, tiny_model_file), feedback=_Feedback())
+    finally:
+        project.removeMapLayers(list(project.mapLayers()))
+    assert str(e.value) == (
+        f"LDCSR: output path is the file of layer 'Roads 2019' in the project: {b} (inputs are never overwritten): "
+        "choose another output file, or remove that layer from the project first (only an earlier LDCSR result is "
+        "replaced where a layer shows it, which then shows the new raster)")
+    assert hashlib.sha256(b.read_bytes()).hexdigest() == before

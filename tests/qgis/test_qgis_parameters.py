@@ -48,6 +48,9 @@ def test_typed_bands_not_numbers_say_so(qgis_processing, scene, tiny_model_file,
     ({"TILE": 40.5}, "the tile size must be a whole number"),
     ({"SEED": "1.5"}, "the seed must be a whole number"),
     ({"SEED": -2 ** 31}, "Incorrect parameter value for SEED"),
+    ({"SCALE": -2.0}, "LDCSR: scale must be in (1, 8], got -2.0"),  # not QGIS's 'Incorrect parameter value for SCALE'
+    ({"SCALE": "-2"}, "LDCSR: scale must be in (1, 8], got -2.0"),
+    ({"TARGET_PIXEL_SIZE": -4.0}, "target resolution must be a positive finite number, got -4.0"),
 ])
 def test_numbers_qgis_would_replace_silently_are_refused(qgis_processing, scene, tiny_model_file, tmp_path,
                                                          params, expected):
