@@ -25,7 +25,7 @@ from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
 from .devices import device_layout, resolve_device
-from .files import atomic_write_bytes, sha256_file
+from .files import atomic_write_bytes, check_name_length, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
 from .checkpoint_keys import mismatch_text
 from .checkpoint_pickle import load_weights_only, pickle_refusal, state_dict_of, zip_damage
@@ -439,7 +439,8 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     (:func:`~ldcsr_core.files.atomic_write_bytes`: a failed write is one clear error naming
     ``path``, and part files a killed run left are removed). Without ``overwrite`` a file at
     ``path`` (one that appeared while the model was made) is kept: :class:`OutputExistsError`.
-    A path in the built-in models' folder is refused, ``overwrite`` or not: :class:`InputError`."""
+    A path in the built-in models' folder is refused, ``overwrite`` or not: :class:`InputError`; a name its disk
+    cannot hold, or a Windows device's: :class:`~ldcsr_core.errors.OutputNameError`."""
     from safetensors.torch import save
     overwrite = check_flag(overwrite, "overwrite")  # 'no' was true: the file was replaced
     path = check_path(path, "output")  # '' was the current folder: 'cannot write .: Device or resource busy'
@@ -450,6 +451,7 @@ def save_model(model: LDCSR, path: str | os.PathLike, *, name: str, version: str
     refused = builtin_folder_refusal(path)
     if refused:
         raise InputError(refused)
+    check_name_length(path)  # CON.safetensors on Windows: written to the console; too long: errno's words
     sd = {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
           for k, v in model.state_dict().items()}
     meta = {"format": FORMAT_TAG, "config": model.config.to_json(), "name": name, "version": version,
@@ -477,6 +479,7 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, *, name: 
     src, dst = check_path(src, "checkpoint"), check_path(dst, "output")  # None: os.fspath's TypeError
     if same_file(src, dst):
         raise InputError(f"{dst} is the checkpoint it converts (inputs are never overwritten; give another name)")
+    check_name_length(dst)  # before the checkpoint is read (save_model's rule)
     path = check_checkpoint_file(src)
     if is_safetensors(path):
         meta = header_metadata(path)

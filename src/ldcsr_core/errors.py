@@ -5,7 +5,7 @@ bad values, ``OSError`` for file and device I/O), so ``except OSError`` keeps wo
 """
 
 __all__ = ["LdcsrError", "InputError", "CheckpointError", "ConfigError", "SettingError", "Cancelled",
-           "RasterIOError", "ReservedNameError", "OutputExistsError", "OVERWRITE", "OutputBusy", "DeviceError", "ClusterError", "one_line",
+           "RasterIOError", "OutputNameError", "ReservedNameError", "OutputExistsError", "OVERWRITE", "OutputBusy", "DeviceError", "ClusterError", "one_line",
            "cause_line", "is_out_of_memory"]
 
 
@@ -42,10 +42,30 @@ class RasterIOError(LdcsrError, OSError):
         return str(self.args[0]) if self.args else ""
 
 
-class ReservedNameError(RasterIOError):
+class OutputNameError(RasterIOError):
+    """An output name refused before any work (:func:`ldcsr_core.file_names.check_name_length`): longer than its
+    file system holds, a character its disk refuses, not UTF-8, or a Windows device's (:class:`ReservedNameError`):
+    the user's choice of name (the CLI's usage status, 2, for every command). A name the disk itself refuses only as
+    it is written (exfat-fuse's ``:``) is a write's :class:`RasterIOError`.
+
+    ``kind``: ``"long"``, ``"characters"``, ``"encoding"``, ``"device"`` or ``"trailing"``; ``remedy``: the words
+    at the message's end that say what to do ("choose a shorter name"), which a front end that made the name
+    itself (a folder run's ``NAME_sr.tif``) says in its own (:meth:`worded`); ``suggested``: a name that would do,
+    or None."""
+
+    def __init__(self, *args, kind: str = "", remedy: str = "", suggested: str | None = None):
+        super().__init__(*args)
+        self.kind, self.remedy, self.suggested = kind, remedy, suggested
+
+    def worded(self, remedy: str) -> str:
+        """The message's first line with its :attr:`remedy` said as ``remedy``."""
+        line = one_line(self)
+        return line[:-len(self.remedy)] + remedy if self.remedy and line.endswith(self.remedy) else line
+
+
+class ReservedNameError(OutputNameError):
     """An output name Windows takes for a device (``CON.tif``, ``nul.tif``) or would store otherwise (a trailing dot
-    or space), given for Windows or a disk Windows reads (:func:`ldcsr_core.file_names.check_name_length`): the
-    user's choice of name, refused before any work (the CLI's usage status, 2)."""
+    or space), given for Windows or a disk Windows reads."""
 
 
 #: How the engine's :class:`OutputExistsError` messages say to replace an output: the Python API's

@@ -34,11 +34,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import RasterIOError
+from .errors import OutputNameError, RasterIOError
 from .mounts import mounts
 
 __all__ = ["name_max", "made_name_max", "check_name_length", "refused_name", "fs_type", "windows_names",
-           "WINDOWS_DEVICES", "windows_device", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
+           "WINDOWS_DEVICES", "windows_device", "device_free", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
            "file_version", "renumbers_files"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
@@ -64,8 +64,8 @@ def made_name_max(folder: str | os.PathLike) -> int:
 
 
 def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
-    """Refuse an output name its filesystem cannot hold, in words (:class:`RasterIOError`,
-    ``ENAMETOOLONG``), before any work: the system's own error names no file it fits; and a path that
+    """Refuse an output name its filesystem cannot hold, in words (:class:`~ldcsr_core.errors.OutputNameError`, as
+    every refusal here: the CLI's exit 2, for every command; ``ENAMETOOLONG``), before any work: the system's own error names no file it fits; and a path that
     is not valid UTF-8 (``EINVAL``), which GDAL, the raster writer, cannot be given (its
     ``UnicodeEncodeError`` came once the model had loaded), as ``open_raster`` refuses such an input.
     On a FAT, exFAT or NTFS disk (:func:`windows_names`) a name is counted in UTF-16 units, 255 at most, as those
@@ -81,8 +81,9 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
     try:
         os.fspath(p).encode("utf-8")
     except UnicodeEncodeError:  # bytes of another encoding, kept by Python as surrogates
-        raise RasterIOError(errno.EINVAL, f"{what} path is not valid UTF-8: {os.fspath(p)!r} (GDAL writes "
-                            "rasters by UTF-8 names only): choose another name or folder") from None
+        remedy = "choose another name or folder"
+        raise OutputNameError(errno.EINVAL, f"{what} path is not valid UTF-8: {os.fspath(p)!r} (GDAL writes "
+                              f"rasters by UTF-8 names only): {remedy}", kind="encoding", remedy=remedy) from None
     units, nbytes, most = len(p.name.encode("utf-16-le")) // 2, len(os.fsencode(p.name)), name_max(p.parent)
     device, trailing = windows_device(p.name), p.name[-1:] in (".", " ") and p.name not in (".", "..")
     if units <= UTF16_NAME_MAX and nbytes <= most and not _refused_characters(p.name) and not (device or trailing):
@@ -92,11 +93,13 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
         raise _reserved(p, what, device, disk)
     kind = _names_kind(disk)
     if kind == "sure" and _refused_characters(p.name):
-        raise RasterIOError(errno.EINVAL, f"cannot write to {p.parent}: {_refused_words(p.name)}")
+        raise OutputNameError(errno.EINVAL, f"cannot write to {p.parent}: {_refused_words(p.name)}",
+                              kind="characters", remedy=_REFUSED_REMEDY)
     n, most, unit = (units, UTF16_NAME_MAX, "characters (UTF-16 units)") if kind else (nbytes, most, "bytes")
     if n > most:
-        raise RasterIOError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} {unit}; the file system "
-                            f"takes at most {most}): choose a shorter name")
+        raise OutputNameError(errno.ENAMETOOLONG, f"{what} name too long: {p} ({n} {unit}; the file system "
+                              f"takes at most {most}): choose a shorter name",
+                              kind="long", remedy="choose a shorter name")
 
 
 # Windows's device names (Microsoft's "Naming Files, Paths, and Namespaces"): a name that is one of these, in any
@@ -123,23 +126,31 @@ def windows_device(name: str) -> str | None:
     return stem if stem in WINDOWS_DEVICES else None
 
 
-def _reserved(p: Path, what: str, device: str | None, disk: str | None) -> RasterIOError:
+def _reserved(p: Path, what: str, device: str | None, disk: str | None) -> OutputNameError:
     """:func:`check_name_length`'s refusal of a name Windows takes for a ``device`` or would store otherwise (its
     trailing dots and spaces dropped), on Windows or a ``disk`` of :data:`_READ_ON_WINDOWS`."""
     from .errors import ReservedNameError
 
     where = "Windows" if disk is None else f"this disk ({disk}), which Windows reads,"
     if device is None:
-        kept = p.name.rstrip(". ")
+        kept, remedy = p.name.rstrip(". "), "choose a name without them"
         return ReservedNameError(errno.EINVAL, f"{what} name {p.name!r} ends in a dot or a space, which Windows does "
-                                 f"not keep in a name: on {where} it would be {kept!r} or refused; choose a name "
-                                 "without them")
-    head, dot, rest = p.name.partition(".")
-    other = f"{head.rstrip(' ')}_1{dot}{rest}".rstrip(". ")
+                                 f"not keep in a name: on {where} it would be {kept!r} or refused; {remedy}",
+                                 kind="trailing", remedy=remedy, suggested=kept or None)
+    other = device_free(p.name)
     words = _DEVICE_WORDS.get(device, _DEVICE_WORDS.get(device[:3], "a device"))
+    remedy = f"choose another name, such as {other}"
     return ReservedNameError(errno.EINVAL, (
         f"{what} name {p.name} names a Windows device ({device}, {words}) whatever follows its first dot: on {where} "
-        f"it would be written to the device, or be a file Windows cannot open; choose another name, such as {other}"))
+        f"it would be written to the device, or be a file Windows cannot open; {remedy}"), kind="device",
+        remedy=remedy, suggested=other)
+
+
+def device_free(name: str) -> str:
+    """``name`` with ``_1`` after its part before the first dot (``CON.x.tif`` -> ``CON_1.x.tif``), which names no
+    device: the name a refusal of :func:`windows_device`'s names suggests."""
+    head, dot, rest = name.partition(".")
+    return f"{head.rstrip(' ')}_1{dot}{rest}".rstrip(". ")
 
 
 # Characters FAT, exFAT and NTFS disks (Windows' rules) and SMB shares refuse in a name, as do control characters: such a
@@ -186,10 +197,13 @@ def _refused_characters(name: str) -> list[str]:
     return sorted({c for c in name if c in WINDOWS_REFUSED or ord(c) < 32})
 
 
+_REFUSED_REMEDY = "choose another name"
+
+
 def _refused_words(name: str) -> str:
     return (f"its file system refuses the name {name} (for its {' '.join(map(repr, _refused_characters(name)))}: FAT, "
             f"exFAT and NTFS disks and SMB shares take no {' '.join(WINDOWS_REFUSED)} nor control characters in names); "
-            "choose another name")
+            f"{_REFUSED_REMEDY}")
 
 
 def refused_name(path: str | os.PathLike, err: OSError) -> str | None:

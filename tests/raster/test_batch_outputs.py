@@ -78,7 +78,8 @@ def test_a_long_part_name_is_still_found_stale(tmp_path):
 def test_an_output_name_too_long_fails_alone_in_its_batch(rasters, tiny_model_file, folders):
     """Before: the whole batch stopped before any work with '[Errno 36] File name too long: ...'
     (a 250-character input's NAME_sr.tif is 257 bytes). Now that input fails with a line in words
-    and the others are written; -o too long is the same line (exit 5), and what ldcsr info -o says."""
+    and the others are written; -o too long is the same line (exit 2, as every output name refused before any work),
+    and what ldcsr info -o says."""
     inp, out = folders
     shutil.copy(rasters["gray"], inp / "ok.tif")
     shutil.copy(rasters["gray"], inp / ("y" * 250 + ".tif"))
@@ -88,7 +89,7 @@ def test_an_output_name_too_long_fails_alone_in_its_batch(rasters, tiny_model_fi
     assert "2 inputs: 1 written, 0 skipped, 1 failed" in r.output, r.output
     assert sorted(p.name for p in out.iterdir()) == ["ok_sr.tif"]
     r = run("upscale", inp / "ok.tif", "-o", out / ("z" * 252 + ".tif"), *FAST, "--model", tiny_model_file)
-    assert r.exit_code == 5 and "output name too long" in r.output and "Errno" not in r.output, r.output
+    assert r.exit_code == 2 and "output name too long" in r.output and "Errno" not in r.output, r.output
     r = run("info", inp / "ok.tif", "-s", 2, "-o", out / ("z" * 252 + ".tif"))  # before: exit 5, errno's line
     assert r.exit_code == 0 and "destination: output name too long" in r.output, r.output
 

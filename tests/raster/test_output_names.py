@@ -212,7 +212,7 @@ def test_an_output_path_not_in_utf8_is_refused_before_any_work(rasters, tiny_mod
     _no_model(monkeypatch)
     for args in ((inp / "a.tif", "-o", os.path.join(folder, "a.tif")), (inp, "-o", folder)):
         r = run("upscale", *args, *FAST, "--model", tiny_model_file)
-        assert r.exit_code == 5, r.output
+        assert r.exit_code == 2, r.output
         assert "path is not valid UTF-8: '" in r.output and "caf\\udce9" in r.output, r.output
         assert "choose another name or folder" in r.output and "codec" not in r.output
     assert os.listdir(folder) == []
@@ -346,7 +346,7 @@ def test_a_long_name_the_exfat_volume_holds_is_written(exfat, rasters):
     assert r.exit_code == 0, r.output
     assert [p.name for p in exfat.iterdir()] == [long]
     r = run("upscale", rasters["gray"], "-o", exfat / ("a" * 252 + ".tif"), *FAST)
-    assert r.exit_code == 5 and "(256 characters (UTF-16 units); the file system takes at most 255)" in r.output, r.output
+    assert r.exit_code == 2 and "(256 characters (UTF-16 units); the file system takes at most 255)" in r.output, r.output
     assert [p.name for p in exfat.iterdir()] == [long]
 
 
@@ -373,7 +373,7 @@ def test_a_name_a_fat_or_exfat_disk_refuses_is_refused_before_any_work(tmp_path,
     assert file_names.windows_names(out) == "sure"
     file_names.check_name_length(out / ("é" * 126 + "_x.tif"))  # (the test's disk would refuse it: not written)
     r = run("upscale", rasters["gray"], "-o", out / "S2_10:30.tif", *FAST)
-    assert r.exit_code == 5, r.output
+    assert r.exit_code == 2, r.output
     assert (f"cannot write to {out}: its file system refuses the name S2_10:30.tif (for its ':': FAT, exFAT and "
             "NTFS disks and SMB shares take no") in r.output, r.output
     assert list(out.iterdir()) == []

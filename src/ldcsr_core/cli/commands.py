@@ -40,7 +40,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 EXIT_CODES: tuple[tuple[str, int], ...] = (
     ("InputError", 3),         # an input the engine cannot work with (raster, scale, bands)
     ("OutputExistsError", 4),  # the output exists and --overwrite was not given
-    ("ReservedNameError", 2),  # an output named as a Windows device (CON.tif) on Windows or a disk it reads
+    ("OutputNameError", 2),    # an output name refused before any work: too long, refused characters, not UTF-8,
+                               # a Windows device's (CON.tif) on Windows or a disk it reads
     ("RasterIOError", 5),      # a file that cannot be read or written (also any other OSError)
     ("SettingError", 2),       # LDCSR_THREADS / LDCSR_DTYPE set to a value they cannot take
     ("CheckpointError", 6),    # a model file that is not a usable LDCSR checkpoint

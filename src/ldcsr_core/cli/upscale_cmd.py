@@ -84,6 +84,25 @@ def _output_name(src: Path) -> str:
     return f"{src.stem}_sr.tif"
 
 
+def _made_name_refusal(e, src: Path, dst: Path, batch: bool) -> Exception:
+    """``e`` (an :class:`~ldcsr_core.errors.OutputNameError` of ``dst``, NAME_sr.tif made from the input ``src`` in
+    an output folder, or its spread file) with advice the user can follow: the name is not one they gave, so rename
+    the input, or give the output a name of their own with ``-o`` (before: "choose another name, such as ...")."""
+    from ..file_names import device_free
+
+    made = f"the name is made from the input {src}: rename it"
+    if e.kind == "encoding":  # (the input's own name: GDAL cannot open it either)
+        remedy = f"{made} (GDAL opens files by UTF-8 names only)"
+    else:
+        rename = {"long": " to a shorter name", "characters": " without those characters",
+                  "device": f" to {device_free(src.name)}"}.get(e.kind, "")
+        say = f" (-o {dst.with_name(e.suggested)})" if e.kind == "device" and e.suggested else ""
+        name = "a shorter name" if e.kind == "long" else "a name of your own"
+        alone = f"upscale it alone with -o and {name}" if batch else f"give -o {name} instead of a folder"
+        remedy = f"{made}{rename}, or {alone}{say}"
+    return type(e)(e.errno, e.worded(remedy), kind=e.kind, remedy=remedy)
+
+
 def _check_not_an_input_folder(folders, output: Path) -> None:
     """Refuse an output folder that is also an input folder (given as one, or by a glob such as
     ``in/*`` that names ``in/out``): its outputs would become inputs of the next (resumed) run."""
@@ -202,7 +221,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     Outputs in a folder are named NAME_sr.tif. A batch is resumable: outputs that exist and are
     complete results of the same request are skipped. Inputs are never modified.
     """
-    from ..errors import InputError, OutputExistsError, RasterIOError, one_line
+    from ..errors import InputError, OutputExistsError, OutputNameError, RasterIOError, one_line
     from ..files import check_name_length, check_not_folder, file_id
     from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance, refuse_read
     from ..geo.raster_io import open_raster, raster_info, read_keys
@@ -250,12 +269,16 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     from ..adapted_use import reading_of
 
     jobs, uses, read = [], [], []  # uses: (input, its scales, how it is read) for the adapted model's notes
+    made = batch or output.is_dir()  # the output names are made from the inputs' (NAME_sr.tif)
     for src, dst in pairs:
         try:
-            check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
-            check_not_folder(dst)  # as upscale_raster says it: --overwrite does not replace a folder
-            if samples > 1:  # a name the file system takes, not a folder: upscale_raster's rule
-                check_spread_path(src, dst, spread_out)
+            try:
+                check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
+                check_not_folder(dst)  # as upscale_raster says it: --overwrite does not replace a folder
+                if samples > 1:  # a name the file system takes, not a folder: upscale_raster's rule
+                    check_spread_path(src, dst, spread_out)
+            except OutputNameError as e:
+                raise _made_name_refusal(e, src, dst, batch) if made else e from None
             with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
                 keys = read_keys(ds)  # listed once: (a VRT's sources) for its own outputs, then the run's
