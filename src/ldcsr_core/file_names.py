@@ -105,11 +105,12 @@ def check_name_length(path: str | os.PathLike, what: str = "output") -> None:
 # Windows's device names (Microsoft's "Naming Files, Paths, and Namespaces"): a name that is one of these, in any
 # letter case, with trailing dots and spaces, is the device on every Windows; up to Windows 10 also with any
 # extension: "CON.tif", "nul.tar.gz" and "con .tif" open the device (Windows 11 no longer reserves a name with an
-# extension). A disk is read by any Windows: refused whatever the extension. COM0 and LPT0 (in Microsoft's list,
-# though Windows opens them as files) and the superscript digits ¹ ² ³ (Latin-1's, which Windows reads as digits) are
-# included; CONIN$ and CONOUT$ are the console's.
+# extension). A disk is read by any Windows: refused whatever the extension. The superscript digits ¹ ² ³ (Latin-1's,
+# which Windows reads as digits) are included; CONIN$ and CONOUT$ are the console's. COM0 and LPT0 are not: Windows
+# opens them as files (Python's ntpath.isreserved and Go's filepath take them; Microsoft's page listed them from 2022
+# until MicrosoftDocs/win32#2008 took them out in 2025, finding no sign they are reserved).
 WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
-                             *(f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3")})
+                             *(f"{port}{n}" for port in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3")})
 _DEVICE_WORDS = {"CON": "the console", "CONIN$": "the console", "CONOUT$": "the console", "PRN": "the printer",
                  "AUX": "a serial port", "NUL": "the null device, which keeps nothing", "COM": "a serial port",
                  "LPT": "a printer port"}

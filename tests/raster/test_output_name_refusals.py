@@ -7,6 +7,9 @@ checkpoint was read).
 
 In a folder run the output's name is made from the input's: its refusal says to rename the input, or to upscale it
 alone with ``-o`` (before: "choose another name, such as CON_1.x_sr.tif", which a folder run cannot be given).
+
+COM0 and LPT0 are files on Windows (Python's ``ntpath.isreserved``, Go's ``filepath``, Microsoft's naming page since
+MicrosoftDocs/win32#2008): written, not refused as "written to the device".
 """
 
 from __future__ import annotations
@@ -117,3 +120,17 @@ def test_a_folder_runs_made_name_says_to_rename_the_input(tmp_path, usb, rasters
     r = run("upscale", inp / "CON.x.tif", "-o", usb / "CON.y.tif", *FAST)  # a name given: choose another
     assert r.exit_code == 2 and "choose another name, such as CON_1.y.tif" in r.output and made not in r.output
 
+
+def test_com0_and_lpt0_are_written_as_files(usb, rasters, tiny_model_file, monkeypatch):
+    """Windows opens COM0 and LPT0 as files (it has no such devices): before, refused as 'it would be written to the
+    device'. COM1 and LPT¹ still are devices."""
+    monkeypatch.undo()  # the model is loaded: this one is written
+    _mounted_as(monkeypatch, usb, "vfat")
+    for name in ("COM0.tif", "lpt0.x.tif", "Com0 .tif"):
+        assert file_names.windows_device(name) is None, name
+        file_names.check_name_length(usb / name)
+    assert file_names.windows_device("COM1.tif") == "COM1" and file_names.windows_device("LPT\u00b9.tif") == "LPT\u00b9"
+    monkeypatch.setattr(file_names, "ON_WINDOWS", True)
+    file_names.check_name_length(usb / "LPT0.tif")
+    r = run("upscale", rasters["gray"], "-o", usb / "COM0.tif", *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 0 and (usb / "COM0.tif").is_file(), r.output

@@ -17,7 +17,7 @@ from ldcsr_core.part_files import part_prefix
 from tests.raster.test_output_names import FAST, _mounted_as, _no_model, run
 
 DEVICES = ["CON.tif", "nul.tif", "COM1.tif", "aux.tif", "Prn.tiff", "con .tif", "CON..tif", "LPT\u00b9.tif",
-           "com0.tif", "NUL.x.tif"]
+           "com9.tif", "NUL.x.tif"]
 
 
 @pytest.mark.parametrize("fs", ["vfat", "exfat", "fuseblk", "ntfs3", "cifs"])
