@@ -137,6 +137,7 @@ def status_text(result, where: str) -> str:
     for a layer not read as its own 8-bit values); a flat view, that bicubic restores exactly (an infinite PSNR), has
     no gain to give: it says so instead of "-inf dB" or "+nan dB"."""
     from ldcsr_core.quality import nodata_share
+    from ldcsr_core.words import signed
 
     nodata = getattr(result, "nodata", 0)
     left = f"; {nodata_share(nodata, result.pixels)} nodata, not scored" if nodata else ""
@@ -147,7 +148,7 @@ def status_text(result, where: str) -> str:
     caution = f"; caution: {result.caution}" if getattr(result, "caution", "") else ""
     if math.isfinite(result.gain_db):  # the command line's verdict and figure
         note = f"; {result.mode_note()}" if result.mode_note() else ""
-        return f"LDCSR {result.verdict()} ({result.gain_db:+.2f} dB) {at}{note}{caution}"
+        return f"LDCSR {result.verdict()} ({signed(result.gain_db)} dB) {at}{note}{caution}"
     return f"No gain to measure {at}: {result.no_gain_reason()}{caution}"
 
 

@@ -70,8 +70,10 @@ class Checked:
 
     def own_pixels_note(self) -> str:
         """The self-check's caution when it checks the pixels the model was adapted on."""
+        from .words import signed
+
         strip = "" if self.strip_gain_db is None else (
-            f"; its guard measured {self.strip_gain_db:+.2f} dB over the base model on a strip held back from training")
+            f"; its guard measured {signed(self.strip_gain_db)} dB over the base model on a strip held back from training")
         return (f"this model was adapted to this scene at ×{self.scale:g} (it learnt this very degradation "
                 f"of its pixels), so here the figures overstate what it does on other scenes{strip}")
 

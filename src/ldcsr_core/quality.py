@@ -31,6 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import InputError
+from .words import signed
 from .rules import check_callable, check_count, check_flag, check_mode, check_one_scale, check_seed, check_tile
 from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
     WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored, unscored,
@@ -165,7 +166,7 @@ class SelfCheck:
         undefined (a flat scene that a restoration gives back exactly has an infinite PSNR), why, instead
         of ``+nan dB`` or ``-inf dB``."""
         if math.isfinite(self.gain_db):
-            return f"{self.gain_db:+.2f} dB: {self.verdict()}" + (f"; {self.mode_note()}" if self.mode_note() else "")
+            return f"{signed(self.gain_db)} dB: {self.verdict()}" + (f"; {self.mode_note()}" if self.mode_note() else "")
         return f"no gain to measure: {self.no_gain_reason()}"
 
     def no_gain_reason(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["bound", "counted", "noun"]
+__all__ = ["bound", "counted", "noun", "signed"]
 
 
 def noun(n: int, word: str, plural: str | None = None) -> str:
@@ -15,6 +15,13 @@ def counted(n: int, word: str, plural: str | None = None) -> str:
     """``n`` and ``word`` in agreement: ``1 tile``, ``0 tiles``, ``3 tiles`` (``plural`` where it is
     not ``word + "s"``)."""
     return f"{n} {noun(n, word, plural)}"
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """``value`` with its sign in ``digits`` decimals (``+1.23``, ``-0.37``: a gain in dB), and without one where it
+    shows as zero: ``0.00`` for -0.004 or +0.004, never ``-0.00`` (a loss it is not) nor ``+0.00``."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if text[1:].strip("0.") == "" else text
 
 
 def bound(value: float, *, up: bool, digits: int = 6) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from . import options as opt
-from ..words import counted, noun
+from ..words import counted, noun, signed
 
 __all__ = ["info", "models", "convert"]
 
@@ -426,7 +426,7 @@ def notes_summary(notes: str, width: int = 160) -> str:
             per_scale = last.get(mode) or (last.get("gain_db") if mode == "fast" else None) or {}
             if per_scale:
                 gains.append(f"{mode} " + ", ".join(
-                    f"×{float(s):g} {(g['gain_db'] if isinstance(g, dict) else g):+.2f} dB" for s, g in per_scale.items()))
+                    f"×{float(s):g} {signed(g['gain_db'] if isinstance(g, dict) else g)} dB" for s, g in per_scale.items()))
     except (ValueError, KeyError, TypeError, AttributeError):
         return short
     trained = history.get("val_in_train") if isinstance(history, dict) else None

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..errors import InputError
 from ..rules import MAX_SCALE
-from ..words import counted, noun
+from ..words import counted, noun, signed
 from .data import degrade, load_rgb, split_source
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
@@ -204,7 +204,7 @@ def format_table(result: dict) -> str:
              f"{'scale':>6} {'PSNR':>7} {'bicubic':>8} {'gain':>6} {'SSIM':>7} {'bic SSIM':>8} {'LR-cons':>8} {'bic LR-c':>8}"
              f" {'HF':>6} {'bic HF':>6}"]
     for s, r in result["scales"].items():
-        lines.append(f"{float(s):>6.2f} {r['psnr']:>7.2f} {r['bicubic_psnr']:>8.2f} {r['gain_db']:>+6.2f} "
+        lines.append(f"{float(s):>6.2f} {r['psnr']:>7.2f} {r['bicubic_psnr']:>8.2f} {signed(r['gain_db']):>6} "
                      f"{r['ssim']:>7.4f} {r['bicubic_ssim']:>8.4f} {r['lr_psnr']:>8.2f} {r['bicubic_lr_psnr']:>8.2f}"
                      f" {r['hf_ratio']:>6.3f} {r['bicubic_hf_ratio']:>6.3f}")
     if result.get("caution"):

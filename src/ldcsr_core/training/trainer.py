@@ -31,6 +31,7 @@ from .checkpoint import TrainState, read_checkpoint
 from .data import (MultiScaleCrops, StepBatches, also_trained, check_source, images_identity, load_named_images,
                    source_path, to_tensor)
 from .ema import EMA
+from ..words import signed
 from .errors import TrainingError
 from .evaluate import trained_folders
 from .growth import add_detail_decoder, grow_model
@@ -257,7 +258,7 @@ class Trainer(PhaseMixin, ResumableMixin):
         for mode in ("fast", "diffusion"):
             if mode in entry:
                 log.info("VAL %s step %d %s: %s", phase, entry["step"], mode,
-                         "  ".join(f"x{s}: gain {v['gain_db']:+.3f} dB HF {v['hf_ratio']:.3f} "
+                         "  ".join(f"x{s}: gain {signed(v['gain_db'], 3)} dB HF {v['hf_ratio']:.3f} "
                                    f"(bic {v['bicubic_hf_ratio']:.3f})" for s, v in entry[mode].items()))
 
     # -- phases --------------------------------------------------------------------------------------
