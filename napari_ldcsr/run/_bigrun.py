@@ -92,13 +92,13 @@ def pixels_not_the_file(source: LayerSource) -> str | None:
     """Why layers read whole from ``source.path`` no longer hold the pixels it gave them (None if they do,
     or nothing says what it gave: the reader's ``FILE_PIXELS``, the engine's ``pixel_digest``): one was
     given other pixels or edited since; a Run streamed from the file would be of the file's."""
-    from ldcsr_core.pixel_digest import pixel_digest
+    from ldcsr_core.pixel_digest import same_pixels
 
     from .._viewer import FILE_PIXELS
 
     for layer in source.layers:
         read = (layer.metadata or {}).get(FILE_PIXELS)
-        if read is not None and tuple(tuple(v) if isinstance(v, list) else v for v in read) != pixel_digest(layer.data):
+        if read is not None and not same_pixels(layer.data, read):
             return (f"'{layer.name}' no longer holds the pixels of {Path(source.path).name} (given other pixels or "
                     "edited since it was opened), which a result this big is read from; save it as a GeoTIFF "
                     "(Save layer as GeoTIFF…) and open that, or pick a smaller region or scale")

@@ -93,12 +93,12 @@ def pixels_changed(layers, pixels: list, when: str) -> str | None:
     """Why a result of ``layers``' ``pixels`` (:func:`pixels_of` them when the run began) is no longer
     of their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``, or its
     pixels were edited in place (``layer.data[…] = …``) then."""
-    from ldcsr_core.pixel_digest import pixel_digest
+    from ldcsr_core.pixel_digest import same_pixels
 
     for src, (held, digest) in zip(layers, pixels):
         if src.data is not (held() if isinstance(held, weakref.ref) else held):
             return f"'{src.name}' was given other pixels {when}"
-        if digest is not None and pixel_digest(src.data) != digest:
+        if digest is not None and not same_pixels(src.data, digest):
             return f"'{src.name}' had its pixels edited {when}"
     return None
 

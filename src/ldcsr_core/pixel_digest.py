@@ -1,9 +1,12 @@
 """A fingerprint of an in-memory image's pixels: whether an array still holds the pixels work was
 made of, also after an edit in place (``data[10:20, 10:20] = 0``), which leaves it the same object.
 
-:func:`pixel_digest` reads every byte (CRC-32, a few rows at a time: about 2.5 GB/s here, no copy of
-a contiguous array); it is None for arrays that are not NumPy's (dask, a lazy file's levels), which
-are not edited in place.
+:func:`pixel_digest` reads every byte (CRC-32, about 2.5 GB/s here) in the order they lie in memory:
+no copy of a contiguous array nor of a view that only puts its axes in another order (a GeoTIFF's
+bands read as one RGB layer, ``np.moveaxis``: 0.8 s for 192 MB copied a few rows at a time in C
+order, 0.07 s in its own). :func:`same_pixels` compares an array with a digest in the digest's order,
+so that a copy laid out otherwise is still the same pixels. None for arrays that are not NumPy's
+(dask, a lazy file's levels), which are not edited in place.
 """
 
 from __future__ import annotations
@@ -12,23 +15,44 @@ import zlib
 
 import numpy as np
 
-__all__ = ["pixel_digest", "DIGEST_ROWS_BYTES"]
+__all__ = ["pixel_digest", "same_pixels", "memory_order", "DIGEST_ROWS_BYTES"]
 
-#: bytes hashed a pass: a non-contiguous array (a view) is copied this much at a time, not whole
+#: bytes hashed a pass: a view whose memory is not in one piece is copied this much at a time, not whole
 DIGEST_ROWS_BYTES = 2**20
 
 
-def pixel_digest(data) -> tuple | None:
-    """``(shape, dtype, CRC-32 of the values)`` of NumPy array ``data`` in C order, or None when
-    ``data`` is no NumPy array (nothing to digest without reading a file)."""
+def memory_order(data: np.ndarray) -> tuple:
+    """``data``'s axes from the one that steps farthest in memory to the nearest where that order
+    makes it one contiguous block (a view of contiguous pixels with its axes moved), else C order."""
+    order = tuple(sorted(range(data.ndim), key=lambda i: -abs(data.strides[i])))
+    return order if np.transpose(data, order).flags.c_contiguous else tuple(range(data.ndim))
+
+
+def pixel_digest(data, order=None) -> tuple | None:
+    """``(shape, dtype, order, CRC-32 of the values with their axes in order)`` of NumPy array ``data``
+    (``order``: its :func:`memory_order` when not given), or None when ``data`` is no NumPy array
+    (nothing to digest without reading a file)."""
     if not isinstance(data, np.ndarray):
         return None
+    order = memory_order(data) if order is None else tuple(int(a) for a in order)
+    view = np.transpose(data, order)
     crc = 0
-    if data.ndim and data.size:
-        rows = max(1, DIGEST_ROWS_BYTES // max(1, data[0].nbytes))
-        for y in range(0, data.shape[0], rows):
-            part = data[y:y + rows]
+    if view.ndim and view.size:
+        rows = max(1, DIGEST_ROWS_BYTES // max(1, view[0].nbytes))
+        for y in range(0, view.shape[0], rows):
+            part = view[y:y + rows]
             crc = zlib.crc32(memoryview(part if part.flags.c_contiguous else np.ascontiguousarray(part)).cast("B"), crc)
-    elif data.size:
-        crc = zlib.crc32(data.tobytes())
-    return tuple(data.shape), data.dtype.str, crc
+    elif view.size:
+        crc = zlib.crc32(view.tobytes())
+    return tuple(data.shape), data.dtype.str, order, crc
+
+
+def same_pixels(data, digest) -> bool:
+    """Whether ``data`` holds the pixels ``digest`` (:func:`pixel_digest`, or its lists as metadata may
+    keep them) was taken of: the same shape, type and values, read in the digest's axis order."""
+    if digest is None or not isinstance(data, np.ndarray):
+        return pixel_digest(data) == digest
+    shape, dtype, order, _ = digest
+    if tuple(data.shape) != tuple(shape) or data.dtype.str != dtype or len(order) != data.ndim:
+        return False
+    return pixel_digest(data, order)[3] == digest[3]
