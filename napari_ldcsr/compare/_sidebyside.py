@@ -41,7 +41,7 @@ def enter_grid(viewer, source, bicubic, result) -> GridState:
     )
     trio = state.trio
     for lyr in layers:
-        lyr.visible = lyr in trio
+        _show(lyr, lyr in trio)
     result.opacity = 1.0
     g.shape = (1, 3)
     g.enabled = True
@@ -67,7 +67,7 @@ def leave_grid(viewer, state: GridState) -> None:
         viewer.layers.move(viewer.layers.index(lyr), target)
     for lyr, vis in state.visible.items():
         if lyr in viewer.layers:
-            lyr.visible = vis
+            _show(lyr, vis)
     if state.result in viewer.layers:
         state.result.opacity = state.opacity
 
@@ -89,5 +89,12 @@ def blink(source, result, together=()) -> None:
     (one band's result alone hidden leaves a composite of the other results without that band)."""
     on = not result.visible
     for layer in (result, *together):
+        _show(layer, on)
+    _show(source, True)
+
+
+def _show(layer, on: bool) -> None:
+    """Show or hide ``layer``; one already so is left alone: napari slices a layer shown anew again,
+    and what follows its pixels' redraws (the lens, the panels, the grid's watch) digests them."""
+    if layer.visible != on:
         layer.visible = on
-    source.visible = True

@@ -50,6 +50,19 @@ class LensEvents:
                            + [(n, self._on_placement) for n in PLACEMENT]) if layer is not None else ():
             getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)
 
+    def _follow_bands(self, layers: list) -> None:
+        """Follow the pixels of ``layers`` (the other band layers of a multi-band file that a Run, so the
+        lens, reads with the source) instead of those followed until now: given or redrawn (an edit)."""
+        for layer, on in [(lyr, False) for lyr in self._bands] + [(lyr, True) for lyr in layers]:
+            for name, slot in (("data", self._on_band_data), ("set_data", self._on_redrawn)):
+                getattr(layer.events, name).connect(slot) if on else getattr(layer.events, name).disconnect(slot)
+        self._bands = list(layers)
+
+    def _on_band_data(self, event) -> None:
+        """Another band layer the lens reads was given other pixels: read them (before: the old array)."""
+        if self._pixels is not None and not any(event.source.data is src for src in self._pixels.feed.sources):
+            self._on_data()
+
     def _on_inserted(self, event) -> None:
         """A band layer of the source's file opened: a Run may now feed the file's bands together."""
         if band_group_change(self.viewer, self._layer, self._pixels, event.value):

@@ -38,12 +38,12 @@ from ._plan import (
 
 __all__ = ["LiveLens", "unsupported_reason"]
 
-def _digests(pixels: LayerPixels) -> tuple:
+def _digests(pixels: LayerPixels, which=None) -> tuple:
     """The engine's :func:`~ldcsr_core.pixel_digest.pixel_digest` of each array ``pixels`` reads (None for
-    a lazy file's: not edited in place)."""
+    a lazy file's: not edited in place; ``which``: those indices only, the others None)."""
     from ldcsr_core.pixel_digest import pixel_digest
 
-    return tuple(pixel_digest(src) for src in pixels.feed.sources)
+    return tuple(pixel_digest(src) if which is None or i in which else None for i, src in enumerate(pixels.feed.sources))
 
 
 class LiveLens(LensSettings, LensEvents, QObject):
@@ -98,6 +98,8 @@ class LiveLens(LensSettings, LensEvents, QObject):
         self._layer = None
         self._pixels: LayerPixels | None = None
         self._digests: tuple = ()  # the engine's pixel_digest of what ``_pixels`` reads, when it was made
+        self._redrawn = False  # a layer it reads was redrawn while the lens was off: checked when turned on
+        self._bands: list = []  # the other band layers ``_pixels`` reads (``_follow_bands``)
         self._grids: dict = {}
         self._enabled, self._gen, self._worker, self._said = False, 0, None, None  # _said: _on_error's last
         self._view: LensView | None = None
@@ -163,6 +165,8 @@ class LiveLens(LensSettings, LensEvents, QObject):
         if on and self._layer is None:
             _notify("warning", "Live lens: choose an image layer first.")
             return False
+        if on and self._redrawn:  # redrawn while off: an edit in place is known before the view is planned
+            self._check_pixels()
         self._enabled, self._said = bool(on), None  # turned on again: an error is said again
         if on:
             self._connect()
@@ -222,6 +226,7 @@ class LiveLens(LensSettings, LensEvents, QObject):
         self._cancel()
         self._drop_live()
         self._follow(self._layer, False)
+        self._follow_bands([])
         self._layer = self._pixels = None
 
     def _on_placement(self, *_: Any) -> None:
@@ -240,11 +245,22 @@ class LiveLens(LensSettings, LensEvents, QObject):
         self._version += 1
         self._restart()
 
-    def _on_redrawn(self, *_: Any) -> None:
-        """The source was redrawn (napari slices it anew): pixels edited in place, then ``refresh()``, are
-        the same array, which the cache keys and the stretch know the pixels by; a digest of them tells."""
-        if self._pixels is not None and self._digests != _digests(self._pixels):
-            self._on_data()
+    def _on_redrawn(self, event=None) -> None:
+        """The source, or a band layer read with it, was redrawn: an edit in place keeps the array, which the
+        cache keys and the stretch know the pixels by; a digest tells (off: when turned on)."""
+        if self._pixels is not None and not self._enabled:
+            self._redrawn = True
+        elif self._pixels is not None:
+            self._check_pixels(getattr(getattr(event, "source", None), "data", None))
+
+    def _check_pixels(self, data=None) -> None:
+        """Forget the pixels read when an array of them (``data``, where it is one; else all) was edited."""
+        self._redrawn = False
+        if self._pixels is not None:
+            which = {i for i, src in enumerate(self._pixels.feed.sources) if src is data} or None
+            now = _digests(self._pixels, which)
+            if any(now[i] != self._digests[i] for i in which or range(len(now))):
+                self._on_data()
 
     def _on_display(self, *_: Any) -> None:
         """The source's contrast limits, gamma or colormap changed: show the live view the same way."""
@@ -275,6 +291,8 @@ class LiveLens(LensSettings, LensEvents, QObject):
         if self._pixels is None:
             self._pixels = layer_pixels(layer, self.nodata, self.stretch, self.bands, self.viewer)
             self._digests = _digests(self._pixels)
+            self._follow_bands([lyr for lyr in self.viewer.layers if lyr is not layer and any(
+                lyr.data is src for src in self._pixels.feed.sources)])
         return self._pixels
 
     def visible_data_box(self, layer) -> tuple[np.ndarray, float]:
