@@ -63,3 +63,74 @@ def test_a_terminal_of_no_size_gets_a_bar(tmp_path, tiny_model_file):
         os.close(master)
     text = said.decode()
     assert "s.tif: 100%|" in text and "1 input: 1 written" in text, text
+
+
+def test_a_bar_to_a_log_is_not_redrawn_by_tqdms_monitor_between_its_30_s(monkeypatch):
+    """tqdm's monitor thread redraws a bar not drawn for its maxinterval (10 s): before, a bar to a log at a
+    tile a second was redrawn at 30 s, 40 s, 60 s, 70 s, ... (docs: every 30 s); now at 30, 60, 90 s (the monitor
+    redraws only after a tile slower than 60 s). A
+    clock of tqdm's own test hooks, the monitor looking every 10 ms instead of 10 s."""
+    import io
+    import sys
+    import time
+    from types import SimpleNamespace
+
+    from tqdm import _monitor, std
+    from tqdm.auto import tqdm  # the class Bar draws with (its monitor is its own once one of it ran)
+
+    from ldcsr_core.cli.batch_report import Bar
+
+    now = [1000.0]
+    clock = lambda: now[0]  # noqa: E731
+    if tqdm.monitor is not None:
+        tqdm.monitor.exit()
+    monkeypatch.setattr(tqdm, "monitor", None)
+    monkeypatch.setattr(tqdm, "monitor_interval", 0.01)
+    monkeypatch.setattr(std, "time", clock)
+    monkeypatch.setitem(_monitor.TMonitor._test, "time", clock)
+    drawn = []
+
+    class Log(io.StringIO):
+        def write(self, s):
+            if s.strip("\r\n "):
+                drawn.append(now[0])
+            return super().write(s)
+
+    monkeypatch.setattr(sys, "stderr", Log())
+    bar = Bar("s.tif", quiet=False)
+    try:
+        for done in range(1, 96):  # a tile a second
+            now[0] += 1
+            bar(SimpleNamespace(total=100, done=done))
+            time.sleep(0.02)  # the monitor looks
+    finally:
+        bar.close()
+        if tqdm.monitor is not None:
+            tqdm.monitor.exit()
+    gaps = [b - a for a, b in zip(drawn, drawn[1:-1])]  # the last: the bar's close
+    assert gaps and min(gaps) >= 30, (drawn, sys.stderr.getvalue()[:3000])
+
+
+def test_a_setting_given_to_tqdm_in_the_environment_is_kept(monkeypatch):
+    """TQDM_MININTERVAL, TQDM_MAXINTERVAL (tqdm's own way to set its bars, read as tqdm is imported): before,
+    the 30 s for a log replaced them; now a bar to a log is drawn as tqdm's own would be."""
+    import io
+    import sys
+    from types import SimpleNamespace
+
+    from tqdm.auto import tqdm
+
+    from ldcsr_core.cli.batch_report import LOG_INTERVAL, Bar
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.setenv("TQDM_MININTERVAL", "0")
+    monkeypatch.setenv("TQDM_MAXINTERVAL", "1")
+    bar = Bar("s.tif", quiet=False)
+    bar(SimpleNamespace(total=4, done=1))
+    own = tqdm(total=4, file=io.StringIO())  # with what tqdm read from the environment
+    try:
+        assert (bar.bar.mininterval, bar.bar.maxinterval) == (own.mininterval, own.maxinterval) != (
+            LOG_INTERVAL, 2 * LOG_INTERVAL)
+    finally:
+        bar.close()
+        own.close()

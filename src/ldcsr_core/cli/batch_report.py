@@ -12,7 +12,7 @@ import click
 
 from ..words import counted
 
-__all__ = ["Bar", "summary", "stopped_advice"]
+__all__ = ["Bar", "summary", "stopped_advice", "shell_word", "KEEP_OR_OVERWRITE"]
 
 # Where stderr is no terminal (a log file, a pipe: `2> run.log`, `| tee`), every redraw of a bar is kept:
 # there it is redrawn at most this often, a sign of life in the log, not ten lines a second.
@@ -22,15 +22,21 @@ LOG_INTERVAL = 30.0
 def _bar_layout(stream) -> dict:
     """tqdm's settings for a bar on ``stream``: a terminal's width, followed as it changes; 80 x 24 on a
     terminal that says it is 0 x 0 (a pseudo-terminal whose size nobody set, as ``script`` makes under
-    a pipe, where tqdm drew no bar at all); else redrawn every :data:`LOG_INTERVAL` s."""
+    a pipe, where tqdm drew no bar at all); else redrawn every :data:`LOG_INTERVAL` s (tqdm's monitor
+    thread, which redraws a bar not drawn for ``maxinterval``, 10 s by default, only after a tile slower
+    than twice that). A setting the user gave tqdm in its environment (``TQDM_MININTERVAL``,
+    ``TQDM_NCOLS``, ...) is theirs: kept."""
+    log = {"mininterval": LOG_INTERVAL, "maxinterval": 2 * LOG_INTERVAL}
     try:
         if not stream.isatty():
-            return {"mininterval": LOG_INTERVAL}
-        size = os.get_terminal_size(stream.fileno())
+            layout = log
+        else:
+            size = os.get_terminal_size(stream.fileno())
+            layout = ({"dynamic_ncols": True} if size.columns and size.lines
+                      else {"ncols": size.columns or 80, "nrows": size.lines or 24})
     except (AttributeError, OSError, ValueError):  # a stream without a file (a test's)
-        return {"mininterval": LOG_INTERVAL}
-    return {"dynamic_ncols": True} if size.columns and size.lines else {"ncols": size.columns or 80,
-                                                                        "nrows": size.lines or 24}
+        layout = log
+    return {k: v for k, v in layout.items() if f"TQDM_{k.upper()}" not in os.environ}
 
 
 class Bar:
@@ -94,10 +100,24 @@ def stopped_advice(why: str, results, jobs, overwrite: bool) -> str:
     ``jobs`` (``(src, dst, ...)``) done: the same command again skips the complete outputs, but with
     ``--overwrite`` it would replace them again, so then the inputs not done are named."""
     head = f"{why} after {len(results)} of {counted(len(jobs), 'input')}"
-    if not overwrite:
-        return f"{head}; run the same command again to resume (complete outputs are skipped)"
     done = {r[1] for r in results}
     left = [src for src, dst, *_ in jobs if dst not in done]
+    if not left:  # stopped after the last one (as its output was renamed, as the Dask cluster closed)
+        return f"{head}: every input was done"
+    if not overwrite:
+        return f"{head}; run the same command again to resume (complete outputs are skipped)"
     return (f"{head}; to go on, run the command again, with --overwrite, on the {counted(len(left), 'input')} "
-            f"not done: {' '.join(shlex.quote(str(p)) for p in left)} (the same command again would replace "
-            "the outputs written above again)")
+            f"not done: {' '.join(map(shell_word, left))} (the same command again would replace the outputs "
+            "written above again)")
+
+
+def shell_word(path) -> str:
+    """``path`` as a shell reads it back as one argument of ``ldcsr``: quoted, and one that starts with
+    ``-`` (``./-b.tif``, from a run on ``.``) as a file, not an option."""
+    text = str(path)
+    return shlex.quote(os.path.join(os.curdir, text) if text.startswith("-") else text)
+
+
+# In a batch, for an output the run may not replace: --overwrite would make every output again.
+KEEP_OR_OVERWRITE = ("move it away and run again to keep the batch's complete outputs, which are skipped, "
+                     "or use --overwrite, which makes every output of the batch again")
