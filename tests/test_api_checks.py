@@ -130,7 +130,8 @@ def test_output_exists_names_the_api_parameter_to_a_python_caller(tiny, tmp_path
     there = tmp_path / "there.tif"
     there.write_bytes(b"kept")
     src = _png(tmp_path)
-    with pytest.raises(OutputExistsError, match=r"\(use output=OutputOptions\(overwrite=True\) to replace it\)"):
+    with pytest.raises(OutputExistsError, match=r"\(not a raster; use output=OutputOptions\(overwrite=True\) to replace "
+                       r"it\)"):  # what is there, and how to replace it
         upscale_raster(src, there, model=tiny, scale=2, options=_FAST)
     with pytest.raises(OutputExistsError, match=r"\(use overwrite=True to replace it\)") as err:
         write_raster(there, read_raster(src))

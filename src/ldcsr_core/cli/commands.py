@@ -167,16 +167,18 @@ def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
 
     # the engine tells a Python caller its parameter (overwrite=True); the command line, its flag
     msg = e.worded("--overwrite") if isinstance(e, OutputExistsError) else one_line(e)
-    if verbose:
+    oom = is_out_of_memory(e)
+    unexpected = not oom and not isinstance(e, (LdcsrError, OSError, ValueError)) \
+        and type(e).__module__.split(".")[0] not in ("rasterio",)
+    if verbose > 1 or (verbose and unexpected):  # -v: an unexpected error's traceback; -vv: any error's
         import traceback
 
         traceback.print_exception(type(e), e, e.__traceback__, file=sys.stderr)
-    if is_out_of_memory(e):  # after the engine's own smaller-window retries
+    if oom:  # after the engine's own smaller-window retries
         why = "" if isinstance(e, MemoryError) and msg == "MemoryError" else f" ({msg})"
         msg = (f"out of memory{why}: free memory or raise the process's limit (ulimit -v), or ask for "
                "less at once (a smaller --tile, a smaller --window or --batch-size)")
-    elif not isinstance(e, (LdcsrError, OSError, ValueError)) and type(e).__module__.split(".")[0] \
-            not in ("rasterio",):
+    elif unexpected:
         msg = f"{type(e).__name__}: {msg} (run 'ldcsr -v ...' for the traceback)"
     return LdcsrClickError(msg, exit_code_for(e))
 

@@ -17,7 +17,7 @@ import click
 
 from ..words import counted
 from . import options as opt
-from .batch_report import Bar, stopped_advice, summary
+from .batch_report import KEEP_OR_OVERWRITE, Bar, stopped_advice, summary
 
 __all__ = ["upscale"]
 
@@ -192,7 +192,21 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
     return kept
 
 
-@click.command()
+class _UpscaleCommand(click.Command):
+    """``upscale``, whose unknown ``--resume`` (``train``'s option; power users try it after a stop)
+    says how a run resumes: by running the same command again."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as e:
+            if e.option_name != "--resume":
+                raise
+            raise click.NoSuchOption(e.option_name, f"{e.message} ldcsr upscale resumes without it: run the same "
+                                     "command again (complete outputs are skipped)", ctx=e.ctx) from None
+
+
+@click.command(cls=_UpscaleCommand)
 @click.argument("inputs", nargs=-1, required=True, metavar="IN...", type=opt.InputPathType())
 @click.option("-o", "--output", "output_arg", required=True, metavar="OUT",
               help="Output GeoTIFF (.tif/.tiff; one input) or existing folder (several inputs or a folder).")
@@ -270,6 +284,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     jobs, uses, read = [], [], []  # uses: (input, its scales, how it is read) for the adapted model's notes
     made = batch or output.is_dir()  # the output names are made from the inputs' (NAME_sr.tif)
+    foreign = []  # outputs there that this tool did not write: never replaced unasked
     for src, dst in pairs:
         try:
             try:
@@ -288,19 +303,23 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                 except InputError as e:
                     raise click.BadParameter(str(e), param_hint="'-o'") from None
             shape, _ = plan_output(info, **req)
-            uses.append((src, _nominal_scales(info, scale, target_resolution),
-                         reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype,
-                                    info.descriptions)))  # bands checked
+            try:  # bands checked
+                reading = reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype, info.descriptions)
+            except InputError as e:
+                raise _bands_advice(e, band_sel, info.count, batch) from None
+            uses.append((src, _nominal_scales(info, scale, target_resolution), reading))
         except (InputError, RasterIOError) as e:
             if batch:
                 jobs.append((src, dst, None, one_line(e)))
                 continue
             raise
         if os.path.lexists(dst) and not overwrite and not has_provenance(dst):  # a broken link too
-            raise OutputExistsError(f"output exists: {dst} (use --overwrite to replace it)")
+            foreign.append(dst)
         jobs.append((src, dst, shape, None))
         read += [k for k in keys if k[1] != "the input"]  # (of an input done; the inputs themselves: _plan_outputs)
 
+    if foreign:
+        raise OutputExistsError(_foreign_outputs(foreign, batch))
     try:  # nor another input's (in/b.tif in/v.vrt -o out, b_sr.tif): those written (one there is not, w/o --overwrite)
         refuse_read(read, [p for _, dst, _, err in jobs if not err and len(jobs) > 1 for p in (dst, default_spread_path(
             dst) if samples > 1 else None) if p and (overwrite or not os.path.lexists(p))], overwrite)
@@ -337,7 +356,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     except (KeyboardInterrupt, ClusterError) as e:  # the run stops: the inputs left are not tried
         if results:  # what is done stays done: say so, and how to go on (-q: what failed)
             summary(results, quiet, total=len(jobs))
-        if batch and results and not quiet:
+        if batch and results:  # (-q too: how to go on is no progress chatter)
             why = "interrupted" if isinstance(e, KeyboardInterrupt) else "the Dask cluster failed"
             click.echo(stopped_advice(why, results, jobs, overwrite), err=True)
         raise
@@ -404,11 +423,44 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
 
 def _failure_line(e: Exception) -> str:
     """The one line of an input's error, as the CLI would end with it (out of memory in words, an
-    unexpected error with its type; its traceback with -v)."""
+    unexpected error with its type; its traceback with -v); an output it may not replace, with what to
+    do in a batch (:data:`~.batch_report.KEEP_OR_OVERWRITE`)."""
+    from ..errors import OutputExistsError
     from .commands import as_click_error
 
+    if isinstance(e, OutputExistsError) and e.overwrite:
+        return e.worded(advice=KEEP_OR_OVERWRITE)
     ctx = click.get_current_context(silent=True)
     return as_click_error(e, verbose=((ctx.obj or {}).get("verbose", 0) if ctx else 0)).message
+
+
+def _foreign_outputs(paths, batch: bool) -> str:
+    """The refusal of outputs that this tool did not write (:func:`~ldcsr_core.geo.job.not_ours` says
+    what each is), before any work; in a batch, how to keep its complete outputs: --overwrite would
+    make them all again."""
+    from ..geo.job import not_ours
+
+    what = [not_ours(p) or "a raster ldcsr did not write" for p in paths]
+    if not batch:
+        return f"output exists: {paths[0]} ({what[0]}; use --overwrite to replace it)"
+    them = "it" if len(paths) == 1 else "them"
+    head = "output exists" if len(paths) == 1 else f"{len(paths)} outputs exist"
+    said = ", ".join(f"{p} ({w})" for p, w in zip(paths, what))
+    return (f"{head} that this tool did not write: {said}; move {them} away (or remove {them}) and run again to "
+            "keep the batch's complete outputs (they are skipped), or use --overwrite, which replaces "
+            f"{them} and makes every output of the batch again")
+
+
+def _bands_advice(e, band_sel, count: int, batch: bool):
+    """``e``, an input's refusal of its ``--bands`` (a band it lacks, an alpha band), with what to do."""
+    from ..errors import InputError, one_line
+
+    if band_sel is None or count < 1:
+        return e
+    what = (f"--bands applies to every input: run the files of {count} bands in a command of their own, "
+            f"with bands among 1..{count} or without --bands" if batch
+            else f"give --bands among 1..{count}, or leave it out")
+    return InputError(f"{one_line(e)} ({what})")
 
 
 def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:

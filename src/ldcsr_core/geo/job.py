@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "request_of", "plan_output",
            "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "request_fingerprints",
            "is_complete_output",
-           "spread_of", "has_provenance"]
+           "spread_of", "has_provenance", "not_ours"]
 
 
 @dataclass(frozen=True)
@@ -423,3 +423,30 @@ def has_provenance(path: str | Path) -> bool:
             return "LDCSR_NOTICE" in ds.tags()
     except Exception:
         return False
+
+
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic TIFF and BigTIFF, either byte order
+
+
+def not_ours(path: str | Path) -> str:
+    """What the file at the output name ``path`` is, in a few words, when it is no raster this package
+    wrote (:func:`has_provenance`): a link to a missing file, a TIFF that cannot be read (damaged or cut
+    short), not a raster, or a raster another program wrote; "" for one this package wrote."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        return f"a link to {os.readlink(p)}, which is missing"
+    if has_provenance(p):
+        return ""
+    try:
+        import rasterio
+
+        with rasterio.open(p):
+            return "a raster ldcsr did not write"
+    except Exception:
+        pass
+    try:
+        with open(p, "rb") as f:
+            tiff = f.read(4) in _TIFF_MAGIC
+    except OSError:
+        return "a file that cannot be read"
+    return "a TIFF that cannot be read: damaged or cut short" if tiff else "not a raster"

@@ -54,8 +54,8 @@ from .bicubic import BICUBIC_NOTICE, bicubic_window  # noqa: F401 - BICUBIC_NOTI
 from .gdal_cache import bounded_gdal_cache
 from .local_runner import check_runner
 from .job import (
-    OutputOptions, RasterResult, UpscaleOptions, checked_options, has_provenance, is_complete_output, plan_output,
-    provenance_tags, request_fingerprint, request_fingerprints, request_of, software_version,
+    OutputOptions, RasterResult, UpscaleOptions, checked_options, has_provenance, is_complete_output, not_ours,
+    plan_output, provenance_tags, request_fingerprint, request_fingerprints, request_of, software_version,
 )
 from .crs_override import with_crs
 from .nodata_override import with_nodata
@@ -363,8 +363,9 @@ def upscale_raster(
                 why = " from another request (source, model or options differ)"
             else:
                 why = ""
-            raise OutputExistsError(f"output exists{why}: {dst_path} (use {REPLACE} to replace it)",
-                                    overwrite=REPLACE)
+            what = "" if why else not_ours(dst_path)  # a damaged TIFF, not a raster, another program's
+            raise OutputExistsError(f"output exists{why}: {dst_path} ({f'{what}; ' if what else ''}use {REPLACE} "
+                                    "to replace it)", overwrite=REPLACE)
         spread_output = output
         if spread_path is not None and spread_path.exists() and not output.overwrite:
             # this request's spread file of this output; another output's (a run of the same request

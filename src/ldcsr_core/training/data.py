@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError, RasterIOError, one_line
+from ..rules import RASTER_SUFFIXES
 from ..words import counted
 from .image_read import load_rgb
 
@@ -33,11 +34,13 @@ ARCHIVE_SUFFIX = ".npz"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
-def list_images(folder: str | Path, *, archives: bool = True) -> list[Path]:
+def list_images(folder: str | Path, *, archives: bool = True, skipped: list | None = None) -> list[Path]:
     """All images below ``folder`` (recursive, sorted; links to folders not entered; a link whose
     image is gone kept, reading it says so). A (sub)folder this user may not read is a RasterIOError
     naming it, never skipped. A file there is no folder (exit 5); ``archives``: the caller also takes
-    a packed archive (train's DATA and --val; evaluate does not), which the refusal then names."""
+    a packed archive (train's DATA and --val; evaluate does not), which the refusal then names.
+    ``skipped``: gets the files named as rasters that are not read (a ``.vrt``, a ``.jp2``), for the
+    caller to say so."""
     from ..files import check_readable
 
     folder = Path(folder)
@@ -57,9 +60,24 @@ def list_images(folder: str | Path, *, archives: bool = True) -> list[Path]:
         check_readable(root)  # listed but not entered (no x): its files cannot be opened
         files += [p for p in map(Path(root).joinpath, names) if p.suffix.lower() in IMAGE_SUFFIXES
                   and (p.is_file() or (p.is_symlink() and not p.exists()))]
+        if skipped is not None:
+            skipped += [p for p in map(Path(root).joinpath, names) if p.suffix.lower() in RASTER_SUFFIXES
+                        and p.suffix.lower() not in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]
     if not files:
-        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
+        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}"
+                                + (f"; {not_read(skipped)}" if skipped else ""))
+    if skipped:
+        skipped.sort()
     return sorted(files)
+
+
+def not_read(paths) -> str:
+    """Words for raster files :func:`list_images` does not read (``skipped``), and what to do."""
+    first = Path(paths[0])
+    names = ", ".join(str(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return (f"not read: {names} (only {', '.join(sorted(IMAGE_SUFFIXES))} images are; convert "
+            f"{'it' if len(paths) == 1 else 'them'} to GeoTIFF to include {'it' if len(paths) == 1 else 'them'}, "
+            f"e.g. gdal_translate {first.name} {first.stem}.tif)")
 
 
 def split_source(source) -> tuple[str, str]:

@@ -12,6 +12,7 @@ self-check (:mod:`ldcsr_core.quality`) shares, so that its figures are this prot
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
@@ -53,6 +54,17 @@ def reduced_resolution(hr: np.ndarray, scale: float, model, *, mode="fast", seed
     return lr, sr, _bicubic(lr, (H, W)), lr_hw
 
 
+def _load(path):
+    """An image of the set (:func:`load_rgb`); one that cannot be read says how to score the others."""
+    try:
+        return load_rgb(path)
+    except OSError as e:
+        from ..errors import RasterIOError, one_line
+
+        raise RasterIOError(e.errno or errno.EIO, f"{one_line(e)} (move it out of the folder, or remove it, to "
+                            "score the other images)") from None
+
+
 def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None, tell=None) -> dict:
     """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic.
     Every image is checked against every scale before any work (:func:`check_sizes`). The figures
@@ -64,7 +76,7 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
     from ..adapted_use import adapted_check, outside_use
     from ..precision import model_dtype
 
-    images = [(str(f), load_rgb(f)) for f in files]  # the path as given: names repeat across subfolders
+    images = [(str(f), _load(f)) for f in files]  # the path as given: names repeat across subfolders
     scales = list(dict.fromkeys(float(s) for s in scales))  # a repeated scale is one row
     check_sizes(images, scales)
     note = outside_use(adapted_check(model), scales, mode)  # upscale's note: beyond what its guard checked
