@@ -1,6 +1,7 @@
 """The ``ldcsr`` command group: errors, exit statuses, logging and threads for every command.
 
-The commands live in rooms of their own: ``upscale`` in :mod:`.upscale_cmd`; ``info``, ``models``
+The commands live in rooms of their own: ``upscale`` in :mod:`.upscale_cmd` (its checks of inputs and outputs
+in :mod:`.upscale_plan`, its summary in :mod:`.batch_report`); ``info``, ``models``
 and ``convert`` in :mod:`.describe_cmds`; options shared by several in :mod:`.options`.
 
 Each command goes parse → validate → engine → write, and imports torch, rasterio and dask lazily
