@@ -25,7 +25,7 @@ from .run import _outcome
 from .run._adapt_controls import AdaptControls
 from .run._check_controls import CheckControls
 from .run._job import JobSpec, LayerSource, ModelCache, plain_message
-from .run._prepare import prepare_run, running_text
+from .run._prepare import prepare_run, running_text, trained_range_notes
 from .run._region import REGIONS
 from .run._results import ProgressiveResult, RunLayers
 from .run._runner import AdaptRunner, CheckRunner, JobRunner, start_device_probe
@@ -309,14 +309,13 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
             notify("error", planned)
             return False
         spec, source = planned
-        from ldcsr_core.adapted_use import scale_note
-
         from .run._adapt import run_note
-        below = scale_note(None, spec.scale, "Check quality here measures it on this layer",  # below ×1.25
-                           source=spec.model_source)
-        for note in filter(None, (run_note(spec, source), lost_georeferencing(layer),  # an adapted model used
-                                  below and below[0].upper() + below[1:] + ".")):
-            notify("warning", note)  # beyond its guard's check; a GeoTIFF read without its georeferencing
+
+        # an adapted model used beyond its guard's check; a GeoTIFF read without its georeferencing; a scale below
+        # ×1.25, a shipped model on pixels unlike its training imagery's
+        for note in filter(None, (run_note(spec, source), lost_georeferencing(layer),
+                                  *trained_range_notes(spec, source, self.models))):
+            notify("warning", note)
         if spec.output_path is not None and s.bicubic:
             notify("info", "No bicubic baseline for a result streamed to a file.")
         self._start(layer, spec, source)

@@ -20,7 +20,7 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
 from .layer_open import open_with_layer_nodata, with_layer_crs
-from .notes import adapted_note, band_order_note, scale_note, shown_note
+from .notes import adapted_note, band_order_note, ground_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
 from .project_layers import check_not_read_by_layers, in_a_batch, layer_files
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
@@ -240,8 +240,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         model = _load_model(model_path)
         feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "
                           f"(sha256 {str(getattr(model, 'weights_sha256', ''))[:12]})")
-        for note in filter(None, (adapted_note(model, info, request, options), scale_note(model, info, request))):
-            feedback.pushWarning(note)  # once per run, the quality report included; a scale below ×1.25: untested
+        for note in filter(None, (adapted_note(model, info, request, options), scale_note(model, info, request),
+                                  ground_note(model, info))):  # once per run, the quality report included; below
+            feedback.pushWarning(note)  # ×1.25, or a shipped model on pixels unlike its training's: untested
         res = upscale_raster(
             # an output another live run is making is refused at once: its wait (a lock) cannot see Cancel
             src, dst, model=model, options=options, output=OutputOptions(overwrite=True, wait_for_others=False),

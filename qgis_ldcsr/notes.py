@@ -28,7 +28,22 @@ def scale_note(model, info, request: dict) -> str | None:
     from ldcsr_core.geo.georef import scale_for_resolution
 
     scales = request["scale"] if "scale" in request else scale_for_resolution(info, request["target_resolution"])
-    note = engine_note(model, scales, "the Quality report (or ldcsr selfcheck) measures it on this layer")
+    return _sentence(engine_note(model, scales, MEASURE))
+
+
+def ground_note(model, info) -> str | None:
+    """The engine's note for a layer whose pixels are, on the ground, outside those of the shipped models'
+    training imagery (:func:`ldcsr_core.rules.untrained_ground_note`), as a sentence; None for another ``model``."""
+    from ldcsr_core.geo.ground import ground_pixel_of
+    from ldcsr_core.rules import untrained_ground_note
+
+    return _sentence(untrained_ground_note(ground_pixel_of(info), MEASURE, model=model))
+
+
+MEASURE = "the Quality report (or ldcsr selfcheck) measures it on this layer"  # how a QGIS user checks it
+
+
+def _sentence(note: str | None) -> str | None:
     return note and note[0].upper() + note[1:] + "."
 
 

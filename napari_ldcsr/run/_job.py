@@ -211,6 +211,17 @@ class ModelCache:
         entry = self._models.get(source)
         return entry[1] if entry is not None and entry[0] == self._key(source) else None
 
+    def shipped(self, source: str | None) -> bool:
+        """Whether the model for ``source`` is a shipped one (``ldcsr_core.builtin_models.is_shipped``), without
+        loading it: by its file for the engine's loader; another provider's model (an application's, a test's)
+        only once it is loaded, since what it hands out for ``source`` is its own (else False: not known)."""
+        from ldcsr_core.builtin_models import is_shipped
+
+        if self._provider is default_model_provider:
+            return is_shipped(source)
+        model = self.cached(source)
+        return model is not None and is_shipped(model)
+
 
 # --------------------------------------------------------------------------------------------
 # layers <-> rasters

@@ -1,6 +1,6 @@
 """A Run's request (Qt-free): from the form's settings and a layer to the ``JobSpec`` to run, with
 every check a Run makes before it starts (the layer, the region, the spec, streaming to a file),
-and the status line's texts of a run."""
+its warnings of a use outside the shipped models' training, and the status line's texts of a run."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ._bigrun import plan_run
 from ._job import JobSpec, LayerSource, check_layer, layer_source, plain_message
 from ._region import region_for
 
-__all__ = ["prepare_run", "fmt_seconds", "running_text", "progress_text"]
+__all__ = ["prepare_run", "trained_range_notes", "fmt_seconds", "running_text", "progress_text"]
 
 
 @in_napari_words  # the engine's messages name the form's controls
@@ -58,6 +58,25 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         except ValueError as exc:
             return f"'{layer.name}' cannot be run with Bands {','.join(map(str, spec.bands))}: {plain_message(exc)}"
     return spec, source
+
+
+def trained_range_notes(spec, source, models) -> list[str]:
+    """The Run's warnings of a use outside what its model was trained on, judged without loading it
+    (``models``: the widget's ``ModelCache``): a scale below ×1.25 (:func:`ldcsr_core.adapted_use.scale_note`:
+    none for an adapted model, another model's training scales not known), a shipped model on a layer whose
+    pixels are, on the ground, outside its training imagery's (:func:`ldcsr_core.rules.untrained_ground_note`)."""
+    from ldcsr_core.adapted_use import scale_note
+    from ldcsr_core.geo.ground import ground_pixel_metres
+    from ldcsr_core.rules import untrained_ground_note
+
+    measure, ground = "Check quality here measures it on this layer", None
+    shipped = models.shipped(spec.model_source)
+    if shipped:  # (another model's training is not known: nothing to say)
+        ground = ground_pixel_metres(source.crs, source.transform, source.shape)
+    notes = (scale_note(models.cached(spec.model_source), spec.scale, measure, source=spec.model_source,
+                        shipped=shipped),
+             untrained_ground_note(ground, measure, model=shipped))
+    return [n[0].upper() + n[1:] + "." for n in notes if n]
 
 
 def fmt_seconds(seconds: float) -> str:

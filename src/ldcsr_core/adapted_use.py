@@ -198,32 +198,37 @@ def own_pixels_caution(model, scene, src, box) -> str:
     return checked.own_pixels_note() if adapted_here(checked, scene, src, box) else ""
 
 
-def scale_note(model, scales, measure: str, source=None) -> str | None:
+def scale_note(model, scales, measure: str, source=None, *, shipped: bool | None = None) -> str | None:
     """:func:`ldcsr_core.rules.untrained_scale_note` for a run of ``model`` (a loaded model; or None and its
     ``source``, what ``load_model`` reads: a path, a built-in model's name, None for the default) at ``scales``:
     None for an adapted model (:func:`outside_use` says where it is untested; at its own scale its guard measured
     it), and for a model not shipped (the authors' checkpoint, one's own training) its training scales are said to
-    be unknown instead of the shipped models' claimed for it."""
+    be unknown instead of the shipped models' claimed for it. Shipped or not is
+    :func:`ldcsr_core.builtin_models.is_shipped`'s rule, or ``shipped`` where the front end knows it without
+    loading the model (napari's ``ModelCache.shipped``)."""
+    from .builtin_models import is_shipped
     from .rules import untrained_scale_note
 
     if untrained_scale_note(scales) is None or adapted_check(model if model is not None else source or "") is not None:
         return None
-    return untrained_scale_note(scales, measure, model=_not_shipped(model, source))
+    if shipped is None:
+        shipped = is_shipped(model if model is not None else source)
+    return untrained_scale_note(scales, measure, model=None if shipped else _model_name(model, source))
 
 
-def _not_shipped(model, source) -> str | None:
-    """None for a shipped model (a built-in one, a copy of it, or the authors' checkpoint of a built-in's weights),
-    else the name to call the model by."""
-    from .builtin_models import builtin_name, builtin_sums, model_path
+def _model_name(model, source) -> str:
+    """What to call a model that is not a shipped one: the authors' checkpoint, a loaded model's name, else its
+    file's name (``source``), else "this model" (one built in memory, another provider's not loaded yet)."""
+    from .builtin_models import model_path
 
     if model is not None:
-        if getattr(model, "copy_of", None) or getattr(model, "weights_sha256", None) in builtin_sums().values():
-            return None
         if getattr(model, "version", None) == "official":
             return "the authors' official checkpoint"
-        return str(getattr(model, "name", "") or "this model")
+        name = str(getattr(model, "name", "") or "")
+        return name if name not in ("", "unnamed") else "this model"  # (built in memory: LDCSR's own default)
+    if source is None:  # the engine's loader reads the default model, a shipped one: another provider's
+        return "this model"
     try:
-        path = model_path(source)
+        return model_path(source).name
     except Exception:  # noqa: BLE001 - a name of no model: loading it will say so
-        return None
-    return None if builtin_name(path) is not None else path.name
+        return "this model"

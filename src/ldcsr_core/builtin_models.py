@@ -29,7 +29,7 @@ from .files import sha256_file
 
 __all__ = ["DEFAULT_WEIGHTS", "DEFAULT_ALIASES", "default_model_path", "model_path", "builtin_named", "model_file_key", "BUILTIN_SUMS",
            "in_builtin_folder", "builtin_folder_refusal", "BUILTIN_FOLDER_IS", "intact_builtin_sha256",
-           "builtin_sums", "builtin_model_paths", "builtin_name", "model_identity", "distinct_models"]
+           "builtin_sums", "builtin_model_paths", "builtin_name", "model_identity", "distinct_models", "is_shipped"]
 
 DEFAULT_WEIGHTS = "ldcsr-compact-rsscn7-v4.safetensors"
 #: built-in names that stand for the default model (the name it had before versions were shipped side by side)
@@ -188,6 +188,21 @@ def builtin_name(path: str | os.PathLike) -> str | None:
     except (OSError, RuntimeError):  # unreadable, or a link loop: not one known
         return None
     return next((name for name, want in sums.items() if want == digest), None)
+
+
+def is_shipped(model=None) -> bool:
+    """Whether ``model`` is a shipped (built-in) model, trained on the imagery docs/MODEL_CARD.md describes:
+    a loaded model whose weights' SHA-256 is a shipped one's (or that holds a built-in's tensors alone,
+    ``copy_of``), or the file that ``load_model(model)`` reads for a path, a model's name or None (the
+    default) when that file is a built-in model (:func:`builtin_name`). An official checkpoint, a model
+    trained or adapted by the user, one built in memory: False (what they were trained on is not known here)."""
+    if model is None or isinstance(model, (str, bytes, os.PathLike)):
+        try:
+            return builtin_name(model_path(model)) is not None
+        except (OSError, CheckpointError, InputError):  # no such model: not a shipped one
+            return False
+    digest = str(getattr(model, "weights_sha256", "") or "")
+    return bool(getattr(model, "copy_of", None)) or bool(digest) and digest in builtin_sums().values()
 
 
 def model_identity(path: str | os.PathLike) -> tuple:

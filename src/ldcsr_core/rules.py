@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
-    "least_scale", "MIN_TRAINED_SCALE", "untrained_scale_note",
+    "least_scale", "MIN_TRAINED_SCALE", "untrained_scale_note", "TRAINED_PIXEL_METRES", "untrained_ground_note",
     "check_seed", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
     "GEOTIFF_SUFFIXES", "RASTER_SUFFIXES", "MAX_ADAPT_SCALE",
@@ -28,6 +28,9 @@ __all__ = [
 MAX_SCALE = 8.0
 # Below this the shipped models saw no training scale: accepted, but untested (untrained_scale_note).
 MIN_TRAINED_SCALE = 1.25
+# The ground resolution (metres per pixel) of the imagery the shipped models were trained on: RSSCN7, Google Earth
+# scenes at four scales per class, about 0.1-2 m (docs/MODEL_CARD.md, "Data"); outside it, untrained_ground_note.
+TRAINED_PIXEL_METRES = (0.1, 2.0)
 # Smallest input side the engine accepts (smaller images have no texture to super-resolve).
 MIN_INPUT_SIDE = 4
 # "diffusion": the seeded 4-step sampler; "fast": the condition latent decoded directly (sr_kd).
@@ -280,6 +283,50 @@ def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE 
                 f"there (docs/MODEL_CARD.md); {measure}")
     return (f"{shown} the scales the shipped models were trained on {trained}; the scales {model} was trained on "
             f"are not known here, so the result may be untested there (docs/MODEL_CARD.md); {measure}")
+
+
+def untrained_ground_note(pixels, measure: str = "ldcsr selfcheck SCENE -s SCALE measures it on the scene", *,
+                          model=None) -> str | None:
+    """What to tell a user whose scene's pixels are, on the ground, outside :data:`TRAINED_PIXEL_METRES` (a
+    10 m Sentinel-2 scene, 0.05 m drone imagery): it runs, but no shipped model saw such imagery.
+    ``pixels``: the scene's ``(x, y)`` pixel size in metres (``geo.ground.ground_pixel_metres``), None where
+    it is not known (a picture without georeferencing: nothing to say), or the inputs of a batch as a dict
+    of their names to those (the note names three); each size is taken to 2 significant digits (0.0999 m
+    of a reprojected grid is 0.1 m). ``measure``: how the front end checks the scene. None inside the
+    range, and for a ``model`` that is not a shipped one, whose training imagery is not known here
+    (:func:`ldcsr_core.builtin_models.is_shipped`, or True or False where the front end knows)."""
+    named = pixels if isinstance(pixels, dict) else {"": pixels}
+    lo, hi = TRAINED_PIXEL_METRES
+    outside = {name: p for name, p in named.items()
+               if p is not None and any(not lo <= float(f"{v:.2g}") <= hi for v in p)}
+    if not outside or not _shipped(model):
+        return None
+    sizes = list(dict.fromkeys(map(_metres, outside.values())))
+    every = [float(v) for p in outside.values() for v in p]
+    sizes = ", ".join(sizes) if len(sizes) <= 3 else f"{min(every):.3g}–{max(every):.3g} m"
+    names = list(outside)
+    whose = (f"{len(names)} of {len(named)} inputs ({', '.join(names[:3])}"
+             f"{f' and {len(names) - 3} more' if len(names) > 3 else ''}) have pixels of {sizes}"
+             if len(named) > 1 else f"the scene's pixels are {sizes}")
+    return (f"{whose} on the ground, outside the {lo:g}–{hi:g} m of the imagery the shipped models were trained "
+            f"on (docs/MODEL_CARD.md), so {'their results are' if len(named) > 1 else 'the result is'} untested there; "
+            f"{measure}")
+
+
+def _metres(pixel) -> str:
+    """A pixel size ``(x, y)`` in metres in words: ``10 m``, ``0.05 × 0.08 m`` (3 significant digits)."""
+    x, y = (f"{float(v):.3g}" for v in pixel)
+    return f"{x} m" if x == y else f"{x} × {y} m"
+
+
+def _shipped(model) -> bool:
+    """Whether ``model`` is a shipped one (:func:`ldcsr_core.builtin_models.is_shipped`; True or False: the
+    front end knows, e.g. without loading it): the ground note is about them alone."""
+    if isinstance(model, bool):
+        return model
+    from .builtin_models import is_shipped
+
+    return is_shipped(model)
 
 
 def least_scale(side: int) -> float:

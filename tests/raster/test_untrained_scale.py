@@ -21,17 +21,20 @@ END = " (docs/MODEL_CARD.md); ldcsr selfcheck SCENE -s SCALE measures it"
 
 
 def _notes(args, tmp_path, model=(), transform=None):
-    src = tmp_path / "in.tif"
+    src = tmp_path / "in.tif"  # 1 m pixels unless given: inside the shipped models' ground resolutions, no note of them
     write_tif(src, np.random.default_rng(0).integers(0, 255, (3, 40, 40)), dtype="uint8",
-              **({"transform": transform} if transform else {}))  # 10 m pixels unless given
+              transform=transform or from_origin(600000.0, 5340000.0, 1.0, 1.0))
     r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "--mode", "fast",
                                   *model, "--device", "cpu", *args])
     assert r.exit_code == 0 and (tmp_path / "o.tif").exists(), r.output
     return [line for line in r.output.splitlines() if line.startswith("note: ")]
 
 
-@pytest.mark.parametrize("args, said", [(["-s", "1.1"], "×1.1 "), (["-s", "2,1.2"], "×1.2 "),
-                                        (["-r", "9"], "×1.11111 "), (["-s", "1.25"], None), (["-s", "2"], None)])
+SCALES = [(["-s", "1.1"], "×1.1 "), (["-s", "2,1.2"], "×1.2 "), (["-r", "0.9"], "×1.11111 "), (["-s", "1.25"], None),
+          (["-s", "2"], None)]
+
+
+@pytest.mark.parametrize("args, said", SCALES)
 def test_upscale_below_the_trained_scales_says_it_is_untested(tiny_model_file, tmp_path, args, said):
     """The tiny model is not a shipped one: the shipped models' training scales are not claimed for it (before:
     'the result is untested there', as of a shipped model)."""
@@ -39,8 +42,10 @@ def test_upscale_below_the_trained_scales_says_it_is_untested(tiny_model_file, t
     assert notes == ([] if said is None else [f"note: {said.strip()} {OTHER}{END}"])
 
 
-def test_a_shipped_model_below_its_trained_scales_is_said_untested(tmp_path):
-    assert _notes(["-s", "1.1"], tmp_path) == [f"note: ×1.1 {SHIPPED}{END}"]
+@pytest.mark.parametrize("args, said", SCALES)
+def test_a_shipped_model_below_its_trained_scales_is_said_untested(tmp_path, args, said):
+    notes = _notes(args, tmp_path)  # the shipped default model
+    assert notes == ([] if said is None else [f"note: {said.strip()} {SHIPPED}{END}"])
 
 
 def test_a_target_pixel_making_exactly_the_smallest_trained_scale_is_no_note(tiny_model_file, tmp_path):
@@ -76,3 +81,22 @@ def test_the_note_names_each_low_scale_once():
     assert untrained_scale_note([1.1, 1.1, 2.0, 1.2, 1.1000000001]).startswith("×1.1, ×1.2 are below")
     assert untrained_scale_note(1.25) is None and untrained_scale_note((8.0, 1.25)) is None
     assert untrained_scale_note([1.2499999999999998, float("nan")]) is None
+
+
+def test_the_rule_of_a_shipped_model_is_one_for_a_name_a_loaded_model_and_the_front_ends(tiny_model, tiny_model_file):
+    """builtin_models.is_shipped decides for adapted_use.scale_note (and the ground note): a built-in by name or
+    loaded (by its weights' SHA-256) is shipped; a model built in memory or a file of one's own is not."""
+    from ldcsr_core import load_model
+    from ldcsr_core.adapted_use import scale_note
+    from ldcsr_core.builtin_models import is_shipped
+
+    shipped = "×1.1 " + SHIPPED
+    assert is_shipped("ldcsr-compact-rsscn7-v1") and is_shipped(None) and is_shipped(load_model(None, device="cpu"))
+    assert not is_shipped(tiny_model) and not is_shipped(str(tiny_model_file))
+    assert scale_note(None, 1.1, "m", source="ldcsr-compact-rsscn7-v1").startswith(shipped)
+    assert scale_note(load_model(None, device="cpu"), 1.1, "m").startswith(shipped)
+    assert scale_note(tiny_model, 1.1, "m").startswith(f"×1.1 {OTHER.replace('tiny-test', 'this model')}")
+    assert scale_note(None, 1.1, "m", source=str(tiny_model_file)).startswith(
+        f"×1.1 {OTHER.replace('tiny-test', tiny_model_file.name)}")
+    assert scale_note(None, 1.1, "m", shipped=False).startswith(f"×1.1 {OTHER.replace('tiny-test', 'this model')}")
+    assert scale_note(tiny_model, 1.25, "m") is None

@@ -114,8 +114,10 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     # the engine's one rule for a request (napari's and QGIS's too); CLI is X,Y, engine is (sy, sx)
     req = request_of(scale=(scale[1], scale[0]) if scale else None, target_resolution=target_resolution)
     from ..adapted_use import reading_of
+    from ..geo.ground import ground_pixel_of  # (None: not known, no note)
 
-    jobs, uses, read = [], [], []  # uses: (input, its scales, how it is read) for the adapted model's notes
+    # uses: (input, its scales, how it is read) for the adapted model's notes; grounds: its pixels in metres
+    jobs, uses, read, grounds = [], [], [], {}
     made = batch or output.is_dir()  # the output names are made from the inputs' (NAME_sr.tif)
     foreign = []  # outputs there that this tool did not write: never replaced unasked
     for src, dst in pairs:
@@ -141,6 +143,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             except InputError as e:
                 raise _bands_advice(e, band_sel, info.count, batch) from None
             uses.append((src, _nominal_scales(info, scale, target_resolution), reading))
+            grounds[Path(src).name if Path(src).name not in grounds else str(src)] = ground_pixel_of(info)
         except (InputError, RasterIOError) as e:
             if batch:
                 jobs.append((src, dst, None, one_line(e)))
@@ -174,10 +177,15 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     for note in _adapted_notes(model, uses, mode, batch):  # an adapted model used beyond its guard's check
         click.echo(f"note: {note}", err=True)
     from ..adapted_use import scale_note
+    from ..rules import untrained_ground_note
 
-    if note := scale_note(model, [s for _, scales, _ in uses for s in scales], "ldcsr selfcheck SCENE -s SCALE "
-                          "measures it"):  # below ×1.25: untested
-        click.echo(f"note: {note}", err=True)
+    # below ×1.25 (of a model not shipped: its training scales not known), or a shipped model on pixels outside
+    # the ground resolutions of its training imagery: untested
+    for note in (scale_note(model, [s for _, scales, _ in uses for s in scales], "ldcsr selfcheck SCENE -s SCALE "
+                            "measures it"),
+                 untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), model=model)):
+        if note:
+            click.echo(f"note: {note}", err=True)
     results = []
     runner_cm = _runner(dask_address, model_path, device, model)
     # --overwrite replaces what is there now, not an output a second command of this request makes meanwhile
