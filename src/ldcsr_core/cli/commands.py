@@ -1,8 +1,8 @@
 """The ``ldcsr`` command group: errors, exit statuses, logging and threads for every command.
 
 The commands live in rooms of their own: ``upscale`` in :mod:`.upscale_cmd` (its checks of inputs and outputs
-in :mod:`.upscale_plan`, its summary in :mod:`.batch_report`); ``info``, ``models``
-and ``convert`` in :mod:`.describe_cmds`; options shared by several in :mod:`.options`.
+in :mod:`.upscale_plan`, its summary in :mod:`.batch_report`); ``info`` in :mod:`.info_cmd`; ``models`` and
+``convert`` in :mod:`.describe_cmds`; options shared by several in :mod:`.options`.
 
 Each command goes parse → validate → engine → write, and imports torch, rasterio and dask lazily
 so ``ldcsr --help`` stays quick. Bad input ends in a one-line ``Error: ...`` and the exit code of
@@ -230,7 +230,8 @@ def main(ctx, verbose, quiet, threads):
 
 
 # The commands (registered here so that `ldcsr --help` lists them without importing the engine).
-from .describe_cmds import convert, info, models  # noqa: E402 - registered on the group below
+from .describe_cmds import convert, models  # noqa: E402 - registered on the group below
+from .info_cmd import info  # noqa: E402
 from .upscale_cmd import upscale  # noqa: E402
 
 for _command in (upscale, info, models, convert):
