@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ldcsr_core.geo.band_plan import band_names as rad_band_names
 from ldcsr_core.geo.georef import crs_units
 from ldcsr_core.geo.raster_io import pixel_size
 
@@ -156,8 +157,7 @@ def raster_metadata(path, crs, transform, nodata, colorinterp, descriptions, tag
     # CRS, unless the raster declares it (a VRT's, a GeoTIFF's); such a raster is shown as a plain
     # picture, not flipped on a made-up grid; a singular one places no grid (napari cannot show it so)
     georeferenced = georef == "transform"
-    band_names = [d or (colorinterp[i] if colorinterp[i] not in ("undefined", "gray") else f"band {i + 1}")
-                  for i, d in enumerate(descriptions)]
+    band_names = rad_band_names(len(descriptions), colorinterp, descriptions)  # the engine's words
     metadata: dict[str, Any] = {
         "path": os.fspath(path),
         "file_name": os.path.basename(str(path)),

@@ -30,12 +30,11 @@ def spread_image(geo_spread) -> np.ndarray:
 
 
 def spread_band_name(geo_spread) -> str:
-    """The layer's band name: the engine's (``spread of red``), or ``spread (mean over red, green,
-    blue)`` for the mean over several colour bands."""
-    names = [str(n or "") for n in geo_spread.descriptions] or ["spread"]
-    if len(names) == 1:
-        return names[0] or "spread"
-    return f"spread (mean over {', '.join(n.removeprefix('spread of ') for n in names)})"
+    """The layer's band name, the engine's (:func:`ldcsr_core.geo.sampling.spread_mean_name`): ``spread of red``,
+    or ``spread (mean over red, green, blue)`` for the mean over several colour bands."""
+    from ldcsr_core.geo.sampling import spread_mean_name
+
+    return spread_mean_name(geo_spread.descriptions)
 
 
 def spread_kwargs(src_layer, spec, geo_spread, *, run_info: dict | None = None) -> dict:

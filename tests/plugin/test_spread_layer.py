@@ -134,3 +134,35 @@ def test_spread_and_error_map_layers_keep_the_crs_unit(ldcsr, qtbot, notes, tmp_
     kw = _selfcheck.error_kwargs(src, geo.Region.whole(src.data.shape[:2]), r, "model")
     assert kw["metadata"]["units"] == src.metadata["units"] and layer_pixel_size(Image(r.error_model, **kw)) == (0.5, "m")
     assert kw["metadata"]["values"].startswith("|restored - source| averaged over RGB, 0..255")
+
+
+def test_the_spread_names_its_bands_as_the_command_line_does(ldcsr, qtbot, notes, tiny_model, tmp_path):
+    """A red, green, blue GeoTIFF without band names: napari's spread layer and its Save say `spread (mean
+    over red, green, blue)`, and the command line's spread file names each band it holds the same way,
+    `spread of red` … (the engine's one rule, ``sampling.spread_band_names``/``spread_mean_name``); before,
+    the command line's said `spread of band 1` …, as if the colours were unknown."""
+    import rasterio
+    from click.testing import CliRunner
+    from napari.plugins.io import save_layers
+
+    import ldcsr_core
+    from ldcsr_core.cli import main
+
+    path = _scene_file(tmp_path)
+    with rasterio.open(path, "r+") as dst:
+        dst.descriptions = (None, None, None)  # the colours alone say which band is which
+    viewer, widget = ldcsr
+    (src,) = viewer.open(str(path), plugin="napari-ldcsr")
+    widget.set_mode("diffusion")
+    widget.form.samples.value = 2
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    save_layers(str(tmp_path / "napari_spread.tif"), [widget.last.spread], plugin="napari-ldcsr")
+    model = ldcsr_core.save_model(tiny_model, tmp_path / "tiny.safetensors", name="tiny")
+    r = CliRunner().invoke(main, ["upscale", str(path), "-o", str(tmp_path / "cli.tif"), "-s", "2", "--samples", "2",
+                                  "--model", str(model), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(tmp_path / "cli_spread.tif") as cli, rasterio.open(tmp_path / "napari_spread.tif") as saved:
+        assert cli.descriptions == ("spread of red", "spread of green", "spread of blue")
+        assert saved.descriptions == ("spread (mean over red, green, blue)",)
+        assert widget.last.spread.metadata["band_names"] == list(saved.descriptions)

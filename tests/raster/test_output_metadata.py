@@ -78,7 +78,7 @@ def _check_spread(path):
     its own (names, no band tags: a source band's tags describe that band's values, not their spread)."""
     _check(path)
     with rasterio.open(path) as d:
-        assert d.descriptions == ("spread of red", "spread of band 2", "spread of band 3")
+        assert d.descriptions == ("spread of red", "spread of green", "spread of blue")  # (a band's name, else colour)
         assert d.tags(1) == {} and "LDCSR_SPREAD" in d.tags()
 
 

@@ -133,9 +133,16 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         say("bounds:      " + (", ".join(f"{b:.6f}" for b in i.bounds) + " (west, south, east, north)"
                                if placed else unknown))
         say(f"nodata:      {_nodata_line(ds, i.nodata)}")
-        say(f"colour:      {', '.join(i.colorinterp)}")
+        spread = "LDCSR_SPREAD" in i.tags  # a spread map (--samples K): values, not a picture to upscale
+        say(f"colour:      {', '.join(i.colorinterp)}"
+            + (" (GeoTIFF's defaults: each band is a spread, no colour)" if spread else ""))
         if any(i.descriptions):
             say(f"bands:       {', '.join(d or '-' for d in i.descriptions)}")
+        if spread:
+            source = f" ({i.tags['LDCSR_SOURCE']})" if i.tags.get("LDCSR_SOURCE") else ""
+            say("spread map:  each band the spread of the band it names, in its units (above: what it is); values, "
+                f"not a picture to upscale: upscale its output's source{source}")
+            return lines
         bp = plan_bands(i.count, i.colorinterp, bands, i.descriptions)
         groups = " ".join("(" + ",".join(str(b + 1) for b in g) + ")" for g in bp.groups)
         alpha = f"; alpha/mask {noun(len(bp.alpha), 'band')}: {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""

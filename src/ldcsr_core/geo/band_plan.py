@@ -4,7 +4,8 @@
   one; a lone band is replicated and averaged back; alpha bands are masks, never colours);
 * :func:`default_triplet` / :func:`suggest_bands`: the triplet when none is given (colour
   interpretation, the Sentinel-2 rule, else the first three: :func:`is_fallback`);
-* :func:`parse_bands` reads ``--bands``.
+* :func:`parse_bands` reads ``--bands``;
+* :func:`band_names` names each band in words (its description, its colour, else its number).
 
 No rasterio or torch import here (part of :mod:`.radiometry`, which re-exports every name).
 """
@@ -22,7 +23,7 @@ from ..front_end import say
 from ..rules import _whole
 
 __all__ = ["ALPHA", "BandPlan", "plan_bands", "parse_bands", "suggest_bands", "default_triplet",
-           "is_fallback"]
+           "is_fallback", "band_names"]
 
 ALPHA = "alpha"  # rasterio ColorInterp.alpha.name
 FIRST_THREE = "the first three"  # default_triplet's last rule: nothing in the file says which bands are R, G, B
@@ -257,3 +258,13 @@ def plan_bands(
         groups.append(tuple(g))
     return BandPlan(count=count, groups=tuple(groups), alpha=alpha)  # type: ignore[arg-type]
 
+
+def band_names(count: int, colorinterp=(), descriptions=()) -> list[str]:
+    """Each of ``count`` bands in words: its description, else its colour (``red``, ``alpha``; a rasterio
+    ``ColorInterp`` or its name) unless that says none (gray, undefined), else ``band N``. The one rule of
+    napari's band layers and its spread layer, and of the spread file's band descriptions."""
+    colours = [str(getattr(c, "name", c) or "") for c in (colorinterp or ())]
+    descs = list(descriptions or ())
+    return [(descs[b] if b < len(descs) and descs[b] else None)
+            or (colours[b] if b < len(colours) and colours[b] not in ("", "gray", "undefined") else f"band {b + 1}")
+            for b in range(int(count))]

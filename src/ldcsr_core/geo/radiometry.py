@@ -25,6 +25,7 @@ from .band_plan import (
     ALPHA,
     S2_ORDER as S2_ORDER,
     BandPlan,
+    band_names,
     default_triplet,
     is_fallback,
     parse_bands,
@@ -52,6 +53,7 @@ from .stretch import (
 __all__ = [
     "ALPHA",
     "BandPlan",
+    "band_names",
     "Stretch",
     "plan_bands",
     "parse_bands",

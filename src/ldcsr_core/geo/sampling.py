@@ -31,7 +31,8 @@ from ..uncertainty import SPREAD_LIMITS, SampleLayout
 from ..rules import check_path
 
 __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_profile",
-           "spread_tags", "spread_domains", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE"]
+           "spread_tags", "spread_domains", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE",
+           "spread_band_names", "spread_mean_name"]
 
 
 SPREAD_NOTICE = ("Per-pixel spread (standard deviation, source units) of {k} diffusion samples "
@@ -143,9 +144,22 @@ def spread_band_values(src, colour) -> tuple[tuple, tuple, tuple]:
             tuple(units[b] for b in colour) if units else ())
 
 
-def _band_names(src, colour) -> list[str]:
-    descs = tuple(src.descriptions or ())
-    return [f"spread of {descs[b] if b < len(descs) and descs[b] else f'band {b + 1}'}" for b in colour]
+def spread_band_names(src, colour) -> list[str]:
+    """The spread bands' descriptions, one per ``colour`` band of ``src``: ``spread of red``, ``spread of B4``,
+    ``spread of band 2`` (the band in words: :func:`~.band_plan.band_names`). Written in the spread file
+    (``--spread-out``) and given by :func:`~.spread.upscale_window_spread`; napari's spread layer, their mean,
+    is named by :func:`spread_mean_name`."""
+    names = rad.band_names(src.count, src.colorinterp, src.descriptions)
+    return [f"spread of {names[b]}" for b in colour]
+
+
+def spread_mean_name(descriptions) -> str:
+    """The name of the mean of the spread bands named ``descriptions`` (:func:`spread_band_names`), one band:
+    ``spread (mean over red, green, blue)``; a single band's own name. napari's spread layer and its Save."""
+    names = [str(n or "") for n in descriptions or ()] or ["spread"]
+    if len(names) == 1:
+        return names[0] or "spread"
+    return f"spread (mean over {', '.join(n.removeprefix('spread of ') for n in names)})"
 
 
 def spread_profile(src, job, *, block: int = 512, compress: str = "deflate") -> dict:
@@ -201,7 +215,7 @@ def spread_file(path: Path, src, job, *, output, fellow=None, of: Path | None = 
             gw.fellows.append(fellow)
             fellow.fellows.append(gw)
         write_domains(gw.dataset, spread_domains(job))
-        for i, name in enumerate(_band_names(src, colour), 1):
+        for i, name in enumerate(spread_band_names(src, colour), 1):
             gw.dataset.set_band_description(i, name)
         scales, _, units = spread_band_values(src, colour)
         if scales:

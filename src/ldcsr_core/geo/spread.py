@@ -18,7 +18,7 @@ from . import raster_io as rio_io
 from .crs_override import with_crs
 from .nodata_override import with_nodata
 from .sampling import (
-    SPREAD_NOTICE, SampledRunner, SplitSink, SpreadSink, _band_names, check_spread_path, default_spread_path,
+    SPREAD_NOTICE, SampledRunner, SplitSink, SpreadSink, check_spread_path, default_spread_path, spread_band_names,
     sampled, spread_band_values, spread_domains, spread_file, spread_profile, spread_tags,
 )
 
@@ -69,7 +69,7 @@ def upscale_window_spread(src, *, model, scale=None, target_resolution=None, out
     mean = pl._geo_array(src, job, writer)
     spread = rio_io.GeoArray(spread_w.data, job.transform, src.crs, float("nan"),
                              spread_tags(job, options.samples), ("undefined",) * len(colour),
-                             tuple(_band_names(src, colour)), None, job.gcps,
+                             tuple(spread_band_names(src, colour)), None, job.gcps,
                              *spread_band_values(src, colour), rpcs=job.rpcs, domains=spread_domains(job))
     return SpreadResult(mean, spread)
 
