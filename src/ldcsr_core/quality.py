@@ -38,13 +38,18 @@ from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the
 )
 from .scene_windows import RGBScene, _boxes, _check_restorable, sample_boxes, scene_argument  # noqa: F401 - re-exported
 
-__all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS"]
+__all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS",
+           "YARDSTICKS"]
 
 LIMITS = ("it measures the restoration of a copy one step (the scale) coarser than the scene, not the "
           "real upscale, and assumes a bicubic-like sensor blur")
 
 # why a diffusion-mode check may be no better than bicubic where fast mode is (docs/MODEL_CARD.md: at ×4 on
 # RSSCN7 val diffusion +0.05 dB, fast +1.00 dB; fast ahead at every scale)
+# which way SSIM (1: identical to the scene) and LR-consistency (the result degraded again vs the scene's coarse
+# copy, in dB) are better, as the self-check's line and report say it beside bicubic's figures
+YARDSTICKS = "higher is better for both"
+
 DIFFUSION_NOTE = "in diffusion mode invented detail costs PSNR: check fast mode too, the faithful one"
 
 MAX_PIXELS = 1024 * 1024  # larger scenes (without a window) are checked on sampled windows
@@ -181,10 +186,12 @@ class SelfCheck:
         return "the figures are undefined"
 
     def line(self) -> str:
-        """One readable line: the gain over bicubic and where it was measured."""
+        """One readable line: the gain over bicubic, SSIM and LR-consistency beside bicubic's with the
+        direction that is better (:data:`YARDSTICKS`), and where it was measured."""
         return (f"×{self.scale:g}: LDCSR {self.psnr_model:.2f} dB vs bicubic {self.psnr_bicubic:.2f} dB "
-                f"({self.gain_text()}), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, "
-                f"LR-consistency {self.lr_psnr_model:.1f} dB · {self.where()} · crop {self.crop} px · "
+                f"({self.gain_text()}), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, LR-consistency "
+                f"{self.lr_psnr_model:.1f} dB vs {self.lr_psnr_bicubic:.1f} dB ({YARDSTICKS}) · {self.where()} · "
+                f"crop {self.crop} px · "
                 + (f"{self.picture} · " if self.picture else "")
                 + f"{self.mode} · {self.dtype} on {self.device}" + (f" · caution: {self.caution}" if self.caution else ""))
 

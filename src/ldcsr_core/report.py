@@ -47,11 +47,13 @@ def _html(results: Sequence, scene) -> str:
     from .quality import LIMITS
 
     head = ("<tr><th>scale</th><th>PSNR LDCSR</th><th>PSNR bicubic</th><th>gain</th><th>SSIM LDCSR</th>"
-            "<th>SSIM bicubic</th><th>LR-consistency</th><th>crop</th><th>where</th></tr>")
+            "<th>SSIM bicubic</th><th>LR-consistency LDCSR</th><th>LR-consistency bicubic</th><th>crop</th>"
+            "<th>where</th></tr>")
     rows = "".join(
         f"<tr><td>×{r.scale:g}</td><td>{r.psnr_model:.2f} dB</td><td>{r.psnr_bicubic:.2f} dB</td>"
         f"<td><b>{escape(r.gain_text())}</b></td><td>{r.ssim_model:.4f}</td><td>{r.ssim_bicubic:.4f}</td>"
-        f"<td>{r.lr_psnr_model:.1f} dB</td><td>{r.crop} px</td><td>{escape(r.where())}</td></tr>"
+        f"<td>{r.lr_psnr_model:.1f} dB</td><td>{r.lr_psnr_bicubic:.1f} dB</td><td>{r.crop} px</td>"
+        f"<td>{escape(r.where())}</td></tr>"
         for r in results)
     r0 = results[0]
     caution = "".join(dict.fromkeys(f"<p><b>Caution</b>: {escape(r.caution)}.</p>" for r in results if r.caution))
@@ -62,4 +64,6 @@ def _html(results: Sequence, scene) -> str:
             f"compared with the scene. Model {escape(r0.model)} (sha256 {escape(r0.model_sha256[:12])}), "
             f"mode {escape(r0.mode)}, seed {r0.seed}, computed in {escape(r0.dtype)} on {escape(r0.device)}"
             f"{(', on ' + escape(r0.picture)) if r0.picture else ''}.</p>{caution}<table border='1'>{head}{rows}</table>"
+            f"<p>PSNR, SSIM (1: identical to the scene) and LR-consistency (the result degraded again, compared with "
+            f"the scene's coarse copy): higher is better for each, LDCSR's beside bicubic's.</p>"
             f"<p><b>Limits</b>: {escape(LIMITS)}.</p></body></html>\n")

@@ -28,7 +28,7 @@ def test_a_check_worse_than_bicubic_says_so_in_the_line_and_the_html_report(tiny
     png = tmp_path / "scene.png"
     Image.fromarray(scene()).save(png)
     line, html = _check(png, tmp_path / "q.html", tiny_model_file, "--mode", "fast")
-    assert "dB: worse than bicubic)" in line and "better" not in line and "fast mode too" not in line
+    assert "dB: worse than bicubic)" in line and "better than bicubic" not in line and "fast mode too" not in line
     assert "dB: worse than bicubic</b>" in html
     line, html = _check(png, tmp_path / "d.html", tiny_model_file, "--mode", "diffusion")
     assert "dB: worse than bicubic; in diffusion mode invented detail costs PSNR: check fast mode too" in line
