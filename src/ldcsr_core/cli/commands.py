@@ -191,7 +191,8 @@ def _sigterm(signum, frame):  # turn SIGTERM/SIGHUP into a clean unwind (temp fi
 @click.group(cls=LdcsrGroup, lazy_commands=LAZY_COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Only errors, and the notes that a result is untested (outside a model's training or check).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for the engine (default: $LDCSR_THREADS, else auto: up to the "
                    "available cores, fewer while other processes keep them busy).")

@@ -165,7 +165,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         summary([(src, dst, "failed", err, None) for src, dst, _, err in jobs], quiet)
         raise click.ClickException(f"{len(jobs)} of {counted(len(jobs), 'input')} failed")
 
-    if tile is not None and mode == "diffusion":
+    if tile is not None and mode == "diffusion" and not quiet:  # (-q keeps only notes that a result is untested)
         click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
                    "so that a seed gives one picture", err=True)
     up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
