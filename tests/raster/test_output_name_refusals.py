@@ -44,9 +44,14 @@ def _commands(gray, ckpt, folder, stem):
     return [("upscale", gray, "-o", folder / f"{stem}.tif", *FAST),
             ("upscale", gray, "-o", folder / "o.tif", "-s", 2, "--mode", "diffusion", "--samples", 2, "--device", "cpu",
              "--spread-out", folder / f"{stem}.tif"),
+            ("upscale", gray, "-o", folder / f"{stem}.tif", *FAST, "--dask", "local:1"),
             ("selfcheck", gray, "-s", 2, "--device", "cpu", "--json", folder / f"{stem}.json"),
+            ("selfcheck", gray, "-s", 2, "--device", "cpu", "--json", folder / f"{stem}.html"),  # the HTML report
+            ("evaluate", gray.parent, "--device", "cpu", "--json", folder / f"{stem}.json"),
             ("adapt", gray, "-s", 2, "--device", "cpu", "-o", folder / f"{stem}.safetensors"),
             ("train", folder.parent, "--out", folder / f"{stem}.safetensors"),
+            ("train", folder.parent, "--out", folder.parent / "m.safetensors", "--checkpoint", folder / f"{stem}.ckpt"),
+            ("train", folder.parent, "--out", folder.parent / "m.safetensors", "--log", folder / f"{stem}.log"),
             ("convert", ckpt, folder / f"{stem}.safetensors")]
 
 

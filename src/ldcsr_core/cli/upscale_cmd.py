@@ -125,10 +125,18 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             try:
                 check_name_length(dst)  # NAME_sr.tif of a long NAME: that input fails, not the batch
                 check_not_folder(dst)  # as upscale_raster says it: --overwrite does not replace a folder
-                if samples > 1:  # a name the file system takes, not a folder: upscale_raster's rule
-                    check_spread_path(src, dst, spread_out)
+                if samples > 1 and made and spread_out is None:  # NAME_sr_spread.tif, made from the input's name
+                    check_spread_path(src, dst, None)  # a name the file system takes, not a folder (upscale_raster's)
             except OutputNameError as e:
                 raise _made_name_refusal(e, src, dst, batch) if made else e from None
+            if samples > 1 and not (made and spread_out is None):  # --spread-out's name, or OUT_spread.tif of -o's
+                try:
+                    check_spread_path(src, dst, spread_out)
+                except OutputNameError as e:
+                    if spread_out is not None:
+                        raise
+                    remedy = "choose a shorter -o name, or name the spread file with --spread-out"
+                    raise type(e)(e.errno, e.worded(remedy), kind=e.kind, remedy=remedy) from None
             with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
                 keys = read_keys(ds)  # listed once: (a VRT's sources) for its own outputs, then the run's

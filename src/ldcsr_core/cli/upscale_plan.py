@@ -78,6 +78,8 @@ def _made_name_refusal(e, src: Path, dst: Path, batch: bool) -> Exception:
     """``e`` (an :class:`~ldcsr_core.errors.OutputNameError` of ``dst``, NAME_sr.tif made from the input ``src`` in
     an output folder, or its spread file) with advice the user can follow: the name is not one they gave, so rename
     the input, or give the output a name of their own with ``-o`` (before: "choose another name, such as ...")."""
+    import shlex
+
     from ..file_names import device_free
 
     made = f"the name is made from the input {src}: rename it"
@@ -86,7 +88,7 @@ def _made_name_refusal(e, src: Path, dst: Path, batch: bool) -> Exception:
     else:
         rename = {"long": " to a shorter name", "characters": " without those characters",
                   "device": f" to {device_free(src.name)}"}.get(e.kind, "")
-        say = f" (-o {dst.with_name(e.suggested)})" if e.kind == "device" and e.suggested else ""
+        say = f" (-o {shlex.quote(str(dst.with_name(e.suggested)))})" if e.kind == "device" and e.suggested else ""
         name = "a shorter name" if e.kind == "long" else "a name of your own"
         alone = f"upscale it alone with -o and {name}" if batch else f"give -o {name} instead of a folder"
         remedy = f"{made}{rename}, or {alone}{say}"

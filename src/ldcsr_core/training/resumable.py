@@ -106,7 +106,7 @@ def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None,
     ``resume`` only as the checkpoint it continues); ``("", "")`` when none is. ``ldcsr train``
     says it as its usage error, :class:`Trainer` as a :class:`TrainingError`, before any work."""
     from ..builtin_models import builtin_folder_refusal
-    from ..errors import InputError, RasterIOError
+    from ..errors import InputError, OutputNameError, RasterIOError
     from ..files import check_name_length, check_not_folder, check_not_special, same_file
     from .phases import PHASES
 
@@ -122,8 +122,8 @@ def refused_write(out, checkpoint=None, log_path=None, inputs=None, resume=None,
         for path in paths:
             try:
                 check_name_length(path, _WRITTEN[option] if path == paths[0] else "OUT's copy")
-            except RasterIOError as e:
-                return option, str(e)
+            except OutputNameError as e:  # a copy's name is made from OUT's: the user can shorten OUT's
+                return option, str(e) if path == paths[0] else e.worded(f"choose a shorter {option}")
     for option, paths in written.items():  # replaced by a file at every checkpoint: never a pipe, a device
         for path in paths if option != "--log" else ():  # or a folder; the log is appended to: a pipe may take it
             try:
