@@ -76,10 +76,13 @@ def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest 
 
 
 def model_file_name(layer_name: str, scale: float, when: float | None = None) -> str:
-    """``<layer>-x<scale>-<YYYYmmdd-HHMMSS>.safetensors`` with the name made file-safe."""
+    """``<layer>-x<scale>-<YYYYmmdd-HHMMSS>.safetensors`` with the name made file-safe, and not a Windows device's
+    (a layer ``CON.x`` gives ``CON_1.x-x2-….safetensors``: refused on Windows once the model was trained)."""
+    from ldcsr_core.file_names import made_not_a_device
+
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(layer_name)).strip("._") or "layer"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
-    return f"{safe[:60]}-x{scale:g}-{stamp}.safetensors"
+    return made_not_a_device(f"{safe[:60]}-x{scale:g}-{stamp}.safetensors")
 
 
 def check_model_folder(folder: Path) -> Path:

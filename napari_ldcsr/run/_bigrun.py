@@ -41,8 +41,9 @@ def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1)
     spread file (``…_spread.tif``, the engine's name) (FileExistsError when 99 names are taken).
     A source name so long that these names would pass the file system's limit (255 bytes at most:
     ``file_names.made_name_max``) gives its stem cut to fit (``file_names.cut_to_fit``): the user cannot
-    choose this name."""
-    from ldcsr_core.file_names import cut_to_fit, made_name_max
+    choose this name, nor one Windows takes for a device (``CON.x.tif`` gives ``CON_1.x_x2.00_ldcsr.tif``:
+    ``file_names.made_not_a_device``)."""
+    from ldcsr_core.file_names import cut_to_fit, made_name_max, made_not_a_device
     from ldcsr_core.output_claims import OutputClaim
     from ldcsr_core.geo.geotiff_writer import SIDECARS, placement_sidecars
     from ldcsr_core.geo.sampling import default_spread_path
@@ -50,7 +51,7 @@ def output_path_for(src_path: str | os.PathLike, scale: float, samples: int = 1)
     src = Path(src_path)
     tail = f"_x{scale:.2f}_ldcsr"
     longest = len(os.fsencode(f"{tail}-99_spread.tif.aux.xml"))  # the longest name looked at or written
-    base = cut_to_fit(src.stem, made_name_max(src.parent) - longest) + tail
+    base = made_not_a_device(cut_to_fit(src.stem, made_name_max(src.parent) - longest) + tail)
     for i in range(1, 100):
         path = src.with_name(f"{base}.tif" if i == 1 else f"{base}-{i}.tif")
         files = [path] + ([default_spread_path(path)] if samples > 1 else [])

@@ -38,7 +38,7 @@ from .errors import OutputNameError, RasterIOError
 from .mounts import mounts
 
 __all__ = ["name_max", "made_name_max", "check_name_length", "refused_name", "fs_type", "windows_names",
-           "WINDOWS_DEVICES", "windows_device", "device_free", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
+           "WINDOWS_DEVICES", "windows_device", "device_free", "made_not_a_device", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
            "file_version", "renumbers_files"]
 
 _FOLDS: dict[tuple[int, int], tuple[bool, float]] = {}  # a folder's (device, inode) -> folds_case's answer, when
@@ -152,6 +152,14 @@ def device_free(name: str) -> str:
     device: the name a refusal of :func:`windows_device`'s names suggests."""
     head, dot, rest = name.partition(".")
     return f"{head.rstrip(' ')}_1{dot}{rest}".rstrip(". ")
+
+
+def made_not_a_device(name: str) -> str:
+    """A name made from another's (napari's output next to its source, an adapted model's file), which the user
+    cannot choose: ``name``, or :func:`device_free`'s where Windows takes it for a device (``CON.x_x2.00_ldcsr.tif``
+    -> ``CON_1.x_x2.00_ldcsr.tif``), on every disk (a file is copied to a USB stick), so that no refusal of
+    :func:`check_name_length` comes, with advice to choose another name, once the work is done."""
+    return device_free(name) if windows_device(name) else name
 
 
 # Characters FAT, exFAT and NTFS disks (Windows' rules) and SMB shares refuse in a name, as do control characters: such a
