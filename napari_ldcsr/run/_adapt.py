@@ -144,9 +144,10 @@ def _save_new(result, folder: Path, layer_name: str, scale: float, base_name: st
 def status_text(outcome: AdaptOutcome, where: str) -> str:
     """The base and the adapted model side by side, as the guard measured them."""
     from ldcsr_core.adaptation import db_text
+    from ldcsr_core.words import signed
 
     r = outcome.result
-    side = (f"base {r.psnr_base - r.psnr_bicubic:+.2f} dB, adapted {r.psnr_adapted - r.psnr_bicubic:+.2f} dB "
+    side = (f"base {signed(r.psnr_base - r.psnr_bicubic)} dB, adapted {signed(r.psnr_adapted - r.psnr_bicubic)} dB "
             f"over bicubic at ×{r.scale:g} on the held-back strip of {where} (fast)")
     octave = f"octave check {db_text(r.octave_gain_db)} dB"
     if outcome.path is None:

@@ -41,7 +41,7 @@ from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
 from .rules import (MAX_ADAPT_SCALE, check_callable, check_count, check_flag, check_number, check_one_scale,
                     check_path, check_seed)
-from .words import counted
+from .words import counted, signed
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
            "user_model_files", "model_folder_problem", "check_save_room",
@@ -141,8 +141,8 @@ class Adaptation:
     def line(self) -> str:
         verdict = "kept" if self.kept else f"not kept ({self.refusal}): the base model stays"
         return (f"adaptation ×{self.scale:g}: {db_text(self.gain_db)} dB over the base model on the held-back "
-                f"{self.holdout[3]}×{self.holdout[2]} px strip (base {self.psnr_base - self.psnr_bicubic:+.2f}, "
-                f"adapted {self.psnr_adapted - self.psnr_bicubic:+.2f} dB over bicubic), octave check "
+                f"{self.holdout[3]}×{self.holdout[2]} px strip (base {signed(self.psnr_base - self.psnr_bicubic)}, "
+                f"adapted {signed(self.psnr_adapted - self.psnr_bicubic)} dB over bicubic), octave check "
                 f"{db_text(self.octave_gain_db)} dB; {counted(self.steps, 'step')}, {self.seconds / 60:.1f} min: {verdict}")
 
     def provenance(self) -> dict:

@@ -47,3 +47,23 @@ def test_a_gain_of_minus_0_004_db_is_0_00_in_the_line_the_report_and_napari(tiny
     assert said.startswith("LDCSR no better than bicubic (0.00 dB) at ×2") and "-0.00" not in said, said
     worse = _near_bicubic(tiny_model, 0.37)
     assert worse.gain_text() == "-0.37 dB: worse than bicubic"
+
+
+def test_an_adaptations_gains_over_bicubic_near_zero_have_no_sign(base, monkeypatch):
+    """`ldcsr adapt`'s line and napari's Adapt status say the base's and the adapted model's gains over bicubic:
+    before, a base 0.004 dB short of bicubic and a model 0.003 dB over it were 'base -0.00, adapted +0.00 dB over
+    bicubic' (adaptation.line and napari's status_text kept their own ':+.2f')."""
+    from ldcsr_core import adaptation as adapt_mod
+    from tests.raster.test_adapt import FAST, scene
+
+    def fake(refs, scale, models, tick):  # the guard's PSNRs: bicubic 30, base 29.996, adapted 30.003
+        return {"base": 29.996, "adapted": 30.003, "twin": 30.003, "bicubic": 30.0}
+
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", fake)
+    res = adapt_mod.adapt(scene(), 2.0, base, steps=1, recipe=FAST)
+    assert "(base 0.00, adapted 0.00 dB over bicubic)" in res.line(), res.line()
+    pytest.importorskip("napari")
+    from napari_ldcsr.run._adapt import AdaptOutcome, status_text
+
+    said = status_text(AdaptOutcome(res, None), "the layer")
+    assert ": base 0.00 dB, adapted 0.00 dB over bicubic at ×2" in said, said
