@@ -26,6 +26,7 @@ from .project_layers import check_not_read_by_layers, in_a_batch, layer_files
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import keep_loaded_layers, reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
+from .spread_output import load_with_output, spread_request
 from .values import band_choice, check_number, is_plain_number, layer_values, model_by_name, shown_bands
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
@@ -61,7 +62,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     MODEL = "MODEL"
     TILE = "TILE"
     STRETCH = "STRETCH"
+    SAMPLES = "SAMPLES"
     OUTPUT = "OUTPUT"
+    SPREAD = "SPREAD"
     REPORT = "QUALITY_REPORT"
 
     def name(self) -> str:
@@ -175,6 +178,11 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         else:  # a built-in or adapted model by name, as ldcsr upscale --model NAME and napari's Model list
             model_path = model_by_name(self, parameters, self.MODEL_NAME, context)
         report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
+        mode = self._mode(parameters, context)
+        # the uncertainty map (ldcsr upscale --samples K --spread-out): K, and where its spread goes (None: K 1)
+        samples, spread = spread_request(
+            parameters.get(self.SAMPLES), self.parameterAsInt(parameters, self.SAMPLES, context) or 1,
+            self.parameterAsOutputLayer(parameters, self.SPREAD, context) or None, src, dst, mode, context=context)
 
         # as `ldcsr upscale` asks it (request_of): the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so
         # the command line skips (resumes) a QGIS output of the same request instead of refusing it
@@ -188,13 +196,14 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             ds = with_layer_crs(ds, crs)  # and its CRS
             info = rio.raster_info(ds)
             reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
-            check_not_read(ds, [dst])  # written over, the input would change
+            check_not_read(ds, [dst, spread])  # written over, the input would change
             # nothing set in QGIS, the file's bands declaring different values (a VRT): each band's own
             by_band = getattr(ds, "band_nodata", None) if nodata is None else None
         # nor a file another layer reads
-        check_not_read_by_layers(getattr(self, "_layer_files", []), dst, batch=getattr(self, "_batch", False))
+        for path in filter(None, (dst, spread)):
+            check_not_read_by_layers(getattr(self, "_layer_files", []), path, batch=getattr(self, "_batch", False))
         if report:
-            check_report_path_of(report, src, dst, model_path, reads)
+            check_report_path_of(report, src, dst, model_path, reads, spread)
         bands = band_choice(self, parameters, self.BANDS, context)
         rule = "chosen"
         auto, auto_rule = rad.default_triplet(info.count, info.colorinterp, info.descriptions)
@@ -210,7 +219,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             if note:
                 feedback.pushWarning(note)
         options = UpscaleOptions(
-            mode=self._mode(parameters, context),
+            mode=mode, samples=samples,
             seed=self.parameterAsInt(parameters, self.SEED, context),
             tile=self.parameterAsInt(parameters, self.TILE, context) or None,
             bands=bands, stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)],
@@ -231,7 +240,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                           + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed
                              else "pixel size unknown (no geotransform)"))
         feedback.pushInfo(f"Model input R,G,B = bands {triplet} ({rule}); mode {options.mode}, "
-                          f"seed {options.seed}")
+                          f"seed {options.seed}" + (f", {samples} samples (seeds {options.seed}..{options.seed + samples - 1}: "
+                                                    f"the output is their mean, their spread goes to {spread})"
+                                                    if spread else ""))
         if feedback.isCanceled():
             from ldcsr_core.errors import Cancelled
 
@@ -248,15 +259,16 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             src, dst, model=model, options=options, output=OutputOptions(overwrite=True, wait_for_others=False),
             callback=polling(feedback.isCanceled,  # with a report, the raster is the bar's first half
                              lambda p: feedback.setProgress((50.0 if report else 100.0) * p.fraction)),
-            **request)
+            spread_path=spread, **request)
         # the project's layers of the output show the new raster, reopened now on QGIS's main thread (queued
         # there from a task's or a model's thread): not in postProcessAlgorithm, which QGIS's task skips for a
         # run it counts as failed, one cancelled during the report, after the last tile or as it returns
-        reopen_on_main_thread(dst, sidecar_state(dst), self._projects(context))
-        self._written = dst  # for postProcessAlgorithm
+        for path in filter(None, (spread, dst)):
+            reopen_on_main_thread(path, sidecar_state(path), self._projects(context))
+        self._written, self._spread = dst, (spread, samples)  # for postProcessAlgorithm
         feedback.pushInfo(f"Wrote {dst}: {counted(res.tiles, 'tile')}"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
-                          + f" in {time.perf_counter() - t0:.1f} s")
+                          + f" in {time.perf_counter() - t0:.1f} s" + (f"; its spread: {spread}" if spread else ""))
         if report:
             # the scale asked for; with a target pixel size, the mean of the two axes' factors
             scale = request["scale"][0] if "scale" in request else (sy + sx) / 2
@@ -264,12 +276,15 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         elif feedback.isCanceled():  # after the last tile, while the file was finished: it is whole
             feedback.pushWarning(f"Cancelled after the last tile; the super-resolved raster was written: {dst} "
                                  f"({NOT_LOADED})")
-        return {self.OUTPUT: dst, self.REPORT: report}
+        return {self.OUTPUT: dst, self.SPREAD: spread, self.REPORT: report}
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - on QGIS's main thread, before the loading
         # a layer of the output already in the project keeps its name, style and place (QGIS's loading renamed it)
-        if getattr(self, "_written", None):
-            keep_loaded_layers(context, self._written, feedback)
+        spread, samples = getattr(self, "_spread", (None, 1))
+        if spread:  # loaded with the output, named after it, on a colour ramp
+            load_with_output(context, self._written, spread, samples, self.SPREAD)
+        for path in filter(None, (getattr(self, "_written", None), spread)):
+            keep_loaded_layers(context, path, feedback)
         return {}
 
     @staticmethod

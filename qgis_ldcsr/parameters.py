@@ -49,9 +49,16 @@ scale, diffusion mode, other bands or stretch) is a warning in the log. <b>Tile 
 (&ge; {min_tile}; 0: the engine's default); diffusion mode always uses its fixed windows, so that a
 seed gives one picture. <b>Stretch</b> (advanced): how band values map to the model's range:
 auto (8-bit as is, other types by robust percentiles of the whole layer), percentile, or dtype
-(the full integer range).</p>
+(the full integer range). <b>Samples for the uncertainty map</b> (advanced; diffusion mode): K &gt; 1
+runs the sampler K times (seeds Seed … Seed+K-1, K times slower); the output is their mean and the
+<b>Uncertainty (spread) raster</b> their per-pixel spread (standard deviation), as the command line writes them: float32, one band per colour band (<code>spread of
+red</code> …), in the layer's units, NaN where the layer has no data, tags <code>LDCSR_SPREAD</code>,
+<code>LDCSR_SAMPLES</code>, <code>LDCSR_SPREAD_OF</code>. Left empty with K &gt; 1, it is written next to
+the output as <code>NAME_spread.tif</code>. It is loaded with the output, on a colour ramp. High where
+the samples disagree: detail the layer does not pin down, invented; {spread_limits}. 1 (default): no
+uncertainty map; a spread raster is then refused, as K &gt; 1 in fast mode.</p>
 <p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
-tile and leaves no output file; during the quality report, it stops the report and the raster
+tile and leaves no output file (nor spread raster); during the quality report, it stops the report and the raster
 already written is kept (the log says where).</p>
 <p><b>Quality report</b> (optional, .json or .html): a reduced-resolution self-check of the
 model on the input at the chosen scale (Wald's protocol, as <code>ldcsr evaluate</code>): the input
@@ -68,12 +75,13 @@ def help_html() -> str:
     from ldcsr_core import quality
     from ldcsr_core.model_names import default_model_name
     from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
+    from ldcsr_core.uncertainty import SPREAD_LIMITS
 
     # QGIS turns newlines into line breaks: keep the HTML on one line.
     return " ".join(HELP.format(
         max_scale=MAX_SCALE, min_tile=MIN_TILE_IN, max_pixels=quality.MAX_PIXELS,
         samples=quality.SAMPLES, sample_size=quality.SAMPLE_SIZE, limits=quality.LIMITS,
-        default_model=default_model_name()).split())
+        default_model=default_model_name(), spread_limits=SPREAD_LIMITS).split())
 
 
 def add_parameters(alg) -> None:
@@ -115,8 +123,16 @@ def add_parameters(alg) -> None:
                                          options=list(STRETCHES), defaultValue=0, optional=True)
     stretch.setFlags(stretch.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     alg.addParameter(stretch)
+    samples = QgsProcessingParameterNumber(
+        alg.SAMPLES, "Samples for the uncertainty map",
+        QgsProcessingParameterNumber.Integer, defaultValue=1, optional=True, minValue=1)  # ldcsr upscale --samples
+    samples.setFlags(samples.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    alg.addParameter(samples)
     alg.addParameter(QgsProcessingParameterRasterDestination(
         alg.OUTPUT, "Super-resolved raster"))
+    alg.addParameter(QgsProcessingParameterRasterDestination(
+        alg.SPREAD, "Uncertainty (spread) raster", optional=True,
+        createByDefault=False))
     alg.addParameter(QgsProcessingParameterFileDestination(
         alg.REPORT, "Quality report: self-check against bicubic (.json or .html; optional)",
         fileFilter="JSON (*.json);;HTML (*.html)", optional=True, createByDefault=False))

@@ -4,11 +4,12 @@ engine's self-check (``ldcsr selfcheck``'s) written after the raster."""
 from __future__ import annotations
 
 
-def check_report_path_of(report: str, src: str, dst: str, model_path: str | None, reads=()) -> None:
+def check_report_path_of(report: str, src: str, dst: str, model_path: str | None, reads=(),
+                         spread: str | None = None) -> None:
     """The quality report's destination, checked before any work by the engine's rule
     (:func:`ldcsr_core.files.check_report_path`, as ``ldcsr selfcheck --json``): not the input
     raster, a file it reads (``reads``: a VRT's sources, an ``.aux.xml``), the model file or the
-    output raster; not a folder; in an existing, writable folder. An existing report is replaced,
+    output raster or its ``spread`` raster; not a folder; in an existing, writable folder. An existing report is replaced,
     as Processing outputs are (the file dialog asks first)."""
     from ldcsr_core.files import check_report_path
 
@@ -18,7 +19,7 @@ def check_report_path_of(report: str, src: str, dst: str, model_path: str | None
 
         model = str(default_model_path())
     inputs = [(src, "the input raster"), *reads, (model, "the model file")]
-    check_report_path(report, inputs=inputs, outputs=[(dst, "the output raster")], overwrite=True,
+    check_report_path(report, inputs=inputs, outputs=[(dst, "the output raster"), *([(spread, "the spread raster")] if spread else [])], overwrite=True,
                       name="the quality report")
 
 

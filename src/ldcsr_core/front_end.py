@@ -78,6 +78,8 @@ CONTROLS: dict[str, dict] = {
     "stretch": {None: "stretch='{value}'", QGIS: "Stretch '{value}'", NAPARI: "Stretch '{value}'"},
     # a stretch method, as the option
     "stretch option": {None: "--stretch {value}", QGIS: "Stretch '{value}'", NAPARI: "Stretch '{value}'"},
+    # the samples of an uncertainty map, as a value
+    "samples": {None: "samples={value}", QGIS: "Samples for the uncertainty map {value}"},
 }
 
 

@@ -443,7 +443,9 @@ def check_samples(samples, mode: str = "diffusion") -> int:
         raise InputError(f"samples must be a whole number >= 1, got {samples!r}")
     samples = int(samples)
     if samples > 1 and mode != "diffusion":
-        raise InputError(f"samples={samples} needs mode 'diffusion': {mode!r} mode is deterministic, so "
+        from .front_end import say
+
+        raise InputError(f"{say('samples', value=samples)} needs mode 'diffusion': {mode!r} mode is deterministic, so "
                          "all its samples are the same image and the spread would be 0 everywhere")
     return int(samples)
 

@@ -71,7 +71,7 @@ def test_provider_is_registered(qgis_processing):
     assert alg is not None and alg.displayName() == "LDCSR super-resolution"
     names = [p.name() for p in alg.parameterDefinitions()]
     assert names == ["INPUT", "SCALE", "TARGET_PIXEL_SIZE", "BANDS", "MODE", "SEED", "MODEL_NAME", "MODEL",
-                     "TILE", "STRETCH", "OUTPUT", "QUALITY_REPORT"]
+                     "TILE", "STRETCH", "SAMPLES", "OUTPUT", "SPREAD", "QUALITY_REPORT"]
     assert "Sentinel-2" in alg.shortHelpString()
 
 
