@@ -12,7 +12,7 @@ import click
 
 from ..words import counted
 
-__all__ = ["Bar", "summary", "stopped_advice", "shell_word", "KEEP_OR_OVERWRITE"]
+__all__ = ["Bar", "summary", "stopped_advice", "unreached_failures", "shell_word", "KEEP_OR_OVERWRITE"]
 
 # Where stderr is no terminal (a log file, a pipe: `2> run.log`, `| tee`), every redraw of a bar is kept:
 # there it is redrawn at most this often, a sign of life in the log, not ten lines a second.
@@ -95,20 +95,39 @@ def summary(results, quiet: bool, total: int | None = None) -> None:
     click.echo(f"{counted(total, 'input')}: {written} written, {skipped} skipped, {failed} failed{left}", err=True)
 
 
+def unreached_failures(results, jobs) -> list[tuple]:
+    """The ``results`` lines, ``failed``, of the ``jobs`` (``(src, dst, shape, error)``) that failed their
+    checks before the run and that a run stopped early did not reach: failed, not "not done", as a rerun
+    would fail them again."""
+    done = {r[1] for r in results}
+    return [(src, dst, "failed", err, None) for src, dst, _, err in jobs if err and dst not in done]
+
+
 def stopped_advice(why: str, results, jobs, overwrite: bool) -> str:
     """How to go on after a batch stopped (``why``: ``interrupted``, ...) with ``results`` of its
-    ``jobs`` (``(src, dst, ...)``) done: the same command again skips the complete outputs, but with
-    ``--overwrite`` it would replace them again, so then the inputs not done are named."""
+    ``jobs`` (``(src, dst, shape, error)``) done: the same command again skips the complete outputs, but
+    with ``--overwrite`` it would replace them again, so then the inputs not done are named; those that
+    failed (in the run, or in their checks before it: :func:`unreached_failures`) are named apart, to be
+    given again once what failed is fixed, not as inputs to run as they are."""
     head = f"{why} after {len(results)} of {counted(len(jobs), 'input')}"
+    failed = [r[0] for r in results + unreached_failures(results, jobs) if r[2] == "failed"]
     done = {r[1] for r in results}
-    left = [src for src, dst, *_ in jobs if dst not in done]
+    left = [src for src, dst, _, err in jobs if dst not in done and not err]
+    them = "it" if len(failed) == 1 else "them"
+    named = f"{counted(len(failed), 'input')} that failed (above): {' '.join(map(shell_word, failed))}"
+    again = "run the command again, with --overwrite, on" if overwrite else "run the same command again (complete " \
+        "outputs are skipped)"
     if not left:  # stopped after the last one (as its output was renamed, as the Dask cluster closed)
-        return f"{head}: every input was done"
+        if not failed:
+            return f"{head}: every input was done"
+        return (f"{head}: every input was done but the {named}; once what failed is fixed, {again}"
+                + (f" {them}" if overwrite else ""))
     if not overwrite:
         return f"{head}; run the same command again to resume (complete outputs are skipped)"
     return (f"{head}; to go on, run the command again, with --overwrite, on the {counted(len(left), 'input')} "
             f"not done: {' '.join(map(shell_word, left))} (the same command again would replace the outputs "
-            "written above again)")
+            "written above again)" + (f"; left out of it, the {named}: add {them} once what failed is fixed"
+                                      if failed else ""))
 
 
 def shell_word(path) -> str:

@@ -16,7 +16,7 @@ import click
 
 from ..words import counted
 from . import options as opt
-from .batch_report import KEEP_OR_OVERWRITE, Bar, stopped_advice, summary
+from .batch_report import KEEP_OR_OVERWRITE, Bar, stopped_advice, summary, unreached_failures
 from .upscale_plan import (_check_geotiff_name, _check_not_an_input_folder, _expand_inputs, _made_name_refusal,
                            _output_arg, _plan_outputs)
 
@@ -203,8 +203,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     try:
         _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet, found)
     except (KeyboardInterrupt, ClusterError) as e:  # the run stops: the inputs left are not tried
-        if results:  # what is done stays done: say so, and how to go on (-q: what failed)
-            summary(results, quiet, total=len(jobs))
+        if results:  # what is done stays done: say so, and how to go on (-q: what failed); inputs whose checks
+            # failed are failed, reached or not
+            summary(results + unreached_failures(results, jobs), quiet, total=len(jobs))
         if batch and results:  # (-q too: how to go on is no progress chatter)
             why = "interrupted" if isinstance(e, KeyboardInterrupt) else "the Dask cluster failed"
             click.echo(stopped_advice(why, results, jobs, overwrite), err=True)
