@@ -169,7 +169,9 @@ def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
     # the engine tells a Python caller its parameter (overwrite=True); the command line, its flag
     msg = e.worded("--overwrite") if isinstance(e, OutputExistsError) else one_line(e)
     oom = is_out_of_memory(e)
-    unexpected = not oom and not isinstance(e, (LdcsrError, OSError, ValueError)) \
+    # expected: the engine's own errors (an InputError is its ValueError), the system's and rasterio's; not a
+    # ValueError of another's (NumPy's "operands could not be broadcast", from a bug: exit 1, as any other)
+    unexpected = not oom and not isinstance(e, (LdcsrError, OSError)) \
         and type(e).__module__.split(".")[0] not in ("rasterio",)
     if verbose > 1 or (verbose and unexpected):  # -v: an unexpected error's traceback; -vv: any error's
         import traceback
