@@ -100,7 +100,7 @@ def test_a_foreign_file_at_one_output_is_named_with_how_to_keep_the_complete_out
     r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
     assert r.exit_code == 4, r.output
     said = " ".join(r.output.split())
-    assert (f"2 outputs exist that this tool did not write: {out / 'b_sr.tif'} (not a raster), {out / 'c_sr.tif'} "
+    assert (f"2 outputs exist that are no readable results of this tool: {out / 'b_sr.tif'} (not a raster), {out / 'c_sr.tif'} "
             "(a TIFF that cannot be read: damaged or cut short); move them away (or remove them) and run again to "
             "keep the batch's complete outputs (they are skipped), or use --overwrite") in said, r.output
     assert (out / "b_sr.tif").read_text() == "hi\n" and files.file_id(out / "a_sr.tif") == a_made

@@ -119,7 +119,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     # uses: (input, its scales, how it is read) for the adapted model's notes; grounds: its pixels in metres
     jobs, uses, read, grounds = [], [], [], {}
     made = batch or output.is_dir()  # the output names are made from the inputs' (NAME_sr.tif)
-    foreign = []  # outputs there that this tool did not write: never replaced unasked
+    foreign = []  # outputs there that are no readable results of this tool: never replaced unasked
     for src, dst in pairs:
         try:
             try:
@@ -285,9 +285,9 @@ def _failure_line(e: Exception) -> str:
 
 
 def _foreign_outputs(paths, batch: bool) -> str:
-    """The refusal of outputs that this tool did not write (:func:`~ldcsr_core.geo.job.not_ours` says
-    what each is), before any work; in a batch, how to keep its complete outputs: --overwrite would
-    make them all again."""
+    """The refusal of outputs that are no readable results of this tool (:func:`~ldcsr_core.geo.job.not_ours`
+    says what each is; one cut short may be its own, its tags lost with its end), before any work; in a batch,
+    how to keep its complete outputs: --overwrite would make them all again."""
     from ..geo.job import not_ours
 
     what = [not_ours(p) or "a raster ldcsr did not write" for p in paths]
@@ -296,7 +296,8 @@ def _foreign_outputs(paths, batch: bool) -> str:
     them = "it" if len(paths) == 1 else "them"
     head = "output exists" if len(paths) == 1 else f"{len(paths)} outputs exist"
     said = ", ".join(f"{p} ({w})" for p, w in zip(paths, what))
-    return (f"{head} that this tool did not write: {said}; move {them} away (or remove {them}) and run again to "
+    return (f"{head} that {'is no readable result' if len(paths) == 1 else 'are no readable results'} of this "
+            f"tool: {said}; move {them} away (or remove {them}) and run again to "
             "keep the batch's complete outputs (they are skipped), or use --overwrite, which replaces "
             f"{them} and makes every output of the batch again")
 

@@ -431,7 +431,8 @@ _TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic TIFF and BigTI
 def not_ours(path: str | Path) -> str:
     """What the file at the output name ``path`` is, in a few words, when it is no raster this package
     wrote (:func:`has_provenance`): a link to a missing file, a TIFF that cannot be read (damaged or cut
-    short), not a raster, or a raster another program wrote; "" for one this package wrote."""
+    short), not a raster, a raster of this package without its tags (cut short: they are written after its
+    directory) or a raster another program wrote; "" for one this package wrote."""
     p = Path(path)
     if p.is_symlink() and not p.exists():
         return f"a link to {os.readlink(p)}, which is missing"
@@ -440,8 +441,9 @@ def not_ours(path: str | Path) -> str:
     try:
         import rasterio
 
-        with rasterio.open(p):
-            return "a raster ldcsr did not write"
+        with rasterio.open(p) as ds:  # its software tag (in the TIFF's directory) outlives its own tags, written after
+            ours = ds.tags().get("TIFFTAG_SOFTWARE", "").startswith(software_version().split()[0] + " ")
+        return "a raster of ldcsr whose tags are lost: damaged or cut short" if ours else "a raster ldcsr did not write"
     except Exception:
         pass
     try:
