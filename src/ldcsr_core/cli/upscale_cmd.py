@@ -149,7 +149,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             try:  # bands checked
                 reading = reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype, info.descriptions)
             except InputError as e:
-                raise _bands_advice(e, band_sel, info.count, batch) from None
+                raise _bands_advice(e, band_sel, info.count, info.colorinterp, batch) from None
             uses.append((src, _nominal_scales(info, scale, target_resolution), reading))
             grounds[Path(src).name if Path(src).name not in grounds else str(src)] = ground_pixel_of(info)
         except (InputError, RasterIOError) as e:
@@ -302,15 +302,21 @@ def _foreign_outputs(paths, batch: bool) -> str:
             f"{them} and makes every output of the batch again")
 
 
-def _bands_advice(e, band_sel, count: int, batch: bool):
-    """``e``, an input's refusal of its ``--bands`` (a band it lacks, an alpha band), with what to do."""
+def _bands_advice(e, band_sel, count: int, colorinterp, batch: bool):
+    """``e``, an input's refusal of its ``--bands`` (a band it lacks, an alpha band), with what to do: the
+    bands it may give are its colour bands (:func:`~ldcsr_core.geo.band_plan.plan_bands`: not its alpha)."""
     from ..errors import InputError, one_line
+    from ..geo.band_plan import plan_bands
 
     if band_sel is None or count < 1:
         return e
-    what = (f"--bands applies to every input: run the files of {count} bands in a command of their own, "
-            f"with bands among 1..{count} or without --bands" if batch
-            else f"give --bands among 1..{count}, or leave it out")
+    colour = [b + 1 for b in range(count) if b not in plan_bands(count, colorinterp).alpha]
+    span = (f"{colour[0]}..{colour[-1]}" if colour == list(range(colour[0], colour[-1] + 1))
+            else ", ".join(map(str, colour)))
+    which = f"{colour[0]}" if len(colour) == 1 else f"among {span}"
+    what = (f"--bands applies to every input: run the files of {counted(count, 'band')} in a command of their own, "
+            f"with {'band' if len(colour) == 1 else 'bands'} {which} or without --bands" if batch
+            else f"give --bands {which}, or leave it out")
     return InputError(f"{one_line(e)} ({what})")
 
 

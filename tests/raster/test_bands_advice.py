@@ -1,0 +1,35 @@
+"""The advice of a refused ``--bands`` names bands the file can take: its colour bands, not its alpha band,
+and one band as such."""
+
+from __future__ import annotations
+
+import shutil
+
+from .test_batch_outputs import FAST, run
+
+
+def test_the_bands_advised_are_ones_the_file_takes(rasters, tiny_model_file, tmp_path):
+    """Before: an RGBA file with --bands 4,3,2 said '(give --bands among 1..4, or leave it out)', band 4 its
+    alpha, refused again; a one-band file with --bands 2, '(give --bands among 1..1, ...)'."""
+    rgba, gray = tmp_path / "rgba.tif", tmp_path / "gray.tif"
+    shutil.copy(rasters["rgba"], rgba)
+    shutil.copy(rasters["gray"], gray)
+    for src, bands, advice in ((rgba, "4,3,2", "give --bands among 1..3, or leave it out"),
+                               (gray, "2", "give --bands 1, or leave it out")):
+        r = run("upscale", src, "-o", tmp_path / f"{src.stem}_sr.tif", *FAST, "--model", tiny_model_file, "--bands", bands)
+        assert r.exit_code == 3 and r.output.strip().endswith(f"({advice})"), r.output
+    r = run("upscale", rgba, "-o", tmp_path / "rgba_sr.tif", *FAST, "--model", tiny_model_file, "--bands", "3,2,1")
+    assert r.exit_code == 0, r.output  # as advised
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(rasters["rgba"], folder / "a.tif")
+    shutil.copy(rasters["gray"], folder / "b.tif")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run("upscale", folder, "-o", out, *FAST, "--model", tiny_model_file, "--bands", "4")
+    said = " ".join(r.output.split())
+    assert r.exit_code == 1, r.output
+    assert ("band 4 is an alpha band (a mask), it cannot be a colour band (--bands applies to every input: run the "
+            "files of 4 bands in a command of their own, with bands among 1..3 or without --bands)") in said, r.output
+    assert ("band 4 does not exist: the file has bands 1..1 (--bands applies to every input: run the files of 1 "
+            "band in a command of their own, with band 1 or without --bands)") in said, r.output
