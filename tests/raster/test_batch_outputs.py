@@ -380,4 +380,4 @@ def test_a_folder_with_no_rasters_is_exit_5_as_train_and_evaluate_say_it(folders
     assert r.output.strip().splitlines()[-1] == f"Error: no raster files (.tif, .png, .jp2, ...) in folder {inp}"
     assert list(out.iterdir()) == []
     r = run("evaluate", inp, "--device", "cpu")
-    assert r.exit_code == 5 and f"no images (.bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp) under {inp}" in r.output
+    assert r.exit_code == 5 and f"no images (.bmp, .gtiff, .img, .jp2, .jpeg, .jpg, .png, .tif, .tiff, .vrt, .webp) under {inp}" in r.output

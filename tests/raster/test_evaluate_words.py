@@ -1,4 +1,4 @@
-"""``ldcsr evaluate`` of a folder holding what it cannot score: a damaged image, a ``.vrt``."""
+"""``ldcsr evaluate`` of a folder holding a damaged image, and the rasters upscale reads (a ``.vrt``, ``.jp2``)."""
 
 from __future__ import annotations
 
@@ -31,16 +31,25 @@ def test_an_unreadable_image_says_to_take_it_out(tmp_path, tiny_model_file):
     assert said.endswith("(move it out of the folder, or remove it, to score the other images)"), r.output
 
 
-def test_a_vrt_in_the_folder_is_said_not_read(tmp_path, tiny_model_file):
-    """Before: a .vrt (or .jp2, .img) in the folder was left out without a word; a folder of VRTs alone
-    said 'no images (...)' as if it were empty of rasters."""
-    _images(tmp_path / "set")
-    (tmp_path / "set" / "v.vrt").write_text("<VRTDataset/>")
+def test_every_raster_upscale_reads_is_scored(tmp_path, tiny_model_file):
+    """One rule for the formats read: a .jp2, .vrt, .img and .gtiff are read as upscale reads them (the same
+    reader scores a .tif). Before: they were 'note: not read: ... (only .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp
+    images are; convert them to GeoTIFF to include them, e.g. gdal_translate b.gtiff b.tif)', a GeoTIFF told to
+    become a GeoTIFF, and a folder of them alone was exit 5, 'no images'. A hidden name (macOS's ._i0.png beside
+    i0.png on a stick) is no image, as for upscale: before, 'cannot read set/._i0.png', exit 5."""
+    import rasterio
+    from rasterio.shutil import copy
+
+    _images(tmp_path / "set", n=1)
+    (tmp_path / "set" / "._i0.png").write_bytes(b"\0\5\26\7junk")  # AppleDouble
+    src = tmp_path / "t.tif"  # outside the set: the VRT's source
+    with rasterio.open(src, "w", driver="GTiff", width=48, height=48, count=3, dtype="uint8") as ds:
+        ds.write(np.random.default_rng(1).integers(0, 255, (3, 48, 48), dtype=np.uint8))
+    for driver, name in (("JP2OpenJPEG", "b.jp2"), ("VRT", "c.vrt"), ("HFA", "d.img"), ("GTiff", "e.gtiff")):
+        copy(src, tmp_path / "set" / name, driver=driver)
     r = _evaluate(tmp_path / "set", tiny_model_file)
     assert r.exit_code == 0, r.output
-    assert (f"note: not read: {tmp_path / 'set' / 'v.vrt'} (only .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp images "
-            "are; convert it to GeoTIFF to include it, e.g. gdal_translate v.vrt v.tif)") in " ".join(r.output.split())
-    (tmp_path / "vrts").mkdir()
-    (tmp_path / "vrts" / "v.vrt").write_text("<VRTDataset/>")
-    r = _evaluate(tmp_path / "vrts", tiny_model_file)
-    assert r.exit_code == 5 and f"not read: {tmp_path / 'vrts' / 'v.vrt'}" in " ".join(r.output.split()), r.output
+    assert "· 5 images" in r.output and "not read" not in r.output, r.output
+    (tmp_path / "set" / "i0.png").unlink()
+    r = _evaluate(tmp_path / "set", tiny_model_file)
+    assert r.exit_code == 0 and "· 4 images" in r.output, r.output

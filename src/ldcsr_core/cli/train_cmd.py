@@ -275,12 +275,7 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
     from ..training.data import list_images
     from ..training.evaluate import evaluate, format_table, select_files
 
-    skipped = []  # rasters of the folder it does not read (a .vrt): said, not left out without a word
-    images = list_images(directory, archives=False, skipped=skipped)  # a file is exit 5, as train's DATA
-    if skipped:
-        from ..training.data import not_read
-
-        click.echo(f"note: {not_read(skipped)}", err=True)
+    images = list_images(directory, archives=False)  # a file is exit 5, as train's DATA
     files = select_files(images, limit)
     if json_out:  # checked before the work: not an image of the set nor the model, a folder that exists
         opt.check_report(json_out, "'--json'", overwrite=overwrite, html=False,

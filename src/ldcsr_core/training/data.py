@@ -31,16 +31,16 @@ __all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "a
 
 ARCHIVE_SUFFIX = ".npz"
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+# Every raster upscale reads (rules.RASTER_SUFFIXES: a .jp2, .vrt, .img, .gtiff too) and PIL's .bmp, .webp: one
+# reader for them all (image_read.load_rgb); a hidden name is none, as for upscale (macOS's ._a.tif beside a.tif)
+IMAGE_SUFFIXES = {".bmp", ".webp", *RASTER_SUFFIXES}
 
 
-def list_images(folder: str | Path, *, archives: bool = True, skipped: list | None = None) -> list[Path]:
+def list_images(folder: str | Path, *, archives: bool = True) -> list[Path]:
     """All images below ``folder`` (recursive, sorted; links to folders not entered; a link whose
     image is gone kept, reading it says so). A (sub)folder this user may not read is a RasterIOError
     naming it, never skipped. A file there is no folder (exit 5); ``archives``: the caller also takes
-    a packed archive (train's DATA and --val; evaluate does not), which the refusal then names.
-    ``skipped``: gets the files named as rasters that are not read (a ``.vrt``, a ``.jp2``), for the
-    caller to say so."""
+    a packed archive (train's DATA and --val; evaluate does not), which the refusal then names."""
     from ..files import check_readable
 
     folder = Path(folder)
@@ -59,25 +59,10 @@ def list_images(folder: str | Path, *, archives: bool = True, skipped: list | No
     for root, _, names in os.walk(folder, onerror=refuse):
         check_readable(root)  # listed but not entered (no x): its files cannot be opened
         files += [p for p in map(Path(root).joinpath, names) if p.suffix.lower() in IMAGE_SUFFIXES
-                  and (p.is_file() or (p.is_symlink() and not p.exists()))]
-        if skipped is not None:
-            skipped += [p for p in map(Path(root).joinpath, names) if p.suffix.lower() in RASTER_SUFFIXES
-                        and p.suffix.lower() not in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()]
+                  and not p.name.startswith(".") and (p.is_file() or (p.is_symlink() and not p.exists()))]
     if not files:
-        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}"
-                                + (f"; {not_read(skipped)}" if skipped else ""))
-    if skipped:
-        skipped.sort()
+        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
     return sorted(files)
-
-
-def not_read(paths) -> str:
-    """Words for raster files :func:`list_images` does not read (``skipped``), and what to do."""
-    first = Path(paths[0])
-    names = ", ".join(str(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    return (f"not read: {names} (only {', '.join(sorted(IMAGE_SUFFIXES))} images are; convert "
-            f"{'it' if len(paths) == 1 else 'them'} to GeoTIFF to include {'it' if len(paths) == 1 else 'them'}, "
-            f"e.g. gdal_translate {first.name} {first.stem}.tif)")
 
 
 def split_source(source) -> tuple[str, str]:
