@@ -194,11 +194,15 @@ def is_shipped(model=None) -> bool:
     """Whether ``model`` is a shipped (built-in) model, trained on the imagery docs/MODEL_CARD.md describes:
     a loaded model whose weights' SHA-256 is a shipped one's (or that holds a built-in's tensors alone,
     ``copy_of``), or the file that ``load_model(model)`` reads for a path, a model's name or None (the
-    default) when that file is a built-in model (:func:`builtin_name`). An official checkpoint, a model
-    trained or adapted by the user, one built in memory: False (what they were trained on is not known here)."""
+    default) when that file is a built-in model (:func:`builtin_name`) or holds one's tensors alone, which
+    loads as it (``official_checkpoint.builtin_twin_file``). An official checkpoint, a model trained or
+    adapted by the user, one built in memory: False (what they were trained on is not known here)."""
     if model is None or isinstance(model, (str, bytes, os.PathLike)):
+        from .official_checkpoint import builtin_twin_file
+
         try:
-            return builtin_name(model_path(model)) is not None
+            path = model_path(model)
+            return builtin_name(path) is not None or builtin_twin_file(path) is not None
         except (OSError, CheckpointError, InputError):  # no such model: not a shipped one
             return False
     digest = str(getattr(model, "weights_sha256", "") or "")

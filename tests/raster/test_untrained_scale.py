@@ -100,3 +100,21 @@ def test_the_rule_of_a_shipped_model_is_one_for_a_name_a_loaded_model_and_the_fr
         f"×1.1 {OTHER.replace('tiny-test', tiny_model_file.name)}")
     assert scale_note(None, 1.1, "m", shipped=False).startswith(f"×1.1 {OTHER.replace('tiny-test', 'this model')}")
     assert scale_note(tiny_model, 1.25, "m") is None
+
+
+def test_a_shipped_models_tensors_saved_alone_are_shipped_by_path_as_when_loaded(tmp_path):
+    """A built-in model re-saved without our metadata (``save_file(load_file(...))``) loads as that model
+    (``copy_of``), so the CLI, which asks of the loaded model, says the shipped models' notes; napari's Run asks
+    of its path without loading it (``ModelCache.shipped``) and got False: the other models' "training scales not
+    known" note, and no ground note. One answer now."""
+    from safetensors.torch import load_file, save_file
+
+    from ldcsr_core import load_model
+    from ldcsr_core.adapted_use import scale_note
+    from ldcsr_core.builtin_models import default_model_path, is_shipped
+
+    bare = tmp_path / "my copy.safetensors"
+    save_file(load_file(default_model_path()), bare)
+    assert load_model(str(bare), device="cpu").copy_of and is_shipped(load_model(str(bare), device="cpu"))
+    assert is_shipped(str(bare))
+    assert scale_note(None, 1.1, "m", source=str(bare)).startswith("×1.1 " + SHIPPED)
