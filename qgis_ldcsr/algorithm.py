@@ -252,7 +252,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "
                           f"(sha256 {str(getattr(model, 'weights_sha256', ''))[:12]})")
         for note in filter(None, (adapted_note(model, info, request, options), scale_note(model, info, request),
-                                  ground_note(model, info))):  # once per run, the quality report included; below
+                                  ground_note(model, info, request))):  # once per run, the quality report included; below
             feedback.pushWarning(note)  # ×1.25, or a shipped model on pixels unlike its training's: untested
         res = upscale_raster(
             # an output another live run is making is refused at once: its wait (a lock) cannot see Cancel

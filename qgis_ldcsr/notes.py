@@ -25,19 +25,25 @@ def scale_note(model, info, request: dict) -> str | None:
     """The engine's note for a scale below the shipped models' training scales, for ``model``
     (:func:`ldcsr_core.adapted_use.scale_note`), as a sentence."""
     from ldcsr_core.adapted_use import scale_note as engine_note
+
+    return _sentence(engine_note(model, _scales(info, request), MEASURE))
+
+
+def _scales(info, request: dict):
+    """The run's scale (a number or ``(sy, sx)``): the one asked, or its target resolution's."""
     from ldcsr_core.geo.georef import scale_for_resolution
 
-    scales = request["scale"] if "scale" in request else scale_for_resolution(info, request["target_resolution"])
-    return _sentence(engine_note(model, scales, MEASURE))
+    return request["scale"] if "scale" in request else scale_for_resolution(info, request["target_resolution"])
 
 
-def ground_note(model, info) -> str | None:
-    """The engine's note for a layer whose pixels are, on the ground, outside those of the shipped models'
-    training imagery (:func:`ldcsr_core.rules.untrained_ground_note`), as a sentence; None for another ``model``."""
+def ground_note(model, info, request: dict) -> str | None:
+    """The engine's note for a run whose result's pixels are, on the ground, outside those the shipped models were
+    trained to make (:func:`ldcsr_core.rules.untrained_ground_note`), as a sentence; None for another ``model``."""
     from ldcsr_core.geo.ground import ground_pixel_of
     from ldcsr_core.rules import untrained_ground_note
 
-    return _sentence(untrained_ground_note(ground_pixel_of(info), MEASURE, model=model))
+    ground = ground_pixel_of(info)
+    return _sentence(untrained_ground_note(ground, MEASURE, model=model, scale=_scales(info, request) if ground else 1))
 
 
 MEASURE = "the Quality report (or ldcsr selfcheck) measures it on this layer"  # how a QGIS user checks it

@@ -63,8 +63,8 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
 def trained_range_notes(spec, source, models) -> list[str]:
     """The Run's warnings of a use outside what its model was trained on, judged without loading it
     (``models``: the widget's ``ModelCache``): a scale below ×1.25 (:func:`ldcsr_core.adapted_use.scale_note`:
-    none for an adapted model, another model's training scales not known), a shipped model on a layer whose
-    pixels are, on the ground, outside its training imagery's (:func:`ldcsr_core.rules.untrained_ground_note`)."""
+    none for an adapted model, another model's training scales not known), a shipped model making pixels, on the
+    ground, outside those of its training imagery (:func:`ldcsr_core.rules.untrained_ground_note`)."""
     from ldcsr_core.adapted_use import scale_note
     from ldcsr_core.geo.ground import ground_pixel_metres
     from ldcsr_core.rules import untrained_ground_note
@@ -75,7 +75,7 @@ def trained_range_notes(spec, source, models) -> list[str]:
         ground = ground_pixel_metres(source.crs, source.transform, source.shape)
     notes = (scale_note(models.cached(spec.model_source), spec.scale, measure, source=spec.model_source,
                         shipped=shipped),
-             untrained_ground_note(ground, measure, model=shipped))
+             untrained_ground_note(ground, measure, model=shipped, scale=spec.scale))
     return [n[0].upper() + n[1:] + "." for n in notes if n]
 
 

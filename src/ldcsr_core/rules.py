@@ -29,7 +29,8 @@ MAX_SCALE = 8.0
 # Below this the shipped models saw no training scale: accepted, but untested (untrained_scale_note).
 MIN_TRAINED_SCALE = 1.25
 # The ground resolution (metres per pixel) of the imagery the shipped models were trained on: RSSCN7, Google Earth
-# scenes at four scales per class, about 0.1-2 m (docs/MODEL_CARD.md, "Data"); outside it, untrained_ground_note.
+# scenes at four scales per class, about 0.1-2 m (docs/MODEL_CARD.md, "Data"), the pixels they learnt to make from
+# inputs 1.25-8 times coarser; a result's pixels outside it: untrained_ground_note.
 TRAINED_PIXEL_METRES = (0.1, 2.0)
 # Smallest input side the engine accepts (smaller images have no texture to super-resolve).
 MIN_INPUT_SIDE = 4
@@ -286,31 +287,49 @@ def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE 
 
 
 def untrained_ground_note(pixels, measure: str = "ldcsr selfcheck SCENE -s SCALE measures it on the scene", *,
-                          model=None) -> str | None:
-    """What to tell a user whose scene's pixels are, on the ground, outside :data:`TRAINED_PIXEL_METRES` (a
-    10 m Sentinel-2 scene, 0.05 m drone imagery): it runs, but no shipped model saw such imagery.
+                          scale, model=None) -> str | None:
+    """What to tell a user whose result's pixels are, on the ground, outside :data:`TRAINED_PIXEL_METRES`:
+    the shipped models were trained to make pixels of RSSCN7's 0.1-2 m from inputs 1.25-8 times coarser, so
+    a scene of ``p`` m pixels at ×``s`` was in their training where ``p / s`` is in that range (a 10 m
+    Sentinel-2 scene at ×8 makes 1.25 m pixels: yes; at ×2, 5 m: no; 0.15 m drone imagery at ×4, 0.0375 m: no).
     ``pixels``: the scene's ``(x, y)`` pixel size in metres (``geo.ground.ground_pixel_metres``), None where
     it is not known (a picture without georeferencing: nothing to say), or the inputs of a batch as a dict
-    of their names to those (the note names three); each size is taken to 2 significant digits (0.0999 m
-    of a reprojected grid is 0.1 m). ``measure``: how the front end checks the scene. None inside the
-    range, and for a ``model`` that is not a shipped one, whose training imagery is not known here
-    (:func:`ldcsr_core.builtin_models.is_shipped`, or True or False where the front end knows)."""
+    of their names to those (the note names three). ``scale``: the run's scale, a number or the engine's
+    ``(sy, sx)``; for a batch one for all or a dict of the inputs' names to theirs. Each size made is taken to
+    2 significant digits (0.0999 m of a reprojected grid is 0.1 m). ``measure``: how the front end checks the
+    scene. None inside the range, and for a ``model`` that is not a shipped one, whose training imagery is
+    not known here (:func:`ldcsr_core.builtin_models.is_shipped`, or True or False where the front end knows)."""
     named = pixels if isinstance(pixels, dict) else {"": pixels}
     lo, hi = TRAINED_PIXEL_METRES
-    outside = {name: p for name, p in named.items()
-               if p is not None and any(not lo <= float(f"{v:.2g}") <= hi for v in p)}
+    made = {name: _made(p, scale.get(name, 1.0) if isinstance(scale, dict) else scale)
+            for name, p in named.items() if p is not None}
+    outside = {name: m for name, m in made.items() if any(not lo <= float(f"{v:.2g}") <= hi for v in m[1])}
     if not outside or not _shipped(model):
         return None
-    sizes = list(dict.fromkeys(map(_metres, outside.values())))
-    every = [float(v) for p in outside.values() for v in p]
-    sizes = ", ".join(sizes) if len(sizes) <= 3 else f"{min(every):.3g}–{max(every):.3g} m"
+    said = list(dict.fromkeys(f"{_metres(m[1])} (of {_metres(m[0])} at {m[2]})" for m in outside.values()))
+    every = [float(v) for m in outside.values() for v in m[1]]
+    said = ", ".join(said) if len(said) <= 3 else f"{min(every):.3g}–{max(every):.3g} m"
     names = list(outside)
-    whose = (f"{len(names)} of {len(named)} inputs ({', '.join(names[:3])}"
-             f"{f' and {len(names) - 3} more' if len(names) > 3 else ''}) have pixels of {sizes}"
-             if len(named) > 1 else f"the scene's pixels are {sizes}")
-    return (f"{whose} on the ground, outside the {lo:g}–{hi:g} m of the imagery the shipped models were trained "
-            f"on (docs/MODEL_CARD.md), so {'their results are' if len(named) > 1 else 'the result is'} untested there; "
-            f"{measure}")
+    if len(named) > 1:
+        whose = (f"{len(names)} of {len(named)} inputs ({', '.join(names[:3])}"
+                 f"{f' and {len(names) - 3} more' if len(names) > 3 else ''}) make pixels of {said}")
+    else:
+        (m,) = outside.values()
+        whose = f"at {m[2]} the scene's {_metres(m[0])} pixels make ones of {_metres(m[1])}"
+    return (f"{whose} on the ground, outside the {lo:g}–{hi:g} m of the imagery the shipped models were trained to "
+            f"make (docs/MODEL_CARD.md), so {'their results are' if len(named) > 1 else 'the result is'} untested "
+            f"there; {measure}")
+
+
+def _made(pixel, scale) -> tuple[tuple[float, float], tuple[float, float], str]:
+    """(the scene's pixel, the result's pixel, the scale in words) of a scene's ``(x, y)`` pixel in metres at
+    ``scale`` (a number or ``(sy, sx)``)."""
+    import numpy as np
+
+    sy, sx = (float(scale), float(scale)) if np.ndim(scale) == 0 else (float(v) for v in np.ravel(scale)[:2])
+    x, y = (float(v) for v in pixel)
+    words = f"×{sx:g}" if f"{sx:g}" == f"{sy:g}" else f"×{sx:g} × {sy:g}"  # as the scale note says it
+    return (x, y), (x / sx, y / sy), words
 
 
 def _metres(pixel) -> str:

@@ -1,6 +1,7 @@
 """A Run of a shipped model outside what it was trained on runs and warns that the result is untested there,
 in napari's words (Check quality here measures it): below ×1.25 (before, nothing was said), and on a layer whose
-pixels are, on the ground, outside the 0.1–2 m of its training imagery (a 10 m Sentinel-2 scene; before, nothing).
+pixels make, at the scale asked, ones outside the 0.1–2 m of its training imagery (a 10 m Sentinel-2 scene at ×2;
+before, nothing).
 A model of the user's (its training not known) says only that its training scales are not known, so the result
 below ×1.25 may be untested, and nothing of the ground. The real shipped model, fast mode, small layers."""
 
@@ -11,8 +12,8 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-GROUND = ("The scene's pixels are {} on the ground, outside the 0.1–2 m of the imagery the shipped models were trained "
-          "on (docs/MODEL_CARD.md), so the result is untested there; Check quality here measures it on this layer.")
+GROUND = ("At ×2 the scene's {} on the ground, outside the 0.1–2 m of the imagery the shipped models were trained "
+          "to make (docs/MODEL_CARD.md), so the result is untested there; Check quality here measures it on this layer.")
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def _trained_notes(widget, qtbot, notes, layer, scale):
     assert widget.run(layer=layer, scale=scale)
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     assert widget.last.result in widget.viewer.layers
-    return [t for s, t in notes if s == "warning" and "trained on" in t]
+    return [t for s, t in notes if s == "warning" and "were trained" in t]
 
 
 def _geotiff(path, res):
@@ -54,7 +55,8 @@ def test_a_run_below_the_trained_scales_warns(shipped, qtbot, notes, scale, warn
          "there (docs/MODEL_CARD.md); Check quality here measures it on this layer."] if warned else [])
 
 
-@pytest.mark.parametrize("res, said", [(10.0, "10 m"), (0.05, "0.05 m"), (1.0, None)])
+@pytest.mark.parametrize("res, said", [(10.0, "10 m pixels make ones of 5 m"),
+                                       (0.05, "0.05 m pixels make ones of 0.025 m"), (1.0, None)])
 def test_a_run_on_pixels_unlike_the_training_imagery_warns(shipped, qtbot, notes, tmp_path, res, said):
     viewer, widget = shipped
     (src,) = viewer.open(_geotiff(tmp_path / "scene.tif", res), plugin="napari-ldcsr")

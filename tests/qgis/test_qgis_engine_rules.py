@@ -341,9 +341,10 @@ def test_the_command_line_resumes_a_qgis_output_of_the_same_request(qgis_process
         assert e.tags() == made
 
 
-SHIPPED_GROUND = ("The scene's pixels are 10 m on the ground, outside the 0.1–2 m of the imagery the shipped models "
-                  "were trained on (docs/MODEL_CARD.md), so the result is untested there; the Quality report (or "
-                  "ldcsr selfcheck) measures it on this layer.")
+SHIPPED_GROUND = ("At {} the scene's 10 m pixels make ones of {} on the ground, outside the 0.1–2 m of the imagery the "
+                  "shipped models were trained to make (docs/MODEL_CARD.md), so the result is untested there; the "
+                  "Quality report (or ldcsr selfcheck) measures it on this layer.")
+MADE = {"×1.1": "9.09 m", "×1.11111": "9 m", None: "8 m"}  # the scene's 10 m (UTM: 10.004 m) at each scale of BELOW
 BELOW = [({"SCALE": 1.1}, "×1.1"), ({"SCALE": None, "TARGET_PIXEL_SIZE": 9.0}, "×1.11111"), ({"SCALE": 1.25}, None)]
 
 
@@ -367,11 +368,12 @@ def test_a_scale_below_the_trained_scales_is_one_warning(qgis_processing, scene,
 def test_a_shipped_model_outside_its_training_warns_of_the_scale_and_the_ground(qgis_processing, scene, tmp_path,
                                                                                 change, said):
     """A shipped model below ×1.25 is said untested there in the shipped models' words; the scene's 10 m pixels
-    are outside their training imagery: one warning too (before: none)."""
+    make ones outside those of their training imagery: one warning too (before: none)."""
     feedback = _Feedback()
     qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", "", MODE=1, **change), feedback=feedback)  # shipped
     assert (tmp_path / "o.tif").exists()
     assert feedback.warnings == ([f"{said} is below the scales the shipped models were trained on (×1.25–×8), so the "
                                   "result is untested there (docs/MODEL_CARD.md); the Quality report (or ldcsr "
-                                  "selfcheck) measures it on this layer."] if said else []) + [SHIPPED_GROUND], \
+                                  "selfcheck) measures it on this layer."] if said else []) + [
+        SHIPPED_GROUND.format(said or "×1.25", MADE[said])], \
         feedback.textLog()

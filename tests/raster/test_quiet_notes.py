@@ -27,6 +27,6 @@ def _notes(tmp_path, quiet: bool, *args):
 
 def test_quiet_keeps_the_notes_that_a_result_is_untested_and_drops_the_others(tmp_path):
     args = ("-s", "1.1", "--mode", "diffusion", "--tile", "64")  # the shipped model, below ×1.25, on 10 m pixels
-    untested = ["note: ×1.1", "note: the scene's pixels are 10 m"]
+    untested = ["note: ×1.1", "note: at ×1.1 the scene's 10 m pixels make ones of 9.09 m"]
     assert _notes(tmp_path, True, *args) == untested  # before: the --tile note too
     assert _notes(tmp_path, False, *args) == ["note: --tile 64", *untested]

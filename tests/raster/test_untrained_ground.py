@@ -1,6 +1,6 @@
-"""A georeferenced scene whose pixels are, on the ground, outside the 0.1-2 m of the shipped models' training
-imagery (RSSCN7, docs/MODEL_CARD.md: a 10 m Sentinel-2 scene, 0.05 m drone imagery) runs and is said to be
-untested there, by the shipped models only (another model's training imagery is not known); before, nothing
+"""A georeferenced scene whose pixels, at the scale asked, make ones outside the 0.1-2 m of the shipped models'
+training imagery (RSSCN7, docs/MODEL_CARD.md: a 10 m Sentinel-2 scene at ×2, 0.05 m drone imagery) runs and is
+said to be untested there, by the shipped models only (another model's training imagery is not known); before, nothing
 at run time said it. Real GeoTIFFs through ``ldcsr upscale`` with the shipped model, fast mode."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ldcsr_core.cli import main
 
 from .conftest import write_tif
 
-TAIL = ("on the ground, outside the 0.1–2 m of the imagery the shipped models were trained on (docs/MODEL_CARD.md), "
+TAIL = ("on the ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), "
         "so the result is untested there; ldcsr selfcheck SCENE -s SCALE measures it on the scene")
 PIXELS = np.random.default_rng(0).integers(0, 255, (3, 40, 40))
 
@@ -25,28 +25,44 @@ def _scene(path, res, crs="EPSG:32633", origin=(600000.0, 5340000.0)):
                      transform=from_origin(*origin, *((res, res) if np.isscalar(res) else res)))
 
 
-def _notes(inputs, out, *model):
-    r = CliRunner().invoke(main, ["upscale", *map(str, inputs), "-o", str(out), "-s", "2", "--mode", "fast",
+def _notes(inputs, out, *model, scale="2"):
+    r = CliRunner().invoke(main, ["upscale", *map(str, inputs), "-o", str(out), "-s", scale, "--mode", "fast",
                                   "--device", "cpu", *model])
     assert r.exit_code == 0, r.output
     return [line for line in r.output.splitlines() if line.startswith("note:")]
 
 
 @pytest.mark.parametrize("res, crs, origin, said", [
-    (10.0, "EPSG:32633", (600000.0, 5340000.0), "10 m"),  # Sentinel-2
-    (0.05, "EPSG:32633", (600000.0, 5340000.0), "0.05 m"),  # a drone
-    (1e-4, "EPSG:4326", (12.0, 45.0), "7.88 × 11.1 m"),  # degrees: 0.0001° at 45° N is 7.88 m east, 11.1 m north
-    (30.0, "EPSG:2263", (900000.0, 200000.0), "9.14 m"),  # New York's state plane, in US survey feet
+    (10.0, "EPSG:32633", (600000.0, 5340000.0), "10 m pixels make ones of 5 m"),  # Sentinel-2
+    (0.05, "EPSG:32633", (600000.0, 5340000.0), "0.05 m pixels make ones of 0.025 m"),  # a drone
+    # degrees: 0.0001° at 45° N is 7.88 m east, 11.1 m north
+    (1e-4, "EPSG:4326", (12.0, 45.0), "7.88 × 11.1 m pixels make ones of 3.94 × 5.56 m"),
+    (30.0, "EPSG:2263", (900000.0, 200000.0), "9.14 m pixels make ones of 4.57 m"),  # New York, US survey feet
     (0.5, "EPSG:3857", (1113194.9, 6800000.0), None),  # Web Mercator at 52° N: 0.5 m on the map is 0.31 m
-    (3.0, "EPSG:3857", (1113194.9, 6800000.0), None),  # ... and 3 m is 1.85 m: inside
-    (1.0, "EPSG:32633", (600000.0, 5340000.0), None), (0.1, "EPSG:32633", (600000.0, 5340000.0), None),
-    (2.0, "EPSG:32633", (600000.0, 5340000.0), None),  # the range's ends (its UTM scale: 2.0004 m)
+    (6.0, "EPSG:3857", (1113194.9, 6800000.0), None),  # ... and 6 m is 3.7 m, making 1.85 m: inside
+    (1.0, "EPSG:32633", (600000.0, 5340000.0), None), (0.2, "EPSG:32633", (600000.0, 5340000.0), None),
+    (4.0, "EPSG:32633", (600000.0, 5340000.0), None),  # the range's ends, made (its UTM scale: 2.0008 m)
+    (0.1, "EPSG:32633", (600000.0, 5340000.0), "0.1 m pixels make ones of 0.05 m"),  # finer than it learnt to make
     (10.0, None, (600000.0, 5340000.0), None),  # no CRS: its pixels' size is not known
 ])
 def test_a_shipped_model_says_when_the_pixels_are_outside_its_training_ground_resolutions(tmp_path, res, crs, origin,
                                                                                           said):
     notes = _notes([_scene(tmp_path / "in.tif", res, crs, origin)], tmp_path / "o.tif")
-    assert notes == ([f"note: the scene's pixels are {said} {TAIL}"] if said else []), notes
+    assert notes == ([f"note: at ×2 the scene's {said} {TAIL}"] if said else []), notes
+
+
+@pytest.mark.parametrize("res, scale, said", [
+    (10.0, "8", None),  # 10 m at ×8 makes 1.25 m pixels: RSSCN7's 1.25 m scenes, 8 times coarser, were trained on
+    (10.0, "4", "at ×4 the scene's 10 m pixels make ones of 2.5 m"),
+    (0.15, "4", "at ×4 the scene's 0.15 m pixels make ones of 0.0375 m"),  # drone imagery: finer than ever made
+    (0.15, "1.25", None),
+])
+def test_what_is_compared_is_the_pixel_the_scale_makes_as_in_training(tmp_path, res, scale, said):
+    """Training made RSSCN7's 0.1-2 m pixels from inputs 1.25-8 times coarser. Before, the scene's own pixel was
+    compared with 0.1-2 m whatever the scale: a 10 m scene at ×8 (made 1.25 m, as trained) was said untested, and
+    0.15 m drone imagery at ×4 (0.0375 m, finer than any pixel made in training) said nothing."""
+    notes = _notes([_scene(tmp_path / "in.tif", res)], tmp_path / "o.tif", scale=scale)
+    assert notes == ([f"note: {said} {TAIL}"] if said else []), notes
 
 
 def test_another_model_says_nothing_of_the_shipped_models_training(tiny_model_file, tmp_path):
@@ -59,8 +75,9 @@ def test_a_batch_says_it_once_naming_its_inputs(tmp_path):
               _scene(tmp_path / "plain.tif", 10.0, crs=None)]
     (tmp_path / "out").mkdir()
     assert _notes(inputs, tmp_path / "out") == [
-        "note: 2 of 4 inputs (s2.tif, uav.tif) have pixels of 10 m, 0.05 m on the ground, outside the 0.1–2 m of the "
-        "imagery the shipped models were trained on (docs/MODEL_CARD.md), so their results are untested there; "
+        "note: 2 of 4 inputs (s2.tif, uav.tif) make pixels of 5 m (of 10 m at ×2), 0.025 m (of 0.05 m at ×2) on the "
+        "ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), so "
+        "their results are untested there; "
         "ldcsr selfcheck SCENE -s SCALE measures it on the scene"]
 
 
@@ -68,12 +85,16 @@ def test_the_rule_and_the_ground_pixel_size():
     from ldcsr_core.geo.ground import ground_pixel_metres
     from ldcsr_core.rules import untrained_ground_note
 
-    assert untrained_ground_note((0.0999, 0.1)) is None and untrained_ground_note((2.04, 2.0)) is None  # 2 digits
-    assert untrained_ground_note((0.094, 0.1)).startswith("the scene's pixels are 0.094 × 0.1 m on the ground")
-    assert untrained_ground_note(None) is None and untrained_ground_note((10.0, 10.0), model=False) is None
-    assert untrained_ground_note((10.0, 10.0), model="ldcsr-compact-rsscn7-v2").endswith("measures it on the scene")
-    assert untrained_ground_note({f"{i}.tif": (30.0, 30.0 + i) for i in range(5)}).startswith(
-        "5 of 5 inputs (0.tif, 1.tif, 2.tif and 2 more) have pixels of 30–34 m on the ground")
+    assert untrained_ground_note((0.0999, 0.1), scale=1) is None and untrained_ground_note((4.08, 4.0), scale=2) is None
+    assert untrained_ground_note((0.188, 0.2), scale=(2, 2)).startswith(  # 2 digits; (sy, sx)
+        "at ×2 the scene's 0.188 × 0.2 m pixels make ones of 0.094 × 0.1 m on the ground")
+    assert untrained_ground_note((4.0, 8.0), scale=(4, 2)) is None and untrained_ground_note((4.0, 8.0), scale=(2, 4))
+    assert untrained_ground_note(None, scale=2) is None
+    assert untrained_ground_note((10.0, 10.0), model=False, scale=2) is None
+    assert untrained_ground_note((10.0, 10.0), model="ldcsr-compact-rsscn7-v2", scale=2).endswith(
+        "measures it on the scene")
+    assert untrained_ground_note({f"{i}.tif": (30.0, 30.0 + i) for i in range(5)}, scale=1.5).startswith(
+        "5 of 5 inputs (0.tif, 1.tif, 2.tif and 2 more) make pixels of 20–22.7 m on the ground")
     # a rotated grid, measured along its own edges; a singular one and no placement: not known
     rotated = ground_pixel_metres("EPSG:32633", (0.6, 0.8, 6e5, 0.8, -0.6, 5.34e6), (10, 10))
     assert rotated == pytest.approx((0.9996, 0.9996), rel=1e-3)

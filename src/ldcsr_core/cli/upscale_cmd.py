@@ -117,7 +117,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     from ..geo.ground import ground_pixel_of  # (None: not known, no note)
 
     # uses: (input, its scales, how it is read) for the adapted model's notes; grounds: its pixels in metres
-    jobs, uses, read, grounds = [], [], [], {}
+    jobs, uses, read, grounds, ground_scales = [], [], [], {}, {}
     made = batch or output.is_dir()  # the output names are made from the inputs' (NAME_sr.tif)
     foreign = []  # outputs there that are no readable results of this tool: never replaced unasked
     for src, dst in pairs:
@@ -151,7 +151,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             except InputError as e:
                 raise _bands_advice(e, band_sel, info.count, info.colorinterp, batch) from None
             uses.append((src, _nominal_scales(info, scale, target_resolution), reading))
-            grounds[Path(src).name if Path(src).name not in grounds else str(src)] = ground_pixel_of(info)
+            named = Path(src).name if Path(src).name not in grounds else str(src)
+            grounds[named] = ground_pixel_of(info)  # and the scale that makes the result's pixels, (sy, sx):
+            ground_scales[named] = (scale[1], scale[0]) if scale else tuple(uses[-1][1])  # (-r's: sy, sx)
         except (InputError, RasterIOError) as e:
             if batch:
                 jobs.append((src, dst, None, one_line(e)))
@@ -191,7 +193,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     # the ground resolutions of its training imagery: untested
     for note in (scale_note(model, [s for _, scales, _ in uses for s in scales], "ldcsr selfcheck SCENE -s SCALE "
                             "measures it"),
-                 untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), model=model)):
+                 untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), model=model,
+                                       scale=ground_scales if batch else next(iter(ground_scales.values()), 1.0))):
         if note:
             click.echo(f"note: {note}", err=True)
     results = []
