@@ -333,9 +333,11 @@ def _made(pixel, scale) -> tuple[tuple[float, float], tuple[float, float], str]:
 
 
 def _metres(pixel) -> str:
-    """A pixel size ``(x, y)`` in metres in words: ``10 m``, ``0.05 × 0.08 m`` (3 significant digits)."""
-    x, y = (f"{float(v):.3g}" for v in pixel)
-    return f"{x} m" if x == y else f"{x} × {y} m"
+    """A pixel size ``(x, y)`` in metres in words: ``10 m``, ``0.05 × 0.08 m``, ``105 × 111 km`` from 1 km (a
+    picture given degrees as pixels), 3 significant digits."""
+    unit, div = ("km", 1000.0) if max(float(v) for v in pixel) >= 999.5 else ("m", 1.0)
+    x, y = (f"{float(v) / div:.3g}" for v in pixel)
+    return f"{x} {unit}" if x == y else f"{x} × {y} {unit}"
 
 
 def _shipped(model) -> bool:

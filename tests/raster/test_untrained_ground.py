@@ -44,6 +44,8 @@ def _notes(inputs, out, *model, scale="2"):
     (4.0, "EPSG:32633", (600000.0, 5340000.0), None),  # the range's ends, made (its UTM scale: 2.0008 m)
     (0.1, "EPSG:32633", (600000.0, 5340000.0), "0.1 m pixels make ones of 0.05 m"),  # finer than it learnt to make
     (10.0, None, (600000.0, 5340000.0), None),  # no CRS: its pixels' size is not known
+    # a picture given EPSG:4326 and its pixels as degrees: said in km (before, '9.65e+04 × 1.11e+05 m')
+    (1.0, "EPSG:4326", (10.0, 50.0), "96.5 × 111 km pixels make ones of 48.2 × 55.4 km"),
 ])
 def test_a_shipped_model_says_when_the_pixels_are_outside_its_training_ground_resolutions(tmp_path, res, crs, origin,
                                                                                           said):
@@ -89,6 +91,8 @@ def test_the_rule_and_the_ground_pixel_size():
     assert untrained_ground_note((0.188, 0.2), scale=(2, 2)).startswith(  # 2 digits; (sy, sx)
         "at ×2 the scene's 0.188 × 0.2 m pixels make ones of 0.094 × 0.1 m on the ground")
     assert untrained_ground_note((4.0, 8.0), scale=(4, 2)) is None and untrained_ground_note((4.0, 8.0), scale=(2, 4))
+    assert untrained_ground_note((105e3, 111e3), scale=2).startswith(  # degrees as pixels: km, not 1.05e+05 m
+        "at ×2 the scene's 105 × 111 km pixels make ones of 52.5 × 55.5 km on the ground")
     assert untrained_ground_note(None, scale=2) is None
     assert untrained_ground_note((10.0, 10.0), model=False, scale=2) is None
     assert untrained_ground_note((10.0, 10.0), model="ldcsr-compact-rsscn7-v2", scale=2).endswith(
