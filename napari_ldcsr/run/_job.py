@@ -213,14 +213,15 @@ class ModelCache:
 
     def shipped(self, source: str | None) -> bool:
         """Whether the model for ``source`` is a shipped one (``ldcsr_core.builtin_models.is_shipped``), without
-        loading it: by its file for the engine's loader; another provider's model (an application's, a test's)
-        only once it is loaded, since what it hands out for ``source`` is its own (else False: not known)."""
+        loading it: the model loaded already (its weights' SHA-256: no file read again each Run), else by its file
+        for the engine's loader; another provider's model (an application's, a test's) only once it is loaded,
+        since what it hands out for ``source`` is its own (else False: not known)."""
         from ldcsr_core.builtin_models import is_shipped
 
-        if self._provider is default_model_provider:
-            return is_shipped(source)
         model = self.cached(source)
-        return model is not None and is_shipped(model)
+        if model is not None:
+            return is_shipped(model)
+        return self._provider is default_model_provider and is_shipped(source)
 
 
 # --------------------------------------------------------------------------------------------

@@ -118,3 +118,26 @@ def test_a_shipped_models_tensors_saved_alone_are_shipped_by_path_as_when_loaded
     assert load_model(str(bare), device="cpu").copy_of and is_shipped(load_model(str(bare), device="cpu"))
     assert is_shipped(str(bare))
     assert scale_note(None, 1.1, "m", source=str(bare)).startswith("×1.1 " + SHIPPED)
+
+
+def test_napari_asks_a_loaded_model_and_reads_a_file_only_before(tmp_path, monkeypatch):
+    """napari's Run asks ModelCache.shipped before each run: of a model it has loaded, by its weights (the file is
+    not read again, a large official .ckpt included); of one not loaded yet, by its file. A bare copy of the
+    shipped model is shipped either way (on main: False, by its file's SHA-256 alone)."""
+    from safetensors.torch import load_file, save_file
+
+    from ldcsr_core import official_checkpoint
+    from ldcsr_core.builtin_models import default_model_path
+    from napari_ldcsr.run._job import ModelCache
+
+    bare = str(tmp_path / "copy.safetensors")
+    save_file(load_file(default_model_path()), bare)
+    models = ModelCache()
+    assert models.shipped(bare)  # not loaded: by its file
+    models.get(bare)
+
+    def read(path):
+        raise AssertionError(f"{path} read again")
+
+    monkeypatch.setattr(official_checkpoint, "builtin_twin_file", read)
+    assert models.shipped(bare) and models.loads == 1
