@@ -97,8 +97,8 @@ class CompareDock(QWidget):
     result : a Run result layer over ``source`` (optional).
     bicubic : a computed bicubic layer (optional; else the source with cubic interpolation).
     lens : a :class:`~napari_ldcsr.lens._lens.LiveLens` whose live layer the LDCSR panel mirrors.
-    changed : ``() -> str | None``, why ``result`` is no longer of ``source``'s pixels (``RunLayers.changed``);
-        asked when the source's pixels change, ``resultStale(why)`` tells it (the owner opens the panels
+    changed : ``(redraw) -> str | None``, why ``result`` is no longer of ``source``'s pixels (``RunLayers.changed``;
+        ``redraw``: napari's event); asked when the source's pixels change, ``resultStale(why)`` tells it (the owner opens the panels
         again without that result).
     """
 
@@ -240,7 +240,7 @@ class CompareDock(QWidget):
         if self._stale:
             return
         if layer is self.source and self.result is not None and self._changed is not None:
-            why = self._changed()
+            why = self._changed(event)
             if why is not None:
                 self._stale = True
                 self.resultStale.emit(why)

@@ -108,11 +108,11 @@ class CompareControls(QGroupBox):
                     emitter.connect(self._on_pixels) if on else emitter.disconnect(self._on_pixels)
         self._watched = source
 
-    def _on_pixels(self, *_) -> None:
+    def _on_pixels(self, event=None) -> None:
         """The grid's source was given other pixels or edited: the old pixels' result is not set beside them;
         the grid ends as Compare off ends it (on the next turn of the event loop: napari is still telling it)."""
         last = self.widget.last
-        changed = None if last is None or self._grid is None else last.changed(self.viewer)
+        changed = None if last is None or self._grid is None else last.changed(self.viewer, event)
         if changed is not None:
             from qtpy.QtCore import QTimer
 

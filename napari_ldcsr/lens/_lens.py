@@ -36,12 +36,14 @@ from ._plan import (
 
 __all__ = ["LiveLens", "unsupported_reason"]
 
-def _digests(pixels: LayerPixels, which=None) -> tuple:
+def _digests(pixels: LayerPixels, which=None, redraw=None) -> tuple:
     """The engine's :func:`~ldcsr_core.pixel_digest.pixel_digest` of each array ``pixels`` reads (None for
-    a lazy file's: not edited in place; ``which``: those indices only, the others None)."""
-    from ldcsr_core.pixel_digest import pixel_digest
+    a lazy file's: not edited in place; ``which``: those indices only, the others None; ``redraw``: the
+    napari event asking, whose digests are shared with the others it reaches)."""
+    from .._redraw_digest import redraw_digest
 
-    return tuple(pixel_digest(src) if which is None or i in which else None for i, src in enumerate(pixels.feed.sources))
+    return tuple(redraw_digest(src, redraw) if which is None or i in which else None
+                 for i, src in enumerate(pixels.feed.sources))
 
 
 class LiveLens(LensSettings, LensEvents, LensWorker, QObject):
@@ -249,14 +251,15 @@ class LiveLens(LensSettings, LensEvents, LensWorker, QObject):
         if self._pixels is not None and not self._enabled:
             self._redrawn = True
         elif self._pixels is not None:
-            self._check_pixels(getattr(getattr(event, "source", None), "data", None))
+            self._check_pixels(getattr(getattr(event, "source", None), "data", None), event)
 
-    def _check_pixels(self, data=None) -> None:
-        """Forget the pixels read when an array of them (``data``, where it is one; else all) was edited."""
+    def _check_pixels(self, data=None, redraw=None) -> None:
+        """Forget the pixels read when an array of them (``data``, where it is one; else all) was edited
+        (``redraw``: the napari event that redrew it)."""
         self._redrawn = False
         if self._pixels is not None:
             which = {i for i, src in enumerate(self._pixels.feed.sources) if src is data} or None
-            now = _digests(self._pixels, which)
+            now = _digests(self._pixels, which, redraw)
             if any(now[i] != self._digests[i] for i in which or range(len(now))):
                 self._on_data()
 

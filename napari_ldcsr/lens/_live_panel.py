@@ -200,8 +200,8 @@ class LivePanel(QWidget):
         self._close_compare(reopen=True)
         self.compare_dock = CompareDock(self.viewer, source, result=result, bicubic=bicubic,
                                         lens=self.lens,  # mirrors the live layer whenever there is one
-                                        changed=lambda: None if self.widget.last is None
-                                        else self.widget.last.changed(self.viewer))
+                                        changed=lambda redraw=None: None if self.widget.last is None
+                                        else self.widget.last.changed(self.viewer, redraw))
         self.compare_dock.resultStale.connect(self._on_result_stale)
         self._dock = self.viewer.window.add_dock_widget(self.compare_dock, area="bottom",
                                                         name="LDCSR linked compare")

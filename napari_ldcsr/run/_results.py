@@ -89,16 +89,19 @@ def pixels_of(layers) -> list:
     return [(token(src.data), pixel_digest(src.data)) for src in layers]
 
 
-def pixels_changed(layers, pixels: list, when: str) -> str | None:
+def pixels_changed(layers, pixels: list, when: str, redraw=None) -> str | None:
     """Why a result of ``layers``' ``pixels`` (:func:`pixels_of` them when the run began) is no longer
     of their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``, or its
-    pixels were edited in place (``layer.data[…] = …``) then."""
+    pixels were edited in place (``layer.data[…] = …``) then. ``redraw``: the napari event asking
+    (its digests are shared, :func:`~napari_ldcsr._redraw_digest.redraw_digest`)."""
     from ldcsr_core.pixel_digest import same_pixels
+
+    from .._redraw_digest import redraw_digest
 
     for src, (held, digest) in zip(layers, pixels):
         if src.data is not (held() if isinstance(held, weakref.ref) else held):
             return f"'{src.name}' was given other pixels {when}"
-        if digest is not None and not same_pixels(src.data, digest):
+        if digest is not None and not same_pixels(src.data, digest, lambda d, o: redraw_digest(d, redraw, o)):
             return f"'{src.name}' had its pixels edited {when}"
     return None
 
@@ -244,11 +247,12 @@ class RunLayers:
         """Whether the source and the result are both still in ``viewer``."""
         return self.source in viewer.layers and self.result in viewer.layers
 
-    def changed(self, viewer) -> str | None:
+    def changed(self, viewer, redraw=None) -> str | None:
         """Why the run's results are no longer of its source layers' pixels (None if they are): one
-        still in ``viewer`` was given other pixels since the run began (:func:`pixels_changed`)."""
+        still in ``viewer`` was given other pixels since the run began (:func:`pixels_changed`; ``redraw``:
+        the napari event asking)."""
         kept = [(src, data) for src, data in zip(self.layer_source.layers, self.pixels) if src in viewer.layers]
-        return pixels_changed([src for src, _ in kept], [data for _, data in kept], "since its run")
+        return pixels_changed([src for src, _ in kept], [data for _, data in kept], "since its run", redraw)
 
     def bands(self, viewer) -> list[int]:
         """The bands (indices into ``results``) whose source layer and result are both in ``viewer``."""

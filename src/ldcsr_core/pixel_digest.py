@@ -47,12 +47,15 @@ def pixel_digest(data, order=None) -> tuple | None:
     return tuple(data.shape), data.dtype.str, order, crc
 
 
-def same_pixels(data, digest) -> bool:
+def same_pixels(data, digest, digest_of=None) -> bool:
     """Whether ``data`` holds the pixels ``digest`` (:func:`pixel_digest`, or its lists as metadata may
-    keep them) was taken of: the same shape, type and values, read in the digest's axis order."""
+    keep them) was taken of: the same shape, type and values, read in the digest's axis order.
+    ``digest_of``: ``(data, order) -> digest`` taking it (default :func:`pixel_digest`; one that reuses a
+    digest already taken)."""
+    digest_of = digest_of or (lambda d, o=None: pixel_digest(d, o))
     if digest is None or not isinstance(data, np.ndarray):
-        return pixel_digest(data) == digest
+        return digest_of(data, None) == digest
     shape, dtype, order, _ = digest
     if tuple(data.shape) != tuple(shape) or data.dtype.str != dtype or len(order) != data.ndim:
         return False
-    return pixel_digest(data, order)[3] == digest[3]
+    return digest_of(data, order)[3] == digest[3]

@@ -1,0 +1,54 @@
+"""Watchers of one layer's pixels (the live lens, the linked panels, Compare's grid) share one digest of
+them per redraw (``napari_ldcsr._redraw_digest``), in a real napari viewer (Xvfb)."""
+
+from __future__ import annotations
+
+from napari_ldcsr._viewer import camera
+from tests.plugin.lens_wait import wait_for_view
+
+from .test_digest_cost import digests  # noqa: F401 - the fixture
+from .test_lens import _scene
+from .test_widget import _wait_done
+
+
+def test_showing_a_hidden_source_or_another_ndisplay_digests_it_once(ldcsr, qtbot, digests, bicubic_engine):  # noqa: F811
+    """Before: with the lens on and the linked panels open over a Run's result, showing the hidden source
+    or switching 2-D/3-D and back digested it once for the lens and once for the panels (every byte read
+    twice on the GUI thread, ~0.4 s a GB each); the grid's watch made it three. Now once a redraw; an edit
+    in place is still seen by every watcher."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    camera(viewer).center, camera(viewer).zoom = (100.0, 100.0), 2.0
+    widget.set_layer(src)
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    lens = widget.live.lens
+    assert widget.live.set_live(True)
+    wait_for_view(qtbot, lens)
+    widget.live.set_linked_compare(True)
+    assert widget.live.compare_dock is not None and widget.live.compare_dock.result is widget.last_result
+    src.visible = False
+    qtbot.wait(50)
+    del digests[:]
+    src.visible = True
+    qtbot.wait(50)
+    assert [d is src.data for d in digests] == [True]
+    del digests[:]
+    viewer.dims.ndisplay = 3
+    viewer.dims.ndisplay = 2
+    qtbot.wait(50)
+    assert all(d is src.data for d in digests) and len(digests) == 2  # one a redraw: in 3-D, then in 2-D
+    widget.set_compare(True)  # the grid's watch follows its pixels too
+    assert widget.comparing
+    src.visible = False
+    qtbot.wait(50)
+    del digests[:]
+    src.visible = True
+    qtbot.wait(50)
+    assert len(digests) == 1
+    read = lens._version  # the lens's read of the pixels (new cache keys when they change)
+    src.data[60:140, 60:140] = 255 - src.data[60:140, 60:140]  # an edit in place: each watcher sees it
+    src.refresh()
+    qtbot.wait(100)
+    assert not widget.comparing and widget.live.compare_dock.result is None and lens._version > read
+    widget.live.set_live(False)
