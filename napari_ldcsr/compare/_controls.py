@@ -9,6 +9,7 @@ from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 from superqt import QLabeledSlider
 
 from .._viewer import camera, notify
+from ..run._results import run_again
 from . import _sidebyside as sbs
 from ._follow import USE, Deletions, follow_panels
 
@@ -89,7 +90,7 @@ class CompareControls(QGroupBox):
             notify("warning", "Run LDCSR first: there is no result to compare." if w.last is None else NONE_LEFT)
             return
         if (changed := w.last.changed(self.viewer)) is not None:  # its result is of the pixels it held then
-            notify("warning", f"{changed}: {BESIDE}. Run LDCSR again to compare.")
+            notify("warning", f"{changed}: {BESIDE}. {run_again(changed, 'compare', first=True)}.")
             return
         try:
             bic = w.ensure_bicubic()
@@ -120,7 +121,8 @@ class CompareControls(QGroupBox):
 
             def end() -> None:
                 self.set_compare(False)
-                notify("warning", f"{changed}: {BESIDE}. The side-by-side grid was closed; run LDCSR again to compare.")
+                notify("warning", f"{changed}: {BESIDE}. The side-by-side grid was closed; "
+                                  f"{run_again(changed, 'compare')}.")
 
             QTimer.singleShot(0, end)
     def toggle_result(self) -> None:

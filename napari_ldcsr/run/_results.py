@@ -16,7 +16,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import PLACEMENT, covering_blending, derived_metadata, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "placement", "pixels_of", "pixels_changed", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
+__all__ = ["run_label", "result_name", "placement", "pixels_of", "pixels_changed", "EDITED", "run_again", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview", "show_as"]
 
 
@@ -89,6 +89,19 @@ def pixels_of(layers) -> list:
     return [(token(src.data), pixel_digest(src.data)) for src in layers]
 
 
+#: what :func:`pixels_changed` says of a layer whose pixels were edited in place (putting them back undoes it)
+EDITED = "had its pixels edited"
+
+
+def run_again(changed: str, to: str, *, first: bool = False) -> str:
+    """What makes a result the ``changed`` pixels (:func:`pixels_changed`) are no longer of usable again,
+    ``to`` do something: a Run again, or for pixels edited in place also putting them back (the same array
+    holding its run's pixels again is theirs, :func:`~ldcsr_core.pixel_digest.same_pixels`). ``first``:
+    it begins a sentence."""
+    again = "or put its pixels back, " if EDITED in changed else ""
+    return f"{'R' if first else 'r'}un LDCSR again, {again}to {to}".replace("again, to", "again to")
+
+
 def pixels_changed(layers, pixels: list, when: str, redraw=None) -> str | None:
     """Why a result of ``layers``' ``pixels`` (:func:`pixels_of` them when the run began) is no longer
     of their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``, or its
@@ -102,7 +115,7 @@ def pixels_changed(layers, pixels: list, when: str, redraw=None) -> str | None:
         if src.data is not (held() if isinstance(held, weakref.ref) else held):
             return f"'{src.name}' was given other pixels {when}"
         if digest is not None and not same_pixels(src.data, digest, lambda d, o: redraw_digest(d, redraw, o)):
-            return f"'{src.name}' had its pixels edited {when}"
+            return f"'{src.name}' {EDITED} {when}"
     return None
 
 

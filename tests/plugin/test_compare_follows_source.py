@@ -99,5 +99,6 @@ def test_the_grid_ends_once_its_source_changes(ldcsr, qtbot, notes, bicubic_engi
     qtbot.waitUntil(lambda: not widget.comparing, timeout=5_000)
     assert not widget.compare.compare_button.isChecked() and not viewer.grid.enabled
     assert [lyr.name for lyr in viewer.layers if lyr.visible] == order[:1] + order[1:2]  # as before the grid
+    back = ", or put its pixels back," if how == "had its pixels edited" else ""  # (which undoes an edit)
     assert notes[-1] == ("warning", CHANGED.format(how) + "Compare would set it beside the new ones. The "
-                                    "side-by-side grid was closed; run LDCSR again to compare.")
+                                    f"side-by-side grid was closed; run LDCSR again{back} to compare.")

@@ -80,7 +80,8 @@ def test_compare_refuses_a_result_of_pixels_its_source_was_edited_away_from(ldcs
     widget.set_compare(True)
     assert not widget.comparing and not widget.compare.compare_button.isChecked()
     assert notes[-1] == ("warning", "'scene' had its pixels edited since its run: its result is of the pixels it "
-                                    "held then, so Compare would set it beside the new ones. Run LDCSR again to compare.")
+                                    "held then, so Compare would set it beside the new ones. Run LDCSR again, or put its "
+                                    "pixels back, to compare.")
     assert [lyr.name for lyr in viewer.layers] == ["scene", res.name]  # no baseline of the edited pixels
     widget.set_layer(src)  # the linked panels leave that result out, as for pixels given
     widget.live.compare_button.setChecked(True)
