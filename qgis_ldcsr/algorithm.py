@@ -147,6 +147,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.files import check_writable
         from ldcsr_core.geo import radiometry as rad
         from ldcsr_core.geo import raster_io as rio
+        from ldcsr_core.geo.job import check_not_spread_map
         from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, check_destination, check_not_read,
                                              plan_output, request_of, upscale_raster)
         from ldcsr_core.progress import polling
@@ -195,6 +196,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             file_crs = ds.crs
             ds = with_layer_crs(ds, crs)  # and its CRS
             info = rio.raster_info(ds)
+            check_not_spread_map(info.tags, os.path.basename(src))  # not a picture: its source is
             reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
             check_not_read(ds, [dst, spread])  # written over, the input would change
             # nothing set in QGIS, the file's bands declaring different values (a VRT): each band's own

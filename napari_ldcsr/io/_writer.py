@@ -12,11 +12,20 @@ import numpy as np
 from .._geometry import transform_from_world_matrix
 from .._viewer import LIVE_KEY, SOURCE_FILES_KEY, STREAMING, open_viewers
 
-__all__ = ["write_geotiff", "write_geotiff_bands", "layer_world_matrix", "full_resolution", "check_savable",
+__all__ = ["write_geotiff", "saved_tags", "write_geotiff_bands", "layer_world_matrix", "full_resolution", "check_savable",
            "check_not_a_source", "BLOCK_BYTES"]
 
 #: A layer is written about this many bytes of rows at a time (whole rows of output blocks).
 BLOCK_BYTES = 64 << 20
+
+
+def saved_tags(md: dict) -> dict[str, str]:
+    """The dataset tags Save writes of a layer's metadata ``md``: its file's ``tags`` and, for a layer this
+    plugin made, ``LDCSR_PROVENANCE`` (``metadata["ldcsr"]``: how it was made, e.g. a Run's spread)."""
+    tags = {k: str(v) for k, v in (md.get("tags") or {}).items()}
+    if "ldcsr" in md:
+        tags["LDCSR_PROVENANCE"] = json.dumps(md["ldcsr"], default=str)
+    return tags
 
 
 def layer_world_matrix(meta: dict) -> np.ndarray:
@@ -350,9 +359,7 @@ def _write(path: str, bands, hw: tuple[int, int], meta: dict, nodata, names, col
     unplaced = gcps is None and "transform" in md and md["transform"] is None
     placed = gcps is None and not unplaced and (crs is not None or not np.allclose(matrix, np.eye(3)))
     transform = Affine(*transform_from_world_matrix(matrix)) if placed else Affine.identity()
-    tags = {k: str(v) for k, v in (md.get("tags") or {}).items()}
-    if "ldcsr" in md:
-        tags["LDCSR_PROVENANCE"] = json.dumps(md["ldcsr"], default=str)
+    tags = saved_tags(md)
     if "credit" in md:
         tags["CREDIT"] = str(md["credit"])
     H, W = hw

@@ -110,6 +110,8 @@ def check_layer(layer, scale: float, viewer=None) -> str | None:
         return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
     if (problem := live_layer_problem(layer)) is not None:
         return problem
+    if (problem := spread_map_problem(layer)) is not None:
+        return problem
     if layer.multiscale and not is_lazy_file_layer(layer):
         return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
     if (problem := unsupported_dtype(layer, written=True)) is not None:
@@ -124,6 +126,22 @@ def check_layer(layer, scale: float, viewer=None) -> str | None:
         return f"Scale {scale:g} is out of range; choose a scale between 1.00 and {MAX_SCALE:.2f}."
     if scale <= 1.0:
         return f"Scale {scale:.2f} would leave the image as it is; choose a scale above 1.00."
+    return None
+
+
+def spread_map_problem(layer) -> str | None:
+    """Why ``layer`` is no picture to upscale, by the engine's rule (``check_not_spread_map``, also the command
+    line's and QGIS's): a spread map (of ``ldcsr upscale --samples K``, or a Run's spread layer) opened or
+    made here, by its tags as Save would write them; None for any other layer."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.geo.job import check_not_spread_map
+
+    from ..io._writer import saved_tags
+
+    try:
+        check_not_spread_map(saved_tags(layer.metadata or {}), f"'{layer.name}'")
+    except InputError as exc:
+        return f"{exc}."
     return None
 
 

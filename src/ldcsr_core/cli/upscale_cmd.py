@@ -71,6 +71,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     from ..errors import InputError, OutputExistsError, OutputNameError, RasterIOError, one_line
     from ..files import check_name_length, check_not_folder, file_id
     from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance, refuse_read
+    from ..geo.job import check_not_spread_map
     from ..geo.raster_io import open_raster, raster_info, read_keys
     from ..geo.radiometry import parse_bands
 
@@ -139,6 +140,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                     raise type(e)(e.errno, e.worded(remedy), kind=e.kind, remedy=remedy) from None
             with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
+                check_not_spread_map(info.tags, Path(src).name)  # not a picture: its source is
                 keys = read_keys(ds)  # listed once: (a VRT's sources) for its own outputs, then the run's
                 try:  # a source of a VRT, a mask sidecar: written over, the input changes
                     refuse_read(keys, [dst, spread_out or (default_spread_path(dst) if samples > 1 else None)],

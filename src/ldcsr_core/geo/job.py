@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .scene_io import SceneReader
 
 __all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "request_of", "plan_output",
-           "provenance_tags", "reading_tags", "provenance_summary", "request_fingerprint", "request_fingerprints",
+           "provenance_tags", "reading_tags", "provenance_summary", "is_spread_map", "check_not_spread_map", "request_fingerprint", "request_fingerprints",
            "is_complete_output",
            "spread_of", "has_provenance", "not_ours"]
 
@@ -310,6 +310,30 @@ def provenance_summary(tags: dict, *, brief: bool = False) -> str | None:
         samples = f", mean of {tags['LDCSR_SAMPLES']} samples" if "LDCSR_SAMPLES" in tags else ""
         return f"{tags['LDCSR_NOTICE']} ({what}{samples})"
     return f"LDCSR_* tags without the AI-generated notice ({what})"
+
+
+def is_spread_map(tags: dict) -> bool:
+    """Whether a raster's tags say it is an LDCSR spread map (the uncertainty of K diffusion samples):
+    ``upscale --samples K``'s (``LDCSR_SPREAD``), or a napari spread layer saved (``LDCSR_PROVENANCE``
+    of kind "spread")."""
+    if "LDCSR_SPREAD" in tags:
+        return True
+    try:
+        return json.loads(tags.get("LDCSR_PROVENANCE") or "{}").get("kind") == "spread"
+    except (ValueError, AttributeError):
+        return False
+
+
+def check_not_spread_map(tags: dict, name: str) -> None:
+    """An :class:`InputError` when ``tags`` (a raster's, or a layer's as napari would save it) say
+    ``name`` is an LDCSR spread map, checked before any work by every front end: its values are how
+    much K samples disagreed, not a picture, so upscaling it makes a picture of nothing; its source is
+    what to upscale (``ldcsr info`` says it so)."""
+    if is_spread_map(tags):
+        source = f" ({tags['LDCSR_SOURCE']})" if tags.get("LDCSR_SOURCE") else ""
+        raise InputError(f"{name} is an LDCSR spread map: its values are the uncertainty of an output (how much "
+                         f"its diffusion samples disagreed), not a picture, so it is not upscaled; upscale its "
+                         f"source{source} instead")
 
 
 def request_fingerprint(src_path: str | Path, *, model, options: UpscaleOptions, request: dict,

@@ -17,7 +17,7 @@ from . import raster_io as rio_io
 from ..errors import InputError
 from ..front_end import say
 from ..progress import ProgressCallback
-from .job import UpscaleOptions, plan_output, provenance_summary, provenance_tags, request_of
+from .job import UpscaleOptions, check_not_spread_map, plan_output, provenance_summary, provenance_tags, request_of
 from .georef import band_tags, carried_domains, carried_tags
 from .nodata_masks import output_nodata
 from .local_runner import LocalRunner
@@ -52,6 +52,7 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
              src_name: str | None = None, runner=None) -> _Job:
     from ..tileplan import plan_tiles
 
+    check_not_spread_map(src.tags(), src_name or Path(str(src.name)).name)  # (the front ends: before any work)
     _check_palette(src, src_name)
     note = pages_note(src, src_name)
     if note is not None and model is not None:  # once per run (not again for its bicubic baseline)

@@ -1,0 +1,47 @@
+"""A spread map (``ldcsr upscale --samples K``'s uncertainty) given to upscale as a picture is refused before
+any work, by the engine's one rule (``geo.job.check_not_spread_map``) the CLI, the Python API, napari and
+QGIS use."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from ldcsr_core.cli import main
+from ldcsr_core.errors import InputError
+
+from tests.spread_files import make_spread
+
+SAID = ("scene_x2_spread.tif is an LDCSR spread map: its values are the uncertainty of an output (how much its "
+        "diffusion samples disagreed), not a picture, so it is not upscaled; upscale its source (scene.tif) instead")
+
+
+def test_upscale_refuses_a_spread_map_before_loading_a_model(tmp_path, monkeypatch):
+    """Before: 'ldcsr upscale scene_x2_spread.tif' super-resolved the spread as a picture and said nothing. Now it
+    exits 3 (bad input) with what the file is and what to upscale, before the model loads (a batch: that input fails)."""
+    _, spread = make_spread(tmp_path)
+    import ldcsr_core.cli.upscale_cmd as up
+
+    def no_model(*_a, **_k):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(up, "_load_model", no_model)
+    out = tmp_path / "again.tif"
+    r = CliRunner().invoke(main, ["upscale", str(spread), "-o", str(out), "--scale", "2"])
+    assert r.exit_code == 3, r.output
+    assert SAID in " ".join(r.output.split()) and not out.exists()
+    folder = tmp_path / "in"
+    folder.mkdir()
+    spread.rename(folder / spread.name)
+    (tmp_path / "outs").mkdir()
+    r = CliRunner().invoke(main, ["upscale", str(folder), "-o", str(tmp_path / "outs"), "--scale", "2"])
+    assert r.exit_code == 1 and SAID in " ".join(r.output.split()), r.output
+
+
+def test_the_python_api_refuses_a_spread_map(tmp_path, tiny_model):
+    from ldcsr_core.geo.pipeline import upscale_raster
+
+    _, spread = make_spread(tmp_path)
+    with pytest.raises(InputError) as e:
+        upscale_raster(spread, tmp_path / "again.tif", model=tiny_model, scale=2)
+    assert str(e.value) == SAID and not (tmp_path / "again.tif").exists()
