@@ -10,7 +10,7 @@ import sys
 
 __all__ = ["STREAM_THRESHOLD_MB", "stream_threshold_bytes"]
 
-#: Results larger than this (MB, all bands, in the source dtype) are not built in memory:
+#: Results larger than this (MiB, all bands, in the source dtype) are not built in memory:
 #: whole-layer runs of a file-backed layer stream to a GeoTIFF next to the source, other
 #: regions are refused. The environment variable ``NAPARI_LDCSR_STREAM_MB`` overrides it.
 STREAM_THRESHOLD_MB = 512

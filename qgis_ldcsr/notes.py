@@ -1,4 +1,5 @@
-"""The run's warnings about how the model is used: an adapted model beyond its guard's check,
+"""The run's warnings about how the model is used: a scale below the shipped models' training scales, a layer
+whose pixels on the ground are outside their training imagery's, an adapted model beyond its guard's check,
 red, green and blue bands listed in another order, and bands drawn in QGIS that are not fed."""
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ class SelfCheck:
 
     def verdict(self) -> str:
         """The gain in words, so that its sign needs no reading: ``better than bicubic``, ``worse than
-        bicubic`` or ``no better than bicubic`` (a gain that shows as ±0.00 dB); "" where it is undefined."""
+        bicubic`` or ``no better than bicubic`` (a gain that rounds to 0.00 dB, shown without a sign); "" where it is undefined."""
         if not math.isfinite(self.gain_db):
             return ""
         gain = round(self.gain_db, 2)
