@@ -275,7 +275,12 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
     from ..training.data import list_images
     from ..training.evaluate import evaluate, format_table, select_files
 
-    images = list_images(directory, archives=False)  # a file is exit 5, as train's DATA
+    skipped = []  # a VRT of the folder's own images: its pixels would be scored twice
+    images = list_images(directory, archives=False, skipped=skipped)  # a file is exit 5, as train's DATA
+    if skipped:
+        from ..training.data import not_read
+
+        click.echo(f"note: {not_read(skipped)}", err=True)
     files = select_files(images, limit)
     if json_out:  # checked before the work: not an image of the set nor the model, a folder that exists
         opt.check_report(json_out, "'--json'", overwrite=overwrite, html=False,

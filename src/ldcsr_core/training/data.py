@@ -25,7 +25,7 @@ from ..rules import RASTER_SUFFIXES
 from ..words import counted
 from .image_read import load_rgb
 
-__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "archive_keys", "load_rgb", "load_images",
+__all__ = ["IMAGE_SUFFIXES", "ARCHIVE_SUFFIX", "list_images", "check_source", "not_read", "archive_keys", "load_rgb", "load_images",
            "load_named_images", "degrade", "also_trained", "images_identity", "same_images", "source_path",
            "MultiScaleCrops", "StepBatches", "to_tensor", "to_uint8"]
 
@@ -36,11 +36,13 @@ ARCHIVE_SUFFIX = ".npz"
 IMAGE_SUFFIXES = {".bmp", ".webp", *RASTER_SUFFIXES}
 
 
-def list_images(folder: str | Path, *, archives: bool = True) -> list[Path]:
+def list_images(folder: str | Path, *, archives: bool = True, skipped: list | None = None) -> list[Path]:
     """All images below ``folder`` (recursive, sorted; links to folders not entered; a link whose
     image is gone kept, reading it says so). A (sub)folder this user may not read is a RasterIOError
     naming it, never skipped. A file there is no folder (exit 5); ``archives``: the caller also takes
-    a packed archive (train's DATA and --val; evaluate does not), which the refusal then names."""
+    a packed archive (train's DATA and --val; evaluate does not), which the refusal then names.
+    A ``.vrt`` that reads an image listed is left out (its pixels would count twice: :func:`reads_listed`);
+    ``skipped`` gets each as (vrt, an image it reads), for the caller to say so (:func:`not_read`)."""
     from ..files import check_readable
 
     folder = Path(folder)
@@ -62,7 +64,42 @@ def list_images(folder: str | Path, *, archives: bool = True) -> list[Path]:
                   and not p.name.startswith(".") and (p.is_file() or (p.is_symlink() and not p.exists()))]
     if not files:
         raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
-    return sorted(files)
+    twice = reads_listed(files)
+    if skipped is not None:
+        skipped += sorted(twice.items())
+    return sorted(f for f in files if f not in twice)
+
+
+def reads_listed(files: list[Path]) -> dict[Path, Path]:
+    """The ``.vrt`` files among ``files`` that read another of them (a mosaic of the folder's tiles), each with
+    the first such image: read too, their pixels would be trained on and scored twice. One that cannot be opened
+    is none (reading it says what is wrong)."""
+    vrts = [f for f in files if f.suffix.lower() == ".vrt"]
+    if not vrts:
+        return {}
+    import warnings
+
+    from ..geo.raster_io import files_read_at
+
+    listed = {os.path.realpath(f): f for f in files}
+    twice = {}
+    for v in vrts:
+        own = os.path.realpath(v)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a source with no georeferencing: read as it is, said nowhere
+            sources = files_read_at(v)
+        read = [listed[r] for r in (os.path.realpath(p) for p, _ in sources) if r in listed and r != own]
+        if read:
+            twice[v] = read[0]
+    return twice
+
+
+def not_read(skipped) -> str:
+    """Words for the VRTs :func:`list_images` left out (``skipped``: (vrt, an image it reads) pairs)."""
+    (vrt, image), more = skipped[0], len(skipped) - 1
+    others, it = (f" and {counted(more, 'other VRT')}", "them") if more else ("", "it")
+    return (f"not read: {vrt}{others} (it reads {image}, an image read already: its pixels would count twice; "
+            f"move {it} out of the folder to silence this)")
 
 
 def split_source(source) -> tuple[str, str]:
@@ -74,15 +111,17 @@ def split_source(source) -> tuple[str, str]:
     return str(source), ""
 
 
-def check_source(source, split: str = "train") -> None:
+def check_source(source, split: str = "train") -> list:
     """Before any work (the model, the images): a DATA or --val ``source`` can be read, a packed
     archive (``ARCHIVE.npz[#split]``, of ``split``'s images unless it names one: :func:`archive_keys`)
-    or a folder of images (:func:`list_images`)."""
+    or a folder of images (:func:`list_images`). Returns the folder's VRTs left out (``skipped``)."""
     path, sel = split_source(source)
+    skipped = []
     if path.endswith(ARCHIVE_SUFFIX) and Path(path).is_file():
         archive_keys(path, sel or split)
     else:
-        list_images(path)
+        list_images(path, skipped=skipped)
+    return skipped
 
 
 def archive_keys(path, split: str) -> list[str]:

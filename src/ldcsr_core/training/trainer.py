@@ -28,7 +28,7 @@ from ..checkpoints import build_model, check_model_texts, load_model
 from ..devices import resolve_device
 from ..config import compact_config
 from .checkpoint import TrainState, read_checkpoint
-from .data import (MultiScaleCrops, StepBatches, also_trained, check_source, images_identity, load_named_images,
+from .data import (MultiScaleCrops, StepBatches, also_trained, check_source, images_identity, load_named_images, not_read,
                    source_path, to_tensor)
 from .ema import EMA
 from ..words import signed
@@ -98,8 +98,8 @@ class Trainer(PhaseMixin, ResumableMixin):
             raise TrainingError(f"{option}: {why}")
         check_output_folders(out, checkpoint, log_path)  # not after the model and the data are loaded
         for source, split in ((data_dir, "train"), (val_dir, "val")):  # nor a --val that cannot be read after DATA
-            if source:
-                check_source(source, split)
+            if source and (skipped := check_source(source, split)):
+                log.warning("%s: %s", "DATA" if split == "train" else "--val", not_read(skipped))
         self.dev = resolve_device(device)
         cuda = self.dev.type == "cuda"
         if cuda:  # fp32 work outside autocast may use TF32 tensor cores
