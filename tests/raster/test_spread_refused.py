@@ -45,3 +45,28 @@ def test_the_python_api_refuses_a_spread_map(tmp_path, tiny_model):
     with pytest.raises(InputError) as e:
         upscale_raster(spread, tmp_path / "again.tif", model=tiny_model, scale=2)
     assert str(e.value) == SAID and not (tmp_path / "again.tif").exists()
+
+
+def test_info_and_upscale_agree_on_a_spread_map_saved_from_napari(tmp_path):
+    """A spread layer saved from napari says what it is in its LDCSR_PROVENANCE tag (kind "spread", as
+    ``saved_tags`` writes a layer's ``metadata["ldcsr"]``), without upscale's LDCSR_SPREAD tag. Before: upscale
+    refused it as a spread map, yet 'ldcsr info' described it as a picture to upscale ("model input: triplets
+    (1,2,3)", an output size). Now info says "spread map:" and plans no output, by the same rule."""
+    import json
+
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "saved_spread.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=40, width=48, count=3, dtype="float32", crs="EPSG:32633",
+                       transform=from_origin(500000, 4000000, 10, 10)) as ds:
+        ds.write(np.random.default_rng(2).random((3, 40, 48), dtype=np.float32))
+        ds.update_tags(LDCSR_PROVENANCE=json.dumps({"source_layer": "scene", "scale": 2.0, "kind": "spread"}))
+    info = CliRunner().invoke(main, ["info", str(path)])
+    assert info.exit_code == 0, info.output
+    lines = info.output.splitlines()
+    assert any(ln.startswith("spread map:  each band the spread of the band it names") for ln in lines), info.output
+    assert not any(ln.startswith(("model input:", "output:")) for ln in lines), info.output
+    r = CliRunner().invoke(main, ["upscale", str(path), "-o", str(tmp_path / "again.tif"), "--scale", "2"])
+    assert r.exit_code == 3 and "saved_spread.tif is an LDCSR spread map" in " ".join(r.output.split()), r.output

@@ -114,7 +114,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
             }.get(georef, "none (the output gets none either)"))
         elif source_rpcs(ds) is not None:
             say("rpcs:        rational polynomial coefficients too (carried over, moved onto the output grid)")
-        from ..geo.job import provenance_summary
+        from ..geo.job import is_spread_map, provenance_summary
 
         made = provenance_summary(ds.tags())
         if made:  # an LDCSR output: its pixels are not measurements
@@ -133,7 +133,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         say("bounds:      " + (", ".join(f"{b:.6f}" for b in i.bounds) + " (west, south, east, north)"
                                if placed else unknown))
         say(f"nodata:      {_nodata_line(ds, i.nodata)}")
-        spread = "LDCSR_SPREAD" in i.tags  # a spread map (--samples K): values, not a picture to upscale
+        spread = is_spread_map(i.tags)  # upscale's rule (--samples K's, napari's saved): values, not a picture
         say(f"colour:      {', '.join(i.colorinterp)}"
             + (" (GeoTIFF's defaults: each band is a spread, no colour)" if spread else ""))
         if any(i.descriptions):
