@@ -32,11 +32,12 @@ def unsupported_reason(layer) -> str | None:
         return "no layer selected"
     if not isinstance(layer, Image):
         return f"'{layer.name}' is a {type(layer).__name__} layer; the lens works on image layers"
-    from ..run._job import live_layer_problem, unsupported_dtype  # the Run button's rules
+    from ..run._job import live_layer_problem, spread_map_problem, unsupported_dtype  # the Run button's rules
     from ..run._stacks import stack_problem
 
-    if (problem := live_layer_problem(layer)) is not None:
-        return problem.rstrip(".")
+    for problem in (live_layer_problem(layer), spread_map_problem(layer)):
+        if problem is not None:
+            return problem.rstrip(".")
     if layer.multiscale:
         if len(layer.data) == 0 or not hasattr(layer.data[0], "shape"):
             return f"'{layer.name}' is multiscale without a base level"

@@ -23,7 +23,7 @@ from ._stacks import stack_problem
 __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
     "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "unsupported_dtype",
-    "live_layer_problem",
+    "live_layer_problem", "spread_map_problem",
     "plain_message", "is_lazy_file_layer",
 ]
 
