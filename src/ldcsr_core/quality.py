@@ -48,7 +48,7 @@ LIMITS = ("it measures the restoration of a copy one step (the scale) coarser th
 # RSSCN7 val diffusion +0.05 dB, fast +1.00 dB; fast ahead at every scale)
 # which way SSIM (1: identical to the scene) and LR-consistency (the result degraded again vs the scene's coarse
 # copy, in dB) are better, as the self-check's line and report say it beside bicubic's figures
-YARDSTICKS = "higher is better for both"
+YARDSTICKS = "SSIM and LR-consistency: higher is better"  # not "for both": read as both models
 
 DIFFUSION_NOTE = "in diffusion mode invented detail costs PSNR: check fast mode too, the faithful one"
 

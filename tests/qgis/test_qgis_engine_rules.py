@@ -74,7 +74,7 @@ def test_the_report_of_a_layer_with_nodata_says_how_much_and_scores_data_only(qg
                                mode="fast")
     assert ref.nodata == 64 * 32 and "(50 % nodata, not scored)" in ref.where()
     assert f"{ref.where()} · crop 2 px" in feedback.textLog()
-    assert (f"LR-consistency {ref.lr_psnr_model:.1f} dB vs {ref.lr_psnr_bicubic:.1f} dB (higher is better for both)"
+    assert (f"LR-consistency {ref.lr_psnr_model:.1f} dB vs {ref.lr_psnr_bicubic:.1f} dB (SSIM and LR-consistency: higher is better)"
             in feedback.textLog())  # bicubic's yardstick and the direction (before: LDCSR's figure alone)
     if suffix == ".html":
         assert f"<td>{ref.lr_psnr_model:.1f} dB</td><td>{ref.lr_psnr_bicubic:.1f} dB</td>" in report.read_text()

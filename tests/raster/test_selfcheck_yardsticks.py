@@ -22,7 +22,7 @@ def test_the_line_and_the_report_give_bicubics_yardsticks_and_which_way_is_bette
     (d,) = json.loads((tmp_path / "q.json").read_text())
     line = r.stdout.splitlines()[0]
     assert (f"SSIM {d['ssim_model']:.4f} vs {d['ssim_bicubic']:.4f}, LR-consistency {d['lr_psnr_model']:.1f} dB vs "
-            f"{d['lr_psnr_bicubic']:.1f} dB (higher is better for both) · whole scene 64×64 px") in line, line
+            f"{d['lr_psnr_bicubic']:.1f} dB (SSIM and LR-consistency: higher is better) · whole scene 64×64 px") in line, line
     r = CliRunner().invoke(main, [*args, "--json", str(tmp_path / "q.html")])
     assert r.exit_code == 0, r.output
     html = (tmp_path / "q.html").read_text()
