@@ -19,6 +19,7 @@ __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
     "least_scale", "MIN_TRAINED_SCALE", "untrained_scale_note", "TRAINED_PIXEL_METRES", "untrained_ground_note",
+    "selfcheck_measure",
     "check_seed", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
     "GEOTIFF_SUFFIXES", "RASTER_SUFFIXES", "MAX_ADAPT_SCALE",
@@ -284,6 +285,21 @@ def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE 
                 f"there (docs/MODEL_CARD.md); {measure}")
     return (f"{shown} the scales the shipped models were trained on {trained}; the scales {model} was trained on "
             f"are not known here, so the result may be untested there (docs/MODEL_CARD.md); {measure}")
+
+
+def selfcheck_measure(scene, scales, *, batch: bool = False, on_scene: bool = False) -> str:
+    """The end of a note that a run is untested, as a command to paste: ``ldcsr selfcheck 'my scene.tif' -s 2
+    measures it`` (``on_scene``: "... on the scene"); ``scales``: the factors (one, or several: each a ``-s``, as
+    said, ``:g``). ``batch``: the command is an example, of ``scene``, the first input the note concerns."""
+    import shlex
+
+    import numpy as np
+
+    factors = " ".join(f"-s {s:g}" for s in dict.fromkeys(float(f"{float(v):g}") for v in np.ravel(scales)))
+    command = f"ldcsr selfcheck {shlex.quote(str(scene))} {factors}"
+    if batch:
+        return f"e.g. {command} measures it on that input"
+    return f"{command} measures it{' on the scene' if on_scene else ''}"
 
 
 def untrained_ground_note(pixels, measure: str = "ldcsr selfcheck SCENE -s SCALE measures it on the scene", *,

@@ -16,7 +16,7 @@ from ldcsr_core.cli import main
 from .conftest import write_tif
 
 TAIL = ("on the ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), "
-        "so the result is untested there; ldcsr selfcheck SCENE -s SCALE measures it on the scene")
+        "so the result is untested there; ldcsr selfcheck {} -s {} measures it on the scene")  # (before: SCENE, SCALE)
 PIXELS = np.random.default_rng(0).integers(0, 255, (3, 40, 40))
 
 
@@ -50,7 +50,7 @@ def _notes(inputs, out, *model, scale="2"):
 def test_a_shipped_model_says_when_the_pixels_are_outside_its_training_ground_resolutions(tmp_path, res, crs, origin,
                                                                                           said):
     notes = _notes([_scene(tmp_path / "in.tif", res, crs, origin)], tmp_path / "o.tif")
-    assert notes == ([f"note: at ×2 the scene's {said} {TAIL}"] if said else []), notes
+    assert notes == ([f"note: at ×2 the scene's {said} {TAIL.format(tmp_path / 'in.tif', 2)}"] if said else []), notes
 
 
 @pytest.mark.parametrize("res, scale, said", [
@@ -64,7 +64,7 @@ def test_what_is_compared_is_the_pixel_the_scale_makes_as_in_training(tmp_path, 
     compared with 0.1-2 m whatever the scale: a 10 m scene at ×8 (made 1.25 m, as trained) was said untested, and
     0.15 m drone imagery at ×4 (0.0375 m, finer than any pixel made in training) said nothing."""
     notes = _notes([_scene(tmp_path / "in.tif", res)], tmp_path / "o.tif", scale=scale)
-    assert notes == ([f"note: {said} {TAIL}"] if said else []), notes
+    assert notes == ([f"note: {said} {TAIL.format(tmp_path / 'in.tif', scale)}"] if said else []), notes
 
 
 def test_another_model_says_nothing_of_the_shipped_models_training(tiny_model_file, tmp_path):
@@ -80,7 +80,7 @@ def test_a_batch_says_it_once_naming_its_inputs(tmp_path):
         "note: 2 of 4 inputs (s2.tif, uav.tif) make pixels of 5 m (of 10 m at ×2), 0.025 m (of 0.05 m at ×2) on the "
         "ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), so "
         "their results are untested there; "
-        "ldcsr selfcheck SCENE -s SCALE measures it on the scene"]
+        f"e.g. ldcsr selfcheck {tmp_path / 's2.tif'} -s 2 measures it on that input"]  # the first input it names
 
 
 def test_the_rule_and_the_ground_pixel_size():
@@ -107,3 +107,15 @@ def test_the_rule_and_the_ground_pixel_size():
     # a degree at 60° N: 55.80 km along the parallel, 111.41 km along the meridian (WGS 84)
     assert ground_pixel_metres("EPSG:4326", (1e-4, 0, 0.0, 0, -1e-4, 60.0), (2, 2)) == pytest.approx((5.580, 11.141),
                                                                                                       rel=1e-3)
+
+
+def test_the_selfcheck_command_is_one_to_paste(tmp_path):
+    """Before, every note ended 'ldcsr selfcheck SCENE -s SCALE measures it on the scene', placeholders to fill in;
+    now the scene's path, shell-quoted, and the scale as given, per axis where they differ."""
+    import shlex
+
+    scene = _scene(tmp_path / "my scene.tif", 10.0)
+    notes = _notes([scene], tmp_path / "o.tif", scale="2,1.5")
+    assert len(notes) == 1 and notes[0].endswith(
+        f"; ldcsr selfcheck {shlex.quote(str(scene))} -s 2 -s 1.5 measures it on the scene"), notes
+    assert shlex.split(notes[0].rsplit("; ", 1)[1])[:6] == ["ldcsr", "selfcheck", str(scene), "-s", "2", "-s"]
