@@ -24,7 +24,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "part_named", "is_part_of", "make_part", "stale_parts",
+__all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "part_named", "is_part_of", "is_part_name", "make_part", "stale_parts",
            "remove_stale_parts", "clear_stale_parts"]
 
 log = logging.getLogger("ldcsr_core.files")  # (its warnings were files' before the split)
@@ -39,6 +39,8 @@ _RANDOM = rf"[a-z0-9_]{{{_RANDOM_LEN}}}"
 # What part files add to an output's name: '.' + NAME + '.' + 8 random + PART_SUFFIX, and GDAL's
 # '.aux.xml' for a sidecar of the part file.
 _PART_EXTRA = 2 + 8 + len(PART_SUFFIX) + len(".aux.xml")
+# What may follow a part file's name in the name of one of its files (is_part_of).
+_PART_FILES_END = r"(\.aux\.xml|\.msk|\.ovr|\.old\d|\.new)?"
 
 
 def part_prefix(path: str | os.PathLike) -> str:
@@ -66,8 +68,15 @@ def is_part_of(candidate: str | os.PathLike, path: str | os.PathLike) -> bool:
     c = Path(candidate)
     if c.parent.resolve() != Path(path).parent.resolve():
         return False
-    pat = re.escape(part_prefix(path)) + _RANDOM + re.escape(PART_SUFFIX) + r"(\.aux\.xml|\.msk|\.ovr|\.old\d|\.new)?"
+    pat = re.escape(part_prefix(path)) + _RANDOM + re.escape(PART_SUFFIX) + _PART_FILES_END
     return re.fullmatch(pat, c.name) is not None
+
+
+def is_part_name(path: str | os.PathLike) -> bool:
+    """Whether ``path``'s name is one of our temporary files' (:func:`is_part_of`'s names), whatever output it is of:
+    a file the engine made and owns, so that an error of its own reading it there is the engine's, not the user's."""
+    name = Path(os.fsdecode(path)).name
+    return re.fullmatch(r"\..+\." + _RANDOM + re.escape(PART_SUFFIX) + _PART_FILES_END, name) is not None
 
 
 def part_named(name: str, path: str | os.PathLike) -> str:

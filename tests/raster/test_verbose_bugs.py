@@ -5,6 +5,9 @@ is exit 1 as any other bug; an expected error (the engine's ``InputError``, a Va
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 import shutil
 
 import numpy as np
@@ -45,4 +48,42 @@ def test_verbose_gives_the_traceback_of_a_bug_in_the_engine(rasters, tiny_model_
             assert f"{said} (run 'ldcsr -v ...' for the traceback)" in r.output, r.output
         assert "Traceback" not in quiet.output, quiet.output
         assert "Traceback (most recent call last)" in verbose.output and f"in {bug.__name__}" in verbose.output, \
+            verbose.output
+
+
+def _part_file_bug(self):
+    os.remove(self.tmp_path)  # a bug: the engine's own part file removed before it is read again
+    return open(self.tmp_path, "rb")
+
+
+def _disk_full(self):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.tmp_path))
+
+
+def _input_gone(self):
+    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(self.path.parent / "gone.tif"))
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one input", "batch"])
+def test_an_os_error_of_the_engines_own_part_file_is_a_bug(rasters, tiny_model_file, folders, monkeypatch, batch):
+    """Before, every OSError was expected: a FileNotFoundError of out/.a_sr.tif.XXXXXXXX.ldcsr-part, a file the
+    engine made and owns, was 'Error: [Errno 2] No such file or directory: ...' (exit 5) even under -v, no traceback,
+    no type, as if the user's files were wrong; now a bug's, exit 1. A disk full there, or a user's file not found, stays expected."""
+    inp, out = folders
+    for name in ("a", "b") if batch else ("a",):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    args = (inp, "-o", out) if batch else (inp / "a.tif", "-o", out / "a_sr.tif")
+    for fault, bug in ((_part_file_bug, True), (_disk_full, False), (_input_gone, False)):
+        with monkeypatch.context() as m:
+            m.setattr(GeoTiffWriter, "commit", fault)
+            quiet = run("upscale", *args, *FAST, "--model", tiny_model_file)
+            verbose = run("-v", "upscale", *args, *FAST, "--model", tiny_model_file)
+        for r in (quiet, verbose):
+            assert r.exit_code == (1 if bug or batch else 5) and "Traceback" not in quiet.output, r.output
+            said = re.search(r"No such file or directory: '[^']*/\.a_sr\.tif\.[a-z0-9_]{8}\.ldcsr-part'"
+                             r"|No space left on device|gone\.tif", r.output)
+            assert said, r.output
+            assert ("FileNotFoundError: " in r.output and "(run 'ldcsr -v ...' for the traceback)" in r.output) == bug, \
+                r.output
+        assert ("Traceback (most recent call last)" in verbose.output and "in _part_file_bug" in verbose.output) == bug, \
             verbose.output

@@ -15,6 +15,7 @@ this package, imported only when invoked and listed only when their module exist
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import logging
@@ -69,6 +70,8 @@ def exit_code_for(e: BaseException) -> int:
     for name, code in EXIT_CODES:
         if isinstance(e, getattr(errors, name)):
             return code
+    if _engine_file_error(e):  # a bug's, as any other
+        return EXIT_ERROR
     if isinstance(e, OSError) or type(e).__module__.split(".")[0] == "rasterio":
         return 5
     return EXIT_ERROR
@@ -171,8 +174,8 @@ def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
     oom = is_out_of_memory(e)
     # expected: the engine's own errors (an InputError is its ValueError), the system's and rasterio's; not a
     # ValueError of another's (NumPy's "operands could not be broadcast", from a bug: exit 1, as any other)
-    unexpected = not oom and not isinstance(e, (LdcsrError, OSError)) \
-        and type(e).__module__.split(".")[0] not in ("rasterio",)
+    unexpected = not oom and (_engine_file_error(e) or not isinstance(e, (LdcsrError, OSError))
+                              and type(e).__module__.split(".")[0] not in ("rasterio",))
     if verbose > 1 or (verbose and unexpected):  # -v: an unexpected error's traceback; -vv: any error's
         import traceback
 
@@ -184,6 +187,22 @@ def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
     elif unexpected:
         msg = f"{type(e).__name__}: {msg} (run 'ldcsr -v ...' for the traceback)"
     return LdcsrClickError(msg, exit_code_for(e))
+
+
+# Errors of the system the files are on, whoever's file: expected (disk full, quota, permissions, read-only).
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG}
+
+
+def _engine_file_error(e: BaseException) -> bool:
+    """Whether ``e`` is an OSError, not the engine's own worded one, of a file the engine makes and owns (a part
+    file, :func:`~ldcsr_core.part_files.is_part_name`: ``out/.a_sr.tif.k3j9x2ab.ldcsr-part`` not found), so a bug,
+    not the user's files; errors of the system (:data:`_ENVIRONMENT_ERRNOS`) stay expected."""
+    from ..errors import LdcsrError
+    from ..part_files import is_part_name
+
+    if not isinstance(e, OSError) or isinstance(e, LdcsrError) or e.errno in _ENVIRONMENT_ERRNOS:
+        return False
+    return any(isinstance(f, (str, bytes, os.PathLike)) and is_part_name(f) for f in (e.filename, e.filename2))
 
 
 def _sigterm(signum, frame):  # turn SIGTERM/SIGHUP into a clean unwind (temp files removed)
