@@ -86,12 +86,12 @@ def resolved_stretch(method: str, dtype) -> str:
     return "dtype" if method == "dtype" or (method == "auto" and np.dtype(dtype) == np.uint8) else "percentile"
 
 
-def reading_of(count: int, colorinterp, bands, stretch: str, dtype, descriptions=()) -> Reading:
+def reading_of(count: int, colorinterp, bands, stretch: str, dtype, descriptions=(), holder: str = "the file") -> Reading:
     """The :class:`Reading` of a raster of ``count`` bands read with ``bands``/``stretch``
-    (``plan_bands``: its first triplet feeds the model)."""
+    (``plan_bands``: its first triplet feeds the model; ``holder``: its words for what has the bands)."""
     from .geo.radiometry import plan_bands
 
-    first = plan_bands(int(count), colorinterp, bands, descriptions).groups[0]
+    first = plan_bands(int(count), colorinterp, bands, descriptions, holder).groups[0]
     return Reading(tuple(b + 1 for b in first), resolved_stretch(stretch, dtype), int(count))
 
 

@@ -33,3 +33,23 @@ def test_the_bands_advised_are_ones_the_file_takes(rasters, tiny_model_file, tmp
             "files of 4 bands in a command of their own, with bands among 1..3 or without --bands)") in said, r.output
     assert ("band 4 does not exist: the file has bands 1..1 (--bands applies to every input: run the files of 1 "
             "band in a command of their own, with band 1 or without --bands)") in said, r.output
+
+
+def test_a_palette_files_bands_are_said_to_be_its_palettes(tiny_model_file, tmp_path):
+    """A one-band file of colour indices is read through its colour table as RGB. Before, --bands 5 said
+    'band 5 does not exist: the file has bands 1..3' of a file of one band (upscale alone and in a batch, info,
+    selfcheck); now its palette gives them."""
+    from .test_cli_matrix_inputs import make_palette
+
+    src = make_palette(tmp_path)
+    said = "band 5 does not exist: the file is one band of colour indices, its palette gives bands 1..3"
+    for args in (("upscale", src, "-o", tmp_path / "c_sr.tif", *FAST), ("info", src),
+                 ("selfcheck", src, "-s", "2", "--mode", "fast")):
+        r = run(*args, "--model", tiny_model_file, "--bands", "5") if args[0] != "info" else run(*args, "--bands", "5")
+        assert r.exit_code == 3 and said in r.output and "the file has bands" not in r.output, r.output
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    make_palette(folder)
+    r = run("upscale", folder, "-o", out, *FAST, "--model", tiny_model_file, "--bands", "5")  # a batch's line
+    assert r.exit_code == 1 and said in " ".join(r.output.split()), r.output

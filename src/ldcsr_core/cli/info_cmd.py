@@ -84,7 +84,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
     from ..errors import InputError
     from ..geo.geotiff_writer import human_bytes, output_nbytes
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
-    from ..geo.radiometry import plan_bands
+    from ..geo.radiometry import band_holder, plan_bands
     from ..geo.pipeline import plan_output, request_of
     from ..devices import resolve_device
     from ..precision import describe as describe_dtype
@@ -143,7 +143,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
             say("spread map:  each band the spread of the band it names, in its units (above: what it is); values, "
                 f"not a picture to upscale: upscale its output's source{source}")
             return lines
-        bp = plan_bands(i.count, i.colorinterp, bands, i.descriptions)
+        bp = plan_bands(i.count, i.colorinterp, bands, i.descriptions, band_holder(ds))
         groups = " ".join("(" + ",".join(str(b + 1) for b in g) + ")" for g in bp.groups)
         alpha = f"; alpha/mask {noun(len(bp.alpha), 'band')}: {', '.join(str(a + 1) for a in bp.alpha)}" if bp.alpha else ""
         say(f"model input: triplets {groups}{alpha}")

@@ -73,7 +73,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     from ..geo.pipeline import OutputOptions, UpscaleOptions, has_provenance, refuse_read
     from ..geo.job import check_not_spread_map
     from ..geo.raster_io import open_raster, raster_info, read_keys
-    from ..geo.radiometry import parse_bands
+    from ..geo.radiometry import band_holder, parse_bands
 
     quiet = ctx.obj.get("quiet", False)
     if (scale is None) == (target_resolution is None):
@@ -141,6 +141,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             with open_raster(src, nodata=nodata) as ds:
                 info = raster_info(ds)
                 check_not_spread_map(info.tags, Path(src).name)  # not a picture: its source is
+                holder = band_holder(ds)  # (a paletted file: its palette's bands)
                 keys = read_keys(ds)  # listed once: (a VRT's sources) for its own outputs, then the run's
                 try:  # a source of a VRT, a mask sidecar: written over, the input changes
                     refuse_read(keys, [dst, spread_out or (default_spread_path(dst) if samples > 1 else None)],
@@ -149,7 +150,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                     raise click.BadParameter(str(e), param_hint="'-o'") from None
             shape, _ = plan_output(info, **req)
             try:  # bands checked
-                reading = reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype, info.descriptions)
+                reading = reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype, info.descriptions,
+                                     holder)
             except InputError as e:
                 raise _bands_advice(e, band_sel, info.count, info.colorinterp, batch) from None
             uses.append((src, _nominal_scales(info, scale, target_resolution), reading))

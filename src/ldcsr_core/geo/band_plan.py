@@ -22,10 +22,11 @@ from ..errors import InputError
 from ..front_end import say
 from ..rules import _whole
 
-__all__ = ["ALPHA", "BandPlan", "plan_bands", "parse_bands", "suggest_bands", "default_triplet",
+__all__ = ["ALPHA", "BandPlan", "plan_bands", "PALETTE", "band_holder", "parse_bands", "suggest_bands", "default_triplet",
            "is_fallback", "band_names"]
 
 ALPHA = "alpha"  # rasterio ColorInterp.alpha.name
+PALETTE = "its palette"  # plan_bands' holder of a one-band file of colour indices read through its colour table
 FIRST_THREE = "the first three"  # default_triplet's last rule: nothing in the file says which bands are R, G, B
 
 
@@ -201,6 +202,15 @@ def is_fallback(rule: str) -> bool:
     return rule == FIRST_THREE
 
 
+def band_holder(src) -> str:
+    """What has the bands of the dataset ``src`` (``open_raster``'s), in :func:`plan_bands`' words: :data:`PALETTE`
+    for a paletted file read through its colour table (its ``palette_expanded``), "the image" for an array (a napari
+    layer, in ``/vsimem/``), else "the file"."""
+    if getattr(src, "palette_expanded", None):
+        return PALETTE
+    return "the image" if str(getattr(src, "name", "")).startswith("/vsimem/") else "the file"
+
+
 def plan_bands(
     count: int, colorinterp: Sequence[str] | None = None, bands: Sequence[int] | None = None,
     descriptions: Sequence[str | None] = (), holder: str = "the file",
@@ -215,8 +225,9 @@ def plan_bands(
     bands : optional 1-based band numbers (one or three) for the first, display/model triplet,
         e.g. ``(3, 2, 1)`` for a BGR-ordered file or ``(4, 3, 2)`` for a false-colour composite.
         None: :func:`default_triplet` (with ``descriptions``, the bands' names).
-    holder : what has the bands, in the message for a band it lacks: ``"the file"``, or
-        ``"the image"`` for an array (a napari layer) that has no file.
+    holder : what has the bands, in the message for a band it lacks: :func:`band_holder`'s,
+        ``"the file"``, ``"the image"`` for an array (a napari layer) that has no file, or
+        :data:`PALETTE` for a paletted file read as its colour table's bands.
 
     Returns
     -------
@@ -238,7 +249,9 @@ def plan_bands(
         bands = parse_bands(bands)
         for b in bands:
             if not 1 <= b <= count:
-                raise InputError(f"band {b} does not exist: {holder} has bands 1..{count}")
+                has = (f"the file is one band of colour indices, {PALETTE} gives bands" if holder == PALETTE
+                       else f"{holder} has bands")
+                raise InputError(f"band {b} does not exist: {has} 1..{count}")
             if b - 1 in alpha:
                 raise InputError(f"band {b} is an alpha band (a mask), it cannot be a colour band")
         first = [b - 1 for b in bands]

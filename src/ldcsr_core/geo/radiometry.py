@@ -24,7 +24,9 @@ from __future__ import annotations
 from .band_plan import (
     ALPHA,
     S2_ORDER as S2_ORDER,
+    PALETTE,
     BandPlan,
+    band_holder,
     band_names,
     default_triplet,
     is_fallback,
@@ -56,6 +58,8 @@ __all__ = [
     "band_names",
     "Stretch",
     "plan_bands",
+    "PALETTE",
+    "band_holder",
     "parse_bands",
     "suggest_bands",
     "default_triplet",

@@ -46,8 +46,7 @@ class SceneReader:
         self.info = rio_io.raster_info(src)
         self.oy, self.ox, self.height, self.width = rio_io.check_window(src, window)
         self.plan = rad.plan_bands(src.count, self.info.colorinterp, bands, self.info.descriptions,
-                                   # an array (a napari layer) has no file
-                                   "the image" if str(src.name).startswith("/vsimem/") else "the file")
+                                   rad.band_holder(src))  # (an array, a napari layer, has no file; a palette)
         if not getattr(src, "nodata_given", False):  # the file's own nodata (not the user's): exact in float64?
             # (open_raster checks it too; not a dataset opened elsewhere)
             check_file_nodata(getattr(src, "file_dataset", src), name or src.name)
