@@ -287,16 +287,17 @@ def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE 
             f"are not known here, so the result may be untested there (docs/MODEL_CARD.md); {measure}")
 
 
-def selfcheck_measure(scene, scales, *, batch: bool = False, on_scene: bool = False) -> str:
+def selfcheck_measure(scene, scales, options=(), *, batch: bool = False, on_scene: bool = False) -> str:
     """The end of a note that a run is untested, as a command to paste: ``ldcsr selfcheck 'my scene.tif' -s 2
     measures it`` (``on_scene``: "... on the scene"); ``scales``: the factors (one, or several: each a ``-s``, as
-    said, ``:g``). ``batch``: the command is an example, of ``scene``, the first input the note concerns."""
+    said, ``:g``); ``options``: the run's that selfcheck takes too (``("-m", "my.safetensors")``), each quoted.
+    ``batch``: the command is an example, of ``scene``, the first input the note concerns."""
     import shlex
 
     import numpy as np
 
     factors = " ".join(f"-s {s:g}" for s in dict.fromkeys(float(f"{float(v):g}") for v in np.ravel(scales)))
-    command = f"ldcsr selfcheck {shlex.quote(str(scene))} {factors}"
+    command = " ".join(["ldcsr selfcheck", shlex.quote(str(scene)), factors, *map(shlex.quote, map(str, options))])
     if batch:
         return f"e.g. {command} measures it on that input"
     return f"{command} measures it{' on the scene' if on_scene else ''}"

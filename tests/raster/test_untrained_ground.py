@@ -16,7 +16,7 @@ from ldcsr_core.cli import main
 from .conftest import write_tif
 
 TAIL = ("on the ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), "
-        "so the result is untested there; ldcsr selfcheck {} -s {} measures it on the scene")  # (before: SCENE, SCALE)
+        "so the result is untested there; ldcsr selfcheck {} -s {} --mode fast measures it on the scene")  # (before: SCENE -s SCALE)
 PIXELS = np.random.default_rng(0).integers(0, 255, (3, 40, 40))
 
 
@@ -80,7 +80,7 @@ def test_a_batch_says_it_once_naming_its_inputs(tmp_path):
         "note: 2 of 4 inputs (s2.tif, uav.tif) make pixels of 5 m (of 10 m at ×2), 0.025 m (of 0.05 m at ×2) on the "
         "ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), so "
         "their results are untested there; "
-        f"e.g. ldcsr selfcheck {tmp_path / 's2.tif'} -s 2 measures it on that input"]  # the first input it names
+        f"e.g. ldcsr selfcheck {tmp_path / 's2.tif'} -s 2 --mode fast measures it on that input"]  # the first input it names
 
 
 def test_the_rule_and_the_ground_pixel_size():
@@ -111,11 +111,13 @@ def test_the_rule_and_the_ground_pixel_size():
 
 def test_the_selfcheck_command_is_one_to_paste(tmp_path):
     """Before, every note ended 'ldcsr selfcheck SCENE -s SCALE measures it on the scene', placeholders to fill in;
-    now the scene's path, shell-quoted, and the scale as given, per axis where they differ."""
+    now the scene's path, shell-quoted, the scale as given, per axis where they differ, and the run's options that
+    selfcheck takes (the model, mode, bands, stretch), so that it measures what was run."""
     import shlex
 
     scene = _scene(tmp_path / "my scene.tif", 10.0)
-    notes = _notes([scene], tmp_path / "o.tif", scale="2,1.5")
+    notes = _notes([scene], tmp_path / "o.tif", "--bands", "3,2,1", "--stretch", "percentile", scale="2,1.5")
     assert len(notes) == 1 and notes[0].endswith(
-        f"; ldcsr selfcheck {shlex.quote(str(scene))} -s 2 -s 1.5 measures it on the scene"), notes
+        f"; ldcsr selfcheck {shlex.quote(str(scene))} -s 2 -s 1.5 --mode fast --bands 3,2,1 --stretch percentile "
+        "measures it on the scene"), notes
     assert shlex.split(notes[0].rsplit("; ", 1)[1])[:6] == ["ldcsr", "selfcheck", str(scene), "-s", "2", "-s"]

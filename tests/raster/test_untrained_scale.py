@@ -17,7 +17,7 @@ from .conftest import write_tif
 SHIPPED = "is below the scales the shipped models were trained on (×1.25–×8), so the result is untested there"
 OTHER = ("is below the scales the shipped models were trained on (×1.25–×8); the scales tiny-test was trained on "
          "are not known here, so the result may be untested there")
-END = " (docs/MODEL_CARD.md); ldcsr selfcheck {} -s {} measures it"  # the command to paste (before: SCENE, SCALE)
+END = " (docs/MODEL_CARD.md); ldcsr selfcheck {} -s {}{} --mode fast measures it"  # to paste (before: SCENE -s SCALE)
 
 
 def _notes(args, tmp_path, model=(), transform=None):
@@ -39,13 +39,13 @@ def test_upscale_below_the_trained_scales_says_it_is_untested(tiny_model_file, t
     """The tiny model is not a shipped one: the shipped models' training scales are not claimed for it (before:
     'the result is untested there', as of a shipped model)."""
     notes = _notes(args, tmp_path, ["--model", str(tiny_model_file)])
-    assert notes == ([] if said is None else [f"note: {said.strip()} {OTHER}{END.format(tmp_path / 'in.tif', said[1:].strip())}"])
+    assert notes == ([] if said is None else [f"note: {said.strip()} {OTHER}{END.format(tmp_path / 'in.tif', said[1:].strip(), f' -m {tiny_model_file}')}"])
 
 
 @pytest.mark.parametrize("args, said", SCALES)
 def test_a_shipped_model_below_its_trained_scales_is_said_untested(tmp_path, args, said):
     notes = _notes(args, tmp_path)  # the shipped default model
-    assert notes == ([] if said is None else [f"note: {said.strip()} {SHIPPED}{END.format(tmp_path / 'in.tif', said[1:].strip())}"])
+    assert notes == ([] if said is None else [f"note: {said.strip()} {SHIPPED}{END.format(tmp_path / 'in.tif', said[1:].strip(), '')}"])
 
 
 def test_a_target_pixel_making_exactly_the_smallest_trained_scale_is_no_note(tiny_model_file, tmp_path):

@@ -195,7 +195,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     # below ×1.25 (of a model not shipped: its training scales not known), or a shipped model on pixels outside
     # the ground resolutions of its training imagery: untested
-    scale_measure, ground_measure = _selfcheck_measures(uses, grounds, ground_scales, model, batch)
+    same = [*(("-m", model_path) if model_path else ()), *(("--mode", mode) if mode != "diffusion" else ()),
+            *(("--bands", bands) if bands else ()), *(("--stretch", stretch) if stretch != "auto" else ())]
+    scale_measure, ground_measure = _selfcheck_measures(uses, grounds, ground_scales, model, batch, same)
     for note in (scale_note(model, [s for _, scales, _ in uses for s in scales], scale_measure),
                  untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), ground_measure,
                                        model=model,
@@ -337,18 +339,19 @@ def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:
     return tuple(float(s) for s in scale_for_resolution(info, target_resolution))
 
 
-def _selfcheck_measures(uses, grounds, ground_scales, model, batch: bool) -> tuple[str, str]:
+def _selfcheck_measures(uses, grounds, ground_scales, model, batch: bool, options=()) -> tuple[str, str]:
     """The selfcheck commands that end the notes of a scale below the trained ones and of pixels outside the
     trained ground resolutions (:func:`~ldcsr_core.rules.selfcheck_measure`): of the first input each concerns
-    (a batch: an example), at its scales below ×1.25, or at its run's scales; "" where no input is concerned."""
+    (a batch: an example), at its scales below ×1.25, or at its run's scales, with the run's ``options`` that
+    selfcheck takes (model, mode, bands, stretch); "" where no input is concerned."""
     from ..rules import selfcheck_measure, untrained_ground_note, untrained_scale_note
 
     low = next(((src, [s for s in scales if untrained_scale_note([s])]) for src, scales, _ in uses
                 if untrained_scale_note(scales)), None)
     ground = next(((src, scales) for (src, scales, _), (name, pixel) in zip(uses, grounds.items())
                    if untrained_ground_note(pixel, model=model, scale=ground_scales[name])), None)
-    return (selfcheck_measure(*low, batch=batch) if low else "",
-            selfcheck_measure(*ground, batch=batch, on_scene=True) if ground else "")
+    return (selfcheck_measure(*low, options, batch=batch) if low else "",
+            selfcheck_measure(*ground, options, batch=batch, on_scene=True) if ground else "")
 
 
 def _adapted_notes(model, uses, mode: str, batch: bool) -> list[str]:
