@@ -19,6 +19,7 @@ import time
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
+from .input_layer import input_layer, pam_off_for
 from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import adapted_note, band_order_note, ground_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
@@ -95,16 +96,17 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # a Model name QGIS does not list: the run says so, naming those there are (model_by_name); a scale or
         # target pixel size below QGIS's minimum (processing.run's -2): the engine's words, not QGIS's 'Incorrect
         # parameter value for SCALE' (the run checks them: check_number, then the engine's rule)
-        return super().checkParameterValues(
-            {k: v for k, v in parameters.items()
-             if k != self.MODEL_NAME and not (k in (self.SCALE, self.TARGET) and is_plain_number(v))}, context)
+        with pam_off_for(parameters.get(self.INPUT)):  # QGIS loads a path's layer here: nothing written beside it
+            return super().checkParameterValues(
+                {k: v for k, v in parameters.items()
+                 if k != self.MODEL_NAME and not (k in (self.SCALE, self.TARGET) and is_plain_number(v))}, context)
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - on QGIS's main thread (the dialog's)
         # what the run takes of the layer, read where the layer lives (QGIS's main thread; a model's step: the
         # model's), as QgsProcessingAlgorithm.prepareAlgorithm is for, not on the run's thread: its file, nodata,
         # CRS and open options (layer_values), and the bands it is drawn with, the Bands' default where the
         # engine's rule has nothing to go on (shown_bands)
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        layer = input_layer(self, parameters, self.INPUT, context)  # a path's: nothing written beside it
         self._layer = layer_values(layer, parameters.get(self.INPUT))
         self._shown = shown_bands(layer)
         self._layer_files = layer_files(self._projects(context))  # a batch's inputs: its rows cannot see each other
