@@ -200,12 +200,15 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             info = rio.raster_info(ds)
             check_not_spread_map(info.tags, os.path.basename(src))  # not a picture: its source is
             reads = rio.files_read(ds)  # the input, its sidecars, a VRT's sources
-            check_not_read(ds, [dst, spread])  # written over, the input would change
+            check_not_read(ds, [dst])  # written over, the input would change
+            check_not_read(ds, [spread], what="spread")
             # nothing set in QGIS, the file's bands declaring different values (a VRT): each band's own
             by_band = getattr(ds, "band_nodata", None) if nodata is None else None
         # nor a file another layer reads
-        for path in filter(None, (dst, spread)):
-            check_not_read_by_layers(getattr(self, "_layer_files", []), path, batch=getattr(self, "_batch", False))
+        for path, called in ((dst, "output"), (spread, "spread")):
+            if path:
+                check_not_read_by_layers(getattr(self, "_layer_files", []), path, batch=getattr(self, "_batch", False),
+                                         called=called)
         if report:
             check_report_path_of(report, src, dst, model_path, reads, spread)
         bands = band_choice(self, parameters, self.BANDS, context)

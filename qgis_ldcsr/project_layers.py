@@ -61,12 +61,14 @@ def layer_files(projects) -> list[tuple[str, str]]:
     return list(files.items())
 
 
-def check_not_read_by_layers(layers: list[tuple[str, str]], dst: str, *, batch: bool = False) -> None:
+def check_not_read_by_layers(layers: list[tuple[str, str]], dst: str, *, batch: bool = False,
+                             called: str = "output") -> None:
     """Refuse ``dst`` where it is a file a layer of ``layers`` (:func:`layer_files`) reads: its file (an earlier
     LDCSR result excepted, but not in a ``batch``, where a later row may read it: a run again to it shows the new
     raster in its layers, :mod:`.reopen`), a VRT's source, or one its write removes (a sidecar:
     :func:`ldcsr_core.geo.pipeline.refuse_read`, the CLI's rule). An ``InputError`` naming the layer and what to
-    do. The files are opened here, on the run's thread."""
+    do, ``called`` naming ``dst`` (``"output"``, ``"spread"``: the uncertainty map's). The files are opened here, on
+    the run's thread."""
     from ldcsr_core.errors import InputError
     from ldcsr_core.files import file_keys, same_file
     from ldcsr_core.geo.job import has_provenance
@@ -91,10 +93,10 @@ def check_not_read_by_layers(layers: list[tuple[str, str]], dst: str, *, batch: 
                 what = f"a file layer '{name}' in the project reads"
             reads.append((Path(f), what, file_keys(f)))
     try:
-        refuse_read(reads, [dst])
+        refuse_read(reads, [dst], what=called)
     except InputError as e:
         why = ("a batch runs its rows one by one: a row reading that file after this one would read the new raster; "
                "an earlier LDCSR result its layer shows is replaced by a run on its own" if batch else
                "only an earlier LDCSR result is replaced where a layer shows it, which then shows the new raster")
-        raise InputError(f"{e}: choose another output file, or remove that layer from the project first ({why})"
+        raise InputError(f"{e}: choose another {called} file, or remove that layer from the project first ({why})"
                          ) from None

@@ -105,8 +105,9 @@ def test_an_uncertainty_map_that_cannot_be_made_is_refused_before_the_model_load
         "spread over the output": ({"SPREAD": str(out)}, f"LDCSR: spread path is the output file: {out}"),
         "not a GeoTIFF name": ({"SPREAD": str(tmp_path / "s.png")}, f"LDCSR: {tmp_path / 's.png'} is not a GeoTIFF "
                                "name: outputs are GeoTIFFs, so give a name ending in .tif or .tiff"),
-        "spread over a project layer's file": ({"SPREAD": str(other)}, "LDCSR: output path is the file of layer "
-                                               f"'other' in the project: {other}"),
+        "spread over a project layer's file": ({"SPREAD": str(other)}, "LDCSR: spread path is the file of layer "
+                                               f"'other' in the project: {other} (inputs are never overwritten): "
+                                               "choose another spread file, or remove that layer"),
         "spread folder missing": ({"SPREAD": str(tmp_path / "no" / "s.tif")},
                                   f"LDCSR: spread folder does not exist: {tmp_path / 'no'}"),
     }[case]

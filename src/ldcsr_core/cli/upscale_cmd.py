@@ -143,11 +143,13 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                 check_not_spread_map(info.tags, Path(src).name)  # not a picture: its source is
                 holder = band_holder(ds)  # (a paletted file: its palette's bands)
                 keys = read_keys(ds)  # listed once: (a VRT's sources) for its own outputs, then the run's
-                try:  # a source of a VRT, a mask sidecar: written over, the input changes
-                    refuse_read(keys, [dst, spread_out or (default_spread_path(dst) if samples > 1 else None)],
-                                overwrite)
-                except InputError as e:
-                    raise click.BadParameter(str(e), param_hint="'-o'") from None
+                spread = spread_out or (default_spread_path(dst) if samples > 1 else None)
+                spread_hint = "'--spread-out'" if spread_out else "'-o'"  # (a made name: -o's)
+                for path, what, hint in ((dst, "output", "'-o'"), (spread, "spread output", spread_hint)):
+                    try:  # a source of a VRT, a mask sidecar: written over, the input changes
+                        refuse_read(keys, [path], overwrite, what=what)
+                    except InputError as e:
+                        raise click.BadParameter(str(e), param_hint=hint) from None
             shape, _ = plan_output(info, **req)
             try:  # bands checked
                 reading = reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype, info.descriptions,

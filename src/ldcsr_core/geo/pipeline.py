@@ -182,22 +182,23 @@ def check_destination(src_path, dst_path) -> None:
         raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
 
 
-def check_not_read(src, paths, overwrite: bool = True) -> None:
+def check_not_read(src, paths, overwrite: bool = True, *, what: str = "output") -> None:
     """Refuse ``paths`` (outputs; ``None`` skipped) among the files the open dataset ``src`` reads
     (:func:`~ldcsr_core.geo.raster_io.files_read`: a VRT's sources, a sidecar), and outputs whose write
     removes one (:func:`removed_input`; ``overwrite``: whether the write replaces what is there). Written over or
-    removed, the input would change. :class:`InputError` in ``ldcsr upscale``'s words."""
-    refuse_read(rio_io.read_keys(src), paths, overwrite)  # listed once (a VRT's sources are stat'ed as listed)
+    removed, the input would change. :class:`InputError` in ``ldcsr upscale``'s words, ``what`` naming the paths
+    (``output path is …``, ``spread path is …``)."""
+    refuse_read(rio_io.read_keys(src), paths, overwrite, what=what)  # listed once (a VRT's sources: stat'ed as listed)
 
 
-def refuse_read(reads, paths, overwrite: bool = True) -> None:
+def refuse_read(reads, paths, overwrite: bool = True, *, what: str = "output") -> None:
     """:func:`check_not_read` of files listed already: ``reads``, :func:`~ldcsr_core.geo.raster_io.read_keys` of one
     input, or of every input of a folder run (whose outputs no input may read: ``in/b.tif in/v.vrt -o out`` where
     v.vrt reads out/b_sr.tif). Each output is looked at once, whatever the number of files read."""
     owner: dict = {}
-    for f, what, keys in reads:
+    for _, read_as, keys in reads:
         for k in keys:
-            owner.setdefault(k, what)
+            owner.setdefault(k, read_as)
 
     def among(found):
         return next(((Path(p), owner[k]) for p in found for k in files.file_keys(p) if k in owner), None)
@@ -205,8 +206,8 @@ def refuse_read(reads, paths, overwrite: bool = True) -> None:
     paths = [p for p in paths if p is not None]
     hit = among(paths) if owner else None
     if hit is not None:
-        raise InputError(f"output path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
-    named = [(f, what) for f, what, _ in reads if may_be_removed(f.name)]
+        raise InputError(f"{what} path is {hit[1]}: {hit[0]} (inputs are never overwritten)")
+    named = [(f, read_as) for f, read_as, _ in reads if may_be_removed(f.name)]
     for p in paths if owner else ():  # (before, the write removed the input, '1 written')
         words = removed_input(p, among, named, overwrite)
         if words:
@@ -324,7 +325,8 @@ def upscale_raster(
     # process's (a host's too), so it is lowered for the run only (gdal_cache: not via rasterio.Env).
     with bounded_gdal_cache(int(output.gdal_cache_mb) * 2**20), rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), \
             rio_io.open_raster(src_path, nodata=options.nodata, crs=options.crs) as src, contextlib.ExitStack() as held:
-        check_not_read(src, [dst_path, spread_path], output.overwrite)  # e.g. a source of a VRT input
+        check_not_read(src, [dst_path], output.overwrite)  # e.g. a source of a VRT input
+        check_not_read(src, [spread_path], output.overwrite, what="spread output")
         info = rio_io.raster_info(src)
         request = _request(scale, target_resolution, out_shape)
         shape, exact = plan_output(info, **request)
