@@ -39,6 +39,9 @@ def quality_report(src: str, dst: str, path: str, scale: float, model, options, 
     from ldcsr_core.quality import LIMITS, selfcheck, write_report
 
     feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g} …")
+    if options.samples > 1:  # selfcheck scores one picture: the report is not of the mean written
+        feedback.pushWarning(f"The quality report scores one diffusion sample (seed {options.seed}), not the mean of "
+                             f"the {options.samples} samples the output holds: its numbers are a single run's")
     try:
         res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
                         bands=options.bands, stretch=options.stretch, nodata=options.nodata, maps=False,
