@@ -291,13 +291,16 @@ def selfcheck_measure(scene, scales, options=(), *, batch: bool = False, on_scen
     """The end of a note that a run is untested, as a command to paste: ``ldcsr selfcheck 'my scene.tif' -s 2
     measures it`` (``on_scene``: "... on the scene"); ``scales``: the factors (one, or several: each a ``-s``, as
     said, ``:g``); ``options``: the run's that selfcheck takes too (``("-m", "my.safetensors")``), each quoted.
-    ``batch``: the command is an example, of ``scene``, the first input the note concerns."""
+    ``batch``: the command is an example, of ``scene``, the first input the note concerns (one whose name starts with
+    ``-`` given as ``./-b.tif``, :func:`~ldcsr_core.words.shell_word`, not read as options)."""
     import shlex
 
     import numpy as np
 
+    from .words import shell_word
+
     factors = " ".join(f"-s {s:g}" for s in dict.fromkeys(float(f"{float(v):g}") for v in np.ravel(scales)))
-    command = " ".join(["ldcsr selfcheck", shlex.quote(str(scene)), factors, *map(shlex.quote, map(str, options))])
+    command = " ".join(["ldcsr selfcheck", shell_word(scene), factors, *map(shlex.quote, map(str, options))])
     if batch:
         return f"e.g. {command} measures it on that input"
     return f"{command} measures it{' on the scene' if on_scene else ''}"

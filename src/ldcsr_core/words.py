@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["bound", "counted", "noun", "signed"]
+__all__ = ["bound", "counted", "noun", "shell_word", "signed"]
 
 
 def noun(n: int, word: str, plural: str | None = None) -> str:
@@ -32,3 +32,13 @@ def bound(value: float, *, up: bool, digits: int = 6) -> str:
 
     d = Context(prec=digits, rounding=ROUND_CEILING if up else ROUND_FLOOR).plus(Decimal(value))
     return f"{float(d):.{digits}g}"
+
+
+def shell_word(path) -> str:
+    """``path`` as a shell reads it back as one argument of ``ldcsr``: quoted, and one that starts with
+    ``-`` (``./-b.tif``, from a run on ``.``) as a file, not an option."""
+    import os
+    import shlex
+
+    text = str(path)
+    return shlex.quote(os.path.join(os.curdir, text) if text.startswith("-") else text)

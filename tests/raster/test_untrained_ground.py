@@ -121,3 +121,17 @@ def test_the_selfcheck_command_is_one_to_paste(tmp_path):
         f"; ldcsr selfcheck {shlex.quote(str(scene))} -s 2 -s 1.5 --mode fast --bands 3,2,1 --stretch percentile "
         "measures it on the scene"), notes
     assert shlex.split(notes[0].rsplit("; ", 1)[1])[:6] == ["ldcsr", "selfcheck", str(scene), "-s", "2", "-s"]
+
+
+def test_the_selfcheck_command_of_a_scene_named_with_a_dash_runs_when_pasted(tmp_path, monkeypatch):
+    """A scene named '-s2.tif' (given as ./-s2.tif, or after --): before, the note ended 'ldcsr selfcheck -s2.tif -s 2
+    ...', which pasted was refused ('-s2.tif' would be read as options, exit 2); now './-s2.tif', which runs."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    _scene(tmp_path / "-s2.tif", 10.0)
+    notes = _notes(["./-s2.tif"], "o.tif")
+    assert len(notes) == 1 and notes[0].endswith("; ldcsr selfcheck ./-s2.tif -s 2 --mode fast measures it on the scene")
+    pasted = shlex.split(notes[0].rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))
+    r = CliRunner().invoke(main, [*pasted[1:], "--device", "cpu"])
+    assert r.exit_code == 0 and r.output.startswith("×2: LDCSR "), r.output

@@ -5,12 +5,11 @@ cluster) how to go on (:func:`stopped_advice`)."""
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 
 import click
 
-from ..words import counted
+from ..words import counted, shell_word
 
 __all__ = ["Bar", "summary", "stopped_advice", "unreached_failures", "shell_word", "KEEP_OR_OVERWRITE"]
 
@@ -128,13 +127,6 @@ def stopped_advice(why: str, results, jobs, overwrite: bool) -> str:
             f"not done: {' '.join(map(shell_word, left))} (the same command again would replace the outputs "
             "written above again)" + (f"; left out of it, the {named}: add {them} once what failed is fixed"
                                       if failed else ""))
-
-
-def shell_word(path) -> str:
-    """``path`` as a shell reads it back as one argument of ``ldcsr``: quoted, and one that starts with
-    ``-`` (``./-b.tif``, from a run on ``.``) as a file, not an option."""
-    text = str(path)
-    return shlex.quote(os.path.join(os.curdir, text) if text.startswith("-") else text)
 
 
 # In a batch, for an output the run may not replace: --overwrite would make every output again.
