@@ -135,3 +135,27 @@ def test_the_selfcheck_command_of_a_scene_named_with_a_dash_runs_when_pasted(tmp
     pasted = shlex.split(notes[0].rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))
     r = CliRunner().invoke(main, [*pasted[1:], "--device", "cpu"])
     assert r.exit_code == 0 and r.output.startswith("×2: LDCSR "), r.output
+
+
+def test_the_selfcheck_command_repeats_the_runs_nodata_seed_tile_and_float_type(tmp_path, monkeypatch):
+    """A 10 m scene with a black fill its file does not declare, run with '--nodata 0': before, the pasted command
+    left --nodata out and scored the fill as picture (its line '<1 % nodata'), as it left out --seed, --tile and
+    --dtype; now it repeats them, as typed, and scores the scene as the run read it."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    pixels = PIXELS.copy()
+    pixels[:, :, :20] = 0  # half the scene: fill
+    write_tif(tmp_path / "fill.tif", pixels, dtype="uint8", crs=CRS.from_user_input("EPSG:32633"),
+              transform=from_origin(600000.0, 5340000.0, 10.0, 10.0))
+    notes = _notes(["fill.tif"], "o.tif", "--nodata", "0", "--tile", "32", "--dtype", "float32")
+    assert len(notes) == 1 and notes[0].endswith(
+        "; ldcsr selfcheck fill.tif -s 2 --mode fast --tile 32 --dtype float32 --nodata 0 measures it on the scene"), notes
+    pasted = shlex.split(notes[0].rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))
+    r = CliRunner().invoke(main, [*pasted[1:], "--device", "cpu"])
+    assert r.exit_code == 0 and "(51 % nodata, not scored)" in r.output, r.output
+    r = CliRunner().invoke(main, ["upscale", "fill.tif", "-o", "d.tif", "-s", "2", "--seed", "7", "--device", "cpu",
+                                  "--tile", "32"])
+    notes = [line for line in r.output.splitlines() if line.startswith("note: at ×2")]  # (diffusion: no tile)
+    assert r.exit_code == 0 and notes[0].endswith("; ldcsr selfcheck fill.tif -s 2 --seed 7 measures it on the scene"), \
+        r.output

@@ -197,8 +197,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     # below ×1.25 (of a model not shipped: its training scales not known), or a shipped model on pixels outside
     # the ground resolutions of its training imagery: untested
-    same = [*(("-m", model_path) if model_path else ()), *(("--mode", mode) if mode != "diffusion" else ()),
-            *(("--bands", bands) if bands else ()), *(("--stretch", stretch) if stretch != "auto" else ())]
+    same = _selfcheck_options(model_path, mode, seed, tile, bands, stretch, dtype, nodata)
     scale_measure, ground_measure = _selfcheck_measures(uses, grounds, ground_scales, model, batch, same)
     for note in (scale_note(model, [s for _, scales, _ in uses for s in scales], scale_measure),
                  untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), ground_measure,
@@ -339,6 +338,19 @@ def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:
     from ..geo.georef import scale_for_resolution
 
     return tuple(float(s) for s in scale_for_resolution(info, target_resolution))
+
+
+def _selfcheck_options(model_path, mode, seed, tile, bands, stretch, dtype, nodata) -> list:
+    """The run's options that ``ldcsr selfcheck`` takes too, where given (not their defaults), as typed: the model,
+    mode, diffusion seed, fast tile, bands, stretch, float type and nodata, so that its pasted command measures what was
+    run (a scene's fill scored or not, its sample, its precision)."""
+    from ..geo.nodata_words import nodata_syntax
+
+    given = {"-m": model_path, "--mode": mode if mode != "diffusion" else None,
+             "--seed": seed if seed and mode == "diffusion" else None, "--tile": tile if mode == "fast" else None,
+             "--bands": bands or None, "--stretch": stretch if stretch != "auto" else None, "--dtype": dtype,
+             "--nodata": None if nodata is None else nodata_syntax(nodata)}
+    return [part for name, value in given.items() if value is not None for part in (name, value)]
 
 
 def _selfcheck_measures(uses, grounds, ground_scales, model, batch: bool, options=()) -> tuple[str, str]:
