@@ -87,3 +87,21 @@ def test_an_os_error_of_the_engines_own_part_file_is_a_bug(rasters, tiny_model_f
                 r.output
         assert ("Traceback (most recent call last)" in verbose.output and "in _part_file_bug" in verbose.output) == bug, \
             verbose.output
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.ESTALE, errno.ENOTCONN], ids=["EIO", "ESTALE", "ENOTCONN"])
+def test_a_failing_device_or_share_under_the_part_file_is_not_a_bug(rasters, tiny_model_file, folders, monkeypatch,
+                                                                    code):
+    """An input/output error of the disk, a stale NFS handle, a network share gone, on out/.a_sr.tif....ldcsr-part:
+    the system's, as a full disk there is. Before, 'Error: OSError: [Errno 5] Input/output error: ... (run 'ldcsr -v
+    ...' for the traceback)', exit 1, a bug's; now the error as the system says it, exit 5, no advice of a traceback."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "a.tif")
+
+    def failing(self):
+        raise OSError(code, os.strerror(code), str(self.tmp_path))
+
+    monkeypatch.setattr(GeoTiffWriter, "commit", failing)
+    r = run("-v", "upscale", inp / "a.tif", "-o", out / "a_sr.tif", *FAST, "--model", tiny_model_file)
+    assert r.exit_code == 5 and os.strerror(code) in r.output, r.output
+    assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output

@@ -189,8 +189,10 @@ def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
     return LdcsrClickError(msg, exit_code_for(e))
 
 
-# Errors of the system the files are on, whoever's file: expected (disk full, quota, permissions, read-only).
-_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG}
+# Errors of the system the files are on, whoever's file: expected (disk full, quota, permissions, read-only; a failing
+# disk, a stale NFS handle, a network share gone).
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG, errno.EIO,
+                       errno.ESTALE, errno.ENOTCONN}
 
 
 def _engine_file_error(e: BaseException) -> bool:
