@@ -391,7 +391,7 @@ def test_an_output_that_appears_before_the_engine_writes_is_said_in_naparis_word
     widget.set_scale(2.5)
     assert widget.run(layer=src)
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
-    said = f"output exists: {out} (run again: napari picks a free name)"
+    said = f"output exists: {out} (not a raster; run again: napari picks a free name)"  # what the file is (job.not_ours)
     assert widget.status == f"Failed: {said}"
     assert _errors(notes) == [f"LDCSR could not super-resolve 'ortho': {said}"]
     assert out.read_bytes() == b"another program's"
