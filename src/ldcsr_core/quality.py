@@ -240,6 +240,10 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
     scene = scene_argument(scene)
     src = RGBScene(scene, bands, stretch, nodata)  # the scene's refusals (bands, nodata) before the model loads
     try:
+        from .geo.job import check_not_spread_map
+
+        name = str(source_file or (scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or ""))
+        check_not_spread_map(src.tags, os.path.basename(name), use="selfcheck")  # upscale's rule: no picture to score
         sampling, boxes = _boxes(src.shape, window, max_pixels, samples, sample_size)
         need = max(min_side(s) for s in scales)
         if min(min(b[2:]) for b in boxes) < need:
@@ -262,7 +266,6 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         made = src.made and f"the scene is {src.made}: its pixels are not measurements, so the figures are about that picture"
         from .training.evaluate import trained_folder_of
 
-        name = str(source_file or (scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or ""))
         if not own and name and (said := is_scene_file(adapted_check(model), name)):  # evaluate's: its base's
             own = (f"this file is {said} (that file or a copy, as the model records it), so the figures overstate "
                    "what it does on other scenes")

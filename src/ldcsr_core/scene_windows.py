@@ -101,7 +101,7 @@ class RGBScene:
                 raise InputError(f"stretch applies to a raster file or dataset, not to an array, got {stretch!r}: "
                                  "an array is taken as it is (uint8, or float in [0, 1])")
             self.array, self.reader = _array_rgb(scene), None
-            self.bands, self.band_count, self.made, self.picture = (), 0, "", ""
+            self.bands, self.band_count, self.made, self.picture, self.tags = (), 0, "", "", {}
             self.shape = self.array.shape[:2]
             return
         from .geo.job import provenance_summary
@@ -121,7 +121,8 @@ class RGBScene:
             self.close()
             raise
         self.array, self.shape = None, (ds.height, ds.width)
-        self.made = provenance_summary(ds.tags(), brief=True) or ""  # a raster LDCSR made: not measured
+        self.tags = dict(ds.tags())
+        self.made = provenance_summary(self.tags, brief=True) or ""  # a raster LDCSR made: not measured
         plan = self.reader.plan
         self.bands, self.band_count = tuple(b + 1 for b in plan.groups[0]), len(plan.colour)
         self.picture = picture_text(self.reader.stretch, plan.groups[0], stretch)

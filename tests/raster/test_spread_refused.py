@@ -70,3 +70,35 @@ def test_info_and_upscale_agree_on_a_spread_map_saved_from_napari(tmp_path):
     assert not any(ln.startswith(("model input:", "output:")) for ln in lines), info.output
     r = CliRunner().invoke(main, ["upscale", str(path), "-o", str(tmp_path / "again.tif"), "--scale", "2"])
     assert r.exit_code == 3 and "saved_spread.tif is an LDCSR spread map" in " ".join(r.output.split()), r.output
+
+
+SELFCHECK_SAID = ("scene_x2_spread.tif is an LDCSR spread map: its values are the uncertainty of an output (how much "
+                  "its diffusion samples disagreed), not a picture, so it is not self-checked; self-check its source "
+                  "(scene.tif) instead")
+
+
+def test_selfcheck_refuses_a_spread_map_by_upscales_rule(tmp_path, monkeypatch, tiny_model):
+    """Before: 'ldcsr selfcheck scene_x2_spread.tif -s 2' scored the uncertainty as a picture (exit 0, dB figures)
+    with only a caution that its pixels are not measurements. Now it exits 3 (bad input) before the model loads,
+    by upscale's rule (geo.job.check_not_spread_map), and the Python API's selfcheck refuses it too (napari and
+    QGIS call it). evaluate already refused one in its folder (any file LDCSR made), exit 3."""
+    import ldcsr_core.cli.upscale_cmd as up
+    from ldcsr_core import selfcheck
+
+    _, spread = make_spread(tmp_path)
+
+    def no_model(*_a, **_k):
+        raise AssertionError("the model was loaded")
+
+    with monkeypatch.context() as m:
+        m.setattr(up, "_load_model", no_model)
+        r = CliRunner().invoke(main, ["selfcheck", str(spread), "-s", "2", "--mode", "fast", "--device", "cpu"])
+    assert r.exit_code == 3 and SELFCHECK_SAID in " ".join(r.output.split()), r.output
+    with pytest.raises(InputError) as e:
+        selfcheck(str(spread), 2, model=tiny_model, mode="fast")
+    assert str(e.value) == SELFCHECK_SAID
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    spread.rename(folder / spread.name)
+    r = CliRunner().invoke(main, ["evaluate", str(folder), "--scales", "2", "--device", "cpu"])
+    assert r.exit_code == 3 and "scene_x2_spread.tif is an LDCSR spread map" in " ".join(r.output.split()), r.output

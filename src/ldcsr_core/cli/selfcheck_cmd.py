@@ -63,7 +63,10 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
       ldcsr selfcheck scene.tif --scale 4 --mode fast
       ldcsr selfcheck s2.tif -s 2 -s 4 --bands 4,3,2 --window 0,0,1024,1024 --json q.json
     """
+    from pathlib import Path
+
     from ..errors import InputError
+    from ..geo.job import check_not_spread_map
     from ..geo.radiometry import parse_bands
     from ..geo.raster_io import files_read, open_raster
     from ..quality import selfcheck_scales, write_report
@@ -77,6 +80,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     if opt.missing_input(scene):
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
     with open_raster(scene, nodata=nodata) as ds:  # readable (exit 5 otherwise), nodata fits, before the model
+        check_not_spread_map(ds.tags(), Path(scene).name, use="selfcheck")  # upscale's refusal (exit 3)
         reads = files_read(ds)  # the scene, its sidecars, a VRT's sources
     if json_out is not None:
         opt.check_report(json_out, "'--json'", overwrite=overwrite,
