@@ -16,7 +16,7 @@ from ldcsr_core.cli import main
 from .conftest import write_tif
 
 TAIL = ("on the ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), "
-        "so the result is untested there; ldcsr selfcheck {} -s {} --mode fast measures it on the scene")  # (before: SCENE -s SCALE)
+        "so the result is untested there; ldcsr selfcheck {} -s {} --mode fast --device cpu measures it on the scene")  # (before: SCENE -s SCALE)
 PIXELS = np.random.default_rng(0).integers(0, 255, (3, 40, 40))
 
 
@@ -80,7 +80,7 @@ def test_a_batch_says_it_once_naming_its_inputs(tmp_path):
         "note: 2 of 4 inputs (s2.tif, uav.tif) make pixels of 5 m (of 10 m at ×2), 0.025 m (of 0.05 m at ×2) on the "
         "ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), so "
         "their results are untested there; "
-        f"e.g. ldcsr selfcheck {tmp_path / 's2.tif'} -s 2 --mode fast measures it on that input"]  # the first input it names
+        f"e.g. ldcsr selfcheck {tmp_path / 's2.tif'} -s 2 --mode fast --device cpu measures it on that input"]  # the first input it names
 
 
 def test_the_rule_and_the_ground_pixel_size():
@@ -111,16 +111,62 @@ def test_the_rule_and_the_ground_pixel_size():
 
 def test_the_selfcheck_command_is_one_to_paste(tmp_path):
     """Before, every note ended 'ldcsr selfcheck SCENE -s SCALE measures it on the scene', placeholders to fill in;
-    now the scene's path, shell-quoted, the scale as given, per axis where they differ, and the run's options that
-    selfcheck takes (the model, mode, bands, stretch), so that it measures what was run."""
+    now the scene's path, shell-quoted, the scale as given, and the run's options that selfcheck takes (the model,
+    mode, device, bands, stretch), so that it measures what was run."""
     import shlex
 
     scene = _scene(tmp_path / "my scene.tif", 10.0)
-    notes = _notes([scene], tmp_path / "o.tif", "--bands", "3,2,1", "--stretch", "percentile", scale="2,1.5")
+    notes = _notes([scene], tmp_path / "o.tif", "--bands", "3,2,1", "--stretch", "percentile", scale="1.5")
     assert len(notes) == 1 and notes[0].endswith(
-        f"; ldcsr selfcheck {shlex.quote(str(scene))} -s 2 -s 1.5 --mode fast --bands 3,2,1 --stretch percentile "
-        "measures it on the scene"), notes
-    assert shlex.split(notes[0].rsplit("; ", 1)[1])[:6] == ["ldcsr", "selfcheck", str(scene), "-s", "2", "-s"]
+        f"; ldcsr selfcheck {shlex.quote(str(scene))} -s 1.5 --mode fast --device cpu --bands 3,2,1 --stretch "
+        "percentile measures it on the scene"), notes
+    assert shlex.split(notes[0].rsplit("; ", 1)[1])[:5] == ["ldcsr", "selfcheck", str(scene), "-s", "1.5"]
+
+
+def test_a_per_axis_run_offers_no_selfcheck_command_that_measures_another_scale(tmp_path):
+    """'-s 2,1.5' (×2 across, ×1.5 down): before, the note ended 'ldcsr selfcheck ... -s 2 -s 1.5 ...', which
+    selfcheck reads as two checks, at ×2 and at ×1.5 on both axes, neither the run's; selfcheck scores one scale on
+    both axes alike, so the note now says it cannot measure this one."""
+    scene = _scene(tmp_path / "s2.tif", 10.0)
+    notes = _notes([scene], tmp_path / "o.tif", scale="2,1.5")
+    assert len(notes) == 1 and notes[0].endswith(
+        "so the result is untested there; ldcsr selfcheck cannot measure it: it scores one scale on both axes alike, "
+        "not ×2 x, ×1.5 y"), notes
+    assert "-s 2 -s 1.5" not in notes[0]
+
+
+def test_a_target_resolution_run_pastes_the_shortest_scale_that_makes_its_size(tmp_path, monkeypatch):
+    """'-r 3' of a 10 m scene of 40 px is ×3.33333: before, the pasted command said '-s 3.33333'; now '-s 3.33', the
+    shortest scale that makes the run's 133 px, which pasted runs and measures at ×3.33."""
+    import shlex
+
+    import rasterio
+
+    from ldcsr_core.rules import output_shape
+
+    monkeypatch.chdir(tmp_path)
+    _scene(tmp_path / "s2.tif", 10.0)
+    r = CliRunner().invoke(main, ["upscale", "s2.tif", "-o", "o.tif", "-r", "3", "--mode", "fast", "--device", "CPU"])
+    notes = [line for line in r.output.splitlines() if line.startswith("note:")]
+    assert r.exit_code == 0 and len(notes) == 1 and notes[0].endswith(
+        "; ldcsr selfcheck s2.tif -s 3.33 --mode fast --device cpu measures it on the scene"), r.output
+    with rasterio.open("o.tif") as ds:
+        assert output_shape((40, 40), 3.33) == ds.shape == (133, 133)  # the run's size, at the scale pasted
+    pasted = shlex.split(notes[0].rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))
+    r = CliRunner().invoke(main, pasted[1:])
+    assert r.exit_code == 0 and r.output.startswith("×3.33: LDCSR ") and "fast · " in r.output, r.output
+
+
+def test_the_selfcheck_command_repeats_the_device_given_only(tmp_path, monkeypatch):
+    """Before, a run's --device was left out of the command to paste (which then ran on 'auto': another card, or
+    the GPU of a run kept on the CPU); now it is repeated when given, and not when it was not."""
+    monkeypatch.chdir(tmp_path)
+    _scene(tmp_path / "s2.tif", 10.0)
+    for device, said in ((["--device", "cpu"], " --device cpu"), ([], "")):
+        r = CliRunner().invoke(main, ["upscale", "s2.tif", "-o", "o.tif", "-s", "2", "--mode", "fast", "--overwrite",
+                                      *device])
+        assert r.exit_code == 0 and r.output.splitlines()[0].endswith(
+            f"; ldcsr selfcheck s2.tif -s 2 --mode fast{said} measures it on the scene"), r.output
 
 
 def test_the_selfcheck_command_of_a_scene_named_with_a_dash_runs_when_pasted(tmp_path, monkeypatch):
@@ -131,7 +177,7 @@ def test_the_selfcheck_command_of_a_scene_named_with_a_dash_runs_when_pasted(tmp
     monkeypatch.chdir(tmp_path)
     _scene(tmp_path / "-s2.tif", 10.0)
     notes = _notes(["./-s2.tif"], "o.tif")
-    assert len(notes) == 1 and notes[0].endswith("; ldcsr selfcheck ./-s2.tif -s 2 --mode fast measures it on the scene")
+    assert len(notes) == 1 and notes[0].endswith("; ldcsr selfcheck ./-s2.tif -s 2 --mode fast --device cpu measures it on the scene")
     pasted = shlex.split(notes[0].rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))
     r = CliRunner().invoke(main, [*pasted[1:], "--device", "cpu"])
     assert r.exit_code == 0 and r.output.startswith("×2: LDCSR "), r.output
@@ -150,12 +196,13 @@ def test_the_selfcheck_command_repeats_the_runs_nodata_seed_tile_and_float_type(
               transform=from_origin(600000.0, 5340000.0, 10.0, 10.0))
     notes = _notes(["fill.tif"], "o.tif", "--nodata", "0", "--tile", "32", "--dtype", "float32")
     assert len(notes) == 1 and notes[0].endswith(
-        "; ldcsr selfcheck fill.tif -s 2 --mode fast --tile 32 --dtype float32 --nodata 0 measures it on the scene"), notes
+        "; ldcsr selfcheck fill.tif -s 2 --mode fast --tile 32 --device cpu --dtype float32 --nodata 0 measures it on the "
+        "scene"), notes
     pasted = shlex.split(notes[0].rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))
     r = CliRunner().invoke(main, [*pasted[1:], "--device", "cpu"])
     assert r.exit_code == 0 and "(51 % nodata, not scored)" in r.output, r.output
     r = CliRunner().invoke(main, ["upscale", "fill.tif", "-o", "d.tif", "-s", "2", "--seed", "7", "--device", "cpu",
                                   "--tile", "32"])
     notes = [line for line in r.output.splitlines() if line.startswith("note: at ×2")]  # (diffusion: no tile)
-    assert r.exit_code == 0 and notes[0].endswith("; ldcsr selfcheck fill.tif -s 2 --seed 7 measures it on the scene"), \
+    assert r.exit_code == 0 and notes[0].endswith("; ldcsr selfcheck fill.tif -s 2 --seed 7 --device cpu measures it on the scene"), \
         r.output

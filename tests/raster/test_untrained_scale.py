@@ -17,7 +17,9 @@ from .conftest import write_tif
 SHIPPED = "is below the scales the shipped models were trained on (×1.25–×8), so the result is untested there"
 OTHER = ("is below the scales the shipped models were trained on (×1.25–×8); the scales tiny-test was trained on "
          "are not known here, so the result may be untested there")
-END = " (docs/MODEL_CARD.md); ldcsr selfcheck {} -s {}{} --mode fast measures it"  # to paste (before: SCENE -s SCALE)
+END = " (docs/MODEL_CARD.md); ldcsr selfcheck {} -s {}{} --mode fast --device cpu measures it"  # to paste (before: SCENE -s SCALE)
+# selfcheck scores one scale on both axes: a run's per axis is said to be none it measures (before: '-s 1.2', ×1.2 alike)
+PER_AXIS = " (docs/MODEL_CARD.md); ldcsr selfcheck cannot measure it: it scores one scale on both axes alike, not ×2 x, ×1.2 y"
 
 
 def _notes(args, tmp_path, model=(), transform=None):
@@ -30,22 +32,25 @@ def _notes(args, tmp_path, model=(), transform=None):
     return [line for line in r.output.splitlines() if line.startswith("note: ")]
 
 
-SCALES = [(["-s", "1.1"], "×1.1 "), (["-s", "2,1.2"], "×1.2 "), (["-r", "0.9"], "×1.11111 "), (["-s", "1.25"], None),
-          (["-s", "2"], None)]
+# (the run's options, its note's scale, selfcheck's -s: -r 0.9 of 40 px makes 44 px, as ×1.1 does; None: no command)
+SCALES = [(["-s", "1.1"], "×1.1 ", "1.1"), (["-s", "2,1.2"], "×1.2 ", None), (["-r", "0.9"], "×1.11111 ", "1.1"),
+          (["-s", "1.25"], None, None), (["-s", "2"], None, None)]
 
 
-@pytest.mark.parametrize("args, said", SCALES)
-def test_upscale_below_the_trained_scales_says_it_is_untested(tiny_model_file, tmp_path, args, said):
+@pytest.mark.parametrize("args, said, measured", SCALES)
+def test_upscale_below_the_trained_scales_says_it_is_untested(tiny_model_file, tmp_path, args, said, measured):
     """The tiny model is not a shipped one: the shipped models' training scales are not claimed for it (before:
     'the result is untested there', as of a shipped model)."""
     notes = _notes(args, tmp_path, ["--model", str(tiny_model_file)])
-    assert notes == ([] if said is None else [f"note: {said.strip()} {OTHER}{END.format(tmp_path / 'in.tif', said[1:].strip(), f' -m {tiny_model_file}')}"])
+    end = END.format(tmp_path / 'in.tif', measured, f' -m {tiny_model_file}') if measured else PER_AXIS
+    assert notes == ([] if said is None else [f"note: {said.strip()} {OTHER}{end}"])
 
 
-@pytest.mark.parametrize("args, said", SCALES)
-def test_a_shipped_model_below_its_trained_scales_is_said_untested(tmp_path, args, said):
+@pytest.mark.parametrize("args, said, measured", SCALES)
+def test_a_shipped_model_below_its_trained_scales_is_said_untested(tmp_path, args, said, measured):
     notes = _notes(args, tmp_path)  # the shipped default model
-    assert notes == ([] if said is None else [f"note: {said.strip()} {SHIPPED}{END.format(tmp_path / 'in.tif', said[1:].strip(), '')}"])
+    end = END.format(tmp_path / 'in.tif', measured, '') if measured else PER_AXIS
+    assert notes == ([] if said is None else [f"note: {said.strip()} {SHIPPED}{end}"])
 
 
 def test_a_target_pixel_making_exactly_the_smallest_trained_scale_is_no_note(tiny_model_file, tmp_path):

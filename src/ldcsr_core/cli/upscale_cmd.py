@@ -118,7 +118,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     from ..geo.ground import ground_pixel_of  # (None: not known, no note)
 
     # uses: (input, its scales, how it is read) for the adapted model's notes; grounds: its pixels in metres
-    jobs, uses, read, grounds, ground_scales = [], [], [], {}, {}
+    jobs, uses, read, grounds, ground_scales, measured = [], [], [], {}, {}, {}
     made = batch or output.is_dir()  # the output names are made from the inputs' (NAME_sr.tif)
     foreign = []  # outputs there that are no readable results of this tool: never replaced unasked
     for src, dst in pairs:
@@ -160,6 +160,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
             named = Path(src).name if Path(src).name not in grounds else str(src)
             grounds[named] = ground_pixel_of(info)  # and the scale that makes the result's pixels, (sy, sx):
             ground_scales[named] = (scale[1], scale[0]) if scale else tuple(uses[-1][1])  # (-r's: sy, sx)
+            measured[named] = _measured_scale((info.height, info.width), shape, scale, ground_scales[named])  # its -s
         except (InputError, RasterIOError) as e:
             if batch:
                 jobs.append((src, dst, None, one_line(e)))
@@ -197,8 +198,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     # below ×1.25 (of a model not shipped: its training scales not known), or a shipped model on pixels outside
     # the ground resolutions of its training imagery: untested
-    same = _selfcheck_options(model_path, mode, seed, tile, bands, stretch, dtype, nodata)
-    scale_measure, ground_measure = _selfcheck_measures(uses, grounds, ground_scales, model, batch, same)
+    same = _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dtype, nodata)
+    scale_measure, ground_measure = _selfcheck_measures(uses, grounds, ground_scales, measured, model, batch, same)
     for note in (scale_note(model, [s for _, scales, _ in uses for s in scales], scale_measure),
                  untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), ground_measure,
                                        model=model,
@@ -340,29 +341,43 @@ def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:
     return tuple(float(s) for s in scale_for_resolution(info, target_resolution))
 
 
-def _selfcheck_options(model_path, mode, seed, tile, bands, stretch, dtype, nodata) -> list:
+def _measured_scale(in_shape, out_shape, scale, asked):
+    """The scale of a run for ``ldcsr selfcheck -s`` (:func:`~ldcsr_core.rules.selfcheck_measure`): ``--scale`` as
+    given; a target resolution's (``asked``: its ``(sy, sx)``), the shortest decimal that makes the run's ``out_shape``
+    (not ×3.33333); the run's ``(sy, sx)`` where its axes' differ (selfcheck scores one scale on both), each so."""
+    from ..rules import shortest_scale
+
+    if scale:  # (X, Y)
+        return scale[0] if scale[0] == scale[1] else (scale[1], scale[0])
+    return (shortest_scale(in_shape, out_shape, sum(asked) / 2)
+            or tuple(shortest_scale((n, n), (m, m), s) for n, m, s in zip(in_shape, out_shape, asked)))
+
+
+def _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dtype, nodata) -> list:
     """The run's options that ``ldcsr selfcheck`` takes too, where given (not their defaults), as typed: the model,
-    mode, diffusion seed, fast tile, bands, stretch, float type and nodata, so that its pasted command measures what was
-    run (a scene's fill scored or not, its sample, its precision)."""
+    mode, diffusion seed, fast tile, device, bands, stretch, float type and nodata, so that its pasted command measures
+    what was run (a scene's fill scored or not, its sample, its precision, where it runs)."""
     from ..geo.nodata_words import nodata_syntax
 
     given = {"-m": model_path, "--mode": mode if mode != "diffusion" else None,
              "--seed": seed if seed and mode == "diffusion" else None, "--tile": tile if mode == "fast" else None,
+             "--device": device if device != "auto" else None,
              "--bands": bands or None, "--stretch": stretch if stretch != "auto" else None, "--dtype": dtype,
              "--nodata": None if nodata is None else nodata_syntax(nodata)}
     return [part for name, value in given.items() if value is not None for part in (name, value)]
 
 
-def _selfcheck_measures(uses, grounds, ground_scales, model, batch: bool, options=()) -> tuple[str, str]:
+def _selfcheck_measures(uses, grounds, ground_scales, measured, model, batch: bool, options=()) -> tuple[str, str]:
     """The selfcheck commands that end the notes of a scale below the trained ones and of pixels outside the
     trained ground resolutions (:func:`~ldcsr_core.rules.selfcheck_measure`): of the first input each concerns
-    (a batch: an example), at its scales below ×1.25, or at its run's scales, with the run's ``options`` that
-    selfcheck takes (model, mode, bands, stretch); "" where no input is concerned."""
+    (a batch: an example), at its run's scale (``measured``: :func:`_measured_scale`'s, by the inputs' names as
+    ``grounds``), with the run's ``options`` that selfcheck takes (model, mode, bands, stretch); "" where no input is
+    concerned."""
     from ..rules import selfcheck_measure, untrained_ground_note, untrained_scale_note
 
-    low = next(((src, [s for s in scales if untrained_scale_note([s])]) for src, scales, _ in uses
+    low = next(((src, measured[name]) for (src, scales, _), name in zip(uses, measured)
                 if untrained_scale_note(scales)), None)
-    ground = next(((src, scales) for (src, scales, _), (name, pixel) in zip(uses, grounds.items())
+    ground = next(((src, measured[name]) for (src, _, _), (name, pixel) in zip(uses, grounds.items())
                    if untrained_ground_note(pixel, model=model, scale=ground_scales[name])), None)
     return (selfcheck_measure(*low, options, batch=batch) if low else "",
             selfcheck_measure(*ground, options, batch=batch, on_scene=True) if ground else "")
