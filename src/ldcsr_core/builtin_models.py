@@ -193,7 +193,8 @@ def builtin_name(path: str | os.PathLike) -> str | None:
 def is_shipped(model=None) -> bool:
     """Whether ``model`` is a shipped (built-in) model, trained on the imagery docs/MODEL_CARD.md describes:
     a loaded model whose weights' SHA-256 is a shipped one's (or that holds a built-in's tensors alone,
-    ``copy_of``), or the file that ``load_model(model)`` reads for a path, a model's name or None (the
+    ``copy_of``, or its weights at a lower float type, ``rounded_copy_of``: ``load_model(dtype="float16")`` saved, the
+    same model rounded; ``official_checkpoint.builtin_twin``'s ``rounded``), or the file that ``load_model(model)`` reads for a path, a model's name or None (the
     default) when that file is a built-in model (:func:`builtin_name`) or holds one's tensors alone, which
     loads as it (``official_checkpoint.builtin_twin_file``). An official checkpoint, a model trained or
     adapted by the user, one built in memory: False (what they were trained on is not known here)."""
@@ -202,11 +203,12 @@ def is_shipped(model=None) -> bool:
 
         try:
             path = model_path(model)
-            return builtin_name(path) is not None or builtin_twin_file(path) is not None
+            return builtin_name(path) is not None or any(builtin_twin_file(path, rounded=r) for r in (False, True))
         except (OSError, CheckpointError, InputError):  # no such model: not a shipped one
             return False
     digest = str(getattr(model, "weights_sha256", "") or "")
-    return bool(getattr(model, "copy_of", None)) or bool(digest) and digest in builtin_sums().values()
+    return (bool(getattr(model, "copy_of", None) or getattr(model, "rounded_copy_of", None))
+            or bool(digest) and digest in builtin_sums().values())
 
 
 def model_identity(path: str | os.PathLike) -> tuple:

@@ -23,7 +23,7 @@ import torch
 
 from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, InputError, one_line
-from .builtin_models import builtin_folder_refusal, intact_builtin_sha256, model_path
+from .builtin_models import builtin_folder_refusal, builtin_sums, intact_builtin_sha256, model_path
 from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, check_name_length, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
@@ -397,6 +397,9 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
 
     # an adapted model: the scale, bands and stretch its guard checked (ldcsr_core.adapted_use)
     model.adapt_checked = checked_from_metadata(meta)
+    if twin is None and model.adapt_checked is None and digest not in builtin_sums().values():  # float16 copy
+        rounded = builtin_twin(raw, rounded=True)
+        model.rounded_copy_of = rounded[0].stem if rounded else None
     model.adapt_scale = None if model.adapt_checked is None else model.adapt_checked.scale
     ours = limits.get("format") == FORMAT_TAG  # our format, or a built-in model's tensors saved alone
     if ours:  # the window limits travel in the metadata

@@ -122,7 +122,8 @@ def infer_config(sd: Mapping[str, torch.Tensor], *, num_head_channels: int = 32,
                               + (f" ({cause})" if cause else "")) from None
 
 
-def builtin_twin(state_dict: Mapping[str, torch.Tensor], shapes: Mapping[str, tuple] | None = None):
+def builtin_twin(state_dict: Mapping[str, torch.Tensor], shapes: Mapping[str, tuple] | None = None, *,
+                 rounded: bool = False):
     """``(path, metadata)`` of the installed built-in model whose tensors ``state_dict`` holds,
     every one equal (names, shapes, float types and values), or None: a shipped model re-saved
     without our metadata (``safetensors.torch.save_file(load_file(...))``), or its inference
@@ -130,7 +131,8 @@ def builtin_twin(state_dict: Mapping[str, torch.Tensor], shapes: Mapping[str, tu
     training-only ones, :data:`~.checkpoints.IGNORED_PREFIXES`), is that model, with its
     configuration and window limits.  Each built-in's header is read first; a file's tensors only
     when the names and shapes are all its (``shapes``: the file's own, from its header, when
-    ``state_dict`` reads a value on each access)."""
+    ``state_dict`` reads a value on each access). ``rounded``: its values those of the built-in at a lower float
+    type instead (:func:`_rounded_alike`: a float16 copy, whatever type it is saved in), the same model rounded."""
     from safetensors import safe_open
 
     from .builtin_models import builtin_model_paths
@@ -146,21 +148,33 @@ def builtin_twin(state_dict: Mapping[str, torch.Tensor], shapes: Mapping[str, tu
                 if names not in (theirs, inference) or any(
                         tuple(f.get_slice(k).get_shape()) != tuple(shapes[k]) for k in names):
                     continue
-                if all(torch.equal(f.get_tensor(k), state_dict[k]) for k in sorted(names)):
-                    return path, dict(f.metadata() or {})
+                for low in (torch.float16, torch.bfloat16) if rounded else (None,):
+                    if all(_rounded_alike(state_dict[k], f.get_tensor(k), low) if low else
+                           torch.equal(f.get_tensor(k), state_dict[k]) for k in sorted(names)):
+                        return path, dict(f.metadata() or {})
         except Exception:  # noqa: BLE001 - an unreadable built-in is no twin (loading it says what is wrong)
             continue
     return None
 
 
-def builtin_twin_file(path) -> str | None:
+def _rounded_alike(tensor: torch.Tensor, builtin: torch.Tensor, low: torch.dtype) -> bool:
+    """Whether ``tensor`` holds ``builtin``'s values at the float type ``low``: each one exactly a ``low`` value
+    (saved in any type) and equal to ``builtin``'s cast to ``low``; tensors that are no floats: equal."""
+    if not tensor.is_floating_point():
+        return torch.equal(tensor, builtin)
+    narrow = tensor.to(low)
+    return torch.equal(narrow.to(tensor.dtype), tensor) and torch.equal(narrow, builtin.to(low))
+
+
+def builtin_twin_file(path, *, rounded: bool = False) -> str | None:
     """The built-in model (file stem) whose tensors the file ``path`` holds without our metadata
     (:func:`builtin_twin`: ``load_model`` loads it as that model, by name too), a ``.safetensors``
     file (its header's names and shapes first, a value read only to compare it) or a PyTorch
     ``.ckpt`` (read as ``load_model`` reads it: :func:`~ldcsr_core.checkpoint_pickle.load_weights_only`,
     its ``state_dict`` if it has one; memory-mapped), so only a file of a built-in's tensor names
     and shapes is read whole; None for any other file (one in our format, another model's, an
-    unreadable one)."""
+    unreadable one). ``rounded``: the built-in whose weights it holds at a lower float type (:func:`builtin_twin`'s),
+    a file in our format too (not an adapted model's)."""
     from pathlib import Path
 
     from safetensors import safe_open
@@ -172,9 +186,10 @@ def builtin_twin_file(path) -> str | None:
     try:
         if is_safetensors(path):
             with safe_open(str(path), framework="pt") as f:
-                if (f.metadata() or {}).get("format") == FORMAT_TAG:
+                if (f.metadata() or {}).get("format") == FORMAT_TAG and (not rounded or "adapt_scale" in f.metadata()):
                     return None
-                twin = builtin_twin(_TensorsOnDisk(f), {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})
+                twin = builtin_twin(_TensorsOnDisk(f), {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()},
+                                    rounded=rounded)
         else:
             from .checkpoint_pickle import load_weights_only, state_dict_of
 
@@ -182,7 +197,7 @@ def builtin_twin_file(path) -> str | None:
                 sd = load_weights_only(path, map_location="cpu", mmap=True)
             except RuntimeError:  # a legacy (non-zip) file cannot be mapped
                 sd = load_weights_only(path, map_location="cpu")
-            twin = builtin_twin(state_dict_of(sd, path))  # a file that is none: its CheckpointError
+            twin = builtin_twin(state_dict_of(sd, path), rounded=rounded)  # a file that is none: its CheckpointError
     except Exception:  # noqa: BLE001 - not a readable checkpoint: no twin (loading it says why)
         return None
     return None if twin is None or twin[1].get("format") != FORMAT_TAG else twin[0].stem

@@ -146,3 +146,34 @@ def test_napari_asks_a_loaded_model_and_reads_a_file_only_before(tmp_path, monke
 
     monkeypatch.setattr(official_checkpoint, "builtin_twin_file", read)
     assert models.shipped(bare) and models.loads == 1
+
+
+def test_a_float16_copy_of_a_shipped_model_is_shipped_and_a_changed_one_is_not(tmp_path):
+    """A shipped model loaded in float16 and saved (``load_model(dtype="float16")``, ``save_model``: float32 tensors
+    holding float16 values), or its tensors saved as float16: before, its own SHA-256 was no shipped one's, so its
+    runs said 'the scales my-half was trained on are not known here' and no ground note; now its weights are found
+    to be the shipped model's at float16 (loaded or by path: one answer), and its notes are the shipped models'. One
+    weight moved by a float16 step is another model."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from ldcsr_core import load_model, save_model
+    from ldcsr_core.builtin_models import default_model_path, is_shipped
+
+    half = save_model(load_model(None, device="cpu", dtype="float16"), tmp_path / "half.safetensors", name="my-half")
+    bare = tmp_path / "bare half.safetensors"
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(default_model_path()).items()}, bare)
+    for copy in (half, bare):
+        assert is_shipped(load_model(str(copy), device="cpu")) and is_shipped(str(copy)), copy
+    notes = _notes(["-s", "1.1"], tmp_path, ["--model", str(half)])
+    assert notes == [f"note: ×1.1 {SHIPPED}{END.format(tmp_path / 'in.tif', '1.1', f' -m {half}')}"], notes
+    moved = load_file(half)
+    name = next(k for k, v in sorted(moved.items()) if v.is_floating_point() and v.numel() > 1 and v.abs().max() > 0)
+    flat = moved[name].half().view(-1)
+    flat[0] = torch.nextafter(flat[0], torch.tensor(torch.inf, dtype=torch.float16))  # one float16 step
+    moved[name] = flat.view(moved[name].shape).float()
+    changed = tmp_path / "changed.safetensors"
+    with safe_open(str(half), "pt") as f:  # its metadata kept: a model in our format
+        save_file(moved, changed, metadata=f.metadata())
+    assert not is_shipped(load_model(str(changed), device="cpu")) and not is_shipped(str(changed))

@@ -54,6 +54,7 @@ class LDCSR(nn.Module):
         # provenance, filled in by the loader
         self.name, self.version, self.weights_sha256, self.notes = "unnamed", "0", "", ""
         self.copy_of: str | None = None  # the built-in model (file stem) whose tensors a file holds alone
+        self.rounded_copy_of: str | None = None  # the built-in whose weights a file holds at a lower float type
         # tiling: the largest output window the weights are trusted at (None: any, memory permitting),
         # and the overlap (output px) neighbouring windows need (None: the planner's default)
         self.tile_max: int | None = None
