@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ldcsr_core.geo.stretch import DEFAULT_PERCENTILES
-from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
+from ldcsr_core.rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 from ldcsr_core.uncertainty import SPREAD_LIMITS
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
@@ -156,7 +156,7 @@ class SettingsForm:
                                 tooltip="With each Run, also add the same pixels enlarged by plain bicubic "
                                         "interpolation (no model), to compare against (not for a result "
                                         "streamed to a file)")
-        self.samples = SpinBox(label="Uncertainty: samples", value=1, min=1, max=32,
+        self.samples = SpinBox(label="Uncertainty: samples", value=1, min=1, max=MAX_SAMPLES,
                                tooltip="Diffusion mode: K > 1 runs the sampler K times (seeds Seed…Seed+K-1); "
                                        "the result is their mean, and a spread layer (magma) shows where they "
                                        "disagree, i.e. where detail is invented; " + SPREAD_LIMITS + ". K times slower. "

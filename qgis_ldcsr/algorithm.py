@@ -95,11 +95,16 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     def checkParameterValues(self, parameters, context):  # noqa: N802
         # a Model name QGIS does not list: the run says so, naming those there are (model_by_name); a scale or
         # target pixel size below QGIS's minimum (processing.run's -2): the engine's words, not QGIS's 'Incorrect
-        # parameter value for SCALE' (the run checks them: check_number, then the engine's rule)
+        # parameter value for SCALE' (the run checks them: check_number, then the engine's rule); samples above
+        # the engine's most (processing.run, qgis_process; the dialog's box stops there) likewise
+        from ldcsr_core.rules import MAX_SAMPLES
+
+        def engines(k, v) -> bool:
+            return is_plain_number(v) and (k in (self.SCALE, self.TARGET) or k == self.SAMPLES and float(v) > MAX_SAMPLES)
+
         with pam_off_for(parameters.get(self.INPUT)):  # QGIS loads a path's layer here: nothing written beside it
             return super().checkParameterValues(
-                {k: v for k, v in parameters.items()
-                 if k != self.MODEL_NAME and not (k in (self.SCALE, self.TARGET) and is_plain_number(v))}, context)
+                {k: v for k, v in parameters.items() if k != self.MODEL_NAME and not engines(k, v)}, context)
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - on QGIS's main thread (the dialog's)
         # what the run takes of the layer, read where the layer lives (QGIS's main thread; a model's step: the
@@ -154,6 +159,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                                              plan_output, request_of, upscale_raster)
         from ldcsr_core.progress import polling
         from ldcsr_core.rules import STRETCHES
+        from ldcsr_core.uncertainty import samples_cost
         from ldcsr_core.geo.nodata_override import nodata_text
         from ldcsr_core.words import counted
 
@@ -183,9 +189,10 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         report = self.parameterAsFileOutput(parameters, self.REPORT, context) or None
         mode = self._mode(parameters, context)
         # the uncertainty map (ldcsr upscale --samples K --spread-out): K, and where its spread goes (None: K 1)
+        given = self.parameterAsOutputLayer(parameters, self.SPREAD, context) or None  # None: skipped
         samples, spread = spread_request(
             parameters.get(self.SAMPLES), self.parameterAsInt(parameters, self.SAMPLES, context) or 1,
-            self.parameterAsOutputLayer(parameters, self.SPREAD, context) or None, src, dst, mode, context=context)
+            given, src, dst, mode, context=context)
 
         # as `ldcsr upscale` asks it (request_of): the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so
         # the command line skips (resumes) a QGIS output of the same request instead of refusing it
@@ -250,6 +257,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                           f"seed {options.seed}" + (f", {samples} samples (seeds {options.seed}..{options.seed + samples - 1}: "
                                                     f"the output is their mean, their spread goes to {spread})"
                                                     if spread else ""))
+        if samples > 1:  # K whole runs: said before the model loads (the engine has no time estimate)
+            feedback.pushWarning(samples_cost(samples))
         if feedback.isCanceled():
             from ldcsr_core.errors import Cancelled
 
@@ -272,7 +281,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # run it counts as failed, one cancelled during the report, after the last tile or as it returns
         for path in filter(None, (spread, dst)):
             reopen_on_main_thread(path, sidecar_state(path), self._projects(context))
-        self._written, self._spread = dst, (spread, samples)  # for postProcessAlgorithm
+        self._written, self._spread = dst, (spread, samples, bool(given))  # for postProcessAlgorithm
         feedback.pushInfo(f"Wrote {dst}: {counted(res.tiles, 'tile')}"
                           + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else "")
                           + f" in {time.perf_counter() - t0:.1f} s" + (f"; its spread: {spread}" if spread else ""))
@@ -287,9 +296,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - on QGIS's main thread, before the loading
         # a layer of the output already in the project keeps its name, style and place (QGIS's loading renamed it)
-        spread, samples = getattr(self, "_spread", (None, 1))
-        if spread:  # loaded with the output, named after it, on a colour ramp
-            load_with_output(context, self._written, spread, samples, self.SPREAD)
+        spread, samples, given = getattr(self, "_spread", (None, 1, False))
+        if spread:  # loaded as its box says (skipped: with the output), named after the output, on a colour ramp
+            load_with_output(context, self._written, spread, samples, self.SPREAD, given=given)
         for path in filter(None, (getattr(self, "_written", None), spread)):
             keep_loaded_layers(context, path, feedback)
         return {}

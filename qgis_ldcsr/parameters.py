@@ -50,11 +50,11 @@ scale, diffusion mode, other bands or stretch) is a warning in the log. <b>Tile 
 seed gives one picture. <b>Stretch</b> (advanced): how band values map to the model's range:
 auto (8-bit as is, other types by robust percentiles of the whole layer), percentile, or dtype
 (the full integer range). <b>Samples for the uncertainty map</b> (advanced; diffusion mode): K &gt; 1
-runs the sampler K times (seeds Seed … Seed+K-1, K times slower); the output is their mean and the
+runs the sampler K times (seeds Seed … Seed+K-1, K times slower; at most {max_samples}); the output is their mean and the
 <b>Uncertainty (spread) raster</b> their per-pixel spread (standard deviation), as the command line writes them: float32, one band per colour band (<code>spread of
 red</code> …), in the layer's units, NaN where the layer has no data, tags <code>LDCSR_SPREAD</code>,
 <code>LDCSR_SAMPLES</code>, <code>LDCSR_SPREAD_OF</code>. Left empty with K &gt; 1, it is written next to
-the output as <code>NAME_spread.tif</code>. It is loaded with the output, on a colour ramp. High where
+the output as <code>NAME_spread.tif</code>. It is loaded as its own <i>Open output file after running</i> says (left empty: with the output), on a colour ramp. High where
 the samples disagree: detail the layer does not pin down, invented; {spread_limits}. 1 (default): no
 uncertainty map; a spread raster is then refused, as K &gt; 1 in fast mode.</p>
 <p>Memory stays at about one row of tiles, whatever the layer size. Cancel stops within one
@@ -66,7 +66,7 @@ is degraded by the scale, restored by the model and by bicubic, and both are com
 input (PSNR, SSIM, gain over bicubic); a layer above {max_pixels:,} pixels is checked on
 up to {samples} windows of {sample_size} px that do not overlap (fewer where the layer holds no more:
 the report says how many). Nodata pixels are left out of the figures (the report says
-how many). A report that cannot be made (e.g. too little data to score) is an error in the log;
+how many). With K &gt; 1 samples it scores their mean, as the output is. A report that cannot be made (e.g. too little data to score) is an error in the log;
 the raster is kept. Limits: {limits}.</p>"""
 
 
@@ -74,19 +74,19 @@ def help_html() -> str:
     """:data:`HELP` with the engine's limits, on one line."""
     from ldcsr_core import quality
     from ldcsr_core.model_names import default_model_name
-    from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
+    from ldcsr_core.rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN
     from ldcsr_core.uncertainty import SPREAD_LIMITS
 
     # QGIS turns newlines into line breaks: keep the HTML on one line.
     return " ".join(HELP.format(
         max_scale=MAX_SCALE, min_tile=MIN_TILE_IN, max_pixels=quality.MAX_PIXELS,
         samples=quality.SAMPLES, sample_size=quality.SAMPLE_SIZE, limits=quality.LIMITS,
-        default_model=default_model_name(), spread_limits=SPREAD_LIMITS).split())
+        default_model=default_model_name(), spread_limits=SPREAD_LIMITS, max_samples=MAX_SAMPLES).split())
 
 
 def add_parameters(alg) -> None:
     """Add the algorithm's parameters to ``alg`` (named by its ``INPUT``, ``SCALE``, … attributes)."""
-    from ldcsr_core.rules import MODES, STRETCHES
+    from ldcsr_core.rules import MAX_SAMPLES, MODES, STRETCHES
 
     alg.addParameter(QgsProcessingParameterRasterLayer(alg.INPUT, "Input raster layer"))
     alg.addParameter(QgsProcessingParameterNumber(
@@ -123,9 +123,9 @@ def add_parameters(alg) -> None:
                                          options=list(STRETCHES), defaultValue=0, optional=True)
     stretch.setFlags(stretch.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     alg.addParameter(stretch)
-    samples = QgsProcessingParameterNumber(
+    samples = QgsProcessingParameterNumber(  # ldcsr upscale --samples, and the engine's limit (napari's too)
         alg.SAMPLES, "Samples for the uncertainty map",
-        QgsProcessingParameterNumber.Integer, defaultValue=1, optional=True, minValue=1)  # ldcsr upscale --samples
+        QgsProcessingParameterNumber.Integer, defaultValue=1, optional=True, minValue=1, maxValue=MAX_SAMPLES)
     samples.setFlags(samples.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     alg.addParameter(samples)
     alg.addParameter(QgsProcessingParameterRasterDestination(

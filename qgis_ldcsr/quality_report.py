@@ -29,7 +29,8 @@ NOT_LOADED = ("a cancelled run counts as failed in QGIS's dialog, which then doe
 
 
 def quality_report(src: str, dst: str, path: str, scale: float, model, options, feedback) -> str | None:
-    """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``) written to ``path``. Runs
+    """The self-check of ``src`` at ``scale`` (``ldcsr_core.selfcheck``; with K samples, of their mean, the
+    picture the output is) written to ``path``. Runs
     after the raster is written, so a report that cannot be made (too little data to score, a layer
     too small for the scale, a full disk) is one error in the log and None, the run and its
     raster kept; a cancel here is a warning that says where the raster is (QGIS's dialog counts a
@@ -38,13 +39,13 @@ def quality_report(src: str, dst: str, path: str, scale: float, model, options, 
     from ldcsr_core.progress import polling
     from ldcsr_core.quality import LIMITS, selfcheck, write_report
 
-    feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g} …")
-    if options.samples > 1:  # selfcheck scores one picture: the report is not of the mean written
-        feedback.pushWarning(f"The quality report scores one diffusion sample (seed {options.seed}), not the mean of "
-                             f"the {options.samples} samples the output holds: its numbers are a single run's")
+    # with K samples the output is their mean: the check restores its copy as the output was made, the mean of K
+    of = f" of the mean of {options.samples} samples, as the output" if options.samples > 1 else ""
+    feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g}{of} …")
     try:
         res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
                         bands=options.bands, stretch=options.stretch, nodata=options.nodata, maps=False,
+                        mean_of=options.samples,
                         callback=polling(feedback.isCanceled,  # the bar's second half (the raster had the first)
                                          lambda p: feedback.setProgress(50.0 + 50.0 * p.fraction)))
         write_report(path, [res], scene=src)

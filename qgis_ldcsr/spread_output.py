@@ -66,16 +66,16 @@ class SpreadStyle(QgsProcessingLayerPostProcessorInterface):
 _STYLES: list = []  # alive while QGIS may call them (the PyQGIS cookbook's rule for post-processors)
 
 
-def load_with_output(context, dst: str, spread: str, samples: int, name_of: str) -> None:
-    """On QGIS's main thread, before QGIS loads the run's layers: the spread raster loaded where the output is
-    ("Open output file after running"; a spread raster of its own to load too), named after the output's layer
-    (``Roofs: spread of 4 samples``) and drawn on a colour ramp (:class:`SpreadStyle`); a spread raster loaded
-    by its own setting alone gets the name and the ramp too."""
+def load_with_output(context, dst: str, spread: str, samples: int, name_of: str, *, given: bool) -> None:
+    """On QGIS's main thread, before QGIS loads the run's layers: the spread raster loaded as its own "Open output
+    file after running" says where it was ``given`` a file (its box unticked: not loaded, whatever the output's
+    box), else (skipped: its box greyed out, the file named after the output) where the output is loaded; named
+    after the output's layer (``Roofs: spread of 4 samples``) and drawn on a colour ramp (:class:`SpreadStyle`)."""
     from qgis.core import QgsProcessingContext
 
     loads = context.layersToLoadOnCompletion()
     main, own = loads.get(dst), loads.get(spread)
-    if main is None and own is None:
+    if own is None if given else main is None:
         return
     details = QgsProcessingContext.LayerDetails(f"{_layer_name(main, dst)}: spread of {samples} samples",
                                                 (main or own).project, name_of)

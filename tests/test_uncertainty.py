@@ -106,6 +106,9 @@ def test_overlapping_windows_give_the_spread_of_the_k_blended_pictures(tiny, mon
     (dict(samples=0), "samples must be a whole number"),
     (dict(samples=2.5), "samples must be a whole number"),
     (dict(samples=True), "samples must be a whole number"),
+    # before qgis34 the API, the command line and QGIS took any K (napari's box alone stopped at 32)
+    (dict(samples=33), r"samples=33 is more than the 32 samples an uncertainty map takes \(each sample is a whole "
+                       r"run: 33 would take 33 times as long as one\): use 32 or fewer"),
 ])
 def test_bad_samples(tiny, img, kwargs, match):
     with pytest.raises(InputError, match=match):
@@ -115,3 +118,39 @@ def test_bad_samples(tiny, img, kwargs, match):
 def test_fast_with_one_sample_is_allowed(tiny, img):
     res = ldcsr_core.upscale(img, 2, model=tiny, mode="fast", samples=1)
     assert not res.spread.any()
+
+
+def test_the_command_lines_samples_stop_at_the_engines_limit(tmp_path):
+    """`ldcsr upscale --samples 33` is refused before any work, at the engine's limit (rules.MAX_SAMPLES, napari's
+    and QGIS's too). Fails on main: no limit there (click's IntRange(min=1) alone)."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    ran = CliRunner().invoke(main, ["upscale", str(tmp_path / "a.tif"), "-o", str(tmp_path / "o.tif"), "--scale", "2",
+                                    "--samples", "33"])
+    assert ran.exit_code == 2
+    assert "Invalid value for '--samples' / '-k': 33 is not in the range 1<=x<=32." in ran.output
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_a_selfcheck_of_the_mean_of_k_scores_the_mean_of_k_restorations(tiny):
+    """selfcheck(mean_of=2) scores what `upscale --samples 2` writes: the scene's coarse copy restored by the mean of
+    2 samples (seeds 0, 1), its PSNR against the scene as computed here from the engine's public pieces, not the
+    one sample (seed 0) it scored before; the result and its report say so. Fails on main: no mean_of (the QGIS
+    quality report of a K-sample run scored one sample)."""
+    from ldcsr_core.quality import selfcheck
+    from ldcsr_core.training.data import degrade
+    from ldcsr_core.training.evaluate import lr_shape
+    from ldcsr_core.training.metrics import border_crop, psnr
+
+    hr = (40 + 160 * np.random.default_rng(3).random((48, 56, 3))).astype(np.uint8)
+    lr = degrade(hr, lr_shape(hr.shape[:2], 2.0))
+    mean = ldcsr_core.upscale(lr, out_shape=hr.shape[:2], model=tiny, seed=0, samples=2).mean
+    one = ldcsr_core.upscale(lr, out_shape=hr.shape[:2], model=tiny, seed=0)
+    assert not np.array_equal(mean, one)
+    res = selfcheck(hr, 2.0, model=tiny, mean_of=2, maps=False)
+    assert res.psnr_model == pytest.approx(psnr(border_crop(mean, 2.0), border_crop(hr, 2.0)), abs=1e-9)
+    assert res.psnr_model != pytest.approx(psnr(border_crop(one, 2.0), border_crop(hr, 2.0)), abs=1e-6)
+    assert "· diffusion, mean of 2 samples (seeds 0..1) ·" in res.line() and res.to_dict()["mean_of"] == 2
+    assert selfcheck(hr, 2.0, model=tiny, maps=False).to_dict()["mean_of"] == 1

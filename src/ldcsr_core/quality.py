@@ -32,7 +32,8 @@ import numpy as np
 
 from .errors import InputError
 from .words import signed
-from .rules import check_callable, check_count, check_flag, check_mode, check_one_scale, check_seed, check_tile
+from .rules import (check_callable, check_count, check_flag, check_mode, check_one_scale, check_samples, check_seed,
+                    check_tile)
 from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
     WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored, unscored,
 )
@@ -73,6 +74,7 @@ class SelfCheck:
     caution: str = ""  # why the figures overstate the model here (an adapted model on its own pixels)
     bands: tuple[int, ...] = ()  # a raster's 1-based bands checked (the model's first triplet)
     band_count: int = 0  # its data bands (alpha left out); 0: an array
+    mean_of: int = 1  # the model's restoration: the mean of this many diffusion samples (upscale --samples K's output)
     dtype: str = "float32"  # the float type and device the model computed in (they move the figures)
     device: str = "cpu"
     picture: str = ""  # what 0–255 is for a raster not read as its own 8-bit values (its stretch)
@@ -193,7 +195,14 @@ class SelfCheck:
                 f"{self.lr_psnr_model:.1f} dB vs {self.lr_psnr_bicubic:.1f} dB ({YARDSTICKS}) · {self.where()} · "
                 f"crop {self.crop} px · "
                 + (f"{self.picture} · " if self.picture else "")
-                + f"{self.mode} · {self.dtype} on {self.device}" + (f" · caution: {self.caution}" if self.caution else ""))
+                + f"{self.mode_text()} · {self.dtype} on {self.device}" + (f" · caution: {self.caution}" if self.caution else ""))
+
+    def mode_text(self) -> str:
+        """The mode, and what the model's figures are of where it is not one picture: ``diffusion, mean of
+        4 samples (seeds 0..3)``."""
+        if self.mean_of < 2:
+            return self.mode
+        return f"{self.mode}, mean of {self.mean_of} samples (seeds {self.seed}..{self.seed + self.mean_of - 1})"
 
     def to_dict(self) -> dict:
         """JSON-ready figures (no maps)."""
@@ -201,7 +210,7 @@ class SelfCheck:
             "scale": self.scale, "psnr_model": self.psnr_model, "psnr_bicubic": self.psnr_bicubic,
             "gain_db": self.gain_db, "ssim_model": self.ssim_model, "ssim_bicubic": self.ssim_bicubic,
             "lr_psnr_model": self.lr_psnr_model, "lr_psnr_bicubic": self.lr_psnr_bicubic,
-            "crop": self.crop, "mode": self.mode, "seed": self.seed, "model": self.model,
+            "crop": self.crop, "mode": self.mode, "seed": self.seed, "mean_of": self.mean_of, "model": self.model,
             "dtype": self.dtype, "device": self.device,
             "model_sha256": self.model_sha256, "sampling": self.sampling, "where": self.where(),
             "scene_shape": list(self.scene_shape), "pixels": self.pixels, "nodata_pixels": self.nodata,
@@ -221,9 +230,10 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
                      seed: int = 0, tile: int | None = None, window=None, bands=None,
                      stretch: str = "auto", max_pixels: int = MAX_PIXELS, samples: int = SAMPLES,
                      sample_size: int = SAMPLE_SIZE, maps: bool = True,
-                     callback=None, nodata=None, source_file=None) -> list[SelfCheck]:
+                     callback=None, nodata=None, source_file=None, mean_of: int = 1) -> list[SelfCheck]:
     """:func:`selfcheck` at several scales, reading the scene's windows once."""
     check_mode(mode)
+    mean_of = check_samples(mean_of, mode)
     if isinstance(scales, (str, bytes)) or not np.iterable(scales) or not (scales := list(scales)):
         raise InputError(f"scales must be a list of one or more scales, e.g. [2, 4] (for one: "
                          f"selfcheck(scene, 2)), got {scales!r}")  # [] failed in max(), 2 in iter()
@@ -291,7 +301,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
     for s in scales:
         t0 = time.perf_counter()
         checks = [score_window(t, s, model, box=b, mode=mode, seed=seed, tile=tile, maps=maps,
-                               callback=callback, valid=v) for b, t, v in tiles]
+                               callback=callback, valid=v, mean_of=mean_of) for b, t, v in tiles]
         # every window checked stays in the figures' account: one with nothing to score (all nodata, or
         # data only in the border) pools nothing, but its pixels are in where()'s count and nodata share
         checks = sorted(checks + [unscored(b, s) for b in empty], key=lambda c: boxes.index(c.box))
@@ -301,7 +311,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
             model_sha256=str(getattr(model, "weights_sha256", "") or ""), sampling=sampling,
             scene_shape=tuple(int(v) for v in src.shape), windows=checks,
             seconds=time.perf_counter() - t0, caution=caution, bands=src.bands, band_count=src.band_count,
-            picture=picture, **computed))
+            picture=picture, mean_of=mean_of, **computed))
     return results
 
 
@@ -325,6 +335,8 @@ def selfcheck(scene, scale: float, **kwargs) -> SelfCheck:
         one run's ``done`` = 0 … ``total`` over every window (and scale) checked.
     source_file : the file ``scene``'s pixels were read from as they are (napari's layer of a file, held
         in memory), for the caution only: the figures are of ``scene``; its caution is that file's too.
+    mean_of : K > 1 scores the mean of K diffusion samples (seeds ``seed … seed+K-1``), the picture
+        ``upscale --samples K`` writes, instead of one sample (K times the model's work).
 
     Returns
     -------

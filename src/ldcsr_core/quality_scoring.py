@@ -47,8 +47,9 @@ class WindowCheck:
 
 
 def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: int, tile=None,
-                 maps: bool = True, callback=None, valid: np.ndarray | None = None) -> WindowCheck:
-    """Degrade ``hr`` (H×W×3 uint8) by ``scale``, restore it with ``model`` and bicubic, score both.
+                 maps: bool = True, callback=None, valid: np.ndarray | None = None, mean_of: int = 1) -> WindowCheck:
+    """Degrade ``hr`` (H×W×3 uint8) by ``scale``, restore it with ``model`` (``mean_of`` > 1: the mean
+    of that many diffusion samples) and bicubic, score both.
 
     ``valid`` (H×W bool, None: all) marks the pixels that are data: nodata pixels (filled so that
     the model sees a continuation) are left out of every figure and are NaN in the error maps; an
@@ -59,7 +60,7 @@ def score_window(hr: np.ndarray, scale: float, model, *, box, mode: str, seed: i
     from .training.metrics import border_crop, crop_width, mse, ssim_map
 
     lr, sr, bic, lr_hw = reduced_resolution(hr, scale, model, mode=mode, seed=seed, tile=tile,
-                                            callback=callback)
+                                            callback=callback, mean_of=mean_of)
     ref = border_crop(hr, scale)
     b = crop_width(hr.shape, scale)
     masks = None if valid is None else _score_masks(valid, scale, lr_hw)

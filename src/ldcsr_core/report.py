@@ -62,7 +62,7 @@ def _html(results: Sequence, scene) -> str:
             f"<p>Reduced-resolution validation (Wald's protocol, as <code>ldcsr evaluate</code>): the scene is "
             f"degraded by the scale (PIL bicubic), restored by the model and by bicubic, and both are "
             f"compared with the scene. Model {escape(r0.model)} (sha256 {escape(r0.model_sha256[:12])}), "
-            f"mode {escape(r0.mode)}, seed {r0.seed}, computed in {escape(r0.dtype)} on {escape(r0.device)}"
+            f"mode {escape(r0.mode_text())}, seed {r0.seed}, computed in {escape(r0.dtype)} on {escape(r0.device)}"
             f"{(', on ' + escape(r0.picture)) if r0.picture else ''}.</p>{caution}<table border='1'>{head}{rows}</table>"
             f"<p>PSNR, SSIM (1: identical to the scene) and LR-consistency (the result degraded again, compared with "
             f"the scene's coarse copy): higher is better for each, LDCSR's beside bicubic's.</p>"

@@ -498,13 +498,25 @@ def check_flag(value, what: str, *, optional: bool = False) -> bool | None:
     raise InputError(f"{what} must be {choices}, got {type(value).__name__} {value!r:.60}")
 
 
+#: The most diffusion samples of one uncertainty map, every front end's limit (napari's box, which
+#: stopped there first, QGIS's parameter, ``ldcsr upscale --samples``, the API): each sample is a whole
+#: run of the sampler (K=2 on 600×600 px ×2 took 42 s and 1.5 GB on 2 CPU cores).
+MAX_SAMPLES = 32
+
+
 def check_samples(samples, mode: str = "diffusion") -> int:
-    """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int >= 1 that
-    ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic, so K > 1 samples
-    of it would all be the same image (spread 0 everywhere)."""
+    """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int from 1 to
+    :data:`MAX_SAMPLES` that ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic,
+    so K > 1 samples of it would all be the same image (spread 0 everywhere)."""
     if not _whole(samples) or int(samples) < 1:  # a 0-d array counts, as for seed and tile
         raise InputError(f"samples must be a whole number >= 1, got {samples!r}")
     samples = int(samples)
+    if samples > MAX_SAMPLES:
+        from .front_end import say
+
+        raise InputError(f"{say('samples', value=samples)} is more than the {MAX_SAMPLES} samples an uncertainty "
+                         f"map takes (each sample is a whole run: {samples} would take {samples} times as long as "
+                         f"one): use {MAX_SAMPLES} or fewer")
     if samples > 1 and mode != "diffusion":
         from .front_end import say
 
@@ -513,4 +525,4 @@ def check_samples(samples, mode: str = "diffusion") -> int:
     return int(samples)
 
 
-__all__ += ["check_samples", "check_path", "check_callable", "check_flag", "check_list", "beyond_unit"]
+__all__ += ["MAX_SAMPLES", "check_samples", "check_path", "check_callable", "check_flag", "check_list", "beyond_unit"]

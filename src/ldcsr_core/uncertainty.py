@@ -29,13 +29,21 @@ from .progress import ProgressCallback
 from .rules import check_samples
 
 __all__ = ["UpscaleSamples", "SampleLayout", "moments", "split_moments", "sample_arrays", "upscale_samples",
-           "SPREAD_LIMITS"]
+           "SPREAD_LIMITS", "samples_cost"]
 
 # what the spread does not say, in every front end's words (the spread file's tag, napari's tooltip):
 # the samples share most of their error (docs/uncertainty.md: spread under half a grey level on 90 % of
 # the pixels where the mean's error is ~8; it ranks the pixels by their error no better than edges do)
 SPREAD_LIMITS = ("a low spread does not mean the pixels are right: errors all the samples share do not show, "
                  "and it is not a calibrated error bar")
+
+
+def samples_cost(samples: int) -> str:
+    """What K > 1 samples cost, said before the run ("" for one): each is a whole run of the sampler, so
+    the run's time is K single runs' (a multiple: the engine has no estimate of a run's seconds)."""
+    return "" if samples < 2 else (f"{samples} samples for the uncertainty map: each is a whole run of the "
+                                   f"diffusion sampler, so this run takes about {samples} times as long as one "
+                                   "sample would")
 
 
 class UpscaleSamples(NamedTuple):

@@ -75,7 +75,8 @@ def test_samples_without_a_spread_raster_write_the_command_lines_name_next_to_th
 
 @pytest.mark.parametrize("case", ["spread with one sample", "samples in fast mode", "samples not whole",
                                   "spread over the input", "spread over the output", "not a GeoTIFF name",
-                                  "spread over a project layer's file", "spread folder missing"])
+                                  "spread over a project layer's file", "spread folder missing",
+                                  "samples above the engine's limit"])
 def test_an_uncertainty_map_that_cannot_be_made_is_refused_before_the_model_loads(
         qgis_processing, scene, tiny_model_file, tmp_path, monkeypatch, case):
     """Each refused in the engine's words (as ldcsr upscale refuses it), before the model loads, nothing written.
@@ -110,6 +111,10 @@ def test_an_uncertainty_map_that_cannot_be_made_is_refused_before_the_model_load
                                                "choose another spread file, or remove that layer"),
         "spread folder missing": ({"SPREAD": str(tmp_path / "no" / "s.tif")},
                                   f"LDCSR: spread folder does not exist: {tmp_path / 'no'}"),
+        # before qgis34: no limit (K=2 on 600² px ×2 took 42 s); napari's box alone stopped at 32
+        "samples above the engine's limit": ({"SAMPLES": 40}, "LDCSR: Samples for the uncertainty map 40 is more than "
+                                             "the 32 samples an uncertainty map takes (each sample is a whole run: 40 "
+                                             "would take 40 times as long as one): use 32 or fewer"),
     }[case]
     monkeypatch.setattr(algorithm, "_load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     project = QgsProject.instance()
@@ -149,8 +154,8 @@ def test_a_cancel_leaves_neither_the_output_nor_the_spread_raster(qgis_processin
 @pytest.mark.parametrize("file_names", [True, False])
 def test_the_spread_raster_is_loaded_with_the_output_named_after_it_on_a_colour_ramp(
         qgis_processing, scene, tiny_model_file, tmp_path, file_names, monkeypatch):
-    """"Open output file after running" on the output, the spread raster left to its default, as the dialog
-    runs and loads it: both are added, the spread named after the output's layer (its file's name, or the
+    """"Open output file after running" on the output and on the spread raster (its default once a file is given),
+    as the dialog runs and loads them: both are added, the spread named after the output's layer (its file's name, or the
     parameter's where Processing's 'Prefer output filename for layer names' is off, as for a temporary file) and drawn on a colour ramp."""
     from qgis.core import QgsProcessingContext, QgsProcessingOutputLayerDefinition, QgsProject, QgsSettings
 
@@ -166,7 +171,7 @@ def test_the_spread_raster_is_loaded_with_the_output_named_after_it_on_a_colour_
     setting = QgsSettings().value(key)
     QgsSettings().setValue(key, file_names)
     try:
-        params = _spread_params(scene, out, tiny_model_file, SPREAD=str(spread),
+        params = _spread_params(scene, out, tiny_model_file, SPREAD=QgsProcessingOutputLayerDefinition(str(spread), project),
                                 OUTPUT=QgsProcessingOutputLayerDefinition(str(out), project))
         ok, feedback = _run_as_the_dialog_does(params, context=context, load=True)
         assert ok, feedback.errors
@@ -183,13 +188,69 @@ def test_the_spread_raster_is_loaded_with_the_output_named_after_it_on_a_colour_
         project.removeMapLayers(list(project.mapLayers()))
 
 
-def test_a_quality_report_with_samples_says_it_scores_one_sample(qgis_processing, scene, tiny_model_file, tmp_path):
-    """SAMPLES 2 with a quality report: the report's self-check scores one diffusion sample (seed 0), while the
-    output is the mean of 2; the log says so. Fails on main: nothing said, the report's numbers read as the
-    output's."""
+def test_the_samples_parameter_stops_at_the_engines_limit(qgis_processing):
+    """The dialog's box, batch and the modeler stop at the engine's limit, napari's and `ldcsr upscale --samples`'s.
+    Fails on main: no maximum."""
+    from qgis.core import QgsApplication
+
+    from ldcsr_core.rules import MAX_SAMPLES
+
+    definition = QgsApplication.processingRegistry().algorithmById(ALG).parameterDefinition("SAMPLES")
+    assert definition.maximum() == MAX_SAMPLES == 32
+
+
+@pytest.mark.parametrize("spread_box", ["unticked", "skipped"])
+def test_the_spread_raster_is_loaded_as_its_own_box_says(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                         spread_box):
+    """The output's "Open output file after running" ticked, as the dialog runs and loads it: a spread raster given
+    with its own box unticked is written but not loaded (fails on main: loaded with the output whatever its box
+    said); one skipped (its box greyed out: written next to the output) is loaded with the output."""
+    from qgis.core import QgsProcessingContext, QgsProcessingOutputLayerDefinition, QgsProject
+
+    from ldcsr_core.files import same_file
+
+    out = tmp_path / "o.tif"
+    spread = tmp_path / ("s.tif" if spread_box == "unticked" else "o_spread.tif")
+    project = QgsProject.instance()
+    context = QgsProcessingContext()
+    context.setProject(project)
+    given = {"SPREAD": QgsProcessingOutputLayerDefinition(str(spread))} if spread_box == "unticked" else {}
+    try:  # (the dialog's unticked box: a destination without a project; skipped: no value)
+        params = _spread_params(scene, out, tiny_model_file, SAMPLES=2, **given,
+                                OUTPUT=QgsProcessingOutputLayerDefinition(str(out), project))
+        ok, feedback = _run_as_the_dialog_does(params, context=context, load=True)
+        assert ok, feedback.errors
+        assert spread.is_file()
+        loaded = [lyr.source() for lyr in project.mapLayers().values()]
+        assert any(same_file(src, out) for src in loaded), loaded
+        assert any(same_file(src, spread) for src in loaded) == (spread_box == "skipped"), loaded
+    finally:
+        project.removeMapLayers(list(project.mapLayers()))
+
+
+def test_a_quality_report_with_samples_scores_their_mean_as_the_output_is(qgis_processing, scene, tiny_model_file,
+                                                                          tmp_path):
+    """SAMPLES 2 with a quality report: the output is the mean of 2 samples, and the report scores that (the engine's
+    selfcheck of the mean of 2 on the layer, its figures and `mean_of` 2), not one sample as before (fails on main:
+    the report's figures were the seed's one sample, and the log warned so). The log says what it scores, and the
+    run's cost before the model loads."""
+    import json
+
+    from ldcsr_core.quality import selfcheck
+    from qgis_ldcsr.algorithm import _load_model
+
     fb = _Feedback()
+    report = tmp_path / "r.json"
     res = qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, MODE=0, SAMPLES=2,
-                                           QUALITY_REPORT=str(tmp_path / "r.json")), feedback=fb)
-    assert res["QUALITY_REPORT"] == str(tmp_path / "r.json")
-    assert ("The quality report scores one diffusion sample (seed 0), not the mean of the 2 samples the output "
-            "holds: its numbers are a single run's") in fb.warnings
+                                           QUALITY_REPORT=str(report)), feedback=fb)
+    assert res["QUALITY_REPORT"] == str(report)
+    with rasterio.open(res["OUTPUT"]) as o:
+        assert o.tags()["LDCSR_SAMPLES"] == "2"  # the output is the mean of 2
+    (got,) = json.loads(report.read_text())
+    model = _load_model(str(tiny_model_file))
+    one = selfcheck(str(scene), 2.0, model=model, maps=False).to_dict()  # the seed's one sample, as before
+    assert got["psnr_model"] != pytest.approx(one["psnr_model"], abs=1e-6)
+    mean = selfcheck(str(scene), 2.0, model=model, mean_of=2, maps=False).to_dict()
+    assert got["mean_of"] == 2 and got["psnr_model"] == pytest.approx(mean["psnr_model"], abs=1e-9)
+    assert fb.warnings == ["2 samples for the uncertainty map: each is a whole run of the diffusion sampler, so this "
+                           "run takes about 2 times as long as one sample would"]

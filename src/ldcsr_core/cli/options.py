@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..rules import MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
+from ..rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 
 __all__ = [
     "PairType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
@@ -324,9 +324,10 @@ compress_opt = click.option(
 )
 
 samples_opt = click.option(
-    "--samples", "-k", type=click.IntRange(min=1), default=1, show_default=True,
+    "--samples", "-k", type=click.IntRange(min=1, max=MAX_SAMPLES), default=1, show_default=True,
     help="Uncertainty map: run the diffusion sampler K times (seeds SEED..SEED+K-1); the output is "
-         "their mean and their per-pixel spread goes to a second GeoTIFF (see --spread-out). K times slower.",
+         "their mean and their per-pixel spread goes to a second GeoTIFF (see --spread-out). K times slower; "
+         f"at most {MAX_SAMPLES}.",
 )
 spread_out_opt = click.option(
     "--spread-out", type=OutputFileType("the spread file"), default=None, metavar="PATH",

@@ -40,9 +40,11 @@ def lr_shape(hr_shape, scale: float) -> tuple[int, int]:
 
 
 def reduced_resolution(hr: np.ndarray, scale: float, model, *, mode="fast", seed=0, tile=None,
-                       callback=None):
+                       callback=None, mean_of: int = 1):
     """Wald's reduced-resolution step of the protocol for one HR uint8 RGB image: degrade it by
-    PIL bicubic to :func:`lr_shape`, restore it to ``H×W`` with ``model`` and with PIL bicubic.
+    PIL bicubic to :func:`lr_shape`, restore it to ``H×W`` with ``model`` (``mean_of`` K > 1: the
+    mean of K diffusion samples, seeds ``seed … seed+K-1``, as ``upscale --samples K`` writes its
+    output) and with PIL bicubic.
 
     Returns ``(lr, sr, bic, lr_hw)`` (uint8 images and the LR shape).
     """
@@ -50,7 +52,8 @@ def reduced_resolution(hr: np.ndarray, scale: float, model, *, mode="fast", seed
     H, W = hr.shape[:2]
     lr_hw = lr_shape((H, W), scale)
     lr = degrade(hr, lr_hw)
-    sr = upscale(lr, out_shape=(H, W), model=model, mode=mode, seed=seed, tile=tile, callback=callback)
+    kw = dict(out_shape=(H, W), model=model, mode=mode, seed=seed, tile=tile, callback=callback)
+    sr = upscale(lr, **kw, samples=mean_of).mean if mean_of > 1 else upscale(lr, **kw)
     return lr, sr, _bicubic(lr, (H, W)), lr_hw
 
 
