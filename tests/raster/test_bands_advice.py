@@ -53,3 +53,27 @@ def test_a_palette_files_bands_are_said_to_be_its_palettes(tiny_model_file, tmp_
     make_palette(folder)
     r = run("upscale", folder, "-o", out, *FAST, "--model", tiny_model_file, "--bands", "5")  # a batch's line
     assert r.exit_code == 1 and said in " ".join(r.output.split()), r.output
+
+
+def test_a_batch_advises_running_the_palette_files_apart_as_such(rasters, tiny_model_file, tmp_path):
+    """A one-band file of colour indices in a folder run with --bands its palette lacks. Before, its line advised
+    'run the files of 3 bands in a command of their own': it has one band on disk, and beside an RGB file of 3
+    bands that advice put the two in one command again. Now it names the files of colour indices."""
+    from .test_cli_matrix_inputs import make_palette
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    palette = make_palette(folder)
+    shutil.copy(rasters["float32_nan"], folder / "rgb.tif")  # 3 bands
+    r = run("upscale", folder, "-o", out, *FAST, "--model", tiny_model_file, "--bands", "5")
+    said = " ".join(r.output.split())
+    assert r.exit_code == 1, r.output
+    assert (f"{palette.name} -> {out / 'classes_sr.tif'}: band 5 does not exist: the file is one band of colour "
+            "indices, its palette gives bands 1..3 (--bands applies to every input: run the files of colour indices, "
+            "whose palettes give 3 bands, in a command of their own, with bands among 1..3 or without --bands)") in said, \
+        r.output
+    assert ("rgb_sr.tif: band 5 does not exist: the file has bands 1..3 (--bands applies to every input: run the "
+            "files of 3 bands in a command of their own") in said, r.output
+    r = run("upscale", palette, "-o", out / "classes_sr.tif", *FAST, "--model", tiny_model_file, "--bands", "1,2,3")
+    assert r.exit_code == 0, r.output  # as advised

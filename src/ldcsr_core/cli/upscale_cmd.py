@@ -155,7 +155,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                 reading = reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype, info.descriptions,
                                      holder)
             except InputError as e:
-                raise _bands_advice(e, band_sel, info.count, info.colorinterp, batch) from None
+                raise _bands_advice(e, band_sel, info.count, info.colorinterp, batch, holder) from None
             uses.append((src, _nominal_scales(info, scale, target_resolution), reading))
             named = Path(src).name if Path(src).name not in grounds else str(src)
             grounds[named] = ground_pixel_of(info)  # and the scale that makes the result's pixels, (sy, sx):
@@ -314,11 +314,13 @@ def _foreign_outputs(paths, batch: bool) -> str:
             f"{them} and makes every output of the batch again")
 
 
-def _bands_advice(e, band_sel, count: int, colorinterp, batch: bool):
+def _bands_advice(e, band_sel, count: int, colorinterp, batch: bool, holder: str = "the file"):
     """``e``, an input's refusal of its ``--bands`` (a band it lacks, an alpha band), with what to do: the
-    bands it may give are its colour bands (:func:`~ldcsr_core.geo.band_plan.plan_bands`: not its alpha)."""
+    bands it may give are its colour bands (:func:`~ldcsr_core.geo.band_plan.plan_bands`: not its alpha). In a
+    batch, the files to run apart are those of its band count, or (``holder`` :data:`~.band_plan.PALETTE`) the
+    files of colour indices, one band on disk, read through their palette as ``count`` bands."""
     from ..errors import InputError, one_line
-    from ..geo.band_plan import plan_bands
+    from ..geo.band_plan import PALETTE, plan_bands
 
     if band_sel is None or count < 1:
         return e
@@ -326,7 +328,9 @@ def _bands_advice(e, band_sel, count: int, colorinterp, batch: bool):
     span = (f"{colour[0]}..{colour[-1]}" if colour == list(range(colour[0], colour[-1] + 1))
             else ", ".join(map(str, colour)))
     which = f"{colour[0]}" if len(colour) == 1 else f"among {span}"
-    what = (f"--bands applies to every input: run the files of {counted(count, 'band')} in a command of their own, "
+    files = (f"the files of colour indices, whose palettes give {counted(count, 'band')},"
+             if holder == PALETTE else f"the files of {counted(count, 'band')}")
+    what = (f"--bands applies to every input: run {files} in a command of their own, "
             f"with {'band' if len(colour) == 1 else 'bands'} {which} or without --bands" if batch
             else f"give --bands {which}, or leave it out")
     return InputError(f"{one_line(e)} ({what})")
