@@ -272,6 +272,8 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 later.append((src, dst, shape, err))
             except Exception as e:  # in a batch: that input failed, the others go on
                 bar.failed()
+                if not dst.parent.is_dir():  # there when checked: the user's doing, none of the inputs' (no traceback)
+                    raise _folder_removed(dst, results, len(pending) + len(later)) from None
                 if not batch or reader_gone(e) or isinstance(e, (SettingError, ClusterError)):  # not the
                     raise  # input's fault: our output's reader or the cluster is gone, LDCSR_THREADS wrong
                 results.append((src, dst, "failed", _failure_line(e), None))
@@ -281,6 +283,23 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 raise
             finally:
                 bar.close()
+
+
+def _folder_removed(dst: Path, results, left: int):
+    """The run stopped as the output folder of ``dst``, there when the run was checked, is gone (``rm -rf out``
+    meanwhile): an error of the environment (exit 5, as a disk gone), with the outputs of ``results`` it took with
+    it and the ``left`` inputs not tried."""
+    import errno
+
+    from ..errors import RasterIOError
+
+    folder = dst.parent
+    gone = sum(1 for _, out, status, _, _ in results if status in ("written", "skipped") and out.parent == folder
+               and not os.path.lexists(out))
+    took = f", with the {counted(gone, 'output')} in it" if gone else ""
+    nor = ", nor that of the input after it" if left == 1 else f", nor those of the {left} inputs after it" if left else ""
+    return RasterIOError(errno.ENOENT, f"the output folder {folder} was removed during the run{took}; {dst} was not "
+                         f"written{nor} (make the folder again and run the same command)")
 
 
 def _failure_line(e: Exception) -> str:

@@ -1,0 +1,61 @@
+"""The output folder removed by the user while ``ldcsr upscale`` runs (``rm -rf out`` meanwhile) is the user's
+environment, not a bug: the run stops saying so, exit 5 (an environment's error, docs/cli.md), no traceback."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+from . import test_batch_outputs
+from .test_batch_outputs import FAST, run
+
+folders = test_batch_outputs.folders  # the fixture: empty in/ and out/ folders
+
+
+def _removing(fault, at: str):
+    """``fault``, run by the writer of the output named ``at`` after it removes that output's folder."""
+    def hooked(self, *args, **kwargs):
+        if self.path.name == at and self.path.parent.is_dir():
+            shutil.rmtree(self.path.parent)
+        return fault(self, *args, **kwargs)
+    return hooked
+
+
+def _open_part(self):  # the part file's own ENOENT, as a read of it after the folder went would raise
+    return open(self.tmp_path, "rb")
+
+
+HOOKS = {"mid-write": ("write", GeoTiffWriter.write), "before the commit": ("commit", GeoTiffWriter.commit),
+         "the part file not found": ("commit", _open_part)}
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one input", "batch"])
+@pytest.mark.parametrize("hook", list(HOOKS))
+def test_an_output_folder_removed_during_the_run_is_said_as_such(rasters, tiny_model_file, folders, monkeypatch,
+                                                                 batch, hook):
+    """Before: one input said 'cannot write out/a_sr.tif: its part file was removed while it was written (was out
+    deleted or cleaned?)', or, where the part file's ENOENT reached the command, 'FileNotFoundError: [Errno 2] No such
+    file or directory: 'out/.a_sr.tif.XXXXXXXX.ldcsr-part' (run 'ldcsr -v ...' for the traceback)', exit 1, its
+    traceback under -v, as a bug's; a batch went on to fail every input after it ('output folder does not exist:
+    out'), exit 1. Now the run stops at the input whose folder went: what happened, exit 5, no traceback."""
+    inp, out = folders
+    names = ("a", "b", "c") if batch else ("a",)
+    for name in names:
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    at = "b_sr.tif" if batch else "a_sr.tif"  # in a batch, a's output is written first: removed with the folder
+    method, fault = HOOKS[hook]
+    monkeypatch.setattr(GeoTiffWriter, method, _removing(fault, at))
+    args = (inp, "-o", out) if batch else (inp / "a.tif", "-o", out / "a_sr.tif")
+    r = run("-v", "upscale", *args, *FAST, "--model", tiny_model_file)
+    said = " ".join(r.output.split())
+    took = ", with the 1 output in it" if batch else ""
+    nor = ", nor that of the input after it" if batch else ""
+    assert r.exit_code == 5, r.output
+    assert (f"Error: the output folder {out} was removed during the run{took}; {out / at} was not written{nor} "
+            "(make the folder again and run the same command)") in said, r.output
+    assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
+    assert "c.tif" not in r.output and "inputs failed" not in r.output, r.output  # c not tried
+    assert not out.exists()  # nothing made again
