@@ -24,7 +24,8 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "part_named", "is_part_of", "is_part_name", "make_part", "stale_parts",
+__all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "part_named", "is_part_of", "is_part_name", "part_in_text",
+           "output_of_part", "make_part", "stale_parts",
            "remove_stale_parts", "clear_stale_parts"]
 
 log = logging.getLogger("ldcsr_core.files")  # (its warnings were files' before the split)
@@ -77,6 +78,26 @@ def is_part_name(path: str | os.PathLike) -> bool:
     a file the engine made and owns, so that an error of its own reading it there is the engine's, not the user's."""
     name = Path(os.fsdecode(path)).name
     return re.fullmatch(r"\..+\." + _RANDOM + re.escape(PART_SUFFIX) + _PART_FILES_END, name) is not None
+
+
+def part_in_text(text: str) -> Path | None:
+    """The first part file (:func:`is_part_name`) named in ``text``: a GDAL message through rasterio names the file it
+    failed on only in its words, quoted or not (``Read or write failed. /out/.a_sr.tif.k3j9x2ab.ldcsr-part, band 1``)."""
+    name = r"\.[^/\\\n'\"]*?\." + _RANDOM + re.escape(PART_SUFFIX) + _PART_FILES_END
+    for pattern in (rf"'([^'\n]*?{name})'", rf'"([^"\n]*?{name})"', rf"((?:[^\s'\",]*[/\\])?{name})"):
+        for m in re.finditer(pattern, text):
+            if is_part_name(m.group(1)):
+                return Path(m.group(1))
+    return None
+
+
+def output_of_part(part: str | os.PathLike) -> Path | None:
+    """The output that ``part`` (one of :func:`is_part_of`'s names) is written for, beside it; None where its name
+    was cut to fit (:func:`part_prefix`) or is none of ours."""
+    p = Path(os.fsdecode(part))
+    m = re.fullmatch(r"\.(.+)\." + _RANDOM + re.escape(PART_SUFFIX) + _PART_FILES_END, p.name)
+    out = p.parent / m.group(1) if m else None
+    return out if out is not None and is_part_of(p, out) else None
 
 
 def part_named(name: str, path: str | os.PathLike) -> str:

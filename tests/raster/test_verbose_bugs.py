@@ -105,3 +105,27 @@ def test_a_failing_device_or_share_under_the_part_file_is_not_a_bug(rasters, tin
     r = run("-v", "upscale", inp / "a.tif", "-o", out / "a_sr.tif", *FAST, "--model", tiny_model_file)
     assert r.exit_code == 5 and os.strerror(code) in r.output, r.output
     assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
+
+
+def test_a_rasterio_error_about_the_part_file_names_the_output(rasters, tiny_model_file, folders, monkeypatch):
+    """rasterio's I/O errors carry GDAL's message and no file name: one about the part file ('Read or write failed.
+    out/.a_sr.tif.XXXXXXXX.ldcsr-part, band 1: ...', as GDAL reports a failed block on the next call) named only
+    that hidden file, never the output asked for. Before: 'Error: Read or write failed. .../.a_sr.tif.XXXXXXXX.
+    ldcsr-part, band 1: ...', exit 5; now 'Error: cannot write out/a_sr.tif: Read or write failed. ...', exit 5, as
+    the system's (no errno to tell a bug by), no traceback."""
+    from rasterio.errors import RasterioIOError
+
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "a.tif")
+
+    def failing(self, arr, window):
+        raise RasterioIOError(f"Read or write failed. {self.tmp_path}, band 1: IWriteBlock failed at X offset 0, "
+                              "Y offset 0")
+
+    monkeypatch.setattr(GeoTiffWriter, "write", failing)
+    r = run("-v", "upscale", inp / "a.tif", "-o", out / "a_sr.tif", *FAST, "--model", tiny_model_file)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 5, r.output
+    assert re.search(rf"Error: cannot write {re.escape(str(out / 'a_sr.tif'))}: Read or write failed\. "
+                     r"\S*/\.a_sr\.tif\.[a-z0-9_]{8}\.ldcsr-part, band 1", said), r.output
+    assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
