@@ -52,3 +52,36 @@ def test_showing_a_hidden_source_or_another_ndisplay_digests_it_once(ldcsr, qtbo
     qtbot.wait(100)
     assert not widget.comparing and widget.live.compare_dock.result is None and lens._version > read
     widget.live.set_live(False)
+
+
+def test_an_edit_before_the_same_redraw_event_is_emitted_again_is_seen(ldcsr, qtbot, digests, bicubic_engine):  # noqa: F811
+    """napari's own redraws make a new event each time (``refresh()``), but its emitters emit an ``Event``
+    they are given again (``layer.events.set_data(event)``: how napari chains emitters). Before: the digest
+    held for that event was given again after an edit in place, so the lens kept the old pixels' view and
+    cache and Compare's grid stayed open beside pixels its result is not of. Now each emission digests anew."""
+    viewer, widget = ldcsr
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    camera(viewer).center, camera(viewer).zoom = (100.0, 100.0), 2.0
+    widget.set_layer(src)
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    lens = widget.live.lens
+    assert widget.live.set_live(True)
+    wait_for_view(qtbot, lens)
+    widget.set_compare(True)
+    assert widget.comparing
+    seen = []
+    src.events.set_data.connect(seen.append)
+    src.refresh()
+    src.refresh()
+    assert len(seen) == 2 and seen[0] is not seen[1]  # napari's path: a new event a redraw
+    read = lens._version
+    del digests[:]
+    redraw = src.events.set_data()  # an emission: each watcher asks, one digest shared
+    qtbot.wait(50)
+    assert len(digests) == 1 and lens._version == read and widget.comparing
+    src.data[60:140, 60:140] = 255 - src.data[60:140, 60:140]
+    src.events.set_data(redraw)  # the same event again, after an edit in place
+    qtbot.wait(100)
+    assert lens._version > read and not widget.comparing
+    widget.live.set_live(False)
