@@ -21,11 +21,30 @@ def test_an_edit_in_place_changes_the_digest_and_a_view_digests_as_its_copy(monk
     assert pd.pixel_digest(a.astype(np.int8)) != before
 
 
-def test_arrays_not_held_by_numpy_have_no_digest():
+def test_arrays_not_held_by_numpy_or_dask_have_no_digest():
+    assert pd.pixel_digest([[1, 2]]) is None and pd.pixel_digest(np.zeros((0, 3)))[3] == 0
+
+
+def test_a_dask_array_edited_in_place_changes_its_digest_without_a_read():
+    """``data[…] = …`` on a dask array gives the same object another task graph. Before: every dask array's
+    digest was None, so an edit in place of a dask layer was never seen; now its graph's name, and not one
+    block is computed for it."""
+    import dask
     import dask.array as da
 
-    assert pd.pixel_digest(da.zeros((8, 8))) is None and pd.pixel_digest([[1, 2]]) is None
-    assert pd.pixel_digest(np.zeros((0, 3)))[3] == 0
+    reads = []
+
+    def block():
+        reads.append(1)
+        return np.ones((8, 8), np.uint8)
+
+    data = da.from_delayed(dask.delayed(block)(), (8, 8), np.uint8)
+    digest = pd.pixel_digest(data)
+    assert pd.same_pixels(data, digest) and pd.pixel_digest(data) == digest
+    data[2:4, 2:4] = 0
+    assert not pd.same_pixels(data, digest) and pd.pixel_digest(data) != digest
+    assert reads == []
+    assert not pd.same_pixels(np.ones((8, 8), np.uint8), digest)  # a NumPy array is not its graph
 
 
 def test_a_view_with_its_axes_moved_is_digested_in_its_own_memory_without_a_copy():

@@ -37,9 +37,10 @@ from ._plan import (
 __all__ = ["LiveLens", "unsupported_reason"]
 
 def _digests(pixels: LayerPixels, which=None, redraw=None) -> tuple:
-    """The engine's :func:`~ldcsr_core.pixel_digest.pixel_digest` of each array ``pixels`` reads (None for
-    a lazy file's: not edited in place; ``which``: those indices only, the others None; ``redraw``: the
-    napari event asking, whose digests are shared with the others it reaches)."""
+    """The engine's :func:`~ldcsr_core.pixel_digest.pixel_digest` of each array ``pixels`` reads (a dask
+    array's: its task graph's name, nothing read; None for a lazy file's: not edited in place; ``which``:
+    those indices only, the others None; ``redraw``: the napari event asking, whose digests are shared with
+    the others it reaches)."""
     from .._redraw_digest import redraw_digest
 
     return tuple(redraw_digest(src, redraw) if which is None or i in which else None

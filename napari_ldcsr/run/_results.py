@@ -16,7 +16,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import PLACEMENT, covering_blending, derived_metadata, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "placement", "pixels_of", "pixels_changed", "EDITED", "run_again", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
+__all__ = ["run_label", "result_name", "placement", "pixels_of", "pixels_changed", "EDITED", "EDITED_LAZY", "run_again", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview", "show_as"]
 
 
@@ -77,7 +77,8 @@ def pixels_of(layers) -> list:
     """What :func:`pixels_changed` knows ``layers``' pixels (their ``data`` now) by: the data by a weak
     reference, so that pixels a layer is given other ones in place of are not kept in memory by it (a
     replaced 1 GB scene, until the next Run; the data itself where it takes none), and the engine's
-    :func:`~ldcsr_core.pixel_digest.pixel_digest` of them (an edit in place keeps the array)."""
+    :func:`~ldcsr_core.pixel_digest.pixel_digest` of them (an edit in place keeps the array; a dask array's
+    names its task graph, nothing read)."""
     from ldcsr_core.pixel_digest import pixel_digest
 
     def token(data):
@@ -91,6 +92,8 @@ def pixels_of(layers) -> list:
 
 #: what :func:`pixels_changed` says of a layer whose pixels were edited in place (putting them back undoes it)
 EDITED = "had its pixels edited"
+#: ... of a dask layer edited in place (``layer.data[…] = …``: its new task graph; putting them back makes another)
+EDITED_LAZY = "had its dask array edited"
 
 
 def run_again(changed: str, to: str, *, first: bool = False) -> str:
@@ -105,7 +108,7 @@ def run_again(changed: str, to: str, *, first: bool = False) -> str:
 def pixels_changed(layers, pixels: list, when: str, redraw=None) -> str | None:
     """Why a result of ``layers``' ``pixels`` (:func:`pixels_of` them when the run began) is no longer
     of their pixels (None if it is): one was given other pixels (``layer.data = …``) ``when``, or its
-    pixels were edited in place (``layer.data[…] = …``) then. ``redraw``: the napari event asking
+    pixels were edited in place (``layer.data[…] = …``; a dask array's: by its task graph) then. ``redraw``: the napari event asking
     (its digests are shared, :func:`~napari_ldcsr._redraw_digest.redraw_digest`)."""
     from ldcsr_core.pixel_digest import same_pixels
 
@@ -115,7 +118,7 @@ def pixels_changed(layers, pixels: list, when: str, redraw=None) -> str | None:
         if src.data is not (held() if isinstance(held, weakref.ref) else held):
             return f"'{src.name}' was given other pixels {when}"
         if digest is not None and not same_pixels(src.data, digest, lambda d, o: redraw_digest(d, redraw, o)):
-            return f"'{src.name}' {EDITED} {when}"
+            return f"'{src.name}' {EDITED if digest[2] is not None else EDITED_LAZY} {when}"
     return None
 
 

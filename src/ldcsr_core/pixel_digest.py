@@ -5,8 +5,11 @@ made of, also after an edit in place (``data[10:20, 10:20] = 0``), which leaves 
 no copy of a contiguous array nor of a view that only puts its axes in another order (a GeoTIFF's
 bands read as one RGB layer, ``np.moveaxis``: 0.8 s for 192 MB copied a few rows at a time in C
 order, 0.07 s in its own). :func:`same_pixels` compares an array with a digest in the digest's order,
-so that a copy laid out otherwise is still the same pixels. None for arrays that are not NumPy's
-(dask, a lazy file's levels), which are not edited in place.
+so that a copy laid out otherwise is still the same pixels. A dask array is not read (its pixels
+may be a file's, and reading them all to hash would be slow): its digest holds the name of its task
+graph, which an edit in place (``data[10:20, 10:20] = 0``: dask's ``__setitem__`` gives the same object
+a new graph) changes; what it reads changing under it (the NumPy array or the store it wraps) is not
+seen. None for other arrays that are not NumPy's (a lazy file's levels, lists), not edited in place.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["pixel_digest", "same_pixels", "memory_order", "DIGEST_ROWS_BYTES"]
+__all__ = ["pixel_digest", "same_pixels", "memory_order", "graph_name", "DIGEST_ROWS_BYTES"]
 
 #: bytes hashed a pass: a view whose memory is not in one piece is copied this much at a time, not whole
 DIGEST_ROWS_BYTES = 2**20
@@ -28,12 +31,21 @@ def memory_order(data: np.ndarray) -> tuple:
     return order if np.transpose(data, order).flags.c_contiguous else tuple(range(data.ndim))
 
 
+def graph_name(data) -> str | None:
+    """The name of dask array ``data``'s task graph (a token of the graph: another after an edit in
+    place); None for anything else."""
+    name = getattr(data, "name", None)
+    return name if type(data).__module__.startswith("dask.") and isinstance(name, str) else None
+
+
 def pixel_digest(data, order=None) -> tuple | None:
     """``(shape, dtype, order, CRC-32 of the values with their axes in order)`` of NumPy array ``data``
-    (``order``: its :func:`memory_order` when not given), or None when ``data`` is no NumPy array
-    (nothing to digest without reading a file)."""
+    (``order``: its :func:`memory_order` when not given); ``(shape, dtype, None, "dask:" + its graph's
+    name)`` of a dask array (nothing read, :func:`graph_name`); None for anything else (nothing to digest
+    without reading a file)."""
     if not isinstance(data, np.ndarray):
-        return None
+        name = graph_name(data)
+        return None if name is None else (tuple(data.shape), np.dtype(data.dtype).str, None, "dask:" + name)
     order = memory_order(data) if order is None else tuple(int(a) for a in order)
     view = np.transpose(data, order)
     crc = 0
@@ -56,6 +68,8 @@ def same_pixels(data, digest, digest_of=None) -> bool:
     if digest is None or not isinstance(data, np.ndarray):
         return digest_of(data, None) == digest
     shape, dtype, order, _ = digest
+    if order is None:  # a dask array's (by its graph): not of a NumPy array's pixels
+        return False
     if tuple(data.shape) != tuple(shape) or data.dtype.str != dtype or len(order) != data.ndim:
         return False
     return digest_of(data, order)[3] == digest[3]
