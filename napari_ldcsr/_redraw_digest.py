@@ -3,7 +3,7 @@
 A layer redrawn (napari's ``set_data`` event: shown again, sliced again for another 2-D/3-D view, or an edit
 in place then ``refresh()``) is told to the live lens, the linked panels and Compare's grid, and each asks
 whether its pixels are still those it knows (the engine's :func:`~ldcsr_core.pixel_digest.pixel_digest`:
-every byte read, about 0.5 s a GB on the GUI thread). :func:`redraw_digest` digests an array once per
+every byte read, 0.4–0.5 s a GB on the GUI thread). :func:`redraw_digest` digests an array once per
 emission of the redraw event: the others that emission reaches get the same digest. Keyed by the event and
 the array (its identity, memory, shape, strides, type and the axis order read), so another redraw digests it
 again.

@@ -100,6 +100,7 @@ class LiveLens(LensSettings, LensEvents, LensWorker, QObject):
         self._pixels: LayerPixels | None = None
         self._digests: tuple = ()  # the engine's pixel_digest of what ``_pixels`` reads, when it was made
         self._redrawn = False  # a layer it reads was redrawn while the lens was off: checked when turned on
+        self._reread_for = None  # the redraw event whose edit ``_pixels`` is read again for (its digests shared)
         self._bands: list = []  # the other band layers ``_pixels`` reads (``_follow_bands``)
         self._grids: dict = {}
         self._enabled, self._gen, self._worker, self._said = False, 0, None, None  # _said: _on_error's last
@@ -262,7 +263,11 @@ class LiveLens(LensSettings, LensEvents, LensWorker, QObject):
             which = {i for i, src in enumerate(self._pixels.feed.sources) if src is data} or None
             now = _digests(self._pixels, which, redraw)
             if any(now[i] != self._digests[i] for i in which or range(len(now))):
-                self._on_data()
+                self._reread_for = redraw  # read again at once: the digests just taken are of those pixels
+                try:
+                    self._on_data()
+                finally:
+                    self._reread_for = None
 
     def _on_display(self, *_: Any) -> None:
         """The source's contrast limits, gamma or colormap changed: show the live view the same way."""
@@ -292,7 +297,7 @@ class LiveLens(LensSettings, LensEvents, LensWorker, QObject):
     def _pixels_for(self, layer) -> LayerPixels:
         if self._pixels is None:
             self._pixels = layer_pixels(layer, self.nodata, self.stretch, self.bands, self.viewer)
-            self._digests = _digests(self._pixels)
+            self._digests = _digests(self._pixels, redraw=self._reread_for)
             self._follow_bands([lyr for lyr in self.viewer.layers if lyr is not layer and any(
                 lyr.data is src for src in self._pixels.feed.sources)])
         return self._pixels
