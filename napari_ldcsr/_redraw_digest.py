@@ -49,6 +49,7 @@ def redraw_digest(data, redraw=None, order=None) -> tuple | None:
     ``redraw`` (None: not held, digested now) and given again to whatever that emission reaches next."""
     from ldcsr_core import pixel_digest as pd
 
+    data = pd.held_array(data)  # an xarray layer's: the array it holds
     if redraw is None or not isinstance(data, np.ndarray):
         return pd.pixel_digest(data, order)
     order = pd.memory_order(data) if order is None else tuple(int(a) for a in order)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ldcsr_core import pixel_digest as pd
 
@@ -68,3 +69,22 @@ def test_a_view_with_its_axes_moved_is_digested_in_its_own_memory_without_a_copy
     assert not pd.same_pixels(copy, digest) and not pd.same_pixels(rgb[:-1], digest)
     bands[1, 599, 699] ^= 1  # the layer's own pixel, through its bands
     assert not pd.same_pixels(rgb, digest)
+
+
+def test_an_xarray_layer_is_digested_as_the_array_it_holds():
+    """napari keeps an xarray ``DataArray`` as the layer's data; an edit in place of it writes to the NumPy (or
+    dask) array it holds. Before: its digest was None, the edit never seen."""
+    xr = pytest.importorskip("xarray")
+    import dask.array as da
+
+    base = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    held = xr.DataArray(base, dims=("y", "x", "c"))
+    digest = pd.pixel_digest(held)
+    assert digest == pd.pixel_digest(base) and pd.same_pixels(held, digest)
+    held[1:3, 1:3] = 0
+    assert not pd.same_pixels(held, digest) and pd.pixel_digest(held) == pd.pixel_digest(base)
+    lazy = xr.DataArray(da.from_array(base.copy(), chunks=2), dims=("y", "x", "c"))
+    digest = pd.pixel_digest(lazy)
+    assert digest[3].startswith("dask:") and pd.same_pixels(lazy, digest)
+    lazy[0, 0] = 7
+    assert not pd.same_pixels(lazy, digest)

@@ -9,7 +9,8 @@ so that a copy laid out otherwise is still the same pixels. A dask array is not 
 may be a file's, and reading them all to hash would be slow): its digest holds the name of its task
 graph, which an edit in place (``data[10:20, 10:20] = 0``: dask's ``__setitem__`` gives the same object
 a new graph) changes; what it reads changing under it (the NumPy array or the store it wraps) is not
-seen. None for other arrays that are not NumPy's (a lazy file's levels, lists), not edited in place.
+seen. An xarray ``DataArray`` is digested as the NumPy or dask array it holds. None for other arrays
+(a lazy file's levels, lists, an xarray of a file not loaded), not edited in place.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["pixel_digest", "same_pixels", "memory_order", "graph_name", "DIGEST_ROWS_BYTES"]
+__all__ = ["pixel_digest", "same_pixels", "memory_order", "held_array", "graph_name", "DIGEST_ROWS_BYTES"]
 
 #: bytes hashed a pass: a view whose memory is not in one piece is copied this much at a time, not whole
 DIGEST_ROWS_BYTES = 2**20
@@ -29,6 +30,16 @@ def memory_order(data: np.ndarray) -> tuple:
     makes it one contiguous block (a view of contiguous pixels with its axes moved), else C order."""
     order = tuple(sorted(range(data.ndim), key=lambda i: -abs(data.strides[i])))
     return order if np.transpose(data, order).flags.c_contiguous else tuple(range(data.ndim))
+
+
+def held_array(data):
+    """The array that holds ``data``'s pixels: an xarray ``DataArray``'s NumPy or dask array (which an edit
+    in place of the ``DataArray`` writes to; not copied), None for one that holds neither (a file's, read
+    when asked: ``.data`` would read it all), else ``data``."""
+    if not type(data).__module__.startswith("xarray."):
+        return data
+    held = getattr(getattr(data, "variable", None), "_data", None)  # what ``.data`` gives, without a read
+    return held if isinstance(held, np.ndarray) or graph_name(held) is not None else None
 
 
 def graph_name(data) -> str | None:
@@ -42,7 +53,8 @@ def pixel_digest(data, order=None) -> tuple | None:
     """``(shape, dtype, order, CRC-32 of the values with their axes in order)`` of NumPy array ``data``
     (``order``: its :func:`memory_order` when not given); ``(shape, dtype, None, "dask:" + its graph's
     name)`` of a dask array (nothing read, :func:`graph_name`); None for anything else (nothing to digest
-    without reading a file)."""
+    without reading a file). An xarray ``DataArray``'s is that of its :func:`held_array`."""
+    data = held_array(data)
     if not isinstance(data, np.ndarray):
         name = graph_name(data)
         return None if name is None else (tuple(data.shape), np.dtype(data.dtype).str, None, "dask:" + name)
@@ -65,6 +77,7 @@ def same_pixels(data, digest, digest_of=None) -> bool:
     ``digest_of``: ``(data, order) -> digest`` taking it (default :func:`pixel_digest`; one that reuses a
     digest already taken)."""
     digest_of = digest_of or (lambda d, o=None: pixel_digest(d, o))
+    data = held_array(data)
     if digest is None or not isinstance(data, np.ndarray):
         return digest_of(data, None) == digest
     shape, dtype, order, _ = digest

@@ -1,11 +1,13 @@
 """A dask-backed image layer (``viewer.add_image(dask_array)``: napari keeps the dask array as ``layer.data``)
 edited in place (``layer.data[…] = …``: dask gives the same object another task graph), in a real napari viewer
 (Xvfb): what the live lens and Compare make of it. Its pixels are never read to digest them (the engine's
-``pixel_digest``: the graph's name). The network is the bicubic stand-in where the test is of what is shown."""
+``pixel_digest``: the graph's name). An xarray layer (napari keeps the ``DataArray``) as the array it holds.
+The network is the bicubic stand-in where the test is of what is shown."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from napari_ldcsr._viewer import camera
 from tests.plugin.lens_wait import wait_for_view
@@ -63,3 +65,24 @@ def test_compare_refuses_a_run_of_a_dask_layer_edited_since(ldcsr, qtbot, notes,
     assert notes[-1] == ("warning", "'scene' had its dask array edited since its run: its result is of the pixels "
                                     "it held then, so Compare would set it beside the new ones. Run LDCSR again to "
                                     "compare.")
+
+
+@pytest.mark.parametrize("holds", ["numpy", "dask"])
+def test_compare_refuses_a_run_of_an_xarray_layer_edited_since(ldcsr, qtbot, notes, bicubic_engine, holds):
+    """An xarray layer's edit in place writes to the array it holds. Before: not seen (its digest was None)."""
+    xr = pytest.importorskip("xarray")
+    import dask.array as da
+
+    viewer, widget = ldcsr
+    pixels = _scene() if holds == "numpy" else da.from_array(_scene(), chunks=(64, 64, 3))
+    src = viewer.add_image(xr.DataArray(pixels, dims=("y", "x", "c")), rgb=True, name="scene")
+    assert type(src.data).__name__ == "DataArray"
+    widget.set_layer(src)
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    src.data[10:20, 10:20] = 0
+    src.refresh()
+    widget.set_compare(True)
+    assert not widget.comparing
+    edited = "had its pixels edited" if holds == "numpy" else "had its dask array edited"
+    assert notes[-1][0] == "warning" and notes[-1][1].startswith(f"'scene' {edited} since its run: ")
