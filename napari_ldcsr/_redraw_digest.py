@@ -34,10 +34,12 @@ def _emitted(event) -> None:
 
 
 def _follows(redraw) -> bool:
-    """Whether each emission of ``redraw`` by its layer's emitter of its type starts with :func:`_emitted`
-    (connected now if it was not; napari ignores a second connect). False for an event whose emitter is not
-    found: its digests are not shared."""
-    emitter = getattr(getattr(getattr(redraw, "source", None), "events", None), getattr(redraw, "type", ""), None)
+    """Whether each emission of the redraw event ``redraw`` by its layer's ``set_data`` emitter starts with
+    :func:`_emitted` (connected now if it was not; napari ignores a second connect). False for any other
+    event (another type, one chained in from another emitter keeps its own type): its digests are not shared."""
+    if getattr(redraw, "type", None) != "set_data":
+        return False
+    emitter = getattr(getattr(getattr(redraw, "source", None), "events", None), "set_data", None)
     if emitter is None or not callable(getattr(emitter, "connect", None)):
         return False
     emitter.connect(_emitted, position="first")
