@@ -362,9 +362,11 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         raise ConfigError(str(e)) from None
     path = model_path(source)
     raw, meta, digest = read_checkpoint(path, builtin_check=True)  # one read: weights and checksum agree
-    limits, twin_cfg, twin = meta, None, None
+    limits, twin_cfg, twin, rounded = meta, None, None, False
     if meta.get("format") != FORMAT_TAG:  # a built-in model's tensors saved alone: its config and windows
         twin = builtin_twin(raw)
+        if twin is None:  # or its float16 (bfloat16) copy saved alone: the same model rounded, loaded as it
+            twin, rounded = builtin_twin(raw, rounded=True), True
         if twin is not None and twin[1].get("format") == FORMAT_TAG:
             limits, twin_cfg = twin[1], config_from_metadata(twin[1], twin[0])
             if not with_encoder or not any(k.startswith("first_stage_model.encoder.") for k in raw):
@@ -389,17 +391,18 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.name = meta.get("name", path.stem)
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
-    if twin_cfg is not None:  # its weights are that built-in's: its name, version and training notes
-        model.name, model.version = limits.get("name", model.name), limits.get("version", model.version)
-        model.notes, model.copy_of = limits.get("notes", ""), twin[0].stem
     model.weights_sha256 = digest
+    if twin_cfg is not None:  # its weights are that built-in's (or rounded): its name, version and training notes
+        model.name, model.version = limits.get("name", model.name), limits.get("version", model.version)
+        model.notes = limits.get("notes", "")
+        model.copy_of, model.rounded_copy_of = (None, twin[0].stem) if rounded else (twin[0].stem, None)
     from .adapted_use import checked_from_metadata
 
     # an adapted model: the scale, bands and stretch its guard checked (ldcsr_core.adapted_use)
     model.adapt_checked = checked_from_metadata(meta)
-    if twin is None and model.adapt_checked is None and digest not in builtin_sums().values():  # float16 copy
-        rounded = builtin_twin(raw, rounded=True)
-        model.rounded_copy_of = rounded[0].stem if rounded else None
+    if meta.get("format") == FORMAT_TAG and model.adapt_checked is None and digest not in builtin_sums().values():
+        copy = builtin_twin(raw, rounded=True)  # a float16 copy in our format (save_model): its own metadata
+        model.rounded_copy_of = copy[0].stem if copy else None
     model.adapt_scale = None if model.adapt_checked is None else model.adapt_checked.scale
     ours = limits.get("format") == FORMAT_TAG  # our format, or a built-in model's tensors saved alone
     if ours:  # the window limits travel in the metadata

@@ -177,3 +177,31 @@ def test_a_float16_copy_of_a_shipped_model_is_shipped_and_a_changed_one_is_not(t
     with safe_open(str(half), "pt") as f:  # its metadata kept: a model in our format
         save_file(moved, changed, metadata=f.metadata())
     assert not is_shipped(load_model(str(changed), device="cpu")) and not is_shipped(str(changed))
+
+
+def test_a_bare_float16_copy_of_a_shipped_model_runs_as_the_shipped_model(tmp_path):
+    """A shipped model's tensors saved alone as float16 are called shipped (its notes), so it runs as that model: its
+    configuration, window limits and training notes, as an exact bare copy does. Before: loaded as an official
+    checkpoint (256-px windows, 16 px overlap, version 'official', no notes), so 'ldcsr upscale -m half.safetensors
+    -s 2' of a 200 px scene differed from the shipped model run on the same rounded weights by up to 11 grey levels."""
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from ldcsr_core import load_model, upscale
+    from ldcsr_core.builtin_models import default_model_path
+
+    bare = tmp_path / "bare half.safetensors"
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(default_model_path()).items()}, bare)
+    shipped, copy = load_model(None, device="cpu", dtype="float32"), load_model(str(bare), device="cpu", dtype="float32")
+    with torch.no_grad():  # the shipped model's tensors rounded as the copy's are
+        for t in shipped.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(t.half().float())
+    assert (copy.tile_max, copy.tile_overlap) == (shipped.tile_max, shipped.tile_overlap)
+    assert (copy.name, copy.version, copy.notes) == (shipped.name, shipped.version, shipped.notes)
+    assert copy.rounded_copy_of == default_model_path().stem and copy.copy_of is None
+    img = np.random.default_rng(0).integers(0, 255, (130, 130, 3), dtype=np.uint8)  # ×2: 260 px, over 256
+    assert np.array_equal(upscale(img, 2, model=copy, mode="fast"), upscale(img, 2, model=shipped, mode="fast"))
+    info = CliRunner().invoke(main, ["models", str(bare)])
+    assert info.exit_code == 0 and f"copy:    of the built-in {default_model_path().stem} at a lower float" in info.output

@@ -178,6 +178,9 @@ def _describe_model(path: Path, *, builtin: bool, default: bool = False, full_no
         lines.append(f"  name:    {m.name} {m.version}")
         if m.copy_of:  # a built-in model's tensors saved without our metadata: loaded as that model
             lines.append(f"  copy:    of the built-in {m.copy_of} (its tensors without its metadata; loaded as it)")
+        elif m.rounded_copy_of:  # its float16 (bfloat16) copy saved alone: the same model rounded, loaded as it
+            lines.append(f"  copy:    of the built-in {m.rounded_copy_of} at a lower float type (its tensors rounded, "
+                         "without its metadata; loaded as it)")
         lines.append(f"  params:  {n / 1e6:.2f} M (inference parts)")
         if m.notes:  # a built-in model's copy: its training notes
             lines.append(f"  notes:   {m.notes if full_notes else notes_summary(m.notes)}")
