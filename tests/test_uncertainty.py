@@ -154,3 +154,21 @@ def test_a_selfcheck_of_the_mean_of_k_scores_the_mean_of_k_restorations(tiny):
     assert res.psnr_model != pytest.approx(psnr(border_crop(one, 2.0), border_crop(hr, 2.0)), abs=1e-6)
     assert "· diffusion, mean of 2 samples (seeds 0..1) ·" in res.line() and res.to_dict()["mean_of"] == 2
     assert selfcheck(hr, 2.0, model=tiny, maps=False).to_dict()["mean_of"] == 1
+
+
+@pytest.mark.parametrize("kwargs, said", [
+    (dict(mean_of=0), "mean_of must be a whole number >= 1, got 0"),
+    (dict(mean_of=33), "mean_of=33 is more than the 32 samples"),
+    (dict(mean_of=2, mode="fast"), "mean_of=2 needs mode 'diffusion': 'fast' mode is deterministic, so all its "
+                                   "samples are the same image"),
+])
+def test_a_bad_mean_of_is_named_as_selfchecks_argument(tiny, kwargs, said):
+    """selfcheck's ``samples`` is the number of windows it checks; a bad ``mean_of`` was refused as 'samples must be a
+    whole number >= 1, got 0' (or 'samples=2 needs mode ... the spread would be 0 everywhere': no spread is made),
+    pointing at the other argument. Now it names mean_of."""
+    from ldcsr_core.quality import selfcheck
+
+    hr = (40 + 160 * np.random.default_rng(3).random((48, 56, 3))).astype(np.uint8)
+    with pytest.raises(InputError) as e:
+        selfcheck(hr, 2.0, model=tiny, maps=False, **kwargs)
+    assert str(e.value).startswith(said) and "spread" not in str(e.value), str(e.value)

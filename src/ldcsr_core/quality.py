@@ -233,7 +233,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
                      callback=None, nodata=None, source_file=None, mean_of: int = 1) -> list[SelfCheck]:
     """:func:`selfcheck` at several scales, reading the scene's windows once."""
     check_mode(mode)
-    mean_of = check_samples(mean_of, mode)
+    mean_of = check_samples(mean_of, mode, name="mean_of")  # (its samples= is the windows' count)
     if isinstance(scales, (str, bytes)) or not np.iterable(scales) or not (scales := list(scales)):
         raise InputError(f"scales must be a list of one or more scales, e.g. [2, 4] (for one: "
                          f"selfcheck(scene, 2)), got {scales!r}")  # [] failed in max(), 2 in iter()

@@ -504,24 +504,26 @@ def check_flag(value, what: str, *, optional: bool = False) -> bool | None:
 MAX_SAMPLES = 32
 
 
-def check_samples(samples, mode: str = "diffusion") -> int:
+def check_samples(samples, mode: str = "diffusion", *, name: str | None = None) -> int:
     """Return ``samples`` (diffusion samples for an uncertainty map) if it is an int from 1 to
     :data:`MAX_SAMPLES` that ``mode`` can use, else raise :class:`InputError`: "fast" is deterministic,
-    so K > 1 samples of it would all be the same image (spread 0 everywhere)."""
+    so K > 1 samples of it would all be the same image (spread 0 everywhere). ``name``: the argument
+    the samples are given as where it is not an uncertainty map's (``selfcheck``'s ``mean_of``)."""
+    from .front_end import say
+
+    def said(value) -> str:
+        return f"{name}={value}" if name else say("samples", value=value)
+
     if not _whole(samples) or int(samples) < 1:  # a 0-d array counts, as for seed and tile
-        raise InputError(f"samples must be a whole number >= 1, got {samples!r}")
+        raise InputError(f"{name or 'samples'} must be a whole number >= 1, got {samples!r}")
     samples = int(samples)
     if samples > MAX_SAMPLES:
-        from .front_end import say
-
-        raise InputError(f"{say('samples', value=samples)} is more than the {MAX_SAMPLES} samples an uncertainty "
+        raise InputError(f"{said(samples)} is more than the {MAX_SAMPLES} samples an uncertainty "
                          f"map takes (each sample is a whole run: {samples} would take {samples} times as long as "
                          f"one): use {MAX_SAMPLES} or fewer")
     if samples > 1 and mode != "diffusion":
-        from .front_end import say
-
-        raise InputError(f"{say('samples', value=samples)} needs mode 'diffusion': {mode!r} mode is deterministic, so "
-                         "all its samples are the same image and the spread would be 0 everywhere")
+        raise InputError(f"{said(samples)} needs mode 'diffusion': {mode!r} mode is deterministic, so all its "
+                         "samples are the same image" + ("" if name else " and the spread would be 0 everywhere"))
     return int(samples)
 
 
