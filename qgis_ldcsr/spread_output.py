@@ -28,9 +28,11 @@ def spread_request(samples_raw, samples: int, spread: str | None, src: str, dst:
     from ldcsr_core.geo.sampling import check_spread_path
     from ldcsr_core.rules import check_samples
 
-    from .values import check_number
+    from .values import check_number, is_plain_number
 
     check_number(samples_raw, "the samples for the uncertainty map", whole=True, context=context)
+    if is_plain_number(samples_raw):  # as given: QGIS's parameterAsInt makes one past 2**31 (2**31, '1e10') 0
+        samples = int(float(samples_raw))
     samples = check_samples(samples, mode)
     if samples < 2:
         if spread:  # the engine's words (upscale_raster's)

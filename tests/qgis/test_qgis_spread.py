@@ -76,7 +76,8 @@ def test_samples_without_a_spread_raster_write_the_command_lines_name_next_to_th
 @pytest.mark.parametrize("case", ["spread with one sample", "samples in fast mode", "samples not whole",
                                   "spread over the input", "spread over the output", "not a GeoTIFF name",
                                   "spread over a project layer's file", "spread folder missing",
-                                  "samples above the engine's limit"])
+                                  "samples above the engine's limit", "samples past a 32-bit int",
+                                  "samples past a 32-bit int as text"])
 def test_an_uncertainty_map_that_cannot_be_made_is_refused_before_the_model_loads(
         qgis_processing, scene, tiny_model_file, tmp_path, monkeypatch, case):
     """Each refused in the engine's words (as ldcsr upscale refuses it), before the model loads, nothing written.
@@ -115,6 +116,11 @@ def test_an_uncertainty_map_that_cannot_be_made_is_refused_before_the_model_load
         "samples above the engine's limit": ({"SAMPLES": 40}, "LDCSR: Samples for the uncertainty map 40 is more than "
                                              "the 32 samples an uncertainty map takes (each sample is a whole run: 40 "
                                              "would take 40 times as long as one): use 32 or fewer"),
+        # before: QGIS's parameterAsInt made them 0, so the run went on with one sample and no uncertainty map
+        "samples past a 32-bit int": ({"SAMPLES": 2**31}, "LDCSR: Samples for the uncertainty map 2147483648 is more "
+                                      "than the 32 samples"),
+        "samples past a 32-bit int as text": ({"SAMPLES": "1e10"}, "LDCSR: Samples for the uncertainty map "
+                                              "10000000000 is more than the 32 samples"),
     }[case]
     monkeypatch.setattr(algorithm, "_load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     project = QgsProject.instance()
