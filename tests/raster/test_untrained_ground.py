@@ -206,3 +206,22 @@ def test_the_selfcheck_command_repeats_the_runs_nodata_seed_tile_and_float_type(
     notes = [line for line in r.output.splitlines() if line.startswith("note: at ×2")]  # (diffusion: no tile)
     assert r.exit_code == 0 and notes[0].endswith("; ldcsr selfcheck fill.tif -s 2 --seed 7 --device cpu measures it on the scene"), \
         r.output
+
+
+def test_the_selfcheck_command_of_a_run_with_samples_scores_their_mean(tmp_path, monkeypatch):
+    """A run with --samples 2 writes the mean of 2 diffusion samples: before, its pasted command scored one sample
+    (selfcheck had no way to score the mean; its --samples is the number of windows), not what was run; now it
+    repeats them as --mean-of 2, and pasted it runs and scores the mean (its line says so)."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    _scene(tmp_path / "s2.tif", 10.0)
+    r = CliRunner().invoke(main, ["upscale", "s2.tif", "-o", "o.tif", "-s", "2", "--samples", "2", "--device", "cpu"])
+    notes = [line for line in r.output.splitlines() if line.startswith("note: at ×2")]
+    assert r.exit_code == 0 and notes[0].endswith(
+        "; ldcsr selfcheck s2.tif -s 2 --device cpu --mean-of 2 measures it on the scene"), r.output
+    pasted = shlex.split(notes[0].rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))
+    r = CliRunner().invoke(main, pasted[1:])
+    assert r.exit_code == 0 and "· diffusion, mean of 2 samples (seeds 0..1) ·" in r.output, r.output
+    r = CliRunner().invoke(main, ["selfcheck", "s2.tif", "-s", "2", "--mode", "fast", "--mean-of", "2"])
+    assert r.exit_code == 2 and "--mean-of 2 needs --mode diffusion" in r.output, r.output  # as upscale's --samples

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..rules import MAX_SCALE
+from ..rules import MAX_SAMPLES, MAX_SCALE
 from . import options as opt
 
 __all__ = ["selfcheck_command", "parse_window"]
@@ -40,13 +40,16 @@ def parse_window(text: str | None):
               help="How many windows to sample from a large scene (regular grid).")
 @click.option("--sample-size", type=click.IntRange(min=16), default=512, show_default=True,
               help="Side of the sampled windows (px).")
+@click.option("--mean-of", type=click.IntRange(min=1, max=MAX_SAMPLES), default=1, show_default=True, metavar="K",
+              help="Diffusion mode: score the mean of K samples (seeds SEED..SEED+K-1), the picture 'ldcsr upscale "
+                   "--samples K' writes, not one sample. K times slower.")
 @click.option("--json", "json_out", type=opt.ReportPathType(), default=None,
               help="Also write the figures as a JSON list, one object per scale (atomically); a .html "
                    "name gets the HTML page instead (as QGIS's quality report).")
 @opt.report_overwrite_opt
 @click.pass_context
 def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, bands, stretch,
-                      dtype, nodata, window, max_pixels, samples, sample_size, json_out, overwrite):
+                      dtype, nodata, window, max_pixels, samples, sample_size, mean_of, json_out, overwrite):
     """Is LDCSR better than bicubic on SCENE? Reduced-resolution check (Wald's protocol).
 
     The scene is its own reference: it is degraded by the scale (PIL bicubic, as 'ldcsr
@@ -77,6 +80,9 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     except InputError as e:
         raise click.BadParameter(str(e), param_hint="'--bands'") from None
     box = parse_window(window)
+    if mean_of > 1 and mode != "diffusion":  # upscale's --samples rule, in its words
+        raise click.BadParameter(f"--mean-of {mean_of} needs --mode diffusion: '{mode}' is deterministic, so every "
+                                 "sample is the same image", param_hint="'--mean-of'")
     if opt.missing_input(scene):
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
     with open_raster(scene, nodata=nodata) as ds:  # readable (exit 5 otherwise), nodata fits, before the model
@@ -89,7 +95,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     results = selfcheck_scales(scene, sorted(set(scales)), model=model, mode=mode, seed=seed,
                                tile=tile, window=box, bands=band_sel, stretch=stretch,
                                max_pixels=max_pixels, samples=samples, sample_size=sample_size,
-                               maps=False, nodata=nodata)
+                               maps=False, nodata=nodata, mean_of=mean_of)
     for r in results:
         click.echo(r.line())
     if json_out is not None:

@@ -198,7 +198,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     # below ×1.25 (of a model not shipped: its training scales not known), or a shipped model on pixels outside
     # the ground resolutions of its training imagery: untested
-    same = _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dtype, nodata)
+    same = _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dtype, nodata, samples)
     scale_measure, ground_measure = _selfcheck_measures(uses, grounds, ground_scales, measured, model, batch, same)
     for note in (scale_note(model, [s for _, scales, _ in uses for s in scales], scale_measure),
                  untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), ground_measure,
@@ -376,17 +376,18 @@ def _measured_scale(in_shape, out_shape, scale, asked):
             or tuple(shortest_scale((n, n), (m, m), s) for n, m, s in zip(in_shape, out_shape, asked)))
 
 
-def _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dtype, nodata) -> list:
+def _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dtype, nodata, samples=1) -> list:
     """The run's options that ``ldcsr selfcheck`` takes too, where given (not their defaults), as typed: the model,
-    mode, diffusion seed, fast tile, device, bands, stretch, float type and nodata, so that its pasted command measures
-    what was run (a scene's fill scored or not, its sample, its precision, where it runs)."""
+    mode, diffusion seed, fast tile, device, bands, stretch, float type and nodata, and its samples as ``--mean-of``
+    (the output is their mean), so that its pasted command measures what was run (a scene's fill scored or not, its
+    sample or mean, its precision, where it runs)."""
     from ..geo.nodata_words import nodata_syntax
 
     given = {"-m": model_path, "--mode": mode if mode != "diffusion" else None,
              "--seed": seed if seed and mode == "diffusion" else None, "--tile": tile if mode == "fast" else None,
              "--device": device if device != "auto" else None,
              "--bands": bands or None, "--stretch": stretch if stretch != "auto" else None, "--dtype": dtype,
-             "--nodata": None if nodata is None else nodata_syntax(nodata)}
+             "--nodata": None if nodata is None else nodata_syntax(nodata), "--mean-of": samples if samples > 1 else None}
     return [part for name, value in given.items() if value is not None for part in (name, value)]
 
 
