@@ -179,6 +179,7 @@ def builtin_twin_file(path, *, rounded: bool = False) -> str | None:
 
     from safetensors import safe_open
 
+    from .adapted_use import checked_from_metadata
     from .checkpoints import FORMAT_TAG
     from .model_metadata import is_safetensors
 
@@ -186,8 +187,9 @@ def builtin_twin_file(path, *, rounded: bool = False) -> str | None:
     try:
         if is_safetensors(path):
             with safe_open(str(path), framework="pt") as f:
-                if (f.metadata() or {}).get("format") == FORMAT_TAG and (not rounded or "adapt_scale" in f.metadata()):
-                    return None
+                meta = f.metadata() or {}
+                if meta.get("format") == FORMAT_TAG and (not rounded or checked_from_metadata(meta) is not None):
+                    return None  # (an adapted model: load_model's rule, checked_from_metadata)
                 twin = builtin_twin(_TensorsOnDisk(f), {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()},
                                     rounded=rounded)
         else:

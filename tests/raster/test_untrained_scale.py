@@ -205,3 +205,23 @@ def test_a_bare_float16_copy_of_a_shipped_model_runs_as_the_shipped_model(tmp_pa
     assert np.array_equal(upscale(img, 2, model=copy, mode="fast"), upscale(img, 2, model=shipped, mode="fast"))
     info = CliRunner().invoke(main, ["models", str(bare)])
     assert info.exit_code == 0 and f"copy:    of the built-in {default_model_path().stem} at a lower float" in info.output
+
+
+def test_a_float16_copy_is_shipped_or_not_by_one_rule_loaded_or_by_path(tmp_path):
+    """Whether a float16 copy in our format is an adapted model was decided twice: loaded, by its metadata read as an
+    adapted model's (checked_from_metadata: none where its adapt_scale is no number); by path, by an 'adapt_scale' key
+    being there. A copy whose adapt_scale is empty was shipped loaded (the CLI's notes) and not by path (napari's
+    notes before it loads). Now one rule: shipped both ways."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from ldcsr_core import load_model, save_model
+    from ldcsr_core.builtin_models import is_shipped
+
+    half = save_model(load_model(None, device="cpu", dtype="float16"), tmp_path / "half.safetensors", name="my-half")
+    with safe_open(str(half), "pt") as f:
+        meta = {**f.metadata(), "adapt_scale": ""}
+    odd = tmp_path / "odd.safetensors"
+    save_file(load_file(half), odd, metadata=meta)
+    assert load_model(str(odd), device="cpu").adapt_checked is None
+    assert is_shipped(load_model(str(odd), device="cpu")) and is_shipped(str(odd))
