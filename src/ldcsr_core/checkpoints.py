@@ -364,9 +364,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     raw, meta, digest = read_checkpoint(path, builtin_check=True)  # one read: weights and checksum agree
     limits, twin_cfg, twin, rounded = meta, None, None, False
     if meta.get("format") != FORMAT_TAG:  # a built-in model's tensors saved alone: its config and windows
-        twin = builtin_twin(raw)
-        if twin is None:  # or its float16 (bfloat16) copy saved alone: the same model rounded, loaded as it
-            twin, rounded = builtin_twin(raw, rounded=True), True
+        twin = builtin_twin(raw)  # or its float16 (bfloat16) copy saved alone: the same model rounded, loaded as it
+        twin, rounded = (twin, False) if twin else (builtin_twin(raw, rounded=True), True)
         if twin is not None and twin[1].get("format") == FORMAT_TAG:
             limits, twin_cfg = twin[1], config_from_metadata(twin[1], twin[0])
             if not with_encoder or not any(k.startswith("first_stage_model.encoder.") for k in raw):
@@ -393,8 +392,8 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     model.notes = meta.get("notes", "")
     model.weights_sha256 = digest
     if twin_cfg is not None:  # its weights are that built-in's (or rounded): its name, version and training notes
-        model.name, model.version = limits.get("name", model.name), limits.get("version", model.version)
-        model.notes = limits.get("notes", "")
+        model.name, model.version, model.notes = (limits.get("name", model.name),
+                                                  limits.get("version", model.version), limits.get("notes", ""))
         model.copy_of, model.rounded_copy_of = (None, twin[0].stem) if rounded else (twin[0].stem, None)
     from .adapted_use import checked_from_metadata
 
