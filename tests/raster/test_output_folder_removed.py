@@ -59,3 +59,34 @@ def test_an_output_folder_removed_during_the_run_is_said_as_such(rasters, tiny_m
     assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
     assert "c.tif" not in r.output and "inputs failed" not in r.output, r.output  # c not tried
     assert not out.exists()  # nothing made again
+
+
+def _replacing(fault, at: str, folder, by_file: bool):
+    """``fault``, run by the writer of the output named ``at`` after it removes ``folder`` (a file put in its place)."""
+    def hooked(self, *args, **kwargs):
+        if self.path.name == at and folder.is_dir():
+            shutil.rmtree(folder)
+            if by_file:
+                folder.write_text("notes")
+        return fault(self, *args, **kwargs)
+    return hooked
+
+
+def test_the_current_folder_removed_as_the_output_folder_is_said_as_such(rasters, tiny_model_file, folders,
+                                                                         monkeypatch):
+    """``cd out; ldcsr upscale ../in -o .`` and out removed meanwhile. Before: the current folder, removed, was still
+    found at '.', so the batch said 'written' of a whose file went with it, failed b ('its part file was removed while
+    it was written (was . deleted or cleaned?)') and c ('[Errno 2] No such file or directory'), exit 1. Now it stops
+    at b, as for any output folder removed: exit 5."""
+    inp, out = folders
+    for name in ("a", "b", "c"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    monkeypatch.chdir(out)
+    monkeypatch.setattr(GeoTiffWriter, "write", _replacing(GeoTiffWriter.write, "b_sr.tif", out, by_file=False))
+    r = run("upscale", inp, "-o", ".", *FAST, "--model", tiny_model_file)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 5, r.output
+    assert ("Error: the output folder . was removed during the run, with the 1 output in it; b_sr.tif was not written, "
+            "nor that of the input after it (make the folder again and run the same command)") in said, r.output
+    assert "c.tif" not in r.output and "1 written" not in said, r.output
+

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 
 import click
@@ -272,7 +273,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 later.append((src, dst, shape, err))
             except Exception as e:  # in a batch: that input failed, the others go on
                 bar.failed()
-                if not dst.parent.is_dir():  # there when checked: the user's doing, none of the inputs' (no traceback)
+                if _folder_gone(dst.parent):  # there when checked: the user's doing, none of the inputs' (no traceback)
                     raise _folder_removed(dst, results, len(pending) + len(later)) from None
                 if not batch or reader_gone(e) or isinstance(e, (SettingError, ClusterError)):  # not the
                     raise  # input's fault: our output's reader or the cluster is gone, LDCSR_THREADS wrong
@@ -285,10 +286,20 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 bar.close()
 
 
+def _folder_gone(folder: Path) -> bool:
+    """Whether ``folder`` is no folder now: removed, renamed, a file in its place, or removed while it is the current
+    folder (``.``: still found by its name, a folder of no links)."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return True
+    return not stat.S_ISDIR(st.st_mode) or st.st_nlink == 0
+
+
 def _folder_removed(dst: Path, results, left: int):
     """The run stopped as the output folder of ``dst``, there when the run was checked, is gone (``rm -rf out``
-    meanwhile): an error of the environment (exit 5, as a disk gone), with the outputs of ``results`` it took with
-    it and the ``left`` inputs not tried."""
+    meanwhile, :func:`_folder_gone`): an error of the environment (exit 5, as a disk gone), with the outputs of
+    ``results`` it took with it and the ``left`` inputs not tried."""
     import errno
 
     from ..errors import RasterIOError
