@@ -90,3 +90,18 @@ def test_the_current_folder_removed_as_the_output_folder_is_said_as_such(rasters
             "nor that of the input after it (make the folder again and run the same command)") in said, r.output
     assert "c.tif" not in r.output and "1 written" not in said, r.output
 
+
+def test_an_output_folder_replaced_by_a_file_says_so(rasters, tiny_model_file, folders, monkeypatch):
+    """out removed and a file named out put there while a batch runs into it. Before: 'the output folder out was
+    removed during the run ... (make the folder again and run the same command)': out is there, a file, and
+    'mkdir out' fails on it. Now it says the folder was replaced by a file, and to make out a folder again."""
+    inp, out = folders
+    for name in ("a", "b"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    monkeypatch.setattr(GeoTiffWriter, "write", _replacing(GeoTiffWriter.write, "b_sr.tif", out, by_file=True))
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 5, r.output
+    assert (f"Error: the output folder {out} was replaced by a file during the run, with the 1 output in it; "
+            f"{out / 'b_sr.tif'} was not written (make {out} a folder again and run the same command)") in said, r.output
+    assert out.read_text() == "notes"  # the user's file is left as it is

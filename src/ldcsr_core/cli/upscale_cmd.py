@@ -309,8 +309,11 @@ def _folder_removed(dst: Path, results, left: int):
                and not os.path.lexists(out))
     took = f", with the {counted(gone, 'output')} in it" if gone else ""
     nor = ", nor that of the input after it" if left == 1 else f", nor those of the {left} inputs after it" if left else ""
-    return RasterIOError(errno.ENOENT, f"the output folder {folder} was removed during the run{took}; {dst} was not "
-                         f"written{nor} (make the folder again and run the same command)")
+    now_file = os.path.lexists(folder) and not os.path.isdir(folder)
+    how = "replaced by a file" if now_file else "removed"
+    again = f"make {folder} a folder again" if now_file else "make the folder again"
+    return RasterIOError(errno.ENOENT, f"the output folder {folder} was {how} during the run{took}; {dst} was not "
+                         f"written{nor} ({again} and run the same command)")
 
 
 def _failure_line(e: Exception) -> str:
