@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 __all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "part_named", "is_part_of", "is_part_name", "part_in_text",
-           "output_of_part", "make_part", "stale_parts",
+           "output_of_part", "made_here", "make_part", "stale_parts",
            "remove_stale_parts", "clear_stale_parts"]
 
 log = logging.getLogger("ldcsr_core.files")  # (its warnings were files' before the split)
@@ -100,6 +100,16 @@ def output_of_part(part: str | os.PathLike) -> Path | None:
     return out if out is not None and is_part_of(p, out) else None
 
 
+#: the names of the part files :func:`make_part` made in this process (each unique by its random part)
+_MADE: set = set()
+
+
+def made_here(part: str | os.PathLike) -> bool:
+    """Whether ``part`` is a part file this process made to write an output (:func:`make_part`), not one it was given
+    to read (a part file left by another run, opened as an input: ``ldcsr info out/.a.tif.….ldcsr-part``)."""
+    return Path(os.fsdecode(part)).name in _MADE
+
+
 def part_named(name: str, path: str | os.PathLike) -> str:
     """The name of the part file that ``name`` (one of :func:`is_part_of`'s for ``path``: the part file's, or one of
     its files') goes with: :func:`part_prefix`, the random part and :data:`PART_SUFFIX`; not cut at the first
@@ -132,6 +142,7 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
         os.close(fd)
         os.unlink(tmp)
         raise
+    _MADE.add(Path(tmp).name)
     return Path(tmp), fd
 
 

@@ -129,3 +129,19 @@ def test_a_rasterio_error_about_the_part_file_names_the_output(rasters, tiny_mod
     assert re.search(rf"Error: cannot write {re.escape(str(out / 'a_sr.tif'))}: Read or write failed\. "
                      r"\S*/\.a_sr\.tif\.[a-z0-9_]{8}\.ldcsr-part, band 1", said), r.output
     assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
+
+
+@pytest.mark.parametrize("command", ["info", "upscale"])
+def test_a_part_file_given_as_an_input_is_not_said_to_be_written(tiny_model_file, folders, command):
+    """A part file a killed run left, opened to see what it holds (ldcsr info out/.a_sr.tif.XXXXXXXX.ldcsr-part, or
+    upscaled): before, its read error said 'Error: cannot write out/a_sr.tif: cannot read out/.a_sr.tif....ldcsr-part
+    as a raster ...', of an output no command was writing (info writes nothing); now the read error alone."""
+    _, out = folders
+    part = out / ".a_sr.tif.k3j9x2ab.ldcsr-part"
+    part.write_bytes(b"half a GeoTIFF")
+    args = ("-o", out / "x.tif", *FAST, "--model", tiny_model_file) if command == "upscale" else ()
+    r = run(command, part, *args)
+    said = " ".join(r.output.split())
+    assert r.exit_code not in (0, 1), r.output
+    assert f"Error: cannot read {part} as a raster" in said, r.output
+    assert "cannot write" not in said and "a_sr.tif:" not in said, r.output
