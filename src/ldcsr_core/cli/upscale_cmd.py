@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from pathlib import Path
 
 import click
@@ -287,13 +286,12 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
 
 
 def _folder_gone(folder: Path) -> bool:
-    """Whether ``folder`` is no folder now: removed, renamed, a file in its place, or removed while it is the current
-    folder (``.``: still found by its name, a folder of no links)."""
+    """Whether ``folder`` is no folder now: removed, renamed, a file in its place, or (a relative one) in the current
+    folder removed, which ``.`` still finds but the system no longer has a path for."""
     try:
-        st = os.stat(folder)
+        return not os.path.isdir(os.path.abspath(folder))  # (the current folder's path: an error once it is removed)
     except OSError:
         return True
-    return not stat.S_ISDIR(st.st_mode) or st.st_nlink == 0
 
 
 def _folder_removed(dst: Path, results, left: int):
