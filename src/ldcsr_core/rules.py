@@ -19,7 +19,6 @@ __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
     "least_scale", "MIN_TRAINED_SCALE", "untrained_scale_note", "TRAINED_PIXEL_METRES", "untrained_ground_note",
-    "selfcheck_measure", "shortest_scale",
     "check_seed", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
     "GEOTIFF_SUFFIXES", "RASTER_SUFFIXES", "MAX_ADAPT_SCALE",
@@ -287,31 +286,6 @@ def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE 
             f"are not known here, so the result may be untested there (docs/MODEL_CARD.md); {measure}")
 
 
-def selfcheck_measure(scene, scale, options=(), *, batch: bool = False, on_scene: bool = False) -> str:
-    """The end of a note that a run is untested, as a command to paste: ``ldcsr selfcheck 'my scene.tif' -s 2
-    measures it`` (``on_scene``: "... on the scene"); ``scale``: the run's, as typed (text, :func:`shortest_scale`'s)
-    or a number (said ``:g``), or its ``(sy, sx)``: axes that differ are said to be no scale selfcheck measures (it
-    scores one scale on both axes alike), instead of a command that would measure another; ``options``: the run's
-    that selfcheck takes too (``("-m", "my.safetensors")``), each quoted. ``batch``: the command is an example, of
-    ``scene``, the first input the note concerns (one whose name starts with ``-`` given as ``./-b.tif``,
-    :func:`~ldcsr_core.words.shell_word`, not read as options)."""
-    import shlex
-
-    import numpy as np
-
-    from .words import shell_word
-
-    said = [v if isinstance(v, str) else f"{float(v):g}" for v in np.ravel(np.asarray(scale, dtype=object))]
-    if len(set(said)) > 1:  # (sy, sx)
-        where = f" of that input ({shell_word(scene)})" if batch else ""
-        return (f"ldcsr selfcheck cannot measure it{where}: it scores one scale on both axes alike, not ×{said[1]} x, "
-                f"×{said[0]} y")
-    command = " ".join(["ldcsr selfcheck", shell_word(scene), f"-s {said[0]}", *map(shlex.quote, map(str, options))])
-    if batch:
-        return f"e.g. {command} measures it on that input"
-    return f"{command} measures it{' on the scene' if on_scene else ''}"
-
-
 def untrained_ground_note(pixels, measure: str = "ldcsr selfcheck SCENE -s SCALE measures it on the scene", *,
                           scale, model=None) -> str | None:
     """What to tell a user whose result's pixels are, on the ground, outside :data:`TRAINED_PIXEL_METRES`:
@@ -320,9 +294,9 @@ def untrained_ground_note(pixels, measure: str = "ldcsr selfcheck SCENE -s SCALE
     Sentinel-2 scene at ×8 makes 1.25 m pixels: yes; at ×2, 5 m: no; 0.15 m drone imagery at ×4, 0.0375 m: no).
     ``pixels``: the scene's ``(x, y)`` pixel size in metres (``geo.ground.ground_pixel_metres``), None where
     it is not known (a picture without georeferencing: nothing to say), or the inputs of a batch as a dict
-    of their names to those (the note names three). ``scale``: the run's scale, a number or the engine's
-    ``(sy, sx)``; for a batch one for all or a dict of the inputs' names to theirs. Each size made is taken to
-    2 significant digits (0.0999 m of a reprojected grid is 0.1 m). ``measure``: how the front end checks the
+    of their names to those (the note names three). ``scale``: the run's scale, a number (or its text, as the run's
+    selfcheck command says it: ``"3.33"``) or the engine's ``(sy, sx)``; for a batch one for all or a dict of the
+    inputs' names to theirs. Each size made is taken to 2 significant digits (0.0999 m of a reprojected grid is 0.1 m). ``measure``: how the front end checks the
     scene. None inside the range, and for a ``model`` that is not a shipped one, whose training imagery is
     not known here (:func:`ldcsr_core.builtin_models.is_shipped`, or True or False where the front end knows)."""
     named = pixels if isinstance(pixels, dict) else {"": pixels}
@@ -383,22 +357,6 @@ def least_scale(side: int) -> float:
     while round(side * s) <= side:
         s = round(s + 1e-4, 4)
     return s
-
-
-def shortest_scale(in_shape, out_shape, near: float | None = None) -> str | None:
-    """The shortest decimal scale that makes ``out_shape`` of ``in_shape`` under :func:`output_shape`'s rounding (a
-    target resolution's ×3.33333 of 48 px: "3.33"), of its length the nearest ``near`` (the scale asked; default the
-    output's); None where no one scale makes both axes (their scales differ)."""
-    (h, w), (H, W) = in_shape, out_shape
-    exact = (H / h + W / w) / 2 if near is None else near
-    for digits in range(10):
-        unit = 10 ** digits
-        lo = math.floor(max((H - 0.5) / h, (W - 0.5) / w) * unit)
-        fits = [n for n in range(lo, math.ceil(min((H + 0.5) / h, (W + 0.5) / w) * unit) + 1)
-                if (round(h * (n / unit)), round(w * (n / unit))) == (H, W)]
-        if fits:
-            return f"{min(fits, key=lambda n: abs(n / unit - exact)) / unit:.{digits}f}"
-    return None
 
 
 def output_shape(in_shape: Sequence[int], scale=None, out_shape=None) -> tuple[int, int]:

@@ -137,7 +137,8 @@ def test_a_per_axis_run_offers_no_selfcheck_command_that_measures_another_scale(
 
 def test_a_target_resolution_run_pastes_the_shortest_scale_that_makes_its_size(tmp_path, monkeypatch):
     """'-r 3' of a 10 m scene of 40 px is ×3.33333: before, the pasted command said '-s 3.33333'; now '-s 3.33', the
-    shortest scale that makes the run's 133 px, which pasted runs and measures at ×3.33."""
+    shortest scale that makes the run's 133 px, which pasted runs and measures at ×3.33; the note says the run's scale
+    so too (before: 'at ×3.33333 the scene's 10 m pixels ...' beside '-s 3.33')."""
     import shlex
 
     import rasterio
@@ -150,6 +151,7 @@ def test_a_target_resolution_run_pastes_the_shortest_scale_that_makes_its_size(t
     notes = [line for line in r.output.splitlines() if line.startswith("note:")]
     assert r.exit_code == 0 and len(notes) == 1 and notes[0].endswith(
         "; ldcsr selfcheck s2.tif -s 3.33 --mode fast --device cpu measures it on the scene"), r.output
+    assert notes[0].startswith("note: at ×3.33 the scene's 10 m pixels make ones of 3 m on the ground"), notes
     with rasterio.open("o.tif") as ds:
         assert output_shape((40, 40), 3.33) == ds.shape == (133, 133)  # the run's size, at the scale pasted
     pasted = shlex.split(notes[0].rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))

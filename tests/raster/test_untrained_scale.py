@@ -32,8 +32,9 @@ def _notes(args, tmp_path, model=(), transform=None):
     return [line for line in r.output.splitlines() if line.startswith("note: ")]
 
 
-# (the run's options, its note's scale, selfcheck's -s: -r 0.9 of 40 px makes 44 px, as ×1.1 does; None: no command)
-SCALES = [(["-s", "1.1"], "×1.1 ", "1.1"), (["-s", "2,1.2"], "×1.2 ", None), (["-r", "0.9"], "×1.11111 ", "1.1"),
+# (the run's options, its note's scale, selfcheck's -s: -r 0.9 of 40 px makes 44 px, as ×1.1 does, and is said so: before,
+# 'note: ×1.11111 is below ...; ldcsr selfcheck ... -s 1.1'; None: no command)
+SCALES = [(["-s", "1.1"], "×1.1 ", "1.1"), (["-s", "2,1.2"], "×1.2 ", None), (["-r", "0.9"], "×1.1 ", "1.1"),
           (["-s", "1.25"], None, None), (["-s", "2"], None, None)]
 
 

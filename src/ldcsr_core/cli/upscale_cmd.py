@@ -199,11 +199,11 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     # below ×1.25 (of a model not shipped: its training scales not known), or a shipped model on pixels outside
     # the ground resolutions of its training imagery: untested
     same = _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dtype, nodata, samples)
-    scale_measure, ground_measure = _selfcheck_measures(uses, grounds, ground_scales, measured, model, batch, same)
-    for note in (scale_note(model, [s for _, scales, _ in uses for s in scales], scale_measure),
+    # each run's scale said as its pasted command's -s (measured: a -r run's ×3.33, not ×3.33333 beside '-s 3.33')
+    scale_measure, ground_measure = _selfcheck_measures(uses, grounds, measured, model, batch, same)
+    for note in (scale_note(model, _scales_said(measured.values()), scale_measure),
                  untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), ground_measure,
-                                       model=model,
-                                       scale=ground_scales if batch else next(iter(ground_scales.values()), 1.0))):
+                                       model=model, scale=measured if batch else next(iter(measured.values()), 1.0))):
         if note:
             click.echo(f"note: {note}", err=True)
     results = []
@@ -377,10 +377,10 @@ def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:
 
 
 def _measured_scale(in_shape, out_shape, scale, asked):
-    """The scale of a run for ``ldcsr selfcheck -s`` (:func:`~ldcsr_core.rules.selfcheck_measure`): ``--scale`` as
-    given; a target resolution's (``asked``: its ``(sy, sx)``), the shortest decimal that makes the run's ``out_shape``
+    """The scale of a run as its notes say it and ``ldcsr selfcheck -s`` takes it
+    (:func:`~ldcsr_core.selfcheck_command.selfcheck_measure`): ``--scale`` as given; a target resolution's (``asked``: its ``(sy, sx)``), the shortest decimal that makes the run's ``out_shape``
     (not ×3.33333); the run's ``(sy, sx)`` where its axes' differ (selfcheck scores one scale on both), each so."""
-    from ..rules import shortest_scale
+    from ..selfcheck_command import shortest_scale
 
     if scale:  # (X, Y)
         return scale[0] if scale[0] == scale[1] else (scale[1], scale[0])
@@ -403,18 +403,25 @@ def _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dty
     return [part for name, value in given.items() if value is not None for part in (name, value)]
 
 
-def _selfcheck_measures(uses, grounds, ground_scales, measured, model, batch: bool, options=()) -> tuple[str, str]:
+def _scales_said(measured) -> list[float]:
+    """The scales of runs as their notes say them: :func:`_measured_scale`'s (a number, its text, or ``(sy, sx)``),
+    each axis's."""
+    return [float(v) for m in measured for v in (m if isinstance(m, tuple) else (m,))]
+
+
+def _selfcheck_measures(uses, grounds, measured, model, batch: bool, options=()) -> tuple[str, str]:
     """The selfcheck commands that end the notes of a scale below the trained ones and of pixels outside the
-    trained ground resolutions (:func:`~ldcsr_core.rules.selfcheck_measure`): of the first input each concerns
+    trained ground resolutions (:func:`~ldcsr_core.selfcheck_command.selfcheck_measure`): of the first input each concerns
     (a batch: an example), at its run's scale (``measured``: :func:`_measured_scale`'s, by the inputs' names as
     ``grounds``), with the run's ``options`` that selfcheck takes (model, mode, bands, stretch); "" where no input is
     concerned."""
-    from ..rules import selfcheck_measure, untrained_ground_note, untrained_scale_note
+    from ..rules import untrained_ground_note, untrained_scale_note
+    from ..selfcheck_command import selfcheck_measure
 
-    low = next(((src, measured[name]) for (src, scales, _), name in zip(uses, measured)
-                if untrained_scale_note(scales)), None)
+    low = next(((src, measured[name]) for (src, _, _), name in zip(uses, measured)
+                if untrained_scale_note(_scales_said([measured[name]]))), None)
     ground = next(((src, measured[name]) for (src, _, _), (name, pixel) in zip(uses, grounds.items())
-                   if untrained_ground_note(pixel, model=model, scale=ground_scales[name])), None)
+                   if untrained_ground_note(pixel, model=model, scale=measured[name])), None)
     return (selfcheck_measure(*low, options, batch=batch) if low else "",
             selfcheck_measure(*ground, options, batch=batch, on_scene=True) if ground else "")
 

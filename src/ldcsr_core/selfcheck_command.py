@@ -1,0 +1,50 @@
+"""The ``ldcsr selfcheck`` command that ends an upscale note that a run is untested: the command to paste, at the
+run's scale as ``-s`` takes it (a target resolution's: the shortest decimal that makes the run's size)."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["selfcheck_measure", "shortest_scale"]
+
+
+def selfcheck_measure(scene, scale, options=(), *, batch: bool = False, on_scene: bool = False) -> str:
+    """The end of a note that a run is untested, as a command to paste: ``ldcsr selfcheck 'my scene.tif' -s 2
+    measures it`` (``on_scene``: "... on the scene"); ``scale``: the run's, as typed (text, :func:`shortest_scale`'s)
+    or a number (said ``:g``), or its ``(sy, sx)``: axes that differ are said to be no scale selfcheck measures (it
+    scores one scale on both axes alike), instead of a command that would measure another; ``options``: the run's
+    that selfcheck takes too (``("-m", "my.safetensors")``), each quoted. ``batch``: the command is an example, of
+    ``scene``, the first input the note concerns (one whose name starts with ``-`` given as ``./-b.tif``,
+    :func:`~ldcsr_core.words.shell_word`, not read as options)."""
+    import shlex
+
+    import numpy as np
+
+    from .words import shell_word
+
+    said = [v if isinstance(v, str) else f"{float(v):g}" for v in np.ravel(np.asarray(scale, dtype=object))]
+    if len(set(said)) > 1:  # (sy, sx)
+        where = f" of that input ({shell_word(scene)})" if batch else ""
+        return (f"ldcsr selfcheck cannot measure it{where}: it scores one scale on both axes alike, not ×{said[1]} x, "
+                f"×{said[0]} y")
+    command = " ".join(["ldcsr selfcheck", shell_word(scene), f"-s {said[0]}", *map(shlex.quote, map(str, options))])
+    if batch:
+        return f"e.g. {command} measures it on that input"
+    return f"{command} measures it{' on the scene' if on_scene else ''}"
+
+
+def shortest_scale(in_shape, out_shape, near: float | None = None) -> str | None:
+    """The shortest decimal scale that makes ``out_shape`` of ``in_shape`` under
+    :func:`~ldcsr_core.rules.output_shape`'s rounding (a target resolution's ×3.33333 of 48 px: "3.33"), of its length
+    the nearest ``near`` (the scale asked; default the output's); None where no one scale makes both axes (their scales
+    differ)."""
+    (h, w), (H, W) = in_shape, out_shape
+    exact = (H / h + W / w) / 2 if near is None else near
+    for digits in range(10):
+        unit = 10 ** digits
+        lo = math.floor(max((H - 0.5) / h, (W - 0.5) / w) * unit)
+        fits = [n for n in range(lo, math.ceil(min((H + 0.5) / h, (W + 0.5) / w) * unit) + 1)
+                if (round(h * (n / unit)), round(w * (n / unit))) == (H, W)]
+        if fits:
+            return f"{min(fits, key=lambda n: abs(n / unit - exact)) / unit:.{digits}f}"
+    return None
