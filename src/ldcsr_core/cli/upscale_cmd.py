@@ -185,6 +185,10 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     if tile is not None and mode == "diffusion" and not quiet:  # (-q keeps only notes that a result is untested)
         click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
                    "so that a seed gives one picture", err=True)
+    if samples > 1 and not quiet:  # K whole runs, said before the model loads, as QGIS says it (-q: no cost note)
+        from ..uncertainty import samples_cost
+
+        click.echo(f"note: {samples_cost(samples)}", err=True)
     up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
                              samples=samples, nodata=nodata)
     # a batch does the inputs another command is making (same outputs) last, a single input waits
