@@ -50,7 +50,8 @@ class CheckControls:
         if isinstance(request, str):
             notify("error", request)
             return False
-        w._set_status(f"Checking ×{request.scale:.2f} ({request.mode}) on {request.where}…")
+        of = f", mean of {request.mean_of} samples" if request.mean_of > 1 else ""  # K whole runs, as a Run's
+        w._set_status(f"Checking ×{request.scale:.2f} ({request.mode}{of}) on {request.where}…")
         w.checker.start(layer_source(w.viewer, request.layer), request)
         w._update_enabled()
         return True

@@ -48,6 +48,7 @@ class CheckRequest:
     bands: tuple[int, ...] | None = None
     stretch: str = "auto"
     nodata: float | str | None = None
+    mean_of: int = 1  # "Uncertainty: samples" K: a Run's result is the mean of K samples, so the check scores that
 
 
 def check_region(viewer, layer) -> tuple[geo.Region, str] | str:
@@ -91,11 +92,15 @@ def checked_region(viewer, layer, scale: float, nodata) -> tuple[geo.Region, str
 @in_napari_words  # the engine's messages name the form's controls
 def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     """The check of the widget's current settings (``settings()`` -> ``RunSettings``; ``layer``
-    overrides the picked one), or a plain sentence saying why there is none."""
+    overrides the picked one), or a plain sentence saying why there is none: with "Uncertainty: samples" K > 1, of
+    the mean of K diffusion samples, what a Run gives (refused in fast mode, as a Run is)."""
+    from ldcsr_core.rules import check_samples
+
     from ._job import plain_message
 
     try:
         s = settings()
+        mean_of = check_samples(s.samples, s.mode)
     except ValueError as exc:
         return plain_message(exc)
     layer = s.layer if layer is None else layer
@@ -103,7 +108,7 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     if isinstance(found, str):
         return found
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,
-                        tile=s.tile, bands=s.bands, stretch=s.stretch, nodata=s.nodata)
+                        tile=s.tile, bands=s.bands, stretch=s.stretch, nodata=s.nodata, mean_of=mean_of)
 
 
 def show_check(viewer, request: CheckRequest, result, *, maps: bool = True) -> str:
@@ -126,11 +131,12 @@ def run_check(source, request: CheckRequest, model, *, callback=None):
         return ldcsr_core.selfcheck(ds, request.scale, model=model, mode=request.mode, seed=request.seed,
                                     tile=request.tile, window=request.region.window, bands=request.bands,
                                     stretch=request.stretch, nodata=request.nodata, callback=callback,
-                                    source_file=read)
+                                    source_file=read, mean_of=request.mean_of)
 
 
 def status_text(result, where: str) -> str:
-    """``LDCSR better than bicubic (+1.27 dB) at ×4 on this view (fast)`` (the verdict and the gain as
+    """``LDCSR better than bicubic (+1.27 dB) at ×4 on this view (fast)``, ``(diffusion, mean of 3 samples (seeds
+    0..2))`` where a Run's result is the mean of K (the engine's ``mode_text``) (the verdict and the gain as
     ``ldcsr selfcheck`` and QGIS give them: a negative gain says "worse than bicubic", and in diffusion
     mode that fast mode is the faithful one) (``(fast; 30 % nodata, not scored)``
     where part of it is nodata; ``(fast; uint16 stretched to 0–255 from 1132–10300, stretch auto)``
@@ -144,7 +150,7 @@ def status_text(result, where: str) -> str:
     bands = result.bands_text() if hasattr(result, "bands_text") else ""
     left += f"; {bands}" if bands else ""
     left += f"; {result.picture}" if getattr(result, "picture", "") else ""  # what its 0–255 is
-    at = f"at ×{result.scale:g} on {where} ({result.mode}{left})"
+    at = f"at ×{result.scale:g} on {where} ({result.mode_text()}{left})"
     caution = f"; caution: {result.caution}" if getattr(result, "caution", "") else ""
     if math.isfinite(result.gain_db):  # the command line's verdict and figure
         note = f"; {result.mode_note()}" if result.mode_note() else ""

@@ -79,7 +79,8 @@ CONTROLS: dict[str, dict] = {
     # a stretch method, as the option
     "stretch option": {None: "--stretch {value}", QGIS: "Stretch '{value}'", NAPARI: "Stretch '{value}'"},
     # the samples of an uncertainty map, as a value
-    "samples": {None: "samples={value}", QGIS: "Samples for the uncertainty map {value}"},
+    "samples": {None: "samples={value}", QGIS: "Samples for the uncertainty map {value}",
+                NAPARI: "Uncertainty: samples {value}"},
 }
 
 

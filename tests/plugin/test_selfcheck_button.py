@@ -267,3 +267,29 @@ def test_the_error_maps_show_over_a_run_result_covering_the_source(ldcsr, qtbot,
     assert viewer.layers.index(err) > viewer.layers.index(result) and result.visible
     assert _bounds(err) == pytest.approx(_bounds(src)) and _bounds(result) == pytest.approx(_bounds(src))
     assert not [t for s, t in notes if s in ("error", "warning")]
+
+
+def test_a_check_with_k_samples_scores_the_mean_a_run_gives(ldcsr, qtbot, notes, tiny_model):
+    """"Uncertainty: samples" 3 in diffusion mode: a Run's result is the mean of 3 samples, and the check now scores
+    that mean (ldcsr_core.selfcheck(mean_of=3), as QGIS's quality report) and says so in the engine's words; before,
+    it scored one sample (seed 0) and said '(diffusion)'. In fast mode the box is refused, as a Run refuses it."""
+    import ldcsr_core
+
+    viewer, widget = ldcsr
+    data = scene(40, 48)
+    viewer.add_image(data, name="scene", rgb=True)
+    widget.set_mode("diffusion")
+    widget.set_scale(2.0)
+    widget.form.samples.value = 3
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000) as sig:
+        assert widget.check_quality()
+    result = sig.args[0]
+    mean, one = (ldcsr_core.selfcheck(data, 2.0, model=tiny_model, mode="diffusion", mean_of=k) for k in (3, 1))
+    assert result.mean_of == 3 and abs(mean.psnr_model - one.psnr_model) > 1e-3
+    assert result.psnr_model == pytest.approx(mean.psnr_model, rel=1e-12)
+    assert f" at ×2 on the whole layer (diffusion, mean of 3 samples (seeds 0..2)){'; ' if mean.mode_note() else ''}" \
+        in widget.status, widget.status
+    assert not [t for s, t in notes if s in ("error", "warning")]
+    widget.set_mode("fast")
+    assert not widget.check_quality()
+    assert [t for s, t in notes if s == "error"][-1].startswith("Uncertainty: samples 3 needs mode 'diffusion'")

@@ -166,3 +166,23 @@ def test_the_spread_names_its_bands_as_the_command_line_does(ldcsr, qtbot, notes
         assert cli.descriptions == ("spread of red", "spread of green", "spread of blue")
         assert saved.descriptions == ("spread (mean over red, green, blue)",)
         assert widget.last.spread.metadata["band_names"] == list(saved.descriptions)
+
+
+def test_a_run_of_k_samples_says_what_they_cost_before_it_starts(ldcsr, qtbot, notes):
+    """A Run with "Uncertainty: samples" 3: before, napari started a run 3 times as long as one sample without a word
+    (QGIS said it); now a notice says it before the run starts, in the engine's words (uncertainty.samples_cost);
+    one sample, nothing."""
+    from ldcsr_core.uncertainty import samples_cost
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(3).integers(40, 200, (40, 48, 3), dtype=np.uint8), name="scene")
+    widget.set_mode("diffusion")
+    widget.set_scale(2.0)
+    for samples, said in ((1, []), (3, [f"{samples_cost(3)}."])):
+        widget.form.samples.value = samples
+        seen = len(notes)
+        assert widget.run(layer=src)
+        assert [t for _, t in notes[seen:] if "samples for the uncertainty map" in t] == said  # before it runs
+        qtbot.waitUntil(lambda: not widget.running, timeout=300_000)
+    assert said == ["3 samples for the uncertainty map: each is a whole run of the diffusion sampler, so this run "
+                    "takes about 3 times as long as one sample would."]
