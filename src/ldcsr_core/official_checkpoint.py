@@ -140,6 +140,9 @@ def builtin_twin(state_dict: Mapping[str, torch.Tensor], shapes: Mapping[str, tu
 
     shapes = {k: tuple(v.shape) for k, v in state_dict.items()} if shapes is None else shapes
     names = set(shapes)
+    lows = _lower_types_held(state_dict, sorted(names)) if rounded else (None,)
+    if not lows:  # a model of its own float32 weights (trained, adapted, the tiny one): no built-in opened
+        return None
     for path in builtin_model_paths():
         try:
             with safe_open(str(path), framework="pt") as f:
@@ -148,13 +151,24 @@ def builtin_twin(state_dict: Mapping[str, torch.Tensor], shapes: Mapping[str, tu
                 if names not in (theirs, inference) or any(
                         tuple(f.get_slice(k).get_shape()) != tuple(shapes[k]) for k in names):
                     continue
-                for low in (torch.float16, torch.bfloat16) if rounded else (None,):
+                for low in lows:
                     if all(_rounded_alike(state_dict[k], f.get_tensor(k), low) if low else
                            torch.equal(f.get_tensor(k), state_dict[k]) for k in sorted(names)):
                         return path, dict(f.metadata() or {})
         except Exception:  # noqa: BLE001 - an unreadable built-in is no twin (loading it says what is wrong)
             continue
     return None
+
+
+def _lower_types_held(state_dict: Mapping[str, torch.Tensor], names) -> list:
+    """The lower float types (float16, bfloat16) whose values the first float tensor of ``names`` holds exactly: a
+    float16 copy's first weight is one, a float32 model's own almost never, so :func:`builtin_twin` ``rounded``
+    opens no built-in for it (one tensor of ``state_dict`` read: a file's, on disk)."""
+    for name in names:
+        tensor = state_dict[name]
+        if tensor.is_floating_point():
+            return [low for low in (torch.float16, torch.bfloat16) if torch.equal(tensor.to(low).to(tensor.dtype), tensor)]
+    return []
 
 
 def _rounded_alike(tensor: torch.Tensor, builtin: torch.Tensor, low: torch.dtype) -> bool:

@@ -5,6 +5,8 @@ are not known here, and not at all of an adapted model (its own note says where 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -226,3 +228,31 @@ def test_a_float16_copy_is_shipped_or_not_by_one_rule_loaded_or_by_path(tmp_path
     save_file(load_file(half), odd, metadata=meta)
     assert load_model(str(odd), device="cpu").adapt_checked is None
     assert is_shipped(load_model(str(odd), device="cpu")) and is_shipped(str(odd))
+
+
+def test_a_model_of_its_own_float32_weights_opens_no_built_in_when_loaded(tmp_path, monkeypatch):
+    """A model of the shipped architecture with its own float32 weights (a fine-tune; not adapted): before, each
+    load looked for a float16 copy by opening every built-in model's file and comparing a weight of each; now its
+    first weight, no float16 or bfloat16 value, says it is no copy, and no built-in is opened. A float16 copy is
+    still found (the test above)."""
+    import safetensors
+    import torch
+
+    from ldcsr_core import load_model, save_model
+    from ldcsr_core.builtin_models import default_model_path, is_shipped
+
+    own = load_model(None, device="cpu", dtype="float32")
+    with torch.no_grad():
+        for p in own.parameters():
+            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(0)) * 1e-4)
+    path = save_model(own, tmp_path / "finetune.safetensors", name="my-finetune")
+    opened, real = [], safetensors.safe_open
+
+    def spy(name, *args, **kwargs):
+        opened.append(Path(name).resolve())
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(safetensors, "safe_open", spy)
+    model = load_model(str(path), device="cpu")
+    assert not is_shipped(model) and model.rounded_copy_of is None
+    assert [p for p in opened if p.parent == default_model_path().parent.resolve()] == [], opened
