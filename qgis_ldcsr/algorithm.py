@@ -28,7 +28,8 @@ from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import keep_loaded_layers, reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
 from .spread_output import load_with_output, spread_request
-from .values import band_choice, check_number, is_plain_number, layer_values, model_by_name, shown_bands
+from .values import (band_choice, check_number, is_plain_number, layer_values, model_by_name, shown_bands,
+                     whole_number)
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
@@ -176,9 +177,12 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # input by any name, not a folder, in an existing folder this user may write in
         check_destination(src, dst)
         check_writable(os.path.dirname(os.path.abspath(dst)))  # a bare name: the working folder
-        for name, what, whole in ((self.SCALE, "the scale", False), (self.TARGET, "the target pixel size", False),
-                                  (self.SEED, "the seed", True), (self.TILE, "the tile size", True)):
-            check_number(parameters.get(name), what, whole=whole, context=context)
+        for name, what in ((self.SCALE, "the scale"), (self.TARGET, "the target pixel size")):
+            check_number(parameters.get(name), what, context=context)
+        # the integers as given (QGIS's parameterAsInt makes one past 2**31 0, silently the default)
+        seed = whole_number(self, parameters, self.SEED, "the seed", context)
+        tile = whole_number(self, parameters, self.TILE, "the tile size", context)
+        samples = whole_number(self, parameters, self.SAMPLES, "the samples for the uncertainty map", context)
         model_path = self.parameterAsFile(parameters, self.MODEL, context) or None
         if model_path:  # the engine's checks (there, a regular file, a checkpoint's header), as ldcsr's --model
             from ldcsr_core.checkpoints import check_checkpoint_file
@@ -190,9 +194,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         mode = self._mode(parameters, context)
         # the uncertainty map (ldcsr upscale --samples K --spread-out): K, and where its spread goes (None: K 1)
         given = self.parameterAsOutputLayer(parameters, self.SPREAD, context) or None  # None: skipped
-        samples, spread = spread_request(
-            parameters.get(self.SAMPLES), self.parameterAsInt(parameters, self.SAMPLES, context) or 1,
-            given, src, dst, mode, context=context)
+        samples, spread = spread_request(samples or 1, given, src, dst, mode)
 
         # as `ldcsr upscale` asks it (request_of): the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so
         # the command line skips (resumes) a QGIS output of the same request instead of refusing it
@@ -234,8 +236,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                 feedback.pushWarning(note)
         options = UpscaleOptions(
             mode=mode, samples=samples,
-            seed=self.parameterAsInt(parameters, self.SEED, context),
-            tile=self.parameterAsInt(parameters, self.TILE, context) or None,
+            seed=seed, tile=tile or None,
             bands=bands, stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)],
             nodata=nodata, crs=crs)
         plan = rad.plan_bands(info.count, info.colorinterp, options.bands, info.descriptions)

@@ -16,10 +16,10 @@ from qgis.core import QgsProcessingLayerPostProcessorInterface
 RAMP = "Magma"  # napari's spread layer's colour map, in QGIS's default style
 
 
-def spread_request(samples_raw, samples: int, spread: str | None, src: str, dst: str, mode: str, *, context=None):
-    """``(samples, spread file or None)`` of a run, checked before any work in the engine's words: K a whole
-    number >= 1 (:func:`~.values.check_number`, then the engine's rule, which refuses K > 1 in fast mode), a
-    spread raster only with K > 1; with K > 1 and none given, the command line's ``OUTPUT_spread.tif``
+def spread_request(samples: int, spread: str | None, src: str, dst: str, mode: str):
+    """``(samples, spread file or None)`` of a run, checked before any work in the engine's words: K (a whole
+    number as given, :func:`~.values.whole_number`) by the engine's rule, which refuses K < 1 and K > 1 in fast
+    mode, a spread raster only with K > 1; with K > 1 and none given, the command line's ``OUTPUT_spread.tif``
     (:func:`~ldcsr_core.geo.sampling.default_spread_path`). Its name is checked as the output's (a GeoTIFF
     name, not the input nor the output nor a folder, a name the disk takes, in an existing writable folder)."""
     from ldcsr_core.errors import InputError
@@ -28,11 +28,6 @@ def spread_request(samples_raw, samples: int, spread: str | None, src: str, dst:
     from ldcsr_core.geo.sampling import check_spread_path
     from ldcsr_core.rules import check_samples
 
-    from .values import check_number, is_plain_number
-
-    check_number(samples_raw, "the samples for the uncertainty map", whole=True, context=context)
-    if is_plain_number(samples_raw):  # as given: QGIS's parameterAsInt makes one past 2**31 (2**31, '1e10') 0
-        samples = int(float(samples_raw))
     samples = check_samples(samples, mode)
     if samples < 2:
         if spread:  # the engine's words (upscale_raster's)

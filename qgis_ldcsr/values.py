@@ -65,6 +65,24 @@ def is_plain_number(raw) -> bool:
     return isinstance(raw, (int, float)) and not isinstance(raw, bool)
 
 
+def whole_number(alg, parameters, name: str, what: str, context) -> int:
+    """An integer parameter as given: checked as :func:`check_number` checks a whole number, then the
+    number itself (text of one, an expression's value too), not QGIS's ``parameterAsInt`` reading, which
+    makes one past a 32-bit int (``2**31``, ``'1e10'``) 0, silently the parameter's default. Unset
+    (``None``, empty text, NULL): QGIS's reading, the parameter's default."""
+    from decimal import Decimal
+
+    from qgis.core import QgsProperty
+
+    raw = parameters.get(name)
+    if isinstance(raw, QgsProperty) and context is not None:
+        raw = _evaluated(raw, what, context)
+    check_number(raw, what, whole=True, context=context)
+    if not is_plain_number(raw):
+        return alg.parameterAsInt(parameters, name, context)
+    return int(Decimal(raw.strip())) if isinstance(raw, str) else int(raw)
+
+
 def band_choice(alg, parameters, name: str, context):
     """The bands parameter as the engine takes it: typed text (``"4,3,2"``, ``"4;3;2"``, as the CLI's
     ``--bands``) for the engine to parse and check, a list of band numbers, or ``None`` (automatic,

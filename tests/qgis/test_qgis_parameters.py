@@ -70,6 +70,32 @@ def test_numbers_as_text_and_the_seed_bounds(qgis_processing, scene, tiny_model_
     assert f"seed {-2 ** 31 + 1}" in feedback.textLog() and "(scale 2 x 2)" in feedback.textLog()
 
 
+@pytest.mark.parametrize("given, expected", [(2 ** 31, "2147483648"), ("1e10", "10000000000"),
+                                             ("as an expression", "2147483648")])
+def test_a_tile_past_a_32_bit_int_is_the_tile_given(qgis_processing, scene, tiny_model_file, tmp_path, given, expected):
+    """Before: QGIS's parameterAsInt made it 0, so the run used the engine's default tile, silently; now the
+    value as given (values.whole_number, the seed's and the samples' rule too), as ldcsr upscale --tile takes it."""
+    from qgis.core import QgsProperty
+
+    if given == "as an expression":
+        given = QgsProperty.fromExpression("2147483647 + 1")
+    out = tmp_path / "o.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, TILE=given), feedback=QgsProcessingFeedback())
+    with rasterio.open(out) as ds:
+        assert ds.tags().get("LDCSR_TILE") == expected
+
+
+def test_a_seed_expression_past_a_32_bit_int_is_the_seed_given(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Before: QGIS skips its range check for an expression and parameterAsInt made 2**31 seed 0, silently."""
+    from qgis.core import QgsProperty
+
+    out = tmp_path / "o.tif"
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, SEED=QgsProperty.fromExpression("2147483647 + 1")),
+                        feedback=QgsProcessingFeedback())
+    with rasterio.open(out) as ds:
+        assert ds.tags()["LDCSR_SEED"] == "2147483648"
+
+
 def test_a_layer_whose_file_was_deleted_says_so(qgis_processing, scene, tiny_model_file, tmp_path):
     """Before: 'is not a plain raster file ... save it as a GeoTIFF first'."""
     import shutil
