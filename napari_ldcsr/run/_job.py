@@ -97,9 +97,9 @@ def plain_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {one_line(exc)}"
 
 
-def check_layer(layer, scale: float, viewer=None) -> str | None:
+def check_layer(layer, scale: float, viewer=None, *, use: str = "upscale") -> str | None:
     """Why ``layer`` (of ``viewer``, when given) cannot be super-resolved at ``scale`` (a plain
-    sentence), or None."""
+    sentence), or None; ``use``: what it is for, in a spread map's refusal ("selfcheck": Check quality)."""
     from napari.layers import Image
 
     if layer is None:
@@ -110,7 +110,7 @@ def check_layer(layer, scale: float, viewer=None) -> str | None:
         return f"'{layer.name}' is a {type(layer).__name__} layer; LDCSR super-resolves image layers only."
     if (problem := live_layer_problem(layer)) is not None:
         return problem
-    if (problem := spread_map_problem(layer)) is not None:
+    if (problem := spread_map_problem(layer, use=use)) is not None:
         return problem
     if layer.multiscale and not is_lazy_file_layer(layer):
         return f"'{layer.name}' is multiscale; LDCSR needs a single-resolution image layer."
@@ -129,17 +129,17 @@ def check_layer(layer, scale: float, viewer=None) -> str | None:
     return None
 
 
-def spread_map_problem(layer) -> str | None:
-    """Why ``layer`` is no picture to upscale, by the engine's rule (``check_not_spread_map``, also the command
-    line's and QGIS's): a spread map (of ``ldcsr upscale --samples K``, or a Run's spread layer) opened or
-    made here, by its tags as Save would write them; None for any other layer."""
+def spread_map_problem(layer, *, use: str = "upscale") -> str | None:
+    """Why ``layer`` is no picture to upscale (``use="selfcheck"``: to self-check), by the engine's rule
+    (``check_not_spread_map``, also the command line's and QGIS's): a spread map (of ``ldcsr upscale --samples K``,
+    or a Run's spread layer) opened or made here, by its tags as Save would write them; None for any other layer."""
     from ldcsr_core.errors import InputError
     from ldcsr_core.geo.job import check_not_spread_map
 
     from ..io._writer import saved_tags
 
     try:
-        check_not_spread_map(saved_tags(layer.metadata or {}), f"'{layer.name}'")
+        check_not_spread_map(saved_tags(layer.metadata or {}), f"'{layer.name}'", use=use)
     except InputError as exc:
         return f"{exc}."
     return None

@@ -69,14 +69,15 @@ def check_region(viewer, layer) -> tuple[geo.Region, str] | str:
     return geo.Region(r0, c0, h, w), f"the central {w}×{h} px of this view"
 
 
-def checked_region(viewer, layer, scale: float, nodata) -> tuple[geo.Region, str] | str:
+def checked_region(viewer, layer, scale: float, nodata, *, use: str = "upscale") -> tuple[geo.Region, str] | str:
     """:func:`check_region` of a layer Check quality and Adapt may take, or why not in Run's words: a
     layer or scale Run refuses, a lazy band layer whose file's other band layers are closed, a nodata
-    the layer cannot hold or of a band it lacks (said before any work)."""
+    the layer cannot hold or of a band it lacks (said before any work); a spread map in the words of ``use``
+    (:func:`~._job.check_layer`'s: "selfcheck" for Check quality)."""
     from ._bigrun import lazy_refusal
     from ._job import check_layer, layer_source, plain_message
 
-    found = check_layer(layer, scale, viewer) or check_region(viewer, layer)
+    found = check_layer(layer, scale, viewer, use=use) or check_region(viewer, layer)
     if isinstance(found, str):
         return found
     source = layer_source(viewer, layer)
@@ -104,7 +105,7 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     except ValueError as exc:
         return plain_message(exc)
     layer = s.layer if layer is None else layer
-    found = checked_region(viewer, layer, s.scale, s.nodata)
+    found = checked_region(viewer, layer, s.scale, s.nodata, use="selfcheck")
     if isinstance(found, str):
         return found
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,

@@ -32,3 +32,16 @@ def test_run_refuses_a_spread_file_and_a_spread_layer(ldcsr, qtbot, notes, tmp_p
     widget.form.samples.value = 1
     assert not widget.run(layer=made, scale=2.0) and not widget.running
     assert notes[-1] == ("error", f"'{made.name}'{WHAT} (scene) instead.")
+
+
+def test_check_quality_refuses_a_spread_file_in_its_own_words(ldcsr, notes, tmp_path):
+    """Before: Check quality on a spread layer was refused in the Run's words ('so it is not upscaled; upscale
+    its source'); now the self-check's (geo.job.check_not_spread_map(use="selfcheck")), nothing started."""
+    viewer, widget = ldcsr
+    _, spread = make_spread(tmp_path)
+    layers = viewer.open(str(spread), plugin="napari-ldcsr")
+    assert not widget.check_quality(layer=layers[0]) and not widget.checker.running
+    assert notes[-1] == ("error", f"'{layers[0].name}' is an LDCSR spread map: its values are the uncertainty of an "
+                         "output (how much its diffusion samples disagreed), not a picture, so it is not self-checked; "
+                         "self-check its source (scene.tif) instead.")
+    assert len(viewer.layers) == len(layers)
