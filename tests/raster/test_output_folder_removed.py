@@ -54,11 +54,36 @@ def test_an_output_folder_removed_during_the_run_is_said_as_such(rasters, tiny_m
     took = ", with the 1 output in it" if batch else ""
     nor = ", nor that of the input after it" if batch else ""
     assert r.exit_code == 5, r.output
-    assert (f"Error: the output folder {out} was removed during the run{took}; {out / at} was not written{nor} "
-            "(make the folder again and run the same command)") in said, r.output
+    assert (f"Error: the output folder {out} was removed or renamed during the run{took}; {out / at} was not "
+            f"written{nor} (make the folder again, or give it its name back, and run the same command)") in said, r.output
     assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
     assert "c.tif" not in r.output and "inputs failed" not in r.output, r.output  # c not tried
     assert not out.exists()  # nothing made again
+
+
+def test_an_output_folder_renamed_during_the_run_is_not_said_removed(rasters, tiny_model_file, folders, monkeypatch):
+    """``mv out out2`` while a batch runs into out. Before: 'the output folder out was removed during the run, with the
+    1 output in it', while that output is safe in out2; now 'removed or renamed' (where it went cannot be found in
+    general), and to give it its name back: the same command then keeps what it wrote."""
+    inp, out = folders
+    for name in ("a", "b", "c"):
+        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+    moved = out.with_name("out2")
+    real_write = GeoTiffWriter.write
+
+    def renaming(self, *args, **kwargs):
+        if self.path.name == "b_sr.tif" and out.is_dir():
+            out.rename(moved)
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(GeoTiffWriter, "write", renaming)
+    r = run("upscale", inp, "-o", out, *FAST, "--model", tiny_model_file)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 5, r.output
+    assert (f"Error: the output folder {out} was removed or renamed during the run, with the 1 output in it; "
+            f"{out / 'b_sr.tif'} was not written, nor that of the input after it (make the folder again, or give it "
+            "its name back, and run the same command)") in said, r.output
+    assert (moved / "a_sr.tif").is_file() and not out.exists()  # the output said to be in it is there
 
 
 def _replacing(fault, at: str, folder, by_file: bool):

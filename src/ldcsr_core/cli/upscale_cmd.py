@@ -299,8 +299,8 @@ def _folder_gone(folder: Path) -> bool:
 
 
 def _folder_removed(dst: Path, results, left: int):
-    """The run stopped as the output folder of ``dst``, there when the run was checked, is gone (``rm -rf out``
-    meanwhile, :func:`_folder_gone`): an error of the environment (exit 5, as a disk gone), with the outputs of
+    """The run stopped as the output folder of ``dst``, there when the run was checked, is gone (``rm -rf out`` or
+    ``mv out out2`` meanwhile, :func:`_folder_gone`): an error of the environment (exit 5, as a disk gone), with the outputs of
     ``results`` it took with it and the ``left`` inputs not tried."""
     import errno
 
@@ -312,8 +312,12 @@ def _folder_removed(dst: Path, results, left: int):
     took = f", with the {counted(gone, 'output')} in it" if gone else ""
     nor = ", nor that of the input after it" if left == 1 else f", nor those of the {left} inputs after it" if left else ""
     now_file = os.path.lexists(folder) and not os.path.isdir(folder)
-    how = "replaced by a file" if now_file else "removed"
-    again = f"make {folder} a folder again" if now_file else "make the folder again"
+    # gone from its path: removed, or renamed (``mv out out2``: its outputs are safe there, under a name no one can
+    # find in general); the current folder (``-o .``) is gone only removed, as ``.`` follows it when renamed
+    here = folder == Path(".")
+    how = "replaced by a file" if now_file else "removed" if here else "removed or renamed"
+    again = (f"make {folder} a folder again" if now_file else "make the folder again" if here
+             else "make the folder again, or give it its name back,")
     return RasterIOError(errno.ENOENT, f"the output folder {folder} was {how} during the run{took}; {dst} was not "
                          f"written{nor} ({again} and run the same command)")
 
