@@ -82,9 +82,11 @@ def is_part_name(path: str | os.PathLike) -> bool:
 
 def part_in_text(text: str) -> Path | None:
     """The first part file (:func:`is_part_name`) named in ``text``: a GDAL message through rasterio names the file it
-    failed on only in its words, quoted or not (``Read or write failed. /out/.a_sr.tif.k3j9x2ab.ldcsr-part, band 1``)."""
+    failed on only in its words, quoted or not (``Read or write failed. /out/.a_sr.tif.k3j9x2ab.ldcsr-part, band 1``;
+    unquoted, its name starts at a path's start: ``failed. .a_sr.tif.k3j9x2ab.ldcsr-part`` names ``.a_sr.tif…``)."""
     name = r"\.[^/\\\n'\"]*?\." + _RANDOM + re.escape(PART_SUFFIX) + _PART_FILES_END
-    for pattern in (rf"'([^'\n]*?{name})'", rf'"([^"\n]*?{name})"', rf"((?:[^\s'\",]*[/\\])?{name})"):
+    start = r"(?<![^\s'\"`(\[<=,;:])"  # unquoted, a path starts the text or follows a space or mark, not a word's end
+    for pattern in (rf"'([^'\n]*?{name})'", rf'"([^"\n]*?{name})"', rf"{start}((?:[^\s'\",]*[/\\])?{name})"):
         for m in re.finditer(pattern, text):
             if is_part_name(m.group(1)):
                 return Path(m.group(1))
