@@ -38,7 +38,8 @@ __all__ = ["LiveLens", "unsupported_reason"]
 
 def _digests(pixels: LayerPixels, which=None, redraw=None) -> tuple:
     """The engine's :func:`~ldcsr_core.pixel_digest.pixel_digest` of each array ``pixels`` reads (a dask
-    array's: its task graph's name, nothing read; None for a lazy file's: not edited in place; ``which``:
+    array's, a layer's or a lazy file's level: its task graph's name, nothing read; None for the lens's own
+    reader of a lazy file's level, :func:`~napari_ldcsr.io._lazy.window_reader`: not edited in place; ``which``:
     those indices only, the others None; ``redraw``: the napari event asking, whose digests are shared with
     the others it reaches)."""
     from .._redraw_digest import redraw_digest

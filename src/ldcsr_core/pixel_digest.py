@@ -9,8 +9,10 @@ so that a copy laid out otherwise is still the same pixels. A dask array is not 
 may be a file's, and reading them all to hash would be slow): its digest holds the name of its task
 graph, which an edit in place (``data[10:20, 10:20] = 0``: dask's ``__setitem__`` gives the same object
 a new graph) changes; what it reads changing under it (the NumPy array or the store it wraps) is not
-seen. An xarray ``DataArray`` is digested as the NumPy or dask array it holds. None for other arrays
-(a lazy file's levels, lists, an xarray of a file not loaded), not edited in place.
+seen; a lazy file's levels (napari_ldcsr's reader: dask arrays over the file) are digested so too. An
+xarray ``DataArray`` is digested as the NumPy or dask array it holds. None for anything else, not edited
+in place: a multiscale layer's wrapper of its levels, a reader of a file (the live lens's of a lazy
+file's level), lists, an xarray of a file not loaded.
 """
 
 from __future__ import annotations
