@@ -135,6 +135,29 @@ def test_a_per_axis_run_offers_no_selfcheck_command_that_measures_another_scale(
     assert "-s 2 -s 1.5" not in notes[0]
 
 
+def test_a_batch_pastes_the_command_of_an_input_selfcheck_can_measure(tmp_path):
+    """'-r 3' of a batch whose first input has 10 × 12 m pixels (×3.33 across, ×4 down: no one scale selfcheck scores)
+    and whose second has 10 m ones (×3.33): before, the example was the first, 'ldcsr selfcheck cannot measure it of
+    that input (a.tif)', no command to paste while b.tif has one; now b.tif's, which pasted measures it."""
+    import shlex
+
+    inputs = [_scene(tmp_path / "a.tif", (10.0, 12.0)), _scene(tmp_path / "b.tif", 10.0)]
+    (tmp_path / "out").mkdir()
+    r = CliRunner().invoke(main, ["upscale", *map(str, inputs), "-o", str(tmp_path / "out"), "-r", "3", "--mode", "fast",
+                                  "--device", "cpu"])
+    notes = [line for line in r.output.splitlines() if line.startswith("note:")]
+    assert r.exit_code == 0 and len(notes) == 1 and notes[0].startswith("note: 2 of 2 inputs (a.tif, b.tif)"), r.output
+    assert notes[0].endswith(f"; e.g. ldcsr selfcheck {inputs[1]} -s 3.33 --mode fast --device cpu measures it on "
+                             "that input"), notes
+    pasted = shlex.split(notes[0].rsplit("; e.g. ", 1)[1].removesuffix(" measures it on that input"))
+    r = CliRunner().invoke(main, pasted[1:])
+    assert r.exit_code == 0 and r.output.startswith("×3.33: LDCSR "), r.output
+    # every input of per-axis scales: the note says selfcheck cannot measure the first
+    assert _notes(inputs, tmp_path / "out", "--overwrite", scale="2,1.5")[0].endswith(
+        f"; ldcsr selfcheck cannot measure it of that input ({inputs[0]}): it scores one scale on both axes alike, "
+        "not ×2 x, ×1.5 y")
+
+
 def test_a_target_resolution_run_pastes_the_shortest_scale_that_makes_its_size(tmp_path, monkeypatch):
     """'-r 3' of a 10 m scene of 40 px is ×3.33333: before, the pasted command said '-s 3.33333'; now '-s 3.33', the
     shortest scale that makes the run's 133 px, which pasted runs and measures at ×3.33; the note says the run's scale

@@ -419,17 +419,20 @@ def _scales_said(measured) -> list[float]:
 
 def _selfcheck_measures(uses, grounds, measured, model, batch: bool, options=()) -> tuple[str, str]:
     """The selfcheck commands that end the notes of a scale below the trained ones and of pixels outside the
-    trained ground resolutions (:func:`~ldcsr_core.selfcheck_command.selfcheck_measure`): of the first input each concerns
-    (a batch: an example), at its run's scale (``measured``: :func:`_measured_scale`'s, by the inputs' names as
-    ``grounds``), with the run's ``options`` that selfcheck takes (model, mode, bands, stretch); "" where no input is
-    concerned."""
+    trained ground resolutions (:func:`~ldcsr_core.selfcheck_command.selfcheck_measure`): of the first input each
+    concerns that selfcheck can measure (a batch: an example; one of per-axis scales only where every one is), at its
+    run's scale (``measured``: :func:`_measured_scale`'s, by the inputs' names as ``grounds``), with the run's
+    ``options`` that selfcheck takes (model, mode, bands, stretch); "" where no input is concerned."""
     from ..rules import untrained_ground_note, untrained_scale_note
     from ..selfcheck_command import selfcheck_measure
 
-    low = next(((src, measured[name]) for (src, _, _), name in zip(uses, measured)
-                if untrained_scale_note(_scales_said([measured[name]]))), None)
-    ground = next(((src, measured[name]) for (src, _, _), (name, pixel) in zip(uses, grounds.items())
-                   if untrained_ground_note(pixel, model=model, scale=measured[name])), None)
+    def example(concerned):  # one scale on both axes first: its command measures it
+        return next((c for c in concerned if not isinstance(c[1], tuple)), concerned[0]) if concerned else None
+
+    low = example([(src, measured[name]) for (src, _, _), name in zip(uses, measured)
+                   if untrained_scale_note(_scales_said([measured[name]]))])
+    ground = example([(src, measured[name]) for (src, _, _), (name, pixel) in zip(uses, grounds.items())
+                      if untrained_ground_note(pixel, model=model, scale=measured[name])])
     return (selfcheck_measure(*low, options, batch=batch) if low else "",
             selfcheck_measure(*ground, options, batch=batch, on_scene=True) if ground else "")
 
