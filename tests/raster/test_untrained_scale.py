@@ -83,6 +83,27 @@ def test_an_adapted_model_at_the_scale_its_guard_checked_is_no_note(base, tmp_pa
     assert len(said) == 1 and "adapted and checked at ×1.1" in said[0] and "at ×1.2 it is untested" in said[0], said
 
 
+def test_an_adapted_models_note_says_a_target_resolutions_scale_as_the_other_notes(base, tmp_path, monkeypatch):
+    """A model adapted at ×2, run at -r 0.3 of 40 px of 1 m (×3.33333, 133 px): before, 'note: this model was adapted
+    and checked at ×2 in fast mode only; at ×3.33333 it is untested', while every other note says a -r run's scale
+    as the shortest that makes its size, ×3.33 (upscale_cmd._measured_scale); now '... at ×3.33 it is untested'."""
+    from ldcsr_core import adaptation as adapt_mod
+    from ldcsr_core.adaptation import Recipe, adapt
+
+    from .test_adapt import scene
+
+    monkeypatch.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {  # the guard keeps it
+        "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})
+    png = tmp_path / "scene.tif"
+    write_tif(png, scene().transpose(2, 0, 1), dtype="uint8")
+    path = adapt(png, 2.0, base, steps=1, recipe=Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)).save(
+        tmp_path / "adapted.safetensors")
+    said = _notes(["-r", "0.3"], tmp_path, ["--model", str(path)])
+    assert len(said) == 1 and said[0].startswith(
+        "note: this model was adapted and checked at ×2 in fast mode only; at ×3.33 it is untested ("), said
+    assert _notes(["-r", "0.5", "--overwrite"], tmp_path, ["--model", str(path)]) == []  # its own ×2
+
+
 def test_the_note_names_each_low_scale_once():
     from ldcsr_core.rules import untrained_scale_note
 

@@ -195,7 +195,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress, wait_for_others=not batch)
 
     model = _load_model(model_path, device, dtype)
-    for note in _adapted_notes(model, uses, mode, batch):  # an adapted model used beyond its guard's check
+    for note in _adapted_notes(model, uses, measured, mode, batch):  # an adapted model used beyond its guard's check
         click.echo(f"note: {note}", err=True)
     from ..adapted_use import scale_note
     from ..rules import untrained_ground_note
@@ -437,16 +437,19 @@ def _selfcheck_measures(uses, grounds, measured, model, batch: bool, options=())
             selfcheck_measure(*ground, options, batch=batch, on_scene=True) if ground else "")
 
 
-def _adapted_notes(model, uses, mode: str, batch: bool) -> list[str]:
+def _adapted_notes(model, uses, measured, mode: str, batch: bool) -> list[str]:
     """The notes for an adapted ``model`` used beyond what its guard checked
     (:func:`~ldcsr_core.adapted_use.outside_use`): one per distinct note, not per input; in a
-    batch each names its inputs."""
+    batch each names its inputs. Each run's scale is said as its other notes say it (``measured``:
+    :func:`_measured_scale`'s: a ``-r`` run's ×3.33, not ×3.33333), and is outside the guard's only where the
+    scale asked is too."""
     from ..adapted_use import adapted_check, outside_use
 
     checked = adapted_check(model)
     notes: dict[str, list] = {}
-    for src, scales, reading in uses:
-        note = outside_use(checked, scales, mode, reading)
+    for (src, scales, reading), name in zip(uses, measured):
+        note = outside_use(checked, scales, mode, reading) and outside_use(
+            checked, _scales_said([measured[name]]), mode, reading)
         if note:
             notes.setdefault(note, []).append(Path(src).name)
     if not batch:
