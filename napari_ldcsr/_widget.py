@@ -336,9 +336,9 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
         self._update_enabled()
 
     def cancel(self) -> None:
-        """Ask the running job (or adaptation) to stop (the engine stops within one tile or
-        training step); nothing is added or saved."""
-        if self.runner.cancel() or self.adapter.cancel():
+        """Ask the running job, quality check (K samples of it can take as long as a Run) or adaptation to
+        stop (the engine stops within one tile or training step); nothing is added or saved."""
+        if self.runner.cancel() or self.checker.cancel() or self.adapter.cancel():
             self._set_status("Cancelling…")
             self.cancel_button.setEnabled(False)
 
@@ -371,8 +371,9 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
         for button in (self.run_button, self.check_button, getattr(self, "adapt_button", None)):
             if button is not None:
                 button.setEnabled(not running and not other)
-        self.cancel_button.setEnabled((running and not self.runner.cancelling)
-                                      or (adapter is not None and adapter.running and not adapter.cancelling))
+        checker = getattr(self, "checker", None)
+        self.cancel_button.setEnabled(any(r is not None and r.running and not r.cancelling
+                                          for r in (self.runner, checker, adapter)))
         self.compare.update_enabled(self.last_result is not None)
 
     # ---------------------------------------------------------------- results and compare

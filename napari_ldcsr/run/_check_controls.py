@@ -71,3 +71,5 @@ class CheckControls:
         self.widget._update_enabled()
         if result is not None:
             self.widget.qualityChecked.emit(result)
+        elif self.widget.checker.stop_asked:  # Cancel pressed: nothing measured, no layer added
+            self.widget._set_status("Check cancelled; nothing was measured.")

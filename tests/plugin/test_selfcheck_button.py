@@ -293,3 +293,28 @@ def test_a_check_with_k_samples_scores_the_mean_a_run_gives(ldcsr, qtbot, notes,
     widget.set_mode("fast")
     assert not widget.check_quality()
     assert [t for s, t in notes if s == "error"][-1].startswith("Uncertainty: samples 3 needs mode 'diffusion'")
+
+
+def test_a_check_of_k_samples_can_be_cancelled(ldcsr, qtbot, notes, engine_held_at_second_tile):
+    """A check scores the mean of "Uncertainty: samples" K (up to 32 diffusion runs, as long as a Run of them):
+    before, Cancel stayed off while it ran and the widget was busy until it ended; now Cancel stops it within one
+    tile, nothing measured or added, and the status says so."""
+    viewer, widget = ldcsr
+    viewer.add_image(scene(96, 96), name="scene", rgb=True)
+    widget.set_mode("diffusion")
+    widget.set_scale(2.0)
+    widget.form.samples.value = 3
+    gate = engine_held_at_second_tile
+    checked = []
+    widget.qualityChecked.connect(checked.append)
+    assert widget.check_quality()
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    assert widget.cancel_button.isEnabled()
+    widget.cancel_button.click()
+    assert not widget.cancel_button.isEnabled() and widget.status == "Cancelling…"
+    gate.release.set()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
+    qtbot.wait(50)
+    assert widget.status == "Check cancelled; nothing was measured." and checked == []
+    assert [layer.name for layer in viewer.layers] == ["scene"] and widget.check_button.isEnabled()
+    assert not [t for s, t in notes if s in ("error", "warning")]
