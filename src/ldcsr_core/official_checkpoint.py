@@ -129,7 +129,8 @@ def builtin_twin(state_dict: Mapping[str, torch.Tensor], shapes: Mapping[str, tu
     without our metadata (``safetensors.torch.save_file(load_file(...))``), or its inference
     tensors alone (``save_file`` or ``torch.save`` of ``load_model(...).state_dict()``: without the
     training-only ones, :data:`~.checkpoints.IGNORED_PREFIXES`), is that model, with its
-    configuration and window limits.  Each built-in's header is read first; a file's tensors only
+    configuration and window limits.  Each built-in's header is read first (``rounded``: after one weight of
+    ``state_dict``, :func:`_lower_types_held`, and none where it holds no lower type's values); a file's tensors only
     when the names and shapes are all its (``shapes``: the file's own, from its header, when
     ``state_dict`` reads a value on each access). ``rounded``: its values those of the built-in at a lower float
     type instead (:func:`_rounded_alike`: a float16 copy, whatever type it is saved in), the same model rounded."""

@@ -422,7 +422,7 @@ def _selfcheck_measures(uses, grounds, measured, model, batch: bool, options=())
     trained ground resolutions (:func:`~ldcsr_core.selfcheck_command.selfcheck_measure`): of the first input each
     concerns that selfcheck can measure (a batch: an example; one of per-axis scales only where every one is), at its
     run's scale (``measured``: :func:`_measured_scale`'s, by the inputs' names as ``grounds``), with the run's
-    ``options`` that selfcheck takes (model, mode, bands, stretch); "" where no input is concerned."""
+    ``options`` that selfcheck takes (:func:`_selfcheck_options`); "" where no input is concerned."""
     from ..rules import untrained_ground_note, untrained_scale_note
     from ..selfcheck_command import selfcheck_measure
 
