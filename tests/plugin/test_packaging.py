@@ -103,14 +103,21 @@ def test_npe2_validate_after_plain_pip_install(tmp_path):
     py = venv / "bin" / "python"
     pip = [sys.executable, "-m", "pip", "--python", py] if elsewhere else [py, "-m", "pip"]
     _run([*pip, "install", "--no-deps", "--no-cache-dir", src], tmp_path)  # plain, non-editable
-    _run([*pip, "install", f"npe2=={npe2.__version__}"], tmp_path)
     site = Path(_run([py, "-c", "import napari_ldcsr, os; print(os.path.dirname(napari_ldcsr.__file__))"], tmp_path).strip())
-    assert site.is_relative_to(venv)
+    assert site.is_relative_to(venv)  # imported from the venv holding nothing else
     shipped = site / "napari.yaml"
     assert shipped.is_file() and not shipped.is_symlink()
     assert shipped.read_text() == (ROOT / "napari.yaml").read_text()
     assert (site / "data" / "neon_osbs_029.tif").stat().st_size > 100_000
-    out = _run([venv / "bin" / "npe2", "validate", "napari-ldcsr"], tmp_path)
+    # npe2 (and its dependencies) are this environment's, on the venv's path after its own packages:
+    # installing them into the venv was over half of the test's time. A .pth line adds a folder, not
+    # the .pth files in it, so this environment's editable napari_ldcsr is not importable there, and
+    # the distribution npe2 reads is the venv's (asserted).
+    (site.parent / "zz_this_environment.pth").write_text(str(Path(npe2.__file__).parents[1]) + "\n")
+    where = "import importlib.metadata as m, npe2; print(m.distribution('napari-ldcsr').locate_file(''), npe2.__file__)"
+    dist, used_npe2 = map(Path, _run([py, "-c", where], tmp_path).split())
+    assert dist == site.parent and used_npe2 == Path(npe2.__file__)
+    out = _run([py, "-m", "npe2", "validate", "napari-ldcsr"], tmp_path)
     assert "valid!" in out and "invalid" not in out.lower()
 
 
