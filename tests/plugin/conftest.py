@@ -29,6 +29,32 @@ def pytest_runtest_teardown(item, nextitem):
         gc.freeze()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def plugins_discovered_once():
+    """napari's viewer fixture clears napari's plugin set-up before each test, which then searched
+    every installed distribution's metadata for plugins again (npe2's ``discover``: a quarter of the
+    viewer's making, for plugins all registered at the first test: nothing installs one into this
+    environment during the run). A search like one done before is skipped while every plugin that
+    one found is still registered (a test that unregistered one gets a real search)."""
+    from npe2 import PluginManager
+
+    pm = PluginManager.instance()
+    real, found = pm.discover, {}
+
+    def discover(paths=(), clear=False, include_npe1=False):
+        key = (tuple(paths), bool(include_npe1))
+        registered = {m.name for m in pm.iter_manifests()}
+        if not clear and key in found and found[key] <= registered:
+            return 0  # what a real search registers: plugins not registered yet
+        count = real(paths, clear, include_npe1)
+        found[key] = {m.name for m in pm.iter_manifests()}
+        return count
+
+    pm.discover = discover
+    yield
+    del pm.discover
+
+
 @pytest.fixture(scope="session")
 def tiny_model():
     """Random-weight tiny LDCSR (fast on CPU); the default weights are not needed for geometry."""
