@@ -1,6 +1,7 @@
 """A source layer moved, scaled, rotated or sheared while it is shown super-resolved (napari's
 transform mode edits the layer's ``affine`` as the user drags): the live lens's layer and the
-linked panels' mirrors go with it, so that they keep lying exactly over the source."""
+linked panels' mirrors go with it, so that they keep lying exactly over the source. What is tested is
+where the layers lie, not their pixels: the lens's tiles are the bicubic stand-in's (``bicubic_engine``)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _assert_over(live, src, view):
 
 
 @pytest.mark.parametrize("move", MOVES)
-def test_the_live_layer_follows_its_moved_source(make_napari_viewer, qtbot, tiny_model, move):
+def test_the_live_layer_follows_its_moved_source(make_napari_viewer, qtbot, tiny_model, bicubic_engine, move):
     viewer = small_viewer(make_napari_viewer, qtbot)
     src = viewer.add_image(_scene(), rgb=True, name="scene")
     lens = LiveLens(viewer, model_provider=lambda s: tiny_model, debounce_ms=30)
@@ -45,7 +46,7 @@ def test_the_live_layer_follows_its_moved_source(make_napari_viewer, qtbot, tiny
     MOVES[move](src)  # a lens that let go of its layer no longer follows it
 
 
-def test_the_linked_panels_follow_moved_layers(make_napari_viewer, qtbot, tiny_model):
+def test_the_linked_panels_follow_moved_layers(make_napari_viewer, qtbot, tiny_model, bicubic_engine):
     from napari_ldcsr.compare._compare import CompareDock
 
     viewer = small_viewer(make_napari_viewer, qtbot, size=(700, 500))
