@@ -19,9 +19,10 @@ def _workers_alive() -> int:
     return sum(isinstance(o, WorkerBase) for o in gc.get_objects())
 
 
-def test_finished_lens_views_and_their_workers_are_freed(make_napari_viewer, qtbot, tiny_model):
+def test_finished_lens_views_and_their_workers_are_freed(make_napari_viewer, qtbot, tiny_model, bicubic_engine):
     """Each view's worker (and with it the view: its tiles, its values) goes once it is over; napari's
-    ``create_worker`` would keep every one in the window's task list for the viewer's lifetime."""
+    ``create_worker`` would keep every one in the window's task list for the viewer's lifetime. (Its
+    tiles are the bicubic stand-in's: what is freed is tested, not the network.)"""
     viewer = small_viewer(make_napari_viewer, qtbot)
     src = viewer.add_image(_scene(), rgb=True, name="scene")
     lens = LiveLens(viewer, model_provider=lambda s: CountingModel(tiny_model), debounce_ms=30)
