@@ -9,7 +9,8 @@ import pytest
 from tests.plugin.test_lens import CountingModel, _look, _scene, _wait_done
 
 
-def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, notes):
+def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, notes, bicubic_engine):
+    """(The lens's tiles are the bicubic stand-in's: the section's state is tested, not the network.)"""
     viewer, widget = ldcsr
     panel = widget.live
     labels = viewer.add_labels(np.zeros((40, 40), np.int32), name="labels")
@@ -40,9 +41,11 @@ def test_widget_section_drives_the_lens_and_the_linked_panels(ldcsr, qtbot, note
     assert panel.lens.set_layer(labels) is False and any("Labels" in t for _, t in notes)
 
 
-def test_an_adapted_model_beyond_its_check_is_said_once_per_step_and_mode(ldcsr, qtbot, notes, tiny_model, tmp_path):
+def test_an_adapted_model_beyond_its_check_is_said_once_per_step_and_mode(ldcsr, qtbot, notes, tiny_model, tmp_path,
+                                                                          bicubic_engine):
     """The lens ran a model adapted (and checked) at ×2 in fast mode at its zoom's ×4, or in
-    diffusion mode, without a word; it says so once per (model, step, mode), not per view."""
+    diffusion mode, without a word; it says so once per (model, step, mode), not per view. (The tiles are
+    the bicubic stand-in's: what is said of the model is tested, not its pixels.)"""
     from ldcsr_core.checkpoints import save_model
 
     viewer, widget = ldcsr
