@@ -56,7 +56,10 @@ def test_lazy_layer_matches_the_eager_reader(big_tif):
     np.testing.assert_array_equal(np.asarray(levels[0][1500:1600, 10:50]), data[1500:1600, 10:50])
 
 
-def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_viewer, qtbot, tiny_model):
+def test_big_geotiff_opens_lazily_and_the_lens_works_on_it(big_tif, make_napari_viewer, qtbot, tiny_model,
+                                                         bicubic_engine):
+    """(The tiles, the lens's and the one computed here, are the bicubic stand-in's: which windows of the
+    file the lens reads is tested, not the network.)"""
     from napari_ldcsr.lens._lens import LiveLens
 
     path, full = big_tif
