@@ -10,7 +10,8 @@ from tests.plugin.lens_wait import view_done as _done
 from tests.plugin.test_lens import _scene
 
 
-def test_the_live_lens_pauses_in_3d_and_its_status_says_why(ldcsr, qtbot, notes):
+def test_the_live_lens_pauses_in_3d_and_its_status_says_why(ldcsr, qtbot, notes, bicubic_engine):
+    """(The tiles are the bicubic stand-in's: when the lens pauses and what it says is tested, not the network.)"""
     viewer, widget = ldcsr
     src = viewer.add_image(_scene(), rgb=True, name="scene")
     camera(viewer).center, camera(viewer).zoom = (100.0, 100.0), 4.0
