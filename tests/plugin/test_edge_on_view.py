@@ -37,7 +37,8 @@ def _status(widget):
     return widget.live.status_label.text()
 
 
-def test_the_lens_says_why_it_shows_nothing(ldcsr, qtbot):
+def test_the_lens_says_why_it_shows_nothing(ldcsr, qtbot, bicubic_engine):
+    """(The tiles are the bicubic stand-in's: what the lens says is tested, not the network.)"""
     viewer, widget = ldcsr
     src = _beside_a_stack(viewer)
     cam = camera(viewer)
