@@ -1,5 +1,6 @@
 """A view kept from the live lens is a result like a Run's: the source's GCPs and RPCs move onto its
-grid (before: it kept the source's, so saving it placed the window as if it were the whole scene)."""
+grid (before: it kept the source's, so saving it placed the window as if it were the whole scene). What
+is tested is the kept view's metadata, not its pixels: the tiles are the bicubic stand-in's (``bicubic_engine``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ GCPS = [[0.0, 0.0, 600000.0, 5340000.0, 0.0], [0.0, 200.0, 602000.0, 5340000.0, 
         [200.0, 0.0, 600000.0, 5338000.0, 0.0], [130.5, 70.25, 600702.5, 5338695.0, 0.0]]
 
 
-def test_a_kept_view_carries_gcps_and_rpcs_on_its_own_grid(make_napari_viewer, qtbot, tiny_model):
+def test_a_kept_view_carries_gcps_and_rpcs_on_its_own_grid(make_napari_viewer, qtbot, tiny_model, bicubic_engine):
     viewer = small_viewer(make_napari_viewer, qtbot)
     src = viewer.add_image(_scene(), rgb=True, name="l1",
                            metadata={"gcps": GCPS, "gcps_crs": None, "rpcs": RPCS.to_dict()})
@@ -45,7 +46,8 @@ def test_a_kept_view_carries_gcps_and_rpcs_on_its_own_grid(make_napari_viewer, q
         qtbot.waitUntil(lambda: not lens.busy, timeout=30_000)
 
 
-def test_a_kept_view_is_tagged_as_its_own_ai_generated_result(make_napari_viewer, qtbot, tiny_model, tmp_path):
+def test_a_kept_view_is_tagged_as_its_own_ai_generated_result(make_napari_viewer, qtbot, tiny_model, tmp_path,
+                                                              bicubic_engine):
     """Saved, a kept view says what a Run's result says: the AI-generated notice and its own
     LDCSR_* tags (mode, scale, model). Before, it carried its source's tags as they were: no
     notice, and over a result of a diffusion run that run's LDCSR_MODE 'diffusion' and scale
