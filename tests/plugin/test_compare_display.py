@@ -43,9 +43,10 @@ def test_the_panels_follow_the_contrast_set_in_the_main_view(make_napari_viewer,
     assert [_display(m) for m in dock.models["source"].layers] == []
 
 
-def test_the_panels_live_view_follows_its_sources_contrast(ldcsr, qtbot):
+def test_the_panels_live_view_follows_its_sources_contrast(ldcsr, qtbot, bicubic_engine):
     """The lens paints its view again in the source's new contrast; before, the LDCSR panel kept
-    the old painting (the live layer's new pixels were not mirrored) next to the main view's new one."""
+    the old painting (the live layer's new pixels were not mirrored) next to the main view's new one.
+    (The tiles are the bicubic stand-in's: the painting and its mirror is tested, not the network.)"""
     viewer, widget = ldcsr
     viewer.window.resize(800, 600)
     src, _, _ = _gray16(viewer)
