@@ -41,9 +41,10 @@ def test_a_result_still_being_computed_is_not_saved(ldcsr, qtbot, tmp_path, note
         np.testing.assert_array_equal(np.moveaxis(ds.read(), 0, -1), part.data)
 
 
-def test_the_live_lens_layer_is_not_saved(ldcsr, qtbot, tmp_path):
+def test_the_live_lens_layer_is_not_saved(ldcsr, qtbot, tmp_path, bicubic_engine):
     """The live layer holds display colours of a moving window (the dock's Save does not list it);
-    File ▸ Save wrote them as a GeoTIFF without georeferencing or provenance. Keep is the way."""
+    File ▸ Save wrote them as a GeoTIFF without georeferencing or provenance. Keep is the way.
+    (The tiles are the bicubic stand-in's: the refusal is tested, not the network.)"""
     from napari_ldcsr._viewer import camera
 
     viewer, widget = ldcsr
