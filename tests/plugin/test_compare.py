@@ -65,7 +65,8 @@ def test_panels_show_the_same_world_box_at_8x(make_napari_viewer, qtbot):
     viewer.camera.zoom = 3.0  # unlinked: nothing breaks
 
 
-def test_compare_follows_the_live_lens(make_napari_viewer, qtbot, tiny_model):
+def test_compare_follows_the_live_lens(make_napari_viewer, qtbot, tiny_model, bicubic_engine):
+    """(The tiles are the bicubic stand-in's: the panel's mirror of the live layer is tested, not the network.)"""
     from napari_ldcsr.lens._lens import LiveLens
 
     viewer = make_napari_viewer(show=True)
@@ -105,9 +106,10 @@ def test_the_panels_show_a_hidden_or_faded_source_whole(make_napari_viewer, qtbo
     dock.close_panels()
 
 
-def test_the_live_lens_takes_and_follows_its_sources_opacity(make_napari_viewer, qtbot, tiny_model):
+def test_the_live_lens_takes_and_follows_its_sources_opacity(make_napari_viewer, qtbot, tiny_model, bicubic_engine):
     """Before: the lens's layer stayed an opaque patch on a source faded to see a layer beneath it
-    (hiding there what the source let through around it)."""
+    (hiding there what the source let through around it). (The tiles are the bicubic stand-in's: the
+    opacity is tested, not the network.)"""
     from napari_ldcsr.lens._lens import LiveLens
 
     viewer = make_napari_viewer(show=True)
