@@ -3,6 +3,7 @@ take, and the program reading its output gone (``ldcsr models | head -1``)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -23,14 +24,27 @@ def _run(args, env=None, **kw):
     ("LDCSR_THREADS", "0", "LDCSR_THREADS must be 'auto' or a whole number >= 1, got '0'"),
     ("LDCSR_DTYPE", "abc", "LDCSR_DTYPE='abc': expected one of auto, float32"),
 ])
-def test_a_bad_setting_is_a_usage_error(var, value, says, rasters, tiny_model_file, tmp_path):
+def test_a_bad_setting_is_a_usage_error(var, value, says, rasters, tiny_model_file, tmp_path, monkeypatch, capfd,
+                                        caplog):
     """Exit 2 (the user's setting), as a bad option value is; it was 6, the status of a damaged
     checkpoint ('--model is not an LDCSR checkpoint'), and 1 for ``info``. (LDCSR_THREADS=abc, a
-    value that is no number, raises the same SettingError as 0: the test below, in this process.)"""
+    value that is no number, raises the same SettingError as 0: the test below.) In this process
+    (the setting is read at the run, not at import): the error line alone on the command's stderr,
+    nothing on the process's (capfd) nor logged (caplog)."""
+    from click.testing import CliRunner
+
+    from ldcsr_core.cli import main
+
+    def run(args):
+        r = CliRunner().invoke(main, [str(a) for a in args])
+        assert not r.stdout and not capfd.readouterr().err, (args, r.output)
+        assert not [m.getMessage() for m in caplog.records if m.levelno >= logging.WARNING], args
+        return r
+
+    monkeypatch.setenv(var, value)
     src, out = rasters["uint16_nodata"], tmp_path / "out.tif"
-    r = _run(["-q", "upscale", src, "-o", out, "-s", 2, "--mode", "fast", "--model", tiny_model_file],
-             env={var: value}, capture_output=True)
-    assert r.returncode == 2, r.stderr
+    r = run(["-q", "upscale", src, "-o", out, "-s", 2, "--mode", "fast", "--model", tiny_model_file])
+    assert r.exit_code == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {says}"), r.stderr
     assert not out.exists()
@@ -38,13 +52,13 @@ def test_a_bad_setting_is_a_usage_error(var, value, says, rasters, tiny_model_fi
     folder.mkdir()
     for i in range(2):
         (folder / f"x{i}.tif").write_bytes(src.read_bytes())
-    r = _run(["-q", "upscale", folder, "-o", tmp_path, "-s", 2, "--mode", "fast", "--model", tiny_model_file],
-             env={var: value}, capture_output=True)  # a batch: the run's error, not each input's
-    assert r.returncode == 2 and r.stderr.strip().splitlines()[0].startswith(f"Error: {says}"), r.stderr
+    r = run(["-q", "upscale", folder, "-o", tmp_path, "-s", 2, "--mode", "fast", "--model", tiny_model_file])
+    # a batch: the run's error, not each input's
+    assert r.exit_code == 2 and r.stderr.strip().splitlines()[0].startswith(f"Error: {says}"), r.stderr
     assert not list(tmp_path.glob("*_sr.tif"))
     if var == "LDCSR_DTYPE":  # info reports the dtype rule: the same line and status
-        r = _run(["info", src], env={var: value}, capture_output=True)
-        assert r.returncode == 2 and f"Error: {says}" in r.stderr, r.stderr
+        r = run(["info", src])
+        assert r.exit_code == 2 and f"Error: {says}" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("args", [["models"], ["info", "{src}"]])
