@@ -42,6 +42,21 @@ def _flaky(scheduler, op: str, monkeypatch):
     return state
 
 
+@pytest.fixture(scope="module")
+def single(rasters, tiny_model, tmp_path_factory):
+    """The uint16 scene upscaled ×2 in this process, in windows of 32 px (20 tiles), OPTIONS: the
+    reference the Dask runs of the tests below must equal, made once for the module. ``(tiles, pixels)``."""
+    kept = tiny_model.tile_max
+    tiny_model.tile_max = 32
+    try:
+        out = tmp_path_factory.mktemp("single") / "single.tif"
+        res = upscale_raster(rasters["uint16_nodata"], out, model=tiny_model, scale=2.0, options=OPTIONS)
+    finally:
+        tiny_model.tile_max = kept
+    with rasterio.open(out) as ds:
+        return res.tiles, ds.read()
+
+
 def _tiny_source():
     import ldcsr_core
     from ldcsr_core.config import tiny_test_config
@@ -70,13 +85,12 @@ def _count_tiles_sent(client, monkeypatch) -> list[int]:
 
 @pytest.mark.slow
 def test_one_failed_scheduler_query_while_tiles_are_awaited_sends_no_tile_twice(
-        rasters, tiny_model, tmp_path, monkeypatch, machines):
+        rasters, tiny_model, tmp_path, monkeypatch, machines, single):
     """A question to the scheduler that failed once in the poll loop (which workers are alive) was
     taken for lost work: every pending tile was sent and computed again."""
     monkeypatch.setattr(DaskRunner, "POLL", 0.02)  # the scheduler is asked while each tile is awaited
     monkeypatch.setattr(tiny_model, "tile_max", 32)  # windows of 32 px: 20 tiles
     src = rasters["uint16_nodata"]
-    single = upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
     c = machines.c  # two workers (the model is built on each: their folders do not matter)
     fault = _flaky(c.cluster.scheduler, "ncores", monkeypatch)  # client.nthreads()
     before = machines.executed()
@@ -90,17 +104,17 @@ def test_one_failed_scheduler_query_while_tiles_are_awaited_sends_no_tile_twice(
     finally:
         runner.close()
     assert fault["failed"] == 1  # the failure did happen, while tiles were pending
-    assert res.tiles == single.tiles >= 10
+    assert res.tiles == single[0] >= 10
     assert len(sent) == len(set(sent)) == res.tiles  # each tile sent once (before: the 6 pending again)
     assert sum(executed.values()) == res.tiles  # and computed once (before: those already running twice)
     assert set(loads.values()) == {1}
-    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
-        np.testing.assert_array_equal(a.read(), b.read())
+    with rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(single[1], b.read())
 
 
 @pytest.mark.slow
 def test_a_failed_look_at_a_worker_that_joined_keeps_it_from_tiles_until_it_answers(
-        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, machines):
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, machines, single):
     """The question whether a worker that joined during the run holds the model (``client.run``)
     failed once: the worker was used unchecked, and one that could not load the model failed tiles."""
     from ldcsr_core.files import sha256_file
@@ -111,7 +125,6 @@ def test_a_failed_look_at_a_worker_that_joined_keeps_it_from_tiles_until_it_answ
     broken.mkdir()
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     src = rasters["uint16_nodata"]
-    upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
     c, ok = machines.c, machines.ok  # and the module's worker in bad/ (no model: left out from the start)
     fault = _flaky(c.cluster.scheduler, "broadcast", monkeypatch)  # client.run
     before = machines.executed()
@@ -132,8 +145,8 @@ def test_a_failed_look_at_a_worker_that_joined_keeps_it_from_tiles_until_it_answ
     assert fault["failed"] == 1 and len(joined) == 1
     assert runner.usable == {ok} and set(runner.left_out) == {machines.left, *joined}  # asked again: left out
     assert executed == {ok: res.tiles, machines.left: 0, joined[0]: 0}  # before: tiles failed on the joined one
-    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
-        np.testing.assert_array_equal(a.read(), b.read())
+    with rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(single[1], b.read())
 
 
 def test_a_scheduler_that_stops_answering_ends_the_run_after_the_timeout(rasters, tiny_model, tmp_path,
@@ -201,9 +214,14 @@ def test_a_killed_scheduler_is_said_in_one_clear_line(rasters, tiny_model, tmp_p
 
     try:
         deadline = time.monotonic() + 60
-        while not info.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(info.read_text())["address"]
+        while time.monotonic() < deadline:  # the file exists before the scheduler has written it
+            try:
+                address = json.loads(info.read_text())["address"]
+                break
+            except (FileNotFoundError, ValueError, KeyError):
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"the scheduler wrote no {info} in 60 s")
         procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads",
                                        "1", "--no-nanny", "--no-dashboard"], **quiet))
         with dask.config.set({"distributed.comm.timeouts.connect": "5s"}):
@@ -235,7 +253,7 @@ def _tries(name):
 
 @pytest.mark.slow
 def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_not_reloaded(
-        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, caplog, machines):
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, caplog, machines, single):
     """A worker left out for a missing checkpoint stayed out for the whole run after the file appeared.
     Asked again every RELOOK s, it loads the model once the file is there; a worker whose file holds
     other weights (unchanged) is asked too but does not load it again."""
@@ -254,7 +272,6 @@ def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_no
                           name="tiny-test", version="0")
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     src = rasters["uint16_nodata"]
-    upscale_raster(src, tmp_path / "single.tif", model=tiny_model, scale=2.0, options=OPTIONS)
     c, ok, appears = machines.c, machines.ok, machines.left  # the module's workers: good/, bad/ (no model yet)
     differs, _ = machines.start(other)
     before = machines.executed()
@@ -282,8 +299,8 @@ def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_no
     assert tries == {ok: 1, appears: 2, differs: 1}  # ... but loaded again only where the file changed
     assert f"the Dask worker {appears} now holds the model (its checkpoint changed): it gets tiles again" in [
         r.getMessage() for r in caplog.records]
-    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
-        np.testing.assert_array_equal(a.read(), b.read())
+    with rasterio.open(tmp_path / "dask.tif") as b:
+        np.testing.assert_array_equal(single[1], b.read())
 
 
 GATED_LOAD = """
