@@ -23,12 +23,29 @@ from .dask_workers import PER_WORKER_MODEL
 from .dask_workers import ldcsr_plugins as _ldcsr_plugins
 
 
+DIFFUSION = UpscaleOptions(mode="diffusion", seed=7)
+
+
+@pytest.fixture(scope="module")
+def single(rasters, tiny_model, tmp_path_factory):
+    """The uint16 scene (4 bands: 2 model passes per tile, with nodata) upscaled ×2 in this process,
+    in diffusion windows of 64 px (several tiles): the file the Dask runs below must equal, made once
+    for the module. ``(path, tiles)``."""
+    kept = tiny_model.tile_max
+    tiny_model.tile_max = 64
+    try:
+        out = tmp_path_factory.mktemp("single") / "single.tif"
+        res = upscale_raster(rasters["uint16_nodata"], out, model=tiny_model, scale=2.0, options=DIFFUSION)
+    finally:
+        tiny_model.tile_max = kept
+    return out, res.tiles
+
+
 @pytest.mark.slow
-def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client, monkeypatch):
+def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client, monkeypatch, single):
     src = rasters["uint16_nodata"]  # 4 bands (2 model passes per tile) with nodata
     monkeypatch.setattr(tiny_model, "tile_max", 64)  # diffusion windows of 64 px: several tiles
-    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="diffusion", seed=7))
-    single = upscale_raster(src, tmp_path / "single.tif", **kw)
+    kw = dict(model=tiny_model, scale=2.0, options=DIFFUSION)
     import ldcsr_core
     from ldcsr_core.config import tiny_test_config
 
@@ -42,9 +59,9 @@ def test_dask_output_equals_single_process(rasters, tiny_model, tmp_path, client
         loads = runner.model_loads()
     finally:
         runner.close()
-    assert res.tiles == single.tiles >= 2
+    assert res.tiles == single[1] >= 2
     assert len(loads) == 2 and all(n == 1 for n in loads.values())  # once per worker
-    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+    with rasterio.open(single[0]) as a, rasterio.open(tmp_path / "dask.tif") as b:
         x, y = a.read(), b.read()
         assert a.profile == b.profile
         ta, tb = a.tags(), b.tags()
@@ -192,7 +209,7 @@ def test_the_cli_gives_the_workers_the_weights_to_check(monkeypatch, tiny_model_
 @pytest.mark.slow
 @pytest.mark.parametrize("bad", ["other weights", "missing"])
 def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
-        rasters, tiny_model, tiny_model_file, tmp_path, caplog, monkeypatch, machines, bad):
+        rasters, tiny_model, tiny_model_file, tmp_path, caplog, monkeypatch, machines, bad, single):
     """Before: one worker that could not load the model (its checkpoint missing, other weights at the
     path) failed the whole run, although the other workers could do the work."""
     import logging
@@ -203,8 +220,7 @@ def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
         machines.put(bad)
     src = rasters["uint16_nodata"]
     monkeypatch.setattr(tiny_model, "tile_max", 64)  # several tiles
-    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="diffusion", seed=7))
-    single = upscale_raster(src, tmp_path / "single.tif", **kw)
+    kw = dict(model=tiny_model, scale=2.0, options=DIFFUSION)
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file),
                          threads=1)
     c, ok, left = machines.c, machines.ok, machines.left
@@ -222,8 +238,8 @@ def test_a_worker_that_cannot_load_the_model_is_left_out_and_the_run_goes_on(
         ran = [t["worker"] for t in stream.data if str(t["key"]).startswith(TILE_KEY_PREFIX)]
     finally:
         runner.close()
-    assert res.tiles == single.tiles >= 2
-    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+    assert res.tiles == single[1] >= 2
+    with rasterio.open(single[0]) as a, rasterio.open(tmp_path / "dask.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())  # every tile by the client's model
     assert len(ran) == res.tiles and set(ran) == {ok}  # every tile to the worker that holds the model
 
