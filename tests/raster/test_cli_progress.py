@@ -14,13 +14,13 @@ def _scene(folder, side=192):
 
 def test_a_bar_to_a_log_is_redrawn_every_30_s_not_at_every_tile(tmp_path, tiny_model_file):
     """stderr to a file or a pipe (`2> run.log`, `| tee`) keeps every redraw: before, tqdm's ten a second, a
-    log line of megabytes over a long scene (here tens of redraws for a run of a few seconds); now the
+    log line of megabytes over a long scene (here over ten redraws for a run of 1-2 s: 25 tiles); now the
     bar's start and its end, and a redraw every 30 s between."""
     from click.testing import CliRunner
 
     from ldcsr_core.cli import main
 
-    src = _scene(tmp_path)
+    src = _scene(tmp_path, 128)
     r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast",
                                   "--tile", "32", "--model", str(tiny_model_file)])
     assert r.exit_code == 0, r.output
