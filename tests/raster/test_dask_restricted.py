@@ -34,6 +34,23 @@ def cluster():
         cluster.close()
 
 
+FAST = UpscaleOptions(mode="fast", seed=7)
+
+
+@pytest.fixture(scope="module")
+def single(rasters, tiny_model, tmp_path_factory):
+    """The uint16 scene upscaled ×2 in this process, in windows of 64 px (several tiles): the file the
+    Dask runs below must equal, made once for the module. ``(path, tiles)``."""
+    kept = tiny_model.tile_max
+    tiny_model.tile_max = 64
+    try:
+        out = tmp_path_factory.mktemp("single") / "single.tif"
+        res = upscale_raster(rasters["uint16_nodata"], out, model=tiny_model, scale=2.0, options=FAST)
+    finally:
+        tiny_model.tile_max = kept
+    return out, res.tiles
+
+
 def _tiny_source():
     import ldcsr_core
     from ldcsr_core.config import tiny_test_config
@@ -44,7 +61,7 @@ def _tiny_source():
 
 @pytest.mark.parametrize("where", ["worker", "scheduler"])
 def test_workers_that_cannot_be_asked_still_run_the_tiles(where, cluster, rasters, tiny_model, tmp_path,
-                                                          monkeypatch):
+                                                          monkeypatch, single):
     """A worker that refuses ``client.run`` (or a scheduler that refuses to broadcast it) was left out
     as 'could not load the model' although it held it: with no other worker the run failed."""
     cl, c = cluster
@@ -56,8 +73,7 @@ def test_workers_that_cannot_be_asked_still_run_the_tiles(where, cluster, raster
     cl.scheduler.handlers["run_function"] = _refuse  # run_on_scheduler refused too (stale plugins)
     src = rasters["uint16_nodata"]
     monkeypatch.setattr(tiny_model, "tile_max", 64)
-    kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast", seed=7))
-    single = upscale_raster(src, tmp_path / "single.tif", **kw)
+    kw = dict(model=tiny_model, scale=2.0, options=FAST)
     runner = DaskRunner(c, _tiny_source(), in_flight=2, timeout=5)
     try:
         assert runner.usable == set(c.nthreads())
@@ -65,8 +81,8 @@ def test_workers_that_cannot_be_asked_still_run_the_tiles(where, cluster, raster
         res = upscale_raster(src, tmp_path / "dask.tif", runner=runner, **kw)
     finally:
         runner.close()
-    assert res.tiles == single.tiles >= 2
-    with rasterio.open(tmp_path / "single.tif") as a, rasterio.open(tmp_path / "dask.tif") as b:
+    assert res.tiles == single[1] >= 2
+    with rasterio.open(single[0]) as a, rasterio.open(tmp_path / "dask.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
 def _slow(x, seconds):
     time.sleep(seconds)
