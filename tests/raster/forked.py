@@ -82,6 +82,11 @@ for fd, path in ((1, req["out"]), (2, req["err"])):
     f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(f, fd)
     os.close(f)
+    if fd == req["reader_gone"]:  # a pipe whose reader has gone (`| head` after head ended)
+        rd, wr = os.pipe()
+        os.close(rd)
+        os.dup2(wr, fd)
+        os.close(wr)
 if req["fsize_limit"]:
     import resource
     resource.setrlimit(resource.RLIMIT_FSIZE, (req["fsize_limit"], resource.RLIM_INFINITY))
@@ -189,8 +194,11 @@ def _environment() -> dict:
     return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
 
 
-def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) -> Forked:
-    """Start ``python ARGV`` (``argv`` = ``["-m", module, *args]`` or ``["-c", code, *args]``)."""
+def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True,
+          reader_gone: int | None = None) -> Forked:
+    """Start ``python ARGV`` (``argv`` = ``["-m", module, *args]`` or ``["-c", code, *args]``);
+    ``reader_gone`` (1 or 2): that descriptor is a pipe whose reader has gone (nothing said on it
+    comes back), as ``subprocess``'s ``stdout=`` a pipe whose read end was closed."""
     global _server
     if _server is not None and _server.running is not None:  # a run an earlier test left (interrupted
         os.kill(_server.running.pid, signal.SIGKILL)  # between start and wait): ended, so that its status
@@ -207,7 +215,7 @@ def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) 
     run = Forked(_server, [sys.executable, *argv], text)
     # as subprocess's: from this process's folder now (a test's monkeypatch.chdir), not the server's
     req = {"argv": argv, "cwd": os.path.abspath("." if cwd is None else cwd), "fsize_limit": fsize_limit,
-           "out": run.paths[0], "err": run.paths[1]}
+           "out": run.paths[0], "err": run.paths[1], "reader_gone": reader_gone}
     _server.proc.stdin.write((json.dumps(req) + "\n").encode())
     _server.proc.stdin.flush()
     said = _server.message(60)
@@ -219,11 +227,11 @@ def start(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True) 
     return run
 
 
-def run(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True,
+def run(argv, *, cwd=None, fsize_limit: int | None = None, text: bool = True, reader_gone: int | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess:
     """``subprocess.run([sys.executable, *argv], capture_output=True, ...)`` in a forked process: a
     run that has not ended after ``timeout`` s is killed and raises ``subprocess.TimeoutExpired``."""
-    p = start(argv, cwd=cwd, fsize_limit=fsize_limit, text=text)
+    p = start(argv, cwd=cwd, fsize_limit=fsize_limit, text=text, reader_gone=reader_gone)
     if p.wait(timeout) is None:
         os.kill(p.pid, signal.SIGKILL)
         p.wait()

@@ -4,20 +4,11 @@ take, and the program reading its output gone (``ldcsr models | head -1``)."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 
+from . import forked
 from .conftest import sha256
-
-CLI = [sys.executable, "-m", "ldcsr_core.cli"]
-
-
-def _run(args, env=None, **kw):
-    return subprocess.run([*CLI, *[str(a) for a in args]], env={**os.environ, **(env or {})},
-                          text=True, timeout=300, **kw)
 
 
 @pytest.mark.parametrize("var, value, says", [
@@ -62,21 +53,19 @@ def test_a_bad_setting_is_a_usage_error(var, value, says, rasters, tiny_model_fi
 
 
 @pytest.mark.parametrize("args", [["models"], ["info", "{src}"]])
-def test_stdout_whose_reader_is_gone_ends_quietly(args, rasters):
+def test_stdout_whose_reader_is_gone_ends_quietly(args, rasters, monkeypatch):
     """``ldcsr models | head -1``: the reader has gone, there is nobody to tell. Before, the
-    terminal got 'Error: [Errno 32] Broken pipe' (exit 5, as for an unwritable output)."""
-    rd, wr = os.pipe()
-    os.close(rd)  # the reader is gone before the first line
-    try:
-        r = _run([a.format(src=rasters["uint16_nodata"]) for a in args], stdout=wr,
-                 stderr=subprocess.PIPE, env={"LDCSR_THREADS": "1"})
-    finally:
-        os.close(wr)
+    terminal got 'Error: [Errno 32] Broken pipe' (exit 5, as for an unwritable output). A process of
+    its own (:mod:`.forked`: its interpreter's exit flushes stdout too), its stdout a pipe whose
+    reader is gone before the first line."""
+    monkeypatch.setenv("LDCSR_THREADS", "1")
+    r = forked.run(["-m", "ldcsr_core.cli", *[a.format(src=rasters["uint16_nodata"]) for a in args]], reader_gone=1)
     assert r.returncode == 1
     assert r.stderr == ""
 
 
-def test_stderr_whose_reader_is_gone_stops_a_batch_and_leaves_nothing(rasters, tiny_model_file, tmp_path):
+def test_stderr_whose_reader_is_gone_stops_a_batch_and_leaves_nothing(rasters, tiny_model_file, tmp_path,
+                                                                      monkeypatch):
     """The progress stream's reader gone (``ldcsr upscale ... 2>&1 | true``): the run stops as
     one stopped by SIGPIPE would, at the first input (before, each input of the batch was still
     read and run up to its first progress line), with no part file and the inputs intact."""
@@ -87,13 +76,9 @@ def test_stderr_whose_reader_is_gone_stops_a_batch_and_leaves_nothing(rasters, t
     for s in srcs:
         s.write_bytes(rasters["gray"].read_bytes())
     digest = sha256(srcs[0])
-    rd, wr = os.pipe()
-    os.close(rd)
-    try:
-        r = _run(["-v", "upscale", folder, "-o", outs, "-s", 2, "--mode", "fast", "--model",
-                  tiny_model_file], stdout=subprocess.DEVNULL, stderr=wr, env={"LDCSR_THREADS": "1"})
-    finally:
-        os.close(wr)
+    monkeypatch.setenv("LDCSR_THREADS", "1")
+    r = forked.run(["-m", "ldcsr_core.cli", "-v", "upscale", folder, "-o", outs, "-s", 2, "--mode", "fast",
+                    "--model", tiny_model_file], reader_gone=2)
     assert r.returncode == 1
     assert sorted(p.name for p in outs.iterdir()) == []
     assert sha256(srcs[0]) == digest
