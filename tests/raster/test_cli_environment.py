@@ -19,22 +19,33 @@ def test_a_bad_setting_is_a_usage_error(var, value, says, rasters, tiny_model_fi
                                         caplog):
     """Exit 2 (the user's setting), as a bad option value is; it was 6, the status of a damaged
     checkpoint ('--model is not an LDCSR checkpoint'), and 1 for ``info``. (LDCSR_THREADS=abc, a
-    value that is no number, raises the same SettingError as 0: the test below.) In this process
-    (the setting is read at the run, not at import): the error line alone on the command's stderr,
-    nothing on the process's (capfd) nor logged (caplog)."""
+    value that is no number, raises the same SettingError as 0: the test below.) LDCSR_THREADS is
+    read as ldcsr_core is imported too (threads.prepare): its single-file run is a new interpreter's,
+    given the value from its start; the rest run in this process (the settings are read at the run),
+    the error line alone on the command's stderr, nothing on the process's (capfd) nor logged."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
     from click.testing import CliRunner
 
     from ldcsr_core.cli import main
 
-    def run(args):
-        r = CliRunner().invoke(main, [str(a) for a in args])
+    def run(args, fresh=False):
+        if fresh:
+            p = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", *[str(a) for a in args]], text=True,
+                               capture_output=True, timeout=300)
+            r = SimpleNamespace(exit_code=p.returncode, stdout=p.stdout, stderr=p.stderr, output=p.stderr)
+        else:
+            r = CliRunner().invoke(main, [str(a) for a in args])
         assert not r.stdout and not capfd.readouterr().err, (args, r.output)
         assert not [m.getMessage() for m in caplog.records if m.levelno >= logging.WARNING], args
         return r
 
     monkeypatch.setenv(var, value)
     src, out = rasters["uint16_nodata"], tmp_path / "out.tif"
-    r = run(["-q", "upscale", src, "-o", out, "-s", 2, "--mode", "fast", "--model", tiny_model_file])
+    r = run(["-q", "upscale", src, "-o", out, "-s", 2, "--mode", "fast", "--model", tiny_model_file],
+            fresh=var == "LDCSR_THREADS")
     assert r.exit_code == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {says}"), r.stderr
