@@ -93,7 +93,7 @@ def commands(step: str, out: Path, device: str, quick: bool) -> list[list[str]]:
         return [[py, "-m", "pytest", "-v", "-ra", "--durations=10", "-p", "no:cacheprovider", "-m", "gpu",
                  str(ROOT / "tests" / "gpu")]]
     if step == "bench":
-        sizes, extra = ("256", ["--dtypes", "float32", "--repeats", "1"]) if quick else ("512,2048", [])
+        sizes, extra = ("128", ["--dtypes", "float32", "--repeats", "1"]) if quick else ("512,2048", [])
         return [bench + ["--sizes", sizes, "--json", str(out / "gpu.json")] + extra]
     if step == "big":
         side = "64" if quick else "8000"
