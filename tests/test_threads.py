@@ -76,6 +76,8 @@ def _fresh(code: str, **env) -> dict:
 
 PROBE = ("import json, os, ldcsr_core, torch; print(json.dumps({'spin': os.environ.get('GOMP_SPINCOUNT'), "
          "'threads': torch.get_num_threads(), 'file': ldcsr_core.__file__}))")
+SPIN_PROBE = ("import json, os, sys, ldcsr_core; "
+              "print(json.dumps({'spin': os.environ.get('GOMP_SPINCOUNT'), 'torch': 'torch' in sys.modules}))")
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +90,9 @@ def test_spin_count_is_set_before_torch_loads(fresh_fixed_one):
     r = fresh_fixed_one
     assert r["file"].startswith(str(SRC))
     assert r["spin"] == threads.SPINCOUNT
-    assert _fresh(PROBE, GOMP_SPINCOUNT="123")["spin"] == "123"  # the user's own setting wins
-    assert _fresh(PROBE, OMP_WAIT_POLICY="PASSIVE")["spin"] is None
+    # the user's own setting wins (what ldcsr_core's import leaves: torch, which reads it, need not load)
+    assert _fresh(SPIN_PROBE, GOMP_SPINCOUNT="123") == {"spin": "123", "torch": False}
+    assert _fresh(SPIN_PROBE, OMP_WAIT_POLICY="PASSIVE") == {"spin": None, "torch": False}
     late = _fresh("import torch; " + PROBE)  # torch loaded first (a host application)
     assert late["spin"] is None
 
