@@ -69,8 +69,8 @@ def test_batched_windows_equal_one_by_one(tiny, monkeypatch, shape, scale, mode,
 
 
 def test_a_batch_out_of_memory_is_halved(tiny, monkeypatch):
-    img = _image(64, 96)
-    plan = plan_tiles((64, 96), (256, 384), window=64, overlap_out=16)
+    img = _image(40, 96)  # two rows of interior windows: groups of 6, more than the card holds
+    plan = plan_tiles((40, 96), (160, 384), window=64, overlap_out=16)
     ref, _ = _run(tiny, img, plan, "fast", monkeypatch, batch=1)
     def small_card(model, lrs, tiles, *a, **k):  # a device that holds two windows at a time
         if len(tiles) > 2:
@@ -80,12 +80,13 @@ def test_a_batch_out_of_memory_is_halved(tiny, monkeypatch):
     monkeypatch.setattr(tiling, "process_tiles", small_card)
     monkeypatch.setattr(tiling, "batch_size", lambda model, plan: 8)
     processor = tiling.TileProcessor(tiny, plan, mode="fast")
-    out = np.empty((256, 384, 3), np.float32)
+    out = np.empty(plan.out_shape + (3,), np.float32)
 
     def sink(y0, rows):
         out[y0:y0 + rows.shape[0]] = rows
 
     groups = list(batches(plan.tiles, processor.signature, processor.batch))
+    assert max(len(g) for g in groups) > 2  # a batch the card cannot hold
     merger = tiling.RowMerger(plan, sink)
     for group in groups:
         for t, o in zip(group, processor.many([(img[t.read_y.start:t.read_y.stop, t.read_x.start:t.read_x.stop], t)
@@ -133,8 +134,8 @@ def test_a_card_gets_the_next_batch_before_the_host_takes_this_ones_outputs(tiny
     """Outputs come back asynchronously (issue 22 part 2): on a card each batch is launched before
     the host waits for the previous batch's outputs, so the card computes while the host blends;
     the pixels are those of the one-by-one run."""
-    img = _image(64, 96)
-    plan = plan_tiles((64, 96), (256, 384), window=64, overlap_out=16)
+    img = _image(40, 96)  # two rows of interior windows: groups of 6, more than the card holds
+    plan = plan_tiles((40, 96), (160, 384), window=64, overlap_out=16)
     ref, _ = _run(tiny, img, plan, "fast", monkeypatch, batch=1)
     events = []
 
