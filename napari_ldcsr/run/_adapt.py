@@ -67,7 +67,7 @@ def prepare_adapt(viewer, settings, minutes: float, layer=None) -> AdaptRequest 
         return (f"Adaptation is offered up to ×{MAX_ADAPT_SCALE:g} (not ×{s.scale:g}): at larger scales the "
                 "layer's own copies are too coarse to teach the model. Adapt at ×2 and use the model at ×2.")
     layer = s.layer if layer is None else layer
-    found = checked_region(viewer, layer, s.scale, s.nodata)
+    found = checked_region(viewer, layer, s.scale, s.nodata, use="adapt")
     if isinstance(found, str):
         return found
     return AdaptRequest(layer, s.scale, *found, minutes=float(minutes), seed=s.seed,

@@ -99,7 +99,8 @@ def plain_message(exc: BaseException) -> str:
 
 def check_layer(layer, scale: float, viewer=None, *, use: str = "upscale") -> str | None:
     """Why ``layer`` (of ``viewer``, when given) cannot be super-resolved at ``scale`` (a plain
-    sentence), or None; ``use``: what it is for, in a spread map's refusal ("selfcheck": Check quality)."""
+    sentence), or None; ``use``: what it is for, in a spread map's refusal ("selfcheck": Check quality,
+    "adapt": Adapt)."""
     from napari.layers import Image
 
     if layer is None:
@@ -130,7 +131,7 @@ def check_layer(layer, scale: float, viewer=None, *, use: str = "upscale") -> st
 
 
 def spread_map_problem(layer, *, use: str = "upscale") -> str | None:
-    """Why ``layer`` is no picture to upscale (``use="selfcheck"``: to self-check), by the engine's rule
+    """Why ``layer`` is no picture to upscale (``use="selfcheck"``: to self-check, "adapt": to adapt to), by the engine's rule
     (``check_not_spread_map``, also the command line's and QGIS's): a spread map (of ``ldcsr upscale --samples K``,
     or a Run's spread layer) opened or made here, by its tags as Save would write them; None for any other layer."""
     from ldcsr_core.errors import InputError

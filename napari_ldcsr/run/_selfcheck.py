@@ -73,7 +73,7 @@ def checked_region(viewer, layer, scale: float, nodata, *, use: str = "upscale")
     """:func:`check_region` of a layer Check quality and Adapt may take, or why not in Run's words: a
     layer or scale Run refuses, a lazy band layer whose file's other band layers are closed, a nodata
     the layer cannot hold or of a band it lacks (said before any work); a spread map in the words of ``use``
-    (:func:`~._job.check_layer`'s: "selfcheck" for Check quality)."""
+    (:func:`~._job.check_layer`'s: "selfcheck" for Check quality, "adapt" for Adapt)."""
     from ._bigrun import lazy_refusal
     from ._job import check_layer, layer_source, plain_message
 

@@ -380,6 +380,10 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     scene = scene_argument(scene)
     src = RGBScene(scene, bands, stretch, nodata)  # first: open_raster's checks before the file is hashed
     try:
+        from .geo.job import check_not_spread_map
+
+        label = scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or "the scene"
+        check_not_spread_map(src.tags, os.path.basename(str(label)), use="adapt")  # upscale's rule, adapt's words
         name, sha = _scene_id(scene)
     except BaseException:
         src.close()

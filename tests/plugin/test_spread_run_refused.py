@@ -45,3 +45,17 @@ def test_check_quality_refuses_a_spread_file_in_its_own_words(ldcsr, notes, tmp_
                          "output (how much its diffusion samples disagreed), not a picture, so it is not self-checked; "
                          "self-check its source (scene.tif) instead.")
     assert len(viewer.layers) == len(layers)
+
+
+def test_adapt_refuses_a_spread_file_in_its_own_words(ldcsr, notes, tmp_path):
+    """Before: Adapt to this layer on a spread layer was refused in the Run's words ('so it is not upscaled; upscale
+    its source'); now in adapt's (geo.job.check_not_spread_map(use="adapt")), nothing started."""
+    viewer, widget = ldcsr
+    _, spread = make_spread(tmp_path)
+    layers = viewer.open(str(spread), plugin="napari-ldcsr")
+    widget.set_scale(2.0)
+    assert not widget.adapt_to_layer(layer=layers[0], minutes=0.05) and not widget.adapter.running
+    assert notes[-1] == ("error", f"'{layers[0].name}' is an LDCSR spread map: its values are the uncertainty of an "
+                         "output (how much its diffusion samples disagreed), not a picture, so it is not adapted to; "
+                         "adapt to its source (scene.tif) instead.")
+    assert len(viewer.layers) == len(layers)

@@ -102,3 +102,31 @@ def test_selfcheck_refuses_a_spread_map_by_upscales_rule(tmp_path, monkeypatch, 
     spread.rename(folder / spread.name)
     r = CliRunner().invoke(main, ["evaluate", str(folder), "--scales", "2", "--device", "cpu"])
     assert r.exit_code == 3 and "scene_x2_spread.tif is an LDCSR spread map" in " ".join(r.output.split()), r.output
+
+
+ADAPT_SAID = ("scene_x2_spread.tif is an LDCSR spread map: its values are the uncertainty of an output (how much "
+              "its diffusion samples disagreed), not a picture, so it is not adapted to; adapt to its source "
+              "(scene.tif) instead")
+
+
+def test_adapt_refuses_a_spread_map_in_its_own_words_before_loading_a_model(tmp_path, monkeypatch, tiny_model):
+    """Before: 'ldcsr adapt scene_x2_spread.tif' was refused after the model loaded, as any file LDCSR made ('the
+    scene is an LDCSR spread map (model …): its pixels are not measurements, …'), not naming the file or its
+    source. Now it exits 3 before the model loads, by upscale's rule in adapt's words, and so does the Python API."""
+    import ldcsr_core.cli.upscale_cmd as up
+    from ldcsr_core.adaptation import adapt
+
+    _, spread = make_spread(tmp_path)
+
+    def no_model(*_a, **_k):
+        raise AssertionError("the model was loaded")
+
+    out = tmp_path / "m.safetensors"
+    with monkeypatch.context() as m:
+        m.setattr(up, "_load_model", no_model)
+        r = CliRunner().invoke(main, ["adapt", str(spread), "-s", "2", "-o", str(out), "--steps", "1"])
+    assert r.exit_code == 3 and ADAPT_SAID in " ".join(r.output.split()), r.output
+    assert not out.exists()
+    with pytest.raises(InputError) as e:
+        adapt(str(spread), 2, tiny_model, steps=1)
+    assert str(e.value) == ADAPT_SAID

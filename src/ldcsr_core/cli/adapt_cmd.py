@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -57,6 +58,7 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     from ..builtin_models import builtin_folder_refusal
     from ..errors import InputError, OutputExistsError, RasterIOError
     from ..files import check_name_length, check_not_special
+    from ..geo.job import check_not_spread_map
     from ..geo.radiometry import parse_bands
     from ..geo.raster_io import open_raster
     from .selfcheck_cmd import parse_window
@@ -95,8 +97,8 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     if os.path.lexists(out) and not overwrite:  # a broken link too: the save keeps it (found after training)
         link = "" if out.exists() else f" (a link to {os.readlink(out)}, which is missing)"
         raise OutputExistsError(f"{out} exists{link} (use --overwrite to replace it)")
-    with open_raster(scene, nodata=nodata):  # readable (exit 5 otherwise), nodata fits, before the model loads
-        pass
+    with open_raster(scene, nodata=nodata) as ds:  # readable (exit 5 otherwise), nodata fits, before the model loads
+        check_not_spread_map(ds.tags(), Path(scene).name, use="adapt")  # upscale's refusal, in adapt's words (exit 3)
     from ..threads import policy
 
     policy()  # a bad LDCSR_THREADS: exit 2 now, alone, not under the progress bar's first line

@@ -327,10 +327,12 @@ def is_spread_map(tags: dict) -> bool:
 def check_not_spread_map(tags: dict, name: str, *, use: str = "upscale") -> None:
     """An :class:`InputError` when ``tags`` (a raster's, or a layer's as napari would save it) say
     ``name`` is an LDCSR spread map, checked before any work by every front end: its values are how
-    much K samples disagreed, not a picture, so upscaling it makes a picture of nothing, and self-checking
-    it (``use="selfcheck"``) scores a picture of nothing; its source is what to use (``ldcsr info`` says it so)."""
+    much K samples disagreed, not a picture, so upscaling it makes a picture of nothing, self-checking
+    it (``use="selfcheck"``) scores a picture of nothing, and adapting to it (``use="adapt"``) teaches the model
+    noise as detail; its source is what to use (``ldcsr info`` says it so)."""
     if is_spread_map(tags):
-        done, do = {"upscale": ("upscaled", "upscale"), "selfcheck": ("self-checked", "self-check")}[use]
+        done, do = {"upscale": ("upscaled", "upscale"), "selfcheck": ("self-checked", "self-check"),
+                    "adapt": ("adapted to", "adapt to")}[use]
         source = f" ({tags['LDCSR_SOURCE']})" if tags.get("LDCSR_SOURCE") else ""
         raise InputError(f"{name} is an LDCSR spread map: its values are the uncertainty of an output (how much "
                          f"its diffusion samples disagreed), not a picture, so it is not {done}; {do} its "
