@@ -358,3 +358,27 @@ def test_the_cost_of_k_samples_is_said_before_the_model_loads(rasters, tiny_mode
         assert r.exit_code == 1 and r.stderr.endswith("Error: stopped where the model loads\n"), r.output
         assert [ln for ln in r.stderr.splitlines() if "samples for the uncertainty map" in ln] == expected, r.stderr
         assert r.stdout == "" and not (tmp_path / "o.tif").exists()
+
+
+def test_the_cost_notes_are_not_said_before_a_run_that_skips(rasters, tiny_model_file, tmp_path):
+    """`ldcsr upscale s.tif -o o.tif -s 2 --samples 2 --tile 32` run again without --overwrite: before, it said the
+    K-times cost note and the --tile note, then `skipped … complete output already there`; now it says neither when
+    every output is this request's complete result (the model tells: said after it loads), and both again when
+    something runs (--overwrite, or its spread file missing; an output not there: before the model loads, as before)."""
+    out = tmp_path / "o.tif"
+    args = ["upscale", str(rasters["rgba"]), "-o", str(out), "-s", "2", "--samples", "2", "--mode", "diffusion",
+            "--tile", "32", "--model", str(tiny_model_file), "--device", "cpu"]
+
+    def notes(r):
+        return [ln for ln in r.stderr.splitlines() if "samples for the uncertainty map" in ln or "--tile 32 applies" in ln]
+
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0 and len(notes(first)) == 2, first.output
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0 and "complete output already there" in again.output, again.output
+    assert notes(again) == [], again.stderr
+    replaced = CliRunner().invoke(main, [*args, "--overwrite"])
+    assert replaced.exit_code == 0 and len(notes(replaced)) == 2, replaced.output
+    (tmp_path / "o_spread.tif").unlink()  # its spread file gone: the run is made again
+    redone = CliRunner().invoke(main, args)
+    assert len(notes(redone)) == 2, redone.output

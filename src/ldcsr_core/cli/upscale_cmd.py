@@ -17,6 +17,7 @@ import click
 from ..words import counted
 from . import options as opt
 from .batch_report import KEEP_OR_OVERWRITE, Bar, stopped_advice, summary, unreached_failures
+from .upscale_notes import cost_notes
 from .upscale_plan import (_check_geotiff_name, _check_not_an_input_folder, _expand_inputs, _made_name_refusal,
                            _output_arg, _plan_outputs)
 
@@ -182,19 +183,16 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
         summary([(src, dst, "failed", err, None) for src, dst, _, err in jobs], quiet)
         raise click.ClickException(f"{len(jobs)} of {counted(len(jobs), 'input')} failed")
 
-    if tile is not None and mode == "diffusion" and not quiet:  # (-q keeps only notes that a result is untested)
-        click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
-                   "so that a seed gives one picture", err=True)
-    if samples > 1 and not quiet:  # K whole runs, said before the model loads, as QGIS says it (-q: no cost note)
-        from ..uncertainty import samples_cost
-
-        click.echo(f"note: {samples_cost(samples)}", err=True)
     up_opts = UpscaleOptions(mode=mode, seed=seed, tile=tile, bands=band_sel, stretch=stretch,
                              samples=samples, nodata=nodata)
     # a batch does the inputs another command is making (same outputs) last, a single input waits
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress, wait_for_others=not batch)
 
+    # (-q keeps only notes that a result is untested); before the model loads, unless only it can tell that a run skips
+    told = quiet or cost_notes(jobs, up_opts, overwrite, tile=tile)
     model = _load_model(model_path, device, dtype)
+    if not told:  # each output there: said only if one is not this request's complete result
+        cost_notes(jobs, up_opts, overwrite, model, tile=tile, spread_path=spread_out, **req)
     for note in _adapted_notes(model, uses, measured, mode, batch):  # an adapted model used beyond its guard's check
         click.echo(f"note: {note}", err=True)
     from ..adapted_use import scale_note

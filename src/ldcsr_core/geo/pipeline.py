@@ -58,6 +58,7 @@ from .job import (
     plan_output, provenance_tags, request_fingerprint, request_fingerprints, request_of, software_version,
 )
 from .crs_override import with_crs
+from .resume import request_complete
 from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink, SceneReader
 from .tile_run import (
@@ -346,9 +347,7 @@ def upscale_raster(
         t0 = time.perf_counter()  # the run's time, not the wait's
 
         def complete() -> bool:  # this very request's output (and spread file) is there
-            return is_complete_output(dst_path, out_shape=shape, job=jobs) and (
-                spread_path is None or is_complete_output(spread_path, out_shape=shape, job=jobs,
-                                                          spread_for=dst_path))
+            return request_complete(dst_path, spread_path, out_shape=shape, job=jobs)
 
         there = os.path.lexists(dst_path)  # a broken link too: never replaced without overwrite
         # overwrite replaces the file the caller found; this request's output made since (by another
