@@ -350,6 +350,15 @@ def model_run_opts(f):
     return f
 
 
+def check_samples_mode(option: str, count: int, mode: str) -> None:
+    """Exit 2 on ``option`` when ``count`` > 1 diffusion samples (``upscale --samples``, ``selfcheck --mean-of``)
+    are asked of a deterministic ``mode``, whose samples would all be the same image (``rules.check_samples``'s
+    rule, in the command line's words)."""
+    if count > 1 and mode != "diffusion":
+        raise click.BadParameter(f"{option} {count} needs --mode diffusion: '{mode}' is deterministic, so every "
+                                 "sample is the same image", param_hint=f"'{option}'")
+
+
 report_overwrite_opt = click.option(
     "--overwrite", is_flag=True, help="Replace an existing --json file (otherwise: exit 4).")
 

@@ -80,9 +80,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     except InputError as e:
         raise click.BadParameter(str(e), param_hint="'--bands'") from None
     box = parse_window(window)
-    if mean_of > 1 and mode != "diffusion":  # upscale's --samples rule, in its words
-        raise click.BadParameter(f"--mean-of {mean_of} needs --mode diffusion: '{mode}' is deterministic, so every "
-                                 "sample is the same image", param_hint="'--mean-of'")
+    opt.check_samples_mode("--mean-of", mean_of, mode)  # upscale's --samples rule, in its words
     if opt.missing_input(scene):
         raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
     with open_raster(scene, nodata=nodata) as ds:  # readable (exit 5 otherwise), nodata fits, before the model

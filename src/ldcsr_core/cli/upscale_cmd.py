@@ -97,9 +97,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     output = _output_arg(output_arg, single=not batch)
     if spread_out is not None:
         _check_geotiff_name(spread_out, "'--spread-out'", folder_ok=False)
-    if samples > 1 and mode != "diffusion":
-        raise click.BadParameter(f"--samples {samples} needs --mode diffusion: '{mode}' is deterministic, "
-                                 "so every sample is the same image", param_hint="'--samples'")
+    opt.check_samples_mode("--samples", samples, mode)
     if spread_out is not None and samples < 2:
         raise click.BadParameter("needs --samples K > 1 (the spread of one sample is 0)",
                                  param_hint="'--spread-out'")
