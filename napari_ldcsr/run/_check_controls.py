@@ -50,8 +50,10 @@ class CheckControls:
         if isinstance(request, str):
             notify("error", request)
             return False
-        of = f", mean of {request.mean_of} samples" if request.mean_of > 1 else ""  # K whole runs, as a Run's
-        w._set_status(f"Checking ×{request.scale:.2f} ({request.mode}{of}) on {request.where}…")
+        from ldcsr_core.quality import mode_text  # K whole runs, as a Run's: the engine's words of the check
+
+        w._set_status(f"Checking ×{request.scale:.2f} ({mode_text(request.mode, request.seed, request.mean_of)}) "
+                      f"on {request.where}…")
         w.checker.start(layer_source(w.viewer, request.layer), request)
         w._update_enabled()
         return True

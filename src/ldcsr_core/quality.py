@@ -40,7 +40,15 @@ from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the
 from .scene_windows import RGBScene, _boxes, _check_restorable, sample_boxes, scene_argument  # noqa: F401 - re-exported
 
 __all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS",
-           "YARDSTICKS"]
+           "YARDSTICKS", "mode_text"]
+
+
+def mode_text(mode: str, seed: int = 0, mean_of: int = 1) -> str:
+    """The mode, and what the model's figures are of where it is not one picture: ``diffusion, mean of
+    4 samples (seeds 0..3)`` (a check's line and report, napari's status while it runs)."""
+    if mean_of < 2:
+        return mode
+    return f"{mode}, mean of {mean_of} samples (seeds {seed}..{seed + mean_of - 1})"
 
 LIMITS = ("it measures the restoration of a copy one step (the scale) coarser than the scene, not the "
           "real upscale, and assumes a bicubic-like sensor blur")
@@ -198,11 +206,8 @@ class SelfCheck:
                 + f"{self.mode_text()} · {self.dtype} on {self.device}" + (f" · caution: {self.caution}" if self.caution else ""))
 
     def mode_text(self) -> str:
-        """The mode, and what the model's figures are of where it is not one picture: ``diffusion, mean of
-        4 samples (seeds 0..3)``."""
-        if self.mean_of < 2:
-            return self.mode
-        return f"{self.mode}, mean of {self.mean_of} samples (seeds {self.seed}..{self.seed + self.mean_of - 1})"
+        """:func:`mode_text` of this check."""
+        return mode_text(self.mode, self.seed, self.mean_of)
 
     def to_dict(self) -> dict:
         """JSON-ready figures (no maps)."""

@@ -283,6 +283,8 @@ def test_a_check_with_k_samples_scores_the_mean_a_run_gives(ldcsr, qtbot, notes,
     widget.form.samples.value = 3
     with qtbot.waitSignal(widget.qualityChecked, timeout=120_000) as sig:
         assert widget.check_quality()
+        started = widget.status  # while it runs, in the engine's words (before: '(diffusion, mean of 3 samples)')
+    assert started == "Checking ×2.00 (diffusion, mean of 3 samples (seeds 0..2)) on the whole layer…", started
     result = sig.args[0]
     mean, one = (ldcsr_core.selfcheck(data, 2.0, model=tiny_model, mode="diffusion", mean_of=k) for k in (3, 1))
     assert result.mean_of == 3 and abs(mean.psnr_model - one.psnr_model) > 1e-3
