@@ -380,6 +380,28 @@ def test_the_cost_notes_are_not_said_before_a_run_that_skips(rasters, tiny_model
     assert notes(again) == [], again.stderr
     replaced = CliRunner().invoke(main, [*args, "--overwrite"])
     assert replaced.exit_code == 0 and len(notes(replaced)) == 2, replaced.output
-    (tmp_path / "o_spread.tif").unlink()  # its spread file gone: the run is made again
-    redone = CliRunner().invoke(main, args)
-    assert len(notes(redone)) == 2, redone.output
+    (tmp_path / "o_spread.tif").unlink()  # its spread file gone: the output there is refused, nothing runs
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 4 and "but its spread file" in refused.output and notes(refused) == [], refused.output
+
+
+def test_no_cost_notes_before_a_run_that_refuses_every_output(rasters, tiny_model_file, tmp_path):
+    """A batch whose outputs are all there, of another request (another --seed) or without their spread file, run
+    without --overwrite: before, the K-times cost note and the --tile note were said (after the model loaded), then
+    every input failed 'output exists …'; now neither is said (nothing runs), and both are when one output is missing."""
+    (folder := tmp_path / "in").mkdir(), (out := tmp_path / "out").mkdir()
+    for name in ("a", "b"):
+        (folder / f"{name}.tif").write_bytes(rasters["rgba"].read_bytes())
+    args = ["upscale", str(folder), "-o", str(out), "-s", "2", "--samples", "2", "--tile", "32",
+            "--model", str(tiny_model_file), "--device", "cpu"]
+
+    def notes(r):
+        return [ln for ln in r.stderr.splitlines() if "samples for the uncertainty map" in ln or "--tile 32 applies" in ln]
+
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (out / "b_sr_spread.tif").unlink()
+    other = CliRunner().invoke(main, [*args, "--seed", "1"])
+    assert other.exit_code == 1 and other.output.count("output exists") == 2 and notes(other) == [], other.output
+    (out / "a_sr.tif").unlink()  # one output to make: said, before the model loads
+    again = CliRunner().invoke(main, args)
+    assert "written" in again.output and len(notes(again)) == 2, again.output

@@ -186,11 +186,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     # a batch does the inputs another command is making (same outputs) last, a single input waits
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress, wait_for_others=not batch)
 
-    # (-q keeps only notes that a result is untested); before the model loads, unless only it can tell that a run skips
-    told = quiet or cost_notes(jobs, up_opts, overwrite, tile=tile)
+    if not quiet:  # (-q keeps only notes that a result is untested); before the model loads, if an input will run
+        cost_notes(jobs, up_opts, overwrite, tile=tile)
     model = _load_model(model_path, device, dtype)
-    if not told:  # each output there: said only if one is not this request's complete result
-        cost_notes(jobs, up_opts, overwrite, model, tile=tile, spread_path=spread_out, **req)
     for note in _adapted_notes(model, uses, measured, mode, batch):  # an adapted model used beyond its guard's check
         click.echo(f"note: {note}", err=True)
     from ..adapted_use import scale_note

@@ -1,5 +1,6 @@
 """``ldcsr upscale``'s cost notes (the --tile note of diffusion mode, the K-times cost of --samples K), said
-only when an input will run: not before a run that skips every output as a complete result of its request."""
+before the model loads, and only when an input will run: not when every output is already there (without
+--overwrite each is then skipped, as this request's complete result, or refused, as another's: none runs)."""
 
 from __future__ import annotations
 
@@ -10,29 +11,18 @@ import click
 __all__ = ["cost_notes"]
 
 
-def cost_notes(jobs, options, overwrite: bool, model=None, *, tile=None, **where) -> bool:
+def cost_notes(jobs, options, overwrite: bool, *, tile=None) -> None:
     """Say the cost notes of ``options`` (an :class:`~ldcsr_core.geo.job.UpscaleOptions`) and ``tile`` (the --tile
-    asked, which diffusion mode's options drop) when an input of ``jobs`` (``(src, dst, shape, error)``) will run;
-    True once that is told (said or not). Without ``model`` only an output not there yet (or ``overwrite``) tells,
-    so the notes come before the model loads; else False. With ``model`` each output there is looked at as the run
-    will (:func:`~ldcsr_core.geo.resume.already_done`; ``where``: its ``spread_path`` and request)."""
-    tile_note = tile is not None and options.mode == "diffusion"
-    if not (tile_note or options.samples > 1):
-        return True
-    todo = [(src, dst) for src, dst, _, err in jobs if not err]
-    if overwrite or any(not os.path.lexists(dst) for _, dst in todo):
-        runs = bool(todo)
-    elif model is None:
-        return False
-    else:
-        from ..geo.resume import already_done
-
-        runs = any(not already_done(src, dst, model=model, options=options, **where) for src, dst in todo)
-    if runs and tile_note:
+    asked, which diffusion mode's options drop) when an input of ``jobs`` (``(src, dst, shape, error)``) will run:
+    with ``overwrite``, or where its output is not there yet (:func:`~ldcsr_core.geo.pipeline.upscale_raster` runs
+    no input whose output is there without ``overwrite``: it skips it or refuses it)."""
+    todo = [dst for _, dst, _, err in jobs if not err]
+    if not (overwrite and todo or any(not os.path.lexists(dst) for dst in todo)):  # (a broken link: there)
+        return
+    if tile is not None and options.mode == "diffusion":
         click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
                    "so that a seed gives one picture", err=True)
-    if runs and options.samples > 1:  # K whole runs, as QGIS says it
+    if options.samples > 1:  # K whole runs, as QGIS says it
         from ..uncertainty import samples_cost
 
         click.echo(f"note: {samples_cost(options.samples)}", err=True)
-    return True
