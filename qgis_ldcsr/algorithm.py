@@ -97,10 +97,14 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # a Model name QGIS does not list: the run says so, naming those there are (model_by_name); a scale or
         # target pixel size below QGIS's minimum (processing.run's -2): the engine's words, not QGIS's 'Incorrect
         # parameter value for SCALE' (the run checks them: check_number, then the engine's rule); samples above
-        # the engine's most (processing.run, qgis_process; the dialog's box stops there) likewise
+        # the engine's most (processing.run, qgis_process; the dialog's box stops there) likewise; a seed, any
+        # whole number as ldcsr upscale --seed and an expression's value take it (whole_number: QGIS's range is
+        # its dialog box's, a 32-bit int), text that is none said in the run's words
         from ldcsr_core.rules import MAX_SAMPLES
 
         def engines(k, v) -> bool:
+            if k == self.SEED:
+                return isinstance(v, str) or is_plain_number(v)
             return is_plain_number(v) and (k in (self.SCALE, self.TARGET) or k == self.SAMPLES and float(v) > MAX_SAMPLES)
 
         with pam_off_for(parameters.get(self.INPUT)):  # QGIS loads a path's layer here: nothing written beside it

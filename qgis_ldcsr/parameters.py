@@ -102,7 +102,7 @@ def add_parameters(alg) -> None:
         alg.MODE, "Mode", options=list(MODES), defaultValue=0))
     alg.addParameter(QgsProcessingParameterNumber(
         alg.SEED, "Seed", QgsProcessingParameterNumber.Integer, defaultValue=0,
-        minValue=-2 ** 31 + 1, maxValue=2 ** 31 - 1))  # QGIS's range (it reads -2**31 as 0): refused, not wrapped
+        minValue=-2 ** 31 + 1, maxValue=2 ** 31 - 1))  # the dialog box's widest range; beyond: checkParameterValues
     from ldcsr_core.adaptation import model_folder_problem
     from ldcsr_core.model_names import default_model_name, named_models
 

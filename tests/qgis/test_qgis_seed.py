@@ -1,0 +1,42 @@
+"""The seed as every way of giving it reaches the run: a plain value (``processing.run``, ``qgis_process``,
+a batch or modeler cell) and an expression take the same seeds, any whole number, as ``ldcsr upscale
+--seed`` does. Real QGIS, as in ``test_qgis_provider.py``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from qgis_runs import ALG, QgsProcessingException, QgsProcessingFeedback, _params
+
+
+def _run(processing, scene, model, out, seed):
+    processing.run(ALG, _params(scene, out, model, SCALE=2.0, MODE=0, SEED=seed), feedback=QgsProcessingFeedback())
+    with rasterio.open(out) as ds:
+        return ds.read(), ds.tags()["LDCSR_SEED"]
+
+
+@pytest.mark.parametrize("given, seed", [(2 ** 31, 2 ** 31), (-2 ** 31, -2 ** 31), ("1e10", 10 ** 10),
+                                         (-2 ** 70, -2 ** 70)])
+def test_a_plain_seed_past_a_32_bit_int_is_taken_as_an_expression_is(qgis_processing, scene, tiny_model_file,
+                                                                      tmp_path, given, seed):
+    """Before: a plain seed past QGIS's 32-bit range was refused ('Incorrect parameter value for SEED') while the
+    same seed as an expression ran with it; now both run with it, the same picture, as ldcsr upscale --seed."""
+    from qgis.core import QgsProperty
+
+    plain, plain_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "plain.tif", given)
+    expr, expr_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "expr.tif",
+                          QgsProperty.fromExpression(str(seed)))
+    assert plain_tag == expr_tag == str(seed)
+    np.testing.assert_array_equal(plain, expr)
+    other, _ = _run(qgis_processing, scene, tiny_model_file, tmp_path / "other.tif", seed + 1)
+    assert not np.array_equal(plain, other)  # the seed is used, not replaced
+
+
+def test_a_seed_that_is_no_number_says_so(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Before: QGIS's 'Incorrect parameter value for SEED', which says neither what is wrong nor what to give."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SEED="abc"),
+                            feedback=QgsProcessingFeedback())
+    assert "the seed must be a number, got 'abc'" in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
