@@ -173,7 +173,10 @@ def layer_source(layer, value=None) -> str:
     # separator of the URI's options): the path, and a table or /vsi… prefix if any
     parts = QgsProviderRegistry.instance().decodeUri("gdal", layer.source())
     src = parts.get("path") or layer.source()
-    plain = not parts.get("layerName") and not parts.get("vsiPrefix")
+    # and not a GDAL virtual file QGIS leaves in the path (/vsicurl/ of Add Raster Layer's HTTP(S) or cloud
+    # protocol, /vsis3/, /vsimem/): no file on this computer, not one moved or deleted
+    virtual = src.startswith("/vsi") and not os.path.exists(src)
+    plain = not parts.get("layerName") and not parts.get("vsiPrefix") and not virtual
     if plain and os.path.isfile(src):
         return src
     if plain and os.path.isabs(src) and not os.path.exists(src):
@@ -186,7 +189,7 @@ def layer_source(layer, value=None) -> str:
         raise InputError(f"layer '{layer.name()}' is the table '{table}' of a GeoPackage of {rasters} rasters "
                          f"({src}), and the engine reads a GeoPackage of one raster only: save this layer as a "
                          "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
-    # a GeoPackage table, /vsizip/, a subdataset…
+    # a GeoPackage table, /vsizip/, /vsicurl/, a subdataset…
     raise InputError(f"layer '{layer.name()}' is not a plain raster file ({layer.source()}): save it as a "
                      "GeoTIFF first (Raster ▸ Conversion ▸ Translate)")
 

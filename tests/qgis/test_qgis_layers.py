@@ -52,6 +52,38 @@ def test_a_zip_member_is_still_refused(qgis_processing, scene, tiny_model_file, 
     assert not (tmp_path / "o.tif").exists()
 
 
+@pytest.mark.parametrize("where", ["/vsicurl/", "/vsimem/"])
+def test_a_layer_of_no_file_on_this_computer_is_refused_as_such(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                                 where):
+    """A raster QGIS reads over HTTP (Add Raster Layer ▸ Protocol: HTTP(S), a /vsicurl/ source; here from a local
+    server) or from GDAL's memory. Before: 'the file of layer ... no longer exists (moved or deleted?)'."""
+    import functools
+    import http.server
+    import threading
+
+    from osgeo import gdal
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(scene.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    source = (f"/vsicurl/http://127.0.0.1:{server.server_port}/{scene.name}" if where == "/vsicurl/"
+              else "/vsimem/ldcsr_test_layer.tif")
+    if where == "/vsimem/":
+        gdal.Translate(source, str(scene))
+    try:
+        layer = QgsRasterLayer(source, "remote")
+        assert layer.isValid()
+        with pytest.raises(QgsProcessingException) as ei:
+            qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, INPUT=layer),
+                                feedback=_Feedback())
+    finally:
+        server.shutdown()
+        server.server_close()
+        gdal.Unlink(source) if where == "/vsimem/" else None
+    assert f"layer 'remote' is not a plain raster file ({source}): save it as a GeoTIFF first" in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 def _geopackage(tmp_path, name, src, tables):
     """A GeoPackage at ``tmp_path/name`` holding ``src`` as each of ``tables`` (GDAL's GPKG driver)."""
     from osgeo import gdal
