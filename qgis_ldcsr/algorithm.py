@@ -99,7 +99,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # parameter value for SCALE' (the run checks them: check_number, then the engine's rule); samples above
         # the engine's most (processing.run, qgis_process; the dialog's box stops there) likewise; a seed, any
         # whole number as ldcsr upscale --seed and an expression's value take it (whole_number: QGIS's range is
-        # its dialog box's, a 32-bit int), text that is none said in the run's words
+        # its dialog box's, a 32-bit int), text that is none said in the run's words; an input path that is there but
+        # no raster QGIS opens: 'QGIS cannot open … as a raster layer' (layer_source), not QGIS's '… not found'
         from ldcsr_core.rules import MAX_SAMPLES
 
         def engines(k, v) -> bool:
@@ -107,9 +108,14 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                 return isinstance(v, str) or is_plain_number(v)
             return is_plain_number(v) and (k in (self.SCALE, self.TARGET) or k == self.SAMPLES and float(v) > MAX_SAMPLES)
 
-        with pam_off_for(parameters.get(self.INPUT)):  # QGIS loads a path's layer here: nothing written beside it
-            return super().checkParameterValues(
+        value = parameters.get(self.INPUT)
+        with pam_off_for(value):  # QGIS loads a path's layer here: nothing written beside it
+            ok, message = super().checkParameterValues(
                 {k: v for k, v in parameters.items() if k != self.MODEL_NAME and not engines(k, v)}, context)
+            if (not ok and isinstance(value, str) and os.path.exists(value)
+                    and not self.parameterDefinition(self.INPUT).checkValueIsAcceptable(value, context)):
+                message = str(layer_values(None, value))  # the batch's words (it skips this check)
+        return ok, message
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - on QGIS's main thread (the dialog's)
         # what the run takes of the layer, read where the layer lives (QGIS's main thread; a model's step: the

@@ -439,6 +439,18 @@ def test_a_batch_row_whose_file_is_not_there_names_it(qgis_processing, scene, ti
     assert not (tmp_path / "o0.tif").exists() and (tmp_path / "o1.tif").exists()
 
 
+@pytest.mark.parametrize("name", ["junk.tif", "notes.txt", "a folder"])
+def test_an_input_path_that_is_there_but_no_raster_says_so(qgis_processing, scene, tiny_model_file, tmp_path, name):
+    """processing.run (qgis_process, a script) given a file or folder QGIS cannot open as a raster. Before: QGIS's
+    'Could not load source layer for INPUT: ... not found', of a path that is there."""
+    src = tmp_path / name
+    src.mkdir() if name == "a folder" else src.write_text("not a raster")
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file), feedback=QgsProcessingFeedback())
+    assert str(ei.value).splitlines()[-1] == f"QGIS cannot open {src} as a raster layer"
+    assert not (tmp_path / "o.tif").exists()
+
+
 def test_an_unwritable_output_folder_is_refused_before_the_model_loads(qgis_processing, scene, tiny_model_file,
                                                                       tmp_path, monkeypatch):
     """As ``ldcsr upscale`` refuses it (``ldcsr_core.files.check_writable``). Before: the model was
