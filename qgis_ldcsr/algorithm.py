@@ -21,7 +21,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .input_layer import input_layer, pam_off_for
 from .layer_open import open_with_layer_nodata, with_layer_crs
-from .notes import adapted_note, band_order_note, ground_note, scale_note, shown_note
+from .notes import adapted_note, band_order_note, default_rule, ground_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
 from .project_layers import check_not_read_by_layers, in_a_batch, layer_files
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
@@ -237,7 +237,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         if bands is None and shown and shown != rgb and rad.is_fallback(auto_rule):  # the bands seen in QGIS
             bands, rule = shown, "default: the layer's red, green and blue bands in QGIS's Symbology"
         elif bands is None:  # the engine's one rule (also the command line's and napari's)
-            rule = f"default: {auto_rule}" if rad.is_fallback(auto_rule) else auto_rule
+            rule = default_rule(auto, auto_rule)
             if shown and shown != rgb:  # the file says which bands are R, G, B: those, whatever is drawn
                 feedback.pushInfo(shown_note(shown, rgb, auto_rule))
         else:

@@ -1,6 +1,7 @@
 """The run's warnings about how the model is used: a scale below the shipped models' training scales, a layer
 whose pixels on the ground are outside their training imagery's, an adapted model beyond its guard's check,
-red, green and blue bands listed in another order, and bands drawn in QGIS that are not fed."""
+red, green and blue bands listed in another order, and bands drawn in QGIS that are not fed; and the words of
+the automatic bands' rule."""
 
 from __future__ import annotations
 
@@ -79,3 +80,19 @@ def shown_note(shown, rgb, rule: str) -> str:
     return (f"The layer is drawn with bands {fmt(map(str, shown))} in QGIS; bands {fmt(map(str, rgb))} are its "
             f"red, green and blue by the {rule} and are fed to the model as R, G, B, as by the command line "
             f"and napari (set the Bands to feed others)")
+
+
+def default_rule(auto, rule: str) -> str:
+    """The Model input line's words for the engine's automatic bands ``auto`` (0-based) by ``rule``
+    (:func:`~ldcsr_core.geo.band_plan.default_triplet`'s): its last rule as the default, and, for a layer of
+    fewer than three colour bands, what is fed (a short triplet repeats its last band: ``plan_bands``), not
+    'the first three'."""
+    from ldcsr_core.geo.band_plan import is_fallback
+
+    if not is_fallback(rule):
+        return rule
+    if len(auto) == 1:
+        return "default: the one band there is, as R, G and B"
+    if len(auto) == 2:
+        return "default: the two bands there are, the second as G and B"
+    return f"default: {rule}"

@@ -289,3 +289,16 @@ def test_the_help_says_an_existing_output_is_replaced_and_how_many_windows_the_r
             "a raster layer of the project reads") in text
     assert (f"checked on up to {quality.SAMPLES} windows of {quality.SAMPLE_SIZE} px that do not overlap (fewer "
             "where the layer holds no more: the report says how many)") in text
+
+
+@pytest.mark.parametrize("count, expected", [
+    (1, "Model input R,G,B = bands 1,1,1 (default: the one band there is, as R, G and B)"),
+    (2, "Model input R,G,B = bands 1,2,2 (default: the two bands there are, the second as G and B)"),
+    (5, "Model input R,G,B = bands 1,2,3 (default: the first three)")])
+def test_the_automatic_bands_of_a_layer_of_fewer_than_three_say_what_is_fed(qgis_processing, tiny_model_file,
+                                                                           tmp_path, count, expected):
+    """Before: a 1- or 2-band layer's log said 'bands 1,1,1 (default: the first three)', of a layer that has no three."""
+    src = _write(tmp_path / "b.tif", _field(np.random.default_rng(2), count, 24, 24, 1, 250), dtype="uint8")
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    assert expected in feedback.textLog()
