@@ -38,10 +38,11 @@ def quality_report(src: str, dst: str, path: str, scale: float, model, options, 
     from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
     from ldcsr_core.progress import polling
     from ldcsr_core.quality import LIMITS, selfcheck, write_report
+    from ldcsr_core.words import scale_typed  # the scale it measures, exactly
 
     # with K samples the output is their mean: the check restores its copy as the output was made, the mean of K
     of = f" of the mean of {options.samples} samples, as the output" if options.samples > 1 else ""
-    feedback.pushInfo(f"Quality report: self-check at ×{scale:.6g}{of} …")
+    feedback.pushInfo(f"Quality report: self-check at ×{scale_typed(scale)}{of} …")  # as ldcsr selfcheck -s takes it
     try:
         res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
                         bands=options.bands, stretch=options.stretch, nodata=options.nodata, maps=False,

@@ -154,7 +154,7 @@ def adapted_scale(model_or_path) -> float | None:
     return None if checked is None else checked.scale
 
 
-def _same_scale(s: float, at: float) -> bool:
+def _same_scale(s, at: float) -> bool:
     return abs(float(s) - at) <= 1e-4 * at  # a target resolution's scale: 0.6 / 0.3 = 1.9999999999999998
 
 
@@ -167,7 +167,9 @@ def outside_use(at, scales, mode: str, reading: Reading | None = None) -> str | 
         return None
     checked = at if isinstance(at, Checked) else Checked(float(at))
     at, saw = checked.scale, checked.reading
-    other = sorted({f"×{s:g}" for s in scales if not _same_scale(s, at)})
+    from .words import scale_said
+
+    other = sorted({f"×{scale_said(s)}" for s in scales if not _same_scale(s, at)})  # (a run's -s as typed)
     use = reading or Reading()
     bands = saw.bands and use.bands and tuple(saw.bands) != tuple(use.bands)
     stretch = saw.stretch and use.stretch and saw.stretch != use.stretch

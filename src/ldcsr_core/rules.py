@@ -270,14 +270,21 @@ def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE 
     below :data:`MIN_TRAINED_SCALE`, which is accepted and runs, but no shipped model was trained on
     (``measure``: how the front end checks a scale on the scene); None at ×1.25 and above. A scale is
     compared as it is said (``:g``): a target pixel size making ×1.2499999999999998 is ×1.25, not below
-    it. ``model``: the name of a model that is not a shipped one (the authors' checkpoint, one's own
+    it; one given as text (a run's ``-s``, :func:`~ldcsr_core.words.scale_typed`) is said so. ``model``: the name of a model that is not a shipped one (the authors' checkpoint, one's own
     training), whose training scales are not known here (:func:`ldcsr_core.adapted_use.scale_note`)."""
     import numpy as np
 
-    low = sorted({said for said in (float(f"{float(s):g}") for s in np.ravel(scales)) if said < MIN_TRAINED_SCALE})
+    from .words import scale_said
+
+    said: dict = {}  # each scale below by its 6 digits: said as typed where it is text (a run's -s), else those 6
+    for s in np.ravel(np.asarray(scales, dtype=object)):
+        if float(f"{float(s):g}") < MIN_TRAINED_SCALE:
+            key = float(f"{float(s):g}")
+            said[key] = said[key] if isinstance(said.get(key), str) else s
+    low = [scale_said(said[key]) for key in sorted(said)]
     if not low:
         return None
-    shown = f"×{', ×'.join(f'{s:g}' for s in low)} {'is' if len(low) == 1 else 'are'} below"
+    shown = f"×{', ×'.join(low)} {'is' if len(low) == 1 else 'are'} below"
     trained = f"(×{MIN_TRAINED_SCALE:g}–×{MAX_SCALE:g})"
     if model is None:
         return (f"{shown} the scales the shipped models were trained on {trained}, so the result is untested "
@@ -326,9 +333,13 @@ def _made(pixel, scale) -> tuple[tuple[float, float], tuple[float, float], str]:
     ``scale`` (a number or ``(sy, sx)``)."""
     import numpy as np
 
-    sy, sx = (float(scale), float(scale)) if np.ndim(scale) == 0 else (float(v) for v in np.ravel(scale)[:2])
+    from .words import scale_said
+
+    said_y, said_x = (scale, scale) if np.ndim(scale) == 0 else np.ravel(np.asarray(scale, dtype=object))[:2]
+    sy, sx = float(said_y), float(said_x)
     x, y = (float(v) for v in pixel)
-    words = f"×{sx:g}" if f"{sx:g}" == f"{sy:g}" else f"×{sx:g} × {sy:g}"  # as the scale note says it
+    said_x, said_y = scale_said(said_x), scale_said(said_y)
+    words = f"×{said_x}" if said_x == said_y else f"×{said_x} × {said_y}"  # as the scale note says it
     return (x, y), (x / sx, y / sy), words
 
 

@@ -10,7 +10,7 @@ __all__ = ["selfcheck_measure", "shortest_scale"]
 
 def selfcheck_measure(scene, scale, options=(), *, batch: bool = False, on_scene: bool = False) -> str:
     """The end of a note that a run is untested, as a command to paste: ``ldcsr selfcheck 'my scene.tif' -s 2
-    measures it`` (``on_scene``: "... on the scene"); ``scale``: the run's, as typed (text, :func:`shortest_scale`'s)
+    measures it`` (``on_scene``: "... on the scene"); ``scale``: the run's, as typed (text: :func:`~ldcsr_core.words.scale_typed`'s, :func:`shortest_scale`'s)
     or a number (said ``:g``), or its ``(sy, sx)``: axes that differ are said to be no scale selfcheck measures (it
     scores one scale on both axes alike), instead of a command that would measure another; ``options``: the run's
     that selfcheck takes too (``("-m", "my.safetensors")``), each quoted. ``batch``: the command is an example, of
@@ -20,9 +20,9 @@ def selfcheck_measure(scene, scale, options=(), *, batch: bool = False, on_scene
 
     import numpy as np
 
-    from .words import shell_word
+    from .words import scale_said, shell_word
 
-    said = [v if isinstance(v, str) else f"{float(v):g}" for v in np.ravel(np.asarray(scale, dtype=object))]
+    said = [scale_said(v) for v in np.ravel(np.asarray(scale, dtype=object))]
     if len(set(said)) > 1:  # (sy, sx)
         where = f" of that input ({shell_word(scene)})" if batch else ""
         return (f"ldcsr selfcheck cannot measure it{where}: it scores one scale on both axes alike, not ×{said[1]} x, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["bound", "counted", "noun", "shell_word", "signed"]
+__all__ = ["bound", "counted", "noun", "scale_said", "scale_typed", "shell_word", "signed"]
 
 
 def noun(n: int, word: str, plural: str | None = None) -> str:
@@ -42,3 +42,19 @@ def shell_word(path) -> str:
 
     text = str(path)
     return shlex.quote(os.path.join(os.curdir, text) if text.startswith("-") else text)
+
+
+def scale_typed(scale) -> str:
+    """A scale as the user can type it back (``-s``, a dialog's field): text as it is (as typed), a number as the
+    shortest decimal that reads back as the very same float (Python's ``repr``, ``2`` not ``2.0``): ``1.2345678``
+    whole, not ``:g``'s ``1.23457``, which measures another scale."""
+    if isinstance(scale, str):
+        return scale
+    text = repr(float(scale))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def scale_said(scale) -> str:
+    """A scale in a message: text as it is (:func:`scale_typed`'s, a run's scale as its pasted command gives it), a
+    number in 6 digits (``:g``: a target pixel size's ×1.1111111111111112 is ×1.11111)."""
+    return scale if isinstance(scale, str) else f"{float(scale):g}"

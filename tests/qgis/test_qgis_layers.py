@@ -186,6 +186,22 @@ def test_a_cancel_during_the_report_says_where_the_raster_is(qgis_processing, sc
     assert "does not add it to the project" in warning
 
 
+def test_the_report_says_the_scale_as_ldcsr_selfcheck_takes_it(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Scale 1.2345678: the log said 'Quality report: self-check at ×1.23457 …' (:.6g), a scale that, typed into ldcsr
+    selfcheck -s, measures another; now ×1.2345678 (cancelled there: only the line is looked at)."""
+
+    class CancelAtTheReport(_Feedback):
+        def pushInfo(self, info):  # noqa: N802 - QGIS's name
+            super().pushInfo(info)
+            if info.startswith("Quality report:"):
+                self.said = info
+                self.cancel()
+
+    _, feedback = _run_as_the_dialog_does(_params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=1.2345678,
+                                                  QUALITY_REPORT=str(tmp_path / "q.json")), CancelAtTheReport())
+    assert feedback.said == "Quality report: self-check at ×1.2345678 …", feedback.said
+
+
 def test_gdal_open_options_of_the_layer_are_warned_about(qgis_processing, scene, tiny_model_file, tmp_path):
     """A layer opened with GEOREF_SOURCES=NONE has no georeferencing in QGIS; the engine reads the
     file's (UTM) without a word before."""

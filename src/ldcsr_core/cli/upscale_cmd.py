@@ -383,9 +383,10 @@ def _measured_scale(in_shape, out_shape, scale, asked):
     (:func:`~ldcsr_core.selfcheck_command.selfcheck_measure`): ``--scale`` as given; a target resolution's (``asked``: its ``(sy, sx)``), the shortest decimal that makes the run's ``out_shape``
     (not ×3.33333); the run's ``(sy, sx)`` where its axes' differ (selfcheck scores one scale on both), each so."""
     from ..selfcheck_command import shortest_scale
+    from ..words import scale_typed
 
-    if scale:  # (X, Y)
-        return scale[0] if scale[0] == scale[1] else (scale[1], scale[0])
+    if scale:  # (X, Y), as typed back exactly (1.2345678, not :g's 1.23457)
+        return scale_typed(scale[0]) if scale[0] == scale[1] else (scale_typed(scale[1]), scale_typed(scale[0]))
     return (shortest_scale(in_shape, out_shape, sum(asked) / 2)
             or tuple(shortest_scale((n, n), (m, m), s) for n, m, s in zip(in_shape, out_shape, asked)))
 
@@ -405,10 +406,10 @@ def _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dty
     return [part for name, value in given.items() if value is not None for part in (name, value)]
 
 
-def _scales_said(measured) -> list[float]:
-    """The scales of runs as their notes say them: :func:`_measured_scale`'s (a number, its text, or ``(sy, sx)``),
-    each axis's."""
-    return [float(v) for m in measured for v in (m if isinstance(m, tuple) else (m,))]
+def _scales_said(measured) -> list[str]:
+    """The scales of runs as their notes say them: :func:`_measured_scale`'s (its text, or ``(sy, sx)``), each
+    axis's."""
+    return [v for m in measured for v in (m if isinstance(m, tuple) else (m,))]
 
 
 def _selfcheck_measures(uses, grounds, measured, model, batch: bool, options=()) -> tuple[str, str]:

@@ -1,0 +1,43 @@
+"""A scale said for the user to type back (the ``ldcsr selfcheck -s`` that ends upscale's notes, the note's own
+``×``) is the very scale the run took: ``-s 1.2345678`` was said ``×1.23457``/``-s 1.23457`` (``:g``), a pasted command
+that measured another scale. Real GeoTIFFs through the real ``ldcsr upscale`` (fast mode, the shipped model)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+
+from ldcsr_core.cli import main
+
+from .conftest import write_tif
+
+
+def _notes(tmp_path, scale: str, pixel: float) -> list[str]:
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 40, 40)), dtype="uint8",
+                    transform=from_origin(600000.0, 5340000.0, pixel, pixel))
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", scale, "--mode", "fast",
+                                  "--device", "cpu"])
+    assert r.exit_code == 0 and (tmp_path / "o.tif").exists(), r.output
+    return [line for line in r.output.splitlines() if line.startswith("note: ")]
+
+
+# (the scale typed, the scene's pixel in metres: ×1.2345678 below the trained scales, its 1 m pixels inside the trained
+# ground; ×2.3456789 of 10 m pixels makes 4.26 m ones, outside it)
+@pytest.mark.parametrize("scale, pixel", [("1.2345678", 1.0), ("2.3456789", 10.0)])
+def test_the_pasted_selfcheck_command_measures_the_scale_of_the_run(tmp_path, scale, pixel):
+    (note,) = _notes(tmp_path, scale, pixel)
+    pasted = re.search(r"ldcsr selfcheck \S+ -s (\S+) ", note).group(1)
+    assert pasted == scale and float(pasted) == float(scale), note  # before: -s 1.23457, -s 2.34568
+    assert f"×{scale} " in note, note  # the note says the scale as its command does
+
+
+def test_a_scale_as_typed_back_reads_back_as_the_same_float():
+    from ldcsr_core.words import scale_typed
+
+    for value in (2.0, 1.1, 1.2345678, 0.1 + 0.2, 10 / 3, 123456789.0):
+        assert float(scale_typed(value)) == value
+    assert (scale_typed(2.0), scale_typed(1.2345678), scale_typed(4)) == ("2", "1.2345678", "4")
