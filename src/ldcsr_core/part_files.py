@@ -102,14 +102,16 @@ def output_of_part(part: str | os.PathLike) -> Path | None:
     return out if out is not None and is_part_of(p, out) else None
 
 
-#: the names of the part files :func:`make_part` made in this process (each unique by its random part)
-_MADE: set = set()
+#: the part files :func:`make_part` made in this process, by their names (each unique by its random part)
+_MADE: dict = {}
 
 
-def made_here(part: str | os.PathLike) -> bool:
-    """Whether ``part`` is a part file this process made to write an output (:func:`make_part`), not one it was given
-    to read (a part file left by another run, opened as an input: ``ldcsr info out/.a.tif.….ldcsr-part``)."""
-    return Path(os.fsdecode(part)).name in _MADE
+def made_here(part: str | os.PathLike) -> Path | None:
+    """The part file of ``part``'s name that this process made to write an output (:func:`make_part`), its path as
+    made (whole, where a message's words cut it at a space: ``my out/.a.tif.….ldcsr-part`` read as ``out/…``); None
+    for one it was given to read (a part file left by another run, opened as an input: ``ldcsr info
+    out/.a.tif.….ldcsr-part``)."""
+    return _MADE.get(Path(os.fsdecode(part)).name)
 
 
 def part_named(name: str, path: str | os.PathLike) -> str:
@@ -144,7 +146,7 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
         os.close(fd)
         os.unlink(tmp)
         raise
-    _MADE.add(Path(tmp).name)
+    _MADE[Path(tmp).name] = Path(tmp)
     return Path(tmp), fd
 
 

@@ -107,15 +107,19 @@ def test_a_failing_device_or_share_under_the_part_file_is_not_a_bug(rasters, tin
     assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
 
 
-def test_a_rasterio_error_about_the_part_file_names_the_output(rasters, tiny_model_file, folders, monkeypatch):
+@pytest.mark.parametrize("folder", ["out", "my out"])
+def test_a_rasterio_error_about_the_part_file_names_the_output(rasters, tiny_model_file, folders, monkeypatch, folder):
     """rasterio's I/O errors carry GDAL's message and no file name: one about the part file ('Read or write failed.
     out/.a_sr.tif.XXXXXXXX.ldcsr-part, band 1: ...', as GDAL reports a failed block on the next call) named only
     that hidden file, never the output asked for. Before: 'Error: Read or write failed. .../.a_sr.tif.XXXXXXXX.
     ldcsr-part, band 1: ...', exit 5; now 'Error: cannot write out/a_sr.tif: Read or write failed. ...', exit 5, as
-    the system's (no errno to tell a bug by), no traceback."""
+    the system's (no errno to tell a bug by), no traceback. In a folder whose path has a space ('my out'), GDAL's
+    words do not tell where the path starts: before, 'Error: cannot write a_sr.tif: ...', its name alone."""
     from rasterio.errors import RasterioIOError
 
     inp, out = folders
+    out = out.with_name(folder)
+    out.mkdir(exist_ok=True)
     shutil.copy(rasters["gray"], inp / "a.tif")
 
     def failing(self, arr, window):
@@ -127,7 +131,7 @@ def test_a_rasterio_error_about_the_part_file_names_the_output(rasters, tiny_mod
     said = " ".join(r.output.split())
     assert r.exit_code == 5, r.output
     assert re.search(rf"Error: cannot write {re.escape(str(out / 'a_sr.tif'))}: Read or write failed\. "
-                     r"\S*/\.a_sr\.tif\.[a-z0-9_]{8}\.ldcsr-part, band 1", said), r.output
+                     rf"{re.escape(str(out))}/\.a_sr\.tif\.[a-z0-9_]{{8}}\.ldcsr-part, band 1", said), r.output
     assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
 
 

@@ -194,18 +194,16 @@ def as_click_error(e: BaseException, verbose: int = 0) -> LdcsrClickError:
 
 def _output_of_part_named(e: BaseException):
     """The output whose part file ``e`` names (:func:`~ldcsr_core.part_files.output_of_part`): in its ``filename``s, or
-    only in its words, as rasterio's I/O errors carry GDAL's (no ``filename``); by its name alone where the folder
-    read from the words is not one (a space in an unquoted path); None where it names none, or a part file this process
-    did not make to write (:func:`~ldcsr_core.part_files.made_here`: one given to read, as an input)."""
+    only in its words, as rasterio's I/O errors carry GDAL's (no ``filename``), its path as the part file was made (the
+    words do not tell where an unquoted path with a space starts); None where it names none, or a part file this
+    process did not make to write (:func:`~ldcsr_core.part_files.made_here`: one given to read, as an input)."""
     from ..part_files import is_part_name, made_here, output_of_part, part_in_text
 
     names = [f for f in (getattr(e, "filename", None), getattr(e, "filename2", None))
              if isinstance(f, (str, bytes, os.PathLike)) and is_part_name(f)]
     part = os.fsdecode(names[0]) if names else part_in_text(str(e))
-    output = output_of_part(part) if part and made_here(part) else None
-    if output is not None and not os.path.isdir(output.parent):
-        return output.name
-    return output
+    made = made_here(part) if part else None
+    return output_of_part(made) if made else None
 
 
 # Errors of the system the files are on, whoever's file: expected (disk full, quota, permissions, read-only; a failing
