@@ -420,3 +420,26 @@ def test_a_reopening_sent_to_qgis_s_main_thread_skips_a_project_deleted_before_i
         assert raised == [] and (layer.width(), layer.height()) == (50, 70)
     finally:
         QgsProject.instance().removeMapLayer(layer.id())
+
+
+def test_an_output_folder_removed_during_the_run_is_said_as_the_cli_says_it(qgis_processing, scene, tiny_model_file,
+                                                                             tmp_path, monkeypatch):
+    """The output's folder removed while the raster is written: before, 'LDCSR: cannot write out/o.tif: its part file
+    was removed while it was written (was out deleted or cleaned?)', the engine's older line; now the engine's words,
+    which ldcsr upscale says too."""
+    from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
+
+    out = tmp_path / "out"
+    out.mkdir()
+    write = GeoTiffWriter.write
+
+    def removing(self, *args, **kwargs):
+        if out.is_dir():
+            shutil.rmtree(out)
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(GeoTiffWriter, "write", removing)
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, out / "o.tif", tiny_model_file, MODE=0), feedback=_Feedback())
+    assert str(ei.value) == (f"LDCSR: the output folder {out} was removed or renamed during the run; {out / 'o.tif'} was "
+                             "not written (make the folder again, or give it its name back, and run again)")

@@ -55,7 +55,7 @@ def test_an_output_folder_removed_during_the_run_is_said_as_such(rasters, tiny_m
     nor = ", nor that of the input after it" if batch else ""
     assert r.exit_code == 5, r.output
     assert (f"Error: the output folder {out} was removed or renamed during the run{took}; {out / at} was not "
-            f"written{nor} (make the folder again, or give it its name back, and run the same command)") in said, r.output
+            f"written{nor} (make the folder again, or give it its name back, and run again)") in said, r.output
     assert "Traceback" not in r.output and "for the traceback" not in r.output, r.output
     assert "c.tif" not in r.output and "inputs failed" not in r.output, r.output  # c not tried
     assert not out.exists()  # nothing made again
@@ -82,7 +82,7 @@ def test_an_output_folder_renamed_during_the_run_is_not_said_removed(rasters, ti
     assert r.exit_code == 5, r.output
     assert (f"Error: the output folder {out} was removed or renamed during the run, with the 1 output in it; "
             f"{out / 'b_sr.tif'} was not written, nor that of the input after it (make the folder again, or give it "
-            "its name back, and run the same command)") in said, r.output
+            "its name back, and run again)") in said, r.output
     assert (moved / "a_sr.tif").is_file() and not out.exists()  # the output said to be in it is there
 
 
@@ -112,7 +112,7 @@ def test_the_current_folder_removed_as_the_output_folder_is_said_as_such(rasters
     said = " ".join(r.output.split())
     assert r.exit_code == 5, r.output
     assert ("Error: the output folder . was removed during the run, with the 1 output in it; b_sr.tif was not written, "
-            "nor that of the input after it (make the folder again and run the same command)") in said, r.output
+            "nor that of the input after it (make the folder again and run again)") in said, r.output
     assert "c.tif" not in r.output and "1 written" not in said, r.output
 
 
@@ -128,5 +128,26 @@ def test_an_output_folder_replaced_by_a_file_says_so(rasters, tiny_model_file, f
     said = " ".join(r.output.split())
     assert r.exit_code == 5, r.output
     assert (f"Error: the output folder {out} was replaced by a file during the run, with the 1 output in it; "
-            f"{out / 'b_sr.tif'} was not written (make {out} a folder again and run the same command)") in said, r.output
+            f"{out / 'b_sr.tif'} was not written (make {out} a folder again and run again)") in said, r.output
     assert out.read_text() == "notes"  # the user's file is left as it is
+
+
+@pytest.mark.parametrize("hook", ["mid-write", "before the commit"])
+def test_a_spread_out_folder_removed_during_the_run_is_said_as_such(rasters, tiny_model_file, folders, monkeypatch,
+                                                                    hook):
+    """--spread-out maps/s.tif and maps removed while it is written. Before: 'Error: cannot write maps/s.tif: its part
+    file was removed while it was written (was maps deleted or cleaned?)' (or '... before it was renamed into place'),
+    as if a part file alone had gone; now the output folder's words, and the output not written with it, exit 5."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "a.tif")
+    maps = out.with_name("maps")
+    maps.mkdir()
+    method, fault = HOOKS[hook]
+    monkeypatch.setattr(GeoTiffWriter, method, _removing(fault, "s.tif"))
+    r = run("upscale", inp / "a.tif", "-o", out / "a_sr.tif", "--samples", "2", "--spread-out", maps / "s.tif",
+            "-s", 2, "--device", "cpu", "--model", tiny_model_file)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 5, r.output
+    assert (f"Error: the output folder {maps} was removed or renamed during the run; {maps / 's.tif'} was not written, "
+            f"nor {out / 'a_sr.tif'} (make the folder again, or give it its name back, and run again)") in said, r.output
+    assert not maps.exists() and list(out.iterdir()) == []

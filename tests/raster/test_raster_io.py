@@ -417,8 +417,10 @@ def test_band_scales_offsets_and_units_survive_the_array_path(tmp_path, tiny_mod
 
 
 def test_an_output_folder_removed_mid_write_is_said_in_words(rasters, tmp_path):
-    """The folder deleted (or cleaned) while the output is written: one error naming the output
-    and what happened, not the hidden part file; nothing is reported written."""
+    """The folder deleted while the output is written: one error naming the output and what happened, not the hidden
+    part file, in the words the CLI says (napari, QGIS and API callers get them from the engine); nothing is reported
+    written. Before: 'cannot write out/o.tif: its part file was removed while it was written (was out deleted or
+    cleaned?)'."""
     import shutil
 
     folder = tmp_path / "out"
@@ -430,13 +432,17 @@ def test_an_output_folder_removed_mid_write_is_said_in_words(rasters, tmp_path):
                 gw.write(np.zeros((1, 64, 64), np.uint8), Window(0, 0, 64, 64))
                 shutil.rmtree(folder)
     msg = str(ei.value)
-    assert f"cannot write {folder / 'o.tif'}: its part file was removed" in msg and ".ldcsr-part" not in msg
+    assert msg == (f"the output folder {folder} was removed or renamed during the run; {folder / 'o.tif'} was not "
+                   "written (make the folder again, or give it its name back, and run again)"), msg
     assert not folder.exists()
 
 
 @pytest.mark.parametrize("then, said", [
     ("a folder made at its name", "output path is a folder: {out} (made while this run worked"),
-    ("its folder removed", "cannot write {out}: its part file was removed before it was renamed into place"),
+    # before: 'cannot write {out}: its part file was removed before it was renamed into place (was ... deleted or cleaned?)'
+    ("its folder removed", "the output folder {folder} was removed or renamed during the run; {out} was not written"),
+    ("its part file removed", "cannot write {out}: its part file was removed before it was renamed into place (was "
+                              "{folder} cleaned meanwhile?)"),
 ])
 def test_a_rename_that_fails_once_the_file_is_written_is_said_in_words(rasters, tmp_path, monkeypatch, then, said):
     """The output finished and checked, then its name taken by a folder (--overwrite: napari's Save,
@@ -451,14 +457,18 @@ def test_a_rename_that_fails_once_the_file_is_written_is_said_in_words(rasters, 
 
     def finish_then(self):
         finish(self)
-        out.mkdir() if then.startswith("a folder") else shutil.rmtree(folder)
+        if then.startswith("a folder"):
+            out.mkdir()
+        else:
+            self.tmp_path.unlink() if then == "its part file removed" else shutil.rmtree(folder)
 
     monkeypatch.setattr(lio.GeoTiffWriter, "_finish", finish_then)
     with pytest.raises(RasterIOError) as ei:
         _write_rows(out, rasters["gray"], overwrite=True)
     msg = str(ei.value)
-    assert msg.startswith(said.format(out=out)) and "ldcsr-part" not in msg and "Errno" not in msg, msg
-    assert not folder.exists() or (out.is_dir() and _leftovers(folder) == [] and list(out.iterdir()) == [])
+    assert msg.startswith(said.format(out=out, folder=folder)) and "ldcsr-part" not in msg and "Errno" not in msg, msg
+    assert not folder.exists() or (_leftovers(folder) == [] and (list(out.iterdir()) == [] if out.is_dir()
+                                                                 else not out.exists()))
 
 
 def test_a_folder_made_at_the_name_without_overwrite_is_said_as_a_folder(rasters, tmp_path, monkeypatch):

@@ -240,7 +240,9 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
 
     from ..files import file_id
     from ..errors import ClusterError, OutputBusy, SettingError
+    from ..folder_removed import folder_gone
     from ..geo.same_source import path_identity
+    from ..geo.sampling import default_spread_path
     from .commands import reader_gone
 
     pending, later = list(jobs), []  # later: inputs another command was making, done after the others
@@ -270,8 +272,10 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 later.append((src, dst, shape, err))
             except Exception as e:  # in a batch: that input failed, the others go on
                 bar.failed()
-                if _folder_gone(dst.parent):  # there when checked: the user's doing, none of the inputs' (no traceback)
-                    raise _folder_removed(dst, results, len(pending) + len(later)) from None
+                spread = Path(spread_out) if spread_out else default_spread_path(dst) if up_opts.samples > 1 else None
+                for path, also in ((dst, None), (spread, dst)):  # there when checked: the user's doing, none of the
+                    if path is not None and folder_gone(path.parent):  # inputs' (no traceback)
+                        raise _folder_removed(path, results, len(pending) + len(later), also) from None
                 if not batch or reader_gone(e) or isinstance(e, (SettingError, ClusterError)):  # not the
                     raise  # input's fault: our output's reader or the cluster is gone, LDCSR_THREADS wrong
                 results.append((src, dst, "failed", _failure_line(e), None))
@@ -283,37 +287,17 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 bar.close()
 
 
-def _folder_gone(folder: Path) -> bool:
-    """Whether ``folder`` is no folder now: removed, renamed, a file in its place, or (a relative one) in the current
-    folder removed, which ``.`` still finds but the system no longer has a path for."""
-    try:
-        return not os.path.isdir(os.path.abspath(folder))  # (the current folder's path: an error once it is removed)
-    except OSError:
-        return True
+def _folder_removed(dst: Path, results, left: int, also: Path | None = None):
+    """The run stopped as the folder of ``dst``, there when the run was checked, is gone (the engine's words,
+    :func:`~ldcsr_core.folder_removed.folder_removed`), with the outputs of ``results`` it took with it, the ``left``
+    inputs not tried and ``also`` (the output of a spread file ``dst`` whose --spread-out folder went) not written."""
+    from ..folder_removed import folder_removed
 
-
-def _folder_removed(dst: Path, results, left: int):
-    """The run stopped as the output folder of ``dst``, there when the run was checked, is gone (``rm -rf out`` or
-    ``mv out out2`` meanwhile, :func:`_folder_gone`): an error of the environment (exit 5, as a disk gone), with the outputs of
-    ``results`` it took with it and the ``left`` inputs not tried."""
-    import errno
-
-    from ..errors import RasterIOError
-
-    folder = dst.parent
-    gone = sum(1 for _, out, status, _, _ in results if status in ("written", "skipped") and out.parent == folder
+    gone = sum(1 for _, out, status, _, _ in results if status in ("written", "skipped") and out.parent == dst.parent
                and not os.path.lexists(out))
     took = f", with the {counted(gone, 'output')} in it" if gone else ""
     nor = ", nor that of the input after it" if left == 1 else f", nor those of the {left} inputs after it" if left else ""
-    now_file = os.path.lexists(folder) and not os.path.isdir(folder)
-    # gone from its path: removed, or renamed (``mv out out2``: its outputs are safe there, under a name no one can
-    # find in general); the current folder (``-o .``) is gone only removed, as ``.`` follows it when renamed
-    here = folder == Path(".")
-    how = "replaced by a file" if now_file else "removed" if here else "removed or renamed"
-    again = (f"make {folder} a folder again" if now_file else "make the folder again" if here
-             else "make the folder again, or give it its name back,")
-    return RasterIOError(errno.ENOENT, f"the output folder {folder} was {how} during the run{took}; {dst} was not "
-                         f"written{nor} ({again} and run the same command)")
+    return folder_removed(dst, took=took, nor=f", nor {also}{nor}" if also else nor)
 
 
 def _failure_line(e: Exception) -> str:

@@ -359,8 +359,7 @@ class GeoTiffWriter:
         except OSError as e:
             raise write_error(self.path, e, self.nbytes, part=self._parts()) from None
         if not self.tmp_path.exists():  # unlinked under us: the folder or the part file was removed
-            raise RasterIOError(errno.ENOENT, f"cannot write {self.path}: its part file was removed while it "
-                                f"was written (was {self.path.parent} deleted or cleaned?)")
+            raise _part_gone(self.path, "while it was written")
         try:
             verify_geotiff(self.tmp_path, shape=(self.profile["height"], self.profile["width"]),
                            count=self.profile["count"], name=self.path.name)
@@ -414,14 +413,24 @@ class GeoTiffWriter:
                 if self.path.is_dir():  # one made there while this run worked
                     raise _folder_made(self.path) from None
                 if isinstance(e, FileNotFoundError):
-                    raise RasterIOError(errno.ENOENT, f"cannot write {self.path}: its part file was removed before "
-                                        f"it was renamed into place (was {self.path.parent} deleted or cleaned?)") from None
+                    raise _part_gone(self.path, "before it was renamed into place") from None
                 raise write_error(self.path, e) from None
             raise
 
     def discard(self) -> None:
         """Remove the part file (of a held writer that will not be committed); idempotent."""
         self._cleanup()
+
+
+def _part_gone(path: Path, when: str) -> RasterIOError:
+    """The part file of output ``path`` not found ``when``: its folder removed or renamed
+    (:func:`~ldcsr_core.folder_removed.folder_removed`, every front end's words), else the part file alone."""
+    from ..folder_removed import folder_gone, folder_removed
+
+    if folder_gone(path.parent):
+        return folder_removed(path)
+    return RasterIOError(errno.ENOENT, f"cannot write {path}: its part file was removed {when} (was {path.parent} "
+                         "cleaned meanwhile?)")
 
 
 def _folder_made(path: Path) -> RasterIOError:
