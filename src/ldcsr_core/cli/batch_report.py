@@ -40,16 +40,20 @@ def _bar_layout(stream) -> dict:
 
 class Bar:
     """tqdm progress per file (tiles, rate, ETA) on stderr; silent when quiet. The bar of an input
-    that failed ends saying so (:meth:`failed`), not as if it had stopped there."""
+    that failed ends saying so (:meth:`failed`), not as if it had stopped there. ``first``: called before
+    the bar is drawn, as the input's first tile begins (it runs: not skipped, refused nor waited for)."""
 
-    def __init__(self, name: str, quiet: bool):
-        self.name, self.quiet, self.bar = name, quiet, None
+    def __init__(self, name: str, quiet: bool, first=None):
+        self.name, self.quiet, self.bar, self.first = name, quiet, None, first
 
     def __call__(self, info) -> None:
         if self.quiet:
             return
         if self.bar is None:
             from tqdm.auto import tqdm
+
+            if self.first is not None:
+                self.first()
 
             self.bar = tqdm(total=info.total, desc=self.name, unit="tile", file=sys.stderr, leave=True,
                             **_bar_layout(sys.stderr))

@@ -1,28 +1,48 @@
-"""``ldcsr upscale``'s cost notes (the --tile note of diffusion mode, the K-times cost of --samples K), said
-before the model loads, and only when an input will run: not when every output is already there (without
---overwrite each is then skipped, as this request's complete result, or refused, as another's: none runs)."""
+"""``ldcsr upscale``'s cost notes (the --tile note of diffusion mode, the K-times cost of --samples K), said only
+when an input runs: before the model loads where an output will surely be made
+(:func:`~ldcsr_core.geo.resume.surely_made`), else as the first input that runs begins (none may: every output
+already there, without --overwrite, is skipped, as this request's complete result, or refused, as another's; a
+spread file there alone is refused, another request's; an output another command is making is waited for, then
+skipped)."""
 
 from __future__ import annotations
-
-import os
 
 import click
 
 __all__ = ["cost_notes"]
 
 
-def cost_notes(jobs, options, overwrite: bool, *, tile=None) -> None:
+def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
     """Say the cost notes of ``options`` (an :class:`~ldcsr_core.geo.job.UpscaleOptions`) and ``tile`` (the --tile
-    asked, which diffusion mode's options drop) when an input of ``jobs`` (``(src, dst, shape, error)``) will run:
-    with ``overwrite``, or where its output is not there yet (:func:`~ldcsr_core.geo.pipeline.upscale_raster` runs
-    no input whose output is there without ``overwrite``: it skips it or refuses it)."""
-    todo = [dst for _, dst, _, err in jobs if not err]
-    if not (overwrite and todo or any(not os.path.lexists(dst) for dst in todo)):  # (a broken link: there)
-        return
+    asked, which diffusion mode's options drop) now, where an input of ``jobs`` (``(src, dst, shape, error)``) will be
+    run (:func:`~ldcsr_core.geo.resume.surely_made` of its output and its spread file: ``spread_out``, else
+    ``NAME_spread.tif`` beside it, with ``options.samples`` > 1). Else returns what says them, once, as an input
+    starts its first tile (the progress :class:`~.batch_report.Bar`'s ``first``: the fingerprint, which needs the model,
+    tells whether a spread file alone there is this request's, made again), or None where there are none."""
+    from ..geo.resume import surely_made
+    from ..geo.sampling import default_spread_path
+
+    notes = []
     if tile is not None and options.mode == "diffusion":
-        click.echo(f"note: --tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, "
-                   "so that a seed gives one picture", err=True)
+        notes.append(f"--tile {tile} applies to fast mode; diffusion mode runs on its fixed windows, so that a seed "
+                     "gives one picture")
     if options.samples > 1:  # K whole runs, as QGIS says it
         from ..uncertainty import samples_cost
 
-        click.echo(f"note: {samples_cost(options.samples)}", err=True)
+        notes.append(samples_cost(options.samples))
+    said = []
+
+    def say() -> None:
+        if not said:
+            said.append(True)
+            for note in notes:
+                click.echo(f"note: {note}", err=True)
+
+    def spread(dst):
+        return (spread_out or default_spread_path(dst)) if options.samples > 1 else None
+
+    if not notes:
+        return None
+    if any(surely_made(dst, spread(dst), overwrite=overwrite) for _, dst, _, err in jobs if not err):
+        return say()
+    return say
