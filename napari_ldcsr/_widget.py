@@ -319,9 +319,9 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
         if spec.output_path is not None and s.bicubic:
             notify("info", "No bicubic baseline for a result streamed to a file.")
         if spec.samples > 1:  # K whole runs of the sampler: said before it starts, as QGIS and `ldcsr upscale` say it
-            from ldcsr_core.uncertainty import samples_cost
+            from .run._prepare import samples_notice
 
-            notify("info", f"{samples_cost(spec.samples)}.")
+            notify("info", samples_notice(spec.samples))
         self._start(layer, spec, source)
         return True
 

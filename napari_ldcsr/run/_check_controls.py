@@ -50,6 +50,10 @@ class CheckControls:
         if isinstance(request, str):
             notify("error", request)
             return False
+        if request.mean_of > 1:  # K whole runs of the sampler, as a Run of K: said before it starts, as a Run says it
+            from ._prepare import samples_notice
+
+            notify("info", samples_notice(request.mean_of, "check"))
         from ldcsr_core.quality import mode_text  # K whole runs, as a Run's: the engine's words of the check
 
         w._set_status(f"Checking ×{request.scale:.2f} ({mode_text(request.mode, request.seed, request.mean_of)}) "

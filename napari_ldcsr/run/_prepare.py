@@ -15,7 +15,7 @@ from ._bigrun import plan_run
 from ._job import JobSpec, LayerSource, check_layer, layer_source, plain_message
 from ._region import region_for
 
-__all__ = ["prepare_run", "trained_range_notes", "fmt_seconds", "running_text", "progress_text"]
+__all__ = ["prepare_run", "samples_notice", "trained_range_notes", "fmt_seconds", "running_text", "progress_text"]
 
 
 @in_napari_words  # the engine's messages name the form's controls
@@ -58,6 +58,16 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         except ValueError as exc:
             return f"'{layer.name}' cannot be run with Bands {','.join(map(str, spec.bands))}: {plain_message(exc)}"
     return spec, source
+
+
+def samples_notice(samples: int, of: str = "run") -> str:
+    """The info notice napari shows before a Run (``of`` "run") or a Check quality (``of`` "check") of K
+    ``samples`` starts: the engine's :func:`~ldcsr_core.uncertainty.samples_cost`, as QGIS and the CLI say it
+    ("" for one sample)."""
+    from ldcsr_core.uncertainty import samples_cost
+
+    cost = samples_cost(samples, of)
+    return f"{cost}." if cost else ""
 
 
 def trained_range_notes(spec, source, models) -> list[str]:

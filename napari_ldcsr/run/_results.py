@@ -16,7 +16,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import PLACEMENT, covering_blending, derived_metadata, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "placement", "pixels_of", "pixels_changed", "EDITED", "EDITED_LAZY", "run_again", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
+__all__ = ["run_label", "result_name", "layer_name", "placement", "pixels_of", "pixels_changed", "EDITED", "EDITED_LAZY", "run_again", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview", "show_as"]
 
 
@@ -31,9 +31,18 @@ def result_name(src_name: str, spec: JobSpec, kind: str) -> str:
     """The name of a run's ``kind`` layer ("ldcsr", "bicubic" or "spread") over ``src_name``:
     "scene ×2.00 (LDCSR fast)", "scene ×2.00 (LDCSR diffusion, seed 7)", "scene ×2.00 (bicubic)",
     "scene ×2.00 (LDCSR spread, diffusion, seed 7, 3 samples)"."""
-    run = run_label(spec.mode, spec.seed, spec.samples)
+    return layer_name(src_name, spec.scale, kind, spec.mode, spec.seed, spec.samples)
+
+
+def layer_name(src_name: str, scale: float, kind: str, mode: str, seed: int = 0, samples: int = 1,
+               what: str = "") -> str:
+    """The name of a ``kind`` layer ("ldcsr", "bicubic" or "spread") of a run (or check: ``what`` =
+    " self-check error") at ``scale`` in ``mode`` (``seed``, ``samples`` K: :func:`run_label`) over
+    ``src_name``, so that two side by side tell their runs apart: "scene self-check error ×2.00 (LDCSR
+    diffusion, seed 0, 3 samples)", and as :func:`result_name` names a Run's."""
+    run = run_label(mode, seed, samples)
     label = {"ldcsr": f"LDCSR {run}", "bicubic": "bicubic", "spread": f"LDCSR spread, {run}"}[kind]
-    return f"{src_name} ×{spec.scale:.2f} ({label})"
+    return f"{src_name}{what} ×{scale:.2f} ({label})"
 
 
 def regrid_metadata(md: dict, in_shape, out_shape, offset) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from .._workers import in_napari_words
 from .. import _geometry as geo
 from .._viewer import derived_metadata, linear_part, world_axes
-from ._results import regrid_metadata
+from ._results import layer_name, regrid_metadata
 
 __all__ = ["SMALL", "MAX_SIDE", "TOOLTIP", "CheckRequest", "check_region", "prepare_check", "run_check",
            "status_text", "show_check", "error_kwargs", "add_error_layers"]
@@ -182,7 +182,10 @@ def error_kwargs(src, region: geo.Region, result, kind: str, *, contrast: float 
     if contrast is None:
         finite = data[np.isfinite(data)]
         contrast = float(np.percentile(finite, 99)) if finite.size else 1.0
-    return {"name": f"{src.name} self-check error ×{result.scale:g} ({label})", "rgb": False,
+    # named as a Run's result layers are (mode, seed and K), so that two checks' maps side by side differ
+    name = layer_name(src.name, result.scale, "ldcsr" if kind == "model" else "bicubic", result.mode, result.seed,
+                      result.mean_of, what=" self-check error")
+    return {"name": name, "rgb": False,
             "scale": scale, "translate": translate, "rotate": src.rotate, "shear": src.shear,
             "affine": src.affine, **world_axes(src), "metadata": md, "colormap": "magma",
             "contrast_limits": [0.0, max(contrast, 1e-6)], "visible": kind == "model"}

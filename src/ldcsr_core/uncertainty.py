@@ -38,12 +38,15 @@ SPREAD_LIMITS = ("a low spread does not mean the pixels are right: errors all th
                  "and it is not a calibrated error bar")
 
 
-def samples_cost(samples: int) -> str:
-    """What K > 1 samples cost, said before the run ("" for one): each is a whole run of the sampler, so
-    the run's time is K single runs' (a multiple: the engine has no estimate of a run's seconds)."""
-    return "" if samples < 2 else (f"{samples} samples for the uncertainty map: each is a whole run of the "
-                                   f"diffusion sampler, so this run takes about {samples} times as long as one "
-                                   "sample would")
+def samples_cost(samples: int, of: str = "run") -> str:
+    """What K > 1 samples cost, said before the work starts ("" for one): each is a whole run of the sampler,
+    so its time is K single runs' (a multiple: the engine has no estimate of a run's seconds). ``of``: "run"
+    (an uncertainty map's samples) or "check" (the mean of K samples a quality check scores, as a Run gives it)."""
+    if samples < 2:
+        return ""
+    why = {"run": "for the uncertainty map", "check": "for the mean the check scores"}[of]
+    return (f"{samples} samples {why}: each is a whole run of the diffusion sampler, so this {of} takes about "
+            f"{samples} times as long as one sample would")
 
 
 class UpscaleSamples(NamedTuple):

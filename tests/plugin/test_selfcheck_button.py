@@ -43,8 +43,8 @@ def test_button_on_a_small_layer_checks_it_whole(ldcsr, qtbot, notes, tiny_model
     assert widget.status == f"LDCSR worse than bicubic ({ref.gain_db:+.2f} dB) at ×2.5 on the whole layer (fast)"
     assert f"({ref.gain_text()})" in ref.line() and ref.gain_text().endswith(" dB: worse than bicubic")
     assert not [t for s, t in notes if s in ("error", "warning")]
-    err = viewer.layers["scene self-check error ×2.5 (LDCSR)"]
-    bic = viewer.layers["scene self-check error ×2.5 (bicubic)"]
+    err = viewer.layers["scene self-check error ×2.50 (LDCSR fast)"]
+    bic = viewer.layers["scene self-check error ×2.50 (bicubic)"]
     assert viewer.layers.index(err) == viewer.layers.index(src) + 2 and err.visible and not bic.visible
     np.testing.assert_array_equal(err.data, ref.error_model, strict=False)
     assert err.data.shape == data.shape[:2] and np.isnan(err.data[:3]).all()
@@ -80,7 +80,7 @@ def test_button_on_a_large_layer_checks_the_view(ldcsr, qtbot, monkeypatch, tiny
                         widget.status)
     ref = ldcsr_core.selfcheck(data[region.slices], 2.0, model=tiny_model, mode="fast")
     assert result.psnr_bicubic == pytest.approx(ref.psnr_bicubic, rel=1e-12)
-    err = viewer.layers["big self-check error ×2 (LDCSR)"]
+    err = viewer.layers["big self-check error ×2.00 (LDCSR fast)"]
     assert err.data.shape == region.shape
     np.testing.assert_allclose(err.scale, src.scale)
     np.testing.assert_allclose(err.translate, np.add(src.translate, np.multiply(region.offset, src.scale)))
@@ -147,7 +147,7 @@ def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
     widget.set_scale(2.0)
     with qtbot.waitSignal(widget.qualityChecked, timeout=120_000):
         assert widget.check_quality(layer=src)
-    err = viewer.layers["scene self-check error ×2 (LDCSR)"]
+    err = viewer.layers["scene self-check error ×2.00 (LDCSR fast)"]
     out = tmp_path / "error.tif"
     save_layers(str(out), [err], plugin="napari-ldcsr")
     with rasterio.open(out) as dst:
@@ -181,7 +181,7 @@ def test_nodata_of_the_file_is_left_out_and_the_status_says_how_much(ldcsr, qtbo
     ref = ldcsr_core.selfcheck(path, 2.0, model=tiny_model, mode="fast")
     assert result.psnr_model == pytest.approx(ref.psnr_model, rel=1e-9) and ref.nodata == 60 * 48
     assert widget.status.endswith("at ×2 on the whole layer (fast; 50 % nodata, not scored)"), widget.status
-    err = viewer.layers["edge self-check error ×2 (LDCSR)"]
+    err = viewer.layers["edge self-check error ×2.00 (LDCSR fast)"]
     assert np.isnan(err.data[:, 48:]).all() and np.isfinite(err.data[2:-2, 2:46]).all()
 
 
@@ -261,8 +261,8 @@ def test_the_error_maps_show_over_a_run_result_covering_the_source(ldcsr, qtbot,
     result = widget.last_result
     with qtbot.waitSignal(widget.qualityChecked, timeout=120_000):
         assert widget.check_quality(layer=src)
-    err = viewer.layers["scene self-check error ×2 (LDCSR)"]
-    bic = viewer.layers["scene self-check error ×2 (bicubic)"]
+    err = viewer.layers["scene self-check error ×2.00 (LDCSR fast)"]
+    bic = viewer.layers["scene self-check error ×2.00 (bicubic)"]
     assert [lyr.name for lyr in viewer.layers][-2:] == [bic.name, err.name] and err.visible
     assert viewer.layers.index(err) > viewer.layers.index(result) and result.visible
     assert _bounds(err) == pytest.approx(_bounds(src)) and _bounds(result) == pytest.approx(_bounds(src))
@@ -320,3 +320,26 @@ def test_a_check_of_k_samples_can_be_cancelled(ldcsr, qtbot, notes, engine_held_
     assert widget.status == "Check cancelled; nothing was measured." and checked == []
     assert [layer.name for layer in viewer.layers] == ["scene"] and widget.check_button.isEnabled()
     assert not [t for s, t in notes if s in ("error", "warning")]
+
+
+def test_two_checks_error_maps_say_their_mode_and_k_and_a_check_of_k_says_its_cost(ldcsr, qtbot, notes):
+    """A fast check and a check of "Uncertainty: samples" 2 in diffusion mode of one layer at one scale: their error
+    maps side by side are named as a Run's result layers are (mode, seed, K); before, both were 'scene self-check
+    error ×2 (LDCSR)'. The check of K says what K costs before it starts, in the engine's words, as a Run of K says
+    it (``uncertainty.samples_cost``); before, it said nothing (and took K times as long)."""
+    viewer, widget = ldcsr
+    viewer.add_image(scene(40, 48), name="scene", rgb=True)
+    widget.set_scale(2.0)
+    for mode, k in (("fast", 1), ("diffusion", 2)):
+        widget.set_mode(mode)
+        widget.form.samples.value = k
+        with qtbot.waitSignal(widget.qualityChecked, timeout=120_000):
+            assert widget.check_quality()
+        qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
+    assert [layer.name for layer in viewer.layers] == [
+        "scene",
+        "scene self-check error ×2.00 (bicubic)", "scene self-check error ×2.00 (LDCSR fast)",
+        "scene self-check error ×2.00 (bicubic) [1]", "scene self-check error ×2.00 (LDCSR diffusion, seed 0, 2 samples)"]
+    assert [t for s, t in notes if s == "info"] == [
+        "2 samples for the mean the check scores: each is a whole run of the diffusion sampler, so this check takes "
+        "about 2 times as long as one sample would."]
