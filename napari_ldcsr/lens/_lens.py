@@ -41,11 +41,13 @@ def _digests(pixels: LayerPixels, which=None, redraw=None) -> tuple:
     array's, a layer's or a lazy file's level: its task graph's name, nothing read; None for the lens's own
     reader of a lazy file's level, :func:`~napari_ldcsr.io._lazy.window_reader`: not edited in place; ``which``:
     those indices only, the others None; ``redraw``: the napari event asking, whose digests are shared with
-    the others it reaches)."""
+    the others it reaches), and last that of the level its stretch was fitted on (``fitted_on``: a multiscale
+    layer's coarsest, whose edit alone changes the stretch; None for the others, fitted on what they read)."""
     from .._redraw_digest import redraw_digest
 
-    return tuple(redraw_digest(src, redraw) if which is None or i in which else None
-                 for i, src in enumerate(pixels.feed.sources))
+    arrays = (*pixels.feed.sources, pixels.fitted_on)
+    return tuple(redraw_digest(src, redraw) if src is not None and (which is None or i in which) else None
+                 for i, src in enumerate(arrays))
 
 
 class LiveLens(LensSettings, LensEvents, LensWorker, QObject):

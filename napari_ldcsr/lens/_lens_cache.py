@@ -342,6 +342,9 @@ class LayerPixels:
                  method: str = "auto", fitted: tuple | None = None, feed: BandFeed | None = None,
                  given: bool = False):
         self.data, self.rgb = data, bool(rgb)
+        # the level the stretch was fitted on where it is not what the windows are read from (a multiscale
+        # layer no Run takes: its coarsest level), so that an edit of it alone fits the stretch again
+        self.fitted_on = coarse if fitted is None else None
         self.shape = tuple(int(v) for v in data.shape[:2])
         self.dtype = np.dtype(data.dtype)
         self.u8 = self.rgb and self.dtype == np.uint8  # shown as values with the source's contrast

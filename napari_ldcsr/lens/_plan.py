@@ -87,7 +87,9 @@ def layer_pixels(layer, nodata=None, method: str = "auto", bands=None, viewer=No
         base = window_reader(layer.data[0])
         fitted = _file_fit(layer, base, form, method, bands)  # (a file gone: said in the reader's words)
         _check_file_run(viewer, layer)
-        if fitted is None:  # a multiscale array (no Run takes it): its own channels
+        if fitted is None:  # a multiscale array (no Run takes it): its own channels; level 0 drives the windows
+            # the lens reads (its pixels), the coarsest level (data[-1]) its stretch: an edit of either is
+            # followed (lens._digests: both digested), so an edit of the coarse level alone fits the stretch again
             pixels = LayerPixels(base, layer.rgb, coarse=layer.data[-1], nodata=nodata, method=method,
                                  given=given)
         else:  # a Run of the file: its band triplets and the file's stretch, by file band
