@@ -256,6 +256,9 @@ class LiveLens(LensSettings, LensEvents, LensWorker, QObject):
         if self._pixels is not None and not self._enabled:
             self._redrawn = True
         elif self._pixels is not None:
+            from ..io._lazy_edits import say_edits_not_used
+
+            say_edits_not_used([getattr(event, "source", None)])  # a lazy layer's edit: the lens reads its file
             self._check_pixels(getattr(getattr(event, "source", None), "data", None), event)
 
     def _check_pixels(self, data=None, redraw=None) -> None:

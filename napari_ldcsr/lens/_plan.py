@@ -82,9 +82,9 @@ def layer_pixels(layer, nodata=None, method: str = "auto", bands=None, viewer=No
     if nodata is None:
         nodata = (layer.metadata or {}).get("nodata")  # the file's (reader metadata), as a Run reads it
     if layer.multiscale:
-        from ..io._lazy import window_reader
+        from ..io._lazy_edits import file_level
 
-        base = window_reader(layer.data[0])
+        base = file_level(layer.data[0])  # a lazy layer's file, as a Run reads it, whatever its levels hold
         fitted = _file_fit(layer, base, form, method, bands)  # (a file gone: said in the reader's words)
         _check_file_run(viewer, layer)
         if fitted is None:  # a multiscale array (no Run takes it): its own channels; level 0 drives the windows

@@ -147,7 +147,18 @@ def _file_order(md: dict, n: int) -> tuple[int, ...] | None:
 
 def layer_source(viewer, layer) -> LayerSource:
     """The raster behind an image layer: the whole band group when ``layer`` is one band of a
-    multi-band file whose band layers are all open (the CLI super-resolves all bands together)."""
+    multi-band file whose band layers are all open (the CLI super-resolves all bands together). A lazy
+    source is read from its file: a level of it edited in napari is said once not to be used
+    (``io._lazy_edits``)."""
+    source = _layer_source(viewer, layer)
+    if source.lazy:
+        from ..io._lazy_edits import say_edits_not_used
+
+        say_edits_not_used(source.layers)
+    return source
+
+
+def _layer_source(viewer, layer) -> LayerSource:
     md = layer.metadata or {}
     geo = {"transform": tuple(md["transform"]) if md.get("transform") is not None else None,
            "crs": md.get("crs"), "nodata": md.get("nodata"), "path": md.get("path"),

@@ -246,9 +246,9 @@ def _base_level(layer):
     just the window)."""
     if not getattr(layer, "multiscale", False):
         return layer.data
-    from ..io._lazy import window_reader
+    from ..io._lazy_edits import file_level
 
-    return window_reader(layer.data[0])
+    return file_level(layer.data[0])  # (a lazy layer's file, as the Run reads it: an edit in napari is not its)
 
 
 @dataclass

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import test_bigrun
 from .test_lens import _lens_on, small_viewer
+
+big = test_bigrun.big  # the fixture: a small RGB GeoTIFF the reader opens lazily
 
 
 def test_an_edit_of_the_coarse_level_refits_the_lens_stretch(make_napari_viewer, qtbot, tiny_model):
@@ -31,3 +34,52 @@ def test_an_edit_of_the_coarse_level_refits_the_lens_stretch(make_napari_viewer,
     assert now.lo[0] >= 2 * before.lo[0]
     assert not np.array_equal(lens.view.values, shown)  # level 0's pixels through the new stretch
     lens.close()
+
+
+def test_an_edit_of_a_lazy_layer_is_said_once_not_to_be_used(big, ldcsr, qtbot, notes, tmp_path, bicubic_engine):
+    """A big GeoTIFF opened lazily: its levels are dask arrays over the file, which take an edit in place (dask's
+    ``__setitem__``: napari shows it), but a Run, Check quality and the lens read the file. Before, a Run after an
+    edit gave the file's result saying nothing, and the lens read the edited level as a multiscale array of its own
+    (another stretch, another feed than a Run's); now all three read the file, and the first of them to read it
+    after the edit says so once, in plain words. A Save writes the pixels napari holds, the edit with them (what
+    the message advises)."""
+    from napari_ldcsr.io._lazy import RasterLevel
+    from napari_ldcsr.io._writer import write_geotiff
+
+    from .test_bigrun import _open_lazy
+    from .test_lens import _wait_done as lens_done
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    widget.set_layer(src)
+    widget.set_scale(2.0)
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    before = np.asarray(viewer.layers[-1].data[0]).copy()
+    src.data[0][0:40, 0:40] = 0  # dask takes it: the layer shows it
+    src.refresh()
+    assert (np.asarray(src.data[0][0:40, 0:40]) == 0).all()
+    said = ("warning", "'ortho' is read from its file ortho.tif: your edits of its pixels in napari are not used "
+                       "(Run, Check quality and the live lens read the file). To upscale them, save the layer as a "
+                       "new GeoTIFF and open that.")
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    np.testing.assert_array_equal(np.asarray(viewer.layers[-1].data[0]), before)  # the file's result, as said
+    assert notes.count(said) == 1
+    viewer.layers.selection.active = src
+    assert widget.live.set_live(True)
+    lens = widget.live.lens
+    lens_done(qtbot, lens)
+    assert all(isinstance(s, RasterLevel) for s in lens._pixels.feed.sources)  # the file, as a Run reads it
+    with qtbot.waitSignal(widget.qualityChecked, timeout=120_000):
+        assert widget.check_quality(src)
+    assert notes.count(said) == 1  # once
+    widget.live.set_live(False)
+    saved = tmp_path / "edited.tif"
+    write_geotiff(str(saved), src.data, {"name": src.name, "rgb": True, "metadata": dict(src.metadata),
+                                         "scale": src.scale, "translate": src.translate})
+    import rasterio
+
+    with rasterio.open(saved) as ds:
+        assert (ds.read()[:, 0:40, 0:40] == 0).all() and ds.read()[:, 40:, 40:].any()
