@@ -73,6 +73,9 @@ class JobResult:
     spread_path: str | None = None  # the spread GeoTIFF a streamed job with samples > 1 wrote
     tiles: int = 0  # the engine's tiles, and those of nodata only (its ``skipped_tiles``)
     skipped_tiles: int = 0
+    # the engine's pixel_digest of each source layer as the run's copy of them held it, taken in the worker
+    # (``LayerSource.copy_digests``; None: a layer digested on the GUI thread as the run began, or a streamed job)
+    pixel_digests: tuple = ()
 
     @property
     def empty(self) -> str:
@@ -328,6 +331,7 @@ def run_job(
         return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst,
                          spread_path=res.spread, tiles=res.tiles, skipped_tiles=res.skipped_tiles)
     with source.dataset() as ds:
+        digests = source.copy_digests(ds)  # of the copy the run reads, here in the worker (not the GUI thread)
         progress = callback
         if on_tile is not None:
             preview = TilePreview(ds, spec)
@@ -351,7 +355,7 @@ def run_job(
     out = source.held(out)
     base = bicubic_job(source, spec) if spec.bicubic else None
     return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model), spread=spread,
-                     tiles=out.tiles, skipped_tiles=out.skipped_tiles)
+                     tiles=out.tiles, skipped_tiles=out.skipped_tiles, pixel_digests=digests)
 
 
 def provenance(result: JobResult, source_name: str) -> dict:

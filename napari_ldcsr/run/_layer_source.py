@@ -13,6 +13,12 @@ import numpy as np
 __all__ = ["LayerSource", "layer_source", "is_lazy_file_layer"]
 
 
+#: bytes of a run's copy read back a pass to digest it (:meth:`LayerSource.copy_digests`, in the run's worker). A 1 GB
+#: uint8 RGB layer (medians of 3, 2 shared cores): 2.4 s in passes of 1 MB, 1.0 s of 16 MB, 1.3 s of 64 MB; its
+#: ``pixel_digest`` on the GUI thread as Run was pressed (before 2026-12-07), 0.5 s of a frozen viewer
+COPY_PASS_BYTES = 16 * 2**20
+
+
 def is_lazy_file_layer(layer) -> bool:
     """Whether ``layer`` is a big GeoTIFF the reader opened lazily (multiscale, read from its file)."""
     md = getattr(layer, "metadata", None) or {}
@@ -70,6 +76,43 @@ class LayerSource:
         if self.layout == "gray":
             return np.asarray(self.layers[0].data)[np.newaxis]
         return np.stack([np.asarray(lyr.data) for lyr in self.layers])
+
+    def copied(self) -> tuple[bool, ...]:
+        """Which layers a run of the layers (:meth:`dataset`: not a lazy source's file) reads from its one copy of
+        them exactly as they hold their pixels: NumPy pixels (an xarray's too) whose type the copy keeps (the
+        band layers' common type), so :meth:`copy_digests` digests that copy in the run's worker, off the GUI."""
+        from ldcsr_core.pixel_digest import held_array
+
+        if self.lazy:
+            return (False,) * len(self.layers)
+        common = np.result_type(*[lyr.data.dtype for lyr in self.layers])
+        return tuple(isinstance(held_array(lyr.data), np.ndarray) and lyr.data.dtype == common for lyr in self.layers)
+
+    def copy_digests(self, ds) -> tuple:
+        """The engine's ``pixel_digest`` of each layer :meth:`copied` as ``ds`` (:meth:`dataset`'s copy, which the
+        run reads) holds it (None for the others), read back a few rows at a time (``rows_digest``): exactly the
+        pixels the run reads, whatever the layers hold meanwhile (an edit on the GUI thread after the copy is
+        then seen at the run's end; one before it is the run's)."""
+        from ldcsr_core.pixel_digest import rows_digest
+        from rasterio.windows import Window
+
+        H, W = self.shape
+        # the layer's channel c is file band order[c]: read into the layer's own (pixel-interleaved) layout
+        indexes = [b + 1 for b in (self.order or range(self.count))]
+
+        def rows(i: int):
+            if self.layout == "rgb":
+                def read(y0, y1):
+                    out = np.empty((y1 - y0, W, len(indexes)), ds.dtypes[0])
+                    ds.read(indexes, window=Window(0, y0, W, y1 - y0), out=np.moveaxis(out, -1, 0))
+                    return out
+            else:
+                def read(y0, y1):
+                    return ds.read(i + 1, window=Window(0, y0, W, y1 - y0))
+            return read
+
+        return tuple(rows_digest(lyr.data.shape, lyr.data.dtype, rows(i), COPY_PASS_BYTES) if copied else None
+                     for i, (lyr, copied) in enumerate(zip(self.layers, self.copied())))
 
     def split(self, bands: np.ndarray) -> list[np.ndarray]:
         """``(bands, h, w)`` -> one array per layer, in the layers' layout."""

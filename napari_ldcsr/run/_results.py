@@ -16,7 +16,7 @@ from .. import _geometry as geo
 from ._job import JobResult, JobSpec, LayerSource, provenance
 from .._viewer import PLACEMENT, covering_blending, derived_metadata, linear_part, world_axes
 
-__all__ = ["run_label", "result_name", "layer_name", "placement", "pixels_of", "pixels_changed", "EDITED", "EDITED_LAZY", "run_again", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
+__all__ = ["run_label", "result_name", "layer_name", "placement", "pixels_of", "with_digests", "PENDING", "pixels_changed", "EDITED", "EDITED_LAZY", "run_again", "result_kwargs", "regrid_metadata", "blending_note", "add_stacked", "placeholders", "RunLayers",
            "ProgressiveResult", "nearest_preview", "show_as"]
 
 
@@ -82,12 +82,18 @@ def placement(src, spec: JobSpec) -> dict:
             "affine": src.affine}
 
 
-def pixels_of(layers) -> list:
+#: a digest a run's worker takes of its copy of the layer (:func:`pixels_of`'s ``later``; :func:`with_digests`)
+PENDING = ("digest of the run's copy, not taken yet",)
+
+
+def pixels_of(layers, later=()) -> list:
     """What :func:`pixels_changed` knows ``layers``' pixels (their ``data`` now) by: the data by a weak
     reference, so that pixels a layer is given other ones in place of are not kept in memory by it (a
     replaced 1 GB scene, until the next Run; the data itself where it takes none), and the engine's
     :func:`~ldcsr_core.pixel_digest.pixel_digest` of them (an edit in place keeps the array; a dask array's
-    names its task graph, nothing read)."""
+    names its task graph, nothing read). ``later``: for each layer, whether the run's worker digests its copy
+    of it (``LayerSource.copy_digests``: every byte read, 0.4-0.5 s a GB, not on the GUI thread; the digest
+    then says exactly what the run read): :data:`PENDING` until :func:`with_digests` puts it in."""
     from ldcsr_core.pixel_digest import pixel_digest
 
     def token(data):
@@ -96,7 +102,13 @@ def pixels_of(layers) -> list:
         except TypeError:
             return data
 
-    return [(token(src.data), pixel_digest(src.data)) for src in layers]
+    later = tuple(later) + (False,) * (len(layers) - len(later))
+    return [(token(src.data), PENDING if worker else pixel_digest(src.data)) for src, worker in zip(layers, later)]
+
+
+def with_digests(pixels: list, digests) -> list:
+    """``pixels`` (:func:`pixels_of`) with the worker's ``digests`` (one per layer) in place of :data:`PENDING`."""
+    return [(held, digests[i] if digest is PENDING else digest) for i, (held, digest) in enumerate(pixels)]
 
 
 #: what :func:`pixels_changed` says of a layer whose pixels were edited in place (putting them back undoes it)
@@ -317,7 +329,8 @@ class ProgressiveResult:
         self.placeholder: list | None = None  # :func:`placeholders`, from the worker, for :meth:`_create`
         self.placed: list = []  # the layers' placement as created (:meth:`finish` leaves one the user moved)
         self.shown: list = []  # ... and display (:meth:`finish` leaves one the user restretched)
-        self.pixels = pixels_of(source.layers)  # what the run reads (:meth:`changed`)
+        # what the run reads (:meth:`changed`): an in-memory run's copy digested in its worker (:meth:`digested`)
+        self.pixels = pixels_of(source.layers, source.copied() if spec.output_path is None else ())
 
     def _alive(self) -> bool:
         return all(src in self.viewer.layers for src in self.source.layers)
@@ -331,6 +344,10 @@ class ProgressiveResult:
         if any(layer is lyr for lyr in self.layers):
             return f"its result layer '{layer.name}' was removed"
         return None
+
+    def digested(self, result) -> None:
+        """The finished run's own digests of the copy of its source it read (``JobResult.pixel_digests``)."""
+        self.pixels = with_digests(self.pixels, result.pixel_digests)
 
     def changed(self) -> str | None:
         """Why the finished result no longer fits its source (None if it does): a source layer was

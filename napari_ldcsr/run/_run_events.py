@@ -59,6 +59,7 @@ class RunEventsMixin:
 
     def _on_result(self, result: JobResult) -> None:
         layer, spec, partial = self._job
+        partial.digested(result)  # (the worker's digests of the pixels it read)
         changed = partial.changed()
         if changed is not None:  # its result is of pixels the layer no longer holds
             partial.discard()

@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["pixel_digest", "same_pixels", "memory_order", "held_array", "graph_name", "DIGEST_ROWS_BYTES"]
+__all__ = ["pixel_digest", "rows_digest", "same_pixels", "memory_order", "held_array", "graph_name", "DIGEST_ROWS_BYTES"]
 
 #: bytes hashed a pass: a view whose memory is not in one piece is copied this much at a time, not whole
 DIGEST_ROWS_BYTES = 2**20
@@ -71,6 +71,19 @@ def pixel_digest(data, order=None) -> tuple | None:
     elif view.size:
         crc = zlib.crc32(view.tobytes())
     return tuple(data.shape), data.dtype.str, order, crc
+
+
+def rows_digest(shape, dtype, read_rows, pass_bytes: int = DIGEST_ROWS_BYTES) -> tuple:
+    """:func:`pixel_digest` of the array of ``shape`` and ``dtype`` in C order whose rows ``y0:y1``
+    ``read_rows(y0, y1)`` gives (an array held elsewhere: a raster's copy of a layer's pixels, read back
+    about ``pass_bytes`` at a time, never whole): ``pixel_digest(a, tuple(range(a.ndim)))`` of that array ``a``."""
+    shape, dtype = tuple(int(v) for v in shape), np.dtype(dtype)
+    row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+    rows, crc = max(1, pass_bytes // max(1, row_bytes)), 0
+    for y in range(0, shape[0] if len(shape) and row_bytes else 0, rows):
+        part = np.ascontiguousarray(read_rows(y, min(shape[0], y + rows)), dtype)
+        crc = zlib.crc32(memoryview(part).cast("B"), crc)
+    return shape, dtype.str, tuple(range(len(shape))), crc
 
 
 def same_pixels(data, digest, digest_of=None) -> bool:

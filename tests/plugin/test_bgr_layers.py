@@ -99,6 +99,11 @@ def test_run_on_a_bgr_layer_is_the_cli_result_shown_red_green_blue(bgr, tiny_mod
         spec = JobSpec(scale=2.0, region=geo.Region.whole(source.shape), mode="fast")
         result = run_job(source, spec, tiny_model)
         np.testing.assert_array_equal(result.data.data, cli)
+        # the run's digest of the copy it read (in file order) is the layer's, shown R, G, B (a lazy one: its file)
+        from ldcsr_core.pixel_digest import pixel_digest
+
+        assert source.order is not None or layer is lazy
+        assert result.pixel_digests == ((None,) if layer is lazy else (pixel_digest(layer.data, (0, 1, 2)),))
         shown, = source.split(result.data.data)
         np.testing.assert_array_equal(shown, np.moveaxis(cli[order], 0, -1))
         _is_rgb_picture(shown)

@@ -80,3 +80,50 @@ def test_a_partial_result_the_user_moved_during_the_run_stays_where_they_put_it(
     assert widget.last_result is part and not _errors(notes)
     np.testing.assert_array_equal(part.translate, (0.0, 200.0))
     np.testing.assert_allclose(widget.last.bicubic.data_to_world((-0.5, -0.5)), src.data_to_world((-0.5, -0.5)))
+
+
+def test_the_run_digests_the_copy_it_reads_in_its_worker(ldcsr, qtbot, notes, bicubic_engine, monkeypatch):
+    """A Run's record of its source's pixels (the engine's pixel digest: every byte read, 0.4-0.5 s a GB) is taken
+    in the run's worker, of the copy of the layer the run reads. Before, it was taken on the GUI thread as Run was
+    pressed (the viewer frozen that long), of the layer then: an edit made before the worker copied the layer (here
+    while the model loads) was in the result, yet the run said the layer 'had its pixels edited during the run' and
+    added nothing. Now the result of the edited pixels is added, and an edit after the copy is still said."""
+    import threading
+
+    import ldcsr_core.pixel_digest as pd
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(3).integers(1, 255, (64, 64, 3), dtype=np.uint8), name="scene")
+    gui, on_gui = threading.current_thread(), []
+    real_digest = pd.pixel_digest
+
+    def watched(data, *args, **kwargs):
+        if threading.current_thread() is gui and data is src.data:
+            on_gui.append(data.shape)
+        return real_digest(data, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "pixel_digest", watched)
+    asked, go, real_get = threading.Event(), threading.Event(), widget.models.get
+
+    def loading(source):
+        asked.set()
+        go.wait(30)
+        return real_get(source)
+
+    monkeypatch.setattr(widget.models, "get", loading)
+    assert widget.run(layer=src, scale=2.0)
+    assert on_gui == []  # nothing digested as Run was pressed
+    qtbot.waitUntil(asked.is_set, timeout=10_000)
+    src.data[8:24, 8:24] = 0  # before the worker copies the layer: the run's pixels
+    src.refresh()
+    go.set()
+    _wait_done(qtbot, widget)
+    assert not _errors(notes), notes
+    out = widget.last_result
+    assert out is not None and (np.asarray(out.data)[20:44, 20:44] == 0).all()  # of the edited pixels
+    monkeypatch.setattr(widget.models, "get", real_get)
+    assert widget.run(layer=src, scale=2.0)
+    _wait_done(qtbot, widget)
+    np.testing.assert_array_equal(np.asarray(widget.last_result.data), np.asarray(out.data))  # as a run of them
+    widget.set_compare(True)
+    assert widget.comparing  # the record says the pixels it read: the source holds them
