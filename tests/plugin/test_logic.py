@@ -154,7 +154,7 @@ def test_selfcheck_error_map_is_placed_on_its_region_and_has_no_source_values(mo
         "scales": [1e-4], "offsets": [-0.1], "band_units": ["refl"], "band_tags": [{"WAVELENGTH": "665nm"}]})
     region = geo.Region(8, 10, 20, 24)
     result = SimpleNamespace(windows=[SimpleNamespace(error={"model": np.ones((20, 24), np.float32)})],
-                             to_dict=lambda: {}, scale=2.0)
+                             to_dict=lambda: {}, scale=2.0, mode="fast", seed=0, mean_of=1)
     md = error_kwargs(src, region, result, "model")["metadata"]
     assert md["gcps"] == [[-8.0, -10.0, 600000.0, 5340000.0, 0.0], [32.0, 40.0, 600500.0, 5339600.0, 0.0]]
     assert not {"scales", "offsets", "band_units", "band_tags"} & set(md)
