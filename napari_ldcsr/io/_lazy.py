@@ -438,8 +438,11 @@ def lazy_layer_data(path: str | os.PathLike, reads: list | None = None,
             arr = da.from_array(_Shown(lvl, shown, said), chunks=chunks, asarray=True, fancy=False, lock=False,
                                 name=f"ldcsr-lazy-{id(lvl):x}", meta=np.empty((0,) * lvl.ndim, lvl.dtype))
             _LEVELS[arr.name] = lvl
-            arr.ldcsr_level = lvl  # kept by an edit in place, which renames the graph (_lazy_edits.file_level)
             lvl.graph_name = arr.name
+            try:  # kept by an edit in place, which renames the graph (_lazy_edits.file_level)
+                arr.ldcsr_level = lvl
+            except AttributeError:  # a dask without an instance dict: its file by name only (window_reader)
+                pass
             levels.append(arr)
         return levels
 
