@@ -167,13 +167,14 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.geo import raster_io as rio
         from ldcsr_core.geo.job import check_not_spread_map
         from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, check_destination, check_not_read,
-                                             plan_output, request_of, upscale_raster)
+                                             check_room, plan_output, request_of, upscale_raster)
         from ldcsr_core.progress import polling
         from ldcsr_core.rules import STRETCHES
         from ldcsr_core.uncertainty import samples_cost
         from ldcsr_core.geo.nodata_override import nodata_text
         from ldcsr_core.words import counted
 
+        out_options = OutputOptions(overwrite=True, wait_for_others=False)  # the run's (an output being made: refused)
         if isinstance(self._layer, Exception):  # refused as prepareAlgorithm read it: said here, as every refusal
             raise self._layer
         # its file; the nodata values and ranges set in QGIS, on every band or by band; a CRS set in QGIS (the
@@ -223,6 +224,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             check_not_read(ds, [spread], what="spread")
             # nothing set in QGIS, the file's bands declaring different values (a VRT): each band's own
             by_band = getattr(ds, "band_nodata", None) if nodata is None else None
+            check_room(ds, plan_output(info, **request)[0], dst, spread, out_options)  # a full disk: before the model loads
         # nor a file another layer reads
         for path, called in ((dst, "output"), (spread, "spread")):
             if path:
@@ -283,7 +285,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             feedback.pushWarning(note)  # ×1.25, or a shipped model on pixels unlike its training's: untested
         res = upscale_raster(
             # an output another live run is making is refused at once: its wait (a lock) cannot see Cancel
-            src, dst, model=model, options=options, output=OutputOptions(overwrite=True, wait_for_others=False),
+            src, dst, model=model, options=options, output=out_options,
             callback=polling(feedback.isCanceled,  # with a report, the raster is the bar's first half
                              lambda p: feedback.setProgress((50.0 if report else 100.0) * p.fraction)),
             spread_path=spread, **request)

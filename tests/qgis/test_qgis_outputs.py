@@ -67,6 +67,23 @@ def test_an_output_the_cli_refuses_is_refused_before_the_model_loads(qgis_proces
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".ldcsr-part")]
 
 
+
+def test_an_output_folder_too_full_for_it_is_refused_before_the_model_loads(qgis_processing, scene, tiny_model_file,
+                                                                           tmp_path, monkeypatch):
+    """An output folder with 16 KiB free (a small tmpfs, a full USB stick), as ldcsr upscale refuses it
+    (``pipeline.check_room``). Before: the model loaded first (seconds; the log's Model line), then 'not enough
+    space'."""
+    from ldcsr_core.geo import geotiff_writer
+    from qgis_ldcsr import algorithm
+
+    monkeypatch.setattr(geotiff_writer, "free_bytes", lambda folder: 16 * 1024)
+    monkeypatch.setattr(algorithm, "_load_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    feedback = _Feedback()
+    with pytest.raises(QgsProcessingException, match=f"^LDCSR: not enough space for o.tif in {tmp_path}: 16.0 KiB "
+                                                     "free, the output needs about"):
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=4.0), feedback=feedback)
+    assert "Model:" not in feedback.textLog() and list(tmp_path.iterdir()) == []
+
 def test_an_output_named_as_a_windows_device_on_a_disk_windows_reads_is_refused_before_the_model_loads(
         qgis_processing, scene, tiny_model_file, tmp_path, monkeypatch):
     """OUTPUT usb/nul.tif on a USB stick's exFAT (its type simulated as the engine's tests do): before, written, a

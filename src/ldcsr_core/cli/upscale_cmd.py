@@ -108,7 +108,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     pairs = _plan_outputs(files, batch, output, folders, spread=samples > 1,
                           spread_out=spread_out, quiet=quiet, overwrite=overwrite)
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
-    from ..geo.pipeline import plan_output, request_of
+    from ..geo.pipeline import check_room, plan_output, request_of
     from ..geo.sampling import check_spread_path, default_spread_path
 
     # the engine's one rule for a request (napari's and QGIS's too); CLI is X,Y, engine is (sy, sx)
@@ -149,7 +149,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                         refuse_read(keys, [path], overwrite, what=what)
                     except InputError as e:
                         raise click.BadParameter(str(e), param_hint=hint) from None
-            shape, _ = plan_output(info, **req)
+                shape, _ = plan_output(info, **req)
+                if overwrite or not os.path.lexists(dst):  # what will be written must fit (else: skipped or refused)
+                    check_room(ds, shape, dst, spread, OutputOptions(compress=compress))
             try:  # bands checked
                 reading = reading_of(info.count, info.colorinterp, band_sel, stretch, info.dtype, info.descriptions,
                                      holder)

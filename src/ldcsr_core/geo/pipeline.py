@@ -71,6 +71,7 @@ __all__ = [
     "RasterResult",
     "SceneReader",
     "upscale_raster",
+    "check_room",
     "check_destination",
     "check_not_read",
     "refuse_read",
@@ -248,6 +249,22 @@ def removed_input(path, among, named, overwrite: bool = True) -> str | None:
     return None
 
 
+def check_room(src, shape, dst_path, spread_path=None, output: OutputOptions | None = None) -> dict:
+    """Refuse the output of ``shape`` (H, W) of the open ``src`` (and its spread file) where it cannot fit in
+    ``dst_path``'s folder even compressed (:func:`~.geotiff_writer.check_free_space`: ``ENOSPC`` or ``EFBIG``
+    :class:`~ldcsr_core.errors.RasterIOError`); its profile otherwise. :func:`upscale_raster` checks so
+    before any compute (given ``model=None``, before the default model loads); ``ldcsr upscale`` and QGIS
+    before they load theirs, so that a full disk is said at once, not after seconds of loading."""
+    output = checked_options(output, OutputOptions, "output")
+    dst_path = Path(dst_path)
+    profile = rio_io.output_profile(src, tuple(shape), block=output.block, compress=output.compress)
+    nbytes = gw_mod.output_nbytes(profile, mask=rio_io.raster_info(src).has_dataset_mask)
+    if spread_path is not None:
+        nbytes += gw_mod.output_nbytes({**profile, "dtype": "float32"})
+    gw_mod.check_free_space(dst_path.parent, nbytes, name=dst_path.name, warn=False)
+    return profile
+
+
 def upscale_raster(
     src_path: str | Path,
     dst_path: str | Path,
@@ -310,7 +327,7 @@ def upscale_raster(
     options = checked_options(options, UpscaleOptions, "options")
     output = checked_options(output, OutputOptions, "output")
     check_callable(callback), check_runner(runner)
-    model = _resolve_model(model)
+    model = model if model is None else _resolve_model(model)  # the default: loaded once the output has room
     src_path, dst_path = check_path(src_path, "input"), check_path(dst_path, "output")  # no dataset, no array
     check_destination(src_path, dst_path)
     if options.samples > 1:  # the uncertainty map's file (ldcsr_core.geo.sampling)
@@ -331,6 +348,9 @@ def upscale_raster(
         info = rio_io.raster_info(src)
         request = _request(scale, target_resolution, out_shape)
         shape, exact = plan_output(info, **request)
+        if model is None and (output.overwrite or not os.path.lexists(dst_path)):  # (else skipped or refused)
+            check_room(src, shape, dst_path, spread_path, output)  # a full disk said before the default loads
+        model = _resolve_model(model)
         result = RasterResult(str(src_path), str(dst_path), (info.height, info.width), shape, exact)
         # a killed run's part files, also its spread file's (a run that skips never opens that writer)
         result.stale_parts_removed = sum(len(rio_io.clear_stale_parts(p, replacing=output.overwrite))
@@ -379,11 +399,7 @@ def upscale_raster(
             spread_output = dataclasses.replace(output, overwrite=True)
         # Before any compute: refuse what cannot fit (the output and its spread file); the warning
         # that only compression may make it fit is each writer's, as it opens (once per file)
-        profile = rio_io.output_profile(src, shape, block=output.block, compress=output.compress)
-        nbytes = gw_mod.output_nbytes(profile, mask=info.has_dataset_mask)  # what the writers will write
-        if spread_path is not None:
-            nbytes += gw_mod.output_nbytes({**profile, "dtype": "float32"})
-        gw_mod.check_free_space(dst_path.parent, nbytes, name=dst_path.name, warn=False)
+        profile = check_room(src, shape, dst_path, spread_path, output)
 
         job = _prepare(src, model, request, options, src_name=src_path.name, runner=runner)
         job.tags["LDCSR_JOB"] = fingerprint
