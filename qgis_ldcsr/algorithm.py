@@ -171,7 +171,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.progress import polling
         from ldcsr_core.rules import STRETCHES
         from ldcsr_core.uncertainty import samples_cost
-        from ldcsr_core.geo.nodata_override import nodata_text
+        from ldcsr_core.geo.nodata_words import mask_text, nodata_text
         from ldcsr_core.words import counted
 
         out_options = OutputOptions(overwrite=True, wait_for_others=False)  # the run's (an output being made: refused)
@@ -262,7 +262,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                           + (f"nodata {nodata_text(dict(enumerate(by_band, 1)))} (the file's, by band; the output "
                              f"declares {nodata_text(info.nodata)} on each band's nodata pixels)" if by_band else
                              f"nodata {nodata_text(nodata if isinstance(nodata, (tuple, dict)) else info.nodata)}"
-                             + (" (the layer's, set in QGIS)" if nodata is not None else "")))
+                             + (" (the layer's, set in QGIS)" if nodata is not None else ""))
+                          + (f", {mask}" if (mask := mask_text(info)) else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
                           + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed
                              else "pixel size unknown (no geotransform)"))

@@ -302,3 +302,17 @@ def test_the_automatic_bands_of_a_layer_of_fewer_than_three_say_what_is_fed(qgis
     feedback = _Feedback()
     qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
     assert expected in feedback.textLog()
+
+
+def test_the_input_line_says_a_mask_the_file_has_besides_its_nodata(qgis_processing, tiny_model_file, tmp_path):
+    """A layer with no nodata but an internal mask (GDAL_TIFF_INTERNAL_MASK), whose masked pixels the run keeps
+    masked in the output. Before: 'Input: ..., nodata none', as of a layer with no mask."""
+    src = _write(tmp_path / "m.tif", _field(np.random.default_rng(2), 3, 24, 24, 1, 250), dtype="uint8")
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(src, "r+") as ds:
+        ds.write_mask(np.where(np.arange(24)[:, None] < 6, 0, 255).astype(np.uint8).repeat(24, 1))
+    feedback = _Feedback()
+    qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    assert "Input: 24 x 24 px, 3 bands uint8, CRS EPSG:32633, nodata none, internal mask\n" in feedback.textLog()
+    with rasterio.open(tmp_path / "o.tif") as o:  # what the words say: the masked rows stay masked
+        mask = o.dataset_mask()
+        assert (mask[:12] == 0).all() and (mask[12:] == 255).all()

@@ -135,3 +135,30 @@ def test_info_says_the_output_s_size_in_a_unit_that_fits_it(tmp_path, monkeypatc
     assert r.exit_code == 0, r.output
     line = next(s for s in r.stdout.splitlines() if s.startswith("output:"))
     assert line.endswith(f", uint8, {human_bytes(size)} uncompressed") and "KiB" in line, line
+
+
+def test_info_says_a_mask_the_file_has_besides_its_nodata(tmp_path, monkeypatch, tiny_model_file):
+    """A file with no nodata but an internal mask (GDAL_TIFF_INTERNAL_MASK) or a .msk sidecar, whose masked pixels
+    upscale keeps masked in the output. Before: `nodata: none` and nothing more, as of a file with neither."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    monkeypatch.chdir(tmp_path)
+    for name, internal in (("internal.tif", True), ("sidecar.tif", False), ("plain.tif", None)):
+        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=bool(internal)), rasterio.open(
+                name, "w", driver="GTiff", width=32, height=32, count=3, dtype="uint8", crs="EPSG:32633",
+                transform=from_origin(0, 320, 10, 10)) as d:
+            d.write(np.random.default_rng(0).integers(1, 255, (3, 32, 32), dtype=np.uint8))
+            if internal is not None:
+                d.write_mask(np.where(np.arange(32)[:, None] < 8, 0, 255).astype(np.uint8).repeat(32, 1))
+    for name, said in (("internal.tif", "none, internal mask"), ("sidecar.tif", "none, mask file sidecar.tif.msk"),
+                       ("plain.tif", "none")):
+        r = CliRunner().invoke(main, ["info", name])
+        assert r.exit_code == 0 and f"nodata:      {said}\n" in r.stdout, r.stdout
+    up = CliRunner().invoke(main, ["-q", "upscale", "internal.tif", "-o", "o.tif", "-s", "2", "--mode", "fast",
+                                   "--model", str(tiny_model_file)])
+    assert up.exit_code == 0, up.output
+    with rasterio.open("o.tif") as o:  # what the words say: the masked rows stay masked
+        mask = o.dataset_mask()
+        assert (mask[:16] == 0).all() and (mask[16:] == 255).all()

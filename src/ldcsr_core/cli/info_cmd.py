@@ -83,6 +83,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
     """``ldcsr info``'s lines for FILE."""
     from ..errors import InputError
     from ..geo.geotiff_writer import human_bytes, output_nbytes
+    from ..geo.nodata_words import mask_text
     from ..geo.raster_io import georeferencing, open_raster, output_profile, raster_info, source_rpcs
     from ..geo.radiometry import band_holder, plan_bands
     from ..geo.pipeline import plan_output, request_of
@@ -132,7 +133,7 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
         say("pixel size:  " + (f"{i.res[0]:.6g} x {i.res[1]:.6g} {unit}" if placed else unknown))
         say("bounds:      " + (", ".join(f"{b:.6f}" for b in i.bounds) + " (west, south, east, north)"
                                if placed else unknown))
-        say(f"nodata:      {_nodata_line(ds, i.nodata)}")
+        say(f"nodata:      {_nodata_line(ds, i.nodata)}" + (f", {mask}" if (mask := mask_text(i)) else ""))
         spread = is_spread_map(i.tags)  # upscale's rule (--samples K's, napari's saved): values, not a picture
         say(f"colour:      {', '.join(i.colorinterp)}"
             + (" (GeoTIFF's defaults: each band is a spread, no colour)" if spread else ""))

@@ -11,7 +11,7 @@ import math
 
 from ..front_end import say
 
-__all__ = ["NO_NODATA", "nodata_text", "nodata_syntax", "quoted_nodata"]
+__all__ = ["NO_NODATA", "nodata_text", "mask_text", "nodata_syntax", "quoted_nodata"]
 
 # ``nodata="none"``: treat every value as data, whatever nodata the file declares
 NO_NODATA = "none"
@@ -33,6 +33,19 @@ def nodata_text(nodata) -> str:
     if isinstance(nodata, float):
         return str(nodata + 0.0)  # -0.0 + 0.0 is 0.0
     return "none" if nodata in (None, NO_NODATA) else str(nodata)
+
+
+def mask_text(info) -> str | None:
+    """The mask GDAL reads with a raster besides its nodata and alpha (``RasterInfo.has_dataset_mask``: what the
+    engine keeps masked in the output), in the words of the lines that say the nodata (QGIS's ``Input:``, ``ldcsr
+    info``'s ``nodata:``): 'internal mask', 'mask file NAME.msk'; None without one (before, such a file was
+    said 'nodata none' and nothing more)."""
+    import os
+
+    if not info.has_dataset_mask:
+        return None
+    sidecar = f"{info.path}.msk"
+    return f"mask file {os.path.basename(sidecar)}" if os.path.isfile(sidecar) else "internal mask"
 
 
 def nodata_syntax(nodata) -> str:
