@@ -239,7 +239,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         if bands is None and shown and shown != rgb and rad.is_fallback(auto_rule):  # the bands seen in QGIS
             bands, rule = shown, "default: the layer's red, green and blue bands in QGIS's Symbology"
         elif bands is None:  # the engine's one rule (also the command line's and napari's)
-            rule = default_rule(auto, auto_rule)
+            rule = default_rule(auto, auto_rule, info.count)
             if shown and shown != rgb:  # the file says which bands are R, G, B: those, whatever is drawn
                 feedback.pushInfo(shown_note(shown, rgb, auto_rule))
         else:

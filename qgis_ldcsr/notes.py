@@ -82,17 +82,21 @@ def shown_note(shown, rgb, rule: str) -> str:
             f"and napari (set the Bands to feed others)")
 
 
-def default_rule(auto, rule: str) -> str:
-    """The Model input line's words for the engine's automatic bands ``auto`` (0-based) by ``rule``
-    (:func:`~ldcsr_core.geo.band_plan.default_triplet`'s): its last rule as the default, and, for a layer of
-    fewer than three colour bands, what is fed (a short triplet repeats its last band: ``plan_bands``), not
-    'the first three'."""
+def default_rule(auto, rule: str, count: int) -> str:
+    """The Model input line's words for the engine's automatic bands ``auto`` (0-based) of a layer of ``count``
+    bands by ``rule`` (:func:`~ldcsr_core.geo.band_plan.default_triplet`'s): its last rule as the default, and, for
+    a layer of fewer than three colour bands, what is fed (a short triplet repeats its last band: ``plan_bands``)
+    and which bands are alpha (the others: ``default_triplet`` takes every colour band then; ``ldcsr info``'s
+    'alpha/mask band'), not 'the first three'."""
     from ldcsr_core.geo.band_plan import is_fallback
+    from ldcsr_core.words import noun
 
-    if not is_fallback(rule):
-        return rule
+    if not is_fallback(rule) or len(auto) >= 3:
+        return f"default: {rule}" if is_fallback(rule) else rule
+    alpha = [b + 1 for b in range(count) if b not in auto]
+    colour = " colour" if alpha else ""
+    said = (f" ({noun(len(alpha), 'band')} {', '.join(map(str, alpha))} {'is' if len(alpha) == 1 else 'are'} "
+            "alpha)" if alpha else "")
     if len(auto) == 1:
-        return "default: the one band there is, as R, G and B"
-    if len(auto) == 2:
-        return "default: the two bands there are, the second as G and B"
-    return f"default: {rule}"
+        return f"default: the one{colour} band there is{said}, as R, G and B"
+    return f"default: the two{colour} bands there are{said}, the second as G and B"

@@ -294,11 +294,22 @@ def test_the_help_says_an_existing_output_is_replaced_and_how_many_windows_the_r
 @pytest.mark.parametrize("count, expected", [
     (1, "Model input R,G,B = bands 1,1,1 (default: the one band there is, as R, G and B)"),
     (2, "Model input R,G,B = bands 1,2,2 (default: the two bands there are, the second as G and B)"),
-    (5, "Model input R,G,B = bands 1,2,3 (default: the first three)")])
+    (5, "Model input R,G,B = bands 1,2,3 (default: the first three)"),
+    ((2, "alpha"), "Model input R,G,B = bands 1,1,1 (default: the one colour band there is (band 2 is alpha), as R, G "
+                   "and B)"),
+    ((3, "alpha"), "Model input R,G,B = bands 1,2,2 (default: the two colour bands there are (band 3 is alpha), the "
+                   "second as G and B)")])
 def test_the_automatic_bands_of_a_layer_of_fewer_than_three_say_what_is_fed(qgis_processing, tiny_model_file,
                                                                            tmp_path, count, expected):
-    """Before: a 1- or 2-band layer's log said 'bands 1,1,1 (default: the first three)', of a layer that has no three."""
+    """Before: a 1- or 2-band layer's log said 'bands 1,1,1 (default: the first three)', of a layer that has no three;
+    a gray and alpha layer (its last band alpha) 'bands 1,1,1 (default: the one band there is, ...)' of its 2 bands."""
+    count, alpha = count if isinstance(count, tuple) else (count, None)
     src = _write(tmp_path / "b.tif", _field(np.random.default_rng(2), count, 24, 24, 1, 250), dtype="uint8")
+    if alpha:  # the last band alpha, as GDAL marks a PHOTOMETRIC=MINISBLACK file's extra sample
+        from rasterio.enums import ColorInterp
+
+        with rasterio.open(src, "r+") as ds:
+            ds.colorinterp = [ColorInterp.gray] * (count - 1) + [ColorInterp.alpha]
     feedback = _Feedback()
     qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
     assert expected in feedback.textLog()
