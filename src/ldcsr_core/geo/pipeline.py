@@ -258,10 +258,8 @@ def check_room(src, shape, dst_path, spread_path=None, output: OutputOptions | N
     output = checked_options(output, OutputOptions, "output")
     dst_path = Path(dst_path)
     profile = rio_io.output_profile(src, tuple(shape), block=output.block, compress=output.compress)
-    nbytes = gw_mod.output_nbytes(profile, mask=rio_io.raster_info(src).has_dataset_mask)
-    if spread_path is not None:
-        nbytes += gw_mod.output_nbytes({**profile, "dtype": "float32"})
-    gw_mod.check_free_space(dst_path.parent, nbytes, name=dst_path.name, warn=False)
+    _check_room(profile, dst_path, None if spread_path is None else Path(spread_path),
+                mask=rio_io.raster_info(src).has_dataset_mask)
     return profile
 
 
@@ -454,6 +452,25 @@ def upscale_raster(
         result.tags = job.tags
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _check_room(profile, dst_path: Path, spread_path: Path | None, *, mask: bool) -> None:
+    """Refuse, before any compute, an output (and spread file) that cannot fit: their sizes together
+    against the free space of a file system they share, each one's alone against the file size limit
+    (``ulimit -f`` is per file: an output and its spread file each within it were refused by their sum)."""
+    sizes = {dst_path: gw_mod.output_nbytes(profile, mask=mask)}  # what the writers will write
+    if spread_path is not None:
+        sizes[spread_path] = gw_mod.output_nbytes({**profile, "dtype": "float32"})
+    by_disk: dict = {}
+    for path, nbytes in sizes.items():
+        try:
+            disk = os.stat(path.parent).st_dev
+        except OSError:  # (the writer says what is wrong with its folder)
+            disk = path.parent
+        by_disk.setdefault(disk, []).append((path, nbytes))
+    for group in by_disk.values():
+        gw_mod.check_free_space(group[0][0].parent, sum(n for _, n in group), name=group[0][0].name, warn=False,
+                                largest=max(((p.name, n) for p, n in group), key=lambda pn: pn[1]))
 
 
 def _remove_if(path, entry) -> None:

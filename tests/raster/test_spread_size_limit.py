@@ -1,0 +1,40 @@
+"""The file size limit (``ulimit -f``) is each file's: a run with a spread file (``--samples K``)
+compares it with each file's size, not with the output's and the spread file's together."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .conftest import write_tif
+from .test_cli_faults import _ldcsr, _leftovers
+
+
+def test_an_output_and_spread_file_each_within_the_size_limit_are_written(tmp_path, monkeypatch):
+    """64 × 64 px at ×4 with 2 samples: the output needs 192 KiB uncompressed, its spread file 768 KiB
+    (at least 192 KiB at 4:1), 960 KiB together (240 KiB at 4:1). Under a limit of 239 KiB each file
+    fits (a flat scene's spread, of the shipped model in bfloat16, compresses to about 185 kB). Before: refused before any work, 'out.tif cannot
+    be written: the file size limit (ulimit -f) is 239.0 KiB, the output needs about 960.0 KiB
+    uncompressed' (exit 5), of a file of 192 KiB; now both are written, each within the limit."""
+    src = write_tif(tmp_path / "flat.tif", np.full((3, 64, 64), 120), dtype="uint8")
+    out = tmp_path / "out.tif"
+    limit = 239 * 1024
+    monkeypatch.setenv("LDCSR_DTYPE", "bfloat16")  # (the run's process takes this one's environment)
+    r = _ldcsr(["upscale", src, "-o", out, "-s", 4, "--samples", 2], fsize_limit=limit)  # the shipped model
+    assert r.returncode == 0, r.stderr
+    spread = tmp_path / "out_spread.tif"
+    assert out.is_file() and spread.is_file() and _leftovers(tmp_path) == []
+    assert max(out.stat().st_size, spread.stat().st_size) <= limit
+
+
+def test_a_spread_file_beyond_the_size_limit_is_refused_in_its_own_name(tmp_path, tiny_model_file):
+    """Under 150 KiB even the spread file at 4:1 (192 KiB) cannot fit: refused before any work, naming
+    it and its size (before: 'out.tif cannot be written: … needs about 960.0 KiB', the two files' sum
+    under the output's name)."""
+    src = write_tif(tmp_path / "flat.tif", np.full((3, 64, 64), 120), dtype="uint8")
+    out = tmp_path / "out.tif"
+    r = _ldcsr(["upscale", src, "-o", out, "-s", 4, "--samples", 2, "--model", tiny_model_file],
+               fsize_limit=150 * 1024)
+    assert r.returncode == 5, r.stderr
+    assert ("out_spread.tif cannot be written: the file size limit (ulimit -f) is 150.0 KiB, the output needs "
+            "about 768.0 KiB uncompressed (at least 192.0 KiB compressed)") in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flat.tif"]
