@@ -474,3 +474,31 @@ def test_a_broken_link_in_the_model_folder_is_said_to_be_one(tmp_path, monkeypat
     assert f"{V4}.safetensors  [built-in, default]" in r.output
     with pytest.raises(CheckpointError, match="is a link to moved.safetensors, which is missing"):
         ldcsr_core.load_model(mine / "old.safetensors", device="cpu")
+
+
+def test_is_shipped_reads_a_model_file_once(tmp_path, tiny, monkeypatch):
+    """``is_shipped(path)`` asks whether a file holds a built-in's tensors at their own float type or
+    rounded: before, each question opened the file again (its header, a .ckpt's pickle memory-mapped),
+    twice per call for every file that is neither (a foreign file, a model of one's own, a float16 copy in
+    our format); now once. The answers are unchanged: a float16 copy is shipped, the others are not."""
+    import safetensors
+    from safetensors.torch import save_file
+
+    from ldcsr_core import checkpoint_pickle, load_model, save_model
+    from ldcsr_core.builtin_models import is_shipped
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"weight": torch.zeros(4, 4)}, foreign)
+    own = ldcsr_core.save_model(tiny, tmp_path / "own.safetensors", name="own")
+    half = save_model(load_model(None, device="cpu", dtype="float16"), tmp_path / "half.safetensors", name="my-half")
+    ckpt = tmp_path / "own.ckpt"
+    torch.save(tiny.state_dict(), ckpt)
+    opened = []
+    real_open, real_load = safetensors.safe_open, checkpoint_pickle.load_weights_only
+    monkeypatch.setattr(safetensors, "safe_open", lambda p, *a, **kw: opened.append(str(p)) or real_open(p, *a, **kw))
+    monkeypatch.setattr(checkpoint_pickle, "load_weights_only",
+                        lambda p, *a, **kw: opened.append(str(p)) or real_load(p, *a, **kw))
+    for path, shipped in ((foreign, False), (own, False), (half, True), (ckpt, False)):
+        opened.clear()
+        assert is_shipped(str(path)) is shipped, path
+        assert opened.count(str(path)) == 1, (path, opened)

@@ -203,7 +203,7 @@ def is_shipped(model=None) -> bool:
 
         try:
             path = model_path(model)
-            return builtin_name(path) is not None or any(builtin_twin_file(path, rounded=r) for r in (False, True))
+            return builtin_name(path) is not None or builtin_twin_file(path, rounded=None) is not None
         except (OSError, CheckpointError, InputError):  # no such model: not a shipped one
             return False
     digest = str(getattr(model, "weights_sha256", "") or "")

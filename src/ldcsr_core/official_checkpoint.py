@@ -181,7 +181,7 @@ def _rounded_alike(tensor: torch.Tensor, builtin: torch.Tensor, low: torch.dtype
     return torch.equal(narrow.to(tensor.dtype), tensor) and torch.equal(narrow, builtin.to(low))
 
 
-def builtin_twin_file(path, *, rounded: bool = False) -> str | None:
+def builtin_twin_file(path, *, rounded: bool | None = False) -> str | None:
     """The built-in model (file stem) whose tensors the file ``path`` holds without our metadata
     (:func:`builtin_twin`: ``load_model`` loads it as that model, by name too), a ``.safetensors``
     file (its header's names and shapes first, a value read only to compare it) or a PyTorch
@@ -189,7 +189,8 @@ def builtin_twin_file(path, *, rounded: bool = False) -> str | None:
     its ``state_dict`` if it has one; memory-mapped), so only a file of a built-in's tensor names
     and shapes is read whole; None for any other file (one in our format, another model's, an
     unreadable one). ``rounded``: the built-in whose weights it holds at a lower float type (:func:`builtin_twin`'s),
-    a file in our format too (not an adapted model's)."""
+    a file in our format too (not an adapted model's); None: either (its own float type first), the
+    file opened once (:func:`~ldcsr_core.builtin_models.is_shipped`'s question)."""
     from pathlib import Path
 
     from safetensors import safe_open
@@ -198,26 +199,36 @@ def builtin_twin_file(path, *, rounded: bool = False) -> str | None:
     from .checkpoints import FORMAT_TAG
     from .model_metadata import is_safetensors
 
+    roundings = (False, True) if rounded is None else (bool(rounded),)
+
+    def twin_of(state_dict, shapes=None, meta=None) -> str | None:
+        ours = meta is not None and meta.get("format") == FORMAT_TAG
+        for r in roundings:
+            if ours and (not r or checked_from_metadata(meta) is not None):
+                continue  # (an adapted model: load_model's rule, checked_from_metadata)
+            try:
+                twin = builtin_twin(state_dict, shapes, rounded=r)
+            except Exception:  # noqa: BLE001 - not a built-in's tensors (loading it says why)
+                continue
+            if twin is not None and twin[1].get("format") == FORMAT_TAG:
+                return twin[0].stem
+        return None
+
     path = Path(path)
     try:
         if is_safetensors(path):
             with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                if meta.get("format") == FORMAT_TAG and (not rounded or checked_from_metadata(meta) is not None):
-                    return None  # (an adapted model: load_model's rule, checked_from_metadata)
-                twin = builtin_twin(_TensorsOnDisk(f), {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()},
-                                    rounded=rounded)
-        else:
-            from .checkpoint_pickle import load_weights_only, state_dict_of
+                return twin_of(_TensorsOnDisk(f), {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()},
+                               f.metadata() or {})
+        from .checkpoint_pickle import load_weights_only, state_dict_of
 
-            try:  # torch's zip format: the tensors stay on disk until compared
-                sd = load_weights_only(path, map_location="cpu", mmap=True)
-            except RuntimeError:  # a legacy (non-zip) file cannot be mapped
-                sd = load_weights_only(path, map_location="cpu")
-            twin = builtin_twin(state_dict_of(sd, path), rounded=rounded)  # a file that is none: its CheckpointError
+        try:  # torch's zip format: the tensors stay on disk until compared
+            sd = load_weights_only(path, map_location="cpu", mmap=True)
+        except RuntimeError:  # a legacy (non-zip) file cannot be mapped
+            sd = load_weights_only(path, map_location="cpu")
+        return twin_of(state_dict_of(sd, path))  # a file that is none: its CheckpointError
     except Exception:  # noqa: BLE001 - not a readable checkpoint: no twin (loading it says why)
         return None
-    return None if twin is None or twin[1].get("format") != FORMAT_TAG else twin[0].stem
 
 
 class _TensorsOnDisk(Mapping):
