@@ -27,10 +27,10 @@ from pathlib import Path
 
 from .errors import OVERWRITE, InputError, OutputExistsError, RasterIOError, cause_line
 from .file_names import check_name_length, check_not_folder, name_max
-from .part_files import (PART_SUFFIX, clear_stale_parts, is_part_of, make_part, part_prefix,
+from .part_files import (PART_SUFFIX, clear_stale_parts, forget_part, is_part_of, make_part, part_prefix,
                          remove_stale_parts, stale_parts)
 
-__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_keys", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "check_readable", "check_not_folder", "is_stream", "PART_SUFFIX", "make_part", "part_prefix", "atomic_write_bytes", "link_new",
+__all__ = ["sha256_file", "new_file_mode", "real", "same_file", "file_keys", "file_id", "UNKNOWN", "FileSet", "name_max", "check_name_length", "check_report_path", "HTML_SUFFIXES", "is_html_name", "check_writable", "check_readable", "check_not_folder", "is_stream", "PART_SUFFIX", "make_part", "forget_part", "part_prefix", "atomic_write_bytes", "link_new",
            "is_part_of", "stale_parts", "remove_stale_parts", "clear_stale_parts", "write_error", "free_bytes",
            "file_size_limit", "human_bytes", "check_room"]
 
@@ -246,6 +246,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool 
             os.replace(part, path)
         else:
             link_new(part, Path(path))
+        forget_part(part)  # in place: no error names it any more
     except BaseException as e:
         err = (write_error(path, e, len(data), exact=True, part=part)
                if isinstance(e, OSError) and not isinstance(e, (RasterIOError, OutputExistsError)) else None)

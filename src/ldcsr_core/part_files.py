@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 __all__ = ["PART_SUFFIX", "STALE_AFTER_S", "part_prefix", "part_named", "is_part_of", "is_part_name", "part_in_text",
-           "output_of_part", "made_here", "make_part", "stale_parts",
+           "output_of_part", "made_here", "forget_part", "make_part", "stale_parts",
            "remove_stale_parts", "clear_stale_parts"]
 
 log = logging.getLogger("ldcsr_core.files")  # (its warnings were files' before the split)
@@ -102,8 +103,13 @@ def output_of_part(part: str | os.PathLike) -> Path | None:
     return out if out is not None and is_part_of(p, out) else None
 
 
-#: the part files :func:`make_part` made in this process, by their names (each unique by its random part)
+#: the part files :func:`make_part` made in this process, their paths by their names (each unique by its random
+#: part), in the order made: one renamed into place is forgotten (:func:`forget_part`); of those removed after a
+#: failure, whose error may name them as it is said, the last :data:`MADE_KEPT` are kept (a napari session or a Dask
+#: worker makes thousands)
 _MADE: dict = {}
+_MADE_LOCK = threading.Lock()
+MADE_KEPT = 256
 
 
 def made_here(part: str | os.PathLike) -> Path | None:
@@ -112,6 +118,19 @@ def made_here(part: str | os.PathLike) -> Path | None:
     for one it was given to read (a part file left by another run, opened as an input: ``ldcsr info
     out/.a.tif.….ldcsr-part``)."""
     return _MADE.get(Path(os.fsdecode(part)).name)
+
+
+def forget_part(part: str | os.PathLike) -> None:
+    """Forget ``part`` (made by :func:`make_part`), renamed into place: no error names it any more."""
+    with _MADE_LOCK:
+        _MADE.pop(Path(os.fsdecode(part)).name, None)
+
+
+def _remember(part: Path) -> None:
+    with _MADE_LOCK:
+        _MADE[part.name] = part
+        while len(_MADE) > MADE_KEPT:  # the oldest: its run and its error long over
+            del _MADE[next(iter(_MADE))]
 
 
 def part_named(name: str, path: str | os.PathLike) -> str:
@@ -146,7 +165,7 @@ def make_part(path: str | os.PathLike) -> tuple[Path, int]:
         os.close(fd)
         os.unlink(tmp)
         raise
-    _MADE[Path(tmp).name] = Path(tmp)
+    _remember(Path(tmp))
     return Path(tmp), fd
 
 

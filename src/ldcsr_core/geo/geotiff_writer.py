@@ -408,6 +408,7 @@ class GeoTiffWriter:
                     raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (it appeared while "
                                             f"this run worked; use {OVERWRITE} to replace it)",
                                             overwrite=OVERWRITE) from None
+            files.forget_part(self.tmp_path)  # in place: no error names it any more
             self.tmp_path = None
             self._unlock()
         except BaseException as e:
