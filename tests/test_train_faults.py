@@ -181,6 +181,32 @@ def test_evaluate_refuses_an_image_too_small_for_a_scale_before_any_work(image_d
     assert list(res["scales"]) == ["2.0", "3.0"] and len(calls) == 2 * 2
 
 
+def test_evaluate_refuses_odd_arguments_by_name_before_reading_an_image(image_dir, monkeypatch):
+    """evaluate as a script calls it. Before: scales '23' scored ×2 and ×3, and '2' ×2 (a string's
+    characters); 2 alone was "TypeError: 'int' object is not iterable"; one path as files was read as its
+    characters ('input is a folder, not a raster file: /'); [] was ZeroDivisionError after numpy's 'Mean of
+    empty slice' warnings. Now each is an InputError naming the argument, before any image is read; and
+    model=None (the shipped model, as upscale takes it) is named in the result (it was '?')."""
+    from ldcsr_core.training import evaluate as ev
+    files = sorted(image_dir.iterdir())
+    model = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    for scales in ("23", "2", 2):
+        with pytest.raises(InputError, match=r"^scales must be a list of one or more scales, e\.g\. \[2, 4\]"):
+            ev.evaluate(model, files, scales)
+    with pytest.raises(InputError, match=r"^files must be a list of image paths, got str"):
+        ev.evaluate(model, str(files[0]), [2])
+    with pytest.raises(InputError, match=r"^files is empty: give the paths of one or more images to score$"):
+        ev.evaluate(model, [], [2])
+    read = []
+    monkeypatch.setattr(ev, "_load", lambda f: read.append(f) or pytest.fail(f"{f} read"))
+    for bad in (dict(mode="quick"), dict(seed=1.5), dict(tile=8), dict(progress="yes")):
+        with pytest.raises(InputError, match=rf"^{next(iter(bad))} must"):
+            ev.evaluate(model, files, [2], **bad)
+    monkeypatch.undo()
+    assert read == []
+    assert ev.evaluate(None, files[:1], [2])["model"] == ldcsr_core.load_model(None).name
+
+
 def test_evaluate_names_an_image_by_its_path_not_a_name_other_subfolders_share(tmp_path):
     """Tiles of two dates in subfolders: 'tile.png is 12×12 px' did not say which one."""
     from ldcsr_core.training import evaluate as ev

@@ -32,7 +32,7 @@ import numpy as np
 
 from .errors import InputError
 from .words import signed
-from .rules import (check_callable, check_count, check_flag, check_mode, check_one_scale, check_samples, check_seed,
+from .rules import (check_callable, check_count, check_flag, check_mode, check_samples, check_scales, check_seed,
                     check_tile)
 from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
     WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored, unscored,
@@ -239,10 +239,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
     """:func:`selfcheck` at several scales, reading the scene's windows once."""
     check_mode(mode)
     mean_of = check_samples(mean_of, mode, name="mean_of")  # (its samples= is the windows' count)
-    if isinstance(scales, (str, bytes)) or not np.iterable(scales) or not (scales := list(scales)):
-        raise InputError(f"scales must be a list of one or more scales, e.g. [2, 4] (for one: "
-                         f"selfcheck(scene, 2)), got {scales!r}")  # [] failed in max(), 2 in iter()
-    scales = [check_one_scale(s) for s in scales]
+    scales = check_scales(scales, "selfcheck(scene, 2)")  # [] failed in max(), 2 in iter()
     seed, tile, callback = check_seed(seed), check_tile(tile), check_callable(callback)
     maps = check_flag(maps, "maps")
     max_pixels, samples = check_count(max_pixels, "max_pixels"), check_count(samples, "samples")

@@ -166,6 +166,18 @@ def check_one_scale(scale) -> float:
     return sy
 
 
+def check_scales(scales, for_one: str = "") -> list[float]:
+    """``scales``, a list (tuple, array) of one or more factors, each :func:`check_one_scale`'s, as floats; a
+    string (its characters: "23" was ×2 and ×3), a number or an empty list is an :class:`InputError`
+    (``for_one``: how to give one factor, said in it)."""
+    import numpy as np
+
+    if isinstance(scales, (str, bytes)) or not np.iterable(scales) or not (listed := list(scales)):
+        raise InputError(f"scales must be a list of one or more scales, e.g. [2, 4]{f' (for one: {for_one})' if for_one else ''}, "
+                         f"got {scales!r}")
+    return [check_one_scale(s) for s in listed]
+
+
 def check_shape(shape, what: str = "shape") -> tuple[int, int]:
     """``(rows, cols)``: the first two entries of ``shape`` (an array's ``.shape`` too) as ints if
     they are whole numbers, else :class:`InputError` (10.5 was cut to 10, '64' failed in int())."""
@@ -496,4 +508,4 @@ def check_samples(samples, mode: str = "diffusion", *, name: str | None = None) 
     return int(samples)
 
 
-__all__ += ["MAX_SAMPLES", "check_samples", "check_path", "check_callable", "check_flag", "check_list", "beyond_unit"]
+__all__ += ["MAX_SAMPLES", "check_samples", "check_scales", "check_path", "check_callable", "check_flag", "check_list", "beyond_unit"]

@@ -77,11 +77,24 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
     (``note: …``, ``caution: …``) once the images are checked, before any is scored (the CLI says
     them then, as ``upscale`` does, so that a user can stop a long evaluation)."""
     from ..adapted_use import adapted_check, outside_use
+    from ..api import resolve_model
     from ..precision import model_dtype
+    from ..rules import check_callable, check_list, check_mode, check_scales, check_seed, check_tile
 
+    # the arguments before any image is read ('2' was the scale 2, and '23' the scales 2 and 3; a path given
+    # alone was read as its characters: 'input is a folder, not a raster file: /'; [] divided by zero)
+    check_mode(mode)
+    seed, tile = check_seed(seed), check_tile(tile)
+    progress, tell = check_callable(progress, "progress"), check_callable(tell, "tell")
+    scales = list(dict.fromkeys(check_scales(scales, "[2]")))  # a repeated scale is one row
+    files = check_list(files, "files", "image paths")
+    if not files:
+        raise InputError("files is empty: give the paths of one or more images to score")
+    if model is not None:
+        resolve_model(model)  # a name is refused before the images are read, as upscale refuses it
     images = [(str(f), _load(f)) for f in files]  # the path as given: names repeat across subfolders
-    scales = list(dict.fromkeys(float(s) for s in scales))  # a repeated scale is one row
     check_sizes(images, scales)
+    model = resolve_model(model)  # None: the shipped model, named in the result (it was '?')
     note = outside_use(adapted_check(model), scales, mode)  # upscale's note: beyond what its guard checked
     seen, caution = trained_on_caution(model, files)
     for said, text in (("note", note), ("caution", caution)):
