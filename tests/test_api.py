@@ -160,6 +160,11 @@ def test_bad_images(tiny, image, match):
     (np.zeros((40, 48, 3), bool), r"got bool: image.astype\(np.uint8\) \* 255"),
     (np.full((40, 48, 3), 200.0, np.float32), r"got values in \[200, 200\]: 0–255 levels\? divide them by 255"),
     (np.full((40, 48, 3), -0.5), r"got values in \[-0.5, -0.5\]: rescale them to \[0, 1\]"),
+    # a sum's rounding just beyond 1 was said 'values in [1, 1]: 0–255 levels? divide them by 255' (a dark picture)
+    (np.full((40, 48, 3), 1 + 1e-12), r"got values in \[1.000000000001, 1.000000000001\]: just beyond it "
+                                      r"\(rounding\?\): np.clip\(image, 0, 1\) takes them in$"),
+    (np.full((40, 48, 3), 1.001, np.float16), r"got values in \[1.00097656, 1.00097656\]: just beyond it"),
+    (np.full((40, 48, 3), -1e-9), r"got values in \[-1e-09, -1e-09\]: just beyond it \(rounding\?\)"),
 ])
 def test_refused_images_say_what_to_do(tiny, image, hint):
     with pytest.raises(InputError, match=hint):
