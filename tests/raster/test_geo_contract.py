@@ -168,3 +168,19 @@ def test_mask_as_alpha_holds_the_mask_without_a_wide_copy(dtype):
     assert out.colorinterp[-1] == "alpha" and out.mask is None and out.data.dtype == np.dtype(dtype)
     assert np.array_equal(out.data[3] == 0, mask == 0) and out.data[3].max() == np.iinfo(dtype).max
     assert peak < out.data.nbytes + out.data[3].nbytes + mask.nbytes // 2, (peak, out.data.nbytes)
+
+
+def test_upscale_raster_writes_only_to_a_geotiff_name(rasters, tiny_model, tmp_path):
+    """Its outputs are GeoTIFFs, so a script's 'out.png' (or a spread file's 'spread.jpg') is refused before any
+    work in ldcsr upscale -o's words. Before: a TIFF was written under the name out.png (its spread file under
+    spread.jpg) and reported written."""
+    for dst, spread, bad in ((tmp_path / "out.png", None, "out.png"),
+                             (tmp_path / "o.tif", tmp_path / "spread.jpg", "spread.jpg")):
+        opts = UpscaleOptions(mode="diffusion", samples=2) if spread else UpscaleOptions(mode="fast")
+        with pytest.raises(InputError, match=rf"^{tmp_path / bad} is not a GeoTIFF name: outputs are GeoTIFFs, so "
+                                             r"give a name ending in \.tif or \.tiff$"):
+            upscale_raster(rasters["gray"], dst, model=tiny_model, scale=2, options=opts, spread_path=spread)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    res = upscale_raster(rasters["gray"], tmp_path / "OUT.TIFF", model=tiny_model, scale=2,
+                         options=UpscaleOptions(mode="fast"))
+    assert res.status == "written" and (tmp_path / "OUT.TIFF").is_file()

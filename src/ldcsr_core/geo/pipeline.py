@@ -171,15 +171,18 @@ def upscale_window(
 def check_destination(src_path, dst_path) -> None:
     """The output path of the input at ``src_path``, checked before any work (:func:`upscale_raster`'s
     rule; QGIS checks it before its model loads), in ``ldcsr upscale``'s words: not the input file
-    (by any name: a link, another letter case where the file system folds it), a name the file
-    system takes, not a folder, in an existing folder."""
+    (by any name: a link, another letter case where the file system folds it), named as a GeoTIFF
+    (:func:`~ldcsr_core.file_names.check_geotiff_name`, as ``-o`` is: 'x.png' was a TIFF so named), a
+    name the file system takes, not a folder, in an existing folder."""
     from ..errors import RasterIOError
+    from ..file_names import check_geotiff_name
 
     src_path, dst_path = Path(src_path), Path(dst_path)
     if rio_io.same_file(src_path, dst_path):
         raise InputError(f"output path is the input file: {dst_path} (inputs are never overwritten)")
     files.check_name_length(dst_path)  # else the first stat of it fails, in errno's words
     files.check_not_folder(dst_path)  # else found only at the final rename, after all the work
+    check_geotiff_name(dst_path)
     if not dst_path.parent.is_dir():
         raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
 

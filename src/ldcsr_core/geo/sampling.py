@@ -178,8 +178,8 @@ def spread_profile(src, job, *, block: int = 512, compress: str = "deflate") -> 
 
 def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | None) -> Path:
     """The spread file of a run (``spread_path`` or :func:`default_spread_path`), checked to be
-    neither the input nor the output nor a folder (as the output, before any work), a name the file
-    system takes, in an existing folder."""
+    neither the input nor the output nor a folder (as the output, before any work), named as a GeoTIFF,
+    a name the file system takes, in an existing folder."""
     import errno
 
     from ..errors import InputError, RasterIOError
@@ -189,10 +189,12 @@ def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | 
         raise InputError(f"spread path is the input file: {p}")
     if rio_io.same_file(dst_path, p):
         raise InputError(f"spread path is the output file: {p}")
+    from ..file_names import check_geotiff_name
     from ..files import check_name_length, check_not_folder
 
     check_name_length(p, "spread output")  # before is_dir(), which fails in errno's words
     check_not_folder(p, "spread output")  # else 'output exists … use --overwrite', then refused after the model loads
+    check_geotiff_name(p)  # (as --spread-out is: a TIFF named 'spread.png' was written)
     if not p.parent.is_dir():
         raise RasterIOError(errno.ENOENT, f"spread folder does not exist: {p.parent}")
     return p
