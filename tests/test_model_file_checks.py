@@ -284,3 +284,28 @@ def test_the_model_folder_lists_a_model_file_of_another_name_case_or_suffix(tiny
     listed = [ln for ln in r.output.splitlines() if ln and not ln.startswith(" ") and "[built-in" not in ln]
     assert r.exit_code == 0 and listed == ["Mine.SAFETENSORS", "mine.sft", "other.safetensors"], r.output
     assert sorted(name for name, _ in user_models()) == ["Mine.SAFETENSORS", "mine.sft", "other.safetensors"]
+
+
+def test_a_model_with_nan_or_infinite_weights_is_refused_at_load(tiny, tmp_path):
+    """A model file one of whose weights is NaN (a training that diverged, a damaged file) loaded, and
+    ldcsr_core.upscale in diffusion mode gave an all-black uint8 picture (NaN cast to uint8) and a float one of
+    NaN, with no word; now load_model refuses it naming a tensor, from our format and a PyTorch .ckpt alike."""
+    import numpy as np
+
+    sd = {k: v.clone() for k, v in tiny.state_dict().items()}
+    name = next(k for k, v in sd.items() if k.startswith("model.diffusion_model.") and v.is_floating_point()
+                and v.numel() > 1)
+    for value in (float("nan"), float("inf")):
+        sd[name].view(-1)[0] = value
+        broken = ldcsr_core.build_model(tiny_test_config(), seed=0)
+        broken.load_state_dict(sd)
+        ours = ldcsr_core.save_model(broken, tmp_path / "nan.safetensors", name="nan")
+        ckpt = tmp_path / "nan.ckpt"
+        torch.save(sd, ckpt)
+        for path in (ours, ckpt):
+            with pytest.raises(CheckpointError, match=rf"^{re.escape(str(path))} holds NaN or infinite weights "
+                                                      rf"\(1 tensor, e\.g\. {re.escape(name)}\): a training that "
+                                                      "diverged or a damaged file"):
+                ldcsr_core.load_model(path, device="cpu")
+    image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    assert ldcsr_core.upscale(image, 2, model=broken, mode="diffusion").max() == 0  # what it loaded as

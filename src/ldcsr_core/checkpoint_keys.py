@@ -1,5 +1,5 @@
 """What a checkpoint's tensor names say (torch-free): a key mismatch told in a few words, and
-what the file most likely is when it is not the model asked for.
+what the file most likely is when it is not the model asked for; weights that are no numbers (:func:`check_finite`).
 
 :func:`mismatch_text` is the one sentence :func:`ldcsr_core.checkpoints.load_model` raises when
 a state dict does not fit the model (counts per part of the model, a name each, the likely
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from .errors import CheckpointError
 from .words import counted
 
-__all__ = ["PARTS", "part_of", "likely_cause", "mismatch_text"]
+__all__ = ["PARTS", "part_of", "likely_cause", "mismatch_text", "check_finite"]
 
 #: the parts of an LDCSR model, by the prefix of their tensor names (longest first)
 PARTS = ("first_stage_model.decoder.", "first_stage_model.post_quant_conv.", "first_stage_model.encoder.",
@@ -93,3 +94,15 @@ def mismatch_text(source: str, keys: Iterable[str], missing: Sequence[str], unex
     cause = likely_cause(keys, missing=missing, unexpected=unexpected, config_given=config_given,
                          recorded=recorded)
     return f"{source} does not match the LDCSR model: {' | '.join(groups)}" + (f" ({cause})" if cause else "")
+
+
+def check_finite(state_dict, names: Iterable[str], source: str) -> None:
+    """A :class:`CheckpointError` where a float tensor of ``state_dict`` the model loads (``names``) holds NaN or
+    infinite values (a training that diverged, a damaged file): before, it loaded, and diffusion mode made a black
+    picture (NaN cast to uint8) and a float one of NaN, said nowhere."""
+    bad = [k for k in names if k in state_dict and state_dict[k].is_floating_point()
+           and not bool(state_dict[k].isfinite().all())]
+    if bad:
+        raise CheckpointError(f"{source} holds NaN or infinite weights ({counted(len(bad), 'tensor')}, e.g. {bad[0]}): "
+                              "a training that diverged or a damaged file, whose pictures would be NaN or black; use "
+                              "another model file (or copy this one again)")

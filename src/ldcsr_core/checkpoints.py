@@ -27,7 +27,7 @@ from .builtin_models import builtin_folder_refusal, builtin_sums, intact_builtin
 from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, check_name_length, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
-from .checkpoint_keys import mismatch_text
+from .checkpoint_keys import check_finite, mismatch_text
 from .checkpoint_pickle import load_weights_only, pickle_refusal, state_dict_of, zip_damage
 from .model_metadata import (  # noqa: F401 - window_limits: its older home
     _safetensors_kind, canonical_header, is_safetensors, recorded_numbers, window_limits)
@@ -270,6 +270,7 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str, *
     expected = model.state_dict()
     ignored = _check_fit({k: tuple(v.shape) for k, v in expected.items()}, {k: tuple(v.shape) for k, v in sd.items()},
                          source, config_given=config_given, recorded=recorded)
+    check_finite(sd, expected, source)  # (before: loaded, and diffusion mode's pictures were black)
     with torch.no_grad():
         for k, v in expected.items():
             if k in sd:
