@@ -41,3 +41,39 @@ def test_a_scale_as_typed_back_reads_back_as_the_same_float():
     for value in (2.0, 1.1, 1.2345678, 0.1 + 0.2, 10 / 3, 123456789.0):
         assert float(scale_typed(value)) == value
     assert (scale_typed(2.0), scale_typed(1.2345678), scale_typed(4)) == ("2", "1.2345678", "4")
+
+
+def test_the_pasted_selfcheck_command_of_a_target_resolution_run_measures_it_as_at_the_runs_scale(tmp_path):
+    """'-r 0.07' of a 0.3 m scene of 60 px is ×4.2857 (257 px made): before, the note pasted '-s 4.29' (the shortest
+    scale that makes 257 px), whose self-check degrades the scene to 13 px, not the 14 px of ×4.2857 (other figures
+    than QGIS's report of that run, which checks at ×4.2857); now '-s 4.28', which makes 257 px and checks 14 px."""
+    import json
+    import shlex
+
+    import rasterio
+
+    from ldcsr_core.geo.georef import scale_for_resolution
+    from ldcsr_core.geo.raster_io import raster_info
+
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(3).integers(0, 255, (3, 60, 60)), dtype="uint8",
+                    transform=from_origin(600000.0, 5340000.0, 0.3, 0.3))
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-r", "0.07", "--mode", "fast",
+                                  "--device", "cpu"])
+    (note,) = [line for line in r.output.splitlines() if line.startswith("note: ")]
+    pasted = shlex.split(note.rsplit("; ", 1)[1].removesuffix(" measures it on the scene"))
+    scale = pasted[pasted.index("-s") + 1]
+    with rasterio.open(tmp_path / "o.tif") as ds:
+        assert ds.shape == (round(60 * float(scale)),) * 2, note  # the pasted scale makes the run's size
+    with rasterio.open(src) as ds:
+        exact = sum(scale_for_resolution(raster_info(ds), 0.07)) / 2  # the run's scale (QGIS's report checks at it)
+
+    def figures(*args):
+        report = tmp_path / f"check{len(list(tmp_path.glob('check*')))}.json"
+        done = CliRunner().invoke(main, [*args, "--json", str(report)])
+        assert done.exit_code == 0, done.output
+        (res,) = json.loads(report.read_text())
+        return {k: v for k, v in res.items() if k not in ("scale", "seconds")}
+
+    assert figures(*pasted[1:]) == figures("selfcheck", str(src), "-s", repr(exact), "--mode", "fast", "--device",
+                                           "cpu"), note  # before: -s 4.29, SSIM 0.041 vs 0.051
+    assert scale == "4.28" and f"at ×{scale} " in note, note

@@ -368,13 +368,13 @@ def _nominal_scales(info, scale, target_resolution) -> tuple[float, float]:
 def _measured_scale(in_shape, out_shape, scale, asked):
     """The scale of a run as its notes say it and ``ldcsr selfcheck -s`` takes it
     (:func:`~ldcsr_core.selfcheck_command.selfcheck_measure`): ``--scale`` as given; a target resolution's (``asked``: its ``(sy, sx)``), the shortest decimal that makes the run's ``out_shape``
-    (not ×3.33333); the run's ``(sy, sx)`` where its axes' differ (selfcheck scores one scale on both), each so."""
+    (not ×3.33333) and that selfcheck checks as at the run's scale; the run's ``(sy, sx)`` where its axes' differ (selfcheck scores one scale on both), each so."""
     from ..selfcheck_command import shortest_scale
     from ..words import scale_typed
 
     if scale:  # (X, Y), as typed back exactly (1.2345678, not :g's 1.23457)
         return scale_typed(scale[0]) if scale[0] == scale[1] else (scale_typed(scale[1]), scale_typed(scale[0]))
-    return (shortest_scale(in_shape, out_shape, sum(asked) / 2)
+    return (shortest_scale(in_shape, out_shape, sum(asked) / 2, checked=True)
             or tuple(shortest_scale((n, n), (m, m), s) for n, m, s in zip(in_shape, out_shape, asked)))
 
 
