@@ -109,7 +109,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                           spread_out=spread_out, quiet=quiet, overwrite=overwrite)
     # Validate every input (readable, non-empty, scale sensible) before loading the model.
     from ..geo.pipeline import check_room, plan_output, request_of
-    from ..geo.sampling import check_spread_path, default_spread_path
+    from ..geo.sampling import check_spread_path, default_spread_path, spread_path_of
 
     # the engine's one rule for a request (napari's and QGIS's too); CLI is X,Y, engine is (sy, sx)
     req = request_of(scale=(scale[1], scale[0]) if scale else None, target_resolution=target_resolution)
@@ -142,7 +142,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                 check_not_spread_map(info.tags, Path(src).name)  # not a picture: its source is
                 holder = band_holder(ds)  # (a paletted file: its palette's bands)
                 keys = read_keys(ds)  # listed once: (a VRT's sources) for its own outputs, then the run's
-                spread = spread_out or (default_spread_path(dst) if samples > 1 else None)
+                spread = spread_path_of(dst, spread_out, samples)
                 spread_hint = "'--spread-out'" if spread_out else "'-o'"  # (a made name: -o's)
                 for path, what, hint in ((dst, "output", "'-o'"), (spread, "spread output", spread_hint)):
                     try:  # a source of a VRT, a mask sidecar: written over, the input changes
@@ -245,7 +245,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
     from ..errors import ClusterError, OutputBusy, SettingError
     from ..folder_removed import folder_gone
     from ..geo.same_source import path_identity
-    from ..geo.sampling import default_spread_path
+    from ..geo.sampling import spread_path_of
     from .commands import reader_gone
 
     pending, later = list(jobs), []  # later: inputs another command was making, done after the others
@@ -275,7 +275,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 later.append((src, dst, shape, err))
             except Exception as e:  # in a batch: that input failed, the others go on
                 bar.failed()
-                spread = Path(spread_out) if spread_out else default_spread_path(dst) if up_opts.samples > 1 else None
+                spread = spread_path_of(dst, spread_out, up_opts.samples)
                 for path, also in ((dst, None), (spread, dst)):  # there when checked: the user's doing, none of the
                     if path is not None and folder_gone(path.parent):  # inputs' (no traceback)
                         raise _folder_removed(path, results, len(pending) + len(later), also) from None

@@ -20,7 +20,7 @@ def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
     starts its first tile (the progress :class:`~.batch_report.Bar`'s ``first``: the fingerprint, which needs the model,
     tells whether a spread file alone there is this request's, made again), or None where there are none."""
     from ..geo.resume import surely_made
-    from ..geo.sampling import default_spread_path
+    from ..geo.sampling import spread_path_of
 
     notes = []
     if tile is not None and options.mode == "diffusion":
@@ -38,11 +38,9 @@ def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
             for note in notes:
                 click.echo(f"note: {note}", err=True)
 
-    def spread(dst):
-        return (spread_out or default_spread_path(dst)) if options.samples > 1 else None
-
     if not notes:
         return None
-    if any(surely_made(dst, spread(dst), overwrite=overwrite) for _, dst, _, err in jobs if not err):
+    if any(surely_made(dst, spread_path_of(dst, spread_out, options.samples), overwrite=overwrite)
+           for _, dst, _, err in jobs if not err):
         return say()
     return say

@@ -30,7 +30,7 @@ from .georef import carried_domains, carried_tags, write_domains
 from ..uncertainty import SPREAD_LIMITS, SampleLayout
 from ..rules import check_path
 
-__all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_profile",
+__all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_path_of", "spread_profile",
            "spread_tags", "spread_domains", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE",
            "spread_band_names", "spread_mean_name"]
 
@@ -44,6 +44,14 @@ def default_spread_path(dst: str | Path) -> Path:
     """Where ``ldcsr upscale --samples K`` writes the spread of output ``dst``: ``NAME_spread.tif``."""
     dst = Path(dst)
     return dst.with_name(f"{dst.stem}_spread.tif")
+
+
+def spread_path_of(dst: str | Path, spread_path=None, samples: int = 1) -> Path | None:
+    """The spread file a run of ``samples`` writes beside output ``dst``: ``spread_path`` (``--spread-out``), else
+    :func:`default_spread_path`; None for one sample (none written)."""
+    if samples < 2:
+        return None
+    return Path(spread_path) if spread_path is not None else default_spread_path(dst)
 
 
 class SampledRunner:
