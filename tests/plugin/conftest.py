@@ -125,6 +125,43 @@ def bicubic_engine(monkeypatch):
 
 
 @pytest.fixture
+def digests(monkeypatch):
+    """The arrays digested (each a call of the engine's ``pixel_digest``)."""
+    import ldcsr_core.pixel_digest as pd
+
+    real, seen = pd.pixel_digest, []
+
+    def counted(data, *args, **kwargs):
+        seen.append(data)
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "pixel_digest", counted)
+    return seen
+
+
+def scene_with_lens(ldcsr, qtbot, *, run: bool = True):
+    """The 200x200 RGB layer 'scene' (test_lens._scene) chosen in the widget, the camera on its centre
+    at zoom 2; ``run``: a Run at x2 done first; then the live lens on and its view shown. ``(src, lens)``."""
+    from napari_ldcsr._viewer import camera
+
+    from .lens_wait import wait_for_view
+    from .test_lens import _scene
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(_scene(), rgb=True, name="scene")
+    camera(viewer).center, camera(viewer).zoom = (100.0, 100.0), 2.0
+    widget.set_layer(src)
+    if run:
+        assert widget.run(layer=src, scale=2.0)
+        _wait_done(qtbot, widget)
+    lens = widget.live.lens
+    assert widget.live.set_live(True)
+    wait_for_view(qtbot, lens)
+    return src, lens
+
+
+@pytest.fixture
 def engine_held_at_second_tile(monkeypatch):
     """The engine's per-tile call waits before its second tile until released (a "mid-run" to
     cancel in). Yields ``(second_started, release, ran)``; ``unpatch()`` restores the engine."""

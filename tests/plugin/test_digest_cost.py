@@ -10,23 +10,7 @@ import pytest
 from napari_ldcsr._viewer import camera
 from tests.plugin.lens_wait import wait_for_view
 
-from .test_lens import _scene
-from .test_widget import _wait_done
-
-
-@pytest.fixture
-def digests(monkeypatch):
-    """The arrays digested (each a call of the engine's ``pixel_digest``)."""
-    import ldcsr_core.pixel_digest as pd
-
-    real, seen = pd.pixel_digest, []
-
-    def counted(data, *args, **kwargs):
-        seen.append(data)
-        return real(data, *args, **kwargs)
-
-    monkeypatch.setattr(pd, "pixel_digest", counted)
-    return seen
+from .conftest import scene_with_lens
 
 
 def test_blinking_leaving_the_grid_and_redrawing_with_the_lens_off_read_no_pixels(ldcsr, qtbot, digests,
@@ -36,14 +20,7 @@ def test_blinking_leaving_the_grid_and_redrawing_with_the_lens_off_read_no_pixel
     leaving the grid one more; a lens turned off went on digesting at each redraw. Turned on again, the lens
     still knows an edit made while it was off."""
     viewer, widget = ldcsr
-    src = viewer.add_image(_scene(), rgb=True, name="scene")
-    camera(viewer).center, camera(viewer).zoom = (100.0, 100.0), 2.0
-    widget.set_layer(src)
-    assert widget.run(layer=src, scale=2.0)
-    _wait_done(qtbot, widget)
-    lens = widget.live.lens
-    assert widget.live.set_live(True)
-    wait_for_view(qtbot, lens)
+    src, lens = scene_with_lens(ldcsr, qtbot)
     widget.set_compare(True)
     assert widget.comparing
     del digests[:]

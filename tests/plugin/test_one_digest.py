@@ -3,28 +3,18 @@ them per redraw (``napari_ldcsr._redraw_digest``), in a real napari viewer (Xvfb
 
 from __future__ import annotations
 
-from napari_ldcsr._viewer import camera
 from tests.plugin.lens_wait import wait_for_view
 
-from .test_digest_cost import digests  # noqa: F401 - the fixture
-from .test_lens import _scene
-from .test_widget import _wait_done
+from .conftest import scene_with_lens
 
 
-def test_showing_a_hidden_source_or_another_ndisplay_digests_it_once(ldcsr, qtbot, digests, bicubic_engine):  # noqa: F811
+def test_showing_a_hidden_source_or_another_ndisplay_digests_it_once(ldcsr, qtbot, digests, bicubic_engine):
     """Before: with the lens on and the linked panels open over a Run's result, showing the hidden source
     or switching 2-D/3-D and back digested it once for the lens and once for the panels (every byte read
     twice on the GUI thread, ~0.4 s a GB each); the grid's watch made it three. Now once a redraw; an edit
     in place is still seen by every watcher."""
     viewer, widget = ldcsr
-    src = viewer.add_image(_scene(), rgb=True, name="scene")
-    camera(viewer).center, camera(viewer).zoom = (100.0, 100.0), 2.0
-    widget.set_layer(src)
-    assert widget.run(layer=src, scale=2.0)
-    _wait_done(qtbot, widget)
-    lens = widget.live.lens
-    assert widget.live.set_live(True)
-    wait_for_view(qtbot, lens)
+    src, lens = scene_with_lens(ldcsr, qtbot)
     widget.live.set_linked_compare(True)
     assert widget.live.compare_dock is not None and widget.live.compare_dock.result is widget.last_result
     src.visible = False
@@ -54,20 +44,13 @@ def test_showing_a_hidden_source_or_another_ndisplay_digests_it_once(ldcsr, qtbo
     widget.live.set_live(False)
 
 
-def test_an_edit_before_the_same_redraw_event_is_emitted_again_is_seen(ldcsr, qtbot, digests, bicubic_engine):  # noqa: F811
+def test_an_edit_before_the_same_redraw_event_is_emitted_again_is_seen(ldcsr, qtbot, digests, bicubic_engine):
     """napari's own redraws make a new event each time (``refresh()``), but its emitters emit an ``Event``
     they are given again (``layer.events.set_data(event)``: how napari chains emitters). Before: the digest
     held for that event was given again after an edit in place, so the lens kept the old pixels' view and
     cache and Compare's grid stayed open beside pixels its result is not of. Now each emission digests anew."""
     viewer, widget = ldcsr
-    src = viewer.add_image(_scene(), rgb=True, name="scene")
-    camera(viewer).center, camera(viewer).zoom = (100.0, 100.0), 2.0
-    widget.set_layer(src)
-    assert widget.run(layer=src, scale=2.0)
-    _wait_done(qtbot, widget)
-    lens = widget.live.lens
-    assert widget.live.set_live(True)
-    wait_for_view(qtbot, lens)
+    src, lens = scene_with_lens(ldcsr, qtbot)
     widget.set_compare(True)
     assert widget.comparing
     seen = []
@@ -87,16 +70,11 @@ def test_an_edit_before_the_same_redraw_event_is_emitted_again_is_seen(ldcsr, qt
     widget.live.set_live(False)
 
 
-def test_an_edit_in_place_the_lens_sees_digests_the_layer_once(ldcsr, qtbot, digests, bicubic_engine):  # noqa: F811
+def test_an_edit_in_place_the_lens_sees_digests_the_layer_once(ldcsr, qtbot, digests, bicubic_engine):
     """Before: the lens digested an edited layer twice a redraw, once to see the edit and once more reading the
     edited pixels at once (every byte read twice on the GUI thread: ~1 s for a 1 GB scene); now once."""
     viewer, widget = ldcsr
-    src = viewer.add_image(_scene(), rgb=True, name="scene")
-    camera(viewer).center, camera(viewer).zoom = (100.0, 100.0), 2.0
-    widget.set_layer(src)
-    lens = widget.live.lens
-    assert widget.live.set_live(True)
-    wait_for_view(qtbot, lens)
+    src, lens = scene_with_lens(ldcsr, qtbot, run=False)
     read = lens._version
     del digests[:]
     src.data[60:140, 60:140] = 255 - src.data[60:140, 60:140]
