@@ -168,6 +168,31 @@ def tiny_model_file(tmp_path_factory, tiny_model) -> Path:
     return save_model(tiny_model, p, name="tiny-test", version="0", notes="random weights")
 
 
+@pytest.fixture(scope="session")
+def single_process(rasters, tiny_model, tmp_path_factory):
+    """``single_process(tile_max, options) -> (path, tiles)``: the uint16 scene (4 bands: 2 model passes
+    a tile, with nodata) upscaled ×2 by the tiny model in this process, in windows of ``tile_max`` px,
+    with ``options``: the file a Dask run of the same request must equal (the Dask tests), made once a
+    session for each request."""
+    from ldcsr_core.geo.pipeline import upscale_raster
+
+    made = {}
+
+    def reference(tile_max: int, options):
+        if (tile_max, options) not in made:
+            kept = tiny_model.tile_max
+            tiny_model.tile_max = tile_max
+            try:
+                out = tmp_path_factory.mktemp("single") / "single.tif"
+                res = upscale_raster(rasters["uint16_nodata"], out, model=tiny_model, scale=2.0, options=options)
+            finally:
+                tiny_model.tile_max = kept
+            made[tile_max, options] = out, res.tiles
+        return made[tile_max, options]
+
+    return reference
+
+
 @pytest.fixture
 def base(tiny_model_file):
     """The tiny model loaded for adaptation (float32 on the CPU): the base of the adaptation tests."""

@@ -43,18 +43,12 @@ def _flaky(scheduler, op: str, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def single(rasters, tiny_model, tmp_path_factory):
-    """The uint16 scene upscaled ×2 in this process, in windows of 32 px (20 tiles), OPTIONS: the
-    reference the Dask runs of the tests below must equal, made once for the module. ``(tiles, pixels)``."""
-    kept = tiny_model.tile_max
-    tiny_model.tile_max = 32
-    try:
-        out = tmp_path_factory.mktemp("single") / "single.tif"
-        res = upscale_raster(rasters["uint16_nodata"], out, model=tiny_model, scale=2.0, options=OPTIONS)
-    finally:
-        tiny_model.tile_max = kept
+def single(single_process):
+    """The uint16 scene upscaled ×2 in this process, in windows of 32 px (20 tiles), OPTIONS
+    (conftest.single_process): the reference the Dask runs of the tests below must equal. ``(tiles, pixels)``."""
+    out, tiles = single_process(32, OPTIONS)
     with rasterio.open(out) as ds:
-        return res.tiles, ds.read()
+        return tiles, ds.read()
 
 
 def _tiny_source():
@@ -326,7 +320,7 @@ dask_model.ModelSource.load = load
 
 @pytest.mark.slow
 def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
-        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, machines):
+        rasters, tiny_model, tiny_model_file, tmp_path, monkeypatch, machines, single_process):
     """Before: asking a left-out worker again (its checkpoint appeared) waited for its answer, which
     it gives only once it has loaded the model: the client merged and sent no tile meanwhile, the
     other workers idled. Now the run goes on on the others while it loads, and it gets tiles once
@@ -346,7 +340,7 @@ def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     kw = dict(model=tiny_model, scale=2.0, options=UpscaleOptions(mode="fast", tile=32))
     src = rasters["uint16_nodata"]
-    single = upscale_raster(src, tmp_path / "single.tif", **kw)
+    single, tiles = single_process(32, kw["options"])
     monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PRELOAD", f'["{preload}"]')
     slow, _ = machines.start(late)
     c, ok = machines.c, machines.ok  # and the module's worker in bad/ (no model: left out throughout)
@@ -363,7 +357,7 @@ def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
         # the workers that hold the model (before: each waited for the load)
         res2 = upscale_raster(src, tmp_path / "dask2.tif", runner=runner, **kw)
         assert not (late / "loaded").exists()
-        assert res.tiles == res2.tiles == single.tiles >= 2 and runner.usable == {ok}
+        assert res.tiles == res2.tiles == tiles >= 2 and runner.usable == {ok}
         (late / "open").touch()
         deadline = time.monotonic() + 60  # its answer, once in, is taken at a later look
         while slow not in runner.usable and time.monotonic() < deadline:
@@ -373,7 +367,7 @@ def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
     finally:
         (late / "open").touch()
         runner.close()
-    with rasterio.open(tmp_path / "single.tif") as a:
+    with rasterio.open(single) as a:
         for name in ("dask.tif", "dask2.tif"):
             with rasterio.open(tmp_path / name) as b:
                 np.testing.assert_array_equal(a.read(), b.read())

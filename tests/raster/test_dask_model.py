@@ -26,19 +26,12 @@ from .dask_workers import ldcsr_plugins as _ldcsr_plugins
 DIFFUSION = UpscaleOptions(mode="diffusion", seed=7)
 
 
-@pytest.fixture(scope="module")
-def single(rasters, tiny_model, tmp_path_factory):
+@pytest.fixture
+def single(single_process):
     """The uint16 scene (4 bands: 2 model passes per tile, with nodata) upscaled ×2 in this process,
-    in diffusion windows of 64 px (several tiles): the file the Dask runs below must equal, made once
-    for the module. ``(path, tiles)``."""
-    kept = tiny_model.tile_max
-    tiny_model.tile_max = 64
-    try:
-        out = tmp_path_factory.mktemp("single") / "single.tif"
-        res = upscale_raster(rasters["uint16_nodata"], out, model=tiny_model, scale=2.0, options=DIFFUSION)
-    finally:
-        tiny_model.tile_max = kept
-    return out, res.tiles
+    in diffusion windows of 64 px (several tiles; conftest.single_process): the file the Dask runs
+    below must equal. ``(path, tiles)``."""
+    return single_process(64, DIFFUSION)
 
 
 @pytest.mark.slow

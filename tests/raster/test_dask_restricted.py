@@ -37,18 +37,11 @@ def cluster():
 FAST = UpscaleOptions(mode="fast", seed=7)
 
 
-@pytest.fixture(scope="module")
-def single(rasters, tiny_model, tmp_path_factory):
-    """The uint16 scene upscaled ×2 in this process, in windows of 64 px (several tiles): the file the
-    Dask runs below must equal, made once for the module. ``(path, tiles)``."""
-    kept = tiny_model.tile_max
-    tiny_model.tile_max = 64
-    try:
-        out = tmp_path_factory.mktemp("single") / "single.tif"
-        res = upscale_raster(rasters["uint16_nodata"], out, model=tiny_model, scale=2.0, options=FAST)
-    finally:
-        tiny_model.tile_max = kept
-    return out, res.tiles
+@pytest.fixture
+def single(single_process):
+    """The uint16 scene upscaled ×2 in this process, in windows of 64 px (several tiles;
+    conftest.single_process): the file the Dask runs below must equal. ``(path, tiles)``."""
+    return single_process(64, FAST)
 
 
 def _tiny_source():
