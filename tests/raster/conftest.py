@@ -201,11 +201,13 @@ def base(tiny_model_file):
     return ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def two_machines(tmp_path_factory, tiny_model_file):
     """2 real ``dask worker`` processes of 1 Dask thread each, on a scheduler in this process, kept for
-    a module (test_dask_model, test_dask_threads, test_dask_faults): one in good/ (the client's model
-    at dask_workers.PER_WORKER_MODEL), one in bad/ (none). Each worker process imports torch once."""
+    the session (test_dask_model, test_dask_threads, test_dask_faults: each test gets them as the last
+    left them, :func:`machines`): one in good/ (the client's model at dask_workers.PER_WORKER_MODEL),
+    one in bad/ (none). Each worker process starts and imports torch once a session, not once a module
+    (under pytest-xdist's load scheduling, a module's tests can be run in several stretches)."""
     pytest.importorskip("distributed")
     from .dask_workers import machines
 
@@ -215,7 +217,7 @@ def two_machines(tmp_path_factory, tiny_model_file):
 
 @pytest.fixture
 def machines(two_machines):
-    """The module's :func:`two_machines`, as the last test left them: bad/ empty, the workers a test
+    """The session's :func:`two_machines`, as the last test left them: bad/ empty, the workers a test
     started stopped, no model plugin left (dask_workers.Machines.for_a_test)."""
     with two_machines.for_a_test() as m:
         yield m
@@ -223,6 +225,6 @@ def machines(two_machines):
 
 @pytest.fixture
 def client(machines):
-    """A client of the module's 2 worker processes (:func:`two_machines`), for runs whose model the
+    """A client of the session's 2 worker processes (:func:`two_machines`), for runs whose model the
     workers build or find at the same path: where the workers run does not matter to them."""
     return machines.c

@@ -67,10 +67,10 @@ def ldcsr_plugins(client):
 
 
 class Machines:
-    """Two real ``dask worker`` processes (:func:`workers_in`) kept for a test module: ``good/`` holds the
+    """Two real ``dask worker`` processes (:func:`workers_in`) kept for the test session: ``good/`` holds the
     client's model, ``bad/`` none unless a test puts one there (:meth:`put`). Each test gets them as it
     found them (:meth:`for_a_test`): ``bad/`` emptied, the workers it started stopped, no plugin left.
-    Starting two worker processes that import torch costs seconds of CPU: once per module, not per test."""
+    Starting two worker processes that import torch costs seconds of CPU: once a session, not per test."""
 
     def __init__(self, c, workers, start, good, bad, model_file):
         self.c, self._start, self.good, self.bad, self.model_file = c, start, good, bad, model_file
@@ -116,7 +116,7 @@ class Machines:
 
         from ldcsr_core.geo.dask_model import remove_plugin
 
-        assert set(self.c.nthreads()) == {self.ok, self.left}, "a worker of the module's pair is gone"
+        assert set(self.c.nthreads()) == {self.ok, self.left}, "a worker of the session's pair is gone"
         try:
             yield self
         finally:
@@ -137,7 +137,7 @@ class Machines:
 
 @contextlib.contextmanager
 def machines(folder, tiny_model_file):
-    """:class:`Machines` in ``folder`` (for a module-scoped fixture)."""
+    """:class:`Machines` in ``folder`` (for a session-scoped fixture)."""
     import shutil
 
     good, bad = folder / "good", folder / "bad"

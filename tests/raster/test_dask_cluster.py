@@ -106,7 +106,7 @@ def test_a_scheduler_address_that_refuses_or_is_no_scheduler_fails_fast():
     t0 = time.perf_counter()
     try:
         with pytest.raises(LdcsrError, match="does not answer as a Dask scheduler"):
-            with dask_runner(f"tcp://127.0.0.1:{srv.getsockname()[1]}", ModelSource(), timeout=2):
+            with dask_runner(f"tcp://127.0.0.1:{srv.getsockname()[1]}", ModelSource(), timeout=1):
                 pass
         assert time.perf_counter() - t0 < 15  # before: it hung
     finally:

@@ -1,6 +1,6 @@
 """The Dask runner's poll loop when a question to the scheduler fails once: asked again at the next
 poll, no tile computed twice (a real scheduler in this process, real ``dask worker`` processes: the
-module's pair, :class:`~.dask_workers.Machines`, where a test needs no workers of its own)."""
+session's pair, :class:`~.dask_workers.Machines`, where a test needs no workers of its own)."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def test_a_failed_look_at_a_worker_that_joined_keeps_it_from_tiles_until_it_answ
     broken.mkdir()
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     src = rasters["uint16_nodata"]
-    c, ok = machines.c, machines.ok  # and the module's worker in bad/ (no model: left out from the start)
+    c, ok = machines.c, machines.ok  # and the session's worker in bad/ (no model: left out from the start)
     fault = _flaky(c.cluster.scheduler, "broadcast", monkeypatch)  # client.run
     before = machines.executed()
     runner = DaskRunner(c, source, in_flight=4)
@@ -198,7 +198,10 @@ def test_a_killed_scheduler_is_said_in_one_clear_line(rasters, tiny_model, tmp_p
     info = tmp_path / "scheduler.json"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                               "--port", "0", "--dashboard-address", ":0", "--scheduler-file", str(info)], **quiet)]
+                               "--port", "0", "--dashboard-address", ":0", "--scheduler-file", str(info)], **quiet),
+             # started with it (it waits for the scheduler's file): both processes start at once
+             subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(info),
+                               "--nthreads", "1", "--no-nanny", "--no-dashboard"], **quiet)]
     killed = []
 
     def kill_the_scheduler(p):
@@ -216,8 +219,6 @@ def test_a_killed_scheduler_is_said_in_one_clear_line(rasters, tiny_model, tmp_p
                 time.sleep(0.1)
         else:
             pytest.fail(f"the scheduler wrote no {info} in 60 s")
-        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads",
-                                       "1", "--no-nanny", "--no-dashboard"], **quiet))
         with dask.config.set({"distributed.comm.timeouts.connect": "5s"}):
             c = distributed.Client(address)
             try:
@@ -266,7 +267,7 @@ def test_a_left_out_worker_whose_checkpoint_appears_gets_tiles_and_others_are_no
                           name="tiny-test", version="0")
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
     src = rasters["uint16_nodata"]
-    c, ok, appears = machines.c, machines.ok, machines.left  # the module's workers: good/, bad/ (no model yet)
+    c, ok, appears = machines.c, machines.ok, machines.left  # the session's workers: good/, bad/ (no model yet)
     differs, _ = machines.start(other)
     before = machines.executed()
     runner = DaskRunner(c, source, in_flight=4)
@@ -334,7 +335,7 @@ def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
     monkeypatch.setattr(tiny_model, "tile_max", 32)
     preload = tmp_path / "gated_load.py"
     preload.write_text(GATED_LOAD)
-    late = tmp_path / "late"  # its worker started with the preload (the module's two: without)
+    late = tmp_path / "late"  # its worker started with the preload (the session's two: without)
     late.mkdir()
     (late / "gated").touch()
     source = ModelSource(path=PER_WORKER_MODEL, key="tiny", weights_sha256=sha256_file(tiny_model_file), threads=1)
@@ -343,7 +344,7 @@ def test_a_left_out_worker_loading_its_new_checkpoint_does_not_hold_up_the_run(
     single, tiles = single_process(32, kw["options"])
     monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PRELOAD", f'["{preload}"]')
     slow, _ = machines.start(late)
-    c, ok = machines.c, machines.ok  # and the module's worker in bad/ (no model: left out throughout)
+    c, ok = machines.c, machines.ok  # and the session's worker in bad/ (no model: left out throughout)
     runner = DaskRunner(c, source, in_flight=4)
     try:
         assert set(runner.left_out) == {machines.left, slow}
@@ -394,7 +395,7 @@ def test_a_batch_stops_when_the_dask_scheduler_is_lost(rasters, tiny_model_file,
 
     @contextlib.contextmanager
     def lost_scheduler(*args):
-        with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        with dask.config.set({"distributed.comm.timeouts.connect": "5s"}):
             cluster = distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None)
             c = distributed.Client(cluster)
             try:

@@ -248,7 +248,7 @@ def test_when_the_workers_holding_the_model_are_gone_the_run_ends_in_one_clear_l
     from ldcsr_core.errors import CheckpointError
     from ldcsr_core.files import sha256_file
 
-    holder = tmp_path / "holder"  # the one worker with a file at the model's path (the module's two: none)
+    holder = tmp_path / "holder"  # the one worker with a file at the model's path (the session's two: none)
     holder.mkdir()
     shutil.copy(tiny_model_file, holder / "held.safetensors")
     monkeypatch.setattr(tiny_model, "tile_max", 64)
@@ -448,7 +448,7 @@ def test_runs_that_keep_the_model_leave_no_quieting_plugin_on_a_shared_client(cl
         assert len(set(names)) == 3
         assert [n for n in _ldcsr_plugins(client) if n.startswith(QUIET_PREFIX)] == []
         assert _ldcsr_plugins(client) == [runner.plugin_name]  # the model kept, as asked
-    finally:  # the module's other tests share the cluster
+    finally:  # the other tests share the cluster
         from ldcsr_core.geo.dask_model import remove_plugin
 
         for name in _ldcsr_plugins(client):

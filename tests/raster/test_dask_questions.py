@@ -67,7 +67,7 @@ def test_a_scheduler_refusing_client_run_logs_one_error_and_the_client_says_the_
 
 
 def test_workers_slow_to_say_their_cpu_sets_are_waited_for_at_the_start(in_process, monkeypatch):
-    """A loaded machine: the workers take 2 s each to say their CPU sets (disjoint, as two cpusets).
+    """A loaded machine: the workers take 1.5 s each to say their CPU sets (disjoint, as two cpusets).
     Before: the start waited 2 s, and the first tiles ran as if the two shared their cores (half
     their threads each). Now the start takes their answers; answers in ms are not waited longer."""
     _, c = in_process
@@ -75,7 +75,7 @@ def test_workers_slow_to_say_their_cpu_sets_are_waited_for_at_the_start(in_proce
     sets = {a: (0,), b: (1,)}
 
     def slow_cpu_set(dask_worker):
-        time.sleep(2.0)  # in the cluster's one event loop: the two answers take 4 s
+        time.sleep(1.5)  # in the cluster's one event loop: the two answers take 3 s (past the old 2 s)
         return sets[dask_worker.address]
 
     monkeypatch.setattr(dask_model, "cpu_set", slow_cpu_set)

@@ -299,7 +299,8 @@ def test_a_local_worker_slow_to_end_after_the_run_prints_no_nanny_warning(tmp_pa
     import sys
 
     preload = tmp_path / "slow_end.py"
-    preload.write_text("import time\n\ndef dask_teardown(worker):\n    time.sleep(6)  # ends slowly\n")
+    # Ends slowly: past the nanny's 4 s, counted from its close request, before which this cannot start.
+    preload.write_text("import time\n\ndef dask_teardown(worker):\n    time.sleep(4.5)  # ends slowly\n")
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__PRELOAD": repr([str(preload)])}
     p = subprocess.run([sys.executable, "-m", "ldcsr_core.cli", "upscale", str(rasters["uint16_nodata"]), "-o",
                         str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast", "--model", str(tiny_model_file),
