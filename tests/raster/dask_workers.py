@@ -21,7 +21,9 @@ def workers_in(folders, timeout=120):
 
     cluster = distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
                                        dashboard_address=None)
-    c = distributed.Client(cluster)
+    # Not the default client: kept for the session (conftest.two_machines), it would take every later
+    # test's dask compute (napari's lazy layers, pixel digests) onto these workers.
+    c = distributed.Client(cluster, set_as_default=False)
     procs = []
     # This process's import path, as a LocalCluster's worker processes get it: functions of the test
     # modules (pickled by reference) run on the workers.
