@@ -89,6 +89,10 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     if json_out is not None:
         opt.check_report(json_out, "'--json'", overwrite=overwrite,
                          inputs=[(scene, "the scene"), (opt.model_file(model_path), "the model file"), *reads])
+    if mean_of > 1 and not ctx.obj.get("quiet"):  # K whole runs a scale, as upscale --samples K says it
+        from ..uncertainty import samples_cost
+
+        click.echo(f"note: {samples_cost(mean_of, of='check')}", err=True)
     model = _load_model(model_path, device, dtype)
     results = selfcheck_scales(scene, sorted(set(scales)), model=model, mode=mode, seed=seed,
                                tile=tile, window=box, bands=band_sel, stretch=stretch,
