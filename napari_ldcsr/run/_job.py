@@ -257,11 +257,15 @@ def _options(spec: JobSpec):
                           samples=spec.samples, nodata=spec.nodata)
 
 
-def bicubic_job(source: LayerSource, spec: JobSpec):
-    """The bicubic baseline of ``spec`` through the same radiometry as the LDCSR run (a GeoArray)."""
+def bicubic_job(source: LayerSource, spec: JobSpec, ds=None):
+    """The bicubic baseline of ``spec`` through the same radiometry as the LDCSR run (a GeoArray), of ``ds``
+    (a run's own copy of the source, :meth:`LayerSource.dataset`: the pixels its result is of), else of the
+    source's pixels now."""
+    from contextlib import nullcontext
+
     from ldcsr_core.geo.pipeline import bicubic_window, request_of
 
-    with source.dataset() as ds:
+    with source.dataset() if ds is None else nullcontext(ds) as ds:
         return source.held(bicubic_window(ds, **request_of(scale=spec.scale), window=spec.region.window,
                                           options=_options(spec), source_name=source.name))
 
@@ -296,6 +300,7 @@ def run_job(
     callback: Callable | None = None,
     on_rows: Callable[[int, np.ndarray], None] | None = None,
     on_tile: Callable[[tuple, list, np.ndarray], None] | None = None,
+    on_placeholder: Callable[[list], None] | None = None,
 ) -> JobResult:
     """Super-resolve ``spec.region`` of ``source`` through ``ldcsr_core.geo`` (the CLI's pipeline:
     stretch, nodata, band triplets), in the calling thread.
@@ -303,7 +308,9 @@ def run_job(
     ``callback`` is the engine's progress/cancel protocol (``ldcsr_core.progress``);
     ``on_rows(y0, rows)`` gets each block of finished rows ``(bands, n, W)`` (final pixels);
     ``on_tile(box, colour_bands, values)`` each finished tile's preview (see :class:`TilePreview`),
-    ``box`` = ``(y0, x0, h, w)`` in the output.
+    ``box`` = ``(y0, x0, h, w)`` in the output; ``on_placeholder(arrays)`` the result's first look
+    (:func:`~._results.placeholders`), made of the run's copy of the source as the result and its bicubic
+    baseline are (an edit of the layer meanwhile is in none of them).
 
     With ``spec.output_path`` the whole source file is streamed to that GeoTIFF instead
     (:func:`ldcsr_core.geo.pipeline.upscale_raster`: atomic, nothing left on cancel; no
@@ -331,6 +338,10 @@ def run_job(
         return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst,
                          spread_path=res.spread, tiles=res.tiles, skipped_tiles=res.skipped_tiles)
     with source.dataset() as ds:
+        if on_placeholder is not None:
+            from ._results import placeholders
+
+            on_placeholder(placeholders(source, spec, ds))
         digests = source.copy_digests(ds)  # of the copy the run reads, here in the worker (not the GUI thread)
         progress = callback
         if on_tile is not None:
@@ -351,9 +362,9 @@ def run_job(
         out = run(ds, model=model, **request, window=spec.region.window,
                   options=_options(spec), callback=progress, on_rows=on_rows,
                   source_name=source.name)
+        base = bicubic_job(source, spec, ds) if spec.bicubic else None  # of the pixels the result is of
     out, spread = (out.mean, out.spread) if spec.samples > 1 else (out, None)
     out = source.held(out)
-    base = bicubic_job(source, spec) if spec.bicubic else None
     return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model), spread=spread,
                      tiles=out.tiles, skipped_tiles=out.skipped_tiles, pixel_digests=digests)
 

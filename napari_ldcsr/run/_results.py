@@ -245,12 +245,20 @@ def nearest_preview(crop: np.ndarray, out_shape: tuple[int, int]) -> np.ndarray:
     return np.take(np.take(np.asarray(crop), rows.astype(int), axis=0), cols.astype(int), axis=1)
 
 
-def placeholders(source, spec) -> list:
+def placeholders(source, spec, ds=None) -> list:
     """The progressive result's first look, one array per source layer (:func:`nearest_preview`
     of its region): made by the run's worker thread, not the GUI thread (an 8000×8000×3 result's
-    took seconds there, the viewer frozen)."""
-    return [nearest_preview(np.asarray(_base_level(src)[spec.region.slices]), spec.out_shape)
-            for src in source.layers]
+    took seconds there, the viewer frozen); of ``ds``, the run's in-memory copy of the layers
+    (``LayerSource.dataset``: the pixels its result is of), else of the layers (a lazy one's file)."""
+    if ds is None or source.lazy:
+        crops = [np.asarray(_base_level(src)[spec.region.slices]) for src in source.layers]
+    else:
+        from rasterio.windows import Window
+
+        row0, col0, rows, cols = spec.region.window
+        crops = [part.astype(src.data.dtype, copy=False) for src, part in
+                 zip(source.layers, source.split(ds.read(window=Window(col0, row0, cols, rows))))]
+    return [nearest_preview(crop, spec.out_shape) for crop in crops]
 
 
 def _base_level(layer):

@@ -20,7 +20,6 @@ from superqt.utils import ensure_main_thread
 from ldcsr_core.threads import describe, release_pool
 
 from ._job import JobSpec, LayerSource, ModelCache, model_info, plain_message, run_job
-from ._results import placeholders
 
 __all__ = ["JobRunner", "CheckRunner", "AdaptRunner", "probe_device", "start_device_probe"]
 
@@ -191,10 +190,13 @@ class JobRunner(_OneWorker):
         try:
             model = self.models.get(spec.model_source)
             self._relay_model(model_info(model))
-            if spec.output_path is None and not worker.abort_requested:  # (a streamed run shows no tiles)
-                self._relay_placeholder(placeholders(source, spec))
+            def placeholder(data: list) -> None:  # (made of the run's copy of the layers; a streamed run shows none)
+                if not worker.abort_requested:
+                    self._relay_placeholder(data)
+
             return run_job(source, spec, model, callback=polling(lambda: worker.abort_requested, self._relay_progress),
-                           on_rows=lambda y0, rows: self._relay_rows(y0, rows.copy()), on_tile=self._relay_tile)
+                           on_rows=lambda y0, rows: self._relay_rows(y0, rows.copy()), on_tile=self._relay_tile,
+                           on_placeholder=placeholder)
         finally:
             release_pool()  # this pool thread leaves no idle OpenMP workers behind
 

@@ -127,3 +127,46 @@ def test_the_run_digests_the_copy_it_reads_in_its_worker(ldcsr, qtbot, notes, bi
     np.testing.assert_array_equal(np.asarray(widget.last_result.data), np.asarray(out.data))  # as a run of them
     widget.set_compare(True)
     assert widget.comparing  # the record says the pixels it read: the source holds them
+
+
+def test_the_baseline_and_placeholder_are_of_the_pixels_the_run_read(ldcsr, qtbot, notes, bicubic_engine,
+                                                                   engine_held_at_second_tile):
+    """A dask layer over a NumPy array whose values change under it during the run (not seen: a dask layer is
+    known by its task graph). Before, the run's bicubic baseline read the layer again at its end: the result was
+    of the pixels the run copied, its baseline beside it of the new ones (zeros here); now the baseline is made of
+    the run's own copy, as its result is, so the two are of the same pixels (the placeholder too, made of it)."""
+    import dask.array as da
+    from ldcsr_core.pixel_digest import pixel_digest
+
+    from napari_ldcsr.run._job import bicubic_job, layer_source
+
+    viewer, widget = ldcsr
+    widget.set_bicubic(True)
+    widget.tile = 32
+    held = np.random.default_rng(5).integers(1, 255, (64, 64, 3), dtype=np.uint8)
+    before = held.copy()
+
+    class Store:  # what the dask reads (a file, a zarr store...), held by the graph
+        shape, dtype, ndim = held.shape, held.dtype, held.ndim
+
+        def __getitem__(self, key):
+            return held[key].copy()
+
+    src = viewer.add_image(da.from_array(Store(), chunks=32, meta=held[:0, :0, :0]), name="scene")
+    gate = engine_held_at_second_tile
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=5_000)
+    shown = np.asarray(viewer.layers[-1].data).copy()  # the placeholder, with tile 1
+    try:
+        held[...] = 0  # what the dask reads, after the run copied it
+    finally:
+        gate.release.set()
+    _wait_done(qtbot, widget)
+    assert not _errors(notes), notes
+    bic, res = widget.last.bicubic, widget.last_result
+    assert bic is not None and res is not None
+    expected = bicubic_job(layer_source(viewer, viewer.add_image(before, name="copy")), widget.last.job.spec)
+    np.testing.assert_array_equal(np.asarray(bic.data), np.moveaxis(expected.data, 0, -1))
+    assert np.asarray(res.data).max() > 0 and np.asarray(bic.data).max() > 0
+    assert pixel_digest(shown[64:, 64:]) == pixel_digest(np.repeat(np.repeat(before[32:, 32:], 2, 0), 2, 1))
