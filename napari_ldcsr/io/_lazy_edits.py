@@ -30,16 +30,28 @@ def edited(data: Any) -> bool:
 
 def say_edits_not_used(layers) -> None:
     """Warn once per layer that lazy ``layers`` with an edited level are read from their file, not from
-    the edited pixels napari shows (said again for no later edit of that layer)."""
+    the edited pixels napari shows (said again for no later edit of that layer, but for a first edit of its
+    full resolution after one of its coarser levels alone: that one a Save keeps)."""
     from .._viewer import notify
 
     for layer in layers:
         levels = list(getattr(layer, "data", ()) if getattr(layer, "multiscale", False) else ())
         first = getattr(levels[0], "ldcsr_level", None) if levels else None
-        if first is None or getattr(first, "edits_said", False) or not any(edited(lv) for lv in levels):
+        if first is None:
             continue
-        first.edits_said = True
+        kind = "full" if edited(levels[0]) else "coarse" if any(edited(lv) for lv in levels[1:]) else None
+        said = getattr(first, "edits_said", ())
+        if kind is None or kind in said or "full" in said:
+            continue
+        first.edits_said = (*said, kind)
         name = (layer.metadata or {}).get("file_name") or first.path
-        notify("warning", f"'{layer.name}' is read from its file {name}: your edits of its pixels in napari are "
-                          "not used (Run, Check quality and the live lens read the file). To upscale them, save "
-                          "the layer as a new GeoTIFF and open that.")
+        if kind == "full":
+            notify("warning", f"'{layer.name}' is read from its file {name}: your edits of its pixels in napari are "
+                              "not used (Run, Check quality and the live lens read the file). To upscale them, save "
+                              "the layer as a new GeoTIFF and open that.")
+        else:  # a Save writes level 0 too: its advice would lose the edit
+            notify("warning", f"'{layer.name}' is read from its file {name}: your edits of its zoomed-out view in "
+                              "napari (a coarser level) are not used, nor saved: Run, Check quality, the live lens "
+                              "and Save take its full-resolution pixels, which are the file's. To upscale an edit, "
+                              "make it at full resolution (layer.data[0]), save the layer as a new GeoTIFF and open "
+                              "that.")

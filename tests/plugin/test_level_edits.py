@@ -83,3 +83,47 @@ def test_an_edit_of_a_lazy_layer_is_said_once_not_to_be_used(big, ldcsr, qtbot, 
 
     with rasterio.open(saved) as ds:
         assert (ds.read()[:, 0:40, 0:40] == 0).all() and ds.read()[:, 40:, 40:].any()
+
+
+def test_an_edit_of_a_lazy_layers_coarse_level_alone_is_said_with_advice_that_holds(big, ldcsr, qtbot, notes,
+                                                                                   tmp_path, bicubic_engine):
+    """A lazy layer whose coarser level alone was edited (``layer.data[-1][…] = 0``: napari shows it zoomed out).
+    Before, a Run said the edit was not used and advised to "save the layer as a new GeoTIFF and open that", but a
+    Save writes its full resolution, the file's pixels: the saved file was the original, the edit lost as the
+    advice was followed. Now the warning says the coarse edit is neither used nor saved and to edit level 0; a later
+    edit of level 0 still gets the first warning (a Save then keeps it)."""
+    import rasterio
+
+    from napari_ldcsr.io._writer import write_geotiff
+
+    from .test_bigrun import _open_lazy
+    from .test_widget import _wait_done
+
+    viewer, widget = ldcsr
+    src = _open_lazy(viewer, big)
+    assert len(src.data) == 2
+    src.data[-1][:, :] = 0
+    src.refresh()
+    widget.set_scale(2.0)
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    warned = [text for severity, text in notes if severity == "warning" and "'ortho' is read from" in text]
+    assert warned == ["'ortho' is read from its file ortho.tif: your edits of its zoomed-out view in napari (a "
+                      "coarser level) are not used, nor saved: Run, Check quality, the live lens and Save take its "
+                      "full-resolution pixels, which are the file's. To upscale an edit, make it at full resolution "
+                      "(layer.data[0]), save the layer as a new GeoTIFF and open that."]
+    saved = tmp_path / "saved.tif"
+    layer_data = {"name": src.name, "rgb": True, "metadata": dict(src.metadata), "scale": src.scale,
+                  "translate": src.translate}
+    write_geotiff(str(saved), src.data, layer_data)
+    with rasterio.open(saved) as ds, rasterio.open(big) as orig:
+        assert np.array_equal(ds.read(), orig.read())  # as said: the coarse edit is not saved
+    src.data[0][0:40, 0:40] = 0  # then at full resolution: what a Save keeps
+    src.refresh()
+    assert widget.run(layer=src)
+    _wait_done(qtbot, widget)
+    warned = [text for severity, text in notes if severity == "warning" and "'ortho' is read from" in text]
+    assert len(warned) == 2 and warned[1].endswith("To upscale them, save the layer as a new GeoTIFF and open that.")
+    write_geotiff(str(saved), src.data, layer_data)
+    with rasterio.open(saved) as ds:
+        assert (ds.read()[:, 0:40, 0:40] == 0).all()
