@@ -92,13 +92,15 @@ class LayerSource:
         """The engine's ``pixel_digest`` of each layer :meth:`copied` as ``ds`` (:meth:`dataset`'s copy, which the
         run reads) holds it (None for the others), read back a few rows at a time (``rows_digest``): exactly the
         pixels the run reads, whatever the layers hold meanwhile (an edit on the GUI thread after the copy is
-        then seen at the run's end; one before it is the run's)."""
+        then seen at the run's end; one before it is the run's). The copy's own size and bands, not the layers':
+        a layer given other pixels meanwhile (RGB made RGBA) is said at the run's end, by its array."""
         from ldcsr_core.pixel_digest import rows_digest
         from rasterio.windows import Window
 
-        H, W = self.shape
+        H, W = ds.height, ds.width
         # the layer's channel c is file band order[c]: read into the layer's own (pixel-interleaved) layout
-        indexes = [b + 1 for b in (self.order or range(self.count))]
+        indexes = [b + 1 for b in (self.order or range(ds.count))]
+        shape = (H, W, len(indexes)) if self.layout == "rgb" else (H, W)
 
         def rows(i: int):
             if self.layout == "rgb":
@@ -111,7 +113,7 @@ class LayerSource:
                     return ds.read(i + 1, window=Window(0, y0, W, y1 - y0))
             return read
 
-        return tuple(rows_digest(lyr.data.shape, lyr.data.dtype, rows(i), COPY_PASS_BYTES) if copied else None
+        return tuple(rows_digest(shape, lyr.data.dtype, rows(i), COPY_PASS_BYTES) if copied else None
                      for i, (lyr, copied) in enumerate(zip(self.layers, self.copied())))
 
     def split(self, bands: np.ndarray) -> list[np.ndarray]:

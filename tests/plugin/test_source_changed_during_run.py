@@ -170,3 +170,32 @@ def test_the_baseline_and_placeholder_are_of_the_pixels_the_run_read(ldcsr, qtbo
     np.testing.assert_array_equal(np.asarray(bic.data), np.moveaxis(expected.data, 0, -1))
     assert np.asarray(res.data).max() > 0 and np.asarray(bic.data).max() > 0
     assert pixel_digest(shown[64:, 64:]) == pixel_digest(np.repeat(np.repeat(before[32:, 32:], 2, 0), 2, 1))
+
+
+def test_a_source_given_other_bands_as_its_copy_is_digested_is_said_as_such(ldcsr, qtbot, notes, bicubic_engine,
+                                                                              monkeypatch):
+    """``layer.data = rgba`` for an RGB layer just after the run's worker copied it, as it digests its copy (about
+    1 s a GB): before, the digest read the copy with the layer's new band count and the run failed, "LDCSR could
+    not super-resolve 'scene': IndexError: band index 4 out of range (not in (1, 2, 3))"; now the copy is read as
+    it is and the run ends as for other pixels given during it: nothing added, said in plain words."""
+    import threading
+
+    from napari_ldcsr.run._layer_source import LayerSource
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(5).integers(1, 255, (64, 96, 3), dtype=np.uint8), name="scene")
+    at, go, real = threading.Event(), threading.Event(), LayerSource.copy_digests
+
+    def held(self, ds):
+        at.set()
+        go.wait(30)
+        return real(self, ds)
+
+    monkeypatch.setattr(LayerSource, "copy_digests", held)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(at.is_set, timeout=30_000)
+    src.data = np.random.default_rng(6).integers(1, 255, (64, 96, 4), dtype=np.uint8)
+    go.set()
+    _wait_done(qtbot, widget)
+    assert notes == [("warning", "'scene' was given other pixels during the run; the result was not added.")]
+    assert [lyr.name for lyr in viewer.layers] == ["scene"] and widget.last_result is None
