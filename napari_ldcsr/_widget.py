@@ -332,7 +332,7 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
         self._t_tiles = self._stopped_why = self._ended = None
         self.progress_bar.busy()  # until the first tile is done
         self._set_status(running_text(spec, source, cached=self.models.cached(spec.model_source) is not None))
-        self.runner.start(source, spec)
+        self.runner.start(source.pinned(), spec)  # its pixels as Run was pressed: another array given later is said
         self._update_enabled()
 
     def cancel(self) -> None:

@@ -5,7 +5,7 @@ re-exports them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,17 @@ class LayerSource:
     lazy: bool = False  # read pixels from ``path``, not from the layers (big lazy layers)
     order: tuple[int, ...] | None = None  # rgb: the file band (0-based) of each channel, if not 0, 1, 2...
     provenance: tuple = ()  # the layer's LDCSR_* tags as (key, value) pairs: an LDCSR output in again
+    # each layer's data as the run was asked (:meth:`pinned`: what its worker copies, also where a layer is given
+    # other pixels meanwhile, which its end then says); empty: the layers' data now
+    pinned_data: tuple = field(default=(), compare=False, repr=False)
+
+    def pinned(self) -> LayerSource:
+        """This source reading each layer's data as it is now (``layer.data = …`` later: not this run's pixels)."""
+        return replace(self, pinned_data=tuple(lyr.data for lyr in self.layers))
+
+    def data(self, i: int = 0):
+        """Layer ``i``'s data: as :meth:`pinned`, else now."""
+        return self.pinned_data[i] if self.pinned_data else self.layers[i].data
 
     def _to_file(self, channels: np.ndarray) -> np.ndarray:
         """An RGB layer's ``(channels, h, w)`` in the file's band order."""
@@ -60,22 +71,22 @@ class LayerSource:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return tuple(self.layers[0].data.shape[:2])
+        return tuple(self.data().shape[:2])
 
     @property
     def count(self) -> int:
         """Number of bands."""
         if self.layout == "rgb":
-            return int(self.layers[0].data.shape[-1])
+            return int(self.data().shape[-1])
         return 1 if self.layout == "gray" else len(self.layers)
 
     def bands(self) -> np.ndarray:
         """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels."""
         if self.layout == "rgb":
-            return self._to_file(np.moveaxis(np.asarray(self.layers[0].data), -1, 0))
+            return self._to_file(np.moveaxis(np.asarray(self.data()), -1, 0))
         if self.layout == "gray":
-            return np.asarray(self.layers[0].data)[np.newaxis]
-        return np.stack([np.asarray(lyr.data) for lyr in self.layers])
+            return np.asarray(self.data())[np.newaxis]
+        return np.stack([np.asarray(self.data(i)) for i in range(len(self.layers))])
 
     def copied(self) -> tuple[bool, ...]:
         """Which layers a run of the layers (:meth:`dataset`: not a lazy source's file) reads from its one copy of
@@ -85,8 +96,9 @@ class LayerSource:
 
         if self.lazy:
             return (False,) * len(self.layers)
-        common = np.result_type(*[lyr.data.dtype for lyr in self.layers])
-        return tuple(isinstance(held_array(lyr.data), np.ndarray) and lyr.data.dtype == common for lyr in self.layers)
+        arrays = [self.data(i) for i in range(len(self.layers))]
+        common = np.result_type(*[a.dtype for a in arrays])
+        return tuple(isinstance(held_array(a), np.ndarray) and a.dtype == common for a in arrays)
 
     def copy_digests(self, ds) -> tuple:
         """The engine's ``pixel_digest`` of each layer :meth:`copied` as ``ds`` (:meth:`dataset`'s copy, which the
@@ -113,8 +125,8 @@ class LayerSource:
                     return ds.read(i + 1, window=Window(0, y0, W, y1 - y0))
             return read
 
-        return tuple(rows_digest(shape, lyr.data.dtype, rows(i), COPY_PASS_BYTES) if copied else None
-                     for i, (lyr, copied) in enumerate(zip(self.layers, self.copied())))
+        return tuple(rows_digest(shape, self.data(i).dtype, rows(i), COPY_PASS_BYTES) if copied else None
+                     for i, copied in enumerate(self.copied()))
 
     def split(self, bands: np.ndarray) -> list[np.ndarray]:
         """``(bands, h, w)`` -> one array per layer, in the layers' layout."""
@@ -142,7 +154,7 @@ class LayerSource:
         names a band it lacks (the engine's ``with_nodata`` rule, said of ``name``), before any work."""
         from ldcsr_core.geo.nodata_override import band_nodata
 
-        band_nodata(nodata, self.count, self.layers[0].data.dtype, name=name)
+        band_nodata(nodata, self.count, self.data().dtype, name=name)
 
     def held(self, geo):
         """The engine's ``geo`` of a Run as this source's layers hold it: a lazy RGBA layer's alpha is its file's

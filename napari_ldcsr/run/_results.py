@@ -256,8 +256,8 @@ def placeholders(source, spec, ds=None) -> list:
         from rasterio.windows import Window
 
         row0, col0, rows, cols = spec.region.window
-        crops = [part.astype(src.data.dtype, copy=False) for src, part in
-                 zip(source.layers, source.split(ds.read(window=Window(col0, row0, cols, rows))))]
+        crops = [part.astype(source.data(i).dtype, copy=False) for i, part in
+                 enumerate(source.split(ds.read(window=Window(col0, row0, cols, rows))))]
     return [nearest_preview(crop, spec.out_shape) for crop in crops]
 
 

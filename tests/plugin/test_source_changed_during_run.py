@@ -199,3 +199,32 @@ def test_a_source_given_other_bands_as_its_copy_is_digested_is_said_as_such(ldcs
     _wait_done(qtbot, widget)
     assert notes == [("warning", "'scene' was given other pixels during the run; the result was not added.")]
     assert [lyr.name for lyr in viewer.layers] == ["scene"] and widget.last_result is None
+
+
+@pytest.mark.parametrize("shape", [(50, 40, 3), (64, 96, 4)])
+def test_a_source_given_other_pixels_before_the_worker_copies_it_is_said_as_such(ldcsr, qtbot, notes, bicubic_engine,
+                                                                                  monkeypatch, shape):
+    """``layer.data = …`` (smaller, or RGBA) while the model loads, before the run's worker copies the layer: before,
+    the worker copied the new array and ran the region of the old on it, "LDCSR could not super-resolve 'scene': the
+    window of rows 0–64 and columns 0–96 is not inside the raster of 50 rows × 40 columns" (or GDAL's "Must set color
+    interpretation for all bands. …"); now the worker reads the pixels Run was pressed on, and the run ends as for
+    other pixels given during it: nothing added, said in plain words."""
+    import threading
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(np.random.default_rng(5).integers(1, 255, (64, 96, 3), dtype=np.uint8), name="scene")
+    asked, go, real_get = threading.Event(), threading.Event(), widget.models.get
+
+    def loading(source):
+        asked.set()
+        go.wait(30)
+        return real_get(source)
+
+    monkeypatch.setattr(widget.models, "get", loading)
+    assert widget.run(layer=src, scale=2.0)
+    qtbot.waitUntil(asked.is_set, timeout=10_000)
+    src.data = np.random.default_rng(6).integers(1, 255, shape, dtype=np.uint8)
+    go.set()
+    _wait_done(qtbot, widget)
+    assert notes == [("warning", "'scene' was given other pixels during the run; the result was not added.")]
+    assert [lyr.name for lyr in viewer.layers] == ["scene"] and widget.last_result is None
