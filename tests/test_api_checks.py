@@ -202,8 +202,8 @@ def test_build_and_save_model_check_their_arguments(tiny, tmp_path):
     """build_model('x') failed with "'str' object has no attribute 'validate'", seed=1.5 in torch
     ('manual_seed expected a long'); save_model(m, '') with 'cannot write .: Device or resource
     busy', name=5 or extra={'k': 1} with safetensors' "'int' object is not an instance of 'str'",
-    extra={'config': ...} wrote a file that no longer loads; convert_checkpoint(None, ...) with
-    os.fspath's TypeError."""
+    extra={'config': ...} wrote a file that no longer loads, name='' or '  ' a model of no name;
+    convert_checkpoint(None, ...) with os.fspath's TypeError."""
     with pytest.raises(ldcsr_core.ConfigError, match="config must be a ldcsr_core.ModelConfig or None, got str"):
         ldcsr_core.build_model("tiny")
     for seed in (1.5, "1"):
@@ -223,6 +223,9 @@ def test_build_and_save_model_check_their_arguments(tiny, tmp_path):
             ldcsr_core.save_model(tiny, out, **kw)
     with pytest.raises(InputError, match="extra may not replace the format's own metadata: config"):
         ldcsr_core.save_model(tiny, out, name="t", extra={"config": "{}"})
+    for name, said in (("", "name is empty"), ("  ", r"name is only blanks \('  '\)"), ("\t\n", "only blanks")):
+        with pytest.raises(InputError, match=said + ".*give the model a name"):  # (before: written with that name)
+            ldcsr_core.save_model(tiny, out, name=name)
     assert not list(tmp_path.iterdir())
     ldcsr_core.save_model(tiny, out, name="t", extra={"k": "v"})
     assert ldcsr_core.load_model(out, device="cpu").name == "t"

@@ -208,6 +208,8 @@ def test_a_trainer_checks_its_models_name_and_version_when_it_is_made(tmp_path):
         train(tmp_path / "no-data", out, version=2, steps=(1, 0, 0))
     with pytest.raises(InputError, match="name must be text"):
         Trainer(tmp_path / "no-data", out, name=None)
+    with pytest.raises(InputError, match="name is empty"):  # (ldcsr train --name '': a model of no name)
+        Trainer(tmp_path / "no-data", out, name="")
     assert list(tmp_path.iterdir()) == []
 
 

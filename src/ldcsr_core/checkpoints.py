@@ -421,7 +421,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
 
 def check_model_texts(name, version="0", notes="", extra=None) -> dict:
     """The metadata :func:`save_model` writes beside the weights, checked: ``name``, ``version``,
-    ``notes`` and ``extra``'s keys and values text (str), ``extra`` not replacing the format's own
+    ``notes`` and ``extra``'s keys and values text (str), ``name`` not blank, ``extra`` not replacing the format's own
     entries; returns ``extra`` as a dict, else :class:`InputError`.  The trainer checks its model's
     name and version by it when it is made, not when it saves the model at the end of training."""
     try:
@@ -432,6 +432,9 @@ def check_model_texts(name, version="0", notes="", extra=None) -> dict:
     for what, text in [*texts.items(), *(("extra's keys", k) for k in extra)]:
         if not isinstance(text, str):  # was safetensors' "'int' object is not an instance of 'str'"
             raise InputError(f"{what} must be text (str), got {type(text).__name__} {text!r:.40}")
+    if not name.strip():  # '' and ' ' were written: a model listed, and loaded, with no name
+        raise InputError(f"name is {'empty' if not name else f'only blanks ({name!r})'}: give the model a name "
+                         "(ldcsr models and info list it by it), e.g. 'my-model'")
     own = sorted(set(extra) & {"format", "config", "name", "version", "notes", "tile_max", "tile_overlap"})
     if own:  # extra={'config': ...} wrote a file that no longer loads
         raise InputError(f"extra may not replace the format's own metadata: {', '.join(own)}")
