@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 
 def _evaluated(raw, what: str, context):
@@ -68,19 +69,47 @@ def is_plain_number(raw) -> bool:
 def whole_number(alg, parameters, name: str, what: str, context) -> int:
     """An integer parameter as given: checked as :func:`check_number` checks a whole number, then the
     number itself (text of one, an expression's value too), not QGIS's ``parameterAsInt`` reading, which
-    makes one past a 32-bit int (``2**31``, ``'1e10'``) 0, silently the parameter's default. Unset
+    makes one past a 32-bit int (``2**31``, ``'1e10'``) 0, silently the parameter's default; an expression
+    that is a number alone read as its text, and a float past 2**53 refused (:func:`_check_exact`). Unset
     (``None``, empty text, NULL): QGIS's reading, the parameter's default."""
     from decimal import Decimal
 
     from qgis.core import QgsProperty
 
     raw = parameters.get(name)
-    if isinstance(raw, QgsProperty) and context is not None:
-        raw = _evaluated(raw, what, context)
+    if isinstance(raw, QgsProperty) and context is not None:  # a number written as the expression: its text, exact
+        raw = _literal(raw) or _evaluated(raw, what, context)
     check_number(raw, what, whole=True, context=context)
+    _check_exact(raw, what)
     if not is_plain_number(raw):
         return alg.parameterAsInt(parameters, name, context)
     return int(Decimal(raw.strip())) if isinstance(raw, str) else int(raw)
+
+
+#: A number as an expression may be written alone (QGIS reads one past a 64-bit int as a float, rounded).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _literal(prop) -> str | None:
+    """The text of an expression that is a number alone (``1e23``, ``-1180591620717411303424``), which
+    :func:`whole_number` reads exactly as it reads the text; None for any other expression or property."""
+    from qgis.core import QgsProperty
+
+    text = prop.expressionString().strip() if prop.propertyType() == QgsProperty.ExpressionBasedProperty else ""
+    return text if _NUMBER.fullmatch(text) else None
+
+
+def _check_exact(raw, what: str) -> None:
+    """Refuse a float past 2**53 (a Python float, a computed expression's value), where it holds a
+    whole number near the one given, not it: ``1e23`` is 99999999999999991611392, while the text '1e23'
+    (and ``ldcsr upscale --seed 1e23``) is 10**23, so one seed gave two pictures."""
+    from decimal import Decimal
+
+    from ldcsr_core.errors import InputError
+
+    if isinstance(raw, float) and abs(raw) > 2 ** 53:
+        raise InputError(f"{what} {raw!r} is past 2**53, where a floating-point number is not exact (it holds "
+                         f"{int(raw)}): give it as whole-number text, e.g. '{int(Decimal(repr(raw)))}'")
 
 
 def band_choice(alg, parameters, name: str, context):

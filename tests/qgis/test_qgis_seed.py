@@ -40,3 +40,22 @@ def test_a_seed_that_is_no_number_says_so(qgis_processing, scene, tiny_model_fil
                             feedback=QgsProcessingFeedback())
     assert "the seed must be a number, got 'abc'" in str(ei.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_seed_past_2_53_is_the_number_given_or_refused(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Before: SEED=1e23 (a Python float) and the expression 1e23 ran with the seed 99999999999999991611392, the
+    text '1e23' (and ldcsr upscale --seed 1e23) with 10**23: one seed, two pictures, said nowhere. Now a number
+    written as the expression is read as its text, and a float past 2**53 (a Python float, a computed
+    expression's value) is refused, asking for whole-number text."""
+    from qgis.core import QgsProperty
+
+    text, text_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "text.tif", "1e23")
+    expr, expr_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "expr.tif",
+                          QgsProperty.fromExpression("1e23"))
+    assert text_tag == expr_tag == str(10 ** 23)
+    np.testing.assert_array_equal(text, expr)
+    for given in (1e23, QgsProperty.fromExpression("10^23")):
+        with pytest.raises(QgsProcessingException) as ei:
+            _run(qgis_processing, scene, tiny_model_file, tmp_path / "no.tif", given)
+        assert "is past 2**53" in str(ei.value) and "give it as whole-number text, e.g. '1" in str(ei.value)
+    assert not (tmp_path / "no.tif").exists()
