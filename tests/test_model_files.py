@@ -282,7 +282,7 @@ def test_a_model_file_that_cannot_be_read_is_exit_5(tiny, tmp_path, monkeypatch)
     import builtins
     import os
 
-    from ldcsr_core import checkpoints
+    from ldcsr_core import checkpoint_reading
 
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -297,7 +297,7 @@ def test_a_model_file_that_cannot_be_read_is_exit_5(tiny, tmp_path, monkeypatch)
         return opener(path, *a, **kw)
 
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(locked) else access(p, mode, **kw))
-    monkeypatch.setattr(checkpoints, "open", denied_open, raising=False)
+    monkeypatch.setattr(checkpoint_reading, "open", denied_open, raising=False)
     monkeypatch.setenv("LDCSR_MODELS_DIR", str(mine))
     for args in ([], [locked]):
         r = models_listing(*args)

@@ -8,7 +8,7 @@ arguments and state, as data); nothing is imported, constructed or called for it
 :data:`INERT_MODULES` and :data:`INERT_NAMES` become placeholders (torch itself never lets ``os``,
 ``sys``, ``posix`` or ``nt`` through); a pickle naming any other global (``os.system`` in a
 ``__reduce__``) is refused as before, and so is a ``state_dict`` holding anything but tensors.
-Used by :func:`ldcsr_core.checkpoints.read_checkpoint` and
+Used by :func:`ldcsr_core.checkpoint_reading.read_checkpoint` and
 :func:`ldcsr_core.official_checkpoint.builtin_twin_file`; :func:`zip_damage` says first whether the
 file's zip archive is cut short or its bytes changed."""
 

@@ -144,7 +144,7 @@ def test_a_worker_denied_the_model_file_is_told_of_permissions_not_to_copy_it(ti
     import shutil
     import types
 
-    from ldcsr_core import checkpoints
+    from ldcsr_core import checkpoint_reading
     from ldcsr_core.geo.dask_model import ModelPlugin
 
     folder = tmp_path / "alice"
@@ -175,7 +175,7 @@ def test_a_worker_denied_the_model_file_is_told_of_permissions_not_to_copy_it(ti
     assert "copy the file" not in msg, msg
     monkeypatch.setattr(os, "stat", stat)
     monkeypatch.setattr(os, "lstat", lstat)
-    monkeypatch.setattr(checkpoints, "open", denied(opener, model), raising=False)  # the file may not be read
+    monkeypatch.setattr(checkpoint_reading, "open", denied(opener, model), raising=False)  # the file may not be read
     msg = said()
     assert hint in msg and "copy the file" not in msg, msg
     os.unlink(model)  # nothing there: copy it
