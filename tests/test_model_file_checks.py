@@ -348,3 +348,26 @@ def test_info_refuses_a_model_with_nan_weights_as_upscale_does(tiny, tmp_path):
     check_finite({"w": torch.full((4,), 60000.0, dtype=torch.float16)}, ["w"], "m")
     with pytest.raises(CheckpointError, match="1 tensor, e.g. w"):
         check_finite({"w": torch.tensor([float("inf"), float("-inf"), 1.0])}, ["w"], "m")
+
+
+def test_a_model_whose_weights_overflow_float16_is_refused_in_float16(tiny, tmp_path):
+    """A model holding a weight past float16's largest value (65504) loaded with dtype='float16' (the default on
+    CUDA) as an infinite weight, and its pictures were NaN, said nowhere; now load_model refuses it in float16,
+    naming the tensor and the float types it loads in (it still does, in float32 and bfloat16)."""
+    import numpy as np
+
+    sd = {k: v.clone() for k, v in tiny.state_dict().items()}
+    name = next(k for k, v in sd.items() if k.startswith("model.diffusion_model.") and v.numel() > 1)
+    sd[name].view(-1)[0] = 1e5
+    big = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    big.load_state_dict(sd)
+    path = ldcsr_core.save_model(big, tmp_path / "big.safetensors", name="big")
+    with pytest.raises(CheckpointError, match=rf"^{re.escape(str(path))} holds weights beyond float16's range "
+                                              rf"\(1 tensor, e\.g\. {re.escape(name)}\): in float16 they are infinite"
+                                              r".*load it as float32 or bfloat16"):
+        ldcsr_core.load_model(path, device="cpu", dtype="float16")
+    image = np.random.default_rng(0).random((32, 32, 3), dtype=np.float32)
+    for dtype in ("float32", "bfloat16"):
+        model = ldcsr_core.load_model(path, device="cpu", dtype=dtype)
+        assert np.isfinite(ldcsr_core.upscale(image, 2, model=model, mode="diffusion")).all()
+    assert ldcsr_core.load_model(None, device="cpu", dtype="float16").name  # the shipped model fits it

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 from .errors import CheckpointError
 from .words import counted
 
-__all__ = ["PARTS", "part_of", "likely_cause", "mismatch_text", "check_finite"]
+__all__ = ["PARTS", "part_of", "likely_cause", "mismatch_text", "check_finite", "check_cast"]
 
 #: the parts of an LDCSR model, by the prefix of their tensor names (longest first)
 PARTS = ("first_stage_model.decoder.", "first_stage_model.post_quant_conv.", "first_stage_model.encoder.",
@@ -106,6 +106,16 @@ def check_finite(state_dict, names: Iterable[str], source: str) -> None:
                               "a training that diverged or a damaged file, whose pictures would be NaN or black; use "
                               "another model file (or copy this one again)")
 
+
+def check_cast(state_dict, source: str, dtype: str) -> None:
+    """A :class:`CheckpointError` where a model's weights, finite as loaded, are no longer so in ``dtype``
+    (``state_dict``: the model's, cast): one past float16's largest value (65504) is infinite there. Before, such a
+    model loaded with dtype='float16' (the default on CUDA) and its pictures were NaN or black, said nowhere."""
+    bad = [k for k, v in state_dict.items() if not _finite(v)]
+    if bad:
+        raise CheckpointError(f"{source} holds weights beyond {dtype}'s range ({counted(len(bad), 'tensor')}, e.g. "
+                              f"{bad[0]}): in {dtype} they are infinite, and its pictures would be NaN or black; load "
+                              "it as float32 or bfloat16 (dtype='float32', --dtype float32 or LDCSR_DTYPE=float32)")
 
 def _finite(tensor) -> bool:
     """Whether ``tensor`` holds no NaN or infinite value (not a float one: it cannot), its sum asked first: NaN and

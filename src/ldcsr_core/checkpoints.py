@@ -25,7 +25,7 @@ from .builtin_models import builtin_folder_refusal, builtin_sums, model_path
 from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, check_name_length, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
-from .checkpoint_keys import check_finite, mismatch_text
+from .checkpoint_keys import check_cast, check_finite, mismatch_text
 from .checkpoint_reading import (  # noqa: F401 - re-exported (their older home)
     SAFETENSORS_HEADER_MAX, check_checkpoint_file, header_metadata, read_checkpoint, read_state_dict)
 from .model_metadata import (  # noqa: F401 - window_limits: its older home
@@ -313,6 +313,7 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     if dt != torch.float32:
         model = model.to(dt)
         model.scale_factor.data = model.scale_factor.data.float()
+        check_cast(model.state_dict(), str(path), str(dt).removeprefix("torch."))  # float16: 1e5 is inf
     return model
 
 
