@@ -38,3 +38,33 @@ def test_a_spread_file_beyond_the_size_limit_is_refused_in_its_own_name(tmp_path
     assert ("out_spread.tif cannot be written: the file size limit (ulimit -f) is 150.0 KiB, the output needs "
             "about 768.0 KiB uncompressed (at least 192.0 KiB compressed)") in r.stderr, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flat.tif"]
+
+
+def test_an_output_and_spread_file_too_big_for_their_disk_are_named_both(tmp_path, monkeypatch):
+    """On a file system short of room for the output and its spread file together (each alone at 4:1 fits), the
+    refusal names both with their sum; before: 'not enough space for out.tif … needs about 960.0 KiB', the output
+    alone named with the two files' size (its own is 192 KiB). Where the spread file goes to another file system,
+    each is compared with its own (here /dev/shm's, if it is another: the output fits, nothing refused)."""
+    import os
+
+    import rasterio
+
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo import geotiff_writer, pipeline
+
+    src = write_tif(tmp_path / "flat.tif", np.full((3, 64, 64), 120), dtype="uint8")
+    monkeypatch.setattr(geotiff_writer, "free_bytes", lambda folder: 200 * 1024 if str(folder) == str(tmp_path)
+                        else 2 ** 40)
+    with rasterio.open(src) as ds:
+        try:
+            pipeline.check_room(ds, (256, 256), tmp_path / "out.tif", tmp_path / "out_spread.tif")
+        except RasterIOError as e:
+            said = str(e)
+        else:
+            raise AssertionError("not refused")
+        assert said.startswith(f"not enough space for out.tif and its spread file out_spread.tif in {tmp_path}: "
+                               "200.0 KiB free, the output needs about 960.0 KiB uncompressed"), said
+        pipeline.check_room(ds, (256, 256), tmp_path / "out.tif")  # the output alone fits (192 KiB, 48 at 4:1)
+        other = "/dev/shm"
+        if os.path.isdir(other) and os.access(other, os.W_OK) and os.stat(other).st_dev != os.stat(tmp_path).st_dev:
+            pipeline.check_room(ds, (256, 256), tmp_path / "out.tif", f"{other}/out_spread.tif")

@@ -471,8 +471,9 @@ def _check_room(profile, dst_path: Path, spread_path: Path | None, *, mask: bool
         except OSError:  # (the writer says what is wrong with its folder)
             disk = path.parent
         by_disk.setdefault(disk, []).append((path, nbytes))
-    for group in by_disk.values():
-        gw_mod.check_free_space(group[0][0].parent, sum(n for _, n in group), name=group[0][0].name, warn=False,
+    for group in by_disk.values():  # (a shared one named by both: 'o.tif' alone, with the sum, misled)
+        name = " and its spread file ".join(p.name for p, _ in group)
+        gw_mod.check_free_space(group[0][0].parent, sum(n for _, n in group), name=name, warn=False,
                                 largest=max(((p.name, n) for p, n in group), key=lambda pn: pn[1]))
 
 
