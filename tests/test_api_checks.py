@@ -90,8 +90,14 @@ def test_a_tiles_read_window_outside_zero_one_is_refused(tiny):
     t = plan.tiles[0]
     win = np.random.default_rng(0).random((t.read_y.size, t.read_x.size, 3)).astype(np.float32)
     ref = process_tile(tiny, win, t, plan, mode="fast")
-    with pytest.raises(InputError, match=r"read window must hold values in \[0, 1\].*got values in \[0, 255\]"):
+    with pytest.raises(InputError, match=r"read window must hold values in \[0, 1\].*got values in \[0, 255\]: "
+                                         "0–255 levels. divide them by 255"):
         process_tile(tiny, np.round(win * 255), t, plan, mode="fast")
+    over = win.astype(np.float64)
+    over[0, 0, 0] = 1 + 1e-12  # a sum's rounding: before, told 'e.g. 8-bit values / 255' (a picture 255 times darker)
+    with pytest.raises(InputError, match=r"got values in \[.*, 1.000000000001\]: just beyond it \(rounding\?\): "
+                                         r"np.clip\(window, 0, 1\) takes them in"):
+        process_tile(tiny, over, t, plan, mode="fast")
     for bad in (np.nan, np.inf):
         dirty = win.copy()
         dirty[3, 4, 1] = bad

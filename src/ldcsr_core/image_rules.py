@@ -12,7 +12,7 @@ from .errors import InputError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["check_image", "beyond_unit", "ROUNDING"]
+__all__ = ["check_image", "beyond_unit", "unit_advice", "ROUNDING"]
 
 #: How far beyond [0, 1] a float image's values are taken for rounding (float16's step at 1 is 0.00098), not levels.
 ROUNDING = 1e-3
@@ -46,13 +46,19 @@ def check_image(image, *, grey: bool = False):
         raise InputError("image contains NaN or infinite values; fill them first (`ldcsr upscale` "
                          "keeps a raster's NaN/nodata pixels as nodata)")
     if problem:
-        lo, hi = float(image.min()), float(image.max())
-        if lo >= -ROUNDING and hi <= 1.0 + ROUNDING:  # 1.0000000000000002 of a sum: dividing by 255 darkened it
-            todo = ": just beyond it (rounding?): np.clip(image, 0, 1) takes them in"
-        else:
-            todo = ": 0–255 levels? divide them by 255" if lo >= 0.0 and hi <= 255.0 else ": rescale them to [0, 1]"
-        raise InputError(f"float images must lie in [0, 1], got {problem}{todo}")
+        raise InputError(f"float images must lie in [0, 1], got {problem}{unit_advice(image)}")
     return image
+
+
+def unit_advice(values: np.ndarray, name: str = "image") -> str:
+    """What to do about finite float ``values`` outside [0, 1] (:func:`beyond_unit`'s "values in [lo, hi]"), said
+    after it: within :data:`ROUNDING` of it, clip them (1.0000000000000002 of a sum: dividing by 255 darkened it);
+    in [0, 255], divide by 255; else rescale. The one advice of :func:`check_image` and of a tile's read window
+    (:func:`ldcsr_core.tiling.process_tiles`)."""
+    lo, hi = float(values.min()), float(values.max())
+    if lo >= -ROUNDING and hi <= 1.0 + ROUNDING:
+        return f": just beyond it (rounding?): np.clip({name}, 0, 1) takes them in"
+    return ": 0–255 levels? divide them by 255" if lo >= 0.0 and hi <= 255.0 else ": rescale them to [0, 1]"
 
 
 #: How an array of another type or band count reaches the model as `ldcsr upscale` would take it.

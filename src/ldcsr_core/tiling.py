@@ -27,6 +27,7 @@ from .rules import (
     LATENT, MIN_WINDOW, TILE_OVERLAP_OUT, beyond_unit, check_callable, check_count, check_flag, check_list, check_mode,
     check_number, check_seed, check_shape, check_tile, output_shape,
 )
+from .image_rules import unit_advice
 from .threads import tile_threads
 from .words import counted
 from .tileplan import RowMerger, Span, Tile, TilePlan, blend_weights, check_plan, plan_tiles, window_signature
@@ -231,9 +232,10 @@ def process_tiles(model: LDCSR, lr_tiles, tiles, plan: TilePlan, *, mode: str = 
             raise InputError(f"tile {t.index} needs its read window as {want[0]}×{want[1]}×3 floats in [0, 1], "
                              f"got {got}")
         problem = beyond_unit(arr)  # NaN ran through the model as NaN, 0-255 values as a white picture
-        if problem:
+        if problem:  # (check_image's advice: 1 + 1e-12 of a sum was told to divide by 255)
+            todo = ": fill them first" if problem.startswith("NaN") else unit_advice(arr, "window")
             raise InputError(f"tile {t.index}'s read window must hold values in [0, 1] (the model's input "
-                             f"range: map the data there first, e.g. 8-bit values / 255), got {problem}")
+                             f"range), got {problem}{todo}")
     wins = [tile_window(plan, t) for t in tiles]
     run_wins = [padded_window(w) for w in wins]
     dev = model.device
