@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import InputError
-from .words import signed
+from .words import scale_typed, signed
 from .rules import (check_callable, check_count, check_flag, check_mode, check_samples, check_scales, check_seed,
                     check_tile)
 from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
@@ -198,7 +198,7 @@ class SelfCheck:
     def line(self) -> str:
         """One readable line: the gain over bicubic, SSIM and LR-consistency beside bicubic's with the
         direction that is better (:data:`YARDSTICKS`), and where it was measured."""
-        return (f"×{self.scale:g}: LDCSR {self.psnr_model:.2f} dB vs bicubic {self.psnr_bicubic:.2f} dB "
+        return (f"×{scale_typed(self.scale)}: LDCSR {self.psnr_model:.2f} dB vs bicubic {self.psnr_bicubic:.2f} dB "
                 f"({self.gain_text()}), SSIM {self.ssim_model:.4f} vs {self.ssim_bicubic:.4f}, LR-consistency "
                 f"{self.lr_psnr_model:.1f} dB vs {self.lr_psnr_bicubic:.1f} dB ({YARDSTICKS}) · {self.where()} · "
                 f"crop {self.crop} px · "
@@ -261,7 +261,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         if min(min(b[2:]) for b in boxes) < need:
             h, w = boxes[0][2:]
             what = "scene" if sampling == "whole" else "window"
-            raise InputError(f"the {what} is {w}×{h} px; a self-check at ×{max(scales):g} needs at least "
+            raise InputError(f"the {what} is {w}×{h} px; a self-check at ×{scale_typed(max(scales))} needs at least "
                              f"{need}×{need} px (the scene is degraded by the scale, then scored inside a "
                              f"{math.ceil(max(scales))}-px border)")
         for s in scales:

@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import InputError
 from .rules import MIN_INPUT_SIDE
+from .words import scale_typed
 
 __all__ = ["WindowCheck", "score_window", "scored", "unscored", "score_counts", "check_scorable", "min_side",
            "nodata_share"]
@@ -197,8 +198,8 @@ def check_scorable(counts, total: int, scale: float) -> None:
     n, n_ssim, n_lr = (sum(c[i] for c in counts) for i in range(3))
     if n < need or not n_ssim or not n_lr:
         raise InputError(
-            f"too little data to score at ×{scale:g}: {n} of the {total} px are data inside the "
+            f"too little data to score at ×{scale_typed(scale)}: {n} of the {total} px are data inside the "
             f"{math.ceil(scale)}-px border ({n_ssim} of them {_SSIM_MARGIN} px further in and as far from "
-            f"nodata, where SSIM is measured; {n_lr} px of the copy ×{scale:g} coarser made of data alone, "
+            f"nodata, where SSIM is measured; {n_lr} px of the copy ×{scale_typed(scale)} coarser made of data alone, "
             f"where the LR-consistency is), the rest is nodata; a check needs at least {need} (and some for "
             "SSIM and the LR-consistency): use a window with more data")

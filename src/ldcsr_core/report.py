@@ -45,12 +45,13 @@ def _html(results: Sequence, scene) -> str:
     from html import escape
 
     from .quality import LIMITS
+    from .words import scale_typed
 
     head = ("<tr><th>scale</th><th>PSNR LDCSR</th><th>PSNR bicubic</th><th>gain</th><th>SSIM LDCSR</th>"
             "<th>SSIM bicubic</th><th>LR-consistency LDCSR</th><th>LR-consistency bicubic</th><th>crop</th>"
             "<th>where</th></tr>")
     rows = "".join(
-        f"<tr><td>×{r.scale:g}</td><td>{r.psnr_model:.2f} dB</td><td>{r.psnr_bicubic:.2f} dB</td>"
+        f"<tr><td>×{scale_typed(r.scale)}</td><td>{r.psnr_model:.2f} dB</td><td>{r.psnr_bicubic:.2f} dB</td>"
         f"<td><b>{escape(r.gain_text())}</b></td><td>{r.ssim_model:.4f}</td><td>{r.ssim_bicubic:.4f}</td>"
         f"<td>{r.lr_psnr_model:.1f} dB</td><td>{r.lr_psnr_bicubic:.1f} dB</td><td>{r.crop} px</td>"
         f"<td>{escape(r.where())}</td></tr>"

@@ -15,6 +15,7 @@ import numpy as np
 from .errors import InputError
 from .front_end import say
 from .rules import check_image
+from .words import scale_typed
 
 __all__ = ["sample_boxes", "RGBScene", "picture_text", "scene_argument"]
 
@@ -71,7 +72,7 @@ def _check_restorable(shape, scale: float) -> None:
         output_shape(lr, out_shape=shape)
     except InputError:
         raise InputError(
-            f"at ×{scale:g} the {shape[1]}×{shape[0]} px scene would be restored from its "
+            f"at ×{scale_typed(scale)} the {shape[1]}×{shape[0]} px scene would be restored from its "
             f"{lr[1]}×{lr[0]} px copy, more than ×{MAX_SCALE:g}: use a size that is a multiple of "
             f"{math.ceil(scale)} px ({say('window')}) or a smaller scale") from None
 

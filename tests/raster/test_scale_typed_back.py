@@ -77,3 +77,29 @@ def test_the_pasted_selfcheck_command_of_a_target_resolution_run_measures_it_as_
     assert figures(*pasted[1:]) == figures("selfcheck", str(src), "-s", repr(exact), "--mode", "fast", "--device",
                                            "cpu"), note  # before: -s 4.29, SSIM 0.041 vs 0.051
     assert scale == "4.28" and f"at ×{scale} " in note, note
+
+
+def test_selfcheck_and_evaluate_say_the_scale_given_as_typed(tmp_path):
+    """'ldcsr selfcheck -s 1.2345678' said '×1.23457: LDCSR …' (:g), in its HTML report too (and QGIS logged 'self-check
+    at ×1.1111111111111112' then '×1.11111: …'), and 'ldcsr evaluate --scales 1.234,1.2345' gave two rows '1.23';
+    now the scale whole, each its own row, and the JSON report's scale the number given."""
+    import json
+
+    from PIL import Image
+
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 60, 60)), dtype="uint8")
+    check = ["selfcheck", str(src), "-s", "1.2345678", "--mode", "fast", "--device", "cpu", "--json"]
+    r = CliRunner().invoke(main, [*check, str(tmp_path / "q.json")])
+    assert r.exit_code == 0 and r.output.startswith("×1.2345678: LDCSR "), r.output  # before: ×1.23457
+    assert json.loads((tmp_path / "q.json").read_text())[0]["scale"] == 1.2345678  # a number, as given
+    assert CliRunner().invoke(main, [*check, str(tmp_path / "q.html")]).exit_code == 0
+    assert "<td>×1.2345678</td>" in (tmp_path / "q.html").read_text()
+
+    (tmp_path / "set").mkdir()
+    for i in range(2):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(
+            tmp_path / "set" / f"i{i}.png")
+    r = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--scales", "1.234,1.2345,2", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    rows = [line.split()[0] for line in r.output.splitlines()[-3:]]
+    assert rows == ["1.234", "1.2345", "2.00"], r.output  # before: 1.23, 1.23, 2.00

@@ -22,7 +22,7 @@ from PIL import Image
 
 from ..errors import InputError
 from ..rules import MAX_SCALE
-from ..words import counted, noun, signed
+from ..words import counted, noun, scale_typed, signed
 from .data import degrade, load_rgb, split_source
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
@@ -109,7 +109,7 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
             try:
                 lr, sr, bic, lr_hw = reduced_resolution(hr, s, model, mode=mode, seed=seed, tile=tile)
             except InputError as e:  # e.g. a side that the scale does not divide: beyond ×8 at ×8
-                raise InputError(f"{name} ({hr.shape[1]}×{hr.shape[0]} px) at ×{s:g}: {e}") from None
+                raise InputError(f"{name} ({hr.shape[1]}×{hr.shape[0]} px) at ×{scale_typed(s)}: {e}") from None
             for name, out in (("", sr), ("bicubic_", bic)):
                 acc[name + "psnr"].append(psnr(border_crop(out, s), border_crop(hr, s)))
                 acc[name + "ssim"].append(ssim(border_crop(out, s), border_crop(hr, s)))
@@ -216,13 +216,13 @@ def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> 
         need = min_side(s)
         for name, hr in images:
             if min(hr.shape[:2]) < need:
-                raise InputError(f"{name} is {hr.shape[1]}×{hr.shape[0]} px; scoring at ×{s:g} needs at "
+                raise InputError(f"{name} is {hr.shape[1]}×{hr.shape[0]} px; scoring at ×{scale_typed(s)} needs at "
                                  f"least {need}×{need} px ({advice})")
             try:
                 _check_restorable(hr.shape[:2], s)
             except InputError:  # its words are the scene's (--window): here, the set's
                 h, w = lr_shape(hr.shape, s)
-                raise InputError(f"{name} is {hr.shape[1]}×{hr.shape[0]} px: at ×{s:g} it would be restored from "
+                raise InputError(f"{name} is {hr.shape[1]}×{hr.shape[0]} px: at ×{scale_typed(s)} it would be restored from "
                                  f"its {w}×{h} px copy, more than ×{MAX_SCALE:g} ({advice})") from None
 
 
@@ -232,12 +232,19 @@ def format_table(result: dict) -> str:
              f"{'scale':>6} {'PSNR':>7} {'bicubic':>8} {'gain':>6} {'SSIM':>7} {'bic SSIM':>8} {'LR-cons':>8} {'bic LR-c':>8}"
              f" {'HF':>6} {'bic HF':>6}"]
     for s, r in result["scales"].items():
-        lines.append(f"{float(s):>6.2f} {r['psnr']:>7.2f} {r['bicubic_psnr']:>8.2f} {signed(r['gain_db']):>6} "
+        lines.append(f"{_table_scale(s):>6} {r['psnr']:>7.2f} {r['bicubic_psnr']:>8.2f} {signed(r['gain_db']):>6} "
                      f"{r['ssim']:>7.4f} {r['bicubic_ssim']:>8.4f} {r['lr_psnr']:>8.2f} {r['bicubic_lr_psnr']:>8.2f}"
                      f" {r['hf_ratio']:>6.3f} {r['bicubic_hf_ratio']:>6.3f}")
     if result.get("caution"):
         lines.append(f"caution: {result['caution']}")
     return "\n".join(lines)
+
+
+def _table_scale(scale) -> str:
+    """A scale in the table: in 2 decimals (``2.00``) where that is the scale, else whole
+    (:func:`~ldcsr_core.words.scale_typed`: ``1.2345678``, not ``1.23``, which ``1.234`` would share)."""
+    fixed = f"{float(scale):.2f}"
+    return fixed if float(fixed) == float(scale) else scale_typed(float(scale))
 
 
 def select_files(files: list, limit: int | None) -> list:
