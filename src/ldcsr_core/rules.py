@@ -225,7 +225,7 @@ def untrained_scale_note(scales, measure: str = "ldcsr selfcheck SCENE -s SCALE 
 
 
 def untrained_ground_note(pixels, measure: str = "ldcsr selfcheck SCENE -s SCALE measures it on the scene", *,
-                          scale, model=None) -> str | None:
+                          scale, model=None, said=None) -> str | None:
     """What to tell a user whose result's pixels are, on the ground, outside :data:`TRAINED_PIXEL_METRES`:
     the shipped models were trained to make pixels of RSSCN7's 0.1-2 m from inputs 1.25-8 times coarser, so
     a scene of ``p`` m pixels at ×``s`` was in their training where ``p / s`` is in that range (a 10 m
@@ -234,12 +234,17 @@ def untrained_ground_note(pixels, measure: str = "ldcsr selfcheck SCENE -s SCALE
     it is not known (a picture without georeferencing: nothing to say), or the inputs of a batch as a dict
     of their names to those (the note names three). ``scale``: the run's scale, a number (or its text, as the run's
     selfcheck command says it: ``"3.33"``) or the engine's ``(sy, sx)``; for a batch one for all or a dict of the
-    inputs' names to theirs. Each size made is taken to 2 significant digits (0.0999 m of a reprojected grid is 0.1 m). ``measure``: how the front end checks the
+    inputs' names to theirs. ``said``: the scale in words where it is not ``scale`` itself (as ``scale``, one or by the
+    inputs' names): a target pixel size's run says the ×4.28 of its selfcheck command, its pixels made at its ×4.2857
+    (0.07 m, not 0.0701 m). Each size made is taken to 2 significant digits (0.0999 m of a reprojected grid is 0.1 m). ``measure``: how the front end checks the
     scene. None inside the range, and for a ``model`` that is not a shipped one, whose training imagery is
     not known here (:func:`ldcsr_core.builtin_models.is_shipped`, or True or False where the front end knows)."""
     named = pixels if isinstance(pixels, dict) else {"": pixels}
     lo, hi = TRAINED_PIXEL_METRES
-    made = {name: _made(p, scale.get(name, 1.0) if isinstance(scale, dict) else scale)
+    def of(value, name):  # the input's own, of one for all or by names
+        return value.get(name, 1.0) if isinstance(value, dict) else value
+
+    made = {name: _made(p, of(scale, name), of(scale if said is None else said, name))
             for name, p in named.items() if p is not None}
     outside = {name: m for name, m in made.items() if any(not lo <= float(f"{v:.2g}") <= hi for v in m[1])}
     if not outside or not _shipped(model):
@@ -259,17 +264,19 @@ def untrained_ground_note(pixels, measure: str = "ldcsr selfcheck SCENE -s SCALE
             f"there; {measure}")
 
 
-def _made(pixel, scale) -> tuple[tuple[float, float], tuple[float, float], str]:
+def _made(pixel, scale, said) -> tuple[tuple[float, float], tuple[float, float], str]:
     """(the scene's pixel, the result's pixel, the scale in words) of a scene's ``(x, y)`` pixel in metres at
-    ``scale`` (a number or ``(sy, sx)``)."""
+    ``scale``, said ``said`` (each a number, its text, or ``(sy, sx)``)."""
     import numpy as np
 
     from .words import scale_said
 
-    said_y, said_x = (scale, scale) if np.ndim(scale) == 0 else np.ravel(np.asarray(scale, dtype=object))[:2]
-    sy, sx = float(said_y), float(said_x)
+    def axes(value):  # (y, x)
+        return (value, value) if np.ndim(value) == 0 else tuple(np.ravel(np.asarray(value, dtype=object))[:2])
+
+    sy, sx = (float(v) for v in axes(scale))
     x, y = (float(v) for v in pixel)
-    said_x, said_y = scale_said(said_x), scale_said(said_y)
+    said_y, said_x = (scale_said(v) for v in axes(said))
     words = f"×{said_x}" if said_x == said_y else f"×{said_x} × {said_y}"  # as the scale note says it
     return (x, y), (x / sx, y / sy), words
 

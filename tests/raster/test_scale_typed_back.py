@@ -103,3 +103,27 @@ def test_selfcheck_and_evaluate_say_the_scale_given_as_typed(tmp_path):
     assert r.exit_code == 0, r.output
     rows = [line.split()[0] for line in r.output.splitlines()[-3:]]
     assert rows == ["1.234", "1.2345", "2.00"], r.output  # before: 1.23, 1.23, 2.00
+
+
+def test_a_target_resolution_runs_ground_note_says_the_pixel_it_makes(tmp_path):
+    """'-r 0.07' of 0.3 m pixels runs at ×4.2857 and writes 0.07 m pixels; its note, which says the scale as its pasted
+    selfcheck command (×4.28), said 'make ones of 0.0701 m' (0.3 / 4.28), a pixel the run does not make; now 0.07 m,
+    of one input and of a batch alike."""
+    import rasterio
+
+    def note(*inputs, out):
+        r = CliRunner().invoke(main, ["upscale", *map(str, inputs), "-o", str(out), "-r", "0.07", "--mode", "fast",
+                                      "--device", "cpu"])
+        assert r.exit_code == 0, r.output
+        (said,) = [line for line in r.output.splitlines() if line.startswith("note: ")]
+        return said
+
+    scenes = [write_tif(tmp_path / f"{n}.tif", np.random.default_rng(n).integers(0, 255, (3, n, n)), dtype="uint8",
+                        transform=from_origin(600000.0, 5340000.0, 0.3, 0.3)) for n in (60, 48)]
+    one = note(scenes[0], out=tmp_path / "o.tif")
+    with rasterio.open(tmp_path / "o.tif") as ds:
+        assert f"{ds.res[0]:.3g}" == "0.07"  # the pixel the run writes
+    assert "at ×4.28 the scene's 0.3 m pixels make ones of 0.07 m on the ground" in one, one  # before: 0.0701 m
+    (tmp_path / "out").mkdir()
+    batch = note(*scenes, out=tmp_path / "out")
+    assert batch.startswith("note: 2 of 2 inputs (60.tif, 48.tif) make pixels of 0.07 m (of 0.3 m at ×"), batch

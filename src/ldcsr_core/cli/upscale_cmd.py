@@ -200,10 +200,15 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     # the ground resolutions of its training imagery: untested
     same = _selfcheck_options(model_path, mode, seed, tile, device, bands, stretch, dtype, nodata, samples)
     # each run's scale said as its pasted command's -s (measured: a -r run's ×3.33, not ×3.33333 beside '-s 3.33')
-    scale_measure, ground_measure = _selfcheck_measures(uses, grounds, measured, model, batch, same)
+    scale_measure, ground_measure = _selfcheck_measures(uses, grounds, ground_scales, measured, model, batch,
+                                                        same)
+    def first(named):  # a batch: by the inputs' names; one input: its own
+        return named if batch else next(iter(named.values()), None)
+
+    # the pixels made are the run's (-r 0.07's ×4.2857: 0.07 m), the scale said as its pasted command's (×4.28)
     for note in (scale_note(model, _scales_said(measured.values()), scale_measure),
-                 untrained_ground_note(grounds if batch else next(iter(grounds.values()), None), ground_measure,
-                                       model=model, scale=measured if batch else next(iter(measured.values()), 1.0))):
+                 untrained_ground_note(first(grounds), ground_measure, model=model, scale=first(ground_scales) or 1.0,
+                                       said=first(measured) or 1.0)):
         if note:
             click.echo(f"note: {note}", err=True)
     results = []
@@ -399,11 +404,12 @@ def _scales_said(measured) -> list[str]:
     return [v for m in measured for v in (m if isinstance(m, tuple) else (m,))]
 
 
-def _selfcheck_measures(uses, grounds, measured, model, batch: bool, options=()) -> tuple[str, str]:
+def _selfcheck_measures(uses, grounds, ground_scales, measured, model, batch: bool, options=()) -> tuple[str, str]:
     """The selfcheck commands that end the notes of a scale below the trained ones and of pixels outside the
     trained ground resolutions (:func:`~ldcsr_core.selfcheck_command.selfcheck_measure`): of the first input each
     concerns that selfcheck can measure (a batch: an example; one of per-axis scales only where every one is), at its
-    run's scale (``measured``: :func:`_measured_scale`'s, by the inputs' names as ``grounds``), with the run's
+    run's scale (``measured``: :func:`_measured_scale`'s, by the inputs' names as ``grounds``; ``ground_scales``: the
+    ``(sy, sx)`` that makes their pixels), with the run's
     ``options`` that selfcheck takes (:func:`_selfcheck_options`); "" where no input is concerned."""
     from ..rules import untrained_ground_note, untrained_scale_note
     from ..selfcheck_command import selfcheck_measure
@@ -414,7 +420,7 @@ def _selfcheck_measures(uses, grounds, measured, model, batch: bool, options=())
     low = example([(src, measured[name]) for (src, _, _), name in zip(uses, measured)
                    if untrained_scale_note(_scales_said([measured[name]]))])
     ground = example([(src, measured[name]) for (src, _, _), (name, pixel) in zip(uses, grounds.items())
-                      if untrained_ground_note(pixel, model=model, scale=measured[name])])
+                      if untrained_ground_note(pixel, model=model, scale=ground_scales[name], said=measured[name])])
     return (selfcheck_measure(*low, options, batch=batch) if low else "",
             selfcheck_measure(*ground, options, batch=batch, on_scene=True) if ground else "")
 
