@@ -35,14 +35,15 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> None:
     from qgis.core import QgsProperty
 
     from ldcsr_core.errors import InputError
+    from ldcsr_core.rules import number_text
 
     if isinstance(raw, QgsProperty) and context is not None:
         raw = _evaluated(raw, what, context)
     if isinstance(raw, str):
         if not raw.strip():
             return
-        try:
-            value = float(raw)
+        try:  # a whole number grouped (seed 1_000) is as ldcsr --seed reads it; a scale's 1.2_5 no number
+            value = float(raw) if whole else number_text(raw)
         except ValueError:
             raise InputError(f"{what} must be a number, got {raw!r}") from None
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool):

@@ -126,6 +126,14 @@ def check_number(value, what: str) -> float:
         raise InputError(f"{what} must be a number, got {value!r}") from None
 
 
+def number_text(text: str) -> float:
+    """A scale or pixel size typed as text (``ldcsr -s``/``-r``, a QGIS field) as ``float`` reads it, but not with
+    ``float``'s digit separator: ``1.2_5`` (read 1.25) is a typo of 1.25 or 1.2, not a number; ValueError, as ``abc``."""
+    if "_" in text:
+        raise ValueError(f"not a number: {text!r}")
+    return float(text)
+
+
 def number_pair(value, what: str, pair_of: str = "a (y, x) pair") -> tuple:
     """One value (a number, a 0-d array, a string: checked later) as a pair of it, or a pair as
     it is; anything else (three values, an empty tuple, no sequence) is :class:`InputError`."""
@@ -434,4 +442,4 @@ def check_samples(samples, mode: str = "diffusion", *, name: str | None = None) 
     return int(samples)
 
 
-__all__ += ["MAX_SAMPLES", "check_samples", "check_scales", "check_path", "check_callable", "check_flag", "check_list", "beyond_unit", "ROUNDING"]
+__all__ += ["MAX_SAMPLES", "check_samples", "check_scales", "check_path", "check_callable", "number_text", "check_flag", "check_list", "beyond_unit", "ROUNDING"]

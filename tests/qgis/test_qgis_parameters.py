@@ -43,6 +43,9 @@ def test_typed_bands_not_numbers_say_so(qgis_processing, scene, tiny_model_file,
 @pytest.mark.parametrize("params, expected", [
     ({"SCALE": "abc"}, "the scale must be a number, got 'abc'"),
     ({"SCALE": "2,5"}, "the scale must be a number, got '2,5'"),  # a decimal comma
+    # float's digit separator (1.25, 0.07): a typo of 1.25 or 1.2, as ldcsr -s/-r refuse it (rules.number_text)
+    ({"SCALE": "1.2_5"}, "the scale must be a number, got '1.2_5'"),
+    ({"SCALE": None, "TARGET_PIXEL_SIZE": "0.0_7"}, "the target pixel size must be a number, got '0.0_7'"),
     ({"TARGET_PIXEL_SIZE": "4 m"}, "the target pixel size must be a number"),
     ({"TARGET_PIXEL_SIZE": float("nan")}, "the target pixel size must be a finite number"),
     ({"TILE": 40.5}, "the tile size must be a whole number"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..rules import MAX_ADAPT_SCALE, MAX_SCALE
+from ..rules import MAX_ADAPT_SCALE
 from . import options as opt
 
 __all__ = ["adapt_command", "EXIT_NOT_KEPT"]
@@ -19,7 +19,7 @@ EXIT_NOT_KEPT = 8  # the adapted model did not beat the base on the held-back st
 
 @click.command("adapt")
 @click.argument("scene", type=opt.InputPathType())
-@click.option("--scale", "-s", required=True, type=click.FloatRange(1.0, MAX_SCALE, min_open=True),
+@click.option("--scale", "-s", required=True, type=opt.ScaleType(),
               help=f"The factor the model will be used at (> 1; adaptation is offered up to "
                    f"×{MAX_ADAPT_SCALE:g}, larger scales are refused, exit 3).")
 @click.option("--out", "-o", "out", required=True, type=opt.OutputFileType("the adapted model"),

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from ..rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
+from ..rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES, number_text
 
 __all__ = [
-    "PairType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "ScaleType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
     "InputPathType", "missing_input", "CheckpointPathType", "ImagesType",
@@ -42,7 +42,7 @@ class PairType(click.ParamType):
         if len(parts) not in (1, 2) or not all(parts):
             self.fail(f"{self.what} must be one number or 'X,Y', got {value!r}", param, ctx)
         try:
-            vals = tuple(float(p) for p in parts)
+            vals = tuple(number_text(p) for p in parts)  # 1.2_5: no number (float's 1.25)
         except ValueError:
             self.fail(f"{self.what} must be a number, got {value!r}", param, ctx)
         for v in vals:
@@ -57,6 +57,23 @@ class PairType(click.ParamType):
         return vals if len(vals) == 2 else (vals[0], vals[0])
 
 
+class ScaleType(PairType):
+    """One scale (``selfcheck``/``adapt --scale``, ``train --scale-range``): > 1 and <= MAX_SCALE, in
+    :class:`PairType`'s rule and words (``scale must be a number, got '1.2_5'``), one number, not 'X,Y'."""
+
+    name = "FLOAT"
+
+    def __init__(self):
+        super().__init__("scale", minimum=1.0, maximum=MAX_SCALE)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):  # a default
+            return float(value)
+        if "," in str(value):
+            self.fail(f"scale must be one number, got {value!r}", param, ctx)
+        return super().convert(value, param, ctx)[0]
+
+
 class ScaleListType(click.ParamType):
     """``"2,2.5,4"`` → a list of scales (``evaluate --scales``), each checked as ``--scale`` checks
     one (:class:`PairType`'s rule and words); an empty list or an empty entry (``2,,4``) is refused."""
@@ -69,8 +86,7 @@ class ScaleListType(click.ParamType):
         parts = str(value).replace(" ", "").split(",")
         if not all(parts):
             self.fail(f"scales must be numbers separated by commas, e.g. 2,2.5,4, got {value!r}", param, ctx)
-        one = PairType("scale", minimum=1.0, maximum=MAX_SCALE)
-        return [one.convert(p, param, ctx)[0] for p in parts]
+        return [ScaleType().convert(p, param, ctx) for p in parts]
 
 
 def missing_input(path: Path) -> bool:

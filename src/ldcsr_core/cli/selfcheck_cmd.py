@@ -27,7 +27,7 @@ def parse_window(text: str | None):
 @click.command("selfcheck")
 @click.argument("scene", type=opt.InputPathType())
 @click.option("--scale", "-s", "scales", multiple=True, required=True,
-              type=click.FloatRange(1.0, MAX_SCALE, min_open=True),
+              type=opt.ScaleType(),
               help=f"Factor to check (> 1, <= {MAX_SCALE:g}); repeat for several.")
 @opt.model_run_opts
 @opt.dtype_opt

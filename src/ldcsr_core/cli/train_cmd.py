@@ -104,7 +104,7 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
               help="Images per step (at least 2: the model's batch statistics need two).")
 @click.option("--lr-size", type=click.IntRange(min=8), default=32, show_default=True,
               help="Side of the LR training patches.")
-@click.option("--scale-range", type=click.FloatRange(1.0, MAX_SCALE, min_open=True), nargs=2, default=(1.2, 8.0),
+@click.option("--scale-range", type=opt.ScaleType(), nargs=2, default=(1.2, 8.0),
               show_default=True, help=f"Lowest and highest training scale, each in (1, {MAX_SCALE:g}].")
 @click.option("--base-lr", type=float, default=1e-3, show_default=True,
               help="Learning rate at --lr-ref-batch (see --lr-scaling).")

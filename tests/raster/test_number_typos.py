@@ -1,0 +1,41 @@
+"""A scale or pixel size typed with an underscore (``-s 1.2_5``) is refused as no number: Python's ``float`` reads
+``1.2_5`` as 1.25 (its digit separator), so ``ldcsr`` ran ×1.25 where the user meant ×1.25 or ×1.2 and mistyped (a
+whole number grouped so, ``--seed 1_000``, stays read as its digits say, 1000, as ``int`` does). The real CLI on a real
+GeoTIFF."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ldcsr_core.cli import main
+
+from .conftest import write_tif
+
+
+@pytest.mark.parametrize("command, option, typed", [
+    ("upscale", "-s", "1.2_5"), ("upscale", "-r", "0.0_7"), ("selfcheck", "-s", "1.2_5"), ("adapt", "-s", "2_0"),
+    ("evaluate", "--scales", "2,2_5"), ("train", "--scale-range", "1.2 2_5"),
+])
+def test_a_scale_or_pixel_size_with_an_underscore_is_no_number(tmp_path, command, option, typed):
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 40, 40)), dtype="uint8")
+    args = {"upscale": [str(src), "-o", str(tmp_path / "o.tif")], "selfcheck": [str(src)],
+            "adapt": [str(src), "-o", str(tmp_path / "m.safetensors")], "evaluate": [str(tmp_path)],
+            "train": [str(tmp_path), "--out", str(tmp_path / "m.safetensors")]}[command]
+    r = CliRunner().invoke(main, [command, *args, option, *typed.split(), "--device", "cpu"])
+    what = "target resolution" if option == "-r" else "scale"
+    # before: ×1.25, ×1.25 checked, a 20x scale 'must be > 1 and <= 8', '2_0 is not in the range', …
+    assert r.exit_code == 2 and f"{what} must be a number, got '{typed.split()[-1].split(',')[-1]}'" in r.output, \
+        r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]  # nothing written
+
+
+def test_selfcheck_says_a_bad_scale_in_upscales_words(tmp_path):
+    """Before: ''abc' is not a valid float range' and '9.0 is not in the range 1.0<x<=8.0' (click's words), where
+    upscale -s says 'scale must be a number' and 'scale must be > 1 and <= 8'."""
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 40, 40)), dtype="uint8")
+    for typed, said in (("abc", "scale must be a number, got 'abc'"), ("9", "scale must be > 1 and <= 8, got '9'"),
+                        ("2,3", "scale must be one number, got '2,3'")):
+        r = CliRunner().invoke(main, ["selfcheck", str(src), "-s", typed])
+        assert r.exit_code == 2 and said in r.output, r.output
