@@ -21,17 +21,37 @@ def folder_gone(folder) -> bool:
         return True
 
 
-def folder_removed(path, *, took: str = "", nor: str = "") -> RasterIOError:
+def folder_removed(path, *, took: str = "", nor: str = "", also=None) -> RasterIOError:
     """The error of an output ``path`` not written as its folder, there when the run began, is gone
     (:func:`folder_gone`): exit 5, as a disk gone; ``took``: what went with it (``", with the 2 outputs in it"``),
-    ``nor``: what is not written either (``", nor those of the 3 inputs after it"``)."""
-    folder = Path(path).parent
-    now_file = os.path.lexists(folder) and not os.path.isdir(folder)
-    # gone from its path: removed, or renamed (``mv out out2``: its outputs are safe there, under a name no one can
-    # find in general); the current folder (``-o .``) is gone only removed, as ``.`` follows it when renamed
-    here = folder == Path(".")
-    how = "replaced by a file" if now_file else "removed" if here else "removed or renamed"
-    again = (f"make {folder} a folder again" if now_file else "make the folder again" if here
-             else "make the folder again, or give it its name back,")
-    return RasterIOError(errno.ENOENT, f"the output folder {folder} was {how} during the run{took}; {path} was not "
-                         f"written{nor} ({again} and run again)")
+    ``nor``: what is not written either (``", nor those of the 3 inputs after it"``); ``also``: a second output (a
+    --spread-out file) whose own folder, another one, is gone too: both folders and both outputs named."""
+    path = Path(path)
+    paths = [path] + ([Path(also)] if also is not None and Path(also).parent != path.parent else [])
+    said = [_gone(p.parent) for p in paths]
+    if len(paths) == 1:
+        how, again, _ = said[0]
+        return RasterIOError(errno.ENOENT, f"the output folder {path.parent} was {how} during the run{took}; {path} "
+                             f"was not written{nor} ({again} and run again)")
+    (how, _, again), (how2, _, again2) = said
+    first, second = (p.parent for p in paths)
+    if how == how2:
+        gone = f"the output folders {first} and {second} were {how}"
+        again = ("make the folders again, or give them their names back," if how == "removed or renamed"
+                 else f"make {first} and {second} folders again" if how == "replaced by a file" else f"{again} and {again2}")
+    else:
+        gone, again = f"the output folder {first} was {how}, and {second} was {how2},", f"{again} and {again2}"
+    return RasterIOError(errno.ENOENT, f"{gone} during the run{took}; {paths[0]} and {paths[1]} were not written{nor} "
+                         f"({again} and run again)")
+
+
+def _gone(folder: Path) -> tuple[str, str, str]:
+    """How ``folder`` went, in words, and what to do, unnamed and naming it: replaced by a file, removed (the current
+    folder: ``-o .``, which ``.`` follows when renamed), else removed or renamed (``mv out out2``: its outputs are safe
+    there, under a name no one can find in general)."""
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        return "replaced by a file", f"make {folder} a folder again", f"make {folder} a folder again"
+    if folder == Path("."):
+        return "removed", "make the folder again", "make the current folder again"
+    return ("removed or renamed", "make the folder again, or give it its name back,",
+            f"make {folder} again, or give it its name back,")

@@ -151,3 +151,38 @@ def test_a_spread_out_folder_removed_during_the_run_is_said_as_such(rasters, tin
     assert (f"Error: the output folder {maps} was removed or renamed during the run; {maps / 's.tif'} was not written, "
             f"nor {out / 'a_sr.tif'} (make the folder again, or give it its name back, and run again)") in said, r.output
     assert not maps.exists() and list(out.iterdir()) == []
+
+
+def test_the_output_and_spread_out_folders_both_removed_are_both_named(rasters, tiny_model_file, folders, monkeypatch):
+    """out and maps (--spread-out maps/s.tif) both removed while the spread file is written. Before: 'the output folder
+    out was removed or renamed during the run; out/a_sr.tif was not written (make the folder again, …)': maps, gone
+    too, was not said. Now both folders and both files, exit 5."""
+    inp, out = folders
+    shutil.copy(rasters["gray"], inp / "a.tif")
+    maps = out.with_name("maps")
+    maps.mkdir()
+
+    write = GeoTiffWriter.write
+
+    def removing_both(self, *args, **kwargs):
+        if self.path.name == "s.tif" and maps.is_dir():
+            shutil.rmtree(maps)
+            shutil.rmtree(out)
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(GeoTiffWriter, "write", removing_both)
+    r = run("upscale", inp / "a.tif", "-o", out / "a_sr.tif", "--samples", "2", "--spread-out", maps / "s.tif",
+            "-s", 2, "--device", "cpu", "--model", tiny_model_file)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 5, r.output
+    assert (f"Error: the output folders {out} and {maps} were removed or renamed during the run; {out / 'a_sr.tif'} "
+            f"and {maps / 's.tif'} were not written (make the folders again, or give them their names back, and run "
+            "again)") in said, r.output
+    assert not out.exists() and not maps.exists()
+    from ldcsr_core.folder_removed import folder_removed
+
+    out.write_text("notes")  # each folder as it went: one replaced by a file, the other removed
+    assert str(folder_removed(out / "a_sr.tif", also=maps / "s.tif")).endswith(
+        f"the output folder {out} was replaced by a file, and {maps} was removed or renamed, during the run; "
+        f"{out / 'a_sr.tif'} and {maps / 's.tif'} were not written (make {out} a folder again and make {maps} again, or "
+        "give it its name back, and run again)")

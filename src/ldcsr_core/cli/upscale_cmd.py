@@ -281,9 +281,10 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
             except Exception as e:  # in a batch: that input failed, the others go on
                 bar.failed()
                 spread = spread_path_of(dst, spread_out, up_opts.samples)
-                for path, also in ((dst, None), (spread, dst)):  # there when checked: the user's doing, none of the
-                    if path is not None and folder_gone(path.parent):  # inputs' (no traceback)
-                        raise _folder_removed(path, results, len(pending) + len(later), also) from None
+                # there when checked: the user's doing, none of the inputs' (no traceback); both, if both went
+                gone = [path for path in (dst, spread) if path is not None and folder_gone(path.parent)]
+                if gone:
+                    raise _folder_removed(dst, results, len(pending) + len(later), gone) from None
                 if not batch or reader_gone(e) or isinstance(e, (SettingError, ClusterError)):  # not the
                     raise  # input's fault: our output's reader or the cluster is gone, LDCSR_THREADS wrong
                 results.append((src, dst, "failed", _failure_line(e), None))
@@ -295,17 +296,20 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 bar.close()
 
 
-def _folder_removed(dst: Path, results, left: int, also: Path | None = None):
-    """The run stopped as the folder of ``dst``, there when the run was checked, is gone (the engine's words,
-    :func:`~ldcsr_core.folder_removed.folder_removed`), with the outputs of ``results`` it took with it, the ``left``
-    inputs not tried and ``also`` (the output of a spread file ``dst`` whose --spread-out folder went) not written."""
+def _folder_removed(dst: Path, results, left: int, gone: list[Path]):
+    """The run stopped as the folders of ``gone`` (the output ``dst``'s, its --spread-out file's, or both), there when
+    the run was checked, are gone (the engine's words, :func:`~ldcsr_core.folder_removed.folder_removed`, each folder
+    and its file named), with the outputs of ``results`` they took with them, the ``left`` inputs not tried and ``dst``
+    (a spread file's folder alone gone) not written."""
     from ..folder_removed import folder_removed
 
-    gone = sum(1 for _, out, status, _, _ in results if status in ("written", "skipped") and out.parent == dst.parent
-               and not os.path.lexists(out))
-    took = f", with the {counted(gone, 'output')} in it" if gone else ""
+    took = sum(1 for _, out, status, _, _ in results if status in ("written", "skipped")
+               and out.parent == gone[0].parent and not os.path.lexists(out))
+    took = f", with the {counted(took, 'output')} in it" if took else ""
     nor = ", nor that of the input after it" if left == 1 else f", nor those of the {left} inputs after it" if left else ""
-    return folder_removed(dst, took=took, nor=f", nor {also}{nor}" if also else nor)
+    if gone == [dst] or len(gone) == 2:
+        return folder_removed(dst, took=took, nor=nor, also=gone[1] if len(gone) == 2 else None)
+    return folder_removed(gone[0], took=took, nor=f", nor {dst}{nor}")
 
 
 def _failure_line(e: Exception) -> str:
