@@ -43,6 +43,10 @@ def quality_report(src: str, dst: str, path: str, scale: float, model, options, 
     # with K samples the output is their mean: the check restores its copy as the output was made, the mean of K
     of = f" of the mean of {options.samples} samples, as the output" if options.samples > 1 else ""
     feedback.pushInfo(f"Quality report: self-check at ×{scale_typed(scale)}{of} …")  # as ldcsr selfcheck -s takes it
+    if options.samples > 1:  # K more whole runs of the sampler, said as the run's were (ldcsr selfcheck --mean-of K)
+        from ldcsr_core.uncertainty import samples_cost
+
+        feedback.pushWarning(samples_cost(options.samples, of="check"))
     try:
         res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
                         bands=options.bands, stretch=options.stretch, nodata=options.nodata, maps=False,

@@ -238,14 +238,28 @@ def test_a_quality_report_with_samples_scores_their_mean_as_the_output_is(qgis_p
                                                                           tmp_path):
     """SAMPLES 2 with a quality report: the output is the mean of 2 samples, and the report scores that (the engine's
     selfcheck of the mean of 2 on the layer, its figures and `mean_of` 2), not one sample as before (fails on main:
-    the report's figures were the seed's one sample, and the log warned so). The log says what it scores, and the
-    run's cost before the model loads."""
+    the report's figures were the seed's one sample, and the log warned so). The log says what it scores, the
+    run's cost before the model loads, and the check's (K more samples) once before the check starts (fails on
+    main: only the run's was said, the check taking as long again unannounced)."""
     import json
 
     from ldcsr_core.quality import selfcheck
     from qgis_ldcsr.algorithm import _load_model
 
-    fb = _Feedback()
+    class Logged(_Feedback):
+        def __init__(self):
+            super().__init__()
+            self.log = []
+
+        def pushInfo(self, info):  # noqa: N802 - QGIS's name
+            self.log.append(info)
+            super().pushInfo(info)
+
+        def pushWarning(self, warning):  # noqa: N802 - QGIS's name
+            self.log.append(warning)
+            super().pushWarning(warning)
+
+    fb = Logged()
     report = tmp_path / "r.json"
     res = qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, MODE=0, SAMPLES=2,
                                            QUALITY_REPORT=str(report)), feedback=fb)
@@ -258,5 +272,10 @@ def test_a_quality_report_with_samples_scores_their_mean_as_the_output_is(qgis_p
     assert got["psnr_model"] != pytest.approx(one["psnr_model"], abs=1e-6)
     mean = selfcheck(str(scene), 2.0, model=model, mean_of=2, maps=False).to_dict()
     assert got["mean_of"] == 2 and got["psnr_model"] == pytest.approx(mean["psnr_model"], abs=1e-9)
+    check_cost = ("2 samples for the mean the check scores: each is a whole run of the diffusion sampler, so this "
+                  "check takes about 2 times as long as one sample would")
     assert fb.warnings == ["2 samples for the uncertainty map: each is a whole run of the diffusion sampler, so this "
-                           "run takes about 2 times as long as one sample would"]
+                           "run takes about 2 times as long as one sample would", check_cost]
+    starts = next(i for i, line in enumerate(fb.log) if line.startswith("Quality report: self-check"))
+    scored = next(i for i, line in enumerate(fb.log) if f"report: {report}" in line)
+    assert starts < fb.log.index(check_cost) < scored  # said as the check starts, before its figures
