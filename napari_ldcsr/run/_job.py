@@ -338,6 +338,7 @@ def run_job(
         return JobResult(None, None, spec, time.perf_counter() - t0, model_info(model), path=res.dst,
                          spread_path=res.spread, tiles=res.tiles, skipped_tiles=res.skipped_tiles)
     with source.dataset() as ds:
+        source.unpin()  # the run reads its copy from here on: an array the layer is given meanwhile frees the old
         if on_placeholder is not None:
             from ._results import placeholders
 

@@ -54,12 +54,23 @@ class LayerSource:
     order: tuple[int, ...] | None = None  # rgb: the file band (0-based) of each channel, if not 0, 1, 2...
     provenance: tuple = ()  # the layer's LDCSR_* tags as (key, value) pairs: an LDCSR output in again
     # each layer's data as the run was asked (:meth:`pinned`: what its worker copies, also where a layer is given
-    # other pixels meanwhile, which its end then says); empty: the layers' data now
-    pinned_data: tuple = field(default=(), compare=False, repr=False)
+    # other pixels meanwhile, which its end then says; :meth:`unpin` once copied); empty: the layers' data now
+    pinned_data: tuple | list = field(default=(), compare=False, repr=False)
 
     def pinned(self) -> LayerSource:
         """This source reading each layer's data as it is now (``layer.data = …`` later: not this run's pixels)."""
-        return replace(self, pinned_data=tuple(lyr.data for lyr in self.layers))
+        return replace(self, pinned_data=[lyr.data for lyr in self.layers])
+
+    def unpin(self) -> None:
+        """Once the run's copy of the layers is made (:meth:`dataset`), keep of each pinned NumPy array its size and
+        type alone (a view of one value, no pixels): a layer given another array meanwhile frees the old one, as
+        before pinning (a 300 MB layer's stayed in memory to the run's end beside the run's copy). The source's
+        size, bands and :meth:`copied` are as they were; a lazy source reads its file, not these."""
+        from ldcsr_core.pixel_digest import held_array
+
+        if isinstance(self.pinned_data, list) and not self.lazy:
+            self.pinned_data[:] = [np.broadcast_to(np.zeros((), a.dtype), a.shape)
+                                   if isinstance(held_array(a), np.ndarray) else a for a in self.pinned_data]
 
     def data(self, i: int = 0):
         """Layer ``i``'s data: as :meth:`pinned`, else now."""
