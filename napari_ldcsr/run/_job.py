@@ -309,7 +309,7 @@ def run_job(
     ``on_rows(y0, rows)`` gets each block of finished rows ``(bands, n, W)`` (final pixels);
     ``on_tile(box, colour_bands, values)`` each finished tile's preview (see :class:`TilePreview`),
     ``box`` = ``(y0, x0, h, w)`` in the output; ``on_placeholder(arrays)`` the result's first look
-    (:func:`~._results.placeholders`), made of the run's copy of the source as the result and its bicubic
+    (:func:`~._placeholders.placeholders`), made of the run's copy of the source as the result and its bicubic
     baseline are (an edit of the layer meanwhile is in none of them).
 
     With ``spec.output_path`` the whole source file is streamed to that GeoTIFF instead
@@ -340,7 +340,7 @@ def run_job(
     with source.dataset() as ds:
         source.unpin()  # the run reads its copy from here on: an array the layer is given meanwhile frees the old
         if on_placeholder is not None:
-            from ._results import placeholders
+            from ._placeholders import placeholders
 
             on_placeholder(placeholders(source, spec, ds))
         digests = source.copy_digests(ds)  # of the copy the run reads, here in the worker (not the GUI thread)

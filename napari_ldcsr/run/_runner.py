@@ -163,7 +163,7 @@ class JobRunner(_OneWorker):
 
     Signals: ``modelReady(dict)`` (model info, once the model is loaded), ``progressed(info)``
     (``ldcsr_core.progress.TileProgress``), ``placeholderReady(list)`` (the result's first look,
-    :func:`~._results.placeholders`, made here before the first tile), ``tileReady(box, colour_bands,
+    :func:`~._placeholders.placeholders`, made here before the first tile), ``tileReady(box, colour_bands,
     values)`` (a finished tile's preview), ``rowsReady(y0, rows)`` (finished rows, a copy),
     ``succeeded(JobResult)``, ``failed(exception)``, ``cancelled()``, ``finished()``.
     """

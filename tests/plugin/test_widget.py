@@ -137,13 +137,13 @@ def test_the_first_look_of_a_progressive_result_is_made_off_the_gui_thread(ldcsr
     nearest neighbour) is made in the run's worker thread and handed to the GUI with the first
     tile. Before, it was made on the GUI thread as the first tile arrived: an 8000×8000×3 result
     froze the viewer 7.6 s (measured, Xvfb on 2 loaded cores)."""
-    from napari_ldcsr.run import _results
+    from napari_ldcsr.run import _placeholders
 
     viewer, widget = ldcsr
     src = viewer.add_image(np.random.default_rng(4).integers(0, 255, (48, 48, 3), dtype=np.uint8), name="s")
     made = []
-    real = _results.nearest_preview
-    monkeypatch.setattr(_results, "nearest_preview", lambda *a: made.append(threading.current_thread()) or real(*a))
+    real = _placeholders.nearest_preview
+    monkeypatch.setattr(_placeholders, "nearest_preview", lambda *a: made.append(threading.current_thread()) or real(*a))
     assert widget.run(layer=src, scale=2.0)
     _wait_done(qtbot, widget)
     assert len(made) == 1 and made[0] is not threading.main_thread()
