@@ -371,3 +371,31 @@ def test_a_model_whose_weights_overflow_float16_is_refused_in_float16(tiny, tmp_
         model = ldcsr_core.load_model(path, device="cpu", dtype=dtype)
         assert np.isfinite(ldcsr_core.upscale(image, 2, model=model, mode="diffusion")).all()
     assert ldcsr_core.load_model(None, device="cpu", dtype="float16").name  # the shipped model fits it
+
+
+def test_models_lists_a_model_with_nan_weights_as_unreadable_as_info_refuses_it(tiny, tmp_path, monkeypatch):
+    """ldcsr models read a model file's header only, so it listed one with a NaN weight as fine (name, parameters,
+    configuration; exit 0) while info --model and upscale refused it; now it is listed as unreadable in info's
+    words (exit 6), the files beside it still described."""
+    import numpy as np
+    import rasterio
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.zeros((3, 40, 40), np.uint8))
+    monkeypatch.setenv("LDCSR_MODELS_DIR", str(tmp_path / "none"))
+    good = ldcsr_core.save_model(tiny, tmp_path / "good.safetensors", name="good")
+    sd = {k: v.clone() for k, v in tiny.state_dict().items()}
+    sd[next(k for k in sd if k.startswith("model.diffusion_model.") and sd[k].numel() > 1)].view(-1)[0] = float("nan")
+    broken = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    broken.load_state_dict(sd)
+    bad = ldcsr_core.save_model(broken, tmp_path / "nan.safetensors", name="nan")
+    info = CliRunner().invoke(main, ["info", str(src), "--model", str(bad)])
+    assert info.exit_code == 6, info.output
+    says = info.output.strip().splitlines()[-1]
+    assert says.startswith(f"Error: {bad} holds NaN or infinite weights (1 tensor"), info.output
+    r = models_listing(good, bad)
+    assert r.exit_code == 6, r.output
+    assert "good.safetensors\n  path:" in r.output and "  name:    good" in r.output, r.output
+    assert f"nan.safetensors  [unreadable]\n  path:    {bad}\n  error:   {says[len('Error: '):]}\n" in r.output, r.output
+    assert "  name:    nan" not in r.output and r.output.strip().splitlines()[-1] == says, r.output

@@ -100,7 +100,10 @@ def check_finite(state_dict, names: Iterable[str], source: str) -> None:
     """A :class:`CheckpointError` where a float tensor of ``state_dict`` the model loads (``names``) holds NaN or
     infinite values (a training that diverged, a damaged file): before, it loaded, and diffusion mode made a black
     picture (NaN cast to uint8) and a float one of NaN, said nowhere."""
-    bad = [k for k in names if k in state_dict and not _finite(state_dict[k])]
+    names = [k for k in names if k in state_dict]
+    if _all_finite(state_dict[k] for k in names):
+        return
+    bad = [k for k in names if not _finite(state_dict[k])]
     if bad:
         raise CheckpointError(f"{source} holds NaN or infinite weights ({counted(len(bad), 'tensor')}, e.g. {bad[0]}): "
                               "a training that diverged or a damaged file, whose pictures would be NaN or black; use "
@@ -116,6 +119,30 @@ def check_cast(state_dict, source: str, dtype: str) -> None:
         raise CheckpointError(f"{source} holds weights beyond {dtype}'s range ({counted(len(bad), 'tensor')}, e.g. "
                               f"{bad[0]}): in {dtype} they are infinite, and its pictures would be NaN or black; load "
                               "it as float32 or bfloat16 (dtype='float32', --dtype float32 or LDCSR_DTYPE=float32)")
+
+
+def _all_finite(tensors, chunk: int = 1 << 22) -> bool:
+    """Whether no float tensor of ``tensors`` holds NaN or an infinite value, a few million values summed at a time
+    (a sum per tensor took 25 of a compact model's 35 ms: 500 small ones, ``ldcsr models`` checking each file of a
+    folder); False also where a sum overflows (large float16 values): :func:`_finite` then looks tensor by tensor."""
+    import torch
+
+    by_dtype: dict = {}
+    for tensor in tensors:
+        if tensor.is_floating_point():
+            by_dtype.setdefault(tensor.dtype, []).append(tensor.reshape(-1))
+    for flat in by_dtype.values():
+        start = 0
+        while start < len(flat):
+            end, size = start + 1, flat[start].numel()
+            while end < len(flat) and size + flat[end].numel() <= chunk:
+                size += flat[end].numel()
+                end += 1
+            if not torch.isfinite(torch.cat(flat[start:end]).sum()):
+                return False
+            start = end
+    return True
+
 
 def _finite(tensor) -> bool:
     """Whether ``tensor`` holds no NaN or infinite value (not a float one: it cannot), its sum asked first: NaN and

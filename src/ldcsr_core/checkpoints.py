@@ -104,7 +104,8 @@ def check_recorded_tensors(meta: Mapping[str, str], path: Path) -> None:
 def check_finite_file(path: str | os.PathLike) -> None:
     """:func:`load_model`'s refusal of NaN or infinite weights (:func:`~.checkpoint_keys.check_finite`) for the
     model file ``path``, without building its model: the tensors inference loads (those it ignores left out, the
-    stage-1 encoder among them). ``ldcsr info --model`` said such a file was fine; it was refused only at load.
+    stage-1 encoder among them). ``ldcsr info --model`` and ``ldcsr models`` said such a file was fine; it was
+    refused only at load.
     Reads every tensor (a safetensors file memory-mapped): about a tenth of a second per 100 MB."""
     path = Path(path)
     if is_safetensors(path):

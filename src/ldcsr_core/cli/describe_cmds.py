@@ -59,12 +59,13 @@ def models(paths, full_notes):
 def _ldcsr_metadata(path: Path, shipped: bool = False):
     """``(metadata, {tensor: parameter count})`` of a safetensors file in our format, or None for another
     safetensors file; :class:`CheckpointError` when unreadable or when its configuration or its tensors
-    are not what :func:`~ldcsr_core.load_model` loads (:func:`~ldcsr_core.checkpoints.check_recorded_tensors`;
-    ``shipped``: a built-in model checked intact, whose configuration alone is checked)."""
+    are not what :func:`~ldcsr_core.load_model` loads (:func:`~ldcsr_core.checkpoints.check_recorded_tensors`, and
+    its weights finite: :func:`~ldcsr_core.checkpoints.check_finite_file`, as ``info --model``; ``shipped``: a
+    built-in model checked intact, whose configuration alone is checked)."""
     import numpy as np
     from safetensors import safe_open
 
-    from ..checkpoints import FORMAT_TAG, check_recorded_tensors, config_from_metadata
+    from ..checkpoints import FORMAT_TAG, check_finite_file, check_recorded_tensors, config_from_metadata
     from ..errors import CheckpointError, one_line
 
     try:
@@ -75,7 +76,11 @@ def _ldcsr_metadata(path: Path, shipped: bool = False):
         raise CheckpointError(f"{path} is not a readable safetensors file: {one_line(e)}") from None
     if meta.get("format") != FORMAT_TAG:
         return None
-    (config_from_metadata if shipped else check_recorded_tensors)(meta, path)  # listed only if load_model loads it
+    if shipped:
+        config_from_metadata(meta, path)
+    else:  # listed only if load_model loads it (NaN or inf weights: before, listed as fine)
+        check_recorded_tensors(meta, path)
+        check_finite_file(path)
     return meta, sizes
 
 
