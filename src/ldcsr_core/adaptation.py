@@ -418,7 +418,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     tick = None if callback is None else (lambda _tile: callback(guard))  # cancel within a guard tile
     if callback is not None:
         callback(guard)
-    model, twin = like_base(model, base), like_base(twin, base)
+    model, twin = like_base(model, base), like_base(twin, base, "the adapted model's octave twin (its guard)")
     strip = _pooled_psnr(held, scale, {"base": base, "adapted": model}, tick)
     octave = _pooled_psnr(refs, scale, {"base": base, "twin": twin}, tick)
     kept = strip["adapted"] > strip["base"] + recipe.margin_db and octave["twin"] > octave["base"]

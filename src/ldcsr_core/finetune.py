@@ -163,8 +163,12 @@ def training_copy(base):
     return m
 
 
-def like_base(model, base):
-    """``model`` in ``base``'s float type, with ``base``'s tiling limits (same architecture)."""
+def like_base(model, base, what: str = "the adapted model"):
+    """``model`` in ``base``'s float type, with ``base``'s tiling limits (same architecture); a
+    :class:`~ldcsr_core.errors.CheckpointError` naming it as ``what`` where a weight is past that type's range
+    (:func:`~ldcsr_core.checkpoint_keys.check_cast`, load_model's rule: before, a float16 base's adapted model
+    was kept with infinite weights, and saved a file that load_model refuses)."""
+    from .checkpoint_keys import check_cast
     from .precision import model_dtype
 
     dt = model_dtype(base)
@@ -173,5 +177,6 @@ def like_base(model, base):
 
         model = model.to(getattr(torch, dt))
         model.scale_factor.data = model.scale_factor.data.float()
+        check_cast(model.state_dict(), f"{what}, in its base's float type,", dt)
     model.tile_max, model.tile_overlap = base.tile_max, base.tile_overlap
     return model.eval().requires_grad_(False)

@@ -4,6 +4,7 @@ provenance, cancel and bad arguments (the command, its refusals and the adapted 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -303,3 +304,27 @@ def test_the_scenes_refusals_come_before_the_base_model_loads(tmp_path, monkeypa
     with pytest.raises(InputError, match=said):
         adapt(tif, 2, **kw)
     assert loaded == []
+
+
+def test_an_adapted_model_past_float16s_range_is_refused_in_a_float16_base(tiny_model_file, monkeypatch):
+    """adapt() fine-tunes in float32 and gives the model back in its base's float type: with a float16 base (load_model's
+    default on CUDA) a weight adapted past 65504 became infinite, unchecked (its guard's pictures NaN; saved, a model of
+    inf weights); now it is refused in load_model(dtype='float16')'s words (checkpoint_keys.check_cast, one rule)."""
+    from ldcsr_core.errors import CheckpointError
+
+    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float16")
+    name = next(k for k in base.state_dict() if k.startswith("model.diffusion_model.") and "weight" in k)
+    fine_tune = adapt_mod.fine_tune
+
+    def past_float16(model, *a, **kw):  # a real fine-tuning, one weight then pushed past float16's largest value
+        n = fine_tune(model, *a, **kw)
+        with torch.no_grad():
+            model.state_dict()[name].view(-1)[0] = 1e5
+        return n
+
+    monkeypatch.setattr(adapt_mod, "fine_tune", past_float16)
+    with pytest.raises(CheckpointError, match=rf"^the adapted model, in its base's float type, holds weights beyond "
+                                              rf"float16's range \(1 tensor, e\.g\. {re.escape(name)}\): in float16 "
+                                              r"they are infinite, and its pictures would be NaN or black; load it as "
+                                              r"float32 or bfloat16"):
+        adapt(scene(), 2.0, base, steps=1, recipe=FAST)
