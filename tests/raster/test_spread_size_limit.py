@@ -4,6 +4,7 @@ compares it with each file's size, not with the output's and the spread file's t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from .conftest import write_tif
 from .test_cli_faults import _ldcsr, _leftovers
@@ -29,14 +30,15 @@ def test_an_output_and_spread_file_each_within_the_size_limit_are_written(tmp_pa
 def test_a_spread_file_beyond_the_size_limit_is_refused_in_its_own_name(tmp_path, tiny_model_file):
     """Under 150 KiB even the spread file at 4:1 (192 KiB) cannot fit: refused before any work, naming
     it and its size (before: 'out.tif cannot be written: … needs about 960.0 KiB', the two files' sum
-    under the output's name)."""
+    under the output's name; then 'out_spread.tif cannot be written: … the output needs about 768.0 KiB'),
+    as the spread file's."""
     src = write_tif(tmp_path / "flat.tif", np.full((3, 64, 64), 120), dtype="uint8")
     out = tmp_path / "out.tif"
     r = _ldcsr(["upscale", src, "-o", out, "-s", 4, "--samples", 2, "--model", tiny_model_file],
                fsize_limit=150 * 1024)
     assert r.returncode == 5, r.stderr
-    assert ("out_spread.tif cannot be written: the file size limit (ulimit -f) is 150.0 KiB, the output needs "
-            "about 768.0 KiB uncompressed (at least 192.0 KiB compressed)") in r.stderr, r.stderr
+    assert ("out_spread.tif cannot be written: the file size limit (ulimit -f) is 150.0 KiB, the spread file "
+            "needs about 768.0 KiB uncompressed (at least 192.0 KiB compressed)") in r.stderr, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flat.tif"]
 
 
@@ -44,7 +46,8 @@ def test_an_output_and_spread_file_too_big_for_their_disk_are_named_both(tmp_pat
     """On a file system short of room for the output and its spread file together (each alone at 4:1 fits), the
     refusal names both with their sum; before: 'not enough space for out.tif … needs about 960.0 KiB', the output
     alone named with the two files' size (its own is 192 KiB). Where the spread file goes to another file system,
-    each is compared with its own (here /dev/shm's, if it is another: the output fits, nothing refused)."""
+    each is compared with its own (here /dev/shm's, if it is another: the output fits, nothing refused; the spread
+    file alone too big for it is said to be the spread file, not 'the output needs about 768.0 KiB')."""
     import os
 
     import rasterio
@@ -68,3 +71,8 @@ def test_an_output_and_spread_file_too_big_for_their_disk_are_named_both(tmp_pat
         other = "/dev/shm"
         if os.path.isdir(other) and os.access(other, os.W_OK) and os.stat(other).st_dev != os.stat(tmp_path).st_dev:
             pipeline.check_room(ds, (256, 256), tmp_path / "out.tif", f"{other}/out_spread.tif")
+            monkeypatch.setattr(geotiff_writer, "free_bytes", lambda folder: 100 * 1024 if str(folder) == other
+                                else 2 ** 40)
+            with pytest.raises(RasterIOError, match=f"^not enough space for out_spread.tif in {other}: 100.0 KiB "
+                                                    "free, the spread file needs about 768.0 KiB uncompressed"):
+                pipeline.check_room(ds, (256, 256), tmp_path / "out.tif", f"{other}/out_spread.tif")

@@ -68,15 +68,18 @@ def output_nbytes(profile: Mapping[str, Any], *, mask: bool = False) -> int:
 
 
 def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the output",
-                     warn: bool = True, largest: tuple[str, int] | None = None) -> int | None:
+                     warn: bool = True, largest: tuple[str, int, str] | None = None,
+                     what: str = "the output") -> int | None:
     """Refuse a write of ``nbytes`` uncompressed bytes that cannot fit in ``folder``.
 
     Raises :class:`RasterIOError` (``ENOSPC``, or ``EFBIG`` for the process's file size limit)
     when even :data:`BEST_COMPRESSION`:1 compression would not fit; with ``warn``, logs a warning
     when the uncompressed size exceeds the free space (compression may still make it fit): off for
     a check ahead of writers that check (and warn) again as they open. ``largest``: where
-    ``nbytes`` is several files' (an output and its spread file), the ``(name, bytes)`` of the largest,
+    ``nbytes`` is several files' (an output and its spread file), the ``(name, bytes, what)`` of the largest,
     which the file size limit (``ulimit -f``: each file's) is compared with; default ``name``'s ``nbytes``.
+    ``what``: the file said to need ``nbytes`` ("the spread file needs about …"; before, a spread file was
+    "the output")
     Returns the free bytes (``None`` where the filesystem does not say).
     """
     import tempfile
@@ -92,14 +95,14 @@ def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the
     need = int(nbytes / BEST_COMPRESSION)
     if free is not None and need > free:
         raise RasterIOError(errno.ENOSPC, (
-            f"not enough space for {name} in {folder}: {human_bytes(free)} free, the output needs about "
+            f"not enough space for {name} in {folder}: {human_bytes(free)} free, {what} needs about "
             f"{human_bytes(nbytes)} uncompressed (at least {human_bytes(need)} even at {BEST_COMPRESSION:g}:1 "
             "compression); free some space or choose another output folder"))
-    limit, (one_name, one) = _file_size_limit(), largest or (name, nbytes)
+    limit, (one_name, one, one_what) = _file_size_limit(), largest or (name, nbytes, what)
     if limit is not None and int(one / BEST_COMPRESSION) > limit:
         raise RasterIOError(errno.EFBIG, (
-            f"{one_name} cannot be written: the file size limit (ulimit -f) is {human_bytes(limit)}, the "
-            f"output needs about {human_bytes(one)} uncompressed (at least {human_bytes(int(one / BEST_COMPRESSION))} "
+            f"{one_name} cannot be written: the file size limit (ulimit -f) is {human_bytes(limit)}, "
+            f"{one_what} needs about {human_bytes(one)} uncompressed (at least {human_bytes(int(one / BEST_COMPRESSION))} "
             "compressed)"))
     if warn and free is not None and nbytes > free:
         log.warning("%s needs about %s uncompressed and %s has %s free: it fits only if it "

@@ -471,10 +471,14 @@ def _check_room(profile, dst_path: Path, spread_path: Path | None, *, mask: bool
         except OSError:  # (the writer says what is wrong with its folder)
             disk = path.parent
         by_disk.setdefault(disk, []).append((path, nbytes))
+    def what(path):  # (before, a spread file was 'the output' too)
+        return "the output" if path == dst_path else "the spread file"
+
     for group in by_disk.values():  # (a shared one named by both: 'o.tif' alone, with the sum, misled)
         name = " and its spread file ".join(p.name for p, _ in group)
         gw_mod.check_free_space(group[0][0].parent, sum(n for _, n in group), name=name, warn=False,
-                                largest=max(((p.name, n) for p, n in group), key=lambda pn: pn[1]))
+                                what=what(group[0][0]) if len(group) == 1 else "the output",
+                                largest=max(((p.name, n, what(p)) for p, n in group), key=lambda pnw: pnw[1]))
 
 
 def _remove_if(path, entry) -> None:
