@@ -20,6 +20,23 @@ def _held_run(viewer, widget, qtbot, gate, **placement):
     return src
 
 
+def _held_model_load(widget, monkeypatch):
+    """The run's worker held as it asks for the model (while it would load): ``(asked, go)`` events, the first set
+    once it asks, the model loaded once the test sets the second (the layer changed meanwhile, before the worker
+    copies it)."""
+    import threading
+
+    asked, go, real_get = threading.Event(), threading.Event(), widget.models.get
+
+    def loading(source):
+        asked.set()
+        go.wait(30)
+        return real_get(source)
+
+    monkeypatch.setattr(widget.models, "get", loading)
+    return asked, go
+
+
 @pytest.mark.parametrize("move", ["translate", "scale", "rotate"])
 def test_a_source_moved_during_the_run_gets_its_result_and_baseline_over_it(ldcsr, qtbot, notes, bicubic_engine,
                                                                              engine_held_at_second_tile, move):
@@ -103,14 +120,8 @@ def test_the_run_digests_the_copy_it_reads_in_its_worker(ldcsr, qtbot, notes, bi
         return real_digest(data, *args, **kwargs)
 
     monkeypatch.setattr(pd, "pixel_digest", watched)
-    asked, go, real_get = threading.Event(), threading.Event(), widget.models.get
-
-    def loading(source):
-        asked.set()
-        go.wait(30)
-        return real_get(source)
-
-    monkeypatch.setattr(widget.models, "get", loading)
+    real_get = widget.models.get
+    asked, go = _held_model_load(widget, monkeypatch)
     assert widget.run(layer=src, scale=2.0)
     assert on_gui == []  # nothing digested as Run was pressed
     qtbot.waitUntil(asked.is_set, timeout=10_000)
@@ -209,18 +220,9 @@ def test_a_source_given_other_pixels_before_the_worker_copies_it_is_said_as_such
     window of rows 0–64 and columns 0–96 is not inside the raster of 50 rows × 40 columns" (or GDAL's "Must set color
     interpretation for all bands. …"); now the worker reads the pixels Run was pressed on, and the run ends as for
     other pixels given during it: nothing added, said in plain words."""
-    import threading
-
     viewer, widget = ldcsr
     src = viewer.add_image(np.random.default_rng(5).integers(1, 255, (64, 96, 3), dtype=np.uint8), name="scene")
-    asked, go, real_get = threading.Event(), threading.Event(), widget.models.get
-
-    def loading(source):
-        asked.set()
-        go.wait(30)
-        return real_get(source)
-
-    monkeypatch.setattr(widget.models, "get", loading)
+    asked, go = _held_model_load(widget, monkeypatch)
     assert widget.run(layer=src, scale=2.0)
     qtbot.waitUntil(asked.is_set, timeout=10_000)
     src.data = np.random.default_rng(6).integers(1, 255, shape, dtype=np.uint8)

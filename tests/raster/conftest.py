@@ -194,6 +194,21 @@ def single_process(rasters, tiny_model, tmp_path_factory):
 
 
 @pytest.fixture
+def stopped_where_the_model_loads(monkeypatch):
+    """``ldcsr upscale`` and ``selfcheck`` made to stop where the model loads (exit 1): what a run says before it loads
+    the model, read without running it; the line its stderr then ends with."""
+    import click
+
+    from ldcsr_core.cli import upscale_cmd
+
+    def stop(*_args, **_kwargs):
+        raise click.ClickException("stopped where the model loads")
+
+    monkeypatch.setattr(upscale_cmd, "_load_model", stop)
+    return "Error: stopped where the model loads\n"
+
+
+@pytest.fixture
 def base(tiny_model_file):
     """The tiny model loaded for adaptation (float32 on the CPU): the base of the adaptation tests."""
     import ldcsr_core

@@ -375,20 +375,14 @@ def test_the_scenes_refusals_come_before_the_model_loads(tmp_path, monkeypatch, 
     assert loaded == []
 
 
-def test_the_cost_of_a_mean_of_k_is_said_before_the_model_loads(png, tiny_model_file, tmp_path, monkeypatch):
+def test_the_cost_of_a_mean_of_k_is_said_before_the_model_loads(png, tiny_model_file, tmp_path,
+                                                               stopped_where_the_model_loads):
     """`ldcsr selfcheck IMG -s 2 --mode diffusion --mean-of 3`: before, nothing said that the check takes about 3
     times as long as one sample (upscale --samples K, QGIS and napari say it); now a note on stderr says it, in the
     engine's words (uncertainty.samples_cost of a check), before the model loads; not under -q, not for one sample,
     and not when nothing will run (a --json report already there, refused)."""
-    import click
-
-    from ldcsr_core.cli import upscale_cmd
     from ldcsr_core.uncertainty import samples_cost
 
-    def stop(*_args, **_kwargs):
-        raise click.ClickException("stopped where the model loads")
-
-    monkeypatch.setattr(upscale_cmd, "_load_model", stop)
     said = f"note: {samples_cost(3, of='check')}"
     assert said == ("note: 3 samples for the mean the check scores: each is a whole run of the diffusion sampler, so "
                     "this check takes about 3 times as long as one sample would")

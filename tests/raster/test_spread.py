@@ -337,26 +337,20 @@ def test_a_spread_folder_that_does_not_exist_is_a_usage_error(rasters, tiny_mode
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_the_cost_of_k_samples_is_said_before_the_model_loads(rasters, tiny_model_file, tmp_path, monkeypatch):
+def test_the_cost_of_k_samples_is_said_before_the_model_loads(rasters, tiny_model_file, tmp_path,
+                                                             stopped_where_the_model_loads):
     """`ldcsr upscale --samples 3`: before, nothing said that the run takes about 3 times as long as one sample (QGIS
     said it: uncertainty.samples_cost); now a note on stderr says it, in those words, before the model loads; -q,
     which keeps only the notes that a result is untested, leaves it out, as it does one sample."""
-    import click
-
-    from ldcsr_core.cli import upscale_cmd
     from ldcsr_core.uncertainty import samples_cost
 
-    def stop(*_args, **_kwargs):
-        raise click.ClickException("stopped where the model loads")
-
-    monkeypatch.setattr(upscale_cmd, "_load_model", stop)
     said = f"note: {samples_cost(3)}"
     assert said == ("note: 3 samples for the uncertainty map: each is a whole run of the diffusion sampler, so this "
                     "run takes about 3 times as long as one sample would")
     for quiet, samples, expected in (([], 3, [said]), (["-q"], 3, []), ([], 1, [])):
         r = CliRunner().invoke(main, [*quiet, "upscale", str(rasters["rgba"]), "-o", str(tmp_path / "o.tif"), "-s", "2",
                                       "--samples", str(samples), "--model", str(tiny_model_file), "--device", "cpu"])
-        assert r.exit_code == 1 and r.stderr.endswith("Error: stopped where the model loads\n"), r.output
+        assert r.exit_code == 1 and r.stderr.endswith(stopped_where_the_model_loads), r.output
         assert [ln for ln in r.stderr.splitlines() if "samples for the uncertainty map" in ln] == expected, r.stderr
         assert r.stdout == "" and not (tmp_path / "o.tif").exists()
 
