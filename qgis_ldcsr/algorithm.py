@@ -188,8 +188,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # input by any name, not a folder, in an existing folder this user may write in
         check_destination(src, dst)
         check_writable(os.path.dirname(os.path.abspath(dst)))  # a bare name: the working folder
-        for name, what in ((self.SCALE, "the scale"), (self.TARGET, "the target pixel size")):
-            check_number(parameters.get(name), what, context=context)
+        # as read there: QGIS's parameterAsDouble made '３' (full-width) its default, silently (×2, no target)
+        scale, target = (check_number(parameters.get(name), what, context=context)
+                         for name, what in ((self.SCALE, "the scale"), (self.TARGET, "the target pixel size")))
         # the integers as given (QGIS's parameterAsInt makes one past 2**31 0, silently the default)
         seed = whole_number(self, parameters, self.SEED, "the seed", context)
         tile = whole_number(self, parameters, self.TILE, "the tile size", context)
@@ -209,11 +210,13 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
         # as `ldcsr upscale` asks it (request_of): the same LDCSR_REQUEST tag and LDCSR_JOB fingerprint, so
         # the command line skips (resumes) a QGIS output of the same request instead of refusing it
-        target = self.parameterAsDouble(parameters, self.TARGET, context)
+        if target is None:  # unset: QGIS's reading (its default)
+            target = self.parameterAsDouble(parameters, self.TARGET, context)
         if parameters.get(self.TARGET) is not None and target != 0:  # set; a negative one the engine refuses
             request = request_of(target_resolution=target)
         else:
-            request = request_of(scale=self.parameterAsDouble(parameters, self.SCALE, context))
+            request = request_of(scale=self.parameterAsDouble(parameters, self.SCALE, context) if scale is None
+                                 else scale)
         with open_with_layer_nodata(src, nodata) as ds:  # QGIS's nodata, as the output will have it
             file_crs = ds.crs
             ds = with_layer_crs(ds, crs)  # and its CRS

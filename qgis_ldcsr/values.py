@@ -29,9 +29,11 @@ def _evaluated(raw, what: str, context):
     return value
 
 
-def check_number(raw, what: str, *, whole: bool = False, context=None) -> None:
-    """Refuse a raw value that is not a (finite, with ``whole`` whole) number; unset and NULL pass.
-    An expression (``QgsProperty``) is evaluated with ``context`` and its value checked."""
+def check_number(raw, what: str, *, whole: bool = False, context=None) -> float | None:
+    """Refuse a raw value that is not a (finite, with ``whole`` whole) number; unset and NULL pass (None).
+    An expression (``QgsProperty``) is evaluated with ``context`` and its value checked. Returns the number as
+    read here, which the run uses: QGIS's ``parameterAsDouble`` makes text Qt does not read (``'３'``, full-width
+    digits, which Python reads as 3) the parameter's default, silently."""
     from qgis.core import QgsProperty
 
     from ldcsr_core.errors import InputError
@@ -41,7 +43,7 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> None:
         raw = _evaluated(raw, what, context)
     if isinstance(raw, str):
         if not raw.strip():
-            return
+            return None
         try:  # a whole number grouped (seed 1_000) is as ldcsr --seed reads it; a scale's 1.2_5 no number
             value = float(raw) if whole else number_text(raw)
         except ValueError:
@@ -49,11 +51,12 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> None:
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
         value = float(raw)
     else:
-        return
+        return None
     if not math.isfinite(value):
         raise InputError(f"{what} must be a finite number, got {raw!r}")
     if whole and not value.is_integer():
         raise InputError(f"{what} must be a whole number, got {raw!r}")
+    return value
 
 
 def is_plain_number(raw) -> bool:

@@ -72,6 +72,15 @@ def test_numbers_as_text_and_the_seed_bounds(qgis_processing, scene, tiny_model_
     assert f"seed {-2 ** 31 + 1}" in feedback.textLog() and "(scale 2 x 2)" in feedback.textLog()
 
 
+@pytest.mark.parametrize("text", ["３", "٣"])
+def test_a_scale_in_other_digits_is_the_scale_given(qgis_processing, scene, tiny_model_file, tmp_path, text):
+    """Before: the check read '３' (full-width, as an input method types it) as 3, as ldcsr -s does, and QGIS's
+    parameterAsDouble as nothing: the run went at the parameter's default ×2, silently; now at ×3."""
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=text), feedback=feedback)
+    assert "(scale 3 x 3)" in feedback.textLog()
+
+
 @pytest.mark.parametrize("given, expected", [(2 ** 31, "2147483648"), ("1e10", "10000000000"),
                                              ("as an expression", "2147483648")])
 def test_a_tile_past_a_32_bit_int_is_the_tile_given(qgis_processing, scene, tiny_model_file, tmp_path, given, expected):
