@@ -39,3 +39,27 @@ def test_selfcheck_says_a_bad_scale_in_upscales_words(tmp_path):
                         ("2,3", "scale must be one number, got '2,3'")):
         r = CliRunner().invoke(main, ["selfcheck", str(src), "-s", typed])
         assert r.exit_code == 2 and said in r.output, r.output
+
+
+@pytest.mark.parametrize("command, option, typed", [
+    ("upscale", "-s", "1 .5"), ("upscale", "-r", "1 0"), ("upscale", "-s", "2, 2 .5"), ("selfcheck", "-s", "1. 5"),
+    ("adapt", "-s", "2 .5"), ("evaluate", "--scales", "2, 2 .5"),
+])
+def test_a_blank_inside_a_scale_or_pixel_size_is_no_number(tmp_path, command, option, typed):
+    """Before: blanks were taken out before reading ('-r "1 0"' ran 10 m pixels, '-s "1 .5"' ×1.5, a typo of 1.5 or 1,
+    which QGIS's field refuses); now only those around a number or a comma are ('-s " 2, 3 "' is still ×2 × ×3)."""
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 40, 40)), dtype="uint8")
+    args = {"upscale": [str(src), "-o", str(tmp_path / "o.tif")], "selfcheck": [str(src)],
+            "adapt": [str(src), "-o", str(tmp_path / "m.safetensors")], "evaluate": [str(tmp_path)]}[command]
+    r = CliRunner().invoke(main, [command, *args, option, typed, "--device", "cpu"])
+    what = "target resolution" if option == "-r" else "scale"
+    wrong = typed if command != "evaluate" else typed.split(",")[-1].strip()
+    assert r.exit_code == 2 and f"{what} must be a number, got '{wrong}'" in r.output, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]  # nothing written
+
+
+def test_blanks_around_a_scale_and_its_comma_are_read(tmp_path):
+    from ldcsr_core.cli.options import PairType, ScaleListType
+
+    assert PairType("scale").convert(" 2 , 3 ", None, None) == (2.0, 3.0)
+    assert ScaleListType().convert(" 2, 2.5 ,4", None, None) == [2.0, 2.5, 4.0]

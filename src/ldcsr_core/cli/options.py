@@ -38,7 +38,8 @@ class PairType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        parts = str(value).replace(" ", "").split(",")
+        # blanks around a number or comma; not inside one: '1 .5' (a typo of 1.5 or 1) and -r '1 0' were read 1.5, 10
+        parts = [p.strip() for p in str(value).split(",")]
         if len(parts) not in (1, 2) or not all(parts):
             self.fail(f"{self.what} must be one number or 'X,Y', got {value!r}", param, ctx)
         try:
@@ -83,7 +84,7 @@ class ScaleListType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
-        parts = str(value).replace(" ", "").split(",")
+        parts = [p.strip() for p in str(value).split(",")]  # as PairType: no blank inside a number
         if not all(parts):
             self.fail(f"scales must be numbers separated by commas, e.g. 2,2.5,4, got {value!r}", param, ctx)
         return [ScaleType().convert(p, param, ctx) for p in parts]
