@@ -399,3 +399,37 @@ def test_models_lists_a_model_with_nan_weights_as_unreadable_as_info_refuses_it(
     assert "good.safetensors\n  path:" in r.output and "  name:    good" in r.output, r.output
     assert f"nan.safetensors  [unreadable]\n  path:    {bad}\n  error:   {says[len('Error: '):]}\n" in r.output, r.output
     assert "  name:    nan" not in r.output and r.output.strip().splitlines()[-1] == says, r.output
+
+
+def test_a_float64_model_whose_weights_overflow_float32_is_refused(tiny, tmp_path):
+    """A model file of float64 tensors holding 1e39 (past float32's 3.4e38, as bfloat16's) passed the NaN check (run on
+    the file's tensors) and loaded in float32 with an infinite weight: pictures of NaN, said nowhere, and ldcsr info
+    said it was fine; in bfloat16 it was refused with 'load it as float32 or bfloat16'. Now both refuse it, and the
+    advice is no float type."""
+    import numpy as np
+    import rasterio
+    from safetensors.torch import load_file, save_file
+
+    from ldcsr_core.checkpoints import header_metadata
+
+    path = ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name="m")
+    sd = load_file(str(path))
+    name = next(k for k, v in sd.items() if k.startswith("model.diffusion_model.") and v.numel() > 1)
+    sd[name] = sd[name].double()
+    sd[name].view(-1)[0] = 1e39
+    wide = tmp_path / "wide.safetensors"
+    save_file(sd, str(wide), metadata=header_metadata(path))
+    said = (rf"^{re.escape(str(wide))} holds weights beyond float32's range \(1 tensor, e\.g\. {re.escape(name)}\): "
+            r"in float32 they are infinite, and its pictures would be NaN or black; a training that diverged or a "
+            r"damaged file: use another model file$")
+    for dtype in ("float32", "bfloat16"):
+        with pytest.raises(CheckpointError, match=said):
+            ldcsr_core.load_model(wide, device="cpu", dtype=dtype)
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=40, height=40, count=3, dtype="uint8") as ds:
+        ds.write(np.zeros((3, 40, 40), np.uint8))
+    r = CliRunner().invoke(main, ["info", str(src), "--model", str(wide)])
+    assert r.exit_code == 6 and r.stdout == "" and "beyond float32's range" in r.output, r.output
+    sd[name].view(-1)[0] = 1e30  # within float32's: loads
+    save_file(sd, str(wide), metadata=header_metadata(path))
+    assert ldcsr_core.load_model(wide, device="cpu", dtype="float32").name == "m"

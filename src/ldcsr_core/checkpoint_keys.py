@@ -113,12 +113,17 @@ def check_finite(state_dict, names: Iterable[str], source: str) -> None:
 def check_cast(state_dict, source: str, dtype: str) -> None:
     """A :class:`CheckpointError` where a model's weights, finite as loaded, are no longer so in ``dtype``
     (``state_dict``: the model's, cast): one past float16's largest value (65504) is infinite there. Before, such a
-    model loaded with dtype='float16' (the default on CUDA) and its pictures were NaN or black, said nowhere."""
+    model loaded with dtype='float16' (the default on CUDA) and its pictures were NaN or black, said nowhere; so did
+    a float64 file's 1e39 in float32 (``dtype='float32'``: no float type to advise)."""
     bad = [k for k, v in state_dict.items() if not _finite(v)]
-    if bad:
-        raise CheckpointError(f"{source} holds weights beyond {dtype}'s range ({counted(len(bad), 'tensor')}, e.g. "
-                              f"{bad[0]}): in {dtype} they are infinite, and its pictures would be NaN or black; load "
-                              "it as float32 or bfloat16 (dtype='float32', --dtype float32 or LDCSR_DTYPE=float32)")
+    if not bad:
+        return
+    wider = {"float16": "float32 or bfloat16", "bfloat16": "float32"}.get(dtype)  # float32: a float64 file's 1e39
+    todo = (f"load it as {wider} (dtype='float32', --dtype float32 or LDCSR_DTYPE=float32)" if wider else
+            "a training that diverged or a damaged file: use another model file")
+    raise CheckpointError(f"{source} holds weights beyond {dtype}'s range ({counted(len(bad), 'tensor')}, e.g. "
+                          f"{bad[0]}): in {dtype} they are infinite, and its pictures would be NaN or black; {todo}")
+
 
 
 def _all_finite(tensors, chunk: int = 1 << 22) -> bool:

@@ -123,7 +123,9 @@ def check_finite_file(path: str | os.PathLike) -> None:
         sd = raw if meta.get("format") == FORMAT_TAG else remap_official(raw)
     except CheckpointError:  # not an LDCSR model's tensors: loading it says so
         return
-    check_finite(sd, [k for k in sd if k not in IGNORED_KEYS and not k.startswith(IGNORED_PREFIXES)], str(path))
+    used = [k for k in sd if k not in IGNORED_KEYS and not k.startswith(IGNORED_PREFIXES)]
+    check_finite(sd, used, str(path))
+    check_cast({k: sd[k].float() for k in used if sd[k].dtype == torch.float64}, str(path), "float32")  # as loaded
 
 
 _SHAPES: dict[str, Mapping[str, tuple]] = {}  # by configuration (its JSON): a folder's models share a few
@@ -173,6 +175,8 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str, *
         for k, v in expected.items():
             if k in sd:
                 v.copy_(sd[k].to(v.dtype))
+    # a float64 file's weight past float32's range (1e39) is infinite as loaded, its pictures NaN, said nowhere
+    check_cast({k: v for k, v in expected.items() if k in sd and sd[k].dtype == torch.float64}, source, "float32")
     if ignored:
         groups = sorted({k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("first_stage_model") else "")
                          for k in ignored})
