@@ -2,6 +2,8 @@
 caller: callables (callback=, on_rows=, read_window/sink, polling's predicate), a tile's read
 window, an ambiguous (rows, cols, 1) array, and how an OutputExistsError says to replace."""
 
+import re
+
 import numpy as np
 import PIL.Image
 import pytest
@@ -336,3 +338,13 @@ def test_the_building_blocks_apply_upscales_one_scale_rule(tiny):
     with pytest.raises(InputError, match=r"plan: out_shape \(200, 200\) exceeds the maximum scale 8"):
         ldcsr_core.run_plan(tiny, made, lambda y, x, h, w: np.zeros((h, w, 3), np.float32), lambda y0, r: None,
                             mode="fast")
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\ufeff", "\u2060 \u200b"])
+def test_a_model_name_of_invisible_characters_is_refused(tiny, tmp_path, name):
+    """Before: save_model (ldcsr train --name) wrote a model named a zero-width space or a BOM, listed by ldcsr models
+    and loaded with a name no one sees (' '.strip() catches blanks, not these); now refused as blanks are."""
+    with pytest.raises(InputError, match=rf"name is only blanks \({re.escape(repr(name))}\): give the model a name"):
+        ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name=name)
+    assert not list(tmp_path.iterdir())
+    assert ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name=f"a{name}").exists()  # a visible one in it

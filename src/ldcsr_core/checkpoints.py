@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Mapping
 
@@ -335,7 +336,8 @@ def check_model_texts(name, version="0", notes="", extra=None) -> dict:
     for what, text in [*texts.items(), *(("extra's keys", k) for k in extra)]:
         if not isinstance(text, str):  # was safetensors' "'int' object is not an instance of 'str'"
             raise InputError(f"{what} must be text (str), got {type(text).__name__} {text!r:.40}")
-    if not name.strip():  # '' and ' ' were written: a model listed, and loaded, with no name
+    # '' and ' ' were written: a model listed, and loaded, with no name; so were invisible ones ('\u200b', a BOM)
+    if not any(c.isprintable() and not c.isspace() and unicodedata.category(c) != "Cf" for c in name):
         raise InputError(f"name is {'empty' if not name else f'only blanks ({name!r})'}: give the model a name "
                          "(ldcsr models and info list it by it), e.g. 'my-model'")
     own = sorted(set(extra) & {"format", "config", "name", "version", "notes", "tile_max", "tile_overlap"})
