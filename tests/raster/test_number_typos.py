@@ -63,3 +63,13 @@ def test_blanks_around_a_scale_and_its_comma_are_read(tmp_path):
 
     assert PairType("scale").convert(" 2 , 3 ", None, None) == (2.0, 3.0)
     assert ScaleListType().convert(" 2, 2.5 ,4", None, None) == [2.0, 2.5, 4.0]
+
+
+@pytest.mark.parametrize("command", ["selfcheck", "train"])
+def test_an_empty_scale_where_one_number_is_asked_says_one_number(tmp_path, command):
+    """Before: "scale must be one number or 'X,Y', got ''" (upscale's words) for an option that refuses 'X,Y'."""
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 40, 40)), dtype="uint8")
+    args = {"selfcheck": [str(src), "-s", " "],
+            "train": [str(tmp_path), "--out", str(tmp_path / "m.safetensors"), "--scale-range", "", "4"]}[command]
+    r = CliRunner().invoke(main, [command, *args])
+    assert r.exit_code == 2 and "scale must be one number, got '" in r.output and "X,Y" not in r.output, r.output

@@ -70,7 +70,7 @@ class ScaleType(PairType):
     def convert(self, value, param, ctx):
         if isinstance(value, (int, float)):  # a default
             return float(value)
-        if "," in str(value):
+        if "," in str(value) or not str(value).strip():  # not PairType's "one number or 'X,Y'": no pair here
             self.fail(f"scale must be one number, got {value!r}", param, ctx)
         return super().convert(value, param, ctx)[0]
 
