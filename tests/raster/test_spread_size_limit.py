@@ -76,3 +76,20 @@ def test_an_output_and_spread_file_too_big_for_their_disk_are_named_both(tmp_pat
             with pytest.raises(RasterIOError, match=f"^not enough space for out_spread.tif in {other}: 100.0 KiB "
                                                     "free, the spread file needs about 768.0 KiB uncompressed"):
                 pipeline.check_room(ds, (256, 256), tmp_path / "out.tif", f"{other}/out_spread.tif")
+
+
+def test_a_spread_file_in_another_folder_of_a_disk_too_full_is_named_by_its_path(tmp_path, monkeypatch):
+    """Before: 'not enough space for out.tif and its spread file s.tif in DIR' for --spread-out DIR/maps/s.tif, which is
+    not in DIR; now its path, where the output's own folder is said."""
+    import rasterio
+
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo import geotiff_writer, pipeline
+
+    src = write_tif(tmp_path / "flat.tif", np.full((3, 64, 64), 120), dtype="uint8")
+    (tmp_path / "maps").mkdir()
+    monkeypatch.setattr(geotiff_writer, "free_bytes", lambda folder: 200 * 1024)
+    with rasterio.open(src) as ds, pytest.raises(RasterIOError) as ei:
+        pipeline.check_room(ds, (256, 256), tmp_path / "out.tif", tmp_path / "maps" / "s.tif")
+    assert str(ei.value).startswith(f"not enough space for out.tif and its spread file {tmp_path / 'maps' / 's.tif'} "
+                                    f"in {tmp_path}: 200.0 KiB free"), str(ei.value)
