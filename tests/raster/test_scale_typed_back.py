@@ -127,3 +127,23 @@ def test_a_target_resolution_runs_ground_note_says_the_pixel_it_makes(tmp_path):
     (tmp_path / "out").mkdir()
     batch = note(*scenes, out=tmp_path / "out")
     assert batch.startswith("note: 2 of 2 inputs (60.tif, 48.tif) make pixels of 0.07 m (of 0.3 m at ×"), batch
+
+
+def test_evaluates_table_stays_aligned_with_a_scale_typed_whole(tmp_path):
+    """'ldcsr evaluate --scales 2,3.14159' printed '3.14159' in the 6-wide scale column, each cell of its row one
+    place right of the header's; now the column is as wide as its widest scale, every row's cells under their header."""
+    from PIL import Image
+
+    (tmp_path / "set").mkdir()
+    for i in range(2):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+            tmp_path / "set" / f"{i}.png")
+    r = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--scales", "2,3.14159", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    header, *rows = r.output.splitlines()[-3:]
+    assert [row.split()[0] for row in rows] == ["2.00", "3.14159"], r.output
+
+    def ends(line):  # where its cells end (each right-aligned under its header)
+        return [i + 1 for i, c in enumerate(line) if c != " " and (i + 1 == len(line) or line[i + 1] == " ")]
+
+    assert len(rows[0]) == len(rows[1]) == len(header) and ends(rows[0]) == ends(rows[1]), r.output

@@ -227,12 +227,14 @@ def check_sizes(images, scales, advice: str = "remove it or drop the scale") -> 
 
 
 def format_table(result: dict) -> str:
+    said = [_table_scale(s) for s in result["scales"]]
+    width = max([6, *map(len, said)])  # a scale typed whole (3.14159) widens its column: the rows stay aligned
     lines = [f"model {result['model']} · mode {result['mode']} · {result.get('dtype', 'float32')} on "
              f"{result.get('device', 'cpu')} · {counted(result['images'], 'image')}",
-             f"{'scale':>6} {'PSNR':>7} {'bicubic':>8} {'gain':>6} {'SSIM':>7} {'bic SSIM':>8} {'LR-cons':>8} {'bic LR-c':>8}"
+             f"{'scale':>{width}} {'PSNR':>7} {'bicubic':>8} {'gain':>6} {'SSIM':>7} {'bic SSIM':>8} {'LR-cons':>8} {'bic LR-c':>8}"
              f" {'HF':>6} {'bic HF':>6}"]
-    for s, r in result["scales"].items():
-        lines.append(f"{_table_scale(s):>6} {r['psnr']:>7.2f} {r['bicubic_psnr']:>8.2f} {signed(r['gain_db']):>6} "
+    for scale, r in zip(said, result["scales"].values()):
+        lines.append(f"{scale:>{width}} {r['psnr']:>7.2f} {r['bicubic_psnr']:>8.2f} {signed(r['gain_db']):>6} "
                      f"{r['ssim']:>7.4f} {r['bicubic_ssim']:>8.4f} {r['lr_psnr']:>8.2f} {r['bicubic_lr_psnr']:>8.2f}"
                      f" {r['hf_ratio']:>6.3f} {r['bicubic_hf_ratio']:>6.3f}")
     if result.get("caution"):
