@@ -37,9 +37,11 @@ from .rules import (check_callable, check_count, check_flag, check_mode, check_s
 from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the plugins use them)
     WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored, unscored,
 )
-from .scene_windows import RGBScene, _boxes, _check_restorable, sample_boxes, scene_argument  # noqa: F401 - re-exported
+from .scene_windows import (  # noqa: F401 - re-exported
+    MAX_PIXELS, SAMPLE_SIZE, SAMPLES, RGBScene, _boxes, _check_restorable, selfcheck_windows, sample_boxes, scene_argument,
+)
 
-__all__ = ["selfcheck", "selfcheck_scales", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS",
+__all__ = ["selfcheck", "selfcheck_scales", "selfcheck_windows", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS",
            "YARDSTICKS", "mode_text"]
 
 
@@ -61,9 +63,6 @@ YARDSTICKS = "SSIM and LR-consistency: higher is better"  # not "for both": read
 
 DIFFUSION_NOTE = "in diffusion mode invented detail costs PSNR: check fast mode too, the faithful one"
 
-MAX_PIXELS = 1024 * 1024  # larger scenes (without a window) are checked on sampled windows
-SAMPLES = 4
-SAMPLE_SIZE = 512
 
 
 @dataclass
@@ -256,16 +255,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
 
         name = str(source_file or (scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or ""))
         check_not_spread_map(src.tags, os.path.basename(name), use="selfcheck")  # upscale's rule: no picture to score
-        sampling, boxes = _boxes(src.shape, window, max_pixels, samples, sample_size)
-        need = max(min_side(s) for s in scales)
-        if min(min(b[2:]) for b in boxes) < need:
-            h, w = boxes[0][2:]
-            what = "scene" if sampling == "whole" else "window"
-            raise InputError(f"the {what} is {w}×{h} px; a self-check at ×{scale_typed(max(scales))} needs at least "
-                             f"{need}×{need} px (the scene is degraded by the scale, then scored inside a "
-                             f"{math.ceil(max(scales))}-px border)")
-        for s in scales:
-            _check_restorable(boxes[0][2:], s)
+        sampling, boxes = selfcheck_windows(src.shape, scales, window, max_pixels, samples, sample_size)
         tiles = [(b, *src.rgb_valid(b)) for b in boxes]
         model = resolve_model(model)
         computed = dict(dtype=model_dtype(model), device=str(getattr(model, "device", "cpu")))  # as evaluate's

@@ -1,5 +1,6 @@
 """The windows a self-check (or an adaptation, training or evaluate) reads: where they are on the scene
-(:func:`sample_boxes`, :func:`_boxes`), whether the protocol can restore them at a scale
+(:func:`sample_boxes`, :func:`_boxes`), the self-check's refusals of them that need no model
+(:func:`selfcheck_windows`), whether the protocol can restore them at a scale
 (:func:`_check_restorable`), and the scene itself as uint8 RGB windows (:class:`RGBScene`: an array,
 or a raster through the raster pipeline's reader, nodata filled). Importable from
 :mod:`ldcsr_core.quality` too.
@@ -17,7 +18,11 @@ from .front_end import say
 from .rules import check_image
 from .words import scale_typed
 
-__all__ = ["sample_boxes", "RGBScene", "picture_text", "scene_argument"]
+__all__ = ["sample_boxes", "selfcheck_windows", "RGBScene", "picture_text", "scene_argument"]
+
+MAX_PIXELS = 1024 * 1024  # larger scenes (without a window) are checked on sampled windows
+SAMPLES = 4
+SAMPLE_SIZE = 512
 
 
 def scene_argument(scene):
@@ -59,6 +64,28 @@ def _boxes(shape, window, max_pixels, samples, sample_size):
     if shape[0] * shape[1] <= max_pixels:
         return "whole", [(0, 0, int(shape[0]), int(shape[1]))]
     return "sampled", sample_boxes(shape, sample_size, samples)
+
+
+def selfcheck_windows(shape, scales, window=None, max_pixels: int = MAX_PIXELS, samples: int = SAMPLES,
+               sample_size: int = SAMPLE_SIZE) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """``(sampling, boxes)`` a self-check of a scene of ``shape`` at ``scales`` reads (:func:`_boxes`), or the
+    InputError that refuses it without a model or a pixel read: a window off the scene or above ``max_pixels``, a
+    scene or window too small for the largest scale, a copy the protocol cannot restore. ``selfcheck`` checks
+    by it; a front end (``ldcsr selfcheck``, QGIS's quality report, napari's Check quality) before it loads the
+    model or says what the check costs."""
+    from .quality_scoring import min_side
+
+    sampling, boxes = _boxes(shape, window, max_pixels, samples, sample_size)
+    need = max(min_side(s) for s in scales)
+    if min(min(b[2:]) for b in boxes) < need:
+        h, w = boxes[0][2:]
+        what = "scene" if sampling == "whole" else "window"
+        raise InputError(f"the {what} is {w}×{h} px; a self-check at ×{scale_typed(max(scales))} needs at least "
+                         f"{need}×{need} px (the scene is degraded by the scale, then scored inside a "
+                         f"{math.ceil(max(scales))}-px border)")
+    for s in scales:
+        _check_restorable(boxes[0][2:], s)
+    return sampling, boxes
 
 
 def _check_restorable(shape, scale: float) -> None:

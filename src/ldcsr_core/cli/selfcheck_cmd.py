@@ -70,9 +70,9 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
 
     from ..errors import InputError
     from ..geo.job import check_not_spread_map
-    from ..geo.radiometry import parse_bands
-    from ..geo.raster_io import files_read, open_raster
-    from ..quality import selfcheck_scales, write_report
+    from ..geo.radiometry import band_holder, parse_bands, plan_bands
+    from ..geo.raster_io import files_read, open_raster, raster_info
+    from ..quality import selfcheck_windows, selfcheck_scales, write_report
     from .upscale_cmd import _load_model
 
     try:
@@ -86,9 +86,15 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     with open_raster(scene, nodata=nodata) as ds:  # readable (exit 5 otherwise), nodata fits, before the model
         check_not_spread_map(ds.tags(), Path(scene).name, use="selfcheck")  # upscale's refusal (exit 3)
         reads = files_read(ds)  # the scene, its sidecars, a VRT's sources
+        info = raster_info(ds)  # bands it lacks: the engine's refusal, before its windows' (below), as selfcheck's
+        plan_bands(ds.count, info.colorinterp, band_sel, info.descriptions, band_holder(ds))
+        shape = ds.height, ds.width
     if json_out is not None:
         opt.check_report(json_out, "'--json'", overwrite=overwrite,
                          inputs=[(scene, "the scene"), (opt.model_file(model_path), "the model file"), *reads])
+    # the engine's refusals of the windows (off the scene, over --max-pixels, too small for the scale) before the
+    # cost note and the model (exit 3); before, said after both
+    selfcheck_windows(shape, scales, box, max_pixels, samples, sample_size)
     if mean_of > 1 and not ctx.obj.get("quiet"):  # K whole runs a scale, as upscale --samples K says it
         from ..uncertainty import samples_cost
 

@@ -1,0 +1,39 @@
+"""``ldcsr selfcheck``'s refusals of its windows (off the scene, over --max-pixels, too small for the scale) come
+before its cost note and before the model loads, by the engine's own rule (``quality.selfcheck_windows``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ldcsr_core.cli import main
+
+from .conftest import write_tif
+
+
+@pytest.mark.parametrize("report", [None, "q.json", "q.html"])
+@pytest.mark.parametrize("side, args, said", [
+    (200, ["-s", "2", "--window", "0,0,150,150", "--max-pixels", "1000"],
+     "the window is 150×150 px, more than the limit of 1000 px (all of it is held in memory)"),
+    (200, ["-s", "8", "--window", "0,0,30,30"], "the window is 30×30 px; a self-check at ×8 needs at least 32×32 px"),
+    (200, ["-s", "2", "--window", "190,0,20,20"],
+     "the window of rows 0–20 and columns 190–210 is not inside the scene of 200 rows × 200 columns"),
+    (28, ["-s", "2", "-s", "8"], "the scene is 28×28 px; a self-check at ×8 needs at least 32×32 px"),
+])
+def test_a_refused_check_says_no_cost_and_loads_no_model(tmp_path, monkeypatch, side, args, said, report):
+    """`ldcsr selfcheck s.tif -s 2 --mode diffusion --mean-of 4 --window 0,0,150,150 --max-pixels 1000`: before,
+    `note: 4 samples for the mean the check scores … about 4 times as long …`, the model loaded, then `Error: the
+    window is 150×150 px, more than the limit of 1000 px …` (docs/cli.md: no note when the check is refused); now
+    the refusal alone, exit 3, before the model loads; with --json (a .json or .html report) alike, nothing written."""
+    from ldcsr_core.cli import upscale_cmd
+
+    loads = []
+    monkeypatch.setattr(upscale_cmd, "_load_model", lambda *a, **k: loads.append(a) or pytest.fail("model loaded"))
+    tif = write_tif(tmp_path / "s.tif", np.random.default_rng(0).integers(0, 255, (3, side, side)), dtype="uint8")
+    out = [] if report is None else ["--json", str(tmp_path / report)]
+    r = CliRunner().invoke(main, ["selfcheck", str(tif), "--mode", "diffusion", "--mean-of", "4", *args, *out])
+    assert r.exit_code == 3, r.output
+    assert said in r.stderr and "samples for the mean" not in r.stderr, r.stderr
+    assert loads == [] and r.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]
