@@ -36,18 +36,21 @@ def quality_report(src: str, dst: str, path: str, scale: float, model, options, 
     raster kept; a cancel here is a warning that says where the raster is (QGIS's dialog counts a
     cancelled run as failed and does not load its output)."""
     from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
+    from ldcsr_core.geo.raster_io import open_raster
     from ldcsr_core.progress import polling
-    from ldcsr_core.quality import LIMITS, selfcheck, write_report
+    from ldcsr_core.quality import LIMITS, selfcheck_windows, selfcheck, write_report
     from ldcsr_core.words import scale_typed  # the scale it measures, exactly
 
     # with K samples the output is their mean: the check restores its copy as the output was made, the mean of K
     of = f" of the mean of {options.samples} samples, as the output" if options.samples > 1 else ""
     feedback.pushInfo(f"Quality report: self-check at ×{scale_typed(scale)}{of} …")  # as ldcsr selfcheck -s takes it
-    if options.samples > 1:  # K more whole runs of the sampler, said as the run's were (ldcsr selfcheck --mean-of K)
-        from ldcsr_core.uncertainty import samples_cost
-
-        feedback.pushWarning(samples_cost(options.samples, of="check"))
     try:
+        with open_raster(src) as ds:  # a layer too small for the scale: refused before its cost is said (engine's rule)
+            selfcheck_windows((ds.height, ds.width), [scale])
+        if options.samples > 1:  # K more whole runs of the sampler, said as the run's were (ldcsr selfcheck --mean-of K)
+            from ldcsr_core.uncertainty import samples_cost
+
+            feedback.pushWarning(samples_cost(options.samples, of="check"))
         res = selfcheck(src, scale, model=model, mode=options.mode, seed=options.seed, tile=options.tile,
                         bands=options.bands, stretch=options.stretch, nodata=options.nodata, maps=False,
                         mean_of=options.samples,

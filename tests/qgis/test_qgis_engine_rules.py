@@ -377,3 +377,22 @@ def test_a_shipped_model_outside_its_training_warns_of_the_scale_and_the_ground(
                                   "selfcheck) measures it on this layer."] if said else []) + [
         SHIPPED_GROUND.format(said or "×1.25", MADE[said])], \
         feedback.textLog()
+
+
+def test_a_report_the_layer_is_too_small_for_says_no_cost_of_its_samples(qgis_processing, tiny_model_file, tmp_path):
+    """A 28×28 px layer at ×8, Samples 2, with a quality report: the raster is written; before, a warning that the
+    check takes about 2 times as long as one sample, then `No quality report: the scene is 28×28 px; a self-check at
+    ×8 needs at least 32×32 px …`; now the error alone (the engine's plan check, ``quality.selfcheck_windows``, before the
+    cost is said), the run's own cost warning kept."""
+    from ldcsr_core.uncertainty import samples_cost
+
+    src = _write(tmp_path / "small.tif", _field(np.random.default_rng(3), 3, 28, 28, 0, 255), dtype="uint8")
+    feedback = _Feedback()
+    res = qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=8.0, MODE=0, SAMPLES=2,
+                                           QUALITY_REPORT=str(tmp_path / "q.json")), feedback=feedback)
+    assert res["OUTPUT"] == str(tmp_path / "o.tif") and res["QUALITY_REPORT"] is None
+    assert feedback.errors == ["No quality report: the scene is 28×28 px; a self-check at ×8 needs at least 32×32 px "
+                               "(the scene is degraded by the scale, then scored inside a 8-px border); the "
+                               "super-resolved raster was written."], feedback.textLog()
+    assert feedback.warnings == [samples_cost(2)], feedback.textLog()  # the run's, not the refused check's
+    assert (tmp_path / "o.tif").exists() and not (tmp_path / "q.json").exists()
