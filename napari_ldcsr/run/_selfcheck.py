@@ -93,8 +93,10 @@ def checked_region(viewer, layer, scale: float, nodata, *, use: str = "upscale")
 @in_napari_words  # the engine's messages name the form's controls
 def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     """The check of the widget's current settings (``settings()`` -> ``RunSettings``; ``layer``
-    overrides the picked one), or a plain sentence saying why there is none: with "Uncertainty: samples" K > 1, of
+    overrides the picked one), or a plain sentence saying why there is none (a region too small for the scale
+    too, by the engine's rule: :func:`~ldcsr_core.quality.selfcheck_windows`): with "Uncertainty: samples" K > 1, of
     the mean of K diffusion samples, what a Run gives (refused in fast mode, as a Run is)."""
+    from ldcsr_core.quality import selfcheck_windows
     from ldcsr_core.rules import check_samples
 
     from ._job import plain_message
@@ -108,6 +110,10 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     found = checked_region(viewer, layer, s.scale, s.nodata, use="selfcheck")
     if isinstance(found, str):
         return found
+    try:  # a region too small for the scale: the engine's refusal, before the model loads or K's cost is said
+        selfcheck_windows(layer.data.shape[:2], [s.scale], found[0].window)
+    except ValueError as exc:
+        return plain_message(exc)
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,
                         tile=s.tile, bands=s.bands, stretch=s.stretch, nodata=s.nodata, mean_of=mean_of)
 

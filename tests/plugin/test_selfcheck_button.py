@@ -102,15 +102,21 @@ def test_a_diffusion_check_short_of_a_gain_points_at_fast_mode(ldcsr, qtbot):
                              "(diffusion); in diffusion mode invented detail costs PSNR: check fast mode too, the faithful one")
 
 
-def test_too_small_for_the_scale_is_reported_without_layers(ldcsr, qtbot, notes):
+@pytest.mark.parametrize("mode, k", [("fast", 1), ("diffusion", 2)])
+def test_too_small_for_the_scale_is_refused_before_the_check_starts(ldcsr, notes, mode, k):
+    """A 16×16 px layer at ×4 (which needs 19 px): before, the check started, its model loaded, a check of
+    "Uncertainty: samples" 2 said that it takes about 2 times as long as one sample, then it failed ('Check failed:
+    … needs at least 19×19 px'); now it is refused at once, in the engine's words (``quality.selfcheck_windows``), no
+    check started, nothing said of its cost."""
     viewer, widget = ldcsr
-    viewer.add_image(scene(16, 16), name="tiny", rgb=True)  # ×4 needs 19 px
+    viewer.add_image(scene(16, 16), name="tiny", rgb=True)
     widget.set_scale(4.0)
-    with qtbot.waitSignal(widget.checker.finished, timeout=60_000):
-        assert widget.check_quality(), notes
-    assert widget.status.startswith("Check failed:") and "needs at least" in widget.status
-    assert len(viewer.layers) == 1
-    assert any("could not check the quality" in t for s, t in notes if s == "error")
+    widget.set_mode(mode)
+    widget.form.samples.value = k
+    assert not widget.check_quality()
+    assert notes == [("error", "the window is 16×16 px; a self-check at ×4 needs at least 19×19 px (the scene is "
+                               "degraded by the scale, then scored inside a 4-px border)")]
+    assert not widget.busy and not widget.checker.running and len(viewer.layers) == 1
 
 
 def test_a_size_the_scale_cannot_restore_is_said_in_napari_words(ldcsr, qtbot, notes):
@@ -119,11 +125,10 @@ def test_a_size_the_scale_cannot_restore_is_said_in_napari_words(ldcsr, qtbot, n
     viewer, widget = ldcsr
     viewer.add_image(scene(70, 70), name="odd", rgb=True)  # ×8: restored from 8×8 px, 64 px
     widget.set_scale(8.0)
-    with qtbot.waitSignal(widget.checker.finished, timeout=60_000):
-        assert widget.check_quality(), notes
-    assert widget.status == ("Check failed: at ×8 the 70×70 px scene would be restored from its 8×8 px copy, "
-                             "more than ×8: use a size that is a multiple of 8 px (Check quality takes a layer "
-                             "of at most 1,048,576 px whole, a larger one's view) or a smaller scale")
+    assert not widget.check_quality()  # refused before the check starts (before: 'Check failed: …' once it ran)
+    assert notes == [("error", "at ×8 the 70×70 px scene would be restored from its 8×8 px copy, "
+                               "more than ×8: use a size that is a multiple of 8 px (Check quality takes a layer "
+                               "of at most 1,048,576 px whole, a larger one's view) or a smaller scale")]
     assert _selfcheck.SMALL == 1_048_576 and len(viewer.layers) == 1
 
 
