@@ -118,26 +118,30 @@ class LayerSource:
         then seen at the run's end; one before it is the run's). The copy's own size and bands, not the layers':
         a layer given other pixels meanwhile (RGB made RGBA) is said at the run's end, by its array."""
         from ldcsr_core.pixel_digest import rows_digest
-        from rasterio.windows import Window
 
         H, W = ds.height, ds.width
-        # the layer's channel c is file band order[c]: read into the layer's own (pixel-interleaved) layout
-        indexes = [b + 1 for b in (self.order or range(ds.count))]
-        shape = (H, W, len(indexes)) if self.layout == "rgb" else (H, W)
+        shape = (H, W, len(self.order or range(ds.count))) if self.layout == "rgb" else (H, W)
 
         def rows(i: int):
-            if self.layout == "rgb":
-                def read(y0, y1):
-                    out = np.empty((y1 - y0, W, len(indexes)), ds.dtypes[0])
-                    ds.read(indexes, window=Window(0, y0, W, y1 - y0), out=np.moveaxis(out, -1, 0))
-                    return out
-            else:
-                def read(y0, y1):
-                    return ds.read(i + 1, window=Window(0, y0, W, y1 - y0))
-            return read
+            return lambda y0, y1: self.read_layer(ds, i, (y0, 0, y1 - y0, W))
 
         return tuple(rows_digest(shape, self.data(i).dtype, rows(i), COPY_PASS_BYTES) if copied else None
                      for i, copied in enumerate(self.copied()))
+
+    def read_layer(self, ds, i: int, window) -> np.ndarray:
+        """Layer ``i``'s pixels of ``window`` ``(row_off, col_off, height, width)`` of ``ds`` (:meth:`dataset`'s
+        copy) in the layer's own layout, as :meth:`split` gives them: an RGB layer's channels pixel-interleaved
+        in its order (channel c is file band ``order[c]``), read straight into that layout; a 2-D layer's band."""
+        from rasterio.windows import Window
+
+        y0, x0, h, w = window
+        win = Window(x0, y0, w, h)
+        if self.layout != "rgb":
+            return ds.read(i + 1, window=win)
+        indexes = [b + 1 for b in (self.order or range(ds.count))]
+        out = np.empty((h, w, len(indexes)), ds.dtypes[0])
+        ds.read(indexes, window=win, out=np.moveaxis(out, -1, 0))
+        return out
 
     def split(self, bands: np.ndarray) -> list[np.ndarray]:
         """``(bands, h, w)`` -> one array per layer, in the layers' layout."""

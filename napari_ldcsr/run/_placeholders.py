@@ -24,12 +24,9 @@ def placeholders(source, spec, ds=None) -> list:
     (``LayerSource.dataset``: the pixels its result is of), else of the layers (a lazy one's file)."""
     if ds is None or source.lazy:
         crops = [np.asarray(_base_level(src)[spec.region.slices]) for src in source.layers]
-    else:
-        from rasterio.windows import Window
-
-        row0, col0, rows, cols = spec.region.window
-        crops = [part.astype(source.data(i).dtype, copy=False) for i, part in
-                 enumerate(source.split(ds.read(window=Window(col0, row0, cols, rows))))]
+    else:  # read as copy_digests reads the copy (LayerSource.read_layer): an RGB layer's straight into its layout
+        crops = [source.read_layer(ds, i, spec.region.window).astype(source.data(i).dtype, copy=False)
+                 for i in range(len(source.layers))]
     return [nearest_preview(crop, spec.out_shape) for crop in crops]
 
 
