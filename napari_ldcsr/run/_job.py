@@ -328,6 +328,7 @@ def run_job(
         # Save refuses these names while the engine writes them (the result, and its spread file)
         writing = {spec.output_path} | ({str(default_spread_path(spec.output_path))} if spec.samples > 1 else set())
         STREAMING.update(writing)
+        source.unpin()  # streamed from its file: the layers' arrays are not read (one given another is freed)
         try:
             res = upscale_raster(source.path, spec.output_path, model=model, **request,
                                  options=_options(spec), callback=callback,

@@ -62,10 +62,11 @@ class LayerSource:
         return replace(self, pinned_data=[lyr.data for lyr in self.layers])
 
     def unpin(self) -> None:
-        """Once the run's copy of the layers is made (:meth:`dataset`), keep of each pinned NumPy array its size and
-        type alone (a view of one value, no pixels): a layer given another array meanwhile frees the old one, as
-        before pinning (a 300 MB layer's stayed in memory to the run's end beside the run's copy). The source's
-        size, bands and :meth:`copied` are as they were; a lazy source reads its file, not these."""
+        """Once the run's copy of the layers is made (:meth:`dataset`; as a streamed run starts: it reads their file),
+        keep of each pinned NumPy array its size and type alone (a view of one value, no pixels): a layer given
+        another array meanwhile frees the old one, as before pinning (a 300 MB layer's stayed in memory to the run's
+        end beside the run's copy). The source's size, bands and :meth:`copied` are as they were; a lazy source reads
+        its file, not these."""
         from ldcsr_core.pixel_digest import held_array
 
         if isinstance(self.pinned_data, list) and not self.lazy:

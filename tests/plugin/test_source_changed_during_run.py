@@ -257,3 +257,40 @@ def test_a_source_given_other_pixels_during_the_run_frees_the_old_ones(ldcsr, qt
         gate.release.set()
     _wait_done(qtbot, widget)
     assert notes == [("warning", "'scene' was given other pixels during the run; the result was not added.")]
+
+
+def test_a_source_given_other_pixels_during_a_streamed_run_frees_the_old_ones(ldcsr, qtbot, notes, tmp_path,
+                                                                              monkeypatch, bicubic_engine,
+                                                                              engine_held_at_second_tile):
+    """A layer the reader read whole from its GeoTIFF, whose result is over the in-memory limit, is streamed from
+    its file; ``layer.data = …`` meanwhile frees the old array as an in-memory run's does (review35h: the run's
+    pinned source held it to the run's end, as :meth:`LayerSource.unpin` was only called for an in-memory run)."""
+    import gc
+    import weakref
+
+    import rasterio
+    from rasterio.transform import from_origin
+
+    monkeypatch.setenv("NAPARI_LDCSR_STREAM_MB", "0.01")
+    path = tmp_path / "scene.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8", crs="EPSG:32633",
+                       transform=from_origin(600000, 5340000, 10, 10), photometric="rgb") as dst:
+        dst.write(np.random.default_rng(3).integers(0, 255, (3, 64, 64), dtype=np.uint8))
+    viewer, widget = ldcsr
+    src, = viewer.open(str(path), plugin="napari-ldcsr")
+    assert not src.multiscale  # read whole: its array is the layer's
+    old = weakref.ref(src.data)
+    widget.tile = 32
+    gate = engine_held_at_second_tile
+    assert widget.run(layer=src, scale=2.0)  # 128×128×3 = 48 KiB > 10 KiB: streamed to a file
+    qtbot.waitUntil(gate.second_started.is_set, timeout=60_000)
+    try:
+        assert widget._job[1].output_path is not None
+        src.data = np.zeros((50, 40, 3), np.uint8)
+        gc.collect()
+        assert old() is None  # the run streams its file: nothing of it holds the layer's old pixels
+    finally:
+        gate.release.set()
+    _wait_done(qtbot, widget)
+    assert notes == [("warning", "'scene' was given other pixels during the run; the result, of the pixels it held when "
+                                 f"the run began, was saved as {tmp_path / 'scene_x2.00_ldcsr.tif'} and not opened over it.")]
