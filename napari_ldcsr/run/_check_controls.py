@@ -36,6 +36,7 @@ class CheckControls:
         checker.failed.connect(lambda exc: notify("error", f"LDCSR could not check the quality: {plain_message(exc)}"))
         checker.finished.connect(self._on_finished)
         self._checked = None  # the finished check's result, told once the checker is free again
+        self._held: list = []  # (layer, its checked array by a weak reference) of the running check
 
     def check_quality(self, layer=None) -> bool:
         """Start a check of ``layer`` (None: the picked one) unless the widget is busy; True when
@@ -58,7 +59,10 @@ class CheckControls:
 
         w._set_status(f"Checking ×{request.scale:.2f} ({mode_text(request.mode, request.seed, request.mean_of)}) "
                       f"on {request.where}…")
-        w.checker.start(layer_source(w.viewer, request.layer), request)
+        # the pixels the button was pressed on (an array the layer is given while the model loads: not checked)
+        source = layer_source(w.viewer, request.layer).pinned()
+        self._held = [(lyr, _token(data)) for lyr, data in zip(source.layers, source.pinned_data)]
+        w.checker.start(source, request)
         w._update_enabled()
         return True
 
@@ -66,6 +70,11 @@ class CheckControls:
         from ._selfcheck import show_check
 
         w = self.widget
+        if (name := next((lyr.name for lyr, held in self._held if _held(held) is not lyr.data), None)) is not None:
+            said = f"'{name}' was given other pixels during the check; nothing was shown: check it again."
+            w._set_status(f"Check dropped: {said}")
+            notify("warning", said)
+            return
         w._set_status(show_check(w.viewer, request, result, maps=self.error_map_box.isChecked()))
         w.status_label.setToolTip(f"{result.line()}\nLimits: {result.to_dict()['limits']}.")
         self._checked = result
@@ -79,3 +88,20 @@ class CheckControls:
             self.widget.qualityChecked.emit(result)
         elif self.widget.checker.stop_asked:  # Cancel pressed: nothing measured, no layer added
             self.widget._set_status("Check cancelled; nothing was measured.")
+
+
+def _token(data):
+    """``data`` by a weak reference (a replaced array is freed), else itself."""
+    import weakref
+
+    try:
+        return weakref.ref(data)
+    except TypeError:
+        return data
+
+
+def _held(token):
+    """The array :func:`_token` holds (None once freed)."""
+    import weakref
+
+    return token() if isinstance(token, weakref.ref) else token

@@ -135,6 +135,7 @@ def run_check(source, request: CheckRequest, model, *, callback=None):
 
     read = source.path if source.path and not source.lazy and file_problem(source) is None else None
     with source.dataset() as ds:
+        source.unpin()  # checked on its copy from here on (a pinned source: an array given meanwhile frees the old)
         return ldcsr_core.selfcheck(ds, request.scale, model=model, mode=request.mode, seed=request.seed,
                                     tile=request.tile, window=request.region.window, bands=request.bands,
                                     stretch=request.stretch, nodata=request.nodata, callback=callback,

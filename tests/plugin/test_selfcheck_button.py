@@ -348,3 +348,27 @@ def test_two_checks_error_maps_say_their_mode_and_k_and_a_check_of_k_says_its_co
     assert [t for s, t in notes if s == "info"] == [
         "2 samples for the mean the check scores: each is a whole run of the diffusion sampler, so this check takes "
         "about 2 times as long as one sample would."]
+
+
+@pytest.mark.parametrize("new_shape", [(50, 40, 3), (64, 64, 3)])
+def test_a_layer_given_other_pixels_during_the_check_is_said_not_checked(ldcsr, qtbot, notes, monkeypatch, new_shape):
+    """``layer.data = …`` while the check's model loads (review35h): the check reads the pixels the button was pressed
+    on, as a Run does, and says the layer was given others, nothing shown over it; before, it read the new array with
+    the region of the old one ('Check failed: the window of rows 0–64 and columns 0–64 is not inside the scene of 50
+    rows × 40 columns'), or of the same size scored the new pixels and showed error maps of a view asked of others."""
+    from .test_source_changed_during_run import _held_model_load
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(scene(64, 64), name="scene", rgb=True)
+    asked, go = _held_model_load(widget, monkeypatch)
+    widget.set_scale(2.0)
+    checked = []
+    widget.qualityChecked.connect(checked.append)
+    with qtbot.waitSignal(widget.checker.finished, timeout=60_000):
+        assert widget.check_quality()
+        qtbot.waitUntil(asked.is_set, timeout=10_000)
+        src.data = np.zeros(new_shape, np.uint8)
+        go.set()
+    said = "'scene' was given other pixels during the check; nothing was shown: check it again."
+    assert widget.status == f"Check dropped: {said}" and notes == [("warning", said)]
+    assert [lyr.name for lyr in viewer.layers] == ["scene"] and not checked and not widget.busy
