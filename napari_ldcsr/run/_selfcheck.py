@@ -113,9 +113,23 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     try:  # a region too small for the scale: the engine's refusal, before the model loads or K's cost is said
         selfcheck_windows(layer.data.shape[:2], [s.scale], found[0].window)
     except ValueError as exc:
-        return plain_message(exc)
+        return plain_message(exc) + _too_small_advice(found, s.scale)
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,
                         tile=s.tile, bands=s.bands, stretch=s.stretch, nodata=s.nodata, mean_of=mean_of)
+
+
+def _too_small_advice(found: tuple[geo.Region, str], scale: float) -> str:
+    """What to do about a region below the engine's least side for ``scale`` (``quality_scoring.min_side``), in
+    the form's words: the whole layer has only a smaller scale left, a view also zooming out; "" for any other
+    refusal (one that says its own remedy)."""
+    from ldcsr_core.quality_scoring import min_side
+
+    region, where = found
+    if min(region.shape) >= min_side(scale):
+        return ""
+    if where == "the whole layer":
+        return ": the whole layer is checked; choose a smaller scale"
+    return ": zoom out to check more of the layer (Check quality checks the view), or choose a smaller scale"
 
 
 def show_check(viewer, request: CheckRequest, result, *, maps: bool = True) -> str:

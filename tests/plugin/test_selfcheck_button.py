@@ -115,8 +115,33 @@ def test_too_small_for_the_scale_is_refused_before_the_check_starts(ldcsr, notes
     widget.form.samples.value = k
     assert not widget.check_quality()
     assert notes == [("error", "the window is 16×16 px; a self-check at ×4 needs at least 19×19 px (the scene is "
-                               "degraded by the scale, then scored inside a 4-px border)")]
+                               "degraded by the scale, then scored inside a 4-px border): the whole layer is checked; "
+                               "choose a smaller scale")]
     assert not widget.busy and not widget.checker.running and len(viewer.layers) == 1
+
+
+def test_a_view_too_small_for_the_scale_says_to_zoom_out(ldcsr, notes, monkeypatch):
+    """A view under 19 px across of a large layer (scaled ×3 in the world) at ×4 (19 px needed), refused at once: it says
+    what to do in napari (review35h: zoom out, or a smaller scale; before, only that the window is too small)."""
+    from napari_ldcsr._viewer import camera
+
+    viewer, widget = ldcsr
+    monkeypatch.setattr(_selfcheck, "SMALL", 100)  # this layer counts as large: the view is checked
+    src = viewer.add_image(scene(120, 160, seed=1), name="big", rgb=True, scale=(3.0, 3.0), translate=(10.0, 30.0))
+    cam = camera(viewer)
+    cam.center = (10 + 3 * 60, 30 + 3 * 80)
+    for zoom in np.geomspace(0.5, 200, 400):  # zoomed in until the view is under 19 data px across
+        cam.zoom = zoom
+        region, where = _selfcheck.check_region(viewer, src)
+        if min(region.shape) < 19:
+            break
+    widget.set_scale(4.0)
+    assert where == "this view" and min(region.shape) < 19
+    assert not widget.check_quality()
+    assert notes == [("error", f"the window is {region.cols}×{region.rows} px; a self-check at ×4 needs at least 19×19 px (the "
+                               "scene is degraded by the scale, then scored inside a 4-px border): zoom out to check "
+                               "more of the layer (Check quality checks the view), or choose a smaller scale")]
+    assert not widget.busy and len(viewer.layers) == 1
 
 
 def test_a_size_the_scale_cannot_restore_is_said_in_napari_words(ldcsr, qtbot, notes):
