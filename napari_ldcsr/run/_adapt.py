@@ -113,6 +113,7 @@ def run_adapt(source, request: AdaptRequest, model, *, callback=None, folder: Pa
     if model_dtype(model) != "float32":  # e.g. the CPU's bfloat16: fine-tune from the exact weights
         model = ldcsr_core.load_model(request.model_source, device=model.device, dtype="float32")
     with source.dataset() as ds:
+        source.unpin()  # trained on its copy from here on (a pinned source: an array given meanwhile frees the old)
         result = ldcsr_core.adapt(ds, request.scale, model, minutes=request.minutes, seed=request.seed,
                                   window=request.region.window, bands=request.bands,
                                   stretch=request.stretch, nodata=request.nodata, callback=callback)

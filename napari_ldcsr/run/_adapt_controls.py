@@ -69,7 +69,8 @@ class AdaptControls:
         bar.setRange(0, 1000)
         bar.setValue(0)
         bar.setFormat("adapting %p%")
-        w.adapter.start(layer_source(w.viewer, request.layer), request)
+        # the pixels the button was pressed on: an array the layer is given while the model loads is not read
+        w.adapter.start(layer_source(w.viewer, request.layer).pinned(), request)
         w._update_enabled()
         return True
 

@@ -252,3 +252,24 @@ def test_a_model_folder_in_the_built_in_models_folder_is_refused_before_training
     assert widget.status.startswith(f"Adaptation failed: cannot save the adapted model in {weights}: it is the folder "
                                     "of the built-in models"), widget.status
     assert not progress and sorted(p.name for p in weights.iterdir()) == sorted([builtin_models.BUILTIN_SUMS, shipped.name])
+
+
+def test_a_layer_given_other_pixels_while_the_model_loads_is_adapted_to_as_pressed(ldcsr, qtbot, notes, models_dir,
+                                                                                   monkeypatch):
+    """``layer.data = …`` (a smaller array) while Adapt's model loads (review35h): the adaptation is of the pixels the
+    button was pressed on, as a Run's and a check's are; before, it read the new array with the old one's region and
+    failed with an engine error ('Adaptation failed: the window of rows 0–72 and columns 0–120 is not inside the
+    scene of 50 rows × 40 columns')."""
+    from .test_source_changed_during_run import _held_model_load
+
+    viewer, widget = ldcsr
+    src = viewer.add_image(scene(), name="field")
+    widget.set_scale(2.0)
+    asked, go = _held_model_load(widget, monkeypatch)
+    with qtbot.waitSignal(widget.adapter.finished, timeout=120_000):
+        assert widget.adapt_to_layer(minutes=0.05)
+        qtbot.waitUntil(asked.is_set, timeout=10_000)
+        src.data = np.zeros((50, 40, 3), np.uint8)
+        go.set()
+    assert not widget.status.startswith("Adaptation failed"), widget.status
+    assert "held-back strip of the whole layer" in widget.status and not [t for s, t in notes if s == "error"]
