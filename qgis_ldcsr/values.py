@@ -8,6 +8,7 @@ to an integer, and ``-2**31`` reads as 0. Here such a value is one clear line in
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 
@@ -48,7 +49,7 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
             value = float(raw) if whole else number_text(raw)
         except ValueError:
             raise InputError(f"{what} must be a number, got {raw!r}") from None
-    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+    elif _is_number(raw):
         value = float(raw)
     else:
         return None
@@ -67,7 +68,13 @@ def is_plain_number(raw) -> bool:
         except ValueError:
             return False
         return True
-    return isinstance(raw, (int, float)) and not isinstance(raw, bool)
+    return _is_number(raw)
+
+
+def _is_number(raw) -> bool:
+    """A number as a script gives it: Python's or NumPy's (``np.float32(2.5)``, ``np.int64(3)``, which QGIS's
+    ``parameterAsDouble``/``parameterAsInt`` read as nothing, the parameter's default), not a bool."""
+    return isinstance(raw, numbers.Real) and not isinstance(raw, bool)
 
 
 def whole_number(alg, parameters, name: str, what: str, context) -> int:
@@ -111,9 +118,9 @@ def _check_exact(raw, what: str) -> None:
 
     from ldcsr_core.errors import InputError
 
-    if isinstance(raw, float) and abs(raw) > 2 ** 53:
+    if _is_number(raw) and not isinstance(raw, numbers.Integral) and abs(raw) > 2 ** 53:  # np.float32 too
         raise InputError(f"{what} {raw!r} is past 2**53, where a floating-point number is not exact (it holds "
-                         f"{int(raw)}): give it as whole-number text, e.g. '{int(Decimal(repr(raw)))}'")
+                         f"{int(raw)}): give it as whole-number text, e.g. '{int(Decimal(str(raw)))}'")
 
 
 def band_choice(alg, parameters, name: str, context):

@@ -81,6 +81,42 @@ def test_a_scale_in_other_digits_is_the_scale_given(qgis_processing, scene, tiny
     assert "(scale 3 x 3)" in feedback.textLog()
 
 
+@pytest.mark.parametrize("given", [np.float32(3.0), np.int64(3)])
+def test_a_numpy_scale_is_the_scale_given(qgis_processing, scene, tiny_model_file, tmp_path, given):
+    """Before: a NumPy number (a script's ``np.float32``, ``np.int64``: not a Python float) passed the check
+    unread and QGIS's parameterAsDouble read it as nothing: the run went at the default ×2, silently; now ×3."""
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=given), feedback=feedback)
+    assert "(scale 3 x 3)" in feedback.textLog()
+
+
+@pytest.mark.parametrize("key, given, said", [
+    ("SCALE", np.float32("nan"), "the scale must be a finite number, got"),
+    ("TARGET_PIXEL_SIZE", np.float32(20.0), "target pixel size 20 x 20 metre is not finer than the input's 10 x 10"),
+])
+def test_a_numpy_number_is_checked_as_a_number(qgis_processing, scene, tiny_model_file, tmp_path, key, given, said):
+    """Before: a NaN scale or a target pixel size coarser than the layer's, given as ``np.float32``, ran silently at
+    the scale's default (×2, ×2.5 here); now each refused in the engine's words, nothing written."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, **{key: given}),
+                            feedback=QgsProcessingFeedback())
+    assert said in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("key, tag, given", [("SEED", "LDCSR_SEED", np.int64(7)), ("TILE", "LDCSR_TILE", np.int64(64)),
+                                            ("SAMPLES", "LDCSR_SAMPLES", np.int64(3))])
+def test_a_numpy_whole_number_is_the_number_given(qgis_processing, scene, tiny_model_file, tmp_path, key, tag, given):
+    """Before: SEED=np.int64(7) failed with QGIS's 'Unable to execute algorithm', TILE=np.int64(64) ran at the
+    engine's default tile and SAMPLES=np.int64(3) one sample, silently (parameterAsInt cannot read them); now each
+    the number given, as 7, 64 and 3 are (values.whole_number reads NumPy numbers as numbers)."""
+    out = tmp_path / "o.tif"
+    mode = {"MODE": 0} if key == "SAMPLES" else {}  # the uncertainty map's samples: diffusion mode
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, **mode, **{key: given}), feedback=QgsProcessingFeedback())
+    with rasterio.open(out) as ds:
+        assert ds.tags().get(tag) == str(int(given))
+
+
 @pytest.mark.parametrize("given, expected", [(2 ** 31, "2147483648"), ("1e10", "10000000000"),
                                              ("as an expression", "2147483648")])
 def test_a_tile_past_a_32_bit_int_is_the_tile_given(qgis_processing, scene, tiny_model_file, tmp_path, given, expected):
