@@ -340,6 +340,17 @@ def test_the_building_blocks_apply_upscales_one_scale_rule(tiny):
                             mode="fast")
 
 
+@pytest.mark.parametrize("name", ["\u3164", "\u3164\u3164", "\u2800", "\ufe0f"])
+def test_a_model_name_drawn_as_nothing_is_refused(tiny, tmp_path, name):
+    """Before: a name of Hangul fillers ('\u3164', a letter Python calls printable, the 'blank name' a paste brings),
+    the braille blank or a variation selector alone was written, listed by ldcsr models under a name no one sees;
+    now refused as a zero-width space is (its name said escaped), and kept where a visible character is in it."""
+    with pytest.raises(InputError, match=rf"name is only blanks \({re.escape(ascii(name))}\): give the model a name"):
+        ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name=name)  # said escaped: '\u3164', not 'ㅤ'
+    assert not list(tmp_path.iterdir())
+    assert ldcsr_core.save_model(tiny, tmp_path / "m.safetensors", name=f"a{name}").exists()
+
+
 @pytest.mark.parametrize("name", ["\u200b", "\ufeff", "\u2060 \u200b"])
 def test_a_model_name_of_invisible_characters_is_refused(tiny, tmp_path, name):
     """Before: save_model (ldcsr train --name) wrote a model named a zero-width space or a BOM, listed by ldcsr models

@@ -323,6 +323,18 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
     return model
 
 
+#: Characters drawn as nothing that are letters or marks, not format characters: Hangul fillers (U+3164, as a
+#: "blank name" trick pastes), the braille blank, the combining grapheme joiner, variation selectors
+_DRAWN_BLANK = frozenset([0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x034F, 0x17B4, 0x17B5, *range(0x180B, 0x1810),
+                          *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+
+
+def _visible(c: str) -> bool:
+    """Whether ``c`` shows as something: printable, not a blank, not a format character (a zero-width space, a
+    BOM) nor one of :data:`_DRAWN_BLANK`."""
+    return c.isprintable() and not c.isspace() and unicodedata.category(c) != "Cf" and ord(c) not in _DRAWN_BLANK
+
+
 def check_model_texts(name, version="0", notes="", extra=None) -> dict:
     """The metadata :func:`save_model` writes beside the weights, checked: ``name``, ``version``,
     ``notes`` and ``extra``'s keys and values text (str), ``name`` not blank, ``extra`` not replacing the format's own
@@ -337,8 +349,8 @@ def check_model_texts(name, version="0", notes="", extra=None) -> dict:
         if not isinstance(text, str):  # was safetensors' "'int' object is not an instance of 'str'"
             raise InputError(f"{what} must be text (str), got {type(text).__name__} {text!r:.40}")
     # '' and ' ' were written: a model listed, and loaded, with no name; so were invisible ones ('\u200b', a BOM)
-    if not any(c.isprintable() and not c.isspace() and unicodedata.category(c) != "Cf" for c in name):
-        raise InputError(f"name is {'empty' if not name else f'only blanks ({name!r})'}: give the model a name "
+    if not any(_visible(c) for c in name):
+        raise InputError(f"name is {'empty' if not name else f'only blanks ({ascii(name)})'}: give the model a name "
                          "(ldcsr models and info list it by it), e.g. 'my-model'")
     own = sorted(set(extra) & {"format", "config", "name", "version", "notes", "tile_max", "tile_overlap"})
     if own:  # extra={'config': ...} wrote a file that no longer loads
