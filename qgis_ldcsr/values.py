@@ -178,7 +178,8 @@ def model_by_name(alg, parameters, name: str, context) -> str | None:
     text = raw.strip() if isinstance(raw, str) else None
     if text and text.isascii() and text.isdigit() and text not in options:  # an option's number as text
         raw = int(text)
-    if isinstance(raw, int) and not isinstance(raw, bool):
+    if _is_number(raw) and isinstance(raw, numbers.Integral):  # a script's np.int64 too (before: no model named '1')
+        raw = int(raw)
         if not 0 <= raw < len(options):
             raise InputError(f"Model {raw} is no option's number (0 to {len(options) - 1}): give a model's name, "
                              f"one of {', '.join(options)}")

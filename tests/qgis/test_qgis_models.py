@@ -198,13 +198,14 @@ def test_a_model_saved_before_the_model_parameter_runs_the_shipped_model(qgis_pr
     assert np.array_equal(_pixels(dst), _pixels(direct))
 
 
-@pytest.mark.parametrize("given", [1, "1", " 1 ", 99, "99"], ids=["1", "text 1", "text 1 spaced", "99", "text 99"])
+@pytest.mark.parametrize("given", [1, "1", " 1 ", 99, "99", np.int64(1), np.int64(99)],
+                         ids=["1", "text 1", "text 1 spaced", "99", "text 99", "numpy 1", "numpy 99"])
 def test_a_model_given_by_its_option_number_is_that_option_as_a_number_or_as_text(qgis_processing, scene, tmp_path,
                                                                                  monkeypatch, given):
     """An option's number, as processing.algorithmHelp lists the Model's values ('1: ldcsr-compact-rsscn7-v1';
     'str: as string representation of int, e.g. '1''), is that option whether given as 1 or "1", as QGIS reads
     its enums; beyond the list, the same one line for both. Test fails on main: "1" was taken as a name
-    ("no model is named '1'"), 1 as the option."""
+    ("no model is named '1'"), 1 as the option; a script's np.int64(1) was taken as the name '1' until review35g."""
     from qgis_ldcsr import algorithm
 
     from ldcsr_core.model_names import model_named, named_models
