@@ -31,17 +31,23 @@ def _evaluated(raw, what: str, context):
 
 
 def check_number(raw, what: str, *, whole: bool = False, context=None) -> float | None:
-    """Refuse a raw value that is not a (finite, with ``whole`` whole) number; unset and NULL pass (None).
+    """Refuse a raw value that is not a (finite, with ``whole`` whole) number, text of one or a ``Decimal``, a bool
+    or a list among them; unset and NULL pass (None).
     An expression (``QgsProperty``) is evaluated with ``context`` and its value checked. Returns the number as
     read here, which the run uses: QGIS's ``parameterAsDouble`` makes text Qt does not read (``'３'``, full-width
     digits, which Python reads as 3) the parameter's default, silently."""
+    from decimal import Decimal
+
     from qgis.core import QgsProperty
+    from qgis.PyQt.QtCore import QVariant
 
     from ldcsr_core.errors import InputError
     from ldcsr_core.rules import number_text
 
     if isinstance(raw, QgsProperty) and context is not None:
         raw = _evaluated(raw, what, context)
+    if isinstance(raw, Decimal):  # exact, as its text (float() fails on a signalling NaN)
+        raw = str(raw)
     if isinstance(raw, str):
         if not raw.strip():
             return None
@@ -51,8 +57,10 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
             raise InputError(f"{what} must be a number, got {raw!r}") from None
     elif _is_number(raw):
         value = float(raw)
-    else:
+    elif raw is None or isinstance(raw, QgsProperty) or (isinstance(raw, QVariant) and raw.isNull()):
         return None
+    else:  # True, [3], np.bool_: QGIS read them as 1 or, silently, the parameter's default
+        raise InputError(f"{what} must be a number, got {raw!r}")
     if not math.isfinite(value):
         raise InputError(f"{what} must be a finite number, got {raw!r}")
     if whole and not value.is_integer():
@@ -62,6 +70,10 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
 
 def is_plain_number(raw) -> bool:
     """Whether ``raw`` is a number, or text of one (what :func:`check_number` checks in full)."""
+    from decimal import Decimal
+
+    if isinstance(raw, Decimal):
+        raw = str(raw)
     if isinstance(raw, str):
         try:
             float(raw)
@@ -90,6 +102,8 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
     raw = parameters.get(name)
     if isinstance(raw, QgsProperty) and context is not None:  # a number written as the expression: its text, exact
         raw = _literal(raw) or _evaluated(raw, what, context)
+    if isinstance(raw, Decimal):  # exact, as its text (check_number's reading)
+        raw = str(raw)
     check_number(raw, what, whole=True, context=context)
     _check_exact(raw, what)
     if not is_plain_number(raw):

@@ -4,6 +4,9 @@ show in the Processing log, and two runs at once. Real QGIS, as in ``test_qgis_p
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 import numpy as np
 import pytest
 import rasterio
@@ -102,6 +105,30 @@ def test_a_numpy_number_is_checked_as_a_number(qgis_processing, scene, tiny_mode
                             feedback=QgsProcessingFeedback())
     assert said in str(ei.value)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("key, given", [("SCALE", True), ("SCALE", [3]), ("SCALE", np.bool_(True)), ("SEED", True),
+                                        ("TARGET_PIXEL_SIZE", [20])])
+def test_a_value_that_is_no_number_is_refused(qgis_processing, scene, tiny_model_file, tmp_path, key, given):
+    """Before: SCALE=[3] or np.bool_(True) ran at the default ×2, TARGET_PIXEL_SIZE=[20] was no target, SEED=True was
+    seed 1, silently (QGIS's reading); now 'the scale must be a number, got [3]', nothing written."""
+    what = {"SCALE": "the scale", "SEED": "the seed", "TARGET_PIXEL_SIZE": "the target pixel size"}[key]
+    with pytest.raises(QgsProcessingException, match=re.escape(f"{what} must be a number, got {given!r}")):
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, **{key: given}),
+                            feedback=QgsProcessingFeedback())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("key, tag, given", [("SCALE", None, Decimal("3")), ("SEED", "LDCSR_SEED", Decimal("100000000000000000000000"))])
+def test_a_decimal_is_the_number_given(qgis_processing, scene, tiny_model_file, tmp_path, key, tag, given):
+    """Before: SCALE=Decimal('3') ran at the default ×2 and SEED=Decimal(10**23) at seed 0, silently; now exactly them."""
+    out, feedback = tmp_path / "o.tif", QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, **{key: given}), feedback=feedback)
+    if tag is None:
+        assert "(scale 3 x 3)" in feedback.textLog()
+    else:
+        with rasterio.open(out) as ds:
+            assert ds.tags().get(tag) == str(given)
 
 
 @pytest.mark.parametrize("key, tag, given", [("SEED", "LDCSR_SEED", np.int64(7)), ("TILE", "LDCSR_TILE", np.int64(64)),
