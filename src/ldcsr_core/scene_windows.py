@@ -79,8 +79,10 @@ def selfcheck_windows(shape, scales, window=None, max_pixels: int = MAX_PIXELS, 
     need = max(min_side(s) for s in scales)
     if min(min(b[2:]) for b in boxes) < need:
         h, w = boxes[0][2:]
-        what = "scene" if sampling == "whole" else "window"
-        raise InputError(f"the {what} is {w}×{h} px; a self-check at ×{scale_typed(max(scales))} needs at least "
+        # sampled (no window given): the scene's size, which clips them (before: 'the window is 512×20 px')
+        what = {"whole": "the scene is", "window": "the window is"}.get(
+            sampling, f"the {shape[1]}×{shape[0]} px scene is checked on sampled windows, which are")
+        raise InputError(f"{what} {w}×{h} px; a self-check at ×{scale_typed(max(scales))} needs at least "
                          f"{need}×{need} px (the scene is degraded by the scale, then scored inside a "
                          f"{math.ceil(max(scales))}-px border)")
     for s in scales:

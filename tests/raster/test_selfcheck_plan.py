@@ -20,6 +20,9 @@ from .conftest import write_tif
     (200, ["-s", "2", "--window", "190,0,20,20"],
      "the window of rows 0–20 and columns 190–210 is not inside the scene of 200 rows × 200 columns"),
     (28, ["-s", "2", "-s", "8"], "the scene is 28×28 px; a self-check at ×8 needs at least 32×32 px"),
+    # no --window given: its sampled windows, not 'the window is 16×16 px' (review35g)
+    (200, ["-s", "8", "--max-pixels", "1000", "--sample-size", "16"],
+     "the 200×200 px scene is checked on sampled windows, which are 16×16 px; a self-check at ×8 needs at least 32×32"),
 ])
 def test_a_refused_check_says_no_cost_and_loads_no_model(tmp_path, monkeypatch, side, args, said, report):
     """`ldcsr selfcheck s.tif -s 2 --mode diffusion --mean-of 4 --window 0,0,150,150 --max-pixels 1000`: before,
