@@ -125,7 +125,6 @@ def check_cast(state_dict, source: str, dtype: str) -> None:
                           f"{bad[0]}): in {dtype} they are infinite, and its pictures would be NaN or black; {todo}")
 
 
-
 def _all_finite(tensors, chunk: int = 1 << 22) -> bool:
     """Whether no float tensor of ``tensors`` holds NaN or an infinite value, a few million values summed at a time
     (a sum per tensor took 25 of a compact model's 35 ms: 500 small ones, ``ldcsr models`` checking each file of a

@@ -471,6 +471,7 @@ def _check_room(profile, dst_path: Path, spread_path: Path | None, *, mask: bool
         except OSError:  # (the writer says what is wrong with its folder)
             disk = path.parent
         by_disk.setdefault(disk, []).append((path, nbytes))
+
     def what(path):  # (before, a spread file was 'the output' too)
         return "the output" if path == dst_path else "the spread file"
 

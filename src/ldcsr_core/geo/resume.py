@@ -18,7 +18,6 @@ def request_complete(dst_path, spread_path, *, out_shape, job) -> bool:
         spread_path is None or is_complete_output(spread_path, out_shape=out_shape, job=job, spread_for=dst_path))
 
 
-
 def surely_made(dst_path, spread_path, *, overwrite: bool) -> bool:
     """Whether :func:`~.pipeline.upscale_raster` makes ``dst_path`` (and ``spread_path``, its spread file, unless None),
     as told before the model is loaded (this request's fingerprint needs its weights): no other live run is making
