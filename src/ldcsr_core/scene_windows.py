@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import InputError
 from .front_end import say
-from .rules import check_image
+from .rules import check_image, check_scales
 from .words import scale_typed
 
 __all__ = ["sample_boxes", "selfcheck_windows", "RGBScene", "picture_text", "scene_argument"]
@@ -75,6 +75,7 @@ def selfcheck_windows(shape, scales, window=None, max_pixels: int = MAX_PIXELS, 
     model or says what the check costs."""
     from .quality_scoring import min_side
 
+    scales = check_scales(scales)  # (before: [] failed in max(), 2 in iter(), '23' as two scales)
     sampling, boxes = _boxes(shape, window, max_pixels, samples, sample_size)
     need = max(min_side(s) for s in scales)
     if min(min(b[2:]) for b in boxes) < need:

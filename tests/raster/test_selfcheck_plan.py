@@ -40,3 +40,27 @@ def test_a_refused_check_says_no_cost_and_loads_no_model(tmp_path, monkeypatch, 
     assert said in r.stderr and "samples for the mean" not in r.stderr, r.stderr
     assert loads == [] and r.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]
+
+
+@pytest.mark.parametrize("scales, said", [
+    ([], "scales must be a list of one or more scales, e.g. [2, 4], got []"),
+    ("23", "scales must be a list of one or more scales, e.g. [2, 4], got '23'"),
+    (2, "scales must be a list of one or more scales, e.g. [2, 4], got 2"),
+    ([2, 9], "scale must be in (1, 8], got 9.0"),
+])
+def test_a_bad_list_of_scales_is_said_as_the_selfcheck_says_it(tmp_path, scales, said):
+    """``quality.selfcheck_windows`` (a front end's check before it loads the model) of a GeoTIFF's shape: before, []
+    raised a bare ValueError ('max() arg is an empty sequence'), 2 a TypeError ('not iterable'), '23' a TypeError and
+    9 the LR copy's words; now the InputError that selfcheck gives such a list (rules.check_scales)."""
+    import rasterio
+
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.quality import selfcheck_windows
+
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 200, 200)), dtype="uint8")
+    with rasterio.open(src) as ds:
+        shape = ds.shape
+    with pytest.raises(InputError) as ei:
+        selfcheck_windows(shape, scales)
+    assert str(ei.value) == said
+    assert selfcheck_windows(shape, [2, 4]) == selfcheck_windows(shape, (2.0, 4))  # a good list as before
