@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from .errors import RasterIOError
+from .words import counted
 
 __all__ = ["folder_gone", "folder_removed"]
 
@@ -21,14 +22,16 @@ def folder_gone(folder) -> bool:
         return True
 
 
-def folder_removed(path, *, took: str = "", nor: str = "", also=None) -> RasterIOError:
+def folder_removed(path, *, took: int = 0, nor: str = "", also=None) -> RasterIOError:
     """The error of an output ``path`` not written as its folder, there when the run began, is gone
-    (:func:`folder_gone`): exit 5, as a disk gone; ``took``: what went with it (``", with the 2 outputs in it"``),
-    ``nor``: what is not written either (``", nor those of the 3 inputs after it"``); ``also``: a second output (a
-    --spread-out file) whose own folder, another one, is gone too: both folders and both outputs named."""
+    (:func:`folder_gone`): exit 5, as a disk gone; ``took``: how many outputs went with it (``", with the 2 outputs in
+    it"``, of two folders ``in them``), ``nor``: what is not written either (``", nor those of the 3 inputs after
+    it"``); ``also``: a second output (a --spread-out file) whose own folder, another one, is gone too: both folders and
+    both outputs named."""
     path = Path(path)
     paths = [path] + ([Path(also)] if also is not None and Path(also).parent != path.parent else [])
     said = [_gone(p.parent) for p in paths]
+    took = f", with the {counted(took, 'output')} in {'it' if len(paths) == 1 else 'them'}" if took else ""
     if len(paths) == 1:
         how, again, _ = said[0]
         return RasterIOError(errno.ENOENT, f"the output folder {path.parent} was {how} during the run{took}; {path} "

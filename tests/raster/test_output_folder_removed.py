@@ -186,3 +186,21 @@ def test_the_output_and_spread_out_folders_both_removed_are_both_named(rasters, 
         f"the output folder {out} was replaced by a file, and {maps} was removed or renamed, during the run; "
         f"{out / 'a_sr.tif'} and {maps / 's.tif'} were not written (make {out} a folder again and make {maps} again, or "
         "give it its name back, and run again)")
+
+
+@pytest.mark.parametrize("two", [False, True], ids=["one folder", "two folders"])
+def test_the_outputs_that_went_are_said_in_the_folder_or_folders(tmp_path, two):
+    """Before: 'the output folders out and maps were removed or renamed during the run, with the 2 outputs in it' of two
+    folders; now 'in them' (one folder: 'in it', as before)."""
+    from ldcsr_core.folder_removed import folder_removed
+
+    out, maps = tmp_path / "out", tmp_path / "maps"  # both removed (never made here)
+    said = str(folder_removed(out / "c_sr.tif", took=2, nor=", nor that of the input after it",
+                              also=maps / "c_sr_spread.tif" if two else None))
+    gone = (f"the output folders {out} and {maps} were removed or renamed during the run, with the 2 outputs in them; "
+            f"{out / 'c_sr.tif'} and {maps / 'c_sr_spread.tif'} were not written" if two else
+            f"the output folder {out} was removed or renamed during the run, with the 2 outputs in it; "
+            f"{out / 'c_sr.tif'} was not written")
+    assert said.startswith(gone + ", nor that of the input after it (make the folder" + ("s" if two else "")), said
+    assert ", with the 1 output in it;" in str(folder_removed(out / "c_sr.tif", took=1))
+    assert "with the" not in str(folder_removed(out / "c_sr.tif", also=maps / "s.tif"))  # none went

@@ -305,7 +305,6 @@ def _folder_removed(dst: Path, results, left: int, gone: list[Path]):
 
     took = sum(1 for _, out, status, _, _ in results if status in ("written", "skipped")
                and out.parent == gone[0].parent and not os.path.lexists(out))
-    took = f", with the {counted(took, 'output')} in it" if took else ""
     nor = ", nor that of the input after it" if left == 1 else f", nor those of the {left} inputs after it" if left else ""
     if gone == [dst] or len(gone) == 2:
         return folder_removed(dst, took=took, nor=nor, also=gone[1] if len(gone) == 2 else None)
