@@ -42,7 +42,7 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
     from qgis.PyQt.QtCore import QVariant
 
     from ldcsr_core.errors import InputError
-    from ldcsr_core.rules import number_text
+    from ldcsr_core.rules import number_text, point_text
 
     if isinstance(raw, QgsProperty) and context is not None:
         raw = _evaluated(raw, what, context)
@@ -52,7 +52,7 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
         if not raw.strip():
             return None
         try:  # a whole number grouped (seed 1_000) is as ldcsr --seed reads it; a scale's 1.2_5 no number
-            value = float(raw) if whole else number_text(raw)
+            value = float(point_text(raw)) if whole else number_text(raw)  # '２．５' read as ldcsr -s reads it
         except ValueError:
             raise InputError(f"{what} must be a number, got {raw!r}") from None
     elif _is_number(raw):
@@ -72,11 +72,13 @@ def is_plain_number(raw) -> bool:
     """Whether ``raw`` is a number, or text of one (what :func:`check_number` checks in full)."""
     from decimal import Decimal
 
+    from ldcsr_core.rules import point_text
+
     if isinstance(raw, Decimal):
         raw = str(raw)
     if isinstance(raw, str):
         try:
-            float(raw)
+            float(point_text(raw))
         except ValueError:
             return False
         return True
@@ -99,6 +101,8 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
 
     from qgis.core import QgsProperty
 
+    from ldcsr_core.rules import point_text
+
     raw = parameters.get(name)
     if isinstance(raw, QgsProperty) and context is not None:  # a number written as the expression: its text, exact
         raw = _literal(raw) or _evaluated(raw, what, context)
@@ -108,7 +112,7 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
     _check_exact(raw, what)
     if not is_plain_number(raw):
         return alg.parameterAsInt(parameters, name, context)
-    return int(Decimal(raw.strip())) if isinstance(raw, str) else int(raw)
+    return int(Decimal(point_text(raw.strip()))) if isinstance(raw, str) else int(raw)
 
 
 #: A number as an expression may be written alone (QGIS reads one past a 64-bit int as a float, rounded).

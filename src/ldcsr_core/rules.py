@@ -126,12 +126,23 @@ def check_number(value, what: str) -> float:
         raise InputError(f"{what} must be a number, got {value!r}") from None
 
 
+#: The full-width full stop (U+FF0E) a Japanese or Chinese input method types with full-width digits ('２．５'):
+#: read as '.', as ``float`` reads those digits; no other form (NFKC would read the superscript '2⁵' as 25).
+FULL_WIDTH_POINT = "\uff0e"
+
+
+def point_text(text: str) -> str:
+    """``text`` with the full-width decimal point (:data:`FULL_WIDTH_POINT`) as '.', for ``float`` to read."""
+    return text.replace(FULL_WIDTH_POINT, ".")
+
+
 def number_text(text: str) -> float:
-    """A scale or pixel size typed as text (``ldcsr -s``/``-r``, a QGIS field) as ``float`` reads it, but not with
-    ``float``'s digit separator: ``1.2_5`` (read 1.25) is a typo of 1.25 or 1.2, not a number; ValueError, as ``abc``."""
+    """A scale or pixel size typed as text (``ldcsr -s``/``-r``, a QGIS field) as ``float`` reads it, full-width
+    digits and point too (``'２．５'``: 2.5), but not with ``float``'s digit separator: ``1.2_5`` (read 1.25) is a
+    typo of 1.25 or 1.2, not a number; ValueError, as ``abc``."""
     if "_" in text:
         raise ValueError(f"not a number: {text!r}")
-    return float(text)
+    return float(point_text(text))
 
 
 def number_pair(value, what: str, pair_of: str = "a (y, x) pair") -> tuple:
@@ -442,4 +453,4 @@ def check_samples(samples, mode: str = "diffusion", *, name: str | None = None) 
     return int(samples)
 
 
-__all__ += ["MAX_SAMPLES", "check_samples", "check_scales", "check_path", "check_callable", "number_text", "check_flag", "check_list", "beyond_unit", "ROUNDING"]
+__all__ += ["MAX_SAMPLES", "check_samples", "check_scales", "check_path", "check_callable", "number_text", "point_text", "FULL_WIDTH_POINT", "check_flag", "check_list", "beyond_unit", "ROUNDING"]

@@ -84,6 +84,24 @@ def test_a_scale_in_other_digits_is_the_scale_given(qgis_processing, scene, tiny
     assert "(scale 3 x 3)" in feedback.textLog()
 
 
+@pytest.mark.parametrize("key, text, ascii_text", [("SCALE", "３．５", "3.5"), ("TARGET_PIXEL_SIZE", "４．０", "4.0"),
+                                                   ("SEED", "１０．０", "10.0")])
+def test_a_full_width_decimal_point_is_read_as_a_point(qgis_processing, scene, tiny_model_file, tmp_path, key, text,
+                                                       ascii_text):
+    """'３．５' as a Japanese or Chinese input method types it: before, 'the scale must be a number, got '３．５'' (the
+    target pixel size, the seed alike), while '３.５' ran ×3.5; now the run of '3.5' (of 4 m pixels, seed 10), as
+    ldcsr -s/-r read it (rules.number_text)."""
+    def said(given, name):
+        feedback = QgsProcessingFeedback()
+        params = {key: given, "SCALE": None} if key == "TARGET_PIXEL_SIZE" else {key: given}
+        qgis_processing.run(ALG, _params(scene, tmp_path / name, tiny_model_file, **params), feedback=feedback)
+        return [line for line in feedback.textLog().splitlines() if line.startswith(("Output:", "Model input"))]
+
+    typed, plain = said(text, "typed.tif"), said(ascii_text, "plain.tif")
+    assert typed == plain and len(plain) == 2, (typed, plain)
+    assert ("seed 10" in plain[1]) == (key == "SEED"), plain
+
+
 @pytest.mark.parametrize("given", [np.float32(3.0), np.int64(3)])
 def test_a_numpy_scale_is_the_scale_given(qgis_processing, scene, tiny_model_file, tmp_path, given):
     """Before: a NumPy number (a script's ``np.float32``, ``np.int64``: not a Python float) passed the check

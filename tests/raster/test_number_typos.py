@@ -73,3 +73,33 @@ def test_an_empty_scale_where_one_number_is_asked_says_one_number(tmp_path, comm
             "train": [str(tmp_path), "--out", str(tmp_path / "m.safetensors"), "--scale-range", "", "4"]}[command]
     r = CliRunner().invoke(main, [command, *args])
     assert r.exit_code == 2 and "scale must be one number, got '" in r.output and "X,Y" not in r.output, r.output
+
+
+@pytest.mark.parametrize("option, typed, shape", [("-s", "２．５", (100, 120)), ("-s", "２．５,３", (120, 120)),
+                                                   ("-r", "４．０", (100, 120))])
+def test_a_full_width_decimal_point_is_read_as_a_point(tmp_path, option, typed, shape):
+    """'２．５' as a Japanese or Chinese input method types it (full-width digits and point): before, 'scale must be a
+    number, got '２．５'' (exit 2), while '２.５' ran ×2.5 (float reads full-width digits); now ×2.5 (-r ４．０: 4 m
+    pixels of 10 m ones), as QGIS's fields read it."""
+    import rasterio
+
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 40, 48)), dtype="uint8")
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), option, typed, "--mode", "fast",
+                                  "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(tmp_path / "o.tif") as ds:
+        assert ds.shape == shape
+
+
+def test_a_full_width_point_is_read_by_every_scale_option_and_no_other_form_is():
+    """selfcheck/adapt -s, evaluate --scales, train --scale-range (ScaleType, ScaleListType) read '２．５' as upscale
+    does; a superscript ('2⁵', which NFKC reads as 25) or the ideographic full stop ('２。５') stay no number."""
+    import click
+
+    from ldcsr_core.cli.options import ScaleListType, ScaleType
+
+    assert ScaleType().convert("２．５", None, None) == 2.5
+    assert ScaleListType().convert("２,３．５", None, None) == [2.0, 3.5]
+    for typed in ("2⁵", "２。５", "1．2．5"):
+        with pytest.raises(click.BadParameter, match="scale must be a number"):
+            ScaleType().convert(typed, None, None)
