@@ -95,8 +95,9 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
     """An integer parameter as given: checked as :func:`check_number` checks a whole number, then the
     number itself (text of one, an expression's value too), not QGIS's ``parameterAsInt`` reading, which
     makes one past a 32-bit int (``2**31``, ``'1e10'``) 0, silently the parameter's default; an expression
-    that is a number alone read as its text, and a float past 2**53 refused (:func:`_check_exact`). Unset
-    (``None``, empty text, NULL): QGIS's reading, the parameter's default."""
+    that is a number alone read as its text, one of whole numbers alone computed exactly (:func:`_whole_sum`), and a
+    float past 2**53 refused (:func:`_check_exact`). Unset (``None``, empty text, NULL): QGIS's reading, the
+    parameter's default."""
     from decimal import Decimal
 
     from qgis.core import QgsProperty
@@ -105,7 +106,7 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
 
     raw = parameters.get(name)
     if isinstance(raw, QgsProperty) and context is not None:  # a number written as the expression: its text, exact
-        raw = _literal(raw) or _evaluated(raw, what, context)
+        raw = _literal(raw) or _whole_sum(raw) or _evaluated(raw, what, context)
     if isinstance(raw, Decimal):  # exact, as its text (check_number's reading)
         raw = str(raw)
     check_number(raw, what, whole=True, context=context)
@@ -126,6 +127,51 @@ def _literal(prop) -> str | None:
 
     text = prop.expressionString().strip() if prop.propertyType() == QgsProperty.ExpressionBasedProperty else ""
     return text if _NUMBER.fullmatch(text) else None
+
+
+#: The largest result :func:`_whole_sum` computes (bits): past it, QGIS's reading (inf: 'must be a finite number').
+_MOST_BITS = 4096
+
+
+def _whole_sum(prop) -> str | None:
+    """The value, as text, of an expression of whole numbers alone (``2^60``, ``(2^30)*(2^30)+1``: literals, unary
+    minus, ``+``, ``-``, ``*``, ``^`` by a whole power >= 0) computed exactly, where QGIS computes ``^`` in floats
+    (``2^60`` is the float 1.152921504606847e+18, which :func:`_check_exact` refuses while the plain 2**60 runs);
+    None for any other expression or property (its value as QGIS computes it)."""
+    from qgis.core import QgsExpression, QgsProperty
+
+    if prop.propertyType() != QgsProperty.ExpressionBasedProperty:
+        return None
+    exp = QgsExpression(prop.expressionString())
+    value = _exact(exp.rootNode()) if not exp.hasParserError() else None
+    return None if value is None else str(value)
+
+
+def _exact(node) -> int | None:
+    """A node of :func:`_whole_sum`'s expression computed in Python's integers, as QGIS parses it; None where it
+    is not one of whole numbers alone, or its result is past :data:`_MOST_BITS`."""
+    from qgis.core import QgsExpressionNodeBinaryOperator as Binary
+    from qgis.core import QgsExpressionNodeLiteral as Literal
+    from qgis.core import QgsExpressionNodeUnaryOperator as Unary
+
+    if isinstance(node, Literal):
+        value = node.value()
+        return value if isinstance(value, int) and not isinstance(value, bool) else None  # not 2.0, 1e20, TRUE
+    if isinstance(node, Unary):
+        value = _exact(node.operand()) if node.op() == Unary.uoMinus else None
+        return None if value is None else -value
+    if not isinstance(node, Binary):
+        return None
+    a, b = _exact(node.opLeft()), _exact(node.opRight())
+    if a is None or b is None:
+        return None
+    if node.op() == Binary.boPow:  # (a negative power: a fraction; a huge one: QGIS's inf)
+        if b < 0 or b * max(abs(a).bit_length(), 1) > _MOST_BITS and abs(a) > 1:
+            return None
+        return a ** b
+    ops = {Binary.boPlus: int.__add__, Binary.boMinus: int.__sub__, Binary.boMul: int.__mul__}
+    value = ops[node.op()](a, b) if node.op() in ops else None
+    return None if value is None or value.bit_length() > _MOST_BITS else value
 
 
 def _check_exact(raw, what: str) -> None:

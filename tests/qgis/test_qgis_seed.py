@@ -46,16 +46,37 @@ def test_a_seed_past_2_53_is_the_number_given_or_refused(qgis_processing, scene,
     """Before: SEED=1e23 (a Python float) and the expression 1e23 ran with the seed 99999999999999991611392, the
     text '1e23' (and ldcsr upscale --seed 1e23) with 10**23: one seed, two pictures, said nowhere. Now a number
     written as the expression is read as its text, and a float past 2**53 (a Python float, a computed
-    expression's value) is refused, asking for whole-number text."""
+    expression's value) is refused, asking for whole-number text; the expression 10^23, whole numbers alone, is
+    computed exactly (before follow36, refused as the float QGIS makes of it): 10**23, as the text."""
     from qgis.core import QgsProperty
 
     text, text_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "text.tif", "1e23")
     expr, expr_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "expr.tif",
                           QgsProperty.fromExpression("1e23"))
-    assert text_tag == expr_tag == str(10 ** 23)
+    power, power_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "power.tif",
+                            QgsProperty.fromExpression("10^23"))
+    assert text_tag == expr_tag == power_tag == str(10 ** 23)
     np.testing.assert_array_equal(text, expr)
-    for given in (1e23, QgsProperty.fromExpression("10^23")):
+    np.testing.assert_array_equal(text, power)
+    for given in (1e23, QgsProperty.fromExpression("10.0^23")):
         with pytest.raises(QgsProcessingException) as ei:
             _run(qgis_processing, scene, tiny_model_file, tmp_path / "no.tif", given)
         assert "is past 2**53" in str(ei.value) and "give it as whole-number text, e.g. '1" in str(ei.value)
     assert not (tmp_path / "no.tif").exists()
+
+
+@pytest.mark.parametrize("expression, seed", [("2^60", 2 ** 60), ("(2^30)*(2^30)+1", 2 ** 60 + 1),
+                                              ("-(2^62) - 3*5", -2 ** 62 - 15)])
+def test_an_expression_of_whole_numbers_is_the_number_it_computes(qgis_processing, scene, tiny_model_file, tmp_path,
+                                                                  expression, seed):
+    """Before: the expression 2^60 was refused ('the seed 1.152921504606847e+18 is past 2**53 … give it as
+    whole-number text, e.g. '1152921504606847000'', another number) while the plain 2**60 ran; (2^30)*(2^30)+1, which
+    QGIS computes as that float too, likewise. Now an expression of whole numbers alone is computed exactly: the seed
+    it says, the picture of that plain seed."""
+    from qgis.core import QgsProperty
+
+    plain, plain_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "plain.tif", seed)
+    expr, expr_tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "expr.tif",
+                          QgsProperty.fromExpression(expression))
+    assert plain_tag == expr_tag == str(seed)
+    np.testing.assert_array_equal(plain, expr)
