@@ -348,12 +348,20 @@ def human_bytes(n: float) -> str:
     return f"{value:.1f} {units[-1]}"
 
 
+def needs_words(nbytes: int, each=None, what: str = "the output") -> str:
+    """``'the output needs about 12.0 MiB'`` (``what``); of several files, ``each``: their ``(what, bytes)``, each one's
+    (``'the output needs about 192.0 KiB and its spread file about 768.0 KiB'``, not their sum as the output's)."""
+    (first, n), *rest = each or [(what, nbytes)]
+    return f"{first} needs about {human_bytes(n)}" + "".join(f" and {w} about {human_bytes(b)}" for w, b in rest)
+
+
 def write_error(path: str | os.PathLike, exc: BaseException | None = None,
                 nbytes: int | None = None, *, exact: bool = False,
-                part: str | os.PathLike | list | None = None) -> RasterIOError:
+                part: str | os.PathLike | list | None = None, each=None) -> RasterIOError:
     """One-line :class:`RasterIOError` for a failed write of ``path``: the cause in plain words
     (no space left, the file size limit, or the system's or GDAL's own message) with the free
-    space and the size (``nbytes``: the raster's uncompressed size, or with ``exact`` the file's).
+    space and the size (``nbytes``: the raster's uncompressed size, or with ``exact`` the file's; ``each``: of several
+    files, each one's, :func:`needs_words`).
     ``part``: the unfinished file (or files) that the caller removes next; its space counts as free
     (what the user finds when reading the line, not the "0 bytes" of the moment the disk filled).
     Without an errno (GDAL's failures; one in its close is found as the finished file is checked) or
@@ -376,7 +384,7 @@ def write_error(path: str | os.PathLike, exc: BaseException | None = None,
     code = exc.errno if isinstance(exc, OSError) else None  # (a CPLE_* error's errno is GDAL's error class)
     told = code in (None, errno.EIO)  # no cause said, or one that may hide a full disk: tell it from the disk
     need = "" if not nbytes else (f", the file is {human_bytes(nbytes)}" if exact else
-                                  f", the output needs about {human_bytes(nbytes)} uncompressed")
+                                  f", {needs_words(nbytes, each)} uncompressed")
     entries = _file_entries_left(p.parent) if code == errno.ENOSPC else None
     # not "no space left: 19.9 MB free" alone; but a disk whose bytes are used up says so, though XFS and ZFS count
     # as many entries left as the bytes free hold (a full XFS: 3 left): the bytes are its cause

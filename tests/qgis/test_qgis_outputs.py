@@ -68,20 +68,27 @@ def test_an_output_the_cli_refuses_is_refused_before_the_model_loads(qgis_proces
 
 
 
+@pytest.mark.parametrize("samples, said", [
+    (1, "o.tif in {tmp}: 16.0 KiB free, the output needs about"),
+    # before (follow35): 'the output needs about 1.0 MiB', the two files' sum as the output's
+    (2, "o.tif and its spread file o_spread.tif in {tmp}: 16.0 KiB free, the output needs about 343.1 KiB and its "
+        "spread file about 686.2 KiB uncompressed (at least 257.3 KiB together even at 4:1 compression)"),
+])
 def test_an_output_folder_too_full_for_it_is_refused_before_the_model_loads(qgis_processing, scene, tiny_model_file,
-                                                                           tmp_path, monkeypatch):
+                                                                           tmp_path, monkeypatch, samples, said):
     """An output folder with 16 KiB free (a small tmpfs, a full USB stick), as ldcsr upscale refuses it
     (``pipeline.check_room``). Before: the model loaded first (seconds; the log's Model line), then 'not enough
-    space'."""
+    space'. With its spread file (2 samples), each file's size."""
     from ldcsr_core.geo import geotiff_writer
     from qgis_ldcsr import algorithm
 
     monkeypatch.setattr(geotiff_writer, "free_bytes", lambda folder: 16 * 1024)
     monkeypatch.setattr(algorithm, "_load_model", lambda *a, **k: pytest.fail("the model was loaded"))
     feedback = _Feedback()
-    with pytest.raises(QgsProcessingException, match=f"^LDCSR: not enough space for o.tif in {tmp_path}: 16.0 KiB "
-                                                     "free, the output needs about"):
-        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=4.0), feedback=feedback)
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=4.0, MODE=0,
+                                         SAMPLES=samples), feedback=feedback)
+    assert str(ei.value).startswith("LDCSR: not enough space for " + said.format(tmp=tmp_path)), str(ei.value)
     assert "Model:" not in feedback.textLog() and list(tmp_path.iterdir()) == []
 
 def test_an_output_named_as_a_windows_device_on_a_disk_windows_reads_is_refused_before_the_model_loads(

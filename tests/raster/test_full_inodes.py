@@ -18,17 +18,18 @@ from ldcsr_core.cli import main
 
 @pytest.fixture
 def few_inodes(tmp_path):
-    """A 20 MB tmpfs of ``n`` inodes (the folder itself is one), mounted at tmp_path/disk by ``mount(n)``."""
+    """A tmpfs of ``n`` inodes (the folder itself is one) and ``size`` (20 MB), mounted at tmp_path/disk by
+    ``mount(n)``."""
     disk = tmp_path / "disk"
     disk.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a tmpfs needs root")
     mounted = []
 
-    def mount(n: int):
+    def mount(n: int, size: str = "20m"):
         if mounted:
             subprocess.run(["umount", str(disk)], check=False)
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size=20m,nr_inodes={n}", "tmpfs", str(disk)],
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},nr_inodes={n}", "tmpfs", str(disk)],
                            capture_output=True)
         if r.returncode != 0:
             pytest.skip("cannot mount a tmpfs here")
@@ -89,4 +90,18 @@ def test_no_file_entry_for_the_part_file_or_the_free_space_probe_is_said_alike(f
              "-o", disk / "o.tif", "-s", 2)
     assert r.exit_code == 5, r.output
     assert f"cannot write {disk / 'o.tif'}: no space left on device: its file entries (inodes) are used up" in r.output
+    assert list(disk.iterdir()) == []
+
+
+def test_a_full_disk_refusing_the_output_and_its_spread_file_says_what_each_needs(few_inodes, rasters, tiny_model_file):
+    """A 512 KiB disk with no file entry left (under 1 MiB free: said as a full disk) for a run writing the output and
+    its spread file (--samples 2). Before: '… 512.0 KiB free, the output needs about 214.5 KiB uncompressed', the two
+    files' sum as the output's; now each file's size."""
+    disk = few_inodes(1, size="512k")
+    r = _run("upscale", rasters["gray"], "--model", tiny_model_file, "--device", "cpu", "-s", 4, "--samples", 2,
+             "-o", disk / "o.tif")
+    said = " ".join(r.output.split())
+    assert r.exit_code == 5, r.output
+    assert (f"cannot write {disk / 'o.tif'} and its spread file o_spread.tif: no space left on device: 512.0 KiB free, "
+            "the output needs about 42.9 KiB and its spread file about 171.6 KiB uncompressed") in said, said
     assert list(disk.iterdir()) == []

@@ -44,8 +44,9 @@ def test_a_spread_file_beyond_the_size_limit_is_refused_in_its_own_name(tmp_path
 
 def test_an_output_and_spread_file_too_big_for_their_disk_are_named_both(tmp_path, monkeypatch):
     """On a file system short of room for the output and its spread file together (each alone at 4:1 fits), the
-    refusal names both with their sum; before: 'not enough space for out.tif … needs about 960.0 KiB', the output
-    alone named with the two files' size (its own is 192 KiB). Where the spread file goes to another file system,
+    refusal names both, each with its size; before: 'not enough space for out.tif … needs about 960.0 KiB', the output
+    alone named with the two files' size (its own is 192 KiB), then (follow35) both named, still 'the output needs
+    about 960.0 KiB'. Where the spread file goes to another file system,
     each is compared with its own (here /dev/shm's, if it is another: the output fits, nothing refused; the spread
     file alone too big for it is said to be the spread file, not 'the output needs about 768.0 KiB')."""
     import os
@@ -66,7 +67,8 @@ def test_an_output_and_spread_file_too_big_for_their_disk_are_named_both(tmp_pat
         else:
             raise AssertionError("not refused")
         assert said.startswith(f"not enough space for out.tif and its spread file out_spread.tif in {tmp_path}: "
-                               "200.0 KiB free, the output needs about 960.0 KiB uncompressed"), said
+                               "200.0 KiB free, the output needs about 192.0 KiB and its spread file about 768.0 KiB "
+                               "uncompressed (at least 240.0 KiB together even at 4:1 compression)"), said
         pipeline.check_room(ds, (256, 256), tmp_path / "out.tif")  # the output alone fits (192 KiB, 48 at 4:1)
         other = "/dev/shm"
         if os.path.isdir(other) and os.access(other, os.W_OK) and os.stat(other).st_dev != os.stat(tmp_path).st_dev:

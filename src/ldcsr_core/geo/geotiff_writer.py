@@ -31,7 +31,7 @@ import numpy as np
 from .. import files
 from ..errors import OVERWRITE, LdcsrError, OutputExistsError, RasterIOError, cause_line, one_line
 from ..files import file_size_limit as _file_size_limit
-from ..files import free_bytes, human_bytes, write_error
+from ..files import free_bytes, human_bytes, needs_words, write_error
 from ..rules import check_flag
 from .georef import (
     PROVENANCE_PREFIX, band_tags, carried_domains, carried_tags, is_point, new_file_tags, quiet_georef, write_domains,
@@ -69,7 +69,7 @@ def output_nbytes(profile: Mapping[str, Any], *, mask: bool = False) -> int:
 
 def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the output",
                      warn: bool = True, largest: tuple[str, int, str] | None = None,
-                     what: str = "the output") -> int | None:
+                     what: str = "the output", each=None) -> int | None:
     """Refuse a write of ``nbytes`` uncompressed bytes that cannot fit in ``folder``.
 
     Raises :class:`RasterIOError` (``ENOSPC``, or ``EFBIG`` for the process's file size limit)
@@ -79,7 +79,8 @@ def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the
     ``nbytes`` is several files' (an output and its spread file), the ``(name, bytes, what)`` of the largest,
     which the file size limit (``ulimit -f``: each file's) is compared with; default ``name``'s ``nbytes``.
     ``what``: the file said to need ``nbytes`` ("the spread file needs about …"; before, a spread file was
-    "the output")
+    "the output"); ``each``: where ``nbytes`` is several files', each one's ``(what, bytes)``, said each
+    (:func:`~ldcsr_core.files.needs_words`; before, their sum as 'the output needs about …')
     Returns the free bytes (``None`` where the filesystem does not say).
     """
     import tempfile
@@ -89,14 +90,14 @@ def check_free_space(folder: str | os.PathLike, nbytes: int, *, name: str = "the
             pass
     except OSError as e:
         if e.errno == errno.ENOSPC:  # (no file entry left for it either: said so, as every write's ENOSPC)
-            raise write_error(Path(folder) / name, e, nbytes) from None
+            raise write_error(Path(folder) / name, e, nbytes, each=each) from None
         raise RasterIOError(e.errno, f"cannot write to {folder}: {e.strerror or one_line(e)}") from None
     free = free_bytes(folder)
     need = int(nbytes / BEST_COMPRESSION)
     if free is not None and need > free:
         raise RasterIOError(errno.ENOSPC, (
-            f"not enough space for {name} in {folder}: {human_bytes(free)} free, {what} needs about "
-            f"{human_bytes(nbytes)} uncompressed (at least {human_bytes(need)} even at {BEST_COMPRESSION:g}:1 "
+            f"not enough space for {name} in {folder}: {human_bytes(free)} free, {needs_words(nbytes, each, what)} "
+            f"uncompressed (at least {human_bytes(need)}{' together' if each else ''} even at {BEST_COMPRESSION:g}:1 "
             "compression); free some space or choose another output folder"))
     limit, (one_name, one, one_what) = _file_size_limit(), largest or (name, nbytes, what)
     if limit is not None and int(one / BEST_COMPRESSION) > limit:

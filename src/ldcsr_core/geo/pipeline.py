@@ -472,14 +472,15 @@ def _check_room(profile, dst_path: Path, spread_path: Path | None, *, mask: bool
             disk = path.parent
         by_disk.setdefault(disk, []).append((path, nbytes))
 
-    def what(path):  # (before, a spread file was 'the output' too)
-        return "the output" if path == dst_path else "the spread file"
+    def what(path, the="the"):  # (before, a spread file was 'the output' too)
+        return "the output" if path == dst_path else f"{the} spread file"
 
     for group in by_disk.values():  # (a shared one named by both: 'o.tif' alone, with the sum, misled)
         # (one in another folder of that disk by its path: 's.tif … in out' sent the user to out, not maps)
         name = " and its spread file ".join(p.name if p.parent == group[0][0].parent else str(p) for p, _ in group)
         gw_mod.check_free_space(group[0][0].parent, sum(n for _, n in group), name=name, warn=False,
-                                what=what(group[0][0]) if len(group) == 1 else "the output",
+                                what=what(group[0][0]),  # each file's size, not their sum as the output's
+                                each=[(what(p, "its"), n) for p, n in group] if len(group) > 1 else None,
                                 largest=max(((p.name, n, what(p)) for p, n in group), key=lambda pnw: pnw[1]))
 
 
