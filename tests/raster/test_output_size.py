@@ -82,3 +82,21 @@ def test_upscale_raster_given_no_model_refuses_a_folder_too_full_before_the_defa
     with pytest.raises(RasterIOError, match="^not enough space for o.tif in ") as ei:
         upscale_raster(rasters["uint16_nodata"], tmp_path / "o.tif", model=None, scale=4)
     assert ei.value.errno == errno.ENOSPC and list(tmp_path.iterdir()) == []
+
+
+def test_upscale_raster_checks_the_room_once(rasters, tiny_model, tmp_path, monkeypatch):
+    """model=None (the shipped default) checked the output's room twice, before the default loaded and again before
+    the compute, nothing changed between (a stat of the folder, a probe file made and removed, each time); now once,
+    as with a model given. A full disk is still refused before the default loads (the test above)."""
+    from ldcsr_core import api
+    from ldcsr_core.geo import pipeline
+
+    checks = []
+    check = pipeline._check_room
+    monkeypatch.setattr(pipeline, "_check_room", lambda *a, **k: checks.append(a[1]) or check(*a, **k))
+    monkeypatch.setattr(api, "_default_model", lambda *a, **k: tiny_model)  # (the default's place; seconds less)
+    for model, name in ((None, "default.tif"), (tiny_model, "given.tif")):
+        res = pipeline.upscale_raster(rasters["gray"], tmp_path / name, model=model, scale=2,
+                                      options=pipeline.UpscaleOptions(mode="fast"))
+        assert res.status == "written" and (tmp_path / name).is_file()
+    assert checks == [tmp_path / "default.tif", tmp_path / "given.tif"]  # before: default.tif twice

@@ -349,8 +349,9 @@ def upscale_raster(
         info = rio_io.raster_info(src)
         request = _request(scale, target_resolution, out_shape)
         shape, exact = plan_output(info, **request)
+        profile = None
         if model is None and (output.overwrite or not os.path.lexists(dst_path)):  # (else skipped or refused)
-            check_room(src, shape, dst_path, spread_path, output)  # a full disk said before the default loads
+            profile = check_room(src, shape, dst_path, spread_path, output)  # a full disk said before the default loads
         model = _resolve_model(model)
         result = RasterResult(str(src_path), str(dst_path), (info.height, info.width), shape, exact)
         # a killed run's part files, also its spread file's (a run that skips never opens that writer)
@@ -400,7 +401,8 @@ def upscale_raster(
             spread_output = dataclasses.replace(output, overwrite=True)
         # Before any compute: refuse what cannot fit (the output and its spread file); the warning
         # that only compression may make it fit is each writer's, as it opens (once per file)
-        profile = check_room(src, shape, dst_path, spread_path, output)
+        if profile is None:  # (checked above, before the default model loaded: not twice)
+            profile = check_room(src, shape, dst_path, spread_path, output)
 
         job = _prepare(src, model, request, options, src_name=src_path.name, runner=runner)
         job.tags["LDCSR_JOB"] = fingerprint
