@@ -25,6 +25,20 @@ def _notes(tmp_path, scale: str, pixel: float) -> list[str]:
     return [line for line in r.output.splitlines() if line.startswith("note: ")]
 
 
+def _evaluate(tmp_path, scales: str, side: int) -> list[str]:
+    """The last 3 lines of ``ldcsr evaluate --scales SCALES`` (its table's rows, under its header) of a folder of two
+    random ``side``-px PNGs."""
+    from PIL import Image
+
+    (tmp_path / "set").mkdir()
+    for i in range(2):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (side, side, 3), dtype=np.uint8)).save(
+            tmp_path / "set" / f"{i}.png")
+    r = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--scales", scales, "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    return r.output.splitlines()[-3:]
+
+
 # (the scale typed, the scene's pixel in metres: ×1.2345678 below the trained scales, its 1 m pixels inside the trained
 # ground; ×2.3456789 of 10 m pixels makes 4.26 m ones, outside it)
 @pytest.mark.parametrize("scale, pixel", [("1.2345678", 1.0), ("2.3456789", 10.0)])
@@ -85,8 +99,6 @@ def test_selfcheck_and_evaluate_say_the_scale_given_as_typed(tmp_path):
     now the scale whole, each its own row, and the JSON report's scale the number given."""
     import json
 
-    from PIL import Image
-
     src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 60, 60)), dtype="uint8")
     check = ["selfcheck", str(src), "-s", "1.2345678", "--mode", "fast", "--device", "cpu", "--json"]
     r = CliRunner().invoke(main, [*check, str(tmp_path / "q.json")])
@@ -95,14 +107,8 @@ def test_selfcheck_and_evaluate_say_the_scale_given_as_typed(tmp_path):
     assert CliRunner().invoke(main, [*check, str(tmp_path / "q.html")]).exit_code == 0
     assert "<td>×1.2345678</td>" in (tmp_path / "q.html").read_text()
 
-    (tmp_path / "set").mkdir()
-    for i in range(2):
-        Image.fromarray(np.random.default_rng(i).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(
-            tmp_path / "set" / f"i{i}.png")
-    r = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--scales", "1.234,1.2345,2", "--device", "cpu"])
-    assert r.exit_code == 0, r.output
-    rows = [line.split()[0] for line in r.output.splitlines()[-3:]]
-    assert rows == ["1.234", "1.2345", "2.00"], r.output  # before: 1.23, 1.23, 2.00
+    table = _evaluate(tmp_path, "1.234,1.2345,2", 48)
+    assert [line.split()[0] for line in table] == ["1.234", "1.2345", "2.00"], table  # before: 1.23, 1.23, 2.00
 
 
 def test_a_target_resolution_runs_ground_note_says_the_pixel_it_makes(tmp_path):
@@ -132,18 +138,10 @@ def test_a_target_resolution_runs_ground_note_says_the_pixel_it_makes(tmp_path):
 def test_evaluates_table_stays_aligned_with_a_scale_typed_whole(tmp_path):
     """'ldcsr evaluate --scales 2,3.14159' printed '3.14159' in the 6-wide scale column, each cell of its row one
     place right of the header's; now the column is as wide as its widest scale, every row's cells under their header."""
-    from PIL import Image
-
-    (tmp_path / "set").mkdir()
-    for i in range(2):
-        Image.fromarray(np.random.default_rng(i).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
-            tmp_path / "set" / f"{i}.png")
-    r = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--scales", "2,3.14159", "--device", "cpu"])
-    assert r.exit_code == 0, r.output
-    header, *rows = r.output.splitlines()[-3:]
-    assert [row.split()[0] for row in rows] == ["2.00", "3.14159"], r.output
+    header, *rows = _evaluate(tmp_path, "2,3.14159", 64)
+    assert [row.split()[0] for row in rows] == ["2.00", "3.14159"], (header, rows)
 
     def ends(line):  # where its cells end (each right-aligned under its header)
         return [i + 1 for i, c in enumerate(line) if c != " " and (i + 1 == len(line) or line[i + 1] == " ")]
 
-    assert len(rows[0]) == len(rows[1]) == len(header) and ends(rows[0]) == ends(rows[1]), r.output
+    assert len(rows[0]) == len(rows[1]) == len(header) and ends(rows[0]) == ends(rows[1]), (header, rows)
