@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import RasterIOError
 from .words import counted
 
-__all__ = ["folder_gone", "folder_removed"]
+__all__ = ["folder_gone", "folder_removed", "outputs_gone", "outputs_removed"]
 
 
 def folder_gone(folder) -> bool:
@@ -46,6 +46,25 @@ def folder_removed(path, *, took: int = 0, nor: str = "", also=None) -> RasterIO
         gone, again = f"the output folder {first} was {how}, and {second} was {how2},", f"{again} and {again2}"
     return RasterIOError(errno.ENOENT, f"{gone} during the run{took}; {paths[0]} and {paths[1]} were not written{nor} "
                          f"({again} and run again)")
+
+
+def outputs_gone(dst, spread=None) -> list[Path]:
+    """Which of a run's output ``dst`` and its spread file ``spread`` (or None) have lost their folder
+    (:func:`folder_gone`), ``dst`` first."""
+    return [Path(p) for p in (dst, spread) if p is not None and folder_gone(Path(p).parent)]
+
+
+def outputs_removed(dst, spread=None, *, took: str = "", nor: str = "") -> RasterIOError | None:
+    """The error of a run of output ``dst`` (and spread file ``spread``) stopped as their folders went
+    (:func:`outputs_gone`), or None when neither did: each folder gone and its file named, and ``dst`` said
+    not written too where only the spread file's folder (another one) went; ``took``, ``nor``: as
+    :func:`folder_removed`'s. The engine's words for every front end (napari, QGIS, the API, the CLI)."""
+    gone = outputs_gone(dst, spread)
+    if not gone:
+        return None
+    if gone[0] == Path(dst):
+        return folder_removed(dst, took=took, nor=nor, also=gone[1] if len(gone) == 2 else None)
+    return folder_removed(gone[0], took=took, nor=f", nor {dst}{nor}")
 
 
 def _gone(folder: Path) -> tuple[str, str, str]:

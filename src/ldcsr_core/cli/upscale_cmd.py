@@ -248,7 +248,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
 
     from ..files import file_id
     from ..errors import ClusterError, OutputBusy, SettingError
-    from ..folder_removed import folder_gone
+    from ..folder_removed import outputs_gone
     from ..geo.same_source import path_identity
     from ..geo.sampling import spread_path_of
     from .commands import reader_gone
@@ -282,9 +282,9 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 bar.failed()
                 spread = spread_path_of(dst, spread_out, up_opts.samples)
                 # there when checked: the user's doing, none of the inputs' (no traceback); both, if both went
-                gone = [path for path in (dst, spread) if path is not None and folder_gone(path.parent)]
+                gone = outputs_gone(dst, spread)
                 if gone:
-                    raise _folder_removed(dst, results, len(pending) + len(later), gone) from None
+                    raise _folder_removed(dst, spread, results, len(pending) + len(later), gone) from None
                 if not batch or reader_gone(e) or isinstance(e, (SettingError, ClusterError)):  # not the
                     raise  # input's fault: our output's reader or the cluster is gone, LDCSR_THREADS wrong
                 results.append((src, dst, "failed", _failure_line(e), None))
@@ -296,19 +296,17 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 bar.close()
 
 
-def _folder_removed(dst: Path, results, left: int, gone: list[Path]):
+def _folder_removed(dst: Path, spread: Path | None, results, left: int, gone: list[Path]):
     """The run stopped as the folders of ``gone`` (the output ``dst``'s, its --spread-out file's, or both), there when
-    the run was checked, are gone (the engine's words, :func:`~ldcsr_core.folder_removed.folder_removed`, each folder
+    the run was checked, are gone (the engine's words, :func:`~ldcsr_core.folder_removed.outputs_removed`, each folder
     and its file named), with the outputs of ``results`` they took with them, the ``left`` inputs not tried and ``dst``
     (a spread file's folder alone gone) not written."""
-    from ..folder_removed import folder_removed
+    from ..folder_removed import outputs_removed
 
     took = sum(1 for _, out, status, _, _ in results if status in ("written", "skipped")
                and out.parent == gone[0].parent and not os.path.lexists(out))
     nor = ", nor that of the input after it" if left == 1 else f", nor those of the {left} inputs after it" if left else ""
-    if gone == [dst] or len(gone) == 2:
-        return folder_removed(dst, took=took, nor=nor, also=gone[1] if len(gone) == 2 else None)
-    return folder_removed(gone[0], took=took, nor=f", nor {dst}{nor}")
+    return outputs_removed(dst, spread, took=took, nor=nor)
 
 
 def _failure_line(e: Exception) -> str:

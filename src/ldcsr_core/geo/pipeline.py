@@ -47,6 +47,7 @@ from .. import files
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
+from ..folder_removed import outputs_removed
 from ..output_claims import OutputClaim
 from ..progress import ProgressCallback
 from ..rules import check_callable, check_path
@@ -449,9 +450,11 @@ def upscale_raster(
                 raise
             log.info("%s was written meanwhile by another run of the same request; kept", dst_path)
             result.status = "skipped"
-        except BaseException:
+        except BaseException as e:
             main.discard()
             _remove_if(spread_path, spread_done)  # the output did not follow it (an interrupt, say)
+            if isinstance(e, OSError) and (gone := outputs_removed(dst_path, spread_path)) is not None:
+                raise gone from None  # each folder that went and its file, not the first writer's alone
             raise
         result.skipped_tiles = job.skipped_tiles
         result.tags = job.tags
