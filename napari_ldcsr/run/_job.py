@@ -344,10 +344,10 @@ def run_job(
             from ._placeholders import placeholders
 
             on_placeholder(placeholders(source, spec, ds))
-        digests = source.copy_digests(ds)  # of the copy the run reads, here in the worker (not the GUI thread)
-        progress = callback
+        digests: list = []  # of the copy the run reads, here in the worker (not the GUI thread)
+        progress = None if callback is None else _digesting(source, ds, callback, digests)
         if on_tile is not None:
-            preview = TilePreview(ds, spec)
+            preview, report = TilePreview(ds, spec), progress
 
             def progress(info) -> None:
                 # the tile's preview is handed on before its count, so that a view that shows
@@ -355,8 +355,8 @@ def run_job(
                 # GUI; ``callback`` may raise Cancelled and stop the run here)
                 if info.tile is not None and info.output is not None:
                     on_tile(info.tile.write, preview.colour, preview(info.output))
-                if callback is not None:
-                    callback(info)
+                if report is not None:
+                    report(info)
 
         run = upscale_window
         if spec.samples > 1:  # uncertainty map: mean + spread (ldcsr_core.geo.spread)
@@ -365,10 +365,23 @@ def run_job(
                   options=_options(spec), callback=progress, on_rows=on_rows,
                   source_name=source.name)
         base = bicubic_job(source, spec, ds) if spec.bicubic else None  # of the pixels the result is of
+        digests = digests[0] if digests else source.copy_digests(ds)
     out, spread = (out.mean, out.spread) if spec.samples > 1 else (out, None)
     out = source.held(out)
     return JobResult(out, base, spec, time.perf_counter() - t0, model_info(model), spread=spread,
                      tiles=out.tiles, skipped_tiles=out.skipped_tiles, pixel_digests=digests)
+
+
+def _digesting(source: LayerSource, ds, callback: Callable, digests: list) -> Callable:
+    """``callback`` that first, at the engine's call before its first tile, digests the run's copy ``ds``
+    (:meth:`LayerSource.copy_digests`, into ``digests``: about a second a GB), calling ``callback`` with that
+    same progress between passes, so that a Cancel meanwhile stops the run within one pass."""
+    def progress(info) -> None:
+        if not digests:
+            digests.append(source.copy_digests(ds, tick=lambda: callback(info)))
+        callback(info)
+
+    return progress
 
 
 def provenance(result: JobResult, source_name: str) -> dict:

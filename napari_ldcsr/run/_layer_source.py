@@ -112,12 +112,13 @@ class LayerSource:
         common = np.result_type(*[a.dtype for a in arrays])
         return tuple(isinstance(held_array(a), np.ndarray) and a.dtype == common for a in arrays)
 
-    def copy_digests(self, ds) -> tuple:
+    def copy_digests(self, ds, tick=None) -> tuple:
         """The engine's ``pixel_digest`` of each layer :meth:`copied` as ``ds`` (:meth:`dataset`'s copy, which the
         run reads) holds it (None for the others), read back a few rows at a time (``rows_digest``): exactly the
         pixels the run reads, whatever the layers hold meanwhile (an edit on the GUI thread after the copy is
         then seen at the run's end; one before it is the run's). The copy's own size and bands, not the layers':
-        a layer given other pixels meanwhile (RGB made RGBA) is said at the run's end, by its array."""
+        a layer given other pixels meanwhile (RGB made RGBA) is said at the run's end, by its array. ``tick``: called
+        between passes (``rows_digest``'s: the run's progress callback, whose Cancel stops it within one pass)."""
         from ldcsr_core.pixel_digest import rows_digest
 
         H, W = ds.height, ds.width
@@ -126,7 +127,7 @@ class LayerSource:
         def rows(i: int):
             return lambda y0, y1: self.read_layer(ds, i, (y0, 0, y1 - y0, W))
 
-        return tuple(rows_digest(shape, self.data(i).dtype, rows(i), COPY_PASS_BYTES) if copied else None
+        return tuple(rows_digest(shape, self.data(i).dtype, rows(i), COPY_PASS_BYTES, tick) if copied else None
                      for i, copied in enumerate(self.copied()))
 
     def read_layer(self, ds, i: int, window) -> np.ndarray:

@@ -73,14 +73,18 @@ def pixel_digest(data, order=None) -> tuple | None:
     return tuple(data.shape), data.dtype.str, order, crc
 
 
-def rows_digest(shape, dtype, read_rows, pass_bytes: int = DIGEST_ROWS_BYTES) -> tuple:
+def rows_digest(shape, dtype, read_rows, pass_bytes: int = DIGEST_ROWS_BYTES, tick=None) -> tuple:
     """:func:`pixel_digest` of the array of ``shape`` and ``dtype`` in C order whose rows ``y0:y1``
     ``read_rows(y0, y1)`` gives (an array held elsewhere: a raster's copy of a layer's pixels, read back
-    about ``pass_bytes`` at a time, never whole): ``pixel_digest(a, tuple(range(a.ndim)))`` of that array ``a``."""
+    about ``pass_bytes`` at a time, never whole): ``pixel_digest(a, tuple(range(a.ndim)))`` of that array ``a``.
+    ``tick()``, if given, is called before each pass: a run's progress callback repeating its last state
+    (:mod:`ldcsr_core.progress`), whose :class:`~ldcsr_core.Cancelled` stops the digest within one pass."""
     shape, dtype = tuple(int(v) for v in shape), np.dtype(dtype)
     row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
     rows, crc = max(1, pass_bytes // max(1, row_bytes)), 0
     for y in range(0, shape[0] if len(shape) and row_bytes else 0, rows):
+        if tick is not None:
+            tick()
         part = np.ascontiguousarray(read_rows(y, min(shape[0], y + rows)), dtype)
         crc = zlib.crc32(memoryview(part).cast("B"), crc)
     return shape, dtype.str, tuple(range(len(shape))), crc

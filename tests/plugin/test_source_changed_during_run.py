@@ -197,10 +197,10 @@ def test_a_source_given_other_bands_as_its_copy_is_digested_is_said_as_such(ldcs
     src = viewer.add_image(np.random.default_rng(5).integers(1, 255, (64, 96, 3), dtype=np.uint8), name="scene")
     at, go, real = threading.Event(), threading.Event(), LayerSource.copy_digests
 
-    def held(self, ds):
+    def held(self, ds, **kwargs):
         at.set()
         go.wait(30)
-        return real(self, ds)
+        return real(self, ds, **kwargs)
 
     monkeypatch.setattr(LayerSource, "copy_digests", held)
     assert widget.run(layer=src, scale=2.0)
