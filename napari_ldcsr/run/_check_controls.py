@@ -8,6 +8,7 @@ from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QPushButton
 
 from .._viewer import notify
 from ._job import layer_source, plain_message
+from ._results import pixels_changed, pixels_of, with_digests
 
 __all__ = ["CheckControls"]
 
@@ -36,7 +37,7 @@ class CheckControls:
         checker.failed.connect(lambda exc: notify("error", f"LDCSR could not check the quality: {plain_message(exc)}"))
         checker.finished.connect(self._on_finished)
         self._checked = None  # the finished check's result, told once the checker is free again
-        self._held: list = []  # (layer, its checked array by a weak reference) of the running check
+        self._source, self._pixels = None, []  # the running check's layers and their pixels (_results.pixels_of)
 
     def check_quality(self, layer=None) -> bool:
         """Start a check of ``layer`` (None: the picked one) unless the widget is busy; True when
@@ -59,19 +60,21 @@ class CheckControls:
 
         w._set_status(f"Checking ×{request.scale:.2f} ({mode_text(request.mode, request.seed, request.mean_of)}) "
                       f"on {request.where}…")
-        # the pixels the button was pressed on (an array the layer is given while the model loads: not checked)
+        # the pixels the button was pressed on (an array the layer is given while the model loads: not checked), known
+        # as a Run knows its own (the worker digests its copy: an edit in place during the check is said at its end)
         source = layer_source(w.viewer, request.layer).pinned()
-        self._held = [(lyr, _token(data)) for lyr, data in zip(source.layers, source.pinned_data)]
+        self._source, self._pixels = source, pixels_of(source.layers, source.copied())
         w.checker.start(source, request)
         w._update_enabled()
         return True
 
-    def _on_checked(self, result, request) -> None:
+    def _on_checked(self, result, request, digests) -> None:
         from ._selfcheck import show_check
 
         w = self.widget
-        if (name := next((lyr.name for lyr, held in self._held if _held(held) is not lyr.data), None)) is not None:
-            said = f"'{name}' was given other pixels during the check; nothing was shown: check it again."
+        changed = pixels_changed(self._source.layers, with_digests(self._pixels, digests), "during the check")
+        if changed is not None:
+            said = f"{changed}; nothing was shown: check it again."
             w._set_status(f"Check dropped: {said}")
             notify("warning", said)
             return
@@ -82,26 +85,10 @@ class CheckControls:
     def _on_finished(self) -> None:
         """The check's thread is done: ``qualityChecked`` now, when a slot of it can start the next
         check or a Run (before, it came while the checker still counted as busy)."""
-        result, self._checked = self._checked, None
+        result, self._checked, self._source, self._pixels = self._checked, None, None, []
         self.widget._update_enabled()
         if result is not None:
             self.widget.qualityChecked.emit(result)
         elif self.widget.checker.stop_asked:  # Cancel pressed: nothing measured, no layer added
             self.widget._set_status("Check cancelled; nothing was measured.")
 
-
-def _token(data):
-    """``data`` by a weak reference (a replaced array is freed), else itself."""
-    import weakref
-
-    try:
-        return weakref.ref(data)
-    except TypeError:
-        return data
-
-
-def _held(token):
-    """The array :func:`_token` holds (None once freed)."""
-    import weakref
-
-    return token() if isinstance(token, weakref.ref) else token

@@ -24,7 +24,7 @@ __all__ = [
     "JobSpec", "JobResult", "LayerSource", "ModelCache", "default_model_provider", "model_info",
     "layer_source", "run_job", "bicubic_job", "TilePreview", "provenance", "check_layer", "unsupported_dtype",
     "live_layer_problem", "spread_map_problem",
-    "plain_message", "is_lazy_file_layer",
+    "plain_message", "is_lazy_file_layer", "digesting",
 ]
 
 ModelProvider = Callable[[str | None], Any]
@@ -345,7 +345,7 @@ def run_job(
 
             on_placeholder(placeholders(source, spec, ds))
         digests: list = []  # of the copy the run reads, here in the worker (not the GUI thread)
-        progress = None if callback is None else _digesting(source, ds, callback, digests)
+        progress = None if callback is None else digesting(source, ds, callback, digests)
         if on_tile is not None:
             preview, report = TilePreview(ds, spec), progress
 
@@ -372,8 +372,8 @@ def run_job(
                      tiles=out.tiles, skipped_tiles=out.skipped_tiles, pixel_digests=digests)
 
 
-def _digesting(source: LayerSource, ds, callback: Callable, digests: list) -> Callable:
-    """``callback`` that first, at the engine's call before its first tile, digests the run's copy ``ds``
+def digesting(source: LayerSource, ds, callback: Callable, digests: list) -> Callable:
+    """``callback`` that first, at the engine's call before its first tile, digests the run's (or check's) copy ``ds``
     (:meth:`LayerSource.copy_digests`, into ``digests``: about a second a GB), calling ``callback`` with that
     same progress between passes, so that a Cancel meanwhile stops the run within one pass."""
     def progress(info) -> None:

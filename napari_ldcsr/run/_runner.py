@@ -243,11 +243,12 @@ class JobRunner(_OneWorker):
 class CheckRunner(_OneWorker):
     """Runs the *Check quality here* self-check (:func:`_selfcheck.run_check`) in a worker thread.
 
-    Signals (in the GUI thread): ``succeeded(result, request)``, ``failed(exception)``,
+    Signals (in the GUI thread): ``succeeded(result, request, digests)`` (``digests``: of the copy it read,
+    :func:`_selfcheck.run_check`'s), ``failed(exception)``,
     ``finished()``. :meth:`cancel` stops it within one tile (the engine polls ``abort_requested``).
     """
 
-    succeeded = Signal(object, object)
+    succeeded = Signal(object, object, object)
     failed = Signal(object)
     finished = Signal()
     what = "a check"
@@ -268,9 +269,10 @@ class CheckRunner(_OneWorker):
         finally:
             release_pool()
 
-    def _on_returned(self, result, request) -> None:
+    def _on_returned(self, outcome, request) -> None:
         if not self.stop_asked:  # a check cancelled as it finished shows nothing (also after :meth:`wait`)
-            self.succeeded.emit(result, request)
+            result, digests = outcome
+            self.succeeded.emit(result, request, digests)
 
     def _on_errored(self, exc: BaseException) -> None:
         from ldcsr_core.errors import Cancelled

@@ -140,20 +140,26 @@ def show_check(viewer, request: CheckRequest, result, *, maps: bool = True) -> s
 
 
 def run_check(source, request: CheckRequest, model, *, callback=None):
-    """Run the self-check of ``request`` on ``source`` (a ``_job.LayerSource``) in this thread. A layer
-    held in memory is checked on a copy of its pixels, told as its file for the caution (the model's own
-    scene or a copy, its training folder) where it is that file's pixels as read: the file a Run streams."""
+    """Run the self-check of ``request`` on ``source`` (a ``_job.LayerSource``) in this thread: ``(result, the
+    digests of the copy it read)``. A layer held in memory is checked on a copy of its pixels, digested as a Run's
+    (``LayerSource.copy_digests``, by :func:`~._job.digesting`: an edit in place during the check is said at its
+    end), told as its file for the caution (the model's own scene or a copy, its training folder) where it is that
+    file's pixels as read: the file a Run streams."""
     import ldcsr_core
 
     from ._bigrun import file_problem
+    from ._job import digesting
 
     read = source.path if source.path and not source.lazy and file_problem(source) is None else None
     with source.dataset() as ds:
         source.unpin()  # checked on its copy from here on (a pinned source: an array given meanwhile frees the old)
-        return ldcsr_core.selfcheck(ds, request.scale, model=model, mode=request.mode, seed=request.seed,
-                                    tile=request.tile, window=request.region.window, bands=request.bands,
-                                    stretch=request.stretch, nodata=request.nodata, callback=callback,
-                                    source_file=read, mean_of=request.mean_of)
+        digests: list = []
+        result = ldcsr_core.selfcheck(ds, request.scale, model=model, mode=request.mode, seed=request.seed,
+                                      tile=request.tile, window=request.region.window, bands=request.bands,
+                                      stretch=request.stretch, nodata=request.nodata,
+                                      callback=None if callback is None else digesting(source, ds, callback, digests),
+                                      source_file=read, mean_of=request.mean_of)
+        return result, digests[0] if digests else source.copy_digests(ds)
 
 
 def status_text(result, where: str) -> str:
