@@ -54,7 +54,7 @@ def outputs_gone(dst, spread=None) -> list[Path]:
     return [Path(p) for p in (dst, spread) if p is not None and folder_gone(Path(p).parent)]
 
 
-def outputs_removed(dst, spread=None, *, took: str = "", nor: str = "") -> RasterIOError | None:
+def outputs_removed(dst, spread=None, *, took: int = 0, nor: str = "") -> RasterIOError | None:
     """The error of a run of output ``dst`` (and spread file ``spread``) stopped as their folders went
     (:func:`outputs_gone`), or None when neither did: each folder gone and its file named, and ``dst`` said
     not written too where only the spread file's folder (another one) went; ``took``, ``nor``: as
