@@ -38,7 +38,7 @@ def quality_report(src: str, dst: str, path: str, scale: float, model, options, 
     from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
     from ldcsr_core.geo.raster_io import open_raster
     from ldcsr_core.progress import polling
-    from ldcsr_core.quality import LIMITS, selfcheck_windows, selfcheck, write_report
+    from ldcsr_core.quality import LIMITS, check_has_data, selfcheck_windows, selfcheck, write_report
     from ldcsr_core.words import scale_typed  # the scale it measures, exactly
 
     # with K samples the output is their mean: the check restores its copy as the output was made, the mean of K
@@ -46,7 +46,9 @@ def quality_report(src: str, dst: str, path: str, scale: float, model, options, 
     feedback.pushInfo(f"Quality report: self-check at ×{scale_typed(scale)}{of} …")  # as ldcsr selfcheck -s takes it
     try:
         with open_raster(src) as ds:  # a layer too small for the scale: refused before its cost is said (engine's rule)
-            selfcheck_windows((ds.height, ds.width), [scale])
+            _, boxes = selfcheck_windows((ds.height, ds.width), [scale])
+        # every checked pixel nodata: refused so too, before its cost is said and the model runs again
+        check_has_data(src, boxes, options.bands, options.stretch, options.nodata)
         if options.samples > 1:  # K more whole runs of the sampler, said as the run's were (ldcsr selfcheck --mean-of K)
             from ldcsr_core.uncertainty import samples_cost
 

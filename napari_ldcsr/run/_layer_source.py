@@ -92,13 +92,16 @@ class LayerSource:
             return int(self.data().shape[-1])
         return 1 if self.layout == "gray" else len(self.layers)
 
-    def bands(self) -> np.ndarray:
-        """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels."""
+    def bands(self, window=None) -> np.ndarray:
+        """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels (``window``
+        ``(row_off, col_off, height, width)``: of those alone)."""
+        at = (slice(None),) * 2 if window is None else (slice(window[0], window[0] + window[2]),
+                                                         slice(window[1], window[1] + window[3]))
         if self.layout == "rgb":
-            return self._to_file(np.moveaxis(np.asarray(self.data()), -1, 0))
+            return self._to_file(np.moveaxis(np.asarray(self.data()[at]), -1, 0))
         if self.layout == "gray":
-            return np.asarray(self.data())[np.newaxis]
-        return np.stack([np.asarray(self.data(i)) for i in range(len(self.layers))])
+            return np.asarray(self.data()[at])[np.newaxis]
+        return np.stack([np.asarray(self.data(i)[at]) for i in range(len(self.layers))])
 
     def copied(self) -> tuple[bool, ...]:
         """Which layers a run of the layers (:meth:`dataset`: not a lazy source's file) reads from its one copy of
@@ -181,16 +184,22 @@ class LayerSource:
         return geo if not (self.lazy and geo.count + 1 == self.count) else mask_as_alpha(
             geo if geo.mask is not None else replace(geo, mask=np.full(geo.shape, 255, np.uint8)))
 
-    def dataset(self):
+    def dataset(self, window=None):
         """A rasterio dataset of the pixels (close it when done): the file itself for a lazy
-        source, else an in-memory copy of the layers."""
+        source, else an in-memory copy of the layers (``window``: of its pixels alone, on no grid,
+        for a look at them: :meth:`window_box` is where the window is in it)."""
         from ldcsr_core.geo.raster_io import dataset_from_array, open_raster
 
         if self.lazy:
             return open_raster(self.path)
-        return dataset_from_array(self.bands(), bands_last=False, transform=self.transform, crs=self.crs,
+        return dataset_from_array(self.bands(window), bands_last=False,
+                                  transform=self.transform if window is None else None, crs=self.crs,
                                   nodata=self.nodata, colorinterp=self.colorinterp,
                                   descriptions=self.descriptions, tags=dict(self.provenance) or None)
+
+    def window_box(self, window) -> tuple[int, int, int, int]:
+        """Where ``window`` is in :meth:`dataset` of it: the file's window itself (a lazy source), else all of the copy."""
+        return tuple(window) if self.lazy else (0, 0, *window[2:])
 
 
 def _band_group(viewer, layer) -> list | None:

@@ -94,12 +94,13 @@ def checked_region(viewer, layer, scale: float, nodata, *, use: str = "upscale")
 def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     """The check of the widget's current settings (``settings()`` -> ``RunSettings``; ``layer``
     overrides the picked one), or a plain sentence saying why there is none (a region too small for the scale
-    too, by the engine's rule: :func:`~ldcsr_core.quality.selfcheck_windows`): with "Uncertainty: samples" K > 1, of
+    or all nodata too, by the engine's rules: :func:`~ldcsr_core.quality.selfcheck_windows`,
+    :func:`~ldcsr_core.quality.check_has_data`): with "Uncertainty: samples" K > 1, of
     the mean of K diffusion samples, what a Run gives (refused in fast mode, as a Run is)."""
-    from ldcsr_core.quality import selfcheck_windows
+    from ldcsr_core.quality import check_has_data, selfcheck_windows
     from ldcsr_core.rules import check_samples
 
-    from ._job import plain_message
+    from ._job import layer_source, plain_message
 
     try:
         s = settings()
@@ -114,6 +115,12 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
         selfcheck_windows(layer.data.shape[:2], [s.scale], found[0].window)
     except ValueError as exc:
         return plain_message(exc) + _too_small_advice(found, s.scale)
+    try:  # every pixel of it nodata: refused so too (the engine's rule), from a look at its pixels alone
+        source, window = layer_source(viewer, layer), found[0].window
+        with source.dataset(window) as ds:
+            check_has_data(ds, [source.window_box(window)], s.bands, s.stretch, s.nodata)
+    except (ValueError, OSError) as exc:
+        return plain_message(exc)
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,
                         tile=s.tile, bands=s.bands, stretch=s.stretch, nodata=s.nodata, mean_of=mean_of)
 

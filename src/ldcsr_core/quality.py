@@ -38,10 +38,11 @@ from .quality_scoring import (  # noqa: F401 - re-exported (adapt, evaluate, the
     WindowCheck, check_scorable, min_side, nodata_share, score_counts, score_window, scored, unscored,
 )
 from .scene_windows import (  # noqa: F401 - re-exported
-    MAX_PIXELS, SAMPLE_SIZE, SAMPLES, RGBScene, _boxes, _check_restorable, selfcheck_windows, sample_boxes, scene_argument,
+    MAX_PIXELS, NO_DATA, SAMPLE_SIZE, SAMPLES, RGBScene, _boxes, _check_restorable, check_has_data, selfcheck_windows,
+    sample_boxes, scene_argument,
 )
 
-__all__ = ["selfcheck", "selfcheck_scales", "selfcheck_windows", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS",
+__all__ = ["selfcheck", "selfcheck_scales", "selfcheck_windows", "check_has_data", "SelfCheck", "WindowCheck", "min_side", "write_report", "finite_json", "LIMITS",
            "YARDSTICKS", "mode_text"]
 
 
@@ -256,6 +257,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         name = str(source_file or (scene if isinstance(scene, (str, os.PathLike)) else getattr(scene, "name", "") or ""))
         check_not_spread_map(src.tags, os.path.basename(name), use="selfcheck")  # upscale's rule: no picture to score
         sampling, boxes = selfcheck_windows(src.shape, scales, window, max_pixels, samples, sample_size)
+        check_has_data(src, boxes)  # every pixel nodata: nothing to run the model on, refused before it loads
         tiles = [(b, *src.rgb_valid(b)) for b in boxes]
         model = resolve_model(model)
         computed = dict(dtype=model_dtype(model), device=str(getattr(model, "device", "cpu")))  # as evaluate's
@@ -278,10 +280,8 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
         picture = src.picture
     finally:
         src.close()
-    empty = [b for b, t, _ in tiles if t is None]  # every pixel nodata: nothing to run the model on
-    tiles = [(b, t, v) for b, t, v in tiles if t is not None]
-    if not tiles:
-        raise InputError("every checked pixel is nodata: nothing to measure")
+    empty = [b for b, t, _ in tiles if t is None]  # every pixel nodata: a window no model runs on
+    tiles = [(b, t, v) for b, t, v in tiles if t is not None]  # (some: check_has_data)
     if callback is not None:  # one progress over every window and scale, as one run's
         from .progress import one_run
         from .tiling import plan_for_model

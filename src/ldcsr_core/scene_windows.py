@@ -1,6 +1,6 @@
 """The windows a self-check (or an adaptation, training or evaluate) reads: where they are on the scene
 (:func:`sample_boxes`, :func:`_boxes`), the self-check's refusals of them that need no model
-(:func:`selfcheck_windows`), whether the protocol can restore them at a scale
+(:func:`selfcheck_windows`; :func:`check_has_data`: every pixel of them nodata), whether the protocol can restore them at a scale
 (:func:`_check_restorable`), and the scene itself as uint8 RGB windows (:class:`RGBScene`: an array,
 or a raster through the raster pipeline's reader, nodata filled). Importable from
 :mod:`ldcsr_core.quality` too.
@@ -18,11 +18,12 @@ from .front_end import say
 from .rules import check_image, check_scales
 from .words import scale_typed
 
-__all__ = ["sample_boxes", "selfcheck_windows", "RGBScene", "picture_text", "scene_argument"]
+__all__ = ["sample_boxes", "selfcheck_windows", "check_has_data", "NO_DATA", "RGBScene", "picture_text", "scene_argument"]
 
 MAX_PIXELS = 1024 * 1024  # larger scenes (without a window) are checked on sampled windows
 SAMPLES = 4
 SAMPLE_SIZE = 512
+NO_DATA = "every checked pixel is nodata: nothing to measure"  # the self-check's windows hold no data
 
 
 def scene_argument(scene):
@@ -89,6 +90,20 @@ def selfcheck_windows(shape, scales, window=None, max_pixels: int = MAX_PIXELS, 
     for s in scales:
         _check_restorable(boxes[0][2:], s)
     return sampling, boxes
+
+
+def check_has_data(scene, boxes, bands=None, stretch: str = "auto", nodata=None) -> None:
+    """InputError (:data:`NO_DATA`) when every pixel of ``boxes`` (:func:`selfcheck_windows`') is nodata, read without
+    a model: ``selfcheck`` refuses so, and a front end (``ldcsr selfcheck``, QGIS's quality report, napari's Check
+    quality) before it loads the model or says what the check costs. ``scene``: an :class:`RGBScene`, or a scene as
+    ``selfcheck`` takes it, opened with ``bands``, ``stretch`` and ``nodata`` as it opens it (an array: all data)."""
+    src = scene if isinstance(scene, RGBScene) else RGBScene(scene_argument(scene), bands, stretch, nodata)
+    try:
+        if not any(src.has_data(b) for b in boxes):
+            raise InputError(NO_DATA)
+    finally:
+        if src is not scene:
+            src.close()
 
 
 def _check_restorable(shape, scale: float) -> None:
@@ -171,6 +186,12 @@ class RGBScene:
         if unit is None:  # every pixel nodata
             return None, None
         return np.rint(unit[..., :3] * 255.0).astype(np.uint8), valid
+
+    def has_data(self, box) -> bool:
+        """Whether some pixel of ``box`` is data (:meth:`rgb` not None), from a read of the raw bands alone."""
+        if self.reader is None:
+            return True
+        return not self.reader.empty(self.reader.read(*box)[1])
 
     def data_pixels(self, box) -> int:
         """How many pixels of ``box`` a score counts (:meth:`rgb_valid`'s valid ones), from a read of

@@ -64,3 +64,49 @@ def test_a_bad_list_of_scales_is_said_as_the_selfcheck_says_it(tmp_path, scales,
         selfcheck_windows(shape, scales)
     assert str(ei.value) == said
     assert selfcheck_windows(shape, [2, 4]) == selfcheck_windows(shape, (2.0, 4))  # a good list as before
+
+
+def _all_nodata(tmp_path, case):
+    """A 64×64 px scene whose every pixel is nodata, as ``case`` makes it; its selfcheck's extra options."""
+    import rasterio
+
+    if case == "nodata value":
+        return write_tif(tmp_path / "s.tif", np.zeros((3, 64, 64)), dtype="uint8", nodata=0), []
+    if case == "NaN":
+        return write_tif(tmp_path / "s.tif", np.full((3, 64, 64), np.nan), dtype="float32"), []
+    if case == "--nodata given":
+        return write_tif(tmp_path / "s.tif", np.full((4, 64, 64), 7), dtype="uint16"), ["--nodata", "7"]
+    tif = write_tif(tmp_path / "s.tif", np.full((3, 64, 64), 90), dtype="uint8")
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(tif, "r+") as ds:  # a mask of zeros
+        ds.write_mask(np.zeros((64, 64), np.uint8))
+    return tif, []
+
+
+@pytest.mark.parametrize("report", [None, "q.json"])
+@pytest.mark.parametrize("case", ["nodata value", "mask of zeros", "NaN", "--nodata given"])
+def test_a_scene_all_nodata_is_refused_before_the_note_and_the_model(tmp_path, monkeypatch, case, report):
+    """`ldcsr selfcheck s.tif -s 2 --mean-of 4` of a scene all nodata: before, `note: 4 samples for the mean the
+    check scores …`, the model loaded (seconds), then `Error: every checked pixel is nodata: nothing to measure`;
+    now that refusal alone, exit 3, before the note and the model (``quality.check_has_data``), nothing written."""
+    from ldcsr_core.cli import upscale_cmd
+
+    monkeypatch.setattr(upscale_cmd, "_load_model", lambda *a, **k: pytest.fail("model loaded"))
+    tif, extra = _all_nodata(tmp_path, case)
+    out = [] if report is None else ["--json", str(tmp_path / report)]
+    r = CliRunner().invoke(main, ["selfcheck", str(tif), "-s", "2", "--mode", "diffusion", "--mean-of", "4", *extra,
+                                  *out])
+    assert r.exit_code == 3, r.output
+    assert r.stderr == "Error: every checked pixel is nodata: nothing to measure\n" and r.stdout == ""
+    assert not [p for p in tmp_path.iterdir() if p.suffix != ".tif" and not p.name.endswith(".msk")]
+
+
+def test_a_scene_with_one_sampled_window_of_data_is_checked(tmp_path, tiny_model_file):
+    """Four sampled windows of 64 px, three of them all nodata: the one with data is checked, the rest counted as
+    nodata (not refused as a scene without data)."""
+    data = np.random.default_rng(3).integers(1, 255, (3, 200, 200))
+    data[:, 64:, :] = data[:, :, 64:] = 0  # of the sampled windows, the top-left one alone keeps its data
+    tif = write_tif(tmp_path / "s.tif", data, dtype="uint8", nodata=0)
+    r = CliRunner().invoke(main, ["selfcheck", str(tif), "-s", "2", "--mode", "fast", "-m", str(tiny_model_file),
+                                  "--max-pixels", "1000", "--sample-size", "64"])
+    assert r.exit_code == 0, r.output
+    assert "4 sampled windows of 64×64 px of 200×200, pooled over all their pixels (75 % nodata, not scored)" in r.stdout

@@ -72,7 +72,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     from ..geo.job import check_not_spread_map
     from ..geo.radiometry import band_holder, parse_bands, plan_bands
     from ..geo.raster_io import files_read, open_raster, raster_info
-    from ..quality import selfcheck_windows, selfcheck_scales, write_report
+    from ..quality import check_has_data, selfcheck_windows, selfcheck_scales, write_report
     from .upscale_cmd import _load_model
 
     try:
@@ -92,9 +92,10 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     if json_out is not None:
         opt.check_report(json_out, "'--json'", overwrite=overwrite,
                          inputs=[(scene, "the scene"), (opt.model_file(model_path), "the model file"), *reads])
-    # the engine's refusals of the windows (off the scene, over --max-pixels, too small for the scale) before the
-    # cost note and the model (exit 3); before, said after both
-    selfcheck_windows(shape, scales, box, max_pixels, samples, sample_size)
+    # the engine's refusals of the windows (off the scene, over --max-pixels, too small for the scale, every pixel
+    # of them nodata) before the cost note and the model (exit 3); before, said after both
+    _, boxes = selfcheck_windows(shape, scales, box, max_pixels, samples, sample_size)
+    check_has_data(scene, boxes, band_sel, stretch, nodata)
     if mean_of > 1 and not ctx.obj.get("quiet"):  # K whole runs a scale, as upscale --samples K says it
         from ..uncertainty import samples_cost
 

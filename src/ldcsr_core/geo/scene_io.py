@@ -106,6 +106,11 @@ class SceneReader:
             valid = None
         return data, valid
 
+    def empty(self, valid) -> bool:
+        """Whether :meth:`read`'s ``valid`` holds no valid pixel of a colour band: a window all nodata, which no
+        model runs on (:meth:`tile`'s None; the self-check's refusal, :func:`~ldcsr_core.scene_windows.check_has_data`)."""
+        return valid is not None and not valid[list(self.plan.colour)].any()
+
     def tile(self, y0: int, x0: int, h: int, w: int, *, strip: bool = True) -> np.ndarray | None:
         """Model input ``(h, w, 3·groups)`` float32 in ``[0, 1]``, or ``None`` if all invalid.
 
@@ -118,8 +123,7 @@ class SceneReader:
         (``(h, w)`` bool; ``None`` when every pixel is): the pixels a score may count, the rest
         being filled (the self-check and the adaptation's guard, :mod:`ldcsr_core.quality`)."""
         data, valid = self.read(y0, x0, h, w, strip=strip)
-        colour = list(self.plan.colour)
-        if valid is not None and not valid[colour].any():
+        if self.empty(valid):
             return None, None
         unit = self.stretch.to_unit(data)
         first = None
