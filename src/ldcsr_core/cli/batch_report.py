@@ -68,6 +68,16 @@ class Bar:
             self.bar.close()
 
 
+def _empty_text(tiles: int, skipped_tiles: int) -> str:
+    """`` (3 empty)`` of a result's nodata-only tiles; of one all nodata, the engine's `` (empty: nodata everywhere)``
+    (:func:`~ldcsr_core.geo.job.empty_note`, napari's words), not `` (1 empty)``; "" for none."""
+    from ..geo.job import empty_note
+
+    if not skipped_tiles:
+        return ""
+    return f" ({empty_note(tiles, skipped_tiles) if skipped_tiles >= tiles else f'{skipped_tiles} empty'})"
+
+
 def summary(results, quiet: bool, total: int | None = None) -> None:
     """A line per input of ``results`` (``(src, dst, status, error, result)``) and the totals;
     ``quiet`` (-q, "only errors"): the failed inputs' lines. ``total``: the inputs of the run, where it
@@ -85,7 +95,7 @@ def summary(results, quiet: bool, total: int | None = None) -> None:
             (h, w), (H, W) = res.in_shape, res.out_shape
             extra = (f"{w}x{h} -> {W}x{H}, "
                      + (f"the same file as an earlier input: {res.copied_from} copied" if res.copied_from
-                        else counted(res.tiles, 'tile') + (f" ({res.skipped_tiles} empty)" if res.skipped_tiles else ""))
+                        else counted(res.tiles, 'tile') + _empty_text(res.tiles, res.skipped_tiles))
                      + f", {res.seconds:.1f} s, {res.megapixels_per_s:.2f} MP/s"
                      + (f", spread -> {res.spread}" if res.spread else ""))
         elif status == "skipped":
