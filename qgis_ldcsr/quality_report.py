@@ -48,7 +48,7 @@ def quality_report(src: str, dst: str, path: str, scale: float, model, options, 
         with open_raster(src) as ds:  # a layer too small for the scale: refused before its cost is said (engine's rule)
             _, boxes = selfcheck_windows((ds.height, ds.width), [scale])
         # every checked pixel nodata: refused so too, before its cost is said and the model runs again
-        check_has_data(src, boxes, options.bands, options.stretch, options.nodata)
+        check_has_data(src, boxes, options.bands, options.nodata)
         if options.samples > 1:  # K more whole runs of the sampler, said as the run's were (ldcsr selfcheck --mean-of K)
             from ldcsr_core.uncertainty import samples_cost
 

@@ -118,7 +118,7 @@ def prepare_check(viewer, settings, layer=None) -> CheckRequest | str:
     try:  # every pixel of it nodata: refused so too (the engine's rule), from a look at its pixels alone
         source, window = layer_source(viewer, layer), found[0].window
         with source.dataset(window) as ds:
-            check_has_data(ds, [source.window_box(window)], s.bands, s.stretch, s.nodata)
+            check_has_data(ds, [source.window_box(window)], s.bands, s.nodata)
     except (ValueError, OSError) as exc:
         return plain_message(exc)
     return CheckRequest(layer, s.scale, *found, mode=s.mode, seed=s.seed, model_source=s.model_source,

@@ -92,12 +92,13 @@ def selfcheck_windows(shape, scales, window=None, max_pixels: int = MAX_PIXELS, 
     return sampling, boxes
 
 
-def check_has_data(scene, boxes, bands=None, stretch: str = "auto", nodata=None) -> None:
+def check_has_data(scene, boxes, bands=None, nodata=None) -> None:
     """InputError (:data:`NO_DATA`) when every pixel of ``boxes`` (:func:`selfcheck_windows`') is nodata, read without
     a model: ``selfcheck`` refuses so, and a front end (``ldcsr selfcheck``, QGIS's quality report, napari's Check
     quality) before it loads the model or says what the check costs. ``scene``: an :class:`RGBScene`, or a scene as
-    ``selfcheck`` takes it, opened with ``bands``, ``stretch`` and ``nodata`` as it opens it (an array: all data)."""
-    src = scene if isinstance(scene, RGBScene) else RGBScene(scene_argument(scene), bands, stretch, nodata)
+    ``selfcheck`` takes it, opened with ``bands`` and ``nodata`` as it opens it (no stretch fitted: its warnings are
+    the check's; an array: all data)."""
+    src = scene if isinstance(scene, RGBScene) else RGBScene(scene_argument(scene), bands, nodata=nodata, fit=False)
     try:
         if not any(src.has_data(b) for b in boxes):
             raise InputError(NO_DATA)
@@ -134,7 +135,7 @@ def _array_rgb(image) -> np.ndarray:
 class RGBScene:
     """Windows of the scene as uint8 RGB: an array, or a raster through the pipeline's reader."""
 
-    def __init__(self, scene, bands=None, stretch="auto", nodata=None):
+    def __init__(self, scene, bands=None, stretch="auto", nodata=None, *, fit: bool = True):
         self._close = None
         if not isinstance(scene, (str, os.PathLike)) and not hasattr(scene, "read"):
             # not a raster: an array (or an InputError saying what it is instead)
@@ -162,7 +163,7 @@ class RGBScene:
         else:
             ds = with_nodata(scene, nodata)
         try:
-            self.reader = SceneReader(ds, bands, stretch)
+            self.reader = SceneReader(ds, bands, stretch, fit=fit)  # (fit=False: :meth:`has_data` alone)
         except BaseException:
             self.close()
             raise
@@ -171,7 +172,7 @@ class RGBScene:
         self.made = provenance_summary(self.tags, brief=True) or ""  # a raster LDCSR made: not measured
         plan = self.reader.plan
         self.bands, self.band_count = tuple(b + 1 for b in plan.groups[0]), len(plan.colour)
-        self.picture = picture_text(self.reader.stretch, plan.groups[0], stretch)
+        self.picture = picture_text(self.reader.stretch, plan.groups[0], stretch) if fit else ""
 
     def rgb(self, box) -> np.ndarray | None:
         """The window as uint8 RGB (nodata filled), None when every pixel is nodata."""

@@ -95,7 +95,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     # the engine's refusals of the windows (off the scene, over --max-pixels, too small for the scale, every pixel
     # of them nodata) before the cost note and the model (exit 3); before, said after both
     _, boxes = selfcheck_windows(shape, scales, box, max_pixels, samples, sample_size)
-    check_has_data(scene, boxes, band_sel, stretch, nodata)
+    check_has_data(scene, boxes, band_sel, nodata)
     if mean_of > 1 and not ctx.obj.get("quiet"):  # K whole runs a scale, as upscale --samples K says it
         from ..uncertainty import samples_cost
 

@@ -35,12 +35,13 @@ class SceneReader:
 
     The stretch and fill values are fitted once, on a decimated read of the whole scene, even
     when only ``window`` ``(row_off, col_off, height, width)`` is super-resolved; coordinates
-    given to :meth:`read` and :meth:`tile` are relative to that window.  Reads of the dataset are
+    given to :meth:`read` and :meth:`tile` are relative to that window (``fit=False``: no stretch, for
+    :meth:`read` and :meth:`empty` alone, a look at where the data is).  Reads of the dataset are
     serialised (a GPU run reads the next tiles in a background thread while the sink may read
     validity masks; GDAL datasets are not thread-safe). ``name``: the scene's, in its warnings.
     """
 
-    def __init__(self, src, bands: BandSpec = None, stretch: str = "auto", window=None, name=None):
+    def __init__(self, src, bands: BandSpec = None, stretch: str = "auto", window=None, name=None, *, fit: bool = True):
         self.src = src
         self._io = threading.Lock()
         self.info = rio_io.raster_info(src)
@@ -61,6 +62,8 @@ class SceneReader:
         self.use_dataset_mask = self.info.has_dataset_mask
         self._strip_key: tuple[int, int] | None = None
         self._strip = None
+        if not fit:  # raw windows and their validity alone (:meth:`read`, :meth:`empty`): no stretch fitted, said
+            return
         sample, dmask, _ = rio_io.decimated_read(src)
         valid = self._valid(sample, dmask)
         self.stretch = rad.compute_stretch(sample, valid, self.dtype, method=stretch, name=name)
