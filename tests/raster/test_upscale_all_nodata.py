@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 import rasterio
 from click.testing import CliRunner
 
@@ -32,3 +33,32 @@ def test_an_input_all_nodata_is_said_to_make_an_output_all_nodata(tmp_path, tiny
     assert r.exit_code == 0, r.output
     tiles, empty = map(int, re.search(r"96x96 -> 192x192, (\d+) tiles \((\d+) empty\)", r.stderr).groups())
     assert 0 < empty < tiles, r.stderr
+
+
+NOTE = ("note: every pixel of {} is nodata, so its output will be all nodata, none of it made by the model (is the "
+        "nodata right? --nodata VALUE, or none: every value is data)\n")
+
+
+@pytest.mark.parametrize("case", ["nodata value", "mask of zeros", "NaN", "--nodata given"])
+def test_an_input_all_nodata_is_said_before_the_model_loads(tmp_path, stopped_where_the_model_loads, case):
+    """Before: nothing said before the model loaded (seconds), then only the run's line; now a note before it, by the
+    run's own rule (``SceneReader.all_nodata``: every tile empty)."""
+    from .test_selfcheck_plan import _all_nodata
+
+    src, extra = _all_nodata(tmp_path, case)
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast",
+                                  *extra])
+    assert r.exit_code == 1 and r.stderr == NOTE.format(src) + stopped_where_the_model_loads, r.stderr
+    r = CliRunner().invoke(main, ["-q", "upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", *extra])
+    assert r.stderr == stopped_where_the_model_loads, r.stderr  # -q: errors and untested results alone
+
+
+@pytest.mark.parametrize("at", [(750, 752), (0, 0)])
+def test_one_pixel_of_data_a_decimated_read_misses_is_no_input_all_nodata(tmp_path, stopped_where_the_model_loads, at):
+    """One pixel of data in a 1500×1500 px scene, off the decimated read's grid: found by the scene's read in strips,
+    so no note (its tile is run)."""
+    data = np.zeros((3, 1500, 1500))
+    data[:, at[0], at[1]] = 50
+    src = write_tif(tmp_path / "s.tif", data, dtype="uint8", nodata=0)
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast"])
+    assert r.exit_code == 1 and r.stderr.endswith(stopped_where_the_model_loads) and "nodata" not in r.stderr, r.stderr

@@ -44,3 +44,22 @@ def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
            for _, dst, _, err in jobs if not err):
         return say()
     return say
+
+
+def all_nodata_note(src, nodata, bands) -> str:
+    """The note, said before the model loads, that every pixel of the input ``src`` (read with ``nodata`` and
+    ``bands``, as the run reads it) is nodata, so its output is all nodata (:meth:`~ldcsr_core.geo.scene_io.SceneReader.all_nodata`:
+    every tile empty); "" where some pixel is data, or where reading it fails (the run says why)."""
+    from ..errors import LdcsrError
+    from ..front_end import say
+    from ..geo.raster_io import open_raster
+    from ..geo.scene_io import SceneReader
+
+    try:
+        with open_raster(src, nodata=nodata) as ds:
+            if not SceneReader(ds, bands, fit=False, name=str(src)).all_nodata():
+                return ""
+    except (LdcsrError, OSError, ValueError):
+        return ""
+    return (f"every pixel of {src} is nodata, so its output will be all nodata, none of it made by the model (is the "
+            f"nodata right? {say('nodata or none')})")

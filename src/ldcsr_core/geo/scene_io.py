@@ -114,6 +114,19 @@ class SceneReader:
         model runs on (:meth:`tile`'s None; the self-check's refusal, :func:`~ldcsr_core.scene_windows.check_has_data`)."""
         return valid is not None and not valid[list(self.plan.colour)].any()
 
+    def all_nodata(self) -> bool:
+        """Whether every pixel of the scene is :meth:`empty` (every tile of a run of it, its output all nodata): a
+        decimated read first (a valid pixel there is one of the scene), and only where it finds none, the scene read
+        in strips to the first that holds data."""
+        if not self.may_have_invalid:
+            return False
+        sample, dmask, _ = rio_io.decimated_read(self.src)
+        if not self.empty(self._valid(sample, dmask)):
+            return False
+        rows = max(1, _SINK_PIXELS // max(1, self.width))
+        return all(self.empty(self.read(y0, 0, min(rows, self.height - y0), self.width)[1])
+                   for y0 in range(0, self.height, rows))
+
     def tile(self, y0: int, x0: int, h: int, w: int, *, strip: bool = True) -> np.ndarray | None:
         """Model input ``(h, w, 3·groups)`` float32 in ``[0, 1]``, or ``None`` if all invalid.
 
