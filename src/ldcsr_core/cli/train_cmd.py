@@ -273,7 +273,7 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
     from ..checkpoints import load_model
     from ..precision import measuring_dtype
     from ..training.data import list_images
-    from ..training.evaluate import evaluate, format_table, select_files
+    from ..training.evaluate import evaluate, format_table, read_set, select_files
 
     skipped = []  # a VRT of the folder's own images: its pixels would be scored twice
     images = list_images(directory, archives=False, skipped=skipped)  # a file is exit 5, as train's DATA
@@ -286,8 +286,10 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
         opt.check_report(json_out, "'--json'", overwrite=overwrite, html=False,
                          inputs=[*((f, "an image of the set") for f in images),
                                  (opt.model_file(model_name), "the model file")])
+    # the images' refusals (unreadable, nodata, too small for a scale) before the model loads (before nodata36, after)
+    read = read_set(files, scales)
     model = load_model(model_name, device=device, dtype=measuring_dtype(dtype))
-    result = evaluate(model, files, scales, mode=mode, seed=seed, tile=tile,  # its note and caution:
+    result = evaluate(model, files, scales, mode=mode, seed=seed, tile=tile, images=read,  # its note and caution:
                       tell=lambda line: click.echo(line, err=True))  # said first, then the caution under the table
     click.echo(format_table(result))
     if json_out:

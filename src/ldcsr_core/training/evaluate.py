@@ -26,7 +26,7 @@ from ..words import counted, noun, scale_typed, signed
 from .data import degrade, load_rgb, split_source
 from .metrics import border_crop, hf_ratio, psnr, ssim
 
-__all__ = ["evaluate", "format_table", "select_files", "reduced_resolution", "lr_shape", "check_sizes",
+__all__ = ["evaluate", "read_set", "format_table", "select_files", "reduced_resolution", "lr_shape", "check_sizes",
            "trained_folders", "trained_folder_of", "trained_on_caution"]
 
 
@@ -68,14 +68,29 @@ def _load(path):
                             "score the other images)") from None
 
 
-def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None, tell=None) -> dict:
+def read_set(files, scales) -> list[tuple[str, np.ndarray]]:
+    """The images of ``files`` as :func:`evaluate` scores them (``(the path as given, H×W×3 uint8)``), or their
+    refusals, which need no model: one unreadable, with nodata (:func:`load_rgb`'s), too small for a scale
+    (:func:`check_sizes`). ``ldcsr evaluate`` reads them so before it loads the model."""
+    from ..rules import check_list
+
+    files = check_list(files, "files", "image paths")
+    if not files:
+        raise InputError("files is empty: give the paths of one or more images to score")
+    images = [(str(f), _load(f)) for f in files]  # the path as given: names repeat across subfolders
+    check_sizes(images, list(dict.fromkeys(scales)))
+    return images
+
+
+def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None, tell=None, images=None) -> dict:
     """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic.
     Every image is checked against every scale before any work (:func:`check_sizes`). The figures
     are in ``model``'s float type (``dtype``): load it with :func:`~ldcsr_core.precision.measuring_dtype`'s
     (float32 unless asked) to compare models; ``note``: an adapted model used beyond what its guard
     checked, and ``caution``: images it was trained on, each also given to ``tell`` as its line
     (``note: …``, ``caution: …``) once the images are checked, before any is scored (the CLI says
-    them then, as ``upscale`` does, so that a user can stop a long evaluation)."""
+    them then, as ``upscale`` does, so that a user can stop a long evaluation). ``images``: :func:`read_set`'s of
+    ``files`` and ``scales``, read before (the CLI's, before the model loads); None: read here."""
     from ..adapted_use import adapted_check, outside_use
     from ..api import resolve_model
     from ..precision import model_dtype
@@ -92,8 +107,7 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
         raise InputError("files is empty: give the paths of one or more images to score")
     if model is not None:
         resolve_model(model)  # a name is refused before the images are read, as upscale refuses it
-    images = [(str(f), _load(f)) for f in files]  # the path as given: names repeat across subfolders
-    check_sizes(images, scales)
+    images = read_set(files, scales) if images is None else images
     model = resolve_model(model)  # None: the shipped model, named in the result (it was '?')
     note = outside_use(adapted_check(model), scales, mode)  # upscale's note: beyond what its guard checked
     seen, caution = trained_on_caution(model, files)
