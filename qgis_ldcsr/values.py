@@ -30,7 +30,7 @@ def _evaluated(raw, what: str, context):
     return value
 
 
-def check_number(raw, what: str, *, whole: bool = False, context=None) -> float | None:
+def check_number(raw, what: str, *, whole: bool = False, context=None) -> float | int | None:
     """Refuse a raw value that is not a (finite, with ``whole`` whole) number, text of one or a ``Decimal``, a bool
     or a list among them; unset and NULL pass (None).
     An expression (``QgsProperty``) is evaluated with ``context`` and its value checked. Returns the number as
@@ -52,20 +52,34 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
         if not raw.strip():
             return None
         try:  # a whole number grouped (seed 1_000) is as ldcsr --seed reads it; a scale's 1.2_5 no number
-            value = float(point_text(raw)) if whole else number_text(raw)  # '２．５' read as ldcsr -s reads it
-        except ValueError:
+            value = Decimal(point_text(raw)) if whole else number_text(raw)  # '２．５' read as ldcsr -s reads it
+        except (ValueError, ArithmeticError):  # (Decimal's InvalidOperation)
             raise InputError(f"{what} must be a number, got {raw!r}") from None
     elif _is_number(raw):
-        value = float(raw)
+        value = Decimal(int(raw)) if whole and isinstance(raw, numbers.Integral) else float(raw)  # 2**1100: no float
     elif raw is None or isinstance(raw, QgsProperty) or (isinstance(raw, QVariant) and raw.isNull()):
         return None
     else:  # True, [3], np.bool_: QGIS read them as 1 or, silently, the parameter's default
         raise InputError(f"{what} must be a number, got {raw!r}")
+    if whole:
+        return _whole_value(Decimal(value), raw, what)
     if not math.isfinite(value):
         raise InputError(f"{what} must be a finite number, got {raw!r}")
-    if whole and not value.is_integer():
-        raise InputError(f"{what} must be a whole number, got {raw!r}")
     return value
+
+
+def _whole_value(value, raw, what: str) -> int:
+    """A whole number ``value`` (a ``Decimal``: exact, where a float of text or of an int past 2**1024 is inf, said
+    'not a finite number', or overflows) as an int, of at most :data:`_MOST_BITS` bits (as :func:`_whole_sum`'s)."""
+    from ldcsr_core.errors import InputError
+
+    if not value.is_finite():
+        raise InputError(f"{what} must be a finite number, got {raw!r}")
+    if value != value.to_integral_value():
+        raise InputError(f"{what} must be a whole number, got {raw!r}")
+    if value.adjusted() > int(_MOST_BITS * math.log10(2)) or abs(int(value)).bit_length() > _MOST_BITS:  # (1e10**9: no int)
+        raise InputError(f"{what} must be less than 2**{_MOST_BITS} in size, got {raw!r}")
+    return int(value)
 
 
 def is_plain_number(raw) -> bool:
@@ -165,12 +179,13 @@ def _exact(node) -> int | None:
     a, b = _exact(node.opLeft()), _exact(node.opRight())
     if a is None or b is None:
         return None
-    if node.op() == Binary.boPow:  # (a negative power: a fraction; a huge one: QGIS's inf)
-        if b < 0 or b * max(abs(a).bit_length(), 1) > _MOST_BITS and abs(a) > 1:
+    if node.op() == Binary.boPow:  # (a negative power: a fraction; one surely past the bits: not computed)
+        if b < 0 or abs(a) > 1 and b * (abs(a).bit_length() - 1) >= _MOST_BITS:
             return None
-        return a ** b
-    ops = {Binary.boPlus: int.__add__, Binary.boMinus: int.__sub__, Binary.boMul: int.__mul__}
-    value = ops[node.op()](a, b) if node.op() in ops else None
+        value = a ** b  # (under 2 * _MOST_BITS bits: 2^4095 is 2**4095, not refused as QGIS's inf)
+    else:
+        ops = {Binary.boPlus: int.__add__, Binary.boMinus: int.__sub__, Binary.boMul: int.__mul__}
+        value = ops[node.op()](a, b) if node.op() in ops else None
     return None if value is None or value.bit_length() > _MOST_BITS else value
 
 

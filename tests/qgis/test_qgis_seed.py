@@ -80,3 +80,25 @@ def test_an_expression_of_whole_numbers_is_the_number_it_computes(qgis_processin
                           QgsProperty.fromExpression(expression))
     assert plain_tag == expr_tag == str(seed)
     np.testing.assert_array_equal(plain, expr)
+
+
+def test_a_seed_past_2_1024_runs_as_ldcsr_upscale_seed_runs_it(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Before: a whole seed past 2**1024, which ldcsr upscale --seed takes, was refused as 'the seed must be a finite
+    number, got '1358…'' (its text, and the expression 2^1100 computed exactly within the 4096 bits said) or raised
+    a bare 'OverflowError: int too large to convert to float' (SEED=2**1100 in Python), and the expression 2^4095 was
+    QGIS's inf. Now each runs with that seed, the picture of one seed; past 4096 bits one line says so."""
+    from qgis.core import QgsProperty
+
+    seed = 2 ** 1100
+    runs = [_run(qgis_processing, scene, tiny_model_file, tmp_path / f"{i}.tif", given)
+            for i, given in enumerate((seed, str(seed), QgsProperty.fromExpression("2^1100")))]
+    assert [tag for _, tag in runs] == [str(seed)] * 3
+    for picture, _ in runs[1:]:
+        np.testing.assert_array_equal(runs[0][0], picture)
+    _, tag = _run(qgis_processing, scene, tiny_model_file, tmp_path / "most.tif", QgsProperty.fromExpression("2^4095"))
+    assert tag == str(2 ** 4095)
+    for given in (2 ** 4096, "1e999999999"):
+        with pytest.raises(QgsProcessingException) as ei:
+            _run(qgis_processing, scene, tiny_model_file, tmp_path / "no.tif", given)
+        assert "the seed must be less than 2**4096 in size, got " in str(ei.value)
+    assert not (tmp_path / "no.tif").exists()
