@@ -146,13 +146,26 @@ def plan_run(source: LayerSource, spec: JobSpec) -> JobSpec | str:
     except FileExistsError as exc:
         return f"{what}, and no free output name is left: {exc}."
     from ldcsr_core.errors import RasterIOError
-    from ldcsr_core.geo.geotiff_writer import check_free_space
 
     try:  # before any compute, as the CLI does: refuse what cannot fit even compressed
-        check_free_space(folder, size, name=out.name)
+        _check_room(source, spec, out)
     except RasterIOError as exc:
         return f"{what}, and it cannot be streamed next to its source: {exc}."
     return dataclasses.replace(spec, output_path=str(out), bicubic=False)
+
+
+def _check_room(source: LayerSource, spec: JobSpec, out: Path) -> None:
+    """The engine's one check (``pipeline.check_room``) that the streamed result ``out`` and, with samples, its
+    spread file fit next to the source file, as ``upscale_raster`` and ``ldcsr upscale`` check them (before, the
+    result's size alone: a spread file too big was refused only once the model had loaded, and a result too big
+    was said without it)."""
+    from ldcsr_core.geo.pipeline import check_room, plan_output, request_of
+    from ldcsr_core.geo.raster_io import open_raster, raster_info
+    from ldcsr_core.geo.sampling import default_spread_path
+
+    with open_raster(source.path, nodata=spec.nodata) as ds:
+        shape, _ = plan_output(raster_info(ds), **request_of(scale=spec.scale))
+        check_room(ds, shape, out, default_spread_path(out) if spec.samples > 1 else None)
 
 
 def open_streamed(viewer, source: LayerSource, result: JobResult) -> list:
