@@ -136,6 +136,16 @@ def point_text(text: str) -> str:
     return text.replace(FULL_WIDTH_POINT, ".")
 
 
+#: The full-width comma (U+FF0C) the same input method types between them ('２．５，３'): read as ','.
+FULL_WIDTH_COMMA = "\uff0c"
+
+
+def comma_parts(text: str) -> list[str]:
+    """The parts of ``text`` between its commas, blanks around each stripped (``-s '2, 3'``, ``--scales``), a
+    full-width comma (:data:`FULL_WIDTH_COMMA`) one too, as its full-width point is a point (:func:`point_text`)."""
+    return [part.strip() for part in str(text).replace(FULL_WIDTH_COMMA, ",").split(",")]
+
+
 def number_text(text: str) -> float:
     """A scale or pixel size typed as text (``ldcsr -s``/``-r``, a QGIS field) as ``float`` reads it, full-width
     digits and point too (``'２．５'``: 2.5), but not with ``float``'s digit separator: ``1.2_5`` (read 1.25) is a
@@ -453,4 +463,4 @@ def check_samples(samples, mode: str = "diffusion", *, name: str | None = None) 
     return int(samples)
 
 
-__all__ += ["MAX_SAMPLES", "check_samples", "check_scales", "check_path", "check_callable", "number_text", "point_text", "FULL_WIDTH_POINT", "check_flag", "check_list", "beyond_unit", "ROUNDING"]
+__all__ += ["MAX_SAMPLES", "check_samples", "check_scales", "check_path", "check_callable", "number_text", "point_text", "FULL_WIDTH_POINT", "comma_parts", "FULL_WIDTH_COMMA", "check_flag", "check_list", "beyond_unit", "ROUNDING"]

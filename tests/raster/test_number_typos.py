@@ -103,3 +103,28 @@ def test_a_full_width_point_is_read_by_every_scale_option_and_no_other_form_is()
     for typed in ("2⁵", "２。５", "1．2．5"):
         with pytest.raises(click.BadParameter, match="scale must be a number"):
             ScaleType().convert(typed, None, None)
+
+
+def test_a_full_width_comma_parts_what_it_types_as_a_comma_does(tmp_path):
+    """The same input method types the comma between a pair's or list's numbers full-width too ('２．５，３'): before,
+    'scale must be a number, got '２．５，３'' (exit 2; '２．５,３' ran), evaluate --scales '２，３．５' and selfcheck
+    --window '０，０，３２，３２' alike; now read as their ',' (X ×2.5, Y ×3), a scale option of one number says it takes
+    one, and the ideographic comma ('２、３') stays no number."""
+    import click
+    import rasterio
+
+    from ldcsr_core.cli.options import ScaleListType, ScaleType
+    from ldcsr_core.cli.selfcheck_cmd import parse_window
+
+    src = write_tif(tmp_path / "in.tif", np.random.default_rng(0).integers(0, 255, (3, 40, 48)), dtype="uint8")
+    r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "２．５，３", "--mode",
+                                  "fast", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(tmp_path / "o.tif") as ds:
+        assert ds.shape == (120, 120)  # (X ×2.5, Y ×3, as "２．５,３")
+    assert ScaleListType().convert("２，３．５", None, None) == [2.0, 3.5]
+    assert parse_window("０，０，３２，３２") == (0, 0, 32, 32)
+    with pytest.raises(click.BadParameter, match="scale must be one number, got"):
+        ScaleType().convert("２，３", None, None)
+    with pytest.raises(click.BadParameter, match="scale must be a number, got"):
+        ScaleType().convert("２、３", None, None)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES, number_text
+from ..rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES, comma_parts, number_text
 
 __all__ = [
     "PairType", "ScaleType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
@@ -39,7 +39,7 @@ class PairType(click.ParamType):
         if isinstance(value, tuple):
             return value
         # blanks around a number or comma; not inside one: '1 .5' (a typo of 1.5 or 1) and -r '1 0' were read 1.5, 10
-        parts = [p.strip() for p in str(value).split(",")]
+        parts = comma_parts(value)  # ('２．５，３' too, as an input method types it)
         if len(parts) not in (1, 2) or not all(parts):
             self.fail(f"{self.what} must be one number or 'X,Y', got {value!r}", param, ctx)
         try:
@@ -70,7 +70,7 @@ class ScaleType(PairType):
     def convert(self, value, param, ctx):
         if isinstance(value, (int, float)):  # a default
             return float(value)
-        if "," in str(value) or not str(value).strip():  # not PairType's "one number or 'X,Y'": no pair here
+        if len(comma_parts(value)) > 1 or not str(value).strip():  # not PairType's "one number or 'X,Y'": no pair here
             self.fail(f"scale must be one number, got {value!r}", param, ctx)
         return super().convert(value, param, ctx)[0]
 
@@ -84,7 +84,7 @@ class ScaleListType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
-        parts = [p.strip() for p in str(value).split(",")]  # as PairType: no blank inside a number
+        parts = comma_parts(value)  # as PairType: no blank inside a number
         if not all(parts):
             self.fail(f"scales must be numbers separated by commas, e.g. 2,2.5,4, got {value!r}", param, ctx)
         return [ScaleType().convert(p, param, ctx) for p in parts]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..rules import MAX_SAMPLES, MAX_SCALE
+from ..rules import MAX_SAMPLES, MAX_SCALE, comma_parts
 from . import options as opt
 
 __all__ = ["selfcheck_command", "parse_window"]
@@ -15,7 +15,7 @@ def parse_window(text: str | None):
     if text is None:
         return None
     try:
-        x, y, w, h = (int(v) for v in text.replace(" ", "").split(","))
+        x, y, w, h = (int(v) for v in comma_parts(text.replace(" ", "")))  # ('０，０，６４，６４' too)
     except ValueError:
         raise click.BadParameter(f"must be four whole numbers 'x,y,w,h' (pixels), got {text!r}",
                                  param_hint="'--window'") from None
