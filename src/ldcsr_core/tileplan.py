@@ -178,7 +178,7 @@ def plan_grid(in_shape, out_shape, tile: int | None = None, *, overlap: float = 
     for n_in, n_out in ((h, H), (w, W)):
         s = n_out / n_in
         if tile is not None:
-            t_out = int(round(tile * s))
+            t_out = int(round(min(tile, 2 ** 62) * s))  # (past any raster's side: one tile; 2**1100 * s overflowed)
         else:
             t_out = DEFAULT_TILE_OUT if window is None else int(window)
         t_out = max(MIN_WINDOW + LATENT, (t_out // LATENT) * LATENT)
