@@ -28,7 +28,7 @@ from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import keep_loaded_layers, reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
 from .spread_output import load_with_output, spread_request
-from .values import (band_choice, check_number, is_plain_number, layer_values, model_by_name, shown_bands,
+from .values import (band_choice, check_number, is_plain_number, layer_values, model_by_name, plain_value, shown_bands,
                      whole_number)
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
@@ -106,7 +106,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         def engines(k, v) -> bool:
             if k == self.SEED:
                 return isinstance(v, str) or is_plain_number(v)
-            return is_plain_number(v) and (k in (self.SCALE, self.TARGET) or k == self.SAMPLES and float(v) > MAX_SAMPLES)
+            value = plain_value(v)  # ('３．０' a number, 2**1100 no float: not float(v))
+            return value is not None and (k in (self.SCALE, self.TARGET) or k == self.SAMPLES and value > MAX_SAMPLES)
 
         value = parameters.get(self.INPUT)
         with pam_off_for(value):  # QGIS loads a path's layer here: nothing written beside it

@@ -84,6 +84,12 @@ def _whole_value(value, raw, what: str) -> int:
 
 def is_plain_number(raw) -> bool:
     """Whether ``raw`` is a number, or text of one (what :func:`check_number` checks in full)."""
+    return plain_value(raw) is not None
+
+
+def plain_value(raw):
+    """The number ``raw`` is (as given: an int of any size, a ``Decimal``), or its text's (``float``'s reading, a
+    full-width point a point: '３．０' is 3.0, as :func:`check_number` reads it); None where it is neither."""
     from decimal import Decimal
 
     from ldcsr_core.rules import point_text
@@ -92,11 +98,10 @@ def is_plain_number(raw) -> bool:
         raw = str(raw)
     if isinstance(raw, str):
         try:
-            float(point_text(raw))
+            return float(point_text(raw))
         except ValueError:
-            return False
-        return True
-    return _is_number(raw)
+            return None
+    return raw if _is_number(raw) else None
 
 
 def _is_number(raw) -> bool:
