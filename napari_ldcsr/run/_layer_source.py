@@ -95,13 +95,15 @@ class LayerSource:
     def bands(self, window=None) -> np.ndarray:
         """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels (``window``
         ``(row_off, col_off, height, width)``: of those alone)."""
-        at = (slice(None),) * 2 if window is None else (slice(window[0], window[0] + window[2]),
-                                                         slice(window[1], window[1] + window[3]))
+        def part(data):  # a lazy layer's multiscale data is indexed by level: its pixels whole, unindexed
+            return np.asarray(data if window is None else data[window[0]:window[0] + window[2],
+                                                               window[1]:window[1] + window[3]])
+
         if self.layout == "rgb":
-            return self._to_file(np.moveaxis(np.asarray(self.data()[at]), -1, 0))
+            return self._to_file(np.moveaxis(part(self.data()), -1, 0))
         if self.layout == "gray":
-            return np.asarray(self.data()[at])[np.newaxis]
-        return np.stack([np.asarray(self.data(i)[at]) for i in range(len(self.layers))])
+            return part(self.data())[np.newaxis]
+        return np.stack([part(self.data(i)) for i in range(len(self.layers))])
 
     def copied(self) -> tuple[bool, ...]:
         """Which layers a run of the layers (:meth:`dataset`: not a lazy source's file) reads from its one copy of
