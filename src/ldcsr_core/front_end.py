@@ -36,7 +36,8 @@ CONTROLS: dict[str, dict] = {
     # a nodata value instead of the file's, or none at all
     "nodata or none": {None: "--nodata VALUE, or none: every value is data",
                        QGIS: f"{_TRANSPARENCY}, uncheck 'No data value' to read every value as data, and "
-                             "add an 'Additional no data value' if one value is nodata"},
+                             "add an 'Additional no data value' if one value is nodata",
+                       NAPARI: "the Nodata field under Advanced: a value, or none: every value is data"},
     # 64-bit bands converted to 32 bits with a new nodata value
     "convert": {None: "gdal_translate -ot {ot} -a_nodata {nodata} in.tif out.tif",
                 QGIS: "Raster ▸ Conversion ▸ Translate, output data type {ot} and 'Assign a specified nodata "

@@ -71,11 +71,11 @@ class Bar:
 def _empty_text(tiles: int, skipped_tiles: int) -> str:
     """`` (3 empty)`` of a result's nodata-only tiles; of one all nodata, the engine's `` (empty: nodata everywhere)``
     (:func:`~ldcsr_core.geo.job.empty_note`, napari's words), not `` (1 empty)``; "" for none."""
-    from ..geo.job import empty_note
+    from ..geo.job import all_empty, empty_note
 
     if not skipped_tiles:
         return ""
-    return f" ({empty_note(tiles, skipped_tiles) if skipped_tiles >= tiles else f'{skipped_tiles} empty'})"
+    return f" ({empty_note(tiles, skipped_tiles) if all_empty(tiles, skipped_tiles) else f'{skipped_tiles} empty'})"
 
 
 def summary(results, quiet: bool, total: int | None = None) -> None:

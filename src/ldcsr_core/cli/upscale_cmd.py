@@ -17,7 +17,8 @@ import click
 from ..words import counted
 from . import options as opt
 from .batch_report import KEEP_OR_OVERWRITE, Bar, stopped_advice, summary, unreached_failures
-from .upscale_notes import all_nodata_note, cost_notes
+from ..geo.empty_input import all_nodata_note
+from .upscale_notes import cost_notes, inputs_all_nodata
 from .upscale_plan import (_check_geotiff_name, _check_not_an_input_folder, _expand_inputs, _made_name_refusal,
                            _output_arg, _plan_outputs)
 
@@ -190,15 +191,19 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
     # (-q keeps only notes that a result is untested); before the model loads, if an input will run, else as one does
     later = None if quiet else cost_notes(jobs, up_opts, overwrite, tile=tile, spread_out=spread_out)
-    for note in [] if quiet else (all_nodata_note(src, nodata, band_sel) for src, dst, _, err in jobs
-                                  if not err and (overwrite or not os.path.lexists(dst))):  # (one to be written)
-        if note:  # an input all nodata: said before the model loads (before, only '1 tile (1 empty)' once run)
-            click.echo(f"note: {note}", err=True)
+    empty = inputs_all_nodata(jobs, nodata, band_sel, overwrite)  # said before the model loads (not -q)
+    for src in [] if quiet else empty:
+        click.echo(f"note: {all_nodata_note(src)}", err=True)
     model = _load_model(model_path, device, dtype)
     for note in _adapted_notes(model, uses, measured, mode, batch):  # an adapted model used beyond its guard's check
         click.echo(f"note: {note}", err=True)
     from ..adapted_use import scale_note
     from ..rules import untrained_ground_note
+
+    if empty:  # none of an input all nodata's pixels is the model's: not untested, no selfcheck of it suggested
+        kept = [i for i, use in enumerate(uses) if use[0] not in empty]
+        uses, names = [uses[i] for i in kept], [list(grounds)[i] for i in kept]
+        grounds, ground_scales, measured = ({n: d[n] for n in names} for d in (grounds, ground_scales, measured))
 
     # below ×1.25 (of a model not shipped: its training scales not known), or a shipped model on pixels outside
     # the ground resolutions of its training imagery: untested

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["cost_notes"]
+__all__ = ["cost_notes", "inputs_all_nodata"]
 
 
 def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
@@ -46,20 +46,15 @@ def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
     return say
 
 
-def all_nodata_note(src, nodata, bands) -> str:
-    """The note, said before the model loads, that every pixel of the input ``src`` (read with ``nodata`` and
-    ``bands``, as the run reads it) is nodata, so its output is all nodata (:meth:`~ldcsr_core.geo.scene_io.SceneReader.all_nodata`:
-    every tile empty); "" where some pixel is data, or where reading it fails (the run says why)."""
-    from ..errors import LdcsrError
-    from ..front_end import say
-    from ..geo.raster_io import open_raster
-    from ..geo.scene_io import SceneReader
 
-    try:
-        with open_raster(src, nodata=nodata) as ds:
-            if not SceneReader(ds, bands, fit=False, name=str(src)).all_nodata():
-                return ""
-    except (LdcsrError, OSError, ValueError):
-        return ""
-    return (f"every pixel of {src} is nodata, so its output will be all nodata, none of it made by the model (is the "
-            f"nodata right? {say('nodata or none')})")
+def inputs_all_nodata(jobs, nodata, bands, overwrite: bool) -> list:
+    """The inputs of ``jobs`` (``(src, dst, shape, error)``) to be written (their output not there, or
+    ``overwrite``) whose every pixel, read with ``nodata`` and ``bands`` as the run reads it, is nodata
+    (:func:`~ldcsr_core.geo.empty_input.input_all_nodata`), in order: said before the model loads, and no note that
+    their results are untested (none of their pixels is the model's)."""
+    import os
+
+    from ..geo.empty_input import input_all_nodata
+
+    return [src for src, dst, _, err in jobs if not err and (overwrite or not os.path.lexists(dst))
+            and input_all_nodata(src, nodata=nodata, bands=bands)]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from .scene_io import SceneReader
 
-__all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "request_of", "plan_output",
+__all__ = ["UpscaleOptions", "OutputOptions", "checked_options", "RasterResult", "software_version", "empty_note", "all_empty", "output_notice", "request_of", "plan_output",
            "provenance_tags", "reading_tags", "provenance_summary", "is_spread_map", "check_not_spread_map", "request_fingerprint", "request_fingerprints",
            "is_complete_output",
            "spread_of", "has_provenance", "not_ours"]
@@ -156,9 +156,21 @@ def empty_note(tiles: int, skipped_tiles: int) -> str:
     'empty: nodata everywhere' when every tile was, else 'N of M tiles empty (nodata)'."""
     if skipped_tiles <= 0:
         return ""
-    if skipped_tiles >= tiles:
+    if all_empty(tiles, skipped_tiles):
         return "empty: nodata everywhere"
     return f"{skipped_tiles} of {tiles} tiles empty (nodata)"
+
+
+def all_empty(tiles: int, skipped_tiles: int) -> bool:
+    """Whether every one of a run's ``tiles`` was nodata only (``skipped_tiles``): no pixel of its result is the
+    model's (:func:`empty_note`'s "nodata everywhere", :func:`output_notice`'s)."""
+    return 0 < tiles <= skipped_tiles
+
+
+def output_notice(tiles: int, skipped_tiles: int) -> str:
+    """The ``LDCSR_NOTICE`` of a run's result: the AI-generated notice, or, where :func:`all_empty`, that no pixel of
+    it was synthesised (``raster_io.NODATA_NOTICE``)."""
+    return rio_io.NODATA_NOTICE if all_empty(tiles, skipped_tiles) else rio_io.AI_NOTICE
 
 
 def request_of(scale=None, target_resolution=None) -> dict:
@@ -435,7 +447,7 @@ def is_complete_output(dst: str | Path, *, out_shape, job: str | Sequence[str],
         with rasterio.open(p) as ds:
             t = ds.tags()
             return ((ds.height, ds.width) == tuple(out_shape)
-                    and t.get("LDCSR_NOTICE") == rio_io.AI_NOTICE and t.get("LDCSR_JOB") in ((job,) if isinstance(job, str) else tuple(job))
+                    and t.get("LDCSR_NOTICE") in rio_io.NOTICES and t.get("LDCSR_JOB") in ((job,) if isinstance(job, str) else tuple(job))
                     and (spread_for is None or t.get("LDCSR_SPREAD_OF") in (None, spread_of(p, spread_for))))
     except Exception:
         return False

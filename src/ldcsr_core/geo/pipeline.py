@@ -63,7 +63,7 @@ from .resume import request_complete
 from .nodata_override import with_nodata
 from .scene_io import ArrayWriter, RasterSink, SceneReader
 from .tile_run import (
-    _execute, _geo_array, _prepare, _request, _resolve_model, _source_name, check_source, source_path,
+    _execute, _geo_array, _prepare, _request, _resolve_model, _source_name, check_source, settle_notice, source_path,
 )
 
 __all__ = [
@@ -436,6 +436,7 @@ def upscale_raster(
                 else:
                     _execute(job, model, writer, runner=runner, callback=callback,
                              spread_writer=spread_writer, sink_thread=_on_card(model))
+                settle_notice(job, main)  # (of the copied rows too) all nodata: no pixel synthesised, said so
                 writer.close()
             spread_done = files.file_id(spread_path)  # ours, renamed into place as the with block closed
             main.commit()

@@ -77,6 +77,8 @@ __all__ = [
     "virtual_path",
     "TEMP_SUFFIX",
     "AI_NOTICE",
+    "NODATA_NOTICE",
+    "NOTICES",
     "PROVENANCE_PREFIX",
     "GTIFF_ALPHA",
     "georeferencing",
@@ -94,6 +96,13 @@ AI_NOTICE = (
     "AI-generated: the pixels of this image were synthesised by a super-resolution model "
     "(LDCSR); they are not measurements and may contain invented detail."
 )
+#: The ``LDCSR_NOTICE`` of an output all nodata (:func:`~.job.output_notice`): no pixel of it was synthesised
+NODATA_NOTICE = (
+    "No pixel of this image was synthesised: every pixel of the input it was made from is nodata, so it is "
+    "nodata everywhere (LDCSR ran no model on any of it)."
+)
+#: Every ``LDCSR_NOTICE`` an output carries: :data:`AI_NOTICE`, or :data:`NODATA_NOTICE`
+NOTICES = (AI_NOTICE, NODATA_NOTICE)
 
 
 @dataclass(frozen=True)

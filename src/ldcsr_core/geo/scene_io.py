@@ -28,6 +28,7 @@ BandSpec = "Sequence[int] | str | None"
 
 # Rows converted per sink step: bounds the float temporaries for very wide outputs.
 _SINK_PIXELS = 2_000_000
+_PROBE = 256  # the side of the centre window SceneReader.all_nodata looks at first
 
 
 class SceneReader:
@@ -115,14 +116,19 @@ class SceneReader:
         return valid is not None and not valid[list(self.plan.colour)].any()
 
     def all_nodata(self) -> bool:
-        """Whether every pixel of the scene is :meth:`empty` (every tile of a run of it, its output all nodata): a
-        decimated read first (a valid pixel there is one of the scene), and only where it finds none, the scene read
-        in strips to the first that holds data."""
+        """Whether every pixel of the scene (its window) is :meth:`empty` (every tile of a run of it, its output all
+        nodata): a look at its centre first (a few blocks: a scene with data is mostly seen so at once), then a
+        decimated read of a whole scene (a valid pixel there is one of it), and only where those find none, the
+        scene read in strips to the first that holds data."""
         if not self.may_have_invalid:
             return False
-        sample, dmask, _ = rio_io.decimated_read(self.src)
-        if not self.empty(self._valid(sample, dmask)):
+        side_y, side_x = min(_PROBE, self.height), min(_PROBE, self.width)
+        if not self.empty(self.read((self.height - side_y) // 2, (self.width - side_x) // 2, side_y, side_x)[1]):
             return False
+        if (self.oy, self.ox, self.height, self.width) == (0, 0, self.src.height, self.src.width):
+            sample, dmask, _ = rio_io.decimated_read(self.src)
+            if not self.empty(self._valid(sample, dmask)):
+                return False
         rows = max(1, _SINK_PIXELS // max(1, self.width))
         return all(self.empty(self.read(y0, 0, min(rows, self.height - y0), self.width)[1])
                    for y0 in range(0, self.height, rows))

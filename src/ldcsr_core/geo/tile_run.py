@@ -17,7 +17,7 @@ from . import raster_io as rio_io
 from ..errors import InputError
 from ..front_end import say
 from ..progress import ProgressCallback
-from .job import UpscaleOptions, check_not_spread_map, plan_output, provenance_summary, provenance_tags, request_of
+from .job import UpscaleOptions, check_not_spread_map, output_notice, plan_output, provenance_summary, provenance_tags, request_of
 from .georef import band_tags, carried_domains, carried_tags
 from .nodata_masks import output_nodata
 from .local_runner import LocalRunner
@@ -164,6 +164,17 @@ def _execute(job: _Job, model, writer, *, runner=None, callback: ProgressCallbac
         runner, sink, channels = sampled(runner, sink, spread_writer, job, opts.samples)
     run_plan(model, job.plan, None, sink, mode=opts.mode, seed=opts.seed, callback=callback,
              channels=channels, tiles=outputs(), sink_thread=sink_thread)
+    settle_notice(job)
+
+
+def settle_notice(job: _Job, writer=None) -> None:
+    """The run's ``LDCSR_NOTICE`` once its tiles are known (:func:`~.job.output_notice`: an output all nodata says
+    no pixel of it was synthesised), in ``job.tags`` and in those ``writer`` (a ``GeoTiffWriter``) and its fellows
+    (the spread file's) write as they close; none where the run has none (a bicubic baseline)."""
+    notice = output_notice(job.tiles, job.skipped_tiles)
+    for tags in (job.tags, *(w.tags for w in ((writer, *writer.fellows) if writer is not None else ()))):
+        if "LDCSR_NOTICE" in tags:
+            tags["LDCSR_NOTICE"] = notice
 
 
 

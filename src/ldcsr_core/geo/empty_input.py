@@ -1,0 +1,38 @@
+"""An input that holds no data (every pixel nodata: no model runs on any of it, its output is all nodata), found
+before the model loads (:func:`input_all_nodata`), and the note every front end says of it then
+(:func:`all_nodata_note`: ``ldcsr upscale``'s, napari's and QGIS's Run)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from ..errors import LdcsrError
+from ..front_end import say
+
+__all__ = ["input_all_nodata", "all_nodata_note"]
+
+
+def input_all_nodata(src, *, nodata=None, bands=None, window=None) -> bool:
+    """Whether every pixel of ``src`` (a path, or an open dataset; ``window`` ``(row_off, col_off, height, width)``
+    of it alone), read with ``nodata`` and ``bands`` as a run reads it, is nodata
+    (:meth:`~.scene_io.SceneReader.all_nodata`: every tile of the run empty). False where reading it fails (the run
+    says why)."""
+    from .nodata_override import with_nodata
+    from .raster_io import open_raster
+    from .scene_io import SceneReader
+
+    try:
+        opened = (open_raster(src, nodata=nodata) if isinstance(src, (str, os.PathLike))
+                  else contextlib.nullcontext(with_nodata(src, nodata)))
+        with opened as ds:
+            return SceneReader(ds, bands, window=window, name=str(getattr(src, "name", src)), fit=False).all_nodata()
+    except (LdcsrError, OSError, ValueError):
+        return False
+
+
+def all_nodata_note(name) -> str:
+    """What a front end says, before the model loads, of an input ``name`` that :func:`input_all_nodata`: its output
+    is all nodata, none of it the model's, and how to read its nodata otherwise (in the front end's words)."""
+    return (f"every pixel of {name} is nodata, so its output will be all nodata, none of it made by the model (is the "
+            f"nodata right? {say('nodata or none')})")
