@@ -25,7 +25,7 @@ from .run import _outcome
 from .run._adapt_controls import AdaptControls
 from .run._check_controls import CheckControls
 from .run._job import JobSpec, LayerSource, ModelCache, plain_message
-from .run._prepare import prepare_run, running_text, trained_range_notes
+from .run._prepare import all_nodata_notice, prepare_run, running_text, trained_range_notes
 from .run._region import REGIONS
 from .run._results import ProgressiveResult, RunLayers
 from .run._runner import AdaptRunner, CheckRunner, JobRunner, start_device_probe
@@ -313,8 +313,9 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
 
         # an adapted model used beyond its guard's check; a GeoTIFF read without its georeferencing; a scale below
         # ×1.25, a shipped model on pixels unlike its training imagery's
-        for note in filter(None, (run_note(spec, source), lost_georeferencing(layer),
-                                  *trained_range_notes(spec, source, self.models))):
+        empty = all_nodata_notice(spec, source, layer.name)  # its output all nodata: none of it untested
+        for note in filter(None, (empty, run_note(spec, source), lost_georeferencing(layer),
+                                  *([] if empty else trained_range_notes(spec, source, self.models)))):
             notify("warning", note)
         if spec.output_path is not None and s.bicubic:
             notify("info", "No bicubic baseline for a result streamed to a file.")

@@ -21,7 +21,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .input_layer import input_layer, pam_off_for
 from .layer_open import open_with_layer_nodata, with_layer_crs
-from .notes import adapted_note, band_order_note, default_rule, ground_note, scale_note, shown_note
+from .notes import _sentence, adapted_note, band_order_note, default_rule, ground_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
 from .project_layers import check_not_read_by_layers, in_a_batch, layer_files
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
@@ -166,6 +166,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.files import check_writable
         from ldcsr_core.geo import radiometry as rad
         from ldcsr_core.geo import raster_io as rio
+        from ldcsr_core.geo.empty_input import all_nodata_note, input_all_nodata
         from ldcsr_core.geo.job import check_not_spread_map
         from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, check_destination, check_not_read,
                                              check_room, plan_output, request_of, upscale_raster)
@@ -281,12 +282,15 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             from ldcsr_core.errors import Cancelled
 
             raise Cancelled("cancelled before the start")
+        empty = input_all_nodata(src, nodata=nodata, bands=bands)  # before the model loads, as ldcsr upscale says it
+        if empty:  # (and no note that its result is untested: none of it is the model's)
+            feedback.pushWarning(_sentence(all_nodata_note(src)))
         t0 = time.perf_counter()
         model = _load_model(model_path)
         feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "
                           f"(sha256 {str(getattr(model, 'weights_sha256', ''))[:12]})")
-        for note in filter(None, (adapted_note(model, info, request, options), scale_note(model, info, request),
-                                  ground_note(model, info, request))):  # once per run, the quality report included; below
+        for note in filter(None, () if empty else (adapted_note(model, info, request, options),
+                                                   scale_note(model, info, request), ground_note(model, info, request))):  # once per run, the quality report included; below
             feedback.pushWarning(note)  # ×1.25, or a shipped model on pixels unlike its training's: untested
         res = upscale_raster(
             # an output another live run is making is refused at once: its wait (a lock) cannot see Cancel

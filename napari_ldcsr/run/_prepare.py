@@ -15,7 +15,7 @@ from ._bigrun import plan_run
 from ._job import JobSpec, LayerSource, check_layer, layer_source, plain_message
 from ._region import region_for
 
-__all__ = ["prepare_run", "samples_notice", "trained_range_notes", "fmt_seconds", "running_text", "progress_text"]
+__all__ = ["prepare_run", "all_nodata_notice", "samples_notice", "trained_range_notes", "fmt_seconds", "running_text", "progress_text"]
 
 
 @in_napari_words  # the engine's messages name the form's controls
@@ -58,6 +58,24 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
         except ValueError as exc:
             return f"'{layer.name}' cannot be run with Bands {','.join(map(str, spec.bands))}: {plain_message(exc)}"
     return spec, source
+
+
+@in_napari_words  # the engine's note names the Nodata field
+def all_nodata_notice(spec, source: LayerSource, name: str) -> str:
+    """The engine's note (:func:`~ldcsr_core.geo.empty_input.all_nodata_note`, ``ldcsr upscale``'s and QGIS's) that
+    every pixel of the Run's region of the layer ``name`` is nodata, as a sentence, before the model loads; "" where
+    some is data. A look at the region's centre first (a copy of a few blocks), the whole region only where that
+    holds no data (:func:`~ldcsr_core.geo.empty_input.input_all_nodata`, read as the Run reads it)."""
+    from ldcsr_core.geo.empty_input import all_nodata_note, input_all_nodata
+
+    (y0, x0, h, w), side = spec.region.window, 256
+    centre = (y0 + max(0, h - side) // 2, x0 + max(0, w - side) // 2, min(h, side), min(w, side))
+    for window in (centre, spec.region.window):
+        with source.dataset(window) as ds:
+            if not input_all_nodata(ds, nodata=spec.nodata, bands=spec.bands, window=source.window_box(window)):
+                return ""
+    note = all_nodata_note(f"'{name}'" + ("" if spec.region.shape == source.shape else "'s region"))
+    return note[0].upper() + note[1:] + "."
 
 
 def samples_notice(samples: int, of: str = "run") -> str:

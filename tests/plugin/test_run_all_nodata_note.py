@@ -1,0 +1,37 @@
+"""napari's Run of a layer whose every pixel is nodata: the engine's note (``geo.empty_input.all_nodata_note``, as
+``ldcsr upscale`` and QGIS say it, in napari's words) as Run is pressed, before the model loads, and no note that
+its result is untested (Check quality refuses it); a layer with data says nothing of it."""
+
+from __future__ import annotations
+
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+
+NOTE = ("Every pixel of '{}' is nodata, so its output will be all nodata, none of it made by the model (is the nodata "
+        "right? the Nodata field under Advanced: a value, or none: every value is data).")
+
+
+def _open(viewer, path, data):
+    with rasterio.open(path, "w", driver="GTiff", height=data.shape[1], width=data.shape[2], count=3, dtype="uint8",
+                       crs="EPSG:32633", transform=from_origin(6e5, 534e4, 10, 10), nodata=0) as ds:
+        ds.write(data)
+    (layer,) = viewer.open(str(path), plugin="napari-ldcsr")
+    return layer
+
+
+def test_a_run_of_a_layer_all_nodata_says_so_before_the_model_loads(ldcsr, notes, qtbot, tmp_path):
+    """Before: nothing said as Run was pressed but 'Scale 1.10 is below …; Check quality here measures it on this
+    layer' (a check that refuses it), then the model loaded and the result said 'empty: nodata everywhere'; now the
+    engine's note first, as Run starts, and no untested note."""
+    viewer, widget = ldcsr
+    layer = _open(viewer, tmp_path / "s.tif", np.zeros((3, 48, 48), np.uint8))
+    assert widget.run(layer=layer, scale=1.1)
+    said = list(notes)  # as Run returns (said before it started)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert said == [("warning", NOTE.format("s"))], said
+    notes.clear()
+    data = _open(viewer, tmp_path / "d.tif", np.random.default_rng(0).integers(1, 255, (3, 48, 48), dtype=np.uint8))
+    assert widget.run(layer=data, scale=2.0)
+    qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
+    assert not [t for _, t in notes if "nodata" in t], notes
