@@ -284,7 +284,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             raise Cancelled("cancelled before the start")
         empty = input_all_nodata(src, nodata=nodata, bands=bands)  # before the model loads, as ldcsr upscale says it
         if empty:  # (and no note that its result is untested: none of it is the model's)
-            feedback.pushWarning(_sentence(all_nodata_note(src)))
+            feedback.pushWarning(_sentence(all_nodata_note(src, empty)))
         t0 = time.perf_counter()
         model = _load_model(model_path)
         feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "

@@ -72,9 +72,10 @@ def all_nodata_notice(spec, source: LayerSource, name: str) -> str:
     centre = (y0 + max(0, h - side) // 2, x0 + max(0, w - side) // 2, min(h, side), min(w, side))
     for window in (centre, spec.region.window):
         with source.dataset(window) as ds:
-            if not input_all_nodata(ds, nodata=spec.nodata, bands=spec.bands, window=source.window_box(window)):
-                return ""
-    note = all_nodata_note(f"'{name}'" + ("" if spec.region.shape == source.shape else "'s region"))
+            why = input_all_nodata(ds, nodata=spec.nodata, bands=spec.bands, window=source.window_box(window))
+        if not why:
+            return ""
+    note = all_nodata_note(f"'{name}'" + ("" if spec.region.shape == source.shape else "'s region"), why)
     return note[0].upper() + note[1:] + "."
 
 

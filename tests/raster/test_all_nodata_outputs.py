@@ -56,3 +56,22 @@ def test_an_output_all_nodata_says_no_pixel_was_synthesised(tmp_path, tiny_model
         assert out.tags()["LDCSR_NOTICE"] == AI_NOTICE
     with rasterio.open(empty) as ds:  # the API's result of an array alike
         assert upscale_window(ds, model=tiny_model, scale=2).tags["LDCSR_NOTICE"] == NODATA_NOTICE
+
+
+def test_the_note_of_a_mask_or_nan_says_what_would_change_it(tmp_path, tiny_model_file):
+    """Before: 'is the nodata right? --nodata VALUE, or none: every value is data' of a mask of zeros and of NaN
+    pixels, where --nodata none leaves every pixel nodata; now the mask named, and NaN said nodata always."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    masked = tmp_path / "m.tif"
+    with rasterio.open(masked, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8", crs="EPSG:32633",
+                       transform=from_origin(5e5, 4e6, 10, 10)) as ds:
+        ds.write(np.full((3, 64, 64), 90, np.uint8))
+        ds.write_mask(np.zeros((64, 64), np.uint8))
+    nan = write_tif(tmp_path / "n.tif", np.full((3, 64, 64), np.nan), dtype="float64", nodata=float("nan"))
+    for src, words in ((masked, "(is its mask right? its mask or alpha band marks every pixel as nodata)"),
+                       (nan, "every value is data; NaN, not a number, is nodata always)")):
+        r = _upscale(src, tmp_path / f"{src.stem}o.tif", tiny_model_file, "-s", "2", "--nodata", "none")
+        assert r.exit_code == 0 and "1 tile (empty: nodata everywhere)" in r.stderr, r.stderr  # --nodata none: still
+        assert f"every pixel of {src} is nodata, so its output will be all nodata" in r.stderr and words in r.stderr

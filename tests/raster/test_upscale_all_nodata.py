@@ -37,6 +37,10 @@ def test_an_input_all_nodata_is_said_to_make_an_output_all_nodata(tmp_path, tiny
 
 NOTE = ("note: every pixel of {} is nodata, so its output will be all nodata, none of it made by the model (is the "
         "nodata right? --nodata VALUE, or none: every value is data)\n")
+# (review36b) a mask's words: --nodata does not change it; NaN's: nodata whatever --nodata says
+WORDS = {"mask of zeros": NOTE.replace("is the nodata right? --nodata VALUE, or none: every value is data",
+                                       "is its mask right? its mask or alpha band marks every pixel as nodata"),
+         "NaN": NOTE.replace("every value is data)", "every value is data; NaN, not a number, is nodata always)")}
 
 
 @pytest.mark.parametrize("case", ["nodata value", "mask of zeros", "NaN", "--nodata given"])
@@ -48,7 +52,7 @@ def test_an_input_all_nodata_is_said_before_the_model_loads(tmp_path, stopped_wh
     src, extra = _all_nodata(tmp_path, case)
     r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast",
                                   *extra])
-    assert r.exit_code == 1 and r.stderr == NOTE.format(src) + stopped_where_the_model_loads, r.stderr
+    assert r.exit_code == 1 and r.stderr == WORDS.get(case, NOTE).format(src) + stopped_where_the_model_loads, r.stderr
     r = CliRunner().invoke(main, ["-q", "upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", *extra])
     assert r.stderr == stopped_where_the_model_loads, r.stderr  # -q: errors and untested results alone
 

@@ -192,8 +192,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     # (-q keeps only notes that a result is untested); before the model loads, if an input will run, else as one does
     later = None if quiet else cost_notes(jobs, up_opts, overwrite, tile=tile, spread_out=spread_out)
     empty = inputs_all_nodata(jobs, nodata, band_sel, overwrite)  # said before the model loads (not -q)
-    for src in [] if quiet else empty:
-        click.echo(f"note: {all_nodata_note(src)}", err=True)
+    for src, why in [] if quiet else empty:
+        click.echo(f"note: {all_nodata_note(src, why)}", err=True)
     model = _load_model(model_path, device, dtype)
     for note in _adapted_notes(model, uses, measured, mode, batch):  # an adapted model used beyond its guard's check
         click.echo(f"note: {note}", err=True)
@@ -201,7 +201,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     from ..rules import untrained_ground_note
 
     if empty:  # none of an input all nodata's pixels is the model's: not untested, no selfcheck of it suggested
-        kept = [i for i, use in enumerate(uses) if use[0] not in empty]
+        kept = [i for i, use in enumerate(uses) if use[0] not in dict(empty)]
         uses, names = [uses[i] for i in kept], [list(grounds)[i] for i in kept]
         grounds, ground_scales, measured = ({n: d[n] for n in names} for d in (grounds, ground_scales, measured))
 

@@ -50,11 +50,12 @@ def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
 def inputs_all_nodata(jobs, nodata, bands, overwrite: bool) -> list:
     """The inputs of ``jobs`` (``(src, dst, shape, error)``) to be written (their output not there, or
     ``overwrite``) whose every pixel, read with ``nodata`` and ``bands`` as the run reads it, is nodata
-    (:func:`~ldcsr_core.geo.empty_input.input_all_nodata`), in order: said before the model loads, and no note that
+    (:func:`~ldcsr_core.geo.empty_input.input_all_nodata`), in order, each with why: said before the model loads, and no note that
     their results are untested (none of their pixels is the model's)."""
     import os
 
     from ..geo.empty_input import input_all_nodata
 
-    return [src for src, dst, _, err in jobs if not err and (overwrite or not os.path.lexists(dst))
-            and input_all_nodata(src, nodata=nodata, bands=bands)]
+    found = ((src, input_all_nodata(src, nodata=nodata, bands=bands)) for src, dst, _, err in jobs
+             if not err and (overwrite or not os.path.lexists(dst)))
+    return [(src, why) for src, why in found if why]

@@ -13,11 +13,12 @@ from ..front_end import say
 __all__ = ["input_all_nodata", "all_nodata_note"]
 
 
-def input_all_nodata(src, *, nodata=None, bands=None, window=None) -> bool:
+def input_all_nodata(src, *, nodata=None, bands=None, window=None) -> str | None:
     """Whether every pixel of ``src`` (a path, or an open dataset; ``window`` ``(row_off, col_off, height, width)``
     of it alone), read with ``nodata`` and ``bands`` as a run reads it, is nodata
-    (:meth:`~.scene_io.SceneReader.all_nodata`: every tile of the run empty). False where reading it fails (the run
-    says why)."""
+    (:meth:`~.scene_io.SceneReader.all_nodata`: every tile of the run empty), and why: "mask" where a mask or alpha
+    band alone says so (no nodata value), "float" of float bands (NaN too is nodata), else "nodata"; None where some pixel is data, or where reading it fails (the
+    run says why)."""
     from .nodata_override import with_nodata
     from .raster_io import open_raster
     from .scene_io import SceneReader
@@ -26,13 +27,22 @@ def input_all_nodata(src, *, nodata=None, bands=None, window=None) -> bool:
         opened = (open_raster(src, nodata=nodata) if isinstance(src, (str, os.PathLike))
                   else contextlib.nullcontext(with_nodata(src, nodata)))
         with opened as ds:
-            return SceneReader(ds, bands, window=window, name=str(getattr(src, "name", src)), fit=False).all_nodata()
+            reader = SceneReader(ds, bands, window=window, name=str(getattr(src, "name", src)), fit=False)
+            if not reader.all_nodata():
+                return None
     except (LdcsrError, OSError, ValueError):
-        return False
+        return None
+    if reader.dtype.kind == "f":
+        return "float"
+    masked = (reader.use_dataset_mask or reader.plan.alpha) and all(v in (None, ()) for v in reader.band_nodata)
+    return "mask" if masked else "nodata"
 
 
-def all_nodata_note(name) -> str:
-    """What a front end says, before the model loads, of an input ``name`` that :func:`input_all_nodata`: its output
-    is all nodata, none of it the model's, and how to read its nodata otherwise (in the front end's words)."""
-    return (f"every pixel of {name} is nodata, so its output will be all nodata, none of it made by the model (is the "
-            f"nodata right? {say('nodata or none')})")
+def all_nodata_note(name, why: str = "nodata") -> str:
+    """What a front end says, before the model loads, of an input ``name`` that :func:`input_all_nodata` (``why``, its
+    answer): its output is all nodata, none of it the model's, and what to look at (its nodata, in the front end's
+    words, or its mask)."""
+    check = ("is its mask right? its mask or alpha band marks every pixel as nodata" if why == "mask"
+             else f"is the nodata right? {say('nodata or none')}" + ("; NaN, not a number, is nodata always"
+                                                                   if why == "float" else ""))
+    return f"every pixel of {name} is nodata, so its output will be all nodata, none of it made by the model ({check})"
