@@ -53,3 +53,19 @@ def test_a_set_without_nodata_is_scored(tmp_path, tiny_model_file):
     got = json.loads((tmp_path / "e.json").read_text())
     assert got["images"] == 2 and sorted(got["files"]) == [str(folder / "0.tif"), str(folder / "1.tif")]
     assert list(got["scales"]) == ["2.0"] and got["scales"]["2.0"]["bicubic_psnr"] > 0
+
+
+def test_a_model_file_that_is_none_is_said_before_the_set_is_read(tmp_path, monkeypatch):
+    """Before (since nodata36): every image of the set read and checked first (a large set: minutes), so a set with an
+    image all nodata said that, exit 3, and only a rerun said the model file is none; now the model file's header is
+    checked first, as before nodata36 (exit 6), no image read."""
+    import ldcsr_core.training.evaluate
+
+    monkeypatch.setattr(ldcsr_core.training.evaluate, "_load", lambda *a: pytest.fail("an image was read"))
+    folder = tmp_path / "set"
+    folder.mkdir()
+    write_tif(folder / "s.tif", np.zeros((3, 64, 64)), dtype="uint8", nodata=0)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x07" * 1000)
+    r = CliRunner().invoke(main, ["evaluate", str(folder), "--scales", "2", "--model", str(bad)])
+    assert r.exit_code == 6 and "is not a safetensors file" in r.stderr, r.stderr

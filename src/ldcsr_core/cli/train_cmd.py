@@ -270,7 +270,7 @@ class _StderrNow(logging.StreamHandler):
                    "float16 move PSNR by as much as two models may differ).")
 def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, json_out, overwrite, device, dtype):
     """Score the model against bicubic on the HR images in DIRECTORY (PSNR, SSIM, LR-consistency, HF ratio)."""
-    from ..checkpoints import load_model
+    from ..checkpoints import check_model_file, load_model
     from ..precision import measuring_dtype
     from ..training.data import list_images
     from ..training.evaluate import evaluate, format_table, read_set, select_files
@@ -286,6 +286,8 @@ def evaluate_command(directory, scales, model_name, mode, seed, tile, limit, jso
         opt.check_report(json_out, "'--json'", overwrite=overwrite, html=False,
                          inputs=[*((f, "an image of the set") for f in images),
                                  (opt.model_file(model_name), "the model file")])
+    if (path := opt.model_file(model_name)) is not None:  # a file that is no model, from its header: before the
+        check_model_file(path)  # set is read (a large one takes long), as it was said before nodata36 read it first
     # the images' refusals (unreadable, nodata, too small for a scale) before the model loads (before nodata36, after)
     read = read_set(files, scales)
     model = load_model(model_name, device=device, dtype=measuring_dtype(dtype))
