@@ -289,9 +289,9 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         model = _load_model(model_path)
         feedback.pushInfo(f"Model: {getattr(model, 'name', '?')} {getattr(model, 'version', '')} "
                           f"(sha256 {str(getattr(model, 'weights_sha256', ''))[:12]})")
-        # once per run, the quality report included; none of an input all nodata (no pixel of it is the model's)
-        for note in filter(None, () if empty else (adapted_note(model, info, request, options),
-                                                   scale_note(model, info, request), ground_note(model, info, request))):
+        # once per run, the quality report included; no untested one of an input all nodata (none of it is the model's)
+        for note in filter(None, (adapted_note(model, info, request, options), *(() if empty else (
+                scale_note(model, info, request), ground_note(model, info, request))))):
             feedback.pushWarning(note)  # ×1.25, or a shipped model on pixels unlike its training's: untested
         res = upscale_raster(
             # an output another live run is making is refused at once: its wait (a lock) cannot see Cancel
