@@ -29,6 +29,24 @@ def tiny():
     return ldcsr_core.build_model(tiny_test_config(), seed=0)
 
 
+@pytest.fixture(scope="module")
+def v4_f32():
+    """The built-in v4 loaded in float32, once: the tests below only read it."""
+    return ldcsr_core.load_model(V4, device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="module")
+def bare_v4(tmp_path_factory):
+    """v4's tensors saved alone (no metadata), written and loaded in float32 once: its tensors, v4's
+    metadata, the file and the model loaded from it (the tests below only read them)."""
+    from safetensors.torch import save_file
+
+    sd, meta = read_state_dict(model_path(V4))
+    path = tmp_path_factory.mktemp("bare") / "bare.safetensors"
+    save_file(sd, path)  # the tensors alone
+    return sd, meta, path, ldcsr_core.load_model(path, device="cpu", dtype="float32")
+
+
 def hand_edited(model, path, meta):
     """``model`` saved at ``path``, then its metadata edited by hand (save_model refuses to write
     the format's own entries through ``extra``)."""
@@ -106,18 +124,14 @@ def test_window_limits_in_range_load_as_recorded(tiny, tmp_path):
         assert (m.tile_max, m.tile_overlap) == limits
 
 
-def test_v4_saved_without_our_metadata_loads_with_its_detail_decoder(tmp_path):
+def test_v4_saved_without_our_metadata_loads_with_its_detail_decoder(bare_v4, v4_f32):
     """Before: 'does not match the LDCSR model: unexpected 283 tensors: detail_decoder...' (the
     architecture read off the shapes had no detail decoder). Now it is read off them too, and the
     window limits are v4's own: before, the official weights' 256-px windows overlapping by 16 px
     (160 px ×2.5: 4 windows for v4's one; diffusion mode then gave another picture for a seed,
     44 dB from v4's, up to 86 levels of 255 apart)."""
-    from safetensors.torch import save_file
-
-    sd, meta = read_state_dict(model_path(V4))
-    save_file(sd, tmp_path / "bare.safetensors")  # the tensors alone
-    bare = ldcsr_core.load_model(tmp_path / "bare.safetensors", device="cpu", dtype="float32")
-    v4 = ldcsr_core.load_model(V4, device="cpu", dtype="float32")
+    sd, meta, _, bare = bare_v4
+    v4 = v4_f32
     recorded = ModelConfig.from_json(meta["config"])
     assert bare.config == v4.config and bare.config.detail_decoder == recorded.detail_decoder is not None
     assert all(torch.equal(a, b) for a, b in zip(bare.state_dict().values(), v4.state_dict().values()))
@@ -132,7 +146,7 @@ def test_v4_saved_without_our_metadata_loads_with_its_detail_decoder(tmp_path):
     assert builtin_twin(other) is None and builtin_twin(sd)[0].name == f"{V4}.safetensors"
 
 
-def test_v4_saved_without_our_metadata_is_named_and_recorded_as_v4(tmp_path):
+def test_v4_saved_without_our_metadata_is_named_and_recorded_as_v4(bare_v4, tmp_path):
     """Its weights are v4's and it loads as v4 (its configuration and windows), but it was named
     after the file with version 'official' ('bare official' in LDCSR_MODEL, ldcsr models and the
     tags of every output) and had none of v4's training notes. Now v4's name, version and notes,
@@ -140,12 +154,8 @@ def test_v4_saved_without_our_metadata_is_named_and_recorded_as_v4(tmp_path):
     import numpy as np
     import rasterio
     from rasterio.transform import from_origin
-    from safetensors.torch import save_file
 
-    sd, meta = read_state_dict(model_path(V4))
-    bare = tmp_path / "bare.safetensors"
-    save_file(sd, bare)
-    m = ldcsr_core.load_model(bare, device="cpu", dtype="float32")
+    _, meta, bare, m = bare_v4
     assert (m.name, m.version) == (meta["name"], meta["version"]) and m.notes == meta["notes"]
     assert m.copy_of == V4 and ldcsr_core.load_model(V4, device="cpu").copy_of is None
     src = tmp_path / "in.tif"
@@ -441,14 +451,14 @@ def test_convert_keeps_a_broken_link_or_a_file_that_appeared_without_overwrite(t
     assert r.exit_code == 0 and ldcsr_core.load_model(link, device="cpu").version == "official", r.output
 
 
-def test_v4s_inference_tensors_saved_alone_load_as_v4(tmp_path):
+def test_v4s_inference_tensors_saved_alone_load_as_v4(v4_f32, tmp_path):
     """save_file / torch.save of load_model(v4).state_dict() (what a PyTorch user saves) holds
     v4's tensors without the training-only stage-1 encoder. Before: not v4's twin (its names are
     not all the file's), so loaded as official weights, 'inf official' with 256-px windows
     overlapping by 16 (v4: none, 0; diffusion mode then another picture for a seed). Now as v4."""
     from safetensors.torch import save_file
 
-    v4 = ldcsr_core.load_model(V4, device="cpu", dtype="float32")
+    v4 = v4_f32
     sd = {k: v.contiguous() for k, v in v4.state_dict().items()}
     save_file(sd, tmp_path / "inf.safetensors")
     torch.save(sd, tmp_path / "inf.ckpt")
