@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import weakref
 
 import pytest
 import torch
@@ -12,9 +13,20 @@ from ldcsr_core.config import tiny_test_config
 from ldcsr_core.errors import CheckpointError
 
 
+_OFFICIAL_LIKE = weakref.WeakKeyDictionary()  # model -> its official-format tensors, made once
+
+
 def official_like(model):
     """A synthetic official-format state dict built from our model: EMA shadows without dots,
-    raw UNet weights that differ, schedule buffers and training-only entries."""
+    raw UNet weights that differ, schedule buffers and training-only entries. Made once per model
+    (the modules' models are never changed): each call returns a dict of its own (callers add and
+    delete keys) of the same tensors (none is changed in place)."""
+    if model not in _OFFICIAL_LIKE:
+        _OFFICIAL_LIKE[model] = _official_like(model)
+    return dict(_OFFICIAL_LIKE[model])
+
+
+def _official_like(model):
     sd = {}
     for k, v in model.state_dict().items():
         if k.startswith("model.diffusion_model."):
