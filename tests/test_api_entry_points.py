@@ -236,7 +236,8 @@ def test_selfcheck_reports_one_run_over_its_windows_and_scales(tiny, mode, tile)
     # each window and scale restarted the count (0/1, 1/1, 0/1, 1/1, ...): a progress bar went back
     seen = []
     scene = np.random.default_rng(2).integers(0, 256, (1100, 1100, 3), dtype=np.uint8)  # 4 sampled windows
-    ldcsr_core.selfcheck_scales(scene, [2, 3], model=tiny, mode=mode, tile=tile, sample_size=160,
+    # 96-px windows: fast mode's 32-px tiles still several a window (20 in all), diffusion's one (8)
+    ldcsr_core.selfcheck_scales(scene, [2, 3], model=tiny, mode=mode, tile=tile, sample_size=96,
                                 callback=lambda i: seen.append((i.done, i.total, i.tile is None)))
     total = seen[0][1]
     assert total >= 8 and seen == [(d, total, d == 0) for d in range(total + 1)]
