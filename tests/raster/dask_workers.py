@@ -8,6 +8,14 @@ import contextlib
 import distributed
 
 PER_WORKER_MODEL = "/proc/self/cwd/tiny.safetensors"  # each worker process's own working folder
+# The session's cluster idles through the whole session: no statistical profiler (a sample every
+# 10 ms), the system monitor every 5 s (not 0.5 s), the event loop's health tick and the worker's
+# memory monitor every 1 s (not 20 ms, 100 ms): in the scheduler here and in each worker process (its
+# environment). Idle, the 2 workers and this process took ~3 % of a core each, now ~0.3-0.6 %. No test
+# reads a profile or the monitors' numbers, or drives a worker of the pair near its memory limit.
+IDLE_QUIET = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.interval": "5s",
+              "distributed.admin.tick.interval": "1s", "distributed.worker.memory.monitor-interval": "1s"}
+IDLE_QUIET_ENV = {"DASK_" + k.upper().replace(".", "__").replace("-", "_"): str(v) for k, v in IDLE_QUIET.items()}
 
 
 @contextlib.contextmanager
@@ -19,8 +27,11 @@ def workers_in(folders, timeout=120):
     import subprocess
     import sys
 
-    cluster = distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
-                                       dashboard_address=None)
+    import dask
+
+    with dask.config.set(IDLE_QUIET):  # read as the scheduler starts
+        cluster = distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                           dashboard_address=None)
     # Not the default client: kept for the session (conftest.two_machines), it would take every later
     # test's dask compute (napari's lazy layers, pixel digests) onto these workers.
     c = distributed.Client(cluster, set_as_default=False)
@@ -33,7 +44,8 @@ def workers_in(folders, timeout=120):
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address, "--nthreads", "1",
              "--no-nanny", "--no-dashboard", "--name", folder.name], cwd=folder,
-            env={**os.environ, "PYTHONPATH": path}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            env={**os.environ, **IDLE_QUIET_ENV, "PYTHONPATH": path}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL))
         return procs[-1]
 
     def named(name):
