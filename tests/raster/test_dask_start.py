@@ -202,30 +202,6 @@ def test_a_local_cluster_that_cannot_start_is_named_as_such(monkeypatch):
 
 
 
-def test_local_workers_print_no_port_warning_when_8787_is_taken():
-    """Before: with port 8787 taken (a Dask dashboard or scheduler already on this machine),
-    '--dask local:N' printed distributed's 'UserWarning: Port 8787 is already in use. Perhaps you
-    already have a cluster running? Hosting the HTTP server on port … instead' (4 lines), although
-    the run asks for no dashboard: the scheduler's HTTP server (health routes) still took that port."""
-    import socket
-    import warnings
-
-    held = socket.socket()
-    try:
-        held.bind(("", 8787))
-        held.listen(1)
-    except OSError:  # already taken, as on the user's machine
-        pass
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with dask_runner("local:1", ModelSource(builder=functools.partial(int, 0), key="zero", threads=1)):
-                pass
-    finally:
-        held.close()
-    assert not [str(w.message) for w in caught if "already in use" in str(w.message)]
-
-
 CLOSE_WARNINGS = """
 import logging
 

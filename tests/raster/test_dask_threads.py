@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 
 import pytest
 import rasterio
@@ -110,7 +111,8 @@ def test_a_dask_output_records_the_threads_its_workers_ran(rasters, tiny_model, 
     worker ran its tiles on its share of its own cores. Now 'auto:workers' ('--dask local:N':
     'auto:workers:K', the share this machine's cores give each); a count fixed on the client is the
     tag of a run here, as before. The request's fingerprint (LDCSR_JOB) is a run's here: a resumed
-    run skips the Dask output, and the Dask run one made here."""
+    run skips the Dask output, and the Dask run one made here. The local:1 run, with port 8787 taken,
+    prints no port warning (below)."""
     import ldcsr_core
     from ldcsr_core import threads
     from ldcsr_core.config import tiny_test_config
@@ -142,15 +144,41 @@ def test_a_dask_output_records_the_threads_its_workers_ran(rasters, tiny_model, 
     resume = OutputOptions(skip_complete=True)
     assert upscale_raster(src, tmp_path / "dask.tif", output=resume, **kw).status == "skipped"  # resumed here
     assert on_dask("here.tif", output=resume).status == "skipped"  # and on the cluster
-    with dask_runner("local:1", source) as runner:
-        # --dask local:N's workers share this machine's cores (before in test_each_worker_runs_its_tiles_...)
-        assert runner.source.threads == threads.worker_threads(1) == threads.available_cores()
-        on_dask("local.tif", runner)
+    with port_8787_taken(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with dask_runner("local:1", source) as runner:
+            # --dask local:N's workers share this machine's cores (before in test_each_worker_runs_its_tiles_...)
+            assert runner.source.threads == threads.worker_threads(1) == threads.available_cores()
+            on_dask("local.tif", runner)
     assert tags("local.tif")["LDCSR_THREADS"] == f"auto:workers:{threads.worker_threads(1)}"
+    # Before: with port 8787 taken (a Dask dashboard or scheduler already on this machine), '--dask
+    # local:N' printed distributed's 'UserWarning: Port 8787 is already in use. Perhaps you already have
+    # a cluster running? Hosting the HTTP server on port … instead' (4 lines), although the run asks
+    # for no dashboard: the scheduler's HTTP server (health routes) still took that port. (Checked on
+    # this run's local cluster: one cluster start, not one more of its own.)
+    assert not [str(w.message) for w in caught if "already in use" in str(w.message)]
     monkeypatch.setenv(threads.ENV, "1")  # fixed: every worker runs the client's count, as before
     upscale_raster(src, tmp_path / "here1.tif", **kw)
     on_dask("dask1.tif")
     assert tags("dask1.tif")["LDCSR_THREADS"] == tags("here1.tif")["LDCSR_THREADS"] == "1"
+
+
+@contextlib.contextmanager
+def port_8787_taken():
+    """Port 8787 (Dask's dashboard's) held by a socket here, unless already taken (as on the user's
+    machine)."""
+    import socket
+
+    held = socket.socket()
+    try:
+        held.bind(("", 8787))
+        held.listen(1)
+    except OSError:  # already taken
+        pass
+    try:
+        yield
+    finally:
+        held.close()
 
 
 def test_the_workers_that_share_cores_are_those_on_one_machine_whose_cpu_sets_overlap():
