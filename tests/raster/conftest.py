@@ -219,8 +219,8 @@ def base(tiny_model_file):
 @pytest.fixture(scope="session")
 def two_machines(tmp_path_factory, tiny_model_file):
     """2 real ``dask worker`` processes of 1 Dask thread each, on a scheduler in this process, kept for
-    the session (test_dask_model, test_dask_threads, test_dask_faults: each test gets them as the last
-    left them, :func:`machines`): one in good/ (the client's model at dask_workers.PER_WORKER_MODEL),
+    the session (test_dask_model, test_dask_threads, test_dask_faults, test_dask_cluster: each test
+    gets them as the last left them, :func:`machines`): one in good/ (the client's model at dask_workers.PER_WORKER_MODEL),
     one in bad/ (none). Each worker process starts and imports torch once a session, not once a module
     (under pytest-xdist's load scheduling, a module's tests can be run in several stretches)."""
     pytest.importorskip("distributed")

@@ -17,7 +17,6 @@ from ldcsr_core.errors import InputError  # noqa: E402
 
 from .conftest import distributed_tile  # noqa: E402
 from .dask_workers import ldcsr_plugins as _ldcsr_plugins  # noqa: E402
-from .dask_workers import workers_in as _workers_in  # noqa: E402
 
 def test_parse_dask_address():
     assert parse_dask_address("local:3") == ("local", 3)
@@ -220,7 +219,7 @@ def test_the_default_tiles_in_flight_follow_the_workers_that_join():
 
 
 @pytest.mark.slow
-def test_a_run_in_progress_keeps_the_quieting_plugin_when_another_run_ends(tmp_path):
+def test_a_run_in_progress_keeps_the_quieting_plugin_when_another_run_ends(tmp_path, machines):
     """Two runs on one shared cluster (two clients): the first one's end removed the one quieting
     plugin both had registered, so a worker that joined the second run then printed a
     'CancelledError' line per tile it was computing at a cancel. Each runner now has its own, and
@@ -234,23 +233,23 @@ def test_a_run_in_progress_keeps_the_quieting_plugin_when_another_run_ends(tmp_p
 
         return any(isinstance(f, _DropCancelledTasks) for f in logging.getLogger(STATE_MACHINE_LOGGER).filters)
 
-    first_dir, later_dir = tmp_path / "first", tmp_path / "later"
-    first_dir.mkdir(), later_dir.mkdir()
+    later_dir = tmp_path / "later"
+    later_dir.mkdir()
     source = ModelSource(builder=functools.partial(int, 0), key="zero", threads=1)
-    with _workers_in([first_dir]) as (c, workers, start):
-        other = distributed.Client(c.scheduler.address)
+    c = machines.c  # the session's workers (conftest.two_machines): no cluster of its own to start
+    other = distributed.Client(c.scheduler.address)
+    try:
+        first, second = DaskRunner(c, source), DaskRunner(other, source)
         try:
-            first, second = DaskRunner(c, source), DaskRunner(other, source)
-            try:
-                first.close()  # the first run ends; the second goes on
-                addr, _ = start(later_dir)
-                deadline = time.monotonic() + 60
-                while not c.run(quiet_filter_on, workers=[addr])[addr]:
-                    assert time.monotonic() < deadline, "the worker that joined has no quieting filter"
-                    time.sleep(0.2)
-                assert second.quiet_name in _ldcsr_plugins(c) and first.quiet_name not in _ldcsr_plugins(c)
-            finally:
-                second.close()
-            assert _ldcsr_plugins(c) == []
+            first.close()  # the first run ends; the second goes on
+            addr, _ = machines.start(later_dir)
+            deadline = time.monotonic() + 60
+            while not c.run(quiet_filter_on, workers=[addr])[addr]:
+                assert time.monotonic() < deadline, "the worker that joined has no quieting filter"
+                time.sleep(0.2)
+            assert second.quiet_name in _ldcsr_plugins(c) and first.quiet_name not in _ldcsr_plugins(c)
         finally:
-            other.close()
+            second.close()
+        assert _ldcsr_plugins(c) == []
+    finally:
+        other.close()
