@@ -243,3 +243,22 @@ def client(machines):
     """A client of the session's 2 worker processes (:func:`two_machines`), for runs whose model the
     workers build or find at the same path: where the workers run does not matter to them."""
     return machines.c
+
+
+@pytest.fixture
+def model_loaded_once(monkeypatch):
+    """``ldcsr_core.load_model`` made to load each (model, arguments) once in this test and hand the same model to
+    every later run that asks for it: for tests of what runs do after their model loads, not of the loading (each
+    CLI run in this process loads its model again: 0.2-0.5 s for the tiny one). The loads made, by their key."""
+    import ldcsr_core
+
+    real, loaded = ldcsr_core.load_model, {}
+
+    def once(source=None, **kwargs):
+        key = (str(source), repr(sorted(kwargs.items())))
+        if key not in loaded:
+            loaded[key] = real(source, **kwargs)
+        return loaded[key]
+
+    monkeypatch.setattr(ldcsr_core, "load_model", once)
+    return loaded

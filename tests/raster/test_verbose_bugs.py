@@ -21,6 +21,16 @@ from .test_batch_outputs import FAST, run
 folders = test_batch_outputs.folders  # the fixture: empty in/ and out/ folders
 
 
+@pytest.fixture(scope="module")
+def gray(tmp_path_factory):
+    """A 16×16 grayscale GeoTIFF: the input of runs whose fault comes after the model (a larger one only costs time)."""
+    from .conftest import smooth_field, write_tif
+    from rasterio.enums import ColorInterp
+
+    data = smooth_field(np.random.default_rng(0), 16, 16, 1, 10, 240).round()
+    return write_tif(tmp_path_factory.mktemp("gray") / "gray.tif", data, dtype="uint8", colorinterp=[ColorInterp.gray])
+
+
 def _attribute_bug(self):
     return None.shape  # noqa: B018 - a bug: an attribute of nothing
 
@@ -30,12 +40,13 @@ def _numpy_bug(self):
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["one input", "batch"])
-def test_verbose_gives_the_traceback_of_a_bug_in_the_engine(rasters, tiny_model_file, folders, monkeypatch, batch):
+def test_verbose_gives_the_traceback_of_a_bug_in_the_engine(gray, tiny_model_file, folders, monkeypatch, batch,
+                                                            model_loaded_once):
     """Before: the NumPy ValueError was 'Error: operands could not be broadcast together with shapes (3,4)
     (3,5)' (exit 1) under -v without its traceback, nor its type, as if the input were wrong."""
     inp, out = folders
     for name in ("a", "b") if batch else ("a",):
-        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+        shutil.copy(gray, inp / f"{name}.tif")
     args = (inp, "-o", out) if batch else (inp / "a.tif", "-o", out / "a_sr.tif")
     for bug, said in ((_attribute_bug, "AttributeError: 'NoneType' object has no attribute 'shape'"),
                       (_numpy_bug, "ValueError: operands could not be broadcast together with shapes (3,4) (3,5)")):
@@ -65,13 +76,14 @@ def _input_gone(self):
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["one input", "batch"])
-def test_an_os_error_of_the_engines_own_part_file_is_a_bug(rasters, tiny_model_file, folders, monkeypatch, batch):
+def test_an_os_error_of_the_engines_own_part_file_is_a_bug(gray, tiny_model_file, folders, monkeypatch, batch,
+                                                           model_loaded_once):
     """Before, every OSError was expected: a FileNotFoundError of out/.a_sr.tif.XXXXXXXX.ldcsr-part, a file the
     engine made and owns, was 'Error: [Errno 2] No such file or directory: ...' (exit 5) even under -v, no traceback,
     no type, as if the user's files were wrong; now a bug's, exit 1. A disk full there, or a user's file not found, stays expected."""
     inp, out = folders
     for name in ("a", "b") if batch else ("a",):
-        shutil.copy(rasters["gray"], inp / f"{name}.tif")
+        shutil.copy(gray, inp / f"{name}.tif")
     args = (inp, "-o", out) if batch else (inp / "a.tif", "-o", out / "a_sr.tif")
     for fault, bug in ((_part_file_bug, True), (_disk_full, False), (_input_gone, False)):
         with monkeypatch.context() as m:
@@ -90,13 +102,13 @@ def test_an_os_error_of_the_engines_own_part_file_is_a_bug(rasters, tiny_model_f
 
 
 @pytest.mark.parametrize("code", [errno.EIO, errno.ESTALE, errno.ENOTCONN], ids=["EIO", "ESTALE", "ENOTCONN"])
-def test_a_failing_device_or_share_under_the_part_file_is_not_a_bug(rasters, tiny_model_file, folders, monkeypatch,
+def test_a_failing_device_or_share_under_the_part_file_is_not_a_bug(gray, tiny_model_file, folders, monkeypatch,
                                                                     code):
     """An input/output error of the disk, a stale NFS handle, a network share gone, on out/.a_sr.tif....ldcsr-part:
     the system's, as a full disk there is. Before, 'Error: OSError: [Errno 5] Input/output error: ... (run 'ldcsr -v
     ...' for the traceback)', exit 1, a bug's; now the error as the system says it, exit 5, no advice of a traceback."""
     inp, out = folders
-    shutil.copy(rasters["gray"], inp / "a.tif")
+    shutil.copy(gray, inp / "a.tif")
 
     def failing(self):
         raise OSError(code, os.strerror(code), str(self.tmp_path))
@@ -108,7 +120,7 @@ def test_a_failing_device_or_share_under_the_part_file_is_not_a_bug(rasters, tin
 
 
 @pytest.mark.parametrize("folder", ["out", "my out"])
-def test_a_rasterio_error_about_the_part_file_names_the_output(rasters, tiny_model_file, folders, monkeypatch, folder):
+def test_a_rasterio_error_about_the_part_file_names_the_output(gray, tiny_model_file, folders, monkeypatch, folder):
     """rasterio's I/O errors carry GDAL's message and no file name: one about the part file ('Read or write failed.
     out/.a_sr.tif.XXXXXXXX.ldcsr-part, band 1: ...', as GDAL reports a failed block on the next call) named only
     that hidden file, never the output asked for. Before: 'Error: Read or write failed. .../.a_sr.tif.XXXXXXXX.
@@ -120,7 +132,7 @@ def test_a_rasterio_error_about_the_part_file_names_the_output(rasters, tiny_mod
     inp, out = folders
     out = out.with_name(folder)
     out.mkdir(exist_ok=True)
-    shutil.copy(rasters["gray"], inp / "a.tif")
+    shutil.copy(gray, inp / "a.tif")
 
     def failing(self, arr, window):
         raise RasterioIOError(f"Read or write failed. {self.tmp_path}, band 1: IWriteBlock failed at X offset 0, "
