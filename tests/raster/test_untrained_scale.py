@@ -172,7 +172,24 @@ def test_napari_asks_a_loaded_model_and_reads_a_file_only_before(tmp_path, monke
     assert models.shipped(bare) and models.loads == 1
 
 
-def test_a_float16_copy_of_a_shipped_model_is_shipped_and_a_changed_one_is_not(tmp_path):
+@pytest.fixture(scope="module")
+def half_copies(tmp_path_factory):
+    """The shipped model's float16 copies, made once for the module's tests (which only read them): ``half``, it
+    loaded in float16 and saved (``save_model``: float32 tensors holding float16 values, our metadata, name "my-half"),
+    and ``bare``, its tensors saved alone as float16 (no metadata)."""
+    from safetensors.torch import load_file, save_file
+
+    from ldcsr_core import load_model, save_model
+    from ldcsr_core.builtin_models import default_model_path
+
+    d = tmp_path_factory.mktemp("half")
+    half = save_model(load_model(None, device="cpu", dtype="float16"), d / "half.safetensors", name="my-half")
+    bare = d / "bare half.safetensors"
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(default_model_path()).items()}, bare)
+    return half, bare
+
+
+def test_a_float16_copy_of_a_shipped_model_is_shipped_and_a_changed_one_is_not(tmp_path, half_copies):
     """A shipped model loaded in float16 and saved (``load_model(dtype="float16")``, ``save_model``: float32 tensors
     holding float16 values), or its tensors saved as float16: before, its own SHA-256 was no shipped one's, so its
     runs said 'the scales my-half was trained on are not known here' and no ground note; now its weights are found
@@ -182,12 +199,10 @@ def test_a_float16_copy_of_a_shipped_model_is_shipped_and_a_changed_one_is_not(t
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from ldcsr_core import load_model, save_model
-    from ldcsr_core.builtin_models import default_model_path, is_shipped
+    from ldcsr_core import load_model
+    from ldcsr_core.builtin_models import is_shipped
 
-    half = save_model(load_model(None, device="cpu", dtype="float16"), tmp_path / "half.safetensors", name="my-half")
-    bare = tmp_path / "bare half.safetensors"
-    save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(default_model_path()).items()}, bare)
+    half, bare = half_copies
     for copy in (half, bare):
         assert is_shipped(load_model(str(copy), device="cpu")) and is_shipped(str(copy)), copy
     notes = _notes(["-s", "1.1"], tmp_path, ["--model", str(half)])
@@ -203,20 +218,17 @@ def test_a_float16_copy_of_a_shipped_model_is_shipped_and_a_changed_one_is_not(t
     assert not is_shipped(load_model(str(changed), device="cpu")) and not is_shipped(str(changed))
 
 
-def test_a_bare_float16_copy_of_a_shipped_model_runs_as_the_shipped_model(tmp_path):
+def test_a_bare_float16_copy_of_a_shipped_model_runs_as_the_shipped_model(half_copies):
     """A shipped model's tensors saved alone as float16 are called shipped (its notes), so it runs as that model: its
     configuration, window limits and training notes, as an exact bare copy does. Before: loaded as an official
     checkpoint (256-px windows, 16 px overlap, version 'official', no notes), so 'ldcsr upscale -m half.safetensors
     -s 2' of a 200 px scene differed from the shipped model run on the same rounded weights by up to 11 grey levels."""
     import numpy as np
     import torch
-    from safetensors.torch import load_file, save_file
-
     from ldcsr_core import load_model, upscale
     from ldcsr_core.builtin_models import default_model_path
 
-    bare = tmp_path / "bare half.safetensors"
-    save_file({k: v.half() if v.is_floating_point() else v for k, v in load_file(default_model_path()).items()}, bare)
+    bare = half_copies[1]
     shipped, copy = load_model(None, device="cpu", dtype="float32"), load_model(str(bare), device="cpu", dtype="float32")
     with torch.no_grad():  # the shipped model's tensors rounded as the copy's are
         for t in shipped.state_dict().values():
@@ -231,7 +243,7 @@ def test_a_bare_float16_copy_of_a_shipped_model_runs_as_the_shipped_model(tmp_pa
     assert info.exit_code == 0 and f"copy:    of the built-in {default_model_path().stem} at a lower float" in info.output
 
 
-def test_a_float16_copy_is_shipped_or_not_by_one_rule_loaded_or_by_path(tmp_path):
+def test_a_float16_copy_is_shipped_or_not_by_one_rule_loaded_or_by_path(tmp_path, half_copies):
     """Whether a float16 copy in our format is an adapted model was decided twice: loaded, by its metadata read as an
     adapted model's (checked_from_metadata: none where its adapt_scale is no number); by path, by an 'adapt_scale' key
     being there. A copy whose adapt_scale is empty was shipped loaded (the CLI's notes) and not by path (napari's
@@ -239,10 +251,10 @@ def test_a_float16_copy_is_shipped_or_not_by_one_rule_loaded_or_by_path(tmp_path
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from ldcsr_core import load_model, save_model
+    from ldcsr_core import load_model
     from ldcsr_core.builtin_models import is_shipped
 
-    half = save_model(load_model(None, device="cpu", dtype="float16"), tmp_path / "half.safetensors", name="my-half")
+    half = half_copies[0]
     with safe_open(str(half), "pt") as f:
         meta = {**f.metadata(), "adapt_scale": ""}
     odd = tmp_path / "odd.safetensors"
