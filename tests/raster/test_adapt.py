@@ -164,10 +164,10 @@ def test_a_large_strip_is_guarded_on_sampled_windows_inside_it():
 def test_adaptation_improves_a_weak_model_and_saves_its_provenance(base, tmp_path):
     before = state(base)
     img = scene()
-    res = adapt(img, 2.0, base, steps=40, seed=3, recipe=FAST, minutes=60)  # all 40, however slow
+    res = adapt(img, 2.0, base, steps=10, seed=3, recipe=FAST, minutes=60)  # all 10, however slow (+5.5 dB: kept)
     assert all(torch.equal(v, base.state_dict()[k]) for k, v in before.items())  # base untouched
     assert res.kept and res.model is not base and res.gain_db > 0
-    assert res.steps == 40 and res.scale == 2.0
+    assert res.steps == 10 and res.scale == 2.0
     path = res.save(tmp_path / "a.safetensors")
     m = ldcsr_core.load_model(path, device="cpu", dtype="float32")
     assert all(torch.allclose(v.float(), res.model.state_dict()[k].float()) for k, v in m.state_dict().items())
@@ -175,7 +175,7 @@ def test_adaptation_improves_a_weak_model_and_saves_its_provenance(base, tmp_pat
 
     with safe_open(str(path), framework="numpy") as f:
         meta = f.metadata()
-    assert meta["adapted_from"] == "tiny-test" and meta["adapt_steps"] == "40" and meta["adapt_scale"] == "2"
+    assert meta["adapted_from"] == "tiny-test" and meta["adapt_steps"] == "10" and meta["adapt_scale"] == "2"
     assert meta["adapted_on"] == "" and len(meta["adapted_on_sha256"]) == 64
     guard = json.loads(meta["adapt_guard"])
     assert guard["kept"] and guard["psnr_adapted"] > guard["psnr_base"] and guard["octave_twin"] > guard["octave_base"]
