@@ -32,7 +32,7 @@ def png(tmp_path):
 def test_cli_adapts_writes_and_the_model_upscales(png, tiny_model_file, tmp_path, monkeypatch):
     monkeypatch.setattr(adapt_mod, "Recipe", lambda: FAST)
     out = tmp_path / "adapted.safetensors"
-    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 30, "--minutes", 60,
+    r = run("-q", "adapt", png, "--scale", 2, "-o", out, "--steps", 10, "--minutes", 60,
             "--model", tiny_model_file)
     assert r.exit_code == 0, r.output
     assert "kept" in r.output and out.is_file()
