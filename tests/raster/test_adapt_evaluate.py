@@ -128,18 +128,32 @@ def test_evaluate_says_its_note_before_it_scores_as_upscale_does(tiny_model_file
     assert stopped.stderr.startswith(said[0] + "\n"), stopped.stderr
 
 
-def test_a_model_adapted_from_an_adapted_model_keeps_every_scene_it_learnt(tiny_model_file, tmp_path, kept):
-    """Before: a model adapted from an adapted model recorded only its own scene: evaluate scored the
-    scene its base was adapted on (or a copy of it) as unseen (images_trained_on 0, no caution)."""
-    scenes = tmp_path / "scenes"
+@pytest.fixture(scope="module")
+def adapted_twice(tiny_model_file, tmp_path_factory):
+    """``(first, second, again, twice)``, made once for the module's tests (which only read them): scenes/first.png
+    and scenes/second.png, the tiny model adapted on first (the guard made to keep it), that adapted on second
+    (``again``, the Adaptation) and saved as ``twice``."""
+    d = tmp_path_factory.mktemp("adapted_twice")
+    scenes = d / "scenes"
     scenes.mkdir()
-    first, second, third = (scenes / f"{n}.png" for n in ("first", "second", "third"))
+    first, second = scenes / "first.png", scenes / "second.png"
     Image.fromarray(scene(seed=5)).save(first)
     Image.fromarray(scene(seed=6)).save(second)
-    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
-    once = adapt(first, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "once.safetensors")
-    again = adapt(second, 2.0, ldcsr_core.load_model(once, device="cpu", dtype="float32"), steps=1, recipe=FAST)
-    twice = again.save(tmp_path / "twice.safetensors")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(adapt_mod, "_pooled_psnr", lambda refs, scale, models, tick: {
+            "base": 30.0, "adapted": 30.1, "twin": 30.1, "bicubic": 29.0})  # as the `kept` fixture
+        base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
+        once = adapt(first, 2.0, base, steps=1, recipe=FAST).save(d / "once.safetensors")
+        again = adapt(second, 2.0, ldcsr_core.load_model(once, device="cpu", dtype="float32"), steps=1, recipe=FAST)
+    return first, second, again, again.save(d / "twice.safetensors")
+
+
+def test_a_model_adapted_from_an_adapted_model_keeps_every_scene_it_learnt(tmp_path, kept, adapted_twice):
+    """Before: a model adapted from an adapted model recorded only its own scene: evaluate scored the
+    scene its base was adapted on (or a copy of it) as unseen (images_trained_on 0, no caution)."""
+    first, second, again, twice = adapted_twice
+    scenes = first.parent
+    third = scenes / "third.png"  # beside the first two: the scenes folder evaluated below holds all three
     Image.fromarray(scene(seed=7)).save(third)
     thrice = adapt(third, 2.0, ldcsr_core.load_model(twice, device="cpu", dtype="float32"), steps=1,
                    recipe=FAST).save(tmp_path / "thrice.safetensors")
@@ -192,29 +206,23 @@ def test_a_model_adapted_before_the_folders_were_recorded_knows_its_built_in_bas
     save_file(sd, str(older), metadata=meta)
     said, report = _evaluate(data, older, tmp_path)
     assert report["images_trained_on"] == 2 and str(data.resolve()) in report["caution"], said
-def test_selfcheck_cautions_on_every_scene_evaluate_counts(tiny_model_file, tmp_path, kept):
+def test_selfcheck_cautions_on_every_scene_evaluate_counts(tmp_path, kept, adapted_twice):
     """selfcheck of an adapted model on a scene its base was adapted on (adapted_earlier_on), or a copy of
     it, says so as evaluate's caution does: one rule (adapt_scene.is_scene_file). Before: evaluate counted
     it ('…, a scene its base was adapted on') where selfcheck's caution was null (it asked only about the
     model's own scene), its figures given as on an unseen scene."""
-    first, second = tmp_path / "first.png", tmp_path / "second.png"
-    Image.fromarray(scene(seed=5)).save(first)
-    Image.fromarray(scene(seed=6)).save(second)
-    base = ldcsr_core.load_model(tiny_model_file, device="cpu", dtype="float32")
-    once = adapt(first, 2.0, base, steps=1, recipe=FAST).save(tmp_path / "once.safetensors")
-    twice = adapt(second, 2.0, ldcsr_core.load_model(once, device="cpu", dtype="float32"), steps=1,
-                  recipe=FAST).save(tmp_path / "twice.safetensors")
+    first, second, _, twice = adapted_twice
     shutil.copy(first, tmp_path / "copy-of-first.png")
     Image.fromarray(scene(seed=8)).save(tmp_path / "unseen.png")
     j = tmp_path / "s.json"
 
-    def caution(name):
-        r = CliRunner().invoke(main, ["selfcheck", str(tmp_path / name), "--scale", "2", "--model", str(twice),
+    def caution(path):
+        r = CliRunner().invoke(main, ["selfcheck", str(path), "--scale", "2", "--model", str(twice),
                                       "--device", "cpu", "--mode", "fast", "--json", str(j), "--overwrite"])
         assert r.exit_code == 0, r.output
         return json.loads(j.read_text())[0]["caution"] or ""
 
-    assert "a scene its base was adapted on" in caution("first.png")
-    assert "a scene its base was adapted on" in caution("copy-of-first.png")
-    assert "adapted to this scene at ×2" in caution("second.png")  # its own file: the note as before
-    assert caution("unseen.png") == ""
+    assert "a scene its base was adapted on" in caution(first)
+    assert "a scene its base was adapted on" in caution(tmp_path / "copy-of-first.png")
+    assert "adapted to this scene at ×2" in caution(second)  # its own file: the note as before
+    assert caution(tmp_path / "unseen.png") == ""
