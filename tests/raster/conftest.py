@@ -249,13 +249,18 @@ def client(machines):
 def model_loaded_once(monkeypatch):
     """``ldcsr_core.load_model`` made to load each (model, arguments) once in this test and hand the same model to
     every later run that asks for it: for tests of what runs do after their model loads, not of the loading (each
-    CLI run in this process loads its model again: 0.2-0.5 s for the tiny one). The loads made, by their key."""
+    CLI run in this process loads its model again: 0.2-0.5 s for the tiny one). A model file replaced since (another
+    inode, size or time) is loaded again. The loads made, by their key."""
+    import os
+
     import ldcsr_core
 
     real, loaded = ldcsr_core.load_model, {}
 
     def once(source=None, **kwargs):
-        key = (str(source), repr(sorted(kwargs.items())))
+        st = os.stat(source) if source is not None and os.path.isfile(source) else None
+        key = (str(source), st and (st.st_ino, st.st_size, st.st_mtime_ns), repr(sorted(kwargs.items())),
+               sorted((k, v) for k, v in os.environ.items() if k.startswith("LDCSR_")))  # LDCSR_DTYPE's "auto"
         if key not in loaded:
             loaded[key] = real(source, **kwargs)
         return loaded[key]
