@@ -12,6 +12,9 @@ from ldcsr_core.errors import Cancelled, ConfigError, InputError
 from ldcsr_core.geo import pipeline as pl
 from ldcsr_core.geo.spread import default_spread_path, upscale_window_spread
 
+# each test's runs load the tiny model once (conftest.model_loaded_once): none of them tests the loading
+pytestmark = pytest.mark.usefixtures("model_loaded_once")
+
 
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
