@@ -14,6 +14,9 @@ from rasterio.enums import ColorInterp
 
 from .conftest import exact_nodata_vrt, sha256, smooth_field, write_tif
 
+# each test's runs load the tiny model once (conftest.model_loaded_once): none of them tests the loading
+pytestmark = pytest.mark.usefixtures("model_loaded_once")
+
 RGB = [ColorInterp.red, ColorInterp.green, ColorInterp.blue]
 
 
