@@ -21,6 +21,9 @@ from ldcsr_core.geo.pipeline import OutputOptions, UpscaleOptions, upscale_raste
 
 from .conftest import sha256
 
+# each test's runs load the tiny model once (conftest.model_loaded_once): none of them tests the loading
+pytestmark = pytest.mark.usefixtures("model_loaded_once")
+
 
 def _listing(folder):
     return {p.name: (p.stat().st_size, p.stat().st_mtime_ns, sha256(p)) for p in sorted(folder.iterdir())}
