@@ -19,6 +19,9 @@ from ldcsr_core import files
 from ldcsr_core.cli import main
 from ldcsr_core.errors import RasterIOError
 
+# each test's runs load the tiny model once (conftest.model_loaded_once): none of them tests the loading
+pytestmark = pytest.mark.usefixtures("model_loaded_once")
+
 FAST = ("-s", 2, "--mode", "fast", "--device", "cpu")
 
 
