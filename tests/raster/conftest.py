@@ -260,7 +260,7 @@ def model_loaded_once(monkeypatch):
     def once(source=None, **kwargs):
         st = os.stat(source) if source is not None and os.path.isfile(source) else None
         key = (str(source), st and (st.st_ino, st.st_size, st.st_mtime_ns), repr(sorted(kwargs.items())),
-               sorted((k, v) for k, v in os.environ.items() if k.startswith("LDCSR_")))  # LDCSR_DTYPE's "auto"
+               tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LDCSR_"))))  # LDCSR_DTYPE's "auto"
         if key not in loaded:
             loaded[key] = real(source, **kwargs)
         return loaded[key]
