@@ -25,6 +25,9 @@ from rasterio.transform import from_origin
 from . import forked
 from .conftest import UTM33, cli_here, sha256, write_tif
 
+# each test's runs load the tiny model once (conftest.model_loaded_once): none of them tests the loading
+pytestmark = pytest.mark.usefixtures("model_loaded_once")
+
 FAST = ["--mode", "fast"]
 
 
