@@ -16,6 +16,9 @@ from ldcsr_core.output_claims import OutputClaim
 from . import test_batch_outputs
 from .test_batch_outputs import FAST, _parts, run
 
+# each test's runs load the tiny model once (conftest.model_loaded_once): none of them tests the loading
+pytestmark = pytest.mark.usefixtures("model_loaded_once")
+
 folders = test_batch_outputs.folders  # the fixture: empty in/ and out/ folders
 
 
