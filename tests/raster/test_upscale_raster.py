@@ -18,6 +18,9 @@ from suite_helpers import small_device
 
 from .conftest import sha256
 
+# each test's runs load the tiny model once (conftest.model_loaded_once): none of them tests the loading
+pytestmark = pytest.mark.usefixtures("model_loaded_once")
+
 TILE = 48  # two or more tiles on the 45×61 test scenes (pass tile=None for one tile: faster)
 
 
