@@ -18,6 +18,9 @@ from click.testing import CliRunner
 from ldcsr_core import tiling
 from ldcsr_core.cli import main
 
+# each test's runs load the tiny model once (conftest.model_loaded_once): none of them tests the loading
+pytestmark = pytest.mark.usefixtures("model_loaded_once")
+
 FAST = ("-s", 2, "--mode", "fast", "--device", "cpu")
 SAMPLED = ("-s", 2, "--mode", "diffusion", "--samples", 2, "--device", "cpu")
 
