@@ -293,7 +293,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 # there when checked: the user's doing, none of the inputs' (no traceback); both, if both went
                 gone = outputs_gone(dst, spread)
                 if gone:
-                    raise _folder_removed(dst, spread, results, len(pending) + len(later), gone) from None
+                    raise _folder_removed(e, dst, spread, results, len(pending) + len(later), gone) from e
                 if not batch or reader_gone(e) or isinstance(e, (SettingError, ClusterError)):  # not the
                     raise  # input's fault: our output's reader or the cluster is gone, LDCSR_THREADS wrong
                 results.append((src, dst, "failed", _failure_line(e), None))
@@ -305,17 +305,17 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
                 bar.close()
 
 
-def _folder_removed(dst: Path, spread: Path | None, results, left: int, gone: list[Path]):
+def _folder_removed(error: Exception, dst: Path, spread: Path | None, results, left: int, gone: list[Path]):
     """The run stopped as the folders of ``gone`` (the output ``dst``'s, its --spread-out file's, or both), there when
-    the run was checked, are gone (the engine's words, :func:`~ldcsr_core.folder_removed.outputs_removed`, each folder
+    the run was checked, are gone (the engine's rule, :func:`~ldcsr_core.folder_removed.stopped_by_folders`, each folder
     and its file named), with the outputs of ``results`` they took with them, the ``left`` inputs not tried and ``dst``
     (a spread file's folder alone gone) not written."""
-    from ..folder_removed import outputs_removed
+    from ..folder_removed import stopped_by_folders
 
     took = sum(1 for _, out, status, _, _ in results if status in ("written", "skipped")
                and out.parent == gone[0].parent and not os.path.lexists(out))
     nor = ", nor that of the input after it" if left == 1 else f", nor those of the {left} inputs after it" if left else ""
-    return outputs_removed(dst, spread, took=took, nor=nor)
+    return stopped_by_folders(error, dst, spread, took=took, nor=nor)
 
 
 def _failure_line(e: Exception) -> str:

@@ -47,7 +47,7 @@ from .. import files
 from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
-from ..folder_removed import outputs_removed
+from ..folder_removed import stopped_by_folders
 from ..output_claims import OutputClaim
 from ..progress import ProgressCallback
 from ..rules import check_callable, check_path
@@ -454,8 +454,8 @@ def upscale_raster(
         except BaseException as e:
             main.discard()
             _remove_if(spread_path, spread_done)  # the output did not follow it (an interrupt, say)
-            if isinstance(e, OSError) and (gone := outputs_removed(dst_path, spread_path)) is not None:
-                raise gone from None  # each folder that went and its file, not the first writer's alone
+            if (gone := stopped_by_folders(e, dst_path, spread_path)) is not None:
+                raise gone from e  # each folder that went and its file, and the error where not the folder's
             raise
         result.skipped_tiles = job.skipped_tiles
         result.tags = job.tags
