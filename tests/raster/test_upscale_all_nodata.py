@@ -66,3 +66,24 @@ def test_one_pixel_of_data_a_decimated_read_misses_is_no_input_all_nodata(tmp_pa
     src = write_tif(tmp_path / "s.tif", data, dtype="uint8", nodata=0)
     r = CliRunner().invoke(main, ["upscale", str(src), "-o", str(tmp_path / "o.tif"), "-s", "2", "--mode", "fast"])
     assert r.exit_code == 1 and r.stderr.endswith(stopped_where_the_model_loads) and "nodata" not in r.stderr, r.stderr
+
+
+COST = "this run takes about 2 times as long as one sample would"
+
+
+def test_the_cost_notes_are_said_only_where_the_model_runs(tmp_path, tiny_model_file):
+    """Before: '--samples 2' of an input all nodata said 'note: 2 samples … this run takes about 2 times as long as one
+    sample would', though no model runs on it; now no cost note, and a batch with an input of data says it once, as
+    that input runs (the empty one first)."""
+    empty = write_tif(tmp_path / "a.tif", np.zeros((3, 64, 64)), dtype="uint8", nodata=0)
+    args = ["-s", "2", "--samples", "2", "-m", str(tiny_model_file)]
+    r = CliRunner().invoke(main, ["upscale", str(empty), "-o", str(tmp_path / "o.tif"), *args])
+    assert r.exit_code == 0, r.output
+    assert "1 tile (empty: nodata everywhere)" in r.stderr and COST not in r.stderr, r.stderr
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir(), out.mkdir()
+    write_tif(inp / "a.tif", np.zeros((3, 64, 64)), dtype="uint8", nodata=0)
+    write_tif(inp / "b.tif", np.random.default_rng(0).integers(1, 255, (3, 32, 32)), dtype="uint8", nodata=0)
+    r = CliRunner().invoke(main, ["upscale", str(inp), "-o", str(out), *args])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count(COST) == 1, r.stderr

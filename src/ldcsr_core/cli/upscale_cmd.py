@@ -190,8 +190,9 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     out_opts = OutputOptions(overwrite=overwrite, skip_complete=True, compress=compress, wait_for_others=not batch)
 
     # (-q keeps only notes that a result is untested); before the model loads, if an input will run, else as one does
-    later = None if quiet else cost_notes(jobs, up_opts, overwrite, tile=tile, spread_out=spread_out)
     empty = inputs_all_nodata(jobs, nodata, band_sel, overwrite)  # said before the model loads (not -q)
+    later = None if quiet else cost_notes(jobs, up_opts, overwrite, tile=tile, spread_out=spread_out,
+                                          no_model=dict(empty))
     for src, why in [] if quiet else empty:
         click.echo(f"note: {all_nodata_note(src, why)}", err=True)
     model = _load_model(model_path, device, dtype)
@@ -227,7 +228,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     from ..errors import ClusterError
 
     try:
-        _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet, found, later)
+        _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet, found, later,
+                  no_model=dict(empty))
     except (KeyboardInterrupt, ClusterError) as e:  # the run stops: the inputs left are not tried
         if results:  # what is done stays done: say so, and how to go on (-q: what failed); inputs whose checks
             # failed are failed, reached or not
@@ -243,12 +245,13 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
 
 
 def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, req, batch, quiet,
-              found=None, notes=None) -> None:
+              found=None, notes=None, no_model=()) -> None:
     """Run the checked ``jobs`` in order, appending ``(src, dst, status, error, result)`` to ``results``;
     the inputs whose output another live command is making (``output_claims.OutputClaim``) go last, and are
     then waited for and skipped if that command completed them (else made here). ``found``: each
     output's :func:`~ldcsr_core.files.file_id` before the run (what ``--overwrite`` replaces); ``notes``: says the
-    cost notes not said yet (:func:`~.upscale_notes.cost_notes`), as the first input that runs begins.
+    cost notes not said yet (:func:`~.upscale_notes.cost_notes`), as the first input that runs the model begins
+    (not one of ``no_model``, the inputs all nodata).
 
     In a batch any error of one input (a damaged block, out of memory on the largest scene, an
     unexpected one) is that input's line in the summary, and the others go on; a Dask cluster that
@@ -273,7 +276,7 @@ def _run_jobs(jobs, results, runner_cm, model, up_opts, out_opts, spread_out, re
             if err:
                 results.append((src, dst, "failed", err, None))
                 continue
-            bar = Bar(src.name, quiet, first=notes)
+            bar = Bar(src.name, quiet, first=None if src in no_model else notes)  # (no model runs on it)
             before, n = file_id(dst), len(results)
             try:
                 from ..geo.pipeline import upscale_raster

@@ -12,13 +12,14 @@ import click
 __all__ = ["cost_notes", "inputs_all_nodata"]
 
 
-def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
+def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None, no_model=()):
     """Say the cost notes of ``options`` (an :class:`~ldcsr_core.geo.job.UpscaleOptions`) and ``tile`` (the --tile
     asked, which diffusion mode's options drop) now, where an input of ``jobs`` (``(src, dst, shape, error)``) will be
     run (:func:`~ldcsr_core.geo.resume.surely_made` of its output and its spread file: ``spread_out``, else
     ``NAME_spread.tif`` beside it, with ``options.samples`` > 1). Else returns what says them, once, as an input
     starts its first tile (the progress :class:`~.batch_report.Bar`'s ``first``: the fingerprint, which needs the model,
-    tells whether a spread file alone there is this request's, made again), or None where there are none."""
+    tells whether a spread file alone there is this request's, made again), or None where there are none, or no input
+    runs the model (each one failed its checks or is of ``no_model``: all nodata, its output made without it)."""
     from ..geo.resume import surely_made
     from ..geo.sampling import spread_path_of
 
@@ -38,10 +39,11 @@ def cost_notes(jobs, options, overwrite: bool, *, tile=None, spread_out=None):
             for note in notes:
                 click.echo(f"note: {note}", err=True)
 
-    if not notes:
+    jobs = [(src, dst) for src, dst, _, err in jobs if not err and src not in no_model]
+    if not notes or not jobs:
         return None
     if any(surely_made(dst, spread_path_of(dst, spread_out, options.samples), overwrite=overwrite)
-           for _, dst, _, err in jobs if not err):
+           for _, dst in jobs):
         return say()
     return say
 
