@@ -92,12 +92,12 @@ class LayerSource:
             return int(self.data().shape[-1])
         return 1 if self.layout == "gray" else len(self.layers)
 
-    def bands(self, window=None) -> np.ndarray:
+    def bands(self, window=None, step: int = 1) -> np.ndarray:
         """``(bands, H, W)`` view (rgb/gray) or stack (band layers) of the pixels (``window``
-        ``(row_off, col_off, height, width)``: of those alone)."""
+        ``(row_off, col_off, height, width)``: of those alone; ``step``: every step-th row and column of it)."""
         def part(data):  # a lazy layer's multiscale data is indexed by level: its pixels whole, unindexed
-            return np.asarray(data if window is None else data[window[0]:window[0] + window[2],
-                                                               window[1]:window[1] + window[3]])
+            return np.asarray(data if window is None else data[window[0]:window[0] + window[2]:step,
+                                                               window[1]:window[1] + window[3]:step])
 
         if self.layout == "rgb":
             return self._to_file(np.moveaxis(part(self.data()), -1, 0))
@@ -186,22 +186,24 @@ class LayerSource:
         return geo if not (self.lazy and geo.count + 1 == self.count) else mask_as_alpha(
             geo if geo.mask is not None else replace(geo, mask=np.full(geo.shape, 255, np.uint8)))
 
-    def dataset(self, window=None):
+    def dataset(self, window=None, step: int = 1):
         """A rasterio dataset of the pixels (close it when done): the file itself for a lazy
         source, else an in-memory copy of the layers (``window``: of its pixels alone, on no grid,
-        for a look at them: :meth:`window_box` is where the window is in it)."""
+        for a look at them: :meth:`window_box` is where the window is in it; ``step``: every step-th row and column
+        of the window, a decimated look)."""
         from ldcsr_core.geo.raster_io import dataset_from_array, open_raster
 
         if self.lazy:
             return open_raster(self.path)
-        return dataset_from_array(self.bands(window), bands_last=False,
+        return dataset_from_array(self.bands(window, step), bands_last=False,
                                   transform=self.transform if window is None else None, crs=self.crs,
                                   nodata=self.nodata, colorinterp=self.colorinterp,
                                   descriptions=self.descriptions, tags=dict(self.provenance) or None)
 
-    def window_box(self, window) -> tuple[int, int, int, int]:
-        """Where ``window`` is in :meth:`dataset` of it: the file's window itself (a lazy source), else all of the copy."""
-        return tuple(window) if self.lazy else (0, 0, *window[2:])
+    def window_box(self, window, step: int = 1) -> tuple[int, int, int, int]:
+        """Where ``window`` is in :meth:`dataset` of it: the file's window itself (a lazy source), else all of the copy
+        (of ``step``: its rows and columns one in ``step``)."""
+        return tuple(window) if self.lazy else (0, 0, -(-window[2] // step), -(-window[3] // step))
 
 
 def _band_group(viewer, layer) -> list | None:

@@ -60,19 +60,30 @@ def prepare_run(viewer, s, layer, scale: float) -> tuple[JobSpec, LayerSource] |
     return spec, source
 
 
+_LOOK_PIXELS = 1 << 20  # the pixels of each copy all_nodata_notice looks at on the GUI thread (3 MB of an RGB uint8)
+
+
 @in_napari_words  # the engine's note names the Nodata field
 def all_nodata_notice(spec, source: LayerSource, name: str) -> str:
     """The engine's note (:func:`~ldcsr_core.geo.empty_input.all_nodata_note`, ``ldcsr upscale``'s and QGIS's) that
     every pixel of the Run's region of the layer ``name`` is nodata, as a sentence, before the model loads; "" where
-    some is data. A look at the region's centre first (a copy of a few blocks), the whole region only where that
-    holds no data (:func:`~ldcsr_core.geo.empty_input.input_all_nodata`, read as the Run reads it)."""
+    some is data. On the GUI thread, so the layers are never copied whole: a look at the region's centre first (a copy
+    of a few blocks), then at one pixel in ``step`` each way (a copy of about a million pixels: a valid one there is
+    one of the layer), and only where those hold no data the whole region, strips of rows at a time to the first
+    with data (:func:`~ldcsr_core.geo.empty_input.input_all_nodata`, read as the Run reads it; a lazy source's file
+    by the engine's own look: centre, overview, strips)."""
     from ldcsr_core.geo.empty_input import all_nodata_note, input_all_nodata
 
     (y0, x0, h, w), side = spec.region.window, 256
     centre = (y0 + max(0, h - side) // 2, x0 + max(0, w - side) // 2, min(h, side), min(w, side))
-    for window in (centre, spec.region.window):
-        with source.dataset(window) as ds:
-            why = input_all_nodata(ds, nodata=spec.nodata, bands=spec.bands, window=source.window_box(window))
+    step = math.isqrt((h * w - 1) // _LOOK_PIXELS) + 1  # (a copy of at most about _LOOK_PIXELS)
+    rows = max(1, 4 * _LOOK_PIXELS // w)  # (4 MP: 12 MB of an RGB uint8; fewer copies, each one made faster)
+    looks = [(centre, 1)] + ([(spec.region.window, 1)] if source.lazy else
+                             [(spec.region.window, step)] * (step > 1)
+                             + [((y, x0, min(rows, y0 + h - y), w), 1) for y in range(y0, y0 + h, rows)])
+    for window, each in looks:
+        with source.dataset(window, each) as ds:
+            why = input_all_nodata(ds, nodata=spec.nodata, bands=spec.bands, window=source.window_box(window, each))
         if not why:
             return ""
     note = all_nodata_note(f"'{name}'" + ("" if spec.region.shape == source.shape else "'s region"), why)

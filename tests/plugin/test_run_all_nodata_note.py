@@ -35,3 +35,36 @@ def test_a_run_of_a_layer_all_nodata_says_so_before_the_model_loads(ldcsr, notes
     assert widget.run(layer=data, scale=2.0)
     qtbot.waitUntil(lambda: not widget.running, timeout=120_000)
     assert not [t for _, t in notes if "nodata" in t], notes
+
+
+def test_the_look_for_data_never_copies_a_large_layer_whole(ldcsr, monkeypatch):
+    """The look runs on the GUI thread as Run is pressed. Before: a 4000×4000 RGB layer (48 MB) whose centre is nodata
+    was copied whole into a dataset (then its look, about 1 s; 8000×8000: 1.7–2.6 s, 183 MiB more); now a decimated
+    look finds its data in a copy of about a million pixels, and a layer with data only in its last pixel, or none, is
+    looked at in strips, never copied whole; the answers are the same."""
+    import ldcsr_core.geo.raster_io as raster_io
+    from napari_ldcsr.run._prepare import all_nodata_notice, prepare_run
+
+    viewer, widget = ldcsr
+    copies = []
+    made = raster_io.dataset_from_array
+
+    def counted(array, **kwargs):
+        copies.append(np.asarray(array).size)
+        return made(array, **kwargs)
+
+    monkeypatch.setattr(raster_io, "dataset_from_array", counted)
+    side = 4000
+    layer = viewer.add_image(np.zeros((side, side, 3), np.uint8), rgb=True, name="big", metadata={"nodata": 0})
+    layer.data[:300, :300] = 90  # data in a corner, none at the centre
+    spec, source = prepare_run(viewer, widget.settings(), layer, 2.0)
+    assert all_nodata_notice(spec, source, "big") == ""
+    assert 0 < max(copies) <= 3 * (1 << 20) + 3 * side, copies  # the centre's, then about a million pixels
+    layer.data[:300, :300] = 0
+    layer.data[-1, -1] = 5  # one pixel of data, in the last strip
+    copies.clear()
+    assert all_nodata_notice(*prepare_run(viewer, widget.settings(), layer, 2.0), "big") == ""
+    layer.data[-1, -1] = 0
+    assert all_nodata_notice(*prepare_run(viewer, widget.settings(), layer, 2.0), "big").startswith(
+        "Every pixel of 'big' is nodata")
+    assert max(copies) <= 3 * 4 * (1 << 20) < layer.data.size / 3, copies  # strips of 4 MP, never the whole layer
