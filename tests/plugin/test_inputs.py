@@ -188,7 +188,9 @@ def test_bands_the_layer_does_not_have_are_refused_before_any_work(ldcsr, qtbot,
     engine's sentence, as a nodata it cannot hold is. Before, the run started, loaded the model and
     copied the layer, then failed."""
     viewer, widget = ldcsr
-    src = viewer.add_image(np.zeros((40, 40, 4), dtype=np.uint8), name="rgba")
+    pixels = np.zeros((40, 40, 4), dtype=np.uint8)
+    pixels[..., 3] = 255  # opaque: pixels of data (an alpha of 0 is nodata everywhere, said before a run since review36b)
+    src = viewer.add_image(pixels, name="rgba")
     widget.form.bands.value = bands
     assert widget.run(layer=src, scale=2.0) is False and not widget.running
     assert _errors(notes)[-1] == f"'rgba' cannot be run with Bands {bands}: {said}"
