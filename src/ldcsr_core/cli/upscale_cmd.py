@@ -17,7 +17,6 @@ import click
 from ..words import counted
 from . import options as opt
 from .batch_report import KEEP_OR_OVERWRITE, Bar, stopped_advice, summary, unreached_failures
-from ..geo.empty_input import all_nodata_note
 from .upscale_notes import cost_notes, inputs_all_nodata
 from .upscale_plan import (_check_geotiff_name, _check_not_an_input_folder, _expand_inputs, _made_name_refusal,
                            _output_arg, _plan_outputs)
@@ -193,6 +192,8 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
     empty = inputs_all_nodata(jobs, nodata, band_sel, overwrite)  # said before the model loads (not -q)
     later = None if quiet else cost_notes(jobs, up_opts, overwrite, tile=tile, spread_out=spread_out,
                                           no_model=dict(empty))
+    from ..geo.empty_input import all_nodata_note  # not at import: `ldcsr --help` imports no ldcsr_core.geo
+
     for src, why in [] if quiet else empty:
         click.echo(f"note: {all_nodata_note(src, why)}", err=True)
     model = _load_model(model_path, device, dtype)
