@@ -237,22 +237,28 @@ def test_band_layers_read_whole_stream_to_one_file_and_open_as_band_layers(tmp_p
     assert (expected.data[:, 0, 0] == 0).all()  # nodata kept
 
 
+def run_under_file_size_limit(widget, src, limit: int) -> bool:
+    """``widget.run(layer=src)`` with the process's file size limit (``ulimit -f``, a real one) at ``limit``
+    bytes for the moment of its checks, put back after; whether the run started."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        return widget.run(layer=src)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
 def test_streamed_run_that_cannot_fit_is_refused_before_any_compute(big, ldcsr, notes):
     """The plugin checks the destination as the CLI does: a streamed result that cannot fit even at
     4:1 compression is refused up front with both sizes (here the process's file size limit, a
     real one: set for the moment of the check), and no file is made."""
-    import resource
-
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)
     widget.set_layer(src)
     widget.set_scale(2.5)  # 240 x 320 x 3 = 225 kB: streamed (over the 100 kB limit)
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, hard))
-    try:
-        started = widget.run(layer=src)
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    started = run_under_file_size_limit(widget, src, 20_000)
     assert not started and not widget.running
     errors = [t for s, t in notes if s == "error"]
     assert any("cannot be streamed next to its source" in t and "file size limit" in t for t in errors), notes

@@ -3,9 +3,7 @@ and QGIS do (the engine's ``pipeline.check_room``), in a real napari viewer (Xvf
 
 from __future__ import annotations
 
-import resource
-
-from .test_bigrun import _open_lazy, _stream_with_samples, big  # noqa: F401 - the fixture
+from .test_bigrun import _open_lazy, _stream_with_samples, big, run_under_file_size_limit  # noqa: F401 - the fixture
 
 
 def test_a_spread_file_too_big_for_the_file_size_limit_is_refused_before_the_run(big, ldcsr, notes):  # noqa: F811
@@ -15,12 +13,7 @@ def test_a_spread_file_too_big_for_the_file_size_limit_is_refused_before_the_run
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)
     _stream_with_samples(widget, src)
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (80_000, hard))
-    try:
-        started = widget.run(layer=src)
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    started = run_under_file_size_limit(widget, src, 80_000)
     assert not started and not widget.running and widget.provider_calls == []
     errors = [t for s, t in notes if s == "error"]
     assert len(errors) == 1 and "it cannot be streamed next to its source: ortho_x2.00_ldcsr_spread.tif cannot be " \
