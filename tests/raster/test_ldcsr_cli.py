@@ -456,7 +456,7 @@ def test_a_device_or_pipe_is_never_replaced_by_an_output(tmp_path, tiny_model_fi
 
 def test_an_output_not_named_as_a_geotiff_is_said_in_the_engines_words(gray, tmp_path):
     """One rule, one sentence: ``-o`` and ``--spread-out`` say file_names.check_geotiff_name's words
-    (QGIS's output says them too: tests/qgis/test_qgis_parameters.py)."""
+    (QGIS's output says them too: tests/qgis/test_qgis_run_said.py)."""
     from ldcsr_core.errors import InputError
     from ldcsr_core.file_names import check_geotiff_name
 
