@@ -65,7 +65,6 @@ YARDSTICKS = "SSIM and LR-consistency: higher is better"  # not "for both": read
 DIFFUSION_NOTE = "in diffusion mode invented detail costs PSNR: check fast mode too, the faithful one"
 
 
-
 @dataclass
 class SelfCheck:
     """Result of :func:`selfcheck` at one scale (figures pooled over ``windows``)."""
