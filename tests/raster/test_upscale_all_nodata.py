@@ -87,3 +87,20 @@ def test_the_cost_notes_are_said_only_where_the_model_runs(tmp_path, tiny_model_
     r = CliRunner().invoke(main, ["upscale", str(inp), "-o", str(out), *args])
     assert r.exit_code == 0, r.output
     assert r.stderr.count(COST) == 1, r.stderr
+
+
+def test_a_rerun_over_the_output_of_an_input_all_nodata_says_no_untested_note(tmp_path, tiny_model_file):
+    """Before: the first run of an input all nodata at ×1.2 said its output would be all nodata and no note that it was
+    untested, but a rerun (its complete output there: skipped) said 'note: ×1.2 is below the scales … untested …
+    ldcsr selfcheck …'; now the rerun adds nothing to its 'skipped' line (its output's notice read, not the input). An
+    input of data keeps the note on a rerun."""
+    empty = write_tif(tmp_path / "s.tif", np.zeros((3, 64, 64)), dtype="uint8", nodata=0)
+    data = write_tif(tmp_path / "d.tif", np.random.default_rng(0).integers(1, 255, (3, 64, 64)), dtype="uint8",
+                     nodata=0)
+    for src, untested in ((empty, False), (data, True)):
+        args = ["upscale", str(src), "-o", str(tmp_path / f"o_{src.name}"), "-s", "1.2", "--mode", "fast",
+                "-m", str(tiny_model_file)]
+        first, rerun = CliRunner().invoke(main, args), CliRunner().invoke(main, args)
+        assert first.exit_code == 0 and rerun.exit_code == 0, (first.output, rerun.output)
+        assert "skipped " in rerun.stderr and ("untested" in first.stderr) is untested, first.stderr
+        assert ("untested" in rerun.stderr) is untested and "nodata" not in rerun.stderr, rerun.stderr

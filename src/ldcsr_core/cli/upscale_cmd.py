@@ -194,7 +194,7 @@ def upscale(ctx, inputs, output_arg, scale, target_resolution, model_path, mode,
                                           no_model=dict(empty))
     from ..geo.empty_input import all_nodata_note  # not at import: `ldcsr --help` imports no ldcsr_core.geo
 
-    for src, why in [] if quiet else empty:
+    for src, why in [] if quiet else filter(lambda e: e[1], empty):  # (why "": its output there, all nodata)
         click.echo(f"note: {all_nodata_note(src, why)}", err=True)
     model = _load_model(model_path, device, dtype)
     for note in _adapted_notes(model, uses, measured, mode, batch):  # an adapted model used beyond its guard's check

@@ -53,11 +53,27 @@ def inputs_all_nodata(jobs, nodata, bands, overwrite: bool) -> list:
     """The inputs of ``jobs`` (``(src, dst, shape, error)``) to be written (their output not there, or
     ``overwrite``) whose every pixel, read with ``nodata`` and ``bands`` as the run reads it, is nodata
     (:func:`~ldcsr_core.geo.empty_input.input_all_nodata`), in order, each with why: said before the model loads, and no note that
-    their results are untested (none of their pixels is the model's)."""
+    their results are untested (none of their pixels is the model's). An input whose output is there (without
+    ``overwrite``: skipped, or refused as another request's) is not read again: it is one where that output says it
+    is all nodata (its ``LDCSR_NOTICE``, :data:`~ldcsr_core.geo.raster_io.NODATA_NOTICE`), with why "" (nothing said
+    again: its rerun is skipped, as the first run said)."""
     import os
 
     from ..geo.empty_input import input_all_nodata
 
-    found = ((src, input_all_nodata(src, nodata=nodata, bands=bands)) for src, dst, _, err in jobs
-             if not err and (overwrite or not os.path.lexists(dst)))
-    return [(src, why) for src, why in found if why]
+    found = ((src, input_all_nodata(src, nodata=nodata, bands=bands) if overwrite or not os.path.lexists(dst)
+              else "" if _all_nodata_output(dst) else None) for src, dst, _, err in jobs if not err)
+    return [(src, why) for src, why in found if why is not None]
+
+
+def _all_nodata_output(dst) -> bool:
+    """Whether the output ``dst`` there says no pixel of it was synthesised (its input all nodata): its tag alone."""
+    import rasterio
+
+    from ..geo.raster_io import NODATA_NOTICE
+
+    try:
+        with rasterio.open(dst) as ds:
+            return ds.tags().get("LDCSR_NOTICE") == NODATA_NOTICE
+    except Exception:  # not a raster (refused as the run's), a broken link
+        return False
