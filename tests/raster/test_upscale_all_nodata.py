@@ -104,3 +104,31 @@ def test_a_rerun_over_the_output_of_an_input_all_nodata_says_no_untested_note(tm
         assert first.exit_code == 0 and rerun.exit_code == 0, (first.output, rerun.output)
         assert "skipped " in rerun.stderr and ("untested" in first.stderr) is untested, first.stderr
         assert ("untested" in rerun.stderr) is untested and "nodata" not in rerun.stderr, rerun.stderr
+
+
+@pytest.mark.parametrize("data_in", ["last row block", "none"])
+def test_the_look_for_an_input_all_nodata_reads_a_tiled_scene_once_at_most(tmp_path, monkeypatch, data_in):
+    """A 4000×4000 px scene in 512 px tiles, nodata but for its last row block (or wholly): before, its look read the
+    scene whole twice where all nodata (the decimated read of a tiled file reads every block row, then the strips),
+    2.0 scenes of pixels; now the centre, then the strips to the first with data: 1.0 scene at most."""
+    from rasterio.io import DatasetReader
+
+    from ldcsr_core.geo.empty_input import input_all_nodata
+
+    n, data = 4000, np.zeros((3, 4000, 4000), np.uint8)
+    if data_in != "none":
+        data[:, 3584:] = 50
+    src = tmp_path / "s.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=n, height=n, count=3, dtype="uint8", nodata=0, tiled=True,
+                       blockxsize=512, blockysize=512, compress="deflate") as ds:
+        ds.write(data)
+    read, pixels = DatasetReader.read, []
+
+    def counted(self, *args, **kwargs):
+        out = read(self, *args, **kwargs)
+        pixels.append(out.shape[-2] * out.shape[-1])
+        return out
+
+    monkeypatch.setattr(DatasetReader, "read", counted)
+    assert input_all_nodata(src) == (None if data_in != "none" else "nodata")
+    assert sum(pixels) <= n * n + 256 * 256, sum(pixels) / n / n  # the strips', and the centre's look

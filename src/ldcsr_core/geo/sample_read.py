@@ -9,7 +9,7 @@ from .overviews import overviews_leave_nodata_out
 from .read_failures import read_errors
 from .stretch import SAMPLE_PIXELS, sample_grid
 
-__all__ = ["decimated_read"]
+__all__ = ["decimated_read", "reads_every_row"]
 
 
 def decimated_read(src, max_pixels: int = SAMPLE_PIXELS):
@@ -23,6 +23,18 @@ def decimated_read(src, max_pixels: int = SAMPLE_PIXELS):
     ``None``) and the sampling step."""
     with read_errors(src):
         return _decimated_read(src, max_pixels)
+
+
+def reads_every_row(src, max_pixels: int = SAMPLE_PIXELS) -> bool:
+    """Whether :func:`decimated_read` of ``src`` reads every row of it (a scene of at most ``max_pixels``, or one
+    without overviews that left its nodata out whose blocks are as tall as the grid's step or more): no quicker
+    than reading it whole."""
+    _, _, step = sample_grid(src.height, src.width, max_pixels)
+    if step == 1:
+        return True
+    if src.overviews(1) and overviews_leave_nodata_out(src):
+        return False
+    return max(src.block_shapes[0][0], 1) >= step
 
 
 def _decimated_read(src, max_pixels: int):

@@ -118,14 +118,18 @@ class SceneReader:
     def all_nodata(self) -> bool:
         """Whether every pixel of the scene (its window) is :meth:`empty` (every tile of a run of it, its output all
         nodata): a look at its centre first (a few blocks: a scene with data is mostly seen so at once), then a
-        decimated read of a whole scene (a valid pixel there is one of it), and only where those find none, the
-        scene read in strips to the first that holds data."""
+        decimated read of a whole scene where it reads only part of it (:func:`~.sample_read.reads_every_row`: a
+        valid pixel there is one of it), and only where those find none, the scene read in strips to the first that
+        holds data: at most one pass over it (and the decimated read's part)."""
         if not self.may_have_invalid:
             return False
         side_y, side_x = min(_PROBE, self.height), min(_PROBE, self.width)
         if not self.empty(self.read((self.height - side_y) // 2, (self.width - side_x) // 2, side_y, side_x)[1]):
             return False
-        if (self.oy, self.ox, self.height, self.width) == (0, 0, self.src.height, self.src.width):
+        from .sample_read import reads_every_row
+
+        whole = (self.oy, self.ox, self.height, self.width) == (0, 0, self.src.height, self.src.width)
+        if whole and not reads_every_row(self.src):  # (else a pass no quicker than the strips')
             sample, dmask, _ = rio_io.decimated_read(self.src)
             if not self.empty(self._valid(sample, dmask)):
                 return False
