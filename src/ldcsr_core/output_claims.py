@@ -37,6 +37,7 @@ class OutputClaim:
         self.output = p
         self.path = p.parent / f"{part_prefix(p)[:-1]}{self.SUFFIX}"
         self.fd: int | None = None
+        self.waited = False  # taken by :meth:`of` after a wait for another run (the disk may have filled meanwhile)
 
     @classmethod
     def of(cls, path: str | os.PathLike, *, wait: bool) -> "OutputClaim":
@@ -47,7 +48,7 @@ class OutputClaim:
             if not wait:
                 raise OutputBusy(f"another run is making {path} now (wait for it to end, or write to another path)")
             log.warning("another run is making %s now; waiting for it", path)
-            claim.take(wait=True)
+            claim.waited = claim.take(wait=True)
         return claim
 
     @classmethod

@@ -202,3 +202,49 @@ def test_two_runs_sharing_two_files_take_their_claims_in_one_order(tmp_path):
     finally:
         other.release()
     assert _claims(tmp_path) == []
+
+
+def test_a_run_that_waited_for_another_checks_the_room_again(tiny_model, tmp_path, monkeypatch):
+    """Before: upscale_raster(model=None) with 2 samples checked the room for its output and spread file together
+    before the default model loaded, then waited for another run making its output, which filled the disk meanwhile
+    (room left for either file alone, not both): the writers each check their own file, so it ran its samples and would
+    fail as it wrote (here, on a disk that only says it is full: 'written'); now that wait is followed by the check of
+    both files, so the run is refused before any compute, both files named, and nothing is made."""
+    import logging
+
+    import numpy as np
+
+    from ldcsr_core.errors import RasterIOError
+    from ldcsr_core.geo import geotiff_writer, pipeline
+
+    from .conftest import write_tif
+
+    src, dst = write_tif(tmp_path / "s.tif", np.random.default_rng(0).integers(1, 255, (3, 64, 64)),
+                         dtype="uint8"), tmp_path / "o.tif"
+    with rasterio.open(src) as ds:
+        profile = pipeline.check_room(ds, (128, 128), dst)
+    each = [geotiff_writer.output_nbytes(p) / geotiff_writer.BEST_COMPRESSION for p in (
+        profile, {**profile, "dtype": "float32"})]  # the least the output and its spread file take, compressed
+    free = [None]  # (None: the real disk's room) then room for the larger file alone, not for both
+    monkeypatch.setattr(geotiff_writer, "free_bytes", lambda folder: free[0] or shutil.disk_usage(folder).free)
+    monkeypatch.setattr(pipeline, "_resolve_model", lambda model: tiny_model)  # the default model's place
+    other, waiting, computed = OutputClaim(dst), threading.Event(), []
+    assert other.take(wait=False)  # another run making o.tif
+    handler = logging.Handler()
+    handler.emit = lambda record: waiting.set()  # 'another run is making o.tif now; waiting for it'
+    logging.getLogger("ldcsr_core.output_claims").addHandler(handler)
+
+    def fill_the_disk_then_finish():
+        waiting.wait(60)
+        free[0] = int(max(each) + min(each) / 2)
+        other.release()
+
+    threading.Thread(target=fill_the_disk_then_finish, daemon=True).start()
+    try:
+        with pytest.raises(RasterIOError, match="o.tif and its spread file o_spread.tif"):
+            upscale_raster(src, dst, model=None, scale=2, options=UpscaleOptions(samples=2),
+                           callback=computed.append)
+    finally:
+        logging.getLogger("ldcsr_core.output_claims").removeHandler(handler)
+        other.release()
+    assert waiting.is_set() and computed == [] and sorted(p.name for p in tmp_path.iterdir()) == ["s.tif"]

@@ -340,7 +340,6 @@ def upscale_raster(
         raise InputError("a spread file needs samples > 1 (the spread of one sample is 0)")
     import rasterio
 
-    t0 = time.perf_counter()
     # A bounded GDAL block cache (its default is 5 % of RAM) keeps peak memory flat; it is the
     # process's (a host's too), so it is lowered for the run only (gdal_cache: not via rasterio.Env).
     with bounded_gdal_cache(int(output.gdal_cache_mb) * 2**20), rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), \
@@ -367,6 +366,7 @@ def upscale_raster(
         # other inputs first); every file this run writes is claimed until it is in place or removed
         for claim in OutputClaim.each([dst_path, spread_path], wait=output.wait_for_others):
             held.callback(claim.release)
+            profile = None if claim.waited else profile  # the room checked before that wait: checked again below
         t0 = time.perf_counter()  # the run's time, not the wait's
 
         def complete() -> bool:  # this very request's output (and spread file) is there
@@ -402,7 +402,7 @@ def upscale_raster(
             spread_output = dataclasses.replace(output, overwrite=True)
         # Before any compute: refuse what cannot fit (the output and its spread file); the warning
         # that only compression may make it fit is each writer's, as it opens (once per file)
-        if profile is None:  # (checked above, before the default model loaded: not twice)
+        if profile is None:  # (checked above, before the default model loaded: not twice, unless a wait followed)
             profile = check_room(src, shape, dst_path, spread_path, output)
 
         job = _prepare(src, model, request, options, src_name=src_path.name, runner=runner)
