@@ -70,16 +70,16 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
 
 def _whole_value(value, raw, what: str) -> int:
     """A whole number ``value`` (a ``Decimal``: exact, where a float of text or of an int past 2**1024 is inf, said
-    'not a finite number', or overflows) as an int, of at most :data:`_MOST_BITS` bits (as :func:`_whole_sum`'s)."""
+    'not a finite number', or overflows) as an int, of at most ``rules.MOST_BITS`` bits (as :func:`_whole_sum`'s:
+    the engine's rule, ``rules.check_whole_size``, as ``ldcsr upscale --seed``'s)."""
     from ldcsr_core.errors import InputError
+    from ldcsr_core.rules import check_whole_size
 
     if not value.is_finite():
         raise InputError(f"{what} must be a finite number, got {raw!r}")
     if value != value.to_integral_value():
         raise InputError(f"{what} must be a whole number, got {raw!r}")
-    if value.adjusted() > int(_MOST_BITS * math.log10(2)) or abs(int(value)).bit_length() > _MOST_BITS:  # (1e10**9: no int)
-        raise InputError(f"{what} must be less than 2**{_MOST_BITS} in size, got {raw!r}")
-    return int(value)
+    return check_whole_size(value, what)
 
 
 def is_plain_number(raw) -> bool:
@@ -123,13 +123,13 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
 
     from ldcsr_core.rules import point_text
 
-    raw = parameters.get(name)
+    raw = computed = parameters.get(name)
     if isinstance(raw, QgsProperty) and context is not None:  # a number written as the expression: its text, exact
         raw = _literal(raw) or _whole_sum(raw) or _evaluated(raw, what, context)
     if isinstance(raw, Decimal):  # exact, as its text (check_number's reading)
         raw = str(raw)
     check_number(raw, what, whole=True, context=context)
-    _check_exact(raw, what)
+    _check_exact(raw, what, computed.expressionString() if isinstance(computed, QgsProperty) else None)
     if not is_plain_number(raw):
         return alg.parameterAsInt(parameters, name, context)
     return int(Decimal(point_text(raw.strip()))) if isinstance(raw, str) else int(raw)
@@ -148,10 +148,6 @@ def _literal(prop) -> str | None:
     return text if _NUMBER.fullmatch(text) else None
 
 
-#: The largest result :func:`_whole_sum` computes (bits): past it, QGIS's reading (inf: 'must be a finite number').
-_MOST_BITS = 4096
-
-
 def _whole_sum(prop) -> str | None:
     """The value, as text, of an expression of whole numbers alone (``2^60``, ``(2^30)*(2^30)+1``: literals, unary
     minus, ``+``, ``-``, ``*``, ``^`` by a whole power >= 0) computed exactly, where QGIS computes ``^`` in floats
@@ -168,10 +164,12 @@ def _whole_sum(prop) -> str | None:
 
 def _exact(node) -> int | None:
     """A node of :func:`_whole_sum`'s expression computed in Python's integers, as QGIS parses it; None where it
-    is not one of whole numbers alone, or its result is past :data:`_MOST_BITS`."""
+    is not one of whole numbers alone, or its result is past ``rules.MOST_BITS``."""
     from qgis.core import QgsExpressionNodeBinaryOperator as Binary
     from qgis.core import QgsExpressionNodeLiteral as Literal
     from qgis.core import QgsExpressionNodeUnaryOperator as Unary
+
+    from ldcsr_core.rules import MOST_BITS as _MOST_BITS  # the engine's most (a seed's): past it, QGIS's reading
 
     if isinstance(node, Literal):
         value = node.value()
@@ -194,15 +192,21 @@ def _exact(node) -> int | None:
     return None if value is None or value.bit_length() > _MOST_BITS else value
 
 
-def _check_exact(raw, what: str) -> None:
+def _check_exact(raw, what: str, expression: str | None = None) -> None:
     """Refuse a float past 2**53 (a Python float, a computed expression's value), where it holds a
     whole number near the one given, not it: ``1e23`` is 99999999999999991611392, while the text '1e23'
-    (and ``ldcsr upscale --seed 1e23``) is 10**23, so one seed gave two pictures."""
+    (and ``ldcsr upscale --seed 1e23``) is 10**23, so one seed gave two pictures. Its e.g.: the number a float
+    given is written as (10**23), that of the ``expression`` QGIS computed (``2^70 + 0.5``) the float's value
+    itself, the number it holds (its shortest digits, 1180591620717411300000, were neither)."""
     from decimal import Decimal
 
     from ldcsr_core.errors import InputError
 
     if _is_number(raw) and not isinstance(raw, numbers.Integral) and abs(raw) > 2 ** 53:  # np.float32 too
+        if expression is not None:
+            raise InputError(f"{what} {raw!r} (the value of {expression!r}) is past 2**53, where a floating-point "
+                             f"number is not exact: give it as whole-number text, e.g. '{int(raw)}', the number "
+                             "that float holds")
         raise InputError(f"{what} {raw!r} is past 2**53, where a floating-point number is not exact (it holds "
                          f"{int(raw)}): give it as whole-number text, e.g. '{int(Decimal(str(raw)))}'")
 

@@ -122,7 +122,8 @@ def test_fast_with_one_sample_is_allowed(tiny, img):
 
 def test_the_command_lines_samples_stop_at_the_engines_limit(tmp_path):
     """`ldcsr upscale --samples 33` is refused before any work, at the engine's limit (rules.MAX_SAMPLES, napari's
-    and QGIS's too). Fails on main: no limit there (click's IntRange(min=1) alone)."""
+    and QGIS's too), in its words since follow37 (click's '33 is not in the range 1<=x<=32.' before). Failed on main
+    before: no limit there (click's IntRange(min=1) alone)."""
     from click.testing import CliRunner
 
     from ldcsr_core.cli import main
@@ -130,7 +131,8 @@ def test_the_command_lines_samples_stop_at_the_engines_limit(tmp_path):
     ran = CliRunner().invoke(main, ["upscale", str(tmp_path / "a.tif"), "-o", str(tmp_path / "o.tif"), "--scale", "2",
                                     "--samples", "33"])
     assert ran.exit_code == 2
-    assert "Invalid value for '--samples' / '-k': 33 is not in the range 1<=x<=32." in ran.output
+    assert ("Invalid value for '--samples' / '-k': --samples=33 is more than the 32 samples an uncertainty map takes "
+            "(each sample is a whole run: 33 would take 33 times as long as one): use 32 or fewer") in ran.output
     assert sorted(tmp_path.iterdir()) == []
 
 

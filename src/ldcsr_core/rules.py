@@ -17,7 +17,7 @@ __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
     "least_scale", "MIN_TRAINED_SCALE", "untrained_scale_note", "TRAINED_PIXEL_METRES", "untrained_ground_note",
-    "check_seed", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
+    "check_seed", "MOST_BITS", "check_whole_size", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
     "GEOTIFF_SUFFIXES", "RASTER_SUFFIXES", "MAX_ADAPT_SCALE",
 ]
@@ -94,12 +94,30 @@ def _whole(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+#: The most bits of a whole number a run takes (its seed, either sign: below 2**4096, up to 1233 digits), in every
+#: front end (:func:`check_whole_size`): ``ldcsr --seed`` read up to Python's 4300 digits, QGIS's SEED 2**4096.
+MOST_BITS = 4096
+
+
+def check_whole_size(value, what: str) -> int:
+    """``value`` (an int, or a ``Decimal`` of a whole number: text of thousands of digits, which ``int`` does not
+    read) as an int below 2**:data:`MOST_BITS` in size, else :class:`InputError`, the number said short."""
+    from decimal import Decimal
+
+    from .words import whole_said
+
+    d = Decimal(value)
+    if d.adjusted() > int(MOST_BITS * math.log10(2)) or abs(int(d)).bit_length() > MOST_BITS:  # (1e10**9: no int)
+        raise InputError(f"{what} must be less than 2**{MOST_BITS} in size, got {whole_said(d)}")
+    return int(d)
+
+
 def check_seed(seed) -> int:
-    """``seed`` as an int if it is a whole number (any size, negative too), else :class:`InputError`
-    (a float would be truncated silently, so 1.5 and 1 would give the same picture)."""
+    """``seed`` as an int if it is a whole number below 2**:data:`MOST_BITS` in size (negative too), else
+    :class:`InputError` (a float would be truncated silently, so 1.5 and 1 would give the same picture)."""
     if not _whole(seed):
         raise InputError(f"seed must be a whole number, got {seed!r}")
-    return int(seed.item() if hasattr(seed, "item") else seed)
+    return check_whole_size(int(seed.item() if hasattr(seed, "item") else seed), "seed")
 
 
 def check_tile(tile) -> int | None:
@@ -446,16 +464,19 @@ def check_samples(samples, mode: str = "diffusion", *, name: str | None = None) 
     so K > 1 samples of it would all be the same image (spread 0 everywhere). ``name``: the argument
     the samples are given as where it is not an uncertainty map's (``selfcheck``'s ``mean_of``)."""
     from .front_end import say
+    from .words import whole_said
 
     def said(value) -> str:
         return f"{name}={value}" if name else say("samples", value=value)
 
     if not _whole(samples) or int(samples) < 1:  # a 0-d array counts, as for seed and tile
-        raise InputError(f"{name or 'samples'} must be a whole number >= 1, got {samples!r}")
+        raise InputError(f"{name or 'samples'} must be a whole number >= 1, got "
+                         f"{whole_said(int(samples)) if _whole(samples) else repr(samples)}")
     samples = int(samples)
-    if samples > MAX_SAMPLES:
-        raise InputError(f"{said(samples)} is more than the {MAX_SAMPLES} samples an uncertainty "
-                         f"map takes (each sample is a whole run: {samples} would take {samples} times as long as "
+    if samples > MAX_SAMPLES:  # (said short: 1e400 as 1e+400, not its 401 digits three times)
+        shown = whole_said(samples)
+        raise InputError(f"{said(shown)} is more than the {MAX_SAMPLES} samples an uncertainty "
+                         f"map takes (each sample is a whole run: {shown} would take {shown} times as long as "
                          f"one): use {MAX_SAMPLES} or fewer")
     if samples > 1 and mode != "diffusion":
         raise InputError(f"{said(samples)} needs mode 'diffusion': {mode!r} mode is deterministic, so all its "

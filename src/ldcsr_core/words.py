@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["bound", "counted", "noun", "scale_said", "scale_typed", "shell_word", "signed"]
+__all__ = ["bound", "counted", "noun", "scale_said", "scale_typed", "shell_word", "signed", "whole_said"]
 
 
 def noun(n: int, word: str, plural: str | None = None) -> str:
@@ -32,6 +32,16 @@ def bound(value: float, *, up: bool, digits: int = 6) -> str:
 
     d = Context(prec=digits, rounding=ROUND_CEILING if up else ROUND_FLOOR).plus(Decimal(value))
     return f"{float(d):.{digits}g}"
+
+
+def whole_said(n, digits: int = 20) -> str:
+    """A whole number (an int, or a ``Decimal`` of one) in a message: in full up to ``digits`` digits, else short, in 3
+    significant ones (``1e+400``, ``1.36e+331``): a number past a limit said so, not as its hundreds of digits (nor
+    thousands: past 4300, ``str`` refuses an int)."""
+    from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
+
+    d, short = Decimal(n), Context(prec=3, Emax=MAX_EMAX, Emin=MIN_EMIN)  # (text's 1e999999999 too)
+    return str(int(d)) if d.adjusted() < digits else f"{short.normalize(short.plus(d)):g}"
 
 
 def shell_word(path) -> str:

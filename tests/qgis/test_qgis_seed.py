@@ -58,11 +58,42 @@ def test_a_seed_past_2_53_is_the_number_given_or_refused(qgis_processing, scene,
     assert text_tag == expr_tag == power_tag == str(10 ** 23)
     np.testing.assert_array_equal(text, expr)
     np.testing.assert_array_equal(text, power)
-    for given in (1e23, QgsProperty.fromExpression("10.0^23")):
+    from qgis.core import QgsExpression
+
+    # (a float given: the number written; one QGIS computes, 1.0000000000000001e+23 here: the number it holds)
+    for given, example in ((1e23, 10 ** 23), (QgsProperty.fromExpression("10.0^23"),
+                                              int(QgsExpression("10.0^23").evaluate()))):
         with pytest.raises(QgsProcessingException) as ei:
             _run(qgis_processing, scene, tiny_model_file, tmp_path / "no.tif", given)
-        assert "is past 2**53" in str(ei.value) and "give it as whole-number text, e.g. '1" in str(ei.value)
+        assert "is past 2**53" in str(ei.value) and f"give it as whole-number text, e.g. '{example}'" in str(ei.value)
     assert not (tmp_path / "no.tif").exists()
+
+
+@pytest.mark.parametrize("expression", ["2^70 + 0.5", "1e30 + 0"])
+def test_a_computed_seed_past_2_53_is_refused_with_the_number_it_holds(qgis_processing, scene, tiny_model_file,
+                                                                        tmp_path, expression):
+    """Before: the expression 2^70 + 0.5 was refused with 'e.g. '1180591620717411300000'', the float's shortest digits,
+    neither the number it computes nor the one that float holds (1180591620717411303424); now the e.g. is the number
+    the float holds, the seed that text runs with."""
+    from qgis.core import QgsExpression, QgsProperty
+
+    holds = int(QgsExpression(expression).evaluate())
+    with pytest.raises(QgsProcessingException) as ei:
+        _run(qgis_processing, scene, tiny_model_file, tmp_path / "no.tif", QgsProperty.fromExpression(expression))
+    assert f"(the value of '{expression}') is past 2**53" in str(ei.value)
+    assert f"give it as whole-number text, e.g. '{holds}', the number that float holds" in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("given, said", [("9" * 1300, "1e+1300"), (2 ** 5000, "1.41e+1505")], ids=["1300 nines", "2**5000"])
+def test_a_seed_past_2_4096_is_refused_short_as_the_command_line_refuses_it(qgis_processing, scene, tiny_model_file,
+                                                                           tmp_path, given, said):
+    """Before: refused in its 1300 (or 1506) digits; now in the engine's rule and words (rules.check_seed, as
+    ldcsr upscale --seed: 'seed must be less than 2**4096 in size, got 1e+1300'), the number short."""
+    with pytest.raises(QgsProcessingException) as ei:
+        _run(qgis_processing, scene, tiny_model_file, tmp_path / "no.tif", given)
+    assert f"the seed must be less than 2**4096 in size, got {said}" in str(ei.value) and "9" * 30 not in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("expression, seed", [("2^60", 2 ** 60), ("(2^30)*(2^30)+1", 2 ** 60 + 1),

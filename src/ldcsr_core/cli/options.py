@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import click
 
-from ..rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES, comma_parts, number_text
+from ..rules import (MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES, check_samples, check_seed, comma_parts,
+                     number_text)
 
 __all__ = [
-    "PairType", "ScaleType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "WholeType", "SeedType", "SamplesType", "ScaleType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
     "InputPathType", "missing_input", "CheckpointPathType", "ImagesType",
@@ -88,6 +90,49 @@ class ScaleListType(click.ParamType):
         if not all(parts):
             self.fail(f"scales must be numbers separated by commas, e.g. 2,2.5,4, got {value!r}", param, ctx)
         return [ScaleType().convert(p, param, ctx) for p in parts]
+
+
+class WholeType(click.ParamType):
+    """A whole number as ``int`` reads it (text past Python's 4300 digits too, which ``int`` refuses), then checked by
+    the engine's rule (:meth:`rule`), its words click's usage error: one rule, as QGIS's and napari's."""
+
+    name = "integer"
+
+    def rule(self, value: int, param):
+        return value
+
+    def convert(self, value, param, ctx):
+        from decimal import Decimal
+
+        from ..errors import InputError
+
+        if not isinstance(value, int):
+            try:
+                value = int(value)
+            except ValueError:  # whole-number text past int's 4300 digits: the rule says its size, short
+                if not (isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(_\d+)*\s*", value)):
+                    self.fail(f"{value!r} is not a valid integer.", param, ctx)
+                value = int(Decimal(value.strip()))
+        try:
+            return self.rule(value, param)
+        except InputError as e:
+            self.fail(str(e), param, ctx)
+
+
+class SeedType(WholeType):
+    """``--seed``: of the size every front end takes (``rules.check_seed``: below 2**4096, as QGIS's SEED; Python's
+    limit of 4300 digits refused a longer one otherwise, in full)."""
+
+    def rule(self, value, param):
+        return check_seed(value)
+
+
+class SamplesType(WholeType):
+    """``--samples``, ``--mean-of``: 1 to ``MAX_SAMPLES`` (``rules.check_samples``, as QGIS's SAMPLES: a number past
+    it said short, not its hundreds of digits)."""
+
+    def rule(self, value, param):
+        return check_samples(value, name=param.opts[0] if param is not None else "samples")
 
 
 def missing_input(path: Path) -> bool:
@@ -257,7 +302,7 @@ mode_opt = click.option(
     help="'diffusion': the 4-step sampler (seeded; with the shipped model sharper, detail may be invented); "
          "'fast': one deterministic decode (most faithful: highest PSNR; previews).",
 )
-seed_opt = click.option("--seed", type=int, default=0, show_default=True,
+seed_opt = click.option("--seed", type=SeedType(), default=0, show_default=True,
                         help="Random seed of the diffusion sampler.")
 tile_opt = click.option(
     "--tile", type=click.IntRange(min=MIN_TILE_IN), default=None,
@@ -341,7 +386,7 @@ compress_opt = click.option(
 )
 
 samples_opt = click.option(
-    "--samples", "-k", type=click.IntRange(min=1, max=MAX_SAMPLES), default=1, show_default=True,
+    "--samples", "-k", type=SamplesType(), default=1, show_default=True,
     help="Uncertainty map: run the diffusion sampler K times (seeds SEED..SEED+K-1); the output is "
          "their mean and their per-pixel spread goes to a second GeoTIFF (see --spread-out). K times slower; "
          f"at most {MAX_SAMPLES}.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..rules import MAX_SAMPLES, MAX_SCALE, comma_parts
+from ..rules import MAX_SCALE, comma_parts
 from . import options as opt
 
 __all__ = ["selfcheck_command", "parse_window"]
@@ -40,7 +40,7 @@ def parse_window(text: str | None):
               help="How many windows to sample from a large scene (regular grid).")
 @click.option("--sample-size", type=click.IntRange(min=16), default=512, show_default=True,
               help="Side of the sampled windows (px).")
-@click.option("--mean-of", type=click.IntRange(min=1, max=MAX_SAMPLES), default=1, show_default=True, metavar="K",
+@click.option("--mean-of", type=opt.SamplesType(), default=1, show_default=True, metavar="K",
               help="Diffusion mode: score the mean of K samples (seeds SEED..SEED+K-1), the picture 'ldcsr upscale "
                    "--samples K' writes, not one sample. K times slower.")
 @click.option("--json", "json_out", type=opt.ReportPathType(), default=None,
