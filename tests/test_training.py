@@ -77,6 +77,38 @@ def _waves(n, freqs_amps):
     return img
 
 
+def test_evaluate_refuses_images_that_are_not_those_of_its_files(image_dir):
+    """Before: evaluate(images=...) trusted the caller: two images of three files scored those two alone and said so
+    of the set ('images': 2), a list in another order scored under the other names, an image of another shape failed
+    deep in the model's checks, a bare array 'too many values to unpack'; now each is an InputError naming what
+    differs (both counts), before any image is scored. read_set's images of the files are scored as read here."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.training.evaluate import read_set
+
+    model = ldcsr_core.build_model(tiny_test_config(), seed=0)
+    files = [str(f) for f in sorted(image_dir.glob("*.png"))]
+    read = read_set(files, [2.0])
+    for images, said in (
+            (read[:2], "images holds 2 images but files names 3: give read_set(files, scales)'s images of these "
+                       "files, or images=None to read them here"),
+            ([read[0], read[2], read[1]], f"images[1] is not that of files[1] '{files[1]}', got the image of "
+                                          f"'{files[2]}'"),
+            ([(n, a[..., :2]) for n, a in read], f"images[0] ('{files[0]}') must be an H×W×3 uint8 array, as "
+                                                 "read_set reads it, got 96×96×2 uint8"),
+            ([a for _, a in read], f"images[0] is not that of files[0] '{files[0]}', got ndarray, not a (path, "
+                                   "image) pair"),
+            ([(n, a[:8, :8]) for n, a in read], "is 8×8 px; scoring at ×2 needs at least")):
+        with pytest.raises(InputError) as e:
+            evaluate(model, files, [2.0], mode="fast", images=images, progress=lambda *a: pytest.fail("scored"))
+        assert said in str(e.value), str(e.value)
+    given, here = (evaluate(model, files, [2.0], mode="fast", images=images) for images in (read, None))
+
+    def figures(result):
+        return {k: v for k, v in result["scales"]["2.0"].items() if k != "seconds_per_image"}
+
+    assert given["images"] == 3 and given["files"] == files and figures(given) == figures(here)
+
+
 def test_hf_ratio_on_images_with_known_spectra():
     n, lr = 128, (32, 32)  # ×4: the LR Nyquist frequency is 1/8 cycle per HR pixel
     low, high = ((0.0, 3 / 128), 40.0), ((20 / 128, 0.0), 20.0)  # 0.023 and 0.156 cycles/px

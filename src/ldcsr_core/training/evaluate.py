@@ -82,6 +82,30 @@ def read_set(files, scales) -> list[tuple[str, np.ndarray]]:
     return images
 
 
+def _given_images(images, files, scales) -> list:
+    """``images`` given to :func:`evaluate`, checked as :func:`read_set`'s of ``files`` and ``scales``: one ``(the path
+    as given, H×W×3 uint8)`` per file, in their order, each fit for every scale (:func:`check_sizes`); else an
+    :class:`InputError` naming both counts, or the first entry that is not its file's, before any image is scored
+    (a shorter list scored the first images alone, said as the set's)."""
+    from ..rules import check_list
+
+    redo = "give read_set(files, scales)'s images of these files, or images=None to read them here"
+    images = check_list(images, "images", "(path, image) pairs, read_set's")
+    if len(images) != len(files):
+        raise InputError(f"images holds {counted(len(images), 'image')} but files names {len(files)}: {redo}")
+    for i, (entry, f) in enumerate(zip(images, files)):
+        name, hr = entry if isinstance(entry, (tuple, list)) and len(entry) == 2 else (None, entry)
+        if name is None or str(name) != str(f):
+            got = f"the image of {str(name)!r}" if name is not None else f"{type(entry).__name__}, not a (path, image) pair"
+            raise InputError(f"images[{i}] is not that of files[{i}] {str(f)!r}, got {got}: {redo}")
+        if not (isinstance(hr, np.ndarray) and hr.ndim == 3 and hr.shape[-1] == 3 and hr.dtype == np.uint8):
+            got = (f"{'×'.join(map(str, hr.shape))} {hr.dtype}" if isinstance(hr, np.ndarray) else type(hr).__name__)
+            raise InputError(f"images[{i}] ({str(f)!r}) must be an H×W×3 uint8 array, as read_set reads it, got "
+                             f"{got}: {redo}")
+    check_sizes(images, scales)
+    return images
+
+
 def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=None, tell=None, images=None) -> dict:
     """Mean PSNR/SSIM/LR-consistency and median HF ratio per scale for ``model`` and for bicubic.
     Every image is checked against every scale before any work (:func:`check_sizes`). The figures
@@ -90,7 +114,8 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
     checked, and ``caution``: images it was trained on, each also given to ``tell`` as its line
     (``note: …``, ``caution: …``) once the images are checked, before any is scored (the CLI says
     them then, as ``upscale`` does, so that a user can stop a long evaluation). ``images``: :func:`read_set`'s of
-    ``files`` and ``scales``, read before (the CLI's, before the model loads); None: read here."""
+    ``files`` and ``scales``, read before (the CLI's, before the model loads; checked: :func:`_given_images`); None:
+    read here."""
     from ..adapted_use import adapted_check, outside_use
     from ..api import resolve_model
     from ..precision import model_dtype
@@ -107,7 +132,7 @@ def evaluate(model, files, scales, *, mode="fast", seed=0, tile=None, progress=N
         raise InputError("files is empty: give the paths of one or more images to score")
     if model is not None:
         resolve_model(model)  # a name is refused before the images are read, as upscale refuses it
-    images = read_set(files, scales) if images is None else images
+    images = read_set(files, scales) if images is None else _given_images(images, files, scales)
     model = resolve_model(model)  # None: the shipped model, named in the result (it was '?')
     note = outside_use(adapted_check(model), scales, mode)  # upscale's note: beyond what its guard checked
     seen, caution = trained_on_caution(model, files)
