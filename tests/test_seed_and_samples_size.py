@@ -48,3 +48,44 @@ def test_samples_past_the_limit_are_said_short(tmp_path, given, said):
             f"takes (each sample is a whole run: {said} would take {said} times as long as one): use 32 or fewer"
             in r.output), r.output
     assert given[:30] not in r.output
+
+
+@pytest.mark.parametrize("command", ["train", "adapt"])
+def test_a_training_seed_torch_cannot_take_is_a_usage_error(tmp_path, command):
+    """Before: ldcsr train --seed 2**64 read the data, then ended in 'Error: ValueError: Overflow when unpacking long
+    long' (torch's generator); adapt the same after its scene's look. Now both are usage errors naming the range."""
+    scene = tmp_path / "a.tif"
+    scene.write_bytes(b"")  # (not read: the option is refused first)
+    args = (["train", str(tmp_path), "--out", str(tmp_path / "m.safetensors")] if command == "train"
+            else ["adapt", str(scene), "--scale", "2", "--out", str(tmp_path / "m.safetensors")])
+    r = CliRunner().invoke(main, [*args, "--seed", str(2 ** 64)])
+    assert r.exit_code == 2, r.output
+    assert ("Invalid value for '--seed': a training seed must be from -2**63 to 2**64 - 2 (what torch's generators "
+            "take), got 18446744073709551616") in r.output, r.output
+
+
+def test_the_training_seed_range_is_what_torch_takes_for_seed_and_seed_plus_one():
+    """build_model(seed=2**64) raised a bare ValueError ('Overflow when unpacking long long'); train and adapt, which
+    seed torch with seed and seed + 1, failed alike after reading their data."""
+    import torch
+
+    from ldcsr_core import build_model
+    from ldcsr_core.rules import check_training_seed
+
+    for seed in (-2 ** 63, 2 ** 64 - 2):  # torch takes both, and seed + 1
+        assert check_training_seed(seed) == seed
+        torch.Generator().manual_seed(seed)
+        torch.Generator().manual_seed(seed + 1)
+    for seed in (-2 ** 63 - 1, 2 ** 64 - 1, 2 ** 64):
+        with pytest.raises(InputError, match=r"a training seed must be from -2\*\*63 to 2\*\*64 - 2"):
+            check_training_seed(seed)
+    with pytest.raises(InputError, match="a training seed must be"):
+        build_model(seed=2 ** 64)
+
+
+def test_train_refuses_a_seed_past_torch_s_range_before_reading_its_data(tmp_path):
+    """The API's train(): the seed is checked with the other arguments, before DATA (here a folder not there) is read."""
+    from ldcsr_core.training.trainer import train
+
+    with pytest.raises(InputError, match="a training seed must be"):
+        train(tmp_path / "not-there", tmp_path / "m.safetensors", seed=2 ** 64, minutes=(0.01, 0, 0))

@@ -40,7 +40,7 @@ from .adapt_scene import (  # noqa: F401 - the windows' constants, adapted_here,
 from .errors import InputError
 from .finetune import PairSampler, fine_tune, like_base, training_copy
 from .rules import (MAX_ADAPT_SCALE, check_callable, check_count, check_flag, check_number, check_one_scale,
-                    check_path, check_seed)
+                    check_path, check_training_seed)
 from .words import counted, signed
 
 __all__ = ["adapt", "Adaptation", "AdaptProgress", "Recipe", "PairSampler", "holdout_split", "user_models_dir",
@@ -361,7 +361,7 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     if not (minutes > 0 and math.isfinite(minutes)):
         raise InputError(f"minutes must be a positive number, got {minutes_in!r}")
     steps = None if steps is None else check_count(steps, "steps")
-    seed, callback = check_seed(seed), check_callable(callback)
+    seed, callback = check_training_seed(seed), check_callable(callback)
     if not 0 <= check_number(holdout, "holdout") < 1:  # NaN failed in int(), -0.1 was taken as 0
         raise InputError(f"holdout must be a share of the scene's longer side in [0, 1), got {holdout!r}")
     if recipe is not None and not hasattr(recipe, "max_scale"):  # 'str' object has no attribute 'max_scale'

@@ -25,7 +25,7 @@ from .errors import CheckpointError, ConfigError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, builtin_sums, model_path
 from .devices import device_layout, resolve_device
 from .files import atomic_write_bytes, check_name_length, sha256_file
-from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_seed
+from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_training_seed
 from .checkpoint_keys import check_cast, check_finite, mismatch_text
 from .checkpoint_reading import (  # noqa: F401 - re-exported (their older home)
     SAFETENSORS_HEADER_MAX, check_checkpoint_file, header_metadata, read_checkpoint, read_state_dict)
@@ -225,7 +225,7 @@ def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str
     torch's global generator, seeded and restored under a lock)."""
     from .config import tiny_test_config
     _check_config(config)
-    seed = check_seed(seed)  # 1.5 and '1' failed in torch's manual_seed ('expected a long')
+    seed = check_training_seed(seed)  # 1.5 and '1' failed in torch's manual_seed ('expected a long'), 2**64 overflowed
     model = _construct(config or tiny_test_config(), seed)
     dev = resolve_device(device)
     return device_layout(model.eval().to(dev), dev)

@@ -17,7 +17,7 @@ __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
     "least_scale", "MIN_TRAINED_SCALE", "untrained_scale_note", "TRAINED_PIXEL_METRES", "untrained_ground_note",
-    "check_seed", "MOST_BITS", "check_whole_size", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
+    "check_seed", "check_training_seed", "MOST_BITS", "check_whole_size", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
     "GEOTIFF_SUFFIXES", "RASTER_SUFFIXES", "MAX_ADAPT_SCALE",
 ]
@@ -118,6 +118,19 @@ def check_seed(seed) -> int:
     if not _whole(seed):
         raise InputError(f"seed must be a whole number, got {seed!r}")
     return check_whole_size(int(seed.item() if hasattr(seed, "item") else seed), "seed")
+
+
+def check_training_seed(seed) -> int:
+    """``seed`` as :func:`check_seed` takes it, and one torch's generators take as a training run uses it (initial
+    weights, crops, noise: ``seed`` and ``seed + 1``, from -2**63 to 2**64 - 2), else :class:`InputError` (before:
+    torch's 'Overflow when unpacking long long' once the data was read)."""
+    from .words import whole_said
+
+    seed = check_seed(seed)
+    if not -2 ** 63 <= seed <= 2 ** 64 - 2:
+        raise InputError(f"a training seed must be from -2**63 to 2**64 - 2 (what torch's generators take), "
+                         f"got {whole_said(seed)}")
+    return seed
 
 
 def check_tile(tile) -> int | None:

@@ -30,7 +30,7 @@ EXIT_NOT_KEPT = 8  # the adapted model did not beat the base on the held-back st
               help="Stop after this many steps (reproducible runs; at most the recipe's 150; "
                    "--minutes still bounds it).")
 @opt.model_opt
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=opt.TrainingSeedType(), default=0, show_default=True,
               help="Random seed of the training crops and the optimiser (reproducible runs).")
 @opt.device_opt
 @opt.bands_opt

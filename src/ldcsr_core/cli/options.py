@@ -13,11 +13,11 @@ from pathlib import Path
 
 import click
 
-from ..rules import (MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES, check_samples, check_seed, comma_parts,
-                     number_text)
+from ..rules import (MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES, check_samples, check_seed,
+                     check_training_seed, comma_parts, number_text)
 
 __all__ = [
-    "PairType", "WholeType", "SeedType", "SamplesType", "ScaleType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
+    "PairType", "WholeType", "SeedType", "TrainingSeedType", "SamplesType", "ScaleType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
     "tile_opt", "device_opt", "bands_opt", "overwrite_opt", "dask_opt", "stretch_opt",
     "compress_opt", "dtype_opt", "nodata_opt", "model_run_opts", "report_overwrite_opt", "model_file", "check_report",
     "InputPathType", "missing_input", "CheckpointPathType", "ImagesType",
@@ -125,6 +125,13 @@ class SeedType(WholeType):
 
     def rule(self, value, param):
         return check_seed(value)
+
+
+class TrainingSeedType(WholeType):
+    """``ldcsr train``'s and ``adapt``'s ``--seed``: one torch's generators take (``rules.check_training_seed``)."""
+
+    def rule(self, value, param):
+        return check_training_seed(value)
 
 
 class SamplesType(WholeType):

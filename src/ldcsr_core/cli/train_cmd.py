@@ -162,7 +162,7 @@ def _check_train_paths(out: Path, checkpoint: Path | None, resume: Path | None,
               help="Validate on every k-th validation image, at most this many (a fixed subset).")
 @click.option("--checkpoint-every", type=float, default=10.0, show_default=True,
               help="Minutes between checkpoints.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=opt.TrainingSeedType(), default=0, show_default=True,
               help="Random seed of the initial weights, the crops and the noise (reproducible runs).")
 @opt.device_opt
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")

@@ -42,7 +42,7 @@ from .resumable import (  # noqa: F401 - SPEED_SETTINGS re-exported
     refused_write,
 )
 from .runlog import JsonlLog
-from ..rules import check_flag
+from ..rules import check_flag, check_training_seed
 from ..threads import fixed_count
 from .validation import validate, validation_set
 from ..words import counted, noun
@@ -82,6 +82,7 @@ class Trainer(PhaseMixin, ResumableMixin):
                  val_every_steps=None, stop_after_s=None, stop_after_steps=None, log_path=None):
         # checked now, not when the model is saved at the end of training ('no' was true)
         check_model_texts(name, version)
+        seed = check_training_seed(seed)  # (2**64: torch's 'Overflow when unpacking long long' after the data's read)
         train_decoder_in_diffusion, train_decoder_in_prior, train_detail_decoder, compile = (
             check_flag(v, k) for k, v in (("train_decoder_in_diffusion", train_decoder_in_diffusion),
                                           ("train_decoder_in_prior", train_decoder_in_prior),
