@@ -29,6 +29,12 @@ def check_checkpoint_file(path: str | os.PathLike) -> Path:
     """Cheap checks before reading or hashing ``path``: it is a regular file and starts like a
     safetensors file (:func:`is_safetensors`) or a PyTorch checkpoint (zip or pickle); else a
     one-line :class:`CheckpointError`. A device (``/dev/zero``), a FIFO or a folder is never read."""
+    return _checked_file(path)[0]
+
+
+def _checked_file(path: str | os.PathLike) -> tuple[Path, tuple[bytes, dict] | None]:
+    """:func:`check_checkpoint_file`, with a safetensors file's header as read and parsed (None: not one, or one
+    the parser is left to judge): :func:`read_checkpoint` parses it once (a compact model's is 70 kB of JSON)."""
     import struct
 
     path = Path(path)
@@ -51,20 +57,20 @@ def check_checkpoint_file(path: str | os.PathLike) -> Path:
         n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
         if len(head) < 9 or not 2 <= n <= SAFETENSORS_HEADER_MAX or head[8:9] != b"{":
             raise CheckpointError(f"{path} is not a safetensors file (its header is not one)")
-        _check_whole(path, n, size)
+        return path, _check_whole(path, n, size)
     elif not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # torch's zip, or a legacy pickle
         raise CheckpointError(f"{path} is not an LDCSR checkpoint (neither a PyTorch .ckpt nor our "
                               ".safetensors format)")
-    return path
+    return path, None
 
 
 SAFETENSORS_HEADER_MAX = 100_000_000  # the safetensors library's own limit on a header
 
 
-def _check_whole(path: Path, n: int, size: int) -> None:
+def _check_whole(path: Path, n: int, size: int) -> tuple[bytes, dict] | None:
     """A safetensors file shorter than its header says (a copy or download cut short) is one
     :class:`CheckpointError` saying so; the parser's words were 'its header is not one' or
-    'incomplete metadata, file not fully covered'."""
+    'incomplete metadata, file not fully covered'. Returns the header read and parsed (None: one it cannot measure)."""
     def cut(what: str):
         intact_builtin_sha256(path)  # a built-in model: 'damaged ...: reinstall napari-ldcsr'
         return CheckpointError(f"{path} is cut short: {size} bytes, {what} (an interrupted copy or "
@@ -76,12 +82,13 @@ def _check_whole(path: Path, n: int, size: int) -> None:
         f.seek(8)
         header = f.read(n)
     try:
-        end = max((int(v["data_offsets"][1]) for k, v in json.loads(header).items() if k != "__metadata__"),
-                  default=0)
+        parsed = json.loads(header)
+        end = max((int(v["data_offsets"][1]) for k, v in parsed.items() if k != "__metadata__"), default=0)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-        return  # not a header we can measure: the parser says what is wrong
+        return None  # not a header we can measure: the parser says what is wrong
     if size < 8 + n + end:
         raise cut(f"where its header describes {8 + n + end}") from None
+    return header, parsed
 
 
 def read_state_dict(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -99,12 +106,13 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
     checked before it is parsed."""
     import hashlib
 
-    path = check_checkpoint_file(path)
+    path, header = _checked_file(path)
     h = hashlib.sha256()
     with open(path, "rb") as f:
         if _safetensors_kind(path, f.read(9)):
-            f.seek(0)
-            data = f.read()
+            f.seek(0)  # read() after read(9) joined the buffered bytes to the rest: the file copied twice (a compact
+            data = f.read(os.fstat(f.fileno()).st_size)  # model's load 7 ms); asked for by size, read into one buffer
+            data += f.read()  # (grown meanwhile: to its end, as before)
             h.update(data)
         else:  # streamed through the hash, then read again from the same open file
             f.seek(0)
@@ -116,7 +124,7 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
         if builtin_check:
             intact_builtin_sha256(path, digest)  # a damaged install is refused before it is parsed
         if data is not None:
-            return (*_parse_safetensors(data, path), digest)
+            return (*_parse_safetensors(data, path, header), digest)
         damage = zip_damage(path, f)  # cut short, or bytes changed: torch's words, or none at all
         if damage:
             raise CheckpointError(damage)
@@ -129,14 +137,17 @@ def read_checkpoint(path: str | os.PathLike, *, builtin_check: bool = False
     return state_dict_of(obj, path), {}, digest
 
 
-def _parse_safetensors(data: bytes, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Tensors and metadata of a safetensors file's bytes (its header: 8-byte length, then JSON)."""
+def _parse_safetensors(data: bytes, path: Path, header: tuple[bytes, dict] | None = None
+                       ) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file's bytes (its header: 8-byte length, then JSON); ``header``: its
+    header as :func:`_checked_file` read and parsed it, used where ``data`` holds the same bytes."""
     from safetensors.torch import load
 
     try:
         sd = load(data)
         n = int.from_bytes(data[:8], "little")
-        meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
+        same = header is not None and len(header[0]) == n and data[8:8 + n] == header[0]
+        meta = (header[1] if same else json.loads(data[8:8 + n])).get("__metadata__") or {}
     except Exception as e:  # safetensors raises its own error types
         raise CheckpointError(f"{path} is not a readable safetensors file: {e}") from None
     return sd, dict(meta)

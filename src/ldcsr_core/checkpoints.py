@@ -23,10 +23,11 @@ import torch
 from .config import ModelConfig
 from .errors import CheckpointError, ConfigError, InputError, one_line
 from .builtin_models import builtin_folder_refusal, builtin_sums, model_path
-from .devices import device_layout, resolve_device
+from .devices import channels_last_on, device_layout, resolve_device
 from .files import atomic_write_bytes, check_name_length, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_training_seed
 from .checkpoint_keys import check_cast, check_finite, mismatch_text
+from .checkpoint_loading import left_unset, place_tensors, unset_init
 from .checkpoint_reading import (  # noqa: F401 - re-exported (their older home)
     SAFETENSORS_HEADER_MAX, check_checkpoint_file, header_metadata, read_checkpoint, read_state_dict)
 from .model_metadata import (  # noqa: F401 - window_limits: its older home
@@ -166,18 +167,27 @@ def _check_fit(expected: Mapping[str, tuple], shapes: Mapping[str, tuple], sourc
     return ignored
 
 
+class _InitNeeded(Exception):
+    """A model built without its random initial weights (:func:`_construct_unset`) that its file leaves some of."""
+
+
 def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str, *, config_given: bool = False,
-                    recorded: bool = False) -> list[str]:
+                    recorded: bool = False, unset: list | None = None, device: torch.device | None = None,
+                    formats=(), dtype: torch.dtype | None = None) -> list[str]:
+    """``sd`` checked against ``model`` and copied into it, each tensor then on ``device``, in its network's memory
+    format (``formats``) and in ``dtype`` (:func:`~ldcsr_core.checkpoint_loading.place_tensors`); the names of the
+    file's tensors inference ignores. ``unset``: the layers built without random weights (:func:`_construct_unset`):
+    :class:`_InitNeeded` where ``sd`` leaves one of theirs as it is."""
     expected = model.state_dict()
     ignored = _check_fit({k: tuple(v.shape) for k, v in expected.items()}, {k: tuple(v.shape) for k, v in sd.items()},
                          source, config_given=config_given, recorded=recorded)
+    if unset and left_unset(model, [k for k in expected if k not in sd], unset):
+        raise _InitNeeded
     check_finite(sd, expected, source)  # (before: loaded, and diffusion mode's pictures were black)
-    with torch.no_grad():
-        for k, v in expected.items():
-            if k in sd:
-                v.copy_(sd[k].to(v.dtype))
     # a float64 file's weight past float32's range (1e39) is infinite as loaded, its pictures NaN, said nowhere
-    check_cast({k: v for k, v in expected.items() if k in sd and sd[k].dtype == torch.float64}, source, "float32")
+    check_cast({k: sd[k].to(v.dtype) for k, v in expected.items() if k in sd and sd[k].dtype == torch.float64},
+               source, "float32")
+    place_tensors(model, sd, device=device, formats=formats, dtype=dtype)
     if ignored:
         groups = sorted({k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("first_stage_model") else "")
                          for k in ignored})
@@ -204,11 +214,24 @@ def _construct(config: ModelConfig, seed: int | None = None) -> LDCSR:
             torch.random.set_rng_state(gen_state)
 
 
-def _build(cfg: ModelConfig, whose: str) -> LDCSR:
-    """:func:`_construct` (its random weights leave torch's generator as it was); a configuration
+def _construct_unset(config: ModelConfig) -> tuple[LDCSR, list]:
+    """:func:`_construct` for a model whose weights a file replaces: its layers left without their random initial
+    weights (:func:`~ldcsr_core.checkpoint_loading.unset_init`, whose list of them it returns too); torch's
+    generator as it was, whatever else draws from it."""
+    with _BUILD_LOCK:
+        gen_state = torch.random.get_rng_state()
+        try:
+            with unset_init() as skipped:
+                return LDCSR(config), skipped
+        finally:
+            torch.random.set_rng_state(gen_state)
+
+
+def _build(cfg: ModelConfig, whose: str, construct=None):
+    """:func:`_construct` (its random weights leave torch's generator as it was), or ``construct``; a configuration
     that cannot be built is one :class:`CheckpointError` naming ``whose`` (load_model, ldcsr models)."""
     try:
-        return _construct(cfg)
+        return (construct or _construct)(cfg)
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as e:  # e.g. a width of 0 or a list of lists
         raise CheckpointError(f"{whose} cannot be built into a model ({one_line(e)})") from None
 
@@ -288,9 +311,18 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         except ConfigError as e:  # read off its tensors (a model of 4 bands): which file, as for ours
             raise CheckpointError(f"{path}: its architecture, read off its tensors, is not one ldcsr_core "
                                   f"can run ({e})") from None
-    model = _build(cfg, "the config given" if config is not None else f"{path}: its model configuration")
-    _check_and_load(model, sd, str(path), config_given=config is not None,
-                    recorded=meta.get("format") == FORMAT_TAG)
+    ours = limits.get("format") == FORMAT_TAG  # our format, or a built-in model's tensors saved alone
+    whose = "the config given" if config is not None else f"{path}: its model configuration"
+    placing = dict(device=dev, dtype=None if dt == torch.float32 else dt, config_given=config is not None,
+                   recorded=meta.get("format") == FORMAT_TAG)
+    model, unset = _build(cfg, whose, _construct_unset)  # without the random weights the file's replace
+    try:  # each tensor on dev, in its layout (official weights: the UNet's parity layout) and dtype
+        _check_and_load(model, sd, str(path), unset=unset,
+                        formats=model.layouts(channels_last_on(dev), all_networks=ours), **placing)
+    except _InitNeeded:  # the file leaves some of them: built with them, as before
+        model = _build(cfg, whose)
+        _check_and_load(model, sd, str(path), formats=model.layouts(channels_last_on(dev), all_networks=ours),
+                        **placing)
     model.name = meta.get("name", path.stem)
     model.version = meta.get("version", "official" if not meta else "0")
     model.notes = meta.get("notes", "")
@@ -307,17 +339,15 @@ def load_model(source: str | os.PathLike | None = None, *, device: str | torch.d
         copy = builtin_twin(raw, rounded=True)  # a float16 copy in our format (save_model): its own metadata
         model.rounded_copy_of = copy[0].stem if copy else None
     model.adapt_scale = None if model.adapt_checked is None else model.adapt_checked.scale
-    ours = limits.get("format") == FORMAT_TAG  # our format, or a built-in model's tensors saved alone
     if ours:  # the window limits travel in the metadata
         model.tile_max, overlap = recorded_numbers(limits, path)
         if limits.get("tile_overlap"):
             model.tile_overlap = overlap
     else:  # the official weights only saw 256-px outputs in stage-2 training
         model.tile_max = DEFAULT_TILE_OUT
-    model = model.eval().requires_grad_(False).to(dev)
-    device_layout(model, dev, all_networks=ours)  # official weights: parity layout
+    model = model.eval().requires_grad_(False)
+    device_layout(model, dev, all_networks=ours, converted=True)  # (its tensors placed so by _check_and_load)
     if dt != torch.float32:
-        model = model.to(dt)
         model.scale_factor.data = model.scale_factor.data.float()
         check_cast(model.state_dict(), str(path), str(dt).removeprefix("torch."))  # float16: 1e5 is inf
     return model

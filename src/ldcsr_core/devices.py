@@ -13,7 +13,7 @@ from .words import counted
 if TYPE_CHECKING:
     from .models.ldcsr import LDCSR
 
-__all__ = ["DEVICE_NAMES", "device_name", "resolve_device", "device_layout"]
+__all__ = ["DEVICE_NAMES", "device_name", "resolve_device", "channels_last_on", "device_layout"]
 
 
 #: What a device may be named, in any letter case and with spaces around (as a dtype's name).
@@ -66,14 +66,18 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     return dev
 
 
-def device_layout(model: LDCSR, device: torch.device, *, all_networks: bool = False) -> LDCSR:
+def channels_last_on(device: torch.device) -> bool:
+    """Whether channels-last is the layout :func:`device_layout` gives a model on ``device``."""
+    return device.type == "cpu"
+
+
+def device_layout(model: LDCSR, device: torch.device, *, all_networks: bool = False, converted: bool = False) -> LDCSR:
     """The memory layout that is fastest on ``device``: channels-last on a CPU (oneDNN's NHWC
     convolutions are markedly faster; ``all_networks`` also converts the UNet, for our own models);
     contiguous NCHW elsewhere, and cuDNN's autotuner on for CUDA (the planned windows come in few
     shapes).  On an H200 (issue 22) channels-last made one 1024→4096 fast window 0.78 s against
-    0.49 s contiguous, and fp16 with ``cudnn.benchmark`` 0.26 s."""
-    if device.type == "cpu":
-        return model.use_channels_last(all_networks=all_networks)
+    0.49 s contiguous, and fp16 with ``cudnn.benchmark`` 0.26 s. ``converted``: the model's
+    tensors are in that layout already (``load_model``): only recorded."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    return model.use_channels_last(False)
+    return model.use_channels_last(channels_last_on(device), all_networks=all_networks, converted=converted)

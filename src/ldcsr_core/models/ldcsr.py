@@ -62,21 +62,29 @@ class LDCSR(nn.Module):
         self.memory_format = torch.contiguous_format
         self.encoders_channels_last = False
 
-    def use_channels_last(self, enabled: bool = True, *, all_networks: bool = False) -> "LDCSR":
+    def use_channels_last(self, enabled: bool = True, *, all_networks: bool = False,
+                          converted: bool = False) -> "LDCSR":
         """NHWC weights and activations: markedly faster convolutions on CPU (oneDNN).
 
         By default the decoder and the condition encoder (nearly all the compute; their GroupNorms
         compute exact statistics for NHWC, see :func:`~.autoencoder.norm_swish`), whose results
         stay within the golden tolerances of the official code.  ``all_networks`` also converts
         the UNet (PyTorch's NHWC GroupNorm kernel rounds differently, outside the golden
-        tolerance): used for our own models, not for official checkpoints.
+        tolerance): used for our own models, not for official checkpoints. ``converted``: the
+        tensors are in those formats already (:meth:`layouts`, as ``load_model`` placed them): only recorded.
         """
         self.memory_format = torch.channels_last if enabled else torch.contiguous_format
         self.encoders_channels_last = enabled
-        for net in (self.first_stage_model.decoder, self.cond_stage_model, *self._detail()):
-            net.to(memory_format=self.memory_format)
-        self.model.to(memory_format=self.memory_format if all_networks else torch.contiguous_format)
+        if not converted:
+            for net, fmt in self.layouts(enabled, all_networks=all_networks):
+                net.to(memory_format=fmt)
         return self
+
+    def layouts(self, enabled: bool = True, *, all_networks: bool = False) -> list[tuple[nn.Module, torch.memory_format]]:
+        """Each network and the memory format :meth:`use_channels_last` converts it to."""
+        fmt = torch.channels_last if enabled else torch.contiguous_format
+        return [*((net, fmt) for net in (self.first_stage_model.decoder, self.cond_stage_model, *self._detail())),
+                (self.model, fmt if all_networks else torch.contiguous_format)]
 
     def _detail(self) -> list[nn.Module]:
         return [self.detail_decoder.decoder] if self.config.detail_decoder is not None else []
