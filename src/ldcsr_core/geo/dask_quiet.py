@@ -15,10 +15,12 @@ import logging
 import uuid
 
 __all__ = ["QuietCancelledTasks", "QUIET_PREFIX", "TILE_KEY_PREFIX", "cancelled_task_line", "quiet_workers",
-           "tile_key"]
+           "removed_twice_line", "tile_key"]
 
 # The logger distributed's worker state machine says it on (distributed.worker_state_machine).
 STATE_MACHINE_LOGGER = "distributed.worker.state_machine"
+# The logger a worker says a plugin's removal failed on (distributed.worker.Worker.plugin_remove).
+WORKER_LOGGER = "distributed.worker"
 
 
 TILE_KEY_PREFIX = "ldcsr-tile-"  # the Dask key of each tile a DaskRunner submits
@@ -42,6 +44,24 @@ class _DropCancelledTasks(logging.Filter):
         return not cancelled_task_line(record)
 
 
+def removed_twice_line(record: logging.LogRecord) -> bool:
+    """Is ``record`` a worker's 'Worker plugin NAME failed to teardown' with its KeyError traceback for one of the
+    engine's plugins (its model's, its quieting one) that was already removed? A worker closing (a Ctrl-C on
+    ``--dask local:N``) removes every plugin while the run, ending, removes its own: whichever comes second
+    finds it gone, which is no failure (before, about one Ctrl-C in four printed that traceback)."""
+    from .dask_model import PLUGIN_PREFIX
+
+    exc = record.exc_info[1] if record.exc_info else None
+    name = record.args[0] if isinstance(record.args, tuple) and record.args else None
+    return (record.msg == "Worker plugin %s failed to teardown" and isinstance(exc, KeyError)
+            and isinstance(name, str) and name.startswith((PLUGIN_PREFIX, QUIET_PREFIX)))
+
+
+class _DropRemovedTwice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not removed_twice_line(record)
+
+
 try:  # the plugin base class only exists with the cluster extra installed
     from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
 except ImportError:  # pragma: no cover - dask not installed
@@ -49,15 +69,17 @@ except ImportError:  # pragma: no cover - dask not installed
 
 
 class QuietCancelledTasks(_WorkerPlugin):
-    """Adds the filter to the worker's state-machine logger, once per process. It stays on at the
-    worker's close, which cancels the tasks (and says so) before it removes the plugins."""
+    """Adds the filter to the worker's state-machine logger, and one for an engine plugin removed twice
+    (:func:`removed_twice_line`) to its own logger, once per process. They stay on at the worker's close,
+    which cancels the tasks (and says so) before it removes the plugins."""
 
     name = "ldcsr-quiet-cancelled-tasks"
 
     def setup(self, worker) -> None:
-        log = logging.getLogger(STATE_MACHINE_LOGGER)
-        if not any(isinstance(f, _DropCancelledTasks) for f in log.filters):
-            log.addFilter(_DropCancelledTasks())
+        for logger, kind in ((STATE_MACHINE_LOGGER, _DropCancelledTasks), (WORKER_LOGGER, _DropRemovedTwice)):
+            log = logging.getLogger(logger)
+            if not any(isinstance(f, kind) for f in log.filters):
+                log.addFilter(kind())
 
 
 #: The start of a runner's name for the plugin: ``ldcsr-quiet-cancelled-tasks-<8 hex>@<client id>``.
