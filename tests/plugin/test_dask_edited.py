@@ -16,6 +16,17 @@ from .test_lens import _scene
 from .test_widget import _wait_done
 
 
+@pytest.fixture(autouse=True)
+def threaded_dask():
+    """Dask's default scheduler for arrays (threads), whatever an earlier test in this process left set: after the
+    tests/raster Dask files, dask's config still named 'dask.distributed' with no client active, and these failed
+    ('Requested dask.distributed scheduler but no Client active') when run after them in one process."""
+    import dask
+
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
 def _dask_layer(viewer):
     import dask.array as da
 
