@@ -42,7 +42,8 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
     from qgis.PyQt.QtCore import QVariant
 
     from ldcsr_core.errors import InputError
-    from ldcsr_core.rules import number_text, point_text
+    from ldcsr_core.rules import number_text
+    from ldcsr_core.whole_numbers import whole_text
 
     if isinstance(raw, QgsProperty) and context is not None:
         raw = _evaluated(raw, what, context)
@@ -52,7 +53,7 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
         if not raw.strip():
             return None
         try:  # a whole number grouped (seed 1_000) is as ldcsr --seed reads it; a scale's 1.2_5 no number
-            value = Decimal(point_text(raw)) if whole else number_text(raw)  # '２．５' read as ldcsr -s reads it
+            value = whole_text(raw) if whole else number_text(raw)  # '２．５' read as ldcsr -s reads it
         except (ValueError, ArithmeticError):  # (Decimal's InvalidOperation)
             raise InputError(f"{what} must be a number, got {raw!r}") from None
     elif _is_number(raw):
@@ -72,14 +73,9 @@ def _whole_value(value, raw, what: str) -> int:
     """A whole number ``value`` (a ``Decimal``: exact, where a float of text or of an int past 2**1024 is inf, said
     'not a finite number', or overflows) as an int, of at most ``rules.MOST_BITS`` bits (as :func:`_whole_sum`'s:
     the engine's rule, ``rules.check_whole_size``, as ``ldcsr upscale --seed``'s)."""
-    from ldcsr_core.errors import InputError
-    from ldcsr_core.rules import check_whole_size
+    from ldcsr_core.whole_numbers import check_whole_size
 
-    if not value.is_finite():
-        raise InputError(f"{what} must be a finite number, got {raw!r}")
-    if value != value.to_integral_value():
-        raise InputError(f"{what} must be a whole number, got {raw!r}")
-    return check_whole_size(value, what)
+    return check_whole_size(value, what, raw)
 
 
 def is_plain_number(raw) -> bool:
@@ -121,7 +117,7 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
 
     from qgis.core import QgsProperty
 
-    from ldcsr_core.rules import point_text
+    from ldcsr_core.whole_numbers import whole_text
 
     raw = computed = parameters.get(name)
     if isinstance(raw, QgsProperty) and context is not None:  # a number written as the expression: its text, exact
@@ -132,7 +128,7 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
     _check_exact(raw, what, computed.expressionString() if isinstance(computed, QgsProperty) else None)
     if not is_plain_number(raw):
         return alg.parameterAsInt(parameters, name, context)
-    return int(Decimal(point_text(raw.strip()))) if isinstance(raw, str) else int(raw)
+    return int(whole_text(raw)) if isinstance(raw, str) else int(raw)
 
 
 #: A number as an expression may be written alone (QGIS reads one past a 64-bit int as a float, rounded).

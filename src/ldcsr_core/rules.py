@@ -12,6 +12,7 @@ from typing import Sequence
 
 from .errors import InputError
 from .image_rules import ROUNDING, beyond_unit, check_image  # noqa: F401 - re-exported (the rules of an image array)
+from .whole_numbers import MOST_BITS, check_whole_size  # noqa: F401 - re-exported (a seed's, samples' size)
 
 __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
@@ -92,24 +93,6 @@ def _whole(value) -> bool:
     if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
         value = value.item()
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-#: The most bits of a whole number a run takes (its seed, either sign: below 2**4096, up to 1233 digits), in every
-#: front end (:func:`check_whole_size`): ``ldcsr --seed`` read up to Python's 4300 digits, QGIS's SEED 2**4096.
-MOST_BITS = 4096
-
-
-def check_whole_size(value, what: str) -> int:
-    """``value`` (an int, or a ``Decimal`` of a whole number: text of thousands of digits, which ``int`` does not
-    read) as an int below 2**:data:`MOST_BITS` in size, else :class:`InputError`, the number said short."""
-    from decimal import Decimal
-
-    from .words import whole_said
-
-    d = Decimal(value)
-    if d.adjusted() > int(MOST_BITS * math.log10(2)) or abs(int(d)).bit_length() > MOST_BITS:  # (1e10**9: no int)
-        raise InputError(f"{what} must be less than 2**{MOST_BITS} in size, got {whole_said(d)}")
-    return int(d)
 
 
 def check_seed(seed) -> int:

@@ -33,12 +33,15 @@ def test_a_plain_seed_past_a_32_bit_int_is_taken_as_an_expression_is(qgis_proces
     assert not np.array_equal(plain, other)  # the seed is used, not replaced
 
 
-def test_a_seed_that_is_no_number_says_so(qgis_processing, scene, tiny_model_file, tmp_path):
-    """Before: QGIS's 'Incorrect parameter value for SEED', which says neither what is wrong nor what to give."""
+@pytest.mark.parametrize("given", ["abc", "1__0", "_1"])
+def test_a_seed_that_is_no_number_says_so(qgis_processing, scene, tiny_model_file, tmp_path, given):
+    """Before: QGIS's 'Incorrect parameter value for SEED', which says neither what is wrong nor what to give; '1__0'
+    and '_1' (typos: Decimal reads them as 10 and 1) ran with those seeds, where ldcsr upscale --seed refused them
+    ('not a valid integer'); now refused as the command line refuses them (whole_numbers.whole_text)."""
     with pytest.raises(QgsProcessingException) as ei:
-        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SEED="abc"),
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SEED=given),
                             feedback=QgsProcessingFeedback())
-    assert "the seed must be a number, got 'abc'" in str(ei.value)
+    assert f"the seed must be a number, got {given!r}" in str(ei.value)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from pathlib import Path
 
 import click
@@ -93,30 +92,46 @@ class ScaleListType(click.ParamType):
 
 
 class WholeType(click.ParamType):
-    """A whole number as ``int`` reads it (text past Python's 4300 digits too, which ``int`` refuses), then checked by
-    the engine's rule (:meth:`rule`), its words click's usage error: one rule, as QGIS's and napari's."""
+    """A whole number as ``int`` reads it (text past Python's 4300 digits too, which ``int`` refuses), or in another
+    notation as QGIS's whole-number fields read it ('1e3', '7.0': :meth:`read`), then checked by the
+    engine's rule (:meth:`rule`), its words click's usage error: one rule, as QGIS's and napari's."""
 
     name = "integer"
 
     def rule(self, value: int, param):
         return value
 
-    def convert(self, value, param, ctx):
-        from decimal import Decimal
+    def what(self, param) -> str:
+        """The value's name in the engine's words where it is no whole number ('seed must be a whole number')."""
+        return param.opts[0] if param is not None else "value"
 
+    def convert(self, value, param, ctx):
         from ..errors import InputError
 
-        if not isinstance(value, int):
-            try:
-                value = int(value)
-            except ValueError:  # whole-number text past int's 4300 digits: the rule says its size, short
-                if not (isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(_\d+)*\s*", value)):
-                    self.fail(f"{value!r} is not a valid integer.", param, ctx)
-                value = int(Decimal(value.strip()))
         try:
-            return self.rule(value, param)
+            return self.rule(value if isinstance(value, int) else self.read(value, param, ctx), param)
         except InputError as e:
             self.fail(str(e), param, ctx)
+
+    def read(self, text, param, ctx) -> int:
+        """``text`` as ``int`` reads it, past its 4300 digits too, or in another notation QGIS's whole-number fields
+        take (``whole_numbers.whole_text``: '1e3', '7.0'), refused in the same words where it is none ('1.5': 'seed
+        must be a whole number'; before, '1e3' and '7.0' were 'not a valid integer' here, taken by QGIS)."""
+        from decimal import Decimal
+
+        from ..whole_numbers import GROUPED_DIGITS, check_whole_size, whole_text
+
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        if GROUPED_DIGITS.fullmatch(text):  # past int's 4300 digits: the rule says its size, short
+            return int(Decimal(text.strip()))
+        try:
+            number = whole_text(text)
+        except (ValueError, ArithmeticError):  # (Decimal's InvalidOperation)
+            self.fail(f"{text!r} is not a valid integer.", param, ctx)
+        return check_whole_size(number, self.what(param), text)
 
 
 class SeedType(WholeType):
@@ -126,12 +141,18 @@ class SeedType(WholeType):
     def rule(self, value, param):
         return check_seed(value)
 
+    def what(self, param) -> str:
+        return "seed"
+
 
 class TrainingSeedType(WholeType):
     """``ldcsr train``'s and ``adapt``'s ``--seed``: one torch's generators take (``rules.check_training_seed``)."""
 
     def rule(self, value, param):
         return check_training_seed(value)
+
+    def what(self, param) -> str:
+        return "seed"
 
 
 class SamplesType(WholeType):
