@@ -89,3 +89,14 @@ def test_train_refuses_a_seed_past_torch_s_range_before_reading_its_data(tmp_pat
 
     with pytest.raises(InputError, match="a training seed must be"):
         train(tmp_path / "not-there", tmp_path / "m.safetensors", seed=2 ** 64, minutes=(0.01, 0, 0))
+
+
+@pytest.mark.parametrize("digits", [1300, 5000])
+def test_a_training_seed_past_2_4096_is_told_the_training_range(tmp_path, digits):
+    """Before: ldcsr train --seed of 1300 (or 5000) nines said 'seed must be less than 2**4096 in size', a limit
+    upscale's seed has, so a user then gave 2**4000 and met the range; now the training range, as for 2**64."""
+    r = CliRunner().invoke(main, ["train", str(tmp_path), "--out", str(tmp_path / "m.safetensors"),
+                                  "--seed", "9" * digits])
+    assert r.exit_code == 2, r.output
+    assert ("Invalid value for '--seed': a training seed must be from -2**63 to 2**64 - 2 (what torch's generators "
+            f"take), got 1e+{digits}") in r.output, r.output

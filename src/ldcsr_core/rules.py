@@ -109,11 +109,10 @@ def check_training_seed(seed) -> int:
     torch's 'Overflow when unpacking long long' once the data was read)."""
     from .words import whole_said
 
-    seed = check_seed(seed)
-    if not -2 ** 63 <= seed <= 2 ** 64 - 2:
+    if _whole(seed) and not -2 ** 63 <= int(seed) <= 2 ** 64 - 2:  # (past 2**4096 too: this range, not the seed's)
         raise InputError(f"a training seed must be from -2**63 to 2**64 - 2 (what torch's generators take), "
-                         f"got {whole_said(seed)}")
-    return seed
+                         f"got {whole_said(int(seed))}")
+    return check_seed(seed)
 
 
 def check_tile(tile) -> int | None:
