@@ -109,6 +109,18 @@ def test_evaluate_refuses_images_that_are_not_those_of_its_files(image_dir):
     assert given["images"] == 3 and given["files"] == files and figures(given) == figures(here)
 
 
+def test_evaluate_names_a_0_d_image_so(image_dir):
+    """Before: an image given as a 0-d array (np.asarray(3, np.uint8)) was said 'got  uint8' (its empty shape); now
+    'got 0-d uint8', refused before the model (the shipped one: model=None) loads."""
+    from ldcsr_core.errors import InputError
+
+    files = [str(f) for f in sorted(image_dir.glob("*.png"))][:1]
+    with pytest.raises(InputError) as e:
+        evaluate(None, files, [2.0], images=[(files[0], np.asarray(3, np.uint8))])
+    assert str(e.value).startswith(f"images[0] ('{files[0]}') must be an H×W×3 uint8 array, as read_set reads it, "
+                                   "got 0-d uint8: give read_set"), str(e.value)
+
+
 def test_hf_ratio_on_images_with_known_spectra():
     n, lr = 128, (32, 32)  # ×4: the LR Nyquist frequency is 1/8 cycle per HR pixel
     low, high = ((0.0, 3 / 128), 40.0), ((20 / 128, 0.0), 20.0)  # 0.023 and 0.156 cycles/px

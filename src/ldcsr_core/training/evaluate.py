@@ -99,7 +99,8 @@ def _given_images(images, files, scales) -> list:
             got = f"the image of {str(name)!r}" if name is not None else f"{type(entry).__name__}, not a (path, image) pair"
             raise InputError(f"images[{i}] is not that of files[{i}] {str(f)!r}, got {got}: {redo}")
         if not (isinstance(hr, np.ndarray) and hr.ndim == 3 and hr.shape[-1] == 3 and hr.dtype == np.uint8):
-            got = (f"{'×'.join(map(str, hr.shape))} {hr.dtype}" if isinstance(hr, np.ndarray) else type(hr).__name__)
+            got = (f"{'×'.join(map(str, hr.shape)) or '0-d'} {hr.dtype}" if isinstance(hr, np.ndarray)  # (not '  uint8')
+                   else type(hr).__name__)
             raise InputError(f"images[{i}] ({str(f)!r}) must be an H×W×3 uint8 array, as read_set reads it, got "
                              f"{got}: {redo}")
     check_sizes(images, scales)
