@@ -68,12 +68,7 @@ def inputs_all_nodata(jobs, nodata, bands, overwrite: bool) -> list:
 
 def _all_nodata_output(dst) -> bool:
     """Whether the output ``dst`` there says no pixel of it was synthesised (its input all nodata): its tag alone."""
-    import rasterio
-
+    from ..geo.job import notice_of
     from ..geo.raster_io import NODATA_NOTICE
 
-    try:
-        with rasterio.open(dst) as ds:
-            return ds.tags().get("LDCSR_NOTICE") == NODATA_NOTICE
-    except Exception:  # not a raster (refused as the run's), a broken link
-        return False
+    return notice_of(dst) == NODATA_NOTICE

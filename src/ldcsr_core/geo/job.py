@@ -453,15 +453,20 @@ def is_complete_output(dst: str | Path, *, out_shape, job: str | Sequence[str],
         return False
 
 
-def has_provenance(path: str | Path) -> bool:
-    """Whether ``path`` is a raster this package wrote (it carries the ``LDCSR_NOTICE`` tag)."""
+def notice_of(path: str | Path) -> str | None:
+    """The ``LDCSR_NOTICE`` tag of the raster at ``path`` (None: not a raster this package wrote, or none there)."""
     try:
         import rasterio
 
         with rasterio.open(path) as ds:
-            return "LDCSR_NOTICE" in ds.tags()
-    except Exception:
-        return False
+            return ds.tags().get("LDCSR_NOTICE")
+    except Exception:  # not a raster, a broken link
+        return None
+
+
+def has_provenance(path: str | Path) -> bool:
+    """Whether ``path`` is a raster this package wrote (it carries the ``LDCSR_NOTICE`` tag)."""
+    return notice_of(path) is not None
 
 
 _TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic TIFF and BigTIFF, either byte order
