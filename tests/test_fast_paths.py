@@ -64,8 +64,7 @@ def test_upsampler_bands_tile_the_output_exactly(monkeypatch):
 
 
 _REALLOCATING = """
-import resource, torch
-from ldcsr_core import heap
+import resource
 
 def faults(nbytes):  # minor page faults of allocating, filling and freeing a buffer, twice (the second counted)
     torch.empty(nbytes // 4).fill_(1.0)
@@ -86,17 +85,82 @@ with heap.retained_heap():
 print(plain, kept, depth_inside, heap._depth, faults(n))
 """
 
+_TRIM_ABOVE = """
+with heap.retained_heap():
+    torch.empty(64 << 18).fill_(1.0)  # 64 MiB, freed: kept by the retained heap
+    kept = heap.resident_bytes()
+    assert not heap.trim_above(kept + (1 << 30))  # under the bound: nothing happens
+    assert heap.resident_bytes() >= kept - (8 << 20)
+    assert heap.trim_above(kept - (32 << 20))  # over it: the free memory goes back
+    assert heap.resident_bytes() < kept - (32 << 20), (heap.resident_bytes(), kept)
+"""
 
-@pytest.mark.skipif(heap._libc is None, reason="glibc only")
-def test_retained_heap_reuses_freed_memory_and_hands_it_back():
-    """In a fresh process: the free chunks earlier tests leave in this one's heap would let glibc
+_BOUNDED = """
+with heap.bounded_retained_heap(1 << 30) as trim:  # generous bound: freed memory is kept
+    torch.empty(64 << 18).fill_(1.0)
+    assert not trim()
+    assert heap._depth == 1
+with heap.bounded_retained_heap(0) as trim:  # no room above the start: it goes back
+    torch.empty(64 << 18).fill_(1.0)
+    assert trim()
+assert heap._depth == 0
+"""
+
+# One interpreter imports torch and the heap once, then runs each body in a child forked from it:
+# each child's heap is the fresh interpreter's as it stood after those imports (nothing allocated
+# and freed since), as a fresh `python -c` per body had it, for one import of torch instead of three.
+_FORKING = """
+import json, os, sys, tempfile, traceback
+import torch
+from ldcsr_core import heap
+
+results = {}
+for name, body in json.loads(sys.stdin.read()).items():
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(out.fileno(), 1)
+            os.dup2(err.fileno(), 2)
+            code = 0
+            try:
+                exec(compile(body, name, "exec"), {"torch": torch, "heap": heap})
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        results[name] = [os.waitstatus_to_exitcode(status), out.read(), err.read()]
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh_heaps():
+    """Each body's (exit status, stdout, stderr), run in a fresh interpreter's heap: in a pytest worker
+    the heap holds what earlier tests freed, so a 64 MiB tensor may reuse it, resident memory neither
+    grows nor shrinks, and the assertions pass or fail by the tests that ran before (seen in CI: 1.45 GB
+    resident, the trim giving back nothing); likewise the free chunks earlier tests leave would let glibc
     reuse memory whatever the thresholds say."""
+    import json
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-c", _REALLOCATING], capture_output=True, text=True, timeout=120)
+    bodies = {"reallocating": _REALLOCATING, "trim_above": _TRIM_ABOVE, "bounded": _BOUNDED}
+    r = subprocess.run([sys.executable, "-c", _FORKING], input=json.dumps(bodies), capture_output=True, text=True,
+                       timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    plain, kept, depth_inside, depth_after, after = map(int, r.stdout.split())
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(heap._libc is None, reason="glibc only")
+def test_retained_heap_reuses_freed_memory_and_hands_it_back(fresh_heaps):
+    rc, out, err = fresh_heaps["reallocating"]
+    assert rc == 0, err[-2000:]
+    plain, kept, depth_inside, depth_after, after = map(int, out.split())
     pages = (64 << 20) // resource.getpagesize()
     assert plain > pages // 2  # glibc: a fresh mmap each time
     assert kept < pages // 20  # inside: the freed block is reused
@@ -121,42 +185,13 @@ def test_retained_heap_is_thread_safe():
     assert heap._depth == 0
 
 
-def _in_a_fresh_process(body: str) -> None:
-    """Run ``body`` (asserts on the process's resident memory) in a fresh interpreter: in a pytest
-    worker the heap holds what earlier tests freed, so a 64 MiB tensor may reuse it, resident memory
-    neither grows nor shrinks, and the assertions pass or fail by the tests that ran before (seen in CI:
-    1.45 GB resident, the trim giving back nothing)."""
-    import subprocess
-    import sys
-    import textwrap
-
-    code = "import torch\nfrom ldcsr_core import heap\n" + textwrap.dedent(body)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+@pytest.mark.skipif(heap._libc is None, reason="glibc only")
+def test_trim_above_bounds_the_retained_heap(fresh_heaps):
+    rc, _, err = fresh_heaps["trim_above"]  # the body: _TRIM_ABOVE
+    assert rc == 0, err[-2000:]
 
 
 @pytest.mark.skipif(heap._libc is None, reason="glibc only")
-def test_trim_above_bounds_the_retained_heap():
-    _in_a_fresh_process("""
-        with heap.retained_heap():
-            torch.empty(64 << 18).fill_(1.0)  # 64 MiB, freed: kept by the retained heap
-            kept = heap.resident_bytes()
-            assert not heap.trim_above(kept + (1 << 30))  # under the bound: nothing happens
-            assert heap.resident_bytes() >= kept - (8 << 20)
-            assert heap.trim_above(kept - (32 << 20))  # over it: the free memory goes back
-            assert heap.resident_bytes() < kept - (32 << 20), (heap.resident_bytes(), kept)
-    """)
-
-
-@pytest.mark.skipif(heap._libc is None, reason="glibc only")
-def test_bounded_retained_heap_trims_only_above_its_bound():
-    _in_a_fresh_process("""
-        with heap.bounded_retained_heap(1 << 30) as trim:  # generous bound: freed memory is kept
-            torch.empty(64 << 18).fill_(1.0)
-            assert not trim()
-            assert heap._depth == 1
-        with heap.bounded_retained_heap(0) as trim:  # no room above the start: it goes back
-            torch.empty(64 << 18).fill_(1.0)
-            assert trim()
-        assert heap._depth == 0
-    """)
+def test_bounded_retained_heap_trims_only_above_its_bound(fresh_heaps):
+    rc, _, err = fresh_heaps["bounded"]  # the body: _BOUNDED
+    assert rc == 0, err[-2000:]
