@@ -20,10 +20,15 @@ FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)  # a random tiny model lea
 
 def scene(h=72, w=120, seed=0, lo=0, hi=255) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    chans = [0.5 + 0.3 * np.sin(xx / (3 + c) + c) + 0.15 * np.cos(yy / (2 + c)) for c in range(3)]
-    unit = np.clip(np.stack(chans, -1) + rng.normal(0, 0.03, (h, w, 3)), 0, 1)
-    return (lo + unit * (hi - lo)).round().astype(np.uint8)
+    x, y = np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64)[:, None]
+    unit = np.empty((h, w, 3))
+    for c in range(3):  # a pixel's value as on full x, y grids; the sines of a row, cosines of a column once
+        unit[..., c] = 0.5 + 0.3 * np.sin(x / (3 + c) + c) + 0.15 * np.cos(y / (2 + c))
+    unit += rng.normal(0, 0.03, (h, w, 3))
+    np.clip(unit, 0, 1, out=unit)
+    unit *= hi - lo
+    unit += lo
+    return unit.round().astype(np.uint8)
 
 
 def state(model) -> dict:

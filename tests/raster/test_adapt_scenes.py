@@ -149,7 +149,7 @@ def _pool_of_a_band_of_data(tiny_model_file, tmp_path, monkeypatch, top: int, bo
     data[:, top:bottom, :4200] = np.moveaxis(scene(bottom - top, 4200, lo=1), -1, 0)
     tif = tmp_path / "band.tif"
     with rasterio.open(tif, "w", driver="GTiff", width=w, height=h, count=3, dtype="uint8", nodata=0, tiled=True,
-                       compress="deflate", crs="EPSG:32633", transform=from_origin(500000, 6000000, 10, 10)) as ds:
+                       crs="EPSG:32633", transform=from_origin(500000, 6000000, 10, 10)) as ds:
         ds.write(data)
     pools = []
     real = adapt_mod.PairSampler.__init__
