@@ -267,3 +267,27 @@ def model_loaded_once(monkeypatch):
 
     monkeypatch.setattr(ldcsr_core, "load_model", once)
     return loaded
+
+
+@pytest.fixture(scope="module")
+def model_loaded_once_a_module():
+    """:func:`model_loaded_once` for a whole module (a table of CLI runs, one test a row, each loading the same
+    model): each (model, arguments) loaded once in the module. For modules whose runs do not change the model
+    they are handed. The loads made, by their key."""
+    import os
+
+    import ldcsr_core
+
+    real, loaded = ldcsr_core.load_model, {}
+
+    def once(source=None, **kwargs):
+        st = os.stat(source) if source is not None and os.path.isfile(source) else None
+        key = (str(source), st and (st.st_ino, st.st_size, st.st_mtime_ns), repr(sorted(kwargs.items())),
+               tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LDCSR_"))))  # LDCSR_DTYPE's "auto"
+        if key not in loaded:
+            loaded[key] = real(source, **kwargs)
+        return loaded[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ldcsr_core, "load_model", once)
+        yield loaded

@@ -30,6 +30,10 @@ from ldcsr_core.cli import main
 
 from .conftest import TRANSFORM, UTM33, sha256, smooth_field, write_tif
 
+# The rows' runs read what the tiny model's run does with their input, not its loading (the checkpoint rows load
+# files that are not it, each refused, so loaded afresh): it is loaded once for the table.
+pytestmark = pytest.mark.usefixtures("model_loaded_once_a_module")
+
 
 @dataclass
 class Row:
