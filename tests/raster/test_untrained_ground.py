@@ -15,6 +15,10 @@ from ldcsr_core.cli import main
 
 from .conftest import write_tif
 
+# What the runs say of the model's training ground, not its loading: each model loaded once for the module (its runs
+# do not change it; no test here loads one itself).
+pytestmark = pytest.mark.usefixtures("model_loaded_once_a_module")
+
 TAIL = ("on the ground, outside the 0.1–2 m of the imagery the shipped models were trained to make (docs/MODEL_CARD.md), "
         "so the result is untested there; ldcsr selfcheck {} -s {} --mode fast --device cpu measures it on the scene")  # (before: SCENE -s SCALE)
 PIXELS = np.random.default_rng(0).integers(0, 255, (3, 40, 40))
