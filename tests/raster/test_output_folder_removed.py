@@ -12,6 +12,10 @@ from ldcsr_core.geo.geotiff_writer import GeoTiffWriter
 from . import test_batch_outputs
 from .test_batch_outputs import FAST, run
 
+# What the runs do after the model loads, not its loading: each model loaded once for the module (no run or test here
+# changes the model it is handed).
+pytestmark = pytest.mark.usefixtures("model_loaded_once_a_module")
+
 folders = test_batch_outputs.folders  # the fixture: empty in/ and out/ folders
 
 
