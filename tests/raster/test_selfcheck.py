@@ -16,6 +16,10 @@ from ldcsr_core.quality import selfcheck_scales
 
 from .conftest import write_tif
 
+# What the runs do after the model loads, not its loading: each model loaded once for the module (no run or test here
+# changes the model it is handed).
+pytestmark = pytest.mark.usefixtures("model_loaded_once_a_module")
+
 SCALES = [2.0, 3.5]
 
 
