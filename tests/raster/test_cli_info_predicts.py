@@ -10,6 +10,10 @@ from ldcsr_core.cli import main
 
 from .test_cli_faults import vrt
 
+# What the runs do after the model loads, not its loading: each model loaded once for the module (no run or test here
+# changes the model it is handed).
+pytestmark = pytest.mark.usefixtures("model_loaded_once_a_module")
+
 
 def test_info_refuses_a_vrt_whose_source_is_missing_as_upscale_does(tmp_path, monkeypatch):
     """Before: info described the VRT (exit 0, an output of 128 x 128 px) that upscale refuses, exit 5."""
