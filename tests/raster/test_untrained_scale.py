@@ -5,6 +5,7 @@ are not known here, and not at all of an adapted model (its own note says where 
 
 from __future__ import annotations
 
+from copy import deepcopy
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,10 @@ from rasterio.transform import from_origin
 from ldcsr_core.cli import main
 
 from .conftest import write_tif
+
+# What the runs say of a model's training scales, not its loading: each model loaded once for the module (runs do not
+# change it; the two tests that change a model they load change their own copy of it).
+pytestmark = pytest.mark.usefixtures("model_loaded_once_a_module")
 
 SHIPPED = "is below the scales the shipped models were trained on (×1.25–×8), so the result is untested there"
 OTHER = ("is below the scales the shipped models were trained on (×1.25–×8); the scales tiny-test was trained on "
@@ -229,7 +234,8 @@ def test_a_bare_float16_copy_of_a_shipped_model_runs_as_the_shipped_model(half_c
     from ldcsr_core.builtin_models import default_model_path
 
     bare = half_copies[1]
-    shipped, copy = load_model(None, device="cpu", dtype="float32"), load_model(str(bare), device="cpu", dtype="float32")
+    shipped = deepcopy(load_model(None, device="cpu", dtype="float32"))  # its own: rounded below
+    copy = load_model(str(bare), device="cpu", dtype="float32")
     with torch.no_grad():  # the shipped model's tensors rounded as the copy's are
         for t in shipped.state_dict().values():
             if t.is_floating_point():
@@ -274,7 +280,7 @@ def test_a_model_of_its_own_float32_weights_opens_no_built_in_when_loaded(tmp_pa
     from ldcsr_core import load_model, save_model
     from ldcsr_core.builtin_models import default_model_path, is_shipped
 
-    own = load_model(None, device="cpu", dtype="float32")
+    own = deepcopy(load_model(None, device="cpu", dtype="float32"))  # its own: its weights moved below
     with torch.no_grad():
         for p in own.parameters():
             p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(0)) * 1e-4)
