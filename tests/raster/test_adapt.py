@@ -15,6 +15,10 @@ from ldcsr_core import adaptation as adapt_mod
 from ldcsr_core.adaptation import PairSampler, Recipe, adapt, holdout_split
 from ldcsr_core.errors import Cancelled, InputError
 
+# What adaptation does with its base, not the base's loading: each model loaded once for the module (adapt trains a
+# copy of its base; no test here changes a model it loads).
+pytestmark = pytest.mark.usefixtures("model_loaded_once_a_module")
+
 FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)  # a random tiny model learns quickly
 
 
