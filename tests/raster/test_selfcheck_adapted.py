@@ -19,6 +19,10 @@ from ldcsr_core.quality import write_report
 
 from .test_adapt import scene
 
+# What adaptation does with its base, not the base's loading: each model loaded once for the module (adapt trains a
+# copy of its base; no test here changes a model it loads).
+pytestmark = pytest.mark.usefixtures("model_loaded_once_a_module")
+
 FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)
 SAID = "this model was adapted to this scene at ×2 (it learnt this very degradation of its pixels)"
 
