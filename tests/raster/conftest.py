@@ -245,12 +245,10 @@ def client(machines):
     return machines.c
 
 
-@pytest.fixture
-def model_loaded_once(monkeypatch):
-    """``ldcsr_core.load_model`` made to load each (model, arguments) once in this test and hand the same model to
-    every later run that asks for it: for tests of what runs do after their model loads, not of the loading (each
-    CLI run in this process loads its model again: 0.2-0.5 s for the tiny one). A model file replaced since (another
-    inode, size or time) is loaded again. The loads made, by their key."""
+def _loading_once(setattr) -> dict:
+    """``ldcsr_core.load_model`` replaced (through ``setattr``, a monkeypatch's) by one that loads each (model,
+    arguments, LDCSR_* settings) once and hands the same model to every later call asking for it; a model file
+    replaced since (another inode, size or time) is loaded again. Returns the loads made, by their key."""
     import os
 
     import ldcsr_core
@@ -265,8 +263,17 @@ def model_loaded_once(monkeypatch):
             loaded[key] = real(source, **kwargs)
         return loaded[key]
 
-    monkeypatch.setattr(ldcsr_core, "load_model", once)
+    setattr(ldcsr_core, "load_model", once)
     return loaded
+
+
+@pytest.fixture
+def model_loaded_once(monkeypatch):
+    """``ldcsr_core.load_model`` made to load each (model, arguments) once in this test and hand the same model to
+    every later run that asks for it (:func:`_loading_once`): for tests of what runs do after their model loads, not
+    of the loading (each CLI run in this process loads its model again: 0.2-0.5 s for the tiny one). The loads
+    made, by their key."""
+    return _loading_once(monkeypatch.setattr)
 
 
 @pytest.fixture(scope="module")
@@ -274,20 +281,5 @@ def model_loaded_once_a_module():
     """:func:`model_loaded_once` for a whole module (a table of CLI runs, one test a row, each loading the same
     model): each (model, arguments) loaded once in the module. For modules whose runs do not change the model
     they are handed. The loads made, by their key."""
-    import os
-
-    import ldcsr_core
-
-    real, loaded = ldcsr_core.load_model, {}
-
-    def once(source=None, **kwargs):
-        st = os.stat(source) if source is not None and os.path.isfile(source) else None
-        key = (str(source), st and (st.st_ino, st.st_size, st.st_mtime_ns), repr(sorted(kwargs.items())),
-               tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LDCSR_"))))  # LDCSR_DTYPE's "auto"
-        if key not in loaded:
-            loaded[key] = real(source, **kwargs)
-        return loaded[key]
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ldcsr_core, "load_model", once)
-        yield loaded
+        yield _loading_once(mp.setattr)
