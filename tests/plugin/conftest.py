@@ -15,6 +15,14 @@ if not os.environ.get("DISPLAY") and shutil.which("Xvfb") is None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "viewer_hidden: the ldcsr fixture's napari window is not shown (for tests that do not depend on "
+        "it being on screen: canvas size, screenshots, visibility, events on the canvas, dock geometry)",
+    )
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     """After each test with a napari viewer is torn down (its viewer closed, napari's leak check
@@ -80,11 +88,12 @@ def notes():
 
 
 @pytest.fixture
-def ldcsr(make_napari_viewer, qtbot, tiny_model):
-    """(viewer, widget): napari with the LDCSR widget docked, using the tiny model."""
+def ldcsr(request, make_napari_viewer, qtbot, tiny_model):
+    """(viewer, widget): napari with the LDCSR widget docked, using the tiny model; its window shown
+    unless the test (or its module) is marked ``viewer_hidden``."""
     from napari_ldcsr._widget import LdcsrWidget
 
-    viewer = make_napari_viewer(show=True)
+    viewer = make_napari_viewer(show=request.node.get_closest_marker("viewer_hidden") is None)
     loads = []
 
     def provider(source):

@@ -11,6 +11,8 @@ import pytest
 from ldcsr_core import adaptation
 from ldcsr_core.adaptation import Recipe
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 # A step budget, not the time budget: 8 steps (about 1 s here) make a kept model, as a loaded machine
 # makes it too (the minutes' budget gave 13 steps in 3 s on this machine, fewer under load)
 FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12, max_steps=8)

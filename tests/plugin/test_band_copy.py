@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 rasterio = pytest.importorskip("rasterio")
 from affine import Affine  # noqa: E402
 

@@ -7,6 +7,9 @@ import shutil
 
 from . import test_bigrun
 from .test_bigrun import _open_lazy, _stream_with_samples
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 big = test_bigrun.big  # the fixture: a small RGB GeoTIFF opened lazily, results over 100 kB streamed
 

@@ -8,6 +8,8 @@ import pytest
 from . import test_bigrun
 from .test_bigrun import _errors, _open_lazy, _stream_with_samples
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 big = test_bigrun.big  # the fixture: a small RGB GeoTIFF opened lazily, results over 100 kB streamed
 
 

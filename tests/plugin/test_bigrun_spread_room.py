@@ -4,6 +4,9 @@ and QGIS do (the engine's ``pipeline.check_room``), in a real napari viewer (Xvf
 from __future__ import annotations
 
 from .test_bigrun import _open_lazy, _stream_with_samples, big, run_under_file_size_limit  # noqa: F401 - the fixture
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def test_a_spread_file_too_big_for_the_file_size_limit_is_refused_before_the_run(big, ldcsr, notes):  # noqa: F811

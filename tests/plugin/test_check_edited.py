@@ -8,6 +8,8 @@ import pytest
 
 from .test_selfcheck_button import scene
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 
 def _check_held(ldcsr, qtbot, gate, edit):
     """A check of the 128×128 RGB layer 'scene' at ×2 in 32-px tiles, held before its second tile (``gate``:

@@ -11,6 +11,8 @@ from rasterio.transform import Affine
 
 from napari_ldcsr import _geometry as geo
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 
 @pytest.fixture
 def scene(tmp_path):

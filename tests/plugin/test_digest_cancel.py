@@ -8,6 +8,9 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def test_cancel_during_the_digest_of_the_runs_copy_ends_the_run_within_one_pass(ldcsr, qtbot, notes, monkeypatch,

@@ -7,6 +7,9 @@ from __future__ import annotations
 import numpy as np
 import rasterio
 from rasterio.transform import Affine
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def _tif(path, georeferenced=True):

@@ -8,6 +8,8 @@ import pytest
 from ldcsr_core.rules import MAX_SCALE, MIN_TILE_IN
 from qtpy.QtCore import Qt
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 SAMPLE = ("napari-ldcsr", "neon_osbs")
 
 

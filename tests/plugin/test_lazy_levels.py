@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 rasterio = pytest.importorskip("rasterio")
 from rasterio.enums import Resampling  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402

@@ -17,6 +17,9 @@ from rasterio.transform import from_origin
 
 from napari_ldcsr.io import _lazy
 from tests.plugin.test_bigrun import _errors, _open_lazy
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def _on_a_usb_stick(monkeypatch, folder):

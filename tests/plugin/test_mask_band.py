@@ -10,6 +10,8 @@ import rasterio.shutil
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 H, W = 24, 32
 
 

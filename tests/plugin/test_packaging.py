@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

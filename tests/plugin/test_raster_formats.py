@@ -20,6 +20,8 @@ from rasterio.transform import Affine
 
 from napari_ldcsr.io._reader import napari_get_reader
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 
 def _dem(path):
     """A small int16 DEM with nodata -9999 in a corner, 2 m pixels in UTM 33N."""

@@ -9,6 +9,9 @@ import rasterio
 from rasterio.transform import from_origin
 
 from .test_widget import _errors, _wait_done
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def _dark_first(h=64, w=64):

@@ -7,6 +7,9 @@ from __future__ import annotations
 import numpy as np
 import rasterio
 from rasterio.transform import from_origin
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 NOTE = ("Every pixel of '{}' is nodata, so its output will be all nodata, none of it made by the model (is the nodata "
         "right? the Nodata field under Advanced: a value, or none: every value is data).")

@@ -7,6 +7,9 @@ the next (before, the task that had just ended still counted: 'A run is already 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def test_the_next_run_starts_from_the_signals_of_the_last(ldcsr, qtbot, notes):

@@ -10,6 +10,8 @@ import pytest
 import rasterio
 from rasterio.transform import Affine
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 
 def _scene(path, h=40, w=52, descriptions=None):
     """A uint16 GeoTIFF at 10 m in UTM 33N with nodata 0: one band, or one per description."""

@@ -7,6 +7,9 @@ import os
 
 import numpy as np
 import rasterio
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def test_a_save_onto_an_output_another_run_is_making_is_refused(ldcsr, qtbot, tmp_path, notes):

@@ -8,6 +8,8 @@ import pytest
 import rasterio
 from rasterio.transform import Affine
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 
 def test_a_file_opened_by_another_reader_is_not_replaced(make_napari_viewer, tmp_path):
     """napari's own reader (or another plugin's) keeps the file in ``layer.source.path``, not in

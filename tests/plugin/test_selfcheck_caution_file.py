@@ -14,6 +14,8 @@ import ldcsr_core
 from ldcsr_core import adaptation as adapt_mod
 from ldcsr_core.adaptation import Recipe, adapt
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 FAST = Recipe(lr=2e-3, warmup=2, batch=2, crop_lr=12)
 SAID = "this model was adapted to this scene at ×2"
 

@@ -12,6 +12,8 @@ from rasterio.transform import from_origin
 from napari_ldcsr.io import _lazy
 from napari_ldcsr.run import _selfcheck
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 NO_DATA = "every checked pixel is nodata: nothing to measure"
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from .test_widget import _errors, _wait_done
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 
 def _held_run(viewer, widget, qtbot, gate, **placement):
     src = viewer.add_image(np.random.default_rng(3).integers(0, 255, (64, 64, 3), dtype=np.uint8), name="scene",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ldcsr import _geometry as geo
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def _bounds(layer):

@@ -7,6 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from tests.spread_files import make_spread
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 WHAT = (" is an LDCSR spread map: its values are the uncertainty of an output (how much its diffusion samples "
         "disagreed), not a picture, so it is not upscaled; upscale its source")

@@ -12,6 +12,8 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 GROUND = ("At ×2 the scene's {} on the ground, outside the 0.1–2 m of the imagery the shipped models were trained "
           "to make (docs/MODEL_CARD.md), so the result is untested there; Check quality here measures it on this layer.")
 

@@ -13,6 +13,8 @@ import rasterio.shutil
 
 from tests.raster.conftest import exact_nodata_vrt, smooth_field
 
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
+
 
 def _wide_scene(tmp_path, dtype, nodata, hi=219):
     """32×32 px, 3 bands of ``dtype``, the left 8 columns ``nodata``, declared exactly (a GeoTIFF

@@ -9,6 +9,9 @@ import numpy as np
 from qtpy.QtCore import QTimer, Qt
 
 from .test_widget import _errors, _wait_done
+import pytest
+
+pytestmark = pytest.mark.viewer_hidden  # nothing here depends on the window being on screen
 
 
 def test_cancel_mid_run_adds_nothing_and_gui_keeps_turning(ldcsr, qtbot, notes, engine_held_at_second_tile):
