@@ -105,6 +105,7 @@ def test_whole_layer_run_streams_to_a_geotiff_and_opens_lazily(big, ldcsr, qtbot
     assert not widget.comparing and any("streamed to a file" in t for _, t in notes)
 
 
+@pytest.mark.viewer_hidden
 def test_cancel_while_streaming_leaves_no_file(big, ldcsr, qtbot, notes, engine_held_at_second_tile):
     viewer, widget = ldcsr
     src = _open_lazy(viewer, big)
@@ -184,6 +185,7 @@ def test_current_view_of_a_lazy_layer_runs_in_memory(big, ldcsr, qtbot, notes, t
     assert any("larger than the" in t and "'Whole layer'" in t for s, t in notes if s == "error")
 
 
+@pytest.mark.viewer_hidden
 def test_in_memory_layer_without_file_is_refused_over_the_limit(ldcsr, monkeypatch, notes):
     from napari_ldcsr.run._job import JobSpec, layer_source
 
@@ -203,6 +205,7 @@ def test_in_memory_layer_without_file_is_refused_over_the_limit(ldcsr, monkeypat
     assert [lyr.name for lyr in viewer.layers] == ["plain"]
 
 
+@pytest.mark.viewer_hidden
 def test_band_layers_read_whole_stream_to_one_file_and_open_as_band_layers(tmp_path, ldcsr, qtbot, notes,
                                                                             monkeypatch, tiny_model):
     """A 4-band 16-bit file with nodata, read eagerly (one layer per band): over the limit, the
@@ -250,6 +253,7 @@ def run_under_file_size_limit(widget, src, limit: int) -> bool:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
+@pytest.mark.viewer_hidden
 def test_streamed_run_that_cannot_fit_is_refused_before_any_compute(big, ldcsr, notes):
     """The plugin checks the destination as the CLI does: a streamed result that cannot fit even at
     4:1 compression is refused up front with both sizes (here the process's file size limit, a
@@ -295,6 +299,7 @@ def _stream_with_samples(widget, src):
     widget.form.samples.value = 2  # a spread file next to the result
 
 
+@pytest.mark.viewer_hidden
 def test_streamed_run_with_samples_avoids_a_taken_spread_name(big, ldcsr, qtbot, notes):
     """The output name is free for the result and its spread file (``<name>_spread.tif``) alike,
     and the status line names both files (before: only the result, while no spread layer is added
@@ -316,6 +321,7 @@ def test_streamed_run_with_samples_avoids_a_taken_spread_name(big, ldcsr, qtbot,
         "ortho.tif", "ortho_x2.00_ldcsr-2.tif", "ortho_x2.00_ldcsr-2_spread.tif", "ortho_x2.00_ldcsr_spread.tif"]
 
 
+@pytest.mark.viewer_hidden
 def test_cancel_after_the_streamed_files_are_written_removes_them(big, ldcsr, qtbot, notes, job_held_after_engine):
     """Cancel pressed once the engine has written the result and its spread file (superqt then
     drops the worker's ``returned``): both files go and the run ends cancelled."""
@@ -358,6 +364,7 @@ def test_closing_once_the_streamed_file_is_written_removes_it(how, big, ldcsr, q
         assert [lyr.name for lyr in viewer.layers] == ["ortho"]
 
 
+@pytest.mark.viewer_hidden
 def test_a_streamed_result_that_cannot_be_opened_says_failed(big, ldcsr, qtbot, notes, job_held_after_engine):
     """The streamed file gone before the run opens it (deleted meanwhile): the status line says the
     run failed and why, as the notification does. Before, it kept '1 / 1 tiles · finishing…'."""
@@ -378,6 +385,7 @@ def test_a_streamed_result_that_cannot_be_opened_says_failed(big, ldcsr, qtbot, 
     assert _errors(notes) == [f"LDCSR could not add the result layer: input not found: {out}"]
 
 
+@pytest.mark.viewer_hidden
 def test_an_output_that_appears_before_the_engine_writes_is_said_in_naparis_words(big, ldcsr, qtbot, notes,
                                                                                    monkeypatch):
     """A file put at the streamed result's name after napari picked it (another program, between

@@ -24,6 +24,7 @@ def _bounds(layer):
     return geo.world_bounds(layer.data_to_world, layer.data.shape[:2])
 
 
+@pytest.mark.viewer_hidden
 def test_button_on_a_small_layer_checks_it_whole(ldcsr, qtbot, notes, tiny_model):
     import ldcsr_core
 
@@ -88,6 +89,7 @@ def test_button_on_a_large_layer_checks_the_view(ldcsr, qtbot, monkeypatch, tiny
     np.testing.assert_allclose(err.data_to_world((3, 5)), src.data_to_world((region.row0 + 3, region.col0 + 5)))
 
 
+@pytest.mark.viewer_hidden
 def test_a_diffusion_check_short_of_a_gain_points_at_fast_mode(ldcsr, qtbot):
     """A check in diffusion mode (the form's default) that loses to bicubic says so in words and that
     fast mode is the faithful one; before: 'LDCSR -8.04 dB over bicubic at ×2 on the whole layer (diffusion)'."""
@@ -103,6 +105,7 @@ def test_a_diffusion_check_short_of_a_gain_points_at_fast_mode(ldcsr, qtbot):
 
 
 @pytest.mark.parametrize("mode, k", [("fast", 1), ("diffusion", 2)])
+@pytest.mark.viewer_hidden
 def test_too_small_for_the_scale_is_refused_before_the_check_starts(ldcsr, notes, mode, k):
     """A 16×16 px layer at ×4 (which needs 19 px): before, the check started, its model loaded, a check of
     "Uncertainty: samples" 2 said that it takes about 2 times as long as one sample, then it failed ('Check failed:
@@ -144,6 +147,7 @@ def test_a_view_too_small_for_the_scale_says_to_zoom_out(ldcsr, notes, monkeypat
     assert not widget.busy and len(viewer.layers) == 1
 
 
+@pytest.mark.viewer_hidden
 def test_a_size_the_scale_cannot_restore_is_said_in_napari_words(ldcsr, qtbot, notes):
     """Before: '... use a size that is a multiple of 8 px (--window; window= in Python) or a smaller
     scale', an option napari's check has not: it takes a small layer whole."""
@@ -157,6 +161,7 @@ def test_a_size_the_scale_cannot_restore_is_said_in_napari_words(ldcsr, qtbot, n
     assert _selfcheck.SMALL == 1_048_576 and len(viewer.layers) == 1
 
 
+@pytest.mark.viewer_hidden
 def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
     """An error map of a layer whose file has nodata 0 is saved with nodata NaN (the border left
     out), not 0 (a perfect pixel), under its own band name. The file is an earlier LDCSR result:
@@ -188,6 +193,7 @@ def test_error_map_saves_with_nan_nodata(ldcsr, qtbot, tmp_path):
         assert np.ma.count_masked(dst.read(1, masked=True)) == np.isnan(err.data).sum() > 0
 
 
+@pytest.mark.viewer_hidden
 def test_nodata_of_the_file_is_left_out_and_the_status_says_how_much(ldcsr, qtbot, tmp_path, tiny_model):
     """A layer whose file is half nodata: the figures are those of its data (the fill lifted them),
     the status line says how much was left out and the error map is NaN there."""
@@ -216,6 +222,7 @@ def test_nodata_of_the_file_is_left_out_and_the_status_says_how_much(ldcsr, qtbo
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.viewer_hidden
 def test_a_flat_layer_says_there_is_no_gain_to_measure(ldcsr, qtbot, notes, dtype):
     """One value everywhere: bicubic restores it exactly (an infinite PSNR), so the gain was shown
     as "LDCSR -inf dB" (8-bit) or "LDCSR +nan dB" (float, where both are exact)."""
@@ -279,6 +286,7 @@ def test_the_status_says_the_stretch_of_a_16_bit_layer(tiny_model, tmp_path):
                             "0–65535, stretch dtype (NaN: the border and nodata, not scored)")
 
 
+@pytest.mark.viewer_hidden
 def test_the_error_maps_show_over_a_run_result_covering_the_source(ldcsr, qtbot, notes, bicubic_engine):
     """Check quality after a Run: the error maps go on top, over the result that covers the source.
     Before, they were inserted just above the source, under the result: ticked 'error map layer',
@@ -299,6 +307,7 @@ def test_the_error_maps_show_over_a_run_result_covering_the_source(ldcsr, qtbot,
     assert not [t for s, t in notes if s in ("error", "warning")]
 
 
+@pytest.mark.viewer_hidden
 def test_a_check_with_k_samples_scores_the_mean_a_run_gives(ldcsr, qtbot, notes, tiny_model):
     """"Uncertainty: samples" 3 in diffusion mode: a Run's result is the mean of 3 samples, and the check now scores
     that mean (ldcsr_core.selfcheck(mean_of=3), as QGIS's quality report) and says so in the engine's words; before,
@@ -327,6 +336,7 @@ def test_a_check_with_k_samples_scores_the_mean_a_run_gives(ldcsr, qtbot, notes,
     assert [t for s, t in notes if s == "error"][-1].startswith("Uncertainty: samples 3 needs mode 'diffusion'")
 
 
+@pytest.mark.viewer_hidden
 def test_a_check_of_k_samples_can_be_cancelled(ldcsr, qtbot, notes, engine_held_at_second_tile):
     """A check scores the mean of "Uncertainty: samples" K (up to 32 diffusion runs, as long as a Run of them):
     before, Cancel stayed off while it ran and the widget was busy until it ended; now Cancel stops it within one
@@ -352,6 +362,7 @@ def test_a_check_of_k_samples_can_be_cancelled(ldcsr, qtbot, notes, engine_held_
     assert not [t for s, t in notes if s in ("error", "warning")]
 
 
+@pytest.mark.viewer_hidden
 def test_two_checks_error_maps_say_their_mode_and_k_and_a_check_of_k_says_its_cost(ldcsr, qtbot, notes):
     """A fast check and a check of "Uncertainty: samples" 2 in diffusion mode of one layer at one scale: their error
     maps side by side are named as a Run's result layers are (mode, seed, K); before, both were 'scene self-check
@@ -376,6 +387,7 @@ def test_two_checks_error_maps_say_their_mode_and_k_and_a_check_of_k_says_its_co
 
 
 @pytest.mark.parametrize("new_shape", [(50, 40, 3), (64, 64, 3)])
+@pytest.mark.viewer_hidden
 def test_a_layer_given_other_pixels_during_the_check_is_said_not_checked(ldcsr, qtbot, notes, monkeypatch, new_shape):
     """``layer.data = …`` while the check's model loads (review35h): the check reads the pixels the button was pressed
     on, as a Run does, and says the layer was given others, nothing shown over it; before, it read the new array with

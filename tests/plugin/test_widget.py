@@ -33,6 +33,7 @@ def _errors(notes):
     return [text for sev, text in notes if sev in ("error", "warning")]
 
 
+@pytest.mark.viewer_hidden
 def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_engine):
     """Whole 400x400 scene at x2.5 -> 1000x1000 (the network is a bicubic stand-in here: the
     real engine runs in the region, cancel and compare tests below)."""
@@ -75,6 +76,7 @@ def test_sample_whole_layer_x2_5_overlays_exactly(ldcsr, qtbot, notes, bicubic_e
     assert diff.max() <= 1 and (diff > 0).mean() < 0.01
 
 
+@pytest.mark.viewer_hidden
 def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_model, monkeypatch):
     """The result layer exists while the run is still going and shows each tile as it finishes
     (finished rows get their final pixels); its final pixels are those of the same job run
@@ -132,6 +134,7 @@ def test_result_appears_progressively(ldcsr, qtbot, notes, bicubic_engine, tiny_
     assert not _errors(notes)
 
 
+@pytest.mark.viewer_hidden
 def test_the_first_look_of_a_progressive_result_is_made_off_the_gui_thread(ldcsr, qtbot, notes, monkeypatch):
     """The placeholder a progressive result shows until its tiles arrive (the source enlarged,
     nearest neighbour) is made in the run's worker thread and handed to the GUI with the first
@@ -193,6 +196,7 @@ def test_current_view_region_and_model_cached(ldcsr, qtbot, notes):
     assert widget.provider_calls == [None] and not _errors(notes)
 
 
+@pytest.mark.viewer_hidden
 def test_bad_inputs_become_notifications(ldcsr, qtbot, notes):
     viewer, widget = ldcsr
     labels = viewer.add_labels(np.zeros((32, 32), dtype=np.uint8), name="mask")
@@ -357,6 +361,7 @@ def test_main_job_docks_widget_with_sample(make_napari_viewer, qtbot, tiny_model
     assert back.metadata["pixel_size"] == pytest.approx((0.1 / 1.5, 0.1 / 1.5))
 
 
+@pytest.mark.viewer_hidden
 def test_nan_pixels_stay_nan_as_on_the_cli(ldcsr, qtbot, notes):
     """NaN is invalid data (masked, filled for the model, restored), not the image minimum."""
     viewer, widget = ldcsr
@@ -375,6 +380,7 @@ def test_nan_pixels_stay_nan_as_on_the_cli(ldcsr, qtbot, notes):
     assert not _errors(notes)
 
 
+@pytest.mark.viewer_hidden
 def test_result_names_say_mode_and_seed(ldcsr, qtbot, notes):
     viewer, widget = ldcsr
     src = viewer.add_image(np.random.default_rng(6).integers(0, 255, (24, 20, 3), dtype=np.uint8), name="small",
