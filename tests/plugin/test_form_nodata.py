@@ -24,6 +24,7 @@ def _run(widget, qtbot, src, scale=2.0):
     return widget.last_result
 
 
+@pytest.mark.viewer_hidden
 def test_a_typed_nodata_is_what_a_declared_one_gives(ldcsr, qtbot):
     viewer, widget = ldcsr
     widget.set_mode("fast")
@@ -42,6 +43,7 @@ def test_a_typed_nodata_is_what_a_declared_one_gives(ldcsr, qtbot):
     assert as_data.metadata.get("nodata") is None and np.array_equal(as_data.data, plain.data)
 
 
+@pytest.mark.viewer_hidden
 def test_a_nodata_the_layer_cannot_hold_is_said_and_nothing_runs(ldcsr, qtbot, notes):
     """Each refusal of the Nodata field quotes it one way, the field's name and what was typed:
     "Nodata '1=0,4=0': …". Before, a value the layer cannot hold was "nodata -1: …", a range
@@ -91,6 +93,7 @@ def test_the_live_lens_uses_the_typed_nodata(ldcsr, qtbot):
         assert kept.metadata["tags"][tag] == run.metadata["tags"][tag], tag
 
 
+@pytest.mark.viewer_hidden
 def test_a_run_over_nodata_only_says_its_result_is_empty(ldcsr, qtbot, notes):
     """A layer that is nodata everywhere: the status line says the result is empty, by the engine's
     count of nodata-only tiles (job.empty_note; ldcsr upscale's '(N empty)'). Before, a plain
@@ -159,6 +162,7 @@ def test_the_lens_with_a_range_or_each_bands_nodata_shows_a_runs_pixels(ldcsr, q
     assert not [t for s, t in notes if s in ("warning", "error")]
 
 
+@pytest.mark.viewer_hidden
 def test_a_result_of_a_range_nodata_saves_and_runs_again(ldcsr, qtbot, notes, tmp_path):
     """A result of Nodata '0:5' or '0,255' records the one value the engine wrote on its nodata (0),
     so Save writes it and a Run of the result reads it. Before, the layer's nodata was the form's

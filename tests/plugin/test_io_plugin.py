@@ -384,6 +384,7 @@ def test_a_tiff_of_several_pages_says_its_first_alone_is_opened(tmp_path, notes)
                     f"it first, e.g. gdal_translate 'GTIFF_DIR:2:{src}' page2.tif"], notes
 
 
+@pytest.mark.viewer_hidden
 def test_a_run_on_an_opened_ldcsr_output_records_the_first_step(ldcsr, qtbot, tiny_model, tmp_path):
     """A Run on a layer read from an LDCSR output records what that file was in its result's
     LDCSR_INPUT_PROVENANCE, as ``ldcsr upscale`` does (before: only the last step was recorded)."""

@@ -116,6 +116,7 @@ def test_a_run_of_a_part_of_a_big_masked_layer_keeps_its_mask(ldcsr, qtbot, tmp_
     assert first.shape == (32, 48, 4) and np.array_equal(first[..., 3] == 0, want)
 
 
+@pytest.mark.viewer_hidden
 def test_a_streamed_run_of_a_big_masked_layer_opens_with_its_mask_as_alpha(ldcsr, qtbot, tmp_path, notes, lazily,
                                                                           tiny_model):
     """A whole-layer Run over the in-memory limit streams to a file that keeps the mask band (the CLI's

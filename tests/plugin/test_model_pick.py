@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 
+@pytest.mark.viewer_hidden
 def test_a_picked_checkpoint_stays_picked_when_layers_change(ldcsr, tiny_model, tmp_path):
     """Adding a layer (a Run's result, a file opened) reset the picker to the built-in default and
     dropped the checkpoint from it: the next Run used the base model, not the adapted one."""
@@ -85,6 +87,7 @@ def test_a_link_to_a_listed_model_selects_its_entry(ldcsr, tiny_model, tmp_path)
     assert str(link) not in widget.form.model.choices
 
 
+@pytest.mark.viewer_hidden
 def test_load_checkpoint_takes_a_model_file_the_model_list_lists(ldcsr, tiny_model, tmp_path, notes):
     """Load checkpoint… takes a file in our format whatever its name, as --model loads it and the model
     folder lists it in the same Model list (model_metadata.is_safetensors: 'mine.sft',

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 from ldcsr_core import tiling
 
@@ -90,6 +91,7 @@ def test_deleting_the_streamed_result_stops_the_run(ldcsr, qtbot, notes, engine_
     assert finished[-1] == "done" and widget.last_result is viewer.layers[-1]
 
 
+@pytest.mark.viewer_hidden
 def test_deleting_one_band_of_a_streamed_result_stops_the_whole_run(ldcsr, qtbot, notes, tmp_path, monkeypatch):
     """The band layers of a multi-band file are one run: deleting one band's partial result stops it
     and takes the other bands' partial results away too (no band is added half-done)."""
@@ -108,6 +110,7 @@ def test_deleting_one_band_of_a_streamed_result_stops_the_whole_run(ldcsr, qtbot
     assert not _errors(notes) and widget.run_button.isEnabled()
 
 
+@pytest.mark.viewer_hidden
 def test_engine_failing_mid_run_says_failed(ldcsr, qtbot, notes, monkeypatch):
     """An engine error after the partial result is shown: the partial layer goes, and that removal
     (the plugin's own) is not taken for the user stopping the run: the status says it failed."""
@@ -134,6 +137,7 @@ def test_engine_failing_mid_run_says_failed(ldcsr, qtbot, notes, monkeypatch):
     assert widget.run_button.isEnabled()
 
 
+@pytest.mark.viewer_hidden
 def test_deleting_all_the_selected_band_results_stops_the_run(ldcsr, qtbot, notes, tmp_path, monkeypatch):
     """Select a band group's four partial results and press Delete: napari removes them one after
     the other; the first removal stops the run, and the plugin must not remove the others under

@@ -12,6 +12,7 @@ from napari_ldcsr._writer import write_geotiff, write_geotiff_bands
 from tests.plugin.lens_wait import wait_for_view
 
 
+@pytest.mark.viewer_hidden
 def test_a_result_still_being_computed_is_not_saved(ldcsr, qtbot, tmp_path, notes, engine_held_at_second_tile):
     """napari selects a Run's result layer as it appears; Save pressed during the run wrote its
     placeholders and tile previews as an LDCSR GeoTIFF and said 'Saved'. Now refused in words,
@@ -62,6 +63,7 @@ def test_the_live_lens_layer_is_not_saved(ldcsr, qtbot, tmp_path, bicubic_engine
     widget.live.set_live(False)
 
 
+@pytest.mark.viewer_hidden
 def test_a_name_windows_takes_for_a_device_is_not_saved_on_a_disk_windows_reads(ldcsr, qtbot, tmp_path, notes,
                                                                                  monkeypatch):
     """Save as usb/CON (the dialog adds .tif) or into a new folder usb/NUL on a USB stick's FAT: before, saved and said

@@ -53,6 +53,7 @@ def test_a_picture_placed_by_nothing_saves_its_results_without_a_geotransform(ld
     assert not [t for s, t in notes if s in ("warning", "error")]
 
 
+@pytest.mark.viewer_hidden
 def test_a_placed_picture_saves_its_result_over_it(ldcsr, qtbot, tmp_path):
     """A picture the user placed (translate, scale) keeps its placement through Run and Save, as before."""
     viewer, widget = ldcsr

@@ -30,6 +30,7 @@ def _scene_file(tmp_path, h=96, w=128):
 
 
 @pytest.mark.parametrize("how", ["edited in place", "given other pixels"])
+@pytest.mark.viewer_hidden
 def test_a_streamed_result_is_not_opened_over_a_source_changed_during_the_run(ldcsr, qtbot, notes, tmp_path, monkeypatch,
                                                                            job_held_after_engine, how):
     """A layer read whole from its file, its result over the in-memory limit streamed from the file: the
@@ -148,6 +149,7 @@ def test_the_live_lens_shows_the_pixels_of_an_edit_in_place(lens_setup, qtbot, b
 
 @pytest.mark.parametrize("how", ["edited in place", "given other pixels", "as read"])
 @pytest.mark.parametrize("count", [3, 4])
+@pytest.mark.viewer_hidden
 def test_a_big_run_is_not_streamed_from_the_file_of_a_layer_that_no_longer_holds_its_pixels(
         ldcsr, qtbot, notes, tmp_path, monkeypatch, bicubic_engine, how, count):
     """A layer read whole from its file (RGB, or a 4-band file's band layers) whose result is over the

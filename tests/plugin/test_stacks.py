@@ -73,6 +73,7 @@ def _napari_s_stack_of_a_small_rgb_file(viewer, path, driver: str):
     return stack
 
 
+@pytest.mark.viewer_hidden
 def test_a_small_rgb_file_napari_opened_as_a_stack_is_refused_with_what_a_gui_user_can_do(ldcsr, qtbot, notes,
                                                                                          bicubic_engine, tmp_path):
     """An 8×8 RGB PNG dropped on napari: its own reader takes a last axis of 3 for colours only in
@@ -92,6 +93,7 @@ def test_a_small_rgb_file_napari_opened_as_a_stack_is_refused_with_what_a_gui_us
     assert widget.last_result.data.shape == (16, 16, 3)
 
 
+@pytest.mark.viewer_hidden
 def test_a_small_rgb_file_the_plugin_s_reader_does_not_open_is_not_sent_to_it(ldcsr, notes, tiny_model, tmp_path):
     """An 8×8 RGB BMP napari's own reader opened as a stack: the 'LDCSR super-resolution' reader does not
     take a .bmp, so napari's Open with Plugin does not offer it for that file. Before: the words sent the

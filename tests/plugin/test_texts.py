@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from qtpy.QtWidgets import (
     QAbstractButton, QAbstractSpinBox, QComboBox, QLabel, QLineEdit, QSlider,
 )
@@ -81,6 +82,7 @@ def test_tooltips_name_the_values_the_boxes_show(ldcsr):
     assert form.mode.native.findText("fast preview") >= 0
 
 
+@pytest.mark.viewer_hidden
 def test_a_geographic_layers_output_pixel_is_in_degrees(ldcsr, tmp_path):
     import numpy as np
     import rasterio
@@ -108,6 +110,7 @@ def test_durations_on_the_status_line_are_never_a_bare_zero():
     assert progress_text(1, 1, 0.6) == "1 / 1 tile · finishing…"  # before: '1 / 1 tiles'
 
 
+@pytest.mark.viewer_hidden
 def test_the_tile_bar_is_empty_until_a_run_and_counts_in_agreement(ldcsr, qtbot, notes, bicubic_engine):
     """Before: the bar read '0 / 1 tiles' before any run (as if one were going on), and a run of
     one tile ended at '1 / 1 tiles'. Now it is empty while idle, '1 / 1 tile' after that run."""
@@ -155,6 +158,7 @@ def test_a_fill_value_to_declare_is_said_by_the_nodata_field(ldcsr, qtbot, tmp_p
     assert not [t for t in said if "--" in t or "=" in t or "Python" in t]
 
 
+@pytest.mark.viewer_hidden
 def test_a_malformed_band_list_or_nodata_is_said_by_its_field(ldcsr, notes):
     """The form's fields are 'Bands (R,G,B)' and 'Nodata' (Advanced): a Run's and a check's refusal of
     what was typed there name them so (the engine's words, front_end's table). Before: 'bands must
@@ -176,6 +180,7 @@ def test_a_malformed_band_list_or_nodata_is_said_by_its_field(ldcsr, notes):
     assert len(viewer.layers) == 1
 
 
+@pytest.mark.viewer_hidden
 def test_a_stretch_the_layer_cannot_take_is_said_by_the_stretch_field(ldcsr, qtbot, notes):
     """Stretch 'dtype' on a float layer: napari's Stretch box, not Python's parameter. Before:
     "LDCSR could not super-resolve 'f': stretch='dtype' needs integer bands ..."."""
