@@ -90,12 +90,14 @@ def test_overlapping_windows_give_the_spread_of_the_k_blended_pictures(tiny, mon
     where a window's sample was clipped before the blend."""
     from ldcsr_core.tiling import plan_for_model
 
-    monkeypatch.setattr(tiny, "tile_max", 80)
-    scene = (0.05 + 0.9 * np.random.default_rng(2).random((40, 50, 3))).astype(np.float32)
-    plan = plan_for_model(tiny, (40, 50), (100, 125), mode="diffusion")
+    monkeypatch.setattr(tiny, "tile_max", 64)
+    scene = (0.05 + 0.9 * np.random.default_rng(2).random((28, 36, 3))).astype(np.float32)
+    plan = plan_for_model(tiny, (28, 36), (70, 90), mode="diffusion")
     assert len(plan.tiles) >= 4 and min(plan.overlap_out) > 0
-    res = ldcsr_core.upscale(scene, 2.5, model=tiny, samples=2, seed=5)  # K=2: the blended windows' moments differ too
-    runs = np.stack([ldcsr_core.upscale(scene, 2.5, model=tiny, seed=5 + k) for k in range(2)]).astype(np.float64)
+    # K=3, not 2: at K=2 the K outputs side by side are as wide as the 2 moments (2C channels), so a layout
+    # that took 2 samples, or the moments' width, for K passed unseen
+    res = ldcsr_core.upscale(scene, 2.5, model=tiny, samples=3, seed=5)
+    runs = np.stack([ldcsr_core.upscale(scene, 2.5, model=tiny, seed=5 + k) for k in range(3)]).astype(np.float64)
     np.testing.assert_allclose(res.mean, runs.mean(0), atol=1e-6)
     np.testing.assert_allclose(res.spread, runs.std(0), atol=1e-6)
     assert res.spread.mean() > 1e-4
