@@ -316,7 +316,7 @@ def test_overlapping_windows_give_the_spread_of_the_k_blended_pictures(tiny_mode
     assert len(plan_for_model(tiny_model, (32, 40), (80, 100), mode="diffusion").tiles) >= 4
     g = smooth_field(np.random.default_rng(4), 32, 40, 2, 0.0, 1.0).astype(np.float32)  # band 2 as 2,2
     src = write_tif(tmp_path / "s.tif", g, dtype="float32")
-    k = 2
+    k = 3  # (more than the 2 values kept where windows do not overlap: k=2 would not tell them apart)
     pl.upscale_raster(src, tmp_path / "o.tif", model=tiny_model, scale=2.5,
                       options=pl.UpscaleOptions(samples=k, seed=1))
     pictures = np.stack([pl.upscale_window(src, model=tiny_model, scale=2.5,
