@@ -100,3 +100,18 @@ def test_a_training_seed_past_2_4096_is_told_the_training_range(tmp_path, digits
     assert r.exit_code == 2, r.output
     assert ("Invalid value for '--seed': a training seed must be from -2**63 to 2**64 - 2 (what torch's generators "
             f"take), got 1e+{digits}") in r.output, r.output
+
+
+@pytest.mark.parametrize("command, given, said", [("train", "1e5000", "1e+5000"), ("adapt", "-1e5000", "-1e+5000"),
+                                                  ("train", "1.5e5000", "1.5e+5000")])
+def test_a_training_seed_past_2_4096_in_another_notation_is_told_the_training_range(tmp_path, command, given, said):
+    """Before: ldcsr train --seed 1e5000 said 'seed must be less than 2**4096 in size' (upscale's limit) while the
+    same number in digits said the training range; now the training range in either notation."""
+    scene = tmp_path / "a.tif"
+    scene.write_bytes(b"")  # (not read: the option is refused first)
+    args = (["train", str(tmp_path), "--out", str(tmp_path / "m.safetensors")] if command == "train"
+            else ["adapt", str(scene), "--scale", "2", "--out", str(tmp_path / "m.safetensors")])
+    r = CliRunner().invoke(main, [*args, "--seed", given])
+    assert r.exit_code == 2, r.output
+    assert ("Invalid value for '--seed': a training seed must be from -2**63 to 2**64 - 2 (what torch's generators "
+            f"take), got {said}") in r.output, r.output

@@ -18,7 +18,7 @@ __all__ = [
     "MAX_SCALE", "MIN_INPUT_SIDE", "check_input_side", "MODES", "LATENT", "MIN_WINDOW", "DEFAULT_TILE_OUT",
     "MIN_TILE_IN", "TILE_OVERLAP_OUT", "MAX_TILE_MARGIN", "check_mode", "check_scale", "output_shape",
     "least_scale", "MIN_TRAINED_SCALE", "untrained_scale_note", "TRAINED_PIXEL_METRES", "untrained_ground_note",
-    "check_seed", "check_training_seed", "MOST_BITS", "check_whole_size", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
+    "check_seed", "check_training_seed", "check_training_range", "MOST_BITS", "check_whole_size", "check_tile", "check_number", "check_one_scale", "check_shape", "check_count", "check_image",
     "STRETCHES",
     "GEOTIFF_SUFFIXES", "RASTER_SUFFIXES", "MAX_ADAPT_SCALE",
 ]
@@ -107,12 +107,20 @@ def check_training_seed(seed) -> int:
     """``seed`` as :func:`check_seed` takes it, and one torch's generators take as a training run uses it (initial
     weights, crops, noise: ``seed`` and ``seed + 1``, from -2**63 to 2**64 - 2), else :class:`InputError` (before:
     torch's 'Overflow when unpacking long long' once the data was read)."""
+    if _whole(seed):
+        check_training_range(int(seed))
+    return check_seed(seed)
+
+
+def check_training_range(number) -> None:
+    """:class:`InputError` naming the training seeds' range (:func:`check_training_seed`) where ``number`` (an int, or
+    a finite ``Decimal`` read from text: ``ldcsr train --seed 1e5000``) is past it, past 2**4096 too (this range,
+    not the seed's size limit, is what a training seed must keep to)."""
     from .words import whole_said
 
-    if _whole(seed) and not -2 ** 63 <= int(seed) <= 2 ** 64 - 2:  # (past 2**4096 too: this range, not the seed's)
+    if not -2 ** 63 <= number <= 2 ** 64 - 2:
         raise InputError(f"a training seed must be from -2**63 to 2**64 - 2 (what torch's generators take), "
-                         f"got {whole_said(int(seed))}")
-    return check_seed(seed)
+                         f"got {whole_said(number)}")
 
 
 def check_tile(tile) -> int | None:

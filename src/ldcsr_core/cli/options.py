@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..rules import (MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES, check_samples, check_seed,
-                     check_training_seed, comma_parts, number_text)
+                     check_training_range, check_training_seed, comma_parts, number_text)
 
 __all__ = [
     "PairType", "WholeType", "SeedType", "TrainingSeedType", "SamplesType", "ScaleType", "ScaleListType", "ModelType", "DeviceType", "WeightsFileType", "OutputFileType", "ReportPathType", "names_a_folder", "scale_opt", "target_resolution_opt", "model_opt", "mode_opt", "seed_opt",
@@ -131,7 +131,12 @@ class WholeType(click.ParamType):
             number = whole_text(text)
         except (ValueError, ArithmeticError):  # (Decimal's InvalidOperation)
             self.fail(f"{text!r} is not a valid integer.", param, ctx)
+        self.check_read(number)
         return check_whole_size(number, self.what(param), text)
+
+    def check_read(self, number) -> None:
+        """A rule :meth:`rule` would say of ``number`` (a ``Decimal`` read from another notation), said before the size
+        limit every whole number has where it is the rule's to say ('1e5000' for a training seed: its range)."""
 
 
 class SeedType(WholeType):
@@ -150,6 +155,10 @@ class TrainingSeedType(WholeType):
 
     def rule(self, value, param):
         return check_training_seed(value)
+
+    def check_read(self, number) -> None:
+        if number.is_finite() and number == number.to_integral_value():  # (else not whole: 'seed must be a whole …')
+            check_training_range(number)
 
     def what(self, param) -> str:
         return "seed"
