@@ -122,6 +122,7 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
     raw = computed = parameters.get(name)
     if isinstance(raw, QgsProperty) and context is not None:  # a number written as the expression: its text, exact
         raw = _literal(raw) or _whole_sum(raw) or _evaluated(raw, what, context)
+        _check_overflow(raw, what, computed.expressionString())
     if isinstance(raw, Decimal):  # exact, as its text (check_number's reading)
         raw = str(raw)
     check_number(raw, what, whole=True, context=context)
@@ -133,6 +134,16 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
 
 #: A number as an expression may be written alone (QGIS reads one past a 64-bit int as a float, rounded).
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _check_overflow(value, what: str, expression: str) -> None:
+    """Refuse the float inf an ``expression`` (not of whole numbers alone: ``2.0^5000``) overflowed to in the size rule
+    a number that large typed meets (``whole_numbers.check_whole_size``), not as 'no finite number'."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.rules import MOST_BITS
+
+    if isinstance(value, float) and math.isinf(value):
+        raise InputError(f"{what} must be less than 2**{MOST_BITS} in size, got {value!r} (the value of {expression!r})")
 
 
 def _literal(prop) -> str | None:
@@ -147,26 +158,32 @@ def _literal(prop) -> str | None:
 def _whole_sum(prop) -> str | None:
     """The value, as text, of an expression of whole numbers alone (``2^60``, ``(2^30)*(2^30)+1``: literals, unary
     minus, ``+``, ``-``, ``*``, ``^`` by a whole power >= 0) computed exactly, where QGIS computes ``^`` in floats
-    (``2^60`` is the float 1.152921504606847e+18, which :func:`_check_exact` refuses while the plain 2**60 runs);
-    None for any other expression or property (its value as QGIS computes it)."""
+    (``2^60`` is the float 1.152921504606847e+18, which :func:`_check_exact` refuses while the plain 2**60 runs;
+    ``2^5000`` inf, which the size rule then refuses with the number it is, as typed); None for any other expression
+    or property (its value as QGIS computes it)."""
+    from decimal import Decimal
+
     from qgis.core import QgsExpression, QgsProperty
 
     if prop.propertyType() != QgsProperty.ExpressionBasedProperty:
         return None
     exp = QgsExpression(prop.expressionString())
     value = _exact(exp.rootNode()) if not exp.hasParserError() else None
-    return None if value is None else str(value)
+    return None if value is None else str(Decimal(value))  # (past int's 4300 digits of text too)
 
 
 def _exact(node) -> int | None:
     """A node of :func:`_whole_sum`'s expression computed in Python's integers, as QGIS parses it; None where it
-    is not one of whole numbers alone, or its result is past ``rules.MOST_BITS``."""
+    is not one of whole numbers alone, or its result is past 16 times ``rules.MOST_BITS`` bits, where QGIS's reading
+    (inf) stands (one past ``MOST_BITS`` is computed, for the size rule to refuse it as typed, and for
+    ``2^4096 - 2^4095``, 2**4095)."""
     from qgis.core import QgsExpressionNodeBinaryOperator as Binary
     from qgis.core import QgsExpressionNodeLiteral as Literal
     from qgis.core import QgsExpressionNodeUnaryOperator as Unary
 
-    from ldcsr_core.rules import MOST_BITS as _MOST_BITS  # the engine's most (a seed's): past it, QGIS's reading
+    from ldcsr_core.rules import MOST_BITS
 
+    working_bits = 16 * MOST_BITS  # (fast: a few 65536-bit products)
     if isinstance(node, Literal):
         value = node.value()
         return value if isinstance(value, int) and not isinstance(value, bool) else None  # not 2.0, 1e20, TRUE
@@ -179,13 +196,13 @@ def _exact(node) -> int | None:
     if a is None or b is None:
         return None
     if node.op() == Binary.boPow:  # (a negative power: a fraction; one surely past the bits: not computed)
-        if b < 0 or abs(a) > 1 and b * (abs(a).bit_length() - 1) >= _MOST_BITS:
+        if b < 0 or abs(a) > 1 and b * (abs(a).bit_length() - 1) >= working_bits:
             return None
-        value = a ** b  # (under 2 * _MOST_BITS bits: 2^4095 is 2**4095, not refused as QGIS's inf)
+        value = a ** b  # (under 2 * working_bits bits: 2^4095 is 2**4095, not refused as QGIS's inf)
     else:
         ops = {Binary.boPlus: int.__add__, Binary.boMinus: int.__sub__, Binary.boMul: int.__mul__}
         value = ops[node.op()](a, b) if node.op() in ops else None
-    return None if value is None or value.bit_length() > _MOST_BITS else value
+    return None if value is None or value.bit_length() > working_bits else value
 
 
 def _check_exact(raw, what: str, expression: str | None = None) -> None:
