@@ -146,3 +146,38 @@ def test_build_model_keeps_its_seeds_random_weights():
         want = LDCSR(tiny_test_config()).state_dict()
     got = ldcsr_core.build_model(tiny_test_config(), seed=2).state_dict()
     assert list(got) == list(want) and all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_another_thread_s_draws_from_torch_s_generator_during_a_load_are_kept(tiny_file, monkeypatch):
+    """Before: load_model saved torch's global CPU generator, built, and put it back, though its build draws nothing:
+    numbers another thread drew from it meanwhile (not under the build's lock: a user's script, another plugin)
+    were drawn again after the load, the same numbers. Now its sequence is the seeded sequence drawn alone. The
+    other thread draws while the load builds (a pause there: deterministic)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(9)
+        alone = [torch.rand(4) for _ in range(3)]
+    building, drawn, got = threading.Event(), threading.Event(), []
+
+    def draw_meanwhile():
+        building.wait(30)
+        got.append(torch.rand(4))
+        drawn.set()
+
+    real = C.LDCSR
+
+    def constructed(config):  # the load's build, paused while the other thread draws
+        model = real(config)
+        building.set()
+        assert drawn.wait(30)
+        return model
+
+    monkeypatch.setattr(C, "LDCSR", constructed)
+    with torch.random.fork_rng():
+        torch.manual_seed(9)
+        got.append(torch.rand(4))
+        thread = threading.Thread(target=draw_meanwhile)
+        thread.start()
+        ldcsr_core.load_model(tiny_file, device="cpu", dtype="float32")
+        thread.join()
+        got.append(torch.rand(4))
+    assert all(torch.equal(g, a) for g, a in zip(got, alone, strict=True)), "a number drawn twice"

@@ -216,15 +216,11 @@ def _construct(config: ModelConfig, seed: int | None = None) -> LDCSR:
 
 def _construct_unset(config: ModelConfig) -> tuple[LDCSR, list]:
     """:func:`_construct` for a model whose weights a file replaces: its layers left without their random initial
-    weights (:func:`~ldcsr_core.checkpoint_loading.unset_init`, whose list of them it returns too); torch's
-    generator as it was, whatever else draws from it."""
-    with _BUILD_LOCK:
-        gen_state = torch.random.get_rng_state()
-        try:
-            with unset_init() as skipped:
-                return LDCSR(config), skipped
-        finally:
-            torch.random.set_rng_state(gen_state)
+    weights (:func:`~ldcsr_core.checkpoint_loading.unset_init`, whose list of them it returns too), so it draws
+    nothing from torch's global generator and leaves it alone (saved and put back, numbers another thread drew from
+    it meanwhile were drawn again); under the lock :func:`~ldcsr_core.checkpoint_loading.unset_init` needs."""
+    with _BUILD_LOCK, unset_init() as skipped:
+        return LDCSR(config), skipped
 
 
 def _build(cfg: ModelConfig, whose: str, construct=None):
