@@ -70,22 +70,47 @@ def all_nodata_notice(spec, source: LayerSource, name: str) -> str:
     some is data. On the GUI thread, so the layers are never copied whole: a look at the region's centre first (a copy
     of a few blocks), then at one pixel in ``step`` each way (a copy of about a million pixels: a valid one there is
     one of the layer), and only where those hold no data the whole region, strips of rows at a time to the first
-    with data (:func:`~ldcsr_core.geo.empty_input.input_all_nodata`, read as the Run reads it; a lazy source's file
-    by the engine's own look: centre, overview, strips)."""
-    from ldcsr_core.geo.empty_input import all_nodata_note, input_all_nodata
+    with data, in the layers' own arrays (:func:`~ldcsr_core.geo.empty_input.arrays_all_nodata`, read as the centre's
+    copy is read; where their values alone cannot tell, an alpha band, copies of the strips:
+    :func:`~ldcsr_core.geo.empty_input.input_all_nodata`, read as the Run reads it; a lazy source's file by the
+    engine's own look: centre, overview, strips)."""
+    from ldcsr_core.geo.empty_input import arrays_all_nodata, input_all_nodata
 
     (y0, x0, h, w), side = spec.region.window, 256
     centre = (y0 + max(0, h - side) // 2, x0 + max(0, w - side) // 2, min(h, side), min(w, side))
+    with source.dataset(centre) as ds:
+        why = input_all_nodata(ds, nodata=spec.nodata, bands=spec.bands, window=source.window_box(centre))
+        if why and not source.lazy:
+            in_place = arrays_all_nodata(ds, _strips(source, spec.region.window, _LOOK_PIXELS),
+                                         nodata=spec.nodata, bands=spec.bands)
+            if in_place is not None:
+                return _said(spec, source, name, why) if in_place else ""
+    if not why:
+        return ""
     step = math.isqrt((h * w - 1) // _LOOK_PIXELS) + 1  # (a copy of at most about _LOOK_PIXELS)
     rows = max(1, 4 * _LOOK_PIXELS // w)  # (4 MP: 12 MB of an RGB uint8; fewer copies, each one made faster)
-    looks = [(centre, 1)] + ([(spec.region.window, 1)] if source.lazy else
-                             [(spec.region.window, step)] * (step > 1)
-                             + [((y, x0, min(rows, y0 + h - y), w), 1) for y in range(y0, y0 + h, rows)])
+    looks = ([(spec.region.window, 1)] if source.lazy else
+             [(spec.region.window, step)] * (step > 1)
+             + [((y, x0, min(rows, y0 + h - y), w), 1) for y in range(y0, y0 + h, rows)])
     for window, each in looks:
         with source.dataset(window, each) as ds:
             why = input_all_nodata(ds, nodata=spec.nodata, bands=spec.bands, window=source.window_box(window, each))
         if not why:
             return ""
+    return _said(spec, source, name, why)
+
+
+def _strips(source: LayerSource, window, pixels: int):
+    """The layers' ``(bands, rows, w)`` pixels of ``window`` in strips of about ``pixels``, views where the layer is one
+    NumPy RGB or grey array (band layers: each strip stacked), made one at a time as they are looked at."""
+    y0, x0, h, w = window
+    rows = max(1, pixels // w)
+    return (source.bands((y, x0, min(rows, y0 + h - y), w)) for y in range(y0, y0 + h, rows))
+
+
+def _said(spec, source: LayerSource, name: str, why: str) -> str:
+    from ldcsr_core.geo.empty_input import all_nodata_note
+
     note = all_nodata_note(f"'{name}'" + ("" if spec.region.shape == source.shape else "'s region"), why)
     return note[0].upper() + note[1:] + "."
 

@@ -10,7 +10,7 @@ import os
 from ..errors import LdcsrError
 from ..front_end import say
 
-__all__ = ["input_all_nodata", "all_nodata_note"]
+__all__ = ["input_all_nodata", "arrays_all_nodata", "all_nodata_note"]
 
 
 def input_all_nodata(src, *, nodata=None, bands=None, window=None) -> str | None:
@@ -36,6 +36,30 @@ def input_all_nodata(src, *, nodata=None, bands=None, window=None) -> str | None
         return "float"
     masked = (reader.use_dataset_mask or reader.plan.alpha) and all(v in (None, ()) for v in reader.band_nodata)
     return "mask" if masked else "nodata"
+
+
+def arrays_all_nodata(src, arrays, *, nodata=None, bands=None) -> bool | None:
+    """Whether every pixel of ``arrays`` (``(bands, h, w)`` arrays, of ``src``'s bands and type: a front end's pixels
+    in memory, looked at in place, not copied into a dataset) is nodata, read as :func:`input_all_nodata` reads
+    ``src`` (a dataset of those bands, a small copy of them: its nodata, with ``nodata`` and ``bands``), to the first
+    array with data (:func:`~.nodata_masks.values_invalid`); None where the values alone cannot tell (an alpha band
+    or a mask, arrays of another type or band count: :func:`input_all_nodata` on a copy can)."""
+    from .nodata_masks import values_invalid
+    from .nodata_override import with_nodata
+    from .scene_io import SceneReader
+
+    try:
+        reader = SceneReader(with_nodata(src, nodata), bands, name=str(src.name), fit=False)
+    except (LdcsrError, OSError, ValueError):
+        return None
+    if reader.plan.alpha or reader.use_dataset_mask:
+        return None
+    for data in arrays:
+        if data.dtype != reader.dtype or data.shape[0] != src.count:
+            return None
+        if not values_invalid(data, reader.band_nodata, reader.plan.colour):
+            return False
+    return True
 
 
 def all_nodata_note(name, why: str = "nodata") -> str:

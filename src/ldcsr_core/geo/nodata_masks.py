@@ -17,7 +17,7 @@ import numpy as np
 
 from .stretch import dtype_range
 
-__all__ = ["valid_mask", "alpha_valid", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
+__all__ = ["valid_mask", "values_invalid", "alpha_valid", "fill_invalid", "nearest_index", "upsample_nearest", "restore_nodata", "nodata_as",
            "is_nodata", "output_nodata", "one_nodata", "file_one_nodata", "valid_block_mean"]
 
 
@@ -109,6 +109,26 @@ def valid_mask(
     for a in alpha:  # an alpha band itself is always "valid": it is copied, not inferred
         valid[a] = True
     return valid
+
+
+def values_invalid(bands_hw: np.ndarray, nodata: float | Sequence[float | None] | None, bands: Sequence[int]) -> bool:
+    """Whether every value of the ``bands`` (indices) of ``bands_hw`` is invalid by :func:`valid_mask`'s rule of values
+    (its nodata, NaN and ±inf; alpha and a mask aside, which only make more invalid), to the first valid one, in few
+    passes (no mask of all bands kept: a look at hundreds of MB on napari's GUI thread): every band at once where they
+    are all looked at and share their nodata (in the array's memory order: an RGB layer's pixels), else band by band."""
+    per_band = list(nodata) if isinstance(nodata, (list, tuple)) else [nodata] * bands_hw.shape[0]
+    if set(bands) == set(range(bands_hw.shape[0])) and all(per_band[b] == per_band[0] for b in bands):
+        return _all_invalid(bands_hw, per_band[0])
+    return all(_all_invalid(bands_hw[b], per_band[b]) for b in bands)
+
+
+def _all_invalid(data: np.ndarray, values) -> bool:
+    """Whether every value of ``data`` is NaN, ±inf (float) or one of a band's nodata ``values`` (:func:`valid_mask`)."""
+    invalid = None if data.dtype.kind != "f" else ~np.isfinite(data)
+    for nd in values if isinstance(values, tuple) else (values,):
+        held = is_nodata(data, nd)
+        invalid = held if invalid is None else invalid | held
+    return invalid is not None and bool(invalid.all())
 
 
 def fill_invalid(unit_hw: np.ndarray, valid: np.ndarray, fill: Sequence[float], iters: int = 8):
