@@ -267,6 +267,17 @@ def test_ctrl_c_on_local_workers_computing_tiles_prints_no_cancelled_task_lines(
         "Error: interrupted; no partial output was left"], err
 
 
+class _Kept(logging.Handler):
+    """The messages said on the logger it is added to, in order (``lines``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
 def test_a_local_worker_slow_to_end_after_the_run_prints_no_nanny_warning(tmp_path, tiny_model_file, rasters):
     """Before: a finished '--dask local:N' run whose workers took over 4 s to end (a loaded machine)
     printed 'WARNING distributed.nanny: Worker process still alive after 4.0 seconds, killing' once
@@ -277,18 +288,10 @@ def test_a_local_worker_slow_to_end_after_the_run_prints_no_nanny_warning(tmp_pa
 
     from ldcsr_core.cli import main
 
-    class Kept(logging.Handler):
-        def __init__(self):
-            super().__init__()
-            self.lines = []
-
-        def emit(self, record):
-            self.lines.append(record.getMessage())
-
     preload = tmp_path / "slow_end.py"
     # Ends slowly: past the nanny's 4 s, counted from its close request, before which this cannot start.
     preload.write_text("import time\n\ndef dask_teardown(worker):\n    time.sleep(4.5)  # ends slowly\n")
-    nanny, kept = logging.getLogger("distributed.nanny"), Kept()
+    nanny, kept = logging.getLogger("distributed.nanny"), _Kept()
     nanny.addHandler(kept)
     try:
         with _preloaded(str(preload)):
@@ -335,16 +338,8 @@ def test_a_cancel_through_the_api_on_its_own_cluster_prints_no_cancelled_task_li
         time.sleep(0.5)
         return real_tile(*args, **kwargs)
 
-    class Kept(logging.Handler):
-        def __init__(self):
-            super().__init__()
-            self.lines = []
-
-        def emit(self, record):
-            self.lines.append(record.getMessage())
-
     monkeypatch.setattr(local_runner, "infer_tile", slow_tile)
-    log, kept = logging.getLogger(STATE_MACHINE_LOGGER), Kept()
+    log, kept = logging.getLogger(STATE_MACHINE_LOGGER), _Kept()
     monkeypatch.setattr(log, "filters", [f for f in log.filters if not isinstance(f, _DropCancelledTasks)])
     log.addHandler(kept)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
@@ -386,15 +381,7 @@ def test_the_quieting_filter_leaves_other_users_cancelled_tasks_lines_on_a_share
             await task
         return task
 
-    class Kept(logging.Handler):
-        def __init__(self):
-            super().__init__()
-            self.lines = []
-
-        def emit(self, record):
-            self.lines.append(record.getMessage())
-
-    log, kept = logging.getLogger(STATE_MACHINE_LOGGER), Kept()
+    log, kept = logging.getLogger(STATE_MACHINE_LOGGER), _Kept()
     filters = list(log.filters)
     log.addHandler(kept)
     try:
