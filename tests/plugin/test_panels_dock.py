@@ -81,9 +81,8 @@ def test_hiding_the_widgets_dock_closes_its_linked_panels(ldcsr, qtbot):
     assert panels is not None and window.corner(corner) == Qt.DockWidgetArea.RightDockWidgetArea
     dock = widget.parent()
     dock.titleBarWidget().hide_button.click()  # napari's hide button on the LDCSR dock
-    qtbot.wait(100)
-    assert not widget.isVisible()
-    assert widget.live.compare_dock is None and not button.isChecked()
+    qtbot.waitUntil(lambda: not widget.isVisible() and widget.live.compare_dock is None)
+    assert not button.isChecked()
     assert panels.link is None and panels.qt_viewers == {}  # unlinked, canvases closed
     assert "LDCSR linked compare" not in viewer.window._wrapped_dock_widgets
     assert window.corner(corner) == before
@@ -94,8 +93,7 @@ def test_hiding_the_widgets_dock_closes_its_linked_panels(ldcsr, qtbot):
     qtbot.wait(100)
     assert widget.isVisible() and not button.isChecked() and widget.live.compare_dock is None
     button.click()
-    qtbot.wait(100)
-    assert widget.live.compare_dock is not None and widget.live._dock.isVisible()
+    qtbot.waitUntil(lambda: widget.live.compare_dock is not None and widget.live._dock.isVisible())
     assert window.corner(corner) == Qt.DockWidgetArea.RightDockWidgetArea
 
 
@@ -148,15 +146,13 @@ def test_two_widgets_in_one_window_give_the_corner_back_once_both_panels_close(l
     src = _open_panels(viewer, one, qtbot)
     two.set_layer(src)
     two.live.compare_button.setChecked(True)
-    qtbot.wait(100)
-    assert one.live.compare_dock is not None and two.live.compare_dock is not None
+    qtbot.waitUntil(lambda: one.live.compare_dock is not None and two.live.compare_dock is not None)
     closing = (two, one) if first == "second closes first" else (one, two)
     closing[0].live.compare_button.setChecked(False)
     qtbot.wait(100)
     assert window.corner(corner) == Qt.DockWidgetArea.RightDockWidgetArea  # the other's panels are open
     closing[1].live.compare_button.setChecked(False)
-    qtbot.wait(100)
-    assert window.corner(corner) == before
+    qtbot.waitUntil(lambda: window.corner(corner) == before)
     viewer.window.remove_dock_widget(two)
 
 
@@ -178,8 +174,8 @@ def test_closed_panels_are_freed_without_a_garbage_collection(ldcsr, qtbot, how)
     gc.disable()
     try:
         close()
-        qtbot.wait(100)  # Qt deletes napari's dock (deleteLater)
-        assert dock() is None and [c() for c in canvases] == [None] * 3
+        # Qt deletes napari's dock (deleteLater): the panels go with it, no collection run
+        qtbot.waitUntil(lambda: dock() is None and [c() for c in canvases] == [None] * 3)
     finally:
         gc.enable()
     assert (live.compare_dock is not None) == (how == "reopen")
