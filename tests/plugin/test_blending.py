@@ -98,7 +98,8 @@ def test_a_band_group_with_its_bicubic_baselines_shows_the_composite(ldcsr, qtbo
     assert not [t for s, t in notes if s in ("error", "warning")]
 
 
-def test_the_live_lens_over_an_additive_band_is_not_added_to_it(make_napari_viewer, qtbot, tiny_model):
+def test_the_live_lens_over_an_additive_band_is_not_added_to_it(make_napari_viewer, qtbot, tiny_model, bicubic_engine):
+    """(The tiles are the bicubic stand-in's: the layers' blending is tested, not the network.)"""
     from napari_ldcsr.lens._lens import LiveLens
 
     viewer = small_viewer(make_napari_viewer, qtbot)
