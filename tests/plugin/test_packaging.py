@@ -66,7 +66,8 @@ def test_npe2_finds_the_installed_plugin():
 def _stand_in_weights(tree: Path) -> None:
     """The shipped weights in ``tree`` made a few bytes each, same names: which files a build takes does
     not depend on their bytes, and their ~48 MB were compressed and unpacked at every build (half of
-    test_sdist_and_the_wheel_built_from_it's time). Their bytes are tests/test_checkpoints.py's (sha256.json)."""
+    test_sdist_and_the_wheel_built_from_it's time). Their bytes are checked by
+    tests/test_checkpoints_our_format.py (sha256.json)."""
     for weights in (tree / "src" / "ldcsr_core" / "weights").glob("*.safetensors"):
         weights.unlink()
         weights.write_bytes(b"stand-in")
