@@ -94,5 +94,23 @@ def _run_as_the_dialog_does(params, feedback=None, *, wait=True, context=None, l
     return result() if wait else result
 
 
+def _as_the_batch_dialog_runs(rows):
+    """``(oks, feedback)`` of ``rows`` (parameters) run as ``BatchAlgorithmDialog.runAlgorithm`` runs them, with
+    its feedback (its ``BatchFeedback``, the rows as steps)."""
+    from processing.gui.BatchAlgorithmDialog import BatchFeedback
+    from qgis.core import QgsProcessingContext, QgsProject
+
+    alg = QgsApplication.processingRegistry().algorithmById(ALG)
+    feedback = _Feedback()
+    steps = BatchFeedback(len(rows), feedback)
+    oks = []
+    for i, params in enumerate(rows):
+        steps.setCurrentStep(i)
+        context = QgsProcessingContext()  # a new one for each row (dataobjects.createContext)
+        context.setProject(QgsProject.instance())
+        oks.append(alg.run(params, context, steps)[1])
+    return oks, feedback
+
+
 def _leftovers(folder: Path, name: str):
     return [p.name for p in folder.iterdir() if p.name.startswith(f".{name}.")]

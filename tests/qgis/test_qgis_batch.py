@@ -8,25 +8,7 @@ import hashlib
 import shutil
 
 import pytest
-from qgis_runs import ALG, QgsApplication, _Feedback, _params
-
-
-def _as_the_batch_dialog_runs(rows):
-    """``(oks, feedback)`` of ``rows`` (parameters) run as ``BatchAlgorithmDialog.runAlgorithm`` runs them, with
-    its feedback (its ``BatchFeedback``, the rows as steps)."""
-    from processing.gui.BatchAlgorithmDialog import BatchFeedback
-    from qgis.core import QgsProcessingContext, QgsProject
-
-    alg = QgsApplication.processingRegistry().algorithmById(ALG)
-    feedback = _Feedback()
-    steps = BatchFeedback(len(rows), feedback)
-    oks = []
-    for i, params in enumerate(rows):
-        steps.setCurrentStep(i)
-        context = QgsProcessingContext()  # a new one for each row (dataobjects.createContext)
-        context.setProject(QgsProject.instance())
-        oks.append(alg.run(params, context, steps)[1])
-    return oks, feedback
+from qgis_runs import ALG, _as_the_batch_dialog_runs, _Feedback, _params
 
 
 def _vrt(path, sources):

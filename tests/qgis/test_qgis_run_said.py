@@ -13,6 +13,7 @@ from qgis_runs import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsRasterLayer,
+    _as_the_batch_dialog_runs,
     _Feedback,
     _params,
     _run_as_the_dialog_does,
@@ -346,18 +347,9 @@ def test_a_batch_row_whose_file_is_not_there_names_it(qgis_processing, scene, ti
     feedback) without QGIS's check of the layer that the dialog and ``processing.run`` make first: a
     row's path that is gone, or not a raster, reached the algorithm. Before: 'LDCSR: no input raster
     layer' whatever the row held; the other rows still run."""
-    from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingMultiStepFeedback
-
     (tmp_path / "junk.tif").write_text("not a raster")
-    rows = [tmp_path / name, scene]
-    alg = QgsApplication.processingRegistry().algorithmById(ALG)
-    feedback = _Feedback()
-    steps = QgsProcessingMultiStepFeedback(len(rows), feedback)
-    oks = []
-    for i, src in enumerate(rows):
-        steps.setCurrentStep(i)
-        _results, ok = alg.run(_params(src, tmp_path / f"o{i}.tif", tiny_model_file), QgsProcessingContext(), steps)
-        oks.append(ok)
+    oks, feedback = _as_the_batch_dialog_runs([_params(src, tmp_path / f"o{i}.tif", tiny_model_file)
+                                               for i, src in enumerate([tmp_path / name, scene])])
     assert oks == [False, True]
     assert feedback.errors == ["LDCSR: " + said.format(tmp_path / name)]
     assert not (tmp_path / "o0.tif").exists() and (tmp_path / "o1.tif").exists()
