@@ -135,7 +135,7 @@ def ceiling(base, hr, scale, recipe, steps, seed, score):
 
     model = training_copy(base)
     n = fine_tune(model, PairSampler([hr], scale, recipe, seed), recipe, budget=float("inf"), steps=steps,
-                  seed=seed, callback=None)
+                  callback=None)
     return score(like_base(model, base)), n
 
 

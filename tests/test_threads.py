@@ -391,7 +391,7 @@ def test_train_and_adapt_steps_run_on_ldcsr_threads(monkeypatch, tmp_path):
         for env in ("1", "auto"):
             monkeypatch.setenv("LDCSR_THREADS", env)
             trainer.train(tmp_path, tmp_path / "m.safetensors")
-            finetune.fine_tune(cpu_model, None, None, budget=1.0, steps=1, seed=0, callback=None)
+            finetune.fine_tune(cpu_model, None, None, budget=1.0, steps=1, callback=None)
             seen.append(torch.get_num_threads())
     finally:
         torch.set_num_threads(before)

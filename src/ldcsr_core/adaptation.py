@@ -408,11 +408,11 @@ def adapt(scene, scale: float, base=None, *, minutes: float = 3.0, steps: int | 
     model = training_copy(base)
     t0 = time.perf_counter()
     n = fine_tune(model, PairSampler(pool, scale, recipe, seed, valid=valid), recipe, budget=budget,
-                  steps=steps, seed=seed, callback=callback)
+                  steps=steps, callback=callback)
     twin = training_copy(base)  # the same recipe one octave coarser: does it transfer one octave up?
     coarse, coarse_valid = _coarser(pool, scale, valid)
     fine_tune(twin, PairSampler(coarse, scale, recipe, seed, valid=coarse_valid), recipe, budget=budget,
-              steps=n, seed=seed, callback=callback, stage="twin")
+              steps=n, callback=callback, stage="twin")
     seconds = time.perf_counter() - t0
     guard = AdaptProgress("guard", n, seconds, budget, steps=steps)
     tick = None if callback is None else (lambda _tile: callback(guard))  # cancel within a guard tile

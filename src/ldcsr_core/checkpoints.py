@@ -28,6 +28,7 @@ from .files import atomic_write_bytes, check_name_length, sha256_file
 from .rules import DEFAULT_TILE_OUT, check_flag, check_path, check_training_seed
 from .checkpoint_keys import check_cast, check_finite, mismatch_text
 from .checkpoint_loading import left_unset, place_tensors, unset_init
+from .private_draws import drawing_from, seeded_generator
 from .checkpoint_reading import (  # noqa: F401 - re-exported (their older home)
     SAFETENSORS_HEADER_MAX, check_checkpoint_file, header_metadata, read_checkpoint, read_state_dict)
 from .model_metadata import (  # noqa: F401 - window_limits: its older home
@@ -196,22 +197,17 @@ def _check_and_load(model: LDCSR, sd: Mapping[str, torch.Tensor], source: str, *
     return ignored
 
 
-_BUILD_LOCK = threading.Lock()
+_BUILD_LOCK = threading.Lock()  # unset_init's: one build without random weights at a time
 
 
 def _construct(config: ModelConfig, seed: int | None = None) -> LDCSR:
-    """``LDCSR(config)``, whose initial weights torch draws from its global CPU generator: seeded
-    with ``seed`` (None: as it is) and given back as it was, under a lock (else another thread's
-    seed or draws would reach these weights, and two constructions would undo each other's
-    restore). A caller's seeded sequence does not depend on a model being made meanwhile."""
-    with _BUILD_LOCK:
-        gen_state = torch.random.get_rng_state()
-        if seed is not None:
-            torch.random.default_generator.manual_seed(seed)  # the CPU's only: the caller's CUDA ones stay
-        try:
-            return LDCSR(config)
-        finally:
-            torch.random.set_rng_state(gen_state)
+    """``LDCSR(config)``, its initial weights drawn from a private generator
+    (:func:`~ldcsr_core.private_draws.drawing_from`) at ``seed``, the stream ``torch.manual_seed(seed)`` starts
+    (None: where torch's global CPU generator stands, which stays there). torch's global generator is neither seeded
+    nor moved: another thread's draws meanwhile are its own, a caller's seeded sequence does not depend on a model
+    being made, and another thread's draws or seed never reach these weights."""
+    with drawing_from(seeded_generator(seed)):
+        return LDCSR(config)
 
 
 def _construct_unset(config: ModelConfig) -> tuple[LDCSR, list]:
@@ -224,7 +220,7 @@ def _construct_unset(config: ModelConfig) -> tuple[LDCSR, list]:
 
 
 def _build(cfg: ModelConfig, whose: str, construct=None):
-    """:func:`_construct` (its random weights leave torch's generator as it was), or ``construct``; a configuration
+    """:func:`_construct` (its random weights leave torch's global generator alone), or ``construct``; a configuration
     that cannot be built is one :class:`CheckpointError` naming ``whose`` (load_model, ldcsr models)."""
     try:
         return (construct or _construct)(cfg)
@@ -240,8 +236,9 @@ def _check_config(config) -> None:
 
 def build_model(config: ModelConfig | None = None, *, seed: int = 0, device: str = "cpu") -> LDCSR:
     """A model with freshly initialised (random) weights, e.g. for tests or training.  The weights
-    depend on ``seed`` only, also when several threads build models at once (they are drawn from
-    torch's global generator, seeded and restored under a lock)."""
+    depend on ``seed`` only (a whole number; the weights ``torch.manual_seed(seed)`` then ``LDCSR(config)`` give),
+    also when several threads build models or draw at once: they are drawn from a private generator, torch's global
+    one is neither seeded nor moved."""
     from .config import tiny_test_config
     _check_config(config)
     seed = check_training_seed(seed)  # 1.5 and '1' failed in torch's manual_seed ('expected a long'), 2**64 overflowed

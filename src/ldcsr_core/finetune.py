@@ -95,22 +95,20 @@ def _learning_rate(recipe, step: int, frac: float) -> float:
 
 
 def fine_tune(model, sampler: PairSampler, recipe, *, budget: float, steps: int | None,
-              seed: int, callback, stage: str = "train") -> int:
-    """Fine-tune ``model`` (float32, in place) for ``steps`` steps or ``budget`` seconds.  torch's
-    global generators are seeded with ``seed`` meanwhile and given back to the caller as they were;
-    it runs on the fixed thread count when one is set (``threads.fixed_count``)."""
-    import torch
-
+              callback, stage: str = "train") -> int:
+    """Fine-tune ``model`` (float32, in place) for ``steps`` steps or ``budget`` seconds, on the fixed thread count
+    when one is set (``threads.fixed_count``). Its randomness is ``sampler``'s (its pairs, from the sampler's seed); it
+    draws nothing from torch's global generators and leaves them alone (before: seeded for the run and put back after
+    it, which undid the draws another thread made meanwhile and gave that thread the seed's numbers)."""
     from .threads import fixed_count
 
-    cards = list(range(torch.cuda.device_count())) if model.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cards), fixed_count():  # LDCSR_THREADS=N: N threads, as tiles
-        return _fine_tune(model, sampler, recipe, budget=budget, steps=steps, seed=seed, callback=callback,
+    with fixed_count():  # LDCSR_THREADS=N: N threads, as tiles
+        return _fine_tune(model, sampler, recipe, budget=budget, steps=steps, callback=callback,
                           stage=stage)
 
 
 def _fine_tune(model, sampler: PairSampler, recipe, *, budget: float, steps: int | None,
-               seed: int, callback, stage: str) -> int:
+               callback, stage: str) -> int:
     import torch
     import torch.nn.functional as F
 
@@ -118,7 +116,6 @@ def _fine_tune(model, sampler: PairSampler, recipe, *, budget: float, steps: int
     from .training.data import to_tensor
     from .training.losses import fast_path, grad_l1
 
-    torch.manual_seed(seed)
     model.requires_grad_(False)
     params = _trainable(model, recipe.params)
     for p in params:

@@ -26,6 +26,7 @@ import torch
 
 from ..checkpoints import build_model, check_model_texts, load_model
 from ..devices import resolve_device
+from ..private_draws import drawing_from, seeded_generator
 from ..config import compact_config
 from .checkpoint import TrainState, read_checkpoint
 from .data import (MultiScaleCrops, StepBatches, also_trained, check_source, images_identity, load_named_images, not_read,
@@ -160,10 +161,10 @@ class Trainer(PhaseMixin, ResumableMixin):
         self.train_detail_decoder = train_detail_decoder
         self.state = TrainState()
         self.disc = None
-        if adv_weight > 0:  # initialised from the run's seed, not from wherever the global stream is
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed + 1)
-                self.disc = PatchDiscriminator().to(self.dev)
+        if adv_weight > 0:  # initialised from the run's seed (a private generator: torch's global one left alone)
+            with drawing_from(seeded_generator(seed + 1)):
+                self.disc = PatchDiscriminator()
+            self.disc = self.disc.to(self.dev)
         self.ema: EMA | None = None
         self.opt: torch.optim.Optimizer | None = None
         self.opt_d: torch.optim.Optimizer | None = None
