@@ -13,9 +13,15 @@ import os
 import re
 
 
-def _evaluated(raw, what: str, context):
+#: QGIS's evaluation error where a value on the way was a float past its range ("Cannot convert 'inf' to double"),
+#: in an expression that does not write inf itself (``'inf' + 1`` fails as it says)
+_INF_ON_THE_WAY = re.compile(r"'-?inf'")
+
+
+def _evaluated(raw, what: str, context, *, whole: bool = False):
     """The value of an expression or static ``QgsProperty`` (what QGIS reads as the parameter's
-    default when it is not a number); an ``InputError`` for an expression that fails."""
+    default when it is not a number); an ``InputError`` for an expression that fails, for a ``whole`` number one that
+    overflows partway (``-(2.0^5000) + 1``) the size rule's (:func:`_check_overflow`)."""
     from qgis.core import QgsExpression, QgsProperty
 
     from ldcsr_core.errors import InputError
@@ -26,6 +32,9 @@ def _evaluated(raw, what: str, context):
     value = exp.evaluate(context.expressionContext())
     if exp.hasParserError() or exp.hasEvalError():
         why = exp.parserErrorString().strip() if exp.hasParserError() else exp.evalErrorString()
+        if whole and not exp.hasParserError() and _INF_ON_THE_WAY.search(why) and \
+                "inf" not in raw.expressionString().lower():
+            _check_overflow(math.inf, what, raw.expressionString(), partway=True)
         raise InputError(f"{what}: the expression {raw.expressionString()!r} fails: {why}")
     return value
 
@@ -46,7 +55,7 @@ def check_number(raw, what: str, *, whole: bool = False, context=None) -> float 
     from ldcsr_core.whole_numbers import whole_text
 
     if isinstance(raw, QgsProperty) and context is not None:
-        raw = _evaluated(raw, what, context)
+        raw = _evaluated(raw, what, context, whole=whole)
     if isinstance(raw, Decimal):  # exact, as its text (float() fails on a signalling NaN)
         raw = str(raw)
     if isinstance(raw, str):
@@ -121,7 +130,7 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
 
     raw = computed = parameters.get(name)
     if isinstance(raw, QgsProperty) and context is not None:  # a number written as the expression: its text, exact
-        raw = _literal(raw) or _whole_sum(raw) or _evaluated(raw, what, context)
+        raw = _literal(raw) or _whole_sum(raw) or _evaluated(raw, what, context, whole=True)
         _check_overflow(raw, what, computed.expressionString())
     if isinstance(raw, Decimal):  # exact, as its text (check_number's reading)
         raw = str(raw)
@@ -136,14 +145,16 @@ def whole_number(alg, parameters, name: str, what: str, context) -> int:
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def _check_overflow(value, what: str, expression: str) -> None:
-    """Refuse the float inf an ``expression`` (not of whole numbers alone: ``2.0^5000``) overflowed to in the size rule
-    a number that large typed meets (``whole_numbers.check_whole_size``), not as 'no finite number'."""
+def _check_overflow(value, what: str, expression: str, *, partway: bool = False) -> None:
+    """Refuse the float inf an ``expression`` (not of whole numbers alone: ``2.0^5000``) overflowed to, or reached
+    ``partway`` (``-(2.0^5000) + 1``, where QGIS's evaluation fails: "Cannot convert 'inf' to double"), in the size
+    rule a number that large typed meets (``whole_numbers.check_whole_size``), not as 'no finite number'."""
     from ldcsr_core.errors import InputError
     from ldcsr_core.rules import MOST_BITS
 
     if isinstance(value, float) and math.isinf(value):
-        raise InputError(f"{what} must be less than 2**{MOST_BITS} in size, got {value!r} (the value of {expression!r})")
+        where = f"partway through {expression!r}" if partway else f"(the value of {expression!r})"
+        raise InputError(f"{what} must be less than 2**{MOST_BITS} in size, got {value!r} {where}")
 
 
 def _literal(prop) -> str | None:
