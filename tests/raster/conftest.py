@@ -247,14 +247,15 @@ def client(machines):
 
 def _loading_once(setattr) -> dict:
     """``ldcsr_core.load_model`` replaced (through ``setattr``, a monkeypatch's) by one that loads each (model,
-    arguments, LDCSR_* settings) once and hands the same model to every later call asking for it; a model file
-    replaced or rewritten since (another device, inode, size, modification or change time: the change time, which no
-    one sets, tells a file rewritten in place with its size and modification time kept) is loaded again, and so is
-    the file a name or None stands for where that file is another now. Returns the loads made, by their key."""
+    arguments, LDCSR_* settings) once and hands the same model to every later call asking for it; a model file whose
+    bytes are others since (its SHA-256: before, its inode, size and times, which a same-size rewrite within the
+    file system's clock tick keeps, and the stale model was handed back) is loaded again, and so is the file a name
+    or None stands for where that file is another now. Returns the loads made, by their key."""
     import os
 
     import ldcsr_core
     from ldcsr_core import checkpoints
+    from ldcsr_core.files import sha256_file
 
     real, loaded = ldcsr_core.load_model, {}
 
@@ -263,9 +264,8 @@ def _loading_once(setattr) -> dict:
             file = checkpoints.model_path(source)
         except Exception:  # noqa: BLE001 - load_model below says what is wrong, and nothing is kept
             file = None
-        st = os.stat(file) if file is not None and os.path.isfile(file) else None
-        key = (str(source), str(file), st and (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns),
-               repr(sorted(kwargs.items())),
+        digest = sha256_file(file) if file is not None and os.path.isfile(file) else None  # tiny: 25 ms, its load 450
+        key = (str(source), str(file), digest, repr(sorted(kwargs.items())),
                tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LDCSR_"))))  # LDCSR_DTYPE's "auto"
         if key not in loaded:
             loaded[key] = real(source, **kwargs)
