@@ -35,8 +35,12 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
+
+# the device machine runs it from the checkout, with nothing installed (docs/training-gpu.md)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 
 def scene(side: int, seed: int = 0) -> np.ndarray:

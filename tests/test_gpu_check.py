@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,19 +16,82 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_gpu_check_runs_its_steps_and_writes_summary_and_tables(tmp_path):
+# The device machine's Python: no rasterio, and this package not installed (the scripts find it in
+# the checkout's src/). A Python that runs its program (a script, -c or -m, as gpu_check's steps call
+# it) with importing rasterio failing (each attempt logged) and ldcsr_core found only through a
+# sys.path entry that is the checkout's src/, and that is itself the sys.executable its children are
+# started with (gpu_check sets their PYTHONPATH, so a sitecustomize would not reach them).
+DEVICE_PYTHON = """
+import os, runpy, sys, traceback
+from importlib.machinery import PathFinder
+from pathlib import Path
+SRC = Path(os.environ["DEVICE_PYTHON_SRC"]).resolve()
+class _AsOnTheDevice:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "rasterio":
+            with open(os.environ["NO_RASTERIO_LOG"], "a") as log:
+                log.write(f"{sys.argv}\\n{''.join(traceback.format_stack())}\\n")
+            raise ImportError(f"{name} is blocked: the device machine has no rasterio")
+        if name == "ldcsr_core":
+            spec = PathFinder.find_spec(name, [p for p in sys.path if p and Path(p).resolve() == SRC])
+            if spec is None:
+                raise ImportError("No module named 'ldcsr_core' (not installed on the device machine)")
+            return spec
+        return None
+sys.meta_path.insert(0, _AsOnTheDevice())
+sys.executable = os.environ["NO_RASTERIO_PYTHON"]
+args = sys.argv[1:]
+with open(os.environ["NO_RASTERIO_LOG"] + ".runs", "a") as runs:
+    runs.write(" ".join(args[:2])[:200].replace("\\n", " ") + "\\n")
+if args[0] == "-c":
+    sys.argv = ["-c"] + args[2:]
+    exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
+elif args[0] == "-m":
+    sys.argv = [args[1]] + args[2:]
+    runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+else:
+    sys.argv = args
+    runpy.run_path(args[0], run_name="__main__")
+"""
+
+
+def device_like_python(folder: Path) -> tuple[Path, dict]:
+    """An executable standing for the device's ``python3`` (no rasterio, ldcsr_core not installed), in
+    the process and in every process it starts with ``sys.executable``; and the environment it needs
+    (no PYTHONPATH)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    runner = folder / "device_python.py"
+    runner.write_text(DEVICE_PYTHON)
+    python = folder / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{runner}" "$@"\n')
+    python.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return python, {**env, "NO_RASTERIO_PYTHON": str(python), "NO_RASTERIO_LOG": str(folder / "attempts.log"),
+                    "DEVICE_PYTHON_SRC": str(ROOT / "src")}
+
+
+def test_gpu_check_runs_its_steps_without_rasterio_and_writes_summary_and_tables(tmp_path):
+    """All four steps, in processes where importing rasterio fails and ldcsr_core is not installed (as
+    on the device machine): none of them tries rasterio (tests/gpu collected and skipped without CUDA)."""
     out = tmp_path / "out"
+    python, env = device_like_python(tmp_path / "py")
     # The steps' own limits are a card's (env: 30 s); a cold `import torch` on a loaded 2-core runner
     # took 15 s of that here (the whole call up to 4 min), so on a CPU each step gets 300 s: a hung
-    # step is still stopped (and fails).
-    res = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_check.py"), "--out", str(out), "--device", "cpu",
-                          "--quick", "--steps", "env,bench,big", "--limit", "300"], capture_output=True, text=True,
-                         timeout=1200, env={**os.environ, "LDCSR_THREADS": "2"})
+    # step is still stopped (and fails). The device's pytest has no plugins (napari's take seconds).
+    res = subprocess.run([str(python), str(ROOT / "scripts" / "gpu_check.py"), "--out", str(out), "--device", "cpu",
+                          "--quick", "--limit", "300"], capture_output=True, text=True, timeout=1200,
+                         env={**env, "LDCSR_THREADS": "2", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert not Path(env["NO_RASTERIO_LOG"]).exists(), Path(env["NO_RASTERIO_LOG"]).read_text()[-3000:]
+    runs = Path(env["NO_RASTERIO_LOG"] + ".runs").read_text().splitlines()  # every step ran under the blocker:
+    assert [r.split()[0].rsplit("/", 1)[-1] for r in runs] == ["gpu_check.py", "-c", "-m", "bench_gpu.py",
+                                                               "bench_gpu.py"], runs
     summary = json.loads((out / "summary.json").read_text())
-    assert list(summary["steps"]) == ["env", "bench", "big"]
+    assert list(summary["steps"]) == ["env", "tests", "bench", "big"]
     assert all(step["rc"] == 0 for step in summary["steps"].values())
     assert "torch" in (out / "env.txt").read_text()
+    tests = (out / "tests.txt").read_text()
+    assert re.search(r"collected (\d+) items.*=+ \1 skipped in ", tests, re.S), tests[-2000:]  # all, none failed
     bench = json.loads((out / "gpu.json").read_text())
     assert {(r["mode"], r["plan"]) for r in bench["rows"]} == {("fast", "default"), ("fast", "one window"),
                                                               ("diffusion", "default")}
@@ -150,3 +214,17 @@ def test_the_big_scene_saves_its_progress_while_it_runs(tmp_path):
     assert reports[0]["partial"] and reports[0]["windows_done"] >= 1 and reports[0]["mp_per_s"] > 0
     assert reports[-1] == row and not row["partial"] and row["windows_done"] == row["windows"]
     assert row["out_shape"] == [384, 384, 3]
+
+
+def test_bench_gpu_runs_as_the_readme_calls_it_on_a_machine_without_the_package_installed(tmp_path):
+    """README's ``python benchmarks/bench_gpu.py --device cuda ...`` on the device machine, where
+    ldcsr_core is not installed: it finds the engine in the checkout's src/ (before: exit 1,
+    ``ModuleNotFoundError: No module named 'ldcsr_core'``)."""
+    python, env = device_like_python(tmp_path / "py")
+    out = tmp_path / "gpu.json"
+    res = subprocess.run([str(python), str(ROOT / "benchmarks" / "bench_gpu.py"), "--device", "cpu", "--sizes", "128",
+                          "--modes", "fast", "--dtypes", "float32", "--repeats", "1", "--json", str(out)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path, env={**env, "LDCSR_THREADS": "1"})
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert [r["seconds"] > 0 for r in json.loads(out.read_text())["rows"]] == [True, True]
+    assert not Path(env["NO_RASTERIO_LOG"]).exists()
