@@ -181,3 +181,35 @@ def test_another_thread_s_draws_from_torch_s_generator_during_a_load_are_kept(ti
         thread.join()
         got.append(torch.rand(4))
     assert all(torch.equal(g, a) for g, a in zip(got, alone, strict=True)), "a number drawn twice"
+
+
+def test_the_load_model_benchmark_compares_with_the_plain_way_and_checks_it_loads_the_same_tensors(
+        tiny_file, tmp_path, monkeypatch):
+    """benchmarks/bench_load_model.py (README's "Loading" figures): both ways timed, alternately, and
+    their models compared tensor by tensor; a model that differs in one value is told apart."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_load_model", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_load_model.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setenv("LDCSR_THREADS", "1")  # main sets it: put back after the test
+    threads = torch.get_num_threads()
+    try:
+        assert bench.main(["--models", "tiny", "--dtypes", "float32,bfloat16", "--repeats", "5",
+                           "--json", str(tmp_path / "load.json")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    rows = json.loads((tmp_path / "load.json").read_text())["rows"]
+    assert [(r["model"], r["dtype"], r["same_tensors"]) for r in rows] == [("tiny", "float32", True),
+                                                                           ("tiny", "bfloat16", True)]
+    assert all(len(r[k][way]) == 5 and min(r[k][way]) > 0 for r in rows for k in ("wall_s", "cpu_s")
+               for way in ("load_model", "plain"))
+    plain = bench.plain_load(tiny_file, CPU, torch.float32)
+    assert bench.differences(ldcsr_core.load_model(tiny_file, device="cpu", dtype="float32"), plain) == []
+    with torch.no_grad():
+        plain.first_stage_model.post_quant_conv.weight[0, 0, 0, 0] += 1e-3
+    assert bench.differences(ldcsr_core.load_model(tiny_file, device="cpu", dtype="float32"), plain) == [
+        "first_stage_model.post_quant_conv.weight"]
