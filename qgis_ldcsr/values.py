@@ -238,8 +238,18 @@ def _check_exact(raw, what: str, expression: str | None = None) -> None:
 def band_choice(alg, parameters, name: str, context):
     """The bands parameter as the engine takes it: typed text (``"4,3,2"``, ``"4;3;2"``, as the CLI's
     ``--bands``) for the engine to parse and check, a list of band numbers, or ``None`` (automatic,
-    also for empty text)."""
+    also for empty text). An expression (``QgsProperty``) is read as its value: QGIS's ``parameterAsInts``
+    takes one band of it, text such as ``'4,3,2'`` or an array as band 0."""
+    from qgis.core import QgsProperty
+    from qgis.PyQt.QtCore import QVariant
+
     raw = parameters.get(name)
+    if isinstance(raw, QgsProperty):
+        raw = _evaluated(raw, "the Bands", context)
+        if raw is None or isinstance(raw, QVariant) and raw.isNull():
+            return None
+        if not isinstance(raw, str):
+            return list(raw) if isinstance(raw, (list, tuple)) else [raw]
     if isinstance(raw, str):
         return raw.strip().replace(";", ",") or None
     return alg.parameterAsInts(parameters, name, context) or None

@@ -28,6 +28,22 @@ def test_typed_bands_empty_is_automatic(qgis_processing, scene, tiny_model_file,
     assert f"Model input R,G,B = {expected}" in feedback.textLog()
 
 
+@pytest.mark.parametrize("expression, expected", [("'4,2,1'", "bands 4,2,1 (chosen)"),
+                                                    ("array(4, 2, 1)", "bands 4,2,1 (chosen)"),
+                                                    ("2 + 2", "bands 4,4,4 (chosen)"),
+                                                    ("NULL", "bands 1,2,3 (Sentinel-2 rule)")])
+def test_bands_given_by_an_expression_are_its_value(qgis_processing, scene, tiny_model_file, tmp_path, expression,
+                                                    expected):
+    """Before: QGIS's parameterAsInts read an expression's (a script's QgsProperty) text or array as one band,
+    0: "band 0 does not exist: the file has bands 1..4"."""
+    from qgis.core import QgsProperty
+
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0,
+                                     BANDS=QgsProperty.fromExpression(expression)), feedback=feedback)
+    assert f"Model input R,G,B = {expected}" in feedback.textLog()
+
+
 @pytest.mark.parametrize("text", ["x", "red", "4 3 2"])
 def test_typed_bands_not_numbers_say_so(qgis_processing, scene, tiny_model_file, tmp_path, text):
     """Before: any text without a comma became "band 0 does not exist"."""
