@@ -19,6 +19,7 @@ import time
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
+from .choices import option_chosen
 from .input_layer import input_layer, pam_off_for
 from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import _sentence, adapted_note, band_order_note, default_rule, ground_note, scale_note, shown_note
@@ -106,6 +107,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         def engines(k, v) -> bool:
             if k == self.SEED:
                 return isinstance(v, str) or is_plain_number(v)
+            if k in (self.MODE, self.STRETCH):  # an option's name too ('fast', as ldcsr upscale --mode): option_chosen
+                return isinstance(v, str)
             value = plain_value(v)  # ('３．０' a number, 2**1100 no float: not float(v))
             return value is not None and (k in (self.SCALE, self.TARGET) or k == self.SAMPLES and value > MAX_SAMPLES)
 
@@ -171,7 +174,6 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, check_destination, check_not_read,
                                              check_room, plan_output, request_of, upscale_raster)
         from ldcsr_core.progress import polling
-        from ldcsr_core.rules import STRETCHES
         from ldcsr_core.uncertainty import samples_cost
         from ldcsr_core.geo.nodata_words import mask_text, nodata_text
         from ldcsr_core.words import counted
@@ -254,7 +256,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         options = UpscaleOptions(
             mode=mode, samples=samples,
             seed=seed, tile=tile or None,
-            bands=bands, stretch=STRETCHES[self.parameterAsEnum(parameters, self.STRETCH, context)],
+            bands=bands, stretch=option_chosen(self, parameters, self.STRETCH, "the Stretch", context),
             nodata=nodata, crs=crs)
         plan = rad.plan_bands(info.count, info.colorinterp, options.bands, info.descriptions)
         (H, W), (sy, sx) = plan_output(info, **request)
@@ -335,6 +337,4 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         return context.project(), QgsProject.instance()
 
     def _mode(self, parameters, context) -> str:
-        from ldcsr_core.rules import MODES
-
-        return MODES[self.parameterAsEnum(parameters, self.MODE, context)]
+        return option_chosen(self, parameters, self.MODE, "the Mode", context)

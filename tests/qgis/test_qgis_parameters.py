@@ -4,6 +4,7 @@ NumPy and Decimal values, values QGIS would replace silently, a seed expression.
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
@@ -198,3 +199,34 @@ def test_a_seed_expression_past_a_32_bit_int_is_the_seed_given(qgis_processing, 
                         feedback=QgsProcessingFeedback())
     with rasterio.open(out) as ds:
         assert ds.tags()["LDCSR_SEED"] == "2147483648"
+
+
+@pytest.mark.parametrize("key, given", [("MODE", "'fast'"), ("MODE", "fast"), ("STRETCH", "'dtype'"), ("STRETCH", "dtype")])
+def test_a_mode_or_stretch_by_name_is_that_option(qgis_processing, scene, tiny_model_file, tmp_path, key, given):
+    """Before: the name given by an expression (a script's QgsProperty) or as the text a model's pre-calculated
+    value passes its step ran with the default, silently (diffusion for 'fast', auto for 'dtype'), and the name as
+    text given to processing.run or qgis_process (MODE=fast) was QGIS's 'Incorrect parameter value for MODE'; now
+    that option, as ldcsr upscale --mode fast."""
+    from qgis.core import QgsProperty
+
+    out = tmp_path / "o.tif"
+    value = QgsProperty.fromExpression(given) if given.startswith("'") else given
+    qgis_processing.run(ALG, _params(scene, out, tiny_model_file, SCALE=2.0, **{"MODE": 0, key: value}),
+                        feedback=QgsProcessingFeedback())
+    with rasterio.open(out) as ds:
+        tags = ds.tags()
+    if key == "MODE":
+        assert tags["LDCSR_MODE"] == "fast"
+    else:  # the full uint16 range, not the scene's percentiles
+        assert set(json.loads(tags["LDCSR_STRETCH"])["hi"]) == {65535.0}
+
+
+def test_a_mode_expression_that_is_no_option_is_refused(qgis_processing, scene, tiny_model_file, tmp_path):
+    """Before: QGIS's parameterAsEnum read it as the default, diffusion, silently."""
+    from qgis.core import QgsProperty
+
+    with pytest.raises(QgsProcessingException, match=r"the Mode must be one of its options, by number or name "
+                                                     r"\(0: diffusion, 1: fast\), got 'fst'"):
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file,
+                                         MODE=QgsProperty.fromExpression("'fst'")), feedback=QgsProcessingFeedback())
+    assert list(tmp_path.iterdir()) == []
