@@ -237,22 +237,35 @@ def _check_exact(raw, what: str, expression: str | None = None) -> None:
 
 def band_choice(alg, parameters, name: str, context):
     """The bands parameter as the engine takes it: typed text (``"4,3,2"``, ``"4;3;2"``, as the CLI's
-    ``--bands``) for the engine to parse and check, a list of band numbers, or ``None`` (automatic,
-    also for empty text). An expression (``QgsProperty``) is read as its value: QGIS's ``parameterAsInts``
-    takes one band of it, text such as ``'4,3,2'`` or an array as band 0."""
+    ``--bands``) for it to check, band numbers (a list, a tuple, a NumPy array; one number alone) as its
+    ``parse_bands`` checks them, or ``None`` (automatic, also for empty text); an expression (``QgsProperty``)
+    as its value. Not QGIS's
+    ``parameterAsInts``, which read an expression's text or array, a tuple or an array as band 0 and
+    rounded 2.7 to band 3."""
     from qgis.core import QgsProperty
     from qgis.PyQt.QtCore import QVariant
 
     raw = parameters.get(name)
     if isinstance(raw, QgsProperty):
         raw = _evaluated(raw, "the Bands", context)
-        if raw is None or isinstance(raw, QVariant) and raw.isNull():
-            return None
-        if not isinstance(raw, str):
-            return list(raw) if isinstance(raw, (list, tuple)) else [raw]
+    if raw is None or isinstance(raw, QVariant) and raw.isNull():
+        return None
     if isinstance(raw, str):
         return raw.strip().replace(";", ",") or None
-    return alg.parameterAsInts(parameters, name, context) or None
+    from ldcsr_core.geo.radiometry import parse_bands
+
+    items = list(raw) if isinstance(raw, (list, tuple)) or getattr(raw, "ndim", 0) == 1 else [raw]
+    return parse_bands([_band_number(item) for item in items]) if items else None  # the engine's check
+
+
+def _band_number(item):
+    """``item`` as a band number where it is a whole number as QGIS or a script gives one (an int, NumPy's, a
+    whole float such as JSON's ``3.0``, digit text); else as it is, for the engine to refuse (2.7, ``'x'``, True)."""
+    if isinstance(item, str) and item.strip().isascii() and item.strip().isdigit():
+        return int(item)
+    if _is_number(item) and (isinstance(item, numbers.Integral) or math.isfinite(item) and float(item).is_integer()):
+        return int(item)
+    return item
 
 
 RGB = ("Red", "Green", "Blue")

@@ -45,6 +45,26 @@ def test_bands_given_by_an_expression_are_its_value(qgis_processing, scene, tiny
     assert f"Model input R,G,B = {expected}" in feedback.textLog()
 
 
+@pytest.mark.parametrize("given", [(4, 2, 1), np.array([4, 2, 1]), [4.0, 2.0, 1.0]])
+def test_bands_as_a_tuple_or_an_array_are_those_bands(qgis_processing, scene, tiny_model_file, tmp_path, given):
+    """Before: QGIS's parameterAsInts read a script's tuple or NumPy array as band 0: "band 0 does not exist"."""
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, SCALE=2.0, BANDS=given),
+                        feedback=feedback)
+    assert "Model input R,G,B = bands 4,2,1 (chosen)" in feedback.textLog()
+
+
+@pytest.mark.parametrize("given", [[2.7], [True], ["x", 2, 1]])
+def test_bands_that_are_no_band_numbers_are_refused(qgis_processing, scene, tiny_model_file, tmp_path, given):
+    """Before: QGIS's parameterAsInts made 2.7 band 3 and True band 1, silently, and 'x' band 0 ("band 0 does
+    not exist"); now the engine's check, as ldcsr upscale --bands says it."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, BANDS=given),
+                            feedback=QgsProcessingFeedback())
+    assert f"Bands must be 1-based band numbers like '3,2,1', got {given!r}" in str(ei.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("text", ["x", "red", "4 3 2"])
 def test_typed_bands_not_numbers_say_so(qgis_processing, scene, tiny_model_file, tmp_path, text):
     """Before: any text without a comma became "band 0 does not exist"."""
