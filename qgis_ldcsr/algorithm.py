@@ -24,7 +24,8 @@ from .input_layer import input_layer, pam_off_for
 from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import _sentence, adapted_note, band_order_note, default_rule, ground_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
-from .project_layers import check_not_read_by_layers, in_a_batch, layer_files
+from .project_layers import (check_not_read_by_layers, check_not_written_by_an_earlier_row, in_a_batch, layer_files,
+                             written_by_a_row)
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import keep_loaded_layers, reopen_on_main_thread, sidecar_state
 from .run_log import RUN, FeedbackLog
@@ -237,6 +238,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
             if path:
                 check_not_read_by_layers(getattr(self, "_layer_files", []), path, batch=getattr(self, "_batch", False),
                                          called=called)
+        if getattr(self, "_batch", False):  # nor a file an earlier row of the batch wrote, as ldcsr upscale's folder run
+            check_not_written_by_an_earlier_row(feedback, (dst, spread))
         if report:
             check_report_path_of(report, src, dst, model_path, reads, spread)
         bands = band_choice(self, parameters, self.BANDS, context)
@@ -304,6 +307,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # the project's layers of the output show the new raster, reopened now on QGIS's main thread (queued
         # there from a task's or a model's thread): not in postProcessAlgorithm, which QGIS's task skips for a
         # run it counts as failed, one cancelled during the report, after the last tile or as it returns
+        if getattr(self, "_batch", False):
+            written_by_a_row(feedback, src, (dst, spread))
         for path in filter(None, (spread, dst)):
             reopen_on_main_thread(path, sidecar_state(path), self._projects(context))
         self._written, self._spread = dst, (spread, samples, bool(given))  # for postProcessAlgorithm

@@ -12,6 +12,7 @@ may replace an earlier LDCSR result a layer shows (:mod:`.reopen`), a batch's ro
 from __future__ import annotations
 
 import os
+import weakref
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,28 @@ def in_a_batch(feedback) -> bool:
     """Whether ``feedback`` is that of a batch, which gives its rows one feedback, as steps
     (:data:`BATCH_FEEDBACKS`; a model's steps are of its own design)."""
     return any(kind.__name__ in BATCH_FEEDBACKS for kind in type(feedback).__mro__)
+
+
+_WRITTEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a batch's feedback: [(file, its row's input)]
+
+
+def check_not_written_by_an_earlier_row(feedback, paths) -> None:
+    """Refuse, in a batch (its feedback, :func:`in_a_batch`), a file an earlier row of it wrote (:func:`written_by_a_row`),
+    as ``ldcsr upscale`` refuses a folder run two of whose inputs would be written to one file: each row is a run of
+    its own, so the later row replaced the earlier one's result, and both said success."""
+    from ldcsr_core.errors import InputError
+    from ldcsr_core.files import same_file
+
+    for path in filter(None, paths):
+        for written, src in _WRITTEN.get(feedback, ()):
+            if same_file(written, path):
+                raise InputError(f"an earlier row of this batch wrote {path} (from {src}): this row would replace it; "
+                                 "give this row another output file")
+
+
+def written_by_a_row(feedback, src: str, paths) -> None:
+    """Record the files a batch's row wrote from ``src``, for :func:`check_not_written_by_an_earlier_row`."""
+    _WRITTEN.setdefault(feedback, []).extend((path, src) for path in paths if path)
 
 
 @lru_cache(maxsize=65536)

@@ -113,3 +113,26 @@ def test_a_run_on_its_own_to_a_file_a_layer_shows_says_which_file_it_may_replace
         "choose another output file, or remove that layer from the project first (only an earlier LDCSR result is "
         "replaced where a layer shows it, which then shows the new raster)")
     assert hashlib.sha256(b.read_bytes()).hexdigest() == before
+
+
+def test_a_batch_row_writing_the_file_an_earlier_row_wrote_is_refused(qgis_processing, scene, tiny_model_file,
+                                                                       tmp_path):
+    """Rows 1 and 2 (other inputs, one output: a row copied, its output left as it was), Load layers on completion
+    unticked. Test fails on main: both rows said success and o.tif was row 2's, row 1's result lost with no word
+    (ldcsr upscale refuses a folder run two of whose inputs would be written to one file). Now row 2 is refused
+    before its model loads, naming the file and the row that wrote it; row 3 runs, and a later batch replaces o.tif
+    as any run replaces an existing output."""
+    import rasterio
+
+    a, b, out = tmp_path / "a.tif", tmp_path / "b.tif", tmp_path / "o.tif"
+    shutil.copy(scene, a)
+    shutil.copy(scene, b)
+    oks, feedback = _as_the_batch_dialog_runs([_params(a, out, tiny_model_file, SCALE=2.0),
+                                               _params(b, out, tiny_model_file, SCALE=3.0),
+                                               _params(b, tmp_path / "c.tif", tiny_model_file)])
+    assert oks == [True, False, True]
+    assert feedback.errors == [f"LDCSR: an earlier row of this batch wrote {out} (from {a}): this row would replace "
+                               "it; give this row another output file"]
+    with rasterio.open(out) as o, rasterio.open(scene) as s:
+        assert (o.height, o.width) == (s.height * 2, s.width * 2)  # row 1's
+    assert _as_the_batch_dialog_runs([_params(b, out, tiny_model_file, SCALE=3.0)])[0] == [True]
