@@ -25,7 +25,8 @@ def nodata_as(nodata: float | None, dtype) -> float | None:
     """The value a band of ``dtype`` holds as ``nodata``, as GDAL masks it: an integer band's
     fractional nodata is truncated (0.5 on uint8: 0), one outside its range matches no pixel
     (``None``, as NaN does); a float band's is the value of its own type (float32's nearest to
-    -3.4e38 on a float32 band, GDAL's cast), also None outside that type's range.
+    -3.4e38 on a float32 band, GDAL's cast), also None outside that type's range (an infinite
+    nodata, a product's ``-inf`` fill, is held as itself).
 
     One rule for every comparison of pixels with a nodata value (:func:`is_nodata`): numpy's own
     promotion does not decide, which compares a float32 band with the float64 -3.4e38 in float32
@@ -38,7 +39,7 @@ def nodata_as(nodata: float | None, dtype) -> float | None:
             return float("nan")
         with np.errstate(over="ignore"):
             held = dt.type(nodata)
-        return float(held) if np.isfinite(held) else None
+        return float(held) if np.isfinite(held) or np.isinf(nodata) else None
     if dt.kind not in "ui":
         return float(nodata)
     dmin, dmax = dtype_range(dtype)
