@@ -89,6 +89,16 @@ def test_info_says_the_rpcs_are_carried_over(tmp_path):
     assert "none (the output gets none either)" not in r.output
 
 
+def test_info_names_the_crs_of_a_scene_placed_by_gcps(tmp_path):
+    """Before: `crs:         none` of a scene whose ground control points are in EPSG:32633, the CRS its output
+    carries; now `crs:         EPSG:32633 (of its ground control points)`."""
+    from ldcsr_core.cli import main
+
+    r = CliRunner().invoke(main, ["info", str(_point_gcps_scene(tmp_path / "g.tif"))])
+    assert r.exit_code == 0, r.output
+    assert "\ncrs:         EPSG:32633 (of its ground control points)\n" in r.output, r.output
+
+
 def _point_gcps_scene(path):
     """A scene placed by GCPs whose pixels are points (``AREA_OR_POINT=Point``): its tiepoints are
     stored in the file as PixelIsPoint, half a pixel before the corner coordinates GDAL reports."""

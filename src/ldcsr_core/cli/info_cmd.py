@@ -126,7 +126,8 @@ def _describe(file, scale, target_resolution, bands, stretch, nodata, model_path
             say(f"set aside:   {kept.name} (a sidecar a write kept aside: rename it to "
                 f"{kept.name.rsplit('.set-aside', 1)[0]} to use it instead, or remove it)")
         say(f"size:        {i.width} x {i.height} px, {counted(i.count, 'band')}, {i.dtype}")
-        say(f"crs:         {i.crs or 'none'}")
+        gcp_crs = ds.gcps[1] if georef == "gcps" else None  # the CRS of the points, carried to the output
+        say(f"crs:         {gcp_crs.to_string() + ' (of its ground control points)' if gcp_crs else i.crs or 'none'}")
         unit = i.units or "units"
         placed = i.placed  # else no pixel size: not the identity's 1 x 1
         unknown = "unknown (singular geotransform)" if georef == "singular" else "unknown (no geotransform)"
