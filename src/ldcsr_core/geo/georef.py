@@ -190,8 +190,11 @@ PROVENANCE_PREFIX = "LDCSR_"
 CARRIED_DOMAINS = ("IMAGERY",)
 
 # Default-domain tags of a source that are false of a new file: TIFF's DateTime is when the file
-# was made (the scene's acquisition time is IMAGERY's ACQUISITIONDATETIME, carried).
-FILE_OWN_TAGS = ("TIFFTAG_DATETIME",)
+# was made (the scene's acquisition time is IMAGERY's ACQUISITIONDATETIME, carried); GDAL's
+# NODATA_VALUES (a PNG's transparent colour, `10 20 30`: nodata where every band holds its value)
+# is the source's nodata, while a new file declares its own, one value written on every band's
+# nodata pixels (10, 10, 10), which the source's triplet would leave unmasked.
+FILE_OWN_TAGS = ("TIFFTAG_DATETIME", "NODATA_VALUES")
 
 
 def new_file_tags(tags) -> dict:
