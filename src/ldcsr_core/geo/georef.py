@@ -175,8 +175,14 @@ def write_gcps(ds, gcps, crs) -> None:
     ds.gcps = (list(gcps), gcps_crs(crs))
 
 
-# A TIFF's print resolution (pixels per inch or centimetre), kept by GDAL as dataset tags.
-_PRINT_RESOLUTION = {"TIFFTAG_YRESOLUTION": 0, "TIFFTAG_XRESOLUTION": 1}
+# Dataset tags that count the source's pixels (axis 0: y, 1: x): a TIFF's print resolution (pixels per inch or
+# centimetre), a JPEG's EXIF one, its focal plane's (a camera's pixels per unit of its sensor, from which
+# photogrammetry derives the sensor's size) and its EXIF image size (whole pixels). GDAL gives EXIF rationals in
+# parentheses, `(72)`.
+_PIXEL_COUNTS = {"TIFFTAG_YRESOLUTION": 0, "TIFFTAG_XRESOLUTION": 1, "EXIF_YResolution": 0, "EXIF_XResolution": 1,
+                 "EXIF_FocalPlaneYResolution": 0, "EXIF_FocalPlaneXResolution": 1,
+                 "EXIF_PixelYDimension": 0, "EXIF_PixelXDimension": 1}
+_WHOLE_PIXELS = ("EXIF_PixelYDimension", "EXIF_PixelXDimension")
 
 
 # Dataset tags LDCSR itself writes (its provenance): an earlier run's are not a new output's.
@@ -190,11 +196,12 @@ PROVENANCE_PREFIX = "LDCSR_"
 CARRIED_DOMAINS = ("IMAGERY",)
 
 # Default-domain tags of a source that are false of a new file: TIFF's DateTime is when the file
-# was made (the scene's acquisition time is IMAGERY's ACQUISITIONDATETIME, carried); GDAL's
+# was made, as is EXIF's DateTime (the scene's acquisition time is IMAGERY's ACQUISITIONDATETIME, a
+# camera's EXIF_DateTimeOriginal, carried); GDAL's
 # NODATA_VALUES (a PNG's transparent colour, `10 20 30`: nodata where every band holds its value)
 # is the source's nodata, while a new file declares its own, one value written on every band's
 # nodata pixels (10, 10, 10), which the source's triplet would leave unmasked.
-FILE_OWN_TAGS = ("TIFFTAG_DATETIME", "NODATA_VALUES")
+FILE_OWN_TAGS = ("TIFFTAG_DATETIME", "EXIF_DateTime", "NODATA_VALUES")
 
 
 def new_file_tags(tags) -> dict:
@@ -231,16 +238,20 @@ def write_domains(ds, domains) -> None:
 
 
 def resampled_tags(tags, scale: tuple[float, float]) -> dict:
-    """Dataset tags of an image resampled by ``scale = (sy, sx)``: the print resolution
-    (``TIFFTAG_X/YRESOLUTION``, e.g. a scanned map's 300 dpi) grows with the pixel count, so the
-    result keeps the printed size of its source; the other tags stay as they are."""
+    """Dataset tags of an image resampled by ``scale = (sy, sx)``: those that count pixels
+    (:data:`_PIXEL_COUNTS`: the print resolution ``TIFFTAG_X/YRESOLUTION``, e.g. a scanned map's 300 dpi, a
+    drone photo's EXIF resolutions and size) grow with the pixel count, so the result keeps the printed size
+    and camera of its source; the other tags stay as they are."""
     out = dict(tags)
-    for k, axis in _PRINT_RESOLUTION.items():
+    for k, axis in _PIXEL_COUNTS.items():
+        text = str(out.get(k, "")).strip()
+        bare = text[1:-1] if text.startswith("(") and text.endswith(")") else text
         try:
-            v = float(out[k])
-        except (KeyError, TypeError, ValueError):
+            v = float(bare) * float(scale[axis])
+        except (TypeError, ValueError):
             continue
-        out[k] = f"{v * float(scale[axis]):.10g}"
+        v_text = str(round(v)) if k in _WHOLE_PIXELS else f"{v:.10g}"
+        out[k] = f"({v_text})" if bare != text else v_text
     return out
 
 
