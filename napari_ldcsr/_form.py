@@ -14,6 +14,7 @@ import numpy as np
 from ldcsr_core.geo.stretch import DEFAULT_PERCENTILES
 from ldcsr_core.rules import MAX_SAMPLES, MAX_SCALE, MIN_TILE_IN, MODES, STRETCHES
 from ldcsr_core.uncertainty import SPREAD_LIMITS
+from qtpy.QtCore import QObject
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, LineEdit, SpinBox
 
 from . import _geometry as geo
@@ -101,6 +102,36 @@ def in_range_scale(scale: float, what: str) -> float:
     return clamped
 
 
+class EitherDecimalMark(QObject):
+    """Lets a float spin box take a comma and a point alike as its decimal mark, typed or pasted (Ctrl+V): Qt took the
+    one that is not its locale's for a thousands separator, so "2,5" typed in the Scale box was read as 25 (clamped to
+    ×8), and "2.5" so under a locale that writes 2,5. A text that already holds the locale's mark is left as typed."""
+
+    def __init__(self, box) -> None:
+        super().__init__(box.native)
+        self.line = box.native.lineEdit()
+        self.point = box.native.locale().decimalPoint()
+        self.other = "," if self.point == "." else "."
+        for target in (box.native, self.line):  # the box forwards its keys to its line without filters
+            target.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        from qtpy.QtCore import QEvent
+        from qtpy.QtGui import QKeySequence
+        from qtpy.QtWidgets import QApplication
+
+        if event.type() != QEvent.Type.KeyPress:
+            return False
+        pasted = event.matches(QKeySequence.StandardKey.Paste)
+        text = QApplication.clipboard().text() if pasted else event.text()
+        line, start = self.line, self.line.selectionStart()
+        kept = line.text() if start < 0 else line.text()[:start] + line.text()[start + len(line.selectedText()):]
+        if self.other not in text or self.point in kept + text:  # what the key or paste leaves: no second mark
+            return False
+        self.line.insert(text.replace(self.other, self.point, 1))
+        return True
+
+
 class SettingsForm:
     """Pickers and boxes for a run (magicgui): ``main`` is always shown, ``advanced`` collapses.
 
@@ -181,6 +212,7 @@ class SettingsForm:
                                        "layer's own (its file's)")
         for box in (self.scale, self.pixel, self.tile):  # a typed value counts when it is complete
             box.native.setKeyboardTracking(False)
+        self._marks = [EitherDecimalMark(box) for box in (self.scale, self.pixel)]
         self.scale.native.setDecimals(2)
         self.tile.native.setSpecialValueText("auto")
         self.main = Container(widgets=[self.layer, self.scale, self.pixel, self.model, self.mode,

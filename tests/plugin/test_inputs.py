@@ -230,3 +230,29 @@ def test_a_layer_not_in_the_viewer_is_refused_before_any_work(ldcsr, qtbot, note
     assert widget.check_quality(gone) is False and widget.adapt_to_layer(gone, minutes=0.1) is False
     assert _errors(notes) == ["'gone' is not a layer of this viewer; pick one of its image layers."] * 3
     assert widget.provider_calls == [] and len(viewer.layers) == 0 and not widget.busy
+
+
+def test_a_decimal_comma_typed_is_a_decimal_mark(ldcsr, qtbot, notes):
+    """'2,5' typed in the Scale box (into its text or with the box focused, as napari's window sends keys) or pasted is
+    ×2.5, and '0,04' in Output pixel 0.04 m, as with a point. Before, Qt took the comma for a thousands separator:
+    'Scale 25 is out of range … Using 8.00.', and a Run at ×8."""
+    from qtpy.QtGui import QKeySequence
+    from qtpy.QtWidgets import QApplication
+
+    viewer, widget = ldcsr
+    box = widget.form.scale
+    _type(qtbot, box, "2,5")
+    assert widget.scale == 2.5 and box.native.text() == "2.50" and not _errors(notes)
+    box.native.selectAll()
+    qtbot.keyClicks(box.native, "3,75")
+    qtbot.keyClick(box.native, Qt.Key.Key_Return)
+    assert widget.scale == 3.75 and not _errors(notes)
+    QApplication.clipboard().setText("1,5")
+    box.native.selectAll()
+    qtbot.keySequence(box.native, QKeySequence.StandardKey.Paste)
+    qtbot.keyClick(box.native, Qt.Key.Key_Return)
+    assert widget.scale == 1.5 and not _errors(notes)
+    (src,) = viewer.open_sample(*SAMPLE)  # 0.1 m pixels
+    widget.set_layer(src)
+    _type(qtbot, widget.form.pixel, "0,04")
+    assert widget.scale == 2.5 and widget.form.pixel.native.text() == "0.04000 m" and not _errors(notes)
