@@ -205,15 +205,18 @@ def result_kwargs(src, spec: JobSpec, kind: str, *, run_info: dict | None = None
 
 def show_as(layer, src) -> None:
     """Show ``layer`` (a run's layer over ``src``) as ``src`` is shown now: its contrast limits, their
-    slider's range (napari gives a layer made with limits a range of those limits alone) and gamma."""
+    slider's range (napari gives a layer made with limits a range of those limits alone), gamma and (a grey
+    layer's) colormap."""
     (lo, hi), (cl, ch) = src.contrast_limits_range, src.contrast_limits
     layer.contrast_limits_range = [min(lo, cl), max(hi, ch)]
     layer.contrast_limits, layer.gamma = list(src.contrast_limits), src.gamma
+    if not src.rgb and layer.colormap.name != src.colormap.name:
+        layer.colormap = src.colormap
 
 
 def _display(layer) -> tuple:
     """What :func:`show_as` sets of ``layer``, as it is now (whether the user set it since)."""
-    return tuple(float(v) for v in layer.contrast_limits), float(layer.gamma)
+    return tuple(float(v) for v in layer.contrast_limits), float(layer.gamma), layer.colormap.name
 
 
 def add_stacked(viewer, sources, add) -> list:

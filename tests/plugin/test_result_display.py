@@ -32,7 +32,8 @@ def _held_run(viewer, widget, qtbot, gate):
 
 
 def _display(layer):
-    return [float(v) for v in layer.contrast_limits], [float(v) for v in layer.contrast_limits_range], layer.gamma
+    return ([float(v) for v in layer.contrast_limits], [float(v) for v in layer.contrast_limits_range], layer.gamma,
+            layer.colormap.name)
 
 
 def test_a_result_filled_tile_by_tile_shows_as_its_source_shows_when_the_run_ends(
@@ -48,6 +49,23 @@ def test_a_result_filled_tile_by_tile_shows_as_its_source_shows_when_the_run_end
         gate.release.set()
     _wait_done(qtbot, widget)
     assert not _errors(notes) and _display(widget.last_result) == _display(src)
+
+
+def test_a_grey_result_takes_the_colormap_its_source_was_given_during_the_run(
+        ldcsr, qtbot, notes, bicubic_engine, engine_held_at_second_tile):
+    """The source given another colormap while its first tiles show (viridis for a DEM, say), as the baseline
+    made at the end takes it. Before: the result kept the source's gray, its baseline beside it viridis."""
+    viewer, widget = ldcsr
+    gate = engine_held_at_second_tile
+    widget.set_bicubic(True)
+    src = _held_run(viewer, widget, qtbot, gate)
+    try:
+        src.colormap, src.gamma = "viridis", 0.5
+    finally:
+        gate.release.set()
+    _wait_done(qtbot, widget)
+    assert not _errors(notes) and _display(widget.last_result) == _display(src) == _display(widget.last.bicubic)
+
 
 
 def test_a_result_the_user_restretched_during_the_run_keeps_their_display(
