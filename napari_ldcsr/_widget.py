@@ -165,8 +165,10 @@ class LdcsrWidget(TeardownMixin, RunEventsMixin, QWidget):
     def _on_layer_removed(self, event) -> None:
         """A source layer of the running job, or a result layer it is filling in, was removed:
         cancel the run at once (as Cancel does) and remove the rest of its partial result. The last
-        run's picked band deleted: another band takes its place, in the grid too (``compare/_controls``)."""
+        run's picked band deleted: another band takes its place, in the grid too (``compare/_controls``). A layer a
+        quality check reads stops the check (``run/_check_controls``)."""
         self.compare.follow_removal(event.value, getattr(event, "index", None))
+        self.checks.follow_removal(event.value)  # a layer a quality check reads: the check stops
         why = None if self._job is None else self._job[2].stops_on_removal(event.value)
         if why is None or not self.runner.cancel():
             self._update_enabled()  # after ``follow_removal``

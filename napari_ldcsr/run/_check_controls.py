@@ -38,6 +38,7 @@ class CheckControls:
         checker.finished.connect(self._on_finished)
         self._checked = None  # the finished check's result, told once the checker is free again
         self._source, self._pixels = None, []  # the running check's layers and their pixels (_results.pixels_of)
+        self._stopped_why = None  # why the running check was stopped, if a layer of it was removed
 
     def check_quality(self, layer=None) -> bool:
         """Start a check of ``layer`` (None: the picked one) unless the widget is busy; True when
@@ -68,6 +69,16 @@ class CheckControls:
         w._update_enabled()
         return True
 
+    def follow_removal(self, layer) -> None:
+        """A layer was removed from the viewer: one the running check reads stops the check at once (as Cancel
+        does, and as a Run of it stops), said at its end; before, the check went on and said its figure of a
+        layer no longer there."""
+        source = self._source
+        if source is None or not any(layer is lyr for lyr in source.layers) or not self.widget.checker.cancel():
+            return
+        self._stopped_why = f"'{layer.name}' was removed during the check"
+        self.widget._set_status("Cancelling…")
+
     def _on_checked(self, result, request, digests) -> None:
         from ._selfcheck import show_check
 
@@ -86,9 +97,11 @@ class CheckControls:
         """The check's thread is done: ``qualityChecked`` now, when a slot of it can start the next
         check or a Run (before, it came while the checker still counted as busy)."""
         result, self._checked, self._source, self._pixels = self._checked, None, None, []
+        why, self._stopped_why = self._stopped_why, None
         self.widget._update_enabled()
         if result is not None:
             self.widget.qualityChecked.emit(result)
-        elif self.widget.checker.stop_asked:  # Cancel pressed: nothing measured, no layer added
-            self.widget._set_status("Check cancelled; nothing was measured.")
+        elif self.widget.checker.stop_asked:  # Cancel pressed (or its layer removed): nothing measured, no layer added
+            self.widget._set_status(f"Stopped: {why}; nothing was measured." if why
+                                    else "Check cancelled; nothing was measured.")
 

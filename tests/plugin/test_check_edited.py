@@ -1,6 +1,6 @@
 """A layer edited in place (``layer.data[…] = …``) while *Check quality here* runs is said, as a Run says it, in a
 real napari viewer (Xvfb): the check's figure and error maps are of the pixels it read, which the layer no longer
-holds."""
+holds; a layer removed stops the check, as it stops a Run."""
 
 from __future__ import annotations
 
@@ -58,3 +58,14 @@ def test_a_layer_whose_pixels_are_the_checked_ones_is_shown(ldcsr, qtbot, notes,
     assert len(checked) == 1 and not [n for n in notes if n[0] in ("warning", "error")], notes
     assert [lyr.name for lyr in viewer.layers] == [
         "scene", "scene self-check error ×2.00 (bicubic)", "scene self-check error ×2.00 (LDCSR fast)"]
+
+
+def test_a_layer_removed_during_the_check_stops_it(ldcsr, qtbot, notes, engine_held_at_second_tile):
+    """Deleting the layer being checked stops the check within one tile, as it stops a Run of it. Before: the check
+    went on to its end and said its figure ('LDCSR worse than bicubic (… dB) at ×2 on the whole layer (fast)') of a
+    layer no longer in the viewer."""
+    gate = engine_held_at_second_tile
+    viewer, widget, src, checked = _check_held(ldcsr, qtbot, gate, lambda src: ldcsr[0].layers.remove(src))
+    assert widget.status == "Stopped: 'scene' was removed during the check; nothing was measured."
+    assert len(gate.ran) == 2 and not checked and len(viewer.layers) == 0 and not widget.busy
+    assert not [n for n in notes if n[0] in ("warning", "error")], notes
