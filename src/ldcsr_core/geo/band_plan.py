@@ -128,7 +128,7 @@ def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
     bad = InputError(f"{say('bands setting')} must be 1-based band numbers like '3,2,1', got {text!r}")
     if isinstance(text, str):
         try:
-            vals = tuple(int(t) for t in text.replace(" ", "").split(","))
+            vals = tuple(int(t) for t in text.split(","))  # ' 3, 2 ,1 ' too; '3 2 1' is not band 321
         except ValueError:
             raise bad from None
     else:  # whole numbers, as seed and tile (True was band 1, 2.7 band 2), or one of them alone
