@@ -135,7 +135,7 @@ def big_scene(a, dev, sync, report=lambda row: None, every: float = 2.0) -> dict
     ``report(row)`` gets the row every ``every`` s while it runs (``partial``), then the final one."""
     import ldcsr_core
     from ldcsr_core.precision import model_dtype
-    from ldcsr_core.tiling import plan_for_model
+    from ldcsr_core.window_sizing import plan_for_model
 
     model = ldcsr_core.load_model(device=str(dev))
     img = scene(a.big)
@@ -189,7 +189,7 @@ def main(argv=None) -> int:
 
     import ldcsr_core
     from ldcsr_core.files import atomic_write_bytes
-    from ldcsr_core.tiling import plan_for_model
+    from ldcsr_core.window_sizing import plan_for_model
 
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -25,7 +25,8 @@ def main(argv=None) -> int:
 
     import ldcsr_core
     from ldcsr_core.prefetch import batches
-    from ldcsr_core.tiling import TileProcessor, plan_for_model
+    from ldcsr_core.tiling import TileProcessor
+    from ldcsr_core.window_sizing import plan_for_model
 
     model = ldcsr_core.load_model(device="cpu", dtype="float32")
     print(f"{model.name} {a.mode}, batches of {a.batch}")

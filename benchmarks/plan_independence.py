@@ -20,6 +20,7 @@ import glob
 import itertools
 import json
 import os
+import sys
 from functools import partial
 
 import numpy as np
@@ -44,12 +45,13 @@ def plans(model, in_shape, out_shape, mode, tiles=TILES):
             return tiling.plan_for_model(model, in_shape, out_shape, tile, budget_mb=budget_mb)
 
     def on_card():  # what the planner makes on a 141 GB card: its memory budget as a card's
-        real = tiling.memory_budget_mb
-        tiling.memory_budget_mb = lambda device: 0.5 * 141e9 / 2 ** 20
+        planner = sys.modules[tiling.plan_for_model.__module__]  # window_sizing (tiling in older commits)
+        real = planner.memory_budget_mb
+        planner.memory_budget_mb = lambda device: 0.5 * 141e9 / 2 ** 20
         try:
             return own()
         finally:
-            tiling.memory_budget_mb = real
+            planner.memory_budget_mb = real
 
     window = getattr(tiling, "engine_window", None) or getattr(tiling, "diffusion_window", None)  # older commits
     if mode == "diffusion" and window:  # the lens's rule (napari_ldcsr.lens._plan)

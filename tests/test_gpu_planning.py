@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ldcsr_core import precision, tiling
+from ldcsr_core import precision, window_sizing
 from ldcsr_core.config import compact_config
 
 
@@ -33,27 +33,27 @@ def card(monkeypatch):
 
 
 def test_budget_is_half_the_free_card_memory(card):
-    assert tiling.memory_budget_mb(torch.device("cuda", 0)) == pytest.approx(50 * 1024)
+    assert window_sizing.memory_budget_mb(torch.device("cuda", 0)) == pytest.approx(50 * 1024)
     card["bytes"] = 2 ** 30
-    assert tiling.memory_budget_mb(torch.device("cuda", 0)) == pytest.approx(512)
+    assert window_sizing.memory_budget_mb(torch.device("cuda", 0)) == pytest.approx(512)
     card["bytes"] = 2 ** 28  # a nearly full card: a floor, and the out-of-memory fallback beyond
-    assert tiling.memory_budget_mb(torch.device("cuda", 0)) == pytest.approx(tiling.DEFAULT_BUDGET_MB / 4)
-    assert tiling.memory_budget_mb(torch.device("cpu")) == tiling.DEFAULT_BUDGET_MB
+    assert window_sizing.memory_budget_mb(torch.device("cuda", 0)) == pytest.approx(window_sizing.DEFAULT_BUDGET_MB / 4)
+    assert window_sizing.memory_budget_mb(torch.device("cpu")) == window_sizing.DEFAULT_BUDGET_MB
 
 
 def test_a_large_card_gets_large_batches_of_the_cpus_windows(card):
     """A card's memory goes into batches, not into larger windows: the picture depends on the windows."""
-    cpu_side = tiling.model_window(CudaModel(), 4.0, budget_mb=tiling.DEFAULT_BUDGET_MB)
-    assert tiling.model_window(CudaModel(), 4.0) >= 6 * cpu_side  # what the card's budget would allow
+    cpu_side = window_sizing.model_window(CudaModel(), 4.0, budget_mb=window_sizing.DEFAULT_BUDGET_MB)
+    assert window_sizing.model_window(CudaModel(), 4.0) >= 6 * cpu_side  # what the card's budget would allow
     shapes = (512, 512), (2048, 2048)
     for dtype in (torch.float32, torch.float16):
-        plan = tiling.plan_for_model(CudaModel(dtype), *shapes, mode="fast")
+        plan = window_sizing.plan_for_model(CudaModel(dtype), *shapes, mode="fast")
         assert max(plan.tile_out) <= cpu_side < 2048 and len(plan.tiles) > 1
-        assert tiling.batch_size(CudaModel(dtype), plan) >= min(64, len(plan.tiles))  # one launch or few
-    fp32 = tiling.batch_size(CudaModel(), plan)
+        assert window_sizing.batch_size(CudaModel(dtype), plan) >= min(64, len(plan.tiles))  # one launch or few
+    fp32 = window_sizing.batch_size(CudaModel(), plan)
     card["bytes"] = 2 * 2 ** 30
-    assert 1 <= tiling.batch_size(CudaModel(), plan) < fp32  # a fuller card: smaller batches
-    assert tiling.model_window(CudaModel(tile_max=256), 4.0) == 256  # the official weights' limit holds
+    assert 1 <= window_sizing.batch_size(CudaModel(), plan) < fp32  # a fuller card: smaller batches
+    assert window_sizing.model_window(CudaModel(tile_max=256), 4.0) == 256  # the official weights' limit holds
 
 
 def test_auto_is_float16_on_cuda_and_can_be_overridden(monkeypatch):
@@ -73,17 +73,17 @@ def test_windows_do_not_depend_on_the_device(card, mode):
     GroupNorms and channel attention), so they are fixed by the model and the scale alone: a card
     of any free memory, in any float type, gets the CPU's plan."""
     shapes = ((512, 512), (2048, 2048))
-    cpu_plan = tiling.plan_for_model(CudaModel(), *shapes, budget_mb=tiling.DEFAULT_BUDGET_MB)
+    cpu_plan = window_sizing.plan_for_model(CudaModel(), *shapes, budget_mb=window_sizing.DEFAULT_BUDGET_MB)
     assert len(cpu_plan.tiles) > 1
     for free in (100 * 2 ** 30, 2 ** 29):
         card["bytes"] = free
         for dtype in (torch.float32, torch.float16):
-            assert tiling.plan_for_model(CudaModel(dtype), *shapes, mode=mode) == cpu_plan
+            assert window_sizing.plan_for_model(CudaModel(dtype), *shapes, mode=mode) == cpu_plan
     if mode == "diffusion":
-        assert tiling.plan_for_model(CudaModel(), *shapes, mode=mode, budget_mb=10 ** 6) == cpu_plan
+        assert window_sizing.plan_for_model(CudaModel(), *shapes, mode=mode, budget_mb=10 ** 6) == cpu_plan
     else:  # fast mode takes a caller's budget_mb (another plan): here one window
-        assert len(tiling.plan_for_model(CudaModel(), *shapes, mode=mode, budget_mb=10 ** 6).tiles) == 1
-    assert tiling.engine_window(CudaModel(tile_max=256), 4.0) == 256  # the official weights' limit holds
+        assert len(window_sizing.plan_for_model(CudaModel(), *shapes, mode=mode, budget_mb=10 ** 6).tiles) == 1
+    assert window_sizing.engine_window(CudaModel(tile_max=256), 4.0) == 256  # the official weights' limit holds
 
 
 def test_layout_is_channels_last_on_cpu_and_contiguous_on_cuda(monkeypatch):

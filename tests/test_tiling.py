@@ -164,24 +164,24 @@ def test_picture_does_not_depend_on_the_memory_budget(tiny, monkeypatch):
     """A seed gives the same picture whatever memory the device has (a large card, a small one), in
     both modes: the windows are fixed by the model and the scale (a card's memory goes into batches).
     Fast mode's picture differs slightly under other windows (a caller's budget_mb)."""
-    from ldcsr_core import tiling
+    from ldcsr_core import window_sizing
 
     rng = np.random.default_rng(4)
     img = rng.random((60, 80, 3)).astype(np.float32)
     monkeypatch.setattr(tiny, "tile_max", None)
-    small = 0.25 * tiling.bytes_per_output_pixel(tiny, 3.0) * 96 ** 2 / 2 ** 20  # ~96-px windows
-    budgets = {"small": small, "default": tiling.DEFAULT_BUDGET_MB, "card": 70_000.0}
+    small = 0.25 * window_sizing.bytes_per_output_pixel(tiny, 3.0) * 96 ** 2 / 2 ** 20  # ~96-px windows
+    budgets = {"small": small, "default": window_sizing.DEFAULT_BUDGET_MB, "card": 70_000.0}
     for mode in ("fast", "diffusion"):
         outs, plans = {}, {}
         for name, mb in budgets.items():
-            monkeypatch.setattr(tiling, "memory_budget_mb", lambda device, mb=mb: mb)
-            plans[name] = tiling.plan_for_model(tiny, img.shape[:2], (180, 240), mode=mode)
+            monkeypatch.setattr(window_sizing, "memory_budget_mb", lambda device, mb=mb: mb)
+            plans[name] = window_sizing.plan_for_model(tiny, img.shape[:2], (180, 240), mode=mode)
             outs[name] = ldcsr_core.upscale(img, out_shape=(180, 240), model=tiny, mode=mode, seed=3)
         for name in budgets:
             assert plans[name] == plans["default"]
             np.testing.assert_array_equal(outs[name], outs["default"])
-    one = tiling.plan_for_model(tiny, img.shape[:2], (180, 240), budget_mb=70_000.0)
-    few = tiling.plan_for_model(tiny, img.shape[:2], (180, 240), budget_mb=small)
+    one = window_sizing.plan_for_model(tiny, img.shape[:2], (180, 240), budget_mb=70_000.0)
+    few = window_sizing.plan_for_model(tiny, img.shape[:2], (180, 240), budget_mb=small)
     assert len(one.tiles) == 1 < len(few.tiles)  # fast mode takes a caller's budget (another plan)
 
 

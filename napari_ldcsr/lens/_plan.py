@@ -238,7 +238,7 @@ def lens_window(models: Callable[[str | None], Any], source: str | None, mode: s
     lens shows the picture ``upscale`` makes for the same seed."""
     if mode != "diffusion":
         return DEFAULT_TILE_OUT
-    from ldcsr_core.tiling import engine_window, plan_scale
+    from ldcsr_core.window_sizing import engine_window, plan_scale
 
     try:
         return engine_window(models(source), plan_scale(in_shape, out_shape))

@@ -26,7 +26,7 @@ _LAZY = {
     "convert_checkpoint": "checkpoints", "resolve_device": "devices",
     "ModelConfig": "config", "LDCSR": "models",
     "plan_tiles": "tileplan", "RowMerger": "tileplan", "Tile": "tileplan", "TilePlan": "tileplan",
-    "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "latent_noise", "plan_for_model": "tiling",
+    "process_tile": "tiling", "run_plan": "tiling", "LatentNoise": "latent_noise", "plan_for_model": "window_sizing",
     "TileProgress": "progress", "polling": "progress",
     "selfcheck": "quality", "selfcheck_scales": "quality", "SelfCheck": "quality",
     "adapt": "adaptation", "Adaptation": "adaptation", "AdaptProgress": "adaptation",

@@ -13,7 +13,8 @@ from .errors import InputError
 from .geo.stretch import UINT8_RGB
 from .progress import ProgressCallback
 from .rules import check_callable, check_image, check_input_side, check_mode, check_seed, check_tile, output_shape
-from .tiling import plan_for_model, run_plan
+from .tiling import run_plan
+from .window_sizing import plan_for_model
 
 __all__ = ["upscale", "output_shape"]
 

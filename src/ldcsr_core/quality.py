@@ -283,7 +283,7 @@ def selfcheck_scales(scene, scales: Sequence[float], *, model=None, mode: str = 
     tiles = [(b, t, v) for b, t, v in tiles if t is not None]  # (some: check_has_data)
     if callback is not None:  # one progress over every window and scale, as one run's
         from .progress import one_run
-        from .tiling import plan_for_model
+        from .window_sizing import plan_for_model
         from .training.evaluate import lr_shape
 
         callback = one_run(callback, sum(len(plan_for_model(model, lr_shape(b[2:], s), b[2:], tile,

@@ -64,7 +64,7 @@ def _prepare(src, model, request: dict, options: UpscaleOptions, *, window=None,
     if model is None:  # the bicubic baseline: no model, the fixed windows
         plan = plan_tiles(in_shape, shape, options.tile)
     else:  # the model's own windows (memory budget, measured overlap), as ldcsr_core.upscale plans
-        from ..tiling import plan_for_model
+        from ..window_sizing import plan_for_model
 
         plan = plan_for_model(model, in_shape, shape, options.tile, mode=options.mode)
     georef = rio_io.georeferencing(src)
