@@ -326,6 +326,19 @@ def test_bands_are_whole_band_numbers():
             UpscaleOptions(bands=bad)
 
 
+def test_spaces_between_typed_bands_separate_them_as_commas_do():
+    """Before: the spaces were removed, "4 3 2" was band 432 ("band 432 does not exist") and "3 2 1" band 321
+    on a file of that many bands, silently."""
+    for text in ("4 3 2", "4, 3, 2", " 4  3\t2 ", "4 ,3,2"):
+        assert UpscaleOptions(bands=text).bands == (4, 3, 2), text
+    assert UpscaleOptions(bands=" 7 ").bands == (7,)
+    for bad in ("4,,3", "4, ,3", "4 x 2"):
+        with pytest.raises(InputError, match="bands must be 1-based band numbers like '3,2,1'"):
+            UpscaleOptions(bands=bad)
+    with pytest.raises(InputError, match="bands must name 1 or 3 bands .* got 2: '4 3'"):
+        UpscaleOptions(bands="4 3")
+
+
 def test_output_options_are_checked_before_any_work(tmp_path):
     from ldcsr_core.geo.pipeline import OutputOptions
     from ldcsr_core.geo.raster_io import read_raster, write_raster

@@ -20,7 +20,8 @@ from qgis_runs import (
 
 
 @pytest.mark.parametrize("text, expected", [("", "bands 1,2,3 (Sentinel-2 rule)"), ("  ", "bands 1,2,3 (Sentinel-2 rule)"),
-                                            ("3;2;1", "bands 3,2,1 (chosen)"), ("4", "bands 4,4,4 (chosen)")])
+                                            ("3;2;1", "bands 3,2,1 (chosen)"), ("4", "bands 4,4,4 (chosen)"),
+                                            ("4 2 1", "bands 4,2,1 (chosen)")])  # was band 421: 'does not exist'
 def test_typed_bands_empty_is_automatic(qgis_processing, scene, tiny_model_file, tmp_path, text, expected):
     """Before: "" (an empty batch or modeler cell) was read by QGIS as band 0 and refused."""
     feedback = QgsProcessingFeedback()
@@ -65,14 +66,13 @@ def test_bands_that_are_no_band_numbers_are_refused(qgis_processing, scene, tiny
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("text", ["x", "red", "4 3 2"])
+@pytest.mark.parametrize("text", ["x", "red", "4 x 2"])
 def test_typed_bands_not_numbers_say_so(qgis_processing, scene, tiny_model_file, tmp_path, text):
     """Before: any text without a comma became "band 0 does not exist"."""
     with pytest.raises(QgsProcessingException) as ei:
         qgis_processing.run(ALG, _params(scene, tmp_path / "o.tif", tiny_model_file, BANDS=text),
                             feedback=QgsProcessingFeedback())
-    assert "band 0" not in str(ei.value) and ("1-based band numbers" in str(ei.value)
-                                              or "band 432 does not exist" in str(ei.value))
+    assert "band 0" not in str(ei.value) and "1-based band numbers" in str(ei.value)
     assert list(tmp_path.iterdir()) == []
 
 

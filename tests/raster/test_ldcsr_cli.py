@@ -120,6 +120,7 @@ def test_output_is_input(rasters, tmp_path):
 
 
 @pytest.mark.parametrize("args,hint", [(["--bands", "9,2,1"], "does not exist"),
+                                       (["--bands", "9 2 1"], "band 9 does not exist"),  # was band 921
                                        (["--bands", "x"], "--bands"),
                                        (["--dask", "nonsense"], "--dask"),
                                        (["--tile", "8"], "--tile"),

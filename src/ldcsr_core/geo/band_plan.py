@@ -120,15 +120,19 @@ class BandPlan:
         return res
 
 
+_BAND_SEPARATOR = re.compile(r"\s*,\s*|\s+")  # a comma, or spaces alone, between two band numbers
+
+
 def parse_bands(text: str | Sequence[int] | None) -> tuple[int, ...] | None:
-    """Parse ``"3,2,1"`` or whole numbers (1-based band numbers: a sequence, a 1-d array, one
-    alone) into a tuple; ``None``/``""`` stays ``None``; anything else is an :class:`InputError`."""
+    """Parse ``"3,2,1"`` (commas or spaces between the numbers: ``"4 3 2"`` is bands 4, 3, 2, not band
+    432) or whole numbers (1-based band numbers: a sequence, a 1-d array, one alone) into a tuple;
+    ``None``/``""`` stays ``None``; anything else is an :class:`InputError`."""
     if text is None or (isinstance(text, str) and text == ""):
         return None
     bad = InputError(f"{say('bands setting')} must be 1-based band numbers like '3,2,1', got {text!r}")
     if isinstance(text, str):
         try:
-            vals = tuple(int(t) for t in text.split(","))  # ' 3, 2 ,1 ' too; '3 2 1' is not band 321
+            vals = tuple(int(t) for t in _BAND_SEPARATOR.split(text.strip()))
         except ValueError:
             raise bad from None
     else:  # whole numbers, as seed and tile (True was band 1, 2.7 band 2), or one of them alone
