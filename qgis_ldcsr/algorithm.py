@@ -28,7 +28,7 @@ from .project_layers import (check_not_read_by_layers, check_not_written_by_an_e
                              written_by_a_row)
 from .quality_report import NOT_LOADED, check_report_path_of, quality_report
 from .reopen import keep_loaded_layers, reopen_on_main_thread, sidecar_state
-from .run_log import RUN, FeedbackLog
+from .run_log import RUN, FeedbackLog, feedback_or_stand_in
 from .spread_output import load_with_output, spread_request
 from .values import (band_choice, check_number, is_plain_number, layer_values, model_by_name, plain_value, shown_bands,
                      whole_number)
@@ -127,6 +127,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # model's), as QgsProcessingAlgorithm.prepareAlgorithm is for, not on the run's thread: its file, nodata,
         # CRS and open options (layer_values), and the bands it is drawn with, the Bands' default where the
         # engine's rule has nothing to go on (shown_bands)
+        feedback = feedback_or_stand_in(feedback)
         layer = input_layer(self, parameters, self.INPUT, context)  # a path's: nothing written beside it
         self._layer = layer_values(layer, parameters.get(self.INPUT))
         self._shown = shown_bands(layer)
@@ -138,6 +139,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.errors import Cancelled, LdcsrError, is_out_of_memory, one_line
         from ldcsr_core.front_end import QGIS, speaking
 
+        feedback = feedback_or_stand_in(feedback)  # a script's alg.run(…, None)
         handler = FeedbackLog(feedback)
         log = logging.getLogger("ldcsr_core")
         token = RUN.set(handler)
@@ -326,6 +328,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - on QGIS's main thread, before the loading
         # a layer of the output already in the project keeps its name, style and place (QGIS's loading renamed it)
+        feedback = feedback_or_stand_in(feedback)
         spread, samples, given = getattr(self, "_spread", (None, 1, False))
         if spread:  # loaded as its box says (skipped: with the output), named after the output, on a colour ramp
             load_with_output(context, self._written, spread, samples, self.SPREAD, given=given)

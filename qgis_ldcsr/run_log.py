@@ -29,3 +29,14 @@ class FeedbackLog(logging.Handler):
             self.feedback.pushWarning(msg)
         else:
             self.feedback.pushInfo(msg)
+
+
+def feedback_or_stand_in(feedback):
+    """``feedback``, or where a script gave none (``alg.run(params, context, None)``, as QGIS's API allows) a
+    ``QgsProcessingFeedback`` of the run's own, which logs what it is told to QGIS's message log: before, the run
+    failed on its first message ('NoneType' object has no attribute 'pushInfo') and QGIS crashed."""
+    if feedback is not None:
+        return feedback
+    from qgis.core import QgsProcessingFeedback
+
+    return QgsProcessingFeedback()
