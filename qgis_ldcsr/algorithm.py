@@ -20,7 +20,7 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
 from .choices import option_chosen
-from .input_layer import input_layer, pam_off_for
+from .input_layer import input_layer, not_a_raster, pam_off_for
 from .layer_open import open_with_layer_nodata, with_layer_crs
 from .notes import _sentence, adapted_note, band_order_note, default_rule, ground_note, scale_note, shown_note
 from .parameters import add_parameters, help_html
@@ -117,9 +117,12 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         with pam_off_for(value):  # QGIS loads a path's layer here: nothing written beside it
             ok, message = super().checkParameterValues(
                 {k: v for k, v in parameters.items() if k != self.MODEL_NAME and not engines(k, v)}, context)
-            if (not ok and isinstance(value, str) and os.path.exists(value)
-                    and not self.parameterDefinition(self.INPUT).checkValueIsAcceptable(value, context)):
-                message = str(layer_values(None, value))  # the batch's words (it skips this check)
+            if not ok and not self.parameterDefinition(self.INPUT).checkValueIsAcceptable(value, context):
+                other = not_a_raster(value, context)  # a vector layer: said to be one, not QGIS's 'Incorrect …'
+                if other is not None:
+                    message = str(other)
+                elif isinstance(value, str) and os.path.exists(value):
+                    message = str(layer_values(None, value))  # the batch's words (it skips this check)
         return ok, message
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802 - on QGIS's main thread (the dialog's)
@@ -129,7 +132,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         # engine's rule has nothing to go on (shown_bands)
         feedback = feedback_or_stand_in(feedback)
         layer = input_layer(self, parameters, self.INPUT, context)  # a path's: nothing written beside it
-        self._layer = layer_values(layer, parameters.get(self.INPUT))
+        other = not_a_raster(parameters.get(self.INPUT), context) if layer is None else None  # a vector layer
+        self._layer = other or layer_values(layer, parameters.get(self.INPUT))
         self._shown = shown_bands(layer)
         self._layer_files = layer_files(self._projects(context))  # a batch's inputs: its rows cannot see each other
         self._batch = in_a_batch(feedback)

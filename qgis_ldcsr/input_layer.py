@@ -1,4 +1,4 @@
-"""The input layer a run reads, taken without writing beside the user's file.
+"""The input layer a run reads, taken without writing beside the user's file; an input that is a layer but no raster.
 
 A path given as the input (``processing.run``, a batch row, ``qgis_process``) is loaded by QGIS as a
 new layer, whose default stretch computes a histogram; GDAL keeps it in the file's PAM sidecar and,
@@ -49,3 +49,36 @@ def input_layer(alg, parameters, name: str, context):
     opened with PAM off (:func:`pam_off_for`): reading the input writes nothing beside it."""
     with pam_off_for(parameters.get(name)):
         return alg.parameterAsRasterLayer(parameters, name, context)
+
+
+#: What a layer that is no raster is, by its ``QgsMapLayerType``'s name.
+_KINDS = {"VectorLayer": "a vector layer", "MeshLayer": "a mesh layer", "VectorTileLayer": "a vector tile layer",
+          "PointCloudLayer": "a point cloud layer", "AnnotationLayer": "an annotation layer"}
+
+
+def not_a_raster(value, context):
+    """The ``InputError`` saying that ``value``, the input as given (a layer, a project layer's id or name, a file's
+    path), is a layer but no raster (a vector layer, a vector file), and that a raster is needed; None otherwise
+    (nothing QGIS loads as a layer there, or a raster). Before, such an input was 'input not found: roads'."""
+    from qgis.core import QgsMapLayer, QgsMapLayerType, QgsProcessingUtils
+
+    from ldcsr_core.errors import InputError
+
+    if isinstance(value, QgsMapLayer):
+        layer = value
+    elif isinstance(value, str) and value.strip():
+        # a project layer (by id or name) first; else a file QGIS loads as a vector layer (a raster file's layer
+        # is the input's own, which QGIS could not open)
+        layer = (QgsProcessingUtils.mapLayerFromString(value, context, False)
+                 or os.path.isfile(value) and QgsProcessingUtils.mapLayerFromString(
+                     value, context, True, QgsProcessingUtils.LayerHint.Vector))
+    else:
+        return None
+    if not layer or layer.type() == QgsMapLayerType.RasterLayer:
+        return None
+    kinds = {getattr(QgsMapLayerType, name, None): kind for name, kind in _KINDS.items()}
+    kind = kinds.get(layer.type(), "no raster layer")
+    what = f"{value} is {kind.replace('layer', 'file')}" if isinstance(value, str) and os.path.isfile(value) \
+        else f"layer '{layer.name()}' is {kind}"
+    return InputError(f"{what}, not a raster: LDCSR super-resolves rasters; give a raster layer or a raster file "
+                      "(e.g. a GeoTIFF) as the input")
