@@ -337,7 +337,9 @@ def layer_source(layer, value=None) -> str:
     if layer is None:
         if isinstance(value, str) and value.strip():
             if not os.path.exists(value):
-                raise InputError(f"input not found: {value}")
+                from ldcsr_core.words import path_said
+
+                raise InputError(f"input not found: {path_said(value)}")
             raise InputError(f"QGIS cannot open {value} as a raster layer")
         raise InputError("no input raster layer")
     if layer.providerType() != "gdal":

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from .errors import OutputNameError, RasterIOError
 from .mounts import mounts
+from .words import path_said
 
 __all__ = ["name_max", "made_name_max", "check_name_length", "refused_name", "fs_type", "windows_names",
            "WINDOWS_DEVICES", "windows_device", "device_free", "made_not_a_device", "check_not_folder", "check_geotiff_name", "cut_to_fit", "folds_case", "name_key", "same_name",
@@ -247,7 +248,7 @@ def check_geotiff_name(path: str | os.PathLike, *, folder_ok: bool = False) -> N
     from .rules import GEOTIFF_SUFFIXES
 
     if Path(path).suffix.lower() not in GEOTIFF_SUFFIXES:
-        raise InputError(f"{os.fspath(path)} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending in "
+        raise InputError(f"{path_said(path)} is not a GeoTIFF name: outputs are GeoTIFFs, so give a name ending in "
                          ".tif or .tiff" + (" (or an existing folder)" if folder_ok else ""))
 
 

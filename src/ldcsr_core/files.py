@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .errors import OVERWRITE, InputError, OutputExistsError, RasterIOError, cause_line
 from .file_names import check_name_length, check_not_folder, name_max
+from .words import path_said
 from .part_files import (PART_SUFFIX, clear_stale_parts, forget_part, is_part_of, make_part, part_prefix,
                          remove_stale_parts, stale_parts)
 
@@ -144,7 +145,7 @@ def check_report_path(path: str | os.PathLike, *, inputs=(), outputs=(), overwri
     check_not_special(p, name)
     folder = p.parent
     if not folder.is_dir():
-        raise RasterIOError(errno.ENOENT, f"{name}'s folder does not exist: {folder}")
+        raise RasterIOError(errno.ENOENT, f"{name}'s folder does not exist: {path_said(folder)}")
     check_writable(folder, f"{name}'s folder")
     if os.path.lexists(p) and not overwrite:  # a broken link too: the write keeps it (found after the work)
         link = "" if p.exists() else f" (a link to {os.readlink(p)}, which is missing)"

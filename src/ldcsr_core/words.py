@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["bound", "counted", "noun", "scale_said", "scale_typed", "shell_word", "signed", "whole_said"]
+__all__ = ["bound", "counted", "noun", "path_said", "scale_said", "scale_typed", "shell_word", "signed", "whole_said"]
 
 
 def noun(n: int, word: str, plural: str | None = None) -> str:
@@ -52,6 +52,20 @@ def shell_word(path) -> str:
 
     text = str(path)
     return shlex.quote(os.path.join(os.curdir, text) if text.startswith("-") else text)
+
+
+def path_said(path) -> str:
+    """``path`` as a message names it: as it is, or where a message would not show all of it (a space at its start
+    or end, a tab, a line break, a no-break or zero-width space) quoted as Python writes it, its end spaces named:
+    ``'/p/o.tif ' (a space at its end)``, not ``/p/o.tif  is not a GeoTIFF name``."""
+    import os
+
+    text = os.fspath(path)
+    if not isinstance(text, str) or text.isprintable() and text == text.strip():
+        return str(text)
+    ends = [end for end, char in (("start", text[:1]), ("end", text[-1:])) if char == " "]
+    spaces = f" ({'spaces' if len(ends) > 1 else 'a space'} at its {' and '.join(ends)})" if ends else ""
+    return repr(text) + spaces
 
 
 def scale_typed(scale) -> str:

@@ -444,3 +444,16 @@ def test_a_reopening_sent_to_qgis_s_main_thread_skips_a_project_deleted_before_i
         assert raised == [] and (layer.width(), layer.height()) == (50, 70)
     finally:
         QgsProject.instance().removeMapLayer(layer.id())
+
+
+@pytest.mark.parametrize("given, says", [
+    ("{t}/o.tif ", "'{t}/o.tif ' (a space at its end) is not a GeoTIFF name: outputs are GeoTIFFs"),
+    ("{t}/no /o.tif", "output folder does not exist: '{t}/no ' (a space at its end)"),
+    (" {t}/o.tif", "output folder does not exist: ' {t}' (a space at its start)"),
+])
+def test_an_output_path_with_a_space_at_an_end_names_it(qgis_processing, scene, tiny_model_file, tmp_path, given, says):
+    """Before: '/p/o.tif  is not a GeoTIFF name …' and 'output folder does not exist:  /p', the space not seen."""
+    with pytest.raises(QgsProcessingException) as ei:
+        qgis_processing.run(ALG, _params(scene, given.format(t=tmp_path), tiny_model_file), feedback=_Feedback())
+    assert str(ei.value).startswith("LDCSR: " + says.format(t=tmp_path)), str(ei.value)
+    assert list(tmp_path.iterdir()) == []

@@ -103,6 +103,19 @@ def test_missing_output_folder(gray, tmp_path):
     assert_clean_error(r, "output folder does not exist")
 
 
+@pytest.mark.parametrize("output, says", [
+    ("{t}/o.tif ", "'{t}/o.tif ' (a space at its end) is not a GeoTIFF name"),
+    ("{t}/no /o.tif", "output folder does not exist: '{t}/no ' (a space at its end)"),
+    (" {t}/o.tif", "output folder does not exist: ' {t}' (a space at its start)"),
+    ("{t}/no\t/", "output folder does not exist: '{t}/no\\t/'"),
+])
+def test_a_space_at_an_end_of_a_path_is_named(gray, tmp_path, output, says):
+    """Before: '/p/o.tif  is not a GeoTIFF name', 'output folder does not exist:  /p' (its space not seen)."""
+    assert_clean_error(run("upscale", gray, "-o", output.format(t=tmp_path), "-s", 2), says.format(t=tmp_path))
+    assert_clean_error(run("upscale", f"{gray} ", "-o", tmp_path / "o.tif", "-s", 2),
+                       f"input not found: '{gray} ' (a space at its end)")
+
+
 def test_output_exists_without_overwrite(gray, tmp_path):
     o = tmp_path / "o.tif"
     o.write_bytes(b"precious")

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from . import options as opt
+from ..words import path_said
 
 __all__: list[str] = []
 
@@ -38,7 +39,7 @@ def _expand_inputs(inputs: tuple[Path, ...]) -> tuple[list[Path], bool]:
         elif not opt.missing_input(p):  # a broken link too: its reading says so
             files.append(p)
         else:
-            raise click.BadParameter(f"input not found: {p}", param_hint="'IN'")
+            raise click.BadParameter(f"input not found: {path_said(p)}", param_hint="'IN'")
     return files, batch
 
 
@@ -64,7 +65,7 @@ def _output_arg(raw: str, *, single: bool) -> Path:
     path = Path(raw)
     check_name_length(path)  # before is_dir(), which would fail in errno's words
     if opt.names_a_folder(raw) and not path.is_dir():  # out/sub/, out/sub/. (Path drops the .)
-        raise click.BadParameter(f"output folder does not exist: {raw}", param_hint="'-o'")
+        raise click.BadParameter(f"output folder does not exist: {path_said(raw)}", param_hint="'-o'")
     if single and not path.is_dir():
         _check_geotiff_name(path, "'-o'")
     return path
@@ -126,7 +127,7 @@ def _plan_outputs(files: list[Path], batch: bool, output: Path, folders=(), *, s
         pairs = [(f, output / _output_name(f)) for f in files]
     else:
         if not output.parent.is_dir():
-            raise click.BadParameter(f"output folder does not exist: {output.parent}",
+            raise click.BadParameter(f"output folder does not exist: {path_said(output.parent)}",
                                      param_hint="'-o'")
         pairs = [(files[0], output)]
     check_writable(output if output.is_dir() else output.parent)  # else each input fails after its work

@@ -33,6 +33,7 @@ from ..errors import OVERWRITE, LdcsrError, OutputExistsError, RasterIOError, ca
 from ..files import file_size_limit as _file_size_limit
 from ..files import free_bytes, human_bytes, needs_words, write_error
 from ..rules import check_flag
+from ..words import path_said
 from .georef import (
     PROVENANCE_PREFIX, band_tags, carried_domains, carried_tags, is_point, new_file_tags, quiet_georef, write_domains,
     write_gcps,
@@ -245,7 +246,7 @@ class GeoTiffWriter:
         folder = self.path.parent
         files.check_name_length(self.path)  # (Save, write_raster) a name GDAL or the disk cannot take
         if not folder.is_dir():
-            raise RasterIOError(errno.ENOENT, f"output folder does not exist: {folder}")
+            raise RasterIOError(errno.ENOENT, f"output folder does not exist: {path_said(folder)}")
         files.check_not_folder(self.path)  # else found only at the final rename, after all the work
         if os.path.lexists(self.path) and not self.overwrite:  # a broken link too: commit keeps it
             raise OutputExistsError(errno.EEXIST, f"output exists: {self.path} (use {OVERWRITE} to replace it)",

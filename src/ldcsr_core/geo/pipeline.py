@@ -48,6 +48,7 @@ from . import geotiff_writer as gw_mod
 from . import raster_io as rio_io
 from ..errors import ConfigError, InputError, OutputExistsError
 from ..folder_removed import stopped_by_folders
+from ..words import path_said
 from ..output_claims import OutputClaim
 from ..progress import ProgressCallback
 from ..rules import check_callable, check_path
@@ -185,7 +186,7 @@ def check_destination(src_path, dst_path) -> None:
     files.check_not_folder(dst_path)  # else found only at the final rename, after all the work
     check_geotiff_name(dst_path)
     if not dst_path.parent.is_dir():
-        raise RasterIOError(errno.ENOENT, f"output folder does not exist: {dst_path.parent}")
+        raise RasterIOError(errno.ENOENT, f"output folder does not exist: {path_said(dst_path.parent)}")
 
 
 def check_not_read(src, paths, overwrite: bool = True, *, what: str = "output") -> None:

@@ -35,6 +35,7 @@ from .. import files
 from ..files import check_readable, same_file
 from ..errors import InputError, RasterIOError, cause_line
 from ..rules import RASTER_SUFFIXES, check_flag, check_path
+from ..words import path_said
 from .arrays import GeoArray, dataset_from_array
 from .georef import (
     GTIFF_ALPHA, crs_units, georeferencing, output_profile, quiet_georef, scale_for_resolution, scale_gcps,
@@ -174,7 +175,7 @@ def open_raster(path: str | os.PathLike, *, expand_palette: bool = True, nodata=
                     raise RasterIOError(errno.ELOOP, f"input is a link that leads back to itself (a loop): "
                                         f"{p} -> {os.readlink(p)}") from None
             raise RasterIOError(errno.ENOENT, f"input is a broken link: {p} -> {os.readlink(p)} (not found)")
-        raise RasterIOError(errno.ENOENT, f"input not found: {p}")
+        raise RasterIOError(errno.ENOENT, f"input not found: {path_said(p)}")
     if p.is_dir():
         raise RasterIOError(errno.EISDIR, f"input is a folder, not a raster file: {p}")
     if not p.is_file():

@@ -29,6 +29,7 @@ from . import raster_io as rio_io
 from .georef import carried_domains, carried_tags, write_domains
 from ..uncertainty import SPREAD_LIMITS, SampleLayout
 from ..rules import check_path
+from ..words import path_said
 
 __all__ = ["SampledRunner", "SpreadSink", "SplitSink", "default_spread_path", "spread_path_of", "spread_profile",
            "spread_tags", "spread_domains", "sampled", "check_spread_path", "spread_file", "spread_band_values", "SPREAD_NOTICE",
@@ -204,7 +205,7 @@ def check_spread_path(src_path: Path, dst_path: Path, spread_path: str | Path | 
     check_not_folder(p, "spread output")  # else 'output exists … use --overwrite', then refused after the model loads
     check_geotiff_name(p)  # (as --spread-out is: a TIFF named 'spread.png' was written)
     if not p.parent.is_dir():
-        raise RasterIOError(errno.ENOENT, f"spread folder does not exist: {p.parent}")
+        raise RasterIOError(errno.ENOENT, f"spread folder does not exist: {path_said(p.parent)}")
     return p
 
 
