@@ -70,6 +70,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
     OUTPUT = "OUTPUT"
     SPREAD = "SPREAD"
     REPORT = "QUALITY_REPORT"
+    REPORT_HTML = "QUALITY_REPORT_HTML"  # the report again where it is an HTML page (the Results Viewer lists it)
 
     def name(self) -> str:
         return "superresolution"
@@ -173,7 +174,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
 
     def _run(self, parameters, context, feedback) -> dict:
         from ldcsr_core.file_names import check_geotiff_name
-        from ldcsr_core.files import check_writable
+        from ldcsr_core.files import check_writable, is_html_name
         from ldcsr_core.geo import radiometry as rad
         from ldcsr_core.geo import raster_io as rio
         from ldcsr_core.geo.empty_input import all_nodata_note, input_all_nodata
@@ -328,7 +329,8 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         elif feedback.isCanceled():  # after the last tile, while the file was finished: it is whole
             feedback.pushWarning(f"Cancelled after the last tile; the super-resolved raster was written: {dst} "
                                  f"({NOT_LOADED})")
-        return {self.OUTPUT: dst, self.SPREAD: spread, self.REPORT: report}
+        html = report if report and is_html_name(report) else None
+        return {self.OUTPUT: dst, self.SPREAD: spread, self.REPORT: report, self.REPORT_HTML: html}
 
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - on QGIS's main thread, before the loading
         # a layer of the output already in the project keeps its name, style and place (QGIS's loading renamed it)

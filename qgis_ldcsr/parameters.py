@@ -4,6 +4,8 @@ and its help text."""
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingOutputFile,
+    QgsProcessingOutputHtml,
     QgsProcessingParameterBand,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
@@ -133,6 +135,10 @@ def add_parameters(alg) -> None:
     alg.addParameter(QgsProcessingParameterRasterDestination(
         alg.SPREAD, "Uncertainty (spread) raster", optional=True,
         createByDefault=False))
+    # the report's output, declared as what is written (QGIS declares a FileDestination whose filter names .html an
+    # HTML output, which the Results Viewer lists, a JSON report too): a file, and an HTML output only where it is one
     alg.addParameter(QgsProcessingParameterFileDestination(
         alg.REPORT, "Quality report: self-check against bicubic (.json or .html; optional)",
-        fileFilter="JSON (*.json);;HTML (*.html)", optional=True, createByDefault=False))
+        fileFilter="JSON (*.json);;HTML (*.html)", optional=True, createByDefault=False), createOutput=False)
+    alg.addOutput(QgsProcessingOutputFile(alg.REPORT, "Quality report: self-check against bicubic"))
+    alg.addOutput(QgsProcessingOutputHtml(alg.REPORT_HTML, "Quality report: self-check against bicubic"))
