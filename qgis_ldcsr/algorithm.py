@@ -178,6 +178,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
         from ldcsr_core.geo import radiometry as rad
         from ldcsr_core.geo import raster_io as rio
         from ldcsr_core.geo.empty_input import all_nodata_note, input_all_nodata
+        from ldcsr_core.geo.georef import pixel_unit
         from ldcsr_core.geo.job import check_not_spread_map
         from ldcsr_core.geo.pipeline import (OutputOptions, UpscaleOptions, check_destination, check_not_read,
                                              check_room, plan_output, request_of, upscale_raster)
@@ -282,7 +283,7 @@ class LdcsrSuperResolution(QgsProcessingAlgorithm):
                              + (" (the layer's, set in QGIS)" if nodata is not None else ""))
                           + (f", {mask}" if (mask := mask_text(info)) else ""))
         feedback.pushInfo(f"Output: {W} x {H} px (scale {sx:.6g} x {sy:.6g}), "
-                          + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g}" if info.placed
+                          + (f"pixel {info.res[0] / sx:.6g} x {info.res[1] / sy:.6g} {pixel_unit(info)}" if info.placed
                              else "pixel size unknown (no geotransform)"))
         feedback.pushInfo(f"Model input R,G,B = bands {triplet} ({rule}); mode {options.mode}, "
                           f"seed {options.seed}" + (f", {samples} samples (seeds {options.seed}..{options.seed + samples - 1}: "

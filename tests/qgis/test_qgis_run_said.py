@@ -60,6 +60,24 @@ def test_a_raster_without_a_geotransform_has_no_pixel_size_in_the_log(qgis_proce
     assert "pixel 0.5" not in log and (tmp_path / "o.tif").exists()
 
 
+@pytest.mark.parametrize("crs, res, said", [("EPSG:2263", 12.0, "pixel 6 x 6 US survey foot"),
+                                             ("EPSG:4326", 1e-4, "pixel 5e-05 x 5e-05 degree"),
+                                             ("EPSG:32633", 10.0, "pixel 5 x 5 metre"),
+                                             (None, 10.0, "pixel 5 x 5 CRS units")])
+def test_the_output_pixel_size_in_the_log_names_its_unit(qgis_processing, tiny_model_file, tmp_path, crs, res, said):
+    """As the target pixel size's messages say it (georef.pixel_unit). Before: 'pixel 6 x 6', of US survey feet,
+    degrees or metres alike."""
+    from rasterio.transform import from_origin
+
+    src = tmp_path / "in.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=24, height=20, count=3, dtype="uint8", crs=crs,
+                       transform=from_origin(10.0 if crs == "EPSG:4326" else 1000.0, 50.0, res, res)) as ds:
+        ds.write(np.full((3, 20, 24), 100, np.uint8))
+    feedback = QgsProcessingFeedback()
+    qgis_processing.run(ALG, _params(src, tmp_path / "o.tif", tiny_model_file, SCALE=2.0), feedback=feedback)
+    assert f"Output: 48 x 40 px (scale 2 x 2), {said}\n" in feedback.textLog(), feedback.textLog()
+
+
 @pytest.mark.parametrize("file_crs", [None, "EPSG:4326"])
 def test_a_crs_set_in_qgis_is_the_outputs(qgis_processing, tiny_model_file, tmp_path, file_crs):
     """A CRS assigned to the layer in QGIS (its file has none, or another) is the output's, so the

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["quiet_georef", "georeferencing", "is_singular", "singular_refusal", "check_placement", "scale_gcps", "gcps_crs", "write_gcps", "is_point",
            "source_rpcs", "scale_rpcs", "resampled_tags", "new_file_tags", "carried_tags", "carried_domains", "write_domains", "band_tags",
            "PROVENANCE_PREFIX", "CARRIED_DOMAINS", "FILE_OWN_TAGS",
-           "scale_for_resolution", "scaled_transform", "affine_apply", "output_profile", "GTIFF_ALPHA", "crs_units"]
+           "scale_for_resolution", "scaled_transform", "affine_apply", "output_profile", "GTIFF_ALPHA", "crs_units",
+           "pixel_unit"]
 
 
 # rasterio's warnings about rasters without georeferencing (nothing to warn about: we write none).
@@ -354,14 +355,14 @@ def scale_for_resolution(info: RasterInfo, target) -> tuple[float, float]:
         )
     xres, yres = info.res
     if tx >= xres or ty >= yres:
-        unit = info.units or "CRS units"
+        unit = pixel_unit(info)
         raise InputError(
             f"target pixel size {tx:g} x {ty:g} {unit} is not finer than the input's "
             f"{xres:g} x {yres:g} {unit}: super-resolution makes pixels smaller"
         )
     sy, sx = yres / ty, xres / tx
     if max(sy, sx) > MAX_SCALE:  # said in the user's terms, not as a scale they never gave
-        unit = info.units or "CRS units"
+        unit = pixel_unit(info)
         raise InputError(
             f"target pixel size {tx:g} x {ty:g} {unit} is x{max(sy, sx):.4g} finer than the input's "
             f"{xres:g} x {yres:g} {unit}; LDCSR upscales by at most x{MAX_SCALE:g}, so the finest "
@@ -493,3 +494,9 @@ def crs_units(crs) -> str | None:
     except Exception:  # exotic CRS
         return None
     return None if units in ("unknown", "") else units
+
+
+def pixel_unit(info: RasterInfo) -> str:
+    """The unit a raster's pixel size is said in, the one word of every message that gives one: its CRS's
+    (:func:`crs_units`: "metre", "US survey foot", "degree"), or "CRS units" where that is not known."""
+    return info.units or "CRS units"

@@ -22,7 +22,7 @@ from ..precision import model_dtype
 from . import raster_io as rio_io
 from . import radiometry as rad
 from .crs_override import parse_crs
-from .georef import check_placement
+from .georef import check_placement, pixel_unit
 from .nodata_override import nodata_request, parse_nodata, spelt_zeros, zero_signs
 from ..errors import InputError
 from ..words import bound
@@ -206,7 +206,7 @@ def plan_output(info: rio_io.RasterInfo, *, scale=None, target_resolution=None, 
         scale = rio_io.scale_for_resolution(info, target_resolution)
         H, W = round(h * scale[0]), round(w * scale[1])
         if H <= h or W <= w:  # said in the user's terms, not as a scale (output_shape's rule)
-            (xres, yres), unit = info.res, info.units or "CRS units"
+            (xres, yres), unit = info.res, pixel_unit(info)
             kept = f"{w} x {h} px" if (H, W) == (h, w) else f"{h} px in height" if H <= h else f"{w} px in width"
             raise InputError(
                 f"target pixel size {xres / scale[1]:g} x {yres / scale[0]:g} {unit} is too close to the "
