@@ -170,6 +170,8 @@ def test_a_malformed_band_list_or_nodata_is_said_by_its_field(ldcsr, notes):
     for field, value, says in (
             ("bands", "3,2", "Bands (R,G,B) must name 1 or 3 bands (e.g. '3,2,1'), got 2: '3,2'"),
             ("bands", "red", "Bands (R,G,B) must be 1-based band numbers like '3,2,1', got 'red'"),
+            # spaces separate bands as commas do (before, '3 2' was band 32: 'band 32 does not exist')
+            ("bands", "3 2", "Bands (R,G,B) must name 1 or 3 bands (e.g. '3,2,1'), got 2: '3 2'"),
             ("nodata", "abc", "Nodata 'abc': must be a number, 'nan' or 'none' (every value is data)")):
         getattr(widget.form, field).value = value
         for start in (widget.run, widget.check_quality):
