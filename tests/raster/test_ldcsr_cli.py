@@ -112,8 +112,8 @@ def test_missing_output_folder(gray, tmp_path):
 def test_a_space_at_an_end_of_a_path_is_named(gray, tmp_path, output, says):
     """Before: '/p/o.tif  is not a GeoTIFF name', 'output folder does not exist:  /p' (its space not seen)."""
     assert_clean_error(run("upscale", gray, "-o", output.format(t=tmp_path), "-s", 2), says.format(t=tmp_path))
-    assert_clean_error(run("upscale", f"{gray} ", "-o", tmp_path / "o.tif", "-s", 2),
-                       f"input not found: '{gray} ' (a space at its end)")
+    for command, *rest in (("upscale", "-o", tmp_path / "o.tif", "-s", 2), ("info",), ("selfcheck", "-s", 2)):
+        assert_clean_error(run(command, f"{gray} ", *rest), f"input not found: '{gray} ' (a space at its end)")
 
 
 def test_output_exists_without_overwrite(gray, tmp_path):

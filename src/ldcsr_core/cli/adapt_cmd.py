@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..rules import MAX_ADAPT_SCALE
+from ..words import path_said
 from . import options as opt
 
 __all__ = ["adapt_command", "EXIT_NOT_KEPT"]
@@ -76,9 +77,9 @@ def adapt_command(ctx, scene, scale, out, minutes, steps, model_path, seed, devi
     except RasterIOError as e:
         raise click.BadParameter(str(e), param_hint="'--out'") from None
     if not out.parent.is_dir():
-        raise click.BadParameter(f"folder does not exist: {out.parent}", param_hint="'--out'")
+        raise click.BadParameter(f"folder does not exist: {path_said(out.parent)}", param_hint="'--out'")
     if opt.missing_input(scene):
-        raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
+        raise click.BadParameter(f"input not found: {path_said(scene)}", param_hint="'SCENE'")
     from ..geo.raster_io import same_file
 
     if same_file(out, scene):

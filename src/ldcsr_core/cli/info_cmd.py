@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import options as opt
-from ..words import counted, noun
+from ..words import counted, noun, path_said
 
 __all__ = ["info"]
 
@@ -29,7 +29,7 @@ def info(file, scale, target_resolution, bands, stretch, nodata, model_path, mod
     """Describe FILE and what `ldcsr upscale` would make of it (default: --scale 2); with --model,
     what an adapted model was adapted on and whether this use goes beyond it."""
     if opt.missing_input(file):  # as `upscale` says it: a usage error (2), not an I/O error (5)
-        raise click.BadParameter(f"input not found: {file}", param_hint="'FILE'")
+        raise click.BadParameter(f"input not found: {path_said(file)}", param_hint="'FILE'")
     if scale is not None and target_resolution is not None:  # as upscale refuses them
         raise click.UsageError("give at most one of --scale or --target-resolution")
     # Every line is made before the first is printed: an error on the way (a bad LDCSR_THREADS or

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..rules import MAX_SCALE, comma_parts
+from ..words import path_said
 from . import options as opt
 
 __all__ = ["selfcheck_command", "parse_window"]
@@ -82,7 +83,7 @@ def selfcheck_command(ctx, scene, scales, model_path, mode, seed, tile, device, 
     box = parse_window(window)
     opt.check_samples_mode("--mean-of", mean_of, mode)  # upscale's --samples rule, in its words
     if opt.missing_input(scene):
-        raise click.BadParameter(f"input not found: {scene}", param_hint="'SCENE'")
+        raise click.BadParameter(f"input not found: {path_said(scene)}", param_hint="'SCENE'")
     with open_raster(scene, nodata=nodata) as ds:  # readable (exit 5 otherwise), nodata fits, before the model
         check_not_spread_map(ds.tags(), Path(scene).name, use="selfcheck")  # upscale's refusal (exit 3)
         reads = files_read(ds)  # the scene, its sidecars, a VRT's sources
